@@ -4,8 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pose3d_ros.core.layouts import (BLAZEPOSE33, COCO17, H36M17, LAYOUTS, convert_joint_scores,
-                                     convert_joints, get_layout)
+from pose3d_ros.core.layouts import (
+    BLAZEPOSE33,
+    COCO17,
+    H36M17,
+    LAYOUTS,
+    convert_joint_scores,
+    convert_joints,
+    get_layout,
+)
 
 
 def test_layout_sizes_and_bones_are_valid():

@@ -5,15 +5,13 @@ import math
 
 import numpy as np
 import pytest
+from pose3d_ros.msg import JointLayout, Skeleton2D, Skeleton2DArray, Skeleton3D, Skeleton3DArray
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from ros_helpers import ros_context, spin_until
 
 from pose3d_ros.core import types
 from pose3d_ros.core.layouts import BLAZEPOSE33, COCO17, H36M17
-from pose3d_ros.msg import (JointLayout, Skeleton2D, Skeleton2DArray, Skeleton3D,
-                            Skeleton3DArray)
-
-from ros_helpers import ros_context, spin_until
 
 
 def _layout_msg(layout) -> JointLayout:
@@ -75,7 +73,7 @@ def test_skeleton3d_array_roundtrip_over_dds():
     assert (got.header.stamp.sec, got.header.stamp.nanosec) == (1_700_000_000, 123_456_789)
     assert list(got.cameras) == message.cameras
     assert [s.id for s in got.skeletons] == [1, 7]
-    for sent, (skeleton, positions) in zip(got.skeletons, people):
+    for sent, (skeleton, positions) in zip(got.skeletons, people, strict=True):
         layout = {"h36m17": H36M17, "blazepose33": BLAZEPOSE33}[sent.layout.name]
         assert list(sent.layout.joint_names) == list(layout.joint_names)
         bones = np.asarray(sent.layout.bones).reshape(-1, 2)
