@@ -48,6 +48,7 @@ class PipelineParams:
     min_views: fewest views a joint needs to be triangulated (>= 2).
     min_score: 2D joint score below which a view is not used (0..1).
     outlier_threshold_px: reprojection error above which a view is rejected (pixels).
+    max_ray_distance_m: association gate, mean distance between two views' joint rays (m).
     output_layout: joint layout of the 3D output ("" = the detector's layout).
     tracking / filtering: None disables the stage.
     """
@@ -55,6 +56,7 @@ class PipelineParams:
     min_views: int = 2
     min_score: float = 0.3
     outlier_threshold_px: float = 20.0
+    max_ray_distance_m: float = 0.15
     output_layout: str = ""
     tracking: TrackerParams | None = field(default_factory=TrackerParams)
     filtering: OneEuroParams | None = field(default_factory=OneEuroParams)
@@ -67,6 +69,8 @@ class PipelineParams:
         if not self.outlier_threshold_px > 0:
             raise ValueError(f"outlier_threshold_px must be > 0, got "
                              f"{self.outlier_threshold_px}")
+        if not self.max_ray_distance_m > 0:
+            raise ValueError(f"max_ray_distance_m must be > 0, got {self.max_ray_distance_m}")
         if self.output_layout:
             get_layout(self.output_layout)
 
@@ -204,14 +208,15 @@ class Pose3DPipeline:
 
     # -- stages ----------------------------------------------------------------------------
     def _multi_view(self, names, detections, timings):
-        from .association import associate  # multi-view core, loaded when used
+        from .association import associate, gather  # multi-view core, loaded when used
         from .triangulation import triangulate
         cameras = [self._cameras[name] for name in names]
         found = [detections[name] for name in names]
         t0 = time.perf_counter()
-        members = np.asarray(associate(cameras, found), dtype=np.intp).reshape(-1, len(names))
+        association = associate(cameras, found, min_score=self.params.min_score,
+                                max_ray_distance_m=self.params.max_ray_distance_m)
         t1 = time.perf_counter()
-        keypoints, scores = gather_views(found, members)
+        keypoints, scores = gather(found, association)
         result = triangulate(cameras, keypoints, scores, min_views=self.params.min_views,
                              min_score=self.params.min_score,
                              outlier_threshold_px=self.params.outlier_threshold_px)
@@ -256,27 +261,6 @@ class Pose3DPipeline:
             reprojection_error=np.where(missing, np.nan, error).astype(np.float32),
             num_views=np.where(missing, 0, views).astype(np.uint8),
             layout=out_layout, frame_id=self.frame_id, method=int(method), ids=ids)
-
-
-def gather_views(found: Sequence[Detections2D], members: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """People matched across views -> arrays for triangulation.
-
-    found: V detections (one per view, same layout). members: (P, V) person index per view,
-    -1 where the person is not seen. Returns keypoints (P, V, J, 2) pixels (NaN where not
-    seen) and scores (P, V, J) (0 where not seen).
-    """
-    num_people, num_views = members.shape
-    num_joints = found[0].layout.num_joints
-    keypoints = np.full((num_people, num_views, num_joints, 2), np.nan)
-    scores = np.zeros((num_people, num_views, num_joints))
-    for v, det in enumerate(found):
-        rows = members[:, v]
-        seen = rows >= 0
-        if seen.any():
-            keypoints[seen, v] = det.keypoints[rows[seen]]
-            scores[seen, v] = det.scores[rows[seen]]
-    return keypoints, np.nan_to_num(scores)
 
 
 def _empty(layout, frame_id: str) -> Skeletons3D:
