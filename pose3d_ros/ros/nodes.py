@@ -128,9 +128,9 @@ class _PoseNodeBase(LifecycleNode):
         try:
             self.params = read_parameters(self, self.SPECS)
             self._configure(self.params)
-        except (ParameterError, ValueError, OSError, ImportError, RuntimeError) as err:
+        except Exception as err:  # noqa: BLE001 - rclpy would swallow it without a word
             self.last_error = str(err)
-            self.get_logger().error(f"configure failed: {err}")
+            self.get_logger().error(f"configure failed: {type(err).__name__}: {err}")
             self._release()
             return TransitionCallbackReturn.FAILURE
         self.health = NodeHealth(self.get_name(), self.cameras)
