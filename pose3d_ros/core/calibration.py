@@ -217,11 +217,11 @@ def save_pose2sim_toml(rig: Rig, path: str | Path) -> None:
                              f"(k1 k2 p1 p2); {c.distortion_model} {c.dist.tolist()} does not fit")
         d = np.zeros(4)
         d[: min(4, c.dist.size)] = c.dist[:4]
-        k = c.K
+        k = [[repr(float(x)) for x in row] for row in c.K]
         rv = _matrix_to_rodrigues(c.R)
         lines += [f"[{c.name}]", f'name = "{c.name}"', f"size = [ {c.width}.0, {c.height}.0]",
-                  f"matrix = [ [ {k[0, 0]!r}, {k[0, 1]!r}, {k[0, 2]!r}], "
-                  f"[ 0.0, {k[1, 1]!r}, {k[1, 2]!r}], [ 0.0, 0.0, 1.0]]",
+                  f"matrix = [ [ {k[0][0]}, {k[0][1]}, {k[0][2]}], "
+                  f"[ 0.0, {k[1][1]}, {k[1][2]}], [ 0.0, 0.0, 1.0]]",
                   "distortions = [ " + ", ".join(repr(float(x)) for x in d) + "]",
                   "rotation = [ " + ", ".join(repr(float(x)) for x in rv) + "]",
                   "translation = [ " + ", ".join(repr(float(x)) for x in c.t) + "]",
