@@ -17,6 +17,9 @@ is made that of the model input, and the crop is an axis-aligned affine warp.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,15 +40,47 @@ IMAGENET_MEAN_RGB = np.array([123.675, 116.28, 103.53], np.float32)
 IMAGENET_STD_RGB = np.array([58.395, 57.12, 57.375], np.float32)
 
 
+@functools.lru_cache(maxsize=None)
+def usable_providers() -> frozenset[str]:
+    """Execution providers that really start here: onnxruntime-gpu lists TensorRT and CUDA
+    even where their libraries (CUDA, cuDNN, TensorRT) are missing, so each is probed once
+    on a one-node graph, with onnxruntime's own error log silenced during the probe."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+    value = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    result = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "probe", [value],
+                              [result])
+    probe = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    probe.ir_version = 8
+    usable = {"CPUExecutionProvider"}
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    ort.set_default_logger_severity(4)
+    for provider in ort.get_available_providers():
+        if provider == "CPUExecutionProvider" or provider not in PREFERRED_PROVIDERS:
+            continue
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(io.StringIO()):
+                session = ort.InferenceSession(probe.SerializeToString(), options,
+                                               providers=[provider])
+            if session.get_providers()[0] == provider:
+                usable.add(provider)
+        except Exception as exc:  # noqa: BLE001 - any failure means "not usable here"
+            log.info("execution provider %s not usable: %s", provider, exc)
+    ort.set_default_logger_severity(2)  # back to onnxruntime's default (warnings)
+    return frozenset(usable)
+
+
 def select_providers(requested: Sequence[str] | None = None) -> list[str]:
     """The execution providers to use, in order: the requested ones (default TensorRT, CUDA,
-    CPU) that this onnxruntime build offers. CPU is always last."""
-    import onnxruntime as ort
-    available = set(ort.get_available_providers())
+    CPU) that start on this machine. CPU is always last."""
+    available = usable_providers()
     wanted = list(requested or PREFERRED_PROVIDERS)
     unknown = [p for p in wanted if p not in available]
     if requested and unknown:
-        log.warning("execution providers %s are not available here (have %s)", unknown,
+        log.warning("execution providers %s are not usable here (have %s)", unknown,
                     sorted(available))
     chosen = [p for p in wanted if p in available]
     if "CPUExecutionProvider" not in chosen:
@@ -72,6 +107,8 @@ class OnnxModel:
         options = ort.SessionOptions()
         if intra_op_threads:
             options.intra_op_num_threads = intra_op_threads
+        # Spinning worker threads steal CPU from the rest of a robot's processes.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         chosen = select_providers(providers)
         provider_options = []
         for provider in chosen:
