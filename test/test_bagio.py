@@ -6,6 +6,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
 from pose3d_ros.core import bagio
 from pose3d_ros.core.layouts import COCO17
@@ -137,3 +138,75 @@ def test_bad_input_is_refused_clearly(tmp_path):
         bag.write("/a", 5, bagio.camera_info_message(5, "f", 4, 4, np.eye(3), np.zeros(5)))
     with pytest.raises(ValueError, match="no topic"):
         list(bagio.read_bag(path, topics=["/b"]))
+
+
+def _demo_cameras() -> list:
+    """Cameras for the demo videos (intrinsics/extrinsics made up here: the calibration file
+    loaders belong to pose3d_ros.core.calibration)."""
+    from pose3d_ros.tools.make_bag import BagCamera
+
+    cams = []
+    for k in range(4):
+        rotation = Rotation.from_rotvec([0.1 * k, 0.5 + k, -0.2]).as_matrix()
+        cams.append(BagCamera(f"cam0{k + 1}", f"cam0{k + 1}_optical_frame", 1080, 1920,
+                              np.array([[1600.0, 0, 539.5], [0, 1600, 959.5], [0, 0, 1]]),
+                              np.array([-0.05, 0.1, 0.001, 0.0007, 0.0]), "plumb_bob",
+                              rotation, np.array([0.1, -0.2, 3.0 + k])))
+    return cams
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_make_bag_from_the_demo_videos(tmp_path, compressed):
+    from pose3d_ros.tools.make_bag import write_bag
+
+    cameras = _demo_cameras()
+    videos = video_paths("single")
+    out = tmp_path / "demo_bag"
+    summary = write_bag(out, videos, cameras, fps=60.0, start_ns=T0, compressed=compressed,
+                        storage="mcap", scale=0.25, max_frames=3)
+    assert summary.frames == 3 and summary.messages == 1 + 3 * 4 * 2
+    image_topic = "image_raw/compressed" if compressed else "image_raw"
+    want_stamps = [T0, T0 + 16_666_667, T0 + 33_333_333]
+    seen: dict[str, list[int]] = {}
+    for topic, stamp, msg in bagio.read_bag(out):
+        seen.setdefault(topic, []).append(stamp)
+        if topic == "/tf_static":
+            assert stamp == T0
+            assert [t.child_frame_id for t in msg.transforms] == [c.frame_id for c in cameras]
+            for cam, item in zip(cameras, msg.transforms, strict=True):
+                assert item.header.frame_id == "rig"
+                q = item.transform.rotation
+                t = item.transform.translation
+                cam_in_rig = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
+                # The optical frame's origin and axes map a rig point into camera coordinates
+                # exactly as the calibration's x_cam = R x + t does.
+                point = np.array([0.3, -1.0, 2.0])
+                in_cam = cam_in_rig.T @ (point - [t.x, t.y, t.z])
+                np.testing.assert_allclose(in_cam, cam.rotation @ point + cam.translation,
+                                           atol=1e-9)
+            continue
+        name = topic.split("/")[1]
+        assert msg.header.frame_id == f"{name}_optical_frame"
+        assert bagio.stamp_to_ns(msg.header.stamp) == stamp
+        if topic.endswith("camera_info"):
+            assert (msg.width, msg.height) == (270, 480)
+            # pixel centres: (c + 0.5) * s - 0.5 -> (539.5 + 0.5) / 4 - 0.5 = 134.5
+            np.testing.assert_allclose(msg.k.reshape(3, 3)[:2],
+                                       [[400.0, 0, 134.5], [0, 400, 239.5]])
+        else:
+            assert bagio.decode_image(msg).shape == (480, 270, 3)
+    for cam in cameras:
+        assert seen[f"/{cam.name}/{image_topic}"] == want_stamps
+        assert seen[f"/{cam.name}/camera_info"] == want_stamps
+
+
+def test_make_bag_refuses_a_calibration_that_does_not_fit_the_video(tmp_path):
+    from pose3d_ros.tools.make_bag import write_bag
+
+    cameras = _demo_cameras()
+    cameras[1].width = 1000
+    with pytest.raises(ValueError, match="cam02: video frames are 1080x1920"):
+        write_bag(tmp_path / "b", video_paths("single"), cameras, fps=60, start_ns=0,
+                  max_frames=1)
+    with pytest.raises(ValueError, match="4 videos but 3"):
+        write_bag(tmp_path / "c", video_paths("single"), cameras[:3], fps=60, start_ns=0)
