@@ -237,15 +237,20 @@ def normalise_poses(poses: np.ndarray) -> np.ndarray:
 def pose_clusters(reference: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     """k-means pose vocabulary from reference poses (N, J, 3): (k, J*3) normalised centres.
 
-    Poses with missing joints are left out. k must not exceed the number of complete poses.
+    Poses with missing joints are left out. k must not exceed the number of complete poses;
+    fewer than k centres come back when the reference has fewer distinct poses (duplicate
+    centres would make the nearest-centre assignment arbitrary).
     """
     flat = normalise_poses(reference)
     flat = flat[~np.isnan(flat).any(axis=1)]
     if not 1 <= k <= len(flat):
         raise ValueError(f"PSS needs 1 <= k <= number of complete reference poses ({len(flat)}), "
                          f"got k={k}")
-    centres, _ = kmeans2(flat, k, minit="++", seed=np.random.default_rng(seed))
-    return centres
+    distinct = np.unique(np.round(flat, 9), axis=0)
+    if len(distinct) <= k:
+        return distinct
+    centres, _ = kmeans2(flat, k, minit="++", seed=np.random.default_rng(seed), missing="warn")
+    return np.unique(np.round(centres, 9), axis=0)
 
 
 @dataclass
