@@ -8,4 +8,5 @@ Modules:
   diagnostics   diagnostic_msgs/DiagnosticArray from the nodes' counters
   parameters    parameter table with descriptors, ranges and validation
   nodes         all-in-one, detector and fusion lifecycle nodes and their main()s
+  replay        bag replay publisher and skeleton collector (the demo and evaluation over DDS)
 """

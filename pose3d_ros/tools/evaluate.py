@@ -1,0 +1,429 @@
+"""Replay evaluation: score 3D skeletons against a reference and write JSON + an HTML report.
+
+Inputs are skeleton tracks (pose3d_ros/Skeleton3DArray over time). The prediction comes from a
+bag topic (for example the output bag the demo collector or `ros2 bag record` wrote) or from
+running the pipeline on the bag; the reference is a 3D skeleton topic (motion capture, or a
+multi-view triangulation you trust) in the same or another bag.
+
+Scoring pairs frames by stamp, matches people per frame (Hungarian on mean joint distance),
+follows each reference identity over time, and computes (pose3d_ros.core.metrics): MPJPE,
+PA-MPJPE, N-MPJPE, PSS, PCK3D@150 mm and AUC, velocity and acceleration error, jitter, the
+pipeline's own reprojection error, detection rate, false positives, id switches, and latency
+when the prediction's log times are receive times.
+
+Usage:
+  python -m pose3d_ros.tools.evaluate --bag OUT_BAG --pred-topic /pose3d/skeletons \\
+      --ref-bag REF_BAG --ref-topic /mocap/skeletons --out-dir eval/
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pose3d_ros.core import bagio, metrics
+from pose3d_ros.core.layouts import JointLayout, convert_joints
+from pose3d_ros.core.report import ReportData, Snapshot, write_report
+from pose3d_ros.core.types import Skeletons3D
+from pose3d_ros.tools.make_bag import BagCamera
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SkeletonTrack:
+    """Skeletons over time.
+
+    stamps_ns: (T,) int64 header stamps (capture time), strictly increasing.
+    frames: T Skeletons3D, all in one layout and frame.
+    log_ns: (T,) int64 times the messages were logged/received, when known.
+    """
+
+    stamps_ns: np.ndarray
+    frames: list[Skeletons3D]
+    log_ns: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.stamps_ns = np.asarray(self.stamps_ns, dtype=np.int64)
+        if len(self.stamps_ns) != len(self.frames):
+            raise ValueError(f"{len(self.stamps_ns)} stamps for {len(self.frames)} frames")
+        if len(self.frames) > 1 and not (np.diff(self.stamps_ns) > 0).all():
+            raise ValueError("skeleton track stamps must strictly increase")
+        layouts = {f.layout.name for f in self.frames if f.num_people}
+        if len(layouts) > 1:
+            raise ValueError(f"a track must use one joint layout, got {sorted(layouts)}")
+
+    @property
+    def layout(self) -> JointLayout | None:
+        for frame in self.frames:
+            if frame.num_people:
+                return frame.layout
+        return None
+
+
+def read_track(bag: Path, topic: str) -> SkeletonTrack:
+    """A Skeleton3DArray topic of a bag as a track (duplicate stamps keep the first)."""
+    stamps, frames, logs = [], [], []
+    for item in bagio.read_messages(bag, [topic]):
+        if item.msgtype != bagio.SKELETON3D_ARRAY:
+            raise ValueError(f"{bag}:{topic} is {item.msgtype}, not {bagio.SKELETON3D_ARRAY}")
+        stamp = bagio.stamp_to_ns(item.message.header.stamp)
+        if stamps and stamp <= stamps[-1]:
+            log.warning("%s: stamp %d not after %d, skipped", topic, stamp, stamps[-1])
+            continue
+        stamps.append(stamp)
+        frames.append(bagio.skeletons_from_message(item.message))
+        logs.append(item.stamp_ns)
+    return SkeletonTrack(np.array(stamps, np.int64), frames, np.array(logs, np.int64))
+
+
+def pair_frames(pred_ns: np.ndarray, ref_ns: np.ndarray, tolerance_ns: int) -> np.ndarray:
+    """For each reference stamp (T_ref,), the index of the nearest prediction stamp within
+    tolerance_ns, or -1. Both stamp arrays sorted."""
+    pred_ns = np.asarray(pred_ns, dtype=np.int64)
+    ref_ns = np.asarray(ref_ns, dtype=np.int64)
+    if len(pred_ns) == 0:
+        return np.full(len(ref_ns), -1, np.intp)
+    right = np.clip(np.searchsorted(pred_ns, ref_ns), 0, len(pred_ns) - 1)
+    left = np.clip(right - 1, 0, len(pred_ns) - 1)
+    pick = np.where(np.abs(pred_ns[left] - ref_ns) <= np.abs(pred_ns[right] - ref_ns), left,
+                    right)
+    return np.where(np.abs(pred_ns[pick] - ref_ns) <= tolerance_ns, pick, -1)
+
+
+def _common_layout(pred: JointLayout, ref: JointLayout) -> JointLayout:
+    """The layout both can be expressed in: the prediction's if the reference converts to it."""
+    for target, source in ((pred, ref), (ref, pred)):
+        try:
+            convert_joints(np.zeros((source.num_joints, 3)), source, target)
+            convert_joints(np.zeros((target.num_joints, 3)), target, target)
+            return target
+        except ValueError:
+            continue
+    raise ValueError(f"layouts {pred.name} and {ref.name} cannot be compared")
+
+
+def _in_layout(frame: Skeletons3D, layout: JointLayout) -> np.ndarray:
+    if frame.layout.name == layout.name:
+        return np.asarray(frame.positions, dtype=np.float64)
+    return convert_joints(frame.positions, frame.layout, layout)
+
+
+@dataclass
+class Evaluation:
+    """Scores and the series behind the plots.
+
+    summary: headline numbers (JSON-able). time_s: (T,) reference frame times from the first.
+    ref, pred: (T, U, J, 3) metres, by reference identity (U identities), prediction NaN where
+    unmatched. per_frame: label -> (T,) metres. per_joint: label -> (J,) metres.
+    """
+
+    summary: dict[str, object]
+    layout: JointLayout
+    time_s: np.ndarray
+    ref: np.ndarray
+    pred: np.ndarray
+    per_frame: dict[str, np.ndarray]
+    per_joint: dict[str, np.ndarray]
+    latency_s: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distance: float = 0.5,
+                    tolerance_s: float = 0.004, pss_k: int = 10,
+                    latency_s: dict[str, np.ndarray] | None = None) -> Evaluation:
+    """Score a predicted track against a reference track (see the module docstring).
+
+    max_match_distance: metres, mean joint distance above which a person is not matched.
+    tolerance_s: largest stamp difference for a prediction frame to count for a reference frame.
+    pss_k: number of pose clusters for PSS, built from the reference itself (capped by its
+    complete frames; with a short reference PSS is a coarse structure check).
+    latency_s: stage -> samples in seconds, shown as they are; if None and the prediction has
+    log times, end-to-end latency = log time - stamp.
+    """
+    if len(ref.frames) == 0:
+        raise ValueError("the reference track is empty")
+    ref_layout = ref.layout
+    if ref_layout is None:
+        raise ValueError("the reference track holds no skeleton")
+    layout = _common_layout(pred.layout or ref_layout, ref_layout)
+    pair = pair_frames(pred.stamps_ns, ref.stamps_ns, int(tolerance_s * 1e9))
+
+    ref_ids = np.unique(np.concatenate([f.ids for f in ref.frames] + [np.zeros(0, np.int64)]))
+    anonymous = bool(ref_ids.size == 0 or (ref_ids == 0).all())
+    if anonymous:  # no identities in the reference: people are numbered per frame
+        ref_ids = np.arange(max(f.num_people for f in ref.frames))
+    slot = {int(i): k for k, i in enumerate(ref_ids)}
+    T, U, J = len(ref.frames), len(ref_ids), layout.num_joints
+    ref_arr = np.full((T, U, J, 3), np.nan)
+    pred_arr = np.full((T, U, J, 3), np.nan)
+    pred_id = np.full((T, U), -1, np.int64)
+    expected = np.zeros(T, np.int64)
+    detected = np.zeros(T, np.int64)
+    false_pos = np.zeros(T, np.int64)
+    reproj = []
+    for t, ref_frame in enumerate(ref.frames):
+        r = _in_layout(ref_frame, layout)
+        ids = np.arange(ref_frame.num_people) if anonymous else ref_frame.ids
+        cols = np.array([slot[int(i)] for i in ids], np.intp)
+        ref_arr[t, cols] = r
+        expected[t] = ref_frame.num_people
+        if pair[t] < 0:
+            continue
+        pred_frame = pred.frames[pair[t]]
+        p = _in_layout(pred_frame, layout) if pred_frame.num_people else np.zeros((0, J, 3))
+        matching = metrics.match_people([p], [r], max_distance=max_match_distance)
+        pairs = matching.pairs[0]
+        pred_arr[t, cols[pairs[:, 1]]] = p[pairs[:, 0]]
+        pred_id[t, cols[pairs[:, 1]]] = pred_frame.ids[pairs[:, 0]]
+        detected[t] = len(pairs)
+        false_pos[t] = pred_frame.num_people - len(pairs)
+        if pred_frame.num_people:
+            reproj.append(np.asarray(pred_frame.reprojection_error, dtype=np.float64).ravel())
+
+    time_s = (ref.stamps_ns - ref.stamps_ns[0]) / 1e9
+    flat_p, flat_r = pred_arr.reshape(-1, J, 3), ref_arr.reshape(-1, J, 3)
+    err = metrics.mpjpe(flat_p, flat_r)
+    pa = metrics.p_mpjpe(flat_p, flat_r)
+    nm = metrics.n_mpjpe(flat_p, flat_r)
+    vel = metrics.velocity_error(pred_arr, ref_arr, stamps=time_s) if T > 1 else None
+    acc = metrics.acceleration_error(pred_arr, ref_arr, stamps=time_s) if T > 2 else None
+    jit = metrics.jitter(pred_arr, stamps=time_s) if T > 2 else None
+    complete = ~np.isnan(flat_r).any(axis=(1, 2))
+    pss = metrics.pss(flat_p, flat_r, k=max(1, min(pss_k, int(complete.sum())))) \
+        if complete.any() else None
+    rate = metrics.detection_rate(detected, expected)
+    matched = pred_id >= 0
+    switches = metrics.id_switches([np.flatnonzero(m) for m in matched],
+                                   [pred_id[t][matched[t]] for t in range(T)])
+    reproj_px = np.concatenate(reproj) if reproj else np.zeros(0)
+    reproj_px = reproj_px[np.isfinite(reproj_px)]
+
+    if latency_s is None and pred.log_ns is not None and len(pred.log_ns):
+        latency = (pred.log_ns - pred.stamps_ns) / 1e9
+        latency_s = {"end to end": latency} if (latency > 0).any() else {}
+    latency_s = latency_s or {}
+
+    def m(value: float) -> float:
+        return round(float(value), 6)
+
+    summary: dict[str, object] = {
+        "reference frames": T, "prediction frames": len(pred.frames),
+        "paired frames": int((pair >= 0).sum()), "layout": layout.name,
+        "MPJPE [m]": m(err.mean), "PA-MPJPE [m]": m(pa.mean), "N-MPJPE [m]": m(nm.mean),
+        "PCK3D@150mm": m(metrics.pck3d(flat_p, flat_r)), "AUC 0-150mm": m(metrics.auc(
+            flat_p, flat_r)),
+        "PSS": m(pss.score) if pss else float("nan"),
+        "PSS clusters": len(pss.centres) if pss else 0,
+        "velocity error [m/s]": m(vel.mean) if vel else float("nan"),
+        "acceleration error [m/s^2]": m(acc.mean) if acc else float("nan"),
+        "jitter (prediction) [m/s^2]": m(jit.mean) if jit else float("nan"),
+        "reprojection error (pipeline) [px]": m(np.mean(reproj_px)) if len(reproj_px)
+        else float("nan"),
+        "detection rate": m(rate.rate), "people expected": rate.expected,
+        "people detected": rate.detected, "false positives": int(false_pos.sum()),
+        "id switches": switches, "joints scored": err.num_valid,
+        "joints missing": err.num_missing,
+    }
+    for stage, samples in latency_s.items():
+        samples = np.asarray(samples, dtype=np.float64)
+        if len(samples):
+            summary[f"latency {stage} median [s]"] = m(np.median(samples))
+            summary[f"latency {stage} p95 [s]"] = m(np.percentile(samples, 95))
+    per_frame = {"MPJPE": metrics.JointErrors(err.errors.reshape(T, U * J)).per_frame,
+                 "PA-MPJPE": metrics.JointErrors(pa.errors.reshape(T, U * J)).per_frame}
+    per_joint = {"MPJPE": err.per_joint, "PA-MPJPE": pa.per_joint}
+    return Evaluation(summary, layout, time_s, ref_arr, pred_arr, per_frame, per_joint,
+                      {k: np.asarray(v, dtype=np.float64) for k, v in latency_s.items()})
+
+
+# --- cameras of a bag, reprojection and overlays ------------------------------------------
+
+def cameras_from_bag(bag: Path) -> dict[str, BagCamera]:
+    """Camera models from a bag's first CameraInfo per camera and /tf_static (fixed frame =
+    the parent of the optical frames). Keyed by optical frame id."""
+    from scipy.spatial.transform import Rotation
+
+    topics = bagio.bag_topics(bag)
+    infos = [t for t, ty in topics.items() if ty == bagio.CAMERA_INFO]
+    wanted = infos + (["/tf_static"] if "/tf_static" in topics else [])
+    poses: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    cameras: dict[str, BagCamera] = {}
+    info_of: dict[str, object] = {}
+    for topic, _, msg in bagio.read_bag(bag, wanted):
+        if topic == "/tf_static":
+            for tf in msg.transforms:
+                q, t = tf.transform.rotation, tf.transform.translation
+                poses[tf.child_frame_id] = (Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix(),
+                                            np.array([t.x, t.y, t.z]))
+        elif msg.header.frame_id not in info_of:
+            info_of[msg.header.frame_id] = (topic, msg)
+    for frame_id, (topic, info) in info_of.items():
+        if frame_id not in poses:
+            continue
+        cam_in_fixed, origin = poses[frame_id]
+        R = cam_in_fixed.T
+        cameras[frame_id] = BagCamera(topic.strip("/").split("/")[0], frame_id, info.width,
+                                      info.height, info.k.reshape(3, 3), info.d,
+                                      info.distortion_model, R, -R @ origin)
+    return cameras
+
+
+def project_points(camera: BagCamera, points: np.ndarray) -> np.ndarray:
+    """Project (..., 3) fixed-frame points into the camera's raw (distorted) image -> (..., 2)
+    pixels, NaN for missing points and points behind the camera."""
+    points = np.asarray(points, dtype=np.float64)
+    flat = points.reshape(-1, 3)
+    in_cam = flat @ camera.rotation.T + camera.translation
+    ok = np.isfinite(flat).all(axis=1) & (in_cam[:, 2] > 0)
+    out = np.full((len(flat), 2), np.nan)
+    if ok.any():
+        rvec, _ = cv2.Rodrigues(camera.rotation)
+        img, _ = cv2.projectPoints(flat[ok].reshape(-1, 1, 3), rvec, camera.translation,
+                                   camera.K, camera.D)
+        out[ok] = img.reshape(-1, 2)
+    return out.reshape(points.shape[:-1] + (2,))
+
+
+def draw_skeletons(image: np.ndarray, uv: np.ndarray, bones: np.ndarray,
+                   colour: tuple[int, int, int], thickness: int = 3) -> np.ndarray:
+    """Draw (P, J, 2) pixel skeletons onto a copy of a BGR image."""
+    out = image.copy()
+    for person in np.asarray(uv, dtype=np.float64):
+        for a, b in np.asarray(bones, dtype=np.intp):
+            if np.isfinite(person[[a, b]]).all():
+                cv2.line(out, tuple(int(v) for v in person[a]), tuple(int(v) for v in person[b]),
+                         colour, thickness, cv2.LINE_AA)
+        for point in person[np.isfinite(person).all(axis=1)]:
+            cv2.circle(out, tuple(int(v) for v in point), thickness + 1, colour, -1)
+    return out
+
+
+def overlay_images(bag: Path, evaluation: Evaluation, stamps_ns: np.ndarray,
+                   frame_indices: Sequence[int], max_width: int = 360
+                   ) -> list[tuple[str, np.ndarray]]:
+    """Images of the bag at some reference frames with the reference (green) and the
+    prediction (magenta) reprojected into every camera."""
+    cameras = cameras_from_bag(bag)
+    topics = {t: ty for t, ty in bagio.bag_topics(bag).items()
+              if ty in (bagio.IMAGE, bagio.COMPRESSED_IMAGE)}
+    want = {int(stamps_ns[i]): i for i in frame_indices}
+    out = []
+    bones = evaluation.layout.bones_array
+    for item in bagio.read_messages(bag, topics):
+        stamp = bagio.stamp_to_ns(item.message.header.stamp)
+        if stamp not in want or item.message.header.frame_id not in cameras:
+            continue
+        t = want[stamp]
+        camera = cameras[item.message.header.frame_id]
+        image = bagio.decode_image(item.message)
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        image = draw_skeletons(image, project_points(camera, evaluation.ref[t]), bones,
+                               (60, 200, 60), 5)
+        image = draw_skeletons(image, project_points(camera, evaluation.pred[t]), bones,
+                               (200, 60, 200), 3)
+        scale = max_width / image.shape[1]
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        out.append((f"{camera.name} t={evaluation.time_s[t]:.2f} s", image))
+    return out
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+def write_track_bag(track: SkeletonTrack, out: Path, topic: str = "/pose3d/skeletons",
+                    storage: str = "mcap", tf_static_from: Path | None = None) -> Path:
+    """Write a track as Skeleton3DArray messages (log time = stamp) for rviz2/Foxglove, with the
+    rig's /tf_static copied from `tf_static_from` so the cameras show too."""
+    with bagio.BagWriter(out, storage=storage) as bag:
+        if tf_static_from is not None and "/tf_static" in bagio.bag_topics(tf_static_from):
+            for item in bagio.read_messages(tf_static_from, ["/tf_static"], deserialize=False):
+                bag.write_raw("/tf_static", item.stamp_ns, item.raw, item.msgtype)
+        for stamp, frame in zip(track.stamps_ns, track.frames, strict=True):
+            bag.write(topic, int(stamp), bagio.skeleton3d_array_message(frame, int(stamp)))
+    return out
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+def _finite_or_none(value: object) -> object:
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def write_outputs(evaluation: Evaluation, out_dir: Path, *, title: str,
+                  images: Iterable[tuple[str, np.ndarray]] = (), notes: Sequence[str] = (),
+                  per_camera: dict[str, dict[str, float]] | None = None) -> tuple[Path, Path]:
+    """evaluation.json (summary, per-frame and per-joint series, NaN as null) and report.html."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    joint_names = list(evaluation.layout.joint_names)
+    payload = {
+        "summary": {k: _finite_or_none(v) for k, v in evaluation.summary.items()},
+        "time_s": evaluation.time_s.tolist(),
+        "per_frame_m": {k: [_finite_or_none(float(x)) for x in v]
+                        for k, v in evaluation.per_frame.items()},
+        "per_joint_m": {k: dict(zip(joint_names, [_finite_or_none(float(x)) for x in v],
+                                    strict=True)) for k, v in evaluation.per_joint.items()},
+        "latency_s": {k: v.tolist() for k, v in evaluation.latency_s.items()},
+        "notes": list(notes),
+    }
+    json_path = out_dir / "evaluation.json"
+    json_path.write_text(json.dumps(payload, indent=1, default=_json_default))
+    T = len(evaluation.time_s)
+    picks = sorted({0, T // 2, T - 1}) if T else []
+    snapshots = [Snapshot(f"t = {evaluation.time_s[t]:.2f} s", evaluation.pred[t],
+                          evaluation.ref[t], evaluation.layout.bones_array) for t in picks]
+    data = ReportData(title=title, summary=evaluation.summary, time_s=evaluation.time_s,
+                      over_time=evaluation.per_frame, joint_names=joint_names,
+                      per_joint=evaluation.per_joint, per_camera=per_camera or {},
+                      latency_s=evaluation.latency_s, snapshots=snapshots, images=list(images),
+                      notes=list(notes))
+    return json_path, write_report(data, out_dir / "report.html")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bag", type=Path, required=True,
+                        help="bag holding the predicted skeletons (and the camera images)")
+    parser.add_argument("--pred-topic", default="/pose3d/skeletons")
+    parser.add_argument("--ref-bag", type=Path, help="bag of the reference (default: --bag)")
+    parser.add_argument("--ref-topic", required=True, help="reference Skeleton3DArray topic")
+    parser.add_argument("--images-bag", type=Path,
+                        help="bag with camera images, CameraInfo and /tf_static for overlays")
+    parser.add_argument("--out-dir", type=Path, default=Path("evaluation"))
+    parser.add_argument("--max-match-distance", type=float, default=0.5, help="metres")
+    parser.add_argument("--tolerance", type=float, default=0.004,
+                        help="largest stamp difference in seconds to pair frames")
+    parser.add_argument("--title", default="pose3d_ros evaluation")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    pred = read_track(args.bag, args.pred_topic)
+    ref = read_track(args.ref_bag or args.bag, args.ref_topic)
+    evaluation = evaluate_tracks(pred, ref, max_match_distance=args.max_match_distance,
+                                 tolerance_s=args.tolerance)
+    images = []
+    if args.images_bag:
+        T = len(ref.frames)
+        images = overlay_images(args.images_bag, evaluation, ref.stamps_ns, [T // 2])
+    json_path, html_path = write_outputs(evaluation, args.out_dir, title=args.title,
+                                         images=images)
+    for key, value in evaluation.summary.items():
+        print(f"{key:40s} {value}")
+    print(f"report: {html_path}\njson:   {json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
