@@ -172,6 +172,8 @@ def test_camera_info_becomes_a_camera_model_or_a_clear_rejection():
 def test_diagnostics_report_rates_stages_drops_and_rejections():
     sync = FrameSynchronizer(("cam01", "cam02"), min_views=1, stale_after_s=1.0)
     health = NodeHealth("pose3d_node", ("cam01", "cam02"))
+    for camera in health.cameras.values():
+        camera.calibrated = True
     sync.add("cam01", 1.0, None, 10.0)
     sync.add("cam02", 1.0, None, 10.0)
     sync.add("cam01", 1.0, None, 10.01)                  # duplicate stamp
