@@ -344,7 +344,8 @@ class _RigNodeBase(_PoseNodeBase):
     def _after_configure(self) -> None:
         for name in self.cameras:
             self.health.cameras[name].calibrated = self.pipeline.camera(name) is not None
-        if self.rig is not None and self.tf_static_pub is not None:
+        if self.rig is not None and self.tf_static_pub is not None and \
+                self.params["publish_rig_tf"]:
             self.tf_static_pub.publish(rig_transforms(
                 [self.rig.camera(c) for c in self.cameras], self.fixed_frame,
                 self.get_clock().now().to_msg()))
@@ -533,22 +534,21 @@ class DetectorNode(_PoseNodeBase):
         super().__init__(node_name, **kwargs)
 
     def _configure(self, params: dict[str, Any]) -> None:
-        camera = params["camera_name"]
-        if not camera:
-            raise ParameterError("parameter 'camera_name' must not be empty")
+        camera = params["camera_name"] or self.get_namespace().strip("/").split("/")[-1] \
+            or "camera"
         self.cameras = (camera,)
         detectors = create_detectors(params["detector"], 1, per_camera=True)
         self.detector = detectors[0]
         self.sync = self._make_sync({}, self.cameras)
-        self.skeletons_pub = self._publisher(
-            Skeleton2DArray, f"{camera}/{SKELETONS_2D_TOPIC}", _OUTPUT)
+        self.skeletons_pub = self._publisher(Skeleton2DArray, SKELETONS_2D_TOPIC, _OUTPUT)
 
     def _after_configure(self) -> None:
         self.health.cameras[self.cameras[0]].calibrated = True   # 2D needs no calibration
 
     def _subscribe(self) -> None:
         qos = image_qos(self.params["image_qos"], self.params["qos_depth"])
-        self._subscriptions += _image_subscription(self, self.cameras[0], qos, self.on_image)
+        self._subscriptions += _image_subscription(self, self.cameras[0], qos, self.on_image,
+                                                   prefix="")
 
     def on_image(self, camera: str, msg: Image | CompressedImage) -> None:
         image = _decode(self, camera, msg)
@@ -577,8 +577,12 @@ class DetectorNode(_PoseNodeBase):
 # -- helpers ------------------------------------------------------------------------------
 
 def _image_subscription(node: _PoseNodeBase, camera: str, qos: QoSProfile,
-                        callback: Callable[[str, Any], None]) -> list:
-    topic = f"{camera}/{node.params['image_topic']}"
+                        callback: Callable[[str, Any], None], prefix: str | None = None
+                        ) -> list:
+    """Subscription to one camera's raw or compressed images at <prefix>/<image_topic>
+    (prefix: the camera name unless given)."""
+    prefix = camera if prefix is None else prefix
+    topic = f"{prefix}/{node.params['image_topic']}" if prefix else node.params["image_topic"]
     if node.params["image_transport"] == "compressed":
         return [node.create_subscription(CompressedImage, f"{topic}/compressed",
                                          lambda msg: callback(camera, msg), qos)]

@@ -141,6 +141,8 @@ _RIG = (
               "skeleton_markers for rviz2."),
     ParamSpec("publish_tf", True, "Broadcast body_<id> frames on /tf and the rig on "
               "/tf_static."),
+    ParamSpec("publish_rig_tf", True, "Broadcast the rig's camera poses on /tf_static "
+              "(turn off when something else, e.g. a bag, already does)."),
     ParamSpec("tf_per_joint", False, "Also broadcast one frame per joint, "
               "body_<id>_<joint>."),
 )
@@ -150,8 +152,10 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
               "<camera>/skeletons_2d."),
 )
 DETECTOR_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + (
-    ParamSpec("camera_name", "camera", "Camera namespace: subscribes <name>/<image_topic>, "
-              "publishes <name>/skeletons_2d."),
+    ParamSpec("camera_name", "", "Camera name used in logs and diagnostics; empty = the "
+              "node's namespace. Topics are relative to the node's namespace: it subscribes "
+              "<image_topic> (and <image_topic>/compressed) and publishes skeletons_2d, so launch "
+              "one detector per camera in that camera's namespace."),
 )
 FUSION_PARAMS: tuple[ParamSpec, ...] = _COMMON + _RIG + (
     ParamSpec("skeletons_2d_topic", "skeletons_2d", "2D skeleton topic inside each camera's "
