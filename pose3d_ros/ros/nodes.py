@@ -46,7 +46,12 @@ from visualization_msgs.msg import MarkerArray
 
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.image_decode import ImageDecodeError, decode_compressed, decode_image
-from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline, create_detectors
+from pose3d_ros.core.pipeline import (
+    PipelineParams,
+    Pose3DPipeline,
+    create_detectors,
+    create_monocular_lifter,
+)
 from pose3d_ros.core.sync import FrameSet, FrameSynchronizer
 from pose3d_ros.core.tracking import TrackerParams
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
@@ -356,13 +361,18 @@ class _RigNodeBase(_PoseNodeBase):
             return None
         if params["monocular_method"] == "none":
             return None
+        if len(self.cameras) > 1 and params["output_layout"] != "h36m17":
+            raise ParameterError(
+                "sync.min_views = 1 with several cameras mixes monocular sets (H36M-17) with "
+                "triangulated ones: set output_layout to 'h36m17' so tracking sees one layout, "
+                "or monocular_method to 'none'")
         try:
-            from pose3d_ros.core.lifting import create_monocular_lifter
+            import pose3d_ros.core.lifting.runtime  # noqa: F401 - the monocular core
         except ImportError as err:
             raise ParameterError(
                 f"monocular_method {params['monocular_method']!r} needs "
-                f"pose3d_ros.core.lifting.create_monocular_lifter, which is not available "
-                f"({err}); set monocular_method to 'none' or use >= 2 cameras") from None
+                f"pose3d_ros.core.lifting, which is not available ({err}); set "
+                "monocular_method to 'none' or use >= 2 cameras") from None
         return create_monocular_lifter(params["monocular_method"])
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
