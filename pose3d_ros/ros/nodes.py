@@ -123,9 +123,9 @@ class _PoseNodeBase(LifecycleNode):
         self._wake = threading.Event()
         self._running = False
         self._worker: threading.Thread | None = None
-        self._subscriptions: list = []
-        self._timers: list = []
-        self._publishers: list = []
+        self._owned_subscriptions: list = []
+        self._owned_timers: list = []
+        self._owned_publishers: list = []
         self.last_error: str = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -147,8 +147,8 @@ class _PoseNodeBase(LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._subscribe()
-        self._timers.append(self.create_timer(SYNC_POLL_PERIOD_S, self._poll))
-        self._timers.append(self.create_timer(self.params["diagnostics_period_s"],
+        self._owned_timers.append(self.create_timer(SYNC_POLL_PERIOD_S, self._poll))
+        self._owned_timers.append(self.create_timer(self.params["diagnostics_period_s"],
                                               self.publish_diagnostics))
         self._running = True
         self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}_worker",
@@ -170,28 +170,34 @@ class _PoseNodeBase(LifecycleNode):
         self._release()
         return TransitionCallbackReturn.SUCCESS
 
+    def destroy_node(self) -> None:
+        """Stop the processing thread before the node goes (it may be publishing)."""
+        self._stop()
+        self._close_models()
+        super().destroy_node()
+
     def _stop(self) -> None:
         self._running = False
         self._wake.set()
         if self._worker is not None:
             self._worker.join(timeout=10.0)
             self._worker = None
-        for sub in self._subscriptions:
+        for sub in self._owned_subscriptions:
             self.destroy_subscription(sub)
-        for timer in self._timers:
+        for timer in self._owned_timers:
             self.destroy_timer(timer)
-        self._subscriptions, self._timers = [], []
+        self._owned_subscriptions, self._owned_timers = [], []
 
     def _publisher(self, msg_type: Any, topic: str, qos: QoSProfile):
         """A publisher that cleanup() releases."""
         publisher = self.create_publisher(msg_type, topic, qos)
-        self._publishers.append(publisher)
+        self._owned_publishers.append(publisher)
         return publisher
 
     def _release(self) -> None:
-        for pub in self._publishers:
+        for pub in self._owned_publishers:
             self.destroy_publisher(pub)
-        self._publishers = []
+        self._owned_publishers = []
         self._close_models()
 
     # -- hooks for the concrete nodes ----------------------------------------------------------
@@ -226,8 +232,8 @@ class _PoseNodeBase(LifecycleNode):
         if reason in _BAD_STAMP_REASONS:
             self.reject(camera, reason, f"camera {camera!r}: stamp {stamp:.6f} s after "
                         f"{last if last is not None else float('nan'):.6f} s ({reason})")
-        elif reason is None and last is not None and stamp - last > self.params[
-                "sync.stale_after_s"]:
+        elif reason is None and last is not None and stamp - last > self.params.get(
+                "sync.stale_after_s", self.sync.stale_after_s):
             self.reject(camera, "stamp_jump", f"camera {camera!r}: stamp jumped forward by "
                         f"{stamp - last:.3f} s (frame kept)")
         self._wake.set()
@@ -471,8 +477,8 @@ class Pose3DNode(_RigNodeBase):
     def _subscribe(self) -> None:
         qos = image_qos(self.params["image_qos"], self.params["qos_depth"])
         for camera in self.cameras:
-            self._subscriptions += _image_subscription(self, camera, qos, self.on_image)
-            self._subscriptions.append(self.create_subscription(
+            self._owned_subscriptions += _image_subscription(self, camera, qos, self.on_image)
+            self._owned_subscriptions.append(self.create_subscription(
                 CameraInfo, f"{camera}/camera_info",
                 lambda msg, c=camera: self.on_camera_info(c, msg), qos))
 
@@ -510,10 +516,10 @@ class FusionNode(_RigNodeBase):
     def _subscribe(self) -> None:
         qos = image_qos("sensor_data", self.params.get("qos_depth", 5))
         for camera in self.cameras:
-            self._subscriptions.append(self.create_subscription(
+            self._owned_subscriptions.append(self.create_subscription(
                 Skeleton2DArray, f"{camera}/{self.params['skeletons_2d_topic']}",
                 lambda msg, c=camera: self.on_skeletons(c, msg), _OUTPUT))
-            self._subscriptions.append(self.create_subscription(
+            self._owned_subscriptions.append(self.create_subscription(
                 CameraInfo, f"{camera}/camera_info",
                 lambda msg, c=camera: self.on_camera_info(c, msg), qos))
 
@@ -557,7 +563,8 @@ class DetectorNode(_PoseNodeBase):
 
     def _subscribe(self) -> None:
         qos = image_qos(self.params["image_qos"], self.params["qos_depth"])
-        self._subscriptions += _image_subscription(self, self.cameras[0], qos, self.on_image,
+        self._owned_subscriptions += _image_subscription(
+            self, self.cameras[0], qos, self.on_image,
                                                    prefix="")
 
     def on_image(self, camera: str, msg: Image | CompressedImage) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-from rclpy.exceptions import InvalidParameterValueException
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.parameter import Parameter
 
 DETECTORS = ("blazepose", "blazepose_multi", "blazepose_onnx", "yolo_pose", "rtmpose", "heatmap")
@@ -173,7 +173,7 @@ def declare_parameters(node, specs: tuple[ParamSpec, ...]) -> None:
             node.declare_parameter(spec.name, spec.default, spec.descriptor())
         except InvalidParameterValueException as err:
             raise ParameterError(f"parameter {spec.name!r}: {err}") from None
-        except TypeError as err:
+        except (InvalidParameterTypeException, TypeError) as err:
             raise ParameterError(f"parameter {spec.name!r} must be of type "
                                  f"{spec.type.name.lower()}: {err}") from None
 
