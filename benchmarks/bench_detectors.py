@@ -88,7 +88,8 @@ def stand_in_models(folder: Path) -> dict[str, dict]:
         "yolo_pose": {"model": build(folder / "pose.onnx", [1, 3, 640, 640],
                                      {"output0": pose_rows})},
         "rtmpose": {"model": build(folder / "rtm.onnx", ["B", 3, 256, 192], {
-            "simcc_x": rng.uniform(0, 1, (1, 17, 384)), "simcc_y": rng.uniform(0, 1, (1, 17, 512))}),
+            "simcc_x": rng.uniform(0, 1, (1, 17, 384)),
+            "simcc_y": rng.uniform(0, 1, (1, 17, 512))}),
             "person_detector": person},
         "heatmap": {"model": build(folder / "hm.onnx", ["B", 3, 256, 192],
                                    {"heatmaps": rng.uniform(0, 1, (1, 17, 64, 48))}),
@@ -106,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sets = read_frame_sets(args.recording, args.repeats + 1)
     load = os.getloadavg()
-    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()}, "
+    cpu = platform.processor() or platform.machine()
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {cpu}, "
           f"{os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     print(f"# recording {args.recording!r}, frames {sets[0][0].shape[1]}x{sets[0][0].shape[0]}, "
           f"{len(sets) - 1} timed calls per row (median / mean ms)")

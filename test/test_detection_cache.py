@@ -18,7 +18,7 @@ def test_detect_video_set_caches_per_camera(tmp_path, monkeypatch):
     files = sorted((tmp_path / "cache" / "detections").glob("*.npz"))
     assert [f.name.split("_")[0] for f in files] == ["cam01", "cam02"]
     again = detect_video_set(paths, "blazepose_multi", max_frames=2)
-    for a, b in zip(first, again):
+    for a, b in zip(first, again, strict=True):
         assert a.layout is BLAZEPOSE33 and b.layout is BLAZEPOSE33
         assert a.keypoints.shape[:1] == (2,) and a.keypoints.shape[2:] == (33, 2)
         np.testing.assert_array_equal(a.keypoints, b.keypoints)

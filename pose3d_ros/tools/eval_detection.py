@@ -32,7 +32,7 @@ def matched_joint_distances(first, second) -> np.ndarray:
     a = first.keypoints[:, :, None]  # (T, Pa, 1, J, 2)
     b = second.keypoints[:, None]  # (T, 1, Pb, J, 2)
     dist = np.linalg.norm(a - b, axis=-1)  # (T, Pa, Pb, J)
-    with np.errstate(invalid="ignore"), _quiet():
+    with np.errstate(invalid="ignore"), _Quiet():
         median = np.nanmedian(dist, axis=-1)  # (T, Pa, Pb)
     median = np.where(np.isnan(median), np.inf, median)
     best = np.argmin(median, axis=2)  # (T, Pa)
@@ -41,7 +41,7 @@ def matched_joint_distances(first, second) -> np.ndarray:
     return chosen[found]
 
 
-class _quiet:
+class _Quiet:
     def __enter__(self):
         import warnings
         self._ctx = warnings.catch_warnings()
@@ -63,17 +63,17 @@ def evaluate(recordings: list[str], detectors: list[str], max_frames: int | None
         rates = {name: [{"camera": p.stem, "frames": int(len(v.num_people)),
                          "detection_rate": v.detection_rate,
                          "mean_people": float(v.num_people.mean())}
-                        for p, v in zip(paths, per_camera)]
+                        for p, v in zip(paths, per_camera, strict=True)]
                  for name, per_camera in results.items()}
         agreement = {}
         for i, first in enumerate(detectors):
             for second in detectors[i + 1:]:
                 rows = []
-                for p, a, b in zip(paths, results[first], results[second]):
+                for p, a, b in zip(paths, results[first], results[second], strict=True):
                     frames = min(len(a.num_people), len(b.num_people))
                     a.keypoints, b.keypoints = a.keypoints[:frames], b.keypoints[:frames]
                     dist = matched_joint_distances(a, b)
-                    with _quiet():
+                    with _Quiet():
                         rows.append({
                             "camera": p.stem, "matched_people": int(len(dist)),
                             "median_px": float(np.nanmedian(dist)) if dist.size else None,

@@ -70,7 +70,7 @@ class LiteRTRunner:
             self._interpreter.set_tensor(self._input["index"], item[None])
             self._interpreter.invoke()
             results.append([self._interpreter.get_tensor(o["index"])[0] for o in self._outputs])
-        return [np.stack(parts) for parts in zip(*results)]
+        return [np.stack(parts) for parts in zip(*results, strict=True)]
 
 
 def letterbox_square(image: np.ndarray, size: int) -> tuple[np.ndarray, float, np.ndarray]:
@@ -138,10 +138,11 @@ class TwoStageBlazePose:
         images = check_images(images, f"{self.name}.detect")
         if not images:
             return []
-        squares, scales, pads = zip(*(letterbox_square(im, DETECTOR_SIZE) for im in images))
+        boxed = [letterbox_square(im, DETECTOR_SIZE) for im in images]
+        squares, scales, pads = zip(*boxed, strict=True)
         raw_boxes, raw_scores = self._detector(np.stack(squares) * 2.0 - 1.0)[:2]
         rois, owners = [], []
-        for k, image in enumerate(images):
+        for k in range(len(images)):
             people = decode_pose_detector(raw_boxes[k], raw_scores[k],
                                           min_score=self.min_detection_score,
                                           max_people=self.max_people)

@@ -151,8 +151,8 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
         for capture in captures:
             capture.release()
     results = [stack_detections(frames, detector.layout, size)
-               for frames, size in zip(per_camera, sizes)]
+               for frames, size in zip(per_camera, sizes, strict=True)]
     if use_cache:
-        for target, result in zip(targets, results):
+        for target, result in zip(targets, results, strict=True):
             _save(target, result)
     return results
