@@ -100,7 +100,8 @@ def test_bag_round_trip_cli_json_and_report(tmp_path):
     np.testing.assert_array_equal(back.stamps_ns, pred.stamps_ns)
     np.testing.assert_array_equal(back.frames[5].positions, pred.frames[5].positions)
     out = tmp_path / "eval"
-    assert evaluate.main(["--bag", str(pred_bag), "--ref-bag", str(ref_bag), "--ref-topic",
+    assert evaluate.main(["--bag", str(pred_bag), "--pred-topic", "/pose3d/skeletons",
+                          "--out-bag", "--ref-bag", str(ref_bag), "--ref-topic",
                           "/mocap/skeletons", "--out-dir", str(out)]) == 0
     payload = json.loads((out / "evaluation.json").read_text())
     assert payload["summary"]["MPJPE [m]"] == pytest.approx(0.025)
