@@ -216,6 +216,10 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[BagCamera], *
                     raise ValueError(f"{cam.name}: video frames are {image.shape[1]}x"
                                      f"{image.shape[0]} but the calibration says "
                                      f"{cam.width}x{cam.height}")
+                # CameraInfo first: a replayed node knows the camera before its image arrives.
+                bag.write(f"/{cam.name}/camera_info", stamp, bagio.camera_info_message(
+                    stamp, cam.frame_id, cam.width, cam.height, cam.K, cam.D,
+                    cam.distortion_model))
                 if compressed:
                     bag.write(f"/{cam.name}/image_raw/compressed", stamp,
                               bagio.compressed_image_message(image, stamp, cam.frame_id,
@@ -223,9 +227,6 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[BagCamera], *
                 else:
                     bag.write(f"/{cam.name}/image_raw", stamp,
                               bagio.image_message(image, stamp, cam.frame_id))
-                bag.write(f"/{cam.name}/camera_info", stamp, bagio.camera_info_message(
-                    stamp, cam.frame_id, cam.width, cam.height, cam.K, cam.D,
-                    cam.distortion_model))
             frames += 1
         messages = bag.count
     if frames == 0:
