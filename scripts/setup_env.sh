@@ -66,8 +66,11 @@ PY_DEPS=(
 
 if [[ -n "${ROS_DISTRO:-}" && -d "/opt/ros/${ROS_DISTRO}" ]]; then
   log "ROS 2 ${ROS_DISTRO} is sourced: using it; the venv only adds Python packages ROS lacks."
-  [[ -x "$venv/bin/python" ]] || "$python" -m venv --system-site-packages "$venv"
-  "$venv/bin/python" -m pip install -q "${PY_DEPS[@]}"
+  # The venv must use the interpreter the distribution was built for (Jazzy: Ubuntu 24.04's
+  # python3.12, Humble: 22.04's python3.10) and see its packages (rclpy, cv_bridge, tf2_ros).
+  [[ -x "$venv/bin/python" ]] || /usr/bin/python3 -m venv --system-site-packages "$venv"
+  # numpy < 2: apt's cv_bridge and other ROS extensions are compiled against numpy 1.x.
+  "$venv/bin/python" -m pip install -q "${PY_DEPS[@]}" "numpy<2"
   prefix="/opt/ros/${ROS_DISTRO}"
 else
   [[ -x "$venv/bin/python" ]] || { log "creating venv $venv"; "$python" -m venv "$venv"; }
