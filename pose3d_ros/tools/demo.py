@@ -17,6 +17,7 @@ Usage: python -m pose3d_ros.tools.demo [--recording single|multi] [--out-dir DIR
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import shutil
 import sys
@@ -79,7 +80,16 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
             Parameter("image_qos", value="reliable"),
             Parameter("detector", value=detector),
             Parameter("autostart", value=False),
+            # Lock-step replay sends a whole set at once, but on a loaded machine the node may
+            # take a while to decode it: wait for all four cameras rather than emit partial
+            # sets, and never declare a camera stale while the node is busy.
+            Parameter("sync.timeout_s", value=2.0),
+            Parameter("sync.stale_after_s", value=30.0),
         ]
+        if importlib.util.find_spec("pose3d_ros.core.lifting") is None:
+            # The single-view path only serves sets with one camera; the demo's sets have four.
+            log.warning("pose3d_ros.core.lifting is not installed: single-camera sets get no 3D")
+            overrides.append(Parameter("monocular_method", value="none"))
         node = Pose3DNode("pose3d_node", context=context, parameter_overrides=overrides)
         node.trigger_configure()
         if getattr(node, "last_error", None):
@@ -95,6 +105,10 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
         image_topics = [t for t, ty in replayer.topics.items() if ty == bagio.COMPRESSED_IMAGE]
         if not replayer.wait_for_subscribers(image_topics, timeout_s=15.0):
             raise RuntimeError(f"the node did not subscribe to {image_topics} within 15 s")
+        # Cameras first: the node ignores images of a camera it has no CameraInfo for yet.
+        replayer.publish_first(t for t, ty in replayer.topics.items()
+                               if ty == bagio.CAMERA_INFO)
+        time.sleep(0.5)
         log.info("replaying %s to pose3d_node over DDS (%s)", bag,
                  "lock-step" if rate == 0 else f"rate {rate}")
         started = time.monotonic()
@@ -109,8 +123,12 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
                  collector.count())
         collector.write_bag(out_bag)
         latencies = np.array(collector.latencies_s(stats.publish_ns))
+        node.trigger_deactivate()
+        node.trigger_cleanup()
     finally:
         executor.shutdown()
+        for each in executor.get_nodes():
+            each.destroy_node()
         rclpy.shutdown(context=context)
     return evaluate.read_track(out_bag, "/pose3d/skeletons"), latencies
 
