@@ -192,7 +192,9 @@ h1 { font-size: 1.4em; } h2 { font-size: 1.1em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; font-size: 0.9em; }
 td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
 img { max-width: 100%; } .note { color: #555; font-size: 0.9em; }
-.images img { max-height: 360px; margin: 4px; }
+.images { display: flex; flex-wrap: wrap; gap: 8px; }
+.images figure { margin: 0; font-size: 0.8em; color: #555; }
+.images img { max-height: 360px; }
 """
 
 

@@ -166,15 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     log.info("[4/5] reference: multi-view triangulation of all cameras (offline, no filter)")
     from pose3d_ros.core.pipeline import PipelineParams
 
-    ref = evaluate.run_pipeline(bag, detector=args.detector,
-                                params=PipelineParams(tracking=None, filtering=None)).track
+    ref_run = evaluate.run_pipeline(bag, detector=args.detector,
+                                    params=PipelineParams(tracking=None, filtering=None))
+    ref = ref_run.track
+    per_camera = evaluate.per_camera_figures(bag, pred, ref_run.detections)
     log.info("[5/5] scoring and writing the report")
     evaluation = evaluate.evaluate_tracks(pred, ref, latency_s={"end to end over DDS":
                                                                 latencies})
     images = evaluate.overlay_images(bag, evaluation, ref.stamps_ns, [len(ref.frames) // 2])
     notes = [
-        f"demo recording {args.recording!r} (pose2sim {fetch_demo.POSE2SIM_WHEEL}), 4 cameras, "
-        f"images scaled by {args.scale}",
+        f"demo recording {args.recording!r} (from the {fetch_demo.POSE2SIM_WHEEL} wheel), "
+        f"4 cameras, images scaled by {args.scale}",
         "prediction: pose3d_node (all-in-one, tracking + One Euro filter) fed over DDS by the "
         "bag replay publisher, lock-step" if args.rate == 0 else
         f"prediction: pose3d_node fed over DDS at replay rate {args.rate}",
@@ -183,10 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         "(the demo ships no marker ground truth)",
         "latency: receive time of the skeletons minus publish time of their images (DDS + "
         "decoding + synchronisation + pipeline)",
+        "per camera: the node's 3D skeletons projected into each camera against that camera's "
+        "2D detections (of the reference run)",
     ]
     json_path, html_path = evaluate.write_outputs(
         evaluation, out_dir, title=f"pose3d_ros demo: {args.recording} recording",
-        images=images, notes=notes)
+        images=images, notes=notes, per_camera=per_camera)
     for key, value in evaluation.summary.items():
         print(f"{key:40s} {value}")
     print(f"output bag (rviz2/Foxglove): {out_dir / 'output_bag'}")

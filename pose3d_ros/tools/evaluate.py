@@ -492,6 +492,31 @@ def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[st
                        {k: np.array(v) for k, v in timings.items()}, per_camera, found)
 
 
+def per_camera_figures(bag: Path, track: SkeletonTrack, detections: list[dict],
+                       tolerance_s: float = 0.004) -> dict[str, dict[str, float]]:
+    """Per camera: people the 2D detector found, and the reprojection error (px) of `track`'s
+    3D skeletons against them, for detections from run_pipeline (paired by stamp)."""
+    cameras = {cam.name: cam for cam in cameras_from_bag(bag).values()}
+    stamps = np.array([int(round(d["stamp"] * 1e9)) for d in detections], np.int64)
+    pair = pair_frames(stamps, track.stamps_ns, int(tolerance_s * 1e9))
+    people: dict[str, int] = {}
+    errors: dict[str, list[np.ndarray]] = {}
+    for t, k in enumerate(pair):
+        if k < 0:
+            continue
+        for name, dets in detections[k]["cameras"].items():
+            people[name] = people.get(name, 0) + dets.num_people
+            errors.setdefault(name, []).append(
+                _camera_reprojection(cameras[name], track.frames[t], dets))
+    out = {}
+    for name in sorted(people):
+        err = np.concatenate(errors[name])
+        err = err[np.isfinite(err)]
+        out[name] = {"people detected": float(people[name]),
+                     "reprojection error [px]": float(err.mean()) if len(err) else float("nan")}
+    return out
+
+
 def _camera_reprojection(camera: BagCamera, skeletons: Skeletons3D, detections) -> np.ndarray:
     """Pixel distances (flattened) between each 3D person projected into `camera` and the
     nearest of the camera's 2D people, in the 3D layout."""
