@@ -115,12 +115,20 @@ def plot_per_camera(per_camera: dict[str, dict[str, float]]) -> str:
 def plot_latency(latency_s: dict[str, np.ndarray]) -> str:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 3))
-    for stage, samples in latency_s.items():
-        samples = 1000 * np.asarray(samples, dtype=float)
-        samples = samples[np.isfinite(samples)]
-        if len(samples):
-            ax.hist(samples, bins=30, alpha=0.6,
-                    label=f"{stage} (median {np.median(samples):.1f} ms)")
+    cleaned = {stage: 1000 * np.asarray(v, dtype=float) for stage, v in latency_s.items()}
+    cleaned = {k: v[np.isfinite(v) & (v > 0)] for k, v in cleaned.items()}
+    everything = np.concatenate([v for v in cleaned.values()] + [np.zeros(0)])
+    if len(everything):
+        low, high = everything.min(), everything.max()
+        # Log-spaced bins when the samples span decades (a slow first frame, sub-ms stages).
+        log_scale = high > 20 * low
+        bins = np.geomspace(low, high * 1.0001, 40) if log_scale else np.linspace(low, high, 40)
+        for stage, samples in cleaned.items():
+            if len(samples):
+                ax.hist(samples, bins=bins, alpha=0.6,
+                        label=f"{stage} (median {np.median(samples):.1f} ms)")
+        if log_scale:
+            ax.set_xscale("log")
     ax.set_xlabel("latency [ms]")
     ax.set_ylabel("count")
     ax.grid(alpha=0.3)
@@ -184,7 +192,9 @@ h1 { font-size: 1.4em; } h2 { font-size: 1.1em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; font-size: 0.9em; }
 td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
 img { max-width: 100%; } .note { color: #555; font-size: 0.9em; }
-.images img { max-height: 360px; margin: 4px; }
+.images { display: flex; flex-wrap: wrap; gap: 8px; }
+.images figure { margin: 0; font-size: 0.8em; color: #555; }
+.images img { max-height: 360px; }
 """
 
 
@@ -193,9 +203,14 @@ def render_report(data: ReportData) -> str:
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
              f"{html.escape(data.title)}</title><style>{_STYLE}</style></head><body>",
              f"<h1>{html.escape(data.title)}</h1>"]
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{_format(v)}</td></tr>"
-                   for k, v in data.summary.items())
-    parts.append(f"<h2>Summary</h2><table>{rows}</table>")
+    def table(items) -> str:
+        rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{_format(v)}</td></tr>"
+                       for k, v in items)
+        return f"<table>{rows}</table>"
+
+    latency_rows = [(k, v) for k, v in data.summary.items() if k.startswith("latency")]
+    parts.append("<h2>Summary</h2>" + table(
+        (k, v) for k, v in data.summary.items() if not k.startswith("latency")))
     for note in data.notes:
         parts.append(f"<p class='note'>{html.escape(note)}</p>")
     if len(data.time_s) and data.over_time:
@@ -207,8 +222,10 @@ def render_report(data: ReportData) -> str:
     if data.per_camera:
         parts.append("<h2>Per camera</h2>" +
                      _img(plot_per_camera(data.per_camera), "per camera"))
-    if data.latency_s:
-        parts.append("<h2>Latency</h2>" + _img(plot_latency(data.latency_s), "latency"))
+    if data.latency_s or latency_rows:
+        parts.append("<h2>Latency</h2>" + table(latency_rows))
+        if data.latency_s:
+            parts.append(_img(plot_latency(data.latency_s), "latency"))
     if data.snapshots:
         parts.append("<h2>Skeleton snapshots</h2><p class='note'>prediction: colour, "
                      "reference: grey dashes; metres</p>" +

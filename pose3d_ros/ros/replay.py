@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
@@ -36,6 +37,8 @@ REPLAY_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
 LATCHED_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                          reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
+# Nodes stamp outputs from float seconds (sub-microsecond rounding): match stamps to 1 ms.
+STAMP_TOLERANCE_NS = 1_000_000
 SKELETONS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
                            reliability=ReliabilityPolicy.RELIABLE,
                            durability=DurabilityPolicy.VOLATILE)
@@ -86,6 +89,20 @@ class BagReplayer:
                 return True
             time.sleep(0.02)
         return False
+
+    def publish_first(self, topics: Iterable[str]) -> int:
+        """Publish the first message of each given topic now (e.g. every camera's CameraInfo
+        before the images start: DDS keeps no order across topics). Returns how many."""
+        pending = set(topics)
+        sent = 0
+        for item in bagio.read_messages(self.bag, pending, deserialize=False):
+            if item.topic in pending:
+                self._publishers[item.topic].publish(item.raw)
+                pending.discard(item.topic)
+                sent += 1
+            if not pending:
+                break
+        return sent
 
     def play(self, rate: float = 1.0, wait_for: Callable[[int], bool] | None = None,
              wait_timeout_s: float = 5.0) -> ReplayStats:
@@ -153,9 +170,10 @@ class SkeletonCollector:
         with self._lock:
             return len(self.received)
 
-    def has_stamp_at_least(self, stamp_ns: int) -> bool:
+    def has_stamp_at_least(self, stamp_ns: int, tolerance_ns: int = STAMP_TOLERANCE_NS) -> bool:
+        """Whether an output stamped at or after stamp_ns (less tolerance_ns) has arrived."""
         with self._lock:
-            return any(r.stamp_ns >= stamp_ns for r in self.received)
+            return any(r.stamp_ns >= stamp_ns - tolerance_ns for r in self.received)
 
     def write_bag(self, out: Path, topic: str = "/pose3d/skeletons",
                   storage: str = "mcap") -> Path:
@@ -168,8 +186,20 @@ class SkeletonCollector:
                 bag.write_raw(topic, r.stamp_ns, r.raw, bagio.SKELETON3D_ARRAY)
         return out
 
-    def latencies_s(self, publish_ns: dict[int, int]) -> list[float]:
-        """Receive time minus the publish time of the images with the same stamp, seconds."""
+    def latencies_s(self, publish_ns: dict[int, int],
+                    tolerance_ns: int = STAMP_TOLERANCE_NS) -> list[float]:
+        """Receive time minus the publish time of the images with the nearest stamp (within
+        tolerance_ns), in seconds, one per received message that has such images."""
+        if not publish_ns:
+            return []
+        stamps = np.array(sorted(publish_ns), dtype=np.int64)
         with self._lock:
-            return [(r.receive_ns - publish_ns[r.stamp_ns]) / 1e9 for r in self.received
-                    if r.stamp_ns in publish_ns]
+            received = list(self.received)
+        out = []
+        for r in received:
+            k = int(np.clip(np.searchsorted(stamps, r.stamp_ns), 1, len(stamps) - 1)) \
+                if len(stamps) > 1 else 0
+            nearest = min(stamps[max(k - 1, 0): k + 1], key=lambda s: abs(int(s) - r.stamp_ns))
+            if abs(int(nearest) - r.stamp_ns) <= tolerance_ns:
+                out.append((r.receive_ns - publish_ns[int(nearest)]) / 1e9)
+        return out

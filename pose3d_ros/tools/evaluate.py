@@ -21,7 +21,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,19 +69,31 @@ class SkeletonTrack:
 
 
 def read_track(bag: Path, topic: str) -> SkeletonTrack:
-    """A Skeleton3DArray topic of a bag as a track (duplicate stamps keep the first)."""
-    stamps, frames, logs = [], [], []
+    """A Skeleton3DArray topic of a bag as a track, in stamp order.
+
+    Several messages with one stamp (a node that processed a partial camera set and then the
+    rest) keep the one with the most estimated joints, and say so in the log.
+    """
+    by_stamp: dict[int, tuple[Skeletons3D, int]] = {}
     for item in bagio.read_messages(bag, [topic]):
         if item.msgtype != bagio.SKELETON3D_ARRAY:
             raise ValueError(f"{bag}:{topic} is {item.msgtype}, not {bagio.SKELETON3D_ARRAY}")
         stamp = bagio.stamp_to_ns(item.message.header.stamp)
-        if stamps and stamp <= stamps[-1]:
-            log.warning("%s: stamp %d not after %d, skipped", topic, stamp, stamps[-1])
-            continue
-        stamps.append(stamp)
-        frames.append(bagio.skeletons_from_message(item.message))
-        logs.append(item.stamp_ns)
+        frame = bagio.skeletons_from_message(item.message)
+        if stamp in by_stamp:
+            kept = by_stamp[stamp][0]
+            log.warning("%s: %d messages stamped %d; keeping the most complete", topic, 2, stamp)
+            if _known_joints(frame) <= _known_joints(kept):
+                continue
+        by_stamp[stamp] = (frame, item.stamp_ns)
+    stamps = sorted(by_stamp)
+    frames = [by_stamp[s][0] for s in stamps]
+    logs = [by_stamp[s][1] for s in stamps]
     return SkeletonTrack(np.array(stamps, np.int64), frames, np.array(logs, np.int64))
+
+
+def _known_joints(frame: Skeletons3D) -> int:
+    return int(np.isfinite(frame.positions).all(axis=-1).sum())
 
 
 def pair_frames(pred_ns: np.ndarray, ref_ns: np.ndarray, tolerance_ns: int) -> np.ndarray:
@@ -142,8 +154,8 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
 
     max_match_distance: metres, mean joint distance above which a person is not matched.
     tolerance_s: largest stamp difference for a prediction frame to count for a reference frame.
-    pss_k: number of pose clusters for PSS, built from the reference itself (capped by its
-    complete frames; with a short reference PSS is a coarse structure check).
+    pss_k: number of pose clusters for PSS, built from the reference itself (at most one per
+    ten complete reference poses; with a short reference PSS is a coarse structure check).
     latency_s: stage -> samples in seconds, shown as they are; if None and the prediction has
     log times, end-to-end latency = log time - stamp.
     """
@@ -196,7 +208,9 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     acc = metrics.acceleration_error(pred_arr, ref_arr, stamps=time_s) if T > 2 else None
     jit = metrics.jitter(pred_arr, stamps=time_s) if T > 2 else None
     complete = ~np.isnan(flat_r).any(axis=(1, 2))
-    pss = metrics.pss(flat_p, flat_r, k=max(1, min(pss_k, int(complete.sum())))) \
+    # About ten reference poses per cluster at least: a vocabulary with more clusters than the
+    # reference can support splits near-identical poses and makes PSS noise.
+    pss = metrics.pss(flat_p, flat_r, k=max(1, min(pss_k, int(complete.sum()) // 10))) \
         if complete.any() else None
     rate = metrics.detection_rate(detected, expected)
     matched = pred_id >= 0
@@ -285,8 +299,13 @@ def project_points(camera: BagCamera, points: np.ndarray) -> np.ndarray:
     out = np.full((len(flat), 2), np.nan)
     if ok.any():
         rvec, _ = cv2.Rodrigues(camera.rotation)
-        img, _ = cv2.projectPoints(flat[ok].reshape(-1, 1, 3), rvec, camera.translation,
-                                   camera.K, camera.D)
+        tvec = camera.translation.reshape(3, 1)
+        if camera.distortion_model == "equidistant":
+            img, _ = cv2.fisheye.projectPoints(flat[ok].reshape(-1, 1, 3), rvec, tvec,
+                                               camera.K, camera.D[:4])
+        else:
+            img, _ = cv2.projectPoints(flat[ok].reshape(-1, 1, 3), rvec, tvec, camera.K,
+                                       camera.D)
         out[ok] = img.reshape(-1, 2)
     return out.reshape(points.shape[:-1] + (2,))
 
@@ -306,13 +325,15 @@ def draw_skeletons(image: np.ndarray, uv: np.ndarray, bones: np.ndarray,
 
 
 def overlay_images(bag: Path, evaluation: Evaluation, stamps_ns: np.ndarray,
-                   frame_indices: Sequence[int], max_width: int = 360
+                   frame_indices: Sequence[int], max_width: int = 360,
+                   camera_names: Sequence[str] | None = None
                    ) -> list[tuple[str, np.ndarray]]:
     """Images of the bag at some reference frames with the reference (green) and the
-    prediction (magenta) reprojected into every camera."""
+    prediction (magenta) reprojected into every camera (or those named)."""
     cameras = cameras_from_bag(bag)
     topics = {t: ty for t, ty in bagio.bag_topics(bag).items()
-              if ty in (bagio.IMAGE, bagio.COMPRESSED_IMAGE)}
+              if ty in (bagio.IMAGE, bagio.COMPRESSED_IMAGE) and (
+                  camera_names is None or t.strip("/").split("/")[0] in camera_names)}
     want = {int(stamps_ns[i]): i for i in frame_indices}
     out = []
     bones = evaluation.layout.bones_array
@@ -333,6 +354,186 @@ def overlay_images(bag: Path, evaluation: Evaluation, stamps_ns: np.ndarray,
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         out.append((f"{camera.name} t={evaluation.time_s[t]:.2f} s", image))
     return out
+
+
+def write_overlay_video(bag: Path, evaluation: Evaluation, stamps_ns: np.ndarray, camera: str,
+                        path: Path, fps: float, max_width: int = 540) -> Path:
+    """MP4 of one camera with the reference (green) and prediction (magenta) reprojected."""
+    frames = overlay_images(bag, evaluation, stamps_ns, range(len(stamps_ns)), max_width,
+                            [camera])
+    if not frames:
+        raise ValueError(f"no image of camera {camera!r} matches the evaluated stamps")
+    height, width = frames[0][1].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    try:
+        for _, image in frames:
+            writer.write(image)
+    finally:
+        writer.release()
+    return path
+
+
+# --- running the pipeline on a bag --------------------------------------------------------
+
+def frame_sets(bag: Path, cameras: Sequence[str] | None = None
+               ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """(stamp_ns, camera name -> BGR image) for each image stamp of the bag, in time order.
+
+    Images sharing a header stamp form one set (make_bag stamps synchronised frames alike);
+    the camera name is the topic's first namespace (/cam01/image_raw -> cam01).
+    """
+    topics = {t: ty for t, ty in bagio.bag_topics(bag).items()
+              if ty in (bagio.IMAGE, bagio.COMPRESSED_IMAGE)
+              and (cameras is None or t.strip("/").split("/")[0] in cameras)}
+    if not topics:
+        raise ValueError(f"bag {bag} has no image topic" +
+                         (f" for cameras {list(cameras)}" if cameras else ""))
+    current: int | None = None
+    images: dict[str, np.ndarray] = {}
+    for item in bagio.read_messages(bag, topics):
+        stamp = bagio.stamp_to_ns(item.message.header.stamp)
+        if current is not None and stamp != current:
+            yield current, images
+            images = {}
+        current = stamp
+        images[item.topic.strip("/").split("/")[0]] = bagio.decode_image(item.message)
+    if images:
+        yield current, images
+
+
+@dataclass
+class PipelineRun:
+    """Output of the pipeline over a bag.
+
+    track: the 3D skeletons per frame set. timings: stage -> (T,) seconds per frame set.
+    per_camera: camera -> {"people detected": n, "reprojection error [px]": mean}, the latter
+    comparing the 3D output projected into the camera with that camera's own 2D detections.
+    detections: per frame set, camera -> Detections2D (to re-use for a reference run).
+    """
+
+    track: SkeletonTrack
+    timings: dict[str, np.ndarray]
+    per_camera: dict[str, dict[str, float]]
+    detections: list[dict]
+
+
+def pipeline_cameras(bag: Path) -> tuple[dict, str]:
+    """The bag's cameras as pose3d_ros.core.camera.CameraModel objects, keyed by camera name,
+    and the fixed frame their extrinsics refer to (the parent on /tf_static)."""
+    from pose3d_ros.core.camera import CameraModel
+
+    fixed = ""
+    for _, _, msg in bagio.read_bag(bag, ["/tf_static"]):
+        fixed = msg.transforms[0].header.frame_id if msg.transforms else fixed
+    models = {cam.name: CameraModel(cam.name, cam.frame_id, cam.width, cam.height, cam.K,
+                                    cam.D, cam.distortion_model, cam.rotation, cam.translation)
+              for cam in cameras_from_bag(bag).values()}
+    if not models:
+        raise ValueError(f"bag {bag} has no camera with both CameraInfo and /tf_static")
+    return models, fixed
+
+
+def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[str] | None = None,
+                 params: object | None = None, detections: list[dict] | None = None,
+                 max_frames: int | None = None) -> PipelineRun:
+    """Replay a bag through pose3d_ros.core.pipeline (the chain the nodes run), frame set by
+    frame set, deterministically and as fast as the machine allows.
+
+    cameras: subset of the bag's cameras to use (default all). detections: 2D results of an
+    earlier run, re-used instead of running the detector (same sets, same cameras).
+    """
+    from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors
+
+    models, fixed = pipeline_cameras(bag)
+    names = [n for n in sorted(models) if cameras is None or n in cameras]
+    if cameras is not None and set(cameras) - set(names):
+        raise ValueError(f"bag {bag} has no camera {sorted(set(cameras) - set(names))}")
+    bag_cameras = {cam.name: cam for cam in cameras_from_bag(bag).values()}
+    detectors = None if detections is not None else create_detectors(detector, len(names))
+    pipeline = Pose3DPipeline(names, {n: models[n] for n in names}, detectors, frame_id=fixed,
+                              params=params)
+    stamps, frames, found = [], [], []
+    timings: dict[str, list[float]] = {}
+    errors: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    people: dict[str, int] = dict.fromkeys(names, 0)
+    try:
+        if detections is None:
+            sets = ((stamp, {n: images[n] for n in names if n in images})
+                    for stamp, images in frame_sets(bag, names))
+        else:
+            sets = ((int(round(d["stamp"] * 1e9)), d) for d in detections)
+        for index, (stamp, data) in enumerate(sets):
+            if max_frames is not None and index >= max_frames:
+                break
+            if detections is None:
+                result = pipeline.process_images(data, stamp / 1e9)
+            else:
+                result = pipeline.process_detections(
+                    {n: data["cameras"][n] for n in names if n in data["cameras"]}, stamp / 1e9)
+            stamps.append(stamp)
+            frames.append(result.skeletons)
+            found.append({"stamp": stamp / 1e9, "cameras": result.detections})
+            for stage, seconds in result.timings.items():
+                timings.setdefault(stage, []).append(seconds)
+            for name, dets in result.detections.items():
+                people[name] += dets.num_people
+                errors[name].append(_camera_reprojection(bag_cameras[name], result.skeletons,
+                                                         dets))
+    finally:
+        pipeline.close()
+    per_camera = {}
+    for name in names:
+        err = np.concatenate(errors[name]) if errors[name] else np.zeros(0)
+        err = err[np.isfinite(err)]
+        per_camera[name] = {"people detected": float(people[name]),
+                            "reprojection error [px]": float(err.mean()) if len(err)
+                            else float("nan")}
+    return PipelineRun(SkeletonTrack(np.array(stamps, np.int64), frames),
+                       {k: np.array(v) for k, v in timings.items()}, per_camera, found)
+
+
+def per_camera_figures(bag: Path, track: SkeletonTrack, detections: list[dict],
+                       tolerance_s: float = 0.004) -> dict[str, dict[str, float]]:
+    """Per camera: people the 2D detector found, and the reprojection error (px) of `track`'s
+    3D skeletons against them, for detections from run_pipeline (paired by stamp)."""
+    cameras = {cam.name: cam for cam in cameras_from_bag(bag).values()}
+    stamps = np.array([int(round(d["stamp"] * 1e9)) for d in detections], np.int64)
+    pair = pair_frames(stamps, track.stamps_ns, int(tolerance_s * 1e9))
+    people: dict[str, int] = {}
+    errors: dict[str, list[np.ndarray]] = {}
+    for t, k in enumerate(pair):
+        if k < 0:
+            continue
+        for name, dets in detections[k]["cameras"].items():
+            people[name] = people.get(name, 0) + dets.num_people
+            errors.setdefault(name, []).append(
+                _camera_reprojection(cameras[name], track.frames[t], dets))
+    out = {}
+    for name in sorted(people):
+        err = np.concatenate(errors[name])
+        err = err[np.isfinite(err)]
+        out[name] = {"people detected": float(people[name]),
+                     "reprojection error [px]": float(err.mean()) if len(err) else float("nan")}
+    return out
+
+
+def _camera_reprojection(camera: BagCamera, skeletons: Skeletons3D, detections) -> np.ndarray:
+    """Pixel distances (flattened) between each 3D person projected into `camera` and the
+    nearest of the camera's 2D people, in the 3D layout."""
+    if skeletons.num_people == 0 or detections.num_people == 0:
+        return np.zeros(0)
+    try:
+        uv2d = convert_joints(detections.keypoints, detections.layout, skeletons.layout)
+    except ValueError:
+        return np.zeros(0)
+    projected = project_points(camera, skeletons.positions)  # (P, J, 2)
+    dist = np.linalg.norm(projected[:, None] - uv2d[None], axis=-1)  # (P, Q, J)
+    mean = metrics.JointErrors(dist.reshape(-1, dist.shape[-1])).per_frame.reshape(
+        dist.shape[:2])
+    mean = np.where(np.isnan(mean), np.inf, mean)
+    nearest = np.argmin(mean, axis=1)
+    picked = dist[np.arange(len(nearest)), nearest]
+    return picked[np.isfinite(mean[np.arange(len(nearest)), nearest])].ravel()
 
 
 # --- outputs ------------------------------------------------------------------------------
@@ -395,13 +596,26 @@ def write_outputs(evaluation: Evaluation, out_dir: Path, *, title: str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bag", type=Path, required=True,
-                        help="bag holding the predicted skeletons (and the camera images)")
-    parser.add_argument("--pred-topic", default="/pose3d/skeletons")
+                        help="bag with the camera images, CameraInfo and /tf_static (and/or "
+                        "the predicted skeletons)")
+    parser.add_argument("--pred-topic", default=None,
+                        help="predicted Skeleton3DArray topic in --pred-bag/--bag; without it "
+                        "the pipeline runs on --bag's images")
+    parser.add_argument("--pred-bag", type=Path, help="bag of the predictions (default: --bag)")
+    parser.add_argument("--ref-topic", default=None,
+                        help="reference Skeleton3DArray topic; without it the reference is "
+                        "multi-view triangulation from all of --bag's cameras (no tracking, "
+                        "no filtering)")
     parser.add_argument("--ref-bag", type=Path, help="bag of the reference (default: --bag)")
-    parser.add_argument("--ref-topic", required=True, help="reference Skeleton3DArray topic")
-    parser.add_argument("--images-bag", type=Path,
-                        help="bag with camera images, CameraInfo and /tf_static for overlays")
+    parser.add_argument("--cameras", default=None,
+                        help="comma-separated cameras the pipeline uses (default: all)")
+    parser.add_argument("--detector", default="blazepose", help="2D back-end for the pipeline")
+    parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--out-dir", type=Path, default=Path("evaluation"))
+    parser.add_argument("--out-bag", action="store_true",
+                        help="also write the predictions to <out-dir>/skeletons (MCAP)")
+    parser.add_argument("--overlay-video", default=None, metavar="CAMERA",
+                        help="write <out-dir>/overlay_<CAMERA>.mp4 with reprojected skeletons")
     parser.add_argument("--max-match-distance", type=float, default=0.5, help="metres")
     parser.add_argument("--tolerance", type=float, default=0.004,
                         help="largest stamp difference in seconds to pair frames")
@@ -409,16 +623,48 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    pred = read_track(args.bag, args.pred_topic)
-    ref = read_track(args.ref_bag or args.bag, args.ref_topic)
+    has_images = any(ty in (bagio.IMAGE, bagio.COMPRESSED_IMAGE)
+                     for ty in bagio.bag_topics(args.bag).values())
+    notes, per_camera, latency, run = [], {}, None, None
+    cameras = args.cameras.split(",") if args.cameras else None
+    if args.pred_topic:
+        pred = read_track(args.pred_bag or args.bag, args.pred_topic)
+        notes.append(f"prediction: topic {args.pred_topic} of {args.pred_bag or args.bag}")
+    else:
+        run = run_pipeline(args.bag, detector=args.detector, cameras=cameras,
+                           max_frames=args.max_frames)
+        pred, per_camera = run.track, run.per_camera
+        latency = {stage: v for stage, v in run.timings.items()}
+        notes.append(f"prediction: pose3d_ros pipeline ({args.detector}, cameras "
+                     f"{', '.join(cameras or sorted(run.per_camera))}) replayed on {args.bag}; "
+                     "latency = per-stage compute time per frame set")
+    if args.ref_topic:
+        ref = read_track(args.ref_bag or args.bag, args.ref_topic)
+        notes.append(f"reference: topic {args.ref_topic} of {args.ref_bag or args.bag}")
+    else:
+        from pose3d_ros.core.pipeline import PipelineParams
+
+        params = PipelineParams(tracking=None, filtering=None)
+        reuse = run.detections if run is not None and cameras is None else None
+        ref_run = run_pipeline(args.bag, detector=args.detector, params=params,
+                               detections=reuse, max_frames=args.max_frames)
+        ref = ref_run.track
+        notes.append("reference: multi-view triangulation from all cameras of the bag, "
+                     "without tracking or filtering (it shares the 2D detector's errors: it "
+                     "measures consistency, not ground-truth accuracy)")
     evaluation = evaluate_tracks(pred, ref, max_match_distance=args.max_match_distance,
-                                 tolerance_s=args.tolerance)
+                                 tolerance_s=args.tolerance, latency_s=latency)
     images = []
-    if args.images_bag:
-        T = len(ref.frames)
-        images = overlay_images(args.images_bag, evaluation, ref.stamps_ns, [T // 2])
+    if has_images and len(ref.frames):
+        images = overlay_images(args.bag, evaluation, ref.stamps_ns, [len(ref.frames) // 2])
     json_path, html_path = write_outputs(evaluation, args.out_dir, title=args.title,
-                                         images=images)
+                                         images=images, notes=notes, per_camera=per_camera)
+    if args.out_bag:
+        write_track_bag(pred, args.out_dir / "skeletons", tf_static_from=args.bag)
+    if args.overlay_video:
+        fps = 1.0 / np.median(np.diff(evaluation.time_s)) if len(evaluation.time_s) > 1 else 30.0
+        write_overlay_video(args.bag, evaluation, ref.stamps_ns, args.overlay_video,
+                            args.out_dir / f"overlay_{args.overlay_video}.mp4", fps)
     for key, value in evaluation.summary.items():
         print(f"{key:40s} {value}")
     print(f"report: {html_path}\njson:   {json_path}")

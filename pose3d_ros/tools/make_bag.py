@@ -85,8 +85,9 @@ class BagCamera:
                                      Rotation.from_matrix(rotation).as_quat())
 
 
-def cameras_from_calibration(path: Path) -> list[BagCamera]:
-    """Load a rig calibration (our YAML, Pose2Sim .toml, Qualisys .qca.txt) as BagCameras.
+def cameras_from_calibration(path: Path) -> tuple[list[BagCamera], str]:
+    """Load a rig calibration (our YAML, Pose2Sim .toml, Qualisys .qca.txt) as BagCameras and
+    the rig's frame id.
 
     The loaders live in pose3d_ros.core.calibration (the triangulation work); this adapts the
     camera models it returns.
@@ -98,7 +99,8 @@ def cameras_from_calibration(path: Path) -> list[BagCamera]:
             "pose3d_ros.core.calibration (calibration file loaders) is not part of this "
             "version yet; build BagCamera objects yourself and call write_bag()") from error
     rig = calibration.load_rig(path)
-    return [camera_from_model(cam) for cam in _rig_cameras(rig)]
+    frame_id = getattr(rig, "frame_id", "") or DEFAULT_FIXED_FRAME
+    return [camera_from_model(cam) for cam in _rig_cameras(rig)], frame_id
 
 
 def _rig_cameras(rig: Any) -> list[Any]:
@@ -151,6 +153,21 @@ def video_fps(video: Path) -> float:
     return float(fps)
 
 
+def _cropped(camera: BagCamera, video: Path) -> BagCamera:
+    capture = cv2.VideoCapture(str(video))
+    width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+    height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    capture.release()
+    if (width, height) == (camera.width, camera.height):
+        return camera
+    if width > camera.width or height > camera.height or width <= 0 or height <= 0:
+        raise ValueError(f"{camera.name}: video {video} is {width}x{height}, larger than the "
+                         f"calibrated {camera.width}x{camera.height}; it cannot be a crop")
+    log.warning("%s: video is %dx%d, calibration %dx%d: using the video as the top-left crop",
+                camera.name, width, height, camera.width, camera.height)
+    return replace(camera, width=width, height=height)
+
+
 @dataclass
 class BagSummary:
     path: Path
@@ -164,12 +181,21 @@ class BagSummary:
 def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[BagCamera], *, fps: float,
               start_ns: int, compressed: bool = True, storage: str = "sqlite3",
               fixed_frame: str = DEFAULT_FIXED_FRAME, scale: float = 1.0,
-              max_frames: int | None = None, jpeg_quality: int = 90) -> BagSummary:
-    """Write the bag. videos[k] is seen by cameras[k]; stamps are start_ns + i / fps."""
+              max_frames: int | None = None, jpeg_quality: int = 90,
+              crop_to_video: bool = False) -> BagSummary:
+    """Write the bag. videos[k] is seen by cameras[k]; stamps are start_ns + i / fps.
+
+    crop_to_video: when a video is smaller than its calibrated image size, treat it as the
+    top-left part of the calibrated image (intrinsics unchanged, CameraInfo gets the video's
+    size). Some recordings are stored without the encoder padding the calibration saw (the
+    demo's "single" recording: 1080 of 1088 columns). Otherwise a size mismatch is an error.
+    """
     if len(videos) != len(cameras):
         raise ValueError(f"{len(videos)} videos but {len(cameras)} calibrated cameras")
     if not fps > 0:
         raise ValueError(f"fps must be > 0, got {fps}")
+    if crop_to_video:
+        cameras = [_cropped(cam, video) for cam, video in zip(cameras, videos, strict=True)]
     cameras = [cam.scaled(scale) if scale != 1.0 else cam for cam in cameras]
     names = [cam.name for cam in cameras]
     if len(set(names)) != len(names):
@@ -190,6 +216,10 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[BagCamera], *
                     raise ValueError(f"{cam.name}: video frames are {image.shape[1]}x"
                                      f"{image.shape[0]} but the calibration says "
                                      f"{cam.width}x{cam.height}")
+                # CameraInfo first: a replayed node knows the camera before its image arrives.
+                bag.write(f"/{cam.name}/camera_info", stamp, bagio.camera_info_message(
+                    stamp, cam.frame_id, cam.width, cam.height, cam.K, cam.D,
+                    cam.distortion_model))
                 if compressed:
                     bag.write(f"/{cam.name}/image_raw/compressed", stamp,
                               bagio.compressed_image_message(image, stamp, cam.frame_id,
@@ -197,9 +227,6 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[BagCamera], *
                 else:
                     bag.write(f"/{cam.name}/image_raw", stamp,
                               bagio.image_message(image, stamp, cam.frame_id))
-                bag.write(f"/{cam.name}/camera_info", stamp, bagio.camera_info_message(
-                    stamp, cam.frame_id, cam.width, cam.height, cam.K, cam.D,
-                    cam.distortion_model))
             frames += 1
         messages = bag.count
     if frames == 0:
@@ -222,8 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw", action="store_true",
                         help="write sensor_msgs/Image (bgr8) instead of JPEG CompressedImage")
     parser.add_argument("--storage", choices=sorted(bagio.STORAGES), default="sqlite3")
-    parser.add_argument("--fixed-frame", default=DEFAULT_FIXED_FRAME,
-                        help="parent frame of the camera optical frames on /tf_static")
+    parser.add_argument("--fixed-frame", default=None,
+                        help="parent frame of the camera optical frames on /tf_static "
+                        "(default: the calibration's rig frame)")
+    parser.add_argument("--crop-to-video", action="store_true",
+                        help="accept videos smaller than the calibrated size as top-left crops "
+                        "(on by default for --demo)")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="resize images (and intrinsics) by this factor, e.g. 0.5")
     parser.add_argument("--max-frames", type=int, default=None)
@@ -238,13 +269,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.calibration is None:
             parser.error("--videos needs --calibration")
         videos, calibration_file = args.videos, args.calibration
-    cameras = cameras_from_calibration(calibration_file)
+    cameras, rig_frame = cameras_from_calibration(calibration_file)
     fps = args.fps or video_fps(videos[0])
     start_ns = int((time.time() if args.start is None else args.start) * 1e9)
     summary = write_bag(args.out, videos, cameras, fps=fps, start_ns=start_ns,
                         compressed=not args.raw, storage=args.storage,
-                        fixed_frame=args.fixed_frame, scale=args.scale,
-                        max_frames=args.max_frames)
+                        fixed_frame=args.fixed_frame or rig_frame, scale=args.scale,
+                        max_frames=args.max_frames,
+                        crop_to_video=args.crop_to_video or bool(args.demo))
     log.info("wrote %s: %d frame sets, %d messages, %.2f s", summary.path, summary.frames,
              summary.messages, (summary.end_ns - summary.start_ns) / 1e9)
     for topic, msgtype in sorted(summary.topics.items()):
