@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's sources
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
 import rclpy  # noqa: E402
@@ -43,6 +43,7 @@ from pose3d_ros.core.calibration import load_rig  # noqa: E402
 from pose3d_ros.core.image_decode import decode_image  # noqa: E402
 from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors  # noqa: E402
 from pose3d_ros.core.sync import FrameSynchronizer  # noqa: E402
+from pose3d_ros.ros.body_frame import body_frames  # noqa: E402
 from pose3d_ros.ros.conversions import seconds_to_stamp, skeletons3d_to_msg  # noqa: E402
 from pose3d_ros.ros.nodes import Pose3DNode  # noqa: E402
 from pose3d_ros.ros.tf import people_transforms  # noqa: E402
@@ -176,9 +177,10 @@ def overhead(frames, iterations: int) -> dict[str, float]:
         result = pipeline.process_detections(found, stamp)
         t2 = time.perf_counter()
         stamp_msg = seconds_to_stamp(stamp)
-        skeletons3d_to_msg(result.skeletons, stamp_msg, names)
+        bodies = body_frames(result.skeletons.positions, result.skeletons.layout)
+        skeletons3d_to_msg(result.skeletons, stamp_msg, names, bodies)
         skeleton_markers(result.skeletons, stamp_msg)
-        people_transforms(result.skeletons, stamp_msg)
+        people_transforms(result.skeletons, stamp_msg, frames=bodies)
         t3 = time.perf_counter()
         row = {"decode + sync": t1 - t0, **{k: v for k, v in result.timings.items()
                                              if k != "total"},
@@ -195,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=40, help="frames streamed per run")
     parser.add_argument("--fps", type=float, default=30.0, help="streaming rate per camera")
     parser.add_argument("--iterations", type=int, default=200, help="overhead repetitions")
+    parser.add_argument("--overhead-only", action="store_true", help="skip the live runs")
     args = parser.parse_args(argv)
     frames = read_frames(args.frames)
     print("## Node overhead per 4-camera frame set (all but the 2D network), mean ms")
@@ -202,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in overhead(frames[:10], args.iterations).items():
         print(f"| {key} | {value:.2f} |")
     print()
+    if args.overhead_only:
+        return 0
     print(f"## Live: {args.frames} frames streamed at {args.fps:g} fps per camera")
     rows = [live(n, frames, args.fps) for n in args.cameras]
     stages = sorted({s for r in rows for s in r.get("stages", {})})

@@ -93,3 +93,23 @@ def test_bad_use_is_refused_clearly():
         PipelineParams(min_views=1)
     with pytest.raises(ValueError, match="unknown monocular method"):
         create_monocular_lifter("guess")
+
+
+@pytest.mark.parametrize("skew", [0.0, 0.5])
+@pytest.mark.parametrize("model,coeffs", [
+    ("plumb_bob", [-0.25, 0.08, 0.001, -0.002, 0.01]),
+    ("plumb_bob", [0.0, 0.0, 0.0, 0.0]),
+    ("rational_polynomial", [-0.3, 0.1, 0.001, 0.001, 0.01, 0.05, 0.01, 0.002]),
+    ("equidistant", [0.05, -0.01, 0.002, -0.0005]),
+])
+def test_fast_undistortion_equals_the_camera_model(model, coeffs, skew):
+    from pose3d_ros.core.camera import CameraModel
+    from pose3d_ros.core.pipeline import undistort_normalised
+    camera = CameraModel("c", "c_optical_frame", 1088, 1920,
+                         np.array([[1400.0, skew, 544], [0, 1390, 960], [0, 0, 1]]),
+                         np.array(coeffs), model)
+    pixels = np.random.default_rng(0).uniform([0, 0], [1088, 1920], (2, 33, 2))
+    pixels[1, 4] = np.nan
+    fast = undistort_normalised(camera, pixels)
+    np.testing.assert_allclose(fast, camera.undistort(pixels), atol=1e-10)
+    assert np.isnan(fast[1, 4]).all()

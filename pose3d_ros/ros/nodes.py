@@ -56,6 +56,7 @@ from pose3d_ros.core.sync import FrameSet, FrameSynchronizer
 from pose3d_ros.core.tracking import TrackerParams
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
 
+from .body_frame import body_frames
 from .conversions import (
     CameraInfoError,
     camera_model_from_info,
@@ -430,11 +431,12 @@ class _RigNodeBase(_PoseNodeBase):
         stamp = seconds_to_stamp(result.stamp)
         frames = [self.pipeline.camera(c).frame_id or c for c in result.cameras]
         publish_start = time.perf_counter()
-        self.skeletons_pub.publish(skeletons3d_to_msg(result.skeletons, stamp, frames))
+        bodies = body_frames(result.skeletons.positions, result.skeletons.layout)
+        self.skeletons_pub.publish(skeletons3d_to_msg(result.skeletons, stamp, frames, bodies))
         if self.markers_pub is not None:
             self.markers_pub.publish(skeleton_markers(result.skeletons, stamp))
         if self.tf_pub is not None and result.skeletons.num_people:
-            self.tf_pub.publish(people_transforms(result.skeletons, stamp,
+            self.tf_pub.publish(people_transforms(result.skeletons, stamp, frames=bodies,
                                                   per_joint=self.params["tf_per_joint"]))
         timings = dict(result.timings)
         timings["publish"] = time.perf_counter() - publish_start
