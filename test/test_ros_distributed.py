@@ -173,7 +173,7 @@ def test_lifecycle_transitions_make_and_release_the_interfaces():
     ({"rig_file": ""}, "'rig_file' is empty"),
     ({"camera_names": ["cam01", "cam01"]}, "duplicates"),
     ({"camera_names": ["cam01", "cam09"]}, "no camera ['cam09']"),
-    ({"monocular_method": "magic"}, "'magic' is not one of"),
+    ({"output_layout": "coco99"}, "'coco99' is not one of"),
     ({"extrinsics_source": "none"}, "one camera only"),
 ])
 def test_bad_parameters_fail_configure_with_a_clear_message(overrides, message):

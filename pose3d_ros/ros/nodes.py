@@ -363,24 +363,25 @@ class _RigNodeBase(_PoseNodeBase):
                 self.get_clock().now().to_msg()))
 
     def _make_lifter(self, params: dict[str, Any]):
-        """The monocular path (pose3d_ros.core.lifting), only needed with one camera."""
-        if len(self.cameras) > 1 and params["sync.min_views"] > 1:
-            return None
-        if params["monocular_method"] == "none":
+        """The monocular path (all-in-one node only: it needs the detector's own 3D, which
+        2D skeleton messages do not carry), used for sets with a single camera."""
+        method = params.get("monocular_method", "none")
+        if method == "none" or (len(self.cameras) > 1 and params["sync.min_views"] > 1):
             return None
         if len(self.cameras) > 1 and params["output_layout"] != "h36m17":
-            raise ParameterError(
-                "sync.min_views = 1 with several cameras mixes monocular sets (H36M-17) with "
-                "triangulated ones: set output_layout to 'h36m17' so tracking sees one layout, "
-                "or monocular_method to 'none'")
+            self.get_logger().warning(
+                "sets with a single camera give no 3D: the monocular path outputs H36M-17 and "
+                "triangulation the detector's layout; set output_layout to 'h36m17' to use "
+                "both, or sync.min_views to 2")
+            return None
         try:
             import pose3d_ros.core.lifting.runtime  # noqa: F401 - the monocular core
         except ImportError as err:
             raise ParameterError(
-                f"monocular_method {params['monocular_method']!r} needs "
-                f"pose3d_ros.core.lifting, which is not available ({err}); set "
-                "monocular_method to 'none' or use >= 2 cameras") from None
-        return create_monocular_lifter(params["monocular_method"])
+                f"monocular_method {method!r} needs pose3d_ros.core.lifting, which is not "
+                f"available ({err}); set monocular_method to 'none' or use >= 2 cameras"
+            ) from None
+        return create_monocular_lifter(method)
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
         key = (msg.width, msg.height, msg.distortion_model, tuple(msg.k), tuple(msg.d),
