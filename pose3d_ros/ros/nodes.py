@@ -131,6 +131,7 @@ class _PoseNodeBase(LifecycleNode):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.last_error = ""
         try:
             self.params = read_parameters(self, self.SPECS)
             self._configure(self.params)
@@ -150,7 +151,7 @@ class _PoseNodeBase(LifecycleNode):
         self._subscribe()
         self._owned_timers.append(self.create_timer(SYNC_POLL_PERIOD_S, self._poll))
         self._owned_timers.append(self.create_timer(self.params["diagnostics_period_s"],
-                                              self.publish_diagnostics))
+                                                    self.publish_diagnostics))
         self._running = True
         self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}_worker",
                                         daemon=True)
@@ -628,12 +629,16 @@ def _close(detectors: Any) -> None:
 def run_node(node_class: type[_PoseNodeBase], args: list[str] | None = None) -> int:
     """Entry point of the executables: make the node, autostart it, spin until Ctrl-C."""
     rclpy.init(args=args)
-    node = node_class()
+    try:
+        node = node_class()
+    except ParameterError as err:
+        rclpy.logging.get_logger(node_class.__name__).error(str(err))
+        rclpy.shutdown()
+        return 1
     status = 0
     try:
         if node.get_parameter("autostart").value:
-            node.trigger_configure()
-            if node.last_error:
+            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
                 status = 1
             else:
                 node.trigger_activate()
