@@ -268,8 +268,19 @@ class _PoseNodeBase(LifecycleNode):
         with self._lock:
             self._check_rates(now)
             report = self.health.report(self.get_clock().now().to_msg(), now, self.sync,
-                                        inputs_arriving=bool(self.sync.live_cameras(now)))
+                                        inputs_arriving=bool(self.sync.live_cameras(now)),
+                                        extra=self._extra_diagnostics())
         self.diagnostics_pub.publish(report)
+
+    def _extra_diagnostics(self) -> dict[str, str]:
+        """Node-specific key/values for the pipeline status."""
+        tracker = getattr(getattr(self, "pipeline", None), "tracker", None)
+        if tracker is None:
+            return {}
+        return {"tracks_started": str(tracker.stats.tracks_started),
+                "tracks_reidentified": str(tracker.stats.reidentified),
+                "tracks_forgotten": str(tracker.stats.tracks_forgotten),
+                "people_tracked": str(len(tracker.active_ids))}
 
     def _check_rates(self, now: float) -> None:
         rates = {c: self.sync.state[c].rate_hz for c in self.sync.live_cameras(now)}
