@@ -192,6 +192,21 @@ def test_bad_parameters_fail_configure_with_a_clear_message(overrides, message):
             fusion.destroy_node()
 
 
+def test_runtime_parameter_changes_are_checked():
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides())
+        try:
+            bad_choice, bad_range, good = fusion.set_parameters([
+                Parameter("output_layout", value="coco99"),
+                Parameter("sync.timeout_s", value=99.0),
+                Parameter("filter.beta", value=3.0)])
+            assert not bad_choice.successful and "'coco99' is not one of" in bad_choice.reason
+            assert not bad_range.successful and "sync.timeout_s" in bad_range.reason
+            assert good.successful and fusion.get_parameter("filter.beta").value == 3.0
+        finally:
+            fusion.destroy_node()
+
+
 def test_out_of_range_and_wrong_type_overrides_are_refused_at_start(tmp_path):
     with ros_context() as context:
         with pytest.raises(ParameterError, match="sync.slop_s"):

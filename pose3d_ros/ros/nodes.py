@@ -31,8 +31,10 @@ from typing import Any
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
 from rclpy.qos import (
     DurabilityPolicy,
     HistoryPolicy,
@@ -116,6 +118,7 @@ class _PoseNodeBase(LifecycleNode):
     def __init__(self, node_name: str, **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         declare_parameters(self, self.SPECS)
+        self.add_on_set_parameters_callback(self._check_new_parameters)
         self.params: dict[str, Any] = {}
         self.cameras: tuple[str, ...] = ()
         self.sync: FrameSynchronizer | None = None
@@ -128,6 +131,20 @@ class _PoseNodeBase(LifecycleNode):
         self._owned_timers: list = []
         self._owned_publishers: list = []
         self.last_error: str = ""
+
+    def _check_new_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        """Refuse a runtime change that breaks a choice or range, with the reason (rclpy
+        enforces the descriptor ranges, not the choices). Values are read at configure."""
+        specs = {spec.name: spec for spec in self.SPECS}
+        for parameter in parameters:
+            spec = specs.get(parameter.name)
+            if spec is None:
+                continue
+            try:
+                spec.check(parameter.value)
+            except ParameterError as err:
+                return SetParametersResult(successful=False, reason=str(err))
+        return SetParametersResult(successful=True)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
