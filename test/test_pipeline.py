@@ -113,3 +113,33 @@ def test_fast_undistortion_equals_the_camera_model(model, coeffs, skew):
     fast = undistort_normalised(camera, pixels)
     np.testing.assert_allclose(fast, camera.undistort(pixels), atol=1e-10)
     assert np.isnan(fast[1, 4]).all()
+
+
+def test_two_people_keep_their_ids_on_the_multi_person_recording():
+    """Multi-person BlazePose (LiteRT, shared by the 4 cameras) on the demo with two people:
+    two skeletons every time, and each keeps its id (no identity switch)."""
+    from pose3d_ros.core.pipeline import create_detectors
+    from pose3d_ros.core.tracking import count_id_switches
+    rig = load_rig(calibration_path("multi"))
+    captures = [cv2.VideoCapture(str(p)) for p in video_paths("multi")]
+    pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig},
+                              create_detectors("blazepose_multi", 4, per_camera=False),
+                              frame_id=rig.frame_id)
+    reference, predicted, first = [], [], None
+    for k in range(13):
+        images = {name: cap.read()[1] for name, cap in zip(rig.names, captures, strict=True)}
+        if k % 3:
+            continue
+        skeletons = pipeline.process_images(images, k / 60).skeletons
+        assert skeletons.num_people == 2
+        centres = np.nanmean(skeletons.positions, axis=1)
+        if first is None:
+            first = centres
+        # Reference identity: the person of the first set nearest to this one (they walk
+        # slowly and stay metres apart).
+        distance = np.linalg.norm(centres[:, None] - first[None], axis=-1)
+        reference.append(distance.argmin(axis=1))
+        predicted.append(skeletons.ids)
+    pipeline.close()
+    assert sorted(predicted[0].tolist()) == [1, 2]
+    assert count_id_switches(reference, predicted) == 0
