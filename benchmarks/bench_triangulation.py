@@ -139,14 +139,9 @@ def timed(method: Method, rig, kp, sc, slow: bool = False) -> tuple[np.ndarray, 
         method(rig, kp[:1], sc[:1])
     else:
         method(rig, kp, sc)
-    best = np.inf
-    for _ in range(1):
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        pts = method(rig, kp, sc)
-        best = min(best, time.perf_counter() - t0)
-    return pts, best
+    t0 = time.perf_counter()
+    pts = method(rig, kp, sc)
+    return pts, time.perf_counter() - t0
 
 
 def _pct(x, q):

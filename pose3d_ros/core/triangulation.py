@@ -164,8 +164,7 @@ def _gauss_newton(pn, focal, xy, weights, points, iterations: int = 5):
         jac = np.einsum("...vkc,vcj->...vkj", dp, rot)  # (..., V, 2, 3)
         jtj = np.einsum("...vki,...vkj,...v->...ij", jac, jac, wv)
         jtr = np.einsum("...vki,...vk,...v->...i", jac, res, wv)
-        jtj = jtj + 1e-9 * np.eye(3)
-        step = np.linalg.solve(jtj, -jtr[..., None])[..., 0]
+        step = _solve3(jtj + 1e-9 * np.eye(3), -jtr)  # NaN where singular: no step
         x = x + np.where(np.isfinite(step), step, 0.0)
     x[~ok] = np.nan
     return x
