@@ -90,3 +90,14 @@ def test_multi_person_association():
     assert result["man_correct_share"] > 0.7 and result["woman_correct_share"] > 0.8
     assert result["groups_mixing_labelled_people"] <= 0.1 * result["groups_total"]
     assert 1.7 < result["people_per_frame_mean"] < 2.5
+
+
+def test_calibrate_cli_writes_a_loadable_rig(tmp_path, capsys):
+    from pose3d_ros.tools.calibrate import main
+
+    out = tmp_path / "rig.yaml"
+    assert main(["--demo", "single", "--frames", "40", "--out", str(out)]) == 0
+    rig = load_rig(out)
+    assert rig.names == ["cam01", "cam02", "cam03", "cam04"] and rig.frame_id == "rig"
+    assert np.allclose(rig.cameras[0].R, np.eye(3)) and np.allclose(rig.cameras[0].t, 0)
+    assert "rotation error" in capsys.readouterr().out

@@ -120,15 +120,19 @@ def _depths(pn: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def _errors_px(pn: np.ndarray, focal: np.ndarray, points: np.ndarray, xy: np.ndarray
                ) -> np.ndarray:
-    """Approximate pixel reprojection error per view (..., V) from normalised coordinates.
+    """Approximate pixel reprojection error per view (..., V) from normalised coordinates
+    (normalised residual times the view's focal length).
 
     Points behind a camera get +inf (cheirality). NaN where the observation is NaN.
     """
-    pc = np.einsum("vij,...j->...vi", pn[:, :, :3], points) + pn[:, :, 3]
+    n_views = pn.shape[0]
+    # all cameras at once: (..., 3) @ (3, 3V) -> (..., V, 3)
+    pc = (points @ pn[:, :, :3].reshape(-1, 3).T).reshape(points.shape[:-1] + (n_views, 3))
+    pc = pc + pn[:, :, 3]
     z = pc[..., 2]
     with np.errstate(invalid="ignore", divide="ignore"):
-        proj = pc[..., :2] / z[..., None]
-        err = np.linalg.norm(proj - xy, axis=-1) * focal
+        d = pc[..., :2] / z[..., None] - xy
+        err = np.sqrt(d[..., 0] ** 2 + d[..., 1] ** 2) * focal
     return np.where(z > 1e-6, err, np.inf)
 
 
@@ -263,17 +267,24 @@ def _robust_subset(pn, focal, xy, w, valid, thr):
     """MSAC over all view pairs for (M, V) joints. Returns points (M, 3), inlier views (M, V)."""
     m, n_views = w.shape
     pairs = np.array(list(combinations(range(n_views), 2)))  # (H, 2)
-    hyp_w = np.zeros((len(pairs), n_views))
-    hyp_w[np.arange(len(pairs)), pairs[:, 0]] = 1.0
-    hyp_w[np.arange(len(pairs)), pairs[:, 1]] = 1.0
-    wh = w[:, None, :] * hyp_w[None]  # (M, H, V)
-    cand = dlt(pn, xy[:, None], wh)  # (M, H, 3)
+    # two-view DLT for every pair, assembled from the pair's per-view quadrics only
+    quad = _view_quadrics(pn).reshape(n_views, 4, 16)[pairs].reshape(len(pairs), 8, 16)
+    xa, xb = xy[:, pairs[:, 0]], xy[:, pairs[:, 1]]  # (M, H, 2)
+    wa, wb = w[:, pairs[:, 0]] ** 2, w[:, pairs[:, 1]] ** 2  # (M, H)
+    coef = np.concatenate([np.stack([wa * (xa ** 2).sum(-1), wa * xa[..., 0], wa * xa[..., 1], wa],
+                                    -1),
+                           np.stack([wb * (xb ** 2).sum(-1), wb * xb[..., 0], wb * xb[..., 1], wb],
+                                    -1)], -1)  # (M, H, 8)
+    ata = np.matmul(coef[:, :, None, :], quad)[:, :, 0].reshape(m, len(pairs), 4, 4)
+    cand = _solve3(ata[..., :3, :3], -ata[..., :3, 3])  # (M, H, 3)
+    both = valid[:, pairs[:, 0]] & valid[:, pairs[:, 1]]
+    cand = np.where(both[..., None], cand, np.nan)
     err = _errors_px(pn, focal, cand, xy[:, None])  # (M, H, V)
     err = np.where(valid[:, None], err, np.nan)
     # truncated quadratic cost over valid views; invalid hypotheses cost the most
     cost = np.where(valid[:, None], np.minimum(np.nan_to_num(err, nan=np.inf), thr) ** 2, 0.0)
     cost = cost.sum(-1)
-    cost = np.where(np.all(np.isfinite(cand), -1) & (wh > 0).sum(-1).astype(bool), cost, np.inf)
+    cost = np.where(np.all(np.isfinite(cand), -1), cost, np.inf)
     best = np.argmin(cost, axis=1)
     err_best = err[np.arange(m), best]
     inliers = valid & (err_best < thr)
