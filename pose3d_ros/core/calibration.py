@@ -1,0 +1,315 @@
+"""Calibration file I/O: ROS camera_info YAML, our rig YAML, Pose2Sim/Anipose TOML, Qualisys QCA.
+
+All loaders return validated CameraModel / Rig objects (ValueError naming the file, camera and
+fault otherwise). Extrinsics always follow x_cam = R @ x_rig + t, metres.
+
+Rig YAML (this package's own format, see docs/multiview.md):
+
+    format: pose3d_ros/rig
+    version: 1
+    frame_id: rig                      # the frame every camera's extrinsics refer to
+    cameras:
+      - name: cam01
+        frame_id: cam01_optical_frame  # REP-103 optical frame: z forward, x right, y down
+        width: 1088
+        height: 1920
+        camera_matrix: [fx, 0, cx, 0, fy, cy, 0, 0, 1]     # row-major, pixels
+        distortion_model: plumb_bob    # plumb_bob | rational_polynomial | equidistant
+        distortion_coefficients: [k1, k2, p1, p2, k3]
+        rotation: [r11, r12, r13, r21, r22, r23, r31, r32, r33]  # rig -> camera, row-major
+        translation: [tx, ty, tz]      # metres, rig -> camera
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from .camera import CameraModel, Rig
+
+RIG_FORMAT = "pose3d_ros/rig"
+RIG_VERSION = 1
+
+
+def _fail(path, msg: str) -> ValueError:
+    return ValueError(f"{path}: {msg}")
+
+
+def _validated(cam: CameraModel, path) -> CameraModel:
+    try:
+        return cam.validate()
+    except ValueError as exc:
+        raise _fail(path, str(exc)) from None
+
+
+def _floats(values, n: int | None, what: str, path) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise _fail(path, f"{what} must be a list of numbers, got {values!r}") from None
+    if n is not None and arr.size != n:
+        raise _fail(path, f"{what} must have {n} values, got {arr.size}")
+    return arr
+
+
+def _matrix_field(doc: dict, key: str, rows: int, cols: int, path) -> np.ndarray:
+    entry = doc.get(key)
+    if not isinstance(entry, dict) or "data" not in entry:
+        raise _fail(path, f"missing {key}.data")
+    if int(entry.get("rows", rows)) != rows or int(entry.get("cols", cols)) != cols:
+        raise _fail(path, f"{key} must be {rows}x{cols}, file says "
+                          f"{entry.get('rows')}x{entry.get('cols')}")
+    return _floats(entry["data"], rows * cols, key, path).reshape(rows, cols)
+
+
+# ------------------------------------------------------------------ ROS camera_info YAML
+def load_camera_info_yaml(path: str | Path, frame_id: str = "") -> CameraModel:
+    """Read a camera_calibration_parsers YAML (image_width, camera_matrix, ...)."""
+    path = Path(path)
+    doc = yaml.safe_load(path.read_text())
+    if not isinstance(doc, dict):
+        raise _fail(path, "not a camera_info YAML mapping")
+    for key in ("image_width", "image_height", "camera_matrix"):
+        if key not in doc:
+            raise _fail(path, f"missing {key!r}")
+    k = _matrix_field(doc, "camera_matrix", 3, 3, path)
+    dist_entry = doc.get("distortion_coefficients", {"data": []}) or {"data": []}
+    dist = _floats(dist_entry.get("data", []), None, "distortion_coefficients.data", path)
+    if "cols" in dist_entry and int(dist_entry["rows"]) * int(dist_entry["cols"]) != dist.size:
+        raise _fail(path, f"distortion_coefficients rows x cols = {dist_entry['rows']} x "
+                          f"{dist_entry['cols']} but {dist.size} values")
+    name = str(doc.get("camera_name", "") or path.stem)
+    cam = CameraModel(name=name, frame_id=frame_id or name, width=int(doc["image_width"]),
+                      height=int(doc["image_height"]), K=k, dist=dist,
+                      distortion_model=str(doc.get("distortion_model", "plumb_bob")))
+    return _validated(cam, path)
+
+
+def save_camera_info_yaml(camera: CameraModel, path: str | Path) -> None:
+    """Write a camera_calibration_parsers YAML (intrinsics only: CameraInfo has no extrinsics)."""
+    camera.validate()
+    f = camera.to_camera_info_fields()
+
+    def mat(rows, cols, data):
+        return {"rows": rows, "cols": cols, "data": [float(x) for x in data]}
+
+    doc = {"image_width": camera.width, "image_height": camera.height,
+           "camera_name": camera.name, "camera_matrix": mat(3, 3, f["k"]),
+           "distortion_model": camera.distortion_model,
+           "distortion_coefficients": mat(1, len(f["d"]), f["d"]),
+           "rectification_matrix": mat(3, 3, f["r"]), "projection_matrix": mat(3, 4, f["p"])}
+    Path(path).write_text(yaml.safe_dump(doc, sort_keys=False, default_flow_style=None))
+
+
+# ------------------------------------------------------------------ rig YAML
+def save_rig_yaml(rig: Rig, path: str | Path) -> None:
+    """Write a rig in this package's documented YAML format (module docstring)."""
+    rig.validate()
+    cams = []
+    for c in rig.cameras:
+        cams.append({
+            "name": c.name, "frame_id": c.frame_id, "width": c.width, "height": c.height,
+            "camera_matrix": [float(x) for x in c.K.reshape(-1)],
+            "distortion_model": c.distortion_model,
+            "distortion_coefficients": [float(x) for x in c.dist],
+            "rotation": [float(x) for x in c.R.reshape(-1)],
+            "translation": [float(x) for x in c.t]})
+    doc = {"format": RIG_FORMAT, "version": RIG_VERSION, "frame_id": rig.frame_id,
+           "cameras": cams}
+    Path(path).write_text(yaml.safe_dump(doc, sort_keys=False, default_flow_style=None))
+
+
+def load_rig_yaml(path: str | Path) -> Rig:
+    """Read a rig YAML written by save_rig_yaml (or by hand, same fields)."""
+    path = Path(path)
+    doc = yaml.safe_load(path.read_text())
+    if not isinstance(doc, dict) or not isinstance(doc.get("cameras"), list):
+        raise _fail(path, "not a rig YAML: expected a mapping with a 'cameras' list")
+    if doc.get("format", RIG_FORMAT) != RIG_FORMAT:
+        raise _fail(path, f"format is {doc.get('format')!r}, expected {RIG_FORMAT!r}")
+    if int(doc.get("version", RIG_VERSION)) > RIG_VERSION:
+        raise _fail(path, f"rig file version {doc['version']} is newer than supported "
+                          f"({RIG_VERSION})")
+    cams = []
+    for i, entry in enumerate(doc["cameras"]):
+        where = f"camera #{i} ({entry.get('name', '?')})" if isinstance(entry, dict) else f"#{i}"
+        if not isinstance(entry, dict):
+            raise _fail(path, f"{where} is not a mapping")
+        missing = [k for k in ("name", "width", "height", "camera_matrix", "rotation",
+                               "translation") if k not in entry]
+        if missing:
+            raise _fail(path, f"{where} lacks {missing}")
+        cam = CameraModel(
+            name=str(entry["name"]), frame_id=str(entry.get("frame_id", entry["name"])),
+            width=int(entry["width"]), height=int(entry["height"]),
+            K=_floats(entry["camera_matrix"], 9, f"{where} camera_matrix", path).reshape(3, 3),
+            dist=_floats(entry.get("distortion_coefficients", []), None,
+                         f"{where} distortion_coefficients", path),
+            distortion_model=str(entry.get("distortion_model", "plumb_bob")),
+            R=_floats(entry["rotation"], 9, f"{where} rotation", path).reshape(3, 3),
+            t=_floats(entry["translation"], 3, f"{where} translation", path))
+        cams.append(_validated(cam, path))
+    try:
+        return Rig(str(doc.get("frame_id", "rig")), cams).validate()
+    except ValueError as exc:
+        raise _fail(path, str(exc)) from None
+
+
+# ------------------------------------------------------------------ Pose2Sim / Anipose TOML
+def _rodrigues_to_matrix(rvec: np.ndarray) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+    return Rotation.from_rotvec(rvec).as_matrix()
+
+
+def _matrix_to_rodrigues(rot: np.ndarray) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+    return Rotation.from_matrix(rot).as_rotvec()
+
+
+def load_pose2sim_toml(path: str | Path, frame_id: str = "world") -> Rig:
+    """Read a Pose2Sim / Anipose calibration .toml.
+
+    Each camera table holds name, size [w, h], matrix (3x3), distortions [k1, k2, p1, p2]
+    (or 4 fisheye terms when fisheye = true), rotation (Rodrigues vector, world -> camera) and
+    translation (metres, world -> camera). Tables without a `matrix` (metadata) are skipped.
+    """
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(path, f"invalid TOML: {exc}") from None
+    cams = []
+    for key, entry in doc.items():
+        if not isinstance(entry, dict) or "matrix" not in entry:
+            continue
+        where = f"camera [{key}]"
+        for field_name in ("size", "rotation", "translation"):
+            if field_name not in entry:
+                raise _fail(path, f"{where} lacks {field_name!r}")
+        size = _floats(entry["size"], 2, f"{where} size", path)
+        fisheye = bool(entry.get("fisheye", False))
+        cam = CameraModel(
+            name=str(entry.get("name", key)), frame_id=f"{entry.get('name', key)}_optical_frame",
+            width=int(round(size[0])), height=int(round(size[1])),
+            K=_floats(entry["matrix"], 9, f"{where} matrix", path).reshape(3, 3),
+            dist=_floats(entry.get("distortions", []), None, f"{where} distortions", path),
+            distortion_model="equidistant" if fisheye else "plumb_bob",
+            R=_rodrigues_to_matrix(_floats(entry["rotation"], 3, f"{where} rotation", path)),
+            t=_floats(entry["translation"], 3, f"{where} translation", path))
+        cams.append(_validated(cam, path))
+    if not cams:
+        raise _fail(path, "no camera tables (with a 'matrix') found")
+    return Rig(frame_id, cams).validate()
+
+
+def save_pose2sim_toml(rig: Rig, path: str | Path) -> None:
+    """Write a Pose2Sim / Anipose .toml (plumb_bob with 4 terms, or equidistant as fisheye)."""
+    rig.validate()
+    lines = []
+    for c in rig.cameras:
+        if c.distortion_model == "rational_polynomial" or (
+                c.distortion_model == "plumb_bob" and c.dist.size > 4 and np.any(c.dist[4:])):
+            raise ValueError(f"camera {c.name!r}: the Pose2Sim format holds 4 distortion terms "
+                             f"(k1 k2 p1 p2); {c.distortion_model} {c.dist.tolist()} does not fit")
+        d = np.zeros(4)
+        d[: min(4, c.dist.size)] = c.dist[:4]
+        k = [[repr(float(x)) for x in row] for row in c.K]
+        rv = _matrix_to_rodrigues(c.R)
+        lines += [f"[{c.name}]", f'name = "{c.name}"', f"size = [ {c.width}.0, {c.height}.0]",
+                  f"matrix = [ [ {k[0][0]}, {k[0][1]}, {k[0][2]}], "
+                  f"[ 0.0, {k[1][1]}, {k[1][2]}], [ 0.0, 0.0, 1.0]]",
+                  "distortions = [ " + ", ".join(repr(float(x)) for x in d) + "]",
+                  "rotation = [ " + ", ".join(repr(float(x)) for x in rv) + "]",
+                  "translation = [ " + ", ".join(repr(float(x)) for x in c.t) + "]",
+                  f"fisheye = {'true' if c.distortion_model == 'equidistant' else 'false'}", ""]
+    lines += ["[metadata]", "adjusted = false", "error = 0.0", ""]
+    Path(path).write_text("\n".join(lines))
+
+
+# ------------------------------------------------------------------ Qualisys QCA
+_QCA_UNITS_PER_PIXEL = 64.0  # Qualisys intrinsics are in 1/64 sub-pixel sensor units
+
+
+def _natural_key(name: str):
+    return [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", name)]
+
+
+def load_qualisys_qca(path: str | Path, frame_id: str = "world") -> Rig:
+    """Read a Qualisys Track Manager calibration export (.qca.txt, XML).
+
+    Conversions (as documented by Pose2Sim's own reader of the same files):
+    * focal length, principal point: sensor sub-pixel units / 64 -> pixels; the principal
+      point is shifted by the video field of view's left/top offset;
+    * distortion (radialDistortion1/2, tangentalDistortion1/2) is divided by 64 as well and
+      used as plumb_bob k1 k2 p1 p2;
+    * `transform` r11..r33 is the camera orientation M (camera axes in the world, row-major)
+      and x y z the camera position in millimetres. Qualisys cameras look along -z with y up,
+      so the optical frame (z forward, y down) is M with its y and z axes flipped:
+      R_rig->cam = diag(1, -1, -1) @ M and t = -R @ C.
+    * image size from fov_video (right - left + 1, bottom - top + 1).
+    Cameras are returned in natural order of their serial (cam01, cam02, ...).
+    """
+    path = Path(path)
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise _fail(path, f"invalid Qualisys XML: {exc}") from None
+    cams = []
+    for i, tag in enumerate(root.findall("cameras/camera")):
+        name = tag.get("serial") or f"camera{i + 1}"
+        where = f"camera {name!r}"
+        fov, intr, tr = tag.find("fov_video"), tag.find("intrinsic"), tag.find("transform")
+        if fov is None or intr is None or tr is None:
+            raise _fail(path, f"{where} lacks fov_video, intrinsic or transform")
+        try:
+            left, top = float(fov.get("left")), float(fov.get("top"))
+            width = int(float(fov.get("right")) - left + 1)
+            height = int(float(fov.get("bottom")) - top + 1)
+            s = _QCA_UNITS_PER_PIXEL
+            k = np.array([[float(intr.get("focalLengthU")) / s, float(intr.get("skew", 0)) / s,
+                           float(intr.get("centerPointU")) / s - left],
+                          [0.0, float(intr.get("focalLengthV")) / s,
+                           float(intr.get("centerPointV")) / s - top], [0.0, 0.0, 1.0]])
+            dist = np.array([float(intr.get(n)) for n in (
+                "radialDistortion1", "radialDistortion2", "tangentalDistortion1",
+                "tangentalDistortion2")]) / s
+            m = np.array([[float(tr.get(f"r{a}{b}")) for b in "123"] for a in "123"])
+            position = np.array([float(tr.get(n)) for n in "xyz"]) / 1000.0
+        except (TypeError, ValueError) as exc:
+            raise _fail(path, f"{where}: missing or non-numeric attribute ({exc})") from None
+        rot = np.diag([1.0, -1.0, -1.0]) @ m
+        cam = CameraModel(name, f"{name}_optical_frame", width, height, k, dist, "plumb_bob",
+                          rot, -rot @ position)
+        cams.append(_validated(cam, path))
+    if not cams:
+        raise _fail(path, "no cameras/camera entries")
+    cams.sort(key=lambda c: _natural_key(c.name))
+    return Rig(frame_id, cams).validate()
+
+
+# ------------------------------------------------------------------ dispatch
+def load_rig(path: str | Path) -> Rig:
+    """Load any supported calibration by file name: *.qca.txt / *.qca (Qualisys), *.toml
+    (Pose2Sim/Anipose), *.yaml / *.yml (rig YAML, or a single camera_info YAML -> 1-camera rig
+    with identity extrinsics)."""
+    path = Path(path)
+    name = path.name.lower()
+    if not path.is_file():
+        raise ValueError(f"{path}: calibration file not found")
+    if name.endswith(".qca.txt") or name.endswith(".qca"):
+        return load_qualisys_qca(path)
+    if name.endswith(".toml"):
+        return load_pose2sim_toml(path)
+    if name.endswith((".yaml", ".yml")):
+        doc = yaml.safe_load(path.read_text())
+        if isinstance(doc, dict) and "cameras" in doc:
+            return load_rig_yaml(path)
+        if isinstance(doc, dict) and "camera_matrix" in doc:
+            cam = load_camera_info_yaml(path)
+            return Rig(cam.frame_id or "rig", [cam])
+        raise _fail(path, "YAML is neither a rig file ('cameras') nor a camera_info file")
+    raise ValueError(f"{path}: unknown calibration format (expected .yaml, .toml, .qca.txt)")

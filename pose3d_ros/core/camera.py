@@ -1,0 +1,298 @@
+"""Pinhole camera models with the distortion models of sensor_msgs/CameraInfo, and camera rigs.
+
+Frames (REP-103): a camera's optical frame has z forward, x right, y down. Extrinsics map the
+rig frame into the optical frame: x_cam = R @ x_rig + t (metres). Pixels are RAW (distorted)
+image coordinates with pixel centres at integers, as CameraInfo assumes.
+
+Distortion models (coefficient order as in CameraInfo / OpenCV):
+  plumb_bob            k1 k2 p1 p2 [k3]                  (Brown-Conrady, 4 or 5 terms)
+  rational_polynomial  k1 k2 p1 p2 k3 k4 k5 k6           (OpenCV's rational model)
+  equidistant          k1 k2 k3 k4                       (OpenCV fisheye / Kannala-Brandt)
+
+Everything is vectorised over arbitrary leading dimensions; NaN in gives NaN out.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import numpy as np
+
+DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "equidistant")
+_MAX_COEFFS = {"plumb_bob": 5, "rational_polynomial": 8, "equidistant": 4}
+_UNDISTORT_ITERATIONS = 30
+
+
+def _as_f64(values, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if shape is not None:
+        arr = arr.reshape(shape)
+    return arr
+
+
+@dataclass
+class CameraModel:
+    """One calibrated camera.
+
+    K: (3, 3) intrinsic matrix, pixels. dist: (n,) distortion coefficients of
+    `distortion_model`. R: (3, 3) rotation and t: (3,) translation (metres) with
+    x_cam = R @ x_rig + t. width/height: image size in pixels. frame_id: the optical frame.
+    """
+
+    name: str
+    frame_id: str
+    width: int
+    height: int
+    K: np.ndarray
+    dist: np.ndarray
+    distortion_model: str = "plumb_bob"
+    R: np.ndarray = field(default_factory=lambda: np.eye(3))
+    t: np.ndarray = field(default_factory=lambda: np.zeros(3))
+
+    def __post_init__(self) -> None:
+        self.K = _as_f64(self.K)
+        self.dist = _as_f64(self.dist).reshape(-1)
+        self.R = _as_f64(self.R)
+        self.t = _as_f64(self.t).reshape(-1)
+        self.width = int(self.width)
+        self.height = int(self.height)
+
+    # ---------------------------------------------------------------- checks
+    def validate(self) -> "CameraModel":
+        """Raise ValueError naming this camera and the fault; return self when sound."""
+        who = f"camera {self.name!r}"
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"{who}: image size {self.width}x{self.height} must be positive")
+        if self.K.shape != (3, 3):
+            raise ValueError(f"{who}: K must be 3x3, got shape {self.K.shape}")
+        if not np.all(np.isfinite(self.K)):
+            raise ValueError(f"{who}: K contains NaN or inf")
+        if self.K[0, 0] <= 0 or self.K[1, 1] <= 0:
+            raise ValueError(f"{who}: focal lengths fx={self.K[0, 0]}, fy={self.K[1, 1]} "
+                             "must be positive (zero focal length?)")
+        if not np.allclose(self.K[2], [0.0, 0.0, 1.0]) or abs(self.K[1, 0]) > 0:
+            raise ValueError(f"{who}: K must be upper triangular with last row [0, 0, 1], "
+                             f"got {self.K.tolist()}")
+        if self.distortion_model not in DISTORTION_MODELS:
+            raise ValueError(f"{who}: unknown distortion model {self.distortion_model!r}; "
+                             f"supported: {DISTORTION_MODELS}")
+        n_max = _MAX_COEFFS[self.distortion_model]
+        if self.dist.size > n_max or (self.distortion_model == "plumb_bob"
+                                      and 0 < self.dist.size < 4):
+            raise ValueError(f"{who}: {self.dist.size} distortion coefficients for "
+                             f"{self.distortion_model} (expected up to {n_max})")
+        if not np.all(np.isfinite(self.dist)):
+            raise ValueError(f"{who}: distortion coefficients contain NaN or inf")
+        if self.R.shape != (3, 3) or self.t.shape != (3,):
+            raise ValueError(f"{who}: R must be 3x3 and t length 3, got {self.R.shape}, "
+                             f"{self.t.shape}")
+        if not (np.all(np.isfinite(self.R)) and np.all(np.isfinite(self.t))):
+            raise ValueError(f"{who}: extrinsics contain NaN or inf")
+        if not np.allclose(self.R @ self.R.T, np.eye(3), atol=1e-5) or np.linalg.det(self.R) < 0:
+            raise ValueError(f"{who}: R is not a proper rotation (orthonormal, det +1); "
+                             f"R R^T - I max deviation "
+                             f"{np.abs(self.R @ self.R.T - np.eye(3)).max():.3g}, "
+                             f"det {np.linalg.det(self.R):.4f}")
+        return self
+
+    # ---------------------------------------------------------------- geometry
+    @property
+    def center(self) -> np.ndarray:
+        """(3,) optical centre in the rig frame, metres."""
+        return -self.R.T @ self.t
+
+    @property
+    def projection_matrix(self) -> np.ndarray:
+        """(3, 4) P = K [R | t] mapping rig points to UNDISTORTED pixels."""
+        return self.K @ np.hstack([self.R, self.t[:, None]])
+
+    def to_camera_frame(self, points_rig: np.ndarray) -> np.ndarray:
+        """(..., 3) rig-frame points -> (..., 3) optical-frame points, metres."""
+        return np.asarray(points_rig, np.float64) @ self.R.T + self.t
+
+    def _coeffs(self) -> np.ndarray:
+        c = np.zeros(_MAX_COEFFS.get(self.distortion_model, 8))
+        c[: self.dist.size] = self.dist[: c.size]
+        return c
+
+    def distort(self, xy: np.ndarray) -> np.ndarray:
+        """Normalised undistorted coordinates (..., 2) -> normalised distorted (..., 2)."""
+        x, y = xy[..., 0], xy[..., 1]
+        c = self._coeffs()
+        r2 = x * x + y * y
+        if self.distortion_model == "equidistant":
+            r = np.sqrt(r2)
+            theta = np.arctan(r)
+            t2 = theta * theta
+            theta_d = theta * (1 + t2 * (c[0] + t2 * (c[1] + t2 * (c[2] + t2 * c[3]))))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                scale = np.where(r > 1e-12, theta_d / r, 1.0)
+            return xy * scale[..., None]
+        k1, k2, p1, p2, k3 = c[:5]
+        radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
+        if self.distortion_model == "rational_polynomial":
+            k4, k5, k6 = c[5:8]
+            radial = radial / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
+        xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
+        yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
+        return np.stack([xd, yd], axis=-1)
+
+    def project(self, points_rig: np.ndarray) -> np.ndarray:
+        """(..., 3) rig-frame points, metres -> (..., 2) raw distorted pixels.
+
+        Points at or behind the image plane (z <= 1 mm) and NaN points give NaN.
+        """
+        pc = self.to_camera_frame(points_rig)
+        z = pc[..., 2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = np.where(z > 1e-3, z, np.nan)
+            xy = pc[..., :2] / z[..., None]
+        return self.normalized_to_pixels(self.distort(xy))
+
+    def normalized_to_pixels(self, xy_distorted: np.ndarray) -> np.ndarray:
+        """Apply K to normalised (distorted) coordinates (..., 2) -> pixels (..., 2)."""
+        k = self.K
+        u = k[0, 0] * xy_distorted[..., 0] + k[0, 1] * xy_distorted[..., 1] + k[0, 2]
+        v = k[1, 1] * xy_distorted[..., 1] + k[1, 2]
+        return np.stack([u, v], axis=-1)
+
+    def pixels_to_normalized(self, uv: np.ndarray) -> np.ndarray:
+        """Remove K only: pixels (..., 2) -> normalised DISTORTED coordinates (..., 2)."""
+        uv = np.asarray(uv, np.float64)
+        k = self.K
+        y = (uv[..., 1] - k[1, 2]) / k[1, 1]
+        x = (uv[..., 0] - k[0, 2] - k[0, 1] * y) / k[0, 0]
+        return np.stack([x, y], axis=-1)
+
+    def undistort(self, uv: np.ndarray) -> np.ndarray:
+        """Raw pixels (..., 2) -> undistorted normalised image coordinates (..., 2).
+
+        Inverts the distortion iteratively (fixed point for plumb_bob/rational_polynomial,
+        Newton on theta for equidistant); exact for zero distortion.
+        """
+        xd = self.pixels_to_normalized(uv)
+        c = self._coeffs()
+        if not np.any(c):
+            return xd
+        if self.distortion_model == "equidistant":
+            theta_d = np.sqrt(np.sum(xd * xd, axis=-1))
+            theta_d = np.minimum(theta_d, np.pi / 2)
+            theta = theta_d.copy()
+            for _ in range(_UNDISTORT_ITERATIONS):
+                t2 = theta * theta
+                f = theta * (1 + t2 * (c[0] + t2 * (c[1] + t2 * (c[2] + t2 * c[3])))) - theta_d
+                df = 1 + t2 * (3 * c[0] + t2 * (5 * c[1] + t2 * (7 * c[2] + 9 * t2 * c[3])))
+                theta = theta - f / df
+            with np.errstate(invalid="ignore", divide="ignore"):
+                scale = np.where(theta_d > 1e-12, np.tan(theta) / theta_d, 1.0)
+            return xd * scale[..., None]
+        k1, k2, p1, p2, k3 = c[:5]
+        k4, k5, k6 = (c[5:8] if self.distortion_model == "rational_polynomial" else (0, 0, 0))
+        x = xd.copy()
+        for _ in range(_UNDISTORT_ITERATIONS):
+            px, py = x[..., 0], x[..., 1]
+            r2 = px * px + py * py
+            radial = (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
+            dx = 2 * p1 * px * py + p2 * (r2 + 2 * px * px)
+            dy = p1 * (r2 + 2 * py * py) + 2 * p2 * px * py
+            x = np.stack([(xd[..., 0] - dx) / radial, (xd[..., 1] - dy) / radial], axis=-1)
+        return x
+
+    def pixel_rays(self, uv: np.ndarray) -> np.ndarray:
+        """Raw pixels (..., 2) -> (..., 3) unit viewing rays in the RIG frame (from `center`)."""
+        xy = self.undistort(uv)
+        d = np.concatenate([xy, np.ones_like(xy[..., :1])], axis=-1)
+        d = d / np.linalg.norm(d, axis=-1, keepdims=True)
+        return d @ self.R  # R^T d for row vectors
+
+    # ---------------------------------------------------------------- CameraInfo
+    @classmethod
+    def from_camera_info(cls, width: int, height: int, distortion_model: str,
+                         d: Sequence[float], k: Sequence[float],
+                         r: Sequence[float] | None = None, p: Sequence[float] | None = None,
+                         frame_id: str = "", name: str = "",
+                         R: np.ndarray | None = None, t: np.ndarray | None = None
+                         ) -> "CameraModel":
+        """Build from plain sensor_msgs/CameraInfo fields (k row-major 9, d n values).
+
+        CameraInfo carries no extrinsics: R, t (rig -> optical) default to identity/zero.
+        r (rectification) and p (rectified projection) only matter for rectified images;
+        they are checked for size and otherwise ignored, since this model works on raw pixels.
+        """
+        if len(k) != 9:
+            raise ValueError(f"camera {name or frame_id!r}: CameraInfo k must have 9 values, "
+                             f"got {len(k)}")
+        if r is not None and len(r) not in (0, 9):
+            raise ValueError(f"camera {name or frame_id!r}: CameraInfo r must have 9 values")
+        if p is not None and len(p) not in (0, 12):
+            raise ValueError(f"camera {name or frame_id!r}: CameraInfo p must have 12 values")
+        if not distortion_model and len(d) == 0:
+            distortion_model = "plumb_bob"
+        cam = cls(name=name or frame_id, frame_id=frame_id, width=width, height=height,
+                  K=np.asarray(k, np.float64).reshape(3, 3), dist=np.asarray(d, np.float64),
+                  distortion_model=distortion_model,
+                  R=np.eye(3) if R is None else R, t=np.zeros(3) if t is None else t)
+        return cam.validate()
+
+    def to_camera_info_fields(self) -> dict:
+        """Plain CameraInfo fields: width, height, distortion_model, d, k, r, p (lists)."""
+        p = np.hstack([self.K, np.zeros((3, 1))])
+        return {"width": self.width, "height": self.height,
+                "distortion_model": self.distortion_model, "d": self.dist.tolist(),
+                "k": self.K.reshape(-1).tolist(), "r": np.eye(3).reshape(-1).tolist(),
+                "p": p.reshape(-1).tolist(), "frame_id": self.frame_id}
+
+    def with_pose(self, R: np.ndarray, t: np.ndarray) -> "CameraModel":
+        """Copy with other extrinsics (x_cam = R x_rig + t)."""
+        return CameraModel(self.name, self.frame_id, self.width, self.height, self.K.copy(),
+                           self.dist.copy(), self.distortion_model, np.array(R, np.float64),
+                           np.array(t, np.float64))
+
+
+@dataclass
+class Rig:
+    """Cameras sharing one rig frame (`frame_id`, e.g. "rig" or "world")."""
+
+    frame_id: str
+    cameras: list[CameraModel]
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.cameras]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"rig {self.frame_id!r}: duplicate camera names {sorted(dup)}")
+
+    def __len__(self) -> int:
+        return len(self.cameras)
+
+    def __iter__(self) -> Iterator[CameraModel]:
+        return iter(self.cameras)
+
+    def __getitem__(self, key: int | str) -> CameraModel:
+        if isinstance(key, str):
+            return self.camera(key)
+        return self.cameras[key]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.cameras]
+
+    def camera(self, name: str) -> CameraModel:
+        """Camera by name; KeyError listing the known names."""
+        for cam in self.cameras:
+            if cam.name == name:
+                return cam
+        raise KeyError(f"rig {self.frame_id!r} has no camera {name!r}; cameras: {self.names}")
+
+    def validate(self) -> "Rig":
+        if not self.cameras:
+            raise ValueError(f"rig {self.frame_id!r} has no cameras")
+        for cam in self.cameras:
+            cam.validate()
+        return self
+
+    def project(self, points_rig: np.ndarray) -> np.ndarray:
+        """(..., 3) rig points -> (..., V, 2) raw pixels in every camera (V axis inserted
+        before the last point axis: (..., J, 3) -> (..., V, J, 2))."""
+        pts = np.asarray(points_rig, np.float64)
+        return np.stack([c.project(pts) for c in self.cameras], axis=-3 if pts.ndim >= 2 else 0)

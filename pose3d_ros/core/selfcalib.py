@@ -1,0 +1,301 @@
+"""Camera self-calibration from people: relative poses of cameras with known intrinsics, from
+synchronised 2D skeletons, with metric scale from a body-size prior.
+
+Every joint of every person in every synchronised frame is a point correspondence between the
+cameras that see it. Steps:
+1. Undistort all keypoints (intrinsics known); keep those with score >= min_score.
+2. Essential matrix with RANSAC (OpenCV) for every camera pair with enough common joints; the
+   pair with the most inliers starts the reconstruction (relative pose by cv2.recoverPose).
+3. Incremental registration: joints are triangulated (robustly, see triangulation.py) and the
+   next camera (most 2D-3D matches) is placed by PnP + RANSAC; repeat until all are placed.
+4. Bundle adjustment of all camera poses and all 3D joints together
+   (scipy.optimize.least_squares, sparse Jacobian, soft-L1 loss on pixel residuals).
+5. Gauge: the reference camera sits at the rig origin (R = I, t = 0), so the rig frame is
+   that camera's optical frame. Metric scale: the reconstruction is scaled so that the median
+   limb lengths match anthropometric fractions of `person_height_m` (Drillis & Contini 1966:
+   upper arm 0.186 H, forearm 0.146 H, thigh 0.245 H, shank 0.246 H), or explicit
+   `bone_lengths_m` given by joint-name pairs.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Sequence
+
+import numpy as np
+
+from .camera import CameraModel, Rig
+from .layouts import BLAZEPOSE33, JointLayout
+from .triangulation import triangulate
+
+log = logging.getLogger(__name__)
+
+# Limb lengths as fractions of body height (Drillis & Contini, 1966).
+LIMB_FRACTIONS: dict[tuple[str, str], float] = {
+    ("left_shoulder", "left_elbow"): 0.186, ("right_shoulder", "right_elbow"): 0.186,
+    ("left_elbow", "left_wrist"): 0.146, ("right_elbow", "right_wrist"): 0.146,
+    ("left_hip", "left_knee"): 0.245, ("right_hip", "right_knee"): 0.245,
+    ("left_knee", "left_ankle"): 0.246, ("right_knee", "right_ankle"): 0.246,
+}
+
+
+@dataclass
+class SelfCalibration:
+    """Result of self-calibration.
+
+    rig: cameras with estimated extrinsics (rig frame = reference camera's optical frame,
+        metres after scaling).
+    reprojection_rms_px: RMS pixel residual of the bundle adjustment (inlier observations).
+    num_observations: 2D observations used in the bundle adjustment.
+    scale: metres per unit of the unscaled reconstruction.
+    pair_inliers: {(a, b): essential-matrix RANSAC inliers} for the camera pairs tried.
+    """
+
+    rig: Rig
+    reprojection_rms_px: float
+    num_observations: int
+    scale: float
+    pair_inliers: dict
+
+
+def _relative_pose(xa: np.ndarray, xb: np.ndarray, threshold: float):
+    """Essential matrix + cheirality from normalised correspondences (n, 2) -> R, t, inliers."""
+    import cv2
+
+    eye = np.eye(3)
+    e, mask = cv2.findEssentialMat(xa, xb, eye, method=cv2.RANSAC, prob=0.999,
+                                   threshold=threshold)
+    if e is None or e.shape != (3, 3):
+        return None
+    n_in, rot, t, mask2 = cv2.recoverPose(e[:3], xa, xb, eye, mask=mask.copy())
+    return rot, t.reshape(3), int(n_in)
+
+
+def _limb_scale(points: np.ndarray, layout: JointLayout, person_height_m: float | None,
+                bone_lengths_m: dict[tuple[str, str], float] | None) -> float:
+    """Metres per reconstruction unit from limb lengths. points: (N, J, 3)."""
+    prior = bone_lengths_m or {k: v * float(person_height_m) for k, v in LIMB_FRACTIONS.items()}
+    ratios = []
+    for (a, b), length in prior.items():
+        if a not in layout.joint_names or b not in layout.joint_names:
+            continue
+        d = np.linalg.norm(points[:, layout.index(a)] - points[:, layout.index(b)], axis=-1)
+        d = d[np.isfinite(d) & (d > 0)]
+        if d.size:
+            ratios.append(length / np.median(d))
+    if not ratios:
+        raise ValueError(f"layout {layout.name}: none of the prior bones {list(prior)} could be "
+                         "measured; cannot fix the metric scale")
+    return float(np.median(ratios))
+
+
+def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[CameraModel], *,
+                   layout: JointLayout = BLAZEPOSE33, person_height_m: float = 1.7,
+                   bone_lengths_m: dict[tuple[str, str], float] | None = None,
+                   min_score: float = 0.5, reference: int = 0, ransac_px: float = 8.0,
+                   frame_id: str = "rig", max_bundle_points: int = 4000,
+                   seed: int = 0) -> SelfCalibration:
+    """Estimate camera extrinsics from people (module docstring).
+
+    keypoints: (N, V, J, 2) raw pixels, N synchronised samples (frames x people already
+        associated), NaN where unseen. scores: (N, V, J).
+    cameras: V cameras whose intrinsics (K, distortion, size) are known; their extrinsics are
+        ignored.
+    person_height_m / bone_lengths_m: metric scale prior (bone_lengths_m wins if given).
+    ransac_px: RANSAC threshold for the essential matrix and PnP, pixels.
+    max_bundle_points: the bundle adjustment uses at most this many joint samples (evenly
+        subsampled) to bound its run time.
+    Returns a SelfCalibration; raises ValueError when cameras cannot be registered.
+    """
+    import cv2
+    from scipy.optimize import least_squares
+    from scipy.sparse import coo_matrix
+    from scipy.spatial.transform import Rotation
+
+    kp = np.asarray(keypoints, np.float64)
+    sc = np.asarray(scores, np.float64)
+    n_views = len(cameras)
+    if kp.ndim != 4 or kp.shape[1] != n_views or kp.shape[-1] != 2 or sc.shape != kp.shape[:-1]:
+        raise ValueError(f"keypoints must be (N, V={n_views}, J, 2) and scores (N, V, J); got "
+                         f"{kp.shape} and {sc.shape}")
+    if n_views < 2:
+        raise ValueError("self-calibration needs at least 2 cameras")
+    n_joints = kp.shape[2]
+    # flatten samples x joints -> points (M, V, 2)
+    raw = kp.transpose(0, 2, 1, 3).reshape(-1, n_views, 2)
+    w = sc.transpose(0, 2, 1).reshape(-1, n_views)
+    xy = np.stack([cam.undistort(raw[:, v]) for v, cam in enumerate(cameras)], axis=1)
+    valid = np.all(np.isfinite(xy), -1) & (w >= min_score)
+    focal = np.array([np.sqrt(c.K[0, 0] * c.K[1, 1]) for c in cameras])
+
+    # 2. pairwise essential matrices
+    pair_inliers: dict[tuple[int, int], int] = {}
+    pair_pose: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+    for a, b in combinations(range(n_views), 2):
+        both = valid[:, a] & valid[:, b]
+        if both.sum() < 15:
+            continue
+        thr = ransac_px / np.sqrt(focal[a] * focal[b])
+        res = _relative_pose(xy[both, a], xy[both, b], thr)
+        if res is not None:
+            pair_pose[(a, b)] = res[:2]
+            pair_inliers[(a, b)] = res[2]
+    if not pair_inliers:
+        raise ValueError("no camera pair shares enough confident joints (>= 15) to estimate "
+                         "an essential matrix")
+    a0, b0 = max(pair_inliers, key=pair_inliers.get)
+    rot = [None] * n_views
+    trans = [None] * n_views
+    rot[a0], trans[a0] = np.eye(3), np.zeros(3)
+    rot[b0], trans[b0] = pair_pose[(a0, b0)]
+    log.info("self-calibration: start pair %s with %d inliers", (a0, b0), pair_inliers[(a0, b0)])
+
+    def posed(indices):
+        return [cameras[i].with_pose(rot[i], trans[i]) for i in indices]
+
+    def triangulate_registered(indices):
+        kp_sub = raw[:, indices][:, :, None]  # (M, v, 1, 2)
+        w_sub = np.where(valid[:, indices], w[:, indices], 0.0)[:, :, None]
+        res = triangulate(posed(indices), kp_sub, w_sub, min_score=min_score,
+                          outlier_threshold_px=3 * ransac_px)
+        return res.points[:, 0], res.used[:, :, 0]
+
+    # 3. incremental registration by PnP
+    registered = [a0, b0]
+    while len(registered) < n_views:
+        pts3d, _ = triangulate_registered(registered)
+        have = np.all(np.isfinite(pts3d), -1)
+        best, best_count = None, 0
+        for v in range(n_views):
+            if v in registered:
+                continue
+            count = int((have & valid[:, v]).sum())
+            if count > best_count:
+                best, best_count = v, count
+        if best is None or best_count < 6:
+            missing = [cameras[v].name for v in range(n_views) if v not in registered]
+            raise ValueError(f"cannot register cameras {missing}: fewer than 6 joints seen by "
+                             "them and by already registered cameras")
+        sel = have & valid[:, best]
+        ok, rvec, tvec, inl = cv2.solvePnPRansac(
+            pts3d[sel].astype(np.float64), xy[sel, best].astype(np.float64), np.eye(3), None,
+            reprojectionError=ransac_px / focal[best], iterationsCount=500, confidence=0.999,
+            flags=cv2.SOLVEPNP_EPNP)
+        if not ok:
+            raise ValueError(f"PnP failed for camera {cameras[best].name!r}")
+        rot[best] = cv2.Rodrigues(rvec)[0]
+        trans[best] = tvec.reshape(3)
+        registered.append(best)
+        log.info("self-calibration: registered %s with %d PnP inliers", cameras[best].name,
+                 0 if inl is None else len(inl))
+
+    # 4. bundle adjustment over all cameras and points
+    everyone = list(range(n_views))
+    pts3d, used = triangulate_registered(everyone)
+    keep = np.flatnonzero(np.all(np.isfinite(pts3d), -1) & (used.sum(-1) >= 2))
+    if keep.size > max_bundle_points:
+        keep = keep[np.linspace(0, keep.size - 1, max_bundle_points).astype(int)]
+    obs_pt, obs_cam = np.nonzero(used[keep])
+    obs_xy = xy[keep][obs_pt, obs_cam]
+    obs_w = np.sqrt(w[keep][obs_pt, obs_cam]) * focal[obs_cam]
+    n_pts = keep.size
+    fixed = a0
+    free = [v for v in everyone if v != fixed]
+    cam_slot = np.full(n_views, -1)
+    cam_slot[free] = np.arange(len(free))
+
+    def unpack(x):
+        rv = np.zeros((n_views, 3))
+        tv = np.zeros((n_views, 3))
+        cam_params = x[: 6 * len(free)].reshape(-1, 6)
+        rv[free], tv[free] = cam_params[:, :3], cam_params[:, 3:]
+        return Rotation.from_rotvec(rv).as_matrix(), tv, x[6 * len(free):].reshape(-1, 3)
+
+    def residuals(x):
+        rmat, tv, pts = unpack(x)
+        pc = np.einsum("nij,nj->ni", rmat[obs_cam], pts[obs_pt]) + tv[obs_cam]
+        z = np.where(np.abs(pc[:, 2]) > 1e-9, pc[:, 2], 1e-9)
+        return ((pc[:, :2] / z[:, None] - obs_xy) * obs_w[:, None]).reshape(-1)
+
+    x0 = np.concatenate(
+        [np.concatenate([Rotation.from_matrix(rot[v]).as_rotvec(), trans[v]]) for v in free]
+        + [pts3d[keep].reshape(-1)])
+    n_obs = obs_pt.size
+    rows = np.repeat(np.arange(2 * n_obs), 9)
+    cols_cam = 6 * cam_slot[obs_cam][:, None] + np.arange(6)  # (n_obs, 6); -1 slot -> invalid
+    cols_pt = 6 * len(free) + 3 * obs_pt[:, None] + np.arange(3)
+    cols = np.concatenate([cols_cam, cols_pt], axis=1)  # (n_obs, 9)
+    cols = np.repeat(cols, 2, axis=0).reshape(-1)
+    mask = np.repeat(np.concatenate([np.repeat(cam_slot[obs_cam][:, None] >= 0, 6, 1),
+                                     np.ones((n_obs, 3), bool)], 1), 2, axis=0).reshape(-1)
+    sparsity = coo_matrix((np.ones(mask.sum()), (rows[mask], cols[mask])),
+                          shape=(2 * n_obs, x0.size))
+    sol = least_squares(residuals, x0, jac_sparsity=sparsity, loss="soft_l1", f_scale=ransac_px,
+                        x_scale="jac", method="trf", max_nfev=60)
+    rmat, tv, pts = unpack(sol.x)
+    r = sol.fun.reshape(-1, 2)
+    err = np.linalg.norm(r / (np.sqrt(w[keep][obs_pt, obs_cam]))[:, None], axis=-1)
+    inlier = err < 3 * ransac_px
+    rms = float(np.sqrt(np.mean(err[inlier] ** 2))) if inlier.any() else float("nan")
+
+    # 5. gauge: reference camera at the origin; metric scale from limbs
+    r_ref, t_ref = rmat[reference], tv[reference]
+    new_r = [rmat[v] @ r_ref.T for v in everyone]
+    new_t = [tv[v] - new_r[v] @ t_ref for v in everyone]
+    unscaled = [cameras[v].with_pose(new_r[v], new_t[v]) for v in everyone]
+    res = triangulate(unscaled, kp, sc, min_score=min_score, outlier_threshold_px=3 * ransac_px)
+    scale = _limb_scale(res.points.reshape(-1, n_joints, 3), layout, person_height_m,
+                        bone_lengths_m)
+    out = [cameras[v].with_pose(new_r[v], new_t[v] * scale) for v in everyone]
+    rig = Rig(frame_id, out).validate()
+    return SelfCalibration(rig, rms, int(inlier.sum()), scale, pair_inliers)
+
+
+def calibrate_from_people(keypoints: np.ndarray, scores: np.ndarray,
+                          cameras: Sequence[CameraModel], *, person_height_m: float = 1.7,
+                          bone_lengths_m: dict[tuple[str, str], float] | None = None,
+                          layout: JointLayout = BLAZEPOSE33, **kwargs) -> Rig:
+    """Rig with estimated extrinsics (see self_calibrate for arguments and details)."""
+    return self_calibrate(keypoints, scores, cameras, person_height_m=person_height_m,
+                          bone_lengths_m=bone_lengths_m, layout=layout, **kwargs).rig
+
+
+@dataclass
+class RigComparison:
+    """Per-camera differences between an estimated and a reference rig, after expressing both
+    relative to the same reference camera. Angles in degrees; scale_ratio = estimated /
+    reference baseline length (1 is perfect)."""
+
+    names: list[str]
+    rotation_error_deg: np.ndarray
+    translation_direction_error_deg: np.ndarray
+    scale_ratio: np.ndarray
+
+
+def compare_rigs(estimated: Rig, reference_rig: Rig, reference: int = 0) -> RigComparison:
+    """Rotation and translation-direction error of each camera relative to camera `reference`
+    (the reference camera itself has zero error by construction; its entries are NaN)."""
+    if estimated.names != reference_rig.names:
+        raise ValueError(f"rigs have different cameras: {estimated.names} vs "
+                         f"{reference_rig.names}")
+
+    def relative(rig):
+        r0, c0 = rig.cameras[reference].R, rig.cameras[reference].center
+        rel_r = [c.R @ r0.T for c in rig.cameras]
+        rel_c = [r0 @ (c.center - c0) for c in rig.cameras]  # centres in the ref camera frame
+        return rel_r, rel_c
+
+    er, ec = relative(estimated)
+    rr, rc = relative(reference_rig)
+    rot_err, dir_err, ratio = [], [], []
+    for v in range(len(estimated)):
+        if v == reference:
+            rot_err.append(np.nan), dir_err.append(np.nan), ratio.append(np.nan)
+            continue
+        d = er[v] @ rr[v].T
+        rot_err.append(np.degrees(np.arccos(np.clip((np.trace(d) - 1) / 2, -1, 1))))
+        cosang = ec[v] @ rc[v] / (np.linalg.norm(ec[v]) * np.linalg.norm(rc[v]))
+        dir_err.append(np.degrees(np.arccos(np.clip(cosang, -1, 1))))
+        ratio.append(np.linalg.norm(ec[v]) / np.linalg.norm(rc[v]))
+    return RigComparison(estimated.names, np.array(rot_err), np.array(dir_err), np.array(ratio))

@@ -1,0 +1,127 @@
+"""Calibration I/O: round trips of every format, the real Qualisys file, clear errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from pose3d_ros.core import calibration as cal
+from pose3d_ros.core.synthetic import random_rig
+from pose3d_ros.tools.fetch_demo import calibration_path
+
+
+@pytest.fixture
+def rig():
+    return random_rig(3, np.random.default_rng(7))
+
+
+def _same_rig(a, b, atol=1e-9):
+    assert a.names == b.names
+    for ca, cb in zip(a.cameras, b.cameras):
+        assert (ca.width, ca.height, ca.distortion_model) == (cb.width, cb.height,
+                                                              cb.distortion_model)
+        np.testing.assert_allclose(ca.K, cb.K, atol=atol)
+        np.testing.assert_allclose(ca.R, cb.R, atol=atol)
+        np.testing.assert_allclose(ca.t, cb.t, atol=atol)
+        n = max(ca.dist.size, cb.dist.size)
+        np.testing.assert_allclose(np.pad(ca.dist, (0, n - ca.dist.size)),
+                                   np.pad(cb.dist, (0, n - cb.dist.size)), atol=atol)
+
+
+def test_rig_yaml_round_trip(rig, tmp_path):
+    path = tmp_path / "rig.yaml"
+    cal.save_rig_yaml(rig, path)
+    back = cal.load_rig_yaml(path)
+    _same_rig(rig, back)
+    assert back.frame_id == rig.frame_id
+    _same_rig(rig, cal.load_rig(path))
+
+
+def test_camera_info_yaml_round_trip(rig, tmp_path):
+    path = tmp_path / "cam.yaml"
+    cal.save_camera_info_yaml(rig.cameras[0], path)
+    doc = yaml.safe_load(path.read_text())
+    assert doc["camera_matrix"]["rows"] == 3 and len(doc["projection_matrix"]["data"]) == 12
+    back = cal.load_camera_info_yaml(path)
+    np.testing.assert_allclose(back.K, rig.cameras[0].K)
+    np.testing.assert_allclose(back.dist, rig.cameras[0].dist)
+    assert cal.load_rig(path).cameras[0].name == rig.cameras[0].name
+
+
+def test_pose2sim_toml_round_trip(tmp_path):
+    rig = random_rig(4, np.random.default_rng(2), distortion_model="plumb_bob")
+    for cam in rig.cameras:
+        cam.dist = cam.dist[:4]  # the TOML format has 4 terms
+    path = tmp_path / "Calib.toml"
+    cal.save_pose2sim_toml(rig, path)
+    _same_rig(rig, cal.load_pose2sim_toml(path), atol=1e-9)
+    fish = random_rig(2, np.random.default_rng(3), distortion_model="equidistant")
+    cal.save_pose2sim_toml(fish, path)
+    assert cal.load_rig(path).cameras[1].distortion_model == "equidistant"
+    with pytest.raises(ValueError, match="4 distortion terms"):
+        cal.save_pose2sim_toml(random_rig(2, np.random.default_rng(4),
+                                          distortion_model="rational_polynomial"), path)
+
+
+def test_real_qualisys_calibration():
+    rig = cal.load_rig(calibration_path("single"))
+    assert rig.names == ["cam01", "cam02", "cam03", "cam04"]
+    for cam in rig.cameras:
+        assert (cam.width, cam.height) == (1088, 1920)
+        assert 1600 < cam.K[0, 0] < 1750 and abs(cam.K[0, 2] - 544) < 40
+        # cameras stand 2-5 m from the lab centre, above the floor, and look towards it
+        dist = np.linalg.norm(cam.center[:2])
+        assert 2.0 < dist < 5.0 and 1.0 < cam.center[2] < 2.5
+        centre_dir = -cam.center / np.linalg.norm(cam.center)
+        assert cam.R[2] @ centre_dir > 0.7  # optical axis (row 3 of R) points at the centre
+        assert cam.R[1, 2] < 0  # optical y (down) has a negative world-z component
+
+
+def test_pose2sim_toml_from_qualisys_round_trip(tmp_path):
+    rig = cal.load_qualisys_qca(calibration_path("single"))
+    path = tmp_path / "Calib_qualisys.toml"
+    cal.save_pose2sim_toml(rig, path)
+    _same_rig(rig, cal.load_pose2sim_toml(path), atol=1e-9)
+
+
+def _write_rig(tmp_path, rig, edit):
+    path = tmp_path / "bad.yaml"
+    cal.save_rig_yaml(rig, path)
+    doc = yaml.safe_load(path.read_text())
+    edit(doc["cameras"][1])
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c.__setitem__("camera_matrix", [0, 0, 5, 0, 0, 5, 0, 0, 1]), "focal"),
+    (lambda c: c.__setitem__("rotation", [1, 0, 0, 0, 1, 0, 0, 0.3, 1]), "rotation"),
+    (lambda c: c.__setitem__("translation", [0.0, float("nan"), 1.0]), "NaN"),
+    (lambda c: c.__setitem__("width", -5), "size"),
+    (lambda c: c.__setitem__("camera_matrix", [1, 2, 3]), "9 values"),
+    (lambda c: c.pop("rotation"), "lacks"),
+])
+def test_inconsistent_rig_yaml_is_rejected(rig, tmp_path, edit, message):
+    path = _write_rig(tmp_path, rig, edit)
+    with pytest.raises(ValueError, match=message) as err:
+        cal.load_rig_yaml(path)
+    assert "bad.yaml" in str(err.value)
+
+
+def test_inconsistent_camera_info_and_qca_are_rejected(tmp_path, rig):
+    path = tmp_path / "cam.yaml"
+    cal.save_camera_info_yaml(rig.cameras[0], path)
+    doc = yaml.safe_load(path.read_text())
+    doc["camera_matrix"]["data"] = doc["camera_matrix"]["data"][:6]
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ValueError, match="camera_matrix must have 9"):
+        cal.load_camera_info_yaml(path)
+    qca = tmp_path / "c.qca.txt"
+    text = calibration_path("single").read_text().replace('focalLengthU="107599.671875"',
+                                                          'focalLengthU="0"')
+    qca.write_text(text)
+    with pytest.raises(ValueError, match="cam01.*focal"):
+        cal.load_rig(qca)
+    with pytest.raises(ValueError, match="unknown calibration format"):
+        (tmp_path / "x.json").write_text("{}")
+        cal.load_rig(tmp_path / "x.json")

@@ -1,0 +1,124 @@
+"""Camera model: projection against OpenCV, undistortion round trips, rays, validation."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from pose3d_ros.core.camera import CameraModel, Rig
+from pose3d_ros.core.synthetic import look_at, random_rig
+
+
+def _camera(model: str, dist) -> CameraModel:
+    rot, t = look_at(np.array([3.0, -2.0, 1.5]), np.array([0.0, 0.0, 1.0]))
+    k = np.array([[800.0, 0.0, 645.0], [0.0, 805.0, 355.0], [0.0, 0.0, 1.0]])
+    return CameraModel("cam", "cam_optical_frame", 1280, 720, k, np.array(dist), model, rot, t)
+
+
+@pytest.fixture
+def points() -> np.ndarray:
+    rng = np.random.default_rng(3)
+    return rng.uniform([-1, -1, 0], [1, 1, 2], size=(200, 3))
+
+
+MODELS = {
+    "plumb_bob": [-0.25, 0.08, 0.001, -0.0015, -0.01],
+    "rational_polynomial": [0.3, -0.1, 0.001, 0.002, 0.01, 0.6, -0.05, 0.02],
+    "equidistant": [-0.02, 0.01, -0.005, 0.001],
+}
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_project_matches_opencv(model, points):
+    cam = _camera(model, MODELS[model]).validate()
+    ours = cam.project(points)
+    rvec = cv2.Rodrigues(cam.R)[0]
+    if model == "equidistant":
+        ref, _ = cv2.fisheye.projectPoints(points[None], rvec, cam.t, cam.K, cam.dist)
+    else:
+        ref, _ = cv2.projectPoints(points, rvec, cam.t, cam.K, cam.dist)
+    np.testing.assert_allclose(ours, ref.reshape(-1, 2), atol=1e-6)
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_undistort_inverts_projection(model, points):
+    cam = _camera(model, MODELS[model])
+    pc = cam.to_camera_frame(points)
+    xy = cam.undistort(cam.project(points))
+    np.testing.assert_allclose(xy, pc[:, :2] / pc[:, 2:], atol=1e-9)
+
+
+def test_pixel_rays_pass_through_points(points):
+    cam = _camera("plumb_bob", MODELS["plumb_bob"])
+    rays = cam.pixel_rays(cam.project(points))
+    expected = points - cam.center
+    expected /= np.linalg.norm(expected, axis=-1, keepdims=True)
+    np.testing.assert_allclose(rays, expected, atol=1e-9)
+
+
+def test_projection_matrix_and_center_agree_without_distortion(points):
+    cam = _camera("plumb_bob", [0, 0, 0, 0, 0])
+    hom = np.c_[points, np.ones(len(points))] @ cam.projection_matrix.T
+    np.testing.assert_allclose(cam.project(points), hom[:, :2] / hom[:, 2:], atol=1e-9)
+    np.testing.assert_allclose(cam.to_camera_frame(cam.center), 0, atol=1e-12)
+
+
+def test_nan_and_points_behind_camera_give_nan():
+    cam = _camera("plumb_bob", MODELS["plumb_bob"])
+    behind = cam.center - 2.0 * cam.R[2]  # 2 m behind the optical centre
+    out = cam.project(np.array([[np.nan, 0, 1], behind, [0.0, 0.0, 1.0]]))
+    assert np.isnan(out[0]).all() and np.isnan(out[1]).all() and np.isfinite(out[2]).all()
+    uv = np.array([[np.nan, 10.0], [640.0, 360.0]])
+    assert np.isnan(cam.undistort(uv)[0]).all() and np.isfinite(cam.undistort(uv)[1]).all()
+    assert np.isnan(cam.pixel_rays(uv)[0]).all()
+
+
+def test_batched_shapes():
+    rig = random_rig(3, np.random.default_rng(0))
+    pts = np.zeros((5, 2, 17, 3)) + [0, 0, 1]
+    assert rig.cameras[0].project(pts).shape == (5, 2, 17, 2)
+    assert rig.project(pts).shape == (5, 2, 3, 17, 2)
+    assert rig.cameras[0].pixel_rays(np.full((4, 7, 2), 100.0)).shape == (4, 7, 3)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: setattr(c, "K", np.diag([0.0, 800.0, 1.0])), "focal"),
+    (lambda c: c.K.__setitem__((0, 2), np.nan), "NaN"),
+    (lambda c: setattr(c, "R", c.R * 1.1), "rotation"),
+    (lambda c: setattr(c, "R", -c.R), "rotation"),
+    (lambda c: setattr(c, "width", 0), "size"),
+    (lambda c: setattr(c, "dist", np.zeros(9)), "distortion"),
+    (lambda c: setattr(c, "distortion_model", "fisheye62"), "distortion model"),
+    (lambda c: setattr(c, "t", np.zeros(2)), "t length"),
+])
+def test_validate_names_camera_and_fault(change, message):
+    cam = _camera("plumb_bob", MODELS["plumb_bob"])
+    change(cam)
+    with pytest.raises(ValueError, match=message) as err:
+        cam.validate()
+    assert "'cam'" in str(err.value)
+
+
+def test_camera_info_round_trip():
+    cam = _camera("rational_polynomial", MODELS["rational_polynomial"])
+    fields = cam.to_camera_info_fields()
+    back = CameraModel.from_camera_info(fields["width"], fields["height"],
+                                        fields["distortion_model"], fields["d"], fields["k"],
+                                        fields["r"], fields["p"], frame_id="cam_optical_frame",
+                                        name="cam")
+    np.testing.assert_array_equal(back.K, cam.K)
+    np.testing.assert_array_equal(back.dist, cam.dist)
+    assert back.distortion_model == "rational_polynomial" and back.width == 1280
+    np.testing.assert_array_equal(back.R, np.eye(3))  # CameraInfo has no extrinsics
+    with pytest.raises(ValueError, match="k must have 9"):
+        CameraModel.from_camera_info(10, 10, "plumb_bob", [], [1.0, 2.0])
+
+
+def test_rig_lookup_and_duplicates():
+    rig = random_rig(3, np.random.default_rng(1))
+    assert rig["cam02"] is rig.cameras[1] and rig[0] is rig.cameras[0]
+    assert rig.names == ["cam01", "cam02", "cam03"]
+    with pytest.raises(KeyError, match="cam09"):
+        rig.camera("cam09")
+    with pytest.raises(ValueError, match="duplicate"):
+        Rig("rig", [rig.cameras[0], rig.cameras[0]])
