@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                     kp = rng.uniform(200, 900, (people, window, 17, 2))
                     sc = rng.uniform(0.5, 1, (people, window, 17))
 
-                    def run_torch():
+                    def run_torch(kp=kp, sc=sc, model=model):
                         feats = lifter_features(pixels_to_normalised(kp, K), sc)
                         with torch.inference_mode():
                             return model(torch.from_numpy(feats)).numpy()
@@ -66,8 +66,10 @@ def main(argv: list[str] | None = None) -> int:
                     out = lifter.lift(kp, sc, K)
                     norm = pixels_to_normalised(kp[:, -1], K)
                     t_torch = _time(run_torch, args.repeats)
-                    t_ort = _time(lambda: lifter.lift(kp, sc, K), args.repeats)
-                    t_root = _time(lambda: place_in_camera(out, norm, sc[:, -1]), args.repeats)
+                    t_ort = _time(lambda lf=lifter, kp=kp, sc=sc: lf.lift(kp, sc, K),
+                                  args.repeats)
+                    t_root = _time(lambda out=out, norm=norm, sc=sc:
+                                   place_in_camera(out, norm, sc[:, -1]), args.repeats)
                     print(f"| {window} | {causal} | {count_parameters(model)} | {people} | "
                           f"{1000 * t_torch / people:.2f} | {1000 * t_ort / people:.2f} | "
                           f"{1000 * t_root / people:.3f} |")

@@ -9,13 +9,21 @@ import numpy as np
 import pytest
 
 from pose3d_ros.core.layouts import H36M17
-from pose3d_ros.core.lifting.dataset import (detect_video_blazepose, load_cameras,
-                                             make_pseudo_labels, undistort_pixels,
-                                             world_to_camera)
+from pose3d_ros.core.lifting.dataset import (
+    detect_video_blazepose,
+    load_cameras,
+    make_pseudo_labels,
+    undistort_pixels,
+    world_to_camera,
+)
 from pose3d_ros.core.lifting.normalization import pixels_to_normalised
 from pose3d_ros.core.lifting.root_placement import BodySizePrior, bone_lengths
-from pose3d_ros.core.lifting.runtime import (DEFAULT_MODEL, BlazePoseWorldLifter, OnnxLifter,
-                                             to_camera_frame)
+from pose3d_ros.core.lifting.runtime import (
+    DEFAULT_MODEL,
+    BlazePoseWorldLifter,
+    OnnxLifter,
+    to_camera_frame,
+)
 from pose3d_ros.core.lifting.training import window_indices
 from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
 

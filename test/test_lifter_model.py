@@ -8,13 +8,25 @@ import pytest
 import torch
 
 from pose3d_ros.core.layouts import BLAZEPOSE33, H36M17
-from pose3d_ros.core.lifting.dataset import PseudoLabels, PinholeCamera
+from pose3d_ros.core.lifting.dataset import PinholeCamera, PseudoLabels
 from pose3d_ros.core.lifting.model import LifterConfig, TemporalLifter
-from pose3d_ros.core.lifting.runtime import (BlazePoseWorldLifter, LifterMetadata, OnnxLifter,
-                                             PersonWindows, to_camera_frame)
-from pose3d_ros.core.lifting.training import (TrainConfig, export_onnx, look_at_rotation,
-                                              mirror, real_samples, sequences_from_labels,
-                                              train, window_indices)
+from pose3d_ros.core.lifting.runtime import (
+    BlazePoseWorldLifter,
+    LifterMetadata,
+    OnnxLifter,
+    PersonWindows,
+    to_camera_frame,
+)
+from pose3d_ros.core.lifting.training import (
+    TrainConfig,
+    export_onnx,
+    look_at_rotation,
+    mirror,
+    real_samples,
+    sequences_from_labels,
+    train,
+    window_indices,
+)
 from pose3d_ros.core.types import METHOD_LIFTER
 
 
@@ -94,7 +106,7 @@ def test_mirror_swaps_sides_and_is_an_involution():
     lw, rw = H36M17.index("left_wrist"), H36M17.index("right_wrist")
     np.testing.assert_allclose(once[3][:, lw], data[3][:, rw] * [-1, 1, 1])
     twice = mirror(*once, flip)
-    for a, b in zip(twice, data):
+    for a, b in zip(twice, data, strict=True):
         np.testing.assert_allclose(a, b)
 
 

@@ -36,8 +36,7 @@ def recording_inputs(recording: str) -> tuple[list[Path], Path, str]:
 
 def load_labels(recording: str, cache_dir: Path, progress: bool = True):
     """PseudoLabels of a recording (2D detections cached in cache_dir)."""
-    from pose3d_ros.core.lifting.dataset import (detect_recording, load_cameras,
-                                                 make_pseudo_labels)
+    from pose3d_ros.core.lifting.dataset import detect_recording, load_cameras, make_pseudo_labels
 
     videos, calib, name = recording_inputs(recording)
     cameras = load_cameras(calib)

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 import warnings
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-import xml.etree.ElementTree as ET
 
 import numpy as np
 
@@ -56,17 +56,22 @@ def world_to_camera(camera, points: np.ndarray) -> np.ndarray:
 def undistort_pixels(camera, pixels: np.ndarray) -> np.ndarray:
     """(..., 2) raw pixels -> (..., 2) undistorted pixels with the same K; NaN stays NaN.
 
-    camera: anything with K (3, 3) and plumb_bob dist (k1, k2, p1, p2[, k3]).
+    camera: a core.camera.CameraModel (its own distortion model is used) or anything with K
+    (3, 3) and plumb_bob dist (k1, k2, p1, p2[, k3]) such as PinholeCamera.
     """
+    K = np.asarray(camera.K, np.float64)
+    pixels = np.asarray(pixels, np.float64)
+    if hasattr(camera, "undistort"):  # core CameraModel: raw pixels -> normalised coordinates
+        xy = np.asarray(camera.undistort(pixels), np.float64)
+        return xy * np.array([K[0, 0], K[1, 1]]) + np.array([K[0, 2], K[1, 2]])
     import cv2
 
-    K = np.asarray(camera.K, np.float64)
-    flat = np.asarray(pixels, np.float64).reshape(-1, 1, 2)
+    flat = pixels.reshape(-1, 1, 2)
     ok = np.isfinite(flat).all(axis=-1)[:, 0]
     out = np.full_like(flat, np.nan)
     if ok.any():
         out[ok] = cv2.undistortPoints(flat[ok], K, np.asarray(camera.dist, np.float64), P=K)
-    return out.reshape(np.shape(pixels))
+    return out.reshape(pixels.shape)
 
 
 def load_cameras(path: str | Path) -> list:
@@ -92,7 +97,10 @@ def load_qca_cameras(path: str | Path) -> list[PinholeCamera]:
         left, top = float(fov.get("left")), float(fov.get("top"))
         width = int(float(fov.get("right")) - left + 1)
         height = int(float(fov.get("bottom")) - top + 1)
-        f = lambda key: float(intr.get(key))  # noqa: E731
+
+        def f(key: str, intr=intr) -> float:
+            return float(intr.get(key))
+
         K = np.array([[f("focalLengthU") / 64, 0.0, f("centerPointU") / 64 - left],
                       [0.0, f("focalLengthV") / 64, f("centerPointV") / 64 - top],
                       [0.0, 0.0, 1.0]])
@@ -271,9 +279,9 @@ def make_pseudo_labels(cameras: list[PinholeCamera], views: list[ViewDetections]
     The 2D back-end follows one person per camera; in a crowded scene cameras may follow
     different people, and any camera may swap left and right. For every frame, each subset
     of >= 2 cameras is triangulated (all frames at once per subset) and the largest subset
-    whose median joint reprojection error is below max_frame_error_px wins (ties: lowest
-    error). Joints above max_joint_error_px become NaN. Cameras outside the winning subset
-    yield no training sample for that frame.
+    in which every camera's median joint reprojection error is below max_frame_error_px wins
+    (ties: lowest error). Joints above max_joint_error_px become NaN. Cameras outside the
+    winning subset yield no 3D label for that frame.
     """
     from itertools import combinations
 
@@ -287,7 +295,7 @@ def make_pseudo_labels(cameras: list[PinholeCamera], views: list[ViewDetections]
                    for v in views])
     world = np.stack([convert_joints(v.world[:frames], BLAZEPOSE33, H36M17) for v in views])
     world = world - world[..., :1, :]
-    undist = np.stack([undistort_pixels(c, k) for c, k in zip(cameras, kp)])  # (V, F, J, 2)
+    undist = np.stack([undistort_pixels(c, k) for c, k in zip(cameras, kp, strict=True)])
     tri = triangulate or default_triangulator()
     n_views = len(cameras)
     best_size = np.zeros(frames, int)
@@ -302,7 +310,8 @@ def make_pseudo_labels(cameras: list[PinholeCamera], views: list[ViewDetections]
             err, _ = _reprojection_px(cameras, pts, undist, scores_sub, min_score)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
-                frame_err = np.nanmedian(np.nanmedian(err[mask], axis=0), axis=-1)
+                # the worst camera of the subset (its median joint error) must agree
+                frame_err = np.nanmax(np.nanmedian(err[mask], axis=-1), axis=0)
             take = (frame_err < max_frame_error_px) & (
                 (size > best_size) | ((size == best_size) & (frame_err < best_err)))
             best_size[take], best_err[take] = size, frame_err[take]

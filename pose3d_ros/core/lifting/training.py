@@ -137,8 +137,8 @@ def vary_poses(seq: np.ndarray, rng: np.random.Generator, max_angle_rad: float,
     n = seq.shape[0]
     out = seq.copy()
     root = out[:, :, :1]
-    out = root + (out - root) * rng.uniform(1 - bone_scale, 1 + bone_scale, n)[:, None, None,
-                                                                              None]
+    size = rng.uniform(1 - bone_scale, 1 + bone_scale, n)[:, None, None, None]
+    out = root + (out - root) * size
     for pivot, moved in _LIMB_CHAINS:
         R = _random_rotations(rng, n, max_angle_rad)
         s = rng.uniform(1 - bone_scale / 2, 1 + bone_scale / 2, n)[:, None, None, None]
