@@ -20,11 +20,15 @@ SCALE, PAD_X = 1.0 / 3.0, 140.0
 J = 17
 
 
-def constant_model(path: Path, input_shape: list, outputs: dict[str, np.ndarray]) -> Path:
+def constant_model(path: Path, input_shape: list, outputs: dict[str, np.ndarray],
+                   half: bool = False) -> Path:
     """An ONNX model whose outputs are the given constants (batch axis broadcast to the input's
-    batch): out = constant + 0 * mean(input). input_shape may hold "B" for a dynamic batch."""
-    image = helper.make_tensor_value_info("images", TensorProto.FLOAT, input_shape)
-    nodes = [helper.make_node("ReduceMean", ["images"], ["mean"], axes=[1, 2, 3], keepdims=1),
+    batch): out = constant + 0 * mean(input). input_shape may hold "B" for a dynamic batch.
+    half: float16 input and outputs (as an fp16 export has)."""
+    io_type = TensorProto.FLOAT16 if half else TensorProto.FLOAT
+    image = helper.make_tensor_value_info("images", io_type, input_shape)
+    nodes = [helper.make_node("Cast", ["images"], ["images32"], to=TensorProto.FLOAT),
+             helper.make_node("ReduceMean", ["images32"], ["mean"], axes=[1, 2, 3], keepdims=1),
              helper.make_node("Mul", ["mean", "zero"], ["zeros"])]
     inits = [numpy_helper.from_array(np.zeros((), np.float32), "zero")]
     graph_outputs = []
@@ -34,9 +38,10 @@ def constant_model(path: Path, input_shape: list, outputs: dict[str, np.ndarray]
         inits.append(numpy_helper.from_array(
             np.array([-1] + [1] * (value.ndim - 1), np.int64), f"{name}_shape"))
         nodes.append(helper.make_node("Reshape", ["zeros", f"{name}_shape"], [f"{name}_z"]))
-        nodes.append(helper.make_node("Add", [f"{name}_const", f"{name}_z"], [name]))
+        nodes.append(helper.make_node("Add", [f"{name}_const", f"{name}_z"], [f"{name}_32"]))
+        nodes.append(helper.make_node("Cast", [f"{name}_32"], [name], to=io_type))
         dims = ["B" if input_shape[0] == "B" else input_shape[0]] + list(value.shape[1:])
-        graph_outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, dims))
+        graph_outputs.append(helper.make_tensor_value_info(name, io_type, dims))
     graph = helper.make_graph(nodes, "planted", [image], graph_outputs, initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -146,6 +151,18 @@ def test_heatmap_decoding_quarter_offset_and_crop_undo(tmp_path):
     want = crop_to_image(box, np.stack([(px + 0.25) * 4, py * 4.0], axis=1), 192, 256)
     np.testing.assert_allclose(det.keypoints[0], want, atol=1e-3)
     np.testing.assert_allclose(det.scores[0], 0.8, atol=1e-6)
+
+
+def test_float16_model_is_fed_and_read_as_such(tmp_path):
+    output, expected = yolo_pose_rows()
+    model = constant_model(tmp_path / "pose16.onnx", [1, 3, 640, 640], {"output0": output},
+                           half=True)
+    detector = create_detector("yolo_pose", model=model, iou_threshold=0.5)
+    assert detector.model.input_dtype == np.float16
+    det = detector.detect([np.zeros((IMAGE_H, IMAGE_W, 3), np.uint8)])[0]
+    assert det.keypoints.dtype == np.float32 and det.num_people == 2
+    # float16 rounding of the planted values (<= 0.25 px at 500 px), scaled by 3 to the image
+    np.testing.assert_allclose(det.keypoints, to_image(expected[..., :2]), atol=1.0)
 
 
 def test_no_person_gives_empty_detections(tmp_path):

@@ -16,14 +16,15 @@ ROSDEP_KEY_OF_MODULE = {
     "numpy": "python3-numpy", "scipy": "python3-scipy", "cv2": "python3-opencv",
     "yaml": "python3-yaml", "toml": "python3-toml", "torch": "python3-torch",
     "onnxruntime": "python3-onnxruntime-gpu-pip", "mediapipe": "python3-mediapipe-pip",
-    "rclpy": "rclpy", "sensor_msgs": "sensor_msgs", "std_msgs": "std_msgs",
+    "rclpy": "rclpy", "builtin_interfaces": "builtin_interfaces",
+    "rcl_interfaces": "rcl_interfaces", "sensor_msgs": "sensor_msgs", "std_msgs": "std_msgs",
     "geometry_msgs": "geometry_msgs", "visualization_msgs": "visualization_msgs",
     "diagnostic_msgs": "diagnostic_msgs", "lifecycle_msgs": "lifecycle_msgs",
     "tf2_msgs": "tf2_msgs", "tf2_ros": "tf2_ros", "launch": "launch", "launch_ros": "launch_ros",
 }
 # Imported only by offline tools or optional back-ends, installed with pip (README says how).
 PIP_ONLY = {"rosbags", "tqdm", "onnx", "ai_edge_litert", "matplotlib", "aniposelib", "Pose2Sim",
-            "tensorflow", "tf2onnx"}
+            "tensorflow", "tf2onnx", "flatbuffers"}
 
 
 def _package_xml():

@@ -127,3 +127,17 @@ def test_open_sets_are_bounded_and_bad_configuration_is_rejected():
         FrameSynchronizer(CAMS, slop_s=0)
     with pytest.raises(ValueError, match="unknown camera"):
         FrameSynchronizer(CAMS).add("c9", 0.0, None, 0.0)
+
+
+def test_a_pause_of_the_whole_rig_makes_no_camera_stale():
+    sync = FrameSynchronizer(CAMS[:3], slop_s=0.010, min_views=2, timeout_s=0.5,
+                             stale_after_s=1.0)
+    _feed(sync, _rig_frames(0, CAMS[:3]))
+    # Nothing for 5 s (a paused bag, a slow producer), then the rig resumes.
+    sync.add("c1", 1.0, None, 5.0)
+    assert sync.camera_states(5.0) == {"c1": "ok", "c2": "ok", "c3": "ok"}
+    assert sync.pop_latest() is None          # waits for c2 and c3 instead of leaving alone
+    sync.add("c2", 1.001, None, 5.01)
+    sync.add("c3", 1.002, None, 5.02)
+    resumed = sync.pop_latest()
+    assert resumed is not None and len(resumed.frames) == 3

@@ -25,20 +25,20 @@ from typing import Any, Protocol
 import numpy as np
 
 from .filtering import OneEuroParams, SkeletonFilter
-from .layouts import convert_joint_scores, convert_joints, get_layout
+from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
 from .tracking import SkeletonTracker, TrackerParams
-from .types import METHOD_TRIANGULATION, Detections2D, Skeletons3D
+from .types import METHOD_DETECTOR_3D, METHOD_TRIANGULATION, Detections2D, Skeletons3D
 
 
 class MonocularLifter(Protocol):
     """One camera's 2D people -> 3D in that camera's optical frame.
 
-    lift(detections, camera, stamp) -> (positions (P, J, 3) metres in the optical frame,
-    confidence (P, J), method: one of types.METHOD_*), J in detections.layout.
+    lift(detections, camera, stamp) -> Skeletons3D with positions (P, J, 3) metres in the
+    camera's optical frame (any layout; P may differ from the detections' if some people
+    cannot be lifted), confidence, method (types.METHOD_*).
     """
 
-    def lift(self, detections: Detections2D, camera: Any, stamp: float
-             ) -> tuple[np.ndarray, np.ndarray, int]: ...
+    def lift(self, detections: Detections2D, camera: Any, stamp: float) -> Skeletons3D: ...
 
 
 @dataclass
@@ -184,8 +184,8 @@ class Pose3DPipeline:
         if len(names) >= 2:
             positions, confidence, error, views = self._multi_view(names, detections, timings)
         elif len(names) == 1 and self.lifter is not None:
-            positions, confidence, method = self._single_view(names[0], detections[names[0]],
-                                                              stamp, timings)
+            positions, confidence, method, layout = self._single_view(
+                names[0], detections[names[0]], stamp, timings)
             error = np.full(confidence.shape, np.nan, np.float32)
             views = np.where(np.isfinite(positions).all(-1), 1, 0).astype(np.uint8)
         else:
@@ -230,11 +230,12 @@ class Pose3DPipeline:
     def _single_view(self, name, found, stamp, timings):
         camera = self._cameras[name]
         t0 = time.perf_counter()
-        positions_cam, confidence, method = self.lifter.lift(found, camera, stamp)
+        lifted = self.lifter.lift(found, camera, stamp)
         # optical frame -> rig frame: x_rig = R^T (x_cam - t)
-        positions = (np.asarray(positions_cam, np.float64) - camera.t) @ camera.R
+        positions = (np.asarray(lifted.positions, np.float64) - camera.t) @ camera.R
         timings["lift"] = time.perf_counter() - t0
-        return positions, np.asarray(confidence, np.float32), method
+        return (positions, np.asarray(lifted.confidence, np.float32), lifted.method,
+                lifted.layout)
 
     def _finish(self, positions, confidence, error, views, layout, method, stamp, timings):
         out_layout = get_layout(self.params.output_layout) if self.params.output_layout \
@@ -268,6 +269,40 @@ def _empty(layout, frame_id: str) -> Skeletons3D:
     return Skeletons3D(np.zeros((0, j, 3)), np.zeros((0, j), np.float32),
                        np.zeros((0, j), np.float32), np.zeros((0, j), np.uint8), layout,
                        frame_id, METHOD_TRIANGULATION)
+
+
+class DetectorWorldLifter:
+    """Monocular method "detector_3d": the detector's own metric 3D (BlazePose world
+    landmarks: hip-centred, camera-aligned axes) placed in the camera frame by the lifting
+    core's root placement (2D evidence + body-size prior). Output layout: H36M-17."""
+
+    method = METHOD_DETECTOR_3D
+
+    def lift(self, detections: Detections2D, camera: Any, stamp: float) -> Skeletons3D:
+        from .lifting.runtime import BlazePoseWorldLifter, to_camera_frame
+        if detections.world is None:
+            raise ValueError(f"camera {camera.name!r}: the detector gives no metric 3D "
+                             "(Detections2D.world); monocular_method 'detector_3d' needs a "
+                             "BlazePose back-end")
+        relative = BlazePoseWorldLifter().lift_world(detections.world, detections.layout)
+        keypoints = convert_joints(detections.keypoints, detections.layout, H36M17)
+        scores = convert_joint_scores(detections.scores, detections.layout, H36M17)
+        # Undistorted pixels: normalised coordinates through K.
+        normalised = camera.undistort(keypoints)
+        homogeneous = np.concatenate([normalised, np.ones_like(normalised[..., :1])], -1)
+        pixels = (homogeneous @ camera.K.T)[..., :2]
+        return to_camera_frame(relative, pixels, np.nan_to_num(scores), camera.K,
+                               frame_id=camera.frame_id, method=self.method)
+
+
+MONOCULAR_METHODS = ("detector_3d",)
+
+
+def create_monocular_lifter(method: str) -> MonocularLifter:
+    """The monocular path by name (see MONOCULAR_METHODS)."""
+    if method == "detector_3d":
+        return DetectorWorldLifter()
+    raise ValueError(f"unknown monocular method {method!r}; known: {list(MONOCULAR_METHODS)}")
 
 
 def create_detectors(name: str, num_cameras: int, *, per_camera: bool = True,

@@ -13,9 +13,10 @@ receiver's monotonic clock):
     either in the set or has already sent a later frame than `reference + slop`), or when it
     has been open for `timeout_s`. A finished set with >= `min_views` cameras is emitted;
     otherwise it is dropped ("too_few_views").
-  * A camera that sent nothing for `stale_after_s` is "stale" (also one never heard of,
-    counting from the first frame of any camera): it no longer holds sets back, is reported
-    by camera_states(), and comes back to "ok" with its next frame.
+  * A camera that sent nothing for `stale_after_s` (counting from the first frame of any
+    camera if it never sent one) and missed a set that was emitted without it is "stale": it
+    no longer holds sets back, is reported by camera_states(), and comes back to "ok" with
+    its next frame. (A pause of the whole rig therefore makes no camera stale.)
   * Robust to bad stamps: a stamp equal to the camera's previous one is dropped
     ("duplicate_stamp"); one that goes backwards is dropped ("stamp_backwards") unless it goes
     back by more than `reset_after_s` (bag loop, simulated clock reset), which resets that
@@ -204,11 +205,16 @@ class FrameSynchronizer:
             cam.last_stamp = None
 
     def _is_live(self, name: str, now: float) -> bool:
-        """Sent a frame in the last stale_after_s, or not yet heard of just after start."""
-        received = self.state[name].last_received
-        if received is None:
-            received = self._started
-        return received is not None and now - received <= self.stale_after_s
+        """False once the camera is stale: silent for stale_after_s (counting from the first
+        frame of any camera if it never sent one) AND a set has been emitted without it since
+        its last frame. The second condition keeps a pause of the whole rig (a paused bag, a
+        slow producer) from turning every camera stale."""
+        cam = self.state[name]
+        received = cam.last_received if cam.last_received is not None else self._started
+        if received is None or now - received <= self.stale_after_s:
+            return True
+        last = cam.last_stamp if cam.last_stamp is not None else -float("inf")
+        return not self._last_emitted_stamp > last + self.slop_s
 
     def _matching_set(self, stamp: float) -> _OpenSet | None:
         best, best_gap = None, self.slop_s

@@ -46,7 +46,12 @@ from visualization_msgs.msg import MarkerArray
 
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.image_decode import ImageDecodeError, decode_compressed, decode_image
-from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline, create_detectors
+from pose3d_ros.core.pipeline import (
+    PipelineParams,
+    Pose3DPipeline,
+    create_detectors,
+    create_monocular_lifter,
+)
 from pose3d_ros.core.sync import FrameSet, FrameSynchronizer
 from pose3d_ros.core.tracking import TrackerParams
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
@@ -118,9 +123,9 @@ class _PoseNodeBase(LifecycleNode):
         self._wake = threading.Event()
         self._running = False
         self._worker: threading.Thread | None = None
-        self._subscriptions: list = []
-        self._timers: list = []
-        self._publishers: list = []
+        self._owned_subscriptions: list = []
+        self._owned_timers: list = []
+        self._owned_publishers: list = []
         self.last_error: str = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -128,9 +133,9 @@ class _PoseNodeBase(LifecycleNode):
         try:
             self.params = read_parameters(self, self.SPECS)
             self._configure(self.params)
-        except (ParameterError, ValueError, OSError, ImportError, RuntimeError) as err:
+        except Exception as err:  # noqa: BLE001 - rclpy would swallow it without a word
             self.last_error = str(err)
-            self.get_logger().error(f"configure failed: {err}")
+            self.get_logger().error(f"configure failed: {type(err).__name__}: {err}")
             self._release()
             return TransitionCallbackReturn.FAILURE
         self.health = NodeHealth(self.get_name(), self.cameras)
@@ -142,8 +147,8 @@ class _PoseNodeBase(LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._subscribe()
-        self._timers.append(self.create_timer(SYNC_POLL_PERIOD_S, self._poll))
-        self._timers.append(self.create_timer(self.params["diagnostics_period_s"],
+        self._owned_timers.append(self.create_timer(SYNC_POLL_PERIOD_S, self._poll))
+        self._owned_timers.append(self.create_timer(self.params["diagnostics_period_s"],
                                               self.publish_diagnostics))
         self._running = True
         self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}_worker",
@@ -165,28 +170,34 @@ class _PoseNodeBase(LifecycleNode):
         self._release()
         return TransitionCallbackReturn.SUCCESS
 
+    def destroy_node(self) -> None:
+        """Stop the processing thread before the node goes (it may be publishing)."""
+        self._stop()
+        self._close_models()
+        super().destroy_node()
+
     def _stop(self) -> None:
         self._running = False
         self._wake.set()
         if self._worker is not None:
             self._worker.join(timeout=10.0)
             self._worker = None
-        for sub in self._subscriptions:
+        for sub in self._owned_subscriptions:
             self.destroy_subscription(sub)
-        for timer in self._timers:
+        for timer in self._owned_timers:
             self.destroy_timer(timer)
-        self._subscriptions, self._timers = [], []
+        self._owned_subscriptions, self._owned_timers = [], []
 
     def _publisher(self, msg_type: Any, topic: str, qos: QoSProfile):
         """A publisher that cleanup() releases."""
         publisher = self.create_publisher(msg_type, topic, qos)
-        self._publishers.append(publisher)
+        self._owned_publishers.append(publisher)
         return publisher
 
     def _release(self) -> None:
-        for pub in self._publishers:
+        for pub in self._owned_publishers:
             self.destroy_publisher(pub)
-        self._publishers = []
+        self._owned_publishers = []
         self._close_models()
 
     # -- hooks for the concrete nodes ----------------------------------------------------------
@@ -221,8 +232,8 @@ class _PoseNodeBase(LifecycleNode):
         if reason in _BAD_STAMP_REASONS:
             self.reject(camera, reason, f"camera {camera!r}: stamp {stamp:.6f} s after "
                         f"{last if last is not None else float('nan'):.6f} s ({reason})")
-        elif reason is None and last is not None and stamp - last > self.params[
-                "sync.stale_after_s"]:
+        elif reason is None and last is not None and stamp - last > self.params.get(
+                "sync.stale_after_s", self.sync.stale_after_s):
             self.reject(camera, "stamp_jump", f"camera {camera!r}: stamp jumped forward by "
                         f"{stamp - last:.3f} s (frame kept)")
         self._wake.set()
@@ -344,7 +355,8 @@ class _RigNodeBase(_PoseNodeBase):
     def _after_configure(self) -> None:
         for name in self.cameras:
             self.health.cameras[name].calibrated = self.pipeline.camera(name) is not None
-        if self.rig is not None and self.tf_static_pub is not None:
+        if self.rig is not None and self.tf_static_pub is not None and \
+                self.params["publish_rig_tf"]:
             self.tf_static_pub.publish(rig_transforms(
                 [self.rig.camera(c) for c in self.cameras], self.fixed_frame,
                 self.get_clock().now().to_msg()))
@@ -355,13 +367,18 @@ class _RigNodeBase(_PoseNodeBase):
             return None
         if params["monocular_method"] == "none":
             return None
+        if len(self.cameras) > 1 and params["output_layout"] != "h36m17":
+            raise ParameterError(
+                "sync.min_views = 1 with several cameras mixes monocular sets (H36M-17) with "
+                "triangulated ones: set output_layout to 'h36m17' so tracking sees one layout, "
+                "or monocular_method to 'none'")
         try:
-            from pose3d_ros.core.lifting import create_monocular_lifter
+            import pose3d_ros.core.lifting.runtime  # noqa: F401 - the monocular core
         except ImportError as err:
             raise ParameterError(
                 f"monocular_method {params['monocular_method']!r} needs "
-                f"pose3d_ros.core.lifting.create_monocular_lifter, which is not available "
-                f"({err}); set monocular_method to 'none' or use >= 2 cameras") from None
+                f"pose3d_ros.core.lifting, which is not available ({err}); set "
+                "monocular_method to 'none' or use >= 2 cameras") from None
         return create_monocular_lifter(params["monocular_method"])
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
@@ -460,8 +477,8 @@ class Pose3DNode(_RigNodeBase):
     def _subscribe(self) -> None:
         qos = image_qos(self.params["image_qos"], self.params["qos_depth"])
         for camera in self.cameras:
-            self._subscriptions += _image_subscription(self, camera, qos, self.on_image)
-            self._subscriptions.append(self.create_subscription(
+            self._owned_subscriptions += _image_subscription(self, camera, qos, self.on_image)
+            self._owned_subscriptions.append(self.create_subscription(
                 CameraInfo, f"{camera}/camera_info",
                 lambda msg, c=camera: self.on_camera_info(c, msg), qos))
 
@@ -499,10 +516,10 @@ class FusionNode(_RigNodeBase):
     def _subscribe(self) -> None:
         qos = image_qos("sensor_data", self.params.get("qos_depth", 5))
         for camera in self.cameras:
-            self._subscriptions.append(self.create_subscription(
+            self._owned_subscriptions.append(self.create_subscription(
                 Skeleton2DArray, f"{camera}/{self.params['skeletons_2d_topic']}",
                 lambda msg, c=camera: self.on_skeletons(c, msg), _OUTPUT))
-            self._subscriptions.append(self.create_subscription(
+            self._owned_subscriptions.append(self.create_subscription(
                 CameraInfo, f"{camera}/camera_info",
                 lambda msg, c=camera: self.on_camera_info(c, msg), qos))
 
@@ -533,22 +550,22 @@ class DetectorNode(_PoseNodeBase):
         super().__init__(node_name, **kwargs)
 
     def _configure(self, params: dict[str, Any]) -> None:
-        camera = params["camera_name"]
-        if not camera:
-            raise ParameterError("parameter 'camera_name' must not be empty")
+        camera = params["camera_name"] or self.get_namespace().strip("/").split("/")[-1] \
+            or "camera"
         self.cameras = (camera,)
         detectors = create_detectors(params["detector"], 1, per_camera=True)
         self.detector = detectors[0]
         self.sync = self._make_sync({}, self.cameras)
-        self.skeletons_pub = self._publisher(
-            Skeleton2DArray, f"{camera}/{SKELETONS_2D_TOPIC}", _OUTPUT)
+        self.skeletons_pub = self._publisher(Skeleton2DArray, SKELETONS_2D_TOPIC, _OUTPUT)
 
     def _after_configure(self) -> None:
         self.health.cameras[self.cameras[0]].calibrated = True   # 2D needs no calibration
 
     def _subscribe(self) -> None:
         qos = image_qos(self.params["image_qos"], self.params["qos_depth"])
-        self._subscriptions += _image_subscription(self, self.cameras[0], qos, self.on_image)
+        self._owned_subscriptions += _image_subscription(
+            self, self.cameras[0], qos, self.on_image,
+                                                   prefix="")
 
     def on_image(self, camera: str, msg: Image | CompressedImage) -> None:
         image = _decode(self, camera, msg)
@@ -577,8 +594,12 @@ class DetectorNode(_PoseNodeBase):
 # -- helpers ------------------------------------------------------------------------------
 
 def _image_subscription(node: _PoseNodeBase, camera: str, qos: QoSProfile,
-                        callback: Callable[[str, Any], None]) -> list:
-    topic = f"{camera}/{node.params['image_topic']}"
+                        callback: Callable[[str, Any], None], prefix: str | None = None
+                        ) -> list:
+    """Subscription to one camera's raw or compressed images at <prefix>/<image_topic>
+    (prefix: the camera name unless given)."""
+    prefix = camera if prefix is None else prefix
+    topic = f"{prefix}/{node.params['image_topic']}" if prefix else node.params["image_topic"]
     if node.params["image_transport"] == "compressed":
         return [node.create_subscription(CompressedImage, f"{topic}/compressed",
                                          lambda msg: callback(camera, msg), qos)]

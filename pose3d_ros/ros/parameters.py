@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-from rclpy.exceptions import InvalidParameterValueException
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.parameter import Parameter
 
 DETECTORS = ("blazepose", "blazepose_multi", "blazepose_onnx", "yolo_pose", "rtmpose", "heatmap")
@@ -117,10 +117,10 @@ _RIG = (
               0.0, 1.0),
     ParamSpec("triangulation.outlier_threshold_px", 20.0, "Reprojection error above which a "
               "view of a joint is rejected (pixels).", 0.5, 1000.0),
-    ParamSpec("monocular_method", "detector_3d", "3D from a single view: 'detector_3d' "
-              "(the detector's own metric 3D placed in the camera frame, BlazePose world "
-              "landmarks), 'lifter' (the trained temporal lifter) or 'none'.",
-              choices=("detector_3d", "lifter", "none")),
+    ParamSpec("monocular_method", "detector_3d", "3D from a single view (used when a set "
+              "has one camera): 'detector_3d' (the detector's own metric 3D, BlazePose world "
+              "landmarks, placed in the camera frame by root placement; H36M-17 output) or "
+              "'none'.", choices=("detector_3d", "none")),
     ParamSpec("output_layout", "", "Joint layout of the 3D output; empty keeps the "
               "detector's.", choices=LAYOUTS),
     ParamSpec("tracking.enabled", True, "Give people stable ids over time."),
@@ -141,6 +141,8 @@ _RIG = (
               "skeleton_markers for rviz2."),
     ParamSpec("publish_tf", True, "Broadcast body_<id> frames on /tf and the rig on "
               "/tf_static."),
+    ParamSpec("publish_rig_tf", True, "Broadcast the rig's camera poses on /tf_static "
+              "(turn off when something else, e.g. a bag, already does)."),
     ParamSpec("tf_per_joint", False, "Also broadcast one frame per joint, "
               "body_<id>_<joint>."),
 )
@@ -150,8 +152,10 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
               "<camera>/skeletons_2d."),
 )
 DETECTOR_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + (
-    ParamSpec("camera_name", "camera", "Camera namespace: subscribes <name>/<image_topic>, "
-              "publishes <name>/skeletons_2d."),
+    ParamSpec("camera_name", "", "Camera name used in logs and diagnostics; empty = the "
+              "node's namespace. Topics are relative to the node's namespace: it subscribes "
+              "<image_topic> (and <image_topic>/compressed) and publishes skeletons_2d, so launch "
+              "one detector per camera in that camera's namespace."),
 )
 FUSION_PARAMS: tuple[ParamSpec, ...] = _COMMON + _RIG + (
     ParamSpec("skeletons_2d_topic", "skeletons_2d", "2D skeleton topic inside each camera's "
@@ -169,7 +173,7 @@ def declare_parameters(node, specs: tuple[ParamSpec, ...]) -> None:
             node.declare_parameter(spec.name, spec.default, spec.descriptor())
         except InvalidParameterValueException as err:
             raise ParameterError(f"parameter {spec.name!r}: {err}") from None
-        except TypeError as err:
+        except (InvalidParameterTypeException, TypeError) as err:
             raise ParameterError(f"parameter {spec.name!r} must be of type "
                                  f"{spec.type.name.lower()}: {err}") from None
 

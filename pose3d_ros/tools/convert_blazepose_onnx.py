@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import platform
 import subprocess
 import sys
@@ -157,9 +156,14 @@ def verification_inputs(frames_per_camera: int) -> tuple[np.ndarray, np.ndarray]
     finds (the same preprocessing as the detector back-end)."""
     import cv2
 
-    from ..core.detection.blazepose_multi import (LANDMARK_SIZE, LiteRTRunner,
-                                                  crop_to_image_affine, letterbox_square,
-                                                  mediapipe_model_paths, roi_from_detection)
+    from ..core.detection.blazepose_multi import (
+        LANDMARK_SIZE,
+        LiteRTRunner,
+        crop_to_image_affine,
+        letterbox_square,
+        mediapipe_model_paths,
+        roi_from_detection,
+    )
     from ..core.detection.ssd_anchors import decode_pose_detector
     from .fetch_demo import video_paths
 
@@ -197,7 +201,7 @@ def compare(tflite: Path, onnx_path: Path, inputs: np.ndarray) -> dict:
     batched = session.run(names, {name_in: inputs})
     single = session.run(names, {name_in: inputs[:1]})
     outputs = {}
-    for name, ref, got, one in zip(names, reference, batched, single):
+    for name, ref, got, one in zip(names, reference, batched, single, strict=True):
         outputs[name] = {
             "shape": list(ref.shape[1:]),
             "max_abs_reference": float(np.abs(ref).max()),
@@ -212,7 +216,7 @@ def densified_difference(original: Path, dense: Path, inputs: np.ndarray) -> flo
     """Largest |output difference| of the densified .tflite against the original (LiteRT)."""
     from ..core.detection.blazepose_multi import LiteRTRunner
     reference, rewritten = LiteRTRunner(original)(inputs), LiteRTRunner(dense)(inputs)
-    return float(max(np.abs(a - b).max() for a, b in zip(reference, rewritten)))
+    return float(max(np.abs(a - b).max() for a, b in zip(reference, rewritten, strict=True)))
 
 
 def within(result: dict, tolerance: float) -> bool:
@@ -238,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    from ..core.detection.blazepose_multi import mediapipe_model_paths
     import mediapipe
+
+    from ..core.detection.blazepose_multi import mediapipe_model_paths
     out = args.out or default_model_dir()
     out.mkdir(parents=True, exist_ok=True)
     python, venv_info = ensure_convert_venv(args.venv or data_dir() / "convert-venv")

@@ -49,13 +49,13 @@ def boxes_from_keypoints(keypoints: np.ndarray) -> np.ndarray:
     """Tight boxes (P, 4) [u_min, v_min, u_max, v_max] around (P, J, 2) keypoints, NaN-aware."""
     if keypoints.shape[0] == 0:
         return np.zeros((0, 4), np.float32)
-    with np.errstate(invalid="ignore"), _all_nan_ok():
+    with np.errstate(invalid="ignore"), _AllNanOk():
         low = np.nanmin(keypoints, axis=1)
         high = np.nanmax(keypoints, axis=1)
     return np.concatenate([low, high], axis=1).astype(np.float32)
 
 
-class _all_nan_ok:
+class _AllNanOk:
     """Silence numpy's 'All-NaN slice' warning: an all-NaN person yields a NaN box, as it should."""
 
     def __enter__(self):

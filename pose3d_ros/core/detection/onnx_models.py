@@ -156,7 +156,7 @@ class OnnxModel:
                 raise ValueError(f"{self.role}: model has a fixed batch of {fixed}, "
                                  f"got {batch.shape[0]} items")
             parts = [self._run(batch[i:i + 1]) for i in range(batch.shape[0])]
-            return [np.concatenate(p) for p in zip(*parts)]
+            return [np.concatenate(p) for p in zip(*parts, strict=True)]
         return self._run(batch)
 
     def _run(self, batch: np.ndarray) -> list[np.ndarray]:
