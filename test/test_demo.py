@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from pose3d_ros.core import bagio
 from pose3d_ros.tools import demo
 
@@ -22,3 +24,15 @@ def test_demo_runs_the_real_node_over_dds_and_writes_the_report(tmp_path, capsys
     assert topics == {"/pose3d/skeletons": bagio.SKELETON3D_ARRAY}
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 5
+
+
+def test_demo_refuses_to_clear_a_folder_that_is_not_its_own(tmp_path):
+    (tmp_path / "thesis.tex").write_text("keep me")
+    with pytest.raises(ValueError, match="holds more than a demo's outputs"):
+        demo.prepare_out_dir(tmp_path)
+    assert (tmp_path / "thesis.tex").read_text() == "keep me"
+    previous = tmp_path / "previous"
+    (previous / "input_bag").mkdir(parents=True)
+    (previous / "report.html").write_text("old")
+    demo.prepare_out_dir(previous)
+    assert previous.is_dir() and not any(previous.iterdir())
