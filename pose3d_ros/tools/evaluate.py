@@ -82,7 +82,8 @@ def read_track(bag: Path, topic: str) -> SkeletonTrack:
         frame = bagio.skeletons_from_message(item.message)
         if stamp in by_stamp:
             kept = by_stamp[stamp][0]
-            log.warning("%s: %d messages stamped %d; keeping the most complete", topic, 2, stamp)
+            log.warning("%s: several messages stamped %d; keeping the most complete", topic,
+                        stamp)
             if _known_joints(frame) <= _known_joints(kept):
                 continue
         by_stamp[stamp] = (frame, item.stamp_ns)
@@ -448,14 +449,11 @@ def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[st
     names = [n for n in sorted(models) if cameras is None or n in cameras]
     if cameras is not None and set(cameras) - set(names):
         raise ValueError(f"bag {bag} has no camera {sorted(set(cameras) - set(names))}")
-    bag_cameras = {cam.name: cam for cam in cameras_from_bag(bag).values()}
     detectors = None if detections is not None else create_detectors(detector, len(names))
     pipeline = Pose3DPipeline(names, {n: models[n] for n in names}, detectors, frame_id=fixed,
                               params=params)
     stamps, frames, found = [], [], []
     timings: dict[str, list[float]] = {}
-    errors: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    people: dict[str, int] = dict.fromkeys(names, 0)
     try:
         if detections is None:
             sets = ((stamp, {n: images[n] for n in names if n in images})
@@ -475,21 +473,11 @@ def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[st
             found.append({"stamp": stamp / 1e9, "cameras": result.detections})
             for stage, seconds in result.timings.items():
                 timings.setdefault(stage, []).append(seconds)
-            for name, dets in result.detections.items():
-                people[name] += dets.num_people
-                errors[name].append(_camera_reprojection(bag_cameras[name], result.skeletons,
-                                                         dets))
     finally:
         pipeline.close()
-    per_camera = {}
-    for name in names:
-        err = np.concatenate(errors[name]) if errors[name] else np.zeros(0)
-        err = err[np.isfinite(err)]
-        per_camera[name] = {"people detected": float(people[name]),
-                            "reprojection error [px]": float(err.mean()) if len(err)
-                            else float("nan")}
-    return PipelineRun(SkeletonTrack(np.array(stamps, np.int64), frames),
-                       {k: np.array(v) for k, v in timings.items()}, per_camera, found)
+    track = SkeletonTrack(np.array(stamps, np.int64), frames)
+    return PipelineRun(track, {k: np.array(v) for k, v in timings.items()},
+                       per_camera_figures(bag, track, found), found)
 
 
 def per_camera_figures(bag: Path, track: SkeletonTrack, detections: list[dict],
