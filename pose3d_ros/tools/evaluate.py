@@ -97,6 +97,28 @@ def _known_joints(frame: Skeletons3D) -> int:
     return int(np.isfinite(frame.positions).all(axis=-1).sum())
 
 
+def link_identities(frames: Sequence[np.ndarray], max_distance: float) -> list[np.ndarray]:
+    """Identities (>= 1) for people over time, frames[t] of shape (P_t, J, 3) metres: each
+    person continues the identity of the person it matches best in the previous frame
+    (Hungarian on mean joint distance, at most max_distance metres), or starts a new one."""
+    identities: list[np.ndarray] = []
+    previous = np.zeros((0, 0, 3))
+    previous_ids = np.zeros(0, np.int64)
+    next_id = 1
+    for people in frames:
+        ids = np.zeros(len(people), np.int64)
+        if len(previous) and len(people):
+            pairs = metrics.match_people([people], [previous], max_distance=max_distance).pairs[0]
+            ids[pairs[:, 0]] = previous_ids[pairs[:, 1]]
+        for k in np.flatnonzero(ids == 0):
+            ids[k] = next_id
+            next_id += 1
+        identities.append(ids)
+        if len(people):
+            previous, previous_ids = people, ids
+    return identities
+
+
 def pair_frames(pred_ns: np.ndarray, ref_ns: np.ndarray, tolerance_ns: int) -> np.ndarray:
     """For each reference stamp (T_ref,), the index of the nearest prediction stamp within
     tolerance_ns, or -1. Both stamp arrays sorted."""
@@ -168,10 +190,15 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     layout = _common_layout(pred.layout or ref_layout, ref_layout)
     pair = pair_frames(pred.stamps_ns, ref.stamps_ns, int(tolerance_s * 1e9))
 
-    ref_ids = np.unique(np.concatenate([f.ids for f in ref.frames] + [np.zeros(0, np.int64)]))
-    anonymous = bool(ref_ids.size == 0 or (ref_ids == 0).all())
-    if anonymous:  # no identities in the reference: people are numbered per frame
-        ref_ids = np.arange(max(f.num_people for f in ref.frames))
+    identities = [np.asarray(f.ids, np.int64) for f in ref.frames]
+    all_ids = np.concatenate(identities + [np.zeros(0, np.int64)])
+    if all_ids.size and (all_ids == 0).all():
+        # An untracked reference (e.g. triangulation without tracking): follow its people
+        # from frame to frame so that temporal metrics and id switches compare like with like.
+        identities = link_identities([_in_layout(f, layout) for f in ref.frames],
+                                     max_match_distance)
+        all_ids = np.concatenate(identities)
+    ref_ids = np.unique(all_ids)
     slot = {int(i): k for k, i in enumerate(ref_ids)}
     T, U, J = len(ref.frames), len(ref_ids), layout.num_joints
     ref_arr = np.full((T, U, J, 3), np.nan)
@@ -183,8 +210,7 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     reproj = []
     for t, ref_frame in enumerate(ref.frames):
         r = _in_layout(ref_frame, layout)
-        ids = np.arange(ref_frame.num_people) if anonymous else ref_frame.ids
-        cols = np.array([slot[int(i)] for i in ids], np.intp)
+        cols = np.array([slot[int(i)] for i in identities[t]], np.intp)
         ref_arr[t, cols] = r
         expected[t] = ref_frame.num_people
         if pair[t] < 0:
