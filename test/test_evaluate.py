@@ -120,11 +120,11 @@ def test_bag_round_trip_cli_json_and_report(tmp_path):
     pred, ref = _tracks(12)
     pred_bag = evaluate.write_track_bag(pred, tmp_path / "pred")
     ref_bag = evaluate.write_track_bag(ref, tmp_path / "ref", topic="/mocap/skeletons")
-    back = evaluate.read_track(pred_bag, "/pose3d/skeletons")
+    back = evaluate.read_track(pred_bag, "/skeletons")
     np.testing.assert_array_equal(back.stamps_ns, pred.stamps_ns)
     np.testing.assert_array_equal(back.frames[5].positions, pred.frames[5].positions)
     out = tmp_path / "eval"
-    assert evaluate.main(["--bag", str(pred_bag), "--pred-topic", "/pose3d/skeletons",
+    assert evaluate.main(["--bag", str(pred_bag), "--pred-topic", "/skeletons",
                           "--out-bag", "--ref-bag", str(ref_bag), "--ref-topic",
                           "/mocap/skeletons", "--out-dir", str(out)]) == 0
     payload = json.loads((out / "evaluation.json").read_text())
@@ -172,6 +172,6 @@ def test_pipeline_on_a_demo_bag_against_four_camera_triangulation(tmp_path):
     assert json.loads(json_path.read_text())["summary"]["paired frames"] == 6
     assert "<h2>Per camera</h2>" in html_path.read_text()
     out = evaluate.write_track_bag(run.track, tmp_path / "skeletons", tf_static_from=bag)
-    assert set(bagio.bag_topics(out)) == {"/tf_static", "/pose3d/skeletons"}
-    back = evaluate.read_track(out, "/pose3d/skeletons")
+    assert set(bagio.bag_topics(out)) == {"/tf_static", "/skeletons"}
+    back = evaluate.read_track(out, "/skeletons")
     np.testing.assert_array_equal(back.stamps_ns, run.track.stamps_ns)

@@ -143,7 +143,7 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
         log.info("published %d messages (%d frame sets) in %.1f s; received %d skeleton "
                  "arrays", stats.published, stats.frame_sets, time.monotonic() - started,
                  collector.count())
-        collector.write_bag(out_bag)
+        collector.write_bag(out_bag, tf_static_from=bag)
         latencies = np.array(collector.latencies_s(stats.publish_ns))
         node.trigger_deactivate()
         node.trigger_cleanup()
@@ -152,7 +152,7 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
         for each in executor.get_nodes():
             each.destroy_node()
         rclpy.shutdown(context=context)
-    return evaluate.read_track(out_bag, "/pose3d/skeletons"), latencies
+    return evaluate.read_track(out_bag, "/skeletons"), latencies
 
 
 def main(argv: list[str] | None = None) -> int:

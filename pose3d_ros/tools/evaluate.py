@@ -12,7 +12,7 @@ pipeline's own reprojection error, detection rate, false positives, id switches,
 when the prediction's log times are receive times.
 
 Usage:
-  python -m pose3d_ros.tools.evaluate --bag OUT_BAG --pred-topic /pose3d/skeletons \\
+  python -m pose3d_ros.tools.evaluate --bag OUT_BAG --pred-topic /skeletons \\
       --ref-bag REF_BAG --ref-topic /mocap/skeletons --out-dir eval/
 """
 from __future__ import annotations
@@ -552,7 +552,7 @@ def _camera_reprojection(camera: BagCamera, skeletons: Skeletons3D, detections) 
 
 # --- outputs ------------------------------------------------------------------------------
 
-def write_track_bag(track: SkeletonTrack, out: Path, topic: str = "/pose3d/skeletons",
+def write_track_bag(track: SkeletonTrack, out: Path, topic: str = "/skeletons",
                     storage: str = "mcap", tf_static_from: Path | None = None) -> Path:
     """Write a track as Skeleton3DArray messages (log time = stamp) for rviz2/Foxglove, with the
     rig's /tf_static copied from `tf_static_from` so the cameras show too."""
