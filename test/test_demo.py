@@ -20,6 +20,7 @@ def test_demo_runs_the_real_node_over_dds_and_writes_the_report(tmp_path, capsys
     assert summary["detection rate"] == 1.0
     assert summary["MPJPE [m]"] < 0.2
     assert summary["latency end to end over DDS median [s]"] > 0
+    assert summary["latency offline detect median [s]"] > 0
     topics = bagio.bag_topics(out / "output_bag")
     assert topics == {"/skeletons": bagio.SKELETON3D_ARRAY, "/tf_static": bagio.TF_MESSAGE}
     html = (out / "report.html").read_text()
