@@ -173,7 +173,7 @@ def test_lifecycle_transitions_make_and_release_the_interfaces():
     ({"rig_file": ""}, "'rig_file' is empty"),
     ({"camera_names": ["cam01", "cam01"]}, "duplicates"),
     ({"camera_names": ["cam01", "cam09"]}, "no camera ['cam09']"),
-    ({"monocular_method": "magic"}, "'magic' is not one of"),
+    ({"output_layout": "coco99"}, "'coco99' is not one of"),
     ({"extrinsics_source": "none"}, "one camera only"),
 ])
 def test_bad_parameters_fail_configure_with_a_clear_message(overrides, message):
@@ -188,6 +188,21 @@ def test_bad_parameters_fail_configure_with_a_clear_message(overrides, message):
             fusion.set_parameters([Parameter(k, value=good.get(k, defaults[k]))
                                    for k in overrides])
             assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        finally:
+            fusion.destroy_node()
+
+
+def test_runtime_parameter_changes_are_checked():
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides())
+        try:
+            bad_choice, bad_range, good = fusion.set_parameters([
+                Parameter("output_layout", value="coco99"),
+                Parameter("sync.timeout_s", value=99.0),
+                Parameter("filter.beta", value=3.0)])
+            assert not bad_choice.successful and "'coco99' is not one of" in bad_choice.reason
+            assert not bad_range.successful and "sync.timeout_s" in bad_range.reason
+            assert good.successful and fusion.get_parameter("filter.beta").value == 3.0
         finally:
             fusion.destroy_node()
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import ast
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +79,47 @@ def test_rviz_view_shows_markers_tf_and_a_camera():
     markers = displays["rviz_default_plugins/MarkerArray"]
     assert markers["Topic"]["Value"] == f"/{nodes.MARKERS_TOPIC}"
     assert set(markers["Namespaces"]) == {"joints", "bones", "ids"}
+
+
+def _run_executable(name: str, *ros_args: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(REPO), os.environ.get("PYTHONPATH", "")]), PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, str(REPO / "bin" / name), "--ros-args", *ros_args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_executable_starts_reports_on_diagnostics_and_stops_cleanly_on_ctrl_c():
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from ros_helpers import ros_context, spin_until
+
+    from pose3d_ros.tools.fetch_demo import calibration_path
+    process = _run_executable("pose3d_fusion", "-p", "camera_names:=[cam01,cam02]",
+                              "-p", f"rig_file:={calibration_path('single')}",
+                              "-p", "diagnostics_period_s:=0.2")
+    try:
+        with ros_context() as context:
+            probe = Node("probe", context=context)
+            reports = []
+            probe.create_subscription(DiagnosticArray, "/diagnostics", reports.append, 10)
+            executor = SingleThreadedExecutor(context=context)
+            executor.add_node(probe)
+            seen = spin_until(executor, lambda: any(
+                s.name == "pose3d_fusion: camera cam02" for r in reports for s in r.status), 30)
+            executor.shutdown()
+            probe.destroy_node()
+        assert seen, "the executable published no diagnostics"
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "active" in output
+
+
+def test_executable_with_a_bad_parameter_exits_with_a_clear_message():
+    process = _run_executable("pose3d_fusion", "-p", "camera_names:=[cam01,cam02]",
+                              "-p", "extrinsics_source:=rig_file")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "'rig_file' is empty" in output

@@ -230,6 +230,7 @@ def test_tf_markers_and_diagnostics_arrive(harness):
     values = pipeline_values()
     assert {"stage_detect_ms", "stage_associate_ms", "stage_triangulate_ms", "stage_track_ms",
             "stage_filter_ms", "latency_ms_mean"} <= set(values)
+    assert values["tracks_started"] == "1" and values["people_tracked"] == "1"
 
 
 def _bad_image(kind: str, image: np.ndarray, stamp: float) -> Image:

@@ -61,12 +61,14 @@ def layout_from_msg(msg: JointLayoutMsg) -> JointLayout:
     return layout
 
 
-def skeletons3d_to_msg(skeletons: Skeletons3D, stamp: Time, cameras: list[str]
-                       ) -> Skeleton3DArray:
-    """Skeletons3D -> Skeleton3DArray (header frame = skeletons.frame_id), with body poses."""
+def skeletons3d_to_msg(skeletons: Skeletons3D, stamp: Time, cameras: list[str],
+                       frames: tuple[np.ndarray, np.ndarray] | None = None) -> Skeleton3DArray:
+    """Skeletons3D -> Skeleton3DArray (header frame = skeletons.frame_id), with body poses.
+
+    frames: the people's body_frames() if already computed (the node shares them with TF)."""
     out = Skeleton3DArray(header=Header(stamp=stamp, frame_id=skeletons.frame_id),
                           cameras=list(cameras))
-    origins, rotations = body_frames(skeletons.positions, skeletons.layout)
+    origins, rotations = frames or body_frames(skeletons.positions, skeletons.layout)
     quats = quaternions_xyzw(rotations)
     layout_msg = layout_to_msg(skeletons.layout)
     for k in range(skeletons.num_people):

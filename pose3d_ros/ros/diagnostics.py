@@ -76,9 +76,10 @@ class NodeHealth:
         stages = sorted({k for t in timings for k in t})
         return {s: 1000 * sum(t.get(s, 0.0) for t in timings) / len(timings) for s in stages}
 
-    def report(self, stamp, now: float, sync=None, inputs_arriving: bool = True
-               ) -> DiagnosticArray:
-        """DiagnosticArray of the pipeline and every camera (sync: the FrameSynchronizer)."""
+    def report(self, stamp, now: float, sync=None, inputs_arriving: bool = True,
+               extra: dict[str, str] | None = None) -> DiagnosticArray:
+        """DiagnosticArray of the pipeline and every camera (sync: the FrameSynchronizer;
+        extra: more key/values for the pipeline status, e.g. tracking counters)."""
         rate = self.output_rate_hz(now)
         with self._lock:
             latencies = list(self._latencies)
@@ -91,6 +92,7 @@ class NodeHealth:
             drops.update(sync.set_drops)
             values["sets_emitted"] = str(sync.sets_emitted)
         values.update({f"dropped_sets_{k}": str(v) for k, v in sorted(drops.items())})
+        values.update(extra or {})
         level, message = OK, "running"
         if rate == 0.0 and inputs_arriving:
             level, message = WARN, "no output in the last 2 s"

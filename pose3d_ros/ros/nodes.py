@@ -31,8 +31,10 @@ from typing import Any
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
 from rclpy.qos import (
     DurabilityPolicy,
     HistoryPolicy,
@@ -56,6 +58,7 @@ from pose3d_ros.core.sync import FrameSet, FrameSynchronizer
 from pose3d_ros.core.tracking import TrackerParams
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
 
+from .body_frame import body_frames
 from .conversions import (
     CameraInfoError,
     camera_model_from_info,
@@ -115,6 +118,7 @@ class _PoseNodeBase(LifecycleNode):
     def __init__(self, node_name: str, **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         declare_parameters(self, self.SPECS)
+        self.add_on_set_parameters_callback(self._check_new_parameters)
         self.params: dict[str, Any] = {}
         self.cameras: tuple[str, ...] = ()
         self.sync: FrameSynchronizer | None = None
@@ -128,8 +132,23 @@ class _PoseNodeBase(LifecycleNode):
         self._owned_publishers: list = []
         self.last_error: str = ""
 
+    def _check_new_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        """Refuse a runtime change that breaks a choice or range, with the reason (rclpy
+        enforces the descriptor ranges, not the choices). Values are read at configure."""
+        specs = {spec.name: spec for spec in self.SPECS}
+        for parameter in parameters:
+            spec = specs.get(parameter.name)
+            if spec is None:
+                continue
+            try:
+                spec.check(parameter.value)
+            except ParameterError as err:
+                return SetParametersResult(successful=False, reason=str(err))
+        return SetParametersResult(successful=True)
+
     # -- lifecycle ---------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.last_error = ""
         try:
             self.params = read_parameters(self, self.SPECS)
             self._configure(self.params)
@@ -149,7 +168,7 @@ class _PoseNodeBase(LifecycleNode):
         self._subscribe()
         self._owned_timers.append(self.create_timer(SYNC_POLL_PERIOD_S, self._poll))
         self._owned_timers.append(self.create_timer(self.params["diagnostics_period_s"],
-                                              self.publish_diagnostics))
+                                                    self.publish_diagnostics))
         self._running = True
         self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}_worker",
                                         daemon=True)
@@ -266,8 +285,19 @@ class _PoseNodeBase(LifecycleNode):
         with self._lock:
             self._check_rates(now)
             report = self.health.report(self.get_clock().now().to_msg(), now, self.sync,
-                                        inputs_arriving=bool(self.sync.live_cameras(now)))
+                                        inputs_arriving=bool(self.sync.live_cameras(now)),
+                                        extra=self._extra_diagnostics())
         self.diagnostics_pub.publish(report)
+
+    def _extra_diagnostics(self) -> dict[str, str]:
+        """Node-specific key/values for the pipeline status."""
+        tracker = getattr(getattr(self, "pipeline", None), "tracker", None)
+        if tracker is None:
+            return {}
+        return {"tracks_started": str(tracker.stats.tracks_started),
+                "tracks_reidentified": str(tracker.stats.reidentified),
+                "tracks_forgotten": str(tracker.stats.tracks_forgotten),
+                "people_tracked": str(len(tracker.active_ids))}
 
     def _check_rates(self, now: float) -> None:
         rates = {c: self.sync.state[c].rate_hz for c in self.sync.live_cameras(now)}
@@ -362,24 +392,25 @@ class _RigNodeBase(_PoseNodeBase):
                 self.get_clock().now().to_msg()))
 
     def _make_lifter(self, params: dict[str, Any]):
-        """The monocular path (pose3d_ros.core.lifting), only needed with one camera."""
-        if len(self.cameras) > 1 and params["sync.min_views"] > 1:
-            return None
-        if params["monocular_method"] == "none":
+        """The monocular path (all-in-one node only: it needs the detector's own 3D, which
+        2D skeleton messages do not carry), used for sets with a single camera."""
+        method = params.get("monocular_method", "none")
+        if method == "none" or (len(self.cameras) > 1 and params["sync.min_views"] > 1):
             return None
         if len(self.cameras) > 1 and params["output_layout"] != "h36m17":
-            raise ParameterError(
-                "sync.min_views = 1 with several cameras mixes monocular sets (H36M-17) with "
-                "triangulated ones: set output_layout to 'h36m17' so tracking sees one layout, "
-                "or monocular_method to 'none'")
+            self.get_logger().warning(
+                "sets with a single camera give no 3D: the monocular path outputs H36M-17 and "
+                "triangulation the detector's layout; set output_layout to 'h36m17' to use "
+                "both, or sync.min_views to 2")
+            return None
         try:
             import pose3d_ros.core.lifting.runtime  # noqa: F401 - the monocular core
         except ImportError as err:
             raise ParameterError(
-                f"monocular_method {params['monocular_method']!r} needs "
-                f"pose3d_ros.core.lifting, which is not available ({err}); set "
-                "monocular_method to 'none' or use >= 2 cameras") from None
-        return create_monocular_lifter(params["monocular_method"])
+                f"monocular_method {method!r} needs pose3d_ros.core.lifting, which is not "
+                f"available ({err}); set monocular_method to 'none' or use >= 2 cameras"
+            ) from None
+        return create_monocular_lifter(method)
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
         key = (msg.width, msg.height, msg.distortion_model, tuple(msg.k), tuple(msg.d),
@@ -430,11 +461,12 @@ class _RigNodeBase(_PoseNodeBase):
         stamp = seconds_to_stamp(result.stamp)
         frames = [self.pipeline.camera(c).frame_id or c for c in result.cameras]
         publish_start = time.perf_counter()
-        self.skeletons_pub.publish(skeletons3d_to_msg(result.skeletons, stamp, frames))
+        bodies = body_frames(result.skeletons.positions, result.skeletons.layout)
+        self.skeletons_pub.publish(skeletons3d_to_msg(result.skeletons, stamp, frames, bodies))
         if self.markers_pub is not None:
             self.markers_pub.publish(skeleton_markers(result.skeletons, stamp))
         if self.tf_pub is not None and result.skeletons.num_people:
-            self.tf_pub.publish(people_transforms(result.skeletons, stamp,
+            self.tf_pub.publish(people_transforms(result.skeletons, stamp, frames=bodies,
                                                   per_joint=self.params["tf_per_joint"]))
         timings = dict(result.timings)
         timings["publish"] = time.perf_counter() - publish_start
@@ -625,12 +657,16 @@ def _close(detectors: Any) -> None:
 def run_node(node_class: type[_PoseNodeBase], args: list[str] | None = None) -> int:
     """Entry point of the executables: make the node, autostart it, spin until Ctrl-C."""
     rclpy.init(args=args)
-    node = node_class()
+    try:
+        node = node_class()
+    except ParameterError as err:
+        rclpy.logging.get_logger(node_class.__name__).error(str(err))
+        rclpy.shutdown()
+        return 1
     status = 0
     try:
         if node.get_parameter("autostart").value:
-            node.trigger_configure()
-            if node.last_error:
+            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
                 status = 1
             else:
                 node.trigger_activate()

@@ -117,10 +117,6 @@ _RIG = (
               0.0, 1.0),
     ParamSpec("triangulation.outlier_threshold_px", 20.0, "Reprojection error above which a "
               "view of a joint is rejected (pixels).", 0.5, 1000.0),
-    ParamSpec("monocular_method", "detector_3d", "3D from a single view (used when a set "
-              "has one camera): 'detector_3d' (the detector's own metric 3D, BlazePose world "
-              "landmarks, placed in the camera frame by root placement; H36M-17 output) or "
-              "'none'.", choices=("detector_3d", "none")),
     ParamSpec("output_layout", "", "Joint layout of the 3D output; empty keeps the "
               "detector's.", choices=LAYOUTS),
     ParamSpec("tracking.enabled", True, "Give people stable ids over time."),
@@ -148,6 +144,10 @@ _RIG = (
 )
 
 ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
+    ParamSpec("monocular_method", "detector_3d", "3D from a single view (used when a set "
+              "has one camera): 'detector_3d' (the detector's own metric 3D, BlazePose world "
+              "landmarks, placed in the camera frame by root placement; H36M-17 output) or "
+              "'none'.", choices=("detector_3d", "none")),
     ParamSpec("publish_2d", False, "Also publish each camera's 2D skeletons on "
               "<camera>/skeletons_2d."),
 )

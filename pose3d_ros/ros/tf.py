@@ -36,10 +36,12 @@ def body_frame_name(person_id: int) -> str:
     return f"body_{int(person_id)}"
 
 
-def people_transforms(skeletons: Skeletons3D, stamp: Time, *, per_joint: bool = False
-                      ) -> TFMessage:
-    """Skeletons3D -> TFMessage with body_<id> (and optionally per-joint) frames."""
-    origins, rotations = body_frames(skeletons.positions, skeletons.layout)
+def people_transforms(skeletons: Skeletons3D, stamp: Time, *, per_joint: bool = False,
+                      frames: tuple[np.ndarray, np.ndarray] | None = None) -> TFMessage:
+    """Skeletons3D -> TFMessage with body_<id> (and optionally per-joint) frames.
+
+    frames: the people's body_frames() if already computed."""
+    origins, rotations = frames or body_frames(skeletons.positions, skeletons.layout)
     quats = quaternions_xyzw(rotations)
     transforms = []
     identity = (0.0, 0.0, 0.0, 1.0)
