@@ -55,14 +55,14 @@ def test_round_trip_of_every_written_type(tmp_path, storage):
                       bagio.compressed_image_message(frame, stamp, "cam01_optical_frame"))
             bag.write("/cam01/camera_info", stamp, bagio.camera_info_message(
                 stamp, "cam01_optical_frame", frame.shape[1], frame.shape[0], K, D))
-            bag.write("/pose3d/skeletons", stamp,
+            bag.write("/skeletons", stamp,
                       bagio.skeleton3d_array_message(_skeletons(i), stamp, ["cam01"]))
     suffix = {"sqlite3": ".db3", "mcap": ".mcap"}[storage]
     assert list(path.glob(f"*{suffix}")), "storage file of the requested kind"
     assert bagio.bag_topics(path) == {
         "/tf_static": bagio.TF_MESSAGE, "/cam01/image_raw": bagio.IMAGE,
         "/cam01/image_raw/compressed": bagio.COMPRESSED_IMAGE,
-        "/cam01/camera_info": bagio.CAMERA_INFO, "/pose3d/skeletons": bagio.SKELETON3D_ARRAY}
+        "/cam01/camera_info": bagio.CAMERA_INFO, "/skeletons": bagio.SKELETON3D_ARRAY}
 
     got = list(bagio.read_bag(path))
     assert len(got) == 1 + 4 * 3
@@ -80,7 +80,7 @@ def test_round_trip_of_every_written_type(tmp_path, storage):
                                [1, 2, 3, 0, 0, np.sin(0.25), np.cos(0.25)])
 
     for topic in ("/cam01/image_raw", "/cam01/image_raw/compressed", "/cam01/camera_info",
-                  "/pose3d/skeletons"):
+                  "/skeletons"):
         assert [s for s, _ in by_topic[topic]] == stamps, topic
         for stamp, msg in by_topic[topic]:
             assert bagio.stamp_to_ns(msg.header.stamp) == stamp
@@ -97,7 +97,7 @@ def test_round_trip_of_every_written_type(tmp_path, storage):
         np.testing.assert_array_equal(msg.p.reshape(3, 4)[:, :3], K)
         assert (msg.width, msg.height, msg.distortion_model) == (
             frame.shape[1], frame.shape[0], "plumb_bob")
-    for i, (_, msg) in enumerate(by_topic["/pose3d/skeletons"]):
+    for i, (_, msg) in enumerate(by_topic["/skeletons"]):
         want = _skeletons(i)
         back = bagio.skeletons_from_message(msg)
         assert msg.cameras == ["cam01"] and back.frame_id == "rig"

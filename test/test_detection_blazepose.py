@@ -12,6 +12,7 @@ from pose3d_ros.core.detection import PoseDetector, convert_detections, create_d
 from pose3d_ros.core.detection.blazepose_multi import (
     crop_to_image_affine,
     detector_views,
+    distinct_rois,
     letterbox_square,
     mediapipe_model_paths,
     roi_from_detection,
@@ -131,6 +132,21 @@ def test_detector_views_tile_elongated_images():
                                                      (560, 0, 720, 720)]
     assert detector_views(portrait, tiles=False) == [(0, 0, 1080, 1920)]
     assert detector_views(np.zeros((500, 480, 3), np.uint8), tiles=True) == [(0, 0, 480, 500)]
+
+
+def test_distinct_rois_merges_one_body_seen_twice():
+    roi = np.array([[500, 800, 900, 0], [510, 880, 700, 0], [700, 700, 900, 0]], float)
+    # 2nd: offset 80.6 <= 0.15 * 900 -> same body; 3rd: offset 223.6 > 135 -> another person
+    np.testing.assert_array_equal(distinct_rois(roi, 0.15), [0, 2])
+
+
+def test_one_body_seen_by_whole_frame_and_tile_is_one_person():
+    capture = cv2.VideoCapture(str(video_paths("single")[1]))
+    for _ in range(16):  # frame 15 of cam02: the lower tile sees this body as a second person
+        ok, image = capture.read()
+    capture.release()
+    assert ok
+    assert create_detector("blazepose_multi").detect([image])[0].num_people == 1
 
 
 def test_two_stage_litert_finds_several_people():

@@ -86,6 +86,29 @@ def test_scores_of_a_track_with_known_errors():
     np.testing.assert_allclose(result.per_joint["MPJPE"], 0.025)
 
 
+def test_an_untracked_reference_is_followed_over_time():
+    """A reference without ids (triangulation without tracking) lists its people in any order;
+    the evaluation links them over time, so a correct tracked prediction scores no switch and
+    no velocity error."""
+    pred, ref = _tracks(20)
+    untracked = []
+    for t, frame in enumerate(ref.frames):
+        order = [1, 0] if t % 3 == 0 else [0, 1]
+        untracked.append(_frame(frame.positions[order], [0, 0]))
+    steady = [_frame(f.positions[:2], [7, 8]) for f in pred.frames]  # no id swap, no extra
+    result = evaluate.evaluate_tracks(
+        evaluate.SkeletonTrack(pred.stamps_ns, steady),
+        evaluate.SkeletonTrack(ref.stamps_ns, untracked))
+    assert result.summary["id switches"] == 0
+    assert result.summary["velocity error [m/s]"] == pytest.approx(0.0, abs=1e-9)
+    assert result.summary["MPJPE [m]"] == pytest.approx(0.025)
+    ids = evaluate.link_identities([f.positions for f in untracked], 0.5)
+    assert all(sorted(i) == [1, 2] for i in ids)
+    first = untracked[0].positions[ids[0] == 1][0]
+    later = untracked[3].positions[ids[3] == 1][0]  # a frame listed in the other order
+    assert np.abs(later - first).max() < 0.1
+
+
 def test_frames_pair_by_nearest_stamp_within_tolerance():
     pairs = evaluate.pair_frames(np.array([0, 100, 210]), np.array([1, 104, 150, 205, 400]), 6)
     np.testing.assert_array_equal(pairs, [0, 1, -1, 2, -1])
@@ -97,11 +120,11 @@ def test_bag_round_trip_cli_json_and_report(tmp_path):
     pred, ref = _tracks(12)
     pred_bag = evaluate.write_track_bag(pred, tmp_path / "pred")
     ref_bag = evaluate.write_track_bag(ref, tmp_path / "ref", topic="/mocap/skeletons")
-    back = evaluate.read_track(pred_bag, "/pose3d/skeletons")
+    back = evaluate.read_track(pred_bag, "/skeletons")
     np.testing.assert_array_equal(back.stamps_ns, pred.stamps_ns)
     np.testing.assert_array_equal(back.frames[5].positions, pred.frames[5].positions)
     out = tmp_path / "eval"
-    assert evaluate.main(["--bag", str(pred_bag), "--pred-topic", "/pose3d/skeletons",
+    assert evaluate.main(["--bag", str(pred_bag), "--pred-topic", "/skeletons",
                           "--out-bag", "--ref-bag", str(ref_bag), "--ref-topic",
                           "/mocap/skeletons", "--out-dir", str(out)]) == 0
     payload = json.loads((out / "evaluation.json").read_text())
@@ -149,6 +172,6 @@ def test_pipeline_on_a_demo_bag_against_four_camera_triangulation(tmp_path):
     assert json.loads(json_path.read_text())["summary"]["paired frames"] == 6
     assert "<h2>Per camera</h2>" in html_path.read_text()
     out = evaluate.write_track_bag(run.track, tmp_path / "skeletons", tf_static_from=bag)
-    assert set(bagio.bag_topics(out)) == {"/tf_static", "/pose3d/skeletons"}
-    back = evaluate.read_track(out, "/pose3d/skeletons")
+    assert set(bagio.bag_topics(out)) == {"/tf_static", "/skeletons"}
+    back = evaluate.read_track(out, "/skeletons")
     np.testing.assert_array_equal(back.stamps_ns, run.track.stamps_ns)

@@ -5,13 +5,21 @@ import numpy as np
 import pytest
 
 from pose3d_ros.core.layouts import H36M17
-from pose3d_ros.core.lifting.normalization import (lifter_features, normalised_to_pixels,
-                                                   pixels_to_normalised)
+from pose3d_ros.core.lifting.normalization import (
+    lifter_features,
+    normalised_to_pixels,
+    pixels_to_normalised,
+)
 from pose3d_ros.core.lifting.refine import refine_to_2d
-from pose3d_ros.core.lifting.root_placement import (BodySizePrior, bone_lengths, place_in_camera,
-                                                    refine_root_translation, scale_to_prior,
-                                                    solve_root_translation,
-                                                    solve_root_translation_torch)
+from pose3d_ros.core.lifting.root_placement import (
+    BodySizePrior,
+    bone_lengths,
+    place_in_camera,
+    refine_root_translation,
+    scale_to_prior,
+    solve_root_translation,
+    solve_root_translation_torch,
+)
 
 K = np.array([[1400.0, 0, 540.0], [0, 1400.0, 960.0], [0, 0, 1]])
 

@@ -7,14 +7,27 @@ import numpy as np
 import pytest
 import torch
 
+from pose3d_ros.core.camera import CameraModel
 from pose3d_ros.core.layouts import BLAZEPOSE33, H36M17
-from pose3d_ros.core.lifting.dataset import PseudoLabels, PinholeCamera
+from pose3d_ros.core.lifting.dataset import PseudoLabels
 from pose3d_ros.core.lifting.model import LifterConfig, TemporalLifter
-from pose3d_ros.core.lifting.runtime import (BlazePoseWorldLifter, LifterMetadata, OnnxLifter,
-                                             PersonWindows, to_camera_frame)
-from pose3d_ros.core.lifting.training import (TrainConfig, export_onnx, look_at_rotation,
-                                              mirror, real_samples, sequences_from_labels,
-                                              train, window_indices)
+from pose3d_ros.core.lifting.runtime import (
+    BlazePoseWorldLifter,
+    LifterMetadata,
+    OnnxLifter,
+    PersonWindows,
+    to_camera_frame,
+)
+from pose3d_ros.core.lifting.training import (
+    TrainConfig,
+    export_onnx,
+    look_at_rotation,
+    mirror,
+    real_samples,
+    sequences_from_labels,
+    train,
+    window_indices,
+)
 from pose3d_ros.core.types import METHOD_LIFTER
 
 
@@ -77,8 +90,8 @@ def _synthetic_labels(rng, frames=40):
     cams = []
     for pos in ([4.0, -3.0, 1.6], [-4.0, -3.0, 1.8]):
         R = look_at_rotation(np.array([pos]), np.array([[0.0, 0.0, 1.0]]), up, np.zeros(1))[0]
-        cams.append(PinholeCamera(f"c{len(cams)}", K, np.zeros(4), R, -R @ np.array(pos),
-                                  (1080, 1920)))
+        cams.append(CameraModel(f"c{len(cams)}", f"c{len(cams)}_optical", 1080, 1920, K,
+                                np.zeros(5), R=R, t=-R @ np.array(pos)))
     cam_pts = np.stack([world @ c.R.T + c.t for c in cams])
     px = cam_pts[..., :2] / cam_pts[..., 2:3] * 1200 + [540, 960]
     return PseudoLabels(cams, px, np.full(px.shape[:-1], 0.9), world, cam_pts,
@@ -94,7 +107,7 @@ def test_mirror_swaps_sides_and_is_an_involution():
     lw, rw = H36M17.index("left_wrist"), H36M17.index("right_wrist")
     np.testing.assert_allclose(once[3][:, lw], data[3][:, rw] * [-1, 1, 1])
     twice = mirror(*once, flip)
-    for a, b in zip(twice, data):
+    for a, b in zip(twice, data, strict=True):
         np.testing.assert_allclose(a, b)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,6 @@ QOS_LATCHED = Qos(QosHistory.KEEP_LAST, 1, QosReliability.RELIABLE, QosDurabilit
 QOS_DEFAULT = Qos(QosHistory.KEEP_LAST, 10, QosReliability.RELIABLE, QosDurability.VOLATILE,
                   _INFINITE, _INFINITE, QosLiveliness.AUTOMATIC, _INFINITE, False)
 
-_TYPESTORE = None
 
 
 def package_msg_dir() -> Path:
@@ -70,17 +70,15 @@ def package_msg_dir() -> Path:
                             f"{installed})")
 
 
+@lru_cache(maxsize=1)
 def typestore():
-    """Jazzy type store with this package's messages registered (cached, shared)."""
-    global _TYPESTORE
-    if _TYPESTORE is None:
-        store = get_typestore(Stores.ROS2_JAZZY)
-        definitions: dict[str, Any] = {}
-        for path in sorted(package_msg_dir().glob("*.msg")):
-            definitions.update(get_types_from_msg(path.read_text(), f"{PACKAGE}/msg/{path.stem}"))
-        store.register(definitions)
-        _TYPESTORE = store
-    return _TYPESTORE
+    """Jazzy type store with this package's messages registered (built once, shared)."""
+    store = get_typestore(Stores.ROS2_JAZZY)
+    definitions: dict[str, Any] = {}
+    for path in sorted(package_msg_dir().glob("*.msg")):
+        definitions.update(get_types_from_msg(path.read_text(), f"{PACKAGE}/msg/{path.stem}"))
+    store.register(definitions)
+    return store
 
 
 def msg_class(msgtype: str):

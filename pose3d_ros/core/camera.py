@@ -195,7 +195,11 @@ class CameraModel:
             radial = (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
             dx = 2 * p1 * px * py + p2 * (r2 + 2 * px * px)
             dy = p1 * (r2 + 2 * py * py) + 2 * p2 * px * py
-            x = np.stack([(xd[..., 0] - dx) / radial, (xd[..., 1] - dy) / radial], axis=-1)
+            x_new = np.stack([(xd[..., 0] - dx) / radial, (xd[..., 1] - dy) / radial], axis=-1)
+            step = np.nanmax(np.abs(x_new - x), initial=0.0)
+            x = x_new
+            if step < 1e-13:
+                break
         return x
 
     def pixel_rays(self, uv: np.ndarray) -> np.ndarray:

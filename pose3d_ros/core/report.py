@@ -128,7 +128,12 @@ def plot_latency(latency_s: dict[str, np.ndarray]) -> str:
                 ax.hist(samples, bins=bins, alpha=0.6,
                         label=f"{stage} (median {np.median(samples):.1f} ms)")
         if log_scale:
+            from matplotlib.ticker import FuncFormatter, LogLocator
+
             ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_xlabel("latency [ms]")
     ax.set_ylabel("count")
     ax.grid(alpha=0.3)

@@ -5,9 +5,9 @@ Method (all steps vectorised over every joint of every person of every frame):
 2. Confidence-weighted DLT (Hartley & Zisserman, Multiple View Geometry, 2nd ed., sec. 12.2;
    the score weighting follows Iskakov et al., "Learnable Triangulation of Human Pose", 2019):
    each view contributes the rows w (x P3 - P1), w (y P3 - P2) for its normalised camera
-   matrix P = [R | t]; the solution is the eigenvector of A^T A with the smallest eigenvalue
-   (the same null vector an SVD of A gives, from a 4x4 symmetric problem). One re-weighting by
-   inverse depth turns the algebraic residual into an image-plane one.
+   matrix P = [R | t]; the point minimises |A [X; 1]| (inhomogeneous DLT, solved from the 3x3
+   normal equations in closed form: no per-joint LAPACK call). One re-weighting by inverse
+   depth turns the algebraic residual into an image-plane one.
 3. Outlier-view rejection for joints whose worst view reprojects worse than
    `outlier_threshold_px`: every pair of usable views proposes a point (MSAC hypotheses, all
    pairs, deterministic); the proposal with the lowest truncated squared reprojection cost over
@@ -54,23 +54,62 @@ def _camera_arrays(cameras: Sequence[CameraModel]) -> tuple[np.ndarray, np.ndarr
     return pn, focal
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.stack([a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
+                     a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+                     a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1)
+
+
+def _solve3(m: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched solve of 3x3 systems m x = b by the adjugate (closed form, fully vectorised).
+    m: (..., 3, 3), b: (..., 3) -> (..., 3); NaN where m is singular."""
+    c0 = _cross(m[..., 1, :], m[..., 2, :])
+    c1 = _cross(m[..., 2, :], m[..., 0, :])
+    c2 = _cross(m[..., 0, :], m[..., 1, :])
+    det = np.sum(m[..., 0, :] * c0, axis=-1)
+    # m symmetric: inverse = [c0 c1 c2] / det
+    x = c0 * b[..., 0:1] + c1 * b[..., 1:2] + c2 * b[..., 2:3]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(np.abs(det)[..., None] > 1e-300, x / det[..., None], np.nan)
+
+
+def _view_quadrics(pn: np.ndarray) -> np.ndarray:
+    """Per-view 4x4 blocks whose weighted sum is A^T A: (4V, 16).
+
+    For P = [p1; p2; p3], the two DLT rows of a view contribute
+    (x^2 + y^2) p3 p3^T - x (p1 p3^T + p3 p1^T) - y (p2 p3^T + p3 p2^T) + p1 p1^T + p2 p2^T.
+    """
+    p1, p2, p3 = pn[:, 0], pn[:, 1], pn[:, 2]
+
+    def outer(a, b):
+        return a[:, :, None] * b[:, None, :]
+
+    blocks = np.stack([outer(p3, p3), -(outer(p1, p3) + outer(p3, p1)),
+                       -(outer(p2, p3) + outer(p3, p2)), outer(p1, p1) + outer(p2, p2)], axis=1)
+    return blocks.reshape(-1, 16)  # (V * 4, 16)
+
+
 def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted linear triangulation.
 
     pn: (V, 3, 4) normalised camera matrices [R | t]; xy: (..., V, 2) undistorted normalised
     coordinates (any value where weight is 0); weights: (..., V) >= 0.
     Returns (..., 3) points (NaN where fewer than 2 views have weight > 0).
+
+    Each view adds the rows w (x P3 - P1), w (y P3 - P2) to A; the point minimises |A [X; 1]|
+    (the inhomogeneous DLT; equivalent to the null vector of A for points at finite
+    distance). A^T A is assembled for all joints at once as one matrix product with per-view
+    quadrics, and the 3x3 normal equations are solved in closed form.
     """
-    xy = np.where(weights[..., None] > 0, xy, 0.0)
-    # rows: x P3 - P1 and y P3 - P2, shape (..., V, 2, 4)
-    rows = xy[..., :, None] * pn[:, 2, None, :] - pn[:, :2, :]
-    w2 = weights * weights
-    ata = np.einsum("...vki,...vkj,...v->...ij", rows, rows, w2)
-    _, vecs = np.linalg.eigh(ata)
-    h = vecs[..., :, 0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        points = h[..., :3] / h[..., 3:4]
-    enough = (weights > 0).sum(axis=-1) >= 2
+    ok = weights > 0
+    x = np.where(ok, xy[..., 0], 0.0)
+    y = np.where(ok, xy[..., 1], 0.0)
+    w2 = np.where(ok, weights * weights, 0.0)
+    coef = np.stack([w2 * (x * x + y * y), w2 * x, w2 * y, w2], axis=-1)  # (..., V, 4)
+    coef = coef.reshape(coef.shape[:-2] + (-1,))
+    ata = (coef @ _view_quadrics(pn)).reshape(coef.shape[:-1] + (4, 4))
+    points = _solve3(ata[..., :3, :3], -ata[..., :3, 3])
+    enough = ok.sum(axis=-1) >= 2
     return np.where(enough[..., None], points, np.nan)
 
 
@@ -81,15 +120,19 @@ def _depths(pn: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def _errors_px(pn: np.ndarray, focal: np.ndarray, points: np.ndarray, xy: np.ndarray
                ) -> np.ndarray:
-    """Approximate pixel reprojection error per view (..., V) from normalised coordinates.
+    """Approximate pixel reprojection error per view (..., V) from normalised coordinates
+    (normalised residual times the view's focal length).
 
     Points behind a camera get +inf (cheirality). NaN where the observation is NaN.
     """
-    pc = np.einsum("vij,...j->...vi", pn[:, :, :3], points) + pn[:, :, 3]
+    n_views = pn.shape[0]
+    # all cameras at once: (..., 3) @ (3, 3V) -> (..., V, 3)
+    pc = (points @ pn[:, :, :3].reshape(-1, 3).T).reshape(points.shape[:-1] + (n_views, 3))
+    pc = pc + pn[:, :, 3]
     z = pc[..., 2]
     with np.errstate(invalid="ignore", divide="ignore"):
-        proj = pc[..., :2] / z[..., None]
-        err = np.linalg.norm(proj - xy, axis=-1) * focal
+        d = pc[..., :2] / z[..., None] - xy
+        err = np.sqrt(d[..., 0] ** 2 + d[..., 1] ** 2) * focal
     return np.where(z > 1e-6, err, np.inf)
 
 
@@ -125,15 +168,14 @@ def _gauss_newton(pn, focal, xy, weights, points, iterations: int = 5):
         jac = np.einsum("...vkc,vcj->...vkj", dp, rot)  # (..., V, 2, 3)
         jtj = np.einsum("...vki,...vkj,...v->...ij", jac, jac, wv)
         jtr = np.einsum("...vki,...vk,...v->...i", jac, res, wv)
-        jtj = jtj + 1e-9 * np.eye(3)
-        step = np.linalg.solve(jtj, -jtr[..., None])[..., 0]
+        step = _solve3(jtj + 1e-9 * np.eye(3), -jtr)  # NaN where singular: no step
         x = x + np.where(np.isfinite(step), step, 0.0)
     x[~ok] = np.nan
     return x
 
 
 def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: np.ndarray, *,
-                min_views: int = 2, min_score: float = 0.3, outlier_threshold_px: float = 20.0,
+                min_views: int = 2, min_score: float = 0.3, outlier_threshold_px: float = 40.0,
                 refine: bool = False) -> TriangulationResult:
     """Triangulate joints seen by several calibrated cameras.
 
@@ -143,7 +185,8 @@ def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: n
         its score >= min_score.
     min_views: fewest usable (inlier) views to report a joint (>= 2).
     outlier_threshold_px: reprojection error above which a view is treated as an outlier;
-        np.inf disables outlier rejection (plain weighted DLT).
+        set it to 3-4x the reprojection error of correct detections (calibration and 2D
+        quality); np.inf disables outlier rejection (plain weighted DLT).
     refine: Gauss-Newton refinement of the reprojection error after the linear solution.
     Returns a TriangulationResult with leading dims (...) of the input.
     """
@@ -208,7 +251,7 @@ def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: n
         rms = np.sqrt(sq.sum(-1) / n_used)
         mean_score = np.where(used, w, 0.0).sum(-1) / n_used
     rms = np.where(missing, np.nan, rms)
-    thr_c = outlier_threshold_px if np.isfinite(outlier_threshold_px) else 20.0
+    thr_c = outlier_threshold_px if np.isfinite(outlier_threshold_px) else 40.0
     confidence = np.where(missing, 0.0, mean_score * np.exp(-0.5 * (rms / thr_c) ** 2))
 
     def back(a, *tail):
@@ -224,17 +267,24 @@ def _robust_subset(pn, focal, xy, w, valid, thr):
     """MSAC over all view pairs for (M, V) joints. Returns points (M, 3), inlier views (M, V)."""
     m, n_views = w.shape
     pairs = np.array(list(combinations(range(n_views), 2)))  # (H, 2)
-    hyp_w = np.zeros((len(pairs), n_views))
-    hyp_w[np.arange(len(pairs)), pairs[:, 0]] = 1.0
-    hyp_w[np.arange(len(pairs)), pairs[:, 1]] = 1.0
-    wh = w[:, None, :] * hyp_w[None]  # (M, H, V)
-    cand = dlt(pn, xy[:, None], wh)  # (M, H, 3)
+    # two-view DLT for every pair, assembled from the pair's per-view quadrics only
+    quad = _view_quadrics(pn).reshape(n_views, 4, 16)[pairs].reshape(len(pairs), 8, 16)
+    xa, xb = xy[:, pairs[:, 0]], xy[:, pairs[:, 1]]  # (M, H, 2)
+    wa, wb = w[:, pairs[:, 0]] ** 2, w[:, pairs[:, 1]] ** 2  # (M, H)
+    coef = np.concatenate([np.stack([wa * (xa ** 2).sum(-1), wa * xa[..., 0], wa * xa[..., 1], wa],
+                                    -1),
+                           np.stack([wb * (xb ** 2).sum(-1), wb * xb[..., 0], wb * xb[..., 1], wb],
+                                    -1)], -1)  # (M, H, 8)
+    ata = np.matmul(coef[:, :, None, :], quad)[:, :, 0].reshape(m, len(pairs), 4, 4)
+    cand = _solve3(ata[..., :3, :3], -ata[..., :3, 3])  # (M, H, 3)
+    both = valid[:, pairs[:, 0]] & valid[:, pairs[:, 1]]
+    cand = np.where(both[..., None], cand, np.nan)
     err = _errors_px(pn, focal, cand, xy[:, None])  # (M, H, V)
     err = np.where(valid[:, None], err, np.nan)
     # truncated quadratic cost over valid views; invalid hypotheses cost the most
     cost = np.where(valid[:, None], np.minimum(np.nan_to_num(err, nan=np.inf), thr) ** 2, 0.0)
     cost = cost.sum(-1)
-    cost = np.where(np.all(np.isfinite(cand), -1) & (wh > 0).sum(-1).astype(bool), cost, np.inf)
+    cost = np.where(np.all(np.isfinite(cand), -1), cost, np.inf)
     best = np.argmin(cost, axis=1)
     err_best = err[np.arange(m), best]
     inliers = valid & (err_best < thr)

@@ -175,12 +175,17 @@ class SkeletonCollector:
         with self._lock:
             return any(r.stamp_ns >= stamp_ns - tolerance_ns for r in self.received)
 
-    def write_bag(self, out: Path, topic: str = "/pose3d/skeletons",
-                  storage: str = "mcap") -> Path:
-        """All received messages in stamp order (log time = header stamp)."""
+    def write_bag(self, out: Path, topic: str = "/skeletons", storage: str = "mcap",
+                  tf_static_from: Path | None = None) -> Path:
+        """All received messages in stamp order (log time = header stamp), with the /tf_static
+        of another bag (the input's rig) copied in so rviz2 and Foxglove show the cameras."""
         with self._lock:
             items = sorted(self.received, key=lambda r: r.stamp_ns)
         with bagio.BagWriter(out, storage=storage) as bag:
+            if tf_static_from is not None and "/tf_static" in bagio.bag_topics(tf_static_from):
+                for item in bagio.read_messages(tf_static_from, ["/tf_static"],
+                                                deserialize=False):
+                    bag.write_raw("/tf_static", item.stamp_ns, item.raw, item.msgtype)
             bag.add_topic(topic, bagio.SKELETON3D_ARRAY)
             for r in items:
                 bag.write_raw(topic, r.stamp_ns, r.raw, bagio.SKELETON3D_ARRAY)

@@ -33,10 +33,30 @@ from pose3d_ros.tools import evaluate, fetch_demo, make_bag
 log = logging.getLogger("pose3d_demo")
 
 CAMERAS = list(fetch_demo.CAMERAS)
+OUTPUT_LAYOUT = "h36m17"
 
 
 def default_out_dir() -> Path:
-    return fetch_demo.default_data_dir().parent / "demo_output"
+    """reports/demo under the current directory (scripts/demo.sh runs in the repository,
+    whose .gitignore leaves reports/ out)."""
+    return Path("reports") / "demo"
+
+
+DEMO_OUTPUTS = ("input_bag", "output_bag", "evaluation.json", "report.html")
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    """Create out_dir, or empty it when it holds only an earlier demo's outputs; any other
+    existing folder is refused rather than deleted."""
+    if out_dir.exists():
+        entries = {p.name for p in out_dir.iterdir()}
+        if entries - set(DEMO_OUTPUTS):
+            raise ValueError(f"{out_dir} exists and holds more than a demo's outputs "
+                             f"({sorted(entries - set(DEMO_OUTPUTS))}); choose another --out-dir")
+        for name in entries:
+            path = out_dir / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    out_dir.mkdir(parents=True, exist_ok=True)
 
 
 def make_demo_bag(recording: str, out: Path, scale: float, max_frames: int | None) -> Path:
@@ -85,6 +105,8 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
             # sets, and never declare a camera stale while the node is busy.
             Parameter("sync.timeout_s", value=2.0),
             Parameter("sync.stale_after_s", value=30.0),
+            # One layout for triangulated and single-view sets (the lifter's H36M-17).
+            Parameter("output_layout", value=OUTPUT_LAYOUT),
         ]
         if importlib.util.find_spec("pose3d_ros.core.lifting") is None:
             # The single-view path only serves sets with one camera; the demo's sets have four.
@@ -121,7 +143,7 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
         log.info("published %d messages (%d frame sets) in %.1f s; received %d skeleton "
                  "arrays", stats.published, stats.frame_sets, time.monotonic() - started,
                  collector.count())
-        collector.write_bag(out_bag)
+        collector.write_bag(out_bag, tf_static_from=bag)
         latencies = np.array(collector.latencies_s(stats.publish_ns))
         node.trigger_deactivate()
         node.trigger_cleanup()
@@ -130,15 +152,15 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
         for each in executor.get_nodes():
             each.destroy_node()
         rclpy.shutdown(context=context)
-    return evaluate.read_track(out_bag, "/pose3d/skeletons"), latencies
+    return evaluate.read_track(out_bag, "/skeletons"), latencies
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recording", choices=sorted(fetch_demo.RECORDINGS), default="single")
     parser.add_argument("--out-dir", type=Path, default=None,
-                        help="where the bag, output bag and report go (default: "
-                        "<data dir>/../demo_output/<recording>)")
+                        help="where the bag, output bag and report go, replaced on each run "
+                        "(default: reports/demo/<recording>)")
     parser.add_argument("--detector", default="blazepose")
     parser.add_argument("--scale", type=float, default=0.5,
                         help="image scale in the bag (0.5: 540x960, quick to encode/decode)")
@@ -151,10 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    out_dir = args.out_dir or default_out_dir() / args.recording
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
+    out_dir = (args.out_dir or default_out_dir() / args.recording).resolve()
+    prepare_out_dir(out_dir)
     log.info("[1/5] demo recording %r", args.recording)
     calibration = fetch_demo.calibration_path(args.recording)
     log.info("[2/5] converting to a bag")
@@ -167,12 +187,15 @@ def main(argv: list[str] | None = None) -> int:
     from pose3d_ros.core.pipeline import PipelineParams
 
     ref_run = evaluate.run_pipeline(bag, detector=args.detector,
-                                    params=PipelineParams(tracking=None, filtering=None))
+                                    params=PipelineParams(output_layout=OUTPUT_LAYOUT,
+                                                          tracking=None, filtering=None))
     ref = ref_run.track
     per_camera = evaluate.per_camera_figures(bag, pred, ref_run.detections)
     log.info("[5/5] scoring and writing the report")
-    evaluation = evaluate.evaluate_tracks(pred, ref, latency_s={"end to end over DDS":
-                                                                latencies})
+    latency = {"end to end over DDS": latencies}
+    latency.update({f"offline {stage}": ref_run.timings[stage] for stage in
+                    ("detect", "associate", "triangulate") if stage in ref_run.timings})
+    evaluation = evaluate.evaluate_tracks(pred, ref, latency_s=latency)
     images = evaluate.overlay_images(bag, evaluation, ref.stamps_ns, [len(ref.frames) // 2])
     notes = [
         f"demo recording {args.recording!r} (from the {fetch_demo.POSE2SIM_WHEEL} wheel), "
@@ -184,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         "shares the 2D detector's errors, so it measures consistency, not ground-truth accuracy "
         "(the demo ships no marker ground truth)",
         "latency: receive time of the skeletons minus publish time of their images (DDS + "
-        "decoding + synchronisation + pipeline)",
+        "decoding + synchronisation + pipeline); 'offline' stages: compute time per frame set "
+        "of the reference run (same detector, all four cameras)",
         "per camera: the node's 3D skeletons projected into each camera against that camera's "
         "2D detections (of the reference run)",
     ]

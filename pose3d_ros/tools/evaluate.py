@@ -12,7 +12,7 @@ pipeline's own reprojection error, detection rate, false positives, id switches,
 when the prediction's log times are receive times.
 
 Usage:
-  python -m pose3d_ros.tools.evaluate --bag OUT_BAG --pred-topic /pose3d/skeletons \\
+  python -m pose3d_ros.tools.evaluate --bag OUT_BAG --pred-topic /skeletons \\
       --ref-bag REF_BAG --ref-topic /mocap/skeletons --out-dir eval/
 """
 from __future__ import annotations
@@ -82,7 +82,8 @@ def read_track(bag: Path, topic: str) -> SkeletonTrack:
         frame = bagio.skeletons_from_message(item.message)
         if stamp in by_stamp:
             kept = by_stamp[stamp][0]
-            log.warning("%s: %d messages stamped %d; keeping the most complete", topic, 2, stamp)
+            log.warning("%s: several messages stamped %d; keeping the most complete", topic,
+                        stamp)
             if _known_joints(frame) <= _known_joints(kept):
                 continue
         by_stamp[stamp] = (frame, item.stamp_ns)
@@ -94,6 +95,28 @@ def read_track(bag: Path, topic: str) -> SkeletonTrack:
 
 def _known_joints(frame: Skeletons3D) -> int:
     return int(np.isfinite(frame.positions).all(axis=-1).sum())
+
+
+def link_identities(frames: Sequence[np.ndarray], max_distance: float) -> list[np.ndarray]:
+    """Identities (>= 1) for people over time, frames[t] of shape (P_t, J, 3) metres: each
+    person continues the identity of the person it matches best in the previous frame
+    (Hungarian on mean joint distance, at most max_distance metres), or starts a new one."""
+    identities: list[np.ndarray] = []
+    previous = np.zeros((0, 0, 3))
+    previous_ids = np.zeros(0, np.int64)
+    next_id = 1
+    for people in frames:
+        ids = np.zeros(len(people), np.int64)
+        if len(previous) and len(people):
+            pairs = metrics.match_people([people], [previous], max_distance=max_distance).pairs[0]
+            ids[pairs[:, 0]] = previous_ids[pairs[:, 1]]
+        for k in np.flatnonzero(ids == 0):
+            ids[k] = next_id
+            next_id += 1
+        identities.append(ids)
+        if len(people):
+            previous, previous_ids = people, ids
+    return identities
 
 
 def pair_frames(pred_ns: np.ndarray, ref_ns: np.ndarray, tolerance_ns: int) -> np.ndarray:
@@ -167,10 +190,15 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     layout = _common_layout(pred.layout or ref_layout, ref_layout)
     pair = pair_frames(pred.stamps_ns, ref.stamps_ns, int(tolerance_s * 1e9))
 
-    ref_ids = np.unique(np.concatenate([f.ids for f in ref.frames] + [np.zeros(0, np.int64)]))
-    anonymous = bool(ref_ids.size == 0 or (ref_ids == 0).all())
-    if anonymous:  # no identities in the reference: people are numbered per frame
-        ref_ids = np.arange(max(f.num_people for f in ref.frames))
+    identities = [np.asarray(f.ids, np.int64) for f in ref.frames]
+    all_ids = np.concatenate(identities + [np.zeros(0, np.int64)])
+    if all_ids.size and (all_ids == 0).all():
+        # An untracked reference (e.g. triangulation without tracking): follow its people
+        # from frame to frame so that temporal metrics and id switches compare like with like.
+        identities = link_identities([_in_layout(f, layout) for f in ref.frames],
+                                     max_match_distance)
+        all_ids = np.concatenate(identities)
+    ref_ids = np.unique(all_ids)
     slot = {int(i): k for k, i in enumerate(ref_ids)}
     T, U, J = len(ref.frames), len(ref_ids), layout.num_joints
     ref_arr = np.full((T, U, J, 3), np.nan)
@@ -182,8 +210,7 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     reproj = []
     for t, ref_frame in enumerate(ref.frames):
         r = _in_layout(ref_frame, layout)
-        ids = np.arange(ref_frame.num_people) if anonymous else ref_frame.ids
-        cols = np.array([slot[int(i)] for i in ids], np.intp)
+        cols = np.array([slot[int(i)] for i in identities[t]], np.intp)
         ref_arr[t, cols] = r
         expected[t] = ref_frame.num_people
         if pair[t] < 0:
@@ -448,14 +475,11 @@ def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[st
     names = [n for n in sorted(models) if cameras is None or n in cameras]
     if cameras is not None and set(cameras) - set(names):
         raise ValueError(f"bag {bag} has no camera {sorted(set(cameras) - set(names))}")
-    bag_cameras = {cam.name: cam for cam in cameras_from_bag(bag).values()}
     detectors = None if detections is not None else create_detectors(detector, len(names))
     pipeline = Pose3DPipeline(names, {n: models[n] for n in names}, detectors, frame_id=fixed,
                               params=params)
     stamps, frames, found = [], [], []
     timings: dict[str, list[float]] = {}
-    errors: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    people: dict[str, int] = dict.fromkeys(names, 0)
     try:
         if detections is None:
             sets = ((stamp, {n: images[n] for n in names if n in images})
@@ -475,21 +499,11 @@ def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[st
             found.append({"stamp": stamp / 1e9, "cameras": result.detections})
             for stage, seconds in result.timings.items():
                 timings.setdefault(stage, []).append(seconds)
-            for name, dets in result.detections.items():
-                people[name] += dets.num_people
-                errors[name].append(_camera_reprojection(bag_cameras[name], result.skeletons,
-                                                         dets))
     finally:
         pipeline.close()
-    per_camera = {}
-    for name in names:
-        err = np.concatenate(errors[name]) if errors[name] else np.zeros(0)
-        err = err[np.isfinite(err)]
-        per_camera[name] = {"people detected": float(people[name]),
-                            "reprojection error [px]": float(err.mean()) if len(err)
-                            else float("nan")}
-    return PipelineRun(SkeletonTrack(np.array(stamps, np.int64), frames),
-                       {k: np.array(v) for k, v in timings.items()}, per_camera, found)
+    track = SkeletonTrack(np.array(stamps, np.int64), frames)
+    return PipelineRun(track, {k: np.array(v) for k, v in timings.items()},
+                       per_camera_figures(bag, track, found), found)
 
 
 def per_camera_figures(bag: Path, track: SkeletonTrack, detections: list[dict],
@@ -538,7 +552,7 @@ def _camera_reprojection(camera: BagCamera, skeletons: Skeletons3D, detections) 
 
 # --- outputs ------------------------------------------------------------------------------
 
-def write_track_bag(track: SkeletonTrack, out: Path, topic: str = "/pose3d/skeletons",
+def write_track_bag(track: SkeletonTrack, out: Path, topic: str = "/skeletons",
                     storage: str = "mcap", tf_static_from: Path | None = None) -> Path:
     """Write a track as Skeleton3DArray messages (log time = stamp) for rviz2/Foxglove, with the
     rig's /tf_static copied from `tf_static_from` so the cameras show too."""

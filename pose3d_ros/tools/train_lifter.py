@@ -36,8 +36,7 @@ def recording_inputs(recording: str) -> tuple[list[Path], Path, str]:
 
 def load_labels(recording: str, cache_dir: Path, progress: bool = True):
     """PseudoLabels of a recording (2D detections cached in cache_dir)."""
-    from pose3d_ros.core.lifting.dataset import (detect_recording, load_cameras,
-                                                 make_pseudo_labels)
+    from pose3d_ros.core.lifting.dataset import detect_recording, load_cameras, make_pseudo_labels
 
     videos, calib, name = recording_inputs(recording)
     cameras = load_cameras(calib)
@@ -69,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--virtual-per-epoch", type=int, default=3000,
                         help="virtual-camera samples drawn per epoch")
     parser.add_argument("--reprojection-weight", type=float, default=0.5)
+    parser.add_argument("--limb-angle", type=float, default=35.0,
+                        help="largest random limb rotation of virtual poses, degrees")
+    parser.add_argument("--bone-scale", type=float, default=0.12,
+                        help="relative range of random bone-length scaling")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1 is fastest on a loaded small CPU)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     parser.add_argument("--no-progress", action="store_true")
@@ -80,13 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     from pose3d_ros.core.lifting.model import LifterConfig
     from pose3d_ros.core.lifting.training import TrainConfig, export_onnx, train
 
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    torch.set_num_threads(args.threads)
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
     labels = [load_labels(r, cache, progress=not args.no_progress) for r in args.recording]
     config = TrainConfig(
         model=LifterConfig(window=args.window, causal=args.causal, channels=args.channels),
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-        virtual_per_epoch=args.virtual_per_epoch,
+        virtual_per_epoch=args.virtual_per_epoch, limb_angle_deg=args.limb_angle,
+        bone_scale=args.bone_scale,
         reprojection_weight=args.reprojection_weight, seed=args.seed)
     work = args.work_dir or args.out.with_suffix(".work")
     model = train(labels, config, work, resume=args.resume, progress=not args.no_progress)

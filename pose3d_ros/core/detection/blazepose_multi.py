@@ -38,6 +38,20 @@ ROI_SCALE = 1.25
 DETECTOR_NMS_IOU = 0.3  # MediaPipe's pose detector NMS threshold
 
 
+def distinct_rois(roi: np.ndarray, max_offset: float) -> np.ndarray:
+    """Indices of ROIs (N, 4), best first, whose centre is farther than max_offset x the larger
+    side from every ROI kept before it. Two views (whole image, tile) can see one body as two
+    detections whose boxes barely overlap but whose body ROIs nearly coincide."""
+    kept: list[int] = []
+    for i in range(len(roi)):
+        if kept:
+            offset = np.linalg.norm(roi[kept, :2] - roi[i, :2], axis=1)
+            if np.any(offset <= max_offset * np.maximum(roi[kept, 2], roi[i, 2])):
+                continue
+        kept.append(i)
+    return np.asarray(kept, dtype=np.intp)
+
+
 def detector_views(image: np.ndarray, tiles: bool) -> list[tuple[int, int, int, int]]:
     """Regions (x0, y0, width, height) the person detector looks at: the whole image and, with
     `tiles` and an elongated image, squares of the short side spread along the long side.
@@ -141,6 +155,9 @@ class TwoStageBlazePose:
       max_people: most people per image.
       duplicate_iou: two people whose landmark boxes overlap more than this are one person
         (the detector can fire twice on one body); the higher presence score is kept.
+      duplicate_centre: two detections whose body ROI centres are closer than this fraction
+        of the larger ROI side are one person (0.15; on the demo, one body seen twice: 0.07-0.11,
+        two people side by side: >= 0.18); a person right behind another is then lost.
       tiles: also run the person detector on square tiles of elongated images (True); the
         detections of all views are merged with MediaPipe's weighted NMS.
     """
@@ -149,8 +166,10 @@ class TwoStageBlazePose:
 
     def __init__(self, detector: Runner, landmarker: Runner, *, name: str,
                  min_detection_score: float = 0.5, min_presence_score: float = 0.5,
-                 max_people: int = 10, duplicate_iou: float = 0.5, tiles: bool = True) -> None:
+                 max_people: int = 10, duplicate_iou: float = 0.5,
+                 duplicate_centre: float = 0.15, tiles: bool = True) -> None:
         self.name = name
+        self.duplicate_centre = duplicate_centre
         self.tiles = tiles
         self._detector = detector
         self._landmarker = landmarker
@@ -164,13 +183,13 @@ class TwoStageBlazePose:
         if not images:
             return []
         views = [detector_views(im, self.tiles) for im in images]
-        squares, offsets, scales, pads, owners = [], [], [], [], []
-        for k, (image, offsets_k) in enumerate(zip(images, views, strict=True)):
-            for x0, y0, side_x, side_y in offsets_k:
+        squares, regions, scales, pads, owners = [], [], [], [], []
+        for k, (image, regions_k) in enumerate(zip(images, views, strict=True)):
+            for x0, y0, side_x, side_y in regions_k:
                 square, scale, pad = letterbox_square(image[y0:y0 + side_y, x0:x0 + side_x],
                                                       DETECTOR_SIZE)
                 squares.append(square)
-                offsets.append((x0, y0))
+                regions.append((x0, y0, side_x, side_y))
                 scales.append(scale)
                 pads.append(pad)
                 owners.append(k)
@@ -180,7 +199,7 @@ class TwoStageBlazePose:
             people = decode_pose_detector(raw_boxes[v], raw_scores[v],
                                           min_score=self.min_detection_score,
                                           max_people=self.max_people)
-            to_image = np.asarray(offsets[v], np.float32)
+            to_image = np.asarray(regions[v][:2], np.float32)
             found[owners[v]].append(PersonDetections(
                 ((people.boxes.reshape(-1, 2, 2) * DETECTOR_SIZE - pads[v]) / scales[v]
                  + to_image).reshape(-1, 4),
@@ -192,8 +211,10 @@ class TwoStageBlazePose:
                                   np.concatenate([p.keypoints for p in parts]),
                                   np.concatenate([p.scores for p in parts]),
                                   DETECTOR_NMS_IOU, self.max_people)
-            rois.append(roi_from_detection(people.keypoints))
-            owners.append(np.full(len(people.scores), k))
+            roi = roi_from_detection(people.keypoints)
+            roi = roi[distinct_rois(roi, self.duplicate_centre)]
+            rois.append(roi)
+            owners.append(np.full(len(roi), k))
         roi = np.concatenate(rois) if rois else np.zeros((0, 4))
         owner = np.concatenate(owners) if owners else np.zeros((0,), int)
         landmarks = self._landmarks(images, roi, owner)

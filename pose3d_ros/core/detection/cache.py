@@ -22,7 +22,7 @@ import numpy as np
 from ..layouts import JointLayout, get_layout
 from ..types import Detections2D
 
-CACHE_VERSION = 2  # bump when a back-end changes its output
+CACHE_VERSION = 3  # bump when a back-end changes its output
 
 
 @dataclass

@@ -4,14 +4,8 @@ A multi-view recording becomes, per camera, a sequence of 2D keypoints (H36M-17 
 pixels of the raw image) with scores, plus the pseudo-3D of each frame triangulated from all
 cameras and expressed in that camera's optical frame (x right, y down, z forward, metres).
 
-Interim pieces (until the multi-view core lands on main; see docs/lifter.md):
-  * `load_qca_cameras` reads a Qualisys .qca.txt calibration (units as documented by
-    pose2sim's own loader: sensor sub-pixels / 64 = pixels, positions in mm, world-to-camera
-    rotation stored row-wise, the camera looking along its -z, hence a rotation by pi
-    about x to the OpenCV optical frame).
-  * pseudo-label triangulation takes any `triangulate` callable with the signature of
-    `pose3d_ros.core.triangulation.triangulate`; `default_triangulator()` returns that one
-    when it exists and otherwise a small confidence-weighted DLT kept here only until then.
+Cameras are pose3d_ros.core.camera.CameraModel (calibration.load_qualisys_qca for the demo's
+Qualisys files) and triangulation is pose3d_ros.core.triangulation: no second implementation.
 """
 from __future__ import annotations
 
@@ -20,7 +14,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-import xml.etree.ElementTree as ET
 
 import numpy as np
 
@@ -29,87 +22,29 @@ from ..layouts import BLAZEPOSE33, H36M17, convert_joint_scores, convert_joints
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PinholeCamera:
-    """A calibrated camera: X_cam = R @ X_world + t (metres, OpenCV optical frame).
-
-    K: (3, 3) intrinsics in pixels of the full raw image; dist: (4,) or (5,) OpenCV
-    plumb_bob coefficients (k1, k2, p1, p2[, k3]); image_size: (width, height) pixels.
-    """
-
-    name: str
-    K: np.ndarray
-    dist: np.ndarray
-    R: np.ndarray
-    t: np.ndarray
-    image_size: tuple[int, int]
-
-
 def world_to_camera(camera, points: np.ndarray) -> np.ndarray:
     """(..., 3) world metres -> (..., 3) metres in the camera's optical frame.
 
-    camera: anything with R (3, 3) and t (3,) (PinholeCamera, core.camera.CameraModel).
+    camera: a core.camera.CameraModel (x_cam = R x_world + t).
     """
-    return np.asarray(points, np.float64) @ np.asarray(camera.R).T + np.asarray(camera.t)
+    return camera.to_camera_frame(points)
 
 
 def undistort_pixels(camera, pixels: np.ndarray) -> np.ndarray:
     """(..., 2) raw pixels -> (..., 2) undistorted pixels with the same K; NaN stays NaN.
 
-    camera: anything with K (3, 3) and plumb_bob dist (k1, k2, p1, p2[, k3]).
+    camera: a core.camera.CameraModel (its own distortion model is used).
     """
-    import cv2
-
     K = np.asarray(camera.K, np.float64)
-    flat = np.asarray(pixels, np.float64).reshape(-1, 1, 2)
-    ok = np.isfinite(flat).all(axis=-1)[:, 0]
-    out = np.full_like(flat, np.nan)
-    if ok.any():
-        out[ok] = cv2.undistortPoints(flat[ok], K, np.asarray(camera.dist, np.float64), P=K)
-    return out.reshape(np.shape(pixels))
+    xy = np.asarray(camera.undistort(np.asarray(pixels, np.float64)), np.float64)
+    return xy * np.array([K[0, 0], K[1, 1]]) + np.array([K[0, 2], K[1, 2]])
 
 
 def load_cameras(path: str | Path) -> list:
-    """Cameras of a Qualisys .qca.txt file: the core loader when present, else the interim."""
-    try:
-        from ..calibration import load_qualisys_qca  # type: ignore[attr-defined]
-    except ImportError:
-        return load_qca_cameras(path)
+    """CameraModels of a Qualisys .qca.txt calibration file (calibration.load_qualisys_qca)."""
+    from ..calibration import load_qualisys_qca
+
     return list(load_qualisys_qca(path).cameras)
-
-
-def load_qca_cameras(path: str | Path) -> list[PinholeCamera]:
-    """Cameras of a Qualisys .qca.txt calibration file, sorted by serial name (interim)."""
-    root = ET.parse(str(path)).getroot()
-    cameras = []
-    for tag in root.findall("cameras/camera"):
-        fov = tag.find("fov_video")
-        intr = tag.find("intrinsic")
-        tr = tag.find("transform")
-        if fov is None or intr is None or tr is None:
-            raise ValueError(f"{path}: camera {tag.get('serial')!r} lacks fov_video, "
-                             "intrinsic or transform")
-        left, top = float(fov.get("left")), float(fov.get("top"))
-        width = int(float(fov.get("right")) - left + 1)
-        height = int(float(fov.get("bottom")) - top + 1)
-        f = lambda key: float(intr.get(key))  # noqa: E731
-        K = np.array([[f("focalLengthU") / 64, 0.0, f("centerPointU") / 64 - left],
-                      [0.0, f("focalLengthV") / 64, f("centerPointV") / 64 - top],
-                      [0.0, 0.0, 1.0]])
-        dist = np.array([f("radialDistortion1"), f("radialDistortion2"),
-                         f("tangentalDistortion1"), f("tangentalDistortion2")]) / 64
-        # r_ij read row by row is the transpose of the camera-to-world rotation, i.e. the
-        # world-to-camera rotation of a camera looking along its -z.
-        rot_world_to_qcam = np.array([[float(tr.get(f"r{i}{j}")) for j in (1, 2, 3)]
-                                      for i in (1, 2, 3)])
-        position = np.array([float(tr.get(k)) for k in ("x", "y", "z")]) / 1000.0
-        flip = np.diag([1.0, -1.0, -1.0])  # rotation by pi about x: Qualisys -> optical
-        R = flip @ rot_world_to_qcam
-        t = -R @ position
-        cameras.append(PinholeCamera(tag.get("serial"), K, dist, R, t, (width, height)))
-    if not cameras:
-        raise ValueError(f"{path}: no cameras found")
-    return sorted(cameras, key=lambda c: c.name)
 
 
 @dataclass
@@ -190,43 +125,13 @@ Triangulator = Callable[[list, np.ndarray, np.ndarray], np.ndarray]
 
 
 def default_triangulator() -> Triangulator:
-    """The package's multi-view triangulation if present, else the interim DLT below."""
-    try:
-        from ..triangulation import triangulate  # type: ignore[attr-defined]
-    except ImportError:
-        log.warning("pose3d_ros.core.triangulation not available: using the interim DLT")
-        return interim_weighted_dlt
+    """pose3d_ros.core.triangulation.triangulate, returning only the points."""
+    from ..triangulation import triangulate
 
     def core(cameras, keypoints, scores):
         return np.asarray(triangulate(cameras, keypoints, scores).points)
 
     return core
-
-
-def interim_weighted_dlt(cameras: list, keypoints: np.ndarray, scores: np.ndarray,
-                         min_score: float = 0.3) -> np.ndarray:
-    """Confidence-weighted linear triangulation (interim; see module docstring).
-
-    keypoints: (..., V, J, 2) raw pixels; scores: (..., V, J).
-    Returns (..., J, 3) world metres; NaN where fewer than 2 views have score >= min_score.
-    """
-    P = np.stack([np.asarray(c.K) @ np.concatenate([c.R, np.asarray(c.t)[:, None]], 1)
-                  for c in cameras])  # (V, 3, 4)
-    und = np.stack([undistort_pixels(c, np.take(keypoints, v, axis=-3))
-                    for v, c in enumerate(cameras)], axis=-3)
-    kp = np.moveaxis(und, -3, -2)  # (..., J, V, 2)
-    w = np.moveaxis(np.asarray(scores, np.float64), -2, -1)  # (..., J, V)
-    good = (w >= min_score) & np.isfinite(kp).all(-1)
-    w = np.where(good, w, 0.0)
-    kp = np.where(good[..., None], kp, 0.0)
-    rows_u = kp[..., 0:1] * P[:, 2] - P[:, 0]  # (..., J, V, 4)
-    rows_v = kp[..., 1:2] * P[:, 2] - P[:, 1]
-    A = np.concatenate([rows_u, rows_v], axis=-2) * np.concatenate([w, w], -1)[..., None]
-    _, _, vt = np.linalg.svd(A)
-    X = vt[..., -1, :]
-    points = X[..., :3] / X[..., 3:4]
-    points[good.sum(-1) < 2] = np.nan
-    return points
 
 
 @dataclass
@@ -242,7 +147,7 @@ class PseudoLabels:
     reprojection_px: (F, 17) RMS reprojection error over the views used, pixels.
     """
 
-    cameras: list  # PinholeCamera or core.camera.CameraModel
+    cameras: list  # core.camera.CameraModel
     keypoints: np.ndarray
     scores: np.ndarray
     points_world: np.ndarray
@@ -262,7 +167,7 @@ def _reprojection_px(cameras, points_world, undist, scores, min_score):
     return np.where(scores >= min_score, err, np.nan), cam_pts
 
 
-def make_pseudo_labels(cameras: list[PinholeCamera], views: list[ViewDetections],
+def make_pseudo_labels(cameras: list, views: list[ViewDetections],
                        triangulate: Triangulator | None = None,
                        max_frame_error_px: float = 20.0, max_joint_error_px: float = 30.0,
                        min_score: float = 0.3) -> PseudoLabels:
@@ -271,9 +176,9 @@ def make_pseudo_labels(cameras: list[PinholeCamera], views: list[ViewDetections]
     The 2D back-end follows one person per camera; in a crowded scene cameras may follow
     different people, and any camera may swap left and right. For every frame, each subset
     of >= 2 cameras is triangulated (all frames at once per subset) and the largest subset
-    whose median joint reprojection error is below max_frame_error_px wins (ties: lowest
-    error). Joints above max_joint_error_px become NaN. Cameras outside the winning subset
-    yield no training sample for that frame.
+    in which every camera's median joint reprojection error is below max_frame_error_px wins
+    (ties: lowest error). Joints above max_joint_error_px become NaN. Cameras outside the
+    winning subset yield no 3D label for that frame.
     """
     from itertools import combinations
 
@@ -287,7 +192,7 @@ def make_pseudo_labels(cameras: list[PinholeCamera], views: list[ViewDetections]
                    for v in views])
     world = np.stack([convert_joints(v.world[:frames], BLAZEPOSE33, H36M17) for v in views])
     world = world - world[..., :1, :]
-    undist = np.stack([undistort_pixels(c, k) for c, k in zip(cameras, kp)])  # (V, F, J, 2)
+    undist = np.stack([undistort_pixels(c, k) for c, k in zip(cameras, kp, strict=True)])
     tri = triangulate or default_triangulator()
     n_views = len(cameras)
     best_size = np.zeros(frames, int)
@@ -302,7 +207,8 @@ def make_pseudo_labels(cameras: list[PinholeCamera], views: list[ViewDetections]
             err, _ = _reprojection_px(cameras, pts, undist, scores_sub, min_score)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
-                frame_err = np.nanmedian(np.nanmedian(err[mask], axis=0), axis=-1)
+                # the worst camera of the subset (its median joint error) must agree
+                frame_err = np.nanmax(np.nanmedian(err[mask], axis=-1), axis=0)
             take = (frame_err < max_frame_error_px) & (
                 (size > best_size) | ((size == best_size) & (frame_err < best_err)))
             best_size[take], best_err[take] = size, frame_err[take]

@@ -11,8 +11,9 @@ resolution, focal length and any crop. Per frame the model then sees
     model can account for perspective away from the optical axis.
 
 Feature layout of one frame: J*2 relative coordinates, J scores, 2 root coordinates, i.e.
-(..., T, 3*J + 2). The same numpy function runs in training and at inference (before onnxruntime), so the
-exported model carries no normalisation of its own; its metadata names this one.
+(..., T, 3*J + 2). The same numpy function runs in training and at inference (before
+onnxruntime), so the exported model carries no normalisation of its own; its metadata
+names this one.
 """
 from __future__ import annotations
 

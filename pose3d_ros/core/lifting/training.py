@@ -53,7 +53,9 @@ class TrainConfig:
     weight_decay: float = 1e-5
     virtual_per_epoch: int = 3000
     reprojection_weight: float = 0.5
-    noise_px: float = 4.0
+    noise_px: float = 5.0
+    limb_angle_deg: float = 35.0
+    bone_scale: float = 0.12
     virtual_focal_px: float = 1400.0
     seed: int = 0
 
@@ -108,9 +110,47 @@ def look_at_rotation(position: np.ndarray, target: np.ndarray, up: np.ndarray,
     return np.stack([right, down, fwd], axis=1)
 
 
+def _random_rotations(rng: np.random.Generator, count: int, max_angle: float) -> np.ndarray:
+    """(count, 3, 3) rotations about random axes by angles uniform in [0, max_angle] rad."""
+    axis = rng.normal(size=(count, 3))
+    axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+    angle = rng.uniform(0, max_angle, count)[:, None, None]
+    k = np.zeros((count, 3, 3))
+    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
+    k = k - k.transpose(0, 2, 1)
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
+
+
+# (pivot joint, moved joints) of each limb chain, proximal chains first
+_LIMB_CHAINS = [(H36M17.index(p), H36M17.indices(c)) for p, c in [
+    ("left_shoulder", ("left_elbow", "left_wrist")), ("left_elbow", ("left_wrist",)),
+    ("right_shoulder", ("right_elbow", "right_wrist")), ("right_elbow", ("right_wrist",)),
+    ("left_hip", ("left_knee", "left_ankle")), ("left_knee", ("left_ankle",)),
+    ("right_hip", ("right_knee", "right_ankle")), ("right_knee", ("right_ankle",)),
+    ("thorax", ("nose", "head"))]]
+
+
+def vary_poses(seq: np.ndarray, rng: np.random.Generator, max_angle_rad: float,
+               bone_scale: float) -> np.ndarray:
+    """New poses from (N, T, J, 3) sequences: limb rotations about their proximal joints
+    (fixed over T) and bone-length scaling (global size and per chain). NaN stays NaN."""
+    n = seq.shape[0]
+    out = seq.copy()
+    root = out[:, :, :1]
+    size = rng.uniform(1 - bone_scale, 1 + bone_scale, n)[:, None, None, None]
+    out = root + (out - root) * size
+    for pivot, moved in _LIMB_CHAINS:
+        R = _random_rotations(rng, n, max_angle_rad)
+        s = rng.uniform(1 - bone_scale / 2, 1 + bone_scale / 2, n)[:, None, None, None]
+        base = out[:, :, pivot:pivot + 1]
+        out[:, :, moved] = base + s * np.einsum("nij,ntkj->ntki", R, out[:, :, moved] - base)
+    return out
+
+
 def virtual_views(points_world: np.ndarray, scores_like: np.ndarray, count: int,
                   window: int, causal: bool, rng: np.random.Generator,
-                  noise_px: float, focal_px: float, up: np.ndarray | None = None):
+                  noise_px: float, focal_px: float, up: np.ndarray | None = None,
+                  limb_angle_rad: float = 0.0, bone_scale: float = 0.0):
     """Windows of pseudo-3D projected through random virtual cameras.
 
     points_world: (F, J, 3) metres (NaN missing); scores_like: (S, F, J) real score
@@ -125,6 +165,8 @@ def virtual_views(points_world: np.ndarray, scores_like: np.ndarray, count: int,
     centres = rng.choice(labelled, count)
     idx = window_indices(n_frames, window, causal, centres)  # (N, T)
     seq = points_world[idx]  # (N, T, J, 3)
+    if limb_angle_rad > 0 or bone_scale > 0:
+        seq = vary_poses(seq, rng, limb_angle_rad, bone_scale)
     root = np.nanmean(points_world[:, 0], axis=0)
     azimuth = rng.uniform(-np.pi, np.pi, count)
     elevation = rng.uniform(np.radians(-10), np.radians(35), count)
@@ -245,7 +287,9 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     for epoch in bar:
         virt = [virtual_views(lab.points_world, score_bank, config.virtual_per_epoch
                               // len(labels), mc.window, mc.causal, rng, config.noise_px,
-                              config.virtual_focal_px) for lab in labels]
+                              config.virtual_focal_px, limb_angle_rad=np.radians(
+                                  config.limb_angle_deg), bone_scale=config.bone_scale)
+                for lab in labels]
         data = [np.concatenate([real[i]] + [v[i] for v in virt]) for i in range(4)]
         data = mirror(*data, rng.random(data[0].shape[0]) < 0.5)
         tensors = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in data]

@@ -1,0 +1,103 @@
+"""Multi-view 3D on the real 4-camera demo recordings (BlazePose 2D from mediapipe).
+
+2D keypoints come from the cache written by pose3d_ros.tools.demo_2d; without a cache they are
+computed from the videos here (4 x 100 frames, about 20 s single-person and 60 s multi-person
+on one core).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from pose3d_ros.core.calibration import load_rig
+from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate
+from pose3d_ros.core.triangulation import triangulate
+from pose3d_ros.tools.demo_2d import load_demo_2d
+from pose3d_ros.tools.eval_multiview import (appearance_labels, evaluate_multi,
+                                             leave_one_camera_out, quality)
+from pose3d_ros.tools.fetch_demo import calibration_path
+
+FRAMES = 100
+THRESHOLD_PX = 60.0  # ~4x the 15 px residual of correct BlazePose joints with this calibration
+
+
+@pytest.fixture(scope="module")
+def single():
+    demo = load_demo_2d("single", frames=FRAMES)
+    return (load_rig(calibration_path("single")), demo.keypoints[:, :, 0].astype(float),
+            demo.scores[:, :, 0].astype(float))
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def test_real_triangulation_is_consistent(single):
+    rig, kp, sc = single
+    assert kp.shape == (FRAMES, 4, 33, 2)
+    robust = quality(rig, kp, sc, outlier_threshold_px=THRESHOLD_PX, refine=True)
+    plain = quality(rig, kp, sc, outlier_threshold_px=np.inf)
+    assert robust["joints_triangulated_share"] > 0.98
+    assert robust["reprojection_px_median"] < 20 and robust["reprojection_px_p95"] < 40
+    # outlier rejection removes the wild views plain DLT averages in
+    assert plain["reprojection_px_p95"] > 2 * robust["reprojection_px_p95"]
+    assert robust["bone_length_cv_median"] < 0.10
+    assert robust["bone_length_cv_median"] <= plain["bone_length_cv_median"]
+    assert robust["loo_px_median"] < 40
+
+
+def test_real_skeleton_is_metric_and_in_the_capture_volume(single):
+    rig, kp, sc = single
+    res = triangulate(rig.cameras, kp, sc, outlier_threshold_px=THRESHOLD_PX)
+    pts = res.points
+    # the Qualisys world frame is z-up with the floor near z = 0
+    feet = np.nanmedian(pts[:, [27, 28, 31, 32], 2])
+    head = np.nanpercentile(pts[:, 0, 2], 90)  # the nose when standing upright
+    assert -0.15 < feet < 0.25 and 1.2 < head - feet < 1.9
+    thigh = np.nanmedian(np.linalg.norm(pts[:, 23] - pts[:, 25], axis=-1))
+    assert 0.3 < thigh < 0.55
+
+
+def test_leave_one_camera_out_shapes(single):
+    rig, kp, sc = single
+    loo = leave_one_camera_out(rig, kp[:5], sc[:5], outlier_threshold_px=THRESHOLD_PX)
+    assert loo.shape == (5, 4, 33) and np.isfinite(loo).mean() > 0.8
+
+
+def test_self_calibration_matches_qualisys(single):
+    rig, kp, sc = single
+    calib = self_calibrate(kp, sc, rig.cameras, person_height_m=1.7, max_bundle_points=1500)
+    cmp = compare_rigs(calib.rig, rig)
+    assert np.nanmax(cmp.rotation_error_deg) < 5.0
+    assert np.nanmax(cmp.translation_direction_error_deg) < 5.0
+    assert np.nanmax(np.abs(cmp.scale_ratio - 1)) < 0.25  # body-size prior, not a ruler
+    mine = quality(calib.rig, kp, sc, outlier_threshold_px=THRESHOLD_PX)
+    assert mine["reprojection_px_median"] < 20 and mine["bone_length_cv_median"] < 0.10
+
+
+def test_multi_person_association():
+    demo = load_demo_2d("multi", frames=FRAMES)
+    rig = load_rig(calibration_path("multi"))
+    labels = appearance_labels(demo)
+    assert (labels[np.isfinite(demo.keypoints[..., 0, 0])] >= 0).mean() > 0.8
+    result = evaluate_multi(demo, rig, labels)
+    assert result["man_frames_judged"] > FRAMES // 2 and result["woman_frames_judged"] > FRAMES // 2
+    assert result["man_correct_share"] > 0.7 and result["woman_correct_share"] > 0.8
+    assert result["groups_mixing_labelled_people"] <= 0.1 * result["groups_total"]
+    assert 1.7 < result["people_per_frame_mean"] < 2.5
+
+
+def test_calibrate_cli_writes_a_loadable_rig(tmp_path, capsys):
+    from pose3d_ros.tools.calibrate import main
+
+    out = tmp_path / "rig.yaml"
+    assert main(["--demo", "single", "--frames", "40", "--out", str(out)]) == 0
+    rig = load_rig(out)
+    assert rig.names == ["cam01", "cam02", "cam03", "cam04"] and rig.frame_id == "rig"
+    assert np.allclose(rig.cameras[0].R, np.eye(3)) and np.allclose(rig.cameras[0].t, 0)
+    assert "rotation error" in capsys.readouterr().out
