@@ -37,11 +37,16 @@ def _demo():
 
 def test_3d_equals_the_multiview_core_on_the_distorted_cameras():
     rig, frames = _demo()
+    params = PipelineParams(tracking=None, filtering=None, outlier_threshold_px=25.0)
     pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id,
-                              params=PipelineParams(tracking=None, filtering=None))
+                              params=params)
     result = pipeline.process_detections(frames[0], 10.0)
     found = [frames[0][n] for n in rig.names]
-    direct = triangulate(list(rig), *gather(found, associate(list(rig), found)))
+    association = associate(list(rig), found, min_score=params.min_score,
+                            max_ray_distance_m=params.max_ray_distance_m)
+    direct = triangulate(list(rig), *gather(found, association), min_views=params.min_views,
+                         min_score=params.min_score,
+                         outlier_threshold_px=params.outlier_threshold_px)
     assert result.skeletons.num_people == 1 and result.cameras == tuple(rig.names)
     np.testing.assert_allclose(result.skeletons.positions, direct.points, atol=1e-6)
     np.testing.assert_allclose(result.skeletons.reprojection_error, direct.reprojection_error,

@@ -56,7 +56,7 @@ class PipelineParams:
 
     min_views: int = 2
     min_score: float = 0.3
-    outlier_threshold_px: float = 20.0
+    outlier_threshold_px: float = 40.0  # the multi-view core's default
     max_ray_distance_m: float = 0.15
     output_layout: str = ""
     tracking: TrackerParams | None = field(default_factory=TrackerParams)

@@ -115,7 +115,7 @@ _RIG = (
               2, 64),
     ParamSpec("triangulation.min_score", 0.3, "2D joint score below which a view is ignored.",
               0.0, 1.0),
-    ParamSpec("triangulation.outlier_threshold_px", 20.0, "Reprojection error above which a "
+    ParamSpec("triangulation.outlier_threshold_px", 40.0, "Reprojection error above which a "
               "view of a joint is rejected (pixels).", 0.5, 1000.0),
     ParamSpec("output_layout", "", "Joint layout of the 3D output; empty keeps the "
               "detector's.", choices=LAYOUTS),
