@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import array
 import math
 from functools import lru_cache
 
@@ -75,14 +76,23 @@ def skeletons3d_to_msg(skeletons: Skeletons3D, stamp: Time, cameras: list[str],
         pose = Pose(position=Point(**dict(zip("xyz", np.nan_to_num(
             origins[k], nan=0.0).tolist(), strict=True))),
                     orientation=Quaternion(**dict(zip("xyzw", quats[k].tolist(), strict=True))))
+        # array.array values skip rclpy's per-element checks of Python lists.
         out.skeletons.append(Skeleton3D(
             id=int(skeletons.ids[k]), method=int(skeletons.method), layout=layout_msg,
-            positions=skeletons.positions[k].ravel().tolist(),
-            confidence=skeletons.confidence[k].astype(np.float32).tolist(),
-            reprojection_error=skeletons.reprojection_error[k].astype(np.float32).tolist(),
-            num_views=skeletons.num_views[k].astype(np.uint8).tolist(),
+            positions=_array("d", skeletons.positions[k]),
+            confidence=_array("f", skeletons.confidence[k]),
+            reprojection_error=_array("f", skeletons.reprojection_error[k]),
+            num_views=_array("B", skeletons.num_views[k]),
             body_pose=pose))
     return out
+
+
+_DTYPES = {"d": np.float64, "f": np.float32, "B": np.uint8}
+
+
+def _array(typecode: str, values: np.ndarray) -> array.array:
+    """A flat array.array of `values` for a message sequence field."""
+    return array.array(typecode, np.ascontiguousarray(values, _DTYPES[typecode]).tobytes())
 
 
 def skeletons3d_from_msg(msg: Skeleton3DArray) -> Skeletons3D:
@@ -119,9 +129,9 @@ def detections_to_msg(found: Detections2D, header: Header) -> Skeleton2DArray:
     for k in range(found.num_people):
         out.skeletons.append(Skeleton2D(
             id=0, score=float(found.person_scores[k]),
-            bbox=found.boxes[k].astype(np.float32).tolist(), layout=layout_msg,
-            u=keypoints[k, :, 0].tolist(), v=keypoints[k, :, 1].tolist(),
-            confidence=found.scores[k].astype(np.float32).tolist()))
+            bbox=found.boxes[k].astype(np.float32), layout=layout_msg,
+            u=_array("f", keypoints[k, :, 0]), v=_array("f", keypoints[k, :, 1]),
+            confidence=_array("f", found.scores[k])))
     return out
 
 
