@@ -193,3 +193,14 @@ def test_diagnostics_report_rates_stages_drops_and_rejections():
     later = health.report(seconds_to_stamp(0.0), 13.0, sync).status
     assert later[0].level == DiagnosticStatus.WARN and "no output" in later[0].message
     assert later[2].level == DiagnosticStatus.OK   # its rejection was reported already
+
+
+def test_processing_problems_have_their_own_status():
+    health = NodeHealth("pose3d_node", ("cam01",))
+    health.reject("pipeline", "no_3d", "only camera cam01 in the set and no monocular lifter")
+    first = {s.name: s for s in health.report(seconds_to_stamp(0.0), 1.0).status}
+    problems = first["pose3d_node: pipeline problems"]
+    assert problems.level == DiagnosticStatus.WARN and "no monocular lifter" in problems.message
+    assert {kv.key: kv.value for kv in problems.values}["rejected_no_3d"] == "1"
+    later = {s.name: s for s in health.report(seconds_to_stamp(0.0), 2.0).status}
+    assert later["pose3d_node: pipeline problems"].level == DiagnosticStatus.OK

@@ -36,6 +36,7 @@ class NodeHealth:
                  ) -> None:
         self.node_name = node_name
         self.cameras = {name: CameraHealth() for name in cameras}
+        self._real_cameras = set(cameras)   # other keys: "pipeline" (processing problems)
         self._lock = threading.Lock()
         self._timings: deque[dict[str, float]] = deque(maxlen=window)
         self._latencies: deque[float] = deque(maxlen=window)
@@ -121,8 +122,13 @@ class NodeHealth:
                 values["last_rejection"] = health.last_rejection
             with self._lock:
                 health.rejected_since_report = 0
-            statuses.append(_status(f"{self.node_name}: camera {name}", level, message, values,
-                                    name))
+            label = f"camera {name}"
+            if name not in self._real_cameras:    # "pipeline": problems while processing
+                label = f"{name} problems"
+                values = {k: v for k, v in values.items() if k.startswith(("rejected_", "last_"))}
+                level, message = (WARN, f"problem: {health.last_rejection}") \
+                    if level == WARN and message.startswith("rejected") else (OK, "no new problem")
+            statuses.append(_status(f"{self.node_name}: {label}", level, message, values, name))
         return DiagnosticArray(header=Header(stamp=stamp), status=statuses)
 
 
