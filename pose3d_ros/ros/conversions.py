@@ -43,6 +43,16 @@ def seconds_to_stamp(seconds: float) -> Time:
     return Time(sec=int(sec), nanosec=nanosec)
 
 
+def mean_stamp(stamps: list[Time]) -> Time:
+    """Mean of header stamps, computed in integer nanoseconds so that it is exact: one stamp
+    comes back bit for bit, and consumers can match outputs to inputs by equality."""
+    if not stamps:
+        raise ValueError("mean_stamp needs at least one stamp")
+    total = sum(s.sec * 1_000_000_000 + s.nanosec for s in stamps)
+    nanoseconds = (total + len(stamps) // 2) // len(stamps)
+    return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+
+
 @lru_cache(maxsize=16)
 def _layout_fields(layout: JointLayout) -> tuple[list[str], list[int]]:
     return list(layout.joint_names), layout.bones_array.ravel().astype(int).tolist()

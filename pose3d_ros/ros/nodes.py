@@ -64,6 +64,7 @@ from .conversions import (
     camera_model_from_info,
     detections_from_msg,
     detections_to_msg,
+    mean_stamp,
     seconds_to_stamp,
     skeletons3d_to_msg,
     stamp_to_seconds,
@@ -457,8 +458,10 @@ class _RigNodeBase(_PoseNodeBase):
         R = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()   # rig -> optical
         return model.with_pose(R, np.array([tr.x, tr.y, tr.z]))
 
-    def publish_3d(self, result, frame_set: FrameSet) -> None:
-        stamp = seconds_to_stamp(result.stamp)
+    def publish_3d(self, result, frame_set: FrameSet, header_stamps: list | None = None) -> None:
+        """header_stamps: the original stamps of the frames in the set; their exact mean is the
+        output stamp (float seconds would shift it by up to a few hundred nanoseconds)."""
+        stamp = mean_stamp(header_stamps) if header_stamps else seconds_to_stamp(result.stamp)
         frames = [self.pipeline.camera(c).frame_id or c for c in result.cameras]
         publish_start = time.perf_counter()
         bodies = body_frames(result.skeletons.positions, result.skeletons.layout)
@@ -532,7 +535,7 @@ class Pose3DNode(_RigNodeBase):
             if camera in result.detections and pub.get_subscription_count():
                 pub.publish(detections_to_msg(result.detections[camera],
                                               frame_set.frames[camera].payload[1]))
-        self.publish_3d(result, frame_set)
+        self.publish_3d(result, frame_set, [f.payload[1].stamp for f in frame_set.frames.values()])
 
 
 class FusionNode(_RigNodeBase):
@@ -566,12 +569,12 @@ class FusionNode(_RigNodeBase):
             self.reject(camera, "no_camera_info", f"camera {camera!r}: 2D skeletons before "
                         "any valid camera_info (ignored)")
             return
-        self.offer(camera, stamp_to_seconds(msg.header.stamp), found)
+        self.offer(camera, stamp_to_seconds(msg.header.stamp), (found, msg.header.stamp))
 
     def _process(self, frame_set: FrameSet) -> None:
-        found = {c: f.payload for c, f in frame_set.frames.items()}
+        found = {c: f.payload[0] for c, f in frame_set.frames.items()}
         result = self.pipeline.process_detections(found, frame_set.stamp)
-        self.publish_3d(result, frame_set)
+        self.publish_3d(result, frame_set, [f.payload[1] for f in frame_set.frames.values()])
 
 
 class DetectorNode(_PoseNodeBase):
