@@ -3,13 +3,12 @@
   ros2 launch pose3d_ros bag_replay.launch.py bag:=/path/to/bag rig_file:=/path/to/rig.yaml
 The bag needs /<cam>/image_raw (or .../compressed) and /<cam>/camera_info per camera.
 """
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, ExecuteProcess
 from launch.conditions import IfCondition, UnlessCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
-
-from launch import LaunchDescription
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -4,12 +4,11 @@
   ros2 launch pose3d_ros demo.launch.py bag:=/tmp/demo_single \
       rig_file:=$POSE3D_DATA/demo/single/calibration/Calib.qca.txt
 """
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
-
-from launch import LaunchDescription
 
 
 def generate_launch_description() -> LaunchDescription:

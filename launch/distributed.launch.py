@@ -7,12 +7,11 @@ Run the part each computer owns:
   one computer:     role:=all (the default)
 Each detector runs in its camera's namespace: /<cam>/image_raw -> /<cam>/skeletons_2d.
 """
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
-
-from launch import LaunchDescription
 
 
 def _nodes(context):

@@ -4,13 +4,12 @@
 Topics: /<camera>/image_raw (or .../compressed), /<camera>/camera_info in; skeletons,
 skeleton_markers, /tf, /diagnostics out.
 """
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
-
-from launch import LaunchDescription
 
 
 def _pose_node(context):

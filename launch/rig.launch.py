@@ -2,13 +2,12 @@
 
   ros2 launch pose3d_ros rig.launch.py rig_file:=/path/to/rig.yaml cameras:=cam01,cam02,cam03
 """
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
-
-from launch import LaunchDescription
 
 
 def _pose_node(context):

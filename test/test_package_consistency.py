@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 # (rosbags has no rosdep key; it is a pip requirement of the offline tools, see README.)
 ROSDEP_KEY_OF_MODULE = {
     "numpy": "python3-numpy", "scipy": "python3-scipy", "cv2": "python3-opencv",
-    "yaml": "python3-yaml", "toml": "python3-toml", "matplotlib": "python3-matplotlib", "torch": "python3-torch",
+    "yaml": "python3-yaml", "toml": "python3-toml",
+    "matplotlib": "python3-matplotlib", "torch": "python3-torch",
     "onnxruntime": "python3-onnxruntime-gpu-pip", "mediapipe": "python3-mediapipe-pip",
     "rclpy": "rclpy", "builtin_interfaces": "builtin_interfaces",
     "rcl_interfaces": "rcl_interfaces", "sensor_msgs": "sensor_msgs", "std_msgs": "std_msgs",
