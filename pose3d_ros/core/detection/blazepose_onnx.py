@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .base import default_data_dir
 from .blazepose_multi import TwoStageBlazePose
 from .onnx_models import OnnxModel
 
@@ -20,7 +21,6 @@ LANDMARK_ONNX = "pose_landmark_full.onnx"
 
 
 def default_model_dir() -> Path:
-    from ...tools.fetch_demo import default_data_dir
     return default_data_dir() / "models" / "blazepose"
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..layouts import JointLayout, get_layout
 from ..types import Detections2D
+from .base import default_data_dir
 
 CACHE_VERSION = 3  # bump when a back-end changes its output
 
@@ -80,7 +81,6 @@ def stack_detections(frames: Sequence[Detections2D], layout: JointLayout,
 
 
 def cache_dir() -> Path:
-    from ...tools.fetch_demo import default_data_dir
     return default_data_dir() / "cache" / "detections"
 
 

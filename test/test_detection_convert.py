@@ -1,0 +1,51 @@
+"""The conversion tool's graph surgery, on small ONNX graphs built here (tf2onnx itself needs
+TensorFlow, which stays out of the package's environment; its output is checked by the tool
+against TFLite, see benchmarks/results_detection.md)."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+from pose3d_ros.tools.convert_blazepose_onnx import make_batch_dynamic, within
+
+
+def test_make_batch_dynamic_runs_any_batch_like_single_runs(tmp_path):
+    # Shaped like tf2onnx's output: fixed batch 1, Reshape targets with a literal leading 1.
+    x = helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [1, 4, 4, 3])
+    y = helper.make_tensor_value_info("Identity", TensorProto.FLOAT, [1, 16, 3])
+    z = helper.make_tensor_value_info("Identity_1", TensorProto.FLOAT, [1, 48])
+    weight = np.arange(3, dtype=np.float32)
+    nodes = [helper.make_node("Mul", ["input_1", "w"], ["scaled"]),
+             helper.make_node("Reshape", ["scaled", "shape_a"], ["Identity"]),
+             helper.make_node("Reshape", ["scaled", "shape_b"], ["Identity_1"])]
+    inits = [numpy_helper.from_array(weight, "w"),
+             numpy_helper.from_array(np.array([1, -1, 3], np.int64), "shape_a"),
+             numpy_helper.from_array(np.array([1, 48], np.int64), "shape_b")]
+    graph = helper.make_graph(nodes, "fixed", [x], [y, z], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path)
+
+    make_batch_dynamic(path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[0] == "batch"
+    batch = np.random.default_rng(0).normal(size=(3, 4, 4, 3)).astype(np.float32)
+    together = session.run(None, {"input_1": batch})
+    for i in range(3):
+        alone = session.run(None, {"input_1": batch[i:i + 1]})
+        for a, b in zip(together, alone, strict=True):
+            np.testing.assert_array_equal(a[i:i + 1], b)
+    np.testing.assert_allclose(together[1], (batch * weight).reshape(3, 48))
+
+
+def test_tolerance_is_relative_to_each_output_scale():
+    record = {"outputs": {"a": {"max_abs_reference": 800.0, "max_abs_difference": 0.5,
+                                "batch_vs_single_max_abs_difference": 0.0},
+                          "b": {"max_abs_reference": 0.5, "max_abs_difference": 5e-4,
+                                "batch_vs_single_max_abs_difference": 0.0}}}
+    assert within(record, 1e-3)
+    record["outputs"]["b"]["max_abs_difference"] = 2e-3  # small output: absolute 1e-3 floor
+    assert not within(record, 1e-3)
