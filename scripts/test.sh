@@ -16,6 +16,13 @@ fi
 # shellcheck disable=SC1091
 source scripts/env.sh
 python -m pose3d_ros.tools.fetch_demo >/dev/null
+# BlazePose -> ONNX conversion from the installed mediapipe wheel, verified against TFLite, so the
+# ONNX back-end's tests run on the real converted models (first run: about 2 minutes and 1.6 GB
+# for the separate tensorflow/tf2onnx converter environment under data/).
+data_dir="${POSE3D_DATA:-$repo/data}"
+if [[ ! -f "$data_dir/models/blazepose/pose_landmark_full.onnx" ]]; then
+  python -m pose3d_ros.tools.convert_blazepose_onnx
+fi
 status=0
 python -m pytest -q -p no:cacheprovider test "$@" || status=$?
 # pytest exits 5 when it collected no test: for this suite that is a failure, not a pass.

@@ -2,6 +2,7 @@
 mediapipe wheel, plus the exact parts of the two-stage pipeline (anchors, decoding, ROI)."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 import cv2
@@ -186,7 +187,10 @@ def test_densified_detector_equals_original(tmp_path):
 ONNX_READY = (default_model_dir() / "pose_landmark_full.onnx").is_file()
 
 
-@pytest.mark.skipif(not ONNX_READY, reason="BlazePose ONNX models not converted on this machine "
+# Skipped only outside CI: scripts/test.sh (what CI runs) converts the models first, and there a
+# missing model is a failure.
+@pytest.mark.skipif(not ONNX_READY and not os.environ.get("CI"),
+                    reason="BlazePose ONNX models not converted on this machine "
                     "(python -m pose3d_ros.tools.convert_blazepose_onnx)")
 def test_onnx_path_agrees_with_litert_path():
     frames = first_frames("multi")[0]
