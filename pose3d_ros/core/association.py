@@ -91,7 +91,7 @@ def affinity_matrix(cameras: Sequence[CameraModel], detections: Sequence[Detecti
     camera_of = np.repeat(np.arange(len(cameras)), counts)
     cap = 2.0 * max_ray_distance_m
     rays = [cam.pixel_rays(np.asarray(det.keypoints, np.float64))
-            for cam, det in zip(cameras, detections)]
+            for cam, det in zip(cameras, detections, strict=True)]
     weights = [np.where(np.isfinite(det.keypoints[..., 0]) & (det.scores >= min_score),
                         det.scores, 0.0) for det in detections]
     centers = [cam.center for cam in cameras]

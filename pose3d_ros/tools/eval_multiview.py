@@ -145,17 +145,27 @@ def evaluate_single(demo: Demo2D, rig: Rig, threshold_px: float = 60.0,
 
 
 # ---------------------------------------------------------------- multi-person reference
+def _median_hsv(hsv: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """Median HSV of 5 pixels along the segment a -> b (30..70 % of the way), None if NaN."""
+    pts = a + (b - a) * np.linspace(0.3, 0.7, 5)[:, None]
+    if not np.isfinite(pts).all():
+        return None
+    u = np.clip(pts[:, 0].astype(int), 0, hsv.shape[1] - 1)
+    v = np.clip(pts[:, 1].astype(int), 0, hsv.shape[0] - 1)
+    return np.median(hsv[v, u].astype(float), axis=0)
+
+
 def appearance_labels(demo: Demo2D, name: str = "multi") -> np.ndarray:
     """Clothing-colour identity of every detection (F, V, P): 0 man, 1 woman, 2 bystander,
     -1 unknown or absent (module docstring)."""
     import cv2
 
     lay = BLAZEPOSE33
-    sh, hp = lay.indices(["left_shoulder", "right_shoulder"]), lay.indices(["left_hip", "right_hip"])
+    sh = lay.indices(["left_shoulder", "right_shoulder"])
+    hp = lay.indices(["left_hip", "right_hip"])
     kn = lay.indices(["left_knee", "right_knee"])
     n_frames, n_views, n_people = demo.keypoints.shape[:3]
     labels = np.full((n_frames, n_views, n_people), -1, int)
-    fractions = np.linspace(0.3, 0.7, 5)[:, None]
     for v, path in enumerate(video_paths(name)):
         cap = cv2.VideoCapture(str(path))
         for f in range(n_frames):
@@ -163,26 +173,15 @@ def appearance_labels(demo: Demo2D, name: str = "multi") -> np.ndarray:
             if not ok:
                 break
             hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
-            h_img, w_img = hsv.shape[:2]
             for p in range(n_people):
                 k = demo.keypoints[f, v, p].astype(np.float64)
                 if not np.isfinite(k[:, 0]).any():
                     continue
-                height = np.nanmax(k[:, 1]) - np.nanmin(k[:, 1])
-                if height < 300:
+                if np.nanmax(k[:, 1]) - np.nanmin(k[:, 1]) < 300:
                     labels[f, v, p] = 2
                     continue
                 s, h, kk = k[sh].mean(0), k[hp].mean(0), k[kn].mean(0)
-
-                def sample(a, b):
-                    pts = a + (b - a) * fractions
-                    if not np.isfinite(pts).all():
-                        return None
-                    u = np.clip(pts[:, 0].astype(int), 0, w_img - 1)
-                    vv = np.clip(pts[:, 1].astype(int), 0, h_img - 1)
-                    return np.median(hsv[vv, u].astype(float), axis=0)
-
-                torso, legs = sample(s, h), sample(h, kk)
+                torso, legs = _median_hsv(hsv, s, h), _median_hsv(hsv, h, kk)
                 if torso is None or legs is None:
                     continue
                 if torso[1] < 40 and 90 <= legs[0] <= 115:
@@ -225,7 +224,7 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
             if len({v for v, _ in where}) < 2:
                 continue
             ok = any(all(row[v] == i for v, i in where) and not (labels_of - {person, -1})
-                     for row, labels_of in zip(assoc.members, group_labels))
+                     for row, labels_of in zip(assoc.members, group_labels, strict=True))
             correct[person].append(bool(ok))
     return {
         "frames": n_frames,
