@@ -18,6 +18,10 @@ if [[ -z "${ROS_DISTRO:-}" || ! -d "/opt/ros/${ROS_DISTRO:-none}" ]]; then
   export LD_LIBRARY_PATH="$_pose3d_venv/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   export RMW_IMPLEMENTATION="${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}"
 fi
+# colcon's setup.bash reads unset variables: allow that while it runs, then restore the
+# caller's `set -u` if it had one (scripts/test.sh and CI run with -u).
+case $- in *u*) _pose3d_nounset=1; set +u ;; *) _pose3d_nounset= ;; esac
 # shellcheck disable=SC1091
 source "$_pose3d_repo/build_ws/install/setup.bash"
-unset _pose3d_repo _pose3d_venv
+[[ -n "$_pose3d_nounset" ]] && set -u
+unset _pose3d_repo _pose3d_venv _pose3d_nounset

@@ -61,13 +61,16 @@ TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
 PY_DEPS=(
   "$TORCH_SPEC" "numpy>=1.26,<3" "scipy>=1.11" "opencv-python>=4.9" "onnxruntime-gpu>=1.20"
   "onnx>=1.16" "mediapipe==0.10.14" "ai-edge-litert>=2.0" "rosbags>=0.10" "PyYAML>=6"
-  "toml>=0.10" "tqdm>=4.66" "pytest>=8" "pytest-timeout>=2.3" "ruff>=0.6" "flake8>=7"
+  "toml>=0.10" "tqdm>=4.66" "matplotlib>=3.8" "pytest>=8" "pytest-timeout>=2.3" "ruff>=0.6" "flake8>=7"
 )
 
 if [[ -n "${ROS_DISTRO:-}" && -d "/opt/ros/${ROS_DISTRO}" ]]; then
   log "ROS 2 ${ROS_DISTRO} is sourced: using it; the venv only adds Python packages ROS lacks."
-  [[ -x "$venv/bin/python" ]] || "$python" -m venv --system-site-packages "$venv"
-  "$venv/bin/python" -m pip install -q "${PY_DEPS[@]}"
+  # The venv must use the interpreter the distribution was built for (Jazzy: Ubuntu 24.04's
+  # python3.12, Humble: 22.04's python3.10) and see its packages (rclpy, cv_bridge, tf2_ros).
+  [[ -x "$venv/bin/python" ]] || /usr/bin/python3 -m venv --system-site-packages "$venv"
+  # numpy < 2: apt's cv_bridge and other ROS extensions are compiled against numpy 1.x.
+  "$venv/bin/python" -m pip install -q "${PY_DEPS[@]}" "numpy<2"
   prefix="/opt/ros/${ROS_DISTRO}"
 else
   [[ -x "$venv/bin/python" ]] || { log "creating venv $venv"; "$python" -m venv "$venv"; }
@@ -102,6 +105,43 @@ export CMAKE_PREFIX_PATH="$prefix${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
 ws="$repo/build_ws"
 mkdir -p "$ws/src"
 ln -sfn "$repo" "$ws/src/pose3d_ros"
+
+# Workaround 2: tf2_msgs has no PyPI wheel, and TF is published as tf2_msgs/TFMessage on /tf and
+# /tf_static. Where no ROS install provides it, we build the interface package from its public
+# one-line definition; the generated type (name, fields, type hash) is the one real ROS nodes
+# use, so it is identical on the wire. Only the message is built (not tf2_msgs' services and
+# actions, which this package does not use).
+if [[ ! -d "$prefix/share/tf2_msgs" ]]; then
+  tf="$ws/src/tf2_msgs"
+  mkdir -p "$tf/msg"
+  printf 'geometry_msgs/TransformStamped[] transforms\n' >"$tf/msg/TFMessage.msg"
+  cat >"$tf/package.xml" <<'XML'
+<?xml version="1.0"?>
+<package format="3">
+  <name>tf2_msgs</name>
+  <version>0.36.0</version>
+  <description>tf2_msgs/TFMessage only, built by pose3d_ros' setup_env.sh where ROS 2 is not installed.</description>
+  <maintainer email="maintainers@pose3d-ros.dev">pose3d_ros maintainers</maintainer>
+  <license>BSD-3-Clause</license>
+  <buildtool_depend>ament_cmake</buildtool_depend>
+  <buildtool_depend>rosidl_default_generators</buildtool_depend>
+  <depend>geometry_msgs</depend>
+  <exec_depend>rosidl_default_runtime</exec_depend>
+  <member_of_group>rosidl_interface_packages</member_of_group>
+  <export><build_type>ament_cmake</build_type></export>
+</package>
+XML
+  cat >"$tf/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.16)
+project(tf2_msgs)
+find_package(ament_cmake REQUIRED)
+find_package(rosidl_default_generators REQUIRED)
+find_package(geometry_msgs REQUIRED)
+rosidl_generate_interfaces(${PROJECT_NAME} "msg/TFMessage.msg" DEPENDENCIES geometry_msgs)
+ament_export_dependencies(rosidl_default_runtime)
+ament_package()
+CMAKE
+fi
 log "colcon build in $ws"
 (cd "$ws" && colcon --log-base log build --symlink-install \
    --event-handlers console_direct- --cmake-args -DPython3_EXECUTABLE="$venv/bin/python" \

@@ -69,7 +69,8 @@ COCO17 = JointLayout(
     "coco17", _COCO17_NAMES,
     _bones(_COCO17_NAMES, _LIMBS + [
         ("nose", "left_eye"), ("nose", "right_eye"), ("left_eye", "left_ear"),
-        ("right_eye", "right_ear"), ("left_shoulder", "left_hip"),
+        ("right_eye", "right_ear"), ("left_ear", "left_shoulder"),
+        ("right_ear", "right_shoulder"), ("left_shoulder", "left_hip"),
         ("right_shoulder", "right_hip")]),
 )
 
@@ -105,7 +106,8 @@ BLAZEPOSE33 = JointLayout(
         ("left_eye", "left_eye_outer"), ("left_eye_outer", "left_ear"),
         ("nose", "right_eye_inner"), ("right_eye_inner", "right_eye"),
         ("right_eye", "right_eye_outer"), ("right_eye_outer", "right_ear"),
-        ("mouth_left", "mouth_right"), ("left_shoulder", "left_hip"),
+        ("mouth_left", "mouth_right"), ("left_ear", "left_shoulder"),
+        ("right_ear", "right_shoulder"), ("left_shoulder", "left_hip"),
         ("right_shoulder", "right_hip"), ("left_wrist", "left_pinky"),
         ("left_pinky", "left_index"), ("left_wrist", "left_index"), ("left_wrist", "left_thumb"),
         ("right_wrist", "right_pinky"), ("right_pinky", "right_index"),

@@ -1,0 +1,36 @@
+"""The demo rig: replay the bag of the pose2sim demo recordings into the all-in-one node.
+
+  python -m pose3d_ros.tools.make_bag --demo single --fixed-frame world /tmp/demo_single
+  ros2 launch pose3d_ros demo.launch.py bag:=/tmp/demo_single \
+      rig_file:=$POSE3D_DATA/demo/single/calibration/Calib.qca.txt
+"""
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.substitutions import FindPackageShare
+
+
+def generate_launch_description() -> LaunchDescription:
+    share = FindPackageShare("pose3d_ros")
+    return LaunchDescription([
+        DeclareLaunchArgument(
+            "bag", description="rosbag2 of the demo made by pose3d_ros.tools.make_bag."),
+        DeclareLaunchArgument(
+            "rig_file", description="The demo's calibration (demo/<name>/calibration/"
+                                    "Calib.qca.txt under the data folder)."),
+        DeclareLaunchArgument(
+            "rate", default_value="0.25",
+            description="Replay speed (1.0 = real time); the CPU detector runs slower than "
+                        "60 fps x 4 cameras."),
+        DeclareLaunchArgument(
+            "rviz", default_value="true", choices=["true", "false"],
+            description="Start rviz2 with the package's skeleton view."),
+        IncludeLaunchDescription(
+            PythonLaunchDescriptionSource(PathJoinSubstitution(
+                [share, "launch", "bag_replay.launch.py"])),
+            launch_arguments={
+                "bag": LaunchConfiguration("bag"), "rig_file": LaunchConfiguration("rig_file"),
+                "rate": LaunchConfiguration("rate"), "rviz": LaunchConfiguration("rviz"),
+                "config": PathJoinSubstitution([share, "config", "demo.yaml"])}.items()),
+    ])

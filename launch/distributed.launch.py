@@ -1,0 +1,62 @@
+"""The distributed pair: a detector node per camera and one fusion node, over DDS.
+
+Run the part each computer owns:
+  camera computer:  ros2 launch pose3d_ros distributed.launch.py role:=detectors cameras:=cam01
+  fusion computer:  ros2 launch pose3d_ros distributed.launch.py role:=fusion \
+                        cameras:=cam01,cam02,cam03,cam04 rig_file:=/path/to/rig.yaml
+  one computer:     role:=all (the default)
+Each detector runs in its camera's namespace: /<cam>/image_raw -> /<cam>/skeletons_2d.
+"""
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+
+def _nodes(context):
+    role = LaunchConfiguration("role").perform(context)
+    cameras = [c.strip() for c in LaunchConfiguration("cameras").perform(context).split(",")
+               if c.strip()]
+    config = LaunchConfiguration("config")
+    nodes = []
+    if role in ("all", "detectors"):
+        nodes += [Node(package="pose3d_ros", executable="pose3d_detector",
+                       name="pose3d_detector", namespace=camera, output="screen",
+                       parameters=[config, {"camera_name": camera}])
+                  for camera in cameras]
+    if role in ("all", "fusion"):
+        nodes.append(Node(
+            package="pose3d_ros", executable="pose3d_fusion", name="pose3d_fusion",
+            output="screen",
+            parameters=[config, {"camera_names": cameras,
+                                 "rig_file": LaunchConfiguration("rig_file").perform(context)}]))
+    if role in ("all", "fusion") and LaunchConfiguration("rviz").perform(context) == "true":
+        nodes.append(Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
+                          arguments=["-d", PathJoinSubstitution(
+                              [FindPackageShare("pose3d_ros"), "rviz", "pose3d.rviz"])]))
+    return nodes
+
+
+def generate_launch_description() -> LaunchDescription:
+    share = FindPackageShare("pose3d_ros")
+    return LaunchDescription([
+        DeclareLaunchArgument(
+            "config", default_value=PathJoinSubstitution([share, "config", "distributed.yaml"]),
+            description="Parameter file with the detector and fusion sections."),
+        DeclareLaunchArgument(
+            "role", default_value="all", choices=["all", "detectors", "fusion"],
+            description="Which nodes this computer runs: the detectors of `cameras`, the "
+                        "fusion node, or both."),
+        DeclareLaunchArgument(
+            "cameras", default_value="cam01,cam02,cam03,cam04",
+            description="Comma-separated camera namespaces (detectors: the local cameras; "
+                        "fusion: the whole rig, in rig order)."),
+        DeclareLaunchArgument(
+            "rig_file", default_value="",
+            description="Calibration with the camera poses (needed by the fusion node)."),
+        DeclareLaunchArgument(
+            "rviz", default_value="true", choices=["true", "false"],
+            description="Start rviz2 next to the fusion node."),
+        OpaqueFunction(function=_nodes),
+    ])

@@ -1,0 +1,57 @@
+"""A calibrated multi-camera rig, all in one process, with rviz2.
+
+  ros2 launch pose3d_ros rig.launch.py rig_file:=/path/to/rig.yaml cameras:=cam01,cam02,cam03
+"""
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+
+def _pose_node(context):
+    cameras = [c.strip() for c in LaunchConfiguration("cameras").perform(context).split(",")
+               if c.strip()]
+    overrides = {"rig_file": LaunchConfiguration("rig_file").perform(context),
+                 "fixed_frame": LaunchConfiguration("fixed_frame").perform(context),
+                 "image_transport": LaunchConfiguration("image_transport").perform(context),
+                 "detector": LaunchConfiguration("detector").perform(context)}
+    if cameras:
+        overrides["camera_names"] = cameras
+    return [Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
+                 output="screen", parameters=[LaunchConfiguration("config"), overrides])]
+
+
+def generate_launch_description() -> LaunchDescription:
+    share = FindPackageShare("pose3d_ros")
+    return LaunchDescription([
+        DeclareLaunchArgument(
+            "config", default_value=PathJoinSubstitution([share, "config", "rig.yaml"]),
+            description="Parameter file of the node (see docs/nodes.md)."),
+        DeclareLaunchArgument(
+            "rig_file",
+            description="Calibration with the camera poses (rig YAML, Pose2Sim TOML, Qualisys "
+                        "QCA, or the self-calibration tool's output)."),
+        DeclareLaunchArgument(
+            "cameras", default_value="",
+            description="Comma-separated camera namespaces in rig order; empty keeps the "
+                        "config file's camera_names."),
+        DeclareLaunchArgument(
+            "fixed_frame", default_value="world",
+            description="Frame of the 3D output when the rig file names none."),
+        DeclareLaunchArgument(
+            "image_transport", default_value="raw", choices=["raw", "compressed"],
+            description="Subscribe raw sensor_msgs/Image or JPEG/PNG CompressedImage."),
+        DeclareLaunchArgument(
+            "detector", default_value="blazepose",
+            description="2D back-end: blazepose, blazepose_multi, blazepose_onnx, yolo_pose, "
+                        "rtmpose or heatmap."),
+        DeclareLaunchArgument(
+            "rviz", default_value="true", choices=["true", "false"],
+            description="Start rviz2 with the package's skeleton view."),
+        OpaqueFunction(function=_pose_node),
+        Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
+             arguments=["-d", PathJoinSubstitution([share, "rviz", "pose3d.rviz"])],
+             condition=IfCondition(LaunchConfiguration("rviz"))),
+    ])

@@ -1,0 +1,116 @@
+"""The 2D pose detector interface and helpers shared by every back-end.
+
+A detector takes one BGR uint8 image per camera, always in the same camera order (trackers are
+kept per camera index), and returns one `Detections2D` per image: keypoints in pixels of the
+raw image, NaN for joints it did not find.
+"""
+from __future__ import annotations
+
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from ..layouts import JointLayout, convert_joint_scores, convert_joints
+from ..types import Detections2D
+
+
+@runtime_checkable
+class PoseDetector(Protocol):
+    """A 2D pose back-end: images of several cameras in, people x joints per image out."""
+
+    name: str
+    layout: JointLayout
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections2D]:
+        """One BGR uint8 (H, W, 3) image per camera in a fixed camera order -> one result each."""
+        ...
+
+    def close(self) -> None:
+        """Release models, sessions and trackers."""
+        ...
+
+
+def check_images(images: Sequence[np.ndarray], where: str) -> list[np.ndarray]:
+    """Validate a batch of BGR uint8 (H, W, 3) images; ValueError naming the bad one."""
+    if isinstance(images, np.ndarray):
+        raise ValueError(f"{where}: pass a sequence of images (one per camera), "
+                         f"not a single array of shape {images.shape}")
+    checked = []
+    for k, image in enumerate(images):
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"{where}: image {k} must be BGR uint8 (H, W, 3), "
+                             f"got {image.dtype} {image.shape}")
+        checked.append(image)
+    return checked
+
+
+def boxes_from_keypoints(keypoints: np.ndarray) -> np.ndarray:
+    """Tight boxes (P, 4) [u_min, v_min, u_max, v_max] around (P, J, 2) keypoints, NaN-aware."""
+    if keypoints.shape[0] == 0:
+        return np.zeros((0, 4), np.float32)
+    with np.errstate(invalid="ignore"), _AllNanOk():
+        low = np.nanmin(keypoints, axis=1)
+        high = np.nanmax(keypoints, axis=1)
+    return np.concatenate([low, high], axis=1).astype(np.float32)
+
+
+class _AllNanOk:
+    """Silence numpy's 'All-NaN slice' warning: an all-NaN person yields a NaN box, as it should."""
+
+    def __enter__(self):
+        import warnings
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+def convert_detections(det: Detections2D, layout: JointLayout | str) -> Detections2D:
+    """The same people in another joint layout (e.g. BLAZEPOSE33 -> COCO17 or H36M17).
+
+    Derived joints (H36M pelvis, thorax, ...) are means of their sources with the minimum
+    source score; a derived joint is NaN when a source is NaN. Boxes and person scores are kept.
+    """
+    from ..layouts import get_layout
+    target = get_layout(layout) if isinstance(layout, str) else layout
+    if target.name == det.layout.name:
+        return det
+    world = None
+    if det.world is not None:
+        world = convert_joints(det.world, det.layout, target).astype(np.float32)
+    return Detections2D(
+        keypoints=convert_joints(det.keypoints, det.layout, target).astype(np.float32),
+        scores=convert_joint_scores(det.scores, det.layout, target).astype(np.float32),
+        boxes=det.boxes.copy(), person_scores=det.person_scores.copy(), layout=target,
+        image_size=det.image_size, world=world)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Greedy non-maximum suppression. boxes (N, 4) xyxy, scores (N,). Returns kept indices,
+    best first. Each step suppresses against one kept box at once for all candidates."""
+    order = np.argsort(-scores, kind="stable")
+    keep: list[int] = []
+    while order.size:
+        best = int(order[0])
+        keep.append(best)
+        rest = order[1:]
+        order = rest[box_iou(boxes[best][None], boxes[rest])[0] <= iou_threshold]
+    return np.asarray(keep, dtype=np.intp)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of boxes a (N, 4) and b (M, 4), xyxy -> (N, M)."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=-1)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=-1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=-1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -80, 80)))

@@ -1,0 +1,83 @@
+"""BlazePose through mediapipe's own single-person solution (the offline default).
+
+mediapipe 0.10.14 ships the "full" landmark model (model_complexity=1) and the person detector
+in its wheel, so this back-end works with no download. One `mediapipe.solutions.pose.Pose`
+runs per camera index in video mode: it detects a person once, then tracks the landmark ROI
+from frame to frame. Single person per camera by design of that solution.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..layouts import BLAZEPOSE33
+from ..types import Detections2D
+from .base import boxes_from_keypoints, check_images
+
+
+class MediapipeBlazePose:
+    """mediapipe BlazePose (33 joints), one person per camera, one tracker per camera index.
+
+    Options:
+      model_complexity: 1 (the only one shipped in the wheel; 0 and 2 download at run time).
+      static_image_mode: True runs the person detector on every frame (no tracking).
+      min_detection_confidence, min_tracking_confidence: mediapipe's thresholds in [0, 1].
+      smooth_landmarks: mediapipe's own temporal filter (off by default: the package filters
+        later, and raw per-frame 2D is what triangulation wants).
+    Scores are mediapipe's per-landmark visibility; person_score is their mean (the solution
+    API does not expose its pose-presence flag).
+    """
+
+    layout = BLAZEPOSE33
+
+    def __init__(self, *, model_complexity: int = 1, static_image_mode: bool = False,
+                 min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
+                 smooth_landmarks: bool = False) -> None:
+        if model_complexity != 1:
+            raise ValueError("model_complexity must be 1: mediapipe 0.10.14 ships only the full "
+                             f"landmark model, {model_complexity} would be downloaded at run time")
+        import mediapipe as mp  # imported here: optional dependency
+        self._pose_class = mp.solutions.pose.Pose
+        self._options = dict(static_image_mode=static_image_mode, model_complexity=1,
+                             smooth_landmarks=smooth_landmarks, enable_segmentation=False,
+                             min_detection_confidence=min_detection_confidence,
+                             min_tracking_confidence=min_tracking_confidence)
+        self._trackers: list = []
+        self.name = "blazepose"
+
+    def _tracker(self, camera: int):
+        while len(self._trackers) <= camera:
+            self._trackers.append(self._pose_class(**self._options))
+        return self._trackers[camera]
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections2D]:
+        images = check_images(images, "MediapipeBlazePose.detect")
+        return [self._detect_one(k, image) for k, image in enumerate(images)]
+
+    def _detect_one(self, camera: int, image: np.ndarray) -> Detections2D:
+        height, width = image.shape[:2]
+        result = self._tracker(camera).process(np.ascontiguousarray(image[:, :, ::-1]))
+        if result.pose_landmarks is None:
+            return Detections2D.empty(self.layout, (width, height))
+        marks = np.array([(m.x, m.y, m.visibility) for m in result.pose_landmarks.landmark],
+                         dtype=np.float32)
+        keypoints = (marks[None, :, :2] * np.array([width, height], np.float32))
+        scores = marks[None, :, 2]
+        world = None
+        if result.pose_world_landmarks is not None:
+            world = np.array([(m.x, m.y, m.z) for m in result.pose_world_landmarks.landmark],
+                             dtype=np.float32)[None]
+        return Detections2D(keypoints=keypoints, scores=scores,
+                            boxes=boxes_from_keypoints(keypoints),
+                            person_scores=scores.mean(axis=1), layout=self.layout,
+                            image_size=(width, height), world=world)
+
+    def reset(self) -> None:
+        """Forget the tracked people (e.g. after a jump in time)."""
+        self.close()
+
+    def close(self) -> None:
+        for tracker in self._trackers:
+            tracker.close()
+        self._trackers = []

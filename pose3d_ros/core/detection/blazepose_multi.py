@@ -1,0 +1,287 @@
+"""Multi-person BlazePose: MediaPipe's person detector, then the landmark model on every person.
+
+Both stages follow MediaPipe's pose graphs (pose_detection_cpu, pose_detection_to_roi,
+pose_landmark_by_roi):
+  1. the whole image is letterboxed to 224x224, values in [-1, 1]; the detector's SSD output
+     is decoded with MediaPipe's anchors and weighted NMS (ssd_anchors.py); elongated images
+     are also seen as square tiles (an addition to MediaPipe, see detector_views);
+  2. each person's ROI is a square centred on detector keypoint 0 (hip centre), side
+     2 * |kp1 - kp0| * 1.25, rotated so that kp0 -> kp1 points up;
+  3. the ROI is cropped to 256x256 (values in [0, 1]) and the landmark model gives 39 points
+     (33 body + 2 auxiliary + 4 unused) in crop pixels, projected back through the rotation;
+     world landmarks (metres, hip-centred) are rotated by the ROI rotation as MediaPipe does.
+The detector runs on every frame: no ROI tracking, so the result does not depend on history.
+
+The stages run through "runners" (callables from a float32 NHWC batch to the model's output
+arrays, each with a leading batch axis): LiteRT here, onnxruntime in blazepose_onnx.py.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+
+from ..layouts import BLAZEPOSE33
+from ..types import Detections2D
+from .base import box_iou, check_images, sigmoid
+from .ssd_anchors import PersonDetections, decode_pose_detector, weighted_nms
+
+Runner = Callable[[np.ndarray], list[np.ndarray]]
+
+DETECTOR_SIZE = 224
+LANDMARK_SIZE = 256
+NUM_MODEL_LANDMARKS = 39
+ROI_SCALE = 1.25
+DETECTOR_NMS_IOU = 0.3  # MediaPipe's pose detector NMS threshold
+
+
+def distinct_rois(roi: np.ndarray, max_offset: float) -> np.ndarray:
+    """Indices of ROIs (N, 4), best first, whose centre is farther than max_offset x the larger
+    side from every ROI kept before it. Two views (whole image, tile) can see one body as two
+    detections whose boxes barely overlap but whose body ROIs nearly coincide."""
+    kept: list[int] = []
+    for i in range(len(roi)):
+        if kept:
+            offset = np.linalg.norm(roi[kept, :2] - roi[i, :2], axis=1)
+            if np.any(offset <= max_offset * np.maximum(roi[kept, 2], roi[i, 2])):
+                continue
+        kept.append(i)
+    return np.asarray(kept, dtype=np.intp)
+
+
+def detector_views(image: np.ndarray, tiles: bool) -> list[tuple[int, int, int, int]]:
+    """Regions (x0, y0, width, height) the person detector looks at: the whole image and, with
+    `tiles` and an elongated image, squares of the short side spread along the long side.
+
+    The detector sees a 224x224 letterbox: people standing a few metres from a portrait
+    1080x1920 camera are then ~70 px tall and often missed; in a square tile they are 1.8x
+    larger (measured on the demo: second person found far more often).
+    """
+    height, width = image.shape[:2]
+    regions = [(0, 0, width, height)]
+    short, long = min(height, width), max(height, width)
+    if not tiles or long < 1.2 * short:
+        return regions
+    count = int(np.ceil(long / short))
+    for start in np.linspace(0, long - short, count).round().astype(int):
+        regions.append((0, int(start), width, short) if height > width
+                       else (int(start), 0, short, height))
+    return regions
+
+
+def mediapipe_model_paths() -> tuple[Path, Path]:
+    """(pose_detection.tflite, pose_landmark_full.tflite) inside the installed mediapipe wheel."""
+    try:
+        import mediapipe
+    except ImportError as exc:
+        raise ImportError("the BlazePose weights come from the mediapipe==0.10.14 wheel; "
+                          "install it (pip install mediapipe==0.10.14)") from exc
+    root = Path(os.path.dirname(mediapipe.__file__)) / "modules"
+    paths = (root / "pose_detection" / "pose_detection.tflite",
+             root / "pose_landmark" / "pose_landmark_full.tflite")
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing from the installed mediapipe wheel")
+    return paths
+
+
+class LiteRTRunner:
+    """A .tflite model on the LiteRT interpreter (ai-edge-litert), one item at a time."""
+
+    def __init__(self, path: Path | str, num_threads: int | None = None) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+        self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]
+        # Outputs ordered by name (Identity, Identity_1, ...) as the model declares them.
+        self._outputs = sorted(self._interpreter.get_output_details(), key=lambda d: d["name"])
+        self.input_shape = tuple(int(v) for v in self._input["shape"])
+
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        results = []
+        for item in batch:
+            self._interpreter.set_tensor(self._input["index"], item[None])
+            self._interpreter.invoke()
+            results.append([self._interpreter.get_tensor(o["index"])[0] for o in self._outputs])
+        return [np.stack(parts) for parts in zip(*results, strict=True)]
+
+
+def letterbox_square(image: np.ndarray, size: int) -> tuple[np.ndarray, float, np.ndarray]:
+    """Resize into a size x size square keeping aspect ratio, zero padding centred.
+
+    Returns (square RGB float32 in [0, 1], scale in square px per image px, pad (2,) in
+    square px). image pixel = (square pixel - pad) / scale.
+    """
+    height, width = image.shape[:2]
+    scale = size / max(height, width)
+    new_w, new_h = round(width * scale), round(height * scale)
+    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    pad = np.array([(size - new_w) // 2, (size - new_h) // 2])
+    square = np.zeros((size, size, 3), np.uint8)
+    square[pad[1]:pad[1] + new_h, pad[0]:pad[0] + new_w] = resized
+    return square[:, :, ::-1].astype(np.float32) / 255.0, scale, pad.astype(np.float32)
+
+
+def roi_from_detection(keypoints_px: np.ndarray) -> np.ndarray:
+    """Person ROIs (N, 4) [centre_x, centre_y, side, rotation] in image px / radians from the
+    detector keypoints (N, 4, 2) in image pixels (MediaPipe's AlignmentPointsRects, 90 deg)."""
+    centre = keypoints_px[:, 0]
+    delta = keypoints_px[:, 1] - centre
+    side = 2.0 * np.linalg.norm(delta, axis=1) * ROI_SCALE
+    rotation = np.pi / 2 - np.arctan2(-delta[:, 1], delta[:, 0])
+    rotation = rotation - 2 * np.pi * np.floor((rotation + np.pi) / (2 * np.pi))
+    return np.concatenate([centre, side[:, None], rotation[:, None]], axis=1)
+
+
+def crop_to_image_affine(roi: np.ndarray, size: int) -> np.ndarray:
+    """2x3 affine (N, 2, 3) mapping crop pixels (size x size) to image pixels for ROIs (N, 4)."""
+    cos, sin = np.cos(roi[:, 3]), np.sin(roi[:, 3])
+    step = roi[:, 2] / size
+    linear = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], 1) * step[:, None,
+                                                                                         None]
+    offset = roi[:, :2] - np.einsum("nij,j->ni", linear, np.array([size / 2, size / 2]))
+    return np.concatenate([linear, offset[:, :, None]], axis=2)
+
+
+class TwoStageBlazePose:
+    """BlazePose detector + landmark model on every detected person (BLAZEPOSE33 output).
+
+    Options:
+      min_detection_score: person detector threshold (MediaPipe: 0.5).
+      min_presence_score: landmark model's pose-presence threshold (MediaPipe: 0.5).
+      max_people: most people per image.
+      duplicate_iou: two people whose landmark boxes overlap more than this are one person
+        (the detector can fire twice on one body); the higher presence score is kept.
+      duplicate_centre: two detections whose body ROI centres are closer than this fraction
+        of the larger ROI side are one person (0.15; on the demo, one body seen twice: 0.07-0.11,
+        two people side by side: >= 0.18); a person right behind another is then lost.
+      tiles: also run the person detector on square tiles of elongated images (True); the
+        detections of all views are merged with MediaPipe's weighted NMS.
+    """
+
+    layout = BLAZEPOSE33
+
+    def __init__(self, detector: Runner, landmarker: Runner, *, name: str,
+                 min_detection_score: float = 0.5, min_presence_score: float = 0.5,
+                 max_people: int = 10, duplicate_iou: float = 0.5,
+                 duplicate_centre: float = 0.15, tiles: bool = True) -> None:
+        self.name = name
+        self.duplicate_centre = duplicate_centre
+        self.tiles = tiles
+        self._detector = detector
+        self._landmarker = landmarker
+        self.min_detection_score = min_detection_score
+        self.min_presence_score = min_presence_score
+        self.max_people = max_people
+        self.duplicate_iou = duplicate_iou
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections2D]:
+        images = check_images(images, f"{self.name}.detect")
+        if not images:
+            return []
+        views = [detector_views(im, self.tiles) for im in images]
+        squares, regions, scales, pads, owners = [], [], [], [], []
+        for k, (image, regions_k) in enumerate(zip(images, views, strict=True)):
+            for x0, y0, side_x, side_y in regions_k:
+                square, scale, pad = letterbox_square(image[y0:y0 + side_y, x0:x0 + side_x],
+                                                      DETECTOR_SIZE)
+                squares.append(square)
+                regions.append((x0, y0, side_x, side_y))
+                scales.append(scale)
+                pads.append(pad)
+                owners.append(k)
+        raw_boxes, raw_scores = self._detector(np.stack(squares) * 2.0 - 1.0)[:2]
+        found: list[list[PersonDetections]] = [[] for _ in images]
+        for v in range(len(squares)):
+            people = decode_pose_detector(raw_boxes[v], raw_scores[v],
+                                          min_score=self.min_detection_score,
+                                          max_people=self.max_people)
+            to_image = np.asarray(regions[v][:2], np.float32)
+            found[owners[v]].append(PersonDetections(
+                ((people.boxes.reshape(-1, 2, 2) * DETECTOR_SIZE - pads[v]) / scales[v]
+                 + to_image).reshape(-1, 4),
+                (people.keypoints * DETECTOR_SIZE - pads[v]) / scales[v] + to_image,
+                people.scores))
+        rois, owners = [], []
+        for k, parts in enumerate(found):
+            people = weighted_nms(np.concatenate([p.boxes for p in parts]),
+                                  np.concatenate([p.keypoints for p in parts]),
+                                  np.concatenate([p.scores for p in parts]),
+                                  DETECTOR_NMS_IOU, self.max_people)
+            roi = roi_from_detection(people.keypoints)
+            roi = roi[distinct_rois(roi, self.duplicate_centre)]
+            rois.append(roi)
+            owners.append(np.full(len(roi), k))
+        roi = np.concatenate(rois) if rois else np.zeros((0, 4))
+        owner = np.concatenate(owners) if owners else np.zeros((0,), int)
+        landmarks = self._landmarks(images, roi, owner)
+        return [self._collect(landmarks, owner == k, image.shape)
+                for k, image in enumerate(images)]
+
+    def _landmarks(self, images: list[np.ndarray], roi: np.ndarray,
+                   owner: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Run the landmark model on every ROI; returns image px (N, 33, 2), scores (N, 33),
+        presence (N,), world metres (N, 33, 3)."""
+        n = len(roi)
+        if n == 0:
+            return (np.zeros((0, 33, 2), np.float32), np.zeros((0, 33), np.float32),
+                    np.zeros((0,), np.float32), np.zeros((0, 33, 3), np.float32))
+        affine = crop_to_image_affine(roi, LANDMARK_SIZE)
+        crops = np.stack([
+            cv2.warpAffine(images[owner[i]], affine[i], (LANDMARK_SIZE, LANDMARK_SIZE),
+                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            for i in range(n)])
+        batch = crops[..., ::-1].astype(np.float32) / 255.0
+        out = self._landmarker(batch)
+        marks = out[0].reshape(n, NUM_MODEL_LANDMARKS, 5)[:, :33]
+        presence = out[1].reshape(n)
+        world = out[4].reshape(n, NUM_MODEL_LANDMARKS, 3)[:, :33]
+        crop_xy1 = np.concatenate([marks[..., :2], np.ones((n, 33, 1), np.float32)], axis=2)
+        keypoints = np.einsum("nij,nkj->nki", affine, crop_xy1)
+        cos, sin = np.cos(roi[:, 3]), np.sin(roi[:, 3])
+        wx = cos[:, None] * world[..., 0] - sin[:, None] * world[..., 1]
+        wy = sin[:, None] * world[..., 0] + cos[:, None] * world[..., 1]
+        world = np.stack([wx, wy, world[..., 2]], axis=-1)
+        return (keypoints.astype(np.float32), sigmoid(marks[..., 3]).astype(np.float32),
+                presence.astype(np.float32), world.astype(np.float32))
+
+    def _collect(self, landmarks: tuple[np.ndarray, ...], mine: np.ndarray,
+                 shape: tuple[int, ...]) -> Detections2D:
+        keypoints, scores, presence, world = (a[mine] for a in landmarks)
+        size = (int(shape[1]), int(shape[0]))
+        keep = presence >= self.min_presence_score
+        keypoints, scores, presence, world = keypoints[keep], scores[keep], presence[keep], \
+            world[keep]
+        if len(keypoints) == 0:
+            return Detections2D.empty(self.layout, size)
+        boxes = np.concatenate([keypoints.min(axis=1), keypoints.max(axis=1)], axis=1)
+        order = np.argsort(-presence, kind="stable")
+        chosen = _first_of_clusters(box_iou(boxes[order], boxes[order]), self.duplicate_iou)
+        idx = order[chosen]
+        return Detections2D(keypoints=keypoints[idx], scores=scores[idx],
+                            boxes=boxes[idx].astype(np.float32), person_scores=presence[idx],
+                            layout=self.layout, image_size=size, world=world[idx])
+
+    def close(self) -> None:
+        self._detector = self._landmarker = None
+
+
+def _first_of_clusters(iou: np.ndarray, threshold: float) -> list[int]:
+    """Greedy suppression on a precomputed (N, N) IoU matrix in best-first order."""
+    kept: list[int] = []
+    for i in range(iou.shape[0]):
+        if not kept or np.all(iou[i, kept] <= threshold):
+            kept.append(i)
+    return kept
+
+
+def create_litert_blazepose(*, num_threads: int | None = None, **options) -> TwoStageBlazePose:
+    """Multi-person BlazePose on LiteRT with the .tflite files of the mediapipe wheel."""
+    detector_path, landmark_path = mediapipe_model_paths()
+    return TwoStageBlazePose(LiteRTRunner(detector_path, num_threads),
+                             LiteRTRunner(landmark_path, num_threads),
+                             name="blazepose_multi", **options)

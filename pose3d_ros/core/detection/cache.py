@@ -1,0 +1,158 @@
+"""2D detections of whole multi-camera videos, cached on disk.
+
+    per_camera = detect_video_set(video_paths("multi"), "blazepose_multi")
+    per_camera[0].keypoints  # (T, P, J, 2) pixels, NaN where no person / no joint
+
+The videos are read in lock step (frame t of every camera goes to the detector as one batch,
+so trackers and batching behave as in the live pipeline). Results are stored as one .npz per
+camera under $POSE3D_DATA/cache/detections/, keyed by the video file (path, size, mtime), the
+detector name and its options; a later call with the same key loads them instead.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..layouts import JointLayout, get_layout
+from ..types import Detections2D
+
+CACHE_VERSION = 3  # bump when a back-end changes its output
+
+
+@dataclass
+class VideoDetections:
+    """Detections of one camera over T frames, people padded to P with NaN.
+
+    keypoints: (T, P, J, 2) float32 pixels; scores: (T, P, J); boxes: (T, P, 4);
+    person_scores: (T, P); world: (T, P, J, 3) metres or None; num_people: (T,) int;
+    image_size: (width, height); layout: joint layout of J.
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    boxes: np.ndarray
+    person_scores: np.ndarray
+    num_people: np.ndarray
+    image_size: tuple[int, int]
+    layout: JointLayout
+    world: np.ndarray | None = None
+
+    @property
+    def detection_rate(self) -> float:
+        """Fraction of frames with at least one person."""
+        return float(np.mean(self.num_people > 0)) if len(self.num_people) else 0.0
+
+    def frame(self, t: int) -> Detections2D:
+        """Frame t as a Detections2D (padding removed)."""
+        n = int(self.num_people[t])
+        world = None if self.world is None else self.world[t, :n]
+        return Detections2D(self.keypoints[t, :n], self.scores[t, :n], self.boxes[t, :n],
+                            self.person_scores[t, :n], self.layout, self.image_size, world)
+
+
+def stack_detections(frames: Sequence[Detections2D], layout: JointLayout,
+                     image_size: tuple[int, int]) -> VideoDetections:
+    """Pad a list of per-frame detections into arrays (people axis padded with NaN)."""
+    t, j = len(frames), layout.num_joints
+    p = max([d.num_people for d in frames] + [1])
+    keypoints = np.full((t, p, j, 2), np.nan, np.float32)
+    scores = np.full((t, p, j), np.nan, np.float32)
+    boxes = np.full((t, p, 4), np.nan, np.float32)
+    person_scores = np.full((t, p), np.nan, np.float32)
+    has_world = any(d.world is not None for d in frames)
+    world = np.full((t, p, j, 3), np.nan, np.float32) if has_world else None
+    counts = np.zeros(t, np.int64)
+    for i, det in enumerate(frames):
+        n = det.num_people
+        counts[i] = n
+        keypoints[i, :n], scores[i, :n] = det.keypoints, det.scores
+        boxes[i, :n], person_scores[i, :n] = det.boxes, det.person_scores
+        if world is not None and det.world is not None:
+            world[i, :n] = det.world
+    return VideoDetections(keypoints, scores, boxes, person_scores, counts, image_size, layout,
+                           world)
+
+
+def cache_dir() -> Path:
+    from ...tools.fetch_demo import default_data_dir
+    return default_data_dir() / "cache" / "detections"
+
+
+def cache_key(path: Path, detector_name: str, options: dict) -> str:
+    """Hash of the video file identity, the detector and its options."""
+    stat = path.stat()
+    text = json.dumps([CACHE_VERSION, str(path.resolve()), stat.st_size, int(stat.st_mtime),
+                       detector_name, sorted((k, repr(v)) for k, v in options.items())])
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _save(target: Path, det: VideoDetections) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    arrays = dict(keypoints=det.keypoints, scores=det.scores, boxes=det.boxes,
+                  person_scores=det.person_scores, num_people=det.num_people,
+                  image_size=np.array(det.image_size), layout=np.array(det.layout.name))
+    if det.world is not None:
+        arrays["world"] = det.world
+    partial = target.with_name(target.name + ".partial.npz")
+    np.savez_compressed(partial, **arrays)
+    os.replace(partial, target)
+
+
+def _load(source: Path) -> VideoDetections:
+    with np.load(source) as data:
+        return VideoDetections(
+            data["keypoints"], data["scores"], data["boxes"], data["person_scores"],
+            data["num_people"], tuple(int(v) for v in data["image_size"]),
+            get_layout(str(data["layout"])), data["world"] if "world" in data else None)
+
+
+def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
+                     max_frames: int | None = None, use_cache: bool = True,
+                     **options) -> list[VideoDetections]:
+    """Detections of synchronised videos (one per camera), from the cache when present.
+
+    paths: video files in camera order. detector_name, options: as create_detector.
+    max_frames: stop after this many frames (all frames by default; the shortest video
+    decides). Returns one VideoDetections per camera.
+    """
+    import cv2
+
+    from . import create_detector
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"video {path} does not exist")
+    key_options = dict(options, max_frames=max_frames)
+    targets = [cache_dir() / f"{p.stem}_{detector_name}_{cache_key(p, detector_name, key_options)}"
+               f".npz" for p in paths]
+    if use_cache and all(t.is_file() for t in targets):
+        return [_load(t) for t in targets]
+    captures = [cv2.VideoCapture(str(p)) for p in paths]
+    detector = create_detector(detector_name, **options)
+    per_camera: list[list[Detections2D]] = [[] for _ in paths]
+    sizes: list[tuple[int, int]] = [(0, 0)] * len(paths)
+    try:
+        while max_frames is None or len(per_camera[0]) < max_frames:
+            frames = [c.read() for c in captures]
+            if not all(ok for ok, _ in frames):
+                break
+            images = [image for _, image in frames]
+            sizes = [(im.shape[1], im.shape[0]) for im in images]
+            for k, det in enumerate(detector.detect(images)):
+                per_camera[k].append(det)
+    finally:
+        detector.close()
+        for capture in captures:
+            capture.release()
+    results = [stack_detections(frames, detector.layout, size)
+               for frames, size in zip(per_camera, sizes, strict=True)]
+    if use_cache:
+        for target, result in zip(targets, results, strict=True):
+            _save(target, result)
+    return results

@@ -1,0 +1,123 @@
+"""Low-latency smoothing of tracked 3D skeletons: the One Euro filter, per joint, vectorised.
+
+One Euro filter (Casiez, Roussel, Vogel, CHI 2012): an exponential smoother whose cut-off
+frequency rises with the joint's speed, so a still joint is smoothed strongly (no jitter) and a
+fast joint follows with little lag. Here it runs on whole (people x joints x 3) arrays at once;
+the speed that sets the cut-off is the norm of the joint's 3D velocity, so x, y and z of one
+joint share one cut-off.
+
+Parameters: min_cutoff_hz (smoothing when still; lower = smoother), beta (s/m: how fast the
+cut-off rises with speed; higher = less lag), d_cutoff_hz (smoothing of the speed estimate).
+Time steps are guarded: a non-positive or non-finite dt (duplicate or backwards stamp) leaves
+the state unchanged and returns the previous output; a gap above reset_after_s restarts the
+person's filter from the new measurement.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def _alpha(cutoff_hz: np.ndarray | float, dt: np.ndarray | float) -> np.ndarray:
+    """Smoothing factor of a first-order low-pass at cutoff_hz for time step dt (s)."""
+    tau = 1.0 / (2.0 * np.pi * np.asarray(cutoff_hz, dtype=np.float64))
+    return 1.0 / (1.0 + tau / dt)
+
+
+@dataclass
+class OneEuroParams:
+    """One Euro parameters: min_cutoff_hz (Hz), beta (s/m), d_cutoff_hz (Hz)."""
+
+    min_cutoff_hz: float = 1.0
+    beta: float = 2.0
+    d_cutoff_hz: float = 1.0
+    reset_after_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.min_cutoff_hz > 0 or not self.d_cutoff_hz > 0:
+            raise ValueError(f"One Euro cut-offs must be > 0 Hz, got min_cutoff_hz="
+                             f"{self.min_cutoff_hz}, d_cutoff_hz={self.d_cutoff_hz}")
+        if not self.beta >= 0:
+            raise ValueError(f"One Euro beta must be >= 0, got {self.beta}")
+        if not self.reset_after_s > 0:
+            raise ValueError(f"reset_after_s must be > 0, got {self.reset_after_s}")
+
+
+class SkeletonFilter:
+    """One Euro filters for every joint of every tracked person, keyed by track id.
+
+    filter(positions (P, J, 3) metres, ids (P,) int, stamp s) -> filtered (P, J, 3).
+    NaN joints stay NaN in the output and do not touch that joint's state; a joint seen again
+    after being NaN continues from its last state (or starts fresh after reset_after_s).
+    """
+
+    def __init__(self, params: OneEuroParams | None = None, forget_after_s: float = 5.0) -> None:
+        self.params = params or OneEuroParams()
+        self.forget_after_s = forget_after_s
+        self._ids = np.zeros((0,), np.int64)
+        self._x = np.zeros((0, 0, 3))       # last filtered position per id, NaN = no state
+        self._dx = np.zeros((0, 0, 3))      # last filtered velocity per id (m/s)
+        self._t = np.zeros((0,))            # stamp of the last update per id (s)
+
+    def reset(self) -> None:
+        self.__init__(self.params, self.forget_after_s)
+
+    def filter(self, positions: np.ndarray, ids: np.ndarray, stamp: float) -> np.ndarray:
+        positions = np.asarray(positions, dtype=np.float64)
+        ids = np.asarray(ids, dtype=np.int64)
+        if positions.ndim != 3 or positions.shape[-1] != 3:
+            raise ValueError(f"positions must be (P, J, 3), got {positions.shape}")
+        if ids.shape != (positions.shape[0],):
+            raise ValueError(f"ids must be ({positions.shape[0]},), got {ids.shape}")
+        if np.unique(ids).size != ids.size:
+            raise ValueError(f"ids must be unique, got {ids.tolist()}")
+        num_joints = positions.shape[1]
+        if self._x.shape[1] != num_joints:
+            self._ids = np.zeros((0,), np.int64)
+            self._x = np.zeros((0, num_joints, 3))
+            self._dx = np.zeros((0, num_joints, 3))
+            self._t = np.zeros((0,))
+        rows = self._rows_for(ids, num_joints)
+        x_prev, dx_prev = self._x[rows], self._dx[rows]
+        dt = stamp - self._t[rows]                                   # (P,)
+        fresh = ~np.isfinite(dt) | (dt > self.params.reset_after_s)  # start over
+        stalled = ~fresh & ~(dt > 0)                                 # duplicate / backwards
+        step = np.where(fresh | stalled, 1.0, dt)[:, None, None]
+        seen = np.isfinite(positions).all(axis=-1, keepdims=True)    # (P, J, 1)
+        has_state = np.isfinite(x_prev).all(axis=-1, keepdims=True) & ~fresh[:, None, None]
+
+        dx = np.where(has_state, (positions - x_prev) / step, 0.0)
+        a_d = _alpha(self.params.d_cutoff_hz, step)
+        dx_hat = np.where(has_state, dx_prev + a_d * (dx - dx_prev), 0.0)
+        speed = np.linalg.norm(dx_hat, axis=-1, keepdims=True)
+        a_x = _alpha(self.params.min_cutoff_hz + self.params.beta * speed, step)
+        x_hat = np.where(has_state, x_prev + a_x * (positions - x_prev), positions)
+
+        update = seen & ~stalled[:, None, None]
+        new_x = np.where(update, x_hat, x_prev)
+        new_dx = np.where(update, dx_hat, dx_prev)
+        self._x[rows] = new_x
+        self._dx[rows] = new_dx
+        self._t[rows] = np.where(stalled, self._t[rows], stamp)
+        out = np.where(stalled[:, None, None] & has_state, x_prev, x_hat)
+        out = np.where(seen, out, np.nan)
+        self._forget(stamp)
+        return out
+
+    def _rows_for(self, ids: np.ndarray, num_joints: int) -> np.ndarray:
+        """State rows of `ids`, adding empty rows for ids not seen before."""
+        new = np.setdiff1d(ids, self._ids)
+        if new.size:
+            self._ids = np.concatenate([self._ids, new])
+            self._x = np.concatenate([self._x, np.full((new.size, num_joints, 3), np.nan)])
+            self._dx = np.concatenate([self._dx, np.zeros((new.size, num_joints, 3))])
+            self._t = np.concatenate([self._t, np.full((new.size,), np.nan)])
+        order = np.argsort(self._ids)
+        return order[np.searchsorted(self._ids[order], ids)]
+
+    def _forget(self, stamp: float) -> None:
+        keep = ~(stamp - self._t > self.forget_after_s)
+        if not keep.all():
+            self._ids, self._x, self._dx, self._t = (
+                self._ids[keep], self._x[keep], self._dx[keep], self._t[keep])

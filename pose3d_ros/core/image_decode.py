@@ -1,0 +1,133 @@
+"""sensor_msgs/Image and CompressedImage field values -> numpy BGR images, without ROS.
+
+This replaces cv_bridge for this package: ROS 2's cv_bridge has no wheel for pip-installed
+ROS 2 (and the PyPI `cv-bridge` is a ROS 1 port that breaks with numpy 2), and the 2D detectors
+only need an (H, W, 3) uint8 BGR array. The functions take the plain field values of the
+message (encoding, width, height, step, data, ...), so they are testable without ROS.
+
+Zero copy: for bgr8, rgb8, bgra8, rgba8 and mono8 the result is a read-only VIEW of the
+message buffer (strided for row padding, channel-reversed for RGB, channel-broadcast for mono);
+call np.ascontiguousarray() on it if a back-end needs contiguous memory. 16-bit colour/mono,
+Bayer and YUV 4:2:2 encodings are converted (one copy). Depth/float encodings are rejected:
+a pose network needs an intensity image.
+
+Every rejection raises ImageDecodeError (a ValueError) with a short machine-readable `reason`
+(used as a diagnostics key) and a message that says what was wrong and where.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+class ImageDecodeError(ValueError):
+    """An image message that cannot be turned into a BGR image; `reason` is a short key."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# encoding -> (channels, bytes per channel)
+_LAYOUT: dict[str, tuple[int, int]] = {
+    "bgr8": (3, 1), "rgb8": (3, 1), "bgra8": (4, 1), "rgba8": (4, 1), "mono8": (1, 1),
+    "8UC1": (1, 1), "8UC3": (3, 1), "8UC4": (4, 1),
+    "bgr16": (3, 2), "rgb16": (3, 2), "bgra16": (4, 2), "rgba16": (4, 2), "mono16": (1, 2),
+    "bayer_rggb8": (1, 1), "bayer_bggr8": (1, 1), "bayer_gbrg8": (1, 1), "bayer_grbg8": (1, 1),
+    "yuv422": (2, 1), "uyvy": (2, 1), "yuv422_yuy2": (2, 1), "yuyv": (2, 1),
+}
+# Encodings that carry depth or other non-intensity data: a pose network cannot use them.
+_NOT_INTENSITY = ("16UC1", "32FC1", "16SC1", "32SC1", "64FC1", "8SC1")
+_BAYER = {"bayer_rggb8": cv2.COLOR_BayerRG2BGR, "bayer_bggr8": cv2.COLOR_BayerBG2BGR,
+          "bayer_gbrg8": cv2.COLOR_BayerGB2BGR, "bayer_grbg8": cv2.COLOR_BayerGR2BGR}
+_YUV = {"yuv422": cv2.COLOR_YUV2BGR_UYVY, "uyvy": cv2.COLOR_YUV2BGR_UYVY,
+        "yuv422_yuy2": cv2.COLOR_YUV2BGR_YUY2, "yuyv": cv2.COLOR_YUV2BGR_YUY2}
+
+SUPPORTED_ENCODINGS: tuple[str, ...] = tuple(_LAYOUT)
+
+
+def decode_image(encoding: str, width: int, height: int, step: int, data,
+                 is_bigendian: int = 0, *, source: str = "image") -> np.ndarray:
+    """sensor_msgs/Image fields -> (height, width, 3) uint8 BGR image.
+
+    data: any buffer (bytes, array.array, memoryview, numpy) of at least step * height bytes.
+    source: a name for error messages (e.g. the topic).
+    Returns a read-only zero-copy view for bgr8/rgb8/bgra8/rgba8/mono8 (and 8UC1/3/4, read as
+    mono8/bgr8/bgra8), else a converted copy.
+    """
+    if encoding in _NOT_INTENSITY or encoding not in _LAYOUT:
+        raise ImageDecodeError(
+            "unsupported_encoding",
+            f"{source}: unsupported image encoding {encoding!r}; supported: "
+            f"{', '.join(SUPPORTED_ENCODINGS)}")
+    channels, depth = _LAYOUT[encoding]
+    if width <= 0 or height <= 0:
+        raise ImageDecodeError("bad_size", f"{source}: image size {width}x{height} is empty")
+    row_bytes = width * channels * depth
+    if step < row_bytes:
+        raise ImageDecodeError(
+            "step_mismatch",
+            f"{source}: step {step} < width {width} x {channels} channels x {depth} bytes "
+            f"= {row_bytes} for encoding {encoding}")
+    if step % depth:
+        raise ImageDecodeError(
+            "step_mismatch", f"{source}: step {step} is not a multiple of {depth} bytes")
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    expected = step * height
+    if buffer.size < expected:
+        raise ImageDecodeError(
+            "truncated",
+            f"{source}: data holds {buffer.size} bytes, {expected} expected "
+            f"(step {step} x height {height}); the image is truncated")
+    if buffer.size > expected:
+        raise ImageDecodeError(
+            "size_mismatch",
+            f"{source}: data holds {buffer.size} bytes, {expected} expected "
+            f"(step {step} x height {height})")
+    if depth == 1:
+        rows = np.lib.stride_tricks.as_strided(
+            buffer, shape=(height, width, channels), strides=(step, channels, 1),
+            writeable=False)
+    else:
+        dtype = np.dtype(">u2" if is_bigendian else "<u2")
+        words = buffer.view(dtype)
+        rows16 = np.lib.stride_tricks.as_strided(
+            words, shape=(height, width, channels), strides=(step, channels * 2, 2),
+            writeable=False)
+        rows = (rows16 >> 8).astype(np.uint8)  # keep the 8 most significant bits
+    if encoding in _BAYER:
+        return cv2.cvtColor(np.ascontiguousarray(rows[..., 0]), _BAYER[encoding])
+    if encoding in _YUV:
+        return cv2.cvtColor(np.ascontiguousarray(rows), _YUV[encoding])
+    if channels == 1:
+        return np.broadcast_to(rows, (height, width, 3))
+    if encoding.startswith("rgb"):
+        return rows[..., 2::-1]
+    return rows[..., :3]
+
+
+def decode_compressed(format: str, data, *, source: str = "image") -> np.ndarray:  # noqa: A002
+    """sensor_msgs/CompressedImage fields -> (H, W, 3) uint8 BGR image (a new array).
+
+    format: e.g. "jpeg", "png", "bgr8; jpeg compressed bgr8" (image_transport's convention).
+    JPEG and PNG are decoded with cv2.imdecode; compressedDepth is rejected.
+    """
+    fmt = format.lower()
+    if "compresseddepth" in fmt:
+        raise ImageDecodeError(
+            "unsupported_encoding", f"{source}: compressedDepth images ({format!r}) carry depth, "
+            "not intensity; a pose network cannot use them")
+    if fmt and not any(tag in fmt for tag in ("jpeg", "jpg", "png")):
+        raise ImageDecodeError(
+            "unsupported_encoding",
+            f"{source}: unsupported compressed format {format!r}; supported: jpeg, png")
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    if buffer.size == 0:
+        raise ImageDecodeError("corrupt_compressed", f"{source}: compressed image is empty")
+    image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    if image is None:
+        raise ImageDecodeError(
+            "corrupt_compressed",
+            f"{source}: could not decode {buffer.size} bytes of {format or 'compressed'} data "
+            "(corrupt or truncated)")
+    return image

@@ -1,0 +1,228 @@
+"""Data for lifter training and evaluation: 2D detections of recordings, cameras, pseudo-labels.
+
+A multi-view recording becomes, per camera, a sequence of 2D keypoints (H36M-17 layout,
+pixels of the raw image) with scores, plus the pseudo-3D of each frame triangulated from all
+cameras and expressed in that camera's optical frame (x right, y down, z forward, metres).
+
+Cameras are pose3d_ros.core.camera.CameraModel (calibration.load_qualisys_qca for the demo's
+Qualisys files) and triangulation is pose3d_ros.core.triangulation: no second implementation.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..layouts import BLAZEPOSE33, H36M17, convert_joint_scores, convert_joints
+
+log = logging.getLogger(__name__)
+
+
+def world_to_camera(camera, points: np.ndarray) -> np.ndarray:
+    """(..., 3) world metres -> (..., 3) metres in the camera's optical frame.
+
+    camera: a core.camera.CameraModel (x_cam = R x_world + t).
+    """
+    return camera.to_camera_frame(points)
+
+
+def undistort_pixels(camera, pixels: np.ndarray) -> np.ndarray:
+    """(..., 2) raw pixels -> (..., 2) undistorted pixels with the same K; NaN stays NaN.
+
+    camera: a core.camera.CameraModel (its own distortion model is used).
+    """
+    K = np.asarray(camera.K, np.float64)
+    xy = np.asarray(camera.undistort(np.asarray(pixels, np.float64)), np.float64)
+    return xy * np.array([K[0, 0], K[1, 1]]) + np.array([K[0, 2], K[1, 2]])
+
+
+def load_cameras(path: str | Path) -> list:
+    """CameraModels of a Qualisys .qca.txt calibration file (calibration.load_qualisys_qca)."""
+    from ..calibration import load_qualisys_qca
+
+    return list(load_qualisys_qca(path).cameras)
+
+
+@dataclass
+class ViewDetections:
+    """BlazePose output for one video (one person per frame; NaN where none was found).
+
+    keypoints: (F, 33, 2) raw-image pixels; scores: (F, 33) in [0, 1] (visibility);
+    world: (F, 33, 3) metres, BlazePose world landmarks (hip-centred, camera-aligned axes).
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    world: np.ndarray
+    image_size: tuple[int, int]
+
+
+def detect_video_blazepose(video_path: str | Path, max_frames: int | None = None,
+                           progress: bool = True) -> ViewDetections:
+    """Run mediapipe BlazePose (model_complexity=1, tracking mode) over a video."""
+    import cv2
+    import mediapipe as mp
+    from tqdm import tqdm
+
+    cap = cv2.VideoCapture(str(video_path))
+    if not cap.isOpened():
+        raise ValueError(f"cannot open video {video_path}")
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    kps, scs, wld = [], [], []
+    size = (0, 0)
+    with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1) as pose:
+        for _ in tqdm(range(total or 10**9), desc=Path(video_path).name, disable=not progress,
+                      total=total):
+            ok, frame = cap.read()
+            if not ok or (max_frames is not None and len(kps) >= max_frames):
+                break
+            h, w = frame.shape[:2]
+            size = (w, h)
+            result = pose.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            if result.pose_landmarks is None:
+                kps.append(np.full((33, 2), np.nan))
+                scs.append(np.zeros(33))
+                wld.append(np.full((33, 3), np.nan))
+                continue
+            lm = np.array([[p.x * w, p.y * h, p.visibility]
+                           for p in result.pose_landmarks.landmark])
+            kps.append(lm[:, :2])
+            scs.append(lm[:, 2])
+            wld.append(np.array([[p.x, p.y, p.z]
+                                 for p in result.pose_world_landmarks.landmark]))
+    cap.release()
+    if not kps:
+        raise ValueError(f"no frames read from {video_path}")
+    return ViewDetections(np.array(kps, np.float32), np.array(scs, np.float32),
+                          np.array(wld, np.float32), size)
+
+
+def detect_recording(video_paths: list[Path], cache_file: Path | None = None,
+                     progress: bool = True) -> list[ViewDetections]:
+    """BlazePose detections of every camera of a recording, cached in an .npz file."""
+    if cache_file is not None and Path(cache_file).is_file():
+        data = np.load(cache_file)
+        n = int(data["num_views"])
+        return [ViewDetections(data[f"kp{v}"], data[f"sc{v}"], data[f"w{v}"],
+                               tuple(data[f"size{v}"])) for v in range(n)]
+    views = [detect_video_blazepose(p, progress=progress) for p in video_paths]
+    if cache_file is not None:
+        Path(cache_file).parent.mkdir(parents=True, exist_ok=True)
+        arrays = {"num_views": len(views)}
+        for v, d in enumerate(views):
+            arrays.update({f"kp{v}": d.keypoints, f"sc{v}": d.scores, f"w{v}": d.world,
+                           f"size{v}": np.array(d.image_size)})
+        np.savez_compressed(cache_file, **arrays)
+    return views
+
+
+Triangulator = Callable[[list, np.ndarray, np.ndarray], np.ndarray]
+"""(cameras, raw pixels (..., V, J, 2), scores (..., V, J)) -> world points (..., J, 3)."""
+
+
+def default_triangulator() -> Triangulator:
+    """pose3d_ros.core.triangulation.triangulate, returning only the points."""
+    from ..triangulation import triangulate
+
+    def core(cameras, keypoints, scores):
+        return np.asarray(triangulate(cameras, keypoints, scores).points)
+
+    return core
+
+
+@dataclass
+class PseudoLabels:
+    """Per-camera training samples of one recording.
+
+    keypoints: (V, F, 17, 2) raw pixels, H36M-17; scores: (V, F, 17);
+    points_world: (F, 17, 3) triangulated pseudo-3D, world metres (NaN where rejected);
+    points_cam: (V, F, 17, 3) the same in each camera's optical frame, NaN where that camera
+        did not take part (its 2D disagrees: another person, a left/right swap);
+    world_baseline: (V, F, 17, 3) BlazePose world landmarks in H36M-17, root-relative;
+    views_used: (V, F) bool, cameras whose 2D made the pseudo-3D of the frame;
+    reprojection_px: (F, 17) RMS reprojection error over the views used, pixels.
+    """
+
+    cameras: list  # core.camera.CameraModel
+    keypoints: np.ndarray
+    scores: np.ndarray
+    points_world: np.ndarray
+    points_cam: np.ndarray
+    world_baseline: np.ndarray
+    views_used: np.ndarray
+    reprojection_px: np.ndarray
+
+
+def _reprojection_px(cameras, points_world, undist, scores, min_score):
+    """Per-view pixel error (V, F, J) of world points against undistorted 2D; NaN if unseen."""
+    cam_pts = np.stack([world_to_camera(c, points_world) for c in cameras])
+    K = np.stack([c.K for c in cameras])[:, None]  # (V, 1, 3, 3)
+    proj = np.einsum("vfij,vfkj->vfki", K, cam_pts)
+    proj = proj[..., :2] / proj[..., 2:3]
+    err = np.linalg.norm(proj - undist, axis=-1)
+    return np.where(scores >= min_score, err, np.nan), cam_pts
+
+
+def make_pseudo_labels(cameras: list, views: list[ViewDetections],
+                       triangulate: Triangulator | None = None,
+                       max_frame_error_px: float = 20.0, max_joint_error_px: float = 30.0,
+                       min_score: float = 0.3) -> PseudoLabels:
+    """Triangulate BlazePose 2D into pseudo-3D from the largest set of cameras that agree.
+
+    The 2D back-end follows one person per camera; in a crowded scene cameras may follow
+    different people, and any camera may swap left and right. For every frame, each subset
+    of >= 2 cameras is triangulated (all frames at once per subset) and the largest subset
+    in which every camera's median joint reprojection error is below max_frame_error_px wins
+    (ties: lowest error). Joints above max_joint_error_px become NaN. Cameras outside the
+    winning subset yield no 3D label for that frame.
+    """
+    from itertools import combinations
+
+    if len(cameras) != len(views):
+        raise ValueError(f"{len(cameras)} cameras but {len(views)} detection sequences")
+    if len(cameras) < 2:
+        raise ValueError("pseudo-labels need at least 2 calibrated cameras")
+    frames = min(v.keypoints.shape[0] for v in views)
+    kp = np.stack([convert_joints(v.keypoints[:frames], BLAZEPOSE33, H36M17) for v in views])
+    sc = np.stack([convert_joint_scores(v.scores[:frames], BLAZEPOSE33, H36M17)
+                   for v in views])
+    world = np.stack([convert_joints(v.world[:frames], BLAZEPOSE33, H36M17) for v in views])
+    world = world - world[..., :1, :]
+    undist = np.stack([undistort_pixels(c, k) for c, k in zip(cameras, kp, strict=True)])
+    tri = triangulate or default_triangulator()
+    n_views = len(cameras)
+    best_size = np.zeros(frames, int)
+    best_err = np.full(frames, np.inf)
+    best_pts = np.full((frames, H36M17.num_joints, 3), np.nan)
+    best_used = np.zeros((n_views, frames), bool)
+    for size in range(n_views, 1, -1):
+        for subset in combinations(range(n_views), size):
+            mask = np.isin(np.arange(n_views), subset)
+            scores_sub = np.where(mask[:, None, None], sc, 0.0)
+            pts = tri(cameras, np.moveaxis(kp, 0, 1), np.moveaxis(scores_sub, 0, 1))
+            err, _ = _reprojection_px(cameras, pts, undist, scores_sub, min_score)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
+                # the worst camera of the subset (its median joint error) must agree
+                frame_err = np.nanmax(np.nanmedian(err[mask], axis=-1), axis=0)
+            take = (frame_err < max_frame_error_px) & (
+                (size > best_size) | ((size == best_size) & (frame_err < best_err)))
+            best_size[take], best_err[take] = size, frame_err[take]
+            best_pts[take] = pts[take]
+            best_used[:, take] = mask[:, None]
+    err, _ = _reprojection_px(cameras, best_pts, undist, sc, min_score)
+    err = np.where(best_used[..., None], err, np.nan)
+    seen = np.isfinite(err)
+    rms = np.sqrt(np.where(seen, err ** 2, 0).sum(0) / np.maximum(seen.sum(0), 1))
+    rms[seen.sum(0) < 2] = np.nan
+    best_pts[~(rms <= max_joint_error_px)] = np.nan
+    cam_pts = np.stack([world_to_camera(c, best_pts) for c in cameras])
+    cam_pts[~best_used] = np.nan
+    log.info("pseudo-labels: %d of %d frames usable, views used per frame %.2f",
+             int((best_size > 0).sum()), frames, best_size[best_size > 0].mean()
+             if (best_size > 0).any() else 0.0)
+    return PseudoLabels(cameras, kp, sc, best_pts, cam_pts, world, best_used, rms)

@@ -1,0 +1,92 @@
+"""Temporal 2D-to-3D lifter: a dilated temporal convolution network (VideoPose3D-style).
+
+Why this design (see docs/lifter.md): on a robot CPU, a 1D convolution stack with dilations
+3^i covers T = 3^n frames with n blocks, costs O(n) matrix products per output frame and exports
+to ONNX as plain Conv1d/BatchNorm/ReLU, which onnxruntime runs fast everywhere. Transformers of
+the recent literature (MotionAGFormer, KTPFormer, HoT) are more accurate on Human3.6M but cost
+attention over T x J tokens per frame; with the tiny self-supervised data here their extra
+capacity would not be used.
+
+Input: (B, T, F) features from normalization.lifter_features (F = 3*J + 2).
+Output: (B, J, 3) root-relative 3D of ONE frame in metres, camera optical frame (x right,
+y down, z forward): the centre frame of the window (causal=False) or the last frame
+(causal=True, no look-ahead: zero added latency).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+RECEPTIVE_FIELDS = {27: 3, 81: 4, 243: 5}
+
+
+@dataclass(frozen=True)
+class LifterConfig:
+    """Architecture of a lifter. window: T in {27, 81, 243}; channels: width of the convs."""
+
+    num_joints: int = 17
+    window: int = 27
+    causal: bool = False
+    channels: int = 128
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.window not in RECEPTIVE_FIELDS:
+            raise ValueError(f"window must be one of {sorted(RECEPTIVE_FIELDS)}, "
+                             f"got {self.window}")
+
+    @property
+    def num_features(self) -> int:
+        return 3 * self.num_joints + 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class TemporalLifter(nn.Module):
+    """Temporal conv net; kernel 3, receptive field 3^n frames, one output frame.
+
+    Equivalent to VideoPose3D's dilated convolutions (dilations 1, 3, 9, ...) evaluated at a
+    single output frame, computed in the strided form (stride 3 at every level): the same
+    weights, without computing frames that no output needs (27 -> 9 -> 3 -> 1).
+    """
+
+    def __init__(self, config: LifterConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config.channels
+        self.expand = nn.Sequential(nn.Conv1d(config.num_features, c, 3, stride=3, bias=False),
+                                    nn.BatchNorm1d(c), nn.ReLU(), nn.Dropout(config.dropout))
+        blocks = []
+        for _ in range(1, RECEPTIVE_FIELDS[config.window]):
+            blocks.append(nn.Sequential(
+                nn.Conv1d(c, c, 3, stride=3, bias=False), nn.BatchNorm1d(c), nn.ReLU(),
+                nn.Dropout(config.dropout),
+                nn.Conv1d(c, c, 1, bias=False), nn.BatchNorm1d(c), nn.ReLU(),
+                nn.Dropout(config.dropout)))
+        self.blocks = nn.ModuleList(blocks)
+        self.head = nn.Conv1d(c, config.num_joints * 3, 1)
+
+    @property
+    def receptive_field(self) -> int:
+        return self.config.window
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T, F) -> (B, J, 3) root-relative metres of the centre (or last) frame."""
+        if not torch.jit.is_tracing() and features.shape[1] != self.config.window:
+            raise ValueError(f"expected a window of {self.config.window} frames, "
+                             f"got {features.shape[1]}")
+        x = self.expand(features.transpose(1, 2))
+        # residual: of each group of 3 frames, the one the output is aligned with
+        first = 2 if self.config.causal else 1
+        for block in self.blocks:
+            x = block(x) + x[:, :, first::3]
+        y = self.head(x)[:, :, -1]  # one frame remains
+        y = y.view(-1, self.config.num_joints, 3)
+        return y - y[:, :1]  # root-relative by construction
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

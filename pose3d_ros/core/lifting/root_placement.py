@@ -1,0 +1,213 @@
+"""Metric placement of a root-relative skeleton in the camera frame from its 2D evidence.
+
+Given a root-relative skeleton X (J, 3) in metres (camera optical axes: x right, y down,
+z forward) and its detected 2D joints in normalised image coordinates (x_j, y_j) with
+confidences w_j, the root translation t = (tx, ty, tz) makes the projection of X + t agree
+with the 2D:
+
+    x_j = (X_j + tx) / (Z_j + tz),   y_j = (Y_j + ty) / (Z_j + tz)
+
+Multiplying out gives two equations per joint that are linear in t:
+
+    tx - x_j tz = x_j Z_j - X_j,      ty - y_j tz = y_j Z_j - Y_j
+
+solved by confidence-weighted linear least squares (3x3 normal equations, batched), then
+optionally refined by Gauss-Newton on the true (non-linear) reprojection residuals. The
+skeleton's size fixes the depth: monocular 2D cannot tell a small near person from a large far
+one, so the skeleton can first be scaled to a body-size prior (BodySizePrior).
+Every function is vectorised over any leading axes (people, frames).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..layouts import H36M17, JointLayout
+
+# Segment lengths of the H36M-17 bones (as built by layouts.convert_joints from COCO or
+# BlazePose joints) as fractions of standing height, from the anthropometric proportions of
+# Drillis & Contini (1966) as tabulated by Winter, "Biomechanics and Motor Control of Human
+# Movement": upper arm 0.186 H, forearm 0.146 H, thigh 0.245 H, shank 0.246 H, hip-to-shoulder
+# height 0.288 H (split in two by our 'spine' joint), biacromial width 0.259 H; pelvis-to-hip
+# joint and neck/head offsets are rounded estimates.
+_H36M17_BONE_FRACTIONS = {
+    ("pelvis", "right_hip"): 0.060, ("right_hip", "right_knee"): 0.245,
+    ("right_knee", "right_ankle"): 0.246, ("pelvis", "left_hip"): 0.060,
+    ("left_hip", "left_knee"): 0.245, ("left_knee", "left_ankle"): 0.246,
+    ("pelvis", "spine"): 0.144, ("spine", "thorax"): 0.144, ("thorax", "nose"): 0.105,
+    ("nose", "head"): 0.055, ("thorax", "left_shoulder"): 0.129,
+    ("left_shoulder", "left_elbow"): 0.186, ("left_elbow", "left_wrist"): 0.146,
+    ("thorax", "right_shoulder"): 0.129, ("right_shoulder", "right_elbow"): 0.186,
+    ("right_elbow", "right_wrist"): 0.146,
+}
+
+
+@dataclass(frozen=True)
+class BodySizePrior:
+    """Expected bone lengths of a person (metres), H36M-17 bones in layout order.
+
+    height_m: standing height; bone lengths are height times anthropometric fractions unless
+    bone_lengths_m gives them explicitly (B,) in the order of H36M17.bones.
+    """
+
+    height_m: float = 1.70
+    bone_lengths_m: tuple[float, ...] | None = None
+    layout: JointLayout = field(default=H36M17, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 0.5 < self.height_m < 2.5:
+            raise ValueError(f"height_m must be a human height in metres, got {self.height_m}")
+        if self.bone_lengths_m is not None and len(self.bone_lengths_m) != len(self.layout.bones):
+            raise ValueError(f"bone_lengths_m needs {len(self.layout.bones)} values "
+                             f"(bones of {self.layout.name}), got {len(self.bone_lengths_m)}")
+
+    def lengths(self) -> np.ndarray:
+        """(B,) expected bone lengths in metres."""
+        if self.bone_lengths_m is not None:
+            return np.asarray(self.bone_lengths_m, dtype=np.float64)
+        names = self.layout.joint_names
+        try:
+            return np.array([_H36M17_BONE_FRACTIONS[(names[a], names[b])]
+                             for a, b in self.layout.bones]) * self.height_m
+        except KeyError as err:
+            raise ValueError(f"no default bone proportions for layout {self.layout.name}; "
+                             "give bone_lengths_m") from err
+
+
+def bone_lengths(points: np.ndarray, layout: JointLayout = H36M17) -> np.ndarray:
+    """(..., J, 3) -> (..., B) bone lengths (NaN where a joint is missing)."""
+    bones = layout.bones_array
+    return np.linalg.norm(points[..., bones[:, 0], :] - points[..., bones[:, 1], :], axis=-1)
+
+
+def scale_to_prior(points_rel: np.ndarray, prior: BodySizePrior) -> tuple[np.ndarray, np.ndarray]:
+    """Scale root-relative skeletons (..., J, 3) so their total bone length matches the prior.
+
+    Only bones present (finite) in a skeleton count, on both sides of the ratio.
+    Returns (scaled points (..., J, 3), scale factors (...,)); NaN scale if no bone is present.
+    """
+    lengths = bone_lengths(points_rel, prior.layout)
+    expected = np.broadcast_to(prior.lengths(), lengths.shape)
+    ok = np.isfinite(lengths)
+    measured = np.where(ok, lengths, 0).sum(-1)
+    wanted = np.where(ok, expected, 0).sum(-1)
+    scale = np.where(measured > 1e-9, wanted / np.where(measured > 1e-9, measured, 1), np.nan)
+    return points_rel * scale[..., None, None], scale
+
+
+def _check(points_rel, keypoints_norm, weights):
+    points_rel = np.asarray(points_rel, np.float64)
+    keypoints_norm = np.asarray(keypoints_norm, np.float64)
+    weights = np.asarray(weights, np.float64)
+    if points_rel.shape[-1] != 3 or keypoints_norm.shape[-1] != 2:
+        raise ValueError(f"expected points (..., J, 3) and keypoints (..., J, 2), got "
+                         f"{points_rel.shape} and {keypoints_norm.shape}")
+    if points_rel.shape[:-1] != keypoints_norm.shape[:-1] or \
+            weights.shape != keypoints_norm.shape[:-1]:
+        raise ValueError(f"points {points_rel.shape}, keypoints {keypoints_norm.shape} and "
+                         f"weights {weights.shape} disagree on (..., J)")
+    usable = np.isfinite(points_rel).all(-1) & np.isfinite(keypoints_norm).all(-1) & \
+        np.isfinite(weights) & (weights > 0)
+    w = np.where(usable, weights, 0.0)
+    return (np.where(usable[..., None], points_rel, 0.0),
+            np.where(usable[..., None], keypoints_norm, 0.0), w)
+
+
+def solve_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
+                           weights: np.ndarray) -> np.ndarray:
+    """Confidence-weighted linear least-squares root translation.
+
+    points_rel: (..., J, 3) root-relative metres (camera axes); keypoints_norm: (..., J, 2)
+    normalised image coordinates; weights: (..., J) >= 0 (NaN inputs get weight 0).
+    Returns (..., 3) translation t in metres; NaN where fewer than 2 joints are usable.
+    """
+    X, x, w = _check(points_rel, keypoints_norm, weights)
+    # rows: [1, 0, -x_j] t = x_j Z_j - X_j ; [0, 1, -y_j] t = y_j Z_j - Y_j
+    one, zero = np.ones_like(w), np.zeros_like(w)
+    a_u = np.stack([one, zero, -x[..., 0]], -1)  # (..., J, 3)
+    a_v = np.stack([zero, one, -x[..., 1]], -1)
+    b_u = x[..., 0] * X[..., 2] - X[..., 0]
+    b_v = x[..., 1] * X[..., 2] - X[..., 1]
+    A = np.concatenate([a_u, a_v], -2)  # (..., 2J, 3)
+    b = np.concatenate([b_u, b_v], -1)
+    ww = np.concatenate([w, w], -1)
+    AtA = np.einsum("...ki,...k,...kj->...ij", A, ww, A)
+    Atb = np.einsum("...ki,...k,...k->...i", A, ww, b)
+    enough = (w > 0).sum(-1) >= 2
+    AtA = np.where(enough[..., None, None], AtA, np.eye(3))
+    t = np.linalg.solve(AtA, Atb[..., None])[..., 0]
+    t[~enough] = np.nan
+    return t
+
+
+def refine_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
+                            weights: np.ndarray, t0: np.ndarray,
+                            iterations: int = 5) -> np.ndarray:
+    """Gauss-Newton on the weighted reprojection residuals in normalised coordinates.
+
+    Same shapes as solve_root_translation, t0 (..., 3) the start. Returns (..., 3).
+    Steps that would put a joint behind the camera are rejected (t kept).
+    """
+    X, x, w = _check(points_rel, keypoints_norm, weights)
+    t = np.array(t0, dtype=np.float64, copy=True)
+    ok = np.isfinite(t).all(-1)
+    t = np.where(ok[..., None], t, np.array([0.0, 0.0, 1.0]))
+    for _ in range(iterations):
+        P = X + t[..., None, :]
+        z = P[..., 2]
+        z_safe = np.where(np.abs(z) > 1e-6, z, 1e-6)
+        r = P[..., :2] / z_safe[..., None] - x  # (..., J, 2)
+        inv = 1.0 / z_safe
+        # d(proj)/dt: for u: [1/z, 0, -Px/z^2], for v: [0, 1/z, -Py/z^2]
+        zero = np.zeros_like(inv)
+        Ju = np.stack([inv, zero, -P[..., 0] * inv ** 2], -1)
+        Jv = np.stack([zero, inv, -P[..., 1] * inv ** 2], -1)
+        Jm = np.concatenate([Ju, Jv], -2)
+        res = np.concatenate([r[..., 0], r[..., 1]], -1)
+        ww = np.concatenate([w, w], -1)
+        H = np.einsum("...ki,...k,...kj->...ij", Jm, ww, Jm) + 1e-9 * np.eye(3)
+        g = np.einsum("...ki,...k,...k->...i", Jm, ww, res)
+        step = np.linalg.solve(H, g[..., None])[..., 0]
+        t_new = t - step
+        in_front = ((X[..., 2] + t_new[..., None, 2]) > 1e-3).all(-1) | ~(w > 0).any(-1)
+        t = np.where(in_front[..., None], t_new, t)
+    t[~ok] = np.nan
+    return t
+
+
+def place_in_camera(points_rel: np.ndarray, keypoints_norm: np.ndarray, weights: np.ndarray,
+                    prior: BodySizePrior | None = None, refine: bool = True,
+                    iterations: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Root-relative skeletons -> skeletons in the camera frame, metres.
+
+    points_rel: (..., J, 3); keypoints_norm (..., J, 2) normalised image coordinates of the
+    same joints (undistorted); weights (..., J) confidences. prior: scale the skeletons to
+    this body size first (None keeps their own metric scale).
+    Returns (points in the camera frame (..., J, 3), root translations (..., 3)).
+    """
+    if prior is not None:
+        points_rel, _ = scale_to_prior(points_rel, prior)
+    t = solve_root_translation(points_rel, keypoints_norm, weights)
+    if refine:
+        t = refine_root_translation(points_rel, keypoints_norm, weights, t, iterations)
+    return np.asarray(points_rel, np.float64) + t[..., None, :], t
+
+
+def solve_root_translation_torch(points_rel, keypoints_norm, weights):
+    """Torch twin of solve_root_translation (differentiable; for training losses).
+
+    points_rel (B, J, 3), keypoints_norm (B, J, 2), weights (B, J) with no NaN (weight 0 for
+    missing joints). Returns (B, 3).
+    """
+    import torch
+
+    x, y = keypoints_norm[..., 0], keypoints_norm[..., 1]
+    one, zero = torch.ones_like(x), torch.zeros_like(x)
+    A = torch.cat([torch.stack([one, zero, -x], -1), torch.stack([zero, one, -y], -1)], -2)
+    b = torch.cat([x * points_rel[..., 2] - points_rel[..., 0],
+                   y * points_rel[..., 2] - points_rel[..., 1]], -1)
+    ww = torch.cat([weights, weights], -1)
+    AtA = torch.einsum("bki,bk,bkj->bij", A, ww, A) + 1e-6 * torch.eye(3, dtype=A.dtype)
+    Atb = torch.einsum("bki,bk,bk->bi", A, ww, b)
+    return torch.linalg.solve(AtA, Atb)

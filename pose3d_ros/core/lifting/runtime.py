@@ -1,0 +1,190 @@
+"""Monocular 3D at run time: the ONNX lifter (onnxruntime) and the BlazePose baseline.
+
+Both produce root-relative 3D in metres in the camera's optical frame (x right, y down,
+z forward), which `to_camera_frame` places with root_placement.place_in_camera.
+
+  OnnxLifter           temporal lifter exported by training.export_onnx; takes windows of T
+                       frames of 2D per person (raw pixels, H36M-17 or convertible layout).
+  BlazePoseWorldLifter the baseline that exists without training: BlazePose world landmarks
+                       (Detections2D.world: metric, hip-centred, camera-aligned axes)
+                       converted to H36M-17 and made root-relative.
+  PersonWindows        per-track ring buffers turning a stream of per-frame 2D into windows.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..layouts import H36M17, JointLayout, convert_joint_scores, convert_joints, get_layout
+from ..types import METHOD_DETECTOR_3D, METHOD_LIFTER, Skeletons3D
+from .normalization import NORMALISATION_NAME, lifter_features, pixels_to_normalised
+from .root_placement import BodySizePrior, place_in_camera
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "lifter_t27_causal.onnx"
+
+
+@dataclass(frozen=True)
+class LifterMetadata:
+    """What an exported lifter expects: joint layout, window T, causal, normalisation."""
+
+    layout: str
+    window: int
+    causal: bool
+    normalisation: str
+    num_joints: int
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "LifterMetadata":
+        data = json.loads(Path(path).read_text())
+        try:
+            meta = cls(data["layout"], int(data["window"]), bool(data["causal"]),
+                       data["normalisation"], int(data["num_joints"]))
+        except KeyError as err:
+            raise ValueError(f"{path}: lifter metadata lacks {err}") from None
+        if meta.normalisation != NORMALISATION_NAME:
+            raise ValueError(f"{path}: normalisation {meta.normalisation!r} is not the one this "
+                             f"package implements ({NORMALISATION_NAME!r})")
+        return meta
+
+    @property
+    def latency_frames(self) -> int:
+        """Frames between the newest input and the frame the output describes."""
+        return 0 if self.causal else self.window // 2
+
+
+def _as_h36m(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayout | str):
+    layout = get_layout(layout) if isinstance(layout, str) else layout
+    if layout.name == H36M17.name:
+        return np.asarray(keypoints, np.float64), np.asarray(scores, np.float64)
+    return (convert_joints(keypoints, layout, H36M17),
+            convert_joint_scores(scores, layout, H36M17))
+
+
+class OnnxLifter:
+    """Temporal lifter on onnxruntime.
+
+    model_path: .onnx file with its metadata .json next to it.
+    providers: onnxruntime execution providers (default: CPU; pass e.g.
+    ["CUDAExecutionProvider", "CPUExecutionProvider"] on a GPU machine).
+    """
+
+    def __init__(self, model_path: str | Path = DEFAULT_MODEL,
+                 providers: list[str] | None = None, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise FileNotFoundError(f"lifter model {model_path} not found; train one with "
+                                    "python -m pose3d_ros.tools.train_lifter")
+        self.metadata = LifterMetadata.from_json(model_path.with_suffix(".json"))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(model_path), options,
+                                            providers=providers or ["CPUExecutionProvider"])
+
+    @property
+    def window(self) -> int:
+        return self.metadata.window
+
+    def lift(self, keypoints_px: np.ndarray, scores: np.ndarray, K: np.ndarray,
+             layout: JointLayout | str = H36M17) -> np.ndarray:
+        """Windows of 2D -> root-relative 3D of the output frame (last or centre).
+
+        keypoints_px: (P, T, J, 2) undistorted pixels of the full image (NaN missing);
+        scores: (P, T, J); K: (3, 3) intrinsics of that image, or (P, 3, 3).
+        Returns (P, 17, 3) metres, H36M-17, camera optical frame, root-relative.
+        """
+        kp, sc = _as_h36m(keypoints_px, scores, layout)
+        if kp.ndim != 4 or kp.shape[1] != self.window:
+            raise ValueError(f"expected keypoints (P, T={self.window}, J, 2), got "
+                             f"{np.shape(keypoints_px)}")
+        K = np.asarray(K, np.float64)
+        norm = pixels_to_normalised(kp, K if K.ndim == 2 else K[:, None])
+        feats = lifter_features(norm, sc)
+        if feats.shape[0] == 0:
+            return np.zeros((0, H36M17.num_joints, 3))
+        (out,) = self.session.run(None, {"features": feats})
+        return out.astype(np.float64)
+
+
+class BlazePoseWorldLifter:
+    """Baseline: BlazePose world landmarks as root-relative 3D (no temporal context)."""
+
+    window = 1
+    method = METHOD_DETECTOR_3D
+
+    def lift_world(self, world: np.ndarray, layout: JointLayout | str) -> np.ndarray:
+        """(P, J, 3) detector world landmarks (metres, hip-centred, camera-aligned axes)
+        -> (P, 17, 3) H36M-17 root-relative metres."""
+        layout = get_layout(layout) if isinstance(layout, str) else layout
+        world = np.asarray(world, np.float64)
+        if world.ndim != 3 or world.shape[-1] != 3:
+            raise ValueError(f"expected world landmarks (P, J, 3), got {world.shape}")
+        h36m = world if layout.name == H36M17.name else convert_joints(world, layout, H36M17)
+        return h36m - h36m[:, :1]
+
+
+def to_camera_frame(points_rel: np.ndarray, keypoints_px: np.ndarray, scores: np.ndarray,
+                    K: np.ndarray, frame_id: str, method: int = METHOD_LIFTER,
+                    prior: BodySizePrior | None = None, refine: bool = True) -> Skeletons3D:
+    """Place root-relative skeletons (P, 17, 3) in the camera frame as Skeletons3D.
+
+    keypoints_px (P, 17, 2) undistorted pixels and scores (P, 17) of the SAME frame the
+    skeletons describe; K (3, 3). Confidence = 2D score; num_views = 1.
+    """
+    norm = pixels_to_normalised(keypoints_px, K)
+    placed, _ = place_in_camera(points_rel, norm, scores, prior=prior, refine=refine)
+    p = placed.shape[0]
+    conf = np.where(np.isfinite(placed).all(-1), np.nan_to_num(scores), 0.0).astype(np.float32)
+    return Skeletons3D(positions=placed, confidence=conf,
+                       reprojection_error=np.full((p, H36M17.num_joints), np.nan, np.float32),
+                       num_views=np.isfinite(placed).all(-1).astype(np.uint8),
+                       layout=H36M17, frame_id=frame_id, method=method)
+
+
+@dataclass
+class PersonWindows:
+    """Sliding windows of 2D per tracked person (edge frames replicated until T arrive).
+
+    window: T; num_joints: J. Tracks not updated for max_age pushes are dropped.
+    """
+
+    window: int
+    num_joints: int = H36M17.num_joints
+    max_age: int = 30
+    _keypoints: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    _scores: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    _age: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def push(self, ids: np.ndarray, keypoints: np.ndarray, scores: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Add one frame: ids (P,), keypoints (P, J, 2), scores (P, J).
+
+        Returns the windows of these people, (P, T, J, 2) and (P, T, J), oldest first.
+        """
+        ids = np.asarray(ids)
+        if keypoints.shape != (ids.shape[0], self.num_joints, 2):
+            raise ValueError(f"expected keypoints ({ids.shape[0]}, {self.num_joints}, 2), "
+                             f"got {keypoints.shape}")
+        for track in list(self._age):
+            self._age[track] += 1
+            if self._age[track] > self.max_age:
+                del self._age[track], self._keypoints[track], self._scores[track]
+        for i, track in enumerate(ids.tolist()):
+            if track not in self._keypoints:
+                self._keypoints[track] = np.repeat(keypoints[i][None], self.window, 0)
+                self._scores[track] = np.repeat(scores[i][None], self.window, 0)
+            else:
+                self._keypoints[track] = np.concatenate(
+                    [self._keypoints[track][1:], keypoints[i][None]])
+                self._scores[track] = np.concatenate([self._scores[track][1:], scores[i][None]])
+            self._age[track] = 0
+        if ids.shape[0] == 0:
+            return (np.zeros((0, self.window, self.num_joints, 2)),
+                    np.zeros((0, self.window, self.num_joints)))
+        return (np.stack([self._keypoints[t] for t in ids.tolist()]),
+                np.stack([self._scores[t] for t in ids.tolist()]))

@@ -1,0 +1,353 @@
+"""Self-supervised training of the temporal lifter from multi-view recordings.
+
+No 3D ground truth: the pseudo-3D triangulated from several calibrated cameras
+(dataset.make_pseudo_labels) supervises a lifter that sees ONE camera's 2D at a time.
+
+Samples
+  real     the 2D of camera v over a window ending at (causal) or centred on frame f, target
+           the pseudo-3D of frame f in camera v's optical frame, root-relative. Frames where
+           camera v's 2D disagreed with the others keep only the reprojection loss.
+  virtual  the pseudo-3D sequence seen by a random virtual camera (azimuth all round,
+           elevation, distance, aim offset, roll), projected to normalised coordinates with
+           pixel noise: new viewpoints the rig never had (EpipolarPose-style augmentation).
+  mirror   either kind mirrored left/right with probability 1/2.
+
+Loss = masked MPJPE to the pseudo-3D + reprojection_weight * confidence-weighted L1 between
+the 2D of the target frame and the projection of the prediction placed by the differentiable
+root solve (the "self-correction" of "3D Human Pose Machines with Self-supervised Learning").
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..layouts import H36M17
+from .dataset import PseudoLabels, undistort_pixels
+from .model import LifterConfig, TemporalLifter, count_parameters
+from .normalization import NORMALISATION_NAME, lifter_features, pixels_to_normalised
+from .root_placement import solve_root_translation_torch
+
+log = logging.getLogger(__name__)
+
+_LEFT = [i for i, n in enumerate(H36M17.joint_names) if n.startswith("left_")]
+MIRROR_INDEX = np.arange(H36M17.num_joints)
+for _i in _LEFT:
+    MIRROR_INDEX[_i] = H36M17.index(H36M17.joint_names[_i].replace("left_", "right_"))
+    MIRROR_INDEX[MIRROR_INDEX[_i]] = _i
+
+
+@dataclass
+class TrainConfig:
+    """Training options (seconds-scale CPU runs by default)."""
+
+    model: LifterConfig = field(default_factory=LifterConfig)
+    epochs: int = 40
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-5
+    virtual_per_epoch: int = 3000
+    reprojection_weight: float = 0.5
+    noise_px: float = 5.0
+    limb_angle_deg: float = 35.0
+    bone_scale: float = 0.12
+    virtual_focal_px: float = 1400.0
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["model"] = self.model.to_dict()
+        return d
+
+
+@dataclass
+class Sequence:
+    """One camera's view of a recording, ready for windowing.
+
+    keypoints_norm (F, J, 2) normalised coordinates (NaN missing), scores (F, J),
+    target (F, J, 3) root-relative metres in the camera frame (NaN: no label),
+    """
+
+    keypoints_norm: np.ndarray
+    scores: np.ndarray
+    target: np.ndarray
+
+
+def sequences_from_labels(labels: PseudoLabels) -> list[Sequence]:
+    """One Sequence per real camera of a recording (undistorted, K-normalised)."""
+    seqs = []
+    for v, cam in enumerate(labels.cameras):
+        norm = pixels_to_normalised(undistort_pixels(cam, labels.keypoints[v]), cam.K)
+        tgt = labels.points_cam[v] - labels.points_cam[v][:, :1]
+        seqs.append(Sequence(norm, labels.scores[v].astype(np.float64), tgt))
+    return seqs
+
+
+def window_indices(num_frames: int, window: int, causal: bool,
+                   centres: np.ndarray | None = None) -> np.ndarray:
+    """(N, T) frame indices of the window of each target frame, edges replicated."""
+    targets = np.arange(num_frames) if centres is None else np.asarray(centres)
+    offsets = np.arange(window) - (window - 1 if causal else window // 2)
+    return np.clip(targets[:, None] + offsets, 0, num_frames - 1)
+
+
+def look_at_rotation(position: np.ndarray, target: np.ndarray, up: np.ndarray,
+                     roll: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) world-to-camera rotations (optical frame) of cameras at `position` aiming
+    at `target` (N, 3), with world `up` (3,) and a roll (N,) radians about the view axis."""
+    fwd = target - position
+    fwd /= np.linalg.norm(fwd, axis=-1, keepdims=True)
+    right = np.cross(fwd, up)
+    right /= np.linalg.norm(right, axis=-1, keepdims=True)
+    down = np.cross(fwd, right)
+    c, s = np.cos(roll)[:, None], np.sin(roll)[:, None]
+    right, down = c * right + s * down, -s * right + c * down
+    return np.stack([right, down, fwd], axis=1)
+
+
+def _random_rotations(rng: np.random.Generator, count: int, max_angle: float) -> np.ndarray:
+    """(count, 3, 3) rotations about random axes by angles uniform in [0, max_angle] rad."""
+    axis = rng.normal(size=(count, 3))
+    axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+    angle = rng.uniform(0, max_angle, count)[:, None, None]
+    k = np.zeros((count, 3, 3))
+    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
+    k = k - k.transpose(0, 2, 1)
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
+
+
+# (pivot joint, moved joints) of each limb chain, proximal chains first
+_LIMB_CHAINS = [(H36M17.index(p), H36M17.indices(c)) for p, c in [
+    ("left_shoulder", ("left_elbow", "left_wrist")), ("left_elbow", ("left_wrist",)),
+    ("right_shoulder", ("right_elbow", "right_wrist")), ("right_elbow", ("right_wrist",)),
+    ("left_hip", ("left_knee", "left_ankle")), ("left_knee", ("left_ankle",)),
+    ("right_hip", ("right_knee", "right_ankle")), ("right_knee", ("right_ankle",)),
+    ("thorax", ("nose", "head"))]]
+
+
+def vary_poses(seq: np.ndarray, rng: np.random.Generator, max_angle_rad: float,
+               bone_scale: float) -> np.ndarray:
+    """New poses from (N, T, J, 3) sequences: limb rotations about their proximal joints
+    (fixed over T) and bone-length scaling (global size and per chain). NaN stays NaN."""
+    n = seq.shape[0]
+    out = seq.copy()
+    root = out[:, :, :1]
+    size = rng.uniform(1 - bone_scale, 1 + bone_scale, n)[:, None, None, None]
+    out = root + (out - root) * size
+    for pivot, moved in _LIMB_CHAINS:
+        R = _random_rotations(rng, n, max_angle_rad)
+        s = rng.uniform(1 - bone_scale / 2, 1 + bone_scale / 2, n)[:, None, None, None]
+        base = out[:, :, pivot:pivot + 1]
+        out[:, :, moved] = base + s * np.einsum("nij,ntkj->ntki", R, out[:, :, moved] - base)
+    return out
+
+
+def virtual_views(points_world: np.ndarray, scores_like: np.ndarray, count: int,
+                  window: int, causal: bool, rng: np.random.Generator,
+                  noise_px: float, focal_px: float, up: np.ndarray | None = None,
+                  limb_angle_rad: float = 0.0, bone_scale: float = 0.0):
+    """Windows of pseudo-3D projected through random virtual cameras.
+
+    points_world: (F, J, 3) metres (NaN missing); scores_like: (S, F, J) real score
+    sequences to borrow confidence patterns from. Returns (features (N, T, 3J+2),
+    keypoints_norm of the target frame (N, J, 2), its scores (N, J), target (N, J, 3)).
+    """
+    up = np.array([0.0, 0.0, 1.0]) if up is None else up
+    n_frames = points_world.shape[0]
+    labelled = np.flatnonzero(np.isfinite(points_world[:, 0, 0]))
+    if labelled.size == 0:
+        raise ValueError("no labelled frame to build virtual views from")
+    centres = rng.choice(labelled, count)
+    idx = window_indices(n_frames, window, causal, centres)  # (N, T)
+    seq = points_world[idx]  # (N, T, J, 3)
+    if limb_angle_rad > 0 or bone_scale > 0:
+        seq = vary_poses(seq, rng, limb_angle_rad, bone_scale)
+    root = np.nanmean(points_world[:, 0], axis=0)
+    azimuth = rng.uniform(-np.pi, np.pi, count)
+    elevation = rng.uniform(np.radians(-10), np.radians(35), count)
+    distance = rng.uniform(2.0, 7.0, count)
+    aim = root + rng.normal(0, 0.6, (count, 3)) * np.array([1.0, 1.0, 0.5])
+    horizontal = np.stack([np.cos(azimuth), np.sin(azimuth), np.zeros(count)], -1)
+    position = aim + distance[:, None] * (np.cos(elevation)[:, None] * horizontal
+                                          + np.sin(elevation)[:, None] * up)
+    R = look_at_rotation(position, aim, up, rng.normal(0, np.radians(4), count))
+    cam = np.einsum("nij,ntkj->ntki", R, seq - position[:, None, None])
+    z = cam[..., 2:3]
+    norm = np.where(z > 0.1, cam[..., :2] / z, np.nan)
+    norm = norm + rng.normal(0, noise_px / focal_px, norm.shape)
+    borrowed = scores_like[rng.integers(0, scores_like.shape[0], count)][
+        np.arange(count)[:, None], idx]  # (N, T, J)
+    scores = np.where(np.isfinite(norm).all(-1), borrowed, 0.0)
+    feats = lifter_features(norm, scores)
+    pos = window - 1 if causal else window // 2
+    target = cam[:, pos] - cam[:, pos, :1]
+    return feats, norm[:, pos], scores[:, pos], target
+
+
+def real_samples(seqs: list[Sequence], window: int, causal: bool):
+    """All (camera, frame) windows of real sequences whose target frame has a root in 2D."""
+    feats, kps, scs, tgts = [], [], [], []
+    pos = window - 1 if causal else window // 2
+    for s in seqs:
+        idx = window_indices(s.keypoints_norm.shape[0], window, causal)
+        norm, sc = s.keypoints_norm[idx], s.scores[idx]
+        keep = np.isfinite(norm[:, pos, 0]).all(-1)
+        feats.append(lifter_features(norm, sc)[keep])
+        kps.append(norm[keep, pos])
+        scs.append(sc[keep, pos])
+        tgts.append(s.target[keep])
+    return (np.concatenate(feats), np.concatenate(kps), np.concatenate(scs),
+            np.concatenate(tgts))
+
+
+def mirror(feats, kps, scs, tgts, flip: np.ndarray):
+    """Mirror the selected samples (flip (N,) bool) left/right in image and camera frame."""
+    j = H36M17.num_joints
+    feats, kps, scs, tgts = feats.copy(), kps.copy(), scs.copy(), tgts.copy()
+    f = feats[flip]
+    rel = f[..., :2 * j].reshape(*f.shape[:-1], j, 2)[..., MIRROR_INDEX, :] * np.array([-1, 1])
+    sc = f[..., 2 * j:3 * j][..., MIRROR_INDEX]
+    root = f[..., 3 * j:] * np.array([-1, 1])
+    feats[flip] = np.concatenate([rel.reshape(*f.shape[:-1], 2 * j), sc, root], -1)
+    kps[flip] = kps[flip][:, MIRROR_INDEX] * np.array([-1, 1])
+    scs[flip] = scs[flip][:, MIRROR_INDEX]
+    tgts[flip] = tgts[flip][:, MIRROR_INDEX] * np.array([-1, 1, 1])
+    return feats, kps, scs, tgts
+
+
+def lifter_loss(pred: torch.Tensor, kps: torch.Tensor, scs: torch.Tensor,
+                tgts: torch.Tensor, reprojection_weight: float) -> tuple[torch.Tensor, dict]:
+    """Masked MPJPE (metres) + weighted reprojection L1 (normalised units x 1000 ~ pixels)."""
+    has = torch.isfinite(tgts).all(-1)
+    tg = torch.where(has[..., None], tgts, torch.zeros_like(tgts))
+    err3d = torch.linalg.norm(pred - tg, dim=-1)
+    l3d = (err3d * has).sum() / has.sum().clamp(min=1)
+    w = torch.where(torch.isfinite(kps).all(-1), scs, torch.zeros_like(scs))
+    x = torch.where(torch.isfinite(kps), kps, torch.zeros_like(kps))
+    t = solve_root_translation_torch(pred, x, w)
+    placed = pred + t[:, None]
+    z = placed[..., 2:3].clamp(min=0.1)
+    proj = placed[..., :2] / z
+    # mean absolute error per coordinate, in normalised units x 1000 (pixels at f = 1000 px)
+    lrep = (w[..., None] * (proj - x).abs()).sum() / (2 * w.sum()).clamp(min=1e-6) * 1000.0
+    total = l3d + reprojection_weight * 0.01 * lrep  # 10 "pixels" weigh like 0.1 m
+    return total, {"mpjpe_m": float(l3d.detach()), "reproj": float(lrep.detach())}
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
+          resume: bool = False, progress: bool = True) -> TemporalLifter:
+    """Train a lifter on the pseudo-labels of one or more recordings; checkpoint every epoch.
+
+    out_dir receives checkpoint.pt (model, optimiser, epoch, RNG states) and history.json.
+    resume=True continues from out_dir/checkpoint.pt when present.
+    """
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seed_everything(config.seed)
+    rng = np.random.default_rng(config.seed)
+    mc = config.model
+    seqs = [s for lab in labels for s in sequences_from_labels(lab)]
+    real = real_samples(seqs, mc.window, mc.causal)
+    score_bank = np.stack([s.scores for s in seqs])
+    model = TemporalLifter(mc)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+                            weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
+    start, history = 0, []
+    ckpt_path = out_dir / "checkpoint.pt"
+    if resume and ckpt_path.is_file():
+        ckpt = torch.load(ckpt_path, weights_only=False)
+        if ckpt["config"] != config.to_dict():
+            raise ValueError(f"{ckpt_path} was written with another configuration; "
+                             "use a fresh output directory or the same options")
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        start, history = ckpt["epoch"], ckpt["history"]
+        rng.bit_generator.state = ckpt["numpy_rng"]
+        torch.set_rng_state(ckpt["torch_rng"])
+        log.info("resumed from %s at epoch %d", ckpt_path, start)
+    log.info("lifter %s: %d parameters, %d real samples", mc, count_parameters(model),
+             real[0].shape[0])
+    bar = tqdm(range(start, config.epochs), desc="train lifter", disable=not progress,
+               initial=start, total=config.epochs)
+    for epoch in bar:
+        virt = [virtual_views(lab.points_world, score_bank, config.virtual_per_epoch
+                              // len(labels), mc.window, mc.causal, rng, config.noise_px,
+                              config.virtual_focal_px, limb_angle_rad=np.radians(
+                                  config.limb_angle_deg), bone_scale=config.bone_scale)
+                for lab in labels]
+        data = [np.concatenate([real[i]] + [v[i] for v in virt]) for i in range(4)]
+        data = mirror(*data, rng.random(data[0].shape[0]) < 0.5)
+        tensors = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in data]
+        order = torch.from_numpy(rng.permutation(tensors[0].shape[0]))
+        model.train()
+        sums = {"loss": 0.0, "mpjpe_m": 0.0, "reproj": 0.0}
+        batches = 0
+        for b in range(0, len(order), config.batch_size):
+            sel = order[b:b + config.batch_size]
+            if sel.numel() < 2:
+                continue
+            f, k, s, t = (x[sel] for x in tensors)
+            loss, parts = lifter_loss(model(f), k, s, t, config.reprojection_weight)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sums["loss"] += float(loss.detach())
+            sums["mpjpe_m"] += parts["mpjpe_m"]
+            sums["reproj"] += parts["reproj"]
+            batches += 1
+        sched.step()
+        record = {"epoch": epoch + 1, **{k: v / max(batches, 1) for k, v in sums.items()}}
+        history.append(record)
+        bar.set_postfix(mpjpe_mm=f"{record['mpjpe_m'] * 1000:.0f}",
+                        reproj=f"{record['reproj']:.1f}")
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(), "epoch": epoch + 1, "history": history,
+                    "config": config.to_dict(), "numpy_rng": rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state()}, ckpt_path)
+    (out_dir / "history.json").write_text(json.dumps(history, indent=1))
+    model.eval()
+    return model
+
+
+def export_onnx(model: TemporalLifter, path: Path, extra_metadata: dict | None = None) -> dict:
+    """Write the lifter as ONNX (input 'features' (B, T, 3J+2), output 'joints' (B, J, 3))
+    plus <path>.json metadata; the same metadata is stored in the ONNX metadata_props."""
+    import onnx
+
+    mc = model.config
+    model.eval()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dummy = torch.zeros(1, mc.window, mc.num_features)
+    torch.onnx.export(model, (dummy,), str(path), input_names=["features"],
+                      output_names=["joints"], opset_version=17, dynamo=False,
+                      dynamic_axes={"features": {0: "batch"}, "joints": {0: "batch"}})
+    metadata = {"format": "pose3d_ros.lifter/1", "layout": H36M17.name,
+                "num_joints": mc.num_joints, "window": mc.window, "causal": mc.causal,
+                "output_frame": "last" if mc.causal else "centre",
+                "normalisation": NORMALISATION_NAME, "units": "metres",
+                "output": "root-relative joints, camera optical frame (x right, y down, "
+                          "z forward)", "model": mc.to_dict(), **(extra_metadata or {})}
+    proto = onnx.load(str(path))
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value)
+    onnx.save(proto, str(path))
+    path.with_suffix(".json").write_text(json.dumps(metadata, indent=1))
+    return metadata

@@ -1,0 +1,491 @@
+"""3D human pose metrics, batched and NaN-aware (pure numpy, no ROS).
+
+Conventions:
+  poses      arrays of shape (..., J, 3) in metres; any leading batch shape (frames, people).
+  missing    a joint is missing when any of its coordinates is NaN in the prediction OR in the
+             reference; missing joints are excluded from every mean and counted separately.
+  sequences  time is axis 0: (T, ..., J, 3), with stamps in seconds (T,) or a frame time dt.
+
+Protocols implemented (names as in the literature):
+  mpjpe      mean per-joint position error (Human3.6M protocol #1).
+  p_mpjpe    MPJPE after per-frame similarity (Procrustes) alignment with scale (protocol #2).
+  n_mpjpe    MPJPE after per-frame scale-only alignment (Rhodin et al., CVPR 2018).
+  pss        Pose Structure Score (Kocabas et al., "Self-Supervised Learning of 3D Human Pose
+             using Multi-view Geometry", CVPR 2019): share of frames whose normalised prediction
+             falls in the same k-means pose cluster as its normalised reference.
+  pck3d/auc  share of joints within a distance threshold (150 mm) and its area under the curve
+             over thresholds 0..150 mm (MPI-INF-3DHP protocol).
+  velocity / acceleration error, jitter, reprojection error, detection rate, id switches.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.cluster.vq import kmeans2
+from scipy.optimize import linear_sum_assignment
+
+PCK_THRESHOLD_M = 0.150
+AUC_THRESHOLDS_M = np.linspace(0.0, 0.150, 31)
+
+
+@dataclass
+class JointErrors:
+    """Per-joint errors with their missing-joint bookkeeping.
+
+    errors: (N, J) float64 (metres, or pixels for reprojection), NaN where the joint is missing
+        in the prediction or the reference (or the frame could not be aligned).
+    """
+
+    errors: np.ndarray
+
+    @property
+    def num_valid(self) -> int:
+        """Number of (frame, joint) pairs that entered the mean."""
+        return int(np.count_nonzero(~np.isnan(self.errors)))
+
+    @property
+    def num_missing(self) -> int:
+        return int(self.errors.size - self.num_valid)
+
+    @property
+    def mean(self) -> float:
+        """Mean over all valid joints of all frames; NaN when none is valid."""
+        return _nanmean(self.errors)
+
+    @property
+    def median(self) -> float:
+        return float(np.nanmedian(self.errors)) if self.num_valid else float("nan")
+
+    @property
+    def per_frame(self) -> np.ndarray:
+        """(N,) mean over the valid joints of each frame; NaN for frames with none."""
+        return _nanmean_axis(self.errors, axis=1)
+
+    @property
+    def per_joint(self) -> np.ndarray:
+        """(J,) mean over the frames where each joint is valid; NaN for joints never valid."""
+        return _nanmean_axis(self.errors, axis=0)
+
+    def summary(self) -> dict[str, float | int]:
+        return {"mean": self.mean, "median": self.median, "num_valid": self.num_valid,
+                "num_missing": self.num_missing}
+
+
+def _nanmean(values: np.ndarray) -> float:
+    valid = ~np.isnan(values)
+    return float(values[valid].mean()) if valid.any() else float("nan")
+
+
+def _nanmean_axis(values: np.ndarray, axis: int) -> np.ndarray:
+    valid = ~np.isnan(values)
+    count = valid.sum(axis=axis)
+    total = np.where(valid, values, 0.0).sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _check_pair(pred: np.ndarray, ref: np.ndarray, dim: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    pred = np.asarray(pred, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    if pred.shape != ref.shape:
+        raise ValueError(f"prediction shape {pred.shape} differs from reference {ref.shape}")
+    if pred.ndim < 2 or pred.shape[-1] != dim:
+        raise ValueError(f"expected poses of shape (..., J, {dim}), got {pred.shape}")
+    return pred, ref
+
+
+def _flatten(pred: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(N, J, C) views and the (N, J) mask of joints valid in both."""
+    j, c = pred.shape[-2:]
+    pred = pred.reshape(-1, j, c)
+    ref = ref.reshape(-1, j, c)
+    valid = ~(np.isnan(pred).any(-1) | np.isnan(ref).any(-1))
+    return pred, ref, valid
+
+
+def joint_distances(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Euclidean distance per joint: (..., J, C) x 2 -> (..., J); NaN where either is missing."""
+    pred = np.asarray(pred, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    if pred.shape != ref.shape:
+        raise ValueError(f"prediction shape {pred.shape} differs from reference {ref.shape}")
+    return np.linalg.norm(pred - ref, axis=-1)
+
+
+def mpjpe(pred: np.ndarray, ref: np.ndarray) -> JointErrors:
+    """MPJPE: pred, ref (..., J, 3) metres -> JointErrors over (N = prod(...), J)."""
+    pred, ref = _check_pair(pred, ref)
+    return JointErrors(joint_distances(pred, ref).reshape(-1, pred.shape[-2]))
+
+
+def _centre(points: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre (N, J, 3) on the mean of its valid joints; invalid joints become 0 (weight 0)."""
+    weight = valid[..., None].astype(np.float64)
+    count = np.maximum(weight.sum(axis=1, keepdims=True), 1.0)
+    filled = np.where(weight > 0, points, 0.0)
+    mean = filled.sum(axis=1, keepdims=True) / count
+    return (filled - mean) * weight, mean, weight
+
+
+def procrustes_align(pred: np.ndarray, ref: np.ndarray, *,
+                     min_joints: int = 3) -> np.ndarray:
+    """Align each frame of pred to ref by the similarity s*R*x + t minimising squared error.
+
+    pred, ref: (..., J, 3). Only joints valid in both determine the transform; frames with fewer
+    than `min_joints` such joints come back all-NaN. Returns the aligned prediction (..., J, 3),
+    NaN where pred was NaN. Rotation is proper (det +1): reflections are not allowed (Umeyama).
+    """
+    pred, ref = _check_pair(pred, ref)
+    shape = pred.shape
+    p, r, valid = _flatten(pred, ref)
+    x, mu_x, _ = _centre(p, valid)
+    y, mu_y, _ = _centre(r, valid)
+    cov = np.einsum("nji,njk->nik", y, x)  # sum_j y_j x_j^T, (N, 3, 3)
+    u, s, vt = np.linalg.svd(cov)
+    d = np.sign(np.linalg.det(u @ vt))
+    d = np.where(d == 0, 1.0, d)
+    fix = np.ones((len(d), 3))
+    fix[:, 2] = d
+    rot = (u * fix[:, None, :]) @ vt  # (N, 3, 3)
+    var_x = (x ** 2).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = (s * fix).sum(axis=1) / var_x
+    aligned = scale[:, None, None] * np.einsum("nik,njk->nji", rot, p - mu_x) + mu_y
+    enough = (valid.sum(axis=1) >= min_joints) & (var_x > 0)
+    aligned[~enough] = np.nan
+    return aligned.reshape(shape)
+
+
+def p_mpjpe(pred: np.ndarray, ref: np.ndarray) -> JointErrors:
+    """PA-MPJPE: MPJPE after per-frame Procrustes alignment with scale. (..., J, 3) metres."""
+    return mpjpe(procrustes_align(pred, ref), ref)
+
+
+def scale_align(pred: np.ndarray, ref: np.ndarray, *, centre: bool = True) -> np.ndarray:
+    """Scale each frame of pred by the s minimising |s*x - y|^2 over joints valid in both.
+
+    pred, ref: (..., J, 3). With centre=True (default) both are first centred on the mean of
+    their common valid joints, so poses in a world frame can be compared; pass root-relative
+    poses with centre=False for the original N-MPJPE protocol. Returns (..., J, 3).
+    """
+    pred, ref = _check_pair(pred, ref)
+    shape = pred.shape
+    p, r, valid = _flatten(pred, ref)
+    if centre:
+        x, mu_x, _ = _centre(p, valid)
+        y, mu_y, _ = _centre(r, valid)
+        p_full = p - mu_x
+    else:
+        x = np.where(valid[..., None], p, 0.0)
+        y = np.where(valid[..., None], r, 0.0)
+        mu_y = np.zeros((p.shape[0], 1, 3))
+        p_full = p
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = (x * y).sum(axis=(1, 2)) / (x ** 2).sum(axis=(1, 2))
+    aligned = scale[:, None, None] * p_full + mu_y
+    aligned[valid.sum(axis=1) == 0] = np.nan
+    return aligned.reshape(shape)
+
+
+def n_mpjpe(pred: np.ndarray, ref: np.ndarray, *, centre: bool = True) -> JointErrors:
+    """N-MPJPE: MPJPE after per-frame scale-only alignment (see scale_align). Metres."""
+    return mpjpe(scale_align(pred, ref, centre=centre), ref)
+
+
+def pck3d(pred: np.ndarray, ref: np.ndarray, threshold: float = PCK_THRESHOLD_M) -> float:
+    """Share of valid joints whose 3D error is <= threshold (metres). NaN if none is valid."""
+    if threshold < 0:
+        raise ValueError(f"PCK threshold must be >= 0 m, got {threshold}")
+    err = mpjpe(pred, ref).errors
+    valid = ~np.isnan(err)
+    return float((err[valid] <= threshold).mean()) if valid.any() else float("nan")
+
+
+def auc(pred: np.ndarray, ref: np.ndarray,
+        thresholds: np.ndarray = AUC_THRESHOLDS_M) -> float:
+    """Area under the PCK curve: mean PCK3D over `thresholds` (metres, default 0..150 mm, 31)."""
+    err = mpjpe(pred, ref).errors
+    valid = ~np.isnan(err)
+    if not valid.any():
+        return float("nan")
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    return float((err[valid][None, :] <= thresholds[:, None]).mean())
+
+
+# --- Pose Structure Score ------------------------------------------------------------------
+
+def normalise_poses(poses: np.ndarray) -> np.ndarray:
+    """Scale- and translation-free poses for PSS: (N, J, 3) -> (N, J*3).
+
+    Each pose is centred on the mean of its joints and divided by its Frobenius norm. Poses with
+    a missing joint or zero norm become NaN rows.
+    """
+    poses = np.asarray(poses, dtype=np.float64)
+    if poses.ndim != 3 or poses.shape[-1] != 3:
+        raise ValueError(f"expected poses of shape (N, J, 3), got {poses.shape}")
+    centred = poses - poses.mean(axis=1, keepdims=True)
+    flat = centred.reshape(len(poses), -1)
+    norm = np.linalg.norm(flat, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = flat / norm
+    out[~(norm[:, 0] > 0)] = np.nan
+    return out
+
+
+def pose_clusters(reference: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """k-means pose vocabulary from reference poses (N, J, 3): (k, J*3) normalised centres.
+
+    Poses with missing joints are left out. k must not exceed the number of complete poses;
+    fewer than k centres come back when the reference has fewer distinct poses (duplicate
+    centres would make the nearest-centre assignment arbitrary).
+    """
+    flat = normalise_poses(reference)
+    flat = flat[~np.isnan(flat).any(axis=1)]
+    if not 1 <= k <= len(flat):
+        raise ValueError(f"PSS needs 1 <= k <= number of complete reference poses ({len(flat)}), "
+                         f"got k={k}")
+    distinct = np.unique(np.round(flat, 9), axis=0)
+    if len(distinct) <= k:
+        return distinct
+    centres, _ = kmeans2(flat, k, minit="++", seed=np.random.default_rng(seed), missing="warn")
+    return np.unique(np.round(centres, 9), axis=0)
+
+
+@dataclass
+class PoseStructureScore:
+    """PSS: share of frames whose prediction is in the reference's cluster.
+
+    score: in [0, 1], NaN when no frame was complete in both. num_frames: frames scored;
+    num_skipped: frames left out because a joint was missing in either pose.
+    """
+
+    score: float
+    num_frames: int
+    num_skipped: int
+    centres: np.ndarray
+
+
+def pss(pred: np.ndarray, ref: np.ndarray, *, centres: np.ndarray | None = None,
+        k: int = 50, seed: int = 0) -> PoseStructureScore:
+    """Pose Structure Score of pred (N, J, 3) against ref (N, J, 3).
+
+    centres: a pose vocabulary (K, J*3) of normalised poses (from `pose_clusters` on a large
+    reference set, e.g. a training set); when None it is built from `ref` itself with
+    k = min(k, complete frames). Each normalised pose is assigned to its nearest centre.
+    """
+    pred, ref = _check_pair(pred, ref)
+    if pred.ndim != 3:
+        raise ValueError(f"PSS expects (N, J, 3) poses, got {pred.shape}")
+    p = normalise_poses(pred)
+    r = normalise_poses(ref)
+    complete = ~(np.isnan(p).any(axis=1) | np.isnan(r).any(axis=1))
+    if centres is None:
+        n_complete = int((~np.isnan(r).any(axis=1)).sum())
+        centres = pose_clusters(ref, min(k, n_complete), seed) if n_complete else np.zeros(
+            (0, p.shape[1]))
+    centres = np.asarray(centres, dtype=np.float64)
+    if centres.ndim != 2 or centres.shape[1] != p.shape[1]:
+        raise ValueError(f"PSS centres must be (K, {p.shape[1]}), got {centres.shape}")
+    n = int(complete.sum())
+    if n == 0 or len(centres) == 0:
+        return PoseStructureScore(float("nan"), 0, len(pred), centres)
+    label_p = np.argmin(((p[complete, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+    label_r = np.argmin(((r[complete, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+    return PoseStructureScore(float((label_p == label_r).mean()), n, len(pred) - n, centres)
+
+
+# --- temporal metrics ----------------------------------------------------------------------
+
+def _frame_times(num_frames: int, stamps: np.ndarray | None, dt: float | None) -> np.ndarray:
+    """(T,) times in seconds from stamps or a constant frame time; strictly increasing."""
+    if (stamps is None) == (dt is None):
+        raise ValueError("give exactly one of stamps (seconds, shape (T,)) or dt (seconds)")
+    if stamps is None:
+        if not dt > 0:
+            raise ValueError(f"frame time dt must be > 0 s, got {dt}")
+        return np.arange(num_frames) * float(dt)
+    stamps = np.asarray(stamps, dtype=np.float64)
+    if stamps.shape != (num_frames,):
+        raise ValueError(f"stamps must have shape ({num_frames},), got {stamps.shape}")
+    if num_frames > 1 and not (np.diff(stamps) > 0).all():
+        bad = int(np.argmin(np.diff(stamps) > 0))
+        raise ValueError(f"stamps must strictly increase (frame {bad + 1} is not after {bad})")
+    return stamps
+
+
+def velocities(poses: np.ndarray, *, stamps: np.ndarray | None = None,
+               dt: float | None = None) -> np.ndarray:
+    """Finite-difference joint velocities (T, ..., J, 3) -> (T-1, ..., J, 3) in m/s."""
+    poses = np.asarray(poses, dtype=np.float64)
+    t = _frame_times(poses.shape[0], stamps, dt)
+    step = np.diff(t).reshape((-1,) + (1,) * (poses.ndim - 1))
+    return np.diff(poses, axis=0) / step
+
+
+def accelerations(poses: np.ndarray, *, stamps: np.ndarray | None = None,
+                  dt: float | None = None) -> np.ndarray:
+    """Second differences (T, ..., J, 3) -> (T-2, ..., J, 3) in m/s^2 (non-uniform aware)."""
+    poses = np.asarray(poses, dtype=np.float64)
+    t = _frame_times(poses.shape[0], stamps, dt)
+    vel = velocities(poses, stamps=t)
+    mid = 0.5 * (t[1:] + t[:-1])
+    step = np.diff(mid).reshape((-1,) + (1,) * (poses.ndim - 1))
+    return np.diff(vel, axis=0) / step
+
+
+def velocity_error(pred: np.ndarray, ref: np.ndarray, *, stamps: np.ndarray | None = None,
+                   dt: float | None = None) -> JointErrors:
+    """Per-joint velocity error |v_pred - v_ref| in m/s. pred, ref (T, ..., J, 3)."""
+    pred, ref = _check_pair(pred, ref)
+    v = velocities(pred, stamps=stamps, dt=dt) - velocities(ref, stamps=stamps, dt=dt)
+    return JointErrors(np.linalg.norm(v, axis=-1).reshape(-1, pred.shape[-2]))
+
+
+def acceleration_error(pred: np.ndarray, ref: np.ndarray, *, stamps: np.ndarray | None = None,
+                       dt: float | None = None) -> JointErrors:
+    """Per-joint acceleration error |a_pred - a_ref| in m/s^2. pred, ref (T, ..., J, 3)."""
+    pred, ref = _check_pair(pred, ref)
+    a = accelerations(pred, stamps=stamps, dt=dt) - accelerations(ref, stamps=stamps, dt=dt)
+    return JointErrors(np.linalg.norm(a, axis=-1).reshape(-1, pred.shape[-2]))
+
+
+def jitter(poses: np.ndarray, *, stamps: np.ndarray | None = None,
+           dt: float | None = None) -> JointErrors:
+    """Acceleration magnitude per joint (m/s^2) of one sequence (T, ..., J, 3): smoothness
+    without a reference (lower is smoother)."""
+    poses = np.asarray(poses, dtype=np.float64)
+    a = accelerations(poses, stamps=stamps, dt=dt)
+    return JointErrors(np.linalg.norm(a, axis=-1).reshape(-1, poses.shape[-2]))
+
+
+# --- image-space and identity metrics ------------------------------------------------------
+
+def project(points: np.ndarray, projections: np.ndarray) -> np.ndarray:
+    """Pinhole projection of (..., J, 3) points by C matrices (C, 3, 4) -> (C, ..., J, 2) px.
+
+    Points behind a camera (depth <= 0) project to NaN.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    projections = np.asarray(projections, dtype=np.float64)
+    if projections.ndim != 3 or projections.shape[1:] != (3, 4):
+        raise ValueError(f"projection matrices must be (C, 3, 4), got {projections.shape}")
+    homog = np.concatenate([points, np.ones(points.shape[:-1] + (1,))], axis=-1)
+    img = np.einsum("cik,...k->c...i", projections, homog)
+    depth = img[..., 2:3]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        uv = img[..., :2] / depth
+    return np.where(depth > 0, uv, np.nan)
+
+
+def reprojection_error(points: np.ndarray, keypoints: np.ndarray,
+                       projections: np.ndarray) -> JointErrors:
+    """Pixel distance between projected 3D joints and observed 2D keypoints, per camera.
+
+    points: (..., J, 3) metres in the frame the projections map from.
+    keypoints: (C, ..., J, 2) undistorted pixels (NaN where not observed).
+    projections: (C, 3, 4) pinhole matrices K [R | t].
+    Returns JointErrors over (C * prod(...), J); `errors.reshape(C, -1, J)` gives per camera.
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    proj = project(points, projections)
+    if proj.shape != keypoints.shape:
+        raise ValueError(f"keypoints shape {keypoints.shape} does not match projected "
+                         f"{proj.shape} (C, ..., J, 2)")
+    return JointErrors(np.linalg.norm(proj - keypoints, axis=-1).reshape(-1, proj.shape[-2]))
+
+
+@dataclass
+class Matching:
+    """People matched between prediction and reference over a sequence.
+
+    pairs: one (K_t, 2) int array per frame of (pred index, ref index).
+    distances: one (K_t,) float array per frame, mean joint distance of each pair in metres.
+    """
+
+    pairs: list[np.ndarray]
+    distances: list[np.ndarray]
+
+
+def match_people(pred: Sequence[np.ndarray], ref: Sequence[np.ndarray], *,
+                 max_distance: float = 0.5) -> Matching:
+    """Hungarian matching per frame on the mean distance of joints valid in both.
+
+    pred[t]: (P_t, J, 3), ref[t]: (Q_t, J, 3) metres. Pairs farther apart than max_distance
+    (metres), or with no common joint, are not matched.
+    """
+    if len(pred) != len(ref):
+        raise ValueError(f"prediction has {len(pred)} frames, reference {len(ref)}")
+    pairs, dists = [], []
+    for t, (p, r) in enumerate(zip(pred, ref, strict=True)):
+        p = np.asarray(p, dtype=np.float64)
+        r = np.asarray(r, dtype=np.float64)
+        if p.ndim != 3 or r.ndim != 3 or p.shape[1:] != r.shape[1:]:
+            raise ValueError(f"frame {t}: expected (P, J, 3) and (Q, J, 3), got {p.shape}, "
+                             f"{r.shape}")
+        if len(p) == 0 or len(r) == 0:
+            pairs.append(np.zeros((0, 2), np.intp))
+            dists.append(np.zeros((0,)))
+            continue
+        d = np.linalg.norm(p[:, None] - r[None], axis=-1)  # (P, Q, J)
+        cost = _nanmean_axis(d.reshape(-1, d.shape[-1]).T, axis=0).reshape(d.shape[:2])
+        big = np.where(np.isnan(cost), np.inf, cost)
+        rows, cols = linear_sum_assignment(np.where(np.isfinite(big), big, 1e9))
+        keep = big[rows, cols] <= max_distance
+        pairs.append(np.stack([rows[keep], cols[keep]], axis=1))
+        dists.append(big[rows[keep], cols[keep]])
+    return Matching(pairs, dists)
+
+
+@dataclass
+class DetectionRate:
+    """rate = detected / expected (NaN when nothing was expected)."""
+
+    rate: float
+    detected: int
+    expected: int
+
+
+def detection_rate(detected: np.ndarray, expected: np.ndarray) -> DetectionRate:
+    """Share of expected people (or skeleton frames) that were detected.
+
+    detected, expected: per-frame counts (T,) (or booleans); detected is clipped to expected so
+    extra detections (false positives) never raise the rate.
+    """
+    detected = np.asarray(detected, dtype=np.int64)
+    expected = np.asarray(expected, dtype=np.int64)
+    if detected.shape != expected.shape:
+        raise ValueError(f"detected {detected.shape} and expected {expected.shape} differ")
+    if (detected < 0).any() or (expected < 0).any():
+        raise ValueError("detection counts must be >= 0")
+    got = int(np.minimum(detected, expected).sum())
+    total = int(expected.sum())
+    return DetectionRate(got / total if total else float("nan"), got, total)
+
+
+def id_switches(ref_ids: Sequence[np.ndarray], pred_ids: Sequence[np.ndarray]) -> int:
+    """Number of identity switches (CLEAR-MOT): times a reference identity is matched to a
+    different predicted id than at its previous match.
+
+    ref_ids[t], pred_ids[t]: (K_t,) ids of the people matched in frame t, pair by pair.
+    Frames where an identity is unmatched do not count as a switch by themselves.
+    """
+    if len(ref_ids) != len(pred_ids):
+        raise ValueError(f"{len(ref_ids)} frames of reference ids, {len(pred_ids)} of predicted")
+    frames, refs, preds = [], [], []
+    for t, (r, p) in enumerate(zip(ref_ids, pred_ids, strict=True)):
+        r = np.asarray(r).ravel()
+        p = np.asarray(p).ravel()
+        if r.shape != p.shape:
+            raise ValueError(f"frame {t}: {r.size} reference ids but {p.size} predicted ids")
+        frames.append(np.full(r.shape, t))
+        refs.append(r)
+        preds.append(p)
+    if not frames:
+        return 0
+    f, r, p = (np.concatenate(a) for a in (frames, refs, preds))
+    order = np.lexsort((f, r))
+    r, p = r[order], p[order]
+    same_ref = r[1:] == r[:-1]
+    return int(np.count_nonzero(same_ref & (p[1:] != p[:-1])))

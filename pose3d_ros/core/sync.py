@@ -1,0 +1,258 @@
+"""Multi-camera frame synchroniser: groups frames whose stamps lie within `slop` seconds.
+
+Why our own: message_filters cannot be installed here (no wheel for pip-installed ROS 2), and
+its ApproximateTimeSynchronizer only ever emits COMPLETE sets, so a rig whose camera stops would
+stop producing 3D altogether. This synchroniser emits partial sets and keeps going.
+
+Rules (all times in seconds; `stamp` = capture time from the image header, `now` = the
+receiver's monotonic clock):
+  * A frame joins the open set whose reference stamp (its first frame's) is within `slop`;
+    if that set already has a frame of this camera (a camera running faster than the others),
+    the frame nearer the reference stamp is kept and the other is dropped ("superseded").
+  * A set is finished as soon as no live camera can still contribute (each live camera is
+    either in the set or has already sent a later frame than `reference + slop`), or when it
+    has been open for `timeout_s`. A finished set with >= `min_views` cameras is emitted;
+    otherwise it is dropped ("too_few_views").
+  * A camera that sent nothing for `stale_after_s` (counting from the first frame of any
+    camera if it never sent one) and missed a set that was emitted without it is "stale": it
+    no longer holds sets back, is reported by camera_states(), and comes back to "ok" with
+    its next frame. (A pause of the whole rig therefore makes no camera stale.)
+  * Robust to bad stamps: a stamp equal to the camera's previous one is dropped
+    ("duplicate_stamp"); one that goes backwards is dropped ("stamp_backwards") unless it goes
+    back by more than `reset_after_s` (bag loop, simulated clock reset), which resets that
+    camera; a frame older than the last emitted set is dropped ("late"); forward jumps are
+    accepted (the sets left behind finish by the liveness rule or their timeout).
+  * Bounded memory, never growing latency: at most `max_open_sets` open sets (the oldest is
+    dropped, "queue_full") and at most `ready_queue_size` finished sets waiting; pop_latest()
+    returns the NEWEST finished set and drops the older ones ("behind").
+Every drop is counted per camera and reason.
+"""
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Frame:
+    """One camera frame: stamp (s, capture time), received (s, monotonic), payload (anything)."""
+
+    camera: str
+    stamp: float
+    received: float
+    payload: Any
+
+
+@dataclass
+class FrameSet:
+    """Frames of several cameras taken at (nearly) the same time.
+
+    stamp: mean capture stamp of the frames (s). frames: camera -> Frame, in rig order.
+    missing: cameras of the rig without a frame in this set.
+    """
+
+    stamp: float
+    frames: dict[str, Frame]
+    missing: tuple[str, ...]
+    opened: float
+
+
+@dataclass
+class CameraSyncState:
+    """What the synchroniser knows about one camera."""
+
+    frames_in: int = 0
+    last_stamp: float | None = None
+    last_received: float | None = None
+    rate_hz: float = 0.0
+    drops: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class _OpenSet:
+    reference: float
+    opened: float
+    frames: dict[str, Frame]
+
+
+class FrameSynchronizer:
+    """Groups frames of `cameras` into FrameSets (see the module docstring for the rules)."""
+
+    def __init__(self, cameras: list[str] | tuple[str, ...], *, slop_s: float = 0.010,
+                 min_views: int = 1, timeout_s: float = 0.100, stale_after_s: float = 1.0,
+                 reset_after_s: float = 3.0, max_open_sets: int = 16,
+                 ready_queue_size: int = 2) -> None:
+        if not cameras:
+            raise ValueError("FrameSynchronizer needs at least one camera")
+        if len(set(cameras)) != len(cameras):
+            raise ValueError(f"duplicate camera names in {list(cameras)}")
+        if not 1 <= min_views <= len(cameras):
+            raise ValueError(f"min_views={min_views} must be in [1, {len(cameras)}] "
+                             f"(the number of cameras)")
+        for name, value in (("slop_s", slop_s), ("timeout_s", timeout_s),
+                            ("stale_after_s", stale_after_s), ("reset_after_s", reset_after_s)):
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        if max_open_sets < 1 or ready_queue_size < 1:
+            raise ValueError("max_open_sets and ready_queue_size must be >= 1")
+        self.cameras = tuple(cameras)
+        self.slop_s = slop_s
+        self.min_views = min_views
+        self.timeout_s = timeout_s
+        self.stale_after_s = stale_after_s
+        self.reset_after_s = reset_after_s
+        self.max_open_sets = max_open_sets
+        self._open: list[_OpenSet] = []
+        self._ready: deque[FrameSet] = deque()
+        self.ready_queue_size = ready_queue_size
+        self.state = {name: CameraSyncState() for name in self.cameras}
+        self.set_drops: Counter = Counter()  # whole sets: too_few_views, queue_full, behind
+        self.sets_emitted = 0
+        self._last_emitted_stamp = -float("inf")
+        self._started: float | None = None
+
+    # -- input ---------------------------------------------------------------------------
+    def add(self, camera: str, stamp: float, payload: Any, now: float) -> str | None:
+        """Offer one frame. Returns None if accepted, else the drop reason (also counted)."""
+        if camera not in self.state:
+            raise ValueError(f"unknown camera {camera!r}; known: {list(self.cameras)}")
+        cam = self.state[camera]
+        if self._started is None:
+            self._started = now
+        if cam.last_received is not None:
+            interval = now - cam.last_received
+            if interval > 0:
+                cam.rate_hz = 1.0 / interval if cam.rate_hz == 0 else (
+                    0.9 * cam.rate_hz + 0.1 / interval)
+        cam.last_received = now
+        cam.frames_in += 1
+        if cam.last_stamp is not None:
+            if stamp == cam.last_stamp:
+                return self._drop(camera, "duplicate_stamp")
+            if stamp < cam.last_stamp:
+                if cam.last_stamp - stamp <= self.reset_after_s:
+                    return self._drop(camera, "stamp_backwards")
+                self._reset_time(camera, stamp)
+        if stamp < self._last_emitted_stamp - self.slop_s:
+            cam.last_stamp = stamp
+            return self._drop(camera, "late")
+        cam.last_stamp = stamp
+        frame = Frame(camera, stamp, now, payload)
+        target = self._matching_set(stamp)
+        if target is None:
+            self._open.append(_OpenSet(stamp, now, {camera: frame}))
+            self._open.sort(key=lambda s: s.reference)
+            while len(self._open) > self.max_open_sets:
+                dropped = self._open.pop(0)
+                self.set_drops["queue_full"] += 1
+                for name in dropped.frames:
+                    self.state[name].drops["queue_full"] += 1
+        else:
+            held = target.frames.get(camera)
+            if held is None:
+                target.frames[camera] = frame
+            elif abs(stamp - target.reference) < abs(held.stamp - target.reference):
+                target.frames[camera] = frame
+                self.state[camera].drops["superseded"] += 1
+            else:
+                self.state[camera].drops["superseded"] += 1
+        self._finish(now)
+        return None
+
+    def poll(self, now: float) -> None:
+        """Finish sets whose time is up (call regularly, e.g. from a timer)."""
+        self._finish(now)
+
+    # -- output --------------------------------------------------------------------------
+    def pop_latest(self) -> FrameSet | None:
+        """The newest finished set, or None; older finished sets are dropped ("behind")."""
+        if not self._ready:
+            return None
+        latest = self._ready.pop()
+        self.set_drops["behind"] += len(self._ready)
+        self._ready.clear()
+        return latest
+
+    def pending(self) -> int:
+        return len(self._ready)
+
+    def live_cameras(self, now: float) -> tuple[str, ...]:
+        return tuple(name for name in self.cameras if self._is_live(name, now))
+
+    def camera_states(self, now: float) -> dict[str, str]:
+        """camera -> "waiting" (nothing yet), "ok" or "stale" (silent for stale_after_s)."""
+        states = {}
+        for name in self.cameras:
+            cam = self.state[name]
+            if not self._is_live(name, now):
+                states[name] = "stale"
+            else:
+                states[name] = "ok" if cam.last_received is not None else "waiting"
+        return states
+
+    # -- internals -----------------------------------------------------------------------
+    def _drop(self, camera: str, reason: str) -> str:
+        self.state[camera].drops[reason] += 1
+        return reason
+
+    def _reset_time(self, camera: str, stamp: float) -> None:
+        """The camera's clock went back a long way: forget what was built on the old clock."""
+        self.state[camera].drops["time_reset"] += 1
+        self._open.clear()
+        self._last_emitted_stamp = -float("inf")
+        for cam in self.state.values():
+            cam.last_stamp = None
+
+    def _is_live(self, name: str, now: float) -> bool:
+        """False once the camera is stale: silent for stale_after_s (counting from the first
+        frame of any camera if it never sent one) AND a set has been emitted without it since
+        its last frame. The second condition keeps a pause of the whole rig (a paused bag, a
+        slow producer) from turning every camera stale."""
+        cam = self.state[name]
+        received = cam.last_received if cam.last_received is not None else self._started
+        if received is None or now - received <= self.stale_after_s:
+            return True
+        last = cam.last_stamp if cam.last_stamp is not None else -float("inf")
+        return not self._last_emitted_stamp > last + self.slop_s
+
+    def _matching_set(self, stamp: float) -> _OpenSet | None:
+        best, best_gap = None, self.slop_s
+        for open_set in self._open:
+            gap = abs(stamp - open_set.reference)
+            if gap <= best_gap:
+                best, best_gap = open_set, gap
+        return best
+
+    def _finish(self, now: float) -> None:
+        live = [name for name in self.cameras if self._is_live(name, now)]
+        still_open = []
+        for open_set in self._open:
+            limit = open_set.reference + self.slop_s
+            done = now - open_set.opened >= self.timeout_s or all(
+                name in open_set.frames or (self.state[name].last_stamp or -float("inf")) > limit
+                for name in live)
+            if done:
+                self._emit(open_set)
+            else:
+                still_open.append(open_set)
+        self._open = still_open
+
+    def _emit(self, open_set: _OpenSet) -> None:
+        frames = {name: open_set.frames[name] for name in self.cameras if name in open_set.frames}
+        if len(frames) < self.min_views:
+            self.set_drops["too_few_views"] += 1
+            for name in frames:
+                self.state[name].drops["too_few_views"] += 1
+            return
+        stamp = sum(f.stamp for f in frames.values()) / len(frames)
+        if stamp < self._last_emitted_stamp:
+            self.set_drops["late"] += 1
+            return
+        self._last_emitted_stamp = stamp
+        missing = tuple(name for name in self.cameras if name not in frames)
+        self._ready.append(FrameSet(stamp, frames, missing, open_set.opened))
+        self.sets_emitted += 1
+        while len(self._ready) > self.ready_queue_size:
+            self._ready.popleft()
+            self.set_drops["behind"] += 1

@@ -1,0 +1,179 @@
+"""Stable person ids over time for 3D skeletons, and id-switch counting.
+
+Each track keeps its last joint positions (metres) and a constant-velocity model of its centre
+(mean of its visible joints). At every update, the predicted tracks and the new skeletons are
+matched one-to-one by the Hungarian method (scipy.optimize.linear_sum_assignment) on the mean
+3D distance over the joints both have; pairs farther than a gate are not matched. The gate of a
+track grows with the time since it was last seen (`gate_growth_mps`), so a person who leaves
+and comes back within `reid_window_s` gets their old id back (re-identification); tracks older
+than that are forgotten. Unmatched skeletons start new tracks with fresh ids (>= 1).
+
+count_id_switches() is the CLEAR-MOT IDSW count against reference identities, for evaluation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+_UNMATCHABLE = 1e6
+
+
+@dataclass
+class TrackerParams:
+    """max_distance_m: gate on the mean joint distance (m) for a track seen in the last frame.
+    gate_growth_mps: how much the gate widens per second a track has been unseen (m/s).
+    reid_window_s: a lost track can be re-identified for this long (s), then it is forgotten.
+    max_prediction_s: the constant-velocity prediction is extrapolated at most this long (s).
+    velocity_smoothing: weight of the newest velocity in the track's velocity estimate (0..1].
+    """
+
+    max_distance_m: float = 0.5
+    gate_growth_mps: float = 1.0
+    reid_window_s: float = 2.0
+    max_prediction_s: float = 0.3
+    velocity_smoothing: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.max_distance_m > 0:
+            raise ValueError(f"max_distance_m must be > 0, got {self.max_distance_m}")
+        if not self.gate_growth_mps >= 0:
+            raise ValueError(f"gate_growth_mps must be >= 0, got {self.gate_growth_mps}")
+        if not self.reid_window_s > 0:
+            raise ValueError(f"reid_window_s must be > 0, got {self.reid_window_s}")
+        if not self.max_prediction_s >= 0:
+            raise ValueError(f"max_prediction_s must be >= 0, got {self.max_prediction_s}")
+        if not 0 < self.velocity_smoothing <= 1:
+            raise ValueError(f"velocity_smoothing must be in (0, 1], got "
+                             f"{self.velocity_smoothing}")
+
+
+@dataclass
+class TrackerStats:
+    """Counters since the tracker was made: tracks started, re-identified and forgotten."""
+
+    tracks_started: int = 0
+    reidentified: int = 0
+    tracks_forgotten: int = 0
+
+
+class SkeletonTracker:
+    """Assigns stable ids to 3D skeletons: update(positions (P, J, 3) m, stamp s) -> ids (P,)."""
+
+    def __init__(self, params: TrackerParams | None = None) -> None:
+        self.params = params or TrackerParams()
+        self.stats = TrackerStats()
+        self._next_id = 1
+        self._ids = np.zeros((0,), np.int64)
+        self._positions = np.zeros((0, 0, 3))   # (T, J, 3) last seen joints
+        self._velocity = np.zeros((0, 3))       # (T, 3) centre velocity m/s
+        self._last_seen = np.zeros((0,))        # (T,) s
+        self._last_stamp: float | None = None
+
+    @property
+    def active_ids(self) -> np.ndarray:
+        return self._ids.copy()
+
+    def reset(self) -> None:
+        self.__init__(self.params)
+
+    def update(self, positions: np.ndarray, stamp: float) -> np.ndarray:
+        positions = np.asarray(positions, dtype=np.float64)
+        if positions.ndim != 3 or positions.shape[-1] != 3:
+            raise ValueError(f"positions must be (P, J, 3), got {positions.shape}")
+        if not np.isfinite(stamp):
+            raise ValueError(f"stamp must be finite, got {stamp}")
+        if self._last_stamp is not None and stamp < self._last_stamp:
+            # The clock went backwards (bag loop, simulated time reset): start over.
+            self.reset()
+        previous_update = self._last_stamp
+        self._last_stamp = stamp
+        num_people, num_joints = positions.shape[:2]
+        if self._positions.shape[1] != num_joints:
+            self._ids = np.zeros((0,), np.int64)
+            self._positions = np.zeros((0, num_joints, 3))
+            self._velocity = np.zeros((0, 3))
+            self._last_seen = np.zeros((0,))
+        self._forget(stamp)
+
+        ids = np.zeros((num_people,), np.int64)
+        matched_people = np.zeros((num_people,), bool)
+        if len(self._ids) and num_people:
+            gap = stamp - self._last_seen                                      # (T,)
+            horizon = np.minimum(gap, self.params.max_prediction_s)
+            predicted = self._positions + (self._velocity * horizon[:, None])[:, None, :]
+            dist = np.linalg.norm(predicted[:, None] - positions[None], axis=-1)  # (T, P, J)
+            valid = np.isfinite(dist)
+            count = valid.sum(axis=-1)
+            mean = np.where(valid, dist, 0.0).sum(axis=-1) / np.maximum(count, 1)
+            gate = self.params.max_distance_m + self.params.gate_growth_mps * np.maximum(
+                gap - 1e-9, 0.0)
+            cost = np.where((count > 0) & (mean <= gate[:, None]), mean, _UNMATCHABLE)
+            rows, cols = linear_sum_assignment(cost)
+            ok = cost[rows, cols] < _UNMATCHABLE
+            rows, cols = rows[ok], cols[ok]
+            dt = np.maximum(gap[rows], 1e-6)[:, None]
+            new_velocity = (_centre(positions[cols]) - _centre(self._positions[rows])) / dt
+            new_velocity = np.nan_to_num(new_velocity)
+            # Not matched at the previous update: the person was lost and is back.
+            lost_before = (self._last_seen[rows] < previous_update
+                           if previous_update is not None else np.zeros(rows.size, bool))
+            self.stats.reidentified += int(lost_before.sum())
+            w = self.params.velocity_smoothing
+            self._velocity[rows] = np.where(lost_before[:, None], 0.0,
+                                            w * new_velocity + (1 - w) * self._velocity[rows])
+            # Keep the previous position of joints the new skeleton misses.
+            self._positions[rows] = np.where(np.isfinite(positions[cols]), positions[cols],
+                                             self._positions[rows])
+            self._last_seen[rows] = stamp
+            ids[cols] = self._ids[rows]
+            matched_people[cols] = True
+        new = np.flatnonzero(~matched_people)
+        if new.size:
+            fresh_ids = np.arange(self._next_id, self._next_id + new.size, dtype=np.int64)
+            self._next_id += new.size
+            self.stats.tracks_started += new.size
+            ids[new] = fresh_ids
+            self._ids = np.concatenate([self._ids, fresh_ids])
+            self._positions = np.concatenate([self._positions, positions[new]])
+            self._velocity = np.concatenate([self._velocity, np.zeros((new.size, 3))])
+            self._last_seen = np.concatenate([self._last_seen, np.full((new.size,), stamp)])
+        return ids
+
+    def _forget(self, stamp: float) -> None:
+        keep = stamp - self._last_seen <= self.params.reid_window_s
+        if not keep.all():
+            self.stats.tracks_forgotten += int((~keep).sum())
+            self._ids, self._positions = self._ids[keep], self._positions[keep]
+            self._velocity, self._last_seen = self._velocity[keep], self._last_seen[keep]
+
+
+def _centre(positions: np.ndarray) -> np.ndarray:
+    """Mean of the visible joints: (..., J, 3) -> (..., 3); NaN if no joint is visible."""
+    valid = np.isfinite(positions).all(axis=-1)
+    total = np.where(valid[..., None], positions, 0.0).sum(axis=-2)
+    count = valid.sum(axis=-1)[..., None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def count_id_switches(reference_ids: list[np.ndarray], predicted_ids: list[np.ndarray]) -> int:
+    """CLEAR-MOT identity switches: per frame, reference_ids[f] and predicted_ids[f] are (P_f,)
+    arrays of matched pairs (same index = same person). A switch is counted each time a
+    reference identity is matched to a different predicted id than at its previous match."""
+    if len(reference_ids) != len(predicted_ids):
+        raise ValueError(f"{len(reference_ids)} reference frames vs {len(predicted_ids)} "
+                         "predicted frames")
+    last: dict[int, int] = {}
+    switches = 0
+    for frame, (ref, pred) in enumerate(zip(reference_ids, predicted_ids, strict=True)):
+        ref, pred = np.asarray(ref).ravel(), np.asarray(pred).ravel()
+        if ref.shape != pred.shape:
+            raise ValueError(f"frame {frame}: {ref.size} reference ids vs {pred.size} "
+                             "predicted ids")
+        for r, p in zip(ref.tolist(), pred.tolist(), strict=True):
+            if r in last and last[r] != p:
+                switches += 1
+            last[r] = p
+    return switches

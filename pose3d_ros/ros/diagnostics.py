@@ -1,0 +1,138 @@
+"""Health of a node as diagnostic_msgs/DiagnosticArray for /diagnostics.
+
+One status for the processing ("<node>: pipeline": output rate, latency from image stamp to
+publication, mean time per stage, dropped frame sets by reason) and one per camera
+("<node>: camera <name>": ok/stale/waiting, input rate, frames in, dropped frames by reason,
+rejected input by reason with the last message). A camera is WARN when it is stale, waits for
+its calibration, or had input rejected since the previous report; the pipeline is WARN when
+no output came in the last period while inputs arrive.
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from std_msgs.msg import Header
+
+OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
+
+
+@dataclass
+class CameraHealth:
+    """Counters of one camera's input as seen by the node."""
+
+    rejected: Counter = field(default_factory=Counter)
+    last_rejection: str = ""
+    rejected_since_report: int = 0
+    calibrated: bool = False
+
+
+class NodeHealth:
+    """Thread-safe counters of a node; report() turns them into a DiagnosticArray."""
+
+    def __init__(self, node_name: str, cameras: list[str] | tuple[str, ...], window: int = 120
+                 ) -> None:
+        self.node_name = node_name
+        self.cameras = {name: CameraHealth() for name in cameras}
+        self._real_cameras = set(cameras)   # other keys: "pipeline" (processing problems)
+        self._lock = threading.Lock()
+        self._timings: deque[dict[str, float]] = deque(maxlen=window)
+        self._latencies: deque[float] = deque(maxlen=window)
+        self._published: deque[float] = deque(maxlen=window)   # monotonic publication times
+        self.outputs = 0
+        self.dropped_sets: Counter = Counter()
+        self._logged: set[tuple[str, str]] = set()
+
+    def record_output(self, timings: dict[str, float], latency_s: float, now: float) -> None:
+        with self._lock:
+            self._timings.append(dict(timings))
+            self._latencies.append(latency_s)
+            self._published.append(now)
+            self.outputs += 1
+
+    def reject(self, camera: str, reason: str, message: str) -> bool:
+        """Count a rejected input; True the first time this (camera, reason) is seen, so the
+        caller logs it once."""
+        with self._lock:
+            health = self.cameras.setdefault(camera, CameraHealth())
+            health.rejected[reason] += 1
+            health.last_rejection = message
+            health.rejected_since_report += 1
+            first = (camera, reason) not in self._logged
+            self._logged.add((camera, reason))
+            return first
+
+    def output_rate_hz(self, now: float, horizon_s: float = 2.0) -> float:
+        with self._lock:
+            recent = [t for t in self._published if now - t <= horizon_s]
+        if len(recent) < 2:
+            return 0.0
+        return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-9)
+
+    def stage_means_ms(self) -> dict[str, float]:
+        with self._lock:
+            timings = list(self._timings)
+        stages = sorted({k for t in timings for k in t})
+        return {s: 1000 * sum(t.get(s, 0.0) for t in timings) / len(timings) for s in stages}
+
+    def report(self, stamp, now: float, sync=None, inputs_arriving: bool = True,
+               extra: dict[str, str] | None = None) -> DiagnosticArray:
+        """DiagnosticArray of the pipeline and every camera (sync: the FrameSynchronizer;
+        extra: more key/values for the pipeline status, e.g. tracking counters)."""
+        rate = self.output_rate_hz(now)
+        with self._lock:
+            latencies = list(self._latencies)
+        latency_ms = 1000 * sum(latencies) / len(latencies) if latencies else float("nan")
+        values = {"output_rate_hz": f"{rate:.2f}", "outputs": str(self.outputs),
+                  "latency_ms_mean": f"{latency_ms:.1f}"}
+        values.update({f"stage_{k}_ms": f"{v:.2f}" for k, v in self.stage_means_ms().items()})
+        drops = Counter(self.dropped_sets)
+        if sync is not None:
+            drops.update(sync.set_drops)
+            values["sets_emitted"] = str(sync.sets_emitted)
+        values.update({f"dropped_sets_{k}": str(v) for k, v in sorted(drops.items())})
+        values.update(extra or {})
+        level, message = OK, "running"
+        if rate == 0.0 and inputs_arriving:
+            level, message = WARN, "no output in the last 2 s"
+        statuses = [_status(f"{self.node_name}: pipeline", level, message, values,
+                            self.node_name)]
+        states = sync.camera_states(now) if sync is not None else {}
+        for name, health in self.cameras.items():
+            values = {"state": states.get(name, "n/a"),
+                      "calibrated": str(health.calibrated).lower()}
+            if sync is not None and name in sync.state:
+                cam = sync.state[name]
+                values.update({"input_rate_hz": f"{cam.rate_hz:.2f}",
+                               "frames_in": str(cam.frames_in)})
+                values.update({f"dropped_{k}": str(v) for k, v in sorted(cam.drops.items())})
+            values.update({f"rejected_{k}": str(v) for k, v in sorted(health.rejected.items())})
+            level, message = OK, "ok"
+            if states.get(name) == "stale":
+                level, message = WARN, "stale: no frame within stale_after_s"
+            elif states.get(name) == "waiting":
+                level, message = WARN, "waiting for the first frame"
+            elif not health.calibrated:
+                level, message = WARN, "waiting for a valid camera_info"
+            if health.rejected_since_report:
+                level, message = WARN, f"rejected input: {health.last_rejection}"
+            if health.last_rejection:
+                values["last_rejection"] = health.last_rejection
+            with self._lock:
+                health.rejected_since_report = 0
+            label = f"camera {name}"
+            if name not in self._real_cameras:    # "pipeline": problems while processing
+                label = f"{name} problems"
+                values = {k: v for k, v in values.items() if k.startswith(("rejected_", "last_"))}
+                level, message = (WARN, f"problem: {health.last_rejection}") \
+                    if level == WARN and message.startswith("rejected") else (OK, "no new problem")
+            statuses.append(_status(f"{self.node_name}: {label}", level, message, values, name))
+        return DiagnosticArray(header=Header(stamp=stamp), status=statuses)
+
+
+def _status(name: str, level: bytes, message: str, values: dict[str, str], hardware_id: str
+            ) -> DiagnosticStatus:
+    return DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id,
+                            values=[KeyValue(key=k, value=v) for k, v in values.items()])

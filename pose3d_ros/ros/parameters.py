@@ -1,0 +1,212 @@
+"""Parameters of the nodes: one table with type, default, description and range per parameter.
+
+declare_parameters() declares them on a node with rcl_interfaces/ParameterDescriptor (so
+`ros2 param describe` shows the description, type and range), and read_parameters() reads
+them back, checks ranges, choices and cross-parameter rules, and raises ParameterError with a
+message naming the parameter, the value and what is allowed. The YAML files in config/ are
+checked against these tables by test/test_config_drift.py.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+from rclpy.parameter import Parameter
+
+DETECTORS = ("blazepose", "blazepose_multi", "blazepose_onnx", "yolo_pose", "rtmpose", "heatmap")
+LAYOUTS = ("", "coco17", "h36m17", "blazepose33")
+
+
+class ParameterError(ValueError):
+    """A parameter value the node cannot run with."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter: name, default (its type is the parameter's type), description, and
+    optional [low, high] range or choices."""
+
+    name: str
+    default: Any
+    description: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple | None = None
+    read_only: bool = False
+
+    @property
+    def type(self) -> Parameter.Type:
+        return Parameter.Type.from_parameter_value(self.default)
+
+    def descriptor(self) -> ParameterDescriptor:
+        desc = ParameterDescriptor(name=self.name, type=self.type.value,
+                                   description=self.description, read_only=self.read_only)
+        if self.choices is not None:
+            desc.additional_constraints = "one of: " + ", ".join(repr(c) for c in self.choices)
+        if self.low is not None and self.type == Parameter.Type.DOUBLE:
+            desc.floating_point_range = [FloatingPointRange(
+                from_value=float(self.low), to_value=float(self.high), step=0.0)]
+        elif self.low is not None and self.type == Parameter.Type.INTEGER:
+            desc.integer_range = [IntegerRange(from_value=int(self.low),
+                                               to_value=int(self.high), step=1)]
+        return desc
+
+    def check(self, value: Any) -> None:
+        if self.choices is not None:
+            bad = [v for v in (value if isinstance(value, list) else [value])
+                   if v not in self.choices]
+            if bad:
+                raise ParameterError(f"parameter {self.name!r} = {value!r}: "
+                                     f"{bad[0]!r} is not one of {list(self.choices)}")
+        if self.low is not None and not self.low <= value <= self.high:
+            raise ParameterError(f"parameter {self.name!r} = {value!r} is outside "
+                                 f"[{self.low}, {self.high}]")
+
+
+# -- the tables ---------------------------------------------------------------------------
+
+_COMMON = (
+    ParamSpec("autostart", True, "Configure and activate the lifecycle node on start-up "
+              "(false: wait for a lifecycle manager)."),
+    ParamSpec("diagnostics_period_s", 1.0, "Period of the /diagnostics reports (s).", 0.1, 60.0),
+)
+_INPUT = (
+    ParamSpec("image_transport", "raw", "Image input: 'raw' subscribes <camera>/<image_topic> "
+              "(sensor_msgs/Image), 'compressed' subscribes <camera>/<image_topic>/compressed "
+              "(sensor_msgs/CompressedImage, JPEG or PNG).", choices=("raw", "compressed")),
+    ParamSpec("image_topic", "image_raw", "Image topic name inside each camera's namespace."),
+    ParamSpec("image_qos", "sensor_data", "QoS of image subscriptions: 'sensor_data' "
+              "(best effort, keep last: drivers publish so) or 'reliable'.",
+              choices=("sensor_data", "reliable")),
+    ParamSpec("qos_depth", 2, "History depth of input subscriptions (frames).", 1, 100),
+    ParamSpec("detector", "blazepose", "2D pose back-end (see docs/detectors.md).",
+              choices=DETECTORS),
+    ParamSpec("detector_per_camera", True, "One detector instance per camera (needed by "
+              "stateful back-ends such as mediapipe's tracker); false shares one batched "
+              "instance across cameras."),
+)
+_RIG = (
+    ParamSpec("camera_names", ["camera"], "Camera namespaces, in rig order; topics are "
+              "<name>/<image_topic>, <name>/camera_info (relative: remap or namespace them)."),
+    ParamSpec("fixed_frame", "world", "Frame of the 3D output. With extrinsics_source "
+              "'rig_file' it is the rig file's frame; with 'none' (one camera) the camera's "
+              "optical frame is used instead."),
+    ParamSpec("extrinsics_source", "rig_file", "Where camera poses come from: 'rig_file' "
+              "(rig_file parameter; also the self-calibration tool's output), 'tf' (look up "
+              "fixed_frame -> optical frame, needs tf2_ros) or 'none' (one camera, output in "
+              "its optical frame).", choices=("rig_file", "tf", "none")),
+    ParamSpec("rig_file", "", "Calibration file with the camera poses (any format "
+              "pose3d_ros.core.calibration.load_rig reads); camera names must match "
+              "camera_names. Empty with extrinsics_source 'tf' or 'none'."),
+    ParamSpec("intrinsics_from_camera_info", True, "Take K and distortion from each "
+              "camera's CameraInfo (true) or from the rig file (false)."),
+    ParamSpec("sync.slop_s", 0.010, "Largest stamp difference within one frame set (s).",
+              0.0001, 1.0),
+    ParamSpec("sync.min_views", 1, "Fewest cameras a frame set needs to be processed.", 1, 64),
+    ParamSpec("sync.timeout_s", 0.100, "Longest a frame set waits for missing cameras (s).",
+              0.001, 10.0),
+    ParamSpec("sync.stale_after_s", 1.0, "A camera silent this long is reported stale and no "
+              "longer waited for (s).", 0.01, 60.0),
+    ParamSpec("sync.queue_size", 2, "Finished frame sets kept while the node is busy; the "
+              "newest is processed, older ones are dropped and counted.", 1, 100),
+    ParamSpec("triangulation.min_views", 2, "Fewest views a joint needs to be triangulated.",
+              2, 64),
+    ParamSpec("triangulation.min_score", 0.3, "2D joint score below which a view is ignored.",
+              0.0, 1.0),
+    ParamSpec("triangulation.outlier_threshold_px", 40.0, "Reprojection error above which a "
+              "view of a joint is rejected (pixels).", 0.5, 1000.0),
+    ParamSpec("output_layout", "", "Joint layout of the 3D output; empty keeps the "
+              "detector's.", choices=LAYOUTS),
+    ParamSpec("tracking.enabled", True, "Give people stable ids over time."),
+    ParamSpec("tracking.max_distance_m", 0.5, "Largest mean joint distance to continue a "
+              "track from one frame to the next (m).", 0.01, 10.0),
+    ParamSpec("tracking.gate_growth_mps", 1.0, "Growth of that gate per second a person is "
+              "unseen (m/s).", 0.0, 20.0),
+    ParamSpec("tracking.reid_window_s", 2.0, "A person who returns within this time gets "
+              "their id back (s).", 0.0, 600.0),
+    ParamSpec("filter.enabled", True, "Smooth joints with the One Euro filter."),
+    ParamSpec("filter.min_cutoff_hz", 1.0, "One Euro cut-off when still (Hz; lower = "
+              "smoother).", 0.01, 100.0),
+    ParamSpec("filter.beta", 2.0, "One Euro speed coefficient (s/m; higher = less lag).",
+              0.0, 100.0),
+    ParamSpec("filter.d_cutoff_hz", 1.0, "One Euro cut-off of the speed estimate (Hz).",
+              0.01, 100.0),
+    ParamSpec("publish_markers", True, "Publish visualization_msgs/MarkerArray on "
+              "skeleton_markers for rviz2."),
+    ParamSpec("publish_tf", True, "Broadcast body_<id> frames on /tf and the rig on "
+              "/tf_static."),
+    ParamSpec("publish_rig_tf", True, "Broadcast the rig's camera poses on /tf_static "
+              "(turn off when something else, e.g. a bag, already does)."),
+    ParamSpec("tf_per_joint", False, "Also broadcast one frame per joint, "
+              "body_<id>_<joint>."),
+)
+
+ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
+    ParamSpec("monocular_method", "detector_3d", "3D from a single view (used when a set "
+              "has one camera): 'detector_3d' (the detector's own metric 3D, BlazePose world "
+              "landmarks, placed in the camera frame by root placement; H36M-17 output) or "
+              "'none'.", choices=("detector_3d", "none")),
+    ParamSpec("publish_2d", False, "Also publish each camera's 2D skeletons on "
+              "<camera>/skeletons_2d."),
+)
+DETECTOR_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + (
+    ParamSpec("camera_name", "", "Camera name used in logs and diagnostics; empty = the "
+              "node's namespace. Topics are relative to the node's namespace: it subscribes "
+              "<image_topic> (and <image_topic>/compressed) and publishes skeletons_2d, so launch "
+              "one detector per camera in that camera's namespace."),
+)
+FUSION_PARAMS: tuple[ParamSpec, ...] = _COMMON + _RIG + (
+    ParamSpec("skeletons_2d_topic", "skeletons_2d", "2D skeleton topic inside each camera's "
+              "namespace (published by the detector nodes)."),
+)
+NODE_PARAMS = {"pose3d_node": ALL_IN_ONE_PARAMS, "pose3d_detector": DETECTOR_PARAMS,
+               "pose3d_fusion": FUSION_PARAMS}
+
+
+def declare_parameters(node, specs: tuple[ParamSpec, ...]) -> None:
+    """Declare every parameter of `specs` on `node`; ParameterError if an override given at
+    start-up (YAML, command line) has the wrong type or is out of range."""
+    for spec in specs:
+        try:
+            node.declare_parameter(spec.name, spec.default, spec.descriptor())
+        except InvalidParameterValueException as err:
+            raise ParameterError(f"parameter {spec.name!r}: {err}") from None
+        except (InvalidParameterTypeException, TypeError) as err:
+            raise ParameterError(f"parameter {spec.name!r} must be of type "
+                                 f"{spec.type.name.lower()}: {err}") from None
+
+
+def read_parameters(node, specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
+    """Current values of `specs` on `node`, checked; ParameterError naming the problem."""
+    values = {}
+    for spec in specs:
+        value = node.get_parameter(spec.name).value
+        if spec.type != Parameter.Type.from_parameter_value(value):
+            raise ParameterError(f"parameter {spec.name!r} = {value!r} must be of type "
+                                 f"{spec.type.name.lower()}")
+        spec.check(value)
+        values[spec.name] = value
+    _check_rules(values)
+    return values
+
+
+def _check_rules(values: dict[str, Any]) -> None:
+    names = values.get("camera_names")
+    if names is not None:
+        if not names or any(not n for n in names):
+            raise ParameterError(f"parameter 'camera_names' = {names!r} must list at least one "
+                                 "non-empty camera name")
+        if len(set(names)) != len(names):
+            raise ParameterError(f"parameter 'camera_names' = {names!r} has duplicates")
+        if values["sync.min_views"] > len(names):
+            raise ParameterError(f"parameter 'sync.min_views' = {values['sync.min_views']} "
+                                 f"exceeds the {len(names)} camera(s) in camera_names")
+        source = values["extrinsics_source"]
+        if source == "rig_file" and not values["rig_file"]:
+            raise ParameterError("parameter 'rig_file' is empty but extrinsics_source is "
+                                 "'rig_file': give the calibration file or choose 'tf'/'none'")
+        if source == "none" and len(names) > 1:
+            raise ParameterError(f"extrinsics_source 'none' works with one camera only; "
+                                 f"camera_names has {len(names)}: use 'rig_file' or 'tf'")

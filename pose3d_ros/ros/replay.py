@@ -1,0 +1,210 @@
+"""Bag replay over DDS without `ros2 bag play`, and a collector for published skeletons.
+
+BagReplayer publishes a rosbag2's messages with rclpy, straight from their stored CDR bytes
+(rclpy publishers accept serialized messages), in log-time order: at recorded speed (rate=1),
+faster (rate=k), as fast as possible (rate=0), or in lock-step with a collector (each frame set
+waits for the pipeline's output, which makes a replay deterministic on a loaded machine).
+Header stamps are kept as recorded, as `ros2 bag play` does; /tf_static is latched.
+
+SkeletonCollector subscribes to a pose3d_ros/Skeleton3DArray topic, keeps every message with its
+receive time, and writes them to a bag (log time = header stamp) for evaluation, rviz2 and
+Foxglove.
+
+Why not rosbag2: `ros2 bag` has no PyPI wheel, and the environments this package is tested in
+have no ROS install; on a ROS machine `ros2 bag play` does the same job.
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message
+
+from pose3d_ros.core import bagio
+
+# Reliable keep-last matches both reliable and best-effort subscribers; the depth is generous so
+# a fast replay does not overwrite messages a subscriber has not taken yet.
+REPLAY_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
+                        reliability=ReliabilityPolicy.RELIABLE,
+                        durability=DurabilityPolicy.VOLATILE)
+LATCHED_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                         reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+# Nodes stamp outputs from float seconds (sub-microsecond rounding): match stamps to 1 ms.
+STAMP_TOLERANCE_NS = 1_000_000
+SKELETONS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
+                           reliability=ReliabilityPolicy.RELIABLE,
+                           durability=DurabilityPolicy.VOLATILE)
+
+
+def message_type(msgtype: str) -> type:
+    """rclpy message class of a type name like 'sensor_msgs/msg/Image'."""
+    package, kind, name = msgtype.split("/")
+    try:
+        return getattr(importlib.import_module(f"{package}.{kind}"), name)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"message type {msgtype} is not available to rclpy here: {error}") \
+            from error
+
+
+@dataclass
+class ReplayStats:
+    """published: messages sent; frame_sets: distinct stamps of image topics;
+    publish_ns: header stamp of an image set -> wall time (ns) it was published."""
+
+    published: int = 0
+    frame_sets: int = 0
+    publish_ns: dict[int, int] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+
+class BagReplayer:
+    """Publish a bag's topics from `node` (publishers are created here, one per topic)."""
+
+    def __init__(self, node: Node, bag: Path, topics: Iterable[str] | None = None,
+                 remap: dict[str, str] | None = None) -> None:
+        self.node = node
+        self.bag = Path(bag)
+        available = bagio.bag_topics(self.bag)
+        self.topics = dict(available) if topics is None else {t: available[t] for t in topics}
+        remap = remap or {}
+        self._publishers = {
+            topic: node.create_publisher(message_type(msgtype), remap.get(topic, topic),
+                                         LATCHED_QOS if topic == "/tf_static" else REPLAY_QOS)
+            for topic, msgtype in self.topics.items()}
+
+    def wait_for_subscribers(self, topics: Iterable[str], timeout_s: float = 10.0) -> bool:
+        """Wait until every given topic has a matched subscriber (DDS discovery)."""
+        deadline = time.monotonic() + timeout_s
+        topics = list(topics)
+        while time.monotonic() < deadline:
+            if all(self._publishers[t].get_subscription_count() > 0 for t in topics):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def publish_first(self, topics: Iterable[str]) -> int:
+        """Publish the first message of each given topic now (e.g. every camera's CameraInfo
+        before the images start: DDS keeps no order across topics). Returns how many."""
+        pending = set(topics)
+        sent = 0
+        for item in bagio.read_messages(self.bag, pending, deserialize=False):
+            if item.topic in pending:
+                self._publishers[item.topic].publish(item.raw)
+                pending.discard(item.topic)
+                sent += 1
+            if not pending:
+                break
+        return sent
+
+    def play(self, rate: float = 1.0, wait_for: Callable[[int], bool] | None = None,
+             wait_timeout_s: float = 5.0) -> ReplayStats:
+        """Publish every message once.
+
+        rate: 1 = recorded speed, 2 = twice as fast, 0 = as fast as possible.
+        wait_for: lock-step mode; before publishing the next frame set (messages sharing a
+        stamp), call wait_for(previous_stamp_ns) until it is True or wait_timeout_s passed.
+        """
+        if rate < 0:
+            raise ValueError(f"replay rate must be >= 0, got {rate}")
+        stats = ReplayStats()
+        start_wall = time.monotonic()
+        first_log: int | None = None
+        previous_set: int | None = None
+        for item in bagio.read_messages(self.bag, self.topics, deserialize=False):
+            if first_log is None:
+                first_log = item.stamp_ns
+            if rate > 0:
+                due = start_wall + (item.stamp_ns - first_log) / 1e9 / rate
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            is_image = item.msgtype in (bagio.IMAGE, bagio.COMPRESSED_IMAGE)
+            if is_image and item.stamp_ns != previous_set:
+                if wait_for is not None and previous_set is not None:
+                    deadline = time.monotonic() + wait_timeout_s
+                    while not wait_for(previous_set) and time.monotonic() < deadline:
+                        time.sleep(0.002)
+                previous_set = item.stamp_ns
+                stats.frame_sets += 1
+            self._publishers[item.topic].publish(item.raw)
+            if is_image:
+                stats.publish_ns.setdefault(item.stamp_ns, time.time_ns())
+            stats.published += 1
+        stats.wall_s = time.monotonic() - start_wall
+        return stats
+
+
+@dataclass
+class Received:
+    stamp_ns: int
+    receive_ns: int
+    raw: bytes
+
+
+class SkeletonCollector:
+    """Keep every Skeleton3DArray published on `topic`, with receive times (thread-safe)."""
+
+    def __init__(self, node: Node, topic: str = "skeletons") -> None:
+        self._type = message_type(bagio.SKELETON3D_ARRAY)
+        self._lock = threading.Lock()
+        self.received: list[Received] = []
+        self.topic = topic
+        self._subscription = node.create_subscription(self._type, topic, self._on_message,
+                                                      SKELETONS_QOS, raw=True)
+
+    def _on_message(self, raw: bytes) -> None:
+        now = time.time_ns()
+        msg = deserialize_message(raw, self._type)
+        with self._lock:
+            self.received.append(Received(bagio.stamp_to_ns(msg.header.stamp), now, bytes(raw)))
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.received)
+
+    def has_stamp_at_least(self, stamp_ns: int, tolerance_ns: int = STAMP_TOLERANCE_NS) -> bool:
+        """Whether an output stamped at or after stamp_ns (less tolerance_ns) has arrived."""
+        with self._lock:
+            return any(r.stamp_ns >= stamp_ns - tolerance_ns for r in self.received)
+
+    def write_bag(self, out: Path, topic: str = "/skeletons", storage: str = "mcap",
+                  tf_static_from: Path | None = None) -> Path:
+        """All received messages in stamp order (log time = header stamp), with the /tf_static
+        of another bag (the input's rig) copied in so rviz2 and Foxglove show the cameras."""
+        with self._lock:
+            items = sorted(self.received, key=lambda r: r.stamp_ns)
+        with bagio.BagWriter(out, storage=storage) as bag:
+            if tf_static_from is not None and "/tf_static" in bagio.bag_topics(tf_static_from):
+                for item in bagio.read_messages(tf_static_from, ["/tf_static"],
+                                                deserialize=False):
+                    bag.write_raw("/tf_static", item.stamp_ns, item.raw, item.msgtype)
+            bag.add_topic(topic, bagio.SKELETON3D_ARRAY)
+            for r in items:
+                bag.write_raw(topic, r.stamp_ns, r.raw, bagio.SKELETON3D_ARRAY)
+        return out
+
+    def latencies_s(self, publish_ns: dict[int, int],
+                    tolerance_ns: int = STAMP_TOLERANCE_NS) -> list[float]:
+        """Receive time minus the publish time of the images with the nearest stamp (within
+        tolerance_ns), in seconds, one per received message that has such images."""
+        if not publish_ns:
+            return []
+        stamps = np.array(sorted(publish_ns), dtype=np.int64)
+        with self._lock:
+            received = list(self.received)
+        out = []
+        for r in received:
+            k = int(np.clip(np.searchsorted(stamps, r.stamp_ns), 1, len(stamps) - 1)) \
+                if len(stamps) > 1 else 0
+            nearest = min(stamps[max(k - 1, 0): k + 1], key=lambda s: abs(int(s) - r.stamp_ns))
+            if abs(int(nearest) - r.stamp_ns) <= tolerance_ns:
+                out.append((r.receive_ns - publish_ns[int(nearest)]) / 1e9)
+        return out

@@ -1,0 +1,72 @@
+"""visualization_msgs/MarkerArray of 3D skeletons for rviz2: joints, bones and id labels.
+
+One DELETEALL marker first (so people who left disappear), then per person: a SPHERE_LIST of
+its joints (namespace "joints"), a LINE_LIST of its bones ("bones") and a TEXT_VIEW_FACING label
+"id <n>" above the head ("ids"). Marker ids are the person ids; the colour is a fixed function
+of the person id (golden-ratio hues), so a person keeps their colour. Missing joints (NaN) and
+bones touching them are left out.
+"""
+from __future__ import annotations
+
+import colorsys
+
+import numpy as np
+from builtin_interfaces.msg import Duration, Time
+from geometry_msgs.msg import Point, Vector3
+from std_msgs.msg import ColorRGBA, Header
+from visualization_msgs.msg import Marker, MarkerArray
+
+from pose3d_ros.core.types import Skeletons3D
+
+GOLDEN_RATIO = 0.618033988749895
+
+
+def person_colour(person_id: int, alpha: float = 1.0) -> ColorRGBA:
+    """A distinct, stable colour per person id."""
+    r, g, b = colorsys.hsv_to_rgb((person_id * GOLDEN_RATIO) % 1.0, 0.85, 0.95)
+    return ColorRGBA(r=r, g=g, b=b, a=alpha)
+
+
+def _points(xyz: np.ndarray) -> list[Point]:
+    return [Point(x=x, y=y, z=z) for x, y, z in xyz.tolist()]
+
+
+def skeleton_markers(skeletons: Skeletons3D, stamp: Time, *, joint_radius_m: float = 0.04,
+                     bone_width_m: float = 0.02, lifetime_s: float = 0.5) -> MarkerArray:
+    """Skeletons3D -> MarkerArray in skeletons.frame_id."""
+    header = Header(stamp=stamp, frame_id=skeletons.frame_id)
+    lifetime = Duration(sec=int(lifetime_s), nanosec=int((lifetime_s % 1) * 1e9))
+    markers = [Marker(header=header, action=Marker.DELETEALL)]
+    bones = skeletons.layout.bones_array
+    for k in range(skeletons.num_people):
+        person_id = int(skeletons.ids[k])
+        joints = skeletons.positions[k]
+        seen = np.isfinite(joints).all(-1)
+        if not seen.any():
+            continue
+        colour = person_colour(person_id)
+        markers.append(Marker(
+            header=header, ns="joints", id=person_id, type=Marker.SPHERE_LIST,
+            action=Marker.ADD, lifetime=lifetime, color=colour,
+            scale=_vector(joint_radius_m * 2), points=_points(joints[seen])))
+        both = seen[bones[:, 0]] & seen[bones[:, 1]]
+        if both.any():
+            ends = joints[bones[both]].reshape(-1, 3)   # (2 * B, 3): a0, b0, a1, b1, ...
+            line = Marker(header=header, ns="bones", id=person_id, type=Marker.LINE_LIST,
+                          action=Marker.ADD, lifetime=lifetime, color=colour,
+                          points=_points(ends))
+            line.scale.x = bone_width_m
+            markers.append(line)
+        top = joints[seen][np.argmax(joints[seen][:, 2])]
+        label = Marker(header=header, ns="ids", id=person_id, type=Marker.TEXT_VIEW_FACING,
+                       action=Marker.ADD, lifetime=lifetime, color=colour,
+                       text=f"id {person_id}")
+        label.pose.position = Point(x=top[0], y=top[1], z=top[2] + 0.25)
+        label.pose.orientation.w = 1.0
+        label.scale.z = 0.15
+        markers.append(label)
+    return MarkerArray(markers=markers)
+
+
+def _vector(size: float) -> Vector3:
+    return Vector3(x=size, y=size, z=size)

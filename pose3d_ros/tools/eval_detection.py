@@ -1,0 +1,128 @@
+"""Evaluate the BlazePose back-ends on the demo recordings: detection rate per camera and
+pixel agreement between paths.
+
+    python -m pose3d_ros.tools.eval_detection [--recordings single multi]
+        [--detectors blazepose blazepose_multi blazepose_onnx] [--max-frames N] [--json FILE]
+
+Detection rate: the fraction of frames where a camera reports at least one person (and the
+mean number of people). Agreement between two paths: in each frame and camera, every person of
+the first path is matched to the person of the second path with the smallest median joint
+distance; the per-joint pixel distances of matched pairs are summarised (median, 90th
+percentile) over all frames. Detections come from (and go to) the cache of
+pose3d_ros.core.detection.cache.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def matched_joint_distances(first, second) -> np.ndarray:
+    """Per-joint pixel distances (M, J) of the people of `first` matched to `second`.
+
+    first, second: VideoDetections of one camera over the same frames and joint layout.
+    """
+    a = first.keypoints[:, :, None]  # (T, Pa, 1, J, 2)
+    b = second.keypoints[:, None]  # (T, 1, Pb, J, 2)
+    dist = np.linalg.norm(a - b, axis=-1)  # (T, Pa, Pb, J)
+    with np.errstate(invalid="ignore"), _Quiet():
+        median = np.nanmedian(dist, axis=-1)  # (T, Pa, Pb)
+    median = np.where(np.isnan(median), np.inf, median)
+    best = np.argmin(median, axis=2)  # (T, Pa)
+    found = np.isfinite(np.take_along_axis(median, best[..., None], axis=2)[..., 0])
+    chosen = np.take_along_axis(dist, best[:, :, None, None], axis=2)[:, :, 0]  # (T, Pa, J)
+    return chosen[found]
+
+
+class _Quiet:
+    def __enter__(self):
+        import warnings
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+def evaluate(recordings: list[str], detectors: list[str], max_frames: int | None) -> dict:
+    from ..core.detection.cache import detect_video_set
+    from .fetch_demo import video_paths
+    report: dict = {}
+    for recording in recordings:
+        paths = video_paths(recording)
+        results = {name: detect_video_set(paths, name, max_frames=max_frames)
+                   for name in detectors}
+        rates = {name: [{"camera": p.stem, "frames": int(len(v.num_people)),
+                         "detection_rate": v.detection_rate,
+                         "mean_people": float(v.num_people.mean())}
+                        for p, v in zip(paths, per_camera, strict=True)]
+                 for name, per_camera in results.items()}
+        agreement = {}
+        for i, first in enumerate(detectors):
+            for second in detectors[i + 1:]:
+                rows = []
+                for p, a, b in zip(paths, results[first], results[second], strict=True):
+                    frames = min(len(a.num_people), len(b.num_people))
+                    a.keypoints, b.keypoints = a.keypoints[:frames], b.keypoints[:frames]
+                    dist = matched_joint_distances(a, b)
+                    with _Quiet():
+                        rows.append({
+                            "camera": p.stem, "matched_people": int(len(dist)),
+                            "median_px": float(np.nanmedian(dist)) if dist.size else None,
+                            "p90_px": float(np.nanpercentile(dist, 90)) if dist.size else None,
+                            "per_joint_median_px": np.nanmedian(dist, axis=0).round(2).tolist()
+                            if dist.size else None})
+                agreement[f"{first} vs {second}"] = rows
+        report[recording] = {"detection": rates, "agreement": agreement}
+    return report
+
+
+def to_markdown(report: dict) -> str:
+    lines = []
+    for recording, part in report.items():
+        lines.append(f"### Recording `{recording}`\n")
+        lines.append("| detector | camera | frames | detection rate | mean people |")
+        lines.append("| --- | --- | --- | --- | --- |")
+        for name, rows in part["detection"].items():
+            for row in rows:
+                lines.append(f"| {name} | {row['camera']} | {row['frames']} | "
+                             f"{row['detection_rate']:.2f} | {row['mean_people']:.2f} |")
+        lines.append("")
+        lines.append("| paths compared | camera | matched people | median px | p90 px |")
+        lines.append("| --- | --- | --- | --- | --- |")
+        for pair, rows in part["agreement"].items():
+            for row in rows:
+                med = "-" if row["median_px"] is None else f"{row['median_px']:.2f}"
+                p90 = "-" if row["p90_px"] is None else f"{row['p90_px']:.2f}"
+                lines.append(f"| {pair} | {row['camera']} | {row['matched_people']} | {med} | "
+                             f"{p90} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--recordings", nargs="+", default=["single", "multi"])
+    parser.add_argument("--detectors", nargs="+",
+                        default=["blazepose", "blazepose_multi", "blazepose_onnx"])
+    parser.add_argument("--max-frames", type=int, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="also write the full report")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    report = evaluate(args.recordings, args.detectors, args.max_frames)
+    print(to_markdown(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

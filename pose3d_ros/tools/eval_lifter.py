@@ -1,0 +1,165 @@
+"""Evaluate monocular 3D (trained lifters, BlazePose world-landmark baseline) per camera on a
+held-out multi-view recording, with its multi-view triangulation as the reference.
+
+Root-relative metrics per camera (metres in that camera's frame, H36M-17): MPJPE, PA-MPJPE,
+N-MPJPE, PSS (pose vocabulary: k-means of the reference poses of all cameras), plus the error
+of the metric root placement (root_placement.place_in_camera, body-size prior of --height).
+
+    python -m pose3d_ros.tools.eval_lifter --recording single \
+        --model pose3d_ros/models/lifter_t27_causal.onnx --markdown results.md
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MetricFn = Callable[[np.ndarray, np.ndarray], float]
+
+
+def default_metrics(reference_for_vocabulary: np.ndarray, k: int = 10) -> dict[str, MetricFn]:
+    """MPJPE / PA-MPJPE / N-MPJPE (mm) and PSS from pose3d_ros.core.metrics.
+
+    reference_for_vocabulary: (N, J, 3) reference poses for the PSS k-means vocabulary.
+    """
+    try:
+        from pose3d_ros.core import metrics
+    except ImportError as err:
+        raise ImportError("pose3d_ros.core.metrics (issue 6) is needed for the default metrics;"
+                          " pass metric functions to evaluate_predictions instead") from err
+    centres = metrics.pose_clusters(reference_for_vocabulary, k)
+    return {
+        "MPJPE mm": lambda p, r: 1000 * metrics.mpjpe(p, r).mean,
+        "PA-MPJPE mm": lambda p, r: 1000 * metrics.p_mpjpe(p, r).mean,
+        "N-MPJPE mm": lambda p, r: 1000 * metrics.n_mpjpe(p, r).mean,
+        f"PSS@{k}": lambda p, r: metrics.pss(p, r, centres=centres).score,
+    }
+
+
+def evaluate_predictions(pred: np.ndarray, ref: np.ndarray,
+                         metric_fns: Mapping[str, MetricFn]) -> dict[str, float]:
+    """Apply metric functions to root-relative (N, J, 3) predictions vs references."""
+    if pred.shape != ref.shape:
+        raise ValueError(f"prediction {pred.shape} and reference {ref.shape} differ")
+    keep = np.isfinite(ref).all((-1, -2)) & np.isfinite(pred).all((-1, -2))
+    out = {name: float(fn(pred[keep], ref[keep])) for name, fn in metric_fns.items()}
+    out["frames"] = int(keep.sum())
+    return out
+
+
+def lift_sequence(lifter, keypoints_px: np.ndarray, scores: np.ndarray,
+                  K: np.ndarray) -> np.ndarray:
+    """Run an OnnxLifter over a whole (F, J, 2) sequence: one window per frame (edges
+    replicated, causal windows end at the frame, centred ones are centred). (F, J, 3)."""
+    from pose3d_ros.core.lifting.training import window_indices
+
+    idx = window_indices(keypoints_px.shape[0], lifter.window, lifter.metadata.causal)
+    return lifter.lift(keypoints_px[idx], scores[idx], K)
+
+
+def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, height_m: float,
+                       refine: bool, metric_fns: Mapping[str, MetricFn] | None = None
+                       ) -> list[dict]:
+    """Rows (camera, method, metrics...) for every camera of a recording."""
+    from pose3d_ros.core.lifting.dataset import undistort_pixels, world_to_camera
+    from pose3d_ros.core.lifting.normalization import pixels_to_normalised
+    from pose3d_ros.core.lifting.refine import refine_to_2d
+    from pose3d_ros.core.lifting.root_placement import BodySizePrior, place_in_camera
+    from pose3d_ros.core.lifting.runtime import BlazePoseWorldLifter, OnnxLifter
+    from pose3d_ros.tools.train_lifter import load_labels
+
+    labels = load_labels(recording, cache_dir, progress=False)
+    refs = [world_to_camera(c, labels.points_world) for c in labels.cameras]  # (F, J, 3) each
+    refs_rel = [r - r[:, :1] for r in refs]
+    if metric_fns is None:
+        metric_fns = default_metrics(np.concatenate(refs_rel))
+    prior = BodySizePrior(height_m=height_m)
+    methods: dict[str, Callable] = {}
+    for path in models:
+        lifter = OnnxLifter(path)
+        methods[Path(path).stem] = lambda kp, sc, K, wl, lf=lifter: lift_sequence(lf, kp, sc, K)
+    baseline = BlazePoseWorldLifter()
+    methods["blazepose_world"] = lambda kp, sc, K, wl: baseline.lift_world(wl, "h36m17")
+    rows = []
+    for v, cam in enumerate(labels.cameras):
+        kp = undistort_pixels(cam, labels.keypoints[v])
+        sc = labels.scores[v]
+        norm = pixels_to_normalised(kp, cam.K)
+        for name, fn in methods.items():
+            pred = fn(kp, sc, cam.K, labels.world_baseline[v])
+            variants = {name: pred}
+            placed, _ = place_in_camera(pred, norm, sc, prior=prior)
+            if refine:
+                refined = refine_to_2d(placed, norm, sc)
+                variants[name + "+refine"] = refined - refined[:, :1]
+            for variant, p in variants.items():
+                row = {"camera": getattr(cam, "name", str(v)), "method": variant,
+                       **evaluate_predictions(p, refs_rel[v], metric_fns)}
+                if variant == name:
+                    err = np.linalg.norm(placed[:, 0] - refs[v][:, 0], axis=-1)
+                    row["root err m (median)"] = float(np.nanmedian(err))
+                rows.append(row)
+    return rows
+
+
+def _fmt(key: str, value) -> str:
+    if not isinstance(value, float):
+        return "" if value is None else str(value)
+    return f"{value:.3f}" if ("PSS" in key or " m " in key) else f"{value:.1f}"
+
+
+def to_markdown(rows: list[dict]) -> str:
+    keys = [k for k in rows[0] if k not in ("camera", "method")]
+    extra = sorted({k for r in rows for k in r} - set(keys) - {"camera", "method"})
+    keys += extra
+    lines = ["| camera | method | " + " | ".join(keys) + " |",
+             "|---|---|" + "---|" * len(keys)]
+    for r in rows:
+        cells = [_fmt(k, r.get(k)) for k in keys]
+        lines.append(f"| {r['camera']} | {r['method']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Mean over cameras of each method (frame-count weighted means are not used: the
+    cameras have the same frames)."""
+    out = []
+    for method in dict.fromkeys(r["method"] for r in rows):
+        sel = [r for r in rows if r["method"] == method]
+        keys = [k for k in sel[0] if k not in ("camera", "method")]
+        out.append({"camera": "mean", "method": method,
+                    **{k: float(np.mean([r[k] for r in sel if k in r])) for k in keys}})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pose3d_ros.tools.fetch_demo import default_data_dir
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recording", required=True, help="demo name or recording folder")
+    parser.add_argument("--model", type=Path, action="append", default=[],
+                        help="lifter .onnx (repeatable); the baseline is always evaluated")
+    parser.add_argument("--cache-dir", type=Path, default=None)
+    parser.add_argument("--height", type=float, default=1.70,
+                        help="body-size prior for root placement, metres")
+    parser.add_argument("--refine", action="store_true", help="also evaluate refine.py")
+    parser.add_argument("--markdown", type=Path, default=None, help="write the table here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
+    rows = evaluate_recording(args.recording, args.model, cache, args.height, args.refine)
+    table = to_markdown(rows + summarise(rows))
+    print(table)
+    if args.markdown:
+        args.markdown.write_text(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

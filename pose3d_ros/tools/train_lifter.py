@@ -1,0 +1,108 @@
+"""Train the temporal lifter self-supervised from multi-view recordings and export ONNX.
+
+For each recording (a folder with videos/camXX.mp4 and calibration/Calib.qca.txt, or a demo
+name 'single'/'multi'): BlazePose 2D per camera (cached), triangulated pseudo-3D from the
+cameras that agree, then training on single-view 2D -> pseudo-3D with a reprojection
+consistency loss and virtual-camera augmentation (pose3d_ros.core.lifting.training).
+
+Reproduce the shipped default weights (pose3d_ros/models/):
+    python -m pose3d_ros.tools.train_lifter --recording multi --window 27 --causal \
+        --out pose3d_ros/models/lifter_t27_causal.onnx
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def recording_inputs(recording: str) -> tuple[list[Path], Path, str]:
+    """(video paths, calibration path, cache name) of a demo name or a recording folder."""
+    from pose3d_ros.tools import fetch_demo
+
+    if recording in fetch_demo.RECORDINGS:
+        return (fetch_demo.video_paths(recording), fetch_demo.calibration_path(recording),
+                recording)
+    root = Path(recording)
+    videos = sorted((root / "videos").glob("*.mp4"))
+    calib = root / "calibration" / "Calib.qca.txt"
+    if len(videos) < 2 or not calib.is_file():
+        raise ValueError(f"{root}: expected videos/*.mp4 (>= 2) and calibration/Calib.qca.txt")
+    return videos, calib, root.name
+
+
+def load_labels(recording: str, cache_dir: Path, progress: bool = True):
+    """PseudoLabels of a recording (2D detections cached in cache_dir)."""
+    from pose3d_ros.core.lifting.dataset import detect_recording, load_cameras, make_pseudo_labels
+
+    videos, calib, name = recording_inputs(recording)
+    cameras = load_cameras(calib)
+    if len(cameras) != len(videos):
+        raise ValueError(f"{calib} has {len(cameras)} cameras but {len(videos)} videos")
+    views = detect_recording(videos, cache_dir / f"{name}_blazepose.npz", progress=progress)
+    return make_pseudo_labels(cameras, views)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pose3d_ros.tools.fetch_demo import default_data_dir
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recording", action="append", required=True,
+                        help="demo name (single, multi) or recording folder; repeatable")
+    parser.add_argument("--out", type=Path, required=True, help="output .onnx path "
+                        "(metadata goes next to it as .json)")
+    parser.add_argument("--work-dir", type=Path, default=None,
+                        help="checkpoints and history (default: <out>.work/)")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="2D detection cache (default: $POSE3D_DATA/cache/lifter)")
+    parser.add_argument("--window", type=int, default=27, choices=(27, 81, 243))
+    parser.add_argument("--causal", action="store_true",
+                        help="predict the last frame of the window (no look-ahead)")
+    parser.add_argument("--channels", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--virtual-per-epoch", type=int, default=3000,
+                        help="virtual-camera samples drawn per epoch")
+    parser.add_argument("--reprojection-weight", type=float, default=0.5)
+    parser.add_argument("--limb-angle", type=float, default=35.0,
+                        help="largest random limb rotation of virtual poses, degrees")
+    parser.add_argument("--bone-scale", type=float, default=0.12,
+                        help="relative range of random bone-length scaling")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1 is fastest on a loaded small CPU)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    import torch
+
+    from pose3d_ros.core.lifting.model import LifterConfig
+    from pose3d_ros.core.lifting.training import TrainConfig, export_onnx, train
+
+    torch.set_num_threads(args.threads)
+    cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
+    labels = [load_labels(r, cache, progress=not args.no_progress) for r in args.recording]
+    config = TrainConfig(
+        model=LifterConfig(window=args.window, causal=args.causal, channels=args.channels),
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+        virtual_per_epoch=args.virtual_per_epoch, limb_angle_deg=args.limb_angle,
+        bone_scale=args.bone_scale,
+        reprojection_weight=args.reprojection_weight, seed=args.seed)
+    work = args.work_dir or args.out.with_suffix(".work")
+    model = train(labels, config, work, resume=args.resume, progress=not args.no_progress)
+    meta = export_onnx(model, args.out, {
+        "trained_on": [str(r) for r in args.recording], "train_config": config.to_dict(),
+        "command": "python -m pose3d_ros.tools.train_lifter " + " ".join(
+            argv if argv is not None else sys.argv[1:])})
+    log.info("wrote %s (T=%d, causal=%s)", args.out, meta["window"], meta["causal"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Helpers for tests that talk over real DDS: one rclpy context per test, spin until a condition."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+
+
+@contextmanager
+def ros_context() -> Iterator[Context]:
+    """A fresh rclpy context, shut down afterwards even if the test fails."""
+    context = Context()
+    rclpy.init(context=context)
+    try:
+        yield context
+    finally:
+        rclpy.shutdown(context=context)
+
+
+def spin_until(executor: SingleThreadedExecutor, done: Callable[[], bool], timeout_s: float,
+               tick: Callable[[], None] | None = None) -> bool:
+    """Spin `executor` until done() or timeout_s seconds; call tick() between spins."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if done():
+            return True
+        if tick is not None:
+            tick()
+        executor.spin_once(timeout_sec=0.05)
+    return done()

@@ -1,0 +1,91 @@
+"""The YAML configs, the docs and the nodes agree on the parameters: a config key the node does
+not declare, a value of the wrong type or out of range, or a parameter missing from
+docs/nodes.md fails here (the configs cannot drift from what the nodes declare)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from rclpy.parameter import Parameter
+from ros_helpers import ros_context
+
+from pose3d_ros.ros.nodes import DetectorNode, FusionNode, Pose3DNode
+from pose3d_ros.ros.parameters import NODE_PARAMS, ParameterError
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((REPO / "config").glob("*.yaml"))
+NODE_CLASSES = {"pose3d_node": Pose3DNode, "pose3d_detector": DetectorNode,
+                "pose3d_fusion": FusionNode}
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _sections(path: Path):
+    """(node name, {parameter: value}) of every section of a ROS 2 parameter file."""
+    doc = yaml.safe_load(path.read_text())
+    assert isinstance(doc, dict) and doc, f"{path.name}: empty or not a mapping"
+    for key, body in doc.items():
+        assert "ros__parameters" in body, f"{path.name}: section {key!r} lacks ros__parameters"
+        yield key.split("/")[-1], _flatten(body["ros__parameters"])
+
+
+def test_there_are_configs_for_every_use_case():
+    assert {p.stem for p in CONFIGS} >= {"one_camera", "rig", "distributed", "demo"}
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_config_keys_types_and_ranges_match_the_declarations(path):
+    for node_name, values in _sections(path):
+        assert node_name in NODE_PARAMS, f"{path.name}: unknown node {node_name!r}"
+        specs = {spec.name: spec for spec in NODE_PARAMS[node_name]}
+        unknown = sorted(set(values) - set(specs))
+        assert not unknown, f"{path.name}/{node_name}: not declared by the node: {unknown}"
+        for name, value in values.items():
+            spec = specs[name]
+            assert Parameter.Type.from_parameter_value(value) == spec.type, (
+                f"{path.name}/{node_name}: {name} = {value!r} is not of type "
+                f"{spec.type.name.lower()}")
+            spec.check(value)
+
+
+def test_nodes_declare_exactly_the_table_with_descriptions():
+    with ros_context() as context:
+        for node_name, node_class in NODE_CLASSES.items():
+            node = node_class(context=context)
+            try:
+                declared = set(node._parameters) - {"use_sim_time",
+                                                    "start_type_description_service"}
+                assert declared == {s.name for s in NODE_PARAMS[node_name]}
+                for spec in NODE_PARAMS[node_name]:
+                    descriptor = node.describe_parameter(spec.name)
+                    assert len(descriptor.description) > 20, spec.name
+                    if spec.low is not None:
+                        ranges = (descriptor.floating_point_range or descriptor.integer_range)
+                        assert ranges and ranges[0].from_value == spec.low, spec.name
+            finally:
+                node.destroy_node()
+
+
+def test_every_parameter_is_documented():
+    docs = (REPO / "docs" / "nodes.md").read_text()
+    missing = sorted({s.name for specs in NODE_PARAMS.values() for s in specs
+                      if f"`{s.name}`" not in docs})
+    assert not missing, f"docs/nodes.md does not document {missing}"
+
+
+def test_specs_reject_bad_values_with_the_parameter_name():
+    specs = {s.name: s for s in NODE_PARAMS["pose3d_node"]}
+    with pytest.raises(ParameterError, match="'sync.slop_s' = 3.0 is outside"):
+        specs["sync.slop_s"].check(3.0)
+    with pytest.raises(ParameterError, match="'detector' = 'openpose'.*not one of"):
+        specs["detector"].check("openpose")

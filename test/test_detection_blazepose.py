@@ -1,0 +1,199 @@
+"""BlazePose back-ends on real frames of the demo recordings, with the weights shipped in the
+mediapipe wheel, plus the exact parts of the two-stage pipeline (anchors, decoding, ROI)."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+import pytest
+
+from pose3d_ros.core.detection import PoseDetector, convert_detections, create_detector
+from pose3d_ros.core.detection.blazepose_multi import (
+    crop_to_image_affine,
+    detector_views,
+    distinct_rois,
+    letterbox_square,
+    mediapipe_model_paths,
+    roi_from_detection,
+)
+from pose3d_ros.core.detection.blazepose_onnx import default_model_dir
+from pose3d_ros.core.detection.ssd_anchors import POSE_DETECTOR_ANCHORS, decode_pose_detector
+from pose3d_ros.core.layouts import BLAZEPOSE33, COCO17, H36M17
+from pose3d_ros.tools.fetch_demo import video_paths
+
+
+@lru_cache(maxsize=None)
+def first_frames(recording: str, count: int = 1) -> tuple[tuple[np.ndarray, ...], ...]:
+    """The first `count` frames of each of the 4 cameras: frames[t][camera]."""
+    captures = [cv2.VideoCapture(str(p)) for p in video_paths(recording)]
+    frames = tuple(tuple(c.read()[1] for c in captures) for _ in range(count))
+    for capture in captures:
+        capture.release()
+    return frames
+
+
+def median_joint_distance(a, b) -> float:
+    return float(np.nanmedian(np.linalg.norm(a.keypoints[0] - b.keypoints[0], axis=-1)))
+
+
+def test_anchor_grid_matches_mediapipe_pose_detector():
+    anchors = POSE_DETECTOR_ANCHORS
+    assert anchors.shape == (2254, 2)  # 28*28*2 + 14*14*2 + 7*7*6
+    np.testing.assert_allclose(anchors[:2], [[0.5 / 28, 0.5 / 28]] * 2, atol=1e-7)
+    np.testing.assert_allclose(anchors[1568], [0.5 / 14, 0.5 / 14], atol=1e-7)
+    np.testing.assert_allclose(anchors[-6:], [[6.5 / 7, 6.5 / 7]] * 6, atol=1e-7)
+
+
+def test_detector_decoding_weighted_nms_on_planted_output():
+    raw = np.zeros((2254, 12), np.float32)
+    logits = np.full(2254, -10.0, np.float32)
+    a, b, far = 100, 101, 2000  # a and b share a cell: one person; `far` is another person
+    raw[[a, b, far], 2:4] = 40.0  # box 40 px of 224
+    raw[b, 0] = 2.24  # b's centre 0.01 to the right of a's
+    raw[[a, b, far], 4:6] = [[22.4, 0.0], [22.4, 0.0], [0.0, 0.0]]
+    logits[[a, b, far]] = [2.0, 0.0, 1.0]  # scores 0.881, 0.5, 0.731
+    people = decode_pose_detector(raw, logits, min_score=0.5)
+    assert len(people.scores) == 2
+    sa, sb = 1 / (1 + np.exp(-2.0)), 0.5
+    weight_b = sb / (sa + sb)
+    np.testing.assert_allclose(people.scores, [sa, 1 / (1 + np.exp(-1.0))], rtol=1e-6)
+    centre = POSE_DETECTOR_ANCHORS[a] + [0.01 * weight_b, 0.0]
+    np.testing.assert_allclose((people.boxes[0, :2] + people.boxes[0, 2:]) / 2, centre,
+                               atol=1e-6)
+    np.testing.assert_allclose(people.keypoints[0, 0], POSE_DETECTOR_ANCHORS[a] + [0.1, 0.0],
+                               atol=1e-6)  # both keypoints were anchor + 0.1
+    np.testing.assert_allclose(people.keypoints[1, 0], POSE_DETECTOR_ANCHORS[far], atol=1e-6)
+    with pytest.raises(ValueError, match="expected 2254 anchors"):
+        decode_pose_detector(raw[:100], logits[:100])
+
+
+def test_roi_rotation_and_crop_geometry():
+    upright = np.array([[[300.0, 800.0], [300.0, 600.0], [0, 0], [0, 0]]])
+    lying = np.array([[[300.0, 800.0], [500.0, 800.0], [0, 0], [0, 0]]])  # head to the right
+    roi = roi_from_detection(np.concatenate([upright, lying]))
+    np.testing.assert_allclose(roi[:, :3], [[300, 800, 500], [300, 800, 500]], atol=1e-9)
+    np.testing.assert_allclose(roi[:, 3], [0.0, np.pi / 2], atol=1e-9)
+    affine = crop_to_image_affine(roi, 256)
+    # Crop centre -> ROI centre; crop "up" (towards v = 0) -> towards the head.
+    for m in affine:
+        np.testing.assert_allclose(m @ [128, 128, 1], [300, 800], atol=1e-9)
+    np.testing.assert_allclose(affine[0] @ [128, 0, 1], [300, 550], atol=1e-9)
+    np.testing.assert_allclose(affine[1] @ [128, 0, 1], [550, 800], atol=1e-9)
+
+
+def test_letterbox_square_maps_back():
+    image = np.zeros((1920, 1080, 3), np.uint8)
+    square, scale, pad = letterbox_square(image, 224)
+    assert square.shape == (224, 224, 3) and square.dtype == np.float32
+    np.testing.assert_allclose(scale, 224 / 1920)
+    np.testing.assert_allclose(pad, [(224 - round(1080 * scale)) // 2, 0])
+
+
+def test_mediapipe_blazepose_finds_the_person_in_every_camera():
+    detector = create_detector("blazepose")
+    assert isinstance(detector, PoseDetector) and detector.layout is BLAZEPOSE33
+    frames = first_frames("single")[0]
+    results = detector.detect(frames)
+    detector.close()
+    assert [r.num_people for r in results] == [1, 1, 1, 1]
+    for det, frame in zip(results, frames, strict=True):
+        assert det.keypoints.shape == (1, 33, 2) and det.world.shape == (1, 33, 3)
+        assert det.image_size == (frame.shape[1], frame.shape[0])
+        hips = det.keypoints[0, [23, 24]]
+        assert np.all((hips >= 0) & (hips < det.image_size))
+        assert np.all((det.scores >= 0) & (det.scores <= 1))
+        # World landmarks are hip-centred metres: a body is ~0.3-2 m across.
+        assert 0.3 < np.ptp(det.world[0], axis=0).max() < 2.5
+
+
+def test_model_complexity_other_than_shipped_is_refused():
+    with pytest.raises(ValueError, match="model_complexity must be 1"):
+        create_detector("blazepose", model_complexity=2)
+
+
+def test_two_stage_litert_agrees_with_mediapipe_single_person():
+    frames = first_frames("single")[0]
+    reference = create_detector("blazepose", static_image_mode=True).detect(frames)
+    detector = create_detector("blazepose_multi")
+    results = detector.detect(frames)
+    for ref, det in zip(reference, results, strict=True):
+        assert det.num_people == 1
+        assert median_joint_distance(ref, det) < 15.0  # pixels, on 1080x1920 frames
+        assert det.world.shape == (1, 33, 3) and np.isfinite(det.world).all()
+
+
+def test_detector_views_tile_elongated_images():
+    portrait = np.zeros((1920, 1080, 3), np.uint8)
+    assert detector_views(portrait, tiles=True) == [(0, 0, 1080, 1920), (0, 0, 1080, 1080),
+                                                    (0, 840, 1080, 1080)]
+    landscape = np.zeros((720, 1280, 3), np.uint8)
+    assert detector_views(landscape, tiles=True) == [(0, 0, 1280, 720), (0, 0, 720, 720),
+                                                     (560, 0, 720, 720)]
+    assert detector_views(portrait, tiles=False) == [(0, 0, 1080, 1920)]
+    assert detector_views(np.zeros((500, 480, 3), np.uint8), tiles=True) == [(0, 0, 480, 500)]
+
+
+def test_distinct_rois_merges_one_body_seen_twice():
+    roi = np.array([[500, 800, 900, 0], [510, 880, 700, 0], [700, 700, 900, 0]], float)
+    # 2nd: offset 80.6 <= 0.15 * 900 -> same body; 3rd: offset 223.6 > 135 -> another person
+    np.testing.assert_array_equal(distinct_rois(roi, 0.15), [0, 2])
+
+
+def test_one_body_seen_by_whole_frame_and_tile_is_one_person():
+    capture = cv2.VideoCapture(str(video_paths("single")[1]))
+    for _ in range(16):  # frame 15 of cam02: the lower tile sees this body as a second person
+        ok, image = capture.read()
+    capture.release()
+    assert ok
+    assert create_detector("blazepose_multi").detect([image])[0].num_people == 1
+
+
+def test_two_stage_litert_finds_several_people():
+    results = create_detector("blazepose_multi").detect(first_frames("multi")[0])
+    counts = [r.num_people for r in results]
+    assert all(c >= 2 for c in counts), counts  # both people, in every camera
+    for det in results:
+        boxes = det.boxes
+        if det.num_people >= 2:  # distinct people, not one body twice
+            centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+            assert np.linalg.norm(centres[0] - centres[1]) > 50
+
+
+def test_convert_detections_to_coco_and_h36m():
+    det = create_detector("blazepose_multi").detect(first_frames("single")[0][:1])[0]
+    coco = convert_detections(det, "coco17")
+    assert coco.layout is COCO17 and coco.keypoints.shape == (1, 17, 2)
+    np.testing.assert_array_equal(coco.keypoints[0, COCO17.index("left_knee")],
+                                  det.keypoints[0, BLAZEPOSE33.index("left_knee")])
+    h36m = convert_detections(det, H36M17)
+    pelvis = det.keypoints[0, [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]]
+    np.testing.assert_allclose(h36m.keypoints[0, 0], pelvis.mean(axis=0), atol=1e-3)
+    assert h36m.world.shape == (1, 17, 3)
+
+
+def test_densified_detector_equals_original(tmp_path):
+    from pose3d_ros.core.detection.blazepose_multi import LiteRTRunner
+    from pose3d_ros.tools.convert_blazepose_onnx import densify_tflite
+    original = mediapipe_model_paths()[0]
+    dense = tmp_path / "dense.tflite"
+    assert densify_tflite(original, dense) == 38
+    square = letterbox_square(first_frames("multi")[0][0], 224)[0][None] * 2 - 1
+    for a, b in zip(LiteRTRunner(original)(square), LiteRTRunner(dense)(square), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+ONNX_READY = (default_model_dir() / "pose_landmark_full.onnx").is_file()
+
+
+@pytest.mark.skipif(not ONNX_READY, reason="BlazePose ONNX models not converted on this machine "
+                    "(python -m pose3d_ros.tools.convert_blazepose_onnx)")
+def test_onnx_path_agrees_with_litert_path():
+    frames = first_frames("multi")[0]
+    litert = create_detector("blazepose_multi").detect(frames)
+    onnx = create_detector("blazepose_onnx").detect(frames)
+    for a, b in zip(litert, onnx, strict=True):
+        assert a.num_people == b.num_people
+        if a.num_people:
+            diff = np.linalg.norm(a.keypoints - b.keypoints, axis=-1)
+            assert np.nanmax(diff) < 2.0, np.nanmax(diff)  # pixels

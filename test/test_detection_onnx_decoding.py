@@ -1,0 +1,213 @@
+"""Decoding of the bring-your-own ONNX pose models, on ONNX graphs built here whose outputs are
+known exactly (planted YOLO rows, SimCC vectors and heatmap peaks): letterbox and crop undo,
+NMS, thresholds and the checks of declared input/output shapes all run through onnxruntime."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from pose3d_ros.core.detection import create_detector
+from pose3d_ros.core.detection.onnx_models import select_providers
+from pose3d_ros.core.layouts import COCO17
+
+IMAGE_H, IMAGE_W = 1920, 1080  # portrait, like the demo cameras
+# Ultralytics letterbox of 1080x1920 into 640x640: scale 1/3, 140 px grey bars left and right.
+SCALE, PAD_X = 1.0 / 3.0, 140.0
+J = 17
+
+
+def constant_model(path: Path, input_shape: list, outputs: dict[str, np.ndarray],
+                   half: bool = False) -> Path:
+    """An ONNX model whose outputs are the given constants (batch axis broadcast to the input's
+    batch): out = constant + 0 * mean(input). input_shape may hold "B" for a dynamic batch.
+    half: float16 input and outputs (as an fp16 export has)."""
+    io_type = TensorProto.FLOAT16 if half else TensorProto.FLOAT
+    image = helper.make_tensor_value_info("images", io_type, input_shape)
+    nodes = [helper.make_node("Cast", ["images"], ["images32"], to=TensorProto.FLOAT),
+             helper.make_node("ReduceMean", ["images32"], ["mean"], axes=[1, 2, 3], keepdims=1),
+             helper.make_node("Mul", ["mean", "zero"], ["zeros"])]
+    inits = [numpy_helper.from_array(np.zeros((), np.float32), "zero")]
+    graph_outputs = []
+    for name, value in outputs.items():
+        value = value.astype(np.float32)
+        inits.append(numpy_helper.from_array(value, f"{name}_const"))
+        inits.append(numpy_helper.from_array(
+            np.array([-1] + [1] * (value.ndim - 1), np.int64), f"{name}_shape"))
+        nodes.append(helper.make_node("Reshape", ["zeros", f"{name}_shape"], [f"{name}_z"]))
+        nodes.append(helper.make_node("Add", [f"{name}_const", f"{name}_z"], [f"{name}_32"]))
+        nodes.append(helper.make_node("Cast", [f"{name}_32"], [name], to=io_type))
+        dims = ["B" if input_shape[0] == "B" else input_shape[0]] + list(value.shape[1:])
+        graph_outputs.append(helper.make_tensor_value_info(name, io_type, dims))
+    graph = helper.make_graph(nodes, "planted", [image], graph_outputs, initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path
+
+
+def yolo_pose_rows() -> tuple[np.ndarray, np.ndarray]:
+    """(1, 56, 6) planted YOLO-pose output and the expected kept people's keypoints in input px."""
+    rows = np.zeros((6, 56), np.float32)
+    joints = np.arange(J, dtype=np.float32)
+    person_a = np.stack([250 + 5 * joints, 150 + 20 * joints, np.full(J, 0.8)], axis=1)
+    person_a[3, 2] = 0.1
+    person_b = np.stack([420 + 3 * joints, 120 + 25 * joints, np.full(J, 0.6)], axis=1)
+    rows[0] = [300, 320, 100, 400, 0.9, *person_a.ravel()]
+    rows[1] = [450, 300, 80, 420, 0.7, *person_b.ravel()]
+    rows[2] = [305, 322, 100, 400, 0.6, *(person_a + [4, 4, 0]).ravel()]  # duplicate of A
+    rows[3] = [150, 500, 60, 100, 0.2, *person_b.ravel()]  # below the score threshold
+    return rows.T[None], np.stack([person_a, person_b])
+
+
+def to_image(xy: np.ndarray) -> np.ndarray:
+    return (xy - [PAD_X, 0.0]) / SCALE
+
+
+def test_yolo_pose_decoding_letterbox_nms_and_thresholds(tmp_path):
+    output, expected = yolo_pose_rows()
+    model = constant_model(tmp_path / "pose.onnx", [1, 3, 640, 640], {"output0": output})
+    detector = create_detector("yolo_pose", model=model, score_threshold=0.25,
+                               iou_threshold=0.5, min_keypoint_score=0.5)
+    images = [np.zeros((IMAGE_H, IMAGE_W, 3), np.uint8), np.full((IMAGE_H, IMAGE_W, 3), 90,
+                                                                  np.uint8)]
+    results = detector.detect(images)  # fixed batch 1: the two cameras run one by one
+    assert len(results) == 2
+    for det in results:
+        assert det.layout is COCO17 and det.image_size == (IMAGE_W, IMAGE_H)
+        assert det.num_people == 2  # duplicate suppressed, low score dropped
+        np.testing.assert_allclose(det.person_scores, [0.9, 0.7], atol=1e-6)
+        want = to_image(expected[..., :2])
+        want[0, 3] = np.nan  # joint score 0.1 < min_keypoint_score
+        np.testing.assert_allclose(det.keypoints, want, atol=1e-3)
+        np.testing.assert_allclose(det.scores, expected[..., 2], atol=1e-6)
+        np.testing.assert_allclose(det.boxes[0], [(250 - PAD_X) * 3, 120 * 3,
+                                                  (350 - PAD_X) * 3, 520 * 3], atol=1e-3)
+
+
+def person_detector_model(path: Path) -> tuple[Path, np.ndarray]:
+    """YOLO detection output (1, 84, 5): a person, a car (class 2) and a weak person; returns
+    the model and the expected person box in image pixels."""
+    rows = np.zeros((5, 84), np.float32)
+    rows[0, :4] = [320, 300, 120, 360]
+    rows[0, 4] = 0.9
+    rows[1, :4] = [200, 200, 100, 100]
+    rows[1, 4 + 2] = 0.95
+    rows[1, 4] = 0.01
+    rows[2, :4] = [500, 500, 50, 50]
+    rows[2, 4] = 0.1
+    box = np.array([to_image(np.array([260.0, 120.0])), to_image(np.array([380.0, 480.0]))])
+    return constant_model(path, [1, 3, 640, 640], {"output0": rows.T[None]}), box.ravel()
+
+
+def crop_to_image(box: np.ndarray, crop_xy: np.ndarray, width: int, height: int) -> np.ndarray:
+    """mmpose's top-down geometry written out: box padded 1.25, aspect made width/height."""
+    centre = (box[:2] + box[2:]) / 2
+    bw, bh = (box[2:] - box[:2]) * 1.25
+    w = max(bw, bh * width / height)
+    h = w * height / width
+    return centre - [w / 2, h / 2] + crop_xy * [w / width, h / height]
+
+
+def test_rtmpose_simcc_decoding_and_crop_undo(tmp_path):
+    person_model, box = person_detector_model(tmp_path / "det.onnx")
+    peak_x = np.arange(J) * 20 + 10  # SimCC bins, split ratio 2
+    peak_y = np.arange(J) * 25 + 30
+    simcc_x = np.full((1, J, 384), 0.05, np.float32)
+    simcc_y = np.full((1, J, 512), 0.05, np.float32)
+    simcc_x[0, np.arange(J), peak_x] = 0.9
+    simcc_y[0, np.arange(J), peak_y] = 0.7
+    pose_model = constant_model(tmp_path / "rtm.onnx", ["B", 3, 256, 192],
+                                {"simcc_x": simcc_x, "simcc_y": simcc_y})
+    detector = create_detector("rtmpose", model=pose_model, person_detector=person_model)
+    images = [np.zeros((IMAGE_H, IMAGE_W, 3), np.uint8)] * 3
+    results = detector.detect(images)
+    want = crop_to_image(box, np.stack([peak_x / 2, peak_y / 2], axis=1), 192, 256)
+    for det in results:
+        assert det.num_people == 1  # car and weak person ignored
+        np.testing.assert_allclose(det.boxes[0], box, atol=1e-3)
+        np.testing.assert_allclose(det.person_scores, [0.9], atol=1e-6)
+        np.testing.assert_allclose(det.keypoints[0], want, atol=1e-3)
+        np.testing.assert_allclose(det.scores[0], 0.7, atol=1e-6)  # min of the two maxima
+
+
+def test_heatmap_decoding_quarter_offset_and_crop_undo(tmp_path):
+    person_model, box = person_detector_model(tmp_path / "det.onnx")
+    heatmaps = np.zeros((1, J, 64, 48), np.float32)
+    px = np.arange(J) * 2 + 5
+    py = np.arange(J) * 3 + 4
+    heatmaps[0, np.arange(J), py, px] = 0.8
+    heatmaps[0, np.arange(J), py, px + 1] = 0.5  # right neighbour higher: +0.25 in x
+    heatmaps[0, np.arange(J), py - 1, px] = 0.3  # equal above and below: no offset in y
+    heatmaps[0, np.arange(J), py + 1, px] = 0.3
+    pose_model = constant_model(tmp_path / "hm.onnx", ["B", 3, 256, 192],
+                                {"heatmaps": heatmaps})
+    detector = create_detector("heatmap", model=pose_model, person_detector=person_model)
+    det = detector.detect([np.zeros((IMAGE_H, IMAGE_W, 3), np.uint8)])[0]
+    want = crop_to_image(box, np.stack([(px + 0.25) * 4, py * 4.0], axis=1), 192, 256)
+    np.testing.assert_allclose(det.keypoints[0], want, atol=1e-3)
+    np.testing.assert_allclose(det.scores[0], 0.8, atol=1e-6)
+
+
+def test_float16_model_is_fed_and_read_as_such(tmp_path):
+    output, expected = yolo_pose_rows()
+    model = constant_model(tmp_path / "pose16.onnx", [1, 3, 640, 640], {"output0": output},
+                           half=True)
+    detector = create_detector("yolo_pose", model=model, iou_threshold=0.5)
+    assert detector.model.input_dtype == np.float16
+    det = detector.detect([np.zeros((IMAGE_H, IMAGE_W, 3), np.uint8)])[0]
+    assert det.keypoints.dtype == np.float32 and det.num_people == 2
+    # float16 rounding of the planted values (<= 0.25 px at 500 px), scaled by 3 to the image
+    np.testing.assert_allclose(det.keypoints, to_image(expected[..., :2]), atol=1.0)
+
+
+def test_no_person_gives_empty_detections(tmp_path):
+    rows = np.zeros((1, 56, 3), np.float32)
+    model = constant_model(tmp_path / "pose.onnx", [1, 3, 640, 640], {"output0": rows})
+    det = create_detector("yolo_pose", model=model).detect([np.zeros((100, 80, 3), np.uint8)])[0]
+    assert det.num_people == 0 and det.keypoints.shape == (0, J, 2)
+
+
+def test_mismatched_models_raise_clear_errors(tmp_path):
+    wrong_rows = constant_model(tmp_path / "a.onnx", [1, 3, 640, 640],
+                                {"output0": np.zeros((1, 50, 8), np.float32)})
+    with pytest.raises(ValueError, match=r"expected output \(B, 56, N\).*\(1, 50, 8\)"):
+        create_detector("yolo_pose", model=wrong_rows)
+    gray = constant_model(tmp_path / "b.onnx", [1, 1, 640, 640],
+                          {"output0": np.zeros((1, 56, 8), np.float32)})
+    with pytest.raises(ValueError, match=r"expected input .*got \(1, 1, 640, 640\)"):
+        create_detector("yolo_pose", model=gray)
+    person_model, _ = person_detector_model(tmp_path / "det.onnx")
+    uneven = constant_model(tmp_path / "c.onnx", ["B", 3, 256, 192],
+                            {"simcc_x": np.zeros((1, J, 384), np.float32),
+                             "simcc_y": np.zeros((1, J, 256), np.float32)})
+    with pytest.raises(ValueError, match=r"rtmpose: expected outputs simcc_x"):
+        create_detector("rtmpose", model=uneven, person_detector=person_model)
+    few_joints = constant_model(tmp_path / "d.onnx", ["B", 3, 256, 192],
+                                {"heatmaps": np.zeros((1, 16, 64, 48), np.float32)})
+    with pytest.raises(ValueError, match=r"heatmap: expected output \(B, 17, h, w\)"):
+        create_detector("heatmap", model=few_joints, person_detector=person_model)
+    with pytest.raises(FileNotFoundError):
+        create_detector("yolo_pose", model=tmp_path / "missing.onnx")
+    with pytest.raises(ValueError, match="unknown detector"):
+        create_detector("openpose")
+
+
+def test_bad_images_are_rejected(tmp_path):
+    output, _ = yolo_pose_rows()
+    detector = create_detector("yolo_pose", model=constant_model(
+        tmp_path / "pose.onnx", [1, 3, 640, 640], {"output0": output}))
+    with pytest.raises(ValueError, match=r"image 1 must be BGR uint8"):
+        detector.detect([np.zeros((10, 10, 3), np.uint8), np.zeros((10, 10), np.uint8)])
+    with pytest.raises(ValueError, match="sequence of images"):
+        detector.detect(np.zeros((10, 10, 3), np.uint8))
+
+
+def test_providers_fall_back_to_cpu():
+    providers = select_providers()
+    assert providers[-1] == "CPUExecutionProvider"
+    assert select_providers(["NoSuchExecutionProvider"]) == ["CPUExecutionProvider"]

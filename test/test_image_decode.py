@@ -1,0 +1,101 @@
+"""Image decoding (the cv_bridge replacement): zero-copy views, conversions, clear rejections."""
+from __future__ import annotations
+
+import array
+
+import cv2
+import numpy as np
+import pytest
+
+from pose3d_ros.core.image_decode import ImageDecodeError, decode_compressed, decode_image
+
+
+def _bgr(height=6, width=5, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def test_bgr8_is_a_zero_copy_view_even_with_row_padding():
+    image = _bgr()
+    padded = np.zeros((6, 5 * 3 + 7), np.uint8)
+    padded[:, :15] = image.reshape(6, 15)
+    data = array.array("B", padded.tobytes())  # what rclpy gives for uint8[]
+    out = decode_image("bgr8", 5, 6, 22, data)
+    np.testing.assert_array_equal(out, image)
+    assert np.shares_memory(out, np.frombuffer(data, np.uint8))
+    assert not out.flags.writeable
+
+
+@pytest.mark.parametrize("encoding,convert", [
+    ("rgb8", cv2.COLOR_BGR2RGB), ("bgra8", cv2.COLOR_BGR2BGRA), ("rgba8", cv2.COLOR_BGR2RGBA)])
+def test_colour_encodings_are_views_in_bgr_order(encoding, convert):
+    image = _bgr()
+    raw = cv2.cvtColor(image, convert)
+    data = raw.tobytes()
+    out = decode_image(encoding, 5, 6, raw.shape[1] * raw.shape[2], data)
+    np.testing.assert_array_equal(out, image)
+    assert np.shares_memory(out, np.frombuffer(data, np.uint8))
+
+
+def test_mono8_broadcasts_to_three_channels_without_copy():
+    grey = np.arange(30, dtype=np.uint8).reshape(6, 5)
+    data = grey.tobytes()
+    out = decode_image("mono8", 5, 6, 5, data)
+    assert out.shape == (6, 5, 3)
+    np.testing.assert_array_equal(out[..., 1], grey)
+    assert np.shares_memory(out, np.frombuffer(data, np.uint8))
+
+
+def test_sixteen_bit_big_and_little_endian_keep_the_high_byte():
+    image = _bgr().astype(np.uint16) * 256 + 17
+    little = decode_image("bgr16", 5, 6, 30, image.astype("<u2").tobytes(), 0)
+    big = decode_image("bgr16", 5, 6, 30, image.astype(">u2").tobytes(), 1)
+    np.testing.assert_array_equal(little, _bgr())
+    np.testing.assert_array_equal(big, _bgr())
+
+
+def test_bayer_and_yuv_are_converted_to_bgr():
+    bayer = np.full((8, 8), 200, np.uint8)
+    assert decode_image("bayer_rggb8", 8, 8, 8, bayer.tobytes()).shape == (8, 8, 3)
+    uyvy = np.full((4, 8, 2), 128, np.uint8)
+    out = decode_image("uyvy", 8, 4, 16, uyvy.tobytes())
+    assert out.shape == (4, 8, 3) and abs(int(out.mean()) - 128) <= 2
+
+
+@pytest.mark.parametrize("fields,reason,words", [
+    (("32FC1", 5, 6, 20, bytes(120)), "unsupported_encoding", "32FC1"),
+    (("jpeg", 5, 6, 15, bytes(90)), "unsupported_encoding", "jpeg"),
+    (("bgr8", 5, 6, 14, bytes(84)), "step_mismatch", "step 14"),
+    (("bgr8", 5, 6, 15, bytes(89)), "truncated", "truncated"),
+    (("bgr8", 5, 6, 15, bytes(91)), "size_mismatch", "91 bytes"),
+    (("bgr8", 0, 6, 15, bytes(90)), "bad_size", "0x6"),
+    (("bgr16", 5, 6, 31, bytes(186)), "step_mismatch", "multiple"),
+])
+def test_bad_images_raise_with_reason_and_source(fields, reason, words):
+    with pytest.raises(ImageDecodeError) as err:
+        decode_image(*fields, source="/cam1/image_raw")
+    assert err.value.reason == reason
+    assert words in str(err.value) and "/cam1/image_raw" in str(err.value)
+    assert isinstance(err.value, ValueError)
+
+
+def test_compressed_jpeg_and_png_roundtrip():
+    image = np.zeros((32, 48, 3), np.uint8)
+    image[8:24, 10:30] = (20, 120, 220)
+    ok, png = cv2.imencode(".png", image)
+    assert ok
+    np.testing.assert_array_equal(decode_compressed("png", png.tobytes()), image)
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    out = decode_compressed("bgr8; jpeg compressed bgr8", array.array("B", jpeg.tobytes()))
+    assert out.shape == image.shape and np.abs(out.astype(int) - image).mean() < 3
+
+
+@pytest.mark.parametrize("fmt,data,reason", [
+    ("jpeg", b"\xff\xd8\xff" + bytes(range(200)), "corrupt_compressed"),
+    ("png", b"", "corrupt_compressed"),
+    ("16UC1; compressedDepth png", b"abc", "unsupported_encoding"),
+    ("webp2000", b"abc", "unsupported_encoding"),
+])
+def test_bad_compressed_images_raise(fmt, data, reason):
+    with pytest.raises(ImageDecodeError) as err:
+        decode_compressed(fmt, data, source="/cam2/image/compressed")
+    assert err.value.reason == reason and "/cam2/image/compressed" in str(err.value)

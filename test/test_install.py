@@ -1,0 +1,49 @@
+"""What the two installation routes produce: colcon's install space and `pip install .`."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ament_index_python.packages import get_package_prefix, get_package_share_directory
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_colcon_install_space_has_messages_module_and_resources():
+    prefix = Path(get_package_prefix("pose3d_ros"))
+    share = Path(get_package_share_directory("pose3d_ros"))
+    assert (share / "package.xml").is_file()
+    for msg in ("JointLayout", "Skeleton2D", "Skeleton2DArray", "Skeleton3D", "Skeleton3DArray"):
+        assert (share / "msg" / f"{msg}.msg").is_file(), msg
+    site = next(prefix.glob("lib/python3*/site-packages/pose3d_ros"))
+    assert (site / "msg" / "__init__.py").is_file(), "generated Python messages"
+    assert (site / "core" / "layouts.py").exists(), "the Python module beside the messages"
+    for directory in ("launch", "config", "rviz"):
+        assert (share / directory).is_dir(), directory
+    executables = sorted(p.name for p in (prefix / "lib" / "pose3d_ros").glob("*")
+                         if p.is_file() and os.access(p, os.X_OK)) if (
+        prefix / "lib" / "pose3d_ros").is_dir() else []
+    sources = sorted(p.name for p in (REPO / "bin").glob("[a-z]*") if p.is_file()) if (
+        REPO / "bin").is_dir() else []
+    assert executables == sources, "every bin/ script is installed for `ros2 run`"
+
+
+def test_pip_install_gives_the_core_without_messages(tmp_path):
+    target = tmp_path / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(REPO)],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    code = ("import pose3d_ros, pose3d_ros.core.layouts as L, importlib.util as u;"
+            "print(pose3d_ros.__version__, L.H36M17.num_joints,"
+            " u.find_spec('pose3d_ros.msg') is None)")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AMENT_PREFIX_PATH")}
+    env["PYTHONPATH"] = str(target)
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["0.1.0", "17", "True"]
+    assert (target / "pose3d_ros" / "core" / "layouts.py").is_file()

@@ -1,0 +1,168 @@
+"""Root placement, body-size prior, normalisation and test-time refinement of the lifter."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pose3d_ros.core.layouts import H36M17
+from pose3d_ros.core.lifting.normalization import (
+    lifter_features,
+    normalised_to_pixels,
+    pixels_to_normalised,
+)
+from pose3d_ros.core.lifting.refine import refine_to_2d
+from pose3d_ros.core.lifting.root_placement import (
+    BodySizePrior,
+    bone_lengths,
+    place_in_camera,
+    refine_root_translation,
+    scale_to_prior,
+    solve_root_translation,
+    solve_root_translation_torch,
+)
+
+K = np.array([[1400.0, 0, 540.0], [0, 1400.0, 960.0], [0, 0, 1]])
+
+
+def _skeleton() -> np.ndarray:
+    """A standing H36M-17 person (metres, optical axes: y down), root at the origin."""
+    pts = {
+        "pelvis": (0, 0, 0), "right_hip": (-0.1, 0, 0), "right_knee": (-0.1, 0.42, 0.02),
+        "right_ankle": (-0.1, 0.84, 0), "left_hip": (0.1, 0, 0), "left_knee": (0.1, 0.42, 0.03),
+        "left_ankle": (0.1, 0.84, 0.05), "spine": (0, -0.25, 0), "thorax": (0, -0.5, 0),
+        "nose": (0, -0.65, -0.1), "head": (0, -0.72, 0), "left_shoulder": (0.2, -0.5, 0),
+        "left_elbow": (0.3, -0.25, 0.05), "left_wrist": (0.35, -0.02, -0.1),
+        "right_shoulder": (-0.2, -0.5, 0), "right_elbow": (-0.3, -0.25, 0.1),
+        "right_wrist": (-0.25, -0.05, -0.2)}
+    return np.array([pts[n] for n in H36M17.joint_names], float)
+
+
+def _people(rng, n):
+    """n rotated skeletons (n, 17, 3) and root translations (n, 3) in front of the camera."""
+    yaw = rng.uniform(-np.pi, np.pi, n)
+    c, s = np.cos(yaw), np.sin(yaw)
+    R = np.zeros((n, 3, 3))
+    R[:, 0, 0], R[:, 0, 2], R[:, 1, 1], R[:, 2, 0], R[:, 2, 2] = c, s, 1, -s, c
+    rel = np.einsum("nij,kj->nki", R, _skeleton())
+    t = np.stack([rng.uniform(-1, 1, n), rng.uniform(-0.3, 0.5, n), rng.uniform(2, 7, n)], -1)
+    return rel, t
+
+
+def _project(points):
+    return points[..., :2] / points[..., 2:3]
+
+
+def test_root_translation_is_exact_without_noise_and_vectorised():
+    rng = np.random.default_rng(0)
+    rel, t = _people(rng, 12)
+    rel, t = rel.reshape(3, 4, 17, 3), t.reshape(3, 4, 3)  # (frames, people, ...)
+    x = _project(rel + t[..., None, :])
+    w = rng.uniform(0.3, 1.0, x.shape[:-1])
+    t_lin = solve_root_translation(rel, x, w)
+    assert t_lin.shape == (3, 4, 3)
+    np.testing.assert_allclose(t_lin, t, atol=1e-9)
+
+
+def test_refine_improves_the_linear_solution_under_noise():
+    rng = np.random.default_rng(1)
+    rel, t = _people(rng, 50)
+    x = _project(rel + t[:, None]) + rng.normal(0, 3 / 1400, (50, 17, 2))
+    w = np.ones((50, 17))
+    t_lin = solve_root_translation(rel, x, w)
+    t_gn = refine_root_translation(rel, x, w, t_lin)
+
+    def reproj(tt):
+        return np.abs(_project(rel + tt[:, None]) - x).mean()
+
+    assert reproj(t_gn) <= reproj(t_lin) + 1e-12
+    assert np.median(np.linalg.norm(t_gn - t, axis=-1)) < 0.1
+
+
+def test_missing_joints_are_ignored_and_too_few_give_nan():
+    rng = np.random.default_rng(2)
+    rel, t = _people(rng, 2)
+    x = _project(rel + t[:, None])
+    x[0, 3:] = np.nan  # person 0: only 3 joints seen
+    x[1, 1:] = np.nan  # person 1: only the root -> not enough
+    t_hat = solve_root_translation(rel, x, np.ones((2, 17)))
+    np.testing.assert_allclose(t_hat[0], t[0], atol=1e-9)
+    assert np.isnan(t_hat[1]).all()
+
+
+def test_torch_solve_matches_numpy():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    rel, t = _people(rng, 5)
+    x = _project(rel + t[:, None]) + rng.normal(0, 1e-3, (5, 17, 2))
+    w = rng.uniform(0, 1, (5, 17))
+    got = solve_root_translation_torch(torch.from_numpy(rel), torch.from_numpy(x),
+                                       torch.from_numpy(w)).numpy()
+    # the torch twin adds a 1e-6 ridge to the normal equations for stable gradients
+    np.testing.assert_allclose(got, solve_root_translation(rel, x, w), rtol=1e-4, atol=1e-5)
+
+
+def test_body_size_prior_sets_the_metric_depth():
+    rng = np.random.default_rng(4)
+    rel, t = _people(rng, 4)
+    x = _project(rel + t[:, None])
+    prior = BodySizePrior(height_m=1.70)
+    small = rel * 0.5  # a skeleton of the wrong size
+    scaled, scale = scale_to_prior(small, prior)
+    np.testing.assert_allclose(np.nansum(bone_lengths(scaled), -1), prior.lengths().sum())
+    placed, t_hat = place_in_camera(small, x, np.ones((4, 17)), prior=prior)
+    # the projection is right whatever the size; depth follows the prior's size
+    np.testing.assert_allclose(_project(placed), x, atol=1e-6)
+    true_scale = prior.lengths().sum() / bone_lengths(rel).sum(-1)
+    np.testing.assert_allclose(t_hat[:, 2], t[:, 2] * true_scale, rtol=1e-6)
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(ValueError, match="height_m"):
+        BodySizePrior(height_m=170)
+    with pytest.raises(ValueError, match="bone_lengths_m"):
+        BodySizePrior(bone_lengths_m=(0.3, 0.4))
+    with pytest.raises(ValueError, match="disagree"):
+        solve_root_translation(np.zeros((17, 3)), np.zeros((16, 2)), np.ones(17))
+    with pytest.raises(ValueError, match="K must"):
+        pixels_to_normalised(np.zeros((17, 2)), np.eye(2))
+
+
+def test_normalisation_round_trip_and_features():
+    rng = np.random.default_rng(5)
+    px = rng.uniform(0, 1000, (2, 27, 17, 2))
+    norm = pixels_to_normalised(px, K)
+    np.testing.assert_allclose(normalised_to_pixels(norm, K), px)
+    scores = np.ones((2, 27, 17))
+    f = lifter_features(norm, scores)
+    assert f.shape == (2, 27, 17 * 3 + 2) and f.dtype == np.float32
+    rel = f[..., :34].reshape(2, 27, 17, 2)
+    np.testing.assert_allclose(rel[..., 0, :], 0, atol=1e-7)  # root-relative
+    np.testing.assert_allclose(np.sqrt((rel ** 2).sum((-1, -2)) / 17), 1, rtol=1e-5)
+    # the 2D scale (person distance) does not change the pose part of the features
+    f2 = lifter_features(norm[..., :1, :] + 0.5 * (norm - norm[..., :1, :]), scores)
+    np.testing.assert_allclose(f2[..., :51], f[..., :51], atol=1e-5)
+    # a missing joint gets score 0 and coordinates 0; a missing root blanks the frame
+    norm[0, 0, 5] = np.nan
+    norm[1, 3, 0] = np.nan
+    f = lifter_features(norm, scores)
+    assert f[0, 0, 34 + 5] == 0 and (f[0, 0, 10:12] == 0).all()
+    assert (f[1, 3] == 0).all()
+
+
+def test_refinement_moves_supported_joints_only():
+    rng = np.random.default_rng(6)
+    rel, t = _people(rng, 6)
+    truth = rel + t[:, None]
+    x = _project(truth)
+    lifted = truth + rng.normal(0, 0.04, truth.shape)  # a lifter's error
+    scores = np.ones((6, 17))
+    scores[:, 13] = 0.0  # left wrist unsupported by the 2D
+    refined = refine_to_2d(lifted, x, scores)
+    err_before = np.abs(_project(lifted) - x)[:, np.arange(17) != 13].mean()
+    err_after = np.abs(_project(refined) - x)[:, np.arange(17) != 13].mean()
+    assert err_after < 0.5 * err_before
+    moved_unsupported = np.linalg.norm(refined[:, 13] - lifted[:, 13], axis=-1)
+    moved_supported = np.linalg.norm(refined - lifted, axis=-1)[:, np.arange(17) != 13]
+    assert moved_unsupported.mean() < 0.3 * moved_supported.mean()
+    lifted[0, 4] = np.nan
+    assert np.isnan(refine_to_2d(lifted, x, scores)[0, 4]).all()

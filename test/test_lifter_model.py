@@ -1,0 +1,196 @@
+"""Temporal lifter network, training loop (checkpoint/resume), ONNX export and runtime."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pose3d_ros.core.camera import CameraModel
+from pose3d_ros.core.layouts import BLAZEPOSE33, H36M17
+from pose3d_ros.core.lifting.dataset import PseudoLabels
+from pose3d_ros.core.lifting.model import LifterConfig, TemporalLifter
+from pose3d_ros.core.lifting.runtime import (
+    BlazePoseWorldLifter,
+    LifterMetadata,
+    OnnxLifter,
+    PersonWindows,
+    to_camera_frame,
+)
+from pose3d_ros.core.lifting.training import (
+    TrainConfig,
+    export_onnx,
+    look_at_rotation,
+    mirror,
+    real_samples,
+    sequences_from_labels,
+    train,
+    window_indices,
+)
+from pose3d_ros.core.types import METHOD_LIFTER
+
+
+@pytest.mark.parametrize("window", [27, 81, 243])
+@pytest.mark.parametrize("causal", [False, True])
+def test_output_shape_root_relative_and_receptive_field(window, causal):
+    torch.manual_seed(0)
+    model = TemporalLifter(LifterConfig(window=window, causal=causal, channels=16)).eval()
+    x = torch.randn(3, window, 53)
+    y = model(x)
+    assert y.shape == (3, 17, 3)
+    assert torch.all(y[:, 0] == 0)
+    # every frame of the window matters (first and last), nothing outside it exists
+    for frame in (0, window - 1):
+        x2 = x.clone()
+        x2[:, frame] += 1.0
+        assert not torch.allclose(model(x2), y)
+    with pytest.raises(ValueError, match="window"):
+        model(torch.randn(1, window - 1, 53))
+
+
+def test_window_indices_causal_and_centred():
+    causal = window_indices(10, 5, True)
+    assert causal.shape == (10, 5) and (causal[:, -1] == np.arange(10)).all()
+    assert (causal[0] == 0).all()  # edge replicated, no look-ahead
+    centred = window_indices(10, 5, False)
+    assert (centred[:, 2] == np.arange(10)).all() and centred[-1, -1] == 9
+
+
+def test_bad_window_rejected():
+    with pytest.raises(ValueError, match="window"):
+        LifterConfig(window=30)
+
+
+def test_virtual_camera_rotation_is_a_rotation_looking_at_the_target():
+    pos = np.array([[3.0, 0.0, 1.5], [0.0, -4.0, 2.0]])
+    tgt = np.array([[0.0, 0.0, 1.0], [0.5, 0.0, 1.0]])
+    R = look_at_rotation(pos, tgt, np.array([0.0, 0.0, 1.0]), np.zeros(2))
+    np.testing.assert_allclose(R @ R.transpose(0, 2, 1), np.broadcast_to(np.eye(3), R.shape),
+                               atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(R), 1.0)
+    in_cam = np.einsum("nij,nj->ni", R, tgt - pos)
+    np.testing.assert_allclose(in_cam[:, :2], 0, atol=1e-12)
+    assert (in_cam[:, 2] > 0).all()
+    # world up (z) appears as image up (negative y, optical frame)
+    assert (np.einsum("nij,j->ni", R, [0, 0, 1.0])[:, 1] < 0).all()
+
+
+def _synthetic_labels(rng, frames=40):
+    """Pseudo-labels of a walking skeleton seen by 2 cameras (geometry exact, no detector)."""
+    from test_lifter_geometry import _skeleton  # noqa: PLC0415 - shared fixture skeleton
+
+    K = np.array([[1200.0, 0, 540], [0, 1200.0, 960], [0, 0, 1]])
+    up = np.array([0.0, 0.0, 1.0])
+    # world: z up; skeleton's y-down axis becomes -z
+    base = _skeleton() @ np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]]).T + [0, 0, 1.0]
+    walk = np.linspace(-1, 1, frames)[:, None, None] * np.array([1.0, 0.3, 0])
+    sway = 0.05 * np.sin(np.linspace(0, 6, frames))[:, None, None] * rng.normal(size=(1, 17, 3))
+    world = base[None] + walk + sway
+    cams = []
+    for pos in ([4.0, -3.0, 1.6], [-4.0, -3.0, 1.8]):
+        R = look_at_rotation(np.array([pos]), np.array([[0.0, 0.0, 1.0]]), up, np.zeros(1))[0]
+        cams.append(CameraModel(f"c{len(cams)}", f"c{len(cams)}_optical", 1080, 1920, K,
+                                np.zeros(5), R=R, t=-R @ np.array(pos)))
+    cam_pts = np.stack([world @ c.R.T + c.t for c in cams])
+    px = cam_pts[..., :2] / cam_pts[..., 2:3] * 1200 + [540, 960]
+    return PseudoLabels(cams, px, np.full(px.shape[:-1], 0.9), world, cam_pts,
+                        cam_pts - cam_pts[..., :1, :], np.ones((2, frames), bool),
+                        np.zeros((frames, 17)))
+
+
+def test_mirror_swaps_sides_and_is_an_involution():
+    labels = _synthetic_labels(np.random.default_rng(0))
+    data = real_samples(sequences_from_labels(labels), 27, True)
+    flip = np.ones(data[0].shape[0], bool)
+    once = mirror(*data, flip)
+    lw, rw = H36M17.index("left_wrist"), H36M17.index("right_wrist")
+    np.testing.assert_allclose(once[3][:, lw], data[3][:, rw] * [-1, 1, 1])
+    twice = mirror(*once, flip)
+    for a, b in zip(twice, data, strict=True):
+        np.testing.assert_allclose(a, b)
+
+
+def test_training_learns_checkpoints_resumes_and_exports(tmp_path):
+    labels = _synthetic_labels(np.random.default_rng(0))
+    config = TrainConfig(model=LifterConfig(window=27, causal=True, channels=32),
+                         epochs=2, virtual_per_epoch=256, batch_size=64, seed=3)
+    model = train([labels], config, tmp_path / "run", progress=False)
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+    # resume for 2 more epochs from the checkpoint: the loss keeps falling
+    config4 = TrainConfig(model=config.model, epochs=4, virtual_per_epoch=256, batch_size=64,
+                          seed=3)
+    with pytest.raises(ValueError, match="another configuration"):
+        train([labels], config4, tmp_path / "run", resume=True, progress=False)
+    import shutil
+
+    shutil.copytree(tmp_path / "run", tmp_path / "run4")
+    ckpt = torch.load(tmp_path / "run4" / "checkpoint.pt", weights_only=False)
+    ckpt["config"] = config4.to_dict()
+    torch.save(ckpt, tmp_path / "run4" / "checkpoint.pt")
+    model = train([labels], config4, tmp_path / "run4", resume=True, progress=False)
+    history = json.loads((tmp_path / "run4" / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    assert history[-1]["loss"] < history[0]["loss"]
+
+    onnx_path = tmp_path / "lifter.onnx"
+    meta = export_onnx(model, onnx_path, {"trained_on": ["synthetic"]})
+    assert meta["window"] == 27 and meta["causal"] is True and meta["layout"] == "h36m17"
+    import onnx
+
+    props = {p.key: json.loads(p.value) for p in onnx.load(str(onnx_path)).metadata_props}
+    assert props["normalisation"] == meta["normalisation"] and props["window"] == 27
+    assert LifterMetadata.from_json(onnx_path.with_suffix(".json")).latency_frames == 0
+
+    # onnxruntime agrees with torch on the same windows, for several people at once
+    lifter = OnnxLifter(onnx_path)
+    cam = labels.cameras[0]
+    idx = window_indices(labels.keypoints.shape[1], 27, True)[[5, 20, 39]]
+    kp, sc = labels.keypoints[0][idx], labels.scores[0][idx]
+    out = lifter.lift(kp, sc, cam.K)
+    from pose3d_ros.core.lifting.normalization import lifter_features, pixels_to_normalised
+
+    with torch.no_grad():
+        ref = model(torch.from_numpy(lifter_features(pixels_to_normalised(kp, cam.K), sc)))
+    np.testing.assert_allclose(out, ref.numpy(), atol=1e-4)
+    with pytest.raises(ValueError, match="T=27"):
+        lifter.lift(kp[:, :10], sc[:, :10], cam.K)
+    # placing it in the camera frame gives a Skeletons3D of the right frame and method
+    sk = to_camera_frame(out, kp[:, -1], sc[:, -1], cam.K, "cam0_optical")
+    assert sk.positions.shape == (3, 17, 3) and sk.method == METHOD_LIFTER
+    assert sk.frame_id == "cam0_optical" and (sk.positions[..., 2] > 0).all()
+
+
+def test_onnx_metadata_mismatch_is_rejected(tmp_path):
+    (tmp_path / "m.json").write_text(json.dumps({"layout": "h36m17", "window": 27,
+                                                 "causal": True, "normalisation": "other",
+                                                 "num_joints": 17}))
+    with pytest.raises(ValueError, match="normalisation"):
+        LifterMetadata.from_json(tmp_path / "m.json")
+    with pytest.raises(FileNotFoundError, match="train_lifter"):
+        OnnxLifter(tmp_path / "missing.onnx")
+
+
+def test_blazepose_world_baseline_and_person_windows():
+    rng = np.random.default_rng(0)
+    world = rng.normal(0, 0.3, (2, 33, 3))
+    rel = BlazePoseWorldLifter().lift_world(world, BLAZEPOSE33)
+    assert rel.shape == (2, 17, 3) and np.allclose(rel[:, 0], 0)
+    hips = world[:, [23, 24]].mean(1)
+    np.testing.assert_allclose(rel[:, H36M17.index("left_knee")], world[:, 25] - hips)
+    with pytest.raises(ValueError, match="world landmarks"):
+        BlazePoseWorldLifter().lift_world(world[0], BLAZEPOSE33)
+
+    buf = PersonWindows(window=4, max_age=1)
+    kp = rng.normal(size=(2, 17, 2))
+    w_kp, w_sc = buf.push(np.array([7, 9]), kp, np.ones((2, 17)))
+    assert w_kp.shape == (2, 4, 17, 2) and np.allclose(w_kp[:, 0], kp)  # replicated edge
+    kp2 = kp + 1
+    w_kp, _ = buf.push(np.array([9]), kp2[1:], np.ones((1, 17)))
+    np.testing.assert_allclose(w_kp[0, -1], kp2[1])
+    np.testing.assert_allclose(w_kp[0, -2], kp[1])
+    buf.push(np.array([9]), kp2[1:], np.ones((1, 17)))
+    assert 7 not in buf._keypoints  # aged out
+    with pytest.raises(ValueError, match="expected keypoints"):
+        buf.push(np.array([1]), np.zeros((1, 16, 2)), np.ones((1, 16)))

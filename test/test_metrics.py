@@ -1,0 +1,178 @@
+"""Metrics against hand-computed cases (MPJPE, Procrustes, scale, PSS, PCK/AUC, temporal, ids)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from pose3d_ros.core import metrics
+
+
+def _pose(seed: int = 0, joints: int = 17) -> np.ndarray:
+    return np.random.default_rng(seed).normal(scale=0.3, size=(joints, 3))
+
+
+def test_mpjpe_hand_case_and_missing_joints_are_excluded_and_counted():
+    ref = np.zeros((2, 3, 3))
+    pred = ref.copy()
+    pred[0, 0] = [0.3, 0.4, 0.0]          # 0.5 m error
+    pred[1, 2] = [0.0, 0.0, 0.2]          # 0.2 m error
+    pred[1, 1] = np.nan                   # missing in the prediction
+    ref[0, 2, 1] = np.nan                 # missing in the reference
+    result = metrics.mpjpe(pred, ref)
+    assert result.num_valid == 4 and result.num_missing == 2
+    assert result.mean == pytest.approx((0.5 + 0.0 + 0.0 + 0.2) / 4)
+    np.testing.assert_allclose(result.per_frame, [0.25, 0.1])
+    np.testing.assert_allclose(result.per_joint, [0.0 + 0.5 / 2, 0.0, 0.2])
+
+
+def test_mpjpe_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="differs"):
+        metrics.mpjpe(np.zeros((2, 17, 3)), np.zeros((2, 16, 3)))
+
+
+def test_procrustes_removes_rotation_scale_translation():
+    ref = np.stack([_pose(0), _pose(1)])
+    rot = Rotation.from_euler("xyz", [[30, -50, 110], [5, 80, -20]], degrees=True).as_matrix()
+    pred = 1.7 * np.einsum("nik,njk->nji", rot, ref) + np.array([[[1.0, -2.0, 0.5]]])
+    assert metrics.mpjpe(pred, ref).mean > 0.3
+    assert metrics.p_mpjpe(pred, ref).mean == pytest.approx(0.0, abs=1e-9)
+    # Missing joints take no part in the alignment and still give ~0 on the rest.
+    pred[0, 3] = np.nan
+    ref[1, 5] = np.nan
+    result = metrics.p_mpjpe(pred, ref)
+    assert result.num_missing == 2
+    assert result.mean == pytest.approx(0.0, abs=1e-9)
+
+
+def test_procrustes_does_not_allow_a_reflection():
+    ref = _pose(2)
+    mirrored = ref * np.array([-1.0, 1.0, 1.0])
+    assert metrics.p_mpjpe(mirrored, ref).mean > 0.01
+
+
+def test_procrustes_residual_hand_case():
+    # A pure translation aligns to 0; a non-rigid change keeps a residual, smaller than the
+    # unaligned error (the identity is one of the similarities Procrustes searches).
+    ref = np.array([[0.0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]])
+    assert metrics.p_mpjpe(ref + 5.0, ref).mean == pytest.approx(0.0, abs=1e-12)
+    bent = ref.copy()
+    bent[2, 2] = 0.2
+    assert metrics.p_mpjpe(bent, ref).mean < metrics.mpjpe(bent, ref).mean
+
+
+def test_frames_with_too_few_joints_cannot_be_aligned():
+    ref = _pose(3)[:4]
+    pred = ref.copy()
+    pred[:2] = np.nan  # only 2 common joints left
+    result = metrics.p_mpjpe(pred, ref)
+    assert result.num_valid == 0 and np.isnan(result.mean)
+
+
+def test_n_mpjpe_scale_only_hand_case():
+    ref = np.array([[1.0, 0, 0], [0, 1, 0]])
+    pred = np.array([[2.0, 0, 0], [0, 0, 0]])
+    # s = <x, y> / <x, x> = 2 / 4 -> aligned [[1,0,0],[0,0,0]] -> errors 0 and 1.
+    assert metrics.n_mpjpe(pred, ref, centre=False).mean == pytest.approx(0.5)
+    # Scale and translation are removed with centring, rotation is not.
+    ref3 = _pose(4)
+    assert metrics.n_mpjpe(0.5 * ref3 + 3.0, ref3).mean == pytest.approx(0.0, abs=1e-12)
+    rot = Rotation.from_euler("z", 90, degrees=True).as_matrix()
+    assert metrics.n_mpjpe(ref3 @ rot.T, ref3).mean > 0.05
+
+
+def test_pck_and_auc_hand_case():
+    ref = np.zeros((4, 3))
+    pred = np.array([[0.1, 0, 0], [0, 0.2, 0], [0, 0, 0.15], [np.nan, 0, 0]])
+    assert metrics.pck3d(pred, ref) == pytest.approx(2 / 3)
+    assert metrics.pck3d(pred, ref, threshold=0.05) == 0.0
+    # PCK at 0, 0.1, 0.2 m: 0, 1/3, 1 -> mean 4/9.
+    assert metrics.auc(pred, ref, thresholds=np.array([0.0, 0.1, 0.2])) == pytest.approx(4 / 9)
+    with pytest.raises(ValueError):
+        metrics.pck3d(pred, ref, threshold=-1)
+
+
+def _pss_vocabulary() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    a = np.array([[0.0, 0, 0], [0, 1, 0], [0, 2, 0], [1, 2, 0]])    # an "L"
+    b = np.array([[0.0, 0, 0], [1, 0, 0], [2, 0, 0], [2, 0, 1]])    # a different "L"
+    centres = metrics.normalise_poses(np.stack([a, b]))
+    return a, b, centres
+
+
+def test_pss_hand_case_with_given_clusters():
+    a, b, centres = _pss_vocabulary()
+    ref = np.stack([a, a, b, b, a])
+    pred = np.stack([
+        3.0 * a + 7.0,          # same cluster as its reference (PSS is scale/translation free)
+        b,                      # wrong cluster
+        b + 0.01,               # same
+        a,                      # wrong
+        a,                      # not scored: the reference below misses a joint
+    ])
+    ref[4, 1] = np.nan
+    result = metrics.pss(pred, ref, centres=centres)
+    assert result.num_frames == 4 and result.num_skipped == 1
+    assert result.score == pytest.approx(0.5)
+
+
+def test_pss_with_clusters_from_the_reference():
+    a, b, _ = _pss_vocabulary()
+    rng = np.random.default_rng(0)
+    ref = np.stack([a] * 10 + [b] * 10) + rng.normal(scale=0.01, size=(20, 4, 3))
+    assert metrics.pss(ref.copy(), ref, k=2).score == 1.0
+    swapped = np.concatenate([ref[10:], ref[:10]])
+    assert metrics.pss(swapped, ref, k=2).score == 0.0
+
+
+def test_velocity_and_acceleration_error_hand_case():
+    ref = np.zeros((3, 1, 3))
+    pred = np.zeros((3, 1, 3))
+    pred[:, 0, 0] = [0.0, 0.5, 1.0]  # 1 m/s at dt = 0.5 s
+    vel = metrics.velocity_error(pred, ref, dt=0.5)
+    np.testing.assert_allclose(vel.errors, [[1.0], [1.0]])
+    assert metrics.acceleration_error(pred, ref, dt=0.5).mean == pytest.approx(0.0)
+    pred[:, 0, 0] = [0.0, 0.0, 1.0]  # v = 0 then 1 m/s over 1 s -> a = 1 m/s^2
+    assert metrics.acceleration_error(pred, ref, dt=1.0).mean == pytest.approx(1.0)
+    assert metrics.jitter(pred, stamps=np.array([0.0, 1.0, 2.0])).mean == pytest.approx(1.0)
+
+
+def test_temporal_metrics_guard_the_time_step():
+    poses = np.zeros((3, 2, 3))
+    with pytest.raises(ValueError, match="dt must be > 0"):
+        metrics.velocity_error(poses, poses, dt=0.0)
+    with pytest.raises(ValueError, match="strictly increase"):
+        metrics.velocities(poses, stamps=np.array([0.0, 0.1, 0.1]))
+    with pytest.raises(ValueError, match="exactly one"):
+        metrics.velocities(poses)
+
+
+def test_reprojection_error_hand_case():
+    K = np.array([[100.0, 0, 50], [0, 100, 40], [0, 0, 1]])
+    P = np.stack([K @ np.hstack([np.eye(3), [[0], [0], [0]]]),
+                  K @ np.hstack([np.eye(3), [[-1], [0], [0]]])])
+    points = np.array([[0.0, 0, 2], [0.2, 0, 2]])
+    keypoints = np.array([[[53.0, 44], [60, 40]],      # camera 0: (50,40)+(3,4); exact
+                          [[0.0, 40], [np.nan, np.nan]]])  # camera 1: x=-1 -> u=0; missing
+    result = metrics.reprojection_error(points, keypoints, P)
+    np.testing.assert_allclose(result.errors, [[5.0, 0.0], [0.0, np.nan]])
+    behind = metrics.project(np.array([[0.0, 0, -1]]), P[:1])
+    assert np.isnan(behind).all()
+
+
+def test_matching_detection_rate_and_id_switches():
+    a, b = _pose(5), _pose(6) + 3.0
+    matching = metrics.match_people([np.stack([b, a]), np.stack([a]), np.zeros((0, 17, 3))],
+                                    [np.stack([a, b]), np.stack([b]), np.stack([a])])
+    np.testing.assert_array_equal(matching.pairs[0], [[0, 1], [1, 0]])
+    assert len(matching.pairs[1]) == 0  # a is far from b: no match
+    assert len(matching.pairs[2]) == 0
+    rate = metrics.detection_rate([len(p) for p in matching.pairs], [2, 1, 1])
+    assert (rate.detected, rate.expected) == (2, 4) and rate.rate == pytest.approx(0.5)
+    assert metrics.detection_rate([3], [1]).rate == 1.0  # extras do not raise the rate
+    ref_ids = [[1, 2], [1, 2], [1], [1], [2]]
+    pred_ids = [[10, 20], [20, 10], [20], [10], [10]]
+    # frame 1: both switch (2); frame 2: no change; frame 3: 1 switches back (1); frame 4: 2
+    # keeps 10 (0) -> 3.
+    assert metrics.id_switches(ref_ids, pred_ids) == 3
+    with pytest.raises(ValueError):
+        metrics.id_switches([[1]], [[1, 2]])

@@ -1,0 +1,91 @@
+"""package.xml, CMakeLists.txt, setup.cfg and the sources agree: name, version, messages, deps."""
+from __future__ import annotations
+
+import ast
+import configparser
+import re
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Third-party Python modules the package imports -> the rosdep key package.xml must name.
+# (rosbags has no rosdep key; it is a pip requirement of the offline tools, see README.)
+ROSDEP_KEY_OF_MODULE = {
+    "numpy": "python3-numpy", "scipy": "python3-scipy", "cv2": "python3-opencv",
+    "yaml": "python3-yaml", "toml": "python3-toml",
+    "matplotlib": "python3-matplotlib", "torch": "python3-torch",
+    "onnxruntime": "python3-onnxruntime-gpu-pip", "mediapipe": "python3-mediapipe-pip",
+    "rclpy": "rclpy", "builtin_interfaces": "builtin_interfaces",
+    "rcl_interfaces": "rcl_interfaces", "sensor_msgs": "sensor_msgs", "std_msgs": "std_msgs",
+    "geometry_msgs": "geometry_msgs", "visualization_msgs": "visualization_msgs",
+    "diagnostic_msgs": "diagnostic_msgs", "lifecycle_msgs": "lifecycle_msgs",
+    "tf2_msgs": "tf2_msgs", "tf2_ros": "tf2_ros", "launch": "launch", "launch_ros": "launch_ros",
+}
+# Imported only by offline tools or optional back-ends, installed with pip (README says how).
+PIP_ONLY = {"rosbags", "tqdm", "onnx", "ai_edge_litert", "aniposelib", "Pose2Sim",
+            "tensorflow", "tf2onnx", "flatbuffers"}
+
+
+def _package_xml():
+    return ET.parse(REPO / "package.xml").getroot()
+
+
+def test_name_and_version_agree_everywhere():
+    root = _package_xml()
+    name, version = root.findtext("name"), root.findtext("version")
+    cmake = (REPO / "CMakeLists.txt").read_text()
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    init = (REPO / "pose3d_ros" / "__init__.py").read_text()
+    assert re.search(rf"project\({name}\)", cmake)
+    assert cfg["metadata"]["name"] == name
+    assert cfg["metadata"]["version"] == version
+    assert f'__version__ = "{version}"' in init
+    assert (REPO / "resource" / name).is_file(), "ament resource marker"
+
+
+def test_every_message_file_is_generated():
+    cmake = (REPO / "CMakeLists.txt").read_text()
+    listed = set(re.findall(r'"(msg/\w+\.msg)"', cmake))
+    on_disk = {f"msg/{p.name}" for p in (REPO / "msg").glob("*.msg")}
+    assert listed == on_disk
+
+
+def test_message_dependencies_are_declared():
+    deps = {e.text for e in _package_xml() if e.tag in ("depend", "build_depend")}
+    used = set()
+    for path in (REPO / "msg").glob("*.msg"):
+        used |= set(re.findall(r"^\s*(\w+_msgs)/", path.read_text(), flags=re.M))
+    assert used <= deps, f"message packages used but not depended on: {used - deps}"
+
+
+def test_every_third_party_import_is_a_declared_dependency():
+    root = _package_xml()
+    declared = {e.text for e in root if e.tag in ("depend", "exec_depend", "build_depend")}
+    stdlib = set(sys.stdlib_module_names)
+    missing: dict[str, set[str]] = {}
+    for path in (REPO / "pose3d_ros").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                tops = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            for top in tops:
+                if top in stdlib or top == "pose3d_ros" or top in PIP_ONLY:
+                    continue
+                key = ROSDEP_KEY_OF_MODULE.get(top)
+                if key is None or key not in declared:
+                    missing.setdefault(top, set()).add(str(path.relative_to(REPO)))
+    assert not missing, f"imports without a package.xml dependency: {missing}"
+
+
+def test_installed_directories_exist():
+    cmake = (REPO / "CMakeLists.txt").read_text()
+    match = re.search(r"install\(DIRECTORY ([\w ]+) DESTINATION share", cmake)
+    assert match
+    for directory in match.group(1).split():
+        assert (REPO / directory).is_dir(), f"CMakeLists installs missing directory {directory}/"

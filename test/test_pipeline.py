@@ -1,0 +1,150 @@
+"""The frame-set pipeline on real demo detections: its 3D equals the multi-view core run
+directly on the distorted cameras (the pipeline undistorts once and shares it), partial sets,
+monocular path, tracking ids, timings, and clear errors."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+import pytest
+
+from pose3d_ros.core.association import associate, gather
+from pose3d_ros.core.calibration import load_rig
+from pose3d_ros.core.detection import create_detector
+from pose3d_ros.core.pipeline import (
+    PipelineParams,
+    Pose3DPipeline,
+    create_monocular_lifter,
+)
+from pose3d_ros.core.triangulation import triangulate
+from pose3d_ros.core.types import METHOD_DETECTOR_3D, METHOD_TRIANGULATION
+from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
+
+
+@lru_cache(maxsize=1)
+def _demo():
+    """Rig and mediapipe detections of the first 3 frames of the 4 demo cameras."""
+    rig = load_rig(calibration_path("single"))
+    found = []
+    for path in video_paths("single"):
+        capture = cv2.VideoCapture(str(path))
+        detector = create_detector("blazepose")
+        found.append([detector.detect([capture.read()[1]])[0] for _ in range(3)])
+        detector.close()
+    return rig, [{c.name: found[v][k] for v, c in enumerate(rig)} for k in range(3)]
+
+
+def test_3d_equals_the_multiview_core_on_the_distorted_cameras():
+    rig, frames = _demo()
+    params = PipelineParams(tracking=None, filtering=None, outlier_threshold_px=25.0)
+    pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id,
+                              params=params)
+    result = pipeline.process_detections(frames[0], 10.0)
+    found = [frames[0][n] for n in rig.names]
+    association = associate(list(rig), found, min_score=params.min_score,
+                            max_ray_distance_m=params.max_ray_distance_m)
+    direct = triangulate(list(rig), *gather(found, association), min_views=params.min_views,
+                         min_score=params.min_score,
+                         outlier_threshold_px=params.outlier_threshold_px)
+    assert result.skeletons.num_people == 1 and result.cameras == tuple(rig.names)
+    np.testing.assert_allclose(result.skeletons.positions, direct.points, atol=1e-6)
+    np.testing.assert_allclose(result.skeletons.reprojection_error, direct.reprojection_error,
+                               atol=1e-2)  # stored as float32
+    assert result.skeletons.method == METHOD_TRIANGULATION
+    assert {"undistort", "associate", "triangulate", "total"} <= set(result.timings)
+
+
+def test_partial_sets_tracking_and_timings():
+    rig, frames = _demo()
+    pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id)
+    ids = []
+    for k, detections in enumerate(frames):
+        if k == 2:
+            detections = {n: d for n, d in detections.items() if n in ("cam02", "cam03")}
+        result = pipeline.process_detections(detections, 10.0 + k / 60)
+        ids.append(result.skeletons.ids.tolist())
+        assert {"track", "filter"} <= set(result.timings)
+    assert ids == [[1], [1], [1]]
+    assert result.cameras == ("cam02", "cam03")
+    assert (result.skeletons.num_views[0] <= 2).all()
+    lone = pipeline.process_detections({"cam01": frames[0]["cam01"]}, 11.0)
+    assert lone.skeletons.num_people == 0 and "no monocular lifter" in lone.note
+
+
+def test_monocular_path_places_the_person_in_the_rig_frame():
+    rig, frames = _demo()
+    pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id,
+                              lifter=create_monocular_lifter("detector_3d"),
+                              params=PipelineParams(tracking=None, filtering=None))
+    multi = pipeline.process_detections(frames[0], 10.0).skeletons
+    mono = pipeline.process_detections({"cam01": frames[0]["cam01"]}, 10.0).skeletons
+    assert mono.method == METHOD_DETECTOR_3D and mono.layout.name == "h36m17"
+    pelvis_multi = np.nanmean(multi.positions[0, [23, 24]], axis=0)   # BlazePose hips
+    # One camera guesses depth from body size: within 0.6 m of the 4-view pelvis.
+    assert np.linalg.norm(mono.positions[0, 0] - pelvis_multi) < 0.6
+
+
+def test_bad_use_is_refused_clearly():
+    rig, frames = _demo()
+    with pytest.raises(ValueError, match="duplicate camera names"):
+        Pose3DPipeline(["a", "a"], frame_id="rig")
+    pipeline = Pose3DPipeline(rig.names, {"cam01": rig["cam01"]}, frame_id=rig.frame_id)
+    with pytest.raises(ValueError, match="no calibration yet"):
+        pipeline.process_detections(frames[0], 1.0)
+    with pytest.raises(ValueError, match="no detector"):
+        pipeline.process_images({"cam01": np.zeros((8, 8, 3), np.uint8)}, 1.0)
+    with pytest.raises(ValueError, match="min_views"):
+        PipelineParams(min_views=1)
+    with pytest.raises(ValueError, match="unknown monocular method"):
+        create_monocular_lifter("guess")
+
+
+@pytest.mark.parametrize("skew", [0.0, 0.5])
+@pytest.mark.parametrize("model,coeffs", [
+    ("plumb_bob", [-0.25, 0.08, 0.001, -0.002, 0.01]),
+    ("plumb_bob", [0.0, 0.0, 0.0, 0.0]),
+    ("rational_polynomial", [-0.3, 0.1, 0.001, 0.001, 0.01, 0.05, 0.01, 0.002]),
+    ("equidistant", [0.05, -0.01, 0.002, -0.0005]),
+])
+def test_fast_undistortion_equals_the_camera_model(model, coeffs, skew):
+    from pose3d_ros.core.camera import CameraModel
+    from pose3d_ros.core.pipeline import undistort_normalised
+    camera = CameraModel("c", "c_optical_frame", 1088, 1920,
+                         np.array([[1400.0, skew, 544], [0, 1390, 960], [0, 0, 1]]),
+                         np.array(coeffs), model)
+    pixels = np.random.default_rng(0).uniform([0, 0], [1088, 1920], (2, 33, 2))
+    pixels[1, 4] = np.nan
+    fast = undistort_normalised(camera, pixels)
+    np.testing.assert_allclose(fast, camera.undistort(pixels), atol=1e-10)
+    assert np.isnan(fast[1, 4]).all()
+
+
+def test_two_people_keep_their_ids_on_the_multi_person_recording():
+    """Multi-person BlazePose (LiteRT, shared by the 4 cameras) on the demo with two people:
+    two skeletons every time, and each keeps its id (no identity switch)."""
+    from pose3d_ros.core.pipeline import create_detectors
+    from pose3d_ros.core.tracking import count_id_switches
+    rig = load_rig(calibration_path("multi"))
+    captures = [cv2.VideoCapture(str(p)) for p in video_paths("multi")]
+    pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig},
+                              create_detectors("blazepose_multi", 4, per_camera=False),
+                              frame_id=rig.frame_id)
+    reference, predicted, first = [], [], None
+    for k in range(13):
+        images = {name: cap.read()[1] for name, cap in zip(rig.names, captures, strict=True)}
+        if k % 3:
+            continue
+        skeletons = pipeline.process_images(images, k / 60).skeletons
+        assert skeletons.num_people == 2
+        centres = np.nanmean(skeletons.positions, axis=1)
+        if first is None:
+            first = centres
+        # Reference identity: the person of the first set nearest to this one (they walk
+        # slowly and stay metres apart).
+        distance = np.linalg.norm(centres[:, None] - first[None], axis=-1)
+        reference.append(distance.argmin(axis=1))
+        predicted.append(skeletons.ids)
+    pipeline.close()
+    assert sorted(predicted[0].tolist()) == [1, 2]
+    assert count_id_switches(reference, predicted) == 0

@@ -1,0 +1,236 @@
+"""The distributed pair over real DDS (a detector node per camera, in its namespace, and a
+fusion node) on demo frames, compared with the offline core; lifecycle transitions; parameter
+validation with clear messages."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from diagnostic_msgs.msg import DiagnosticArray
+from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
+from rcl_interfaces.msg import Log
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from ros_helpers import ros_context, spin_until
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from test_ros_nodes import camera_info_msg, image_msg
+
+from pose3d_ros.core.calibration import load_rig, save_rig_yaml
+from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors
+from pose3d_ros.ros.conversions import seconds_to_stamp, skeletons3d_from_msg
+from pose3d_ros.ros.nodes import DetectorNode, FusionNode
+from pose3d_ros.ros.parameters import FUSION_PARAMS, ParameterError
+from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
+
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+FRAMES = 3
+
+
+def _rig_overrides(**extra):
+    values = {"camera_names": ["cam01", "cam02"], "autostart": False,
+              "rig_file": str(calibration_path("single")), "sync.min_views": 2,
+              "sync.timeout_s": 1.5, "diagnostics_period_s": 0.3}
+    values.update(extra)
+    return [Parameter(k, value=v) for k, v in values.items()]
+
+
+def _jpeg(image: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return data.tobytes()
+
+
+def test_detector_nodes_and_fusion_node_give_the_offline_3d():
+    rig = load_rig(calibration_path("single"))
+    captures = [cv2.VideoCapture(str(p)) for p in video_paths("single")[:2]]
+    frames = [[cap.read()[1] for cap in captures] for _ in range(FRAMES)]
+    jpegs = [_jpeg(row[1]) for row in frames]
+    with ros_context() as context:
+        det1 = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("image_qos", value="reliable")])
+        det2 = DetectorNode(context=context, namespace="cam02", parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("image_qos", value="reliable"),
+            Parameter("image_transport", value="compressed")])
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides())
+        probe = Node("probe", context=context)
+        executor = SingleThreadedExecutor(context=context)
+        for node in (det1, det2, fusion, probe):
+            executor.add_node(node)
+        try:
+            for node in (det1, det2, fusion):
+                assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, \
+                    node.last_error
+                assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            raw = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            compressed = probe.create_publisher(CompressedImage, "cam02/image_raw/compressed",
+                                                RELIABLE)
+            infos = [probe.create_publisher(CameraInfo, f"{c}/camera_info", RELIABLE)
+                     for c in ("cam01", "cam02")]
+            outputs, twod, diagnostics, logs = [], [], [], []
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            probe.create_subscription(Skeleton2DArray, "cam02/skeletons_2d", twod.append,
+                                      RELIABLE)
+            probe.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append,
+                                      RELIABLE)
+            probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
+                depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+                durability=DurabilityPolicy.TRANSIENT_LOCAL))
+            assert spin_until(executor, lambda: raw.get_subscription_count()
+                              and compressed.get_subscription_count()
+                              and all(p.get_subscription_count() for p in infos), 10)
+
+            def send_infos():
+                for pub, camera in zip(infos, rig.cameras[:2], strict=True):
+                    pub.publish(camera_info_msg(camera))
+
+            assert spin_until(executor, lambda: all(
+                c.calibrated for c in fusion.health.cameras.values()), 10, tick=send_infos)
+
+            # A corrupt JPEG: rejected, logged once, reported; the detector keeps running.
+            bad = CompressedImage(format="jpeg", data=b"\xff\xd8\xff\xe0" + bytes(500))
+            compressed.publish(bad)
+
+            def rejected() -> bool:
+                return any(kv.key == "rejected_corrupt_compressed"
+                           for report in diagnostics for status in report.status
+                           if status.name == "pose3d_detector: camera cam02"
+                           for kv in status.values)
+
+            assert spin_until(executor, rejected, 10)
+            assert len([m for m in logs if "[corrupt_compressed]" in m.msg]) == 1
+
+            for k in range(FRAMES):
+                stamp = 500.0 + k / 60
+                raw.publish(image_msg(frames[k][0], stamp, "cam01_optical_frame"))
+                message = CompressedImage(format="jpeg", data=jpegs[k])
+                message.header.stamp = seconds_to_stamp(stamp)
+                message.header.frame_id = "cam02_optical_frame"
+                compressed.publish(message)
+                assert spin_until(executor, lambda k=k: len(outputs) > k, 60), fusion.last_error
+        finally:
+            executor.shutdown()
+            for node in (det1, det2, fusion, probe):
+                node.destroy_node()
+    assert twod[0].header.frame_id == "cam02_optical_frame"
+    assert len(twod[0].skeletons) == 1 and len(twod[0].skeletons[0].u) == 33
+
+    offline = Pose3DPipeline(["cam01", "cam02"], {c.name: c for c in rig.cameras[:2]},
+                             create_detectors("blazepose", 2), frame_id=rig.frame_id)
+    for k, message in enumerate(outputs[:FRAMES]):
+        decoded = cv2.imdecode(np.frombuffer(jpegs[k], np.uint8), cv2.IMREAD_COLOR)
+        expected = offline.process_images({"cam01": frames[k][0], "cam02": decoded},
+                                          500.0 + k / 60).skeletons
+        got = skeletons3d_from_msg(message)
+        assert list(message.cameras) == ["cam01_optical_frame", "cam02_optical_frame"]
+        assert got.num_people == expected.num_people == 1
+        np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)
+    offline.close()
+
+
+def test_lifecycle_transitions_make_and_release_the_interfaces():
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides())
+        probe = Node("probe", context=context)
+        try:
+            publisher = probe.create_publisher(Skeleton2DArray, "cam01/skeletons_2d", RELIABLE)
+            executor = SingleThreadedExecutor(context=context)
+            executor.add_node(fusion)
+            executor.add_node(probe)
+
+            def subscribers(n):
+                return spin_until(executor, lambda: publisher.get_subscription_count() == n, 5)
+
+            def published_topics():
+                return {name for name, _ in fusion.get_publisher_names_and_types_by_node(
+                    "pose3d_fusion", "/")}
+
+            assert subscribers(0)
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            assert "/skeletons" in published_topics()
+            assert subscribers(0)                      # inactive: no subscriptions yet
+            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            assert subscribers(1)
+            assert fusion.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+            assert subscribers(0)
+            assert fusion.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
+            assert spin_until(executor, lambda: "/skeletons" not in published_topics(), 5)
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS  # again
+            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            assert subscribers(1)
+            assert fusion.trigger_shutdown() == TransitionCallbackReturn.SUCCESS
+            executor.shutdown()
+        finally:
+            fusion.destroy_node()
+            probe.destroy_node()
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"sync.min_views": 3}, "'sync.min_views' = 3 exceeds the 2 camera"),
+    ({"rig_file": ""}, "'rig_file' is empty"),
+    ({"camera_names": ["cam01", "cam01"]}, "duplicates"),
+    ({"camera_names": ["cam01", "cam09"]}, "no camera ['cam09']"),
+    ({"output_layout": "coco99"}, "'coco99' is not one of"),
+    ({"extrinsics_source": "none"}, "one camera only"),
+])
+def test_bad_parameters_fail_configure_with_a_clear_message(overrides, message):
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(**overrides))
+        try:
+            assert fusion.trigger_configure() == TransitionCallbackReturn.FAILURE
+            assert message in fusion.last_error, fusion.last_error
+            # The node stays usable: fix the parameter and configure again.
+            defaults = {s.name: s.default for s in FUSION_PARAMS}
+            good = {p.name: p.value for p in _rig_overrides()}
+            fusion.set_parameters([Parameter(k, value=good.get(k, defaults[k]))
+                                   for k in overrides])
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        finally:
+            fusion.destroy_node()
+
+
+def test_runtime_parameter_changes_are_checked():
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides())
+        try:
+            bad_choice, bad_range, good = fusion.set_parameters([
+                Parameter("output_layout", value="coco99"),
+                Parameter("sync.timeout_s", value=99.0),
+                Parameter("filter.beta", value=3.0)])
+            assert not bad_choice.successful and "'coco99' is not one of" in bad_choice.reason
+            assert not bad_range.successful and "sync.timeout_s" in bad_range.reason
+            assert good.successful and fusion.get_parameter("filter.beta").value == 3.0
+        finally:
+            fusion.destroy_node()
+
+
+def test_out_of_range_and_wrong_type_overrides_are_refused_at_start(tmp_path):
+    with ros_context() as context:
+        with pytest.raises(ParameterError, match="sync.slop_s"):
+            FusionNode(context=context, parameter_overrides=_rig_overrides(**{
+                "sync.slop_s": 5.0}))
+        with pytest.raises(ParameterError, match="sync.min_views"):
+            FusionNode(context=context, parameter_overrides=_rig_overrides(**{
+                "sync.min_views": "two"}))
+        # NaN in the calibration file: configure fails naming it.
+        rig = load_rig(calibration_path("single"))
+        path = tmp_path / "rig.yaml"
+        save_rig_yaml(rig, path)
+        path.write_text(_nan_translation(path))
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
+            rig_file=str(path)))
+        try:
+            assert fusion.trigger_configure() == TransitionCallbackReturn.FAILURE
+            assert "nan" in fusion.last_error.lower() and "rig.yaml" in fusion.last_error
+        finally:
+            fusion.destroy_node()
+
+
+def _nan_translation(path) -> str:
+    """The rig YAML with the first camera's x translation replaced by NaN."""
+    doc = yaml.safe_load(path.read_text())
+    doc["cameras"][0]["translation"][0] = float("nan")
+    return yaml.safe_dump(doc)

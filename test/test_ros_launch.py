@@ -1,0 +1,125 @@
+"""Launch files, rviz2 view and executables, checked without the launch package (not
+installable here): every launch argument has a description, every file a launch file refers to
+exists, every executable it starts is installed from bin/, and the rviz2 view shows the
+skeleton markers, TF and a camera."""
+from __future__ import annotations
+
+import ast
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pose3d_ros.ros import nodes
+
+REPO = Path(__file__).resolve().parents[1]
+LAUNCH_FILES = sorted((REPO / "launch").glob("*.launch.py"))
+
+
+def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and (
+        getattr(n.func, "id", None) == name or getattr(n.func, "attr", None) == name)]
+
+
+def _keyword(call: ast.Call, name: str):
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def test_there_is_a_launch_file_per_use_case():
+    assert {p.name.removesuffix(".launch.py") for p in LAUNCH_FILES} >= {
+        "one_camera", "rig", "distributed", "demo", "bag_replay"}
+
+
+@pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
+def test_launch_file_arguments_files_and_executables(path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert "generate_launch_description" in functions
+    arguments = _calls(tree, "DeclareLaunchArgument")
+    assert arguments, "no launch arguments"
+    for call in arguments:
+        name = call.args[0].value
+        description = _keyword(call, "description")
+        assert isinstance(description, ast.Constant) and len(description.value) > 15, (
+            f"{path.name}: argument {name!r} has no real description")
+    used = {n.args[0].value for n in _calls(tree, "LaunchConfiguration")}
+    declared = {c.args[0].value for c in arguments}
+    assert used <= declared, f"{path.name}: undeclared arguments {used - declared}"
+    # Files named in PathJoinSubstitution([share, "<dir>", "<file>"]) exist in the package.
+    for call in _calls(tree, "PathJoinSubstitution"):
+        parts = [e.value for e in call.args[0].elts if isinstance(e, ast.Constant)]
+        assert (REPO.joinpath(*parts)).is_file(), f"{path.name}: missing {'/'.join(parts)}"
+    for call in _calls(tree, "Node"):
+        package = _keyword(call, "package").value
+        executable = _keyword(call, "executable").value
+        if package == "pose3d_ros":
+            script = REPO / "bin" / executable
+            assert script.is_file() and os.access(script, os.X_OK), f"bin/{executable}"
+
+
+def test_executables_start_the_node_mains():
+    for script in sorted((REPO / "bin").iterdir()):
+        text = script.read_text()
+        assert text.startswith("#!/usr/bin/env python3") and os.access(script, os.X_OK)
+        tree = ast.parse(text)
+        imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                    and n.module == "pose3d_ros.ros.nodes" for a in n.names]
+        assert imported and all(callable(getattr(nodes, name)) for name in imported), script
+
+
+def test_rviz_view_shows_markers_tf_and_a_camera():
+    view = yaml.safe_load((REPO / "rviz" / "pose3d.rviz").read_text())
+    displays = {d["Class"]: d for d in view["Visualization Manager"]["Displays"]}
+    assert {"rviz_default_plugins/MarkerArray", "rviz_default_plugins/TF",
+            "rviz_default_plugins/Camera"} <= set(displays)
+    markers = displays["rviz_default_plugins/MarkerArray"]
+    assert markers["Topic"]["Value"] == f"/{nodes.MARKERS_TOPIC}"
+    assert set(markers["Namespaces"]) == {"joints", "bones", "ids"}
+
+
+def _run_executable(name: str, *ros_args: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(REPO), os.environ.get("PYTHONPATH", "")]), PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, str(REPO / "bin" / name), "--ros-args", *ros_args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_executable_starts_reports_on_diagnostics_and_stops_cleanly_on_ctrl_c():
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from ros_helpers import ros_context, spin_until
+
+    from pose3d_ros.tools.fetch_demo import calibration_path
+    process = _run_executable("pose3d_fusion", "-p", "camera_names:=[cam01,cam02]",
+                              "-p", f"rig_file:={calibration_path('single')}",
+                              "-p", "diagnostics_period_s:=0.2")
+    try:
+        with ros_context() as context:
+            probe = Node("probe", context=context)
+            reports = []
+            probe.create_subscription(DiagnosticArray, "/diagnostics", reports.append, 10)
+            executor = SingleThreadedExecutor(context=context)
+            executor.add_node(probe)
+            seen = spin_until(executor, lambda: any(
+                s.name == "pose3d_fusion: camera cam02" for r in reports for s in r.status), 30)
+            executor.shutdown()
+            probe.destroy_node()
+        assert seen, "the executable published no diagnostics"
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "active" in output
+
+
+def test_executable_with_a_bad_parameter_exits_with_a_clear_message():
+    process = _run_executable("pose3d_fusion", "-p", "camera_names:=[cam01,cam02]",
+                              "-p", "extrinsics_source:=rig_file")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "'rig_file' is empty" in output

@@ -1,0 +1,93 @@
+"""One camera over real DDS: the node's monocular path (BlazePose world landmarks placed in the
+camera frame by the lifting core's root placement) equals the offline core on demo frames.
+
+This test also runs the default image QoS (sensor data: best effort), publishing like a camera
+driver; frames are halved (540 x 960, K scaled to match) to keep best-effort traffic light, and
+a frame lost on the way is sent again with a new stamp (the comparison uses the stamps the
+node reports)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+from pose3d_ros.msg import Skeleton3D, Skeleton3DArray
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from ros_helpers import ros_context, spin_until
+from sensor_msgs.msg import CameraInfo, Image
+from test_ros_nodes import camera_info_msg, image_msg
+
+from pose3d_ros.core.calibration import load_rig
+from pose3d_ros.core.pipeline import (
+    PipelineParams,
+    Pose3DPipeline,
+    create_detectors,
+    create_monocular_lifter,
+)
+from pose3d_ros.ros.conversions import camera_model_from_info, skeletons3d_from_msg
+from pose3d_ros.ros.nodes import Pose3DNode
+from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
+
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)  # outputs
+FRAMES = 3
+
+
+def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core():
+    full = load_rig(calibration_path("single"))["cam01"]
+    camera = replace(full, K=full.K * np.array([[0.5], [0.5], [1.0]]), width=full.width // 2,
+                     height=full.height // 2)
+    capture = cv2.VideoCapture(str(video_paths("single")[0]))
+    frames = [cv2.resize(capture.read()[1], None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+              for _ in range(FRAMES)]
+    outputs: list[Skeleton3DArray] = []
+    with ros_context() as context:
+        node = Pose3DNode(context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
+            Parameter("extrinsics_source", value="none")])
+        probe = Node("probe", context=context)
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+        executor.add_node(probe)
+        try:
+            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
+            assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            images = probe.create_publisher(Image, "cam01/image_raw", qos_profile_sensor_data)
+            info = probe.create_publisher(CameraInfo, "cam01/camera_info",
+                                          qos_profile_sensor_data)
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
+                              tick=lambda: info.publish(camera_info_msg(camera)))
+            for k in range(FRAMES):
+                for attempt in range(3):
+                    stamp = 50.0 + k / 60 + attempt * 1e-3
+                    images.publish(image_msg(frames[k], stamp, camera.frame_id))
+                    if spin_until(executor, lambda k=k: len(outputs) > k, 20):
+                        break
+                assert len(outputs) > k, node.last_error
+        finally:
+            executor.shutdown()
+            node.destroy_node()
+            probe.destroy_node()
+
+    model = camera_model_from_info(camera_info_msg(camera), "cam01")
+    offline = Pose3DPipeline(["cam01"], {"cam01": model}, create_detectors("blazepose", 1),
+                             frame_id=camera.frame_id, params=PipelineParams(),
+                             lifter=create_monocular_lifter("detector_3d"))
+    for k, message in enumerate(outputs):
+        got = skeletons3d_from_msg(message)
+        stamp = message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
+        expected = offline.process_images({"cam01": frames[k]}, stamp).skeletons
+        assert message.header.frame_id == "cam01_optical_frame"
+        assert message.skeletons[0].method == Skeleton3D.METHOD_DETECTOR_3D
+        assert got.layout.name == "h36m17" and got.num_people == expected.num_people == 1
+        np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)
+        assert (got.num_views[0] <= 1).all()
+    offline.close()
+    pelvis_depth = got.positions[0, 0, 2]          # optical z: metres in front of the camera
+    assert 1.5 < pelvis_depth < 12.0, pelvis_depth
+    height = np.nanmax(got.positions[0, :, 1]) - np.nanmin(got.positions[0, :, 1])  # y down
+    assert 1.2 < height < 2.2, height

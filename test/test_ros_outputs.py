@@ -1,0 +1,206 @@
+"""The ROS outputs built from core records: Skeleton3DArray/Skeleton2DArray conversions, body
+frames, rviz2 markers, TF messages, diagnostics and CameraInfo checks (real message classes)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from diagnostic_msgs.msg import DiagnosticStatus
+from pose3d_ros.msg import Skeleton3D
+from sensor_msgs.msg import CameraInfo
+from std_msgs.msg import Header
+from visualization_msgs.msg import Marker
+
+from pose3d_ros.core.layouts import BLAZEPOSE33, COCO17
+from pose3d_ros.core.sync import FrameSynchronizer
+from pose3d_ros.core.types import METHOD_TRIANGULATION, Detections2D, Skeletons3D
+from pose3d_ros.ros.body_frame import body_frames
+from pose3d_ros.ros.conversions import (
+    CameraInfoError,
+    camera_model_from_info,
+    detections_from_msg,
+    detections_to_msg,
+    seconds_to_stamp,
+    skeletons3d_from_msg,
+    skeletons3d_to_msg,
+    stamp_to_seconds,
+)
+from pose3d_ros.ros.diagnostics import NodeHealth
+from pose3d_ros.ros.tf import people_transforms, rig_transforms
+from pose3d_ros.ros.visualization import skeleton_markers
+
+
+def _standing_person(offset, facing_x=True):
+    """COCO-17 joints of a person standing at `offset`, facing +x (left = +y), metres."""
+    pos = np.zeros((17, 3))
+    z = {"hip": 1.0, "shoulder": 1.5, "knee": 0.5, "ankle": 0.05, "elbow": 1.2, "wrist": 0.95}
+    for side, y in (("left", 0.15), ("right", -0.15)):
+        for part, height in z.items():
+            pos[COCO17.index(f"{side}_{part}")] = (0.0, y, height)
+        pos[COCO17.index(f"{side}_eye")] = (0.08, y / 3, 1.7)
+        pos[COCO17.index(f"{side}_ear")] = (0.0, y * 0.6, 1.68)
+    pos[COCO17.index("nose")] = (0.12, 0.0, 1.65)
+    return pos + offset
+
+
+def _skeletons():
+    positions = np.stack([_standing_person([1.0, 2.0, 0.0]), _standing_person([-1.0, 0.0, 0.0])])
+    positions[1, 3] = np.nan
+    return Skeletons3D(positions=positions, confidence=np.full((2, 17), 0.9, np.float32),
+                       reprojection_error=np.full((2, 17), 1.5, np.float32),
+                       num_views=np.full((2, 17), 3, np.uint8), layout=COCO17,
+                       frame_id="world", method=METHOD_TRIANGULATION, ids=np.array([4, 9]))
+
+
+def test_stamps_round_trip_to_the_nanosecond():
+    stamp = seconds_to_stamp(1_700_000_123.456789012)
+    assert stamp.sec == 1_700_000_123 and abs(stamp.nanosec - 456_789_012) < 300
+    assert stamp_to_seconds(stamp) == pytest.approx(1_700_000_123.456789012, abs=1e-6)
+
+
+def test_skeletons3d_message_round_trip_with_body_pose():
+    skeletons = _skeletons()
+    msg = skeletons3d_to_msg(skeletons, seconds_to_stamp(12.5), ["cam01_optical_frame"])
+    assert msg.header.frame_id == "world" and msg.cameras == ["cam01_optical_frame"]
+    first = msg.skeletons[0]
+    assert first.id == 4 and first.method == Skeleton3D.METHOD_TRIANGULATION
+    assert first.layout.name == "coco17" and len(first.positions) == 51
+    # Pelvis origin, facing +x: identity orientation.
+    assert (first.body_pose.position.x, first.body_pose.position.y,
+            first.body_pose.position.z) == pytest.approx((1.0, 2.0, 1.0))
+    q = first.body_pose.orientation
+    assert abs(q.w) == pytest.approx(1.0, abs=1e-9)
+    back = skeletons3d_from_msg(msg)
+    np.testing.assert_array_equal(back.positions, skeletons.positions)  # NaN stays NaN
+    np.testing.assert_array_equal(back.ids, skeletons.ids)
+    assert back.layout is COCO17 and back.frame_id == "world"
+
+
+def test_body_frame_follows_the_torso():
+    person = _standing_person([0, 0, 0])
+    turned = person @ np.array([[0, -1, 0], [1, 0, 0], [0, 0, 1]]).T  # 90 deg about z
+    origins, rotations = body_frames(np.stack([turned]), COCO17)
+    np.testing.assert_allclose(rotations[0][:, 0], [0, 1, 0], atol=1e-9)  # x now faces +y
+    np.testing.assert_allclose(origins[0], [0, 0, 1.0], atol=1e-9)
+    no_hips = person.copy()
+    no_hips[COCO17.index("left_hip")] = np.nan
+    origins, rotations = body_frames(no_hips[None], COCO17)
+    np.testing.assert_array_equal(rotations[0], np.eye(3))
+    assert np.isfinite(origins[0]).all()
+
+
+def test_detections_message_round_trip_and_layout_check():
+    rng = np.random.default_rng(0)
+    found = Detections2D(keypoints=rng.uniform(0, 500, (2, 33, 2)).astype(np.float32),
+                         scores=rng.uniform(0, 1, (2, 33)).astype(np.float32),
+                         boxes=np.array([[1, 2, 3, 4], [5, 6, 7, 8]], np.float32),
+                         person_scores=np.array([0.9, 0.8], np.float32), layout=BLAZEPOSE33,
+                         image_size=(640, 480))
+    found.keypoints[1, 5] = np.nan
+    msg = detections_to_msg(found, Header(frame_id="cam01_optical_frame"))
+    assert (msg.image_width, msg.image_height) == (640, 480)
+    back = detections_from_msg(msg)
+    np.testing.assert_array_equal(back.keypoints, found.keypoints)
+    np.testing.assert_array_equal(back.scores, found.scores)
+    assert back.layout is BLAZEPOSE33
+    msg.skeletons[1].u = msg.skeletons[1].u[:10]
+    with pytest.raises(ValueError, match="expected blazepose33"):
+        detections_from_msg(msg)
+
+
+def test_markers_show_joints_bones_and_ids_without_missing_joints():
+    markers = skeleton_markers(_skeletons(), seconds_to_stamp(1.0)).markers
+    assert markers[0].action == Marker.DELETEALL
+    by_ns = {(m.ns, m.id): m for m in markers[1:]}
+    assert set(by_ns) == {(ns, i) for ns in ("joints", "bones", "ids") for i in (4, 9)}
+    assert len(by_ns["joints", 4].points) == 17 and len(by_ns["joints", 9].points) == 16
+    bones_touching_3 = sum(3 in b for b in COCO17.bones)
+    assert len(by_ns["bones", 9].points) == 2 * (len(COCO17.bones) - bones_touching_3)
+    assert by_ns["ids", 4].text == "id 4" and by_ns["ids", 4].header.frame_id == "world"
+    assert by_ns["joints", 4].color != by_ns["joints", 9].color
+
+
+def test_tf_has_a_body_frame_per_person_and_optional_joint_frames():
+    skeletons = _skeletons()
+    tf = people_transforms(skeletons, seconds_to_stamp(2.0))
+    assert [t.child_frame_id for t in tf.transforms] == ["body_4", "body_9"]
+    assert tf.transforms[0].header.frame_id == "world"
+    tf = people_transforms(skeletons, seconds_to_stamp(2.0), per_joint=True)
+    children = [t.child_frame_id for t in tf.transforms]
+    assert "body_4_left_wrist" in children and "body_9_left_ear" not in children  # NaN joint
+    wrist = next(t for t in tf.transforms if t.child_frame_id == "body_4_left_wrist")
+    assert wrist.header.frame_id == "body_4"
+    assert (wrist.transform.translation.y, wrist.transform.translation.z) == pytest.approx(
+        (0.15, -0.05))
+
+
+def test_rig_static_transforms_put_cameras_where_they_are():
+    from pose3d_ros.core.camera import CameraModel
+    R = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])   # optical z along rig +y
+    centre = np.array([0.5, -3.0, 1.2])
+    camera = CameraModel("cam01", "cam01_optical_frame", 640, 480, np.eye(3) * 500,
+                         np.zeros(5), R=R, t=-R @ centre)
+    tf = rig_transforms([camera], "world", seconds_to_stamp(0.0)).transforms[0]
+    assert (tf.header.frame_id, tf.child_frame_id) == ("world", "cam01_optical_frame")
+    translation = tf.transform.translation
+    assert (translation.x, translation.y, translation.z) == pytest.approx(tuple(centre))
+
+
+def _camera_info(**changes):
+    info = CameraInfo(width=640, height=480, distortion_model="plumb_bob",
+                      d=[0.1, -0.05, 0.0, 0.0, 0.0],
+                      k=[500.0, 0, 320, 0, 500, 240, 0, 0, 1])
+    info.header.frame_id = "cam01_optical_frame"
+    for key, value in changes.items():
+        setattr(info, key, value)
+    return info
+
+
+def test_camera_info_becomes_a_camera_model_or_a_clear_rejection():
+    model = camera_model_from_info(_camera_info(), "cam01")
+    assert model.name == "cam01" and model.frame_id == "cam01_optical_frame"
+    assert model.K[0, 0] == 500.0
+    for changes, reason in (({"k": [0.0] * 9}, "camera_info_zero"),
+                            ({"k": [np.nan] + [0.0] * 8}, "camera_info_nan"),
+                            ({"d": [np.nan] * 5}, "camera_info_nan"),
+                            ({"width": 0}, "camera_info_size"),
+                            ({"k": [-5.0, 0, 320, 0, 500, 240, 0, 0, 1]}, "camera_info_invalid")):
+        with pytest.raises(CameraInfoError) as err:
+            camera_model_from_info(_camera_info(**changes), "cam01")
+        assert err.value.reason == reason and "cam01" in str(err.value)
+
+
+def test_diagnostics_report_rates_stages_drops_and_rejections():
+    sync = FrameSynchronizer(("cam01", "cam02"), min_views=1, stale_after_s=1.0)
+    health = NodeHealth("pose3d_node", ("cam01", "cam02"))
+    for camera in health.cameras.values():
+        camera.calibrated = True
+    sync.add("cam01", 1.0, None, 10.0)
+    sync.add("cam02", 1.0, None, 10.0)
+    sync.add("cam01", 1.0, None, 10.01)                  # duplicate stamp
+    for k in range(5):
+        health.record_output({"detect": 0.020, "triangulate": 0.002}, 0.05, 10.0 + k * 0.1)
+    assert health.reject("cam02", "truncated", "camera 'cam02': data holds 5 bytes")
+    assert not health.reject("cam02", "truncated", "again")   # logged once
+    report = health.report(seconds_to_stamp(0.0), 10.5, sync)
+    pipeline, cam01, cam02 = report.status
+    values = {kv.key: kv.value for kv in pipeline.values}
+    assert pipeline.level == DiagnosticStatus.OK and float(values["output_rate_hz"]) == 10.0
+    assert values["stage_detect_ms"] == "20.00" and values["latency_ms_mean"] == "50.0"
+    cam01_values = {kv.key: kv.value for kv in cam01.values}
+    assert cam01_values["dropped_duplicate_stamp"] == "1" and cam01_values["state"] == "ok"
+    assert cam02.level == DiagnosticStatus.WARN and "rejected input" in cam02.message
+    assert {kv.key: kv.value for kv in cam02.values}["rejected_truncated"] == "2"
+    later = health.report(seconds_to_stamp(0.0), 13.0, sync).status
+    assert later[0].level == DiagnosticStatus.WARN and "no output" in later[0].message
+    assert later[2].level == DiagnosticStatus.OK   # its rejection was reported already
+
+
+def test_processing_problems_have_their_own_status():
+    health = NodeHealth("pose3d_node", ("cam01",))
+    health.reject("pipeline", "no_3d", "only camera cam01 in the set and no monocular lifter")
+    first = {s.name: s for s in health.report(seconds_to_stamp(0.0), 1.0).status}
+    problems = first["pose3d_node: pipeline problems"]
+    assert problems.level == DiagnosticStatus.WARN and "no monocular lifter" in problems.message
+    assert {kv.key: kv.value for kv in problems.values}["rejected_no_3d"] == "1"
+    later = {s.name: s for s in health.report(seconds_to_stamp(0.0), 2.0).status}
+    assert later["pose3d_node: pipeline problems"].level == DiagnosticStatus.OK

@@ -1,0 +1,143 @@
+"""The multi-camera synchroniser: partial sets, drop-out, bad stamps, fast cameras, bounds."""
+from __future__ import annotations
+
+import pytest
+
+from pose3d_ros.core.sync import FrameSynchronizer
+
+CAMS = ("c1", "c2", "c3", "c4")
+PERIOD = 1 / 30
+
+
+def _feed(sync, frames):
+    """frames: (camera, stamp, now) tuples; returns the sets popped after each frame."""
+    out = []
+    for camera, stamp, now in frames:
+        sync.add(camera, stamp, f"{camera}@{stamp:.4f}", now)
+        latest = sync.pop_latest()
+        if latest is not None:
+            out.append(latest)
+    return out
+
+
+def _rig_frames(k, cams=CAMS, jitter=0.002, latency=0.005):
+    t = k * PERIOD
+    return [(c, t + i * jitter, t + latency + i * 0.001) for i, c in enumerate(cams)]
+
+
+def test_complete_sets_are_emitted_as_soon_as_every_camera_is_in():
+    sync = FrameSynchronizer(CAMS, slop_s=0.010, min_views=2)
+    sets = []
+    for k in range(10):
+        sets += _feed(sync, _rig_frames(k))
+    assert len(sets) == 10
+    assert all(not s.missing and len(s.frames) == 4 for s in sets)
+    assert sets[3].stamp == pytest.approx(3 * PERIOD + 0.003)
+    assert sum(sum(c.drops.values()) for c in sync.state.values()) == 0
+
+
+def test_a_camera_that_stops_is_reported_and_the_others_keep_producing():
+    sync = FrameSynchronizer(CAMS, slop_s=0.010, min_views=2, timeout_s=0.1, stale_after_s=0.5)
+    sets = []
+    for k in range(60):
+        cams = CAMS if k < 20 else CAMS[:3]      # c4 dies after 20 frames
+        sets += _feed(sync, _rig_frames(k, cams))
+        sync.poll(k * PERIOD + 0.01)
+        s = sync.pop_latest()
+        if s is not None:
+            sets.append(s)
+    assert len(sets) >= 57  # only the sets waiting for c4 before it turned stale are late
+    assert all(s.missing == ("c4",) for s in sets[-30:])
+    assert sync.camera_states(60 * PERIOD) == {"c1": "ok", "c2": "ok", "c3": "ok",
+                                               "c4": "stale"}
+    # Once stale, c4 no longer holds sets back: they leave at the last live camera's frame.
+    assert sets[-1].stamp == pytest.approx(59 * PERIOD + 0.002)
+
+
+def test_timeout_emits_partial_set_and_too_few_views_are_dropped():
+    sync = FrameSynchronizer(CAMS, slop_s=0.010, min_views=3, timeout_s=0.05, stale_after_s=5)
+    for name in CAMS:  # every camera alive
+        sync.add(name, 0.0, None, 0.0)
+    sync.pop_latest()
+    sync.add("c1", 1.0, None, 1.0)
+    sync.add("c2", 1.001, None, 1.0)
+    sync.poll(1.02)
+    assert sync.pop_latest() is None          # still waiting for c3 and c4
+    sync.poll(1.06)
+    assert sync.pop_latest() is None          # timed out with 2 < min_views
+    assert sync.set_drops["too_few_views"] == 1
+    sync.add("c1", 2.0, None, 2.0)
+    sync.add("c2", 2.0, None, 2.0)
+    sync.add("c3", 2.0, None, 2.0)
+    sync.poll(2.06)
+    emitted = sync.pop_latest()
+    assert emitted is not None and emitted.missing == ("c4",)
+
+
+def test_bad_stamps_are_dropped_and_counted():
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.010, min_views=1, reset_after_s=3.0)
+    assert sync.add("c1", 10.0, None, 0.0) is None
+    assert sync.add("c1", 10.0, None, 0.01) == "duplicate_stamp"
+    assert sync.add("c1", 9.5, None, 0.02) == "stamp_backwards"
+    assert sync.add("c1", 110.0, None, 0.03) is None           # jump forward: accepted
+    assert sync.add("c1", 2.0, None, 0.04) is None             # far back: clock reset
+    assert sync.state["c1"].drops == {"duplicate_stamp": 1, "stamp_backwards": 1,
+                                      "time_reset": 1}
+    sync.add("c2", 2.0, None, 0.05)
+    latest = sync.pop_latest()
+    assert latest is not None and latest.stamp == pytest.approx(2.0)
+
+
+def test_a_camera_at_ten_times_the_rate_neither_floods_nor_blocks():
+    sync = FrameSynchronizer(CAMS[:3], slop_s=0.008, min_views=3, max_open_sets=8)
+    sets = []
+    for k in range(30):
+        t = k * PERIOD
+        frames = [("c1", t + j * PERIOD / 10, t + j * PERIOD / 10 + 0.003) for j in range(10)]
+        frames += [("c2", t + 0.001, t + 0.004), ("c3", t + 0.002, t + 0.005)]
+        sets += _feed(sync, sorted(frames, key=lambda f: f[2]))
+    assert len(sets) >= 28
+    # The fast camera's frame kept in each set is the one nearest the others.
+    assert all(abs(s.frames["c1"].stamp - s.frames["c2"].stamp) <= 0.004 for s in sets)
+    assert sync.state["c1"].rate_hz > 5 * sync.state["c2"].rate_hz
+    assert sync.state["c1"].drops["too_few_views"] + sync.state["c1"].drops["superseded"] > 200
+
+
+def test_latest_first_when_the_consumer_falls_behind():
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.010, min_views=2, ready_queue_size=2)
+    for k in range(10):
+        for camera, stamp, now in _rig_frames(k, CAMS[:2]):
+            sync.add(camera, stamp, None, now)
+    latest = sync.pop_latest()
+    assert latest.stamp == pytest.approx(9 * PERIOD + 0.001)
+    assert sync.sets_emitted == 10 and sync.set_drops["behind"] == 9
+    assert sync.pop_latest() is None
+
+
+def test_open_sets_are_bounded_and_bad_configuration_is_rejected():
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.001, min_views=2, max_open_sets=3,
+                             timeout_s=100.0)
+    sync.add("c2", -100.0, None, 0.0)      # c2 is live and behind: nothing can finish
+    for k in range(10):
+        sync.add("c1", k * 0.1, None, 0.0)
+    assert len(sync._open) == 3 and sync.set_drops["queue_full"] >= 7
+    with pytest.raises(ValueError, match="min_views"):
+        FrameSynchronizer(CAMS, min_views=5)
+    with pytest.raises(ValueError, match="slop_s"):
+        FrameSynchronizer(CAMS, slop_s=0)
+    with pytest.raises(ValueError, match="unknown camera"):
+        FrameSynchronizer(CAMS).add("c9", 0.0, None, 0.0)
+
+
+def test_a_pause_of_the_whole_rig_makes_no_camera_stale():
+    sync = FrameSynchronizer(CAMS[:3], slop_s=0.010, min_views=2, timeout_s=0.5,
+                             stale_after_s=1.0)
+    _feed(sync, _rig_frames(0, CAMS[:3]))
+    # Nothing for 5 s (a paused bag, a slow producer), then the rig resumes.
+    sync.add("c1", 1.0, None, 5.0)
+    assert sync.camera_states(5.0) == {"c1": "ok", "c2": "ok", "c3": "ok"}
+    assert sync.pop_latest() is None          # waits for c2 and c3 instead of leaving alone
+    sync.add("c2", 1.001, None, 5.01)
+    sync.add("c3", 1.002, None, 5.02)
+    resumed = sync.pop_latest()
+    assert resumed is not None and len(resumed.frames) == 3

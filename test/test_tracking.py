@@ -1,0 +1,84 @@
+"""Tracking: stable ids through crossings, re-identification, forgetting, id switch counting."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pose3d_ros.core.tracking import SkeletonTracker, TrackerParams, count_id_switches
+
+
+def _person(centre, rng, joints=17):
+    return np.asarray(centre, float) + rng.normal(scale=0.15, size=(joints, 3))
+
+
+def test_ids_are_stable_when_two_people_pass_close_and_order_shuffles():
+    rng = np.random.default_rng(1)
+    body_a, body_b = _person([0, 0, 1], rng), _person([0, 0, 1], rng)
+    tracker = SkeletonTracker(TrackerParams(max_distance_m=0.4))
+    reference, predicted = [], []
+    for k in range(120):
+        t = k / 30
+        # A walks +x, B walks -x; they pass 0.35 m apart at t = 2 s.
+        a = body_a + [t - 2.0, 0.175, 0]
+        b = body_b + [2.0 - t, -0.175, 0]
+        order = rng.permutation(2)
+        people = np.stack([a, b])[order]
+        ids = tracker.update(people, t)
+        reference.append(np.array([0, 1])[order])
+        predicted.append(ids)
+    assert count_id_switches(reference, predicted) == 0
+    assert tracker.stats.tracks_started == 2
+
+
+def test_missing_joints_and_nobody_frames_are_fine():
+    rng = np.random.default_rng(2)
+    body = _person([1, 2, 1], rng)
+    tracker = SkeletonTracker()
+    first = tracker.update(body[None], 0.0)
+    partial = body.copy()
+    partial[:10] = np.nan
+    assert tracker.update(partial[None], 0.033).tolist() == first.tolist()
+    assert tracker.update(np.zeros((0, 17, 3)), 0.066).shape == (0,)
+    assert tracker.update(body[None], 0.1).tolist() == first.tolist()
+
+
+def test_reidentification_within_window_and_new_id_after_it():
+    rng = np.random.default_rng(3)
+    body = _person([0, 0, 1], rng)
+    tracker = SkeletonTracker(TrackerParams(reid_window_s=1.0, gate_growth_mps=0.5))
+    first = tracker.update(body[None], 0.0)
+    for k in range(1, 10):
+        tracker.update(np.zeros((0, 17, 3)), k * 0.05)
+    back = tracker.update((body + [0.3, 0, 0])[None], 0.6)   # gone 0.6 s, moved 0.3 m
+    assert back.tolist() == first.tolist() and tracker.stats.reidentified == 1
+    later = tracker.update((body + [0.3, 0, 0])[None], 2.0)  # gone 1.4 s > window
+    assert later[0] != first[0] and tracker.stats.tracks_forgotten == 1
+
+
+def test_far_person_gets_a_new_id_and_velocity_prediction_helps():
+    rng = np.random.default_rng(4)
+    body = _person([0, 0, 1], rng)
+    tracker = SkeletonTracker(TrackerParams(max_distance_m=0.2))
+    ids = [tracker.update((body + [3.0 * k / 30, 0, 0])[None], k / 30)[0] for k in range(30)]
+    assert len(set(ids)) == 1  # 0.1 m per frame, gate 0.2 m: prediction keeps the id
+    jump = tracker.update((body + [9.0, 0, 0])[None], 31 / 30)
+    assert jump[0] != ids[0]
+
+
+def test_clock_going_back_restarts_and_bad_input_is_rejected():
+    tracker = SkeletonTracker()
+    tracker.update(np.zeros((1, 3, 3)), 5.0)
+    tracker.update(np.zeros((1, 3, 3)), 1.0)
+    assert tracker.stats.tracks_started == 1  # reset clears the counters with the tracks
+    with pytest.raises(ValueError, match=r"\(P, J, 3\)"):
+        tracker.update(np.zeros((3, 3)), 2.0)
+    with pytest.raises(ValueError, match="max_distance_m"):
+        TrackerParams(max_distance_m=0)
+
+
+def test_count_id_switches_counts_each_change():
+    ref = [np.array([1, 2]), np.array([1, 2]), np.array([1, 2]), np.array([1])]
+    pred = [np.array([5, 6]), np.array([6, 5]), np.array([6, 5]), np.array([5])]
+    assert count_id_switches(ref, pred) == 3
+    with pytest.raises(ValueError, match="frame 0"):
+        count_id_switches([np.array([1])], [np.array([1, 2])])
