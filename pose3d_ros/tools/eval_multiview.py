@@ -240,17 +240,42 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
     }
 
 
-def run(frames: int | None = None) -> dict:
+def package_2d(name: str, detector: str = "blazepose_multi", frames: int | None = None) -> Demo2D:
+    """2D of a demo recording from one of the package's own back-ends
+    (pose3d_ros.core.detection, cached by its detect_video_set), as a Demo2D."""
+    from pose3d_ros.core.detection.cache import detect_video_set
+
+    per_cam = detect_video_set(video_paths(name), detector, max_frames=frames)
+    n = min(len(d.num_people) for d in per_cam)
+    p = max(1, max(int(d.num_people[:n].max(initial=0)) for d in per_cam))
+    j = per_cam[0].layout.num_joints
+    kp = np.full((n, len(per_cam), p, j, 2), np.nan, np.float32)
+    sc = np.zeros((n, len(per_cam), p, j), np.float32)
+    for v, d in enumerate(per_cam):
+        width = min(p, d.keypoints.shape[1])
+        kp[:, v, :width] = d.keypoints[:n, :width]
+        sc[:, v, :width] = np.where(np.isfinite(d.keypoints[:n, :width, :, 0]),
+                                    d.scores[:n, :width], 0.0)
+    return Demo2D(kp, sc, np.array([d.image_size for d in per_cam]),
+                  tuple(path.stem for path in video_paths(name)))
+
+
+def run(frames: int | None = None, multi_detector: str = "blazepose_multi") -> dict:
     single = load_demo_2d("single", frames=frames)
     multi = load_demo_2d("multi", frames=frames)
     rig_single = load_rig(calibration_path("single"))
     rig_multi = load_rig(calibration_path("multi"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return {"single": evaluate_single(single, rig_single),
-                "multi": evaluate_multi(multi, rig_multi, appearance_labels(multi)),
-                "2d": "mediapipe 0.10.14 BlazePose (model_complexity=1); multi-person by "
-                      "iterative masking (pose3d_ros.tools.demo_2d)"}
+        out = {"single": evaluate_single(single, rig_single),
+               "multi": evaluate_multi(multi, rig_multi, appearance_labels(multi)),
+               "2d": "mediapipe 0.10.14 BlazePose (model_complexity=1); multi-person by "
+                     "iterative masking (pose3d_ros.tools.demo_2d)"}
+        if multi_detector:
+            pkg = package_2d("multi", multi_detector, frames)
+            out["multi_package_2d"] = evaluate_multi(pkg, rig_multi, appearance_labels(pkg))
+            out["multi_package_2d"]["detector"] = multi_detector
+        return out
 
 
 def to_markdown(r: dict) -> str:
@@ -279,10 +304,17 @@ def to_markdown(r: dict) -> str:
         lines.append(f"| {name} | {sc['rotation_error_deg'][i]:.2f} | "
                      f"{sc['translation_direction_error_deg'][i]:.2f} | "
                      f"{sc['baseline_scale_ratio'][i]:.3f} |")
-    m = r["multi"]
     lines += ["", f"Self-calibration: {sc['seconds']:.1f} s, bundle RMS "
-                  f"{sc['bundle_rms_px']:.2f} px (reference camera cam01).", "",
-              "| multi-person association | value |", "|---|---|",
+                  f"{sc['bundle_rms_px']:.2f} px (reference camera cam01)."]
+    for key, title in (("multi", "mediapipe + masking"),
+                       ("multi_package_2d", r.get("multi_package_2d", {}).get("detector", ""))):
+        if key in r:
+            lines += _multi_markdown(r[key], title)
+    return "\n".join(lines)
+
+
+def _multi_markdown(m: dict, title: str) -> list[str]:
+    return ["", f"| multi-person association, 2D: {title} | value |", "|---|---|",
               f"| frames where the man is associated correctly | {m['man_correct_share']:.3f} "
               f"({m['man_frames_judged']} frames judged) |",
               f"| frames where the woman is associated correctly | "
@@ -293,16 +325,18 @@ def to_markdown(r: dict) -> str:
               f"{m['people_per_frame_mean']:.2f} |",
               f"| association time per frame | {m['association_ms_per_frame']:.2f} ms |",
               f"| detections with an appearance label | {m['labelled_detections_share']:.3f} |"]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=None, help="first N frames only")
     parser.add_argument("--json", type=Path, default=None, help="write all figures here")
+    parser.add_argument("--multi-detector", default="blazepose_multi",
+                        help="package 2D back-end also evaluated on the multi-person recording "
+                             "('' to skip)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    result = run(args.frames)
+    result = run(args.frames, args.multi_detector)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     print(to_markdown(result))
