@@ -18,7 +18,9 @@ multi-person recording:
     shorts) or "woman" (grey, unsaturated top; blue jeans), sampled along the torso and thighs
     in HSV; detections shorter than 300 px are the background bystander; anything else is
     "unknown" and not judged. A frame is correct for a person when one associated group holds
-    all of that person's labelled detections and none of the other person's.
+    all of that person's labelled detections and none of the other person's. Reported for
+    the mediapipe-masking 2D and for a package back-end (--multi-detector, default
+    blazepose_multi from pose3d_ros.core.detection).
 
 Usage: python -m pose3d_ros.tools.eval_multiview [--json out.json] [--frames N]
 """
@@ -315,16 +317,16 @@ def to_markdown(r: dict) -> str:
 
 def _multi_markdown(m: dict, title: str) -> list[str]:
     return ["", f"| multi-person association, 2D: {title} | value |", "|---|---|",
-              f"| frames where the man is associated correctly | {m['man_correct_share']:.3f} "
-              f"({m['man_frames_judged']} frames judged) |",
-              f"| frames where the woman is associated correctly | "
-              f"{m['woman_correct_share']:.3f} ({m['woman_frames_judged']} frames judged) |",
-              f"| groups mixing differently labelled people | "
-              f"{m['groups_mixing_labelled_people']} of {m['groups_total']} |",
-              f"| people per frame (groups seen by >= 2 cameras) | "
-              f"{m['people_per_frame_mean']:.2f} |",
-              f"| association time per frame | {m['association_ms_per_frame']:.2f} ms |",
-              f"| detections with an appearance label | {m['labelled_detections_share']:.3f} |"]
+            f"| frames where the man is associated correctly | {m['man_correct_share']:.3f} "
+            f"({m['man_frames_judged']} frames judged) |",
+            f"| frames where the woman is associated correctly | "
+            f"{m['woman_correct_share']:.3f} ({m['woman_frames_judged']} frames judged) |",
+            f"| groups mixing differently labelled people | "
+            f"{m['groups_mixing_labelled_people']} of {m['groups_total']} |",
+            f"| people per frame (groups seen by >= 2 cameras) | "
+            f"{m['people_per_frame_mean']:.2f} |",
+            f"| association time per frame | {m['association_ms_per_frame']:.2f} ms |",
+            f"| detections with an appearance label | {m['labelled_detections_share']:.3f} |"]
 
 
 def main(argv: list[str] | None = None) -> int:
