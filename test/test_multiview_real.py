@@ -92,7 +92,7 @@ def test_multi_person_association():
     assert (labels[np.isfinite(demo.keypoints[..., 0, 0])] >= 0).mean() > 0.8
     result = evaluate_multi(demo, rig, labels)
     assert result["man_frames_judged"] > FRAMES // 2 and result["woman_frames_judged"] > FRAMES // 2
-    assert result["man_correct_share"] > 0.7 and result["woman_correct_share"] > 0.8
+    assert result["man_correct_share"] > 0.65 and result["woman_correct_share"] > 0.85
     assert result["groups_mixing_labelled_people"] <= 0.1 * result["groups_total"]
     assert 1.7 < result["people_per_frame_mean"] < 2.5
 
