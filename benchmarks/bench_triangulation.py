@@ -110,9 +110,11 @@ def pose2sim(robust: bool, threshold: float = 15.0) -> Method:
                                                         None)[0]
                 else:
                     ok = np.isfinite(lk)
-                    q = weighted_triangulation([p for p, o in zip(proj, ok) if o], x[ok], y[ok],
-                                               lk[ok])[:3] if ok.sum() >= 2 else np.full(3,
-                                                                                          np.nan)
+                    if ok.sum() >= 2:
+                        used = [p for p, o in zip(proj, ok, strict=True) if o]
+                        q = weighted_triangulation(used, x[ok], y[ok], lk[ok])[:3]
+                    else:
+                        q = np.full(3, np.nan)
                 out[f, k] = q[:3]
         return out
     return run

@@ -79,3 +79,19 @@ def test_unseen_members_are_nan_and_errors_are_clear():
                          np.zeros((1, 4), np.float32), np.ones(1, np.float32), H36M17, (1, 1))
     with pytest.raises(ValueError, match="layouts"):
         associate(rig.cameras, [dets[0], dets[1], other])
+
+
+def test_reprojection_check_removes_a_displaced_member():
+    rig, _, dets, truth = _crowd(5, 2, seed=13, hide=0.0, false_per_camera=0)
+    # person 0 in camera 2 drawn 40 px to the right: close enough for a loose ray threshold,
+    # but it does not reproject with the other four views (2 px noise: 10 px threshold)
+    i = int(np.flatnonzero(truth[2] == 0)[0])
+    dets[2].keypoints[i, :, 0] += 40.0
+    loose = associate(rig.cameras, dets, max_ray_distance_m=0.4)
+    row = next(r for r in loose.members if r[0] >= 0 and truth[0][r[0]] == 0)
+    assert row[2] == i  # the displaced detection was grouped geometrically
+    checked = associate(rig.cameras, dets, max_ray_distance_m=0.4, max_reprojection_px=10.0)
+    row = next(r for r in checked.members if r[0] >= 0 and truth[0][r[0]] == 0)
+    assert row[2] == -1 and (row >= 0).sum() == 4
+    other = next(r for r in checked.members if r[0] >= 0 and truth[0][r[0]] == 1)
+    assert (other >= 0).sum() == 5  # the undisturbed person keeps all views

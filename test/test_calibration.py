@@ -17,7 +17,7 @@ def rig():
 
 def _same_rig(a, b, atol=1e-9):
     assert a.names == b.names
-    for ca, cb in zip(a.cameras, b.cameras):
+    for ca, cb in zip(a.cameras, b.cameras, strict=True):
         assert (ca.width, ca.height, ca.distortion_model) == (cb.width, cb.height,
                                                               cb.distortion_model)
         np.testing.assert_allclose(ca.K, cb.K, atol=atol)

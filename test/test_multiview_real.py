@@ -15,8 +15,12 @@ from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate
 from pose3d_ros.core.triangulation import triangulate
 from pose3d_ros.tools.demo_2d import load_demo_2d
-from pose3d_ros.tools.eval_multiview import (appearance_labels, evaluate_multi,
-                                             leave_one_camera_out, quality)
+from pose3d_ros.tools.eval_multiview import (
+    appearance_labels,
+    evaluate_multi,
+    leave_one_camera_out,
+    quality,
+)
 from pose3d_ros.tools.fetch_demo import calibration_path
 
 FRAMES = 100
@@ -25,7 +29,8 @@ THRESHOLD_PX = 60.0  # ~4x the 15 px residual of correct BlazePose joints with t
 
 @pytest.fixture(scope="module")
 def single():
-    demo = load_demo_2d("single", frames=FRAMES)
+    demo = load_demo_2d("single")  # whole recording: computed once, then cached
+    assert demo.keypoints.shape[0] == FRAMES
     return (load_rig(calibration_path("single")), demo.keypoints[:, :, 0].astype(float),
             demo.scores[:, :, 0].astype(float))
 
@@ -81,13 +86,13 @@ def test_self_calibration_matches_qualisys(single):
 
 
 def test_multi_person_association():
-    demo = load_demo_2d("multi", frames=FRAMES)
+    demo = load_demo_2d("multi")
     rig = load_rig(calibration_path("multi"))
     labels = appearance_labels(demo)
     assert (labels[np.isfinite(demo.keypoints[..., 0, 0])] >= 0).mean() > 0.8
     result = evaluate_multi(demo, rig, labels)
     assert result["man_frames_judged"] > FRAMES // 2 and result["woman_frames_judged"] > FRAMES // 2
-    assert result["man_correct_share"] > 0.7 and result["woman_correct_share"] > 0.8
+    assert result["man_correct_share"] > 0.65 and result["woman_correct_share"] > 0.85
     assert result["groups_mixing_labelled_people"] <= 0.1 * result["groups_total"]
     assert 1.7 < result["people_per_frame_mean"] < 2.5
 
@@ -101,3 +106,11 @@ def test_calibrate_cli_writes_a_loadable_rig(tmp_path, capsys):
     assert rig.names == ["cam01", "cam02", "cam03", "cam04"] and rig.frame_id == "rig"
     assert np.allclose(rig.cameras[0].R, np.eye(3)) and np.allclose(rig.cameras[0].t, 0)
     assert "rotation error" in capsys.readouterr().out
+
+
+def test_demo_2d_is_computed_from_the_video_like_the_cache():
+    fresh = load_demo_2d("single", frames=3, use_cache=False)  # mediapipe on the real video
+    assert fresh.keypoints.shape == (3, 4, 1, 33, 2) and fresh.cameras[0] == "cam01"
+    assert np.isfinite(fresh.keypoints).all() and (fresh.scores > 0).all()
+    cached = load_demo_2d("single", frames=3)
+    np.testing.assert_allclose(fresh.keypoints, cached.keypoints, atol=1.0)

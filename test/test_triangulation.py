@@ -102,3 +102,17 @@ def test_bad_shapes_are_rejected(scene):
         triangulate(rig.cameras, np.zeros((5, 17, 2)), np.ones((5, 16)))
     with pytest.raises(ValueError, match="min_views"):
         triangulate(rig.cameras, np.zeros((5, 17, 2)), np.ones((5, 17)), min_views=1)
+
+
+def test_generator_has_rigid_bones_and_triangulation_keeps_them():
+    from pose3d_ros.core.layouts import BLAZEPOSE33
+    from pose3d_ros.tools.eval_multiview import bone_length_cv
+
+    rng = np.random.default_rng(8)
+    rig = random_rig(4, rng)
+    poses = random_poses(60, 1, rng)[:, 0]  # (F, 33, 3)
+    assert max(bone_length_cv(poses, BLAZEPOSE33).values()) < 1e-9
+    assert np.nanmin(poses[..., 2]) > -1e-9  # nobody below the floor
+    obs = observe(rig, poses, rng, noise_px=1.0)
+    res = triangulate(rig.cameras, obs.keypoints, obs.scores)
+    assert np.median(list(bone_length_cv(res.points, BLAZEPOSE33).values())) < 0.03

@@ -12,15 +12,15 @@
    every member, so a false detection cannot ride on one lucky match. People seen by only some
    cameras are clusters with fewer members; false detections stay singletons and are dropped
    when `min_views` > 1.
-3. Optional check: each cluster is triangulated and a member whose median joint reprojection
-   error exceeds `max_reprojection_px` is split off.
+3. Optional check: each cluster is triangulated robustly (outlier threshold
+   `max_reprojection_px`) and a member whose joints are mostly rejected as outlier views is
+   split off.
 
 The result is an `Association` with members (P_out, V): detection index per camera or -1.
 `gather()` turns it into (P_out, V, J, 2) keypoints and (P_out, V, J) scores for triangulate().
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -91,7 +91,7 @@ def affinity_matrix(cameras: Sequence[CameraModel], detections: Sequence[Detecti
     camera_of = np.repeat(np.arange(len(cameras)), counts)
     cap = 2.0 * max_ray_distance_m
     rays = [cam.pixel_rays(np.asarray(det.keypoints, np.float64))
-            for cam, det in zip(cameras, detections)]
+            for cam, det in zip(cameras, detections, strict=True)]
     weights = [np.where(np.isfinite(det.keypoints[..., 0]) & (det.scores >= min_score),
                         det.scores, 0.0) for det in detections]
     centers = [cam.center for cam in cameras]
@@ -120,8 +120,9 @@ def associate(cameras: Sequence[CameraModel], detections: Sequence[Detections2D]
     max_ray_distance_m: the largest mean ray-to-ray distance for two detections to be one
         person (metres; 0.1-0.2 suits 2D keypoint errors of a few cm at a few metres).
     min_views: people seen by fewer cameras are dropped (1 keeps singletons).
-    max_reprojection_px: if set, members whose median reprojection error after triangulating
-        the cluster exceeds it are removed from the cluster.
+    max_reprojection_px: if set, each group is triangulated robustly with this outlier
+        threshold (pixels) and members whose confident joints are mostly rejected as outlier
+        views are removed from the group.
     Returns an Association, people sorted by number of views (descending) then cost.
     """
     if len(cameras) != len(detections):
@@ -201,16 +202,16 @@ def gather(detections: Sequence[Detections2D], association: Association
 
 def _prune_by_reprojection(cameras, detections, assoc: Association, max_px: float,
                            min_views: int, min_score: float) -> Association:
+    """Triangulate each group robustly (outlier threshold max_px) and drop the members whose
+    confident joints were mostly rejected as outlier views."""
     from .triangulation import triangulate
 
     kp, sc = gather(detections, assoc)
-    res = triangulate(cameras, kp, sc, min_score=min_score, outlier_threshold_px=np.inf)
-    proj = np.stack([c.project(res.points) for c in cameras], axis=1)  # (P, V, J, 2)
-    err = np.linalg.norm(proj - kp, axis=-1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: member sees no joint
-        med = np.nanmedian(np.where(sc >= min_score, err, np.nan), axis=-1)  # (P, V)
+    res = triangulate(cameras, kp, sc, min_score=min_score, outlier_threshold_px=max_px)
+    confident = np.isfinite(kp[..., 0]) & (sc >= min_score)  # (P, V, J)
+    kept = (res.used & confident).sum(-1)
+    seen = confident.sum(-1)
     members = assoc.members.copy()
-    members[(members >= 0) & ~(med <= max_px)] = -1
+    members[(members >= 0) & (kept < 0.5 * seen)] = -1
     keep = (members >= 0).sum(1) >= min_views
     return Association(members[keep], assoc.cost[keep])

@@ -22,11 +22,11 @@ Rig YAML (this package's own format, see docs/multiview.md):
 from __future__ import annotations
 
 import re
-import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
+import tomllib
 import yaml
 
 from .camera import CameraModel, Rig

@@ -188,19 +188,19 @@ class CameraModel:
             return xd * scale[..., None]
         k1, k2, p1, p2, k3 = c[:5]
         k4, k5, k6 = (c[5:8] if self.distortion_model == "rational_polynomial" else (0, 0, 0))
-        x = xd.copy()
+        xd0, yd0 = xd[..., 0], xd[..., 1]
+        px, py = xd0.copy(), yd0.copy()
         for _ in range(_UNDISTORT_ITERATIONS):
-            px, py = x[..., 0], x[..., 1]
             r2 = px * px + py * py
             radial = (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
-            dx = 2 * p1 * px * py + p2 * (r2 + 2 * px * px)
-            dy = p1 * (r2 + 2 * py * py) + 2 * p2 * px * py
-            x_new = np.stack([(xd[..., 0] - dx) / radial, (xd[..., 1] - dy) / radial], axis=-1)
-            step = np.nanmax(np.abs(x_new - x), initial=0.0)
-            x = x_new
-            if step < 1e-13:
+            nx = (xd0 - 2 * p1 * px * py - p2 * (r2 + 2 * px * px)) / radial
+            ny = (yd0 - p1 * (r2 + 2 * py * py) - 2 * p2 * px * py) / radial
+            step = max(np.nanmax(np.abs(nx - px), initial=0.0),
+                       np.nanmax(np.abs(ny - py), initial=0.0))
+            px, py = nx, ny
+            if step < 1e-11:  # normalised units: far below 1e-6 px
                 break
-        return x
+        return np.stack([px, py], axis=-1)
 
     def pixel_rays(self, uv: np.ndarray) -> np.ndarray:
         """Raw pixels (..., 2) -> (..., 3) unit viewing rays in the RIG frame (from `center`)."""

@@ -199,7 +199,6 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
     obs_pt, obs_cam = np.nonzero(used[keep])
     obs_xy = xy[keep][obs_pt, obs_cam]
     obs_w = np.sqrt(w[keep][obs_pt, obs_cam]) * focal[obs_cam]
-    n_pts = keep.size
     fixed = a0
     free = [v for v in everyone if v != fixed]
     cam_slot = np.full(n_views, -1)

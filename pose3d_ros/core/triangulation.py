@@ -214,11 +214,11 @@ def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: n
 
     pn, focal = _camera_arrays(cameras)
     points = _dlt_reweighted(pn, xy, w)
-    err = _errors_px(pn, focal, points, xy)
     used = valid.copy()
 
     if np.isfinite(outlier_threshold_px):
         thr = float(outlier_threshold_px)
+        err = _errors_px(pn, focal, points, xy)
         worst = np.max(np.where(valid, err, 0.0), axis=-1)
         suspect = np.flatnonzero(((worst > thr) | ~np.all(np.isfinite(points), -1))
                                  & (valid.sum(-1) >= 3))
@@ -227,8 +227,8 @@ def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: n
                                               valid[suspect], thr)
             points[suspect] = points_s
             used[suspect] = used_s
+            err[suspect] = _errors_px(pn, focal, points_s, xy[suspect])
         # two-view joints: nothing to vote with; keep them unless they are behind a camera
-        err = _errors_px(pn, focal, points, xy)
         used &= np.isfinite(err)
 
     w_used = np.where(used, w, 0.0)

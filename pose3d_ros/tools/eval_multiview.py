@@ -18,7 +18,9 @@ multi-person recording:
     shorts) or "woman" (grey, unsaturated top; blue jeans), sampled along the torso and thighs
     in HSV; detections shorter than 300 px are the background bystander; anything else is
     "unknown" and not judged. A frame is correct for a person when one associated group holds
-    all of that person's labelled detections and none of the other person's.
+    all of that person's labelled detections and none of the other person's. Reported for
+    the mediapipe-masking 2D and for a package back-end (--multi-detector, default
+    blazepose_multi from pose3d_ros.core.detection).
 
 Usage: python -m pose3d_ros.tools.eval_multiview [--json out.json] [--frames N]
 """
@@ -112,13 +114,20 @@ def quality(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, **kwargs) -> di
     }
 
 
-def evaluate_single(demo: Demo2D, rig: Rig, threshold_px: float = 15.0) -> dict:
+def evaluate_single(demo: Demo2D, rig: Rig, threshold_px: float = 60.0,
+                    tight_threshold_px: float = 15.0) -> dict:
+    """Metrics of the single-person recording with the shipped rig and a self-calibrated one.
+
+    threshold_px: outlier threshold for the robust rows (~4x the residual of correct joints);
+    tight_threshold_px: Pose2Sim's default, reported to show the cost of a too tight one.
+    """
     kp = demo.keypoints[:, :, 0].astype(np.float64)
     sc = demo.scores[:, :, 0].astype(np.float64)
-    out = {"frames": int(kp.shape[0]),
+    out = {"frames": int(kp.shape[0]), "threshold_px": threshold_px,
            "robust_refined": quality(rig, kp, sc, outlier_threshold_px=threshold_px,
                                      refine=True),
            "robust": quality(rig, kp, sc, outlier_threshold_px=threshold_px),
+           "robust_tight": quality(rig, kp, sc, outlier_threshold_px=tight_threshold_px),
            "plain_dlt": quality(rig, kp, sc, outlier_threshold_px=np.inf)}
     t0 = time.perf_counter()
     calib = self_calibrate(kp, sc, rig.cameras, person_height_m=1.7)
@@ -132,22 +141,33 @@ def evaluate_single(demo: Demo2D, rig: Rig, threshold_px: float = 15.0) -> dict:
         "baseline_scale_ratio": cmp.scale_ratio.tolist(),
         "robust_refined_with_self_rig": quality(calib.rig, kp, sc,
                                                 outlier_threshold_px=threshold_px, refine=True),
+        "plain_dlt_with_self_rig": quality(calib.rig, kp, sc, outlier_threshold_px=np.inf),
     }
     return out
 
 
 # ---------------------------------------------------------------- multi-person reference
+def _median_hsv(hsv: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """Median HSV of 5 pixels along the segment a -> b (30..70 % of the way), None if NaN."""
+    pts = a + (b - a) * np.linspace(0.3, 0.7, 5)[:, None]
+    if not np.isfinite(pts).all():
+        return None
+    u = np.clip(pts[:, 0].astype(int), 0, hsv.shape[1] - 1)
+    v = np.clip(pts[:, 1].astype(int), 0, hsv.shape[0] - 1)
+    return np.median(hsv[v, u].astype(float), axis=0)
+
+
 def appearance_labels(demo: Demo2D, name: str = "multi") -> np.ndarray:
     """Clothing-colour identity of every detection (F, V, P): 0 man, 1 woman, 2 bystander,
     -1 unknown or absent (module docstring)."""
     import cv2
 
     lay = BLAZEPOSE33
-    sh, hp = lay.indices(["left_shoulder", "right_shoulder"]), lay.indices(["left_hip", "right_hip"])
+    sh = lay.indices(["left_shoulder", "right_shoulder"])
+    hp = lay.indices(["left_hip", "right_hip"])
     kn = lay.indices(["left_knee", "right_knee"])
     n_frames, n_views, n_people = demo.keypoints.shape[:3]
     labels = np.full((n_frames, n_views, n_people), -1, int)
-    fractions = np.linspace(0.3, 0.7, 5)[:, None]
     for v, path in enumerate(video_paths(name)):
         cap = cv2.VideoCapture(str(path))
         for f in range(n_frames):
@@ -155,26 +175,15 @@ def appearance_labels(demo: Demo2D, name: str = "multi") -> np.ndarray:
             if not ok:
                 break
             hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
-            h_img, w_img = hsv.shape[:2]
             for p in range(n_people):
                 k = demo.keypoints[f, v, p].astype(np.float64)
                 if not np.isfinite(k[:, 0]).any():
                     continue
-                height = np.nanmax(k[:, 1]) - np.nanmin(k[:, 1])
-                if height < 300:
+                if np.nanmax(k[:, 1]) - np.nanmin(k[:, 1]) < 300:
                     labels[f, v, p] = 2
                     continue
                 s, h, kk = k[sh].mean(0), k[hp].mean(0), k[kn].mean(0)
-
-                def sample(a, b):
-                    pts = a + (b - a) * fractions
-                    if not np.isfinite(pts).all():
-                        return None
-                    u = np.clip(pts[:, 0].astype(int), 0, w_img - 1)
-                    vv = np.clip(pts[:, 1].astype(int), 0, h_img - 1)
-                    return np.median(hsv[vv, u].astype(float), axis=0)
-
-                torso, legs = sample(s, h), sample(h, kk)
+                torso, legs = _median_hsv(hsv, s, h), _median_hsv(hsv, h, kk)
                 if torso is None or legs is None:
                     continue
                 if torso[1] < 40 and 90 <= legs[0] <= 115:
@@ -217,7 +226,7 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
             if len({v for v, _ in where}) < 2:
                 continue
             ok = any(all(row[v] == i for v, i in where) and not (labels_of - {person, -1})
-                     for row, labels_of in zip(assoc.members, group_labels))
+                     for row, labels_of in zip(assoc.members, group_labels, strict=True))
             correct[person].append(bool(ok))
     return {
         "frames": n_frames,
@@ -233,17 +242,42 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
     }
 
 
-def run(frames: int | None = None) -> dict:
+def package_2d(name: str, detector: str = "blazepose_multi", frames: int | None = None) -> Demo2D:
+    """2D of a demo recording from one of the package's own back-ends
+    (pose3d_ros.core.detection, cached by its detect_video_set), as a Demo2D."""
+    from pose3d_ros.core.detection.cache import detect_video_set
+
+    per_cam = detect_video_set(video_paths(name), detector, max_frames=frames)
+    n = min(len(d.num_people) for d in per_cam)
+    p = max(1, max(int(d.num_people[:n].max(initial=0)) for d in per_cam))
+    j = per_cam[0].layout.num_joints
+    kp = np.full((n, len(per_cam), p, j, 2), np.nan, np.float32)
+    sc = np.zeros((n, len(per_cam), p, j), np.float32)
+    for v, d in enumerate(per_cam):
+        width = min(p, d.keypoints.shape[1])
+        kp[:, v, :width] = d.keypoints[:n, :width]
+        sc[:, v, :width] = np.where(np.isfinite(d.keypoints[:n, :width, :, 0]),
+                                    d.scores[:n, :width], 0.0)
+    return Demo2D(kp, sc, np.array([d.image_size for d in per_cam]),
+                  tuple(path.stem for path in video_paths(name)))
+
+
+def run(frames: int | None = None, multi_detector: str = "blazepose_multi") -> dict:
     single = load_demo_2d("single", frames=frames)
     multi = load_demo_2d("multi", frames=frames)
     rig_single = load_rig(calibration_path("single"))
     rig_multi = load_rig(calibration_path("multi"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return {"single": evaluate_single(single, rig_single),
-                "multi": evaluate_multi(multi, rig_multi, appearance_labels(multi)),
-                "2d": "mediapipe 0.10.14 BlazePose (model_complexity=1); multi-person by "
-                      "iterative masking (pose3d_ros.tools.demo_2d)"}
+        out = {"single": evaluate_single(single, rig_single),
+               "multi": evaluate_multi(multi, rig_multi, appearance_labels(multi)),
+               "2d": "mediapipe 0.10.14 BlazePose (model_complexity=1); multi-person by "
+                     "iterative masking (pose3d_ros.tools.demo_2d)"}
+        if multi_detector:
+            pkg = package_2d("multi", multi_detector, frames)
+            out["multi_package_2d"] = evaluate_multi(pkg, rig_multi, appearance_labels(pkg))
+            out["multi_package_2d"]["detector"] = multi_detector
+        return out
 
 
 def to_markdown(r: dict) -> str:
@@ -251,10 +285,14 @@ def to_markdown(r: dict) -> str:
     lines = ["| rig / method | reproj. median px | reproj. p95 px | bone CV median | "
              "bone CV max | LOO median px | LOO p95 px | joints >= 2 views | ms/frame |",
              "|---|---|---|---|---|---|---|---|---|"]
-    rows = [("Qualisys, robust + GN refine", s["robust_refined"]),
-            ("Qualisys, robust", s["robust"]), ("Qualisys, plain weighted DLT", s["plain_dlt"]),
-            ("self-calibrated, robust + GN refine",
-             s["selfcalib"]["robust_refined_with_self_rig"])]
+    thr = s["threshold_px"]
+    rows = [(f"Qualisys, robust ({thr:.0f} px) + GN refine", s["robust_refined"]),
+            (f"Qualisys, robust ({thr:.0f} px)", s["robust"]),
+            ("Qualisys, robust (15 px)", s["robust_tight"]),
+            ("Qualisys, plain weighted DLT", s["plain_dlt"]),
+            (f"self-calibrated, robust ({thr:.0f} px) + GN refine",
+             s["selfcalib"]["robust_refined_with_self_rig"]),
+            ("self-calibrated, plain weighted DLT", s["selfcalib"]["plain_dlt_with_self_rig"])]
     for name, q in rows:
         lines.append(f"| {name} | {q['reprojection_px_median']:.2f} | "
                      f"{q['reprojection_px_p95']:.2f} | {q['bone_length_cv_median']:.3f} | "
@@ -268,30 +306,39 @@ def to_markdown(r: dict) -> str:
         lines.append(f"| {name} | {sc['rotation_error_deg'][i]:.2f} | "
                      f"{sc['translation_direction_error_deg'][i]:.2f} | "
                      f"{sc['baseline_scale_ratio'][i]:.3f} |")
-    m = r["multi"]
     lines += ["", f"Self-calibration: {sc['seconds']:.1f} s, bundle RMS "
-                  f"{sc['bundle_rms_px']:.2f} px (reference camera cam01).", "",
-              "| multi-person association | value |", "|---|---|",
-              f"| frames where the man is associated correctly | {m['man_correct_share']:.3f} "
-              f"({m['man_frames_judged']} frames judged) |",
-              f"| frames where the woman is associated correctly | "
-              f"{m['woman_correct_share']:.3f} ({m['woman_frames_judged']} frames judged) |",
-              f"| groups mixing differently labelled people | "
-              f"{m['groups_mixing_labelled_people']} of {m['groups_total']} |",
-              f"| people per frame (groups seen by >= 2 cameras) | "
-              f"{m['people_per_frame_mean']:.2f} |",
-              f"| association time per frame | {m['association_ms_per_frame']:.2f} ms |",
-              f"| detections with an appearance label | {m['labelled_detections_share']:.3f} |"]
+                  f"{sc['bundle_rms_px']:.2f} px (reference camera cam01)."]
+    for key, title in (("multi", "mediapipe + masking"),
+                       ("multi_package_2d", r.get("multi_package_2d", {}).get("detector", ""))):
+        if key in r:
+            lines += _multi_markdown(r[key], title)
     return "\n".join(lines)
+
+
+def _multi_markdown(m: dict, title: str) -> list[str]:
+    return ["", f"| multi-person association, 2D: {title} | value |", "|---|---|",
+            f"| frames where the man is associated correctly | {m['man_correct_share']:.3f} "
+            f"({m['man_frames_judged']} frames judged) |",
+            f"| frames where the woman is associated correctly | "
+            f"{m['woman_correct_share']:.3f} ({m['woman_frames_judged']} frames judged) |",
+            f"| groups mixing differently labelled people | "
+            f"{m['groups_mixing_labelled_people']} of {m['groups_total']} |",
+            f"| people per frame (groups seen by >= 2 cameras) | "
+            f"{m['people_per_frame_mean']:.2f} |",
+            f"| association time per frame | {m['association_ms_per_frame']:.2f} ms |",
+            f"| detections with an appearance label | {m['labelled_detections_share']:.3f} |"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=None, help="first N frames only")
     parser.add_argument("--json", type=Path, default=None, help="write all figures here")
+    parser.add_argument("--multi-detector", default="blazepose_multi",
+                        help="package 2D back-end also evaluated on the multi-person recording "
+                             "('' to skip)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    result = run(args.frames)
+    result = run(args.frames, args.multi_detector)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     print(to_markdown(result))
