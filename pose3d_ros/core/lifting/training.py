@@ -32,14 +32,9 @@ from .dataset import PseudoLabels, undistort_pixels
 from .model import LifterConfig, TemporalLifter, count_parameters
 from .normalization import NORMALISATION_NAME, lifter_features, pixels_to_normalised
 from .root_placement import solve_root_translation_torch
+from .runtime import MIRROR_INDEX
 
 log = logging.getLogger(__name__)
-
-_LEFT = [i for i, n in enumerate(H36M17.joint_names) if n.startswith("left_")]
-MIRROR_INDEX = np.arange(H36M17.num_joints)
-for _i in _LEFT:
-    MIRROR_INDEX[_i] = H36M17.index(H36M17.joint_names[_i].replace("left_", "right_"))
-    MIRROR_INDEX[MIRROR_INDEX[_i]] = _i
 
 
 @dataclass
