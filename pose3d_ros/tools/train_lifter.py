@@ -7,6 +7,7 @@ consistency loss and virtual-camera augmentation (pose3d_ros.core.lifting.traini
 
 Reproduce the shipped default weights (pose3d_ros/models/):
     python -m pose3d_ros.tools.train_lifter --recording multi --window 27 --causal \
+        --epochs 80 --lr 2e-3 --virtual-per-epoch 4000 \
         --out pose3d_ros/models/lifter_t27_causal.onnx
 """
 from __future__ import annotations
@@ -62,10 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--causal", action="store_true",
                         help="predict the last frame of the window (no look-ahead)")
     parser.add_argument("--channels", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=80)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--virtual-per-epoch", type=int, default=3000,
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--virtual-per-epoch", type=int, default=4000,
                         help="virtual-camera samples drawn per epoch")
     parser.add_argument("--reprojection-weight", type=float, default=0.5)
     parser.add_argument("--limb-angle", type=float, default=35.0,

@@ -42,11 +42,11 @@ class TrainConfig:
     """Training options (seconds-scale CPU runs by default)."""
 
     model: LifterConfig = field(default_factory=LifterConfig)
-    epochs: int = 40
+    epochs: int = 80
     batch_size: int = 128
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     weight_decay: float = 1e-5
-    virtual_per_epoch: int = 3000
+    virtual_per_epoch: int = 4000
     reprojection_weight: float = 0.5
     noise_px: float = 5.0
     limb_angle_deg: float = 35.0
