@@ -73,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="largest random limb rotation of virtual poses, degrees")
     parser.add_argument("--bone-scale", type=float, default=0.12,
                         help="relative range of random bone-length scaling")
+    parser.add_argument("--synthetic-people", type=int, default=0,
+                        help="also train on this many synthetic moving people "
+                             "(core.synthetic.random_poses) through virtual cameras")
+    parser.add_argument("--synthetic-share", type=float, default=0.5,
+                        help="share of the virtual samples taken from synthetic people")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1 is fastest on a loaded small CPU)")
     parser.add_argument("--seed", type=int, default=0)
@@ -93,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         model=LifterConfig(window=args.window, causal=args.causal, channels=args.channels),
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
         virtual_per_epoch=args.virtual_per_epoch, limb_angle_deg=args.limb_angle,
-        bone_scale=args.bone_scale,
+        bone_scale=args.bone_scale, synthetic_people=args.synthetic_people,
+        synthetic_share=args.synthetic_share,
         reprojection_weight=args.reprojection_weight, seed=args.seed)
     work = args.work_dir or args.out.with_suffix(".work")
     model = train(labels, config, work, resume=args.resume, progress=not args.no_progress)
