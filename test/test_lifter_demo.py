@@ -82,8 +82,8 @@ def test_blazepose_baseline_is_placed_metrically_in_each_camera(demo):
         sk = to_camera_frame(rel, kp, labels.scores[v], cam.K, cam.name)
         assert np.isfinite(sk.positions[keep]).all()
         root_err = np.linalg.norm(sk.positions[keep, 0] - ref[keep, 0], axis=-1)
-        assert np.median(root_err) < 0.6, cam.name
-        assert _pa_mpjpe(rel[keep], (ref - ref[:, :1])[keep]) < 0.12, cam.name
+        assert np.median(root_err) < 0.35, cam.name  # measured 0.05-0.14 m
+        assert _pa_mpjpe(rel[keep], (ref - ref[:, :1])[keep]) < 0.10, cam.name  # 57-68 mm
 
 
 def test_shipped_lifter_on_real_2d(demo):
@@ -111,6 +111,6 @@ def test_shipped_lifter_on_real_2d(demo):
         good = labels.scores[v] > 0.7
         assert np.median(np.abs(proj - norm)[good] * cam.K[0, 0]) < 40
         depth_err = np.abs(sk.positions[keep, 0, 2] - ref[keep, 0, 2])
-        assert np.median(depth_err) < 1.0, cam.name
-    # learned from the other recording only; far better than chance (a mean pose is ~200 mm)
-    assert np.mean(errors) < 0.13, errors
+        assert np.median(depth_err) < 0.8, cam.name  # measured 0.23-0.52 m
+    # learned from the other recording only (measured 68-86 mm per camera on these frames)
+    assert np.mean(errors) < 0.11, errors

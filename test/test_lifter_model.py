@@ -194,3 +194,31 @@ def test_blazepose_world_baseline_and_person_windows():
     assert 7 not in buf._keypoints  # aged out
     with pytest.raises(ValueError, match="expected keypoints"):
         buf.push(np.array([1]), np.zeros((1, 16, 2)), np.ones((1, 16)))
+
+
+def test_pose_variation_keeps_bones_without_scaling_and_keeps_nan():
+    from pose3d_ros.core.lifting.root_placement import bone_lengths
+    from pose3d_ros.core.lifting.training import vary_poses
+
+    labels = _synthetic_labels(np.random.default_rng(1))
+    seq = np.repeat(labels.points_world[None, :27], 8, axis=0)  # (8, 27, 17, 3)
+    seq[0, :, H36M17.index("left_wrist")] = np.nan
+    varied = vary_poses(seq, np.random.default_rng(2), np.radians(40), 0.0)
+    np.testing.assert_allclose(bone_lengths(varied[1:]), bone_lengths(seq[1:]), atol=1e-9)
+    assert np.isnan(varied[0, :, H36M17.index("left_wrist")]).all()
+    assert np.abs(varied[1:] - seq[1:]).max() > 0.05  # limbs really moved
+    scaled = vary_poses(seq[1:], np.random.default_rng(3), 0.0, 0.2)
+    ratio = bone_lengths(scaled) / bone_lengths(seq[1:])
+    # global size 1 +- 0.2, times 1 +- 0.1 for each of up to two chains a bone belongs to
+    assert 0.8 * 0.9 ** 2 - 1e-9 <= ratio.min() and ratio.max() <= 1.2 * 1.1 ** 2 + 1e-9
+    assert ratio.std() > 0.01
+
+
+def test_training_with_synthetic_people(tmp_path):
+    labels = _synthetic_labels(np.random.default_rng(0))
+    config = TrainConfig(model=LifterConfig(window=27, causal=True, channels=16), epochs=1,
+                         virtual_per_epoch=128, batch_size=64, synthetic_people=2,
+                         synthetic_frames=60)
+    train([labels], config, tmp_path, progress=False)
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert len(history) == 1 and np.isfinite(history[0]["loss"])

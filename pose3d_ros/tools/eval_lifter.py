@@ -43,29 +43,35 @@ def default_metrics(reference_for_vocabulary: np.ndarray, k: int = 10) -> dict[s
 
 
 def evaluate_predictions(pred: np.ndarray, ref: np.ndarray,
-                         metric_fns: Mapping[str, MetricFn]) -> dict[str, float]:
-    """Apply metric functions to root-relative (N, J, 3) predictions vs references."""
+                         metric_fns: Mapping[str, MetricFn],
+                         min_joints: int = 12) -> dict[str, float]:
+    """Apply metric functions to root-relative (N, J, 3) predictions vs references.
+
+    Frames count when the reference has its root and at least min_joints joints (missing
+    reference joints are NaN and left out by the metrics; PSS only scores complete frames).
+    """
     if pred.shape != ref.shape:
         raise ValueError(f"prediction {pred.shape} and reference {ref.shape} differ")
-    keep = np.isfinite(ref).all((-1, -2)) & np.isfinite(pred).all((-1, -2))
+    ref_ok = np.isfinite(ref).all(-1)
+    keep = ref_ok[:, 0] & (ref_ok.sum(-1) >= min_joints) & np.isfinite(pred).all((-1, -2))
     out = {name: float(fn(pred[keep], ref[keep])) for name, fn in metric_fns.items()}
     out["frames"] = int(keep.sum())
     return out
 
 
 def lift_sequence(lifter, keypoints_px: np.ndarray, scores: np.ndarray,
-                  K: np.ndarray) -> np.ndarray:
+                  K: np.ndarray, flip_average: bool = False) -> np.ndarray:
     """Run an OnnxLifter over a whole (F, J, 2) sequence: one window per frame (edges
     replicated, causal windows end at the frame, centred ones are centred). (F, J, 3)."""
     from pose3d_ros.core.lifting.training import window_indices
 
     idx = window_indices(keypoints_px.shape[0], lifter.window, lifter.metadata.causal)
-    return lifter.lift(keypoints_px[idx], scores[idx], K)
+    return lifter.lift(keypoints_px[idx], scores[idx], K, flip_average=flip_average)
 
 
 def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, height_m: float,
-                       refine: bool, metric_fns: Mapping[str, MetricFn] | None = None
-                       ) -> list[dict]:
+                       refine: bool, metric_fns: Mapping[str, MetricFn] | None = None,
+                       flip: bool = False) -> list[dict]:
     """Rows (camera, method, metrics...) for every camera of a recording."""
     from pose3d_ros.core.lifting.dataset import undistort_pixels, world_to_camera
     from pose3d_ros.core.lifting.normalization import pixels_to_normalised
@@ -84,6 +90,9 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
     for path in models:
         lifter = OnnxLifter(path)
         methods[Path(path).stem] = lambda kp, sc, K, wl, lf=lifter: lift_sequence(lf, kp, sc, K)
+        if flip:
+            methods[Path(path).stem + "+flip"] = (
+                lambda kp, sc, K, wl, lf=lifter: lift_sequence(lf, kp, sc, K, True))
     baseline = BlazePoseWorldLifter()
     methods["blazepose_world"] = lambda kp, sc, K, wl: baseline.lift_world(wl, "h36m17")
     rows = []
@@ -149,11 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=float, default=1.70,
                         help="body-size prior for root placement, metres")
     parser.add_argument("--refine", action="store_true", help="also evaluate refine.py")
+    parser.add_argument("--flip", action="store_true",
+                        help="also evaluate lifters with left/right flip averaging")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
-    rows = evaluate_recording(args.recording, args.model, cache, args.height, args.refine)
+    rows = evaluate_recording(args.recording, args.model, cache, args.height, args.refine,
+                              flip=args.flip)
     table = to_markdown(rows + summarise(rows))
     print(table)
     if args.markdown:

@@ -7,6 +7,7 @@ consistency loss and virtual-camera augmentation (pose3d_ros.core.lifting.traini
 
 Reproduce the shipped default weights (pose3d_ros/models/):
     python -m pose3d_ros.tools.train_lifter --recording multi --window 27 --causal \
+        --epochs 80 --lr 2e-3 --virtual-per-epoch 4000 \
         --out pose3d_ros/models/lifter_t27_causal.onnx
 """
 from __future__ import annotations
@@ -62,16 +63,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--causal", action="store_true",
                         help="predict the last frame of the window (no look-ahead)")
     parser.add_argument("--channels", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=80)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--virtual-per-epoch", type=int, default=3000,
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--virtual-per-epoch", type=int, default=4000,
                         help="virtual-camera samples drawn per epoch")
     parser.add_argument("--reprojection-weight", type=float, default=0.5)
     parser.add_argument("--limb-angle", type=float, default=35.0,
                         help="largest random limb rotation of virtual poses, degrees")
     parser.add_argument("--bone-scale", type=float, default=0.12,
                         help="relative range of random bone-length scaling")
+    parser.add_argument("--synthetic-people", type=int, default=0,
+                        help="also train on this many synthetic moving people "
+                             "(core.synthetic.random_poses) through virtual cameras")
+    parser.add_argument("--synthetic-share", type=float, default=0.5,
+                        help="share of the virtual samples taken from synthetic people")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1 is fastest on a loaded small CPU)")
     parser.add_argument("--seed", type=int, default=0)
@@ -92,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         model=LifterConfig(window=args.window, causal=args.causal, channels=args.channels),
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
         virtual_per_epoch=args.virtual_per_epoch, limb_angle_deg=args.limb_angle,
-        bone_scale=args.bone_scale,
+        bone_scale=args.bone_scale, synthetic_people=args.synthetic_people,
+        synthetic_share=args.synthetic_share,
         reprojection_weight=args.reprojection_weight, seed=args.seed)
     work = args.work_dir or args.out.with_suffix(".work")
     model = train(labels, config, work, resume=args.resume, progress=not args.no_progress)

@@ -23,6 +23,11 @@ from ..types import METHOD_DETECTOR_3D, METHOD_LIFTER, Skeletons3D
 from .normalization import NORMALISATION_NAME, lifter_features, pixels_to_normalised
 from .root_placement import BodySizePrior, place_in_camera
 
+# H36M-17 joint index of each joint's mirror image (left <-> right)
+MIRROR_INDEX = np.array([H36M17.index(n.replace("left_", "RIGHT_").replace("right_", "left_")
+                                      .replace("RIGHT_", "right_"))
+                         for n in H36M17.joint_names])
+
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "lifter_t27_causal.onnx"
 
 
@@ -91,11 +96,12 @@ class OnnxLifter:
         return self.metadata.window
 
     def lift(self, keypoints_px: np.ndarray, scores: np.ndarray, K: np.ndarray,
-             layout: JointLayout | str = H36M17) -> np.ndarray:
+             layout: JointLayout | str = H36M17, flip_average: bool = False) -> np.ndarray:
         """Windows of 2D -> root-relative 3D of the output frame (last or centre).
 
         keypoints_px: (P, T, J, 2) undistorted pixels of the full image (NaN missing);
         scores: (P, T, J); K: (3, 3) intrinsics of that image, or (P, 3, 3).
+        flip_average: also lift the left/right mirrored input and average (2x the cost).
         Returns (P, 17, 3) metres, H36M-17, camera optical frame, root-relative.
         """
         kp, sc = _as_h36m(keypoints_px, scores, layout)
@@ -104,11 +110,18 @@ class OnnxLifter:
                              f"{np.shape(keypoints_px)}")
         K = np.asarray(K, np.float64)
         norm = pixels_to_normalised(kp, K if K.ndim == 2 else K[:, None])
-        feats = lifter_features(norm, sc)
-        if feats.shape[0] == 0:
+        if kp.shape[0] == 0:
             return np.zeros((0, H36M17.num_joints, 3))
+        if not flip_average:
+            (out,) = self.session.run(None, {"features": lifter_features(norm, sc)})
+            return out.astype(np.float64)
+        mirrored = norm[..., MIRROR_INDEX, :] * np.array([-1.0, 1.0])
+        feats = lifter_features(np.concatenate([norm, mirrored]),
+                                np.concatenate([sc, sc[..., MIRROR_INDEX]]))
         (out,) = self.session.run(None, {"features": feats})
-        return out.astype(np.float64)
+        p = kp.shape[0]
+        back = out[p:][:, MIRROR_INDEX] * np.array([-1.0, 1.0, 1.0])
+        return (0.5 * (out[:p] + back)).astype(np.float64)
 
 
 class BlazePoseWorldLifter:

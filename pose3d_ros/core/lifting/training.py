@@ -10,6 +10,9 @@ Samples
   virtual  the pseudo-3D sequence seen by a random virtual camera (azimuth all round,
            elevation, distance, aim offset, roll), projected to normalised coordinates with
            pixel noise: new viewpoints the rig never had (EpipolarPose-style augmentation).
+  synthetic optional (synthetic_people > 0): moving people from core.synthetic.random_poses
+           (periodic arm/leg swings, 60 fps) seen through the same virtual cameras; they make
+           synthetic_share of the virtual samples.
   mirror   either kind mirrored left/right with probability 1/2.
 
 Loss = masked MPJPE to the pseudo-3D + reprojection_weight * confidence-weighted L1 between
@@ -32,14 +35,9 @@ from .dataset import PseudoLabels, undistort_pixels
 from .model import LifterConfig, TemporalLifter, count_parameters
 from .normalization import NORMALISATION_NAME, lifter_features, pixels_to_normalised
 from .root_placement import solve_root_translation_torch
+from .runtime import MIRROR_INDEX
 
 log = logging.getLogger(__name__)
-
-_LEFT = [i for i, n in enumerate(H36M17.joint_names) if n.startswith("left_")]
-MIRROR_INDEX = np.arange(H36M17.num_joints)
-for _i in _LEFT:
-    MIRROR_INDEX[_i] = H36M17.index(H36M17.joint_names[_i].replace("left_", "right_"))
-    MIRROR_INDEX[MIRROR_INDEX[_i]] = _i
 
 
 @dataclass
@@ -47,15 +45,18 @@ class TrainConfig:
     """Training options (seconds-scale CPU runs by default)."""
 
     model: LifterConfig = field(default_factory=LifterConfig)
-    epochs: int = 40
+    epochs: int = 80
     batch_size: int = 128
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     weight_decay: float = 1e-5
-    virtual_per_epoch: int = 3000
+    virtual_per_epoch: int = 4000
     reprojection_weight: float = 0.5
     noise_px: float = 5.0
     limb_angle_deg: float = 35.0
     bone_scale: float = 0.12
+    synthetic_people: int = 0
+    synthetic_frames: int = 600
+    synthetic_share: float = 0.5
     virtual_focal_px: float = 1400.0
     seed: int = 0
 
@@ -181,7 +182,7 @@ def virtual_views(points_world: np.ndarray, scores_like: np.ndarray, count: int,
     norm = np.where(z > 0.1, cam[..., :2] / z, np.nan)
     norm = norm + rng.normal(0, noise_px / focal_px, norm.shape)
     borrowed = scores_like[rng.integers(0, scores_like.shape[0], count)][
-        np.arange(count)[:, None], idx]  # (N, T, J)
+        np.arange(count)[:, None], idx % scores_like.shape[1]]  # (N, T, J)
     scores = np.where(np.isfinite(norm).all(-1), borrowed, 0.0)
     feats = lifter_features(norm, scores)
     pos = window - 1 if causal else window // 2
@@ -282,14 +283,25 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
         log.info("resumed from %s at epoch %d", ckpt_path, start)
     log.info("lifter %s: %d parameters, %d real samples", mc, count_parameters(model),
              real[0].shape[0])
+    sources = [lab.points_world for lab in labels]
+    counts = [config.virtual_per_epoch // len(labels)] * len(labels)
+    if config.synthetic_people > 0:
+        from ..synthetic import random_poses
+
+        syn = random_poses(config.synthetic_frames, config.synthetic_people,
+                           np.random.default_rng(config.seed + 1), layout=H36M17, fps=60.0)
+        n_syn = int(config.virtual_per_epoch * config.synthetic_share)
+        counts = [(config.virtual_per_epoch - n_syn) // len(labels)] * len(labels)
+        sources += [syn[:, p] for p in range(syn.shape[1])]
+        counts += [n_syn // syn.shape[1]] * syn.shape[1]
     bar = tqdm(range(start, config.epochs), desc="train lifter", disable=not progress,
                initial=start, total=config.epochs)
     for epoch in bar:
-        virt = [virtual_views(lab.points_world, score_bank, config.virtual_per_epoch
-                              // len(labels), mc.window, mc.causal, rng, config.noise_px,
-                              config.virtual_focal_px, limb_angle_rad=np.radians(
-                                  config.limb_angle_deg), bone_scale=config.bone_scale)
-                for lab in labels]
+        virt = [virtual_views(points, score_bank, count, mc.window, mc.causal, rng,
+                              config.noise_px, config.virtual_focal_px,
+                              limb_angle_rad=np.radians(config.limb_angle_deg),
+                              bone_scale=config.bone_scale)
+                for points, count in zip(sources, counts, strict=True) if count > 0]
         data = [np.concatenate([real[i]] + [v[i] for v in virt]) for i in range(4)]
         data = mirror(*data, rng.random(data[0].shape[0]) < 0.5)
         tensors = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in data]
