@@ -28,7 +28,13 @@ import numpy as np
 from .filtering import OneEuroParams, SkeletonFilter
 from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
 from .tracking import SkeletonTracker, TrackerParams
-from .types import METHOD_DETECTOR_3D, METHOD_TRIANGULATION, Detections2D, Skeletons3D
+from .types import (
+    METHOD_DETECTOR_3D,
+    METHOD_LIFTER,
+    METHOD_TRIANGULATION,
+    Detections2D,
+    Skeletons3D,
+)
 
 
 class MonocularLifter(Protocol):
@@ -343,23 +349,84 @@ class DetectorWorldLifter:
                              "(Detections2D.world); monocular_method 'detector_3d' needs a "
                              "BlazePose back-end")
         relative = BlazePoseWorldLifter().lift_world(detections.world, detections.layout)
-        keypoints = convert_joints(detections.keypoints, detections.layout, H36M17)
-        scores = convert_joint_scores(detections.scores, detections.layout, H36M17)
-        # Undistorted pixels: normalised coordinates through K.
-        normalised = camera.undistort(keypoints)
-        homogeneous = np.concatenate([normalised, np.ones_like(normalised[..., :1])], -1)
-        pixels = (homogeneous @ camera.K.T)[..., :2]
+        pixels, scores = _undistorted_h36m(detections, camera)
         return to_camera_frame(relative, pixels, np.nan_to_num(scores), camera.K,
                                frame_id=camera.frame_id, method=self.method)
 
 
-MONOCULAR_METHODS = ("detector_3d",)
+def _undistorted_h36m(detections: Detections2D, camera: Any) -> tuple[np.ndarray, np.ndarray]:
+    """H36M-17 keypoints as undistorted pixels (P, 17, 2) through K, and scores (P, 17)."""
+    keypoints = convert_joints(detections.keypoints, detections.layout, H36M17)
+    scores = convert_joint_scores(detections.scores, detections.layout, H36M17)
+    normalised = undistort_normalised(camera, keypoints)
+    homogeneous = np.concatenate([normalised, np.ones_like(normalised[..., :1])], -1)
+    return (homogeneous @ camera.K.T)[..., :2], scores
 
 
-def create_monocular_lifter(method: str) -> MonocularLifter:
-    """The monocular path by name (see MONOCULAR_METHODS)."""
+class TemporalLifter:
+    """Monocular method "lifter": the package's temporal 2D-to-3D lifter (ONNX, onnxruntime)
+    over a window of T frames per person, placed in the camera frame by root placement.
+
+    People are followed from frame to frame in 2D (Hungarian matching of their keypoint
+    centres, gated at `max_jump` times the person's box diagonal) only to fill each person's
+    window; the 3D tracker gives the published ids. A new person starts with a window made of
+    copies of its first frame. With a causal model the output describes the newest frame; with
+    a centred model it describes the frame `latency_frames` back, and is placed with that
+    frame's 2D. Output layout: H36M-17.
+    """
+
+    method = METHOD_LIFTER
+
+    def __init__(self, model_path: str | None = None, *, max_jump: float = 0.5,
+                 providers: list[str] | None = None) -> None:
+        from .lifting.runtime import DEFAULT_MODEL, OnnxLifter, PersonWindows
+        self.model = OnnxLifter(model_path or DEFAULT_MODEL, providers=providers)
+        self.windows = PersonWindows(self.model.window)
+        self.max_jump = max_jump
+        self._centres = np.zeros((0, 2))
+        self._ids = np.zeros((0,), np.int64)
+        self._next_id = 1
+
+    def _follow(self, centres: np.ndarray, diagonals: np.ndarray) -> np.ndarray:
+        """2D track ids (P,) for this frame's people, matched to the previous frame's."""
+        from scipy.optimize import linear_sum_assignment
+        ids = np.zeros(centres.shape[0], np.int64)
+        if centres.shape[0] and self._centres.shape[0]:
+            cost = np.linalg.norm(centres[:, None] - self._centres[None], axis=-1)
+            cost = np.where(np.isfinite(cost), cost, 1e12)
+            rows, cols = linear_sum_assignment(cost)
+            keep = cost[rows, cols] <= self.max_jump * diagonals[rows]
+            ids[rows[keep]] = self._ids[cols[keep]]
+        fresh = ids == 0
+        ids[fresh] = np.arange(self._next_id, self._next_id + int(fresh.sum()))
+        self._next_id += int(fresh.sum())
+        self._centres, self._ids = centres, ids
+        return ids
+
+    def lift(self, detections: Detections2D, camera: Any, stamp: float) -> Skeletons3D:
+        from .lifting.runtime import to_camera_frame
+        pixels, scores = _undistorted_h36m(detections, camera)
+        with np.errstate(invalid="ignore"):
+            centres = np.nanmean(pixels, axis=1) if pixels.shape[0] else np.zeros((0, 2))
+        boxes = np.asarray(detections.boxes, np.float64).reshape(-1, 4)
+        diagonals = np.hypot(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+        ids = self._follow(centres, diagonals)
+        window_px, window_scores = self.windows.push(ids, pixels, np.nan_to_num(scores))
+        relative = self.model.lift(window_px, window_scores, camera.K)
+        frame = self.model.window - 1 - self.model.metadata.latency_frames
+        return to_camera_frame(relative, window_px[:, frame], window_scores[:, frame], camera.K,
+                               frame_id=camera.frame_id, method=self.method)
+
+
+MONOCULAR_METHODS = ("detector_3d", "lifter")
+
+
+def create_monocular_lifter(method: str, **options: Any) -> MonocularLifter:
+    """The monocular path by name (see MONOCULAR_METHODS); options go to its constructor."""
     if method == "detector_3d":
         return DetectorWorldLifter()
+    if method == "lifter":
+        return TemporalLifter(**options)
     raise ValueError(f"unknown monocular method {method!r}; known: {list(MONOCULAR_METHODS)}")
 
 

@@ -411,6 +411,11 @@ class _RigNodeBase(_PoseNodeBase):
                 f"monocular_method {method!r} needs pose3d_ros.core.lifting, which is not "
                 f"available ({err}); set monocular_method to 'none' or use >= 2 cameras"
             ) from None
+        if method == "lifter":
+            try:
+                return create_monocular_lifter(method, model_path=params["lifter_model"] or None)
+            except (FileNotFoundError, ValueError) as err:
+                raise ParameterError(f"lifter_model: {err}") from None
         return create_monocular_lifter(method)
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:

@@ -146,8 +146,12 @@ _RIG = (
 ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
     ParamSpec("monocular_method", "detector_3d", "3D from a single view (used when a set "
               "has one camera): 'detector_3d' (the detector's own metric 3D, BlazePose world "
-              "landmarks, placed in the camera frame by root placement; H36M-17 output) or "
-              "'none'.", choices=("detector_3d", "none")),
+              "landmarks, placed in the camera frame by root placement; H36M-17 output), "
+              "'lifter' (the temporal 2D-to-3D lifter of lifter_model, same placement) or "
+              "'none'.", choices=("detector_3d", "lifter", "none")),
+    ParamSpec("lifter_model", "", "ONNX file of the temporal lifter (its .json metadata "
+              "beside it) for monocular_method 'lifter'; empty = the model shipped with the "
+              "package (trained by pose3d_ros.tools.train_lifter)."),
     ParamSpec("publish_2d", False, "Also publish each camera's 2D skeletons on "
               "<camera>/skeletons_2d."),
 )

@@ -1,0 +1,95 @@
+"""The trained temporal lifter as the nodes' monocular path (monocular_method 'lifter'), on real
+demo video with the lifter model shipped in the package, against 4-camera triangulation."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+import pytest
+
+from pose3d_ros.core.calibration import load_rig
+from pose3d_ros.core.detection import create_detector
+from pose3d_ros.core.layouts import H36M17, convert_joints
+from pose3d_ros.core.metrics import p_mpjpe
+from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline, create_monocular_lifter
+from pose3d_ros.core.types import METHOD_LIFTER
+from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
+
+FRAMES = 40   # > T = 27 of the shipped model, so full windows are scored too
+
+
+@lru_cache(maxsize=1)
+def _demo():
+    """Rig and mediapipe detections of the first FRAMES frames of the 4 demo cameras."""
+    rig = load_rig(calibration_path("single"))
+    per_camera = []
+    for path in video_paths("single"):
+        capture = cv2.VideoCapture(str(path))
+        detector = create_detector("blazepose")
+        per_camera.append([detector.detect([capture.read()[1]])[0] for _ in range(FRAMES)])
+        detector.close()
+    return rig, per_camera
+
+
+def test_lifter_path_gives_metric_3d_close_to_triangulation():
+    rig, per_camera = _demo()
+    params = PipelineParams(tracking=None, filtering=None)
+    cameras = {c.name: c for c in rig}
+    multi = Pose3DPipeline(rig.names, cameras, frame_id=rig.frame_id, params=params)
+    mono = Pose3DPipeline(rig.names, cameras, frame_id=rig.frame_id, params=params,
+                          lifter=create_monocular_lifter("lifter"))
+    lifted, reference = [], []
+    for k in range(FRAMES):
+        stamp = 10.0 + k / 60
+        frames = {c.name: per_camera[v][k] for v, c in enumerate(rig)}
+        triangulated = multi.process_detections(frames, stamp).skeletons
+        single = mono.process_detections({"cam01": frames["cam01"]}, stamp).skeletons
+        assert single.method == METHOD_LIFTER and single.layout is H36M17
+        assert single.num_people == 1 and triangulated.num_people == 1
+        lifted.append(single.positions[0])
+        reference.append(convert_joints(triangulated.positions[0], triangulated.layout, H36M17))
+    lifted, reference = np.array(lifted), np.array(reference)
+    assert np.isfinite(lifted).all(), "every joint of a fully visible person is estimated"
+    # Pose: PA-MPJPE against the 4-view reference. Measured 2026-11-22 on this clip, cam01:
+    # 77 mm (detector_3d: 63 mm; docs/lifter.md has the held-out evaluation); guard 150 mm.
+    errors = p_mpjpe(lifted, reference)
+    assert errors.mean < 0.150, errors.mean
+    # Placement: one camera guesses depth from the lifted body's size. Measured 2026-11-22 on
+    # these 40 frames, median pelvis gap per camera: lifter 0.61 / 0.78 / 0.44 / 0.23 m
+    # (cam01-04), detector_3d 0.06 / 0.05 / 0.18 / 0.09 m: the lifter places people worse,
+    # which is why detector_3d stays the default. Guard: within 1 m.
+    pelvis_gap = np.linalg.norm(lifted[:, 0] - reference[:, 0], axis=-1)
+    assert np.median(pelvis_gap) < 1.0, np.median(pelvis_gap)
+
+
+def test_people_keep_their_own_windows():
+    """Two people in view: each one is followed in 2D and keeps a window of its own 2D."""
+    rig, per_camera = _demo()
+    lifter = create_monocular_lifter("lifter")
+    camera = rig["cam01"]
+    first = per_camera[0][0]
+    shifted = type(first)(first.keypoints + np.float32([300.0, 0.0]), first.scores,
+                          first.boxes + np.float32([300.0, 0.0, 300.0, 0.0]),
+                          first.person_scores, first.layout, first.image_size)
+    both = type(first)(np.concatenate([first.keypoints, shifted.keypoints]),
+                       np.concatenate([first.scores, shifted.scores]),
+                       np.concatenate([first.boxes, shifted.boxes]),
+                       np.concatenate([first.person_scores, shifted.person_scores]),
+                       first.layout, first.image_size)
+    for k in range(3):
+        out = lifter.lift(both, camera, 10.0 + k / 60)
+        assert out.num_people == 2
+    # Each person's window holds only that person's keypoints, frame after frame.
+    windows = lifter.windows._keypoints
+    assert sorted(windows) == [1, 2]
+    pixels = [w[-1] for w in (windows[1], windows[2])]
+    shift = np.broadcast_to([300.0, 0.0], pixels[0].shape)
+    # Undistortion bends the 300 px shift slightly.
+    np.testing.assert_allclose(pixels[1] - pixels[0], shift, atol=1.0)
+    assert np.linalg.norm(out.positions[0, 0] - out.positions[1, 0]) > 0.3
+
+
+def test_missing_lifter_model_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train one with"):
+        create_monocular_lifter("lifter", model_path=str(tmp_path / "absent.onnx"))
