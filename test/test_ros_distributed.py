@@ -150,7 +150,7 @@ def test_lifecycle_transitions_make_and_release_the_interfaces():
 
             assert subscribers(0)
             assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
-            assert "/skeletons" in published_topics()
+            assert spin_until(executor, lambda: "/skeletons" in published_topics(), 5)
             assert subscribers(0)                      # inactive: no subscriptions yet
             assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
             assert subscribers(1)

@@ -106,7 +106,7 @@ class Harness:
         """rejected_<reason> counts of `camera` in the latest diagnostics report."""
         for report in reversed(self.diagnostics):
             for status in report.status:
-                if status.name.endswith(f"camera {camera}"):
+                if status.name == f"{self.node.get_name()}: camera {camera}":
                     return {kv.key[len("rejected_"):]: int(kv.value) for kv in status.values
                             if kv.key.startswith("rejected_")}
         return {}
@@ -114,7 +114,7 @@ class Harness:
     def status_of(self, camera: str):
         for report in reversed(self.diagnostics):
             for status in report.status:
-                if status.name.endswith(f"camera {camera}"):
+                if status.name == f"{self.node.get_name()}: camera {camera}":
                     return status
         return None
 
@@ -135,7 +135,8 @@ def frames():
 @pytest.fixture(scope="module")
 def harness(rig):
     with ros_context() as context:
-        node = Pose3DNode(context=context, parameter_overrides=[
+        # A name of its own: /diagnostics is global, and only this node's reports count.
+        node = Pose3DNode("pose3d_node_under_test", context=context, parameter_overrides=[
             Parameter("camera_names", value=rig.names),
             Parameter("rig_file", value=str(calibration_path("single"))),
             Parameter("autostart", value=False),
