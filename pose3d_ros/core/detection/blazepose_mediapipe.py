@@ -7,6 +7,7 @@ from frame to frame. Single person per camera by design of that solution.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -14,6 +15,11 @@ import numpy as np
 from ..layouts import BLAZEPOSE33
 from ..types import Detections2D
 from .base import boxes_from_keypoints, check_images
+
+# mediapipe 0.10.14 calls a protobuf API that newer protobuf releases deprecate, once per frame;
+# the warning says nothing a user can act on and buries the node's own log lines.
+warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated",
+                        category=UserWarning)
 
 
 class MediapipeBlazePose:
