@@ -133,8 +133,12 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
 
 def test_lifecycle_transitions_make_and_release_the_interfaces():
     with ros_context() as context:
-        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides())
-        probe = Node("probe", context=context)
+        # A namespace of its own: the subscriber counts below must not see the nodes of other
+        # tests that share this DDS domain.
+        namespace = "/lifecycle_test"
+        fusion = FusionNode(context=context, namespace=namespace,
+                            parameter_overrides=_rig_overrides())
+        probe = Node("probe", context=context, namespace=namespace)
         try:
             publisher = probe.create_publisher(Skeleton2DArray, "cam01/skeletons_2d", RELIABLE)
             executor = SingleThreadedExecutor(context=context)
@@ -146,18 +150,19 @@ def test_lifecycle_transitions_make_and_release_the_interfaces():
 
             def published_topics():
                 return {name for name, _ in fusion.get_publisher_names_and_types_by_node(
-                    "pose3d_fusion", "/")}
+                    "pose3d_fusion", namespace)}
 
             assert subscribers(0)
             assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
-            assert spin_until(executor, lambda: "/skeletons" in published_topics(), 5)
+            assert spin_until(executor, lambda: f"{namespace}/skeletons" in published_topics(), 5)
             assert subscribers(0)                      # inactive: no subscriptions yet
             assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
             assert subscribers(1)
             assert fusion.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
             assert subscribers(0)
             assert fusion.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
-            assert spin_until(executor, lambda: "/skeletons" not in published_topics(), 5)
+            assert spin_until(executor,
+                              lambda: f"{namespace}/skeletons" not in published_topics(), 5)
             assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS  # again
             assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
             assert subscribers(1)
