@@ -44,7 +44,12 @@ from pose3d_ros.core.image_decode import decode_image  # noqa: E402
 from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors  # noqa: E402
 from pose3d_ros.core.sync import FrameSynchronizer  # noqa: E402
 from pose3d_ros.ros.body_frame import body_frames  # noqa: E402
-from pose3d_ros.ros.conversions import seconds_to_stamp, skeletons3d_to_msg  # noqa: E402
+from pose3d_ros.ros.conversions import (  # noqa: E402
+    camera_model_to_info,
+    image_to_msg,
+    seconds_to_stamp,
+    skeletons3d_to_msg,
+)
 from pose3d_ros.ros.nodes import Pose3DNode  # noqa: E402
 from pose3d_ros.ros.tf import people_transforms  # noqa: E402
 from pose3d_ros.ros.visualization import skeleton_markers  # noqa: E402
@@ -59,20 +64,6 @@ def read_frames(count: int) -> list[list[np.ndarray]]:
     return frames
 
 
-def image_msg(image: np.ndarray, stamp: float, frame_id: str) -> Image:
-    msg = Image(height=image.shape[0], width=image.shape[1], encoding="bgr8",
-                step=image.shape[1] * 3, data=image.tobytes())
-    msg.header.stamp = seconds_to_stamp(stamp)
-    msg.header.frame_id = frame_id
-    return msg
-
-
-def camera_info_msg(camera) -> CameraInfo:
-    f = camera.to_camera_info_fields()
-    msg = CameraInfo(width=f["width"], height=f["height"], distortion_model=f["distortion_model"],
-                     d=f["d"], k=f["k"], r=f["r"], p=f["p"])
-    msg.header.frame_id = camera.frame_id
-    return msg
 
 
 def live(num_cameras: int, frames, fps: float) -> dict:
@@ -115,14 +106,14 @@ def live(num_cameras: int, frames, fps: float) -> dict:
         deadline = time.monotonic() + 10
         while not all(c.calibrated for c in node.health.cameras.values()):
             for camera in cameras:
-                infos[camera.name].publish(camera_info_msg(camera))
+                infos[camera.name].publish(camera_model_to_info(camera))
             time.sleep(0.1)
             if time.monotonic() > deadline:
                 raise RuntimeError("camera_info not taken")
         # Warm-up: the first detection loads the models.
         stamp = time.time()
         for v, camera in enumerate(cameras):
-            images[camera.name].publish(image_msg(frames[0][v], stamp, camera.frame_id))
+            images[camera.name].publish(image_to_msg(frames[0][v], stamp, camera.frame_id))
         while not received and time.monotonic() < deadline + 30:
             time.sleep(0.05)
         received.clear()
@@ -133,7 +124,7 @@ def live(num_cameras: int, frames, fps: float) -> dict:
             time.sleep(max(0.0, target - time.monotonic()))
             stamp = time.time()
             for v, camera in enumerate(cameras):
-                images[camera.name].publish(image_msg(row[v], stamp, camera.frame_id))
+                images[camera.name].publish(image_to_msg(row[v], stamp, camera.frame_id))
         time.sleep(1.0)
         latencies = np.array([r[0] for r in received]) * 1000
         result.update(sent=len(frames), outputs=len(received),
@@ -161,7 +152,7 @@ def overhead(frames, iterations: int) -> dict[str, float]:
     sets = []
     for k, row in enumerate(frames):
         found = {n: detectors[v].detect([row[v]])[0] for v, n in enumerate(names)}
-        msgs = [image_msg(row[v], 100.0 + k / 60, rig[n].frame_id) for v, n in enumerate(names)]
+        msgs = [image_to_msg(row[v], 100.0 + k / 60, rig[n].frame_id) for v, n in enumerate(names)]
         sets.append((found, msgs))
     sync = FrameSynchronizer(names, slop_s=0.004, min_views=2)
     totals: dict[str, list[float]] = {}

@@ -17,11 +17,15 @@ from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_helpers import ros_context, spin_until
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
-from test_ros_nodes import camera_info_msg, image_msg
 
 from pose3d_ros.core.calibration import load_rig, save_rig_yaml
 from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors
-from pose3d_ros.ros.conversions import seconds_to_stamp, skeletons3d_from_msg
+from pose3d_ros.ros.conversions import (
+    camera_model_to_info,
+    image_to_msg,
+    seconds_to_stamp,
+    skeletons3d_from_msg,
+)
 from pose3d_ros.ros.nodes import DetectorNode, FusionNode
 from pose3d_ros.ros.parameters import FUSION_PARAMS, ParameterError
 from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
@@ -85,7 +89,7 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
 
             def send_infos():
                 for pub, camera in zip(infos, rig.cameras[:2], strict=True):
-                    pub.publish(camera_info_msg(camera))
+                    pub.publish(camera_model_to_info(camera))
 
             assert spin_until(executor, lambda: all(
                 c.calibrated for c in fusion.health.cameras.values()), 10, tick=send_infos)
@@ -105,7 +109,7 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
 
             for k in range(FRAMES):
                 stamp = 500.0 + k / 60
-                raw.publish(image_msg(frames[k][0], stamp, "cam01_optical_frame"))
+                raw.publish(image_to_msg(frames[k][0], stamp, "cam01_optical_frame"))
                 message = CompressedImage(format="jpeg", data=jpegs[k])
                 message.header.stamp = seconds_to_stamp(stamp)
                 message.header.frame_id = "cam02_optical_frame"

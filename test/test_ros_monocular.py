@@ -19,7 +19,6 @@ from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from ros_helpers import ros_context, spin_until
 from sensor_msgs.msg import CameraInfo, Image
-from test_ros_nodes import camera_info_msg, image_msg
 
 from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.pipeline import (
@@ -28,7 +27,12 @@ from pose3d_ros.core.pipeline import (
     create_detectors,
     create_monocular_lifter,
 )
-from pose3d_ros.ros.conversions import camera_model_from_info, skeletons3d_from_msg
+from pose3d_ros.ros.conversions import (
+    camera_model_from_info,
+    camera_model_to_info,
+    image_to_msg,
+    skeletons3d_from_msg,
+)
 from pose3d_ros.ros.nodes import Pose3DNode
 from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
 
@@ -60,11 +64,11 @@ def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core()
                                           qos_profile_sensor_data)
             probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
             assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
-                              tick=lambda: info.publish(camera_info_msg(camera)))
+                              tick=lambda: info.publish(camera_model_to_info(camera)))
             for k in range(FRAMES):
                 for attempt in range(3):
                     stamp = 50.0 + k / 60 + attempt * 1e-3
-                    images.publish(image_msg(frames[k], stamp, camera.frame_id))
+                    images.publish(image_to_msg(frames[k], stamp, camera.frame_id))
                     if spin_until(executor, lambda k=k: len(outputs) > k, 20):
                         break
                 assert len(outputs) > k, node.last_error
@@ -73,7 +77,7 @@ def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core()
             node.destroy_node()
             probe.destroy_node()
 
-    model = camera_model_from_info(camera_info_msg(camera), "cam01")
+    model = camera_model_from_info(camera_model_to_info(camera), "cam01")
     offline = Pose3DPipeline(["cam01"], {"cam01": model}, create_detectors("blazepose", 1),
                              frame_id=camera.frame_id, params=PipelineParams(),
                              lifter=create_monocular_lifter("detector_3d"))

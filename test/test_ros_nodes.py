@@ -28,7 +28,11 @@ from visualization_msgs.msg import MarkerArray
 from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline, create_detectors
 from pose3d_ros.core.tracking import TrackerParams
-from pose3d_ros.ros.conversions import seconds_to_stamp, skeletons3d_from_msg
+from pose3d_ros.ros.conversions import (
+    camera_model_to_info,
+    image_to_msg,
+    skeletons3d_from_msg,
+)
 from pose3d_ros.ros.nodes import Pose3DNode
 from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
 
@@ -49,21 +53,6 @@ def _frames(count: int) -> list[list[np.ndarray]]:
     return frames
 
 
-def image_msg(image: np.ndarray, stamp: float, frame_id: str) -> Image:
-    msg = Image(height=image.shape[0], width=image.shape[1], encoding="bgr8",
-                step=image.shape[1] * 3, data=image.tobytes())
-    msg.header.stamp = seconds_to_stamp(stamp)
-    msg.header.frame_id = frame_id
-    return msg
-
-
-def camera_info_msg(camera) -> CameraInfo:
-    fields = camera.to_camera_info_fields()
-    msg = CameraInfo(width=fields["width"], height=fields["height"],
-                     distortion_model=fields["distortion_model"], d=fields["d"], k=fields["k"],
-                     r=fields["r"], p=fields["p"])
-    msg.header.frame_id = camera.frame_id
-    return msg
 
 
 class Harness:
@@ -168,10 +157,10 @@ def test_image_before_camera_info_is_rejected_then_configured(harness, rig, fram
     assert h.node.trigger_configure() == TransitionCallbackReturn.SUCCESS, h.node.last_error
     assert h.node.trigger_activate() == TransitionCallbackReturn.SUCCESS
     assert h.spin_until(lambda: all(p.get_subscription_count() for p in h.images.values()), 10)
-    h.images["cam01"].publish(image_msg(frames[0][0], BASE_STAMP - 1.0, "cam01_optical_frame"))
+    h.images["cam01"].publish(image_to_msg(frames[0][0], BASE_STAMP - 1.0, "cam01_optical_frame"))
     assert h.spin_until(lambda: h.log_lines("no_camera_info"), 10), "no log for missing info"
     for camera in rig:
-        h.infos[camera.name].publish(camera_info_msg(camera))
+        h.infos[camera.name].publish(camera_model_to_info(camera))
     assert h.spin_until(lambda: all(c.calibrated for c in h.node.health.cameras.values()), 10)
     assert h.spin_until(lambda: h.rejections("cam01").get("no_camera_info") == 1, 5)
 
@@ -183,7 +172,7 @@ def test_3d_matches_the_offline_core_and_survives_a_camera_drop_out(harness, rig
         for v, camera in enumerate(rig):
             if camera.name == "cam04" and k >= DROP_AFTER:
                 continue        # cam04 stops mid-stream
-            h.images[camera.name].publish(image_msg(frames[k][v], stamp, camera.frame_id))
+            h.images[camera.name].publish(image_to_msg(frames[k][v], stamp, camera.frame_id))
         _wait_for_output(h, k + 1)
     outputs = h.skeletons[:NUM_FRAMES]
     cameras_per_set = [list(m.cameras) for m in outputs]
@@ -235,7 +224,7 @@ def test_tf_markers_and_diagnostics_arrive(harness):
 
 
 def _bad_image(kind: str, image: np.ndarray, stamp: float) -> Image:
-    msg = image_msg(image, stamp, "cam01_optical_frame")
+    msg = image_to_msg(image, stamp, "cam01_optical_frame")
     if kind == "unsupported_encoding":
         msg.encoding = "32FC1"
     elif kind == "step_mismatch":
@@ -255,23 +244,23 @@ def test_bad_input_is_logged_once_reported_and_survived(harness, rig, frames):
     def send_set(t: float, which=cams) -> None:
         for v, name in enumerate(cams):
             if name in which:
-                h.send(h.images[name], image_msg(small[v], t, rig[name].frame_id))
+                h.send(h.images[name], image_to_msg(small[v], t, rig[name].frame_id))
 
     # Image problems, twice each (logged once, counted twice).
     for kind in ("unsupported_encoding", "step_mismatch", "truncated"):
         for _ in range(2):
             h.send(h.images["cam01"], _bad_image(kind, small[0], stamp))
     # Calibration problems: all-zero and NaN camera_info (the last good one is kept).
-    zero = camera_info_msg(rig["cam02"])
+    zero = camera_model_to_info(rig["cam02"])
     zero.k = [0.0] * 9
-    nan = camera_info_msg(rig["cam03"])
+    nan = camera_model_to_info(rig["cam03"])
     nan.d = [float("nan")] * len(nan.d)
     h.send(h.infos["cam02"], zero)
     h.send(h.infos["cam03"], nan)
     # Stamps: a good set, a duplicate, one going backwards, one jumping forward.
     send_set(stamp)
-    h.send(h.images["cam01"], image_msg(small[0], stamp, "cam01_optical_frame"))
-    h.send(h.images["cam01"], image_msg(small[0], stamp - 0.5, "cam01_optical_frame"))
+    h.send(h.images["cam01"], image_to_msg(small[0], stamp, "cam01_optical_frame"))
+    h.send(h.images["cam01"], image_to_msg(small[0], stamp - 0.5, "cam01_optical_frame"))
     stamp += 5.0
     send_set(stamp)
     # cam01 at 10x the rate of cam02/cam03 for a while.

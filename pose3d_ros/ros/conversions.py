@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, Pose, Quaternion
-from sensor_msgs.msg import CameraInfo
+from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from pose3d_ros.core.layouts import JointLayout, get_layout
@@ -192,3 +192,27 @@ def camera_model_from_info(info: CameraInfo, name: str):
             list(info.r), list(info.p), frame_id=info.header.frame_id, name=name)
     except ValueError as err:
         raise CameraInfoError("camera_info_invalid", f"{where}: {err}") from None
+
+
+def image_to_msg(image: np.ndarray, stamp: float | Time, frame_id: str) -> Image:
+    """BGR uint8 image (H, W, 3) -> sensor_msgs/Image, encoding bgr8 (what cv_bridge's
+    cv2_to_imgmsg gives for such an array). stamp: capture time, seconds or a Time."""
+    image = np.ascontiguousarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected a BGR uint8 image (H, W, 3), got {image.dtype} {image.shape}")
+    msg = Image(height=image.shape[0], width=image.shape[1], encoding="bgr8",
+                step=image.shape[1] * 3, data=image.tobytes())
+    msg.header.stamp = stamp if isinstance(stamp, Time) else seconds_to_stamp(stamp)
+    msg.header.frame_id = frame_id
+    return msg
+
+
+def camera_model_to_info(camera) -> CameraInfo:
+    """CameraModel -> sensor_msgs/CameraInfo (intrinsics, distortion, R, P; header frame =
+    the camera's optical frame, stamp left 0). The inverse of camera_model_from_info."""
+    fields = camera.to_camera_info_fields()
+    msg = CameraInfo(width=fields["width"], height=fields["height"],
+                     distortion_model=fields["distortion_model"], d=fields["d"], k=fields["k"],
+                     r=fields["r"], p=fields["p"])
+    msg.header.frame_id = camera.frame_id
+    return msg

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.detection.base import ignore_all_nan_warnings
+
 log = logging.getLogger(__name__)
 
 
@@ -32,24 +34,13 @@ def matched_joint_distances(first, second) -> np.ndarray:
     a = first.keypoints[:, :, None]  # (T, Pa, 1, J, 2)
     b = second.keypoints[:, None]  # (T, 1, Pb, J, 2)
     dist = np.linalg.norm(a - b, axis=-1)  # (T, Pa, Pb, J)
-    with np.errstate(invalid="ignore"), _Quiet():
+    with np.errstate(invalid="ignore"), ignore_all_nan_warnings():
         median = np.nanmedian(dist, axis=-1)  # (T, Pa, Pb)
     median = np.where(np.isnan(median), np.inf, median)
     best = np.argmin(median, axis=2)  # (T, Pa)
     found = np.isfinite(np.take_along_axis(median, best[..., None], axis=2)[..., 0])
     chosen = np.take_along_axis(dist, best[:, :, None, None], axis=2)[:, :, 0]  # (T, Pa, J)
     return chosen[found]
-
-
-class _Quiet:
-    def __enter__(self):
-        import warnings
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
 
 
 def evaluate(recordings: list[str], detectors: list[str], max_frames: int | None) -> dict:
@@ -73,7 +64,7 @@ def evaluate(recordings: list[str], detectors: list[str], max_frames: int | None
                     frames = min(len(a.num_people), len(b.num_people))
                     a.keypoints, b.keypoints = a.keypoints[:frames], b.keypoints[:frames]
                     dist = matched_joint_distances(a, b)
-                    with _Quiet():
+                    with ignore_all_nan_warnings():
                         rows.append({
                             "camera": p.stem, "matched_people": int(len(dist)),
                             "median_px": float(np.nanmedian(dist)) if dist.size else None,

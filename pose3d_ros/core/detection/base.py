@@ -7,6 +7,9 @@ raw image, NaN for joints it did not find.
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
@@ -58,23 +61,19 @@ def boxes_from_keypoints(keypoints: np.ndarray) -> np.ndarray:
     """Tight boxes (P, 4) [u_min, v_min, u_max, v_max] around (P, J, 2) keypoints, NaN-aware."""
     if keypoints.shape[0] == 0:
         return np.zeros((0, 4), np.float32)
-    with np.errstate(invalid="ignore"), _AllNanOk():
+    with np.errstate(invalid="ignore"), ignore_all_nan_warnings():
         low = np.nanmin(keypoints, axis=1)
         high = np.nanmax(keypoints, axis=1)
     return np.concatenate([low, high], axis=1).astype(np.float32)
 
 
-class _AllNanOk:
-    """Silence numpy's 'All-NaN slice' warning: an all-NaN person yields a NaN box, as it should."""
-
-    def __enter__(self):
-        import warnings
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
+@contextmanager
+def ignore_all_nan_warnings() -> Iterator[None]:
+    """Silence numpy's 'All-NaN slice' / 'Mean of empty slice' RuntimeWarnings inside the block:
+    a person or joint with no finite value yields NaN, as it should, with nothing to warn of."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
+        yield
 
 
 def convert_detections(det: Detections2D, layout: JointLayout | str) -> Detections2D:
