@@ -58,8 +58,8 @@ from pose3d_ros.tools.fetch_demo import calibration_path, video_paths  # noqa: E
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
-def read_frames(count: int) -> list[list[np.ndarray]]:
-    captures = [cv2.VideoCapture(str(p)) for p in video_paths("single")]
+def read_frames(count: int, recording: str = "single") -> list[list[np.ndarray]]:
+    captures = [cv2.VideoCapture(str(p)) for p in video_paths(recording)]
     frames = [[cap.read()[1] for cap in captures] for _ in range(count)]
     return frames
 
@@ -143,11 +143,12 @@ def live(num_cameras: int, frames, fps: float) -> dict:
     return result
 
 
-def overhead(frames, iterations: int) -> dict[str, float]:
+def overhead(frames, iterations: int, recording: str = "single",
+             detector: str = "blazepose") -> dict[str, float]:
     """Mean ms per 4-camera set of everything but the 2D network."""
-    rig = load_rig(calibration_path("single"))
+    rig = load_rig(calibration_path(recording))
     names = rig.names
-    detectors = create_detectors("blazepose", len(names))
+    detectors = create_detectors(detector, len(names))
     pipeline = Pose3DPipeline(names, {c.name: c for c in rig}, detectors, frame_id=rig.frame_id)
     sets = []
     for k, row in enumerate(frames):
@@ -173,11 +174,11 @@ def overhead(frames, iterations: int) -> dict[str, float]:
         skeleton_markers(result.skeletons, stamp_msg)
         people_transforms(result.skeletons, stamp_msg, frames=bodies)
         t3 = time.perf_counter()
-        row = {"decode + sync": t1 - t0, **{k: v for k, v in result.timings.items()
-                                             if k != "total"},
+        stages = {k: v for k, v in result.timings.items() if k != "total"}
+        row = {"people": result.skeletons.num_people, "decode + sync": t1 - t0, **stages,
                "messages (3D, markers, TF)": t3 - t2, "total": t3 - t0}
         for key, value in row.items():
-            totals.setdefault(key, []).append(value * 1000)
+            totals.setdefault(key, []).append(value if key == "people" else value * 1000)
     pipeline.close()
     return {k: float(np.mean(v)) for k, v in totals.items()}
 
@@ -192,9 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     frames = read_frames(args.frames)
     print("## Node overhead per 4-camera frame set (all but the 2D network), mean ms")
-    print("| stage | ms |\n|---|---|")
-    for key, value in overhead(frames[:10], args.iterations).items():
-        print(f"| {key} | {value:.2f} |")
+    single = overhead(frames[:10], args.iterations)
+    multi = overhead(read_frames(10, "multi"), args.iterations, "multi", "blazepose_multi")
+    print("| stage | demo 'single', mediapipe BlazePose | demo 'multi', blazepose_multi |")
+    print("|---|---|---|")
+    for key, value in single.items():
+        print(f"| {key} | {value:.2f} | {multi[key]:.2f} |")
     print()
     if args.overhead_only:
         return 0

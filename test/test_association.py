@@ -95,3 +95,61 @@ def test_reprojection_check_removes_a_displaced_member():
     assert row[2] == -1 and (row >= 0).sum() == 4
     other = next(r for r in checked.members if r[0] >= 0 and truth[0][r[0]] == 1)
     assert (other >= 0).sum() == 5  # the undisturbed person keeps all views
+
+
+def test_affinity_equals_a_pair_by_pair_reference():
+    """The batched affinity (all detection pairs of all cameras at once) against a plain loop
+    over detection pairs and joints with np.cross: same values, symmetric, inf within a
+    camera."""
+    from pose3d_ros.core.association import affinity_matrix
+    rig, _, dets, _ = _crowd(4, 3, seed=2)
+    dist, camera_of = affinity_matrix(rig.cameras, dets)
+    rays = [cam.pixel_rays(d.keypoints.astype(np.float64))
+            for cam, d in zip(rig, dets, strict=True)]
+    flat = [(v, p) for v, d in enumerate(dets) for p in range(d.num_people)]
+    cap = 0.3
+    for a, (va, pa) in enumerate(flat):
+        for b, (vb, pb) in enumerate(flat):
+            if va == vb:
+                assert np.isinf(dist[a, b])
+                continue
+            ca, cb = rig[va].center, rig[vb].center
+            num = den = 0.0
+            joints = 0
+            for j in range(17):
+                wa, wb = float(dets[va].scores[pa, j]), float(dets[vb].scores[pb, j])
+                ra, rb = rays[va][pa, j], rays[vb][pb, j]
+                if not (np.isfinite(ra).all() and np.isfinite(rb).all()) or min(wa, wb) < 0.3:
+                    continue
+                normal = np.cross(ra, rb)
+                gap = abs(normal @ (cb - ca)) / np.linalg.norm(normal)
+                # closest points in front of both cameras: solve ca + s ra = cb + u rb (lsq)
+                s, u = np.linalg.lstsq(np.stack([ra, -rb], 1), cb - ca, rcond=None)[0]
+                num += min(wa, wb) * (min(gap, cap) if s > 0 and u > 0 else cap)
+                den += min(wa, wb)
+                joints += 1
+            if joints < 3:                # min_joints
+                assert np.isinf(dist[a, b])
+            else:
+                assert dist[a, b] == pytest.approx(num / den, abs=1e-9)
+    np.testing.assert_array_equal(dist, dist.T)
+
+
+def test_normalized_entry_point_equals_associate():
+    """The nodes' path (undistorted normalised keypoints, stacked cameras) groups exactly as
+    associate() on the distorted cameras, and the affinity has one value per camera pair."""
+    from pose3d_ros.core.association import affinity_matrix, associate_normalized
+    from pose3d_ros.core.camera import CameraArrays
+    for seed in range(6):
+        rig, _, dets, _ = _crowd(4, 5, seed)
+        normalized = [cam.undistort(d.keypoints.astype(np.float64))
+                      for cam, d in zip(rig.cameras, dets, strict=True)]
+        fast = associate_normalized(CameraArrays.from_cameras(rig.cameras), normalized,
+                                    [d.scores for d in dets])
+        direct = associate(rig.cameras, dets)
+        np.testing.assert_array_equal(fast.members, direct.members)
+        np.testing.assert_allclose(fast.cost, direct.cost, atol=1e-9)
+        dist, camera_of = affinity_matrix(rig.cameras, dets)
+        np.testing.assert_array_equal(dist, dist.T)
+        assert np.isinf(dist[camera_of[:, None] == camera_of[None]]).all()
+        assert np.isfinite(dist[camera_of[:, None] != camera_of[None]]).any()

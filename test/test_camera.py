@@ -122,3 +122,19 @@ def test_rig_lookup_and_duplicates():
         rig.camera("cam09")
     with pytest.raises(ValueError, match="duplicate"):
         Rig("rig", [rig.cameras[0], rig.cameras[0]])
+
+
+def test_stacked_cameras_give_the_same_rays_and_centres(points):
+    """CameraArrays (the hot paths' stacked form) agrees with each CameraModel."""
+    from pose3d_ros.core.camera import CameraArrays, cross3
+    rig = random_rig(3, np.random.default_rng(8))
+    arrays = CameraArrays.from_cameras(rig.cameras)
+    pixels = np.stack([cam.project(points) for cam in rig])              # (V, 200, 2)
+    normalized = np.stack([cam.undistort(p) for cam, p in zip(rig, pixels, strict=True)])
+    rays = arrays.rays(normalized, np.arange(3))
+    for v, cam in enumerate(rig):
+        np.testing.assert_allclose(rays[v], cam.pixel_rays(pixels[v]), atol=1e-12)
+        np.testing.assert_allclose(arrays.centers[v], cam.center, atol=1e-12)
+        np.testing.assert_allclose(arrays.projections[v], np.hstack([cam.R, cam.t[:, None]]))
+    np.testing.assert_allclose(arrays.focal, [np.sqrt(c.K[0, 0] * c.K[1, 1]) for c in rig])
+    np.testing.assert_allclose(cross3(rays[0], rays[1]), np.cross(rays[0], rays[1]), atol=1e-15)

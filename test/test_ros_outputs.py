@@ -78,12 +78,16 @@ def test_skeletons3d_message_round_trip_with_body_pose():
 def test_body_frame_follows_the_torso():
     person = _standing_person([0, 0, 0])
     turned = person @ np.array([[0, -1, 0], [1, 0, 0], [0, 0, 1]]).T  # 90 deg about z
-    origins, rotations = body_frames(np.stack([turned]), COCO17)
-    np.testing.assert_allclose(rotations[0][:, 0], [0, 1, 0], atol=1e-9)  # x now faces +y
-    np.testing.assert_allclose(origins[0], [0, 0, 1.0], atol=1e-9)
+    frames = body_frames(np.stack([turned]), COCO17)
+    np.testing.assert_allclose(frames.rotations[0][:, 0], [0, 1, 0], atol=1e-9)  # x faces +y
+    np.testing.assert_allclose(frames.origins[0], [0, 0, 1.0], atol=1e-9)
+    # the quaternion (x, y, z, w) of 90 deg about z
+    np.testing.assert_allclose(np.abs(frames.quaternions[0]), [0, 0, np.sqrt(0.5), np.sqrt(0.5)],
+                               atol=1e-9)
     no_hips = person.copy()
     no_hips[COCO17.index("left_hip")] = np.nan
-    origins, rotations = body_frames(no_hips[None], COCO17)
+    frames = body_frames(no_hips[None], COCO17)
+    origins, rotations = frames.origins, frames.rotations
     np.testing.assert_array_equal(rotations[0], np.eye(3))
     assert np.isfinite(origins[0]).all()
 

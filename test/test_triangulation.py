@@ -116,3 +116,30 @@ def test_generator_has_rigid_bones_and_triangulation_keeps_them():
     obs = observe(rig, poses, rng, noise_px=1.0)
     res = triangulate(rig.cameras, obs.keypoints, obs.scores)
     assert np.median(list(bone_length_cv(res.points, BLAZEPOSE33).values())) < 0.03
+
+
+def test_normalized_entry_point_gives_the_same_points(scene):
+    """The nodes' path (keypoints undistorted once, cameras stacked) equals triangulate() on
+    the distorted cameras; its reprojection error is in undistorted pixels."""
+    from pose3d_ros.core.camera import CameraArrays
+    from pose3d_ros.core.triangulation import triangulate_normalized
+    rig, poses = scene
+    obs = observe(rig, poses[:5], np.random.default_rng(5), noise_px=1.5, outlier_fraction=0.05)
+    direct = triangulate(rig.cameras, obs.keypoints, obs.scores)
+    normalized = np.stack([cam.undistort(obs.keypoints[..., v, :, :])
+                           for v, cam in enumerate(rig.cameras)], axis=-3)
+    fast = triangulate_normalized(CameraArrays.from_cameras(rig.cameras), normalized,
+                                  obs.scores)
+    np.testing.assert_allclose(fast.points, direct.points, atol=1e-9)
+    np.testing.assert_array_equal(fast.used, direct.used)
+    np.testing.assert_array_equal(fast.num_views, direct.num_views)
+    # undistorted-pixel and raw-pixel errors differ only by the local scale of the distortion
+    ok = direct.num_views > 0
+    ratio = fast.reprojection_error[ok] / np.maximum(direct.reprojection_error[ok], 1e-9)
+    assert np.median(ratio) == pytest.approx(1.0, abs=0.1)
+
+
+def test_no_people_gives_empty_results(scene):
+    rig, _ = scene
+    res = triangulate(rig.cameras, np.zeros((0, 5, 17, 2)), np.zeros((0, 5, 17)))
+    assert res.points.shape == (0, 17, 3) and res.used.shape == (0, 5, 17)

@@ -26,7 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .camera import CameraModel
+from .camera import CameraArrays, CameraModel, cross3
 from .types import Detections2D
 
 
@@ -46,30 +46,29 @@ class Association:
 
 def ray_distances(center_a: np.ndarray, rays_a: np.ndarray, center_b: np.ndarray,
                   rays_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distances between viewing rays of corresponding joints.
+    """Distances between viewing rays of corresponding joints, element by element.
 
-    center_a, center_b: (3,) camera centres; rays_a: (Pa, J, 3), rays_b: (Pb, J, 3) unit rays
-    in the rig frame (CameraModel.pixel_rays). Returns (dist, in_front): (Pa, Pb, J) metres,
-    NaN where either ray is NaN; in_front tells whether the closest points of the two rays lie
-    in front of both cameras.
+    center_a, center_b: (..., 3) ray origins (camera centres) in the rig frame, metres;
+    rays_a, rays_b: (..., J, 3) unit rays (CameraModel.pixel_rays); leading dimensions
+    broadcast. Returns (dist, in_front): (..., J) metres, NaN where either ray is NaN; in_front
+    tells whether the closest points of the two rays lie in front of both cameras.
     """
-    da = rays_a[:, None]  # (Pa, 1, J, 3)
-    db = rays_b[None]  # (1, Pb, J, 3)
-    baseline = center_b - center_a
-    cross = np.cross(da, db)
-    norm = np.linalg.norm(cross, axis=-1)
+    baseline = (np.asarray(center_b) - np.asarray(center_a))[..., None, :]  # (..., 1, 3)
+    cross = cross3(rays_a, rays_b)
+    norm = np.sqrt(np.einsum("...i,...i->...", cross, cross))
     with np.errstate(invalid="ignore", divide="ignore"):
-        dist = np.abs(cross @ baseline) / norm
-        # closest-point parameters s (along da from ca) and u (along db from cb)
-        dadb = np.sum(da * db, axis=-1)
-        denom = 1 - dadb ** 2
-        s = (da @ baseline - dadb * (db @ baseline)) / denom
-        u = (dadb * (da @ baseline) - db @ baseline) / denom
+        dist = np.abs(np.einsum("...i,...i->...", cross, baseline)) / norm
+        # closest-point parameters s (along rays_a from a) and u (along rays_b from b)
+        ab = np.einsum("...i,...i->...", rays_a, rays_b)
+        a_base = np.einsum("...i,...i->...", rays_a, baseline)
+        b_base = np.einsum("...i,...i->...", rays_b, baseline)
+        denom = 1 - ab ** 2
+        s = (a_base - ab * b_base) / denom
+        u = (ab * a_base - b_base) / denom
     parallel = norm < 1e-9  # nearly parallel rays: distance from centre b to ray a
     if np.any(parallel):
-        along = np.broadcast_to(da, cross.shape)
-        perp = np.linalg.norm(np.cross(along, baseline), axis=-1)
-        dist = np.where(parallel, perp, dist)
+        perp = cross3(rays_a, baseline)
+        dist = np.where(parallel, np.sqrt(np.einsum("...i,...i->...", perp, perp)), dist)
     return dist, (s > 0) & (u > 0)
 
 
@@ -84,31 +83,43 @@ def affinity_matrix(cameras: Sequence[CameraModel], detections: Sequence[Detecti
     than min_joints shared joints), camera_of (N,) camera index of each detection, with the
     N detections ordered camera by camera.
     """
-    counts = [d.num_people for d in detections]
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(int)
-    n = int(offsets[-1])
-    dist = np.full((n, n), np.inf)
-    camera_of = np.repeat(np.arange(len(cameras)), counts)
+    normalized = [cam.undistort(np.asarray(det.keypoints, np.float64))
+                  for cam, det in zip(cameras, detections, strict=True)]
+    return _affinity(CameraArrays.from_cameras(cameras), normalized,
+                     [det.scores for det in detections], min_score=min_score,
+                     min_joints=min_joints, max_ray_distance_m=max_ray_distance_m)
+
+
+def _affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
+              scores: Sequence[np.ndarray], *, min_score: float, min_joints: int,
+              max_ray_distance_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """affinity_matrix() on undistorted normalised keypoints (per camera (P_v, J, 2)), for
+    all pairs of detections of all cameras in one batched computation."""
+    counts = [int(k.shape[0]) for k in normalized]
+    camera_of = np.repeat(np.arange(len(counts)), counts)
+    n = int(camera_of.size)
+    if n == 0:
+        return np.full((0, 0), np.inf), camera_of
+    xy = np.concatenate(normalized).astype(np.float64, copy=False)       # (N, J, 2)
+    score = np.concatenate(scores).astype(np.float64, copy=False)        # (N, J)
+    rays = arrays.rays(xy, camera_of)                                    # (N, J, 3)
+    weight = np.where(np.isfinite(xy[..., 0]) & (score >= min_score), score, 0.0)
+    # every pair of detections of two different cameras, first index in the lower camera
+    first, second = np.nonzero(camera_of[:, None] < camera_of[None])
+    centers = arrays.centers
+    d, front = ray_distances(centers[camera_of[first]], rays[first],
+                             centers[camera_of[second]], rays[second])   # (K, J)
     cap = 2.0 * max_ray_distance_m
-    rays = [cam.pixel_rays(np.asarray(det.keypoints, np.float64))
-            for cam, det in zip(cameras, detections, strict=True)]
-    weights = [np.where(np.isfinite(det.keypoints[..., 0]) & (det.scores >= min_score),
-                        det.scores, 0.0) for det in detections]
-    centers = [cam.center for cam in cameras]
-    for a in range(len(cameras)):
-        for b in range(a + 1, len(cameras)):
-            if counts[a] == 0 or counts[b] == 0:
-                continue
-            d, front = ray_distances(centers[a], rays[a], centers[b], rays[b])
-            w = np.minimum(weights[a][:, None], weights[b][None])
-            w = np.where(np.isfinite(d), w, 0.0)
-            d = np.where(front & np.isfinite(d), np.minimum(d, cap), cap)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = (w * d).sum(-1) / w.sum(-1)
-            mean = np.where((w > 0).sum(-1) >= min_joints, mean, np.inf)
-            dist[offsets[a]:offsets[a + 1], offsets[b]:offsets[b + 1]] = mean
-            dist[offsets[b]:offsets[b + 1], offsets[a]:offsets[a + 1]] = mean.T
-    return dist, camera_of
+    w = np.minimum(weight[first], weight[second])
+    w = np.where(np.isfinite(d), w, 0.0)
+    d = np.where(front & np.isfinite(d), np.minimum(d, cap), cap)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pair_mean = (w * d).sum(-1) / w.sum(-1)
+    pair_mean = np.where((w > 0).sum(-1) >= min_joints, pair_mean, np.inf)
+    mean = np.full((n, n), np.inf)
+    mean[first, second] = pair_mean
+    mean[second, first] = pair_mean
+    return mean, camera_of
 
 
 def associate(cameras: Sequence[CameraModel], detections: Sequence[Detections2D], *,
@@ -130,51 +141,81 @@ def associate(cameras: Sequence[CameraModel], detections: Sequence[Detections2D]
     layouts = {d.layout.name for d in detections}
     if len(layouts) > 1:
         raise ValueError(f"detections use different joint layouts: {sorted(layouts)}")
-    n_views = len(cameras)
-    dist, camera_of = affinity_matrix(cameras, detections, min_score=min_score,
-                                      min_joints=min_joints, max_ray_distance_m=max_ray_distance_m)
+    normalized = [cam.undistort(np.asarray(det.keypoints, np.float64))
+                  for cam, det in zip(cameras, detections, strict=True)]
+    out = associate_normalized(CameraArrays.from_cameras(cameras), normalized,
+                               [det.scores for det in detections],
+                               max_ray_distance_m=max_ray_distance_m, min_views=min_views,
+                               min_score=min_score, min_joints=min_joints)
+    if max_reprojection_px is not None and out.num_people:
+        out = _sorted(_prune_by_reprojection(cameras, detections, out, max_reprojection_px,
+                                             min_views, min_score))
+    return out
+
+
+def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
+                         scores: Sequence[np.ndarray], *, max_ray_distance_m: float = 0.15,
+                         min_views: int = 2, min_score: float = 0.3,
+                         min_joints: int = 3) -> Association:
+    """associate() for keypoints already undistorted, with the cameras stacked.
+
+    The nodes' hot path: they undistort each camera's keypoints once and share them with
+    triangulation. normalized: per camera (P_v, J, 2) undistorted normalised image
+    coordinates (x/z, y/z in the optical frame), NaN for unseen joints; scores: per camera
+    (P_v, J). Other arguments and the result as associate() (without the reprojection check).
+    """
+    if not arrays.num_cameras == len(normalized) == len(scores):
+        raise ValueError(f"{arrays.num_cameras} cameras, {len(normalized)} keypoint sets and "
+                         f"{len(scores)} score sets")
+    n_views = arrays.num_cameras
+    dist, camera_of = _affinity(arrays, normalized, scores, min_score=min_score,
+                                min_joints=min_joints, max_ray_distance_m=max_ray_distance_m)
     n = dist.shape[0]
-    local = np.concatenate([np.arange(d.num_people) for d in detections]).astype(int) \
+    local = np.concatenate([np.arange(k.shape[0]) for k in normalized]).astype(int) \
         if n else np.zeros(0, int)
-    cluster = np.arange(n)
+    # Agglomerative clustering, cheapest candidate pair first. `link` holds the complete
+    # linkage between clusters (rows/columns of each cluster's first detection): the largest
+    # finite distance over their detection pairs, -inf where no pair has one.
+    link = np.where(np.isfinite(dist), dist, -np.inf)
+    cameras_in = [1 << int(c) for c in camera_of]      # bit mask of each cluster's cameras
+    cluster = list(range(n))
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
     iu, ju = np.triu_indices(n, 1)
-    cand = np.flatnonzero(dist[iu, ju] < max_ray_distance_m)
-    order = cand[np.argsort(dist[iu, ju][cand], kind="stable")]
-    for k in order:
-        ca, cb = cluster[iu[k]], cluster[ju[k]]
-        if ca == cb:
-            continue
-        ma, mb = members[ca], members[cb]
-        if set(camera_of[ma]) & set(camera_of[mb]):
-            continue
-        link = dist[np.ix_(ma, mb)]
-        finite = link[np.isfinite(link)]
-        if finite.size == 0 or finite.max() >= max_ray_distance_m:
-            continue
-        members[ca] = ma + mb
-        cluster[mb] = ca
-        del members[cb]
+    pair_dist = dist[iu, ju]
+    cand = np.flatnonzero(pair_dist < max_ray_distance_m)
+    order = cand[np.argsort(pair_dist[cand], kind="stable")]
+    for i, j in zip(iu[order].tolist(), ju[order].tolist(), strict=True):
+        ca, cb = cluster[i], cluster[j]
+        if ca == cb or cameras_in[ca] & cameras_in[cb]:
+            continue                      # already together, or one camera twice
+        if not -np.inf < link[ca, cb] < max_ray_distance_m:
+            continue                      # a member disagrees (complete linkage)
+        merged = np.maximum(link[ca], link[cb])
+        link[ca], link[:, ca] = merged, merged
+        cameras_in[ca] |= cameras_in[cb]
+        for m in members[cb]:
+            cluster[m] = ca
+        members[ca] += members.pop(cb)
 
-    groups = [m for m in members.values() if len(m) >= min_views]
     rows, costs = [], []
-    for m in groups:
+    for m in members.values():
+        if len(m) < min_views:
+            continue
         row = np.full(n_views, -1, int)
         row[camera_of[m]] = local[m]
         rows.append(row)
-        if len(m) > 1:
-            sub = dist[np.ix_(m, m)]
-            costs.append(float(sub[np.isfinite(sub)].mean()) if np.isfinite(sub).any()
-                         else np.nan)
-        else:
-            costs.append(np.nan)
-    out = Association(np.array(rows, int).reshape(-1, n_views), np.array(costs, float))
-    if max_reprojection_px is not None and out.num_people:
-        out = _prune_by_reprojection(cameras, detections, out, max_reprojection_px, min_views,
-                                     min_score)
-    views = (out.members >= 0).sum(1)
-    order = np.lexsort((np.nan_to_num(out.cost, nan=np.inf), -views))
-    return Association(out.members[order], out.cost[order])
+        sub = dist[np.ix_(m, m)] if len(m) > 1 else np.zeros((0,))
+        finite = sub[np.isfinite(sub)]
+        costs.append(float(finite.mean()) if finite.size else np.nan)
+    return _sorted(Association(np.array(rows, int).reshape(-1, n_views),
+                               np.array(costs, float)))
+
+
+def _sorted(association: Association) -> Association:
+    """People by number of views (descending), then cost (ascending, NaN last)."""
+    views = (association.members >= 0).sum(1)
+    order = np.lexsort((np.nan_to_num(association.cost, nan=np.inf), -views))
+    return Association(association.members[order], association.cost[order])
 
 
 def gather(detections: Sequence[Detections2D], association: Association

@@ -14,6 +14,7 @@ Everything is vectorised over arbitrary leading dimensions; NaN in gives NaN out
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -21,6 +22,16 @@ import numpy as np
 DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "equidistant")
 _MAX_COEFFS = {"plumb_bob": 5, "rational_polynomial": 8, "equidistant": 4}
 _UNDISTORT_ITERATIONS = 30
+
+
+_NEXT = np.array([1, 2, 0])
+_PREV = np.array([2, 0, 1])
+
+
+def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product over the last axis (size 3, broadcasting); cheaper than np.cross on the
+    small arrays of the per-frame hot paths."""
+    return a[..., _NEXT] * b[..., _PREV] - a[..., _PREV] * b[..., _NEXT]
 
 
 def _as_f64(values, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -251,6 +262,56 @@ class CameraModel:
         return CameraModel(self.name, self.frame_id, self.width, self.height, self.K.copy(),
                            self.dist.copy(), self.distortion_model, np.array(R, np.float64),
                            np.array(t, np.float64))
+
+
+@dataclass(frozen=True, eq=False)
+class CameraArrays:
+    """V pinhole cameras stacked for batched geometry on undistorted normalised coordinates.
+
+    The hot paths (association, triangulation) work on every camera at once instead of looping
+    over CameraModel objects. Distortion is not part of it: callers undistort first.
+    rotations: (V, 3, 3) and translations: (V, 3) with x_cam = R x_rig + t (metres);
+    focal_xy: (V, 2) fx, fy in pixels (to express normalised residuals in pixels).
+    """
+
+    rotations: np.ndarray
+    translations: np.ndarray
+    focal_xy: np.ndarray
+
+    @classmethod
+    def from_cameras(cls, cameras: Sequence[CameraModel]) -> "CameraArrays":
+        return cls(rotations=np.stack([c.R for c in cameras]),
+                   translations=np.stack([c.t for c in cameras]),
+                   focal_xy=np.array([[c.K[0, 0], c.K[1, 1]] for c in cameras], np.float64))
+
+    @property
+    def num_cameras(self) -> int:
+        return int(self.rotations.shape[0])
+
+    @cached_property
+    def centers(self) -> np.ndarray:
+        """(V, 3) optical centres in the rig frame, metres."""
+        return -np.einsum("vji,vj->vi", self.rotations, self.translations)
+
+    @cached_property
+    def projections(self) -> np.ndarray:
+        """(V, 3, 4) normalised projection matrices [R | t]."""
+        return np.concatenate([self.rotations, self.translations[:, :, None]], axis=2)
+
+    @cached_property
+    def focal(self) -> np.ndarray:
+        """(V,) geometric-mean focal length sqrt(fx fy), pixels."""
+        return np.sqrt(self.focal_xy[:, 0] * self.focal_xy[:, 1])
+
+    def rays(self, normalized: np.ndarray, camera_index: np.ndarray) -> np.ndarray:
+        """Unit viewing rays in the rig frame from undistorted normalised coordinates.
+
+        normalized: (N, J, 2); camera_index: (N,) camera of each row. Returns (N, J, 3),
+        each ray starting at centers[camera_index].
+        """
+        d = np.concatenate([normalized, np.ones(normalized.shape[:-1] + (1,))], axis=-1)
+        d /= np.sqrt(np.einsum("...i,...i->...", d, d))[..., None]
+        return np.matmul(d, self.rotations[camera_index])  # R^T d for row vectors
 
 
 @dataclass

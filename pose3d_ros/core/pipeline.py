@@ -125,7 +125,7 @@ class Pose3DPipeline:
             raise ValueError(f"duplicate camera names {names}")
         self.camera_names = tuple(names)
         self._cameras: dict[str, Any] = {}
-        self._ideal: dict[str, tuple[Any, Any]] = {}
+        self._arrays: dict[tuple[str, ...], Any] = {}
         for camera in (cameras or {}).values():
             self.set_camera(camera)
         if detectors is None or isinstance(detectors, Sequence):
@@ -148,6 +148,7 @@ class Pose3DPipeline:
         if camera.name not in self.camera_names:
             raise ValueError(f"unknown camera {camera.name!r}; known: {self.camera_names}")
         self._cameras[camera.name] = camera
+        self._arrays.clear()
 
     def camera(self, name: str) -> Any | None:
         """The camera's model, None while its calibration is unknown."""
@@ -217,28 +218,26 @@ class Pose3DPipeline:
 
     # -- stages ----------------------------------------------------------------------------
     def _multi_view(self, names, detections, timings):
-        from .association import associate, gather  # multi-view core, loaded when used
-        from .triangulation import triangulate
+        from .association import associate_normalized, gather  # multi-view core, when used
+        from .triangulation import triangulate_normalized
         t0 = time.perf_counter()
-        # Undistort every camera's keypoints ONCE and hand association and triangulation
-        # distortion-free copies of the cameras with undistorted pixels: the rays, points and
-        # errors are the same, and the iterative undistortion is not run twice per camera.
-        cameras, found = [], []
-        for name in names:
-            camera, ideal = self._ideal_camera(name)
-            det = detections[name]
-            normalised = undistort_normalised(camera, det.keypoints)
-            pixels = normalised @ camera.K[:2, :2].T + camera.K[:2, 2]
-            cameras.append(ideal)
-            found.append(replace(det, keypoints=pixels))
+        # Undistort every camera's keypoints ONCE (OpenCV) and hand association and
+        # triangulation the normalised coordinates with the cameras stacked: the same rays,
+        # points and errors as the CameraModel entry points, without repeating the work.
+        found = [replace(detections[name], keypoints=undistort_normalised(
+            self._cameras[name], detections[name].keypoints)) for name in names]
+        arrays = self._camera_arrays(names)
         t1 = time.perf_counter()
-        association = associate(cameras, found, min_score=self.params.min_score,
-                                max_ray_distance_m=self.params.max_ray_distance_m)
+        association = associate_normalized(arrays, [d.keypoints for d in found],
+                                           [d.scores for d in found],
+                                           min_score=self.params.min_score,
+                                           max_ray_distance_m=self.params.max_ray_distance_m)
         t2 = time.perf_counter()
-        keypoints, scores = gather(found, association)
-        result = triangulate(cameras, keypoints, scores, min_views=self.params.min_views,
-                             min_score=self.params.min_score,
-                             outlier_threshold_px=self.params.outlier_threshold_px)
+        normalized, scores = gather(found, association)
+        result = triangulate_normalized(arrays, normalized, scores,
+                                        min_views=self.params.min_views,
+                                        min_score=self.params.min_score,
+                                        outlier_threshold_px=self.params.outlier_threshold_px)
         t3 = time.perf_counter()
         timings["undistort"] = t1 - t0
         timings["associate"] = t2 - t1
@@ -247,15 +246,14 @@ class Pose3DPipeline:
         return (result.points[keep], result.confidence[keep],
                 result.reprojection_error[keep], result.num_views[keep])
 
-    def _ideal_camera(self, name: str):
-        """(camera, the same camera without distortion), cached until set_camera()."""
-        camera = self._cameras[name]
-        cached = self._ideal.get(name)
-        if cached is None or cached[0] is not camera:
-            ideal = camera.with_pose(camera.R, camera.t)
-            ideal.dist = np.zeros_like(ideal.dist)
-            cached = self._ideal[name] = (camera, ideal)
-        return cached
+    def _camera_arrays(self, names: tuple[str, ...]):
+        """The named cameras stacked (CameraArrays), cached until set_camera()."""
+        arrays = self._arrays.get(names)
+        if arrays is None:
+            from .camera import CameraArrays
+            arrays = self._arrays[names] = CameraArrays.from_cameras(
+                [self._cameras[name] for name in names])
+        return arrays
 
     def _single_view(self, name, found, stamp, timings):
         camera = self._cameras[name]

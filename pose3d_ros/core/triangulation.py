@@ -21,12 +21,13 @@ Joints with fewer than `min_views` usable views are NaN with num_views 0: never 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 from typing import Sequence
 
 import numpy as np
 
-from .camera import CameraModel
+from .camera import CameraArrays, CameraModel, cross3
 
 
 @dataclass
@@ -47,28 +48,17 @@ class TriangulationResult:
     used: np.ndarray
 
 
-def _camera_arrays(cameras: Sequence[CameraModel]) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised projection matrices (V, 3, 4) and focal lengths sqrt(fx fy) (V,)."""
-    pn = np.stack([np.hstack([c.R, c.t[:, None]]) for c in cameras])
-    focal = np.array([np.sqrt(c.K[0, 0] * c.K[1, 1]) for c in cameras])
-    return pn, focal
-
-
-def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.stack([a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
-                     a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
-                     a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1)
+_NEXT = np.array([1, 2, 0])
+_PREV = np.array([2, 0, 1])
 
 
 def _solve3(m: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Batched solve of 3x3 systems m x = b by the adjugate (closed form, fully vectorised).
+    """Batched solve of symmetric 3x3 systems m x = b by the adjugate (closed form).
     m: (..., 3, 3), b: (..., 3) -> (..., 3); NaN where m is singular."""
-    c0 = _cross(m[..., 1, :], m[..., 2, :])
-    c1 = _cross(m[..., 2, :], m[..., 0, :])
-    c2 = _cross(m[..., 0, :], m[..., 1, :])
-    det = np.sum(m[..., 0, :] * c0, axis=-1)
-    # m symmetric: inverse = [c0 c1 c2] / det
-    x = c0 * b[..., 0:1] + c1 * b[..., 1:2] + c2 * b[..., 2:3]
+    # rows of the adjugate: c_i = m_{i+1} x m_{i+2}; for symmetric m, inverse = [c0 c1 c2] / det
+    adj = cross3(m[..., _NEXT, :], m[..., _PREV, :])
+    det = np.einsum("...i,...i->...", m[..., 0, :], adj[..., 0, :])
+    x = np.einsum("...ij,...i->...j", adj, b)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(np.abs(det)[..., None] > 1e-300, x / det[..., None], np.nan)
 
@@ -89,7 +79,14 @@ def _view_quadrics(pn: np.ndarray) -> np.ndarray:
     return blocks.reshape(-1, 16)  # (V * 4, 16)
 
 
-def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray) -> np.ndarray:
+@lru_cache(maxsize=16)
+def _rig_quadrics(arrays: CameraArrays) -> np.ndarray:
+    """_view_quadrics of a CameraArrays, computed once per rig (keyed by identity)."""
+    return _view_quadrics(arrays.projections)
+
+
+def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
+        quadrics: np.ndarray | None = None) -> np.ndarray:
     """Weighted linear triangulation.
 
     pn: (V, 3, 4) normalised camera matrices [R | t]; xy: (..., V, 2) undistorted normalised
@@ -99,15 +96,17 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray) -> np.ndarray:
     Each view adds the rows w (x P3 - P1), w (y P3 - P2) to A; the point minimises |A [X; 1]|
     (the inhomogeneous DLT; equivalent to the null vector of A for points at finite
     distance). A^T A is assembled for all joints at once as one matrix product with per-view
-    quadrics, and the 3x3 normal equations are solved in closed form.
+    quadrics (`quadrics`: _view_quadrics(pn), when the caller has them), and the 3x3 normal
+    equations are solved in closed form.
     """
     ok = weights > 0
     x = np.where(ok, xy[..., 0], 0.0)
     y = np.where(ok, xy[..., 1], 0.0)
     w2 = np.where(ok, weights * weights, 0.0)
     coef = np.stack([w2 * (x * x + y * y), w2 * x, w2 * y, w2], axis=-1)  # (..., V, 4)
-    coef = coef.reshape(coef.shape[:-2] + (-1,))
-    ata = (coef @ _view_quadrics(pn)).reshape(coef.shape[:-1] + (4, 4))
+    coef = coef.reshape(coef.shape[:-2] + (4 * coef.shape[-2],))  # explicit: M may be 0
+    quadrics = _view_quadrics(pn) if quadrics is None else quadrics
+    ata = (coef @ quadrics).reshape(coef.shape[:-1] + (4, 4))
     points = _solve3(ata[..., :3, :3], -ata[..., :3, 3])
     enough = ok.sum(axis=-1) >= 2
     return np.where(enough[..., None], points, np.nan)
@@ -136,14 +135,14 @@ def _errors_px(pn: np.ndarray, focal: np.ndarray, points: np.ndarray, xy: np.nda
     return np.where(z > 1e-6, err, np.inf)
 
 
-def _dlt_reweighted(pn, xy, weights):
+def _dlt_reweighted(pn, xy, weights, quadrics=None):
     """DLT, then one re-solve with rows divided by the first estimate's depth."""
-    points = dlt(pn, xy, weights)
+    points = dlt(pn, xy, weights, quadrics)
     z = _depths(pn, points)
     with np.errstate(invalid="ignore", divide="ignore"):
         w2 = np.where(z > 1e-6, weights / z, weights)
     w2 = np.where(np.isfinite(w2), w2, weights)
-    refined = dlt(pn, xy, w2)
+    refined = dlt(pn, xy, w2, quadrics)
     return np.where(np.isfinite(refined), refined, points)
 
 
@@ -188,11 +187,50 @@ def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: n
         set it to 3-4x the reprojection error of correct detections (calibration and 2D
         quality); np.inf disables outlier rejection (plain weighted DLT).
     refine: Gauss-Newton refinement of the reprojection error after the linear solution.
-    Returns a TriangulationResult with leading dims (...) of the input.
+    Returns a TriangulationResult with leading dims (...) of the input; reprojection errors
+    in raw (distorted) pixels, through each camera's distortion model.
     """
+    kp, sc = _check_inputs(keypoints, scores, len(cameras), min_views)
+    xy = np.stack([cam.undistort(kp[..., v, :, :]) for v, cam in enumerate(cameras)], axis=-3)
+    solved = _solve(CameraArrays.from_cameras(cameras), xy, sc, min_views, min_score,
+                    outlier_threshold_px, refine)
+    lead, n_joints, n_views = kp.shape[:-3], kp.shape[-2], len(cameras)
+    pts_full = solved.points.reshape(lead + (n_joints, 3))
+    proj = np.stack([cam.project(pts_full) for cam in cameras], axis=-3)  # (..., V, J, 2)
+    proj = np.moveaxis(proj, -3, -2).reshape(-1, n_views, 2)
+    raw = np.moveaxis(kp, -3, -2).reshape(-1, n_views, 2)
+    squared = np.sum((proj - raw) ** 2, axis=-1)
+    return solved.result(squared, lead, n_joints, outlier_threshold_px)
+
+
+def triangulate_normalized(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray, *,
+                           min_views: int = 2, min_score: float = 0.3,
+                           outlier_threshold_px: float = 40.0,
+                           refine: bool = False) -> TriangulationResult:
+    """triangulate() for keypoints already undistorted, with the cameras stacked.
+
+    The hot path of the nodes, which undistort every camera's keypoints once and share them
+    with association. normalized: (..., V, J, 2) undistorted normalised image coordinates
+    (x/z, y/z in each optical frame), NaN for unseen joints; other arguments as triangulate().
+    Same points as triangulate(); reprojection errors are in undistorted pixels (the
+    normalised residual times fx, fy).
+    """
+    xy, sc = _check_inputs(normalized, scores, arrays.num_cameras, min_views)
+    solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine)
+    lead, n_joints = xy.shape[:-3], xy.shape[-2]
+    flat_xy = solved.normalized
+    pc = np.einsum("vij,mj->mvi", arrays.rotations, solved.points) + arrays.translations
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(pc[..., 2] > 1e-3, pc[..., 2], np.nan)
+        residual = (pc[..., :2] / z[..., None] - flat_xy) * arrays.focal_xy
+    squared = np.sum(residual * residual, axis=-1)
+    return solved.result(squared, lead, n_joints, outlier_threshold_px)
+
+
+def _check_inputs(keypoints, scores, n_views: int, min_views: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
     kp = np.asarray(keypoints, np.float64)
     sc = np.asarray(scores, np.float64)
-    n_views = len(cameras)
     if kp.ndim < 3 or kp.shape[-1] != 2 or kp.shape[-3] != n_views:
         raise ValueError(f"keypoints must have shape (..., V={n_views}, J, 2), got {kp.shape}")
     if sc.shape != kp.shape[:-1]:
@@ -201,74 +239,85 @@ def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: n
         raise ValueError(f"min_views must be >= 2, got {min_views}")
     if n_views < 2:
         raise ValueError(f"triangulation needs at least 2 cameras, got {n_views}")
-    lead = kp.shape[:-3]
-    n_joints = kp.shape[-2]
+    return kp, sc
 
+
+@dataclass
+class _Solved:
+    """Flat (M = prod(lead) * J joints) solution before the reprojection error is known."""
+
+    points: np.ndarray      # (M, 3), NaN where missing
+    used: np.ndarray        # (M, V)
+    weights: np.ndarray     # (M, V) clipped scores, 0 where unusable
+    normalized: np.ndarray  # (M, V, 2)
+
+    def result(self, squared: np.ndarray, lead: tuple, n_joints: int,
+               outlier_threshold_px: float) -> TriangulationResult:
+        """Finish with the per-view squared reprojection errors (M, V) in pixels^2."""
+        used, n_used = self.used, self.used.sum(axis=-1)
+        missing = n_used == 0
+        squared = np.where(used, squared, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rms = np.sqrt(squared.sum(-1) / n_used)
+            mean_score = np.where(used, self.weights, 0.0).sum(-1) / n_used
+        rms = np.where(missing, np.nan, rms)
+        thr = outlier_threshold_px if np.isfinite(outlier_threshold_px) else 40.0
+        confidence = np.where(missing, 0.0, mean_score * np.exp(-0.5 * (rms / thr) ** 2))
+        n_views = used.shape[-1]
+
+        def back(a, *tail):
+            return a.reshape(lead + (n_joints,) + tail)
+
+        return TriangulationResult(
+            points=back(self.points, 3), reprojection_error=back(rms),
+            num_views=back(n_used), confidence=back(confidence),
+            used=np.moveaxis(back(used, n_views), -1, -2))
+
+
+def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
+           min_score: float, outlier_threshold_px: float, refine: bool) -> _Solved:
+    """Steps 2-4 of the module docstring on (..., V, J, 2) normalised coordinates."""
+    n_views = arrays.num_cameras
     # (..., V, J, 2) -> (M, V, 2) with M = prod(lead) * J
-    xy = np.stack([cam.undistort(kp[..., v, :, :]) for v, cam in enumerate(cameras)], axis=-3)
     xy = np.moveaxis(xy, -3, -2).reshape(-1, n_views, 2)
-    raw = np.moveaxis(kp, -3, -2).reshape(-1, n_views, 2)
     w = np.moveaxis(sc, -2, -1).reshape(-1, n_views)
-    valid = np.all(np.isfinite(xy), axis=-1) & np.isfinite(w) & (w >= min_score)
-    w = np.where(valid, np.clip(w, 1e-3, None), 0.0)
+    valid = np.isfinite(xy).all(-1) & np.isfinite(w) & (w >= min_score)
+    w = np.where(valid, np.maximum(w, 1e-3), 0.0)
 
-    pn, focal = _camera_arrays(cameras)
-    points = _dlt_reweighted(pn, xy, w)
+    pn, focal, quadrics = arrays.projections, arrays.focal, _rig_quadrics(arrays)
+    points = _dlt_reweighted(pn, xy, w, quadrics)
     used = valid.copy()
 
     if np.isfinite(outlier_threshold_px):
         thr = float(outlier_threshold_px)
         err = _errors_px(pn, focal, points, xy)
         worst = np.max(np.where(valid, err, 0.0), axis=-1)
-        suspect = np.flatnonzero(((worst > thr) | ~np.all(np.isfinite(points), -1))
+        suspect = np.flatnonzero(((worst > thr) | ~np.isfinite(points).all(-1))
                                  & (valid.sum(-1) >= 3))
         if suspect.size:
             points_s, used_s = _robust_subset(pn, focal, xy[suspect], w[suspect],
-                                              valid[suspect], thr)
+                                              valid[suspect], thr, quadrics)
             points[suspect] = points_s
             used[suspect] = used_s
             err[suspect] = _errors_px(pn, focal, points_s, xy[suspect])
         # two-view joints: nothing to vote with; keep them unless they are behind a camera
         used &= np.isfinite(err)
 
-    w_used = np.where(used, w, 0.0)
     if refine:
-        points = _gauss_newton(pn, focal, xy, w_used, points)
+        points = _gauss_newton(pn, focal, xy, np.where(used, w, 0.0), points)
 
-    n_used = used.sum(axis=-1)
-    missing = (n_used < min_views) | ~np.all(np.isfinite(points), axis=-1)
+    missing = (used.sum(axis=-1) < min_views) | ~np.isfinite(points).all(-1)
     points[missing] = np.nan
     used[missing] = False
-    n_used = np.where(missing, 0, n_used)
-
-    # exact reprojection error in raw pixels, through each camera's distortion model
-    pts_full = points.reshape(lead + (n_joints, 3))
-    proj = np.stack([cam.project(pts_full) for cam in cameras], axis=-3)  # (..., V, J, 2)
-    proj = np.moveaxis(proj, -3, -2).reshape(-1, n_views, 2)
-    sq = np.sum((proj - raw) ** 2, axis=-1)
-    sq = np.where(used, sq, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rms = np.sqrt(sq.sum(-1) / n_used)
-        mean_score = np.where(used, w, 0.0).sum(-1) / n_used
-    rms = np.where(missing, np.nan, rms)
-    thr_c = outlier_threshold_px if np.isfinite(outlier_threshold_px) else 40.0
-    confidence = np.where(missing, 0.0, mean_score * np.exp(-0.5 * (rms / thr_c) ** 2))
-
-    def back(a, *tail):
-        return a.reshape(lead + (n_joints,) + tail)
-
-    return TriangulationResult(
-        points=back(points, 3), reprojection_error=back(rms), num_views=back(n_used),
-        confidence=back(confidence),
-        used=np.moveaxis(back(used, n_views), -1, -2))
+    return _Solved(points=points, used=used, weights=w, normalized=xy)
 
 
-def _robust_subset(pn, focal, xy, w, valid, thr):
+def _robust_subset(pn, focal, xy, w, valid, thr, quadrics):
     """MSAC over all view pairs for (M, V) joints. Returns points (M, 3), inlier views (M, V)."""
     m, n_views = w.shape
     pairs = np.array(list(combinations(range(n_views), 2)))  # (H, 2)
     # two-view DLT for every pair, assembled from the pair's per-view quadrics only
-    quad = _view_quadrics(pn).reshape(n_views, 4, 16)[pairs].reshape(len(pairs), 8, 16)
+    quad = quadrics.reshape(n_views, 4, 16)[pairs].reshape(len(pairs), 8, 16)
     xa, xb = xy[:, pairs[:, 0]], xy[:, pairs[:, 1]]  # (M, H, 2)
     wa, wb = w[:, pairs[:, 0]] ** 2, w[:, pairs[:, 1]] ** 2  # (M, H)
     coef = np.concatenate([np.stack([wa * (xa ** 2).sum(-1), wa * xa[..., 0], wa * xa[..., 1], wa],
@@ -288,12 +337,12 @@ def _robust_subset(pn, focal, xy, w, valid, thr):
     best = np.argmin(cost, axis=1)
     err_best = err[np.arange(m), best]
     inliers = valid & (err_best < thr)
-    points = _dlt_reweighted(pn, xy, np.where(inliers, w, 0.0))
+    points = _dlt_reweighted(pn, xy, np.where(inliers, w, 0.0), quadrics)
     err2 = _errors_px(pn, focal, points, xy)
     inliers2 = inliers & (err2 < thr)
     # re-solve where the final check removed views
     changed = np.flatnonzero((inliers2 != inliers).any(-1))
     if changed.size:
         points[changed] = _dlt_reweighted(pn, xy[changed],
-                                          np.where(inliers2[changed], w[changed], 0.0))
+                                          np.where(inliers2[changed], w[changed], 0.0), quadrics)
     return points, inliers2

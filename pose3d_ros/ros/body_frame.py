@@ -7,15 +7,30 @@ the mid-hip if both hips are known, else the mean of the visible joints, else Na
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.spatial.transform import Rotation
 
 from pose3d_ros.core.layouts import JointLayout
 
 
-def body_frames(positions: np.ndarray, layout: JointLayout) -> tuple[np.ndarray, np.ndarray]:
-    """positions (P, J, 3) metres -> origins (P, 3) metres, rotations (P, 3, 3) (columns: the
-    body x, y, z axes in the positions' frame)."""
+@dataclass
+class BodyFrames:
+    """The body frames of P people, in the frame of the joint positions they came from.
+
+    origins: (P, 3) metres (NaN when no joint is known); rotations: (P, 3, 3), columns the body
+    x, y, z axes; quaternions: (P, 4) the same rotations as (x, y, z, w), as geometry_msgs
+    wants. Computed once per frame set and shared by the 3D message and TF.
+    """
+
+    origins: np.ndarray
+    rotations: np.ndarray
+    quaternions: np.ndarray
+
+
+def body_frames(positions: np.ndarray, layout: JointLayout) -> BodyFrames:
+    """positions (P, J, 3) metres -> the people's BodyFrames."""
     positions = np.asarray(positions, np.float64)
     num_people = positions.shape[0]
     rotations = np.tile(np.eye(3), (num_people, 1, 1))
@@ -26,7 +41,7 @@ def body_frames(positions: np.ndarray, layout: JointLayout) -> tuple[np.ndarray,
     centroid[visible.sum(1) == 0] = np.nan
     names = layout.joint_names
     if not all(n in names for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")):
-        return centroid, rotations
+        return BodyFrames(centroid, rotations, quaternions_xyzw(rotations))
     lh, rh, ls, rs = (positions[:, layout.index(n)] for n in
                       ("left_hip", "right_hip", "left_shoulder", "right_shoulder"))
     mid_hip = (lh + rh) / 2
@@ -41,7 +56,7 @@ def body_frames(positions: np.ndarray, layout: JointLayout) -> tuple[np.ndarray,
     frame = np.stack([x, y, z], axis=-1)
     ok = np.isfinite(frame).all((-1, -2))
     rotations[ok] = frame[ok]
-    return origins, rotations
+    return BodyFrames(origins, rotations, quaternions_xyzw(rotations))
 
 
 def quaternions_xyzw(rotations: np.ndarray) -> np.ndarray:

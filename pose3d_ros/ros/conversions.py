@@ -22,7 +22,7 @@ from pose3d_ros.core.types import Detections2D, Skeletons3D
 from pose3d_ros.msg import JointLayout as JointLayoutMsg
 from pose3d_ros.msg import Skeleton2D, Skeleton2DArray, Skeleton3D, Skeleton3DArray
 
-from .body_frame import body_frames, quaternions_xyzw
+from .body_frame import BodyFrames, body_frames
 
 
 class CameraInfoError(ValueError):
@@ -73,14 +73,14 @@ def layout_from_msg(msg: JointLayoutMsg) -> JointLayout:
 
 
 def skeletons3d_to_msg(skeletons: Skeletons3D, stamp: Time, cameras: list[str],
-                       frames: tuple[np.ndarray, np.ndarray] | None = None) -> Skeleton3DArray:
+                       frames: BodyFrames | None = None) -> Skeleton3DArray:
     """Skeletons3D -> Skeleton3DArray (header frame = skeletons.frame_id), with body poses.
 
     frames: the people's body_frames() if already computed (the node shares them with TF)."""
     out = Skeleton3DArray(header=Header(stamp=stamp, frame_id=skeletons.frame_id),
                           cameras=list(cameras))
-    origins, rotations = frames or body_frames(skeletons.positions, skeletons.layout)
-    quats = quaternions_xyzw(rotations)
+    frames = frames or body_frames(skeletons.positions, skeletons.layout)
+    origins, quats = frames.origins, frames.quaternions
     layout_msg = layout_to_msg(skeletons.layout)
     for k in range(skeletons.num_people):
         pose = Pose(position=Point(**dict(zip("xyz", np.nan_to_num(

@@ -17,7 +17,7 @@ from tf2_msgs.msg import TFMessage
 
 from pose3d_ros.core.types import Skeletons3D
 
-from .body_frame import body_frames, quaternions_xyzw
+from .body_frame import BodyFrames, body_frames
 
 # Latched /tf_static and best-effort-free /tf, as tf2_ros's broadcasters use.
 TF_TOPIC = "/tf"
@@ -37,12 +37,12 @@ def body_frame_name(person_id: int) -> str:
 
 
 def people_transforms(skeletons: Skeletons3D, stamp: Time, *, per_joint: bool = False,
-                      frames: tuple[np.ndarray, np.ndarray] | None = None) -> TFMessage:
+                      frames: BodyFrames | None = None) -> TFMessage:
     """Skeletons3D -> TFMessage with body_<id> (and optionally per-joint) frames.
 
     frames: the people's body_frames() if already computed."""
-    origins, rotations = frames or body_frames(skeletons.positions, skeletons.layout)
-    quats = quaternions_xyzw(rotations)
+    frames = frames or body_frames(skeletons.positions, skeletons.layout)
+    origins, rotations, quats = frames.origins, frames.rotations, frames.quaternions
     transforms = []
     identity = (0.0, 0.0, 0.0, 1.0)
     for k in range(skeletons.num_people):

@@ -45,16 +45,19 @@ def skeleton_markers(skeletons: Skeletons3D, stamp: Time, *, joint_radius_m: flo
         if not seen.any():
             continue
         colour = person_colour(person_id)
+        # one Point per visible joint, shared by the joint list and the bone ends (a message
+        # may refer to the same object several times; it is serialised by value)
+        points = dict(zip(np.flatnonzero(seen).tolist(), _points(joints[seen]), strict=True))
         markers.append(Marker(
             header=header, ns="joints", id=person_id, type=Marker.SPHERE_LIST,
             action=Marker.ADD, lifetime=lifetime, color=colour,
-            scale=_vector(joint_radius_m * 2), points=_points(joints[seen])))
+            scale=_vector(joint_radius_m * 2), points=list(points.values())))
         both = seen[bones[:, 0]] & seen[bones[:, 1]]
         if both.any():
-            ends = joints[bones[both]].reshape(-1, 3)   # (2 * B, 3): a0, b0, a1, b1, ...
+            ends = bones[both].reshape(-1).tolist()   # a0, b0, a1, b1, ...
             line = Marker(header=header, ns="bones", id=person_id, type=Marker.LINE_LIST,
                           action=Marker.ADD, lifetime=lifetime, color=colour,
-                          points=_points(ends))
+                          points=[points[j] for j in ends])
             line.scale.x = bone_width_m
             markers.append(line)
         top = joints[seen][np.argmax(joints[seen][:, 2])]
