@@ -41,14 +41,12 @@ def load_intrinsics(paths: list[Path], num_videos: int) -> list[CameraModel]:
 
 
 def detect(videos: list[Path], frames: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """BlazePose on each video -> keypoints (N, V, 33, 2), scores (N, V, 33)."""
-    from pose3d_ros.tools.demo_2d import detect_video
+    """BlazePose (mediapipe, one person per camera, cached) on each video ->
+    keypoints (N, V, 33, 2) raw pixels, scores (N, V, 33)."""
+    from pose3d_ros.tools.demo_2d import detect_videos
 
-    per_cam = [detect_video(v, 1, frames) for v in videos]
-    n = min(k.shape[0] for k, _, _ in per_cam)
-    kp = np.stack([k[:n, 0] for k, _, _ in per_cam], axis=1)
-    sc = np.stack([s[:n, 0] for _, s, _ in per_cam], axis=1)
-    return kp, sc
+    found = detect_videos(videos, "blazepose", frames=frames, smooth_landmarks=True)
+    return found.keypoints[:, :, 0], found.scores[:, :, 0]
 
 
 def main(argv: list[str] | None = None) -> int:

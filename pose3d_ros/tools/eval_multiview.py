@@ -1,6 +1,8 @@
 """Real-data evidence for multi-view 3D on the 4-camera demo recordings.
 
-Runs (or reads cached) BlazePose 2D on every camera (pose3d_ros.tools.demo_2d), then reports:
+Runs (or reads cached) the package's BlazePose 2D on every camera (pose3d_ros.tools.demo_2d:
+mediapipe BlazePose on the single-person recording, blazepose_multi on the multi-person one),
+then reports:
 
 single-person recording, shipped Qualisys calibration:
   * reprojection error (per joint RMS over the views used): median and 95th percentile,
@@ -18,9 +20,7 @@ multi-person recording:
     shorts) or "woman" (grey, unsaturated top; blue jeans), sampled along the torso and thighs
     in HSV; detections shorter than 300 px are the background bystander; anything else is
     "unknown" and not judged. A frame is correct for a person when one associated group holds
-    all of that person's labelled detections and none of the other person's. Reported for
-    the mediapipe-masking 2D and for a package back-end (--multi-detector, default
-    blazepose_multi from pose3d_ros.core.detection).
+    all of that person's labelled detections and none of the other person's.
 
 Usage: python -m pose3d_ros.tools.eval_multiview [--json out.json] [--frames N]
 """
@@ -43,7 +43,7 @@ from pose3d_ros.core.layouts import BLAZEPOSE33, JointLayout
 from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate
 from pose3d_ros.core.triangulation import triangulate
 from pose3d_ros.core.types import Detections2D
-from pose3d_ros.tools.demo_2d import Demo2D, load_demo_2d
+from pose3d_ros.tools.demo_2d import DETECTORS, Demo2D, load_demo_2d
 from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
 
 log = logging.getLogger(__name__)
@@ -242,27 +242,7 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
     }
 
 
-def package_2d(name: str, detector: str = "blazepose_multi", frames: int | None = None) -> Demo2D:
-    """2D of a demo recording from one of the package's own back-ends
-    (pose3d_ros.core.detection, cached by its detect_video_set), as a Demo2D."""
-    from pose3d_ros.core.detection.cache import detect_video_set
-
-    per_cam = detect_video_set(video_paths(name), detector, max_frames=frames)
-    n = min(len(d.num_people) for d in per_cam)
-    p = max(1, max(int(d.num_people[:n].max(initial=0)) for d in per_cam))
-    j = per_cam[0].layout.num_joints
-    kp = np.full((n, len(per_cam), p, j, 2), np.nan, np.float32)
-    sc = np.zeros((n, len(per_cam), p, j), np.float32)
-    for v, d in enumerate(per_cam):
-        width = min(p, d.keypoints.shape[1])
-        kp[:, v, :width] = d.keypoints[:n, :width]
-        sc[:, v, :width] = np.where(np.isfinite(d.keypoints[:n, :width, :, 0]),
-                                    d.scores[:n, :width], 0.0)
-    return Demo2D(kp, sc, np.array([d.image_size for d in per_cam]),
-                  tuple(path.stem for path in video_paths(name)))
-
-
-def run(frames: int | None = None, multi_detector: str = "blazepose_multi") -> dict:
+def run(frames: int | None = None) -> dict:
     single = load_demo_2d("single", frames=frames)
     multi = load_demo_2d("multi", frames=frames)
     rig_single = load_rig(calibration_path("single"))
@@ -271,12 +251,8 @@ def run(frames: int | None = None, multi_detector: str = "blazepose_multi") -> d
         warnings.simplefilter("ignore", RuntimeWarning)
         out = {"single": evaluate_single(single, rig_single),
                "multi": evaluate_multi(multi, rig_multi, appearance_labels(multi)),
-               "2d": "mediapipe 0.10.14 BlazePose (model_complexity=1); multi-person by "
-                     "iterative masking (pose3d_ros.tools.demo_2d)"}
-        if multi_detector:
-            pkg = package_2d("multi", multi_detector, frames)
-            out["multi_package_2d"] = evaluate_multi(pkg, rig_multi, appearance_labels(pkg))
-            out["multi_package_2d"]["detector"] = multi_detector
+               "2d": {name: {"detector": det, "options": opts}
+                      for name, (det, opts) in DETECTORS.items()}}
         return out
 
 
@@ -308,10 +284,7 @@ def to_markdown(r: dict) -> str:
                      f"{sc['baseline_scale_ratio'][i]:.3f} |")
     lines += ["", f"Self-calibration: {sc['seconds']:.1f} s, bundle RMS "
                   f"{sc['bundle_rms_px']:.2f} px (reference camera cam01)."]
-    for key, title in (("multi", "mediapipe + masking"),
-                       ("multi_package_2d", r.get("multi_package_2d", {}).get("detector", ""))):
-        if key in r:
-            lines += _multi_markdown(r[key], title)
+    lines += _multi_markdown(r["multi"], DETECTORS["multi"][0])
     return "\n".join(lines)
 
 
@@ -333,12 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=None, help="first N frames only")
     parser.add_argument("--json", type=Path, default=None, help="write all figures here")
-    parser.add_argument("--multi-detector", default="blazepose_multi",
-                        help="package 2D back-end also evaluated on the multi-person recording "
-                             "('' to skip)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    result = run(args.frames, args.multi_detector)
+    result = run(args.frames)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     print(to_markdown(result))
