@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from pose3d_ros.core.camera import cross3
 from pose3d_ros.core.layouts import JointLayout
 
 
@@ -49,10 +50,10 @@ def body_frames(positions: np.ndarray, layout: JointLayout) -> BodyFrames:
     z = (ls + rs) / 2 - mid_hip
     left = lh - rh
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = z / np.linalg.norm(z, axis=-1, keepdims=True)
-        y = left - (left * z).sum(-1, keepdims=True) * z
-        y = y / np.linalg.norm(y, axis=-1, keepdims=True)
-    x = np.cross(y, z)
+        z = z / np.sqrt(np.einsum("pi,pi->p", z, z))[:, None]
+        y = left - np.einsum("pi,pi->p", left, z)[:, None] * z
+        y = y / np.sqrt(np.einsum("pi,pi->p", y, y))[:, None]
+    x = cross3(y, z)
     frame = np.stack([x, y, z], axis=-1)
     ok = np.isfinite(frame).all((-1, -2))
     rotations[ok] = frame[ok]
