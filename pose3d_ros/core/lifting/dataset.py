@@ -72,6 +72,10 @@ class BlazePoseSequence:
     def __init__(self) -> None:
         import mediapipe as mp
 
+        # the once-per-frame protobuf deprecation warning of mediapipe 0.10.14, silenced as in
+        # core.detection.blazepose_mediapipe
+        warnings.filterwarnings("ignore", category=UserWarning,
+                                message=r"SymbolDatabase\.GetPrototype\(\) is deprecated")
         self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
         self._kps: list[np.ndarray] = []
         self._scs: list[np.ndarray] = []
