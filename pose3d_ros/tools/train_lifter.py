@@ -126,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.recording and not args.bag:
         parser.error("give at least one --recording or --bag")
+    if not args.bag and (args.calibration or args.image_topics or args.self_calibrate):
+        parser.error("--calibration, --image-topics and --self-calibrate apply to --bag "
+                     "(a --recording folder brings its own calibration)")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     import torch
