@@ -186,7 +186,7 @@ class _OnceLog:
 
     def __call__(self, camera: str, reason: str, message: str) -> None:
         if not self.counts[(camera, reason)]:
-            log.warning("camera %s: %s (further such frames are skipped silently)", camera,
+            log.warning("camera %s: %s (reported once per camera; counted)", camera,
                         message)
         self.counts[(camera, reason)] += 1
 
