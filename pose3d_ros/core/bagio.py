@@ -15,6 +15,7 @@ Skeleton3DArray) and decoders turn them back into numpy arrays and core records.
 """
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +35,7 @@ from rosbags.interfaces import (
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
+from .camera import CameraModel
 from .layouts import JointLayout, get_layout
 from .types import Skeletons3D
 
@@ -104,6 +106,20 @@ def header(stamp_ns: int, frame_id: str):
     sec, nanosec = divmod(int(stamp_ns), 1_000_000_000)
     return msg_class("std_msgs/msg/Header")(stamp=time_cls(sec=sec, nanosec=nanosec),
                                              frame_id=frame_id)
+
+
+def header_stamp_ns(raw: bytes | memoryview) -> int:
+    """Header stamp (ns) of a serialized message whose first field is a std_msgs/Header
+    (Image, CompressedImage, CameraInfo, ...), read from the CDR bytes without deserializing
+    the rest (an image's pixels).
+
+    CDR layout: 2 bytes encapsulation id (0x0000 big-endian, 0x0001 little-endian), 2 bytes
+    options, then Header.stamp: int32 sec, uint32 nanosec.
+    """
+    if len(raw) < 12:
+        raise ValueError(f"a serialized message with a header needs >= 12 bytes, got {len(raw)}")
+    sec, nanosec = struct.unpack_from("<iI" if raw[1] & 1 else ">iI", raw, 4)
+    return sec * 1_000_000_000 + nanosec
 
 
 # --- images -------------------------------------------------------------------------------
@@ -211,6 +227,37 @@ def tf_message(transforms: Sequence[StaticTransform], stamp_ns: int):
             transform=transform(translation=vector(x=t[0], y=t[1], z=t[2]),
                                 rotation=quaternion(x=q[0], y=q[1], z=q[2], w=q[3]))))
     return msg_class(TF_MESSAGE)(transforms=items)
+
+
+def static_transforms(msg: Any) -> list[StaticTransform]:
+    """tf2_msgs/TFMessage -> StaticTransforms (the inverse of tf_message)."""
+    out = []
+    for item in msg.transforms:
+        t, q = item.transform.translation, item.transform.rotation
+        out.append(StaticTransform(item.header.frame_id, item.child_frame_id,
+                                   np.array([t.x, t.y, t.z], np.float64),
+                                   np.array([q.x, q.y, q.z, q.w], np.float64)))
+    return out
+
+
+def camera_model_from_message(msg: Any, name: str) -> CameraModel:
+    """sensor_msgs/CameraInfo (rosbags or rclpy object) -> CameraModel with identity
+    extrinsics; ValueError naming the camera when the message cannot describe a calibrated
+    camera (zero image size, NaN, all-zero K as sent by uncalibrated drivers, fx or fy <= 0)."""
+    k = np.asarray(msg.k, np.float64)
+    d = np.asarray(msg.d, np.float64)
+    where = f"camera {name!r} (CameraInfo frame {msg.header.frame_id!r})"
+    if msg.width == 0 or msg.height == 0:
+        raise ValueError(f"{where}: image size {msg.width}x{msg.height} in CameraInfo")
+    if not np.isfinite(k).all() or not np.isfinite(d).all():
+        raise ValueError(f"{where}: CameraInfo k or d holds NaN/inf")
+    if not np.any(k):
+        raise ValueError(f"{where}: CameraInfo K is all zero (camera not calibrated)")
+    if k.size != 9 or k[0] <= 0 or k[4] <= 0:
+        raise ValueError(f"{where}: CameraInfo K {k.tolist()} has no positive fx, fy")
+    return CameraModel.from_camera_info(
+        int(msg.width), int(msg.height), msg.distortion_model, d.tolist(), k.tolist(),
+        list(msg.r), list(msg.p), frame_id=msg.header.frame_id, name=name)
 
 
 # --- skeletons ----------------------------------------------------------------------------

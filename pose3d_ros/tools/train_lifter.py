@@ -1,7 +1,15 @@
 """Train the temporal lifter self-supervised from multi-view recordings and export ONNX.
 
-For each recording (a folder with videos/camXX.mp4 and calibration/Calib.qca.txt, or a demo
-name 'single'/'multi'): BlazePose 2D per camera (cached), triangulated pseudo-3D from the
+Inputs (any mix, each repeatable):
+  --recording  a folder with videos/camXX.mp4 and calibration/Calib.qca.txt, or a demo name
+               'single'/'multi';
+  --bag        a rosbag2 folder or file (sqlite3 or MCAP) with <ns>/image_raw or
+               <ns>/image_raw/compressed plus <ns>/camera_info per camera (or --image-topics).
+               Frames are synchronised by header stamp (--sync-slop); extrinsics come from
+               --calibration (rig YAML, Pose2Sim TOML, Qualisys .qca.txt; cameras matched by
+               name or frame_id), else the bag's /tf_static, else self-calibration from the
+               people (rig frame = first camera, metric scale from --person-height).
+For each: BlazePose 2D per camera (cached in --cache-dir), triangulated pseudo-3D from the
 cameras that agree, then training on single-view 2D -> pseudo-3D with a reprojection
 consistency loss and virtual-camera augmentation (pose3d_ros.core.lifting.training).
 
@@ -9,6 +17,8 @@ Reproduce the shipped default weights (pose3d_ros/models/):
     python -m pose3d_ros.tools.train_lifter --recording multi --window 27 --causal \
         --epochs 80 --lr 2e-3 --virtual-per-epoch 4000 \
         --out pose3d_ros/models/lifter_t27_causal.onnx
+From a bag written by make_bag (or recorded with `ros2 bag record`):
+    python -m pose3d_ros.tools.train_lifter --bag rig_bag --out lifter.onnx
 """
 from __future__ import annotations
 
@@ -47,12 +57,42 @@ def load_labels(recording: str, cache_dir: Path, progress: bool = True):
     return make_pseudo_labels(cameras, views)
 
 
+def load_bag_labels(bag: Path, cache_dir: Path, calibration: Path | None = None,
+                    image_topics: list[str] | None = None, sync_slop: float | None = None,
+                    use_tf: bool = True, person_height: float = 1.7, progress: bool = True):
+    """PseudoLabels of a multi-camera rosbag2 (2D detections cached in cache_dir)."""
+    from pose3d_ros.core.lifting.bag_dataset import posed_cameras, read_bag_recording
+    from pose3d_ros.core.lifting.dataset import make_pseudo_labels
+
+    recording = read_bag_recording(bag, image_topics, sync_slop, cache_dir, progress=progress)
+    cameras, _ = posed_cameras(recording, calibration, use_tf=use_tf,
+                               person_height_m=person_height)
+    return make_pseudo_labels(cameras, recording.views)
+
+
 def main(argv: list[str] | None = None) -> int:
     from pose3d_ros.tools.fetch_demo import default_data_dir
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--recording", action="append", required=True,
+    parser.add_argument("--recording", action="append", default=[],
                         help="demo name (single, multi) or recording folder; repeatable")
+    parser.add_argument("--bag", action="append", type=Path, default=[],
+                        help="multi-camera rosbag2 (sqlite3 or MCAP) with images and "
+                             "camera_info; repeatable")
+    parser.add_argument("--calibration", type=Path, default=None,
+                        help="rig file with the bags' extrinsics (rig YAML, Pose2Sim TOML, "
+                             "Qualisys .qca.txt); default: /tf_static, else self-calibration")
+    parser.add_argument("--image-topics", nargs="+", default=None,
+                        help="image topics of the bags (default: every <ns>/image_raw or "
+                             "<ns>/image_raw/compressed with a <ns>/camera_info)")
+    parser.add_argument("--sync-slop", type=float, default=None,
+                        help="largest header stamp difference within one synchronised frame, "
+                             "seconds (default: half the median frame period)")
+    parser.add_argument("--self-calibrate", action="store_true",
+                        help="ignore the bags' /tf_static and estimate the extrinsics from the "
+                             "people")
+    parser.add_argument("--person-height", type=float, default=1.7,
+                        help="body height prior of self-calibration, metres (sets its scale)")
     parser.add_argument("--out", type=Path, required=True, help="output .onnx path "
                         "(metadata goes next to it as .json)")
     parser.add_argument("--work-dir", type=Path, default=None,
@@ -84,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if not args.recording and not args.bag:
+        parser.error("give at least one --recording or --bag")
+    if not args.bag and (args.calibration or args.image_topics or args.self_calibrate):
+        parser.error("--calibration, --image-topics and --self-calibrate apply to --bag "
+                     "(a --recording folder brings its own calibration)")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     import torch
@@ -94,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
     labels = [load_labels(r, cache, progress=not args.no_progress) for r in args.recording]
+    labels += [load_bag_labels(bag, cache, args.calibration, args.image_topics, args.sync_slop,
+                               use_tf=not args.self_calibrate, person_height=args.person_height,
+                               progress=not args.no_progress) for bag in args.bag]
     config = TrainConfig(
         model=LifterConfig(window=args.window, causal=args.causal, channels=args.channels),
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
@@ -104,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work_dir or args.out.with_suffix(".work")
     model = train(labels, config, work, resume=args.resume, progress=not args.no_progress)
     meta = export_onnx(model, args.out, {
-        "trained_on": [str(r) for r in args.recording], "train_config": config.to_dict(),
+        "trained_on": [str(r) for r in args.recording] + [str(b) for b in args.bag],
+        "train_config": config.to_dict(),
         "command": "python -m pose3d_ros.tools.train_lifter " + " ".join(
             argv if argv is not None else sys.argv[1:])})
     log.info("wrote %s (T=%d, causal=%s)", args.out, meta["window"], meta["causal"])

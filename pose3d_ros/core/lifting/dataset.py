@@ -61,62 +61,133 @@ class ViewDetections:
     image_size: tuple[int, int]
 
 
+class BlazePoseSequence:
+    """mediapipe BlazePose (model_complexity=1, tracking mode) over one camera's frames.
+
+    Frames go in in capture order: add(image) detects on a uint8 BGR (H, W, 3), BGRA
+    (H, W, 4) or mono (H, W) image; add(None) keeps the row of a frame that is missing (not
+    received, not decodable) as NaN without disturbing the tracker. result() stacks the rows.
+    """
+
+    def __init__(self) -> None:
+        import mediapipe as mp
+
+        # the once-per-frame protobuf deprecation warning of mediapipe 0.10.14, silenced as in
+        # core.detection.blazepose_mediapipe
+        warnings.filterwarnings("ignore", category=UserWarning,
+                                message=r"SymbolDatabase\.GetPrototype\(\) is deprecated")
+        self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
+        self._kps: list[np.ndarray] = []
+        self._scs: list[np.ndarray] = []
+        self._wld: list[np.ndarray] = []
+        self.image_size = (0, 0)
+
+    def __enter__(self) -> "BlazePoseSequence":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pose.close()
+
+    def __len__(self) -> int:
+        return len(self._kps)
+
+    def _missing(self) -> None:
+        self._kps.append(np.full((33, 2), np.nan))
+        self._scs.append(np.zeros(33))
+        self._wld.append(np.full((33, 3), np.nan))
+
+    def pad_to(self, frames: int) -> None:
+        """Append NaN rows until there are `frames` rows."""
+        for _ in range(frames - len(self._kps)):
+            self._missing()
+
+    def add(self, image: np.ndarray | None) -> None:
+        """Detect on one frame (None: a missing frame) and append its row."""
+        import cv2
+
+        if image is None:
+            self._missing()
+            return
+        h, w = image.shape[:2]
+        self.image_size = (w, h)
+        if image.ndim == 2:
+            rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+        elif image.shape[2] == 4:
+            rgb = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+        else:
+            rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        result = self._pose.process(rgb)
+        if result.pose_landmarks is None:
+            self._missing()
+            return
+        lm = np.array([[p.x * w, p.y * h, p.visibility] for p in result.pose_landmarks.landmark])
+        self._kps.append(lm[:, :2])
+        self._scs.append(lm[:, 2])
+        self._wld.append(np.array([[p.x, p.y, p.z]
+                                   for p in result.pose_world_landmarks.landmark]))
+
+    def result(self) -> ViewDetections:
+        """The rows so far as ViewDetections (float32)."""
+        if not self._kps:
+            return ViewDetections(np.zeros((0, 33, 2), np.float32), np.zeros((0, 33), np.float32),
+                                  np.zeros((0, 33, 3), np.float32), self.image_size)
+        return ViewDetections(np.array(self._kps, np.float32), np.array(self._scs, np.float32),
+                              np.array(self._wld, np.float32), self.image_size)
+
+
 def detect_video_blazepose(video_path: str | Path, max_frames: int | None = None,
                            progress: bool = True) -> ViewDetections:
     """Run mediapipe BlazePose (model_complexity=1, tracking mode) over a video."""
     import cv2
-    import mediapipe as mp
     from tqdm import tqdm
 
     cap = cv2.VideoCapture(str(video_path))
     if not cap.isOpened():
         raise ValueError(f"cannot open video {video_path}")
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    kps, scs, wld = [], [], []
-    size = (0, 0)
-    with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1) as pose:
+    with BlazePoseSequence() as pose:
         for _ in tqdm(range(total or 10**9), desc=Path(video_path).name, disable=not progress,
                       total=total):
             ok, frame = cap.read()
-            if not ok or (max_frames is not None and len(kps) >= max_frames):
+            if not ok or (max_frames is not None and len(pose) >= max_frames):
                 break
-            h, w = frame.shape[:2]
-            size = (w, h)
-            result = pose.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-            if result.pose_landmarks is None:
-                kps.append(np.full((33, 2), np.nan))
-                scs.append(np.zeros(33))
-                wld.append(np.full((33, 3), np.nan))
-                continue
-            lm = np.array([[p.x * w, p.y * h, p.visibility]
-                           for p in result.pose_landmarks.landmark])
-            kps.append(lm[:, :2])
-            scs.append(lm[:, 2])
-            wld.append(np.array([[p.x, p.y, p.z]
-                                 for p in result.pose_world_landmarks.landmark]))
+            pose.add(frame)
+        views = pose.result()
     cap.release()
-    if not kps:
+    if not len(views.keypoints):
         raise ValueError(f"no frames read from {video_path}")
-    return ViewDetections(np.array(kps, np.float32), np.array(scs, np.float32),
-                          np.array(wld, np.float32), size)
+    return views
+
+
+def save_views(cache_file: Path, views: list[ViewDetections], **extra: np.ndarray) -> None:
+    """Write detections (and extra arrays) to an .npz cache file."""
+    Path(cache_file).parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict = {"num_views": len(views), **extra}
+    for v, d in enumerate(views):
+        arrays.update({f"kp{v}": d.keypoints, f"sc{v}": d.scores, f"w{v}": d.world,
+                       f"size{v}": np.array(d.image_size)})
+    np.savez_compressed(cache_file, **arrays)
+
+
+def load_views(data) -> list[ViewDetections]:
+    """Detections of an opened .npz cache (np.load of a save_views file)."""
+    return [ViewDetections(data[f"kp{v}"], data[f"sc{v}"], data[f"w{v}"],
+                           tuple(int(x) for x in data[f"size{v}"]))
+            for v in range(int(data["num_views"]))]
 
 
 def detect_recording(video_paths: list[Path], cache_file: Path | None = None,
                      progress: bool = True) -> list[ViewDetections]:
     """BlazePose detections of every camera of a recording, cached in an .npz file."""
     if cache_file is not None and Path(cache_file).is_file():
-        data = np.load(cache_file)
-        n = int(data["num_views"])
-        return [ViewDetections(data[f"kp{v}"], data[f"sc{v}"], data[f"w{v}"],
-                               tuple(data[f"size{v}"])) for v in range(n)]
+        with np.load(cache_file) as data:
+            return load_views(data)
     views = [detect_video_blazepose(p, progress=progress) for p in video_paths]
     if cache_file is not None:
-        Path(cache_file).parent.mkdir(parents=True, exist_ok=True)
-        arrays = {"num_views": len(views)}
-        for v, d in enumerate(views):
-            arrays.update({f"kp{v}": d.keypoints, f"sc{v}": d.scores, f"w{v}": d.world,
-                           f"size{v}": np.array(d.image_size)})
-        np.savez_compressed(cache_file, **arrays)
+        save_views(cache_file, views)
     return views
 
 
