@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from pose3d_ros.core import bagio
-from pose3d_ros.core.camera import Rig
+from pose3d_ros.core.camera import Rig, camera_model_from_info_msg
 from pose3d_ros.core.lifting.bag_dataset import (
     bag_cache_key,
     discover_cameras,
@@ -278,4 +278,4 @@ def test_header_stamps_are_read_without_deserializing():
     info = bagio.camera_info_message(T0, "cam_optical_frame", 640, 480, np.zeros((3, 3)),
                                      np.zeros(5))
     with pytest.raises(ValueError, match="K is all zero"):
-        bagio.camera_model_from_message(info, "cam")
+        camera_model_from_info_msg(info, "cam")

@@ -35,7 +35,6 @@ from rosbags.interfaces import (
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
-from .camera import CameraModel
 from .layouts import JointLayout, get_layout
 from .types import Skeletons3D
 
@@ -238,26 +237,6 @@ def static_transforms(msg: Any) -> list[StaticTransform]:
                                    np.array([t.x, t.y, t.z], np.float64),
                                    np.array([q.x, q.y, q.z, q.w], np.float64)))
     return out
-
-
-def camera_model_from_message(msg: Any, name: str) -> CameraModel:
-    """sensor_msgs/CameraInfo (rosbags or rclpy object) -> CameraModel with identity
-    extrinsics; ValueError naming the camera when the message cannot describe a calibrated
-    camera (zero image size, NaN, all-zero K as sent by uncalibrated drivers, fx or fy <= 0)."""
-    k = np.asarray(msg.k, np.float64)
-    d = np.asarray(msg.d, np.float64)
-    where = f"camera {name!r} (CameraInfo frame {msg.header.frame_id!r})"
-    if msg.width == 0 or msg.height == 0:
-        raise ValueError(f"{where}: image size {msg.width}x{msg.height} in CameraInfo")
-    if not np.isfinite(k).all() or not np.isfinite(d).all():
-        raise ValueError(f"{where}: CameraInfo k or d holds NaN/inf")
-    if not np.any(k):
-        raise ValueError(f"{where}: CameraInfo K is all zero (camera not calibrated)")
-    if k.size != 9 or k[0] <= 0 or k[4] <= 0:
-        raise ValueError(f"{where}: CameraInfo K {k.tolist()} has no positive fx, fy")
-    return CameraModel.from_camera_info(
-        int(msg.width), int(msg.height), msg.distortion_model, d.tolist(), k.tolist(),
-        list(msg.r), list(msg.p), frame_id=msg.header.frame_id, name=name)
 
 
 # --- skeletons ----------------------------------------------------------------------------

@@ -264,6 +264,41 @@ class CameraModel:
                            np.array(t, np.float64))
 
 
+class CameraInfoError(ValueError):
+    """A CameraInfo that cannot describe a calibrated camera; `reason` is a short key for
+    diagnostics (camera_info_size, camera_info_nan, camera_info_zero, camera_info_invalid)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def camera_model_from_info_msg(info, name: str) -> CameraModel:
+    """A sensor_msgs/CameraInfo object (rclpy's or rosbags', read by attribute) ->
+    CameraModel with identity extrinsics; CameraInfoError naming the camera and the fault
+    (zero image size, NaN, all-zero K as uncalibrated drivers send, fx or fy <= 0)."""
+    k = np.asarray(info.k, np.float64)
+    d = np.asarray(info.d, np.float64)
+    where = f"camera {name!r} (frame {info.header.frame_id!r})"
+    if info.width == 0 or info.height == 0:
+        raise CameraInfoError("camera_info_size",
+                              f"{where}: CameraInfo image size {info.width}x{info.height}")
+    if not np.isfinite(k).all() or not np.isfinite(d).all():
+        raise CameraInfoError("camera_info_nan", f"{where}: CameraInfo k or d holds NaN/inf")
+    if not np.any(k):
+        raise CameraInfoError("camera_info_zero",
+                              f"{where}: CameraInfo K is all zero (camera not calibrated)")
+    if k.size != 9 or k[0] <= 0 or k[4] <= 0:
+        raise CameraInfoError("camera_info_invalid",
+                              f"{where}: CameraInfo K {k.tolist()} has no positive fx, fy")
+    try:
+        return CameraModel.from_camera_info(
+            int(info.width), int(info.height), info.distortion_model, d.tolist(), k.tolist(),
+            list(info.r), list(info.p), frame_id=info.header.frame_id, name=name)
+    except ValueError as err:
+        raise CameraInfoError("camera_info_invalid", f"{where}: {err}") from None
+
+
 @dataclass(frozen=True, eq=False)
 class CameraArrays:
     """V pinhole cameras stacked for batched geometry on undistorted normalised coordinates.

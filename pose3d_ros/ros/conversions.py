@@ -17,20 +17,13 @@ from geometry_msgs.msg import Point, Pose, Quaternion
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
+from pose3d_ros.core.camera import camera_model_from_info_msg
 from pose3d_ros.core.layouts import JointLayout, get_layout
 from pose3d_ros.core.types import Detections2D, Skeletons3D
 from pose3d_ros.msg import JointLayout as JointLayoutMsg
 from pose3d_ros.msg import Skeleton2D, Skeleton2DArray, Skeleton3D, Skeleton3DArray
 
 from .body_frame import BodyFrames, body_frames
-
-
-class CameraInfoError(ValueError):
-    """A CameraInfo a node cannot use; `reason` is a short diagnostics key."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 def stamp_to_seconds(stamp: Time) -> float:
@@ -169,29 +162,10 @@ def detections_from_msg(msg: Skeleton2DArray, default_layout: str = "coco17") ->
 
 
 def camera_model_from_info(info: CameraInfo, name: str):
-    """CameraInfo -> CameraModel (identity extrinsics); CameraInfoError with a reason key."""
-    from pose3d_ros.core.camera import CameraModel
-    k = np.asarray(info.k, np.float64)
-    d = np.asarray(info.d, np.float64)
-    where = f"camera {name!r} (frame {info.header.frame_id!r})"
-    if info.width == 0 or info.height == 0:
-        raise CameraInfoError("camera_info_size",
-                              f"{where}: CameraInfo image size {info.width}x{info.height}")
-    if not np.isfinite(k).all() or not np.isfinite(d).all():
-        raise CameraInfoError("camera_info_nan", f"{where}: CameraInfo k or d holds NaN/inf")
-    if not np.any(k):
-        raise CameraInfoError("camera_info_zero",
-                              f"{where}: CameraInfo k is all zero (camera not calibrated)")
-    if k[0] <= 0 or k[4] <= 0:
-        raise CameraInfoError("camera_info_invalid",
-                              f"{where}: CameraInfo focal lengths fx={k[0]}, fy={k[4]} "
-                              "must be > 0")
-    try:
-        return CameraModel.from_camera_info(
-            info.width, info.height, info.distortion_model, d.tolist(), k.tolist(),
-            list(info.r), list(info.p), frame_id=info.header.frame_id, name=name)
-    except ValueError as err:
-        raise CameraInfoError("camera_info_invalid", f"{where}: {err}") from None
+    """CameraInfo -> CameraModel (identity extrinsics); CameraInfoError with a reason key.
+    The checks live in the core (core.camera.camera_model_from_info_msg), shared with the
+    offline bag reader."""
+    return camera_model_from_info_msg(info, name)
 
 
 def image_to_msg(image: np.ndarray, stamp: float | Time, frame_id: str) -> Image:

@@ -34,7 +34,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import bagio
-from ..camera import CameraModel, Rig
+from ..camera import CameraModel, Rig, camera_model_from_info_msg
 from .dataset import BlazePoseSequence, ViewDetections, load_views, save_views
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,7 @@ def _scan(path: Path, cams: list[BagCameraTopics], has_tf: bool, warn: _OnceLog)
                 continue
             try:
                 msg = store.deserialize_cdr(item.raw, item.msgtype)
-                models[v] = bagio.camera_model_from_message(msg, cams[v].name)
+                models[v] = camera_model_from_info_msg(msg, cams[v].name)
             except ValueError as err:
                 errors[v] = errors[v] or str(err)
         else:

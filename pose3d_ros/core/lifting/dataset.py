@@ -62,7 +62,8 @@ class ViewDetections:
 
 
 class BlazePoseSequence:
-    """mediapipe BlazePose (model_complexity=1, tracking mode) over one camera's frames.
+    """mediapipe BlazePose (the package's "blazepose" back-end: model_complexity=1, tracking
+    mode, mediapipe's landmark smoothing on) over one camera's frames, one row per frame.
 
     Frames go in in capture order: add(image) detects on a uint8 BGR (H, W, 3), BGRA
     (H, W, 4) or mono (H, W) image; add(None) keeps the row of a frame that is missing (not
@@ -70,13 +71,9 @@ class BlazePoseSequence:
     """
 
     def __init__(self) -> None:
-        import mediapipe as mp
+        from ..detection.blazepose_mediapipe import MediapipeBlazePose
 
-        # the once-per-frame protobuf deprecation warning of mediapipe 0.10.14, silenced as in
-        # core.detection.blazepose_mediapipe
-        warnings.filterwarnings("ignore", category=UserWarning,
-                                message=r"SymbolDatabase\.GetPrototype\(\) is deprecated")
-        self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
+        self._detector = MediapipeBlazePose(smooth_landmarks=True)
         self._kps: list[np.ndarray] = []
         self._scs: list[np.ndarray] = []
         self._wld: list[np.ndarray] = []
@@ -89,15 +86,15 @@ class BlazePoseSequence:
         self.close()
 
     def close(self) -> None:
-        self._pose.close()
+        self._detector.close()
 
     def __len__(self) -> int:
         return len(self._kps)
 
     def _missing(self) -> None:
-        self._kps.append(np.full((33, 2), np.nan))
-        self._scs.append(np.zeros(33))
-        self._wld.append(np.full((33, 3), np.nan))
+        self._kps.append(np.full((33, 2), np.nan, np.float32))
+        self._scs.append(np.zeros(33, np.float32))
+        self._wld.append(np.full((33, 3), np.nan, np.float32))
 
     def pad_to(self, frames: int) -> None:
         """Append NaN rows until there are `frames` rows."""
@@ -114,20 +111,16 @@ class BlazePoseSequence:
         h, w = image.shape[:2]
         self.image_size = (w, h)
         if image.ndim == 2:
-            rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         elif image.shape[2] == 4:
-            rgb = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-        else:
-            rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        result = self._pose.process(rgb)
-        if result.pose_landmarks is None:
+            image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+        found = self._detector.detect([image])[0]
+        if found.num_people == 0 or found.world is None:
             self._missing()
             return
-        lm = np.array([[p.x * w, p.y * h, p.visibility] for p in result.pose_landmarks.landmark])
-        self._kps.append(lm[:, :2])
-        self._scs.append(lm[:, 2])
-        self._wld.append(np.array([[p.x, p.y, p.z]
-                                   for p in result.pose_world_landmarks.landmark]))
+        self._kps.append(found.keypoints[0])
+        self._scs.append(found.scores[0])
+        self._wld.append(found.world[0])
 
     def result(self) -> ViewDetections:
         """The rows so far as ViewDetections (float32)."""
@@ -137,10 +130,9 @@ class BlazePoseSequence:
         return ViewDetections(np.array(self._kps, np.float32), np.array(self._scs, np.float32),
                               np.array(self._wld, np.float32), self.image_size)
 
-
 def detect_video_blazepose(video_path: str | Path, max_frames: int | None = None,
                            progress: bool = True) -> ViewDetections:
-    """Run mediapipe BlazePose (model_complexity=1, tracking mode) over a video."""
+    """BlazePoseSequence over the frames of a video file."""
     import cv2
     from tqdm import tqdm
 
