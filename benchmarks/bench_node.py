@@ -1,10 +1,11 @@
 """Benchmark of the all-in-one node: latency, sustained rate, per-stage split, own overhead.
 
-Part 1 (live, real DDS): for 1, 2 and 4 cameras of the demo recording, a publisher streams the
-frames at --fps with header stamps = the publication time; the node (default detector:
-mediapipe BlazePose, one per camera) runs in the same process. Reported: outputs per second
-while streaming (sustained rate), latency from image stamp to the arrival of the 3D message
-(median and 90th percentile), and the node's mean time per stage from its diagnostics.
+Part 1 (live, real DDS): for 1, 2 and 4 cameras of the demo recording, a publisher PROCESS
+(as camera drivers are) streams the frames at --fps with header stamps = the publication time;
+the node (default detector: mediapipe BlazePose, one per camera) runs in this process with a
+probe that receives its output. Reported: outputs per second while streaming (sustained rate),
+latency from image stamp to the arrival of the 3D message (median and 90th percentile), and the
+node's mean time per stage from its diagnostics.
 
 Part 2 (node overhead): everything the node does per 4-camera frame set except the 2D network,
 timed over --iterations repetitions on real detections of demo frames: decoding 4 bgr8 Image
@@ -17,6 +18,7 @@ Prints markdown tables (paste into benchmarks/results_nodes.md).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import threading
@@ -66,8 +68,42 @@ def read_frames(count: int, recording: str = "single") -> list[list[np.ndarray]]
 
 
 
-def live(num_cameras: int, frames, fps: float) -> dict:
-    """Stream `frames` into the node at `fps`; latency, rate and stage means."""
+def _publish_frames(num_cameras: int, count: int, fps: float, warmed, done) -> None:
+    """Child process: publish `count` frame sets of the demo at `fps` (stamps = now) on
+    <camera>/image_raw, after one warm-up set and the parent's `warmed` event."""
+    import rclpy as child_rclpy
+    rig = load_rig(calibration_path("single"))
+    cameras = rig.cameras[:num_cameras]
+    frames = read_frames(count)
+    child_rclpy.init()
+    node = Node("bench_camera_driver")
+    pubs = [node.create_publisher(Image, f"{c.name}/image_raw", RELIABLE) for c in cameras]
+    deadline = time.monotonic() + 20
+    while any(p.get_subscription_count() == 0 for p in pubs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    def publish(row) -> None:
+        stamp = time.time()
+        for pub, camera, image in zip(pubs, cameras, row, strict=False):
+            pub.publish(image_to_msg(image, stamp, camera.frame_id))
+
+    try:
+        while not warmed.is_set() and time.monotonic() < deadline + 30:
+            publish(frames[0])          # warm-up: the first detection loads the models
+            warmed.wait(2.0)
+        start = time.monotonic()
+        for k, row in enumerate(frames):
+            time.sleep(max(0.0, start + k / fps - time.monotonic()))
+            publish(row)
+    finally:
+        done.set()
+        node.destroy_node()
+        child_rclpy.shutdown()
+
+
+def live(num_cameras: int, count: int, fps: float) -> dict:
+    """Stream `count` frame sets into the node at `fps` from another process; latency, rate
+    and stage means."""
     rig = load_rig(calibration_path("single"))
     cameras = rig.cameras[:num_cameras]
     context = Context()
@@ -89,14 +125,15 @@ def live(num_cameras: int, frames, fps: float) -> dict:
                          len(msg.skeletons), now))
 
     probe.create_subscription(Skeleton3DArray, "skeletons", on_output, RELIABLE)
-    images = {c.name: probe.create_publisher(Image, f"{c.name}/image_raw", RELIABLE)
-              for c in cameras}
     infos = {c.name: probe.create_publisher(CameraInfo, f"{c.name}/camera_info", RELIABLE)
              for c in cameras}
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     executor.add_node(probe)
     result = {"cameras": num_cameras}
+    spawn = multiprocessing.get_context("spawn")
+    warmed, done = spawn.Event(), spawn.Event()
+    driver = spawn.Process(target=_publish_frames, args=(num_cameras, count, fps, warmed, done))
     try:
         if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
             raise RuntimeError(node.last_error)
@@ -110,24 +147,17 @@ def live(num_cameras: int, frames, fps: float) -> dict:
             time.sleep(0.1)
             if time.monotonic() > deadline:
                 raise RuntimeError("camera_info not taken")
-        # Warm-up: the first detection loads the models.
-        stamp = time.time()
-        for v, camera in enumerate(cameras):
-            images[camera.name].publish(image_to_msg(frames[0][v], stamp, camera.frame_id))
-        while not received and time.monotonic() < deadline + 30:
+        driver.start()
+        while not received and driver.is_alive():
             time.sleep(0.05)
+        time.sleep(0.5)                 # let the warm-up sets drain
         received.clear()
         node.health._timings.clear()
-        start = time.monotonic()
-        for k, row in enumerate(frames):
-            target = start + k / fps
-            time.sleep(max(0.0, target - time.monotonic()))
-            stamp = time.time()
-            for v, camera in enumerate(cameras):
-                images[camera.name].publish(image_to_msg(row[v], stamp, camera.frame_id))
+        warmed.set()
+        done.wait(count / fps + 60)
         time.sleep(1.0)
         latencies = np.array([r[0] for r in received]) * 1000
-        result.update(sent=len(frames), outputs=len(received),
+        result.update(sent=count, outputs=len(received),
                       rate_hz=(len(received) - 1) / (received[-1][2] - received[0][2])
                       if len(received) > 1 else 0.0,
                       latency_median_ms=float(np.median(latencies)) if len(latencies) else np.nan,
@@ -136,6 +166,7 @@ def live(num_cameras: int, frames, fps: float) -> dict:
                       people=float(np.mean([r[1] for r in received])) if received else 0.0,
                       stages=node.health.stage_means_ms())
     finally:
+        driver.join(10)
         executor.shutdown()
         node.destroy_node()
         probe.destroy_node()
@@ -191,9 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=200, help="overhead repetitions")
     parser.add_argument("--overhead-only", action="store_true", help="skip the live runs")
     args = parser.parse_args(argv)
-    frames = read_frames(args.frames)
+    frames = read_frames(10)
     print("## Node overhead per 4-camera frame set (all but the 2D network), mean ms")
-    single = overhead(frames[:10], args.iterations)
+    single = overhead(frames, args.iterations)
     multi = overhead(read_frames(10, "multi"), args.iterations, "multi", "blazepose_multi")
     print("| stage | demo 'single', mediapipe BlazePose | demo 'multi', blazepose_multi |")
     print("|---|---|---|")
@@ -203,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.overhead_only:
         return 0
     print(f"## Live: {args.frames} frames streamed at {args.fps:g} fps per camera")
-    rows = [live(n, frames, args.fps) for n in args.cameras]
+    rows = [live(n, args.frames, args.fps) for n in args.cameras]
     stages = sorted({s for r in rows for s in r.get("stages", {})})
     print("| cameras | outputs / sent | sustained rate (Hz) | latency median (ms) | "
           "latency p90 (ms) | " + " | ".join(f"{s} (ms)" for s in stages) + " |")

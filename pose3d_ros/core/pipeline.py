@@ -25,9 +25,12 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from .association import associate_normalized, gather
+from .camera import CameraArrays
 from .filtering import OneEuroParams, SkeletonFilter
 from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
 from .tracking import SkeletonTracker, TrackerParams
+from .triangulation import triangulate_normalized
 from .types import (
     METHOD_DETECTOR_3D,
     METHOD_LIFTER,
@@ -218,8 +221,6 @@ class Pose3DPipeline:
 
     # -- stages ----------------------------------------------------------------------------
     def _multi_view(self, names, detections, timings):
-        from .association import associate_normalized, gather  # multi-view core, when used
-        from .triangulation import triangulate_normalized
         t0 = time.perf_counter()
         # Undistort every camera's keypoints ONCE (OpenCV) and hand association and
         # triangulation the normalised coordinates with the cameras stacked: the same rays,
@@ -250,7 +251,6 @@ class Pose3DPipeline:
         """The named cameras stacked (CameraArrays), cached until set_camera()."""
         arrays = self._arrays.get(names)
         if arrays is None:
-            from .camera import CameraArrays
             arrays = self._arrays[names] = CameraArrays.from_cameras(
                 [self._cameras[name] for name in names])
         return arrays
