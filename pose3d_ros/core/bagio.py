@@ -36,6 +36,7 @@ from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from .layouts import JointLayout, get_layout
+from .static_tf import StaticTransform, transforms_from_message
 from .types import Skeletons3D
 
 PACKAGE = "pose3d_ros"
@@ -193,20 +194,6 @@ def camera_info_message(stamp_ns: int, frame_id: str, width: int, height: int, K
         k=K.ravel(), r=np.eye(3).ravel(), p=P.ravel(), binning_x=0, binning_y=0, roi=roi)
 
 
-@dataclass
-class StaticTransform:
-    """A fixed transform: pose of `child` in `parent`.
-
-    translation: (3,) metres; rotation: (4,) quaternion (x, y, z, w) mapping child axes into
-    parent axes (REP-103 / tf2 convention).
-    """
-
-    parent: str
-    child: str
-    translation: np.ndarray
-    rotation: np.ndarray
-
-
 def tf_message(transforms: Sequence[StaticTransform], stamp_ns: int):
     """tf2_msgs/TFMessage with one geometry_msgs/TransformStamped per transform."""
     vector = msg_class("geometry_msgs/msg/Vector3")
@@ -230,13 +217,7 @@ def tf_message(transforms: Sequence[StaticTransform], stamp_ns: int):
 
 def static_transforms(msg: Any) -> list[StaticTransform]:
     """tf2_msgs/TFMessage -> StaticTransforms (the inverse of tf_message)."""
-    out = []
-    for item in msg.transforms:
-        t, q = item.transform.translation, item.transform.rotation
-        out.append(StaticTransform(item.header.frame_id, item.child_frame_id,
-                                   np.array([t.x, t.y, t.z], np.float64),
-                                   np.array([q.x, q.y, q.z, q.w], np.float64)))
-    return out
+    return transforms_from_message(msg)
 
 
 # --- skeletons ----------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from pose3d_ros.core.pipeline import (
     create_detectors,
     create_monocular_lifter,
 )
+from pose3d_ros.core.static_tf import StaticTransformTree, transforms_from_message
 from pose3d_ros.core.sync import FrameSet, FrameSynchronizer
 from pose3d_ros.core.tracking import TrackerParams
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
@@ -341,13 +342,19 @@ class _RigNodeBase(_PoseNodeBase):
                                          "has NaN/inf in its calibration")
             self.fixed_frame = self.rig.frame_id or self.fixed_frame
         elif params["extrinsics_source"] == "tf":
+            self.tf_buffer = self.static_tf = None
             try:
                 import tf2_ros
-            except ImportError as err:
-                raise ParameterError("extrinsics_source 'tf' needs tf2_ros, which is not "
-                                     f"installed here ({err}); use a rig file") from None
-            self.tf_buffer = tf2_ros.Buffer()
-            self.tf_listener = tf2_ros.TransformListener(self.tf_buffer, self)
+            except ImportError:
+                # No tf2_ros (a PyPI-only install): camera rigs are static, so listen to
+                # /tf_static ourselves and look up through those transforms.
+                self.static_tf = StaticTransformTree()   # filled on activate (/tf_static)
+                self.get_logger().info(
+                    "extrinsics_source 'tf': tf2_ros is not installed, so camera poses come "
+                    f"from {TF_STATIC_TOPIC} only (static transforms, no /tf)")
+            else:
+                self.tf_buffer = tf2_ros.Buffer()
+                self.tf_listener = tf2_ros.TransformListener(self.tf_buffer, self)
         known = {}
         if self.rig is not None and not params["intrinsics_from_camera_info"]:
             known = {name: self.rig.camera(name) for name in self.cameras}
@@ -448,20 +455,38 @@ class _RigNodeBase(_PoseNodeBase):
         self.get_logger().info(f"camera {camera!r}: calibration from camera_info "
                                f"({msg.width}x{msg.height}, {model.distortion_model})")
 
-    def _pose_from_tf(self, camera: str, model):
-        from rclpy.time import Time
+    def _subscribe_tf_static(self) -> None:
+        """Without tf2_ros: collect the latched /tf_static transforms for camera poses."""
+        if getattr(self, "static_tf", None) is not None:
+            self._owned_subscriptions.append(self.create_subscription(
+                TFMessage, TF_STATIC_TOPIC, self._on_tf_static, _LATCHED))
+
+    def _on_tf_static(self, msg: TFMessage) -> None:
         try:
-            tf = self.tf_buffer.lookup_transform(model.frame_id, self.fixed_frame, Time())
+            self.static_tf.add(transforms_from_message(msg))
+        except ValueError as err:   # reported under the topic's name, like a camera's input
+            self.reject(TF_STATIC_TOPIC, "extrinsics_tf", f"{TF_STATIC_TOPIC}: {err}")
+
+    def _pose_from_tf(self, camera: str, model):
+        """The camera posed by the transform fixed_frame -> its optical frame (x_cam = R
+        x_fixed + t), from tf2_ros or, without it, from /tf_static; None (reported, retried
+        with the next camera_info) while the transform is unknown."""
+        try:
+            if self.tf_buffer is not None:
+                from rclpy.time import Time
+                from scipy.spatial.transform import Rotation
+                tf = self.tf_buffer.lookup_transform(model.frame_id, self.fixed_frame, Time())
+                q, tr = tf.transform.rotation, tf.transform.translation
+                R = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
+                t = np.array([tr.x, tr.y, tr.z])
+            else:
+                R, t = self.static_tf.lookup(model.frame_id, self.fixed_frame)
         except Exception as err:  # noqa: BLE001 - tf2 raises several lookup exceptions
             self._camera_info_seen.pop(camera, None)   # try again with the next camera_info
             self.reject(camera, "extrinsics_tf", f"camera {camera!r}: no TF from "
                         f"{self.fixed_frame!r} to {model.frame_id!r}: {err}")
             return None
-        from scipy.spatial.transform import Rotation
-        q = tf.transform.rotation
-        tr = tf.transform.translation
-        R = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()   # rig -> optical
-        return model.with_pose(R, np.array([tr.x, tr.y, tr.z]))
+        return model.with_pose(R, t)
 
     def publish_3d(self, result, frame_set: FrameSet, header_stamps: list | None = None) -> None:
         """header_stamps: the original stamps of the frames in the set; their exact mean is the
@@ -516,6 +541,7 @@ class Pose3DNode(_RigNodeBase):
                     Skeleton2DArray, f"{camera}/{SKELETONS_2D_TOPIC}", _OUTPUT)
 
     def _subscribe(self) -> None:
+        self._subscribe_tf_static()
         qos = image_qos(self.params["image_qos"], self.params["qos_depth"])
         for camera in self.cameras:
             self._owned_subscriptions += _image_subscription(self, camera, qos, self.on_image)
@@ -555,6 +581,7 @@ class FusionNode(_RigNodeBase):
         self._configure_rig(params, None)
 
     def _subscribe(self) -> None:
+        self._subscribe_tf_static()
         qos = image_qos("sensor_data", self.params.get("qos_depth", 5))
         for camera in self.cameras:
             self._owned_subscriptions.append(self.create_subscription(

@@ -95,8 +95,9 @@ _RIG = (
               "optical frame is used instead."),
     ParamSpec("extrinsics_source", "rig_file", "Where camera poses come from: 'rig_file' "
               "(rig_file parameter; also the self-calibration tool's output), 'tf' (look up "
-              "fixed_frame -> optical frame, needs tf2_ros) or 'none' (one camera, output in "
-              "its optical frame).", choices=("rig_file", "tf", "none")),
+              "fixed_frame -> optical frame with tf2_ros; without tf2_ros from /tf_static "
+              "only) or 'none' (one camera, output in its optical frame).",
+              choices=("rig_file", "tf", "none")),
     ParamSpec("rig_file", "", "Calibration file with the camera poses (any format "
               "pose3d_ros.core.calibration.load_rig reads); camera names must match "
               "camera_names. Empty with extrinsics_source 'tf' or 'none'."),

@@ -35,6 +35,7 @@ import numpy as np
 
 from .. import bagio
 from ..camera import CameraModel, Rig, camera_model_from_info_msg
+from ..static_tf import StaticTransform, StaticTransformTree
 from .dataset import BlazePoseSequence, ViewDetections, load_views, save_views
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class BagRecording:
     cameras: list[CameraModel]
     views: list[ViewDetections]
     stamps_ns: np.ndarray
-    transforms: list[bagio.StaticTransform]
+    transforms: list[StaticTransform]
 
     @property
     def num_frames(self) -> int:
@@ -197,7 +198,7 @@ class _Scan:
 
     stamps: list[np.ndarray]
     cameras: list[CameraModel]
-    transforms: list[bagio.StaticTransform]
+    transforms: list[StaticTransform]
 
 
 def _image_stamp(item: bagio.BagMessage, camera: str, warn: _OnceLog | None) -> int:
@@ -220,7 +221,7 @@ def _scan(path: Path, cams: list[BagCameraTopics], has_tf: bool, warn: _OnceLog)
     stamps: list[list[int]] = [[] for _ in cams]
     models: list[CameraModel | None] = [None] * len(cams)
     errors: list[str | None] = [None] * len(cams)
-    transforms: list[bagio.StaticTransform] = []
+    transforms: list[StaticTransform] = []
     topics = list(index) + list(info_index) + ([TF_STATIC] if has_tf else [])
     for item in bagio.read_messages(path, topics, deserialize=False):
         if item.topic in index:
@@ -333,7 +334,7 @@ def _load(cache_file: Path, path: Path) -> BagRecording:
                    for v, (name, frame, size, K, model) in enumerate(zip(
                        data["cam_name"], data["cam_frame"], data["cam_size"], data["cam_K"],
                        data["cam_model"], strict=True))]
-        tfs = [bagio.StaticTransform(str(p), str(c), t, q) for p, c, t, q in zip(
+        tfs = [StaticTransform(str(p), str(c), t, q) for p, c, t, q in zip(
             data["tf_parent"], data["tf_child"], data["tf_translation"], data["tf_rotation"],
             strict=True)]
         return BagRecording(path, cameras, views, data["stamps_ns"], tfs)
@@ -402,33 +403,22 @@ def read_bag_recording(path: str | Path, image_topics: Sequence[str] | None = No
 
 # --- extrinsics -----------------------------------------------------------------------------
 
-def cameras_from_tf(cameras: Sequence[CameraModel], transforms: Sequence[bagio.StaticTransform]
+def cameras_from_tf(cameras: Sequence[CameraModel], transforms: Sequence[StaticTransform]
                     ) -> tuple[list[CameraModel], str]:
     """Cameras posed by static transforms, and the common root frame.
 
     Each camera's optical frame (its frame_id) is followed up the transform tree to its root;
     all cameras must reach the same root. ValueError when a frame is missing or roots differ.
     """
-    from scipy.spatial.transform import Rotation
-
-    parent_of = {t.child: t for t in transforms}
+    tree = StaticTransformTree(transforms)
+    children = {t.child for t in transforms}
     posed, roots = [], []
     for cam in cameras:
-        frame = cam.frame_id
-        if frame not in parent_of:
-            raise ValueError(f"camera {cam.name!r}: frame {frame!r} is not on {TF_STATIC} "
-                             f"(children there: {sorted(parent_of)})")
-        R, t = np.eye(3), np.zeros(3)  # pose of the optical frame in `frame`
-        for _ in range(len(parent_of) + 1):
-            if frame not in parent_of:
-                break
-            tf = parent_of[frame]
-            rot = Rotation.from_quat(tf.rotation).as_matrix()
-            R, t = rot @ R, rot @ t + tf.translation
-            frame = tf.parent
-        else:
-            raise ValueError(f"camera {cam.name!r}: {TF_STATIC} has a cycle")
-        roots.append(frame)
+        if cam.frame_id not in children:
+            raise ValueError(f"camera {cam.name!r}: frame {cam.frame_id!r} is not on "
+                             f"{TF_STATIC} (children there: {sorted(children)})")
+        root, R, t = tree.pose_in_root(cam.frame_id)   # p_root = R p_cam + t
+        roots.append(root)
         posed.append(cam.with_pose(R.T, -R.T @ t))  # x_cam = R^T (x_root - t)
     if len(set(roots)) > 1:
         raise ValueError(f"the cameras' frames hang under different roots on {TF_STATIC}: "

@@ -1,0 +1,95 @@
+"""Fixed coordinate transforms, as /tf_static carries them, and lookups through their tree.
+
+Camera rigs publish their extrinsics as static transforms (fixed frame -> each camera's
+optical frame, possibly through intermediate frames such as a robot base). tf2_ros is the
+buffer for that on a ROS 2 install, but it cannot be installed from PyPI; the nodes use this
+tree for static transforms where tf2_ros is missing, and the offline bag reader uses it for the
+/tf_static of recorded bags. Only static transforms: no time interpolation, no /tf.
+
+Convention (REP-103, tf2): a StaticTransform is the pose of `child` in `parent`: a point p
+given in the child frame is R p + translation in the parent frame, R from the quaternion
+(x, y, z, w). Metres.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+
+@dataclass
+class StaticTransform:
+    """A fixed transform: pose of `child` in `parent`.
+
+    translation: (3,) metres; rotation: (4,) quaternion (x, y, z, w) mapping child axes into
+    parent axes (REP-103 / tf2 convention).
+    """
+
+    parent: str
+    child: str
+    translation: np.ndarray
+    rotation: np.ndarray
+
+
+def transforms_from_message(msg: Any) -> list[StaticTransform]:
+    """tf2_msgs/TFMessage (rclpy's or rosbags', read by attribute) -> StaticTransforms."""
+    out = []
+    for item in msg.transforms:
+        t, q = item.transform.translation, item.transform.rotation
+        out.append(StaticTransform(item.header.frame_id, item.child_frame_id,
+                                   np.array([t.x, t.y, t.z], np.float64),
+                                   np.array([q.x, q.y, q.z, q.w], np.float64)))
+    return out
+
+
+class StaticTransformTree:
+    """The latest static transform of every child frame, and lookups between frames."""
+
+    def __init__(self, transforms: Iterable[StaticTransform] = ()) -> None:
+        self._parent_of: dict[str, StaticTransform] = {}
+        self.add(transforms)
+
+    def add(self, transforms: Iterable[StaticTransform]) -> None:
+        """Insert or replace transforms (a child has one parent; the newest wins)."""
+        for transform in transforms:
+            if not (np.isfinite(transform.translation).all()
+                    and np.isfinite(transform.rotation).all()
+                    and np.linalg.norm(transform.rotation) > 1e-9):
+                raise ValueError(f"transform {transform.parent!r} -> {transform.child!r} "
+                                 "holds NaN/inf or a zero quaternion")
+            self._parent_of[transform.child] = transform
+
+    @property
+    def frames(self) -> set[str]:
+        return set(self._parent_of) | {t.parent for t in self._parent_of.values()}
+
+    def pose_in_root(self, frame: str) -> tuple[str, np.ndarray, np.ndarray]:
+        """(root, R, t): the root of `frame`'s tree and the pose of `frame` in it
+        (p_root = R p_frame + t). A frame without a parent is its own root."""
+        R, t = np.eye(3), np.zeros(3)
+        for _ in range(len(self._parent_of) + 1):
+            transform = self._parent_of.get(frame)
+            if transform is None:
+                return frame, R, t
+            rot = Rotation.from_quat(transform.rotation).as_matrix()
+            R, t = rot @ R, rot @ t + transform.translation
+            frame = transform.parent
+        raise ValueError(f"the static transforms contain a cycle through {frame!r}")
+
+    def lookup(self, target: str, source: str) -> tuple[np.ndarray, np.ndarray]:
+        """(R, t) with p_target = R p_source + t. LookupError naming both frames when they
+        are not connected."""
+        known = self.frames
+        for frame in (target, source):
+            if frame not in known:
+                raise LookupError(f"frame {frame!r} is not in the static transforms (known: "
+                                  f"{sorted(known)})")
+        root_t, r_t, t_t = self.pose_in_root(target)
+        root_s, r_s, t_s = self.pose_in_root(source)
+        if root_t != root_s:
+            raise LookupError(f"frames {target!r} and {source!r} are not connected (roots "
+                              f"{root_t!r} and {root_s!r})")
+        # p_root = r_t p_target + t_t = r_s p_source + t_s
+        return r_t.T @ r_s, r_t.T @ (t_s - t_t)

@@ -1,0 +1,148 @@
+"""Camera extrinsics from TF over real DDS (extrinsics_source 'tf', without tf2_ros): the
+fusion node takes each camera's pose from the latched /tf_static, reports cameras whose
+transform is missing, and gives the 3D the rig file gives. Plus the static transform tree."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from diagnostic_msgs.msg import DiagnosticArray
+from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from ros_helpers import ros_context, spin_until
+from sensor_msgs.msg import CameraInfo
+from std_msgs.msg import Header
+from tf2_msgs.msg import TFMessage
+
+from pose3d_ros.core.calibration import load_rig
+from pose3d_ros.core.layouts import BLAZEPOSE33
+from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
+from pose3d_ros.core.static_tf import StaticTransform, StaticTransformTree
+from pose3d_ros.core.types import Detections2D
+from pose3d_ros.ros.conversions import (
+    camera_model_to_info,
+    detections_to_msg,
+    seconds_to_stamp,
+    skeletons3d_from_msg,
+)
+from pose3d_ros.ros.nodes import FusionNode
+from pose3d_ros.ros.tf import rig_transforms
+from pose3d_ros.tools.demo_2d import load_demo_2d
+from pose3d_ros.tools.fetch_demo import calibration_path
+
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+FRAMES = 3
+
+
+def _quat_z(angle: float) -> np.ndarray:
+    return np.array([0.0, 0.0, np.sin(angle / 2), np.cos(angle / 2)])
+
+
+def test_tree_chains_and_inverts_transforms():
+    # world -> base (1 m along x, turned 90 deg about z) -> camera (0.5 m up)
+    tree = StaticTransformTree([
+        StaticTransform("world", "base", np.array([1.0, 0, 0]), _quat_z(np.pi / 2)),
+        StaticTransform("base", "camera", np.array([0, 0, 0.5]), _quat_z(0.0))])
+    R, t = tree.lookup("world", "camera")              # p_world = R p_camera + t
+    np.testing.assert_allclose(R @ [1.0, 0, 0] + t, [1.0, 1.0, 0.5], atol=1e-12)
+    R_inv, t_inv = tree.lookup("camera", "world")
+    np.testing.assert_allclose(R_inv @ (R @ [0.3, -0.2, 2.0] + t) + t_inv, [0.3, -0.2, 2.0],
+                               atol=1e-12)
+    with pytest.raises(LookupError, match="'elsewhere' is not in"):
+        tree.lookup("elsewhere", "camera")
+    tree.add([StaticTransform("map", "odom", np.zeros(3), _quat_z(0.0))])
+    with pytest.raises(LookupError, match="not connected"):
+        tree.lookup("odom", "camera")
+    with pytest.raises(ValueError, match="NaN"):
+        tree.add([StaticTransform("a", "b", np.array([np.nan, 0, 0]), _quat_z(0.0))])
+
+
+def test_fusion_node_takes_camera_poses_from_tf_static():
+    rig = load_rig(calibration_path("single"))
+    names = rig.names
+    demo = load_demo_2d("single", frames=FRAMES)
+    found = [{name: Detections2D(
+        demo.keypoints[k, v, :1], demo.scores[k, v, :1], np.zeros((1, 4), np.float32),
+        np.ones(1, np.float32), BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[v]))
+        for v, name in enumerate(names)} for k in range(FRAMES)]
+    with ros_context() as context:
+        namespace = "/tf_extrinsics_test"
+        fusion = FusionNode("fusion_tf_under_test", context=context, namespace=namespace,
+                            parameter_overrides=[Parameter(k, value=v) for k, v in {
+                                "camera_names": names, "autostart": False,
+                                "extrinsics_source": "tf", "rig_file": "",
+                                "fixed_frame": rig.frame_id, "sync.min_views": 2,
+                                "sync.timeout_s": 1.5, "diagnostics_period_s": 0.3,
+                                "tracking.enabled": False, "filter.enabled": False}.items()])
+        probe = Node("tf_probe", context=context, namespace=namespace)
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(fusion)
+        executor.add_node(probe)
+        try:
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS, \
+                fusion.last_error
+            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            infos = {c: probe.create_publisher(CameraInfo, f"{c}/camera_info", RELIABLE)
+                     for c in names}
+            skeletons = {c: probe.create_publisher(Skeleton2DArray, f"{c}/skeletons_2d",
+                                                   RELIABLE) for c in names}
+            outputs, diagnostics = [], []
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            probe.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append,
+                                      RELIABLE)
+            assert spin_until(executor, lambda: all(
+                p.get_subscription_count() for p in infos.values()), 10)
+
+            def send_infos():
+                for camera in rig.cameras:
+                    infos[camera.name].publish(camera_model_to_info(camera))
+
+            # No transform yet: camera_info is taken but the camera stays uncalibrated, and
+            # the missing transform is reported on /diagnostics.
+            def reported() -> bool:
+                return any(kv.key == "rejected_extrinsics_tf"
+                           for report in diagnostics for status in report.status
+                           if status.name == "fusion_tf_under_test: camera cam01"
+                           for kv in status.values)
+
+            assert spin_until(executor, reported, 10, tick=send_infos)
+            assert not any(c.calibrated for c in fusion.health.cameras.values())
+
+            # The rig on /tf_static (latched, as a static transform broadcaster sends it),
+            # from a node other than the one under test.
+            tf_static = probe.create_publisher(TFMessage, "/tf_static", LATCHED)
+            tf_static.publish(rig_transforms(list(rig.cameras), rig.frame_id,
+                                             seconds_to_stamp(1.0)))
+            assert spin_until(executor, lambda: all(
+                c.calibrated for c in fusion.health.cameras.values()), 10, tick=send_infos)
+            for camera in rig.cameras:
+                posed = fusion.pipeline.camera(camera.name)
+                np.testing.assert_allclose(posed.R, camera.R, atol=1e-9)
+                np.testing.assert_allclose(posed.t, camera.t, atol=1e-9)
+
+            for k in range(FRAMES):
+                stamp = 300.0 + k / 60
+                for v, camera in enumerate(rig.cameras):
+                    header = Header(stamp=seconds_to_stamp(stamp), frame_id=camera.frame_id)
+                    skeletons[camera.name].publish(detections_to_msg(found[k][names[v]],
+                                                                     header))
+                assert spin_until(executor, lambda k=k: len(outputs) > k, 20), \
+                    fusion.last_error
+        finally:
+            executor.shutdown()
+            fusion.destroy_node()
+            probe.destroy_node()
+
+    offline = Pose3DPipeline(names, {c.name: c for c in rig.cameras}, frame_id=rig.frame_id,
+                             params=PipelineParams(tracking=None, filtering=None))
+    for k, message in enumerate(outputs[:FRAMES]):
+        expected = offline.process_detections(found[k], 300.0 + k / 60).skeletons
+        got = skeletons3d_from_msg(message)
+        assert message.header.frame_id == rig.frame_id
+        assert got.num_people == expected.num_people == 1
+        np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)
