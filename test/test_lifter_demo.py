@@ -112,5 +112,64 @@ def test_shipped_lifter_on_real_2d(demo):
         assert np.median(np.abs(proj - norm)[good] * cam.K[0, 0]) < 40
         depth_err = np.abs(sk.positions[keep, 0, 2] - ref[keep, 0, 2])
         assert np.median(depth_err) < 0.8, cam.name  # measured 0.23-0.52 m
-    # learned from the other recording only (measured 68-86 mm per camera on these frames)
+    # 'single' is the shipped model's training recording: these frames check the geometry
+    # and plausibility; accuracy on held-out footage is the next test
     assert np.mean(errors) < 0.11, errors
+
+
+def test_shipped_lifter_beats_the_blazepose_baseline_on_held_out_footage(demo):
+    """Issue 5's target on the one person the shipped model never saw: the woman of the
+    multi-person recording (the man there is the training recording's footage and is left
+    out). PA-MPJPE against her 4-camera triangulation, per camera, where the camera sees her."""
+    from pose3d_ros.core.detection.cache import detect_video_set
+    from pose3d_ros.core.lifting.dataset import load_cameras, multi_person_pseudo_labels
+    from pose3d_ros.core.lifting.runtime import BlazePoseWorldLifter
+    from pose3d_ros.tools.train_lifter import drop_overlapping
+
+    cameras = load_cameras(calibration_path("multi"))
+    people = multi_person_pseudo_labels(
+        cameras, detect_video_set(video_paths("multi"), "blazepose_multi"), fps=60.0)
+    (woman,) = drop_overlapping(people, demo[2], "single")
+    lifter, baseline = OnnxLifter(), BlazePoseWorldLifter()
+    ours, theirs = [], []
+    for v, cam in enumerate(cameras):
+        kp = undistort_pixels(cam, woman.keypoints[v])
+        seen = np.isfinite(kp[:, 0]).all(-1)
+        ref = cam.to_camera_frame(woman.points_world)
+        ref = ref - ref[:, :1]
+        keep = seen & np.isfinite(ref).all((-1, -2))
+        idx = window_indices(kp.shape[0], lifter.window, causal=True)
+        lifted = lifter.lift(kp[idx], woman.scores[v][idx], cam.K)
+        world = baseline.lift_world(woman.world_baseline[v], "h36m17")
+        ours.append(_pa_mpjpe(lifted[keep], ref[keep]))
+        theirs.append(_pa_mpjpe(world[keep], ref[keep]))
+    # measured 2026-11-22: 49-58 mm per camera for the lifter, 51-65 mm for the baseline
+    assert np.mean(ours) < np.mean(theirs), (ours, theirs)
+
+
+def test_every_person_of_the_multi_person_recording_gets_pseudo_labels(demo):
+    """The multi-person recording labels both people (association + tracking), each from the
+    cameras that agree, with plausible and different bodies. Its man is the 'single'
+    recording's footage (a second person composited in): the overlap guard finds and drops
+    him, so a model evaluated on 'single' is not trained on its motion."""
+    from pose3d_ros.core.detection.cache import detect_video_set
+    from pose3d_ros.core.lifting.dataset import load_cameras, multi_person_pseudo_labels
+    from pose3d_ros.tools.train_lifter import drop_overlapping
+
+    cameras = load_cameras(calibration_path("multi"))
+    per_camera = detect_video_set(video_paths("multi"), "blazepose_multi")  # shared cache
+    labels = multi_person_pseudo_labels(cameras, per_camera, fps=60.0)
+    assert len(labels) == 2                      # the man and the woman; the passer-by drops
+    sums = []
+    for label in labels:
+        labelled = np.isfinite(label.points_world[:, 0, 0])
+        assert labelled.sum() >= 80
+        assert label.views_used[:, labelled].sum(0).mean() > 3.0
+        assert np.nanmedian(label.reprojection_px) < 15.0
+        sums.append(np.nanmedian(bone_lengths(label.points_world, H36M17).sum(-1)))
+    assert all(2.8 < s < 4.5 for s in sums)      # metres over the 16 H36M bones
+    pelvis = [np.nanmean(label.points_world[:, 0], axis=0) for label in labels]
+    assert np.linalg.norm(pelvis[0] - pelvis[1]) > 0.5   # two different people
+    kept = drop_overlapping(labels, demo[2], "single")   # 'single' labels, first 30 frames
+    assert len(kept) == 1
+    assert np.nanmedian(bone_lengths(kept[0].points_world, H36M17).sum(-1)) == min(sums)

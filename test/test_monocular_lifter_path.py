@@ -51,14 +51,16 @@ def test_lifter_path_gives_metric_3d_close_to_triangulation():
         reference.append(convert_joints(triangulated.positions[0], triangulated.layout, H36M17))
     lifted, reference = np.array(lifted), np.array(reference)
     assert np.isfinite(lifted).all(), "every joint of a fully visible person is estimated"
-    # Pose: PA-MPJPE against the 4-view reference. Measured 2026-11-22 on this clip, cam01:
-    # 77 mm (detector_3d: 63 mm; docs/lifter.md has the held-out evaluation); guard 150 mm.
+    # Pose: PA-MPJPE against the 4-view reference. This clip is the shipped weights' training
+    # recording, so this checks the node path, not accuracy (measured 2026-11-22: 18-21 mm per
+    # camera, i.e. the training motion is memorised; held-out accuracy is in test_lifter_demo
+    # and docs/lifter.md). Guard 150 mm.
     errors = p_mpjpe(lifted, reference)
     assert errors.mean < 0.150, errors.mean
-    # Placement: one camera guesses depth from the lifted body's size. Measured 2026-11-22 on
-    # these 40 frames, median pelvis gap per camera: lifter 0.61 / 0.78 / 0.44 / 0.23 m
-    # (cam01-04), detector_3d 0.06 / 0.05 / 0.18 / 0.09 m: the lifter places people worse,
-    # which is why detector_3d stays the default. Guard: within 1 m.
+    # Placement: one camera guesses depth from the lifted body's size. On these (training)
+    # frames the median pelvis gap is 0.04-0.10 m per camera (2026-11-22); on held-out footage
+    # the lifter places people worse than detector_3d (results_lifter.md), which is why
+    # detector_3d stays the default. Guard: within 1 m.
     pelvis_gap = np.linalg.norm(lifted[:, 0] - reference[:, 0], axis=-1)
     assert np.median(pelvis_gap) < 1.0, np.median(pelvis_gap)
 

@@ -71,20 +71,35 @@ def lift_sequence(lifter, keypoints_px: np.ndarray, scores: np.ndarray,
 
 def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, height_m: float,
                        refine: bool, metric_fns: Mapping[str, MetricFn] | None = None,
-                       flip: bool = False) -> list[dict]:
-    """Rows (camera, method, metrics...) for every camera of a recording."""
-    from pose3d_ros.core.lifting.dataset import undistort_pixels, world_to_camera
-    from pose3d_ros.core.lifting.normalization import pixels_to_normalised
-    from pose3d_ros.core.lifting.refine import refine_to_2d
-    from pose3d_ros.core.lifting.root_placement import BodySizePrior, place_in_camera
-    from pose3d_ros.core.lifting.runtime import BlazePoseWorldLifter, OnnxLifter
-    from pose3d_ros.tools.train_lifter import load_labels
+                       flip: bool = False, multi_person: bool = False,
+                       exclude_overlap: tuple[str, ...] = ()) -> list[dict]:
+    """Rows (camera, method, metrics...) for every camera of a recording.
 
-    labels = load_labels(recording, cache_dir, progress=False)
-    refs = [world_to_camera(c, labels.points_world) for c in labels.cameras]  # (F, J, 3) each
-    refs_rel = [r - r[:, :1] for r in refs]
+    multi_person: evaluate every person of the recording (train_lifter's multi-person
+    labels: blazepose_multi 2D and world landmarks, association, tracking); rows are then
+    named <camera>/p<k>. exclude_overlap: recordings (e.g. the training one) whose footage a
+    person must not share (train_lifter.drop_overlapping). A camera is scored on the frames
+    where it sees the person's root joint."""
+    from pose3d_ros.core.lifting.dataset import world_to_camera
+    from pose3d_ros.core.lifting.root_placement import BodySizePrior
+    from pose3d_ros.core.lifting.runtime import BlazePoseWorldLifter, OnnxLifter
+    from pose3d_ros.tools.train_lifter import (
+        drop_overlapping,
+        load_labels,
+        load_multi_person_labels,
+    )
+
+    if multi_person:
+        people = load_multi_person_labels(recording)
+        for other in exclude_overlap:
+            people = drop_overlapping(people, load_labels(other, cache_dir, progress=False),
+                                      other)
+    else:
+        people = [load_labels(recording, cache_dir, progress=False)]
     if metric_fns is None:
-        metric_fns = default_metrics(np.concatenate(refs_rel))
+        metric_fns = default_metrics(np.concatenate([
+            r - r[:, :1] for lab in people for r in
+            (world_to_camera(c, lab.points_world) for c in lab.cameras)]))
     prior = BodySizePrior(height_m=height_m)
     methods: dict[str, Callable] = {}
     for path in models:
@@ -96,20 +111,37 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
     baseline = BlazePoseWorldLifter()
     methods["blazepose_world"] = lambda kp, sc, K, wl: baseline.lift_world(wl, "h36m17")
     rows = []
+    for person, labels in enumerate(people):
+        refs = [world_to_camera(c, labels.points_world) for c in labels.cameras]  # (F, J, 3)
+        rows += _camera_rows(labels, refs, methods, metric_fns, prior, refine,
+                             f"/p{person}" if multi_person else "")
+    return rows
+
+
+def _camera_rows(labels, refs, methods, metric_fns, prior, refine, suffix: str) -> list[dict]:
+    from pose3d_ros.core.lifting.dataset import undistort_pixels
+    from pose3d_ros.core.lifting.normalization import pixels_to_normalised
+    from pose3d_ros.core.lifting.refine import refine_to_2d
+    from pose3d_ros.core.lifting.root_placement import place_in_camera
+
+    rows = []
     for v, cam in enumerate(labels.cameras):
         kp = undistort_pixels(cam, labels.keypoints[v])
         sc = labels.scores[v]
         norm = pixels_to_normalised(kp, cam.K)
+        seen = np.isfinite(kp[:, 0]).all(-1)          # the camera sees the person's root
+        ref_rel = refs[v] - refs[v][:, :1]
         for name, fn in methods.items():
-            pred = fn(kp, sc, cam.K, labels.world_baseline[v])
+            pred = np.where(seen[:, None, None], fn(kp, sc, cam.K, labels.world_baseline[v]),
+                            np.nan)
             variants = {name: pred}
             placed, _ = place_in_camera(pred, norm, sc, prior=prior)
             if refine:
                 refined = refine_to_2d(placed, norm, sc)
                 variants[name + "+refine"] = refined - refined[:, :1]
             for variant, p in variants.items():
-                row = {"camera": getattr(cam, "name", str(v)), "method": variant,
-                       **evaluate_predictions(p, refs_rel[v], metric_fns)}
+                row = {"camera": getattr(cam, "name", str(v)) + suffix, "method": variant,
+                       **evaluate_predictions(p, ref_rel, metric_fns)}
                 if variant == name:
                     err = np.linalg.norm(placed[:, 0] - refs[v][:, 0], axis=-1)
                     row["root err m (median)"] = float(np.nanmedian(err))
@@ -160,12 +192,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refine", action="store_true", help="also evaluate refine.py")
     parser.add_argument("--flip", action="store_true",
                         help="also evaluate lifters with left/right flip averaging")
+    parser.add_argument("--multi-person", action="store_true",
+                        help="evaluate every person of the recording (multi-person labels)")
+    parser.add_argument("--exclude-overlap", action="append", default=[],
+                        help="with --multi-person: leave out people whose motion is this "
+                             "recording's (e.g. the training recording); repeatable")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
     rows = evaluate_recording(args.recording, args.model, cache, args.height, args.refine,
-                              flip=args.flip)
+                              flip=args.flip, multi_person=args.multi_person,
+                              exclude_overlap=tuple(args.exclude_overlap))
     table = to_markdown(rows + summarise(rows))
     print(table)
     if args.markdown:

@@ -14,9 +14,13 @@ cameras that agree, then training on single-view 2D -> pseudo-3D with a reprojec
 consistency loss and virtual-camera augmentation (pose3d_ros.core.lifting.training).
 
 Reproduce the shipped default weights (pose3d_ros/models/):
-    python -m pose3d_ros.tools.train_lifter --recording multi --window 27 --causal \
+    python -m pose3d_ros.tools.train_lifter --recording single --window 27 --causal \
         --epochs 80 --lr 2e-3 --virtual-per-epoch 4000 \
         --out pose3d_ros/models/lifter_t27_causal.onnx
+Every person of a multi-person recording (multi-person BlazePose, association, tracking),
+leaving out footage shared with a recording used for evaluation:
+    python -m pose3d_ros.tools.train_lifter --recording multi --multi-person \
+        --exclude-overlap single --out lifter.onnx
 From a bag written by make_bag (or recorded with `ros2 bag record`):
     python -m pose3d_ros.tools.train_lifter --bag rig_bag --out lifter.onnx
 """
@@ -57,6 +61,44 @@ def load_labels(recording: str, cache_dir: Path, progress: bool = True):
     return make_pseudo_labels(cameras, views)
 
 
+def load_multi_person_labels(recording: str) -> list:
+    """PseudoLabels of every person of a recording: the multi-person BlazePose back-end
+    (cached by core.detection.cache), association, 3D tracking, then per-person labels."""
+    from pose3d_ros.core.detection.cache import detect_video_set
+    from pose3d_ros.core.lifting.dataset import load_cameras, multi_person_pseudo_labels
+    from pose3d_ros.tools.make_bag import video_fps
+
+    videos, calib, _ = recording_inputs(recording)
+    cameras = load_cameras(calib)
+    if len(cameras) != len(videos):
+        raise ValueError(f"{calib} has {len(cameras)} cameras but {len(videos)} videos")
+    per_camera = detect_video_set(videos, "blazepose_multi")
+    return multi_person_pseudo_labels(cameras, per_camera, fps=video_fps(videos[0]))
+
+
+def drop_overlapping(labels: list, held_out, name: str, max_distance_m: float = 0.2) -> list:
+    """Labels of people whose 3D coincides, frame by frame (same frame index, rig frame),
+    with the held-out recording's person: the same footage, which must not train a model
+    evaluated on that recording. The demo's 'multi' recording is the 'single' one with a
+    second person composited in, so its man moves exactly as the 'single' person does."""
+    import numpy as np
+
+    kept = []
+    for k, label in enumerate(labels):
+        frames = min(label.points_world.shape[0], held_out.points_world.shape[0])
+        gap = np.linalg.norm(label.points_world[:frames] - held_out.points_world[:frames],
+                             axis=-1)
+        common = np.isfinite(gap).sum()
+        median = float(np.nanmedian(gap)) if common else float("inf")
+        if median < max_distance_m:
+            log.warning("person %d: same motion as the held-out recording %s (median %.0f mm "
+                        "apart over %d joints): not used for training", k, name,
+                        median * 1000, common)
+        else:
+            kept.append(label)
+    return kept
+
+
 def load_bag_labels(bag: Path, cache_dir: Path, calibration: Path | None = None,
                     image_topics: list[str] | None = None, sync_slop: float | None = None,
                     use_tf: bool = True, person_height: float = 1.7, progress: bool = True):
@@ -82,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibration", type=Path, default=None,
                         help="rig file with the bags' extrinsics (rig YAML, Pose2Sim TOML, "
                              "Qualisys .qca.txt); default: /tf_static, else self-calibration")
+    parser.add_argument("--multi-person", action="store_true",
+                        help="recordings: label every person (multi-person BlazePose, "
+                             "association, tracking) instead of one person per camera")
+    parser.add_argument("--exclude-overlap", action="append", default=[],
+                        help="with --multi-person: drop people whose 3D coincides with this "
+                             "held-out recording's (same footage); repeatable")
     parser.add_argument("--image-topics", nargs="+", default=None,
                         help="image topics of the bags (default: every <ns>/image_raw or "
                              "<ns>/image_raw/compressed with a <ns>/camera_info)")
@@ -138,7 +186,13 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
-    labels = [load_labels(r, cache, progress=not args.no_progress) for r in args.recording]
+    if args.multi_person:
+        labels = [lab for r in args.recording for lab in load_multi_person_labels(r)]
+        for held_out in args.exclude_overlap:
+            labels = drop_overlapping(labels, load_labels(held_out, cache, progress=False),
+                                      held_out)
+    else:
+        labels = [load_labels(r, cache, progress=not args.no_progress) for r in args.recording]
     labels += [load_bag_labels(bag, cache, args.calibration, args.image_topics, args.sync_slop,
                                use_tf=not args.self_calibrate, person_height=args.person_height,
                                progress=not args.no_progress) for bag in args.bag]

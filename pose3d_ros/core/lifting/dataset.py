@@ -289,3 +289,70 @@ def make_pseudo_labels(cameras: list, views: list[ViewDetections],
              int((best_size > 0).sum()), frames, best_size[best_size > 0].mean()
              if (best_size > 0).any() else 0.0)
     return PseudoLabels(cameras, kp, sc, best_pts, cam_pts, world, best_used, rms)
+
+
+def multi_person_pseudo_labels(cameras: list, per_camera: list, fps: float,
+                               min_labelled_frames: int = 30, max_ray_distance_m: float = 0.15,
+                               **gates) -> list[PseudoLabels]:
+    """Pseudo-labels of EVERY person of a multi-person recording, one PseudoLabels each.
+
+    per_camera: one detection.cache.VideoDetections per camera from a multi-person back-end
+    (BlazePose-33 with world landmarks, e.g. blazepose_multi). Per frame the people are
+    associated across cameras (core.association) and triangulated (core.triangulation); the
+    3D tracker (core.tracking) gives each person an id over time. Each person's per-camera 2D
+    sequence (NaN where that camera did not see them) then goes through make_pseudo_labels,
+    which keeps the cameras that agree. People labelled in fewer than min_labelled_frames
+    frames (passers-by, short false tracks) are dropped. gates: make_pseudo_labels options.
+    """
+    from ..association import associate
+    from ..tracking import SkeletonTracker, TrackerParams
+    from ..triangulation import triangulate
+
+    if len(cameras) != len(per_camera):
+        raise ValueError(f"{len(cameras)} cameras but {len(per_camera)} detection sequences")
+    if any(d.layout.name != BLAZEPOSE33.name or d.world is None for d in per_camera):
+        raise ValueError("multi-person pseudo-labels need BlazePose-33 detections with world "
+                         "landmarks (e.g. the blazepose_multi back-end)")
+    frames = min(len(d.num_people) for d in per_camera)
+    n_views, j = len(cameras), BLAZEPOSE33.num_joints
+    tracker = SkeletonTracker(TrackerParams())
+    tracks: dict[int, dict[str, np.ndarray]] = {}
+    for f in range(frames):
+        found = [d.frame(f) for d in per_camera]
+        association = associate(cameras, found, max_ray_distance_m=max_ray_distance_m)
+        if association.num_people == 0:
+            tracker.update(np.zeros((0, j, 3)), f / fps)
+            continue
+        keypoints = np.full((association.num_people, n_views, j, 2), np.nan)
+        scores = np.zeros((association.num_people, n_views, j))
+        world = np.full((association.num_people, n_views, j, 3), np.nan)
+        for v, det in enumerate(found):
+            index = association.members[:, v]
+            seen = index >= 0
+            keypoints[seen, v] = det.keypoints[index[seen]]
+            scores[seen, v] = np.nan_to_num(det.scores[index[seen]])
+            world[seen, v] = det.world[index[seen]]
+        points = triangulate(cameras, keypoints, scores).points
+        for person, track_id in enumerate(tracker.update(points, f / fps).tolist()):
+            track = tracks.setdefault(track_id, {
+                "kp": np.full((n_views, frames, j, 2), np.nan, np.float32),
+                "sc": np.zeros((n_views, frames, j), np.float32),
+                "w": np.full((n_views, frames, j, 3), np.nan, np.float32)})
+            track["kp"][:, f] = keypoints[person]
+            track["sc"][:, f] = scores[person]
+            track["w"][:, f] = world[person]
+    labels = []
+    sizes = tuple(int(x) for x in per_camera[0].image_size)
+    for track_id, track in sorted(tracks.items()):
+        views = [ViewDetections(track["kp"][v], track["sc"][v], track["w"][v],
+                                tuple(int(x) for x in per_camera[v].image_size) or sizes)
+                 for v in range(n_views)]
+        label = make_pseudo_labels(cameras, views, **gates)
+        labelled = int(np.isfinite(label.points_world[:, 0, 0]).sum())
+        if labelled >= min_labelled_frames:
+            log.info("person %d: %d labelled frames", track_id, labelled)
+            labels.append(label)
+        else:
+            log.info("person %d: %d labelled frames, fewer than %d: not used", track_id,
+                     labelled, min_labelled_frames)
+    return labels
