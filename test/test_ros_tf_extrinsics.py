@@ -3,6 +3,8 @@ fusion node takes each camera's pose from the latched /tf_static, reports camera
 transform is missing, and gives the 3D the rig file gives. Plus the static transform tree."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
@@ -18,6 +20,7 @@ from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
 from pose3d_ros.core.calibration import load_rig
+from pose3d_ros.core.camera import Rig
 from pose3d_ros.core.layouts import BLAZEPOSE33
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
 from pose3d_ros.core.static_tf import StaticTransform, StaticTransformTree
@@ -63,7 +66,11 @@ def test_tree_chains_and_inverts_transforms():
 
 
 def test_fusion_node_takes_camera_poses_from_tf_static():
+    # Frame names of this test's own: /tf_static is global and latched, and nodes of other
+    # tests in the same DDS domain may still hold the demo rig's transforms there.
     rig = load_rig(calibration_path("single"))
+    rig = Rig("tf_test_rig", [dataclasses.replace(c, frame_id=f"tf_test_{c.frame_id}")
+                              for c in rig.cameras])
     names = rig.names
     demo = load_demo_2d("single", frames=FRAMES)
     found = [{name: Detections2D(
