@@ -85,6 +85,24 @@ def test_monocular_path_places_the_person_in_the_rig_frame():
     assert np.linalg.norm(mono.positions[0, 0] - pelvis_multi) < 0.6
 
 
+def test_monocular_body_height_sets_size_and_depth():
+    """With a known height the monocular 3D is scaled to it before placement: its bones sum to
+    the prior's, and the depth grows in proportion (one view fixes depth through size)."""
+    from pose3d_ros.core.lifting.root_placement import BodySizePrior, bone_lengths
+    rig, frames = _demo()
+    depths = {}
+    for height in (1.5, 1.9):
+        pipeline = Pose3DPipeline(["cam01"], {"cam01": rig["cam01"]}, frame_id=rig.frame_id,
+                                  lifter=create_monocular_lifter("detector_3d",
+                                                                 body_height_m=height),
+                                  params=PipelineParams(tracking=None, filtering=None))
+        person = pipeline.process_detections({"cam01": frames[0]["cam01"]}, 10.0).skeletons
+        total = np.nansum(bone_lengths(person.positions[0]))
+        assert total == pytest.approx(BodySizePrior(height).lengths().sum(), rel=1e-6)
+        depths[height] = rig["cam01"].to_camera_frame(person.positions[0, 0])[2]
+    assert depths[1.9] / depths[1.5] == pytest.approx(1.9 / 1.5, rel=0.02)
+
+
 def test_bad_use_is_refused_clearly():
     rig, frames = _demo()
     with pytest.raises(ValueError, match="duplicate camera names"):

@@ -95,3 +95,19 @@ def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core()
     assert 1.5 < pelvis_depth < 12.0, pelvis_depth
     height = np.nanmax(got.positions[0, :, 1]) - np.nanmin(got.positions[0, :, 1])  # y down
     assert 1.2 < height < 2.2, height
+
+
+def test_an_impossible_body_height_fails_configure_clearly():
+    with ros_context() as context:
+        node = Pose3DNode("pose3d_height_check", context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
+            Parameter("extrinsics_source", value="none"),
+            Parameter("sync.min_views", value=1),
+            Parameter("monocular_body_height_m", value=0.3)])
+        try:
+            assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+            assert "not a human standing height" in node.last_error, node.last_error
+            node.set_parameters([Parameter("monocular_body_height_m", value=1.75)])
+            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        finally:
+            node.destroy_node()

@@ -340,6 +340,9 @@ class DetectorWorldLifter:
 
     method = METHOD_DETECTOR_3D
 
+    def __init__(self, body_height_m: float | None = None) -> None:
+        self.prior = _body_prior(body_height_m)
+
     def lift(self, detections: Detections2D, camera: Any, stamp: float) -> Skeletons3D:
         from .lifting.runtime import BlazePoseWorldLifter, to_camera_frame
         if detections.world is None:
@@ -349,7 +352,15 @@ class DetectorWorldLifter:
         relative = BlazePoseWorldLifter().lift_world(detections.world, detections.layout)
         pixels, scores = _undistorted_h36m(detections, camera)
         return to_camera_frame(relative, pixels, np.nan_to_num(scores), camera.K,
-                               frame_id=camera.frame_id, method=self.method)
+                               frame_id=camera.frame_id, method=self.method, prior=self.prior)
+
+
+def _body_prior(body_height_m: float | None):
+    """BodySizePrior of a standing height in metres; None (or 0) keeps the 3D's own size."""
+    if not body_height_m:
+        return None
+    from .lifting.root_placement import BodySizePrior
+    return BodySizePrior(height_m=float(body_height_m))
 
 
 def _undistorted_h36m(detections: Detections2D, camera: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -376,8 +387,10 @@ class TemporalLifter:
     method = METHOD_LIFTER
 
     def __init__(self, model_path: str | None = None, *, max_jump: float = 0.5,
-                 providers: list[str] | None = None) -> None:
+                 providers: list[str] | None = None,
+                 body_height_m: float | None = None) -> None:
         from .lifting.runtime import DEFAULT_MODEL, OnnxLifter, PersonWindows
+        self.prior = _body_prior(body_height_m)
         self.model = OnnxLifter(model_path or DEFAULT_MODEL, providers=providers)
         self.windows = PersonWindows(self.model.window)
         self.max_jump = max_jump
@@ -413,16 +426,18 @@ class TemporalLifter:
         relative = self.model.lift(window_px, window_scores, camera.K)
         frame = self.model.window - 1 - self.model.metadata.latency_frames
         return to_camera_frame(relative, window_px[:, frame], window_scores[:, frame], camera.K,
-                               frame_id=camera.frame_id, method=self.method)
+                               frame_id=camera.frame_id, method=self.method, prior=self.prior)
 
 
 MONOCULAR_METHODS = ("detector_3d", "lifter")
 
 
 def create_monocular_lifter(method: str, **options: Any) -> MonocularLifter:
-    """The monocular path by name (see MONOCULAR_METHODS); options go to its constructor."""
+    """The monocular path by name (see MONOCULAR_METHODS); options go to its constructor
+    (both take body_height_m: scale the 3D to a person of that height before placing it;
+    None keeps the 3D's own metric size)."""
     if method == "detector_3d":
-        return DetectorWorldLifter()
+        return DetectorWorldLifter(**options)
     if method == "lifter":
         return TemporalLifter(**options)
     raise ValueError(f"unknown monocular method {method!r}; known: {list(MONOCULAR_METHODS)}")

@@ -418,12 +418,17 @@ class _RigNodeBase(_PoseNodeBase):
                 f"monocular_method {method!r} needs pose3d_ros.core.lifting, which is not "
                 f"available ({err}); set monocular_method to 'none' or use >= 2 cameras"
             ) from None
+        height = params["monocular_body_height_m"] or None
+        if height is not None and not 0.5 < height < 2.5:
+            raise ParameterError(f"monocular_body_height_m = {height} m is not a human standing "
+                                 "height (0.5-2.5 m; 0 keeps the 3D's own size)")
         if method == "lifter":
             try:
-                return create_monocular_lifter(method, model_path=params["lifter_model"] or None)
+                return create_monocular_lifter(method, model_path=params["lifter_model"] or None,
+                                               body_height_m=height)
             except (FileNotFoundError, ValueError) as err:
                 raise ParameterError(f"lifter_model: {err}") from None
-        return create_monocular_lifter(method)
+        return create_monocular_lifter(method, body_height_m=height)
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
         key = (msg.width, msg.height, msg.distortion_model, tuple(msg.k), tuple(msg.d),

@@ -153,6 +153,10 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
     ParamSpec("lifter_model", "", "ONNX file of the temporal lifter (its .json metadata "
               "beside it) for monocular_method 'lifter'; empty = the model shipped with the "
               "package (trained by pose3d_ros.tools.train_lifter)."),
+    ParamSpec("monocular_body_height_m", 0.0, "Standing height (m) of the people seen by one "
+              "camera: the monocular path scales their 3D to it before placing it, since one "
+              "view fixes depth only through body size. 0 keeps the 3D's own metric size "
+              "(BlazePose's world landmarks, or the lifter's output).", 0.0, 2.5),
     ParamSpec("publish_2d", False, "Also publish each camera's 2D skeletons on "
               "<camera>/skeletons_2d."),
 )
