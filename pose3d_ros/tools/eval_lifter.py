@@ -100,7 +100,7 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
         metric_fns = default_metrics(np.concatenate([
             r - r[:, :1] for lab in people for r in
             (world_to_camera(c, lab.points_world) for c in lab.cameras)]))
-    prior = BodySizePrior(height_m=height_m)
+    prior = BodySizePrior(height_m=height_m) if height_m else None   # 0: the 3D's own size
     methods: dict[str, Callable] = {}
     for path in models:
         lifter = OnnxLifter(path)
@@ -188,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="lifter .onnx (repeatable); the baseline is always evaluated")
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--height", type=float, default=1.70,
-                        help="body-size prior for root placement, metres")
+                        help="body-size prior for root placement, metres (0: place the 3D at "
+                             "its own metric size, as the nodes do by default)")
     parser.add_argument("--refine", action="store_true", help="also evaluate refine.py")
     parser.add_argument("--flip", action="store_true",
                         help="also evaluate lifters with left/right flip averaging")
