@@ -24,14 +24,15 @@ _MAX_COEFFS = {"plumb_bob": 5, "rational_polynomial": 8, "equidistant": 4}
 _UNDISTORT_ITERATIONS = 30
 
 
-_NEXT = np.array([1, 2, 0])
-_PREV = np.array([2, 0, 1])
+# index permutations of the cross product and 3x3 adjugate: (i + 1) % 3 and (i + 2) % 3
+NEXT_AXIS = np.array([1, 2, 0])
+PREV_AXIS = np.array([2, 0, 1])
 
 
 def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cross product over the last axis (size 3, broadcasting); cheaper than np.cross on the
     small arrays of the per-frame hot paths."""
-    return a[..., _NEXT] * b[..., _PREV] - a[..., _PREV] * b[..., _NEXT]
+    return a[..., NEXT_AXIS] * b[..., PREV_AXIS] - a[..., PREV_AXIS] * b[..., NEXT_AXIS]
 
 
 def _as_f64(values, shape: tuple[int, ...] | None = None) -> np.ndarray:

@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .camera import CameraArrays, CameraModel, cross3
+from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel, cross3
 
 
 @dataclass
@@ -48,15 +48,11 @@ class TriangulationResult:
     used: np.ndarray
 
 
-_NEXT = np.array([1, 2, 0])
-_PREV = np.array([2, 0, 1])
-
-
 def _solve3(m: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Batched solve of symmetric 3x3 systems m x = b by the adjugate (closed form).
     m: (..., 3, 3), b: (..., 3) -> (..., 3); NaN where m is singular."""
     # rows of the adjugate: c_i = m_{i+1} x m_{i+2}; for symmetric m, inverse = [c0 c1 c2] / det
-    adj = cross3(m[..., _NEXT, :], m[..., _PREV, :])
+    adj = cross3(m[..., NEXT_AXIS, :], m[..., PREV_AXIS, :])
     det = np.einsum("...i,...i->...", m[..., 0, :], adj[..., 0, :])
     x = np.einsum("...ij,...i->...j", adj, b)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -326,6 +326,7 @@ class _RigNodeBase(_PoseNodeBase):
     def _configure_rig(self, params: dict[str, Any], detectors: Any) -> None:
         self.cameras = tuple(params["camera_names"])
         self.rig = None
+        self.tf_buffer = self.static_tf = None   # extrinsics_source 'tf' only
         self.fixed_frame = params["fixed_frame"]
         if params["extrinsics_source"] == "rig_file":
             from pose3d_ros.core.calibration import load_rig
@@ -342,7 +343,6 @@ class _RigNodeBase(_PoseNodeBase):
                                          "has NaN/inf in its calibration")
             self.fixed_frame = self.rig.frame_id or self.fixed_frame
         elif params["extrinsics_source"] == "tf":
-            self.tf_buffer = self.static_tf = None
             try:
                 import tf2_ros
             except ImportError:
@@ -462,7 +462,7 @@ class _RigNodeBase(_PoseNodeBase):
 
     def _subscribe_tf_static(self) -> None:
         """Without tf2_ros: collect the latched /tf_static transforms for camera poses."""
-        if getattr(self, "static_tf", None) is not None:
+        if self.static_tf is not None:
             self._owned_subscriptions.append(self.create_subscription(
                 TFMessage, TF_STATIC_TOPIC, self._on_tf_static, _LATCHED))
 
