@@ -32,7 +32,7 @@ import torch
 
 from ..layouts import H36M17
 from .dataset import PseudoLabels, undistort_pixels
-from .model import LifterConfig, TemporalLifter, count_parameters
+from .model import LifterConfig, build_lifter, count_parameters
 from .normalization import NORMALISATION_NAME, lifter_features, pixels_to_normalised
 from .root_placement import solve_root_translation_torch
 from .runtime import MIRROR_INDEX
@@ -247,7 +247,7 @@ def seed_everything(seed: int) -> None:
 
 
 def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
-          resume: bool = False, progress: bool = True) -> TemporalLifter:
+          resume: bool = False, progress: bool = True) -> torch.nn.Module:
     """Train a lifter on the pseudo-labels of one or more recordings; checkpoint every epoch.
 
     out_dir receives checkpoint.pt (model, optimiser, epoch, RNG states) and history.json.
@@ -263,7 +263,7 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     seqs = [s for lab in labels for s in sequences_from_labels(lab)]
     real = real_samples(seqs, mc.window, mc.causal)
     score_bank = np.stack([s.scores for s in seqs])
-    model = TemporalLifter(mc)
+    model = build_lifter(mc)
     opt = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                             weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
@@ -337,7 +337,7 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     return model
 
 
-def export_onnx(model: TemporalLifter, path: Path, extra_metadata: dict | None = None) -> dict:
+def export_onnx(model: torch.nn.Module, path: Path, extra_metadata: dict | None = None) -> dict:
     """Write the lifter as ONNX (input 'features' (B, T, 3J+2), output 'joints' (B, J, 3))
     plus <path>.json metadata; the same metadata is stored in the ONNX metadata_props."""
     import onnx
