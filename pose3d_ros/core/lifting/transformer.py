@@ -56,7 +56,8 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, length, d = x.shape
         qkv = self.qkv(x).reshape(n, length, 3, self.heads, d // self.heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (N, heads, L, dh)
+        qkv = qkv.permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]  # each (N, heads, L, dh)
         logits = (q * self.scale) @ k.transpose(-1, -2)
         if self.bias is not None:
             logits = logits + self.bias
