@@ -114,13 +114,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n### {model_name}: {args.folds} folds, {args.epochs} epochs x {args.samples} "
               f"samples, {train_s / 60:.1f} min, load average {os.getloadavg()[0]:.2f}")
         print("| clip | 2D | frames | MPJPE | PA-MPJPE | N-MPJPE | PSS | mean pose MPJPE | "
-              "mean pose PA-MPJPE | depth err m (own size) | depth err m (prior 1.70 m) |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+              "mean pose PA-MPJPE | depth err m (own size) | depth err m (prior 1.70 m) | "
+              "depth err m (fused) |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for e in table:
             lf, mp, d = e["lifter"], e["mean pose"], list(e["depth err m"].values())
             print(f"| {e['clip']} | {e['2D']} | {e['frames']} | {lf['MPJPE']:.1f} | "
                   f"{lf['PA-MPJPE']:.1f} | {lf['N-MPJPE']:.1f} | {lf['PSS']:.2f} | "
-                  f"{mp['MPJPE']:.1f} | {mp['PA-MPJPE']:.1f} | {d[0]:.3f} | {d[1]:.3f} |",
+                  f"{mp['MPJPE']:.1f} | {mp['PA-MPJPE']:.1f} | {d[0]:.3f} | {d[1]:.3f} | "
+                  f"{d[2]:.3f} |",
                   flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

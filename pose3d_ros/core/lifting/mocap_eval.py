@@ -71,7 +71,7 @@ def evaluate_clip(lift: LiftFn, joints: np.ndarray, window: int, causal: bool,
                   ) -> dict:
     """Lift one clip in every camera: predictions and references (C*F, J, 3) root-relative,
     the constant-mean-pose baseline, and pelvis depth errors (m) of the placement at the
-    lifter's own size and with the BodySizePrior(prior_height_m)."""
+    lifter's own size, with the BodySizePrior(prior_height_m), and half way (log scale)."""
     cam = clip_views(joints, cameras)
     norm, scores = observe(cam, errors, rng)
     c, f = norm.shape[:2]
@@ -83,8 +83,9 @@ def evaluate_clip(lift: LiftFn, joints: np.ndarray, window: int, causal: bool,
     flat_norm, flat_sc = norm.reshape(c * f, -1, 2), scores.reshape(c * f, -1)
     depth_true = cam[:, :, 0, 2].reshape(-1)
     depth = {}
-    for name, prior in (("own size", None), (f"prior {prior_height_m:.2f} m",
-                                             BodySizePrior(height_m=prior_height_m))):
+    for name, prior in (("own size", None),
+                        (f"prior {prior_height_m:.2f} m", BodySizePrior(height_m=prior_height_m)),
+                        ("fused 0.5", BodySizePrior(height_m=prior_height_m, weight=0.5))):
         _, t = place_in_camera(pred, flat_norm, flat_sc, prior=prior)
         depth[name] = np.abs(t[:, 2] - depth_true)
     return {"pred": pred, "ref": ref, "mean_pose": mean_pose.reshape(c * f, -1, 3),
