@@ -210,3 +210,17 @@ def test_make_bag_refuses_a_calibration_that_does_not_fit_the_video(tmp_path):
                   max_frames=1)
     with pytest.raises(ValueError, match="4 videos but 3"):
         write_bag(tmp_path / "c", video_paths("single"), cameras[:3], fps=60, start_ns=0)
+
+
+def test_decoded_images_are_bgr_whatever_the_encoding():
+    """Offline decoding is the nodes' (core.image_decode): 4-channel RGBA used to come back
+    unswapped, which swaps red and blue for BlazePose."""
+    bgr = _demo_frame()[:64, :48]
+    rgba = np.dstack([bgr[..., ::-1], np.full(bgr.shape[:2], 255, np.uint8)])
+    for image, encoding in ((bgr, "bgr8"), (bgr[..., ::-1], "rgb8"), (rgba, "rgba8"),
+                            (rgba[..., [2, 1, 0, 3]], "bgra8")):
+        msg = bagio.image_message(np.ascontiguousarray(image), T0, "f", encoding)
+        np.testing.assert_array_equal(bagio.decode_image(msg), bgr, err_msg=encoding)
+    mono = bagio.decode_image(bagio.image_message(np.ascontiguousarray(bgr[..., 1]), T0, "f",
+                                                  "mono8"))
+    assert mono.shape == bgr.shape and (mono == bgr[..., 1:2]).all()
