@@ -141,3 +141,59 @@ def test_a_pause_of_the_whole_rig_makes_no_camera_stale():
     sync.add("c3", 1.002, None, 5.02)
     resumed = sync.pop_latest()
     assert resumed is not None and len(resumed.frames) == 3
+
+
+def test_a_replay_starting_over_resets_without_losing_its_frames():
+    """A bag played in a loop (here 0.5 s long, far less than reset_after_s): its stamps go back
+    to the first one; every frame set of the second pass is emitted."""
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.004, min_views=2, reset_after_s=3.0)
+    stamps = [100.0 + k / 10 for k in range(6)]
+    emitted = []
+    now = 0.0
+    for _ in range(2):
+        for stamp in stamps:
+            for cam in CAMS[:2]:
+                now += 0.01
+                assert sync.add(cam, stamp, None, now) is None
+            latest = sync.pop_latest()
+            emitted.append(latest.stamp if latest else None)
+    assert emitted == stamps + stamps
+    assert sync.time_resets == 1 and sync.state["c1"].drops == {"time_reset": 1}
+
+
+def test_a_restart_that_does_not_go_back_to_the_first_stamp_is_confirmed_by_the_next_frame():
+    """A stream joined mid-way that then restarts: the first frame back is held as a bad stamp;
+    the next one continuing from it (or another camera jumping back) confirms the restart."""
+    sync = FrameSynchronizer(CAMS[:1], slop_s=0.004, min_views=1)
+    for k, stamp in enumerate((50.0, 50.1, 50.2)):
+        assert sync.add("c1", stamp, None, k * 0.1) is None
+    assert sync.add("c1", 49.0, None, 0.3) == "stamp_backwards"
+    assert sync.add("c1", 49.1, None, 0.4) is None              # continues: a restart
+    assert sync.time_resets == 1
+    assert sync.add("c1", 48.5, None, 0.5) == "stamp_backwards"   # one bad stamp ...
+    assert sync.add("c1", 49.2, None, 0.6) is None              # ... and back on track
+    assert sync.time_resets == 1
+    two = FrameSynchronizer(CAMS[:2], slop_s=0.004, min_views=2)
+    for cam in CAMS[:2]:
+        two.add(cam, 50.0, None, 0.0)
+        two.add(cam, 50.1, None, 0.1)
+    assert two.add("c1", 49.0, None, 0.2) == "stamp_backwards"
+    assert two.add("c2", 49.0, None, 0.2) is None               # both went back: a restart
+    assert two.time_resets == 1
+
+
+def test_rates_come_from_stamps_not_from_bursty_delivery():
+    """Frames captured at 10 Hz but delivered in bursts (a busy executor) are 10 Hz."""
+    sync = FrameSynchronizer(CAMS[:1], slop_s=0.004)
+    for k in range(20):
+        sync.add("c1", 10.0 + k / 10, None, (k // 5) * 0.5 + (k % 5) * 1e-4)
+    assert sync.state["c1"].rate_hz == pytest.approx(10.0)
+
+
+def test_next_deadline_is_when_the_oldest_open_set_times_out():
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.004, min_views=1, timeout_s=0.1)
+    assert sync.next_deadline() is None
+    sync.add("c1", 5.0, None, 1.0)
+    assert sync.next_deadline() == pytest.approx(1.1)
+    sync.poll(1.1)
+    assert sync.next_deadline() is None and sync.pop_latest().stamp == 5.0
