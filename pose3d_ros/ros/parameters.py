@@ -184,7 +184,8 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
     ParamSpec("monocular_body_height_m", 0.0, "Standing height (m) of the people seen by one "
               "camera: the monocular path scales their 3D to it before placing it, since one "
               "view fixes depth only through body size. 0 keeps the 3D's own metric size "
-              "(BlazePose's world landmarks, or the lifter's output).", 0.0, 2.5, excluded=(0.0, 0.5),
+              "(BlazePose's world landmarks, or the lifter's output).", 0.0, 2.5,
+              excluded=(0.0, 0.5),
               hint="not a human standing height (m); 0 keeps the 3D's own size"),
     ParamSpec("publish_2d", False, "Also publish each camera's 2D skeletons on "
               "<camera>/skeletons_2d."),

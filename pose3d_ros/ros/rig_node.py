@@ -156,7 +156,6 @@ class RigNodeBase(PoseNodeBase):
                 self._output_frame = msg.header.frame_id or camera
         self._wake.set()
         self.calibrated.add(camera)
-        self.health.cameras[camera].calibrated = True
         self.get_logger().info(f"camera {camera!r}: calibration from camera_info "
                                f"({msg.width}x{msg.height}, {model.distortion_model})")
 
@@ -165,8 +164,9 @@ class RigNodeBase(PoseNodeBase):
         with self._lock:
             changes, self._calibration_changes = self._calibration_changes, {}
             output_frame = self._output_frame
-        for model in changes.values():
+        for camera, model in changes.items():
             self.pipeline.set_camera(model)
+            self.health.cameras[camera].calibrated = True   # in use from the next set on
         if output_frame is not None:
             self.pipeline.frame_id = output_frame
 
