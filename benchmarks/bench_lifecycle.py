@@ -37,6 +37,7 @@ def main() -> None:
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     import cv2
     import rclpy
+    from pose3d_ros.msg import Skeleton3DArray
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.lifecycle import TransitionCallbackReturn
@@ -46,7 +47,6 @@ def main() -> None:
     from sensor_msgs.msg import CameraInfo, Image
 
     from pose3d_ros.core.calibration import load_rig
-    from pose3d_ros.msg import Skeleton3DArray
     from pose3d_ros.ros.conversions import camera_model_to_info, image_to_msg
     from pose3d_ros.ros.nodes import Pose3DNode
     from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
