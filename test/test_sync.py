@@ -197,3 +197,44 @@ def test_next_deadline_is_when_the_oldest_open_set_times_out():
     assert sync.next_deadline() == pytest.approx(1.1)
     sync.poll(1.1)
     assert sync.next_deadline() is None and sync.pop_latest().stamp == 5.0
+
+
+def _good_pair_delays(bad_frames, seconds=3.0, warm_up_s=0.5):
+    """c1, c2 at 30 Hz (delivered 5 ms after capture) plus a third camera's (stamp, arrival)
+    frames, replayed on a 1 ms clock with the sets popped as a worker would; returns the delay
+    (s) from the arrival of a set's last c1/c2 frame to its emission, for every set holding
+    both, and how many such sets there were of those sent."""
+    sync = FrameSynchronizer(CAMS[:3], slop_s=0.010, min_views=2, timeout_s=0.1,
+                             ready_queue_size=100)
+    events = [(k * PERIOD + 0.005, c, k * PERIOD) for k in range(int(seconds * 30))
+              for c in ("c1", "c2")]
+    events += [(arrival, "c3", stamp) for stamp, arrival in bad_frames]
+    events.sort()
+    delays, index = [], 0
+    for tick in range(int(seconds * 1000) + 200):
+        now = tick / 1000
+        while index < len(events) and events[index][0] <= now:
+            _, camera, stamp = events[index]
+            sync.add(camera, stamp, None, now)
+            index += 1
+        sync.poll(now)
+        while (emitted := sync.pop_latest()) is not None:
+            if {"c1", "c2"} <= set(emitted.frames) and emitted.stamp >= warm_up_s:
+                arrived = max(emitted.frames[c].received for c in ("c1", "c2"))
+                delays.append(now - arrived)
+    return delays, int((seconds - warm_up_s) * 30)
+
+
+@pytest.mark.parametrize("case", ["bursts", "ten_times_the_rate", "stamps_from_the_future"])
+def test_bad_timing_of_one_camera_does_not_delay_the_others(case):
+    """Bursts (5 frames at once every 5 periods), a camera at 10x the rate, stamps 10 s in the
+    future: the sets of the two good cameras still leave at once (within 3.5 ms: one frame
+    period of the fast camera, whose nearer frame a set takes), not after timeout_s (0.1 s)."""
+    stamps = [k * PERIOD for k in range(90)]
+    bad = {"bursts": [(t, (k // 5 + 1) * 5 * PERIOD + 0.005) for k, t in enumerate(stamps)],
+           "ten_times_the_rate": [(k * PERIOD / 10, k * PERIOD / 10 + 0.005)
+                                  for k in range(900)],
+           "stamps_from_the_future": [(t + 10.0, t + 0.005) for t in stamps]}[case]
+    delays, sent = _good_pair_delays(bad)
+    assert len(delays) >= sent - 1, (len(delays), sent)
+    assert max(delays) <= 0.0035, max(delays)

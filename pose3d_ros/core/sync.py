@@ -26,6 +26,10 @@ receiver's monotonic clock):
     or by another camera jumping back too (the confirmed frame is then kept). A frame older
     than the last emitted set is dropped ("late"); forward jumps are accepted (the sets left
     behind finish by the liveness rule or their timeout).
+  * A camera that delivers late (its frame came after the set of its stamp had left: bursts,
+    a congested link) is "lagging" for the next `stale_after_s`: sets are not held back
+    waiting for it, so it cannot raise the latency of the others; its frames still join the
+    sets that are open when they arrive.
   * Bounded memory, never growing latency: at most `max_open_sets` open sets (the oldest is
     dropped, "queue_full") and at most `ready_queue_size` finished sets waiting; pop_latest()
     returns the NEWEST finished set and drops the older ones ("behind").
@@ -93,6 +97,7 @@ class CameraSyncState:
     last_received: float | None = None
     drops: Counter = field(default_factory=Counter)
     first_stamp: float | None = None        # first stamp of the current stream
+    lagging_until: float = -float("inf")    # delivered after its set left: not waited for
     rewound_to: float | None = None         # a jump back waiting for confirmation
     recent_stamps: deque = field(default_factory=lambda: deque(maxlen=RATE_WINDOW_FRAMES))
 
@@ -176,6 +181,7 @@ class FrameSynchronizer:
                 cam.rewound_to = None                  # a single bad stamp: back on track
         if stamp < self._last_emitted_stamp - self.slop_s:
             cam.last_stamp = stamp
+            cam.lagging_until = now + self.stale_after_s
             return self._drop(camera, "late")
         cam.last_stamp = stamp
         if cam.first_stamp is None:
@@ -288,7 +294,8 @@ class FrameSynchronizer:
         return best
 
     def _finish(self, now: float) -> None:
-        live = [name for name in self.cameras if self._is_live(name, now)]
+        live = [name for name in self.cameras
+                if self._is_live(name, now) and now >= self.state[name].lagging_until]
         still_open = []
         for open_set in self._open:
             limit = open_set.reference + self.slop_s
