@@ -7,8 +7,9 @@ per level of the skeleton tree, from the hips outwards):
 
 1. one view + bone length: the point on that camera's viewing ray at the person's bone length
    from the (already known) parent joint; of the two intersections of the ray with that
-   sphere, the one nearer the track's motion prediction (or, for a new person, nearer the
-   body's centre). num_views 1, confidence = the view's score x `ray_confidence`.
+   sphere, the one that better fits the person's other bones to known joints (e.g. a shoulder
+   also lies at torso length from its hip) and the track's motion prediction.
+   num_views 1, confidence = the view's score x `ray_confidence`.
 2. the track's motion: the limb keeps its last direction from the parent, at the person's bone
    length (the parent moves with the body). num_views 0, confidence `motion_confidence`.
 3. the body template: the canonical body (synthetic.canonical_pose) scaled to the person and
@@ -20,6 +21,11 @@ Bone lengths: each person's own, learned over time (exponential average of lengt
 between two triangulated joints), keyed by track id when the caller has ids, otherwise by a
 nearest-centre match to the people of the previous frames; before any is learned, the
 canonical bone times the person's scale (median measured / canonical ratio).
+
+Support: a person not seen in the previous frames (no learned state) is published at once only
+when some joint was triangulated from at least `min_views_new` views; one seen by fewer waits
+for a second frame (temporal confirmation: two false detections that happen to agree in two
+cameras rarely agree again in the next frame).
 
 Plausibility: a person is published only when at least `min_measured_bones` of its long bones
 (>= 0.15 m on the canonical body: limbs, torso sides, shoulder and hip widths) were measured
@@ -47,6 +53,7 @@ _LONG_BONE_M = 0.15
 @dataclass(frozen=True)
 class CompletionParams:
     """min_score: a view is usable when its keypoint is finite with a score >= this.
+    min_views_new: views a new person needs to be published in its first frame (module doc).
     min_measured_bones, scale_range, bone_ratio_range, max_bad_bone_share: plausibility
         (module docstring); scale 1 = the 1.75 m canonical body.
     memory_rate: weight of a new bone-length measurement in the person's average (0..1].
@@ -57,6 +64,7 @@ class CompletionParams:
     """
 
     min_score: float = 0.3
+    min_views_new: int = 3
     min_measured_bones: int = 2
     scale_range: tuple[float, float] = (0.5, 1.35)
     bone_ratio_range: tuple[float, float] = (0.55, 1.7)
@@ -80,15 +88,21 @@ class CompletionParams:
 @dataclass(frozen=True)
 class Completion:
     """points (P, J, 3) metres; confidence (P, J); num_views (P, J) (1 = filled from one view,
-    0 = inferred, unchanged where triangulated); filled (P, J) bool; plausible (P,) bool;
-    scale (P,) body scale (1 = 1.75 m canonical body, NaN when no long bone was measured)."""
+    0 = inferred, unchanged where triangulated); filled (P, J) bool; plausible (P,) bool:
+    human bone lengths; confirmed (P,) bool: seen before or well supported; publish (P,):
+    both; scale (P,) body scale (1 = 1.75 m canonical body, NaN when no bone was measured)."""
 
     points: np.ndarray
     confidence: np.ndarray
     num_views: np.ndarray
     filled: np.ndarray
     plausible: np.ndarray
+    confirmed: np.ndarray
     scale: np.ndarray
+
+    @property
+    def publish(self) -> np.ndarray:
+        return self.plausible & self.confirmed
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +120,7 @@ class _Body:
     depth: np.ndarray
     face: np.ndarray
     shoulders: np.ndarray
+    incidence: np.ndarray
 
 
 @lru_cache(maxsize=8)
@@ -129,8 +144,11 @@ def _body(layout: JointLayout) -> _Body:
         frontier = nxt
     face = np.array([any(w in name for w in _FACE_WORDS) for name in layout.joint_names])
     shoulders = layout.indices(["left_shoulder", "right_shoulder"])
+    incidence = np.zeros((2, len(bones), n))           # bone b has joint j at end 0 / end 1
+    incidence[0, np.arange(len(bones)), bones[:, 0]] = 1.0
+    incidence[1, np.arange(len(bones)), bones[:, 1]] = 1.0
     return _Body(template, bones, lengths, lengths >= _LONG_BONE_M, parent, edge, depth, face,
-                 shoulders)
+                 shoulders, incidence)
 
 
 class SkeletonCompleter:
@@ -220,8 +238,9 @@ class SkeletonCompleter:
                 last_dir /= np.linalg.norm(last_dir, axis=-1, keepdims=True)
             motion = par + length[..., None] * last_dir
             recent = np.isfinite(motion).all(-1) & (age <= p.motion_max_age_s)
-            guess = np.where(recent[..., None], motion, centre[:, None])
-            ray_pt = _ray_at_distance(ray_c, ray_d, par, length, guess)
+            ray_pt = _ray_at_distance(ray_c, ray_d, par, length, out, expected, body,
+                                      np.where(recent[..., None], motion, centre[:, None]),
+                                      np.where(recent, 1.0, 1e-3))
             use_ray = at & one_view & np.isfinite(ray_pt).all(-1)
             use_motion = at & ~use_ray & recent & ~body.face[None]
             out = np.where(use_ray[..., None], ray_pt, out)
@@ -240,7 +259,10 @@ class SkeletonCompleter:
             filled |= fill
         views[filled & (views != 1)] = 0
         self._remember(slot, ids, out, now, measured, plausible, stamp)
-        return Completion(out, conf.astype(np.float32), views, filled, plausible, scale)
+        support = np.asarray(num_views).max(1, initial=0)
+        confirmed = known_slot | (support >= p.min_views_new)
+        return Completion(out, conf.astype(np.float32), views, filled, plausible, confirmed,
+                          scale)
 
     # -- memory ----------------------------------------------------------------------------
     def _match(self, pts: np.ndarray, ids: np.ndarray | None, n_people: int) -> np.ndarray:
@@ -334,20 +356,36 @@ def _masked_mean(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def _ray_at_distance(origin, direction, parent, length, guess):
-    """Point on each ray (origin + s direction, s > 0) at `length` from `parent`, the one of
-    the two nearer `guess`; the ray's closest point to the parent where the sphere is missed.
-    All (..., 3) / (...,); NaN where the ray is NaN."""
+def _ray_at_distance(origin, direction, parent, length, known, expected, body, guess,
+                     guess_weight):
+    """Point on each ray (origin + s direction, s > 0) at `length` from `parent` (P, J, 3);
+    of the two, the one whose bones to the other known joints (known (P, J, 3), NaN unknown)
+    are nearest their expected lengths (P, B), plus guess_weight (P, J) x squared distance to
+    `guess` (P, J, 3). The ray's closest point to the parent where the sphere is missed; NaN
+    where the ray is NaN."""
     w = parent - origin
     b = np.einsum("...i,...i->...", direction, w)
     disc = b * b - (np.einsum("...i,...i->...", w, w) - length * length)
     root = np.sqrt(np.maximum(disc, 0.0))
     near, far = origin + (b - root)[..., None] * direction, origin + (b + root)[..., None] * \
         direction
-    pick_far = (np.linalg.norm(far - guess, axis=-1) < np.linalg.norm(near - guess, axis=-1))
+    cost_near, cost_far = (_bone_misfit(c, known, expected, body)
+                           + guess_weight * np.sum((c - guess) ** 2, -1) for c in (near, far))
+    pick_far = cost_far < cost_near
     pick_far |= (b - root) <= 0
     point = np.where(pick_far[..., None], far, near)
     return np.where(((b + root) > 0)[..., None], point, np.nan)
+
+
+def _bone_misfit(candidate: np.ndarray, known: np.ndarray, expected: np.ndarray,
+                 body: _Body) -> np.ndarray:
+    """Sum over each joint's bones to known joints of (length - expected)^2: candidate
+    positions (P, J, 3), known (P, J, 3) NaN where unknown, expected (P, B) -> (P, J)."""
+    a, b = body.bones[:, 0], body.bones[:, 1]
+    from_a = np.linalg.norm(candidate[:, a] - known[:, b], axis=-1) - expected      # (P, B)
+    from_b = np.linalg.norm(candidate[:, b] - known[:, a], axis=-1) - expected
+    return (np.nan_to_num(from_a ** 2) @ body.incidence[0]
+            + np.nan_to_num(from_b ** 2) @ body.incidence[1])
 
 
 def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,

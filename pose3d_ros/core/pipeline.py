@@ -250,7 +250,7 @@ class Pose3DPipeline:
         timings["undistort"] = t1 - t0
         timings["associate"] = t2 - t1
         timings["triangulate"] = t3 - t2
-        keep = done.plausible
+        keep = done.publish
         return (done.points[keep], done.confidence[keep],
                 np.where(done.filled, np.nan, result.reprojection_error)[keep],
                 done.num_views[keep])
