@@ -213,13 +213,13 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
         members[ca] += members.pop(cb)
 
     rows, costs = [], []
-    for m in members.values():
-        if len(m) < min_views:
+    for group in members.values():
+        if len(group) < min_views:
             continue
         row = np.full(n_views, -1, int)
-        row[camera_of[m]] = local[m]
+        row[camera_of[group]] = local[group]
         rows.append(row)
-        sub = dist[np.ix_(m, m)] if len(m) > 1 else np.zeros((0,))
+        sub = dist[np.ix_(group, group)] if len(group) > 1 else np.zeros((0,))
         finite = sub[np.isfinite(sub)]
         costs.append(float(finite.mean()) if finite.size else np.nan)
     out = Association(np.array(rows, int).reshape(-1, n_views), np.array(costs, float))

@@ -187,13 +187,13 @@ def parse_humanoid_urdf(text: str, scale: float = URDF_SCALE) -> HumanoidModel:
         if any(abs(v) > 1e-9 for v in rpy):
             raise ValueError(f"URDF joint {joint.get('name')!r} has a rotated origin (unsupported)")
         axis_el = joint.find("axis")
-        axis = np.array([float(v) for v in axis_el.get("xyz").split()]) \
+        axis = np.array([float(v) for v in axis_el.attrib["xyz"].split()]) \
             if axis_el is not None else np.zeros(3)
         links.append(str(joint.find("child").get("link")))  # type: ignore[union-attr]
         parents.append(links.index(parent))
         kinds.append(str(joint.get("type")))
         origins.append(xyz * scale)
-        axes.append(axis / max(np.linalg.norm(axis), 1e-12) if axis.any() else axis)
+        axes.append(axis / max(float(np.linalg.norm(axis)), 1e-12) if axis.any() else axis)
     return HumanoidModel(tuple(links), tuple(parents), np.array(origins), tuple(kinds),
                          np.array(axes))
 

@@ -269,6 +269,7 @@ class Pose3DPipeline:
     def _single_view(self, name, found, stamp, timings):
         camera = self._cameras[name]
         t0 = time.perf_counter()
+        assert self.lifter is not None  # the single-view path runs only with a lifter
         lifted = self.lifter.lift(found, camera, stamp)
         # optical frame -> rig frame: x_rig = R^T (x_cam - t)
         positions = (np.asarray(lifted.positions, np.float64) - camera.t) @ camera.R

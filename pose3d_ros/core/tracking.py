@@ -76,7 +76,7 @@ class SkeletonTracker:
         return self._ids.copy()
 
     def reset(self) -> None:
-        self.__init__(self.params)
+        type(self).__init__(self, self.params)
 
     def update(self, positions: np.ndarray, stamp: float) -> np.ndarray:
         positions = np.asarray(positions, dtype=np.float64)

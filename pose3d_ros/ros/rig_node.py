@@ -17,7 +17,8 @@ from sensor_msgs.msg import CameraInfo
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
-from pose3d_ros.core.camera import CameraInfoError
+from pose3d_ros.core.body_frame import body_frames
+from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
 from pose3d_ros.core.static_tf import StaticTransformTree, transforms_from_message
@@ -25,7 +26,6 @@ from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.core.tracking import TrackerParams
 from pose3d_ros.msg import Skeleton3DArray
 
-from pose3d_ros.core.body_frame import body_frames
 from .conversions import camera_model_from_info, mean_stamp, seconds_to_stamp, skeletons3d_to_msg
 from .node_base import PoseNodeBase
 from .node_input import LATCHED_QOS, OUTPUT_QOS
@@ -60,7 +60,7 @@ class RigNodeBase(PoseNodeBase):
 
     def _configure_rig(self, config: Any, detectors: Any, lifter: Any = None) -> None:
         self.cameras = tuple(config.camera_names)
-        self.rig = None
+        self.rig: Rig | None = None
         self.tf_buffer = self.static_tf = None   # extrinsics_source 'tf' only
         self.fixed_frame = config.fixed_frame
         if config.extrinsics_source == "rig_file":
@@ -78,11 +78,12 @@ class RigNodeBase(PoseNodeBase):
             else:
                 self.tf_buffer = tf2_ros.Buffer()
                 self.tf_listener = tf2_ros.TransformListener(self.tf_buffer, self)
-        known = {}
+        known: dict[str, CameraModel] = {}
         if self.rig is not None and not config.intrinsics_from_camera_info:
             known = {name: self.rig.camera(name) for name in self.cameras}
-        self.pipeline = Pose3DPipeline(self.cameras, known, detectors, frame_id=self.fixed_frame,
-                                       params=pipeline_params(config), lifter=lifter)
+        self.pipeline: Pose3DPipeline | None = Pose3DPipeline(
+            self.cameras, known, detectors, frame_id=self.fixed_frame,
+            params=pipeline_params(config), lifter=lifter)
         self.sync = self._make_sync(config.sync, self.cameras)
         self._camera_info_seen: dict[str, tuple] = {}
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -34,6 +35,9 @@ from pose3d_ros.core.camera import CameraModel
 from pose3d_ros.core.layouts import JointLayout, convert_joints
 from pose3d_ros.core.report import ReportData, Snapshot, write_report
 from pose3d_ros.core.types import Skeletons3D
+
+if TYPE_CHECKING:
+    from pose3d_ros.core.pipeline import PipelineParams
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +270,7 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
         "velocity error [m/s]": m(vel.mean) if vel else float("nan"),
         "acceleration error [m/s^2]": m(acc.mean) if acc else float("nan"),
         "jitter (prediction) [m/s^2]": m(jit.mean) if jit else float("nan"),
-        "reprojection error (pipeline) [px]": m(np.mean(reproj_px)) if len(reproj_px)
+        "reprojection error (pipeline) [px]": m(float(np.mean(reproj_px))) if len(reproj_px)
         else float("nan"),
         "detection rate": m(rate.rate), "people expected": rate.expected,
         "people detected": rate.detected, "false positives": int(false_pos.sum()),
@@ -354,7 +358,7 @@ def write_overlay_video(bag: Path, evaluation: Evaluation, stamps_ns: np.ndarray
     if not frames:
         raise ValueError(f"no image of camera {camera!r} matches the evaluated stamps")
     height, width = frames[0][1].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     try:
         for _, image in frames:
             writer.write(image)
@@ -387,7 +391,7 @@ def frame_sets(bag: Path, cameras: Sequence[str] | None = None
             images = {}
         current = stamp
         images[item.topic.strip("/").split("/")[0]] = bagio.decode_image(item.message)
-    if images:
+    if images and current is not None:
         yield current, images
 
 
@@ -414,7 +418,7 @@ def pipeline_cameras(bag: Path) -> tuple[dict, str]:
 
 
 def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[str] | None = None,
-                 params: object | None = None, detections: list[dict] | None = None,
+                 params: PipelineParams | None = None, detections: list[dict] | None = None,
                  max_frames: int | None = None) -> PipelineRun:
     """Replay a bag through pose3d_ros.core.pipeline (the chain the nodes run), frame set by
     frame set, deterministically and as fast as the machine allows.

@@ -48,7 +48,7 @@ def reference_2d(cameras, keypoints: np.ndarray, scores: np.ndarray, threshold_p
 
 def false_detections_per_view() -> float:
     """Detections beyond the one real person per view: blazepose_multi on `single`."""
-    from pose3d_ros.tools.demo_2d import detect_videos
+    from pose3d_ros.core.demo_2d import detect_videos
     from pose3d_ros.tools.fetch_demo import video_paths
 
     demo = detect_videos(video_paths("single"), "blazepose_multi")

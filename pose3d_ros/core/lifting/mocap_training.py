@@ -86,11 +86,11 @@ class ErrorBank:
         (N, T, J, 2) and scores (N, T, J) of one random stored sequence per window, read at a
         random offset (consecutive frames stay consecutive), mirrored left/right at random."""
         n = frame_index.shape[0]
-        seq = rng.integers(0, self.scores.shape[0], n)
-        frames = (frame_index + rng.integers(0, self.scores.shape[1], n)[:, None]) \
+        seq = rng.integers(0, self.scores.shape[0], (n, 1))
+        frames = (frame_index + rng.integers(0, self.scores.shape[1], (n, 1))) \
             % self.scores.shape[1]
-        res = self.residuals[seq[:, None], frames]
-        sc = self.scores[seq[:, None], frames]
+        res = self.residuals[seq, frames]
+        sc = self.scores[seq, frames]
         from .runtime import MIRROR_INDEX
 
         flip = rng.random(n) < 0.5
