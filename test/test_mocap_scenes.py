@@ -170,3 +170,31 @@ def test_people_hide_each_other_by_depth_order():
     absent[:, 1] = np.nan
     nobody = mv.project_scene(Rig("world", [cam]), absent)
     assert not nobody.in_image[:, 1].any() and not nobody.occluded.any()
+
+
+def test_detections_carry_measured_errors_and_false_people():
+    clips = load_mocap(["walk", "dance_a"])
+    rng = np.random.default_rng(8)
+    scene = ms.make_scene(clips, rng, ms.SceneConfig(num_people=3, num_frames=40,
+                                                     enter_leave_probability=0.0))
+    rig = mv.random_ring_rig(3, rng)
+    views = mv.project_scene(rig, scene.joints)
+    sizes = np.array([[c.width, c.height] for c in rig])
+    dets = mv.detect_views(views, rng, false_per_view=0.5, fps=scene.fps, image_sizes=sizes)
+    f, v, d = dets.person.shape
+    assert dets.keypoints.shape == (f, v, d, 17, 2) and (f, v) == (40, 3)
+    real = dets.person >= 0
+    fi, vi, di = np.nonzero(real)
+    truth = views.keypoints[fi, :, vi]  # (N, P, 17, 2): every person in that view
+    err = np.nanmedian(np.linalg.norm(dets.keypoints[fi, vi, di][:, None] - truth, axis=-1), -1)
+    assert np.mean(err.argmin(axis=1) == dets.person[fi, vi, di]) > 0.97  # labels are right
+    hidden = ~views.visible[fi, dets.person[fi, vi, di], vi]  # (N, 17)
+    assert np.isnan(dets.keypoints[fi, vi, di][hidden]).all()
+    fakes = (dets.person == -1).sum() / (f * v)
+    assert 0.3 < fakes < 0.7  # Poisson mean 0.5
+    assert np.isnan(dets.keypoints[dets.person == -2]).all()
+    empty_first = (dets.person[..., :-1] == -2) & (dets.person[..., 1:] != -2)
+    assert not empty_first.any()  # empty slots come last
+    assert not np.all(dets.person[..., 0] == 0)  # shuffled: order tells nothing
+    with pytest.raises(ValueError, match="image_sizes"):
+        mv.detect_views(views, rng, false_per_view=0.5)

@@ -298,11 +298,12 @@ def apply_error_model(points2d: np.ndarray, rng: np.random.Generator,
     return np.where(keep[..., None], noisy, np.nan), np.where(keep, conf, 0.0)
 
 
-def false_detections(rng: np.random.Generator, count: int, image_size: tuple[int, int],
+def false_detections(rng: np.random.Generator, count: int, image_size,
                      model: ErrorModel | None = None, *, pose_pool: np.ndarray | None = None,
                      height_fraction: tuple[float, float] = (0.15, 0.7)
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """`count` spurious detections in an image of image_size (width, height) pixels.
+    """`count` spurious detections; image_size: (width, height) pixels, or (count, 2) one
+    per detection.
 
     Each is a partial body (one of PARTIAL_BODIES) of a pose drawn from pose_pool (N, 17, 2)
     pixels (e.g. the true 2D of the scene's people at other times; default: one standing
@@ -314,14 +315,13 @@ def false_detections(rng: np.random.Generator, count: int, image_size: tuple[int
     """
     model = model or load_error_model()
     pool = _CANONICAL_2D[None] if pose_pool is None else np.asarray(pose_pool, float)
-    w, h = image_size
+    size_wh = np.broadcast_to(np.asarray(image_size, float), (count, 2))
     base = pool[rng.integers(0, len(pool), size=count)]  # (C, 17, 2)
     lo, hi = np.nanmin(base, axis=1), np.nanmax(base, axis=1)  # (C, 2)
     size = np.maximum(np.max(hi - lo, axis=1), 1e-6)
-    target = rng.uniform(*height_fraction, size=count) * h
+    target = rng.uniform(*height_fraction, size=count) * size_wh[:, 1]
     centred = (base - 0.5 * (lo + hi)[:, None]) * (target / size)[:, None, None]
-    centre = np.stack([rng.uniform(0, w, count), rng.uniform(0, h, count)], -1)
-    keypoints = centred + centre[:, None]
+    keypoints = centred + (rng.uniform(size=(count, 2)) * size_wh)[:, None]
     parts = np.zeros((len(PARTIAL_BODIES), H36M17.num_joints), bool)
     for k, names in enumerate(PARTIAL_BODIES):
         parts[k, H36M17.indices(names)] = True

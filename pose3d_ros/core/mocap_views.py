@@ -12,6 +12,9 @@ API
     views.keypoints (F, P, V, 17, 2) pixels; views.depth (F, P, V, 17) metres;
     views.in_image, views.occluded, views.visible (F, P, V, 17) bool
     occluded = occlusion_mask(keypoints, depth, focal_px)   # the depth-order test alone
+    dets = detect_views(views, rng, fps=scene.fps, image_sizes=sizes)  # measured 2D errors
+    dets.keypoints (F, V, D, 17, 2), dets.scores (F, V, D, 17), dets.person (F, V, D):
+    shuffled per view, person -1 = false detection, -2 = empty slot
 
 Occlusion (approximate, vectorised): every person's body is a set of 2D capsules (BODY_CAPSULES:
 limbs, torso, neck and head with radii in metres, drawn at the depth of their ends, radius in
@@ -183,3 +186,62 @@ def project_scene(rig: Rig, joints: np.ndarray, *, occlusion: bool = True) -> Sc
     else:
         occluded = np.zeros_like(in_image)
     return SceneViews(keypoints, depth, in_image, occluded)
+
+
+@dataclass(frozen=True)
+class ViewDetections2D:
+    """Detector-like 2D of a scene, per frame and view, in a random order per view.
+
+    keypoints: (F, V, D, 17, 2) pixels, NaN where a joint is not detected or the slot is
+    empty; scores: (F, V, D, 17), 0 there; person: (F, V, D) int, the scene person each
+    detection comes from, -1 for a false detection, -2 for an empty slot.
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    person: np.ndarray
+
+
+def detect_views(views: SceneViews, rng: np.random.Generator, model=None, *,
+                 false_per_view: float | None = None, fps: float = 30.0,
+                 image_sizes: np.ndarray | None = None) -> ViewDetections2D:
+    """Apply the measured 2D error model (core/error_model.py) to a projected scene.
+
+    Visible joints get measured errors (time-correlated along frames at fps); a person with
+    no detected joint in a view is not a detection there. false_per_view: mean number of
+    false detections per view and frame (Poisson; default: the model's measured rate), drawn
+    as partial bodies of the scene's own true 2D; image_sizes: (V, 2) width, height, needed
+    when false_per_view > 0. Detections are shuffled per view so their order tells nothing.
+    """
+    from .error_model import apply_error_model, false_detections, load_error_model
+
+    model = model or load_error_model()
+    rate = model.false_per_view if false_per_view is None else false_per_view
+    f, p, v = views.keypoints.shape[:3]
+    truth = np.moveaxis(views.keypoints, 2, 1)  # (F, V, P, J, 2)
+    noisy, conf = apply_error_model(truth, rng, model, visible=np.moveaxis(views.visible, 2, 1),
+                                    frames_axis=0, fps=fps)
+    counts = rng.poisson(rate, size=(f, v)) if rate > 0 else np.zeros((f, v), int)
+    d = p + int(counts.max(initial=0))
+    keypoints = np.full((f, v, d, H36M17.num_joints, 2), np.nan)
+    scores = np.zeros((f, v, d, H36M17.num_joints))
+    person = np.full((f, v, d), -2)
+    keypoints[:, :, :p], scores[:, :, :p] = noisy, conf
+    person[:, :, :p] = np.where((conf > 0).any(-1), np.arange(p), -2)
+    if counts.sum() > 0:
+        if image_sizes is None:
+            raise ValueError("image_sizes are needed to place false detections")
+        pool = truth[np.isfinite(truth).all(axis=(-1, -2))]
+        fi, vi = np.nonzero(counts)
+        n = counts[fi, vi]
+        frame, view = np.repeat(fi, n), np.repeat(vi, n)
+        slot = p + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)  # p, p+1, ... per view
+        fake, fake_scores = false_detections(rng, int(n.sum()), np.asarray(image_sizes)[view],
+                                             model, pose_pool=pool if len(pool) else None)
+        keypoints[frame, view, slot], scores[frame, view, slot] = fake, fake_scores
+        person[frame, view, slot] = -1
+    order = np.argsort(rng.uniform(size=(f, v, d)) + 2 * (person == -2), axis=-1)  # empties last
+    take = order[..., None, None]
+    return ViewDetections2D(np.take_along_axis(keypoints, take, axis=2),
+                            np.take_along_axis(scores, order[..., None], axis=2),
+                            np.take_along_axis(person, order, axis=2))
