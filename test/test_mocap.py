@@ -110,6 +110,17 @@ def test_left_right_and_facing(clips):
     assert np.all(nose_ahead > 0.05)
 
 
+def test_urdf_faults_are_named():
+    good = '<robot><link name="a"/><link name="b"/><joint name="j" type="fixed">' \
+           '<parent link="a"/><child link="b"/><origin xyz="0 4 0"/></joint></robot>\x00'
+    model = mocap.parse_humanoid_urdf(good)
+    assert model.links == ("a", "b") and np.allclose(model.origins[1], [0, 1, 0])
+    with pytest.raises(ValueError, match="rotated origin"):
+        mocap.parse_humanoid_urdf(good.replace('xyz="0 4 0"', 'xyz="0 4 0" rpy="0 0 1"'))
+    with pytest.raises(ValueError, match="no <child"):
+        mocap.parse_humanoid_urdf(good.replace('<child link="b"/>', ""))
+
+
 def test_frame_rates_come_from_the_durations(clips):
     assert clips["walk"].fps == pytest.approx(30.0, abs=0.01)
     assert clips["backflip"].fps == pytest.approx(16.0, abs=0.01)

@@ -99,7 +99,8 @@ def test_person_motion_has_the_asked_stature_and_rate(clips):
 
 def test_scene_places_people_apart_and_marks_absence(clips):
     config = ms.SceneConfig(num_people=3, fps=25.0, num_frames=120, area_radius=3.0,
-                            enter_leave_probability=1.0, min_presence_s=1.0)
+                            area_centre=(10.0, -4.0), enter_leave_probability=1.0,
+                            min_presence_s=1.0)
     scene = ms.make_scene(list(clips.values()), np.random.default_rng(5), config)
     again = ms.make_scene(list(clips.values()), np.random.default_rng(5), config)
     np.testing.assert_array_equal(scene.joints, again.joints)  # seeded
@@ -113,6 +114,12 @@ def test_scene_places_people_apart_and_marks_absence(clips):
     both = scene.present[:, :, None] & scene.present[:, None, :] & ~np.eye(3, dtype=bool)
     assert gaps[both].min() >= config.min_separation_m
     assert set(scene.clip_names) <= set(clips)
+    always = ms.make_scene(list(clips.values()), np.random.default_rng(6),
+                           ms.SceneConfig(num_people=3, area_radius=3.0, area_centre=(10.0, -4.0),
+                                          enter_leave_probability=0.0))
+    assert always.present.all()
+    centres = np.mean(always.joints[:, :, J("pelvis"), :2], axis=0)  # paths centred in the disc
+    assert np.all(np.linalg.norm(centres - [10.0, -4.0], axis=-1) <= 3.0 + 1e-9)
     with pytest.raises(ValueError, match="no clip"):
         ms.make_scene(list(clips.values()), np.random.default_rng(0),
                       ms.SceneConfig(clip_names=("moonwalk",)))
@@ -135,8 +142,10 @@ def test_random_camera_looks_at_the_target():
                                                                    aim_jitter_m=0.0))
     up = rolled.project([0, 0, 0.5]) - rolled.project([0, 0, 0])
     assert np.degrees(np.arctan2(-up[0], -up[1])) == pytest.approx(-20.0, abs=1.0)
-    rig = mv.random_ring_rig(5, rng)
+    rig = mv.random_ring_rig(5, rng, mv.CameraSampling(aim_jitter_m=0.0, roll_deg=(0, 0)),
+                             target=(1.0, -2.0, 0.8))
     assert len(rig) == 5 and rig.frame_id == "world"
+    np.testing.assert_allclose(mv.rig_look_point(rig), [1.0, -2.0, 0.8], atol=1e-6)
 
 
 def _two_in_a_row(gap_m):

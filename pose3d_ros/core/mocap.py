@@ -163,37 +163,47 @@ def _wxyz_to_matrix(quat_wxyz: np.ndarray) -> np.ndarray:
     return Rotation.from_quat(quat_wxyz[..., [1, 2, 3, 0]]).as_matrix()
 
 
+def _vector(element: ET.Element | None, attribute: str) -> np.ndarray:
+    """(3,) floats of an XML attribute such as xyz="0 1 0"; zeros when absent."""
+    text = None if element is None else element.get(attribute)
+    return np.zeros(3) if text is None else np.array([float(v) for v in text.split()])
+
+
+def _link_of(joint: ET.Element, tag: str) -> str:
+    """The link named by a joint's <parent> or <child> element."""
+    element = joint.find(tag)
+    name = None if element is None else element.get("link")
+    if name is None:
+        raise ValueError(f"URDF joint {joint.get('name')!r} has no <{tag} link=...>")
+    return name
+
+
 def parse_humanoid_urdf(text: str, scale: float = URDF_SCALE) -> HumanoidModel:
     """The kinematic tree of the DeepMimic humanoid URDF (text), lengths times `scale`."""
     # The wheel's file ends with a NUL byte after </robot>, which XML parsers refuse.
     root = ET.fromstring(text.replace("\x00", "").strip())
     joints = root.findall("joint")
-    child_of = {j.find("child").get("link"): j for j in joints}  # type: ignore[union-attr]
-    base = [ln.get("name") for ln in root.findall("link") if ln.get("name") not in child_of]
+    children = {_link_of(j, "child") for j in joints}
+    base = [ln.get("name") for ln in root.findall("link") if ln.get("name") not in children]
     if len(base) != 1:
         raise ValueError(f"URDF must have one base link, found {base}")
     links: list[str] = [str(base[0])]
     parents, kinds = [-1], ["base"]
     origins, axes = [np.zeros(3)], [np.zeros(3)]
     for joint in joints:  # URDF joints of this model are listed parent first
-        parent = joint.find("parent").get("link")  # type: ignore[union-attr]
+        parent = _link_of(joint, "parent")
         if parent not in links:
             raise ValueError(f"URDF joint {joint.get('name')!r} precedes its parent {parent!r}")
         origin = joint.find("origin")
-        xyz = np.array([float(v) for v in origin.get("xyz", "0 0 0").split()]) \
-            if origin is not None else np.zeros(3)
-        rpy = [float(v) for v in origin.get("rpy", "0 0 0").split()] if origin is not None \
-            else [0.0]
-        if any(abs(v) > 1e-9 for v in rpy):
+        if np.any(np.abs(_vector(origin, "rpy")) > 1e-9):
             raise ValueError(f"URDF joint {joint.get('name')!r} has a rotated origin (unsupported)")
-        axis_el = joint.find("axis")
-        axis = np.array([float(v) for v in axis_el.get("xyz").split()]) \
-            if axis_el is not None else np.zeros(3)
-        links.append(str(joint.find("child").get("link")))  # type: ignore[union-attr]
+        axis = _vector(joint.find("axis"), "xyz")
+        norm = float(np.linalg.norm(axis))
+        links.append(_link_of(joint, "child"))
         parents.append(links.index(parent))
         kinds.append(str(joint.get("type")))
-        origins.append(xyz * scale)
-        axes.append(axis / max(np.linalg.norm(axis), 1e-12) if axis.any() else axis)
+        origins.append(_vector(origin, "xyz") * scale)
+        axes.append(axis / norm if norm > 0 else axis)
     return HumanoidModel(tuple(links), tuple(parents), np.array(origins), tuple(kinds),
                          np.array(axes))
 

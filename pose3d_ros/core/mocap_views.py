@@ -8,6 +8,7 @@ y down; raw pixels).
 API
     cam = random_camera(target, rng, CameraSampling(), name="cam01")   # looks at target
     rig = random_ring_rig(num_cameras, rng, CameraSampling(...), target=(0, 0, 1))
+    centre = rig_look_point(rig)                  # where a (real) rig looks: centre scenes there
     views = project_scene(rig, scene.joints)     # joints (F, P, 17, 3), NaN = absent
     views.keypoints (F, P, V, 17, 2) pixels; views.depth (F, P, V, 17) metres;
     views.in_image, views.occluded, views.visible (F, P, V, 17) bool
@@ -66,6 +67,17 @@ class CameraSampling:
     height_m: tuple[float, float] = (0.3, 2.8)
     roll_deg: tuple[float, float] = (-10.0, 10.0)
     aim_jitter_m: float = 0.3
+
+
+def rig_look_point(rig: Rig) -> np.ndarray:
+    """(3,) the point nearest (least squares) to every camera's optical axis, rig frame: where
+    a rig looks, to centre a scene in it (SceneConfig.area_centre = its x, y)."""
+    axes = np.stack([cam.R[2] for cam in rig])  # optical z of each camera in the rig frame
+    centres = np.stack([cam.center for cam in rig])
+    proj = np.eye(3) - axes[:, :, None] * axes[:, None, :]  # (V, 3, 3) off-axis projectors
+    if len(rig) < 2:
+        raise ValueError("rig_look_point needs at least two cameras")
+    return np.linalg.solve(proj.sum(0), np.einsum("vij,vj->i", proj, centres))
 
 
 def _roll(angle: float) -> np.ndarray:
