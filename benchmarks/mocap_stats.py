@@ -51,11 +51,12 @@ def error_model_table() -> None:
     print(f"\nError model: {model.source}; {s['samples']} person-views; person miss rate "
           f"{s['person_miss_rate']}; false detections per view {s['false_per_view']}; "
           f"correlation(score, error) {s['score_error_correlation']}\n")
-    print("| joint | median error / scale | p90 error / scale |")
-    print("|---|---|---|")
+    print("| joint | median error / scale | p90 error / scale | confidence < 0.3 |")
+    print("|---|---|---|---|")
     for name in H36M17.joint_names:
         print(f"| {name} | {s['median_error_per_joint'][name]:.4f} | "
-              f"{s['p90_error_per_joint'][name]:.4f} |")
+              f"{s['p90_error_per_joint'][name]:.4f} | "
+              f"{s['low_confidence_rate_per_joint'][name]:.3f} |")
     print("\n| left/right pair | swap rate |\n|---|---|")
     for pair, rate in s["swap_rate_per_pair"].items():
         print(f"| {pair} | {rate:.3f} |")

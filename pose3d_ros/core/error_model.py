@@ -84,7 +84,8 @@ class ErrorModel:
         return int(self.residuals.shape[0])
 
     def summary(self) -> dict:
-        """Per-joint median and p90 of |residual| (fraction of scale), swap rates, misses."""
+        """Per-joint median and p90 of |residual| (fraction of scale), swap rates, the share of
+        joints below LOW_CONFIDENCE (dropped by the default triangulation), misses."""
         err = np.linalg.norm(self.residuals, axis=-1)
         return {
             "samples": self.num_samples,
@@ -97,6 +98,9 @@ class ErrorModel:
             "swap_rate_per_pair": dict(zip(
                 (H36M17.joint_names[a].removeprefix("left_") for a, _ in SWAP_PAIRS),
                 _rounded(self.swapped.mean(0)), strict=True)),
+            "low_confidence_rate_per_joint": dict(zip(
+                H36M17.joint_names, _rounded(np.mean(self.scores < LOW_CONFIDENCE, 0)),
+                strict=True)),
             "person_miss_rate": round(self.person_miss_rate, 4),
             "false_per_view": round(self.false_per_view, 4),
             "score_error_correlation": round(float(np.corrcoef(
@@ -110,6 +114,7 @@ def _rounded(values: np.ndarray) -> list[float]:
 
 
 SCORE_BINS = (0.0, 0.5, 0.8, 0.95, 0.99, 1.0)
+LOW_CONFIDENCE = 0.3  # triangulate()'s default min_score: joints below it count as dropped
 
 
 def _by_score(scores: np.ndarray, err: np.ndarray) -> dict[str, list]:
