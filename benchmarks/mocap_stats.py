@@ -81,9 +81,7 @@ def scene_table(clips, frames: int, seeds: int) -> None:
                 t1 = time.perf_counter()
                 views = mv.project_scene(rig, scene.joints)
                 t2 = time.perf_counter()
-                sizes = np.array([[c.width, c.height] for c in rig])
-                dets = mv.detect_views(views, rng, fps=scene.fps, image_sizes=sizes,
-                                       false_per_view=0.2)
+                dets = mv.detect_views(views, rng, fps=scene.fps, false_per_view=0.2)
                 t3 = time.perf_counter()
                 present = np.broadcast_to(scene.present[:, :, None, None], views.in_image.shape)
                 seen2 = (views.visible.sum(axis=2) >= 2)[scene.present]

@@ -188,8 +188,7 @@ def test_detections_carry_measured_errors_and_false_people():
                                                      enter_leave_probability=0.0))
     rig = mv.random_ring_rig(3, rng)
     views = mv.project_scene(rig, scene.joints)
-    sizes = np.array([[c.width, c.height] for c in rig])
-    dets = mv.detect_views(views, rng, false_per_view=0.5, fps=scene.fps, image_sizes=sizes)
+    dets = mv.detect_views(views, rng, false_per_view=0.5, fps=scene.fps)
     f, v, d = dets.person.shape
     assert dets.keypoints.shape == (f, v, d, 17, 2) and (f, v) == (40, 3)
     real = dets.person >= 0
@@ -205,5 +204,9 @@ def test_detections_carry_measured_errors_and_false_people():
     empty_first = (dets.person[..., :-1] == -2) & (dets.person[..., 1:] != -2)
     assert not empty_first.any()  # empty slots come last
     assert not np.all(dets.person[..., 0] == 0)  # shuffled: order tells nothing
-    with pytest.raises(ValueError, match="image_sizes"):
-        mv.detect_views(views, rng, false_per_view=0.5)
+    one, who = dets.frame(5, 1)
+    assert one.layout is H36M17 and one.image_size == (rig[1].width, rig[1].height)
+    assert one.num_people == (dets.person[5, 1] != -2).sum() == len(who)
+    if one.num_people:
+        assert np.all(one.boxes[:, :2] <= np.nanmin(one.keypoints, axis=1) + 1e-3)
+        assert np.all((one.person_scores > 0) & (one.person_scores <= 1))
