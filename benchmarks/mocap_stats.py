@@ -21,8 +21,7 @@ from pose3d_ros.core import mocap_views as mv
 from pose3d_ros.core.error_model import load_error_model
 from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.lifting.root_placement import bone_lengths
-from pose3d_ros.core.mocap import HEAD_TOP_ABOVE_HEAD_M
-from pose3d_ros.tools.fetch_mocap import load_mocap
+from pose3d_ros.core.mocap import HEAD_TOP_ABOVE_HEAD_M, load_mocap
 
 RIGID = [i for i, (a, b) in enumerate(H36M17.bones)
          if {H36M17.joint_names[a], H36M17.joint_names[b]} not in

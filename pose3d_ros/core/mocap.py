@@ -4,10 +4,13 @@ The pybullet 3.2.7 wheel (PyPI) ships 15 motion-capture clips retargeted to one 
 (`pybullet_data/data/motions/humanoid3d_<name>.txt`) and the humanoid's body model
 (`pybullet_data/humanoid/humanoid.urdf`). This module parses both and runs the forward
 kinematics itself (numpy + scipy Rotation, no pybullet at run time; test_mocap.py checks it
-against pybullet's own forward kinematics). `pose3d_ros.tools.fetch_mocap` fetches the wheel
-and writes one npz per clip; load them with `load_clips`.
+against pybullet's own forward kinematics). `fetch_mocap` (command line:
+`python -m pose3d_ros.tools.fetch_mocap`) takes the clips from the installed pybullet 3.2.7 or
+`pip download`s the wheel (about 100 MB; no other network), and writes one npz per clip.
 
 API
+    clips = load_mocap(["walk", "run"])         # list[MocapClip], fetched on first use
+    out_dir = fetch_mocap(data_dir)             # <data_dir>/mocap/<clip>.npz for all 15
     clip = load_clip(path)                      # MocapClip from an npz written by save_clip
     clips = load_clips(directory, names=None)   # list[MocapClip], sorted by name
     clip.joints (F, 17, 3) metres, H36M17 order, WORLD frame below; clip.fps; clip.name
@@ -44,17 +47,26 @@ ones); a zero quaternion is an error. The frame rate is 1 / median duration.
 """
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import json
+import logging
 import os
+import subprocess
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .data_paths import default_data_dir
 from .layouts import H36M17
+
+log = logging.getLogger(__name__)
 
 CLIP_NAMES = (
     "backflip", "cartwheel", "crawl", "dance_a", "dance_b", "getup_facedown", "getup_faceup",
@@ -328,3 +340,74 @@ def load_clips(directory: Path, names: list[str] | tuple[str, ...] | None = None
         raise FileNotFoundError(f"mocap clips {missing} not in {directory}: run "
                                 "`python -m pose3d_ros.tools.fetch_mocap`")
     return [load_clip(Path(directory) / f"{n}.npz") for n in names]
+
+
+# ---------------------------------------------------------------- fetching the clips
+PYBULLET_VERSION = "3.2.7"
+PYBULLET_WHEEL = f"pybullet=={PYBULLET_VERSION}"
+URDF_MEMBER = "pybullet_data/humanoid/humanoid.urdf"
+
+
+def clip_member(name: str) -> str:
+    """Path of a clip inside the pybullet wheel (and under site-packages)."""
+    return f"pybullet_data/data/motions/humanoid3d_{name}.txt"
+
+
+def installed_pybullet_data() -> Path | None:
+    """Folder holding pybullet_data/ of an installed pybullet 3.2.7 with every clip, else None."""
+    try:
+        if importlib.metadata.version("pybullet") != PYBULLET_VERSION:
+            return None
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    spec = importlib.util.find_spec("pybullet_data")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(list(spec.submodule_search_locations)[0]).parent
+    members = [URDF_MEMBER] + [clip_member(n) for n in CLIP_NAMES]
+    return root if all((root / m).is_file() for m in members) else None
+
+
+def _download_wheel_files(tmp: Path) -> Path:
+    """pip download the wheel into tmp and extract the URDF and clips; returns their root."""
+    log.info("downloading %s from the package index (about 100 MB)", PYBULLET_WHEEL)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+           "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--python-version",
+           "3.11", "-d", str(tmp), PYBULLET_WHEEL]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(tmp.glob("pybullet-*.whl"))
+    if result.returncode != 0 or not wheels:
+        raise RuntimeError(f"could not download {PYBULLET_WHEEL}: {result.stderr.strip()}")
+    members = [URDF_MEMBER] + [clip_member(n) for n in CLIP_NAMES]
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        missing = sorted(set(members) - set(wheel.namelist()))
+        if missing:
+            raise RuntimeError(f"{wheels[0].name} lacks {missing}")
+        for member in members:
+            wheel.extract(member, tmp / "extracted")
+    return tmp / "extracted"
+
+
+def fetch_mocap(data_dir: Path | None = None) -> Path:
+    """Write <data_dir>/mocap/<clip>.npz for every clip (nothing to do if all exist); returns
+    the folder. data_dir defaults to $POSE3D_DATA or <repository>/data."""
+    out_dir = (data_dir or default_data_dir()) / "mocap"
+    if all((out_dir / f"{n}.npz").is_file() for n in CLIP_NAMES):
+        return out_dir
+    with tempfile.TemporaryDirectory() as tmp:
+        source = installed_pybullet_data()
+        if source is None:
+            source = _download_wheel_files(Path(tmp))
+        else:
+            log.info("reading the clips of the installed pybullet %s", PYBULLET_VERSION)
+        for name in CLIP_NAMES:
+            save_clip(clip_from_files(source / clip_member(name), source / URDF_MEMBER, name),
+                      out_dir / f"{name}.npz")
+    log.info("%d mocap clips in %s", len(CLIP_NAMES), out_dir)
+    return out_dir
+
+
+def load_mocap(names: list[str] | tuple[str, ...] | None = None,
+               data_dir: Path | None = None) -> list[MocapClip]:
+    """The clips `names` (default: all 15) as MocapClip, fetching them on first use."""
+    return load_clips(fetch_mocap(data_dir), names)

@@ -4,7 +4,7 @@ Everything is in the mocap WORLD frame (z up, x forward, y left, metres, floor z
 joint order, vectorised over frames and people, and seeded by a numpy Generator.
 
 API
-    clips = fetch_mocap.load_mocap()                # tools/fetch_mocap.py: list[MocapClip]
+    clips = load_mocap()                            # core/mocap.py: list[MocapClip]
     scene = make_scene(clips, rng, SceneConfig(num_people=3, fps=30.0, num_frames=150))
     scene.joints (F, P, 17, 3) metres, NaN while a person is absent; scene.present (F, P)
     motion = person_motion(clip, rng, num_frames, fps, MotionAugment())   # (F, 17, 3)
