@@ -25,7 +25,7 @@ from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.core.tracking import TrackerParams
 from pose3d_ros.msg import Skeleton3DArray
 
-from .body_frame import body_frames
+from pose3d_ros.core.body_frame import body_frames
 from .conversions import camera_model_from_info, mean_stamp, seconds_to_stamp, skeletons3d_to_msg
 from .node_base import PoseNodeBase
 from .node_input import LATCHED_QOS, OUTPUT_QOS
