@@ -62,7 +62,7 @@ def make_scene(rig_name: str, num_people: int, frames: int, seed: int, *,
     if rig_name == "demo":
         from pose3d_ros.core.calibration import load_rig
         from pose3d_ros.tools.fetch_demo import calibration_path
-        rig, radius = load_rig(calibration_path("single")), 0.8
+        rig, radius = load_rig(calibration_path("single")), 1.0
     else:
         rig, radius = random_rig(int(rig_name), rng), 2.0
     truth, layout = (_mocap_people(Path(mocap_dir), num_people, frames, radius, rng)

@@ -3,7 +3,7 @@ body says, and people whose bones are not human are refused. Batched over people
 
 Triangulation leaves a joint NaN when fewer than two views see it. `SkeletonCompleter`
 fills it, in this order of preference (each step vectorised over people and joints, one pass
-per level of the skeleton tree, from the hips outwards):
+per link outwards from the known joints along the skeleton tree rooted at the left hip):
 
 1. one view + bone length: the point on that camera's viewing ray at the person's bone length
    from the (already known) parent joint; of the two intersections of the ray with that
@@ -58,7 +58,9 @@ class CompletionParams:
         (module docstring); scale 1 = the 1.75 m canonical body.
     memory_rate: weight of a new bone-length measurement in the person's average (0..1].
     motion_max_age_s: a joint last seen longer ago is not continued by motion (s).
-    forget_s: a person unseen this long is forgotten (s).
+    forget_s: a published person unseen this long is forgotten (s).
+    tentative_s: a person never published yet is forgotten after this long unseen (s): to be
+        confirmed it must be seen again within it.
     match_distance_m: gate of the nearest-centre match when no track ids are given (m).
     ray_confidence, motion_confidence, template_confidence: confidences of filled joints.
     """
@@ -72,6 +74,7 @@ class CompletionParams:
     memory_rate: float = 0.1
     motion_max_age_s: float = 0.5
     forget_s: float = 5.0
+    tentative_s: float = 0.15
     match_distance_m: float = 0.5
     ray_confidence: float = 0.5
     motion_confidence: float = 0.3
@@ -165,6 +168,7 @@ class SkeletonCompleter:
         self._last = np.zeros((0, 0, 3))         # (M, J, 3) last completed pose
         self._seen = np.zeros((0, 0))            # (M, J) stamp each joint was last measured
         self._stamp = np.zeros(0)                # (M,) last update
+        self._published = np.zeros(0, bool)      # (M,) published at least once
         self._next_key = -1                      # own keys are negative, track ids >= 1
         self._last_call: float | None = None
 
@@ -226,23 +230,25 @@ class SkeletonCompleter:
                                                                measured)
         length = expected[:, np.maximum(body.edge, 0)]                            # (P, J)
         centre = _masked_mean(pts, measured)                                      # (P, 3)
-        for level in range(1, int(body.depth.max()) + 1):
-            at = (body.depth == level)[None] & ~np.isfinite(out).all(-1)
-            par = out[:, np.maximum(body.parent, 0)]                              # (P, J, 3)
-            at &= np.isfinite(par).all(-1)
+        parent = np.maximum(body.parent, 0)
+        # motion prediction: each limb keeps its last direction from its parent
+        last_dir = last - last[:, parent]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            last_dir /= np.linalg.norm(last_dir, axis=-1, keepdims=True)
+        recent = np.isfinite(last_dir).all(-1) & (age <= p.motion_max_age_s)
+        fillable = (body.parent >= 0)[None] & (one_view | (recent & ~body.face[None]))
+        while True:                       # outwards from the known joints, one link per pass
+            par = out[:, parent]                                                  # (P, J, 3)
+            at = fillable & ~np.isfinite(out).all(-1) & np.isfinite(par).all(-1)
             if not at.any():
-                continue
-            # motion prediction: the limb's last direction from its parent
-            last_dir = last - last[:, np.maximum(body.parent, 0)]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                last_dir /= np.linalg.norm(last_dir, axis=-1, keepdims=True)
+                break
             motion = par + length[..., None] * last_dir
-            recent = np.isfinite(motion).all(-1) & (age <= p.motion_max_age_s)
             ray_pt = _ray_at_distance(ray_c, ray_d, par, length, out, expected, body,
                                       np.where(recent[..., None], motion, centre[:, None]),
                                       np.where(recent, 1.0, 1e-3))
             use_ray = at & one_view & np.isfinite(ray_pt).all(-1)
             use_motion = at & ~use_ray & recent & ~body.face[None]
+            fillable &= ~at
             out = np.where(use_ray[..., None], ray_pt, out)
             out = np.where(use_motion[..., None], motion, out)
             views[use_ray] = 1
@@ -258,9 +264,9 @@ class SkeletonCompleter:
             conf = np.where(fill, p.template_confidence, conf)
             filled |= fill
         views[filled & (views != 1)] = 0
-        self._remember(slot, ids, out, now, measured, plausible, stamp)
         support = np.asarray(num_views).max(1, initial=0)
         confirmed = known_slot | (support >= p.min_views_new)
+        self._remember(slot, ids, out, now, measured, plausible, plausible & confirmed, stamp)
         return Completion(out, conf.astype(np.float32), views, filled, plausible, confirmed,
                           scale)
 
@@ -284,7 +290,7 @@ class SkeletonCompleter:
         slot[rows[ok]] = cols[ok]
         return slot
 
-    def _remember(self, slot, ids, out, now, measured, plausible, stamp) -> None:
+    def _remember(self, slot, ids, out, now, measured, plausible, publish, stamp) -> None:
         r = self.params.memory_rate
         old = slot >= 0
         rows = slot[old & plausible]
@@ -297,6 +303,7 @@ class SkeletonCompleter:
             self._last[rows] = out[old]
             self._seen[rows] = np.where(measured[old], stamp, self._seen[rows])
             self._stamp[rows] = stamp
+            self._published[rows] |= publish[old]
         fresh = ~old & plausible
         if fresh.any():
             k = int(fresh.sum())
@@ -310,13 +317,16 @@ class SkeletonCompleter:
             self._last = np.concatenate([self._last, out[fresh]])
             self._seen = np.concatenate([self._seen, np.where(measured[fresh], stamp, -np.inf)])
             self._stamp = np.concatenate([self._stamp, np.full(k, stamp)])
+            self._published = np.concatenate([self._published, publish[fresh]])
 
     def _forget(self, stamp: float) -> None:
-        keep = stamp - self._stamp <= self.params.forget_s
+        p = self.params
+        keep = stamp - self._stamp <= np.where(self._published, p.forget_s, p.tentative_s)
         if not keep.all():
             self._keys, self._lengths = self._keys[keep], self._lengths[keep]
             self._last, self._seen, self._stamp = self._last[keep], self._seen[keep], \
                 self._stamp[keep]
+            self._published = self._published[keep]
 
     def _single_views(self, normalized, scores, cameras, measured):
         """(one_view (P, J), ray origin (P, J, 3), unit ray (P, J, 3), score (P, J)) of the
