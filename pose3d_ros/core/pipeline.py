@@ -28,6 +28,7 @@ import numpy as np
 from .association import associate_normalized, gather
 from .camera import CameraArrays
 from .completion import SkeletonCompleter
+from .detection.parallel import detect_per_camera
 from .filtering import OneEuroParams, SkeletonFilter
 from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
 from .tracking import SkeletonTracker, TrackerParams
@@ -167,11 +168,13 @@ class Pose3DPipeline:
         unknown = set(images) - set(self.camera_names)
         if unknown:
             raise ValueError(f"images of unknown cameras {sorted(unknown)}")
+        index = {name: k for k, name in enumerate(self.camera_names)}
         if self._shared_detector is not None:
-            found = self._shared_detector.detect([images[name] for name in names])
-        elif self._detectors:
-            index = {name: k for k, name in enumerate(self.camera_names)}
-            found = [self._detectors[index[name]].detect([images[name]])[0] for name in names]
+            found = self._shared_detector.detect([images[name] for name in names],
+                                                 cameras=[index[name] for name in names])
+        elif self._detectors:  # one thread per camera (detection/parallel.py)
+            found = detect_per_camera([self._detectors[index[name]] for name in names],
+                                      [images[name] for name in names])
         else:
             raise ValueError("this pipeline has no detector (fusion only): use "
                              "process_detections()")
