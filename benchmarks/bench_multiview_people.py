@@ -4,8 +4,9 @@ Scenes: several people moving together in a rig (3, 5, 8 cameras on a ring, and 
 4-camera Qualisys rig), people entering and leaving, occlusion between people by depth order,
 2D noise, confident wrong joints, and false detections in every camera (human-shaped people
 that are not there, and partial duplicates of real people, as 2D detectors produce them).
-The scene generator is `scenes.py` next to this file (motion: core.synthetic's moving people,
-or the motion-capture clips when given with --mocap).
+The scene generator is `scenes.py` next to this file: the real motion capture (DeepMimic clips,
+core/mocap_scenes.py), virtual rigs and occlusion (core/mocap_views.py), and the 2D error
+model measured from the package's detector (core/error_model.py).
 
 Methods (same 2D input):
   before    main's multi-view path: associate() + triangulate(), every person with a joint
@@ -51,10 +52,10 @@ from pose3d_ros.core.pipeline import (  # noqa: E402
 from pose3d_ros.core.tracking import SkeletonTracker  # noqa: E402
 from pose3d_ros.core.triangulation import triangulate_normalized  # noqa: E402
 
-THRESHOLD_PX = 20.0
+THRESHOLD_PX = 40.0  # the pipeline's default outlier threshold (pixels)
 
 
-def run_before(scene: Scene) -> tuple[list, list, float]:
+def run_before(scene: Scene, threshold_px: float = THRESHOLD_PX) -> tuple[list, list, float]:
     """main's path: association + robust triangulation, people with >= 1 joint, tracking.
     Returns predictions, ids, CPU seconds per frame (the same stages as the pipeline's)."""
     arrays = CameraArrays.from_cameras(scene.rig.cameras)
@@ -67,7 +68,7 @@ def run_before(scene: Scene) -> tuple[list, list, float]:
         assoc = associate_normalized(arrays, [d.keypoints for d in found],
                                      [d.scores for d in found], **BEFORE_ASSOCIATION)
         kp, sc = gather(found, assoc)
-        res = triangulate_normalized(arrays, kp, sc, outlier_threshold_px=THRESHOLD_PX)
+        res = triangulate_normalized(arrays, kp, sc, outlier_threshold_px=threshold_px)
         keep = np.isfinite(res.points).all(-1).any(-1)
         points = res.points[keep]
         ids.append(tracker.update(points, f / scene.fps))
@@ -78,10 +79,10 @@ def run_before(scene: Scene) -> tuple[list, list, float]:
 BEFORE_ASSOCIATION = {"merge_distance_m": None}   # main's association
 
 
-def run_after(scene: Scene) -> tuple[list, list, float]:
+def run_after(scene: Scene, threshold_px: float = THRESHOLD_PX) -> tuple[list, list, float]:
     pipe = Pose3DPipeline([c.name for c in scene.rig.cameras],
                           {c.name: c for c in scene.rig.cameras}, frame_id="rig",
-                          params=PipelineParams(outlier_threshold_px=THRESHOLD_PX,
+                          params=PipelineParams(outlier_threshold_px=threshold_px,
                                                 filtering=None))
     preds, ids = [], []
     t0 = time.process_time()
@@ -109,19 +110,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--rigs", default="3,5,8,demo")
     parser.add_argument("--people", default="1,2,4,6")
-    parser.add_argument("--mocap", default="", help="directory of motion-capture clips (npz)")
+    parser.add_argument("--error-scale", type=float, default=1.0,
+                        help="measured 2D residuals times this (1 = as measured)")
+    parser.add_argument("--threshold-px", type=float, default=THRESHOLD_PX,
+                        help="outlier threshold of the robust triangulation (pixels)")
     parser.add_argument("--json", default="")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)
+    from pose3d_ros.tools.fetch_mocap import load_mocap
+    clips = load_mocap()
     rows = []
     for rig_name in args.rigs.split(","):
         for people in (int(p) for p in args.people.split(",")):
             for seed in range(args.seeds):
-                scene = make_scene(rig_name, people, args.frames, seed, mocap_dir=args.mocap)
+                scene = make_scene(rig_name, people, args.frames, seed, clips,
+                                   error_scale=args.error_scale)
                 row = {"rig": rig_name, "people": people, "seed": seed,
                        "detections_per_frame": scene.detections_per_frame}
                 for name, run in (("before", run_before), ("after", run_after)):
-                    preds, ids, spent = run(scene)
+                    preds, ids, spent = run(scene, args.threshold_px)
                     row[name] = score(scene, preds, ids) | {"cpu_ms_per_frame": 1000 * spent}
                 rows.append(row)
                 print(_line(row), flush=True)

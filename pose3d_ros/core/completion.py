@@ -45,6 +45,7 @@ from scipy.optimize import linear_sum_assignment
 from .camera import CameraArrays
 from .layouts import JointLayout
 from .synthetic import canonical_pose
+from .triangulation import left_right_pairs
 
 _FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
 _LONG_BONE_M = 0.15
@@ -124,6 +125,7 @@ class _Body:
     face: np.ndarray
     shoulders: np.ndarray
     incidence: np.ndarray
+    pairs: np.ndarray
 
 
 @lru_cache(maxsize=8)
@@ -151,7 +153,7 @@ def _body(layout: JointLayout) -> _Body:
     incidence[0, np.arange(len(bones)), bones[:, 0]] = 1.0
     incidence[1, np.arange(len(bones)), bones[:, 1]] = 1.0
     return _Body(template, bones, lengths, lengths >= _LONG_BONE_M, parent, edge, depth, face,
-                 shoulders, incidence)
+                 shoulders, incidence, left_right_pairs(layout))
 
 
 class SkeletonCompleter:
@@ -222,7 +224,7 @@ class SkeletonCompleter:
         last[known_slot] = self._last[slot[known_slot]]
         age[known_slot] = stamp - self._seen[slot[known_slot]]
 
-        out = pts.copy()
+        out = _keep_sides(pts, last, stamp - self._stamp_of(slot), body.pairs)
         views = np.asarray(num_views).astype(np.uint8).copy()
         conf = np.asarray(confidence, np.float32).copy()
         filled = np.zeros(measured.shape, bool)
@@ -290,6 +292,11 @@ class SkeletonCompleter:
         slot[rows[ok]] = cols[ok]
         return slot
 
+    def _stamp_of(self, slot: np.ndarray) -> np.ndarray:
+        """(P,) when each person's memory was last updated (-inf for new people)."""
+        return np.where(slot >= 0, self._stamp[np.maximum(slot, 0)] if self._stamp.size
+                        else -np.inf, -np.inf)
+
     def _remember(self, slot, ids, out, now, measured, plausible, publish, stamp) -> None:
         r = self.params.memory_rate
         old = slot >= 0
@@ -346,6 +353,27 @@ class SkeletonCompleter:
         rays = np.einsum("pjk,pjkl->pjl", d, cameras.rotations[view])             # R^T d
         score = np.take_along_axis(sc, view[:, None], axis=1)[:, 0]
         return one, cameras.centers[view], rays, np.where(one, score, 0.0)
+
+
+def _keep_sides(points: np.ndarray, last: np.ndarray, gap_s: np.ndarray, pairs: np.ndarray,
+                max_gap_s: float = 0.2) -> np.ndarray:
+    """Left/right continuity: where the views' majority labelled a pair of limbs the other
+    way round (points (P, J, 3); the person's last pose `last` (P, J, 3) seen gap_s (P,) ago),
+    exchanging the pair's two 3D joints brings both at least twice as close to where they
+    were: they are exchanged. Returns a corrected copy."""
+    out = points.copy()
+    if not pairs.size:
+        return out
+    a, b = pairs[:, 0], pairs[:, 1]
+    straight = (np.linalg.norm(points[:, a] - last[:, a], axis=-1)
+                + np.linalg.norm(points[:, b] - last[:, b], axis=-1))           # (P, K)
+    crossed = (np.linalg.norm(points[:, a] - last[:, b], axis=-1)
+               + np.linalg.norm(points[:, b] - last[:, a], axis=-1))
+    with np.errstate(invalid="ignore"):
+        swap = (crossed < 0.5 * straight) & (gap_s <= max_gap_s)[:, None]
+    p, k = np.nonzero(swap)
+    out[p, a[k]], out[p, b[k]] = points[p, b[k]], points[p, a[k]]
+    return out
 
 
 def _nanmedian_rows(values: np.ndarray, count: np.ndarray) -> np.ndarray:
