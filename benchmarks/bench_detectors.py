@@ -9,6 +9,16 @@ listed as such. The bring-your-own ONNX back-ends (yolo_pose, rtmpose, heatmap) 
 that install offline, so their rows time only the package's own pre/post-processing around a
 stand-in ONNX graph that returns fixed outputs (letterbox/crops, decoding, NMS): the network's
 own cost is NOT included there, and the table says so.
+
+    python benchmarks/bench_detectors.py --compare [--cameras 1 4] [--repeats 15]
+
+Side by side in one process (#13): each BlazePose back-end as on main before #13 and as now,
+and the floor (landmark model only, ROIs from the previous frame, crops batched, all cores;
+landmark_floor.py), ms per frame set of 1 or 4 cameras, with the ratio to the lower floor.
+The configurations take turns frame set by frame set, so a changing load hits all alike.
+"Before" is main's code path where it is still an option (two-stage: `track=False`, the
+detector on every view of every frame); for mediapipe it is reproduced here: the strided
+numpy BGR->RGB copy and the cameras one after another.
 """
 from __future__ import annotations
 
@@ -20,13 +30,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from landmark_floor import FLOOR_BACKENDS, floor_detector  # noqa: E402
+
 from pose3d_ros.core.detection import create_detector  # noqa: E402
+from pose3d_ros.core.detection.parallel import detect_per_camera  # noqa: E402
 from pose3d_ros.tools.fetch_demo import video_paths  # noqa: E402
 
 
@@ -97,6 +111,72 @@ def stand_in_models(folder: Path) -> dict[str, dict]:
     }
 
 
+def ping_pong(sets: list[list[np.ndarray]], count: int) -> list[list[np.ndarray]]:
+    """`count` frame sets going forwards then backwards through `sets` (no jump in time)."""
+    cycle = sets + sets[-2:0:-1] if len(sets) > 1 else sets
+    return [cycle[i % len(cycle)] for i in range(count)]
+
+
+def mediapipe_main_path(detectors: list, images: list[np.ndarray]) -> None:
+    """mediapipe BlazePose as main ran it before #13: strided RGB copy, one camera after
+    another (the result objects are not converted: that part did not change)."""
+    for k, image in enumerate(images):
+        detectors[k]._tracker(0).process(np.ascontiguousarray(image[:, :, ::-1]))
+
+
+def compare(sets: list[list[np.ndarray]], cameras: int, repeats: int) -> list[tuple]:
+    """Rows (back-end, configuration, median ms, mean ms) before/after #13 and the floor.
+
+    The configurations take turns on every frame set (A, B, C, ... then the next set), so
+    a load that changes during the run weighs on all of them alike."""
+    batches = [s[:cameras] for s in ping_pong(sets, repeats + 1)]
+    configs: list[tuple[str, str, Callable, Callable[[], bool]]] = []
+    owned: list = []
+
+    def always() -> bool:
+        return True
+
+    before = [create_detector("blazepose") for _ in range(cameras)]
+    now = [create_detector("blazepose") for _ in range(cameras)]
+    owned += before + now
+    configs.append(("blazepose", "before: strided copy, cameras in sequence",
+                    lambda b: mediapipe_main_path(before, b), always))
+    configs.append(("blazepose", "now: cvtColor, one thread per camera",
+                    lambda b: detect_per_camera(now, b), always))
+    for name in FLOOR_BACKENDS:
+        try:
+            variants = [("before: detector on every view of every frame",
+                         create_detector(name, track=False)),
+                        ("now: ROI tracking, detector every 10 frames, one view",
+                         create_detector(name)),
+                        ("floor: landmark model only, ROIs from the previous frame",
+                         floor_detector(name))]
+        except (FileNotFoundError, ImportError) as exc:
+            print(f"# {name} not available: {exc}")
+            continue
+        for config, detector in variants:
+            owned.append(detector)
+            counted = (lambda d=detector: d.last_detector_views == 0) \
+                if config.startswith("floor") else always
+            configs.append((name, config, detector.detect, counted))
+    times: list[list[float]] = [[] for _ in configs]
+    for batch in batches[:1]:
+        for _, _, call, _ in configs:
+            call(batch)
+    for batch in batches[1:]:
+        for k, (_, _, call, counted) in enumerate(configs):
+            start = time.perf_counter()
+            call(batch)
+            elapsed = (time.perf_counter() - start) * 1000
+            if counted():
+                times[k].append(elapsed)
+    for detector in owned:
+        detector.close()
+    return [(name, config, statistics.median(t) if t else float("nan"),
+             statistics.fmean(t) if t else float("nan"))
+            for (name, config, _, _), t in zip(configs, times, strict=True)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recording", default="multi")
@@ -104,12 +184,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", nargs="+",
                         default=["blazepose", "blazepose_multi", "blazepose_onnx", "yolo_pose",
                                  "rtmpose", "heatmap"])
+    parser.add_argument("--compare", action="store_true",
+                        help="before/after #13 side by side, with the floor")
+    parser.add_argument("--cameras", type=int, nargs="+", default=[1, 4],
+                        help="cameras per call in --compare")
     args = parser.parse_args(argv)
-    sets = read_frame_sets(args.recording, args.repeats + 1)
+    sets = read_frame_sets(args.recording, min(args.repeats + 1, 16))
     load = os.getloadavg()
     cpu = platform.processor() or platform.machine()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {cpu}, "
           f"{os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+    if args.compare:
+        print(f"# recording {args.recording!r}, {args.repeats} timed calls per row (frames "
+              f"played forwards and backwards), ms per call of 1 or {max(args.cameras)} cameras")
+        for cameras in args.cameras:
+            rows = compare(sets, cameras, args.repeats)
+            floor = min(r[2] for r in rows if r[1].startswith("floor"))
+            print(f"\n| {cameras} camera(s): back-end | configuration | median ms | mean ms | "
+                  "median / floor |")
+            print("| --- | --- | --- | --- | --- |")
+            for name, config, median, mean in rows:
+                print(f"| {name} | {config} | {median:.1f} | {mean:.1f} | "
+                      f"{median / floor:.2f} |")
+        load = os.getloadavg()
+        print(f"\n# load average after: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+        return 0
     print(f"# recording {args.recording!r}, frames {sets[0][0].shape[1]}x{sets[0][0].shape[0]}, "
           f"{len(sets) - 1} timed calls per row (median / mean ms)")
     print("| back-end | providers | ms per frame (1 camera) | ms per batch of 4 cameras | note |")

@@ -253,7 +253,9 @@ class TwoStageBlazePose:
             return views
         state = self._tracks.get(camera)
         if state is None or state.shape != image.shape:  # first frame: every view at once
-            self._tracks[camera] = CameraTracks(shape=image.shape)
+            # Cameras start at different phases: their periodic passes fall on different frames.
+            self._tracks[camera] = CameraTracks(shape=image.shape,
+                                                since_search=camera % self.redetect_every)
             return views
         if state.lost or (not len(state.rois) and state.sweep_left <= 0):
             state.sweep_left = len(views)  # start, loss, nobody: every view, one per frame
