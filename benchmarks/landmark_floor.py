@@ -19,12 +19,13 @@ import numpy as np
 from pose3d_ros.core.detection import create_detector
 
 FLOOR_BACKENDS = ("blazepose_multi", "blazepose_onnx")
+FLOOR_OPTIONS = {"redetect_every": 10 ** 9}  # the person detector never runs after frame 0
 
 
 def floor_detector(backend: str):
     """A two-stage back-end that, after its first call (a full search), runs the landmark
     model only: the person detector never runs again while a track holds."""
-    return create_detector(backend, redetect_every=10 ** 9)
+    return create_detector(backend, **FLOOR_OPTIONS)
 
 
 def landmark_only_ms(backend: str, sets: Sequence[Sequence[np.ndarray]]) -> list[float]:
