@@ -153,3 +153,33 @@ def test_normalized_entry_point_equals_associate():
         np.testing.assert_array_equal(dist, dist.T)
         assert np.isinf(dist[camera_of[:, None] == camera_of[None]]).all()
         assert np.isfinite(dist[camera_of[:, None] != camera_of[None]]).any()
+
+
+def test_one_body_over_two_groups_is_merged_and_duplicates_dropped():
+    """A person whose views agree only pairwise (two groups of two views, as on the multi
+    demo) and a second, partial detection of a person in two cameras are one body each."""
+    from pose3d_ros.core.association import associate_normalized
+    from pose3d_ros.core.camera import CameraArrays
+    rig, _, dets, truth = _crowd(4, 2, seed=21, hide=0.0, false_per_camera=0)
+    arrays = CameraArrays.from_cameras(rig.cameras)
+    for v in (0, 1):                       # a half-body duplicate of person 0, 3 px off
+        i = int(np.flatnonzero(truth[v] == 0)[0])
+        dup = dets[v].keypoints[i:i + 1] + 3.0
+        dup[:, 11:] = np.nan
+        dets[v] = Detections2D(np.concatenate([dets[v].keypoints, dup]),
+                               np.concatenate([dets[v].scores, dets[v].scores[i:i + 1]]),
+                               np.zeros((len(truth[v]) + 1, 4), np.float32),
+                               np.ones(len(truth[v]) + 1, np.float32), COCO17, (1280, 720))
+        truth[v] = np.append(truth[v], -2)
+    normalized = [cam.undistort(d.keypoints.astype(np.float64))
+                  for cam, d in zip(rig.cameras, dets, strict=True)]
+    scores = [d.scores for d in dets]
+    # a gate so tight that complete linkage cannot join all four views of a person
+    apart = associate_normalized(arrays, normalized, scores, max_ray_distance_m=0.15,
+                                 merge_distance_m=None)
+    merged = associate_normalized(arrays, normalized, scores, max_ray_distance_m=0.15)
+    assert apart.num_people > 2
+    assert merged.num_people == 2
+    for row in merged.members:
+        ids = {truth[v][i] for v, i in enumerate(row) if i >= 0}
+        assert len(ids) == 1 and ids.pop() >= 0 and (row >= 0).all()

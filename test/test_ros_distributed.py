@@ -101,7 +101,7 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
             def rejected() -> bool:
                 return any(kv.key == "rejected_corrupt_compressed"
                            for report in diagnostics for status in report.status
-                           if status.name == "pose3d_detector: camera cam02"
+                           if status.name == "cam02/pose3d_detector: camera cam02"
                            for kv in status.values)
 
             assert spin_until(executor, rejected, 10)

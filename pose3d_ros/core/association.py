@@ -12,7 +12,12 @@
    every member, so a false detection cannot ride on one lucky match. People seen by only some
    cameras are clusters with fewer members; false detections stay singletons and are dropped
    when `min_views` > 1.
-3. Optional check: each cluster is triangulated robustly (outlier threshold
+3. Duplicates: each cluster is triangulated (weighted DLT, all at once) and clusters whose 3D
+   bodies coincide (mean distance over common joints < `merge_distance_m`) are merged, keeping
+   per camera the stronger detection: one person split over two clusters by complete linkage
+   (views that agree pairwise only in part), or a detector's second, partial box of a real
+   person matched across cameras, would otherwise be a second person at the same place.
+4. Optional check: each cluster is triangulated robustly (outlier threshold
    `max_reprojection_px`) and a member whose joints are mostly rejected as outlier views is
    split off.
 
@@ -27,7 +32,10 @@ from typing import Sequence
 import numpy as np
 
 from .camera import CameraArrays, CameraModel, cross3
+from .triangulation import dlt, rig_quadrics
 from .types import Detections2D
+
+MERGE_DISTANCE_M = 0.2
 
 
 @dataclass
@@ -124,7 +132,8 @@ def _affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
 
 def associate(cameras: Sequence[CameraModel], detections: Sequence[Detections2D], *,
               max_ray_distance_m: float = 0.15, min_views: int = 2, min_score: float = 0.3,
-              min_joints: int = 3, max_reprojection_px: float | None = None) -> Association:
+              min_joints: int = 3, max_reprojection_px: float | None = None,
+              merge_distance_m: float | None = None) -> Association:
     """Group per-camera detections into people (see module docstring).
 
     cameras: V cameras of one rig; detections: V Detections2D (same joint layout).
@@ -134,6 +143,9 @@ def associate(cameras: Sequence[CameraModel], detections: Sequence[Detections2D]
     max_reprojection_px: if set, each group is triangulated robustly with this outlier
         threshold (pixels) and members whose confident joints are mostly rejected as outlier
         views are removed from the group.
+    merge_distance_m: groups whose 3D bodies are closer than this (mean joint distance, m)
+        are one person (merge_duplicates); None (the default here) keeps them apart, the
+        nodes' entry point associate_normalized() merges at MERGE_DISTANCE_M.
     Returns an Association, people sorted by number of views (descending) then cost.
     """
     if len(cameras) != len(detections):
@@ -146,7 +158,8 @@ def associate(cameras: Sequence[CameraModel], detections: Sequence[Detections2D]
     out = associate_normalized(CameraArrays.from_cameras(cameras), normalized,
                                [det.scores for det in detections],
                                max_ray_distance_m=max_ray_distance_m, min_views=min_views,
-                               min_score=min_score, min_joints=min_joints)
+                               min_score=min_score, min_joints=min_joints,
+                               merge_distance_m=merge_distance_m)
     if max_reprojection_px is not None and out.num_people:
         out = _sorted(_prune_by_reprojection(cameras, detections, out, max_reprojection_px,
                                              min_views, min_score))
@@ -156,13 +169,15 @@ def associate(cameras: Sequence[CameraModel], detections: Sequence[Detections2D]
 def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
                          scores: Sequence[np.ndarray], *, max_ray_distance_m: float = 0.15,
                          min_views: int = 2, min_score: float = 0.3,
-                         min_joints: int = 3) -> Association:
+                         min_joints: int = 3,
+                         merge_distance_m: float | None = MERGE_DISTANCE_M) -> Association:
     """associate() for keypoints already undistorted, with the cameras stacked.
 
     The nodes' hot path: they undistort each camera's keypoints once and share them with
     triangulation. normalized: per camera (P_v, J, 2) undistorted normalised image
     coordinates (x/z, y/z in the optical frame), NaN for unseen joints; scores: per camera
-    (P_v, J). Other arguments and the result as associate() (without the reprojection check).
+    (P_v, J). Other arguments and the result as associate() (without the reprojection check),
+    except that duplicates are merged by default (merge_distance_m, None to keep them).
     """
     if not arrays.num_cameras == len(normalized) == len(scores):
         raise ValueError(f"{arrays.num_cameras} cameras, {len(normalized)} keypoint sets and "
@@ -207,8 +222,72 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
         sub = dist[np.ix_(m, m)] if len(m) > 1 else np.zeros((0,))
         finite = sub[np.isfinite(sub)]
         costs.append(float(finite.mean()) if finite.size else np.nan)
-    return _sorted(Association(np.array(rows, int).reshape(-1, n_views),
-                               np.array(costs, float)))
+    out = Association(np.array(rows, int).reshape(-1, n_views), np.array(costs, float))
+    if merge_distance_m is not None and out.num_people > 1:
+        out = merge_duplicates(arrays, normalized, scores, out, merge_distance_m=merge_distance_m,
+                               min_score=min_score)
+    return _sorted(out)
+
+
+def merge_duplicates(arrays: CameraArrays, normalized: Sequence[np.ndarray],
+                     scores: Sequence[np.ndarray], association: Association, *,
+                     merge_distance_m: float = MERGE_DISTANCE_M, min_score: float = 0.3,
+                     min_joints: int = 3) -> Association:
+    """Merge groups whose 3D bodies coincide: one person split over two groups (each from a
+    subset of the views that complete linkage would not join), or a duplicate detection of a
+    real person (a detector's second, partial box) matched across cameras.
+
+    Each group is triangulated (weighted DLT, all groups in one batch); two groups whose mean
+    distance over their common joints (at least `min_joints`) is below `merge_distance_m`
+    (metres) are one body: they are merged, closest pair first; where both hold a detection
+    in the same camera, the one with the larger total score stays and the other is dropped.
+    """
+    members = association.members
+    xy, weight = _gather_arrays(normalized, scores, members, min_score)   # (P, J, V, 2)
+    points = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))    # (P, J, 3)
+    d = np.linalg.norm(points[:, None] - points[None], axis=-1)            # (P, P, J)
+    common = np.isfinite(d)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(common, d, 0.0).sum(-1) / common.sum(-1)
+    mean = np.where(common.sum(-1) >= min_joints, mean, np.inf)
+    first, second = np.nonzero(np.triu(mean < merge_distance_m, 1))
+    if not first.size:
+        return association
+    strength = weight.sum(1)                                               # (P, V)
+    rows, strength = members.copy(), strength.copy()
+    owner = np.arange(len(rows))
+    cost = association.cost.copy()
+    for a, b in zip(*(x[np.argsort(mean[first, second])] for x in (first, second)),
+                    strict=True):
+        a, b = owner[a], owner[b]
+        if a == b:
+            continue
+        take = (rows[b] >= 0) & ((rows[a] < 0) | (strength[b] > strength[a]))
+        rows[a] = np.where(take, rows[b], rows[a])
+        strength[a] = np.where(take, strength[b], strength[a])
+        rows[b] = -1
+        owner[owner == b] = a
+        cost[a] = np.fmin(cost[a], cost[b])
+    keep = (rows >= 0).sum(1) > 0
+    return Association(rows[keep], cost[keep])
+
+
+def _gather_arrays(normalized: Sequence[np.ndarray], scores: Sequence[np.ndarray],
+                   members: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+    """Members' normalised keypoints (P, J, V, 2) and DLT weights (P, J, V) (score where the
+    keypoint is finite and the score >= min_score, else 0)."""
+    n_people, n_views = members.shape
+    n_joints = normalized[0].shape[1] if n_views else 0
+    xy = np.zeros((n_people, n_joints, n_views, 2))
+    weight = np.zeros((n_people, n_joints, n_views))
+    for v in range(n_views):
+        seen = members[:, v] >= 0
+        k = np.asarray(normalized[v])[members[seen, v]]                    # (S, J, 2)
+        s = np.asarray(scores[v], np.float64)[members[seen, v]]
+        ok = np.isfinite(k).all(-1) & (s >= min_score)
+        xy[seen, :, v] = np.where(ok[..., None], k, 0.0)
+        weight[seen, :, v] = np.where(ok, s, 0.0)
+    return xy, weight
 
 
 def _sorted(association: Association) -> Association:

@@ -27,6 +27,7 @@ import numpy as np
 
 from .association import associate_normalized, gather
 from .camera import CameraArrays
+from .completion import SkeletonCompleter
 from .detection.parallel import detect_per_camera
 from .filtering import OneEuroParams, SkeletonFilter
 from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
@@ -145,6 +146,7 @@ class Pose3DPipeline:
         self.lifter = lifter
         self.tracker = SkeletonTracker(self.params.tracking) if self.params.tracking else None
         self.smoother = SkeletonFilter(self.params.filtering) if self.params.filtering else None
+        self.completer = SkeletonCompleter()
 
     # -- cameras ---------------------------------------------------------------------------
     def set_camera(self, camera: Any) -> None:
@@ -198,7 +200,8 @@ class Pose3DPipeline:
         positions = confidence = error = views = None
         method = METHOD_TRIANGULATION
         if len(names) >= 2:
-            positions, confidence, error, views = self._multi_view(names, detections, timings)
+            positions, confidence, error, views = self._multi_view(names, detections, timings,
+                                                                   stamp)
         elif len(names) == 1 and self.lifter is not None:
             positions, confidence, method, layout = self._single_view(
                 names[0], detections[names[0]], stamp, timings)
@@ -223,7 +226,7 @@ class Pose3DPipeline:
             detector.close()
 
     # -- stages ----------------------------------------------------------------------------
-    def _multi_view(self, names, detections, timings):
+    def _multi_view(self, names, detections, timings, stamp):
         t0 = time.perf_counter()
         # Undistort every camera's keypoints ONCE (OpenCV) and hand association and
         # triangulation the normalised coordinates with the cameras stacked: the same rays,
@@ -242,13 +245,18 @@ class Pose3DPipeline:
                                         min_views=self.params.min_views,
                                         min_score=self.params.min_score,
                                         outlier_threshold_px=self.params.outlier_threshold_px)
+        # joints seen by < 2 views filled from the body, non-human bodies refused
+        done = self.completer.complete(result.points, result.num_views, result.confidence,
+                                       found[0].layout if found else H36M17, stamp,
+                                       normalized=normalized, scores=scores, cameras=arrays)
         t3 = time.perf_counter()
         timings["undistort"] = t1 - t0
         timings["associate"] = t2 - t1
         timings["triangulate"] = t3 - t2
-        keep = np.isfinite(result.points).all(-1).any(-1)   # people with at least one joint
-        return (result.points[keep], result.confidence[keep],
-                result.reprojection_error[keep], result.num_views[keep])
+        keep = done.publish
+        return (done.points[keep], done.confidence[keep],
+                np.where(done.filled, np.nan, result.reprojection_error)[keep],
+                done.num_views[keep])
 
     def _camera_arrays(self, names: tuple[str, ...]):
         """The named cameras stacked (CameraArrays), cached until set_camera()."""

@@ -76,7 +76,7 @@ def _view_quadrics(pn: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
-def _rig_quadrics(arrays: CameraArrays) -> np.ndarray:
+def rig_quadrics(arrays: CameraArrays) -> np.ndarray:
     """_view_quadrics of a CameraArrays, computed once per rig (keyed by identity)."""
     return _view_quadrics(arrays.projections)
 
@@ -280,7 +280,7 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     valid = np.isfinite(xy).all(-1) & np.isfinite(w) & (w >= min_score)
     w = np.where(valid, np.maximum(w, 1e-3), 0.0)
 
-    pn, focal, quadrics = arrays.projections, arrays.focal, _rig_quadrics(arrays)
+    pn, focal, quadrics = arrays.projections, arrays.focal, rig_quadrics(arrays)
     points = _dlt_reweighted(pn, xy, w, quadrics)
     used = valid.copy()
 

@@ -29,10 +29,11 @@ import cv2
 import numpy as np
 
 from pose3d_ros.core import bagio, metrics
+from pose3d_ros.core.bag_cameras import read_bag_cameras
+from pose3d_ros.core.camera import CameraModel
 from pose3d_ros.core.layouts import JointLayout, convert_joints
 from pose3d_ros.core.report import ReportData, Snapshot, write_report
 from pose3d_ros.core.types import Skeletons3D
-from pose3d_ros.tools.make_bag import BagCamera
 
 log = logging.getLogger(__name__)
 
@@ -286,55 +287,17 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
 
 # --- cameras of a bag, reprojection and overlays ------------------------------------------
 
-def cameras_from_bag(bag: Path) -> dict[str, BagCamera]:
-    """Camera models from a bag's first CameraInfo per camera and /tf_static (fixed frame =
-    the parent of the optical frames). Keyed by optical frame id."""
-    from scipy.spatial.transform import Rotation
-
-    topics = bagio.bag_topics(bag)
-    infos = [t for t, ty in topics.items() if ty == bagio.CAMERA_INFO]
-    wanted = infos + (["/tf_static"] if "/tf_static" in topics else [])
-    poses: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    cameras: dict[str, BagCamera] = {}
-    info_of: dict[str, object] = {}
-    for topic, _, msg in bagio.read_bag(bag, wanted):
-        if topic == "/tf_static":
-            for tf in msg.transforms:
-                q, t = tf.transform.rotation, tf.transform.translation
-                poses[tf.child_frame_id] = (Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix(),
-                                            np.array([t.x, t.y, t.z]))
-        elif msg.header.frame_id not in info_of:
-            info_of[msg.header.frame_id] = (topic, msg)
-    for frame_id, (topic, info) in info_of.items():
-        if frame_id not in poses:
-            continue
-        cam_in_fixed, origin = poses[frame_id]
-        R = cam_in_fixed.T
-        cameras[frame_id] = BagCamera(topic.strip("/").split("/")[0], frame_id, info.width,
-                                      info.height, info.k.reshape(3, 3), info.d,
-                                      info.distortion_model, R, -R @ origin)
-    return cameras
+def cameras_from_bag(bag: Path) -> dict[str, CameraModel]:
+    """Camera models from a bag's first CameraInfo per camera and /tf_static
+    (core.bag_cameras). Keyed by optical frame id."""
+    cameras, _ = read_bag_cameras(bag)
+    return {cam.frame_id: cam for cam in cameras.values()}
 
 
-def project_points(camera: BagCamera, points: np.ndarray) -> np.ndarray:
+def project_points(camera: CameraModel, points: np.ndarray) -> np.ndarray:
     """Project (..., 3) fixed-frame points into the camera's raw (distorted) image -> (..., 2)
     pixels, NaN for missing points and points behind the camera."""
-    points = np.asarray(points, dtype=np.float64)
-    flat = points.reshape(-1, 3)
-    in_cam = flat @ camera.rotation.T + camera.translation
-    ok = np.isfinite(flat).all(axis=1) & (in_cam[:, 2] > 0)
-    out = np.full((len(flat), 2), np.nan)
-    if ok.any():
-        rvec, _ = cv2.Rodrigues(camera.rotation)
-        tvec = camera.translation.reshape(3, 1)
-        if camera.distortion_model == "equidistant":
-            img, _ = cv2.fisheye.projectPoints(flat[ok].reshape(-1, 1, 3), rvec, tvec,
-                                               camera.K, camera.D[:4])
-        else:
-            img, _ = cv2.projectPoints(flat[ok].reshape(-1, 1, 3), rvec, tvec, camera.K,
-                                       camera.D)
-        out[ok] = img.reshape(-1, 2)
-    return out.reshape(points.shape[:-1] + (2,))
+    return camera.project(points)
 
 
 def draw_skeletons(image: np.ndarray, uv: np.ndarray, bones: np.ndarray,
@@ -446,18 +409,8 @@ class PipelineRun:
 
 def pipeline_cameras(bag: Path) -> tuple[dict, str]:
     """The bag's cameras as pose3d_ros.core.camera.CameraModel objects, keyed by camera name,
-    and the fixed frame their extrinsics refer to (the parent on /tf_static)."""
-    from pose3d_ros.core.camera import CameraModel
-
-    fixed = ""
-    for _, _, msg in bagio.read_bag(bag, ["/tf_static"]):
-        fixed = msg.transforms[0].header.frame_id if msg.transforms else fixed
-    models = {cam.name: CameraModel(cam.name, cam.frame_id, cam.width, cam.height, cam.K,
-                                    cam.D, cam.distortion_model, cam.rotation, cam.translation)
-              for cam in cameras_from_bag(bag).values()}
-    if not models:
-        raise ValueError(f"bag {bag} has no camera with both CameraInfo and /tf_static")
-    return models, fixed
+    and the fixed frame their extrinsics refer to (the root on /tf_static)."""
+    return read_bag_cameras(bag)
 
 
 def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[str] | None = None,
@@ -531,7 +484,7 @@ def per_camera_figures(bag: Path, track: SkeletonTrack, detections: list[dict],
     return out
 
 
-def _camera_reprojection(camera: BagCamera, skeletons: Skeletons3D, detections) -> np.ndarray:
+def _camera_reprojection(camera: CameraModel, skeletons: Skeletons3D, detections) -> np.ndarray:
     """Pixel distances (flattened) between each 3D person projected into `camera` and the
     nearest of the camera's 2D people, in the 3D layout."""
     if skeletons.num_people == 0 or detections.num_people == 0:
