@@ -84,3 +84,29 @@ def test_parallel_per_camera_equals_one_after_another():
             np.testing.assert_array_equal(a.keypoints, b.keypoints)
     for detector in serial + parallel:
         detector.close()
+
+
+def test_pipeline_gives_a_shared_tracker_the_camera_of_each_image():
+    from pose3d_ros.core.calibration import load_rig
+    from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors
+    from pose3d_ros.tools.fetch_demo import calibration_path
+    rig = load_rig(calibration_path("multi"))
+    detector = create_detectors("blazepose_multi", 4, per_camera=False)
+    pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig}, detector,
+                              frame_id=rig.frame_id)
+    (first,) = frames("multi", 1, (0, 1, 2, 3))
+    pipeline.process_images(dict(zip(rig.names, first, strict=True)), 0.0)
+    # Cameras 1 and 3 only: their own tracks are used, so no detector view runs.
+    result = pipeline.process_images({rig.names[1]: first[1], rig.names[3]: first[3]}, 1 / 30)
+    assert detector.last_detector_views == 0
+    assert all(result.detections[n].num_people >= 2 for n in (rig.names[1], rig.names[3]))
+    pipeline.close()
+
+
+def test_one_pass_colour_conversion_gives_the_same_values():
+    from pose3d_ros.core.detection.base import rgb_unit_float
+    image = np.random.default_rng(0).integers(0, 256, (3, 32, 48, 3), dtype=np.uint8)
+    expected = image[..., ::-1].astype(np.float32) / 255.0
+    got = rgb_unit_float(image)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
