@@ -3,7 +3,7 @@ body says, and people whose bones are not human are refused. Batched over people
 
 Triangulation leaves a joint NaN when fewer than two views see it. `SkeletonCompleter`
 fills it, in this order of preference (each step vectorised over people and joints, one pass
-per level of the skeleton tree, from the hips outwards):
+per link outwards from the known joints along the skeleton tree rooted at the left hip):
 
 1. one view + bone length: the point on that camera's viewing ray at the person's bone length
    from the (already known) parent joint; of the two intersections of the ray with that
@@ -45,6 +45,7 @@ from scipy.optimize import linear_sum_assignment
 from .camera import CameraArrays
 from .layouts import JointLayout
 from .synthetic import canonical_pose
+from .triangulation import left_right_pairs
 
 _FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
 _LONG_BONE_M = 0.15
@@ -58,7 +59,9 @@ class CompletionParams:
         (module docstring); scale 1 = the 1.75 m canonical body.
     memory_rate: weight of a new bone-length measurement in the person's average (0..1].
     motion_max_age_s: a joint last seen longer ago is not continued by motion (s).
-    forget_s: a person unseen this long is forgotten (s).
+    forget_s: a published person unseen this long is forgotten (s).
+    tentative_s: a person never published yet is forgotten after this long unseen (s): to be
+        confirmed it must be seen again within it.
     match_distance_m: gate of the nearest-centre match when no track ids are given (m).
     ray_confidence, motion_confidence, template_confidence: confidences of filled joints.
     """
@@ -72,6 +75,7 @@ class CompletionParams:
     memory_rate: float = 0.1
     motion_max_age_s: float = 0.5
     forget_s: float = 5.0
+    tentative_s: float = 0.15
     match_distance_m: float = 0.5
     ray_confidence: float = 0.5
     motion_confidence: float = 0.3
@@ -121,6 +125,7 @@ class _Body:
     face: np.ndarray
     shoulders: np.ndarray
     incidence: np.ndarray
+    pairs: np.ndarray
 
 
 @lru_cache(maxsize=8)
@@ -148,7 +153,7 @@ def _body(layout: JointLayout) -> _Body:
     incidence[0, np.arange(len(bones)), bones[:, 0]] = 1.0
     incidence[1, np.arange(len(bones)), bones[:, 1]] = 1.0
     return _Body(template, bones, lengths, lengths >= _LONG_BONE_M, parent, edge, depth, face,
-                 shoulders, incidence)
+                 shoulders, incidence, left_right_pairs(layout))
 
 
 class SkeletonCompleter:
@@ -165,6 +170,7 @@ class SkeletonCompleter:
         self._last = np.zeros((0, 0, 3))         # (M, J, 3) last completed pose
         self._seen = np.zeros((0, 0))            # (M, J) stamp each joint was last measured
         self._stamp = np.zeros(0)                # (M,) last update
+        self._published = np.zeros(0, bool)      # (M,) published at least once
         self._next_key = -1                      # own keys are negative, track ids >= 1
         self._last_call: float | None = None
 
@@ -218,7 +224,7 @@ class SkeletonCompleter:
         last[known_slot] = self._last[slot[known_slot]]
         age[known_slot] = stamp - self._seen[slot[known_slot]]
 
-        out = pts.copy()
+        out = _keep_sides(pts, last, stamp - self._stamp_of(slot), body.pairs)
         views = np.asarray(num_views).astype(np.uint8).copy()
         conf = np.asarray(confidence, np.float32).copy()
         filled = np.zeros(measured.shape, bool)
@@ -226,23 +232,25 @@ class SkeletonCompleter:
                                                                measured)
         length = expected[:, np.maximum(body.edge, 0)]                            # (P, J)
         centre = _masked_mean(pts, measured)                                      # (P, 3)
-        for level in range(1, int(body.depth.max()) + 1):
-            at = (body.depth == level)[None] & ~np.isfinite(out).all(-1)
-            par = out[:, np.maximum(body.parent, 0)]                              # (P, J, 3)
-            at &= np.isfinite(par).all(-1)
+        parent = np.maximum(body.parent, 0)
+        # motion prediction: each limb keeps its last direction from its parent
+        last_dir = last - last[:, parent]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            last_dir /= np.linalg.norm(last_dir, axis=-1, keepdims=True)
+        recent = np.isfinite(last_dir).all(-1) & (age <= p.motion_max_age_s)
+        fillable = (body.parent >= 0)[None] & (one_view | (recent & ~body.face[None]))
+        while True:                       # outwards from the known joints, one link per pass
+            par = out[:, parent]                                                  # (P, J, 3)
+            at = fillable & ~np.isfinite(out).all(-1) & np.isfinite(par).all(-1)
             if not at.any():
-                continue
-            # motion prediction: the limb's last direction from its parent
-            last_dir = last - last[:, np.maximum(body.parent, 0)]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                last_dir /= np.linalg.norm(last_dir, axis=-1, keepdims=True)
+                break
             motion = par + length[..., None] * last_dir
-            recent = np.isfinite(motion).all(-1) & (age <= p.motion_max_age_s)
             ray_pt = _ray_at_distance(ray_c, ray_d, par, length, out, expected, body,
                                       np.where(recent[..., None], motion, centre[:, None]),
                                       np.where(recent, 1.0, 1e-3))
             use_ray = at & one_view & np.isfinite(ray_pt).all(-1)
             use_motion = at & ~use_ray & recent & ~body.face[None]
+            fillable &= ~at
             out = np.where(use_ray[..., None], ray_pt, out)
             out = np.where(use_motion[..., None], motion, out)
             views[use_ray] = 1
@@ -258,9 +266,9 @@ class SkeletonCompleter:
             conf = np.where(fill, p.template_confidence, conf)
             filled |= fill
         views[filled & (views != 1)] = 0
-        self._remember(slot, ids, out, now, measured, plausible, stamp)
         support = np.asarray(num_views).max(1, initial=0)
         confirmed = known_slot | (support >= p.min_views_new)
+        self._remember(slot, ids, out, now, measured, plausible, plausible & confirmed, stamp)
         return Completion(out, conf.astype(np.float32), views, filled, plausible, confirmed,
                           scale)
 
@@ -284,7 +292,12 @@ class SkeletonCompleter:
         slot[rows[ok]] = cols[ok]
         return slot
 
-    def _remember(self, slot, ids, out, now, measured, plausible, stamp) -> None:
+    def _stamp_of(self, slot: np.ndarray) -> np.ndarray:
+        """(P,) when each person's memory was last updated (-inf for new people)."""
+        return np.where(slot >= 0, self._stamp[np.maximum(slot, 0)] if self._stamp.size
+                        else -np.inf, -np.inf)
+
+    def _remember(self, slot, ids, out, now, measured, plausible, publish, stamp) -> None:
         r = self.params.memory_rate
         old = slot >= 0
         rows = slot[old & plausible]
@@ -297,6 +310,7 @@ class SkeletonCompleter:
             self._last[rows] = out[old]
             self._seen[rows] = np.where(measured[old], stamp, self._seen[rows])
             self._stamp[rows] = stamp
+            self._published[rows] |= publish[old]
         fresh = ~old & plausible
         if fresh.any():
             k = int(fresh.sum())
@@ -310,13 +324,16 @@ class SkeletonCompleter:
             self._last = np.concatenate([self._last, out[fresh]])
             self._seen = np.concatenate([self._seen, np.where(measured[fresh], stamp, -np.inf)])
             self._stamp = np.concatenate([self._stamp, np.full(k, stamp)])
+            self._published = np.concatenate([self._published, publish[fresh]])
 
     def _forget(self, stamp: float) -> None:
-        keep = stamp - self._stamp <= self.params.forget_s
+        p = self.params
+        keep = stamp - self._stamp <= np.where(self._published, p.forget_s, p.tentative_s)
         if not keep.all():
             self._keys, self._lengths = self._keys[keep], self._lengths[keep]
             self._last, self._seen, self._stamp = self._last[keep], self._seen[keep], \
                 self._stamp[keep]
+            self._published = self._published[keep]
 
     def _single_views(self, normalized, scores, cameras, measured):
         """(one_view (P, J), ray origin (P, J, 3), unit ray (P, J, 3), score (P, J)) of the
@@ -336,6 +353,27 @@ class SkeletonCompleter:
         rays = np.einsum("pjk,pjkl->pjl", d, cameras.rotations[view])             # R^T d
         score = np.take_along_axis(sc, view[:, None], axis=1)[:, 0]
         return one, cameras.centers[view], rays, np.where(one, score, 0.0)
+
+
+def _keep_sides(points: np.ndarray, last: np.ndarray, gap_s: np.ndarray, pairs: np.ndarray,
+                max_gap_s: float = 0.2) -> np.ndarray:
+    """Left/right continuity: where the views' majority labelled a pair of limbs the other
+    way round (points (P, J, 3); the person's last pose `last` (P, J, 3) seen gap_s (P,) ago),
+    exchanging the pair's two 3D joints brings both at least twice as close to where they
+    were: they are exchanged. Returns a corrected copy."""
+    out = points.copy()
+    if not pairs.size:
+        return out
+    a, b = pairs[:, 0], pairs[:, 1]
+    straight = (np.linalg.norm(points[:, a] - last[:, a], axis=-1)
+                + np.linalg.norm(points[:, b] - last[:, b], axis=-1))           # (P, K)
+    crossed = (np.linalg.norm(points[:, a] - last[:, b], axis=-1)
+               + np.linalg.norm(points[:, b] - last[:, a], axis=-1))
+    with np.errstate(invalid="ignore"):
+        swap = (crossed < 0.5 * straight) & (gap_s <= max_gap_s)[:, None]
+    p, k = np.nonzero(swap)
+    out[p, a[k]], out[p, b[k]] = points[p, b[k]], points[p, a[k]]
+    return out
 
 
 def _nanmedian_rows(values: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ from .detection.parallel import detect_per_camera
 from .filtering import OneEuroParams, SkeletonFilter
 from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
 from .tracking import SkeletonTracker, TrackerParams
-from .triangulation import triangulate_normalized
+from .triangulation import triangulate_people
 from .types import (
     METHOD_DETECTOR_3D,
     METHOD_LIFTER,
@@ -241,14 +241,15 @@ class Pose3DPipeline:
                                            max_ray_distance_m=self.params.max_ray_distance_m)
         t2 = time.perf_counter()
         normalized, scores = gather(found, association)
-        result = triangulate_normalized(arrays, normalized, scores,
-                                        min_views=self.params.min_views,
-                                        min_score=self.params.min_score,
-                                        outlier_threshold_px=self.params.outlier_threshold_px)
+        layout = found[0].layout if found else H36M17
+        result, normalized, scores = triangulate_people(
+            arrays, normalized, scores, layout, min_views=self.params.min_views,
+            min_score=self.params.min_score,
+            outlier_threshold_px=self.params.outlier_threshold_px)
         # joints seen by < 2 views filled from the body, non-human bodies refused
         done = self.completer.complete(result.points, result.num_views, result.confidence,
-                                       found[0].layout if found else H36M17, stamp,
-                                       normalized=normalized, scores=scores, cameras=arrays)
+                                       layout, stamp, normalized=normalized, scores=scores,
+                                       cameras=arrays)
         t3 = time.perf_counter()
         timings["undistort"] = t1 - t0
         timings["associate"] = t2 - t1
