@@ -57,6 +57,8 @@ def test_the_shipped_models_are_measured_and_load(path):
     assert np.all((medians > 0.002) & (medians < 0.2))  # of the person's 2D size
     assert 0.0 <= model.person_miss_rate < 0.5 and model.fps == 60.0
     assert np.all((model.scores >= 0) & (model.scores <= 1))
+    with pytest.raises(ValueError, match="read-only"):
+        model.residuals[0, 0, 0] = 1.0  # the cached model cannot be changed by a caller
 
 
 def test_applying_reproduces_the_measured_statistics(projected):

@@ -237,6 +237,8 @@ def load_error_model(path: Path = ERROR_MODEL_PATH) -> ErrorModel:
         raise ValueError(f"{path}: not an error model ({exc})") from None
     if model.residuals.shape[1:] != (H36M17.num_joints, 2) or model.num_samples == 0:
         raise ValueError(f"{path}: residuals {model.residuals.shape} are not (N, 17, 2)")
+    for array in (model.residuals, model.scores, model.swapped, model.camera, model.frame):
+        array.flags.writeable = False  # the loaded model is cached and shared by all callers
     return model
 
 
