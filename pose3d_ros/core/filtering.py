@@ -1,4 +1,5 @@
-"""Low-latency smoothing of tracked 3D skeletons: the One Euro filter, per joint, vectorised.
+"""Low-latency smoothing of tracked 3D skeletons: the One Euro filter, per joint, vectorised,
+and the root-depth filter of the one-camera path (RootDepthFilter).
 
 One Euro filter (Casiez, Roussel, Vogel, CHI 2012): an exponential smoother whose cut-off
 frequency rises with the joint's speed, so a still joint is smoothed strongly (no jitter) and a
@@ -14,7 +15,7 @@ person's filter from the new measurement.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -116,8 +117,105 @@ class SkeletonFilter:
         order = np.argsort(self._ids)
         return order[np.searchsorted(self._ids[order], ids)]
 
+    def forget(self, ids: np.ndarray) -> None:
+        """Drop the state of these track ids (their next measurement starts afresh)."""
+        keep = ~np.isin(self._ids, np.asarray(ids, np.int64))
+        self._ids, self._x, self._dx, self._t = (
+            self._ids[keep], self._x[keep], self._dx[keep], self._t[keep])
+
     def _forget(self, stamp: float) -> None:
         keep = ~(stamp - self._t > self.forget_after_s)
         if not keep.all():
             self._ids, self._x, self._dx, self._t = (
                 self._ids[keep], self._x[keep], self._dx[keep], self._t[keep])
+
+
+@dataclass(frozen=True)
+class DepthFilterParams:
+    """Temporal filter of one camera's guess of each person's distance (root depth, metres).
+
+    max_speed_mps: fastest plausible change of a person's depth (m/s); with jump_m (metres of
+        tolerated noise per frame) it gates a new depth against the filtered one.
+    accept_after: consecutive rejected frames after which the new depth is taken (the person
+        really is elsewhere, e.g. after a long occlusion); the filter restarts there.
+    smoothing: One Euro parameters of the accepted depths (Hz, s/m, Hz).
+    """
+
+    max_speed_mps: float = 2.5
+    jump_m: float = 0.15
+    accept_after: int = 8
+    smoothing: OneEuroParams = field(default_factory=lambda: OneEuroParams(
+        min_cutoff_hz=0.3, beta=0.3, d_cutoff_hz=0.5))
+
+    def __post_init__(self) -> None:
+        if not self.max_speed_mps > 0 or not self.jump_m > 0:
+            raise ValueError(f"max_speed_mps and jump_m must be > 0, got {self.max_speed_mps}"
+                             f", {self.jump_m}")
+        if self.accept_after < 1:
+            raise ValueError(f"accept_after must be >= 1, got {self.accept_after}")
+
+
+class RootDepthFilter:
+    """Rejects jumps of a monocular root depth and smooths it, per track id.
+
+    filter(positions (P, J, 3) metres in the CAMERA's optical frame, ids (P,), stamp s,
+    root joint index) -> (P, J, 3): each person scaled about the camera centre so that its root
+    lies at the filtered depth. Scaling along the viewing rays keeps every joint's projection
+    in the image unchanged: only the depth guess (and with it the metric size) moves.
+    A depth farther from the filtered one than jump_m + max_speed_mps * dt is replaced by the
+    filtered one (the rejected count grows); after accept_after rejections in a row the new
+    depth is taken and the smoother restarts.
+    """
+
+    def __init__(self, params: DepthFilterParams | None = None) -> None:
+        self.params = params or DepthFilterParams()
+        self.smoother = SkeletonFilter(self.params.smoothing)
+        self._ids = np.zeros((0,), np.int64)
+        self._depth = np.zeros((0,))       # last filtered depth per id (m)
+        self._t = np.zeros((0,))           # stamp of that depth (s)
+        self._rejected = np.zeros((0,), np.int64)
+        self.rejections = 0                # jumps rejected since construction
+
+    def filter(self, positions: np.ndarray, ids: np.ndarray, stamp: float,
+               root: int = 0) -> np.ndarray:
+        positions = np.asarray(positions, np.float64)
+        ids = np.asarray(ids, np.int64)
+        if positions.ndim != 3 or positions.shape[-1] != 3 or ids.shape != positions.shape[:1]:
+            raise ValueError(f"expected positions (P, J, 3) and ids (P,), got {positions.shape}"
+                             f" and {ids.shape}")
+        depth = positions[:, root, 2]
+        known = np.isfinite(depth) & (depth > 0)
+        new = np.setdiff1d(ids[known], self._ids)
+        if new.size:
+            self._ids = np.concatenate([self._ids, new])
+            self._depth = np.concatenate([self._depth, np.full(new.size, np.nan)])
+            self._t = np.concatenate([self._t, np.full(new.size, np.nan)])
+            self._rejected = np.concatenate([self._rejected, np.zeros(new.size, np.int64)])
+        order = np.argsort(self._ids)
+        mine = known
+        rows_k = order[np.searchsorted(self._ids[order], ids[mine])]
+        previous, dt = self._depth[rows_k], stamp - self._t[rows_k]
+        fresh = ~np.isfinite(previous) | ~(dt >= 0) | (dt > self.params.smoothing.reset_after_s)
+        gate = self.params.jump_m + self.params.max_speed_mps * np.where(fresh, 0.0, dt)
+        jump = ~fresh & (np.abs(depth[mine] - previous) > gate)
+        self._rejected[rows_k] = np.where(jump, self._rejected[rows_k] + 1, 0)
+        give_in = jump & (self._rejected[rows_k] >= self.params.accept_after)
+        self._rejected[rows_k[give_in]] = 0
+        self.rejections += int((jump & ~give_in).sum())
+        measured = np.where(jump & ~give_in, previous, depth[mine])
+        if give_in.any():                  # the person is elsewhere: restart the smoother
+            self.smoother.forget(ids[mine][give_in])
+        smoothed = self.smoother.filter(
+            np.stack([np.zeros_like(measured), np.zeros_like(measured), measured], -1)[:, None],
+            ids[mine], stamp)[:, 0, 2]
+        self._depth[rows_k], self._t[rows_k] = smoothed, stamp
+        scale = np.ones(len(ids))
+        scale[mine] = smoothed / depth[mine]
+        self._forget(stamp)
+        return positions * scale[:, None, None]
+
+    def _forget(self, stamp: float) -> None:
+        keep = ~(stamp - self._t > self.smoother.forget_after_s)
+        if not keep.all():
+            self._ids, self._depth = self._ids[keep], self._depth[keep]
+            self._t, self._rejected = self._t[keep], self._rejected[keep]

@@ -53,7 +53,7 @@ from pose3d_ros.core.pipeline import (
     PipelineParams,
     Pose3DPipeline,
     create_detectors,
-    create_monocular_lifter,
+    create_monocular_method,
 )
 from pose3d_ros.core.static_tf import StaticTransformTree, transforms_from_message
 from pose3d_ros.core.sync import FrameSet, FrameSynchronizer
@@ -280,6 +280,10 @@ class _PoseNodeBase(LifecycleNode):
                 except Exception as err:  # noqa: BLE001 - a bad set must not kill the thread
                     self.reject("pipeline", type(err).__name__,
                                 f"processing the set at {frame_set.stamp:.6f} s failed: {err}")
+                    self._answer_failed_set(frame_set)
+
+    def _answer_failed_set(self, frame_set: FrameSet) -> None:
+        """Nodes whose every input set gets an output message publish an empty one here."""
 
     # -- diagnostics ---------------------------------------------------------------------------
     def publish_diagnostics(self) -> None:
@@ -424,11 +428,11 @@ class _RigNodeBase(_PoseNodeBase):
                                  "height (0.5-2.5 m; 0 keeps the 3D's own size)")
         if method == "lifter":
             try:
-                return create_monocular_lifter(method, model_path=params["lifter_model"] or None,
+                return create_monocular_method(method, model_path=params["lifter_model"] or None,
                                                body_height_m=height)
             except (FileNotFoundError, ValueError) as err:
                 raise ParameterError(f"lifter_model: {err}") from None
-        return create_monocular_lifter(method, body_height_m=height)
+        return create_monocular_method(method, body_height_m=height)
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
         key = (msg.width, msg.height, msg.distortion_model, tuple(msg.k), tuple(msg.d),
@@ -515,6 +519,12 @@ class _RigNodeBase(_PoseNodeBase):
         self.health.record_output(timings, latency, time.monotonic())
         if result.note:
             self.reject("pipeline", "no_3d", result.note)
+
+    def _answer_failed_set(self, frame_set: FrameSet) -> None:
+        """Every input set gets exactly one Skeleton3DArray: an empty one when it failed."""
+        pipeline = getattr(self, "pipeline", None)
+        if pipeline is not None:
+            self.publish_3d(pipeline.empty_result(frame_set.stamp), frame_set)
 
     def _close_models(self) -> None:
         pipeline = getattr(self, "pipeline", None)
