@@ -159,9 +159,10 @@ class RootDepthFilter:
     """Rejects jumps of a monocular root depth and smooths it, per track id.
 
     filter(positions (P, J, 3) metres in the CAMERA's optical frame, ids (P,), stamp s,
-    root joint index) -> (P, J, 3): each person scaled about the camera centre so that its root
-    lies at the filtered depth. Scaling along the viewing rays keeps every joint's projection
-    in the image unchanged: only the depth guess (and with it the metric size) moves.
+    root joint index) -> (P, J, 3): each person moved along the viewing ray through its root
+    so that the root lies at the filtered depth. The root keeps its image position and the
+    body keeps the size the monocular method gave it (scaling about the camera centre instead
+    would keep every joint's projection but make bone lengths follow the depth noise).
     A depth farther from the filtered one than jump_m + max_speed_mps * dt is replaced by the
     filtered one (the rejected count grows); after accept_after rejections in a row the new
     depth is taken and the smoother restarts.
@@ -212,7 +213,8 @@ class RootDepthFilter:
         scale = np.ones(len(ids))
         scale[mine] = smoothed / depth[mine]
         self._forget(stamp)
-        return positions * scale[:, None, None]
+        root_xyz = positions[:, root]
+        return positions + (root_xyz * (scale[:, None] - 1.0))[:, None, :]
 
     def _forget(self, stamp: float) -> None:
         keep = ~(stamp - self._t > self.smoother.forget_after_s)

@@ -13,6 +13,12 @@ repeated. Each method returns root-relative 3D (H36M-17), which root placement
                     pipeline's image tracker (tracking.ImageTracker), so one tracker follows
                     people in 2D for both the windows and the published ids.
 
+One camera cannot tell a small near person from a large far one: the depth follows the size
+of the 3D. A person's size does not change, so each track keeps the median total bone length
+of its recent 3D (TrackBodySizes) and every new skeleton is scaled to it before placement (a
+given body height, body_height_m, fixes the size instead). Frame-to-frame size noise then no
+longer turns into depth jumps and bone-length changes.
+
 Records and frames: MonocularLift.positions (P, 17, 3) metres in the camera's optical frame
 (x right, y down, z forward), confidence (P, 17) in [0, 1].
 """
@@ -57,6 +63,37 @@ class MonocularMethod(Protocol):
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift: ...
 
 
+class TrackBodySizes:
+    """Per track id: the median total bone length (m) of its last `window` root-relative
+    skeletons; scale() brings each new skeleton to its track's median (uniform scale).
+    Tracks absent for max_age calls are forgotten."""
+
+    def __init__(self, window: int = 90, max_age: int = 60) -> None:
+        self.window, self.max_age = window, max_age
+        self._totals: dict[int, list[float]] = {}
+        self._age: dict[int, int] = {}
+
+    def scale(self, relative: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
+        """relative (P, 17, 3) metres H36M-17, track_ids (P,) -> the skeletons rescaled."""
+        from .lifting.root_placement import bone_lengths
+        for track in list(self._age):
+            self._age[track] += 1
+            if self._age[track] > self.max_age:
+                del self._age[track], self._totals[track]
+        totals = np.nansum(bone_lengths(relative, H36M17), axis=-1)          # (P,)
+        factors = np.ones(len(totals))
+        for k, (track, total) in enumerate(zip(np.asarray(track_ids).tolist(), totals,
+                                               strict=True)):
+            if not total > 0:
+                continue
+            history = self._totals.setdefault(int(track), [])
+            history.append(float(total))
+            del history[:-self.window]
+            self._age[int(track)] = 0
+            factors[k] = np.median(history) / total
+        return relative * factors[:, None, None]
+
+
 def _body_prior(body_height_m: float | None):
     """BodySizePrior of a standing height in metres; None (or 0) keeps the 3D's own size."""
     if not body_height_m:
@@ -91,6 +128,7 @@ class BlazePoseWorld3D:
 
     def __init__(self, body_height_m: float | None = None) -> None:
         self.prior = _body_prior(body_height_m)
+        self.sizes = TrackBodySizes()
 
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
         if detections.num_people == 0:
@@ -100,6 +138,8 @@ class BlazePoseWorld3D:
                              "monocular_method 'detector_3d' needs a BlazePose back-end")
         from .lifting.runtime import BlazePoseWorldLifter
         relative = BlazePoseWorldLifter().lift_world(detections.world, detections.layout)
+        if self.prior is None:
+            relative = self.sizes.scale(relative, track_ids)
         normalised, scores = _h36m_normalised(detections)
         return _place(relative, normalised, scores, self.prior)
 
@@ -117,6 +157,7 @@ class WindowedLifter3D:
         self.prior = _body_prior(body_height_m)
         self.model = OnnxLifter(model_path or DEFAULT_MODEL, providers=providers)
         self.windows = PersonWindows(self.model.window)
+        self.sizes = TrackBodySizes()
 
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
         normalised, scores = _h36m_normalised(detections)
@@ -124,6 +165,8 @@ class WindowedLifter3D:
         if detections.num_people == 0:
             return MonocularLift.empty()
         relative = self.model.lift(window_xy, window_scores, _IDENTITY_K)
+        if self.prior is None:
+            relative = self.sizes.scale(relative, track_ids)
         frame = self.model.window - 1 - self.model.metadata.latency_frames
         return _place(relative, window_xy[:, frame], window_scores[:, frame], self.prior)
 

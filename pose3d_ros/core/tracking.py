@@ -232,7 +232,7 @@ class ImageTracker:
             valid = np.isfinite(dist)
             count = valid.sum(-1)
             mean = np.where(valid, dist, 0.0).sum(-1) / np.maximum(count, 1)
-            relative = mean / np.maximum(_image_size(keypoints), 1.0)[None]
+            relative = mean / np.maximum(image_size(keypoints), 1.0)[None]
             gate = p.max_distance + p.gate_growth_per_s * np.maximum(gap - 1e-9, 0.0)
             cost = np.where((count > 0) & (relative <= gate[:, None]), relative, _UNMATCHABLE)
             rows, cols = linear_sum_assignment(cost)
@@ -287,7 +287,7 @@ class ImageTracker:
             self._select(keep)
 
 
-def _image_size(keypoints: np.ndarray) -> np.ndarray:
+def image_size(keypoints: np.ndarray) -> np.ndarray:
     """(P, J, 2) pixels -> (P,) diagonal of each person's keypoint bounding box (pixels)."""
     seen = np.isfinite(keypoints).all(-1, keepdims=True)
     high = np.where(seen, keypoints, -np.inf).max(axis=1)
