@@ -41,11 +41,11 @@ from rclpy.parameter import Parameter  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
 
+from pose3d_ros.core.body_frame import body_frames  # noqa: E402
 from pose3d_ros.core.calibration import load_rig  # noqa: E402
 from pose3d_ros.core.image_decode import decode_image  # noqa: E402
 from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors  # noqa: E402
 from pose3d_ros.core.sync import FrameSynchronizer  # noqa: E402
-from pose3d_ros.ros.body_frame import body_frames  # noqa: E402
 from pose3d_ros.ros.conversions import (  # noqa: E402
     camera_model_to_info,
     image_to_msg,

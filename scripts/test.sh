@@ -16,6 +16,8 @@ fi
 # shellcheck disable=SC1091
 source scripts/env.sh
 python -m pose3d_ros.tools.fetch_demo >/dev/null
+# Motion capture (DeepMimic clips of the pybullet wheel) as H36M-17 sequences in data/mocap/.
+python -m pose3d_ros.tools.fetch_mocap >/dev/null
 # BlazePose -> ONNX conversion from the installed mediapipe wheel, verified against TFLite, so the
 # ONNX back-end's tests run on the real converted models (first run: about 2 minutes and 1.6 GB
 # for the separate tensorflow/tf2onnx converter environment under data/).

@@ -3,7 +3,7 @@
   read_track        a Skeleton3DArray topic as an evaluation.SkeletonTrack, brought into the
                     frame asked for through the bag's /tf_static (the skeletons' frame_id is
                     read from the messages, never assumed)
-  bag_cameras       CameraModel per camera from its first CameraInfo and /tf_static
+  bag_cameras       CameraModel per camera (core.bag_cameras), or a lone camera unposed
   frame_sets        the bag's images grouped by header stamp
   run_pipeline      pose3d_ros.core.pipeline over those sets, deterministic, as fast as the
                     machine allows (the chain the nodes run)
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import bagio, metrics
+from .bag_cameras import read_bag_cameras
 from .camera import CameraModel, camera_model_from_info_msg
 from .evaluation import SkeletonTrack, in_frame, pair_frames
 from .layouts import convert_joints
@@ -85,41 +86,21 @@ def camera_name(topic: str) -> str:
     return topic.strip("/").split("/")[0]
 
 
-def bag_cameras(bag: Path, tree: StaticTransformTree | None = None
-                ) -> tuple[dict[str, CameraModel], str]:
-    """The bag's calibrated cameras, name -> CameraModel with extrinsics from /tf_static, and
-    the fixed frame those refer to (the root of the optical frames' tree). A camera with
-    CameraInfo but no transform keeps identity extrinsics and the fixed frame is then its own
-    optical frame (a lone camera needs no rig)."""
-    tree = tree or static_tree(bag)
-    infos = [t for t, ty in bagio.bag_topics(bag).items() if ty == bagio.CAMERA_INFO]
-    if not infos:
-        raise ValueError(f"bag {bag} has no CameraInfo topic: the pipeline needs the "
-                         "intrinsics of every camera")
-    first: dict[str, object] = {}
+def bag_cameras(bag: Path) -> tuple[dict[str, CameraModel], str]:
+    """The bag's calibrated cameras, name -> CameraModel posed from /tf_static, and the fixed
+    frame those poses refer to (core.bag_cameras.read_bag_cameras). A bag with one camera and
+    no pose for it (a video with intrinsics alone) gives that camera with identity extrinsics:
+    its optical frame is then the fixed frame (one camera needs no rig)."""
+    try:
+        return read_bag_cameras(bag)
+    except ValueError:
+        infos = [t for t, ty in bagio.bag_topics(bag).items() if ty == bagio.CAMERA_INFO]
+        if len(infos) != 1:
+            raise
     for topic, _, msg in bagio.read_bag(bag, infos):
-        first.setdefault(camera_name(topic), msg)
-    cameras: dict[str, CameraModel] = {}
-    fixed = ""
-    for name, info in sorted(first.items()):
-        model = camera_model_from_info_msg(info, name)
-        if model.frame_id in tree.frames:
-            root, R, t = tree.pose_in_root(model.frame_id)
-            fixed = fixed or root
-            if root != fixed:
-                raise ValueError(f"bag {bag}: camera frames hang from two roots, {fixed!r} "
-                                 f"and {root!r}")
-            model = model.with_pose(R.T, -R.T @ t)        # x_cam = R^T (x_root - t)
-        cameras[name] = model
-    if not cameras:
-        raise ValueError(f"bag {bag} has no CameraInfo topic: the pipeline needs the "
-                         "intrinsics of every camera")
-    if not fixed:
-        if len(cameras) > 1:
-            raise ValueError(f"bag {bag}: {len(cameras)} cameras but no /tf_static relating "
-                             "them; write the bag with a calibration (make_bag --calibration)")
-        fixed = next(iter(cameras.values())).frame_id
-    return cameras, fixed
+        camera = camera_model_from_info_msg(msg, camera_name(topic))
+        return {camera.name: camera}, camera.frame_id
+    raise ValueError(f"bag {bag}: topic {infos[0]} holds no CameraInfo message")
 
 
 def image_topics(bag: Path, cameras: Sequence[str] | None = None) -> dict[str, str]:

@@ -13,7 +13,7 @@ Everything is vectorised over arbitrary leading dimensions; NaN in gives NaN out
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Iterator, Sequence
 
@@ -257,6 +257,18 @@ class CameraModel:
                 "distortion_model": self.distortion_model, "d": self.dist.tolist(),
                 "k": self.K.reshape(-1).tolist(), "r": np.eye(3).reshape(-1).tolist(),
                 "p": p.reshape(-1).tolist(), "frame_id": self.frame_id}
+
+    def scaled(self, factor: float) -> "CameraModel":
+        """The same camera for its images resized by `factor` (width and height rounded):
+        focal lengths scale, and the principal point keeps pixel centres consistent
+        ((c + 0.5) * factor - 0.5). Distortion and extrinsics are unchanged."""
+        if not factor > 0:
+            raise ValueError(f"scale factor must be > 0, got {factor}")
+        K = self.K.copy()
+        K[:2, :2] *= factor
+        K[:2, 2] = (K[:2, 2] + 0.5) * factor - 0.5
+        return replace(self, K=K, width=int(round(self.width * factor)),
+                       height=int(round(self.height * factor)))
 
     def with_pose(self, R: np.ndarray, t: np.ndarray) -> "CameraModel":
         """Copy with other extrinsics (x_cam = R x_rig + t)."""

@@ -134,25 +134,24 @@ class SkeletonFilter:
 class DepthFilterParams:
     """Temporal filter of one camera's guess of each person's distance (root depth, metres).
 
-    max_speed_mps: fastest plausible change of a person's depth (m/s); with jump_m (metres of
-        tolerated noise per frame) it gates a new depth against the filtered one.
-    accept_after: consecutive rejected frames after which the new depth is taken (the person
-        really is elsewhere, e.g. after a long occlusion); the filter restarts there.
-    smoothing: One Euro parameters of the accepted depths (Hz, s/m, Hz).
+    window: frames of raw depth per person whose median is the robust estimate (a jump
+        lasting fewer than window // 2 frames cannot move it; a real move shows after about
+        window // 2 frames).
+    jump_m: a new depth farther than this from that median is a jump: it is replaced by the
+        median (metres; walking changes depth by about 0.05 m per frame at 30 fps).
+    smoothing: One Euro parameters of the kept depths (Hz, s/m, Hz).
     """
 
-    max_speed_mps: float = 2.5
-    jump_m: float = 0.15
-    accept_after: int = 8
+    window: int = 9
+    jump_m: float = 0.25
     smoothing: OneEuroParams = field(default_factory=lambda: OneEuroParams(
-        min_cutoff_hz=0.3, beta=0.3, d_cutoff_hz=0.5))
+        min_cutoff_hz=0.3, beta=0.1, d_cutoff_hz=0.5))
 
     def __post_init__(self) -> None:
-        if not self.max_speed_mps > 0 or not self.jump_m > 0:
-            raise ValueError(f"max_speed_mps and jump_m must be > 0, got {self.max_speed_mps}"
-                             f", {self.jump_m}")
-        if self.accept_after < 1:
-            raise ValueError(f"accept_after must be >= 1, got {self.accept_after}")
+        if self.window < 1:
+            raise ValueError(f"window must be >= 1, got {self.window}")
+        if not self.jump_m > 0:
+            raise ValueError(f"jump_m must be > 0, got {self.jump_m}")
 
 
 class RootDepthFilter:
@@ -163,18 +162,16 @@ class RootDepthFilter:
     so that the root lies at the filtered depth. The root keeps its image position and the
     body keeps the size the monocular method gave it (scaling about the camera centre instead
     would keep every joint's projection but make bone lengths follow the depth noise).
-    A depth farther from the filtered one than jump_m + max_speed_mps * dt is replaced by the
-    filtered one (the rejected count grows); after accept_after rejections in a row the new
-    depth is taken and the smoother restarts.
+    The filtered depth: the new depth, or the median of the person's last `window` depths
+    when the new one is more than jump_m from it, then One Euro smoothing.
     """
 
     def __init__(self, params: DepthFilterParams | None = None) -> None:
         self.params = params or DepthFilterParams()
         self.smoother = SkeletonFilter(self.params.smoothing)
         self._ids = np.zeros((0,), np.int64)
-        self._depth = np.zeros((0,))       # last filtered depth per id (m)
-        self._t = np.zeros((0,))           # stamp of that depth (s)
-        self._rejected = np.zeros((0,), np.int64)
+        self._history = np.zeros((0, self.params.window))   # raw depths, NaN = none yet
+        self._t = np.zeros((0,))           # stamp of the last depth (s)
         self.rejections = 0                # jumps rejected since construction
 
     def filter(self, positions: np.ndarray, ids: np.ndarray, stamp: float,
@@ -185,31 +182,28 @@ class RootDepthFilter:
             raise ValueError(f"expected positions (P, J, 3) and ids (P,), got {positions.shape}"
                              f" and {ids.shape}")
         depth = positions[:, root, 2]
-        known = np.isfinite(depth) & (depth > 0)
-        new = np.setdiff1d(ids[known], self._ids)
+        mine = np.isfinite(depth) & (depth > 0)
+        new = np.setdiff1d(ids[mine], self._ids)
         if new.size:
             self._ids = np.concatenate([self._ids, new])
-            self._depth = np.concatenate([self._depth, np.full(new.size, np.nan)])
+            self._history = np.concatenate(
+                [self._history, np.full((new.size, self.params.window), np.nan)])
             self._t = np.concatenate([self._t, np.full(new.size, np.nan)])
-            self._rejected = np.concatenate([self._rejected, np.zeros(new.size, np.int64)])
         order = np.argsort(self._ids)
-        mine = known
-        rows_k = order[np.searchsorted(self._ids[order], ids[mine])]
-        previous, dt = self._depth[rows_k], stamp - self._t[rows_k]
-        fresh = ~np.isfinite(previous) | ~(dt >= 0) | (dt > self.params.smoothing.reset_after_s)
-        gate = self.params.jump_m + self.params.max_speed_mps * np.where(fresh, 0.0, dt)
-        jump = ~fresh & (np.abs(depth[mine] - previous) > gate)
-        self._rejected[rows_k] = np.where(jump, self._rejected[rows_k] + 1, 0)
-        give_in = jump & (self._rejected[rows_k] >= self.params.accept_after)
-        self._rejected[rows_k[give_in]] = 0
-        self.rejections += int((jump & ~give_in).sum())
-        measured = np.where(jump & ~give_in, previous, depth[mine])
-        if give_in.any():                  # the person is elsewhere: restart the smoother
-            self.smoother.forget(ids[mine][give_in])
+        rows = order[np.searchsorted(self._ids[order], ids[mine])]
+        stale = ~(stamp - self._t[rows] <= self.params.smoothing.reset_after_s)
+        self._history[rows[stale]] = np.nan              # long unseen: start afresh
+        self._history[rows] = np.concatenate(
+            [self._history[rows, 1:], depth[mine][:, None]], axis=1)
+        with np.errstate(invalid="ignore"):
+            median = np.nanmedian(self._history[rows], axis=1)
+        jump = np.abs(depth[mine] - median) > self.params.jump_m
+        self.rejections += int(jump.sum())
+        kept = np.where(jump, median, depth[mine])
         smoothed = self.smoother.filter(
-            np.stack([np.zeros_like(measured), np.zeros_like(measured), measured], -1)[:, None],
+            np.stack([np.zeros_like(kept), np.zeros_like(kept), kept], -1)[:, None],
             ids[mine], stamp)[:, 0, 2]
-        self._depth[rows_k], self._t[rows_k] = smoothed, stamp
+        self._t[rows] = stamp
         scale = np.ones(len(ids))
         scale[mine] = smoothed / depth[mine]
         self._forget(stamp)
@@ -219,5 +213,5 @@ class RootDepthFilter:
     def _forget(self, stamp: float) -> None:
         keep = ~(stamp - self._t > self.smoother.forget_after_s)
         if not keep.all():
-            self._ids, self._depth = self._ids[keep], self._depth[keep]
-            self._t, self._rejected = self._t[keep], self._rejected[keep]
+            self._ids, self._history, self._t = self._ids[keep], self._history[keep], \
+                self._t[keep]

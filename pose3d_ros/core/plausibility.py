@@ -6,9 +6,13 @@ bone with the anthropometric proportions of root_placement.BodySizePrior at the 
 height (estimated from the bones it has), so they hold at any metric scale a lifter gives:
 
   * the estimated standing height lies in [min_height_m, max_height_m];
-  * every known bone is within [min_bone_ratio, max_bone_ratio] of its expected length;
+  * every known limb and torso bone is within [min_bone_ratio, max_bone_ratio] of its
+    expected length (face bones, whose joints are approximations, are not checked);
   * left and right limb bones agree within max_asymmetry (ratio of the longer to the shorter);
   * at least min_joints joints are known.
+The limits are wide on purpose: monocular 3D of real people (BlazePose world landmarks, the
+lifter) has forearms 0.55 of their twin and bones at 0.4-1.9 of the proportions in ordinary
+frames of the demo recordings; the checks only stop bodies no human has.
 
 Vectorised over people; H36M-17 (the monocular output layout) or any layout with default
 proportions in BodySizePrior.
@@ -22,16 +26,18 @@ import numpy as np
 from .layouts import H36M17, JointLayout
 from .lifting.root_placement import BodySizePrior, bone_lengths
 
+_FACE = {"nose", "head", "left_eye", "right_eye", "left_ear", "right_ear"}
+
 
 @dataclass(frozen=True)
 class PlausibilityParams:
     """Human ranges: heights in metres, ratios without unit (see the module docstring)."""
 
     min_height_m: float = 1.0
-    max_height_m: float = 2.2
-    min_bone_ratio: float = 0.45
-    max_bone_ratio: float = 1.8
-    max_asymmetry: float = 1.6
+    max_height_m: float = 2.3
+    min_bone_ratio: float = 0.3
+    max_bone_ratio: float = 2.5
+    max_asymmetry: float = 2.5
     min_joints: int = 8
 
     def __post_init__(self) -> None:
@@ -80,8 +86,10 @@ def plausible_bodies(points: np.ndarray, layout: JointLayout = H36M17,
     height = estimated_height(points, layout)
     lengths = bone_lengths(points, layout)
     expected = BodySizePrior(height_m=1.0, layout=layout).lengths()
+    names = layout.joint_names
+    body = np.array([not ({names[a], names[b]} & _FACE) for a, b in layout.bones])
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = lengths / (expected * height[:, None])
+        ratio = (lengths / (expected * height[:, None]))[:, body]
         left, right = _mirror_bones(layout)
         pair = lengths[:, left] / lengths[:, right]
     bones_ok = np.where(np.isfinite(ratio), (ratio >= params.min_bone_ratio)

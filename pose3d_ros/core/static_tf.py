@@ -13,10 +13,13 @@ given in the child frame is R p + translation in the parent frame, R from the qu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 from scipy.spatial.transform import Rotation
+
+if TYPE_CHECKING:
+    from .camera import CameraModel
 
 
 @dataclass
@@ -42,6 +45,19 @@ def transforms_from_message(msg: Any) -> list[StaticTransform]:
                                    np.array([t.x, t.y, t.z], np.float64),
                                    np.array([q.x, q.y, q.z, q.w], np.float64)))
     return out
+
+
+def camera_transforms(cameras: Iterable[CameraModel], fixed_frame: str
+                      ) -> list[StaticTransform]:
+    """fixed_frame -> each camera's optical frame (its frame_id, else its name), from the
+    extrinsics x_cam = R x_fixed + t: the optical frame sits at -R^T t with axes R^T."""
+    transforms = []
+    for camera in cameras:
+        rotation = np.asarray(camera.R, np.float64).T      # camera axes in the fixed frame
+        transforms.append(StaticTransform(
+            fixed_frame, camera.frame_id or camera.name, -rotation @ np.asarray(camera.t),
+            Rotation.from_matrix(rotation).as_quat()))
+    return transforms
 
 
 class StaticTransformTree:

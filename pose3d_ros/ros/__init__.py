@@ -1,8 +1,8 @@
 """ROS 2 layer over pose3d_ros.core: nodes, message conversions, TF, markers, diagnostics.
 
 Modules:
-  conversions   Skeletons3D/Detections2D <-> messages, CameraInfo -> CameraModel, stamps
-  body_frame    REP-155 body frames (pelvis origin, torso axes) from 3D joints
+  conversions   core.messages bound to rclpy's classes (RCLPY): Skeletons3D/Detections2D <->
+                messages, CameraInfo <-> CameraModel, stamps (body frames: core.body_frame)
   visualization MarkerArray for rviz2
   tf            TFMessage for /tf (people) and /tf_static (the rig)
   diagnostics   diagnostic_msgs/DiagnosticArray from the nodes' counters

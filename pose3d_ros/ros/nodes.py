@@ -46,6 +46,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
+from pose3d_ros.core.body_frame import body_frames
 from pose3d_ros.core.camera import CameraInfoError
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.image_decode import ImageDecodeError, decode_compressed, decode_image
@@ -60,7 +61,6 @@ from pose3d_ros.core.sync import FrameSet, FrameSynchronizer
 from pose3d_ros.core.tracking import TrackerParams
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
 
-from .body_frame import body_frames
 from .conversions import (
     camera_model_from_info,
     detections_from_msg,

@@ -43,7 +43,7 @@ def load_intrinsics(paths: list[Path], num_videos: int) -> list[CameraModel]:
 def detect(videos: list[Path], frames: int | None) -> tuple[np.ndarray, np.ndarray]:
     """BlazePose (mediapipe, one person per camera, cached) on each video ->
     keypoints (N, V, 33, 2) raw pixels, scores (N, V, 33)."""
-    from pose3d_ros.tools.demo_2d import detect_videos
+    from pose3d_ros.core.demo_2d import detect_videos
 
     found = detect_videos(videos, "blazepose", frames=frames, smooth_landmarks=True)
     return found.keypoints[:, :, 0], found.scores[:, :, 0]
@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
 
     reference_rig = None
     if args.demo:
-        from pose3d_ros.tools.demo_2d import load_demo_2d
-        from pose3d_ros.tools.fetch_demo import calibration_path
+        from pose3d_ros.core.data_paths import calibration_path
+        from pose3d_ros.core.demo_2d import load_demo_2d
 
         reference_rig = load_rig(calibration_path(args.demo))
         cameras = list(reference_rig.cameras)

@@ -23,16 +23,17 @@ import shutil
 import sys
 from pathlib import Path
 
-from pose3d_ros.core import bag_tracks
+from pose3d_ros.core import bag_tracks, data_paths
 from pose3d_ros.core.evaluation import evaluate_tracks
 from pose3d_ros.core.output_files import progress, run_cli
 from pose3d_ros.core.overlay import overlay_images
 from pose3d_ros.core.report import write_evaluation
-from pose3d_ros.tools import fetch_demo, make_bag
+from pose3d_ros.core.video import video_fps
+from pose3d_ros.tools import make_bag
 
 log = logging.getLogger("pose3d_demo")
 
-CAMERAS = list(fetch_demo.CAMERAS)
+CAMERAS = list(data_paths.CAMERAS)
 OUTPUT_LAYOUT = "h36m17"
 
 
@@ -62,9 +63,9 @@ def prepare_out_dir(out_dir: Path) -> None:
 def make_demo_bag(recording: str, out: Path, scale: float, max_frames: int | None) -> Path:
     """Step 1-2: fetch the recording and write it as a bag (stamps from a fixed epoch, so the
     demo's outputs are reproducible)."""
-    videos = fetch_demo.video_paths(recording)
-    cameras, rig_frame = make_bag.cameras_from_calibration(fetch_demo.calibration_path(recording))
-    summary = make_bag.write_bag(out, videos, cameras, fps=make_bag.video_fps(videos[0]),
+    videos = data_paths.video_paths(recording)
+    cameras, rig_frame = make_bag.cameras_from_calibration(data_paths.calibration_path(recording))
+    summary = make_bag.write_bag(out, videos, cameras, fps=video_fps(videos[0]),
                                  start_ns=1_700_000_000_000_000_000, compressed=True,
                                  storage="mcap", fixed_frame=rig_frame, scale=scale,
                                  max_frames=max_frames, crop_to_video=True)
@@ -93,7 +94,7 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--recording", choices=sorted(fetch_demo.RECORDINGS), default="single")
+    parser.add_argument("--recording", choices=sorted(data_paths.RECORDINGS), default="single")
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="where the bag, output bag and report go, replaced on each run "
                         "(default: reports/demo/<recording>)")
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = (args.out_dir or default_out_dir() / args.recording).resolve()
     prepare_out_dir(out_dir)
     log.info("[1/5] demo recording %r", args.recording)
-    calibration = fetch_demo.calibration_path(args.recording)
+    calibration = data_paths.calibration_path(args.recording)
     log.info("[2/5] converting to a bag")
     bag = make_demo_bag(args.recording, out_dir / "input_bag", args.scale, args.max_frames)
     log.info("[3/5] running pose3d_node over DDS")
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                             evaluation.ref, evaluation.layout.bones_array,
                             [len(ref.frames) // 2])
     notes = [
-        f"demo recording {args.recording!r} (from the {fetch_demo.POSE2SIM_WHEEL} wheel), "
+        f"demo recording {args.recording!r} (from the {data_paths.POSE2SIM_WHEEL} wheel), "
         f"4 cameras, images scaled by {args.scale}",
         "prediction: pose3d_node (all-in-one, tracking + One Euro filter) fed over DDS by the "
         "bag replay publisher, lock-step" if args.rate == 0 else

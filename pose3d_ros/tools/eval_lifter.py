@@ -78,16 +78,16 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
     multi_person: evaluate every person of the recording (train_lifter's multi-person
     labels: blazepose_multi 2D and world landmarks, association, tracking); rows are then
     named <camera>/p<k>. exclude_overlap: recordings (e.g. the training one) whose footage a
-    person must not share (train_lifter.drop_overlapping). A camera is scored on the frames
-    where it sees the person's root joint."""
+    person must not share (core.lifting.labels.drop_overlapping). A camera is scored on the
+    frames where it sees the person's root joint."""
     from pose3d_ros.core.lifting.dataset import world_to_camera
-    from pose3d_ros.core.lifting.root_placement import BodySizePrior
-    from pose3d_ros.core.lifting.runtime import BlazePoseWorldLifter, OnnxLifter
-    from pose3d_ros.tools.train_lifter import (
+    from pose3d_ros.core.lifting.labels import (
         drop_overlapping,
         load_labels,
         load_multi_person_labels,
     )
+    from pose3d_ros.core.lifting.root_placement import BodySizePrior
+    from pose3d_ros.core.lifting.runtime import BlazePoseWorldLifter, OnnxLifter
 
     if multi_person:
         people = load_multi_person_labels(recording)
@@ -180,7 +180,7 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pose3d_ros.tools.fetch_demo import default_data_dir
+    from pose3d_ros.core.data_paths import default_data_dir
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recording", required=True, help="demo name or recording folder")

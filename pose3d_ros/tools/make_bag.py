@@ -21,143 +21,36 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import cv2
-import numpy as np
-from scipy.spatial.transform import Rotation
 
 from pose3d_ros.core import bagio
+from pose3d_ros.core.calibration import load_rig
+from pose3d_ros.core.camera import CameraModel
+from pose3d_ros.core.data_paths import calibration_path, video_paths
+from pose3d_ros.core.static_tf import camera_transforms
+from pose3d_ros.core.video import synchronised_frames, video_fps, video_size
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FIXED_FRAME = "rig"
 
 
-@dataclass
-class BagCamera:
-    """What the bag needs to know about one calibrated camera.
-
-    name: topic namespace ("cam01"); frame_id: its optical frame ("cam01_optical_frame").
-    K: (3, 3) pixels; D: distortion coefficients in OpenCV order; distortion_model: a
-    sensor_msgs/CameraInfo model name ("plumb_bob", "rational_polynomial", "equidistant").
-    rotation (3, 3), translation (3,) metres: world -> camera, x_cam = R @ x_world + t.
-    """
-
-    name: str
-    frame_id: str
-    width: int
-    height: int
-    K: np.ndarray
-    D: np.ndarray
-    distortion_model: str
-    rotation: np.ndarray
-    translation: np.ndarray
-
-    def __post_init__(self) -> None:
-        self.K = np.asarray(self.K, dtype=np.float64)
-        self.D = np.asarray(self.D, dtype=np.float64).ravel()
-        self.rotation = np.asarray(self.rotation, dtype=np.float64)
-        self.translation = np.asarray(self.translation, dtype=np.float64).ravel()
-        if self.K.shape != (3, 3) or self.rotation.shape != (3, 3) or self.translation.shape != (
-                3,):
-            raise ValueError(f"camera {self.name}: K and rotation must be 3x3, translation 3")
-        if not np.allclose(self.rotation @ self.rotation.T, np.eye(3), atol=1e-6):
-            raise ValueError(f"camera {self.name}: rotation is not orthonormal")
-
-    def scaled(self, factor: float) -> BagCamera:
-        """The same camera for images resized by `factor` (pixel centres kept consistent)."""
-        if not factor > 0:
-            raise ValueError(f"scale factor must be > 0, got {factor}")
-        K = self.K.copy()
-        K[:2, :2] *= factor
-        K[:2, 2] = (K[:2, 2] + 0.5) * factor - 0.5
-        return replace(self, K=K, width=int(round(self.width * factor)),
-                       height=int(round(self.height * factor)))
-
-    def transform_in(self, fixed_frame: str) -> bagio.StaticTransform:
-        """Pose of the optical frame in the fixed frame (camera -> world: R^T, -R^T t)."""
-        rotation = self.rotation.T
-        return bagio.StaticTransform(fixed_frame, self.frame_id, -rotation @ self.translation,
-                                     Rotation.from_matrix(rotation).as_quat())
+def cameras_from_calibration(path: Path) -> tuple[list[CameraModel], str]:
+    """Load a rig calibration (our YAML, Pose2Sim .toml, Qualisys .qca.txt) with
+    core.calibration.load_rig: its cameras (optical frame <name>_optical_frame where the file
+    names none) and the rig's frame id."""
+    rig = load_rig(path)
+    cameras = [replace(cam, frame_id=cam.frame_id or f"{cam.name}_optical_frame")
+               for cam in rig.cameras]
+    return cameras, rig.frame_id or DEFAULT_FIXED_FRAME
 
 
-def cameras_from_calibration(path: Path) -> tuple[list[BagCamera], str]:
-    """Load a rig calibration (our YAML, Pose2Sim .toml, Qualisys .qca.txt) as BagCameras and
-    the rig's frame id.
-
-    The loaders live in pose3d_ros.core.calibration (the triangulation work); this adapts the
-    camera models it returns.
-    """
-    try:
-        from pose3d_ros.core import calibration
-    except ImportError as error:
-        raise RuntimeError(
-            "pose3d_ros.core.calibration (calibration file loaders) is not part of this "
-            "version yet; build BagCamera objects yourself and call write_bag()") from error
-    rig = calibration.load_rig(path)
-    frame_id = getattr(rig, "frame_id", "") or DEFAULT_FIXED_FRAME
-    return [camera_from_model(cam) for cam in _rig_cameras(rig)], frame_id
-
-
-def _rig_cameras(rig: Any) -> list[Any]:
-    cams = getattr(rig, "cameras", rig)
-    return list(cams.values()) if isinstance(cams, dict) else list(cams)
-
-
-def camera_from_model(camera: Any) -> BagCamera:
-    """Adapt a calibration camera model (attributes name, width, height, K, dist/D, R, t)."""
-    D = getattr(camera, "dist", None)
-    if D is None:
-        D = camera.D
-    name = str(camera.name)
-    frame_id = getattr(camera, "frame_id", None) or f"{name}_optical_frame"
-    return BagCamera(name=name, frame_id=frame_id, width=int(camera.width),
-                     height=int(camera.height), K=camera.K, D=D,
-                     distortion_model=getattr(camera, "distortion_model", "plumb_bob"),
-                     rotation=camera.R, translation=camera.t)
-
-
-def synchronised_frames(videos: Sequence[Path], max_frames: int | None = None
-                        ) -> Iterator[list[np.ndarray]]:
-    """Frame i of every video together (BGR uint8), until the shortest video ends."""
-    captures = [cv2.VideoCapture(str(v)) for v in videos]
-    try:
-        for video, capture in zip(videos, captures, strict=True):
-            if not capture.isOpened():
-                raise ValueError(f"cannot open video {video}")
-        index = 0
-        while max_frames is None or index < max_frames:
-            frames = []
-            for capture in captures:
-                ok, frame = capture.read()
-                if not ok:
-                    return
-                frames.append(frame)
-            yield frames
-            index += 1
-    finally:
-        for capture in captures:
-            capture.release()
-
-
-def video_fps(video: Path) -> float:
-    capture = cv2.VideoCapture(str(video))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    capture.release()
-    if not fps > 0:
-        raise ValueError(f"cannot read the frame rate of {video}; pass --fps")
-    return float(fps)
-
-
-def _cropped(camera: BagCamera, video: Path) -> BagCamera:
-    capture = cv2.VideoCapture(str(video))
-    width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
-    height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    capture.release()
+def _cropped(camera: CameraModel, video: Path) -> CameraModel:
+    width, height = video_size(video)
     if (width, height) == (camera.width, camera.height):
         return camera
     if width > camera.width or height > camera.height or width <= 0 or height <= 0:
@@ -178,7 +71,7 @@ class BagSummary:
     topics: dict[str, str]
 
 
-def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[BagCamera], *, fps: float,
+def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel], *, fps: float,
               start_ns: int, compressed: bool = True, storage: str = "sqlite3",
               fixed_frame: str = DEFAULT_FIXED_FRAME, scale: float = 1.0,
               max_frames: int | None = None, jpeg_quality: int = 90,
@@ -192,11 +85,15 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[BagCamera], *
     """
     if len(videos) != len(cameras):
         raise ValueError(f"{len(videos)} videos but {len(cameras)} calibrated cameras")
+    for cam in cameras:
+        cam.validate()
     if not fps > 0:
         raise ValueError(f"fps must be > 0, got {fps}")
     if crop_to_video:
         cameras = [_cropped(cam, video) for cam, video in zip(cameras, videos, strict=True)]
     cameras = [cam.scaled(scale) if scale != 1.0 else cam for cam in cameras]
+    cameras = [replace(cam, frame_id=cam.frame_id or f"{cam.name}_optical_frame")
+               for cam in cameras]
     names = [cam.name for cam in cameras]
     if len(set(names)) != len(names):
         raise ValueError(f"camera names must be unique, got {names}")
@@ -205,7 +102,7 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[BagCamera], *
     stamp = start_ns
     with bagio.BagWriter(out, storage=storage) as bag:
         bag.write("/tf_static", start_ns,
-                  bagio.tf_message([cam.transform_in(fixed_frame) for cam in cameras], start_ns))
+                  bagio.ROSBAGS.tf_message(camera_transforms(cameras, fixed_frame), start_ns))
         for index, images in enumerate(synchronised_frames(videos, max_frames)):
             stamp = start_ns + int(round(index * period_ns))
             for cam, image in zip(cameras, images, strict=True):
@@ -217,9 +114,8 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[BagCamera], *
                                      f"{image.shape[0]} but the calibration says "
                                      f"{cam.width}x{cam.height}")
                 # CameraInfo first: a replayed node knows the camera before its image arrives.
-                bag.write(f"/{cam.name}/camera_info", stamp, bagio.camera_info_message(
-                    stamp, cam.frame_id, cam.width, cam.height, cam.K, cam.D,
-                    cam.distortion_model))
+                bag.write(f"/{cam.name}/camera_info", stamp,
+                          bagio.ROSBAGS.camera_info(cam, stamp))
                 if compressed:
                     bag.write(f"/{cam.name}/image_raw/compressed", stamp,
                               bagio.compressed_image_message(image, stamp, cam.frame_id,
@@ -262,9 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     if args.demo:
-        from pose3d_ros.tools import fetch_demo
-        videos = fetch_demo.video_paths(args.demo)
-        calibration_file = fetch_demo.calibration_path(args.demo)
+        videos = video_paths(args.demo)
+        calibration_file = calibration_path(args.demo)
     else:
         if args.calibration is None:
             parser.error("--videos needs --calibration")

@@ -31,90 +31,18 @@ import logging
 import sys
 from pathlib import Path
 
+from pose3d_ros.core.data_paths import default_data_dir
+from pose3d_ros.core.lifting.labels import (
+    drop_overlapping,
+    load_bag_labels,
+    load_labels,
+    load_multi_person_labels,
+)
+
 log = logging.getLogger(__name__)
 
 
-def recording_inputs(recording: str) -> tuple[list[Path], Path, str]:
-    """(video paths, calibration path, cache name) of a demo name or a recording folder."""
-    from pose3d_ros.tools import fetch_demo
-
-    if recording in fetch_demo.RECORDINGS:
-        return (fetch_demo.video_paths(recording), fetch_demo.calibration_path(recording),
-                recording)
-    root = Path(recording)
-    videos = sorted((root / "videos").glob("*.mp4"))
-    calib = root / "calibration" / "Calib.qca.txt"
-    if len(videos) < 2 or not calib.is_file():
-        raise ValueError(f"{root}: expected videos/*.mp4 (>= 2) and calibration/Calib.qca.txt")
-    return videos, calib, root.name
-
-
-def load_labels(recording: str, cache_dir: Path, progress: bool = True):
-    """PseudoLabels of a recording (2D detections cached in cache_dir)."""
-    from pose3d_ros.core.lifting.dataset import detect_recording, load_cameras, make_pseudo_labels
-
-    videos, calib, name = recording_inputs(recording)
-    cameras = load_cameras(calib)
-    if len(cameras) != len(videos):
-        raise ValueError(f"{calib} has {len(cameras)} cameras but {len(videos)} videos")
-    views = detect_recording(videos, cache_dir / f"{name}_blazepose.npz", progress=progress)
-    return make_pseudo_labels(cameras, views)
-
-
-def load_multi_person_labels(recording: str) -> list:
-    """PseudoLabels of every person of a recording: the multi-person BlazePose back-end
-    (cached by core.detection.cache), association, 3D tracking, then per-person labels."""
-    from pose3d_ros.core.detection.cache import detect_video_set
-    from pose3d_ros.core.lifting.dataset import load_cameras, multi_person_pseudo_labels
-    from pose3d_ros.tools.make_bag import video_fps
-
-    videos, calib, _ = recording_inputs(recording)
-    cameras = load_cameras(calib)
-    if len(cameras) != len(videos):
-        raise ValueError(f"{calib} has {len(cameras)} cameras but {len(videos)} videos")
-    per_camera = detect_video_set(videos, "blazepose_multi")
-    return multi_person_pseudo_labels(cameras, per_camera, fps=video_fps(videos[0]))
-
-
-def drop_overlapping(labels: list, held_out, name: str, max_distance_m: float = 0.2) -> list:
-    """Labels of people whose 3D coincides, frame by frame (same frame index, rig frame),
-    with the held-out recording's person: the same footage, which must not train a model
-    evaluated on that recording. The demo's 'multi' recording is the 'single' one with a
-    second person composited in, so its man moves exactly as the 'single' person does."""
-    import numpy as np
-
-    kept = []
-    for k, label in enumerate(labels):
-        frames = min(label.points_world.shape[0], held_out.points_world.shape[0])
-        gap = np.linalg.norm(label.points_world[:frames] - held_out.points_world[:frames],
-                             axis=-1)
-        common = np.isfinite(gap).sum()
-        median = float(np.nanmedian(gap)) if common else float("inf")
-        if median < max_distance_m:
-            log.warning("person %d: same motion as the held-out recording %s (median %.0f mm "
-                        "apart over %d joints): not used for training", k, name,
-                        median * 1000, common)
-        else:
-            kept.append(label)
-    return kept
-
-
-def load_bag_labels(bag: Path, cache_dir: Path, calibration: Path | None = None,
-                    image_topics: list[str] | None = None, sync_slop: float | None = None,
-                    use_tf: bool = True, person_height: float = 1.7, progress: bool = True):
-    """PseudoLabels of a multi-camera rosbag2 (2D detections cached in cache_dir)."""
-    from pose3d_ros.core.lifting.bag_dataset import posed_cameras, read_bag_recording
-    from pose3d_ros.core.lifting.dataset import make_pseudo_labels
-
-    recording = read_bag_recording(bag, image_topics, sync_slop, cache_dir, progress=progress)
-    cameras, _ = posed_cameras(recording, calibration, use_tf=use_tf,
-                               person_height_m=person_height)
-    return make_pseudo_labels(cameras, recording.views)
-
-
 def main(argv: list[str] | None = None) -> int:
-    from pose3d_ros.tools.fetch_demo import default_data_dir
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recording", action="append", default=[],
                         help="demo name (single, multi) or recording folder; repeatable")

@@ -6,15 +6,15 @@ raw image, NaN for joints it did not find.
 """
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+# default_data_dir moved to core.data_paths; imported here for callers of its old home.
+from ..data_paths import default_data_dir  # noqa: F401
 from ..layouts import JointLayout, convert_joint_scores, convert_joints
 from ..types import Detections2D
 
@@ -33,13 +33,6 @@ class PoseDetector(Protocol):
     def close(self) -> None:
         """Release models, sessions and trackers."""
         ...
-
-
-def default_data_dir() -> Path:
-    """$POSE3D_DATA if set, else <repository>/data (same rule as pose3d_ros.tools.fetch_demo):
-    where converted models and caches live."""
-    env = os.environ.get("POSE3D_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "data"
 
 
 def check_images(images: Sequence[np.ndarray], where: str) -> list[np.ndarray]:

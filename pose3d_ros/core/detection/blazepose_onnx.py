@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import default_data_dir
+from ..data_paths import default_data_dir
 from .blazepose_multi import TwoStageBlazePose
 from .onnx_models import OnnxModel
 

@@ -19,9 +19,9 @@ from typing import Sequence
 
 import numpy as np
 
+from ..data_paths import default_data_dir
 from ..layouts import JointLayout, get_layout
 from ..types import Detections2D
-from .base import default_data_dir
 
 CACHE_VERSION = 3  # bump when a back-end changes its output
 

@@ -16,7 +16,8 @@ A frame that cannot be decoded, or whose size differs from its CameraInfo, is al
 (logged once per camera and reason).
 
 Extrinsics (posed_cameras): a rig file (core.calibration.load_rig) if given, else the bag's
-/tf_static (optical frames of all cameras under one common root frame), else
+/tf_static (core.bag_cameras.cameras_from_tf: optical frames of all cameras under one
+common root frame), else
 self-calibration from the people in the images (core.selfcalib), whose rig frame is the
 first camera's optical frame and whose metric scale comes from a body-height prior.
 """
@@ -34,13 +35,13 @@ from typing import Sequence
 import numpy as np
 
 from .. import bagio
+from ..bag_cameras import TF_STATIC, cameras_from_tf
 from ..camera import CameraModel, Rig, camera_model_from_info_msg
-from ..static_tf import StaticTransform, StaticTransformTree
+from ..static_tf import StaticTransform, transforms_from_message
 from .dataset import BlazePoseSequence, ViewDetections, load_views, save_views
 
 log = logging.getLogger(__name__)
 
-TF_STATIC = "/tf_static"
 CACHE_VERSION = 1
 _IMAGE_TYPES = (bagio.IMAGE, bagio.COMPRESSED_IMAGE)
 _DEFAULT_SLOP_S = 0.010
@@ -155,7 +156,8 @@ def group_stamps(stamps: Sequence[np.ndarray], slop_ns: int
     flat = np.concatenate([np.asarray(s, np.int64) for s in stamps])
     order = np.argsort(flat, kind="stable")
     frame_of = np.full(flat.size, -1)
-    group, start, members = -1, None, set()
+    group, start = -1, None
+    members: set[int] = set()
     for i in order:  # per image, not per joint: ~frames x cameras steps
         if start is None or flat[i] - start > slop_ns:
             group, start, members = group + 1, flat[i], set()
@@ -237,14 +239,15 @@ def _scan(path: Path, cams: list[BagCameraTopics], has_tf: bool, warn: _OnceLog)
             except ValueError as err:
                 errors[v] = errors[v] or str(err)
         else:
-            transforms += bagio.static_transforms(store.deserialize_cdr(item.raw, item.msgtype))
+            transforms += transforms_from_message(store.deserialize_cdr(item.raw, item.msgtype))
     for v, cam in enumerate(cams):
         if models[v] is None:
             reason = errors[v] or f"no message on {cam.info_topic}"
             raise ValueError(f"bag {path}: no usable CameraInfo for camera {cam.name!r}: {reason}")
         if not stamps[v]:
             raise ValueError(f"bag {path}: camera {cam.name!r} has no image on {cam.image_topic}")
-    return _Scan([np.asarray(s, np.int64) for s in stamps], models, transforms)
+    return _Scan([np.asarray(s, np.int64) for s in stamps],
+                 [m for m in models if m is not None], transforms)
 
 
 def _increasing(stamps: np.ndarray) -> np.ndarray:
@@ -402,29 +405,6 @@ def read_bag_recording(path: str | Path, image_topics: Sequence[str] | None = No
 
 
 # --- extrinsics -----------------------------------------------------------------------------
-
-def cameras_from_tf(cameras: Sequence[CameraModel], transforms: Sequence[StaticTransform]
-                    ) -> tuple[list[CameraModel], str]:
-    """Cameras posed by static transforms, and the common root frame.
-
-    Each camera's optical frame (its frame_id) is followed up the transform tree to its root;
-    all cameras must reach the same root. ValueError when a frame is missing or roots differ.
-    """
-    tree = StaticTransformTree(transforms)
-    children = {t.child for t in transforms}
-    posed, roots = [], []
-    for cam in cameras:
-        if cam.frame_id not in children:
-            raise ValueError(f"camera {cam.name!r}: frame {cam.frame_id!r} is not on "
-                             f"{TF_STATIC} (children there: {sorted(children)})")
-        root, R, t = tree.pose_in_root(cam.frame_id)   # p_root = R p_cam + t
-        roots.append(root)
-        posed.append(cam.with_pose(R.T, -R.T @ t))  # x_cam = R^T (x_root - t)
-    if len(set(roots)) > 1:
-        raise ValueError(f"the cameras' frames hang under different roots on {TF_STATIC}: "
-                         f"{dict(zip([c.name for c in cameras], roots, strict=True))}")
-    return posed, roots[0]
-
 
 def cameras_from_rig(cameras: Sequence[CameraModel], rig: Rig, where: str = "calibration"
                      ) -> list[CameraModel]:
