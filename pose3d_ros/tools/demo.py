@@ -29,7 +29,7 @@ from pose3d_ros.core.output_files import progress, run_cli
 from pose3d_ros.core.overlay import overlay_images
 from pose3d_ros.core.report import write_evaluation
 from pose3d_ros.core.video import video_fps
-from pose3d_ros.tools import make_bag
+from pose3d_ros.core.video_bag import cameras_from_calibration, write_bag
 
 log = logging.getLogger("pose3d_demo")
 
@@ -64,11 +64,11 @@ def make_demo_bag(recording: str, out: Path, scale: float, max_frames: int | Non
     """Step 1-2: fetch the recording and write it as a bag (stamps from a fixed epoch, so the
     demo's outputs are reproducible)."""
     videos = data_paths.video_paths(recording)
-    cameras, rig_frame = make_bag.cameras_from_calibration(data_paths.calibration_path(recording))
-    summary = make_bag.write_bag(out, videos, cameras, fps=video_fps(videos[0]),
-                                 start_ns=1_700_000_000_000_000_000, compressed=True,
-                                 storage="mcap", fixed_frame=rig_frame, scale=scale,
-                                 max_frames=max_frames, crop_to_video=True)
+    cameras, rig_frame = cameras_from_calibration(data_paths.calibration_path(recording))
+    summary = write_bag(out, videos, cameras, fps=video_fps(videos[0]),
+                        start_ns=1_700_000_000_000_000_000, compressed=True, storage="mcap",
+                        fixed_frame=rig_frame, scale=scale, max_frames=max_frames,
+                        crop_to_video=True)
     log.info("bag %s: %d frame sets from %d cameras", out, summary.frames, len(cameras))
     return out
 

@@ -20,9 +20,12 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from pose3d_ros.core import bagio
+from pose3d_ros.core.bag_report import (
+    TRIANGULATION_NOTE,
+    triangulation_reference,
+    write_bag_report,
+)
 from pose3d_ros.core.bag_tracks import (
     bag_cameras,
     count_frame_sets,
@@ -31,7 +34,6 @@ from pose3d_ros.core.bag_tracks import (
     static_tree,
     write_track_bag,
 )
-from pose3d_ros.core.evaluation import evaluate_tracks, stability
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
@@ -40,7 +42,6 @@ from pose3d_ros.core.output_files import (
     run_cli,
     staged_output,
 )
-from pose3d_ros.core.report import Snapshot, upright_snapshots, write_evaluation
 
 log = logging.getLogger(__name__)
 
@@ -132,32 +133,19 @@ def main(argv: list[str] | None = None) -> int:
                          fixed, tree=tree)
         notes.append(f"reference: topic {args.ref_topic} of {args.ref_bag or args.bag}")
     elif len(cameras) >= 2:
-        from pose3d_ros.core.pipeline import PipelineParams
-
         reuse = run.detections if run is not None and len(used) == len(cameras) else None
-        with progress(len(reuse) if reuse else count_frame_sets(args.bag), "reference") as bar:
-            ref = run_pipeline(args.bag, detector=args.detector,
-                               params=PipelineParams(tracking=None, filtering=None),
-                               detections=reuse, max_frames=args.max_frames,
-                               progress=bar.update).track
-        notes.append("reference: multi-view triangulation from all cameras of the bag, "
-                     "without tracking or filtering (it shares the 2D detector's errors: it "
-                     "measures consistency, not ground-truth accuracy)")
+        ref = triangulation_reference(args.bag, detector=args.detector, detections=reuse,
+                                      max_frames=args.max_frames)
+        notes.append(TRIANGULATION_NOTE)
     else:
         notes.append("no reference: one camera and no --ref-topic; the figures below need "
                      "no ground truth")
-    evaluation = None
-    if ref is not None:
-        if ref.layout is None:
-            raise UserError("the reference holds no skeleton (nobody found in any frame)")
-        evaluation = evaluate_tracks(pred, ref, max_match_distance=args.max_match_distance,
-                                     tolerance_s=args.tolerance, latency_s=latency)
-    viewpoint = cameras[used[0]].center if len(used) == 1 and used[0] in cameras else None
-    steady = stability(pred, viewpoint=viewpoint)
-    time_s = (pred.stamps_ns - pred.stamps_ns[0]) / 1e9 if len(pred.stamps_ns) else np.zeros(0)
     with staged_output(args.out_dir, args.overwrite) as out:
-        write_report_files(args, out, pred, ref, evaluation, steady, time_s, notes, per_camera,
-                           has_images=bool(cameras))
+        evaluation, steady = write_bag_report(
+            out, args.bag if cameras else None, pred, ref, title=args.title, notes=notes,
+            per_camera=per_camera, latency_s=latency, overlay_camera=args.overlay_video,
+            viewpoint=cameras[used[0]].center if len(used) == 1 and used[0] in cameras
+            else None, max_match_distance=args.max_match_distance, tolerance_s=args.tolerance)
         if args.out_bag:
             write_track_bag(pred, out / "skeletons", tf_static_from=args.bag)
     summary = dict(evaluation.summary if evaluation else {}) | steady.summary()
@@ -165,42 +153,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key:40s} {value}")
     print(f"report: {args.out_dir / 'report.html'}\njson:   {args.out_dir / 'evaluation.json'}")
     return 0
-
-
-def write_report_files(args, out: Path, pred, ref, evaluation, steady, time_s, notes,
-                       per_camera, *, has_images: bool) -> None:
-    """report.html, evaluation.json and the overlay video into the (temporary) folder."""
-    from pose3d_ros.core.overlay import overlay_images, write_overlay_video
-    from pose3d_ros.core.playback import playback_html
-
-    if evaluation is not None:        # frames of the reference, people by reference identity
-        layout, stamps, times = evaluation.layout, ref.stamps_ns, evaluation.time_s
-        shown, truth = list(evaluation.pred), list(evaluation.ref)
-    else:
-        layout, stamps, times = pred.layout, pred.stamps_ns, time_s
-        shown, truth = [f.positions for f in pred.frames], None
-    T = len(stamps)
-    picks = sorted({0, T // 2, T - 1}) if T else []
-    images, snapshots, playback = [], [], ""
-    if layout is not None and T:
-        if has_images:
-            images = overlay_images(args.bag, stamps, times, shown, truth, layout.bones_array,
-                                    [T // 2])
-        if evaluation is None:     # with a reference, write_evaluation makes them
-            snapshots = upright_snapshots([Snapshot(f"t = {times[t]:.2f} s", shown[t], None,
-                                                    layout.bones_array) for t in picks], layout)
-    if pred.layout is not None and len(pred.frames):
-        playback = playback_html(time_s, [f.positions for f in pred.frames],
-                                 [f.ids for f in pred.frames], pred.layout, title=args.title)
-    write_evaluation(evaluation, out, title=args.title, images=images, notes=notes,
-                     per_camera=per_camera, stability=steady, stability_time_s=time_s,
-                     playback_html=playback, snapshots=snapshots, summary=steady.summary())
-    if args.overlay_video and layout is not None and T:
-        fps = 1.0 / np.median(np.diff(times)) if T > 1 else 30.0
-        with progress(T, "overlay video") as bar:
-            write_overlay_video(args.bag, stamps, times, shown, truth, layout.bones_array,
-                                args.overlay_video, out / f"overlay_{args.overlay_video}.mp4",
-                                fps, progress=bar.update)
 
 
 if __name__ == "__main__":
