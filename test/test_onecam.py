@@ -179,7 +179,7 @@ def test_one_camera_on_motion_capture_keeps_ids_steady_depth_and_publishes_no_gh
     truth = _truth_track(scene, "world")
     ident = image_identities(track, truth, camera)
     assert ident.ids_per_person == {1: 1, 2: 1}, ident       # one id per person
-    assert ident.ghost_person_frames == 0                    # the false detections: never out
+    assert ident.unmatched_person_frames == 0                # the false detections: never out
     assert sum(r.rejected["unconfirmed"] for r in results) >= 2
     steady = stability(track, viewpoint=camera.center).summary()
     assert steady["root-depth jitter p95 [m/frame]"] <= 0.10, steady

@@ -366,12 +366,16 @@ class ImageIdentities:
     """One camera's view of identities against a reference (see image_identities()).
 
     ids_per_person: reference identity -> distinct predicted ids matched to it.
-    ghost_person_frames: predicted people matching no reference person.
+    ghost_person_frames: person-frames of predicted tracks that match a reference person in
+        fewer than half of their frames (a track of nobody real).
+    unmatched_person_frames: all predicted person-frames matching no reference person (ghosts,
+        and real people in frames where the reference lost them).
     missed_person_frames: reference people visible in the camera matched by no prediction.
     """
 
     ids_per_person: dict[int, int]
     ghost_person_frames: int
+    unmatched_person_frames: int
     missed_person_frames: int
 
 
@@ -389,7 +393,9 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
     ref_ids = _reference_identities(ref, layout, 0.5)
     pair = pair_frames(pred.stamps_ns, ref.stamps_ns, tolerance_ns)
     seen: dict[int, set[int]] = {}
-    ghosts = missed = 0
+    frames_of: dict[int, int] = {}      # predicted id -> frames published
+    matched_of: dict[int, int] = {}     # predicted id -> frames matched to a reference person
+    unmatched = missed = 0
     for t, ref_frame in enumerate(ref.frames):
         r = camera.project(_in_layout(ref_frame, layout)) if ref_frame.num_people else \
             np.zeros((0, layout.num_joints, 2))
@@ -398,6 +404,8 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
             missed += int(visible.sum())
             continue
         frame = pred.frames[pair[t]]
+        for track in np.asarray(frame.ids).tolist():
+            frames_of[track] = frames_of.get(track, 0) + 1
         p = camera.project(_in_layout(frame, layout)) if frame.num_people else \
             np.zeros((0, layout.num_joints, 2))
         matched = np.zeros(len(p), bool)
@@ -411,10 +419,13 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
             ok = cost[rows, cols] <= max_distance
             for i, k in zip(rows[ok], cols[ok], strict=True):
                 seen.setdefault(int(ref_ids[t][k]), set()).add(int(frame.ids[i]))
+                matched_of[int(frame.ids[i])] = matched_of.get(int(frame.ids[i]), 0) + 1
             matched[rows[ok]], hit[cols[ok]] = True, True
-        ghosts += int((~matched).sum())
+        unmatched += int((~matched).sum())
         missed += int((visible & ~hit).sum())
-    return ImageIdentities({k: len(v) for k, v in sorted(seen.items())}, ghosts, missed)
+    ghosts = sum(n for track, n in frames_of.items() if 2 * matched_of.get(track, 0) < n)
+    return ImageIdentities({k: len(v) for k, v in sorted(seen.items())}, ghosts, unmatched,
+                           missed)
 
 
 def _inside(uv: np.ndarray, camera: CameraModel) -> np.ndarray:
