@@ -312,6 +312,17 @@ def camera_model_from_info_msg(info, name: str) -> CameraModel:
         raise CameraInfoError("camera_info_invalid", f"{where}: {err}") from None
 
 
+def _normalised_bounds(camera: CameraModel) -> np.ndarray:
+    """[x_min, y_min, x_max, y_max] of the rectangle inside the undistorted image border, in
+    normalised coordinates (corners and edge midpoints of the raw image, undistorted)."""
+    w, h = camera.width - 1.0, camera.height - 1.0
+    border = camera.undistort(np.array([[0, 0], [w / 2, 0], [w, 0], [w, h / 2], [w, h],
+                                        [w / 2, h], [0, h], [0, h / 2]], np.float64))
+    left, top, right, bottom = border[[0, 6, 7], 0], border[[0, 1, 2], 1], \
+        border[[2, 3, 4], 0], border[[4, 5, 6], 1]
+    return np.array([left.max(), top.max(), right.min(), bottom.min()])
+
+
 @dataclass(frozen=True, eq=False)
 class CameraArrays:
     """V pinhole cameras stacked for batched geometry on undistorted normalised coordinates.
@@ -320,17 +331,21 @@ class CameraArrays:
     over CameraModel objects. Distortion is not part of it: callers undistort first.
     rotations: (V, 3, 3) and translations: (V, 3) with x_cam = R x_rig + t (metres);
     focal_xy: (V, 2) fx, fy in pixels (to express normalised residuals in pixels).
+    bounds: (V, 4) the image as a rectangle of normalised coordinates [x_min, y_min, x_max,
+        y_max] (inside the undistorted image border), None when unknown.
     """
 
     rotations: np.ndarray
     translations: np.ndarray
     focal_xy: np.ndarray
+    bounds: np.ndarray | None = None
 
     @classmethod
     def from_cameras(cls, cameras: Sequence[CameraModel]) -> "CameraArrays":
         return cls(rotations=np.stack([c.R for c in cameras]),
                    translations=np.stack([c.t for c in cameras]),
-                   focal_xy=np.array([[c.K[0, 0], c.K[1, 1]] for c in cameras], np.float64))
+                   focal_xy=np.array([[c.K[0, 0], c.K[1, 1]] for c in cameras], np.float64),
+                   bounds=np.stack([_normalised_bounds(c) for c in cameras]))
 
     @property
     def num_cameras(self) -> int:

@@ -4,7 +4,8 @@
       -> undistortion into normalised coordinates, once per view
          (camera.undistort_normalised -> Detections2D.normalised)
       -> >= 2 calibrated views: cross-view association + robust triangulation (rig frame)
-         (association, triangulation) -> 3D tracking (tracking.SkeletonTracker)
+         (association, triangulation) -> completion of joints seen by < 2 views and refusal
+         of non-human bodies (completion) -> 3D tracking (tracking.SkeletonTracker)
       -> exactly 1 view: image tracking with confirmation (tracking.ImageTracker) -> a
          monocular method placing 3D in that camera's frame (monocular) -> root-depth jump
          filter (filtering.RootDepthFilter) -> bone-length plausibility (plausibility)
@@ -33,12 +34,14 @@ import numpy as np
 
 from .association import associate_normalized, gather
 from .camera import CameraArrays, undistort_normalised
+from .completion import SkeletonCompleter
+from .detection.parallel import detect_per_camera
 from .filtering import DepthFilterParams, OneEuroParams, RootDepthFilter, SkeletonFilter
 from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
 from .plausibility import PlausibilityParams, plausible_bodies
 from .tracking import ImageTracker, ImageTrackerParams, SkeletonTracker, TrackerParams
-from .triangulation import triangulate_normalized
+from .triangulation import triangulate_people
 from .types import METHOD_TRIANGULATION, Detections2D, Skeletons3D
 
 __all__ = ["MONOCULAR_METHODS", "PipelineParams", "PipelineResult", "Pose3DPipeline",
@@ -149,6 +152,7 @@ class Pose3DPipeline:
         self.lifter = lifter
         self.tracker = SkeletonTracker(self.params.tracking) if self.params.tracking else None
         self.smoother = SkeletonFilter(self.params.filtering) if self.params.filtering else None
+        self.completer = SkeletonCompleter()
         # one-camera state per camera (ids are per camera): image tracker, root-depth filter
         self.image_trackers: dict[str, ImageTracker] = {}
         self.depth_filters: dict[str, RootDepthFilter] = {}
@@ -173,11 +177,13 @@ class Pose3DPipeline:
         unknown = set(images) - set(self.camera_names)
         if unknown:
             raise ValueError(f"images of unknown cameras {sorted(unknown)}")
+        index = {name: k for k, name in enumerate(self.camera_names)}
         if self._shared_detector is not None:
-            found = self._shared_detector.detect([images[name] for name in names])
-        elif self._detectors:
-            index = {name: k for k, name in enumerate(self.camera_names)}
-            found = [self._detectors[index[name]].detect([images[name]])[0] for name in names]
+            found = self._shared_detector.detect([images[name] for name in names],
+                                                 cameras=[index[name] for name in names])
+        elif self._detectors:  # one thread per camera (detection/parallel.py)
+            found = detect_per_camera([self._detectors[index[name]] for name in names],
+                                      [images[name] for name in names])
         else:
             raise ValueError("this pipeline has no detector (fusion only): use "
                              "process_detections()")
@@ -204,7 +210,8 @@ class Pose3DPipeline:
         rejected: dict[str, int] = {}
         method = METHOD_TRIANGULATION
         if len(names) >= 2:
-            positions, confidence, error, views = self._multi_view(names, detections, timings)
+            positions, confidence, error, views = self._multi_view(names, detections, timings,
+                                                                   stamp)
         elif len(names) == 1 and self.lifter is not None:
             positions, confidence, ids, rejected = self._single_view(
                 names[0], detections[names[0]], stamp, timings)
@@ -238,7 +245,7 @@ class Pose3DPipeline:
             detector.close()
 
     # -- stages ----------------------------------------------------------------------------
-    def _multi_view(self, names, detections, timings):
+    def _multi_view(self, names, detections, timings, stamp):
         t0 = time.perf_counter()
         # Undistort every camera's keypoints ONCE (OpenCV) and hand association and
         # triangulation the normalised coordinates with the cameras stacked: the same rays,
@@ -252,17 +259,23 @@ class Pose3DPipeline:
                                            max_ray_distance_m=self.params.max_ray_distance_m)
         t2 = time.perf_counter()
         normalized, scores = gather(found, association, normalised=True)
-        result = triangulate_normalized(arrays, normalized, scores,
-                                        min_views=self.params.min_views,
-                                        min_score=self.params.min_score,
-                                        outlier_threshold_px=self.params.outlier_threshold_px)
+        layout = found[0].layout if found else H36M17
+        result, normalized, scores = triangulate_people(
+            arrays, normalized, scores, layout, min_views=self.params.min_views,
+            min_score=self.params.min_score,
+            outlier_threshold_px=self.params.outlier_threshold_px)
+        # joints seen by < 2 views filled from the body, non-human bodies refused
+        done = self.completer.complete(result.points, result.num_views, result.confidence,
+                                       layout, stamp, normalized=normalized, scores=scores,
+                                       cameras=arrays)
         t3 = time.perf_counter()
         timings["undistort"] = t1 - t0
         timings["associate"] = t2 - t1
         timings["triangulate"] = t3 - t2
-        keep = np.isfinite(result.points).all(-1).any(-1)   # people with at least one joint
-        return (result.points[keep], result.confidence[keep],
-                result.reprojection_error[keep], result.num_views[keep])
+        keep = done.publish
+        return (done.points[keep], done.confidence[keep],
+                np.where(done.filled, np.nan, result.reprojection_error)[keep],
+                done.num_views[keep])
 
     def _camera_arrays(self, names: tuple[str, ...]):
         """The named cameras stacked (CameraArrays), cached until set_camera()."""

@@ -23,7 +23,7 @@ from ..data_paths import default_data_dir
 from ..layouts import JointLayout, get_layout
 from ..types import Detections2D
 
-CACHE_VERSION = 3  # bump when a back-end changes its output
+CACHE_VERSION = 4  # bump when a back-end changes its output (4: blazepose_multi/onnx track ROIs)
 
 
 @dataclass

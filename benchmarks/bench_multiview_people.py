@@ -1,0 +1,185 @@
+"""Multi-person multi-view benchmark with 3D ground truth: PCP, MPJPE, ghosts, misses, id switches.
+
+Scenes: several people moving together in a rig (3, 5, 8 cameras on a ring, and the demo's
+4-camera Qualisys rig), people entering and leaving, occlusion between people by depth order,
+2D noise, confident wrong joints, and false detections in every camera (human-shaped people
+that are not there, and partial duplicates of real people, as 2D detectors produce them).
+The scene generator is `scenes.py` next to this file: the real motion capture (DeepMimic clips,
+core/mocap_scenes.py), virtual rigs and occlusion (core/mocap_views.py), and the 2D error
+model measured from the package's detector (core/error_model.py).
+
+Methods (same 2D input):
+  before    main's multi-view path: associate() + triangulate(), every person with a joint
+            published, then the tracker (the package before #14);
+  after     Pose3DPipeline.process_detections: association with duplicate merging and view
+            recovery, triangulation, skeleton completion and plausibility, tracking;
+  anipose / p2s   aniposelib's DLT and Pose2Sim's best-camera triangulation, given the TRUE
+            association (no false detections) since neither associates people across views:
+            a bound for what triangulation alone gives, 1-person scenes only.
+
+Scored with core.multiperson_metrics (Campus/Shelf PCP, head from nose and shoulders).
+    python benchmarks/bench_multiview_people.py [--frames 60] [--json out.json]
+    PYTHONPATH=/tmp/benchpkgs python benchmarks/bench_multiview_people.py --peers
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script from a checkout: use this checkout's sources
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scenes import Scene, make_scene  # noqa: E402
+
+from pose3d_ros.core.association import associate_normalized, gather  # noqa: E402
+from pose3d_ros.core.camera import CameraArrays, undistort_normalised  # noqa: E402
+from pose3d_ros.core.multiperson_metrics import score_multiperson, to_campus14  # noqa: E402
+from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline  # noqa: E402
+from pose3d_ros.core.tracking import SkeletonTracker  # noqa: E402
+from pose3d_ros.core.triangulation import triangulate_normalized  # noqa: E402
+
+THRESHOLD_PX = 40.0  # the pipeline's default outlier threshold (pixels)
+
+
+def run_before(scene: Scene, threshold_px: float = THRESHOLD_PX) -> tuple[list, list, float]:
+    """main's path: association + robust triangulation, people with >= 1 joint, tracking.
+    Returns predictions, ids, CPU seconds per frame (the same stages as the pipeline's)."""
+    arrays = CameraArrays.from_cameras(scene.rig.cameras)
+    tracker = SkeletonTracker()
+    preds, ids = [], []
+    t0 = time.process_time()
+    for f, dets in enumerate(scene.detections):
+        found = [replace(d, keypoints=undistort_normalised(cam, d.keypoints))
+                 for cam, d in zip(scene.rig.cameras, dets, strict=True)]
+        assoc = associate_normalized(arrays, [d.keypoints for d in found],
+                                     [d.scores for d in found], **BEFORE_ASSOCIATION)
+        kp, sc = gather(found, assoc)
+        res = triangulate_normalized(arrays, kp, sc, outlier_threshold_px=threshold_px)
+        keep = np.isfinite(res.points).all(-1).any(-1)
+        points = res.points[keep]
+        ids.append(tracker.update(points, f / scene.fps))
+        preds.append(points)
+    return preds, ids, (time.process_time() - t0) / max(len(scene.detections), 1)
+
+
+BEFORE_ASSOCIATION = {"merge_distance_m": None}   # main's association
+
+
+def run_after(scene: Scene, threshold_px: float = THRESHOLD_PX) -> tuple[list, list, float]:
+    pipe = Pose3DPipeline([c.name for c in scene.rig.cameras],
+                          {c.name: c for c in scene.rig.cameras}, frame_id="rig",
+                          params=PipelineParams(outlier_threshold_px=threshold_px,
+                                                filtering=None))
+    preds, ids = [], []
+    t0 = time.process_time()
+    for f, dets in enumerate(scene.detections):
+        result = pipe.process_detections({c.name: d for c, d in zip(scene.rig.cameras, dets,
+                                                                    strict=True)}, f / scene.fps)
+        preds.append(result.skeletons.positions)
+        ids.append(result.skeletons.ids)
+    return preds, ids, (time.process_time() - t0) / max(len(scene.detections), 1)
+
+
+def score(scene: Scene, preds: list, ids: list) -> dict:
+    gt, gt_ids = [], []
+    for f in range(scene.num_frames):
+        present = scene.present[f]
+        gt.append(to_campus14(scene.truth[f, present], scene.layout))
+        gt_ids.append(np.flatnonzero(present))
+    campus = [to_campus14(p, scene.layout) for p in preds]
+    return score_multiperson(campus, gt, gt_ids=gt_ids, pred_ids=ids).summary()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--rigs", default="3,5,8,demo")
+    parser.add_argument("--people", default="1,2,4,6")
+    parser.add_argument("--error-scale", type=float, default=1.0,
+                        help="measured 2D residuals times this (1 = as measured)")
+    parser.add_argument("--threshold-px", type=float, default=THRESHOLD_PX,
+                        help="outlier threshold of the robust triangulation (pixels)")
+    parser.add_argument("--json", default="")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore", RuntimeWarning)
+    from pose3d_ros.tools.fetch_mocap import load_mocap
+    clips = load_mocap()
+    rows = []
+    for rig_name in args.rigs.split(","):
+        for people in (int(p) for p in args.people.split(",")):
+            for seed in range(args.seeds):
+                scene = make_scene(rig_name, people, args.frames, seed, clips,
+                                   error_scale=args.error_scale)
+                row = {"rig": rig_name, "people": people, "seed": seed,
+                       "detections_per_frame": scene.detections_per_frame}
+                for name, run in (("before", run_before), ("after", run_after)):
+                    preds, ids, spent = run(scene, args.threshold_px)
+                    row[name] = score(scene, preds, ids) | {"cpu_ms_per_frame": 1000 * spent}
+                rows.append(row)
+                print(_line(row), flush=True)
+    print(to_markdown(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "machine": _machine()}, indent=1))
+    return 0
+
+
+def _line(row: dict) -> str:
+    b, a = row["before"], row["after"]
+    return (f"{row['rig']:>5} {row['people']}p seed {row['seed']}: PCP {b['pcp']:.3f} -> "
+            f"{a['pcp']:.3f}, ghosts {b['ghosts']} -> {a['ghosts']}, misses {b['misses']} -> "
+            f"{a['misses']}, idsw {b['id_switches']} -> {a['id_switches']}, ms "
+            f"{b['cpu_ms_per_frame']:.2f} -> {a['cpu_ms_per_frame']:.2f}")
+
+
+def to_markdown(rows: list[dict]) -> str:
+    """One table row per rig x crowd size (seeds pooled by person-frames)."""
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault((r["rig"], r["people"]), []).append(r)
+    out = ["| rig | people | 2D people / frame | PCP % before / after | MPJPE mm before / after "
+           "| ghost person-frames % before / after | misses % before / after | id switches "
+           "before / after | CPU ms / frame before / after |", "|---" * 9 + "|"]
+    for (rig, people), rs in groups.items():
+        out.append(
+            f"| {rig} | {people} | {np.mean([r['detections_per_frame'] for r in rs]):.1f} | "
+            f"{100 * _mean(rs, 'before', 'pcp'):.1f} / {100 * _mean(rs, 'after', 'pcp'):.1f} | "
+            f"{_mean(rs, 'before', 'mpjpe_mm'):.1f} / {_mean(rs, 'after', 'mpjpe_mm'):.1f} | "
+            f"{_rate(rs, 'before', 'ghosts', 'pred_person_frames'):.2f} / "
+            f"{_rate(rs, 'after', 'ghosts', 'pred_person_frames'):.2f} | "
+            f"{_rate(rs, 'before', 'misses', 'gt_person_frames'):.2f} / "
+            f"{_rate(rs, 'after', 'misses', 'gt_person_frames'):.2f} | "
+            f"{sum(r['before']['id_switches'] for r in rs)} / "
+            f"{sum(r['after']['id_switches'] for r in rs)} | "
+            f"{_mean(rs, 'before', 'cpu_ms_per_frame'):.2f} / "
+            f"{_mean(rs, 'after', 'cpu_ms_per_frame'):.2f} |")
+    return "\n".join(out)
+
+
+def _mean(rows: list[dict], method: str, key: str) -> float:
+    return float(np.mean([r[method][key] for r in rows]))
+
+
+def _rate(rows: list[dict], method: str, key: str, total: str) -> float:
+    """Percentage pooled over rows: sum of `key` / sum of `total`."""
+    return 100 * sum(r[method][key] for r in rows) / max(sum(r[method][total] for r in rows), 1)
+
+
+def _machine() -> dict:
+    return {"platform": platform.platform(), "python": platform.python_version(),
+            "cpus": os.cpu_count(), "load": os.getloadavg(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
