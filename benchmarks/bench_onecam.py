@@ -8,10 +8,11 @@ Identities and ghosts
 are judged in that camera's image (core.evaluation.image_identities): the monocular depth is
 a guess, the image is where people are measured.
 
-Two steps, so the same inputs can be run through another checkout's pipeline (the "before"
-column of benchmarks/RESULTS.md is main's):
-  PYTHONPATH=OTHER_CHECKOUT python benchmarks/bench_onecam.py run --out before.npz
-  python benchmarks/bench_onecam.py run --out after.npz
+Steps, so the same 2D can be run through another checkout's pipeline (the "before" column of
+benchmarks/RESULTS.md is main's):
+  python benchmarks/bench_onecam.py export2d --out 2d.npz          # this checkout's 2D cache
+  PYTHONPATH=OTHER_CHECKOUT python benchmarks/bench_onecam.py run --twod 2d.npz --out before.npz
+  python benchmarks/bench_onecam.py run --twod 2d.npz --out after.npz
   python benchmarks/bench_onecam.py score before.npz after.npz
 `--stride 2` runs the 60 fps recordings at 30 fps (the rate of the issue's jitter target).
 The run step uses only interfaces both versions have (Pose3DPipeline, detect_video_set).
@@ -38,20 +39,65 @@ def _monocular(method: str):
     return create_monocular_method(method)
 
 
-def run(out: Path, max_frames: int | None, stride: int = 1) -> None:
+def export2d(out: Path) -> None:
+    """The cached 2D of every demo camera alone, as plain arrays (any checkout can read them)."""
+    from pose3d_ros.core.data_paths import video_paths
+    from pose3d_ros.core.detection.cache import detect_video_set
+
+    arrays = {}
+    for recording, detector in RECORDINGS.items():
+        for k, video in enumerate(video_paths(recording)):
+            d = detect_video_set([video], detector)[0]
+            key = f"{recording}/{k}"
+            arrays.update({f"{key}/keypoints": d.keypoints, f"{key}/scores": d.scores,
+                           f"{key}/boxes": d.boxes, f"{key}/person_scores": d.person_scores,
+                           f"{key}/num_people": d.num_people, f"{key}/world": d.world,
+                           f"{key}/image_size": np.array(d.image_size),
+                           f"{key}/layout": np.array(d.layout.name)})
+    np.savez_compressed(out, **arrays)
+
+
+class _Stored2D:
+    """One camera's exported 2D, frame by frame as Detections2D."""
+
+    def __init__(self, data, key: str) -> None:
+        self.data, self.key = data, key
+        self.num_people = data[f"{key}/num_people"]
+
+    def frame(self, t: int):
+        from pose3d_ros.core.layouts import get_layout
+        from pose3d_ros.core.types import Detections2D
+
+        d, k, n = self.data, self.key, int(self.num_people[t])
+        return Detections2D(d[f"{k}/keypoints"][t, :n], d[f"{k}/scores"][t, :n],
+                            d[f"{k}/boxes"][t, :n], d[f"{k}/person_scores"][t, :n],
+                            get_layout(str(d[f"{k}/layout"])),
+                            tuple(int(v) for v in d[f"{k}/image_size"]),
+                            d[f"{k}/world"][t, :n])
+
+
+def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = None) -> None:
     """Every (recording, camera, method): per frame the published people (positions in the
     rig frame, H36M-17, ids) or a failure; plus the 4-camera reference per recording.
     stride: use every stride-th video frame (2: the 60 fps demo as 30 fps)."""
     from pose3d_ros.core.calibration import load_rig
     from pose3d_ros.core.detection.cache import detect_video_set
     from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
-    from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
+    try:
+        from pose3d_ros.core.data_paths import calibration_path, video_paths
+    except ImportError:                       # checkouts before core/data_paths.py
+        from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
 
     arrays: dict[str, np.ndarray] = {}
     for recording, detector in RECORDINGS.items():
         rig = load_rig(calibration_path(recording))
         videos = video_paths(recording)
-        per_camera = [detect_video_set([v], detector, max_frames=max_frames)[0] for v in videos]
+        if twod is not None:
+            stored = np.load(twod)
+            per_camera = [_Stored2D(stored, f"{recording}/{k}") for k in range(len(videos))]
+        else:
+            per_camera = [detect_video_set([v], detector, max_frames=max_frames)[0]
+                          for v in videos]
         frames_used = np.arange(0, min(len(d.num_people) for d in per_camera), stride)
         T = len(frames_used)
         stamps = 10.0 + frames_used / FPS
@@ -123,8 +169,8 @@ def _track(data, key: str, frame_id: str):
 def score(paths: list[Path]) -> str:
     """Markdown table: one row per (recording, camera, method), one column group per file."""
     from pose3d_ros.core.calibration import load_rig
+    from pose3d_ros.core.data_paths import calibration_path
     from pose3d_ros.core.evaluation import image_identities, stability
-    from pose3d_ros.tools.fetch_demo import calibration_path
 
     runs = [np.load(p) for p in paths]
     head = ("| recording | camera | method | " + " | ".join(
@@ -161,13 +207,19 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--max-frames", type=int, default=None)
+    r.add_argument("--twod", type=Path, default=None,
+                   help="2D exported by export2d (default: this checkout's cache)")
     r.add_argument("--stride", type=int, default=1,
                    help="every n-th frame (2: the 60 fps recordings at 30 fps)")
+    e = sub.add_parser("export2d")
+    e.add_argument("--out", type=Path, required=True)
     s = sub.add_parser("score")
     s.add_argument("runs", type=Path, nargs="+")
     args = parser.parse_args(argv)
-    if args.step == "run":
-        run(args.out, args.max_frames, args.stride)
+    if args.step == "export2d":
+        export2d(args.out)
+    elif args.step == "run":
+        run(args.out, args.max_frames, args.stride, args.twod)
     else:
         print(score(args.runs))
     return 0
