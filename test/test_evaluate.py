@@ -181,3 +181,47 @@ def test_pipeline_on_a_demo_bag_against_four_camera_triangulation(tmp_path):
     assert set(bagio.bag_topics(out)) == {"/tf_static", "/skeletons"}
     back = bag_tracks.read_track(out, "/skeletons")
     np.testing.assert_array_equal(back.stamps_ns, run.track.stamps_ns)
+
+
+def test_skeletons_in_a_camera_frame_are_brought_into_the_rig_through_tf_static(tmp_path):
+    """evaluate reads the skeletons' frame from their messages and uses the bag's /tf_static:
+    one-camera output in an optical frame is not drawn as if it were in the rig frame."""
+    from scipy.spatial.transform import Rotation
+
+    from pose3d_ros.core.static_tf import StaticTransform
+
+    pred, _ = _tracks(4)
+    in_camera = [Skeletons3D(f.positions, f.confidence, f.reprojection_error, f.num_views,
+                             f.layout, "cam_optical", f.method, f.ids) for f in pred.frames]
+    track = evaluation.SkeletonTrack(pred.stamps_ns, in_camera)
+    R = Rotation.from_euler("xyz", [-90, 0, -90], degrees=True)    # optical -> z-up rig
+    t = np.array([1.0, 2.0, 1.5])
+    bag = tmp_path / "bag"
+    with bagio.BagWriter(bag, storage="mcap") as writer:
+        writer.write("/tf_static", int(T0), bagio.tf_message(
+            [StaticTransform("rig", "cam_optical", t, R.as_quat())], int(T0)))
+        for stamp, frame in zip(track.stamps_ns, track.frames, strict=True):
+            writer.write("/skeletons", int(stamp), bagio.skeleton3d_array_message(frame,
+                                                                                   int(stamp)))
+    as_is = bag_tracks.read_track(bag, "/skeletons")
+    assert as_is.frame_id == "cam_optical"
+    in_rig = bag_tracks.read_track(bag, "/skeletons", frame_id="rig")
+    assert in_rig.frame_id == "rig"
+    np.testing.assert_allclose(in_rig.frames[2].positions,
+                               R.apply(pred.frames[2].positions.reshape(-1, 3)).reshape(
+                                   pred.frames[2].positions.shape) + t, atol=1e-9)
+    with pytest.raises(LookupError, match="elsewhere"):
+        bag_tracks.read_track(bag, "/skeletons", frame_id="elsewhere")
+
+
+def test_the_report_shows_people_upright_whatever_their_frame():
+    """A body in a camera's optical frame (y down) is turned so that it stands along +z."""
+    from pose3d_ros.core.playback import display_rotation
+
+    pose = _standing_pose()                            # z up
+    optical = pose[:, [1, 2, 0]] * [1.0, -1.0, 1.0]    # y down, x right, z forward
+    rotation = display_rotation([optical[None]], COCO17)
+    upright = optical @ rotation.T
+    head, ankles = upright[0], upright[[15, 16]].mean(0)
+    assert head[2] - ankles[2] > 1.5                   # stands up along +z
+    np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-12)
