@@ -45,7 +45,6 @@ from scipy.optimize import linear_sum_assignment
 from .camera import CameraArrays
 from .layouts import JointLayout
 from .synthetic import canonical_pose
-from .triangulation import left_right_pairs
 
 _FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
 _LONG_BONE_M = 0.15
@@ -64,14 +63,16 @@ class CompletionParams:
         confirmed it must be seen again within it.
     match_distance_m: gate of the nearest-centre match when no track ids are given (m).
     ray_confidence, motion_confidence, template_confidence: confidences of filled joints.
+    template_limbs: fill limb joints from the standing template too (False: face joints only;
+        a limb nobody sees and with no recent motion stays missing).
     """
 
     min_score: float = 0.3
     min_views_new: int = 3
     min_measured_bones: int = 2
     scale_range: tuple[float, float] = (0.5, 1.35)
-    bone_ratio_range: tuple[float, float] = (0.55, 1.7)
-    max_bad_bone_share: float = 0.34
+    bone_ratio_range: tuple[float, float] = (0.5, 1.9)
+    max_bad_bone_share: float = 0.4
     memory_rate: float = 0.1
     motion_max_age_s: float = 0.5
     forget_s: float = 5.0
@@ -80,6 +81,7 @@ class CompletionParams:
     ray_confidence: float = 0.5
     motion_confidence: float = 0.3
     template_confidence: float = 0.1
+    template_limbs: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.memory_rate <= 1:
@@ -125,7 +127,6 @@ class _Body:
     face: np.ndarray
     shoulders: np.ndarray
     incidence: np.ndarray
-    pairs: np.ndarray
 
 
 @lru_cache(maxsize=8)
@@ -153,7 +154,7 @@ def _body(layout: JointLayout) -> _Body:
     incidence[0, np.arange(len(bones)), bones[:, 0]] = 1.0
     incidence[1, np.arange(len(bones)), bones[:, 1]] = 1.0
     return _Body(template, bones, lengths, lengths >= _LONG_BONE_M, parent, edge, depth, face,
-                 shoulders, incidence, left_right_pairs(layout))
+                 shoulders, incidence)
 
 
 class SkeletonCompleter:
@@ -224,7 +225,7 @@ class SkeletonCompleter:
         last[known_slot] = self._last[slot[known_slot]]
         age[known_slot] = stamp - self._seen[slot[known_slot]]
 
-        out = _keep_sides(pts, last, stamp - self._stamp_of(slot), body.pairs)
+        out = pts.copy()
         views = np.asarray(num_views).astype(np.uint8).copy()
         conf = np.asarray(confidence, np.float32).copy()
         filled = np.zeros(measured.shape, bool)
@@ -261,6 +262,8 @@ class SkeletonCompleter:
         if missing.any():
             fitted = _template_fill(out, ~missing, body, body_scale)
             fill = missing & np.isfinite(fitted).all(-1)
+            if not p.template_limbs:
+                fill &= body.face[None]
             out = np.where(fill[..., None], fitted, out)
             views[fill] = 0
             conf = np.where(fill, p.template_confidence, conf)
@@ -291,11 +294,6 @@ class SkeletonCompleter:
         ok = cost[rows, cols] < 1e6
         slot[rows[ok]] = cols[ok]
         return slot
-
-    def _stamp_of(self, slot: np.ndarray) -> np.ndarray:
-        """(P,) when each person's memory was last updated (-inf for new people)."""
-        return np.where(slot >= 0, self._stamp[np.maximum(slot, 0)] if self._stamp.size
-                        else -np.inf, -np.inf)
 
     def _remember(self, slot, ids, out, now, measured, plausible, publish, stamp) -> None:
         r = self.params.memory_rate
@@ -353,27 +351,6 @@ class SkeletonCompleter:
         rays = np.einsum("pjk,pjkl->pjl", d, cameras.rotations[view])             # R^T d
         score = np.take_along_axis(sc, view[:, None], axis=1)[:, 0]
         return one, cameras.centers[view], rays, np.where(one, score, 0.0)
-
-
-def _keep_sides(points: np.ndarray, last: np.ndarray, gap_s: np.ndarray, pairs: np.ndarray,
-                max_gap_s: float = 0.2) -> np.ndarray:
-    """Left/right continuity: where the views' majority labelled a pair of limbs the other
-    way round (points (P, J, 3); the person's last pose `last` (P, J, 3) seen gap_s (P,) ago),
-    exchanging the pair's two 3D joints brings both at least twice as close to where they
-    were: they are exchanged. Returns a corrected copy."""
-    out = points.copy()
-    if not pairs.size:
-        return out
-    a, b = pairs[:, 0], pairs[:, 1]
-    straight = (np.linalg.norm(points[:, a] - last[:, a], axis=-1)
-                + np.linalg.norm(points[:, b] - last[:, b], axis=-1))           # (P, K)
-    crossed = (np.linalg.norm(points[:, a] - last[:, b], axis=-1)
-               + np.linalg.norm(points[:, b] - last[:, a], axis=-1))
-    with np.errstate(invalid="ignore"):
-        swap = (crossed < 0.5 * straight) & (gap_s <= max_gap_s)[:, None]
-    p, k = np.nonzero(swap)
-    out[p, a[k]], out[p, b[k]] = points[p, b[k]], points[p, a[k]]
-    return out
 
 
 def _nanmedian_rows(values: np.ndarray, count: np.ndarray) -> np.ndarray:
