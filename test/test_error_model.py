@@ -8,8 +8,8 @@ from pose3d_ros.core import error_model as em
 from pose3d_ros.core import mocap_views as mv
 from pose3d_ros.core.camera import Rig
 from pose3d_ros.core.layouts import H36M17
+from pose3d_ros.core.mocap import load_mocap
 from pose3d_ros.tools import measure_error_model
-from pose3d_ros.tools.fetch_mocap import load_mocap
 
 LH, RH = H36M17.index("left_hip"), H36M17.index("right_hip")
 

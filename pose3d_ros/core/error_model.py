@@ -84,7 +84,8 @@ class ErrorModel:
         return int(self.residuals.shape[0])
 
     def summary(self) -> dict:
-        """Per-joint median and p90 of |residual| (fraction of scale), swap rates, misses."""
+        """Per-joint median and p90 of |residual| (fraction of scale), swap rates, the share of
+        joints below LOW_CONFIDENCE (dropped by the default triangulation), misses."""
         err = np.linalg.norm(self.residuals, axis=-1)
         return {
             "samples": self.num_samples,
@@ -97,6 +98,9 @@ class ErrorModel:
             "swap_rate_per_pair": dict(zip(
                 (H36M17.joint_names[a].removeprefix("left_") for a, _ in SWAP_PAIRS),
                 _rounded(self.swapped.mean(0)), strict=True)),
+            "low_confidence_rate_per_joint": dict(zip(
+                H36M17.joint_names, _rounded(np.mean(self.scores < LOW_CONFIDENCE, 0)),
+                strict=True)),
             "person_miss_rate": round(self.person_miss_rate, 4),
             "false_per_view": round(self.false_per_view, 4),
             "score_error_correlation": round(float(np.corrcoef(
@@ -110,6 +114,7 @@ def _rounded(values: np.ndarray) -> list[float]:
 
 
 SCORE_BINS = (0.0, 0.5, 0.8, 0.95, 0.99, 1.0)
+LOW_CONFIDENCE = 0.3  # triangulate()'s default min_score: joints below it count as dropped
 
 
 def _by_score(scores: np.ndarray, err: np.ndarray) -> dict[str, list]:
@@ -298,11 +303,12 @@ def apply_error_model(points2d: np.ndarray, rng: np.random.Generator,
     return np.where(keep[..., None], noisy, np.nan), np.where(keep, conf, 0.0)
 
 
-def false_detections(rng: np.random.Generator, count: int, image_size: tuple[int, int],
+def false_detections(rng: np.random.Generator, count: int, image_size,
                      model: ErrorModel | None = None, *, pose_pool: np.ndarray | None = None,
                      height_fraction: tuple[float, float] = (0.15, 0.7)
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """`count` spurious detections in an image of image_size (width, height) pixels.
+    """`count` spurious detections; image_size: (width, height) pixels, or (count, 2) one
+    per detection.
 
     Each is a partial body (one of PARTIAL_BODIES) of a pose drawn from pose_pool (N, 17, 2)
     pixels (e.g. the true 2D of the scene's people at other times; default: one standing
@@ -314,14 +320,13 @@ def false_detections(rng: np.random.Generator, count: int, image_size: tuple[int
     """
     model = model or load_error_model()
     pool = _CANONICAL_2D[None] if pose_pool is None else np.asarray(pose_pool, float)
-    w, h = image_size
+    size_wh = np.broadcast_to(np.asarray(image_size, float), (count, 2))
     base = pool[rng.integers(0, len(pool), size=count)]  # (C, 17, 2)
     lo, hi = np.nanmin(base, axis=1), np.nanmax(base, axis=1)  # (C, 2)
     size = np.maximum(np.max(hi - lo, axis=1), 1e-6)
-    target = rng.uniform(*height_fraction, size=count) * h
+    target = rng.uniform(*height_fraction, size=count) * size_wh[:, 1]
     centred = (base - 0.5 * (lo + hi)[:, None]) * (target / size)[:, None, None]
-    centre = np.stack([rng.uniform(0, w, count), rng.uniform(0, h, count)], -1)
-    keypoints = centred + centre[:, None]
+    keypoints = centred + (rng.uniform(size=(count, 2)) * size_wh)[:, None]
     parts = np.zeros((len(PARTIAL_BODIES), H36M17.num_joints), bool)
     for k, names in enumerate(PARTIAL_BODIES):
         parts[k, H36M17.indices(names)] = True

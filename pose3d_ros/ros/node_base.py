@@ -39,6 +39,9 @@ RATE_MISMATCH_FACTOR = 3.0
 # Rejections that are expected while a system starts (logged at INFO, still counted).
 START_UP_REASONS = ("no_camera_info",)
 IDLE_WAKE_S = 1.0   # longest the processing thread sleeps when nothing is pending
+# A stamp this far ahead of the node's clock (s) is a clock fault: rejected, so it cannot make
+# the frames of the other cameras look late. Clocks of networked computers agree far better.
+FUTURE_TOLERANCE_S = 2.0
 
 
 class PoseNodeBase(LifecycleNode):
@@ -200,6 +203,11 @@ class PoseNodeBase(LifecycleNode):
     def offer(self, camera: str, stamp: float, payload: Any) -> None:
         """Give one frame to the synchroniser (bad stamps are rejected and reported)."""
         now = time.monotonic()
+        clock = self.get_clock().now().nanoseconds * 1e-9   # 0 until simulated time starts
+        if clock > 0 and stamp > clock + FUTURE_TOLERANCE_S:
+            self.reject(camera, "stamp_future", f"camera {camera!r}: stamp {stamp:.3f} s is "
+                        f"{stamp - clock:.3f} s ahead of this node's clock (frame ignored)")
+            return
         with self._lock:
             if self.sync is None:
                 return

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pose3d_ros.core import bagio
+from pose3d_ros.core import bagio, data_paths
 from pose3d_ros.tools import evaluate, fetch_demo, make_bag
 
 log = logging.getLogger("pose3d_demo")
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluation = evaluate.evaluate_tracks(pred, ref, latency_s=latency)
     images = evaluate.overlay_images(bag, evaluation, ref.stamps_ns, [len(ref.frames) // 2])
     notes = [
-        f"demo recording {args.recording!r} (from the {fetch_demo.POSE2SIM_WHEEL} wheel), "
+        f"demo recording {args.recording!r} (from the {data_paths.POSE2SIM_WHEEL} wheel), "
         f"4 cameras, images scaled by {args.scale}",
         "prediction: pose3d_node (all-in-one, tracking + One Euro filter) fed over DDS by the "
         "bag replay publisher, lock-step" if args.rate == 0 else
