@@ -14,11 +14,14 @@ per link outwards from the known joints along the skeleton tree rooted at the le
    length (the parent moves with the body). num_views 0, confidence `motion_confidence`.
 3. the body template: the canonical body (synthetic.canonical_pose) scaled to the person and
    fitted rigidly (Kabsch) to the known joints; face joints are fitted to the known face
-   joints and shoulders, so a missing ear follows the nose and the other ear. num_views 0,
-   confidence `template_confidence`.
+   joints and shoulders, so a missing ear follows the nose and the other ear. Limb joints are
+   taken from it only when the person's known joints fit the standing template within
+   TEMPLATE_FIT_M (RMS): the legs of someone crawling stay missing rather than guessed.
+   num_views 0, confidence `template_confidence`.
 
 Bone lengths: each person's own, learned over time (exponential average of lengths measured
-between two triangulated joints), keyed by track id when the caller has ids, otherwise by a
+between two triangulated joints, those within 0.7-1.4 x the canonical bone at the person's
+scale, and used within that range), keyed by track id when the caller has ids, otherwise by a
 nearest-centre match to the people of the previous frames; before any is learned, the
 canonical bone times the person's scale (median measured / canonical ratio).
 
@@ -48,6 +51,11 @@ from .synthetic import canonical_pose
 
 _FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
 _LONG_BONE_M = 0.15
+TEMPLATE_FIT_M = 0.12
+# learned bone lengths are kept within this factor of the canonical bone at the body's scale
+# (a bone measured outside it, e.g. from a 2-view triangulation along the baseline, teaches
+# nothing)
+_MEMORY_RANGE = (0.7, 1.4)
 
 
 @dataclass(frozen=True)
@@ -218,8 +226,12 @@ class SkeletonCompleter:
         learned = np.full((n_people, body.lengths.size), np.nan)
         learned[known_slot] = self._lengths[slot[known_slot]]
         body_scale = np.where(np.isfinite(scale), scale, 1.0)
-        expected = np.where(np.isfinite(learned), learned,
-                            body.lengths * body_scale[:, None])                   # (P, B)
+        prior = body.lengths * body_scale[:, None]                                # (P, B)
+        expected = np.clip(np.where(np.isfinite(learned), learned, prior),
+                           _MEMORY_RANGE[0] * prior, _MEMORY_RANGE[1] * prior)
+        with np.errstate(invalid="ignore"):     # only bones near the body's proportions teach
+            now_good = np.where((now > _MEMORY_RANGE[0] * prior)
+                                & (now < _MEMORY_RANGE[1] * prior), now, np.nan)
         last = np.full(pts.shape, np.nan)
         age = np.full(measured.shape, np.inf)
         last[known_slot] = self._last[slot[known_slot]]
@@ -271,7 +283,8 @@ class SkeletonCompleter:
         views[filled & (views != 1)] = 0
         support = np.asarray(num_views).max(1, initial=0)
         confirmed = known_slot | (support >= p.min_views_new)
-        self._remember(slot, ids, out, now, measured, plausible, plausible & confirmed, stamp)
+        self._remember(slot, ids, out, now_good, measured, plausible, plausible & confirmed,
+                       stamp)
         return Completion(out, conf.astype(np.float32), views, filled, plausible, confirmed,
                           scale)
 
@@ -408,7 +421,14 @@ def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,
     """The person-scaled template fitted rigidly to the known joints: (P, J, 3) (face joints
     from a fit to the known face joints and shoulders when there are 3 of them)."""
     template = body.template[None] * scale[:, None, None]                      # (P, J, 3)
-    body_fit = _rigid_fit(template, points, known & ~body.face[None])
+    body_known = known & ~body.face[None]
+    body_fit = _rigid_fit(template, points, body_known)
+    # limbs from the standing template only for a body that stands like it (known joints
+    # within TEMPLATE_FIT_M RMS): a crawling or lying person's legs are not guessed
+    residual = np.where(body_known, np.linalg.norm(body_fit - points, axis=-1), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rms = np.sqrt((residual ** 2).sum(1) / body_known.sum(1))
+    body_fit = np.where((rms <= TEMPLATE_FIT_M)[:, None, None], body_fit, np.nan)
     head_set = body.face.copy()
     head_set[body.shoulders] = True
     head_known = known & head_set[None]
