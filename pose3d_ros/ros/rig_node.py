@@ -21,7 +21,11 @@ from pose3d_ros.core.body_frame import body_frames
 from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
-from pose3d_ros.core.static_tf import StaticTransformTree, transforms_from_message
+from pose3d_ros.core.static_tf import (
+    StaticTransformTree,
+    transform_from_stamped,
+    transforms_from_message,
+)
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.core.tracking import TrackerParams
 from pose3d_ros.msg import Skeleton3DArray
@@ -190,11 +194,10 @@ class RigNodeBase(PoseNodeBase):
         try:
             if self.tf_buffer is not None:
                 from rclpy.time import Time
-                from scipy.spatial.transform import Rotation
-                tf = self.tf_buffer.lookup_transform(model.frame_id, self.fixed_frame, Time())
-                q, tr = tf.transform.rotation, tf.transform.translation
-                R = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
-                t = np.array([tr.x, tr.y, tr.z])
+
+                # p_camera = R p_fixed + t: the fixed frame's pose in the optical frame
+                R, t = transform_from_stamped(self.tf_buffer.lookup_transform(
+                    model.frame_id, self.fixed_frame, Time())).matrix()
             else:
                 R, t = self.static_tf.lookup(model.frame_id, self.fixed_frame)
         except Exception as err:  # noqa: BLE001 - tf2 raises several lookup exceptions
