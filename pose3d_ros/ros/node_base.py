@@ -230,6 +230,9 @@ class PoseNodeBase(LifecycleNode):
                                    "(replay loop or clock reset): synchroniser restarted")
         self._wake.set()
 
+    def _answer_failed_set(self, frame_set: FrameSet) -> None:
+        """Nodes whose every input set gets an output message publish an empty one here."""
+
     def _work(self) -> None:
         """The processing thread: event-driven, it sleeps until a frame is offered or the
         oldest open set times out."""
@@ -248,6 +251,7 @@ class PoseNodeBase(LifecycleNode):
                     self.reject("pipeline", type(err).__name__,
                                 f"processing the set at {frame_set.stamp:.6f} s failed: {err}",
                                 level="error")
+                    self._answer_failed_set(frame_set)
                 continue
             self._between_sets()
             timeout = IDLE_WAKE_S if deadline is None else \
