@@ -89,20 +89,15 @@ def finish_image(camera: str, image: np.ndarray | PendingImage) -> np.ndarray:
 def finish_images(images: dict[str, np.ndarray | PendingImage]
                   ) -> dict[str, np.ndarray | ImageDecodeError]:
     """finish_image() for the frames of one set: camera -> BGR image, or the ImageDecodeError
-    of a corrupt one. Several compressed images are decoded side by side on the detectors'
-    shared thread pool (cv2.imdecode releases the GIL)."""
-    def finish(camera: str) -> np.ndarray | ImageDecodeError:
+    of a corrupt one. One after another: decoding them side by side on the detectors' thread
+    pool was slower on the shared 2-core machine (benchmarks/bench_input.py)."""
+    finished: dict[str, np.ndarray | ImageDecodeError] = {}
+    for camera, image in images.items():
         try:
-            return finish_image(camera, images[camera])
+            finished[camera] = finish_image(camera, image)
         except ImageDecodeError as err:
-            return err
-
-    pending = [c for c, image in images.items() if isinstance(image, PendingImage)]
-    if len(pending) < 2:
-        return {camera: finish(camera) for camera in images}
-    from pose3d_ros.core.detection.parallel import camera_pool
-    futures = {camera: camera_pool().submit(finish, camera) for camera in images}
-    return {camera: future.result() for camera, future in futures.items()}
+            finished[camera] = err
+    return finished
 
 
 __all__ = ["ImageDecodeError", "LATCHED_QOS", "OUTPUT_QOS", "PendingImage",
