@@ -106,6 +106,9 @@ class PoseNodeBase(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        result = super().on_activate(state)     # enables the lifecycle publishers first
+        if result != TransitionCallbackReturn.SUCCESS:
+            return result
         self._subscribe()
         self._owned_timers.append(self.create_timer(self.config.diagnostics_period_s,
                                                     self.publish_diagnostics))
@@ -113,7 +116,6 @@ class PoseNodeBase(LifecycleNode):
         self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}_worker",
                                         daemon=True)
         self._worker.start()
-        result = super().on_activate(state)     # enables the lifecycle publishers
         self._after_activate()
         self.get_logger().info("active")
         return result
