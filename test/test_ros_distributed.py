@@ -257,3 +257,21 @@ def _nan_translation(path) -> str:
     doc = yaml.safe_load(path.read_text())
     doc["cameras"][0]["translation"][0] = float("nan")
     return yaml.safe_dump(doc)
+
+
+def test_one_node_logs_rejections_at_every_severity():
+    """INFO (start-up), WARN (input faults) and ERROR (processing) from the same node: rclpy
+    refuses a second severity from one logging call site, which would raise inside a
+    subscription callback and stop the executor."""
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides())
+        try:
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            fusion.reject("cam01", "no_camera_info", "camera 'cam01': image before camera_info")
+            fusion.reject("cam01", "stamp_backwards", "camera 'cam01': stamp went back")
+            fusion.reject("pipeline", "RuntimeError", "processing failed", level="error")
+            fusion.reject("cam02", "stamp_jump", "camera 'cam02': stamp jumped", level="info")
+            assert fusion.health.cameras["cam01"].rejected == {"no_camera_info": 1,
+                                                              "stamp_backwards": 1}
+        finally:
+            fusion.destroy_node()
