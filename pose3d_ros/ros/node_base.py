@@ -283,8 +283,9 @@ class PoseNodeBase(LifecycleNode):
         return {}
 
     def _check_rates(self, now: float) -> None:
-        """Report a camera whose input rate (from its stamps) is far above the others'."""
-        rates = {c: self.sync.state[c].rate_hz for c in self.sync.live_cameras(now)}
+        """Report a camera whose capture rate (from its stamps; frames lost on the way do not
+        count) is far above the others'."""
+        rates = {c: self.sync.state[c].capture_rate_hz for c in self.sync.live_cameras(now)}
         for camera, rate in rates.items():
             others = [r for c, r in rates.items() if c != camera and r > 0]
             if others and rate > RATE_MISMATCH_FACTOR * statistics.median(others):
