@@ -72,7 +72,12 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
                         if ty in (bagio.COMPRESSED_IMAGE, bagio.IMAGE)]
         if not replayer.wait_for_subscribers(image_topics, timeout_s=15.0):
             raise RuntimeError(f"the node did not subscribe to {image_topics} within 15 s")
-        # Cameras first: the node ignores images of a camera it has no CameraInfo for yet.
+        # The rig's poses, then the cameras: the node ignores images of a camera it has no
+        # CameraInfo for yet, and a CameraInfo whose pose is not on /tf_static yet.
+        poses = [t for t, ty in replayer.topics.items() if ty == bagio.TF_MESSAGE]
+        if poses:
+            replayer.publish_first(poses)
+            time.sleep(0.2)
         replayer.publish_first(t for t, ty in replayer.topics.items()
                                if ty == bagio.CAMERA_INFO)
         time.sleep(0.5)
