@@ -90,6 +90,48 @@ def run_after(scene: Scene, threshold_px: float = THRESHOLD_PX) -> tuple[list, l
     return preds, ids, (time.process_time() - t0) / max(len(scene.detections), 1)
 
 
+def oracle_views(scene: Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each present person's own detections (the TRUE association, no false or duplicate
+    detection): keypoints (N, V, J, 2) raw pixels, NaN where unusable (score < 0.3), scores
+    (N, V, J), and (N, 2) (frame, person) of each row."""
+    rows, kps, scs = [], [], []
+    n_views, n_joints = len(scene.rig.cameras), scene.layout.num_joints
+    for f in range(scene.num_frames):
+        for person in np.flatnonzero(scene.present[f]):
+            kp = np.full((n_views, n_joints, 2), np.nan)
+            sc = np.zeros((n_views, n_joints))
+            for v, det in enumerate(scene.detections[f]):
+                idx = np.flatnonzero(scene.sources[f][v] == person)
+                if idx.size:
+                    kp[v], sc[v] = det.keypoints[idx[0]], det.scores[idx[0]]
+            kp[sc < 0.3] = np.nan
+            rows.append((f, person))
+            kps.append(kp)
+            scs.append(sc)
+    return np.array(kps), np.array(scs), np.array(rows).reshape(-1, 2)
+
+
+def run_peers(scene: Scene, threshold_px: float) -> dict:
+    """Triangulation alone on the true association: ours (robust), aniposelib's DLT and
+    Pose2Sim's best-camera triangulation (bench_triangulation's wrappers). PCP, MPJPE and
+    CPU ms per frame (all people of a frame)."""
+    from bench_triangulation import anipose, ours, pose2sim
+    kp, sc, rows = oracle_views(scene)
+    out = {}
+    for name, method in (("ours (triangulation only)", ours(threshold_px)),
+                         ("aniposelib DLT", anipose(False)),
+                         ("Pose2Sim best cameras", pose2sim(True, threshold_px))):
+        method(scene.rig, kp[:1], sc[:1])                     # warm-up (JAX compiles)
+        t0 = time.process_time()
+        points = method(scene.rig, kp, sc)
+        spent = (time.process_time() - t0) / scene.num_frames
+        preds = [points[rows[:, 0] == f] for f in range(scene.num_frames)]
+        out[name] = score(scene, preds, [rows[rows[:, 0] == f, 1] + 1
+                                         for f in range(scene.num_frames)])
+        out[name]["cpu_ms_per_frame"] = 1000 * spent
+    return out
+
+
 def score(scene: Scene, preds: list, ids: list) -> dict:
     gt, gt_ids = [], []
     for f in range(scene.num_frames):
@@ -110,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="measured 2D residuals times this (1 = as measured)")
     parser.add_argument("--threshold-px", type=float, default=THRESHOLD_PX,
                         help="outlier threshold of the robust triangulation (pixels)")
+    parser.add_argument("--peers", action="store_true",
+                        help="also aniposelib and Pose2Sim (PYTHONPATH=/tmp/benchpkgs) on the "
+                        "1-person scenes, given the true association")
     parser.add_argument("--json", default="")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)
@@ -126,9 +171,13 @@ def main(argv: list[str] | None = None) -> int:
                 for name, run in (("before", run_before), ("after", run_after)):
                     preds, ids, spent = run(scene, args.threshold_px)
                     row[name] = score(scene, preds, ids) | {"cpu_ms_per_frame": 1000 * spent}
+                if args.peers and people == 1:
+                    row["peers"] = run_peers(scene, args.threshold_px)
                 rows.append(row)
                 print(_line(row), flush=True)
     print(to_markdown(rows))
+    if args.peers:
+        print(peers_markdown(rows))
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "machine": _machine()}, indent=1))
     return 0
@@ -163,6 +212,22 @@ def to_markdown(rows: list[dict]) -> str:
             f"{sum(r['after']['id_switches'] for r in rs)} | "
             f"{_mean(rs, 'before', 'cpu_ms_per_frame'):.2f} / "
             f"{_mean(rs, 'after', 'cpu_ms_per_frame'):.2f} |")
+    return "\n".join(out)
+
+
+def peers_markdown(rows: list[dict]) -> str:
+    """Triangulation-only comparison on the true association (1-person scenes)."""
+    out = ["| rig | method | PCP % | MPJPE mm | CPU ms / frame |", "|---|---|---|---|---|"]
+    for rig in dict.fromkeys(r["rig"] for r in rows if "peers" in r):
+        rs = [r for r in rows if r["rig"] == rig and "peers" in r]
+        for name in rs[0]["peers"]:
+            vals = [r["peers"][name] for r in rs]
+            out.append(f"| {rig} | {name} | {100 * np.mean([v['pcp'] for v in vals]):.1f} | "
+                       f"{np.mean([v['mpjpe_mm'] for v in vals]):.1f} | "
+                       f"{np.mean([v['cpu_ms_per_frame'] for v in vals]):.2f} |")
+        out.append(f"| {rig} | pose3d_ros full path (after) | "
+                   f"{100 * _mean(rs, 'after', 'pcp'):.1f} | {_mean(rs, 'after', 'mpjpe_mm'):.1f}"
+                   f" | {_mean(rs, 'after', 'cpu_ms_per_frame'):.2f} |")
     return "\n".join(out)
 
 

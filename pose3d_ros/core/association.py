@@ -252,6 +252,9 @@ def merge_duplicates(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     distance over their common joints (at least `min_joints`) is below `merge_distance_m`
     (metres) are one body: they are merged, closest pair first; where both hold a detection
     in the same camera, the one with the larger total score stays and the other is dropped.
+    Two groups holding coinciding detections in every camera they share (_same_detections)
+    whose 3D bodies are apart are a duplicate and its original: the weaker group is dropped
+    whole (its other members, e.g. a false detection it was matched with, join nothing).
     """
     xy, weight = _gather_arrays(normalized, scores, association.members, min_score)
     points = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))    # (P, J, 3)
@@ -268,25 +271,32 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(common, d, 0.0).sum(-1) / common.sum(-1)
     mean = np.where(common.sum(-1) >= min_joints, mean, np.inf)
-    mean = np.where(_same_detections(xy, weight, min_joints), 0.0, mean)
+    one_body = mean < merge_distance_m
+    duplicate = _same_detections(xy, weight, min_joints) & ~one_body
     strength = weight.sum(1)                                               # (P, V)
-    first, second = np.nonzero(np.triu(mean < merge_distance_m, 1))
+    first, second = np.nonzero(np.triu(one_body | duplicate, 1))
     if not first.size:
         return association, np.arange(len(members))
     rows, strength = members.copy(), strength.copy()
     owner = np.arange(len(rows))
     cost = association.cost.copy()
-    for a, b in zip(*(x[np.argsort(mean[first, second])] for x in (first, second)),
-                    strict=True):
-        a, b = owner[a], owner[b]
+    order = np.lexsort((mean[first, second], duplicate[first, second]))  # 3D merges first
+    for a0, b0 in zip(first[order], second[order], strict=True):
+        a, b = owner[a0], owner[b0]
         if a == b:
             continue
-        take = (rows[b] >= 0) & ((rows[a] < 0) | (strength[b] > strength[a]))
-        rows[a] = np.where(take, rows[b], rows[a])
-        strength[a] = np.where(take, strength[b], strength[a])
+        if duplicate[a0, b0]:
+            # the same detections in the shared cameras, bodies apart in 3D (a duplicate
+            # seen from ill-conditioned views): the weaker group goes, nothing of it joins
+            if strength[b].sum() > strength[a].sum():
+                a, b = b, a
+        else:
+            take = (rows[b] >= 0) & ((rows[a] < 0) | (strength[b] > strength[a]))
+            rows[a] = np.where(take, rows[b], rows[a])
+            strength[a] = np.where(take, strength[b], strength[a])
+            cost[a] = np.fmin(cost[a], cost[b])
         rows[b] = -1
         owner[owner == b] = a
-        cost[a] = np.fmin(cost[a], cost[b])
     keep = np.flatnonzero((rows >= 0).sum(1) > 0)
     return Association(rows[keep], cost[keep]), keep
 

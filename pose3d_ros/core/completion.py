@@ -14,11 +14,14 @@ per link outwards from the known joints along the skeleton tree rooted at the le
    length (the parent moves with the body). num_views 0, confidence `motion_confidence`.
 3. the body template: the canonical body (synthetic.canonical_pose) scaled to the person and
    fitted rigidly (Kabsch) to the known joints; face joints are fitted to the known face
-   joints and shoulders, so a missing ear follows the nose and the other ear. num_views 0,
-   confidence `template_confidence`.
+   joints and shoulders, so a missing ear follows the nose and the other ear. Limb joints are
+   taken from it only when the person's known joints fit the standing template within
+   TEMPLATE_FIT_M (RMS): the legs of someone crawling stay missing rather than guessed.
+   num_views 0, confidence `template_confidence`.
 
 Bone lengths: each person's own, learned over time (exponential average of lengths measured
-between two triangulated joints), keyed by track id when the caller has ids, otherwise by a
+between two triangulated joints, those within 0.7-1.4 x the canonical bone at the person's
+scale, and used within that range), keyed by track id when the caller has ids, otherwise by a
 nearest-centre match to the people of the previous frames; before any is learned, the
 canonical bone times the person's scale (median measured / canonical ratio).
 
@@ -45,10 +48,14 @@ from scipy.optimize import linear_sum_assignment
 from .camera import CameraArrays
 from .layouts import JointLayout
 from .synthetic import canonical_pose
-from .triangulation import left_right_pairs
 
 _FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
 _LONG_BONE_M = 0.15
+TEMPLATE_FIT_M = 0.12
+# learned bone lengths are kept within this factor of the canonical bone at the body's scale
+# (a bone measured outside it, e.g. from a 2-view triangulation along the baseline, teaches
+# nothing)
+_MEMORY_RANGE = (0.7, 1.4)
 
 
 @dataclass(frozen=True)
@@ -64,14 +71,16 @@ class CompletionParams:
         confirmed it must be seen again within it.
     match_distance_m: gate of the nearest-centre match when no track ids are given (m).
     ray_confidence, motion_confidence, template_confidence: confidences of filled joints.
+    template_limbs: fill limb joints from the standing template too (False: face joints only;
+        a limb nobody sees and with no recent motion stays missing).
     """
 
     min_score: float = 0.3
     min_views_new: int = 3
     min_measured_bones: int = 2
     scale_range: tuple[float, float] = (0.5, 1.35)
-    bone_ratio_range: tuple[float, float] = (0.55, 1.7)
-    max_bad_bone_share: float = 0.34
+    bone_ratio_range: tuple[float, float] = (0.5, 1.9)
+    max_bad_bone_share: float = 0.4
     memory_rate: float = 0.1
     motion_max_age_s: float = 0.5
     forget_s: float = 5.0
@@ -80,6 +89,7 @@ class CompletionParams:
     ray_confidence: float = 0.5
     motion_confidence: float = 0.3
     template_confidence: float = 0.1
+    template_limbs: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.memory_rate <= 1:
@@ -125,7 +135,6 @@ class _Body:
     face: np.ndarray
     shoulders: np.ndarray
     incidence: np.ndarray
-    pairs: np.ndarray
 
 
 @lru_cache(maxsize=8)
@@ -153,7 +162,7 @@ def _body(layout: JointLayout) -> _Body:
     incidence[0, np.arange(len(bones)), bones[:, 0]] = 1.0
     incidence[1, np.arange(len(bones)), bones[:, 1]] = 1.0
     return _Body(template, bones, lengths, lengths >= _LONG_BONE_M, parent, edge, depth, face,
-                 shoulders, incidence, left_right_pairs(layout))
+                 shoulders, incidence)
 
 
 class SkeletonCompleter:
@@ -217,14 +226,18 @@ class SkeletonCompleter:
         learned = np.full((n_people, body.lengths.size), np.nan)
         learned[known_slot] = self._lengths[slot[known_slot]]
         body_scale = np.where(np.isfinite(scale), scale, 1.0)
-        expected = np.where(np.isfinite(learned), learned,
-                            body.lengths * body_scale[:, None])                   # (P, B)
+        prior = body.lengths * body_scale[:, None]                                # (P, B)
+        expected = np.clip(np.where(np.isfinite(learned), learned, prior),
+                           _MEMORY_RANGE[0] * prior, _MEMORY_RANGE[1] * prior)
+        with np.errstate(invalid="ignore"):     # only bones near the body's proportions teach
+            now_good = np.where((now > _MEMORY_RANGE[0] * prior)
+                                & (now < _MEMORY_RANGE[1] * prior), now, np.nan)
         last = np.full(pts.shape, np.nan)
         age = np.full(measured.shape, np.inf)
         last[known_slot] = self._last[slot[known_slot]]
         age[known_slot] = stamp - self._seen[slot[known_slot]]
 
-        out = _keep_sides(pts, last, stamp - self._stamp_of(slot), body.pairs)
+        out = pts.copy()
         views = np.asarray(num_views).astype(np.uint8).copy()
         conf = np.asarray(confidence, np.float32).copy()
         filled = np.zeros(measured.shape, bool)
@@ -261,6 +274,8 @@ class SkeletonCompleter:
         if missing.any():
             fitted = _template_fill(out, ~missing, body, body_scale)
             fill = missing & np.isfinite(fitted).all(-1)
+            if not p.template_limbs:
+                fill &= body.face[None]
             out = np.where(fill[..., None], fitted, out)
             views[fill] = 0
             conf = np.where(fill, p.template_confidence, conf)
@@ -268,7 +283,8 @@ class SkeletonCompleter:
         views[filled & (views != 1)] = 0
         support = np.asarray(num_views).max(1, initial=0)
         confirmed = known_slot | (support >= p.min_views_new)
-        self._remember(slot, ids, out, now, measured, plausible, plausible & confirmed, stamp)
+        self._remember(slot, ids, out, now_good, measured, plausible, plausible & confirmed,
+                       stamp)
         return Completion(out, conf.astype(np.float32), views, filled, plausible, confirmed,
                           scale)
 
@@ -291,11 +307,6 @@ class SkeletonCompleter:
         ok = cost[rows, cols] < 1e6
         slot[rows[ok]] = cols[ok]
         return slot
-
-    def _stamp_of(self, slot: np.ndarray) -> np.ndarray:
-        """(P,) when each person's memory was last updated (-inf for new people)."""
-        return np.where(slot >= 0, self._stamp[np.maximum(slot, 0)] if self._stamp.size
-                        else -np.inf, -np.inf)
 
     def _remember(self, slot, ids, out, now, measured, plausible, publish, stamp) -> None:
         r = self.params.memory_rate
@@ -355,27 +366,6 @@ class SkeletonCompleter:
         return one, cameras.centers[view], rays, np.where(one, score, 0.0)
 
 
-def _keep_sides(points: np.ndarray, last: np.ndarray, gap_s: np.ndarray, pairs: np.ndarray,
-                max_gap_s: float = 0.2) -> np.ndarray:
-    """Left/right continuity: where the views' majority labelled a pair of limbs the other
-    way round (points (P, J, 3); the person's last pose `last` (P, J, 3) seen gap_s (P,) ago),
-    exchanging the pair's two 3D joints brings both at least twice as close to where they
-    were: they are exchanged. Returns a corrected copy."""
-    out = points.copy()
-    if not pairs.size:
-        return out
-    a, b = pairs[:, 0], pairs[:, 1]
-    straight = (np.linalg.norm(points[:, a] - last[:, a], axis=-1)
-                + np.linalg.norm(points[:, b] - last[:, b], axis=-1))           # (P, K)
-    crossed = (np.linalg.norm(points[:, a] - last[:, b], axis=-1)
-               + np.linalg.norm(points[:, b] - last[:, a], axis=-1))
-    with np.errstate(invalid="ignore"):
-        swap = (crossed < 0.5 * straight) & (gap_s <= max_gap_s)[:, None]
-    p, k = np.nonzero(swap)
-    out[p, a[k]], out[p, b[k]] = points[p, b[k]], points[p, a[k]]
-    return out
-
-
 def _nanmedian_rows(values: np.ndarray, count: np.ndarray) -> np.ndarray:
     """Median of the finite values of each row of (P, B), `count` (P,) of them; NaN if none
     (a sort instead of np.nanmedian, which is slow on small arrays)."""
@@ -431,7 +421,14 @@ def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,
     """The person-scaled template fitted rigidly to the known joints: (P, J, 3) (face joints
     from a fit to the known face joints and shoulders when there are 3 of them)."""
     template = body.template[None] * scale[:, None, None]                      # (P, J, 3)
-    body_fit = _rigid_fit(template, points, known & ~body.face[None])
+    body_known = known & ~body.face[None]
+    body_fit = _rigid_fit(template, points, body_known)
+    # limbs from the standing template only for a body that stands like it (known joints
+    # within TEMPLATE_FIT_M RMS): a crawling or lying person's legs are not guessed
+    residual = np.where(body_known, np.linalg.norm(body_fit - points, axis=-1), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rms = np.sqrt((residual ** 2).sum(1) / body_known.sum(1))
+    body_fit = np.where((rms <= TEMPLATE_FIT_M)[:, None, None], body_fit, np.nan)
     head_set = body.face.copy()
     head_set[body.shoulders] = True
     head_known = known & head_set[None]

@@ -399,15 +399,22 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     pairs = left_right_pairs(layout)
     if not pairs.size or not normalized.shape[0] or not np.isfinite(outlier_threshold_px):
         return result, normalized, scores
-    fixed_xy, fixed_sc = normalized, scores
+    fixed_xy, fixed_sc = normalized.copy(), scores.copy()
+    people = np.arange(normalized.shape[0])
     for _ in range(2):            # a second round against the consensus the first one fixed
-        fixed_xy, fixed_sc, swapped = unswap_left_right(arrays, fixed_xy, fixed_sc,
-                                                        result.points, pairs,
-                                                        outlier_threshold_px)
-        redo = np.flatnonzero(swapped.any((1, 2)))
-        if not redo.size:
+        xy, sc, swapped = unswap_left_right(arrays, fixed_xy[people], fixed_sc[people],
+                                            result.points[people], pairs, outlier_threshold_px)
+        changed = swapped.any((1, 2))
+        if not changed.any():
             break
-        again = triangulate_normalized(arrays, fixed_xy[redo], fixed_sc[redo], **options)
-        for name in ("points", "reprojection_error", "num_views", "confidence", "used"):
-            getattr(result, name)[redo] = getattr(again, name)
+        people = people[changed]
+        fixed_xy[people], fixed_sc[people] = xy[changed], sc[changed]
+        # re-triangulate only the joints of the exchanged pairs of those people
+        joints = np.unique(pairs[swapped[changed].any((0, 1))])
+        again = triangulate_normalized(arrays, fixed_xy[people][:, :, joints],
+                                       fixed_sc[people][:, :, joints], **options)
+        at = np.ix_(people, joints)
+        for name in ("points", "reprojection_error", "num_views", "confidence"):
+            getattr(result, name)[at] = getattr(again, name)
+        result.used[np.ix_(people, np.arange(arrays.num_cameras), joints)] = again.used
     return result, fixed_xy, fixed_sc
