@@ -64,10 +64,11 @@ def make_demo_bag(recording: str, out: Path, scale: float, max_frames: int | Non
     demo's outputs are reproducible)."""
     videos = data_paths.video_paths(recording)
     cameras, rig_frame = cameras_from_calibration(data_paths.calibration_path(recording))
-    summary = write_bag(out, videos, cameras, fps=video_fps(videos[0]),
-                        start_ns=1_700_000_000_000_000_000, compressed=True, storage="mcap",
-                        fixed_frame=rig_frame, scale=scale, max_frames=max_frames,
-                        crop_to_video=True)
+    with progress(max_frames or 100, "bag") as bar:
+        summary = write_bag(out, videos, cameras, fps=video_fps(videos[0]),
+                            start_ns=1_700_000_000_000_000_000, compressed=True,
+                            storage="mcap", fixed_frame=rig_frame, scale=scale,
+                            max_frames=max_frames, crop_to_video=True, progress=bar.update)
     log.info("bag %s: %d frame sets from %d cameras", out, summary.frames, len(cameras))
     return out
 
