@@ -42,13 +42,9 @@ if __package__ in (None, ""):  # run as a script from a checkout: use this check
 from scenes import Scene, make_scene  # noqa: E402
 
 from pose3d_ros.core.association import associate_normalized, gather  # noqa: E402
-from pose3d_ros.core.camera import CameraArrays  # noqa: E402
+from pose3d_ros.core.camera import CameraArrays, undistort_normalised  # noqa: E402
 from pose3d_ros.core.multiperson_metrics import score_multiperson, to_campus14  # noqa: E402
-from pose3d_ros.core.pipeline import (  # noqa: E402
-    PipelineParams,
-    Pose3DPipeline,
-    undistort_normalised,
-)
+from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline  # noqa: E402
 from pose3d_ros.core.tracking import SkeletonTracker  # noqa: E402
 from pose3d_ros.core.triangulation import triangulate_normalized  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 Prints markdown tables (results in benchmarks/results_mocap.md):
   1. the 15 clips: frames, fps, duration, distance travelled, stature, rigid-bone drift;
-  2. the shipped 2D error model (pose3d_ros/models/error_model_blazepose.json);
+  2. the shipped 2D error models (pose3d_ros/models/error_model_blazepose*.json);
   3. scenes in ring rigs of 3, 5 and 8 cameras with 1-6 people: joints in the image,
      occluded by another person, seen by >= 2 cameras, detections and false detections
      per view, and the time to make, project and detect a frame (numpy, this CPU).
@@ -18,7 +18,11 @@ import numpy as np
 
 from pose3d_ros.core import mocap_scenes as ms
 from pose3d_ros.core import mocap_views as mv
-from pose3d_ros.core.error_model import load_error_model
+from pose3d_ros.core.error_model import (
+    ERROR_MODEL_PATH,
+    MULTI_ERROR_MODEL_PATH,
+    load_error_model,
+)
 from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.lifting.root_placement import bone_lengths
 from pose3d_ros.core.mocap import HEAD_TOP_ABOVE_HEAD_M, load_mocap
@@ -44,10 +48,10 @@ def clip_table(clips) -> None:
           f"{sum(c.duration_s for c in clips):.1f} | | | | |")
 
 
-def error_model_table() -> None:
-    model = load_error_model()
+def error_model_table(path) -> None:
+    model = load_error_model(path)
     s = model.summary()
-    print(f"\nError model: {model.source}; {s['samples']} person-views; person miss rate "
+    print(f"\n### {path.name}\n\n{model.source}; {s['samples']} person-views; person miss rate "
           f"{s['person_miss_rate']}; false detections per view {s['false_per_view']}; "
           f"correlation(score, error) {s['score_error_correlation']}\n")
     print("| joint | median error / scale | p90 error / scale | confidence < 0.3 |")
@@ -100,7 +104,8 @@ def main() -> None:
     args = parser.parse_args()
     clips = load_mocap()
     clip_table(clips)
-    error_model_table()
+    for path in (ERROR_MODEL_PATH, MULTI_ERROR_MODEL_PATH):
+        error_model_table(path)
     scene_table(clips, args.frames, args.seeds)
 
 

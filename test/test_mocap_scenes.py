@@ -209,3 +209,20 @@ def test_detections_carry_measured_errors_and_false_people():
     if one.num_people:
         assert np.all(one.boxes[:, :2] <= np.nanmin(one.keypoints, axis=1) + 1e-3)
         assert np.all((one.person_scores > 0) & (one.person_scores <= 1))
+
+
+def test_scenes_fit_a_real_rig():
+    from pose3d_ros.core.calibration import load_rig
+    from pose3d_ros.core.data_paths import calibration_path
+
+    rig = load_rig(calibration_path("single"))  # the demo's Qualisys rig, z up
+    centre = mv.rig_look_point(rig)
+    assert 0.0 < centre[2] < 2.0  # looks at a point at body height
+    scene = ms.make_scene(load_mocap(["walk", "dance_a"]), np.random.default_rng(0),
+                          ms.SceneConfig(num_people=2, area_radius=1.0,
+                                         area_centre=(centre[0], centre[1]),
+                                         enter_leave_probability=0.0))
+    views = mv.project_scene(rig, scene.joints)
+    assert views.in_image.mean() > 0.5
+    assert views.in_image.any(axis=(0, 1, 3)).all()  # every camera sees the people
+    np.testing.assert_array_equal(views.image_sizes, [[c.width, c.height] for c in rig])

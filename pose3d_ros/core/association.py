@@ -424,12 +424,13 @@ def _sorted(association: Association) -> Association:
     return Association(association.members[order], association.cost[order])
 
 
-def gather(detections: Sequence[Detections2D], association: Association
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Associated detections as arrays for triangulate().
+def gather(detections: Sequence[Detections2D], association: Association, *,
+           normalised: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Associated detections as arrays for triangulate() (or, with normalised=True, their
+    Detections2D.normalised coordinates for triangulate_normalized()).
 
-    Returns keypoints (P_out, V, J, 2) raw pixels (NaN where unseen) and scores (P_out, V, J)
-    (0 where unseen).
+    Returns keypoints (P_out, V, J, 2) raw pixels or normalised coordinates (NaN where
+    unseen) and scores (P_out, V, J) (0 where unseen).
     """
     n_views = len(detections)
     if association.members.shape[1:] != (n_views,):
@@ -442,7 +443,10 @@ def gather(detections: Sequence[Detections2D], association: Association
     for v, det in enumerate(detections):
         idx = association.members[:, v]
         seen = idx >= 0
-        kp[seen, v] = det.keypoints[idx[seen]]
+        points = det.normalised if normalised else det.keypoints
+        if points is None:
+            raise ValueError(f"view {v} carries no normalised coordinates")
+        kp[seen, v] = points[idx[seen]]
         sc[seen, v] = det.scores[idx[seen]]
     return kp, sc
 

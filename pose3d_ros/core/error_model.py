@@ -1,10 +1,12 @@
 """A 2D detector error model MEASURED on real video, to turn exact projections into
 detector-like 2D (for training and benchmarks on the motion capture).
 
-Measured by `python -m pose3d_ros.tools.measure_error_model` (docs/mocap.md): the package's
-BlazePose 2D on the 4-camera demo recording `single` against a reference made without that
-camera: the joint triangulated (robustly) from the OTHER three cameras with the shipped
-calibration and projected into it. Every person-view becomes one sample of H36M-17 errors:
+Measured by `python -m pose3d_ros.tools.measure_error_model` (core/error_measurement.py,
+docs/mocap.md): a detector's 2D on a 4-camera demo recording against a reference made without
+that camera: the person triangulated (robustly) from the OTHER three cameras with the shipped
+calibration and projected into it. Two models ship: ERROR_MODEL_PATH (mediapipe BlazePose,
+the nodes' default, one-person recording) and MULTI_ERROR_MODEL_PATH (the multi-person
+back-end on the two-person recording). Every person-view is one sample of H36M-17 errors:
   residual = (detection - reference) / person scale   (after undoing left/right swaps)
   score    = the detector's confidence for the joint
   swapped  = which left/right pairs the detector exchanged
@@ -15,13 +17,14 @@ bound of the detector's; systematic differences between BlazePose's joints and a
 joint centres are NOT in the model (the reference is made from the same detector).
 
 API
-    model = load_error_model()             # the shipped model (pose3d_ros/models/...json)
+    model = load_error_model()             # the default model (or load_error_model(path))
     noisy, conf = apply_error_model(points2d, rng, model, visible=mask)
         points2d (..., 17, 2) exact pixels -> noisy (..., 17, 2) NaN where not detected,
         conf (..., 17) in [0, 1], 0 where not detected; whole-skeleton samples keep the
         correlation between joints and between error and confidence.
     fakes, fake_scores = false_detections(rng, count, image_size, model, pose_pool=poses2d)
     model = measure_error_model(reference2d, detected2d, scores, ...)   # pure arrays
+    model = dataclasses.replace(model, person_miss_rate=0.0)   # e.g. misses modelled elsewhere
 """
 from __future__ import annotations
 
@@ -38,6 +41,8 @@ import numpy as np
 from .layouts import H36M17
 
 ERROR_MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "error_model_blazepose.json"
+# The multi-person back-end (blazepose_multi) measured on the two-person demo recording.
+MULTI_ERROR_MODEL_PATH = ERROR_MODEL_PATH.with_name("error_model_blazepose_multi.json")
 # Left/right joint pairs whose labels a detector can exchange.
 SWAP_PAIRS = tuple((H36M17.index(f"left_{n}"), H36M17.index(f"right_{n}"))
                    for n in ("hip", "knee", "ankle", "shoulder", "elbow", "wrist"))
@@ -232,6 +237,8 @@ def load_error_model(path: Path = ERROR_MODEL_PATH) -> ErrorModel:
         raise ValueError(f"{path}: not an error model ({exc})") from None
     if model.residuals.shape[1:] != (H36M17.num_joints, 2) or model.num_samples == 0:
         raise ValueError(f"{path}: residuals {model.residuals.shape} are not (N, 17, 2)")
+    for array in (model.residuals, model.scores, model.swapped, model.camera, model.frame):
+        array.flags.writeable = False  # the loaded model is cached and shared by all callers
     return model
 
 

@@ -7,7 +7,8 @@ API
     clips = load_mocap()                            # core/mocap.py: list[MocapClip]
     scene = make_scene(clips, rng, SceneConfig(num_people=3, fps=30.0, num_frames=150))
     scene.joints (F, P, 17, 3) metres, NaN while a person is absent; scene.present (F, P)
-    motion = person_motion(clip, rng, num_frames, fps, MotionAugment())   # (F, 17, 3)
+    motion, stature_m, mirrored = person_motion(clip, rng, num_frames, fps, MotionAugment())
+                                                    # motion (F, 17, 3) metres
     Lower-level pieces, each on arrays:
     resample(joints, src_fps, dst_fps, num_frames, speed=1.0)  time warp by interpolation
     loop_motion(joints, num_frames, cyclic)       longer than the clip: cycles or ping-pong

@@ -50,6 +50,7 @@ class PoseNodeBase(LifecycleNode):
     SPECS: tuple[ParamSpec, ...] = ()
 
     def __init__(self, node_name: str, **kwargs: Any) -> None:
+        map_large_buffers()
         super().__init__(node_name, **kwargs)
         declare_parameters(self, self.SPECS)
         self.add_on_set_parameters_callback(self._check_new_parameters)
@@ -229,6 +230,9 @@ class PoseNodeBase(LifecycleNode):
                                    "(replay loop or clock reset): synchroniser restarted")
         self._wake.set()
 
+    def _answer_failed_set(self, frame_set: FrameSet) -> None:
+        """Nodes whose every input set gets an output message publish an empty one here."""
+
     def _work(self) -> None:
         """The processing thread: event-driven, it sleeps until a frame is offered or the
         oldest open set times out."""
@@ -247,6 +251,7 @@ class PoseNodeBase(LifecycleNode):
                     self.reject("pipeline", type(err).__name__,
                                 f"processing the set at {frame_set.stamp:.6f} s failed: {err}",
                                 level="error")
+                    self._answer_failed_set(frame_set)
                 continue
             self._between_sets()
             timeout = IDLE_WAKE_S if deadline is None else \
@@ -292,9 +297,31 @@ class PoseNodeBase(LifecycleNode):
             queue_size=sync_config.queue_size))
 
 
+_M_MMAP_THRESHOLD = -3            # mallopt parameter number (malloc.h)
+LARGE_BUFFER_BYTES = 1 << 20      # allocations from this size up get pages of their own
+
+
+def _glibc():
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+def map_large_buffers() -> None:
+    """Have glibc serve every allocation of LARGE_BUFFER_BYTES or more (image messages: 6 MB
+    per 1080p frame) with pages of its own, returned to the system when freed. By default
+    glibc raises that threshold after the first large free, so image buffers then come from
+    the heap arenas of whichever thread (DDS, executor, processing) allocated them, where
+    they fragment: RSS grew 1.7-2x over 50 lifecycle cycles with input, flat with this
+    (benchmarks/results_nodes.md). Process-wide and idempotent; a no-op without glibc."""
+    libc = _glibc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(_M_MMAP_THRESHOLD, LARGE_BUFFER_BYTES)
+
+
 def release_free_memory() -> None:
     """Ask glibc to return freed heap pages to the system (no-op without glibc)."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    libc = _glibc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)

@@ -228,6 +228,12 @@ class RigNodeBase(PoseNodeBase):
         if result.note:
             self.reject("pipeline", "no_3d", result.note)
 
+    def _answer_failed_set(self, frame_set: FrameSet) -> None:
+        """Every input set gets exactly one Skeleton3DArray: an empty one when it failed."""
+        pipeline = getattr(self, "pipeline", None)
+        if pipeline is not None:
+            self.publish_3d(pipeline.empty_result(frame_set.stamp), frame_set)
+
     def _extra_diagnostics(self) -> dict[str, str]:
         tracker = getattr(getattr(self, "pipeline", None), "tracker", None)
         if tracker is None:
