@@ -192,10 +192,16 @@ class PoseNodeBase(LifecycleNode):
         if self.health is None or not self.health.reject(camera, reason, message):
             return
         level = level or ("info" if reason in START_UP_REASONS else "warn")
-        log = {"info": self.get_logger().info, "warn": self.get_logger().warning,
-               "error": self.get_logger().error}[level]
-        log(f"rejected input [{reason}] {message} (counted on /diagnostics; logged once per "
-            "camera and reason)")
+        text = (f"rejected input [{reason}] {message} (counted on /diagnostics; logged once "
+                "per camera and reason)")
+        # One call site per severity: rclpy refuses a second severity from the same line
+        # ("Logger severity cannot be changed between calls"), which killed the executor.
+        if level == "info":
+            self.get_logger().info(text)
+        elif level == "error":
+            self.get_logger().error(text)
+        else:
+            self.get_logger().warning(text)
 
     def offer(self, camera: str, stamp: float, payload: Any) -> None:
         """Give one frame to the synchroniser (bad stamps are rejected and reported)."""
