@@ -2,7 +2,7 @@
 
 Each fold trains a lifter on the other clips (core.lifting.training.train with mocap clips
 only: time warp, stature, proportions, mirroring, virtual cameras, the measured BlazePose
-2D errors of the demo recordings), then lifts the held-out clips through 4 fixed virtual
+2D errors of core.error_model), then lifts the held-out clips through 4 fixed virtual
 cameras (core.lifting.mocap_eval) with perfect 2D and with the measured 2D errors. Every
 clip is held out exactly once. Prints per-clip and overall MPJPE / PA-MPJPE / N-MPJPE (mm),
 PSS, and the pelvis depth error of the metric placement, beside the constant-mean-pose
@@ -44,13 +44,11 @@ def torch_lift(model):
 
 def main(argv: list[str] | None = None) -> int:
     from pose3d_ros.core import metrics
+    from pose3d_ros.core.error_model import load_error_model
     from pose3d_ros.core.lifting.mocap_eval import evaluate_clip, score
-    from pose3d_ros.core.lifting.mocap_training import ErrorBank
     from pose3d_ros.core.lifting.model import LifterConfig
     from pose3d_ros.core.lifting.training import TrainConfig, train
-    from pose3d_ros.tools.fetch_demo import default_data_dir
     from pose3d_ros.tools.fetch_mocap import load_mocap
-    from pose3d_ros.tools.train_lifter import load_labels
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["tcn-t27-causal"], choices=list(MODELS))
@@ -62,9 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     clips = load_mocap()
-    cache = default_data_dir() / "cache" / "lifter"
-    bank = ErrorBank.from_labels([load_labels(r, cache, progress=False)
-                                  for r in ("single", "multi")])
+    bank = load_error_model()
     names = [c.name for c in clips]
     print(f"{len(clips)} clips, {sum(c.num_frames for c in clips)} frames; {args.folds} folds; "
           f"load average {os.getloadavg()[0]:.2f}")
@@ -82,9 +78,9 @@ def main(argv: list[str] | None = None) -> int:
             lift = torch_lift(model)
             for clip in (c for c in clips if c.name in test):
                 for kind, errors in (("perfect 2D", None), ("measured 2D errors", bank)):
-                    out = evaluate_clip(lift, clip.joints, config.model.window,
+                    out = evaluate_clip(lift, clip.joints, clip.fps, config.model.window,
                                         config.model.causal, errors,
-                                        np.random.default_rng(hash(clip.name) % 2 ** 32))
+                                        np.random.default_rng(names.index(clip.name)))
                     rows.append({"clip": clip.name, "2D": kind, **out})
         train_s = time.time() - start
         refs = np.concatenate([r["ref"] for r in rows if r["2D"] == "perfect 2D"])

@@ -130,8 +130,11 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
                                           500.0 + k / 60).skeletons
         got = skeletons3d_from_msg(message)
         assert list(message.cameras) == ["cam01_optical_frame", "cam02_optical_frame"]
-        assert got.num_people == expected.num_people == 1
-        np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)
+        # Two views: a new person is confirmed by a second frame (core.pipeline, #14.2), so
+        # the first set has nobody, offline as over DDS; then the person is there.
+        assert got.num_people == expected.num_people == (0 if k == 0 else 1)
+        if k:   # (an empty message carries no joint layout to compare)
+            np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)
     offline.close()
 
 

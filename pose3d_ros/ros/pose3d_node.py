@@ -6,7 +6,7 @@ from typing import Any
 
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from pose3d_ros.core.pipeline import create_detectors, create_monocular_lifter
+from pose3d_ros.core.pipeline import create_detectors, create_monocular_method
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
 
@@ -70,11 +70,11 @@ class Pose3DNode(RigNodeBase):
         height = config.monocular_body_height_m or None   # range checked by its ParamSpec
         if method == "lifter":
             try:
-                return create_monocular_lifter(method, model_path=config.lifter_model or None,
+                return create_monocular_method(method, model_path=config.lifter_model or None,
                                                body_height_m=height)
             except (FileNotFoundError, ValueError) as err:
                 raise ParameterError(f"lifter_model: {err}") from None
-        return create_monocular_lifter(method, body_height_m=height)
+        return create_monocular_method(method, body_height_m=height)
 
     def _subscribe(self) -> None:
         self._subscribe_tf_static()

@@ -17,6 +17,7 @@ from sensor_msgs.msg import CameraInfo
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
+from pose3d_ros.core.body_frame import body_frames
 from pose3d_ros.core.camera import CameraInfoError
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
@@ -25,7 +26,6 @@ from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.core.tracking import TrackerParams
 from pose3d_ros.msg import Skeleton3DArray
 
-from pose3d_ros.core.body_frame import body_frames
 from .conversions import camera_model_from_info, mean_stamp, seconds_to_stamp, skeletons3d_to_msg
 from .node_base import PoseNodeBase
 from .node_input import LATCHED_QOS, OUTPUT_QOS
@@ -227,6 +227,12 @@ class RigNodeBase(PoseNodeBase):
         self.health.record_output(timings, latency, time.monotonic())
         if result.note:
             self.reject("pipeline", "no_3d", result.note)
+
+    def _answer_failed_set(self, frame_set: FrameSet) -> None:
+        """Every input set gets exactly one Skeleton3DArray: an empty one when it failed."""
+        pipeline = getattr(self, "pipeline", None)
+        if pipeline is not None:
+            self.publish_3d(pipeline.empty_result(frame_set.stamp), frame_set)
 
     def _extra_diagnostics(self) -> dict[str, str]:
         tracker = getattr(getattr(self, "pipeline", None), "tracker", None)

@@ -87,9 +87,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="only these clips (default: all 15)")
     parser.add_argument("--mocap-per-epoch", type=int, default=4000,
                         help="motion-capture samples per epoch")
-    parser.add_argument("--error-recordings", nargs="*", default=["single", "multi"],
-                        help="recordings whose BlazePose-vs-triangulation 2D errors make the "
-                             "error model of the mocap samples (none given: perfect 2D)")
+    parser.add_argument("--perfect-2d", action="store_true",
+                        help="mocap samples without the measured 2D error model "
+                             "(core.error_model, pose3d_ros/models/error_model_blazepose.json)")
     parser.add_argument("--init-from", type=Path, default=None,
                         help="start from this checkpoint.pt (or work directory holding one): "
                              "fine-tuning")
@@ -154,14 +154,11 @@ def main(argv: list[str] | None = None) -> int:
                                progress=not args.no_progress) for bag in args.bag]
     mocap, errors = None, None
     if args.mocap:
-        from pose3d_ros.core.lifting.mocap_training import ErrorBank
+        from pose3d_ros.core.error_model import load_error_model
         from pose3d_ros.tools.fetch_mocap import load_mocap
 
         mocap = load_mocap(args.mocap_clips)
-        if args.error_recordings:
-            errors = ErrorBank.from_labels([load_labels(r, cache, progress=not args.no_progress)
-                                            for r in args.error_recordings])
-            log.info("2D error model from %s: %s", args.error_recordings, errors.summary())
+        errors = None if args.perfect_2d else load_error_model()
     init = args.init_from
     if init is not None and init.is_dir():
         init = init / "checkpoint.pt"
@@ -187,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = export_onnx(model, args.out, {
         "trained_on": [str(r) for r in args.recording] + [str(b) for b in args.bag]
         + ([f"mocap:{','.join(c.name for c in mocap)}"] if mocap else []),
-        "error_model": list(args.error_recordings) if errors is not None else None,
+        "error_model": None if errors is None else errors.source,
         "train_config": config.to_dict(),
         "command": "python -m pose3d_ros.tools.train_lifter " + " ".join(
             argv if argv is not None else sys.argv[1:])})

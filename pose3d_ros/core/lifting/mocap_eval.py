@@ -3,8 +3,9 @@
 A held-out clip (its own frame rate and body, no augmentation) is watched by `num_cameras`
 cameras placed evenly around the centre of its path at `distance_m`, `height_m` high, looking
 at the path's centre 1 m above the floor (unbounded images: every joint is in view). The 2D
-is the exact projection (perfect 2D) or that projection with the measured detector errors of
-an ErrorBank (fixed seed). Scores: root-relative MPJPE, PA-MPJPE, N-MPJPE (core.metrics, mm),
+is the exact projection (perfect 2D) or that projection with the measured detector errors
+(core.error_model, following the recording in time at the clip's rate; fixed seed).
+Scores: root-relative MPJPE, PA-MPJPE, N-MPJPE (core.metrics, mm),
 PSS (vocabulary: k-means of the reference poses of all evaluated clips and cameras), and the
 metric placement of the root (core.lifting.root_placement) against the true depth; beside
 them a constant pose: each clip's mean root-relative pose in each camera (an oracle that
@@ -19,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from .mocap_training import ErrorBank, apply_errors
+from .mocap_training import detector_like
 from .root_placement import BodySizePrior, place_in_camera
 from .training import look_at_rotation, window_indices
 
@@ -52,28 +53,24 @@ def clip_views(joints: np.ndarray, cameras: EvalCameras = EvalCameras()) -> np.n
     return np.einsum("cij,cfkj->cfki", R, joints[None] - position[:, None, None])
 
 
-def observe(points_cam: np.ndarray, errors: ErrorBank | None, rng: np.random.Generator
+def observe(points_cam: np.ndarray, errors, rng: np.random.Generator, fps: float
             ) -> tuple[np.ndarray, np.ndarray]:
     """(C, F, J, 3) camera-frame joints -> normalised 2D (C, F, J, 2) and scores (C, F, J):
-    the exact projection (errors None: scores 1) or with the bank's measured errors."""
-    norm = points_cam[..., :2] / points_cam[..., 2:3]
-    if errors is None:
-        return norm, np.ones(norm.shape[:-1])
-    c, f = norm.shape[:2]
-    residuals, scores = errors.sample(rng, np.broadcast_to(np.arange(f), (c, f)))
-    noisy = apply_errors(norm, residuals)
-    return noisy, np.where(np.isfinite(noisy).all(-1), scores, 0.0)
+    the exact projection (errors None: scores 1) or with the measured errors of an
+    core.error_model.ErrorModel, following the recording in time at fps."""
+    return detector_like(points_cam[..., :2] / points_cam[..., 2:3], errors, rng, fps)
 
 
-def evaluate_clip(lift: LiftFn, joints: np.ndarray, window: int, causal: bool,
-                  errors: ErrorBank | None, rng: np.random.Generator,
+def evaluate_clip(lift: LiftFn, joints: np.ndarray, fps: float, window: int, causal: bool,
+                  errors, rng: np.random.Generator,
                   cameras: EvalCameras = EvalCameras(), prior_height_m: float = 1.70,
                   ) -> dict:
-    """Lift one clip in every camera: predictions and references (C*F, J, 3) root-relative,
+    """Lift one clip (joints (F, J, 3) WORLD at fps) in every camera (errors: an ErrorModel
+    or None for perfect 2D): predictions and references (C*F, J, 3) root-relative,
     the constant-mean-pose baseline, and pelvis depth errors (m) of the placement at the
     lifter's own size, with the BodySizePrior(prior_height_m), and half way (log scale)."""
     cam = clip_views(joints, cameras)
-    norm, scores = observe(cam, errors, rng)
+    norm, scores = observe(cam, errors, rng, fps)
     c, f = norm.shape[:2]
     idx = window_indices(f, window, causal)
     pred = lift(norm[:, idx].reshape(c * f, window, *norm.shape[2:]),

@@ -16,7 +16,7 @@ Samples
   mocap    real motion capture (core.mocap clips) performed anew every epoch (time warp to
            15-60 fps, stature, proportions, mirroring: mocap_training.mocap_performances),
            seen through wider-ranging virtual cameras (field of view: joints outside the image
-           are missing) with the measured 2D errors of the real detector (ErrorBank).
+           are missing) with the measured 2D errors of the real detector (core.error_model).
   mirror   any kind mirrored left/right with probability 1/2.
 
 Loss = masked MPJPE to the pseudo-3D + reprojection_weight * confidence-weighted L1 between
@@ -36,7 +36,7 @@ import torch
 
 from ..layouts import H36M17
 from .dataset import PseudoLabels, undistort_pixels
-from .mocap_training import ErrorBank, MocapAugment, mocap_performances
+from .mocap_training import MocapAugment, detector_like, mocap_performances
 from .model import LifterConfig, build_lifter, count_parameters
 from .normalization import NORMALISATION_NAME, lifter_features, pixels_to_normalised
 from .root_placement import solve_root_translation_torch
@@ -184,18 +184,17 @@ def virtual_views(points_world: np.ndarray, scores_like, count: int,
                   window: int, causal: bool, rng: np.random.Generator,
                   noise_px: float, focal_px: float, up: np.ndarray | None = None,
                   limb_angle_rad: float = 0.0, bone_scale: float = 0.0,
-                  cameras: VirtualCameras = VirtualCameras()):
+                  cameras: VirtualCameras = VirtualCameras(), fps: float = 60.0):
     """Windows of (pseudo-)3D projected through random virtual cameras.
 
     points_world: (F, J, 3) metres (NaN missing), `up` the world's up axis (default z).
     scores_like: (S, F, J) real score sequences to borrow confidence patterns from (with
-    Gaussian pixel noise of noise_px at focal_px), or a mocap_training.ErrorBank whose
-    measured errors and scores are applied (plus noise_px of Gaussian noise).
+    Gaussian pixel noise of noise_px at focal_px), or a core.error_model.ErrorModel whose
+    measured errors are applied to the sequence at `fps` (plus noise_px of Gaussian noise),
+    or None: perfect 2D (plus noise_px).
     Returns (features (N, T, 3J+2), keypoints_norm of the target frame (N, J, 2), its scores
     (N, J), target (N, J, 3) root-relative metres in the virtual camera's optical frame).
     """
-    from .mocap_training import apply_errors
-
     up = np.array([0.0, 0.0, 1.0]) if up is None else up
     n_frames = points_world.shape[0]
     labelled = np.flatnonzero(np.isfinite(points_world[:, 0, 0]))
@@ -222,19 +221,20 @@ def virtual_views(points_world: np.ndarray, scores_like, count: int,
     cam = np.einsum("nij,ntkj->ntki", R, seq - position[:, None, None])
     z = cam[..., 2:3]
     norm = np.where(z > 0.1, cam[..., :2] / np.where(z > 0.1, z, 1.0), np.nan)
-    if isinstance(scores_like, ErrorBank):
-        residuals, borrowed = scores_like.sample(rng, idx)
-        norm = apply_errors(norm, residuals)
-    else:
-        borrowed = scores_like[rng.integers(0, scores_like.shape[0], count)][
-            np.arange(count)[:, None], idx % scores_like.shape[1]]  # (N, T, J)
-    if noise_px > 0:
-        norm = norm + rng.normal(0, noise_px / focal_px, norm.shape)
+    visible = np.isfinite(norm).all(-1)
     if cameras.half_fov_deg is not None:
         half_w = np.tan(np.radians(rng.uniform(*cameras.half_fov_deg, count)))
         aspect = rng.choice([9 / 16, 3 / 4, 4 / 3, 16 / 9], count)
         half = np.stack([half_w, half_w * aspect], -1)[:, None, None]  # (N, 1, 1, 2)
-        norm = np.where((np.abs(norm) <= half).all(-1, keepdims=True), norm, np.nan)
+        visible &= (np.abs(np.nan_to_num(norm, nan=np.inf)) <= half).all(-1)
+    if isinstance(scores_like, np.ndarray):
+        borrowed = scores_like[rng.integers(0, scores_like.shape[0], count)][
+            np.arange(count)[:, None], idx % scores_like.shape[1]]  # (N, T, J)
+        norm = np.where(visible[..., None], norm, np.nan)
+    else:
+        norm, borrowed = detector_like(norm, scores_like, rng, fps, visible)
+    if noise_px > 0:
+        norm = norm + rng.normal(0, noise_px / focal_px, norm.shape)
     scores = np.where(np.isfinite(norm).all(-1), borrowed, 0.0)
     feats = lifter_features(norm, scores)
     target = cam[:, pos] - cam[:, pos, :1]
@@ -299,14 +299,15 @@ def seed_everything(seed: int) -> None:
 
 def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
           resume: bool = False, progress: bool = True, mocap: list | None = None,
-          errors: ErrorBank | None = None) -> torch.nn.Module:
+          errors=None) -> torch.nn.Module:
     """Train a lifter; checkpoint every epoch.
 
     labels: pseudo-labels of multi-camera recordings (real single-view samples + virtual
     views of their pseudo-3D; may be empty). mocap: core.mocap clips, seen through virtual
-    cameras (config.mocap_per_epoch samples per epoch) with the 2D errors of `errors`
-    (None: perfect 2D plus config.mocap_noise_px of Gaussian noise). config.init_from: start
-    from that checkpoint's weights (pre-train on mocap, fine-tune on the rig).
+    cameras (config.mocap_per_epoch samples per epoch) with the 2D errors of `errors` (a
+    core.error_model.ErrorModel; None: perfect 2D plus config.mocap_noise_px of noise).
+    config.init_from: start from that checkpoint's weights (pre-train on mocap, fine-tune
+    on the rig).
     out_dir receives checkpoint.pt (model, optimiser, epoch, RNG states) and history.json.
     resume=True continues from out_dir/checkpoint.pt when present.
     """
@@ -323,7 +324,6 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     seqs = [s for lab in labels for s in sequences_from_labels(lab)]
     real = real_samples(seqs, mc.window, mc.causal) if seqs else None
     score_bank = np.stack([s.scores for s in seqs]) if seqs else None
-    bank = errors if errors is not None else ErrorBank.perfect(mc.num_joints)
     model = build_lifter(mc)
     if config.init_from:
         model.load_state_dict(torch.load(config.init_from, weights_only=False)["model"])
@@ -361,7 +361,7 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     bar = tqdm(range(start, config.epochs), desc="train lifter", disable=not progress,
                initial=start, total=config.epochs)
     for epoch in bar:
-        rig_errors = bank if score_bank is None else score_bank
+        rig_errors = errors if score_bank is None else score_bank
         virt = [virtual_views(points, rig_errors, count, mc.window, mc.causal, rng,
                               config.noise_px, config.virtual_focal_px,
                               limb_angle_rad=np.radians(config.limb_angle_deg),
@@ -370,11 +370,12 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
         if mocap and config.mocap_per_epoch > 0:
             performances = mocap_performances(mocap, rng, config.mocap_augment)
             per = max(config.mocap_per_epoch // len(performances), 1)
-            virt += [virtual_views(p, bank, per, mc.window, mc.causal, rng,
+            virt += [virtual_views(p, errors, per, mc.window, mc.causal, rng,
                                    config.mocap_noise_px, config.virtual_focal_px,
                                    limb_angle_rad=np.radians(config.mocap_limb_angle_deg),
                                    bone_scale=config.mocap_bone_scale,
-                                   cameras=config.mocap_cameras) for p in performances]
+                                   cameras=config.mocap_cameras, fps=fps)
+                     for p, fps in performances]
         parts = ([real] if real is not None else []) + virt
         data = [np.concatenate([v[i] for v in parts]) for i in range(4)]
         usable = np.isfinite(data[1][:, 0]).all(-1)  # the target frame shows the root
