@@ -3,7 +3,6 @@ capture (core/mocap_scenes) seen by a ring of virtual cameras (core/mocap_views)
 the way Campus/Shelf, CMU Panoptic, OpenPose and COCO files are (docs/datasets.md)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import numpy as np
 from pose3d_ros.core import mocap_scenes as ms
 from pose3d_ros.core import mocap_views as mv
 from pose3d_ros.core.camera import Rig
-from pose3d_ros.core.datasets.bottom_up import BOTTOM_UP_TYPES
-from pose3d_ros.core.layouts import BODY25, COCO17, H36M17, PANOPTIC19, SHELF15, convert_joints
+from pose3d_ros.core.datasets import writers as w
+from pose3d_ros.core.layouts import BODY25, COCO17, H36M17, PANOPTIC19, convert_joints
 from pose3d_ros.core.mocap import load_mocap
 from pose3d_ros.core.multiperson_metrics import to_campus14
 
@@ -89,82 +88,41 @@ def campus14_truth(show: SyntheticShow) -> np.ndarray:
     return to_campus14(show.joints, COCO17, (0.0, 0.0, 1.0))
 
 
+def _scores(pixels: np.ndarray, value: float = 0.9) -> np.ndarray:
+    return np.where(np.isfinite(pixels).all(-1), value, 0.0)
+
+
 def write_4da(directory: Path, show: SyntheticShow) -> None:
     """The 4D-association Shelf release: calibration.json, gt.txt, detection/<cam>.txt."""
-    from pose3d_ros.core.datasets.campus_shelf import save_4da_calibration
-
     directory.mkdir(parents=True, exist_ok=True)
-    save_4da_calibration(show.rig, directory / "calibration.json")
+    w.save_4da_calibration(show.rig, directory / "calibration.json")
     truth = campus14_truth(show)
     pelvis = 0.5 * (truth[..., 2:3, :] + truth[..., 3:4, :])
-    shelf15 = np.concatenate([truth, pelvis], axis=-2)
-    lines = [f"{SHELF15.num_joints}\t{len(shelf15)}"]
-    for frame in shelf15:
-        lines.append(str(len(frame)))
-        for actor, joints in zip(show.ids, frame, strict=True):
-            lines.append(str(actor))
-            rows = np.vstack([joints.T, np.ones(SHELF15.num_joints)])
-            lines += [" ".join(f"{v:.9g}" for v in row) for row in rows]
-    (directory / "gt.txt").write_text("\n".join(lines) + "\n")
+    w.save_4da_ground_truth(directory / "gt.txt", np.concatenate([truth, pelvis], -2),
+                            show.ids)
     (directory / "detection").mkdir(exist_ok=True)
-    _, pairs = BOTTOM_UP_TYPES[4]
     body = _partial(show.pixels, BODY25)                            # (F, V, P, 25, 2)
     for v, cam in enumerate(show.rig):
-        scale = np.array([cam.width - 1, cam.height - 1])
-        out = [f"4\t{len(body)}"]
-        for frame in body[:, v]:
-            seen = np.isfinite(frame).all(-1)                         # (P, 25)
-            who = []
-            for j in range(BODY25.num_joints):
-                people = np.nonzero(seen[:, j])[0]
-                who.append(people)
-                xy = frame[people, j] / scale
-                out += [str(people.size), " ".join(map(str, xy[:, 0])),
-                        " ".join(map(str, xy[:, 1])), " ".join(["0.9"] * people.size)]
-            for a, b in pairs:                     # strong within a person, weak across
-                same = who[a][:, None] == who[b][None, :]
-                out += [" ".join(map(str, row)) for row in np.where(same, 0.8, 0.05)]
-        (directory / "detection" / f"{cam.name}.txt").write_text("\n".join(out) + "\n")
+        people = np.concatenate([body[:, v], _scores(body[:, v])[..., None]], -1)
+        w.save_bottom_up_file(directory / "detection" / f"{cam.name}.txt", people, BODY25,
+                              (cam.width, cam.height), across=0.05)
 
 
 def write_voxelpose(directory: Path, show: SyntheticShow, name: str, first_frame: int) -> None:
     """actorsGT.mat (actor3D, frames 0..first_frame + F - 1) and calibration_<name>.json."""
-    from scipy.io import savemat
-
     directory.mkdir(parents=True, exist_ok=True)
     truth = campus14_truth(show)
-    n = first_frame + len(truth)
-    actors = np.empty((1, truth.shape[1]), dtype=object)
-    for p in range(truth.shape[1]):
-        frames = np.empty((n, 1), dtype=object)
-        for f in range(n):
-            frames[f, 0] = (truth[f - first_frame, p] if f >= first_frame
-                            else np.zeros((0, 0)))
-        actors[0, p] = frames
-    savemat(str(directory / "actorsGT.mat"), {"actor3D": actors})
-    doc = {cam.name: {"R": cam.R.tolist(), "T": (1000.0 * cam.center[:, None]).tolist(),
-                      "fx": cam.K[0, 0], "fy": cam.K[1, 1], "cx": cam.K[0, 2],
-                      "cy": cam.K[1, 2], "k": [[cam.dist[0]], [cam.dist[1]], [cam.dist[4]]],
-                      "p": [[cam.dist[2]], [cam.dist[3]]]} for cam in show.rig}
-    (directory / f"calibration_{name}.json").write_text(json.dumps(doc))
+    padded = np.concatenate([np.full((first_frame,) + truth.shape[1:], np.nan), truth])
+    w.save_actors_gt(directory / "actorsGT.mat", padded)
+    w.save_voxelpose_calibration(show.rig, directory / f"calibration_{name}.json")
 
 
 def write_panoptic(directory: Path, show: SyntheticShow, frames: np.ndarray) -> None:
-    """calibration_<seq>.json and hdPose3d_stage1_coco19/body3DScene_<frame>.json (cm, y
-    down: the show's z-up world turned by x_panoptic = (x, -z, y))."""
-    from pose3d_ros.core.datasets.panoptic import save_panoptic_calibration
-
+    """calibration_<seq>.json and hdPose3d_stage1_coco19/body3DScene_<frame>.json."""
     directory.mkdir(parents=True, exist_ok=True)
-    save_panoptic_calibration(show.rig, directory / f"calibration_{directory.name}.json")
-    gt_dir = directory / "hdPose3d_stage1_coco19"
-    gt_dir.mkdir(exist_ok=True)
-    joints = convert_joints(show.joints, COCO17, PANOPTIC19)
-    for frame, people in zip(frames, joints, strict=True):
-        bodies = [{"id": int(i), "joints19": np.hstack(
-            [100.0 * p, np.ones((19, 1))]).reshape(-1).tolist()}
-            for i, p in zip(show.ids, people, strict=True)]
-        (gt_dir / f"body3DScene_{int(frame):08d}.json").write_text(
-            json.dumps({"version": 0.7, "bodies": bodies}))
+    w.save_panoptic_calibration(show.rig, directory / f"calibration_{directory.name}.json")
+    w.save_panoptic_ground_truth(directory / "hdPose3d_stage1_coco19", frames,
+                                 convert_joints(show.joints, COCO17, PANOPTIC19), show.ids)
 
 
 PANOPTIC_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
@@ -181,37 +139,17 @@ def panoptic_show(show: SyntheticShow) -> SyntheticShow:
 def write_openpose(root: Path, show: SyntheticShow, frames: np.ndarray) -> list[Path]:
     """One directory per camera of BODY_25 OpenPose files; returns the directories."""
     body = _partial(show.pixels, BODY25)
-    dirs = []
     for v, cam in enumerate(show.rig):
-        d = root / cam.name
-        d.mkdir(parents=True, exist_ok=True)
-        for frame, people in zip(frames, body[:, v], strict=True):
-            flat = [np.hstack([np.nan_to_num(p), np.isfinite(p).all(-1, keepdims=True)
-                               * 0.9]).reshape(-1).tolist() for p in people]
-            doc = {"version": 1.3, "people": [{"person_id": [-1], "pose_keypoints_2d": f}
-                                              for f in flat]}
-            (d / f"{cam.name}_{int(frame):012d}_keypoints.json").write_text(json.dumps(doc))
-        dirs.append(d)
-    return dirs
+        w.save_openpose_directory(root / cam.name, cam.name, frames, body[:, v],
+                                  _scores(body[:, v]))
+    return [root / cam.name for cam in show.rig]
 
 
 def write_coco(root: Path, show: SyntheticShow, frames: np.ndarray,
                results: bool = True) -> list[Path]:
     """One COCO keypoint file per camera: a results list, or a data set with images."""
     root.mkdir(parents=True, exist_ok=True)
-    files = []
     for v, cam in enumerate(show.rig):
-        items, images = [], []
-        for frame, people in zip(frames, show.pixels[:, v], strict=True):
-            image_id = int(frame) if results else 1000 + int(frame)
-            images.append({"id": image_id, "file_name": f"{int(frame):08d}.jpg"})
-            for p in people:
-                seen = np.isfinite(p).all(-1, keepdims=True)
-                kp = np.hstack([np.nan_to_num(p), seen * (0.95 if results else 2)])
-                items.append({"image_id": image_id, "category_id": 1,
-                              "keypoints": kp.reshape(-1).tolist(), "score": 0.9})
-        doc = items if results else {"images": images, "annotations": items}
-        path = root / f"{cam.name}.json"
-        path.write_text(json.dumps(doc))
-        files.append(path)
-    return files
+        w.save_coco_keypoints(root / f"{cam.name}.json", frames, show.pixels[:, v],
+                              _scores(show.pixels[:, v], 0.95), dataset=not results)
+    return [root / f"{cam.name}.json" for cam in show.rig]

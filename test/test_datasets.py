@@ -204,3 +204,22 @@ def test_tool_writes_json_refuses_overwrite_and_reports_mistakes(show, tmp_path,
     assert eval_dataset.run_cli(eval_dataset.main, ["--format", "campus", str(tmp_path),
                                                     "--out", str(tmp_path / "y")]) == 2
     assert "calibration_campus.json" in capsys.readouterr().err
+
+
+def test_file_layouts_convert_to_and_from_the_package_layouts():
+    rng = np.random.default_rng(0)
+    coco = rng.normal(size=(3, 2, 17, 3))
+    for layout in (BODY25, COCO18, PANOPTIC19):      # every COCO-17 joint, by name
+        assert set(COCO17.joint_names) <= set(layout.joint_names)
+    for layout in (COCO18, PANOPTIC19):               # derivable both ways: a round trip
+        there = convert_joints(coco, COCO17, layout)
+        np.testing.assert_allclose(convert_joints(there, layout, COCO17), coco)
+    neck = convert_joints(coco, COCO17, COCO18)[..., COCO18.index("neck"), :]
+    np.testing.assert_allclose(neck, coco[..., 5:7, :].mean(-2))      # between the shoulders
+    body = np.full((1, 25, 2), np.nan)
+    body[0, :19] = rng.normal(size=(19, 2))
+    got = convert_joints(body, BODY25, COCO17)
+    np.testing.assert_allclose(got[0, COCO17.index("right_ankle")],
+                               body[0, BODY25.index("right_ankle")])
+    with pytest.raises(ValueError, match="cannot derive joint 'left_big_toe'"):
+        convert_joints(coco, COCO17, BODY25)

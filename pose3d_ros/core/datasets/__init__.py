@@ -7,6 +7,7 @@
   bottom_up.py        OpenPose bottom-up candidates + affinities grouped into people
   evaluation.py       the package's pipeline on a sequence, scored with PCP / MPJPE / ghosts
   records.py          MultiViewSequence, GroundTruth and shared checks
+  writers.py          the same formats written (export; the tests' files)
 """
 from .campus_shelf import load_campus_shelf
 from .detection_files import DETECTION_FORMATS, attach_detections

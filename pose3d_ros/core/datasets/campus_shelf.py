@@ -69,16 +69,6 @@ def load_4da_calibration(path: Path | str) -> Rig:
     return Rig("world", cameras)
 
 
-def save_4da_calibration(rig: Rig, path: Path | str) -> None:
-    """Write a rig as a 4D-association calibration.json (K, RT, imgSize, distCoeff)."""
-    import json
-    doc = {cam.name: {"K": cam.K.reshape(-1).tolist(),
-                      "RT": np.hstack([cam.R, cam.t[:, None]]).reshape(-1).tolist(),
-                      "imgSize": [cam.width, cam.height], "distCoeff": cam.dist.tolist()}
-           for cam in rig}
-    Path(path).write_text(json.dumps(doc, indent=1))
-
-
 def load_4da_ground_truth(path: Path | str) -> GroundTruth:
     """gt.txt of the 4D-association release -> GroundTruth in Shelf-15 (metres, z up).
 

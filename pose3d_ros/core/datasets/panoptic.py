@@ -72,16 +72,6 @@ def load_panoptic_calibration(path: Path | str, cameras: Sequence[str] | None = 
     return Rig("world", out)
 
 
-def save_panoptic_calibration(rig: Rig, path: Path | str) -> None:
-    """Write a rig as a Panoptic calibration file (HD cameras, centimetres)."""
-    import json
-    doc = {"calibDataSource": "pose3d_ros", "cameras": [
-        {"name": cam.name, "type": "hd", "resolution": [cam.width, cam.height],
-         "K": cam.K.tolist(), "distCoef": cam.dist.tolist(), "R": cam.R.tolist(),
-         "t": (100.0 * cam.t[:, None]).tolist()} for cam in rig]}
-    Path(path).write_text(json.dumps(doc))
-
-
 def load_panoptic_ground_truth(directory: Path | str, frames: Sequence[int] | None = None,
                                min_confidence: float = MIN_CONFIDENCE
                                ) -> tuple[np.ndarray, GroundTruth]:
