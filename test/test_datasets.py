@@ -223,3 +223,34 @@ def test_file_layouts_convert_to_and_from_the_package_layouts():
                                body[0, BODY25.index("right_ankle")])
     with pytest.raises(ValueError, match="cannot derive joint 'left_big_toe'"):
         convert_joints(coco, COCO17, BODY25)
+
+
+def test_more_bad_files_name_the_file_and_fault(show, tmp_path):
+    from scipy.io import savemat
+
+    turned = panoptic_show(show)
+    write_panoptic(tmp_path / "seq", turned, np.arange(len(show.joints)))
+    cal_path = next((tmp_path / "seq").glob("calibration_*.json"))
+    cal = json.loads(cal_path.read_text())
+    cal["cameras"][1]["R"][0][0] = float("nan")
+    cal_path.write_text(json.dumps(cal))
+    with pytest.raises(ValueError, match=f"{cal_path}: camera '00_04' R contains NaN"):
+        load_panoptic(tmp_path / "seq")
+    with pytest.raises(ValueError, match="cameras \\['99_99'\\] not found"):
+        load_panoptic_calibration(cal_path, ["99_99"])
+    # actorsGT with a 13-joint entry
+    write_voxelpose(tmp_path / "Shelf", show, "shelf", 0)
+    actors = np.empty((1, 1), dtype=object)
+    frames = np.empty((2, 1), dtype=object)
+    frames[0, 0], frames[1, 0] = np.zeros((14, 3)), np.zeros((13, 3))
+    actors[0, 0] = frames
+    savemat(str(tmp_path / "Shelf" / "actorsGT.mat"), {"actor3D": actors})
+    with pytest.raises(ValueError, match="actorsGT.mat: actor 0 frame 1 has 39 values"):
+        load_campus_shelf(tmp_path / "Shelf", "shelf", frames=[0, 1])
+    with pytest.raises(ValueError, match="actorsGT.mat: has 2 frames"):
+        load_campus_shelf(tmp_path / "Shelf", "shelf")          # the protocol's 300-600
+    # an OpenPose person with 20 joints
+    bad = tmp_path / "cam_000000000001_keypoints.json"
+    bad.write_text(json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 60}]}))
+    with pytest.raises(ValueError, match="have \\[20\\] joints; expected 25"):
+        read_openpose_file(bad, (640, 480))
