@@ -193,6 +193,11 @@ def test_tool_writes_json_refuses_overwrite_and_reports_mistakes(show, tmp_path,
     summary = json.loads((out / "evaluation.json").read_text())
     assert summary["pcp"] >= 0.97 and summary["misses"] == 0
     assert set(summary["pcp_per_actor"]) == {"0", "2"}
+    assert eval_dataset.main(argv[:-1] + [str(tmp_path / "part"), "--frames", "3:8",
+                                          "--actors", "2"]) == 0
+    part = json.loads((tmp_path / "part" / "evaluation.json").read_text())
+    assert part["frames"] == 5 and set(part["pcp_per_actor"]) == {"2"}
+    assert part["gt_person_frames"] == 5
     assert eval_dataset.run_cli(eval_dataset.main, argv) == 2
     assert "already exists" in capsys.readouterr().err
     before = (out / "evaluation.json").read_text()

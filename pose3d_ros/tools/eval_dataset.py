@@ -17,6 +17,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from pose3d_ros.core.datasets import (
     DETECTION_FORMATS,
     attach_detections,
@@ -48,6 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cameras", default=None,
                         help="Panoptic: comma-separated camera names (default: the five HD "
                         "cameras of the literature when present)")
+    parser.add_argument("--frames", default=None, metavar="FIRST:STOP",
+                        help="frame numbers FIRST..STOP-1 of the data set to evaluate (default: "
+                        "the protocol's for Campus/Shelf, every annotated frame for Panoptic)")
     parser.add_argument("--actors", default=None,
                         help="comma-separated actor ids to score (default: all annotated)")
     parser.add_argument("--no-tracking", action="store_true",
@@ -72,14 +77,27 @@ def _ids(text: str | None, what: str) -> list[int] | None:
         raise UserError(f"--{what} must be comma-separated integers, got {text!r}") from None
 
 
+def _frame_range(text: str | None) -> np.ndarray | None:
+    if text is None:
+        return None
+    try:
+        first, stop = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise UserError(f"--frames must be FIRST:STOP (integers), got {text!r}") from None
+    if stop <= first:
+        raise UserError(f"--frames {text}: STOP must be greater than FIRST")
+    return np.arange(first, stop)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     refuse_existing(args.out, args.overwrite)
+    frames = _frame_range(args.frames)
     if args.format == "panoptic":
         cameras = args.cameras.split(",") if args.cameras else None
-        sequence = load_panoptic(args.directory, cameras)
+        sequence = load_panoptic(args.directory, cameras, frames)
     else:
-        sequence = load_campus_shelf(args.directory, args.format)
+        sequence = load_campus_shelf(args.directory, args.format, frames=frames)
     if args.detections:
         fmt, *paths = args.detections
         if fmt not in DETECTION_FORMATS:

@@ -75,11 +75,12 @@ def group_people(candidates: Sequence[np.ndarray], affinities: Sequence[np.ndarr
                     people[second][:] = -1
                     for j in np.nonzero(moved)[0]:
                         owner[j][people[first][j]] = first
-    people = [p for p in people if (p >= 0).sum() >= min_joints]
-    out = np.full((len(people), n_joints, 3), np.nan)
-    for k, person in enumerate(people):
-        for j in np.nonzero(person >= 0)[0]:
-            out[k, j] = candidates[j][:, person[j]]
+    chosen = np.array([p for p in people if (p >= 0).sum() >= min_joints],
+                      np.intp).reshape(-1, n_joints)                        # (P, J)
+    out = np.full((chosen.shape[0], n_joints, 3), np.nan)
+    for j in range(n_joints):                 # joint types (<= 25): each gathered at once
+        has = chosen[:, j] >= 0
+        out[has, j] = candidates[j][:, chosen[has, j]].T
     return out
 
 

@@ -158,8 +158,9 @@ def load_campus_shelf(directory: Path | str, name: str = "shelf", min_joints: in
                       frames: np.ndarray | None = None) -> MultiViewSequence:
     """A Campus or Shelf directory in either layout (module docstring). In the VoxelPose
     layout the sequence has no 2D (detections are empty dicts): add files in OpenPose or COCO
-    format with detection_files.attach_detections(). frames: actorsGT frames to evaluate
-    (default: the protocol's, EVALUATION_FRAMES); the 4D-association release has its own.
+    format with detection_files.attach_detections(). frames: frames to evaluate (default:
+    the protocol's, EVALUATION_FRAMES, in actorsGT numbering; all of the 4D-association
+    release, numbered from 0).
     min_joints: fewest joints of a person grouped from bottom-up 2D."""
     directory = Path(directory)
     name = name.lower()
@@ -183,8 +184,9 @@ def load_campus_shelf(directory: Path | str, name: str = "shelf", min_joints: in
                                     for p in people]
         detections = tuple({c: per_camera[c][f] for c in per_camera}
                            for f in range(truth.num_frames))
-        return MultiViewSequence(name, rig, np.arange(truth.num_frames), detections, truth,
-                                 FPS)
+        sequence = MultiViewSequence(name, rig, np.arange(truth.num_frames), detections,
+                                     truth, FPS)
+        return sequence if frames is None else sequence.select(frames)
     calibration = directory / f"calibration_{name}.json"
     if not calibration.is_file():
         raise ValueError(f"{directory}: neither calibration.json (4D-association layout) nor "

@@ -72,6 +72,21 @@ class MultiViewSequence:
             raise ValueError(f"ground truth has {self.ground_truth.num_frames} frames, the "
                              f"sequence {len(self.frames)}")
 
+    def select(self, frames: Sequence[int]) -> "MultiViewSequence":
+        """The sub-sequence of the given frame numbers (ValueError naming those missing)."""
+        wanted = np.asarray(frames, np.int64).reshape(-1)
+        row = {int(f): k for k, f in enumerate(self.frames)}
+        missing = [int(f) for f in wanted if int(f) not in row]
+        if missing or not wanted.size:
+            raise ValueError(f"sequence {self.name!r} has frames {int(self.frames[0])}.."
+                             f"{int(self.frames[-1])}; not {missing[:5] or 'none'}")
+        rows = np.array([row[int(f)] for f in wanted])
+        truth = self.ground_truth
+        if truth is not None:
+            truth = GroundTruth(truth.points[rows], truth.actor_ids, truth.layout, truth.up)
+        return MultiViewSequence(self.name, self.rig, wanted,
+                                 tuple(self.detections[k] for k in rows), truth, self.fps)
+
 
 def file_error(path: Path | str, message: str) -> ValueError:
     """ValueError naming the file and what is wrong with it."""
