@@ -1,43 +1,44 @@
-"""Multi-person scenes with 3D truth for bench_multiview_people.py.
+"""Multi-person scenes with 3D truth for bench_multiview_people.py, from the real motion capture.
 
-A scene: a rig (3, 5 or 8 cameras on a ring from core.synthetic.random_rig, or the demo's
-Qualisys rig), P people kept at least MIN_SEPARATION_M apart, each present over one interval of
-frames (people enter and leave), and per frame and camera the 2D detections a detector would
-give: projection + Gaussian noise (NOISE_PX), a share of confident wrong joints, joints of a
-person hidden behind a nearer one (depth order: inside the nearer one's box) returned with a
-low score and a larger error, people with too few visible joints not detected at all, and
-false detections (Poisson, FALSE_PER_CAMERA per camera and frame): half human-shaped people
-that are not there, half partial duplicates of a real detection (one half of the body, a few
-pixels off, lower scores). Detections are shuffled within each camera.
-
-Motion: core.synthetic.random_poses (COCO-17), or motion-capture clips (H36M-17 npz written by
-pose3d_ros.tools.fetch_mocap) placed at random positions and headings when mocap_dir is given.
+A scene (core/mocap_scenes.py): P people, each playing a DeepMimic clip (walk, run, dance,
+kick, cartwheel, crawl, ...; time-warped, mirrored, scaled to a stature of 1.50-1.95 m), kept
+0.7 m apart, entering and leaving. A rig: 3, 5 or 8 cameras on a ring (core/mocap_views.py:
+4-7 m away, 1-3 m high, random intrinsics and image sizes) or the demo's 4-camera Qualisys rig.
+2D per frame and camera: projection, occlusion between people by depth order (mocap_views),
+the 2D errors measured from the package's BlazePose on the demo recording
+(core/error_model.py: per-joint residuals relative to the person's size, left/right swaps,
+confidences, missed people; sequences follow the recording in time), a person with fewer than
+MIN_VISIBLE_JOINTS confident joints not detected, and false detections in every camera
+(Poisson, FALSE_PER_CAMERA): error_model.false_detections (partial bodies of the scene's own
+2D poses at random places and sizes) and, as many, DUPLICATE boxes of real people (one half
+of a real detection a few pixels off, lower scores: the second box 2D detectors give).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from pose3d_ros.core.camera import Rig
-from pose3d_ros.core.layouts import COCO17, H36M17, JointLayout
-from pose3d_ros.core.synthetic import observe, random_poses, random_rig
+from pose3d_ros.core.error_model import apply_error_model, false_detections, person_scale
+from pose3d_ros.core.layouts import H36M17, JointLayout
+from pose3d_ros.core.mocap_scenes import SceneConfig
+from pose3d_ros.core.mocap_scenes import make_scene as make_people
+from pose3d_ros.core.mocap_views import project_scene, random_ring_rig
 from pose3d_ros.core.types import Detections2D
 
 FPS = 30.0
-NOISE_PX = 2.0
-OUTLIER_SHARE = 0.02
-FALSE_PER_CAMERA = 1.0
-MIN_SEPARATION_M = 0.6
+FALSE_PER_CAMERA = 0.5      # random partial bodies per camera and frame (Poisson mean)
+DUPLICATES_PER_CAMERA = 0.5  # duplicate boxes of real people per camera and frame
 MIN_VISIBLE_JOINTS = 6
+MIN_SCORE = 0.3
 
 
 @dataclass
 class Scene:
-    """truth (F, P, J, 3) metres, rig frame; present (F, P) bool; detections[f][v];
-    sources[f][v]: (D,) who each detection is: person index, -1 a person that is not there,
-    -2 - p a partial duplicate of person p."""
+    """truth (F, P, J, 3) metres, rig frame (NaN while absent); present (F, P) bool;
+    detections[f][v]; sources[f][v]: (D,) who each detection is: person index, -1 a false
+    detection, -2 - p a duplicate box of person p."""
 
     rig: Rig
     layout: JointLayout
@@ -56,140 +57,72 @@ class Scene:
         return float(np.mean([sum(d.num_people for d in dets) for dets in self.detections]))
 
 
-def make_scene(rig_name: str, num_people: int, frames: int, seed: int, *,
-               mocap_dir: str = "") -> Scene:
+def make_scene(rig_name: str, num_people: int, frames: int, seed: int, clips: list, *,
+               error_scale: float = 1.0) -> Scene:
+    """rig_name: "3", "5", "8" (cameras on a ring) or "demo"; clips: MocapClip list;
+    error_scale: the measured 2D residuals times this (they are an upper bound: the
+    reference they were measured against carries its own triangulation error)."""
     rng = np.random.default_rng([seed, num_people, sum(map(ord, rig_name))])
     if rig_name == "demo":
         from pose3d_ros.core.calibration import load_rig
         from pose3d_ros.tools.fetch_demo import calibration_path
-        rig, radius = load_rig(calibration_path("single")), 0.8
+        rig, radius = load_rig(calibration_path("single")), 1.2
     else:
-        rig, radius = random_rig(int(rig_name), rng), 2.0
-    truth, layout = (_mocap_people(Path(mocap_dir), num_people, frames, radius, rng)
-                     if mocap_dir else _synthetic_people(num_people, frames, radius, rng))
-    present = _presence(frames, num_people, rng)
-    frames_out = [_detect(rig, truth[f], present[f], layout, rng) for f in range(frames)]
-    return Scene(rig, layout, FPS, truth, present, [d for d, _ in frames_out],
-                 [s for _, s in frames_out])
+        rig, radius = random_ring_rig(int(rig_name), rng), 2.0
+    people = make_people(clips, rng, SceneConfig(num_people=num_people, fps=FPS,
+                                                 num_frames=frames, area_radius=radius))
+    views = project_scene(rig, people.joints)                       # (F, P, V, J, 2)
+    noisy, conf = apply_error_model(views.keypoints, rng, visible=views.visible,
+                                    scale=error_scale * person_scale(views.keypoints),
+                                    frames_axis=0, fps=FPS)
+    pool = views.keypoints[np.isfinite(views.keypoints).all((-1, -2))]   # whole 2D poses
+    detections, sources = [], []
+    for f in range(frames):
+        per_camera = [_camera_detections(rig, v, noisy[f, :, v], conf[f, :, v], pool, rng)
+                      for v in range(len(rig.cameras))]
+        detections.append([d for d, _ in per_camera])
+        sources.append([s for _, s in per_camera])
+    return Scene(rig, H36M17, FPS, people.joints, people.present, detections, sources)
 
 
-def _separated(poses: np.ndarray) -> bool:
-    centre = poses.mean(axis=2)[..., :2]                                  # (F, P, 2)
-    d = np.linalg.norm(centre[:, :, None] - centre[:, None], axis=-1)
-    d[:, np.arange(d.shape[1]), np.arange(d.shape[1])] = np.inf
-    return bool((d >= MIN_SEPARATION_M).all())
-
-
-def _synthetic_people(num_people, frames, radius, rng):
-    for _ in range(200):
-        poses = random_poses(frames, num_people, rng, layout=COCO17, area_radius=radius)
-        if _separated(poses):
-            return poses, COCO17
-    raise RuntimeError("could not place the people apart")
-
-
-def _mocap_people(directory: Path, num_people, frames, radius, rng):
-    clips = sorted(directory.glob("*.npz"))
-    if not clips:
-        raise FileNotFoundError(f"no motion-capture clips (*.npz) in {directory}")
-    for _ in range(200):
-        people = []
-        for _p in range(num_people):
-            with np.load(clips[rng.integers(len(clips))]) as data:
-                joints, fps = data["joints"], float(data["fps"])
-            index = np.minimum((np.arange(frames) * fps / FPS).astype(int), len(joints) - 1)
-            start = rng.integers(0, max(1, len(joints) - index[-1]))
-            seq = joints[np.minimum(index + start, len(joints) - 1)]
-            heading = rng.uniform(0, 2 * np.pi)
-            c, s = np.cos(heading), np.sin(heading)
-            rot = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
-            seq = (seq - np.r_[seq[0, 0, :2], 0.0]) @ rot.T
-            r, a = radius * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
-            people.append(seq + np.array([r * np.cos(a), r * np.sin(a), 0.0]))
-        poses = np.stack(people, axis=1)
-        if _separated(poses):
-            return poses, H36M17
-    raise RuntimeError("could not place the people apart")
-
-
-def _presence(frames, num_people, rng):
-    present = np.ones((frames, num_people), bool)
-    for p in range(num_people):
-        if rng.uniform() < 0.5:
-            present[: rng.integers(0, frames // 3), p] = False
-        if rng.uniform() < 0.5:
-            present[rng.integers(2 * frames // 3, frames):, p] = False
-    return present
-
-
-def _detect(rig: Rig, people: np.ndarray, present: np.ndarray, layout: JointLayout,
-            rng: np.random.Generator) -> tuple[list[Detections2D], list[np.ndarray]]:
-    """Detections of one frame in every camera (module docstring) and their sources."""
-    who = np.flatnonzero(present)
-    people = people[present]
-    obs = observe(rig, people, rng, noise_px=NOISE_PX, outlier_fraction=OUTLIER_SHARE)
-    kp, sc = obs.keypoints.copy(), obs.scores.copy()                       # (P, V, J, 2)
-    depth = np.stack([people.mean(1) @ cam.R[2] + cam.t[2] for cam in rig.cameras], 1)
-    for v in range(len(rig.cameras)):
-        _occlude(kp[:, v], sc[:, v], depth[:, v], rng)
-    out, sources = [], []
-    for v, cam in enumerate(rig.cameras):
-        seen = (sc[:, v] >= 0.3).sum(1) >= MIN_VISIBLE_JOINTS
-        k, s, src = list(kp[seen, v]), list(sc[seen, v]), list(who[seen])
-        for _ in range(rng.poisson(FALSE_PER_CAMERA)):
-            fk, fs, fsrc = _false_detection(rig, v, k[:int(seen.sum())], src, layout, rng)
-            if fk is not None:
-                k.append(fk)
-                s.append(fs)
-                src.append(fsrc)
-        order = rng.permutation(len(k))
-        sources.append(np.array(src, int).reshape(-1)[order])
-        k = np.array(k, np.float32).reshape(-1, layout.num_joints, 2)[order]
-        s = np.array(s, np.float32).reshape(-1, layout.num_joints)[order]
-        with np.errstate(invalid="ignore"):
-            boxes = np.concatenate([np.nanmin(k, 1), np.nanmax(k, 1)], -1) if len(k) else \
-                np.zeros((0, 4), np.float32)
-        out.append(Detections2D(k, s, np.nan_to_num(boxes).astype(np.float32),
-                                np.ones(len(k), np.float32), layout, (cam.width, cam.height)))
-    return out, sources
-
-
-def _occlude(kp, sc, depth, rng):
-    """In place for one camera: joints of a farther person inside a nearer person's (shrunk)
-    box get a low score and a 20 px error. kp (P, J, 2), sc (P, J), depth (P,)."""
-    with np.errstate(invalid="ignore"):
-        low, high = np.nanmin(kp, 1), np.nanmax(kp, 1)                     # (P, 2)
-    margin = 0.15 * (high - low)
-    low, high = low + margin, high - margin
-    inside = ((kp[:, None] >= low[None, :, None]) & (kp[:, None] <= high[None, :, None])).all(-1)
-    nearer = depth[None, :] < depth[:, None]                                # (P, Q) q nearer
-    hidden = (inside & nearer[..., None]).any(1) & (rng.uniform(size=sc.shape) < 0.8)
-    kp[hidden] += rng.normal(0, 20.0, kp[hidden].shape)
-    sc[hidden] = rng.uniform(0.05, 0.35, size=int(hidden.sum()))
-
-
-def _false_detection(rig, v, real, real_sources, layout, rng):
-    """A human-shaped person that is not there (source -1), or half of a real detection, a few
-    px off (source -2 - person)."""
+def _camera_detections(rig: Rig, v: int, keypoints: np.ndarray, scores: np.ndarray,
+                       pool: np.ndarray, rng: np.random.Generator
+                       ) -> tuple[Detections2D, np.ndarray]:
+    """One camera's detections of one frame (shuffled) and their sources."""
     cam = rig.cameras[v]
-    if real and rng.uniform() < 0.5:
-        pick = rng.integers(len(real))
-        k = real[pick] + rng.normal(0, 8.0, 2)
-        names = layout.joint_names
-        half = rng.integers(4)
-        keep = np.array([("left" in n, "right" in n, "hip" in n or "knee" in n or "ankle" in n,
-                          not ("hip" in n or "knee" in n or "ankle" in n))[half] for n in names])
-        k = np.where(keep[:, None], k, np.nan)
-        s = np.where(keep, rng.uniform(0.3, 0.7, len(names)), 0.0)
-        return k, s, -2 - int(real_sources[pick])
-    ghost = random_poses(1, 1, rng, layout=layout if layout.name == COCO17.name else COCO17,
-                         area_radius=3.0)[0, 0]
-    if layout.name != COCO17.name:
-        from pose3d_ros.core.layouts import convert_joints
-        ghost = convert_joints(ghost, COCO17, layout)
-    k = cam.project(ghost) + rng.normal(0, NOISE_PX, (layout.num_joints, 2))
-    inside = np.isfinite(k).all(-1) & (k >= 0).all(-1) & (k < [cam.width, cam.height]).all(-1)
-    if inside.sum() < MIN_VISIBLE_JOINTS:
-        return None, None, None
-    return (np.where(inside[:, None], k, np.nan),
-            np.where(inside, rng.uniform(0.4, 0.9, len(k)), 0.0), -1)
+    seen = np.flatnonzero((scores >= MIN_SCORE).sum(1) >= MIN_VISIBLE_JOINTS)
+    k, s, src = [keypoints[seen]], [scores[seen]], [seen]
+    n_false = rng.poisson(FALSE_PER_CAMERA)
+    if n_false and len(pool):
+        fk, fs = false_detections(rng, n_false, (cam.width, cam.height), pose_pool=pool)
+        k.append(fk)
+        s.append(fs)
+        src.append(np.full(n_false, -1))
+    n_dup = min(rng.poisson(DUPLICATES_PER_CAMERA), seen.size)
+    if n_dup:
+        pick = rng.choice(seen, n_dup, replace=False)
+        half = _HALVES[rng.integers(len(_HALVES), size=n_dup)]            # (D, J)
+        dk = keypoints[pick] + rng.normal(0, 8.0, (n_dup, 1, 2))
+        k.append(np.where(half[..., None], dk, np.nan))
+        s.append(np.where(half, scores[pick] * rng.uniform(0.6, 0.9, (n_dup, 1)), 0.0))
+        src.append(-2 - pick)
+    kp = np.concatenate(k).astype(np.float32)
+    sc = np.concatenate(s).astype(np.float32)
+    order = rng.permutation(len(kp))
+    kp, sc, who = kp[order], sc[order], np.concatenate(src)[order]
+    seen_joint = np.isfinite(kp).all(-1, keepdims=True)
+    boxes = np.concatenate([np.where(seen_joint, kp, np.inf).min(1),
+                            np.where(seen_joint, kp, -np.inf).max(1)], -1)
+    boxes = np.where(np.isfinite(boxes), boxes, 0.0).astype(np.float32)
+    return Detections2D(kp, sc, boxes, np.ones(len(kp), np.float32), H36M17,
+                        (cam.width, cam.height)), who
+
+
+def _half(words: tuple[str, ...], keep_if_found: bool) -> np.ndarray:
+    found = np.array([any(w in n for w in words) for n in H36M17.joint_names])
+    return found if keep_if_found else ~found
+
+
+_LOWER = ("hip", "knee", "ankle", "pelvis")
+_HALVES = np.stack([_half(("left",), True), _half(("right",), True), _half(_LOWER, True),
+                    _half(_LOWER, False)])

@@ -8,8 +8,8 @@ from pose3d_ros.core import error_model as em
 from pose3d_ros.core import mocap_views as mv
 from pose3d_ros.core.camera import Rig
 from pose3d_ros.core.layouts import H36M17
+from pose3d_ros.core.mocap import load_mocap
 from pose3d_ros.tools import measure_error_model
-from pose3d_ros.tools.fetch_mocap import load_mocap
 
 LH, RH = H36M17.index("left_hip"), H36M17.index("right_hip")
 
@@ -47,15 +47,18 @@ def test_measuring_recovers_known_errors_swaps_and_misses(projected):
         em.measure_error_model(ref[..., :16, :], det[..., :16, :], scores[..., :16])
 
 
-def test_the_shipped_model_is_measured_and_loads():
-    model = em.load_error_model()
+@pytest.mark.parametrize("path", [em.ERROR_MODEL_PATH, em.MULTI_ERROR_MODEL_PATH])
+def test_the_shipped_models_are_measured_and_load(path):
+    model = em.load_error_model(path)
     assert model.num_samples >= 300  # 4 cameras x 100 frames of the demo
-    assert "BlazePose" in model.source and "triangulation" in model.source
+    assert "blazepose" in model.source and "leave-one-camera-out" in model.source
     summary = model.summary()
     medians = np.array(list(summary["median_error_per_joint"].values()))
     assert np.all((medians > 0.002) & (medians < 0.2))  # of the person's 2D size
-    assert 0.0 <= model.person_miss_rate < 0.5
+    assert 0.0 <= model.person_miss_rate < 0.5 and model.fps == 60.0
     assert np.all((model.scores >= 0) & (model.scores <= 1))
+    with pytest.raises(ValueError, match="read-only"):
+        model.residuals[0, 0, 0] = 1.0  # the cached model cannot be changed by a caller
 
 
 def test_applying_reproduces_the_measured_statistics(projected):
@@ -127,3 +130,48 @@ def test_the_measuring_tool_refuses_to_overwrite(tmp_path, capsys):
     assert out.read_text() == "{}"
     with pytest.raises(ValueError, match="not an error model"):
         em.load_error_model(out)
+
+
+def _synthetic_demo(num_people, frames=6):
+    """Exact BlazePose-33 2D of people seen by a 4-camera synthetic rig."""
+    from pose3d_ros.core.synthetic import observe, random_poses, random_rig
+
+    rng = np.random.default_rng(11)
+    rig = random_rig(4, rng, distortion_scale=0.0)
+    poses = random_poses(frames, num_people, rng, area_radius=1.5)  # (F, P, 33, 3)
+    obs = observe(rig, poses, rng, noise_px=0.0)  # keypoints (F, P, V, 33, 2)
+    return rig, poses, np.moveaxis(obs.keypoints, 2, 1), np.moveaxis(obs.scores, 2, 1)
+
+
+def test_references_are_the_projections_of_the_other_cameras():
+    from pose3d_ros.core import error_measurement as meas
+    from pose3d_ros.core.layouts import BLAZEPOSE33, convert_joints
+
+    rig, poses, kp, sc = _synthetic_demo(1)
+    ref = meas.reference_2d(rig.cameras, kp[:, :, 0], np.ones_like(sc[:, :, 0]))
+    truth = np.moveaxis(rig.project(convert_joints(poses[:, 0], BLAZEPOSE33, H36M17)), 1, 1)
+    np.testing.assert_allclose(ref, truth, atol=1e-3)
+
+
+def test_matching_and_multi_person_references_find_each_person():
+    from pose3d_ros.core import error_measurement as meas
+    from pose3d_ros.core.layouts import BLAZEPOSE33, convert_joints
+
+    rig, poses, kp, sc = _synthetic_demo(2)
+    sizes = np.array([[c.width, c.height] for c in rig])
+    refs = meas.multi_person_references(rig.cameras, kp, np.ones_like(sc), sizes, max_people=3)
+    truth = rig.project(convert_joints(poses, BLAZEPOSE33, H36M17))  # (F, P, V, 17, 2)
+    cand = convert_joints(kp[:, :, ::-1], BLAZEPOSE33, H36M17)  # detections in another order
+    detected, scores, index = meas.match_detections(refs, cand, np.ones(cand.shape[:-1]))
+    found = index >= 0  # (F, V, T)
+    assert found.sum(axis=2).min() == 2  # both people matched in every view
+    for v in range(4):  # tracks are per held-out camera, steady over the frames
+        gap = np.linalg.norm(refs[0, v, :2] - truth[0, :, v][:, None], axis=-1).mean(-1)
+        track_of = gap.argmin(axis=1)  # (P,) the track of each person
+        assert sorted(track_of) == [0, 1]
+        for p, t in enumerate(track_of):
+            np.testing.assert_allclose(refs[:, v, t], truth[:, p, v], atol=1e-3)
+            np.testing.assert_array_equal(index[:, v, t], 1 - p)  # candidates were reversed
+    assert np.isnan(refs[:, :, 2]).all()
+    far = cand + 400.0  # nothing near the references: no match
+    assert (meas.match_detections(refs, far, np.ones(far.shape[:-1]))[2] == -1).all()

@@ -22,14 +22,14 @@ J = H36M17.index
 @pytest.fixture(scope="module")
 def source():
     """pybullet_data of the installed pybullet 3.2.7 (a dependency in setup_env.sh)."""
-    root = fetch_mocap._installed_pybullet_data()
+    root = mocap.installed_pybullet_data()
     assert root is not None, "pybullet==3.2.7 is not installed (scripts/setup_env.sh installs it)"
     return root
 
 
 @pytest.fixture(scope="module")
 def clips():
-    return {c.name: c for c in fetch_mocap.load_mocap(["walk", "roll", "backflip", "run"])}
+    return {c.name: c for c in mocap.load_mocap(["walk", "roll", "backflip", "run"])}
 
 
 def _bone_lengths(joints):
@@ -39,7 +39,7 @@ def _bone_lengths(joints):
 
 def test_forward_kinematics_matches_pybullet(source):
     import pybullet as pb
-    urdf = source / fetch_mocap.URDF_MEMBER
+    urdf = source / mocap.URDF_MEMBER
     model = mocap.parse_humanoid_urdf(urdf.read_text())
     client = pb.connect(pb.DIRECT)
     try:
@@ -48,7 +48,7 @@ def test_forward_kinematics_matches_pybullet(source):
         info = [pb.getJointInfo(body, j, physicsClientId=client) for j in joints]
         ours = [model.index(i[12].decode()) for i in info]  # pybullet orders links its own way
         for name in ("roll", "walk"):  # roll holds non-unit quaternions
-            motion = mocap.parse_motion((source / fetch_mocap._clip_member(name)).read_text())
+            motion = mocap.parse_motion((source / mocap.clip_member(name)).read_text())
             pos, rot = mocap.link_frames(model, motion)
             for f in range(0, motion.num_frames, 5):
                 w, x, y, z = motion.root_quat_wxyz[f]
@@ -110,6 +110,17 @@ def test_left_right_and_facing(clips):
     assert np.all(nose_ahead > 0.05)
 
 
+def test_urdf_faults_are_named():
+    good = '<robot><link name="a"/><link name="b"/><joint name="j" type="fixed">' \
+           '<parent link="a"/><child link="b"/><origin xyz="0 4 0"/></joint></robot>\x00'
+    model = mocap.parse_humanoid_urdf(good)
+    assert model.links == ("a", "b") and np.allclose(model.origins[1], [0, 1, 0])
+    with pytest.raises(ValueError, match="rotated origin"):
+        mocap.parse_humanoid_urdf(good.replace('xyz="0 4 0"', 'xyz="0 4 0" rpy="0 0 1"'))
+    with pytest.raises(ValueError, match="no <child"):
+        mocap.parse_humanoid_urdf(good.replace('<child link="b"/>', ""))
+
+
 def test_frame_rates_come_from_the_durations(clips):
     assert clips["walk"].fps == pytest.approx(30.0, abs=0.01)
     assert clips["backflip"].fps == pytest.approx(16.0, abs=0.01)
@@ -120,8 +131,8 @@ def test_frame_rates_come_from_the_durations(clips):
 
 
 def test_non_unit_quaternions_give_the_same_body(source):
-    text = (source / fetch_mocap._clip_member("walk")).read_text()
-    model = mocap.parse_humanoid_urdf((source / fetch_mocap.URDF_MEMBER).read_text())
+    text = (source / mocap.clip_member("walk")).read_text()
+    model = mocap.parse_humanoid_urdf((source / mocap.URDF_MEMBER).read_text())
     frames = np.array(json.loads(text)["Frames"])
     scaled = frames.copy()
     scale = np.random.default_rng(0).uniform(0.7, 1.4, size=(len(frames), 1))

@@ -8,8 +8,7 @@ from pose3d_ros.core import mocap_scenes as ms
 from pose3d_ros.core import mocap_views as mv
 from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.lifting.root_placement import bone_lengths
-from pose3d_ros.core.mocap import HEAD_TOP_ABOVE_HEAD_M, STATURE_M
-from pose3d_ros.tools.fetch_mocap import load_mocap
+from pose3d_ros.core.mocap import HEAD_TOP_ABOVE_HEAD_M, STATURE_M, load_mocap
 
 J = H36M17.index
 
@@ -99,7 +98,8 @@ def test_person_motion_has_the_asked_stature_and_rate(clips):
 
 def test_scene_places_people_apart_and_marks_absence(clips):
     config = ms.SceneConfig(num_people=3, fps=25.0, num_frames=120, area_radius=3.0,
-                            enter_leave_probability=1.0, min_presence_s=1.0)
+                            area_centre=(10.0, -4.0), enter_leave_probability=1.0,
+                            min_presence_s=1.0)
     scene = ms.make_scene(list(clips.values()), np.random.default_rng(5), config)
     again = ms.make_scene(list(clips.values()), np.random.default_rng(5), config)
     np.testing.assert_array_equal(scene.joints, again.joints)  # seeded
@@ -113,6 +113,12 @@ def test_scene_places_people_apart_and_marks_absence(clips):
     both = scene.present[:, :, None] & scene.present[:, None, :] & ~np.eye(3, dtype=bool)
     assert gaps[both].min() >= config.min_separation_m
     assert set(scene.clip_names) <= set(clips)
+    always = ms.make_scene(list(clips.values()), np.random.default_rng(6),
+                           ms.SceneConfig(num_people=3, area_radius=3.0, area_centre=(10.0, -4.0),
+                                          enter_leave_probability=0.0))
+    assert always.present.all()
+    centres = np.mean(always.joints[:, :, J("pelvis"), :2], axis=0)  # paths centred in the disc
+    assert np.all(np.linalg.norm(centres - [10.0, -4.0], axis=-1) <= 3.0 + 1e-9)
     with pytest.raises(ValueError, match="no clip"):
         ms.make_scene(list(clips.values()), np.random.default_rng(0),
                       ms.SceneConfig(clip_names=("moonwalk",)))
@@ -135,8 +141,10 @@ def test_random_camera_looks_at_the_target():
                                                                    aim_jitter_m=0.0))
     up = rolled.project([0, 0, 0.5]) - rolled.project([0, 0, 0])
     assert np.degrees(np.arctan2(-up[0], -up[1])) == pytest.approx(-20.0, abs=1.0)
-    rig = mv.random_ring_rig(5, rng)
+    rig = mv.random_ring_rig(5, rng, mv.CameraSampling(aim_jitter_m=0.0, roll_deg=(0, 0)),
+                             target=(1.0, -2.0, 0.8))
     assert len(rig) == 5 and rig.frame_id == "world"
+    np.testing.assert_allclose(mv.rig_look_point(rig), [1.0, -2.0, 0.8], atol=1e-6)
 
 
 def _two_in_a_row(gap_m):
@@ -170,3 +178,51 @@ def test_people_hide_each_other_by_depth_order():
     absent[:, 1] = np.nan
     nobody = mv.project_scene(Rig("world", [cam]), absent)
     assert not nobody.in_image[:, 1].any() and not nobody.occluded.any()
+
+
+def test_detections_carry_measured_errors_and_false_people():
+    clips = load_mocap(["walk", "dance_a"])
+    rng = np.random.default_rng(8)
+    scene = ms.make_scene(clips, rng, ms.SceneConfig(num_people=3, num_frames=40,
+                                                     enter_leave_probability=0.0))
+    rig = mv.random_ring_rig(3, rng)
+    views = mv.project_scene(rig, scene.joints)
+    dets = mv.detect_views(views, rng, false_per_view=0.5, fps=scene.fps)
+    f, v, d = dets.person.shape
+    assert dets.keypoints.shape == (f, v, d, 17, 2) and (f, v) == (40, 3)
+    real = dets.person >= 0
+    fi, vi, di = np.nonzero(real)
+    truth = views.keypoints[fi, :, vi]  # (N, P, 17, 2): every person in that view
+    err = np.nanmedian(np.linalg.norm(dets.keypoints[fi, vi, di][:, None] - truth, axis=-1), -1)
+    assert np.mean(err.argmin(axis=1) == dets.person[fi, vi, di]) > 0.97  # labels are right
+    hidden = ~views.visible[fi, dets.person[fi, vi, di], vi]  # (N, 17)
+    assert np.isnan(dets.keypoints[fi, vi, di][hidden]).all()
+    fakes = (dets.person == -1).sum() / (f * v)
+    assert 0.3 < fakes < 0.7  # Poisson mean 0.5
+    assert np.isnan(dets.keypoints[dets.person == -2]).all()
+    empty_first = (dets.person[..., :-1] == -2) & (dets.person[..., 1:] != -2)
+    assert not empty_first.any()  # empty slots come last
+    assert not np.all(dets.person[..., 0] == 0)  # shuffled: order tells nothing
+    one, who = dets.frame(5, 1)
+    assert one.layout is H36M17 and one.image_size == (rig[1].width, rig[1].height)
+    assert one.num_people == (dets.person[5, 1] != -2).sum() == len(who)
+    if one.num_people:
+        assert np.all(one.boxes[:, :2] <= np.nanmin(one.keypoints, axis=1) + 1e-3)
+        assert np.all((one.person_scores > 0) & (one.person_scores <= 1))
+
+
+def test_scenes_fit_a_real_rig():
+    from pose3d_ros.core.calibration import load_rig
+    from pose3d_ros.core.data_paths import calibration_path
+
+    rig = load_rig(calibration_path("single"))  # the demo's Qualisys rig, z up
+    centre = mv.rig_look_point(rig)
+    assert 0.0 < centre[2] < 2.0  # looks at a point at body height
+    scene = ms.make_scene(load_mocap(["walk", "dance_a"]), np.random.default_rng(0),
+                          ms.SceneConfig(num_people=2, area_radius=1.0,
+                                         area_centre=(centre[0], centre[1]),
+                                         enter_leave_probability=0.0))
+    views = mv.project_scene(rig, scene.joints)
+    assert views.in_image.mean() > 0.5
+    assert views.in_image.any(axis=(0, 1, 3)).all()  # every camera sees the people
+    np.testing.assert_array_equal(views.image_sizes, [[c.width, c.height] for c in rig])

@@ -3,7 +3,7 @@ body says, and people whose bones are not human are refused. Batched over people
 
 Triangulation leaves a joint NaN when fewer than two views see it. `SkeletonCompleter`
 fills it, in this order of preference (each step vectorised over people and joints, one pass
-per level of the skeleton tree, from the hips outwards):
+per link outwards from the known joints along the skeleton tree rooted at the left hip):
 
 1. one view + bone length: the point on that camera's viewing ray at the person's bone length
    from the (already known) parent joint; of the two intersections of the ray with that
@@ -14,11 +14,14 @@ per level of the skeleton tree, from the hips outwards):
    length (the parent moves with the body). num_views 0, confidence `motion_confidence`.
 3. the body template: the canonical body (synthetic.canonical_pose) scaled to the person and
    fitted rigidly (Kabsch) to the known joints; face joints are fitted to the known face
-   joints and shoulders, so a missing ear follows the nose and the other ear. num_views 0,
-   confidence `template_confidence`.
+   joints and shoulders, so a missing ear follows the nose and the other ear. Limb joints are
+   taken from it only when the person's known joints fit the standing template within
+   TEMPLATE_FIT_M (RMS): the legs of someone crawling stay missing rather than guessed.
+   num_views 0, confidence `template_confidence`.
 
 Bone lengths: each person's own, learned over time (exponential average of lengths measured
-between two triangulated joints), keyed by track id when the caller has ids, otherwise by a
+between two triangulated joints, those within 0.7-1.4 x the canonical bone at the person's
+scale, and used within that range), keyed by track id when the caller has ids, otherwise by a
 nearest-centre match to the people of the previous frames; before any is learned, the
 canonical bone times the person's scale (median measured / canonical ratio).
 
@@ -48,6 +51,11 @@ from .synthetic import canonical_pose
 
 _FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
 _LONG_BONE_M = 0.15
+TEMPLATE_FIT_M = 0.12
+# learned bone lengths are kept within this factor of the canonical bone at the body's scale
+# (a bone measured outside it, e.g. from a 2-view triangulation along the baseline, teaches
+# nothing)
+_MEMORY_RANGE = (0.7, 1.4)
 
 
 @dataclass(frozen=True)
@@ -58,24 +66,30 @@ class CompletionParams:
         (module docstring); scale 1 = the 1.75 m canonical body.
     memory_rate: weight of a new bone-length measurement in the person's average (0..1].
     motion_max_age_s: a joint last seen longer ago is not continued by motion (s).
-    forget_s: a person unseen this long is forgotten (s).
+    forget_s: a published person unseen this long is forgotten (s).
+    tentative_s: a person never published yet is forgotten after this long unseen (s): to be
+        confirmed it must be seen again within it.
     match_distance_m: gate of the nearest-centre match when no track ids are given (m).
     ray_confidence, motion_confidence, template_confidence: confidences of filled joints.
+    template_limbs: fill limb joints from the standing template too (False: face joints only;
+        a limb nobody sees and with no recent motion stays missing).
     """
 
     min_score: float = 0.3
     min_views_new: int = 3
     min_measured_bones: int = 2
     scale_range: tuple[float, float] = (0.5, 1.35)
-    bone_ratio_range: tuple[float, float] = (0.55, 1.7)
-    max_bad_bone_share: float = 0.34
+    bone_ratio_range: tuple[float, float] = (0.5, 1.9)
+    max_bad_bone_share: float = 0.4
     memory_rate: float = 0.1
     motion_max_age_s: float = 0.5
     forget_s: float = 5.0
+    tentative_s: float = 0.15
     match_distance_m: float = 0.5
     ray_confidence: float = 0.5
     motion_confidence: float = 0.3
     template_confidence: float = 0.1
+    template_limbs: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.memory_rate <= 1:
@@ -165,6 +179,7 @@ class SkeletonCompleter:
         self._last = np.zeros((0, 0, 3))         # (M, J, 3) last completed pose
         self._seen = np.zeros((0, 0))            # (M, J) stamp each joint was last measured
         self._stamp = np.zeros(0)                # (M,) last update
+        self._published = np.zeros(0, bool)      # (M,) published at least once
         self._next_key = -1                      # own keys are negative, track ids >= 1
         self._last_call: float | None = None
 
@@ -192,7 +207,7 @@ class SkeletonCompleter:
             self._seen = np.zeros((0, layout.num_joints))
         self._forget(stamp)
         n_people = pts.shape[0]
-        measured = np.isfinite(pts).all(-1)
+        measured = np.asarray(np.isfinite(pts).all(-1))
         a, b = body.bones[:, 0], body.bones[:, 1]
         now = np.linalg.norm(pts[:, a] - pts[:, b], axis=-1)                      # (P, B)
         ratio = now / body.lengths
@@ -211,8 +226,12 @@ class SkeletonCompleter:
         learned = np.full((n_people, body.lengths.size), np.nan)
         learned[known_slot] = self._lengths[slot[known_slot]]
         body_scale = np.where(np.isfinite(scale), scale, 1.0)
-        expected = np.where(np.isfinite(learned), learned,
-                            body.lengths * body_scale[:, None])                   # (P, B)
+        prior = body.lengths * body_scale[:, None]                                # (P, B)
+        expected = np.clip(np.where(np.isfinite(learned), learned, prior),
+                           _MEMORY_RANGE[0] * prior, _MEMORY_RANGE[1] * prior)
+        with np.errstate(invalid="ignore"):     # only bones near the body's proportions teach
+            now_good = np.where((now > _MEMORY_RANGE[0] * prior)
+                                & (now < _MEMORY_RANGE[1] * prior), now, np.nan)
         last = np.full(pts.shape, np.nan)
         age = np.full(measured.shape, np.inf)
         last[known_slot] = self._last[slot[known_slot]]
@@ -226,23 +245,25 @@ class SkeletonCompleter:
                                                                measured)
         length = expected[:, np.maximum(body.edge, 0)]                            # (P, J)
         centre = _masked_mean(pts, measured)                                      # (P, 3)
-        for level in range(1, int(body.depth.max()) + 1):
-            at = (body.depth == level)[None] & ~np.isfinite(out).all(-1)
-            par = out[:, np.maximum(body.parent, 0)]                              # (P, J, 3)
-            at &= np.isfinite(par).all(-1)
+        parent = np.maximum(body.parent, 0)
+        # motion prediction: each limb keeps its last direction from its parent
+        last_dir = last - last[:, parent]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            last_dir /= np.linalg.norm(last_dir, axis=-1, keepdims=True)
+        recent = np.isfinite(last_dir).all(-1) & (age <= p.motion_max_age_s)
+        fillable = (body.parent >= 0)[None] & (one_view | (recent & ~body.face[None]))
+        while True:                       # outwards from the known joints, one link per pass
+            par = out[:, parent]                                                  # (P, J, 3)
+            at = fillable & ~np.isfinite(out).all(-1) & np.isfinite(par).all(-1)
             if not at.any():
-                continue
-            # motion prediction: the limb's last direction from its parent
-            last_dir = last - last[:, np.maximum(body.parent, 0)]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                last_dir /= np.linalg.norm(last_dir, axis=-1, keepdims=True)
+                break
             motion = par + length[..., None] * last_dir
-            recent = np.isfinite(motion).all(-1) & (age <= p.motion_max_age_s)
             ray_pt = _ray_at_distance(ray_c, ray_d, par, length, out, expected, body,
                                       np.where(recent[..., None], motion, centre[:, None]),
                                       np.where(recent, 1.0, 1e-3))
             use_ray = at & one_view & np.isfinite(ray_pt).all(-1)
             use_motion = at & ~use_ray & recent & ~body.face[None]
+            fillable &= ~at
             out = np.where(use_ray[..., None], ray_pt, out)
             out = np.where(use_motion[..., None], motion, out)
             views[use_ray] = 1
@@ -253,14 +274,17 @@ class SkeletonCompleter:
         if missing.any():
             fitted = _template_fill(out, ~missing, body, body_scale)
             fill = missing & np.isfinite(fitted).all(-1)
+            if not p.template_limbs:
+                fill &= body.face[None]
             out = np.where(fill[..., None], fitted, out)
             views[fill] = 0
             conf = np.where(fill, p.template_confidence, conf)
             filled |= fill
         views[filled & (views != 1)] = 0
-        self._remember(slot, ids, out, now, measured, plausible, stamp)
         support = np.asarray(num_views).max(1, initial=0)
         confirmed = known_slot | (support >= p.min_views_new)
+        self._remember(slot, ids, out, now_good, measured, plausible, plausible & confirmed,
+                       stamp)
         return Completion(out, conf.astype(np.float32), views, filled, plausible, confirmed,
                           scale)
 
@@ -275,8 +299,8 @@ class SkeletonCompleter:
             hit = ids[:, None] == self._keys[None]
             slot = np.where(hit.any(1), hit.argmax(1), -1)
             return slot
-        now = _masked_mean(pts, np.isfinite(pts).all(-1))
-        before = _masked_mean(self._last, np.isfinite(self._last).all(-1))
+        now = _masked_mean(pts, np.asarray(np.isfinite(pts).all(-1)))
+        before = _masked_mean(self._last, np.asarray(np.isfinite(self._last).all(-1)))
         dist = np.linalg.norm(now[:, None] - before[None], axis=-1)
         cost = np.where(np.isfinite(dist) & (dist <= self.params.match_distance_m), dist, 1e6)
         rows, cols = linear_sum_assignment(cost)
@@ -284,7 +308,7 @@ class SkeletonCompleter:
         slot[rows[ok]] = cols[ok]
         return slot
 
-    def _remember(self, slot, ids, out, now, measured, plausible, stamp) -> None:
+    def _remember(self, slot, ids, out, now, measured, plausible, publish, stamp) -> None:
         r = self.params.memory_rate
         old = slot >= 0
         rows = slot[old & plausible]
@@ -297,6 +321,7 @@ class SkeletonCompleter:
             self._last[rows] = out[old]
             self._seen[rows] = np.where(measured[old], stamp, self._seen[rows])
             self._stamp[rows] = stamp
+            self._published[rows] |= publish[old]
         fresh = ~old & plausible
         if fresh.any():
             k = int(fresh.sum())
@@ -310,13 +335,16 @@ class SkeletonCompleter:
             self._last = np.concatenate([self._last, out[fresh]])
             self._seen = np.concatenate([self._seen, np.where(measured[fresh], stamp, -np.inf)])
             self._stamp = np.concatenate([self._stamp, np.full(k, stamp)])
+            self._published = np.concatenate([self._published, publish[fresh]])
 
     def _forget(self, stamp: float) -> None:
-        keep = stamp - self._stamp <= self.params.forget_s
+        p = self.params
+        keep = stamp - self._stamp <= np.where(self._published, p.forget_s, p.tentative_s)
         if not keep.all():
             self._keys, self._lengths = self._keys[keep], self._lengths[keep]
             self._last, self._seen, self._stamp = self._last[keep], self._seen[keep], \
                 self._stamp[keep]
+            self._published = self._published[keep]
 
     def _single_views(self, normalized, scores, cameras, measured):
         """(one_view (P, J), ray origin (P, J, 3), unit ray (P, J, 3), score (P, J)) of the
@@ -393,7 +421,14 @@ def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,
     """The person-scaled template fitted rigidly to the known joints: (P, J, 3) (face joints
     from a fit to the known face joints and shoulders when there are 3 of them)."""
     template = body.template[None] * scale[:, None, None]                      # (P, J, 3)
-    body_fit = _rigid_fit(template, points, known & ~body.face[None])
+    body_known = known & ~body.face[None]
+    body_fit = _rigid_fit(template, points, body_known)
+    # limbs from the standing template only for a body that stands like it (known joints
+    # within TEMPLATE_FIT_M RMS): a crawling or lying person's legs are not guessed
+    residual = np.where(body_known, np.linalg.norm(body_fit - points, axis=-1), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rms = np.sqrt((residual ** 2).sum(1) / body_known.sum(1))
+    body_fit = np.where((rms <= TEMPLATE_FIT_M)[:, None, None], body_fit, np.nan)
     head_set = body.face.copy()
     head_set[body.shoulders] = True
     head_known = known & head_set[None]

@@ -1,10 +1,12 @@
 """A 2D detector error model MEASURED on real video, to turn exact projections into
 detector-like 2D (for training and benchmarks on the motion capture).
 
-Measured by `python -m pose3d_ros.tools.measure_error_model` (docs/mocap.md): the package's
-BlazePose 2D on the 4-camera demo recording `single` against a reference made without that
-camera: the joint triangulated (robustly) from the OTHER three cameras with the shipped
-calibration and projected into it. Every person-view becomes one sample of H36M-17 errors:
+Measured by `python -m pose3d_ros.tools.measure_error_model` (core/error_measurement.py,
+docs/mocap.md): a detector's 2D on a 4-camera demo recording against a reference made without
+that camera: the person triangulated (robustly) from the OTHER three cameras with the shipped
+calibration and projected into it. Two models ship: ERROR_MODEL_PATH (mediapipe BlazePose,
+the nodes' default, one-person recording) and MULTI_ERROR_MODEL_PATH (the multi-person
+back-end on the two-person recording). Every person-view is one sample of H36M-17 errors:
   residual = (detection - reference) / person scale   (after undoing left/right swaps)
   score    = the detector's confidence for the joint
   swapped  = which left/right pairs the detector exchanged
@@ -15,13 +17,14 @@ bound of the detector's; systematic differences between BlazePose's joints and a
 joint centres are NOT in the model (the reference is made from the same detector).
 
 API
-    model = load_error_model()             # the shipped model (pose3d_ros/models/...json)
+    model = load_error_model()             # the default model (or load_error_model(path))
     noisy, conf = apply_error_model(points2d, rng, model, visible=mask)
         points2d (..., 17, 2) exact pixels -> noisy (..., 17, 2) NaN where not detected,
         conf (..., 17) in [0, 1], 0 where not detected; whole-skeleton samples keep the
         correlation between joints and between error and confidence.
     fakes, fake_scores = false_detections(rng, count, image_size, model, pose_pool=poses2d)
     model = measure_error_model(reference2d, detected2d, scores, ...)   # pure arrays
+    model = dataclasses.replace(model, person_miss_rate=0.0)   # e.g. misses modelled elsewhere
 """
 from __future__ import annotations
 
@@ -38,6 +41,8 @@ import numpy as np
 from .layouts import H36M17
 
 ERROR_MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "error_model_blazepose.json"
+# The multi-person back-end (blazepose_multi) measured on the two-person demo recording.
+MULTI_ERROR_MODEL_PATH = ERROR_MODEL_PATH.with_name("error_model_blazepose_multi.json")
 # Left/right joint pairs whose labels a detector can exchange.
 SWAP_PAIRS = tuple((H36M17.index(f"left_{n}"), H36M17.index(f"right_{n}"))
                    for n in ("hip", "knee", "ankle", "shoulder", "elbow", "wrist"))
@@ -84,7 +89,8 @@ class ErrorModel:
         return int(self.residuals.shape[0])
 
     def summary(self) -> dict:
-        """Per-joint median and p90 of |residual| (fraction of scale), swap rates, misses."""
+        """Per-joint median and p90 of |residual| (fraction of scale), swap rates, the share of
+        joints below LOW_CONFIDENCE (dropped by the default triangulation), misses."""
         err = np.linalg.norm(self.residuals, axis=-1)
         return {
             "samples": self.num_samples,
@@ -97,6 +103,9 @@ class ErrorModel:
             "swap_rate_per_pair": dict(zip(
                 (H36M17.joint_names[a].removeprefix("left_") for a, _ in SWAP_PAIRS),
                 _rounded(self.swapped.mean(0)), strict=True)),
+            "low_confidence_rate_per_joint": dict(zip(
+                H36M17.joint_names, _rounded(np.mean(self.scores < LOW_CONFIDENCE, 0)),
+                strict=True)),
             "person_miss_rate": round(self.person_miss_rate, 4),
             "false_per_view": round(self.false_per_view, 4),
             "score_error_correlation": round(float(np.corrcoef(
@@ -110,6 +119,7 @@ def _rounded(values: np.ndarray) -> list[float]:
 
 
 SCORE_BINS = (0.0, 0.5, 0.8, 0.95, 0.99, 1.0)
+LOW_CONFIDENCE = 0.3  # triangulate()'s default min_score: joints below it count as dropped
 
 
 def _by_score(scores: np.ndarray, err: np.ndarray) -> dict[str, list]:
@@ -227,6 +237,8 @@ def load_error_model(path: Path = ERROR_MODEL_PATH) -> ErrorModel:
         raise ValueError(f"{path}: not an error model ({exc})") from None
     if model.residuals.shape[1:] != (H36M17.num_joints, 2) or model.num_samples == 0:
         raise ValueError(f"{path}: residuals {model.residuals.shape} are not (N, 17, 2)")
+    for array in (model.residuals, model.scores, model.swapped, model.camera, model.frame):
+        array.flags.writeable = False  # the loaded model is cached and shared by all callers
     return model
 
 
@@ -298,11 +310,12 @@ def apply_error_model(points2d: np.ndarray, rng: np.random.Generator,
     return np.where(keep[..., None], noisy, np.nan), np.where(keep, conf, 0.0)
 
 
-def false_detections(rng: np.random.Generator, count: int, image_size: tuple[int, int],
+def false_detections(rng: np.random.Generator, count: int, image_size,
                      model: ErrorModel | None = None, *, pose_pool: np.ndarray | None = None,
                      height_fraction: tuple[float, float] = (0.15, 0.7)
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """`count` spurious detections in an image of image_size (width, height) pixels.
+    """`count` spurious detections; image_size: (width, height) pixels, or (count, 2) one
+    per detection.
 
     Each is a partial body (one of PARTIAL_BODIES) of a pose drawn from pose_pool (N, 17, 2)
     pixels (e.g. the true 2D of the scene's people at other times; default: one standing
@@ -314,14 +327,13 @@ def false_detections(rng: np.random.Generator, count: int, image_size: tuple[int
     """
     model = model or load_error_model()
     pool = _CANONICAL_2D[None] if pose_pool is None else np.asarray(pose_pool, float)
-    w, h = image_size
+    size_wh = np.broadcast_to(np.asarray(image_size, float), (count, 2))
     base = pool[rng.integers(0, len(pool), size=count)]  # (C, 17, 2)
     lo, hi = np.nanmin(base, axis=1), np.nanmax(base, axis=1)  # (C, 2)
     size = np.maximum(np.max(hi - lo, axis=1), 1e-6)
-    target = rng.uniform(*height_fraction, size=count) * h
+    target = rng.uniform(*height_fraction, size=count) * size_wh[:, 1]
     centred = (base - 0.5 * (lo + hi)[:, None]) * (target / size)[:, None, None]
-    centre = np.stack([rng.uniform(0, w, count), rng.uniform(0, h, count)], -1)
-    keypoints = centred + centre[:, None]
+    keypoints = centred + (rng.uniform(size=(count, 2)) * size_wh)[:, None]
     parts = np.zeros((len(PARTIAL_BODIES), H36M17.num_joints), bool)
     for k, names in enumerate(PARTIAL_BODIES):
         parts[k, H36M17.indices(names)] = True

@@ -4,10 +4,13 @@ The pybullet 3.2.7 wheel (PyPI) ships 15 motion-capture clips retargeted to one 
 (`pybullet_data/data/motions/humanoid3d_<name>.txt`) and the humanoid's body model
 (`pybullet_data/humanoid/humanoid.urdf`). This module parses both and runs the forward
 kinematics itself (numpy + scipy Rotation, no pybullet at run time; test_mocap.py checks it
-against pybullet's own forward kinematics). `pose3d_ros.tools.fetch_mocap` fetches the wheel
-and writes one npz per clip; load them with `load_clips`.
+against pybullet's own forward kinematics). `fetch_mocap` (command line:
+`python -m pose3d_ros.tools.fetch_mocap`) takes the clips from the installed pybullet 3.2.7 or
+`pip download`s the wheel (about 100 MB; no other network), and writes one npz per clip.
 
 API
+    clips = load_mocap(["walk", "run"])         # list[MocapClip], fetched on first use
+    out_dir = fetch_mocap(data_dir)             # <data_dir>/mocap/<clip>.npz for all 15
     clip = load_clip(path)                      # MocapClip from an npz written by save_clip
     clips = load_clips(directory, names=None)   # list[MocapClip], sorted by name
     clip.joints (F, 17, 3) metres, H36M17 order, WORLD frame below; clip.fps; clip.name
@@ -44,17 +47,26 @@ ones); a zero quaternion is an error. The frame rate is 1 / median duration.
 """
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import json
+import logging
 import os
+import subprocess
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .data_paths import default_data_dir
 from .layouts import H36M17
+
+log = logging.getLogger(__name__)
 
 CLIP_NAMES = (
     "backflip", "cartwheel", "crawl", "dance_a", "dance_b", "getup_facedown", "getup_faceup",
@@ -163,37 +175,47 @@ def _wxyz_to_matrix(quat_wxyz: np.ndarray) -> np.ndarray:
     return Rotation.from_quat(quat_wxyz[..., [1, 2, 3, 0]]).as_matrix()
 
 
+def _vector(element: ET.Element | None, attribute: str) -> np.ndarray:
+    """(3,) floats of an XML attribute such as xyz="0 1 0"; zeros when absent."""
+    text = None if element is None else element.get(attribute)
+    return np.zeros(3) if text is None else np.array([float(v) for v in text.split()])
+
+
+def _link_of(joint: ET.Element, tag: str) -> str:
+    """The link named by a joint's <parent> or <child> element."""
+    element = joint.find(tag)
+    name = None if element is None else element.get("link")
+    if name is None:
+        raise ValueError(f"URDF joint {joint.get('name')!r} has no <{tag} link=...>")
+    return name
+
+
 def parse_humanoid_urdf(text: str, scale: float = URDF_SCALE) -> HumanoidModel:
     """The kinematic tree of the DeepMimic humanoid URDF (text), lengths times `scale`."""
     # The wheel's file ends with a NUL byte after </robot>, which XML parsers refuse.
     root = ET.fromstring(text.replace("\x00", "").strip())
     joints = root.findall("joint")
-    child_of = {j.find("child").get("link"): j for j in joints}  # type: ignore[union-attr]
-    base = [ln.get("name") for ln in root.findall("link") if ln.get("name") not in child_of]
+    children = {_link_of(j, "child") for j in joints}
+    base = [ln.get("name") for ln in root.findall("link") if ln.get("name") not in children]
     if len(base) != 1:
         raise ValueError(f"URDF must have one base link, found {base}")
     links: list[str] = [str(base[0])]
     parents, kinds = [-1], ["base"]
     origins, axes = [np.zeros(3)], [np.zeros(3)]
     for joint in joints:  # URDF joints of this model are listed parent first
-        parent = joint.find("parent").get("link")  # type: ignore[union-attr]
+        parent = _link_of(joint, "parent")
         if parent not in links:
             raise ValueError(f"URDF joint {joint.get('name')!r} precedes its parent {parent!r}")
         origin = joint.find("origin")
-        xyz = np.array([float(v) for v in origin.get("xyz", "0 0 0").split()]) \
-            if origin is not None else np.zeros(3)
-        rpy = [float(v) for v in origin.get("rpy", "0 0 0").split()] if origin is not None \
-            else [0.0]
-        if any(abs(v) > 1e-9 for v in rpy):
+        if np.any(np.abs(_vector(origin, "rpy")) > 1e-9):
             raise ValueError(f"URDF joint {joint.get('name')!r} has a rotated origin (unsupported)")
-        axis_el = joint.find("axis")
-        axis = np.array([float(v) for v in axis_el.get("xyz").split()]) \
-            if axis_el is not None else np.zeros(3)
-        links.append(str(joint.find("child").get("link")))  # type: ignore[union-attr]
+        axis = _vector(joint.find("axis"), "xyz")
+        norm = float(np.linalg.norm(axis))
+        links.append(_link_of(joint, "child"))
         parents.append(links.index(parent))
         kinds.append(str(joint.get("type")))
-        origins.append(xyz * scale)
-        axes.append(axis / max(np.linalg.norm(axis), 1e-12) if axis.any() else axis)
+        origins.append(_vector(origin, "xyz") * scale)
+        axes.append(axis / norm if norm > 0 else axis)
     return HumanoidModel(tuple(links), tuple(parents), np.array(origins), tuple(kinds),
                          np.array(axes))
 
@@ -318,3 +340,74 @@ def load_clips(directory: Path, names: list[str] | tuple[str, ...] | None = None
         raise FileNotFoundError(f"mocap clips {missing} not in {directory}: run "
                                 "`python -m pose3d_ros.tools.fetch_mocap`")
     return [load_clip(Path(directory) / f"{n}.npz") for n in names]
+
+
+# ---------------------------------------------------------------- fetching the clips
+PYBULLET_VERSION = "3.2.7"
+PYBULLET_WHEEL = f"pybullet=={PYBULLET_VERSION}"
+URDF_MEMBER = "pybullet_data/humanoid/humanoid.urdf"
+
+
+def clip_member(name: str) -> str:
+    """Path of a clip inside the pybullet wheel (and under site-packages)."""
+    return f"pybullet_data/data/motions/humanoid3d_{name}.txt"
+
+
+def installed_pybullet_data() -> Path | None:
+    """Folder holding pybullet_data/ of an installed pybullet 3.2.7 with every clip, else None."""
+    try:
+        if importlib.metadata.version("pybullet") != PYBULLET_VERSION:
+            return None
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    spec = importlib.util.find_spec("pybullet_data")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(list(spec.submodule_search_locations)[0]).parent
+    members = [URDF_MEMBER] + [clip_member(n) for n in CLIP_NAMES]
+    return root if all((root / m).is_file() for m in members) else None
+
+
+def _download_wheel_files(tmp: Path) -> Path:
+    """pip download the wheel into tmp and extract the URDF and clips; returns their root."""
+    log.info("downloading %s from the package index (about 100 MB)", PYBULLET_WHEEL)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+           "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--python-version",
+           "3.11", "-d", str(tmp), PYBULLET_WHEEL]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(tmp.glob("pybullet-*.whl"))
+    if result.returncode != 0 or not wheels:
+        raise RuntimeError(f"could not download {PYBULLET_WHEEL}: {result.stderr.strip()}")
+    members = [URDF_MEMBER] + [clip_member(n) for n in CLIP_NAMES]
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        missing = sorted(set(members) - set(wheel.namelist()))
+        if missing:
+            raise RuntimeError(f"{wheels[0].name} lacks {missing}")
+        for member in members:
+            wheel.extract(member, tmp / "extracted")
+    return tmp / "extracted"
+
+
+def fetch_mocap(data_dir: Path | None = None) -> Path:
+    """Write <data_dir>/mocap/<clip>.npz for every clip (nothing to do if all exist); returns
+    the folder. data_dir defaults to $POSE3D_DATA or <repository>/data."""
+    out_dir = (data_dir or default_data_dir()) / "mocap"
+    if all((out_dir / f"{n}.npz").is_file() for n in CLIP_NAMES):
+        return out_dir
+    with tempfile.TemporaryDirectory() as tmp:
+        source = installed_pybullet_data()
+        if source is None:
+            source = _download_wheel_files(Path(tmp))
+        else:
+            log.info("reading the clips of the installed pybullet %s", PYBULLET_VERSION)
+        for name in CLIP_NAMES:
+            save_clip(clip_from_files(source / clip_member(name), source / URDF_MEMBER, name),
+                      out_dir / f"{name}.npz")
+    log.info("%d mocap clips in %s", len(CLIP_NAMES), out_dir)
+    return out_dir
+
+
+def load_mocap(names: list[str] | tuple[str, ...] | None = None,
+               data_dir: Path | None = None) -> list[MocapClip]:
+    """The clips `names` (default: all 15) as MocapClip, fetching them on first use."""
+    return load_clips(fetch_mocap(data_dir), names)

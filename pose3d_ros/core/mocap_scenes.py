@@ -4,10 +4,11 @@ Everything is in the mocap WORLD frame (z up, x forward, y left, metres, floor z
 joint order, vectorised over frames and people, and seeded by a numpy Generator.
 
 API
-    clips = fetch_mocap.load_mocap()                # tools/fetch_mocap.py: list[MocapClip]
+    clips = load_mocap()                            # core/mocap.py: list[MocapClip]
     scene = make_scene(clips, rng, SceneConfig(num_people=3, fps=30.0, num_frames=150))
     scene.joints (F, P, 17, 3) metres, NaN while a person is absent; scene.present (F, P)
-    motion = person_motion(clip, rng, num_frames, fps, MotionAugment())   # (F, 17, 3)
+    motion, stature_m, mirrored = person_motion(clip, rng, num_frames, fps, MotionAugment())
+                                                    # motion (F, 17, 3) metres
     Lower-level pieces, each on arrays:
     resample(joints, src_fps, dst_fps, num_frames, speed=1.0)  time warp by interpolation
     loop_motion(joints, num_frames, cyclic)       longer than the clip: cycles or ping-pong
@@ -80,7 +81,9 @@ class MotionAugment:
 
 @dataclass(frozen=True)
 class SceneConfig:
-    """A scene: num_people people for num_frames frames at fps, in a disc of area_radius m.
+    """A scene: num_people people for num_frames frames at fps, their paths centred in a
+    disc of area_radius m around area_centre (x, y metres; for a real rig, e.g. the xy of
+    mocap_views.rig_look_point(rig)).
 
     min_separation_m: pelvis distance kept between any two people at every frame (placement
     is retried up to 50 times, then the last try is kept). enter_leave_probability: chance
@@ -92,6 +95,7 @@ class SceneConfig:
     fps: float = 30.0
     num_frames: int = 150
     area_radius: float = 2.5
+    area_centre: tuple[float, float] = (0.0, 0.0)
     min_separation_m: float = 0.7
     enter_leave_probability: float = 0.3
     min_presence_s: float = 1.0
@@ -244,16 +248,17 @@ def _presence(rng: np.random.Generator, config: SceneConfig) -> np.ndarray:
     return present
 
 
-def _place(motion: np.ndarray, rng: np.random.Generator, radius: float) -> np.ndarray:
+def _place(motion: np.ndarray, rng: np.random.Generator, radius: float,
+           centre_xy: tuple[float, float]) -> np.ndarray:
     """Turn a (F, 17, 3) motion about z by a random yaw and put its path's centre at a random
-    point of the disc (the whole path, not only the centre, is kept within radius + 1 m)."""
+    point of the disc of `radius` around centre_xy."""
     yaw = rng.uniform(0, 2 * np.pi)
     c, s = np.cos(yaw), np.sin(yaw)
     turned = motion @ np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]).T
     centre = np.nanmean(turned[:, _PELVIS, :2], axis=0)
     r = radius * np.sqrt(rng.uniform())
     a = rng.uniform(0, 2 * np.pi)
-    target = np.array([r * np.cos(a), r * np.sin(a)])
+    target = np.array([r * np.cos(a), r * np.sin(a)]) + centre_xy
     turned[..., :2] += target - centre
     return turned
 
@@ -277,7 +282,7 @@ def make_scene(clips: list[MocapClip], rng: np.random.Generator,
                                                          config.augment)
         mask = _presence(rng, config)
         for _ in range(50):
-            placed = _place(motion, rng, config.area_radius)
+            placed = _place(motion, rng, config.area_radius, config.area_centre)
             others = joints[:, :i, _PELVIS, :2]  # (F, i, 2), NaN where absent
             gap = np.linalg.norm(others - placed[:, None, _PELVIS, :2], axis=-1)
             gap = np.where(present[:, :i] & mask[:, None], gap, np.inf)

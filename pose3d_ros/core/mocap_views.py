@@ -8,10 +8,15 @@ y down; raw pixels).
 API
     cam = random_camera(target, rng, CameraSampling(), name="cam01")   # looks at target
     rig = random_ring_rig(num_cameras, rng, CameraSampling(...), target=(0, 0, 1))
+    centre = rig_look_point(rig)                  # where a (real) rig looks: centre scenes there
     views = project_scene(rig, scene.joints)     # joints (F, P, 17, 3), NaN = absent
     views.keypoints (F, P, V, 17, 2) pixels; views.depth (F, P, V, 17) metres;
     views.in_image, views.occluded, views.visible (F, P, V, 17) bool
     occluded = occlusion_mask(keypoints, depth, focal_px)   # the depth-order test alone
+    dets = detect_views(views, rng, fps=scene.fps, false_per_view=0.5)  # measured 2D errors
+    dets.keypoints (F, V, D, 17, 2), dets.scores (F, V, D, 17), dets.person (F, V, D):
+    shuffled per view, person -1 = false detection, -2 = empty slot
+    detections, who = dets.frame(f, v)           # core.types.Detections2D of one image
 
 Occlusion (approximate, vectorised): every person's body is a set of 2D capsules (BODY_CAPSULES:
 limbs, torso, neck and head with radii in metres, drawn at the depth of their ends, radius in
@@ -29,6 +34,7 @@ import numpy as np
 from .camera import CameraModel, Rig
 from .layouts import H36M17
 from .synthetic import look_at
+from .types import Detections2D
 
 # (joint a, joint b, radius m): the body as capsules for occlusion between people.
 BODY_CAPSULES = (
@@ -63,6 +69,17 @@ class CameraSampling:
     height_m: tuple[float, float] = (0.3, 2.8)
     roll_deg: tuple[float, float] = (-10.0, 10.0)
     aim_jitter_m: float = 0.3
+
+
+def rig_look_point(rig: Rig) -> np.ndarray:
+    """(3,) the point nearest (least squares) to every camera's optical axis, rig frame: where
+    a rig looks, to centre a scene in it (SceneConfig.area_centre = its x, y)."""
+    axes = np.stack([cam.R[2] for cam in rig])  # optical z of each camera in the rig frame
+    centres = np.stack([cam.center for cam in rig])
+    proj = np.eye(3) - axes[:, :, None] * axes[:, None, :]  # (V, 3, 3) off-axis projectors
+    if len(rig) < 2:
+        raise ValueError("rig_look_point needs at least two cameras")
+    return np.linalg.solve(proj.sum(0), np.einsum("vij,vj->i", proj, centres))
 
 
 def _roll(angle: float) -> np.ndarray:
@@ -152,13 +169,14 @@ class SceneViews:
     keypoints: (F, P, V, J, 2) raw pixels, NaN where the person is absent or the joint is
     behind the camera (it may lie outside the image: see in_image). depth: (F, P, V, J)
     metres along each optical axis. in_image: inside the image and in front of the camera.
-    occluded: covered by another person nearer the camera.
+    occluded: covered by another person nearer the camera. image_sizes: (V, 2) width, height.
     """
 
     keypoints: np.ndarray
     depth: np.ndarray
     in_image: np.ndarray
     occluded: np.ndarray
+    image_sizes: np.ndarray
 
     @property
     def visible(self) -> np.ndarray:
@@ -182,4 +200,76 @@ def project_scene(rig: Rig, joints: np.ndarray, *, occlusion: bool = True) -> Sc
         occluded = occlusion_mask(keypoints, np.where(depth > 1e-3, depth, np.nan), focal)
     else:
         occluded = np.zeros_like(in_image)
-    return SceneViews(keypoints, depth, in_image, occluded)
+    return SceneViews(keypoints, depth, in_image, occluded, size[:, 0].astype(int))
+
+
+@dataclass(frozen=True)
+class ViewDetections2D:
+    """Detector-like 2D of a scene, per frame and view, in a random order per view.
+
+    keypoints: (F, V, D, 17, 2) pixels, NaN where a joint is not detected or the slot is
+    empty; scores: (F, V, D, 17), 0 there; person: (F, V, D) int, the scene person each
+    detection comes from, -1 for a false detection, -2 for an empty slot. image_sizes: (V, 2).
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    person: np.ndarray
+    image_sizes: np.ndarray
+
+    def frame(self, frame: int, view: int) -> tuple[Detections2D, np.ndarray]:
+        """One image's detections as the package's Detections2D (H36M17 layout; box = the
+        detected joints' extent, person score = their mean confidence) and (D,) their
+        person indices (-1 = false)."""
+        real = self.person[frame, view] != -2
+        kp = self.keypoints[frame, view, real].astype(np.float32)
+        sc = self.scores[frame, view, real].astype(np.float32)
+        size = (int(self.image_sizes[view, 0]), int(self.image_sizes[view, 1]))
+        if not real.any():
+            return Detections2D.empty(H36M17, size), self.person[frame, view, real]
+        boxes = np.concatenate([np.nanmin(kp, axis=1), np.nanmax(kp, axis=1)], axis=1)
+        person_scores = (sc.sum(1) / np.maximum((sc > 0).sum(1), 1)).astype(np.float32)
+        return (Detections2D(kp, sc, boxes, person_scores, H36M17, size),
+                self.person[frame, view, real])
+
+
+def detect_views(views: SceneViews, rng: np.random.Generator, model=None, *,
+                 false_per_view: float | None = None, fps: float = 30.0) -> ViewDetections2D:
+    """Apply the measured 2D error model (core/error_model.py) to a projected scene.
+
+    Visible joints get measured errors (time-correlated along frames at fps); a person with
+    no detected joint in a view is not a detection there. false_per_view: mean number of
+    false detections per view and frame (Poisson; default: the model's measured rate), drawn
+    as partial bodies of the scene's own true 2D, placed anywhere in the image. Detections
+    are shuffled per view so their order tells nothing.
+    """
+    from .error_model import apply_error_model, false_detections, load_error_model
+
+    model = model or load_error_model()
+    rate = model.false_per_view if false_per_view is None else false_per_view
+    f, p, v = views.keypoints.shape[:3]
+    truth = np.moveaxis(views.keypoints, 2, 1)  # (F, V, P, J, 2)
+    noisy, conf = apply_error_model(truth, rng, model, visible=np.moveaxis(views.visible, 2, 1),
+                                    frames_axis=0, fps=fps)
+    counts = rng.poisson(rate, size=(f, v)) if rate > 0 else np.zeros((f, v), int)
+    d = p + int(counts.max(initial=0))
+    keypoints = np.full((f, v, d, H36M17.num_joints, 2), np.nan)
+    scores = np.zeros((f, v, d, H36M17.num_joints))
+    person = np.full((f, v, d), -2)
+    keypoints[:, :, :p], scores[:, :, :p] = noisy, conf
+    person[:, :, :p] = np.where((conf > 0).any(-1), np.arange(p), -2)
+    if counts.sum() > 0:
+        pool = truth[np.isfinite(truth).all(axis=(-1, -2))]
+        fi, vi = np.nonzero(counts)
+        n = counts[fi, vi]
+        frame, view = np.repeat(fi, n), np.repeat(vi, n)
+        slot = p + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)  # p, p+1, ... per view
+        fake, fake_scores = false_detections(rng, int(n.sum()), views.image_sizes[view],
+                                             model, pose_pool=pool if len(pool) else None)
+        keypoints[frame, view, slot], scores[frame, view, slot] = fake, fake_scores
+        person[frame, view, slot] = -1
+    order = np.argsort(rng.uniform(size=(f, v, d)) + 2 * (person == -2), axis=-1)  # empties last
+    take = order[..., None, None]
+    return ViewDetections2D(np.take_along_axis(keypoints, take, axis=2),
+                            np.take_along_axis(scores, order[..., None], axis=2),
+                            np.take_along_axis(person, order, axis=2), views.image_sizes)

@@ -39,6 +39,9 @@ RATE_MISMATCH_FACTOR = 3.0
 # Rejections that are expected while a system starts (logged at INFO, still counted).
 START_UP_REASONS = ("no_camera_info",)
 IDLE_WAKE_S = 1.0   # longest the processing thread sleeps when nothing is pending
+# A stamp this far ahead of the node's clock (s) is a clock fault: rejected, so it cannot make
+# the frames of the other cameras look late. Clocks of networked computers agree far better.
+FUTURE_TOLERANCE_S = 2.0
 
 
 class PoseNodeBase(LifecycleNode):
@@ -47,6 +50,7 @@ class PoseNodeBase(LifecycleNode):
     SPECS: tuple[ParamSpec, ...] = ()
 
     def __init__(self, node_name: str, **kwargs: Any) -> None:
+        map_large_buffers()
         super().__init__(node_name, **kwargs)
         declare_parameters(self, self.SPECS)
         self.add_on_set_parameters_callback(self._check_new_parameters)
@@ -102,6 +106,9 @@ class PoseNodeBase(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        result = super().on_activate(state)     # enables the lifecycle publishers first
+        if result != TransitionCallbackReturn.SUCCESS:
+            return result
         self._subscribe()
         self._owned_timers.append(self.create_timer(self.config.diagnostics_period_s,
                                                     self.publish_diagnostics))
@@ -109,7 +116,6 @@ class PoseNodeBase(LifecycleNode):
         self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}_worker",
                                         daemon=True)
         self._worker.start()
-        result = super().on_activate(state)     # enables the lifecycle publishers
         self._after_activate()
         self.get_logger().info("active")
         return result
@@ -192,14 +198,24 @@ class PoseNodeBase(LifecycleNode):
         if self.health is None or not self.health.reject(camera, reason, message):
             return
         level = level or ("info" if reason in START_UP_REASONS else "warn")
-        log = {"info": self.get_logger().info, "warn": self.get_logger().warning,
-               "error": self.get_logger().error}[level]
-        log(f"rejected input [{reason}] {message} (counted on /diagnostics; logged once per "
-            "camera and reason)")
+        text = (f"rejected input [{reason}] {message} (counted on /diagnostics; logged once "
+                "per camera and reason)")
+        # One call per severity: rclpy refuses a second severity from the same call site.
+        if level == "info":
+            self.get_logger().info(text)
+        elif level == "error":
+            self.get_logger().error(text)
+        else:
+            self.get_logger().warning(text)
 
     def offer(self, camera: str, stamp: float, payload: Any) -> None:
         """Give one frame to the synchroniser (bad stamps are rejected and reported)."""
         now = time.monotonic()
+        clock = self.get_clock().now().nanoseconds * 1e-9   # 0 until simulated time starts
+        if clock > 0 and stamp > clock + FUTURE_TOLERANCE_S:
+            self.reject(camera, "stamp_future", f"camera {camera!r}: stamp {stamp:.3f} s is "
+                        f"{stamp - clock:.3f} s ahead of this node's clock (frame ignored)")
+            return
         with self._lock:
             if self.sync is None:
                 return
@@ -221,6 +237,9 @@ class PoseNodeBase(LifecycleNode):
                                    "(replay loop or clock reset): synchroniser restarted")
         self._wake.set()
 
+    def _answer_failed_set(self, frame_set: FrameSet) -> None:
+        """Nodes whose every input set gets an output message publish an empty one here."""
+
     def _work(self) -> None:
         """The processing thread: event-driven, it sleeps until a frame is offered or the
         oldest open set times out."""
@@ -239,6 +258,7 @@ class PoseNodeBase(LifecycleNode):
                     self.reject("pipeline", type(err).__name__,
                                 f"processing the set at {frame_set.stamp:.6f} s failed: {err}",
                                 level="error")
+                    self._answer_failed_set(frame_set)
                 continue
             self._between_sets()
             timeout = IDLE_WAKE_S if deadline is None else \
@@ -263,8 +283,9 @@ class PoseNodeBase(LifecycleNode):
         return {}
 
     def _check_rates(self, now: float) -> None:
-        """Report a camera whose input rate (from its stamps) is far above the others'."""
-        rates = {c: self.sync.state[c].rate_hz for c in self.sync.live_cameras(now)}
+        """Report a camera whose capture rate (from its stamps; frames lost on the way do not
+        count) is far above the others'."""
+        rates = {c: self.sync.state[c].capture_rate_hz for c in self.sync.live_cameras(now)}
         for camera, rate in rates.items():
             others = [r for c, r in rates.items() if c != camera and r > 0]
             if others and rate > RATE_MISMATCH_FACTOR * statistics.median(others):
@@ -284,9 +305,31 @@ class PoseNodeBase(LifecycleNode):
             queue_size=sync_config.queue_size))
 
 
+_M_MMAP_THRESHOLD = -3            # mallopt parameter number (malloc.h)
+LARGE_BUFFER_BYTES = 1 << 20      # allocations from this size up get pages of their own
+
+
+def _glibc():
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+def map_large_buffers() -> None:
+    """Have glibc serve every allocation of LARGE_BUFFER_BYTES or more (image messages: 6 MB
+    per 1080p frame) with pages of its own, returned to the system when freed. By default
+    glibc raises that threshold after the first large free, so image buffers then come from
+    the heap arenas of whichever thread (DDS, executor, processing) allocated them, where
+    they fragment: RSS grew 1.7-2x over 50 lifecycle cycles with input, flat with this
+    (benchmarks/results_nodes.md). Process-wide and idempotent; a no-op without glibc."""
+    libc = _glibc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(_M_MMAP_THRESHOLD, LARGE_BUFFER_BYTES)
+
+
 def release_free_memory() -> None:
     """Ask glibc to return freed heap pages to the system (no-op without glibc)."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    libc = _glibc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)

@@ -13,6 +13,7 @@ from pathlib import Path
 # The demo paths live in the core; tests, benchmarks and tools import them from there or here.
 from pose3d_ros.core.data_paths import (  # noqa: F401
     CAMERAS,
+    POSE2SIM_WHEEL,
     RECORDINGS,
     calibration_path,
     default_data_dir,

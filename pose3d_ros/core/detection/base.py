@@ -128,5 +128,11 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
+def rgb_unit_float(bgr: np.ndarray) -> np.ndarray:
+    """BGR uint8 (..., 3) -> RGB float32 in [0, 1], in one pass (the same values as
+    `bgr[..., ::-1].astype(np.float32) / 255`, without the float32 temporary)."""
+    return np.divide(bgr[..., ::-1], np.float32(255), dtype=np.float32)
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -80, 80)))

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..layouts import BLAZEPOSE33
 from ..types import Detections2D
-from .base import box_iou, camera_indices, check_images, sigmoid
+from .base import box_iou, camera_indices, check_images, rgb_unit_float, sigmoid
 from .ssd_anchors import PersonDetections, decode_pose_detector, weighted_nms
 
 Runner = Callable[[np.ndarray], list[np.ndarray]]
@@ -128,7 +128,7 @@ def letterbox_square(image: np.ndarray, size: int) -> tuple[np.ndarray, float, n
     pad = np.array([(size - new_w) // 2, (size - new_h) // 2])
     square = np.zeros((size, size, 3), np.uint8)
     square[pad[1]:pad[1] + new_h, pad[0]:pad[0] + new_w] = resized
-    return square[:, :, ::-1].astype(np.float32) / 255.0, scale, pad.astype(np.float32)
+    return rgb_unit_float(square), scale, pad.astype(np.float32)
 
 
 def roi_from_detection(keypoints_px: np.ndarray) -> np.ndarray:
@@ -253,7 +253,9 @@ class TwoStageBlazePose:
             return views
         state = self._tracks.get(camera)
         if state is None or state.shape != image.shape:  # first frame: every view at once
-            self._tracks[camera] = CameraTracks(shape=image.shape)
+            # Cameras start at different phases: their periodic passes fall on different frames.
+            self._tracks[camera] = CameraTracks(shape=image.shape,
+                                                since_search=camera % self.redetect_every)
             return views
         if state.lost or (not len(state.rois) and state.sweep_left <= 0):
             state.sweep_left = len(views)  # start, loss, nobody: every view, one per frame
@@ -315,12 +317,12 @@ class TwoStageBlazePose:
                     np.zeros((0,), np.float32), np.zeros((0, 33, 3), np.float32),
                     np.zeros((0, 4)))
         affine = crop_to_image_affine(roi, LANDMARK_SIZE)
-        crops = np.stack([
+        crops = np.empty((n, LANDMARK_SIZE, LANDMARK_SIZE, 3), np.uint8)
+        for i in range(n):  # warped straight into the batch: no per-crop array, no stack
             cv2.warpAffine(images[owner[i]], affine[i], (LANDMARK_SIZE, LANDMARK_SIZE),
-                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                           dst=crops[i], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            for i in range(n)])
-        batch = crops[..., ::-1].astype(np.float32) / 255.0
+        batch = rgb_unit_float(crops)
         out = self._landmarker(batch)
         marks = out[0].reshape(n, NUM_MODEL_LANDMARKS, 5)[:, :NUM_TRACKED_LANDMARKS]
         presence = out[1].reshape(n)
@@ -361,7 +363,7 @@ class TwoStageBlazePose:
         self._tracks.clear()
 
     def close(self) -> None:
-        self._detector = self._landmarker = None
+        self._detector = self._landmarker = None  # type: ignore[assignment]  # released
         self._tracks.clear()
 
 
