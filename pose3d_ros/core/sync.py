@@ -180,6 +180,8 @@ class FrameSynchronizer:
             self._started = now
         cam.last_received = now
         cam.frames_in += 1
+        if not cam.recent_stamps or stamp > cam.recent_stamps[-1]:
+            cam.recent_stamps.append(stamp)     # every frame received, in capture order
         if cam.last_stamp is not None:
             if stamp == cam.last_stamp:
                 return self._drop(camera, "duplicate_stamp")
@@ -199,7 +201,6 @@ class FrameSynchronizer:
         cam.last_stamp = stamp
         if cam.first_stamp is None:
             cam.first_stamp = stamp
-        cam.recent_stamps.append(stamp)
         frame = Frame(camera, stamp, now, payload)
         target = self._matching_set(stamp)
         if target is None:
