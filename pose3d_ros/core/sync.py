@@ -269,7 +269,7 @@ class FrameSynchronizer:
         """Whether a jump back of `camera` to `stamp` is a restart of the stream (see the
         module docstring) rather than one bad stamp."""
         cam = self.state[camera]
-        if cam.last_stamp - stamp > self.reset_after_s:
+        if cam.last_stamp is not None and cam.last_stamp - stamp > self.reset_after_s:
             return True
         if cam.first_stamp is not None and abs(stamp - cam.first_stamp) <= self.slop_s:
             return True

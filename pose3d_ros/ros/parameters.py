@@ -57,10 +57,11 @@ class ParamSpec:
                                    description=self.description, read_only=self.read_only)
         if self.choices is not None:
             desc.additional_constraints = "one of: " + ", ".join(repr(c) for c in self.choices)
-        if self.low is not None and self.type == Parameter.Type.DOUBLE:
+        if self.low is not None and self.high is not None and self.type == Parameter.Type.DOUBLE:
             desc.floating_point_range = [FloatingPointRange(
                 from_value=float(self.low), to_value=float(self.high), step=0.0)]
-        elif self.low is not None and self.type == Parameter.Type.INTEGER:
+        elif self.low is not None and self.high is not None and (
+                self.type == Parameter.Type.INTEGER):
             desc.integer_range = [IntegerRange(from_value=int(self.low),
                                                to_value=int(self.high), step=1)]
         return desc

@@ -2,6 +2,7 @@
 markers and TF out (optionally each camera's 2D skeletons)."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -84,7 +85,7 @@ class Pose3DNode(RigNodeBase):
                 image_subscription(self, camera, self.config, qos, self.on_image))
             self._owned_subscriptions.append(self.create_subscription(
                 CameraInfo, f"{camera}/camera_info",
-                lambda msg, c=camera: self.on_camera_info(c, msg), qos))
+                partial(self.on_camera_info, camera), qos))
 
     def on_image(self, camera: str, msg: Image | CompressedImage) -> None:
         try:
