@@ -100,6 +100,7 @@ class PoseNodeBase(LifecycleNode):
             self._release()
             return TransitionCallbackReturn.FAILURE
         self.health = NodeHealth(self.diagnostics_name, self.cameras)
+        self._time_resets_logged = 0     # counted by the new synchroniser
         self._after_configure()
         self.diagnostics_pub = self._publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS)
         self.get_logger().info(f"configured: cameras {list(self.cameras)}")
