@@ -276,11 +276,20 @@ class FrameSynchronizer:
         return any(other.rewound_to is not None for name, other in self.state.items()
                    if name != camera)
 
+    def restart(self) -> None:
+        """Start over on a new time line (the caller saw its clock go back, e.g. /clock of a
+        looping replay): open sets and stamp history are forgotten, counters kept."""
+        self.time_resets += 1
+        self._forget_time()
+
     def _reset_time(self, camera: str, stamp: float) -> None:
         """The clock went back (a bag loop, a simulated clock reset): forget what was built
         on the old clock."""
         self.state[camera].drops["time_reset"] += 1
         self.time_resets += 1
+        self._forget_time()
+
+    def _forget_time(self) -> None:
         self._open.clear()
         self._last_emitted_stamp = -float("inf")
         for cam in self.state.values():
