@@ -239,10 +239,10 @@ def convert_joints(values: np.ndarray, src: JointLayout | str,
     values: positions or pixel coordinates in any units (C = 2 or 3 typically).
     Returns (..., J_dst, C); a derived joint is the mean of its sources, NaN if any is NaN.
     """
-    src, dst, (index, weight) = _cached_recipe(src, dst)
+    source, _, (index, weight) = _cached_recipe(src, dst)
     values = np.asarray(values)
-    if values.ndim < 2 or values.shape[-2] != src.num_joints:
-        raise ValueError(f"expected shape (..., {src.num_joints}, C) for {src.name}, "
+    if values.ndim < 2 or values.shape[-2] != source.num_joints:
+        raise ValueError(f"expected shape (..., {source.num_joints}, C) for {source.name}, "
                          f"got {values.shape}")
     gathered = values[..., index, :]  # (..., J_dst, K, C)
     return np.einsum("...jkc,jk->...jc", gathered, weight)
@@ -255,9 +255,9 @@ def convert_joint_scores(scores: np.ndarray, src: JointLayout | str,
     A derived joint takes the minimum of its sources: it is only as certain as the least
     certain joint it is made from. Returns (..., J_dst).
     """
-    src, dst, (index, _) = _cached_recipe(src, dst)
+    source, _, (index, _) = _cached_recipe(src, dst)
     scores = np.asarray(scores)
-    if scores.ndim < 1 or scores.shape[-1] != src.num_joints:
-        raise ValueError(f"expected shape (..., {src.num_joints}) for {src.name}, "
+    if scores.ndim < 1 or scores.shape[-1] != source.num_joints:
+        raise ValueError(f"expected shape (..., {source.num_joints}) for {source.name}, "
                          f"got {scores.shape}")
     return scores[..., index].min(axis=-1)
