@@ -72,7 +72,8 @@ def load_panoptic_calibration(path: Path | str, cameras: Sequence[str] | None = 
     return Rig("world", out)
 
 
-def load_panoptic_ground_truth(directory: Path | str, frames: Sequence[int] | None = None,
+def load_panoptic_ground_truth(directory: Path | str,
+                               frames: Sequence[int] | np.ndarray | None = None,
                                min_confidence: float = MIN_CONFIDENCE
                                ) -> tuple[np.ndarray, GroundTruth]:
     """hdPose3d_stage1_coco19/ -> (frames (F,), GroundTruth in Panoptic-19, metres, up -y).
@@ -100,7 +101,7 @@ def load_panoptic_ground_truth(directory: Path | str, frames: Sequence[int] | No
 
 
 def load_panoptic(directory: Path | str, cameras: Sequence[str] | None = None,
-                  frames: Sequence[int] | None = None) -> MultiViewSequence:
+                  frames: Sequence[int] | np.ndarray | None = None) -> MultiViewSequence:
     """A Panoptic sequence directory -> MultiViewSequence without 2D (empty detections; add
     them with detection_files.attach_detections())."""
     directory = Path(directory)
