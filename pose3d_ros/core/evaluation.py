@@ -17,12 +17,12 @@ person-frames that match nobody are ghosts, and each reference person's distinct
 show id splits.
 
 Tracks are in one frame (SkeletonTrack.frame_id); bring them into a common frame with
-in_frame() before comparing (replay_bag.read_track does so from the bag's /tf_static).
+in_frame() before comparing (bag_tracks.read_track does so from the bag's /tf_static).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -265,7 +265,6 @@ def in_frame(track: SkeletonTrack, frame_id: str, R: np.ndarray, t: np.ndarray
              ) -> SkeletonTrack:
     """The track with every position mapped by p' = R p + t into `frame_id` (R (3, 3), t (3,)
     as StaticTransformTree.lookup(frame_id, track.frame_id) gives them)."""
-    from dataclasses import replace
     R, t = np.asarray(R, np.float64), np.asarray(t, np.float64)
     frames = [replace(f, positions=f.positions @ R.T + t, frame_id=frame_id)
               for f in track.frames]

@@ -17,7 +17,7 @@ from .node_input import (
     SKELETONS_2D_TOPIC,
     ImageDecodeError,
     accept_image,
-    finish_image,
+    finish_images,
     image_qos,
     image_subscription,
 )
@@ -101,11 +101,12 @@ class Pose3DNode(RigNodeBase):
 
     def _process(self, frame_set: FrameSet) -> None:
         images = {}
-        for camera, frame in frame_set.frames.items():
-            try:
-                images[camera] = finish_image(camera, frame.payload[0])
-            except ImageDecodeError as err:
-                self.reject(camera, err.reason, str(err))
+        finished = finish_images({c: f.payload[0] for c, f in frame_set.frames.items()})
+        for camera, image in finished.items():
+            if isinstance(image, ImageDecodeError):
+                self.reject(camera, image.reason, str(image))
+            else:
+                images[camera] = image
         if not images:
             return
         result = self.pipeline.process_images(images, frame_set.stamp)
