@@ -46,16 +46,16 @@ def group_people(candidates: Sequence[np.ndarray], affinities: Sequence[np.ndarr
         if score.size == 0:
             continue
         ok = ((score > 0) & (candidates[a][2][:, None] > 0) & (candidates[b][2][None, :] > 0))
-        ia, ib = np.nonzero(ok)
-        edges.append(np.stack([score[ia, ib], np.full(ia.size, e), ia, ib], axis=1))
+        rows, cols = np.nonzero(ok)
+        edges.append(np.stack([score[rows, cols], np.full(rows.size, e), rows, cols], axis=1))
     people: list[np.ndarray] = []                # candidate index per joint type, -1 = none
     if edges:
         table = np.concatenate(edges)
         table = table[np.argsort(-table[:, 0], kind="stable")]
         owner = [np.full(n, -1) for n in counts]
-        for _, e, ia, ib in table:
+        for _, e, cand_a, cand_b in table:
             a, b = pairs[int(e)]
-            ia, ib = int(ia), int(ib)
+            ia, ib = int(cand_a), int(cand_b)
             pa, pb = owner[a][ia], owner[b][ib]
             if pa == -1 and pb == -1:
                 person = np.full(n_joints, -1)
@@ -73,8 +73,8 @@ def group_people(candidates: Sequence[np.ndarray], affinities: Sequence[np.ndarr
                     moved = people[second] >= 0
                     people[first][moved] = people[second][moved]
                     people[second][:] = -1
-                    for j in np.nonzero(moved)[0]:
-                        owner[j][people[first][j]] = first
+                    for joint_type in np.flatnonzero(moved).tolist():
+                        owner[joint_type][people[first][joint_type]] = first
     chosen = np.array([p for p in people if (p >= 0).sum() >= min_joints],
                       np.intp).reshape(-1, n_joints)                        # (P, J)
     out = np.full((chosen.shape[0], n_joints, 3), np.nan)
