@@ -237,7 +237,7 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
         "velocity error [m/s]": m(vel.mean) if vel else float("nan"),
         "acceleration error [m/s^2]": m(acc.mean) if acc else float("nan"),
         "jitter (prediction) [m/s^2]": m(jit.mean) if jit else float("nan"),
-        "reprojection error (pipeline) [px]": m(np.mean(reproj_px)) if len(reproj_px)
+        "reprojection error (pipeline) [px]": m(float(np.mean(reproj_px))) if len(reproj_px)
         else float("nan"),
         "detection rate": m(rate.rate), "people expected": rate.expected,
         "people detected": rate.detected, "false positives": int(false_pos.sum()),
@@ -388,6 +388,8 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
     from scipy.optimize import linear_sum_assignment
 
     from .tracking import image_size
+    if ref.layout is None:
+        raise ValueError("the reference track holds no skeleton")
     layout = _common_layout(pred.layout or ref.layout, ref.layout)
     ref_ids = _reference_identities(ref, layout, 0.5)
     pair = pair_frames(pred.stamps_ns, ref.stamps_ns, tolerance_ns)

@@ -78,7 +78,7 @@ def write_overlay_video(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
     if not frames:
         raise ValueError(f"no image of camera {camera!r} matches the evaluated stamps")
     height, width = frames[0][1].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     try:
         for _, image in frames:
             writer.write(image)
