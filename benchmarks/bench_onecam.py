@@ -8,9 +8,13 @@ Identities and ghosts
 are judged in that camera's image (core.evaluation.image_identities): the monocular depth is
 a guess, the image is where people are measured.
 
+A last row runs the lifter on a motion-capture scene whose ids and depth are known (two
+people walking, one virtual camera, the measured 2D error model, two one-frame false
+detections: the scene of test/test_onecam.py).
+
 Steps, so the same 2D can be run through another checkout's pipeline (the "before" column of
 benchmarks/RESULTS.md is main's):
-  python benchmarks/bench_onecam.py export2d --out 2d.npz          # this checkout's 2D cache
+  python benchmarks/bench_onecam.py export2d --out 2d.npz   # this checkout's 2D + mocap scene
   PYTHONPATH=OTHER_CHECKOUT python benchmarks/bench_onecam.py run --twod 2d.npz --out before.npz
   python benchmarks/bench_onecam.py run --twod 2d.npz --out after.npz
   python benchmarks/bench_onecam.py score before.npz after.npz
