@@ -109,8 +109,10 @@ def pair_frames(pred_ns: np.ndarray, ref_ns: np.ndarray, tolerance_ns: int) -> n
     return np.where(np.abs(pred_ns[pick] - ref_ns) <= tolerance_ns, pick, -1)
 
 
-def _common_layout(pred: JointLayout, ref: JointLayout) -> JointLayout:
+def _common_layout(pred: JointLayout | None, ref: JointLayout | None) -> JointLayout:
     """The layout both can be expressed in: the prediction's if the reference converts to it."""
+    if pred is None or ref is None:
+        raise ValueError("a track holds no skeleton (nobody in any frame): no layout to compare")
     for target, source in ((pred, ref), (ref, pred)):
         try:
             convert_joints(np.zeros((source.num_joints, 3)), source, target)

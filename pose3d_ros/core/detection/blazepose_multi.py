@@ -363,7 +363,7 @@ class TwoStageBlazePose:
         self._tracks.clear()
 
     def close(self) -> None:
-        self._detector = self._landmarker = None
+        self._detector = self._landmarker = None  # type: ignore[assignment]  # released
         self._tracks.clear()
 
 
