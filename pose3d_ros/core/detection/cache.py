@@ -15,7 +15,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -94,9 +94,11 @@ def cache_key(path: Path, detector_name: str, options: dict) -> str:
 
 def _save(target: Path, det: VideoDetections) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    arrays = dict(keypoints=det.keypoints, scores=det.scores, boxes=det.boxes,
-                  person_scores=det.person_scores, num_people=det.num_people,
-                  image_size=np.array(det.image_size), layout=np.array(det.layout.name))
+    arrays: dict[str, Any] = dict(keypoints=det.keypoints, scores=det.scores, boxes=det.boxes,
+                                  person_scores=det.person_scores,
+                                  num_people=det.num_people,
+                                  image_size=np.array(det.image_size),
+                                  layout=np.array(det.layout.name))
     if det.world is not None:
         arrays["world"] = det.world
     partial = target.with_name(target.name + ".partial.npz")
@@ -106,9 +108,10 @@ def _save(target: Path, det: VideoDetections) -> None:
 
 def _load(source: Path) -> VideoDetections:
     with np.load(source) as data:
+        width, height = (int(v) for v in data["image_size"])
         return VideoDetections(
             data["keypoints"], data["scores"], data["boxes"], data["person_scores"],
-            data["num_people"], tuple(int(v) for v in data["image_size"]),
+            data["num_people"], (width, height),
             get_layout(str(data["layout"])), data["world"] if "world" in data else None)
 
 
@@ -124,19 +127,19 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
     import cv2
 
     from . import create_detector
-    paths = [Path(p) for p in paths]
-    for path in paths:
+    videos = [Path(p) for p in paths]
+    for path in videos:
         if not path.is_file():
             raise FileNotFoundError(f"video {path} does not exist")
     key_options = dict(options, max_frames=max_frames)
     targets = [cache_dir() / f"{p.stem}_{detector_name}_{cache_key(p, detector_name, key_options)}"
-               f".npz" for p in paths]
+               f".npz" for p in videos]
     if use_cache and all(t.is_file() for t in targets):
         return [_load(t) for t in targets]
-    captures = [cv2.VideoCapture(str(p)) for p in paths]
+    captures = [cv2.VideoCapture(str(p)) for p in videos]
     detector = create_detector(detector_name, **options)
-    per_camera: list[list[Detections2D]] = [[] for _ in paths]
-    sizes: list[tuple[int, int]] = [(0, 0)] * len(paths)
+    per_camera: list[list[Detections2D]] = [[] for _ in videos]
+    sizes: list[tuple[int, int]] = [(0, 0)] * len(videos)
     try:
         while max_frames is None or len(per_camera[0]) < max_frames:
             frames = [c.read() for c in captures]
