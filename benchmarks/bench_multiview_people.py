@@ -90,6 +90,22 @@ def run_after(scene: Scene, threshold_px: float = THRESHOLD_PX) -> tuple[list, l
     return preds, ids, (time.process_time() - t0) / max(len(scene.detections), 1)
 
 
+def timing(clips: list, frames: int, threshold_px: float, repeats: int = 3) -> int:
+    """CPU and wall ms per frame of both paths at 5 cameras x 4 people, repeated."""
+    scenes = [make_scene("5", 4, frames, seed, clips) for seed in range(2)]
+    print(f"2D people per frame: {np.mean([s.detections_per_frame for s in scenes]):.1f}")
+    for rep in range(repeats):
+        line = []
+        for name, run in (("before", run_before), ("after", run_after)):
+            wall = time.perf_counter()
+            cpu = np.mean([run(s, threshold_px)[2] for s in scenes])
+            wall = (time.perf_counter() - wall) / (frames * len(scenes))
+            line.append(f"{name} {1000 * cpu:.2f} ms CPU / {1000 * wall:.2f} ms wall")
+        print(f"run {rep}: " + ", ".join(line) + f" (load {os.getloadavg()[0]:.1f})",
+              flush=True)
+    return 0
+
+
 def oracle_views(scene: Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each present person's own detections (the TRUE association, no false or duplicate
     detection): keypoints (N, V, J, 2) raw pixels, NaN where unusable (score < 0.3), scores
@@ -155,11 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers", action="store_true",
                         help="also aniposelib and Pose2Sim (PYTHONPATH=/tmp/benchpkgs) on the "
                         "1-person scenes, given the true association")
+    parser.add_argument("--timing", action="store_true",
+                        help="only time both paths at 5 cameras x 4 people (2 scenes, 3 runs)")
     parser.add_argument("--json", default="")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)
     from pose3d_ros.tools.fetch_mocap import load_mocap
     clips = load_mocap()
+    if args.timing:
+        return timing(clips, args.frames, args.threshold_px)
     rows = []
     for rig_name in args.rigs.split(","):
         for people in (int(p) for p in args.people.split(",")):

@@ -215,3 +215,24 @@ def test_a_body_other_cameras_should_see_but_do_not_is_dropped():
     assert run(False).num_people == 1                   # person 1 dropped
     assert run(False, visibility_check=False).num_people == 2
     assert run(True).num_people == 2                    # hidden behind someone: kept
+
+
+def test_rejoin_joins_views_complete_linkage_split():
+    """With 30 px of 2D noise complete linkage leaves views of a person apart; joining groups
+    whose average linkage passes the gate gives fewer groups, none of them mixed."""
+    from pose3d_ros.core.association import associate_normalized
+    from pose3d_ros.core.camera import CameraArrays
+    rig, _, dets, truth = _crowd(6, 3, 0, hide=0.0, false_per_camera=0)
+    rng = np.random.default_rng(0)
+    for d in dets:
+        d.keypoints[:] += rng.normal(0, 30, d.keypoints.shape).astype(np.float32)
+    arrays = CameraArrays.from_cameras(rig.cameras)
+    normalized = [c.undistort(d.keypoints.astype(float)) for c, d in zip(rig.cameras, dets,
+                                                                          strict=True)]
+    scores = [d.scores for d in dets]
+    options = dict(merge_distance_m=None, visibility_check=False, min_views=1)
+    split = associate_normalized(arrays, normalized, scores, rejoin=False, **options)
+    joined = associate_normalized(arrays, normalized, scores, **options)
+    assert joined.num_people < split.num_people
+    for row in joined.members:
+        assert len({truth[v][i] for v, i in enumerate(row) if i >= 0}) == 1

@@ -87,3 +87,13 @@ def test_train_on_mocap_then_fine_tune(clips, tmp_path):
             assert torch.equal(a, b) or a.dim() == 1
     with pytest.raises(ValueError, match="nothing to train on"):
         train([], TrainConfig(model=config.model), tmp_path / "none", progress=False)
+
+
+def test_mocap_training_is_deterministic(clips, tmp_path):
+    config = TrainConfig(model=LifterConfig(window=27, causal=True, channels=16), epochs=1,
+                         mocap_per_epoch=128, batch_size=64,
+                         mocap_augment=MocapAugment(performances=3, seconds=1.0))
+    runs = [train([], config, tmp_path / name, progress=False, mocap=clips,
+                  errors=load_error_model()).state_dict() for name in ("a", "b")]
+    for key, value in runs[0].items():
+        assert torch.equal(value, runs[1][key]), key

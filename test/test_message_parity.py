@@ -106,3 +106,23 @@ def test_bad_records_are_refused_the_same_way_by_both():
             factory.image(np.zeros((4, 4), np.float32), 0, "f")
         with pytest.raises(ValueError, match=">= 0 ns"):
             factory.header(-1, "f")
+
+
+def test_tf_read_back_gives_the_camera_pose_it_was_made_from():
+    """camera_transforms -> TFMessage (either library) -> transform_from_stamped -> (R, t):
+    the optical frame's pose in the rig, the inverse of the camera's x_cam = R x_rig + t."""
+    from scipy.spatial.transform import Rotation
+
+    from pose3d_ros.core.static_tf import transforms_from_message
+
+    R = Rotation.from_rotvec([0.3, -1.2, 0.4]).as_matrix()
+    camera = CameraModel("cam01", "cam01_optical_frame", 640, 480,
+                         np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]]), np.zeros(5),
+                         "plumb_bob", R, np.array([0.2, -0.1, 2.5]))
+    for factory in (RCLPY, bagio.ROSBAGS):
+        (back,) = transforms_from_message(
+            factory.tf_message(camera_transforms([camera], "rig"), STAMP_NS))
+        assert (back.parent, back.child) == ("rig", "cam01_optical_frame")
+        rotation, translation = back.matrix()   # p_rig = rotation p_cam + translation
+        np.testing.assert_allclose(rotation, R.T, atol=1e-12)
+        np.testing.assert_allclose(translation, -R.T @ camera.t, atol=1e-12)

@@ -238,3 +238,17 @@ def test_bad_timing_of_one_camera_does_not_delay_the_others(case):
     delays, sent = _good_pair_delays(bad)
     assert len(delays) >= sent - 1, (len(delays), sent)
     assert max(delays) <= 0.0035, max(delays)
+
+
+def test_capture_rate_ignores_frames_lost_on_the_way():
+    """A 10 Hz camera of which an overloaded node receives only some frames (best effort):
+    fewer frames arrive, but it still captures at 10 Hz; a 100 Hz camera is 100 Hz."""
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.004)
+    kept = [k for k in range(60) if k % 3 != 1 and k % 7 != 2]   # about half lost
+    for k in kept:
+        sync.add("c1", 10.0 + k / 10, None, k / 10 + 0.05)
+    for k in range(40):
+        sync.add("c2", 20.0 + k / 100, None, 6.0 + k / 100)
+    assert sync.state["c1"].rate_hz < 7.0
+    assert sync.state["c1"].capture_rate_hz == pytest.approx(10.0)
+    assert sync.state["c2"].capture_rate_hz == pytest.approx(100.0)

@@ -35,7 +35,7 @@ from .camera import CameraArrays, CameraModel, cross3
 from .triangulation import dlt, rig_quadrics
 from .types import Detections2D
 
-MERGE_DISTANCE_M = 0.2
+MERGE_DISTANCE_M = 0.3
 
 
 @dataclass
@@ -171,14 +171,17 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
                          min_views: int = 2, min_score: float = 0.3,
                          min_joints: int = 3,
                          merge_distance_m: float | None = MERGE_DISTANCE_M,
-                         visibility_check: bool = True) -> Association:
+                         visibility_check: bool = True, rejoin: bool = True) -> Association:
     """associate() for keypoints already undistorted, with the cameras stacked.
 
     The nodes' hot path: they undistort each camera's keypoints once and share them with
     triangulation. normalized: per camera (P_v, J, 2) undistorted normalised image
     coordinates (x/z, y/z in the optical frame), NaN for unseen joints; scores: per camera
     (P_v, J). Other arguments and the result as associate() (without the reprojection check),
-    except that duplicates are merged by default (merge_distance_m, None to keep them), and,
+    except that clusters whose AVERAGE linkage is below max_ray_distance_m are joined after the
+    complete-linkage pass (rejoin: one person's views that disagree pairwise through 2D noise
+    or a wrong joint, and views complete linkage left alone), duplicates are merged by default
+    (merge_distance_m, None to keep them), and,
     when the cameras know their image bounds, a group is dropped when more cameras should see
     it and show nobody there than cameras see it (visibility_check; unexplained_absences).
     """
@@ -214,15 +217,17 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
         for m in members[cb]:
             cluster[m] = ca
         members[ca] += members.pop(cb)
+    if rejoin and len(members) > 1:
+        _rejoin(dist, members, cameras_in, max_ray_distance_m)
 
     rows, costs = [], []
-    for m in members.values():
-        if len(m) < min_views:
+    for group in members.values():
+        if len(group) < min_views:
             continue
         row = np.full(n_views, -1, int)
-        row[camera_of[m]] = local[m]
+        row[camera_of[group]] = local[group]
         rows.append(row)
-        sub = dist[np.ix_(m, m)] if len(m) > 1 else np.zeros((0,))
+        sub = dist[np.ix_(group, group)] if len(group) > 1 else np.zeros((0,))
         finite = sub[np.isfinite(sub)]
         costs.append(float(finite.mean()) if finite.size else np.nan)
     out = Association(np.array(rows, int).reshape(-1, n_views), np.array(costs, float))
@@ -238,6 +243,38 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
             keep = unexplained <= (out.members >= 0).sum(1)
             out = Association(out.members[keep], out.cost[keep])
     return _sorted(out)
+
+
+def _rejoin(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[int],
+            max_ray_distance_m: float) -> None:
+    """In place: join clusters (and single detections) whose average linkage (mean affinity
+    over their detection pairs, metres) is below max_ray_distance_m and that share no camera,
+    cheapest first. dist (N, N) detection affinities; members: cluster -> detection indices;
+    cameras_in: camera bit mask of each cluster (by its key)."""
+    keys = list(members)
+    one_hot = np.zeros((len(keys), dist.shape[0]))
+    for k, key in enumerate(keys):
+        one_hot[k, members[key]] = 1.0
+    finite = np.isfinite(dist)
+    total = one_hot @ np.where(finite, dist, 0.0) @ one_hot.T              # (K, K)
+    count = one_hot @ finite.astype(float) @ one_hot.T
+    masks = np.array([cameras_in[key] for key in keys], np.int64)
+    alive = np.ones(len(keys), bool)
+    while True:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, total / count, np.inf)
+        blocked = ((masks[:, None] & masks[None]) != 0) | ~(alive[:, None] & alive[None])
+        mean[blocked] = np.inf
+        a, b = np.unravel_index(np.argmin(mean), mean.shape)
+        if not mean[a, b] < max_ray_distance_m:
+            return
+        total[a] += total[b]
+        total[:, a] += total[:, b]
+        count[a] += count[b]
+        count[:, a] += count[:, b]
+        masks[a] |= masks[b]
+        alive[b] = False
+        members[keys[a]] += members.pop(keys[b])
 
 
 def merge_duplicates(arrays: CameraArrays, normalized: Sequence[np.ndarray],
@@ -331,6 +368,9 @@ def unexplained_absences(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     explains an absence). Two false detections that agree by chance in two cameras make a
     body no other camera shows; a real person hidden in some views is behind someone there.
     points: (P, J, 3) the groups' joints (NaN missing), metres."""
+    if arrays.bounds is None:
+        raise ValueError("unexplained_absences needs the cameras' image bounds "
+                         "(CameraArrays.from_cameras sets them)")
     valid = np.isfinite(points).all(-1)
     centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(valid.sum(1), 1)[:, None]
     cam = np.einsum("vij,pj->pvi", arrays.rotations, centre) + arrays.translations  # (P, V, 3)

@@ -15,6 +15,7 @@ import numpy as np
 
 from .bag_tracks import count_frame_sets, run_pipeline
 from .evaluation import Evaluation, SkeletonTrack, Stability, evaluate_tracks, stability
+from .layouts import JointLayout
 from .output_files import UserError, progress
 from .report import Snapshot, upright_snapshots, write_evaluation
 
@@ -59,7 +60,8 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
                                      tolerance_s=tolerance_s, latency_s=latency_s)
     steady = stability(pred, viewpoint=viewpoint)
     time_s = (pred.stamps_ns - pred.stamps_ns[0]) / 1e9 if len(pred.stamps_ns) else np.zeros(0)
-    if evaluation is not None:        # frames of the reference, people by reference identity
+    layout: JointLayout | None
+    if evaluation is not None and ref is not None:  # frames of the reference, by identity
         layout, stamps, times = evaluation.layout, ref.stamps_ns, evaluation.time_s
         shown, truth = list(evaluation.pred), list(evaluation.ref)
     else:
@@ -71,7 +73,7 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
         if bag is not None:
             images = overlay_images(bag, stamps, times, shown, truth, layout.bones_array,
                                     [T // 2])
-        busy = np.flatnonzero([len(p) for p in shown]) if evaluation is None else []
+        busy = np.flatnonzero([len(p) for p in shown]) if evaluation is None else np.zeros(0, int)
         if len(busy):                 # with a reference, write_evaluation makes them
             picks = sorted({int(busy[0]), int(busy[len(busy) // 2]), int(busy[-1])})
             snapshots = upright_snapshots(

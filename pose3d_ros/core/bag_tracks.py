@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from .evaluation import SkeletonTrack, in_frame, pair_frames
 from .layouts import convert_joints
 from .static_tf import StaticTransformTree, transforms_from_message
 from .types import Skeletons3D
+
+if TYPE_CHECKING:
+    from .pipeline import PipelineParams
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +131,7 @@ def frame_sets(bag: Path, cameras: Sequence[str] | None = None
             images = {}
         current = stamp
         images[camera_name(item.topic)] = bagio.decode_image(item.message)
-    if images:
+    if images and current is not None:
         yield current, images
 
 
@@ -155,7 +159,7 @@ class PipelineRun:
 
 
 def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[str] | None = None,
-                 params: object | None = None, detections: list[dict] | None = None,
+                 params: PipelineParams | None = None, detections: list[dict] | None = None,
                  max_frames: int | None = None, monocular_method: str | None = None,
                  progress: Callable[[int], None] | None = None) -> PipelineRun:
     """Replay a bag through pose3d_ros.core.pipeline, frame set by frame set.
@@ -179,6 +183,7 @@ def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[st
     stamps, frames, found = [], [], []
     timings: dict[str, list[float]] = {}
     try:
+        sets: Iterator[tuple[int, dict[str, Any]]]
         if detections is None:
             sets = ((stamp, {n: images[n] for n in names if n in images})
                     for stamp, images in frame_sets(bag, names))

@@ -207,7 +207,7 @@ class SkeletonCompleter:
             self._seen = np.zeros((0, layout.num_joints))
         self._forget(stamp)
         n_people = pts.shape[0]
-        measured = np.isfinite(pts).all(-1)
+        measured = np.asarray(np.isfinite(pts).all(-1))
         a, b = body.bones[:, 0], body.bones[:, 1]
         now = np.linalg.norm(pts[:, a] - pts[:, b], axis=-1)                      # (P, B)
         ratio = now / body.lengths
@@ -299,8 +299,8 @@ class SkeletonCompleter:
             hit = ids[:, None] == self._keys[None]
             slot = np.where(hit.any(1), hit.argmax(1), -1)
             return slot
-        now = _masked_mean(pts, np.isfinite(pts).all(-1))
-        before = _masked_mean(self._last, np.isfinite(self._last).all(-1))
+        now = _masked_mean(pts, np.asarray(np.isfinite(pts).all(-1)))
+        before = _masked_mean(self._last, np.asarray(np.isfinite(self._last).all(-1)))
         dist = np.linalg.norm(now[:, None] - before[None], axis=-1)
         cost = np.where(np.isfinite(dist) & (dist <= self.params.match_distance_m), dist, 1e6)
         rows, cols = linear_sum_assignment(cost)

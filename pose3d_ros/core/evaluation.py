@@ -17,12 +17,12 @@ person-frames that match nobody are ghosts, and each reference person's distinct
 show id splits.
 
 Tracks are in one frame (SkeletonTrack.frame_id); bring them into a common frame with
-in_frame() before comparing (replay_bag.read_track does so from the bag's /tf_static).
+in_frame() before comparing (bag_tracks.read_track does so from the bag's /tf_static).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -109,8 +109,10 @@ def pair_frames(pred_ns: np.ndarray, ref_ns: np.ndarray, tolerance_ns: int) -> n
     return np.where(np.abs(pred_ns[pick] - ref_ns) <= tolerance_ns, pick, -1)
 
 
-def _common_layout(pred: JointLayout, ref: JointLayout) -> JointLayout:
+def _common_layout(pred: JointLayout | None, ref: JointLayout | None) -> JointLayout:
     """The layout both can be expressed in: the prediction's if the reference converts to it."""
+    if pred is None or ref is None:
+        raise ValueError("a track holds no skeleton (nobody in any frame): no layout to compare")
     for target, source in ((pred, ref), (ref, pred)):
         try:
             convert_joints(np.zeros((source.num_joints, 3)), source, target)
@@ -237,7 +239,7 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
         "velocity error [m/s]": m(vel.mean) if vel else float("nan"),
         "acceleration error [m/s^2]": m(acc.mean) if acc else float("nan"),
         "jitter (prediction) [m/s^2]": m(jit.mean) if jit else float("nan"),
-        "reprojection error (pipeline) [px]": m(np.mean(reproj_px)) if len(reproj_px)
+        "reprojection error (pipeline) [px]": m(float(np.mean(reproj_px))) if len(reproj_px)
         else float("nan"),
         "detection rate": m(rate.rate), "people expected": rate.expected,
         "people detected": rate.detected, "false positives": int(false_pos.sum()),
@@ -263,7 +265,6 @@ def in_frame(track: SkeletonTrack, frame_id: str, R: np.ndarray, t: np.ndarray
              ) -> SkeletonTrack:
     """The track with every position mapped by p' = R p + t into `frame_id` (R (3, 3), t (3,)
     as StaticTransformTree.lookup(frame_id, track.frame_id) gives them)."""
-    from dataclasses import replace
     R, t = np.asarray(R, np.float64), np.asarray(t, np.float64)
     frames = [replace(f, positions=f.positions @ R.T + t, frame_id=frame_id)
               for f in track.frames]

@@ -62,7 +62,7 @@ class SkeletonFilter:
         self._t = np.zeros((0,))            # stamp of the last update per id (s)
 
     def reset(self) -> None:
-        self.__init__(self.params, self.forget_after_s)
+        type(self).__init__(self, self.params, self.forget_after_s)
 
     def filter(self, positions: np.ndarray, ids: np.ndarray, stamp: float) -> np.ndarray:
         positions = np.asarray(positions, dtype=np.float64)

@@ -34,14 +34,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layouts import JointLayout
+from .layouts import CAMPUS14, JointLayout
 from .metrics import id_switches, match_people
 
-CAMPUS14_NAMES = (
-    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
-    "left_wrist", "head_bottom", "head_top",
-)
+CAMPUS14_NAMES = CAMPUS14.joint_names
 # The 12 joints every layout of the package has under the same name.
 _LIMB_JOINTS = CAMPUS14_NAMES[:12]
 HEAD_BOTTOM, HEAD_TOP = 12, 13

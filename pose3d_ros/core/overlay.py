@@ -35,7 +35,8 @@ def draw_skeletons(image: np.ndarray, uv: np.ndarray, bones: np.ndarray,
 
 
 def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
-                   pred: Sequence[np.ndarray], ref: Sequence[np.ndarray] | None,
+                   pred: Sequence[np.ndarray] | np.ndarray,
+                   ref: Sequence[np.ndarray] | np.ndarray | None,
                    bones: np.ndarray, frame_indices: Sequence[int], max_width: int = 360,
                    camera_names: Sequence[str] | None = None,
                    progress: Callable[[int], None] | None = None
@@ -68,7 +69,8 @@ def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
 
 
 def write_overlay_video(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
-                        pred: Sequence[np.ndarray], ref: Sequence[np.ndarray] | None,
+                        pred: Sequence[np.ndarray] | np.ndarray,
+                   ref: Sequence[np.ndarray] | np.ndarray | None,
                         bones: np.ndarray, camera: str, path: Path, fps: float,
                         max_width: int = 540, progress: Callable[[int], None] | None = None
                         ) -> Path:
@@ -78,7 +80,7 @@ def write_overlay_video(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
     if not frames:
         raise ValueError(f"no image of camera {camera!r} matches the evaluated stamps")
     height, width = frames[0][1].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     try:
         for _, image in frames:
             writer.write(image)

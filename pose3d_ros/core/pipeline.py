@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -253,7 +253,7 @@ class Pose3DPipeline:
         found = [self._undistort(name, detections[name]) for name in names]
         arrays = self._camera_arrays(names)
         t1 = time.perf_counter()
-        association = associate_normalized(arrays, [d.normalised for d in found],
+        association = associate_normalized(arrays, [cast(np.ndarray, d.normalised) for d in found],
                                            [d.scores for d in found],
                                            min_score=self.params.min_score,
                                            max_ray_distance_m=self.params.max_ray_distance_m)
@@ -301,6 +301,7 @@ class Pose3DPipeline:
         tracker = self.image_trackers.setdefault(name, ImageTracker(self.params.image_tracking))
         ids, confirmed = tracker.update(found.keypoints, stamp)
         t2 = time.perf_counter()
+        assert self.lifter is not None  # the single-view path runs only with a lifter
         lifted = self.lifter.lift(found, ids)
         t3 = time.perf_counter()
         positions = lifted.positions

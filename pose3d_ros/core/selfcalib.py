@@ -75,7 +75,12 @@ def _relative_pose(xa: np.ndarray, xb: np.ndarray, threshold: float):
 def _limb_scale(points: np.ndarray, layout: JointLayout, person_height_m: float | None,
                 bone_lengths_m: dict[tuple[str, str], float] | None) -> float:
     """Metres per reconstruction unit from limb lengths. points: (N, J, 3)."""
-    prior = bone_lengths_m or {k: v * float(person_height_m) for k, v in LIMB_FRACTIONS.items()}
+    if bone_lengths_m:
+        prior = bone_lengths_m
+    elif person_height_m is not None:
+        prior = {k: v * float(person_height_m) for k, v in LIMB_FRACTIONS.items()}
+    else:
+        raise ValueError("the metric scale needs person_height_m or bone_lengths_m")
     ratios = []
     for (a, b), length in prior.items():
         if a not in layout.joint_names or b not in layout.joint_names:
@@ -144,9 +149,9 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
     if not pair_inliers:
         raise ValueError("no camera pair shares enough confident joints (>= 15) to estimate "
                          "an essential matrix")
-    a0, b0 = max(pair_inliers, key=pair_inliers.get)
-    rot = [None] * n_views
-    trans = [None] * n_views
+    a0, b0 = max(pair_inliers, key=lambda pair: pair_inliers[pair])
+    rot: list[np.ndarray | None] = [None] * n_views
+    trans: list[np.ndarray | None] = [None] * n_views
     rot[a0], trans[a0] = np.eye(3), np.zeros(3)
     rot[b0], trans[b0] = pair_pose[(a0, b0)]
     log.info("self-calibration: start pair %s with %d inliers", (a0, b0), pair_inliers[(a0, b0)])
@@ -290,7 +295,9 @@ def compare_rigs(estimated: Rig, reference_rig: Rig, reference: int = 0) -> RigC
     rot_err, dir_err, ratio = [], [], []
     for v in range(len(estimated)):
         if v == reference:
-            rot_err.append(np.nan), dir_err.append(np.nan), ratio.append(np.nan)
+            rot_err.append(np.nan)
+            dir_err.append(np.nan)
+            ratio.append(np.nan)
             continue
         d = er[v] @ rr[v].T
         rot_err.append(np.degrees(np.arccos(np.clip((np.trace(d) - 1) / 2, -1, 1))))

@@ -35,16 +35,24 @@ class StaticTransform:
     translation: np.ndarray
     rotation: np.ndarray
 
+    def matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """(R (3, 3), t (3,)) with p_parent = R p_child + t."""
+        return (Rotation.from_quat(self.rotation).as_matrix(),
+                np.asarray(self.translation, np.float64))
+
+
+def transform_from_stamped(item: Any) -> StaticTransform:
+    """geometry_msgs/TransformStamped (rclpy's, rosbags' or tf2_ros.Buffer's lookup result,
+    read by attribute) -> StaticTransform (parent = header frame, child = child frame)."""
+    t, q = item.transform.translation, item.transform.rotation
+    return StaticTransform(item.header.frame_id, item.child_frame_id,
+                           np.array([t.x, t.y, t.z], np.float64),
+                           np.array([q.x, q.y, q.z, q.w], np.float64))
+
 
 def transforms_from_message(msg: Any) -> list[StaticTransform]:
     """tf2_msgs/TFMessage (rclpy's or rosbags', read by attribute) -> StaticTransforms."""
-    out = []
-    for item in msg.transforms:
-        t, q = item.transform.translation, item.transform.rotation
-        out.append(StaticTransform(item.header.frame_id, item.child_frame_id,
-                                   np.array([t.x, t.y, t.z], np.float64),
-                                   np.array([q.x, q.y, q.z, q.w], np.float64)))
-    return out
+    return [transform_from_stamped(item) for item in msg.transforms]
 
 
 def camera_transforms(cameras: Iterable[CameraModel], fixed_frame: str
@@ -89,8 +97,8 @@ class StaticTransformTree:
             transform = self._parent_of.get(frame)
             if transform is None:
                 return frame, R, t
-            rot = Rotation.from_quat(transform.rotation).as_matrix()
-            R, t = rot @ R, rot @ t + transform.translation
+            rot, offset = transform.matrix()
+            R, t = rot @ R, rot @ t + offset
             frame = transform.parent
         raise ValueError(f"the static transforms contain a cycle through {frame!r}")
 

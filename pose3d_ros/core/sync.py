@@ -36,7 +36,8 @@ receiver's monotonic clock):
 Every drop is counted per camera and reason. No timer is needed between frames:
 next_deadline() says when poll() can next finish a set, so a caller can sleep until then.
 Input rates are measured from the capture stamps over a window of frames, so frames delivered
-in bursts (a busy executor, a network hiccup) do not inflate them.
+in bursts (a busy executor, a network hiccup) do not inflate them; a camera's capture rate
+comes from its shortest stamp intervals, so frames lost on the way do not lower it.
 """
 from __future__ import annotations
 
@@ -103,11 +104,23 @@ class CameraSyncState:
 
     @property
     def rate_hz(self) -> float:
-        """Input rate (Hz) from the capture stamps of the last frames (0 until two)."""
+        """Input rate (Hz) of the frames received, from the capture stamps of the last frames
+        (0 until two)."""
         if len(self.recent_stamps) < 2:
             return 0.0
         span = self.recent_stamps[-1] - self.recent_stamps[0]
         return (len(self.recent_stamps) - 1) / span if span > 0 else 0.0
+
+    @property
+    def capture_rate_hz(self) -> float:
+        """The rate the camera captures at (Hz): from the shortest intervals between
+        consecutive stamps (10th percentile), so frames lost on the way (which lengthen
+        intervals) do not lower it; 0 until 3 intervals are known."""
+        stamps = list(self.recent_stamps)
+        intervals = sorted(b - a for a, b in zip(stamps[:-1], stamps[1:], strict=True) if b > a)
+        if len(intervals) < 3:
+            return 0.0
+        return 1.0 / intervals[len(intervals) // 10]
 
 
 @dataclass
@@ -255,7 +268,7 @@ class FrameSynchronizer:
         """Whether a jump back of `camera` to `stamp` is a restart of the stream (see the
         module docstring) rather than one bad stamp."""
         cam = self.state[camera]
-        if cam.last_stamp - stamp > self.reset_after_s:
+        if cam.last_stamp is not None and cam.last_stamp - stamp > self.reset_after_s:
             return True
         if cam.first_stamp is not None and abs(stamp - cam.first_stamp) <= self.slop_s:
             return True

@@ -83,7 +83,7 @@ class SkeletonTracker:
         return self._ids.copy()
 
     def reset(self) -> None:
-        self.__init__(self.params)
+        type(self).__init__(self, self.params)
 
     def update(self, positions: np.ndarray, stamp: float) -> np.ndarray:
         positions = np.asarray(positions, dtype=np.float64)
@@ -204,7 +204,7 @@ class ImageTracker:
         self._last_stamp: float | None = None
 
     def reset(self) -> None:
-        self.__init__(self.params)
+        type(self).__init__(self, self.params)
 
     def update(self, keypoints: np.ndarray, stamp: float) -> tuple[np.ndarray, np.ndarray]:
         keypoints = np.asarray(keypoints, np.float64)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -393,7 +393,7 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     detector's left/right swaps (unswap_left_right against the robust solution; the people
     with a swap are triangulated again, and checked once more). Returns the result and the corrected
     normalized (P, V, J, 2) and scores (P, V, J)."""
-    options = dict(min_views=min_views, min_score=min_score,
+    options: dict[str, Any] = dict(min_views=min_views, min_score=min_score,
                    outlier_threshold_px=outlier_threshold_px, refine=refine)
     result = triangulate_normalized(arrays, normalized, scores, **options)
     pairs = left_right_pairs(layout)

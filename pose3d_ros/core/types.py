@@ -15,6 +15,12 @@ import numpy as np
 from .layouts import JointLayout
 
 
+def as_image_size(values) -> tuple[int, int]:
+    """(width, height) in pixels as plain ints, from any pair (a tuple, an array row)."""
+    width, height = (int(v) for v in values)
+    return width, height
+
+
 @dataclass
 class Detections2D:
     """People detected in one image.

@@ -1,6 +1,7 @@
 """FusionNode: N cameras' Skeleton2DArray (from DetectorNodes) + camera_info in, 3D out."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sensor_msgs.msg import CameraInfo
@@ -31,10 +32,10 @@ class FusionNode(RigNodeBase):
         for camera in self.cameras:
             self._owned_subscriptions.append(self.create_subscription(
                 Skeleton2DArray, f"{camera}/{self.config.skeletons_2d_topic}",
-                lambda msg, c=camera: self.on_skeletons(c, msg), OUTPUT_QOS))
+                partial(self.on_skeletons, camera), OUTPUT_QOS))
             self._owned_subscriptions.append(self.create_subscription(
                 CameraInfo, f"{camera}/camera_info",
-                lambda msg, c=camera: self.on_camera_info(c, msg), qos))
+                partial(self.on_camera_info, camera), qos))
 
     def on_skeletons(self, camera: str, msg: Skeleton2DArray) -> None:
         try:

@@ -106,6 +106,9 @@ class PoseNodeBase(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        result = super().on_activate(state)     # enables the lifecycle publishers first
+        if result != TransitionCallbackReturn.SUCCESS:
+            return result
         self._subscribe()
         self._owned_timers.append(self.create_timer(self.config.diagnostics_period_s,
                                                     self.publish_diagnostics))
@@ -113,7 +116,6 @@ class PoseNodeBase(LifecycleNode):
         self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}_worker",
                                         daemon=True)
         self._worker.start()
-        result = super().on_activate(state)     # enables the lifecycle publishers
         self._after_activate()
         self.get_logger().info("active")
         return result
@@ -198,8 +200,7 @@ class PoseNodeBase(LifecycleNode):
         level = level or ("info" if reason in START_UP_REASONS else "warn")
         text = (f"rejected input [{reason}] {message} (counted on /diagnostics; logged once "
                 "per camera and reason)")
-        # One call site per severity: rclpy refuses a second severity from the same line
-        # ("Logger severity cannot be changed between calls"), which killed the executor.
+        # One call per severity: rclpy refuses a second severity from the same call site.
         if level == "info":
             self.get_logger().info(text)
         elif level == "error":
@@ -282,8 +283,9 @@ class PoseNodeBase(LifecycleNode):
         return {}
 
     def _check_rates(self, now: float) -> None:
-        """Report a camera whose input rate (from its stamps) is far above the others'."""
-        rates = {c: self.sync.state[c].rate_hz for c in self.sync.live_cameras(now)}
+        """Report a camera whose capture rate (from its stamps; frames lost on the way do not
+        count) is far above the others'."""
+        rates = {c: self.sync.state[c].capture_rate_hz for c in self.sync.live_cameras(now)}
         for camera, rate in rates.items():
             others = [r for c, r in rates.items() if c != camera and r > 0]
             if others and rate > RATE_MISMATCH_FACTOR * statistics.median(others):

@@ -86,6 +86,20 @@ def finish_image(camera: str, image: np.ndarray | PendingImage) -> np.ndarray:
     return image
 
 
+def finish_images(images: dict[str, np.ndarray | PendingImage]
+                  ) -> dict[str, np.ndarray | ImageDecodeError]:
+    """finish_image() for the frames of one set: camera -> BGR image, or the ImageDecodeError
+    of a corrupt one. One after another: decoding them side by side on the detectors' thread
+    pool was slower on the shared 2-core machine (benchmarks/bench_input.py)."""
+    finished: dict[str, np.ndarray | ImageDecodeError] = {}
+    for camera, image in images.items():
+        try:
+            finished[camera] = finish_image(camera, image)
+        except ImageDecodeError as err:
+            finished[camera] = err
+    return finished
+
+
 __all__ = ["ImageDecodeError", "LATCHED_QOS", "OUTPUT_QOS", "PendingImage",
-           "SKELETONS_2D_TOPIC", "accept_image", "finish_image", "image_qos",
+           "SKELETONS_2D_TOPIC", "accept_image", "finish_image", "finish_images", "image_qos",
            "image_subscription"]

@@ -45,7 +45,7 @@ def run_node(node_class: type[PoseNodeBase], args: list[str] | None = None) -> i
     """Entry point of the executables: make the node, autostart it, spin until Ctrl-C."""
     rclpy.init(args=args)
     try:
-        node = node_class()
+        node = node_class()  # type: ignore[call-arg]  # every node class names itself
     except ParameterError as err:
         rclpy.logging.get_logger(node_class.__name__).error(str(err))
         rclpy.shutdown()

@@ -57,10 +57,11 @@ class ParamSpec:
                                    description=self.description, read_only=self.read_only)
         if self.choices is not None:
             desc.additional_constraints = "one of: " + ", ".join(repr(c) for c in self.choices)
-        if self.low is not None and self.type == Parameter.Type.DOUBLE:
+        if self.low is not None and self.high is not None and self.type == Parameter.Type.DOUBLE:
             desc.floating_point_range = [FloatingPointRange(
                 from_value=float(self.low), to_value=float(self.high), step=0.0)]
-        elif self.low is not None and self.type == Parameter.Type.INTEGER:
+        elif self.low is not None and self.high is not None and (
+                self.type == Parameter.Type.INTEGER):
             desc.integer_range = [IntegerRange(from_value=int(self.low),
                                                to_value=int(self.high), step=1)]
         return desc
@@ -250,11 +251,12 @@ def config_class(specs: tuple[ParamSpec, ...]) -> type:
     list parameters become tuples. One class per table (made once)."""
     key = tuple(spec.name for spec in specs)
     if key not in _CONFIG_CLASSES:
-        _CONFIG_CLASSES[key] = _make_config_class(specs)
+        node = next((n for n, table in NODE_PARAMS.items() if table is specs), "node")
+        _CONFIG_CLASSES[key] = _make_config_class(specs, node)
     return _CONFIG_CLASSES[key]
 
 
-def _make_config_class(specs: tuple[ParamSpec, ...]) -> type:
+def _make_config_class(specs: tuple[ParamSpec, ...], node: str) -> type:
     groups: dict[str, list[ParamSpec]] = {}
     for spec in specs:
         groups.setdefault(spec.name.rpartition(".")[0], []).append(spec)
@@ -268,7 +270,7 @@ def _make_config_class(specs: tuple[ParamSpec, ...]) -> type:
         for group in sorted({g for g in groups if g.rpartition(".")[0] == prefix and g}):
             nested = build(group)
             fields.append((group.rpartition(".")[2], nested, field(default_factory=nested)))
-        name = "".join(part.title() for part in prefix.split(".")) or "Node"
+        name = "".join(part.title() for part in (prefix or node).replace(".", "_").split("_"))
         return make_dataclass(f"{name}Config", fields, frozen=True)
 
     return build("")

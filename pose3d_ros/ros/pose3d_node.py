@@ -2,6 +2,7 @@
 markers and TF out (optionally each camera's 2D skeletons)."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -16,7 +17,7 @@ from .node_input import (
     SKELETONS_2D_TOPIC,
     ImageDecodeError,
     accept_image,
-    finish_image,
+    finish_images,
     image_qos,
     image_subscription,
 )
@@ -84,7 +85,7 @@ class Pose3DNode(RigNodeBase):
                 image_subscription(self, camera, self.config, qos, self.on_image))
             self._owned_subscriptions.append(self.create_subscription(
                 CameraInfo, f"{camera}/camera_info",
-                lambda msg, c=camera: self.on_camera_info(c, msg), qos))
+                partial(self.on_camera_info, camera), qos))
 
     def on_image(self, camera: str, msg: Image | CompressedImage) -> None:
         try:
@@ -100,11 +101,12 @@ class Pose3DNode(RigNodeBase):
 
     def _process(self, frame_set: FrameSet) -> None:
         images = {}
-        for camera, frame in frame_set.frames.items():
-            try:
-                images[camera] = finish_image(camera, frame.payload[0])
-            except ImageDecodeError as err:
-                self.reject(camera, err.reason, str(err))
+        finished = finish_images({c: f.payload[0] for c, f in frame_set.frames.items()})
+        for camera, image in finished.items():
+            if isinstance(image, ImageDecodeError):
+                self.reject(camera, image.reason, str(image))
+            else:
+                images[camera] = image
         if not images:
             return
         result = self.pipeline.process_images(images, frame_set.stamp)

@@ -18,10 +18,14 @@ from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from pose3d_ros.core.body_frame import body_frames
-from pose3d_ros.core.camera import CameraInfoError
+from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
-from pose3d_ros.core.static_tf import StaticTransformTree, transforms_from_message
+from pose3d_ros.core.static_tf import (
+    StaticTransformTree,
+    transform_from_stamped,
+    transforms_from_message,
+)
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.core.tracking import TrackerParams
 from pose3d_ros.msg import Skeleton3DArray
@@ -60,7 +64,7 @@ class RigNodeBase(PoseNodeBase):
 
     def _configure_rig(self, config: Any, detectors: Any, lifter: Any = None) -> None:
         self.cameras = tuple(config.camera_names)
-        self.rig = None
+        self.rig: Rig | None = None
         self.tf_buffer = self.static_tf = None   # extrinsics_source 'tf' only
         self.fixed_frame = config.fixed_frame
         if config.extrinsics_source == "rig_file":
@@ -78,11 +82,12 @@ class RigNodeBase(PoseNodeBase):
             else:
                 self.tf_buffer = tf2_ros.Buffer()
                 self.tf_listener = tf2_ros.TransformListener(self.tf_buffer, self)
-        known = {}
+        known: dict[str, CameraModel] = {}
         if self.rig is not None and not config.intrinsics_from_camera_info:
             known = {name: self.rig.camera(name) for name in self.cameras}
-        self.pipeline = Pose3DPipeline(self.cameras, known, detectors, frame_id=self.fixed_frame,
-                                       params=pipeline_params(config), lifter=lifter)
+        self.pipeline: Pose3DPipeline | None = Pose3DPipeline(
+            self.cameras, known, detectors, frame_id=self.fixed_frame,
+            params=pipeline_params(config), lifter=lifter)
         self.sync = self._make_sync(config.sync, self.cameras)
         self._camera_info_seen: dict[str, tuple] = {}
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
@@ -189,11 +194,10 @@ class RigNodeBase(PoseNodeBase):
         try:
             if self.tf_buffer is not None:
                 from rclpy.time import Time
-                from scipy.spatial.transform import Rotation
-                tf = self.tf_buffer.lookup_transform(model.frame_id, self.fixed_frame, Time())
-                q, tr = tf.transform.rotation, tf.transform.translation
-                R = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
-                t = np.array([tr.x, tr.y, tr.z])
+
+                # p_camera = R p_fixed + t: the fixed frame's pose in the optical frame
+                R, t = transform_from_stamped(self.tf_buffer.lookup_transform(
+                    model.frame_id, self.fixed_frame, Time())).matrix()
             else:
                 R, t = self.static_tf.lookup(model.frame_id, self.fixed_frame)
         except Exception as err:  # noqa: BLE001 - tf2 raises several lookup exceptions

@@ -51,9 +51,10 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
             Parameter("image_qos", value="reliable"),
             Parameter("autostart", value=False),
             # Lock-step replay sends a whole set at once, but on a loaded machine the node may
-            # take a while to decode it: wait for all cameras rather than emit partial sets,
-            # and never declare a camera stale while the node is busy.
-            Parameter("sync.timeout_s", value=2.0),
+            # take a while to decode it (the first set also loads the models): wait for all
+            # cameras rather than emit partial sets, and never declare a camera stale while
+            # the node is busy. At a replay rate, sets time out as with live cameras.
+            Parameter("sync.timeout_s", value=10.0 if rate == 0 else 2.0),
             Parameter("sync.stale_after_s", value=30.0),
         ] + [Parameter(name, value=value) for name, value in parameters]
         node = Pose3DNode("pose3d_node", context=context, parameter_overrides=overrides)
@@ -72,7 +73,12 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
                         if ty in (bagio.COMPRESSED_IMAGE, bagio.IMAGE)]
         if not replayer.wait_for_subscribers(image_topics, timeout_s=15.0):
             raise RuntimeError(f"the node did not subscribe to {image_topics} within 15 s")
-        # Cameras first: the node ignores images of a camera it has no CameraInfo for yet.
+        # The rig's poses, then the cameras: the node ignores images of a camera it has no
+        # CameraInfo for yet, and a CameraInfo whose pose is not on /tf_static yet.
+        poses = [t for t, ty in replayer.topics.items() if ty == bagio.TF_MESSAGE]
+        if poses:
+            replayer.publish_first(poses)
+            time.sleep(0.2)
         replayer.publish_first(t for t, ty in replayer.topics.items()
                                if ty == bagio.CAMERA_INFO)
         time.sleep(0.5)

@@ -8,7 +8,8 @@ Steps (each printed as it happens):
      frame set by frame set in lock-step, so every set is processed on any machine;
   4. collect the published pose3d_ros/Skeleton3DArray messages into an output bag;
   5. score them against multi-view triangulation from all cameras (no tracking, no filtering)
-     and write evaluation.json and report.html, whose path is printed last.
+     and write evaluation.json, report.html and playback.html (interactive 3D); the report
+     path is printed last.
 
 On a ROS 2 machine the same runs with `ros2 launch` and `ros2 bag play` (see the README).
 
@@ -24,10 +25,8 @@ import sys
 from pathlib import Path
 
 from pose3d_ros.core import bag_tracks, data_paths
-from pose3d_ros.core.evaluation import evaluate_tracks
+from pose3d_ros.core.bag_report import write_bag_report
 from pose3d_ros.core.output_files import progress, run_cli
-from pose3d_ros.core.overlay import overlay_images
-from pose3d_ros.core.report import write_evaluation
 from pose3d_ros.core.video import video_fps
 from pose3d_ros.core.video_bag import cameras_from_calibration, write_bag
 
@@ -43,7 +42,7 @@ def default_out_dir() -> Path:
     return Path("reports") / "demo"
 
 
-DEMO_OUTPUTS = ("input_bag", "output_bag", "evaluation.json", "report.html")
+DEMO_OUTPUTS = ("input_bag", "output_bag", "evaluation.json", "report.html", "playback.html")
 
 
 def prepare_out_dir(out_dir: Path) -> None:
@@ -65,10 +64,11 @@ def make_demo_bag(recording: str, out: Path, scale: float, max_frames: int | Non
     demo's outputs are reproducible)."""
     videos = data_paths.video_paths(recording)
     cameras, rig_frame = cameras_from_calibration(data_paths.calibration_path(recording))
-    summary = write_bag(out, videos, cameras, fps=video_fps(videos[0]),
-                        start_ns=1_700_000_000_000_000_000, compressed=True, storage="mcap",
-                        fixed_frame=rig_frame, scale=scale, max_frames=max_frames,
-                        crop_to_video=True)
+    with progress(max_frames or 100, "bag") as bar:
+        summary = write_bag(out, videos, cameras, fps=video_fps(videos[0]),
+                            start_ns=1_700_000_000_000_000_000, compressed=True,
+                            storage="mcap", fixed_frame=rig_frame, scale=scale,
+                            max_frames=max_frames, crop_to_video=True, progress=bar.update)
     log.info("bag %s: %d frame sets from %d cameras", out, summary.frames, len(cameras))
     return out
 
@@ -135,10 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     latency = {"end to end over DDS": latencies}
     latency.update({f"offline {stage}": ref_run.timings[stage] for stage in
                     ("detect", "associate", "triangulate") if stage in ref_run.timings})
-    evaluation = evaluate_tracks(pred, ref, latency_s=latency)
-    images = overlay_images(bag, ref.stamps_ns, evaluation.time_s, evaluation.pred,
-                            evaluation.ref, evaluation.layout.bones_array,
-                            [len(ref.frames) // 2])
     notes = [
         f"demo recording {args.recording!r} (from the {data_paths.POSE2SIM_WHEEL} wheel), "
         f"4 cameras, images scaled by {args.scale}",
@@ -154,14 +150,15 @@ def main(argv: list[str] | None = None) -> int:
         "per camera: the node's 3D skeletons projected into each camera against that camera's "
         "2D detections (of the reference run)",
     ]
-    json_path, html_path = write_evaluation(
-        evaluation, out_dir, title=f"pose3d_ros demo: {args.recording} recording",
-        images=images, notes=notes, per_camera=per_camera)
+    evaluation, _ = write_bag_report(
+        out_dir, bag, pred, ref, title=f"pose3d_ros demo: {args.recording} recording",
+        notes=notes, per_camera=per_camera, latency_s=latency)
     for key, value in evaluation.summary.items():
         print(f"{key:40s} {value}")
     print(f"output bag (rviz2/Foxglove): {out_dir / 'output_bag'}")
-    print(f"json:   {json_path}")
-    print(f"report: {html_path}")
+    print(f"3D playback: {out_dir / 'playback.html'}")
+    print(f"json:   {out_dir / 'evaluation.json'}")
+    print(f"report: {out_dir / 'report.html'}")
     return 0
 
 

@@ -11,7 +11,8 @@ import sys
 
 import numpy as np
 
-from pose3d_ros.core.demo_2d import DEMO_DETECTORS, load_demo_2d
+# Demo2D and detect_videos live in the core; imported here for callers of this module's past.
+from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, detect_videos, load_demo_2d  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,7 +44,7 @@ from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, load_demo_2d
 from pose3d_ros.core.layouts import BLAZEPOSE33, JointLayout
 from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate
 from pose3d_ros.core.triangulation import triangulate
-from pose3d_ros.core.types import Detections2D
+from pose3d_ros.core.types import Detections2D, as_image_size
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def appearance_labels(demo: Demo2D, name: str = "multi") -> np.ndarray:
 def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
                    max_ray_distance_m: float = 0.15) -> dict:
     n_frames, n_views = demo.keypoints.shape[:2]
-    correct = {0: [], 1: []}
+    correct: dict[int, list] = {0: [], 1: []}
     mixed_groups = 0
     groups_total = 0
     t_assoc = 0.0
@@ -209,7 +209,7 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
             k, s = demo.keypoints[f, v, seen], demo.scores[f, v, seen]
             dets.append(Detections2D(k, s, np.zeros((len(seen), 4), np.float32),
                                      np.ones(len(seen), np.float32), BLAZEPOSE33,
-                                     tuple(int(x) for x in demo.image_sizes[v])))
+                                     as_image_size(demo.image_sizes[v])))
             lab.append(labels[f, v, seen])
         t0 = time.perf_counter()
         assoc = associate(rig.cameras, dets, max_ray_distance_m=max_ray_distance_m)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..data_paths import default_data_dir
 from ..layouts import JointLayout, get_layout
-from ..types import Detections2D
+from ..types import Detections2D, as_image_size
 
 CACHE_VERSION = 4  # bump when a back-end changes its output (4: blazepose_multi/onnx track ROIs)
 
@@ -94,11 +94,10 @@ def cache_key(path: Path, detector_name: str, options: dict) -> str:
 
 def _save(target: Path, det: VideoDetections) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, Any] = dict(keypoints=det.keypoints, scores=det.scores, boxes=det.boxes,
-                                  person_scores=det.person_scores,
-                                  num_people=det.num_people,
-                                  image_size=np.array(det.image_size),
-                                  layout=np.array(det.layout.name))
+    arrays: dict[str, Any] = dict(
+        keypoints=det.keypoints, scores=det.scores, boxes=det.boxes,
+        person_scores=det.person_scores, num_people=det.num_people,
+        image_size=np.array(det.image_size), layout=np.array(det.layout.name))
     if det.world is not None:
         arrays["world"] = det.world
     partial = target.with_name(target.name + ".partial.npz")
@@ -108,10 +107,9 @@ def _save(target: Path, det: VideoDetections) -> None:
 
 def _load(source: Path) -> VideoDetections:
     with np.load(source) as data:
-        width, height = (int(v) for v in data["image_size"])
         return VideoDetections(
             data["keypoints"], data["scores"], data["boxes"], data["person_scores"],
-            data["num_people"], (width, height),
+            data["num_people"], as_image_size(data["image_size"]),
             get_layout(str(data["layout"])), data["world"] if "world" in data else None)
 
 

@@ -67,7 +67,8 @@ def load_bag_labels(bag: Path, cache_dir: Path, calibration: Path | None = None,
                     image_topics: list[str] | None = None, sync_slop: float | None = None,
                     use_tf: bool = True, person_height: float = 1.7, progress: bool = True):
     """PseudoLabels of a multi-camera rosbag2 (2D detections cached in cache_dir)."""
-    from .bag_dataset import posed_cameras, read_bag_recording
+    from .bag_dataset import read_bag_recording
+    from .bag_extrinsics import posed_cameras
     from .dataset import make_pseudo_labels
 
     recording = read_bag_recording(bag, image_topics, sync_slop, cache_dir, progress=progress)

@@ -159,7 +159,7 @@ def refine_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
     """
     X, x, w = _check(points_rel, keypoints_norm, weights)
     t = np.array(t0, dtype=np.float64, copy=True)
-    ok = np.isfinite(t).all(-1)
+    ok = np.asarray(np.isfinite(t).all(-1))
     t = np.where(ok[..., None], t, np.array([0.0, 0.0, 1.0]))
     for _ in range(iterations):
         P = X + t[..., None, :]

@@ -170,11 +170,11 @@ def vary_poses(seq: np.ndarray, rng: np.random.Generator, max_angle_rad: float,
     n = seq.shape[0]
     out = seq.copy()
     root = out[:, :, :1]
-    size = rng.uniform(1 - bone_scale, 1 + bone_scale, n)[:, None, None, None]
+    size = rng.uniform(1 - bone_scale, 1 + bone_scale, (n, 1, 1, 1))
     out = root + (out - root) * size
     for pivot, moved in _LIMB_CHAINS:
         R = _random_rotations(rng, n, max_angle_rad)
-        s = rng.uniform(1 - bone_scale / 2, 1 + bone_scale / 2, n)[:, None, None, None]
+        s = rng.uniform(1 - bone_scale / 2, 1 + bone_scale / 2, (n, 1, 1, 1))
         base = out[:, :, pivot:pivot + 1]
         out[:, :, moved] = base + s * np.einsum("nij,ntkj->ntki", R, out[:, :, moved] - base)
     return out
@@ -221,7 +221,7 @@ def virtual_views(points_world: np.ndarray, scores_like, count: int,
     cam = np.einsum("nij,ntkj->ntki", R, seq - position[:, None, None])
     z = cam[..., 2:3]
     norm = np.where(z > 0.1, cam[..., :2] / np.where(z > 0.1, z, 1.0), np.nan)
-    visible = np.isfinite(norm).all(-1)
+    visible = np.asarray(np.isfinite(norm).all(-1))
     if cameras.half_fov_deg is not None:
         half_w = np.tan(np.radians(rng.uniform(*cameras.half_fov_deg, count)))
         aspect = rng.choice([9 / 16, 3 / 4, 4 / 3, 16 / 9], count)
@@ -380,7 +380,8 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
         data = [np.concatenate([v[i] for v in parts]) for i in range(4)]
         usable = np.isfinite(data[1][:, 0]).all(-1)  # the target frame shows the root
         data = [a[usable] for a in data]
-        data = mirror(*data, rng.random(data[0].shape[0]) < 0.5)
+        data = mirror(data[0], data[1], data[2], data[3],
+                      np.asarray(rng.random(data[0].shape[0]) < 0.5))
         tensors = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in data]
         order = torch.from_numpy(rng.permutation(tensors[0].shape[0]))
         model.train()
@@ -391,14 +392,14 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
             if sel.numel() < 2:
                 continue
             f, k, s, t = (x[sel] for x in tensors)
-            loss, parts = lifter_loss(model(f), k, s, t, config.reprojection_weight)
+            loss, terms = lifter_loss(model(f), k, s, t, config.reprojection_weight)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sums["loss"] += float(loss.detach())
-            sums["mpjpe_m"] += parts["mpjpe_m"]
-            sums["reproj"] += parts["reproj"]
+            sums["mpjpe_m"] += terms["mpjpe_m"]
+            sums["reproj"] += terms["reproj"]
             batches += 1
         sched.step()
         record = {"epoch": epoch + 1, **{k: v / max(batches, 1) for k, v in sums.items()}}
