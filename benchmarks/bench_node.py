@@ -1,18 +1,26 @@
-"""Benchmark of the all-in-one node: latency, sustained rate, per-stage split, own overhead.
+"""Benchmark of the all-in-one node: latency, sustained rate, drops, per-stage split, floor.
 
-Part 1 (live, real DDS): for 1, 2 and 4 cameras of the demo recording, a publisher PROCESS
-(as camera drivers are) streams the frames at --fps with header stamps = the publication time;
-the node (default detector: mediapipe BlazePose, one per camera) runs in this process with a
-probe that receives its output. Reported: outputs per second while streaming (sustained rate),
-latency from image stamp to the arrival of the 3D message (median and 90th percentile), and the
-node's mean time per stage from its diagnostics.
+Part 1 (live, real DDS): for 1, 2 and 4 cameras of the demo recording and each 2D back-end
+(--detectors), a publisher PROCESS (as camera drivers are) streams --frames frame sets at --fps
+with header stamps = the publication time (frames played forwards and backwards through
+--distinct-frames frames, as prebuilt messages, so the publisher costs little CPU); the node runs
+in this process with a probe that receives its output. Reported: outputs per second while
+streaming (sustained rate), latency from image stamp to the arrival of the 3D message (median,
+90th and 99th percentile), frame sets dropped (sent - outputs), the node's mean time per stage
+from its diagnostics, and the floor measured in the same run on the same frames before the live
+runs (landmark model only, ROIs from the previous frame, crops batched, all cores:
+landmark_floor.py) with the ratios median latency / floor and processing time / floor.
 
 Part 2 (node overhead): everything the node does per 4-camera frame set except the 2D network,
-timed over --iterations repetitions on real detections of demo frames: decoding 4 bgr8 Image
-messages (zero-copy views), synchronising them, association, triangulation, tracking,
-filtering, and building the Skeleton3DArray, MarkerArray and TF messages. Target: < 5 ms.
+timed over --iterations repetitions on real detections of demo frames.
 
-  python benchmarks/bench_node.py [--cameras 1 2 4] [--frames 40] [--fps 30] [--iterations 200]
+Soak (--soak-minutes M): 4 cameras at --soak-fps (10) for M minutes with the default detector;
+per minute: outputs, rate, latency median/p99, drops, RSS of this process (node + probe);
+then the first 5 minutes against the last 5 (first and last third when M < 15).
+
+  python benchmarks/bench_node.py [--cameras 1 2 4] [--frames 300] [--fps 30]
+      [--detectors blazepose blazepose_multi blazepose_onnx] [--iterations 200] [--live-only]
+  python benchmarks/bench_node.py --soak-minutes 30
 Prints markdown tables (paste into benchmarks/results_nodes.md).
 """
 from __future__ import annotations
@@ -30,6 +38,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's sources
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+# A DDS domain of its own (inherited by the publisher process): other ROS processes on this
+# host (tests, other benchmarks) publish on the same camera topics in the default domain.
+os.environ.setdefault("ROS_DOMAIN_ID", str(101 + os.getpid() % 100))
 
 import rclpy  # noqa: E402
 from pose3d_ros.msg import Skeleton3DArray  # noqa: E402
@@ -41,11 +52,11 @@ from rclpy.parameter import Parameter  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
 
+from pose3d_ros.core.body_frame import body_frames  # noqa: E402
 from pose3d_ros.core.calibration import load_rig  # noqa: E402
 from pose3d_ros.core.image_decode import decode_image  # noqa: E402
 from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors  # noqa: E402
 from pose3d_ros.core.sync import FrameSynchronizer  # noqa: E402
-from pose3d_ros.ros.body_frame import body_frames  # noqa: E402
 from pose3d_ros.ros.conversions import (  # noqa: E402
     camera_model_to_info,
     image_to_msg,
@@ -57,6 +68,9 @@ from pose3d_ros.ros.tf import people_transforms  # noqa: E402
 from pose3d_ros.ros.visualization import skeleton_markers  # noqa: E402
 from pose3d_ros.tools.fetch_demo import calibration_path, video_paths  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from landmark_floor import floor_ms  # noqa: E402
+
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
@@ -66,15 +80,25 @@ def read_frames(count: int, recording: str = "single") -> list[list[np.ndarray]]
     return frames
 
 
+def ping_pong_index(k: int, distinct: int) -> int:
+    """Frame index k of a stream going forwards then backwards through `distinct` frames."""
+    if distinct <= 1:
+        return 0
+    period = 2 * distinct - 2
+    k %= period
+    return k if k < distinct else period - k
 
 
-def _publish_frames(num_cameras: int, count: int, fps: float, warmed, done) -> None:
+def _publish_frames(num_cameras: int, count: int, fps: float, distinct: int, warmed,
+                    done) -> None:
     """Child process: publish `count` frame sets of the demo at `fps` (stamps = now) on
-    <camera>/image_raw, after one warm-up set and the parent's `warmed` event."""
+    <camera>/image_raw, after warm-up sets until the parent sets `warmed`."""
     import rclpy as child_rclpy
     rig = load_rig(calibration_path("single"))
     cameras = rig.cameras[:num_cameras]
-    frames = read_frames(count)
+    messages = [[image_to_msg(image, 0.0, camera.frame_id)
+                 for camera, image in zip(cameras, row, strict=False)]
+                for row in read_frames(distinct)]
     child_rclpy.init()
     node = Node("bench_camera_driver")
     pubs = [node.create_publisher(Image, f"{c.name}/image_raw", RELIABLE) for c in cameras]
@@ -83,27 +107,38 @@ def _publish_frames(num_cameras: int, count: int, fps: float, warmed, done) -> N
         time.sleep(0.05)
 
     def publish(row) -> None:
-        stamp = time.time()
-        for pub, camera, image in zip(pubs, cameras, row, strict=False):
-            pub.publish(image_to_msg(image, stamp, camera.frame_id))
+        stamp = seconds_to_stamp(time.time())
+        for pub, msg in zip(pubs, row, strict=True):
+            msg.header.stamp = stamp
+            pub.publish(msg)
 
     try:
         while not warmed.is_set() and time.monotonic() < deadline + 30:
-            publish(frames[0])          # warm-up: the first detection loads the models
+            publish(messages[0])          # warm-up: the first detection loads the models
             warmed.wait(2.0)
         start = time.monotonic()
-        for k, row in enumerate(frames):
+        for k in range(count):
             time.sleep(max(0.0, start + k / fps - time.monotonic()))
-            publish(row)
+            publish(messages[ping_pong_index(k, distinct)])
     finally:
         done.set()
         node.destroy_node()
         child_rclpy.shutdown()
 
 
-def live(num_cameras: int, count: int, fps: float) -> dict:
-    """Stream `count` frame sets into the node at `fps` from another process; latency, rate
-    and stage means."""
+def rss_mib() -> float:
+    """Resident memory of this process (MiB)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def live(num_cameras: int, count: int, fps: float, detector: str = "blazepose",
+         distinct: int = 24, sample_rss_s: float = 0.0) -> dict:
+    """Stream `count` frame sets into the node at `fps` from another process; latency, rate,
+    drops and stage means (and RSS samples every sample_rss_s seconds when > 0)."""
     rig = load_rig(calibration_path("single"))
     cameras = rig.cameras[:num_cameras]
     context = Context()
@@ -111,13 +146,17 @@ def live(num_cameras: int, count: int, fps: float) -> dict:
     overrides = {"camera_names": [c.name for c in cameras], "autostart": False,
                  "rig_file": str(calibration_path("single")), "image_qos": "reliable",
                  "sync.min_views": min(2, num_cameras), "sync.slop_s": 0.004,
-                 "sync.timeout_s": 0.1}
+                 "sync.timeout_s": 0.1, "detector": detector,
+                 # mediapipe: one tracker per camera on a thread each; the two-stage
+                 # back-ends: one instance batched over the cameras.
+                 "detector_per_camera": detector == "blazepose"}
     if num_cameras == 1:
         overrides["monocular_method"] = "detector_3d"
     node = Pose3DNode(context=context, parameter_overrides=[
         Parameter(k, value=v) for k, v in overrides.items()])
     probe = Node("bench_probe", context=context)
-    received: list[tuple[float, float]] = []
+    received: list[tuple[float, int, float]] = []
+    rss: list[tuple[float, float]] = []
 
     def on_output(msg: Skeleton3DArray) -> None:
         now = time.time()
@@ -130,10 +169,11 @@ def live(num_cameras: int, count: int, fps: float) -> dict:
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     executor.add_node(probe)
-    result = {"cameras": num_cameras}
+    result: dict = {"cameras": num_cameras, "detector": detector}
     spawn = multiprocessing.get_context("spawn")
     warmed, done = spawn.Event(), spawn.Event()
-    driver = spawn.Process(target=_publish_frames, args=(num_cameras, count, fps, warmed, done))
+    driver = spawn.Process(target=_publish_frames,
+                           args=(num_cameras, count, fps, distinct, warmed, done))
     try:
         if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
             raise RuntimeError(node.last_error)
@@ -153,18 +193,20 @@ def live(num_cameras: int, count: int, fps: float) -> dict:
         time.sleep(0.5)                 # let the warm-up sets drain
         received.clear()
         node.health._timings.clear()
+        started = time.time()
         warmed.set()
-        done.wait(count / fps + 60)
+        while not done.wait(sample_rss_s or 1.0):
+            if sample_rss_s:
+                rss.append((time.time() - started, rss_mib()))
         time.sleep(1.0)
         latencies = np.array([r[0] for r in received]) * 1000
         result.update(sent=count, outputs=len(received),
                       rate_hz=(len(received) - 1) / (received[-1][2] - received[0][2])
                       if len(received) > 1 else 0.0,
-                      latency_median_ms=float(np.median(latencies)) if len(latencies) else np.nan,
-                      latency_p90_ms=float(np.percentile(latencies, 90)) if len(latencies)
-                      else np.nan,
+                      latency_ms=latencies,
+                      received_at=np.array([r[2] - started for r in received]),
                       people=float(np.mean([r[1] for r in received])) if received else 0.0,
-                      stages=node.health.stage_means_ms())
+                      stages=node.health.stage_means_ms(), rss=rss)
     finally:
         driver.join(10)
         executor.shutdown()
@@ -172,6 +214,10 @@ def live(num_cameras: int, count: int, fps: float) -> dict:
         probe.destroy_node()
         rclpy.shutdown(context=context)
     return result
+
+
+def percentile(values: np.ndarray, q: float) -> float:
+    return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
 def overhead(frames, iterations: int, recording: str = "single",
@@ -214,35 +260,110 @@ def overhead(frames, iterations: int, recording: str = "single",
     return {k: float(np.mean(v)) for k, v in totals.items()}
 
 
+def print_live(rows: list[dict], floors: dict[int, tuple[float, str]]) -> None:
+    stages = sorted({st for r in rows for st in r.get("stages", {})})
+    print("| detector | cameras | outputs / sent | dropped | rate (Hz) | latency median / p90 / "
+          "p99 (ms) | floor (ms) | latency / floor | processing / floor | "
+          + " | ".join(f"{st} (ms)" for st in stages) + " |")
+    print("|---" * (9 + len(stages)) + "|")
+    for r in rows:
+        floor = floors[r["cameras"]][0]
+        lat = r["latency_ms"]
+        processing = r["stages"].get("total", float("nan"))
+        print(f"| {r['detector']} | {r['cameras']} | {r['outputs']} / {r['sent']} | "
+              f"{r['sent'] - r['outputs']} | {r['rate_hz']:.1f} | "
+              f"{percentile(lat, 50):.0f} / {percentile(lat, 90):.0f} / "
+              f"{percentile(lat, 99):.0f} | {floor:.1f} | {percentile(lat, 50) / floor:.2f} | "
+              f"{processing / floor:.2f} | "
+              + " | ".join(f"{r['stages'].get(st, float('nan')):.1f}" for st in stages) + " |")
+
+
+def soak(minutes: float, fps: float, detector: str, distinct: int) -> None:
+    """4 cameras for `minutes` at `fps`: per-minute rate, latency, drops and RSS; first 5 vs
+    last 5 minutes (thirds when shorter than 15 minutes)."""
+    count = int(minutes * 60 * fps)
+    r = live(4, count, fps, detector, distinct, sample_rss_s=10.0)
+    at, lat = r["received_at"], r["latency_ms"]
+    rss = np.array(r["rss"]) if r["rss"] else np.zeros((0, 2))
+    print(f"## Soak: 4 cameras at {fps:g} fps for {minutes:g} min, {detector}: "
+          f"{r['outputs']} outputs of {count} sets sent")
+    print("| minute | outputs | rate (Hz) | dropped | latency median (ms) | p99 (ms) | "
+          "RSS at end (MiB) |")
+    print("|---|---|---|---|---|---|---|")
+    per_minute = fps * 60
+    for m in range(int(np.ceil(minutes))):
+        mine = (at >= 60 * m) & (at < 60 * (m + 1))
+        rss_m = rss[(rss[:, 0] < 60 * (m + 1))] if len(rss) else rss
+        print(f"| {m + 1} | {int(mine.sum())} | {mine.sum() / 60:.1f} | "
+              f"{int(per_minute - mine.sum())} | {percentile(lat[mine], 50):.0f} | "
+              f"{percentile(lat[mine], 99):.0f} | "
+              f"{rss_m[-1, 1] if len(rss_m) else float('nan'):.0f} |")
+    span = 5.0 if minutes >= 15 else minutes / 3
+    first, last = at < 60 * span, at >= 60 * (minutes - span)
+    rss_first = rss[rss[:, 0] < 60 * span, 1] if len(rss) else np.zeros(0)
+    rss_last = rss[rss[:, 0] >= 60 * (minutes - span), 1] if len(rss) else np.zeros(0)
+    print(f"\nfirst {span:g} min: latency median {percentile(lat[first], 50):.0f} ms, p99 "
+          f"{percentile(lat[first], 99):.0f} ms, RSS {np.mean(rss_first):.0f} MiB; last "
+          f"{span:g} min: median {percentile(lat[last], 50):.0f} ms, p99 "
+          f"{percentile(lat[last], 99):.0f} ms, RSS {np.mean(rss_last):.0f} MiB; RSS growth "
+          f"{100 * (np.mean(rss_last) / np.mean(rss_first) - 1):+.1f} %, p99 change "
+          f"{100 * (percentile(lat[last], 99) / percentile(lat[first], 99) - 1):+.1f} %")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cameras", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--frames", type=int, default=40, help="frames streamed per run")
+    parser.add_argument("--detectors", nargs="+",
+                        default=["blazepose", "blazepose_multi", "blazepose_onnx"])
+    parser.add_argument("--frames", type=int, default=300, help="frame sets streamed per run")
     parser.add_argument("--fps", type=float, default=30.0, help="streaming rate per camera")
+    parser.add_argument("--distinct-frames", type=int, default=24,
+                        help="distinct demo frames the publisher plays forwards and backwards")
     parser.add_argument("--iterations", type=int, default=200, help="overhead repetitions")
     parser.add_argument("--overhead-only", action="store_true", help="skip the live runs")
+    parser.add_argument("--live-only", action="store_true", help="skip the overhead part")
+    parser.add_argument("--soak-minutes", type=float, default=0.0,
+                        help="run only the soak, this long")
+    parser.add_argument("--soak-fps", type=float, default=10.0)
+    parser.add_argument("--soak-detector", default="blazepose")
     args = parser.parse_args(argv)
-    frames = read_frames(10)
-    print("## Node overhead per 4-camera frame set (all but the 2D network), mean ms")
-    single = overhead(frames, args.iterations)
-    multi = overhead(read_frames(10, "multi"), args.iterations, "multi", "blazepose_multi")
-    print("| stage | demo 'single', mediapipe BlazePose | demo 'multi', blazepose_multi |")
-    print("|---|---|---|")
-    for key, value in single.items():
-        print(f"| {key} | {value:.2f} | {multi[key]:.2f} |")
-    print()
+    load = os.getloadavg()
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
+          f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+    if args.soak_minutes > 0:
+        soak(args.soak_minutes, args.soak_fps, args.soak_detector, args.distinct_frames)
+        load = os.getloadavg()
+        print(f"# load average after: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+        return 0
+    if not args.live_only:
+        frames = read_frames(10)
+        print("## Node overhead per 4-camera frame set (all but the 2D network), mean ms")
+        single = overhead(frames, args.iterations)
+        multi = overhead(read_frames(10, "multi"), args.iterations, "multi", "blazepose_multi")
+        print("| stage | demo 'single', mediapipe BlazePose | demo 'multi', blazepose_multi |")
+        print("|---|---|---|")
+        for key, value in single.items():
+            print(f"| {key} | {value:.2f} | {multi[key]:.2f} |")
+        print()
     if args.overhead_only:
         return 0
-    print(f"## Live: {args.frames} frames streamed at {args.fps:g} fps per camera")
-    rows = [live(n, args.frames, args.fps) for n in args.cameras]
-    stages = sorted({s for r in rows for s in r.get("stages", {})})
-    print("| cameras | outputs / sent | sustained rate (Hz) | latency median (ms) | "
-          "latency p90 (ms) | " + " | ".join(f"{s} (ms)" for s in stages) + " |")
-    print("|---" * (5 + len(stages)) + "|")
-    for r in rows:
-        print(f"| {r['cameras']} | {r['outputs']} / {r['sent']} | {r['rate_hz']:.1f} | "
-              f"{r['latency_median_ms']:.0f} | {r['latency_p90_ms']:.0f} | "
-              + " | ".join(f"{r['stages'].get(s, float('nan')):.1f}" for s in stages) + " |")
+    distinct = read_frames(args.distinct_frames)
+    stream = [distinct[ping_pong_index(k, len(distinct))] for k in range(min(args.frames, 60))]
+    floors = {n: floor_ms([row[:n] for row in stream]) for n in args.cameras}
+    print(f"## Live: {args.frames} frame sets streamed at {args.fps:g} fps per camera")
+    print("floor (same run, same frames): " + ", ".join(
+        f"{n} camera(s) {f:.1f} ms ({b})" for n, (f, b) in floors.items()))
+    del distinct, stream
+    rows = []
+    for detector in args.detectors:
+        for n in args.cameras:
+            try:
+                rows.append(live(n, args.frames, args.fps, detector, args.distinct_frames))
+            except (FileNotFoundError, ImportError, RuntimeError) as exc:
+                print(f"# {detector}, {n} camera(s): not run: {exc}")
+    print_live(rows, floors)
+    load = os.getloadavg()
+    print(f"\n# load average after: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     return 0
 
 

@@ -2,13 +2,28 @@
 
   ros2 launch pose3d_ros bag_replay.launch.py bag:=/path/to/bag rig_file:=/path/to/rig.yaml
 The bag needs /<cam>/image_raw (or .../compressed) and /<cam>/camera_info per camera.
+With loop:=true the node notices each restart of the bag (stamps going back to the start) and
+starts over. A config or rig_file that does not exist stops the launch with a clear message.
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess
+from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
 from launch.conditions import IfCondition, UnlessCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+
+from pose3d_ros.ros.launch_args import existing_file
+
+
+def _pose_node(context):
+    """The node, with its parameter file and rig file checked at launch time."""
+    config = existing_file(LaunchConfiguration("config").perform(context), "config",
+                           "bag_replay.launch.py", "the node's parameter file")
+    rig_file = existing_file(LaunchConfiguration("rig_file").perform(context), "rig_file",
+                             "bag_replay.launch.py", "the calibration of the bag's rig")
+    return [Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
+                 output="screen",
+                 parameters=[config, {"rig_file": rig_file, "use_sim_time": True}])]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -24,7 +39,8 @@ def generate_launch_description() -> LaunchDescription:
             "rate", default_value="1.0", description="Replay speed (1.0 = as recorded)."),
         DeclareLaunchArgument(
             "loop", default_value="false", choices=["true", "false"],
-            description="Replay the bag again and again (the node resets on the time jump)."),
+            description="Replay the bag again and again (the node starts over at each "
+                        "restart)."),
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),
@@ -36,10 +52,7 @@ def generate_launch_description() -> LaunchDescription:
             cmd=["ros2", "bag", "play", LaunchConfiguration("bag"), "--clock", "--loop",
                  "--rate", LaunchConfiguration("rate")],
             output="screen", condition=IfCondition(LaunchConfiguration("loop"))),
-        Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
-             output="screen",
-             parameters=[LaunchConfiguration("config"),
-                         {"rig_file": LaunchConfiguration("rig_file"), "use_sim_time": True}]),
+        OpaqueFunction(function=_pose_node),
         Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
              arguments=["-d", PathJoinSubstitution([share, "rviz", "pose3d.rviz"])],
              parameters=[{"use_sim_time": True}],

@@ -20,6 +20,14 @@ def generate_launch_description() -> LaunchDescription:
             "rig_file", description="The demo's calibration (demo/<name>/calibration/"
                                     "Calib.qca.txt under the data folder)."),
         DeclareLaunchArgument(
+            "config", default_value=PathJoinSubstitution([share, "config", "demo.yaml"]),
+            description="Parameter file of the node (a path that does not exist stops the "
+                        "launch)."),
+        DeclareLaunchArgument(
+            "loop", default_value="false", choices=["true", "false"],
+            description="Replay the bag again and again (the node starts over at each "
+                        "restart)."),
+        DeclareLaunchArgument(
             "rate", default_value="0.25",
             description="Replay speed (1.0 = real time); the CPU detector runs slower than "
                         "60 fps x 4 cameras."),
@@ -32,5 +40,6 @@ def generate_launch_description() -> LaunchDescription:
             launch_arguments={
                 "bag": LaunchConfiguration("bag"), "rig_file": LaunchConfiguration("rig_file"),
                 "rate": LaunchConfiguration("rate"), "rviz": LaunchConfiguration("rviz"),
-                "config": PathJoinSubstitution([share, "config", "demo.yaml"])}.items()),
+                "loop": LaunchConfiguration("loop"),
+                "config": LaunchConfiguration("config")}.items()),
     ])

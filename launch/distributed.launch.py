@@ -4,7 +4,9 @@ Run the part each computer owns:
   camera computer:  ros2 launch pose3d_ros distributed.launch.py role:=detectors cameras:=cam01
   fusion computer:  ros2 launch pose3d_ros distributed.launch.py role:=fusion \
                         cameras:=cam01,cam02,cam03,cam04 rig_file:=/path/to/rig.yaml
-  one computer:     role:=all (the default)
+  one computer:     role:=all (the default; needs rig_file too)
+The fusion node needs the rig's calibration: without rig_file (or with a path that does not
+exist) roles 'fusion' and 'all' stop at launch with a message that says so.
 Each detector runs in its camera's namespace: /<cam>/image_raw -> /<cam>/skeletons_2d.
 """
 from launch import LaunchDescription
@@ -13,12 +15,15 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
+from pose3d_ros.ros.launch_args import fusion_rig_file
+
 
 def _nodes(context):
     role = LaunchConfiguration("role").perform(context)
     cameras = [c.strip() for c in LaunchConfiguration("cameras").perform(context).split(",")
                if c.strip()]
     config = LaunchConfiguration("config")
+    rig_file = fusion_rig_file(role, LaunchConfiguration("rig_file").perform(context))
     nodes = []
     if role in ("all", "detectors"):
         nodes += [Node(package="pose3d_ros", executable="pose3d_detector",
@@ -29,8 +34,7 @@ def _nodes(context):
         nodes.append(Node(
             package="pose3d_ros", executable="pose3d_fusion", name="pose3d_fusion",
             output="screen",
-            parameters=[config, {"camera_names": cameras,
-                                 "rig_file": LaunchConfiguration("rig_file").perform(context)}]))
+            parameters=[config, {"camera_names": cameras, "rig_file": rig_file}]))
     if role in ("all", "fusion") and LaunchConfiguration("rviz").perform(context) == "true":
         nodes.append(Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
                           arguments=["-d", PathJoinSubstitution(
@@ -54,7 +58,8 @@ def generate_launch_description() -> LaunchDescription:
                         "fusion: the whole rig, in rig order)."),
         DeclareLaunchArgument(
             "rig_file", default_value="",
-            description="Calibration with the camera poses (needed by the fusion node)."),
+            description="Calibration with the camera poses: required with role 'fusion' or "
+                        "'all' (the fusion node's rig)."),
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 next to the fusion node."),

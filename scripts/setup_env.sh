@@ -61,7 +61,12 @@ TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
 PY_DEPS=(
   "$TORCH_SPEC" "numpy>=1.26,<3" "scipy>=1.11" "opencv-python>=4.9" "onnxruntime-gpu>=1.20"
   "onnx>=1.16" "mediapipe==0.10.14" "ai-edge-litert>=2.0" "rosbags>=0.10" "PyYAML>=6"
-  "toml>=0.10" "tqdm>=4.66" "matplotlib>=3.8" "pytest>=8" "pytest-timeout>=2.3" "ruff>=0.6" "flake8>=7"
+  "toml>=0.10" "tqdm>=4.66" "matplotlib>=3.8" "plotly>=5.20" "pytest>=8" "pytest-timeout>=2.3" "ruff>=0.6" "flake8>=7"
+  # pybullet 3.2.7: its wheel carries the motion capture (fetch_mocap reads it from there) and
+  # test_mocap.py checks the package's forward kinematics against pybullet's own.
+  "pybullet==3.2.7"
+  # mypy: test/test_typecheck.py type-checks pose3d_ros (config: mypy.ini).
+  "mypy>=1.13" "types-PyYAML>=6"
 )
 
 if [[ -n "${ROS_DISTRO:-}" && -d "/opt/ros/${ROS_DISTRO}" ]]; then

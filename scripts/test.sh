@@ -16,6 +16,8 @@ fi
 # shellcheck disable=SC1091
 source scripts/env.sh
 python -m pose3d_ros.tools.fetch_demo >/dev/null
+# Motion capture (DeepMimic clips of the pybullet wheel) as H36M-17 sequences in data/mocap/.
+python -m pose3d_ros.tools.fetch_mocap >/dev/null
 # BlazePose -> ONNX conversion from the installed mediapipe wheel, verified against TFLite, so the
 # ONNX back-end's tests run on the real converted models (first run: about 2 minutes and 1.6 GB
 # for the separate tensorflow/tf2onnx converter environment under data/).
@@ -27,4 +29,13 @@ status=0
 python -m pytest -q -p no:cacheprovider test "$@" || status=$?
 # pytest exits 5 when it collected no test: for this suite that is a failure, not a pass.
 if [[ $status -eq 5 ]]; then echo "no tests were collected" >&2; exit 1; fi
+# The DDS test modules once more, in reverse order (whole suite only): each module has its own
+# domain and nodes, so none may depend on what ran before it.
+if [[ $# -eq 0 ]]; then
+  mapfile -t ros_tests < <(printf '%s\n' test/test_ros_*.py | sort -r)
+  echo "[test] DDS test modules in reverse order: ${ros_tests[*]}"
+  reverse=0
+  python -m pytest -q -p no:cacheprovider -p no:randomly "${ros_tests[@]}" || reverse=$?
+  if [[ $status -eq 0 ]]; then status=$reverse; fi
+fi
 exit $status

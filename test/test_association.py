@@ -153,3 +153,86 @@ def test_normalized_entry_point_equals_associate():
         np.testing.assert_array_equal(dist, dist.T)
         assert np.isinf(dist[camera_of[:, None] == camera_of[None]]).all()
         assert np.isfinite(dist[camera_of[:, None] != camera_of[None]]).any()
+
+
+def test_one_body_over_two_groups_is_merged_and_duplicates_dropped():
+    """A person whose views agree only pairwise (two groups of two views, as on the multi
+    demo) and a second, partial detection of a person in two cameras are one body each."""
+    from pose3d_ros.core.association import associate_normalized
+    from pose3d_ros.core.camera import CameraArrays
+    rig, _, dets, truth = _crowd(4, 2, seed=21, hide=0.0, false_per_camera=0)
+    arrays = CameraArrays.from_cameras(rig.cameras)
+    for v in (0, 1):                       # a half-body duplicate of person 0, 3 px off
+        i = int(np.flatnonzero(truth[v] == 0)[0])
+        dup = dets[v].keypoints[i:i + 1] + 3.0
+        dup[:, 11:] = np.nan
+        dets[v] = Detections2D(np.concatenate([dets[v].keypoints, dup]),
+                               np.concatenate([dets[v].scores, dets[v].scores[i:i + 1]]),
+                               np.zeros((len(truth[v]) + 1, 4), np.float32),
+                               np.ones(len(truth[v]) + 1, np.float32), COCO17, (1280, 720))
+        truth[v] = np.append(truth[v], -2)
+    normalized = [cam.undistort(d.keypoints.astype(np.float64))
+                  for cam, d in zip(rig.cameras, dets, strict=True)]
+    scores = [d.scores for d in dets]
+    # a gate so tight that complete linkage cannot join all four views of a person
+    apart = associate_normalized(arrays, normalized, scores, max_ray_distance_m=0.15,
+                                 merge_distance_m=None)
+    merged = associate_normalized(arrays, normalized, scores, max_ray_distance_m=0.15)
+    assert apart.num_people > 2
+    assert merged.num_people == 2
+    for row in merged.members:
+        ids = {truth[v][i] for v, i in enumerate(row) if i >= 0}
+        assert len(ids) == 1 and ids.pop() >= 0 and (row >= 0).all()
+
+
+def test_a_body_other_cameras_should_see_but_do_not_is_dropped():
+    """Two detections that agree in two cameras make a body three other cameras should show:
+    without a detection there (nor an occluder's box over it) the group is dropped."""
+    from pose3d_ros.core.association import associate_normalized
+    from pose3d_ros.core.camera import CameraArrays
+    rng = np.random.default_rng(3)
+    rig = random_rig(5, rng)
+    poses = random_poses(1, 2, rng, layout=COCO17, area_radius=0.0)[0]
+    poses[1] = poses[0] + np.array([-1.2, 0.0, 0.0])    # apart: 3 cameras show it alone
+    obs = observe(rig, poses, rng, noise_px=1.0)
+    arrays = CameraArrays.from_cameras(rig.cameras)
+
+    def run(occluder: bool, **options):
+        kps, scs = [], []
+        for v in range(5):
+            views = [0, 1] if v < 2 else [0]            # person 1 only in cameras 0 and 1
+            k = [obs.keypoints[p, v] for p in views]
+            s = [obs.scores[p, v] for p in views]
+            if occluder and v >= 2:                     # a box covering person 1 in the others
+                box = np.full((17, 2), np.nan)
+                box[:2] = [np.nanmin(obs.keypoints[1, v], 0), np.nanmax(obs.keypoints[1, v], 0)]
+                k.append(box)
+                s.append(np.r_[0.9, 0.9, np.zeros(15)])
+            kps.append(rig.cameras[v].undistort(np.array(k)))
+            scs.append(np.array(s))
+        return associate_normalized(arrays, kps, scs, **options)
+
+    assert run(False).num_people == 1                   # person 1 dropped
+    assert run(False, visibility_check=False).num_people == 2
+    assert run(True).num_people == 2                    # hidden behind someone: kept
+
+
+def test_rejoin_joins_views_complete_linkage_split():
+    """With 30 px of 2D noise complete linkage leaves views of a person apart; joining groups
+    whose average linkage passes the gate gives fewer groups, none of them mixed."""
+    from pose3d_ros.core.association import associate_normalized
+    from pose3d_ros.core.camera import CameraArrays
+    rig, _, dets, truth = _crowd(6, 3, 0, hide=0.0, false_per_camera=0)
+    rng = np.random.default_rng(0)
+    for d in dets:
+        d.keypoints[:] += rng.normal(0, 30, d.keypoints.shape).astype(np.float32)
+    arrays = CameraArrays.from_cameras(rig.cameras)
+    normalized = [c.undistort(d.keypoints.astype(float)) for c, d in zip(rig.cameras, dets,
+                                                                          strict=True)]
+    scores = [d.scores for d in dets]
+    options = dict(merge_distance_m=None, visibility_check=False, min_views=1)
+    split = associate_normalized(arrays, normalized, scores, rejoin=False, **options)
+    joined = associate_normalized(arrays, normalized, scores, **options)
+    assert joined.num_people < split.num_people
+    for row in joined.members:
+        assert len({truth[v][i] for v, i in enumerate(row) if i >= 0}) == 1

@@ -9,6 +9,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from pose3d_ros.core import bagio
+from pose3d_ros.core.camera import CameraModel
 from pose3d_ros.core.layouts import COCO17
 from pose3d_ros.core.types import METHOD_TRIANGULATION, Skeletons3D
 from pose3d_ros.tools.fetch_demo import video_paths
@@ -143,15 +144,13 @@ def test_bad_input_is_refused_clearly(tmp_path):
 def _demo_cameras() -> list:
     """Cameras for the demo videos (intrinsics/extrinsics made up here: the calibration file
     loaders belong to pose3d_ros.core.calibration)."""
-    from pose3d_ros.tools.make_bag import BagCamera
-
     cams = []
     for k in range(4):
         rotation = Rotation.from_rotvec([0.1 * k, 0.5 + k, -0.2]).as_matrix()
-        cams.append(BagCamera(f"cam0{k + 1}", f"cam0{k + 1}_optical_frame", 1080, 1920,
-                              np.array([[1600.0, 0, 539.5], [0, 1600, 959.5], [0, 0, 1]]),
-                              np.array([-0.05, 0.1, 0.001, 0.0007, 0.0]), "plumb_bob",
-                              rotation, np.array([0.1, -0.2, 3.0 + k])))
+        cams.append(CameraModel(f"cam0{k + 1}", f"cam0{k + 1}_optical_frame", 1080, 1920,
+                                np.array([[1600.0, 0, 539.5], [0, 1600, 959.5], [0, 0, 1]]),
+                                np.array([-0.05, 0.1, 0.001, 0.0007, 0.0]), "plumb_bob",
+                                rotation, np.array([0.1, -0.2, 3.0 + k])))
     return cams
 
 
@@ -182,7 +181,7 @@ def test_make_bag_from_the_demo_videos(tmp_path, compressed):
                 # exactly as the calibration's x_cam = R x + t does.
                 point = np.array([0.3, -1.0, 2.0])
                 in_cam = cam_in_rig.T @ (point - [t.x, t.y, t.z])
-                np.testing.assert_allclose(in_cam, cam.rotation @ point + cam.translation,
+                np.testing.assert_allclose(in_cam, cam.R @ point + cam.t,
                                            atol=1e-9)
             continue
         name = topic.split("/")[1]
@@ -210,3 +209,39 @@ def test_make_bag_refuses_a_calibration_that_does_not_fit_the_video(tmp_path):
                   max_frames=1)
     with pytest.raises(ValueError, match="4 videos but 3"):
         write_bag(tmp_path / "c", video_paths("single"), cameras[:3], fps=60, start_ns=0)
+
+
+def test_decoded_images_are_bgr_whatever_the_encoding():
+    """Offline decoding is the nodes' (core.image_decode): 4-channel RGBA used to come back
+    unswapped, which swaps red and blue for BlazePose."""
+    bgr = _demo_frame()[:64, :48]
+    rgba = np.dstack([bgr[..., ::-1], np.full(bgr.shape[:2], 255, np.uint8)])
+    for image, encoding in ((bgr, "bgr8"), (bgr[..., ::-1], "rgb8"), (rgba, "rgba8"),
+                            (rgba[..., [2, 1, 0, 3]], "bgra8")):
+        msg = bagio.image_message(np.ascontiguousarray(image), T0, "f", encoding)
+        np.testing.assert_array_equal(bagio.decode_image(msg), bgr, err_msg=encoding)
+    mono = bagio.decode_image(bagio.image_message(np.ascontiguousarray(bgr[..., 1]), T0, "f",
+                                                  "mono8"))
+    assert mono.shape == bgr.shape and (mono == bgr[..., 1:2]).all()
+
+
+def test_bag_cameras_are_the_cameras_the_bag_was_written_with(tmp_path):
+    """make_bag writes CameraInfo and /tf_static from CameraModels; core.bag_cameras reads the
+    same models back (intrinsics of the resized images, extrinsics through the TF tree)."""
+    from pose3d_ros.core.bag_cameras import read_bag_cameras
+    from pose3d_ros.tools.make_bag import write_bag
+
+    cameras = _demo_cameras()
+    write_bag(tmp_path / "b", video_paths("single"), cameras, fps=60.0, start_ns=T0,
+              scale=0.25, max_frames=1, storage="mcap")
+    back, fixed = read_bag_cameras(tmp_path / "b")
+    assert fixed == "rig" and list(back) == [c.name for c in cameras]
+    for cam in cameras:
+        want, got = cam.scaled(0.25), back[cam.name]
+        assert (got.frame_id, got.width, got.height) == (want.frame_id, 270, 480)
+        np.testing.assert_allclose(got.K, want.K)
+        np.testing.assert_allclose(got.dist, want.dist)
+        np.testing.assert_allclose(got.R, cam.R, atol=1e-12)
+        np.testing.assert_allclose(got.t, cam.t, atol=1e-12)
+        points = np.array([[0.3, -1.0, 2.0], [0.0, 0.5, 1.0]])
+        np.testing.assert_allclose(got.project(points), want.project(points), atol=1e-9)

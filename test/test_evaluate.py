@@ -1,4 +1,5 @@
-"""Replay evaluation on tracks with known errors, through bags, to JSON and the HTML report."""
+"""Replay evaluation on tracks with known errors, through bags, to JSON and the HTML report
+(pose3d_ros.core.evaluation, core.bag_tracks, core.overlay, core.report; the thin tool)."""
 from __future__ import annotations
 
 import json
@@ -6,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from pose3d_ros.core import bagio
+from pose3d_ros.core import bag_tracks, bagio, evaluation, overlay
 from pose3d_ros.core.layouts import COCO17
+from pose3d_ros.core.report import write_evaluation
 from pose3d_ros.core.types import METHOD_TRIANGULATION, Skeletons3D
 from pose3d_ros.tools import evaluate
 
@@ -59,13 +61,13 @@ def _tracks(num_frames: int = 30):
             ids = ids + [9]
         pred_frames.append(_frame(np.stack(people), ids))
         pred_stamps.append(stamps[t] + 1_000_000)  # 1 ms after the reference stamp
-    return (evaluate.SkeletonTrack(np.array(pred_stamps), pred_frames),
-            evaluate.SkeletonTrack(stamps, ref_frames))
+    return (evaluation.SkeletonTrack(np.array(pred_stamps), pred_frames),
+            evaluation.SkeletonTrack(stamps, ref_frames))
 
 
 def test_scores_of_a_track_with_known_errors():
     pred, ref = _tracks()
-    result = evaluate.evaluate_tracks(pred, ref)
+    result = evaluation.evaluate_tracks(pred, ref)
     s = result.summary
     assert s["paired frames"] == 29
     # Person A: 5 cm on every joint, person B: 0 -> MPJPE 2.5 cm over the scored joints.
@@ -74,7 +76,9 @@ def test_scores_of_a_track_with_known_errors():
     assert s["N-MPJPE [m]"] == pytest.approx(0.0, abs=1e-9)
     assert s["PCK3D@150mm"] == 1.0
     assert s["PSS"] == 1.0
-    assert s["joints scored"] == 29 * 2 * 17 and s["joints missing"] == 2 * 17
+    # frame 15 is missing: 2 reference person-frames unmatched; matched people miss no joint
+    assert s["joints scored"] == 29 * 2 * 17 and s["reference person-frames unmatched"] == 2
+    assert s["joints unestimated (matched people)"] == 0
     assert s["velocity error [m/s]"] == pytest.approx(0.0, abs=1e-9)  # constant offset
     assert s["people expected"] == 60 and s["people detected"] == 58
     assert s["detection rate"] == pytest.approx(58 / 60)
@@ -96,13 +100,13 @@ def test_an_untracked_reference_is_followed_over_time():
         order = [1, 0] if t % 3 == 0 else [0, 1]
         untracked.append(_frame(frame.positions[order], [0, 0]))
     steady = [_frame(f.positions[:2], [7, 8]) for f in pred.frames]  # no id swap, no extra
-    result = evaluate.evaluate_tracks(
-        evaluate.SkeletonTrack(pred.stamps_ns, steady),
-        evaluate.SkeletonTrack(ref.stamps_ns, untracked))
+    result = evaluation.evaluate_tracks(
+        evaluation.SkeletonTrack(pred.stamps_ns, steady),
+        evaluation.SkeletonTrack(ref.stamps_ns, untracked))
     assert result.summary["id switches"] == 0
     assert result.summary["velocity error [m/s]"] == pytest.approx(0.0, abs=1e-9)
     assert result.summary["MPJPE [m]"] == pytest.approx(0.025)
-    ids = evaluate.link_identities([f.positions for f in untracked], 0.5)
+    ids = evaluation.link_identities([f.positions for f in untracked], 0.5)
     assert all(sorted(i) == [1, 2] for i in ids)
     first = untracked[0].positions[ids[0] == 1][0]
     later = untracked[3].positions[ids[3] == 1][0]  # a frame listed in the other order
@@ -110,17 +114,17 @@ def test_an_untracked_reference_is_followed_over_time():
 
 
 def test_frames_pair_by_nearest_stamp_within_tolerance():
-    pairs = evaluate.pair_frames(np.array([0, 100, 210]), np.array([1, 104, 150, 205, 400]), 6)
+    pairs = evaluation.pair_frames(np.array([0, 100, 210]), np.array([1, 104, 150, 205, 400]), 6)
     np.testing.assert_array_equal(pairs, [0, 1, -1, 2, -1])
     with pytest.raises(ValueError, match="strictly increase"):
-        evaluate.SkeletonTrack(np.array([2, 1]), [_frame(np.zeros((0, 17, 3)), [])] * 2)
+        evaluation.SkeletonTrack(np.array([2, 1]), [_frame(np.zeros((0, 17, 3)), [])] * 2)
 
 
 def test_bag_round_trip_cli_json_and_report(tmp_path):
     pred, ref = _tracks(12)
-    pred_bag = evaluate.write_track_bag(pred, tmp_path / "pred")
-    ref_bag = evaluate.write_track_bag(ref, tmp_path / "ref", topic="/mocap/skeletons")
-    back = evaluate.read_track(pred_bag, "/skeletons")
+    pred_bag = bag_tracks.write_track_bag(pred, tmp_path / "pred")
+    ref_bag = bag_tracks.write_track_bag(ref, tmp_path / "ref", topic="/mocap/skeletons")
+    back = bag_tracks.read_track(pred_bag, "/skeletons")
     np.testing.assert_array_equal(back.stamps_ns, pred.stamps_ns)
     np.testing.assert_array_equal(back.frames[5].positions, pred.frames[5].positions)
     out = tmp_path / "eval"
@@ -148,12 +152,12 @@ def test_pipeline_on_a_demo_bag_against_four_camera_triangulation(tmp_path):
     make_bag.write_bag(bag, fetch_demo.video_paths("single"), cameras, fps=60.0, start_ns=T0,
                        storage="mcap", fixed_frame=rig_frame, scale=0.5, max_frames=6,
                        crop_to_video=True)
-    run = evaluate.run_pipeline(bag, cameras=["cam01", "cam02", "cam03"])
+    run = bag_tracks.run_pipeline(bag, cameras=["cam01", "cam02", "cam03"])
     assert len(run.track.frames) == 6 and set(run.per_camera) == {"cam01", "cam02", "cam03"}
     assert {"detect", "associate", "triangulate", "track", "filter", "total"} <= set(run.timings)
-    ref = evaluate.run_pipeline(bag, params=PipelineParams(tracking=None, filtering=None))
-    evaluation = evaluate.evaluate_tracks(run.track, ref.track, latency_s=run.timings)
-    s = evaluation.summary
+    ref = bag_tracks.run_pipeline(bag, params=PipelineParams(tracking=None, filtering=None))
+    scores = evaluation.evaluate_tracks(run.track, ref.track, latency_s=run.timings)
+    s = scores.summary
     assert s["detection rate"] == 1.0 and s["people expected"] == 6
     # One person seen by 3 of the 4 cameras: a few centimetres from the 4-camera estimate.
     assert 0.005 < s["MPJPE [m]"] < 0.15 and s["PA-MPJPE [m]"] <= s["MPJPE [m]"]
@@ -161,17 +165,63 @@ def test_pipeline_on_a_demo_bag_against_four_camera_triangulation(tmp_path):
         assert figures["people detected"] == 6, name
         assert 0 < figures["reprojection error [px]"] < 30, name  # 540x960 images
     # The prediction against the reference run's 2D detections, camera by camera (the demo).
-    figures = evaluate.per_camera_figures(bag, run.track, ref.detections)
+    figures = bag_tracks.per_camera_figures(bag_tracks.bag_cameras(bag)[0], run.track,
+                                            ref.detections)
     assert set(figures) == {"cam01", "cam02", "cam03", "cam04"}
     assert all(f["people detected"] == 6 for f in figures.values())
     assert all(0 < f["reprojection error [px]"] < 30 for f in figures.values())
-    images = evaluate.overlay_images(bag, evaluation, ref.track.stamps_ns, [3])
+    images = overlay.overlay_images(bag, ref.track.stamps_ns, scores.time_s, scores.pred,
+                                    scores.ref, scores.layout.bones_array, [3])
     assert len(images) == 4
-    json_path, html_path = evaluate.write_outputs(evaluation, tmp_path / "eval", title="demo",
-                                                  images=images, per_camera=run.per_camera)
+    json_path, html_path = write_evaluation(scores, tmp_path / "eval", title="demo",
+                                            images=images, per_camera=run.per_camera)
     assert json.loads(json_path.read_text())["summary"]["paired frames"] == 6
     assert "<h2>Per camera</h2>" in html_path.read_text()
-    out = evaluate.write_track_bag(run.track, tmp_path / "skeletons", tf_static_from=bag)
+    out = bag_tracks.write_track_bag(run.track, tmp_path / "skeletons", tf_static_from=bag)
     assert set(bagio.bag_topics(out)) == {"/tf_static", "/skeletons"}
-    back = evaluate.read_track(out, "/skeletons")
+    back = bag_tracks.read_track(out, "/skeletons")
     np.testing.assert_array_equal(back.stamps_ns, run.track.stamps_ns)
+
+
+def test_skeletons_in_a_camera_frame_are_brought_into_the_rig_through_tf_static(tmp_path):
+    """evaluate reads the skeletons' frame from their messages and uses the bag's /tf_static:
+    one-camera output in an optical frame is not drawn as if it were in the rig frame."""
+    from scipy.spatial.transform import Rotation
+
+    from pose3d_ros.core.static_tf import StaticTransform
+
+    pred, _ = _tracks(4)
+    in_camera = [Skeletons3D(f.positions, f.confidence, f.reprojection_error, f.num_views,
+                             f.layout, "cam_optical", f.method, f.ids) for f in pred.frames]
+    track = evaluation.SkeletonTrack(pred.stamps_ns, in_camera)
+    R = Rotation.from_euler("xyz", [-90, 0, -90], degrees=True)    # optical -> z-up rig
+    t = np.array([1.0, 2.0, 1.5])
+    bag = tmp_path / "bag"
+    with bagio.BagWriter(bag, storage="mcap") as writer:
+        writer.write("/tf_static", int(T0), bagio.tf_message(
+            [StaticTransform("rig", "cam_optical", t, R.as_quat())], int(T0)))
+        for stamp, frame in zip(track.stamps_ns, track.frames, strict=True):
+            writer.write("/skeletons", int(stamp), bagio.skeleton3d_array_message(frame,
+                                                                                   int(stamp)))
+    as_is = bag_tracks.read_track(bag, "/skeletons")
+    assert as_is.frame_id == "cam_optical"
+    in_rig = bag_tracks.read_track(bag, "/skeletons", frame_id="rig")
+    assert in_rig.frame_id == "rig"
+    np.testing.assert_allclose(in_rig.frames[2].positions,
+                               R.apply(pred.frames[2].positions.reshape(-1, 3)).reshape(
+                                   pred.frames[2].positions.shape) + t, atol=1e-9)
+    with pytest.raises(LookupError, match="elsewhere"):
+        bag_tracks.read_track(bag, "/skeletons", frame_id="elsewhere")
+
+
+def test_the_report_shows_people_upright_whatever_their_frame():
+    """A body in a camera's optical frame (y down) is turned so that it stands along +z."""
+    from pose3d_ros.core.playback import display_rotation
+
+    pose = _standing_pose()                            # z up
+    optical = pose[:, [1, 2, 0]] * [1.0, -1.0, 1.0]    # y down, x right, z forward
+    rotation = display_rotation([optical[None]], COCO17)
+    upright = optical @ rotation.T
+    head, ankles = upright[0], upright[[15, 16]].mean(0)
+    assert head[2] - ankles[2] > 1.5                   # stands up along +z
+    np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-12)

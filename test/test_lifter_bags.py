@@ -19,9 +19,9 @@ from pose3d_ros.core.lifting.bag_dataset import (
     bag_cache_key,
     discover_cameras,
     group_stamps,
-    posed_cameras,
     read_bag_recording,
 )
+from pose3d_ros.core.lifting.bag_extrinsics import posed_cameras
 from pose3d_ros.core.lifting.dataset import (
     detect_video_blazepose,
     load_cameras,

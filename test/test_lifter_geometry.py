@@ -116,6 +116,17 @@ def test_body_size_prior_sets_the_metric_depth():
     np.testing.assert_allclose(t_hat[:, 2], t[:, 2] * true_scale, rtol=1e-6)
 
 
+def test_prior_weight_fuses_own_size_and_prior_in_log_scale():
+    rel = _skeleton()
+    prior = BodySizePrior(height_m=1.70)
+    full = prior.lengths().sum() / np.nansum(bone_lengths(rel))
+    for weight in (0.0, 0.5, 1.0):
+        _, scale = scale_to_prior(rel, BodySizePrior(height_m=1.70, weight=weight))
+        np.testing.assert_allclose(scale, full ** weight)
+    with pytest.raises(ValueError, match="weight"):
+        BodySizePrior(weight=1.5)
+
+
 def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="height_m"):
         BodySizePrior(height_m=170)

@@ -154,8 +154,13 @@ def test_training_learns_checkpoints_resumes_and_exports(tmp_path):
     with torch.no_grad():
         ref = model(torch.from_numpy(lifter_features(pixels_to_normalised(kp, cam.K), sc)))
     np.testing.assert_allclose(out, ref.numpy(), atol=1e-4)
-    with pytest.raises(ValueError, match="T=27"):
-        lifter.lift(kp[:, :10], sc[:, :10], cam.K)
+    # a window shorter than T (a track that just started; issue 11.6: no crash) is padded
+    # with its first frame; wrongly shaped keypoints are still refused
+    padded = np.r_[np.zeros(17, int), np.arange(10)]
+    np.testing.assert_allclose(lifter.lift(kp[:, -10:], sc[:, -10:], cam.K),
+                               lifter.lift(kp[:, -10:][:, padded], sc[:, -10:][:, padded], cam.K))
+    with pytest.raises(ValueError, match="expected keypoints"):
+        lifter.lift(kp[:, :, :5], sc[:, :, :5], cam.K)
     # placing it in the camera frame gives a Skeletons3D of the right frame and method
     sk = to_camera_frame(out, kp[:, -1], sc[:, -1], cam.K, "cam0_optical")
     assert sk.positions.shape == (3, 17, 3) and sk.method == METHOD_LIFTER

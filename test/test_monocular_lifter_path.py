@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 from pose3d_ros.core.calibration import load_rig
+from pose3d_ros.core.camera import undistort_normalised
 from pose3d_ros.core.detection import create_detector
 from pose3d_ros.core.layouts import H36M17, convert_joints
 from pose3d_ros.core.metrics import p_mpjpe
-from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline, create_monocular_lifter
+from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline, create_monocular_method
+from pose3d_ros.core.tracking import ImageTracker
 from pose3d_ros.core.types import METHOD_LIFTER
 from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
 
@@ -38,7 +40,7 @@ def test_lifter_path_gives_metric_3d_close_to_triangulation():
     cameras = {c.name: c for c in rig}
     multi = Pose3DPipeline(rig.names, cameras, frame_id=rig.frame_id, params=params)
     mono = Pose3DPipeline(rig.names, cameras, frame_id=rig.frame_id, params=params,
-                          lifter=create_monocular_lifter("lifter"))
+                          lifter=create_monocular_method("lifter"))
     lifted, reference = [], []
     for k in range(FRAMES):
         stamp = 10.0 + k / 60
@@ -68,7 +70,7 @@ def test_lifter_path_gives_metric_3d_close_to_triangulation():
 def test_people_keep_their_own_windows():
     """Two people in view: each one is followed in 2D and keeps a window of its own 2D."""
     rig, per_camera = _demo()
-    lifter = create_monocular_lifter("lifter")
+    lifter = create_monocular_method("lifter")
     camera = rig["cam01"]
     first = per_camera[0][0]
     shifted = type(first)(first.keypoints + np.float32([300.0, 0.0]), first.scores,
@@ -79,13 +81,18 @@ def test_people_keep_their_own_windows():
                        np.concatenate([first.boxes, shifted.boxes]),
                        np.concatenate([first.person_scores, shifted.person_scores]),
                        first.layout, first.image_size)
+    tracker = ImageTracker()
+    found = both.with_normalised(undistort_normalised(camera, both.keypoints))
     for k in range(3):
-        out = lifter.lift(both, camera, 10.0 + k / 60)
-        assert out.num_people == 2
-    # Each person's window holds only that person's keypoints, frame after frame.
+        ids, _ = tracker.update(found.keypoints, 10.0 + k / 60)
+        out = lifter.lift(found, ids)
+        assert out.positions.shape[0] == 2
+    # Each person's window holds only that person's keypoints, frame after frame (windows
+    # hold normalised coordinates: times the focal lengths they are undistorted pixels).
     windows = lifter.windows._keypoints
     assert sorted(windows) == [1, 2]
-    pixels = [w[-1] for w in (windows[1], windows[2])]
+    focal = np.diag(camera.K)[:2]
+    pixels = [w[-1] * focal for w in (windows[1], windows[2])]
     shift = np.broadcast_to([300.0, 0.0], pixels[0].shape)
     # Undistortion bends the 300 px shift slightly.
     np.testing.assert_allclose(pixels[1] - pixels[0], shift, atol=1.0)
@@ -94,4 +101,4 @@ def test_people_keep_their_own_windows():
 
 def test_missing_lifter_model_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="train one with"):
-        create_monocular_lifter("lifter", model_path=str(tmp_path / "absent.onnx"))
+        create_monocular_method("lifter", model_path=str(tmp_path / "absent.onnx"))

@@ -24,7 +24,7 @@ ROSDEP_KEY_OF_MODULE = {
     "tf2_msgs": "tf2_msgs", "tf2_ros": "tf2_ros", "launch": "launch", "launch_ros": "launch_ros",
 }
 # Imported only by offline tools or optional back-ends, installed with pip (README says how).
-PIP_ONLY = {"rosbags", "tqdm", "onnx", "ai_edge_litert", "aniposelib", "Pose2Sim",
+PIP_ONLY = {"rosbags", "tqdm", "plotly", "onnx", "ai_edge_litert", "aniposelib", "Pose2Sim",
             "tensorflow", "tf2onnx", "flatbuffers"}
 
 

@@ -15,7 +15,7 @@ from pose3d_ros.core.detection import create_detector
 from pose3d_ros.core.pipeline import (
     PipelineParams,
     Pose3DPipeline,
-    create_monocular_lifter,
+    create_monocular_method,
 )
 from pose3d_ros.core.triangulation import triangulate
 from pose3d_ros.core.types import METHOD_DETECTOR_3D, METHOD_TRIANGULATION
@@ -75,7 +75,7 @@ def test_partial_sets_tracking_and_timings():
 def test_monocular_path_places_the_person_in_the_rig_frame():
     rig, frames = _demo()
     pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id,
-                              lifter=create_monocular_lifter("detector_3d"),
+                              lifter=create_monocular_method("detector_3d"),
                               params=PipelineParams(tracking=None, filtering=None))
     multi = pipeline.process_detections(frames[0], 10.0).skeletons
     mono = pipeline.process_detections({"cam01": frames[0]["cam01"]}, 10.0).skeletons
@@ -93,7 +93,7 @@ def test_monocular_body_height_sets_size_and_depth():
     depths = {}
     for height in (1.5, 1.9):
         pipeline = Pose3DPipeline(["cam01"], {"cam01": rig["cam01"]}, frame_id=rig.frame_id,
-                                  lifter=create_monocular_lifter("detector_3d",
+                                  lifter=create_monocular_method("detector_3d",
                                                                  body_height_m=height),
                                   params=PipelineParams(tracking=None, filtering=None))
         person = pipeline.process_detections({"cam01": frames[0]["cam01"]}, 10.0).skeletons
@@ -115,7 +115,7 @@ def test_bad_use_is_refused_clearly():
     with pytest.raises(ValueError, match="min_views"):
         PipelineParams(min_views=1)
     with pytest.raises(ValueError, match="unknown monocular method"):
-        create_monocular_lifter("guess")
+        create_monocular_method("guess")
 
 
 @pytest.mark.parametrize("skew", [0.0, 0.5])
@@ -126,8 +126,7 @@ def test_bad_use_is_refused_clearly():
     ("equidistant", [0.05, -0.01, 0.002, -0.0005]),
 ])
 def test_fast_undistortion_equals_the_camera_model(model, coeffs, skew):
-    from pose3d_ros.core.camera import CameraModel
-    from pose3d_ros.core.pipeline import undistort_normalised
+    from pose3d_ros.core.camera import CameraModel, undistort_normalised
     camera = CameraModel("c", "c_optical_frame", 1088, 1920,
                          np.array([[1400.0, skew, 544], [0, 1390, 960], [0, 0, 1]]),
                          np.array(coeffs), model)

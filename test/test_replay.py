@@ -14,19 +14,20 @@ from sensor_msgs.msg import CameraInfo, CompressedImage
 from tf2_msgs.msg import TFMessage
 
 from pose3d_ros.core import bagio
+from pose3d_ros.core.camera import CameraModel
 from pose3d_ros.core.layouts import COCO17
 from pose3d_ros.core.types import METHOD_TRIANGULATION, Skeletons3D
 from pose3d_ros.ros.replay import BagReplayer, SkeletonCollector
 from pose3d_ros.tools.fetch_demo import video_paths
-from pose3d_ros.tools.make_bag import BagCamera, write_bag
+from pose3d_ros.tools.make_bag import write_bag
 
 T0 = 1_700_000_000_000_000_000
 
 
-def _camera(k: int) -> BagCamera:
-    return BagCamera(f"cam0{k + 1}", f"cam0{k + 1}_optical_frame", 1080, 1920,
-                     np.array([[1600.0, 0, 539.5], [0, 1600, 959.5], [0, 0, 1]]), np.zeros(5),
-                     "plumb_bob", np.eye(3), np.array([0.5 * k, 0.0, 3.0]))
+def _camera(k: int) -> CameraModel:
+    return CameraModel(f"cam0{k + 1}", f"cam0{k + 1}_optical_frame", 1080, 1920,
+                       np.array([[1600.0, 0, 539.5], [0, 1600, 959.5], [0, 0, 1]]), np.zeros(5),
+                       "plumb_bob", np.eye(3), np.array([0.5 * k, 0.0, 3.0]))
 
 
 def test_replay_publishes_what_the_bag_holds(tmp_path):

@@ -61,6 +61,34 @@ def test_launch_file_arguments_files_and_executables(path):
             assert script.is_file() and os.access(script, os.X_OK), f"bin/{executable}"
 
 
+def test_launch_files_check_their_files_at_launch_time(tmp_path):
+    """Defects found with `ros2 launch`: distributed role:=fusion with no rig_file started a
+    node that exited; demo.launch.py ignored its `config`. Both now fail at launch, clearly."""
+    from pose3d_ros.ros.launch_args import LaunchArgumentError, existing_file, fusion_rig_file
+    with pytest.raises(LaunchArgumentError, match="'rig_file' is empty; give rig_file:="):
+        fusion_rig_file("fusion", "")
+    with pytest.raises(LaunchArgumentError, match="rig_file:=/no/rig.yaml does not exist"):
+        fusion_rig_file("all", "/no/rig.yaml")
+    assert fusion_rig_file("detectors", "") == ""
+    existing = tmp_path / "config.yaml"
+    existing.write_text("{}")
+    assert existing_file(str(existing), "config", "demo.launch.py", "x") == str(existing)
+    with pytest.raises(LaunchArgumentError, match="config:=/no/config.yaml does not exist"):
+        existing_file("/no/config.yaml", "config", "bag_replay.launch.py", "parameters")
+    # The launch files run these checks, and demo.launch.py hands its config on.
+    distributed = (REPO / "launch" / "distributed.launch.py").read_text()
+    replay = (REPO / "launch" / "bag_replay.launch.py").read_text()
+    assert "fusion_rig_file(role," in distributed
+    assert 'existing_file(LaunchConfiguration("config")' in replay
+    assert 'existing_file(LaunchConfiguration("rig_file")' in replay
+    demo = ast.parse((REPO / "launch" / "demo.launch.py").read_text())
+    include = _calls(demo, "IncludeLaunchDescription")[0]
+    passed = {k.value: v for k, v in zip(include.keywords[0].value.func.value.keys,
+                                         include.keywords[0].value.func.value.values,
+                                         strict=True)}
+    assert isinstance(passed["config"], ast.Call) and passed["config"].args[0].value == "config"
+
+
 def test_executables_start_the_node_mains():
     for script in sorted((REPO / "bin").iterdir()):
         text = script.read_text()

@@ -25,8 +25,9 @@ from pose3d_ros.core.pipeline import (
     PipelineParams,
     Pose3DPipeline,
     create_detectors,
-    create_monocular_lifter,
+    create_monocular_method,
 )
+from pose3d_ros.core.tracking import ImageTrackerParams
 from pose3d_ros.ros.conversions import (
     camera_model_from_info,
     camera_model_to_info,
@@ -37,7 +38,7 @@ from pose3d_ros.ros.nodes import Pose3DNode
 from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)  # outputs
-FRAMES = 3
+FRAMES = 4   # the first ImageTrackerParams.min_hits - 1 frames confirm the track (no output)
 
 
 def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core():
@@ -80,12 +81,17 @@ def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core()
     model = camera_model_from_info(camera_model_to_info(camera), "cam01")
     offline = Pose3DPipeline(["cam01"], {"cam01": model}, create_detectors("blazepose", 1),
                              frame_id=camera.frame_id, params=PipelineParams(),
-                             lifter=create_monocular_lifter("detector_3d"))
+                             lifter=create_monocular_method("detector_3d"))
     for k, message in enumerate(outputs):
         got = skeletons3d_from_msg(message)
         stamp = message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
         expected = offline.process_images({"cam01": frames[k]}, stamp).skeletons
         assert message.header.frame_id == "cam01_optical_frame"
+        # every frame answered; a person is published once its track is confirmed
+        confirmed = k + 1 >= ImageTrackerParams().min_hits
+        assert got.num_people == expected.num_people == int(confirmed)
+        if not confirmed:
+            continue
         assert message.skeletons[0].method == Skeleton3D.METHOD_DETECTOR_3D
         assert got.layout.name == "h36m17" and got.num_people == expected.num_people == 1
         np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)

@@ -10,11 +10,11 @@ from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker
 
+from pose3d_ros.core.body_frame import body_frames
 from pose3d_ros.core.camera import CameraInfoError
 from pose3d_ros.core.layouts import BLAZEPOSE33, COCO17
 from pose3d_ros.core.sync import FrameSynchronizer
 from pose3d_ros.core.types import METHOD_TRIANGULATION, Detections2D, Skeletons3D
-from pose3d_ros.ros.body_frame import body_frames
 from pose3d_ros.ros.conversions import (
     camera_model_from_info,
     detections_from_msg,

@@ -114,7 +114,7 @@ def test_fusion_node_takes_camera_poses_from_tf_static():
             def reported() -> bool:
                 return any(kv.key == "rejected_extrinsics_tf"
                            for report in diagnostics for status in report.status
-                           if status.name == "fusion_tf_under_test: camera cam01"
+                           if status.name == f"{fusion.diagnostics_name}: camera cam01"
                            for kv in status.values)
 
             assert spin_until(executor, reported, 10, tick=send_infos)

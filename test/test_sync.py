@@ -141,3 +141,114 @@ def test_a_pause_of_the_whole_rig_makes_no_camera_stale():
     sync.add("c3", 1.002, None, 5.02)
     resumed = sync.pop_latest()
     assert resumed is not None and len(resumed.frames) == 3
+
+
+def test_a_replay_starting_over_resets_without_losing_its_frames():
+    """A bag played in a loop (here 0.5 s long, far less than reset_after_s): its stamps go back
+    to the first one; every frame set of the second pass is emitted."""
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.004, min_views=2, reset_after_s=3.0)
+    stamps = [100.0 + k / 10 for k in range(6)]
+    emitted = []
+    now = 0.0
+    for _ in range(2):
+        for stamp in stamps:
+            for cam in CAMS[:2]:
+                now += 0.01
+                assert sync.add(cam, stamp, None, now) is None
+            latest = sync.pop_latest()
+            emitted.append(latest.stamp if latest else None)
+    assert emitted == stamps + stamps
+    assert sync.time_resets == 1 and sync.state["c1"].drops == {"time_reset": 1}
+
+
+def test_a_restart_that_does_not_go_back_to_the_first_stamp_is_confirmed_by_the_next_frame():
+    """A stream joined mid-way that then restarts: the first frame back is held as a bad stamp;
+    the next one continuing from it (or another camera jumping back) confirms the restart."""
+    sync = FrameSynchronizer(CAMS[:1], slop_s=0.004, min_views=1)
+    for k, stamp in enumerate((50.0, 50.1, 50.2)):
+        assert sync.add("c1", stamp, None, k * 0.1) is None
+    assert sync.add("c1", 49.0, None, 0.3) == "stamp_backwards"
+    assert sync.add("c1", 49.1, None, 0.4) is None              # continues: a restart
+    assert sync.time_resets == 1
+    assert sync.add("c1", 48.5, None, 0.5) == "stamp_backwards"   # one bad stamp ...
+    assert sync.add("c1", 49.2, None, 0.6) is None              # ... and back on track
+    assert sync.time_resets == 1
+    two = FrameSynchronizer(CAMS[:2], slop_s=0.004, min_views=2)
+    for cam in CAMS[:2]:
+        two.add(cam, 50.0, None, 0.0)
+        two.add(cam, 50.1, None, 0.1)
+    assert two.add("c1", 49.0, None, 0.2) == "stamp_backwards"
+    assert two.add("c2", 49.0, None, 0.2) is None               # both went back: a restart
+    assert two.time_resets == 1
+
+
+def test_rates_come_from_stamps_not_from_bursty_delivery():
+    """Frames captured at 10 Hz but delivered in bursts (a busy executor) are 10 Hz."""
+    sync = FrameSynchronizer(CAMS[:1], slop_s=0.004)
+    for k in range(20):
+        sync.add("c1", 10.0 + k / 10, None, (k // 5) * 0.5 + (k % 5) * 1e-4)
+    assert sync.state["c1"].rate_hz == pytest.approx(10.0)
+
+
+def test_next_deadline_is_when_the_oldest_open_set_times_out():
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.004, min_views=1, timeout_s=0.1)
+    assert sync.next_deadline() is None
+    sync.add("c1", 5.0, None, 1.0)
+    assert sync.next_deadline() == pytest.approx(1.1)
+    sync.poll(1.1)
+    assert sync.next_deadline() is None and sync.pop_latest().stamp == 5.0
+
+
+def _good_pair_delays(bad_frames, seconds=3.0, warm_up_s=0.5):
+    """c1, c2 at 30 Hz (delivered 5 ms after capture) plus a third camera's (stamp, arrival)
+    frames, replayed on a 1 ms clock with the sets popped as a worker would; returns the delay
+    (s) from the arrival of a set's last c1/c2 frame to its emission, for every set holding
+    both, and how many such sets there were of those sent."""
+    sync = FrameSynchronizer(CAMS[:3], slop_s=0.010, min_views=2, timeout_s=0.1,
+                             ready_queue_size=100)
+    events = [(k * PERIOD + 0.005, c, k * PERIOD) for k in range(int(seconds * 30))
+              for c in ("c1", "c2")]
+    events += [(arrival, "c3", stamp) for stamp, arrival in bad_frames]
+    events.sort()
+    delays, index = [], 0
+    for tick in range(int(seconds * 1000) + 200):
+        now = tick / 1000
+        while index < len(events) and events[index][0] <= now:
+            _, camera, stamp = events[index]
+            sync.add(camera, stamp, None, now)
+            index += 1
+        sync.poll(now)
+        while (emitted := sync.pop_latest()) is not None:
+            if {"c1", "c2"} <= set(emitted.frames) and emitted.stamp >= warm_up_s:
+                arrived = max(emitted.frames[c].received for c in ("c1", "c2"))
+                delays.append(now - arrived)
+    return delays, int((seconds - warm_up_s) * 30)
+
+
+@pytest.mark.parametrize("case", ["bursts", "ten_times_the_rate", "stamps_from_the_future"])
+def test_bad_timing_of_one_camera_does_not_delay_the_others(case):
+    """Bursts (5 frames at once every 5 periods), a camera at 10x the rate, stamps 10 s in the
+    future: the sets of the two good cameras still leave at once (within 3.5 ms: one frame
+    period of the fast camera, whose nearer frame a set takes), not after timeout_s (0.1 s)."""
+    stamps = [k * PERIOD for k in range(90)]
+    bad = {"bursts": [(t, (k // 5 + 1) * 5 * PERIOD + 0.005) for k, t in enumerate(stamps)],
+           "ten_times_the_rate": [(k * PERIOD / 10, k * PERIOD / 10 + 0.005)
+                                  for k in range(900)],
+           "stamps_from_the_future": [(t + 10.0, t + 0.005) for t in stamps]}[case]
+    delays, sent = _good_pair_delays(bad)
+    assert len(delays) >= sent - 1, (len(delays), sent)
+    assert max(delays) <= 0.0035, max(delays)
+
+
+def test_capture_rate_ignores_frames_lost_on_the_way():
+    """A 10 Hz camera of which an overloaded node receives only some frames (best effort):
+    fewer frames arrive, but it still captures at 10 Hz; a 100 Hz camera is 100 Hz."""
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.004)
+    kept = [k for k in range(60) if k % 3 != 1 and k % 7 != 2]   # about half lost
+    for k in kept:
+        sync.add("c1", 10.0 + k / 10, None, k / 10 + 0.05)
+    for k in range(40):
+        sync.add("c2", 20.0 + k / 100, None, 6.0 + k / 100)
+    assert sync.state["c1"].rate_hz < 7.0
+    assert sync.state["c1"].capture_rate_hz == pytest.approx(10.0)
+    assert sync.state["c2"].capture_rate_hz == pytest.approx(100.0)

@@ -143,3 +143,35 @@ def test_no_people_gives_empty_results(scene):
     rig, _ = scene
     res = triangulate(rig.cameras, np.zeros((0, 5, 17, 2)), np.zeros((0, 5, 17)))
     assert res.points.shape == (0, 17, 3) and res.used.shape == (0, 5, 17)
+
+
+def test_left_right_swaps_of_the_2d_are_undone():
+    """A detector that exchanges a person's left and right wrists (and knees) in two of five
+    views: triangulate_people exchanges them back against the robust consensus."""
+    from pose3d_ros.core.camera import CameraArrays
+    from pose3d_ros.core.layouts import COCO17
+    from pose3d_ros.core.triangulation import left_right_pairs, triangulate_people
+
+    rng = np.random.default_rng(12)
+    rig = random_rig(5, rng)
+    poses = random_poses(1, 3, rng, layout=COCO17)[0]
+    obs = observe(rig, poses, rng, noise_px=1.0)
+    xy = np.stack([cam.undistort(obs.keypoints[:, v]) for v, cam in enumerate(rig.cameras)], 1)
+    pairs = left_right_pairs(COCO17)
+    assert len(pairs) == 8
+    wrists, knees = COCO17.indices(["left_wrist", "right_wrist"]), \
+        COCO17.indices(["left_knee", "right_knee"])
+    bad = xy.copy()
+    for v in (1, 3):
+        for j in (wrists, knees):
+            bad[:, v, j] = bad[:, v, j[::-1]]
+    arrays = CameraArrays.from_cameras(rig.cameras)
+    result, fixed, _ = triangulate_people(arrays, bad, obs.scores, COCO17,
+                                          outlier_threshold_px=20.0)
+    seen = np.isfinite(xy) & np.isfinite(bad)
+    restored = np.isclose(fixed[seen], xy[seen]).mean()
+    assert restored > np.isclose(bad[seen], xy[seen]).mean() and restored > 0.98
+    err = np.linalg.norm(result.points - poses, axis=-1)[:, np.r_[wrists, knees]]
+    in_all = np.isfinite(xy[..., 0]).all(1)[:, np.r_[wrists, knees]]   # 3 good views vs 2
+    assert in_all.sum() >= 10 and np.nanmax(err[in_all]) < 0.03
+    assert (result.num_views[:, np.r_[wrists, knees]] == 5).mean() > 0.9

@@ -12,7 +12,12 @@
    every member, so a false detection cannot ride on one lucky match. People seen by only some
    cameras are clusters with fewer members; false detections stay singletons and are dropped
    when `min_views` > 1.
-3. Optional check: each cluster is triangulated robustly (outlier threshold
+3. Duplicates: each cluster is triangulated (weighted DLT, all at once) and clusters whose 3D
+   bodies coincide (mean distance over common joints < `merge_distance_m`) are merged, keeping
+   per camera the stronger detection: one person split over two clusters by complete linkage
+   (views that agree pairwise only in part), or a detector's second, partial box of a real
+   person matched across cameras, would otherwise be a second person at the same place.
+4. Optional check: each cluster is triangulated robustly (outlier threshold
    `max_reprojection_px`) and a member whose joints are mostly rejected as outlier views is
    split off.
 
@@ -27,7 +32,10 @@ from typing import Sequence
 import numpy as np
 
 from .camera import CameraArrays, CameraModel, cross3
+from .triangulation import dlt, rig_quadrics
 from .types import Detections2D
+
+MERGE_DISTANCE_M = 0.3
 
 
 @dataclass
@@ -124,7 +132,8 @@ def _affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
 
 def associate(cameras: Sequence[CameraModel], detections: Sequence[Detections2D], *,
               max_ray_distance_m: float = 0.15, min_views: int = 2, min_score: float = 0.3,
-              min_joints: int = 3, max_reprojection_px: float | None = None) -> Association:
+              min_joints: int = 3, max_reprojection_px: float | None = None,
+              merge_distance_m: float | None = None) -> Association:
     """Group per-camera detections into people (see module docstring).
 
     cameras: V cameras of one rig; detections: V Detections2D (same joint layout).
@@ -134,6 +143,9 @@ def associate(cameras: Sequence[CameraModel], detections: Sequence[Detections2D]
     max_reprojection_px: if set, each group is triangulated robustly with this outlier
         threshold (pixels) and members whose confident joints are mostly rejected as outlier
         views are removed from the group.
+    merge_distance_m: groups whose 3D bodies are closer than this (mean joint distance, m)
+        are one person (merge_duplicates); None (the default here) keeps them apart, the
+        nodes' entry point associate_normalized() merges at MERGE_DISTANCE_M.
     Returns an Association, people sorted by number of views (descending) then cost.
     """
     if len(cameras) != len(detections):
@@ -146,7 +158,8 @@ def associate(cameras: Sequence[CameraModel], detections: Sequence[Detections2D]
     out = associate_normalized(CameraArrays.from_cameras(cameras), normalized,
                                [det.scores for det in detections],
                                max_ray_distance_m=max_ray_distance_m, min_views=min_views,
-                               min_score=min_score, min_joints=min_joints)
+                               min_score=min_score, min_joints=min_joints,
+                               merge_distance_m=merge_distance_m)
     if max_reprojection_px is not None and out.num_people:
         out = _sorted(_prune_by_reprojection(cameras, detections, out, max_reprojection_px,
                                              min_views, min_score))
@@ -156,13 +169,21 @@ def associate(cameras: Sequence[CameraModel], detections: Sequence[Detections2D]
 def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
                          scores: Sequence[np.ndarray], *, max_ray_distance_m: float = 0.15,
                          min_views: int = 2, min_score: float = 0.3,
-                         min_joints: int = 3) -> Association:
+                         min_joints: int = 3,
+                         merge_distance_m: float | None = MERGE_DISTANCE_M,
+                         visibility_check: bool = True, rejoin: bool = True) -> Association:
     """associate() for keypoints already undistorted, with the cameras stacked.
 
     The nodes' hot path: they undistort each camera's keypoints once and share them with
     triangulation. normalized: per camera (P_v, J, 2) undistorted normalised image
     coordinates (x/z, y/z in the optical frame), NaN for unseen joints; scores: per camera
-    (P_v, J). Other arguments and the result as associate() (without the reprojection check).
+    (P_v, J). Other arguments and the result as associate() (without the reprojection check),
+    except that clusters whose AVERAGE linkage is below max_ray_distance_m are joined after the
+    complete-linkage pass (rejoin: one person's views that disagree pairwise through 2D noise
+    or a wrong joint, and views complete linkage left alone), duplicates are merged by default
+    (merge_distance_m, None to keep them), and,
+    when the cameras know their image bounds, a group is dropped when more cameras should see
+    it and show nobody there than cameras see it (visibility_check; unexplained_absences).
     """
     if not arrays.num_cameras == len(normalized) == len(scores):
         raise ValueError(f"{arrays.num_cameras} cameras, {len(normalized)} keypoint sets and "
@@ -196,19 +217,207 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
         for m in members[cb]:
             cluster[m] = ca
         members[ca] += members.pop(cb)
+    if rejoin and len(members) > 1:
+        _rejoin(dist, members, cameras_in, max_ray_distance_m)
 
     rows, costs = [], []
-    for m in members.values():
-        if len(m) < min_views:
+    for group in members.values():
+        if len(group) < min_views:
             continue
         row = np.full(n_views, -1, int)
-        row[camera_of[m]] = local[m]
+        row[camera_of[group]] = local[group]
         rows.append(row)
-        sub = dist[np.ix_(m, m)] if len(m) > 1 else np.zeros((0,))
+        sub = dist[np.ix_(group, group)] if len(group) > 1 else np.zeros((0,))
         finite = sub[np.isfinite(sub)]
         costs.append(float(finite.mean()) if finite.size else np.nan)
-    return _sorted(Association(np.array(rows, int).reshape(-1, n_views),
-                               np.array(costs, float)))
+    out = Association(np.array(rows, int).reshape(-1, n_views), np.array(costs, float))
+    check_views = visibility_check and arrays.bounds is not None
+    if out.num_people and (merge_distance_m is not None or check_views):
+        xy, weight = _gather_arrays(normalized, scores, out.members, min_score)
+        points = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))    # (P, J, 3)
+        if merge_distance_m is not None and out.num_people > 1:
+            out, kept = _merge(out, points, xy, weight, merge_distance_m, min_joints)
+            points = points[kept]
+        if check_views:
+            unexplained = unexplained_absences(arrays, normalized, out.members, points)
+            keep = unexplained <= (out.members >= 0).sum(1)
+            out = Association(out.members[keep], out.cost[keep])
+    return _sorted(out)
+
+
+def _rejoin(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[int],
+            max_ray_distance_m: float) -> None:
+    """In place: join clusters (and single detections) whose average linkage (mean affinity
+    over their detection pairs, metres) is below max_ray_distance_m and that share no camera,
+    cheapest first. dist (N, N) detection affinities; members: cluster -> detection indices;
+    cameras_in: camera bit mask of each cluster (by its key)."""
+    keys = list(members)
+    one_hot = np.zeros((len(keys), dist.shape[0]))
+    for k, key in enumerate(keys):
+        one_hot[k, members[key]] = 1.0
+    finite = np.isfinite(dist)
+    total = one_hot @ np.where(finite, dist, 0.0) @ one_hot.T              # (K, K)
+    count = one_hot @ finite.astype(float) @ one_hot.T
+    masks = np.array([cameras_in[key] for key in keys], np.int64)
+    alive = np.ones(len(keys), bool)
+    while True:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, total / count, np.inf)
+        blocked = ((masks[:, None] & masks[None]) != 0) | ~(alive[:, None] & alive[None])
+        mean[blocked] = np.inf
+        a, b = np.unravel_index(np.argmin(mean), mean.shape)
+        if not mean[a, b] < max_ray_distance_m:
+            return
+        total[a] += total[b]
+        total[:, a] += total[:, b]
+        count[a] += count[b]
+        count[:, a] += count[:, b]
+        masks[a] |= masks[b]
+        alive[b] = False
+        members[keys[a]] += members.pop(keys[b])
+
+
+def merge_duplicates(arrays: CameraArrays, normalized: Sequence[np.ndarray],
+                     scores: Sequence[np.ndarray], association: Association, *,
+                     merge_distance_m: float = MERGE_DISTANCE_M, min_score: float = 0.3,
+                     min_joints: int = 3) -> Association:
+    """Merge groups whose 3D bodies coincide: one person split over two groups (each from a
+    subset of the views that complete linkage would not join), or a duplicate detection of a
+    real person (a detector's second, partial box) matched across cameras.
+
+    Each group is triangulated (weighted DLT, all groups in one batch); two groups whose mean
+    distance over their common joints (at least `min_joints`) is below `merge_distance_m`
+    (metres) are one body: they are merged, closest pair first; where both hold a detection
+    in the same camera, the one with the larger total score stays and the other is dropped.
+    Two groups holding coinciding detections in every camera they share (_same_detections)
+    whose 3D bodies are apart are a duplicate and its original: the weaker group is dropped
+    whole (its other members, e.g. a false detection it was matched with, join nothing).
+    """
+    xy, weight = _gather_arrays(normalized, scores, association.members, min_score)
+    points = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))    # (P, J, 3)
+    return _merge(association, points, xy, weight, merge_distance_m, min_joints)[0]
+
+
+def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight: np.ndarray,
+           merge_distance_m: float, min_joints: int) -> tuple[Association, np.ndarray]:
+    """merge_duplicates() on the groups' 3D points (P, J, 3), members' keypoints (P, J, V, 2)
+    and weights (P, J, V); also returns the indices (P_out,) of the groups kept."""
+    members = association.members
+    d = np.linalg.norm(points[:, None] - points[None], axis=-1)            # (P, P, J)
+    common = np.isfinite(d)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(common, d, 0.0).sum(-1) / common.sum(-1)
+    mean = np.where(common.sum(-1) >= min_joints, mean, np.inf)
+    one_body = mean < merge_distance_m
+    duplicate = _same_detections(xy, weight, min_joints) & ~one_body
+    strength = weight.sum(1)                                               # (P, V)
+    first, second = np.nonzero(np.triu(one_body | duplicate, 1))
+    if not first.size:
+        return association, np.arange(len(members))
+    rows, strength = members.copy(), strength.copy()
+    owner = np.arange(len(rows))
+    cost = association.cost.copy()
+    order = np.lexsort((mean[first, second], duplicate[first, second]))  # 3D merges first
+    for a0, b0 in zip(first[order], second[order], strict=True):
+        a, b = owner[a0], owner[b0]
+        if a == b:
+            continue
+        if duplicate[a0, b0]:
+            # the same detections in the shared cameras, bodies apart in 3D (a duplicate
+            # seen from ill-conditioned views): the weaker group goes, nothing of it joins
+            if strength[b].sum() > strength[a].sum():
+                a, b = b, a
+        else:
+            take = (rows[b] >= 0) & ((rows[a] < 0) | (strength[b] > strength[a]))
+            rows[a] = np.where(take, rows[b], rows[a])
+            strength[a] = np.where(take, strength[b], strength[a])
+            cost[a] = np.fmin(cost[a], cost[b])
+        rows[b] = -1
+        owner[owner == b] = a
+    keep = np.flatnonzero((rows >= 0).sum(1) > 0)
+    return Association(rows[keep], cost[keep]), keep
+
+
+def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int,
+                     max_relative: float = 0.1) -> np.ndarray:
+    """(P, P) bool: two groups hold, in every camera where both have a detection (at least
+    one), detections that coincide in the image (mean keypoint distance over >= min_joints
+    common joints below max_relative x the larger keypoint box): a detector's duplicate box
+    and the real one. xy (P, J, V, 2), weight (P, J, V) as _gather_arrays gives them."""
+    seen = weight > 0
+    low, high = _extent(xy, seen[..., None], axis=1)
+    size = np.linalg.norm(high - low, axis=-1)                             # (P, V), NaN unseen
+    both = seen[:, None] & seen[None]                                      # (P, P, J, V)
+    dist = np.linalg.norm(xy[:, None] - xy[None], axis=-1)                 # (P, P, J, V)
+    count = both.sum(2)                                                    # (P, P, V)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(both, dist, 0.0).sum(2) / count
+        close = mean < max_relative * np.fmax(size[:, None], size[None])
+    shared = count >= min_joints
+    same = (shared & close).sum(-1)
+    out = (same >= 1) & (same == shared.sum(-1))
+    np.fill_diagonal(out, False)
+    return out
+
+
+def unexplained_absences(arrays: CameraArrays, normalized: Sequence[np.ndarray],
+                         members: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """For each group (P,): the cameras that do not see it although its body centre projects
+    inside their image (arrays.bounds, 5 % margin), in front of them, and outside every
+    detection of theirs (each detection's keypoint box grown by 20 %; an occluder's box
+    explains an absence). Two false detections that agree by chance in two cameras make a
+    body no other camera shows; a real person hidden in some views is behind someone there.
+    points: (P, J, 3) the groups' joints (NaN missing), metres."""
+    if arrays.bounds is None:
+        raise ValueError("unexplained_absences needs the cameras' image bounds "
+                         "(CameraArrays.from_cameras sets them)")
+    valid = np.isfinite(points).all(-1)
+    centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(valid.sum(1), 1)[:, None]
+    cam = np.einsum("vij,pj->pvi", arrays.rotations, centre) + arrays.translations  # (P, V, 3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xy = cam[..., :2] / cam[..., 2:3]
+    low, high = arrays.bounds[:, :2], arrays.bounds[:, 2:]
+    margin = 0.05 * (high - low)
+    inside = ((cam[..., 2] > 0.1) & (xy > low + margin).all(-1) & (xy < high - margin).all(-1)
+              & valid.any(1)[:, None])
+    counts = [int(k.shape[0]) for k in normalized]
+    camera_of = np.repeat(np.arange(len(counts)), counts)
+    covered = np.zeros(inside.shape, bool)
+    if camera_of.size:
+        kp = np.concatenate([np.asarray(k, np.float64) for k in normalized])  # (N, J, 2)
+        box_low, box_high = _extent(kp, np.isfinite(kp), axis=1)              # (N, 2)
+        grow = 0.2 * (box_high - box_low)
+        at = xy[:, camera_of]                                                  # (P, N, 2)
+        contains = ((at >= box_low - grow) & (at <= box_high + grow)).all(-1)
+        covered = contains.astype(float) @ (camera_of[:, None] == np.arange(len(counts)))
+        covered = covered > 0
+    return (inside & (members < 0) & ~covered).sum(1)
+
+
+def _extent(values: np.ndarray, mask: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Min and max of the masked values along axis; NaN where nothing is masked."""
+    low = np.where(mask, values, np.inf).min(axis)
+    high = np.where(mask, values, -np.inf).max(axis)
+    empty = ~np.isfinite(low) | ~np.isfinite(high)
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
+def _gather_arrays(normalized: Sequence[np.ndarray], scores: Sequence[np.ndarray],
+                   members: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+    """Members' normalised keypoints (P, J, V, 2) and DLT weights (P, J, V) (score where the
+    keypoint is finite and the score >= min_score, else 0)."""
+    n_people, n_views = members.shape
+    n_joints = normalized[0].shape[1] if n_views else 0
+    xy = np.zeros((n_people, n_joints, n_views, 2))
+    weight = np.zeros((n_people, n_joints, n_views))
+    for v in range(n_views):
+        seen = members[:, v] >= 0
+        k = np.asarray(normalized[v])[members[seen, v]]                    # (S, J, 2)
+        s = np.asarray(scores[v], np.float64)[members[seen, v]]
+        ok = np.isfinite(k).all(-1) & (s >= min_score)
+        xy[seen, :, v] = np.where(ok[..., None], k, 0.0)
+        weight[seen, :, v] = np.where(ok, s, 0.0)
+    return xy, weight
 
 
 def _sorted(association: Association) -> Association:
@@ -218,12 +427,13 @@ def _sorted(association: Association) -> Association:
     return Association(association.members[order], association.cost[order])
 
 
-def gather(detections: Sequence[Detections2D], association: Association
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Associated detections as arrays for triangulate().
+def gather(detections: Sequence[Detections2D], association: Association, *,
+           normalised: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Associated detections as arrays for triangulate() (or, with normalised=True, their
+    Detections2D.normalised coordinates for triangulate_normalized()).
 
-    Returns keypoints (P_out, V, J, 2) raw pixels (NaN where unseen) and scores (P_out, V, J)
-    (0 where unseen).
+    Returns keypoints (P_out, V, J, 2) raw pixels or normalised coordinates (NaN where
+    unseen) and scores (P_out, V, J) (0 where unseen).
     """
     n_views = len(detections)
     if association.members.shape[1:] != (n_views,):
@@ -236,7 +446,10 @@ def gather(detections: Sequence[Detections2D], association: Association
     for v, det in enumerate(detections):
         idx = association.members[:, v]
         seen = idx >= 0
-        kp[seen, v] = det.keypoints[idx[seen]]
+        points = det.normalised if normalised else det.keypoints
+        if points is None:
+            raise ValueError(f"view {v} carries no normalised coordinates")
+        kp[seen, v] = points[idx[seen]]
         sc[seen, v] = det.scores[idx[seen]]
     return kp, sc
 

@@ -9,9 +9,10 @@ Time: every stamp here is integer nanoseconds since the epoch (`stamp_ns`). The 
 a message is the stamp of its header unless the caller says otherwise, so a replay at recorded
 speed reproduces the capture timing.
 
-Messages are rosbags message objects (dataclasses named like the ROS types). Builders below
-make the ones this package writes (Image, CompressedImage, CameraInfo, TFMessage,
-Skeleton3DArray) and decoders turn them back into numpy arrays and core records.
+Messages are rosbags message objects (dataclasses named like the ROS types). They are built
+and read by core.messages, the one conversion layer the nodes use too (with rclpy's classes),
+so a bag written here holds, field for field, what a node publishes; the builders below bind
+it to rosbags' classes (ROSBAGS).
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from rosbags.interfaces import (
     Qos,
@@ -35,19 +35,25 @@ from rosbags.interfaces import (
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
-from .layouts import JointLayout, get_layout
-from .static_tf import StaticTransform, transforms_from_message
+from .camera import CameraModel
+from .messages import (  # noqa: F401  (the type names are part of this module's API)
+    CAMERA_INFO,
+    COMPRESSED_IMAGE,
+    IMAGE,
+    PACKAGE,
+    SKELETON2D_ARRAY,
+    SKELETON3D_ARRAY,
+    TF_MESSAGE,
+    MessageFactory,
+    image_from_message,
+    numpy_sequence,
+    skeletons3d_from_message,
+    stamp_to_ns,
+)
+from .static_tf import StaticTransform
 from .types import Skeletons3D
 
-PACKAGE = "pose3d_ros"
 MSG_DIR = Path(__file__).resolve().parents[2] / "msg"
-
-IMAGE = "sensor_msgs/msg/Image"
-COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
-CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
-TF_MESSAGE = "tf2_msgs/msg/TFMessage"
-SKELETON3D_ARRAY = f"{PACKAGE}/msg/Skeleton3DArray"
-SKELETON2D_ARRAY = f"{PACKAGE}/msg/Skeleton2DArray"
 
 STORAGES = {"sqlite3": StoragePlugin.SQLITE3, "mcap": StoragePlugin.MCAP}
 
@@ -58,7 +64,6 @@ QOS_LATCHED = Qos(QosHistory.KEEP_LAST, 1, QosReliability.RELIABLE, QosDurabilit
                   _INFINITE, _INFINITE, QosLiveliness.AUTOMATIC, _INFINITE, False)
 QOS_DEFAULT = Qos(QosHistory.KEEP_LAST, 10, QosReliability.RELIABLE, QosDurability.VOLATILE,
                   _INFINITE, _INFINITE, QosLiveliness.AUTOMATIC, _INFINITE, False)
-
 
 
 def package_msg_dir() -> Path:
@@ -83,7 +88,7 @@ def typestore():
     return store
 
 
-def msg_class(msgtype: str):
+def msg_class(msgtype: str) -> Any:
     """The rosbags message class of a type name such as 'sensor_msgs/msg/Image'."""
     try:
         return typestore().types[msgtype]
@@ -91,22 +96,7 @@ def msg_class(msgtype: str):
         raise ValueError(f"unknown message type {msgtype!r}") from None
 
 
-# --- time and headers ---------------------------------------------------------------------
-
-def stamp_to_ns(stamp: Any) -> int:
-    """builtin_interfaces/Time (sec, nanosec) -> integer nanoseconds."""
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
-
-
-def header(stamp_ns: int, frame_id: str):
-    """std_msgs/Header for a stamp in nanoseconds and a frame id."""
-    if stamp_ns < 0:
-        raise ValueError(f"stamp must be >= 0 ns, got {stamp_ns}")
-    time_cls = msg_class("builtin_interfaces/msg/Time")
-    sec, nanosec = divmod(int(stamp_ns), 1_000_000_000)
-    return msg_class("std_msgs/msg/Header")(stamp=time_cls(sec=sec, nanosec=nanosec),
-                                             frame_id=frame_id)
-
+# --- stamps of serialized messages ------------------------------------------------------
 
 def header_stamp_ns(raw: bytes | memoryview) -> int:
     """Header stamp (ns) of a serialized message whose first field is a std_msgs/Header
@@ -122,181 +112,63 @@ def header_stamp_ns(raw: bytes | memoryview) -> int:
     return sec * 1_000_000_000 + nanosec
 
 
-# --- images -------------------------------------------------------------------------------
+# --- messages: core.messages with rosbags' classes ----------------------------------------
 
-_ENCODING_CHANNELS = {"bgr8": 3, "rgb8": 3, "mono8": 1, "bgra8": 4, "rgba8": 4}
+ROSBAGS = MessageFactory(msg_class, numpy_sequence)
+"""Builds this package's messages as rosbags objects (core.messages.MessageFactory)."""
 
 
-def image_message(image: np.ndarray, stamp_ns: int, frame_id: str, encoding: str = "bgr8"):
+def header(stamp_ns: int, frame_id: str) -> Any:
+    """std_msgs/Header for a stamp in nanoseconds and a frame id."""
+    return ROSBAGS.header(stamp_ns, frame_id)
+
+
+def image_message(image: np.ndarray, stamp_ns: int, frame_id: str, encoding: str = "bgr8"
+                  ) -> Any:
     """sensor_msgs/Image from a uint8 array (H, W, 3) bgr8/rgb8, (H, W) mono8 or 4-channel."""
-    if encoding not in _ENCODING_CHANNELS:
-        raise ValueError(f"unsupported encoding {encoding!r}; known: {sorted(_ENCODING_CHANNELS)}")
-    image = np.ascontiguousarray(image)
-    channels = 1 if image.ndim == 2 else image.shape[2]
-    if image.dtype != np.uint8 or channels != _ENCODING_CHANNELS[encoding]:
-        raise ValueError(f"{encoding} needs uint8 with {_ENCODING_CHANNELS[encoding]} channel(s),"
-                         f" got {image.dtype} {image.shape}")
-    height, width = image.shape[:2]
-    return msg_class(IMAGE)(header=header(stamp_ns, frame_id), height=height, width=width,
-                            encoding=encoding, is_bigendian=0, step=width * channels,
-                            data=image.reshape(-1))
+    return ROSBAGS.image(image, stamp_ns, frame_id, encoding)
 
 
 def compressed_image_message(image: np.ndarray, stamp_ns: int, frame_id: str,
-                             quality: int = 90):
+                             quality: int = 90) -> Any:
     """sensor_msgs/CompressedImage holding a JPEG of a bgr8 (H, W, 3) or mono (H, W) image."""
-    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    if not ok:
-        raise ValueError(f"JPEG encoding failed for an image of shape {np.shape(image)}")
-    return msg_class(COMPRESSED_IMAGE)(header=header(stamp_ns, frame_id), format="jpeg",
-                                       data=buffer.reshape(-1))
+    return ROSBAGS.compressed_image(image, stamp_ns, frame_id, quality)
 
-
-def decode_image(msg: Any) -> np.ndarray:
-    """Image or CompressedImage -> uint8 array (H, W, 3) BGR, or (H, W) for mono8.
-
-    For a raw Image the result is a view of the message's buffer when the rows are packed.
-    """
-    if hasattr(msg, "format"):  # CompressedImage
-        image = cv2.imdecode(np.asarray(msg.data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-        if image is None:
-            raise ValueError(f"cannot decode a CompressedImage of format {msg.format!r}")
-        return image
-    channels = _ENCODING_CHANNELS.get(msg.encoding)
-    if channels is None:
-        raise ValueError(f"unsupported image encoding {msg.encoding!r}")
-    data = np.asarray(msg.data, dtype=np.uint8)
-    rows = data.reshape(msg.height, msg.step)[:, : msg.width * channels]
-    image = rows.reshape(msg.height, msg.width, channels)
-    if msg.encoding == "rgb8":
-        return image[..., ::-1]
-    return image[..., 0] if channels == 1 else image
-
-
-# --- cameras and TF -----------------------------------------------------------------------
 
 def camera_info_message(stamp_ns: int, frame_id: str, width: int, height: int, K: np.ndarray,
                         D: np.ndarray, distortion_model: str = "plumb_bob",
-                        P: np.ndarray | None = None):
+                        P: np.ndarray | None = None) -> Any:
     """sensor_msgs/CameraInfo: K (3, 3) pixels, D distortion coefficients (OpenCV order),
-    P (3, 4) defaults to [K | 0] (a monocular camera), R identity."""
-    K = np.asarray(K, dtype=np.float64)
-    if K.shape != (3, 3):
-        raise ValueError(f"K must be 3x3, got {K.shape}")
-    P = np.hstack([K, np.zeros((3, 1))]) if P is None else np.asarray(P, dtype=np.float64)
-    if P.shape != (3, 4):
-        raise ValueError(f"P must be 3x4, got {P.shape}")
-    roi = msg_class("sensor_msgs/msg/RegionOfInterest")(x_offset=0, y_offset=0, height=0,
-                                                          width=0, do_rectify=False)
-    return msg_class(CAMERA_INFO)(
-        header=header(stamp_ns, frame_id), height=int(height), width=int(width),
-        distortion_model=distortion_model, d=np.asarray(D, dtype=np.float64).ravel(),
-        k=K.ravel(), r=np.eye(3).ravel(), p=P.ravel(), binning_x=0, binning_y=0, roi=roi)
+    P (3, 4) defaults to [K | 0] (a monocular camera), R identity. With a CameraModel at
+    hand, ROSBAGS.camera_info(camera, stamp_ns) says the same."""
+    camera = CameraModel(frame_id, frame_id, width, height, K, D, distortion_model)
+    return ROSBAGS.camera_info(camera, stamp_ns, P)
 
 
-def tf_message(transforms: Sequence[StaticTransform], stamp_ns: int):
-    """tf2_msgs/TFMessage with one geometry_msgs/TransformStamped per transform."""
-    vector = msg_class("geometry_msgs/msg/Vector3")
-    quaternion = msg_class("geometry_msgs/msg/Quaternion")
-    transform = msg_class("geometry_msgs/msg/Transform")
-    stamped = msg_class("geometry_msgs/msg/TransformStamped")
-    items = []
-    for tf in transforms:
-        t = np.asarray(tf.translation, dtype=np.float64)
-        q = np.asarray(tf.rotation, dtype=np.float64)
-        if t.shape != (3,) or q.shape != (4,) or not np.isfinite(np.r_[t, q]).all():
-            raise ValueError(f"transform {tf.parent}->{tf.child}: need finite translation (3,) "
-                             f"and quaternion (4,), got {t} {q}")
-        q = q / np.linalg.norm(q)
-        items.append(stamped(
-            header=header(stamp_ns, tf.parent), child_frame_id=tf.child,
-            transform=transform(translation=vector(x=t[0], y=t[1], z=t[2]),
-                                rotation=quaternion(x=q[0], y=q[1], z=q[2], w=q[3]))))
-    return msg_class(TF_MESSAGE)(transforms=items)
-
-
-def static_transforms(msg: Any) -> list[StaticTransform]:
-    """tf2_msgs/TFMessage -> StaticTransforms (the inverse of tf_message)."""
-    return transforms_from_message(msg)
-
-
-# --- skeletons ----------------------------------------------------------------------------
-
-def _layout_message(layout: JointLayout):
-    return msg_class(f"{PACKAGE}/msg/JointLayout")(
-        name=layout.name, joint_names=list(layout.joint_names),
-        bones=layout.bones_array.astype(np.uint16).ravel())
-
-
-def _body_origin(positions: np.ndarray, layout: JointLayout) -> np.ndarray:
-    """(3,) body frame origin: mid-hip when both hips are known, else the mean of known joints,
-    else zeros (the message cannot carry NaN poses to TF consumers)."""
-    names = layout.joint_names
-    if "left_hip" in names and "right_hip" in names:
-        hips = positions[layout.indices(["left_hip", "right_hip"])]
-        if np.isfinite(hips).all():
-            return hips.mean(axis=0)
-    known = positions[np.isfinite(positions).all(axis=1)]
-    return known.mean(axis=0) if len(known) else np.zeros(3)
+def tf_message(transforms: Sequence[StaticTransform], stamp_ns: int) -> Any:
+    """tf2_msgs/TFMessage with one geometry_msgs/TransformStamped per transform (read back
+    with core.static_tf.transforms_from_message)."""
+    return ROSBAGS.tf_message(transforms, stamp_ns)
 
 
 def skeleton3d_array_message(skeletons: Skeletons3D, stamp_ns: int,
-                             cameras: Sequence[str] = ()):
-    """pose3d_ros/Skeleton3DArray from core Skeletons3D (positions in skeletons.frame_id).
-
-    body_pose: origin at mid-hip (see _body_origin) with identity orientation; the real nodes
-    publish the estimated body orientation.
-    """
-    point = msg_class("geometry_msgs/msg/Point")
-    quaternion = msg_class("geometry_msgs/msg/Quaternion")
-    pose = msg_class("geometry_msgs/msg/Pose")
-    skeleton = msg_class(f"{PACKAGE}/msg/Skeleton3D")
-    layout = _layout_message(skeletons.layout)
-    people = []
-    for p in range(skeletons.num_people):
-        pos = np.asarray(skeletons.positions[p], dtype=np.float64)
-        origin = _body_origin(pos, skeletons.layout)
-        people.append(skeleton(
-            id=int(skeletons.ids[p]), method=int(skeletons.method), layout=layout,
-            positions=pos.ravel().copy(),
-            confidence=np.asarray(skeletons.confidence[p], dtype=np.float32).copy(),
-            reprojection_error=np.asarray(skeletons.reprojection_error[p],
-                                          dtype=np.float32).copy(),
-            num_views=np.asarray(skeletons.num_views[p], dtype=np.uint8).copy(),
-            body_pose=pose(position=point(x=origin[0], y=origin[1], z=origin[2]),
-                           orientation=quaternion(x=0.0, y=0.0, z=0.0, w=1.0))))
-    return msg_class(SKELETON3D_ARRAY)(header=header(stamp_ns, skeletons.frame_id),
-                                       cameras=list(cameras), skeletons=people)
+                             cameras: Sequence[str] = ()) -> Any:
+    """pose3d_ros/Skeleton3DArray from core Skeletons3D (positions in skeletons.frame_id),
+    with the body poses the nodes publish (core.body_frame), field for field the node's
+    message."""
+    return ROSBAGS.skeleton3d_array(skeletons, stamp_ns, cameras)
 
 
 def skeletons_from_message(msg: Any) -> Skeletons3D:
-    """Skeleton3DArray (rosbags or rclpy object) -> core Skeletons3D.
+    """Skeleton3DArray (rosbags or rclpy object) -> core Skeletons3D
+    (core.messages.skeletons3d_from_message)."""
+    return skeletons3d_from_message(msg)
 
-    All skeletons of one array must share a layout (the nodes publish one layout per topic).
-    An empty array comes back with the COCO-17 layout and zero people.
-    """
-    items = list(msg.skeletons)
-    layout = get_layout(items[0].layout.name) if items else get_layout("coco17")
-    j = layout.num_joints
-    for s in items:
-        if s.layout.name != layout.name or len(s.positions) != 3 * j:
-            raise ValueError(f"skeleton id {s.id}: layout {s.layout.name!r} with "
-                             f"{len(s.positions)} values; expected {layout.name!r} with {3 * j}")
 
-    def stack(field: str, dtype: type, shape: tuple[int, ...]) -> np.ndarray:
-        if not items:
-            return np.zeros((0,) + shape, dtype)
-        return np.stack([np.asarray(getattr(s, field), dtype=dtype).reshape(shape)
-                         for s in items])
-
-    return Skeletons3D(
-        positions=stack("positions", np.float64, (j, 3)),
-        confidence=stack("confidence", np.float32, (j,)),
-        reprojection_error=stack("reprojection_error", np.float32, (j,)),
-        num_views=stack("num_views", np.uint8, (j,)),
-        layout=layout, frame_id=msg.header.frame_id,
-        method=int(items[0].method) if items else 0,
-        ids=np.array([int(s.id) for s in items], dtype=np.int64))
+def decode_image(msg: Any) -> np.ndarray:
+    """Image or CompressedImage -> (H, W, 3) uint8 BGR (core.image_decode: every encoding the
+    nodes accept; a read-only view of the message's buffer where the encoding allows)."""
+    return image_from_message(msg)
 
 
 # --- bag files ----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Low-latency smoothing of tracked 3D skeletons: the One Euro filter, per joint, vectorised.
+"""Low-latency smoothing of tracked 3D skeletons: the One Euro filter, per joint, vectorised,
+and the root-depth filter of the one-camera path (RootDepthFilter).
 
 One Euro filter (Casiez, Roussel, Vogel, CHI 2012): an exponential smoother whose cut-off
 frequency rises with the joint's speed, so a still joint is smoothed strongly (no jitter) and a
@@ -14,7 +15,7 @@ person's filter from the new measurement.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -61,7 +62,7 @@ class SkeletonFilter:
         self._t = np.zeros((0,))            # stamp of the last update per id (s)
 
     def reset(self) -> None:
-        self.__init__(self.params, self.forget_after_s)
+        type(self).__init__(self, self.params, self.forget_after_s)
 
     def filter(self, positions: np.ndarray, ids: np.ndarray, stamp: float) -> np.ndarray:
         positions = np.asarray(positions, dtype=np.float64)
@@ -116,8 +117,101 @@ class SkeletonFilter:
         order = np.argsort(self._ids)
         return order[np.searchsorted(self._ids[order], ids)]
 
+    def forget(self, ids: np.ndarray) -> None:
+        """Drop the state of these track ids (their next measurement starts afresh)."""
+        keep = ~np.isin(self._ids, np.asarray(ids, np.int64))
+        self._ids, self._x, self._dx, self._t = (
+            self._ids[keep], self._x[keep], self._dx[keep], self._t[keep])
+
     def _forget(self, stamp: float) -> None:
         keep = ~(stamp - self._t > self.forget_after_s)
         if not keep.all():
             self._ids, self._x, self._dx, self._t = (
                 self._ids[keep], self._x[keep], self._dx[keep], self._t[keep])
+
+
+@dataclass(frozen=True)
+class DepthFilterParams:
+    """Temporal filter of one camera's guess of each person's distance (root depth, metres).
+
+    window: frames of raw depth per person whose median is the robust estimate (a jump
+        lasting fewer than window // 2 frames cannot move it; a real move shows after about
+        window // 2 frames).
+    jump_m: a new depth farther than this from that median is a jump: it is replaced by the
+        median (metres; walking changes depth by about 0.05 m per frame at 30 fps).
+    smoothing: One Euro parameters of the kept depths (Hz, s/m, Hz).
+    """
+
+    window: int = 9
+    jump_m: float = 0.25
+    smoothing: OneEuroParams = field(default_factory=lambda: OneEuroParams(
+        min_cutoff_hz=0.3, beta=0.1, d_cutoff_hz=0.5))
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
+            raise ValueError(f"window must be >= 1, got {self.window}")
+        if not self.jump_m > 0:
+            raise ValueError(f"jump_m must be > 0, got {self.jump_m}")
+
+
+class RootDepthFilter:
+    """Rejects jumps of a monocular root depth and smooths it, per track id.
+
+    filter(positions (P, J, 3) metres in the CAMERA's optical frame, ids (P,), stamp s,
+    root joint index) -> (P, J, 3): each person moved along the viewing ray through its root
+    so that the root lies at the filtered depth. The root keeps its image position and the
+    body keeps the size the monocular method gave it (scaling about the camera centre instead
+    would keep every joint's projection but make bone lengths follow the depth noise).
+    The filtered depth: the new depth, or the median of the person's last `window` depths
+    when the new one is more than jump_m from it, then One Euro smoothing.
+    """
+
+    def __init__(self, params: DepthFilterParams | None = None) -> None:
+        self.params = params or DepthFilterParams()
+        self.smoother = SkeletonFilter(self.params.smoothing)
+        self._ids = np.zeros((0,), np.int64)
+        self._history = np.zeros((0, self.params.window))   # raw depths, NaN = none yet
+        self._t = np.zeros((0,))           # stamp of the last depth (s)
+        self.rejections = 0                # jumps rejected since construction
+
+    def filter(self, positions: np.ndarray, ids: np.ndarray, stamp: float,
+               root: int = 0) -> np.ndarray:
+        positions = np.asarray(positions, np.float64)
+        ids = np.asarray(ids, np.int64)
+        if positions.ndim != 3 or positions.shape[-1] != 3 or ids.shape != positions.shape[:1]:
+            raise ValueError(f"expected positions (P, J, 3) and ids (P,), got {positions.shape}"
+                             f" and {ids.shape}")
+        depth = positions[:, root, 2]
+        mine = np.isfinite(depth) & (depth > 0)
+        new = np.setdiff1d(ids[mine], self._ids)
+        if new.size:
+            self._ids = np.concatenate([self._ids, new])
+            self._history = np.concatenate(
+                [self._history, np.full((new.size, self.params.window), np.nan)])
+            self._t = np.concatenate([self._t, np.full(new.size, np.nan)])
+        order = np.argsort(self._ids)
+        rows = order[np.searchsorted(self._ids[order], ids[mine])]
+        stale = ~(stamp - self._t[rows] <= self.params.smoothing.reset_after_s)
+        self._history[rows[stale]] = np.nan              # long unseen: start afresh
+        self._history[rows] = np.concatenate(
+            [self._history[rows, 1:], depth[mine][:, None]], axis=1)
+        with np.errstate(invalid="ignore"):
+            median = np.nanmedian(self._history[rows], axis=1)
+        jump = np.abs(depth[mine] - median) > self.params.jump_m
+        self.rejections += int(jump.sum())
+        kept = np.where(jump, median, depth[mine])
+        smoothed = self.smoother.filter(
+            np.stack([np.zeros_like(kept), np.zeros_like(kept), kept], -1)[:, None],
+            ids[mine], stamp)[:, 0, 2]
+        self._t[rows] = stamp
+        scale = np.ones(len(ids))
+        scale[mine] = smoothed / depth[mine]
+        self._forget(stamp)
+        root_xyz = positions[:, root]
+        return positions + (root_xyz * (scale[:, None] - 1.0))[:, None, :]
+
+    def _forget(self, stamp: float) -> None:
+        keep = ~(stamp - self._t > self.smoother.forget_after_s)
+        if not keep.all():
+            self._ids, self._history, self._t = self._ids[keep], self._history[keep], \
+                self._t[keep]

@@ -1,4 +1,5 @@
-"""Skeleton joint layouts (COCO-17, H36M-17, BlazePose-33) and vectorised conversion between them.
+"""Skeleton joint layouts (COCO-17, H36M-17, BlazePose-33; for public data sets Campus-14,
+Shelf-15, Panoptic-19, OpenPose COCO-18 and BODY_25) and vectorised conversion between them.
 
 A layout fixes the joint order of every per-joint array in the package and in the messages.
 Conversions are linear: each target joint is a weighted mean of source joints (e.g. H36M's
@@ -117,11 +118,72 @@ BLAZEPOSE33 = JointLayout(
         ("right_heel", "right_foot_index"), ("right_ankle", "right_foot_index")]),
 )
 
-LAYOUTS: dict[str, JointLayout] = {lay.name: lay for lay in (COCO17, H36M17, BLAZEPOSE33)}
+# Layouts of public multi-view data sets and 2D detectors (core/datasets). Joint orders are
+# the ones their files use (docs/datasets.md).
+_TORSO = [("left_shoulder", "left_hip"), ("right_shoulder", "right_hip")]
+_NECK_BONES = [("neck", "left_shoulder"), ("neck", "right_shoulder"), ("neck", "nose"),
+               ("neck", "pelvis"), ("pelvis", "left_hip"), ("pelvis", "right_hip")]
+_FACE_BONES = [("nose", "left_eye"), ("nose", "right_eye"), ("left_eye", "left_ear"),
+               ("right_eye", "right_ear")]
+
+# Campus / Shelf ground truth (actorsGT): 14 joints, the head as bottom (neck) and top.
+_CAMPUS14_NAMES = (
+    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
+    "left_wrist", "head_bottom", "head_top",
+)
+CAMPUS14 = JointLayout(
+    "campus14", _CAMPUS14_NAMES,
+    _bones(_CAMPUS14_NAMES, _LIMBS + [
+        ("head_bottom", "head_top"), ("head_bottom", "left_shoulder"),
+        ("head_bottom", "right_shoulder")] + _TORSO),
+)
+# The same with the pelvis appended (the Shelf ground truth of the 4D-association code).
+_SHELF15_NAMES = _CAMPUS14_NAMES + ("pelvis",)
+SHELF15 = JointLayout(
+    "shelf15", _SHELF15_NAMES,
+    _bones(_SHELF15_NAMES, _LIMBS + [
+        ("head_bottom", "head_top"), ("head_bottom", "left_shoulder"),
+        ("head_bottom", "right_shoulder"), ("pelvis", "left_hip"), ("pelvis", "right_hip")]
+        + _TORSO),
+)
+# CMU Panoptic hdPose3d_stage1_coco19 (joints19): neck, nose, body centre (pelvis), ...
+_PANOPTIC19_NAMES = (
+    "neck", "nose", "pelvis", "left_shoulder", "left_elbow", "left_wrist", "left_hip",
+    "left_knee", "left_ankle", "right_shoulder", "right_elbow", "right_wrist", "right_hip",
+    "right_knee", "right_ankle", "left_eye", "left_ear", "right_eye", "right_ear",
+)
+PANOPTIC19 = JointLayout("panoptic19", _PANOPTIC19_NAMES,
+                         _bones(_PANOPTIC19_NAMES, _LIMBS + _NECK_BONES + _FACE_BONES))
+# OpenPose COCO-18 (pose_keypoints_2d of the COCO model).
+_COCO18_NAMES = (
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
+    "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip",
+    "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
+)
+COCO18 = JointLayout("coco18", _COCO18_NAMES, _bones(_COCO18_NAMES, _LIMBS + _FACE_BONES + [
+    ("neck", "left_shoulder"), ("neck", "right_shoulder"), ("neck", "nose")] + _TORSO))
+# OpenPose BODY_25.
+_BODY25_NAMES = (
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
+    "left_elbow", "left_wrist", "pelvis", "right_hip", "right_knee", "right_ankle",
+    "left_hip", "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
+    "left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe",
+    "right_heel",
+)
+BODY25 = JointLayout("body25", _BODY25_NAMES, _bones(_BODY25_NAMES, _LIMBS + _NECK_BONES + [
+    ("nose", "left_eye"), ("nose", "right_eye"), ("left_eye", "left_ear"),
+    ("right_eye", "right_ear"), ("left_ankle", "left_big_toe"),
+    ("left_big_toe", "left_small_toe"), ("left_ankle", "left_heel"),
+    ("right_ankle", "right_big_toe"), ("right_big_toe", "right_small_toe"),
+    ("right_ankle", "right_heel")]))
+
+LAYOUTS: dict[str, JointLayout] = {lay.name: lay for lay in (
+    COCO17, H36M17, BLAZEPOSE33, CAMPUS14, SHELF15, PANOPTIC19, COCO18, BODY25)}
 
 
 def get_layout(name: str) -> JointLayout:
-    """Layout by name ("coco17", "h36m17", "blazepose33")."""
+    """Layout by name (a key of LAYOUTS: "coco17", "h36m17", "blazepose33", "body25", ...)."""
     try:
         return LAYOUTS[name]
     except KeyError:
@@ -136,6 +198,8 @@ _MEAN_OF: dict[str, tuple[str, ...]] = {
     # H36M's head joint lies above the ears; the mean of the ears is the closest point that
     # COCO and BlazePose both observe.
     "head": ("left_ear", "right_ear"),
+    # OpenPose's and Panoptic's neck: between the shoulders.
+    "neck": ("left_shoulder", "right_shoulder"),
 }
 
 
@@ -175,10 +239,10 @@ def convert_joints(values: np.ndarray, src: JointLayout | str,
     values: positions or pixel coordinates in any units (C = 2 or 3 typically).
     Returns (..., J_dst, C); a derived joint is the mean of its sources, NaN if any is NaN.
     """
-    src, dst, (index, weight) = _cached_recipe(src, dst)
+    source, _, (index, weight) = _cached_recipe(src, dst)
     values = np.asarray(values)
-    if values.ndim < 2 or values.shape[-2] != src.num_joints:
-        raise ValueError(f"expected shape (..., {src.num_joints}, C) for {src.name}, "
+    if values.ndim < 2 or values.shape[-2] != source.num_joints:
+        raise ValueError(f"expected shape (..., {source.num_joints}, C) for {source.name}, "
                          f"got {values.shape}")
     gathered = values[..., index, :]  # (..., J_dst, K, C)
     return np.einsum("...jkc,jk->...jc", gathered, weight)
@@ -191,9 +255,9 @@ def convert_joint_scores(scores: np.ndarray, src: JointLayout | str,
     A derived joint takes the minimum of its sources: it is only as certain as the least
     certain joint it is made from. Returns (..., J_dst).
     """
-    src, dst, (index, _) = _cached_recipe(src, dst)
+    source, _, (index, _) = _cached_recipe(src, dst)
     scores = np.asarray(scores)
-    if scores.ndim < 1 or scores.shape[-1] != src.num_joints:
-        raise ValueError(f"expected shape (..., {src.num_joints}) for {src.name}, "
+    if scores.ndim < 1 or scores.shape[-1] != source.num_joints:
+        raise ValueError(f"expected shape (..., {source.num_joints}) for {source.name}, "
                          f"got {scores.shape}")
     return scores[..., index].min(axis=-1)

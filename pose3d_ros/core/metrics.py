@@ -302,7 +302,7 @@ def _frame_times(num_frames: int, stamps: np.ndarray | None, dt: float | None) -
     """(T,) times in seconds from stamps or a constant frame time; strictly increasing."""
     if (stamps is None) == (dt is None):
         raise ValueError("give exactly one of stamps (seconds, shape (T,)) or dt (seconds)")
-    if stamps is None:
+    if dt is not None:
         if not dt > 0:
             raise ValueError(f"frame time dt must be > 0 s, got {dt}")
         return np.arange(num_frames) * float(dt)

@@ -1,20 +1,28 @@
 """Self-contained HTML evaluation report: one file, plots embedded as base64 PNG (matplotlib).
 
 The report holds a table of the headline metrics, error over time, error per joint, per-camera
-figures, latency histograms, 3D skeleton snapshots (prediction against reference) and optional
-camera images with overlays. It loads nothing from the network, so it opens anywhere, including
-headless browsers in CI.
+figures, latency histograms, the no-reference stability figures (people per frame, id
+timeline, root-depth trace), an interactive 3D playback (core.playback: plotly.js inline),
+upright 3D skeleton snapshots (prediction against reference) and optional camera images with
+overlays. It loads nothing from the network, so it opens anywhere, including headless browsers
+in CI. write_evaluation() writes it with evaluation.json beside it.
 """
 from __future__ import annotations
 
 import base64
 import html
 import io
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .evaluation import Evaluation, Stability
+    from .layouts import JointLayout
 
 PLOT_DPI = 90
 
@@ -37,6 +45,8 @@ class ReportData:
     joint_names: (J,); per_joint: label -> (J,) per-joint values.
     per_camera: camera -> {label: value}; latency_s: stage -> (K,) samples in seconds.
     images: (caption, BGR uint8 image) pairs, e.g. overlays of 2D and reprojected 3D.
+    stability: no-reference figures (evaluation.Stability) over stability_time_s (T,) s.
+    playback_link: relative path of the interactive 3D playback page ("" for none).
     """
 
     title: str
@@ -50,6 +60,9 @@ class ReportData:
     snapshots: list[Snapshot] = field(default_factory=list)
     images: list[tuple[str, np.ndarray]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    stability: "Stability | None" = None
+    stability_time_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    playback_link: str = ""
 
 
 def _pyplot():
@@ -141,10 +154,32 @@ def plot_latency(latency_s: dict[str, np.ndarray]) -> str:
     return _png(fig)
 
 
+def plot_stability(time_s: np.ndarray, stability: "Stability") -> str:
+    """People per frame, the id timeline and each id's root depth over time."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(3, 1, figsize=(8, 6.5), sharex=True)
+    axes[0].step(time_s, stability.people_per_frame, where="mid", color="tab:blue")
+    axes[0].set_ylabel("people")
+    axes[0].grid(alpha=0.3)
+    for k, track in enumerate(stability.ids):
+        shown = stability.present[:, k]
+        axes[1].plot(time_s[shown], np.full(int(shown.sum()), k), "|", ms=8)
+        axes[2].plot(time_s, stability.root_depth[:, k], lw=1.2, label=f"id {track}")
+    axes[1].set_yticks(range(len(stability.ids)))
+    axes[1].set_yticklabels([f"id {i}" for i in stability.ids], fontsize=7)
+    axes[1].set_ylabel("id timeline")
+    axes[2].set_ylabel("root depth [m]")
+    axes[2].set_xlabel("time [s]")
+    axes[2].grid(alpha=0.3)
+    if len(stability.ids) <= 10:
+        axes[2].legend(fontsize=7, loc="upper right")
+    return _png(fig)
+
+
 def plot_snapshots(snapshots: Sequence[Snapshot]) -> str:
     """3D views, one per snapshot: prediction in colour, reference in grey dashes."""
     plt = _pyplot()
-    fig = plt.figure(figsize=(3.2 * len(snapshots), 3.4))
+    fig = plt.figure(figsize=(4.5 * len(snapshots), 4.8))
     for i, snap in enumerate(snapshots):
         ax = fig.add_subplot(1, len(snapshots), i + 1, projection="3d")
         everything = [snap.pred.reshape(-1, 3)]
@@ -160,7 +195,8 @@ def plot_snapshots(snapshots: Sequence[Snapshot]) -> str:
             ax.set_xlim(centre[0] - half, centre[0] + half)
             ax.set_ylim(centre[1] - half, centre[1] + half)
             ax.set_zlim(centre[2] - half, centre[2] + half)
-        ax.set_title(snap.label, fontsize=8)
+        ax.set_title(snap.label, fontsize=9)
+        ax.set_zlabel("up [m]", fontsize=7)
         ax.tick_params(labelsize=6)
     return _png(fig)
 
@@ -231,9 +267,18 @@ def render_report(data: ReportData) -> str:
         parts.append("<h2>Latency</h2>" + table(latency_rows))
         if data.latency_s:
             parts.append(_img(plot_latency(data.latency_s), "latency"))
+    if data.stability is not None and len(data.stability_time_s):
+        parts.append("<h2>Stability (no reference needed)</h2>" +
+                     _img(plot_stability(data.stability_time_s, data.stability), "stability"))
+    if data.playback_link:
+        link = html.escape(data.playback_link)
+        parts.append(f"<h2>3D playback</h2><p><a href='{link}'>{link}</a>: the skeletons over "
+                     "time, interactive (play, drag to rotate, scroll to zoom), shown upright "
+                     "(the bodies' own up direction); a self-contained page that works "
+                     "offline</p>")
     if data.snapshots:
         parts.append("<h2>Skeleton snapshots</h2><p class='note'>prediction: colour, "
-                     "reference: grey dashes; metres</p>" +
+                     "reference: grey dashes; metres, shown upright</p>" +
                      _img(plot_snapshots(data.snapshots), "skeleton snapshots"))
     if data.images:
         parts.append("<h2>Images</h2><div class='images'>")
@@ -251,3 +296,80 @@ def write_report(data: ReportData, path: Path | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_report(data), encoding="utf-8")
     return path
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+def _finite_or_none(value: object) -> object:
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def write_evaluation(evaluation: "Evaluation | None", out_dir: Path, *, title: str,
+                     images: Iterable[tuple[str, np.ndarray]] = (), notes: Sequence[str] = (),
+                     per_camera: dict[str, dict[str, float]] | None = None,
+                     stability: "Stability | None" = None,
+                     stability_time_s: np.ndarray | None = None,
+                     playback_html: str = "", snapshots: Sequence[Snapshot] = (),
+                     summary: dict[str, object] | None = None) -> tuple[Path, Path]:
+    """evaluation.json (summary, per-frame and per-joint series, NaN as null) and report.html
+    in out_dir, and playback.html (the page playback.playback_html made) when given.
+    evaluation: scores against a reference, or None (no reference: the summary is `summary`,
+    usually Stability.summary())."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    headline = dict(evaluation.summary if evaluation is not None else {})
+    headline.update(summary or {})
+    payload: dict[str, object] = {"summary": {k: _finite_or_none(v) for k, v in headline.items()},
+                                  "notes": list(notes)}
+    if evaluation is not None:
+        joint_names = list(evaluation.layout.joint_names)
+        payload.update({
+            "time_s": evaluation.time_s.tolist(),
+            "per_frame_m": {k: [_finite_or_none(float(x)) for x in v]
+                            for k, v in evaluation.per_frame.items()},
+            "per_joint_m": {k: dict(zip(joint_names, [_finite_or_none(float(x)) for x in v],
+                                        strict=True)) for k, v in evaluation.per_joint.items()},
+            "latency_s": {k: v.tolist() for k, v in evaluation.latency_s.items()}})
+    if stability is not None:
+        payload["stability"] = {
+            "ids": stability.ids.tolist(),
+            "people_per_frame": stability.people_per_frame.tolist(),
+            "root_depth_m": [[_finite_or_none(float(x)) for x in row]
+                             for row in stability.root_depth.T]}
+    json_path = out_dir / "evaluation.json"
+    json_path.write_text(json.dumps(payload, indent=1, default=_json_default))
+    if playback_html:
+        (out_dir / "playback.html").write_text(playback_html, encoding="utf-8")
+    if not snapshots and evaluation is not None and len(evaluation.time_s):
+        T = len(evaluation.time_s)
+        snapshots = [Snapshot(f"t = {evaluation.time_s[t]:.2f} s", evaluation.pred[t],
+                              evaluation.ref[t], evaluation.layout.bones_array)
+                     for t in sorted({0, T // 2, T - 1})]
+        snapshots = upright_snapshots(snapshots, evaluation.layout)
+    data = ReportData(title=title, summary=headline, per_camera=per_camera or {},
+                      snapshots=list(snapshots), images=list(images), notes=list(notes),
+                      stability=stability,
+                      playback_link="playback.html" if playback_html else "",
+                      stability_time_s=np.zeros(0) if stability_time_s is None
+                      else np.asarray(stability_time_s))
+    if evaluation is not None:
+        data.time_s, data.over_time = evaluation.time_s, evaluation.per_frame
+        data.joint_names = list(evaluation.layout.joint_names)
+        data.per_joint, data.latency_s = evaluation.per_joint, evaluation.latency_s
+    return json_path, write_report(data, out_dir / "report.html")
+
+
+def upright_snapshots(snapshots: Sequence[Snapshot], layout: "JointLayout") -> list[Snapshot]:
+    """Snapshots turned so that the bodies stand up (playback.display_rotation): a camera's
+    optical frame (y down) would otherwise show people lying on their side."""
+    from .playback import display_rotation
+
+    rotation = display_rotation([s.pred for s in snapshots]
+                                + [s.ref for s in snapshots if s.ref is not None], layout)
+    return [Snapshot(s.label, s.pred @ rotation.T, None if s.ref is None else s.ref @ rotation.T,
+                     s.bones) for s in snapshots]

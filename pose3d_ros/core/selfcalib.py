@@ -79,7 +79,11 @@ def _relative_pose(xa: np.ndarray, xb: np.ndarray, threshold: float):
 def _limb_prior(person_height_m: float | None,
                bone_lengths_m: dict[tuple[str, str], float] | None) -> dict:
     """Expected limb lengths in metres: explicit bone lengths, else fractions of the height."""
-    return bone_lengths_m or {k: v * float(person_height_m) for k, v in LIMB_FRACTIONS.items()}
+    if bone_lengths_m:
+        return bone_lengths_m
+    if person_height_m is None:
+        raise ValueError("the metric scale needs person_height_m or bone_lengths_m")
+    return {k: v * float(person_height_m) for k, v in LIMB_FRACTIONS.items()}
 
 
 def _limb_scale(points: np.ndarray, layout: JointLayout, person_height_m: float | None,
@@ -124,9 +128,9 @@ def _register(cameras, raw, xy, w, valid, focal, pair_pose, pair_inliers, min_sc
     import cv2
 
     n_views = len(cameras)
-    a0, b0 = max(pair_inliers, key=pair_inliers.get)
-    rot: list = [None] * n_views
-    trans: list = [None] * n_views
+    a0, b0 = max(pair_inliers, key=lambda pair: pair_inliers[pair])
+    rot: list[np.ndarray | None] = [None] * n_views
+    trans: list[np.ndarray | None] = [None] * n_views
     rot[a0], trans[a0] = np.eye(3), np.zeros(3)
     rot[b0], trans[b0] = pair_pose[(a0, b0)]
     log.info("self-calibration: start pair %s with %d inliers", (a0, b0), pair_inliers[(a0, b0)])
@@ -359,7 +363,9 @@ def compare_rigs(estimated: Rig, reference_rig: Rig, reference: int = 0) -> RigC
     rot_err, dir_err, ratio = [], [], []
     for v in range(len(estimated)):
         if v == reference:
-            rot_err.append(np.nan), dir_err.append(np.nan), ratio.append(np.nan)
+            rot_err.append(np.nan)
+            dir_err.append(np.nan)
+            ratio.append(np.nan)
             continue
         d = er[v] @ rr[v].T
         rot_err.append(np.degrees(np.arccos(np.clip((np.trace(d) - 1) / 2, -1, 1))))

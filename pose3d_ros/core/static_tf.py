@@ -13,10 +13,13 @@ given in the child frame is R p + translation in the parent frame, R from the qu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 from scipy.spatial.transform import Rotation
+
+if TYPE_CHECKING:
+    from .camera import CameraModel
 
 
 @dataclass
@@ -32,16 +35,37 @@ class StaticTransform:
     translation: np.ndarray
     rotation: np.ndarray
 
+    def matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """(R (3, 3), t (3,)) with p_parent = R p_child + t."""
+        return (Rotation.from_quat(self.rotation).as_matrix(),
+                np.asarray(self.translation, np.float64))
+
+
+def transform_from_stamped(item: Any) -> StaticTransform:
+    """geometry_msgs/TransformStamped (rclpy's, rosbags' or tf2_ros.Buffer's lookup result,
+    read by attribute) -> StaticTransform (parent = header frame, child = child frame)."""
+    t, q = item.transform.translation, item.transform.rotation
+    return StaticTransform(item.header.frame_id, item.child_frame_id,
+                           np.array([t.x, t.y, t.z], np.float64),
+                           np.array([q.x, q.y, q.z, q.w], np.float64))
+
 
 def transforms_from_message(msg: Any) -> list[StaticTransform]:
     """tf2_msgs/TFMessage (rclpy's or rosbags', read by attribute) -> StaticTransforms."""
-    out = []
-    for item in msg.transforms:
-        t, q = item.transform.translation, item.transform.rotation
-        out.append(StaticTransform(item.header.frame_id, item.child_frame_id,
-                                   np.array([t.x, t.y, t.z], np.float64),
-                                   np.array([q.x, q.y, q.z, q.w], np.float64)))
-    return out
+    return [transform_from_stamped(item) for item in msg.transforms]
+
+
+def camera_transforms(cameras: Iterable[CameraModel], fixed_frame: str
+                      ) -> list[StaticTransform]:
+    """fixed_frame -> each camera's optical frame (its frame_id, else its name), from the
+    extrinsics x_cam = R x_fixed + t: the optical frame sits at -R^T t with axes R^T."""
+    transforms = []
+    for camera in cameras:
+        rotation = np.asarray(camera.R, np.float64).T      # camera axes in the fixed frame
+        transforms.append(StaticTransform(
+            fixed_frame, camera.frame_id or camera.name, -rotation @ np.asarray(camera.t),
+            Rotation.from_matrix(rotation).as_quat()))
+    return transforms
 
 
 class StaticTransformTree:
@@ -73,8 +97,8 @@ class StaticTransformTree:
             transform = self._parent_of.get(frame)
             if transform is None:
                 return frame, R, t
-            rot = Rotation.from_quat(transform.rotation).as_matrix()
-            R, t = rot @ R, rot @ t + transform.translation
+            rot, offset = transform.matrix()
+            R, t = rot @ R, rot @ t + offset
             frame = transform.parent
         raise ValueError(f"the static transforms contain a cycle through {frame!r}")
 

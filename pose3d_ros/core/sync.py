@@ -18,20 +18,51 @@ receiver's monotonic clock):
     no longer holds sets back, is reported by camera_states(), and comes back to "ok" with
     its next frame. (A pause of the whole rig therefore makes no camera stale.)
   * Robust to bad stamps: a stamp equal to the camera's previous one is dropped
-    ("duplicate_stamp"); one that goes backwards is dropped ("stamp_backwards") unless it goes
-    back by more than `reset_after_s` (bag loop, simulated clock reset), which resets that
-    camera; a frame older than the last emitted set is dropped ("late"); forward jumps are
-    accepted (the sets left behind finish by the liveness rule or their timeout).
+    ("duplicate_stamp"); one that goes backwards is dropped ("stamp_backwards") unless the
+    stream restarted (a bag loop, a simulated clock reset), which resets the synchroniser
+    ("time_reset"). A restart is a jump back of more than `reset_after_s`, a jump back to the
+    first stamp of the current stream (within `slop_s`: a replay starting over), or a jump
+    back that is confirmed: by the camera's next frame continuing forward from the new stamp,
+    or by another camera jumping back too (the confirmed frame is then kept). A frame older
+    than the last emitted set is dropped ("late"); forward jumps are accepted (the sets left
+    behind finish by the liveness rule or their timeout).
+  * A camera that delivers late (its frame came after the set of its stamp had left: bursts,
+    a congested link) is "lagging" for the next `stale_after_s`: sets are not held back
+    waiting for it, so it cannot raise the latency of the others; its frames still join the
+    sets that are open when they arrive.
   * Bounded memory, never growing latency: at most `max_open_sets` open sets (the oldest is
     dropped, "queue_full") and at most `ready_queue_size` finished sets waiting; pop_latest()
     returns the NEWEST finished set and drops the older ones ("behind").
-Every drop is counted per camera and reason.
+Every drop is counted per camera and reason. No timer is needed between frames:
+next_deadline() says when poll() can next finish a set, so a caller can sleep until then.
+Input rates are measured from the capture stamps over a window of frames, so frames delivered
+in bursts (a busy executor, a network hiccup) do not inflate them; a camera's capture rate
+comes from its shortest stamp intervals, so frames lost on the way do not lower it.
 """
 from __future__ import annotations
 
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+RATE_WINDOW_FRAMES = 30   # frames over which a camera's input rate is measured
+
+
+@dataclass(frozen=True)
+class SyncParams:
+    """Synchroniser settings (s = seconds): slop_s, largest stamp difference within a set;
+    min_views, fewest cameras a set needs; timeout_s, longest a set waits for missing cameras;
+    stale_after_s, silence after which a camera is no longer waited for; queue_size, finished
+    sets kept while the consumer is busy; reset_after_s, a jump back this long is a restart
+    without confirmation; max_open_sets, sets being filled at once."""
+
+    slop_s: float = 0.010
+    min_views: int = 1
+    timeout_s: float = 0.100
+    stale_after_s: float = 1.0
+    queue_size: int = 2
+    reset_after_s: float = 3.0
+    max_open_sets: int = 16
 
 
 @dataclass
@@ -65,8 +96,31 @@ class CameraSyncState:
     frames_in: int = 0
     last_stamp: float | None = None
     last_received: float | None = None
-    rate_hz: float = 0.0
     drops: Counter = field(default_factory=Counter)
+    first_stamp: float | None = None        # first stamp of the current stream
+    lagging_until: float = -float("inf")    # delivered after its set left: not waited for
+    rewound_to: float | None = None         # a jump back waiting for confirmation
+    recent_stamps: deque = field(default_factory=lambda: deque(maxlen=RATE_WINDOW_FRAMES))
+
+    @property
+    def rate_hz(self) -> float:
+        """Input rate (Hz) of the frames received, from the capture stamps of the last frames
+        (0 until two)."""
+        if len(self.recent_stamps) < 2:
+            return 0.0
+        span = self.recent_stamps[-1] - self.recent_stamps[0]
+        return (len(self.recent_stamps) - 1) / span if span > 0 else 0.0
+
+    @property
+    def capture_rate_hz(self) -> float:
+        """The rate the camera captures at (Hz): from the shortest intervals between
+        consecutive stamps (10th percentile), so frames lost on the way (which lengthen
+        intervals) do not lower it; 0 until 3 intervals are known."""
+        stamps = list(self.recent_stamps)
+        intervals = sorted(b - a for a, b in zip(stamps[:-1], stamps[1:], strict=True) if b > a)
+        if len(intervals) < 3:
+            return 0.0
+        return 1.0 / intervals[len(intervals) // 10]
 
 
 @dataclass
@@ -79,36 +133,40 @@ class _OpenSet:
 class FrameSynchronizer:
     """Groups frames of `cameras` into FrameSets (see the module docstring for the rules)."""
 
-    def __init__(self, cameras: list[str] | tuple[str, ...], *, slop_s: float = 0.010,
-                 min_views: int = 1, timeout_s: float = 0.100, stale_after_s: float = 1.0,
-                 reset_after_s: float = 3.0, max_open_sets: int = 16,
-                 ready_queue_size: int = 2) -> None:
+    def __init__(self, cameras: list[str] | tuple[str, ...], params: SyncParams | None = None,
+                 **overrides: Any) -> None:
+        """params: the settings (SyncParams() when None); overrides: SyncParams fields to
+        change, e.g. FrameSynchronizer(cams, slop_s=0.004, ready_queue_size=3)."""
+        if "ready_queue_size" in overrides:
+            overrides["queue_size"] = overrides.pop("ready_queue_size")
+        params = replace(params or SyncParams(), **overrides)
         if not cameras:
             raise ValueError("FrameSynchronizer needs at least one camera")
         if len(set(cameras)) != len(cameras):
             raise ValueError(f"duplicate camera names in {list(cameras)}")
-        if not 1 <= min_views <= len(cameras):
-            raise ValueError(f"min_views={min_views} must be in [1, {len(cameras)}] "
+        if not 1 <= params.min_views <= len(cameras):
+            raise ValueError(f"min_views={params.min_views} must be in [1, {len(cameras)}] "
                              f"(the number of cameras)")
-        for name, value in (("slop_s", slop_s), ("timeout_s", timeout_s),
-                            ("stale_after_s", stale_after_s), ("reset_after_s", reset_after_s)):
-            if not value > 0:
-                raise ValueError(f"{name} must be > 0, got {value}")
-        if max_open_sets < 1 or ready_queue_size < 1:
+        for name in ("slop_s", "timeout_s", "stale_after_s", "reset_after_s"):
+            if not getattr(params, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(params, name)}")
+        if params.max_open_sets < 1 or params.queue_size < 1:
             raise ValueError("max_open_sets and ready_queue_size must be >= 1")
+        self.params = params
         self.cameras = tuple(cameras)
-        self.slop_s = slop_s
-        self.min_views = min_views
-        self.timeout_s = timeout_s
-        self.stale_after_s = stale_after_s
-        self.reset_after_s = reset_after_s
-        self.max_open_sets = max_open_sets
+        self.slop_s = params.slop_s
+        self.min_views = params.min_views
+        self.timeout_s = params.timeout_s
+        self.stale_after_s = params.stale_after_s
+        self.reset_after_s = params.reset_after_s
+        self.max_open_sets = params.max_open_sets
         self._open: list[_OpenSet] = []
         self._ready: deque[FrameSet] = deque()
-        self.ready_queue_size = ready_queue_size
+        self.ready_queue_size = params.queue_size
         self.state = {name: CameraSyncState() for name in self.cameras}
         self.set_drops: Counter = Counter()  # whole sets: too_few_views, queue_full, behind
         self.sets_emitted = 0
+        self.time_resets = 0
         self._last_emitted_stamp = -float("inf")
         self._started: float | None = None
 
@@ -120,24 +178,28 @@ class FrameSynchronizer:
         cam = self.state[camera]
         if self._started is None:
             self._started = now
-        if cam.last_received is not None:
-            interval = now - cam.last_received
-            if interval > 0:
-                cam.rate_hz = 1.0 / interval if cam.rate_hz == 0 else (
-                    0.9 * cam.rate_hz + 0.1 / interval)
         cam.last_received = now
         cam.frames_in += 1
         if cam.last_stamp is not None:
             if stamp == cam.last_stamp:
                 return self._drop(camera, "duplicate_stamp")
             if stamp < cam.last_stamp:
-                if cam.last_stamp - stamp <= self.reset_after_s:
+                # Confirmed when it continues forward from where it jumped back to.
+                confirmed = cam.rewound_to is not None and cam.rewound_to < stamp
+                if not (confirmed or self._is_restart(camera, stamp)):
+                    cam.rewound_to = stamp
                     return self._drop(camera, "stamp_backwards")
                 self._reset_time(camera, stamp)
+            else:
+                cam.rewound_to = None                  # a single bad stamp: back on track
         if stamp < self._last_emitted_stamp - self.slop_s:
             cam.last_stamp = stamp
+            cam.lagging_until = now + self.stale_after_s
             return self._drop(camera, "late")
         cam.last_stamp = stamp
+        if cam.first_stamp is None:
+            cam.first_stamp = stamp
+        cam.recent_stamps.append(stamp)
         frame = Frame(camera, stamp, now, payload)
         target = self._matching_set(stamp)
         if target is None:
@@ -161,8 +223,14 @@ class FrameSynchronizer:
         return None
 
     def poll(self, now: float) -> None:
-        """Finish sets whose time is up (call regularly, e.g. from a timer)."""
+        """Finish sets whose time is up (call at next_deadline(), or after add())."""
         self._finish(now)
+
+    def next_deadline(self) -> float | None:
+        """The monotonic time at which the oldest open set times out (None: no open set)."""
+        if not self._open:
+            return None
+        return min(open_set.opened for open_set in self._open) + self.timeout_s
 
     # -- output --------------------------------------------------------------------------
     def pop_latest(self) -> FrameSet | None:
@@ -196,13 +264,27 @@ class FrameSynchronizer:
         self.state[camera].drops[reason] += 1
         return reason
 
+    def _is_restart(self, camera: str, stamp: float) -> bool:
+        """Whether a jump back of `camera` to `stamp` is a restart of the stream (see the
+        module docstring) rather than one bad stamp."""
+        cam = self.state[camera]
+        if cam.last_stamp is not None and cam.last_stamp - stamp > self.reset_after_s:
+            return True
+        if cam.first_stamp is not None and abs(stamp - cam.first_stamp) <= self.slop_s:
+            return True
+        return any(other.rewound_to is not None for name, other in self.state.items()
+                   if name != camera)
+
     def _reset_time(self, camera: str, stamp: float) -> None:
-        """The camera's clock went back a long way: forget what was built on the old clock."""
+        """The clock went back (a bag loop, a simulated clock reset): forget what was built
+        on the old clock."""
         self.state[camera].drops["time_reset"] += 1
+        self.time_resets += 1
         self._open.clear()
         self._last_emitted_stamp = -float("inf")
         for cam in self.state.values():
-            cam.last_stamp = None
+            cam.last_stamp = cam.first_stamp = cam.rewound_to = None
+            cam.recent_stamps.clear()
 
     def _is_live(self, name: str, now: float) -> bool:
         """False once the camera is stale: silent for stale_after_s (counting from the first
@@ -225,7 +307,8 @@ class FrameSynchronizer:
         return best
 
     def _finish(self, now: float) -> None:
-        live = [name for name in self.cameras if self._is_live(name, now)]
+        live = [name for name in self.cameras
+                if self._is_live(name, now) and now >= self.state[name].lagging_until]
         still_open = []
         for open_set in self._open:
             limit = open_set.reference + self.slop_s

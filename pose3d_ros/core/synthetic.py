@@ -43,6 +43,13 @@ _CANONICAL = {
 CANONICAL_HEIGHT_M = 1.75
 
 
+def canonical_pose(layout: JointLayout = BLAZEPOSE33) -> np.ndarray:
+    """The canonical standing body of a 1.75 m person in `layout`: (J, 3) metres, body frame
+    (x to the person's left, y forward, z up, feet on z = 0)."""
+    base = np.array([_CANONICAL[n] for n in BLAZEPOSE33.joint_names])
+    return base if layout.name == BLAZEPOSE33.name else convert_joints(base, BLAZEPOSE33, layout)
+
+
 def _idx(*names: str) -> np.ndarray:
     return BLAZEPOSE33.indices(names)
 
@@ -84,7 +91,7 @@ def random_poses(num_frames: int, num_people: int, rng: np.random.Generator, *,
     lengths stay constant over time, so the truth has zero bone-length variation.
     """
     names = BLAZEPOSE33.joint_names
-    base = np.array([_CANONICAL[n] for n in names])  # (33, 3)
+    base = canonical_pose()  # (33, 3)
     f, p = num_frames, num_people
     t = np.arange(f)[:, None] / fps  # (F, 1)
     scale = rng.uniform(*heights, size=p) / CANONICAL_HEIGHT_M

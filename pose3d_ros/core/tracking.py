@@ -1,4 +1,5 @@
-"""Stable person ids over time for 3D skeletons, and id-switch counting.
+"""Stable person ids over time, for 3D skeletons (SkeletonTracker) and for one camera's 2D
+people (ImageTracker), and id-switch counting.
 
 Each track keeps its last joint positions (metres) and a constant-velocity model of its centre
 (mean of its visible joints). At every update, the predicted tracks and the new skeletons are
@@ -7,6 +8,12 @@ matched one-to-one by the Hungarian method (scipy.optimize.linear_sum_assignment
 track grows with the time since it was last seen (`gate_growth_mps`), so a person who leaves
 and comes back within `reid_window_s` gets their old id back (re-identification); tracks older
 than that are forgotten. Unmatched skeletons start new tracks with fresh ids (>= 1).
+
+ImageTracker serves the one-camera path, whose depth is a guess that can jump by a metre from
+one frame to the next: it matches people in the image, where they are measured, gating the
+mean keypoint distance relative to the person's size in pixels, and confirms a track only after
+`min_hits` consecutive matches, so a detection seen in one or two frames (a ghost in glare)
+never gets a published id.
 
 count_id_switches() is the CLEAR-MOT IDSW count against reference identities, for evaluation.
 """
@@ -76,7 +83,7 @@ class SkeletonTracker:
         return self._ids.copy()
 
     def reset(self) -> None:
-        self.__init__(self.params)
+        type(self).__init__(self, self.params)
 
     def update(self, positions: np.ndarray, stamp: float) -> np.ndarray:
         positions = np.asarray(positions, dtype=np.float64)
@@ -147,6 +154,146 @@ class SkeletonTracker:
             self.stats.tracks_forgotten += int((~keep).sum())
             self._ids, self._positions = self._ids[keep], self._positions[keep]
             self._velocity, self._last_seen = self._velocity[keep], self._last_seen[keep]
+
+
+@dataclass(frozen=True)
+class ImageTrackerParams:
+    """max_distance: gate on the mean keypoint distance divided by the person's size in the
+        image (diagonal of its keypoints' bounding box), for a track seen in the last frame.
+    gate_growth_per_s: how much that gate widens per second a track has been unseen.
+    reid_window_s: a lost confirmed track can be re-identified for this long (s).
+    min_hits: consecutive matched frames before a track is confirmed (published); a tentative
+        track missed once is dropped.
+    velocity_smoothing: weight of the newest image velocity in the track's estimate (0..1].
+    """
+
+    max_distance: float = 0.5
+    gate_growth_per_s: float = 1.0
+    reid_window_s: float = 1.0
+    min_hits: int = 3
+    velocity_smoothing: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.max_distance > 0:
+            raise ValueError(f"max_distance must be > 0, got {self.max_distance}")
+        if not self.gate_growth_per_s >= 0:
+            raise ValueError(f"gate_growth_per_s must be >= 0, got {self.gate_growth_per_s}")
+        if not self.reid_window_s > 0:
+            raise ValueError(f"reid_window_s must be > 0, got {self.reid_window_s}")
+        if self.min_hits < 1:
+            raise ValueError(f"min_hits must be >= 1, got {self.min_hits}")
+        if not 0 < self.velocity_smoothing <= 1:
+            raise ValueError(f"velocity_smoothing must be in (0, 1], got "
+                             f"{self.velocity_smoothing}")
+
+
+class ImageTracker:
+    """Ids for one camera's 2D people: update(keypoints (P, J, 2) pixels, stamp s) ->
+    (ids (P,) int64 >= 1, confirmed (P,) bool). See the module docstring."""
+
+    def __init__(self, params: ImageTrackerParams | None = None) -> None:
+        self.params = params or ImageTrackerParams()
+        self.stats = TrackerStats()
+        self._next_id = 1
+        self._ids = np.zeros((0,), np.int64)
+        self._keypoints = np.zeros((0, 0, 2))   # (T, J, 2) last seen pixels
+        self._velocity = np.zeros((0, 2))       # (T, 2) pixels/s of the keypoint centre
+        self._last_seen = np.zeros((0,))        # (T,) s
+        self._hits = np.zeros((0,), np.int64)   # (T,) consecutive matches
+        self._confirmed = np.zeros((0,), bool)  # (T,)
+        self._last_stamp: float | None = None
+
+    def reset(self) -> None:
+        type(self).__init__(self, self.params)
+
+    def update(self, keypoints: np.ndarray, stamp: float) -> tuple[np.ndarray, np.ndarray]:
+        keypoints = np.asarray(keypoints, np.float64)
+        if keypoints.ndim != 3 or keypoints.shape[-1] != 2:
+            raise ValueError(f"keypoints must be (P, J, 2), got {keypoints.shape}")
+        if not np.isfinite(stamp):
+            raise ValueError(f"stamp must be finite, got {stamp}")
+        if self._last_stamp is not None and stamp < self._last_stamp:
+            self.reset()                      # clock went backwards (bag loop): start over
+        self._last_stamp = stamp
+        num_people, num_joints = keypoints.shape[:2]
+        if self._keypoints.shape[1] != num_joints:
+            self.reset()
+            self._last_stamp = stamp
+            self._keypoints = np.zeros((0, num_joints, 2))
+        self._forget(stamp)
+        p = self.params
+        ids = np.zeros((num_people,), np.int64)
+        matched = np.zeros((num_people,), bool)
+        track_matched = np.zeros(len(self._ids), bool)
+        if len(self._ids) and num_people:
+            gap = stamp - self._last_seen
+            predicted = self._keypoints + (self._velocity * gap[:, None])[:, None, :]
+            dist = np.linalg.norm(predicted[:, None] - keypoints[None], axis=-1)  # (T, P, J)
+            valid = np.isfinite(dist)
+            count = valid.sum(-1)
+            mean = np.where(valid, dist, 0.0).sum(-1) / np.maximum(count, 1)
+            relative = mean / np.maximum(image_size(keypoints), 1.0)[None]
+            gate = p.max_distance + p.gate_growth_per_s * np.maximum(gap - 1e-9, 0.0)
+            cost = np.where((count > 0) & (relative <= gate[:, None]), relative, _UNMATCHABLE)
+            rows, cols = linear_sum_assignment(cost)
+            ok = cost[rows, cols] < _UNMATCHABLE
+            rows, cols = rows[ok], cols[ok]
+            dt = np.maximum(gap[rows], 1e-6)[:, None]
+            step = np.nan_to_num((_centre(keypoints[cols]) - _centre(self._keypoints[rows])) / dt)
+            back = self._hits[rows] == 0       # a confirmed track seen again after a gap
+            self.stats.reidentified += int(back.sum())
+            w = p.velocity_smoothing
+            self._velocity[rows] = np.where(back[:, None], 0.0,
+                                            w * step + (1 - w) * self._velocity[rows])
+            self._keypoints[rows] = np.where(np.isfinite(keypoints[cols]), keypoints[cols],
+                                             self._keypoints[rows])
+            self._last_seen[rows] = stamp
+            self._hits[rows] += 1
+            ids[cols] = self._ids[rows]
+            matched[cols] = True
+            track_matched[rows] = True
+        # Unmatched tracks: tentative ones are dropped, confirmed ones wait for re-id.
+        self._hits[~track_matched] = 0
+        keep = track_matched | self._confirmed
+        self._select(keep)
+        self._confirmed |= self._hits >= p.min_hits
+        new = np.flatnonzero(~matched)
+        if new.size:
+            fresh = np.arange(self._next_id, self._next_id + new.size, dtype=np.int64)
+            self._next_id += new.size
+            self.stats.tracks_started += new.size
+            ids[new] = fresh
+            self._ids = np.concatenate([self._ids, fresh])
+            self._keypoints = np.concatenate([self._keypoints, keypoints[new]])
+            self._velocity = np.concatenate([self._velocity, np.zeros((new.size, 2))])
+            self._last_seen = np.concatenate([self._last_seen, np.full(new.size, stamp)])
+            self._hits = np.concatenate([self._hits, np.ones(new.size, np.int64)])
+            self._confirmed = np.concatenate([self._confirmed, np.full(new.size,
+                                                                       p.min_hits <= 1)])
+        order = np.argsort(self._ids)
+        rows = order[np.searchsorted(self._ids[order], ids)] if num_people else ids
+        confirmed = self._confirmed[rows] if num_people else np.zeros(0, bool)
+        return ids, confirmed
+
+    def _select(self, keep: np.ndarray) -> None:
+        self._ids, self._keypoints = self._ids[keep], self._keypoints[keep]
+        self._velocity, self._last_seen = self._velocity[keep], self._last_seen[keep]
+        self._hits, self._confirmed = self._hits[keep], self._confirmed[keep]
+
+    def _forget(self, stamp: float) -> None:
+        keep = stamp - self._last_seen <= self.params.reid_window_s
+        if not keep.all():
+            self.stats.tracks_forgotten += int((~keep).sum())
+            self._select(keep)
+
+
+def image_size(keypoints: np.ndarray) -> np.ndarray:
+    """(P, J, 2) pixels -> (P,) diagonal of each person's keypoint bounding box (pixels)."""
+    seen = np.isfinite(keypoints).all(-1, keepdims=True)
+    high = np.where(seen, keypoints, -np.inf).max(axis=1)
+    low = np.where(seen, keypoints, np.inf).min(axis=1)
+    extent = np.where(np.isfinite(high - low), high - low, 0.0)
+    return np.hypot(extent[:, 0], extent[:, 1])
 
 
 def _centre(positions: np.ndarray) -> np.ndarray:

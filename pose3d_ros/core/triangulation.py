@@ -23,11 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel, cross3
+from .layouts import JointLayout
 
 
 @dataclass
@@ -76,7 +77,7 @@ def _view_quadrics(pn: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
-def _rig_quadrics(arrays: CameraArrays) -> np.ndarray:
+def rig_quadrics(arrays: CameraArrays) -> np.ndarray:
     """_view_quadrics of a CameraArrays, computed once per rig (keyed by identity)."""
     return _view_quadrics(arrays.projections)
 
@@ -280,7 +281,7 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     valid = np.isfinite(xy).all(-1) & np.isfinite(w) & (w >= min_score)
     w = np.where(valid, np.maximum(w, 1e-3), 0.0)
 
-    pn, focal, quadrics = arrays.projections, arrays.focal, _rig_quadrics(arrays)
+    pn, focal, quadrics = arrays.projections, arrays.focal, rig_quadrics(arrays)
     points = _dlt_reweighted(pn, xy, w, quadrics)
     used = valid.copy()
 
@@ -342,3 +343,78 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics):
         points[changed] = _dlt_reweighted(pn, xy[changed],
                                           np.where(inliers2[changed], w[changed], 0.0), quadrics)
     return points, inliers2
+
+
+def left_right_pairs(layout: JointLayout) -> np.ndarray:
+    """(K, 2) joint indices of the layout's left_* / right_* pairs."""
+    names = layout.joint_names
+    return np.array([(i, names.index("right_" + n[5:])) for i, n in enumerate(names)
+                     if n.startswith("left_") and "right_" + n[5:] in names],
+                    np.intp).reshape(-1, 2)
+
+
+def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
+                      points: np.ndarray, pairs: np.ndarray, threshold_px: float
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Undo 2D detections' left/right confusions against a consensus 3D.
+
+    normalized (P, V, J, 2), scores (P, V, J): each person's views; points (P, J, 3) their
+    robust triangulation (metres); pairs (K, 2) left/right joint indices. In a view where both
+    joints of a pair are seen and exchanging their labels cuts the pair's summed
+    reprojection error (above threshold_px / 2 pixels) by 30 %, the two are exchanged
+    (keypoints and scores). Returns the corrected normalized, scores, and swapped (P, V, K).
+    """
+    a, b = pairs[:, 0], pairs[:, 1]
+    cam = np.einsum("vij,pkj->pvki", arrays.rotations, points) + arrays.translations[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        proj = cam[..., :2] / cam[..., 2:3]                             # (P, V, J, 2)
+    focal = arrays.focal[None, :, None]
+
+    def err(obs, at):
+        return np.linalg.norm(normalized[:, :, obs] - proj[:, :, at], axis=-1) * focal
+
+    keep, swap = err(a, a) + err(b, b), err(a, b) + err(b, a)          # (P, V, K)
+    with np.errstate(invalid="ignore"):
+        swapped = ((swap < 0.7 * keep) & (keep > 0.5 * threshold_px)
+                   & (scores[:, :, a] >= 0) & (scores[:, :, b] >= 0))
+    swapped &= np.isfinite(swap)
+    fixed_xy, fixed_sc = normalized.copy(), scores.copy()
+    p, v, k = np.nonzero(swapped)
+    fixed_xy[p, v, a[k]], fixed_xy[p, v, b[k]] = normalized[p, v, b[k]], normalized[p, v, a[k]]
+    fixed_sc[p, v, a[k]], fixed_sc[p, v, b[k]] = scores[p, v, b[k]], scores[p, v, a[k]]
+    return fixed_xy, fixed_sc, swapped
+
+
+def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
+                       layout: JointLayout, *, min_views: int = 2, min_score: float = 0.3,
+                       outlier_threshold_px: float = 40.0, refine: bool = False
+                       ) -> tuple[TriangulationResult, np.ndarray, np.ndarray]:
+    """triangulate_normalized() of associated people (P, V, J, 2) that also undoes the 2D
+    detector's left/right swaps (unswap_left_right against the robust solution; the people
+    with a swap are triangulated again, and checked once more). Returns the result and the corrected
+    normalized (P, V, J, 2) and scores (P, V, J)."""
+    options: dict[str, Any] = dict(min_views=min_views, min_score=min_score,
+                   outlier_threshold_px=outlier_threshold_px, refine=refine)
+    result = triangulate_normalized(arrays, normalized, scores, **options)
+    pairs = left_right_pairs(layout)
+    if not pairs.size or not normalized.shape[0] or not np.isfinite(outlier_threshold_px):
+        return result, normalized, scores
+    fixed_xy, fixed_sc = normalized.copy(), scores.copy()
+    people = np.arange(normalized.shape[0])
+    for _ in range(2):            # a second round against the consensus the first one fixed
+        xy, sc, swapped = unswap_left_right(arrays, fixed_xy[people], fixed_sc[people],
+                                            result.points[people], pairs, outlier_threshold_px)
+        changed = swapped.any((1, 2))
+        if not changed.any():
+            break
+        people = people[changed]
+        fixed_xy[people], fixed_sc[people] = xy[changed], sc[changed]
+        # re-triangulate only the joints of the exchanged pairs of those people
+        joints = np.unique(pairs[swapped[changed].any((0, 1))])
+        again = triangulate_normalized(arrays, fixed_xy[people][:, :, joints],
+                                       fixed_sc[people][:, :, joints], **options)
+        at = np.ix_(people, joints)
+        for name in ("points", "reprojection_error", "num_views", "confidence"):
+            getattr(result, name)[at] = getattr(again, name)
+        result.used[np.ix_(people, np.arange(arrays.num_cameras), joints)] = again.used
+    return result, fixed_xy, fixed_sc

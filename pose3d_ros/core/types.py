@@ -8,11 +8,17 @@ Conventions for every array here:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .layouts import JointLayout
+
+
+def as_image_size(values) -> tuple[int, int]:
+    """(width, height) in pixels as plain ints, from any pair (a tuple, an array row)."""
+    width, height = (int(v) for v in values)
+    return width, height
 
 
 @dataclass
@@ -27,6 +33,10 @@ class Detections2D:
     world: optional (P, J, 3) float32, metres, the detector's own metric 3D in a hip-centred
         frame with camera-aligned axes (BlazePose world landmarks), NaN where absent.
     image_size: (width, height) in pixels of the image the detector saw.
+    normalised: optional (P, J, 2) float64, the keypoints undistorted into normalised image
+        coordinates of the camera's optical frame (x/z, y/z: no K, no distortion), NaN where
+        the keypoint is NaN; set by the pipeline's undistortion step (with_normalised), None
+        until then.
     """
 
     keypoints: np.ndarray
@@ -36,10 +46,19 @@ class Detections2D:
     layout: JointLayout
     image_size: tuple[int, int]
     world: np.ndarray | None = None
+    normalised: np.ndarray | None = None
 
     @property
     def num_people(self) -> int:
         return int(self.keypoints.shape[0])
+
+    def with_normalised(self, normalised: np.ndarray) -> "Detections2D":
+        """A copy carrying the undistorted normalised coordinates (P, J, 2) of its keypoints."""
+        normalised = np.asarray(normalised, np.float64)
+        if normalised.shape != self.keypoints.shape:
+            raise ValueError(f"normalised {normalised.shape} must match keypoints "
+                             f"{self.keypoints.shape}")
+        return replace(self, normalised=normalised)
 
     @classmethod
     def empty(cls, layout: JointLayout, image_size: tuple[int, int]) -> "Detections2D":

@@ -3,20 +3,30 @@
 declare_parameters() declares them on a node with rcl_interfaces/ParameterDescriptor (so
 `ros2 param describe` shows the description, type and range), and read_parameters() reads
 them back, checks ranges, choices and cross-parameter rules, and raises ParameterError with a
-message naming the parameter, the value and what is allowed. The YAML files in config/ are
-checked against these tables by test/test_config_drift.py.
+message naming the parameter, the value and what is allowed; read values come back as a
+frozen configuration dataclass generated from the same table (config_class):
+`config.sync.slop_s`, `config.camera_names` (a tuple). Each default and range is written once,
+here; the defaults of the core's own settings (synchroniser, tracker, filter, triangulation)
+are taken from the core's dataclasses, so the node and the offline core agree. The YAML files
+in config/ are checked against these tables by test/test_config_drift.py.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.parameter import Parameter
 
-DETECTORS = ("blazepose", "blazepose_multi", "blazepose_onnx", "yolo_pose", "rtmpose", "heatmap")
+from pose3d_ros.core.detection import DETECTOR_NAMES as DETECTORS
+from pose3d_ros.core.filtering import OneEuroParams
+from pose3d_ros.core.pipeline import PipelineParams
+from pose3d_ros.core.sync import SyncParams
+from pose3d_ros.core.tracking import TrackerParams
+
 LAYOUTS = ("", "coco17", "h36m17", "blazepose33")
+_SYNC, _TRACK, _FILTER, _3D = SyncParams(), TrackerParams(), OneEuroParams(), PipelineParams()
 
 
 class ParameterError(ValueError):
@@ -35,6 +45,8 @@ class ParamSpec:
     high: float | None = None
     choices: tuple | None = None
     read_only: bool = False
+    excluded: tuple[float, float] | None = None   # an open interval inside [low, high] refused
+    hint: str = ""               # what the range means, for the error message
 
     @property
     def type(self) -> Parameter.Type:
@@ -45,10 +57,11 @@ class ParamSpec:
                                    description=self.description, read_only=self.read_only)
         if self.choices is not None:
             desc.additional_constraints = "one of: " + ", ".join(repr(c) for c in self.choices)
-        if self.low is not None and self.type == Parameter.Type.DOUBLE:
+        if self.low is not None and self.high is not None and self.type == Parameter.Type.DOUBLE:
             desc.floating_point_range = [FloatingPointRange(
                 from_value=float(self.low), to_value=float(self.high), step=0.0)]
-        elif self.low is not None and self.type == Parameter.Type.INTEGER:
+        elif self.low is not None and self.high is not None and (
+                self.type == Parameter.Type.INTEGER):
             desc.integer_range = [IntegerRange(from_value=int(self.low),
                                                to_value=int(self.high), step=1)]
         return desc
@@ -60,9 +73,13 @@ class ParamSpec:
             if bad:
                 raise ParameterError(f"parameter {self.name!r} = {value!r}: "
                                      f"{bad[0]!r} is not one of {list(self.choices)}")
+        hint = f": {self.hint}" if self.hint else ""
         if self.low is not None and not self.low <= value <= self.high:
             raise ParameterError(f"parameter {self.name!r} = {value!r} is outside "
-                                 f"[{self.low}, {self.high}]")
+                                 f"[{self.low}, {self.high}]{hint}")
+        if self.excluded is not None and self.excluded[0] < value < self.excluded[1]:
+            raise ParameterError(f"parameter {self.name!r} = {value!r} lies in the refused "
+                                 f"interval ({self.excluded[0]}, {self.excluded[1]}){hint}")
 
 
 # -- the tables ---------------------------------------------------------------------------
@@ -103,36 +120,48 @@ _RIG = (
               "camera_names. Empty with extrinsics_source 'tf' or 'none'."),
     ParamSpec("intrinsics_from_camera_info", True, "Take K and distortion from each "
               "camera's CameraInfo (true) or from the rig file (false)."),
-    ParamSpec("sync.slop_s", 0.010, "Largest stamp difference within one frame set (s).",
+    ParamSpec("sync.slop_s", _SYNC.slop_s, "Largest stamp difference within one frame set (s).",
               0.0001, 1.0),
-    ParamSpec("sync.min_views", 1, "Fewest cameras a frame set needs to be processed.", 1, 64),
-    ParamSpec("sync.timeout_s", 0.100, "Longest a frame set waits for missing cameras (s).",
+    ParamSpec("sync.min_views", _SYNC.min_views,
+              "Fewest cameras a frame set needs to be processed.", 1, 64),
+    ParamSpec("sync.timeout_s", _SYNC.timeout_s,
+              "Longest a frame set waits for missing cameras (s).",
               0.001, 10.0),
-    ParamSpec("sync.stale_after_s", 1.0, "A camera silent this long is reported stale and no "
+    ParamSpec("sync.stale_after_s", _SYNC.stale_after_s,
+              "A camera silent this long is reported stale and no "
               "longer waited for (s).", 0.01, 60.0),
-    ParamSpec("sync.queue_size", 2, "Finished frame sets kept while the node is busy; the "
+    ParamSpec("sync.queue_size", _SYNC.queue_size,
+              "Finished frame sets kept while the node is busy; the "
               "newest is processed, older ones are dropped and counted.", 1, 100),
-    ParamSpec("triangulation.min_views", 2, "Fewest views a joint needs to be triangulated.",
+    ParamSpec("triangulation.min_views", _3D.min_views,
+              "Fewest views a joint needs to be triangulated.",
               2, 64),
-    ParamSpec("triangulation.min_score", 0.3, "2D joint score below which a view is ignored.",
+    ParamSpec("triangulation.min_score", _3D.min_score,
+              "2D joint score below which a view is ignored.",
               0.0, 1.0),
-    ParamSpec("triangulation.outlier_threshold_px", 40.0, "Reprojection error above which a "
+    ParamSpec("triangulation.outlier_threshold_px", _3D.outlier_threshold_px,
+              "Reprojection error above which a "
               "view of a joint is rejected (pixels).", 0.5, 1000.0),
-    ParamSpec("output_layout", "", "Joint layout of the 3D output; empty keeps the "
+    ParamSpec("output_layout", _3D.output_layout, "Joint layout of the 3D output; empty keeps the "
               "detector's.", choices=LAYOUTS),
     ParamSpec("tracking.enabled", True, "Give people stable ids over time."),
-    ParamSpec("tracking.max_distance_m", 0.5, "Largest mean joint distance to continue a "
+    ParamSpec("tracking.max_distance_m", _TRACK.max_distance_m,
+              "Largest mean joint distance to continue a "
               "track from one frame to the next (m).", 0.01, 10.0),
-    ParamSpec("tracking.gate_growth_mps", 1.0, "Growth of that gate per second a person is "
+    ParamSpec("tracking.gate_growth_mps", _TRACK.gate_growth_mps,
+              "Growth of that gate per second a person is "
               "unseen (m/s).", 0.0, 20.0),
-    ParamSpec("tracking.reid_window_s", 2.0, "A person who returns within this time gets "
+    ParamSpec("tracking.reid_window_s", _TRACK.reid_window_s,
+              "A person who returns within this time gets "
               "their id back (s).", 0.0, 600.0),
     ParamSpec("filter.enabled", True, "Smooth joints with the One Euro filter."),
-    ParamSpec("filter.min_cutoff_hz", 1.0, "One Euro cut-off when still (Hz; lower = "
+    ParamSpec("filter.min_cutoff_hz", _FILTER.min_cutoff_hz,
+              "One Euro cut-off when still (Hz; lower = "
               "smoother).", 0.01, 100.0),
-    ParamSpec("filter.beta", 2.0, "One Euro speed coefficient (s/m; higher = less lag).",
+    ParamSpec("filter.beta", _FILTER.beta, "One Euro speed coefficient (s/m; higher = less lag).",
               0.0, 100.0),
-    ParamSpec("filter.d_cutoff_hz", 1.0, "One Euro cut-off of the speed estimate (Hz).",
+    ParamSpec("filter.d_cutoff_hz", _FILTER.d_cutoff_hz,
+              "One Euro cut-off of the speed estimate (Hz).",
               0.01, 100.0),
     ParamSpec("publish_markers", True, "Publish visualization_msgs/MarkerArray on "
               "skeleton_markers for rviz2."),
@@ -156,7 +185,9 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
     ParamSpec("monocular_body_height_m", 0.0, "Standing height (m) of the people seen by one "
               "camera: the monocular path scales their 3D to it before placing it, since one "
               "view fixes depth only through body size. 0 keeps the 3D's own metric size "
-              "(BlazePose's world landmarks, or the lifter's output).", 0.0, 2.5),
+              "(BlazePose's world landmarks, or the lifter's output).", 0.0, 2.5,
+              excluded=(0.0, 0.5),
+              hint="not a human standing height (m); 0 keeps the 3D's own size"),
     ParamSpec("publish_2d", False, "Also publish each camera's 2D skeletons on "
               "<camera>/skeletons_2d."),
 )
@@ -187,8 +218,9 @@ def declare_parameters(node, specs: tuple[ParamSpec, ...]) -> None:
                                  f"{spec.type.name.lower()}: {err}") from None
 
 
-def read_parameters(node, specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
-    """Current values of `specs` on `node`, checked; ParameterError naming the problem."""
+def read_parameters(node, specs: tuple[ParamSpec, ...]) -> Any:
+    """Current values of `specs` on `node`, checked, as the frozen config_class(specs)
+    instance; ParameterError naming the problem."""
     values = {}
     for spec in specs:
         value = node.get_parameter(spec.name).value
@@ -198,7 +230,65 @@ def read_parameters(node, specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
         spec.check(value)
         values[spec.name] = value
     _check_rules(values)
-    return values
+    return make_config(specs, values)
+
+
+_PY_TYPES = {Parameter.Type.BOOL: bool, Parameter.Type.INTEGER: int,
+             Parameter.Type.DOUBLE: float, Parameter.Type.STRING: str,
+             Parameter.Type.STRING_ARRAY: tuple[str, ...]}
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+_CONFIG_CLASSES: dict[tuple[str, ...], type] = {}
+
+
+def config_class(specs: tuple[ParamSpec, ...]) -> type:
+    """A frozen dataclass with one typed field per parameter of `specs` and its default;
+    dotted names become nested frozen dataclasses (`sync.slop_s` -> config.sync.slop_s);
+    list parameters become tuples. One class per table (made once)."""
+    key = tuple(spec.name for spec in specs)
+    if key not in _CONFIG_CLASSES:
+        node = next((n for n, table in NODE_PARAMS.items() if table is specs), "node")
+        _CONFIG_CLASSES[key] = _make_config_class(specs, node)
+    return _CONFIG_CLASSES[key]
+
+
+def _make_config_class(specs: tuple[ParamSpec, ...], node: str) -> type:
+    groups: dict[str, list[ParamSpec]] = {}
+    for spec in specs:
+        groups.setdefault(spec.name.rpartition(".")[0], []).append(spec)
+
+    def build(prefix: str) -> type:
+        fields: list[tuple[str, Any, Any]] = []
+        for spec in groups.get(prefix, []):
+            default = _frozen(spec.default)
+            fields.append((spec.name.rpartition(".")[2], _PY_TYPES.get(spec.type, Any),
+                           field(default=default)))
+        for group in sorted({g for g in groups if g.rpartition(".")[0] == prefix and g}):
+            nested = build(group)
+            fields.append((group.rpartition(".")[2], nested, field(default_factory=nested)))
+        name = "".join(part.title() for part in (prefix or node).replace(".", "_").split("_"))
+        return make_dataclass(f"{name}Config", fields, frozen=True)
+
+    return build("")
+
+
+def make_config(specs: tuple[ParamSpec, ...], values: dict[str, Any]) -> Any:
+    """The config_class(specs) instance holding `values` (name -> value; missing names keep
+    their defaults)."""
+    def build(cls: type, prefix: str) -> Any:
+        kwargs = {}
+        for name, kind in cls.__annotations__.items():
+            if isinstance(kind, type) and hasattr(kind, "__dataclass_fields__"):
+                kwargs[name] = build(kind, f"{prefix}{name}.")
+            elif f"{prefix}{name}" in values:
+                kwargs[name] = _frozen(values[f"{prefix}{name}"])
+        return cls(**kwargs)
+
+    return build(config_class(specs), "")
 
 
 def _check_rules(values: dict[str, Any]) -> None:

@@ -68,7 +68,7 @@ def load_keypoints_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def detect(videos: list[Path], detector: str, frames: int | None) -> tuple[np.ndarray, np.ndarray]:
     """2D people of each video (package back-end, cached) -> (F, V, P, 33, 2), (F, V, P, 33)."""
-    from pose3d_ros.tools.demo_2d import detect_videos
+    from pose3d_ros.core.demo_2d import detect_videos
 
     options = {"smooth_landmarks": True} if detector == "blazepose" else {}
     found = detect_videos(videos, detector, frames=frames, **options)
@@ -161,8 +161,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     check_arguments(args, parser)
     reference_rig = None
     if args.demo:
-        from pose3d_ros.tools.demo_2d import load_demo_2d
-        from pose3d_ros.tools.fetch_demo import calibration_path
+        from pose3d_ros.core.data_paths import calibration_path
+        from pose3d_ros.core.demo_2d import load_demo_2d
 
         reference_rig = load_rig(calibration_path(args.demo))
         cameras = list(reference_rig.cameras)

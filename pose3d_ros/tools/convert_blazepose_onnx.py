@@ -44,7 +44,7 @@ RECORD = "verification.json"
 
 
 def data_dir() -> Path:
-    from .fetch_demo import default_data_dir
+    from pose3d_ros.core.data_paths import default_data_dir
     return default_data_dir()
 
 
@@ -156,6 +156,7 @@ def verification_inputs(frames_per_camera: int) -> tuple[np.ndarray, np.ndarray]
     finds (the same preprocessing as the detector back-end)."""
     import cv2
 
+    from ..core.data_paths import video_paths
     from ..core.detection.blazepose_multi import (
         LANDMARK_SIZE,
         LiteRTRunner,
@@ -165,7 +166,6 @@ def verification_inputs(frames_per_camera: int) -> tuple[np.ndarray, np.ndarray]
         roi_from_detection,
     )
     from ..core.detection.ssd_anchors import decode_pose_detector
-    from .fetch_demo import video_paths
 
     detector = LiteRTRunner(mediapipe_model_paths()[0])
     squares, crops = [], []

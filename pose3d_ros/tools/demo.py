@@ -8,7 +8,8 @@ Steps (each printed as it happens):
      frame set by frame set in lock-step, so every set is processed on any machine;
   4. collect the published pose3d_ros/Skeleton3DArray messages into an output bag;
   5. score them against multi-view triangulation from all cameras (no tracking, no filtering)
-     and write evaluation.json and report.html, whose path is printed last.
+     and write evaluation.json, report.html and playback.html (interactive 3D); the report
+     path is printed last.
 
 On a ROS 2 machine the same runs with `ros2 launch` and `ros2 bag play` (see the README).
 
@@ -21,18 +22,17 @@ import importlib.util
 import logging
 import shutil
 import sys
-import threading
-import time
 from pathlib import Path
 
-import numpy as np
-
-from pose3d_ros.core import bagio
-from pose3d_ros.tools import evaluate, fetch_demo, make_bag
+from pose3d_ros.core import bag_tracks, data_paths
+from pose3d_ros.core.bag_report import write_bag_report
+from pose3d_ros.core.output_files import progress, run_cli
+from pose3d_ros.core.video import video_fps
+from pose3d_ros.core.video_bag import cameras_from_calibration, write_bag
 
 log = logging.getLogger("pose3d_demo")
 
-CAMERAS = list(fetch_demo.CAMERAS)
+CAMERAS = list(data_paths.CAMERAS)
 OUTPUT_LAYOUT = "h36m17"
 
 
@@ -42,7 +42,7 @@ def default_out_dir() -> Path:
     return Path("reports") / "demo"
 
 
-DEMO_OUTPUTS = ("input_bag", "output_bag", "evaluation.json", "report.html")
+DEMO_OUTPUTS = ("input_bag", "output_bag", "evaluation.json", "report.html", "playback.html")
 
 
 def prepare_out_dir(out_dir: Path) -> None:
@@ -62,102 +62,39 @@ def prepare_out_dir(out_dir: Path) -> None:
 def make_demo_bag(recording: str, out: Path, scale: float, max_frames: int | None) -> Path:
     """Step 1-2: fetch the recording and write it as a bag (stamps from a fixed epoch, so the
     demo's outputs are reproducible)."""
-    videos = fetch_demo.video_paths(recording)
-    cameras, rig_frame = make_bag.cameras_from_calibration(fetch_demo.calibration_path(recording))
-    summary = make_bag.write_bag(out, videos, cameras, fps=make_bag.video_fps(videos[0]),
-                                 start_ns=1_700_000_000_000_000_000, compressed=True,
-                                 storage="mcap", fixed_frame=rig_frame, scale=scale,
-                                 max_frames=max_frames, crop_to_video=True)
+    videos = data_paths.video_paths(recording)
+    cameras, rig_frame = cameras_from_calibration(data_paths.calibration_path(recording))
+    with progress(max_frames or 100, "bag") as bar:
+        summary = write_bag(out, videos, cameras, fps=video_fps(videos[0]),
+                            start_ns=1_700_000_000_000_000_000, compressed=True,
+                            storage="mcap", fixed_frame=rig_frame, scale=scale,
+                            max_frames=max_frames, crop_to_video=True, progress=bar.update)
     log.info("bag %s: %d frame sets from %d cameras", out, summary.frames, len(cameras))
     return out
 
 
 def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: str,
                      rate: float, timeout_s: float):
-    """Steps 3-4: the real node over DDS, fed by the replay publisher; returns the collected
-    track and the end-to-end latencies (receive time - publish time of the images, s)."""
-    import rclpy
-    from rclpy.context import Context
-    from rclpy.executors import MultiThreadedExecutor
-    from rclpy.node import Node
-    from rclpy.parameter import Parameter
+    """Steps 3-4: the real node over DDS (ros.run_on_bag), poses from the calibration file;
+    returns the collected track and the end-to-end latencies (s)."""
+    from pose3d_ros.ros.run_on_bag import run_node_on_bag
 
-    try:
-        from pose3d_ros.ros.nodes import Pose3DNode
-    except ImportError as error:
-        raise RuntimeError("the pose3d_ros nodes (pose3d_ros.ros.nodes) are not part of this "
-                           f"version yet: {error}") from error
-    from pose3d_ros.ros.replay import BagReplayer, SkeletonCollector
-
-    context = Context()
-    rclpy.init(context=context)
-    executor = MultiThreadedExecutor(num_threads=3, context=context)
-    try:
-        overrides = [
-            Parameter("camera_names", value=CAMERAS),
-            Parameter("rig_file", value=str(calibration)),
-            Parameter("image_transport", value="compressed"),
-            Parameter("image_qos", value="reliable"),
-            Parameter("detector", value=detector),
-            Parameter("autostart", value=False),
-            # Lock-step replay sends a whole set at once, but on a loaded machine the node may
-            # take a while to decode it: wait for all four cameras rather than emit partial
-            # sets, and never declare a camera stale while the node is busy.
-            Parameter("sync.timeout_s", value=2.0),
-            Parameter("sync.stale_after_s", value=30.0),
-            # One layout for triangulated and single-view sets (the lifter's H36M-17).
-            Parameter("output_layout", value=OUTPUT_LAYOUT),
-        ]
-        if importlib.util.find_spec("pose3d_ros.core.lifting") is None:
-            # The single-view path only serves sets with one camera; the demo's sets have four.
-            log.warning("pose3d_ros.core.lifting is not installed: single-camera sets get no 3D")
-            overrides.append(Parameter("monocular_method", value="none"))
-        node = Pose3DNode("pose3d_node", context=context, parameter_overrides=overrides)
-        node.trigger_configure()
-        if getattr(node, "last_error", None):
-            raise RuntimeError(f"pose3d_node did not configure: {node.last_error}")
-        node.trigger_activate()
-        helper = Node("pose3d_demo_replay", context=context)
-        collector = SkeletonCollector(helper, "skeletons")
-        replayer = BagReplayer(helper, bag)
-        executor.add_node(node)
-        executor.add_node(helper)
-        spinner = threading.Thread(target=executor.spin, daemon=True)
-        spinner.start()
-        image_topics = [t for t, ty in replayer.topics.items() if ty == bagio.COMPRESSED_IMAGE]
-        if not replayer.wait_for_subscribers(image_topics, timeout_s=15.0):
-            raise RuntimeError(f"the node did not subscribe to {image_topics} within 15 s")
-        # Cameras first: the node ignores images of a camera it has no CameraInfo for yet.
-        replayer.publish_first(t for t, ty in replayer.topics.items()
-                               if ty == bagio.CAMERA_INFO)
-        time.sleep(0.5)
-        log.info("replaying %s to pose3d_node over DDS (%s)", bag,
-                 "lock-step" if rate == 0 else f"rate {rate}")
-        started = time.monotonic()
-        stats = replayer.play(rate=rate, wait_for=collector.has_stamp_at_least if rate == 0
-                              else None, wait_timeout_s=timeout_s)
-        last = max(stats.publish_ns)
-        deadline = time.monotonic() + timeout_s
-        while not collector.has_stamp_at_least(last) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        log.info("published %d messages (%d frame sets) in %.1f s; received %d skeleton "
-                 "arrays", stats.published, stats.frame_sets, time.monotonic() - started,
-                 collector.count())
-        collector.write_bag(out_bag, tf_static_from=bag)
-        latencies = np.array(collector.latencies_s(stats.publish_ns))
-        node.trigger_deactivate()
-        node.trigger_cleanup()
-    finally:
-        executor.shutdown()
-        for each in executor.get_nodes():
-            each.destroy_node()
-        rclpy.shutdown(context=context)
-    return evaluate.read_track(out_bag, "/skeletons"), latencies
+    parameters = [("rig_file", str(calibration)), ("detector", detector),
+                  # One layout for triangulated and single-view sets (the lifter's H36M-17).
+                  ("output_layout", OUTPUT_LAYOUT)]
+    if importlib.util.find_spec("pose3d_ros.core.lifting") is None:
+        # The single-view path only serves sets with one camera; the demo's sets have four.
+        log.warning("pose3d_ros.core.lifting is not installed: single-camera sets get no 3D")
+        parameters.append(("monocular_method", "none"))
+    with progress(None, "node over DDS") as bar:
+        _, latencies = run_node_on_bag(bag, out_bag, CAMERAS, parameters=parameters, rate=rate,
+                                       timeout_s=timeout_s, progress=bar.update)
+    return bag_tracks.read_track(out_bag, "/skeletons"), latencies
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--recording", choices=sorted(fetch_demo.RECORDINGS), default="single")
+    parser.add_argument("--recording", choices=sorted(data_paths.RECORDINGS), default="single")
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="where the bag, output bag and report go, replaced on each run "
                         "(default: reports/demo/<recording>)")
@@ -176,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = (args.out_dir or default_out_dir() / args.recording).resolve()
     prepare_out_dir(out_dir)
     log.info("[1/5] demo recording %r", args.recording)
-    calibration = fetch_demo.calibration_path(args.recording)
+    calibration = data_paths.calibration_path(args.recording)
     log.info("[2/5] converting to a bag")
     bag = make_demo_bag(args.recording, out_dir / "input_bag", args.scale, args.max_frames)
     log.info("[3/5] running pose3d_node over DDS")
@@ -186,19 +123,20 @@ def main(argv: list[str] | None = None) -> int:
     log.info("[4/5] reference: multi-view triangulation of all cameras (offline, no filter)")
     from pose3d_ros.core.pipeline import PipelineParams
 
-    ref_run = evaluate.run_pipeline(bag, detector=args.detector,
-                                    params=PipelineParams(output_layout=OUTPUT_LAYOUT,
-                                                          tracking=None, filtering=None))
+    with progress(bag_tracks.count_frame_sets(bag), "reference") as bar:
+        ref_run = bag_tracks.run_pipeline(bag, detector=args.detector,
+                                          params=PipelineParams(output_layout=OUTPUT_LAYOUT,
+                                                                tracking=None, filtering=None),
+                                          progress=bar.update)
     ref = ref_run.track
-    per_camera = evaluate.per_camera_figures(bag, pred, ref_run.detections)
+    per_camera = bag_tracks.per_camera_figures(bag_tracks.bag_cameras(bag)[0], pred,
+                                               ref_run.detections)
     log.info("[5/5] scoring and writing the report")
     latency = {"end to end over DDS": latencies}
     latency.update({f"offline {stage}": ref_run.timings[stage] for stage in
                     ("detect", "associate", "triangulate") if stage in ref_run.timings})
-    evaluation = evaluate.evaluate_tracks(pred, ref, latency_s=latency)
-    images = evaluate.overlay_images(bag, evaluation, ref.stamps_ns, [len(ref.frames) // 2])
     notes = [
-        f"demo recording {args.recording!r} (from the {fetch_demo.POSE2SIM_WHEEL} wheel), "
+        f"demo recording {args.recording!r} (from the {data_paths.POSE2SIM_WHEEL} wheel), "
         f"4 cameras, images scaled by {args.scale}",
         "prediction: pose3d_node (all-in-one, tracking + One Euro filter) fed over DDS by the "
         "bag replay publisher, lock-step" if args.rate == 0 else
@@ -212,16 +150,17 @@ def main(argv: list[str] | None = None) -> int:
         "per camera: the node's 3D skeletons projected into each camera against that camera's "
         "2D detections (of the reference run)",
     ]
-    json_path, html_path = evaluate.write_outputs(
-        evaluation, out_dir, title=f"pose3d_ros demo: {args.recording} recording",
-        images=images, notes=notes, per_camera=per_camera)
+    evaluation, _ = write_bag_report(
+        out_dir, bag, pred, ref, title=f"pose3d_ros demo: {args.recording} recording",
+        notes=notes, per_camera=per_camera, latency_s=latency)
     for key, value in evaluation.summary.items():
         print(f"{key:40s} {value}")
     print(f"output bag (rviz2/Foxglove): {out_dir / 'output_bag'}")
-    print(f"json:   {json_path}")
-    print(f"report: {html_path}")
+    print(f"3D playback: {out_dir / 'playback.html'}")
+    print(f"json:   {out_dir / 'evaluation.json'}")
+    print(f"report: {out_dir / 'report.html'}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

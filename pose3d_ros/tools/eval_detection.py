@@ -44,8 +44,8 @@ def matched_joint_distances(first, second) -> np.ndarray:
 
 
 def evaluate(recordings: list[str], detectors: list[str], max_frames: int | None) -> dict:
+    from ..core.data_paths import video_paths
     from ..core.detection.cache import detect_video_set
-    from .fetch_demo import video_paths
     report: dict = {}
     for recording in recordings:
         paths = video_paths(recording)

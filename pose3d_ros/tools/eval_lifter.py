@@ -72,22 +72,23 @@ def lift_sequence(lifter, keypoints_px: np.ndarray, scores: np.ndarray,
 def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, height_m: float,
                        refine: bool, metric_fns: Mapping[str, MetricFn] | None = None,
                        flip: bool = False, multi_person: bool = False,
-                       exclude_overlap: tuple[str, ...] = ()) -> list[dict]:
+                       exclude_overlap: tuple[str, ...] = (),
+                       prior_weight: float = 1.0) -> list[dict]:
     """Rows (camera, method, metrics...) for every camera of a recording.
 
     multi_person: evaluate every person of the recording (train_lifter's multi-person
     labels: blazepose_multi 2D and world landmarks, association, tracking); rows are then
     named <camera>/p<k>. exclude_overlap: recordings (e.g. the training one) whose footage a
-    person must not share (train_lifter.drop_overlapping). A camera is scored on the frames
-    where it sees the person's root joint."""
+    person must not share (core.lifting.labels.drop_overlapping). A camera is scored on the
+    frames where it sees the person's root joint."""
     from pose3d_ros.core.lifting.dataset import world_to_camera
-    from pose3d_ros.core.lifting.root_placement import BodySizePrior
-    from pose3d_ros.core.lifting.runtime import BlazePoseWorldLifter, OnnxLifter
-    from pose3d_ros.tools.train_lifter import (
+    from pose3d_ros.core.lifting.labels import (
         drop_overlapping,
         load_labels,
         load_multi_person_labels,
     )
+    from pose3d_ros.core.lifting.root_placement import BodySizePrior
+    from pose3d_ros.core.lifting.runtime import BlazePoseWorldLifter, OnnxLifter
 
     if multi_person:
         people = load_multi_person_labels(recording)
@@ -100,7 +101,8 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
         metric_fns = default_metrics(np.concatenate([
             r - r[:, :1] for lab in people for r in
             (world_to_camera(c, lab.points_world) for c in lab.cameras)]))
-    prior = BodySizePrior(height_m=height_m) if height_m else None   # 0: the 3D's own size
+    prior = (BodySizePrior(height_m=height_m, weight=prior_weight) if height_m
+             else None)  # 0: the 3D's own size
     methods: dict[str, Callable] = {}
     for path in models:
         lifter = OnnxLifter(path)
@@ -145,6 +147,8 @@ def _camera_rows(labels, refs, methods, metric_fns, prior, refine, suffix: str) 
                 if variant == name:
                     err = np.linalg.norm(placed[:, 0] - refs[v][:, 0], axis=-1)
                     row["root err m (median)"] = float(np.nanmedian(err))
+                    depth_err = np.abs(placed[:, 0, 2] - refs[v][:, 0, 2])
+                    row["pelvis depth err m (median)"] = float(np.nanmedian(depth_err))
                 rows.append(row)
     return rows
 
@@ -180,7 +184,7 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pose3d_ros.tools.fetch_demo import default_data_dir
+    from pose3d_ros.core.data_paths import default_data_dir
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recording", required=True, help="demo name or recording folder")
@@ -190,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=float, default=1.70,
                         help="body-size prior for root placement, metres (0: place the 3D at "
                              "its own metric size, as the nodes do by default)")
+    parser.add_argument("--prior-weight", type=float, default=1.0,
+                        help="with --height: how far the 3D is scaled to the prior's size, in "
+                             "log scale (1: the prior's size, 0.5: half way; BodySizePrior.weight)")
     parser.add_argument("--refine", action="store_true", help="also evaluate refine.py")
     parser.add_argument("--flip", action="store_true",
                         help="also evaluate lifters with left/right flip averaging")
@@ -203,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
     rows = evaluate_recording(args.recording, args.model, cache, args.height, args.refine,
+                              prior_weight=args.prior_weight,
                               flip=args.flip, multi_person=args.multi_person,
                               exclude_overlap=tuple(args.exclude_overlap))
     table = to_markdown(rows + summarise(rows))

@@ -1,6 +1,6 @@
 """Real-data evidence for multi-view 3D on the 4-camera demo recordings.
 
-Runs (or reads cached) the package's BlazePose 2D on every camera (pose3d_ros.tools.demo_2d:
+Runs (or reads cached) the package's BlazePose 2D on every camera (pose3d_ros.core.demo_2d:
 mediapipe BlazePose on the single-person recording, blazepose_multi on the multi-person one),
 then reports:
 
@@ -39,12 +39,12 @@ import numpy as np
 from pose3d_ros.core.association import associate
 from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.camera import Rig
+from pose3d_ros.core.data_paths import calibration_path, video_paths
+from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, load_demo_2d
 from pose3d_ros.core.layouts import BLAZEPOSE33, JointLayout
 from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate
 from pose3d_ros.core.triangulation import triangulate
-from pose3d_ros.core.types import Detections2D
-from pose3d_ros.tools.demo_2d import DETECTORS, Demo2D, load_demo_2d
-from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
+from pose3d_ros.core.types import Detections2D, as_image_size
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def appearance_labels(demo: Demo2D, name: str = "multi") -> np.ndarray:
 def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
                    max_ray_distance_m: float = 0.15) -> dict:
     n_frames, n_views = demo.keypoints.shape[:2]
-    correct = {0: [], 1: []}
+    correct: dict[int, list] = {0: [], 1: []}
     mixed_groups = 0
     groups_total = 0
     t_assoc = 0.0
@@ -209,7 +209,7 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
             k, s = demo.keypoints[f, v, seen], demo.scores[f, v, seen]
             dets.append(Detections2D(k, s, np.zeros((len(seen), 4), np.float32),
                                      np.ones(len(seen), np.float32), BLAZEPOSE33,
-                                     tuple(int(x) for x in demo.image_sizes[v])))
+                                     as_image_size(demo.image_sizes[v])))
             lab.append(labels[f, v, seen])
         t0 = time.perf_counter()
         assoc = associate(rig.cameras, dets, max_ray_distance_m=max_ray_distance_m)
@@ -252,7 +252,7 @@ def run(frames: int | None = None) -> dict:
         out = {"single": evaluate_single(single, rig_single),
                "multi": evaluate_multi(multi, rig_multi, appearance_labels(multi)),
                "2d": {name: {"detector": det, "options": opts}
-                      for name, (det, opts) in DETECTORS.items()}}
+                      for name, (det, opts) in DEMO_DETECTORS.items()}}
         return out
 
 
@@ -284,7 +284,7 @@ def to_markdown(r: dict) -> str:
                      f"{sc['baseline_scale_ratio'][i]:.3f} |")
     lines += ["", f"Self-calibration: {sc['seconds']:.1f} s, bundle RMS "
                   f"{sc['bundle_rms_px']:.2f} px (reference camera cam01)."]
-    lines += _multi_markdown(r["multi"], DETECTORS["multi"][0])
+    lines += _multi_markdown(r["multi"], DEMO_DETECTORS["multi"][0])
     return "\n".join(lines)
 
 

@@ -11,6 +11,9 @@ Frame i of every video is stamped start + i / fps (the videos are synchronised b
 Camera frames follow REP-103 optical axes (z forward, x right, y down); the fixed frame is the
 calibration's world frame (REP-105 would call it "map" or a rig frame; --fixed-frame names it).
 
+The writing lives in pose3d_ros.core.video_bag. An existing OUT_BAG is refused unless
+--overwrite; the bag is written under a temporary name and moved in only when complete.
+
 Usage:
   python -m pose3d_ros.tools.make_bag --demo single OUT_BAG
   python -m pose3d_ros.tools.make_bag --videos a.mp4 b.mp4 --calibration rig.yaml OUT_BAG
@@ -21,222 +24,44 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import cv2
-import numpy as np
-from scipy.spatial.transform import Rotation
 
 from pose3d_ros.core import bagio
+from pose3d_ros.core.data_paths import calibration_path, video_paths
+from pose3d_ros.core.output_files import (
+    UserError,
+    add_common_arguments,
+    progress,
+    refuse_existing,
+    run_cli,
+    staged_output,
+)
+from pose3d_ros.core.video import video_fps
+from pose3d_ros.core.video_bag import (  # noqa: F401 - re-exported for callers of make_bag
+    DEFAULT_FIXED_FRAME,
+    BagSummary,
+    cameras_from_calibration,
+    write_bag,
+)
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FIXED_FRAME = "rig"
 
+def video_frame_count(path: Path) -> int:
+    """Frames a video says it holds (for the progress bar; 0 when unknown)."""
+    import cv2
 
-@dataclass
-class BagCamera:
-    """What the bag needs to know about one calibrated camera.
-
-    name: topic namespace ("cam01"); frame_id: its optical frame ("cam01_optical_frame").
-    K: (3, 3) pixels; D: distortion coefficients in OpenCV order; distortion_model: a
-    sensor_msgs/CameraInfo model name ("plumb_bob", "rational_polynomial", "equidistant").
-    rotation (3, 3), translation (3,) metres: world -> camera, x_cam = R @ x_world + t.
-    """
-
-    name: str
-    frame_id: str
-    width: int
-    height: int
-    K: np.ndarray
-    D: np.ndarray
-    distortion_model: str
-    rotation: np.ndarray
-    translation: np.ndarray
-
-    def __post_init__(self) -> None:
-        self.K = np.asarray(self.K, dtype=np.float64)
-        self.D = np.asarray(self.D, dtype=np.float64).ravel()
-        self.rotation = np.asarray(self.rotation, dtype=np.float64)
-        self.translation = np.asarray(self.translation, dtype=np.float64).ravel()
-        if self.K.shape != (3, 3) or self.rotation.shape != (3, 3) or self.translation.shape != (
-                3,):
-            raise ValueError(f"camera {self.name}: K and rotation must be 3x3, translation 3")
-        if not np.allclose(self.rotation @ self.rotation.T, np.eye(3), atol=1e-6):
-            raise ValueError(f"camera {self.name}: rotation is not orthonormal")
-
-    def scaled(self, factor: float) -> BagCamera:
-        """The same camera for images resized by `factor` (pixel centres kept consistent)."""
-        if not factor > 0:
-            raise ValueError(f"scale factor must be > 0, got {factor}")
-        K = self.K.copy()
-        K[:2, :2] *= factor
-        K[:2, 2] = (K[:2, 2] + 0.5) * factor - 0.5
-        return replace(self, K=K, width=int(round(self.width * factor)),
-                       height=int(round(self.height * factor)))
-
-    def transform_in(self, fixed_frame: str) -> bagio.StaticTransform:
-        """Pose of the optical frame in the fixed frame (camera -> world: R^T, -R^T t)."""
-        rotation = self.rotation.T
-        return bagio.StaticTransform(fixed_frame, self.frame_id, -rotation @ self.translation,
-                                     Rotation.from_matrix(rotation).as_quat())
-
-
-def cameras_from_calibration(path: Path) -> tuple[list[BagCamera], str]:
-    """Load a rig calibration (our YAML, Pose2Sim .toml, Qualisys .qca.txt) as BagCameras and
-    the rig's frame id.
-
-    The loaders live in pose3d_ros.core.calibration (the triangulation work); this adapts the
-    camera models it returns.
-    """
+    capture = cv2.VideoCapture(str(path))
     try:
-        from pose3d_ros.core import calibration
-    except ImportError as error:
-        raise RuntimeError(
-            "pose3d_ros.core.calibration (calibration file loaders) is not part of this "
-            "version yet; build BagCamera objects yourself and call write_bag()") from error
-    rig = calibration.load_rig(path)
-    frame_id = getattr(rig, "frame_id", "") or DEFAULT_FIXED_FRAME
-    return [camera_from_model(cam) for cam in _rig_cameras(rig)], frame_id
-
-
-def _rig_cameras(rig: Any) -> list[Any]:
-    cams = getattr(rig, "cameras", rig)
-    return list(cams.values()) if isinstance(cams, dict) else list(cams)
-
-
-def camera_from_model(camera: Any) -> BagCamera:
-    """Adapt a calibration camera model (attributes name, width, height, K, dist/D, R, t)."""
-    D = getattr(camera, "dist", None)
-    if D is None:
-        D = camera.D
-    name = str(camera.name)
-    frame_id = getattr(camera, "frame_id", None) or f"{name}_optical_frame"
-    return BagCamera(name=name, frame_id=frame_id, width=int(camera.width),
-                     height=int(camera.height), K=camera.K, D=D,
-                     distortion_model=getattr(camera, "distortion_model", "plumb_bob"),
-                     rotation=camera.R, translation=camera.t)
-
-
-def synchronised_frames(videos: Sequence[Path], max_frames: int | None = None
-                        ) -> Iterator[list[np.ndarray]]:
-    """Frame i of every video together (BGR uint8), until the shortest video ends."""
-    captures = [cv2.VideoCapture(str(v)) for v in videos]
-    try:
-        for video, capture in zip(videos, captures, strict=True):
-            if not capture.isOpened():
-                raise ValueError(f"cannot open video {video}")
-        index = 0
-        while max_frames is None or index < max_frames:
-            frames = []
-            for capture in captures:
-                ok, frame = capture.read()
-                if not ok:
-                    return
-                frames.append(frame)
-            yield frames
-            index += 1
+        return max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
     finally:
-        for capture in captures:
-            capture.release()
-
-
-def video_fps(video: Path) -> float:
-    capture = cv2.VideoCapture(str(video))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    capture.release()
-    if not fps > 0:
-        raise ValueError(f"cannot read the frame rate of {video}; pass --fps")
-    return float(fps)
-
-
-def _cropped(camera: BagCamera, video: Path) -> BagCamera:
-    capture = cv2.VideoCapture(str(video))
-    width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
-    height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    capture.release()
-    if (width, height) == (camera.width, camera.height):
-        return camera
-    if width > camera.width or height > camera.height or width <= 0 or height <= 0:
-        raise ValueError(f"{camera.name}: video {video} is {width}x{height}, larger than the "
-                         f"calibrated {camera.width}x{camera.height}; it cannot be a crop")
-    log.warning("%s: video is %dx%d, calibration %dx%d: using the video as the top-left crop",
-                camera.name, width, height, camera.width, camera.height)
-    return replace(camera, width=width, height=height)
-
-
-@dataclass
-class BagSummary:
-    path: Path
-    frames: int
-    messages: int
-    start_ns: int
-    end_ns: int
-    topics: dict[str, str]
-
-
-def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[BagCamera], *, fps: float,
-              start_ns: int, compressed: bool = True, storage: str = "sqlite3",
-              fixed_frame: str = DEFAULT_FIXED_FRAME, scale: float = 1.0,
-              max_frames: int | None = None, jpeg_quality: int = 90,
-              crop_to_video: bool = False) -> BagSummary:
-    """Write the bag. videos[k] is seen by cameras[k]; stamps are start_ns + i / fps.
-
-    crop_to_video: when a video is smaller than its calibrated image size, treat it as the
-    top-left part of the calibrated image (intrinsics unchanged, CameraInfo gets the video's
-    size). Some recordings are stored without the encoder padding the calibration saw (the
-    demo's "single" recording: 1080 of 1088 columns). Otherwise a size mismatch is an error.
-    """
-    if len(videos) != len(cameras):
-        raise ValueError(f"{len(videos)} videos but {len(cameras)} calibrated cameras")
-    if not fps > 0:
-        raise ValueError(f"fps must be > 0, got {fps}")
-    if crop_to_video:
-        cameras = [_cropped(cam, video) for cam, video in zip(cameras, videos, strict=True)]
-    cameras = [cam.scaled(scale) if scale != 1.0 else cam for cam in cameras]
-    names = [cam.name for cam in cameras]
-    if len(set(names)) != len(names):
-        raise ValueError(f"camera names must be unique, got {names}")
-    period_ns = 1e9 / fps
-    frames = 0
-    stamp = start_ns
-    with bagio.BagWriter(out, storage=storage) as bag:
-        bag.write("/tf_static", start_ns,
-                  bagio.tf_message([cam.transform_in(fixed_frame) for cam in cameras], start_ns))
-        for index, images in enumerate(synchronised_frames(videos, max_frames)):
-            stamp = start_ns + int(round(index * period_ns))
-            for cam, image in zip(cameras, images, strict=True):
-                if scale != 1.0:
-                    image = cv2.resize(image, (cam.width, cam.height),
-                                       interpolation=cv2.INTER_AREA)
-                if image.shape[:2] != (cam.height, cam.width):
-                    raise ValueError(f"{cam.name}: video frames are {image.shape[1]}x"
-                                     f"{image.shape[0]} but the calibration says "
-                                     f"{cam.width}x{cam.height}")
-                # CameraInfo first: a replayed node knows the camera before its image arrives.
-                bag.write(f"/{cam.name}/camera_info", stamp, bagio.camera_info_message(
-                    stamp, cam.frame_id, cam.width, cam.height, cam.K, cam.D,
-                    cam.distortion_model))
-                if compressed:
-                    bag.write(f"/{cam.name}/image_raw/compressed", stamp,
-                              bagio.compressed_image_message(image, stamp, cam.frame_id,
-                                                             jpeg_quality))
-                else:
-                    bag.write(f"/{cam.name}/image_raw", stamp,
-                              bagio.image_message(image, stamp, cam.frame_id))
-            frames += 1
-        messages = bag.count
-    if frames == 0:
-        raise ValueError(f"no frame could be read from {[str(v) for v in videos]}")
-    return BagSummary(out, frames, messages, start_ns, stamp, bagio.bag_topics(out))
+        capture.release()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", type=Path, help="bag folder to create (must not exist)")
+    parser.add_argument("out", type=Path, help="bag folder to create (an existing one only "
+                        "with --overwrite)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--demo", choices=["single", "multi"],
                         help="use a demo recording (fetched on first use)")
@@ -258,26 +83,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0,
                         help="resize images (and intrinsics) by this factor, e.g. 0.5")
     parser.add_argument("--max-frames", type=int, default=None)
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
+    # Checks that need no computation first.
+    refuse_existing(args.out, args.overwrite, "bag")
     if args.demo:
-        from pose3d_ros.tools import fetch_demo
-        videos = fetch_demo.video_paths(args.demo)
-        calibration_file = fetch_demo.calibration_path(args.demo)
+        videos = video_paths(args.demo)
+        calibration_file = calibration_path(args.demo)
     else:
         if args.calibration is None:
-            parser.error("--videos needs --calibration")
+            raise UserError("--videos needs --calibration (a rig file; for one camera its "
+                            "intrinsics are enough)")
         videos, calibration_file = args.videos, args.calibration
+    for path in [*videos, calibration_file]:
+        if not Path(path).is_file():
+            raise UserError(f"{path} does not exist")
     cameras, rig_frame = cameras_from_calibration(calibration_file)
+    if len(videos) != len(cameras):
+        raise UserError(f"{len(videos)} videos but the calibration {calibration_file} has "
+                        f"{len(cameras)} cameras ({', '.join(c.name for c in cameras)}); give "
+                        "one video per camera, in that order")
+    if not args.scale > 0:
+        raise UserError(f"--scale must be > 0, got {args.scale}")
     fps = args.fps or video_fps(videos[0])
     start_ns = int((time.time() if args.start is None else args.start) * 1e9)
-    summary = write_bag(args.out, videos, cameras, fps=fps, start_ns=start_ns,
-                        compressed=not args.raw, storage=args.storage,
-                        fixed_frame=args.fixed_frame or rig_frame, scale=args.scale,
-                        max_frames=args.max_frames,
-                        crop_to_video=args.crop_to_video or bool(args.demo))
-    log.info("wrote %s: %d frame sets, %d messages, %.2f s", summary.path, summary.frames,
+    total = min(video_frame_count(v) for v in videos)
+    with staged_output(args.out, args.overwrite) as out, \
+            progress(min(total, args.max_frames or total), "bag") as bar:
+        summary = write_bag(out, videos, cameras, fps=fps, start_ns=start_ns,
+                            compressed=not args.raw, storage=args.storage,
+                            fixed_frame=args.fixed_frame or rig_frame, scale=args.scale,
+                            max_frames=args.max_frames,
+                            crop_to_video=args.crop_to_video or bool(args.demo),
+                            progress=bar.update)
+    log.info("wrote %s: %d frame sets, %d messages, %.2f s", args.out, summary.frames,
              summary.messages, (summary.end_ns - summary.start_ns) / 1e9)
     for topic, msgtype in sorted(summary.topics.items()):
         log.info("  %-32s %s", topic, msgtype)
@@ -285,4 +126,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

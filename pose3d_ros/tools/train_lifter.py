@@ -23,6 +23,11 @@ leaving out footage shared with a recording used for evaluation:
         --exclude-overlap single --out lifter.onnx
 From a bag written by make_bag (or recorded with `ros2 bag record`):
     python -m pose3d_ros.tools.train_lifter --bag rig_bag --out lifter.onnx
+Motion capture (the DeepMimic clips, tools.fetch_mocap) through virtual cameras with the
+BlazePose 2D errors measured on the demo recordings, then fine-tuning on a rig:
+    python -m pose3d_ros.tools.train_lifter --mocap --out mocap.onnx
+    python -m pose3d_ros.tools.train_lifter --recording single --init-from mocap.work \
+        --out rig.onnx
 """
 from __future__ import annotations
 
@@ -31,90 +36,18 @@ import logging
 import sys
 from pathlib import Path
 
+from pose3d_ros.core.data_paths import default_data_dir
+from pose3d_ros.core.lifting.labels import (
+    drop_overlapping,
+    load_bag_labels,
+    load_labels,
+    load_multi_person_labels,
+)
+
 log = logging.getLogger(__name__)
 
 
-def recording_inputs(recording: str) -> tuple[list[Path], Path, str]:
-    """(video paths, calibration path, cache name) of a demo name or a recording folder."""
-    from pose3d_ros.tools import fetch_demo
-
-    if recording in fetch_demo.RECORDINGS:
-        return (fetch_demo.video_paths(recording), fetch_demo.calibration_path(recording),
-                recording)
-    root = Path(recording)
-    videos = sorted((root / "videos").glob("*.mp4"))
-    calib = root / "calibration" / "Calib.qca.txt"
-    if len(videos) < 2 or not calib.is_file():
-        raise ValueError(f"{root}: expected videos/*.mp4 (>= 2) and calibration/Calib.qca.txt")
-    return videos, calib, root.name
-
-
-def load_labels(recording: str, cache_dir: Path, progress: bool = True):
-    """PseudoLabels of a recording (2D detections cached in cache_dir)."""
-    from pose3d_ros.core.lifting.dataset import detect_recording, load_cameras, make_pseudo_labels
-
-    videos, calib, name = recording_inputs(recording)
-    cameras = load_cameras(calib)
-    if len(cameras) != len(videos):
-        raise ValueError(f"{calib} has {len(cameras)} cameras but {len(videos)} videos")
-    views = detect_recording(videos, cache_dir / f"{name}_blazepose.npz", progress=progress)
-    return make_pseudo_labels(cameras, views)
-
-
-def load_multi_person_labels(recording: str) -> list:
-    """PseudoLabels of every person of a recording: the multi-person BlazePose back-end
-    (cached by core.detection.cache), association, 3D tracking, then per-person labels."""
-    from pose3d_ros.core.detection.cache import detect_video_set
-    from pose3d_ros.core.lifting.dataset import load_cameras, multi_person_pseudo_labels
-    from pose3d_ros.tools.make_bag import video_fps
-
-    videos, calib, _ = recording_inputs(recording)
-    cameras = load_cameras(calib)
-    if len(cameras) != len(videos):
-        raise ValueError(f"{calib} has {len(cameras)} cameras but {len(videos)} videos")
-    per_camera = detect_video_set(videos, "blazepose_multi")
-    return multi_person_pseudo_labels(cameras, per_camera, fps=video_fps(videos[0]))
-
-
-def drop_overlapping(labels: list, held_out, name: str, max_distance_m: float = 0.2) -> list:
-    """Labels of people whose 3D coincides, frame by frame (same frame index, rig frame),
-    with the held-out recording's person: the same footage, which must not train a model
-    evaluated on that recording. The demo's 'multi' recording is the 'single' one with a
-    second person composited in, so its man moves exactly as the 'single' person does."""
-    import numpy as np
-
-    kept = []
-    for k, label in enumerate(labels):
-        frames = min(label.points_world.shape[0], held_out.points_world.shape[0])
-        gap = np.linalg.norm(label.points_world[:frames] - held_out.points_world[:frames],
-                             axis=-1)
-        common = np.isfinite(gap).sum()
-        median = float(np.nanmedian(gap)) if common else float("inf")
-        if median < max_distance_m:
-            log.warning("person %d: same motion as the held-out recording %s (median %.0f mm "
-                        "apart over %d joints): not used for training", k, name,
-                        median * 1000, common)
-        else:
-            kept.append(label)
-    return kept
-
-
-def load_bag_labels(bag: Path, cache_dir: Path, calibration: Path | None = None,
-                    image_topics: list[str] | None = None, sync_slop: float | None = None,
-                    use_tf: bool = True, person_height: float = 1.7, progress: bool = True):
-    """PseudoLabels of a multi-camera rosbag2 (2D detections cached in cache_dir)."""
-    from pose3d_ros.core.lifting.bag_dataset import posed_cameras, read_bag_recording
-    from pose3d_ros.core.lifting.dataset import make_pseudo_labels
-
-    recording = read_bag_recording(bag, image_topics, sync_slop, cache_dir, progress=progress)
-    cameras, _ = posed_cameras(recording, calibration, use_tf=use_tf,
-                               person_height_m=person_height)
-    return make_pseudo_labels(cameras, recording.views)
-
-
 def main(argv: list[str] | None = None) -> int:
-    from pose3d_ros.tools.fetch_demo import default_data_dir
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recording", action="append", default=[],
                         help="demo name (single, multi) or recording folder; repeatable")
@@ -147,7 +80,30 @@ def main(argv: list[str] | None = None) -> int:
                         help="checkpoints and history (default: <out>.work/)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="2D detection cache (default: $POSE3D_DATA/cache/lifter)")
-    parser.add_argument("--window", type=int, default=27, choices=(27, 81, 243))
+    parser.add_argument("--mocap", action="store_true",
+                        help="train on the motion-capture clips (fetched by tools.fetch_mocap) "
+                             "through virtual cameras")
+    parser.add_argument("--mocap-clips", nargs="+", default=None,
+                        help="only these clips (default: all 15)")
+    parser.add_argument("--mocap-per-epoch", type=int, default=4000,
+                        help="motion-capture samples per epoch")
+    parser.add_argument("--perfect-2d", action="store_true",
+                        help="mocap samples without the measured 2D error model "
+                             "(core.error_model, pose3d_ros/models/error_model_blazepose.json)")
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="start from this checkpoint.pt (or work directory holding one): "
+                             "fine-tuning")
+    parser.add_argument("--architecture", default="tcn", choices=("tcn", "stformer"))
+    parser.add_argument("--dim", type=int, default=32, help="stformer: token width")
+    parser.add_argument("--depth", type=int, default=3, help="stformer: blocks")
+    parser.add_argument("--heads", type=int, default=4, help="stformer: attention heads")
+    parser.add_argument("--prune-stride", type=int, default=9,
+                        help="stformer: merge the other frames in groups of this many (HoT-style "
+                             "pruning; 0 keeps every frame)")
+    parser.add_argument("--prune-after", type=int, default=0,
+                        help="stformer: blocks before the frames are merged")
+    parser.add_argument("--window", type=int, default=27,
+                        help="frames T per window (tcn: 27, 81 or 243)")
     parser.add_argument("--causal", action="store_true",
                         help="predict the last frame of the window (no look-ahead)")
     parser.add_argument("--channels", type=int, default=128)
@@ -172,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    if not args.recording and not args.bag:
-        parser.error("give at least one --recording or --bag")
+    if not args.recording and not args.bag and not args.mocap:
+        parser.error("give at least one --recording, --bag or --mocap")
     if not args.bag and (args.calibration or args.image_topics or args.self_calibrate):
         parser.error("--calibration, --image-topics and --self-calibrate apply to --bag "
                      "(a --recording folder brings its own calibration)")
@@ -196,17 +152,39 @@ def main(argv: list[str] | None = None) -> int:
     labels += [load_bag_labels(bag, cache, args.calibration, args.image_topics, args.sync_slop,
                                use_tf=not args.self_calibrate, person_height=args.person_height,
                                progress=not args.no_progress) for bag in args.bag]
+    mocap, errors = None, None
+    if args.mocap:
+        from pose3d_ros.core.error_model import load_error_model
+        from pose3d_ros.tools.fetch_mocap import load_mocap
+
+        mocap = load_mocap(args.mocap_clips)
+        errors = None if args.perfect_2d else load_error_model()
+    init = args.init_from
+    if init is not None and init.is_dir():
+        init = init / "checkpoint.pt"
+    try:
+        model_config = LifterConfig(
+            window=args.window, causal=args.causal, channels=args.channels,
+            architecture=args.architecture, dim=args.dim, depth=args.depth, heads=args.heads,
+            prune_stride=args.prune_stride if args.architecture == "stformer" else 0,
+            prune_after=args.prune_after)
+    except ValueError as err:
+        parser.error(str(err))
     config = TrainConfig(
-        model=LifterConfig(window=args.window, causal=args.causal, channels=args.channels),
+        model=model_config, mocap_per_epoch=args.mocap_per_epoch if args.mocap else 0,
+        init_from=None if init is None else str(init),
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
         virtual_per_epoch=args.virtual_per_epoch, limb_angle_deg=args.limb_angle,
         bone_scale=args.bone_scale, synthetic_people=args.synthetic_people,
         synthetic_share=args.synthetic_share,
         reprojection_weight=args.reprojection_weight, seed=args.seed)
     work = args.work_dir or args.out.with_suffix(".work")
-    model = train(labels, config, work, resume=args.resume, progress=not args.no_progress)
+    model = train(labels, config, work, resume=args.resume, progress=not args.no_progress,
+                  mocap=mocap, errors=errors)
     meta = export_onnx(model, args.out, {
-        "trained_on": [str(r) for r in args.recording] + [str(b) for b in args.bag],
+        "trained_on": [str(r) for r in args.recording] + [str(b) for b in args.bag]
+        + ([f"mocap:{','.join(c.name for c in mocap)}"] if mocap else []),
+        "error_model": None if errors is None else errors.source,
         "train_config": config.to_dict(),
         "command": "python -m pose3d_ros.tools.train_lifter " + " ".join(
             argv if argv is not None else sys.argv[1:])})

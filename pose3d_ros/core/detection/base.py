@@ -6,15 +6,15 @@ raw image, NaN for joints it did not find.
 """
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+# default_data_dir moved to core.data_paths; imported here for callers of its old home.
+from ..data_paths import default_data_dir  # noqa: F401
 from ..layouts import JointLayout, convert_joint_scores, convert_joints
 from ..types import Detections2D
 
@@ -26,20 +26,16 @@ class PoseDetector(Protocol):
     name: str
     layout: JointLayout
 
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections2D]:
-        """One BGR uint8 (H, W, 3) image per camera in a fixed camera order -> one result each."""
+    def detect(self, images: Sequence[np.ndarray],
+               cameras: Sequence[int] | None = None) -> list[Detections2D]:
+        """One BGR uint8 (H, W, 3) image per camera -> one result each. cameras: the camera
+        index of each image (back-ends that track keep their state per index); default
+        0, 1, ... in the order given."""
         ...
 
     def close(self) -> None:
         """Release models, sessions and trackers."""
         ...
-
-
-def default_data_dir() -> Path:
-    """$POSE3D_DATA if set, else <repository>/data (same rule as pose3d_ros.tools.fetch_demo):
-    where converted models and caches live."""
-    env = os.environ.get("POSE3D_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "data"
 
 
 def check_images(images: Sequence[np.ndarray], where: str) -> list[np.ndarray]:
@@ -55,6 +51,18 @@ def check_images(images: Sequence[np.ndarray], where: str) -> list[np.ndarray]:
                              f"got {image.dtype} {image.shape}")
         checked.append(image)
     return checked
+
+
+def camera_indices(cameras: Sequence[int] | None, count: int, where: str) -> list[int]:
+    """The camera index of each of `count` images: `cameras` checked (distinct, >= 0), or
+    0 .. count - 1."""
+    if cameras is None:
+        return list(range(count))
+    indices = [int(c) for c in cameras]
+    if len(indices) != count or len(set(indices)) != count or min(indices, default=0) < 0:
+        raise ValueError(f"{where}: cameras must be {count} distinct indices >= 0, "
+                         f"got {list(cameras)}")
+    return indices
 
 
 def boxes_from_keypoints(keypoints: np.ndarray) -> np.ndarray:
@@ -118,6 +126,12 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=-1)
     union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def rgb_unit_float(bgr: np.ndarray) -> np.ndarray:
+    """BGR uint8 (..., 3) -> RGB float32 in [0, 1], in one pass (the same values as
+    `bgr[..., ::-1].astype(np.float32) / 255`, without the float32 temporary)."""
+    return np.divide(bgr[..., ::-1], np.float32(255), dtype=np.float32)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import warnings
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 from ..layouts import BLAZEPOSE33
 from ..types import Detections2D
-from .base import boxes_from_keypoints, check_images
+from .base import boxes_from_keypoints, camera_indices, check_images
 
 # mediapipe 0.10.14 calls a protobuf API that newer protobuf releases deprecate, once per frame;
 # the warning says nothing a user can act on and buries the node's own log lines.
@@ -57,13 +58,17 @@ class MediapipeBlazePose:
             self._trackers.append(self._pose_class(**self._options))
         return self._trackers[camera]
 
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections2D]:
+    def detect(self, images: Sequence[np.ndarray],
+               cameras: Sequence[int] | None = None) -> list[Detections2D]:
+        """cameras: the camera index of each image (its tracker); default 0, 1, ..."""
         images = check_images(images, "MediapipeBlazePose.detect")
-        return [self._detect_one(k, image) for k, image in enumerate(images)]
+        cameras = camera_indices(cameras, len(images), "MediapipeBlazePose.detect")
+        return [self._detect_one(k, image) for k, image in zip(cameras, images, strict=True)]
 
     def _detect_one(self, camera: int, image: np.ndarray) -> Detections2D:
         height, width = image.shape[:2]
-        result = self._tracker(camera).process(np.ascontiguousarray(image[:, :, ::-1]))
+        # cvtColor: ~1 ms per 1080x1920 frame, against ~18 ms for a strided numpy copy.
+        result = self._tracker(camera).process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
         if result.pose_landmarks is None:
             return Detections2D.empty(self.layout, (width, height))
         marks = np.array([(m.x, m.y, m.visibility) for m in result.pose_landmarks.landmark],

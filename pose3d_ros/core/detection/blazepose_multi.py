@@ -10,7 +10,11 @@ pose_landmark_by_roi):
   3. the ROI is cropped to 256x256 (values in [0, 1]) and the landmark model gives 39 points
      (33 body + 2 auxiliary + 4 unused) in crop pixels, projected back through the rotation;
      world landmarks (metres, hip-centred) are rotated by the ROI rotation as MediaPipe does.
-The detector runs on every frame: no ROI tracking, so the result does not depend on history.
+With `track` (the default), as in MediaPipe's video graph, each person's ROI in the next frame
+comes from the auxiliary landmarks 33 (hip centre) and 34 (body size and rotation) by the same
+rule as step 2, and the detector runs only to find people: on one view per pass, when a camera
+has no track or lost one, and every `redetect_every` frames. `track=False` runs the detector
+on every view of every frame (no history).
 
 The stages run through "runners" (callables from a float32 NHWC batch to the model's output
 arrays, each with a leading batch axis): LiteRT here, onnxruntime in blazepose_onnx.py.
@@ -18,6 +22,7 @@ arrays, each with a leading batch axis): LiteRT here, onnxruntime in blazepose_o
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -26,7 +31,7 @@ import numpy as np
 
 from ..layouts import BLAZEPOSE33
 from ..types import Detections2D
-from .base import box_iou, check_images, sigmoid
+from .base import box_iou, camera_indices, check_images, rgb_unit_float, sigmoid
 from .ssd_anchors import PersonDetections, decode_pose_detector, weighted_nms
 
 Runner = Callable[[np.ndarray], list[np.ndarray]]
@@ -34,6 +39,7 @@ Runner = Callable[[np.ndarray], list[np.ndarray]]
 DETECTOR_SIZE = 224
 LANDMARK_SIZE = 256
 NUM_MODEL_LANDMARKS = 39
+NUM_TRACKED_LANDMARKS = 35  # 33 body + 2 auxiliary (hip centre, body size/rotation) for the ROI
 ROI_SCALE = 1.25
 DETECTOR_NMS_IOU = 0.3  # MediaPipe's pose detector NMS threshold
 
@@ -122,7 +128,7 @@ def letterbox_square(image: np.ndarray, size: int) -> tuple[np.ndarray, float, n
     pad = np.array([(size - new_w) // 2, (size - new_h) // 2])
     square = np.zeros((size, size, 3), np.uint8)
     square[pad[1]:pad[1] + new_h, pad[0]:pad[0] + new_w] = resized
-    return square[:, :, ::-1].astype(np.float32) / 255.0, scale, pad.astype(np.float32)
+    return rgb_unit_float(square), scale, pad.astype(np.float32)
 
 
 def roi_from_detection(keypoints_px: np.ndarray) -> np.ndarray:
@@ -146,6 +152,22 @@ def crop_to_image_affine(roi: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([linear, offset[:, :, None]], axis=2)
 
 
+@dataclass
+class CameraTracks:
+    """ROI tracking state of one camera: rois (T, 4) predicted for the next frame from the
+    last landmarks (centre x, y, side px, rotation rad); frames since the last person-detector
+    pass; the next detector view to look at; detector passes left in the current sweep of all
+    views (one per frame: at start, after a loss, while nobody is tracked); whether a track
+    was lost in the last frame; the image shape the state belongs to."""
+
+    rois: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    since_search: int = 0
+    next_view: int = 0
+    sweep_left: int = 0
+    lost: bool = False
+    shape: tuple[int, ...] = ()
+
+
 class TwoStageBlazePose:
     """BlazePose detector + landmark model on every detected person (BLAZEPOSE33 output).
 
@@ -160,6 +182,13 @@ class TwoStageBlazePose:
         two people side by side: >= 0.18); a person right behind another is then lost.
       tiles: also run the person detector on square tiles of elongated images (True); the
         detections of all views are merged with MediaPipe's weighted NMS.
+      track: ROI tracking per camera, as MediaPipe's own video graph (True): each person's ROI
+        for the next frame comes from its auxiliary landmarks. The person detector runs on
+        every view of a camera's first frame, then on ONE view per frame (whole image, then
+        each tile in turn) only while the camera has nobody tracked or just lost a track (a
+        sweep of all views, one per frame), or every `redetect_every` frames to look for new
+        people. False: the detector runs on every view of every frame (no history).
+      redetect_every: frames between two detector passes while every track holds (10).
     """
 
     layout = BLAZEPOSE33
@@ -167,107 +196,175 @@ class TwoStageBlazePose:
     def __init__(self, detector: Runner, landmarker: Runner, *, name: str,
                  min_detection_score: float = 0.5, min_presence_score: float = 0.5,
                  max_people: int = 10, duplicate_iou: float = 0.5,
-                 duplicate_centre: float = 0.15, tiles: bool = True) -> None:
+                 duplicate_centre: float = 0.15, tiles: bool = True, track: bool = True,
+                 redetect_every: int = 10) -> None:
+        if redetect_every < 1:
+            raise ValueError(f"redetect_every must be >= 1, got {redetect_every}")
         self.name = name
         self.duplicate_centre = duplicate_centre
         self.tiles = tiles
+        self.track = track
+        self.redetect_every = redetect_every
         self._detector = detector
         self._landmarker = landmarker
         self.min_detection_score = min_detection_score
         self.min_presence_score = min_presence_score
         self.max_people = max_people
         self.duplicate_iou = duplicate_iou
+        self._tracks: dict[int, CameraTracks] = {}
+        self.last_detector_views = 0  # detector views run by the last detect() (diagnostics)
 
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections2D]:
+    def detect(self, images: Sequence[np.ndarray],
+               cameras: Sequence[int] | None = None) -> list[Detections2D]:
+        """cameras: the camera index of each image (its ROI tracks); default 0, 1, ..."""
         images = check_images(images, f"{self.name}.detect")
+        cameras = camera_indices(cameras, len(images), f"{self.name}.detect")
         if not images:
             return []
-        views = [detector_views(im, self.tiles) for im in images]
-        squares, regions, scales, pads, owners = [], [], [], [], []
-        for k, (image, regions_k) in enumerate(zip(images, views, strict=True)):
-            for x0, y0, side_x, side_y in regions_k:
-                square, scale, pad = letterbox_square(image[y0:y0 + side_y, x0:x0 + side_x],
+        searches = [(k, region) for k, image in enumerate(images)
+                    for region in self._views_to_search(cameras[k], image)]
+        self.last_detector_views = len(searches)
+        found = self._find_people(images, searches)
+        rois, owners, tracked_counts = [], [], []
+        for k, camera in enumerate(cameras):
+            tracked = self._tracks[camera].rois if self.track else np.zeros((0, 4))
+            tracked_counts.append(len(tracked))
+            roi = np.concatenate([tracked, found[k]]) if len(found[k]) else tracked
+            roi = roi[distinct_rois(roi, self.duplicate_centre)][:self.max_people]
+            rois.append(roi)
+            owners.append(np.full(len(roi), k))
+        roi = np.concatenate(rois)
+        owner = np.concatenate(owners)
+        landmarks = self._landmarks(images, roi, owner)
+        results = []
+        for k, (camera, image) in enumerate(zip(cameras, images, strict=True)):
+            det, next_rois = self._collect(landmarks, owner == k, image.shape)
+            if self.track:
+                state = self._tracks[camera]
+                state.lost = len(next_rois) < tracked_counts[k]
+                state.rois = next_rois
+            results.append(det)
+        return results
+
+    def _views_to_search(self, camera: int, image: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """The detector views (x0, y0, width, height) to run on this camera's image now."""
+        views = detector_views(image, self.tiles)
+        if not self.track:
+            return views
+        state = self._tracks.get(camera)
+        if state is None or state.shape != image.shape:  # first frame: every view at once
+            # Cameras start at different phases: their periodic passes fall on different frames.
+            self._tracks[camera] = CameraTracks(shape=image.shape,
+                                                since_search=camera % self.redetect_every)
+            return views
+        if state.lost or (not len(state.rois) and state.sweep_left <= 0):
+            state.sweep_left = len(views)  # start, loss, nobody: every view, one per frame
+            state.lost = False
+        if state.sweep_left > 0:
+            state.sweep_left -= 1
+        elif state.since_search + 1 < self.redetect_every:
+            state.since_search += 1
+            return []
+        state.since_search = 0
+        view = views[state.next_view % len(views)]
+        state.next_view += 1
+        return [view]
+
+    def _find_people(self, images: list[np.ndarray],
+                     searches: list[tuple[int, tuple[int, int, int, int]]]) -> list[np.ndarray]:
+        """Person detector on the (image index, region) views, one batch; per image the ROIs
+        (N, 4) of the people found, best first, after weighted NMS over its views."""
+        found: list[list[PersonDetections]] = [[] for _ in images]
+        if searches:
+            squares, placements = [], []
+            for k, (x0, y0, side_x, side_y) in searches:
+                square, scale, pad = letterbox_square(images[k][y0:y0 + side_y, x0:x0 + side_x],
                                                       DETECTOR_SIZE)
                 squares.append(square)
-                regions.append((x0, y0, side_x, side_y))
-                scales.append(scale)
-                pads.append(pad)
-                owners.append(k)
-        raw_boxes, raw_scores = self._detector(np.stack(squares) * 2.0 - 1.0)[:2]
-        found: list[list[PersonDetections]] = [[] for _ in images]
-        for v in range(len(squares)):
-            people = decode_pose_detector(raw_boxes[v], raw_scores[v],
-                                          min_score=self.min_detection_score,
-                                          max_people=self.max_people)
-            to_image = np.asarray(regions[v][:2], np.float32)
-            found[owners[v]].append(PersonDetections(
-                ((people.boxes.reshape(-1, 2, 2) * DETECTOR_SIZE - pads[v]) / scales[v]
-                 + to_image).reshape(-1, 4),
-                (people.keypoints * DETECTOR_SIZE - pads[v]) / scales[v] + to_image,
-                people.scores))
-        rois, owners = [], []
-        for k, parts in enumerate(found):
+                placements.append((scale, pad, np.asarray((x0, y0), np.float32)))
+            raw_boxes, raw_scores = self._detector(np.stack(squares) * 2.0 - 1.0)[:2]
+            for v, (k, _) in enumerate(searches):
+                people = decode_pose_detector(raw_boxes[v], raw_scores[v],
+                                              min_score=self.min_detection_score,
+                                              max_people=self.max_people)
+                scale, pad, to_image = placements[v]
+                found[k].append(PersonDetections(
+                    ((people.boxes.reshape(-1, 2, 2) * DETECTOR_SIZE - pad) / scale
+                     + to_image).reshape(-1, 4),
+                    (people.keypoints * DETECTOR_SIZE - pad) / scale + to_image,
+                    people.scores))
+        rois = []
+        for parts in found:
+            if not parts:
+                rois.append(np.zeros((0, 4)))
+                continue
             people = weighted_nms(np.concatenate([p.boxes for p in parts]),
                                   np.concatenate([p.keypoints for p in parts]),
                                   np.concatenate([p.scores for p in parts]),
                                   DETECTOR_NMS_IOU, self.max_people)
             roi = roi_from_detection(people.keypoints)
-            roi = roi[distinct_rois(roi, self.duplicate_centre)]
-            rois.append(roi)
-            owners.append(np.full(len(roi), k))
-        roi = np.concatenate(rois) if rois else np.zeros((0, 4))
-        owner = np.concatenate(owners) if owners else np.zeros((0,), int)
-        landmarks = self._landmarks(images, roi, owner)
-        return [self._collect(landmarks, owner == k, image.shape)
-                for k, image in enumerate(images)]
+            rois.append(roi[distinct_rois(roi, self.duplicate_centre)])
+        return rois
 
     def _landmarks(self, images: list[np.ndarray], roi: np.ndarray,
                    owner: np.ndarray) -> tuple[np.ndarray, ...]:
         """Run the landmark model on every ROI; returns image px (N, 33, 2), scores (N, 33),
-        presence (N,), world metres (N, 33, 3)."""
+        presence (N,), world metres (N, 33, 3), the ROIs (N, 4) for the next frame from the
+        auxiliary landmarks."""
         n = len(roi)
         if n == 0:
             return (np.zeros((0, 33, 2), np.float32), np.zeros((0, 33), np.float32),
-                    np.zeros((0,), np.float32), np.zeros((0, 33, 3), np.float32))
+                    np.zeros((0,), np.float32), np.zeros((0, 33, 3), np.float32),
+                    np.zeros((0, 4)))
         affine = crop_to_image_affine(roi, LANDMARK_SIZE)
-        crops = np.stack([
+        crops = np.empty((n, LANDMARK_SIZE, LANDMARK_SIZE, 3), np.uint8)
+        for i in range(n):  # warped straight into the batch: no per-crop array, no stack
             cv2.warpAffine(images[owner[i]], affine[i], (LANDMARK_SIZE, LANDMARK_SIZE),
-                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                           dst=crops[i], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            for i in range(n)])
-        batch = crops[..., ::-1].astype(np.float32) / 255.0
+        batch = rgb_unit_float(crops)
         out = self._landmarker(batch)
-        marks = out[0].reshape(n, NUM_MODEL_LANDMARKS, 5)[:, :33]
+        marks = out[0].reshape(n, NUM_MODEL_LANDMARKS, 5)[:, :NUM_TRACKED_LANDMARKS]
         presence = out[1].reshape(n)
         world = out[4].reshape(n, NUM_MODEL_LANDMARKS, 3)[:, :33]
-        crop_xy1 = np.concatenate([marks[..., :2], np.ones((n, 33, 1), np.float32)], axis=2)
+        crop_xy1 = np.concatenate([marks[..., :2],
+                                   np.ones((n, NUM_TRACKED_LANDMARKS, 1), np.float32)], axis=2)
         keypoints = np.einsum("nij,nkj->nki", affine, crop_xy1)
         cos, sin = np.cos(roi[:, 3]), np.sin(roi[:, 3])
         wx = cos[:, None] * world[..., 0] - sin[:, None] * world[..., 1]
         wy = sin[:, None] * world[..., 0] + cos[:, None] * world[..., 1]
         world = np.stack([wx, wy, world[..., 2]], axis=-1)
-        return (keypoints.astype(np.float32), sigmoid(marks[..., 3]).astype(np.float32),
-                presence.astype(np.float32), world.astype(np.float32))
+        return (keypoints[:, :33].astype(np.float32), sigmoid(marks[:, :33, 3]).astype(np.float32),
+                presence.astype(np.float32), world.astype(np.float32),
+                roi_from_detection(keypoints[:, 33:35]))
 
     def _collect(self, landmarks: tuple[np.ndarray, ...], mine: np.ndarray,
-                 shape: tuple[int, ...]) -> Detections2D:
-        keypoints, scores, presence, world = (a[mine] for a in landmarks)
+                 shape: tuple[int, ...]) -> tuple[Detections2D, np.ndarray]:
+        """One image's people (presence above threshold, duplicates removed) and their ROIs
+        (P, 4) for the next frame."""
+        keypoints, scores, presence, world, next_roi = (a[mine] for a in landmarks)
         size = (int(shape[1]), int(shape[0]))
         keep = presence >= self.min_presence_score
-        keypoints, scores, presence, world = keypoints[keep], scores[keep], presence[keep], \
-            world[keep]
+        keypoints, scores, presence, world, next_roi = (keypoints[keep], scores[keep],
+                                                        presence[keep], world[keep],
+                                                        next_roi[keep])
         if len(keypoints) == 0:
-            return Detections2D.empty(self.layout, size)
+            return Detections2D.empty(self.layout, size), np.zeros((0, 4))
         boxes = np.concatenate([keypoints.min(axis=1), keypoints.max(axis=1)], axis=1)
         order = np.argsort(-presence, kind="stable")
         chosen = _first_of_clusters(box_iou(boxes[order], boxes[order]), self.duplicate_iou)
         idx = order[chosen]
         return Detections2D(keypoints=keypoints[idx], scores=scores[idx],
                             boxes=boxes[idx].astype(np.float32), person_scores=presence[idx],
-                            layout=self.layout, image_size=size, world=world[idx])
+                            layout=self.layout, image_size=size, world=world[idx]), next_roi[idx]
+
+    def reset(self) -> None:
+        """Forget every camera's tracks (e.g. after a jump in time)."""
+        self._tracks.clear()
 
     def close(self) -> None:
-        self._detector = self._landmarker = None
+        self._detector = self._landmarker = None  # type: ignore[assignment]  # released
+        self._tracks.clear()
 
 
 def _first_of_clusters(iou: np.ndarray, threshold: float) -> list[int]:
@@ -280,7 +377,12 @@ def _first_of_clusters(iou: np.ndarray, threshold: float) -> list[int]:
 
 
 def create_litert_blazepose(*, num_threads: int | None = None, **options) -> TwoStageBlazePose:
-    """Multi-person BlazePose on LiteRT with the .tflite files of the mediapipe wheel."""
+    """Multi-person BlazePose on LiteRT with the .tflite files of the mediapipe wheel.
+
+    num_threads: LiteRT threads per model (default: every core this process may use; LiteRT's
+    own default is one)."""
+    from .parallel import worker_count
+    num_threads = num_threads or worker_count()
     detector_path, landmark_path = mediapipe_model_paths()
     return TwoStageBlazePose(LiteRTRunner(detector_path, num_threads),
                              LiteRTRunner(landmark_path, num_threads),

@@ -12,9 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import default_data_dir
+from ..data_paths import default_data_dir
 from .blazepose_multi import TwoStageBlazePose
-from .onnx_models import OnnxModel
+from .onnx_session import OnnxModel
 
 DETECTOR_ONNX = "pose_detection.onnx"
 LANDMARK_ONNX = "pose_landmark_full.onnx"

@@ -15,15 +15,15 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from ..data_paths import default_data_dir
 from ..layouts import JointLayout, get_layout
-from ..types import Detections2D
-from .base import default_data_dir
+from ..types import Detections2D, as_image_size
 
-CACHE_VERSION = 3  # bump when a back-end changes its output
+CACHE_VERSION = 4  # bump when a back-end changes its output (4: blazepose_multi/onnx track ROIs)
 
 
 @dataclass
@@ -94,9 +94,10 @@ def cache_key(path: Path, detector_name: str, options: dict) -> str:
 
 def _save(target: Path, det: VideoDetections) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    arrays = dict(keypoints=det.keypoints, scores=det.scores, boxes=det.boxes,
-                  person_scores=det.person_scores, num_people=det.num_people,
-                  image_size=np.array(det.image_size), layout=np.array(det.layout.name))
+    arrays: dict[str, Any] = dict(
+        keypoints=det.keypoints, scores=det.scores, boxes=det.boxes,
+        person_scores=det.person_scores, num_people=det.num_people,
+        image_size=np.array(det.image_size), layout=np.array(det.layout.name))
     if det.world is not None:
         arrays["world"] = det.world
     partial = target.with_name(target.name + ".partial.npz")
@@ -108,7 +109,7 @@ def _load(source: Path) -> VideoDetections:
     with np.load(source) as data:
         return VideoDetections(
             data["keypoints"], data["scores"], data["boxes"], data["person_scores"],
-            data["num_people"], tuple(int(v) for v in data["image_size"]),
+            data["num_people"], as_image_size(data["image_size"]),
             get_layout(str(data["layout"])), data["world"] if "world" in data else None)
 
 
@@ -124,13 +125,13 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
     import cv2
 
     from . import create_detector
-    paths = [Path(p) for p in paths]
-    for path in paths:
+    videos = [Path(p) for p in paths]
+    for path in videos:
         if not path.is_file():
             raise FileNotFoundError(f"video {path} does not exist")
     key_options = dict(options, max_frames=max_frames)
     targets = [cache_dir() / f"{p.stem}_{detector_name}_{cache_key(p, detector_name, key_options)}"
-               f".npz" for p in paths]
+               f".npz" for p in videos]
     if use_cache and all(t.is_file() for t in targets):
         return [_load(t) for t in targets]
     captures = [cv2.VideoCapture(str(p)) for p in paths]

@@ -17,10 +17,6 @@ is made that of the model input, and the crop is an axis-aligned affine warp.
 """
 from __future__ import annotations
 
-import contextlib
-import functools
-import io
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -31,146 +27,14 @@ import numpy as np
 from ..layouts import COCO17
 from ..types import Detections2D
 from .base import check_images, nms
+from .onnx_session import OnnxModel, select_providers, usable_providers
 
-log = logging.getLogger(__name__)
+__all__ = ["OnnxModel", "select_providers", "usable_providers", "YoloPoseDetector",
+           "RTMPoseDetector", "HeatmapPoseDetector"]
 
-PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
-                       "CPUExecutionProvider")
+
 IMAGENET_MEAN_RGB = np.array([123.675, 116.28, 103.53], np.float32)
 IMAGENET_STD_RGB = np.array([58.395, 57.12, 57.375], np.float32)
-
-
-@functools.lru_cache(maxsize=None)
-def usable_providers() -> frozenset[str]:
-    """Execution providers that really start here: onnxruntime-gpu lists TensorRT and CUDA
-    even where their libraries (CUDA, cuDNN, TensorRT) are missing, so each is probed once
-    on a one-node graph, with onnxruntime's own error log silenced during the probe."""
-    import onnxruntime as ort
-    from onnx import TensorProto, helper
-    value = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
-    result = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
-    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "probe", [value],
-                              [result])
-    probe = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    probe.ir_version = 8
-    usable = {"CPUExecutionProvider"}
-    options = ort.SessionOptions()
-    options.log_severity_level = 4
-    ort.set_default_logger_severity(4)
-    for provider in ort.get_available_providers():
-        if provider == "CPUExecutionProvider" or provider not in PREFERRED_PROVIDERS:
-            continue
-        try:
-            with contextlib.redirect_stdout(io.StringIO()), \
-                    contextlib.redirect_stderr(io.StringIO()):
-                session = ort.InferenceSession(probe.SerializeToString(), options,
-                                               providers=[provider])
-            if session.get_providers()[0] == provider:
-                usable.add(provider)
-        except Exception as exc:  # noqa: BLE001 - any failure means "not usable here"
-            log.info("execution provider %s not usable: %s", provider, exc)
-    ort.set_default_logger_severity(2)  # back to onnxruntime's default (warnings)
-    return frozenset(usable)
-
-
-def select_providers(requested: Sequence[str] | None = None) -> list[str]:
-    """The execution providers to use, in order: the requested ones (default TensorRT, CUDA,
-    CPU) that start on this machine. CPU is always last."""
-    available = usable_providers()
-    wanted = list(requested or PREFERRED_PROVIDERS)
-    unknown = [p for p in wanted if p not in available]
-    if requested and unknown:
-        log.warning("execution providers %s are not usable here (have %s)", unknown,
-                    sorted(available))
-    chosen = [p for p in wanted if p in available]
-    if "CPUExecutionProvider" not in chosen:
-        chosen.append("CPUExecutionProvider")
-    return chosen
-
-
-class OnnxModel:
-    """One ONNX model on onnxruntime: provider fallback, fp16 inputs, I/O binding on GPU.
-
-    path: the .onnx file. role: what the model is for (named in error messages).
-    providers: execution providers in preference order (default TensorRT -> CUDA -> CPU).
-    fp16: let TensorRT build fp16 engines (a model whose input is float16 is fed float16
-      whatever this says). Outputs always come back as float32 numpy arrays.
-    """
-
-    def __init__(self, path: Path | str, *, role: str, providers: Sequence[str] | None = None,
-                 fp16: bool = True, intra_op_threads: int | None = None) -> None:
-        import onnxruntime as ort
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{role}: ONNX model {path} does not exist")
-        self.role = role
-        options = ort.SessionOptions()
-        if intra_op_threads:
-            options.intra_op_num_threads = intra_op_threads
-        # Spinning worker threads steal CPU from the rest of a robot's processes.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        chosen = select_providers(providers)
-        provider_options = []
-        for provider in chosen:
-            if provider == "TensorrtExecutionProvider":
-                provider_options.append({"trt_fp16_enable": bool(fp16),
-                                         "trt_engine_cache_enable": True,
-                                         "trt_engine_cache_path": str(path.parent)})
-            else:
-                provider_options.append({})
-        self.session = ort.InferenceSession(str(path), sess_options=options, providers=chosen,
-                                            provider_options=provider_options)
-        self.providers = self.session.get_providers()
-        self.on_gpu = self.providers[0] in ("TensorrtExecutionProvider", "CUDAExecutionProvider")
-        inputs = self.session.get_inputs()
-        if len(inputs) != 1:
-            raise ValueError(f"{role}: expected a model with one image input, got "
-                             f"{[(i.name, i.shape) for i in inputs]}")
-        self.input_name = inputs[0].name
-        self.input_shape = tuple(d if isinstance(d, int) else None for d in inputs[0].shape)
-        self.input_dtype = np.float16 if inputs[0].type == "tensor(float16)" else np.float32
-        self.outputs = self.session.get_outputs()
-        self.output_names = [o.name for o in self.outputs]
-        self.output_shapes = [tuple(d if isinstance(d, int) else None for d in o.shape)
-                              for o in self.outputs]
-
-    @property
-    def fixed_batch(self) -> int | None:
-        return self.input_shape[0] if self.input_shape else None
-
-    def check_image_input(self, expected: str) -> tuple[int, int]:
-        """Check an NCHW 3-channel input; returns its (height, width) (needs static H, W)."""
-        shape = self.input_shape
-        if len(shape) != 4 or shape[1] != 3:
-            raise ValueError(f"{self.role}: expected input {expected}, got {shape}")
-        if shape[2] is None or shape[3] is None:
-            raise ValueError(f"{self.role}: input {shape} has no fixed height and width; "
-                             f"export the model with a static input size")
-        return int(shape[2]), int(shape[3])
-
-    def run(self, batch: np.ndarray) -> list[np.ndarray]:
-        """Run on a float32 batch (B, ...), splitting it when the model has a fixed batch."""
-        fixed = self.fixed_batch
-        if fixed is not None and batch.shape[0] != fixed:
-            if fixed != 1:
-                raise ValueError(f"{self.role}: model has a fixed batch of {fixed}, "
-                                 f"got {batch.shape[0]} items")
-            parts = [self._run(batch[i:i + 1]) for i in range(batch.shape[0])]
-            return [np.concatenate(p) for p in zip(*parts, strict=True)]
-        return self._run(batch)
-
-    def _run(self, batch: np.ndarray) -> list[np.ndarray]:
-        feed = np.ascontiguousarray(batch, dtype=self.input_dtype)
-        if self.on_gpu:
-            binding = self.session.io_binding()
-            binding.bind_cpu_input(self.input_name, feed)
-            for name in self.output_names:
-                binding.bind_output(name, "cuda")
-            self.session.run_with_iobinding(binding)
-            out = binding.copy_outputs_to_cpu()
-        else:
-            out = self.session.run(self.output_names, {self.input_name: feed})
-        return [np.asarray(o, dtype=np.float32) for o in out]
 
 
 # ----------------------------------------------------------------------------- YOLO family
@@ -195,7 +59,12 @@ def letterbox(image: np.ndarray, height: int, width: int,
 
 
 def _to_nchw_rgb01(images: list[np.ndarray]) -> np.ndarray:
-    return np.stack(images)[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+    """BGR uint8 images (H, W, 3) -> one C-contiguous (B, 3, H, W) RGB float32 batch in [0, 1],
+    written in one pass."""
+    stacked = np.stack(images)
+    out = np.empty((len(images), 3, *stacked.shape[1:3]), np.float32)
+    np.divide(stacked[..., ::-1].transpose(0, 3, 1, 2), np.float32(255), out=out)
+    return out
 
 
 def _output_rows(out: np.ndarray, width: int, role: str, expected: str) -> np.ndarray:
@@ -238,7 +107,9 @@ class YoloPoseDetector:
         self.max_people = max_people
         self.min_keypoint_score = min_keypoint_score
 
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections2D]:
+    def detect(self, images: Sequence[np.ndarray],
+               cameras: Sequence[int] | None = None) -> list[Detections2D]:
+        """cameras: accepted for the common interface; this back-end keeps no state."""
         images = check_images(images, "yolo_pose.detect")
         if not images:
             return []
@@ -270,7 +141,7 @@ class YoloPoseDetector:
                             image_size=size)
 
     def close(self) -> None:
-        self.model = None
+        self.model = None  # type: ignore[assignment]  # released: not used after close()
 
 
 @dataclass
@@ -381,7 +252,9 @@ class _TopDown:
         """Model outputs -> keypoints in crop pixels (N, K, 2) and scores (N, K)."""
         raise NotImplementedError
 
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections2D]:
+    def detect(self, images: Sequence[np.ndarray],
+               cameras: Sequence[int] | None = None) -> list[Detections2D]:
+        """cameras: accepted for the common interface; this back-end keeps no state."""
         images = check_images(images, f"{self.name}.detect")
         if not images:
             return []
@@ -418,7 +291,7 @@ class _TopDown:
         return results
 
     def close(self) -> None:
-        self.model = self.person_detector = None
+        self.model = self.person_detector = None  # type: ignore[assignment]  # released
 
 
 class RTMPoseDetector(_TopDown):

@@ -91,7 +91,9 @@ def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
     """MediaPipe's weighted NMS: each cluster (IoU > threshold with the best remaining box)
     is replaced by the score-weighted mean of its boxes and keypoints, with the best score."""
     order = np.argsort(-scores, kind="stable")
-    out_boxes, out_points, out_scores = [], [], []
+    out_boxes: list[np.ndarray] = []
+    out_points: list[np.ndarray] = []
+    out_scores: list[float] = []
     while order.size and len(out_scores) < max_people:
         overlap = box_iou(boxes[order[:1]], boxes[order])[0]
         cluster = order[overlap > iou_threshold]

@@ -15,8 +15,9 @@ without a frame in group f gets a NaN row there, so frame indices never shift be
 A frame that cannot be decoded, or whose size differs from its CameraInfo, is also a NaN row
 (logged once per camera and reason).
 
-Extrinsics (posed_cameras): a rig file (core.calibration.load_rig) if given, else the bag's
-/tf_static (optical frames of all cameras under one common root frame), else
+Extrinsics (bag_extrinsics.posed_cameras): a rig file (core.calibration.load_rig) if given,
+else the bag's /tf_static (core.bag_cameras.cameras_from_tf: optical frames of all cameras
+under one common root frame), else
 self-calibration from the people in the images (core.selfcalib), whose rig frame is the
 first camera's optical frame and whose metric scale comes from a body-height prior.
 """
@@ -34,13 +35,13 @@ from typing import Sequence
 import numpy as np
 
 from .. import bagio
-from ..camera import CameraModel, Rig, camera_model_from_info_msg
-from ..static_tf import StaticTransform, StaticTransformTree
+from ..bag_cameras import TF_STATIC
+from ..camera import CameraModel, camera_model_from_info_msg
+from ..static_tf import StaticTransform, transforms_from_message
 from .dataset import BlazePoseSequence, ViewDetections, load_views, save_views
 
 log = logging.getLogger(__name__)
 
-TF_STATIC = "/tf_static"
 CACHE_VERSION = 1
 _IMAGE_TYPES = (bagio.IMAGE, bagio.COMPRESSED_IMAGE)
 _DEFAULT_SLOP_S = 0.010
@@ -155,7 +156,8 @@ def group_stamps(stamps: Sequence[np.ndarray], slop_ns: int
     flat = np.concatenate([np.asarray(s, np.int64) for s in stamps])
     order = np.argsort(flat, kind="stable")
     frame_of = np.full(flat.size, -1)
-    group, start, members = -1, None, set()
+    group, start = -1, None
+    members: set[int] = set()
     for i in order:  # per image, not per joint: ~frames x cameras steps
         if start is None or flat[i] - start > slop_ns:
             group, start, members = group + 1, flat[i], set()
@@ -237,14 +239,15 @@ def _scan(path: Path, cams: list[BagCameraTopics], has_tf: bool, warn: _OnceLog)
             except ValueError as err:
                 errors[v] = errors[v] or str(err)
         else:
-            transforms += bagio.static_transforms(store.deserialize_cdr(item.raw, item.msgtype))
+            transforms += transforms_from_message(store.deserialize_cdr(item.raw, item.msgtype))
     for v, cam in enumerate(cams):
         if models[v] is None:
             reason = errors[v] or f"no message on {cam.info_topic}"
             raise ValueError(f"bag {path}: no usable CameraInfo for camera {cam.name!r}: {reason}")
         if not stamps[v]:
             raise ValueError(f"bag {path}: camera {cam.name!r} has no image on {cam.image_topic}")
-    return _Scan([np.asarray(s, np.int64) for s in stamps], models, transforms)
+    return _Scan([np.asarray(s, np.int64) for s in stamps],
+                 [m for m in models if m is not None], transforms)
 
 
 def _increasing(stamps: np.ndarray) -> np.ndarray:
@@ -399,103 +402,3 @@ def read_bag_recording(path: str | Path, image_topics: Sequence[str] | None = No
     if cache_file is not None:
         _save(cache_file, rec)
     return rec
-
-
-# --- extrinsics -----------------------------------------------------------------------------
-
-def cameras_from_tf(cameras: Sequence[CameraModel], transforms: Sequence[StaticTransform]
-                    ) -> tuple[list[CameraModel], str]:
-    """Cameras posed by static transforms, and the common root frame.
-
-    Each camera's optical frame (its frame_id) is followed up the transform tree to its root;
-    all cameras must reach the same root. ValueError when a frame is missing or roots differ.
-    """
-    tree = StaticTransformTree(transforms)
-    children = {t.child for t in transforms}
-    posed, roots = [], []
-    for cam in cameras:
-        if cam.frame_id not in children:
-            raise ValueError(f"camera {cam.name!r}: frame {cam.frame_id!r} is not on "
-                             f"{TF_STATIC} (children there: {sorted(children)})")
-        root, R, t = tree.pose_in_root(cam.frame_id)   # p_root = R p_cam + t
-        roots.append(root)
-        posed.append(cam.with_pose(R.T, -R.T @ t))  # x_cam = R^T (x_root - t)
-    if len(set(roots)) > 1:
-        raise ValueError(f"the cameras' frames hang under different roots on {TF_STATIC}: "
-                         f"{dict(zip([c.name for c in cameras], roots, strict=True))}")
-    return posed, roots[0]
-
-
-def cameras_from_rig(cameras: Sequence[CameraModel], rig: Rig, where: str = "calibration"
-                     ) -> list[CameraModel]:
-    """Extrinsics of the rig's cameras matched by name, else by frame_id; intrinsics stay
-    those of CameraInfo (they describe the images in the bag). Warns where they differ."""
-    posed = []
-    for cam in cameras:
-        match = [c for c in rig.cameras if c.name == cam.name] or [
-            c for c in rig.cameras if c.frame_id and c.frame_id == cam.frame_id]
-        if not match:
-            raise ValueError(f"{where} has no camera named {cam.name!r} or with frame "
-                             f"{cam.frame_id!r}; it has {rig.names}")
-        ref = match[0]
-        if (ref.width, ref.height) != (cam.width, cam.height) or not np.allclose(
-                ref.K, cam.K, rtol=0.01, atol=1.0):
-            log.warning("camera %s: intrinsics in %s (%dx%d, fx %.1f) differ from the bag's "
-                        "CameraInfo (%dx%d, fx %.1f); using CameraInfo's with the file's pose",
-                        cam.name, where, ref.width, ref.height, ref.K[0, 0], cam.width,
-                        cam.height, cam.K[0, 0])
-        posed.append(cam.with_pose(ref.R, ref.t))
-    return posed
-
-
-def self_calibrated_cameras(cameras: Sequence[CameraModel], views: Sequence[ViewDetections],
-                            person_height_m: float = 1.7) -> list[CameraModel]:
-    """Extrinsics from the people seen by the cameras (core.selfcalib.self_calibrate).
-
-    The rig frame is the first camera's optical frame; the metric scale rests on the
-    person_height_m prior (anthropometric limb fractions): a person of another height scales
-    every baseline and every pseudo-label by the same factor.
-    """
-    from ..selfcalib import self_calibrate
-
-    n = min(v.keypoints.shape[0] for v in views)
-    kp = np.stack([v.keypoints[:n] for v in views], axis=1).astype(np.float64)
-    sc = np.stack([v.scores[:n] for v in views], axis=1).astype(np.float64)
-    result = self_calibrate(kp, sc, list(cameras), person_height_m=person_height_m,
-                            frame_id=f"{cameras[0].frame_id or cameras[0].name}")
-    log.warning("extrinsics self-calibrated from the people: rig frame = %s's optical frame, "
-                "metric scale from a body-height prior of %.2f m (limb-length fractions); "
-                "bundle RMS %.2f px over %d observations. Pseudo-labels are only as metric as "
-                "that prior", cameras[0].name, person_height_m, result.reprojection_rms_px,
-                result.num_observations)
-    return list(result.rig.cameras)
-
-
-def posed_cameras(recording: BagRecording, calibration: str | Path | None = None,
-                  use_tf: bool = True, person_height_m: float = 1.7
-                  ) -> tuple[list[CameraModel], str]:
-    """Cameras with extrinsics and where they came from ("calibration", "tf_static",
-    "self_calibration"): the calibration file if given, else /tf_static (unless use_tf is
-    False), else self-calibration (self_calibrated_cameras)."""
-    if calibration is not None:
-        from ..calibration import load_rig
-
-        cams = cameras_from_rig(recording.cameras, load_rig(calibration), str(calibration))
-        log.info("bag %s: extrinsics from %s", recording.path, calibration)
-        return cams, "calibration"
-    if not use_tf:
-        log.info("bag %s: self-calibration requested (%s ignored)", recording.path, TF_STATIC)
-    elif not recording.transforms:
-        log.info("bag %s: no calibration file and no %s; self-calibrating", recording.path,
-                 TF_STATIC)
-    else:
-        try:
-            cams, root = cameras_from_tf(recording.cameras, recording.transforms)
-            log.info("bag %s: extrinsics from %s (fixed frame %r)", recording.path, TF_STATIC,
-                     root)
-            return cams, "tf_static"
-        except ValueError as err:
-            log.warning("bag %s: cannot use %s (%s); self-calibrating instead", recording.path,
-                        TF_STATIC, err)
-    cams = self_calibrated_cameras(recording.cameras, recording.views, person_height_m)
-    return cams, "self_calibration"

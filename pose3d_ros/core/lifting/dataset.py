@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ..layouts import BLAZEPOSE33, H36M17, convert_joint_scores, convert_joints
+from ..types import as_image_size
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def save_views(cache_file: Path, views: list[ViewDetections], **extra: np.ndarra
 def load_views(data) -> list[ViewDetections]:
     """Detections of an opened .npz cache (np.load of a save_views file)."""
     return [ViewDetections(data[f"kp{v}"], data[f"sc{v}"], data[f"w{v}"],
-                           tuple(int(x) for x in data[f"size{v}"]))
+                           as_image_size(data[f"size{v}"]))
             for v in range(int(data["num_views"]))]
 
 
@@ -342,10 +343,10 @@ def multi_person_pseudo_labels(cameras: list, per_camera: list, fps: float,
             track["sc"][:, f] = scores[person]
             track["w"][:, f] = world[person]
     labels = []
-    sizes = tuple(int(x) for x in per_camera[0].image_size)
+    sizes = as_image_size(per_camera[0].image_size)
     for track_id, track in sorted(tracks.items()):
         views = [ViewDetections(track["kp"][v], track["sc"][v], track["w"][v],
-                                tuple(int(x) for x in per_camera[v].image_size) or sizes)
+                                as_image_size(per_camera[v].image_size) or sizes)
                  for v in range(n_views)]
         label = make_pseudo_labels(cameras, views, **gates)
         labelled = int(np.isfinite(label.points_world[:, 0, 0]).sum())

@@ -20,19 +20,41 @@ import torch
 from torch import nn
 
 RECEPTIVE_FIELDS = {27: 3, 81: 4, 243: 5}
+ARCHITECTURES = ("tcn", "stformer")
 
 
 @dataclass(frozen=True)
 class LifterConfig:
-    """Architecture of a lifter. window: T in {27, 81, 243}; channels: width of the convs."""
+    """Architecture of a lifter.
+
+    architecture: "tcn" (TemporalLifter: window T in {27, 81, 243}, channels = conv width)
+    or "stformer" (transformer.SpatioTemporalLifter: any T >= 1; dim, depth, heads,
+    mlp_ratio; prune_stride > 1 merges the non-output frames in groups of that many after
+    prune_after blocks).
+    """
 
     num_joints: int = 17
     window: int = 27
     causal: bool = False
     channels: int = 128
     dropout: float = 0.1
+    architecture: str = "tcn"
+    dim: int = 32
+    depth: int = 3
+    heads: int = 4
+    mlp_ratio: float = 2.0
+    prune_stride: int = 0
+    prune_after: int = 1
 
     def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {ARCHITECTURES}, "
+                             f"got {self.architecture!r}")
+        if self.architecture == "stformer":
+            if self.window < 1 or self.depth < 1:
+                raise ValueError(f"window and depth must be >= 1, got {self.window}, "
+                                 f"{self.depth}")
+            return
         if self.window not in RECEPTIVE_FIELDS:
             raise ValueError(f"window must be one of {sorted(RECEPTIVE_FIELDS)}, "
                              f"got {self.window}")
@@ -86,6 +108,15 @@ class TemporalLifter(nn.Module):
         y = self.head(x)[:, :, -1]  # one frame remains
         y = y.view(-1, self.config.num_joints, 3)
         return y - y[:, :1]  # root-relative by construction
+
+
+def build_lifter(config: LifterConfig) -> nn.Module:
+    """The network a LifterConfig describes (TemporalLifter or SpatioTemporalLifter)."""
+    if config.architecture == "stformer":
+        from .transformer import SpatioTemporalLifter
+
+        return SpatioTemporalLifter(config)
+    return TemporalLifter(config)
 
 
 def count_parameters(model: nn.Module) -> int:

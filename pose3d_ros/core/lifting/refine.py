@@ -50,7 +50,7 @@ def refine_to_2d(points_cam: np.ndarray, keypoints_norm: np.ndarray, scores: np.
     lead = X.shape[:-2]
     J = X.shape[-2]
     Xf, xf, wf = X.reshape(-1, J, 3), x.reshape(-1, J, 2), w.reshape(-1, J)
-    present = np.isfinite(Xf).all(-1)
+    present = np.asarray(np.isfinite(Xf).all(-1))
     usable = present & np.isfinite(xf).all(-1) & (wf >= config.min_score)
     wf = np.where(usable, wf, 0.0)
     Xt = torch.from_numpy(np.ascontiguousarray(np.where(present[..., None], Xf, 0.0)))

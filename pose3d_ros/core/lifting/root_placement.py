@@ -49,15 +49,21 @@ class BodySizePrior:
 
     height_m: standing height; bone lengths are height times anthropometric fractions unless
     bone_lengths_m gives them explicitly (B,) in the order of H36M17.bones.
+    weight: how far the skeleton is scaled towards the prior, in log scale: 1 = the prior's
+    size (as before), 0 = the skeleton's own metric size (a lifter's learned size), 0.5 =
+    their geometric mean (the fusion of the two estimates of the person's size, hence depth).
     """
 
     height_m: float = 1.70
     bone_lengths_m: tuple[float, ...] | None = None
     layout: JointLayout = field(default=H36M17, compare=False)
+    weight: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.5 < self.height_m < 2.5:
             raise ValueError(f"height_m must be a human height in metres, got {self.height_m}")
+        if not 0.0 <= self.weight <= 1.0:
+            raise ValueError(f"weight must be in [0, 1], got {self.weight}")
         if self.bone_lengths_m is not None and len(self.bone_lengths_m) != len(self.layout.bones):
             raise ValueError(f"bone_lengths_m needs {len(self.layout.bones)} values "
                              f"(bones of {self.layout.name}), got {len(self.bone_lengths_m)}")
@@ -82,7 +88,8 @@ def bone_lengths(points: np.ndarray, layout: JointLayout = H36M17) -> np.ndarray
 
 
 def scale_to_prior(points_rel: np.ndarray, prior: BodySizePrior) -> tuple[np.ndarray, np.ndarray]:
-    """Scale root-relative skeletons (..., J, 3) so their total bone length matches the prior.
+    """Scale root-relative skeletons (..., J, 3) so their total bone length matches the prior
+    (prior.weight < 1: part of the way, in log scale).
 
     Only bones present (finite) in a skeleton count, on both sides of the ratio.
     Returns (scaled points (..., J, 3), scale factors (...,)); NaN scale if no bone is present.
@@ -93,6 +100,7 @@ def scale_to_prior(points_rel: np.ndarray, prior: BodySizePrior) -> tuple[np.nda
     measured = np.where(ok, lengths, 0).sum(-1)
     wanted = np.where(ok, expected, 0).sum(-1)
     scale = np.where(measured > 1e-9, wanted / np.where(measured > 1e-9, measured, 1), np.nan)
+    scale = scale ** prior.weight
     return points_rel * scale[..., None, None], scale
 
 
@@ -151,7 +159,7 @@ def refine_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
     """
     X, x, w = _check(points_rel, keypoints_norm, weights)
     t = np.array(t0, dtype=np.float64, copy=True)
-    ok = np.isfinite(t).all(-1)
+    ok = np.asarray(np.isfinite(t).all(-1))
     t = np.where(ok[..., None], t, np.array([0.0, 0.0, 1.0]))
     for _ in range(iterations):
         P = X + t[..., None, :]

@@ -100,28 +100,53 @@ class OnnxLifter:
         """Windows of 2D -> root-relative 3D of the output frame (last or centre).
 
         keypoints_px: (P, T, J, 2) undistorted pixels of the full image (NaN missing);
-        scores: (P, T, J); K: (3, 3) intrinsics of that image, or (P, 3, 3).
+        scores: (P, T, J); K: (3, 3) intrinsics of that image, or (P, 3, 3). Windows of
+        another length are fitted (fit_window); a person with no usable 2D in the whole
+        window (no frame with the root and another joint of score > 0) comes back NaN.
         flip_average: also lift the left/right mirrored input and average (2x the cost).
         Returns (P, 17, 3) metres, H36M-17, camera optical frame, root-relative.
         """
         kp, sc = _as_h36m(keypoints_px, scores, layout)
-        if kp.ndim != 4 or kp.shape[1] != self.window:
-            raise ValueError(f"expected keypoints (P, T={self.window}, J, 2), got "
-                             f"{np.shape(keypoints_px)}")
+        if kp.ndim != 4 or kp.shape[-2:] != (H36M17.num_joints, 2) or sc.shape != kp.shape[:-1]:
+            raise ValueError(f"expected keypoints (P, T, J, 2) and scores (P, T, J), got "
+                             f"{np.shape(keypoints_px)} and {np.shape(scores)}")
+        kp, sc = fit_window(kp, sc, self.window)
         K = np.asarray(K, np.float64)
         norm = pixels_to_normalised(kp, K if K.ndim == 2 else K[:, None])
         if kp.shape[0] == 0:
             return np.zeros((0, H36M17.num_joints, 3))
+        # a person without a single frame of usable 2D (root and another joint) is NaN
+        usable = np.isfinite(norm).all(-1) & np.isfinite(sc) & (sc > 0)
+        evidence = (usable[..., 0] & (usable.sum(-1) > 1)).any(-1)
+        sc = np.where(np.isfinite(sc), sc, 0.0)
+        nan_person = np.where(evidence, 0.0, np.nan)[:, None, None]
         if not flip_average:
             (out,) = self.session.run(None, {"features": lifter_features(norm, sc)})
-            return out.astype(np.float64)
+            return out.astype(np.float64) + nan_person
         mirrored = norm[..., MIRROR_INDEX, :] * np.array([-1.0, 1.0])
         feats = lifter_features(np.concatenate([norm, mirrored]),
                                 np.concatenate([sc, sc[..., MIRROR_INDEX]]))
         (out,) = self.session.run(None, {"features": feats})
         p = kp.shape[0]
         back = out[p:][:, MIRROR_INDEX] * np.array([-1.0, 1.0, 1.0])
-        return (0.5 * (out[:p] + back)).astype(np.float64)
+        return (0.5 * (out[:p] + back)).astype(np.float64) + nan_person
+
+
+def fit_window(keypoints: np.ndarray, scores: np.ndarray, window: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Windows (P, T', J, 2) and (P, T', J) made exactly T = window frames long: a shorter
+    one (a track that just started) is padded at the old end by repeating its first frame,
+    a longer one keeps its newest T frames."""
+    t = keypoints.shape[1]
+    if t == window:
+        return keypoints, scores
+    if t == 0:
+        raise ValueError("a window needs at least one frame")
+    if t > window:
+        return keypoints[:, -window:], scores[:, -window:]
+    pad = np.zeros(window - t, dtype=int)
+    index = np.concatenate([pad, np.arange(t)])
+    return keypoints[:, index], scores[:, index]
 
 
 class BlazePoseWorldLifter:

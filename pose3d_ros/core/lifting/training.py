@@ -13,7 +13,11 @@ Samples
   synthetic optional (synthetic_people > 0): moving people from core.synthetic.random_poses
            (periodic arm/leg swings, 60 fps) seen through the same virtual cameras; they make
            synthetic_share of the virtual samples.
-  mirror   either kind mirrored left/right with probability 1/2.
+  mocap    real motion capture (core.mocap clips) performed anew every epoch (time warp to
+           15-60 fps, stature, proportions, mirroring: mocap_training.mocap_performances),
+           seen through wider-ranging virtual cameras (field of view: joints outside the image
+           are missing) with the measured 2D errors of the real detector (core.error_model).
+  mirror   any kind mirrored left/right with probability 1/2.
 
 Loss = masked MPJPE to the pseudo-3D + reprojection_weight * confidence-weighted L1 between
 the 2D of the target frame and the projection of the prediction placed by the differentiable
@@ -32,12 +36,31 @@ import torch
 
 from ..layouts import H36M17
 from .dataset import PseudoLabels, undistort_pixels
-from .model import LifterConfig, TemporalLifter, count_parameters
+from .mocap_training import MocapAugment, detector_like, mocap_performances
+from .model import LifterConfig, build_lifter, count_parameters
 from .normalization import NORMALISATION_NAME, lifter_features, pixels_to_normalised
 from .root_placement import solve_root_translation_torch
 from .runtime import MIRROR_INDEX
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VirtualCameras:
+    """Ranges of the random virtual cameras (uniform unless said otherwise).
+
+    elevation_deg: above the aim point's horizon; distance_m: from the aim point; aim_sigma_m:
+    std of the aim point around the person's root (x, y; half of it in z); roll_sigma_deg:
+    std of the roll; half_fov_deg: half the horizontal field of view, None for an unbounded
+    image (otherwise joints outside the image are missing, as in a real frame, with a random
+    aspect of 16:9, 4:3, 3:4 or 9:16).
+    """
+
+    elevation_deg: tuple[float, float] = (-10.0, 35.0)
+    distance_m: tuple[float, float] = (2.0, 7.0)
+    aim_sigma_m: float = 0.6
+    roll_sigma_deg: float = 4.0
+    half_fov_deg: tuple[float, float] | None = None
 
 
 @dataclass
@@ -59,6 +82,15 @@ class TrainConfig:
     synthetic_share: float = 0.5
     virtual_focal_px: float = 1400.0
     seed: int = 0
+    # motion capture (train(..., mocap=clips)): samples per epoch, their variation, cameras
+    mocap_per_epoch: int = 0
+    mocap_limb_angle_deg: float = 10.0
+    mocap_bone_scale: float = 0.0
+    mocap_noise_px: float = 1.0
+    mocap_augment: MocapAugment = field(default_factory=MocapAugment)
+    mocap_cameras: VirtualCameras = field(default_factory=lambda: VirtualCameras(
+        elevation_deg=(-15.0, 45.0), distance_m=(1.5, 9.0), half_fov_deg=(25.0, 45.0)))
+    init_from: str | None = None  # checkpoint.pt to start from (fine-tuning)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -138,25 +170,30 @@ def vary_poses(seq: np.ndarray, rng: np.random.Generator, max_angle_rad: float,
     n = seq.shape[0]
     out = seq.copy()
     root = out[:, :, :1]
-    size = rng.uniform(1 - bone_scale, 1 + bone_scale, n)[:, None, None, None]
+    size = rng.uniform(1 - bone_scale, 1 + bone_scale, (n, 1, 1, 1))
     out = root + (out - root) * size
     for pivot, moved in _LIMB_CHAINS:
         R = _random_rotations(rng, n, max_angle_rad)
-        s = rng.uniform(1 - bone_scale / 2, 1 + bone_scale / 2, n)[:, None, None, None]
+        s = rng.uniform(1 - bone_scale / 2, 1 + bone_scale / 2, (n, 1, 1, 1))
         base = out[:, :, pivot:pivot + 1]
         out[:, :, moved] = base + s * np.einsum("nij,ntkj->ntki", R, out[:, :, moved] - base)
     return out
 
 
-def virtual_views(points_world: np.ndarray, scores_like: np.ndarray, count: int,
+def virtual_views(points_world: np.ndarray, scores_like, count: int,
                   window: int, causal: bool, rng: np.random.Generator,
                   noise_px: float, focal_px: float, up: np.ndarray | None = None,
-                  limb_angle_rad: float = 0.0, bone_scale: float = 0.0):
-    """Windows of pseudo-3D projected through random virtual cameras.
+                  limb_angle_rad: float = 0.0, bone_scale: float = 0.0,
+                  cameras: VirtualCameras = VirtualCameras(), fps: float = 60.0):
+    """Windows of (pseudo-)3D projected through random virtual cameras.
 
-    points_world: (F, J, 3) metres (NaN missing); scores_like: (S, F, J) real score
-    sequences to borrow confidence patterns from. Returns (features (N, T, 3J+2),
-    keypoints_norm of the target frame (N, J, 2), its scores (N, J), target (N, J, 3)).
+    points_world: (F, J, 3) metres (NaN missing), `up` the world's up axis (default z).
+    scores_like: (S, F, J) real score sequences to borrow confidence patterns from (with
+    Gaussian pixel noise of noise_px at focal_px), or a core.error_model.ErrorModel whose
+    measured errors are applied to the sequence at `fps` (plus noise_px of Gaussian noise),
+    or None: perfect 2D (plus noise_px).
+    Returns (features (N, T, 3J+2), keypoints_norm of the target frame (N, J, 2), its scores
+    (N, J), target (N, J, 3) root-relative metres in the virtual camera's optical frame).
     """
     up = np.array([0.0, 0.0, 1.0]) if up is None else up
     n_frames = points_world.shape[0]
@@ -168,24 +205,38 @@ def virtual_views(points_world: np.ndarray, scores_like: np.ndarray, count: int,
     seq = points_world[idx]  # (N, T, J, 3)
     if limb_angle_rad > 0 or bone_scale > 0:
         seq = vary_poses(seq, rng, limb_angle_rad, bone_scale)
-    root = np.nanmean(points_world[:, 0], axis=0)
+    pos = window - 1 if causal else window // 2
     azimuth = rng.uniform(-np.pi, np.pi, count)
-    elevation = rng.uniform(np.radians(-10), np.radians(35), count)
-    distance = rng.uniform(2.0, 7.0, count)
-    aim = root + rng.normal(0, 0.6, (count, 3)) * np.array([1.0, 1.0, 0.5])
+    elevation = np.radians(rng.uniform(*cameras.elevation_deg, count))
+    distance = rng.uniform(*cameras.distance_m, count)
+    aim = seq[:, pos, 0] + rng.normal(0, cameras.aim_sigma_m, (count, 3)) * np.array(
+        [1.0, 1.0, 0.5])
     horizontal = np.stack([np.cos(azimuth), np.sin(azimuth), np.zeros(count)], -1)
+    if abs(up[2]) < 0.5:  # y-up world: the horizontal plane is x-z
+        horizontal = horizontal[:, [0, 2, 1]]
     position = aim + distance[:, None] * (np.cos(elevation)[:, None] * horizontal
                                           + np.sin(elevation)[:, None] * up)
-    R = look_at_rotation(position, aim, up, rng.normal(0, np.radians(4), count))
+    R = look_at_rotation(position, aim, up, rng.normal(0, np.radians(cameras.roll_sigma_deg),
+                                                       count))
     cam = np.einsum("nij,ntkj->ntki", R, seq - position[:, None, None])
     z = cam[..., 2:3]
-    norm = np.where(z > 0.1, cam[..., :2] / z, np.nan)
-    norm = norm + rng.normal(0, noise_px / focal_px, norm.shape)
-    borrowed = scores_like[rng.integers(0, scores_like.shape[0], count)][
-        np.arange(count)[:, None], idx % scores_like.shape[1]]  # (N, T, J)
+    norm = np.where(z > 0.1, cam[..., :2] / np.where(z > 0.1, z, 1.0), np.nan)
+    visible = np.asarray(np.isfinite(norm).all(-1))
+    if cameras.half_fov_deg is not None:
+        half_w = np.tan(np.radians(rng.uniform(*cameras.half_fov_deg, count)))
+        aspect = rng.choice([9 / 16, 3 / 4, 4 / 3, 16 / 9], count)
+        half = np.stack([half_w, half_w * aspect], -1)[:, None, None]  # (N, 1, 1, 2)
+        visible &= (np.abs(np.nan_to_num(norm, nan=np.inf)) <= half).all(-1)
+    if isinstance(scores_like, np.ndarray):
+        borrowed = scores_like[rng.integers(0, scores_like.shape[0], count)][
+            np.arange(count)[:, None], idx % scores_like.shape[1]]  # (N, T, J)
+        norm = np.where(visible[..., None], norm, np.nan)
+    else:
+        norm, borrowed = detector_like(norm, scores_like, rng, fps, visible)
+    if noise_px > 0:
+        norm = norm + rng.normal(0, noise_px / focal_px, norm.shape)
     scores = np.where(np.isfinite(norm).all(-1), borrowed, 0.0)
     feats = lifter_features(norm, scores)
-    pos = window - 1 if causal else window // 2
     target = cam[:, pos] - cam[:, pos, :1]
     return feats, norm[:, pos], scores[:, pos], target
 
@@ -247,9 +298,16 @@ def seed_everything(seed: int) -> None:
 
 
 def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
-          resume: bool = False, progress: bool = True) -> TemporalLifter:
-    """Train a lifter on the pseudo-labels of one or more recordings; checkpoint every epoch.
+          resume: bool = False, progress: bool = True, mocap: list | None = None,
+          errors=None) -> torch.nn.Module:
+    """Train a lifter; checkpoint every epoch.
 
+    labels: pseudo-labels of multi-camera recordings (real single-view samples + virtual
+    views of their pseudo-3D; may be empty). mocap: core.mocap clips, seen through virtual
+    cameras (config.mocap_per_epoch samples per epoch) with the 2D errors of `errors` (a
+    core.error_model.ErrorModel; None: perfect 2D plus config.mocap_noise_px of noise).
+    config.init_from: start from that checkpoint's weights (pre-train on mocap, fine-tune
+    on the rig).
     out_dir receives checkpoint.pt (model, optimiser, epoch, RNG states) and history.json.
     resume=True continues from out_dir/checkpoint.pt when present.
     """
@@ -257,13 +315,19 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not labels and not (mocap and config.mocap_per_epoch > 0):
+        raise ValueError("nothing to train on: give recordings (labels) or mocap clips with "
+                         "mocap_per_epoch > 0")
     seed_everything(config.seed)
     rng = np.random.default_rng(config.seed)
     mc = config.model
     seqs = [s for lab in labels for s in sequences_from_labels(lab)]
-    real = real_samples(seqs, mc.window, mc.causal)
-    score_bank = np.stack([s.scores for s in seqs])
-    model = TemporalLifter(mc)
+    real = real_samples(seqs, mc.window, mc.causal) if seqs else None
+    score_bank = np.stack([s.scores for s in seqs]) if seqs else None
+    model = build_lifter(mc)
+    if config.init_from:
+        model.load_state_dict(torch.load(config.init_from, weights_only=False)["model"])
+        log.info("initialised from %s", config.init_from)
     opt = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                             weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
@@ -282,9 +346,9 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
         torch.set_rng_state(ckpt["torch_rng"])
         log.info("resumed from %s at epoch %d", ckpt_path, start)
     log.info("lifter %s: %d parameters, %d real samples", mc, count_parameters(model),
-             real[0].shape[0])
+             0 if real is None else real[0].shape[0])
     sources = [lab.points_world for lab in labels]
-    counts = [config.virtual_per_epoch // len(labels)] * len(labels)
+    counts = [config.virtual_per_epoch // len(labels)] * len(labels) if labels else []
     if config.synthetic_people > 0:
         from ..synthetic import random_poses
 
@@ -297,13 +361,27 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     bar = tqdm(range(start, config.epochs), desc="train lifter", disable=not progress,
                initial=start, total=config.epochs)
     for epoch in bar:
-        virt = [virtual_views(points, score_bank, count, mc.window, mc.causal, rng,
+        rig_errors = errors if score_bank is None else score_bank
+        virt = [virtual_views(points, rig_errors, count, mc.window, mc.causal, rng,
                               config.noise_px, config.virtual_focal_px,
                               limb_angle_rad=np.radians(config.limb_angle_deg),
                               bone_scale=config.bone_scale)
                 for points, count in zip(sources, counts, strict=True) if count > 0]
-        data = [np.concatenate([real[i]] + [v[i] for v in virt]) for i in range(4)]
-        data = mirror(*data, rng.random(data[0].shape[0]) < 0.5)
+        if mocap and config.mocap_per_epoch > 0:
+            performances = mocap_performances(mocap, rng, config.mocap_augment)
+            per = max(config.mocap_per_epoch // len(performances), 1)
+            virt += [virtual_views(p, errors, per, mc.window, mc.causal, rng,
+                                   config.mocap_noise_px, config.virtual_focal_px,
+                                   limb_angle_rad=np.radians(config.mocap_limb_angle_deg),
+                                   bone_scale=config.mocap_bone_scale,
+                                   cameras=config.mocap_cameras, fps=fps)
+                     for p, fps in performances]
+        parts = ([real] if real is not None else []) + virt
+        data = [np.concatenate([v[i] for v in parts]) for i in range(4)]
+        usable = np.isfinite(data[1][:, 0]).all(-1)  # the target frame shows the root
+        data = [a[usable] for a in data]
+        data = mirror(data[0], data[1], data[2], data[3],
+                      np.asarray(rng.random(data[0].shape[0]) < 0.5))
         tensors = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in data]
         order = torch.from_numpy(rng.permutation(tensors[0].shape[0]))
         model.train()
@@ -314,14 +392,14 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
             if sel.numel() < 2:
                 continue
             f, k, s, t = (x[sel] for x in tensors)
-            loss, parts = lifter_loss(model(f), k, s, t, config.reprojection_weight)
+            loss, terms = lifter_loss(model(f), k, s, t, config.reprojection_weight)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sums["loss"] += float(loss.detach())
-            sums["mpjpe_m"] += parts["mpjpe_m"]
-            sums["reproj"] += parts["reproj"]
+            sums["mpjpe_m"] += terms["mpjpe_m"]
+            sums["reproj"] += terms["reproj"]
             batches += 1
         sched.step()
         record = {"epoch": epoch + 1, **{k: v / max(batches, 1) for k, v in sums.items()}}
@@ -337,7 +415,7 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     return model
 
 
-def export_onnx(model: TemporalLifter, path: Path, extra_metadata: dict | None = None) -> dict:
+def export_onnx(model: torch.nn.Module, path: Path, extra_metadata: dict | None = None) -> dict:
     """Write the lifter as ONNX (input 'features' (B, T, 3J+2), output 'joints' (B, J, 3))
     plus <path>.json metadata; the same metadata is stored in the ONNX metadata_props."""
     import onnx

@@ -1,4 +1,5 @@
-"""REP-155 style body frames from 3D joints (numpy only; used for TF and Skeleton3D.body_pose).
+"""REP-155 style body frames from 3D joints (numpy only; used for TF and Skeleton3D.body_pose,
+by the nodes and by the offline bag writer alike).
 
 Body frame of a person: origin at the pelvis (mid-hip), z up along the spine (mid-hip to
 mid-shoulder), y to the person's left (right hip to left hip, made orthogonal to z), x forward
@@ -12,11 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from pose3d_ros.core.camera import cross3
-from pose3d_ros.core.layouts import JointLayout
+from .camera import cross3
+from .layouts import JointLayout
+from .static_tf import StaticTransform
+from .types import Skeletons3D
 
 
-@dataclass
+@dataclass(frozen=True)
 class BodyFrames:
     """The body frames of P people, in the frame of the joint positions they came from.
 
@@ -65,3 +68,30 @@ def quaternions_xyzw(rotations: np.ndarray) -> np.ndarray:
     if rotations.shape[0] == 0:
         return np.zeros((0, 4))
     return Rotation.from_matrix(rotations).as_quat()
+
+
+def body_frame_name(person_id: int) -> str:
+    """REP-155 name of a person's body frame: body_<id>."""
+    return f"body_{int(person_id)}"
+
+
+def body_transforms(skeletons: Skeletons3D, frames: BodyFrames | None = None, *,
+                    per_joint: bool = False) -> list[StaticTransform]:
+    """TF transforms of the people: skeletons.frame_id -> body_<id> at the pelvis with the
+    body axes, and with per_joint one child body_<id>_<joint name> per known joint (identity
+    orientation: joints' own orientation is not estimated). People whose origin is unknown
+    (no visible joint) get none. frames: the people's body_frames() if already computed."""
+    frames = frames if frames is not None else body_frames(skeletons.positions,
+                                                           skeletons.layout)
+    identity = np.array([0.0, 0.0, 0.0, 1.0])
+    transforms = []
+    for k in np.flatnonzero(np.isfinite(frames.origins).all(-1)):
+        body = body_frame_name(skeletons.ids[k])
+        transforms.append(StaticTransform(skeletons.frame_id, body, frames.origins[k],
+                                          frames.quaternions[k]))
+        if per_joint:
+            local = (skeletons.positions[k] - frames.origins[k]) @ frames.rotations[k]  # R^T(p-o)
+            transforms += [StaticTransform(body, f"{body}_{skeletons.layout.joint_names[j]}",
+                                           local[j], identity)
+                           for j in np.flatnonzero(np.isfinite(local).all(-1))]
+    return transforms

@@ -1,0 +1,129 @@
+"""Lifter accuracy on held-out motion capture: k-fold over the 15 DeepMimic clips.
+
+Each fold trains a lifter on the other clips (core.lifting.training.train with mocap clips
+only: time warp, stature, proportions, mirroring, virtual cameras, the measured BlazePose
+2D errors of core.error_model), then lifts the held-out clips through 4 fixed virtual
+cameras (core.lifting.mocap_eval) with perfect 2D and with the measured 2D errors. Every
+clip is held out exactly once. Prints per-clip and overall MPJPE / PA-MPJPE / N-MPJPE (mm),
+PSS, and the pelvis depth error of the metric placement, beside the constant-mean-pose
+baseline, per model.
+
+    python benchmarks/bench_lifter_mocap.py --folds 3 --epochs 20 --models tcn-t27-causal
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+MODELS = {
+    "tcn-t27-causal": dict(architecture="tcn", window=27, causal=True),
+    "tcn-t27-centred": dict(architecture="tcn", window=27, causal=False),
+    "stformer-t27-causal": dict(architecture="stformer", window=27, causal=True, dim=32,
+                                depth=3, heads=4, prune_stride=9, prune_after=0),
+    "stformer-t27-centred": dict(architecture="stformer", window=27, causal=False, dim=32,
+                                 depth=3, heads=4, prune_stride=9, prune_after=0),
+}
+
+
+def torch_lift(model):
+    from pose3d_ros.core.lifting.normalization import lifter_features
+
+    def lift(norm, scores):
+        with torch.inference_mode():
+            return model(torch.from_numpy(lifter_features(norm, scores))).numpy().astype(
+                np.float64)
+    return lift
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pose3d_ros.core import metrics
+    from pose3d_ros.core.error_model import load_error_model
+    from pose3d_ros.core.lifting.mocap_eval import evaluate_clip, score
+    from pose3d_ros.core.lifting.model import LifterConfig
+    from pose3d_ros.core.lifting.training import TrainConfig, train
+    from pose3d_ros.tools.fetch_mocap import load_mocap
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", nargs="+", default=["tcn-t27-causal"], choices=list(MODELS))
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--samples", type=int, default=3000, help="mocap samples per epoch")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", type=Path, default=None, help="write all figures here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    clips = load_mocap()
+    bank = load_error_model()
+    names = [c.name for c in clips]
+    print(f"{len(clips)} clips, {sum(c.num_frames for c in clips)} frames; {args.folds} folds; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    results: dict = {}
+    for model_name in args.models:
+        rows = []
+        start = time.time()
+        for fold in range(args.folds):
+            test = names[fold::args.folds]
+            config = TrainConfig(model=LifterConfig(**MODELS[model_name]), epochs=args.epochs,
+                                 mocap_per_epoch=args.samples, seed=fold)
+            with tempfile.TemporaryDirectory() as tmp:
+                model = train([], config, Path(tmp), progress=False, errors=bank,
+                              mocap=[c for c in clips if c.name not in test]).eval()
+            lift = torch_lift(model)
+            for clip in (c for c in clips if c.name in test):
+                for kind, errors in (("perfect 2D", None), ("measured 2D errors", bank)):
+                    out = evaluate_clip(lift, clip.joints, clip.fps, config.model.window,
+                                        config.model.causal, errors,
+                                        np.random.default_rng(names.index(clip.name)))
+                    rows.append({"clip": clip.name, "2D": kind, **out})
+        train_s = time.time() - start
+        refs = np.concatenate([r["ref"] for r in rows if r["2D"] == "perfect 2D"])
+        centres = metrics.pose_clusters(refs, 10)
+        table = []
+        for r in rows:
+            entry = {"clip": r["clip"], "2D": r["2D"], "frames": len(r["ref"])}
+            entry["lifter"] = score(r["pred"], r["ref"], centres)
+            entry["mean pose"] = score(r["mean_pose"], r["ref"], centres)
+            entry["depth err m"] = {k: float(np.nanmedian(v)) for k, v in
+                                    r["depth_error_m"].items()}
+            table.append(entry)
+        for kind in ("perfect 2D", "measured 2D errors"):
+            sel = [r for r in rows if r["2D"] == kind]
+            pred = np.concatenate([r["pred"] for r in sel])
+            ref = np.concatenate([r["ref"] for r in sel])
+            mean_pose = np.concatenate([r["mean_pose"] for r in sel])
+            depth = {k: float(np.nanmedian(np.concatenate([r["depth_error_m"][k] for r in sel])))
+                     for k in sel[0]["depth_error_m"]}
+            table.append({"clip": "ALL", "2D": kind, "frames": len(ref),
+                          "lifter": score(pred, ref, centres),
+                          "mean pose": score(mean_pose, ref, centres), "depth err m": depth})
+        results[model_name] = {"rows": table, "train_and_eval_s": train_s,
+                               "config": TrainConfig(model=LifterConfig(**MODELS[model_name]),
+                                                     epochs=args.epochs,
+                                                     mocap_per_epoch=args.samples).to_dict()}
+        print(f"\n### {model_name}: {args.folds} folds, {args.epochs} epochs x {args.samples} "
+              f"samples, {train_s / 60:.1f} min, load average {os.getloadavg()[0]:.2f}")
+        print("| clip | 2D | frames | MPJPE | PA-MPJPE | N-MPJPE | PSS | mean pose MPJPE | "
+              "mean pose PA-MPJPE | depth err m (own size) | depth err m (prior 1.70 m) | "
+              "depth err m (fused) |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for e in table:
+            lf, mp, d = e["lifter"], e["mean pose"], list(e["depth err m"].values())
+            print(f"| {e['clip']} | {e['2D']} | {e['frames']} | {lf['MPJPE']:.1f} | "
+                  f"{lf['PA-MPJPE']:.1f} | {lf['N-MPJPE']:.1f} | {lf['PSS']:.2f} | "
+                  f"{mp['MPJPE']:.1f} | {mp['PA-MPJPE']:.1f} | {d[0]:.3f} | {d[1]:.3f} | "
+                  f"{d[2]:.3f} |",
+                  flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

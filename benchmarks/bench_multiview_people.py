@@ -1,0 +1,270 @@
+"""Multi-person multi-view benchmark with 3D ground truth: PCP, MPJPE, ghosts, misses, id switches.
+
+Scenes: several people moving together in a rig (3, 5, 8 cameras on a ring, and the demo's
+4-camera Qualisys rig), people entering and leaving, occlusion between people by depth order,
+2D noise, confident wrong joints, and false detections in every camera (human-shaped people
+that are not there, and partial duplicates of real people, as 2D detectors produce them).
+The scene generator is `scenes.py` next to this file: the real motion capture (DeepMimic clips,
+core/mocap_scenes.py), virtual rigs and occlusion (core/mocap_views.py), and the 2D error
+model measured from the package's detector (core/error_model.py).
+
+Methods (same 2D input):
+  before    main's multi-view path: associate() + triangulate(), every person with a joint
+            published, then the tracker (the package before #14);
+  after     Pose3DPipeline.process_detections: association with duplicate merging and view
+            recovery, triangulation, skeleton completion and plausibility, tracking;
+  anipose / p2s   aniposelib's DLT and Pose2Sim's best-camera triangulation, given the TRUE
+            association (no false detections) since neither associates people across views:
+            a bound for what triangulation alone gives, 1-person scenes only.
+
+Scored with core.multiperson_metrics (Campus/Shelf PCP, head from nose and shoulders).
+    python benchmarks/bench_multiview_people.py [--frames 60] [--json out.json]
+    PYTHONPATH=/tmp/benchpkgs python benchmarks/bench_multiview_people.py --peers
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script from a checkout: use this checkout's sources
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scenes import Scene, make_scene  # noqa: E402
+
+from pose3d_ros.core.association import associate_normalized, gather  # noqa: E402
+from pose3d_ros.core.camera import CameraArrays, undistort_normalised  # noqa: E402
+from pose3d_ros.core.multiperson_metrics import score_multiperson, to_campus14  # noqa: E402
+from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline  # noqa: E402
+from pose3d_ros.core.tracking import SkeletonTracker  # noqa: E402
+from pose3d_ros.core.triangulation import triangulate_normalized  # noqa: E402
+
+THRESHOLD_PX = 40.0  # the pipeline's default outlier threshold (pixels)
+
+
+def run_before(scene: Scene, threshold_px: float = THRESHOLD_PX) -> tuple[list, list, float]:
+    """main's path: association + robust triangulation, people with >= 1 joint, tracking.
+    Returns predictions, ids, CPU seconds per frame (the same stages as the pipeline's)."""
+    arrays = CameraArrays.from_cameras(scene.rig.cameras)
+    tracker = SkeletonTracker()
+    preds, ids = [], []
+    t0 = time.process_time()
+    for f, dets in enumerate(scene.detections):
+        found = [replace(d, keypoints=undistort_normalised(cam, d.keypoints))
+                 for cam, d in zip(scene.rig.cameras, dets, strict=True)]
+        assoc = associate_normalized(arrays, [d.keypoints for d in found],
+                                     [d.scores for d in found], **BEFORE_ASSOCIATION)
+        kp, sc = gather(found, assoc)
+        res = triangulate_normalized(arrays, kp, sc, outlier_threshold_px=threshold_px)
+        keep = np.isfinite(res.points).all(-1).any(-1)
+        points = res.points[keep]
+        ids.append(tracker.update(points, f / scene.fps))
+        preds.append(points)
+    return preds, ids, (time.process_time() - t0) / max(len(scene.detections), 1)
+
+
+BEFORE_ASSOCIATION = {"merge_distance_m": None}   # main's association
+
+
+def run_after(scene: Scene, threshold_px: float = THRESHOLD_PX) -> tuple[list, list, float]:
+    pipe = Pose3DPipeline([c.name for c in scene.rig.cameras],
+                          {c.name: c for c in scene.rig.cameras}, frame_id="rig",
+                          params=PipelineParams(outlier_threshold_px=threshold_px,
+                                                filtering=None))
+    preds, ids = [], []
+    t0 = time.process_time()
+    for f, dets in enumerate(scene.detections):
+        result = pipe.process_detections({c.name: d for c, d in zip(scene.rig.cameras, dets,
+                                                                    strict=True)}, f / scene.fps)
+        preds.append(result.skeletons.positions)
+        ids.append(result.skeletons.ids)
+    return preds, ids, (time.process_time() - t0) / max(len(scene.detections), 1)
+
+
+def timing(clips: list, frames: int, threshold_px: float, repeats: int = 3) -> int:
+    """CPU and wall ms per frame of both paths at 5 cameras x 4 people, repeated."""
+    scenes = [make_scene("5", 4, frames, seed, clips) for seed in range(2)]
+    print(f"2D people per frame: {np.mean([s.detections_per_frame for s in scenes]):.1f}")
+    for rep in range(repeats):
+        line = []
+        for name, run in (("before", run_before), ("after", run_after)):
+            wall = time.perf_counter()
+            cpu = np.mean([run(s, threshold_px)[2] for s in scenes])
+            wall = (time.perf_counter() - wall) / (frames * len(scenes))
+            line.append(f"{name} {1000 * cpu:.2f} ms CPU / {1000 * wall:.2f} ms wall")
+        print(f"run {rep}: " + ", ".join(line) + f" (load {os.getloadavg()[0]:.1f})",
+              flush=True)
+    return 0
+
+
+def oracle_views(scene: Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each present person's own detections (the TRUE association, no false or duplicate
+    detection): keypoints (N, V, J, 2) raw pixels, NaN where unusable (score < 0.3), scores
+    (N, V, J), and (N, 2) (frame, person) of each row."""
+    rows, kps, scs = [], [], []
+    n_views, n_joints = len(scene.rig.cameras), scene.layout.num_joints
+    for f in range(scene.num_frames):
+        for person in np.flatnonzero(scene.present[f]):
+            kp = np.full((n_views, n_joints, 2), np.nan)
+            sc = np.zeros((n_views, n_joints))
+            for v, det in enumerate(scene.detections[f]):
+                idx = np.flatnonzero(scene.sources[f][v] == person)
+                if idx.size:
+                    kp[v], sc[v] = det.keypoints[idx[0]], det.scores[idx[0]]
+            kp[sc < 0.3] = np.nan
+            rows.append((f, person))
+            kps.append(kp)
+            scs.append(sc)
+    return np.array(kps), np.array(scs), np.array(rows).reshape(-1, 2)
+
+
+def run_peers(scene: Scene, threshold_px: float) -> dict:
+    """Triangulation alone on the true association: ours (robust), aniposelib's DLT and
+    Pose2Sim's best-camera triangulation (bench_triangulation's wrappers). PCP, MPJPE and
+    CPU ms per frame (all people of a frame)."""
+    from bench_triangulation import anipose, ours, pose2sim
+    kp, sc, rows = oracle_views(scene)
+    out = {}
+    for name, method in (("ours (triangulation only)", ours(threshold_px)),
+                         ("aniposelib DLT", anipose(False)),
+                         ("Pose2Sim best cameras", pose2sim(True, threshold_px))):
+        method(scene.rig, kp[:1], sc[:1])                     # warm-up (JAX compiles)
+        t0 = time.process_time()
+        points = method(scene.rig, kp, sc)
+        spent = (time.process_time() - t0) / scene.num_frames
+        preds = [points[rows[:, 0] == f] for f in range(scene.num_frames)]
+        out[name] = score(scene, preds, [rows[rows[:, 0] == f, 1] + 1
+                                         for f in range(scene.num_frames)])
+        out[name]["cpu_ms_per_frame"] = 1000 * spent
+    return out
+
+
+def score(scene: Scene, preds: list, ids: list) -> dict:
+    gt, gt_ids = [], []
+    for f in range(scene.num_frames):
+        present = scene.present[f]
+        gt.append(to_campus14(scene.truth[f, present], scene.layout))
+        gt_ids.append(np.flatnonzero(present))
+    campus = [to_campus14(p, scene.layout) for p in preds]
+    return score_multiperson(campus, gt, gt_ids=gt_ids, pred_ids=ids).summary()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--rigs", default="3,5,8,demo")
+    parser.add_argument("--people", default="1,2,4,6")
+    parser.add_argument("--error-scale", type=float, default=1.0,
+                        help="measured 2D residuals times this (1 = as measured)")
+    parser.add_argument("--threshold-px", type=float, default=THRESHOLD_PX,
+                        help="outlier threshold of the robust triangulation (pixels)")
+    parser.add_argument("--peers", action="store_true",
+                        help="also aniposelib and Pose2Sim (PYTHONPATH=/tmp/benchpkgs) on the "
+                        "1-person scenes, given the true association")
+    parser.add_argument("--timing", action="store_true",
+                        help="only time both paths at 5 cameras x 4 people (2 scenes, 3 runs)")
+    parser.add_argument("--json", default="")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore", RuntimeWarning)
+    from pose3d_ros.tools.fetch_mocap import load_mocap
+    clips = load_mocap()
+    if args.timing:
+        return timing(clips, args.frames, args.threshold_px)
+    rows = []
+    for rig_name in args.rigs.split(","):
+        for people in (int(p) for p in args.people.split(",")):
+            for seed in range(args.seeds):
+                scene = make_scene(rig_name, people, args.frames, seed, clips,
+                                   error_scale=args.error_scale)
+                row = {"rig": rig_name, "people": people, "seed": seed,
+                       "detections_per_frame": scene.detections_per_frame}
+                for name, run in (("before", run_before), ("after", run_after)):
+                    preds, ids, spent = run(scene, args.threshold_px)
+                    row[name] = score(scene, preds, ids) | {"cpu_ms_per_frame": 1000 * spent}
+                if args.peers and people == 1:
+                    row["peers"] = run_peers(scene, args.threshold_px)
+                rows.append(row)
+                print(_line(row), flush=True)
+    print(to_markdown(rows))
+    if args.peers:
+        print(peers_markdown(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "machine": _machine()}, indent=1))
+    return 0
+
+
+def _line(row: dict) -> str:
+    b, a = row["before"], row["after"]
+    return (f"{row['rig']:>5} {row['people']}p seed {row['seed']}: PCP {b['pcp']:.3f} -> "
+            f"{a['pcp']:.3f}, ghosts {b['ghosts']} -> {a['ghosts']}, misses {b['misses']} -> "
+            f"{a['misses']}, idsw {b['id_switches']} -> {a['id_switches']}, ms "
+            f"{b['cpu_ms_per_frame']:.2f} -> {a['cpu_ms_per_frame']:.2f}")
+
+
+def to_markdown(rows: list[dict]) -> str:
+    """One table row per rig x crowd size (seeds pooled by person-frames)."""
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault((r["rig"], r["people"]), []).append(r)
+    out = ["| rig | people | 2D people / frame | PCP % before / after | MPJPE mm before / after "
+           "| ghost person-frames % before / after | misses % before / after | id switches "
+           "before / after | CPU ms / frame before / after |", "|---" * 9 + "|"]
+    for (rig, people), rs in groups.items():
+        out.append(
+            f"| {rig} | {people} | {np.mean([r['detections_per_frame'] for r in rs]):.1f} | "
+            f"{100 * _mean(rs, 'before', 'pcp'):.1f} / {100 * _mean(rs, 'after', 'pcp'):.1f} | "
+            f"{_mean(rs, 'before', 'mpjpe_mm'):.1f} / {_mean(rs, 'after', 'mpjpe_mm'):.1f} | "
+            f"{_rate(rs, 'before', 'ghosts', 'pred_person_frames'):.2f} / "
+            f"{_rate(rs, 'after', 'ghosts', 'pred_person_frames'):.2f} | "
+            f"{_rate(rs, 'before', 'misses', 'gt_person_frames'):.2f} / "
+            f"{_rate(rs, 'after', 'misses', 'gt_person_frames'):.2f} | "
+            f"{sum(r['before']['id_switches'] for r in rs)} / "
+            f"{sum(r['after']['id_switches'] for r in rs)} | "
+            f"{_mean(rs, 'before', 'cpu_ms_per_frame'):.2f} / "
+            f"{_mean(rs, 'after', 'cpu_ms_per_frame'):.2f} |")
+    return "\n".join(out)
+
+
+def peers_markdown(rows: list[dict]) -> str:
+    """Triangulation-only comparison on the true association (1-person scenes)."""
+    out = ["| rig | method | PCP % | MPJPE mm | CPU ms / frame |", "|---|---|---|---|---|"]
+    for rig in dict.fromkeys(r["rig"] for r in rows if "peers" in r):
+        rs = [r for r in rows if r["rig"] == rig and "peers" in r]
+        for name in rs[0]["peers"]:
+            vals = [r["peers"][name] for r in rs]
+            out.append(f"| {rig} | {name} | {100 * np.mean([v['pcp'] for v in vals]):.1f} | "
+                       f"{np.mean([v['mpjpe_mm'] for v in vals]):.1f} | "
+                       f"{np.mean([v['cpu_ms_per_frame'] for v in vals]):.2f} |")
+        out.append(f"| {rig} | pose3d_ros full path (after) | "
+                   f"{100 * _mean(rs, 'after', 'pcp'):.1f} | {_mean(rs, 'after', 'mpjpe_mm'):.1f}"
+                   f" | {_mean(rs, 'after', 'cpu_ms_per_frame'):.2f} |")
+    return "\n".join(out)
+
+
+def _mean(rows: list[dict], method: str, key: str) -> float:
+    return float(np.mean([r[method][key] for r in rows]))
+
+
+def _rate(rows: list[dict], method: str, key: str, total: str) -> float:
+    """Percentage pooled over rows: sum of `key` / sum of `total`."""
+    return 100 * sum(r[method][key] for r in rows) / max(sum(r[method][total] for r in rows), 1)
+
+
+def _machine() -> dict:
+    return {"platform": platform.platform(), "python": platform.python_version(),
+            "cpus": os.cpu_count(), "load": os.getloadavg(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

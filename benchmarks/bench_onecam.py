@@ -1,0 +1,229 @@
+"""One camera alone: id stability, root-depth jitter, bone-length CV, unanswered frames and
+ghosts, per demo camera, for both monocular methods.
+
+Each demo camera's video is run alone through pose3d_ros.core.pipeline (cached BlazePose 2D,
+core.detection.cache) with the node's default parameters; the reference is the same
+recording triangulated from all four cameras (3D tracking for its ids, no filter).
+Identities and ghosts
+are judged in that camera's image (core.evaluation.image_identities): the monocular depth is
+a guess, the image is where people are measured.
+
+Steps, so the same 2D can be run through another checkout's pipeline (the "before" column of
+benchmarks/RESULTS.md is main's):
+  python benchmarks/bench_onecam.py export2d --out 2d.npz          # this checkout's 2D cache
+  PYTHONPATH=OTHER_CHECKOUT python benchmarks/bench_onecam.py run --twod 2d.npz --out before.npz
+  python benchmarks/bench_onecam.py run --twod 2d.npz --out after.npz
+  python benchmarks/bench_onecam.py score before.npz after.npz
+`--stride 2` runs the 60 fps recordings at 30 fps (the rate of the issue's jitter target).
+The run step uses only interfaces both versions have (Pose3DPipeline, detect_video_set).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+RECORDINGS = {"single": "blazepose", "multi": "blazepose_multi"}
+METHODS = ("detector_3d", "lifter")
+FPS = 60.0
+
+
+def _monocular(method: str):
+    try:
+        from pose3d_ros.core.monocular import create_monocular_method
+    except ImportError:                       # checkouts before core/monocular.py
+        from pose3d_ros.core.pipeline import create_monocular_lifter as create_monocular_method
+    return create_monocular_method(method)
+
+
+def export2d(out: Path) -> None:
+    """The cached 2D of every demo camera alone, as plain arrays (any checkout can read them)."""
+    from pose3d_ros.core.data_paths import video_paths
+    from pose3d_ros.core.detection.cache import detect_video_set
+
+    arrays = {}
+    for recording, detector in RECORDINGS.items():
+        for k, video in enumerate(video_paths(recording)):
+            d = detect_video_set([video], detector)[0]
+            key = f"{recording}/{k}"
+            arrays.update({f"{key}/keypoints": d.keypoints, f"{key}/scores": d.scores,
+                           f"{key}/boxes": d.boxes, f"{key}/person_scores": d.person_scores,
+                           f"{key}/num_people": d.num_people, f"{key}/world": d.world,
+                           f"{key}/image_size": np.array(d.image_size),
+                           f"{key}/layout": np.array(d.layout.name)})
+    np.savez_compressed(out, **arrays)
+
+
+class _Stored2D:
+    """One camera's exported 2D, frame by frame as Detections2D."""
+
+    def __init__(self, data, key: str) -> None:
+        self.data, self.key = data, key
+        self.num_people = data[f"{key}/num_people"]
+
+    def frame(self, t: int):
+        from pose3d_ros.core.layouts import get_layout
+        from pose3d_ros.core.types import Detections2D
+
+        d, k, n = self.data, self.key, int(self.num_people[t])
+        return Detections2D(d[f"{k}/keypoints"][t, :n], d[f"{k}/scores"][t, :n],
+                            d[f"{k}/boxes"][t, :n], d[f"{k}/person_scores"][t, :n],
+                            get_layout(str(d[f"{k}/layout"])),
+                            tuple(int(v) for v in d[f"{k}/image_size"]),
+                            d[f"{k}/world"][t, :n])
+
+
+def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = None) -> None:
+    """Every (recording, camera, method): per frame the published people (positions in the
+    rig frame, H36M-17, ids) or a failure; plus the 4-camera reference per recording.
+    stride: use every stride-th video frame (2: the 60 fps demo as 30 fps)."""
+    from pose3d_ros.core.calibration import load_rig
+    from pose3d_ros.core.detection.cache import detect_video_set
+    from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
+    try:
+        from pose3d_ros.core.data_paths import calibration_path, video_paths
+    except ImportError:                       # checkouts before core/data_paths.py
+        from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
+
+    arrays: dict[str, np.ndarray] = {}
+    for recording, detector in RECORDINGS.items():
+        rig = load_rig(calibration_path(recording))
+        videos = video_paths(recording)
+        if twod is not None:
+            stored = np.load(twod)
+            per_camera = [_Stored2D(stored, f"{recording}/{k}") for k in range(len(videos))]
+        else:
+            per_camera = [detect_video_set([v], detector, max_frames=max_frames)[0]
+                          for v in videos]
+        frames_used = np.arange(0, min(len(d.num_people) for d in per_camera), stride)
+        T = len(frames_used)
+        stamps = 10.0 + frames_used / FPS
+        # tracked (4 views make 3D ids reliable) but unfiltered
+        reference = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id,
+                                   params=PipelineParams(output_layout="h36m17",
+                                                         filtering=None))
+        _store(arrays, f"{recording}/reference", [reference.process_detections(
+            {c.name: per_camera[k].frame(frames_used[t]) for k, c in enumerate(rig)},
+            stamps[t]).skeletons
+            for t in range(T)], stamps)
+        for k, camera in enumerate(rig):
+            for method in METHODS:
+                pipeline = Pose3DPipeline([camera.name], {camera.name: camera},
+                                          frame_id=rig.frame_id, lifter=_monocular(method),
+                                          params=PipelineParams(output_layout="h36m17"))
+                frames, failed = [], np.zeros(T, bool)
+                started = time.perf_counter()
+                for t in range(T):
+                    try:
+                        frames.append(pipeline.process_detections(
+                            {camera.name: per_camera[k].frame(frames_used[t])},
+                            stamps[t]).skeletons)
+                    except ValueError:
+                        frames.append(None)
+                        failed[t] = True
+                seconds = time.perf_counter() - started
+                key = f"{recording}/{camera.name}/{method}"
+                _store(arrays, key, frames, stamps)
+                arrays[f"{key}/failed"] = failed
+                arrays[f"{key}/seconds"] = np.array(seconds)
+                print(f"{key}: {T} frames, {failed.sum()} failed, {seconds:.1f} s", flush=True)
+    np.savez_compressed(out, **arrays)
+
+
+def _store(arrays: dict, key: str, frames: list, stamps: np.ndarray) -> None:
+    """Frames as padded arrays: positions (T, P, 17, 3), ids (T, P), count (T,)."""
+    P = max([f.num_people for f in frames if f is not None] + [1])
+    positions = np.full((len(frames), P, 17, 3), np.nan)
+    ids = np.zeros((len(frames), P), np.int64)
+    count = np.zeros(len(frames), np.int64)
+    for t, f in enumerate(frames):
+        if f is not None and f.num_people:
+            if f.layout.name != "h36m17":
+                raise ValueError(f"{key}: layout {f.layout.name}")
+            positions[t, :f.num_people], ids[t, :f.num_people] = f.positions, f.ids
+            count[t] = f.num_people
+    arrays[f"{key}/positions"], arrays[f"{key}/ids"] = positions, ids
+    arrays[f"{key}/count"], arrays[f"{key}/stamps"] = count, stamps
+
+
+def _track(data, key: str, frame_id: str):
+    from pose3d_ros.core.evaluation import SkeletonTrack
+    from pose3d_ros.core.layouts import H36M17
+    from pose3d_ros.core.types import METHOD_UNKNOWN, Skeletons3D
+
+    stamps = np.round(data[f"{key}/stamps"] * 1e9).astype(np.int64)
+    frames = []
+    for positions, ids, n in zip(data[f"{key}/positions"], data[f"{key}/ids"],
+                                 data[f"{key}/count"], strict=True):
+        p = positions[:n]
+        frames.append(Skeletons3D(p, np.ones(p.shape[:2], np.float32),
+                                  np.full(p.shape[:2], np.nan, np.float32),
+                                  np.ones(p.shape[:2], np.uint8), H36M17, frame_id,
+                                  METHOD_UNKNOWN, ids[:n]))
+    return SkeletonTrack(stamps, frames)
+
+
+def score(paths: list[Path]) -> str:
+    """Markdown table: one row per (recording, camera, method), one column group per file."""
+    from pose3d_ros.core.calibration import load_rig
+    from pose3d_ros.core.data_paths import calibration_path
+    from pose3d_ros.core.evaluation import image_identities, stability
+
+    runs = [np.load(p) for p in paths]
+    head = ("| recording | camera | method | " + " | ".join(
+        f"ids per person ({p.stem}) | jitter p95 m/frame ({p.stem}) | bone CV ({p.stem}) | "
+        f"frames w/o output ({p.stem}) | ghost person-frames ({p.stem}) | "
+        f"unmatched person-frames ({p.stem})" for p in paths) + " |")
+    lines = [head, "|" + "---|" * (3 + 6 * len(paths))]
+    for recording in RECORDINGS:
+        rig = load_rig(calibration_path(recording))
+        for camera in rig:
+            for method in METHODS:
+                key = f"{recording}/{camera.name}/{method}"
+                cells = []
+                for data in runs:
+                    pred = _track(data, key, rig.frame_id)
+                    ref = _track(data, f"{recording}/reference", rig.frame_id)
+                    ident = image_identities(pred, ref, camera)
+                    steady = stability(pred, viewpoint=camera.center)
+                    s = steady.summary()
+                    unanswered = int(data[f"{key}/failed"].sum())
+                    ids = "/".join(str(v) for v in ident.ids_per_person.values()) or "-"
+                    cells += [ids, f"{s['root-depth jitter p95 [m/frame]']:.3f}",
+                              f"{100 * s['bone-length CV median']:.1f} %", str(unanswered),
+                              str(ident.ghost_person_frames),
+                              str(ident.unmatched_person_frames)]
+                lines.append(f"| {recording} | {camera.name} | {method} | " + " | ".join(cells)
+                             + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="step", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--max-frames", type=int, default=None)
+    r.add_argument("--twod", type=Path, default=None,
+                   help="2D exported by export2d (default: this checkout's cache)")
+    r.add_argument("--stride", type=int, default=1,
+                   help="every n-th frame (2: the 60 fps recordings at 30 fps)")
+    e = sub.add_parser("export2d")
+    e.add_argument("--out", type=Path, required=True)
+    s = sub.add_parser("score")
+    s.add_argument("runs", type=Path, nargs="+")
+    args = parser.parse_args(argv)
+    if args.step == "export2d":
+        export2d(args.out)
+    elif args.step == "run":
+        run(args.out, args.max_frames, args.stride, args.twod)
+    else:
+        print(score(args.runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""How far the 2D of a detector configuration moves from a reference configuration on the demo.
+
+    python benchmarks/compare_detector_outputs.py [--detector blazepose_multi] [--frames 100]
+        [--reference track=False] [--candidate track=True] [--recordings single multi]
+
+Both configurations run on the same frames of every demo camera (lock step, as
+core/detection/cache.py runs whole recordings; nothing is written to the shared cache). People
+are matched per frame and camera by the Hungarian method on the median joint distance; the
+table gives per camera the median and 95th percentile of the per-joint pixel difference over
+matched people (joints finite in both), and the people found by only one of the two.
+
+Accuracy against the 4-view triangulation (recording 'single', one person): each camera's 2D
+(its most confident person) against the projection of the joint triangulated from the other
+three cameras with the shipped calibration (leave-one-camera-out, pose3d_ros.tools.eval_multiview),
+median and 95th percentile in pixels, joints with score >= 0.5, for both configurations.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pose3d_ros.core.calibration import load_rig  # noqa: E402
+from pose3d_ros.core.detection.cache import VideoDetections, detect_video_set  # noqa: E402
+from pose3d_ros.tools.eval_multiview import leave_one_camera_out  # noqa: E402
+from pose3d_ros.tools.fetch_demo import calibration_path, video_paths  # noqa: E402
+
+
+def parse_options(items: list[str]) -> dict:
+    """key=value pairs (values as Python literals)."""
+    options = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        options[key] = ast.literal_eval(value)
+    return options
+
+
+def joint_differences(reference: VideoDetections, candidate: VideoDetections,
+                      match_px: float = 100.0) -> tuple[np.ndarray, int, int]:
+    """Per-joint pixel differences (M,) of matched people over all frames, and the counts of
+    people found only by the reference / only by the candidate (a match farther than
+    match_px median joint distance counts as both)."""
+    diffs, only_ref, only_cand = [], 0, 0
+    for t in range(min(len(reference.num_people), len(candidate.num_people))):
+        a = reference.keypoints[t, :reference.num_people[t]]
+        b = candidate.keypoints[t, :candidate.num_people[t]]
+        if len(a) == 0 or len(b) == 0:
+            only_ref, only_cand = only_ref + len(a), only_cand + len(b)
+            continue
+        distance = np.linalg.norm(a[:, None] - b[None], axis=-1)  # (A, B, J)
+        cost = np.nanmedian(np.where(np.isfinite(distance), distance, np.nan), axis=2)
+        cost = np.where(np.isfinite(cost), cost, 1e9)
+        rows, cols = linear_sum_assignment(cost)
+        good = cost[rows, cols] <= match_px
+        for r, c in zip(rows[good], cols[good], strict=True):
+            d = distance[r, c]
+            diffs.append(d[np.isfinite(d)])
+        only_ref += len(a) - int(good.sum())
+        only_cand += len(b) - int(good.sum())
+    return (np.concatenate(diffs) if diffs else np.zeros(0)), only_ref, only_cand
+
+
+def leave_one_out_px(recording: str, per_camera: list[VideoDetections]) -> np.ndarray:
+    """Leave-one-camera-out pixel distances (F, V, J) of each camera's most confident person."""
+    rig = load_rig(calibration_path(recording))
+    frames = min(len(d.num_people) for d in per_camera)
+    keypoints = np.full((frames, len(per_camera), per_camera[0].keypoints.shape[2], 2), np.nan)
+    scores = np.zeros(keypoints.shape[:3])
+    for v, det in enumerate(per_camera):
+        best = np.nanargmax(np.nan_to_num(det.person_scores[:frames], nan=-1.0), axis=1)
+        rows = np.arange(frames)
+        found = det.num_people[:frames] > 0
+        keypoints[found, v] = det.keypoints[rows, best][found]
+        scores[found, v] = det.scores[rows, best][found]
+    return leave_one_camera_out(rig, keypoints, scores)
+
+
+def _percentiles(values: np.ndarray) -> str:
+    values = values[np.isfinite(values)]
+    return f"{np.median(values):.2f} | {np.percentile(values, 95):.2f}" if values.size \
+        else "- | -"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--detector", default="blazepose_multi")
+    parser.add_argument("--reference", nargs="*", default=["track=False"])
+    parser.add_argument("--candidate", nargs="*", default=["track=True"])
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--recordings", nargs="+", default=["single", "multi"])
+    args = parser.parse_args(argv)
+    reference, candidate = parse_options(args.reference), parse_options(args.candidate)
+    load = os.getloadavg()
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
+          f"load average {load[0]:.1f}; {args.detector}: {reference} -> {candidate}, "
+          f"{args.frames} frames per camera")
+    loo_rows = []
+    print("| recording | camera | joints compared | median px | p95 px | max px | "
+          "people only in reference | people only in candidate |")
+    print("|---|---|---|---|---|---|---|---|")
+    for recording in args.recordings:
+        paths = video_paths(recording)
+        ref = detect_video_set(paths, args.detector, max_frames=args.frames, use_cache=False,
+                               **reference)
+        cand = detect_video_set(paths, args.detector, max_frames=args.frames, use_cache=False,
+                                **candidate)
+        for path, a, b in zip(paths, ref, cand, strict=True):
+            diffs, only_ref, only_cand = joint_differences(a, b)
+            stats = (np.median(diffs), np.percentile(diffs, 95), diffs.max()) if len(diffs) \
+                else (np.nan,) * 3
+            print(f"| {recording} | {path.stem} | {len(diffs)} | {stats[0]:.2f} | "
+                  f"{stats[1]:.2f} | {stats[2]:.1f} | {only_ref} | {only_cand} |")
+        if recording == "single":
+            loo_rows = [(name, leave_one_out_px(recording, dets))
+                        for name, dets in (("reference", ref), ("candidate", cand))]
+    if loo_rows:
+        print("\nLeave-one-camera-out px on 'single' (2D vs the other 3 views' triangulation)")
+        print("| configuration | " + " | ".join(f"cam{v + 1:02d} median | p95"
+                                                for v in range(loo_rows[0][1].shape[1]))
+              + " | all median | all p95 |")
+        print("|---" * (3 + 2 * loo_rows[0][1].shape[1]) + "|")
+        for name, loo in loo_rows:
+            cells = " | ".join(_percentiles(loo[:, v]) for v in range(loo.shape[1]))
+            print(f"| {name} | {cells} | {_percentiles(loo)} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

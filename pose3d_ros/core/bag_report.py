@@ -1,0 +1,94 @@
+"""A bag's skeletons judged and reported: the reference, the scores, the report files.
+
+Shared by the evaluate tool and the run-your-own-data tool:
+  triangulation_reference  multi-view triangulation from all of a bag's cameras, without
+                           tracking or filtering (None for a bag with one camera)
+  write_bag_report         scores (with a reference), stability (always), the HTML report, its
+                           3D playback page, overlays and an overlay video, into a folder
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .bag_tracks import count_frame_sets, run_pipeline
+from .evaluation import Evaluation, SkeletonTrack, Stability, evaluate_tracks, stability
+from .layouts import JointLayout
+from .output_files import UserError, progress
+from .report import Snapshot, upright_snapshots, write_evaluation
+
+TRIANGULATION_NOTE = ("reference: multi-view triangulation from all cameras of the bag, "
+                      "without tracking or filtering (it shares the 2D detector's errors: it "
+                      "measures consistency, not ground-truth accuracy)")
+
+
+def triangulation_reference(bag: Path, *, detector: str, detections: list[dict] | None = None,
+                            max_frames: int | None = None,
+                            output_layout: str = "") -> SkeletonTrack:
+    """All cameras of the bag triangulated frame set by frame set (no tracking, no filter);
+    detections: 2D of an earlier run on all cameras, re-used instead of detecting again."""
+    from .pipeline import PipelineParams
+
+    total = len(detections) if detections else count_frame_sets(bag)
+    with progress(min(total, max_frames or total), "reference") as bar:
+        return run_pipeline(bag, detector=detector, detections=detections,
+                            params=PipelineParams(tracking=None, filtering=None,
+                                                  output_layout=output_layout),
+                            max_frames=max_frames, progress=bar.update).track
+
+
+def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
+                     ref: SkeletonTrack | None, *, title: str, notes: Sequence[str] = (),
+                     per_camera: dict | None = None, latency_s: dict | None = None,
+                     overlay_camera: str | None = None, viewpoint: np.ndarray | None = None,
+                     max_match_distance: float = 0.5, tolerance_s: float = 0.004
+                     ) -> tuple[Evaluation | None, Stability]:
+    """Into the folder `out`: evaluation.json, report.html, playback.html and, with
+    overlay_camera, overlay_<camera>.mp4. bag: the bag whose images the overlays use (None:
+    no images). pred, ref: tracks in the cameras' rig frame; ref None reports stability only.
+    viewpoint: (3,) camera centre for the root depth (one camera)."""
+    from .overlay import overlay_images, write_overlay_video
+    from .playback import playback_html
+
+    evaluation = None
+    if ref is not None:
+        if ref.layout is None:
+            raise UserError("the reference holds no skeleton (nobody found in any frame)")
+        evaluation = evaluate_tracks(pred, ref, max_match_distance=max_match_distance,
+                                     tolerance_s=tolerance_s, latency_s=latency_s)
+    steady = stability(pred, viewpoint=viewpoint)
+    time_s = (pred.stamps_ns - pred.stamps_ns[0]) / 1e9 if len(pred.stamps_ns) else np.zeros(0)
+    layout: JointLayout | None
+    if evaluation is not None and ref is not None:  # frames of the reference, by identity
+        layout, stamps, times = evaluation.layout, ref.stamps_ns, evaluation.time_s
+        shown, truth = list(evaluation.pred), list(evaluation.ref)
+    else:
+        layout, stamps, times = pred.layout, pred.stamps_ns, time_s
+        shown, truth = [f.positions for f in pred.frames], None
+    T = len(stamps)
+    images, snapshots, playback = [], [], ""
+    if layout is not None and T:
+        if bag is not None:
+            images = overlay_images(bag, stamps, times, shown, truth, layout.bones_array,
+                                    [T // 2])
+        busy = np.flatnonzero([len(p) for p in shown]) if evaluation is None else np.zeros(0, int)
+        if len(busy):                 # with a reference, write_evaluation makes them
+            picks = sorted({int(busy[0]), int(busy[len(busy) // 2]), int(busy[-1])})
+            snapshots = upright_snapshots(
+                [Snapshot(f"t = {times[t]:.2f} s", shown[t], None, layout.bones_array)
+                 for t in picks], layout)
+    if pred.layout is not None and len(pred.frames):
+        playback = playback_html(time_s, [f.positions for f in pred.frames],
+                                 [f.ids for f in pred.frames], pred.layout, title=title)
+    write_evaluation(evaluation, out, title=title, images=images, notes=notes,
+                     per_camera=per_camera, stability=steady, stability_time_s=time_s,
+                     playback_html=playback, snapshots=snapshots, summary=steady.summary())
+    if overlay_camera and bag is not None and layout is not None and T:
+        fps = 1.0 / np.median(np.diff(times)) if T > 1 else 30.0
+        with progress(T, "overlay video") as bar:
+            write_overlay_video(bag, stamps, times, shown, truth, layout.bones_array,
+                                overlay_camera, out / f"overlay_{overlay_camera}.mp4", fps,
+                                progress=bar.update)
+    return evaluation, steady

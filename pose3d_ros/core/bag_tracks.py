@@ -1,0 +1,268 @@
+"""Skeleton tracks and cameras of a rosbag2, and the pipeline replayed offline on its images.
+
+  read_track        a Skeleton3DArray topic as an evaluation.SkeletonTrack, brought into the
+                    frame asked for through the bag's /tf_static (the skeletons' frame_id is
+                    read from the messages, never assumed)
+  bag_cameras       CameraModel per camera (core.bag_cameras), or a lone camera unposed
+  frame_sets        the bag's images grouped by header stamp
+  run_pipeline      pose3d_ros.core.pipeline over those sets, deterministic, as fast as the
+                    machine allows (the chain the nodes run)
+  per_camera_figures  people per camera and the 3D output's reprojection error against them
+  write_track_bag   a track as an MCAP bag with the rig's /tf_static
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import bagio, metrics
+from .bag_cameras import read_bag_cameras
+from .camera import CameraModel, camera_model_from_info_msg
+from .evaluation import SkeletonTrack, in_frame, pair_frames
+from .layouts import convert_joints
+from .static_tf import StaticTransformTree, transforms_from_message
+from .types import Skeletons3D
+
+if TYPE_CHECKING:
+    from .pipeline import PipelineParams
+
+log = logging.getLogger(__name__)
+
+TF_STATIC = "/tf_static"
+
+
+def static_tree(bag: Path) -> StaticTransformTree:
+    """All /tf_static transforms of a bag (empty tree when it has none)."""
+    tree = StaticTransformTree()
+    if TF_STATIC in bagio.bag_topics(bag):
+        for _, _, msg in bagio.read_bag(bag, [TF_STATIC]):
+            tree.add(transforms_from_message(msg))
+    return tree
+
+
+def read_track(bag: Path, topic: str, *, frame_id: str | None = None,
+               tree: StaticTransformTree | None = None) -> SkeletonTrack:
+    """A Skeleton3DArray topic of a bag as a track, in stamp order, in `frame_id` (default:
+    the messages' own frame). The transform comes from `tree` (default: the bag's
+    /tf_static); LookupError naming the frames when it is not there.
+
+    Several messages with one stamp (a node that processed a partial camera set and then the
+    rest) keep the one with the most estimated joints, and say so in the log.
+    """
+    by_stamp: dict[int, tuple[Skeletons3D, int]] = {}
+    frames_seen: set[str] = set()
+    for item in bagio.read_messages(bag, [topic]):
+        if item.msgtype != bagio.SKELETON3D_ARRAY:
+            raise ValueError(f"{bag}:{topic} is {item.msgtype}, not {bagio.SKELETON3D_ARRAY}")
+        stamp = bagio.stamp_to_ns(item.message.header.stamp)
+        frame = bagio.skeletons_from_message(item.message)
+        frames_seen.add(item.message.header.frame_id)
+        if stamp in by_stamp:
+            log.warning("%s: several messages stamped %d; keeping the most complete", topic,
+                        stamp)
+            if _known_joints(frame) <= _known_joints(by_stamp[stamp][0]):
+                continue
+        by_stamp[stamp] = (frame, item.stamp_ns)
+    if len(frames_seen) > 1:
+        raise ValueError(f"{bag}:{topic} mixes frames {sorted(frames_seen)}")
+    stamps = sorted(by_stamp)
+    track = SkeletonTrack(np.array(stamps, np.int64), [by_stamp[s][0] for s in stamps],
+                          np.array([by_stamp[s][1] for s in stamps], np.int64))
+    source = next(iter(frames_seen), "")
+    if frame_id is None or not source or source == frame_id:
+        return track
+    R, t = (tree or static_tree(bag)).lookup(frame_id, source)
+    log.info("%s: skeletons in %r, expressed in %r through /tf_static", topic, source, frame_id)
+    return in_frame(track, frame_id, R, t)
+
+
+def _known_joints(frame: Skeletons3D) -> int:
+    return int(np.isfinite(frame.positions).all(axis=-1).sum())
+
+
+def camera_name(topic: str) -> str:
+    """/cam01/image_raw/compressed -> cam01 (the topic's first namespace)."""
+    return topic.strip("/").split("/")[0]
+
+
+def bag_cameras(bag: Path) -> tuple[dict[str, CameraModel], str]:
+    """The bag's calibrated cameras, name -> CameraModel posed from /tf_static, and the fixed
+    frame those poses refer to (core.bag_cameras.read_bag_cameras). A bag with one camera and
+    no pose for it (a video with intrinsics alone) gives that camera with identity extrinsics:
+    its optical frame is then the fixed frame (one camera needs no rig)."""
+    try:
+        return read_bag_cameras(bag)
+    except ValueError:
+        infos = [t for t, ty in bagio.bag_topics(bag).items() if ty == bagio.CAMERA_INFO]
+        if len(infos) != 1:
+            raise
+    for topic, _, msg in bagio.read_bag(bag, infos):
+        camera = camera_model_from_info_msg(msg, camera_name(topic))
+        return {camera.name: camera}, camera.frame_id
+    raise ValueError(f"bag {bag}: topic {infos[0]} holds no CameraInfo message")
+
+
+def image_topics(bag: Path, cameras: Sequence[str] | None = None) -> dict[str, str]:
+    """Image topics (Image or CompressedImage) of the bag, optionally of some cameras."""
+    topics = {t: ty for t, ty in bagio.bag_topics(bag).items()
+              if ty in (bagio.IMAGE, bagio.COMPRESSED_IMAGE)
+              and (cameras is None or camera_name(t) in cameras)}
+    if not topics:
+        raise ValueError(f"bag {bag} has no image topic" +
+                         (f" for cameras {list(cameras)}" if cameras else ""))
+    return topics
+
+
+def frame_sets(bag: Path, cameras: Sequence[str] | None = None
+               ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """(stamp_ns, camera name -> BGR image) for each image stamp of the bag, in time order.
+    Images sharing a header stamp form one set (make_bag stamps synchronised frames alike)."""
+    current: int | None = None
+    images: dict[str, np.ndarray] = {}
+    for item in bagio.read_messages(bag, image_topics(bag, cameras)):
+        stamp = bagio.stamp_to_ns(item.message.header.stamp)
+        if current is not None and stamp != current:
+            yield current, images
+            images = {}
+        current = stamp
+        images[camera_name(item.topic)] = bagio.decode_image(item.message)
+    if images and current is not None:
+        yield current, images
+
+
+def count_frame_sets(bag: Path, cameras: Sequence[str] | None = None) -> int:
+    """Number of distinct image stamps (for progress bars), without decoding images."""
+    stamps = {bagio.header_stamp_ns(item.raw) for item in bagio.read_messages(
+        bag, image_topics(bag, cameras), deserialize=False)}
+    return len(stamps)
+
+
+@dataclass
+class PipelineRun:
+    """Output of the pipeline over a bag.
+
+    track: the 3D skeletons per frame set (in the rig's fixed frame). timings: stage -> (T,)
+    seconds per frame set. per_camera: camera -> {"people detected": n,
+    "reprojection error [px]": mean}. detections: per frame set, {"stamp": s, "cameras":
+    camera -> Detections2D} (to re-use for a reference run).
+    """
+
+    track: SkeletonTrack
+    timings: dict[str, np.ndarray]
+    per_camera: dict[str, dict[str, float]]
+    detections: list[dict]
+
+
+def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[str] | None = None,
+                 params: PipelineParams | None = None, detections: list[dict] | None = None,
+                 max_frames: int | None = None, monocular_method: str | None = None,
+                 progress: Callable[[int], None] | None = None) -> PipelineRun:
+    """Replay a bag through pose3d_ros.core.pipeline, frame set by frame set.
+
+    cameras: subset of the bag's cameras (default all). detections: 2D results of an earlier
+    run, re-used instead of running the detector. monocular_method: the one-camera method
+    (monocular.MONOCULAR_METHODS) for sets with a single camera. progress: called with 1 per
+    frame set.
+    """
+    from .monocular import create_monocular_method
+    from .pipeline import Pose3DPipeline, create_detectors
+
+    models, fixed = bag_cameras(bag)
+    names = [n for n in sorted(models) if cameras is None or n in cameras]
+    if cameras is not None and set(cameras) - set(names):
+        raise ValueError(f"bag {bag} has no camera {sorted(set(cameras) - set(names))}")
+    lifter = create_monocular_method(monocular_method) if monocular_method else None
+    detectors = None if detections is not None else create_detectors(detector, len(names))
+    pipeline = Pose3DPipeline(names, {n: models[n] for n in names}, detectors, frame_id=fixed,
+                              params=params, lifter=lifter)
+    stamps, frames, found = [], [], []
+    timings: dict[str, list[float]] = {}
+    try:
+        sets: Iterator[tuple[int, dict[str, Any]]]
+        if detections is None:
+            sets = ((stamp, {n: images[n] for n in names if n in images})
+                    for stamp, images in frame_sets(bag, names))
+        else:
+            sets = ((int(round(d["stamp"] * 1e9)), d) for d in detections)
+        for index, (stamp, data) in enumerate(sets):
+            if max_frames is not None and index >= max_frames:
+                break
+            if detections is None:
+                result = pipeline.process_images(data, stamp / 1e9)
+            else:
+                result = pipeline.process_detections(
+                    {n: data["cameras"][n] for n in names if n in data["cameras"]}, stamp / 1e9)
+            stamps.append(stamp)
+            frames.append(result.skeletons)
+            found.append({"stamp": stamp / 1e9, "cameras": result.detections})
+            for stage, seconds in result.timings.items():
+                timings.setdefault(stage, []).append(seconds)
+            if progress is not None:
+                progress(1)
+    finally:
+        pipeline.close()
+    track = SkeletonTrack(np.array(stamps, np.int64), frames)
+    return PipelineRun(track, {k: np.array(v) for k, v in timings.items()},
+                       per_camera_figures(models, track, found), found)
+
+
+def per_camera_figures(cameras: dict[str, CameraModel], track: SkeletonTrack,
+                       detections: list[dict], tolerance_s: float = 0.004
+                       ) -> dict[str, dict[str, float]]:
+    """Per camera: people the 2D detector found, and the reprojection error (px) of `track`'s
+    3D skeletons (in the cameras' rig frame) against them, paired by stamp."""
+    stamps = np.array([int(round(d["stamp"] * 1e9)) for d in detections], np.int64)
+    pair = pair_frames(stamps, track.stamps_ns, int(tolerance_s * 1e9))
+    people: dict[str, int] = {}
+    errors: dict[str, list[np.ndarray]] = {}
+    for t, k in enumerate(pair):
+        if k < 0:
+            continue
+        for name, dets in detections[k]["cameras"].items():
+            people[name] = people.get(name, 0) + dets.num_people
+            errors.setdefault(name, []).append(
+                camera_reprojection(cameras[name], track.frames[t], dets))
+    out = {}
+    for name in sorted(people):
+        err = np.concatenate(errors[name])
+        err = err[np.isfinite(err)]
+        out[name] = {"people detected": float(people[name]),
+                     "reprojection error [px]": float(err.mean()) if len(err) else float("nan")}
+    return out
+
+
+def camera_reprojection(camera: CameraModel, skeletons: Skeletons3D, detections) -> np.ndarray:
+    """Pixel distances (flattened) between each 3D person projected into `camera` and the
+    nearest of the camera's 2D people, in the 3D layout."""
+    if skeletons.num_people == 0 or detections.num_people == 0:
+        return np.zeros(0)
+    try:
+        uv2d = convert_joints(detections.keypoints, detections.layout, skeletons.layout)
+    except ValueError:
+        return np.zeros(0)
+    projected = camera.project(skeletons.positions)                  # (P, J, 2)
+    dist = np.linalg.norm(projected[:, None] - uv2d[None], axis=-1)  # (P, Q, J)
+    mean = metrics.JointErrors(dist.reshape(-1, dist.shape[-1])).per_frame.reshape(
+        dist.shape[:2])
+    mean = np.where(np.isnan(mean), np.inf, mean)
+    nearest = np.argmin(mean, axis=1)
+    picked = dist[np.arange(len(nearest)), nearest]
+    return picked[np.isfinite(mean[np.arange(len(nearest)), nearest])].ravel()
+
+
+def write_track_bag(track: SkeletonTrack, out: Path, topic: str = "/skeletons",
+                    storage: str = "mcap", tf_static_from: Path | None = None) -> Path:
+    """Write a track as Skeleton3DArray messages (log time = stamp) for rviz2/Foxglove, with the
+    rig's /tf_static copied from `tf_static_from` so the cameras show too."""
+    with bagio.BagWriter(out, storage=storage) as bag:
+        if tf_static_from is not None and TF_STATIC in bagio.bag_topics(tf_static_from):
+            for item in bagio.read_messages(tf_static_from, [TF_STATIC], deserialize=False):
+                bag.write_raw(TF_STATIC, item.stamp_ns, item.raw, item.msgtype)
+        for stamp, frame in zip(track.stamps_ns, track.frames, strict=True):
+            bag.write(topic, int(stamp), bagio.skeleton3d_array_message(frame, int(stamp)))
+    return out

@@ -1,0 +1,454 @@
+"""Complete, plausible skeletons: joints seen by fewer than two views are filled from what the
+body says, and people whose bones are not human are refused. Batched over people x joints.
+
+Triangulation leaves a joint NaN when fewer than two views see it. `SkeletonCompleter`
+fills it, in this order of preference (each step vectorised over people and joints, one pass
+per link outwards from the known joints along the skeleton tree rooted at the left hip):
+
+1. one view + bone length: the point on that camera's viewing ray at the person's bone length
+   from the (already known) parent joint; of the two intersections of the ray with that
+   sphere, the one that better fits the person's other bones to known joints (e.g. a shoulder
+   also lies at torso length from its hip) and the track's motion prediction.
+   num_views 1, confidence = the view's score x `ray_confidence`.
+2. the track's motion: the limb keeps its last direction from the parent, at the person's bone
+   length (the parent moves with the body). num_views 0, confidence `motion_confidence`.
+3. the body template: the canonical body (synthetic.canonical_pose) scaled to the person and
+   fitted rigidly (Kabsch) to the known joints; face joints are fitted to the known face
+   joints and shoulders, so a missing ear follows the nose and the other ear. Limb joints are
+   taken from it only when the person's known joints fit the standing template within
+   TEMPLATE_FIT_M (RMS): the legs of someone crawling stay missing rather than guessed.
+   num_views 0, confidence `template_confidence`.
+
+Bone lengths: each person's own, learned over time (exponential average of lengths measured
+between two triangulated joints, those within 0.7-1.4 x the canonical bone at the person's
+scale, and used within that range), keyed by track id when the caller has ids, otherwise by a
+nearest-centre match to the people of the previous frames; before any is learned, the
+canonical bone times the person's scale (median measured / canonical ratio).
+
+Support: a person not seen in the previous frames (no learned state) is published at once only
+when some joint was triangulated from at least `min_views_new` views; one seen by fewer waits
+for a second frame (temporal confirmation: two false detections that happen to agree in two
+cameras rarely agree again in the next frame).
+
+Plausibility: a person is published only when at least `min_measured_bones` of its long bones
+(>= 0.15 m on the canonical body: limbs, torso sides, shoulder and hip widths) were measured
+with both ends triangulated, its scale (median measured / canonical ratio) is within
+`scale_range`, and at most `max_bad_bone_share` of those bones are outside `bone_ratio_range`
+of the canonical bone at that scale. Association errors (two people's views mixed, a false
+detection matched with a real one) give such bodies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .camera import CameraArrays
+from .layouts import JointLayout
+from .synthetic import canonical_pose
+
+_FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
+_LONG_BONE_M = 0.15
+TEMPLATE_FIT_M = 0.12
+# learned bone lengths are kept within this factor of the canonical bone at the body's scale
+# (a bone measured outside it, e.g. from a 2-view triangulation along the baseline, teaches
+# nothing)
+_MEMORY_RANGE = (0.7, 1.4)
+
+
+@dataclass(frozen=True)
+class CompletionParams:
+    """min_score: a view is usable when its keypoint is finite with a score >= this.
+    min_views_new: views a new person needs to be published in its first frame (module doc).
+    min_measured_bones, scale_range, bone_ratio_range, max_bad_bone_share: plausibility
+        (module docstring); scale 1 = the 1.75 m canonical body.
+    memory_rate: weight of a new bone-length measurement in the person's average (0..1].
+    motion_max_age_s: a joint last seen longer ago is not continued by motion (s).
+    forget_s: a published person unseen this long is forgotten (s).
+    tentative_s: a person never published yet is forgotten after this long unseen (s): to be
+        confirmed it must be seen again within it.
+    match_distance_m: gate of the nearest-centre match when no track ids are given (m).
+    ray_confidence, motion_confidence, template_confidence: confidences of filled joints.
+    template_limbs: fill limb joints from the standing template too (False: face joints only;
+        a limb nobody sees and with no recent motion stays missing).
+    """
+
+    min_score: float = 0.3
+    min_views_new: int = 3
+    min_measured_bones: int = 2
+    scale_range: tuple[float, float] = (0.5, 1.35)
+    bone_ratio_range: tuple[float, float] = (0.5, 1.9)
+    max_bad_bone_share: float = 0.4
+    memory_rate: float = 0.1
+    motion_max_age_s: float = 0.5
+    forget_s: float = 5.0
+    tentative_s: float = 0.15
+    match_distance_m: float = 0.5
+    ray_confidence: float = 0.5
+    motion_confidence: float = 0.3
+    template_confidence: float = 0.1
+    template_limbs: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 < self.memory_rate <= 1:
+            raise ValueError(f"memory_rate must be in (0, 1], got {self.memory_rate}")
+        if not (0 < self.scale_range[0] < self.scale_range[1]
+                and 0 < self.bone_ratio_range[0] < 1 < self.bone_ratio_range[1]):
+            raise ValueError(f"bad ranges {self.scale_range}, {self.bone_ratio_range}")
+
+
+@dataclass(frozen=True)
+class Completion:
+    """points (P, J, 3) metres; confidence (P, J); num_views (P, J) (1 = filled from one view,
+    0 = inferred, unchanged where triangulated); filled (P, J) bool; plausible (P,) bool:
+    human bone lengths; confirmed (P,) bool: seen before or well supported; publish (P,):
+    both; scale (P,) body scale (1 = 1.75 m canonical body, NaN when no bone was measured)."""
+
+    points: np.ndarray
+    confidence: np.ndarray
+    num_views: np.ndarray
+    filled: np.ndarray
+    plausible: np.ndarray
+    confirmed: np.ndarray
+    scale: np.ndarray
+
+    @property
+    def publish(self) -> np.ndarray:
+        return self.plausible & self.confirmed
+
+
+@dataclass(frozen=True, eq=False)
+class _Body:
+    """Per-layout constants: template (J, 3), bones (B, 2), canonical lengths (B,), long (B,)
+    bool, tree parent (J,) (-1 root), bone of the joint-parent edge (J,), depth (J,), face (J,)
+    bool, shoulders (2,)."""
+
+    template: np.ndarray
+    bones: np.ndarray
+    lengths: np.ndarray
+    long: np.ndarray
+    parent: np.ndarray
+    edge: np.ndarray
+    depth: np.ndarray
+    face: np.ndarray
+    shoulders: np.ndarray
+    incidence: np.ndarray
+
+
+@lru_cache(maxsize=8)
+def _body(layout: JointLayout) -> _Body:
+    template = canonical_pose(layout)
+    bones = layout.bones_array
+    lengths = np.linalg.norm(template[bones[:, 0]] - template[bones[:, 1]], axis=-1)
+    n = layout.num_joints
+    parent, edge, depth = np.full(n, -1), np.full(n, -1), np.full(n, -1)
+    root = layout.index("left_hip")
+    depth[root] = 0
+    frontier = [root]
+    while frontier:                       # breadth-first over the bone graph (layout constant)
+        nxt = []
+        for j in frontier:
+            for b, (u, v) in enumerate(bones.tolist()):
+                k = v if u == j else u if v == j else -1
+                if k >= 0 and depth[k] < 0:
+                    depth[k], parent[k], edge[k] = depth[j] + 1, j, b
+                    nxt.append(k)
+        frontier = nxt
+    face = np.array([any(w in name for w in _FACE_WORDS) for name in layout.joint_names])
+    shoulders = layout.indices(["left_shoulder", "right_shoulder"])
+    incidence = np.zeros((2, len(bones), n))           # bone b has joint j at end 0 / end 1
+    incidence[0, np.arange(len(bones)), bones[:, 0]] = 1.0
+    incidence[1, np.arange(len(bones)), bones[:, 1]] = 1.0
+    return _Body(template, bones, lengths, lengths >= _LONG_BONE_M, parent, edge, depth, face,
+                 shoulders, incidence)
+
+
+class SkeletonCompleter:
+    """Fills missing joints and refuses non-human bodies (module docstring); keeps each
+    person's bone lengths and last pose between calls."""
+
+    def __init__(self, params: CompletionParams | None = None) -> None:
+        self.params = params or CompletionParams()
+        self.reset()
+
+    def reset(self) -> None:
+        self._keys = np.zeros(0, np.int64)       # (M,) track id or own key
+        self._lengths = np.zeros((0, 0))         # (M, B) learned bone lengths, NaN unknown
+        self._last = np.zeros((0, 0, 3))         # (M, J, 3) last completed pose
+        self._seen = np.zeros((0, 0))            # (M, J) stamp each joint was last measured
+        self._stamp = np.zeros(0)                # (M,) last update
+        self._published = np.zeros(0, bool)      # (M,) published at least once
+        self._next_key = -1                      # own keys are negative, track ids >= 1
+        self._last_call: float | None = None
+
+    def complete(self, points: np.ndarray, num_views: np.ndarray, confidence: np.ndarray,
+                 layout: JointLayout, stamp: float, *, normalized: np.ndarray | None = None,
+                 scores: np.ndarray | None = None, cameras: CameraArrays | None = None,
+                 ids: np.ndarray | None = None) -> Completion:
+        """points (P, J, 3) metres (NaN where not triangulated), num_views (P, J), confidence
+        (P, J); stamp s. normalized (P, V, J, 2) / scores (P, V, J) / cameras: the people's
+        associated views (triangulate_normalized's input), for the one-view fill; ids (P,)
+        track ids (optional)."""
+        p = self.params
+        pts = np.array(points, np.float64)
+        if pts.ndim != 3 or pts.shape[1:] != (layout.num_joints, 3):
+            raise ValueError(f"points must be (P, {layout.num_joints}, 3), got {pts.shape}")
+        body = _body(layout)
+        if self._last_call is not None and stamp < self._last_call:
+            self.reset()                            # clock went backwards: start over
+        self._last_call = stamp
+        if self._lengths.shape[1:] != body.lengths.shape:
+            self.reset()
+            self._last_call = stamp
+            self._lengths = np.zeros((0, body.lengths.size))
+            self._last = np.zeros((0, layout.num_joints, 3))
+            self._seen = np.zeros((0, layout.num_joints))
+        self._forget(stamp)
+        n_people = pts.shape[0]
+        measured = np.asarray(np.isfinite(pts).all(-1))
+        a, b = body.bones[:, 0], body.bones[:, 1]
+        now = np.linalg.norm(pts[:, a] - pts[:, b], axis=-1)                      # (P, B)
+        ratio = now / body.lengths
+        long_now = np.where(body.long, ratio, np.nan)
+        n_long = np.isfinite(long_now).sum(1)
+        scale = _nanmedian_rows(long_now, n_long)
+        with np.errstate(invalid="ignore"):
+            rel = long_now / scale[:, None]
+            bad = ((rel < p.bone_ratio_range[0]) | (rel > p.bone_ratio_range[1])).sum(1)
+        plausible = ((n_long >= p.min_measured_bones) & (scale >= p.scale_range[0])
+                     & (scale <= p.scale_range[1])
+                     & (bad <= p.max_bad_bone_share * np.maximum(n_long, 1)))
+
+        slot = self._match(pts, ids, n_people)                                    # (P,) or -1
+        known_slot = slot >= 0
+        learned = np.full((n_people, body.lengths.size), np.nan)
+        learned[known_slot] = self._lengths[slot[known_slot]]
+        body_scale = np.where(np.isfinite(scale), scale, 1.0)
+        prior = body.lengths * body_scale[:, None]                                # (P, B)
+        expected = np.clip(np.where(np.isfinite(learned), learned, prior),
+                           _MEMORY_RANGE[0] * prior, _MEMORY_RANGE[1] * prior)
+        with np.errstate(invalid="ignore"):     # only bones near the body's proportions teach
+            now_good = np.where((now > _MEMORY_RANGE[0] * prior)
+                                & (now < _MEMORY_RANGE[1] * prior), now, np.nan)
+        last = np.full(pts.shape, np.nan)
+        age = np.full(measured.shape, np.inf)
+        last[known_slot] = self._last[slot[known_slot]]
+        age[known_slot] = stamp - self._seen[slot[known_slot]]
+
+        out = pts.copy()
+        views = np.asarray(num_views).astype(np.uint8).copy()
+        conf = np.asarray(confidence, np.float32).copy()
+        filled = np.zeros(measured.shape, bool)
+        one_view, ray_c, ray_d, ray_score = self._single_views(normalized, scores, cameras,
+                                                               measured)
+        length = expected[:, np.maximum(body.edge, 0)]                            # (P, J)
+        centre = _masked_mean(pts, measured)                                      # (P, 3)
+        parent = np.maximum(body.parent, 0)
+        # motion prediction: each limb keeps its last direction from its parent
+        last_dir = last - last[:, parent]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            last_dir /= np.linalg.norm(last_dir, axis=-1, keepdims=True)
+        recent = np.isfinite(last_dir).all(-1) & (age <= p.motion_max_age_s)
+        fillable = (body.parent >= 0)[None] & (one_view | (recent & ~body.face[None]))
+        while True:                       # outwards from the known joints, one link per pass
+            par = out[:, parent]                                                  # (P, J, 3)
+            at = fillable & ~np.isfinite(out).all(-1) & np.isfinite(par).all(-1)
+            if not at.any():
+                break
+            motion = par + length[..., None] * last_dir
+            ray_pt = _ray_at_distance(ray_c, ray_d, par, length, out, expected, body,
+                                      np.where(recent[..., None], motion, centre[:, None]),
+                                      np.where(recent, 1.0, 1e-3))
+            use_ray = at & one_view & np.isfinite(ray_pt).all(-1)
+            use_motion = at & ~use_ray & recent & ~body.face[None]
+            fillable &= ~at
+            out = np.where(use_ray[..., None], ray_pt, out)
+            out = np.where(use_motion[..., None], motion, out)
+            views[use_ray] = 1
+            conf = np.where(use_ray, ray_score * p.ray_confidence, conf)
+            conf = np.where(use_motion, p.motion_confidence, conf)
+            filled |= use_ray | use_motion
+        missing = ~np.isfinite(out).all(-1)
+        if missing.any():
+            fitted = _template_fill(out, ~missing, body, body_scale)
+            fill = missing & np.isfinite(fitted).all(-1)
+            if not p.template_limbs:
+                fill &= body.face[None]
+            out = np.where(fill[..., None], fitted, out)
+            views[fill] = 0
+            conf = np.where(fill, p.template_confidence, conf)
+            filled |= fill
+        views[filled & (views != 1)] = 0
+        support = np.asarray(num_views).max(1, initial=0)
+        confirmed = known_slot | (support >= p.min_views_new)
+        self._remember(slot, ids, out, now_good, measured, plausible, plausible & confirmed,
+                       stamp)
+        return Completion(out, conf.astype(np.float32), views, filled, plausible, confirmed,
+                          scale)
+
+    # -- memory ----------------------------------------------------------------------------
+    def _match(self, pts: np.ndarray, ids: np.ndarray | None, n_people: int) -> np.ndarray:
+        """Memory slot of each person (P,), -1 for a person not seen before."""
+        slot = np.full(n_people, -1)
+        if not self._keys.size or not n_people:
+            return slot
+        if ids is not None:
+            ids = np.asarray(ids, np.int64)
+            hit = ids[:, None] == self._keys[None]
+            slot = np.where(hit.any(1), hit.argmax(1), -1)
+            return slot
+        now = _masked_mean(pts, np.asarray(np.isfinite(pts).all(-1)))
+        before = _masked_mean(self._last, np.asarray(np.isfinite(self._last).all(-1)))
+        dist = np.linalg.norm(now[:, None] - before[None], axis=-1)
+        cost = np.where(np.isfinite(dist) & (dist <= self.params.match_distance_m), dist, 1e6)
+        rows, cols = linear_sum_assignment(cost)
+        ok = cost[rows, cols] < 1e6
+        slot[rows[ok]] = cols[ok]
+        return slot
+
+    def _remember(self, slot, ids, out, now, measured, plausible, publish, stamp) -> None:
+        r = self.params.memory_rate
+        old = slot >= 0
+        rows = slot[old & plausible]
+        if rows.size:
+            prev, new = self._lengths[rows], now[old & plausible]
+            blend = np.where(np.isfinite(prev), (1 - r) * prev + r * new, new)
+            self._lengths[rows] = np.where(np.isfinite(new), blend, prev)
+        rows = slot[old]
+        if rows.size:
+            self._last[rows] = out[old]
+            self._seen[rows] = np.where(measured[old], stamp, self._seen[rows])
+            self._stamp[rows] = stamp
+            self._published[rows] |= publish[old]
+        fresh = ~old & plausible
+        if fresh.any():
+            k = int(fresh.sum())
+            if ids is not None:
+                keys = np.asarray(ids, np.int64)[fresh]
+            else:
+                keys = np.arange(self._next_key, self._next_key - k, -1)
+                self._next_key -= k
+            self._keys = np.concatenate([self._keys, keys])
+            self._lengths = np.concatenate([self._lengths, now[fresh]])
+            self._last = np.concatenate([self._last, out[fresh]])
+            self._seen = np.concatenate([self._seen, np.where(measured[fresh], stamp, -np.inf)])
+            self._stamp = np.concatenate([self._stamp, np.full(k, stamp)])
+            self._published = np.concatenate([self._published, publish[fresh]])
+
+    def _forget(self, stamp: float) -> None:
+        p = self.params
+        keep = stamp - self._stamp <= np.where(self._published, p.forget_s, p.tentative_s)
+        if not keep.all():
+            self._keys, self._lengths = self._keys[keep], self._lengths[keep]
+            self._last, self._seen, self._stamp = self._last[keep], self._seen[keep], \
+                self._stamp[keep]
+            self._published = self._published[keep]
+
+    def _single_views(self, normalized, scores, cameras, measured):
+        """(one_view (P, J), ray origin (P, J, 3), unit ray (P, J, 3), score (P, J)) of the
+        joints not triangulated that exactly one usable view sees."""
+        shape = measured.shape
+        if normalized is None or scores is None or cameras is None or not shape[0]:
+            nan3 = np.full(shape + (3,), np.nan)
+            return np.zeros(shape, bool), nan3, nan3, np.zeros(shape)
+        xy = np.asarray(normalized, np.float64)                                   # (P, V, J, 2)
+        sc = np.asarray(scores, np.float64)
+        usable = np.isfinite(xy).all(-1) & (sc >= self.params.min_score)          # (P, V, J)
+        one = (usable.sum(1) == 1) & ~measured
+        view = usable.argmax(1)                                                   # (P, J)
+        pick = np.take_along_axis(xy, view[:, None, :, None], axis=1)[:, 0]      # (P, J, 2)
+        d = np.concatenate([pick, np.ones(shape + (1,))], -1)
+        d /= np.linalg.norm(d, axis=-1, keepdims=True)
+        rays = np.einsum("pjk,pjkl->pjl", d, cameras.rotations[view])             # R^T d
+        score = np.take_along_axis(sc, view[:, None], axis=1)[:, 0]
+        return one, cameras.centers[view], rays, np.where(one, score, 0.0)
+
+
+def _nanmedian_rows(values: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Median of the finite values of each row of (P, B), `count` (P,) of them; NaN if none
+    (a sort instead of np.nanmedian, which is slow on small arrays)."""
+    ordered = np.sort(np.where(np.isfinite(values), values, np.inf), axis=1)
+    rows = np.arange(values.shape[0])
+    low = ordered[rows, np.maximum((count - 1) // 2, 0)]
+    high = ordered[rows, np.maximum(count // 2, 0)]
+    return np.where(count > 0, 0.5 * (low + high), np.nan)
+
+
+def _masked_mean(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(..., J, 3), (..., J) -> (..., 3) mean of the masked joints, NaN if none."""
+    total = np.where(mask[..., None], points, 0.0).sum(-2)
+    count = mask.sum(-1)[..., None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _ray_at_distance(origin, direction, parent, length, known, expected, body, guess,
+                     guess_weight):
+    """Point on each ray (origin + s direction, s > 0) at `length` from `parent` (P, J, 3);
+    of the two, the one whose bones to the other known joints (known (P, J, 3), NaN unknown)
+    are nearest their expected lengths (P, B), plus guess_weight (P, J) x squared distance to
+    `guess` (P, J, 3). The ray's closest point to the parent where the sphere is missed; NaN
+    where the ray is NaN."""
+    w = parent - origin
+    b = np.einsum("...i,...i->...", direction, w)
+    disc = b * b - (np.einsum("...i,...i->...", w, w) - length * length)
+    root = np.sqrt(np.maximum(disc, 0.0))
+    near, far = origin + (b - root)[..., None] * direction, origin + (b + root)[..., None] * \
+        direction
+    cost_near, cost_far = (_bone_misfit(c, known, expected, body)
+                           + guess_weight * np.sum((c - guess) ** 2, -1) for c in (near, far))
+    pick_far = cost_far < cost_near
+    pick_far |= (b - root) <= 0
+    point = np.where(pick_far[..., None], far, near)
+    return np.where(((b + root) > 0)[..., None], point, np.nan)
+
+
+def _bone_misfit(candidate: np.ndarray, known: np.ndarray, expected: np.ndarray,
+                 body: _Body) -> np.ndarray:
+    """Sum over each joint's bones to known joints of (length - expected)^2: candidate
+    positions (P, J, 3), known (P, J, 3) NaN where unknown, expected (P, B) -> (P, J)."""
+    a, b = body.bones[:, 0], body.bones[:, 1]
+    from_a = np.linalg.norm(candidate[:, a] - known[:, b], axis=-1) - expected      # (P, B)
+    from_b = np.linalg.norm(candidate[:, b] - known[:, a], axis=-1) - expected
+    return (np.nan_to_num(from_a ** 2) @ body.incidence[0]
+            + np.nan_to_num(from_b ** 2) @ body.incidence[1])
+
+
+def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,
+                   scale: np.ndarray) -> np.ndarray:
+    """The person-scaled template fitted rigidly to the known joints: (P, J, 3) (face joints
+    from a fit to the known face joints and shoulders when there are 3 of them)."""
+    template = body.template[None] * scale[:, None, None]                      # (P, J, 3)
+    body_known = known & ~body.face[None]
+    body_fit = _rigid_fit(template, points, body_known)
+    # limbs from the standing template only for a body that stands like it (known joints
+    # within TEMPLATE_FIT_M RMS): a crawling or lying person's legs are not guessed
+    residual = np.where(body_known, np.linalg.norm(body_fit - points, axis=-1), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rms = np.sqrt((residual ** 2).sum(1) / body_known.sum(1))
+    body_fit = np.where((rms <= TEMPLATE_FIT_M)[:, None, None], body_fit, np.nan)
+    head_set = body.face.copy()
+    head_set[body.shoulders] = True
+    head_known = known & head_set[None]
+    head_fit = _rigid_fit(template, points, head_known)
+    use_head = (head_known.sum(1) >= 3)[:, None] & body.face[None]
+    return np.where(use_head[..., None], head_fit, body_fit)
+
+
+def _rigid_fit(template: np.ndarray, points: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Rotation + translation (Kabsch, batched over P) of template (P, J, 3) onto the masked
+    points (P, J, 3); returns the moved template (P, J, 3), NaN where < 3 joints are masked."""
+    w = mask[..., None].astype(np.float64)
+    count = np.maximum(w.sum(1), 1.0)                                             # (P, 1)
+    src_c = (template * w).sum(1) / count
+    dst_c = (np.where(mask[..., None], points, 0.0)).sum(1) / count
+    src = (template - src_c[:, None]) * w
+    dst = (np.where(mask[..., None], points, 0.0) - dst_c[:, None]) * w
+    u, _, vt = np.linalg.svd(np.einsum("pji,pjk->pik", dst, src))                # (P, 3, 3)
+    fix = np.ones((len(u), 3))
+    fix[:, 2] = np.where(np.linalg.det(u @ vt) < 0, -1.0, 1.0)
+    rot = (u * fix[:, None, :]) @ vt
+    moved = np.einsum("pik,pjk->pji", rot, template - src_c[:, None]) + dst_c[:, None]
+    return np.where((mask.sum(1) >= 3)[:, None, None], moved, np.nan)

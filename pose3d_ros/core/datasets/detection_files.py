@@ -1,0 +1,137 @@
+"""2D detection files of other detectors: OpenPose JSON and COCO keypoint JSON (formats:
+docs/datasets.md), read into Detections2D per camera and frame.
+
+  OpenPose (--write_json): one file per image, `<name>_<frame:012d>_keypoints.json`, with
+      {"people": [{"pose_keypoints_2d": [x, y, c] x J}]}; J = 25 (BODY_25) or 18 (COCO-18);
+      an undetected joint is 0, 0, 0. One directory per camera.
+  COCO keypoints: a results list [{"image_id", "keypoints": [x, y, v] x 17, "score"}] (frame
+      = image_id) or a data set {"images": [{"id", "file_name"}], "annotations": [...]}
+      (frame = the number in file_name); v = 0 is a missing joint, other values are scores
+      clipped to [0, 1] (a labelled flag 1 or 2 counts as 1). One file per camera.
+Pixels are raw image coordinates, as the files give them.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..layouts import BODY25, COCO17, COCO18
+from ..types import Detections2D
+from .records import (
+    MultiViewSequence,
+    detections_from_arrays,
+    file_error,
+    floats,
+    frame_number,
+    read_json,
+)
+
+DETECTION_FORMATS = ("openpose", "coco")
+_OPENPOSE_LAYOUTS = {BODY25.num_joints: BODY25, COCO18.num_joints: COCO18}
+
+
+def read_openpose_file(path: Path | str, image_size: tuple[int, int]) -> Detections2D:
+    """One OpenPose JSON file -> the image's people (BODY_25 or COCO-18 layout)."""
+    doc = read_json(path)
+    people = doc.get("people") if isinstance(doc, dict) else None
+    if not isinstance(people, list):
+        raise file_error(path, "not an OpenPose file: no 'people' list")
+    if not people:
+        return Detections2D.empty(BODY25, image_size)
+    rows = []
+    for k, person in enumerate(people):
+        values = person.get("pose_keypoints_2d") if isinstance(person, dict) else None
+        if values is None:
+            raise file_error(path, f"person {k} has no 'pose_keypoints_2d'")
+        rows.append(floats(values, (-1, 3), f"person {k} pose_keypoints_2d", path))
+    sizes = {r.shape[0] for r in rows}
+    if len(sizes) != 1 or next(iter(sizes)) not in _OPENPOSE_LAYOUTS:
+        raise file_error(path, f"people have {sorted(sizes)} joints; expected 25 (BODY_25) "
+                         "or 18 (COCO-18)")
+    layout = _OPENPOSE_LAYOUTS[rows[0].shape[0]]
+    data = np.stack(rows)
+    return detections_from_arrays(data[..., :2], data[..., 2], layout, image_size)
+
+
+def read_openpose_directory(directory: Path | str, image_size: tuple[int, int]
+                            ) -> dict[int, Detections2D]:
+    """A directory of OpenPose files of one camera -> {frame number: Detections2D}."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ValueError(f"{directory}: OpenPose directory not found")
+    files = sorted(directory.glob("*.json"))
+    if not files:
+        raise ValueError(f"{directory}: no OpenPose .json files")
+    out: dict[int, Detections2D] = {}
+    for path in files:
+        frame = frame_number(path.name)
+        if frame in out:
+            raise file_error(path, f"a second file for frame {frame}")
+        out[frame] = read_openpose_file(path, image_size)
+    return out
+
+
+def read_coco_keypoints(path: Path | str, image_size: tuple[int, int]
+                        ) -> dict[int, Detections2D]:
+    """A COCO keypoint JSON of one camera (results list or data set) -> {frame: people}."""
+    doc = read_json(path)
+    if isinstance(doc, list):
+        annotations, frame_of = doc, None
+    elif isinstance(doc, dict) and isinstance(doc.get("annotations"), list):
+        annotations = doc["annotations"]
+        frame_of = {}
+        for k, image in enumerate(doc.get("images", [])):
+            if not isinstance(image, dict) or "id" not in image:
+                raise file_error(path, f"image {k} has no 'id'")
+            frame_of[image["id"]] = (frame_number(str(image["file_name"]))
+                                     if "file_name" in image else int(image["id"]))
+    else:
+        raise file_error(path, "not COCO keypoints: expected a results list or an object "
+                         "with 'annotations'")
+    people: dict[int, list[tuple[np.ndarray, float]]] = {}
+    for k, item in enumerate(annotations):
+        if not isinstance(item, dict) or "keypoints" not in item or "image_id" not in item:
+            raise file_error(path, f"entry {k} lacks 'image_id' or 'keypoints'")
+        points = floats(item["keypoints"], (COCO17.num_joints, 3), f"entry {k} keypoints",
+                        path)
+        image = item["image_id"]
+        if frame_of is not None and image not in frame_of:
+            raise file_error(path, f"entry {k}: image_id {image} is not in 'images'")
+        frame = frame_of[image] if frame_of is not None else int(image)
+        people.setdefault(frame, []).append((points, float(item.get("score", np.nan))))
+    out = {}
+    for frame, found in people.items():
+        data = np.stack([p for p, _ in found])
+        scores = np.clip(data[..., 2], 0.0, 1.0)
+        given = np.array([s for _, s in found])
+        out[frame] = detections_from_arrays(data[..., :2], scores, COCO17, image_size,
+                                            person_scores=None if np.isnan(given).any()
+                                            else given)
+    return out
+
+
+def attach_detections(sequence: MultiViewSequence, fmt: str, paths: Sequence[Path | str]
+                      ) -> MultiViewSequence:
+    """The sequence with 2D read from `paths`: one per camera of sequence.rig, in its order
+    (OpenPose: a directory of per-frame files; COCO: one file). A frame without a file, or
+    without people in it, gets no detections for that camera."""
+    if fmt not in DETECTION_FORMATS:
+        raise ValueError(f"unknown detection format {fmt!r}; known: {DETECTION_FORMATS}")
+    if len(paths) != len(sequence.rig):
+        raise ValueError(f"{len(paths)} detection paths for {len(sequence.rig)} cameras "
+                         f"({', '.join(sequence.rig.names)}): give one per camera, in that "
+                         "order")
+    per_camera = {}
+    for cam, path in zip(sequence.rig, paths, strict=True):
+        size = (cam.width, cam.height)
+        per_camera[cam.name] = (read_openpose_directory(path, size) if fmt == "openpose"
+                                else read_coco_keypoints(path, size))
+        if not set(per_camera[cam.name]) & {int(f) for f in sequence.frames}:
+            raise ValueError(f"{path}: no detections for any of the sequence's frames "
+                             f"{int(sequence.frames[0])}..{int(sequence.frames[-1])}")
+    detections = tuple({name: found[int(f)] for name, found in per_camera.items()
+                        if int(f) in found} for f in sequence.frames)
+    return replace(sequence, detections=detections)

@@ -1,0 +1,118 @@
+"""CMU Panoptic Studio (Joo et al.) as its toolbox distributes a sequence (formats:
+docs/datasets.md).
+
+  <seq>/calibration_<seq>.json   {"cameras": [{name, type, resolution [w, h], K (3x3),
+                                  distCoef (5, OpenCV order), R (3x3), t (3x1, cm)}]},
+                                  x_cam = R X + t
+  <seq>/hdPose3d_stage1_coco19/body3DScene_<frame:08d>.json
+                                 {"bodies": [{"id", "joints19": [x, y, z, confidence] x 19}]},
+                                 centimetres; a joint with confidence <= 0.1 is not annotated
+The world is y DOWN (up = -y). Panoptic ships no 2D detections: they come from files in
+OpenPose or COCO format (detection_files.py), named by the HD frame number.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..camera import Rig
+from ..layouts import PANOPTIC19
+from .records import (
+    GroundTruth,
+    MultiViewSequence,
+    camera,
+    field,
+    file_error,
+    floats,
+    frame_number,
+    read_json,
+    stack_people,
+)
+
+UP = (0.0, -1.0, 0.0)
+FPS = 29.97
+MIN_CONFIDENCE = 0.1
+GROUND_TRUTH_DIR = "hdPose3d_stage1_coco19"
+# The five HD cameras the multi-person literature (VoxelPose and successors) evaluates with.
+DEFAULT_CAMERAS = ("00_03", "00_06", "00_12", "00_13", "00_23")
+
+
+def load_panoptic_calibration(path: Path | str, cameras: Sequence[str] | None = None,
+                              camera_type: str = "hd") -> Rig:
+    """calibration_<seq>.json -> Rig (frame "world", metres). cameras: names to keep, in that
+    order (default: DEFAULT_CAMERAS when all are there, else every camera of camera_type)."""
+    doc = read_json(path)
+    entries = field(doc, "cameras", path)
+    if not isinstance(entries, list):
+        raise file_error(path, "'cameras' must be a list")
+    by_name = {}
+    for i, entry in enumerate(entries):
+        name = str(field(entry, "name", path, f"camera {i}"))
+        if entry.get("type", camera_type) == camera_type or cameras is not None:
+            by_name[name] = entry
+    if cameras is None:
+        cameras = (DEFAULT_CAMERAS if all(c in by_name for c in DEFAULT_CAMERAS)
+                   else sorted(by_name))
+    missing = [c for c in cameras if c not in by_name]
+    if missing or not cameras:
+        raise file_error(path, f"cameras {missing or '(none)'} not found; it has "
+                         f"{sorted(by_name)[:10]}...")
+    out = []
+    for name in cameras:
+        entry, where = by_name[name], f"camera {name!r}"
+        size = floats(field(entry, "resolution", path, where), (2,), f"{where} resolution",
+                      path)
+        K = floats(field(entry, "K", path, where), (3, 3), f"{where} K", path)
+        dist = floats(field(entry, "distCoef", path, where), (-1,), f"{where} distCoef", path)
+        R = floats(field(entry, "R", path, where), (3, 3), f"{where} R", path)
+        t = floats(field(entry, "t", path, where), (3,), f"{where} t", path) / 100.0
+        out.append(camera(name, size[0], size[1], K, dist, R, t, path))
+    return Rig("world", out)
+
+
+def load_panoptic_ground_truth(directory: Path | str, frames: Sequence[int] | None = None,
+                               min_confidence: float = MIN_CONFIDENCE
+                               ) -> tuple[np.ndarray, GroundTruth]:
+    """hdPose3d_stage1_coco19/ -> (frames (F,), GroundTruth in Panoptic-19, metres, up -y).
+    frames: HD frame numbers to read (default: every body3DScene file)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ValueError(f"{directory}: ground-truth directory not found")
+    files = {frame_number(p.name): p for p in directory.glob("body3DScene_*.json")}
+    if frames is None:
+        frames = sorted(files)
+    frames = np.asarray(frames, np.int64)
+    if not frames.size:
+        raise ValueError(f"{directory}: no body3DScene_*.json files")
+    per_frame = []
+    for f in frames:
+        path = files.get(int(f), directory / f"body3DScene_{int(f):08d}.json")
+        bodies = field(read_json(path), "bodies", path)
+        people = {}
+        for k, body in enumerate(bodies if isinstance(bodies, list) else []):
+            joints = floats(field(body, "joints19", path, f"body {k}"), (19, 4),
+                            f"body {k} joints19", path)
+            people[int(field(body, "id", path, f"body {k}"))] = np.where(
+                joints[:, 3:] > min_confidence, joints[:, :3] / 100.0, np.nan)
+        per_frame.append(people)
+    points, ids = stack_people(per_frame, PANOPTIC19.num_joints)
+    return frames, GroundTruth(points, ids, PANOPTIC19, UP)
+
+
+def load_panoptic(directory: Path | str, cameras: Sequence[str] | None = None,
+                  frames: Sequence[int] | None = None) -> MultiViewSequence:
+    """A Panoptic sequence directory -> MultiViewSequence without 2D (empty detections; add
+    them with detection_files.attach_detections())."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ValueError(f"{directory}: not a directory")
+    calibrations = sorted(directory.glob("calibration_*.json"))
+    if len(calibrations) != 1:
+        raise ValueError(f"{directory}: expected one calibration_<sequence>.json, found "
+                         f"{[p.name for p in calibrations]}")
+    rig = load_panoptic_calibration(calibrations[0], cameras)
+    frames, truth = load_panoptic_ground_truth(directory / GROUND_TRUTH_DIR, frames)
+    name = calibrations[0].stem[len("calibration_"):]
+    return MultiViewSequence(name, rig, frames, tuple({} for _ in frames), truth, FPS)

@@ -1,0 +1,175 @@
+"""onnxruntime sessions for the detector back-ends: execution-provider choice (TensorRT ->
+CUDA -> CPU, each probed once), TensorRT options (fp16, engine cache, one optimisation profile
+for a dynamic batch), float16 inputs, I/O binding on GPU."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
+                       "CPUExecutionProvider")
+
+
+@functools.lru_cache(maxsize=None)
+def usable_providers() -> frozenset[str]:
+    """Execution providers that really start here: onnxruntime-gpu lists TensorRT and CUDA
+    even where their libraries (CUDA, cuDNN, TensorRT) are missing, so each is probed once
+    on a one-node graph, with onnxruntime's own error log silenced during the probe."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+    value = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    result = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "probe", [value],
+                              [result])
+    probe = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    probe.ir_version = 8
+    usable = {"CPUExecutionProvider"}
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    ort.set_default_logger_severity(4)
+    for provider in ort.get_available_providers():
+        if provider == "CPUExecutionProvider" or provider not in PREFERRED_PROVIDERS:
+            continue
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(io.StringIO()):
+                session = ort.InferenceSession(probe.SerializeToString(), options,
+                                               providers=[provider])
+            if session.get_providers()[0] == provider:
+                usable.add(provider)
+        except Exception as exc:  # noqa: BLE001 - any failure means "not usable here"
+            log.info("execution provider %s not usable: %s", provider, exc)
+    ort.set_default_logger_severity(2)  # back to onnxruntime's default (warnings)
+    return frozenset(usable)
+
+
+def select_providers(requested: Sequence[str] | None = None) -> list[str]:
+    """The execution providers to use, in order: the requested ones (default TensorRT, CUDA,
+    CPU) that start on this machine. CPU is always last."""
+    available = usable_providers()
+    wanted = list(requested or PREFERRED_PROVIDERS)
+    unknown = [p for p in wanted if p not in available]
+    if requested and unknown:
+        log.warning("execution providers %s are not usable here (have %s)", unknown,
+                    sorted(available))
+    chosen = [p for p in wanted if p in available]
+    if "CPUExecutionProvider" not in chosen:
+        chosen.append("CPUExecutionProvider")
+    return chosen
+
+
+def tensorrt_batch_profile(path: Path, max_batch: int) -> dict[str, str]:
+    """TensorRT optimisation-profile options covering batches 1..max_batch for a model whose
+    single input has a dynamic batch axis and fixed other axes; {} otherwise."""
+    import onnx
+    model = onnx.load(str(path), load_external_data=False)
+    weights = {init.name for init in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in weights]
+    if len(inputs) != 1:
+        return {}
+    dims = inputs[0].type.tensor_type.shape.dim
+    if not dims or dims[0].HasField("dim_value") or \
+            not all(d.HasField("dim_value") for d in dims[1:]):
+        return {}
+    rest = "x".join(str(d.dim_value) for d in dims[1:])
+    name = inputs[0].name
+    return {"trt_profile_min_shapes": f"{name}:1x{rest}",
+            "trt_profile_opt_shapes": f"{name}:{max_batch}x{rest}",
+            "trt_profile_max_shapes": f"{name}:{max_batch}x{rest}"}
+
+
+class OnnxModel:
+    """One ONNX model on onnxruntime: provider fallback, fp16 inputs, I/O binding on GPU.
+
+    path: the .onnx file. role: what the model is for (named in error messages).
+    providers: execution providers in preference order (default TensorRT -> CUDA -> CPU).
+    fp16: let TensorRT build fp16 engines (a model whose input is float16 is fed float16
+      whatever this says). Outputs always come back as float32 numpy arrays.
+    trt_max_batch: with a dynamic batch axis, TensorRT builds one engine for batches 1 to this
+      (an optimisation profile) instead of one engine per batch size met at run time.
+    """
+
+    def __init__(self, path: Path | str, *, role: str, providers: Sequence[str] | None = None,
+                 fp16: bool = True, intra_op_threads: int | None = None,
+                 trt_max_batch: int = 16) -> None:
+        import onnxruntime as ort
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{role}: ONNX model {path} does not exist")
+        self.role = role
+        options = ort.SessionOptions()
+        if intra_op_threads:
+            options.intra_op_num_threads = intra_op_threads
+        # Spinning worker threads steal CPU from the rest of a robot's processes.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        chosen = select_providers(providers)
+        provider_options = []
+        for provider in chosen:
+            if provider == "TensorrtExecutionProvider":
+                provider_options.append({"trt_fp16_enable": bool(fp16),
+                                         "trt_engine_cache_enable": True,
+                                         "trt_engine_cache_path": str(path.parent),
+                                         **tensorrt_batch_profile(path, trt_max_batch)})
+            else:
+                provider_options.append({})
+        self.session = ort.InferenceSession(str(path), sess_options=options, providers=chosen,
+                                            provider_options=provider_options)
+        self.providers = self.session.get_providers()
+        self.on_gpu = self.providers[0] in ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1:
+            raise ValueError(f"{role}: expected a model with one image input, got "
+                             f"{[(i.name, i.shape) for i in inputs]}")
+        self.input_name = inputs[0].name
+        self.input_shape = tuple(d if isinstance(d, int) else None for d in inputs[0].shape)
+        self.input_dtype = np.float16 if inputs[0].type == "tensor(float16)" else np.float32
+        self.outputs = self.session.get_outputs()
+        self.output_names = [o.name for o in self.outputs]
+        self.output_shapes = [tuple(d if isinstance(d, int) else None for d in o.shape)
+                              for o in self.outputs]
+
+    @property
+    def fixed_batch(self) -> int | None:
+        return self.input_shape[0] if self.input_shape else None
+
+    def check_image_input(self, expected: str) -> tuple[int, int]:
+        """Check an NCHW 3-channel input; returns its (height, width) (needs static H, W)."""
+        shape = self.input_shape
+        if len(shape) != 4 or shape[1] != 3:
+            raise ValueError(f"{self.role}: expected input {expected}, got {shape}")
+        if shape[2] is None or shape[3] is None:
+            raise ValueError(f"{self.role}: input {shape} has no fixed height and width; "
+                             f"export the model with a static input size")
+        return int(shape[2]), int(shape[3])
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        """Run on a float32 batch (B, ...), splitting it when the model has a fixed batch."""
+        fixed = self.fixed_batch
+        if fixed is not None and batch.shape[0] != fixed:
+            if fixed != 1:
+                raise ValueError(f"{self.role}: model has a fixed batch of {fixed}, "
+                                 f"got {batch.shape[0]} items")
+            parts = [self._run(batch[i:i + 1]) for i in range(batch.shape[0])]
+            return [np.concatenate(p) for p in zip(*parts, strict=True)]
+        return self._run(batch)
+
+    def _run(self, batch: np.ndarray) -> list[np.ndarray]:
+        feed = np.ascontiguousarray(batch, dtype=self.input_dtype)
+        if self.on_gpu:
+            binding = self.session.io_binding()
+            binding.bind_cpu_input(self.input_name, feed)
+            for name in self.output_names:
+                binding.bind_output(name, "cuda")
+            self.session.run_with_iobinding(binding)
+            out = binding.copy_outputs_to_cpu()
+        else:
+            out = self.session.run(self.output_names, {self.input_name: feed})
+        return [np.asarray(o, dtype=np.float32) for o in out]

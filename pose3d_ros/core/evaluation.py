@@ -1,0 +1,445 @@
+"""Scoring 3D skeleton tracks, with or without a reference.
+
+With a reference (motion capture, or multi-view triangulation trusted as one): frames pair by
+stamp, people match per frame (Hungarian on mean joint distance), each reference identity is
+followed over time, and evaluate_tracks computes the metrics of pose3d_ros.core.metrics
+(MPJPE, PA-MPJPE, N-MPJPE, PSS, PCK3D, AUC, velocity/acceleration error, jitter, detection
+rate, false positives, id switches, latency).
+
+Without one, stability() reports what can be judged from the output alone: people per frame,
+an id timeline, frames without output, root-depth trace and its frame-to-frame jitter, and
+bone-length stability (coefficient of variation per person and bone).
+
+For one camera, whose depth is a guess, image_identities() matches people where they are
+measured: the prediction and the reference are projected into that camera and matched on
+their mean keypoint distance relative to the person's size in the image; predicted
+person-frames that match nobody are ghosts, and each reference person's distinct predicted ids
+show id splits.
+
+Tracks are in one frame (SkeletonTrack.frame_id); bring them into a common frame with
+in_frame() before comparing (bag_tracks.read_track does so from the bag's /tf_static).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from . import metrics
+from .camera import CameraModel
+from .layouts import JointLayout, convert_joints
+from .types import Skeletons3D
+
+
+@dataclass
+class SkeletonTrack:
+    """Skeletons over time.
+
+    stamps_ns: (T,) int64 header stamps (capture time), strictly increasing.
+    frames: T Skeletons3D, all in one layout and in the frame `frame_id`.
+    log_ns: (T,) int64 times the messages were logged/received, when known.
+    """
+
+    stamps_ns: np.ndarray
+    frames: list[Skeletons3D]
+    log_ns: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.stamps_ns = np.asarray(self.stamps_ns, dtype=np.int64)
+        if len(self.stamps_ns) != len(self.frames):
+            raise ValueError(f"{len(self.stamps_ns)} stamps for {len(self.frames)} frames")
+        if len(self.frames) > 1 and not (np.diff(self.stamps_ns) > 0).all():
+            raise ValueError("skeleton track stamps must strictly increase")
+        layouts = {f.layout.name for f in self.frames if f.num_people}
+        if len(layouts) > 1:
+            raise ValueError(f"a track must use one joint layout, got {sorted(layouts)}")
+        frames = {f.frame_id for f in self.frames if f.num_people}
+        if len(frames) > 1:
+            raise ValueError(f"a track must be in one frame, got {sorted(frames)}; bring it "
+                             "into one with in_frame()")
+
+    @property
+    def frame_id(self) -> str:
+        """The frame the positions are in ("" for a track without people)."""
+        return next((f.frame_id for f in self.frames if f.num_people), "")
+
+    @property
+    def layout(self) -> JointLayout | None:
+        for frame in self.frames:
+            if frame.num_people:
+                return frame.layout
+        return None
+
+
+
+def link_identities(frames: Sequence[np.ndarray], max_distance: float) -> list[np.ndarray]:
+    """Identities (>= 1) for people over time, frames[t] of shape (P_t, J, 3) metres: each
+    person continues the identity of the person it matches best in the previous frame
+    (Hungarian on mean joint distance, at most max_distance metres), or starts a new one."""
+    identities: list[np.ndarray] = []
+    previous = np.zeros((0, 0, 3))
+    previous_ids = np.zeros(0, np.int64)
+    next_id = 1
+    for people in frames:
+        ids = np.zeros(len(people), np.int64)
+        if len(previous) and len(people):
+            pairs = metrics.match_people([people], [previous], max_distance=max_distance).pairs[0]
+            ids[pairs[:, 0]] = previous_ids[pairs[:, 1]]
+        for k in np.flatnonzero(ids == 0):
+            ids[k] = next_id
+            next_id += 1
+        identities.append(ids)
+        if len(people):
+            previous, previous_ids = people, ids
+    return identities
+
+
+def pair_frames(pred_ns: np.ndarray, ref_ns: np.ndarray, tolerance_ns: int) -> np.ndarray:
+    """For each reference stamp (T_ref,), the index of the nearest prediction stamp within
+    tolerance_ns, or -1. Both stamp arrays sorted."""
+    pred_ns = np.asarray(pred_ns, dtype=np.int64)
+    ref_ns = np.asarray(ref_ns, dtype=np.int64)
+    if len(pred_ns) == 0:
+        return np.full(len(ref_ns), -1, np.intp)
+    right = np.clip(np.searchsorted(pred_ns, ref_ns), 0, len(pred_ns) - 1)
+    left = np.clip(right - 1, 0, len(pred_ns) - 1)
+    pick = np.where(np.abs(pred_ns[left] - ref_ns) <= np.abs(pred_ns[right] - ref_ns), left,
+                    right)
+    return np.where(np.abs(pred_ns[pick] - ref_ns) <= tolerance_ns, pick, -1)
+
+
+def _common_layout(pred: JointLayout | None, ref: JointLayout | None) -> JointLayout:
+    """The layout both can be expressed in: the prediction's if the reference converts to it."""
+    if pred is None or ref is None:
+        raise ValueError("a track holds no skeleton (nobody in any frame): no layout to compare")
+    for target, source in ((pred, ref), (ref, pred)):
+        try:
+            convert_joints(np.zeros((source.num_joints, 3)), source, target)
+            convert_joints(np.zeros((target.num_joints, 3)), target, target)
+            return target
+        except ValueError:
+            continue
+    raise ValueError(f"layouts {pred.name} and {ref.name} cannot be compared")
+
+
+def _in_layout(frame: Skeletons3D, layout: JointLayout) -> np.ndarray:
+    if frame.layout.name == layout.name:
+        return np.asarray(frame.positions, dtype=np.float64)
+    return convert_joints(frame.positions, frame.layout, layout)
+
+
+@dataclass
+class Evaluation:
+    """Scores and the series behind the plots.
+
+    summary: headline numbers (JSON-able). time_s: (T,) reference frame times from the first.
+    ref, pred: (T, U, J, 3) metres, by reference identity (U identities), prediction NaN where
+    unmatched. per_frame: label -> (T,) metres. per_joint: label -> (J,) metres.
+    """
+
+    summary: dict[str, object]
+    layout: JointLayout
+    time_s: np.ndarray
+    ref: np.ndarray
+    pred: np.ndarray
+    per_frame: dict[str, np.ndarray]
+    per_joint: dict[str, np.ndarray]
+    latency_s: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distance: float = 0.5,
+                    tolerance_s: float = 0.004, pss_k: int = 10,
+                    latency_s: dict[str, np.ndarray] | None = None) -> Evaluation:
+    """Score a predicted track against a reference track (see the module docstring).
+
+    max_match_distance: metres, mean joint distance above which a person is not matched.
+    tolerance_s: largest stamp difference for a prediction frame to count for a reference frame.
+    pss_k: number of pose clusters for PSS, built from the reference itself (at most one per
+    ten complete reference poses; with a short reference PSS is a coarse structure check).
+    latency_s: stage -> samples in seconds, shown as they are; if None and the prediction has
+    log times, end-to-end latency = log time - stamp.
+    """
+    if len(ref.frames) == 0:
+        raise ValueError("the reference track is empty")
+    ref_layout = ref.layout
+    if ref_layout is None:
+        raise ValueError("the reference track holds no skeleton")
+    layout = _common_layout(pred.layout or ref_layout, ref_layout)
+    pair = pair_frames(pred.stamps_ns, ref.stamps_ns, int(tolerance_s * 1e9))
+
+    # An untracked reference (e.g. triangulation without tracking) is followed from frame to
+    # frame so that temporal metrics and id switches compare like with like.
+    identities = _reference_identities(ref, layout, max_match_distance)
+    all_ids = np.concatenate(identities + [np.zeros(0, np.int64)])
+    ref_ids = np.unique(all_ids)
+    slot = {int(i): k for k, i in enumerate(ref_ids)}
+    T, U, J = len(ref.frames), len(ref_ids), layout.num_joints
+    ref_arr = np.full((T, U, J, 3), np.nan)
+    pred_arr = np.full((T, U, J, 3), np.nan)
+    pred_id = np.full((T, U), -1, np.int64)
+    expected = np.zeros(T, np.int64)
+    detected = np.zeros(T, np.int64)
+    false_pos = np.zeros(T, np.int64)
+    reproj = []
+    for t, ref_frame in enumerate(ref.frames):
+        r = _in_layout(ref_frame, layout)
+        cols = np.array([slot[int(i)] for i in identities[t]], np.intp)
+        ref_arr[t, cols] = r
+        expected[t] = ref_frame.num_people
+        if pair[t] < 0:
+            continue
+        pred_frame = pred.frames[pair[t]]
+        p = _in_layout(pred_frame, layout) if pred_frame.num_people else np.zeros((0, J, 3))
+        matching = metrics.match_people([p], [r], max_distance=max_match_distance)
+        pairs = matching.pairs[0]
+        pred_arr[t, cols[pairs[:, 1]]] = p[pairs[:, 0]]
+        pred_id[t, cols[pairs[:, 1]]] = pred_frame.ids[pairs[:, 0]]
+        detected[t] = len(pairs)
+        false_pos[t] = pred_frame.num_people - len(pairs)
+        if pred_frame.num_people:
+            reproj.append(np.asarray(pred_frame.reprojection_error, dtype=np.float64).ravel())
+
+    time_s = (ref.stamps_ns - ref.stamps_ns[0]) / 1e9
+    flat_p, flat_r = pred_arr.reshape(-1, J, 3), ref_arr.reshape(-1, J, 3)
+    err = metrics.mpjpe(flat_p, flat_r)
+    pa = metrics.p_mpjpe(flat_p, flat_r)
+    nm = metrics.n_mpjpe(flat_p, flat_r)
+    vel = metrics.velocity_error(pred_arr, ref_arr, stamps=time_s) if T > 1 else None
+    acc = metrics.acceleration_error(pred_arr, ref_arr, stamps=time_s) if T > 2 else None
+    jit = metrics.jitter(pred_arr, stamps=time_s) if T > 2 else None
+    complete = ~np.isnan(flat_r).any(axis=(1, 2))
+    # About ten reference poses per cluster at least: a vocabulary with more clusters than the
+    # reference can support splits near-identical poses and makes PSS noise.
+    pss = metrics.pss(flat_p, flat_r, k=max(1, min(pss_k, int(complete.sum()) // 10))) \
+        if complete.any() else None
+    rate = metrics.detection_rate(detected, expected)
+    matched = pred_id >= 0
+    switches = metrics.id_switches([np.flatnonzero(m) for m in matched],
+                                   [pred_id[t][matched[t]] for t in range(T)])
+    reproj_px = np.concatenate(reproj) if reproj else np.zeros(0)
+    reproj_px = reproj_px[np.isfinite(reproj_px)]
+
+    if latency_s is None and pred.log_ns is not None and len(pred.log_ns):
+        latency = (pred.log_ns - pred.stamps_ns) / 1e9
+        latency_s = {"end to end": latency} if (latency > 0).any() else {}
+    latency_s = latency_s or {}
+
+    def m(value: float) -> float:
+        return round(float(value), 6)
+
+    summary: dict[str, object] = {
+        "reference frames": T, "prediction frames": len(pred.frames),
+        "paired frames": int((pair >= 0).sum()), "layout": layout.name,
+        "MPJPE [m]": m(err.mean), "PA-MPJPE [m]": m(pa.mean), "N-MPJPE [m]": m(nm.mean),
+        "PCK3D@150mm": m(metrics.pck3d(flat_p, flat_r)), "AUC 0-150mm": m(metrics.auc(
+            flat_p, flat_r)),
+        "PSS": m(pss.score) if pss else float("nan"),
+        "PSS clusters": len(pss.centres) if pss else 0,
+        "velocity error [m/s]": m(vel.mean) if vel else float("nan"),
+        "acceleration error [m/s^2]": m(acc.mean) if acc else float("nan"),
+        "jitter (prediction) [m/s^2]": m(jit.mean) if jit else float("nan"),
+        "reprojection error (pipeline) [px]": m(float(np.mean(reproj_px))) if len(reproj_px)
+        else float("nan"),
+        "detection rate": m(rate.rate), "people expected": rate.expected,
+        "people detected": rate.detected, "false positives": int(false_pos.sum()),
+        "id switches": switches, "joints scored": err.num_valid,
+        "joints unestimated (matched people)": int(
+            (matched[..., None] & np.isfinite(ref_arr).all(-1)
+             & ~np.isfinite(pred_arr).all(-1)).sum()),
+        "reference person-frames unmatched": int(rate.expected - rate.detected),
+    }
+    for stage, samples in latency_s.items():
+        samples = np.asarray(samples, dtype=np.float64)
+        if len(samples):
+            summary[f"latency {stage} median [s]"] = m(np.median(samples))
+            summary[f"latency {stage} p95 [s]"] = m(np.percentile(samples, 95))
+    per_frame = {"MPJPE": metrics.JointErrors(err.errors.reshape(T, U * J)).per_frame,
+                 "PA-MPJPE": metrics.JointErrors(pa.errors.reshape(T, U * J)).per_frame}
+    per_joint = {"MPJPE": err.per_joint, "PA-MPJPE": pa.per_joint}
+    return Evaluation(summary, layout, time_s, ref_arr, pred_arr, per_frame, per_joint,
+                      {k: np.asarray(v, dtype=np.float64) for k, v in latency_s.items()})
+
+
+def in_frame(track: SkeletonTrack, frame_id: str, R: np.ndarray, t: np.ndarray
+             ) -> SkeletonTrack:
+    """The track with every position mapped by p' = R p + t into `frame_id` (R (3, 3), t (3,)
+    as StaticTransformTree.lookup(frame_id, track.frame_id) gives them)."""
+    R, t = np.asarray(R, np.float64), np.asarray(t, np.float64)
+    frames = [replace(f, positions=f.positions @ R.T + t, frame_id=frame_id)
+              for f in track.frames]
+    return SkeletonTrack(track.stamps_ns, frames, track.log_ns)
+
+
+def root_positions(people: np.ndarray, layout: JointLayout) -> np.ndarray:
+    """(..., J, 3) -> (..., 3): the pelvis (the hips' mean where the layout has no pelvis)."""
+    names = layout.joint_names
+    if "pelvis" in names:
+        return people[..., names.index("pelvis"), :]
+    return 0.5 * (people[..., names.index("left_hip"), :] + people[..., names.index(
+        "right_hip"), :])
+
+
+def by_identity(track: SkeletonTrack) -> tuple[np.ndarray, np.ndarray]:
+    """(ids (U,), positions (T, U, J, 3)) of a tracked track, NaN where an id is absent."""
+    ids = np.unique(np.concatenate([np.asarray(f.ids, np.int64) for f in track.frames]
+                                   + [np.zeros(0, np.int64)]))
+    layout = track.layout
+    J = layout.num_joints if layout else 0
+    out = np.full((len(track.frames), len(ids), J, 3), np.nan)
+    for k, frame in enumerate(track.frames):
+        if frame.num_people:
+            out[k, np.searchsorted(ids, frame.ids)] = frame.positions
+    return ids, out
+
+
+@dataclass(frozen=True)
+class Stability:
+    """No-reference figures of a track (see stability()).
+
+    people_per_frame: (T,); ids: (U,); present: (T, U) bool id timeline; root_depth: (T, U)
+    metres from the viewpoint, NaN where absent; depth_steps: pooled |frame-to-frame change|
+    of each id's root depth (m); bone_cv: (U, B) std/mean of each id's bone lengths over its
+    frames (NaN with fewer than min_frames); frames_without_output: input stamps with no
+    output message.
+    """
+
+    people_per_frame: np.ndarray
+    ids: np.ndarray
+    present: np.ndarray
+    root_depth: np.ndarray
+    depth_steps: np.ndarray
+    bone_cv: np.ndarray
+    frames_without_output: int
+    input_frames: int
+
+    def summary(self) -> dict[str, object]:
+        steps, cv = self.depth_steps, self.bone_cv[np.isfinite(self.bone_cv)]
+        return {
+            "input frames": self.input_frames,
+            "frames without output": self.frames_without_output,
+            "people per frame (median)": float(np.median(self.people_per_frame))
+            if len(self.people_per_frame) else float("nan"),
+            "person-frames": int(self.present.sum()), "distinct ids": int(len(self.ids)),
+            "root-depth jitter p95 [m/frame]": float(np.percentile(steps, 95))
+            if len(steps) else float("nan"),
+            "root-depth jitter max [m/frame]": float(steps.max()) if len(steps) else float("nan"),
+            "bone-length CV median": float(np.median(cv)) if len(cv) else float("nan"),
+        }
+
+
+def stability(track: SkeletonTrack, *, input_stamps_ns: np.ndarray | None = None,
+              viewpoint: np.ndarray | None = None, tolerance_ns: int = 1_000_000,
+              min_frames: int = 10) -> Stability:
+    """No-reference stability of a tracked track.
+
+    input_stamps_ns: stamps of the input frame sets (frames without output are those with no
+    output message within tolerance_ns; default: the track's own stamps). viewpoint: (3,)
+    camera centre in the track's frame for root depth (default the origin: the camera's own
+    optical frame).
+    """
+    layout = track.layout
+    stamps = track.stamps_ns if input_stamps_ns is None else np.asarray(input_stamps_ns)
+    answered = pair_frames(track.stamps_ns, np.sort(stamps), tolerance_ns) >= 0
+    people = np.array([f.num_people for f in track.frames], np.int64)
+    ids, positions = by_identity(track)
+    if layout is None or not len(ids):
+        empty = np.zeros((len(track.frames), 0))
+        return Stability(people, ids, empty.astype(bool), empty, np.zeros(0),
+                         np.zeros((0, 0)), int((~answered).sum()), len(stamps))
+    present = np.isfinite(positions).all(-1).any(-1)
+    view = np.zeros(3) if viewpoint is None else np.asarray(viewpoint, np.float64)
+    depth = np.linalg.norm(root_positions(positions, layout) - view, axis=-1)   # (T, U)
+    steps = np.abs(np.diff(depth, axis=0))
+    steps = steps[np.isfinite(steps)]
+    a, b = layout.bones_array.T
+    bones = np.linalg.norm(positions[:, :, a] - positions[:, :, b], axis=-1)   # (T, U, B)
+    count = np.isfinite(bones).sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nanmean(np.where(count[None] > 0, bones, 0.0), axis=0)
+        std = np.nanstd(np.where(count[None] > 0, bones, 0.0), axis=0)
+    cv = np.where(count >= min_frames, std / mean, np.nan)
+    return Stability(people, ids, present, depth, steps, cv, int((~answered).sum()), len(stamps))
+
+
+@dataclass(frozen=True)
+class ImageIdentities:
+    """One camera's view of identities against a reference (see image_identities()).
+
+    ids_per_person: reference identity -> distinct predicted ids matched to it.
+    ghost_person_frames: person-frames of predicted tracks that match a reference person in
+        fewer than half of their frames (a track of nobody real).
+    unmatched_person_frames: all predicted person-frames matching no reference person (ghosts,
+        and real people in frames where the reference lost them).
+    missed_person_frames: reference people visible in the camera matched by no prediction.
+    """
+
+    ids_per_person: dict[int, int]
+    ghost_person_frames: int
+    unmatched_person_frames: int
+    missed_person_frames: int
+
+
+def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraModel, *,
+                     max_distance: float = 0.5, tolerance_ns: int = 4_000_000
+                     ) -> ImageIdentities:
+    """Match prediction and reference in `camera`'s image (both tracks in the camera's rig
+    frame, the one camera.R, t map from). max_distance: mean keypoint distance over the
+    reference person's size in the image (diagonal of its keypoints' box). The reference's
+    identities are followed by link_identities when it is untracked."""
+    from scipy.optimize import linear_sum_assignment
+
+    from .tracking import image_size
+    layout = _common_layout(pred.layout or ref.layout, ref.layout)
+    ref_ids = _reference_identities(ref, layout, 0.5)
+    pair = pair_frames(pred.stamps_ns, ref.stamps_ns, tolerance_ns)
+    seen: dict[int, set[int]] = {}
+    frames_of: dict[int, int] = {}      # predicted id -> frames published
+    matched_of: dict[int, int] = {}     # predicted id -> frames matched to a reference person
+    unmatched = missed = 0
+    for t, ref_frame in enumerate(ref.frames):
+        r = camera.project(_in_layout(ref_frame, layout)) if ref_frame.num_people else \
+            np.zeros((0, layout.num_joints, 2))
+        visible = _inside(r, camera)
+        if pair[t] < 0:
+            missed += int(visible.sum())
+            continue
+        frame = pred.frames[pair[t]]
+        for track in np.asarray(frame.ids).tolist():
+            frames_of[track] = frames_of.get(track, 0) + 1
+        p = camera.project(_in_layout(frame, layout)) if frame.num_people else \
+            np.zeros((0, layout.num_joints, 2))
+        matched = np.zeros(len(p), bool)
+        hit = np.zeros(len(r), bool)
+        if len(p) and len(r):
+            d = np.linalg.norm(p[:, None] - r[None], axis=-1)
+            valid = np.isfinite(d)
+            mean = np.where(valid, d, 0).sum(-1) / np.maximum(valid.sum(-1), 1)
+            cost = np.where(valid.any(-1), mean / np.maximum(image_size(r), 1.0)[None], 1e6)
+            rows, cols = linear_sum_assignment(cost)
+            ok = cost[rows, cols] <= max_distance
+            for i, k in zip(rows[ok], cols[ok], strict=True):
+                seen.setdefault(int(ref_ids[t][k]), set()).add(int(frame.ids[i]))
+                matched_of[int(frame.ids[i])] = matched_of.get(int(frame.ids[i]), 0) + 1
+            matched[rows[ok]], hit[cols[ok]] = True, True
+        unmatched += int((~matched).sum())
+        missed += int((visible & ~hit).sum())
+    ghosts = sum(n for track, n in frames_of.items() if 2 * matched_of.get(track, 0) < n)
+    return ImageIdentities({k: len(v) for k, v in sorted(seen.items())}, ghosts, unmatched,
+                           missed)
+
+
+def _inside(uv: np.ndarray, camera: CameraModel) -> np.ndarray:
+    """(P, J, 2) pixels -> (P,) True where most keypoints fall inside the image."""
+    inside = ((uv[..., 0] >= 0) & (uv[..., 0] < camera.width) & (uv[..., 1] >= 0)
+              & (uv[..., 1] < camera.height))
+    return inside.mean(-1) > 0.5 if uv.shape[0] else np.zeros(0, bool)
+
+
+def _reference_identities(ref: SkeletonTrack, layout: JointLayout, max_distance: float
+                          ) -> list[np.ndarray]:
+    identities = [np.asarray(f.ids, np.int64) for f in ref.frames]
+    flat = np.concatenate(identities + [np.zeros(0, np.int64)])
+    if flat.size and (flat == 0).all():
+        identities = link_identities([_in_layout(f, layout) for f in ref.frames], max_distance)
+    return identities

@@ -1,0 +1,77 @@
+"""Pseudo-labels of whole recordings for the lifter's training and evaluation: a demo name or a
+recording folder (videos + Qualisys calibration), one person or every person, or a
+multi-camera rosbag2. The tools (train_lifter, eval_lifter) call these; the heavy modules
+(BlazePose, torch-free dataset code) are imported on first use.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..data_paths import recording_inputs
+
+log = logging.getLogger(__name__)
+
+
+def load_labels(recording: str, cache_dir: Path, progress: bool = True):
+    """PseudoLabels of a recording (2D detections cached in cache_dir)."""
+    from .dataset import detect_recording, load_cameras, make_pseudo_labels
+
+    videos, calib, name = recording_inputs(recording)
+    cameras = load_cameras(calib)
+    if len(cameras) != len(videos):
+        raise ValueError(f"{calib} has {len(cameras)} cameras but {len(videos)} videos")
+    views = detect_recording(videos, cache_dir / f"{name}_blazepose.npz", progress=progress)
+    return make_pseudo_labels(cameras, views)
+
+
+def load_multi_person_labels(recording: str) -> list:
+    """PseudoLabels of every person of a recording: the multi-person BlazePose back-end
+    (cached by core.detection.cache), association, 3D tracking, then per-person labels."""
+    from ..detection.cache import detect_video_set
+    from ..video import video_fps
+    from .dataset import load_cameras, multi_person_pseudo_labels
+
+    videos, calib, _ = recording_inputs(recording)
+    cameras = load_cameras(calib)
+    if len(cameras) != len(videos):
+        raise ValueError(f"{calib} has {len(cameras)} cameras but {len(videos)} videos")
+    per_camera = detect_video_set(videos, "blazepose_multi")
+    return multi_person_pseudo_labels(cameras, per_camera, fps=video_fps(videos[0]))
+
+
+def drop_overlapping(labels: list, held_out, name: str, max_distance_m: float = 0.2) -> list:
+    """Labels of people whose 3D coincides, frame by frame (same frame index, rig frame),
+    with the held-out recording's person: the same footage, which must not train a model
+    evaluated on that recording. The demo's 'multi' recording is the 'single' one with a
+    second person composited in, so its man moves exactly as the 'single' person does."""
+    kept = []
+    for k, label in enumerate(labels):
+        frames = min(label.points_world.shape[0], held_out.points_world.shape[0])
+        gap = np.linalg.norm(label.points_world[:frames] - held_out.points_world[:frames],
+                             axis=-1)
+        common = np.isfinite(gap).sum()
+        median = float(np.nanmedian(gap)) if common else float("inf")
+        if median < max_distance_m:
+            log.warning("person %d: same motion as the held-out recording %s (median %.0f mm "
+                        "apart over %d joints): not used for training", k, name,
+                        median * 1000, common)
+        else:
+            kept.append(label)
+    return kept
+
+
+def load_bag_labels(bag: Path, cache_dir: Path, calibration: Path | None = None,
+                    image_topics: list[str] | None = None, sync_slop: float | None = None,
+                    use_tf: bool = True, person_height: float = 1.7, progress: bool = True):
+    """PseudoLabels of a multi-camera rosbag2 (2D detections cached in cache_dir)."""
+    from .bag_dataset import read_bag_recording
+    from .bag_extrinsics import posed_cameras
+    from .dataset import make_pseudo_labels
+
+    recording = read_bag_recording(bag, image_topics, sync_slop, cache_dir, progress=progress)
+    cameras, _ = posed_cameras(recording, calibration, use_tf=use_tf,
+                               person_height_m=person_height)
+    return make_pseudo_labels(cameras, recording.views)

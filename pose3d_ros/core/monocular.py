@@ -1,0 +1,182 @@
+"""The one-camera 3D methods: a person's 2D in one view -> metric 3D in that camera's frame.
+
+Both methods work on the undistorted normalised coordinates the pipeline has already computed
+(Detections2D.normalised): normalised coordinates are the pixels of a camera with K = I, so the
+lifter and the root placement take them as they are and no pixel <-> normalised conversion is
+repeated. Each method returns root-relative 3D (H36M-17), which root placement
+(lifting.root_placement.place_in_camera) puts at the depth that makes it project onto the 2D.
+
+  BlazePoseWorld3D  "detector_3d": the detector's own metric 3D (BlazePose world landmarks:
+                    hip-centred, camera-aligned axes), no temporal context.
+  WindowedLifter3D  "lifter": the package's temporal 2D-to-3D lifter (ONNX, onnxruntime) over
+                    a window of T frames per person; people are keyed by the ids of the
+                    pipeline's image tracker (tracking.ImageTracker), so one tracker follows
+                    people in 2D for both the windows and the published ids.
+
+One camera cannot tell a small near person from a large far one: the depth follows the size
+of the 3D. A person's size does not change, so each track keeps the median total bone length
+of its recent 3D (TrackBodySizes) and every new skeleton is scaled to it before placement (a
+given body height, body_height_m, fixes the size instead). Frame-to-frame size noise then no
+longer turns into depth jumps and bone-length changes.
+
+Records and frames: MonocularLift.positions (P, 17, 3) metres in the camera's optical frame
+(x right, y down, z forward), confidence (P, 17) in [0, 1].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .layouts import H36M17, convert_joint_scores, convert_joints
+from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, Detections2D
+
+_IDENTITY_K = np.eye(3)   # normalised coordinates are the pixels of this camera
+
+MONOCULAR_METHODS = ("detector_3d", "lifter")
+
+
+@dataclass(frozen=True)
+class MonocularLift:
+    """One frame's people placed in the camera frame (H36M-17).
+
+    positions: (P, 17, 3) metres, camera optical frame, NaN where not estimated.
+    confidence: (P, 17) float32 2D scores of the frame the 3D describes (0 where missing).
+    """
+
+    positions: np.ndarray
+    confidence: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "MonocularLift":
+        j = H36M17.num_joints
+        return cls(np.zeros((0, j, 3)), np.zeros((0, j), np.float32))
+
+
+class MonocularMethod(Protocol):
+    """lift(detections with .normalised set, track_ids (P,)) -> MonocularLift for those P
+    people; `method` is the types.METHOD_* value it publishes."""
+
+    method: int
+
+    def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift: ...
+
+
+class TrackBodySizes:
+    """Per track id: the median total bone length (m) of its last `window` root-relative
+    skeletons; scale() brings each new skeleton to its track's median (uniform scale).
+    Tracks absent for max_age calls are forgotten."""
+
+    def __init__(self, window: int = 90, max_age: int = 60) -> None:
+        self.window, self.max_age = window, max_age
+        self._totals: dict[int, list[float]] = {}
+        self._age: dict[int, int] = {}
+
+    def scale(self, relative: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
+        """relative (P, 17, 3) metres H36M-17, track_ids (P,) -> the skeletons rescaled."""
+        from .lifting.root_placement import bone_lengths
+        for track in list(self._age):
+            self._age[track] += 1
+            if self._age[track] > self.max_age:
+                del self._age[track], self._totals[track]
+        totals = np.nansum(bone_lengths(relative, H36M17), axis=-1)          # (P,)
+        factors = np.ones(len(totals))
+        for k, (track, total) in enumerate(zip(np.asarray(track_ids).tolist(), totals,
+                                               strict=True)):
+            if not total > 0:
+                continue
+            history = self._totals.setdefault(int(track), [])
+            history.append(float(total))
+            del history[:-self.window]
+            self._age[int(track)] = 0
+            factors[k] = np.median(history) / total
+        return relative * factors[:, None, None]
+
+
+def _body_prior(body_height_m: float | None):
+    """BodySizePrior of a standing height in metres; None (or 0) keeps the 3D's own size."""
+    if not body_height_m:
+        return None
+    from .lifting.root_placement import BodySizePrior
+    return BodySizePrior(height_m=float(body_height_m))
+
+
+def _h36m_normalised(detections: Detections2D) -> tuple[np.ndarray, np.ndarray]:
+    """H36M-17 normalised coordinates (P, 17, 2) and scores (P, 17, NaN as 0)."""
+    if detections.normalised is None:
+        raise ValueError("detections carry no normalised coordinates: undistort them first "
+                         "(Detections2D.with_normalised)")
+    normalised = convert_joints(detections.normalised, detections.layout, H36M17)
+    scores = convert_joint_scores(detections.scores, detections.layout, H36M17)
+    return normalised, np.nan_to_num(scores)
+
+
+def _place(relative: np.ndarray, normalised: np.ndarray, scores: np.ndarray,
+           prior: Any) -> MonocularLift:
+    from .lifting.root_placement import place_in_camera
+    placed, _ = place_in_camera(relative, normalised, scores, prior=prior, refine=True)
+    confidence = np.where(np.isfinite(placed).all(-1), scores, 0.0).astype(np.float32)
+    return MonocularLift(placed, confidence)
+
+
+class BlazePoseWorld3D:
+    """Monocular method "detector_3d" (see the module docstring). Needs a back-end that gives
+    Detections2D.world (BlazePose); a frame without people needs nothing."""
+
+    method = METHOD_DETECTOR_3D
+
+    def __init__(self, body_height_m: float | None = None) -> None:
+        self.prior = _body_prior(body_height_m)
+        self.sizes = TrackBodySizes()
+
+    def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
+        if detections.num_people == 0:
+            return MonocularLift.empty()
+        if detections.world is None:
+            raise ValueError("the detector gives no metric 3D (Detections2D.world); "
+                             "monocular_method 'detector_3d' needs a BlazePose back-end")
+        from .lifting.runtime import BlazePoseWorldLifter
+        relative = BlazePoseWorldLifter().lift_world(detections.world, detections.layout)
+        if self.prior is None:
+            relative = self.sizes.scale(relative, track_ids)
+        normalised, scores = _h36m_normalised(detections)
+        return _place(relative, normalised, scores, self.prior)
+
+
+class WindowedLifter3D:
+    """Monocular method "lifter" (see the module docstring). A new person starts with a window
+    of copies of its first frame. With a causal model the output describes the newest frame;
+    with a centred one the frame `latency_frames` back, placed with that frame's 2D."""
+
+    method = METHOD_LIFTER
+
+    def __init__(self, model_path: str | None = None, *, providers: list[str] | None = None,
+                 body_height_m: float | None = None) -> None:
+        from .lifting.runtime import DEFAULT_MODEL, OnnxLifter, PersonWindows
+        self.prior = _body_prior(body_height_m)
+        self.model = OnnxLifter(model_path or DEFAULT_MODEL, providers=providers)
+        self.windows = PersonWindows(self.model.window)
+        self.sizes = TrackBodySizes()
+
+    def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
+        normalised, scores = _h36m_normalised(detections)
+        window_xy, window_scores = self.windows.push(np.asarray(track_ids), normalised, scores)
+        if detections.num_people == 0:
+            return MonocularLift.empty()
+        relative = self.model.lift(window_xy, window_scores, _IDENTITY_K)
+        if self.prior is None:
+            relative = self.sizes.scale(relative, track_ids)
+        frame = self.model.window - 1 - self.model.metadata.latency_frames
+        return _place(relative, window_xy[:, frame], window_scores[:, frame], self.prior)
+
+
+def create_monocular_method(method: str, **options: Any) -> MonocularMethod:
+    """The monocular method by name (see MONOCULAR_METHODS); options go to its constructor
+    (both take body_height_m: scale the 3D to a person of that height before placing it;
+    None keeps the 3D's own metric size)."""
+    if method == "detector_3d":
+        return BlazePoseWorld3D(**options)
+    if method == "lifter":
+        return WindowedLifter3D(**options)
+    raise ValueError(f"unknown monocular method {method!r}; known: {list(MONOCULAR_METHODS)}")

@@ -1,0 +1,218 @@
+"""Multi-person 3D scoring: PCP as the Campus/Shelf protocol scores it, MPJPE, ghosts, misses,
+id switches. Pure numpy, no ROS.
+
+The Campus/Shelf skeleton (14 joints, `CAMPUS14_NAMES`): right ankle, knee, hip, left hip,
+knee, ankle, right wrist, elbow, shoulder, left shoulder, elbow, wrist, head bottom (neck),
+head top. Ground truth of those datasets comes in that order; predictions in any of the
+package's layouts are mapped onto it with `to_campus14()`.
+
+PCP (percentage of correct parts, Belagiannis et al., "3D Pictorial Structures for Multiple
+Human Pose Estimation", CVPR 2014): a limb is correct when the mean of its two end-point errors
+is at most `alpha` (0.5) times the limb's true length. The 10 limbs: 4 leg segments, 4 arm
+segments, the head (head bottom -> head top) and the torso (mid-hip -> head bottom).
+Per ground-truth person and frame the prediction with the lowest mean joint error is scored
+(the protocol picks, it does not match one-to-one); PCP is reported per actor and averaged.
+
+Head derivation (the one the multi-person literature's evaluation code uses for detectors with
+no head-top joint): with M the shoulder midpoint and d = nose - M,
+    head bottom = M + d / 2
+    head top    = M + 0.75 d_h + 1.5 d_v
+where d_v is the part of d along the world's up axis and d_h the horizontal rest: the head top
+lies half again as high above the shoulders as the nose, and a little less far forward.
+The same derivation is applied to predictions AND to ground truth that has no head-top joint
+(e.g. motion capture in H36M-17), so both sides agree when the body agrees.
+
+Ghosts, misses, id switches, MPJPE use a one-to-one Hungarian matching per frame on the mean
+joint distance (`metrics.match_people`), gated at `match_distance_m`: an unmatched prediction
+is a ghost person-frame (duplicates of a real person included), an unmatched ground-truth
+person a miss; id switches are CLEAR-MOT's (`metrics.id_switches`).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .layouts import CAMPUS14, JointLayout
+from .metrics import id_switches, match_people
+
+CAMPUS14_NAMES = CAMPUS14.joint_names
+# The 12 joints every layout of the package has under the same name.
+_LIMB_JOINTS = CAMPUS14_NAMES[:12]
+HEAD_BOTTOM, HEAD_TOP = 12, 13
+# Limbs as pairs of Campus-14 indices; the torso (mid-hip -> head bottom) is scored apart.
+PCP_LIMBS = np.array([(0, 1), (1, 2), (3, 4), (4, 5), (6, 7), (7, 8), (9, 10), (10, 11),
+                      (12, 13)], np.intp)
+PCP_LIMB_NAMES = ("right_lower_leg", "right_upper_leg", "left_upper_leg", "left_lower_leg",
+                  "right_lower_arm", "right_upper_arm", "left_upper_arm", "left_lower_arm",
+                  "head", "torso")
+PCP_ALPHA = 0.5
+
+
+def derive_head(shoulders_mid: np.ndarray, nose: np.ndarray,
+                up: Sequence[float] = (0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Head bottom and head top (..., 3) from the shoulder midpoint and the nose (..., 3),
+    metres, `up` the world's up direction (see the module docstring). NaN propagates."""
+    up_axis = np.asarray(up, np.float64)
+    up_axis = up_axis / np.linalg.norm(up_axis)
+    d = np.asarray(nose, np.float64) - shoulders_mid
+    d_vertical = (d @ up_axis)[..., None] * up_axis
+    return shoulders_mid + 0.5 * d, shoulders_mid + 0.75 * (d - d_vertical) + 1.5 * d_vertical
+
+
+def to_campus14(points: np.ndarray, layout: JointLayout,
+                up: Sequence[float] = (0.0, 0.0, 1.0)) -> np.ndarray:
+    """(..., J, 3) metres in `layout` (COCO-17, H36M-17, BlazePose-33) -> (..., 14, 3) in the
+    Campus/Shelf order, head derived from nose and shoulders (module docstring)."""
+    points = np.asarray(points, np.float64)
+    if points.ndim < 2 or points.shape[-2:] != (layout.num_joints, 3):
+        raise ValueError(f"expected (..., {layout.num_joints}, 3) for {layout.name}, "
+                         f"got {points.shape}")
+    out = np.empty(points.shape[:-2] + (14, 3))
+    out[..., :12, :] = points[..., layout.indices(_LIMB_JOINTS), :]
+    mid = 0.5 * (points[..., layout.index("left_shoulder"), :]
+                 + points[..., layout.index("right_shoulder"), :])
+    out[..., HEAD_BOTTOM, :], out[..., HEAD_TOP, :] = derive_head(
+        mid, points[..., layout.index("nose"), :], up)
+    return out
+
+
+def pcp_limbs(pred: np.ndarray, gt: np.ndarray, alpha: float = PCP_ALPHA) -> np.ndarray:
+    """Which of the 10 limbs are correct: pred, gt (..., 14, 3) Campus-14 -> (..., 10) bool.
+
+    A limb with a missing predicted end is wrong; callers leave out ground truth that is
+    missing (a limb whose true ends are NaN is returned as False and must not be counted).
+    """
+    pred = np.asarray(pred, np.float64)
+    gt = np.asarray(gt, np.float64)
+    if pred.shape != gt.shape or pred.shape[-2:] != (14, 3):
+        raise ValueError(f"expected two (..., 14, 3) arrays, got {pred.shape} and {gt.shape}")
+    ends = np.concatenate([PCP_LIMBS, [(14, HEAD_BOTTOM)]])          # 14 = mid-hip (appended)
+
+    def with_mid_hip(p):
+        return np.concatenate([p, 0.5 * (p[..., 2:3, :] + p[..., 3:4, :])], axis=-2)
+
+    p, g = with_mid_hip(pred), with_mid_hip(gt)
+    err = np.linalg.norm(p - g, axis=-1)                               # (..., 15)
+    length = np.linalg.norm(g[..., ends[:, 0], :] - g[..., ends[:, 1], :], axis=-1)
+    mean_err = 0.5 * (err[..., ends[:, 0]] + err[..., ends[:, 1]])
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(mean_err, nan=np.inf) <= alpha * length
+
+
+@dataclass(frozen=True)
+class MultiPersonScore:
+    """Scores of a multi-person sequence (see the module docstring).
+
+    pcp_per_actor: (A,) share of correct limbs per ground-truth actor id (sorted `actor_ids`),
+        NaN for an actor never annotated. pcp: mean over actors (the protocol's "average").
+    pcp_per_limb: (10,) share of correct limbs per limb type over all actors (PCP_LIMB_NAMES).
+    mpjpe_m: mean joint error of the one-to-one matched pairs over the Campus-14 joints.
+    ghosts: unmatched predicted person-frames; misses: unmatched ground-truth person-frames;
+    gt_person_frames, pred_person_frames: totals; id_switches: CLEAR-MOT identity switches.
+    """
+
+    actor_ids: np.ndarray
+    pcp_per_actor: np.ndarray
+    pcp: float
+    pcp_per_limb: np.ndarray
+    mpjpe_m: float
+    ghosts: int
+    misses: int
+    gt_person_frames: int
+    pred_person_frames: int
+    id_switches: int
+
+    @property
+    def ghost_rate(self) -> float:
+        """Ghost person-frames over published person-frames."""
+        return self.ghosts / self.pred_person_frames if self.pred_person_frames else 0.0
+
+    @property
+    def miss_rate(self) -> float:
+        return self.misses / self.gt_person_frames if self.gt_person_frames else 0.0
+
+    def summary(self) -> dict[str, float | int]:
+        return {"pcp": self.pcp, "mpjpe_mm": 1000 * self.mpjpe_m, "ghosts": self.ghosts,
+                "ghost_rate": self.ghost_rate, "misses": self.misses,
+                "miss_rate": self.miss_rate, "id_switches": self.id_switches,
+                "gt_person_frames": self.gt_person_frames,
+                "pred_person_frames": self.pred_person_frames}
+
+
+def score_multiperson(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], *,
+                      gt_ids: Sequence[np.ndarray], pred_ids: Sequence[np.ndarray] | None = None,
+                      alpha: float = PCP_ALPHA, match_distance_m: float = 0.5
+                      ) -> MultiPersonScore:
+    """Score a sequence of multi-person predictions against ground truth.
+
+    pred[t]: (P_t, 14, 3) predicted people in Campus-14 (`to_campus14`), metres, NaN joints
+        allowed; gt[t]: (Q_t, 14, 3) annotated people (a person absent in a frame is left out
+        of gt[t], or is all NaN); gt_ids[t]: (Q_t,) actor ids; pred_ids[t]: (P_t,) track ids
+        (None: no id switches counted).
+    """
+    if len(pred) != len(gt) or len(gt) != len(gt_ids):
+        raise ValueError(f"{len(pred)} predicted frames, {len(gt)} ground-truth frames, "
+                         f"{len(gt_ids)} id frames")
+    if pred_ids is not None and len(pred_ids) != len(pred):
+        raise ValueError(f"{len(pred_ids)} frames of predicted ids for {len(pred)} frames")
+    actor_ids = np.unique(np.concatenate([np.asarray(i, np.int64).ravel() for i in gt_ids])
+                          if len(gt_ids) else np.zeros(0, np.int64))
+    correct = np.zeros((actor_ids.size, 10))
+    counted = np.zeros((actor_ids.size, 10))
+    preds, gts, gids = [], [], []
+    for t, (p, g, ids) in enumerate(zip(pred, gt, gt_ids, strict=True)):
+        p = np.asarray(p, np.float64).reshape(-1, 14, 3)
+        g = np.asarray(g, np.float64).reshape(-1, 14, 3)
+        ids = np.asarray(ids, np.int64).ravel()
+        if ids.size != g.shape[0]:
+            raise ValueError(f"frame {t}: {g.shape[0]} ground-truth people but {ids.size} ids")
+        annotated = np.isfinite(g).all(-1).any(-1)
+        g, ids = g[annotated], ids[annotated]
+        preds.append(p)
+        gts.append(g)
+        gids.append(ids)
+        if not ids.size:
+            continue
+        row = np.searchsorted(actor_ids, ids)
+        limb_known = _limbs_annotated(g)                                 # (Q, 10)
+        counted[row] += limb_known
+        if not p.shape[0]:
+            continue
+        dist = np.linalg.norm(p[:, None] - g[None], axis=-1)            # (P, Q, 14)
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(np.where(np.isfinite(dist), dist, np.nan), axis=-1)
+        best = np.argmin(np.nan_to_num(mean, nan=np.inf), axis=0)       # (Q,)
+        correct[row] += pcp_limbs(p[best], g) & limb_known
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_actor = correct.sum(1) / counted.sum(1)
+        per_limb = correct.sum(0) / counted.sum(0)
+    matching = match_people(preds, gts, max_distance=match_distance_m)
+    errors = [np.linalg.norm(p[pair[:, 0]] - g[pair[:, 1]], axis=-1).ravel()
+              for p, g, pair in zip(preds, gts, matching.pairs, strict=True)]
+    errors_all = np.concatenate(errors) if errors else np.zeros(0)
+    matched = sum(len(pair) for pair in matching.pairs)
+    n_pred = sum(p.shape[0] for p in preds)
+    n_gt = sum(g.shape[0] for g in gts)
+    switches = 0
+    if pred_ids is not None:
+        switches = id_switches([ids[pair[:, 1]] for ids, pair in zip(gids, matching.pairs,
+                                                                        strict=True)],
+                               [np.asarray(i).ravel()[pair[:, 0]]
+                                for i, pair in zip(pred_ids, matching.pairs, strict=True)])
+    return MultiPersonScore(
+        actor_ids=actor_ids, pcp_per_actor=per_actor,
+        pcp=float(np.nanmean(per_actor)) if np.isfinite(per_actor).any() else float("nan"),
+        pcp_per_limb=per_limb,
+        mpjpe_m=float(np.nanmean(errors_all)) if np.isfinite(errors_all).any() else float("nan"),
+        ghosts=n_pred - matched, misses=n_gt - matched, gt_person_frames=n_gt,
+        pred_person_frames=n_pred, id_switches=switches)
+
+
+def _limbs_annotated(gt: np.ndarray) -> np.ndarray:
+    """(Q, 14, 3) -> (Q, 10) bool: both true ends of each limb are known."""
+    known = np.isfinite(gt).all(-1)                                      # (Q, 14)
+    mid_hip = known[:, 2] & known[:, 3]
+    limbs = known[:, PCP_LIMBS[:, 0]] & known[:, PCP_LIMBS[:, 1]]
+    return np.concatenate([limbs, (mid_hip & known[:, HEAD_BOTTOM])[:, None]], axis=1)

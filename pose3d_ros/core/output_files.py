@@ -1,0 +1,94 @@
+"""How the command-line tools treat the user's files and mistakes.
+
+  refuse_existing   an output that exists is refused unless overwrite is given (checked before
+                    any computation starts)
+  staged_output     an output is written under a temporary name beside its destination and
+                    moved in only when complete; a failure leaves the destination untouched
+  UserError / run_cli  a user mistake ends in one clear line (what, and what to do); the
+                    traceback only with --debug
+  progress          a tqdm progress bar (on stderr) for steps that take seconds
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for, told in one line."""
+
+
+def refuse_existing(path: Path, overwrite: bool, what: str = "output") -> None:
+    """UserError if `path` exists and overwrite is False."""
+    if path.exists() and not overwrite:
+        raise UserError(f"{what} {path} already exists; pass --overwrite to replace it, or "
+                        "choose another path")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+@contextlib.contextmanager
+def staged_output(path: Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside `path` (same file system); on success move it to `path`
+    (replacing what is there only if overwrite), on failure delete it."""
+    path = Path(path)
+    refuse_existing(path, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    _remove(temporary)
+    try:
+        yield temporary
+    except BaseException:
+        _remove(temporary)
+        raise
+    if not temporary.exists():
+        return
+    if path.exists():
+        refuse_existing(path, overwrite)           # appeared meanwhile: still honour the rule
+        _remove(path)
+    os.replace(temporary, path)
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """--overwrite and --debug, as every tool has them."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace outputs that already exist (refused otherwise)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error")
+
+
+def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
+    """Run a tool's main(argv): user mistakes (UserError, missing files, bad values, missing
+    frames) print one line `error: ...` and return 2; with --debug they raise."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        return main(argv)
+    except (UserError, FileNotFoundError, FileExistsError, ValueError, LookupError) as err:
+        if "--debug" in args:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; no output was written", file=sys.stderr)
+        return 130
+
+
+def progress(total: int | None, description: str):
+    """A tqdm progress bar (stderr); call .update(n) and .close(), or use it as a context."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=description, unit="frame", leave=False, file=sys.stderr,
+                mininterval=0.5)

@@ -1,0 +1,89 @@
+"""Skeletons drawn over a bag's camera images: still frames for the report and an MP4.
+
+The 3D (prediction magenta, reference green) is projected with the camera models read from
+the bag (bag_tracks.bag_cameras: CameraInfo and /tf_static), so the skeletons must be in the
+cameras' rig frame (bag_tracks.read_track(frame_id=...) puts them there). The pose of one
+camera without /tf_static is the identity: its optical frame is then the rig frame.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import bagio
+from .bag_tracks import bag_cameras, camera_name, image_topics
+
+REFERENCE_BGR = (60, 200, 60)
+PREDICTION_BGR = (200, 60, 200)
+
+
+def draw_skeletons(image: np.ndarray, uv: np.ndarray, bones: np.ndarray,
+                   colour: tuple[int, int, int], thickness: int = 3) -> np.ndarray:
+    """Draw (P, J, 2) pixel skeletons onto a copy of a BGR image."""
+    out = image.copy()
+    for person in np.asarray(uv, dtype=np.float64):
+        for a, b in np.asarray(bones, dtype=np.intp):
+            if np.isfinite(person[[a, b]]).all():
+                cv2.line(out, tuple(int(v) for v in person[a]), tuple(int(v) for v in person[b]),
+                         colour, thickness, cv2.LINE_AA)
+        for point in person[np.isfinite(person).all(axis=1)]:
+            cv2.circle(out, tuple(int(v) for v in point), thickness + 1, colour, -1)
+    return out
+
+
+def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
+                   pred: Sequence[np.ndarray] | np.ndarray,
+                   ref: Sequence[np.ndarray] | np.ndarray | None,
+                   bones: np.ndarray, frame_indices: Sequence[int], max_width: int = 360,
+                   camera_names: Sequence[str] | None = None,
+                   progress: Callable[[int], None] | None = None
+                   ) -> list[tuple[str, np.ndarray]]:
+    """Images of the bag at some frames t (indices into stamps_ns) with pred[t] (P, J, 3)
+    (magenta) and ref[t] (Q, J, 3) (green) reprojected into every camera (or those named);
+    time_s[t] labels them."""
+    cameras, _ = bag_cameras(bag)
+    want = {int(stamps_ns[i]): i for i in frame_indices}
+    out = []
+    for item in bagio.read_messages(bag, image_topics(bag, camera_names)):
+        stamp = bagio.stamp_to_ns(item.message.header.stamp)
+        name = camera_name(item.topic)
+        if stamp not in want or name not in cameras:
+            continue
+        t = want[stamp]
+        camera = cameras[name]
+        image = bagio.decode_image(item.message)
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        if ref is not None:
+            image = draw_skeletons(image, camera.project(ref[t]), bones, REFERENCE_BGR, 5)
+        image = draw_skeletons(image, camera.project(pred[t]), bones, PREDICTION_BGR, 3)
+        scale = max_width / image.shape[1]
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        out.append((f"{name} t={time_s[t]:.2f} s", image))
+        if progress is not None:
+            progress(1)
+    return out
+
+
+def write_overlay_video(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
+                        pred: Sequence[np.ndarray] | np.ndarray,
+                   ref: Sequence[np.ndarray] | np.ndarray | None,
+                        bones: np.ndarray, camera: str, path: Path, fps: float,
+                        max_width: int = 540, progress: Callable[[int], None] | None = None
+                        ) -> Path:
+    """MP4 of one camera with pred (magenta) and ref (green) reprojected at every frame."""
+    frames = overlay_images(bag, stamps_ns, time_s, pred, ref, bones, range(len(stamps_ns)),
+                            max_width, [camera], progress)
+    if not frames:
+        raise ValueError(f"no image of camera {camera!r} matches the evaluated stamps")
+    height, width = frames[0][1].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
+    try:
+        for _, image in frames:
+            writer.write(image)
+    finally:
+        writer.release()
+    return path

@@ -1,0 +1,115 @@
+"""Interactive 3D playback of skeleton tracks for the HTML report (plotly, works offline).
+
+playback_html() gives a whole HTML page with plotly.js embedded inline (no network; about
+5 MB, so the report links to it as playback.html instead of carrying it): the
+prediction's people coloured by id, the reference grey, a play button and a time slider;
+drag to rotate, scroll to zoom. Skeletons are shown upright whatever frame they are in (a
+camera's optical frame has y down): display_rotation() turns the bodies' own median
+pelvis-to-thorax direction to +z, so the view needs no assumption about the frame.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .layouts import JointLayout
+
+_PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
+            "#17becf", "#bcbd22", "#7f7f7f")
+MAX_FRAMES = 300
+
+
+def display_rotation(people: Sequence[np.ndarray], layout: JointLayout) -> np.ndarray:
+    """(3, 3) rotation taking the median body-up direction (pelvis or mid-hip -> thorax or
+    mid-shoulder) of all people to +z; identity when no body shows it."""
+    from .evaluation import root_positions
+    names = layout.joint_names
+    stacked = [np.asarray(p, np.float64) for p in people if len(p)]
+    if not stacked:
+        return np.eye(3)
+    points = np.concatenate(stacked)
+    if "thorax" in names:
+        top = points[:, names.index("thorax")]
+    else:
+        top = 0.5 * (points[:, names.index("left_shoulder")]
+                     + points[:, names.index("right_shoulder")])
+    up = np.nanmedian(top - root_positions(points, layout), axis=0)
+    if not np.isfinite(up).all() or np.linalg.norm(up) < 1e-9:
+        return np.eye(3)
+    up = up / np.linalg.norm(up)
+    axis = np.cross(up, [0.0, 0.0, 1.0])
+    s, c = np.linalg.norm(axis), float(up[2])
+    if s < 1e-9:
+        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
+    k = axis / s
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + s * K + (1 - c) * K @ K
+
+
+def _lines(people: np.ndarray, bones: np.ndarray) -> np.ndarray:
+    """(P, J, 3) -> (P * B * 3, 3) bone segments separated by NaN rows (plotly line breaks)."""
+    if len(people) == 0:
+        return np.full((1, 3), np.nan)
+    ends = people[:, bones]                                       # (P, B, 2, 3)
+    gaps = np.full(ends.shape[:2] + (1, 3), np.nan)
+    return np.concatenate([ends, gaps], axis=2).reshape(-1, 3)
+
+
+def playback_html(time_s: np.ndarray, pred: Sequence[np.ndarray], pred_ids: Sequence[np.ndarray],
+                  layout: JointLayout, ref: Sequence[np.ndarray] | None = None,
+                  title: str = "3D playback") -> str:
+    """HTML page (plotly.js inline) animating pred[t] (P_t, J, 3) metres with ids
+    pred_ids[t] (P_t,), and optionally ref[t] (Q_t, J, 3) in the same frame, at time_s[t]."""
+    import plotly.graph_objects as go
+
+    T = len(time_s)
+    picks = np.unique(np.linspace(0, T - 1, min(T, MAX_FRAMES)).round().astype(int)) if T \
+        else np.zeros(0, int)
+    rotation = display_rotation(list(pred) + list(ref or []), layout)
+    bones = layout.bones_array
+    ids = np.unique(np.concatenate([np.asarray(i, np.int64) for i in pred_ids]
+                                   + [np.zeros(0, np.int64)]))
+    every = [np.asarray(p, np.float64) @ rotation.T for p in list(pred) + list(ref or [])
+             if len(p)]
+    points = np.concatenate(every).reshape(-1, 3) if every else np.zeros((1, 3))
+    points = points[np.isfinite(points).all(-1)]
+    low, high = (points.min(0), points.max(0)) if len(points) else (-np.ones(3), np.ones(3))
+    pad = 0.2 + 0.05 * (high - low)
+
+    def traces(t: int) -> list:
+        out = []
+        if ref is not None:
+            line = _lines(np.asarray(ref[t], np.float64) @ rotation.T, bones)
+            out.append(go.Scatter3d(x=line[:, 0], y=line[:, 1], z=line[:, 2], mode="lines",
+                                    line=dict(color="#999999", width=6), name="reference"))
+        people = np.asarray(pred[t], np.float64) @ rotation.T
+        frame_ids = np.asarray(pred_ids[t], np.int64)
+        for k, track in enumerate(ids):
+            mine = people[frame_ids == track]
+            line = _lines(mine, bones)
+            out.append(go.Scatter3d(x=line[:, 0], y=line[:, 1], z=line[:, 2], mode="lines",
+                                    line=dict(color=_PALETTE[k % len(_PALETTE)], width=4),
+                                    name=f"id {track}"))
+        return out
+
+    first = int(picks[0]) if len(picks) else 0
+    figure = go.Figure(data=traces(first) if T else [], frames=[
+        go.Frame(data=traces(int(t)), name=str(int(t))) for t in picks])
+    steps = [dict(method="animate", label=f"{time_s[t]:.2f}",
+                  args=[[str(int(t))], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                            transition=dict(duration=0))]) for t in picks]
+    dt_ms = int(1000 * np.median(np.diff(time_s[picks]))) if len(picks) > 1 else 100
+    figure.update_layout(
+        title=title, height=600, margin=dict(l=0, r=0, t=40, b=0),
+        scene=dict(aspectmode="data", xaxis=dict(range=[low[0] - pad[0], high[0] + pad[0]]),
+                   yaxis=dict(range=[low[1] - pad[1], high[1] + pad[1]]),
+                   zaxis=dict(range=[low[2] - pad[2], high[2] + pad[2]], title="up")),
+        updatemenus=[dict(type="buttons", showactive=False, x=0.05, y=0.05, buttons=[
+            dict(label="play", method="animate",
+                 args=[None, dict(frame=dict(duration=max(dt_ms, 20), redraw=True),
+                                  fromcurrent=True, transition=dict(duration=0))]),
+            dict(label="pause", method="animate",
+                 args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])])],
+        sliders=[dict(steps=steps, currentvalue=dict(prefix="t [s] = "), x=0.15, len=0.85)])
+    return figure.to_html(full_html=True, include_plotlyjs=True)

@@ -1,0 +1,128 @@
+"""Synchronised videos plus a calibration -> a rosbag2 the nodes can replay.
+
+Per camera k (named after its calibration entry, e.g. cam01):
+  /cam01/image_raw             sensor_msgs/Image (bgr8)            or, compressed,
+  /cam01/image_raw/compressed  sensor_msgs/CompressedImage (JPEG)
+  /cam01/camera_info           sensor_msgs/CameraInfo (K, D, P = [K | 0], distortion model)
+and once, latched:
+  /tf_static                   tf2_msgs/TFMessage: <fixed frame> -> cam01_optical_frame, ...
+
+Frame i of every video is stamped start + i / fps (the videos are synchronised by frame index).
+Camera frames follow REP-103 optical axes (z forward, x right, y down). The command line is
+pose3d_ros.tools.make_bag; the run-your-own-data tool (pose3d_ros.tools.run) uses it too.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+
+from . import bagio
+from .calibration import load_rig
+from .camera import CameraModel
+from .static_tf import camera_transforms
+from .video import synchronised_frames, video_size
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FIXED_FRAME = "rig"
+
+
+def cameras_from_calibration(path: Path) -> tuple[list[CameraModel], str]:
+    """Load a rig calibration (our YAML, Pose2Sim .toml, Qualisys .qca.txt) with
+    core.calibration.load_rig: its cameras (optical frame <name>_optical_frame where the file
+    names none) and the rig's frame id."""
+    rig = load_rig(path)
+    cameras = [replace(cam, frame_id=cam.frame_id or f"{cam.name}_optical_frame")
+               for cam in rig.cameras]
+    return cameras, rig.frame_id or DEFAULT_FIXED_FRAME
+
+
+def _cropped(camera: CameraModel, video: Path) -> CameraModel:
+    width, height = video_size(video)
+    if (width, height) == (camera.width, camera.height):
+        return camera
+    if width > camera.width or height > camera.height or width <= 0 or height <= 0:
+        raise ValueError(f"{camera.name}: video {video} is {width}x{height}, larger than the "
+                         f"calibrated {camera.width}x{camera.height}; it cannot be a crop")
+    log.warning("%s: video is %dx%d, calibration %dx%d: using the video as the top-left crop",
+                camera.name, width, height, camera.width, camera.height)
+    return replace(camera, width=width, height=height)
+
+
+@dataclass
+class BagSummary:
+    """What write_bag wrote: frame sets, messages, first and last stamp (ns), topics."""
+
+    path: Path
+    frames: int
+    messages: int
+    start_ns: int
+    end_ns: int
+    topics: dict[str, str]
+
+
+def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel], *, fps: float,
+              start_ns: int, compressed: bool = True, storage: str = "sqlite3",
+              fixed_frame: str = DEFAULT_FIXED_FRAME, scale: float = 1.0,
+              max_frames: int | None = None, jpeg_quality: int = 90,
+              crop_to_video: bool = False,
+              progress: Callable[[int], None] | None = None) -> BagSummary:
+    """Write the bag. videos[k] is seen by cameras[k]; stamps are start_ns + i / fps.
+
+    crop_to_video: when a video is smaller than its calibrated image size, treat it as the
+    top-left part of the calibrated image (intrinsics unchanged, CameraInfo gets the video's
+    size). Some recordings are stored without the encoder padding the calibration saw (the
+    demo's "single" recording: 1080 of 1088 columns). Otherwise a size mismatch is an error.
+    progress: called with 1 per frame set written.
+    """
+    if len(videos) != len(cameras):
+        raise ValueError(f"{len(videos)} videos but {len(cameras)} calibrated cameras")
+    for cam in cameras:
+        cam.validate()
+    if not fps > 0:
+        raise ValueError(f"fps must be > 0, got {fps}")
+    if crop_to_video:
+        cameras = [_cropped(cam, video) for cam, video in zip(cameras, videos, strict=True)]
+    cameras = [cam.scaled(scale) if scale != 1.0 else cam for cam in cameras]
+    cameras = [replace(cam, frame_id=cam.frame_id or f"{cam.name}_optical_frame")
+               for cam in cameras]
+    names = [cam.name for cam in cameras]
+    if len(set(names)) != len(names):
+        raise ValueError(f"camera names must be unique, got {names}")
+    period_ns = 1e9 / fps
+    frames = 0
+    stamp = start_ns
+    with bagio.BagWriter(out, storage=storage) as bag:
+        bag.write("/tf_static", start_ns,
+                  bagio.ROSBAGS.tf_message(camera_transforms(cameras, fixed_frame), start_ns))
+        for index, images in enumerate(synchronised_frames(videos, max_frames)):
+            stamp = start_ns + int(round(index * period_ns))
+            for cam, image in zip(cameras, images, strict=True):
+                if scale != 1.0:
+                    image = cv2.resize(image, (cam.width, cam.height),
+                                       interpolation=cv2.INTER_AREA)
+                if image.shape[:2] != (cam.height, cam.width):
+                    raise ValueError(f"{cam.name}: video frames are {image.shape[1]}x"
+                                     f"{image.shape[0]} but the calibration says "
+                                     f"{cam.width}x{cam.height}")
+                # CameraInfo first: a replayed node knows the camera before its image arrives.
+                bag.write(f"/{cam.name}/camera_info", stamp,
+                          bagio.ROSBAGS.camera_info(cam, stamp))
+                if compressed:
+                    bag.write(f"/{cam.name}/image_raw/compressed", stamp,
+                              bagio.compressed_image_message(image, stamp, cam.frame_id,
+                                                             jpeg_quality))
+                else:
+                    bag.write(f"/{cam.name}/image_raw", stamp,
+                              bagio.image_message(image, stamp, cam.frame_id))
+            frames += 1
+            if progress is not None:
+                progress(1)
+        messages = bag.count
+    if frames == 0:
+        raise ValueError(f"no frame could be read from {[str(v) for v in videos]}")
+    return BagSummary(out, frames, messages, start_ns, stamp, bagio.bag_topics(out))

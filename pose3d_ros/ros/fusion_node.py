@@ -1,0 +1,55 @@
+"""FusionNode: N cameras' Skeleton2DArray (from DetectorNodes) + camera_info in, 3D out."""
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from sensor_msgs.msg import CameraInfo
+
+from pose3d_ros.core.sync import FrameSet
+from pose3d_ros.msg import Skeleton2DArray
+
+from .conversions import detections_from_msg, stamp_to_seconds
+from .node_input import OUTPUT_QOS, image_qos
+from .parameters import FUSION_PARAMS
+from .rig_node import RigNodeBase
+
+
+class FusionNode(RigNodeBase):
+    """N cameras' Skeleton2DArray + camera_info in (from DetectorNodes), 3D out."""
+
+    SPECS = FUSION_PARAMS
+
+    def __init__(self, node_name: str = "pose3d_fusion", **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+
+    def _configure(self, config: Any) -> None:
+        self._configure_rig(config, None)
+
+    def _subscribe(self) -> None:
+        self._subscribe_tf_static()
+        qos = image_qos("sensor_data", 5)
+        for camera in self.cameras:
+            self._owned_subscriptions.append(self.create_subscription(
+                Skeleton2DArray, f"{camera}/{self.config.skeletons_2d_topic}",
+                partial(self.on_skeletons, camera), OUTPUT_QOS))
+            self._owned_subscriptions.append(self.create_subscription(
+                CameraInfo, f"{camera}/camera_info",
+                partial(self.on_camera_info, camera), qos))
+
+    def on_skeletons(self, camera: str, msg: Skeleton2DArray) -> None:
+        try:
+            found = detections_from_msg(msg)
+        except ValueError as err:
+            self.reject(camera, "bad_skeletons_2d", f"camera {camera!r}: {err}")
+            return
+        if camera not in self.calibrated:
+            self.reject(camera, "no_camera_info", f"camera {camera!r}: 2D skeletons before "
+                        "any valid camera_info (ignored)")
+            return
+        self.offer(camera, stamp_to_seconds(msg.header.stamp), (found, msg.header.stamp))
+
+    def _process(self, frame_set: FrameSet) -> None:
+        found = {c: f.payload[0] for c, f in frame_set.frames.items()}
+        result = self.pipeline.process_detections(found, frame_set.stamp)
+        self.publish_3d(result, frame_set, [f.payload[1] for f in frame_set.frames.values()])

@@ -1,0 +1,335 @@
+"""What the three nodes share: parameters, lifecycle, synchroniser, processing thread, health
+and /diagnostics (PoseNodeBase).
+
+Threads: subscription callbacks (executor thread) only check input and hand frames to the
+synchroniser; one processing thread sleeps until a frame arrives or the oldest open frame set
+times out (no polling timer), takes the NEWEST finished set, runs the pipeline and publishes,
+so the node never queues up latency when the detector is slower than the cameras (older sets
+are dropped and counted). Anything the pipeline reads while processing (calibration) is
+changed by that thread only, between sets (see _between_sets).
+
+Publishers are lifecycle publishers: nothing goes out while the node is inactive.
+"""
+from __future__ import annotations
+
+import ctypes
+import gc
+import statistics
+import threading
+import time
+from typing import Any
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile
+
+from pose3d_ros.core.sync import FrameSet, FrameSynchronizer, SyncParams
+
+from .diagnostics import NodeHealth
+from .node_input import OUTPUT_QOS
+from .parameters import ParameterError, ParamSpec, declare_parameters, read_parameters
+
+DIAGNOSTICS_TOPIC = "/diagnostics"
+# Stamp-related drops that mean bad input (logged and reported); other drops are normal load.
+BAD_STAMP_REASONS = ("duplicate_stamp", "stamp_backwards", "late")
+# A camera is reported when its rate exceeds the median of the others by this factor.
+RATE_MISMATCH_FACTOR = 3.0
+# Rejections that are expected while a system starts (logged at INFO, still counted).
+START_UP_REASONS = ("no_camera_info",)
+IDLE_WAKE_S = 1.0   # longest the processing thread sleeps when nothing is pending
+# A stamp this far ahead of the node's clock (s) is a clock fault: rejected, so it cannot make
+# the frames of the other cameras look late. Clocks of networked computers agree far better.
+FUTURE_TOLERANCE_S = 2.0
+
+
+class PoseNodeBase(LifecycleNode):
+    """The shared lifecycle node; the concrete nodes fill in the hooks below."""
+
+    SPECS: tuple[ParamSpec, ...] = ()
+
+    def __init__(self, node_name: str, **kwargs: Any) -> None:
+        map_large_buffers()
+        super().__init__(node_name, **kwargs)
+        declare_parameters(self, self.SPECS)
+        self.add_on_set_parameters_callback(self._check_new_parameters)
+        self.config: Any = None
+        self.cameras: tuple[str, ...] = ()
+        self.sync: FrameSynchronizer | None = None
+        self.health: NodeHealth | None = None
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._running = False
+        self._worker: threading.Thread | None = None
+        self._owned_subscriptions: list = []
+        self._owned_timers: list = []
+        self._owned_publishers: list = []
+        self._time_resets_logged = 0
+        self.last_error: str = ""
+
+    @property
+    def diagnostics_name(self) -> str:
+        """The node's fully qualified name without the leading slash ("cam01/pose3d_detector"):
+        the name of its /diagnostics statuses, unique per namespace."""
+        return self.get_fully_qualified_name().lstrip("/")
+
+    def _check_new_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        """Refuse a runtime change that breaks a choice or range, with the reason (rclpy
+        enforces the descriptor ranges, not the choices). Values are read at configure."""
+        specs = {spec.name: spec for spec in self.SPECS}
+        for parameter in parameters:
+            spec = specs.get(parameter.name)
+            if spec is None:
+                continue
+            try:
+                spec.check(parameter.value)
+            except ParameterError as err:
+                return SetParametersResult(successful=False, reason=str(err))
+        return SetParametersResult(successful=True)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.last_error = ""
+        try:
+            self.config = read_parameters(self, self.SPECS)
+            self._configure(self.config)
+        except Exception as err:  # noqa: BLE001 - rclpy would swallow it without a word
+            self.last_error = str(err)
+            self.get_logger().error(f"configure failed: {type(err).__name__}: {err}")
+            self._release()
+            return TransitionCallbackReturn.FAILURE
+        self.health = NodeHealth(self.diagnostics_name, self.cameras)
+        self._after_configure()
+        self.diagnostics_pub = self._publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS)
+        self.get_logger().info(f"configured: cameras {list(self.cameras)}")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        result = super().on_activate(state)     # enables the lifecycle publishers first
+        if result != TransitionCallbackReturn.SUCCESS:
+            return result
+        self._subscribe()
+        self._owned_timers.append(self.create_timer(self.config.diagnostics_period_s,
+                                                    self.publish_diagnostics))
+        self._running = True
+        self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}_worker",
+                                        daemon=True)
+        self._worker.start()
+        self._after_activate()
+        self.get_logger().info("active")
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop()
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def destroy_node(self) -> None:
+        """Stop the processing thread before the node goes (it may be publishing)."""
+        self._stop()
+        self._close_models()
+        super().destroy_node()
+
+    def _stop(self) -> None:
+        self._running = False
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join(timeout=10.0)
+            self._worker = None
+        for sub in self._owned_subscriptions:
+            self.destroy_subscription(sub)
+        for timer in self._owned_timers:
+            self.destroy_timer(timer)
+        self._owned_subscriptions, self._owned_timers = [], []
+
+    def _publisher(self, msg_type: Any, topic: str, qos: QoSProfile) -> Any:
+        """A lifecycle publisher (silent while inactive) that cleanup() releases."""
+        publisher = self.create_lifecycle_publisher(msg_type, topic, qos)
+        self._owned_publishers.append(publisher)
+        return publisher
+
+    def _release(self) -> None:
+        """Give back what configure made: publishers, models, buffered frames; then return
+        the freed heap to the system (glibc keeps freed arenas otherwise)."""
+        for pub in self._owned_publishers:
+            self.destroy_lifecycle_publisher(pub)
+        self._owned_publishers = []
+        self._close_models()
+        with self._lock:
+            self.sync = None
+        gc.collect()
+        release_free_memory()
+
+    # -- hooks for the concrete nodes ----------------------------------------------------------
+    def _configure(self, config: Any) -> None:
+        raise NotImplementedError
+
+    def _after_configure(self) -> None:
+        """Set-up that needs self.health (after _configure)."""
+
+    def _after_activate(self) -> None:
+        """Publish what goes out once per activation (publishers are enabled now)."""
+
+    def _subscribe(self) -> None:
+        raise NotImplementedError
+
+    def _between_sets(self) -> None:
+        """Called by the processing thread before each set: apply handed-over changes."""
+
+    def _process(self, frame_set: FrameSet) -> None:
+        raise NotImplementedError
+
+    def _close_models(self) -> None:
+        """Release detectors and other models."""
+
+    # -- input ---------------------------------------------------------------------------------
+    def reject(self, camera: str, reason: str, message: str, level: str = "") -> None:
+        """Count a bad input; log it the first time this camera shows this reason, at INFO
+        for expected start-up conditions, ERROR for processing failures, else WARN."""
+        if self.health is None or not self.health.reject(camera, reason, message):
+            return
+        level = level or ("info" if reason in START_UP_REASONS else "warn")
+        text = (f"rejected input [{reason}] {message} (counted on /diagnostics; logged once "
+                "per camera and reason)")
+        # One call per severity: rclpy refuses a second severity from the same call site.
+        if level == "info":
+            self.get_logger().info(text)
+        elif level == "error":
+            self.get_logger().error(text)
+        else:
+            self.get_logger().warning(text)
+
+    def offer(self, camera: str, stamp: float, payload: Any) -> None:
+        """Give one frame to the synchroniser (bad stamps are rejected and reported)."""
+        now = time.monotonic()
+        clock = self.get_clock().now().nanoseconds * 1e-9   # 0 until simulated time starts
+        if clock > 0 and stamp > clock + FUTURE_TOLERANCE_S:
+            self.reject(camera, "stamp_future", f"camera {camera!r}: stamp {stamp:.3f} s is "
+                        f"{stamp - clock:.3f} s ahead of this node's clock (frame ignored)")
+            return
+        with self._lock:
+            if self.sync is None:
+                return
+            state = self.sync.state[camera]
+            last, last_received = state.last_stamp, state.last_received
+            reason = self.sync.add(camera, stamp, payload, now)
+            resets, stale_after_s = self.sync.time_resets, self.sync.stale_after_s
+        if reason in BAD_STAMP_REASONS:
+            self.reject(camera, reason, f"camera {camera!r}: stamp {stamp:.6f} s after "
+                        f"{last if last is not None else float('nan'):.6f} s ({reason})")
+        elif reason is None and last is not None and stamp - last > stale_after_s:
+            # After a pause of the stream (a replay starting, a paused bag) a jump is expected.
+            paused = last_received is not None and now - last_received > 0.5 * (stamp - last)
+            self.reject(camera, "stamp_jump", f"camera {camera!r}: stamp jumped forward by "
+                        f"{stamp - last:.3f} s (frame kept)", level="info" if paused else "")
+        if resets > self._time_resets_logged:
+            self._time_resets_logged = resets
+            self.get_logger().info(f"camera {camera!r}: stamps went back to {stamp:.3f} s "
+                                   "(replay loop or clock reset): synchroniser restarted")
+        self._wake.set()
+
+    def _answer_failed_set(self, frame_set: FrameSet) -> None:
+        """Nodes whose every input set gets an output message publish an empty one here."""
+
+    def _work(self) -> None:
+        """The processing thread: event-driven, it sleeps until a frame is offered or the
+        oldest open set times out."""
+        while self._running:
+            with self._lock:
+                if self.sync is None:
+                    break
+                self.sync.poll(time.monotonic())
+                frame_set = self.sync.pop_latest()
+                deadline = self.sync.next_deadline()
+            if frame_set is not None:
+                self._between_sets()
+                try:
+                    self._process(frame_set)
+                except Exception as err:  # noqa: BLE001 - a bad set must not kill the thread
+                    self.reject("pipeline", type(err).__name__,
+                                f"processing the set at {frame_set.stamp:.6f} s failed: {err}",
+                                level="error")
+                    self._answer_failed_set(frame_set)
+                continue
+            self._between_sets()
+            timeout = IDLE_WAKE_S if deadline is None else \
+                min(max(deadline - time.monotonic(), 0.0), IDLE_WAKE_S)
+            self._wake.wait(timeout)
+            self._wake.clear()
+
+    # -- diagnostics ---------------------------------------------------------------------------
+    def publish_diagnostics(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if self.sync is None or self.health is None:
+                return
+            self._check_rates(now)
+            report = self.health.report(self.get_clock().now().to_msg(), now, self.sync,
+                                        inputs_arriving=bool(self.sync.live_cameras(now)),
+                                        extra=self._extra_diagnostics())
+        self.diagnostics_pub.publish(report)
+
+    def _extra_diagnostics(self) -> dict[str, str]:
+        """Node-specific key/values for the pipeline status."""
+        return {}
+
+    def _check_rates(self, now: float) -> None:
+        """Report a camera whose capture rate (from its stamps; frames lost on the way do not
+        count) is far above the others'."""
+        rates = {c: self.sync.state[c].capture_rate_hz for c in self.sync.live_cameras(now)}
+        for camera, rate in rates.items():
+            others = [r for c, r in rates.items() if c != camera and r > 0]
+            if others and rate > RATE_MISMATCH_FACTOR * statistics.median(others):
+                self.reject(camera, "rate_mismatch",
+                            f"camera {camera!r} runs at {rate:.1f} Hz, more than "
+                            f"{RATE_MISMATCH_FACTOR:g}x the others' "
+                            f"{statistics.median(others):.1f} Hz (extra frames are dropped)")
+
+    def _make_sync(self, sync_config: Any | None, cameras: tuple[str, ...]
+                   ) -> FrameSynchronizer:
+        """The synchroniser from the `sync.*` parameters (None: the core's defaults)."""
+        if sync_config is None:
+            return FrameSynchronizer(cameras)
+        return FrameSynchronizer(cameras, SyncParams(
+            slop_s=sync_config.slop_s, min_views=sync_config.min_views,
+            timeout_s=sync_config.timeout_s, stale_after_s=sync_config.stale_after_s,
+            queue_size=sync_config.queue_size))
+
+
+_M_MMAP_THRESHOLD = -3            # mallopt parameter number (malloc.h)
+LARGE_BUFFER_BYTES = 1 << 20      # allocations from this size up get pages of their own
+
+
+def _glibc():
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+def map_large_buffers() -> None:
+    """Have glibc serve every allocation of LARGE_BUFFER_BYTES or more (image messages: 6 MB
+    per 1080p frame) with pages of its own, returned to the system when freed. By default
+    glibc raises that threshold after the first large free, so image buffers then come from
+    the heap arenas of whichever thread (DDS, executor, processing) allocated them, where
+    they fragment: RSS grew 1.7-2x over 50 lifecycle cycles with input, flat with this
+    (benchmarks/results_nodes.md). Process-wide and idempotent; a no-op without glibc."""
+    libc = _glibc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(_M_MMAP_THRESHOLD, LARGE_BUFFER_BYTES)
+
+
+def release_free_memory() -> None:
+    """Ask glibc to return freed heap pages to the system (no-op without glibc)."""
+    libc = _glibc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)

@@ -1,0 +1,105 @@
+"""Camera input of the nodes: QoS, image subscriptions, and the split of image decoding
+between the executor thread (cheap checks) and the processing thread (the costly decode).
+
+Raw sensor_msgs/Image messages are checked and viewed without a copy on the executor thread
+(pose3d_ros.core.image_decode returns a read-only view of the message buffer). Compressed
+images are only checked there (format, non-empty); the JPEG/PNG decode, 5-10 ms per 1080p
+frame, happens in the processing thread and only for frames of the sets it processes, so the
+frames the synchroniser drops are never decoded.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
+)
+from sensor_msgs.msg import CompressedImage, Image
+
+from pose3d_ros.core.image_decode import ImageDecodeError, decode_compressed, decode_image
+
+LATCHED_QOS = QoSProfile(depth=10, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                         reliability=ReliabilityPolicy.RELIABLE)
+OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+SKELETONS_2D_TOPIC = "skeletons_2d"   # 2D skeletons, in each camera's namespace
+
+
+def image_qos(kind: str, depth: int) -> QoSProfile:
+    """QoS of image/camera_info subscriptions. 'sensor_data' is what camera drivers publish
+    with (best effort, keep last): a late frame is worth nothing to a real-time pipeline, and a
+    best-effort subscription also matches reliable publishers (bags, simulators)."""
+    if kind == "sensor_data":
+        return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
+                          reliability=qos_profile_sensor_data.reliability,
+                          durability=qos_profile_sensor_data.durability)
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
+                      reliability=ReliabilityPolicy.RELIABLE)
+
+
+def image_subscription(node: Any, camera: str, config: Any, qos: QoSProfile,
+                       callback: Callable[[str, Any], None], prefix: str | None = None) -> Any:
+    """Subscription to one camera's raw or compressed images at <prefix>/<image_topic>
+    (prefix: the camera name unless given; config: the node's configuration)."""
+    prefix = camera if prefix is None else prefix
+    topic = f"{prefix}/{config.image_topic}" if prefix else config.image_topic
+    if config.image_transport == "compressed":
+        return node.create_subscription(CompressedImage, f"{topic}/compressed",
+                                        lambda msg: callback(camera, msg), qos)
+    return node.create_subscription(Image, topic, lambda msg: callback(camera, msg), qos)
+
+
+@dataclass(frozen=True)
+class PendingImage:
+    """A compressed image accepted by the executor thread, decoded later by the worker."""
+
+    format: str
+    data: Any
+
+
+def accept_image(camera: str, msg: Image | CompressedImage) -> np.ndarray | PendingImage:
+    """The frame to hand to the synchroniser: a raw image as a zero-copy BGR view, a
+    compressed one as a PendingImage after its cheap checks; ImageDecodeError if bad."""
+    source = f"camera {camera!r}"
+    if isinstance(msg, CompressedImage):
+        fmt = msg.format.lower()
+        if "compresseddepth" in fmt or (fmt and not any(t in fmt for t in ("jpeg", "jpg",
+                                                                           "png"))) \
+                or len(msg.data) == 0:
+            decode_compressed(msg.format, msg.data, source=source)   # raises the clear error
+        return PendingImage(msg.format, msg.data)
+    return decode_image(msg.encoding, msg.width, msg.height, msg.step, msg.data,
+                        msg.is_bigendian, source=source)
+
+
+def finish_image(camera: str, image: np.ndarray | PendingImage) -> np.ndarray:
+    """The BGR image of an accepted frame (decodes a PendingImage; ImageDecodeError if the
+    data is corrupt)."""
+    if isinstance(image, PendingImage):
+        return decode_compressed(image.format, image.data, source=f"camera {camera!r}")
+    return image
+
+
+def finish_images(images: dict[str, np.ndarray | PendingImage]
+                  ) -> dict[str, np.ndarray | ImageDecodeError]:
+    """finish_image() for the frames of one set: camera -> BGR image, or the ImageDecodeError
+    of a corrupt one. One after another: decoding them side by side on the detectors' thread
+    pool was slower on the shared 2-core machine (benchmarks/bench_input.py)."""
+    finished: dict[str, np.ndarray | ImageDecodeError] = {}
+    for camera, image in images.items():
+        try:
+            finished[camera] = finish_image(camera, image)
+        except ImageDecodeError as err:
+            finished[camera] = err
+    return finished
+
+
+__all__ = ["ImageDecodeError", "LATCHED_QOS", "OUTPUT_QOS", "PendingImage",
+           "SKELETONS_2D_TOPIC", "accept_image", "finish_image", "finish_images", "image_qos",
+           "image_subscription"]

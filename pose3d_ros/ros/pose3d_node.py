@@ -1,0 +1,118 @@
+"""Pose3DNode, the all-in-one node: N cameras' images + camera_info in, 3D skeletons,
+markers and TF out (optionally each camera's 2D skeletons)."""
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from pose3d_ros.core.pipeline import create_detectors, create_monocular_method
+from pose3d_ros.core.sync import FrameSet
+from pose3d_ros.msg import Skeleton2DArray
+
+from .conversions import detections_to_msg, stamp_to_seconds
+from .node_input import (
+    OUTPUT_QOS,
+    SKELETONS_2D_TOPIC,
+    ImageDecodeError,
+    accept_image,
+    finish_images,
+    image_qos,
+    image_subscription,
+)
+from .parameters import ALL_IN_ONE_PARAMS, ParameterError
+from .rig_node import RigNodeBase
+
+
+class Pose3DNode(RigNodeBase):
+    """All in one: N cameras' images + camera_info in, 3D skeletons, markers, TF out."""
+
+    SPECS = ALL_IN_ONE_PARAMS
+
+    def __init__(self, node_name: str = "pose3d_node", **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+
+    def _configure(self, config: Any) -> None:
+        detectors = create_detectors(config.detector, len(config.camera_names),
+                                     per_camera=config.detector_per_camera)
+        try:
+            self.cameras = tuple(config.camera_names)
+            self._configure_rig(config, detectors, self._make_lifter(config))
+        except Exception:
+            for detector in detectors if isinstance(detectors, list) else [detectors]:
+                detector.close()
+            raise
+        self.pub_2d = {}
+        if config.publish_2d:
+            for camera in self.cameras:
+                self.pub_2d[camera] = self._publisher(
+                    Skeleton2DArray, f"{camera}/{SKELETONS_2D_TOPIC}", OUTPUT_QOS)
+
+    def _make_lifter(self, config: Any) -> Any:
+        """The monocular path (all-in-one node only: it needs the detector's own 3D, which
+        2D skeleton messages do not carry), used for sets with a single camera."""
+        method = config.monocular_method
+        if method == "none" or (len(self.cameras) > 1 and config.sync.min_views > 1):
+            return None
+        if len(self.cameras) > 1 and config.output_layout != "h36m17":
+            self.get_logger().warning(
+                "sets with a single camera give no 3D: the monocular path outputs H36M-17 and "
+                "triangulation the detector's layout; set output_layout to 'h36m17' to use "
+                "both, or sync.min_views to 2")
+            return None
+        try:
+            import pose3d_ros.core.lifting.runtime  # noqa: F401 - the monocular core
+        except ImportError as err:
+            raise ParameterError(
+                f"monocular_method {method!r} needs pose3d_ros.core.lifting, which is not "
+                f"available ({err}); set monocular_method to 'none' or use >= 2 cameras"
+            ) from None
+        height = config.monocular_body_height_m or None   # range checked by its ParamSpec
+        if method == "lifter":
+            try:
+                return create_monocular_method(method, model_path=config.lifter_model or None,
+                                               body_height_m=height)
+            except (FileNotFoundError, ValueError) as err:
+                raise ParameterError(f"lifter_model: {err}") from None
+        return create_monocular_method(method, body_height_m=height)
+
+    def _subscribe(self) -> None:
+        self._subscribe_tf_static()
+        qos = image_qos(self.config.image_qos, self.config.qos_depth)
+        for camera in self.cameras:
+            self._owned_subscriptions.append(
+                image_subscription(self, camera, self.config, qos, self.on_image))
+            self._owned_subscriptions.append(self.create_subscription(
+                CameraInfo, f"{camera}/camera_info",
+                partial(self.on_camera_info, camera), qos))
+
+    def on_image(self, camera: str, msg: Image | CompressedImage) -> None:
+        try:
+            image = accept_image(camera, msg)
+        except ImageDecodeError as err:
+            self.reject(camera, err.reason, str(err))
+            return
+        if camera not in self.calibrated:
+            self.reject(camera, "no_camera_info", f"camera {camera!r}: image before any valid "
+                        "camera_info (frame ignored)")
+            return
+        self.offer(camera, stamp_to_seconds(msg.header.stamp), (image, msg.header))
+
+    def _process(self, frame_set: FrameSet) -> None:
+        images = {}
+        finished = finish_images({c: f.payload[0] for c, f in frame_set.frames.items()})
+        for camera, image in finished.items():
+            if isinstance(image, ImageDecodeError):
+                self.reject(camera, image.reason, str(image))
+            else:
+                images[camera] = image
+        if not images:
+            return
+        result = self.pipeline.process_images(images, frame_set.stamp)
+        for camera, pub in self.pub_2d.items():
+            if camera in result.detections and pub.get_subscription_count():
+                pub.publish(detections_to_msg(result.detections[camera],
+                                              frame_set.frames[camera].payload[1]))
+        self.publish_3d(result, frame_set,
+                        [frame_set.frames[c].payload[1].stamp for c in images])

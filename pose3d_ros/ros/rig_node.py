@@ -1,0 +1,256 @@
+"""RigNodeBase: what the nodes that make 3D share (the all-in-one and the fusion node):
+calibration (rig file, CameraInfo, TF), the Pose3DPipeline, and the 3D/marker/TF publishers.
+
+Calibration changes are handed to the processing thread: on_camera_info (executor thread)
+only validates the message and queues the new camera model; the processing thread applies
+the queued models between frame sets (_between_sets), so every set is processed, and its
+output labelled, with one calibration.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from rclpy.qos import QoSProfile
+from sensor_msgs.msg import CameraInfo
+from tf2_msgs.msg import TFMessage
+from visualization_msgs.msg import MarkerArray
+
+from pose3d_ros.core.body_frame import body_frames
+from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig
+from pose3d_ros.core.filtering import OneEuroParams
+from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
+from pose3d_ros.core.static_tf import (
+    StaticTransformTree,
+    transform_from_stamped,
+    transforms_from_message,
+)
+from pose3d_ros.core.sync import FrameSet
+from pose3d_ros.core.tracking import TrackerParams
+from pose3d_ros.msg import Skeleton3DArray
+
+from .conversions import camera_model_from_info, mean_stamp, seconds_to_stamp, skeletons3d_to_msg
+from .node_base import PoseNodeBase
+from .node_input import LATCHED_QOS, OUTPUT_QOS
+from .parameters import ParameterError
+from .tf import TF_STATIC_TOPIC, TF_TOPIC, people_transforms, rig_transforms
+from .visualization import skeleton_markers
+
+SKELETONS_3D_TOPIC = "skeletons"
+MARKERS_TOPIC = "skeleton_markers"
+
+
+def pipeline_params(config: Any) -> PipelineParams:
+    """The core's PipelineParams from a node configuration (triangulation, tracking, filter
+    groups)."""
+    tracking = None
+    if config.tracking.enabled:
+        tracking = TrackerParams(max_distance_m=config.tracking.max_distance_m,
+                                 gate_growth_mps=config.tracking.gate_growth_mps,
+                                 reid_window_s=max(config.tracking.reid_window_s, 1e-3))
+    filtering = None
+    if config.filter.enabled:
+        filtering = OneEuroParams(min_cutoff_hz=config.filter.min_cutoff_hz,
+                                  beta=config.filter.beta, d_cutoff_hz=config.filter.d_cutoff_hz)
+    return PipelineParams(
+        min_views=config.triangulation.min_views, min_score=config.triangulation.min_score,
+        outlier_threshold_px=config.triangulation.outlier_threshold_px,
+        output_layout=config.output_layout, tracking=tracking, filtering=filtering)
+
+
+class RigNodeBase(PoseNodeBase):
+    """Nodes that make 3D: calibration, pipeline, 3D/marker/TF publishers."""
+
+    def _configure_rig(self, config: Any, detectors: Any, lifter: Any = None) -> None:
+        self.cameras = tuple(config.camera_names)
+        self.rig: Rig | None = None
+        self.tf_buffer = self.static_tf = None   # extrinsics_source 'tf' only
+        self.fixed_frame = config.fixed_frame
+        if config.extrinsics_source == "rig_file":
+            self._load_rig(config.rig_file)
+        elif config.extrinsics_source == "tf":
+            try:
+                import tf2_ros
+            except ImportError:
+                # No tf2_ros (a PyPI-only install): camera rigs are static, so listen to
+                # /tf_static ourselves and look up through those transforms.
+                self.static_tf = StaticTransformTree()   # filled on activate (/tf_static)
+                self.get_logger().info(
+                    "extrinsics_source 'tf': tf2_ros is not installed, so camera poses come "
+                    f"from {TF_STATIC_TOPIC} only (static transforms, no /tf)")
+            else:
+                self.tf_buffer = tf2_ros.Buffer()
+                self.tf_listener = tf2_ros.TransformListener(self.tf_buffer, self)
+        known: dict[str, CameraModel] = {}
+        if self.rig is not None and not config.intrinsics_from_camera_info:
+            known = {name: self.rig.camera(name) for name in self.cameras}
+        self.pipeline: Pose3DPipeline | None = Pose3DPipeline(
+            self.cameras, known, detectors, frame_id=self.fixed_frame,
+            params=pipeline_params(config), lifter=lifter)
+        self.sync = self._make_sync(config.sync, self.cameras)
+        self._camera_info_seen: dict[str, tuple] = {}
+        self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
+        self._output_frame: str | None = None             # extrinsics 'none': camera's frame
+        self.calibrated = {name for name in self.cameras if name in known}
+        self.skeletons_pub = self._publisher(Skeleton3DArray, SKELETONS_3D_TOPIC, OUTPUT_QOS)
+        self.markers_pub = self.tf_pub = self.tf_static_pub = None
+        if config.publish_markers:
+            self.markers_pub = self._publisher(MarkerArray, MARKERS_TOPIC, OUTPUT_QOS)
+        if config.publish_tf:
+            # /tf with the QoS of tf2_ros's TransformBroadcaster; /tf_static latched.
+            self.tf_pub = self._publisher(TFMessage, TF_TOPIC, QoSProfile(depth=100))
+            self.tf_static_pub = self._publisher(TFMessage, TF_STATIC_TOPIC, LATCHED_QOS)
+
+    def _load_rig(self, path: str) -> None:
+        from pose3d_ros.core.calibration import load_rig
+        self.rig = load_rig(path)
+        missing = [c for c in self.cameras if c not in self.rig.names]
+        if missing:
+            raise ParameterError(f"rig file {path!r} has no camera {missing}; it has "
+                                 f"{self.rig.names}")
+        for name in self.cameras:
+            model = self.rig.camera(name)
+            if not (np.isfinite(model.R).all() and np.isfinite(model.t).all()
+                    and np.isfinite(model.K).all()):
+                raise ParameterError(f"rig file {path!r}: camera {name!r} has NaN/inf in its "
+                                     "calibration")
+        self.fixed_frame = self.rig.frame_id or self.fixed_frame
+
+    def _after_configure(self) -> None:
+        for name in self.cameras:
+            self.health.cameras[name].calibrated = name in self.calibrated
+
+    def _after_activate(self) -> None:
+        """The rig on /tf_static, once the (lifecycle) publisher is enabled."""
+        if self.rig is not None and self.tf_static_pub is not None and \
+                self.config.publish_rig_tf:
+            self.tf_static_pub.publish(rig_transforms(
+                [self.rig.camera(c) for c in self.cameras], self.fixed_frame,
+                self.get_clock().now().to_msg()))
+
+    # -- calibration ---------------------------------------------------------------------------
+    def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
+        """Executor thread: validate a CameraInfo and queue the camera model it gives for the
+        processing thread (applied between sets)."""
+        key = (msg.width, msg.height, msg.distortion_model, tuple(msg.k), tuple(msg.d),
+               msg.header.frame_id)
+        if self._camera_info_seen.get(camera) == key:
+            return
+        self._camera_info_seen[camera] = key
+        if self.rig is not None and not self.config.intrinsics_from_camera_info:
+            return
+        try:
+            model = camera_model_from_info(msg, camera)
+        except CameraInfoError as err:
+            self.reject(camera, err.reason, str(err))
+            return
+        source = self.config.extrinsics_source
+        if source == "rig_file":
+            pose = self.rig.camera(camera)
+            model = model.with_pose(pose.R, pose.t)
+            if not model.frame_id:
+                model.frame_id = pose.frame_id
+        elif source == "tf":
+            model = self._pose_from_tf(camera, model)
+            if model is None:
+                return
+        with self._lock:
+            self._calibration_changes[camera] = model
+            if source == "none":
+                self._output_frame = msg.header.frame_id or camera
+        self._wake.set()
+        self.calibrated.add(camera)
+        self.get_logger().info(f"camera {camera!r}: calibration from camera_info "
+                               f"({msg.width}x{msg.height}, {model.distortion_model})")
+
+    def _between_sets(self) -> None:
+        """Processing thread: apply the calibrations handed over by on_camera_info."""
+        with self._lock:
+            changes, self._calibration_changes = self._calibration_changes, {}
+            output_frame = self._output_frame
+        for camera, model in changes.items():
+            self.pipeline.set_camera(model)
+            self.health.cameras[camera].calibrated = True   # in use from the next set on
+        if output_frame is not None:
+            self.pipeline.frame_id = output_frame
+
+    def _subscribe_tf_static(self) -> None:
+        """Without tf2_ros: collect the latched /tf_static transforms for camera poses."""
+        if self.static_tf is not None:
+            self._owned_subscriptions.append(self.create_subscription(
+                TFMessage, TF_STATIC_TOPIC, self._on_tf_static, LATCHED_QOS))
+
+    def _on_tf_static(self, msg: TFMessage) -> None:
+        try:
+            self.static_tf.add(transforms_from_message(msg))
+        except ValueError as err:   # reported under the topic's name, like a camera's input
+            self.reject(TF_STATIC_TOPIC, "extrinsics_tf", f"{TF_STATIC_TOPIC}: {err}")
+
+    def _pose_from_tf(self, camera: str, model: Any) -> Any:
+        """The camera posed by the transform fixed_frame -> its optical frame (x_cam = R
+        x_fixed + t), from tf2_ros or, without it, from /tf_static; None (reported, retried
+        with the next camera_info) while the transform is unknown."""
+        try:
+            if self.tf_buffer is not None:
+                from rclpy.time import Time
+
+                # p_camera = R p_fixed + t: the fixed frame's pose in the optical frame
+                R, t = transform_from_stamped(self.tf_buffer.lookup_transform(
+                    model.frame_id, self.fixed_frame, Time())).matrix()
+            else:
+                R, t = self.static_tf.lookup(model.frame_id, self.fixed_frame)
+        except Exception as err:  # noqa: BLE001 - tf2 raises several lookup exceptions
+            self._camera_info_seen.pop(camera, None)   # try again with the next camera_info
+            self.reject(camera, "extrinsics_tf", f"camera {camera!r}: no TF from "
+                        f"{self.fixed_frame!r} to {model.frame_id!r}: {err}")
+            return None
+        return model.with_pose(R, t)
+
+    # -- output --------------------------------------------------------------------------------
+    def publish_3d(self, result: Any, frame_set: FrameSet, header_stamps: list | None = None
+                   ) -> None:
+        """header_stamps: the original stamps of the frames in the set; their exact mean is the
+        output stamp (float seconds would shift it by up to a few hundred nanoseconds)."""
+        stamp = mean_stamp(header_stamps) if header_stamps else seconds_to_stamp(result.stamp)
+        frames = [self.pipeline.camera(c).frame_id or c for c in result.cameras]
+        publish_start = time.perf_counter()
+        bodies = body_frames(result.skeletons.positions, result.skeletons.layout)
+        self.skeletons_pub.publish(skeletons3d_to_msg(result.skeletons, stamp, frames, bodies))
+        # Markers are for viewers: not built while nobody subscribes (about 1 ms per person).
+        if self.markers_pub is not None and self.markers_pub.get_subscription_count():
+            self.markers_pub.publish(skeleton_markers(result.skeletons, stamp))
+        if self.tf_pub is not None and result.skeletons.num_people:
+            self.tf_pub.publish(people_transforms(result.skeletons, stamp, frames=bodies,
+                                                  per_joint=self.config.tf_per_joint))
+        timings = dict(result.timings)
+        timings["publish"] = time.perf_counter() - publish_start
+        timings["wait"] = max(time.monotonic() - frame_set.opened, 0.0) - timings["total"] \
+            - timings["publish"]
+        latency = self.get_clock().now().nanoseconds * 1e-9 - result.stamp
+        self.health.record_output(timings, latency, time.monotonic())
+        if result.note:
+            self.reject("pipeline", "no_3d", result.note)
+
+    def _answer_failed_set(self, frame_set: FrameSet) -> None:
+        """Every input set gets exactly one Skeleton3DArray: an empty one when it failed."""
+        pipeline = getattr(self, "pipeline", None)
+        if pipeline is not None:
+            self.publish_3d(pipeline.empty_result(frame_set.stamp), frame_set)
+
+    def _extra_diagnostics(self) -> dict[str, str]:
+        tracker = getattr(getattr(self, "pipeline", None), "tracker", None)
+        if tracker is None:
+            return {}
+        return {"tracks_started": str(tracker.stats.tracks_started),
+                "tracks_reidentified": str(tracker.stats.reidentified),
+                "tracks_forgotten": str(tracker.stats.tracks_forgotten),
+                "people_tracked": str(len(tracker.active_ids))}
+
+    def _close_models(self) -> None:
+        pipeline = getattr(self, "pipeline", None)
+        if pipeline is not None:
+            pipeline.close()
+        self.pipeline = None
+        self.rig = self.static_tf = self.tf_buffer = None
+        self._calibration_changes = {}

@@ -1,0 +1,112 @@
+"""Run the all-in-one node on a bag over real DDS and record what it publishes.
+
+The same path a user's recording takes on a ROS 2 machine with `ros2 launch` + `ros2 bag play`
++ `ros2 bag record`, in one process (rosbag2's player has no PyPI wheel): the demo and the
+run-your-own-data tool both use it.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pose3d_ros.core import bagio
+
+log = logging.getLogger(__name__)
+
+
+def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
+                    parameters: Sequence[tuple[str, Any]] = (), rate: float = 0.0,
+                    timeout_s: float = 5.0, progress: Callable[[int], None] | None = None
+                    ) -> tuple[Path, np.ndarray]:
+    """The all-in-one node (pose3d_ros.ros.nodes.Pose3DNode) in this process, fed the bag over
+    DDS by the replay publisher: lock-step (rate 0: each frame set once the node answered the
+    previous one) or at `rate` times recorded speed. The published Skeleton3DArray messages
+    are written to out_bag with the bag's /tf_static. parameters: (name, value) overrides of
+    the node's parameters (camera_names, image_transport and autostart are set here).
+    Returns out_bag and the end-to-end latencies (receive minus publish time, s)."""
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+
+    from .nodes import Pose3DNode
+    from .replay import BagReplayer, SkeletonCollector
+
+    context = Context()
+    rclpy.init(context=context)
+    executor = MultiThreadedExecutor(num_threads=3, context=context)
+    try:
+        topics = bagio.bag_topics(bag)
+        compressed = any(ty == bagio.COMPRESSED_IMAGE for ty in topics.values())
+        overrides = [
+            Parameter("camera_names", value=list(camera_names)),
+            Parameter("image_transport", value="compressed" if compressed else "raw"),
+            Parameter("image_qos", value="reliable"),
+            Parameter("autostart", value=False),
+            # Lock-step replay sends a whole set at once, but on a loaded machine the node may
+            # take a while to decode it (the first set also loads the models): wait for all
+            # cameras rather than emit partial sets, and never declare a camera stale while
+            # the node is busy. At a replay rate, sets time out as with live cameras.
+            Parameter("sync.timeout_s", value=10.0 if rate == 0 else 2.0),
+            Parameter("sync.stale_after_s", value=30.0),
+        ] + [Parameter(name, value=value) for name, value in parameters]
+        node = Pose3DNode("pose3d_node", context=context, parameter_overrides=overrides)
+        node.trigger_configure()
+        if getattr(node, "last_error", None):
+            raise RuntimeError(f"pose3d_node did not configure: {node.last_error}")
+        node.trigger_activate()
+        helper = Node("pose3d_demo_replay", context=context)
+        collector = SkeletonCollector(helper, "skeletons")
+        replayer = BagReplayer(helper, bag)
+        executor.add_node(node)
+        executor.add_node(helper)
+        spinner = threading.Thread(target=executor.spin, daemon=True)
+        spinner.start()
+        image_topics = [t for t, ty in replayer.topics.items()
+                        if ty in (bagio.COMPRESSED_IMAGE, bagio.IMAGE)]
+        if not replayer.wait_for_subscribers(image_topics, timeout_s=15.0):
+            raise RuntimeError(f"the node did not subscribe to {image_topics} within 15 s")
+        # The rig's poses, then the cameras: the node ignores images of a camera it has no
+        # CameraInfo for yet, and a CameraInfo whose pose is not on /tf_static yet.
+        poses = [t for t, ty in replayer.topics.items() if ty == bagio.TF_MESSAGE]
+        if poses:
+            replayer.publish_first(poses)
+            time.sleep(0.2)
+        replayer.publish_first(t for t, ty in replayer.topics.items()
+                               if ty == bagio.CAMERA_INFO)
+        time.sleep(0.5)
+        log.info("replaying %s to pose3d_node over DDS (%s)", bag,
+                 "lock-step" if rate == 0 else f"rate {rate}")
+        started = time.monotonic()
+        def answered(stamp_ns: int) -> bool:
+            done = collector.has_stamp_at_least(stamp_ns)
+            if done and progress is not None:
+                progress(1)
+            return done
+
+        stats = replayer.play(rate=rate, wait_for=answered if rate == 0 else None,
+                              wait_timeout_s=timeout_s)
+        last = max(stats.publish_ns)
+        deadline = time.monotonic() + timeout_s
+        while not collector.has_stamp_at_least(last) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log.info("published %d messages (%d frame sets) in %.1f s; received %d skeleton "
+                 "arrays", stats.published, stats.frame_sets, time.monotonic() - started,
+                 collector.count())
+        collector.write_bag(out_bag, tf_static_from=bag)
+        latencies = np.array(collector.latencies_s(stats.publish_ns))
+        node.trigger_deactivate()
+        node.trigger_cleanup()
+    finally:
+        executor.shutdown()
+        for each in executor.get_nodes():
+            each.destroy_node()
+        rclpy.shutdown(context=context)
+    return out_bag, latencies

@@ -1,0 +1,39 @@
+"""Fetch the DeepMimic motion capture of the pybullet wheel and write H36M-17 sequences
+(pose3d_ros.core.mocap says what and how): <data_dir>/mocap/<clip>.npz, each atomically;
+a second run finds the files and does nothing.
+
+Usage: python -m pose3d_ros.tools.fetch_mocap [--data-dir DIR] [--debug]
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from pose3d_ros.core.data_paths import default_data_dir
+
+# The fetching lives in the core; callers may import load_mocap from there or from here.
+from pose3d_ros.core.mocap import fetch_mocap, load_mocap  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
+                        help="where to put mocap/ (default: $POSE3D_DATA or <repo>/data)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        out_dir = fetch_mocap(args.data_dir)
+    except (RuntimeError, ValueError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"fetch_mocap: error: {exc}", file=sys.stderr)
+        return 1
+    print(out_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

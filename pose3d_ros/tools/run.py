@@ -1,0 +1,185 @@
+"""Your own data through the real node: videos (or a bag) in; the output bag, an overlay video
+and the HTML report out.
+
+  python -m pose3d_ros.tools.run --videos cam1.mp4 --calibration cam1.yaml --out-dir out/
+  python -m pose3d_ros.tools.run --videos a.mp4 b.mp4 c.mp4 --calibration rig.toml --out-dir out/
+  python -m pose3d_ros.tools.run --bag my_bag --out-dir out/
+
+Steps, each with a progress bar: the videos become a bag (core.video_bag: JPEG images,
+CameraInfo, /tf_static); the all-in-one node (pose3d_ros.ros.nodes.Pose3DNode) runs in this
+process and the bag is replayed to it over DDS, lock-step (ros.run_on_bag); what it publishes is
+recorded into <out-dir>/output_bag; the report (core.bag_report) scores it against multi-view
+triangulation when there are two or more cameras, and with one camera gives what needs no
+ground truth (people per frame, id timeline, root-depth jitter, bone-length stability, frames
+without output). Outputs: output_bag/, input_bag/ (for videos), report.html, playback.html
+(interactive 3D), evaluation.json, overlay_<camera>.mp4.
+
+Any camera count from 1 (one camera needs its intrinsics alone: a calibration file with one
+camera), both monocular methods (--monocular-method), any detector (--detector). Everything
+that can be checked without computing is checked first; an existing --out-dir is refused
+unless --overwrite, and the outputs appear there only when complete.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from pose3d_ros.core import bagio
+from pose3d_ros.core.bag_report import (
+    TRIANGULATION_NOTE,
+    triangulation_reference,
+    write_bag_report,
+)
+from pose3d_ros.core.bag_tracks import bag_cameras, count_frame_sets, read_track
+from pose3d_ros.core.monocular import MONOCULAR_METHODS
+from pose3d_ros.core.output_files import (
+    UserError,
+    add_common_arguments,
+    progress,
+    refuse_existing,
+    run_cli,
+    staged_output,
+)
+
+log = logging.getLogger("pose3d_run")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--videos", type=Path, nargs="+",
+                        help="one video per camera, in the calibration's camera order")
+    source.add_argument("--bag", type=Path, help="a rosbag2 with images, CameraInfo and (for "
+                        "several cameras) /tf_static, e.g. from make_bag")
+    parser.add_argument("--calibration", type=Path,
+                        help="with --videos: calibration file (our rig YAML, Pose2Sim .toml, "
+                        "Qualisys .qca.txt); one camera needs only its intrinsics")
+    parser.add_argument("--out-dir", type=Path, required=True)
+    parser.add_argument("--detector", default="blazepose",
+                        help="2D back-end (blazepose, blazepose_multi for several people, or an "
+                        "ONNX back-end)")
+    parser.add_argument("--monocular-method", default="detector_3d",
+                        choices=[*MONOCULAR_METHODS, "none"],
+                        help="3D from one camera (used for sets with a single camera)")
+    parser.add_argument("--body-height", type=float, default=0.0,
+                        help="people's standing height in metres for one-camera depth (0: the "
+                        "3D's own size)")
+    parser.add_argument("--fps", type=float, default=None, help="default: from the video")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="resize images (and intrinsics) by this factor before the node")
+    parser.add_argument("--max-frames", type=int, default=None)
+    parser.add_argument("--overlay-camera", default=None,
+                        help="camera of the overlay video (default: the first)")
+    parser.add_argument("--timeout", type=float, default=30.0,
+                        help="longest wait for the node's answer to one frame set (s)")
+    parser.add_argument("--title", default=None)
+    add_common_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    """Everything that needs no computation, before any starts."""
+    refuse_existing(args.out_dir, args.overwrite, "output folder")
+    if args.videos:
+        if args.calibration is None:
+            raise UserError("--videos needs --calibration (for one camera its intrinsics are "
+                            "enough)")
+        for path in [*args.videos, args.calibration]:
+            if not path.is_file():
+                raise UserError(f"{path} does not exist")
+    elif not args.bag.exists():
+        raise UserError(f"no bag at {args.bag}")
+    if args.body_height and not 0.5 < args.body_height < 2.5:
+        raise UserError(f"--body-height {args.body_height} m is not a human standing height "
+                        "(0.5-2.5 m; 0 keeps the 3D's own size)")
+    if not args.scale > 0:
+        raise UserError(f"--scale must be > 0, got {args.scale}")
+    from pose3d_ros.core.detection import DETECTOR_NAMES
+    if args.detector not in DETECTOR_NAMES:
+        raise UserError(f"unknown detector {args.detector!r}; known: {list(DETECTOR_NAMES)}")
+
+
+def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
+    """The videos and calibration as a bag in out/input_bag."""
+    from pose3d_ros.core.video import video_fps
+    from pose3d_ros.core.video_bag import cameras_from_calibration, write_bag
+
+    cameras, rig_frame = cameras_from_calibration(args.calibration)
+    if len(cameras) != len(args.videos):
+        raise UserError(f"{len(args.videos)} videos but {args.calibration} has {len(cameras)} "
+                        f"cameras ({', '.join(c.name for c in cameras)}); give one video per "
+                        "camera, in that order")
+    bag = out / "input_bag"
+    with progress(args.max_frames, "videos -> bag") as bar:
+        write_bag(bag, args.videos, cameras, fps=args.fps or video_fps(args.videos[0]),
+                  start_ns=int(time.time() * 1e9), storage="mcap", fixed_frame=rig_frame,
+                  scale=args.scale, max_frames=args.max_frames, crop_to_video=True,
+                  progress=bar.update)
+    return bag
+
+
+def node_parameters(args: argparse.Namespace, cameras: dict, posed: bool,
+                    fixed: str) -> list[tuple[str, object]]:
+    """The node's parameters for this rig: poses from /tf_static, or none for a lone camera
+    without one (its output is then in its optical frame)."""
+    parameters: list[tuple[str, object]] = [
+        ("detector", args.detector), ("monocular_method", args.monocular_method),
+        ("monocular_body_height_m", float(args.body_height)),
+        ("extrinsics_source", "tf" if posed else "none"), ("fixed_frame", fixed),
+        ("sync.min_views", 1)]
+    if len(cameras) > 1 and args.monocular_method != "none":
+        parameters.append(("output_layout", "h36m17"))   # one layout for 1 and N views
+    return parameters
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    check_inputs(args)
+    from pose3d_ros.ros.run_on_bag import run_node_on_bag
+
+    with staged_output(args.out_dir, args.overwrite) as out:
+        out.mkdir(parents=True)
+        bag = videos_to_bag(args, out) if args.videos else args.bag
+        cameras, fixed = bag_cameras(bag)
+        posed = "/tf_static" in bagio.bag_topics(bag) and fixed not in {
+            c.frame_id for c in cameras.values()}
+        names = sorted(cameras)
+        total = count_frame_sets(bag)
+        log.info("%d camera(s) %s, %d frame sets; running pose3d_node over DDS", len(names),
+                 ", ".join(names), total)
+        with progress(total, "node over DDS") as bar:
+            _, latencies = run_node_on_bag(
+                bag, out / "output_bag", names, parameters=node_parameters(
+                    args, cameras, posed, fixed), timeout_s=args.timeout, progress=bar.update)
+        pred = read_track(out / "output_bag", "/skeletons", frame_id=fixed)
+        shown_bag = args.out_dir / "input_bag" if args.videos else bag
+        notes = [f"prediction: pose3d_node ({args.detector}, monocular method "
+                 f"{args.monocular_method}) fed over DDS lock-step from {shown_bag}"]
+        ref = None
+        if len(names) >= 2:
+            ref = triangulation_reference(bag, detector=args.detector)
+            notes.append(TRIANGULATION_NOTE)
+        else:
+            notes.append("one camera: no reference; the figures need no ground truth")
+        overlay = args.overlay_camera or names[0]
+        if overlay not in cameras:
+            raise UserError(f"no camera {overlay!r}; cameras: {names}")
+        evaluation, steady = write_bag_report(
+            out, bag, pred, ref, title=args.title or f"pose3d_ros on {shown_bag}", notes=notes,
+            latency_s={"end to end over DDS": latencies}, overlay_camera=overlay,
+            viewpoint=cameras[names[0]].center if len(names) == 1 else None)
+    summary = dict(evaluation.summary if evaluation else {}) | steady.summary()
+    for key, value in summary.items():
+        print(f"{key:40s} {value}")
+    print(f"output bag:    {args.out_dir / 'output_bag'}")
+    print(f"overlay video: {args.out_dir / f'overlay_{overlay}.mp4'}")
+    print(f"report:        {args.out_dir / 'report.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,102 @@
+"""Skeleton completion: joints seen by < 2 views filled from the body, non-human bodies refused."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pose3d_ros.core.camera import CameraArrays
+from pose3d_ros.core.completion import CompletionParams, SkeletonCompleter
+from pose3d_ros.core.layouts import COCO17
+from pose3d_ros.core.synthetic import observe, random_poses, random_rig
+from pose3d_ros.core.triangulation import triangulate_normalized
+
+NOSE, LEFT_EAR, LEFT_WRIST, RIGHT_KNEE = (COCO17.index(n) for n in (
+    "nose", "left_ear", "left_wrist", "right_knee"))
+
+
+def _scene(frames: int, seed: int = 1):
+    rng = np.random.default_rng(seed)
+    rig = random_rig(4, rng)
+    poses = random_poses(frames, 3, rng, layout=COCO17)
+    obs = observe(rig, poses, rng, noise_px=1.0)
+    xy = np.stack([cam.undistort(obs.keypoints[..., v, :, :])
+                   for v, cam in enumerate(rig.cameras)], axis=-3)        # (F, P, V, J, 2)
+    return rig, poses, xy, obs.scores.copy()
+
+
+def _hide(xy, scores, joint, views):
+    xy[..., views, joint, :] = np.nan
+    scores[..., views, joint] = 0.0
+
+
+def test_missing_joints_are_filled_plausibly_and_marked():
+    frames = 20
+    rig, poses, xy, sc = _scene(frames)
+    _hide(xy, sc, NOSE, [0, 1, 2, 3])            # face joints nobody sees
+    _hide(xy, sc, LEFT_EAR, [0, 1, 2, 3])
+    _hide(xy, sc, LEFT_WRIST, [1, 2, 3])         # one view only
+    _hide(xy, sc, RIGHT_KNEE, [0, 1, 3])
+    cams = CameraArrays.from_cameras(rig.cameras)
+    completer = SkeletonCompleter()
+    errors, views = [], []
+    for f in range(frames):
+        tri = triangulate_normalized(cams, xy[f], sc[f], outlier_threshold_px=20.0)
+        assert np.isnan(tri.points[:, [NOSE, LEFT_EAR, LEFT_WRIST, RIGHT_KNEE]]).all()
+        out = completer.complete(tri.points, tri.num_views, tri.confidence, COCO17, f / 30,
+                                 normalized=xy[f], scores=sc[f], cameras=cams)
+        assert out.plausible.all() and np.isfinite(out.points).all()
+        measured = ~out.filled
+        np.testing.assert_array_equal(out.points[measured], tri.points[measured])
+        errors.append(np.linalg.norm(out.points - poses[f], axis=-1))
+        views.append(out.num_views)
+        assert (out.confidence[out.filled] < 0.6).all()
+    err, views = np.array(errors), np.array(views)
+    # face joints from the other face joints and the shoulders: within a few cm
+    assert np.median(err[..., [NOSE, LEFT_EAR]]) < 0.03
+    # one view + the person's bone length: on the ray, at the right distance from the parent
+    seen_once = views[..., LEFT_WRIST] == 1
+    assert seen_once.mean() > 0.9
+    assert np.median(err[..., LEFT_WRIST][seen_once]) < 0.08
+    assert (views[..., [NOSE, LEFT_EAR]] == 0).all()
+
+
+def test_bone_lengths_are_learned_per_person():
+    frames = 12
+    rig, poses, xy, sc = _scene(frames, seed=4)
+    cams = CameraArrays.from_cameras(rig.cameras)
+    completer = SkeletonCompleter()
+    for f in range(frames - 1):                  # the wrist seen by all views: lengths learned
+        tri = triangulate_normalized(cams, xy[f], sc[f], outlier_threshold_px=20.0)
+        completer.complete(tri.points, tri.num_views, tri.confidence, COCO17, f / 30,
+                           ids=np.array([1, 2, 3]))
+    _hide(xy, sc, LEFT_WRIST, [1, 2, 3])
+    tri = triangulate_normalized(cams, xy[-1], sc[-1], outlier_threshold_px=20.0)
+    out = completer.complete(tri.points, tri.num_views, tri.confidence, COCO17, 1.0,
+                             normalized=xy[-1], scores=sc[-1], cameras=cams,
+                             ids=np.array([1, 2, 3]))
+    elbow = COCO17.index("left_elbow")
+    forearm = np.linalg.norm(out.points[:, LEFT_WRIST] - out.points[:, elbow], axis=-1)
+    truth = np.linalg.norm(poses[-1, :, LEFT_WRIST] - poses[-1, :, elbow], axis=-1)
+    filled = out.num_views[:, LEFT_WRIST] == 1
+    assert filled.any()
+    np.testing.assert_allclose(forearm[filled], truth[filled], atol=0.01)
+
+
+def test_non_human_bodies_are_refused():
+    rng = np.random.default_rng(7)
+    people = random_poses(1, 3, rng, layout=COCO17)[0]
+    giant = people[0] * 2.5                       # 4 m tall
+    mixed = people[1].copy()
+    mixed[[7, 8, 13, 14]] += np.array([0.0, 0.6, 0.0])   # elbows and knees of someone else
+    lonely = np.full_like(people[2], np.nan)
+    lonely[[5, 6]] = people[2, [5, 6]]           # one bone: too little to judge
+    points = np.stack([people[2], giant, mixed, lonely])
+    out = SkeletonCompleter().complete(points, np.full(points.shape[:2], 3), np.ones(
+        points.shape[:2]), COCO17, 0.0)
+    np.testing.assert_array_equal(out.plausible, [True, False, False, False])
+    assert out.scale[0] == pytest.approx(np.linalg.norm(people[2, 5] - people[2, 6])
+                                         / 0.38, rel=0.5)
+    with pytest.raises(ValueError, match="memory_rate"):
+        CompletionParams(memory_rate=0.0)
+    with pytest.raises(ValueError, match=r"\(P, 17, 3\)"):
+        SkeletonCompleter().complete(points[0], points[0, :, 0], points[0, :, 0], COCO17, 0.0)

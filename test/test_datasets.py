@@ -1,0 +1,261 @@
+"""Public-format loaders (core/datasets) on files the tests write in those formats, and the
+evaluation end to end: Campus/Shelf (4D-association release; actorsGT + VoxelPose calibration),
+CMU Panoptic, OpenPose and COCO 2D files."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from dataset_files import (
+    PANOPTIC_TO_Z_UP,
+    campus14_truth,
+    make_show,
+    panoptic_show,
+    write_4da,
+    write_coco,
+    write_openpose,
+    write_panoptic,
+    write_voxelpose,
+)
+
+from pose3d_ros.core.datasets import (
+    attach_detections,
+    evaluate_sequence,
+    load_campus_shelf,
+    load_panoptic,
+)
+from pose3d_ros.core.datasets.bottom_up import group_people
+from pose3d_ros.core.datasets.campus_shelf import load_4da_calibration, load_4da_ground_truth
+from pose3d_ros.core.datasets.detection_files import read_openpose_file
+from pose3d_ros.core.datasets.panoptic import load_panoptic_calibration
+from pose3d_ros.core.layouts import BODY25, COCO17, COCO18, PANOPTIC19, convert_joints
+from pose3d_ros.core.pipeline import PipelineParams
+from pose3d_ros.tools import eval_dataset
+
+
+@pytest.fixture(scope="module")
+def show():
+    return make_show()
+
+
+def _same_rig(a, b, atol=1e-9):
+    assert a.names == b.names
+    for x, y in zip(a, b, strict=True):
+        assert (x.width, x.height) == (y.width, y.height)
+        for field in ("K", "R", "t", "dist"):
+            np.testing.assert_allclose(getattr(x, field), getattr(y, field), atol=atol,
+                                       rtol=0, err_msg=f"{x.name} {field}")
+
+
+def test_shelf_4da_release_round_trip_and_pcp(show, tmp_path):
+    write_4da(tmp_path / "Shelf", show)
+    _same_rig(load_4da_calibration(tmp_path / "Shelf" / "calibration.json"), show.rig)
+    truth = load_4da_ground_truth(tmp_path / "Shelf" / "gt.txt")
+    np.testing.assert_array_equal(truth.actor_ids, show.ids)
+    np.testing.assert_allclose(truth.points[..., :14, :], campus14_truth(show), atol=1e-6)
+    sequence = load_campus_shelf(tmp_path / "Shelf", "shelf")
+    # the bottom-up candidates are grouped back into the people that made them
+    people = sequence.detections[0]["cam01"]
+    assert people.layout is BODY25 and people.num_people == show.pixels.shape[2]
+    got = np.sort(people.keypoints[:, BODY25.index("nose"), 0])
+    np.testing.assert_allclose(got, np.sort(show.pixels[0, 0, :, 0, 0]), atol=1e-3)
+    result = evaluate_sequence(sequence, PipelineParams(tracking=None, filtering=None))
+    assert result.score.pcp >= 0.97, result.to_dict()
+    assert result.score.misses == 0 and result.score.ghosts == 0
+    assert result.score.mpjpe_m < 0.02
+
+
+def test_shelf_voxelpose_layout_with_openpose_and_coco_files(tmp_path):
+    show = make_show(image_size=(1032, 776), seed=5)      # the Shelf cameras' size
+    first = 300
+    frames = np.arange(first, first + len(show.joints))
+    write_voxelpose(tmp_path / "Shelf", show, "shelf", first)
+    sequence = load_campus_shelf(tmp_path / "Shelf", "shelf", frames=frames)
+    _same_rig(sequence.rig, show.rig)
+    np.testing.assert_allclose(sequence.ground_truth.points, campus14_truth(show), atol=1e-9)
+    for fmt, paths in (("openpose", write_openpose(tmp_path / "op", show, frames)),
+                       ("coco", write_coco(tmp_path / "coco", show, frames))):
+        scored = evaluate_sequence(attach_detections(sequence, fmt, paths))
+        assert scored.score.pcp >= 0.97 and scored.score.misses == 0, (fmt, scored.to_dict())
+
+
+def test_panoptic_round_trip_and_evaluation(show, tmp_path):
+    seq_dir = tmp_path / "160422_ultimatum1"
+    frames = np.arange(1000, 1000 + len(show.joints))
+    turned = panoptic_show(show)
+    write_panoptic(seq_dir, turned, frames)
+    rig = load_panoptic_calibration(next(seq_dir.glob("calibration_*.json")))
+    _same_rig(rig, turned.rig)
+    sequence = load_panoptic(seq_dir)
+    assert sequence.name == "160422_ultimatum1" and sequence.ground_truth.up == (0, -1, 0)
+    np.testing.assert_array_equal(sequence.frames, frames)
+    expected = convert_joints(turned.joints, COCO17, PANOPTIC19)
+    np.testing.assert_allclose(sequence.ground_truth.points, expected, atol=1e-9)
+    # the y-down world back to z-up is the show's own
+    np.testing.assert_allclose(sequence.ground_truth.points @ PANOPTIC_TO_Z_UP.T,
+                               convert_joints(show.joints, COCO17, PANOPTIC19), atol=1e-9)
+    dataset = write_coco(tmp_path / "coco", turned, frames, results=False)
+    scored = evaluate_sequence(attach_detections(sequence, "coco", dataset))
+    assert scored.score.pcp >= 0.97 and scored.score.misses == 0, scored.to_dict()
+
+
+def test_grouping_keeps_people_apart_and_drops_fragments():
+    # two people, joints 0-1-2 chained; a lone candidate of joint 2 stays out
+    cand = [np.array([[10.0, 50.0], [10.0, 50.0], [0.9, 0.9]]),
+            np.array([[11.0, 51.0], [20.0, 60.0], [0.9, 0.8]]),
+            np.array([[12.0, 52.0, 90.0], [30.0, 70.0, 90.0], [0.9, 0.9, 0.9]])]
+    pairs = np.array([(0, 1), (1, 2)])
+    aff = [np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([[0.7, 0.1, 0.0], [0.1, 0.9, 0.0]])]
+    people = group_people(cand, aff, pairs, min_joints=2)
+    assert people.shape == (2, 3, 3)
+    np.testing.assert_allclose(np.sort(people[:, :, 0], axis=0),
+                               [[10.0, 11.0, 12.0], [50.0, 51.0, 52.0]])
+
+
+def test_openpose_coco18_file(tmp_path):
+    kp = np.zeros((18, 3))
+    kp[COCO18.index("nose")] = (100, 50, 0.8)
+    kp[COCO18.index("left_hip")] = (120, 150, 0.7)
+    path = tmp_path / "v_000000000007_keypoints.json"
+    path.write_text(json.dumps({"people": [{"pose_keypoints_2d": kp.reshape(-1).tolist()}]}))
+    found = read_openpose_file(path, (640, 480))
+    assert found.layout is COCO18 and found.num_people == 1
+    assert np.isnan(found.keypoints[0, COCO18.index("neck")]).all()
+    np.testing.assert_allclose(found.keypoints[0, COCO18.index("left_hip")], (120, 150))
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing_gt", "gt.txt: file not found"),
+    ("short_gt", "gt.txt: truncated"),
+    ("nan_calibration", "calibration.json: camera 'cam01' K contains NaN"),
+    ("bad_rotation", "calibration.json: camera 'cam02': R is not a proper rotation"),
+    ("wrong_rt", "calibration.json: camera 'cam01' RT has 11 values"),
+    ("detection_type", "cam01.txt: unknown skeleton type"),
+    ("detection_short", "cam02.txt: truncated"),
+])
+def test_bad_shelf_files_name_the_file(show, tmp_path, case, message):
+    root = tmp_path / "Shelf"
+    write_4da(root, show)
+    cal = json.loads((root / "calibration.json").read_text())
+    if case == "missing_gt":
+        (root / "gt.txt").unlink()
+    elif case == "short_gt":
+        text = (root / "gt.txt").read_text().split()
+        (root / "gt.txt").write_text(" ".join(text[:-7]))
+    elif case == "nan_calibration":
+        cal["cam01"]["K"][0] = float("nan")
+    elif case == "bad_rotation":
+        cal["cam02"]["RT"][0] = 3.0
+    elif case == "wrong_rt":
+        cal["cam01"]["RT"] = cal["cam01"]["RT"][:11]
+    elif case == "detection_type":
+        path = root / "detection" / "cam01.txt"
+        path.write_text("9" + path.read_text()[1:])
+    elif case == "detection_short":
+        path = root / "detection" / "cam02.txt"
+        path.write_text(" ".join(path.read_text().split()[:-5]))
+    (root / "calibration.json").write_text(json.dumps(cal))
+    with pytest.raises(ValueError, match=message):
+        load_campus_shelf(root, "shelf")
+
+
+def test_bad_detection_files_name_the_file(show, tmp_path):
+    frames = np.arange(len(show.joints))
+    write_panoptic(tmp_path / "seq", panoptic_show(show), frames)
+    sequence = load_panoptic(tmp_path / "seq")
+    files = write_coco(tmp_path / "coco", show, frames)
+    with pytest.raises(ValueError, match="3 detection paths for 4 cameras"):
+        attach_detections(sequence, "coco", files[:3])
+    doc = json.loads(files[1].read_text())
+    doc[0]["keypoints"] = doc[0]["keypoints"][:50]
+    files[1].write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match=f"{files[1]}: entry 0 keypoints has 50 values"):
+        attach_detections(sequence, "coco", files)
+    dirs = write_openpose(tmp_path / "op", show, frames)
+    broken = sorted(dirs[2].glob("*.json"))[3]
+    broken.write_text("{not json")
+    with pytest.raises(ValueError, match=f"{broken}: not valid JSON"):
+        attach_detections(sequence, "openpose", dirs)
+    gt = sorted((tmp_path / "seq" / "hdPose3d_stage1_coco19").glob("*.json"))[2]
+    body = json.loads(gt.read_text())
+    body["bodies"][0]["joints19"] = body["bodies"][0]["joints19"][:70]
+    gt.write_text(json.dumps(body))
+    with pytest.raises(ValueError, match=f"{gt}: body 0 joints19 has 70 values"):
+        load_panoptic(tmp_path / "seq")
+
+
+def test_tool_writes_json_refuses_overwrite_and_reports_mistakes(show, tmp_path, capsys):
+    write_4da(tmp_path / "Shelf", show)
+    out = tmp_path / "result"
+    argv = ["--format", "shelf", str(tmp_path / "Shelf"), "--out", str(out)]
+    assert eval_dataset.main(argv) == 0
+    summary = json.loads((out / "evaluation.json").read_text())
+    assert summary["pcp"] >= 0.97 and summary["misses"] == 0
+    assert set(summary["pcp_per_actor"]) == {"0", "2"}
+    assert eval_dataset.main(argv[:-1] + [str(tmp_path / "part"), "--frames", "3:8",
+                                          "--actors", "2"]) == 0
+    part = json.loads((tmp_path / "part" / "evaluation.json").read_text())
+    assert part["frames"] == 5 and set(part["pcp_per_actor"]) == {"2"}
+    assert part["gt_person_frames"] == 5
+    assert eval_dataset.run_cli(eval_dataset.main, argv) == 2
+    assert "already exists" in capsys.readouterr().err
+    before = (out / "evaluation.json").read_text()
+    assert eval_dataset.run_cli(eval_dataset.main, argv[:-1] + [str(tmp_path / "x"),
+                                                                "--detections", "yolo"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "yolo" in err and "Traceback" not in err
+    assert (out / "evaluation.json").read_text() == before and not (tmp_path / "x").exists()
+    assert eval_dataset.run_cli(eval_dataset.main, ["--format", "campus", str(tmp_path),
+                                                    "--out", str(tmp_path / "y")]) == 2
+    assert "calibration_campus.json" in capsys.readouterr().err
+
+
+def test_file_layouts_convert_to_and_from_the_package_layouts():
+    rng = np.random.default_rng(0)
+    coco = rng.normal(size=(3, 2, 17, 3))
+    for layout in (BODY25, COCO18, PANOPTIC19):      # every COCO-17 joint, by name
+        assert set(COCO17.joint_names) <= set(layout.joint_names)
+    for layout in (COCO18, PANOPTIC19):               # derivable both ways: a round trip
+        there = convert_joints(coco, COCO17, layout)
+        np.testing.assert_allclose(convert_joints(there, layout, COCO17), coco)
+    neck = convert_joints(coco, COCO17, COCO18)[..., COCO18.index("neck"), :]
+    np.testing.assert_allclose(neck, coco[..., 5:7, :].mean(-2))      # between the shoulders
+    body = np.full((1, 25, 2), np.nan)
+    body[0, :19] = rng.normal(size=(19, 2))
+    got = convert_joints(body, BODY25, COCO17)
+    np.testing.assert_allclose(got[0, COCO17.index("right_ankle")],
+                               body[0, BODY25.index("right_ankle")])
+    with pytest.raises(ValueError, match="cannot derive joint 'left_big_toe'"):
+        convert_joints(coco, COCO17, BODY25)
+
+
+def test_more_bad_files_name_the_file_and_fault(show, tmp_path):
+    from scipy.io import savemat
+
+    turned = panoptic_show(show)
+    write_panoptic(tmp_path / "seq", turned, np.arange(len(show.joints)))
+    cal_path = next((tmp_path / "seq").glob("calibration_*.json"))
+    cal = json.loads(cal_path.read_text())
+    cal["cameras"][1]["R"][0][0] = float("nan")
+    cal_path.write_text(json.dumps(cal))
+    with pytest.raises(ValueError, match=f"{cal_path}: camera '00_04' R contains NaN"):
+        load_panoptic(tmp_path / "seq")
+    with pytest.raises(ValueError, match="cameras \\['99_99'\\] not found"):
+        load_panoptic_calibration(cal_path, ["99_99"])
+    # actorsGT with a 13-joint entry
+    write_voxelpose(tmp_path / "Shelf", show, "shelf", 0)
+    actors = np.empty((1, 1), dtype=object)
+    frames = np.empty((2, 1), dtype=object)
+    frames[0, 0], frames[1, 0] = np.zeros((14, 3)), np.zeros((13, 3))
+    actors[0, 0] = frames
+    savemat(str(tmp_path / "Shelf" / "actorsGT.mat"), {"actor3D": actors})
+    with pytest.raises(ValueError, match="actorsGT.mat: actor 0 frame 1 has 39 values"):
+        load_campus_shelf(tmp_path / "Shelf", "shelf", frames=[0, 1])
+    with pytest.raises(ValueError, match="actorsGT.mat: has 2 frames"):
+        load_campus_shelf(tmp_path / "Shelf", "shelf")          # the protocol's 300-600
+    # an OpenPose person with 20 joints
+    bad = tmp_path / "cam_000000000001_keypoints.json"
+    bad.write_text(json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 60}]}))
+    with pytest.raises(ValueError, match="have \\[20\\] joints; expected 25"):
+        read_openpose_file(bad, (640, 480))

@@ -1,0 +1,73 @@
+"""Bad inputs to the monocular lifter (issue 11.6): NaN joints, a person half out of frame,
+a window shorter than T, zero confidence, no 2D at all. The result is finite, or NaN for the
+person without evidence; never an exception."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pose3d_ros.core.layouts import H36M17
+from pose3d_ros.core.lifting.model import LifterConfig, build_lifter
+from pose3d_ros.core.lifting.runtime import OnnxLifter, fit_window, to_camera_frame
+from pose3d_ros.core.lifting.training import export_onnx
+
+K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
+
+
+@pytest.fixture(scope="module", params=["tcn", "stformer"])
+def lifter(request, tmp_path_factory):
+    torch.manual_seed(0)
+    kw = dict(channels=16) if request.param == "tcn" else dict(dim=16, depth=1, heads=2,
+                                                                 prune_stride=9, prune_after=0)
+    model = build_lifter(LifterConfig(architecture=request.param, window=27, causal=True, **kw))
+    path = tmp_path_factory.mktemp(request.param) / "lifter.onnx"
+    export_onnx(model, path)
+    return OnnxLifter(path)
+
+
+def _people(n: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Standing-ish 2D people (n, 27, 17, 2) pixels with scores 0.9."""
+    rng = np.random.default_rng(0)
+    base = np.array([[0, 0], [-20, 0], [-20, 90], [-20, 180], [20, 0], [20, 90], [20, 180],
+                     [0, -60], [0, -120], [0, -150], [0, -170], [30, -115], [45, -60],
+                     [50, -10], [-30, -115], [-45, -60], [-50, -10]], float)
+    kp = base[None, None] + np.array([640.0, 400.0]) + rng.normal(0, 2, (n, 27, 17, 2))
+    return kp, np.full((n, 27, 17), 0.9)
+
+
+def test_bad_inputs_give_finite_people_or_nan_people(lifter):
+    kp, sc = _people()
+    kp[0, :, H36M17.index("left_wrist")] = np.nan            # a joint never seen
+    kp[1, :, H36M17.indices(("left_knee", "left_ankle", "right_knee", "right_ankle"))] = np.nan
+    kp[1, :, :, 1] = np.where(kp[1, :, :, 1] > 400, np.nan, kp[1, :, :, 1])  # half out of frame
+    sc[2] = 0.0                                              # zero confidence everywhere
+    kp[3] = np.nan                                           # no 2D at all
+    kp[4, :20] = np.inf                                      # garbage in the older frames
+    out = lifter.lift(kp, sc, K)
+    assert out.shape == (5, 17, 3)
+    assert np.isfinite(out[[0, 1, 4]]).all()
+    assert np.isnan(out[[2, 3]]).all()
+    placed = to_camera_frame(out, kp[:, -1], sc[:, -1], K, "cam")
+    assert np.isfinite(placed.positions[[0, 1, 4]]).all()
+    assert np.isnan(placed.positions[[2, 3]]).all()
+
+
+@pytest.mark.parametrize("frames", [1, 5, 27, 40])
+def test_any_window_length(lifter, frames):
+    kp, sc = _people(2)
+    kp = np.concatenate([kp, kp[:, :13]], 1)[:, :frames]
+    sc = np.concatenate([sc, sc[:, :13]], 1)[:, :frames]
+    out = lifter.lift(kp, sc, K, flip_average=True)
+    assert out.shape == (2, 17, 3) and np.isfinite(out).all()
+
+
+def test_fit_window_pads_old_end_and_keeps_newest():
+    kp = np.arange(4, dtype=float)[None, :, None, None] * np.ones((1, 4, 17, 2))
+    sc = np.ones((1, 4, 17))
+    padded, _ = fit_window(kp, sc, 6)
+    assert padded[0, :, 0, 0].tolist() == [0, 0, 0, 1, 2, 3]
+    cut, _ = fit_window(kp, sc, 2)
+    assert cut[0, :, 0, 0].tolist() == [2, 3]
+    with pytest.raises(ValueError, match="at least one frame"):
+        fit_window(kp[:, :0], sc[:, :0], 3)

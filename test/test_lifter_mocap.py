@@ -1,0 +1,99 @@
+"""Lifter training data from the motion capture (time warp, sizes, virtual cameras with a
+field of view, the measured 2D error model) and the held-out clip evaluation."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pose3d_ros.core.error_model import load_error_model
+from pose3d_ros.core.lifting.mocap_eval import EvalCameras, clip_views, evaluate_clip, score
+from pose3d_ros.core.lifting.mocap_training import MocapAugment, mocap_performances
+from pose3d_ros.core.lifting.model import LifterConfig
+from pose3d_ros.core.lifting.training import TrainConfig, VirtualCameras, train, virtual_views
+from pose3d_ros.tools.fetch_mocap import load_mocap
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return load_mocap(["walk", "run", "kick", "roll"])
+
+
+def test_performances_are_time_warped_and_resized(clips):
+    rng = np.random.default_rng(0)
+    perf = mocap_performances(clips, rng, MocapAugment(performances=12, seconds=2.0,
+                                                       stature_m=(1.5, 1.9)))
+    assert len(perf) == 12
+    rates = np.array([fps for _, fps in perf])
+    assert (rates >= 15).all() and (rates <= 60).all() and np.ptp(rates) > 10
+    for joints, fps in perf:
+        assert joints.shape == (int(2.0 * fps), 17, 3) and np.isfinite(joints).all()
+    heights = np.array([np.ptp(j[..., 2], axis=-1).max() for j, _ in perf])
+    assert np.ptp(heights) > 0.05  # bodies of several sizes
+
+
+def test_virtual_views_with_field_of_view_and_measured_errors(clips):
+    rng = np.random.default_rng(1)
+    joints = clips[0].joints
+    cams = VirtualCameras(distance_m=(1.5, 3.0), half_fov_deg=(20.0, 25.0))
+    feats, kps, scs, tgts = virtual_views(joints, None, 300, 27, True, rng, 0.0, 1000.0,
+                                          cameras=cams, fps=clips[0].fps)
+    assert feats.shape == (300, 27, 53) and tgts.shape == (300, 17, 3)
+    assert np.allclose(tgts[:, 0], 0) and np.isfinite(tgts).all()
+    hidden = ~np.isfinite(kps).all(-1)
+    assert hidden.any() and not hidden.all()            # close, narrow cameras cut people
+    assert ((scs == 0) == hidden).all() and (scs[~hidden] == 1).all()  # perfect 2D elsewhere
+    wide = VirtualCameras(distance_m=(4.0, 6.0))
+    _, kps, scs, _ = virtual_views(joints, load_error_model(), 300, 27, True, rng, 0.0, 1000.0,
+                                   cameras=wide, fps=clips[0].fps)
+    seen = np.isfinite(kps).all(-1)
+    assert seen.mean() > 0.7 and (scs[seen] > 0).all() and (scs[seen] < 1).any()
+
+
+def test_oracle_lifter_scores_zero_and_places_the_root_exactly(clips):
+    walk = clips[0]
+    cam = clip_views(walk.joints, EvalCameras())
+    assert cam.shape == (4, walk.num_frames, 17, 3) and (cam[..., 2] > 1).all()
+    truth = iter([(cam - cam[:, :, :1]).reshape(-1, 17, 3)])
+
+    def oracle(norm, scores):
+        assert norm.shape == (4 * walk.num_frames, 27, 17, 2)
+        return next(truth)
+
+    out = evaluate_clip(oracle, walk.joints, walk.fps, 27, True, None,
+                        np.random.default_rng(0))
+    assert score(out["pred"], out["ref"], None)["MPJPE"] < 1e-6
+    assert score(out["mean_pose"], out["ref"], None)["MPJPE"] > 20  # the baseline moves
+    assert np.median(out["depth_error_m"]["own size"]) < 1e-6
+    assert np.median(out["depth_error_m"]["prior 1.70 m"]) > 0.01  # 1.62 m body, 1.70 m prior
+
+
+def test_train_on_mocap_then_fine_tune(clips, tmp_path):
+    config = TrainConfig(model=LifterConfig(window=27, causal=True, channels=16), epochs=2,
+                         mocap_per_epoch=256, batch_size=64,
+                         mocap_augment=MocapAugment(performances=4, seconds=1.5))
+    model = train([], config, tmp_path / "pre", progress=False, mocap=clips,
+                  errors=load_error_model())
+    history = json.loads((tmp_path / "pre" / "history.json").read_text())
+    assert len(history) == 2 and all(np.isfinite(h["loss"]) for h in history)
+    tuned_config = TrainConfig(model=config.model, epochs=1, mocap_per_epoch=64, batch_size=64,
+                               learning_rate=0.0, mocap_augment=config.mocap_augment,
+                               init_from=str(tmp_path / "pre" / "checkpoint.pt"))
+    tuned = train([], tuned_config, tmp_path / "tune", progress=False, mocap=clips)
+    for a, b in zip(model.state_dict().values(), tuned.state_dict().values(), strict=True):
+        if a.dtype.is_floating_point and a.dim() > 0:  # weights (not BN statistics) unchanged
+            assert torch.equal(a, b) or a.dim() == 1
+    with pytest.raises(ValueError, match="nothing to train on"):
+        train([], TrainConfig(model=config.model), tmp_path / "none", progress=False)
+
+
+def test_mocap_training_is_deterministic(clips, tmp_path):
+    config = TrainConfig(model=LifterConfig(window=27, causal=True, channels=16), epochs=1,
+                         mocap_per_epoch=128, batch_size=64,
+                         mocap_augment=MocapAugment(performances=3, seconds=1.0))
+    runs = [train([], config, tmp_path / name, progress=False, mocap=clips,
+                  errors=load_error_model()).state_dict() for name in ("a", "b")]
+    for key, value in runs[0].items():
+        assert torch.equal(value, runs[1][key]), key

@@ -1,0 +1,92 @@
+"""PCP (Campus/Shelf protocol), ghosts, misses, id switches against hand-computed cases."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pose3d_ros.core.layouts import BLAZEPOSE33, COCO17, H36M17, convert_joints
+from pose3d_ros.core.multiperson_metrics import (
+    HEAD_BOTTOM,
+    HEAD_TOP,
+    PCP_LIMB_NAMES,
+    derive_head,
+    pcp_limbs,
+    score_multiperson,
+    to_campus14,
+)
+from pose3d_ros.core.synthetic import random_poses
+
+
+def _people(num_people: int, seed: int = 0) -> np.ndarray:
+    return random_poses(1, num_people, np.random.default_rng(seed), layout=COCO17)[0]
+
+
+def test_head_is_derived_from_nose_and_shoulders_hand_case():
+    mid = np.array([0.0, 0.0, 1.4])
+    nose = np.array([0.1, 0.0, 1.6])             # 0.1 m forward, 0.2 m up
+    bottom, top = derive_head(mid, nose)
+    np.testing.assert_allclose(bottom, [0.05, 0.0, 1.5])
+    np.testing.assert_allclose(top, [0.075, 0.0, 1.7])
+    # y-up worlds: the same body rotated gives the same head
+    _, top_y = derive_head(mid[[0, 2, 1]], nose[[0, 2, 1]], up=(0, 1, 0))
+    np.testing.assert_allclose(top_y, top[[0, 2, 1]])
+
+
+def test_layouts_agree_on_the_campus_skeleton():
+    coco = _people(2)
+    campus = to_campus14(coco, COCO17)
+    assert campus.shape == (2, 14, 3)
+    np.testing.assert_allclose(campus[:, 0], coco[:, COCO17.index("right_ankle")])
+    np.testing.assert_allclose(campus[:, 9], coco[:, COCO17.index("left_shoulder")])
+    h36m = convert_joints(coco, COCO17, H36M17)
+    np.testing.assert_allclose(to_campus14(h36m, H36M17), campus)
+    assert (campus[:, HEAD_TOP, 2] > campus[:, HEAD_BOTTOM, 2]).all()
+    with pytest.raises(ValueError, match="blazepose33"):
+        to_campus14(coco, BLAZEPOSE33)
+
+
+def test_pcp_limb_rule_hand_cases():
+    gt = to_campus14(_people(1), COCO17)[0]
+    assert pcp_limbs(gt, gt).all()
+    forearm = np.linalg.norm(gt[6] - gt[7])
+    pred = gt.copy()
+    pred[6, 0] += 0.99 * forearm                  # mean end error 0.495 x length: correct
+    assert pcp_limbs(pred, gt).all()
+    pred[6, 0] += 0.03 * forearm                  # 0.51 x length: the right lower arm fails
+    wrong = ~pcp_limbs(pred, gt)
+    assert [PCP_LIMB_NAMES[i] for i in np.flatnonzero(wrong)] == ["right_lower_arm"]
+    pred = gt.copy()
+    pred[2] = np.nan                              # a missing hip breaks thigh and torso
+    names = [PCP_LIMB_NAMES[i] for i in np.flatnonzero(~pcp_limbs(pred, gt))]
+    assert names == ["right_upper_leg", "torso"]
+
+
+def test_sequence_score_counts_ghosts_misses_and_switches():
+    people = to_campus14(_people(2, seed=3), COCO17)       # two actors, apart
+    gt = [people, people, people]
+    gt_ids = [np.array([1, 2])] * 3
+    ghost = people[:1] + np.array([0.0, 0.0, 0.02])        # duplicate of actor 1, 2 cm off
+    pred = [np.concatenate([people, ghost]),               # frame 0: both + a duplicate
+            people[:1],                                    # frame 1: actor 2 missed
+            people[::-1]]                                  # frame 2: both, ids swapped below
+    pred_ids = [np.array([10, 20, 30]), np.array([10]), np.array([10, 20])]
+    score = score_multiperson(pred, gt, gt_ids=gt_ids, pred_ids=pred_ids)
+    assert score.ghosts == 1 and score.misses == 1
+    assert score.gt_person_frames == 6 and score.pred_person_frames == 6
+    assert score.id_switches == 2                          # both actors change id in frame 2
+    np.testing.assert_allclose(score.pcp_per_actor, [1.0, 2 / 3])
+    assert score.pcp == pytest.approx(5 / 6)
+    assert score.mpjpe_m == pytest.approx(0.0)
+    assert score.ghost_rate == pytest.approx(1 / 6)
+
+
+def test_unannotated_people_and_limbs_are_not_counted():
+    people = to_campus14(_people(1, seed=4), COCO17)
+    gt = people.copy()
+    gt[0, 13] = np.nan                                      # head top not annotated
+    score = score_multiperson([people], [gt], gt_ids=[np.array([7])])
+    assert score.pcp == 1.0 and np.isnan(score.pcp_per_limb[8])
+    empty = score_multiperson([people], [np.full((1, 14, 3), np.nan)], gt_ids=[np.array([7])])
+    assert empty.ghosts == 1 and empty.gt_person_frames == 0 and np.isnan(empty.pcp)
+    with pytest.raises(ValueError, match="ids"):
+        score_multiperson([people], [people], gt_ids=[np.array([1, 2])])

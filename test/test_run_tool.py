@@ -1,0 +1,111 @@
+"""Your own data in one command (pose3d_ros.tools.run: the real node over DDS), and tools that
+respect the user's files: existing outputs refused, nothing half-written, one-line errors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pose3d_ros.core import bagio
+from pose3d_ros.core.calibration import load_rig, save_camera_info_yaml
+from pose3d_ros.core.data_paths import calibration_path, video_paths
+from pose3d_ros.core.output_files import run_cli, staged_output
+from pose3d_ros.tools import evaluate, make_bag, run
+
+
+def _intrinsics_only(tmp_path, camera: str = "cam01"):
+    """One demo camera's intrinsics as a camera_info YAML (no extrinsics)."""
+    path = tmp_path / f"{camera}.yaml"
+    save_camera_info_yaml(load_rig(calibration_path("single"))[camera], path)
+    return path
+
+
+def test_one_video_with_intrinsics_alone_runs_the_node_and_writes_every_output(tmp_path, capsys):
+    out = tmp_path / "out"
+    video = video_paths("single")[0]
+    assert run.main(["--videos", str(video), "--calibration", str(_intrinsics_only(tmp_path)),
+                     "--out-dir", str(out), "--max-frames", "6", "--scale", "0.5"]) == 0
+    printed = capsys.readouterr().out
+    assert f"report:        {out / 'report.html'}" in printed
+    for name in ("report.html", "playback.html", "evaluation.json", "overlay_cam01.mp4",
+                 "output_bag", "input_bag"):
+        assert (out / name).exists(), name
+    assert not list(tmp_path.glob(".out.partial-*"))
+    summary = json.loads((out / "evaluation.json").read_text())["summary"]
+    # every frame set answered over DDS; the person shows once its track is confirmed
+    assert summary["input frames"] == 6 and summary["frames without output"] == 0
+    assert summary["distinct ids"] == 1 and summary["person-frames"] == 4
+    assert bagio.bag_topics(out / "output_bag")["/skeletons"] == bagio.SKELETON3D_ARRAY
+    report = (out / "report.html").read_text()
+    assert "href='playback.html'" in report and "Stability" in report
+    playback = (out / "playback.html").read_text()
+    assert "<script src" not in playback and "Plotly" in playback      # plotly.js inline
+
+
+def test_an_existing_output_is_refused_in_one_line_and_left_alone(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.html").write_text("my earlier report")
+    video = video_paths("single")[0]
+    argv = ["--videos", str(video), "--calibration", str(_intrinsics_only(tmp_path)),
+            "--out-dir", str(out)]
+    assert run_cli(run.main, argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already exists" in err[0] and "--overwrite" in err[0]
+    assert (out / "report.html").read_text() == "my earlier report"
+    with pytest.raises(Exception, match="already exists"):
+        run_cli(run.main, argv + ["--debug"])
+    # The same rule in evaluate, before it reads anything.
+    assert run_cli(evaluate.main, ["--bag", str(tmp_path / "absent"), "--out-dir",
+                                   str(out)]) == 2
+    assert "no bag at" in capsys.readouterr().err
+
+
+def test_user_mistakes_are_told_before_any_work(tmp_path, capsys):
+    video = video_paths("single")[0]
+    calibration = calibration_path("single")                     # four cameras
+    assert run_cli(make_bag.main, ["--videos", str(video), "--calibration", str(calibration),
+                                   str(tmp_path / "bag")]) == 2
+    assert "1 videos but the calibration" in capsys.readouterr().err
+    assert run_cli(run.main, ["--videos", str(video), "--calibration", str(calibration),
+                              "--out-dir", str(tmp_path / "o"), "--detector", "guess"]) == 2
+    assert "unknown detector 'guess'" in capsys.readouterr().err
+    assert not (tmp_path / "bag").exists() and not (tmp_path / "o").exists()
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path):
+    target = tmp_path / "bag"
+    with pytest.raises(ValueError, match="boom"):
+        with staged_output(target) as partial:
+            partial.mkdir()
+            (partial / "half.mcap").write_text("x")
+            raise ValueError("boom")
+    assert list(tmp_path.iterdir()) == []
+    # make_bag: a video larger than its calibration fails inside the writer; the bag that
+    # would block the corrected rerun is not there.
+    calibration = _intrinsics_only(tmp_path)
+    small = load_rig(calibration)["cam01"]
+    save_camera_info_yaml(small.scaled(0.25), calibration)
+    assert run_cli(make_bag.main, ["--videos", str(video_paths("single")[0]),
+                                   "--calibration", str(calibration), str(target)]) == 2
+    assert not target.exists() and not list(tmp_path.glob(".bag.partial-*"))
+
+
+def test_two_cameras_with_a_rig_calibration_are_triangulated_and_scored(tmp_path):
+    """The multi-camera path of the tool: poses from the bag's /tf_static reach the node
+    before its CameraInfos, every set is answered, and the report scores against the
+    triangulation of both cameras."""
+    from pose3d_ros.core.calibration import save_rig_yaml
+    from pose3d_ros.core.camera import Rig
+
+    rig = load_rig(calibration_path("single"))
+    pair = tmp_path / "pair.yaml"
+    save_rig_yaml(Rig(rig.frame_id, [rig["cam01"], rig["cam03"]]), pair)
+    out = tmp_path / "out"
+    videos = video_paths("single")
+    assert run.main(["--videos", str(videos[0]), str(videos[2]), "--calibration", str(pair),
+                     "--out-dir", str(out), "--max-frames", "3", "--scale", "0.5"]) == 0
+    summary = json.loads((out / "evaluation.json").read_text())["summary"]
+    assert summary["input frames"] == 3 and summary["frames without output"] == 0
+    assert summary["paired frames"] == 3 and summary["detection rate"] == 1.0
+    assert summary["MPJPE [m]"] < 0.05            # the node's output vs the same 2 views
