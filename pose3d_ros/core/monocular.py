@@ -25,6 +25,7 @@ Records and frames: MonocularLift.positions (P, 17, 3) metres in the camera's op
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -91,7 +92,8 @@ class TrackBodySizes:
             history.append(lengths[k])
             del history[:-self.window]
             self._age[int(track)] = 0
-            with np.errstate(all="ignore"):
+            with warnings.catch_warnings():     # a bone never seen: NaN, replaced below
+                warnings.simplefilter("ignore", RuntimeWarning)
                 median = np.nanmedian(np.stack(history), axis=0)
             wanted[k] = np.where(np.isfinite(median), median, lengths[k])
         rebuilt = with_bone_lengths(relative, wanted)
