@@ -27,7 +27,13 @@ import numpy as np
 
 from .camera import CameraModel, Rig
 from .layouts import BLAZEPOSE33, JointLayout
-from .selfcalib_checks import CalibrationRefusedError, CheckLimits, check_solution, heldout_mask
+from .selfcalib_checks import (
+    CalibrationRefusedError,
+    CheckLimits,
+    SolutionChecks,
+    check_solution,
+    heldout_mask,
+)
 from .triangulation import triangulate
 
 log = logging.getLogger(__name__)
@@ -60,7 +66,7 @@ class SelfCalibration:
     num_observations: int
     scale: float
     pair_inliers: dict
-    checks: object | None = None
+    checks: SolutionChecks | None = None
 
 
 def _relative_pose(xa: np.ndarray, xb: np.ndarray, threshold: float):
@@ -141,7 +147,7 @@ def _register(cameras, raw, xy, w, valid, focal, pair_pose, pair_inliers, min_sc
         have = np.all(np.isfinite(pts3d), -1)
         counts = {v: int((have & valid[:, v]).sum()) for v in range(n_views)
                   if v not in registered}
-        best = max(counts, key=counts.get)
+        best = max(counts, key=lambda v: counts[v])
         if counts[best] < 6:
             missing = [cameras[v].name for v in range(n_views) if v not in registered]
             raise ValueError(f"cannot register cameras {missing}: fewer than 6 joints seen by "
@@ -234,7 +240,7 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
                    layout: JointLayout = BLAZEPOSE33, person_height_m: float = 1.7,
                    bone_lengths_m: dict[tuple[str, str], float] | None = None,
                    min_score: float = 0.5, reference: int = 0, ransac_px: float = 8.0,
-                   frame_id: str = "rig", max_bundle_points: int = 4000,
+                   frame_id: str = "rig", max_bundle_points: int = 1000,
                    bundle_loss_px: float | None = None, bundle_iterations: int = 60,
                    bundle_rounds: int = 2,
                    sample_frames: np.ndarray | None = None,

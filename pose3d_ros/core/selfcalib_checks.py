@@ -43,7 +43,7 @@ class CheckLimits:
 
     min_in_front: float = 0.97
     min_camera_in_front: float = 0.9
-    max_limb_length_cv: float = 0.35
+    max_limb_length_cv: float = 0.3
     max_heldout_px: float = 30.0
     min_heldout_detections: int = 50
     holdout_block: int = 5
