@@ -45,7 +45,6 @@ class CrossViewParams:
         this many per camera pair.
     min_detection_joints: fewest shared confident joints for two detections to be compared.
     refits: how many times a proposal is refitted on everyone it matches.
-    seed: seeds OpenCV's RANSAC, so the association is repeatable.
     ransac_px: RANSAC threshold of the essential matrices (pixels).
     max_epipolar_px: two detections are the same person when the median Sampson error of
         their joints under the camera pair's essential matrix is below this (pixels).
@@ -58,7 +57,6 @@ class CrossViewParams:
     min_detection_joints: int = 8
     max_proposals: int = 8
     refits: int = 2
-    seed: int = 0
     ransac_px: float = 8.0
     max_epipolar_px: float = 25.0
 
@@ -265,9 +263,6 @@ def associate_uncalibrated(keypoints: np.ndarray, scores: np.ndarray,
     if kp.ndim != 5 or kp.shape[1] != n_views or kp.shape[-1] != 2 or sc.shape != kp.shape[:-1]:
         raise ValueError(f"keypoints must be (F, V={n_views}, P, J, 2) and scores (F, V, P, J); "
                          f"got {kp.shape} and {sc.shape}")
-    import cv2
-
-    cv2.setRNGSeed(int(params.seed))
     ids = track_people_2d(kp, params)
     xy = np.stack([cam.undistort(kp[:, v]) for v, cam in enumerate(cameras)], axis=1)
     ok = np.all(np.isfinite(xy), -1) & (sc >= params.min_score)

@@ -244,8 +244,7 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
                    bundle_loss_px: float | None = None, bundle_iterations: int = 60,
                    bundle_rounds: int = 2,
                    sample_frames: np.ndarray | None = None,
-                   limits: CheckLimits | None = DEFAULT_LIMITS,
-                   seed: int = 0) -> SelfCalibration:
+                   limits: CheckLimits | None = DEFAULT_LIMITS) -> SelfCalibration:
     """Estimate camera extrinsics from people (module docstring), then check the solution.
 
     keypoints: (N, V, J, 2) raw pixels, N synchronised samples (frames x people already
@@ -264,12 +263,9 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
         whole blocks of frames (checks.heldout_mask), never used for fitting.
     limits: the checks a solution must pass (selfcalib_checks); None fits on all samples and
         checks nothing (for experiments only).
-    seed: seeds OpenCV's RANSAC (essential matrices, PnP), so results are repeatable.
     Returns a SelfCalibration; raises CalibrationRefusedError when the solution fails a check,
     ValueError when cameras cannot be registered or the input is malformed.
     """
-    import cv2
-
     kp = np.asarray(keypoints, np.float64)
     sc = np.asarray(scores, np.float64)
     n_views = len(cameras)
@@ -281,7 +277,6 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
     frames = np.arange(kp.shape[0]) if sample_frames is None else np.asarray(sample_frames)
     if frames.shape != (kp.shape[0],):
         raise ValueError(f"sample_frames must be ({kp.shape[0]},), got {frames.shape}")
-    cv2.setRNGSeed(int(seed))
     heldout = heldout_mask(frames, limits) if limits is not None else np.zeros(len(frames), bool)
     n_joints = kp.shape[2]
     # flatten samples x joints -> points (M, V, 2); the fit sees the training samples only

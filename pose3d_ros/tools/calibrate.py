@@ -141,7 +141,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frame-id", default="rig", help="frame_id written to the rig file")
     parser.add_argument("--frames", type=int, default=None, help="use the first N frames")
     parser.add_argument("--min-score", type=float, default=0.5)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the RANSAC steps")
     parser.add_argument("--out", type=Path, required=True, help="rig YAML to write")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
@@ -188,7 +187,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     result = self_calibrate(people.keypoints, people.scores, cameras,
                             sample_frames=people.frames, person_height_m=args.height,
                             min_score=args.min_score, reference=args.reference,
-                            frame_id=args.frame_id, seed=args.seed)
+                            frame_id=args.frame_id)
     write_rig_atomically(result.rig, args.out)
     heldout = result.checks.heldout_px if result.checks is not None else float("nan")
     print(f"wrote {args.out}: {len(result.rig)} cameras, bundle RMS "
