@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate
+from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate, self_calibrate_best_split
 from pose3d_ros.core.synthetic import observe, random_poses, random_rig
 from pose3d_ros.core.triangulation import triangulate
 
@@ -62,12 +62,12 @@ def test_two_people_in_view_are_associated_and_calibrated():
     people = associate_uncalibrated(kp, sc, rig.cameras, CrossViewParams(fps=60.0))
     assert len(people.frames) > 1.5 * kp.shape[0]          # both people, most frames
     assert np.all(people.camera_coverage > 0.8)
-    result = self_calibrate(people.keypoints, people.scores, rig.cameras,
-                            sample_frames=people.frames)
+    result = self_calibrate_best_split(people.keypoints, people.scores, rig.cameras,
+                                       sample_frames=people.frames)
     cmp = compare_rigs(result.rig, rig)
-    # measured 2.8-5.1 deg (benchmarks/results_multiview.md); the target is 2 deg
-    assert np.nanmax(cmp.rotation_error_deg) < 6.0
-    assert np.nanmax(cmp.translation_direction_error_deg) < 6.0
+    # measured 1.85-2.02 deg (benchmarks/results_multiview.md); the target is 2 deg
+    assert np.nanmax(cmp.rotation_error_deg) < 2.5
+    assert np.nanmax(cmp.translation_direction_error_deg) < 2.5
     assert result.checks.in_front_share == 1.0
     assert result.checks.heldout_px < 12.0
     assert result.checks.limb_length_cv < 0.2

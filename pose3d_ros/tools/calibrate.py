@@ -33,7 +33,7 @@ import numpy as np
 from pose3d_ros.core.calibration import load_camera_info_yaml, load_rig, save_rig_yaml
 from pose3d_ros.core.camera import CameraModel, Rig
 from pose3d_ros.core.crossview import CrossViewParams, associate_uncalibrated
-from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate
+from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate_best_split
 
 log = logging.getLogger(__name__)
 DEMO_FPS = 60.0
@@ -184,10 +184,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     people = associate_uncalibrated(kp, sc, cameras,
                                     CrossViewParams(min_score=args.min_score, fps=fps))
-    result = self_calibrate(people.keypoints, people.scores, cameras,
-                            sample_frames=people.frames, person_height_m=args.height,
-                            min_score=args.min_score, reference=args.reference,
-                            frame_id=args.frame_id)
+    result = self_calibrate_best_split(people.keypoints, people.scores, cameras,
+                                      sample_frames=people.frames,
+                                      person_height_m=args.height, min_score=args.min_score,
+                                      reference=args.reference, frame_id=args.frame_id)
     write_rig_atomically(result.rig, args.out)
     heldout = result.checks.heldout_px if result.checks is not None else float("nan")
     print(f"wrote {args.out}: {len(result.rig)} cameras, bundle RMS "
