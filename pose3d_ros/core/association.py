@@ -98,18 +98,46 @@ def affinity_matrix(cameras: Sequence[CameraModel], detections: Sequence[Detecti
                      min_joints=min_joints, max_ray_distance_m=max_ray_distance_m)
 
 
+@dataclass(frozen=True)
+class _Stacked:
+    """All cameras' detections of one frame, camera by camera: xy (N, J, 2) normalised
+    coordinates, score (N, J), camera_of (N,) camera index, local (N,) index within the
+    camera, offset (V,) row of each camera's first detection."""
+
+    xy: np.ndarray
+    score: np.ndarray
+    camera_of: np.ndarray
+    local: np.ndarray
+    offset: np.ndarray
+
+    @classmethod
+    def of(cls, normalized: Sequence[np.ndarray], scores: Sequence[np.ndarray]) -> "_Stacked":
+        counts = np.array([int(k.shape[0]) for k in normalized], int)
+        camera_of = np.repeat(np.arange(len(counts)), counts)
+        offset = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
+        n_joints = normalized[0].shape[1] if len(normalized) else 0
+        if camera_of.size:
+            xy = np.concatenate(normalized).astype(np.float64, copy=False)
+            score = np.concatenate(scores).astype(np.float64, copy=False)
+        else:
+            xy, score = np.zeros((0, n_joints, 2)), np.zeros((0, n_joints))
+        return cls(xy, score, camera_of, np.arange(camera_of.size) - offset[camera_of]
+                   if camera_of.size else np.zeros(0, int), offset)
+
+
 def _affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
               scores: Sequence[np.ndarray], *, min_score: float, min_joints: int,
-              max_ray_distance_m: float) -> tuple[np.ndarray, np.ndarray]:
+              max_ray_distance_m: float, stacked: _Stacked | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """affinity_matrix() on undistorted normalised keypoints (per camera (P_v, J, 2)), for
-    all pairs of detections of all cameras in one batched computation."""
-    counts = [int(k.shape[0]) for k in normalized]
-    camera_of = np.repeat(np.arange(len(counts)), counts)
+    all pairs of detections of all cameras in one batched computation (`stacked`: the same
+    keypoints already stacked, when the caller has them)."""
+    stacked = _Stacked.of(normalized, scores) if stacked is None else stacked
+    camera_of = stacked.camera_of
     n = int(camera_of.size)
     if n == 0:
         return np.full((0, 0), np.inf), camera_of
-    xy = np.concatenate(normalized).astype(np.float64, copy=False)       # (N, J, 2)
-    score = np.concatenate(scores).astype(np.float64, copy=False)        # (N, J)
+    xy, score = stacked.xy, stacked.score                                # (N, J, 2), (N, J)
     rays = arrays.rays(xy, camera_of)                                    # (N, J, 3)
     weight = np.where(np.isfinite(xy[..., 0]) & (score >= min_score), score, 0.0)
     # every pair of detections of two different cameras, first index in the lower camera
@@ -189,11 +217,12 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
         raise ValueError(f"{arrays.num_cameras} cameras, {len(normalized)} keypoint sets and "
                          f"{len(scores)} score sets")
     n_views = arrays.num_cameras
+    stacked = _Stacked.of(normalized, scores)
     dist, camera_of = _affinity(arrays, normalized, scores, min_score=min_score,
-                                min_joints=min_joints, max_ray_distance_m=max_ray_distance_m)
+                                min_joints=min_joints, max_ray_distance_m=max_ray_distance_m,
+                                stacked=stacked)
     n = dist.shape[0]
-    local = np.concatenate([np.arange(k.shape[0]) for k in normalized]).astype(int) \
-        if n else np.zeros(0, int)
+    local = stacked.local
     # Agglomerative clustering, cheapest candidate pair first. `link` holds the complete
     # linkage between clusters (rows/columns of each cluster's first detection): the largest
     # finite distance over their detection pairs, -inf where no pair has one.
@@ -201,10 +230,10 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     cameras_in = [1 << int(c) for c in camera_of]      # bit mask of each cluster's cameras
     cluster = list(range(n))
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
-    iu, ju = np.triu_indices(n, 1)
-    pair_dist = dist[iu, ju]
-    cand = np.flatnonzero(pair_dist < max_ray_distance_m)
-    order = cand[np.argsort(pair_dist[cand], kind="stable")]
+    # candidate pairs i < j in row-major order (detections are ordered camera by camera and
+    # pairs within one camera have no affinity), cheapest first
+    iu, ju = np.nonzero((dist < max_ray_distance_m) & (camera_of[:, None] < camera_of[None]))
+    order = np.argsort(dist[iu, ju], kind="stable")
     for i, j in zip(iu[order].tolist(), ju[order].tolist(), strict=True):
         ca, cb = cluster[i], cluster[j]
         if ca == cb or cameras_in[ca] & cameras_in[cb]:
@@ -220,29 +249,45 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     if rejoin and len(members) > 1:
         _rejoin(dist, members, cameras_in, max_ray_distance_m)
 
-    rows, costs = [], []
-    for group in members.values():
-        if len(group) < min_views:
-            continue
-        row = np.full(n_views, -1, int)
-        row[camera_of[group]] = local[group]
-        rows.append(row)
-        sub = dist[np.ix_(group, group)] if len(group) > 1 else np.zeros((0,))
-        finite = sub[np.isfinite(sub)]
-        costs.append(float(finite.mean()) if finite.size else np.nan)
-    out = Association(np.array(rows, int).reshape(-1, n_views), np.array(costs, float))
+    out = _groups(members, dist, camera_of, local, n_views, min_views)
     check_views = visibility_check and arrays.bounds is not None
     if out.num_people and (merge_distance_m is not None or check_views):
-        xy, weight = _gather_arrays(normalized, scores, out.members, min_score)
+        xy, weight = _gather_stacked(stacked, out.members, min_score)
         points = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))    # (P, J, 3)
         if merge_distance_m is not None and out.num_people > 1:
             out, kept = _merge(out, points, xy, weight, merge_distance_m, min_joints)
             points = points[kept]
         if check_views:
-            unexplained = unexplained_absences(arrays, normalized, out.members, points)
+            unexplained = _unexplained(arrays, stacked, out.members, points)
             keep = unexplained <= (out.members >= 0).sum(1)
             out = Association(out.members[keep], out.cost[keep])
     return _sorted(out)
+
+
+def _groups(members: dict[int, list[int]], dist: np.ndarray, camera_of: np.ndarray,
+            local: np.ndarray, n_views: int, min_views: int) -> Association:
+    """The clusters with >= min_views members as an Association: members (P, V) and cost
+    (P,), the mean finite affinity over the cluster's detection pairs (NaN for none)."""
+    groups = [g for g in members.values() if len(g) >= min_views]
+    rows = np.full((len(groups), n_views), -1, int)
+    if not groups:
+        return Association(rows, np.zeros(0))
+    sizes = np.array([len(g) for g in groups])
+    flat = np.concatenate(groups)
+    group_of = np.repeat(np.arange(len(groups)), sizes)
+    rows[group_of, camera_of[flat]] = local[flat]
+    # each cluster's detection pairs in the row-major order of its members (the order the
+    # mean was taken in before)
+    same = group_of[:, None] == group_of[None]
+    sub = dist[np.ix_(flat, flat)]
+    use = same & np.isfinite(sub)
+    first, second = np.nonzero(use)
+    total = np.zeros(len(groups))
+    count = np.bincount(group_of[first], minlength=len(groups))
+    np.add.at(total, group_of[first], sub[first, second])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        costs = np.where(count > 0, total / count, np.nan)
+    return Association(rows, costs)
 
 
 def _rejoin(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[int],
@@ -293,7 +338,8 @@ def merge_duplicates(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     whose 3D bodies are apart are a duplicate and its original: the weaker group is dropped
     whole (its other members, e.g. a false detection it was matched with, join nothing).
     """
-    xy, weight = _gather_arrays(normalized, scores, association.members, min_score)
+    xy, weight = _gather_stacked(_Stacked.of(normalized, scores), association.members,
+                                 min_score)
     points = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))    # (P, J, 3)
     return _merge(association, points, xy, weight, merge_distance_m, min_joints)[0]
 
@@ -343,7 +389,7 @@ def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int,
     """(P, P) bool: two groups hold, in every camera where both have a detection (at least
     one), detections that coincide in the image (mean keypoint distance over >= min_joints
     common joints below max_relative x the larger keypoint box): a detector's duplicate box
-    and the real one. xy (P, J, V, 2), weight (P, J, V) as _gather_arrays gives them."""
+    and the real one. xy (P, J, V, 2), weight (P, J, V) as _gather_stacked gives them."""
     seen = weight > 0
     low, high = _extent(xy, seen[..., None], axis=1)
     size = np.linalg.norm(high - low, axis=-1)                             # (P, V), NaN unseen
@@ -371,6 +417,14 @@ def unexplained_absences(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     if arrays.bounds is None:
         raise ValueError("unexplained_absences needs the cameras' image bounds "
                          "(CameraArrays.from_cameras sets them)")
+    return _unexplained(arrays, _Stacked.of(normalized, [np.zeros(np.shape(k)[:2])
+                                                         for k in normalized]), members, points)
+
+
+def _unexplained(arrays: CameraArrays, stacked: _Stacked, members: np.ndarray,
+                 points: np.ndarray) -> np.ndarray:
+    """unexplained_absences() on the frame's stacked detections."""
+    assert arrays.bounds is not None
     valid = np.isfinite(points).all(-1)
     centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(valid.sum(1), 1)[:, None]
     cam = np.einsum("vij,pj->pvi", arrays.rotations, centre) + arrays.translations  # (P, V, 3)
@@ -380,16 +434,15 @@ def unexplained_absences(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     margin = 0.05 * (high - low)
     inside = ((cam[..., 2] > 0.1) & (xy > low + margin).all(-1) & (xy < high - margin).all(-1)
               & valid.any(1)[:, None])
-    counts = [int(k.shape[0]) for k in normalized]
-    camera_of = np.repeat(np.arange(len(counts)), counts)
+    camera_of = stacked.camera_of
     covered = np.zeros(inside.shape, bool)
     if camera_of.size:
-        kp = np.concatenate([np.asarray(k, np.float64) for k in normalized])  # (N, J, 2)
+        kp = stacked.xy                                                        # (N, J, 2)
         box_low, box_high = _extent(kp, np.isfinite(kp), axis=1)              # (N, 2)
         grow = 0.2 * (box_high - box_low)
         at = xy[:, camera_of]                                                  # (P, N, 2)
         contains = ((at >= box_low - grow) & (at <= box_high + grow)).all(-1)
-        covered = contains.astype(float) @ (camera_of[:, None] == np.arange(len(counts)))
+        covered = contains.astype(float) @ (camera_of[:, None] == np.arange(len(stacked.offset)))
         covered = covered > 0
     return (inside & (members < 0) & ~covered).sum(1)
 
@@ -402,22 +455,23 @@ def _extent(values: np.ndarray, mask: np.ndarray, axis: int) -> tuple[np.ndarray
     return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
 
 
-def _gather_arrays(normalized: Sequence[np.ndarray], scores: Sequence[np.ndarray],
-                   members: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+def _gather_stacked(stacked: _Stacked, members: np.ndarray, min_score: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Members' normalised keypoints (P, J, V, 2) and DLT weights (P, J, V) (score where the
-    keypoint is finite and the score >= min_score, else 0)."""
-    n_people, n_views = members.shape
-    n_joints = normalized[0].shape[1] if n_views else 0
-    xy = np.zeros((n_people, n_joints, n_views, 2))
-    weight = np.zeros((n_people, n_joints, n_views))
-    for v in range(n_views):
-        seen = members[:, v] >= 0
-        k = np.asarray(normalized[v])[members[seen, v]]                    # (S, J, 2)
-        s = np.asarray(scores[v], np.float64)[members[seen, v]]
-        ok = np.isfinite(k).all(-1) & (s >= min_score)
-        xy[seen, :, v] = np.where(ok[..., None], k, 0.0)
-        weight[seen, :, v] = np.where(ok, s, 0.0)
-    return xy, weight
+    keypoint is finite and the score >= min_score, else 0), all cameras in one gather from
+    the frame's stacked detections."""
+    n_joints = stacked.xy.shape[1]
+    seen = members >= 0                                                    # (P, V)
+    row = np.where(seen, stacked.offset[None, :members.shape[1]] + members, 0)
+    if not stacked.camera_of.size:
+        return (np.zeros(members.shape[:1] + (n_joints, members.shape[1], 2)),
+                np.zeros(members.shape[:1] + (n_joints, members.shape[1])))
+    k = stacked.xy[row]                                                    # (P, V, J, 2)
+    s = stacked.score[row]                                                 # (P, V, J)
+    ok = np.isfinite(k).all(-1) & (s >= min_score) & seen[..., None]
+    xy = np.where(ok[..., None], k, 0.0).transpose(0, 2, 1, 3)
+    weight = np.where(ok, s, 0.0).transpose(0, 2, 1)
+    return np.ascontiguousarray(xy), np.ascontiguousarray(weight)
 
 
 def _sorted(association: Association) -> Association:

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel, cross3
+from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel
 from .layouts import JointLayout
 
 
@@ -49,15 +49,35 @@ class TriangulationResult:
     used: np.ndarray
 
 
+def _adjugate_index(width: int) -> np.ndarray:
+    """Flat indices (4, 3, 3) into a row-major (width x width) matrix of the four factors of
+    the 3x3 adjugate of its upper-left block: adj[i, k] = m[i+1, k+1] m[i+2, k+2]
+    - m[i+1, k+2] m[i+2, k+1] (indices mod 3), i.e. row i = m_{i+1} x m_{i+2}."""
+    n, p = NEXT_AXIS, PREV_AXIS
+    pairs = ((n[:, None], n[None]), (p[:, None], p[None]), (n[:, None], p[None]),
+             (p[:, None], n[None]))
+    return np.stack([row * width + col for row, col in pairs])
+
+
+_ADJ3, _ADJ4 = _adjugate_index(3), _adjugate_index(4)
+
+
 def _solve3(m: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Batched solve of symmetric 3x3 systems m x = b by the adjugate (closed form).
     m: (..., 3, 3), b: (..., 3) -> (..., 3); NaN where m is singular."""
+    return _solve_flat(m.reshape(m.shape[:-2] + (9,)), b, _ADJ3)
+
+
+def _solve_flat(m: np.ndarray, b: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """_solve3 of the upper-left 3x3 blocks of row-major flattened matrices m (..., w*w)
+    (index: _ADJ3 for w = 3, _ADJ4 for w = 4), right-hand sides b (..., 3)."""
     # rows of the adjugate: c_i = m_{i+1} x m_{i+2}; for symmetric m, inverse = [c0 c1 c2] / det
-    adj = cross3(m[..., NEXT_AXIS, :], m[..., PREV_AXIS, :])
-    det = np.einsum("...i,...i->...", m[..., 0, :], adj[..., 0, :])
+    f = m[..., index]                                                      # (..., 4, 3, 3)
+    adj = f[..., 0, :, :] * f[..., 1, :, :] - f[..., 2, :, :] * f[..., 3, :, :]
+    det = np.einsum("...i,...i->...", m[..., :3], adj[..., 0, :])
     x = np.einsum("...ij,...i->...j", adj, b)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(np.abs(det)[..., None] > 1e-300, x / det[..., None], np.nan)
+    solvable = np.abs(det) > 1e-300                   # NaN det (NaN in m) is not solvable
+    return np.where(solvable[..., None], x / np.where(solvable, det, 1.0)[..., None], np.nan)
 
 
 def _view_quadrics(pn: np.ndarray) -> np.ndarray:
@@ -103,8 +123,8 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
     coef = np.stack([w2 * (x * x + y * y), w2 * x, w2 * y, w2], axis=-1)  # (..., V, 4)
     coef = coef.reshape(coef.shape[:-2] + (4 * coef.shape[-2],))  # explicit: M may be 0
     quadrics = _view_quadrics(pn) if quadrics is None else quadrics
-    ata = (coef @ quadrics).reshape(coef.shape[:-1] + (4, 4))
-    points = _solve3(ata[..., :3, :3], -ata[..., :3, 3])
+    ata = coef @ quadrics                                   # (..., 16): A^T A row-major
+    points = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)
     enough = ok.sum(axis=-1) >= 2
     return np.where(enough[..., None], points, np.nan)
 
@@ -309,10 +329,16 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     return _Solved(points=points, used=used, weights=w, normalized=xy)
 
 
+@lru_cache(maxsize=16)
+def _view_pairs(n_views: int) -> np.ndarray:
+    """(H, 2) all pairs of views (a < b), in combinations() order."""
+    return np.array(list(combinations(range(n_views), 2)), np.intp).reshape(-1, 2)
+
+
 def _robust_subset(pn, focal, xy, w, valid, thr, quadrics):
     """MSAC over all view pairs for (M, V) joints. Returns points (M, 3), inlier views (M, V)."""
     m, n_views = w.shape
-    pairs = np.array(list(combinations(range(n_views), 2)))  # (H, 2)
+    pairs = _view_pairs(n_views)  # (H, 2)
     # two-view DLT for every pair, assembled from the pair's per-view quadrics only
     quad = quadrics.reshape(n_views, 4, 16)[pairs].reshape(len(pairs), 8, 16)
     xa, xb = xy[:, pairs[:, 0]], xy[:, pairs[:, 1]]  # (M, H, 2)
@@ -321,8 +347,8 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics):
                                     -1),
                            np.stack([wb * (xb ** 2).sum(-1), wb * xb[..., 0], wb * xb[..., 1], wb],
                                     -1)], -1)  # (M, H, 8)
-    ata = np.matmul(coef[:, :, None, :], quad)[:, :, 0].reshape(m, len(pairs), 4, 4)
-    cand = _solve3(ata[..., :3, :3], -ata[..., :3, 3])  # (M, H, 3)
+    ata = np.matmul(coef[:, :, None, :], quad)[:, :, 0]    # (M, H, 16)
+    cand = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)  # (M, H, 3)
     both = valid[:, pairs[:, 0]] & valid[:, pairs[:, 1]]
     cand = np.where(both[..., None], cand, np.nan)
     err = _errors_px(pn, focal, cand, xy[:, None])  # (M, H, V)
@@ -345,8 +371,10 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics):
     return points, inliers2
 
 
+@lru_cache(maxsize=16)
 def left_right_pairs(layout: JointLayout) -> np.ndarray:
-    """(K, 2) joint indices of the layout's left_* / right_* pairs."""
+    """(K, 2) joint indices of the layout's left_* / right_* pairs (a layout constant: do not
+    modify the returned array)."""
     names = layout.joint_names
     return np.array([(i, names.index("right_" + n[5:])) for i, n in enumerate(names)
                      if n.startswith("left_") and "right_" + n[5:] in names],
