@@ -109,3 +109,36 @@ def test_calibrate_tool_checks_arguments_before_any_detection(tmp_path, capsys):
                  "--out", str(out)]) == 1
     assert "does not exist" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_people_are_associated_across_uncalibrated_views_synthetic():
+    """Three people, 3 cameras, detections in a random order per camera and frame, one false
+    detection per camera and frame: every sample holds one person's views only."""
+    from pose3d_ros.core.crossview import CrossViewParams, associate_uncalibrated
+
+    rng = np.random.default_rng(5)
+    rig = random_rig(3, rng)
+    poses = random_poses(40, 3, rng)                                   # (F, P, J, 3)
+    obs = observe(rig, poses, rng, noise_px=1.0)                       # (F, P, V, J, 2)
+    kp = np.moveaxis(obs.keypoints, 2, 1)                              # (F, V, P, J, 2)
+    sc = np.moveaxis(obs.scores, 2, 1)
+    truth = np.broadcast_to(np.arange(3), kp.shape[:3]).copy()         # person of each slot
+    for f in range(kp.shape[0]):
+        for v in range(kp.shape[1]):
+            order = rng.permutation(3)
+            kp[f, v], sc[f, v], truth[f, v] = kp[f, v, order], sc[f, v, order], truth[f, v, order]
+    false = rng.uniform([0, 0], [1280, 720], size=kp.shape[:2] + (1, kp.shape[3], 2))
+    kp = np.concatenate([kp, false], axis=2)
+    sc = np.concatenate([sc, np.full(false.shape[:-1], 0.9)], axis=2)
+    people = associate_uncalibrated(kp, sc, rig.cameras, CrossViewParams(fps=30.0))
+    assert len(people.frames) >= 0.9 * 3 * kp.shape[0]
+    # which true person each sample's view holds, from the keypoints themselves
+    for sample, f in zip(people.keypoints, people.frames, strict=True):
+        who = set()
+        for v in range(kp.shape[1]):
+            if np.isfinite(sample[v]).any():
+                slot = np.flatnonzero(np.all(np.isclose(kp[f, v], sample[v], equal_nan=True),
+                                             axis=(-1, -2)))
+                assert slot.size == 1 and slot[0] < 3, "a false detection was associated"
+                who.add(int(truth[f, v, slot[0]]))
+        assert len(who) == 1
