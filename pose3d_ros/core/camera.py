@@ -35,6 +35,12 @@ def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[..., NEXT_AXIS] * b[..., PREV_AXIS] - a[..., PREV_AXIS] * b[..., NEXT_AXIS]
 
 
+def vector_norm(v: np.ndarray) -> np.ndarray:
+    """Euclidean norm over the last axis, (..., D) -> (...): the same sum of squares as
+    np.linalg.norm(v, axis=-1) without its dispatch, for the small arrays of the hot paths."""
+    return np.sqrt((v * v).sum(-1))
+
+
 def _as_f64(values, shape: tuple[int, ...] | None = None) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if shape is not None:

@@ -46,7 +46,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .camera import CameraArrays
+from .camera import CameraArrays, vector_norm
 from .layouts import JointLayout
 from .plausibility import CANONICAL_HEIGHT_M, PlausibilityParams, check_bones, reference_body
 
@@ -248,7 +248,7 @@ class SkeletonCompleter:
         # motion prediction: each limb keeps its last direction from its parent
         last_dir = last - last[:, parent]
         with np.errstate(invalid="ignore", divide="ignore"):
-            last_dir /= np.linalg.norm(last_dir, axis=-1, keepdims=True)
+            last_dir /= vector_norm(last_dir)[..., None]
         recent = np.isfinite(last_dir).all(-1) & (age <= p.motion_max_age_s)
         fillable = (body.parent >= 0)[None] & (one_view | (recent & ~body.face[None]))
         while True:                       # outwards from the known joints, one link per pass
@@ -300,7 +300,7 @@ class SkeletonCompleter:
             return slot
         now = _masked_mean(pts, np.asarray(np.isfinite(pts).all(-1)))
         before = _masked_mean(self._last, np.asarray(np.isfinite(self._last).all(-1)))
-        dist = np.linalg.norm(now[:, None] - before[None], axis=-1)
+        dist = vector_norm(now[:, None] - before[None])
         cost = np.where(np.isfinite(dist) & (dist <= self.params.match_distance_m), dist, 1e6)
         rows, cols = linear_sum_assignment(cost)
         ok = cost[rows, cols] < 1e6
@@ -359,7 +359,7 @@ class SkeletonCompleter:
         view = usable.argmax(1)                                                   # (P, J)
         pick = np.take_along_axis(xy, view[:, None, :, None], axis=1)[:, 0]      # (P, J, 2)
         d = np.concatenate([pick, np.ones(shape + (1,))], -1)
-        d /= np.linalg.norm(d, axis=-1, keepdims=True)
+        d /= vector_norm(d)[..., None]
         rays = np.einsum("pjk,pjkl->pjl", d, cameras.rotations[view])             # R^T d
         score = np.take_along_axis(sc, view[:, None], axis=1)[:, 0]
         return one, cameras.centers[view], rays, np.where(one, score, 0.0)
@@ -399,8 +399,8 @@ def _bone_misfit(candidate: np.ndarray, known: np.ndarray, expected: np.ndarray,
     """Sum over each joint's bones to known joints of (length - expected)^2: candidate
     positions (P, J, 3), known (P, J, 3) NaN where unknown, expected (P, B) -> (P, J)."""
     a, b = body.bones[:, 0], body.bones[:, 1]
-    from_a = np.linalg.norm(candidate[:, a] - known[:, b], axis=-1) - expected      # (P, B)
-    from_b = np.linalg.norm(candidate[:, b] - known[:, a], axis=-1) - expected
+    from_a = vector_norm(candidate[:, a] - known[:, b]) - expected      # (P, B)
+    from_b = vector_norm(candidate[:, b] - known[:, a]) - expected
     return (np.nan_to_num(from_a ** 2) @ body.incidence[0]
             + np.nan_to_num(from_b ** 2) @ body.incidence[1])
 
@@ -414,7 +414,7 @@ def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,
     body_fit = _rigid_fit(template, points, body_known)
     # limbs from the standing template only for a body that stands like it (known joints
     # within TEMPLATE_FIT_M RMS): a crawling or lying person's legs are not guessed
-    residual = np.where(body_known, np.linalg.norm(body_fit - points, axis=-1), 0.0)
+    residual = np.where(body_known, vector_norm(body_fit - points), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         rms = np.sqrt((residual ** 2).sum(1) / body_known.sum(1))
     body_fit = np.where((rms <= TEMPLATE_FIT_M)[:, None, None], body_fit, np.nan)

@@ -36,6 +36,7 @@ from typing import Literal
 
 import numpy as np
 
+from .camera import vector_norm
 from .layouts import H36M17, JointLayout
 from .lifting.root_placement import BodySizePrior
 from .synthetic import canonical_pose
@@ -107,7 +108,7 @@ def reference_body(layout: JointLayout) -> ReferenceBody:
     """The layout's canonical body and bone bookkeeping (cached per layout)."""
     template = canonical_pose(layout)
     bones = layout.bones_array
-    lengths = np.linalg.norm(template[bones[:, 0]] - template[bones[:, 1]], axis=-1)
+    lengths = vector_norm(template[bones[:, 0]] - template[bones[:, 1]])
     names = layout.joint_names
     face = np.array([any(w in name for w in _FACE_WORDS) for name in names])
     keyed = {(names[a], names[b]): k for k, (a, b) in enumerate(bones.tolist())}
@@ -132,7 +133,7 @@ def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
     ref = reference_body(layout)
     reference = ref.lengths if p.reference == "canonical" else _proportions(layout)
     a, b = ref.bones[:, 0], ref.bones[:, 1]
-    lengths = np.linalg.norm(points[:, a] - points[:, b], axis=-1)            # (P, B)
+    lengths = vector_norm(points[:, a] - points[:, b])            # (P, B)
     ratio = lengths / reference
     checked = ref.lengths >= p.min_canonical_bone_m
     if not p.check_face_bones:
@@ -152,7 +153,7 @@ def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
     bad = ((rel < p.min_bone_ratio) | (rel > p.max_bone_ratio)).sum(1)
     symmetric = np.where(np.isfinite(pair), (pair <= p.max_asymmetry)
                          & (pair >= 1 / p.max_asymmetry), True).all(-1)
-    height = np.nan_to_num(scale, nan=0.0) * CANONICAL_HEIGHT_M
+    height = np.where(np.isnan(scale), 0.0, scale) * CANONICAL_HEIGHT_M
     plausible = ((n_checked >= p.min_measured_bones)
                  & (bad <= p.max_bad_bone_share * np.maximum(n_checked, 1)) & symmetric
                  & (np.isfinite(points).all(-1).sum(-1) >= p.min_joints)

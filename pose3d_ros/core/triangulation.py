@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel
+from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel, vector_norm
 from .layouts import JointLayout
 
 
@@ -347,14 +347,14 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics):
                                     -1),
                            np.stack([wb * (xb ** 2).sum(-1), wb * xb[..., 0], wb * xb[..., 1], wb],
                                     -1)], -1)  # (M, H, 8)
-    ata = np.matmul(coef[:, :, None, :], quad)[:, :, 0]    # (M, H, 16)
+    ata = np.matmul(coef.transpose(1, 0, 2), quad).transpose(1, 0, 2)   # (M, H, 16)
     cand = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)  # (M, H, 3)
     both = valid[:, pairs[:, 0]] & valid[:, pairs[:, 1]]
     cand = np.where(both[..., None], cand, np.nan)
     err = _errors_px(pn, focal, cand, xy[:, None])  # (M, H, V)
     err = np.where(valid[:, None], err, np.nan)
     # truncated quadratic cost over valid views; invalid hypotheses cost the most
-    cost = np.where(valid[:, None], np.minimum(np.nan_to_num(err, nan=np.inf), thr) ** 2, 0.0)
+    cost = np.where(valid[:, None], np.where(np.isnan(err), thr, np.minimum(err, thr)) ** 2, 0.0)
     cost = cost.sum(-1)
     cost = np.where(np.all(np.isfinite(cand), -1), cost, np.inf)
     best = np.argmin(cost, axis=1)
@@ -399,7 +399,7 @@ def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.n
     focal = arrays.focal[None, :, None]
 
     def err(obs, at):
-        return np.linalg.norm(normalized[:, :, obs] - proj[:, :, at], axis=-1) * focal
+        return vector_norm(normalized[:, :, obs] - proj[:, :, at]) * focal
 
     keep, swap = err(a, a) + err(b, b), err(a, b) + err(b, a)          # (P, V, K)
     with np.errstate(invalid="ignore"):
