@@ -234,12 +234,18 @@ def triangulate_normalized(arrays: CameraArrays, normalized: np.ndarray, scores:
     """
     xy, sc = _check_inputs(normalized, scores, arrays.num_cameras, min_views)
     solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine)
-    lead, n_joints = xy.shape[:-3], xy.shape[-2]
-    flat_xy = solved.normalized
+    return _finish_normalized(arrays, solved, xy.shape[:-3], xy.shape[-2],
+                              outlier_threshold_px)
+
+
+def _finish_normalized(arrays: CameraArrays, solved: "_Solved", lead: tuple, n_joints: int,
+                       outlier_threshold_px: float) -> TriangulationResult:
+    """triangulate_normalized's result from its flat solution: reprojection errors in
+    undistorted pixels (normalised residual times fx, fy)."""
     pc = np.einsum("vij,mj->mvi", arrays.rotations, solved.points) + arrays.translations
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(pc[..., 2] > 1e-3, pc[..., 2], np.nan)
-        residual = (pc[..., :2] / z[..., None] - flat_xy) * arrays.focal_xy
+        residual = (pc[..., :2] / z[..., None] - solved.normalized) * arrays.focal_xy
     squared = np.sum(residual * residual, axis=-1)
     return solved.result(squared, lead, n_joints, outlier_threshold_px)
 
@@ -422,27 +428,32 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     with a swap are triangulated again, and checked once more). Returns the result and the corrected
     normalized (P, V, J, 2) and scores (P, V, J)."""
     options: dict[str, Any] = dict(min_views=min_views, min_score=min_score,
-                   outlier_threshold_px=outlier_threshold_px, refine=refine)
-    result = triangulate_normalized(arrays, normalized, scores, **options)
+                                   outlier_threshold_px=outlier_threshold_px, refine=refine)
     pairs = left_right_pairs(layout)
     if not pairs.size or not normalized.shape[0] or not np.isfinite(outlier_threshold_px):
-        return result, normalized, scores
-    fixed_xy, fixed_sc = normalized.copy(), scores.copy()
-    people = np.arange(normalized.shape[0])
+        return triangulate_normalized(arrays, normalized, scores, **options), normalized, scores
+    xy, sc = _check_inputs(normalized, scores, arrays.num_cameras, min_views)
+    n_people, n_joints = xy.shape[0], xy.shape[-2]
+    # the flat solution (row = person * J + joint), its rows of exchanged joints solved again
+    # in one batch per round, the errors and confidences computed once at the end
+    solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine)
+    fixed_xy, fixed_sc = xy.copy(), sc.copy()
+    people = np.arange(n_people)
     for _ in range(2):            # a second round against the consensus the first one fixed
-        xy, sc, swapped = unswap_left_right(arrays, fixed_xy[people], fixed_sc[people],
-                                            result.points[people], pairs, outlier_threshold_px)
+        points = solved.points.reshape(n_people, n_joints, 3)
+        new_xy, new_sc, swapped = unswap_left_right(arrays, fixed_xy[people], fixed_sc[people],
+                                                    points[people], pairs, outlier_threshold_px)
         changed = swapped.any((1, 2))
         if not changed.any():
             break
         people = people[changed]
-        fixed_xy[people], fixed_sc[people] = xy[changed], sc[changed]
-        # re-triangulate only the joints of the exchanged pairs of those people
+        fixed_xy[people], fixed_sc[people] = new_xy[changed], new_sc[changed]
+        # solve again only the joints of the exchanged pairs of those people
         joints = np.unique(pairs[swapped[changed].any((0, 1))])
-        again = triangulate_normalized(arrays, fixed_xy[people][:, :, joints],
-                                       fixed_sc[people][:, :, joints], **options)
-        at = np.ix_(people, joints)
-        for name in ("points", "reprojection_error", "num_views", "confidence"):
-            getattr(result, name)[at] = getattr(again, name)
-        result.used[np.ix_(people, np.arange(arrays.num_cameras), joints)] = again.used
+        again = _solve(arrays, fixed_xy[people][:, :, joints], fixed_sc[people][:, :, joints],
+                       min_views, min_score, outlier_threshold_px, refine)
+        rows = (people[:, None] * n_joints + joints[None]).ravel()
+        for name in ("points", "used", "weights", "normalized"):
+            getattr(solved, name)[rows] = getattr(again, name)
+    result = _finish_normalized(arrays, solved, (n_people,), n_joints, outlier_threshold_px)
     return result, fixed_xy, fixed_sc
