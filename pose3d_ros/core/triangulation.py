@@ -120,7 +120,11 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
     x = np.where(ok, xy[..., 0], 0.0)
     y = np.where(ok, xy[..., 1], 0.0)
     w2 = np.where(ok, weights * weights, 0.0)
-    coef = np.stack([w2 * (x * x + y * y), w2 * x, w2 * y, w2], axis=-1)  # (..., V, 4)
+    coef = np.empty(w2.shape + (4,))                                       # (..., V, 4)
+    np.multiply(w2, x * x + y * y, out=coef[..., 0])
+    np.multiply(w2, x, out=coef[..., 1])
+    np.multiply(w2, y, out=coef[..., 2])
+    coef[..., 3] = w2
     coef = coef.reshape(coef.shape[:-2] + (4 * coef.shape[-2],))  # explicit: M may be 0
     quadrics = _view_quadrics(pn) if quadrics is None else quadrics
     ata = coef @ quadrics                                   # (..., 16): A^T A row-major
