@@ -5,7 +5,8 @@ Times one lifter call for P people (one output frame each, i.e. one frame of a s
 feature normalisation (numpy) + network, and root placement (linear + 5 Gauss-Newton steps).
 Weights are random (latency does not depend on them). Models: the temporal conv net (tcn,
 128 channels) and the spatio-temporal transformer (stformer, see core/lifting/transformer.py)
-with and without token pruning.
+with and without token pruning (prune<s>@<k>: after k blocks the frames other than the output
+frame are merged in groups of s).
 
     python benchmarks/bench_lifter.py [--people 1 8] [--repeats 50] [--threads 1] [--quick]
 """
@@ -25,16 +26,12 @@ import torch
 MODELS = {
     "tcn": dict(architecture="tcn", channels=128),
     "stformer-d32x3": dict(architecture="stformer", dim=32, depth=3, heads=4),
-    "stformer-d32x3-prune3": dict(architecture="stformer", dim=32, depth=3, heads=4,
-                                  prune_stride=3, prune_after=1),
-    "stformer-d48x4-prune3": dict(architecture="stformer", dim=48, depth=4, heads=4,
-                                  prune_stride=3, prune_after=1),
-    "stformer-d24x2-prune3@0": dict(architecture="stformer", dim=24, depth=2, heads=4,
-                                    prune_stride=3, prune_after=0),
-    "stformer-d32x3-prune3@0": dict(architecture="stformer", dim=32, depth=3, heads=4,
-                                    prune_stride=3, prune_after=0),
+    "stformer-d32x3-prune3@1": dict(architecture="stformer", dim=32, depth=3, heads=4,
+                                    prune_stride=3, prune_after=1),
     "stformer-d32x3-prune9@0": dict(architecture="stformer", dim=32, depth=3, heads=4,
                                     prune_stride=9, prune_after=0),
+    "stformer-d24x2-prune3@0": dict(architecture="stformer", dim=24, depth=2, heads=4,
+                                    prune_stride=3, prune_after=0),
 }
 WINDOWS = {"tcn": (27, 81, 243), "stformer": (27, 81)}
 

@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["tcn-t27-causal"], choices=list(MODELS))
     parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--only-folds", type=int, nargs="+", default=None,
+                        help="run these folds only (fold k holds out clips k, k+folds, ...)")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--samples", type=int, default=3000, help="mocap samples per epoch")
     parser.add_argument("--threads", type=int, default=1)
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     for model_name in args.models:
         rows = []
         start = time.time()
-        for fold in range(args.folds):
+        for fold in args.only_folds if args.only_folds is not None else range(args.folds):
             test = names[fold::args.folds]
             config = TrainConfig(model=LifterConfig(**MODELS[model_name]), epochs=args.epochs,
                                  mocap_per_epoch=args.samples, seed=fold)

@@ -8,9 +8,13 @@ Identities and ghosts
 are judged in that camera's image (core.evaluation.image_identities): the monocular depth is
 a guess, the image is where people are measured.
 
+A last row runs the lifter on a motion-capture scene whose ids and depth are known (two
+people walking, one virtual camera, the measured 2D error model, two one-frame false
+detections: the scene of test/test_onecam.py).
+
 Steps, so the same 2D can be run through another checkout's pipeline (the "before" column of
 benchmarks/RESULTS.md is main's):
-  python benchmarks/bench_onecam.py export2d --out 2d.npz          # this checkout's 2D cache
+  python benchmarks/bench_onecam.py export2d --out 2d.npz   # this checkout's 2D + mocap scene
   PYTHONPATH=OTHER_CHECKOUT python benchmarks/bench_onecam.py run --twod 2d.npz --out before.npz
   python benchmarks/bench_onecam.py run --twod 2d.npz --out after.npz
   python benchmarks/bench_onecam.py score before.npz after.npz
@@ -54,7 +58,38 @@ def export2d(out: Path) -> None:
                            f"{key}/num_people": d.num_people, f"{key}/world": d.world,
                            f"{key}/image_size": np.array(d.image_size),
                            f"{key}/layout": np.array(d.layout.name)})
+    arrays.update(_mocap_arrays())
     np.savez_compressed(out, **arrays)
+
+
+def _mocap_arrays(seed: int = 7) -> dict[str, np.ndarray]:
+    """Two people walking (real motion capture), 3 s at 30 fps, one virtual camera at 7 m,
+    detector-like 2D (the measured error model) and a one-frame false detection in frames
+    20 and 55: the scene of test_onecam, as arrays."""
+    from pose3d_ros.core.error_model import apply_error_model, false_detections
+    from pose3d_ros.core.mocap_scenes import SceneConfig, make_scene
+    from pose3d_ros.core.mocap_views import CameraSampling, random_camera
+    from pose3d_ros.tools.fetch_mocap import load_mocap
+
+    rng = np.random.default_rng(seed)
+    scene = make_scene(load_mocap(["walk"]), rng, SceneConfig(
+        num_people=2, fps=30.0, num_frames=90, enter_leave_probability=0.0,
+        min_separation_m=1.2))
+    camera = random_camera(np.array([0.0, 0.0, 1.0]), rng, CameraSampling(
+        distance_m=(7.0, 7.0), height_m=(1.5, 1.5), roll_deg=(0.0, 0.0), aim_jitter_m=0.0,
+        fov_deg=(60.0, 60.0), image_sizes=((1280, 720),)), azimuth=0.3)
+    exact = camera.project(scene.joints)
+    noisy, scores = apply_error_model(exact, rng, frames_axis=0, fps=30.0)
+    keypoints = np.full((scene.num_frames, 3, 17, 2), np.nan)
+    confidence = np.zeros((scene.num_frames, 3, 17))
+    keypoints[:, :2], confidence[:, :2] = noisy, scores
+    for t in (20, 55):
+        fake, fake_scores = false_detections(rng, 1, (camera.width, camera.height),
+                                             pose_pool=exact[t])
+        keypoints[t, 2], confidence[t, 2] = fake[0], fake_scores[0]
+    return {"mocap/keypoints": keypoints, "mocap/scores": confidence,
+            "mocap/truth": scene.joints, "mocap/K": camera.K, "mocap/R": camera.R,
+            "mocap/t": camera.t, "mocap/size": np.array([camera.width, camera.height])}
 
 
 class _Stored2D:
@@ -130,7 +165,52 @@ def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = 
                 arrays[f"{key}/failed"] = failed
                 arrays[f"{key}/seconds"] = np.array(seconds)
                 print(f"{key}: {T} frames, {failed.sum()} failed, {seconds:.1f} s", flush=True)
+    if twod is not None and "mocap/keypoints" in np.load(twod):
+        mocap = np.load(twod)
+        _run_mocap(mocap, arrays)
+        arrays.update({k: mocap[k] for k in ("mocap/truth", "mocap/K", "mocap/R", "mocap/t",
+                                             "mocap/size")})
     np.savez_compressed(out, **arrays)
+
+
+def _mocap_camera(data):
+    from pose3d_ros.core.camera import CameraModel
+
+    width, height = (int(v) for v in data["mocap/size"])
+    return CameraModel("cam01", "cam01_optical_frame", width, height, data["mocap/K"],
+                       np.zeros(5), "plumb_bob", data["mocap/R"], data["mocap/t"])
+
+
+def _run_mocap(data, arrays: dict) -> None:
+    """The lifter on the exported motion-capture scene (H36M-17 2D, one camera)."""
+    from pose3d_ros.core.layouts import H36M17
+    from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
+    from pose3d_ros.core.types import Detections2D
+
+    camera = _mocap_camera(data)
+    pipeline = Pose3DPipeline(["cam01"], {"cam01": camera}, frame_id="world",
+                              lifter=_monocular("lifter"),
+                              params=PipelineParams(output_layout="h36m17"))
+    frames, failed = [], np.zeros(len(data["mocap/keypoints"]), bool)
+    stamps = 10.0 + np.arange(len(failed)) / 30.0
+    for t, (kp, sc) in enumerate(zip(data["mocap/keypoints"], data["mocap/scores"],
+                                     strict=True)):
+        seen = np.isfinite(kp).any(-1).any(-1)
+        kp, sc = kp[seen], sc[seen]
+        box = np.concatenate([np.nanmin(kp, 1), np.nanmax(kp, 1)], -1) if len(kp) else \
+            np.zeros((0, 4))
+        found = Detections2D(kp.astype(np.float32), sc.astype(np.float32),
+                             np.nan_to_num(box).astype(np.float32),
+                             np.ones(len(kp), np.float32), H36M17,
+                             (camera.width, camera.height))
+        try:
+            frames.append(pipeline.process_detections({"cam01": found}, stamps[t]).skeletons)
+        except ValueError:
+            frames.append(None)
+            failed[t] = True
+    _store(arrays, "mocap/cam01/lifter", frames, stamps)
+    arrays["mocap/cam01/lifter/failed"] = failed
+    print(f"mocap/cam01/lifter: {len(failed)} frames, {failed.sum()} failed", flush=True)
 
 
 def _store(arrays: dict, key: str, frames: list, stamps: np.ndarray) -> None:
@@ -198,7 +278,34 @@ def score(paths: list[Path]) -> str:
                               str(ident.unmatched_person_frames)]
                 lines.append(f"| {recording} | {camera.name} | {method} | " + " | ".join(cells)
                              + " |")
+    if all("mocap/cam01/lifter/positions" in data for data in runs):
+        lines.append(_mocap_row(runs))
     return "\n".join(lines)
+
+
+def _mocap_row(runs) -> str:
+    """The motion-capture scene against its truth (ids known, depth known)."""
+    from pose3d_ros.core.evaluation import SkeletonTrack, image_identities, stability
+    from pose3d_ros.core.layouts import H36M17
+    from pose3d_ros.core.types import METHOD_UNKNOWN, Skeletons3D
+
+    cells = []
+    for data in runs:
+        truth_joints, camera = data["mocap/truth"], _mocap_camera(data)
+        pred = _track(data, "mocap/cam01/lifter", "world")
+        stamps = pred.stamps_ns
+        truth = SkeletonTrack(stamps, [Skeletons3D(
+            j, np.ones(j.shape[:2], np.float32), np.zeros(j.shape[:2], np.float32),
+            np.ones(j.shape[:2], np.uint8), H36M17, "world", METHOD_UNKNOWN, np.array([1, 2]))
+            for j in truth_joints])
+        ident = image_identities(pred, truth, camera)
+        s = stability(pred, viewpoint=camera.center).summary()
+        cells += ["/".join(str(v) for v in ident.ids_per_person.values()) or "-",
+                  f"{s['root-depth jitter p95 [m/frame]']:.3f}",
+                  f"{100 * s['bone-length CV median']:.1f} %",
+                  str(int(data["mocap/cam01/lifter/failed"].sum())),
+                  str(ident.ghost_person_frames), str(ident.unmatched_person_frames)]
+    return "| mocap walk x2 (30 fps) | virtual cam | lifter | " + " | ".join(cells) + " |"
 
 
 def main(argv: list[str] | None = None) -> int:

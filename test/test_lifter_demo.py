@@ -164,7 +164,12 @@ def test_every_person_of_the_multi_person_recording_gets_pseudo_labels(demo):
     for label in labels:
         labelled = np.isfinite(label.points_world[:, 0, 0])
         assert labelled.sum() >= 80
-        assert label.views_used[:, labelled].sum(0).mean() > 3.0
+        views = label.views_used[:, labelled].sum(0)
+        # every labelled frame from >= 2 agreeing cameras, 3 or more on average. (Was "> 3.0"
+        # when the woman was labelled in ~83 frames; since the detector/association changes
+        # of 04:20 she is labelled in all 100, including frames where camera 3, which finds
+        # two people in only 46 of 100 frames, does not see her: exactly 3.0 views on average.)
+        assert views.min() >= 2 and views.mean() >= 3.0
         assert np.nanmedian(label.reprojection_px) < 15.0
         sums.append(np.nanmedian(bone_lengths(label.points_world, H36M17).sum(-1)))
     assert all(2.8 < s < 4.5 for s in sums)      # metres over the 16 H36M bones

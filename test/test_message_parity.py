@@ -126,3 +126,18 @@ def test_tf_read_back_gives_the_camera_pose_it_was_made_from():
         rotation, translation = back.matrix()   # p_rig = rotation p_cam + translation
         np.testing.assert_allclose(rotation, R.T, atol=1e-12)
         np.testing.assert_allclose(translation, -R.T @ camera.t, atol=1e-12)
+
+
+def test_sequence_fields_of_any_shape_and_stride():
+    """rclpy's array.array sequences and rosbags' numpy ones hold the same flat values, for
+    empty, strided and multi-dimensional input."""
+    from pose3d_ros.core.messages import array_sequence, numpy_sequence
+
+    grid = np.arange(12, dtype=np.float32).reshape(3, 4)
+    for values in (np.zeros(0, np.uint8), np.zeros((0, 3)), grid[:, 1], grid,
+                   np.arange(5, dtype=np.uint16)[::-2]):
+        flat = np.ascontiguousarray(values).reshape(-1)
+        from_rclpy, from_rosbags = array_sequence(values), numpy_sequence(values)
+        assert from_rosbags.dtype == values.dtype
+        np.testing.assert_array_equal(np.frombuffer(from_rclpy, values.dtype), flat)
+        np.testing.assert_array_equal(from_rosbags, flat)

@@ -61,7 +61,7 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
     steady = stability(pred, viewpoint=viewpoint)
     time_s = (pred.stamps_ns - pred.stamps_ns[0]) / 1e9 if len(pred.stamps_ns) else np.zeros(0)
     layout: JointLayout | None
-    if evaluation is not None and ref is not None:  # frames of the reference, by identity
+    if evaluation is not None and ref is not None:   # reference frames, by its identities
         layout, stamps, times = evaluation.layout, ref.stamps_ns, evaluation.time_s
         shown, truth = list(evaluation.pred), list(evaluation.ref)
     else:
@@ -73,7 +73,8 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
         if bag is not None:
             images = overlay_images(bag, stamps, times, shown, truth, layout.bones_array,
                                     [T // 2])
-        busy = np.flatnonzero([len(p) for p in shown]) if evaluation is None else np.zeros(0, int)
+        busy: np.ndarray = (np.flatnonzero([len(p) for p in shown]) if evaluation is None
+                            else np.zeros(0, np.intp))
         if len(busy):                 # with a reference, write_evaluation makes them
             picks = sorted({int(busy[0]), int(busy[len(busy) // 2]), int(busy[-1])})
             snapshots = upright_snapshots(

@@ -183,7 +183,7 @@ def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[st
     stamps, frames, found = [], [], []
     timings: dict[str, list[float]] = {}
     try:
-        sets: Iterator[tuple[int, dict[str, Any]]]
+        sets: Iterator[tuple[int, Any]]
         if detections is None:
             sets = ((stamp, {n: images[n] for n in names if n in images})
                     for stamp, images in frame_sets(bag, names))

@@ -390,6 +390,8 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
     from scipy.optimize import linear_sum_assignment
 
     from .tracking import image_size
+    if ref.layout is None:
+        raise ValueError("the reference track holds no skeleton")
     layout = _common_layout(pred.layout or ref.layout, ref.layout)
     ref_ids = _reference_identities(ref, layout, 0.5)
     pair = pair_frames(pred.stamps_ns, ref.stamps_ns, tolerance_ns)

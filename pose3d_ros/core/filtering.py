@@ -56,13 +56,14 @@ class SkeletonFilter:
     def __init__(self, params: OneEuroParams | None = None, forget_after_s: float = 5.0) -> None:
         self.params = params or OneEuroParams()
         self.forget_after_s = forget_after_s
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every id's state."""
         self._ids = np.zeros((0,), np.int64)
         self._x = np.zeros((0, 0, 3))       # last filtered position per id, NaN = no state
         self._dx = np.zeros((0, 0, 3))      # last filtered velocity per id (m/s)
         self._t = np.zeros((0,))            # stamp of the last update per id (s)
-
-    def reset(self) -> None:
-        type(self).__init__(self, self.params, self.forget_after_s)
 
     def filter(self, positions: np.ndarray, ids: np.ndarray, stamp: float) -> np.ndarray:
         positions = np.asarray(positions, dtype=np.float64)

@@ -59,7 +59,7 @@ def array_sequence(values: np.ndarray) -> array.array:
     """A numeric sequence field as rclpy wants it: a flat array.array of the same dtype."""
     values = np.ascontiguousarray(values)
     out = array.array(_TYPECODES[values.dtype])
-    out.frombytes(values.data.cast("B"))  # one copy, straight from the buffer
+    out.frombytes(values.reshape(-1).data.cast("B"))  # one copy, straight from the buffer
     return out
 
 

@@ -301,7 +301,7 @@ class Pose3DPipeline:
         tracker = self.image_trackers.setdefault(name, ImageTracker(self.params.image_tracking))
         ids, confirmed = tracker.update(found.keypoints, stamp)
         t2 = time.perf_counter()
-        assert self.lifter is not None  # the single-view path runs only with a lifter
+        assert self.lifter is not None            # process_detections chose this path for it
         lifted = self.lifter.lift(found, ids)
         t3 = time.perf_counter()
         positions = lifted.positions

@@ -27,9 +27,11 @@ import numpy as np
 
 from .camera import CameraModel, Rig
 from .layouts import BLAZEPOSE33, JointLayout
+from .selfcalib_checks import CalibrationRefusedError, CheckLimits, check_solution, heldout_mask
 from .triangulation import triangulate
 
 log = logging.getLogger(__name__)
+DEFAULT_LIMITS = CheckLimits()
 
 # Limb lengths as fractions of body height (Drillis & Contini, 1966).
 LIMB_FRACTIONS: dict[tuple[str, str], float] = {
@@ -40,7 +42,7 @@ LIMB_FRACTIONS: dict[tuple[str, str], float] = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class SelfCalibration:
     """Result of self-calibration.
 
@@ -50,6 +52,7 @@ class SelfCalibration:
     num_observations: 2D observations used in the bundle adjustment.
     scale: metres per unit of the unscaled reconstruction.
     pair_inliers: {(a, b): essential-matrix RANSAC inliers} for the camera pairs tried.
+    checks: the solution's own checks (selfcalib_checks.SolutionChecks), None if not run.
     """
 
     rig: Rig
@@ -57,6 +60,7 @@ class SelfCalibration:
     num_observations: int
     scale: float
     pair_inliers: dict
+    checks: object | None = None
 
 
 def _relative_pose(xa: np.ndarray, xb: np.ndarray, threshold: float):
@@ -72,15 +76,20 @@ def _relative_pose(xa: np.ndarray, xb: np.ndarray, threshold: float):
     return rot, t.reshape(3), int(n_in)
 
 
+def _limb_prior(person_height_m: float | None,
+               bone_lengths_m: dict[tuple[str, str], float] | None) -> dict:
+    """Expected limb lengths in metres: explicit bone lengths, else fractions of the height."""
+    if bone_lengths_m:
+        return bone_lengths_m
+    if person_height_m is None:
+        raise ValueError("the metric scale needs person_height_m or bone_lengths_m")
+    return {k: v * float(person_height_m) for k, v in LIMB_FRACTIONS.items()}
+
+
 def _limb_scale(points: np.ndarray, layout: JointLayout, person_height_m: float | None,
                 bone_lengths_m: dict[tuple[str, str], float] | None) -> float:
     """Metres per reconstruction unit from limb lengths. points: (N, J, 3)."""
-    if bone_lengths_m:
-        prior = bone_lengths_m
-    elif person_height_m is not None:
-        prior = {k: v * float(person_height_m) for k, v in LIMB_FRACTIONS.items()}
-    else:
-        raise ValueError("the metric scale needs person_height_m or bone_lengths_m")
+    prior = _limb_prior(person_height_m, bone_lengths_m)
     ratios = []
     for (a, b), length in prior.items():
         if a not in layout.joint_names or b not in layout.joint_names:
@@ -95,90 +104,45 @@ def _limb_scale(points: np.ndarray, layout: JointLayout, person_height_m: float 
     return float(np.median(ratios))
 
 
-def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[CameraModel], *,
-                   layout: JointLayout = BLAZEPOSE33, person_height_m: float = 1.7,
-                   bone_lengths_m: dict[tuple[str, str], float] | None = None,
-                   min_score: float = 0.5, reference: int = 0, ransac_px: float = 8.0,
-                   frame_id: str = "rig", max_bundle_points: int = 4000,
-                   seed: int = 0) -> SelfCalibration:
-    """Estimate camera extrinsics from people (module docstring).
-
-    keypoints: (N, V, J, 2) raw pixels, N synchronised samples (frames x people already
-        associated), NaN where unseen. scores: (N, V, J).
-    cameras: V cameras whose intrinsics (K, distortion, size) are known; their extrinsics are
-        ignored.
-    person_height_m / bone_lengths_m: metric scale prior (bone_lengths_m wins if given).
-    ransac_px: RANSAC threshold for the essential matrix and PnP, pixels.
-    max_bundle_points: the bundle adjustment uses at most this many joint samples (evenly
-        subsampled) to bound its run time.
-    Returns a SelfCalibration; raises ValueError when cameras cannot be registered.
-    """
-    import cv2
-    from scipy.optimize import least_squares
-    from scipy.sparse import coo_matrix
-    from scipy.spatial.transform import Rotation
-
-    kp = np.asarray(keypoints, np.float64)
-    sc = np.asarray(scores, np.float64)
-    n_views = len(cameras)
-    if kp.ndim != 4 or kp.shape[1] != n_views or kp.shape[-1] != 2 or sc.shape != kp.shape[:-1]:
-        raise ValueError(f"keypoints must be (N, V={n_views}, J, 2) and scores (N, V, J); got "
-                         f"{kp.shape} and {sc.shape}")
-    if n_views < 2:
-        raise ValueError("self-calibration needs at least 2 cameras")
-    n_joints = kp.shape[2]
-    # flatten samples x joints -> points (M, V, 2)
-    raw = kp.transpose(0, 2, 1, 3).reshape(-1, n_views, 2)
-    w = sc.transpose(0, 2, 1).reshape(-1, n_views)
-    xy = np.stack([cam.undistort(raw[:, v]) for v, cam in enumerate(cameras)], axis=1)
-    valid = np.all(np.isfinite(xy), -1) & (w >= min_score)
-    focal = np.array([np.sqrt(c.K[0, 0] * c.K[1, 1]) for c in cameras])
-
-    # 2. pairwise essential matrices
+def _essential_pairs(xy: np.ndarray, valid: np.ndarray, focal: np.ndarray, ransac_px: float):
+    """Relative pose and RANSAC inliers of every camera pair sharing >= 15 confident joints."""
     pair_inliers: dict[tuple[int, int], int] = {}
     pair_pose: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-    for a, b in combinations(range(n_views), 2):
+    for a, b in combinations(range(xy.shape[1]), 2):
         both = valid[:, a] & valid[:, b]
         if both.sum() < 15:
             continue
-        thr = ransac_px / np.sqrt(focal[a] * focal[b])
-        res = _relative_pose(xy[both, a], xy[both, b], thr)
+        res = _relative_pose(xy[both, a], xy[both, b], ransac_px / np.sqrt(focal[a] * focal[b]))
         if res is not None:
             pair_pose[(a, b)] = res[:2]
             pair_inliers[(a, b)] = res[2]
     if not pair_inliers:
         raise ValueError("no camera pair shares enough confident joints (>= 15) to estimate "
                          "an essential matrix")
+    return pair_pose, pair_inliers
+
+
+def _register(cameras, raw, xy, w, valid, focal, pair_pose, pair_inliers, min_score, ransac_px):
+    """Initial poses: the pair with the most inliers, then PnP + RANSAC camera by camera.
+    Returns rotations, translations (lists of V) and the start pair."""
+    import cv2
+
+    n_views = len(cameras)
     a0, b0 = max(pair_inliers, key=lambda pair: pair_inliers[pair])
     rot: list[np.ndarray | None] = [None] * n_views
     trans: list[np.ndarray | None] = [None] * n_views
     rot[a0], trans[a0] = np.eye(3), np.zeros(3)
     rot[b0], trans[b0] = pair_pose[(a0, b0)]
     log.info("self-calibration: start pair %s with %d inliers", (a0, b0), pair_inliers[(a0, b0)])
-
-    def posed(indices):
-        return [cameras[i].with_pose(rot[i], trans[i]) for i in indices]
-
-    def triangulate_registered(indices):
-        kp_sub = raw[:, indices][:, :, None]  # (M, v, 1, 2)
-        w_sub = np.where(valid[:, indices], w[:, indices], 0.0)[:, :, None]
-        res = triangulate(posed(indices), kp_sub, w_sub, min_score=min_score,
-                          outlier_threshold_px=3 * ransac_px)
-        return res.points[:, 0], res.used[:, :, 0]
-
-    # 3. incremental registration by PnP
     registered = [a0, b0]
     while len(registered) < n_views:
-        pts3d, _ = triangulate_registered(registered)
+        pts3d, _ = _triangulate_posed(cameras, rot, trans, registered, raw, w, valid,
+                                      min_score, ransac_px)
         have = np.all(np.isfinite(pts3d), -1)
-        best, best_count = None, 0
-        for v in range(n_views):
-            if v in registered:
-                continue
-            count = int((have & valid[:, v]).sum())
-            if count > best_count:
-                best, best_count = v, count
-        if best is None or best_count < 6:
+        counts = {v: int((have & valid[:, v]).sum()) for v in range(n_views)
+                  if v not in registered}
+        best = max(counts, key=counts.get)
+        if counts[best] < 6:
             missing = [cameras[v].name for v in range(n_views) if v not in registered]
             raise ValueError(f"cannot register cameras {missing}: fewer than 6 joints seen by "
                              "them and by already registered cameras")
@@ -194,18 +158,40 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
         registered.append(best)
         log.info("self-calibration: registered %s with %d PnP inliers", cameras[best].name,
                  0 if inl is None else len(inl))
+    return rot, trans, a0
 
-    # 4. bundle adjustment over all cameras and points
-    everyone = list(range(n_views))
-    pts3d, used = triangulate_registered(everyone)
+
+def _triangulate_posed(cameras, rot, trans, indices, raw, w, valid, min_score, ransac_px):
+    """Robust triangulation of the points (M, V, 2) with the cameras `indices` at the given
+    poses -> points (M, 3), used views (M, len(indices))."""
+    posed = [cameras[i].with_pose(rot[i], trans[i]) for i in indices]
+    kp_sub = raw[:, indices][:, :, None]  # (M, v, 1, 2)
+    w_sub = np.where(valid[:, indices], w[:, indices], 0.0)[:, :, None]
+    res = triangulate(posed, kp_sub, w_sub, min_score=min_score,
+                      outlier_threshold_px=3 * ransac_px)
+    return res.points[:, 0], res.used[:, :, 0]
+
+
+def _bundle_adjust(rot, trans, pts3d, used, xy, w, focal, fixed, *, loss_px, iterations,
+                   max_points):
+    """Sparse bundle adjustment of all poses but camera `fixed` and all points.
+
+    pts3d (M, 3) initial points, used (M, V) observations to use; xy (M, V, 2) normalised
+    coordinates. Returns rotations (V, 3, 3), translations (V, 3), the RMS pixel residual of
+    the inlier observations (< 3 loss_px) and their number.
+    """
+    from scipy.optimize import least_squares
+    from scipy.sparse import coo_matrix
+    from scipy.spatial.transform import Rotation
+
+    n_views = xy.shape[1]
     keep = np.flatnonzero(np.all(np.isfinite(pts3d), -1) & (used.sum(-1) >= 2))
-    if keep.size > max_bundle_points:
-        keep = keep[np.linspace(0, keep.size - 1, max_bundle_points).astype(int)]
+    if keep.size > max_points:
+        keep = keep[np.linspace(0, keep.size - 1, max_points).astype(int)]
     obs_pt, obs_cam = np.nonzero(used[keep])
     obs_xy = xy[keep][obs_pt, obs_cam]
     obs_w = np.sqrt(w[keep][obs_pt, obs_cam]) * focal[obs_cam]
-    fixed = a0
-    free = [v for v in everyone if v != fixed]
+    free = [v for v in range(n_views) if v != fixed]
     cam_slot = np.full(n_views, -1)
     cam_slot[free] = np.arange(len(free))
 
@@ -229,31 +215,113 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
     rows = np.repeat(np.arange(2 * n_obs), 9)
     cols_cam = 6 * cam_slot[obs_cam][:, None] + np.arange(6)  # (n_obs, 6); -1 slot -> invalid
     cols_pt = 6 * len(free) + 3 * obs_pt[:, None] + np.arange(3)
-    cols = np.concatenate([cols_cam, cols_pt], axis=1)  # (n_obs, 9)
-    cols = np.repeat(cols, 2, axis=0).reshape(-1)
+    cols = np.repeat(np.concatenate([cols_cam, cols_pt], axis=1), 2, axis=0).reshape(-1)
     mask = np.repeat(np.concatenate([np.repeat(cam_slot[obs_cam][:, None] >= 0, 6, 1),
                                      np.ones((n_obs, 3), bool)], 1), 2, axis=0).reshape(-1)
     sparsity = coo_matrix((np.ones(mask.sum()), (rows[mask], cols[mask])),
                           shape=(2 * n_obs, x0.size))
-    sol = least_squares(residuals, x0, jac_sparsity=sparsity, loss="soft_l1", f_scale=ransac_px,
-                        x_scale="jac", method="trf", max_nfev=60)
-    rmat, tv, pts = unpack(sol.x)
-    r = sol.fun.reshape(-1, 2)
-    err = np.linalg.norm(r / (np.sqrt(w[keep][obs_pt, obs_cam]))[:, None], axis=-1)
-    inlier = err < 3 * ransac_px
+    sol = least_squares(residuals, x0, jac_sparsity=sparsity, loss="soft_l1", f_scale=loss_px,
+                        x_scale="jac", method="trf", max_nfev=iterations)
+    rmat, tv, _ = unpack(sol.x)
+    err = np.linalg.norm(sol.fun.reshape(-1, 2) / np.sqrt(w[keep][obs_pt, obs_cam])[:, None],
+                         axis=-1)
+    inlier = err < 3 * loss_px
     rms = float(np.sqrt(np.mean(err[inlier] ** 2))) if inlier.any() else float("nan")
+    return rmat, tv, rms, int(inlier.sum())
 
-    # 5. gauge: reference camera at the origin; metric scale from limbs
+
+def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[CameraModel], *,
+                   layout: JointLayout = BLAZEPOSE33, person_height_m: float = 1.7,
+                   bone_lengths_m: dict[tuple[str, str], float] | None = None,
+                   min_score: float = 0.5, reference: int = 0, ransac_px: float = 8.0,
+                   frame_id: str = "rig", max_bundle_points: int = 4000,
+                   bundle_loss_px: float | None = None, bundle_iterations: int = 60,
+                   bundle_rounds: int = 2,
+                   sample_frames: np.ndarray | None = None,
+                   limits: CheckLimits | None = DEFAULT_LIMITS,
+                   seed: int = 0) -> SelfCalibration:
+    """Estimate camera extrinsics from people (module docstring), then check the solution.
+
+    keypoints: (N, V, J, 2) raw pixels, N synchronised samples (frames x people already
+        associated, e.g. by crossview.associate_uncalibrated), NaN where unseen.
+        scores: (N, V, J).
+    cameras: V cameras whose intrinsics (K, distortion, size) are known; their extrinsics are
+        ignored.
+    person_height_m / bone_lengths_m: metric scale prior (bone_lengths_m wins if given).
+    ransac_px: RANSAC threshold for the essential matrix and PnP, pixels.
+    max_bundle_points: the bundle adjustment uses at most this many joint samples (evenly
+        subsampled) to bound its run time. bundle_loss_px: scale of its soft-L1 loss (pixels,
+        default ransac_px); bundle_iterations: its most function evaluations; bundle_rounds:
+        how often it is repeated, each round re-selecting the inlier observations (robust
+        triangulation) with the poses of the round before.
+    sample_frames: (N,) frame index of each sample (default 0..N-1); the held-out samples are
+        whole blocks of frames (checks.heldout_mask), never used for fitting.
+    limits: the checks a solution must pass (selfcalib_checks); None fits on all samples and
+        checks nothing (for experiments only).
+    seed: seeds OpenCV's RANSAC (essential matrices, PnP), so results are repeatable.
+    Returns a SelfCalibration; raises CalibrationRefusedError when the solution fails a check,
+    ValueError when cameras cannot be registered or the input is malformed.
+    """
+    import cv2
+
+    kp = np.asarray(keypoints, np.float64)
+    sc = np.asarray(scores, np.float64)
+    n_views = len(cameras)
+    if kp.ndim != 4 or kp.shape[1] != n_views or kp.shape[-1] != 2 or sc.shape != kp.shape[:-1]:
+        raise ValueError(f"keypoints must be (N, V={n_views}, J, 2) and scores (N, V, J); got "
+                         f"{kp.shape} and {sc.shape}")
+    if n_views < 2:
+        raise ValueError("self-calibration needs at least 2 cameras")
+    frames = np.arange(kp.shape[0]) if sample_frames is None else np.asarray(sample_frames)
+    if frames.shape != (kp.shape[0],):
+        raise ValueError(f"sample_frames must be ({kp.shape[0]},), got {frames.shape}")
+    cv2.setRNGSeed(int(seed))
+    heldout = heldout_mask(frames, limits) if limits is not None else np.zeros(len(frames), bool)
+    n_joints = kp.shape[2]
+    # flatten samples x joints -> points (M, V, 2); the fit sees the training samples only
+    fit = ~np.repeat(heldout, n_joints)
+    raw = kp.transpose(0, 2, 1, 3).reshape(-1, n_views, 2)[fit]
+    w = sc.transpose(0, 2, 1).reshape(-1, n_views)[fit]
+    xy = np.stack([cam.undistort(raw[:, v]) for v, cam in enumerate(cameras)], axis=1)
+    valid = np.all(np.isfinite(xy), -1) & (w >= min_score)
+    focal = np.array([np.sqrt(c.K[0, 0] * c.K[1, 1]) for c in cameras])
+
+    pair_pose, pair_inliers = _essential_pairs(xy, valid, focal, ransac_px)
+    rot, trans, fixed = _register(cameras, raw, xy, w, valid, focal, pair_pose, pair_inliers,
+                                  min_score, ransac_px)
+    everyone = list(range(n_views))
+    pts3d, used = _triangulate_posed(cameras, rot, trans, everyone, raw, w, valid, min_score,
+                                     ransac_px)
+    for _ in range(bundle_rounds):
+        rmat, tv, rms, n_inliers = _bundle_adjust(
+            rot, trans, pts3d, used, xy, w, focal, fixed, loss_px=bundle_loss_px or ransac_px,
+            iterations=bundle_iterations, max_points=max_bundle_points)
+        # the next round starts from the adjusted poses, with the inliers they define
+        rot, trans = list(rmat), list(tv)
+        pts3d, used = _triangulate_posed(cameras, rot, trans, everyone, raw, w, valid,
+                                         min_score, ransac_px)
+
+    # gauge: reference camera at the origin; metric scale from limbs (training samples)
     r_ref, t_ref = rmat[reference], tv[reference]
     new_r = [rmat[v] @ r_ref.T for v in everyone]
     new_t = [tv[v] - new_r[v] @ t_ref for v in everyone]
     unscaled = [cameras[v].with_pose(new_r[v], new_t[v]) for v in everyone]
     res = triangulate(unscaled, kp, sc, min_score=min_score, outlier_threshold_px=3 * ransac_px)
-    scale = _limb_scale(res.points.reshape(-1, n_joints, 3), layout, person_height_m,
-                        bone_lengths_m)
-    out = [cameras[v].with_pose(new_r[v], new_t[v] * scale) for v in everyone]
-    rig = Rig(frame_id, out).validate()
-    return SelfCalibration(rig, rms, int(inlier.sum()), scale, pair_inliers)
+    scale = _limb_scale(res.points[~heldout], layout, person_height_m, bone_lengths_m)
+    rig = Rig(frame_id, [cameras[v].with_pose(new_r[v], new_t[v] * scale)
+                         for v in everyone]).validate()
+    result = SelfCalibration(rig, rms, n_inliers, scale, pair_inliers, None)
+    if limits is None:
+        return result
+    checks = check_solution(rig, kp, sc, heldout, layout=layout, min_score=min_score,
+                            outlier_threshold_px=3 * ransac_px,
+                            limb_lengths_m=_limb_prior(person_height_m, bone_lengths_m))
+    result = SelfCalibration(rig, rms, n_inliers, scale, pair_inliers, checks)
+    failures = checks.failures(limits)
+    if failures:
+        raise CalibrationRefusedError("self-calibration refused, the solution fails its own "
+                                     "checks: " + "; ".join(failures), result)
+    return result
 
 
 def calibrate_from_people(keypoints: np.ndarray, scores: np.ndarray,

@@ -180,6 +180,8 @@ class FrameSynchronizer:
             self._started = now
         cam.last_received = now
         cam.frames_in += 1
+        if not cam.recent_stamps or stamp > cam.recent_stamps[-1]:
+            cam.recent_stamps.append(stamp)     # every frame received, in capture order
         if cam.last_stamp is not None:
             if stamp == cam.last_stamp:
                 return self._drop(camera, "duplicate_stamp")
@@ -199,7 +201,6 @@ class FrameSynchronizer:
         cam.last_stamp = stamp
         if cam.first_stamp is None:
             cam.first_stamp = stamp
-        cam.recent_stamps.append(stamp)
         frame = Frame(camera, stamp, now, payload)
         target = self._matching_set(stamp)
         if target is None:
@@ -275,11 +276,20 @@ class FrameSynchronizer:
         return any(other.rewound_to is not None for name, other in self.state.items()
                    if name != camera)
 
+    def restart(self) -> None:
+        """Start over on a new time line (the caller saw its clock go back, e.g. /clock of a
+        looping replay): open sets and stamp history are forgotten, counters kept."""
+        self.time_resets += 1
+        self._forget_time()
+
     def _reset_time(self, camera: str, stamp: float) -> None:
         """The clock went back (a bag loop, a simulated clock reset): forget what was built
         on the old clock."""
         self.state[camera].drops["time_reset"] += 1
         self.time_resets += 1
+        self._forget_time()
+
+    def _forget_time(self) -> None:
         self._open.clear()
         self._last_emitted_stamp = -float("inf")
         for cam in self.state.values():

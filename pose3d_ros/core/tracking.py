@@ -70,6 +70,10 @@ class SkeletonTracker:
 
     def __init__(self, params: TrackerParams | None = None) -> None:
         self.params = params or TrackerParams()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track and the counters (ids start again at 1)."""
         self.stats = TrackerStats()
         self._next_id = 1
         self._ids = np.zeros((0,), np.int64)
@@ -81,9 +85,6 @@ class SkeletonTracker:
     @property
     def active_ids(self) -> np.ndarray:
         return self._ids.copy()
-
-    def reset(self) -> None:
-        type(self).__init__(self, self.params)
 
     def update(self, positions: np.ndarray, stamp: float) -> np.ndarray:
         positions = np.asarray(positions, dtype=np.float64)
@@ -193,6 +194,10 @@ class ImageTracker:
 
     def __init__(self, params: ImageTrackerParams | None = None) -> None:
         self.params = params or ImageTrackerParams()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track and the counters (ids start again at 1)."""
         self.stats = TrackerStats()
         self._next_id = 1
         self._ids = np.zeros((0,), np.int64)
@@ -202,9 +207,6 @@ class ImageTracker:
         self._hits = np.zeros((0,), np.int64)   # (T,) consecutive matches
         self._confirmed = np.zeros((0,), bool)  # (T,)
         self._last_stamp: float | None = None
-
-    def reset(self) -> None:
-        type(self).__init__(self, self.params)
 
     def update(self, keypoints: np.ndarray, stamp: float) -> tuple[np.ndarray, np.ndarray]:
         keypoints = np.asarray(keypoints, np.float64)

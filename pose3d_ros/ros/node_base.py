@@ -21,6 +21,8 @@ from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.clock import JumpThreshold, TimeJump
+from rclpy.duration import Duration
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
@@ -42,6 +44,9 @@ IDLE_WAKE_S = 1.0   # longest the processing thread sleeps when nothing is pendi
 # A stamp this far ahead of the node's clock (s) is a clock fault: rejected, so it cannot make
 # the frames of the other cameras look late. Clocks of networked computers agree far better.
 FUTURE_TOLERANCE_S = 2.0
+# A jump back of the node's clock (simulated time: /clock of a looping replay) this long or
+# longer restarts the synchroniser.
+CLOCK_JUMP_BACK_S = 0.5
 
 
 class PoseNodeBase(LifecycleNode):
@@ -66,6 +71,7 @@ class PoseNodeBase(LifecycleNode):
         self._owned_timers: list = []
         self._owned_publishers: list = []
         self._time_resets_logged = 0
+        self._clock_jump_handle: Any = None
         self.last_error: str = ""
 
     @property
@@ -100,6 +106,7 @@ class PoseNodeBase(LifecycleNode):
             self._release()
             return TransitionCallbackReturn.FAILURE
         self.health = NodeHealth(self.diagnostics_name, self.cameras)
+        self._time_resets_logged = 0     # counted by the new synchroniser
         self._after_configure()
         self.diagnostics_pub = self._publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS)
         self.get_logger().info(f"configured: cameras {list(self.cameras)}")
@@ -116,6 +123,9 @@ class PoseNodeBase(LifecycleNode):
         self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}_worker",
                                         daemon=True)
         self._worker.start()
+        self._clock_jump_handle = self.get_clock().create_jump_callback(JumpThreshold(
+            min_forward=None, min_backward=Duration(seconds=-CLOCK_JUMP_BACK_S),
+            on_clock_change=False), post_callback=self._on_clock_jump)
         self._after_activate()
         self.get_logger().info("active")
         return result
@@ -140,6 +150,9 @@ class PoseNodeBase(LifecycleNode):
         super().destroy_node()
 
     def _stop(self) -> None:
+        if self._clock_jump_handle is not None:
+            self._clock_jump_handle.unregister()
+            self._clock_jump_handle = None
         self._running = False
         self._wake.set()
         if self._worker is not None:
@@ -235,6 +248,18 @@ class PoseNodeBase(LifecycleNode):
             self._time_resets_logged = resets
             self.get_logger().info(f"camera {camera!r}: stamps went back to {stamp:.3f} s "
                                    "(replay loop or clock reset): synchroniser restarted")
+        self._wake.set()
+
+    def _on_clock_jump(self, jump: TimeJump) -> None:
+        """The node's clock went back (simulated time: a replay looped, a simulator reset):
+        the synchroniser starts over, as it does when the stamps themselves go back."""
+        with self._lock:
+            if self.sync is None:
+                return
+            self.sync.restart()
+            self._time_resets_logged = self.sync.time_resets
+        self.get_logger().info(f"clock went back by {-jump.delta.nanoseconds * 1e-9:.3f} s "
+                               "(replay loop or simulator reset): synchroniser restarted")
         self._wake.set()
 
     def _answer_failed_set(self, frame_set: FrameSet) -> None:

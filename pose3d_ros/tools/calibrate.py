@@ -1,52 +1,117 @@
-"""Self-calibrate camera extrinsics from a person moving in synchronised videos; write a rig YAML.
+"""Self-calibrate camera extrinsics from people moving in synchronised videos; write a rig YAML.
 
 Intrinsics must be known (one calibration file holding every camera: rig YAML, Pose2Sim TOML or
 Qualisys QCA, whose extrinsics are ignored; or one camera_info YAML per video). 2D skeletons
-come from mediapipe BlazePose (one person per video, the weights ship in the mediapipe wheel).
-The rig frame of the result is the optical frame of the reference camera; metric scale comes
-from --height (the person's height) via anthropometric limb fractions.
+come from the package's BlazePose back-ends (`--detector`, default the multi-person one);
+several people may be in view: they are associated across the uncalibrated cameras by
+epipolar consistency over time (pose3d_ros.core.crossview). The rig frame of the result is the
+optical frame of the reference camera; metric scale comes from --height (the people's height)
+via anthropometric limb fractions.
+
+A solution that fails its own checks (joints behind cameras, inconsistent limb lengths, poor
+reprojection of held-out frames: pose3d_ros.core.selfcalib_checks) is refused with one line
+and no file is written. The rig file is written to a temporary name and renamed, and an
+existing file is kept unless --overwrite.
 
 Examples:
   python -m pose3d_ros.tools.calibrate --videos a.mp4 b.mp4 c.mp4 \
       --intrinsics a.yaml b.yaml c.yaml --height 1.75 --out rig.yaml
-  python -m pose3d_ros.tools.calibrate --demo single --out demo_rig.yaml
+  python -m pose3d_ros.tools.calibrate --demo multi --out demo_rig.yaml
+  python -m pose3d_ros.tools.calibrate --keypoints 2d.npz --intrinsics rig.yaml --out rig.yaml
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from pose3d_ros.core.calibration import load_camera_info_yaml, load_rig, save_rig_yaml
-from pose3d_ros.core.camera import CameraModel
+from pose3d_ros.core.camera import CameraModel, Rig
+from pose3d_ros.core.crossview import CrossViewParams, associate_uncalibrated
 from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate
 
 log = logging.getLogger(__name__)
+DEMO_FPS = 60.0
 
 
-def load_intrinsics(paths: list[Path], num_videos: int) -> list[CameraModel]:
+def load_intrinsics(paths: list[Path], num_cameras: int) -> list[CameraModel]:
     """Cameras (intrinsics) for the videos, in video order."""
     if len(paths) == 1:
         rig = load_rig(paths[0])
-        if len(rig) != num_videos:
-            raise ValueError(f"{paths[0]} holds {len(rig)} cameras for {num_videos} videos")
+        if len(rig) != num_cameras:
+            raise ValueError(f"{paths[0]} holds {len(rig)} cameras for {num_cameras} videos")
         return list(rig.cameras)
-    if len(paths) != num_videos:
-        raise ValueError(f"{len(paths)} intrinsics files for {num_videos} videos; give one file "
-                         "with all cameras or one camera_info YAML per video")
+    if len(paths) != num_cameras:
+        raise ValueError(f"{len(paths)} intrinsics files for {num_cameras} videos; give one "
+                         "file with all cameras or one camera_info YAML per video")
     return [load_camera_info_yaml(p) for p in paths]
 
 
-def detect(videos: list[Path], frames: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """BlazePose (mediapipe, one person per camera, cached) on each video ->
-    keypoints (N, V, 33, 2) raw pixels, scores (N, V, 33)."""
+def load_keypoints_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """2D people from an .npz with `keypoints` (F, V, P, J, 2) raw pixels (NaN where absent)
+    and `scores` (F, V, P, J), BlazePose-33 joints."""
+    with np.load(path) as data:
+        missing = {"keypoints", "scores"} - set(data.files)
+        if missing:
+            raise ValueError(f"{path}: missing arrays {sorted(missing)}")
+        kp, sc = data["keypoints"].astype(np.float64), data["scores"].astype(np.float64)
+    if kp.ndim != 5 or kp.shape[-1] != 2 or sc.shape != kp.shape[:-1]:
+        raise ValueError(f"{path}: keypoints must be (F, V, P, J, 2) and scores (F, V, P, J), "
+                         f"got {kp.shape} and {sc.shape}")
+    return kp, sc
+
+
+def detect(videos: list[Path], detector: str, frames: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """2D people of each video (package back-end, cached) -> (F, V, P, 33, 2), (F, V, P, 33)."""
     from pose3d_ros.core.demo_2d import detect_videos
 
-    found = detect_videos(videos, "blazepose", frames=frames, smooth_landmarks=True)
-    return found.keypoints[:, :, 0], found.scores[:, :, 0]
+    options = {"smooth_landmarks": True} if detector == "blazepose" else {}
+    found = detect_videos(videos, detector, frames=frames, **options)
+    return found.keypoints, found.scores
+
+
+def video_fps(path: Path) -> float:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return float(fps) if fps and fps > 0 else 30.0
+
+
+def write_rig_atomically(rig: Rig, out: Path) -> None:
+    """Write to a temporary file next to `out`, then rename: never a half-written rig."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(handle)
+    try:
+        save_rig_yaml(rig, temporary)
+        os.replace(temporary, out)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Everything that needs no computation, before any 2D detection."""
+    sources = sum(bool(x) for x in (args.videos, args.demo, args.keypoints))
+    if sources != 1:
+        parser.error("give exactly one of --videos, --keypoints or --demo")
+    if (args.videos or args.keypoints) and not args.intrinsics:
+        parser.error("--videos and --keypoints need --intrinsics")
+    if args.videos and len(args.videos) < 2:
+        raise ValueError("self-calibration needs at least 2 cameras; got 1 video")
+    for path in [*args.videos, *args.intrinsics, *([args.keypoints] if args.keypoints else [])]:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist")
+    if args.out.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.out} exists; give --overwrite to replace it")
+    if not args.out.parent.is_dir():
+        raise FileNotFoundError(f"output folder {args.out.parent} does not exist")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,23 +120,45 @@ def main(argv: list[str] | None = None) -> int:
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--videos", nargs="+", type=Path, default=[],
                         help="synchronised videos, one per camera")
+    parser.add_argument("--keypoints", type=Path, default=None,
+                        help="2D people instead of videos: .npz with keypoints (F, V, P, 33, 2) "
+                             "and scores (F, V, P, 33)")
     parser.add_argument("--intrinsics", nargs="+", type=Path, default=[],
                         help="one calibration file with all cameras, or one camera_info YAML "
                              "per video")
     parser.add_argument("--demo", choices=["single", "multi"], default=None,
                         help="use a demo recording (its Qualisys intrinsics, cached 2D) and "
                              "report the error against its shipped extrinsics")
+    parser.add_argument("--detector", choices=["blazepose_multi", "blazepose"],
+                        default="blazepose_multi",
+                        help="2D back-end for --videos (blazepose: one person per video)")
+    parser.add_argument("--fps", type=float, default=None,
+                        help="frame rate for the 2D tracker (default: read from the videos)")
     parser.add_argument("--height", type=float, default=1.7,
-                        help="height of the person in metres (scale prior, default 1.7)")
+                        help="height of the people in metres (scale prior, default 1.7)")
     parser.add_argument("--reference", type=int, default=0,
                         help="index of the camera that defines the rig frame")
     parser.add_argument("--frame-id", default="rig", help="frame_id written to the rig file")
     parser.add_argument("--frames", type=int, default=None, help="use the first N frames")
     parser.add_argument("--min-score", type=float, default=0.5)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the RANSAC steps")
     parser.add_argument("--out", type=Path, required=True, help="rig YAML to write")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
+                        format="%(message)s")
+    try:
+        return run(args, parser)
+    except (ValueError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"calibrate: {exc}", file=sys.stderr)
+        return 1
 
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    check_arguments(args, parser)
     reference_rig = None
     if args.demo:
         from pose3d_ros.core.data_paths import calibration_path
@@ -80,20 +167,34 @@ def main(argv: list[str] | None = None) -> int:
         reference_rig = load_rig(calibration_path(args.demo))
         cameras = list(reference_rig.cameras)
         demo = load_demo_2d(args.demo, frames=args.frames)
-        kp, sc = demo.keypoints[:, :, 0], demo.scores[:, :, 0]
+        kp, sc, fps = demo.keypoints, demo.scores, args.fps or DEMO_FPS
+    elif args.keypoints:
+        kp, sc = load_keypoints_file(args.keypoints)
+        kp, sc = kp[:args.frames], sc[:args.frames]
+        cameras = load_intrinsics(args.intrinsics, kp.shape[1])
+        fps = args.fps or 30.0
     else:
-        if not args.videos or not args.intrinsics:
-            parser.error("give --videos and --intrinsics, or --demo")
         cameras = load_intrinsics(args.intrinsics, len(args.videos))
-        kp, sc = detect(args.videos, args.frames)
+        kp, sc = detect(args.videos, args.detector, args.frames)
+        fps = args.fps or video_fps(args.videos[0])
+    if len(cameras) < 2:
+        raise ValueError(f"self-calibration needs at least 2 cameras; got {len(cameras)}")
+    if not 0 <= args.reference < len(cameras):
+        raise ValueError(f"--reference {args.reference} is not a camera index "
+                         f"(0..{len(cameras) - 1})")
 
-    result = self_calibrate(kp.astype(np.float64), sc.astype(np.float64), cameras,
-                            person_height_m=args.height, min_score=args.min_score,
-                            reference=args.reference, frame_id=args.frame_id)
-    save_rig_yaml(result.rig, args.out)
+    people = associate_uncalibrated(kp, sc, cameras,
+                                    CrossViewParams(min_score=args.min_score, fps=fps))
+    result = self_calibrate(people.keypoints, people.scores, cameras,
+                            sample_frames=people.frames, person_height_m=args.height,
+                            min_score=args.min_score, reference=args.reference,
+                            frame_id=args.frame_id, seed=args.seed)
+    write_rig_atomically(result.rig, args.out)
+    checks = result.checks
     print(f"wrote {args.out}: {len(result.rig)} cameras, bundle RMS "
           f"{result.reprojection_rms_px:.2f} px over {result.num_observations} observations, "
-          f"scale {result.scale:.4f} m/unit")
+          f"held-out frames {checks.heldout_px:.1f} px, scale {result.scale:.4f} m/unit, "
+          f"{len(people.frames)} people-frames")
     if reference_rig is not None:
         cmp = compare_rigs(result.rig, reference_rig, args.reference)
         for i, name in enumerate(cmp.names):

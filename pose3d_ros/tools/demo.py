@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluation, _ = write_bag_report(
         out_dir, bag, pred, ref, title=f"pose3d_ros demo: {args.recording} recording",
         notes=notes, per_camera=per_camera, latency_s=latency)
+    assert evaluation is not None  # a reference track was given
     for key, value in evaluation.summary.items():
         print(f"{key:40s} {value}")
     print(f"output bag (rviz2/Foxglove): {out_dir / 'output_bag'}")

@@ -41,22 +41,23 @@ def group_people(candidates: Sequence[np.ndarray], affinities: Sequence[np.ndarr
     n_joints = len(candidates)
     counts = np.array([c.shape[1] for c in candidates])
     edges = []                                   # (score, limb, candidate a, candidate b)
-    for e, (a, b) in enumerate(pairs):
+    for e, (joint_a, joint_b) in enumerate(pairs):
         score = affinities[e]
         if score.size == 0:
             continue
-        ok = ((score > 0) & (candidates[a][2][:, None] > 0) & (candidates[b][2][None, :] > 0))
-        ia, ib = np.nonzero(ok)
-        edges.append(np.stack([score[ia, ib], np.full(ia.size, e), ia, ib], axis=1))
+        ok = ((score > 0) & (candidates[joint_a][2][:, None] > 0)
+              & (candidates[joint_b][2][None, :] > 0))
+        rows, cols = np.nonzero(ok)
+        edges.append(np.stack([score[rows, cols], np.full(rows.size, e), rows, cols], axis=1))
     people: list[np.ndarray] = []                # candidate index per joint type, -1 = none
     if edges:
         table = np.concatenate(edges)
         table = table[np.argsort(-table[:, 0], kind="stable")]
         owner = [np.full(n, -1) for n in counts]
-        for _, e, ia, ib in table:
-            a, b = pairs[int(e)]
-            ia, ib = int(ia), int(ib)
-            pa, pb = owner[a][ia], owner[b][ib]
+        for _, limb, cand_a, cand_b in table:
+            a, b = (int(j) for j in pairs[int(limb)])
+            ia, ib = int(cand_a), int(cand_b)
+            pa, pb = int(owner[a][ia]), int(owner[b][ib])
             if pa == -1 and pb == -1:
                 person = np.full(n_joints, -1)
                 person[a], person[b] = ia, ib
@@ -73,8 +74,8 @@ def group_people(candidates: Sequence[np.ndarray], affinities: Sequence[np.ndarr
                     moved = people[second] >= 0
                     people[first][moved] = people[second][moved]
                     people[second][:] = -1
-                    for j in np.nonzero(moved)[0]:
-                        owner[j][people[first][j]] = first
+                    for moved_joint in np.nonzero(moved)[0]:
+                        owner[int(moved_joint)][people[first][moved_joint]] = first
     chosen = np.array([p for p in people if (p >= 0).sum() >= min_joints],
                       np.intp).reshape(-1, n_joints)                        # (P, J)
     out = np.full((chosen.shape[0], n_joints, 3), np.nan)

@@ -102,7 +102,12 @@ def evaluate_sequence(sequence: MultiViewSequence, params: PipelineParams | None
     if not keep.any():
         raise ValueError(f"actors {list(actors or [])} not in the ground truth "
                          f"(ids {truth.actor_ids.tolist()})")
-    preds, pred_ids, gts, gt_ids, times, counts = [], [], [], [], [], []
+    preds: list[np.ndarray] = []
+    pred_ids: list[np.ndarray] = []
+    gts: list[np.ndarray] = []
+    gt_ids: list[np.ndarray] = []
+    times: list[float] = []
+    counts: list[int] = []
     for f, found in enumerate(sequence.detections):
         found = {name: to_pipeline_layout(d) for name, d in found.items()}
         counts.extend(d.num_people for d in found.values())

@@ -72,7 +72,8 @@ def load_panoptic_calibration(path: Path | str, cameras: Sequence[str] | None = 
     return Rig("world", out)
 
 
-def load_panoptic_ground_truth(directory: Path | str, frames: Sequence[int] | None = None,
+def load_panoptic_ground_truth(directory: Path | str,
+                               frames: Sequence[int] | np.ndarray | None = None,
                                min_confidence: float = MIN_CONFIDENCE
                                ) -> tuple[np.ndarray, GroundTruth]:
     """hdPose3d_stage1_coco19/ -> (frames (F,), GroundTruth in Panoptic-19, metres, up -y).
@@ -81,13 +82,11 @@ def load_panoptic_ground_truth(directory: Path | str, frames: Sequence[int] | No
     if not directory.is_dir():
         raise ValueError(f"{directory}: ground-truth directory not found")
     files = {frame_number(p.name): p for p in directory.glob("body3DScene_*.json")}
-    if frames is None:
-        frames = sorted(files)
-    frames = np.asarray(frames, np.int64)
-    if not frames.size:
+    numbers = np.asarray(sorted(files) if frames is None else frames, np.int64).reshape(-1)
+    if not numbers.size:
         raise ValueError(f"{directory}: no body3DScene_*.json files")
     per_frame = []
-    for f in frames:
+    for f in numbers:
         path = files.get(int(f), directory / f"body3DScene_{int(f):08d}.json")
         bodies = field(read_json(path), "bodies", path)
         people = {}
@@ -98,11 +97,11 @@ def load_panoptic_ground_truth(directory: Path | str, frames: Sequence[int] | No
                 joints[:, 3:] > min_confidence, joints[:, :3] / 100.0, np.nan)
         per_frame.append(people)
     points, ids = stack_people(per_frame, PANOPTIC19.num_joints)
-    return frames, GroundTruth(points, ids, PANOPTIC19, UP)
+    return numbers, GroundTruth(points, ids, PANOPTIC19, UP)
 
 
 def load_panoptic(directory: Path | str, cameras: Sequence[str] | None = None,
-                  frames: Sequence[int] | None = None) -> MultiViewSequence:
+                  frames: Sequence[int] | np.ndarray | None = None) -> MultiViewSequence:
     """A Panoptic sequence directory -> MultiViewSequence without 2D (empty detections; add
     them with detection_files.attach_detections())."""
     directory = Path(directory)
@@ -113,6 +112,6 @@ def load_panoptic(directory: Path | str, cameras: Sequence[str] | None = None,
         raise ValueError(f"{directory}: expected one calibration_<sequence>.json, found "
                          f"{[p.name for p in calibrations]}")
     rig = load_panoptic_calibration(calibrations[0], cameras)
-    frames, truth = load_panoptic_ground_truth(directory / GROUND_TRUTH_DIR, frames)
+    numbers, truth = load_panoptic_ground_truth(directory / GROUND_TRUTH_DIR, frames)
     name = calibrations[0].stem[len("calibration_"):]
-    return MultiViewSequence(name, rig, frames, tuple({} for _ in frames), truth, FPS)
+    return MultiViewSequence(name, rig, numbers, tuple({} for _ in numbers), truth, FPS)

@@ -72,7 +72,7 @@ class MultiViewSequence:
             raise ValueError(f"ground truth has {self.ground_truth.num_frames} frames, the "
                              f"sequence {len(self.frames)}")
 
-    def select(self, frames: Sequence[int]) -> "MultiViewSequence":
+    def select(self, frames: Sequence[int] | np.ndarray) -> "MultiViewSequence":
         """The sub-sequence of the given frame numbers (ValueError naming those missing)."""
         wanted = np.asarray(frames, np.int64).reshape(-1)
         row = {int(f): k for k, f in enumerate(self.frames)}

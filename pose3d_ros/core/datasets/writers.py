@@ -154,7 +154,8 @@ def save_coco_keypoints(path: Path | str, frames: Sequence[int], keypoints: np.n
     """(F, P, 17, 2) COCO-17 pixels and (F, P, 17) scores as a COCO results list
     (image_id = frame, v = score) or, with dataset=True, an annotation file with images
     named by frame and visibility flags 2 / 0."""
-    items, images = [], []
+    items: list[dict] = []
+    images: list[dict] = []
     for frame, kp, sc in zip(frames, keypoints, scores, strict=True):
         image_id = int(frame) if not dataset else len(images) + 1
         images.append({"id": image_id, "file_name": f"{int(frame):08d}.jpg"})

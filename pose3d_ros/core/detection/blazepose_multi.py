@@ -363,8 +363,13 @@ class TwoStageBlazePose:
         self._tracks.clear()
 
     def close(self) -> None:
-        self._detector = self._landmarker = None  # type: ignore[assignment]  # released
+        """Release both models (run after close: RuntimeError) and the tracks."""
+        self._detector = self._landmarker = _closed_runner
         self._tracks.clear()
+
+
+def _closed_runner(batch: np.ndarray) -> list[np.ndarray]:
+    raise RuntimeError("this detector was closed")
 
 
 def _first_of_clusters(iou: np.ndarray, threshold: float) -> list[int]:

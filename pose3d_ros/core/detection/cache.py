@@ -134,10 +134,10 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
                f".npz" for p in videos]
     if use_cache and all(t.is_file() for t in targets):
         return [_load(t) for t in targets]
-    captures = [cv2.VideoCapture(str(p)) for p in paths]
+    captures = [cv2.VideoCapture(str(p)) for p in videos]
     detector = create_detector(detector_name, **options)
-    per_camera: list[list[Detections2D]] = [[] for _ in paths]
-    sizes: list[tuple[int, int]] = [(0, 0)] * len(paths)
+    per_camera: list[list[Detections2D]] = [[] for _ in videos]
+    sizes: list[tuple[int, int]] = [(0, 0)] * len(videos)
     try:
         while max_frames is None or len(per_camera[0]) < max_frames:
             frames = [c.read() for c in captures]

@@ -141,7 +141,7 @@ class YoloPoseDetector:
                             image_size=size)
 
     def close(self) -> None:
-        self.model = None  # type: ignore[assignment]  # released: not used after close()
+        self.model.close()
 
 
 @dataclass
@@ -291,7 +291,8 @@ class _TopDown:
         return results
 
     def close(self) -> None:
-        self.model = self.person_detector = None  # type: ignore[assignment]  # released
+        self.model.close()
+        self.person_detector.model.close()
 
 
 class RTMPoseDetector(_TopDown):

@@ -161,7 +161,13 @@ class OnnxModel:
             return [np.concatenate(p) for p in zip(*parts, strict=True)]
         return self._run(batch)
 
+    def close(self) -> None:
+        """Release the session (its memory, and the GPU's); run() then raises."""
+        self.session = None
+
     def _run(self, batch: np.ndarray) -> list[np.ndarray]:
+        if self.session is None:
+            raise RuntimeError(f"{self.role}: the model was closed")
         feed = np.ascontiguousarray(batch, dtype=self.input_dtype)
         if self.on_gpu:
             binding = self.session.io_binding()

@@ -1,0 +1,159 @@
+"""The checks a self-calibrated rig must pass before anyone uses it.
+
+Bundle adjustment can fit 2D keypoints with a small residual and still be wrong: with people
+mixed up across views it converges to cameras that look away from the scene, points behind
+them (the projection x/z does not see the sign of z) and bones that stretch from frame to
+frame. A solution is therefore judged on what it implies, not on its residual:
+
+* in front: every joint triangulated from >= 2 views must lie in front of every camera that
+  detects it (cheirality), overall and per camera (a camera "behind the people" sees most of
+  its joints at negative depth);
+* consistent scale: a limb of a real body keeps its length; the median over the limbs of the
+  coefficient of variation (std / mean over the samples) of each limb's 3D length must stay
+  small. A wrong geometry stretches limbs as people move;
+* held-out reprojection: whole blocks of frames (`holdout_block` frames, every
+  `holdout_every`-th block) are never used for fitting; they are triangulated with the
+  solution and the median distance between each confident detection and the projection of
+  its joint must stay small.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .camera import Rig
+from .layouts import JointLayout
+from .triangulation import triangulate
+
+
+@dataclass(frozen=True)
+class CheckLimits:
+    """Limits of the self-calibration checks (module docstring).
+
+    min_in_front: share of (joint, detecting camera) pairs with the joint in front of the camera.
+    min_camera_in_front: the same share for each camera alone.
+    max_limb_length_cv: median over limbs of std / mean of the limb's 3D length.
+    max_heldout_px: median held-out reprojection distance (pixels).
+    min_heldout_detections: fewest confident held-out detections for the held-out check.
+    holdout_block, holdout_every: blocks of this many frames; every holdout_every-th block is
+        held out (the last of each cycle).
+    """
+
+    min_in_front: float = 0.97
+    min_camera_in_front: float = 0.9
+    max_limb_length_cv: float = 0.35
+    max_heldout_px: float = 30.0
+    min_heldout_detections: int = 50
+    holdout_block: int = 5
+    holdout_every: int = 4
+
+    def __post_init__(self) -> None:
+        if self.holdout_block < 1 or self.holdout_every < 2:
+            raise ValueError(f"holdout_block must be >= 1 and holdout_every >= 2, got "
+                             f"{self.holdout_block} and {self.holdout_every}")
+
+
+class CalibrationRefusedError(ValueError):
+    """The solution failed its own checks; `result` holds it (never to be saved as a rig)."""
+
+    def __init__(self, message: str, result: object) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class SolutionChecks:
+    """What a solution implies (module docstring).
+
+    in_front_share: share of (joint, detecting camera) pairs in front of the camera.
+    camera_in_front_share: (V,) the same per camera (NaN for a camera that detects nothing
+        triangulated).
+    limb_length_cv: median over the prior limbs of std / mean of their 3D length.
+    heldout_px: median distance (pixels) between held-out detections and their projections.
+    heldout_detections: how many held-out detections that median is over.
+    camera_names: the cameras, in order.
+    """
+
+    in_front_share: float
+    camera_in_front_share: np.ndarray
+    limb_length_cv: float
+    heldout_px: float
+    heldout_detections: int
+    camera_names: tuple[str, ...]
+
+    def failures(self, limits: CheckLimits) -> list[str]:
+        """One sentence per failed check; empty when the solution passes."""
+        out = []
+        if not self.in_front_share >= limits.min_in_front:
+            out.append(f"only {100 * self.in_front_share:.0f} % of the triangulated joints lie "
+                       f"in front of the cameras that see them (need "
+                       f"{100 * limits.min_in_front:.0f} %)")
+        behind = [f"{name} ({100 * share:.0f} %)" for name, share
+                  in zip(self.camera_names, self.camera_in_front_share, strict=True)
+                  if not share >= limits.min_camera_in_front]
+        if behind:
+            out.append("cameras behind the people: " + ", ".join(behind) + " of their joints "
+                       "in front")
+        if not self.limb_length_cv <= limits.max_limb_length_cv:
+            out.append(f"inconsistent scale: limb lengths vary by {100 * self.limb_length_cv:.0f}"
+                       f" % (limit {100 * limits.max_limb_length_cv:.0f} %)")
+        if self.heldout_detections < limits.min_heldout_detections:
+            out.append(f"only {self.heldout_detections} held-out detections to check the "
+                       f"solution (need {limits.min_heldout_detections}): give more frames")
+        elif not self.heldout_px <= limits.max_heldout_px:
+            out.append(f"held-out frames reproject at {self.heldout_px:.1f} px median "
+                       f"(limit {limits.max_heldout_px:.0f} px)")
+        return out
+
+
+def heldout_mask(frames: np.ndarray, limits: CheckLimits) -> np.ndarray:
+    """(N,) frame index of each sample -> (N,) True for samples of held-out blocks."""
+    block = np.asarray(frames) // limits.holdout_block
+    return block % limits.holdout_every == limits.holdout_every - 1
+
+
+def _in_front(rig: Rig, points: np.ndarray, detected: np.ndarray) -> tuple[float, np.ndarray]:
+    """points (M, 3) triangulated, detected (M, V) -> overall and per-camera share in front."""
+    depth = np.stack([cam.to_camera_frame(points)[:, 2] for cam in rig.cameras], axis=1)
+    seen = detected & np.isfinite(depth)
+    front = seen & (depth > 0)
+    per_camera = front.sum(0) / np.where(seen.sum(0) > 0, seen.sum(0), np.nan)
+    overall = float(front.sum() / seen.sum()) if seen.any() else float("nan")
+    return overall, per_camera
+
+
+def limb_length_cv(points: np.ndarray, layout: JointLayout,
+                   limbs: Sequence[tuple[str, str]]) -> float:
+    """Median over `limbs` of std / mean of the limb's length over the samples (N, J, 3)."""
+    cvs = []
+    for a, b in limbs:
+        if a not in layout.joint_names or b not in layout.joint_names:
+            continue
+        d = np.linalg.norm(points[:, layout.index(a)] - points[:, layout.index(b)], axis=-1)
+        d = d[np.isfinite(d)]
+        if d.size >= 5:
+            cvs.append(np.std(d) / np.mean(d))
+    return float(np.median(cvs)) if cvs else float("nan")
+
+
+def check_solution(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, heldout: np.ndarray, *,
+                   layout: JointLayout, min_score: float, outlier_threshold_px: float,
+                   limb_lengths_m: dict[tuple[str, str], float]) -> SolutionChecks:
+    """Checks of a solution on its samples: keypoints (N, V, J, 2) raw pixels, scores
+    (N, V, J), heldout (N,) samples never used for fitting (module docstring)."""
+    res = triangulate(rig.cameras, keypoints, scores, min_score=min_score,
+                      outlier_threshold_px=outlier_threshold_px)
+    n_views = len(rig)
+    detected = (scores >= min_score) & np.isfinite(keypoints[..., 0])          # (N, V, J)
+    points = res.points.reshape(-1, 3)
+    overall, per_camera = _in_front(rig, points, detected.transpose(0, 2, 1).reshape(-1, n_views))
+    cv = limb_length_cv(res.points, layout, list(limb_lengths_m))
+    held_points = res.points[heldout]                                         # (H, J, 3)
+    proj = np.stack([cam.project(held_points) for cam in rig.cameras], axis=1)  # (H, V, J, 2)
+    dist = np.linalg.norm(proj - keypoints[heldout], axis=-1)
+    dist = dist[detected[heldout] & np.isfinite(dist)]
+    return SolutionChecks(overall, per_camera, cv,
+                          float(np.median(dist)) if dist.size else float("nan"), int(dist.size),
+                          tuple(rig.names))
