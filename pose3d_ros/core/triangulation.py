@@ -125,7 +125,7 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
     np.multiply(w2, x, out=coef[..., 1])
     np.multiply(w2, y, out=coef[..., 2])
     coef[..., 3] = w2
-    coef = coef.reshape(coef.shape[:-2] + (4 * coef.shape[-2],))  # explicit: M may be 0
+    coef = coef.reshape(w2.shape[:-1] + (4 * w2.shape[-1],))  # explicit: M may be 0
     quadrics = _view_quadrics(pn) if quadrics is None else quadrics
     ata = coef @ quadrics                                   # (..., 16): A^T A row-major
     points = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)
