@@ -14,16 +14,18 @@ repeated. Each method returns root-relative 3D (H36M-17), which root placement
                     people in 2D for both the windows and the published ids.
 
 One camera cannot tell a small near person from a large far one: the depth follows the size
-of the 3D. A person's size does not change, so each track keeps the median total bone length
-of its recent 3D (TrackBodySizes) and every new skeleton is scaled to it before placement (a
-given body height, body_height_m, fixes the size instead). Frame-to-frame size noise then no
-longer turns into depth jumps and bone-length changes.
+of the 3D. A person's bones do not change length, so each track keeps the median length of
+each bone over its recent 3D (TrackBodySizes) and every new skeleton is rebuilt with those
+lengths (directions kept) before placement (a given body height, body_height_m, then scales
+the whole body to it). Frame-to-frame size noise no longer turns into depth jumps and
+bone-length changes.
 
 Records and frames: MonocularLift.positions (P, 17, 3) metres in the camera's optical frame
 (x right, y down, z forward), confidence (P, 17) in [0, 1].
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -64,34 +66,38 @@ class MonocularMethod(Protocol):
 
 
 class TrackBodySizes:
-    """Per track id: the median total bone length (m) of its last `window` root-relative
-    skeletons; scale() brings each new skeleton to its track's median (uniform scale).
-    Tracks absent for max_age calls are forgotten."""
+    """Per track id: the median length of each bone (m) over its last `window` root-relative
+    skeletons; scale() rebuilds each new skeleton from the pelvis out with every bone's
+    direction kept and its length set to its track's median (a person's bones do not change
+    length, a monocular estimate of them does). Tracks absent for max_age calls are forgotten.
+    """
 
     def __init__(self, window: int = 90, max_age: int = 60) -> None:
         self.window, self.max_age = window, max_age
-        self._totals: dict[int, list[float]] = {}
+        self._lengths: dict[int, list[np.ndarray]] = {}
         self._age: dict[int, int] = {}
 
     def scale(self, relative: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
-        """relative (P, 17, 3) metres H36M-17, track_ids (P,) -> the skeletons rescaled."""
+        """relative (P, 17, 3) metres H36M-17, track_ids (P,) -> the skeletons rebuilt."""
         from .lifting.root_placement import bone_lengths
+        from .mocap_scenes import with_bone_lengths
         for track in list(self._age):
             self._age[track] += 1
             if self._age[track] > self.max_age:
-                del self._age[track], self._totals[track]
-        totals = np.nansum(bone_lengths(relative, H36M17), axis=-1)          # (P,)
-        factors = np.ones(len(totals))
-        for k, (track, total) in enumerate(zip(np.asarray(track_ids).tolist(), totals,
-                                               strict=True)):
-            if not total > 0:
-                continue
-            history = self._totals.setdefault(int(track), [])
-            history.append(float(total))
+                del self._age[track], self._lengths[track]
+        lengths = bone_lengths(relative, H36M17)                             # (P, B)
+        wanted = lengths.copy()
+        for k, track in enumerate(np.asarray(track_ids).tolist()):
+            history = self._lengths.setdefault(int(track), [])
+            history.append(lengths[k])
             del history[:-self.window]
             self._age[int(track)] = 0
-            factors[k] = np.median(history) / total
-        return relative * factors[:, None, None]
+            with warnings.catch_warnings():     # a bone never seen: NaN, replaced below
+                warnings.simplefilter("ignore", RuntimeWarning)
+                median = np.nanmedian(np.stack(history), axis=0)
+            wanted[k] = np.where(np.isfinite(median), median, lengths[k])
+        rebuilt = with_bone_lengths(relative, wanted)
+        return np.where(np.isfinite(rebuilt), rebuilt, relative)
 
 
 def _body_prior(body_height_m: float | None):
@@ -138,8 +144,7 @@ class BlazePoseWorld3D:
                              "monocular_method 'detector_3d' needs a BlazePose back-end")
         from .lifting.runtime import BlazePoseWorldLifter
         relative = BlazePoseWorldLifter().lift_world(detections.world, detections.layout)
-        if self.prior is None:
-            relative = self.sizes.scale(relative, track_ids)
+        relative = self.sizes.scale(relative, track_ids)
         normalised, scores = _h36m_normalised(detections)
         return _place(relative, normalised, scores, self.prior)
 
@@ -165,8 +170,7 @@ class WindowedLifter3D:
         if detections.num_people == 0:
             return MonocularLift.empty()
         relative = self.model.lift(window_xy, window_scores, _IDENTITY_K)
-        if self.prior is None:
-            relative = self.sizes.scale(relative, track_ids)
+        relative = self.sizes.scale(relative, track_ids)
         frame = self.model.window - 1 - self.model.metadata.latency_frames
         return _place(relative, window_xy[:, frame], window_scores[:, frame], self.prior)
 
