@@ -357,11 +357,12 @@ class SkeletonCompleter:
         usable = np.isfinite(xy).all(-1) & (sc >= self.params.min_score)          # (P, V, J)
         one = (usable.sum(1) == 1) & ~measured
         view = usable.argmax(1)                                                   # (P, J)
-        pick = np.take_along_axis(xy, view[:, None, :, None], axis=1)[:, 0]      # (P, J, 2)
+        person, joint = np.arange(shape[0])[:, None], np.arange(shape[1])[None]
+        pick = xy[person, view, joint]                                            # (P, J, 2)
         d = np.concatenate([pick, np.ones(shape + (1,))], -1)
         d /= vector_norm(d)[..., None]
         rays = np.einsum("pjk,pjkl->pjl", d, cameras.rotations[view])             # R^T d
-        score = np.take_along_axis(sc, view[:, None], axis=1)[:, 0]
+        score = sc[person, view, joint]
         return one, cameras.centers[view], rays, np.where(one, score, 0.0)
 
 

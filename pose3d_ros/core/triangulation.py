@@ -150,18 +150,18 @@ def _errors_px(pn: np.ndarray, focal: np.ndarray, points: np.ndarray, xy: np.nda
     pc = (points @ pn[:, :, :3].reshape(-1, 3).T).reshape(points.shape[:-1] + (n_views, 3))
     pc = pc + pn[:, :, 3]
     z = pc[..., 2]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d = pc[..., :2] / z[..., None] - xy
-        err = np.sqrt(d[..., 0] ** 2 + d[..., 1] ** 2) * focal
-    return np.where(z > 1e-6, err, np.inf)
+    front = z > 1e-6
+    d = pc[..., :2] / np.where(front, z, 1.0)[..., None] - xy   # no division by ~0 to silence
+    err = np.sqrt(d[..., 0] ** 2 + d[..., 1] ** 2) * focal
+    return np.where(front, err, np.inf)
 
 
 def _dlt_reweighted(pn, xy, weights, quadrics=None):
     """DLT, then one re-solve with rows divided by the first estimate's depth."""
     points = dlt(pn, xy, weights, quadrics)
     z = _depths(pn, points)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        w2 = np.where(z > 1e-6, weights / z, weights)
+    front = z > 1e-6
+    w2 = np.where(front, weights / np.where(front, z, 1.0), weights)
     w2 = np.where(np.isfinite(w2), w2, weights)
     refined = dlt(pn, xy, w2, quadrics)
     return np.where(np.isfinite(refined), refined, points)
