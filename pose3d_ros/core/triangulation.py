@@ -351,15 +351,16 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics):
     pairs = _view_pairs(n_views)  # (H, 2)
     # two-view DLT for every pair, assembled from the pair's per-view quadrics only
     quad = quadrics.reshape(n_views, 4, 16)[pairs].reshape(len(pairs), 8, 16)
-    xa, xb = xy[:, pairs[:, 0]], xy[:, pairs[:, 1]]  # (M, H, 2)
-    wa, wb = w[:, pairs[:, 0]] ** 2, w[:, pairs[:, 1]] ** 2  # (M, H)
-    coef = np.concatenate([np.stack([wa * (xa ** 2).sum(-1), wa * xa[..., 0], wa * xa[..., 1], wa],
-                                    -1),
-                           np.stack([wb * (xb ** 2).sum(-1), wb * xb[..., 0], wb * xb[..., 1], wb],
-                                    -1)], -1)  # (M, H, 8)
+    xp, wp = xy[:, pairs], w[:, pairs] ** 2                   # (M, H, 2, 2), (M, H, 2)
+    coef = np.empty((m, len(pairs), 2, 4))              # per pair end: the dlt coefficients
+    np.multiply(wp, (xp ** 2).sum(-1), out=coef[..., 0])
+    np.multiply(wp, xp[..., 0], out=coef[..., 1])
+    np.multiply(wp, xp[..., 1], out=coef[..., 2])
+    coef[..., 3] = wp
+    coef = coef.reshape(m, len(pairs), 8)
     ata = np.matmul(coef.transpose(1, 0, 2), quad).transpose(1, 0, 2)   # (M, H, 16)
     cand = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)  # (M, H, 3)
-    both = valid[:, pairs[:, 0]] & valid[:, pairs[:, 1]]
+    both = valid[:, pairs].all(-1)
     cand = np.where(both[..., None], cand, np.nan)
     err = _errors_px(pn, focal, cand, xy[:, None])  # (M, H, V)
     err = np.where(valid[:, None], err, np.nan)
