@@ -27,7 +27,13 @@ import numpy as np
 
 from .camera import CameraModel, Rig
 from .layouts import BLAZEPOSE33, JointLayout
-from .selfcalib_checks import CalibrationRefusedError, CheckLimits, check_solution, heldout_mask
+from .selfcalib_checks import (
+    CalibrationRefusedError,
+    CheckLimits,
+    SolutionChecks,
+    check_solution,
+    heldout_mask,
+)
 from .triangulation import triangulate
 
 log = logging.getLogger(__name__)
@@ -60,7 +66,7 @@ class SelfCalibration:
     num_observations: int
     scale: float
     pair_inliers: dict
-    checks: object | None = None
+    checks: SolutionChecks | None = None
 
 
 def _relative_pose(xa: np.ndarray, xb: np.ndarray, threshold: float):
@@ -141,7 +147,7 @@ def _register(cameras, raw, xy, w, valid, focal, pair_pose, pair_inliers, min_sc
         have = np.all(np.isfinite(pts3d), -1)
         counts = {v: int((have & valid[:, v]).sum()) for v in range(n_views)
                   if v not in registered}
-        best = max(counts, key=counts.get)
+        best = max(counts, key=lambda v: counts[v])
         if counts[best] < 6:
             missing = [cameras[v].name for v in range(n_views) if v not in registered]
             raise ValueError(f"cannot register cameras {missing}: fewer than 6 joints seen by "

@@ -190,10 +190,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                             min_score=args.min_score, reference=args.reference,
                             frame_id=args.frame_id, seed=args.seed)
     write_rig_atomically(result.rig, args.out)
-    checks = result.checks
+    heldout = result.checks.heldout_px if result.checks is not None else float("nan")
     print(f"wrote {args.out}: {len(result.rig)} cameras, bundle RMS "
           f"{result.reprojection_rms_px:.2f} px over {result.num_observations} observations, "
-          f"held-out frames {checks.heldout_px:.1f} px, scale {result.scale:.4f} m/unit, "
+          f"held-out frames {heldout:.1f} px, scale {result.scale:.4f} m/unit, "
           f"{len(people.frames)} people-frames")
     if reference_rig is not None:
         cmp = compare_rigs(result.rig, reference_rig, args.reference)
