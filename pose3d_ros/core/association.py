@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .camera import CameraArrays, CameraModel, cross3
+from .camera import CameraArrays, CameraModel, cross3, vector_norm
 from .triangulation import dlt, rig_quadrics
 from .types import Detections2D
 
@@ -349,7 +349,7 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
     """merge_duplicates() on the groups' 3D points (P, J, 3), members' keypoints (P, J, V, 2)
     and weights (P, J, V); also returns the indices (P_out,) of the groups kept."""
     members = association.members
-    d = np.linalg.norm(points[:, None] - points[None], axis=-1)            # (P, P, J)
+    d = vector_norm(points[:, None] - points[None])            # (P, P, J)
     common = np.isfinite(d)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(common, d, 0.0).sum(-1) / common.sum(-1)
@@ -392,9 +392,9 @@ def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int,
     and the real one. xy (P, J, V, 2), weight (P, J, V) as _gather_stacked gives them."""
     seen = weight > 0
     low, high = _extent(xy, seen[..., None], axis=1)
-    size = np.linalg.norm(high - low, axis=-1)                             # (P, V), NaN unseen
+    size = vector_norm(high - low)                             # (P, V), NaN unseen
     both = seen[:, None] & seen[None]                                      # (P, P, J, V)
-    dist = np.linalg.norm(xy[:, None] - xy[None], axis=-1)                 # (P, P, J, V)
+    dist = vector_norm(xy[:, None] - xy[None])                 # (P, P, J, V)
     count = both.sum(2)                                                    # (P, P, V)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(both, dist, 0.0).sum(2) / count
@@ -477,7 +477,7 @@ def _gather_stacked(stacked: _Stacked, members: np.ndarray, min_score: float
 def _sorted(association: Association) -> Association:
     """People by number of views (descending), then cost (ascending, NaN last)."""
     views = (association.members >= 0).sum(1)
-    order = np.lexsort((np.nan_to_num(association.cost, nan=np.inf), -views))
+    order = np.lexsort((np.where(np.isnan(association.cost), np.inf, association.cost), -views))
     return Association(association.members[order], association.cost[order])
 
 
