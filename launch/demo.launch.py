@@ -5,10 +5,22 @@
       rig_file:=$POSE3D_DATA/demo/single/calibration/Calib.qca.txt
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
+
+from pose3d_ros.ros.launch_args import existing_file
+
+
+def _check_files(context):
+    """Stop before the include when a file is missing, naming this launch file (the included
+    bag_replay.launch.py checks again, under its own name, when launched on its own)."""
+    existing_file(LaunchConfiguration("config").perform(context), "config", "demo.launch.py",
+                  "the node's parameter file")
+    existing_file(LaunchConfiguration("rig_file").perform(context), "rig_file",
+                  "demo.launch.py", "the demo's calibration")
+    return []
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -34,6 +46,7 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),
+        OpaqueFunction(function=_check_files),
         IncludeLaunchDescription(
             PythonLaunchDescriptionSource(PathJoinSubstitution(
                 [share, "launch", "bag_replay.launch.py"])),

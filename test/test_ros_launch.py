@@ -89,6 +89,21 @@ def test_launch_files_check_their_files_at_launch_time(tmp_path):
     assert isinstance(passed["config"], ast.Call) and passed["config"].args[0].value == "config"
 
 
+
+def test_demo_launch_checks_its_files_under_its_own_name_before_the_include():
+    """Found with a real `ros2 launch` (docs/nodes.md): demo.launch.py config:=<missing> stopped
+    with a message naming bag_replay.launch.py, a file the user did not launch. The demo now
+    checks config and rig_file itself, before its include runs."""
+    demo = ast.parse((REPO / "launch" / "demo.launch.py").read_text())
+    description = _calls(demo, "LaunchDescription")[0].args[0]
+    actions = [getattr(a.func, "id", None) for a in description.elts]
+    opaque = [a for a in description.elts if getattr(a.func, "id", None) == "OpaqueFunction"]
+    assert opaque and actions.index("OpaqueFunction") < actions.index("IncludeLaunchDescription")
+    check_name = _keyword(opaque[0], "function").id
+    check = next(f for f in demo.body if isinstance(f, ast.FunctionDef) and f.name == check_name)
+    checked = {(c.args[1].value, c.args[2].value) for c in _calls(check, "existing_file")}
+    assert checked == {("config", "demo.launch.py"), ("rig_file", "demo.launch.py")}
+
 def test_executables_start_the_node_mains():
     for script in sorted((REPO / "bin").iterdir()):
         text = script.read_text()

@@ -109,3 +109,17 @@ def test_two_cameras_with_a_rig_calibration_are_triangulated_and_scored(tmp_path
     assert summary["input frames"] == 3 and summary["frames without output"] == 0
     assert summary["paired frames"] == 3 and summary["detection rate"] == 1.0
     assert summary["MPJPE [m]"] < 0.05            # the node's output vs the same 2 views
+
+
+def test_a_completed_bag_names_its_data_file_after_its_final_folder(tmp_path):
+    """rosbag2 names the data file after the bag folder: staging must not leave the temporary
+    name inside a finished bag (seen with `make_bag --demo single` before the fix)."""
+    target = tmp_path / "demo_bag"
+    with staged_output(target) as partial, bagio.BagWriter(partial, storage="mcap") as bag:
+        bag.add_topic("/chatter_tf", "tf2_msgs/msg/TFMessage")
+        bag.write("/chatter_tf", 1, bagio.tf_message([], 1))
+    files = sorted(p.name for p in target.iterdir())
+    assert files == ["demo_bag.mcap", "metadata.yaml"], files
+    assert "partial" not in (target / "metadata.yaml").read_text()
+    assert list(tmp_path.iterdir()) == [target]
+    assert len(list(bagio.read_messages(target))) == 1

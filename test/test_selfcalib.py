@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate
+from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate, self_calibrate_best_split
 from pose3d_ros.core.synthetic import observe, random_poses, random_rig
 from pose3d_ros.core.triangulation import triangulate
 
@@ -37,3 +37,108 @@ def test_refuses_without_enough_shared_joints():
         self_calibrate(kp, np.ones((3, 2, 17)), rig.cameras)
     with pytest.raises(ValueError, match="keypoints must be"):
         self_calibrate(np.zeros((3, 3, 17, 2)), np.ones((3, 3, 17)), rig.cameras)
+
+
+# ---------------------------------------------------------------- real demo data (cached 2D)
+def _demo(name):
+    from pose3d_ros.core.calibration import load_rig
+    from pose3d_ros.core.data_paths import calibration_path
+    from pose3d_ros.core.demo_2d import load_demo_2d
+
+    return load_demo_2d(name), load_rig(calibration_path(name))
+
+
+def test_two_people_in_view_are_associated_and_calibrated():
+    """The multi-person recording: without association (first detection slot of each camera)
+    the people are mixed across views and the solution is refused; associated by epipolar
+    consistency, the rig is within a few degrees of the shipped Qualisys calibration."""
+    from pose3d_ros.core.crossview import CrossViewParams, associate_uncalibrated
+    from pose3d_ros.core.selfcalib_checks import CalibrationRefusedError
+
+    demo, rig = _demo("multi")
+    kp, sc = demo.keypoints.astype(np.float64), demo.scores.astype(np.float64)
+    with pytest.raises(CalibrationRefusedError, match="inconsistent scale"):
+        self_calibrate(kp[:, :, 0], sc[:, :, 0], rig.cameras)
+    people = associate_uncalibrated(kp, sc, rig.cameras, CrossViewParams(fps=60.0))
+    assert len(people.frames) > 1.5 * kp.shape[0]          # both people, most frames
+    assert np.all(people.camera_coverage > 0.8)
+    result = self_calibrate_best_split(people.keypoints, people.scores, rig.cameras,
+                                       sample_frames=people.frames)
+    cmp = compare_rigs(result.rig, rig)
+    # measured 1.85-2.02 deg (benchmarks/results_multiview.md); the issue's target is 2 deg
+    assert np.nanmax(cmp.rotation_error_deg) < 2.5
+    assert np.nanmax(cmp.translation_direction_error_deg) < 2.5
+    assert result.checks.in_front_share == 1.0
+    assert result.checks.heldout_px < 12.0
+    assert result.checks.limb_length_cv < 0.2
+
+
+def test_calibrate_tool_refuses_corrupted_input_and_writes_nothing(tmp_path, capsys):
+    """cam03's frames in reverse order (a desynchronised camera): the solution fails its
+    checks, the tool prints one line and leaves no file; an existing output is kept."""
+    from pose3d_ros.core.data_paths import calibration_path
+    from pose3d_ros.tools.calibrate import main
+
+    demo, _ = _demo("multi")
+    kp, sc = demo.keypoints.copy(), demo.scores.copy()
+    kp[:, 2], sc[:, 2] = kp[::-1, 2], sc[::-1, 2]
+    source = tmp_path / "2d.npz"
+    np.savez(source, keypoints=kp, scores=sc)
+    out = tmp_path / "rig.yaml"
+    args = ["--keypoints", str(source), "--intrinsics", str(calibration_path("multi")),
+            "--fps", "60", "--out", str(out)]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refused" in err[0], err
+    assert list(tmp_path.iterdir()) == [source]            # no rig, no temporary file left
+    out.write_text("keep me")
+    assert main(args) == 1
+    assert "exists" in capsys.readouterr().err and out.read_text() == "keep me"
+
+
+def test_calibrate_tool_checks_arguments_before_any_detection(tmp_path, capsys):
+    from pose3d_ros.core.data_paths import video_paths
+    from pose3d_ros.tools.calibrate import main
+
+    video = video_paths("single")[0]
+    calib = tmp_path / "none.yaml"
+    out = tmp_path / "rig.yaml"
+    assert main(["--videos", str(video), "--intrinsics", str(calib), "--out", str(out)]) == 1
+    assert "at least 2 cameras" in capsys.readouterr().err
+    assert main(["--videos", str(video), str(video), "--intrinsics", str(calib),
+                 "--out", str(out)]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_people_are_associated_across_uncalibrated_views_synthetic():
+    """Three people, 3 cameras, detections in a random order per camera and frame, one false
+    detection per camera and frame: every sample holds one person's views only."""
+    from pose3d_ros.core.crossview import CrossViewParams, associate_uncalibrated
+
+    rng = np.random.default_rng(5)
+    rig = random_rig(3, rng)
+    poses = random_poses(40, 3, rng)                                   # (F, P, J, 3)
+    obs = observe(rig, poses, rng, noise_px=1.0)                       # (F, P, V, J, 2)
+    kp = np.moveaxis(obs.keypoints, 2, 1)                              # (F, V, P, J, 2)
+    sc = np.moveaxis(obs.scores, 2, 1)
+    truth = np.broadcast_to(np.arange(3), kp.shape[:3]).copy()         # person of each slot
+    for f in range(kp.shape[0]):
+        for v in range(kp.shape[1]):
+            order = rng.permutation(3)
+            kp[f, v], sc[f, v], truth[f, v] = kp[f, v, order], sc[f, v, order], truth[f, v, order]
+    false = rng.uniform([0, 0], [1280, 720], size=kp.shape[:2] + (1, kp.shape[3], 2))
+    kp = np.concatenate([kp, false], axis=2)
+    sc = np.concatenate([sc, np.full(false.shape[:-1], 0.9)], axis=2)
+    people = associate_uncalibrated(kp, sc, rig.cameras, CrossViewParams(fps=30.0))
+    assert len(people.frames) >= 0.9 * 3 * kp.shape[0]
+    # which true person each sample's view holds, from the keypoints themselves
+    for sample, f in zip(people.keypoints, people.frames, strict=True):
+        who = set()
+        for v in range(kp.shape[1]):
+            if np.isfinite(sample[v]).any():
+                slot = np.flatnonzero(np.all(np.isclose(kp[f, v], sample[v], equal_nan=True),
+                                             axis=(-1, -2)))
+                assert slot.size == 1 and slot[0] < 3, "a false detection was associated"
+                who.add(int(truth[f, v, slot[0]]))
+        assert len(who) == 1

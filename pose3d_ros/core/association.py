@@ -4,7 +4,7 @@
    mean, over the joints both detections see, of the 3D distance between the two viewing rays
    (metres; the common perpendicular of two skew lines). Joint pairs whose closest points lie
    behind a camera count as the full `max_ray_distance_m`. Vectorised over detections x joints
-   per camera pair.
+   per camera pair (core.ray_affinity).
 2. Global matching: agglomerative clustering of detections over all cameras. Candidate merges
    are taken cheapest first; two clusters merge only if they share no camera (one detection
    per camera per person) and the complete linkage (largest affinity over all detection pairs
@@ -31,7 +31,13 @@ from typing import Sequence
 
 import numpy as np
 
-from .camera import CameraArrays, CameraModel, cross3
+from .camera import CameraArrays, CameraModel, vector_norm
+from .ray_affinity import (  # noqa: F401  (ray_distances, affinity_matrix: public here too)
+    StackedDetections,
+    affinity_matrix,
+    ray_affinity,
+    ray_distances,
+)
 from .triangulation import dlt, rig_quadrics
 from .types import Detections2D
 
@@ -50,112 +56,6 @@ class Association:
     @property
     def num_people(self) -> int:
         return int(self.members.shape[0])
-
-
-def ray_distances(center_a: np.ndarray, rays_a: np.ndarray, center_b: np.ndarray,
-                  rays_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distances between viewing rays of corresponding joints, element by element.
-
-    center_a, center_b: (..., 3) ray origins (camera centres) in the rig frame, metres;
-    rays_a, rays_b: (..., J, 3) unit rays (CameraModel.pixel_rays); leading dimensions
-    broadcast. Returns (dist, in_front): (..., J) metres, NaN where either ray is NaN; in_front
-    tells whether the closest points of the two rays lie in front of both cameras.
-    """
-    baseline = (np.asarray(center_b) - np.asarray(center_a))[..., None, :]  # (..., 1, 3)
-    cross = cross3(rays_a, rays_b)
-    norm = np.sqrt(np.einsum("...i,...i->...", cross, cross))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dist = np.abs(np.einsum("...i,...i->...", cross, baseline)) / norm
-        # closest-point parameters s (along rays_a from a) and u (along rays_b from b)
-        ab = np.einsum("...i,...i->...", rays_a, rays_b)
-        a_base = np.einsum("...i,...i->...", rays_a, baseline)
-        b_base = np.einsum("...i,...i->...", rays_b, baseline)
-        denom = 1 - ab ** 2
-        s = (a_base - ab * b_base) / denom
-        u = (ab * a_base - b_base) / denom
-    parallel = norm < 1e-9  # nearly parallel rays: distance from centre b to ray a
-    if np.any(parallel):
-        perp = cross3(rays_a, baseline)
-        dist = np.where(parallel, np.sqrt(np.einsum("...i,...i->...", perp, perp)), dist)
-    return dist, (s > 0) & (u > 0)
-
-
-def affinity_matrix(cameras: Sequence[CameraModel], detections: Sequence[Detections2D], *,
-                    min_score: float = 0.3, min_joints: int = 3,
-                    max_ray_distance_m: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
-    """Pairwise mean ray distance between all detections of all cameras.
-
-    Per joint the distance is clipped at 2 x max_ray_distance_m (and set to that where the
-    rays meet behind a camera), so one wild joint cannot dominate the mean.
-    Returns (dist, camera_of): dist (N, N) metres (inf where no affinity: same camera, fewer
-    than min_joints shared joints), camera_of (N,) camera index of each detection, with the
-    N detections ordered camera by camera.
-    """
-    normalized = [cam.undistort(np.asarray(det.keypoints, np.float64))
-                  for cam, det in zip(cameras, detections, strict=True)]
-    return _affinity(CameraArrays.from_cameras(cameras), normalized,
-                     [det.scores for det in detections], min_score=min_score,
-                     min_joints=min_joints, max_ray_distance_m=max_ray_distance_m)
-
-
-@dataclass(frozen=True)
-class _Stacked:
-    """All cameras' detections of one frame, camera by camera: xy (N, J, 2) normalised
-    coordinates, score (N, J), camera_of (N,) camera index, local (N,) index within the
-    camera, offset (V,) row of each camera's first detection."""
-
-    xy: np.ndarray
-    score: np.ndarray
-    camera_of: np.ndarray
-    local: np.ndarray
-    offset: np.ndarray
-
-    @classmethod
-    def of(cls, normalized: Sequence[np.ndarray], scores: Sequence[np.ndarray]) -> "_Stacked":
-        counts = np.array([int(k.shape[0]) for k in normalized], int)
-        camera_of = np.repeat(np.arange(len(counts)), counts)
-        offset = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
-        n_joints = normalized[0].shape[1] if len(normalized) else 0
-        if camera_of.size:
-            xy = np.concatenate(normalized).astype(np.float64, copy=False)
-            score = np.concatenate(scores).astype(np.float64, copy=False)
-        else:
-            xy, score = np.zeros((0, n_joints, 2)), np.zeros((0, n_joints))
-        return cls(xy, score, camera_of, np.arange(camera_of.size) - offset[camera_of]
-                   if camera_of.size else np.zeros(0, int), offset)
-
-
-def _affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
-              scores: Sequence[np.ndarray], *, min_score: float, min_joints: int,
-              max_ray_distance_m: float, stacked: _Stacked | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """affinity_matrix() on undistorted normalised keypoints (per camera (P_v, J, 2)), for
-    all pairs of detections of all cameras in one batched computation (`stacked`: the same
-    keypoints already stacked, when the caller has them)."""
-    stacked = _Stacked.of(normalized, scores) if stacked is None else stacked
-    camera_of = stacked.camera_of
-    n = int(camera_of.size)
-    if n == 0:
-        return np.full((0, 0), np.inf), camera_of
-    xy, score = stacked.xy, stacked.score                                # (N, J, 2), (N, J)
-    rays = arrays.rays(xy, camera_of)                                    # (N, J, 3)
-    weight = np.where(np.isfinite(xy[..., 0]) & (score >= min_score), score, 0.0)
-    # every pair of detections of two different cameras, first index in the lower camera
-    first, second = np.nonzero(camera_of[:, None] < camera_of[None])
-    centers = arrays.centers
-    d, front = ray_distances(centers[camera_of[first]], rays[first],
-                             centers[camera_of[second]], rays[second])   # (K, J)
-    cap = 2.0 * max_ray_distance_m
-    w = np.minimum(weight[first], weight[second])
-    w = np.where(np.isfinite(d), w, 0.0)
-    d = np.where(front & np.isfinite(d), np.minimum(d, cap), cap)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pair_mean = (w * d).sum(-1) / w.sum(-1)
-    pair_mean = np.where((w > 0).sum(-1) >= min_joints, pair_mean, np.inf)
-    mean = np.full((n, n), np.inf)
-    mean[first, second] = pair_mean
-    mean[second, first] = pair_mean
-    return mean, camera_of
 
 
 def associate(cameras: Sequence[CameraModel], detections: Sequence[Detections2D], *,
@@ -217,8 +117,8 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
         raise ValueError(f"{arrays.num_cameras} cameras, {len(normalized)} keypoint sets and "
                          f"{len(scores)} score sets")
     n_views = arrays.num_cameras
-    stacked = _Stacked.of(normalized, scores)
-    dist, camera_of = _affinity(arrays, normalized, scores, min_score=min_score,
+    stacked = StackedDetections.of(normalized, scores)
+    dist, camera_of = ray_affinity(arrays, normalized, scores, min_score=min_score,
                                 min_joints=min_joints, max_ray_distance_m=max_ray_distance_m,
                                 stacked=stacked)
     n = dist.shape[0]
@@ -338,7 +238,7 @@ def merge_duplicates(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     whose 3D bodies are apart are a duplicate and its original: the weaker group is dropped
     whole (its other members, e.g. a false detection it was matched with, join nothing).
     """
-    xy, weight = _gather_stacked(_Stacked.of(normalized, scores), association.members,
+    xy, weight = _gather_stacked(StackedDetections.of(normalized, scores), association.members,
                                  min_score)
     points = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))    # (P, J, 3)
     return _merge(association, points, xy, weight, merge_distance_m, min_joints)[0]
@@ -349,7 +249,7 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
     """merge_duplicates() on the groups' 3D points (P, J, 3), members' keypoints (P, J, V, 2)
     and weights (P, J, V); also returns the indices (P_out,) of the groups kept."""
     members = association.members
-    d = np.linalg.norm(points[:, None] - points[None], axis=-1)            # (P, P, J)
+    d = vector_norm(points[:, None] - points[None])            # (P, P, J)
     common = np.isfinite(d)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(common, d, 0.0).sum(-1) / common.sum(-1)
@@ -392,9 +292,9 @@ def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int,
     and the real one. xy (P, J, V, 2), weight (P, J, V) as _gather_stacked gives them."""
     seen = weight > 0
     low, high = _extent(xy, seen[..., None], axis=1)
-    size = np.linalg.norm(high - low, axis=-1)                             # (P, V), NaN unseen
+    size = vector_norm(high - low)                             # (P, V), NaN unseen
     both = seen[:, None] & seen[None]                                      # (P, P, J, V)
-    dist = np.linalg.norm(xy[:, None] - xy[None], axis=-1)                 # (P, P, J, V)
+    dist = vector_norm(xy[:, None] - xy[None])                 # (P, P, J, V)
     count = both.sum(2)                                                    # (P, P, V)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(both, dist, 0.0).sum(2) / count
@@ -417,11 +317,11 @@ def unexplained_absences(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     if arrays.bounds is None:
         raise ValueError("unexplained_absences needs the cameras' image bounds "
                          "(CameraArrays.from_cameras sets them)")
-    return _unexplained(arrays, _Stacked.of(normalized, [np.zeros(np.shape(k)[:2])
+    return _unexplained(arrays, StackedDetections.of(normalized, [np.zeros(np.shape(k)[:2])
                                                          for k in normalized]), members, points)
 
 
-def _unexplained(arrays: CameraArrays, stacked: _Stacked, members: np.ndarray,
+def _unexplained(arrays: CameraArrays, stacked: StackedDetections, members: np.ndarray,
                  points: np.ndarray) -> np.ndarray:
     """unexplained_absences() on the frame's stacked detections."""
     assert arrays.bounds is not None
@@ -455,7 +355,7 @@ def _extent(values: np.ndarray, mask: np.ndarray, axis: int) -> tuple[np.ndarray
     return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
 
 
-def _gather_stacked(stacked: _Stacked, members: np.ndarray, min_score: float
+def _gather_stacked(stacked: StackedDetections, members: np.ndarray, min_score: float
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Members' normalised keypoints (P, J, V, 2) and DLT weights (P, J, V) (score where the
     keypoint is finite and the score >= min_score, else 0), all cameras in one gather from
@@ -477,7 +377,7 @@ def _gather_stacked(stacked: _Stacked, members: np.ndarray, min_score: float
 def _sorted(association: Association) -> Association:
     """People by number of views (descending), then cost (ascending, NaN last)."""
     views = (association.members >= 0).sum(1)
-    order = np.lexsort((np.nan_to_num(association.cost, nan=np.inf), -views))
+    order = np.lexsort((np.where(np.isnan(association.cost), np.inf, association.cost), -views))
     return Association(association.members[order], association.cost[order])
 
 

@@ -14,7 +14,7 @@ Everything is vectorised over arbitrary leading dimensions; NaN in gives NaN out
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -33,6 +33,12 @@ def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cross product over the last axis (size 3, broadcasting); cheaper than np.cross on the
     small arrays of the per-frame hot paths."""
     return a[..., NEXT_AXIS] * b[..., PREV_AXIS] - a[..., PREV_AXIS] * b[..., NEXT_AXIS]
+
+
+def vector_norm(v: np.ndarray) -> np.ndarray:
+    """Euclidean norm over the last axis, (..., D) -> (...): the same sum of squares as
+    np.linalg.norm(v, axis=-1) without its dispatch, for the small arrays of the hot paths."""
+    return np.sqrt((v * v).sum(-1))
 
 
 def _as_f64(values, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -426,6 +432,15 @@ class Rig:
         return np.stack([c.project(pts) for c in self.cameras], axis=-3 if pts.ndim >= 2 else 0)
 
 
+@lru_cache(maxsize=64)
+def _inverse_focal(intrinsics: bytes) -> np.ndarray:
+    """inv(K[:2, :2]).T of a 3x3 float64 K given as bytes (a camera constant, cached)."""
+    K = np.frombuffer(intrinsics, np.float64).reshape(3, 3)
+    inverse = np.linalg.inv(K[:2, :2]).T
+    inverse.flags.writeable = False
+    return inverse
+
+
 def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
     """Raw pixels (..., 2) -> undistorted normalised coordinates (..., 2), NaN kept.
 
@@ -445,7 +460,8 @@ def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
     if camera.K[0, 1] != 0:
         return camera.undistort(pixels)       # OpenCV's undistortPoints ignores skew
     if not np.any(camera.dist):
-        flat = (points.reshape(-1, 2) - camera.K[:2, 2]) @ np.linalg.inv(camera.K[:2, :2]).T
+        flat = (points.reshape(-1, 2) - camera.K[:2, 2]) @ _inverse_focal(
+            np.asarray(camera.K, np.float64).tobytes())
     elif camera.distortion_model == "equidistant":
         coeffs = np.zeros(4)
         coeffs[:camera.dist.size] = camera.dist[:4]

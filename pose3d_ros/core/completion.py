@@ -30,9 +30,10 @@ when some joint was triangulated from at least `min_views_new` views; one seen b
 for a second frame (temporal confirmation: two false detections that happen to agree in two
 cameras rarely agree again in the next frame).
 
-Plausibility: a person is published only when at least `min_measured_bones` of its long bones
-(>= 0.15 m on the canonical body: limbs, torso sides, shoulder and hip widths) were measured
-with both ends triangulated, its scale (median measured / canonical ratio) is within
+Plausibility (plausibility.check_bones, the package's one bone-length check, with the limits
+of `bone_check`): a person is published only when at least `min_measured_bones` of its long
+bones (>= 0.15 m on the canonical body: limbs, torso sides, shoulder and hip widths) were
+measured with both ends triangulated, its scale (median measured / canonical ratio) is within
 `scale_range`, and at most `max_bad_bone_share` of those bones are outside `bone_ratio_range`
 of the canonical bone at that scale. Association errors (two people's views mixed, a false
 detection matched with a real one) give such bodies.
@@ -45,11 +46,10 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .camera import CameraArrays
+from .camera import CameraArrays, vector_norm
 from .layouts import JointLayout
-from .synthetic import canonical_pose
+from .plausibility import CANONICAL_HEIGHT_M, PlausibilityParams, check_bones, reference_body
 
-_FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
 _LONG_BONE_M = 0.15
 TEMPLATE_FIT_M = 0.12
 # learned bone lengths are kept within this factor of the canonical bone at the body's scale
@@ -98,6 +98,17 @@ class CompletionParams:
                 and 0 < self.bone_ratio_range[0] < 1 < self.bone_ratio_range[1]):
             raise ValueError(f"bad ranges {self.scale_range}, {self.bone_ratio_range}")
 
+    @property
+    def bone_check(self) -> PlausibilityParams:
+        """The plausibility limits above as plausibility.check_bones takes them."""
+        return PlausibilityParams(
+            min_height_m=self.scale_range[0] * CANONICAL_HEIGHT_M,
+            max_height_m=self.scale_range[1] * CANONICAL_HEIGHT_M,
+            min_bone_ratio=self.bone_ratio_range[0], max_bone_ratio=self.bone_ratio_range[1],
+            max_bad_bone_share=self.max_bad_bone_share, max_asymmetry=np.inf, min_joints=0,
+            min_measured_bones=self.min_measured_bones, scale_from="median",
+            min_canonical_bone_m=_LONG_BONE_M, check_face_bones=True, reference="canonical")
+
 
 @dataclass(frozen=True)
 class Completion:
@@ -121,14 +132,13 @@ class Completion:
 
 @dataclass(frozen=True, eq=False)
 class _Body:
-    """Per-layout constants: template (J, 3), bones (B, 2), canonical lengths (B,), long (B,)
-    bool, tree parent (J,) (-1 root), bone of the joint-parent edge (J,), depth (J,), face (J,)
+    """Per-layout constants: template (J, 3), bones (B, 2), canonical lengths (B,), tree
+    parent (J,) (-1 root), bone of the joint-parent edge (J,), depth (J,), face (J,)
     bool, shoulders (2,)."""
 
     template: np.ndarray
     bones: np.ndarray
     lengths: np.ndarray
-    long: np.ndarray
     parent: np.ndarray
     edge: np.ndarray
     depth: np.ndarray
@@ -139,9 +149,8 @@ class _Body:
 
 @lru_cache(maxsize=8)
 def _body(layout: JointLayout) -> _Body:
-    template = canonical_pose(layout)
-    bones = layout.bones_array
-    lengths = np.linalg.norm(template[bones[:, 0]] - template[bones[:, 1]], axis=-1)
+    ref = reference_body(layout)
+    template, bones, lengths, face = ref.template, ref.bones, ref.lengths, ref.face
     n = layout.num_joints
     parent, edge, depth = np.full(n, -1), np.full(n, -1), np.full(n, -1)
     root = layout.index("left_hip")
@@ -156,12 +165,11 @@ def _body(layout: JointLayout) -> _Body:
                     depth[k], parent[k], edge[k] = depth[j] + 1, j, b
                     nxt.append(k)
         frontier = nxt
-    face = np.array([any(w in name for w in _FACE_WORDS) for name in layout.joint_names])
     shoulders = layout.indices(["left_shoulder", "right_shoulder"])
     incidence = np.zeros((2, len(bones), n))           # bone b has joint j at end 0 / end 1
     incidence[0, np.arange(len(bones)), bones[:, 0]] = 1.0
     incidence[1, np.arange(len(bones)), bones[:, 1]] = 1.0
-    return _Body(template, bones, lengths, lengths >= _LONG_BONE_M, parent, edge, depth, face,
+    return _Body(template, bones, lengths, parent, edge, depth, face,
                  shoulders, incidence)
 
 
@@ -171,6 +179,7 @@ class SkeletonCompleter:
 
     def __init__(self, params: CompletionParams | None = None) -> None:
         self.params = params or CompletionParams()
+        self._bone_check = self.params.bone_check
         self.reset()
 
     def reset(self) -> None:
@@ -208,18 +217,8 @@ class SkeletonCompleter:
         self._forget(stamp)
         n_people = pts.shape[0]
         measured = np.asarray(np.isfinite(pts).all(-1))
-        a, b = body.bones[:, 0], body.bones[:, 1]
-        now = np.linalg.norm(pts[:, a] - pts[:, b], axis=-1)                      # (P, B)
-        ratio = now / body.lengths
-        long_now = np.where(body.long, ratio, np.nan)
-        n_long = np.isfinite(long_now).sum(1)
-        scale = _nanmedian_rows(long_now, n_long)
-        with np.errstate(invalid="ignore"):
-            rel = long_now / scale[:, None]
-            bad = ((rel < p.bone_ratio_range[0]) | (rel > p.bone_ratio_range[1])).sum(1)
-        plausible = ((n_long >= p.min_measured_bones) & (scale >= p.scale_range[0])
-                     & (scale <= p.scale_range[1])
-                     & (bad <= p.max_bad_bone_share * np.maximum(n_long, 1)))
+        bones = check_bones(pts, layout, self._bone_check)
+        now, scale, plausible = bones.lengths, bones.scale, bones.plausible         # (P, B)
 
         slot = self._match(pts, ids, n_people)                                    # (P,) or -1
         known_slot = slot >= 0
@@ -249,7 +248,7 @@ class SkeletonCompleter:
         # motion prediction: each limb keeps its last direction from its parent
         last_dir = last - last[:, parent]
         with np.errstate(invalid="ignore", divide="ignore"):
-            last_dir /= np.linalg.norm(last_dir, axis=-1, keepdims=True)
+            last_dir /= vector_norm(last_dir)[..., None]
         recent = np.isfinite(last_dir).all(-1) & (age <= p.motion_max_age_s)
         fillable = (body.parent >= 0)[None] & (one_view | (recent & ~body.face[None]))
         while True:                       # outwards from the known joints, one link per pass
@@ -301,7 +300,7 @@ class SkeletonCompleter:
             return slot
         now = _masked_mean(pts, np.asarray(np.isfinite(pts).all(-1)))
         before = _masked_mean(self._last, np.asarray(np.isfinite(self._last).all(-1)))
-        dist = np.linalg.norm(now[:, None] - before[None], axis=-1)
+        dist = vector_norm(now[:, None] - before[None])
         cost = np.where(np.isfinite(dist) & (dist <= self.params.match_distance_m), dist, 1e6)
         rows, cols = linear_sum_assignment(cost)
         ok = cost[rows, cols] < 1e6
@@ -358,22 +357,13 @@ class SkeletonCompleter:
         usable = np.isfinite(xy).all(-1) & (sc >= self.params.min_score)          # (P, V, J)
         one = (usable.sum(1) == 1) & ~measured
         view = usable.argmax(1)                                                   # (P, J)
-        pick = np.take_along_axis(xy, view[:, None, :, None], axis=1)[:, 0]      # (P, J, 2)
+        person, joint = np.arange(shape[0])[:, None], np.arange(shape[1])[None]
+        pick = xy[person, view, joint]                                            # (P, J, 2)
         d = np.concatenate([pick, np.ones(shape + (1,))], -1)
-        d /= np.linalg.norm(d, axis=-1, keepdims=True)
+        d /= vector_norm(d)[..., None]
         rays = np.einsum("pjk,pjkl->pjl", d, cameras.rotations[view])             # R^T d
-        score = np.take_along_axis(sc, view[:, None], axis=1)[:, 0]
+        score = sc[person, view, joint]
         return one, cameras.centers[view], rays, np.where(one, score, 0.0)
-
-
-def _nanmedian_rows(values: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Median of the finite values of each row of (P, B), `count` (P,) of them; NaN if none
-    (a sort instead of np.nanmedian, which is slow on small arrays)."""
-    ordered = np.sort(np.where(np.isfinite(values), values, np.inf), axis=1)
-    rows = np.arange(values.shape[0])
-    low = ordered[rows, np.maximum((count - 1) // 2, 0)]
-    high = ordered[rows, np.maximum(count // 2, 0)]
-    return np.where(count > 0, 0.5 * (low + high), np.nan)
 
 
 def _masked_mean(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -410,8 +400,8 @@ def _bone_misfit(candidate: np.ndarray, known: np.ndarray, expected: np.ndarray,
     """Sum over each joint's bones to known joints of (length - expected)^2: candidate
     positions (P, J, 3), known (P, J, 3) NaN where unknown, expected (P, B) -> (P, J)."""
     a, b = body.bones[:, 0], body.bones[:, 1]
-    from_a = np.linalg.norm(candidate[:, a] - known[:, b], axis=-1) - expected      # (P, B)
-    from_b = np.linalg.norm(candidate[:, b] - known[:, a], axis=-1) - expected
+    from_a = vector_norm(candidate[:, a] - known[:, b]) - expected      # (P, B)
+    from_b = vector_norm(candidate[:, b] - known[:, a]) - expected
     return (np.nan_to_num(from_a ** 2) @ body.incidence[0]
             + np.nan_to_num(from_b ** 2) @ body.incidence[1])
 
@@ -425,7 +415,7 @@ def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,
     body_fit = _rigid_fit(template, points, body_known)
     # limbs from the standing template only for a body that stands like it (known joints
     # within TEMPLATE_FIT_M RMS): a crawling or lying person's legs are not guessed
-    residual = np.where(body_known, np.linalg.norm(body_fit - points, axis=-1), 0.0)
+    residual = np.where(body_known, vector_norm(body_fit - points), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         rms = np.sqrt((residual ** 2).sum(1) / body_known.sum(1))
     body_fit = np.where((rms <= TEMPLATE_FIT_M)[:, None, None], body_fit, np.nan)

@@ -6,9 +6,8 @@ rig). What is known: intrinsics, and that the same person seen by two cameras gi
 correspondences (frames x joints) obeying ONE essential matrix per camera pair, while two
 different people moving independently do not. Steps:
 
-1. Per-camera 2D tracks (tracking.SkeletonTracker, which is unit-agnostic: it is given pixels
-   with a zero third coordinate, so its gates read in pixels and pixels per second). Tracks
-   only propose geometry; they may mix people where people overlap in an image.
+1. Per-camera 2D tracks (tracking.ImageTracker). Tracks only propose geometry; they may mix
+   people where people overlap in an image.
 2. For every camera pair, the track pairs sharing the most confident joints each propose an
    essential matrix (RANSAC, OpenCV; RANSAC tolerates a track that is partly someone else).
    A proposal is scored on every frame: the detections of the two cameras are matched
@@ -32,13 +31,14 @@ from typing import Sequence
 import numpy as np
 
 from .camera import CameraModel
-from .tracking import SkeletonTracker, TrackerParams
+from .tracking import ImageTracker, ImageTrackerParams
 
 
 @dataclass(frozen=True)
 class CrossViewParams:
     """min_score: joints below this confidence are not used.
-    track_gate_px: the 2D tracker's gate on the mean joint distance between frames (pixels).
+    track_gate: the 2D tracker's gate on the mean joint distance between frames, relative to
+        the person's size in the image.
     fps: frame rate of the recording (the tracker's clock).
     min_shared_joints: fewest joint correspondences for a track pair to propose an essential
         matrix; max_proposals: the track pairs with the most correspondences propose, at most
@@ -51,7 +51,7 @@ class CrossViewParams:
     """
 
     min_score: float = 0.5
-    track_gate_px: float = 100.0
+    track_gate: float = 0.3
     fps: float = 30.0
     min_shared_joints: int = 60
     min_detection_joints: int = 8
@@ -84,6 +84,9 @@ class CrossViewPeople:
     frames: (N,) frame index of each sample.
     track_ids: (F, V, P) per-camera 2D track of every input detection, -1 where none.
     pairs: the geometry of every camera pair that shares people.
+    camera_coverage: (V,) share of each camera's detections (those with enough confident
+        joints to be compared) that ended up in a sample: a camera whose people the others do
+        not explain is not calibrated by them.
     """
 
     keypoints: np.ndarray
@@ -91,23 +94,21 @@ class CrossViewPeople:
     frames: np.ndarray
     track_ids: np.ndarray
     pairs: tuple[PairGeometry, ...]
+    camera_coverage: np.ndarray
 
 
 def track_people_2d(keypoints: np.ndarray, params: CrossViewParams) -> np.ndarray:
-    """Per-camera 2D tracks: keypoints (F, V, P, J, 2) pixels, NaN where absent ->
-    track ids (F, V, P), -1 for absent detections; ids are per camera, from 0."""
+    """Per-camera 2D tracks (tracking.ImageTracker): keypoints (F, V, P, J, 2) pixels, NaN
+    where absent -> track ids (F, V, P), -1 for absent detections; ids are per camera."""
     n_frames, n_views, n_people = keypoints.shape[:3]
     ids = np.full((n_frames, n_views, n_people), -1, np.int64)
-    tracker_params = TrackerParams(max_distance_m=params.track_gate_px,
-                                   gate_growth_mps=params.track_gate_px,
-                                   reid_window_s=1.0, max_prediction_s=0.2)
+    tracker_params = ImageTrackerParams(max_distance=params.track_gate, min_hits=1)
     for v in range(n_views):
-        tracker = SkeletonTracker(tracker_params)
+        tracker = ImageTracker(tracker_params)
         for f in range(n_frames):
             present = np.flatnonzero(np.isfinite(keypoints[f, v, :, :, 0]).any(-1))
-            pixels = keypoints[f, v, present].astype(np.float64)              # (p, J, 2)
-            flat = np.concatenate([pixels, np.zeros(pixels.shape[:-1] + (1,))], -1)
-            ids[f, v, present] = tracker.update(flat, f / params.fps) - 1
+            track, _ = tracker.update(keypoints[f, v, present], f / params.fps)
+            ids[f, v, present] = track
     return ids
 
 
@@ -277,9 +278,11 @@ def associate_uncalibrated(keypoints: np.ndarray, scores: np.ndarray,
                          f">= {params.min_shared_joints} confident joints in common")
     n_frames, _, n_slots, n_joints = sc.shape
     samples_kp, samples_sc, frames = [], [], []
+    grouped = np.zeros((n_frames, n_views, n_slots), bool)
     for f in range(n_frames):
         costs = {p.cameras: p.costs[f] for p in pairs}
         for group in _group_frame(costs, n_views, n_slots, params.max_epipolar_px):
+            grouped[f, list(group), list(group.values())] = True
             sample_kp = np.full((n_views, n_joints, 2), np.nan)
             sample_sc = np.zeros((n_views, n_joints))
             for v, slot in group.items():
@@ -289,5 +292,7 @@ def associate_uncalibrated(keypoints: np.ndarray, scores: np.ndarray,
             frames.append(f)
     if not frames:
         raise ValueError("no person is seen consistently by two cameras in any frame")
+    comparable = ok.sum(-1) >= params.min_detection_joints                  # (F, V, P)
+    coverage = (grouped & comparable).sum((0, 2)) / np.maximum(comparable.sum((0, 2)), 1)
     return CrossViewPeople(np.stack(samples_kp), np.stack(samples_sc), np.array(frames), ids,
-                           tuple(pairs))
+                           tuple(pairs), coverage)

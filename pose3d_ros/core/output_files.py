@@ -43,23 +43,28 @@ def _remove(path: Path) -> None:
 @contextlib.contextmanager
 def staged_output(path: Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `path` (same file system); on success move it to `path`
-    (replacing what is there only if overwrite), on failure delete it."""
+    (replacing what is there only if overwrite), on failure delete it.
+
+    The temporary path keeps the destination's own name inside a hidden staging folder
+    (`.<name>.partial-<pid>/<name>`): writers that name their contents after the path (a
+    rosbag2 folder names its data file <folder>.db3 / .mcap) then produce the final names."""
     path = Path(path)
     refuse_existing(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    _remove(temporary)
+    staging = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    _remove(staging)
+    staging.mkdir()
+    temporary = staging / path.name
     try:
         yield temporary
-    except BaseException:
-        _remove(temporary)
-        raise
-    if not temporary.exists():
-        return
-    if path.exists():
-        refuse_existing(path, overwrite)           # appeared meanwhile: still honour the rule
-        _remove(path)
-    os.replace(temporary, path)
+        if not temporary.exists():
+            return
+        if path.exists():
+            refuse_existing(path, overwrite)       # appeared meanwhile: still honour the rule
+            _remove(path)
+        os.replace(temporary, path)
+    finally:
+        _remove(staging)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,44 +1,66 @@
 """Is a 3D skeleton a human body? Bone-length checks that keep impossible people unpublished.
 
-A monocular back-end can place a "person" into glare or a pattern: a body 0.9 m tall at the
-wrong depth, arms longer than legs, one thigh twice the other. The checks here compare each
-bone with the anthropometric proportions of root_placement.BodySizePrior at the body's own
-height (estimated from the bones it has), so they hold at any metric scale a lifter gives:
+The one home of bone-length plausibility for every back-end and layout: the one-camera path
+(pipeline, monocular lifter output in H36M-17) and the multi-view path (completion, any
+layout) call `check_bones` with their own `PlausibilityParams`.
 
-  * the estimated standing height lies in [min_height_m, max_height_m];
-  * every known limb and torso bone is within [min_bone_ratio, max_bone_ratio] of its
-    expected length (face bones, whose joints are approximations, are not checked);
+A monocular back-end can place a "person" into glare or a pattern (a body 0.9 m tall at the
+wrong depth, arms longer than legs, one thigh twice the other); a multi-view association error
+(two people's views mixed, a false detection matched with a real one) gives bones metres long.
+Each bone is compared with the same bone of a reference body of CANONICAL_HEIGHT_M at the
+body's own scale, estimated from the bones it has, so the checks hold at any metric scale.
+The reference: "proportions" (the default, the one-camera path's) = the anthropometric
+proportions of lifting.root_placement.BodySizePrior (H36M-17 and the layouts it has
+proportions for); "canonical" (the multi-view path's, any layout) = the layout's canonical
+body (synthetic.canonical_pose). The checks:
+
+  * scale: "total" = summed known bone lengths / summed canonical lengths of those bones, or
+    "median" = median of the checked bones' length ratios; as a standing height
+    (scale x CANONICAL_HEIGHT_M) within [min_height_m, max_height_m];
+  * checked bones: canonical length >= min_canonical_bone_m, face bones (joints whose names
+    say nose / eye / ear / mouth / head: approximations) only with check_face_bones; at least
+    min_measured_bones of them measured, and at most max_bad_bone_share of those outside
+    [min_bone_ratio, max_bone_ratio] x the canonical bone at the body's scale;
   * left and right limb bones agree within max_asymmetry (ratio of the longer to the shorter);
   * at least min_joints joints are known.
-The limits are wide on purpose: monocular 3D of real people (BlazePose world landmarks, the
-lifter) has forearms 0.55 of their twin and bones at 0.4-1.9 of the proportions in ordinary
-frames of the demo recordings; the checks only stop bodies no human has.
-
-Vectorised over people; H36M-17 (the monocular output layout) or any layout with default
-proportions in BodySizePrior.
+The defaults are the one-camera limits, wide on purpose: monocular 3D of real people
+(BlazePose world landmarks, the lifter) has forearms 0.55 of their twin and bones at 0.4-1.9
+of the proportions in ordinary frames of the demo recordings; they only stop bodies no human
+has. Vectorised over people.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 
+from .camera import vector_norm
 from .layouts import H36M17, JointLayout
-from .lifting.root_placement import BodySizePrior, bone_lengths
+from .lifting.root_placement import BodySizePrior
+from .synthetic import canonical_pose
 
-_FACE = {"nose", "head", "left_eye", "right_eye", "left_ear", "right_ear"}
+CANONICAL_HEIGHT_M = 1.75     # standing height of synthetic.canonical_pose
+_FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
 
 
 @dataclass(frozen=True)
 class PlausibilityParams:
-    """Human ranges: heights in metres, ratios without unit (see the module docstring)."""
+    """Human ranges (module docstring): heights in metres, ratios without unit."""
 
     min_height_m: float = 1.0
     max_height_m: float = 2.3
     min_bone_ratio: float = 0.3
     max_bone_ratio: float = 2.5
+    max_bad_bone_share: float = 0.0
     max_asymmetry: float = 2.5
     min_joints: int = 8
+    min_measured_bones: int = 1
+    scale_from: Literal["total", "median"] = "total"
+    min_canonical_bone_m: float = 0.0
+    check_face_bones: bool = False
+    reference: Literal["proportions", "canonical"] = "proportions"
 
     def __post_init__(self) -> None:
         if not 0 < self.min_height_m < self.max_height_m:
@@ -49,12 +71,47 @@ class PlausibilityParams:
                              f"{self.min_bone_ratio}, {self.max_bone_ratio}")
         if not self.max_asymmetry >= 1:
             raise ValueError(f"max_asymmetry must be >= 1, got {self.max_asymmetry}")
+        if self.scale_from not in ("total", "median"):
+            raise ValueError(f"scale_from must be 'total' or 'median', got {self.scale_from!r}")
+        if self.reference not in ("proportions", "canonical"):
+            raise ValueError(f"reference must be 'proportions' or 'canonical', got "
+                             f"{self.reference!r}")
 
 
-def _mirror_bones(layout: JointLayout) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (left bone, right bone) into layout.bones."""
+@dataclass(frozen=True)
+class BoneCheck:
+    """plausible (P,) bool; scale (P,) body size / canonical body (NaN when no bone was
+    measured); lengths (P, B) metres of layout.bones (NaN where an end is unknown)."""
+
+    plausible: np.ndarray
+    scale: np.ndarray
+    lengths: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceBody:
+    """Per-layout constants: template (J, 3) canonical pose (m), bones (B, 2), lengths (B,)
+    canonical bone lengths (m), face (J,) face joints, face_bone (B,) bones touching one,
+    left / right (K,) indices of mirror bone pairs."""
+
+    template: np.ndarray
+    bones: np.ndarray
+    lengths: np.ndarray
+    face: np.ndarray
+    face_bone: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+
+
+@lru_cache(maxsize=16)
+def reference_body(layout: JointLayout) -> ReferenceBody:
+    """The layout's canonical body and bone bookkeeping (cached per layout)."""
+    template = canonical_pose(layout)
+    bones = layout.bones_array
+    lengths = vector_norm(template[bones[:, 0]] - template[bones[:, 1]])
     names = layout.joint_names
-    keyed = {(names[a], names[b]): k for k, (a, b) in enumerate(layout.bones)}
+    face = np.array([any(w in name for w in _FACE_WORDS) for name in names])
+    keyed = {(names[a], names[b]): k for k, (a, b) in enumerate(bones.tolist())}
     left, right = [], []
     for (a, b), k in keyed.items():
         if a.startswith("left_") or b.startswith("left_"):
@@ -62,41 +119,65 @@ def _mirror_bones(layout: JointLayout) -> tuple[np.ndarray, np.ndarray]:
             if twin in keyed:
                 left.append(k)
                 right.append(keyed[twin])
-    return np.array(left, np.intp), np.array(right, np.intp)
+    return ReferenceBody(template, bones, lengths, face, face[bones].any(1),
+                         np.array(left, np.intp), np.array(right, np.intp))
 
 
-def estimated_height(points: np.ndarray, layout: JointLayout = H36M17) -> np.ndarray:
-    """(P, J, 3) metres -> (P,) standing height (m) that the known bones imply, NaN if none."""
-    expected = BodySizePrior(height_m=1.0, layout=layout).lengths()   # fractions of height
-    lengths = bone_lengths(points, layout)
-    known = np.isfinite(lengths)
+def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
+                params: PlausibilityParams | None = None) -> BoneCheck:
+    """(P, J, 3) metres (any frame) -> BoneCheck (module docstring), batched over people."""
+    p = params or PlausibilityParams()
+    points = np.asarray(points, np.float64)
+    if points.ndim != 3 or points.shape[1:] != (layout.num_joints, 3):
+        raise ValueError(f"expected (P, {layout.num_joints}, 3) points, got {points.shape}")
+    ref = reference_body(layout)
+    reference = ref.lengths if p.reference == "canonical" else _proportions(layout)
+    a, b = ref.bones[:, 0], ref.bones[:, 1]
+    lengths = vector_norm(points[:, a] - points[:, b])            # (P, B)
+    ratio = lengths / reference
+    checked = ref.lengths >= p.min_canonical_bone_m
+    if not p.check_face_bones:
+        checked = checked & ~ref.face_bone
+    checked_ratio = np.where(checked, ratio, np.nan)
+    n_checked = np.isfinite(checked_ratio).sum(1)
+    if p.scale_from == "median":
+        scale = _nanmedian_rows(checked_ratio, n_checked)
+    else:
+        known = np.isfinite(lengths)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = (np.where(known, lengths, 0).sum(-1)
+                     / np.where(known, reference, 0).sum(-1))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(known, lengths, 0).sum(-1) / np.where(known, expected, 0).sum(-1)
+        rel = checked_ratio / scale[:, None]
+        pair = lengths[:, ref.left] / lengths[:, ref.right]
+    bad = ((rel < p.min_bone_ratio) | (rel > p.max_bone_ratio)).sum(1)
+    symmetric = np.where(np.isfinite(pair), (pair <= p.max_asymmetry)
+                         & (pair >= 1 / p.max_asymmetry), True).all(-1)
+    height = np.where(np.isnan(scale), 0.0, scale) * CANONICAL_HEIGHT_M
+    plausible = ((n_checked >= p.min_measured_bones)
+                 & (bad <= p.max_bad_bone_share * np.maximum(n_checked, 1)) & symmetric
+                 & (np.isfinite(points).all(-1).sum(-1) >= p.min_joints)
+                 & (height >= p.min_height_m) & (height <= p.max_height_m))
+    return BoneCheck(plausible, scale, lengths)
+
+
+@lru_cache(maxsize=16)
+def _proportions(layout: JointLayout) -> np.ndarray:
+    """(B,) BodySizePrior bone lengths of a CANONICAL_HEIGHT_M person (m)."""
+    return BodySizePrior(height_m=CANONICAL_HEIGHT_M, layout=layout).lengths()
 
 
 def plausible_bodies(points: np.ndarray, layout: JointLayout = H36M17,
                      params: PlausibilityParams | None = None) -> np.ndarray:
     """(P, J, 3) metres (any frame) -> (P,) bool: True where the skeleton is a human body."""
-    params = params or PlausibilityParams()
-    points = np.asarray(points, np.float64)
-    if points.ndim != 3 or points.shape[1:] != (layout.num_joints, 3):
-        raise ValueError(f"expected (P, {layout.num_joints}, 3) points, got {points.shape}")
-    if points.shape[0] == 0:
-        return np.zeros(0, bool)
-    height = estimated_height(points, layout)
-    lengths = bone_lengths(points, layout)
-    expected = BodySizePrior(height_m=1.0, layout=layout).lengths()
-    names = layout.joint_names
-    body = np.array([not ({names[a], names[b]} & _FACE) for a, b in layout.bones])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = (lengths / (expected * height[:, None]))[:, body]
-        left, right = _mirror_bones(layout)
-        pair = lengths[:, left] / lengths[:, right]
-    bones_ok = np.where(np.isfinite(ratio), (ratio >= params.min_bone_ratio)
-                        & (ratio <= params.max_bone_ratio), True).all(-1)
-    symmetric = np.where(np.isfinite(pair), (pair <= params.max_asymmetry)
-                         & (pair >= 1 / params.max_asymmetry), True).all(-1)
-    joints = np.isfinite(points).all(-1).sum(-1) >= params.min_joints
-    tall = np.nan_to_num(height, nan=0.0)
-    return (joints & bones_ok & symmetric & (tall >= params.min_height_m)
-            & (tall <= params.max_height_m))
+    return check_bones(points, layout, params).plausible
+
+
+def _nanmedian_rows(values: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Median of the finite values of each row of (P, B), `count` (P,) of them; NaN if none
+    (a sort instead of np.nanmedian, which is slow on small arrays)."""
+    ordered = np.sort(np.where(np.isfinite(values), values, np.inf), axis=1)
+    rows = np.arange(values.shape[0])
+    low = ordered[rows, np.maximum((count - 1) // 2, 0)]
+    high = ordered[rows, np.maximum(count // 2, 0)]
+    return np.where(count > 0, 0.5 * (low + high), np.nan)

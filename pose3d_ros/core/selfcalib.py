@@ -27,7 +27,13 @@ import numpy as np
 
 from .camera import CameraModel, Rig
 from .layouts import BLAZEPOSE33, JointLayout
-from .selfcalib_checks import CalibrationRefusedError, CheckLimits, check_solution, heldout_mask
+from .selfcalib_checks import (
+    CalibrationRefusedError,
+    CheckLimits,
+    SolutionChecks,
+    check_solution,
+    heldout_mask,
+)
 from .triangulation import triangulate
 
 log = logging.getLogger(__name__)
@@ -60,7 +66,7 @@ class SelfCalibration:
     num_observations: int
     scale: float
     pair_inliers: dict
-    checks: object | None = None
+    checks: SolutionChecks | None = None
 
 
 def _relative_pose(xa: np.ndarray, xb: np.ndarray, threshold: float):
@@ -141,7 +147,7 @@ def _register(cameras, raw, xy, w, valid, focal, pair_pose, pair_inliers, min_sc
         have = np.all(np.isfinite(pts3d), -1)
         counts = {v: int((have & valid[:, v]).sum()) for v in range(n_views)
                   if v not in registered}
-        best = max(counts, key=counts.get)
+        best = max(counts, key=lambda v: counts[v])
         if counts[best] < 6:
             missing = [cameras[v].name for v in range(n_views) if v not in registered]
             raise ValueError(f"cannot register cameras {missing}: fewer than 6 joints seen by "
@@ -234,12 +240,11 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
                    layout: JointLayout = BLAZEPOSE33, person_height_m: float = 1.7,
                    bone_lengths_m: dict[tuple[str, str], float] | None = None,
                    min_score: float = 0.5, reference: int = 0, ransac_px: float = 8.0,
-                   frame_id: str = "rig", max_bundle_points: int = 4000,
+                   frame_id: str = "rig", max_bundle_points: int = 1000,
                    bundle_loss_px: float | None = None, bundle_iterations: int = 60,
                    bundle_rounds: int = 2,
                    sample_frames: np.ndarray | None = None,
-                   limits: CheckLimits | None = DEFAULT_LIMITS,
-                   seed: int = 0) -> SelfCalibration:
+                   limits: CheckLimits | None = DEFAULT_LIMITS) -> SelfCalibration:
     """Estimate camera extrinsics from people (module docstring), then check the solution.
 
     keypoints: (N, V, J, 2) raw pixels, N synchronised samples (frames x people already
@@ -258,12 +263,9 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
         whole blocks of frames (checks.heldout_mask), never used for fitting.
     limits: the checks a solution must pass (selfcalib_checks); None fits on all samples and
         checks nothing (for experiments only).
-    seed: seeds OpenCV's RANSAC (essential matrices, PnP), so results are repeatable.
     Returns a SelfCalibration; raises CalibrationRefusedError when the solution fails a check,
     ValueError when cameras cannot be registered or the input is malformed.
     """
-    import cv2
-
     kp = np.asarray(keypoints, np.float64)
     sc = np.asarray(scores, np.float64)
     n_views = len(cameras)
@@ -275,7 +277,6 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
     frames = np.arange(kp.shape[0]) if sample_frames is None else np.asarray(sample_frames)
     if frames.shape != (kp.shape[0],):
         raise ValueError(f"sample_frames must be ({kp.shape[0]},), got {frames.shape}")
-    cv2.setRNGSeed(int(seed))
     heldout = heldout_mask(frames, limits) if limits is not None else np.zeros(len(frames), bool)
     n_joints = kp.shape[2]
     # flatten samples x joints -> points (M, V, 2); the fit sees the training samples only
@@ -322,6 +323,49 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
         raise CalibrationRefusedError("self-calibration refused, the solution fails its own "
                                      "checks: " + "; ".join(failures), result)
     return result
+
+
+def self_calibrate_best_split(keypoints: np.ndarray, scores: np.ndarray,
+                              cameras: Sequence[CameraModel], *,
+                              sample_frames: np.ndarray | None = None,
+                              limits: CheckLimits = DEFAULT_LIMITS, **kwargs) -> SelfCalibration:
+    """self_calibrate once per choice of held-out blocks (each of the `holdout_every` phases),
+    keeping the solution that passes its checks with the lowest held-out reprojection error,
+    provided at least `limits.min_agreeing_splits` passing solutions (itself included) agree
+    with it within `limits.max_split_disagreement_deg` on every camera's rotation.
+
+    With one or two people over a short recording the fit is poorly conditioned: which frames
+    it sees can move cameras by degrees or let it converge to a wrong solution (which the
+    checks refuse). Every candidate is judged on frames it did not use, so choosing among them
+    by that error is a fair model selection; a solution that only one split finds is not
+    trusted (a camera whose 2D is out of step with the others gave one passing split 10 degrees
+    off, the three others refused). Raises CalibrationRefusedError when no candidate passes or
+    the passing ones disagree. Arguments as self_calibrate.
+    """
+    kp = np.asarray(keypoints)
+    frames = np.arange(kp.shape[0]) if sample_frames is None else np.asarray(sample_frames)
+    passed: list[SelfCalibration] = []
+    refusals: list[CalibrationRefusedError] = []
+    for phase in range(limits.holdout_every):
+        shifted = frames + phase * limits.holdout_block   # moves which blocks are held out
+        try:
+            passed.append(self_calibrate(kp, scores, cameras, sample_frames=shifted,
+                                         limits=limits, **kwargs))
+        except CalibrationRefusedError as exc:
+            log.info("self-calibration, held-out phase %d: %s", phase, exc)
+            refusals.append(exc)
+    if not passed:
+        raise refusals[0]
+    best = min(passed, key=lambda r: r.checks.heldout_px if r.checks else np.inf)
+    agreeing = [r for r in passed if r is not best and np.nanmax(
+        compare_rigs(r.rig, best.rig).rotation_error_deg) <= limits.max_split_disagreement_deg]
+    if len(agreeing) + 1 < limits.min_agreeing_splits:
+        raise CalibrationRefusedError(
+            f"self-calibration refused, the solution is not reproducible: {len(passed)} of "
+            f"{limits.holdout_every} held-out splits pass their checks and "
+            f"{len(agreeing) + 1} agree within {limits.max_split_disagreement_deg:.0f} degrees "
+            f"(need {limits.min_agreeing_splits})", best)
+    return best
 
 
 def calibrate_from_people(keypoints: np.ndarray, scores: np.ndarray,

@@ -14,7 +14,9 @@ frame. A solution is therefore judged on what it implies, not on its residual:
 * held-out reprojection: whole blocks of frames (`holdout_block` frames, every
   `holdout_every`-th block) are never used for fitting; they are triangulated with the
   solution and the median distance between each confident detection and the projection of
-  its joint must stay small.
+  its joint must stay small;
+* reproducible (selfcalib.self_calibrate_best_split): of the fits on the `holdout_every`
+  possible held-out splits, at least `min_agreeing_splits` must pass and agree.
 """
 from __future__ import annotations
 
@@ -39,15 +41,20 @@ class CheckLimits:
     min_heldout_detections: fewest confident held-out detections for the held-out check.
     holdout_block, holdout_every: blocks of this many frames; every holdout_every-th block is
         held out (the last of each cycle).
+    min_agreeing_splits, max_split_disagreement_deg: selfcalib.self_calibrate_best_split
+        needs this many passing solutions (of the holdout_every held-out splits) whose camera
+        rotations agree within this many degrees.
     """
 
     min_in_front: float = 0.97
     min_camera_in_front: float = 0.9
-    max_limb_length_cv: float = 0.35
+    max_limb_length_cv: float = 0.3
     max_heldout_px: float = 30.0
     min_heldout_detections: int = 50
     holdout_block: int = 5
     holdout_every: int = 4
+    min_agreeing_splits: int = 2
+    max_split_disagreement_deg: float = 5.0
 
     def __post_init__(self) -> None:
         if self.holdout_block < 1 or self.holdout_every < 2:

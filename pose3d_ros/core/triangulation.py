@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel
+from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel, vector_norm
 from .layouts import JointLayout
 
 
@@ -120,8 +120,12 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
     x = np.where(ok, xy[..., 0], 0.0)
     y = np.where(ok, xy[..., 1], 0.0)
     w2 = np.where(ok, weights * weights, 0.0)
-    coef = np.stack([w2 * (x * x + y * y), w2 * x, w2 * y, w2], axis=-1)  # (..., V, 4)
-    coef = coef.reshape(coef.shape[:-2] + (4 * coef.shape[-2],))  # explicit: M may be 0
+    coef = np.empty(w2.shape + (4,))                                       # (..., V, 4)
+    np.multiply(w2, x * x + y * y, out=coef[..., 0])
+    np.multiply(w2, x, out=coef[..., 1])
+    np.multiply(w2, y, out=coef[..., 2])
+    coef[..., 3] = w2
+    coef = coef.reshape(w2.shape[:-1] + (4 * w2.shape[-1],))  # explicit: M may be 0
     quadrics = _view_quadrics(pn) if quadrics is None else quadrics
     ata = coef @ quadrics                                   # (..., 16): A^T A row-major
     points = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)
@@ -146,18 +150,18 @@ def _errors_px(pn: np.ndarray, focal: np.ndarray, points: np.ndarray, xy: np.nda
     pc = (points @ pn[:, :, :3].reshape(-1, 3).T).reshape(points.shape[:-1] + (n_views, 3))
     pc = pc + pn[:, :, 3]
     z = pc[..., 2]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d = pc[..., :2] / z[..., None] - xy
-        err = np.sqrt(d[..., 0] ** 2 + d[..., 1] ** 2) * focal
-    return np.where(z > 1e-6, err, np.inf)
+    front = z > 1e-6
+    d = pc[..., :2] / np.where(front, z, 1.0)[..., None] - xy   # no division by ~0 to silence
+    err = np.sqrt(d[..., 0] ** 2 + d[..., 1] ** 2) * focal
+    return np.where(front, err, np.inf)
 
 
 def _dlt_reweighted(pn, xy, weights, quadrics=None):
     """DLT, then one re-solve with rows divided by the first estimate's depth."""
     points = dlt(pn, xy, weights, quadrics)
     z = _depths(pn, points)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        w2 = np.where(z > 1e-6, weights / z, weights)
+    front = z > 1e-6
+    w2 = np.where(front, weights / np.where(front, z, 1.0), weights)
     w2 = np.where(np.isfinite(w2), w2, weights)
     refined = dlt(pn, xy, w2, quadrics)
     return np.where(np.isfinite(refined), refined, points)
@@ -234,12 +238,18 @@ def triangulate_normalized(arrays: CameraArrays, normalized: np.ndarray, scores:
     """
     xy, sc = _check_inputs(normalized, scores, arrays.num_cameras, min_views)
     solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine)
-    lead, n_joints = xy.shape[:-3], xy.shape[-2]
-    flat_xy = solved.normalized
+    return _finish_normalized(arrays, solved, xy.shape[:-3], xy.shape[-2],
+                              outlier_threshold_px)
+
+
+def _finish_normalized(arrays: CameraArrays, solved: "_Solved", lead: tuple, n_joints: int,
+                       outlier_threshold_px: float) -> TriangulationResult:
+    """triangulate_normalized's result from its flat solution: reprojection errors in
+    undistorted pixels (normalised residual times fx, fy)."""
     pc = np.einsum("vij,mj->mvi", arrays.rotations, solved.points) + arrays.translations
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(pc[..., 2] > 1e-3, pc[..., 2], np.nan)
-        residual = (pc[..., :2] / z[..., None] - flat_xy) * arrays.focal_xy
+        residual = (pc[..., :2] / z[..., None] - solved.normalized) * arrays.focal_xy
     squared = np.sum(residual * residual, axis=-1)
     return solved.result(squared, lead, n_joints, outlier_threshold_px)
 
@@ -341,20 +351,21 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics):
     pairs = _view_pairs(n_views)  # (H, 2)
     # two-view DLT for every pair, assembled from the pair's per-view quadrics only
     quad = quadrics.reshape(n_views, 4, 16)[pairs].reshape(len(pairs), 8, 16)
-    xa, xb = xy[:, pairs[:, 0]], xy[:, pairs[:, 1]]  # (M, H, 2)
-    wa, wb = w[:, pairs[:, 0]] ** 2, w[:, pairs[:, 1]] ** 2  # (M, H)
-    coef = np.concatenate([np.stack([wa * (xa ** 2).sum(-1), wa * xa[..., 0], wa * xa[..., 1], wa],
-                                    -1),
-                           np.stack([wb * (xb ** 2).sum(-1), wb * xb[..., 0], wb * xb[..., 1], wb],
-                                    -1)], -1)  # (M, H, 8)
-    ata = np.matmul(coef[:, :, None, :], quad)[:, :, 0]    # (M, H, 16)
+    xp, wp = xy[:, pairs], w[:, pairs] ** 2                   # (M, H, 2, 2), (M, H, 2)
+    coef = np.empty((m, len(pairs), 2, 4))              # per pair end: the dlt coefficients
+    np.multiply(wp, (xp ** 2).sum(-1), out=coef[..., 0])
+    np.multiply(wp, xp[..., 0], out=coef[..., 1])
+    np.multiply(wp, xp[..., 1], out=coef[..., 2])
+    coef[..., 3] = wp
+    coef = coef.reshape(m, len(pairs), 8)
+    ata = np.matmul(coef.transpose(1, 0, 2), quad).transpose(1, 0, 2)   # (M, H, 16)
     cand = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)  # (M, H, 3)
-    both = valid[:, pairs[:, 0]] & valid[:, pairs[:, 1]]
+    both = valid[:, pairs].all(-1)
     cand = np.where(both[..., None], cand, np.nan)
     err = _errors_px(pn, focal, cand, xy[:, None])  # (M, H, V)
     err = np.where(valid[:, None], err, np.nan)
     # truncated quadratic cost over valid views; invalid hypotheses cost the most
-    cost = np.where(valid[:, None], np.minimum(np.nan_to_num(err, nan=np.inf), thr) ** 2, 0.0)
+    cost = np.where(valid[:, None], np.where(np.isnan(err), thr, np.minimum(err, thr)) ** 2, 0.0)
     cost = cost.sum(-1)
     cost = np.where(np.all(np.isfinite(cand), -1), cost, np.inf)
     best = np.argmin(cost, axis=1)
@@ -399,7 +410,7 @@ def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.n
     focal = arrays.focal[None, :, None]
 
     def err(obs, at):
-        return np.linalg.norm(normalized[:, :, obs] - proj[:, :, at], axis=-1) * focal
+        return vector_norm(normalized[:, :, obs] - proj[:, :, at]) * focal
 
     keep, swap = err(a, a) + err(b, b), err(a, b) + err(b, a)          # (P, V, K)
     with np.errstate(invalid="ignore"):
@@ -422,27 +433,32 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     with a swap are triangulated again, and checked once more). Returns the result and the corrected
     normalized (P, V, J, 2) and scores (P, V, J)."""
     options: dict[str, Any] = dict(min_views=min_views, min_score=min_score,
-                   outlier_threshold_px=outlier_threshold_px, refine=refine)
-    result = triangulate_normalized(arrays, normalized, scores, **options)
+                                   outlier_threshold_px=outlier_threshold_px, refine=refine)
     pairs = left_right_pairs(layout)
     if not pairs.size or not normalized.shape[0] or not np.isfinite(outlier_threshold_px):
-        return result, normalized, scores
-    fixed_xy, fixed_sc = normalized.copy(), scores.copy()
-    people = np.arange(normalized.shape[0])
+        return triangulate_normalized(arrays, normalized, scores, **options), normalized, scores
+    xy, sc = _check_inputs(normalized, scores, arrays.num_cameras, min_views)
+    n_people, n_joints = xy.shape[0], xy.shape[-2]
+    # the flat solution (row = person * J + joint), its rows of exchanged joints solved again
+    # in one batch per round, the errors and confidences computed once at the end
+    solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine)
+    fixed_xy, fixed_sc = xy.copy(), sc.copy()
+    people = np.arange(n_people)
     for _ in range(2):            # a second round against the consensus the first one fixed
-        xy, sc, swapped = unswap_left_right(arrays, fixed_xy[people], fixed_sc[people],
-                                            result.points[people], pairs, outlier_threshold_px)
+        points = solved.points.reshape(n_people, n_joints, 3)
+        new_xy, new_sc, swapped = unswap_left_right(arrays, fixed_xy[people], fixed_sc[people],
+                                                    points[people], pairs, outlier_threshold_px)
         changed = swapped.any((1, 2))
         if not changed.any():
             break
         people = people[changed]
-        fixed_xy[people], fixed_sc[people] = xy[changed], sc[changed]
-        # re-triangulate only the joints of the exchanged pairs of those people
+        fixed_xy[people], fixed_sc[people] = new_xy[changed], new_sc[changed]
+        # solve again only the joints of the exchanged pairs of those people
         joints = np.unique(pairs[swapped[changed].any((0, 1))])
-        again = triangulate_normalized(arrays, fixed_xy[people][:, :, joints],
-                                       fixed_sc[people][:, :, joints], **options)
-        at = np.ix_(people, joints)
-        for name in ("points", "reprojection_error", "num_views", "confidence"):
-            getattr(result, name)[at] = getattr(again, name)
-        result.used[np.ix_(people, np.arange(arrays.num_cameras), joints)] = again.used
+        again = _solve(arrays, fixed_xy[people][:, :, joints], fixed_sc[people][:, :, joints],
+                       min_views, min_score, outlier_threshold_px, refine)
+        rows = (people[:, None] * n_joints + joints[None]).ravel()
+        for name in ("points", "used", "weights", "normalized"):
+            getattr(solved, name)[rows] = getattr(again, name)
+    result = _finish_normalized(arrays, solved, (n_people,), n_joints, outlier_threshold_px)
     return result, fixed_xy, fixed_sc

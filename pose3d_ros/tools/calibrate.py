@@ -33,7 +33,7 @@ import numpy as np
 from pose3d_ros.core.calibration import load_camera_info_yaml, load_rig, save_rig_yaml
 from pose3d_ros.core.camera import CameraModel, Rig
 from pose3d_ros.core.crossview import CrossViewParams, associate_uncalibrated
-from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate
+from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate_best_split
 
 log = logging.getLogger(__name__)
 DEMO_FPS = 60.0
@@ -141,7 +141,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frame-id", default="rig", help="frame_id written to the rig file")
     parser.add_argument("--frames", type=int, default=None, help="use the first N frames")
     parser.add_argument("--min-score", type=float, default=0.5)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the RANSAC steps")
     parser.add_argument("--out", type=Path, required=True, help="rig YAML to write")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
@@ -185,15 +184,15 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     people = associate_uncalibrated(kp, sc, cameras,
                                     CrossViewParams(min_score=args.min_score, fps=fps))
-    result = self_calibrate(people.keypoints, people.scores, cameras,
-                            sample_frames=people.frames, person_height_m=args.height,
-                            min_score=args.min_score, reference=args.reference,
-                            frame_id=args.frame_id, seed=args.seed)
+    result = self_calibrate_best_split(people.keypoints, people.scores, cameras,
+                                      sample_frames=people.frames,
+                                      person_height_m=args.height, min_score=args.min_score,
+                                      reference=args.reference, frame_id=args.frame_id)
     write_rig_atomically(result.rig, args.out)
-    checks = result.checks
+    heldout = result.checks.heldout_px if result.checks is not None else float("nan")
     print(f"wrote {args.out}: {len(result.rig)} cameras, bundle RMS "
           f"{result.reprojection_rms_px:.2f} px over {result.num_observations} observations, "
-          f"held-out frames {checks.heldout_px:.1f} px, scale {result.scale:.4f} m/unit, "
+          f"held-out frames {heldout:.1f} px, scale {result.scale:.4f} m/unit, "
           f"{len(people.frames)} people-frames")
     if reference_rig is not None:
         cmp = compare_rigs(result.rig, reference_rig, args.reference)

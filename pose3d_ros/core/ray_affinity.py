@@ -1,0 +1,124 @@
+"""Affinity between 2D detections of different cameras: the distance between their viewing rays.
+
+Step 1 of cross-view association (core.association): for every pair of detections of two
+different cameras, the confidence-weighted mean over the joints both see of the 3D distance
+between the two viewing rays (metres; the common perpendicular of two skew lines), computed for
+all pairs of one frame in one batched operation. Joint pairs whose closest points lie behind a
+camera count as the full cap.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .camera import CameraArrays, CameraModel, cross3
+from .types import Detections2D
+
+
+def ray_distances(center_a: np.ndarray, rays_a: np.ndarray, center_b: np.ndarray,
+                  rays_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distances between viewing rays of corresponding joints, element by element.
+
+    center_a, center_b: (..., 3) ray origins (camera centres) in the rig frame, metres;
+    rays_a, rays_b: (..., J, 3) unit rays (CameraModel.pixel_rays); leading dimensions
+    broadcast. Returns (dist, in_front): (..., J) metres, NaN where either ray is NaN; in_front
+    tells whether the closest points of the two rays lie in front of both cameras.
+    """
+    baseline = (np.asarray(center_b) - np.asarray(center_a))[..., None, :]  # (..., 1, 3)
+    cross = cross3(rays_a, rays_b)
+    norm = np.sqrt(np.einsum("...i,...i->...", cross, cross))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dist = np.abs(np.einsum("...i,...i->...", cross, baseline)) / norm
+        # closest-point parameters s (along rays_a from a) and u (along rays_b from b)
+        ab = np.einsum("...i,...i->...", rays_a, rays_b)
+        a_base = np.einsum("...i,...i->...", rays_a, baseline)
+        b_base = np.einsum("...i,...i->...", rays_b, baseline)
+        denom = 1 - ab ** 2
+        s = (a_base - ab * b_base) / denom
+        u = (ab * a_base - b_base) / denom
+    parallel = norm < 1e-9  # nearly parallel rays: distance from centre b to ray a
+    if np.any(parallel):
+        perp = cross3(rays_a, baseline)
+        dist = np.where(parallel, np.sqrt(np.einsum("...i,...i->...", perp, perp)), dist)
+    return dist, (s > 0) & (u > 0)
+
+
+def affinity_matrix(cameras: Sequence[CameraModel], detections: Sequence[Detections2D], *,
+                    min_score: float = 0.3, min_joints: int = 3,
+                    max_ray_distance_m: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise mean ray distance between all detections of all cameras.
+
+    Per joint the distance is clipped at 2 x max_ray_distance_m (and set to that where the
+    rays meet behind a camera), so one wild joint cannot dominate the mean.
+    Returns (dist, camera_of): dist (N, N) metres (inf where no affinity: same camera, fewer
+    than min_joints shared joints), camera_of (N,) camera index of each detection, with the
+    N detections ordered camera by camera.
+    """
+    normalized = [cam.undistort(np.asarray(det.keypoints, np.float64))
+                  for cam, det in zip(cameras, detections, strict=True)]
+    return ray_affinity(CameraArrays.from_cameras(cameras), normalized,
+                     [det.scores for det in detections], min_score=min_score,
+                     min_joints=min_joints, max_ray_distance_m=max_ray_distance_m)
+
+
+@dataclass(frozen=True)
+class StackedDetections:
+    """All cameras' detections of one frame, camera by camera: xy (N, J, 2) normalised
+    coordinates, score (N, J), camera_of (N,) camera index, local (N,) index within the
+    camera, offset (V,) row of each camera's first detection."""
+
+    xy: np.ndarray
+    score: np.ndarray
+    camera_of: np.ndarray
+    local: np.ndarray
+    offset: np.ndarray
+
+    @classmethod
+    def of(cls, normalized: Sequence[np.ndarray], scores: Sequence[np.ndarray]
+           ) -> StackedDetections:
+        counts = np.array([int(k.shape[0]) for k in normalized], int)
+        camera_of = np.repeat(np.arange(len(counts)), counts)
+        offset = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
+        n_joints = normalized[0].shape[1] if len(normalized) else 0
+        if camera_of.size:
+            xy = np.concatenate(normalized).astype(np.float64, copy=False)
+            score = np.concatenate(scores).astype(np.float64, copy=False)
+        else:
+            xy, score = np.zeros((0, n_joints, 2)), np.zeros((0, n_joints))
+        return cls(xy, score, camera_of, np.arange(camera_of.size) - offset[camera_of]
+                   if camera_of.size else np.zeros(0, int), offset)
+
+
+def ray_affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
+              scores: Sequence[np.ndarray], *, min_score: float, min_joints: int,
+              max_ray_distance_m: float, stacked: StackedDetections | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """affinity_matrix() on undistorted normalised keypoints (per camera (P_v, J, 2)), for
+    all pairs of detections of all cameras in one batched computation (`stacked`: the same
+    keypoints already stacked, when the caller has them)."""
+    stacked = StackedDetections.of(normalized, scores) if stacked is None else stacked
+    camera_of = stacked.camera_of
+    n = int(camera_of.size)
+    if n == 0:
+        return np.full((0, 0), np.inf), camera_of
+    xy, score = stacked.xy, stacked.score                                # (N, J, 2), (N, J)
+    rays = arrays.rays(xy, camera_of)                                    # (N, J, 3)
+    weight = np.where(np.isfinite(xy[..., 0]) & (score >= min_score), score, 0.0)
+    # every pair of detections of two different cameras, first index in the lower camera
+    first, second = np.nonzero(camera_of[:, None] < camera_of[None])
+    centers = arrays.centers
+    d, front = ray_distances(centers[camera_of[first]], rays[first],
+                             centers[camera_of[second]], rays[second])   # (K, J)
+    cap = 2.0 * max_ray_distance_m
+    w = np.minimum(weight[first], weight[second])
+    w = np.where(np.isfinite(d), w, 0.0)
+    d = np.where(front & np.isfinite(d), np.minimum(d, cap), cap)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pair_mean = (w * d).sum(-1) / w.sum(-1)
+    pair_mean = np.where((w > 0).sum(-1) >= min_joints, pair_mean, np.inf)
+    mean = np.full((n, n), np.inf)
+    mean[first, second] = pair_mean
+    mean[second, first] = pair_mean
+    return mean, camera_of
