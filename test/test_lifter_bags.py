@@ -279,3 +279,38 @@ def test_header_stamps_are_read_without_deserializing():
                                      np.zeros(5))
     with pytest.raises(ValueError, match="K is all zero"):
         camera_model_from_info_msg(info, "cam")
+
+
+def test_train_lifter_refuses_a_one_camera_bag_before_any_detection(tmp_path, capsys):
+    """One camera cannot give triangulated pseudo-labels: said in one line, from the bag's
+    topic list, before BlazePose runs (it used to run 2D for ~20 s first)."""
+    import time
+
+    from pose3d_ros.core.output_files import run_cli
+    from pose3d_ros.tools.train_lifter import main
+
+    bag = _write_demo_bag(tmp_path / "one", "single", 3, slice(0, 1), compressed=True,
+                          storage="mcap")
+    started = time.perf_counter()
+    assert run_cli(main, ["--bag", str(bag), "--out", str(tmp_path / "x.onnx"),
+                          "--cache-dir", str(tmp_path / "cache"), "--no-progress"]) == 2
+    assert time.perf_counter() - started < 5.0     # no 2D detection ran (that takes far longer)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "1 camera" in err[0] and "two or more" in err[0], err
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "x.onnx").exists()
+    # the same for a recording folder whose calibration holds fewer cameras than its videos
+    folder = tmp_path / "rec"
+    (folder / "videos").mkdir(parents=True)
+    (folder / "calibration").mkdir()
+    for name in ("cam01", "cam02"):
+        (folder / "videos" / f"{name}.mp4").write_bytes(b"")
+    import xml.etree.ElementTree as ET
+
+    tree = ET.parse(fetch_demo.calibration_path("single"))
+    cameras = tree.getroot().find("cameras")
+    for extra in list(cameras)[1:]:
+        cameras.remove(extra)
+    tree.write(folder / "calibration" / "Calib.qca.txt")
+    assert run_cli(main, ["--recording", str(folder), "--out", str(tmp_path / "y.onnx"),
+                          "--no-progress"]) == 2
+    assert "1 cameras but 2 videos" in capsys.readouterr().err

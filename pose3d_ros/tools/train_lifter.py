@@ -38,11 +38,14 @@ from pathlib import Path
 
 from pose3d_ros.core.data_paths import default_data_dir
 from pose3d_ros.core.lifting.labels import (
+    check_bag,
+    check_recording,
     drop_overlapping,
     load_bag_labels,
     load_labels,
     load_multi_person_labels,
 )
+from pose3d_ros.core.output_files import run_cli
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--calibration, --image-topics and --self-calibrate apply to --bag "
                      "(a --recording folder brings its own calibration)")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for recording in args.recording + args.exclude_overlap:
+        check_recording(recording)           # before any 2D detection: cameras, videos
+    for bag in args.bag:
+        check_bag(bag, args.image_topics)
 
     import torch
 
@@ -193,4 +200,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

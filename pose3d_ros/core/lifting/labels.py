@@ -15,14 +15,48 @@ from ..data_paths import recording_inputs
 log = logging.getLogger(__name__)
 
 
-def load_labels(recording: str, cache_dir: Path, progress: bool = True):
-    """PseudoLabels of a recording (2D detections cached in cache_dir)."""
-    from .dataset import detect_recording, load_cameras, make_pseudo_labels
+def check_recording(recording: str):
+    """(videos, calibration path, name, cameras) of a recording, checked before any 2D
+    detection runs: the videos exist, the calibration has one camera per video, and there
+    are at least two (pseudo-labels are triangulated). ValueError / FileNotFoundError saying
+    what is wrong."""
+    from .dataset import load_cameras
 
     videos, calib, name = recording_inputs(recording)
+    missing = [str(v) for v in videos if not Path(v).is_file()]
+    if missing:
+        raise FileNotFoundError(f"recording {recording}: missing video(s) {', '.join(missing)}")
     cameras = load_cameras(calib)
     if len(cameras) != len(videos):
         raise ValueError(f"{calib} has {len(cameras)} cameras but {len(videos)} videos")
+    if len(cameras) < 2:
+        raise ValueError(f"recording {recording} has {len(cameras)} camera: pseudo-labels are "
+                         "triangulated and need two or more synchronised, calibrated cameras")
+    return videos, calib, name, cameras
+
+
+def check_bag(bag: Path, image_topics: list[str] | None = None) -> int:
+    """Number of cameras of a bag, read from its topic list before any image is decoded;
+    FileNotFoundError / ValueError when the bag is missing or holds fewer than two cameras
+    (pseudo-labels are triangulated)."""
+    from .. import bagio
+    from .bag_dataset import discover_cameras
+
+    if not Path(bag).exists():
+        raise FileNotFoundError(f"no bag at {bag}")
+    cams = discover_cameras(bagio.bag_topics(bag), image_topics, where=f"bag {bag}")
+    if len(cams) < 2:
+        found = ", ".join(c.image_topic for c in cams)
+        raise ValueError(f"bag {bag} has {len(cams)} camera ({found}): pseudo-labels are "
+                         "triangulated and need two or more cameras")
+    return len(cams)
+
+
+def load_labels(recording: str, cache_dir: Path, progress: bool = True):
+    """PseudoLabels of a recording (2D detections cached in cache_dir)."""
+    from .dataset import detect_recording, make_pseudo_labels
+
+    videos, _, name, cameras = check_recording(recording)
     views = detect_recording(videos, cache_dir / f"{name}_blazepose.npz", progress=progress)
     return make_pseudo_labels(cameras, views)
 
@@ -32,12 +66,9 @@ def load_multi_person_labels(recording: str) -> list:
     (cached by core.detection.cache), association, 3D tracking, then per-person labels."""
     from ..detection.cache import detect_video_set
     from ..video import video_fps
-    from .dataset import load_cameras, multi_person_pseudo_labels
+    from .dataset import multi_person_pseudo_labels
 
-    videos, calib, _ = recording_inputs(recording)
-    cameras = load_cameras(calib)
-    if len(cameras) != len(videos):
-        raise ValueError(f"{calib} has {len(cameras)} cameras but {len(videos)} videos")
+    videos, _, _, cameras = check_recording(recording)
     per_camera = detect_video_set(videos, "blazepose_multi")
     return multi_person_pseudo_labels(cameras, per_camera, fps=video_fps(videos[0]))
 
