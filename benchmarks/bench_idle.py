@@ -69,30 +69,23 @@ def main() -> None:
 
     names = ["cam01", "cam02", "cam03", "cam04"][:args.cameras]
 
-    def pose_node(context):
-        node = Pose3DNode("idle_bench", context=context, parameter_overrides=[
-            Parameter("camera_names", value=names), Parameter("autostart", value=False),
-            Parameter("rig_file", value=str(calibration_path("single"))),
-            Parameter("sync.min_views", value=min(2, len(names))),
-            Parameter("extrinsics_source", value="rig_file" if len(names) > 1 else "none")])
-        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
-        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-        return node
-
-    def fusion_node(context):
-        node = FusionNode("idle_fusion", context=context, parameter_overrides=[
-            Parameter("camera_names", value=names), Parameter("autostart", value=False),
-            Parameter("rig_file", value=str(calibration_path("single"))),
-            Parameter("sync.min_views", value=min(2, len(names))),
-            Parameter("extrinsics_source", value="rig_file" if len(names) > 1 else "none")])
-        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
-        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-        return node
+    def active_node(node_class, node_name):
+        """A factory: context -> an active node of `node_class` on the demo rig."""
+        def make(context):
+            node = node_class(node_name, context=context, parameter_overrides=[
+                Parameter("camera_names", value=names), Parameter("autostart", value=False),
+                Parameter("rig_file", value=str(calibration_path("single"))),
+                Parameter("sync.min_views", value=min(2, len(names))),
+                Parameter("extrinsics_source", value="rig_file" if len(names) > 1 else "none")])
+            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
+            assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            return node
+        return make
 
     floor = measure(lambda context: Node("idle_floor", context=context), args.seconds,
                     args.settle)
-    fusion = measure(fusion_node, args.seconds, args.settle)
-    idle = measure(pose_node, args.seconds, args.settle)
+    fusion = measure(active_node(FusionNode, "idle_fusion"), args.seconds, args.settle)
+    idle = measure(active_node(Pose3DNode, "idle_bench"), args.seconds, args.settle)
     print(f"source: {args.source}; load average {os.getloadavg()[0]:.2f}")
     print("| process | CPU (% of one core) |")
     print("|---|---|")

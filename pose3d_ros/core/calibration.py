@@ -238,6 +238,14 @@ def _natural_key(name: str):
     return [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", name)]
 
 
+def _number(element: ET.Element, key: str, default: str | None = None) -> float:
+    """An XML element's attribute `key` as a float (ValueError naming it if absent)."""
+    value = element.get(key, default)
+    if value is None:
+        raise ValueError(f"no {element.tag}.{key}")
+    return float(value)
+
+
 def load_qualisys_qca(path: str | Path, frame_id: str = "world") -> Rig:
     """Read a Qualisys Track Manager calibration export (.qca.txt, XML).
 
@@ -266,19 +274,19 @@ def load_qualisys_qca(path: str | Path, frame_id: str = "world") -> Rig:
         if fov is None or intr is None or tr is None:
             raise _fail(path, f"{where} lacks fov_video, intrinsic or transform")
         try:
-            left, top = float(fov.get("left")), float(fov.get("top"))
-            width = int(float(fov.get("right")) - left + 1)
-            height = int(float(fov.get("bottom")) - top + 1)
+            left, top = _number(fov, "left"), _number(fov, "top")
+            width = int(_number(fov, "right") - left + 1)
+            height = int(_number(fov, "bottom") - top + 1)
             s = _QCA_UNITS_PER_PIXEL
-            k = np.array([[float(intr.get("focalLengthU")) / s, float(intr.get("skew", 0)) / s,
-                           float(intr.get("centerPointU")) / s - left],
-                          [0.0, float(intr.get("focalLengthV")) / s,
-                           float(intr.get("centerPointV")) / s - top], [0.0, 0.0, 1.0]])
-            dist = np.array([float(intr.get(n)) for n in (
+            k = np.array([[_number(intr, "focalLengthU") / s, _number(intr, "skew", "0") / s,
+                           _number(intr, "centerPointU") / s - left],
+                          [0.0, _number(intr, "focalLengthV") / s,
+                           _number(intr, "centerPointV") / s - top], [0.0, 0.0, 1.0]])
+            dist = np.array([_number(intr, n) for n in (
                 "radialDistortion1", "radialDistortion2", "tangentalDistortion1",
                 "tangentalDistortion2")]) / s
-            m = np.array([[float(tr.get(f"r{a}{b}")) for b in "123"] for a in "123"])
-            position = np.array([float(tr.get(n)) for n in "xyz"]) / 1000.0
+            m = np.array([[_number(tr, f"r{a}{b}") for b in "123"] for a in "123"])
+            position = np.array([_number(tr, n) for n in "xyz"]) / 1000.0
         except (TypeError, ValueError) as exc:
             raise _fail(path, f"{where}: missing or non-numeric attribute ({exc})") from None
         rot = np.diag([1.0, -1.0, -1.0]) @ m
