@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     mocap, errors = None, None
     if args.mocap:
         from pose3d_ros.core.error_model import load_error_model
-        from pose3d_ros.tools.fetch_mocap import load_mocap
+        from pose3d_ros.core.mocap import load_mocap
 
         mocap = load_mocap(args.mocap_clips)
         errors = None if args.perfect_2d else load_error_model()
