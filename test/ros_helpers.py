@@ -32,3 +32,19 @@ def spin_until(executor: SingleThreadedExecutor, done: Callable[[], bool], timeo
             tick()
         executor.spin_once(timeout_sec=0.05)
     return done()
+
+
+def executor_with(context: Context, *nodes) -> SingleThreadedExecutor:
+    """A single-threaded executor of `context` holding `nodes`."""
+    executor = SingleThreadedExecutor(context=context)
+    for node in nodes:
+        executor.add_node(node)
+    return executor
+
+
+def configure_and_activate(node) -> None:
+    """Drive a lifecycle node to active, failing the test with its last error if it refuses."""
+    from rclpy.lifecycle import TransitionCallbackReturn
+
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS, node.last_error

@@ -15,12 +15,10 @@ from dataclasses import replace
 
 import numpy as np
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from ros_helpers import ros_context, spin_until
+from ros_helpers import configure_and_activate, executor_with, ros_context, spin_until
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 
@@ -87,13 +85,9 @@ def test_every_frame_set_is_processed_with_one_calibration_per_camera():
         infos = {n: probe.create_publisher(CameraInfo, f"{n}/camera_info", RELIABLE)
                  for n in CAMERAS}
         probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(fusion)
-        executor.add_node(probe)
+        executor = executor_with(context, fusion, probe)
         try:
-            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS, \
-                fusion.last_error
-            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            configure_and_activate(fusion)
             assert spin_until(executor, lambda: all(
                 p.get_subscription_count() for p in (*skeletons.values(), *infos.values())), 10)
 

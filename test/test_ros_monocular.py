@@ -12,12 +12,11 @@ from dataclasses import replace
 import cv2
 import numpy as np
 from pose3d_ros.msg import Skeleton3D, Skeleton3DArray
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from ros_helpers import ros_context, spin_until
+from ros_helpers import configure_and_activate, executor_with, ros_context, spin_until
 from sensor_msgs.msg import CameraInfo, Image
 
 from pose3d_ros.core.calibration import load_rig
@@ -54,12 +53,9 @@ def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core()
             Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
             Parameter("extrinsics_source", value="none")])
         probe = Node("probe", context=context)
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(node)
-        executor.add_node(probe)
+        executor = executor_with(context, node, probe)
         try:
-            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
-            assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            configure_and_activate(node)
             images = probe.create_publisher(Image, "cam01/image_raw", qos_profile_sensor_data)
             info = probe.create_publisher(CameraInfo, "cam01/camera_info",
                                           qos_profile_sensor_data)

@@ -7,12 +7,10 @@ from dataclasses import replace
 import cv2
 import numpy as np
 from pose3d_ros.msg import Skeleton3DArray
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from ros_helpers import ros_context, spin_until
+from ros_helpers import configure_and_activate, executor_with, ros_context, spin_until
 from sensor_msgs.msg import CameraInfo, Image
 
 from pose3d_ros.core.calibration import load_rig
@@ -40,12 +38,9 @@ def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
             Parameter("extrinsics_source", value="none"), Parameter("image_qos", value="reliable"),
             Parameter("monocular_method", value="detector_3d")])
         probe = Node("probe_onecam", context=context)
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(node)
-        executor.add_node(probe)
+        executor = executor_with(context, node, probe)
         try:
-            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
-            assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            configure_and_activate(node)
             image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
             info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
             probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)

@@ -9,12 +9,10 @@ import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from ros_helpers import ros_context, spin_until
+from ros_helpers import configure_and_activate, executor_with, ros_context, spin_until
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
@@ -87,13 +85,9 @@ def test_fusion_node_takes_camera_poses_from_tf_static():
                                 "sync.timeout_s": 1.5, "diagnostics_period_s": 0.3,
                                 "tracking.enabled": False, "filter.enabled": False}.items()])
         probe = Node("tf_probe", context=context, namespace=namespace)
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(fusion)
-        executor.add_node(probe)
+        executor = executor_with(context, fusion, probe)
         try:
-            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS, \
-                fusion.last_error
-            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            configure_and_activate(fusion)
             infos = {c: probe.create_publisher(CameraInfo, f"{c}/camera_info", RELIABLE)
                      for c in names}
             skeletons = {c: probe.create_publisher(Skeleton2DArray, f"{c}/skeletons_2d",
