@@ -13,7 +13,12 @@ ImageTracker serves the one-camera path, whose depth is a guess that can jump by
 one frame to the next: it matches people in the image, where they are measured, gating the
 mean keypoint distance relative to the person's size in pixels, and confirms a track only after
 `min_hits` consecutive matches, so a detection seen in one or two frames (a ghost in glare)
-never gets a published id.
+never gets a published id. Given the layout's left/right pairs (update_labelled), it also keeps
+each track's left/right labelling continuous: a pair whose exchanged labels fit the track's
+predicted joints clearly better than the detector's (left_right.crossed_pairs) is exchanged,
+for at most `max_relabel_s` at a stretch, so a detector that takes a person seen from behind
+for one seen from the front for a few frames no longer turns the person round (and back)
+under the 3D that follows.
 
 count_id_switches() is the CLEAR-MOT IDSW count against reference identities, for evaluation.
 """
@@ -24,7 +29,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .left_right import crossed_pairs, exchange_pairs
+
 _UNMATCHABLE = 1e6
+# Left/right continuity: a pair is relabelled when exchanging it brings it under this share of
+# its distance to the track's prediction, and that distance is over this share of the person's
+# size in the image (joints that nearly overlap, e.g. the hips of a person seen side-on, are
+# left as the detector labels them).
+_RELABEL_GAIN = 0.5
+_RELABEL_MIN_SHARE = 0.05
 
 
 @dataclass
@@ -166,6 +179,9 @@ class ImageTrackerParams:
     min_hits: consecutive matched frames before a track is confirmed (published); a tentative
         track missed once is dropped.
     velocity_smoothing: weight of the newest image velocity in the track's estimate (0..1].
+    max_relabel_s: longest stretch (s) over which a track keeps a left/right pair's labels
+        against the detector's (update_labelled); after it the detector's labels are taken,
+        so a wrong start cannot last. 0 turns the left/right continuity off.
     """
 
     max_distance: float = 0.5
@@ -173,6 +189,7 @@ class ImageTrackerParams:
     reid_window_s: float = 1.0
     min_hits: int = 3
     velocity_smoothing: float = 0.5
+    max_relabel_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.max_distance > 0:
@@ -186,6 +203,19 @@ class ImageTrackerParams:
         if not 0 < self.velocity_smoothing <= 1:
             raise ValueError(f"velocity_smoothing must be in (0, 1], got "
                              f"{self.velocity_smoothing}")
+        if not self.max_relabel_s >= 0:
+            raise ValueError(f"max_relabel_s must be >= 0, got {self.max_relabel_s}")
+
+
+@dataclass(frozen=True)
+class ImageTrackUpdate:
+    """One frame of ImageTracker.update_labelled: ids (P,) int64 >= 1, confirmed (P,) bool,
+    swapped (P, K) bool, the left/right pairs relabelled to continue each track (apply them
+    with left_right.exchange_pairs / exchange_detections)."""
+
+    ids: np.ndarray
+    confirmed: np.ndarray
+    swapped: np.ndarray
 
 
 class ImageTracker:
@@ -206,10 +236,21 @@ class ImageTracker:
         self._last_seen = np.zeros((0,))        # (T,) s
         self._hits = np.zeros((0,), np.int64)   # (T,) consecutive matches
         self._confirmed = np.zeros((0,), bool)  # (T,)
+        self._relabel_since = np.zeros((0, 0))  # (T, K) s since a pair is relabelled, NaN: not
         self._last_stamp: float | None = None
 
     def update(self, keypoints: np.ndarray, stamp: float) -> tuple[np.ndarray, np.ndarray]:
-        keypoints = np.asarray(keypoints, np.float64)
+        """keypoints (P, J, 2) pixels, stamp (s) -> (ids (P,), confirmed (P,))."""
+        update = self.update_labelled(keypoints, stamp, np.zeros((0, 2), np.intp))
+        return update.ids, update.confirmed
+
+    def update_labelled(self, keypoints: np.ndarray, stamp: float, pairs: np.ndarray
+                        ) -> ImageTrackUpdate:
+        """update() that also keeps the left/right labelling of the pairs (K, 2) (joint
+        indices, left_right.left_right_pairs) continuous along each track (module
+        docstring); the track remembers the relabelled keypoints."""
+        keypoints = np.array(keypoints, np.float64)
+        pairs = np.asarray(pairs, np.intp).reshape(-1, 2)
         if keypoints.ndim != 3 or keypoints.shape[-1] != 2:
             raise ValueError(f"keypoints must be (P, J, 2), got {keypoints.shape}")
         if not np.isfinite(stamp):
@@ -218,14 +259,16 @@ class ImageTracker:
             self.reset()                      # clock went backwards (bag loop): start over
         self._last_stamp = stamp
         num_people, num_joints = keypoints.shape[:2]
-        if self._keypoints.shape[1] != num_joints:
+        if self._keypoints.shape[1] != num_joints or self._relabel_since.shape[1] != len(pairs):
             self.reset()
             self._last_stamp = stamp
             self._keypoints = np.zeros((0, num_joints, 2))
+            self._relabel_since = np.zeros((0, len(pairs)))
         self._forget(stamp)
         p = self.params
         ids = np.zeros((num_people,), np.int64)
         matched = np.zeros((num_people,), bool)
+        swapped = np.zeros((num_people, len(pairs)), bool)
         track_matched = np.zeros(len(self._ids), bool)
         if len(self._ids) and num_people:
             gap = stamp - self._last_seen
@@ -240,6 +283,10 @@ class ImageTracker:
             rows, cols = linear_sum_assignment(cost)
             ok = cost[rows, cols] < _UNMATCHABLE
             rows, cols = rows[ok], cols[ok]
+            if len(pairs) and p.max_relabel_s > 0:
+                swapped[cols] = self._relabel(keypoints[cols], predicted[rows], rows, pairs,
+                                              stamp)
+                keypoints[cols] = exchange_pairs(keypoints[cols], pairs, swapped[cols])
             dt = np.maximum(gap[rows], 1e-6)[:, None]
             step = np.nan_to_num((_centre(keypoints[cols]) - _centre(self._keypoints[rows])) / dt)
             back = self._hits[rows] == 0       # a confirmed track seen again after a gap
@@ -272,15 +319,32 @@ class ImageTracker:
             self._hits = np.concatenate([self._hits, np.ones(new.size, np.int64)])
             self._confirmed = np.concatenate([self._confirmed, np.full(new.size,
                                                                        p.min_hits <= 1)])
+            self._relabel_since = np.concatenate([self._relabel_since,
+                                                  np.full((new.size, len(pairs)), np.nan)])
         order = np.argsort(self._ids)
         rows = order[np.searchsorted(self._ids[order], ids)] if num_people else ids
         confirmed = self._confirmed[rows] if num_people else np.zeros(0, bool)
-        return ids, confirmed
+        return ImageTrackUpdate(ids, confirmed, swapped)
+
+    def _relabel(self, observed: np.ndarray, predicted: np.ndarray, rows: np.ndarray,
+                 pairs: np.ndarray, stamp: float) -> np.ndarray:
+        """(M, K) pairs of the matched people observed (M, J, 2) to exchange so that they
+        continue their tracks `rows` (predicted (M, J, 2) pixels), none held over
+        max_relabel_s; records when each relabelled stretch began."""
+        size = np.maximum(image_size(observed), 1.0)[:, None]
+        swap = crossed_pairs(observed, predicted, pairs, gain=_RELABEL_GAIN,
+                             min_error=_RELABEL_MIN_SHARE * size)
+        since = self._relabel_since[rows]
+        began = np.where(np.isnan(since), stamp, since)
+        swap &= stamp - began <= self.params.max_relabel_s
+        self._relabel_since[rows] = np.where(swap, began, np.nan)
+        return swap
 
     def _select(self, keep: np.ndarray) -> None:
         self._ids, self._keypoints = self._ids[keep], self._keypoints[keep]
         self._velocity, self._last_seen = self._velocity[keep], self._last_seen[keep]
         self._hits, self._confirmed = self._hits[keep], self._confirmed[keep]
+        self._relabel_since = self._relabel_since[keep]
 
     def _forget(self, stamp: float) -> None:
         keep = stamp - self._last_seen <= self.params.reid_window_s
