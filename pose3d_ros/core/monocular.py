@@ -132,9 +132,9 @@ class BlazePoseWorld3D:
 
     method = METHOD_DETECTOR_3D
 
-    def __init__(self, body_height_m: float | None = None) -> None:
+    def __init__(self, body_height_m: float | None = None, bone_window: int = 90) -> None:
         self.prior = _body_prior(body_height_m)
-        self.sizes = TrackBodySizes()
+        self.sizes = TrackBodySizes(bone_window) if bone_window else None
 
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
         if detections.num_people == 0:
@@ -144,7 +144,8 @@ class BlazePoseWorld3D:
                              "monocular_method 'detector_3d' needs a BlazePose back-end")
         from .lifting.runtime import BlazePoseWorldLifter
         relative = BlazePoseWorldLifter().lift_world(detections.world, detections.layout)
-        relative = self.sizes.scale(relative, track_ids)
+        if self.sizes is not None:
+            relative = self.sizes.scale(relative, track_ids)
         normalised, scores = _h36m_normalised(detections)
         return _place(relative, normalised, scores, self.prior)
 
@@ -157,12 +158,12 @@ class WindowedLifter3D:
     method = METHOD_LIFTER
 
     def __init__(self, model_path: str | None = None, *, providers: list[str] | None = None,
-                 body_height_m: float | None = None) -> None:
+                 body_height_m: float | None = None, bone_window: int = 90) -> None:
         from .lifting.runtime import DEFAULT_MODEL, OnnxLifter, PersonWindows
         self.prior = _body_prior(body_height_m)
         self.model = OnnxLifter(model_path or DEFAULT_MODEL, providers=providers)
         self.windows = PersonWindows(self.model.window)
-        self.sizes = TrackBodySizes()
+        self.sizes = TrackBodySizes(bone_window) if bone_window else None
 
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
         normalised, scores = _h36m_normalised(detections)
@@ -170,7 +171,8 @@ class WindowedLifter3D:
         if detections.num_people == 0:
             return MonocularLift.empty()
         relative = self.model.lift(window_xy, window_scores, _IDENTITY_K)
-        relative = self.sizes.scale(relative, track_ids)
+        if self.sizes is not None:
+            relative = self.sizes.scale(relative, track_ids)
         frame = self.model.window - 1 - self.model.metadata.latency_frames
         return _place(relative, window_xy[:, frame], window_scores[:, frame], self.prior)
 
@@ -178,7 +180,8 @@ class WindowedLifter3D:
 def create_monocular_method(method: str, **options: Any) -> MonocularMethod:
     """The monocular method by name (see MONOCULAR_METHODS); options go to its constructor
     (both take body_height_m: scale the 3D to a person of that height before placing it;
-    None keeps the 3D's own metric size)."""
+    None keeps the 3D's own metric size; and bone_window: frames of each track's median bone
+    lengths, TrackBodySizes, 0 leaves the bones as estimated)."""
     if method == "detector_3d":
         return BlazePoseWorld3D(**options)
     if method == "lifter":
