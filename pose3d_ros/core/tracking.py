@@ -16,8 +16,8 @@ mean keypoint distance relative to the person's size in pixels, and confirms a t
 never gets a published id. Given the layout's left/right pairs (update_labelled), it also keeps
 each track's left/right labelling continuous: a pair whose exchanged labels fit the track's
 predicted joints clearly better than the detector's (left_right.crossed_pairs) is exchanged,
-for at most `max_relabel_s` at a stretch, so a detector that takes a person seen from behind
-for one seen from the front for a few frames no longer turns the person round (and back)
+for at most `max_relabel_s` at a stretch, so a detector that takes a person seen from the front
+for one seen from behind for a few frames no longer turns the person round (and back)
 under the 3D that follows.
 
 count_id_switches() is the CLEAR-MOT IDSW count against reference identities, for evaluation.
