@@ -124,9 +124,10 @@ def _single_demo():
 def test_cam02_whole_body_confusion_is_undone_and_its_bones_stay_steady():
     """cam02 of the single recording alone at 30 fps: BlazePose takes the person, who faces
     the camera, for one seen from behind in frames 41-59 (every pair exchanged against the
-    4-camera reference, its own 3D turned round too) and mixes limbs up to frame 73; before the image tracker kept the labels
-    continuous, the published bones shrank and grew through each exchange (One Euro filtering
-    across it): bone-length CV 11.4 % (detector_3d) and 10.0 % (lifter)."""
+    4-camera reference, its own 3D turned round too) and mixes limbs up to frame 73; before
+    the image tracker kept the labels continuous, the published bones shrank and grew through
+    each exchange (One Euro filtering across it): bone-length CV 11.4 % (detector_3d) and
+    10.0 % (lifter)."""
     from pose3d_ros.core.error_model import detect_swaps, person_scale
 
     rig, per_camera, truth = _single_demo()

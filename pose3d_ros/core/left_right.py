@@ -3,9 +3,10 @@
 A 2D detector sometimes exchanges the labels of a left/right joint pair (left knee called
 right knee and the reverse), one limb at a time or the whole body at once when it takes a
 person seen from the front for one seen from behind (or the reverse). Whoever has an
-expectation of where each joint should be can tell: the multi-view path (triangulation.unswap_left_right: the consensus
-3D projected into each view), the one-camera path (tracking.ImageTracker: where the track's
-joints were a frame ago) and the error model (error_model.detect_swaps: the reference 2D).
+expectation of where each joint should be can tell: the multi-view path
+(triangulation.unswap_left_right: the consensus 3D projected into each view), the one-camera
+path (tracking.ImageTracker: where the track's joints were a frame ago) and the error model
+(error_model.detect_swaps: the reference 2D).
 They share the test (crossed_pairs) and the exchange (exchange_pairs) here.
 
   left_right_pairs(layout)             (K, 2) joint indices of the layout's left_*/right_* pairs
