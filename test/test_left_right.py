@@ -65,19 +65,10 @@ def test_crossed_pairs_needs_a_clear_gain_and_exchange_swaps_every_per_joint_arr
     assert exchange_detections(found, pairs, np.zeros_like(swapped)) is found
 
 
-_STANDING = {"pelvis": (0, 0), "right_hip": (-0.1, 0.02), "left_hip": (0.1, 0.02),
-             "right_knee": (-0.1, 0.45), "left_knee": (0.1, 0.45), "right_ankle": (-0.1, 0.88),
-             "left_ankle": (0.1, 0.88), "spine": (0, -0.25), "thorax": (0, -0.5),
-             "nose": (0, -0.68), "head": (0, -0.78), "left_shoulder": (0.2, -0.48),
-             "right_shoulder": (-0.2, -0.48), "left_elbow": (0.22, -0.16),
-             "right_elbow": (-0.22, -0.16), "left_wrist": (0.23, 0.1),
-             "right_wrist": (-0.23, 0.1)}
-
-
 def _walker(k: int) -> np.ndarray:
     """(17, 2) pixels: a person facing the camera, limbs apart, moving 6 px right a frame."""
-    body = np.array([_STANDING[name] for name in H36M17.joint_names])
-    return body * 400 + [300 + 6 * k, 200]
+    from test_onecam import _standing_h36m  # the same standing body as the plausibility test
+    return _standing_h36m()[:, :2] * 400 + [300 + 6 * k, 200]
 
 
 def test_tracker_keeps_the_labels_through_a_short_confusion_and_yields_to_a_long_one():
