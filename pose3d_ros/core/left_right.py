@@ -10,6 +10,8 @@ path (tracking.ImageTracker: where the track's joints were a frame ago) and the 
 They share the test (crossed_pairs) and the exchange (exchange_pairs) here.
 
   left_right_pairs(layout)             (K, 2) joint indices of the layout's left_*/right_* pairs
+  mirror_index(layout)                 (J,) each joint's mirror image (left <-> right), for
+      mirroring whole bodies (augmentation, mirrored motion capture, mirror-tolerant matching)
   crossed_pairs(observed, expected, ...)  (..., K) bool: exchanging the pair fits `expected`
   exchange_pairs(values, pairs, swapped)  values with the flagged pairs' labels exchanged
   exchange_detections(detections, pairs, swapped)   the same on every per-joint array of a
@@ -34,6 +36,16 @@ def left_right_pairs(layout: JointLayout) -> np.ndarray:
     return np.array([(i, names.index("right_" + n[5:])) for i, n in enumerate(names)
                      if n.startswith("left_") and "right_" + n[5:] in names],
                     np.intp).reshape(-1, 2)
+
+
+@lru_cache(maxsize=16)
+def mirror_index(layout: JointLayout) -> np.ndarray:
+    """(J,) index of each joint's mirror image: left_* <-> right_*, the others themselves (a
+    layout constant: do not modify the returned array)."""
+    index = np.arange(layout.num_joints)
+    pairs = left_right_pairs(layout)
+    index[pairs[:, 0]], index[pairs[:, 1]] = pairs[:, 1], pairs[:, 0]
+    return index
 
 
 def crossed_pairs(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray, *,
