@@ -87,6 +87,13 @@ def test_tracker_keeps_the_labels_through_a_short_confusion_and_yields_to_a_long
     # the short confusion is undone; the long one for 0.5 s (16 frames), then the detector's
     # labels are taken
     assert [k for k in range(40) if swaps[k]] == list(range(10, 16)) + list(range(20, 36))
+    # a track back after a gap takes the detector's labels: its limbs have moved meanwhile
+    back = ImageTracker()
+    for k in range(13):
+        people = np.zeros((0, 17, 2)) if k == 10 else _walker(k)[None]
+        seen = exchange_pairs(people, pairs, flip) if k >= 11 else people
+        update = back.update_labelled(seen, k / FPS, pairs)
+        assert not update.swapped.any() and (k == 10 or update.ids.tolist() == [1])
     # relabelling off: the detector's labels as they come
     off = ImageTracker(ImageTrackerParams(max_relabel_s=0.0))
     for k in range(12):

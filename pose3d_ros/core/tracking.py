@@ -330,10 +330,13 @@ class ImageTracker:
                  pairs: np.ndarray, stamp: float) -> np.ndarray:
         """(M, K) pairs of the matched people observed (M, J, 2) to exchange so that they
         continue their tracks `rows` (predicted (M, J, 2) pixels), none held over
-        max_relabel_s; records when each relabelled stretch began."""
+        max_relabel_s; records when each relabelled stretch began. A track back after a gap
+        takes the detector's labels (its limbs have moved since: the prediction cannot
+        tell)."""
         size = np.maximum(image_size(observed), 1.0)[:, None]
         swap = crossed_pairs(observed, predicted, pairs, gain=_RELABEL_GAIN,
                              min_error=_RELABEL_MIN_SHARE * size)
+        swap &= (self._hits[rows] > 0)[:, None]          # seen at the previous update
         since = self._relabel_since[rows]
         began = np.where(np.isnan(since), stamp, since)
         swap &= stamp - began <= self.params.max_relabel_s
