@@ -54,7 +54,7 @@ def _params(relabel: bool = True):
         return PipelineParams(output_layout="h36m17")
     from pose3d_ros.core.tracking import ImageTrackerParams
     return PipelineParams(output_layout="h36m17",
-                          image_tracking=ImageTrackerParams(max_relabel_s=0.0))
+                          image_tracking=ImageTrackerParams(relabel_window_s=0.0))
 
 
 def export2d(out: Path) -> None:

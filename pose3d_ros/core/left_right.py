@@ -59,15 +59,47 @@ def crossed_pairs(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray,
     `min_error` (same unit; broadcast against (..., K)). Pairs with an unknown joint: False.
     Returns (..., K) bool.
     """
+    straight, crossed = pair_distances(observed, expected, pairs)
+    with np.errstate(invalid="ignore"):
+        return (crossed < gain * straight) & (straight > min_error) & np.isfinite(crossed)
+
+
+def pair_distances(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(..., J, D) both -> straight, crossed (..., K): each pair's summed distance to
+    `expected` as labelled and with its two labels exchanged (NaN where a joint is unknown)."""
     a, b = pairs[:, 0], pairs[:, 1]
 
     def distance(obs: np.ndarray, at: np.ndarray) -> np.ndarray:
         return np.linalg.norm(observed[..., obs, :] - expected[..., at, :], axis=-1)
 
-    straight = distance(a, a) + distance(b, b)
-    crossed = distance(a, b) + distance(b, a)
-    with np.errstate(invalid="ignore"):
-        return (crossed < gain * straight) & (straight > min_error) & np.isfinite(crossed)
+    return distance(a, a) + distance(b, b), distance(a, b) + distance(b, a)
+
+
+# Limb chains by joint-name suffix: a pair's parent pair (towards the torso).
+_LIMB_PARENT = {"elbow": "shoulder", "wrist": "elbow", "pinky": "wrist", "index": "wrist",
+                "thumb": "wrist", "knee": "hip", "ankle": "knee", "heel": "ankle",
+                "foot_index": "ankle"}
+
+
+@lru_cache(maxsize=16)
+def limb_levels(layout: JointLayout) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The layout's left/right pairs that hang from another pair along a limb (elbows from
+    shoulders, knees from hips, ...), by depth: per level (children (C,), parents (C,)),
+    indices into left_right_pairs(layout); parents always in an earlier level or a root."""
+    pairs = left_right_pairs(layout)
+    names = [layout.joint_names[a][len("left_"):] for a in pairs[:, 0]]
+    parent = {k: names.index(_LIMB_PARENT[n]) for k, n in enumerate(names)
+              if _LIMB_PARENT.get(n) in names}
+    depth = {}
+    for k in range(len(names)):
+        d, j = 0, k
+        while j in parent:
+            d, j = d + 1, parent[j]
+        depth[k] = d
+    return tuple((np.array([k for k in parent if depth[k] == d], np.intp),
+                  np.array([parent[k] for k in parent if depth[k] == d], np.intp))
+                 for d in range(1, max(depth.values(), default=0) + 1))
 
 
 def exchange_pairs(values: np.ndarray, pairs: np.ndarray, swapped: np.ndarray) -> np.ndarray:

@@ -301,10 +301,10 @@ class Pose3DPipeline:
         found = self._undistort(name, detections)
         t1 = time.perf_counter()
         tracker = self.image_trackers.setdefault(name, ImageTracker(self.params.image_tracking))
-        pairs = left_right_pairs(found.layout)
-        update = tracker.update_labelled(found.keypoints, stamp, pairs)
+        update = tracker.update_labelled(found.keypoints, stamp, found.layout)
         ids, confirmed = update.ids, update.confirmed
-        found = exchange_detections(found, pairs, update.swapped)   # labels continue the track
+        found = exchange_detections(found, left_right_pairs(found.layout),
+                                    update.swapped)             # labels continue the track
         t2 = time.perf_counter()
         assert self.lifter is not None            # process_detections chose this path for it
         lifted = self.lifter.lift(found, ids)
