@@ -111,9 +111,10 @@ def exchange_pairs(values: np.ndarray, pairs: np.ndarray, swapped: np.ndarray) -
     out = np.array(values, copy=True)
     if not swapped.any():
         return out
-    *rows, k = np.nonzero(swapped)              # indices into the leading axes, pair
-    a, b = pairs[k, 0], pairs[k, 1]
-    out[(*rows, a)], out[(*rows, b)] = values[(*rows, b)], values[(*rows, a)]
+    found = np.nonzero(swapped)
+    rows, k = tuple(found[:-1]), found[-1]       # indices into the leading axes, pair
+    at_a, at_b = rows + (pairs[k, 0],), rows + (pairs[k, 1],)
+    out[at_a], out[at_b] = values[at_b], values[at_a]
     return out
 
 
@@ -131,6 +132,7 @@ def exchange_detections(detections: Detections2D, pairs: np.ndarray, swapped: np
     def exchanged(values: np.ndarray | None) -> np.ndarray | None:
         return None if values is None else exchange_pairs(values, pairs, swapped)
 
-    return replace(detections, keypoints=exchanged(detections.keypoints),
-                   scores=exchanged(detections.scores), world=exchanged(detections.world),
+    return replace(detections, keypoints=exchange_pairs(detections.keypoints, pairs, swapped),
+                   scores=exchange_pairs(detections.scores, pairs, swapped),
+                   world=exchanged(detections.world),
                    normalised=exchanged(detections.normalised))
