@@ -24,8 +24,7 @@ The run step uses only interfaces both versions have (Pose3DPipeline, detect_vid
 `--no-relabel` (the image tracker's left/right continuity off) exist in checkouts that have
 them. `score --metrics cv,shape` picks columns; "root-rel. error" is the mean joint distance to
 the reference after moving the roots together (body shape and left/right labels, not depth).
-  python benchmarks/bench_onecam.py seeds --count 12
-runs the motion-capture scene for 12 seeds with the left/right continuity off and on.
+benchmarks/bench_left_right.py measures the left/right continuity itself.
 """
 from __future__ import annotations
 
@@ -337,42 +336,6 @@ def _mocap_row(runs, metrics: list[str]) -> str:
     return "| mocap walk x2 (30 fps) | virtual cam | lifter | " + " | ".join(cells) + " |"
 
 
-def seeds(count: int) -> str:
-    """The motion-capture scene of _mocap_arrays for seeds 1..count, lifter, the image
-    tracker's left/right continuity off and on: bone CV, root-relative error against the
-    truth and root-depth jitter p95, per seed and the means (markdown)."""
-    lines = ["| seed | bone CV (off / on) | root-rel. error mm (off / on) | "
-             "jitter p95 m/frame (off / on) |", "|---|---|---|---|"]
-    totals = np.zeros((2, 3))
-    for seed in range(1, count + 1):
-        arrays = _mocap_arrays(seed)
-        cells = []
-        for k, relabel in enumerate((False, True)):
-            out: dict[str, np.ndarray] = {}
-            _run_mocap(arrays, out, None, relabel)
-            metric = _mocap_metrics({**arrays, **out})
-            totals[k] += metric
-            cells.append(metric)
-        lines.append(f"| {seed} | {cells[0][0]:.1f} / {cells[1][0]:.1f} % | "
-                     f"{cells[0][1]:.0f} / {cells[1][1]:.0f} | "
-                     f"{cells[0][2]:.3f} / {cells[1][2]:.3f} |")
-    mean = totals / count
-    lines.append(f"| mean | {mean[0, 0]:.2f} / {mean[1, 0]:.2f} % | {mean[0, 1]:.1f} / "
-                 f"{mean[1, 1]:.1f} | {mean[0, 2]:.3f} / {mean[1, 2]:.3f} |")
-    return "\n".join(lines)
-
-
-def _mocap_metrics(data) -> np.ndarray:
-    """(bone CV %, root-relative error mm, jitter p95 m/frame) of a mocap run vs its truth."""
-    from pose3d_ros.core.evaluation import image_identities, stability
-
-    pred, camera = _track(data, "mocap/cam01/lifter", "world"), _mocap_camera(data)
-    ident = image_identities(pred, _truth_track(data, pred.stamps_ns), camera)
-    s = stability(pred, viewpoint=camera.center).summary()
-    return np.array([100 * s["bone-length CV median"], 1000 * ident.root_relative_mpjpe_m,
-                     s["root-depth jitter p95 [m/frame]"]])
-
-
 def _truth_track(data, stamps_ns: np.ndarray):
     """The motion-capture truth as a SkeletonTrack (ids 1, 2) at the prediction's stamps."""
     from pose3d_ros.core.evaluation import SkeletonTrack
@@ -402,9 +365,6 @@ def main(argv: list[str] | None = None) -> int:
                    help="turn the image tracker's left/right continuity off")
     e = sub.add_parser("export2d")
     e.add_argument("--out", type=Path, required=True)
-    m = sub.add_parser("seeds", help="the motion-capture scene over several seeds, the "
-                       "left/right continuity off and on")
-    m.add_argument("--count", type=int, default=12)
     s = sub.add_parser("score")
     s.add_argument("runs", type=Path, nargs="+")
     s.add_argument("--metrics", default=",".join(METRICS),
@@ -412,8 +372,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.step == "export2d":
         export2d(args.out)
-    elif args.step == "seeds":
-        print(seeds(args.count))
     elif args.step == "run":
         run(args.out, args.max_frames, args.stride, args.twod, bone_window=args.bone_window,
             relabel=not args.no_relabel)
