@@ -6,10 +6,11 @@
       -> >= 2 calibrated views: cross-view association + robust triangulation (rig frame)
          (association, triangulation) -> completion of joints seen by < 2 views and refusal
          of non-human bodies (completion) -> 3D tracking (tracking.SkeletonTracker)
-      -> exactly 1 view: image tracking with confirmation (tracking.ImageTracker) -> a
-         monocular method placing 3D in that camera's frame (monocular) -> root-depth jump
-         filter (filtering.RootDepthFilter) -> bone-length plausibility (plausibility)
-         -> the rig frame
+      -> exactly 1 view: image tracking with confirmation and left/right labels kept
+         continuous along each track (tracking.ImageTracker, left_right) -> a monocular
+         method placing 3D in that camera's frame (monocular) -> root-depth jump filter
+         (filtering.RootDepthFilter) -> bone-length plausibility (plausibility) -> the rig
+         frame
       -> layout conversion -> One Euro filtering -> Skeletons3D in `frame_id`
 
 This module only chains the steps; each lives in the module named beside it.
@@ -38,6 +39,7 @@ from .completion import SkeletonCompleter
 from .detection.parallel import detect_per_camera
 from .filtering import DepthFilterParams, OneEuroParams, RootDepthFilter, SkeletonFilter
 from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
+from .left_right import exchange_detections, left_right_pairs
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
 from .plausibility import PlausibilityParams, plausible_bodies
 from .tracking import ImageTracker, ImageTrackerParams, SkeletonTracker, TrackerParams
@@ -299,7 +301,10 @@ class Pose3DPipeline:
         found = self._undistort(name, detections)
         t1 = time.perf_counter()
         tracker = self.image_trackers.setdefault(name, ImageTracker(self.params.image_tracking))
-        ids, confirmed = tracker.update(found.keypoints, stamp)
+        update = tracker.update_labelled(found.keypoints, stamp, found.layout)
+        ids, confirmed = update.ids, update.confirmed
+        found = exchange_detections(found, left_right_pairs(found.layout),
+                                    update.swapped)             # labels continue the track
         t2 = time.perf_counter()
         assert self.lifter is not None            # process_detections chose this path for it
         lifted = self.lifter.lift(found, ids)

@@ -27,8 +27,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel, vector_norm
+from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel
 from .layouts import JointLayout
+from .left_right import crossed_pairs, exchange_pairs, left_right_pairs
 
 
 @dataclass
@@ -382,16 +383,6 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics):
     return points, inliers2
 
 
-@lru_cache(maxsize=16)
-def left_right_pairs(layout: JointLayout) -> np.ndarray:
-    """(K, 2) joint indices of the layout's left_* / right_* pairs (a layout constant: do not
-    modify the returned array)."""
-    names = layout.joint_names
-    return np.array([(i, names.index("right_" + n[5:])) for i, n in enumerate(names)
-                     if n.startswith("left_") and "right_" + n[5:] in names],
-                    np.intp).reshape(-1, 2)
-
-
 def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
                       points: np.ndarray, pairs: np.ndarray, threshold_px: float
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -407,21 +398,14 @@ def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.n
     cam = np.einsum("vij,pkj->pvki", arrays.rotations, points) + arrays.translations[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         proj = cam[..., :2] / cam[..., 2:3]                             # (P, V, J, 2)
-    focal = arrays.focal[None, :, None]
-
-    def err(obs, at):
-        return vector_norm(normalized[:, :, obs] - proj[:, :, at]) * focal
-
-    keep, swap = err(a, a) + err(b, b), err(a, b) + err(b, a)          # (P, V, K)
+    # in pixels: normalised distances times each view's focal length
+    focal = arrays.focal[None, :, None, None]
+    swapped = crossed_pairs(normalized * focal, proj * focal, pairs, gain=0.7,
+                            min_error=0.5 * threshold_px)              # (P, V, K)
     with np.errstate(invalid="ignore"):
-        swapped = ((swap < 0.7 * keep) & (keep > 0.5 * threshold_px)
-                   & (scores[:, :, a] >= 0) & (scores[:, :, b] >= 0))
-    swapped &= np.isfinite(swap)
-    fixed_xy, fixed_sc = normalized.copy(), scores.copy()
-    p, v, k = np.nonzero(swapped)
-    fixed_xy[p, v, a[k]], fixed_xy[p, v, b[k]] = normalized[p, v, b[k]], normalized[p, v, a[k]]
-    fixed_sc[p, v, a[k]], fixed_sc[p, v, b[k]] = scores[p, v, b[k]], scores[p, v, a[k]]
-    return fixed_xy, fixed_sc, swapped
+        swapped &= (scores[:, :, a] >= 0) & (scores[:, :, b] >= 0)
+    return (exchange_pairs(normalized, pairs, swapped), exchange_pairs(scores, pairs, swapped),
+            swapped)
 
 
 def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
