@@ -99,7 +99,8 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
                          min_views: int = 2, min_score: float = 0.3,
                          min_joints: int = 3,
                          merge_distance_m: float | None = MERGE_DISTANCE_M,
-                         visibility_check: bool = True, rejoin: bool = True) -> Association:
+                         visibility_check: bool = True, rejoin: bool = True,
+                         prefer_stronger: bool = True) -> Association:
     """associate() for keypoints already undistorted, with the cameras stacked.
 
     The nodes' hot path: they undistort each camera's keypoints once and share them with
@@ -112,6 +113,9 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     (merge_distance_m, None to keep them), and,
     when the cameras know their image bounds, a group is dropped when more cameras should see
     it and show nobody there than cameras see it (visibility_check; unexplained_absences).
+    prefer_stronger: a group's member is replaced by a stronger detection of the same camera
+    that coincides with it and is in no group (stronger_duplicates: a detector's second,
+    partial box can win the cross-view match and leave the person's real detection alone).
     """
     if not arrays.num_cameras == len(normalized) == len(scores):
         raise ValueError(f"{arrays.num_cameras} cameras, {len(normalized)} keypoint sets and "
@@ -150,6 +154,8 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
         _rejoin(dist, members, cameras_in, max_ray_distance_m)
 
     out = _groups(members, dist, camera_of, local, n_views, min_views)
+    if prefer_stronger and out.num_people:
+        out = Association(_prefer_stronger(out.members, stacked, min_joints, min_score), out.cost)
     check_views = visibility_check and arrays.bounds is not None
     if out.num_people and (merge_distance_m is not None or check_views):
         xy, weight = _gather_stacked(stacked, out.members, min_score)
@@ -162,6 +168,58 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
             keep = unexplained <= (out.members >= 0).sum(1)
             out = Association(out.members[keep], out.cost[keep])
     return _sorted(out)
+
+
+def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: float,
+                        max_relative: float = 0.1) -> np.ndarray:
+    """(N, N) bool: [i, j] when detection j of the same camera is stronger than i (summed
+    joint scores, ties to the first) and i coincides with it (mean keypoint distance over
+    >= min_joints common joints below max_relative x the larger keypoint box) and sees no
+    joint j does not: i may be a detector's second, partial box of j's person. All pairs of
+    the frame's stacked detections at once."""
+    xy, camera_of = stacked.xy, stacked.camera_of
+    seen = np.isfinite(xy).all(-1) & (stacked.score >= min_score)                # (N, J)
+    low, high = _extent(xy, seen[..., None], axis=1)
+    size = vector_norm(high - low)                                                 # (N,)
+    both = seen[:, None] & seen[None] & (camera_of[:, None] == camera_of[None])[..., None]
+    count = both.sum(-1)                                                           # (N, N)
+    subset = count == seen.sum(-1)[:, None]            # row's joints all seen by the column
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(both, vector_norm(xy[:, None] - xy[None]), 0.0).sum(-1) / count
+        close = (count >= min_joints) & subset & (
+            mean < max_relative * np.fmax(size[:, None], size[None]))
+    strength = np.where(seen, stacked.score, 0.0).sum(-1)
+    order = np.arange(len(strength))
+    stronger = (strength[None] > strength[:, None]) | ((strength[None] == strength[:, None])
+                                                       & (order[None] < order[:, None]))
+    return close & stronger
+
+
+def _prefer_stronger(members: np.ndarray, stacked: StackedDetections, min_joints: int,
+                     min_score: float) -> np.ndarray:
+    """members (P, V) with each member that has a stronger duplicate in no group
+    (stronger_duplicates) replaced by the strongest such detection."""
+    candidate = stronger_duplicates(stacked, min_joints, min_score)
+    if not candidate.any():
+        return members
+    seen = members >= 0
+    rows = np.where(seen, stacked.offset[None, :members.shape[1]] + members, 0)   # (P, V)
+    taken = np.zeros(len(candidate), bool)
+    taken[rows[seen]] = True
+    strength = np.where(np.isfinite(stacked.xy).all(-1) & (stacked.score >= min_score),
+                        stacked.score, 0.0).sum(-1)
+    options = candidate[rows] & ~taken & seen[..., None]                           # (P, V, N)
+    best = np.where(options, strength, -np.inf).argmax(-1)
+    swap = options.any(-1)
+    # one detection replaces at most one member (the first to claim it)
+    claimed = np.flatnonzero(swap.ravel())
+    _, first = np.unique(best.ravel()[claimed], return_index=True)
+    swap_flat = np.zeros(swap.size, bool)
+    swap_flat[claimed[first]] = True
+    swap = swap_flat.reshape(swap.shape)
+    out = members.copy()
+    out[swap] = stacked.local[best[swap]]
+    return out
 
 
 def _groups(members: dict[int, list[int]], dist: np.ndarray, camera_of: np.ndarray,
