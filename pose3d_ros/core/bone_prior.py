@@ -22,6 +22,8 @@ until its bones have their lengths. Batched over people x joints; pure numpy.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .camera import CameraArrays, vector_norm
@@ -56,32 +58,45 @@ def refine_with_bones(points: np.ndarray, information: np.ndarray, bones: np.nda
     active = known[:, a] & known[:, b] & np.isfinite(lengths) & (bone_weight > 0)
     if not active.any():
         return points
+    n_people, n_joints = known.shape
     anchor = np.where(known[..., None], points, 0.0)
     info = np.where(known[..., None, None], information, 0.0)
-    info_anchor = np.einsum("pjab,pjb->pja", info, anchor)
-    lam = np.where(active, bone_weight, 0.0)[..., None]                      # (P, B, 1)
-    length = np.where(active, lengths, 0.0)[..., None]
-    n_joints = points.shape[1]
-    # scatter bones onto their two ends: (B, J) incidence
-    at_a = np.zeros((len(bones), n_joints))
-    at_a[np.arange(len(bones)), a] = 1.0
-    at_b = np.zeros((len(bones), n_joints))
-    at_b[np.arange(len(bones)), b] = 1.0
-    x = anchor.copy()
+    info_anchor = (info @ anchor[..., None])[..., 0]                          # (P, J, 3)
+    lam = np.where(active, bone_weight, 0.0)                                  # (P, B)
+    length = np.where(active, lengths, 0.0)
+    ends = _incidence(bones, n_joints)                                        # (2B, J)
+    # the joints without a constraint keep their point; the others get 1e-9 I for safety
+    ridge = 1e-9 * np.eye(3)
+    x = anchor
     for _ in range(sweeps):
-        r = x[:, b] - x[:, a]                                                # (P, B, 3)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = r / vector_norm(r)[..., None]
-        r = np.where(active[..., None] & np.isfinite(r), r, 0.0)
-        rr = lam[..., None] * r[..., :, None] * r[..., None, :]              # (P, B, 3, 3)
-        # end b wants to be at x_a + L r, end a at x_b - L r (each along r only)
-        want_b = np.einsum("pbk,pb->pbk", r, np.einsum("pbk,pbk->pb", r, x[:, a])) + length * r
-        want_a = np.einsum("pbk,pb->pbk", r, np.einsum("pbk,pbk->pb", r, x[:, b])) - length * r
-        matrix = info + np.einsum("pbxy,bj->pjxy", rr, at_a + at_b)
-        rhs = (info_anchor + np.einsum("pbk,bj->pjk", lam * want_a, at_a)
-               + np.einsum("pbk,bj->pjk", lam * want_b, at_b))
-        solvable = np.abs(np.linalg.det(matrix)) > 1e-12
-        safe = np.where(solvable[..., None, None], matrix, np.eye(3))
-        step = np.linalg.solve(safe, rhs[..., None])[..., 0]
-        x = np.where((solvable & known)[..., None], step, x)
-    return np.where(known[..., None], x, points)
+        r = x[:, b] - x[:, a]                                                 # (P, B, 3)
+        norm = np.sqrt((r * r).sum(-1, keepdims=True))
+        r = np.where(active[..., None] & (norm > 1e-9), r / np.where(norm > 1e-9, norm, 1.0),
+                     0.0)
+        lam_r = lam[..., None] * r
+        rr = (lam_r[..., :, None] * r[..., None, :]).reshape(n_people, -1, 9)  # (P, B, 9)
+        # end b wants r . x_b = r . x_a + L, end a wants r . x_a = r . x_b - L
+        along_a, along_b = (r * x[:, a]).sum(-1), (r * x[:, b]).sum(-1)       # (P, B)
+        want = np.concatenate([lam_r * (along_b - length)[..., None],
+                               lam_r * (along_a + length)[..., None]], 1)     # (P, 2B, 3)
+        matrix = info + (np.concatenate([rr, rr], 1).transpose(0, 2, 1) @ ends
+                         ).transpose(0, 2, 1).reshape(n_people, n_joints, 3, 3)
+        rhs = info_anchor + (want.transpose(0, 2, 1) @ ends).transpose(0, 2, 1)
+        x = np.linalg.solve(matrix + ridge, rhs[..., None])[..., 0]
+    seen = known & (np.trace(info, axis1=-2, axis2=-1) > 1e-9)   # no views: left as it was
+    return np.where(seen[..., None], x, points)
+
+
+@lru_cache(maxsize=8)
+def _incidence_cached(bones: bytes, n_bones: int, n_joints: int) -> np.ndarray:
+    pairs = np.frombuffer(bones, np.intp).reshape(n_bones, 2)
+    ends = np.zeros((2 * n_bones, n_joints))
+    ends[np.arange(n_bones), pairs[:, 0]] = 1.0
+    ends[n_bones + np.arange(n_bones), pairs[:, 1]] = 1.0
+    return ends
+
+
+def _incidence(bones: np.ndarray, n_joints: int) -> np.ndarray:
+    """(2B, J): row k < B has a 1 at bone k's first joint, row B + k at its second."""
+    pairs = np.ascontiguousarray(bones, np.intp)
+    return _incidence_cached(pairs.tobytes(), len(pairs), n_joints)
