@@ -171,27 +171,34 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
 
 
 def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: float,
-                        max_relative: float = 0.1) -> np.ndarray:
-    """(N, N) bool: [i, j] when detection j of the same camera is stronger than i (summed
-    joint scores, ties to the first) and i coincides with it (mean keypoint distance over
-    >= min_joints common joints below max_relative x the larger keypoint box) and sees no
-    joint j does not: i may be a detector's second, partial box of j's person. All pairs of
-    the frame's stacked detections at once."""
+                        max_relative: float = 0.1, rows: np.ndarray | None = None,
+                        cols: np.ndarray | None = None) -> np.ndarray:
+    """(R, C) bool: [i, j] when detection cols[j] of the same camera as rows[i] is stronger
+    (summed joint scores, ties to the first) and rows[i] coincides with it (mean keypoint
+    distance over >= min_joints common joints below max_relative x the larger keypoint box)
+    and sees no joint it does not: rows[i] may be a detector's second, partial box of
+    cols[j]'s person. rows, cols: indices into the frame's stacked detections (default: all,
+    (N, N))."""
+    every = np.arange(stacked.camera_of.size)
+    rows = every if rows is None else np.asarray(rows, np.intp)
+    cols = every if cols is None else np.asarray(cols, np.intp)
     xy, camera_of = stacked.xy, stacked.camera_of
     seen = np.isfinite(xy).all(-1) & (stacked.score >= min_score)                # (N, J)
     low, high = _extent(xy, seen[..., None], axis=1)
     size = vector_norm(high - low)                                                 # (N,)
-    both = seen[:, None] & seen[None] & (camera_of[:, None] == camera_of[None])[..., None]
-    count = both.sum(-1)                                                           # (N, N)
-    subset = count == seen.sum(-1)[:, None]            # row's joints all seen by the column
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(both, vector_norm(xy[:, None] - xy[None]), 0.0).sum(-1) / count
-        close = (count >= min_joints) & subset & (
-            mean < max_relative * np.fmax(size[:, None], size[None]))
     strength = np.where(seen, stacked.score, 0.0).sum(-1)
-    order = np.arange(len(strength))
-    stronger = (strength[None] > strength[:, None]) | ((strength[None] == strength[:, None])
-                                                       & (order[None] < order[:, None]))
+    both = (seen[rows][:, None] & seen[cols][None]
+            & (camera_of[rows][:, None] == camera_of[cols][None])[..., None])      # (R, C, J)
+    count = both.sum(-1)
+    subset = count == seen[rows].sum(-1)[:, None]        # row's joints all seen by the column
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(both, vector_norm(xy[rows][:, None] - xy[cols][None]), 0.0).sum(-1) \
+            / count
+        close = (count >= min_joints) & subset & (
+            mean < max_relative * np.fmax(size[rows][:, None], size[cols][None]))
+    stronger = ((strength[cols][None] > strength[rows][:, None])
+                | ((strength[cols][None] == strength[rows][:, None])
+                   & (cols[None] < rows[:, None])))
     return close & stronger
 
 
@@ -199,26 +206,29 @@ def _prefer_stronger(members: np.ndarray, stacked: StackedDetections, min_joints
                      min_score: float) -> np.ndarray:
     """members (P, V) with each member that has a stronger duplicate in no group
     (stronger_duplicates) replaced by the strongest such detection."""
-    candidate = stronger_duplicates(stacked, min_joints, min_score)
-    if not candidate.any():
-        return members
     seen = members >= 0
     rows = np.where(seen, stacked.offset[None, :members.shape[1]] + members, 0)   # (P, V)
-    taken = np.zeros(len(candidate), bool)
-    taken[rows[seen]] = True
+    free = np.ones(stacked.camera_of.size, bool)
+    free[rows[seen]] = False
+    free = np.flatnonzero(free)
+    if not free.size:
+        return members
+    candidate = stronger_duplicates(stacked, min_joints, min_score, rows=rows[seen],
+                                    cols=free)                                    # (M, F)
+    if not candidate.any():
+        return members
     strength = np.where(np.isfinite(stacked.xy).all(-1) & (stacked.score >= min_score),
-                        stacked.score, 0.0).sum(-1)
-    options = candidate[rows] & ~taken & seen[..., None]                           # (P, V, N)
-    best = np.where(options, strength, -np.inf).argmax(-1)
-    swap = options.any(-1)
+                        stacked.score, 0.0).sum(-1)[free]
+    best = np.where(candidate, strength, -np.inf).argmax(-1)                      # (M,)
+    swap = candidate.any(-1)
     # one detection replaces at most one member (the first to claim it)
-    claimed = np.flatnonzero(swap.ravel())
-    _, first = np.unique(best.ravel()[claimed], return_index=True)
-    swap_flat = np.zeros(swap.size, bool)
-    swap_flat[claimed[first]] = True
-    swap = swap_flat.reshape(swap.shape)
+    claimed = np.flatnonzero(swap)
+    _, first = np.unique(best[claimed], return_index=True)
+    take = np.zeros(swap.size, bool)
+    take[claimed[first]] = True
+    member_rows, member_cols = np.nonzero(seen)
     out = members.copy()
-    out[swap] = stacked.local[best[swap]]
+    out[member_rows[take], member_cols[take]] = stacked.local[free[best[take]]]
     return out
 
 

@@ -253,8 +253,10 @@ class SkeletonCompleter:
             out = refine_with_bones(pts, joint_information(pts, np.asarray(used),
                                                            np.asarray(scores), cameras),
                                     body.bones, expected, weight)
-            if p.check_refined:
-                plausible = plausible | check_bones(out, layout, self._bone_check).plausible
+            again = np.flatnonzero(~plausible & known_slot) if p.check_refined else []
+            if len(again):
+                plausible = plausible.copy()
+                plausible[again] = check_bones(out[again], layout, self._bone_check).plausible
         views = np.asarray(num_views).astype(np.uint8).copy()
         conf = np.asarray(confidence, np.float32).copy()
         filled = np.zeros(measured.shape, bool)
