@@ -45,10 +45,12 @@ from pose3d_ros.core.camera import CameraArrays, undistort_normalised  # noqa: E
 from pose3d_ros.core.completion import CompletionParams, SkeletonCompleter  # noqa: E402
 from pose3d_ros.core.metrics import match_people  # noqa: E402
 from pose3d_ros.core.multiperson_metrics import PCP_LIMB_NAMES, to_campus14  # noqa: E402
+from pose3d_ros.core.pipeline import PipelineParams  # noqa: E402
 from pose3d_ros.core.tracking import SkeletonTracker  # noqa: E402
 from pose3d_ros.core.triangulation import triangulate_people  # noqa: E402
 
 COMPLETION = CompletionParams()
+PREFER_STRONGER = True
 STAGES = ("seen<2", "association", "visibility", "implausible", "unconfirmed", "far")
 
 
@@ -106,7 +108,7 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
         found = [d.with_normalised(undistort_normalised(c, d.keypoints))
                  for c, d in zip(cams, dets, strict=True)]
         norm, scs = [d.normalised for d in found], [d.scores for d in found]
-        assoc = associate_normalized(arrays, norm, scs)
+        assoc = associate_normalized(arrays, norm, scs, prefer_stronger=PREFER_STRONGER)
         normalized, scores = gather(found, assoc, normalised=True)
         res, normalized, scores = triangulate_people(arrays, normalized, scores, scene.layout,
                                                      outlier_threshold_px=threshold_px,
@@ -181,13 +183,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--error-scale", type=float, default=1.0)
     parser.add_argument("--threshold-px", type=float, default=THRESHOLD_PX)
-    parser.add_argument("--threshold-m", type=float, default=None,
-                        help="metric outlier threshold (triangulate_people) instead of pixels")
+    parser.add_argument("--threshold-m", type=float,
+                        default=PipelineParams().outlier_threshold_m or 0.0,
+                        help="metric outlier threshold of triangulate_people, metres (default: "
+                        "the pipeline's; 0 = the pixel threshold)")
     parser.add_argument("--completion", default="",
                         help="CompletionParams fields to change, e.g. bone_weight=1,"
                         "check_refined=1 (default: the package's)")
+    parser.add_argument("--no-prefer-stronger", action="store_true",
+                        help="association without replacing duplicate boxes")
     args = parser.parse_args(argv)
-    global COMPLETION
+    global COMPLETION, PREFER_STRONGER
+    PREFER_STRONGER = not args.no_prefer_stronger
     for item in filter(None, args.completion.split(",")):
         key, value = item.split("=")
         kind = type(getattr(COMPLETION, key))
@@ -206,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.seeds):
             scene = make_scene(rig, int(people), args.frames, seed, clips,
                                error_scale=args.error_scale)
-            thr = (args.threshold_px, args.threshold_m)
+            thr = (args.threshold_px, args.threshold_m or None)
             results["oracle triangulation"].append(run_oracle(scene, thr[0], False, thr[1]))
             results["oracle + completion"].append(run_oracle(scene, thr[0], True, thr[1]))
             results["full path"].append(run_stages(scene, *thr))
