@@ -152,14 +152,18 @@ class BlazePoseWorld3D:
 class WindowedLifter3D:
     """Monocular method "lifter" (see the module docstring). A new person starts with a window
     of copies of its first frame. With a causal model the output describes the newest frame;
-    with a centred one the frame `latency_frames` back, placed with that frame's 2D."""
+    with a centred one the frame `latency_frames` back, placed with that frame's 2D.
+    flip_average: also lift the left/right mirrored 2D and average the two 3D poses (test-time
+    flip augmentation: 2x the network's cost, about 0.3 ms per person-frame; see
+    benchmarks/results_lifter.md for what it gains)."""
 
     method = METHOD_LIFTER
 
     def __init__(self, model_path: str | None = None, *, providers: list[str] | None = None,
-                 body_height_m: float | None = None) -> None:
+                 body_height_m: float | None = None, flip_average: bool = True) -> None:
         from .lifting.runtime import DEFAULT_MODEL, OnnxLifter, PersonWindows
         self.prior = _body_prior(body_height_m)
+        self.flip_average = flip_average
         self.model = OnnxLifter(model_path or DEFAULT_MODEL, providers=providers)
         self.windows = PersonWindows(self.model.window)
         self.sizes = TrackBodySizes()
@@ -169,7 +173,8 @@ class WindowedLifter3D:
         window_xy, window_scores = self.windows.push(np.asarray(track_ids), normalised, scores)
         if detections.num_people == 0:
             return MonocularLift.empty()
-        relative = self.model.lift(window_xy, window_scores, _IDENTITY_K)
+        relative = self.model.lift(window_xy, window_scores, _IDENTITY_K,
+                                   flip_average=self.flip_average)
         relative = self.sizes.scale(relative, track_ids)
         frame = self.model.window - 1 - self.model.metadata.latency_frames
         return _place(relative, window_xy[:, frame], window_scores[:, frame], self.prior)
