@@ -62,27 +62,21 @@ def refine_with_bones(points: np.ndarray, information: np.ndarray, bones: np.nda
     anchor = np.where(known[..., None], points, 0.0)
     info = np.where(known[..., None, None], information, 0.0)
     info_anchor = (info @ anchor[..., None])[..., 0]                          # (P, J, 3)
-    lam = np.where(active, bone_weight, 0.0)                                  # (P, B)
-    length = np.where(active, lengths, 0.0)
-    ends = _incidence(bones, n_joints)                                        # (2B, J)
-    # the joints without a constraint keep their point; the others get 1e-9 I for safety
+    # each bone end e: its joint, the bone's other joint; it wants r . (x_joint - x_other) = L
+    joint, other = np.concatenate([a, b]), np.concatenate([b, a])             # (2B,)
+    lam = np.tile(np.where(active, bone_weight, 0.0), 2)[..., None]           # (P, 2B, 1)
+    length = np.tile(np.where(active, lengths, 0.0), 2)[..., None]
+    ends_t = _incidence(bones, n_joints).T                                    # (J, 2B)
     ridge = 1e-9 * np.eye(3)
     x = anchor
     for _ in range(sweeps):
-        r = x[:, b] - x[:, a]                                                 # (P, B, 3)
-        norm = np.sqrt((r * r).sum(-1, keepdims=True))
-        r = np.where(active[..., None] & (norm > 1e-9), r / np.where(norm > 1e-9, norm, 1.0),
-                     0.0)
-        lam_r = lam[..., None] * r
-        rr = (lam_r[..., :, None] * r[..., None, :]).reshape(n_people, -1, 9)  # (P, B, 9)
-        # end b wants r . x_b = r . x_a + L, end a wants r . x_a = r . x_b - L
-        along_a, along_b = (r * x[:, a]).sum(-1), (r * x[:, b]).sum(-1)       # (P, B)
-        want = np.concatenate([lam_r * (along_b - length)[..., None],
-                               lam_r * (along_a + length)[..., None]], 1)     # (P, 2B, 3)
-        matrix = info + (np.concatenate([rr, rr], 1).transpose(0, 2, 1) @ ends
-                         ).transpose(0, 2, 1).reshape(n_people, n_joints, 3, 3)
-        rhs = info_anchor + (want.transpose(0, 2, 1) @ ends).transpose(0, 2, 1)
-        x = np.linalg.solve(matrix + ridge, rhs[..., None])[..., 0]
+        r = x[:, joint] - x[:, other]                                         # (P, 2B, 3)
+        unit = r / np.maximum(np.sqrt((r * r).sum(-1, keepdims=True)), 1e-12)
+        outer = (lam * unit)[..., :, None] * unit[..., None, :]               # (P, 2B, 3, 3)
+        want = lam * unit * ((unit * x[:, other]).sum(-1, keepdims=True) + length)
+        outer = outer.reshape(n_people, -1, 9)
+        matrix = info + (ends_t @ outer).reshape(n_people, n_joints, 3, 3)
+        x = np.linalg.solve(matrix + ridge, (info_anchor + ends_t @ want)[..., None])[..., 0]
     seen = known & (np.trace(info, axis1=-2, axis2=-1) > 1e-9)   # no views: left as it was
     return np.where(seen[..., None], x, points)
 
