@@ -121,7 +121,8 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
         spent += time.process_time() - t0
         preds.append(published)
         # attribution (not timed)
-        raw = associate_normalized(arrays, norm, scs, visibility_check=False)
+        raw = associate_normalized(arrays, norm, scs, visibility_check=False,
+                                   prefer_stronger=PREFER_STRONGER)
         src = scene.sources[f]
         raw_owner, raw_real = _owner(src, raw.members)
         owner, real = _owner(src, assoc.members)
