@@ -72,7 +72,7 @@ def run_before(scene: Scene, threshold_px: float = THRESHOLD_PX) -> tuple[list, 
     return preds, ids, (time.process_time() - t0) / max(len(scene.detections), 1)
 
 
-BEFORE_ASSOCIATION = {"merge_distance_m": None}   # main's association
+BEFORE_ASSOCIATION = {"merge_distance_m": None, "prefer_stronger": False}  # pre-#14
 
 
 def run_after(scene: Scene, threshold_px: float = THRESHOLD_PX) -> tuple[list, list, float]:
