@@ -249,12 +249,18 @@ class SkeletonCompleter:
         out = pts.copy()
         if used is not None and scores is not None and cameras is not None \
                 and p.bone_weight > 0 and known_slot.any():
-            weight = np.where(np.isfinite(learned), p.bone_weight, 0.0)
-            out = refine_with_bones(pts, joint_information(pts, np.asarray(used),
-                                                           np.asarray(scores), cameras),
-                                    body.bones, expected, weight)
-            again = np.flatnonzero(~plausible & known_slot) if p.check_refined else []
-            if len(again):
+            # people with a learned body and a joint only two views fix (or a body that
+            # failed the check): three or more views leave little for the bones to correct
+            n_used = np.asarray(used).sum(1)                                          # (P, J)
+            rows = np.flatnonzero(known_slot & (((n_used == 2) & measured).any(1) | ~plausible))
+            if rows.size:
+                info = joint_information(pts[rows], np.asarray(used)[rows],
+                                         np.asarray(scores)[rows], cameras)
+                weight = np.where(np.isfinite(learned[rows]), p.bone_weight, 0.0)
+                out[rows] = refine_with_bones(pts[rows], info, body.bones, expected[rows],
+                                              weight)
+            again = rows[~plausible[rows]] if p.check_refined else rows[:0]
+            if again.size:
                 plausible = plausible.copy()
                 plausible[again] = check_bones(out[again], layout, self._bone_check).plausible
         views = np.asarray(num_views).astype(np.uint8).copy()
