@@ -63,7 +63,8 @@ class PipelineParams:
     max_ray_distance_m: association gate, mean distance between two views' joint rays (m).
     output_layout: joint layout of the 3D output ("" = the detector's layout).
     tracking / filtering: None disables the stage (tracking=None also publishes one-camera
-        people without confirmation, with ids 0).
+        people without confirmation, with ids 0, and leaves triangulated joints uncorrected
+        by the person's learned bone lengths: frame-by-frame 3D).
     image_tracking: the one-camera path's tracker in the image (ids, confirmation).
     depth_filter / plausibility: one-camera root-depth filter and bone-length checks; None
         disables them.
@@ -277,7 +278,11 @@ class Pose3DPipeline:
         # joints seen by < 2 views filled from the body, non-human bodies refused
         done = self.completer.complete(result.points, result.num_views, result.confidence,
                                        layout, stamp, normalized=normalized, scores=scores,
-                                       cameras=arrays, used=result.used)
+                                       cameras=arrays,
+                                       # the bone correction is a temporal prior (the
+                                       # person's learned bones): off with tracking off,
+                                       # whose output is frame by frame
+                                       used=result.used if self.tracker is not None else None)
         t3 = time.perf_counter()
         timings["undistort"] = t1 - t0
         timings["associate"] = t2 - t1
