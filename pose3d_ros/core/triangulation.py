@@ -333,7 +333,8 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     used = valid.copy()
 
     if np.isfinite(outlier_threshold_px):
-        thr = float(outlier_threshold_m if metric else outlier_threshold_px)
+        thr = float(outlier_threshold_m if outlier_threshold_m is not None
+                    else outlier_threshold_px)
         err = _errors_px(pn, focal, points, xy, metric)
         worst = np.max(np.where(valid, err, 0.0), axis=-1)
         suspect = np.flatnonzero(((worst > thr) | ~np.isfinite(points).all(-1))
@@ -458,7 +459,8 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
                                    outlier_threshold_px=outlier_threshold_px, refine=refine,
                                    outlier_threshold_m=outlier_threshold_m)
     metric = outlier_threshold_m is not None
-    unswap_threshold = outlier_threshold_m if metric else outlier_threshold_px
+    unswap_threshold = float(outlier_threshold_m if outlier_threshold_m is not None
+                             else outlier_threshold_px)
     pairs = left_right_pairs(layout)
     if not pairs.size or not normalized.shape[0] or not np.isfinite(outlier_threshold_px):
         return triangulate_normalized(arrays, normalized, scores, **options), normalized, scores
