@@ -49,7 +49,8 @@ def mirror_index(layout: JointLayout) -> np.ndarray:
 
 
 def crossed_pairs(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray, *,
-                  gain: float, min_error: np.ndarray | float) -> np.ndarray:
+                  gain: float, min_error: np.ndarray | float,
+                  scale: np.ndarray | None = None) -> np.ndarray:
     """Which left/right pairs of `observed` are labelled the wrong way round.
 
     observed, expected: (..., J, D) positions in one unit (pixels, normalised coordinates,
@@ -57,21 +58,26 @@ def crossed_pairs(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray,
     two labels brings the pair's summed distance to `expected` below `gain` times the straight
     distance (0 < gain < 1: a clear improvement, not noise) and the straight distance is over
     `min_error` (same unit; broadcast against (..., K)). Pairs with an unknown joint: False.
+    scale: (..., J) factors (broadcastable) applied to each distance at its expected joint,
+    e.g. a focal length (normalised -> pixels) or the joint's depth (normalised -> metres).
     Returns (..., K) bool.
     """
-    straight, crossed = pair_distances(observed, expected, pairs)
+    straight, crossed = pair_distances(observed, expected, pairs, scale)
     with np.errstate(invalid="ignore"):
         return (crossed < gain * straight) & (straight > min_error) & np.isfinite(crossed)
 
 
-def pair_distances(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def pair_distances(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray,
+                   scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(..., J, D) both -> straight, crossed (..., K): each pair's summed distance to
-    `expected` as labelled and with its two labels exchanged (NaN where a joint is unknown)."""
+    `expected` as labelled and with its two labels exchanged (NaN where a joint is unknown);
+    scale (..., J): factors applied to each distance at its expected joint (None: 1)."""
     a, b = pairs[:, 0], pairs[:, 1]
+    factor = None if scale is None else np.broadcast_to(scale, expected.shape[:-1])
 
     def distance(obs: np.ndarray, at: np.ndarray) -> np.ndarray:
-        return np.linalg.norm(observed[..., obs, :] - expected[..., at, :], axis=-1)
+        d = np.linalg.norm(observed[..., obs, :] - expected[..., at, :], axis=-1)
+        return d if factor is None else d * factor[..., at]
 
     return distance(a, a) + distance(b, b), distance(a, b) + distance(b, a)
 

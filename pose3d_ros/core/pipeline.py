@@ -56,11 +56,17 @@ class PipelineParams:
 
     min_views: fewest views a joint needs to be triangulated (>= 2).
     min_score: 2D joint score below which a view is not used (0..1).
-    outlier_threshold_px: reprojection error above which a view is rejected (pixels).
+    outlier_threshold_px: reprojection error above which a view is rejected (pixels), when
+        outlier_threshold_m is None.
+    outlier_threshold_m: the outlier test in metres instead: the residual taken back to the
+        joint's depth in each camera (core.triangulation; 2D detector errors grow with the
+        person's size in the image, so one pixel threshold cannot suit near and far cameras,
+        large and small images); None = in pixels.
     max_ray_distance_m: association gate, mean distance between two views' joint rays (m).
     output_layout: joint layout of the 3D output ("" = the detector's layout).
     tracking / filtering: None disables the stage (tracking=None also publishes one-camera
-        people without confirmation, with ids 0).
+        people without confirmation, with ids 0, and leaves triangulated joints uncorrected
+        by the person's learned bone lengths: frame-by-frame 3D).
     image_tracking: the one-camera path's tracker in the image (ids, confirmation).
     depth_filter / plausibility: one-camera root-depth filter and bone-length checks; None
         disables them.
@@ -69,6 +75,7 @@ class PipelineParams:
     min_views: int = 2
     min_score: float = 0.3
     outlier_threshold_px: float = 40.0  # the multi-view core's default
+    outlier_threshold_m: float | None = 0.2
     max_ray_distance_m: float = 0.15
     output_layout: str = ""
     tracking: TrackerParams | None = field(default_factory=TrackerParams)
@@ -85,6 +92,9 @@ class PipelineParams:
         if not self.outlier_threshold_px > 0:
             raise ValueError(f"outlier_threshold_px must be > 0, got "
                              f"{self.outlier_threshold_px}")
+        if self.outlier_threshold_m is not None and not self.outlier_threshold_m > 0:
+            raise ValueError(f"outlier_threshold_m must be > 0 or None, got "
+                             f"{self.outlier_threshold_m}")
         if not self.max_ray_distance_m > 0:
             raise ValueError(f"max_ray_distance_m must be > 0, got {self.max_ray_distance_m}")
         if self.output_layout:
@@ -265,11 +275,16 @@ class Pose3DPipeline:
         result, normalized, scores = triangulate_people(
             arrays, normalized, scores, layout, min_views=self.params.min_views,
             min_score=self.params.min_score,
-            outlier_threshold_px=self.params.outlier_threshold_px)
+            outlier_threshold_px=self.params.outlier_threshold_px,
+            outlier_threshold_m=self.params.outlier_threshold_m)
         # joints seen by < 2 views filled from the body, non-human bodies refused
         done = self.completer.complete(result.points, result.num_views, result.confidence,
                                        layout, stamp, normalized=normalized, scores=scores,
-                                       cameras=arrays)
+                                       cameras=arrays,
+                                       # the bone correction is a temporal prior (the
+                                       # person's learned bones): off with tracking off,
+                                       # whose output is frame by frame
+                                       used=result.used if self.tracker is not None else None)
         t3 = time.perf_counter()
         timings["undistort"] = t1 - t0
         timings["associate"] = t2 - t1

@@ -56,6 +56,7 @@ def pipeline_params(config: Any) -> PipelineParams:
     return PipelineParams(
         min_views=config.triangulation.min_views, min_score=config.triangulation.min_score,
         outlier_threshold_px=config.triangulation.outlier_threshold_px,
+        outlier_threshold_m=config.triangulation.outlier_threshold_m or None,
         output_layout=config.output_layout, tracking=tracking, filtering=filtering)
 
 
