@@ -60,9 +60,9 @@ def test_lifter_path_gives_metric_3d_close_to_triangulation():
     errors = p_mpjpe(lifted, reference)
     assert errors.mean < 0.150, errors.mean
     # Placement: one camera guesses depth from the lifted body's size. On these (training)
-    # frames the median pelvis gap is 0.04-0.10 m per camera (2026-11-22); on held-out footage
-    # the lifter places people worse than detector_3d (results_lifter.md), which is why
-    # detector_3d stays the default. Guard: within 1 m.
+    # frames the median pelvis gap is 0.04-0.10 m per camera (2026-11-22); the node takes
+    # detector_3d's depth when the detector gives one (lifter_depth_from_detector, tested
+    # below), since the lifter's own size places people worse (results_lifter.md). Guard: 1 m.
     pelvis_gap = np.linalg.norm(lifted[:, 0] - reference[:, 0], axis=-1)
     assert np.median(pelvis_gap) < 1.0, np.median(pelvis_gap)
 

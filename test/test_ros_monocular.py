@@ -1,5 +1,6 @@
-"""One camera over real DDS: the node's monocular path (BlazePose world landmarks placed in the
-camera frame by the lifting core's root placement) equals the offline core on demo frames.
+"""One camera over real DDS: the node's monocular path (the default, the temporal lifter at
+BlazePose's depth, and BlazePose world landmarks alone; placed in the camera frame by the lifting
+core's root placement) equals the offline core on demo frames.
 
 This test also runs the default image QoS (sensor data: best effort), publishing like a camera
 driver; frames are halved (540 x 960, K scaled to match) to keep best-effort traffic light, and
@@ -11,6 +12,7 @@ from dataclasses import replace
 
 import cv2
 import numpy as np
+import pytest
 from pose3d_ros.msg import Skeleton3D, Skeleton3DArray
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
@@ -40,7 +42,9 @@ RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)  # outpu
 FRAMES = 4   # the first ImageTrackerParams.min_hits - 1 frames confirm the track (no output)
 
 
-def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core():
+@pytest.mark.parametrize("method", [None, "detector_3d"])
+def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core(method):
+    """method None: the node's default monocular method (the lifter, at detector_3d's depth)."""
     full = load_rig(calibration_path("single"))["cam01"]
     camera = replace(full, K=full.K * np.array([[0.5], [0.5], [1.0]]), width=full.width // 2,
                      height=full.height // 2)
@@ -51,7 +55,8 @@ def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core()
     with ros_context() as context:
         node = Pose3DNode(context=context, parameter_overrides=[
             Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
-            Parameter("extrinsics_source", value="none")])
+            Parameter("extrinsics_source", value="none")] + (
+            [] if method is None else [Parameter("monocular_method", value=method)]))
         probe = Node("probe", context=context)
         executor = executor_with(context, node, probe)
         try:
@@ -77,7 +82,7 @@ def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core()
     model = camera_model_from_info(camera_model_to_info(camera), "cam01")
     offline = Pose3DPipeline(["cam01"], {"cam01": model}, create_detectors("blazepose", 1),
                              frame_id=camera.frame_id, params=PipelineParams(),
-                             lifter=create_monocular_method("detector_3d"))
+                             lifter=create_monocular_method(method or "lifter"))
     for k, message in enumerate(outputs):
         got = skeletons3d_from_msg(message)
         stamp = message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
@@ -88,7 +93,8 @@ def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core()
         assert got.num_people == expected.num_people == int(confirmed)
         if not confirmed:
             continue
-        assert message.skeletons[0].method == Skeleton3D.METHOD_DETECTOR_3D
+        assert message.skeletons[0].method == (Skeleton3D.METHOD_DETECTOR_3D if method
+                                               else Skeleton3D.METHOD_LIFTER)
         assert got.layout.name == "h36m17" and got.num_people == expected.num_people == 1
         np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)
         assert (got.num_views[0] <= 1).all()

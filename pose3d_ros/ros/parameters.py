@@ -177,10 +177,11 @@ _RIG = (
 )
 
 ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
-    ParamSpec("monocular_method", "detector_3d", "3D from a single view (used when a set "
-              "has one camera): 'detector_3d' (the detector's own metric 3D, BlazePose world "
-              "landmarks, placed in the camera frame by root placement; H36M-17 output), "
-              "'lifter' (the temporal 2D-to-3D lifter of lifter_model, same placement) or "
+    ParamSpec("monocular_method", "lifter", "3D from a single view (used when a set "
+              "has one camera): 'lifter' (the temporal 2D-to-3D lifter of lifter_model, any "
+              "back-end; placed in the camera frame by root placement, at detector_3d's depth "
+              "when the back-end gives metric 3D; H36M-17 output), 'detector_3d' (the "
+              "detector's own metric 3D, BlazePose world landmarks, same placement) or "
               "'none'.", choices=("detector_3d", "lifter", "none")),
     ParamSpec("lifter_model", "", "ONNX file of the temporal lifter (its .json metadata "
               "beside it) for monocular_method 'lifter'; empty = the model shipped with the "

@@ -63,7 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cameras", default=None,
                         help="comma-separated cameras the pipeline uses (default: all)")
     parser.add_argument("--detector", default="blazepose", help="2D back-end for the pipeline")
-    parser.add_argument("--monocular-method", default="detector_3d",
+    parser.add_argument("--monocular-method", default="lifter",
                         help="3D method for sets with one camera: detector_3d, lifter or none")
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--out-dir", type=Path, default=Path("evaluation"))

@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--detector", default="blazepose",
                         help="2D back-end (blazepose, blazepose_multi for several people, or an "
                         "ONNX back-end)")
-    parser.add_argument("--monocular-method", default="detector_3d",
+    parser.add_argument("--monocular-method", default="lifter",
                         choices=[*MONOCULAR_METHODS, "none"],
                         help="3D from one camera (used for sets with a single camera)")
     parser.add_argument("--body-height", type=float, default=0.0,
