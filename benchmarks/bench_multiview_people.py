@@ -20,6 +20,8 @@ Methods (same 2D input):
 Scored with core.multiperson_metrics (Campus/Shelf PCP, head from nose and shoulders).
     python benchmarks/bench_multiview_people.py [--frames 60] [--json out.json]
     PYTHONPATH=/tmp/benchpkgs python benchmarks/bench_multiview_people.py --peers
+    python benchmarks/bench_multiview_people.py --outputs a.npz  # in two checkouts, then
+    python benchmarks/bench_multiview_people.py --same-outputs a.npz b.npz   # same people?
 """
 from __future__ import annotations
 
@@ -174,18 +176,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timing", action="store_true",
                         help="only time both paths at 5 cameras x 4 people (2 scenes, 3 runs)")
     parser.add_argument("--json", default="")
+    parser.add_argument("--outputs", default="",
+                        help="also write the full path's 3D and ids of every frame (.npz), for "
+                        "--same-outputs")
+    parser.add_argument("--same-outputs", nargs=2, metavar=("A_NPZ", "B_NPZ"),
+                        help="only check that two --outputs runs (e.g. two checkouts, same "
+                        "scenes) published the same people: ids equal, 3D within 1e-9 m")
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE_JSON", "AFTER_JSON"),
                         help="only print the table of two --json runs (e.g. two checkouts, "
                         "same seeds): BEFORE's full path against AFTER's")
     args = parser.parse_args(argv)
     if args.compare:
         return compare(*args.compare)
+    if args.same_outputs:
+        return same_outputs(*args.same_outputs)
     warnings.simplefilter("ignore", RuntimeWarning)
     from pose3d_ros.tools.fetch_mocap import load_mocap
     clips = load_mocap()
     if args.timing:
         return timing(clips, args.frames, args.threshold_px)
-    rows = []
+    rows, outputs = [], {}
     for rig_name in args.rigs.split(","):
         for people in (int(p) for p in args.people.split(",")):
             for seed in range(args.seeds):
@@ -195,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
                        "detections_per_frame": scene.detections_per_frame}
                 for name, run in (("before", run_before), ("after", run_after)):
                     preds, ids, spent = run(scene, args.threshold_px)
+                    if name == "after":
+                        outputs |= _frames(f"{rig_name}/{people}/{seed}", preds, ids)
                     row[name] = score(scene, preds, ids) | {"cpu_ms_per_frame": 1000 * spent}
                 if args.peers and people == 1:
                     row["peers"] = run_peers(scene, args.threshold_px)
@@ -205,7 +217,46 @@ def main(argv: list[str] | None = None) -> int:
         print(peers_markdown(rows))
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "machine": _machine()}, indent=1))
+    if args.outputs:
+        np.savez_compressed(args.outputs, **outputs)
     return 0
+
+
+def _frames(scene_key: str, preds: list, ids: list) -> dict[str, np.ndarray]:
+    """One scene's published people as arrays named '<rig>/<people>/<seed>/<frame>/points'
+    ((P, J, 3) metres) and '.../ids' ((P,))."""
+    out = {}
+    for f, (points, person_ids) in enumerate(zip(preds, ids, strict=True)):
+        out[f"{scene_key}/{f}/points"] = np.asarray(points, np.float64)
+        out[f"{scene_key}/{f}/ids"] = np.asarray(person_ids, np.int64)
+    return out
+
+
+def same_outputs(a_path: str, b_path: str, tolerance_m: float = 1e-9) -> int:
+    """Exit 0 when two --outputs files hold the same frames, the same ids and 3D points within
+    tolerance_m (NaN where the other has NaN); else print the first differences, exit 1."""
+    with np.load(a_path) as a, np.load(b_path) as b:
+        if set(a.files) != set(b.files):
+            print(f"different frames: {len(set(a.files) ^ set(b.files))} not in both")
+            return 1
+        worst, bad = 0.0, []
+        for key in sorted(a.files):
+            x, y = a[key], b[key]
+            if x.shape != y.shape:
+                bad.append(f"{key}: shape {x.shape} != {y.shape}")
+            elif key.endswith("/ids"):
+                if not np.array_equal(x, y):
+                    bad.append(f"{key}: ids {x.tolist()} != {y.tolist()}")
+            elif not np.array_equal(np.isnan(x), np.isnan(y)):
+                bad.append(f"{key}: missing joints differ")
+            elif x.size:
+                worst = max(worst, float(np.nanmax(np.abs(x - y), initial=0.0)))
+        frames = sum(key.endswith("/ids") for key in a.files)
+        print(f"{frames} frames, {len(bad)} differing in people or ids, largest 3D difference "
+              f"{worst:.3g} m")
+        for line in bad[:10]:
+            print("  " + line)
+        return 0 if not bad and worst <= tolerance_m else 1
 
 
 def _line(row: dict) -> str:
