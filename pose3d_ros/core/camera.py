@@ -372,6 +372,17 @@ class CameraArrays:
         """(V,) geometric-mean focal length sqrt(fx fy), pixels."""
         return np.sqrt(self.focal_xy[:, 0] * self.focal_xy[:, 1])
 
+    @cached_property
+    def stacked_rotations_t(self) -> np.ndarray:
+        """(3, 3V) the rotations' transposes side by side: x @ this = every R x at once."""
+        return np.ascontiguousarray(self.rotations.reshape(-1, 3).T)
+
+    def rotate(self, points: np.ndarray) -> np.ndarray:
+        """R_v x for every camera v: (..., 3) rig-frame vectors -> (..., V, 3), one matrix
+        product (cheaper than einsum on the hot paths' small arrays)."""
+        return (points @ self.stacked_rotations_t).reshape(points.shape[:-1]
+                                                            + (self.num_cameras, 3))
+
     def rays(self, normalized: np.ndarray, camera_index: np.ndarray) -> np.ndarray:
         """Unit viewing rays in the rig frame from undistorted normalised coordinates.
 

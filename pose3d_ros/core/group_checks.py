@@ -97,7 +97,7 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
     assert arrays.bounds is not None
     valid = np.isfinite(points).all(-1)
     centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(valid.sum(1), 1)[:, None]
-    cam = np.einsum("vij,pj->pvi", arrays.rotations, centre) + arrays.translations  # (P, V, 3)
+    cam = arrays.rotate(centre) + arrays.translations                        # (P, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         xy = cam[..., :2] / cam[..., 2:3]
     low, high = arrays.bounds[:, :2], arrays.bounds[:, 2:]

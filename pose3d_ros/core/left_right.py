@@ -24,6 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .camera import vector_norm
 from .layouts import JointLayout
 from .types import Detections2D
 
@@ -73,13 +74,13 @@ def pair_distances(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray
     `expected` as labelled and with its two labels exchanged (NaN where a joint is unknown);
     scale (..., J): factors applied to each distance at its expected joint (None: 1)."""
     a, b = pairs[:, 0], pairs[:, 1]
-    factor = None if scale is None else np.broadcast_to(scale, expected.shape[:-1])
-
-    def distance(obs: np.ndarray, at: np.ndarray) -> np.ndarray:
-        d = np.linalg.norm(observed[..., obs, :] - expected[..., at, :], axis=-1)
-        return d if factor is None else d * factor[..., at]
-
-    return distance(a, a) + distance(b, b), distance(a, b) + distance(b, a)
+    k = len(pairs)
+    # the four distances of every pair in one batch: a-a, b-b (straight), a-b, b-a (crossed)
+    obs, at = np.concatenate([a, b, a, b]), np.concatenate([a, b, b, a])
+    d = vector_norm(observed[..., obs, :] - expected[..., at, :])               # (..., 4K)
+    if scale is not None:
+        d = d * np.broadcast_to(scale, expected.shape[:-1])[..., at]
+    return d[..., :k] + d[..., k:2 * k], d[..., 2 * k:3 * k] + d[..., 3 * k:]
 
 
 # Limb chains by joint-name suffix: a pair's parent pair (towards the torso).
@@ -113,7 +114,8 @@ def exchange_pairs(values: np.ndarray, pairs: np.ndarray, swapped: np.ndarray) -
     scores (P, J) with swapped (P, K): a copy with both joints of each flagged pair exchanged."""
     values, swapped = np.asarray(values), np.asarray(swapped, bool)
     lead = values.shape[:swapped.ndim - 1]
-    swapped = np.broadcast_to(swapped, lead + swapped.shape[-1:])
+    if swapped.shape[:-1] != lead:
+        swapped = np.broadcast_to(swapped, lead + swapped.shape[-1:])
     out = np.array(values, copy=True)
     if not swapped.any():
         return out

@@ -136,7 +136,7 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
 
 def _depths(pn: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Depth of (..., 3) points in each camera -> (..., V)."""
-    return np.einsum("vi,...i->...v", pn[:, 2, :3], points) + pn[:, 2, 3]
+    return points @ pn[:, 2, :3].T + pn[:, 2, 3]                 # matmul: cheaper than einsum
 
 
 def _errors_px(pn: np.ndarray, focal: np.ndarray, points: np.ndarray, xy: np.ndarray,
@@ -261,7 +261,7 @@ def _finish_normalized(arrays: CameraArrays, solved: "_Solved", lead: tuple, n_j
                        outlier_threshold_px: float) -> TriangulationResult:
     """triangulate_normalized's result from its flat solution: reprojection errors in
     undistorted pixels (normalised residual times fx, fy)."""
-    pc = np.einsum("vij,mj->mvi", arrays.rotations, solved.points) + arrays.translations
+    pc = arrays.rotate(solved.points) + arrays.translations                  # (M, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(pc[..., 2] > 1e-3, pc[..., 2], np.nan)
         residual = (pc[..., :2] / z[..., None] - solved.normalized) * arrays.focal_xy
@@ -416,7 +416,7 @@ def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.n
     metric: errors and threshold_px in metres at the joints' depth (_errors_px) instead.
     """
     a, b = pairs[:, 0], pairs[:, 1]
-    cam = np.einsum("vij,pkj->pvki", arrays.rotations, points) + arrays.translations[:, None]
+    cam = np.moveaxis(arrays.rotate(points), -2, 1) + arrays.translations[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         proj = cam[..., :2] / cam[..., 2:3]                             # (P, V, J, 2)
     # in pixels (normalised distances times each view's focal length) or, metric, in metres
