@@ -104,7 +104,7 @@ def rig_quadrics(arrays: CameraArrays) -> np.ndarray:
 
 
 def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
-        quadrics: np.ndarray | None = None) -> np.ndarray:
+        quadrics: np.ndarray | None = None, basis: np.ndarray | None = None) -> np.ndarray:
     """Weighted linear triangulation.
 
     pn: (V, 3, 4) normalised camera matrices [R | t]; xy: (..., V, 2) undistorted normalised
@@ -115,23 +115,29 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
     (the inhomogeneous DLT; equivalent to the null vector of A for points at finite
     distance). A^T A is assembled for all joints at once as one matrix product with per-view
     quadrics (`quadrics`: _view_quadrics(pn), when the caller has them), and the 3x3 normal
-    equations are solved in closed form.
+    equations are solved in closed form. basis: _dlt_basis(xy, usable) when the caller solves
+    the same keypoints with several weightings (usable: at least where weights > 0).
     """
     ok = weights > 0
-    x = np.where(ok, xy[..., 0], 0.0)
-    y = np.where(ok, xy[..., 1], 0.0)
+    basis = _dlt_basis(xy, ok) if basis is None else basis
     w2 = np.where(ok, weights * weights, 0.0)
-    coef = np.empty(w2.shape + (4,))                                       # (..., V, 4)
-    np.multiply(w2, x * x + y * y, out=coef[..., 0])
-    np.multiply(w2, x, out=coef[..., 1])
-    np.multiply(w2, y, out=coef[..., 2])
-    coef[..., 3] = w2
-    coef = coef.reshape(w2.shape[:-1] + (4 * w2.shape[-1],))  # explicit: M may be 0
+    coef = (w2[..., None] * basis).reshape(w2.shape[:-1] + (4 * w2.shape[-1],))  # (..., 4V)
     quadrics = _view_quadrics(pn) if quadrics is None else quadrics
     ata = coef @ quadrics                                   # (..., 16): A^T A row-major
     points = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)
     enough = ok.sum(axis=-1) >= 2
     return np.where(enough[..., None], points, np.nan)
+
+
+def _dlt_basis(xy: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """(..., V, 4) per view [x^2 + y^2, x, y, 1] of (..., V, 2) keypoints, 0 where not usable
+    (..., V): times the squared weight, a view's coefficients of its quadrics in A^T A."""
+    x = np.where(usable, xy[..., 0], 0.0)
+    y = np.where(usable, xy[..., 1], 0.0)
+    basis = np.empty(x.shape + (4,))
+    np.add(x * x, y * y, out=basis[..., 0])
+    basis[..., 1], basis[..., 2], basis[..., 3] = x, y, 1.0
+    return basis
 
 
 def _depths(pn: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -158,19 +164,21 @@ def _errors_px(pn: np.ndarray, focal: np.ndarray, points: np.ndarray, xy: np.nda
     return np.where(front, err, np.inf)
 
 
-def _dlt_reweighted(pn, xy, weights, quadrics=None, metric=False):
+def _dlt_reweighted(pn, xy, weights, quadrics=None, metric=False, basis=None):
     """DLT, then one re-solve with rows divided by the first estimate's depth (image-plane
     residuals). metric=True: the plain DLT, whose rows are the residuals in metres at the
     point's depth (the least-squares point when every view's error is the same in metres, as
-    for a detector whose pixel errors grow with the person's size in the image)."""
-    points = dlt(pn, xy, weights, quadrics)
+    for a detector whose pixel errors grow with the person's size in the image).
+    basis: _dlt_basis(xy, usable) when the caller has it (both solves share it)."""
+    basis = _dlt_basis(xy, weights > 0) if basis is None else basis
+    points = dlt(pn, xy, weights, quadrics, basis)
     if metric:
         return points
     z = _depths(pn, points)
     front = z > 1e-6
     w2 = np.where(front, weights / np.where(front, z, 1.0), weights)
     w2 = np.where(np.isfinite(w2), w2, weights)
-    refined = dlt(pn, xy, w2, quadrics)
+    refined = dlt(pn, xy, w2, quadrics, basis)
     return np.where(np.isfinite(refined), refined, points)
 
 
@@ -330,7 +338,8 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
 
     pn, focal, quadrics = arrays.projections, arrays.focal, rig_quadrics(arrays)
     metric = outlier_threshold_m is not None
-    points = _dlt_reweighted(pn, xy, w, quadrics, metric)
+    basis = _dlt_basis(xy, valid)                # every solve below weights these views
+    points = _dlt_reweighted(pn, xy, w, quadrics, metric, basis)
     used = valid.copy()
 
     if np.isfinite(outlier_threshold_px):
@@ -342,7 +351,8 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
                                  & (valid.sum(-1) >= 3))
         if suspect.size:
             points_s, used_s = _robust_subset(pn, focal, xy[suspect], w[suspect],
-                                              valid[suspect], thr, quadrics, metric)
+                                              valid[suspect], thr, quadrics, metric,
+                                              basis[suspect])
             points[suspect] = points_s
             used[suspect] = used_s
             err[suspect] = _errors_px(pn, focal, points_s, xy[suspect], metric)
@@ -364,20 +374,16 @@ def _view_pairs(n_views: int) -> np.ndarray:
     return np.array(list(combinations(range(n_views), 2)), np.intp).reshape(-1, 2)
 
 
-def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, metric=False):
+def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, metric=False, basis=None):
     """MSAC over all view pairs for (M, V) joints. Returns points (M, 3), inlier views (M, V).
-    thr in pixels, or metres with metric=True (_errors_px)."""
+    thr in pixels, or metres with metric=True (_errors_px); basis: _dlt_basis(xy, valid)."""
+    basis = _dlt_basis(xy, valid) if basis is None else basis
     m, n_views = w.shape
     pairs = _view_pairs(n_views)  # (H, 2)
     # two-view DLT for every pair, assembled from the pair's per-view quadrics only
     quad = quadrics.reshape(n_views, 4, 16)[pairs].reshape(len(pairs), 8, 16)
-    xp, wp = xy[:, pairs], w[:, pairs] ** 2                   # (M, H, 2, 2), (M, H, 2)
-    coef = np.empty((m, len(pairs), 2, 4))              # per pair end: the dlt coefficients
-    np.multiply(wp, (xp ** 2).sum(-1), out=coef[..., 0])
-    np.multiply(wp, xp[..., 0], out=coef[..., 1])
-    np.multiply(wp, xp[..., 1], out=coef[..., 2])
-    coef[..., 3] = wp
-    coef = coef.reshape(m, len(pairs), 8)
+    # per pair end (M, H, 2, 4): the dlt coefficients (squared weight times the basis)
+    coef = ((w[:, pairs] ** 2)[..., None] * basis[:, pairs]).reshape(m, len(pairs), 8)
     ata = np.matmul(coef.transpose(1, 0, 2), quad).transpose(1, 0, 2)   # (M, H, 16)
     cand = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)  # (M, H, 3)
     both = valid[:, pairs].all(-1)
@@ -391,7 +397,7 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, metric=False):
     best = np.argmin(cost, axis=1)
     err_best = err[np.arange(m), best]
     inliers = valid & (err_best < thr)
-    points = _dlt_reweighted(pn, xy, np.where(inliers, w, 0.0), quadrics, metric)
+    points = _dlt_reweighted(pn, xy, np.where(inliers, w, 0.0), quadrics, metric, basis)
     err2 = _errors_px(pn, focal, points, xy, metric)
     inliers2 = inliers & (err2 < thr)
     # re-solve where the final check removed views
@@ -399,7 +405,7 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, metric=False):
     if changed.size:
         points[changed] = _dlt_reweighted(pn, xy[changed],
                                           np.where(inliers2[changed], w[changed], 0.0), quadrics,
-                                          metric)
+                                          metric, basis[changed])
     return points, inliers2
 
 
