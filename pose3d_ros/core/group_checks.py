@@ -27,23 +27,26 @@ def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: 
     rows = every if rows is None else np.asarray(rows, np.intp)
     cols = every if cols is None else np.asarray(cols, np.intp)
     xy, camera_of = stacked.xy, stacked.camera_of
+    out = np.zeros((rows.size, cols.size), bool)
+    # only detections of one camera can be duplicates: the pairs (K,) of rows and columns
+    at_row, at_col = np.nonzero(camera_of[rows][:, None] == camera_of[cols][None])
+    if not at_row.size:
+        return out
+    r, c = rows[at_row], cols[at_col]
     seen = np.isfinite(xy).all(-1) & (stacked.score >= min_score)                # (N, J)
     low, high = extent(xy, seen[..., None], axis=1)
     size = vector_norm(high - low)                                                 # (N,)
     strength = np.where(seen, stacked.score, 0.0).sum(-1)
-    both = (seen[rows][:, None] & seen[cols][None]
-            & (camera_of[rows][:, None] == camera_of[cols][None])[..., None])      # (R, C, J)
+    both = seen[r] & seen[c]                                                       # (K, J)
     count = both.sum(-1)
-    subset = count == seen[rows].sum(-1)[:, None]        # row's joints all seen by the column
+    subset = count == seen[r].sum(-1)                    # row's joints all seen by the column
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(both, vector_norm(xy[rows][:, None] - xy[cols][None]), 0.0).sum(-1) \
-            / count
+        mean = np.where(both, vector_norm(xy[r] - xy[c]), 0.0).sum(-1) / count
         close = (count >= min_joints) & subset & (
-            mean < max_relative * np.fmax(size[rows][:, None], size[cols][None]))
-    stronger = ((strength[cols][None] > strength[rows][:, None])
-                | ((strength[cols][None] == strength[rows][:, None])
-                   & (cols[None] < rows[:, None])))
-    return close & stronger
+            mean < max_relative * np.fmax(size[r], size[c]))
+    stronger = (strength[c] > strength[r]) | ((strength[c] == strength[r]) & (c < r))
+    out[at_row, at_col] = close & stronger
+    return out
 
 
 def replace_by_stronger(members: np.ndarray, stacked: StackedDetections, min_joints: int,

@@ -350,12 +350,9 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
         suspect = np.flatnonzero(((worst > thr) | ~np.isfinite(points).all(-1))
                                  & (valid.sum(-1) >= 3))
         if suspect.size:
-            points_s, used_s = _robust_subset(pn, focal, xy[suspect], w[suspect],
-                                              valid[suspect], thr, quadrics, metric,
-                                              basis[suspect])
-            points[suspect] = points_s
-            used[suspect] = used_s
-            err[suspect] = _errors_px(pn, focal, points_s, xy[suspect], metric)
+            points[suspect], used[suspect], err[suspect] = _robust_subset(
+                pn, focal, xy[suspect], w[suspect], valid[suspect], thr, quadrics, metric,
+                basis[suspect])
         # two-view joints: nothing to vote with; keep them unless they are behind a camera
         used &= np.isfinite(err)
 
@@ -375,8 +372,9 @@ def _view_pairs(n_views: int) -> np.ndarray:
 
 
 def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, metric=False, basis=None):
-    """MSAC over all view pairs for (M, V) joints. Returns points (M, 3), inlier views (M, V).
-    thr in pixels, or metres with metric=True (_errors_px); basis: _dlt_basis(xy, valid)."""
+    """MSAC over all view pairs for (M, V) joints. Returns points (M, 3), inlier views (M, V)
+    and the points' errors in every view (M, V) (_errors_px). thr in pixels, or metres with
+    metric=True; basis: _dlt_basis(xy, valid)."""
     basis = _dlt_basis(xy, valid) if basis is None else basis
     m, n_views = w.shape
     pairs = _view_pairs(n_views)  # (H, 2)
@@ -406,7 +404,8 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, metric=False, basis=N
         points[changed] = _dlt_reweighted(pn, xy[changed],
                                           np.where(inliers2[changed], w[changed], 0.0), quadrics,
                                           metric, basis[changed])
-    return points, inliers2
+        err2[changed] = _errors_px(pn, focal, points[changed], xy[changed], metric)
+    return points, inliers2, err2
 
 
 def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
