@@ -263,26 +263,28 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
     """merge_duplicates() on the groups' 3D points (P, J, 3), members' keypoints (P, J, V, 2)
     and weights (P, J, V); also returns the indices (P_out,) of the groups kept."""
     members = association.members
-    d = vector_norm(points[:, None] - points[None])            # (P, P, J)
+    first, second = np.triu_indices(len(members), 1)           # each pair of groups once
+    d = vector_norm(points[first] - points[second])                        # (K, J)
     common = np.isfinite(d)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(common, d, 0.0).sum(-1) / common.sum(-1)
     mean = np.where(common.sum(-1) >= min_joints, mean, np.inf)
     one_body = mean < merge_distance_m
-    duplicate = _same_detections(xy, weight, min_joints) & ~one_body
-    strength = weight.sum(1)                                               # (P, V)
-    first, second = np.nonzero(np.triu(one_body | duplicate, 1))
-    if not first.size:
+    duplicate = _same_detections(xy, weight, min_joints, first, second) & ~one_body
+    pick = one_body | duplicate
+    if not pick.any():
         return association, np.arange(len(members))
-    rows, strength = members.copy(), strength.copy()
+    first, second, mean, duplicate = first[pick], second[pick], mean[pick], duplicate[pick]
+    rows, strength = members.copy(), weight.sum(1)                         # (P, V)
     owner = np.arange(len(rows))
     cost = association.cost.copy()
-    order = np.lexsort((mean[first, second], duplicate[first, second]))  # 3D merges first
-    for a0, b0 in zip(first[order], second[order], strict=True):
+    order = np.lexsort((mean, duplicate))                                 # 3D merges first
+    for a0, b0, is_duplicate in zip(first[order], second[order], duplicate[order],
+                                    strict=True):
         a, b = owner[a0], owner[b0]
         if a == b:
             continue
-        if duplicate[a0, b0]:
+        if is_duplicate:
             # the same detections in the shared cameras, bodies apart in 3D (a duplicate
             # seen from ill-conditioned views): the weaker group goes, nothing of it joins
             if strength[b].sum() > strength[a].sum():
@@ -298,26 +300,25 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
     return Association(rows[keep], cost[keep]), keep
 
 
-def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int,
-                     max_relative: float = 0.1) -> np.ndarray:
-    """(P, P) bool: two groups hold, in every camera where both have a detection (at least
-    one), detections that coincide in the image (mean keypoint distance over >= min_joints
-    common joints below max_relative x the larger keypoint box): a detector's duplicate box
-    and the real one. xy (P, J, V, 2), weight (P, J, V) as _gather_stacked gives them."""
+def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int, a: np.ndarray,
+                     b: np.ndarray, max_relative: float = 0.1) -> np.ndarray:
+    """(K,) bool for the pairs of groups (a[k], b[k]): the two hold, in every camera where both
+    have a detection (at least one), detections that coincide in the image (mean keypoint
+    distance over >= min_joints common joints below max_relative x the larger keypoint box):
+    a detector's duplicate box and the real one. xy (P, J, V, 2), weight (P, J, V) as
+    _gather_stacked gives them."""
     seen = weight > 0
     low, high = extent(xy, seen[..., None], axis=1)
     size = vector_norm(high - low)                             # (P, V), NaN unseen
-    both = seen[:, None] & seen[None]                                      # (P, P, J, V)
-    dist = vector_norm(xy[:, None] - xy[None])                 # (P, P, J, V)
-    count = both.sum(2)                                                    # (P, P, V)
+    both = seen[a] & seen[b]                                               # (K, J, V)
+    dist = vector_norm(xy[a] - xy[b])                                      # (K, J, V)
+    count = both.sum(1)                                                    # (K, V)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(both, dist, 0.0).sum(2) / count
-        close = mean < max_relative * np.fmax(size[:, None], size[None])
+        mean = np.where(both, dist, 0.0).sum(1) / count
+        close = mean < max_relative * np.fmax(size[a], size[b])
     shared = count >= min_joints
     same = (shared & close).sum(-1)
-    out = (same >= 1) & (same == shared.sum(-1))
-    np.fill_diagonal(out, False)
-    return out
+    return (same >= 1) & (same == shared.sum(-1)) & (a != b)
 
 
 def _gather_stacked(stacked: StackedDetections, members: np.ndarray, min_score: float
