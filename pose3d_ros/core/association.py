@@ -212,8 +212,9 @@ def _rejoin(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[in
     cameras_in: camera bit mask of each cluster (by its key)."""
     keys = list(members)
     one_hot = np.zeros((len(keys), dist.shape[0]))
-    for k, key in enumerate(keys):
-        one_hot[k, members[key]] = 1.0
+    groups = list(members.values())
+    one_hot[np.repeat(np.arange(len(keys)), [len(g) for g in groups]),
+            np.concatenate(groups)] = 1.0
     finite = np.isfinite(dist)
     total = one_hot @ np.where(finite, dist, 0.0) @ one_hot.T              # (K, K)
     count = one_hot @ finite.astype(float) @ one_hot.T

@@ -470,7 +470,7 @@ def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-14)
     if camera.K[0, 1] != 0:
         return camera.undistort(pixels)       # OpenCV's undistortPoints ignores skew
-    if not np.any(camera.dist):
+    if not np.asarray(camera.dist).any():
         flat = (points.reshape(-1, 2) - camera.K[:2, 2]) @ _inverse_focal(
             np.asarray(camera.K, np.float64).tobytes())
     elif camera.distortion_model == "equidistant":

@@ -51,7 +51,7 @@ def _ray_distances(a: np.ndarray, b: np.ndarray, baseline: np.ndarray
         s = (a_base - ab * b_base) / denom
         u = (ab * a_base - b_base) / denom
     parallel = norm < 1e-9  # nearly parallel rays: distance from centre b to ray a
-    if np.any(parallel):
+    if parallel.any():
         px, py, pz = ay * gz - az * gy, az * gx - ax * gz, ax * gy - ay * gx   # a x baseline
         dist = np.where(parallel, np.sqrt(px * px + py * py + pz * pz), dist)
     return dist, (s > 0) & (u > 0)

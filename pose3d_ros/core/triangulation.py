@@ -391,7 +391,7 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, metric=False, basis=N
     # truncated quadratic cost over valid views; invalid hypotheses cost the most
     cost = np.where(valid[:, None], np.where(np.isnan(err), thr, np.minimum(err, thr)) ** 2, 0.0)
     cost = cost.sum(-1)
-    cost = np.where(np.all(np.isfinite(cand), -1), cost, np.inf)
+    cost = np.where(np.isfinite(cand).all(-1), cost, np.inf)
     best = np.argmin(cost, axis=1)
     err_best = err[np.arange(m), best]
     inliers = valid & (err_best < thr)
