@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .camera import CameraArrays, CameraModel
+from .camera import CameraArrays, CameraModel, cross3
 from .types import Detections2D
 
 
@@ -26,34 +26,22 @@ def ray_distances(center_a: np.ndarray, rays_a: np.ndarray, center_b: np.ndarray
     broadcast. Returns (dist, in_front): (..., J) metres, NaN where either ray is NaN; in_front
     tells whether the closest points of the two rays lie in front of both cameras.
     """
-    rays_a, rays_b = np.asarray(rays_a), np.asarray(rays_b)
-    baseline = np.moveaxis(np.asarray(center_b) - np.asarray(center_a), -1, 0)[..., None]
-    return _ray_distances(np.moveaxis(rays_a, -1, 0), np.moveaxis(rays_b, -1, 0), baseline)
-
-
-def _ray_distances(a: np.ndarray, b: np.ndarray, baseline: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """ray_distances() with the coordinates first: rays a, b (3, ..., J), baseline
-    (3, ..., 1) from a's centre to b's (metres). Component by component on (..., J) arrays:
-    no small last axis to reduce over, which is what costs on these sizes."""
-    ax, ay, az = a
-    bx, by, bz = b
-    gx, gy, gz = baseline
-    cx, cy, cz = ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx       # a x b
-    norm = np.sqrt(cx * cx + cy * cy + cz * cz)
+    baseline = (np.asarray(center_b) - np.asarray(center_a))[..., None, :]  # (..., 1, 3)
+    cross = cross3(rays_a, rays_b)
+    norm = np.sqrt(np.einsum("...i,...i->...", cross, cross))
     with np.errstate(invalid="ignore", divide="ignore"):
-        dist = np.abs(cx * gx + cy * gy + cz * gz) / norm
-        # closest-point parameters s (along rays a from their centre) and u (along rays b)
-        ab = ax * bx + ay * by + az * bz
-        a_base = ax * gx + ay * gy + az * gz
-        b_base = bx * gx + by * gy + bz * gz
+        dist = np.abs(np.einsum("...i,...i->...", cross, baseline)) / norm
+        # closest-point parameters s (along rays_a from a) and u (along rays_b from b)
+        ab = np.einsum("...i,...i->...", rays_a, rays_b)
+        a_base = np.einsum("...i,...i->...", rays_a, baseline)
+        b_base = np.einsum("...i,...i->...", rays_b, baseline)
         denom = 1 - ab ** 2
         s = (a_base - ab * b_base) / denom
         u = (ab * a_base - b_base) / denom
     parallel = norm < 1e-9  # nearly parallel rays: distance from centre b to ray a
     if parallel.any():
-        px, py, pz = ay * gz - az * gy, az * gx - ax * gz, ax * gy - ay * gx   # a x baseline
-        dist = np.where(parallel, np.sqrt(px * px + py * py + pz * pz), dist)
+        perp = cross3(rays_a, baseline)
+        dist = np.where(parallel, np.sqrt(np.einsum("...i,...i->...", perp, perp)), dist)
     return dist, (s > 0) & (u > 0)
 
 
@@ -116,14 +104,13 @@ def ray_affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     if n == 0:
         return np.full((0, 0), np.inf), camera_of
     xy, score = stacked.xy, stacked.score                                # (N, J, 2), (N, J)
-    # coordinates first (3, N, J): every pair's rays gathered along the detection axis
-    rays = np.ascontiguousarray(np.moveaxis(arrays.rays(xy, camera_of), -1, 0))
+    rays = arrays.rays(xy, camera_of)                                    # (N, J, 3)
     weight = np.where(np.isfinite(xy[..., 0]) & (score >= min_score), score, 0.0)
     # every pair of detections of two different cameras, first index in the lower camera
     first, second = np.nonzero(camera_of[:, None] < camera_of[None])
-    centers = arrays.centers.T                                           # (3, V)
-    baseline = (centers[:, camera_of[second]] - centers[:, camera_of[first]])[..., None]
-    d, front = _ray_distances(rays[:, first], rays[:, second], baseline)  # (K, J)
+    centers = arrays.centers
+    d, front = ray_distances(centers[camera_of[first]], rays[first],
+                             centers[camera_of[second]], rays[second])   # (K, J)
     cap = 2.0 * max_ray_distance_m
     w = np.minimum(weight[first], weight[second])
     w = np.where(np.isfinite(d), w, 0.0)
