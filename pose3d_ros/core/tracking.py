@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .camera import vector_norm
 from .layouts import JointLayout
 from .left_right import exchange_pairs, left_right_pairs, limb_levels, pair_distances
 
@@ -129,7 +130,7 @@ class SkeletonTracker:
             gap = stamp - self._last_seen                                      # (T,)
             horizon = np.minimum(gap, self.params.max_prediction_s)
             predicted = self._positions + (self._velocity * horizon[:, None])[:, None, :]
-            dist = np.linalg.norm(predicted[:, None] - positions[None], axis=-1)  # (T, P, J)
+            dist = vector_norm(predicted[:, None] - positions[None])           # (T, P, J)
             valid = np.isfinite(dist)
             count = valid.sum(axis=-1)
             mean = np.where(valid, dist, 0.0).sum(axis=-1) / np.maximum(count, 1)
@@ -141,7 +142,7 @@ class SkeletonTracker:
             rows, cols = rows[ok], cols[ok]
             dt = np.maximum(gap[rows], 1e-6)[:, None]
             new_velocity = (_centre(positions[cols]) - _centre(self._positions[rows])) / dt
-            new_velocity = np.nan_to_num(new_velocity)
+            new_velocity = _nan_to_zero(new_velocity)
             # Not matched at the previous update: the person was lost and is back.
             lost_before = (self._last_seen[rows] < previous_update
                            if previous_update is not None else np.zeros(rows.size, bool))
@@ -412,6 +413,13 @@ def image_size(keypoints: np.ndarray) -> np.ndarray:
     low = np.where(seen, keypoints, np.inf).min(axis=1)
     extent = np.where(np.isfinite(high - low), high - low, 0.0)
     return np.hypot(extent[:, 0], extent[:, 1])
+
+
+def _nan_to_zero(values: np.ndarray) -> np.ndarray:
+    """np.nan_to_num's result (NaN -> 0, +-inf -> the largest finite float) without its
+    Python-level overhead, for the per-frame path."""
+    limit = np.finfo(np.float64).max
+    return np.clip(np.where(np.isnan(values), 0.0, values), -limit, limit)
 
 
 def _centre(positions: np.ndarray) -> np.ndarray:
