@@ -59,6 +59,7 @@ class SelfCalibration:
     scale: metres per unit of the unscaled reconstruction.
     pair_inliers: {(a, b): essential-matrix RANSAC inliers} for the camera pairs tried.
     checks: the solution's own checks (selfcalib_checks.SolutionChecks), None if not run.
+    heldout_samples: (N,) True for the input samples the fit never saw (the held-out check's).
     """
 
     rig: Rig
@@ -67,6 +68,7 @@ class SelfCalibration:
     scale: float
     pair_inliers: dict
     checks: SolutionChecks | None = None
+    heldout_samples: np.ndarray | None = None
 
 
 def _relative_pose(xa: np.ndarray, xb: np.ndarray, threshold: float):
@@ -178,13 +180,26 @@ def _triangulate_posed(cameras, rot, trans, indices, raw, w, valid, min_score, r
     return res.points[:, 0], res.used[:, :, 0]
 
 
+@dataclass(frozen=True)
+class _Bundle:
+    """Bundle adjustment result: rotations (V, 3, 3), translations (V, 3), RMS pixel residual
+    of the inlier observations (< 3 loss_px) and their number; the pixel residual (n,) of every
+    observation it used and the point (index into M) of each."""
+
+    rotations: np.ndarray
+    translations: np.ndarray
+    rms_px: float
+    num_inliers: int
+    residual_px: np.ndarray
+    point: np.ndarray
+
+
 def _bundle_adjust(rot, trans, pts3d, used, xy, w, focal, fixed, *, loss_px, iterations,
-                   max_points):
+                   max_points) -> _Bundle:
     """Sparse bundle adjustment of all poses but camera `fixed` and all points.
 
     pts3d (M, 3) initial points, used (M, V) observations to use; xy (M, V, 2) normalised
-    coordinates. Returns rotations (V, 3, 3), translations (V, 3), the RMS pixel residual of
-    the inlier observations (< 3 loss_px) and their number.
+    coordinates; w (M, V) observation weights (residuals are scaled by their square root).
     """
     from scipy.optimize import least_squares
     from scipy.sparse import coo_matrix
@@ -233,7 +248,34 @@ def _bundle_adjust(rot, trans, pts3d, used, xy, w, focal, fixed, *, loss_px, ite
                          axis=-1)
     inlier = err < 3 * loss_px
     rms = float(np.sqrt(np.mean(err[inlier] ** 2))) if inlier.any() else float("nan")
-    return rmat, tv, rms, int(inlier.sum())
+    return _Bundle(rmat, tv, rms, int(inlier.sum()), err, keep[obs_pt])
+
+
+def joint_noise_weights(residual_px: np.ndarray, joint: np.ndarray, num_joints: int, *,
+                        floor: float = 0.05) -> np.ndarray:
+    """Relative weights (num_joints,) of joint types from how well the cameras agree on them.
+
+    residual_px: (n,) reprojection residuals (pixels) of bundle-adjusted observations; joint:
+    (n,) their joint index. A joint type's noise scale is the median of its residuals; its
+    weight is (median over the types of those scales / its own scale)^2, clipped to
+    [floor, 1 / floor]: inverse-variance weighting, so that keypoints whose definition moves
+    with the viewpoint (hips, shoulders, a face seen from behind) pull less on the cameras.
+    Joint types without residuals get weight 1.
+    """
+    residual_px = np.asarray(residual_px, np.float64)
+    joint = np.asarray(joint, np.int64)
+    if residual_px.shape != joint.shape or residual_px.ndim != 1:
+        raise ValueError(f"residual_px and joint must be (n,), got {residual_px.shape} and "
+                         f"{joint.shape}")
+    if residual_px.size == 0:
+        return np.ones(num_joints)
+    counts = np.bincount(joint, minlength=num_joints)
+    order = np.lexsort((residual_px, joint))              # by joint, then by residual
+    middle = np.minimum(np.cumsum(counts) - counts + np.maximum(counts - 1, 0) // 2,
+                        residual_px.size - 1)
+    scale = np.where(counts > 0, residual_px[order[middle]], np.nan)
+    weight = (np.nanmedian(scale) / np.maximum(scale, 1e-9)) ** 2
+    return np.where(counts > 0, np.clip(weight, floor, 1.0 / floor), 1.0)
 
 
 def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[CameraModel], *,
@@ -242,7 +284,7 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
                    min_score: float = 0.5, reference: int = 0, ransac_px: float = 8.0,
                    frame_id: str = "rig", max_bundle_points: int = 1000,
                    bundle_loss_px: float | None = None, bundle_iterations: int = 60,
-                   bundle_rounds: int = 2,
+                   bundle_rounds: int = 2, weigh_joints: bool = False,
                    sample_frames: np.ndarray | None = None,
                    limits: CheckLimits | None = DEFAULT_LIMITS) -> SelfCalibration:
     """Estimate camera extrinsics from people (module docstring), then check the solution.
@@ -258,7 +300,8 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
         subsampled) to bound its run time. bundle_loss_px: scale of its soft-L1 loss (pixels,
         default ransac_px); bundle_iterations: its most function evaluations; bundle_rounds:
         how often it is repeated, each round re-selecting the inlier observations (robust
-        triangulation) with the poses of the round before.
+        triangulation) with the poses of the round before. weigh_joints: after each round,
+        weigh the joint types by how well the cameras agree on them (joint_noise_weights).
     sample_frames: (N,) frame index of each sample (default 0..N-1); the held-out samples are
         whole blocks of frames (checks.heldout_mask), never used for fitting.
     limits: the checks a solution must pass (selfcalib_checks); None fits on all samples and
@@ -293,14 +336,22 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
     everyone = list(range(n_views))
     pts3d, used = _triangulate_posed(cameras, rot, trans, everyone, raw, w, valid, min_score,
                                      ransac_px)
+    point_joint = np.tile(np.arange(n_joints), kp.shape[0])[fit]           # (M,)
+    joint_weight = np.ones(n_joints)
     for _ in range(bundle_rounds):
-        rmat, tv, rms, n_inliers = _bundle_adjust(
-            rot, trans, pts3d, used, xy, w, focal, fixed, loss_px=bundle_loss_px or ransac_px,
-            iterations=bundle_iterations, max_points=max_bundle_points)
+        bundle = _bundle_adjust(
+            rot, trans, pts3d, used, xy, w * joint_weight[point_joint][:, None], focal, fixed,
+            loss_px=bundle_loss_px or ransac_px, iterations=bundle_iterations,
+            max_points=max_bundle_points)
         # the next round starts from the adjusted poses, with the inliers they define
-        rot, trans = list(rmat), list(tv)
+        rot, trans = list(bundle.rotations), list(bundle.translations)
         pts3d, used = _triangulate_posed(cameras, rot, trans, everyone, raw, w, valid,
                                          min_score, ransac_px)
+        if weigh_joints:
+            joint_weight = joint_noise_weights(bundle.residual_px, point_joint[bundle.point],
+                                               n_joints)
+    rmat, tv, rms, n_inliers = (bundle.rotations, bundle.translations, bundle.rms_px,
+                                bundle.num_inliers)
 
     # gauge: reference camera at the origin; metric scale from limbs (training samples)
     r_ref, t_ref = rmat[reference], tv[reference]
@@ -311,13 +362,13 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
     scale = _limb_scale(res.points[~heldout], layout, person_height_m, bone_lengths_m)
     rig = Rig(frame_id, [cameras[v].with_pose(new_r[v], new_t[v] * scale)
                          for v in everyone]).validate()
-    result = SelfCalibration(rig, rms, n_inliers, scale, pair_inliers, None)
+    result = SelfCalibration(rig, rms, n_inliers, scale, pair_inliers, None, heldout)
     if limits is None:
         return result
     checks = check_solution(rig, kp, sc, heldout, layout=layout, min_score=min_score,
                             outlier_threshold_px=3 * ransac_px,
                             limb_lengths_m=_limb_prior(person_height_m, bone_lengths_m))
-    result = SelfCalibration(rig, rms, n_inliers, scale, pair_inliers, checks)
+    result = SelfCalibration(rig, rms, n_inliers, scale, pair_inliers, checks, heldout)
     failures = checks.failures(limits)
     if failures:
         raise CalibrationRefusedError("self-calibration refused, the solution fails its own "
@@ -379,19 +430,44 @@ def calibrate_from_people(keypoints: np.ndarray, scores: np.ndarray,
 
 @dataclass
 class RigComparison:
-    """Per-camera differences between an estimated and a reference rig, after expressing both
-    relative to the same reference camera. Angles in degrees; scale_ratio = estimated /
-    reference baseline length (1 is perfect)."""
+    """Per-camera differences between an estimated and a reference rig (angles in degrees).
+
+    rotation_error_deg, translation_direction_error_deg, scale_ratio: relative to the
+    `reference` camera (both rigs expressed in it; NaN for that camera; scale_ratio =
+    estimated / reference baseline length, 1 is perfect). These put the reference camera's own
+    error into every other camera.
+    aligned_rotation_error_deg: (V,) every camera's rotation error after the one rotation
+        that best aligns the two rigs' frames (chordal mean over the cameras), so that no
+        camera is exact by construction.
+    """
 
     names: list[str]
     rotation_error_deg: np.ndarray
     translation_direction_error_deg: np.ndarray
     scale_ratio: np.ndarray
+    aligned_rotation_error_deg: np.ndarray
+
+
+def rotation_angle_deg(rotations: np.ndarray) -> np.ndarray:
+    """Angle (degrees) of rotation matrices (..., 3, 3)."""
+    trace = np.trace(rotations, axis1=-2, axis2=-1)
+    return np.degrees(np.arccos(np.clip((trace - 1) / 2, -1, 1)))
+
+
+def aligned_rotation_errors(estimated: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Rotation errors (V,) degrees of world->camera rotations (V, 3, 3) after the common
+    change of world frame Q (estimated_v @ Q ~ reference_v) that is the chordal L2 mean of the
+    per-camera ones estimated_v^T @ reference_v (projected onto SO(3) by SVD)."""
+    per_camera = np.einsum("vji,vjk->vik", estimated, reference)
+    u, _, vt = np.linalg.svd(per_camera.sum(0))
+    q = u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt
+    return rotation_angle_deg(estimated @ q @ np.transpose(reference, (0, 2, 1)))
 
 
 def compare_rigs(estimated: Rig, reference_rig: Rig, reference: int = 0) -> RigComparison:
     """Rotation and translation-direction error of each camera relative to camera `reference`
-    (the reference camera itself has zero error by construction; its entries are NaN)."""
+    (the reference camera itself has zero error by construction; its entries are NaN), and
+    every camera's rotation error after the best common alignment (RigComparison)."""
     if estimated.names != reference_rig.names:
         raise ValueError(f"rigs have different cameras: {estimated.names} vs "
                          f"{reference_rig.names}")
@@ -411,9 +487,11 @@ def compare_rigs(estimated: Rig, reference_rig: Rig, reference: int = 0) -> RigC
             dir_err.append(np.nan)
             ratio.append(np.nan)
             continue
-        d = er[v] @ rr[v].T
-        rot_err.append(np.degrees(np.arccos(np.clip((np.trace(d) - 1) / 2, -1, 1))))
+        rot_err.append(float(rotation_angle_deg(er[v] @ rr[v].T)))
         cosang = ec[v] @ rc[v] / (np.linalg.norm(ec[v]) * np.linalg.norm(rc[v]))
         dir_err.append(np.degrees(np.arccos(np.clip(cosang, -1, 1))))
         ratio.append(np.linalg.norm(ec[v]) / np.linalg.norm(rc[v]))
-    return RigComparison(estimated.names, np.array(rot_err), np.array(dir_err), np.array(ratio))
+    aligned = aligned_rotation_errors(np.stack([c.R for c in estimated.cameras]),
+                                      np.stack([c.R for c in reference_rig.cameras]))
+    return RigComparison(estimated.names, np.array(rot_err), np.array(dir_err), np.array(ratio),
+                         aligned)

@@ -196,10 +196,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
           f"{len(people.frames)} people-frames")
     if reference_rig is not None:
         cmp = compare_rigs(result.rig, reference_rig, args.reference)
+        print(f"  against the shipped calibration, relative to {cmp.names[args.reference]} "
+              "(aligned: after the best common rotation of the two rigs):")
         for i, name in enumerate(cmp.names):
-            print(f"  {name}: rotation error {cmp.rotation_error_deg[i]:.2f} deg, translation "
-                  f"direction error {cmp.translation_direction_error_deg[i]:.2f} deg, baseline "
-                  f"ratio {cmp.scale_ratio[i]:.3f}")
+            print(f"  {name}: rotation error {cmp.rotation_error_deg[i]:.2f} deg (aligned "
+                  f"{cmp.aligned_rotation_error_deg[i]:.2f}), translation direction error "
+                  f"{cmp.translation_direction_error_deg[i]:.2f} deg, baseline ratio "
+                  f"{cmp.scale_ratio[i]:.3f}")
     return 0
 
 
