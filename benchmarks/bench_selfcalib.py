@@ -42,35 +42,24 @@ from pose3d_ros.core.camera import Rig
 from pose3d_ros.core.crossview import CrossViewParams, associate_uncalibrated
 from pose3d_ros.core.data_paths import calibration_path
 from pose3d_ros.core.demo_2d import load_demo_2d
-from pose3d_ros.core.layouts import BLAZEPOSE33
 from pose3d_ros.core.selfcalib import (
     DEFAULT_LIMITS,
-    LIMB_FRACTIONS,
     SelfCalibration,
+    check_other_rig,
     compare_rigs,
     self_calibrate,
     self_calibrate_best_split,
 )
 from pose3d_ros.core.selfcalib_checks import (
     CalibrationRefusedError,
-    check_solution,
-    heldout_mask,
     leave_one_camera_out_residuals,
 )
 
 DEMO_FPS = 60.0
-OUTLIER_PX = 24.0  # self_calibrate's robust triangulation threshold (3 x ransac_px)
 
 
 def _fmt(values) -> str:
     return " / ".join(f"{x:.2f}" for x in values)
-
-
-def _shipped_heldout_px(reference: Rig, kp, sc, heldout) -> float:
-    """Held-out reprojection of the shipped calibration on the same samples (same measure)."""
-    limbs = {bone: 1.7 * fraction for bone, fraction in LIMB_FRACTIONS.items()}
-    return check_solution(reference, kp, sc, heldout, layout=BLAZEPOSE33, min_score=0.5,
-                          outlier_threshold_px=OUTLIER_PX, limb_lengths_m=limbs).heldout_px
 
 
 def _row(name, label, result: SelfCalibration, reference, shipped_px, seconds, verdict):
@@ -129,8 +118,7 @@ def main() -> None:
                 except CalibrationRefusedError as exc:
                     result, verdict = exc.result, "REFUSED"
                 seconds = time.process_time() - t0
-                shipped = _shipped_heldout_px(reference, pk, ps,
-                                              heldout_mask(shifted, DEFAULT_LIMITS))
+                shipped = check_other_rig(reference, pk, ps, result).heldout_px
                 print(_row(name, f"{label}, held-out phase {phase}", result, reference,
                            shipped, seconds, verdict), flush=True)
             t0 = time.process_time()
@@ -141,8 +129,9 @@ def main() -> None:
             except CalibrationRefusedError as exc:
                 best, verdict = exc.result, "REFUSED"
             seconds = time.process_time() - t0
-            print(_row(name, f"{label}, the tool (best of the phases)", best, reference, np.nan,
-                       seconds, verdict), flush=True)
+            print(_row(name, f"{label}, the tool (best of the phases)", best, reference,
+                       check_other_rig(reference, pk, ps, best).heldout_px, seconds, verdict),
+                  flush=True)
             if weigh:  # on the frames the tool's solution did not see
                 loo_rows += _loo_rows(name, {"shipped": reference, "the tool": best.rig},
                                       pk, ps, best.heldout_samples)

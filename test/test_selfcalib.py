@@ -4,7 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate, self_calibrate_best_split
+from pose3d_ros.core.selfcalib import (
+    check_other_rig,
+    compare_rigs,
+    self_calibrate,
+    self_calibrate_best_split,
+)
 from pose3d_ros.core.synthetic import observe, random_poses, random_rig
 from pose3d_ros.core.triangulation import triangulate
 
@@ -27,6 +32,10 @@ def test_recovers_synthetic_rig_with_metric_scale():
     est = triangulate(result.rig.cameras, kp, sc)
     true = triangulate(rig.cameras, kp, sc)
     assert np.nanmedian(est.reprojection_error) < 1.2 * np.nanmedian(true.reprojection_error)
+    # the same checks applied to the true rig, on the same held-out frames, agree
+    true_checks = check_other_rig(rig, kp, sc, result, person_height_m=1.8)
+    assert true_checks.heldout_detections == result.checks.heldout_detections > 0
+    assert true_checks.heldout_px == pytest.approx(result.checks.heldout_px, abs=0.3)
 
 
 def test_refuses_without_enough_shared_joints():

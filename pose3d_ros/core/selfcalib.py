@@ -419,6 +419,21 @@ def self_calibrate_best_split(keypoints: np.ndarray, scores: np.ndarray,
     return best
 
 
+def check_other_rig(rig: Rig, keypoints: np.ndarray, scores: np.ndarray,
+                    result: SelfCalibration, *, layout: JointLayout = BLAZEPOSE33,
+                    person_height_m: float = 1.7, min_score: float = 0.5,
+                    ransac_px: float = 8.0) -> SolutionChecks:
+    """The checks of a self-calibration applied to another rig with the same cameras (e.g. a
+    shipped calibration), on the same samples and held-out frames as `result`: whose geometry
+    the 2D agrees with. Arguments as self_calibrate (keypoints, scores: its input)."""
+    if result.heldout_samples is None:
+        raise ValueError("the self-calibration result has no held-out samples")
+    return check_solution(rig, np.asarray(keypoints, np.float64), np.asarray(scores, np.float64),
+                          result.heldout_samples, layout=layout, min_score=min_score,
+                          outlier_threshold_px=3 * ransac_px,
+                          limb_lengths_m=_limb_prior(person_height_m, None))
+
+
 def calibrate_from_people(keypoints: np.ndarray, scores: np.ndarray,
                           cameras: Sequence[CameraModel], *, person_height_m: float = 1.7,
                           bone_lengths_m: dict[tuple[str, str], float] | None = None,
