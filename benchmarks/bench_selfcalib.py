@@ -42,11 +42,11 @@ from pose3d_ros.core.camera import Rig
 from pose3d_ros.core.crossview import CrossViewParams, associate_uncalibrated
 from pose3d_ros.core.data_paths import calibration_path
 from pose3d_ros.core.demo_2d import load_demo_2d
+from pose3d_ros.core.rig_comparison import compare_rigs
 from pose3d_ros.core.selfcalib import (
     DEFAULT_LIMITS,
     SelfCalibration,
     check_other_rig,
-    compare_rigs,
     self_calibrate,
     self_calibrate_best_split,
 )

@@ -4,12 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pose3d_ros.core.selfcalib import (
-    check_other_rig,
-    compare_rigs,
-    self_calibrate,
-    self_calibrate_best_split,
-)
+from pose3d_ros.core.rig_comparison import compare_rigs
+from pose3d_ros.core.selfcalib import check_other_rig, self_calibrate, self_calibrate_best_split
 from pose3d_ros.core.synthetic import observe, random_poses, random_rig
 from pose3d_ros.core.triangulation import triangulate
 
@@ -205,7 +201,7 @@ def test_view_dependent_joints_are_weighed_down():
 
     rng = np.random.default_rng(8)
     rig = random_rig(4, rng)
-    poses = random_poses(40, 1, rng, heights=(1.75, 1.75))[:, 0]          # (F, J, 3)
+    poses = random_poses(25, 1, rng, heights=(1.75, 1.75))[:, 0]          # (F, J, 3)
     moving = BLAZEPOSE33.indices(("left_hip", "right_hip", "left_shoulder", "right_shoulder",
                                   "left_knee", "right_knee"))
     offsets = rng.normal(size=(len(rig), len(moving), 3))
@@ -219,9 +215,11 @@ def test_view_dependent_joints_are_weighed_down():
     errors = {}
     for weigh in (False, True):
         result = self_calibrate(kp, sc, rig.cameras, person_height_m=1.75, weigh_joints=weigh,
-                                max_bundle_points=1400, limits=None)
+                                max_bundle_points=900, limits=None)
         errors[weigh] = np.max(compare_rigs(result.rig, rig).aligned_rotation_error_deg)
+    # measured over seeds 5-10: 0.47-1.44 degrees with equal weights, 0.10-0.22 weighted
     assert errors[True] < 0.5 * errors[False], errors
+    assert errors[True] < 0.5, errors
 
 
 def test_leave_one_camera_out_residuals_show_a_shifted_camera():

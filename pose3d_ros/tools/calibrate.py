@@ -33,7 +33,8 @@ import numpy as np
 from pose3d_ros.core.calibration import load_camera_info_yaml, load_rig, save_rig_yaml
 from pose3d_ros.core.camera import CameraModel, Rig
 from pose3d_ros.core.crossview import CrossViewParams, associate_uncalibrated
-from pose3d_ros.core.selfcalib import check_other_rig, compare_rigs, self_calibrate_best_split
+from pose3d_ros.core.rig_comparison import compare_rigs
+from pose3d_ros.core.selfcalib import check_other_rig, self_calibrate_best_split
 
 log = logging.getLogger(__name__)
 DEMO_FPS = 60.0

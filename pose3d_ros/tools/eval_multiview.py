@@ -42,7 +42,8 @@ from pose3d_ros.core.camera import Rig
 from pose3d_ros.core.data_paths import calibration_path, video_paths
 from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, load_demo_2d
 from pose3d_ros.core.layouts import BLAZEPOSE33, JointLayout
-from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate
+from pose3d_ros.core.rig_comparison import compare_rigs
+from pose3d_ros.core.selfcalib import self_calibrate
 from pose3d_ros.core.selfcalib_checks import leave_one_camera_out_residuals
 from pose3d_ros.core.triangulation import triangulate
 from pose3d_ros.core.types import Detections2D, as_image_size
