@@ -2,7 +2,9 @@
 onnxruntime, one person and a batch of people.
 
 Times one lifter call for P people (one output frame each, i.e. one frame of a stream):
-feature normalisation (numpy) + network, and root placement (linear + 5 Gauss-Newton steps).
+feature normalisation (numpy) + network, the same with test-time flip averaging (the node's
+default: the mirrored input in the same batch), and root placement (linear + 5 Gauss-Newton
+steps).
 Weights are random (latency does not depend on them). Models: the temporal conv net (tcn,
 128 channels) and the spatio-temporal transformer (stformer, see core/lifting/transformer.py)
 with and without token pruning (prune<s>@<k>: after k blocks the frames other than the output
@@ -71,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
           f"load average {os.getloadavg()[0]:.2f}; threads={args.threads} "
           f"repeats={args.repeats} (median)")
     print("| model | T | causal | params | people | torch ms/person | onnxruntime ms/person | "
-          "root placement ms/person |")
-    print("|---|---|---|---|---|---|---|---|")
+          "onnxruntime + flip averaging ms/person | root placement ms/person |")
+    print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             kwargs = MODELS[name]
@@ -101,11 +103,14 @@ def main(argv: list[str] | None = None) -> int:
                                    else _time(run_torch, args.repeats))
                         t_ort = _time(lambda lf=lifter, kp=kp, sc=sc: lf.lift(kp, sc, K),
                                       args.repeats)
+                        t_flip = _time(lambda lf=lifter, kp=kp, sc=sc:
+                                       lf.lift(kp, sc, K, flip_average=True), args.repeats)
                         t_root = _time(lambda out=out, norm=norm, sc=sc:
                                        place_in_camera(out, norm, sc[:, -1]), args.repeats)
                         print(f"| {name} | {window} | {causal} | {count_parameters(model)} | "
                               f"{people} | {1000 * t_torch / people:.2f} | "
-                              f"{1000 * t_ort / people:.3f} | {1000 * t_root / people:.3f} |",
+                              f"{1000 * t_ort / people:.3f} | {1000 * t_flip / people:.3f} | "
+                              f"{1000 * t_root / people:.3f} |",
                               flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0

@@ -32,23 +32,45 @@ MODELS = {
 }
 
 
-def torch_lift(model):
+def torch_lift(model, flip_average: bool = False):
+    """(P, T, J, 2) normalised windows, (P, T, J) scores -> (P, J, 3) root-relative metres;
+    flip_average: also lift the mirrored input and average (as OnnxLifter.lift does)."""
     from pose3d_ros.core.lifting.normalization import lifter_features
+    from pose3d_ros.core.lifting.runtime import MIRROR_INDEX
 
-    def lift(norm, scores):
+    def run(norm, scores):
         with torch.inference_mode():
             return model(torch.from_numpy(lifter_features(norm, scores))).numpy().astype(
                 np.float64)
+
+    def lift(norm, scores):
+        out = run(norm, scores)
+        if not flip_average:
+            return out
+        back = run(norm[..., MIRROR_INDEX, :] * np.array([-1.0, 1.0]), scores[..., MIRROR_INDEX])
+        return 0.5 * (out + back[:, MIRROR_INDEX] * np.array([-1.0, 1.0, 1.0]))
     return lift
+
+
+def recipe(model_name: str, args: argparse.Namespace, seed: int):
+    """The TrainConfig of one fold from the command line."""
+    from pose3d_ros.core.lifting.mocap_training import MocapAugment
+    from pose3d_ros.core.lifting.model import LifterConfig
+    from pose3d_ros.core.lifting.training import TrainConfig
+
+    return TrainConfig(model=LifterConfig(**MODELS[model_name]), epochs=args.epochs,
+                       mocap_per_epoch=args.samples, seed=seed,
+                       mocap_clean_share=args.clean_share,
+                       mocap_augment=MocapAugment(arm_mix_probability=args.arm_mix,
+                                                  leg_mix_probability=args.leg_mix))
 
 
 def main(argv: list[str] | None = None) -> int:
     from pose3d_ros.core import metrics
     from pose3d_ros.core.error_model import load_error_model
     from pose3d_ros.core.lifting.mocap_eval import evaluate_clip, score
-    from pose3d_ros.core.lifting.model import LifterConfig
-    from pose3d_ros.core.lifting.training import TrainConfig, train
-    from pose3d_ros.tools.fetch_mocap import load_mocap
+    from pose3d_ros.core.lifting.training import train
+    from pose3d_ros.core.mocap import load_mocap
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["tcn-t27-causal"], choices=list(MODELS))
@@ -58,6 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--samples", type=int, default=3000, help="mocap samples per epoch")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--arm-mix", type=float, default=0.0,
+                        help="MocapAugment.arm_mix_probability (limb mixing)")
+    parser.add_argument("--leg-mix", type=float, default=0.0,
+                        help="MocapAugment.leg_mix_probability")
+    parser.add_argument("--clean-share", type=float, default=0.0,
+                        help="TrainConfig.mocap_clean_share (performances seen with exact 2D)")
+    parser.add_argument("--save-dir", type=Path, default=None,
+                        help="also write each fold's weights there (fold<k>_<model>.pt)")
+    parser.add_argument("--flip", action="store_true",
+                        help="score with test-time flip averaging too")
     parser.add_argument("--json", type=Path, default=None, help="write all figures here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -72,18 +104,24 @@ def main(argv: list[str] | None = None) -> int:
         start = time.time()
         for fold in args.only_folds if args.only_folds is not None else range(args.folds):
             test = names[fold::args.folds]
-            config = TrainConfig(model=LifterConfig(**MODELS[model_name]), epochs=args.epochs,
-                                 mocap_per_epoch=args.samples, seed=fold)
+            config = recipe(model_name, args, seed=fold)
             with tempfile.TemporaryDirectory() as tmp:
                 model = train([], config, Path(tmp), progress=False, errors=bank,
                               mocap=[c for c in clips if c.name not in test]).eval()
-            lift = torch_lift(model)
+            if args.save_dir is not None:
+                args.save_dir.mkdir(parents=True, exist_ok=True)
+                torch.save({"config": config.to_dict(), "model": model.state_dict()},
+                           args.save_dir / f"fold{fold}_{model_name}.pt")
+            lifts = {"": torch_lift(model)}
+            if args.flip:
+                lifts[" +flip"] = torch_lift(model, flip_average=True)
             for clip in (c for c in clips if c.name in test):
                 for kind, errors in (("perfect 2D", None), ("measured 2D errors", bank)):
-                    out = evaluate_clip(lift, clip.joints, clip.fps, config.model.window,
-                                        config.model.causal, errors,
-                                        np.random.default_rng(names.index(clip.name)))
-                    rows.append({"clip": clip.name, "2D": kind, **out})
+                    for suffix, lift in lifts.items():
+                        out = evaluate_clip(lift, clip.joints, clip.fps, config.model.window,
+                                            config.model.causal, errors,
+                                            np.random.default_rng(names.index(clip.name)))
+                        rows.append({"clip": clip.name, "2D": kind + suffix, **out})
         train_s = time.time() - start
         refs = np.concatenate([r["ref"] for r in rows if r["2D"] == "perfect 2D"])
         centres = metrics.pose_clusters(refs, 10)
@@ -95,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             entry["depth err m"] = {k: float(np.nanmedian(v)) for k, v in
                                     r["depth_error_m"].items()}
             table.append(entry)
-        for kind in ("perfect 2D", "measured 2D errors"):
+        for kind in dict.fromkeys(r["2D"] for r in rows):
             sel = [r for r in rows if r["2D"] == kind]
             pred = np.concatenate([r["pred"] for r in sel])
             ref = np.concatenate([r["ref"] for r in sel])
@@ -106,9 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                           "lifter": score(pred, ref, centres),
                           "mean pose": score(mean_pose, ref, centres), "depth err m": depth})
         results[model_name] = {"rows": table, "train_and_eval_s": train_s,
-                               "config": TrainConfig(model=LifterConfig(**MODELS[model_name]),
-                                                     epochs=args.epochs,
-                                                     mocap_per_epoch=args.samples).to_dict()}
+                               "config": recipe(model_name, args, seed=0).to_dict()}
         print(f"\n### {model_name}: {args.folds} folds, {args.epochs} epochs x {args.samples} "
               f"samples, {train_s / 60:.1f} min, load average {os.getloadavg()[0]:.2f}")
         print("| clip | 2D | frames | MPJPE | PA-MPJPE | N-MPJPE | PSS | mean pose MPJPE | "

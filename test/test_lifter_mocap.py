@@ -8,10 +8,18 @@ import numpy as np
 import pytest
 import torch
 
+from pose3d_ros.core.body_frame import body_frames
 from pose3d_ros.core.error_model import load_error_model
+from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.lifting.mocap_eval import EvalCameras, clip_views, evaluate_clip, score
-from pose3d_ros.core.lifting.mocap_training import MocapAugment, mocap_performances
+from pose3d_ros.core.lifting.mocap_training import (
+    LIMBS,
+    MocapAugment,
+    mix_limbs,
+    mocap_performances,
+)
 from pose3d_ros.core.lifting.model import LifterConfig
+from pose3d_ros.core.lifting.root_placement import bone_lengths
 from pose3d_ros.core.lifting.training import TrainConfig, VirtualCameras, train, virtual_views
 from pose3d_ros.tools.fetch_mocap import load_mocap
 
@@ -32,6 +40,31 @@ def test_performances_are_time_warped_and_resized(clips):
         assert joints.shape == (int(2.0 * fps), 17, 3) and np.isfinite(joints).all()
     heights = np.array([np.ptp(j[..., 2], axis=-1).max() for j, _ in perf])
     assert np.ptp(heights) > 0.05  # bodies of several sizes
+
+
+def test_mixed_limbs_keep_the_body_and_take_the_donors_motion(clips):
+    by_name = {c.name: c.joints for c in clips}
+    base, donor = by_name["walk"][:30], by_name["kick"][:30]
+    chosen = np.array([True, False, False, True])          # left arm, right leg
+    mixed = mix_limbs(base, donor, chosen)
+    np.testing.assert_allclose(bone_lengths(mixed), bone_lengths(base), atol=1e-9)
+    moved = np.zeros(H36M17.num_joints, bool)
+    moved[LIMBS[chosen][:, 1:].ravel()] = True
+    np.testing.assert_array_equal(mixed[:, ~moved], base[:, ~moved])
+    assert np.abs(mixed[:, moved] - base[:, moved]).max() > 0.05
+    # in the body frame, the moved bones point as the donor's do
+    for frames, joints in ((body_frames(mixed, H36M17), mixed),
+                           (body_frames(donor, H36M17), donor)):
+        bones = joints[:, LIMBS[chosen][:, 1:]] - joints[:, LIMBS[chosen][:, :2]]
+        local = np.einsum("fji,flbj->flbi", frames.rotations, bones)
+        local /= np.linalg.norm(local, axis=-1, keepdims=True)
+        if joints is mixed:
+            mixed_local = local
+    np.testing.assert_allclose(mixed_local, local, atol=1e-9)
+    np.testing.assert_array_equal(mix_limbs(base, donor, np.zeros(4, bool)), base)
+    perf = mocap_performances(clips, np.random.default_rng(1), MocapAugment(
+        performances=6, seconds=1.0, arm_mix_probability=1.0, leg_mix_probability=1.0))
+    assert all(np.isfinite(j).all() for j, _ in perf)
 
 
 def test_virtual_views_with_field_of_view_and_measured_errors(clips):

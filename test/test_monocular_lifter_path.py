@@ -102,3 +102,36 @@ def test_people_keep_their_own_windows():
 def test_missing_lifter_model_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="train one with"):
         create_monocular_method("lifter", model_path=str(tmp_path / "absent.onnx"))
+
+
+def test_lifter_takes_the_detectors_depth_and_keeps_its_projection():
+    """With BlazePose world landmarks in the detections, the lifter's people are scaled about
+    the camera centre to detector_3d's pelvis depth: same rays (projection), the detector's
+    distance; without them (or with the option off) the lifter's own size sets the depth."""
+    rig, per_camera = _demo()
+    camera = rig["cam01"]
+    own = create_monocular_method("lifter", depth_from_detector=False)
+    fused = create_monocular_method("lifter")
+    detector_3d = create_monocular_method("detector_3d")
+    ids = np.array([7])
+    for k in range(FRAMES):
+        detections = per_camera[0][k]
+        assert detections.world is not None and detections.num_people == 1
+        normalised = undistort_normalised(camera, detections.keypoints)
+        detections = detections.with_normalised(normalised)
+        a, b = own.lift(detections, ids), fused.lift(detections, ids)
+        reference = detector_3d.lift(detections, ids)
+        np.testing.assert_allclose(b.positions[:, 0, 2], reference.positions[:, 0, 2],
+                                   rtol=1e-9)
+        rays_a = a.positions[..., :2] / a.positions[..., 2:]
+        rays_b = b.positions[..., :2] / b.positions[..., 2:]
+        np.testing.assert_allclose(rays_a, rays_b, atol=1e-9)
+        np.testing.assert_array_equal(a.confidence, b.confidence)
+    scale = b.positions[0, 0, 2] / a.positions[0, 0, 2]
+    assert abs(scale - 1.0) > 1e-3   # the two depths differ on this footage
+    no_world = type(detections)(detections.keypoints, detections.scores, detections.boxes,
+                                detections.person_scores, detections.layout,
+                                detections.image_size).with_normalised(normalised)
+    assert no_world.world is None
+    c = fused.lift(no_world, ids)
+    assert np.isfinite(c.positions).all()

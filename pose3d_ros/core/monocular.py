@@ -152,14 +152,27 @@ class BlazePoseWorld3D:
 class WindowedLifter3D:
     """Monocular method "lifter" (see the module docstring). A new person starts with a window
     of copies of its first frame. With a causal model the output describes the newest frame;
-    with a centred one the frame `latency_frames` back, placed with that frame's 2D."""
+    with a centred one the frame `latency_frames` back, placed with that frame's 2D.
+    depth_from_detector: when the back-end gives metric 3D (BlazePose world landmarks), each
+    person is scaled about the camera centre to the pelvis depth at which detector_3d places
+    them (at_depth_of): the lifter's pose with the detector's distance. The projection does not
+    change; the depth then comes from the detector, whose metric 3D sees the whole image and
+    places people better in depth than the lifter's learned average size (measured:
+    benchmarks/results_lifter.md). Without world landmarks the lifter's own size is used.
+    flip_average: also lift the left/right mirrored 2D and average the two 3D poses (test-time
+    flip augmentation: 2x the network's cost, about 0.3 ms per person-frame; see
+    benchmarks/results_lifter.md for what it gains)."""
 
     method = METHOD_LIFTER
 
     def __init__(self, model_path: str | None = None, *, providers: list[str] | None = None,
-                 body_height_m: float | None = None) -> None:
+                 body_height_m: float | None = None, flip_average: bool = True,
+                 depth_from_detector: bool = True) -> None:
         from .lifting.runtime import DEFAULT_MODEL, OnnxLifter, PersonWindows
         self.prior = _body_prior(body_height_m)
+        self.flip_average = flip_average
+        self.depth_from_detector = depth_from_detector
+        self.detector_3d = BlazePoseWorld3D(body_height_m) if depth_from_detector else None
         self.model = OnnxLifter(model_path or DEFAULT_MODEL, providers=providers)
         self.windows = PersonWindows(self.model.window)
         self.sizes = TrackBodySizes()
@@ -169,10 +182,29 @@ class WindowedLifter3D:
         window_xy, window_scores = self.windows.push(np.asarray(track_ids), normalised, scores)
         if detections.num_people == 0:
             return MonocularLift.empty()
-        relative = self.model.lift(window_xy, window_scores, _IDENTITY_K)
+        relative = self.model.lift(window_xy, window_scores, _IDENTITY_K,
+                                   flip_average=self.flip_average)
         relative = self.sizes.scale(relative, track_ids)
         frame = self.model.window - 1 - self.model.metadata.latency_frames
-        return _place(relative, window_xy[:, frame], window_scores[:, frame], self.prior)
+        placed = _place(relative, window_xy[:, frame], window_scores[:, frame], self.prior)
+        if self.detector_3d is None or detections.world is None or frame != self.model.window - 1:
+            return placed
+        # the detector's metric 3D describes the newest frame: only a causal lifter's output
+        # (the same frame) takes its depth
+        reference = self.detector_3d.lift(detections, track_ids)
+        return MonocularLift(at_depth_of(placed.positions, reference.positions),
+                             placed.confidence)
+
+
+def at_depth_of(placed: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Scale camera-frame skeletons (P, J, 3) about the camera centre so that each pelvis
+    (joint 0) lies at the depth of the same person's pelvis in `reference` (P, J, 3), metres,
+    camera optical frame. Scaling about the centre keeps every joint on its ray: the
+    projection is unchanged. A person without a reference pelvis depth keeps its own."""
+    own, wanted = placed[:, 0, 2], reference[:, 0, 2]
+    usable = np.isfinite(own) & np.isfinite(wanted) & (own > 1e-6) & (wanted > 1e-6)
+    factor = np.where(usable, wanted / np.where(usable, own, 1.0), 1.0)
+    return placed * factor[:, None, None]
 
 
 def create_monocular_method(method: str, **options: Any) -> MonocularMethod:

@@ -182,6 +182,14 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
     ParamSpec("lifter_model", "", "ONNX file of the temporal lifter (its .json metadata "
               "beside it) for monocular_method 'lifter'; empty = the model shipped with the "
               "package (trained by pose3d_ros.tools.train_lifter)."),
+    ParamSpec("lifter_flip_average", True, "monocular_method 'lifter': also lift the "
+              "left/right mirrored 2D and average the two poses (test-time flip augmentation; "
+              "twice the lifter's cost, about 0.3 ms per person on a CPU core)."),
+    ParamSpec("lifter_depth_from_detector", True, "monocular_method 'lifter' with a "
+              "back-end that gives metric 3D (BlazePose world landmarks): place each person "
+              "at the depth detector_3d finds (the lifter's pose, the detector's distance; "
+              "the projection is unchanged). False: the depth follows the lifter's learned "
+              "body size."),
     ParamSpec("monocular_body_height_m", 0.0, "Standing height (m) of the people seen by one "
               "camera: the monocular path scales their 3D to it before placing it, since one "
               "view fixes depth only through body size. 0 keeps the 3D's own metric size "

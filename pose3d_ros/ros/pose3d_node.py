@@ -72,7 +72,10 @@ class Pose3DNode(RigNodeBase):
         if method == "lifter":
             try:
                 return create_monocular_method(method, model_path=config.lifter_model or None,
-                                               body_height_m=height)
+                                               body_height_m=height,
+                                               flip_average=config.lifter_flip_average,
+                                               depth_from_detector=(
+                                                   config.lifter_depth_from_detector))
             except (FileNotFoundError, ValueError) as err:
                 raise ParameterError(f"lifter_model: {err}") from None
         return create_monocular_method(method, body_height_m=height)

@@ -21,6 +21,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MetricFn = Callable[[np.ndarray, np.ndarray], float]
+BASELINE = "blazepose_world"   # BlazePose world landmarks (the detector_3d method)
 
 
 def default_metrics(reference_for_vocabulary: np.ndarray, k: int = 10) -> dict[str, MetricFn]:
@@ -73,7 +74,7 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
                        refine: bool, metric_fns: Mapping[str, MetricFn] | None = None,
                        flip: bool = False, multi_person: bool = False,
                        exclude_overlap: tuple[str, ...] = (),
-                       prior_weight: float = 1.0) -> list[dict]:
+                       prior_weight: float = 1.0, detector_depth: bool = False) -> list[dict]:
     """Rows (camera, method, metrics...) for every camera of a recording.
 
     multi_person: evaluate every person of the recording (train_lifter's multi-person
@@ -103,28 +104,33 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
             (world_to_camera(c, lab.points_world) for c in lab.cameras)]))
     prior = (BodySizePrior(height_m=height_m, weight=prior_weight) if height_m
              else None)  # 0: the 3D's own size
-    methods: dict[str, Callable] = {}
+    baseline = BlazePoseWorldLifter()
+    methods: dict[str, Callable] = {   # the baseline first: lifters may take its depth
+        BASELINE: lambda kp, sc, K, wl: baseline.lift_world(wl, "h36m17")}
     for path in models:
         lifter = OnnxLifter(path)
         methods[Path(path).stem] = lambda kp, sc, K, wl, lf=lifter: lift_sequence(lf, kp, sc, K)
         if flip:
             methods[Path(path).stem + "+flip"] = (
                 lambda kp, sc, K, wl, lf=lifter: lift_sequence(lf, kp, sc, K, True))
-    baseline = BlazePoseWorldLifter()
-    methods["blazepose_world"] = lambda kp, sc, K, wl: baseline.lift_world(wl, "h36m17")
     rows = []
     for person, labels in enumerate(people):
         refs = [world_to_camera(c, labels.points_world) for c in labels.cameras]  # (F, J, 3)
         rows += _camera_rows(labels, refs, methods, metric_fns, prior, refine,
-                             f"/p{person}" if multi_person else "")
+                             f"/p{person}" if multi_person else "", detector_depth)
     return rows
 
 
-def _camera_rows(labels, refs, methods, metric_fns, prior, refine, suffix: str) -> list[dict]:
+def _camera_rows(labels, refs, methods, metric_fns, prior, refine, suffix: str,
+                 detector_depth: bool = False) -> list[dict]:
+    """Rows of every camera and method; detector_depth: also each lifter placed at the depth
+    of the BlazePose world landmarks' placement (monocular.at_depth_of, the node's
+    'lifter' method with a BlazePose back-end). The baseline must come first in methods."""
     from pose3d_ros.core.lifting.dataset import undistort_pixels
     from pose3d_ros.core.lifting.normalization import pixels_to_normalised
     from pose3d_ros.core.lifting.refine import refine_to_2d
     from pose3d_ros.core.lifting.root_placement import place_in_camera
+    from pose3d_ros.core.monocular import at_depth_of
 
     rows = []
     for v, cam in enumerate(labels.cameras):
@@ -133,21 +139,27 @@ def _camera_rows(labels, refs, methods, metric_fns, prior, refine, suffix: str) 
         norm = pixels_to_normalised(kp, cam.K)
         seen = np.isfinite(kp[:, 0]).all(-1)          # the camera sees the person's root
         ref_rel = refs[v] - refs[v][:, :1]
+        detector_placed = None
         for name, fn in methods.items():
             pred = np.where(seen[:, None, None], fn(kp, sc, cam.K, labels.world_baseline[v]),
                             np.nan)
-            variants = {name: pred}
             placed, _ = place_in_camera(pred, norm, sc, prior=prior)
+            variants = {name: placed}        # scored root-relative at the method's own size
+            relative = {name: pred}
+            if name == BASELINE:
+                detector_placed = placed
+            elif detector_depth and detector_placed is not None:
+                variants[name + "+detector depth"] = at_depth_of(placed, detector_placed)
             if refine:
-                refined = refine_to_2d(placed, norm, sc)
-                variants[name + "+refine"] = refined - refined[:, :1]
+                variants[name + "+refine"] = refine_to_2d(placed, norm, sc)
             for variant, p in variants.items():
                 row = {"camera": getattr(cam, "name", str(v)) + suffix, "method": variant,
-                       **evaluate_predictions(p, ref_rel, metric_fns)}
-                if variant == name:
-                    err = np.linalg.norm(placed[:, 0] - refs[v][:, 0], axis=-1)
+                       **evaluate_predictions(relative.get(variant, p - p[:, :1]), ref_rel,
+                                              metric_fns)}
+                if not variant.endswith("+refine"):
+                    err = np.linalg.norm(p[:, 0] - refs[v][:, 0], axis=-1)
                     row["root err m (median)"] = float(np.nanmedian(err))
-                    depth_err = np.abs(placed[:, 0, 2] - refs[v][:, 0, 2])
+                    depth_err = np.abs(p[:, 0, 2] - refs[v][:, 0, 2])
                     row["pelvis depth err m (median)"] = float(np.nanmedian(depth_err))
                 rows.append(row)
     return rows
@@ -198,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --height: how far the 3D is scaled to the prior's size, in "
                              "log scale (1: the prior's size, 0.5: half way; BodySizePrior.weight)")
     parser.add_argument("--refine", action="store_true", help="also evaluate refine.py")
+    parser.add_argument("--detector-depth", action="store_true",
+                        help="also score each lifter placed at the depth of the BlazePose "
+                             "world landmarks' placement (the node's lifter with a BlazePose "
+                             "back-end, lifter_depth_from_detector)")
     parser.add_argument("--flip", action="store_true",
                         help="also evaluate lifters with left/right flip averaging")
     parser.add_argument("--multi-person", action="store_true",
@@ -212,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = evaluate_recording(args.recording, args.model, cache, args.height, args.refine,
                               prior_weight=args.prior_weight,
                               flip=args.flip, multi_person=args.multi_person,
-                              exclude_overlap=tuple(args.exclude_overlap))
+                              exclude_overlap=tuple(args.exclude_overlap),
+                              detector_depth=args.detector_depth)
     table = to_markdown(rows + summarise(rows))
     print(table)
     if args.markdown:

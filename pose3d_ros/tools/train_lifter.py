@@ -90,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="only these clips (default: all 15)")
     parser.add_argument("--mocap-per-epoch", type=int, default=4000,
                         help="motion-capture samples per epoch")
+    parser.add_argument("--arm-mix", type=float, default=0.0,
+                        help="chance that each arm of a mocap performance moves as in another "
+                             "performance (limb mixing: new poses from known motions)")
+    parser.add_argument("--leg-mix", type=float, default=0.0,
+                        help="the same for each leg")
+    parser.add_argument("--clean-share", type=float, default=0.0,
+                        help="share of mocap performances seen with exact 2D instead of the "
+                             "measured 2D errors")
     parser.add_argument("--perfect-2d", action="store_true",
                         help="mocap samples without the measured 2D error model "
                              "(core.error_model, pose3d_ros/models/error_model_blazepose.json)")
@@ -144,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from pose3d_ros.core.lifting.mocap_training import MocapAugment
     from pose3d_ros.core.lifting.model import LifterConfig
     from pose3d_ros.core.lifting.training import TrainConfig, export_onnx, train
 
@@ -184,7 +193,10 @@ def main(argv: list[str] | None = None) -> int:
         virtual_per_epoch=args.virtual_per_epoch, limb_angle_deg=args.limb_angle,
         bone_scale=args.bone_scale, synthetic_people=args.synthetic_people,
         synthetic_share=args.synthetic_share,
-        reprojection_weight=args.reprojection_weight, seed=args.seed)
+        reprojection_weight=args.reprojection_weight, seed=args.seed,
+        mocap_clean_share=args.clean_share,
+        mocap_augment=MocapAugment(arm_mix_probability=args.arm_mix,
+                                   leg_mix_probability=args.leg_mix))
     work = args.work_dir or args.out.with_suffix(".work")
     model = train(labels, config, work, resume=args.resume, progress=not args.no_progress,
                   mocap=mocap, errors=errors)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..layouts import H36M17
+
 
 def detector_like(points_norm: np.ndarray, errors, rng: np.random.Generator, fps: float,
                   visible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +41,9 @@ class MocapAugment:
     """Ranges of the mocap performances (time warp, size) drawn every epoch.
 
     fps_range: frame rates of the performances (uniform); performances: how many per epoch;
-    seconds: length of each; stature_m: body heights; proportion_jitter: per-limb lengths.
+    seconds: length of each; stature_m: body heights; proportion_jitter: per-limb lengths;
+    arm_mix_probability / leg_mix_probability: chance that each arm / leg of a performance
+    moves as in another performance (mix_limbs): poses no clip holds, from motions it does.
     """
 
     fps_range: tuple[float, float] = (15.0, 60.0)
@@ -47,6 +51,8 @@ class MocapAugment:
     seconds: float = 4.0
     stature_m: tuple[float, float] = (1.45, 1.95)
     proportion_jitter: float = 0.08
+    arm_mix_probability: float = 0.0
+    leg_mix_probability: float = 0.0
 
 
 def mocap_performances(clips: list, rng: np.random.Generator, augment: MocapAugment
@@ -63,5 +69,51 @@ def mocap_performances(clips: list, rng: np.random.Generator, augment: MocapAugm
         fps = float(rng.uniform(*augment.fps_range))
         frames = max(int(augment.seconds * fps), 2)
         joints, _, _ = person_motion(clip, rng, frames, fps, motion_aug)
+        mix = np.zeros(4, bool)
+        if augment.arm_mix_probability > 0 or augment.leg_mix_probability > 0:
+            mix = np.concatenate([rng.random(2) < augment.arm_mix_probability,
+                                  rng.random(2) < augment.leg_mix_probability])
+        if mix.any():
+            donor_clip = clips[int(rng.integers(0, len(clips)))]
+            donor, _, _ = person_motion(donor_clip, rng, frames, fps, motion_aug)
+            joints = mix_limbs(joints, donor, mix)
         out.append((joints, fps))
+    return out
+
+
+# (limb root, middle, end) of the left arm, right arm, left leg, right leg (H36M-17)
+LIMBS = np.array([H36M17.indices(names) for names in (
+    ("left_shoulder", "left_elbow", "left_wrist"), ("right_shoulder", "right_elbow", "right_wrist"),
+    ("left_hip", "left_knee", "left_ankle"), ("right_hip", "right_knee", "right_ankle"))])
+
+
+def mix_limbs(base: np.ndarray, donor: np.ndarray, limbs: np.ndarray) -> np.ndarray:
+    """Move the selected limbs of a performance as the donor's move.
+
+    base, donor: (F, 17, 3) WORLD joints of two performances of equal length; limbs: (4,) bool
+    for the left arm, right arm, left leg, right leg (LIMBS). Each selected limb's two bone
+    directions are taken from the donor in the donor's body frame (core.body_frame: pelvis
+    origin, z along the spine, y to the left) and put into the base's body frame, frame by
+    frame, with the base's own bone lengths: the limb keeps where it joins the body and its
+    size, and takes the donor's motion relative to the trunk. Returns a new (F, 17, 3) array.
+    """
+    from ..body_frame import body_frames
+
+    if np.shape(base) != np.shape(donor):
+        raise ValueError(f"base and donor performances differ in shape: {np.shape(base)} vs "
+                         f"{np.shape(donor)}")
+    out = np.array(base, dtype=np.float64, copy=True)
+    chosen = LIMBS[np.asarray(limbs, bool)]                                 # (L, 3)
+    if chosen.size == 0:
+        return out
+    to_base = body_frames(base, H36M17).rotations @ np.swapaxes(
+        body_frames(donor, H36M17).rotations, -1, -2)                      # (F, 3, 3)
+    bones_donor = donor[:, chosen[:, 1:]] - donor[:, chosen[:, :2]]         # (F, L, 2, 3)
+    directions = np.einsum("fij,flbj->flbi", to_base, bones_donor)
+    directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
+    lengths = np.linalg.norm(base[:, chosen[:, 1:]] - base[:, chosen[:, :2]], axis=-1)
+    segments = directions * lengths[..., None]
+    middle = base[:, chosen[:, 0]] + segments[:, :, 0]
+    out[:, chosen[:, 1]] = middle
+    out[:, chosen[:, 2]] = middle + segments[:, :, 1]
     return out

@@ -87,6 +87,7 @@ class TrainConfig:
     mocap_limb_angle_deg: float = 10.0
     mocap_bone_scale: float = 0.0
     mocap_noise_px: float = 1.0
+    mocap_clean_share: float = 0.0  # share of mocap performances seen with exact 2D
     mocap_augment: MocapAugment = field(default_factory=MocapAugment)
     mocap_cameras: VirtualCameras = field(default_factory=lambda: VirtualCameras(
         elevation_deg=(-15.0, 45.0), distance_m=(1.5, 9.0), half_fov_deg=(25.0, 45.0)))
@@ -370,12 +371,14 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
         if mocap and config.mocap_per_epoch > 0:
             performances = mocap_performances(mocap, rng, config.mocap_augment)
             per = max(config.mocap_per_epoch // len(performances), 1)
-            virt += [virtual_views(p, errors, per, mc.window, mc.causal, rng,
+            clean = (rng.random(len(performances)) < config.mocap_clean_share
+                     if config.mocap_clean_share > 0 else np.zeros(len(performances), bool))
+            virt += [virtual_views(p, None if exact else errors, per, mc.window, mc.causal, rng,
                                    config.mocap_noise_px, config.virtual_focal_px,
                                    limb_angle_rad=np.radians(config.mocap_limb_angle_deg),
                                    bone_scale=config.mocap_bone_scale,
                                    cameras=config.mocap_cameras, fps=fps)
-                     for p, fps in performances]
+                     for (p, fps), exact in zip(performances, clean, strict=True)]
         parts = ([real] if real is not None else []) + virt
         data = [np.concatenate([v[i] for v in parts]) for i in range(4)]
         usable = np.isfinite(data[1][:, 0]).all(-1)  # the target frame shows the root
