@@ -12,7 +12,11 @@ Printed per recording (people associated across views as the tool does, core/cro
 3. the shipped extrinsics with one constant 2D offset per camera (fitted on the training
    frames by a leave-one-camera-out fixed point, judged on the held-out frames of the
    tool's default split) against the shipped rig as is and the self-calibrated rig;
-4. the image transform between the two recordings' videos of each camera (ORB features of
+4. how flat the floor is under each rig: the lowest heel or toe of every people-frame (along
+   the body's feet-to-ears direction), a plane fitted to them, the median distance to it
+   (self-calibrated rig rescaled to the shipped baselines): a rig that bends the scene
+   puts the floor out of plane;
+5. the image transform between the two recordings' videos of each camera (ORB features of
    the first frame, affine RANSAC at 1 px): the recordings share one calibration file.
 
 Usage: python benchmarks/selfcalib_disagreement.py   (needs the cached demo 2D:
@@ -31,8 +35,10 @@ from pose3d_ros.core.crossview import CrossViewParams, associate_uncalibrated
 from pose3d_ros.core.data_paths import calibration_path, video_paths
 from pose3d_ros.core.demo_2d import load_demo_2d
 from pose3d_ros.core.layouts import BLAZEPOSE33
+from pose3d_ros.core.rig_comparison import compare_rigs
 from pose3d_ros.core.selfcalib import check_other_rig, self_calibrate_best_split
 from pose3d_ros.core.selfcalib_checks import leave_one_camera_out_residuals
+from pose3d_ros.core.triangulation import triangulate
 
 GROUPS = {
     "face": ("nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner",
@@ -46,6 +52,7 @@ GROUPS = {
                    "right_heel", "left_foot_index", "right_foot_index"),
 }
 LOO_OUTLIER_PX = 60.0
+CONTACT = ("left_heel", "right_heel", "left_foot_index", "right_foot_index")
 
 
 def _shift_table(rig: Rig, kp: np.ndarray, sc: np.ndarray) -> None:
@@ -110,6 +117,26 @@ def _offset_fit(reference: Rig, kp, sc, frames) -> None:
           f"{loo_median(reference, shifted)} |")
     print(f"| self-calibrated (the tool) | {best.checks.heldout_px:.2f} | "
           f"{loo_median(best.rig, kp)} |")
+    baseline = float(np.nanmedian(compare_rigs(best.rig, reference).scale_ratio))
+    print(f"\n4. Floor flatness (median distance of the lowest heel/toe to their plane): "
+          f"shipped {_floor_flatness_mm(reference, kp, sc):.1f} mm, self-calibrated "
+          f"{_floor_flatness_mm(best.rig, kp, sc, 1 / baseline):.1f} mm (rescaled by "
+          f"1 / {baseline:.3f}, its baseline ratio)")
+
+
+def _floor_flatness_mm(rig: Rig, kp: np.ndarray, sc: np.ndarray, scale: float = 1.0) -> float:
+    """Median distance (mm) of each sample's lowest heel/toe to the plane fitted to them all."""
+    points = triangulate(rig.cameras, kp, sc, min_score=0.5, outlier_threshold_px=24.0).points
+    points = points * scale
+    contact = points[:, BLAZEPOSE33.indices(CONTACT)]                       # (N, 4, 3)
+    ears = np.nanmean(points[:, BLAZEPOSE33.indices(("left_ear", "right_ear"))], axis=1)
+    up = np.nanmedian(ears - np.nanmean(contact, axis=1), axis=0)
+    height = np.where(np.isfinite(contact @ up), contact @ up, np.inf)
+    lowest = contact[np.arange(len(contact)), np.argmin(height, axis=1)]
+    lowest = lowest[np.all(np.isfinite(lowest), -1)]
+    centred = lowest - lowest.mean(0)
+    normal = np.linalg.svd(centred)[2][2]
+    return float(1000 * np.median(np.abs(centred @ normal)))
 
 
 def _video_transforms() -> None:
@@ -156,7 +183,7 @@ def main() -> None:
             _time_offset_regression(reference, people.keypoints, people.scores)
         print("\n3. Constant image offsets:")
         _offset_fit(reference, people.keypoints, people.scores, people.frames)
-    print("\n4. The two recordings' videos of each camera:")
+    print("\n5. The two recordings' videos of each camera:")
     _video_transforms()
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
