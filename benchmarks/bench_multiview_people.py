@@ -72,7 +72,7 @@ def run_before(scene: Scene, threshold_px: float = THRESHOLD_PX) -> tuple[list, 
     return preds, ids, (time.process_time() - t0) / max(len(scene.detections), 1)
 
 
-BEFORE_ASSOCIATION = {"merge_distance_m": None}   # main's association
+BEFORE_ASSOCIATION = {"merge_distance_m": None, "prefer_stronger": False}  # pre-#14
 
 
 def run_after(scene: Scene, threshold_px: float = THRESHOLD_PX) -> tuple[list, list, float]:
@@ -174,7 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timing", action="store_true",
                         help="only time both paths at 5 cameras x 4 people (2 scenes, 3 runs)")
     parser.add_argument("--json", default="")
+    parser.add_argument("--compare", nargs=2, metavar=("BEFORE_JSON", "AFTER_JSON"),
+                        help="only print the table of two --json runs (e.g. two checkouts, "
+                        "same seeds): BEFORE's full path against AFTER's")
     args = parser.parse_args(argv)
+    if args.compare:
+        return compare(*args.compare)
     warnings.simplefilter("ignore", RuntimeWarning)
     from pose3d_ros.tools.fetch_mocap import load_mocap
     clips = load_mocap()
@@ -233,6 +238,18 @@ def to_markdown(rows: list[dict]) -> str:
             f"{_mean(rs, 'before', 'cpu_ms_per_frame'):.2f} / "
             f"{_mean(rs, 'after', 'cpu_ms_per_frame'):.2f} |")
     return "\n".join(out)
+
+
+def compare(before_json: str, after_json: str) -> int:
+    """Print to_markdown() of two runs' full paths ("after" of each), row by row."""
+    before, after = (json.loads(Path(p).read_text())["rows"] for p in (before_json, after_json))
+    key = [(r["rig"], r["people"], r["seed"]) for r in before]
+    if key != [(r["rig"], r["people"], r["seed"]) for r in after]:
+        print("the two runs have different scenes (rigs, people, seeds)", file=sys.stderr)
+        return 2
+    print(to_markdown([b | {"before": b["after"], "after": a["after"]}
+                       for b, a in zip(before, after, strict=True)]))
+    return 0
 
 
 def peers_markdown(rows: list[dict]) -> str:

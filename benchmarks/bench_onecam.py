@@ -19,7 +19,12 @@ benchmarks/RESULTS.md is main's):
   python benchmarks/bench_onecam.py run --twod 2d.npz --out after.npz
   python benchmarks/bench_onecam.py score before.npz after.npz
 `--stride 2` runs the 60 fps recordings at 30 fps (the rate of the issue's jitter target).
-The run step uses only interfaces both versions have (Pose3DPipeline, detect_video_set).
+The run step uses only interfaces both versions have (Pose3DPipeline, detect_video_set);
+`--bone-window 0` (bones as estimated, before each track's median-bone constraint) and
+`--no-relabel` (the image tracker's left/right continuity off) exist in checkouts that have
+them. `score --metrics cv,shape` picks columns; "root-rel. error" is the mean joint distance to
+the reference after moving the roots together (body shape and left/right labels, not depth).
+benchmarks/bench_left_right.py measures the left/right continuity itself.
 """
 from __future__ import annotations
 
@@ -35,12 +40,26 @@ METHODS = ("detector_3d", "lifter")
 FPS = 60.0
 
 
-def _monocular(method: str):
+def _monocular(method: str, bone_window: int | None = None):
+    """The monocular method; bone_window (frames of each track's median bone lengths, 0 = off)
+    only where given, so checkouts without it still run."""
     try:
         from pose3d_ros.core.monocular import create_monocular_method
     except ImportError:                       # checkouts before core/monocular.py
         from pose3d_ros.core.pipeline import create_monocular_lifter as create_monocular_method
-    return create_monocular_method(method)
+    options = {} if bone_window is None else {"bone_window": bone_window}
+    return create_monocular_method(method, **options)
+
+
+def _params(relabel: bool = True):
+    """The node's default PipelineParams (H36M-17 out); relabel=False turns the image
+    tracker's left/right continuity off (checkouts with it only)."""
+    from pose3d_ros.core.pipeline import PipelineParams
+    if relabel:
+        return PipelineParams(output_layout="h36m17")
+    from pose3d_ros.core.tracking import ImageTrackerParams
+    return PipelineParams(output_layout="h36m17",
+                          image_tracking=ImageTrackerParams(relabel_window_s=0.0))
 
 
 def export2d(out: Path) -> None:
@@ -111,10 +130,12 @@ class _Stored2D:
                             d[f"{k}/world"][t, :n])
 
 
-def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = None) -> None:
+def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = None, *,
+        bone_window: int | None = None, relabel: bool = True) -> None:
     """Every (recording, camera, method): per frame the published people (positions in the
     rig frame, H36M-17, ids) or a failure; plus the 4-camera reference per recording.
-    stride: use every stride-th video frame (2: the 60 fps demo as 30 fps)."""
+    stride: use every stride-th video frame (2: the 60 fps demo as 30 fps). bone_window and
+    relabel: see _monocular and _params (None / True: the checkout's defaults)."""
     from pose3d_ros.core.calibration import load_rig
     from pose3d_ros.core.detection.cache import detect_video_set
     from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
@@ -147,8 +168,9 @@ def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = 
         for k, camera in enumerate(rig):
             for method in METHODS:
                 pipeline = Pose3DPipeline([camera.name], {camera.name: camera},
-                                          frame_id=rig.frame_id, lifter=_monocular(method),
-                                          params=PipelineParams(output_layout="h36m17"))
+                                          frame_id=rig.frame_id,
+                                          lifter=_monocular(method, bone_window),
+                                          params=_params(relabel))
                 frames, failed = [], np.zeros(T, bool)
                 started = time.perf_counter()
                 for t in range(T):
@@ -167,7 +189,7 @@ def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = 
                 print(f"{key}: {T} frames, {failed.sum()} failed, {seconds:.1f} s", flush=True)
     if twod is not None and "mocap/keypoints" in np.load(twod):
         mocap = np.load(twod)
-        _run_mocap(mocap, arrays)
+        _run_mocap(mocap, arrays, bone_window, relabel)
         arrays.update({k: mocap[k] for k in ("mocap/truth", "mocap/K", "mocap/R", "mocap/t",
                                              "mocap/size")})
     np.savez_compressed(out, **arrays)
@@ -181,16 +203,17 @@ def _mocap_camera(data):
                        np.zeros(5), "plumb_bob", data["mocap/R"], data["mocap/t"])
 
 
-def _run_mocap(data, arrays: dict) -> None:
+def _run_mocap(data, arrays: dict, bone_window: int | None = None, relabel: bool = True
+               ) -> None:
     """The lifter on the exported motion-capture scene (H36M-17 2D, one camera)."""
     from pose3d_ros.core.layouts import H36M17
-    from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
+    from pose3d_ros.core.pipeline import Pose3DPipeline
     from pose3d_ros.core.types import Detections2D
 
     camera = _mocap_camera(data)
     pipeline = Pose3DPipeline(["cam01"], {"cam01": camera}, frame_id="world",
-                              lifter=_monocular("lifter"),
-                              params=PipelineParams(output_layout="h36m17"))
+                              lifter=_monocular("lifter", bone_window),
+                              params=_params(relabel))
     frames, failed = [], np.zeros(len(data["mocap/keypoints"]), bool)
     stamps = 10.0 + np.arange(len(failed)) / 30.0
     for t, (kp, sc) in enumerate(zip(data["mocap/keypoints"], data["mocap/scores"],
@@ -246,66 +269,83 @@ def _track(data, key: str, frame_id: str):
     return SkeletonTrack(stamps, frames)
 
 
-def score(paths: list[Path]) -> str:
-    """Markdown table: one row per (recording, camera, method), one column group per file."""
+METRICS = {"ids": "ids per person", "jitter": "jitter p95 m/frame", "cv": "bone CV",
+           "unanswered": "frames w/o output", "ghosts": "ghost person-frames",
+           "unmatched": "unmatched person-frames", "shape": "root-rel. error mm"}
+
+
+def _cells(ident, steady, unanswered: int) -> dict[str, str]:
+    """One run's table cells by METRICS key."""
+    s = steady.summary()
+    return {"ids": "/".join(str(v) for v in ident.ids_per_person.values()) or "-",
+            "jitter": f"{s['root-depth jitter p95 [m/frame]']:.3f}",
+            "cv": f"{100 * s['bone-length CV median']:.1f} %", "unanswered": str(unanswered),
+            "ghosts": str(ident.ghost_person_frames),
+            "unmatched": str(ident.unmatched_person_frames),
+            "shape": f"{1000 * getattr(ident, 'root_relative_mpjpe_m', np.nan):.0f}"}
+
+
+def score(paths: list[Path], metrics: list[str] | None = None) -> str:
+    """Markdown table: one row per (recording, camera, method), per metric (METRICS keys,
+    default all) one column per file."""
     from pose3d_ros.core.calibration import load_rig
     from pose3d_ros.core.data_paths import calibration_path
     from pose3d_ros.core.evaluation import image_identities, stability
 
+    metrics = metrics or list(METRICS)
+    unknown = set(metrics) - set(METRICS)
+    if unknown:
+        raise SystemExit(f"unknown metrics {sorted(unknown)}; known: {list(METRICS)}")
     runs = [np.load(p) for p in paths]
-    head = ("| recording | camera | method | " + " | ".join(
-        f"ids per person ({p.stem}) | jitter p95 m/frame ({p.stem}) | bone CV ({p.stem}) | "
-        f"frames w/o output ({p.stem}) | ghost person-frames ({p.stem}) | "
-        f"unmatched person-frames ({p.stem})" for p in paths) + " |")
-    lines = [head, "|" + "---|" * (3 + 6 * len(paths))]
+    head = "| recording | camera | method | " + " | ".join(
+        f"{METRICS[m]} ({p.stem})" for m in metrics for p in paths) + " |"
+    lines = [head, "|" + "---|" * (3 + len(metrics) * len(paths))]
     for recording in RECORDINGS:
         rig = load_rig(calibration_path(recording))
         for camera in rig:
             for method in METHODS:
                 key = f"{recording}/{camera.name}/{method}"
-                cells = []
+                per_run = []
                 for data in runs:
                     pred = _track(data, key, rig.frame_id)
                     ref = _track(data, f"{recording}/reference", rig.frame_id)
-                    ident = image_identities(pred, ref, camera)
-                    steady = stability(pred, viewpoint=camera.center)
-                    s = steady.summary()
-                    unanswered = int(data[f"{key}/failed"].sum())
-                    ids = "/".join(str(v) for v in ident.ids_per_person.values()) or "-"
-                    cells += [ids, f"{s['root-depth jitter p95 [m/frame]']:.3f}",
-                              f"{100 * s['bone-length CV median']:.1f} %", str(unanswered),
-                              str(ident.ghost_person_frames),
-                              str(ident.unmatched_person_frames)]
+                    per_run.append(_cells(image_identities(pred, ref, camera),
+                                          stability(pred, viewpoint=camera.center),
+                                          int(data[f"{key}/failed"].sum())))
+                cells = [cell[m] for m in metrics for cell in per_run]
                 lines.append(f"| {recording} | {camera.name} | {method} | " + " | ".join(cells)
                              + " |")
     if all("mocap/cam01/lifter/positions" in data for data in runs):
-        lines.append(_mocap_row(runs))
+        lines.append(_mocap_row(runs, metrics))
     return "\n".join(lines)
 
 
-def _mocap_row(runs) -> str:
+def _mocap_row(runs, metrics: list[str]) -> str:
     """The motion-capture scene against its truth (ids known, depth known)."""
-    from pose3d_ros.core.evaluation import SkeletonTrack, image_identities, stability
+    from pose3d_ros.core.evaluation import image_identities, stability
+
+    per_run = []
+    for data in runs:
+        camera = _mocap_camera(data)
+        pred = _track(data, "mocap/cam01/lifter", "world")
+        per_run.append(_cells(image_identities(pred, _truth_track(data, pred.stamps_ns),
+                                               camera),
+                              stability(pred, viewpoint=camera.center),
+                              int(data["mocap/cam01/lifter/failed"].sum())))
+    cells = [cell[m] for m in metrics for cell in per_run]
+    return "| mocap walk x2 (30 fps) | virtual cam | lifter | " + " | ".join(cells) + " |"
+
+
+def _truth_track(data, stamps_ns: np.ndarray):
+    """The motion-capture truth as a SkeletonTrack (ids 1, 2) at the prediction's stamps."""
+    from pose3d_ros.core.evaluation import SkeletonTrack
     from pose3d_ros.core.layouts import H36M17
     from pose3d_ros.core.types import METHOD_UNKNOWN, Skeletons3D
 
-    cells = []
-    for data in runs:
-        truth_joints, camera = data["mocap/truth"], _mocap_camera(data)
-        pred = _track(data, "mocap/cam01/lifter", "world")
-        stamps = pred.stamps_ns
-        truth = SkeletonTrack(stamps, [Skeletons3D(
-            j, np.ones(j.shape[:2], np.float32), np.zeros(j.shape[:2], np.float32),
-            np.ones(j.shape[:2], np.uint8), H36M17, "world", METHOD_UNKNOWN, np.array([1, 2]))
-            for j in truth_joints])
-        ident = image_identities(pred, truth, camera)
-        s = stability(pred, viewpoint=camera.center).summary()
-        cells += ["/".join(str(v) for v in ident.ids_per_person.values()) or "-",
-                  f"{s['root-depth jitter p95 [m/frame]']:.3f}",
-                  f"{100 * s['bone-length CV median']:.1f} %",
-                  str(int(data["mocap/cam01/lifter/failed"].sum())),
-                  str(ident.ghost_person_frames), str(ident.unmatched_person_frames)]
-    return "| mocap walk x2 (30 fps) | virtual cam | lifter | " + " | ".join(cells) + " |"
+    return SkeletonTrack(stamps_ns, [Skeletons3D(
+        j, np.ones(j.shape[:2], np.float32), np.zeros(j.shape[:2], np.float32),
+        np.ones(j.shape[:2], np.uint8), H36M17, "world", METHOD_UNKNOWN, np.array([1, 2]))
+        for j in data["mocap/truth"]])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,17 +358,25 @@ def main(argv: list[str] | None = None) -> int:
                    help="2D exported by export2d (default: this checkout's cache)")
     r.add_argument("--stride", type=int, default=1,
                    help="every n-th frame (2: the 60 fps recordings at 30 fps)")
+    r.add_argument("--bone-window", type=int, default=None,
+                   help="frames of each track's median bone lengths (0: bones as estimated; "
+                        "default: the checkout's)")
+    r.add_argument("--no-relabel", action="store_true",
+                   help="turn the image tracker's left/right continuity off")
     e = sub.add_parser("export2d")
     e.add_argument("--out", type=Path, required=True)
     s = sub.add_parser("score")
     s.add_argument("runs", type=Path, nargs="+")
+    s.add_argument("--metrics", default=",".join(METRICS),
+                   help=f"comma-separated columns out of {','.join(METRICS)}")
     args = parser.parse_args(argv)
     if args.step == "export2d":
         export2d(args.out)
     elif args.step == "run":
-        run(args.out, args.max_frames, args.stride, args.twod)
+        run(args.out, args.max_frames, args.stride, args.twod, bone_window=args.bone_window,
+            relabel=not args.no_relabel)
     else:
-        print(score(args.runs))
+        print(score(args.runs, args.metrics.split(",")))
     return 0
 
 

@@ -236,3 +236,39 @@ def test_rejoin_joins_views_complete_linkage_split():
     assert joined.num_people < split.num_people
     for row in joined.members:
         assert len({truth[v][i] for v, i in enumerate(row) if i >= 0}) == 1
+
+
+def test_a_duplicate_box_that_wins_the_match_gives_way_to_the_real_detection():
+    """Two people of the motion capture in a 3-camera ring; in camera 1 the detector adds a
+    second, partial box of person 0 (its left half, 2 px off) and person 0's real detection
+    is noisier, so the duplicate matches camera 0 best. The group then takes the real
+    detection: the stronger one that coincides with the duplicate and no group took."""
+    from pose3d_ros.core.association import associate_normalized
+    from pose3d_ros.core.camera import CameraArrays
+    from pose3d_ros.core.mocap import load_mocap
+    from pose3d_ros.core.mocap_views import random_ring_rig
+    rng = np.random.default_rng(5)
+    walk, dance = (c.joints for c in load_mocap(["walk", "dance_a"]))
+    people = np.stack([walk[0] - walk[0, 0] + [0.6, 0.0, 1.0],
+                       dance[0] - dance[0, 0] + [-0.6, 0.0, 1.0]])          # (2, 17, 3)
+    rig = random_ring_rig(3, rng)
+    arrays = CameraArrays.from_cameras(rig.cameras)
+    left = np.array(["left" in n for n in H36M17.joint_names])
+    normalized, scores = [], []
+    for v, cam in enumerate(rig.cameras):
+        kp = cam.project(people) + rng.normal(0, 1.0, (2, 17, 2))
+        sc = np.full((2, 17), 0.9)
+        if v == 1:
+            exact = cam.project(people[0])
+            kp[0] += rng.normal(0, 6.0, (17, 2))                     # the real box, noisier
+            duplicate = np.where(left[:, None], exact + 2.0, np.nan)
+            kp = np.concatenate([kp, duplicate[None]])
+            sc = np.concatenate([sc, np.where(left, 0.6, 0.0)[None]])
+        normalized.append(cam.undistort(kp))
+        scores.append(sc)
+    plain = associate_normalized(arrays, normalized, scores, prefer_stronger=False)
+    fixed = associate_normalized(arrays, normalized, scores)
+    row = [r for r in fixed.members if r[0] == 0]
+    assert 2 in plain.members[:, 1]                      # the duplicate won the match
+    assert len(row) == 1 and row[0][1] == 0              # ... and gave way to the real box
+    assert fixed.num_people == 2 and 2 not in fixed.members[:, 1]

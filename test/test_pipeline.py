@@ -37,7 +37,8 @@ def _demo():
 
 def test_3d_equals_the_multiview_core_on_the_distorted_cameras():
     rig, frames = _demo()
-    params = PipelineParams(tracking=None, filtering=None, outlier_threshold_px=25.0)
+    params = PipelineParams(tracking=None, filtering=None, outlier_threshold_px=25.0,
+                            outlier_threshold_m=None)
     pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id,
                               params=params)
     result = pipeline.process_detections(frames[0], 10.0)

@@ -1,11 +1,13 @@
 """One camera over real DDS, the case of issue #12: every image gets exactly one
-Skeleton3DArray (empty when nobody is there), with detector_3d and no false error."""
+Skeleton3DArray (empty when nobody is there), with detector_3d and no false error; /diagnostics
+counts the person-frames held back for confirmation and refused as implausible."""
 from __future__ import annotations
 
 from dataclasses import replace
 
 import cv2
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
 from pose3d_ros.msg import Skeleton3DArray
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -20,16 +22,22 @@ from pose3d_ros.ros.conversions import camera_model_to_info, image_to_msg
 RELIABLE = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
 
 
-def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
-    from pose3d_ros.ros.nodes import Pose3DNode
-
+def _half_size_camera_and_frames(count: int = 4):
+    """cam01 of the single recording at half size (K scaled to match), its first `count`
+    frames (BGR) and an empty grey image of that size."""
     full = load_rig(calibration_path("single"))["cam01"]
     camera = replace(full, K=full.K * np.array([[0.5], [0.5], [1.0]]), width=full.width // 2,
                      height=full.height // 2)
     capture = cv2.VideoCapture(str(video_paths("single")[0]))
     person = [cv2.resize(capture.read()[1], (camera.width, camera.height),
-                         interpolation=cv2.INTER_AREA) for _ in range(4)]
-    nobody = np.full_like(person[0], 40)
+                         interpolation=cv2.INTER_AREA) for _ in range(count)]
+    return camera, person, np.full_like(person[0], 40)
+
+
+def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
+    from pose3d_ros.ros.nodes import Pose3DNode
+
+    camera, person, nobody = _half_size_camera_and_frames()
     images = [nobody, person[0], person[1], person[2], nobody, person[3]]
     outputs: list[Skeleton3DArray] = []
     with ros_context() as context:
@@ -64,3 +72,74 @@ def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
     ids = {s.id for m in outputs for s in m.skeletons}
     assert len(ids) == 1
     assert rejected == {}, rejected                      # no false detector_3d error
+
+
+def _people_on_diagnostics(context, name: str, height_m: float
+                           ) -> tuple[list[int], dict[str, int]]:
+    """A one-camera node (detector_3d, monocular_body_height_m height_m, 0 = its default)
+    given one empty image then four of a person, lock-step: the people per answer and the
+    camera's PEOPLE_KEYS values on /diagnostics once all four person-frames are counted (the
+    keys already there, at zero, before any image)."""
+    from pose3d_ros.ros.diagnostics import PEOPLE_KEYS
+    from pose3d_ros.ros.nodes import Pose3DNode
+
+    camera, person, nobody = _half_size_camera_and_frames()
+    overrides = [Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
+                 Parameter("extrinsics_source", value="none"),
+                 Parameter("image_qos", value="reliable"),
+                 Parameter("monocular_method", value="detector_3d"),
+                 Parameter("diagnostics_period_s", value=0.2)]
+    if height_m:
+        overrides.append(Parameter("monocular_body_height_m", value=height_m))
+    node = Pose3DNode(name, context=context, parameter_overrides=overrides)
+    probe = Node(f"probe_{name}", context=context)
+    executor = executor_with(context, node, probe)
+    outputs: list[Skeleton3DArray] = []
+    reports: list[DiagnosticArray] = []
+
+    def camera_values() -> dict[str, int]:
+        for report in reversed(reports):
+            for status in report.status:
+                if status.name == f"{name}: camera cam01" and status.hardware_id == "cam01":
+                    return {kv.key: int(kv.value) for kv in status.values
+                            if kv.key in PEOPLE_KEYS.values()}
+        return {}
+
+    try:
+        configure_and_activate(node)
+        image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+        info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+        probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+        probe.create_subscription(DiagnosticArray, "/diagnostics", reports.append, RELIABLE)
+        assert spin_until(executor, lambda: len(camera_values()) == 3, 10), camera_values()
+        assert set(camera_values().values()) == {0}
+        assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
+                          tick=lambda: info_pub.publish(camera_model_to_info(camera)))
+        for t, image in enumerate([nobody] + person):     # lock-step: one image, one answer
+            image_pub.publish(image_to_msg(image, 90.0 + t / 30, camera.frame_id))
+            assert spin_until(executor, lambda t=t: len(outputs) > t, 30), node.last_error
+        assert spin_until(executor, lambda: sum(camera_values().values()) == 4, 10), \
+            camera_values()
+        return [len(m.skeletons) for m in outputs], camera_values()
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        probe.destroy_node()
+
+
+def test_diagnostics_count_people_held_for_confirmation_and_refused_as_implausible():
+    """Per camera on /diagnostics: person-frames published, held back while their track is
+    unconfirmed (the first ImageTrackerParams.min_hits - 1 = 2 frames) and refused as
+    implausible: with monocular_body_height_m 2.45 every body is scaled to 2.45 m, above the
+    human range of the plausibility check (2.3 m), so nothing is published and the counter
+    says why."""
+    from pose3d_ros.ros.diagnostics import PEOPLE_KEYS
+
+    held, refused, out = (PEOPLE_KEYS[k] for k in ("unconfirmed", "implausible", "published"))
+    with ros_context() as context:
+        people, counted = _people_on_diagnostics(context, "pose3d_onecam_people", 0.0)
+        assert people == [0, 0, 0, 1, 1], people
+        assert counted == {out: 2, held: 2, refused: 0}, counted
+        people, counted = _people_on_diagnostics(context, "pose3d_onecam_tall", 2.45)
+        assert people == [0, 0, 0, 0, 0], people
+        assert counted == {out: 0, held: 2, refused: 2}, counted

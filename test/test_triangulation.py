@@ -175,3 +175,46 @@ def test_left_right_swaps_of_the_2d_are_undone():
     in_all = np.isfinite(xy[..., 0]).all(1)[:, np.r_[wrists, knees]]   # 3 good views vs 2
     assert in_all.sum() >= 10 and np.nanmax(err[in_all]) < 0.03
     assert (result.num_views[:, np.r_[wrists, knees]] == 5).mean() > 0.9
+
+
+def test_metric_outlier_test_is_the_same_for_near_and_far_cameras():
+    """A walking person (motion capture) seen by one near camera with a large image and three
+    far ones with small images; every view errs by 5 cm across its ray (errors that scale
+    with the person's image size, as a detector's do: 40-50 px in the near view, ~2 px in the
+    far ones) and the far view from behind swaps the wrists (10-40 px there). With the pixel
+    threshold (40 px) the swap is below it and stays; in metres (0.2 m) it is rejected and
+    every correct view is kept."""
+    from pose3d_ros.core.layouts import H36M17
+    from pose3d_ros.core.mocap import load_mocap
+    from pose3d_ros.core.mocap_views import CameraSampling, random_camera
+    walk = load_mocap(["walk"])[0].joints
+    truth = walk[10] - walk[10, H36M17.index("pelvis")] + [0.0, 0.0, 1.0]       # (17, 3)
+    rng = np.random.default_rng(4)
+    near = CameraSampling(image_sizes=((1920, 1080),), fov_deg=(45.0, 45.0),
+                          distance_m=(2.5, 2.5), height_m=(1.2, 1.2), roll_deg=(0.0, 0.0),
+                          aim_jitter_m=0.0)
+    far = CameraSampling(image_sizes=((640, 480),), fov_deg=(90.0, 90.0), distance_m=(8.0, 8.0),
+                         height_m=(2.0, 2.0), roll_deg=(0.0, 0.0), aim_jitter_m=0.0)
+    target = np.array([0.0, 0.0, 1.0])
+    cams = [random_camera(target, rng, near if v == 0 else far, name=f"cam{v}",
+                          azimuth=v * np.pi / 2) for v in range(4)]
+    kp, sc = [], np.full((4, 17), 0.9)
+    for cam in cams:
+        depth = cam.to_camera_frame(truth)[:, 2]
+        step = rng.normal(size=(17, 2))
+        step *= (0.05 * cam.K[0, 0] / depth / np.linalg.norm(step, axis=-1))[:, None]
+        kp.append(cam.project(truth) + step)
+    kp = np.array(kp)
+    wrists = [H36M17.index("left_wrist"), H36M17.index("right_wrist")]
+    kp[2, wrists] = kp[2, wrists[::-1]]
+    swap_px = np.linalg.norm(kp[2, wrists[0]] - kp[2, wrists[1]])
+    assert 10 < swap_px < 40 and np.linalg.norm(kp[0] - cams[0].project(truth), axis=-1).min() > 40
+    pixels = triangulate(cams, kp, sc, outlier_threshold_px=40.0)
+    metres = triangulate(cams, kp, sc, outlier_threshold_px=40.0, outlier_threshold_m=0.2)
+    err_px = np.linalg.norm(pixels.points - truth, axis=-1)
+    err_m = np.linalg.norm(metres.points - truth, axis=-1)
+    # pixels: the swap stays and drags both wrists (the near view is voted out instead)
+    assert pixels.used[2, wrists].all() and err_px[wrists].min() > 0.3
+    # metres: every correct view kept, the swap rejected, every joint within the 2D error
+    assert metres.used[0].all() and not metres.used[2, wrists].any()
+    assert err_m.max() < 0.1 and np.median(err_m) < np.median(err_px)

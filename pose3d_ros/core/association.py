@@ -32,6 +32,13 @@ from typing import Sequence
 import numpy as np
 
 from .camera import CameraArrays, CameraModel, vector_norm
+from .group_checks import (  # noqa: F401  (public here too)
+    count_unexplained,
+    extent,
+    replace_by_stronger,
+    stronger_duplicates,
+    unexplained_absences,
+)
 from .ray_affinity import (  # noqa: F401  (ray_distances, affinity_matrix: public here too)
     StackedDetections,
     affinity_matrix,
@@ -99,7 +106,8 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
                          min_views: int = 2, min_score: float = 0.3,
                          min_joints: int = 3,
                          merge_distance_m: float | None = MERGE_DISTANCE_M,
-                         visibility_check: bool = True, rejoin: bool = True) -> Association:
+                         visibility_check: bool = True, rejoin: bool = True,
+                         prefer_stronger: bool = True) -> Association:
     """associate() for keypoints already undistorted, with the cameras stacked.
 
     The nodes' hot path: they undistort each camera's keypoints once and share them with
@@ -112,6 +120,9 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     (merge_distance_m, None to keep them), and,
     when the cameras know their image bounds, a group is dropped when more cameras should see
     it and show nobody there than cameras see it (visibility_check; unexplained_absences).
+    prefer_stronger: a group's member is replaced by a stronger detection of the same camera
+    that coincides with it and is in no group (stronger_duplicates: a detector's second,
+    partial box can win the cross-view match and leave the person's real detection alone).
     """
     if not arrays.num_cameras == len(normalized) == len(scores):
         raise ValueError(f"{arrays.num_cameras} cameras, {len(normalized)} keypoint sets and "
@@ -150,6 +161,9 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
         _rejoin(dist, members, cameras_in, max_ray_distance_m)
 
     out = _groups(members, dist, camera_of, local, n_views, min_views)
+    if prefer_stronger and out.num_people:
+        out = Association(replace_by_stronger(out.members, stacked, min_joints, min_score),
+                          out.cost)
     check_views = visibility_check and arrays.bounds is not None
     if out.num_people and (merge_distance_m is not None or check_views):
         xy, weight = _gather_stacked(stacked, out.members, min_score)
@@ -158,7 +172,7 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
             out, kept = _merge(out, points, xy, weight, merge_distance_m, min_joints)
             points = points[kept]
         if check_views:
-            unexplained = _unexplained(arrays, stacked, out.members, points)
+            unexplained = count_unexplained(arrays, stacked, out.members, points)
             keep = unexplained <= (out.members >= 0).sum(1)
             out = Association(out.members[keep], out.cost[keep])
     return _sorted(out)
@@ -291,7 +305,7 @@ def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int,
     common joints below max_relative x the larger keypoint box): a detector's duplicate box
     and the real one. xy (P, J, V, 2), weight (P, J, V) as _gather_stacked gives them."""
     seen = weight > 0
-    low, high = _extent(xy, seen[..., None], axis=1)
+    low, high = extent(xy, seen[..., None], axis=1)
     size = vector_norm(high - low)                             # (P, V), NaN unseen
     both = seen[:, None] & seen[None]                                      # (P, P, J, V)
     dist = vector_norm(xy[:, None] - xy[None])                 # (P, P, J, V)
@@ -304,55 +318,6 @@ def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int,
     out = (same >= 1) & (same == shared.sum(-1))
     np.fill_diagonal(out, False)
     return out
-
-
-def unexplained_absences(arrays: CameraArrays, normalized: Sequence[np.ndarray],
-                         members: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """For each group (P,): the cameras that do not see it although its body centre projects
-    inside their image (arrays.bounds, 5 % margin), in front of them, and outside every
-    detection of theirs (each detection's keypoint box grown by 20 %; an occluder's box
-    explains an absence). Two false detections that agree by chance in two cameras make a
-    body no other camera shows; a real person hidden in some views is behind someone there.
-    points: (P, J, 3) the groups' joints (NaN missing), metres."""
-    if arrays.bounds is None:
-        raise ValueError("unexplained_absences needs the cameras' image bounds "
-                         "(CameraArrays.from_cameras sets them)")
-    return _unexplained(arrays, StackedDetections.of(normalized, [np.zeros(np.shape(k)[:2])
-                                                         for k in normalized]), members, points)
-
-
-def _unexplained(arrays: CameraArrays, stacked: StackedDetections, members: np.ndarray,
-                 points: np.ndarray) -> np.ndarray:
-    """unexplained_absences() on the frame's stacked detections."""
-    assert arrays.bounds is not None
-    valid = np.isfinite(points).all(-1)
-    centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(valid.sum(1), 1)[:, None]
-    cam = np.einsum("vij,pj->pvi", arrays.rotations, centre) + arrays.translations  # (P, V, 3)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        xy = cam[..., :2] / cam[..., 2:3]
-    low, high = arrays.bounds[:, :2], arrays.bounds[:, 2:]
-    margin = 0.05 * (high - low)
-    inside = ((cam[..., 2] > 0.1) & (xy > low + margin).all(-1) & (xy < high - margin).all(-1)
-              & valid.any(1)[:, None])
-    camera_of = stacked.camera_of
-    covered = np.zeros(inside.shape, bool)
-    if camera_of.size:
-        kp = stacked.xy                                                        # (N, J, 2)
-        box_low, box_high = _extent(kp, np.isfinite(kp), axis=1)              # (N, 2)
-        grow = 0.2 * (box_high - box_low)
-        at = xy[:, camera_of]                                                  # (P, N, 2)
-        contains = ((at >= box_low - grow) & (at <= box_high + grow)).all(-1)
-        covered = contains.astype(float) @ (camera_of[:, None] == np.arange(len(stacked.offset)))
-        covered = covered > 0
-    return (inside & (members < 0) & ~covered).sum(1)
-
-
-def _extent(values: np.ndarray, mask: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Min and max of the masked values along axis; NaN where nothing is masked."""
-    low = np.where(mask, values, np.inf).min(axis)
-    high = np.where(mask, values, -np.inf).max(axis)
-    empty = ~np.isfinite(low) | ~np.isfinite(high)
-    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
 
 
 def _gather_stacked(stacked: StackedDetections, members: np.ndarray, min_score: float

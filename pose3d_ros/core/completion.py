@@ -46,6 +46,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .bone_prior import joint_information, refine_with_bones
 from .camera import CameraArrays, vector_norm
 from .layouts import JointLayout
 from .plausibility import CANONICAL_HEIGHT_M, PlausibilityParams, check_bones, reference_body
@@ -73,6 +74,11 @@ class CompletionParams:
     ray_confidence, motion_confidence, template_confidence: confidences of filled joints.
     template_limbs: fill limb joints from the standing template too (False: face joints only;
         a limb nobody sees and with no recent motion stays missing).
+    bone_weight: weight of a learned bone length against the views of its joints when
+        correcting triangulated joints (core.bone_prior; 1 = one view of score 1); 0 = off.
+    check_refined: a body whose raw triangulation fails the bone check but whose corrected
+        joints pass it is plausible (two views facing each other place joints metres off
+        along their rays; the correction pulls them back within what the views allow).
     """
 
     min_score: float = 0.3
@@ -90,6 +96,8 @@ class CompletionParams:
     motion_confidence: float = 0.3
     template_confidence: float = 0.1
     template_limbs: bool = True
+    bone_weight: float = 1.0
+    check_refined: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.memory_rate <= 1:
@@ -195,11 +203,13 @@ class SkeletonCompleter:
     def complete(self, points: np.ndarray, num_views: np.ndarray, confidence: np.ndarray,
                  layout: JointLayout, stamp: float, *, normalized: np.ndarray | None = None,
                  scores: np.ndarray | None = None, cameras: CameraArrays | None = None,
-                 ids: np.ndarray | None = None) -> Completion:
+                 ids: np.ndarray | None = None, used: np.ndarray | None = None) -> Completion:
         """points (P, J, 3) metres (NaN where not triangulated), num_views (P, J), confidence
         (P, J); stamp s. normalized (P, V, J, 2) / scores (P, V, J) / cameras: the people's
         associated views (triangulate_normalized's input), for the one-view fill; ids (P,)
-        track ids (optional)."""
+        track ids (optional); used (P, V, J): the views the triangulation kept (with scores
+        and cameras: triangulated joints are corrected with the person's learned bone
+        lengths, core.bone_prior)."""
         p = self.params
         pts = np.array(points, np.float64)
         if pts.ndim != 3 or pts.shape[1:] != (layout.num_joints, 3):
@@ -237,6 +247,22 @@ class SkeletonCompleter:
         age[known_slot] = stamp - self._seen[slot[known_slot]]
 
         out = pts.copy()
+        if used is not None and scores is not None and cameras is not None \
+                and p.bone_weight > 0 and known_slot.any():
+            # people with a learned body and a joint only two views fix (or a body that
+            # failed the check): three or more views leave little for the bones to correct
+            n_used = np.asarray(used).sum(1)                                          # (P, J)
+            rows = np.flatnonzero(known_slot & (((n_used == 2) & measured).any(1) | ~plausible))
+            if rows.size:
+                info = joint_information(pts[rows], np.asarray(used)[rows],
+                                         np.asarray(scores)[rows], cameras)
+                weight = np.where(np.isfinite(learned[rows]), p.bone_weight, 0.0)
+                out[rows] = refine_with_bones(pts[rows], info, body.bones, expected[rows],
+                                              weight)
+            again = rows[~plausible[rows]] if p.check_refined else rows[:0]
+            if again.size:
+                plausible = plausible.copy()
+                plausible[again] = check_bones(out[again], layout, self._bone_check).plausible
         views = np.asarray(num_views).astype(np.uint8).copy()
         conf = np.asarray(confidence, np.float32).copy()
         filled = np.zeros(measured.shape, bool)

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from .layouts import H36M17
+from .left_right import crossed_pairs, exchange_pairs
 
 ERROR_MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "error_model_blazepose.json"
 # The multi-person back-end (blazepose_multi) measured on the two-person demo recording.
@@ -46,6 +47,7 @@ MULTI_ERROR_MODEL_PATH = ERROR_MODEL_PATH.with_name("error_model_blazepose_multi
 # Left/right joint pairs whose labels a detector can exchange.
 SWAP_PAIRS = tuple((H36M17.index(f"left_{n}"), H36M17.index(f"right_{n}"))
                    for n in ("hip", "knee", "ankle", "shoulder", "elbow", "wrist"))
+_PAIRS = np.array(SWAP_PAIRS, np.intp)
 _SWAP_GAIN = 0.5  # a pair counts as swapped when exchanging it at least halves its error
 _SWAP_MIN = 0.03  # ... and its straight error is over 3 % of the person scale
 # Partial bodies for false detections (joint name groups that a spurious detection holds).
@@ -145,23 +147,13 @@ def person_scale(points2d: np.ndarray) -> np.ndarray:
 
 def _swap(points: np.ndarray, swapped: np.ndarray) -> np.ndarray:
     """Exchange the left/right joints of each SWAP_PAIRS pair where swapped (..., pairs)."""
-    out = points.copy()
-    for k, (a, b) in enumerate(SWAP_PAIRS):
-        m = swapped[..., k, None]
-        out[..., a, :] = np.where(m, points[..., b, :], points[..., a, :])
-        out[..., b, :] = np.where(m, points[..., a, :], points[..., b, :])
-    return out
+    return exchange_pairs(points, _PAIRS, swapped)
 
 
 def detect_swaps(reference: np.ndarray, detected: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """(..., J, 2) both, scale (...,) -> (..., pairs) bool: the detector exchanged the pair."""
-    a, b = np.array(SWAP_PAIRS).T
-    straight = (np.linalg.norm(detected[..., a, :] - reference[..., a, :], axis=-1)
-                + np.linalg.norm(detected[..., b, :] - reference[..., b, :], axis=-1))
-    crossed = (np.linalg.norm(detected[..., a, :] - reference[..., b, :], axis=-1)
-               + np.linalg.norm(detected[..., b, :] - reference[..., a, :], axis=-1))
-    with np.errstate(invalid="ignore"):
-        return (crossed < _SWAP_GAIN * straight) & (straight > _SWAP_MIN * scale[..., None])
+    return crossed_pairs(detected, reference, _PAIRS, gain=_SWAP_GAIN,
+                         min_error=_SWAP_MIN * np.asarray(scale)[..., None])
 
 
 def measure_error_model(reference: np.ndarray, detected: np.ndarray, scores: np.ndarray, *,

@@ -372,12 +372,16 @@ class ImageIdentities:
     unmatched_person_frames: all predicted person-frames matching no reference person (ghosts,
         and real people in frames where the reference lost them).
     missed_person_frames: reference people visible in the camera matched by no prediction.
+    root_relative_mpjpe_m: mean joint distance (m) of the matched people after moving each
+        prediction's root (pelvis, layout.root) onto the reference's: the body's shape and
+        labels, not its monocular depth; NaN when nothing matched.
     """
 
     ids_per_person: dict[int, int]
     ghost_person_frames: int
     unmatched_person_frames: int
     missed_person_frames: int
+    root_relative_mpjpe_m: float = float("nan")
 
 
 def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraModel, *,
@@ -399,8 +403,10 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
     frames_of: dict[int, int] = {}      # predicted id -> frames published
     matched_of: dict[int, int] = {}     # predicted id -> frames matched to a reference person
     unmatched = missed = 0
+    shape_errors: list[np.ndarray] = []   # per matched person: mean root-relative distance
     for t, ref_frame in enumerate(ref.frames):
-        r = camera.project(_in_layout(ref_frame, layout)) if ref_frame.num_people else \
+        ref3d = _in_layout(ref_frame, layout)
+        r = camera.project(ref3d) if ref_frame.num_people else \
             np.zeros((0, layout.num_joints, 2))
         visible = _inside(r, camera)
         if pair[t] < 0:
@@ -409,7 +415,8 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
         frame = pred.frames[pair[t]]
         for track in np.asarray(frame.ids).tolist():
             frames_of[track] = frames_of.get(track, 0) + 1
-        p = camera.project(_in_layout(frame, layout)) if frame.num_people else \
+        pred3d = _in_layout(frame, layout)
+        p = camera.project(pred3d) if frame.num_people else \
             np.zeros((0, layout.num_joints, 2))
         matched = np.zeros(len(p), bool)
         hit = np.zeros(len(r), bool)
@@ -424,11 +431,20 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
                 seen.setdefault(int(ref_ids[t][k]), set()).add(int(frame.ids[i]))
                 matched_of[int(frame.ids[i])] = matched_of.get(int(frame.ids[i]), 0) + 1
             matched[rows[ok]], hit[cols[ok]] = True, True
+            a, b = pred3d[rows[ok]], ref3d[cols[ok]]
+            gap = np.linalg.norm((a - root_positions(a, layout)[:, None])
+                                 - (b - root_positions(b, layout)[:, None]), axis=-1)
+            known = np.isfinite(gap)
+            shape_errors.append((np.where(known, gap, 0).sum(-1)
+                                 / np.maximum(known.sum(-1), 1))[
+                known.any(-1)])
         unmatched += int((~matched).sum())
         missed += int((visible & ~hit).sum())
     ghosts = sum(n for track, n in frames_of.items() if 2 * matched_of.get(track, 0) < n)
+    shape = np.concatenate(shape_errors + [np.zeros(0)])
+    shape = shape[np.isfinite(shape)]
     return ImageIdentities({k: len(v) for k, v in sorted(seen.items())}, ghosts, unmatched,
-                           missed)
+                           missed, float(shape.mean()) if shape.size else float("nan"))
 
 
 def _inside(uv: np.ndarray, camera: CameraModel) -> np.ndarray:

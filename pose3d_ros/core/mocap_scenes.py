@@ -30,13 +30,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .layouts import H36M17
+from .left_right import mirror_index
 from .lifting.root_placement import bone_lengths
 from .mocap import STATURE_M, MocapClip
 
 # H36M17 joint index of each joint's mirror image (left <-> right).
-MIRROR_INDEX = H36M17.indices(tuple(
-    n.replace("left_", "@").replace("right_", "left_").replace("@", "right_")
-    for n in H36M17.joint_names))
+MIRROR_INDEX = mirror_index(H36M17)
 # Clips whose DeepMimic files say Loop "wrap": the last frame leads back into the first.
 CYCLIC_CLIPS = frozenset({"backflip", "cartwheel", "crawl", "dance_a", "dance_b", "jump",
                           "roll", "run", "spin", "spinkick", "walk"})

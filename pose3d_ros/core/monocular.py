@@ -132,9 +132,9 @@ class BlazePoseWorld3D:
 
     method = METHOD_DETECTOR_3D
 
-    def __init__(self, body_height_m: float | None = None) -> None:
+    def __init__(self, body_height_m: float | None = None, bone_window: int = 90) -> None:
         self.prior = _body_prior(body_height_m)
-        self.sizes = TrackBodySizes()
+        self.sizes = TrackBodySizes(bone_window) if bone_window else None
 
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
         if detections.num_people == 0:
@@ -144,7 +144,8 @@ class BlazePoseWorld3D:
                              "monocular_method 'detector_3d' needs a BlazePose back-end")
         from .lifting.runtime import BlazePoseWorldLifter
         relative = BlazePoseWorldLifter().lift_world(detections.world, detections.layout)
-        relative = self.sizes.scale(relative, track_ids)
+        if self.sizes is not None:
+            relative = self.sizes.scale(relative, track_ids)
         normalised, scores = _h36m_normalised(detections)
         return _place(relative, normalised, scores, self.prior)
 
@@ -167,15 +168,16 @@ class WindowedLifter3D:
 
     def __init__(self, model_path: str | None = None, *, providers: list[str] | None = None,
                  body_height_m: float | None = None, flip_average: bool = True,
-                 depth_from_detector: bool = True) -> None:
+                 depth_from_detector: bool = True, bone_window: int = 90) -> None:
         from .lifting.runtime import DEFAULT_MODEL, OnnxLifter, PersonWindows
         self.prior = _body_prior(body_height_m)
         self.flip_average = flip_average
         self.depth_from_detector = depth_from_detector
-        self.detector_3d = BlazePoseWorld3D(body_height_m) if depth_from_detector else None
+        self.detector_3d = (BlazePoseWorld3D(body_height_m, bone_window) if depth_from_detector
+                            else None)
         self.model = OnnxLifter(model_path or DEFAULT_MODEL, providers=providers)
         self.windows = PersonWindows(self.model.window)
-        self.sizes = TrackBodySizes()
+        self.sizes = TrackBodySizes(bone_window) if bone_window else None
 
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
         normalised, scores = _h36m_normalised(detections)
@@ -184,7 +186,8 @@ class WindowedLifter3D:
             return MonocularLift.empty()
         relative = self.model.lift(window_xy, window_scores, _IDENTITY_K,
                                    flip_average=self.flip_average)
-        relative = self.sizes.scale(relative, track_ids)
+        if self.sizes is not None:
+            relative = self.sizes.scale(relative, track_ids)
         frame = self.model.window - 1 - self.model.metadata.latency_frames
         placed = _place(relative, window_xy[:, frame], window_scores[:, frame], self.prior)
         if self.detector_3d is None or detections.world is None or frame != self.model.window - 1:
@@ -210,7 +213,8 @@ def at_depth_of(placed: np.ndarray, reference: np.ndarray) -> np.ndarray:
 def create_monocular_method(method: str, **options: Any) -> MonocularMethod:
     """The monocular method by name (see MONOCULAR_METHODS); options go to its constructor
     (both take body_height_m: scale the 3D to a person of that height before placing it;
-    None keeps the 3D's own metric size)."""
+    None keeps the 3D's own metric size; and bone_window: frames of each track's median bone
+    lengths, TrackBodySizes, 0 leaves the bones as estimated)."""
     if method == "detector_3d":
         return BlazePoseWorld3D(**options)
     if method == "lifter":

@@ -6,10 +6,11 @@
       -> >= 2 calibrated views: cross-view association + robust triangulation (rig frame)
          (association, triangulation) -> completion of joints seen by < 2 views and refusal
          of non-human bodies (completion) -> 3D tracking (tracking.SkeletonTracker)
-      -> exactly 1 view: image tracking with confirmation (tracking.ImageTracker) -> a
-         monocular method placing 3D in that camera's frame (monocular) -> root-depth jump
-         filter (filtering.RootDepthFilter) -> bone-length plausibility (plausibility)
-         -> the rig frame
+      -> exactly 1 view: image tracking with confirmation and left/right labels kept
+         continuous along each track (tracking.ImageTracker, left_right) -> a monocular
+         method placing 3D in that camera's frame (monocular) -> root-depth jump filter
+         (filtering.RootDepthFilter) -> bone-length plausibility (plausibility) -> the rig
+         frame
       -> layout conversion -> One Euro filtering -> Skeletons3D in `frame_id`
 
 This module only chains the steps; each lives in the module named beside it.
@@ -38,6 +39,7 @@ from .completion import SkeletonCompleter
 from .detection.parallel import detect_per_camera
 from .filtering import DepthFilterParams, OneEuroParams, RootDepthFilter, SkeletonFilter
 from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
+from .left_right import exchange_detections, left_right_pairs
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
 from .plausibility import PlausibilityParams, plausible_bodies
 from .tracking import ImageTracker, ImageTrackerParams, SkeletonTracker, TrackerParams
@@ -54,11 +56,17 @@ class PipelineParams:
 
     min_views: fewest views a joint needs to be triangulated (>= 2).
     min_score: 2D joint score below which a view is not used (0..1).
-    outlier_threshold_px: reprojection error above which a view is rejected (pixels).
+    outlier_threshold_px: reprojection error above which a view is rejected (pixels), when
+        outlier_threshold_m is None.
+    outlier_threshold_m: the outlier test in metres instead: the residual taken back to the
+        joint's depth in each camera (core.triangulation; 2D detector errors grow with the
+        person's size in the image, so one pixel threshold cannot suit near and far cameras,
+        large and small images); None = in pixels.
     max_ray_distance_m: association gate, mean distance between two views' joint rays (m).
     output_layout: joint layout of the 3D output ("" = the detector's layout).
     tracking / filtering: None disables the stage (tracking=None also publishes one-camera
-        people without confirmation, with ids 0).
+        people without confirmation, with ids 0, and leaves triangulated joints uncorrected
+        by the person's learned bone lengths: frame-by-frame 3D).
     image_tracking: the one-camera path's tracker in the image (ids, confirmation).
     depth_filter / plausibility: one-camera root-depth filter and bone-length checks; None
         disables them.
@@ -67,6 +75,7 @@ class PipelineParams:
     min_views: int = 2
     min_score: float = 0.3
     outlier_threshold_px: float = 40.0  # the multi-view core's default
+    outlier_threshold_m: float | None = 0.2
     max_ray_distance_m: float = 0.15
     output_layout: str = ""
     tracking: TrackerParams | None = field(default_factory=TrackerParams)
@@ -83,6 +92,9 @@ class PipelineParams:
         if not self.outlier_threshold_px > 0:
             raise ValueError(f"outlier_threshold_px must be > 0, got "
                              f"{self.outlier_threshold_px}")
+        if self.outlier_threshold_m is not None and not self.outlier_threshold_m > 0:
+            raise ValueError(f"outlier_threshold_m must be > 0 or None, got "
+                             f"{self.outlier_threshold_m}")
         if not self.max_ray_distance_m > 0:
             raise ValueError(f"max_ray_distance_m must be > 0, got {self.max_ray_distance_m}")
         if self.output_layout:
@@ -263,11 +275,16 @@ class Pose3DPipeline:
         result, normalized, scores = triangulate_people(
             arrays, normalized, scores, layout, min_views=self.params.min_views,
             min_score=self.params.min_score,
-            outlier_threshold_px=self.params.outlier_threshold_px)
+            outlier_threshold_px=self.params.outlier_threshold_px,
+            outlier_threshold_m=self.params.outlier_threshold_m)
         # joints seen by < 2 views filled from the body, non-human bodies refused
         done = self.completer.complete(result.points, result.num_views, result.confidence,
                                        layout, stamp, normalized=normalized, scores=scores,
-                                       cameras=arrays)
+                                       cameras=arrays,
+                                       # the bone correction is a temporal prior (the
+                                       # person's learned bones): off with tracking off,
+                                       # whose output is frame by frame
+                                       used=result.used if self.tracker is not None else None)
         t3 = time.perf_counter()
         timings["undistort"] = t1 - t0
         timings["associate"] = t2 - t1
@@ -299,7 +316,10 @@ class Pose3DPipeline:
         found = self._undistort(name, detections)
         t1 = time.perf_counter()
         tracker = self.image_trackers.setdefault(name, ImageTracker(self.params.image_tracking))
-        ids, confirmed = tracker.update(found.keypoints, stamp)
+        update = tracker.update_labelled(found.keypoints, stamp, found.layout)
+        ids, confirmed = update.ids, update.confirmed
+        found = exchange_detections(found, left_right_pairs(found.layout),
+                                    update.swapped)             # labels continue the track
         t2 = time.perf_counter()
         assert self.lifter is not None            # process_detections chose this path for it
         lifted = self.lifter.lift(found, ids)

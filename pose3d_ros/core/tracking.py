@@ -13,7 +13,16 @@ ImageTracker serves the one-camera path, whose depth is a guess that can jump by
 one frame to the next: it matches people in the image, where they are measured, gating the
 mean keypoint distance relative to the person's size in pixels, and confirms a track only after
 `min_hits` consecutive matches, so a detection seen in one or two frames (a ghost in glare)
-never gets a published id.
+never gets a published id. Given the joint layout (update_labelled), it also keeps each
+track's left/right labelling continuous: a pair whose exchanged labels lie at least twice as
+close to the track's predicted joints as the detector's (left_right.pair_distances) is
+exchanged; a limb pair that position cannot decide (both labellings far off, e.g. elbows that
+moved a lot) below an exchanged pair along the limb (elbow below shoulder, ankle below knee,
+left_right.limb_levels) is exchanged too when that changes its image bones from that pair at
+most half as much as keeping it. A track keeps no pair against the detector for over half of
+its recent time (`relabel_window_s`), and a track back after a gap takes the detector's
+labels. So a detector that takes a person seen from the front for one seen from behind for a
+few frames no longer turns the person round (and back) under the 3D that follows.
 
 count_id_switches() is the CLEAR-MOT IDSW count against reference identities, for evaluation.
 """
@@ -24,7 +33,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .layouts import JointLayout
+from .left_right import exchange_pairs, left_right_pairs, limb_levels, pair_distances
+
 _UNMATCHABLE = 1e6
+# Left/right continuity: a pair is relabelled when exchanging it brings it under this share of
+# its distance to the track's prediction, and that distance is over this share of the person's
+# size in the image (joints that nearly overlap, e.g. the hips of a person seen side-on, are
+# left as the detector labels them).
+_RELABEL_GAIN = 0.5
+_RELABEL_MIN_SHARE = 0.05
 
 
 @dataclass
@@ -166,6 +184,11 @@ class ImageTrackerParams:
     min_hits: consecutive matched frames before a track is confirmed (published); a tentative
         track missed once is dropped.
     velocity_smoothing: weight of the newest image velocity in the track's estimate (0..1].
+    relabel_window_s: time constant (s) of the share of recent time in which a track has
+        kept a left/right pair's labels against the detector's (update_labelled); while
+        keeping them would take that share over one half, the detector's labels are taken
+        (from a clean history after 0.69 x this of continuous overriding), so a track that
+        started on a confused frame does not stay wrong. 0 turns the left/right continuity off.
     """
 
     max_distance: float = 0.5
@@ -173,6 +196,7 @@ class ImageTrackerParams:
     reid_window_s: float = 1.0
     min_hits: int = 3
     velocity_smoothing: float = 0.5
+    relabel_window_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.max_distance > 0:
@@ -186,6 +210,19 @@ class ImageTrackerParams:
         if not 0 < self.velocity_smoothing <= 1:
             raise ValueError(f"velocity_smoothing must be in (0, 1], got "
                              f"{self.velocity_smoothing}")
+        if not self.relabel_window_s >= 0:
+            raise ValueError(f"relabel_window_s must be >= 0, got {self.relabel_window_s}")
+
+
+@dataclass(frozen=True)
+class ImageTrackUpdate:
+    """One frame of ImageTracker.update_labelled: ids (P,) int64 >= 1, confirmed (P,) bool,
+    swapped (P, K) bool, the left/right pairs relabelled to continue each track (apply them
+    with left_right.exchange_pairs / exchange_detections)."""
+
+    ids: np.ndarray
+    confirmed: np.ndarray
+    swapped: np.ndarray
 
 
 class ImageTracker:
@@ -206,10 +243,23 @@ class ImageTracker:
         self._last_seen = np.zeros((0,))        # (T,) s
         self._hits = np.zeros((0,), np.int64)   # (T,) consecutive matches
         self._confirmed = np.zeros((0,), bool)  # (T,)
+        self._override_share = np.zeros((0, 0))  # (T, K) recent share relabelled, 0..1
+        self._layout_levels: tuple = ()        # left_right.limb_levels of the current layout
         self._last_stamp: float | None = None
 
     def update(self, keypoints: np.ndarray, stamp: float) -> tuple[np.ndarray, np.ndarray]:
-        keypoints = np.asarray(keypoints, np.float64)
+        """keypoints (P, J, 2) pixels, stamp (s) -> (ids (P,), confirmed (P,))."""
+        update = self.update_labelled(keypoints, stamp, None)
+        return update.ids, update.confirmed
+
+    def update_labelled(self, keypoints: np.ndarray, stamp: float,
+                        layout: JointLayout | None) -> ImageTrackUpdate:
+        """update() that also keeps the labelling of the layout's left/right pairs
+        (left_right.left_right_pairs) continuous along each track (module docstring; None:
+        no relabelling); the track remembers the relabelled keypoints."""
+        keypoints = np.array(keypoints, np.float64)
+        pairs = left_right_pairs(layout) if layout is not None else np.zeros((0, 2), np.intp)
+        self._layout_levels = limb_levels(layout) if layout is not None else ()
         if keypoints.ndim != 3 or keypoints.shape[-1] != 2:
             raise ValueError(f"keypoints must be (P, J, 2), got {keypoints.shape}")
         if not np.isfinite(stamp):
@@ -218,14 +268,16 @@ class ImageTracker:
             self.reset()                      # clock went backwards (bag loop): start over
         self._last_stamp = stamp
         num_people, num_joints = keypoints.shape[:2]
-        if self._keypoints.shape[1] != num_joints:
+        if self._keypoints.shape[1] != num_joints or self._override_share.shape[1] != len(pairs):
             self.reset()
             self._last_stamp = stamp
             self._keypoints = np.zeros((0, num_joints, 2))
+            self._override_share = np.zeros((0, len(pairs)))
         self._forget(stamp)
         p = self.params
         ids = np.zeros((num_people,), np.int64)
         matched = np.zeros((num_people,), bool)
+        swapped = np.zeros((num_people, len(pairs)), bool)
         track_matched = np.zeros(len(self._ids), bool)
         if len(self._ids) and num_people:
             gap = stamp - self._last_seen
@@ -240,6 +292,10 @@ class ImageTracker:
             rows, cols = linear_sum_assignment(cost)
             ok = cost[rows, cols] < _UNMATCHABLE
             rows, cols = rows[ok], cols[ok]
+            if len(pairs) and p.relabel_window_s > 0:
+                swapped[cols] = self._relabel(keypoints[cols], predicted[rows], rows, pairs,
+                                              stamp)
+                keypoints[cols] = exchange_pairs(keypoints[cols], pairs, swapped[cols])
             dt = np.maximum(gap[rows], 1e-6)[:, None]
             step = np.nan_to_num((_centre(keypoints[cols]) - _centre(self._keypoints[rows])) / dt)
             back = self._hits[rows] == 0       # a confirmed track seen again after a gap
@@ -272,21 +328,81 @@ class ImageTracker:
             self._hits = np.concatenate([self._hits, np.ones(new.size, np.int64)])
             self._confirmed = np.concatenate([self._confirmed, np.full(new.size,
                                                                        p.min_hits <= 1)])
+            self._override_share = np.concatenate([self._override_share,
+                                                  np.zeros((new.size, len(pairs)))])
         order = np.argsort(self._ids)
         rows = order[np.searchsorted(self._ids[order], ids)] if num_people else ids
         confirmed = self._confirmed[rows] if num_people else np.zeros(0, bool)
-        return ids, confirmed
+        return ImageTrackUpdate(ids, confirmed, swapped)
+
+    def _relabel(self, observed: np.ndarray, predicted: np.ndarray, rows: np.ndarray,
+                 pairs: np.ndarray, stamp: float) -> np.ndarray:
+        """(M, K) pairs of the matched people observed (M, J, 2) to exchange so that they
+        continue their tracks `rows` (predicted (M, J, 2) pixels), and the tracks' recent
+        share of relabelled time (relabel_window_s) after this frame. A track back after a gap
+        takes the detector's labels (its limbs have moved since: the prediction cannot
+        tell)."""
+        size = np.maximum(image_size(observed), 1.0)[:, None]
+        straight, crossed = pair_distances(observed, predicted, pairs)
+        min_error = _RELABEL_MIN_SHARE * size
+        with np.errstate(invalid="ignore"):
+            swap = (crossed < _RELABEL_GAIN * straight) & (straight > min_error)
+            keep = (straight < _RELABEL_GAIN * crossed) | (straight <= min_error)
+        # A limb pair that the positions do not decide, below a pair that was exchanged
+        # (whole-body and whole-limb confusions), is exchanged with it when its image bones
+        # from that pair then keep the lengths the track had; below a pair kept as detected
+        # it keeps the detector's labels (a noisy joint alone starts no relabelling).
+        if self._layout_levels:
+            last = self._keypoints[rows]
+            for children, parents in self._layout_levels:
+                undecided = ~swap[:, children] & ~keep[:, children] & swap[:, parents]
+                if not undecided.any():
+                    continue
+                parent_pos = exchange_pairs(observed, pairs, swap)   # parents as decided
+                bone_s, bone_c = _limb_bone_change(parent_pos, observed, last,
+                                                   pairs[parents], pairs[children])
+                with np.errstate(invalid="ignore"):
+                    swap[:, children] |= undecided & (bone_c < _RELABEL_GAIN * bone_s) \
+                        & (bone_s > min_error)
+        swap &= np.isfinite(crossed) & (self._hits[rows] > 0)[:, None]   # seen last update
+        # the share of recent time this track overrode the detector on each pair: over half,
+        # the detector is more likely right than the track's own past (a wrong start)
+        keep_share = np.exp(-np.maximum(stamp - self._last_seen[rows], 0.0)
+                            / self.params.relabel_window_s)[:, None]
+        share = self._override_share[rows] * keep_share
+        swap &= share + (1 - keep_share) <= 0.5
+        self._override_share[rows] = share + (1 - keep_share) * swap
+        return swap
 
     def _select(self, keep: np.ndarray) -> None:
         self._ids, self._keypoints = self._ids[keep], self._keypoints[keep]
         self._velocity, self._last_seen = self._velocity[keep], self._last_seen[keep]
         self._hits, self._confirmed = self._hits[keep], self._confirmed[keep]
+        self._override_share = self._override_share[keep]
 
     def _forget(self, stamp: float) -> None:
         keep = stamp - self._last_seen <= self.params.reid_window_s
         if not keep.all():
             self.stats.tracks_forgotten += int((~keep).sum())
             self._select(keep)
+
+
+def _limb_bone_change(parents_at: np.ndarray, observed: np.ndarray, last: np.ndarray,
+                      parent_pairs: np.ndarray, child_pairs: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """How much the two image bones parent -> child (left, right) change length from the
+    track's last keypoints (M, J, 2), with the child pair as observed and exchanged:
+    (M, C) pixels each."""
+    pl, pr = parents_at[:, parent_pairs[:, 0]], parents_at[:, parent_pairs[:, 1]]
+    cl, cr = observed[:, child_pairs[:, 0]], observed[:, child_pairs[:, 1]]
+    before_l = np.linalg.norm(last[:, parent_pairs[:, 0]] - last[:, child_pairs[:, 0]], axis=-1)
+    before_r = np.linalg.norm(last[:, parent_pairs[:, 1]] - last[:, child_pairs[:, 1]], axis=-1)
+
+    def change(left_child: np.ndarray, right_child: np.ndarray) -> np.ndarray:
+        return (np.abs(np.linalg.norm(pl - left_child, axis=-1) - before_l)
+                + np.abs(np.linalg.norm(pr - right_child, axis=-1) - before_r))
+
+    return change(cl, cr), change(cr, cl)
 
 
 def image_size(keypoints: np.ndarray) -> np.ndarray:

@@ -27,8 +27,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel, vector_norm
+from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel
 from .layouts import JointLayout
+from .left_right import crossed_pairs, exchange_pairs, left_right_pairs
 
 
 @dataclass
@@ -138,10 +139,11 @@ def _depths(pn: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.einsum("vi,...i->...v", pn[:, 2, :3], points) + pn[:, 2, 3]
 
 
-def _errors_px(pn: np.ndarray, focal: np.ndarray, points: np.ndarray, xy: np.ndarray
-               ) -> np.ndarray:
+def _errors_px(pn: np.ndarray, focal: np.ndarray, points: np.ndarray, xy: np.ndarray,
+               metric: bool = False) -> np.ndarray:
     """Approximate pixel reprojection error per view (..., V) from normalised coordinates
-    (normalised residual times the view's focal length).
+    (normalised residual times the view's focal length); with metric=True the residual taken
+    back to the point's depth instead (metres across the viewing ray, `focal` unused).
 
     Points behind a camera get +inf (cheirality). NaN where the observation is NaN.
     """
@@ -152,13 +154,18 @@ def _errors_px(pn: np.ndarray, focal: np.ndarray, points: np.ndarray, xy: np.nda
     z = pc[..., 2]
     front = z > 1e-6
     d = pc[..., :2] / np.where(front, z, 1.0)[..., None] - xy   # no division by ~0 to silence
-    err = np.sqrt(d[..., 0] ** 2 + d[..., 1] ** 2) * focal
+    err = np.sqrt(d[..., 0] ** 2 + d[..., 1] ** 2) * (z if metric else focal)
     return np.where(front, err, np.inf)
 
 
-def _dlt_reweighted(pn, xy, weights, quadrics=None):
-    """DLT, then one re-solve with rows divided by the first estimate's depth."""
+def _dlt_reweighted(pn, xy, weights, quadrics=None, metric=False):
+    """DLT, then one re-solve with rows divided by the first estimate's depth (image-plane
+    residuals). metric=True: the plain DLT, whose rows are the residuals in metres at the
+    point's depth (the least-squares point when every view's error is the same in metres, as
+    for a detector whose pixel errors grow with the person's size in the image)."""
     points = dlt(pn, xy, weights, quadrics)
+    if metric:
+        return points
     z = _depths(pn, points)
     front = z > 1e-6
     w2 = np.where(front, weights / np.where(front, z, 1.0), weights)
@@ -196,7 +203,8 @@ def _gauss_newton(pn, focal, xy, weights, points, iterations: int = 5):
 
 def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: np.ndarray, *,
                 min_views: int = 2, min_score: float = 0.3, outlier_threshold_px: float = 40.0,
-                refine: bool = False) -> TriangulationResult:
+                refine: bool = False, outlier_threshold_m: float | None = None
+                ) -> TriangulationResult:
     """Triangulate joints seen by several calibrated cameras.
 
     cameras: V cameras sharing one rig frame.
@@ -208,13 +216,14 @@ def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: n
         set it to 3-4x the reprojection error of correct detections (calibration and 2D
         quality); np.inf disables outlier rejection (plain weighted DLT).
     refine: Gauss-Newton refinement of the reprojection error after the linear solution.
+    outlier_threshold_m: the outlier test in metres instead (triangulate_normalized).
     Returns a TriangulationResult with leading dims (...) of the input; reprojection errors
     in raw (distorted) pixels, through each camera's distortion model.
     """
     kp, sc = _check_inputs(keypoints, scores, len(cameras), min_views)
     xy = np.stack([cam.undistort(kp[..., v, :, :]) for v, cam in enumerate(cameras)], axis=-3)
     solved = _solve(CameraArrays.from_cameras(cameras), xy, sc, min_views, min_score,
-                    outlier_threshold_px, refine)
+                    outlier_threshold_px, refine, outlier_threshold_m)
     lead, n_joints, n_views = kp.shape[:-3], kp.shape[-2], len(cameras)
     pts_full = solved.points.reshape(lead + (n_joints, 3))
     proj = np.stack([cam.project(pts_full) for cam in cameras], axis=-3)  # (..., V, J, 2)
@@ -227,17 +236,23 @@ def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: n
 def triangulate_normalized(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray, *,
                            min_views: int = 2, min_score: float = 0.3,
                            outlier_threshold_px: float = 40.0,
-                           refine: bool = False) -> TriangulationResult:
+                           refine: bool = False, outlier_threshold_m: float | None = None
+                           ) -> TriangulationResult:
     """triangulate() for keypoints already undistorted, with the cameras stacked.
 
     The hot path of the nodes, which undistort every camera's keypoints once and share them
     with association. normalized: (..., V, J, 2) undistorted normalised image coordinates
     (x/z, y/z in each optical frame), NaN for unseen joints; other arguments as triangulate().
     Same points as triangulate(); reprojection errors are in undistorted pixels (the
-    normalised residual times fx, fy).
+    normalised residual times fx, fy). outlier_threshold_m: if set, the outlier test is
+    metric instead: a view is an outlier when its residual, taken back to the joint's depth
+    in that camera, is over this many metres (the same for near and far cameras, large and
+    small images: 2D detector errors grow with the person's size in the image, so a pixel
+    threshold that suits a near camera rejects nothing in a far one).
     """
     xy, sc = _check_inputs(normalized, scores, arrays.num_cameras, min_views)
-    solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine)
+    solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine,
+                    outlier_threshold_m)
     return _finish_normalized(arrays, solved, xy.shape[:-3], xy.shape[-2],
                               outlier_threshold_px)
 
@@ -302,8 +317,10 @@ class _Solved:
 
 
 def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
-           min_score: float, outlier_threshold_px: float, refine: bool) -> _Solved:
-    """Steps 2-4 of the module docstring on (..., V, J, 2) normalised coordinates."""
+           min_score: float, outlier_threshold_px: float, refine: bool,
+           outlier_threshold_m: float | None = None) -> _Solved:
+    """Steps 2-4 of the module docstring on (..., V, J, 2) normalised coordinates; with
+    outlier_threshold_m the outlier test is metric (_errors_px(metric=True))."""
     n_views = arrays.num_cameras
     # (..., V, J, 2) -> (M, V, 2) with M = prod(lead) * J
     xy = np.moveaxis(xy, -3, -2).reshape(-1, n_views, 2)
@@ -312,21 +329,23 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     w = np.where(valid, np.maximum(w, 1e-3), 0.0)
 
     pn, focal, quadrics = arrays.projections, arrays.focal, rig_quadrics(arrays)
-    points = _dlt_reweighted(pn, xy, w, quadrics)
+    metric = outlier_threshold_m is not None
+    points = _dlt_reweighted(pn, xy, w, quadrics, metric)
     used = valid.copy()
 
     if np.isfinite(outlier_threshold_px):
-        thr = float(outlier_threshold_px)
-        err = _errors_px(pn, focal, points, xy)
+        thr = float(outlier_threshold_m if outlier_threshold_m is not None
+                    else outlier_threshold_px)
+        err = _errors_px(pn, focal, points, xy, metric)
         worst = np.max(np.where(valid, err, 0.0), axis=-1)
         suspect = np.flatnonzero(((worst > thr) | ~np.isfinite(points).all(-1))
                                  & (valid.sum(-1) >= 3))
         if suspect.size:
             points_s, used_s = _robust_subset(pn, focal, xy[suspect], w[suspect],
-                                              valid[suspect], thr, quadrics)
+                                              valid[suspect], thr, quadrics, metric)
             points[suspect] = points_s
             used[suspect] = used_s
-            err[suspect] = _errors_px(pn, focal, points_s, xy[suspect])
+            err[suspect] = _errors_px(pn, focal, points_s, xy[suspect], metric)
         # two-view joints: nothing to vote with; keep them unless they are behind a camera
         used &= np.isfinite(err)
 
@@ -345,8 +364,9 @@ def _view_pairs(n_views: int) -> np.ndarray:
     return np.array(list(combinations(range(n_views), 2)), np.intp).reshape(-1, 2)
 
 
-def _robust_subset(pn, focal, xy, w, valid, thr, quadrics):
-    """MSAC over all view pairs for (M, V) joints. Returns points (M, 3), inlier views (M, V)."""
+def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, metric=False):
+    """MSAC over all view pairs for (M, V) joints. Returns points (M, 3), inlier views (M, V).
+    thr in pixels, or metres with metric=True (_errors_px)."""
     m, n_views = w.shape
     pairs = _view_pairs(n_views)  # (H, 2)
     # two-view DLT for every pair, assembled from the pair's per-view quadrics only
@@ -362,7 +382,7 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics):
     cand = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)  # (M, H, 3)
     both = valid[:, pairs].all(-1)
     cand = np.where(both[..., None], cand, np.nan)
-    err = _errors_px(pn, focal, cand, xy[:, None])  # (M, H, V)
+    err = _errors_px(pn, focal, cand, xy[:, None], metric)  # (M, H, V)
     err = np.where(valid[:, None], err, np.nan)
     # truncated quadratic cost over valid views; invalid hypotheses cost the most
     cost = np.where(valid[:, None], np.where(np.isnan(err), thr, np.minimum(err, thr)) ** 2, 0.0)
@@ -371,30 +391,21 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics):
     best = np.argmin(cost, axis=1)
     err_best = err[np.arange(m), best]
     inliers = valid & (err_best < thr)
-    points = _dlt_reweighted(pn, xy, np.where(inliers, w, 0.0), quadrics)
-    err2 = _errors_px(pn, focal, points, xy)
+    points = _dlt_reweighted(pn, xy, np.where(inliers, w, 0.0), quadrics, metric)
+    err2 = _errors_px(pn, focal, points, xy, metric)
     inliers2 = inliers & (err2 < thr)
     # re-solve where the final check removed views
     changed = np.flatnonzero((inliers2 != inliers).any(-1))
     if changed.size:
         points[changed] = _dlt_reweighted(pn, xy[changed],
-                                          np.where(inliers2[changed], w[changed], 0.0), quadrics)
+                                          np.where(inliers2[changed], w[changed], 0.0), quadrics,
+                                          metric)
     return points, inliers2
 
 
-@lru_cache(maxsize=16)
-def left_right_pairs(layout: JointLayout) -> np.ndarray:
-    """(K, 2) joint indices of the layout's left_* / right_* pairs (a layout constant: do not
-    modify the returned array)."""
-    names = layout.joint_names
-    return np.array([(i, names.index("right_" + n[5:])) for i, n in enumerate(names)
-                     if n.startswith("left_") and "right_" + n[5:] in names],
-                    np.intp).reshape(-1, 2)
-
-
 def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
-                      points: np.ndarray, pairs: np.ndarray, threshold_px: float
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      points: np.ndarray, pairs: np.ndarray, threshold_px: float, *,
+                      metric: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Undo 2D detections' left/right confusions against a consensus 3D.
 
     normalized (P, V, J, 2), scores (P, V, J): each person's views; points (P, J, 3) their
@@ -402,38 +413,38 @@ def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.n
     joints of a pair are seen and exchanging their labels cuts the pair's summed
     reprojection error (above threshold_px / 2 pixels) by 30 %, the two are exchanged
     (keypoints and scores). Returns the corrected normalized, scores, and swapped (P, V, K).
+    metric: errors and threshold_px in metres at the joints' depth (_errors_px) instead.
     """
     a, b = pairs[:, 0], pairs[:, 1]
     cam = np.einsum("vij,pkj->pvki", arrays.rotations, points) + arrays.translations[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         proj = cam[..., :2] / cam[..., 2:3]                             # (P, V, J, 2)
-    focal = arrays.focal[None, :, None]
-
-    def err(obs, at):
-        return vector_norm(normalized[:, :, obs] - proj[:, :, at]) * focal
-
-    keep, swap = err(a, a) + err(b, b), err(a, b) + err(b, a)          # (P, V, K)
+    # in pixels (normalised distances times each view's focal length) or, metric, in metres
+    # at the depth of the joint each distance is measured to
+    scale = cam[..., 2] if metric else arrays.focal[None, :, None]     # (P, V, J) or (1, V, 1)
+    swapped = crossed_pairs(normalized, proj, pairs, gain=0.7, min_error=0.5 * threshold_px,
+                            scale=scale)                               # (P, V, K)
     with np.errstate(invalid="ignore"):
-        swapped = ((swap < 0.7 * keep) & (keep > 0.5 * threshold_px)
-                   & (scores[:, :, a] >= 0) & (scores[:, :, b] >= 0))
-    swapped &= np.isfinite(swap)
-    fixed_xy, fixed_sc = normalized.copy(), scores.copy()
-    p, v, k = np.nonzero(swapped)
-    fixed_xy[p, v, a[k]], fixed_xy[p, v, b[k]] = normalized[p, v, b[k]], normalized[p, v, a[k]]
-    fixed_sc[p, v, a[k]], fixed_sc[p, v, b[k]] = scores[p, v, b[k]], scores[p, v, a[k]]
-    return fixed_xy, fixed_sc, swapped
+        swapped &= (scores[:, :, a] >= 0) & (scores[:, :, b] >= 0)
+    return (exchange_pairs(normalized, pairs, swapped), exchange_pairs(scores, pairs, swapped),
+            swapped)
 
 
 def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
                        layout: JointLayout, *, min_views: int = 2, min_score: float = 0.3,
-                       outlier_threshold_px: float = 40.0, refine: bool = False
+                       outlier_threshold_px: float = 40.0, refine: bool = False,
+                       outlier_threshold_m: float | None = None
                        ) -> tuple[TriangulationResult, np.ndarray, np.ndarray]:
     """triangulate_normalized() of associated people (P, V, J, 2) that also undoes the 2D
     detector's left/right swaps (unswap_left_right against the robust solution; the people
     with a swap are triangulated again, and checked once more). Returns the result and the corrected
     normalized (P, V, J, 2) and scores (P, V, J)."""
     options: dict[str, Any] = dict(min_views=min_views, min_score=min_score,
-                                   outlier_threshold_px=outlier_threshold_px, refine=refine)
+                                   outlier_threshold_px=outlier_threshold_px, refine=refine,
+                                   outlier_threshold_m=outlier_threshold_m)
+    metric = outlier_threshold_m is not None
+    unswap_threshold = float(outlier_threshold_m if outlier_threshold_m is not None
+                             else outlier_threshold_px)
     pairs = left_right_pairs(layout)
     if not pairs.size or not normalized.shape[0] or not np.isfinite(outlier_threshold_px):
         return triangulate_normalized(arrays, normalized, scores, **options), normalized, scores
@@ -441,13 +452,15 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     n_people, n_joints = xy.shape[0], xy.shape[-2]
     # the flat solution (row = person * J + joint), its rows of exchanged joints solved again
     # in one batch per round, the errors and confidences computed once at the end
-    solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine)
+    solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine,
+                    outlier_threshold_m)
     fixed_xy, fixed_sc = xy.copy(), sc.copy()
     people = np.arange(n_people)
     for _ in range(2):            # a second round against the consensus the first one fixed
         points = solved.points.reshape(n_people, n_joints, 3)
         new_xy, new_sc, swapped = unswap_left_right(arrays, fixed_xy[people], fixed_sc[people],
-                                                    points[people], pairs, outlier_threshold_px)
+                                                    points[people], pairs, unswap_threshold,
+                                                    metric=metric)
         changed = swapped.any((1, 2))
         if not changed.any():
             break
@@ -456,7 +469,7 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
         # solve again only the joints of the exchanged pairs of those people
         joints = np.unique(pairs[swapped[changed].any((0, 1))])
         again = _solve(arrays, fixed_xy[people][:, :, joints], fixed_sc[people][:, :, joints],
-                       min_views, min_score, outlier_threshold_px, refine)
+                       min_views, min_score, outlier_threshold_px, refine, outlier_threshold_m)
         rows = (people[:, None] * n_joints + joints[None]).ravel()
         for name in ("points", "used", "weights", "normalized"):
             getattr(solved, name)[rows] = getattr(again, name)

@@ -3,9 +3,11 @@
 One status for the processing ("<node>: pipeline": output rate, latency from image stamp to
 publication, mean time per stage, dropped frame sets by reason) and one per camera
 ("<node>: camera <name>": ok/stale/waiting, input rate, frames in, dropped frames by reason,
-rejected input by reason with the last message). A camera is WARN when it is stale, waits for
-its calibration, or had input rejected since the previous report; the pipeline is WARN when
-no output came in the last period while inputs arrive.
+rejected input by reason with the last message; for a node with a one-camera path, the
+person-frames of that camera's sets published, held back unconfirmed and refused as
+implausible). A camera is WARN when it is stale, waits for its calibration, or had input
+rejected since the previous report; the pipeline is WARN when no output came in the last
+period while inputs arrive.
 """
 from __future__ import annotations
 
@@ -17,6 +19,11 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
 
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
+# Person-frames of a camera's one-camera sets: published, and the core's reasons for holding
+# one back (pipeline.PipelineResult.rejected) -> the camera status's keys.
+PEOPLE_KEYS = {"published": "person_frames_published",
+               "unconfirmed": "person_frames_held_unconfirmed",
+               "implausible": "person_frames_refused_implausible"}
 
 
 @dataclass
@@ -27,6 +34,7 @@ class CameraHealth:
     last_rejection: str = ""
     rejected_since_report: int = 0
     calibrated: bool = False
+    people: Counter | None = None     # PEOPLE_KEYS reason -> person-frames; None: no 1-cam path
 
 
 class NodeHealth:
@@ -63,6 +71,23 @@ class NodeHealth:
             first = (camera, reason) not in self._logged
             self._logged.add((camera, reason))
             return first
+
+    def count_one_camera_people(self) -> None:
+        """Report PEOPLE_KEYS for every camera (zeros until counted): the node has a
+        one-camera path."""
+        with self._lock:
+            for name in self._real_cameras:
+                health = self.cameras[name]
+                if health.people is None:
+                    health.people = Counter(dict.fromkeys(PEOPLE_KEYS, 0))
+
+    def record_people(self, camera: str, counts: dict[str, int]) -> None:
+        """Add one one-camera set's person-frames by PEOPLE_KEYS reason."""
+        with self._lock:
+            health = self.cameras.setdefault(camera, CameraHealth())
+            if health.people is None:
+                health.people = Counter(dict.fromkeys(PEOPLE_KEYS, 0))
+            health.people.update({k: v for k, v in counts.items() if k in PEOPLE_KEYS})
 
     def output_rate_hz(self, now: float, horizon_s: float = 2.0) -> float:
         with self._lock:
@@ -109,6 +134,9 @@ class NodeHealth:
                                "frames_in": str(cam.frames_in)})
                 values.update({f"dropped_{k}": str(v) for k, v in sorted(cam.drops.items())})
             values.update({f"rejected_{k}": str(v) for k, v in sorted(health.rejected.items())})
+            with self._lock:
+                people = dict(health.people) if health.people is not None else {}
+            values.update({PEOPLE_KEYS[k]: str(v) for k, v in people.items()})
             level, message = OK, "ok"
             if states.get(name) == "stale":
                 level, message = WARN, "stale: no frame within stale_after_s"

@@ -142,6 +142,9 @@ _RIG = (
     ParamSpec("triangulation.outlier_threshold_px", _3D.outlier_threshold_px,
               "Reprojection error above which a "
               "view of a joint is rejected (pixels).", 0.5, 1000.0),
+    ParamSpec("triangulation.outlier_threshold_m", _3D.outlier_threshold_m or 0.0,
+              "Residual at the joint's depth above which a view of a joint is rejected "
+              "(metres; 0 = use outlier_threshold_px).", 0.0, 10.0),
     ParamSpec("output_layout", _3D.output_layout, "Joint layout of the 3D output; empty keeps the "
               "detector's.", choices=LAYOUTS),
     ParamSpec("tracking.enabled", True, "Give people stable ids over time."),

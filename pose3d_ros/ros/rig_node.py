@@ -56,6 +56,7 @@ def pipeline_params(config: Any) -> PipelineParams:
     return PipelineParams(
         min_views=config.triangulation.min_views, min_score=config.triangulation.min_score,
         outlier_threshold_px=config.triangulation.outlier_threshold_px,
+        outlier_threshold_m=config.triangulation.outlier_threshold_m or None,
         output_layout=config.output_layout, tracking=tracking, filtering=filtering)
 
 
@@ -120,6 +121,8 @@ class RigNodeBase(PoseNodeBase):
     def _after_configure(self) -> None:
         for name in self.cameras:
             self.health.cameras[name].calibrated = name in self.calibrated
+        if self.pipeline is not None and self.pipeline.lifter is not None:
+            self.health.count_one_camera_people()
 
     def _after_activate(self) -> None:
         """The rig on /tf_static, once the (lifecycle) publisher is enabled."""
@@ -229,6 +232,9 @@ class RigNodeBase(PoseNodeBase):
             - timings["publish"]
         latency = self.get_clock().now().nanoseconds * 1e-9 - result.stamp
         self.health.record_output(timings, latency, time.monotonic())
+        if result.rejected and len(result.cameras) == 1:   # a one-camera set's people
+            self.health.record_people(result.cameras[0], {
+                "published": result.skeletons.num_people, **result.rejected})
         if result.note:
             self.reject("pipeline", "no_3d", result.note)
 

@@ -19,14 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from ..layouts import H36M17, JointLayout, convert_joint_scores, convert_joints, get_layout
+from ..left_right import mirror_index
 from ..types import METHOD_DETECTOR_3D, METHOD_LIFTER, Skeletons3D
 from .normalization import NORMALISATION_NAME, lifter_features, pixels_to_normalised
 from .root_placement import BodySizePrior, place_in_camera
 
 # H36M-17 joint index of each joint's mirror image (left <-> right)
-MIRROR_INDEX = np.array([H36M17.index(n.replace("left_", "RIGHT_").replace("right_", "left_")
-                                      .replace("RIGHT_", "right_"))
-                         for n in H36M17.joint_names])
+MIRROR_INDEX = mirror_index(H36M17)
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "lifter_t27_causal.onnx"
 

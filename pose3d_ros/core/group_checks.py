@@ -1,0 +1,125 @@
+"""Checks on the groups that cross-view association formed, before they are triangulated:
+which detection of a camera a group should hold, whether a group is another one's shadow,
+whether a group's absence from some cameras is explained. All batched over the frame's
+stacked detections (core.ray_affinity.StackedDetections); association.associate_normalized
+runs them.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .camera import CameraArrays, vector_norm
+from .ray_affinity import StackedDetections
+
+
+def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: float,
+                        max_relative: float = 0.1, rows: np.ndarray | None = None,
+                        cols: np.ndarray | None = None) -> np.ndarray:
+    """(R, C) bool: [i, j] when detection cols[j] of the same camera as rows[i] is stronger
+    (summed joint scores, ties to the first) and rows[i] coincides with it (mean keypoint
+    distance over >= min_joints common joints below max_relative x the larger keypoint box)
+    and sees no joint it does not: rows[i] may be a detector's second, partial box of
+    cols[j]'s person. rows, cols: indices into the frame's stacked detections (default: all,
+    (N, N))."""
+    every = np.arange(stacked.camera_of.size)
+    rows = every if rows is None else np.asarray(rows, np.intp)
+    cols = every if cols is None else np.asarray(cols, np.intp)
+    xy, camera_of = stacked.xy, stacked.camera_of
+    seen = np.isfinite(xy).all(-1) & (stacked.score >= min_score)                # (N, J)
+    low, high = extent(xy, seen[..., None], axis=1)
+    size = vector_norm(high - low)                                                 # (N,)
+    strength = np.where(seen, stacked.score, 0.0).sum(-1)
+    both = (seen[rows][:, None] & seen[cols][None]
+            & (camera_of[rows][:, None] == camera_of[cols][None])[..., None])      # (R, C, J)
+    count = both.sum(-1)
+    subset = count == seen[rows].sum(-1)[:, None]        # row's joints all seen by the column
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(both, vector_norm(xy[rows][:, None] - xy[cols][None]), 0.0).sum(-1) \
+            / count
+        close = (count >= min_joints) & subset & (
+            mean < max_relative * np.fmax(size[rows][:, None], size[cols][None]))
+    stronger = ((strength[cols][None] > strength[rows][:, None])
+                | ((strength[cols][None] == strength[rows][:, None])
+                   & (cols[None] < rows[:, None])))
+    return close & stronger
+
+
+def replace_by_stronger(members: np.ndarray, stacked: StackedDetections, min_joints: int,
+                     min_score: float) -> np.ndarray:
+    """members (P, V) with each member that has a stronger duplicate in no group
+    (stronger_duplicates) replaced by the strongest such detection."""
+    seen = members >= 0
+    rows = np.where(seen, stacked.offset[None, :members.shape[1]] + members, 0)   # (P, V)
+    free = np.ones(stacked.camera_of.size, bool)
+    free[rows[seen]] = False
+    free = np.flatnonzero(free)
+    if not free.size:
+        return members
+    candidate = stronger_duplicates(stacked, min_joints, min_score, rows=rows[seen],
+                                    cols=free)                                    # (M, F)
+    if not candidate.any():
+        return members
+    strength = np.where(np.isfinite(stacked.xy).all(-1) & (stacked.score >= min_score),
+                        stacked.score, 0.0).sum(-1)[free]
+    best = np.where(candidate, strength, -np.inf).argmax(-1)                      # (M,)
+    swap = candidate.any(-1)
+    # one detection replaces at most one member (the first to claim it)
+    claimed = np.flatnonzero(swap)
+    _, first = np.unique(best[claimed], return_index=True)
+    take = np.zeros(swap.size, bool)
+    take[claimed[first]] = True
+    member_rows, member_cols = np.nonzero(seen)
+    out = members.copy()
+    out[member_rows[take], member_cols[take]] = stacked.local[free[best[take]]]
+    return out
+
+
+def unexplained_absences(arrays: CameraArrays, normalized: Sequence[np.ndarray],
+                         members: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """For each group (P,): the cameras that do not see it although its body centre projects
+    inside their image (arrays.bounds, 5 % margin), in front of them, and outside every
+    detection of theirs (each detection's keypoint box grown by 20 %; an occluder's box
+    explains an absence). Two false detections that agree by chance in two cameras make a
+    body no other camera shows; a real person hidden in some views is behind someone there.
+    points: (P, J, 3) the groups' joints (NaN missing), metres."""
+    if arrays.bounds is None:
+        raise ValueError("unexplained_absences needs the cameras' image bounds "
+                         "(CameraArrays.from_cameras sets them)")
+    return count_unexplained(arrays, StackedDetections.of(normalized, [np.zeros(np.shape(k)[:2])
+                                                         for k in normalized]), members, points)
+
+
+def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members: np.ndarray,
+                 points: np.ndarray) -> np.ndarray:
+    """unexplained_absences() on the frame's stacked detections (members (P, V))."""
+    assert arrays.bounds is not None
+    valid = np.isfinite(points).all(-1)
+    centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(valid.sum(1), 1)[:, None]
+    cam = np.einsum("vij,pj->pvi", arrays.rotations, centre) + arrays.translations  # (P, V, 3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xy = cam[..., :2] / cam[..., 2:3]
+    low, high = arrays.bounds[:, :2], arrays.bounds[:, 2:]
+    margin = 0.05 * (high - low)
+    inside = ((cam[..., 2] > 0.1) & (xy > low + margin).all(-1) & (xy < high - margin).all(-1)
+              & valid.any(1)[:, None])
+    camera_of = stacked.camera_of
+    covered = np.zeros(inside.shape, bool)
+    if camera_of.size:
+        kp = stacked.xy                                                        # (N, J, 2)
+        box_low, box_high = extent(kp, np.isfinite(kp), axis=1)              # (N, 2)
+        grow = 0.2 * (box_high - box_low)
+        at = xy[:, camera_of]                                                  # (P, N, 2)
+        contains = ((at >= box_low - grow) & (at <= box_high + grow)).all(-1)
+        covered = contains.astype(float) @ (camera_of[:, None] == np.arange(len(stacked.offset)))
+        covered = covered > 0
+    return (inside & (members < 0) & ~covered).sum(1)
+
+
+def extent(values: np.ndarray, mask: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Min and max of the masked values along axis; NaN where nothing is masked."""
+    low = np.where(mask, values, np.inf).min(axis)
+    high = np.where(mask, values, -np.inf).max(axis)
+    empty = ~np.isfinite(low) | ~np.isfinite(high)
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)

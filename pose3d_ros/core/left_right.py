@@ -1,0 +1,144 @@
+"""Left/right label confusions of 2D detectors: the one home of finding and undoing them.
+
+A 2D detector sometimes exchanges the labels of a left/right joint pair (left knee called
+right knee and the reverse), one limb at a time or the whole body at once when it takes a
+person seen from the front for one seen from behind (or the reverse). Whoever has an
+expectation of where each joint should be can tell: the multi-view path
+(triangulation.unswap_left_right: the consensus 3D projected into each view), the one-camera
+path (tracking.ImageTracker: where the track's joints were a frame ago) and the error model
+(error_model.detect_swaps: the reference 2D).
+They share the test (crossed_pairs) and the exchange (exchange_pairs) here.
+
+  left_right_pairs(layout)             (K, 2) joint indices of the layout's left_*/right_* pairs
+  mirror_index(layout)                 (J,) each joint's mirror image (left <-> right), for
+      mirroring whole bodies (augmentation, mirrored motion capture, mirror-tolerant matching)
+  crossed_pairs(observed, expected, ...)  (..., K) bool: exchanging the pair fits `expected`
+  exchange_pairs(values, pairs, swapped)  values with the flagged pairs' labels exchanged
+  exchange_detections(detections, pairs, swapped)   the same on every per-joint array of a
+      Detections2D (keypoints, scores, normalised, the detector's own metric 3D)
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+
+import numpy as np
+
+from .layouts import JointLayout
+from .types import Detections2D
+
+
+@lru_cache(maxsize=16)
+def left_right_pairs(layout: JointLayout) -> np.ndarray:
+    """(K, 2) joint indices (left, right) of the layout's left_* / right_* pairs (a layout
+    constant: do not modify the returned array)."""
+    names = layout.joint_names
+    return np.array([(i, names.index("right_" + n[5:])) for i, n in enumerate(names)
+                     if n.startswith("left_") and "right_" + n[5:] in names],
+                    np.intp).reshape(-1, 2)
+
+
+@lru_cache(maxsize=16)
+def mirror_index(layout: JointLayout) -> np.ndarray:
+    """(J,) index of each joint's mirror image: left_* <-> right_*, the others themselves (a
+    layout constant: do not modify the returned array)."""
+    index = np.arange(layout.num_joints)
+    pairs = left_right_pairs(layout)
+    index[pairs[:, 0]], index[pairs[:, 1]] = pairs[:, 1], pairs[:, 0]
+    return index
+
+
+def crossed_pairs(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray, *,
+                  gain: float, min_error: np.ndarray | float,
+                  scale: np.ndarray | None = None) -> np.ndarray:
+    """Which left/right pairs of `observed` are labelled the wrong way round.
+
+    observed, expected: (..., J, D) positions in one unit (pixels, normalised coordinates,
+    metres), NaN where unknown; pairs (K, 2). A pair counts as exchanged where exchanging its
+    two labels brings the pair's summed distance to `expected` below `gain` times the straight
+    distance (0 < gain < 1: a clear improvement, not noise) and the straight distance is over
+    `min_error` (same unit; broadcast against (..., K)). Pairs with an unknown joint: False.
+    scale: (..., J) factors (broadcastable) applied to each distance at its expected joint,
+    e.g. a focal length (normalised -> pixels) or the joint's depth (normalised -> metres).
+    Returns (..., K) bool.
+    """
+    straight, crossed = pair_distances(observed, expected, pairs, scale)
+    with np.errstate(invalid="ignore"):
+        return (crossed < gain * straight) & (straight > min_error) & np.isfinite(crossed)
+
+
+def pair_distances(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray,
+                   scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(..., J, D) both -> straight, crossed (..., K): each pair's summed distance to
+    `expected` as labelled and with its two labels exchanged (NaN where a joint is unknown);
+    scale (..., J): factors applied to each distance at its expected joint (None: 1)."""
+    a, b = pairs[:, 0], pairs[:, 1]
+    factor = None if scale is None else np.broadcast_to(scale, expected.shape[:-1])
+
+    def distance(obs: np.ndarray, at: np.ndarray) -> np.ndarray:
+        d = np.linalg.norm(observed[..., obs, :] - expected[..., at, :], axis=-1)
+        return d if factor is None else d * factor[..., at]
+
+    return distance(a, a) + distance(b, b), distance(a, b) + distance(b, a)
+
+
+# Limb chains by joint-name suffix: a pair's parent pair (towards the torso).
+_LIMB_PARENT = {"elbow": "shoulder", "wrist": "elbow", "pinky": "wrist", "index": "wrist",
+                "thumb": "wrist", "knee": "hip", "ankle": "knee", "heel": "ankle",
+                "foot_index": "ankle"}
+
+
+@lru_cache(maxsize=16)
+def limb_levels(layout: JointLayout) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The layout's left/right pairs that hang from another pair along a limb (elbows from
+    shoulders, knees from hips, ...), by depth: per level (children (C,), parents (C,)),
+    indices into left_right_pairs(layout); parents always in an earlier level or a root."""
+    pairs = left_right_pairs(layout)
+    names = [layout.joint_names[a][len("left_"):] for a in pairs[:, 0]]
+    parent = {k: names.index(_LIMB_PARENT[n]) for k, n in enumerate(names)
+              if _LIMB_PARENT.get(n) in names}
+    depth = {}
+    for k in range(len(names)):
+        d, j = 0, k
+        while j in parent:
+            d, j = d + 1, parent[j]
+        depth[k] = d
+    return tuple((np.array([k for k in parent if depth[k] == d], np.intp),
+                  np.array([parent[k] for k in parent if depth[k] == d], np.intp))
+                 for d in range(1, max(depth.values(), default=0) + 1))
+
+
+def exchange_pairs(values: np.ndarray, pairs: np.ndarray, swapped: np.ndarray) -> np.ndarray:
+    """values (..., J, ...) per joint on axis swapped.ndim - 1, e.g. keypoints (P, J, 2) or
+    scores (P, J) with swapped (P, K): a copy with both joints of each flagged pair exchanged."""
+    values, swapped = np.asarray(values), np.asarray(swapped, bool)
+    lead = values.shape[:swapped.ndim - 1]
+    swapped = np.broadcast_to(swapped, lead + swapped.shape[-1:])
+    out = np.array(values, copy=True)
+    if not swapped.any():
+        return out
+    found = np.nonzero(swapped)
+    rows, k = tuple(found[:-1]), found[-1]       # indices into the leading axes, pair
+    at_a, at_b = rows + (pairs[k, 0],), rows + (pairs[k, 1],)
+    out[at_a], out[at_b] = values[at_b], values[at_a]
+    return out
+
+
+def exchange_detections(detections: Detections2D, pairs: np.ndarray, swapped: np.ndarray
+                        ) -> Detections2D:
+    """detections with the flagged pairs (swapped (P, K) bool) exchanged in every per-joint
+    array: keypoints, scores, normalised and the detector's own metric 3D (world). The 3D is
+    relabelled, not mirrored in depth: on the demo's whole-body confusions BlazePose's world
+    landmarks with the labels exchanged lie 133 mm (root-relative mean) from the 4-camera
+    reference, mirrored in depth as well 231 mm (benchmarks/results_onecam.md)."""
+    swapped = np.asarray(swapped, bool)
+    if not swapped.any():
+        return detections
+
+    def exchanged(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else exchange_pairs(values, pairs, swapped)
+
+    return replace(detections, keypoints=exchange_pairs(detections.keypoints, pairs, swapped),
+                   scores=exchange_pairs(detections.scores, pairs, swapped),
+                   world=exchanged(detections.world),
+                   normalised=exchanged(detections.normalised))
