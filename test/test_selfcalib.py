@@ -42,6 +42,8 @@ def test_refuses_without_enough_shared_joints():
         self_calibrate(kp, np.ones((3, 2, 17)), rig.cameras)
     with pytest.raises(ValueError, match="keypoints must be"):
         self_calibrate(np.zeros((3, 3, 17, 2)), np.ones((3, 3, 17)), rig.cameras)
+    with pytest.raises(ValueError, match="bundle_rounds"):
+        self_calibrate(np.zeros((3, 2, 17, 2)), np.ones((3, 2, 17)), rig.cameras, bundle_rounds=0)
 
 
 # ---------------------------------------------------------------- real demo data (cached 2D)

@@ -318,6 +318,8 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
                          f"{kp.shape} and {sc.shape}")
     if n_views < 2:
         raise ValueError("self-calibration needs at least 2 cameras")
+    if bundle_rounds < 1:
+        raise ValueError(f"bundle_rounds must be >= 1, got {bundle_rounds}")
     frames = np.arange(kp.shape[0]) if sample_frames is None else np.asarray(sample_frames)
     if frames.shape != (kp.shape[0],):
         raise ValueError(f"sample_frames must be ({kp.shape[0]},), got {frames.shape}")
