@@ -27,7 +27,7 @@ from pose3d_ros.core.lifting.dataset import (
     load_cameras,
     make_pseudo_labels,
 )
-from pose3d_ros.core.selfcalib import compare_rigs
+from pose3d_ros.core.rig_comparison import compare_rigs
 from pose3d_ros.tools import fetch_demo, make_bag
 
 T0 = 1_700_000_000_000_000_000

@@ -27,6 +27,7 @@ import numpy as np
 
 from .camera import CameraModel, Rig
 from .layouts import BLAZEPOSE33, JointLayout
+from .rig_comparison import compare_rigs
 from .selfcalib_checks import (
     CalibrationRefusedError,
     CheckLimits,
@@ -59,6 +60,7 @@ class SelfCalibration:
     scale: metres per unit of the unscaled reconstruction.
     pair_inliers: {(a, b): essential-matrix RANSAC inliers} for the camera pairs tried.
     checks: the solution's own checks (selfcalib_checks.SolutionChecks), None if not run.
+    heldout_samples: (N,) True for the input samples the fit never saw (the held-out check's).
     """
 
     rig: Rig
@@ -67,6 +69,7 @@ class SelfCalibration:
     scale: float
     pair_inliers: dict
     checks: SolutionChecks | None = None
+    heldout_samples: np.ndarray | None = None
 
 
 def _relative_pose(xa: np.ndarray, xb: np.ndarray, threshold: float):
@@ -178,13 +181,26 @@ def _triangulate_posed(cameras, rot, trans, indices, raw, w, valid, min_score, r
     return res.points[:, 0], res.used[:, :, 0]
 
 
+@dataclass(frozen=True)
+class _Bundle:
+    """Bundle adjustment result: rotations (V, 3, 3), translations (V, 3), RMS pixel residual
+    of the inlier observations (< 3 loss_px) and their number; the pixel residual (n,) of every
+    observation it used and the point (index into M) of each."""
+
+    rotations: np.ndarray
+    translations: np.ndarray
+    rms_px: float
+    num_inliers: int
+    residual_px: np.ndarray
+    point: np.ndarray
+
+
 def _bundle_adjust(rot, trans, pts3d, used, xy, w, focal, fixed, *, loss_px, iterations,
-                   max_points):
+                   max_points) -> _Bundle:
     """Sparse bundle adjustment of all poses but camera `fixed` and all points.
 
     pts3d (M, 3) initial points, used (M, V) observations to use; xy (M, V, 2) normalised
-    coordinates. Returns rotations (V, 3, 3), translations (V, 3), the RMS pixel residual of
-    the inlier observations (< 3 loss_px) and their number.
+    coordinates; w (M, V) observation weights (residuals are scaled by their square root).
     """
     from scipy.optimize import least_squares
     from scipy.sparse import coo_matrix
@@ -233,7 +249,34 @@ def _bundle_adjust(rot, trans, pts3d, used, xy, w, focal, fixed, *, loss_px, ite
                          axis=-1)
     inlier = err < 3 * loss_px
     rms = float(np.sqrt(np.mean(err[inlier] ** 2))) if inlier.any() else float("nan")
-    return rmat, tv, rms, int(inlier.sum())
+    return _Bundle(rmat, tv, rms, int(inlier.sum()), err, keep[obs_pt])
+
+
+def joint_noise_weights(residual_px: np.ndarray, joint: np.ndarray, num_joints: int, *,
+                        floor: float = 0.05) -> np.ndarray:
+    """Relative weights (num_joints,) of joint types from how well the cameras agree on them.
+
+    residual_px: (n,) reprojection residuals (pixels) of bundle-adjusted observations; joint:
+    (n,) their joint index. A joint type's noise scale is the median of its residuals; its
+    weight is (median over the types of those scales / its own scale)^2, clipped to
+    [floor, 1 / floor]: inverse-variance weighting, so that keypoints whose definition moves
+    with the viewpoint (hips, shoulders, a face seen from behind) pull less on the cameras.
+    Joint types without residuals get weight 1.
+    """
+    residual_px = np.asarray(residual_px, np.float64)
+    joint = np.asarray(joint, np.int64)
+    if residual_px.shape != joint.shape or residual_px.ndim != 1:
+        raise ValueError(f"residual_px and joint must be (n,), got {residual_px.shape} and "
+                         f"{joint.shape}")
+    if residual_px.size == 0:
+        return np.ones(num_joints)
+    counts = np.bincount(joint, minlength=num_joints)
+    order = np.lexsort((residual_px, joint))              # by joint, then by residual
+    middle = np.minimum(np.cumsum(counts) - counts + np.maximum(counts - 1, 0) // 2,
+                        residual_px.size - 1)
+    scale = np.where(counts > 0, residual_px[order[middle]], np.nan)
+    weight = (np.nanmedian(scale) / np.maximum(scale, 1e-9)) ** 2
+    return np.where(counts > 0, np.clip(weight, floor, 1.0 / floor), 1.0)
 
 
 def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[CameraModel], *,
@@ -242,7 +285,7 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
                    min_score: float = 0.5, reference: int = 0, ransac_px: float = 8.0,
                    frame_id: str = "rig", max_bundle_points: int = 1000,
                    bundle_loss_px: float | None = None, bundle_iterations: int = 60,
-                   bundle_rounds: int = 2,
+                   bundle_rounds: int = 2, weigh_joints: bool = False,
                    sample_frames: np.ndarray | None = None,
                    limits: CheckLimits | None = DEFAULT_LIMITS) -> SelfCalibration:
     """Estimate camera extrinsics from people (module docstring), then check the solution.
@@ -258,7 +301,8 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
         subsampled) to bound its run time. bundle_loss_px: scale of its soft-L1 loss (pixels,
         default ransac_px); bundle_iterations: its most function evaluations; bundle_rounds:
         how often it is repeated, each round re-selecting the inlier observations (robust
-        triangulation) with the poses of the round before.
+        triangulation) with the poses of the round before. weigh_joints: after each round,
+        weigh the joint types by how well the cameras agree on them (joint_noise_weights).
     sample_frames: (N,) frame index of each sample (default 0..N-1); the held-out samples are
         whole blocks of frames (checks.heldout_mask), never used for fitting.
     limits: the checks a solution must pass (selfcalib_checks); None fits on all samples and
@@ -274,6 +318,8 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
                          f"{kp.shape} and {sc.shape}")
     if n_views < 2:
         raise ValueError("self-calibration needs at least 2 cameras")
+    if bundle_rounds < 1:
+        raise ValueError(f"bundle_rounds must be >= 1, got {bundle_rounds}")
     frames = np.arange(kp.shape[0]) if sample_frames is None else np.asarray(sample_frames)
     if frames.shape != (kp.shape[0],):
         raise ValueError(f"sample_frames must be ({kp.shape[0]},), got {frames.shape}")
@@ -293,14 +339,22 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
     everyone = list(range(n_views))
     pts3d, used = _triangulate_posed(cameras, rot, trans, everyone, raw, w, valid, min_score,
                                      ransac_px)
+    point_joint = np.tile(np.arange(n_joints), kp.shape[0])[fit]           # (M,)
+    joint_weight = np.ones(n_joints)
     for _ in range(bundle_rounds):
-        rmat, tv, rms, n_inliers = _bundle_adjust(
-            rot, trans, pts3d, used, xy, w, focal, fixed, loss_px=bundle_loss_px or ransac_px,
-            iterations=bundle_iterations, max_points=max_bundle_points)
+        bundle = _bundle_adjust(
+            rot, trans, pts3d, used, xy, w * joint_weight[point_joint][:, None], focal, fixed,
+            loss_px=bundle_loss_px or ransac_px, iterations=bundle_iterations,
+            max_points=max_bundle_points)
         # the next round starts from the adjusted poses, with the inliers they define
-        rot, trans = list(rmat), list(tv)
+        rot, trans = list(bundle.rotations), list(bundle.translations)
         pts3d, used = _triangulate_posed(cameras, rot, trans, everyone, raw, w, valid,
                                          min_score, ransac_px)
+        if weigh_joints:
+            joint_weight = joint_noise_weights(bundle.residual_px, point_joint[bundle.point],
+                                               n_joints)
+    rmat, tv, rms, n_inliers = (bundle.rotations, bundle.translations, bundle.rms_px,
+                                bundle.num_inliers)
 
     # gauge: reference camera at the origin; metric scale from limbs (training samples)
     r_ref, t_ref = rmat[reference], tv[reference]
@@ -311,13 +365,13 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
     scale = _limb_scale(res.points[~heldout], layout, person_height_m, bone_lengths_m)
     rig = Rig(frame_id, [cameras[v].with_pose(new_r[v], new_t[v] * scale)
                          for v in everyone]).validate()
-    result = SelfCalibration(rig, rms, n_inliers, scale, pair_inliers, None)
+    result = SelfCalibration(rig, rms, n_inliers, scale, pair_inliers, None, heldout)
     if limits is None:
         return result
     checks = check_solution(rig, kp, sc, heldout, layout=layout, min_score=min_score,
                             outlier_threshold_px=3 * ransac_px,
                             limb_lengths_m=_limb_prior(person_height_m, bone_lengths_m))
-    result = SelfCalibration(rig, rms, n_inliers, scale, pair_inliers, checks)
+    result = SelfCalibration(rig, rms, n_inliers, scale, pair_inliers, checks, heldout)
     failures = checks.failures(limits)
     if failures:
         raise CalibrationRefusedError("self-calibration refused, the solution fails its own "
@@ -368,6 +422,21 @@ def self_calibrate_best_split(keypoints: np.ndarray, scores: np.ndarray,
     return best
 
 
+def check_other_rig(rig: Rig, keypoints: np.ndarray, scores: np.ndarray,
+                    result: SelfCalibration, *, layout: JointLayout = BLAZEPOSE33,
+                    person_height_m: float = 1.7, min_score: float = 0.5,
+                    ransac_px: float = 8.0) -> SolutionChecks:
+    """The checks of a self-calibration applied to another rig with the same cameras (e.g. a
+    shipped calibration), on the same samples and held-out frames as `result`: whose geometry
+    the 2D agrees with. Arguments as self_calibrate (keypoints, scores: its input)."""
+    if result.heldout_samples is None:
+        raise ValueError("the self-calibration result has no held-out samples")
+    return check_solution(rig, np.asarray(keypoints, np.float64), np.asarray(scores, np.float64),
+                          result.heldout_samples, layout=layout, min_score=min_score,
+                          outlier_threshold_px=3 * ransac_px,
+                          limb_lengths_m=_limb_prior(person_height_m, None))
+
+
 def calibrate_from_people(keypoints: np.ndarray, scores: np.ndarray,
                           cameras: Sequence[CameraModel], *, person_height_m: float = 1.7,
                           bone_lengths_m: dict[tuple[str, str], float] | None = None,
@@ -375,45 +444,3 @@ def calibrate_from_people(keypoints: np.ndarray, scores: np.ndarray,
     """Rig with estimated extrinsics (see self_calibrate for arguments and details)."""
     return self_calibrate(keypoints, scores, cameras, person_height_m=person_height_m,
                           bone_lengths_m=bone_lengths_m, layout=layout, **kwargs).rig
-
-
-@dataclass
-class RigComparison:
-    """Per-camera differences between an estimated and a reference rig, after expressing both
-    relative to the same reference camera. Angles in degrees; scale_ratio = estimated /
-    reference baseline length (1 is perfect)."""
-
-    names: list[str]
-    rotation_error_deg: np.ndarray
-    translation_direction_error_deg: np.ndarray
-    scale_ratio: np.ndarray
-
-
-def compare_rigs(estimated: Rig, reference_rig: Rig, reference: int = 0) -> RigComparison:
-    """Rotation and translation-direction error of each camera relative to camera `reference`
-    (the reference camera itself has zero error by construction; its entries are NaN)."""
-    if estimated.names != reference_rig.names:
-        raise ValueError(f"rigs have different cameras: {estimated.names} vs "
-                         f"{reference_rig.names}")
-
-    def relative(rig):
-        r0, c0 = rig.cameras[reference].R, rig.cameras[reference].center
-        rel_r = [c.R @ r0.T for c in rig.cameras]
-        rel_c = [r0 @ (c.center - c0) for c in rig.cameras]  # centres in the ref camera frame
-        return rel_r, rel_c
-
-    er, ec = relative(estimated)
-    rr, rc = relative(reference_rig)
-    rot_err, dir_err, ratio = [], [], []
-    for v in range(len(estimated)):
-        if v == reference:
-            rot_err.append(np.nan)
-            dir_err.append(np.nan)
-            ratio.append(np.nan)
-            continue
-        d = er[v] @ rr[v].T
-        rot_err.append(np.degrees(np.arccos(np.clip((np.trace(d) - 1) / 2, -1, 1))))
-        cosang = ec[v] @ rc[v] / (np.linalg.norm(ec[v]) * np.linalg.norm(rc[v]))
-        dir_err.append(np.degrees(np.arccos(np.clip(cosang, -1, 1))))
-        ratio.append(np.linalg.norm(ec[v]) / np.linalg.norm(rc[v]))
-    return RigComparison(estimated.names, np.array(rot_err), np.array(dir_err), np.array(ratio))

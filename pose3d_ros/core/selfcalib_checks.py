@@ -145,6 +145,26 @@ def limb_length_cv(points: np.ndarray, layout: JointLayout,
     return float(np.median(cvs)) if cvs else float("nan")
 
 
+def leave_one_camera_out_residuals(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, *,
+                                   min_score: float = 0.5, **triangulate_options) -> np.ndarray:
+    """Residuals (..., V, J, 2) pixels: each camera's 2D detection minus the projection of the
+    joint triangulated from all OTHER cameras (triangulation.triangulate with
+    `triangulate_options`), NaN where unavailable or score < min_score. keypoints
+    (..., V, J, 2) raw pixels, scores (..., V, J). The camera judged takes no part in the
+    geometry it is compared with: a camera whose rotation disagrees with the 2D shows a
+    shift of its median residual."""
+    n_views = len(rig)
+    out = np.full(np.shape(keypoints), np.nan)
+    for v in range(n_views):  # one batched triangulation per left-out camera
+        others = [i for i in range(n_views) if i != v]
+        res = triangulate([rig.cameras[i] for i in others], keypoints[..., others, :, :],
+                          scores[..., others, :], **triangulate_options)
+        residual = keypoints[..., v, :, :] - rig.cameras[v].project(res.points)
+        out[..., v, :, :] = np.where((scores[..., v, :] >= min_score)[..., None], residual,
+                                     np.nan)
+    return out
+
+
 def check_solution(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, heldout: np.ndarray, *,
                    layout: JointLayout, min_score: float, outlier_threshold_px: float,
                    limb_lengths_m: dict[tuple[str, str], float]) -> SolutionChecks:

@@ -33,7 +33,8 @@ import numpy as np
 from pose3d_ros.core.calibration import load_camera_info_yaml, load_rig, save_rig_yaml
 from pose3d_ros.core.camera import CameraModel, Rig
 from pose3d_ros.core.crossview import CrossViewParams, associate_uncalibrated
-from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate_best_split
+from pose3d_ros.core.rig_comparison import compare_rigs
+from pose3d_ros.core.selfcalib import check_other_rig, self_calibrate_best_split
 
 log = logging.getLogger(__name__)
 DEMO_FPS = 60.0
@@ -196,10 +197,17 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
           f"{len(people.frames)} people-frames")
     if reference_rig is not None:
         cmp = compare_rigs(result.rig, reference_rig, args.reference)
+        shipped = check_other_rig(reference_rig, people.keypoints, people.scores, result,
+                                  person_height_m=args.height, min_score=args.min_score)
+        print(f"  the shipped calibration reprojects the same held-out frames at "
+              f"{shipped.heldout_px:.1f} px (self-calibrated: {heldout:.1f} px)")
+        print(f"  against the shipped calibration, relative to {cmp.names[args.reference]} "
+              "(aligned: after the best common rotation of the two rigs):")
         for i, name in enumerate(cmp.names):
-            print(f"  {name}: rotation error {cmp.rotation_error_deg[i]:.2f} deg, translation "
-                  f"direction error {cmp.translation_direction_error_deg[i]:.2f} deg, baseline "
-                  f"ratio {cmp.scale_ratio[i]:.3f}")
+            print(f"  {name}: rotation error {cmp.rotation_error_deg[i]:.2f} deg (aligned "
+                  f"{cmp.aligned_rotation_error_deg[i]:.2f}), translation direction error "
+                  f"{cmp.translation_direction_error_deg[i]:.2f} deg, baseline ratio "
+                  f"{cmp.scale_ratio[i]:.3f}")
     return 0
 
 

@@ -42,7 +42,9 @@ from pose3d_ros.core.camera import Rig
 from pose3d_ros.core.data_paths import calibration_path, video_paths
 from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, load_demo_2d
 from pose3d_ros.core.layouts import BLAZEPOSE33, JointLayout
-from pose3d_ros.core.selfcalib import compare_rigs, self_calibrate
+from pose3d_ros.core.rig_comparison import compare_rigs
+from pose3d_ros.core.selfcalib import self_calibrate
+from pose3d_ros.core.selfcalib_checks import leave_one_camera_out_residuals
 from pose3d_ros.core.triangulation import triangulate
 from pose3d_ros.core.types import Detections2D, as_image_size
 
@@ -79,16 +81,8 @@ def leave_one_camera_out(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, *,
                          min_score: float = 0.5, **kwargs) -> np.ndarray:
     """Pixel distances (F, V, J) between each camera's 2D detection and the projection of the
     joint triangulated from all OTHER cameras (NaN where unavailable or score < min_score)."""
-    n_views = len(rig)
-    out = np.full(scores.shape, np.nan)
-    for v in range(n_views):
-        others = [i for i in range(n_views) if i != v]
-        res = triangulate([rig.cameras[i] for i in others], keypoints[..., others, :, :],
-                          scores[..., others, :], **kwargs)
-        proj = rig.cameras[v].project(res.points)
-        err = np.linalg.norm(proj - keypoints[..., v, :, :], axis=-1)
-        out[..., v, :] = np.where(scores[..., v, :] >= min_score, err, np.nan)
-    return out
+    return np.linalg.norm(leave_one_camera_out_residuals(rig, keypoints, scores,
+                                                         min_score=min_score, **kwargs), axis=-1)
 
 
 def quality(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, **kwargs) -> dict:
