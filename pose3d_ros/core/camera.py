@@ -462,6 +462,12 @@ def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
     import cv2
 
     pixels = np.asarray(pixels, np.float64)
+    if camera.K[0, 1] == 0 and not np.asarray(camera.dist).any() \
+            and not np.isinf(pixels).any():
+        # pinhole without skew: one affine map; a NaN coordinate makes both NaN (x 0 terms)
+        flat = (pixels.reshape(-1, 2) - camera.K[:2, 2]) @ _inverse_focal(
+            np.asarray(camera.K, np.float64).tobytes())
+        return flat.reshape(pixels.shape)
     out = np.full(pixels.shape, np.nan)
     seen = np.isfinite(pixels).all(-1)
     if not seen.any():
