@@ -362,16 +362,21 @@ def gather(detections: Sequence[Detections2D], association: Association, *,
                          f"detections {n_views}")
     j = detections[0].layout.num_joints
     p = association.num_people
-    kp = np.full((p, n_views, j, 2), np.nan)
-    sc = np.zeros((p, n_views, j))
-    for v, det in enumerate(detections):
-        idx = association.members[:, v]
-        seen = idx >= 0
-        points = det.normalised if normalised else det.keypoints
-        if points is None:
-            raise ValueError(f"view {v} carries no normalised coordinates")
-        kp[seen, v] = points[idx[seen]]
-        sc[seen, v] = det.scores[idx[seen]]
+    points = [det.normalised if normalised else det.keypoints for det in detections]
+    missing = [v for v, k in enumerate(points) if k is None]
+    if missing:
+        raise ValueError(f"view {missing[0]} carries no normalised coordinates")
+    if not p:
+        return np.full((0, n_views, j, 2), np.nan), np.zeros((0, n_views, j))
+    # every camera's detections stacked once, the members gathered in one indexing
+    counts = [len(k) for k in points]
+    offset = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    seen = association.members >= 0                                       # (P, V)
+    rows = np.where(seen, offset + association.members, 0)
+    kp = np.concatenate(points).astype(np.float64, copy=False)[rows]      # (P, V, J, 2)
+    sc = np.concatenate([det.scores for det in detections]).astype(np.float64, copy=False)[rows]
+    kp[~seen] = np.nan
+    sc[~seen] = 0.0
     return kp, sc
 
 
