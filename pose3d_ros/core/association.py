@@ -362,10 +362,12 @@ def gather(detections: Sequence[Detections2D], association: Association, *,
                          f"detections {n_views}")
     j = detections[0].layout.num_joints
     p = association.num_people
-    points = [det.normalised if normalised else det.keypoints for det in detections]
-    missing = [v for v, k in enumerate(points) if k is None]
-    if missing:
-        raise ValueError(f"view {missing[0]} carries no normalised coordinates")
+    points: list[np.ndarray] = []
+    for v, det in enumerate(detections):
+        view = det.normalised if normalised else det.keypoints
+        if view is None:
+            raise ValueError(f"view {v} carries no normalised coordinates")
+        points.append(view)
     if not p:
         return np.full((0, n_views, j, 2), np.nan), np.zeros((0, n_views, j))
     # every camera's detections stacked once, the members gathered in one indexing
