@@ -150,14 +150,19 @@ def run_peers(scene: Scene, threshold_px: float) -> dict:
     return out
 
 
-def score(scene: Scene, preds: list, ids: list) -> dict:
+def score(scene: Scene, preds: list, ids: list, per_limb: bool = False) -> dict:
+    """The scene's scores (multiperson_metrics summary) of per-frame predictions (P, J, 3) in the
+    scene's layout with their ids; per_limb: also "pcp_per_limb" (Campus limb order)."""
     gt, gt_ids = [], []
     for f in range(scene.num_frames):
         present = scene.present[f]
         gt.append(to_campus14(scene.truth[f, present], scene.layout))
         gt_ids.append(np.flatnonzero(present))
     campus = [to_campus14(p, scene.layout) for p in preds]
-    return score_multiperson(campus, gt, gt_ids=gt_ids, pred_ids=ids).summary()
+    result = score_multiperson(campus, gt, gt_ids=gt_ids, pred_ids=ids)
+    if not per_limb:
+        return result.summary()
+    return result.summary() | {"pcp_per_limb": result.pcp_per_limb.tolist()}
 
 
 def main(argv: list[str] | None = None) -> int:

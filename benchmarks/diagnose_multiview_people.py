@@ -37,7 +37,7 @@ if __package__ in (None, ""):  # run as a script from a checkout: use this check
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_multiview_people import THRESHOLD_PX, oracle_views  # noqa: E402
+from bench_multiview_people import THRESHOLD_PX, oracle_views, score  # noqa: E402
 from scenes import Scene, make_scene  # noqa: E402
 
 from pose3d_ros.core.association import associate_normalized, gather  # noqa: E402
@@ -76,7 +76,7 @@ def run_oracle(scene: Scene, threshold_px: float, complete: bool,
             points = done.points
         preds.append(points)
         ids.append(rows[at, 1] + 1)
-    return _scored(scene, preds, ids)
+    return score(scene, preds, ids, per_limb=True)
 
 
 def _owner(sources: list[np.ndarray], members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -156,7 +156,7 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
             else:
                 stage = "far"
             stage_of_miss[stage] += 1
-    out = _scored(scene, preds, ids)
+    out = score(scene, preds, ids, per_limb=True)
     out["miss_stage"] = dict(stage_of_miss)
     out["refused_groups"] = dict(refused)
     out["ghost_kind"] = dict(ghosts)
@@ -164,16 +164,6 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
     return out
 
 
-def _scored(scene: Scene, preds: list, ids: list) -> dict:
-    from pose3d_ros.core.multiperson_metrics import score_multiperson
-    gt, gt_ids = [], []
-    for f in range(scene.num_frames):
-        present = scene.present[f]
-        gt.append(to_campus14(scene.truth[f, present], scene.layout))
-        gt_ids.append(np.flatnonzero(present))
-    campus = [to_campus14(p, scene.layout) for p in preds]
-    result = score_multiperson(campus, gt, gt_ids=gt_ids, pred_ids=ids)
-    return result.summary() | {"pcp_per_limb": result.pcp_per_limb.tolist()}
 
 
 def main(argv: list[str] | None = None) -> int:
