@@ -36,20 +36,16 @@ def torch_lift(model, flip_average: bool = False):
     """(P, T, J, 2) normalised windows, (P, T, J) scores -> (P, J, 3) root-relative metres;
     flip_average: also lift the mirrored input and average (as OnnxLifter.lift does)."""
     from pose3d_ros.core.lifting.normalization import lifter_features
-    from pose3d_ros.core.lifting.runtime import MIRROR_INDEX
+    from pose3d_ros.core.lifting.runtime import lift_with_flip
 
     def run(norm, scores):
         with torch.inference_mode():
             return model(torch.from_numpy(lifter_features(norm, scores))).numpy().astype(
                 np.float64)
 
-    def lift(norm, scores):
-        out = run(norm, scores)
-        if not flip_average:
-            return out
-        back = run(norm[..., MIRROR_INDEX, :] * np.array([-1.0, 1.0]), scores[..., MIRROR_INDEX])
-        return 0.5 * (out + back[:, MIRROR_INDEX] * np.array([-1.0, 1.0, 1.0]))
-    return lift
+    if not flip_average:
+        return run
+    return lambda norm, scores: lift_with_flip(run, norm, scores)
 
 
 def recipe(model_name: str, args: argparse.Namespace, seed: int):

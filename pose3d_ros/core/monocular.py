@@ -172,7 +172,6 @@ class WindowedLifter3D:
         from .lifting.runtime import DEFAULT_MODEL, OnnxLifter, PersonWindows
         self.prior = _body_prior(body_height_m)
         self.flip_average = flip_average
-        self.depth_from_detector = depth_from_detector
         self.detector_3d = (BlazePoseWorld3D(body_height_m, bone_window) if depth_from_detector
                             else None)
         self.model = OnnxLifter(model_path or DEFAULT_MODEL, providers=providers)
@@ -190,10 +189,11 @@ class WindowedLifter3D:
             relative = self.sizes.scale(relative, track_ids)
         frame = self.model.window - 1 - self.model.metadata.latency_frames
         placed = _place(relative, window_xy[:, frame], window_scores[:, frame], self.prior)
-        if self.detector_3d is None or detections.world is None or frame != self.model.window - 1:
-            return placed
         # the detector's metric 3D describes the newest frame: only a causal lifter's output
         # (the same frame) takes its depth
+        if self.detector_3d is None or detections.world is None or \
+                self.model.metadata.latency_frames:
+            return placed
         reference = self.detector_3d.lift(detections, track_ids)
         return MonocularLift(at_depth_of(placed.positions, reference.positions),
                              placed.confidence)

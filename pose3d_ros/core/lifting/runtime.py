@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -119,16 +120,26 @@ class OnnxLifter:
         evidence = (usable[..., 0] & (usable.sum(-1) > 1)).any(-1)
         sc = np.where(np.isfinite(sc), sc, 0.0)
         nan_person = np.where(evidence, 0.0, np.nan)[:, None, None]
-        if not flip_average:
-            (out,) = self.session.run(None, {"features": lifter_features(norm, sc)})
-            return out.astype(np.float64) + nan_person
-        mirrored = norm[..., MIRROR_INDEX, :] * np.array([-1.0, 1.0])
-        feats = lifter_features(np.concatenate([norm, mirrored]),
-                                np.concatenate([sc, sc[..., MIRROR_INDEX]]))
-        (out,) = self.session.run(None, {"features": feats})
-        p = kp.shape[0]
-        back = out[p:][:, MIRROR_INDEX] * np.array([-1.0, 1.0, 1.0])
-        return (0.5 * (out[:p] + back)).astype(np.float64) + nan_person
+
+        def run(windows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+            (out,) = self.session.run(None, {"features": lifter_features(windows, scores)})
+            return out.astype(np.float64)
+
+        out = lift_with_flip(run, norm, sc) if flip_average else run(norm, sc)
+        return out + nan_person
+
+
+def lift_with_flip(lift: Callable[[np.ndarray, np.ndarray], np.ndarray], windows: np.ndarray,
+                   scores: np.ndarray) -> np.ndarray:
+    """Test-time flip averaging of any lifter `lift`((N, T, J, 2) normalised windows, (N, T, J)
+    scores) -> (N, J, 3) root-relative metres (H36M-17, camera frame): the input and its
+    left/right mirror (x negated, sides exchanged) go through `lift` in one batch, the mirrored
+    output is mirrored back and the two are averaged."""
+    n = windows.shape[0]
+    out = lift(np.concatenate([windows, windows[..., MIRROR_INDEX, :] * np.array([-1.0, 1.0])]),
+               np.concatenate([scores, scores[..., MIRROR_INDEX]]))
+    back = out[n:][:, MIRROR_INDEX] * np.array([-1.0, 1.0, 1.0])
+    return 0.5 * (out[:n] + back)
 
 
 def fit_window(keypoints: np.ndarray, scores: np.ndarray, window: int
