@@ -19,8 +19,15 @@ no head-top joint): with M the shoulder midpoint and d = nose - M,
     head top    = M + 0.75 d_h + 1.5 d_v
 where d_v is the part of d along the world's up axis and d_h the horizontal rest: the head top
 lies half again as high above the shoulders as the nose, and a little less far forward.
-The same derivation is applied to predictions AND to ground truth that has no head-top joint
-(e.g. motion capture in H36M-17), so both sides agree when the body agrees.
+These are the constants of the public evaluation code of the multi-person literature (mvpose's
+and VoxelPose's COCO -> Shelf/Campus conversion: head bottom at 1/2 of shoulder midpoint ->
+nose, head top at (0.75, 0.75, 1.5) of it along the world's x, y, z with z up); VoxelPose's
+Shelf variant further blends in an ear-based estimate. Predictions are always mapped this way.
+Ground truth keeps its own head ends where it has them (Campus/Shelf annotate "head bottom",
+i.e. chin / upper neck, and "head top"; the motion-capture body gives its head sphere's chin and
+crown, core/mocap.head_ends): pass them as `head` to `to_campus14`. Without them the ground
+truth is derived the same way as the predictions (GT_HEADS "derived"): both sides then agree
+whenever the nose agrees, and the head limb is as short as the body's nose is low.
 
 Ghosts, misses, id switches, MPJPE use a one-to-one Hungarian matching per frame on the mean
 joint distance (`metrics.match_people`), gated at `match_distance_m`: an unmatched prediction
@@ -34,8 +41,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layouts import CAMPUS14, JointLayout
+from .layouts import CAMPUS14, H36M17, JointLayout
 from .metrics import id_switches, match_people
+from .mocap import head_ends
 
 CAMPUS14_NAMES = CAMPUS14.joint_names
 # The 12 joints every layout of the package has under the same name.
@@ -48,6 +56,11 @@ PCP_LIMB_NAMES = ("right_lower_leg", "right_upper_leg", "left_upper_leg", "left_
                   "right_lower_arm", "right_upper_arm", "left_upper_arm", "left_lower_arm",
                   "head", "torso")
 PCP_ALPHA = 0.5
+# Ground-truth head ends of motion capture: the body's head ("body", core/mocap.head_ends) or
+# derived from nose and shoulders like the predictions ("derived", derive_head). The first is
+# the in-house benchmark's default (like the standard benchmarks' annotated head ends).
+GT_HEADS = ("body", "derived")
+DEFAULT_GT_HEAD = GT_HEADS[0]
 
 
 def derive_head(shoulders_mid: np.ndarray, nose: np.ndarray,
@@ -62,20 +75,41 @@ def derive_head(shoulders_mid: np.ndarray, nose: np.ndarray,
 
 
 def to_campus14(points: np.ndarray, layout: JointLayout,
-                up: Sequence[float] = (0.0, 0.0, 1.0)) -> np.ndarray:
+                up: Sequence[float] = (0.0, 0.0, 1.0), *,
+                head: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(..., J, 3) metres in `layout` (COCO-17, H36M-17, BlazePose-33) -> (..., 14, 3) in the
-    Campus/Shelf order, head derived from nose and shoulders (module docstring)."""
+    Campus/Shelf order. Head bottom and head top: `head` = (bottom, top), (..., 3) each in the
+    frame of `points`, where they are known (annotated ground truth, core/mocap.head_ends);
+    else derived from nose and shoulders (module docstring; always so for predictions)."""
     points = np.asarray(points, np.float64)
     if points.ndim < 2 or points.shape[-2:] != (layout.num_joints, 3):
         raise ValueError(f"expected (..., {layout.num_joints}, 3) for {layout.name}, "
                          f"got {points.shape}")
     out = np.empty(points.shape[:-2] + (14, 3))
     out[..., :12, :] = points[..., layout.indices(_LIMB_JOINTS), :]
+    if head is not None:
+        ends = np.stack(np.broadcast_arrays(*head), axis=-2)
+        if ends.shape != out.shape[:-2] + (2, 3):
+            raise ValueError(f"head ends {ends.shape[:-2]} x (2, 3) do not fit points "
+                             f"{points.shape}")
+        out[..., HEAD_BOTTOM:, :] = ends
+        return out
     mid = 0.5 * (points[..., layout.index("left_shoulder"), :]
                  + points[..., layout.index("right_shoulder"), :])
     out[..., HEAD_BOTTOM, :], out[..., HEAD_TOP, :] = derive_head(
         mid, points[..., layout.index("nose"), :], up)
     return out
+
+
+def mocap_truth_to_campus14(joints: np.ndarray, gt_head: str = DEFAULT_GT_HEAD
+                            ) -> np.ndarray:
+    """Ground truth of the motion-capture body (core/mocap.py), (..., 17, 3) H36M-17 metres,
+    z up -> (..., 14, 3) Campus-14. gt_head (GT_HEADS): "body" = the body's own head sphere
+    (chin level and crown, as Campus/Shelf annotate head bottom and top; mocap.head_ends),
+    "derived" = from nose and shoulders like the predictions (the benchmark before 2026-11-30)."""
+    if gt_head not in GT_HEADS:
+        raise ValueError(f"gt_head must be one of {GT_HEADS}, got {gt_head!r}")
+    return to_campus14(joints, H36M17, head=head_ends(joints) if gt_head == "body" else None)
 
 
 def pcp_limbs(pred: np.ndarray, gt: np.ndarray, alpha: float = PCP_ALPHA) -> np.ndarray:
