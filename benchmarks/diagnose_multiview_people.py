@@ -177,8 +177,6 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
     return {h: score(scene, preds, ids, True, h) | extra for h in HEADS}
 
 
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="3x4,5x4,demox4,demox6",

@@ -231,10 +231,10 @@ def score_multiperson(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], *,
     n_gt = sum(g.shape[0] for g in gts)
     switches = 0
     if pred_ids is not None:
-        switches = id_switches([ids[pair[:, 1]] for ids, pair in zip(gids, matching.pairs,
-                                                                        strict=True)],
-                               [np.asarray(i).ravel()[pair[:, 0]]
-                                for i, pair in zip(pred_ids, matching.pairs, strict=True)])
+        true_ids = [ids[pair[:, 1]] for ids, pair in zip(gids, matching.pairs, strict=True)]
+        track_ids = [np.asarray(i).ravel()[pair[:, 0]]
+                     for i, pair in zip(pred_ids, matching.pairs, strict=True)]
+        switches = id_switches(true_ids, track_ids)
     return MultiPersonScore(
         actor_ids=actor_ids, pcp_per_actor=per_actor,
         pcp=float(np.nanmean(per_actor)) if np.isfinite(per_actor).any() else float("nan"),
