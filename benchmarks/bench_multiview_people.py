@@ -53,6 +53,7 @@ from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
     DEFAULT_GT_HEAD,
     GT_HEADS,
     PCP_LIMB_NAMES,
+    PRED_HEADS,
     mocap_truth_to_campus14,
     score_multiperson,
     to_campus14,
@@ -162,16 +163,18 @@ def run_peers(scene: Scene, threshold_px: float) -> dict:
 
 
 def score(scene: Scene, preds: list, ids: list, per_limb: bool = False,
-          gt_head: str = DEFAULT_GT_HEAD) -> dict:
+          gt_head: str = DEFAULT_GT_HEAD, pred_head: str = PRED_HEADS[0]) -> dict:
     """The scene's scores (multiperson_metrics summary) of per-frame predictions (P, J, 3) in the
     scene's layout with their ids; per_limb: also "pcp_per_limb" (Campus limb order); gt_head:
-    the ground truth's head ends (multiperson_metrics.GT_HEADS: "body" or "derived")."""
+    the ground truth's head ends (multiperson_metrics.GT_HEADS: "body" or "derived");
+    pred_head: how the predictions' head is derived (PRED_HEADS: "nose", the protocol's, or
+    "ears"; with gt_head "derived" the ground truth's too)."""
     gt, gt_ids = [], []
     for f in range(scene.num_frames):
         present = scene.present[f]
-        gt.append(mocap_truth_to_campus14(scene.truth[f, present], gt_head))
+        gt.append(mocap_truth_to_campus14(scene.truth[f, present], gt_head, pred_head))
         gt_ids.append(np.flatnonzero(present))
-    campus = [to_campus14(p, scene.layout) for p in preds]
+    campus = [to_campus14(p, scene.layout, derivation=pred_head) for p in preds]
     result = score_multiperson(campus, gt, gt_ids=gt_ids, pred_ids=ids)
     if not per_limb:
         return result.summary()
@@ -204,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="ground truth's head bottom/top: the mocap body's head (body, as "
                         "Campus/Shelf annotate it), derived from nose and shoulders like the "
                         "predictions' (derived), or both side by side (tables use body)")
+    parser.add_argument("--pred-head", choices=PRED_HEADS, default=PRED_HEADS[0],
+                        help="predictions' head from nose and shoulders (the protocol's, "
+                        "default) or from ears and shoulders (VoxelPose's Campus conversion)")
     parser.add_argument("--json", default="")
     parser.add_argument("--outputs", default="",
                         help="also write the full path's 3D and ids of every frame (.npz), for "
@@ -237,11 +243,12 @@ def main(argv: list[str] | None = None) -> int:
                     preds, ids, spent = run(scene, args.threshold_px)
                     if name == "after":
                         outputs |= _frames(f"{rig_name}/{people}/{seed}", preds, ids)
-                    by_head = {h: score(scene, preds, ids, True, h) for h in heads}
+                    by_head = {h: score(scene, preds, ids, True, h, args.pred_head)
+                               for h in heads}
                     row[name] = by_head[heads[0]] | {"cpu_ms_per_frame": 1000 * spent}
                     row.setdefault("by_gt_head", {})[name] = by_head
                 row["by_gt_head"]["truth"] = {h: score(scene, *truth_as_prediction(scene), True,
-                                                       h) for h in heads}
+                                                       h, args.pred_head) for h in heads}
                 if args.peers and people == 1:
                     row["peers"] = run_peers(scene, args.threshold_px)
                 rows.append(row)
@@ -253,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         print(peers_markdown(rows))
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "machine": _machine(),
-                                               "gt_head": heads[0]}, indent=1))
+                                               "gt_head": heads[0],
+                                               "pred_head": args.pred_head}, indent=1))
     if args.outputs:
         np.savez_compressed(args.outputs, **outputs)
     return 0

@@ -55,6 +55,7 @@ from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
     DEFAULT_GT_HEAD,
     GT_HEADS,
     PCP_LIMB_NAMES,
+    PRED_HEADS,
     mocap_truth_to_campus14,
     to_campus14,
 )
@@ -65,6 +66,7 @@ from pose3d_ros.core.triangulation import triangulate_people  # noqa: E402
 COMPLETION = CompletionParams()
 PREFER_STRONGER = True
 HEADS: tuple[str, ...] = (DEFAULT_GT_HEAD,)  # ground-truth head definitions scored (--gt-head)
+PRED_HEAD = PRED_HEADS[0]  # how the predictions' head is derived (--pred-head)
 STAGES = ("seen<2", "association", "visibility", "implausible", "unconfirmed", "far")
 
 
@@ -91,7 +93,7 @@ def run_oracle(scene: Scene, threshold_px: float, complete: bool,
             points = done.points
         preds.append(points)
         ids.append(rows[at, 1] + 1)
-    return {h: score(scene, preds, ids, True, h) for h in HEADS}
+    return {h: score(scene, preds, ids, True, h, PRED_HEAD) for h in HEADS}
 
 
 def _owner(sources: list[np.ndarray], members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,8 +145,9 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
         raw_owner, raw_real = _owner(src, raw.members)
         owner, real = _owner(src, assoc.members)
         present = np.flatnonzero(scene.present[f])
-        gt = mocap_truth_to_campus14(scene.truth[f, present], HEADS[0])
-        pairs = match_people([to_campus14(published, scene.layout)], [gt]).pairs[0]
+        gt = mocap_truth_to_campus14(scene.truth[f, present], HEADS[0], PRED_HEAD)
+        pairs = match_people([to_campus14(published, scene.layout, derivation=PRED_HEAD)],
+                             [gt]).pairs[0]
         matched_gt = set(pairs[:, 1].tolist())
         pub_owner = owner[done.publish]
         for g in range(len(owner)):
@@ -174,7 +177,7 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
             stage_of_miss[stage] += 1
     extra = {"miss_stage": dict(stage_of_miss), "refused_groups": dict(refused),
              "ghost_kind": dict(ghosts), "cpu_ms_per_frame": 1000 * spent / scene.num_frames}
-    return {h: score(scene, preds, ids, True, h) | extra for h in HEADS}
+    return {h: score(scene, preds, ids, True, h, PRED_HEAD) | extra for h in HEADS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,9 +199,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="association without replacing duplicate boxes")
     parser.add_argument("--gt-head", choices=GT_HEADS + ("both",), default=DEFAULT_GT_HEAD,
                         help="ground truth's head bottom/top (bench_multiview_people.py)")
+    parser.add_argument("--pred-head", choices=PRED_HEADS, default=PRED_HEADS[0],
+                        help="predictions' head from nose or ears (bench_multiview_people.py)")
     args = parser.parse_args(argv)
-    global COMPLETION, PREFER_STRONGER, HEADS
+    global COMPLETION, PREFER_STRONGER, HEADS, PRED_HEAD
     HEADS = GT_HEADS if args.gt_head == "both" else (args.gt_head,)
+    PRED_HEAD = args.pred_head
     PREFER_STRONGER = not args.no_prefer_stronger
     for item in filter(None, args.completion.split(",")):
         key, value = item.split("=")
@@ -220,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                                error_scale=args.error_scale)
             thr = (args.threshold_px, args.threshold_m or None)
             results["truth as prediction"].append(
-                {h: score(scene, *truth_as_prediction(scene), True, h) for h in HEADS})
+                {h: score(scene, *truth_as_prediction(scene), True, h, PRED_HEAD)
+                 for h in HEADS})
             results["oracle triangulation"].append(run_oracle(scene, thr[0], False, thr[1]))
             results["oracle + completion"].append(run_oracle(scene, thr[0], True, thr[1]))
             results["full path"].append(run_stages(scene, *thr))

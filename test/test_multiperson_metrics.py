@@ -117,3 +117,26 @@ def test_mocap_truth_scores_a_perfect_prediction_100_with_both_heads():
         mocap_truth_to_campus14(walk, "annotated")
     with pytest.raises(ValueError, match="head ends"):
         to_campus14(walk, H36M17, head=(bottom[:3], top[:3]))
+
+
+def test_ear_based_head_hand_case_and_fit_to_the_mocap_head_in_any_pose():
+    from pose3d_ros.core.mocap import load_mocap
+    from pose3d_ros.core.multiperson_metrics import (
+        derive_head_from_ears,
+        mocap_truth_to_campus14,
+    )
+    bottom, top = derive_head_from_ears(np.array([0.0, 0.0, 1.4]), np.array([0.02, 0.0, 1.56]))
+    np.testing.assert_allclose(bottom, [0.01, 0.0, 1.48])
+    np.testing.assert_allclose(top, [0.03, 0.0, 1.64])
+    coco = _people(2, seed=5)
+    campus = to_campus14(coco, COCO17, derivation="ears")
+    ears = 0.5 * (coco[:, COCO17.index("left_ear")] + coco[:, COCO17.index("right_ear")])
+    np.testing.assert_allclose(campus[:, HEAD_TOP] + campus[:, HEAD_BOTTOM], 2 * ears)
+    np.testing.assert_allclose(campus[:, :12], to_campus14(coco, COCO17)[:, :12])
+    with pytest.raises(ValueError, match="derivation"):
+        to_campus14(coco, COCO17, derivation="eyes")
+    # crawling: the nose-based head misses the body's head, the ear-based one does not
+    crawl = load_mocap(["crawl"])[0].joints[::4]
+    gt = mocap_truth_to_campus14(crawl, "body")
+    assert pcp_limbs(to_campus14(crawl, H36M17, derivation="ears"), gt).all()
+    assert not pcp_limbs(to_campus14(crawl, H36M17), gt)[:, PCP_LIMB_NAMES.index("head")].any()

@@ -22,7 +22,10 @@ lies half again as high above the shoulders as the nose, and a little less far f
 These are the constants of the public evaluation code of the multi-person literature (mvpose's
 and VoxelPose's COCO -> Shelf/Campus conversion: head bottom at 1/2 of shoulder midpoint ->
 nose, head top at (0.75, 0.75, 1.5) of it along the world's x, y, z with z up); VoxelPose's
-Shelf variant further blends in an ear-based estimate. Predictions are always mapped this way.
+Shelf variant further blends in an ear-based estimate. Predictions are mapped this way by
+default. The ear-based estimate alone (VoxelPose's Campus conversion: head bottom halfway
+between shoulder midpoint E_s and ear centre E, head top as far beyond E again,
+`derive_head_from_ears`) is available as `derivation="ears"`.
 Ground truth keeps its own head ends where it has them (Campus/Shelf annotate "head bottom",
 i.e. chin / upper neck, and "head top"; the motion-capture body gives its head sphere's chin and
 crown, core/mocap.head_ends): pass them as `head` to `to_campus14`. Without them the ground
@@ -41,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layouts import CAMPUS14, H36M17, JointLayout
+from .layouts import CAMPUS14, H36M17, JointLayout, convert_joints
 from .metrics import id_switches, match_people
 from .mocap import head_ends
 
@@ -61,6 +64,9 @@ PCP_ALPHA = 0.5
 # the in-house benchmark's default (like the standard benchmarks' annotated head ends).
 GT_HEADS = ("body", "derived")
 DEFAULT_GT_HEAD = GT_HEADS[0]
+# How a prediction's head ends are derived: from nose and shoulders (default) or ears and
+# shoulders (module docstring).
+PRED_HEADS = ("nose", "ears")
 
 
 def derive_head(shoulders_mid: np.ndarray, nose: np.ndarray,
@@ -74,13 +80,27 @@ def derive_head(shoulders_mid: np.ndarray, nose: np.ndarray,
     return shoulders_mid + 0.5 * d, shoulders_mid + 0.75 * (d - d_vertical) + 1.5 * d_vertical
 
 
+def derive_head_from_ears(shoulders_mid: np.ndarray, ears_mid: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Head bottom and head top (..., 3) from the shoulder midpoint and the ears' midpoint
+    (..., 3), metres: bottom halfway between them, top as far beyond the ears again
+    (VoxelPose's Campus conversion). No up axis needed. NaN propagates."""
+    bottom = 0.5 * (np.asarray(shoulders_mid, np.float64) + ears_mid)
+    return bottom, 2.0 * np.asarray(ears_mid, np.float64) - bottom
+
+
 def to_campus14(points: np.ndarray, layout: JointLayout,
                 up: Sequence[float] = (0.0, 0.0, 1.0), *,
-                head: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                head: tuple[np.ndarray, np.ndarray] | None = None,
+                derivation: str = PRED_HEADS[0]) -> np.ndarray:
     """(..., J, 3) metres in `layout` (COCO-17, H36M-17, BlazePose-33) -> (..., 14, 3) in the
     Campus/Shelf order. Head bottom and head top: `head` = (bottom, top), (..., 3) each in the
     frame of `points`, where they are known (annotated ground truth, core/mocap.head_ends);
-    else derived from nose and shoulders (module docstring; always so for predictions)."""
+    else derived (module docstring) from nose and shoulders (derivation "nose", the default
+    and the protocol's) or from ears and shoulders ("ears"; H36M's head joint is the ears'
+    midpoint, layouts.py)."""
+    if derivation not in PRED_HEADS:
+        raise ValueError(f"derivation must be one of {PRED_HEADS}, got {derivation!r}")
     points = np.asarray(points, np.float64)
     if points.ndim < 2 or points.shape[-2:] != (layout.num_joints, 3):
         raise ValueError(f"expected (..., {layout.num_joints}, 3) for {layout.name}, "
@@ -96,20 +116,26 @@ def to_campus14(points: np.ndarray, layout: JointLayout,
         return out
     mid = 0.5 * (points[..., layout.index("left_shoulder"), :]
                  + points[..., layout.index("right_shoulder"), :])
+    if derivation == "ears":
+        ears = convert_joints(points, layout, H36M17)[..., H36M17.index("head"), :]
+        out[..., HEAD_BOTTOM, :], out[..., HEAD_TOP, :] = derive_head_from_ears(mid, ears)
+        return out
     out[..., HEAD_BOTTOM, :], out[..., HEAD_TOP, :] = derive_head(
         mid, points[..., layout.index("nose"), :], up)
     return out
 
 
-def mocap_truth_to_campus14(joints: np.ndarray, gt_head: str = DEFAULT_GT_HEAD
-                            ) -> np.ndarray:
+def mocap_truth_to_campus14(joints: np.ndarray, gt_head: str = DEFAULT_GT_HEAD,
+                            derivation: str = PRED_HEADS[0]) -> np.ndarray:
     """Ground truth of the motion-capture body (core/mocap.py), (..., 17, 3) H36M-17 metres,
     z up -> (..., 14, 3) Campus-14. gt_head (GT_HEADS): "body" = the body's own head sphere
     (chin level and crown, as Campus/Shelf annotate head bottom and top; mocap.head_ends),
-    "derived" = from nose and shoulders like the predictions (the benchmark before 2026-11-30)."""
+    "derived" = derived like the predictions' (`derivation`, see to_campus14; "nose" is the
+    benchmark's definition before 2026-11-30)."""
     if gt_head not in GT_HEADS:
         raise ValueError(f"gt_head must be one of {GT_HEADS}, got {gt_head!r}")
-    return to_campus14(joints, H36M17, head=head_ends(joints) if gt_head == "body" else None)
+    return to_campus14(joints, H36M17, head=head_ends(joints) if gt_head == "body" else None,
+                       derivation=derivation)
 
 
 def pcp_limbs(pred: np.ndarray, gt: np.ndarray, alpha: float = PCP_ALPHA) -> np.ndarray:
