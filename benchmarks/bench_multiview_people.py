@@ -17,8 +17,9 @@ Methods (same 2D input):
             association (no false detections) since neither associates people across views:
             a bound for what triangulation alone gives, 1-person scenes only.
 
-Scored with core.multiperson_metrics (Campus/Shelf PCP; predictions' head from nose and
-shoulders as the protocol's evaluation code derives it; the ground truth's head bottom and top
+Scored with core.multiperson_metrics (Campus/Shelf PCP; predictions' head from ears and
+shoulders, MOCAP_PRED_HEAD, since the nose-based derivation of the protocol's evaluation code
+assumes an upright person, `--pred-head nose` for it; the ground truth's head bottom and top
 from the mocap body's head, `--gt-head body`, the default, as Campus/Shelf annotate them, or
 derived like the predictions', `--gt-head derived`, the definition before 2026-11-30;
 `--gt-head both` scores both and prints them side by side with the truth itself as prediction).
@@ -52,6 +53,7 @@ from pose3d_ros.core.camera import CameraArrays, undistort_normalised  # noqa: E
 from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
     DEFAULT_GT_HEAD,
     GT_HEADS,
+    MOCAP_PRED_HEAD,
     PCP_LIMB_NAMES,
     PRED_HEADS,
     mocap_truth_to_campus14,
@@ -207,9 +209,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="ground truth's head bottom/top: the mocap body's head (body, as "
                         "Campus/Shelf annotate it), derived from nose and shoulders like the "
                         "predictions' (derived), or both side by side (tables use body)")
-    parser.add_argument("--pred-head", choices=PRED_HEADS, default=PRED_HEADS[0],
-                        help="predictions' head from nose and shoulders (the protocol's, "
-                        "default) or from ears and shoulders (VoxelPose's Campus conversion)")
+    parser.add_argument("--pred-head", choices=PRED_HEADS, default=MOCAP_PRED_HEAD,
+                        help="predictions' head from nose and shoulders (the protocol's for "
+                        "upright people) or from ears and shoulders (VoxelPose's Campus "
+                        "conversion; default here: right in every pose of the clips)")
     parser.add_argument("--json", default="")
     parser.add_argument("--outputs", default="",
                         help="also write the full path's 3D and ids of every frame (.npz), for "

@@ -54,6 +54,7 @@ from pose3d_ros.core.metrics import match_people  # noqa: E402
 from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
     DEFAULT_GT_HEAD,
     GT_HEADS,
+    MOCAP_PRED_HEAD,
     PCP_LIMB_NAMES,
     PRED_HEADS,
     mocap_truth_to_campus14,
@@ -66,7 +67,7 @@ from pose3d_ros.core.triangulation import triangulate_people  # noqa: E402
 COMPLETION = CompletionParams()
 PREFER_STRONGER = True
 HEADS: tuple[str, ...] = (DEFAULT_GT_HEAD,)  # ground-truth head definitions scored (--gt-head)
-PRED_HEAD = PRED_HEADS[0]  # how the predictions' head is derived (--pred-head)
+PRED_HEAD = MOCAP_PRED_HEAD  # how the predictions' head is derived (--pred-head)
 STAGES = ("seen<2", "association", "visibility", "implausible", "unconfirmed", "far")
 
 
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="association without replacing duplicate boxes")
     parser.add_argument("--gt-head", choices=GT_HEADS + ("both",), default=DEFAULT_GT_HEAD,
                         help="ground truth's head bottom/top (bench_multiview_people.py)")
-    parser.add_argument("--pred-head", choices=PRED_HEADS, default=PRED_HEADS[0],
+    parser.add_argument("--pred-head", choices=PRED_HEADS, default=MOCAP_PRED_HEAD,
                         help="predictions' head from nose or ears (bench_multiview_people.py)")
     args = parser.parse_args(argv)
     global COMPLETION, PREFER_STRONGER, HEADS, PRED_HEAD
