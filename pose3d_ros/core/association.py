@@ -27,6 +27,7 @@ The result is an `Association` with members (P_out, V): detection index per came
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -193,7 +194,7 @@ def _groups(members: dict[int, list[int]], dist: np.ndarray, camera_of: np.ndarr
     # each cluster's detection pairs in the row-major order of its members (the order the
     # mean was taken in before)
     same = group_of[:, None] == group_of[None]
-    sub = dist[np.ix_(flat, flat)]
+    sub = dist[flat[:, None], flat[None]]
     use = same & np.isfinite(sub)
     first, second = np.nonzero(use)
     total = np.zeros(len(groups))
@@ -225,7 +226,7 @@ def _rejoin(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[in
             mean = np.where(count > 0, total / count, np.inf)
         blocked = ((masks[:, None] & masks[None]) != 0) | ~(alive[:, None] & alive[None])
         mean[blocked] = np.inf
-        a, b = np.unravel_index(np.argmin(mean), mean.shape)
+        a, b = divmod(int(mean.argmin()), mean.shape[1])
         if not mean[a, b] < max_ray_distance_m:
             return
         total[a] += total[b]
@@ -264,7 +265,7 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
     """merge_duplicates() on the groups' 3D points (P, J, 3), members' keypoints (P, J, V, 2)
     and weights (P, J, V); also returns the indices (P_out,) of the groups kept."""
     members = association.members
-    first, second = np.triu_indices(len(members), 1)           # each pair of groups once
+    first, second = _group_pairs(len(members))                # each pair of groups once
     d = vector_norm(points[first] - points[second])                        # (K, J)
     common = np.isfinite(d)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -299,6 +300,12 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
         owner[owner == b] = a
     keep = np.flatnonzero((rows >= 0).sum(1) > 0)
     return Association(rows[keep], cost[keep]), keep
+
+
+@lru_cache(maxsize=32)
+def _group_pairs(n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.triu_indices(n_groups, 1): each pair of groups once (cached; do not modify)."""
+    return np.triu_indices(n_groups, 1)
 
 
 def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int, a: np.ndarray,

@@ -121,8 +121,7 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
 
 
 def extent(values: np.ndarray, mask: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Min and max of the masked values along axis; NaN where nothing is masked."""
-    low = np.where(mask, values, np.inf).min(axis)
-    high = np.where(mask, values, -np.inf).max(axis)
-    empty = ~np.isfinite(low) | ~np.isfinite(high)
-    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+    """Min and max of the masked values along axis; NaN where nothing is masked. The mask
+    selects finite values (as the callers' masks of seen keypoints do)."""
+    masked = np.where(mask, values, np.nan)
+    return np.fmin.reduce(masked, axis=axis), np.fmax.reduce(masked, axis=axis)   # skip NaN

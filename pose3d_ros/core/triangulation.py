@@ -61,6 +61,8 @@ def _adjugate_index(width: int) -> np.ndarray:
 
 
 _ADJ3, _ADJ4 = _adjugate_index(3), _adjugate_index(4)
+# flat 4x4 A^T A = [[B, c], [c^T, d]]: c (flat 3, 7, 11) beside B's first row (flat 0, 1, 2)
+_RHS_AND_ROW0 = np.array([[3, 0], [7, 1], [11, 2]])
 
 
 def _solve3(m: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -79,6 +81,20 @@ def _solve_flat(m: np.ndarray, b: np.ndarray, index: np.ndarray) -> np.ndarray:
     x = np.einsum("...ij,...i->...j", adj, b)
     solvable = np.abs(det) > 1e-300                   # NaN det (NaN in m) is not solvable
     return np.where(solvable[..., None], x / np.where(solvable, det, 1.0)[..., None], np.nan)
+
+
+def _solve_normal(ata: np.ndarray) -> np.ndarray:
+    """The inhomogeneous DLT point from flat 4x4 normal matrices ata (..., 16) = A^T A
+    (row-major [[B, c], [c^T, d]]): X = -B^-1 c, batched, (..., 3); NaN where B is singular.
+    _solve_flat with b = -c, its two contractions (adj(B) c and det B = B_0 . adj(B)_0) in one
+    (..., 3, 3) x (..., 3, 2) product."""
+    f = ata[..., _ADJ4]                                                    # (..., 4, 3, 3)
+    adj = f[..., 0, :, :] * f[..., 1, :, :] - f[..., 2, :, :] * f[..., 3, :, :]
+    both = np.einsum("...ij,...jk->...ik", adj, ata[..., _RHS_AND_ROW0])  # [adj c, adj B_0]
+    det = both[..., 0, 1]
+    solvable = np.abs(det) > 1e-300                   # NaN det (NaN in ata) is not solvable
+    return np.where(solvable[..., None], both[..., 0] / -np.where(solvable, det, 1.0)[..., None],
+                    np.nan)
 
 
 def _view_quadrics(pn: np.ndarray) -> np.ndarray:
@@ -124,7 +140,7 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
     coef = (w2[..., None] * basis).reshape(w2.shape[:-1] + (4 * w2.shape[-1],))  # (..., 4V)
     quadrics = _view_quadrics(pn) if quadrics is None else quadrics
     ata = coef @ quadrics                                   # (..., 16): A^T A row-major
-    points = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)
+    points = _solve_normal(ata)
     enough = ok.sum(axis=-1) >= 2
     return np.where(enough[..., None], points, np.nan)
 
@@ -321,7 +337,7 @@ class _Solved:
         return TriangulationResult(
             points=back(self.points, 3), reprojection_error=back(rms),
             num_views=back(n_used), confidence=back(confidence),
-            used=np.moveaxis(back(used, n_views), -1, -2))
+            used=back(used, n_views).swapaxes(-1, -2))
 
 
 def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
@@ -331,8 +347,8 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     outlier_threshold_m the outlier test is metric (_errors_px(metric=True))."""
     n_views = arrays.num_cameras
     # (..., V, J, 2) -> (M, V, 2) with M = prod(lead) * J
-    xy = np.moveaxis(xy, -3, -2).reshape(-1, n_views, 2)
-    w = np.moveaxis(sc, -2, -1).reshape(-1, n_views)
+    xy = xy.swapaxes(-3, -2).reshape(-1, n_views, 2)
+    w = sc.swapaxes(-2, -1).reshape(-1, n_views)
     valid = np.isfinite(xy).all(-1) & np.isfinite(w) & (w >= min_score)
     w = np.where(valid, np.maximum(w, 1e-3), 0.0)
 
@@ -383,7 +399,7 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, metric=False, basis=N
     # per pair end (M, H, 2, 4): the dlt coefficients (squared weight times the basis)
     coef = ((w[:, pairs] ** 2)[..., None] * basis[:, pairs]).reshape(m, len(pairs), 8)
     ata = np.matmul(coef.transpose(1, 0, 2), quad).transpose(1, 0, 2)   # (M, H, 16)
-    cand = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)  # (M, H, 3)
+    cand = _solve_normal(ata)  # (M, H, 3)
     both = valid[:, pairs].all(-1)
     cand = np.where(both[..., None], cand, np.nan)
     err = _errors_px(pn, focal, cand, xy[:, None], metric)  # (M, H, V)
@@ -421,7 +437,7 @@ def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.n
     metric: errors and threshold_px in metres at the joints' depth (_errors_px) instead.
     """
     a, b = pairs[:, 0], pairs[:, 1]
-    cam = np.moveaxis(arrays.rotate(points), -2, 1) + arrays.translations[:, None]
+    cam = arrays.rotate(points).swapaxes(1, 2) + arrays.translations[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         proj = cam[..., :2] / cam[..., 2:3]                             # (P, V, J, 2)
     # in pixels (normalised distances times each view's focal length) or, metric, in metres
