@@ -236,8 +236,8 @@ class SkeletonCompleter:
         learned[known_slot] = self._lengths[slot[known_slot]]
         body_scale = np.where(np.isfinite(scale), scale, 1.0)
         prior = body.lengths * body_scale[:, None]                                # (P, B)
-        expected = np.clip(np.where(np.isfinite(learned), learned, prior),
-                           _MEMORY_RANGE[0] * prior, _MEMORY_RANGE[1] * prior)
+        expected = np.minimum(np.maximum(np.where(np.isfinite(learned), learned, prior),   # clip
+                                         _MEMORY_RANGE[0] * prior), _MEMORY_RANGE[1] * prior)
         with np.errstate(invalid="ignore"):     # only bones near the body's proportions teach
             now_good = np.where((now > _MEMORY_RANGE[0] * prior)
                                 & (now < _MEMORY_RANGE[1] * prior), now, np.nan)
@@ -283,13 +283,15 @@ class SkeletonCompleter:
             if not at.any():
                 break
             motion = par + length[..., None] * last_dir
-            ray_pt = _ray_at_distance(ray_c, ray_d, par, length, out, expected, body,
-                                      np.where(recent[..., None], motion, centre[:, None]),
-                                      np.where(recent, 1.0, 1e-3))
-            use_ray = at & one_view & np.isfinite(ray_pt).all(-1)
+            use_ray = at & one_view
+            if use_ray.any():             # else no joint to fill from its one view here
+                ray_pt = _ray_at_distance(ray_c, ray_d, par, length, out, expected, body,
+                                          np.where(recent[..., None], motion, centre[:, None]),
+                                          np.where(recent, 1.0, 1e-3))
+                use_ray &= np.isfinite(ray_pt).all(-1)
+                out = np.where(use_ray[..., None], ray_pt, out)
             use_motion = at & ~use_ray & recent & ~body.face[None]
             fillable &= ~at
-            out = np.where(use_ray[..., None], ray_pt, out)
             out = np.where(use_motion[..., None], motion, out)
             views[use_ray] = 1
             conf = np.where(use_ray, ray_score * p.ray_confidence, conf)
@@ -382,6 +384,8 @@ class SkeletonCompleter:
         sc = np.asarray(scores, np.float64)
         usable = np.isfinite(xy).all(-1) & (sc >= self.params.min_score)          # (P, V, J)
         one = (usable.sum(1) == 1) & ~measured
+        if not one.any():
+            return self._single_views(None, None, None, measured)       # no joint to fill
         view = usable.argmax(1)                                                   # (P, J)
         person, joint = np.arange(shape[0])[:, None], np.arange(shape[1])[None]
         pick = xy[person, view, joint]                                            # (P, J, 2)
@@ -428,8 +432,9 @@ def _bone_misfit(candidate: np.ndarray, known: np.ndarray, expected: np.ndarray,
     a, b = body.bones[:, 0], body.bones[:, 1]
     from_a = vector_norm(candidate[:, a] - known[:, b]) - expected      # (P, B)
     from_b = vector_norm(candidate[:, b] - known[:, a]) - expected
-    return (np.nan_to_num(from_a ** 2) @ body.incidence[0]
-            + np.nan_to_num(from_b ** 2) @ body.incidence[1])
+    from_a, from_b = from_a * from_a, from_b * from_b          # NaN (bone end unknown): 0
+    return (np.where(from_a == from_a, from_a, 0.0) @ body.incidence[0]
+            + np.where(from_b == from_b, from_b, 0.0) @ body.incidence[1])
 
 
 def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,

@@ -120,7 +120,8 @@ def rig_quadrics(arrays: CameraArrays) -> np.ndarray:
 
 
 def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
-        quadrics: np.ndarray | None = None, basis: np.ndarray | None = None) -> np.ndarray:
+        quadrics: np.ndarray | None = None, basis: np.ndarray | None = None,
+        usable: np.ndarray | None = None) -> np.ndarray:
     """Weighted linear triangulation.
 
     pn: (V, 3, 4) normalised camera matrices [R | t]; xy: (..., V, 2) undistorted normalised
@@ -133,8 +134,9 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
     quadrics (`quadrics`: _view_quadrics(pn), when the caller has them), and the 3x3 normal
     equations are solved in closed form. basis: _dlt_basis(xy, usable) when the caller solves
     the same keypoints with several weightings (usable: at least where weights > 0).
+    usable: weights > 0, when the caller has it.
     """
-    ok = weights > 0
+    ok = weights > 0 if usable is None else usable
     basis = _dlt_basis(xy, ok) if basis is None else basis
     w2 = np.where(ok, weights * weights, 0.0)
     coef = (w2[..., None] * basis).reshape(w2.shape[:-1] + (4 * w2.shape[-1],))  # (..., 4V)
@@ -186,15 +188,17 @@ def _dlt_reweighted(pn, xy, weights, quadrics=None, metric=False, basis=None):
     point's depth (the least-squares point when every view's error is the same in metres, as
     for a detector whose pixel errors grow with the person's size in the image).
     basis: _dlt_basis(xy, usable) when the caller has it (both solves share it)."""
-    basis = _dlt_basis(xy, weights > 0) if basis is None else basis
-    points = dlt(pn, xy, weights, quadrics, basis)
+    usable = weights > 0
+    basis = _dlt_basis(xy, usable) if basis is None else basis
+    points = dlt(pn, xy, weights, quadrics, basis, usable)
     if metric:
         return points
     z = _depths(pn, points)
     front = z > 1e-6
     w2 = np.where(front, weights / np.where(front, z, 1.0), weights)
     w2 = np.where(np.isfinite(w2), w2, weights)
-    refined = dlt(pn, xy, w2, quadrics, basis)
+    # the same views (weights >= 0: w / z > 0 exactly where w > 0, for z > 1e-6)
+    refined = dlt(pn, xy, w2, quadrics, basis, usable)
     return np.where(np.isfinite(refined), refined, points)
 
 
@@ -381,6 +385,23 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     return _Solved(points=points, used=used, weights=w, normalized=xy)
 
 
+def _pair_quadrics(quadrics: np.ndarray, n_views: int) -> np.ndarray:
+    """(H, 8, 16) the two views' quadrics of every view pair (_view_pairs), from (4V, 16)
+    _view_quadrics; cached per quadrics array (a rig constant: rig_quadrics)."""
+    key = id(quadrics)
+    cached = _PAIR_QUADRICS.get(key)
+    if cached is None or cached[0] is not quadrics:
+        pairs = _view_pairs(n_views)
+        cached = (quadrics, quadrics.reshape(n_views, 4, 16)[pairs].reshape(len(pairs), 8, 16))
+        if len(_PAIR_QUADRICS) > 16:
+            _PAIR_QUADRICS.clear()
+        _PAIR_QUADRICS[key] = cached
+    return cached[1]
+
+
+_PAIR_QUADRICS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
 @lru_cache(maxsize=16)
 def _view_pairs(n_views: int) -> np.ndarray:
     """(H, 2) all pairs of views (a < b), in combinations() order."""
@@ -395,18 +416,19 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, metric=False, basis=N
     m, n_views = w.shape
     pairs = _view_pairs(n_views)  # (H, 2)
     # two-view DLT for every pair, assembled from the pair's per-view quadrics only
-    quad = quadrics.reshape(n_views, 4, 16)[pairs].reshape(len(pairs), 8, 16)
+    quad = _pair_quadrics(quadrics, n_views)                                # (H, 8, 16)
     # per pair end (M, H, 2, 4): the dlt coefficients (squared weight times the basis)
-    coef = ((w[:, pairs] ** 2)[..., None] * basis[:, pairs]).reshape(m, len(pairs), 8)
+    coef = ((w * w)[:, pairs, None] * basis[:, pairs]).reshape(m, len(pairs), 8)
     ata = np.matmul(coef.transpose(1, 0, 2), quad).transpose(1, 0, 2)   # (M, H, 16)
     cand = _solve_normal(ata)  # (M, H, 3)
     both = valid[:, pairs].all(-1)
     cand = np.where(both[..., None], cand, np.nan)
     err = _errors_px(pn, focal, cand, xy[:, None], metric)  # (M, H, V)
     err = np.where(valid[:, None], err, np.nan)
-    # truncated quadratic cost over valid views; invalid hypotheses cost the most
-    cost = np.where(valid[:, None], np.where(np.isnan(err), thr, np.minimum(err, thr)) ** 2, 0.0)
-    cost = cost.sum(-1)
+    # truncated quadratic cost over valid views (NaN error: the cap); invalid hypotheses
+    # cost the most
+    capped = np.fmin(err, thr)
+    cost = np.where(valid[:, None], capped * capped, 0.0).sum(-1)
     cost = np.where(np.isfinite(cand).all(-1), cost, np.inf)
     best = np.argmin(cost, axis=1)
     err_best = err[np.arange(m), best]
