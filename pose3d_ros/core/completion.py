@@ -241,10 +241,6 @@ class SkeletonCompleter:
         with np.errstate(invalid="ignore"):     # only bones near the body's proportions teach
             now_good = np.where((now > _MEMORY_RANGE[0] * prior)
                                 & (now < _MEMORY_RANGE[1] * prior), now, np.nan)
-        last = np.full(pts.shape, np.nan)
-        age = np.full(measured.shape, np.inf)
-        last[known_slot] = self._last[slot[known_slot]]
-        age[known_slot] = stamp - self._seen[slot[known_slot]]
 
         out = pts.copy()
         if used is not None and scores is not None and cameras is not None \
@@ -266,6 +262,29 @@ class SkeletonCompleter:
         views = np.asarray(num_views).astype(np.uint8).copy()
         conf = np.asarray(confidence, np.float32).copy()
         filled = np.zeros(measured.shape, bool)
+        if not np.isfinite(out).all():               # joints to fill (most frames: none)
+            out, views, conf, filled = self._fill(out, views, conf, filled, pts, measured,
+                                                  expected, body, body_scale, slot, stamp,
+                                                  normalized, scores, cameras)
+        views[filled & (views != 1)] = 0
+        support = np.asarray(num_views).max(1, initial=0)
+        confirmed = known_slot | (support >= p.min_views_new)
+        self._remember(slot, ids, out, now_good, measured, plausible, plausible & confirmed,
+                       stamp)
+        return Completion(out, conf.astype(np.float32), views, filled, plausible, confirmed,
+                          scale)
+
+    def _fill(self, out, views, conf, filled, pts, measured, expected, body, body_scale,
+              slot, stamp, normalized, scores, cameras):
+        """complete()'s fill of the joints still missing in out (P, J, 3), in the order of the
+        module docstring (one view + bone length, motion, template); returns out, views, conf
+        and filled updated."""
+        p = self.params
+        known_slot = slot >= 0
+        last = np.full(pts.shape, np.nan)
+        age = np.full(measured.shape, np.inf)
+        last[known_slot] = self._last[slot[known_slot]]
+        age[known_slot] = stamp - self._seen[slot[known_slot]]
         one_view, ray_c, ray_d, ray_score = self._single_views(normalized, scores, cameras,
                                                                measured)
         length = expected[:, np.maximum(body.edge, 0)]                            # (P, J)
@@ -307,13 +326,7 @@ class SkeletonCompleter:
             views[fill] = 0
             conf = np.where(fill, p.template_confidence, conf)
             filled |= fill
-        views[filled & (views != 1)] = 0
-        support = np.asarray(num_views).max(1, initial=0)
-        confirmed = known_slot | (support >= p.min_views_new)
-        self._remember(slot, ids, out, now_good, measured, plausible, plausible & confirmed,
-                       stamp)
-        return Completion(out, conf.astype(np.float32), views, filled, plausible, confirmed,
-                          scale)
+        return out, views, conf, filled
 
     # -- memory ----------------------------------------------------------------------------
     def _match(self, pts: np.ndarray, ids: np.ndarray | None, n_people: int) -> np.ndarray:

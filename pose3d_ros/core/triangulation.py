@@ -68,16 +68,11 @@ _RHS_AND_ROW0 = np.array([[3, 0], [7, 1], [11, 2]])
 def _solve3(m: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Batched solve of symmetric 3x3 systems m x = b by the adjugate (closed form).
     m: (..., 3, 3), b: (..., 3) -> (..., 3); NaN where m is singular."""
-    return _solve_flat(m.reshape(m.shape[:-2] + (9,)), b, _ADJ3)
-
-
-def _solve_flat(m: np.ndarray, b: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """_solve3 of the upper-left 3x3 blocks of row-major flattened matrices m (..., w*w)
-    (index: _ADJ3 for w = 3, _ADJ4 for w = 4), right-hand sides b (..., 3)."""
     # rows of the adjugate: c_i = m_{i+1} x m_{i+2}; for symmetric m, inverse = [c0 c1 c2] / det
-    f = m[..., index]                                                      # (..., 4, 3, 3)
+    flat = m.reshape(m.shape[:-2] + (9,))
+    f = flat[..., _ADJ3]                                                   # (..., 4, 3, 3)
     adj = f[..., 0, :, :] * f[..., 1, :, :] - f[..., 2, :, :] * f[..., 3, :, :]
-    det = np.einsum("...i,...i->...", m[..., :3], adj[..., 0, :])
+    det = np.einsum("...i,...i->...", flat[..., :3], adj[..., 0, :])
     x = np.einsum("...ij,...i->...j", adj, b)
     solvable = np.abs(det) > 1e-300                   # NaN det (NaN in m) is not solvable
     return np.where(solvable[..., None], x / np.where(solvable, det, 1.0)[..., None], np.nan)
@@ -86,8 +81,7 @@ def _solve_flat(m: np.ndarray, b: np.ndarray, index: np.ndarray) -> np.ndarray:
 def _solve_normal(ata: np.ndarray) -> np.ndarray:
     """The inhomogeneous DLT point from flat 4x4 normal matrices ata (..., 16) = A^T A
     (row-major [[B, c], [c^T, d]]): X = -B^-1 c, batched, (..., 3); NaN where B is singular.
-    _solve_flat with b = -c, its two contractions (adj(B) c and det B = B_0 . adj(B)_0) in one
-    (..., 3, 3) x (..., 3, 2) product."""
+    As _solve3, adj(B) c and det B = B_0 . adj(B)_0 in one (..., 3, 3) x (..., 3, 2) product."""
     f = ata[..., _ADJ4]                                                    # (..., 4, 3, 3)
     adj = f[..., 0, :, :] * f[..., 1, :, :] - f[..., 2, :, :] * f[..., 3, :, :]
     both = np.einsum("...ij,...jk->...ik", adj, ata[..., _RHS_AND_ROW0])  # [adj c, adj B_0]
@@ -361,7 +355,6 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     basis = _dlt_basis(xy, valid)                # every solve below weights these views
     points = _dlt_reweighted(pn, xy, w, quadrics, metric, basis)
     used = valid.copy()
-
     if np.isfinite(outlier_threshold_px):
         thr = float(outlier_threshold_m if outlier_threshold_m is not None
                     else outlier_threshold_px)
@@ -371,35 +364,17 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
                                  & (valid.sum(-1) >= 3))
         if suspect.size:
             points[suspect], used[suspect], err[suspect] = _robust_subset(
-                pn, focal, xy[suspect], w[suspect], valid[suspect], thr, quadrics, metric,
-                basis[suspect])
+                pn, focal, xy[suspect], w[suspect], valid[suspect], thr, quadrics,
+                rig_pair_quadrics(arrays), metric, basis[suspect])
         # two-view joints: nothing to vote with; keep them unless they are behind a camera
         used &= np.isfinite(err)
 
     if refine:
         points = _gauss_newton(pn, focal, xy, np.where(used, w, 0.0), points)
-
     missing = (used.sum(axis=-1) < min_views) | ~np.isfinite(points).all(-1)
     points[missing] = np.nan
     used[missing] = False
     return _Solved(points=points, used=used, weights=w, normalized=xy)
-
-
-def _pair_quadrics(quadrics: np.ndarray, n_views: int) -> np.ndarray:
-    """(H, 8, 16) the two views' quadrics of every view pair (_view_pairs), from (4V, 16)
-    _view_quadrics; cached per quadrics array (a rig constant: rig_quadrics)."""
-    key = id(quadrics)
-    cached = _PAIR_QUADRICS.get(key)
-    if cached is None or cached[0] is not quadrics:
-        pairs = _view_pairs(n_views)
-        cached = (quadrics, quadrics.reshape(n_views, 4, 16)[pairs].reshape(len(pairs), 8, 16))
-        if len(_PAIR_QUADRICS) > 16:
-            _PAIR_QUADRICS.clear()
-        _PAIR_QUADRICS[key] = cached
-    return cached[1]
-
-
-_PAIR_QUADRICS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
 @lru_cache(maxsize=16)
@@ -408,26 +383,31 @@ def _view_pairs(n_views: int) -> np.ndarray:
     return np.array(list(combinations(range(n_views), 2)), np.intp).reshape(-1, 2)
 
 
-def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, metric=False, basis=None):
+@lru_cache(maxsize=16)
+def rig_pair_quadrics(arrays: CameraArrays) -> np.ndarray:
+    """(H, 8, 16) rig_quadrics of both views of every view pair (_view_pairs), once per rig."""
+    pairs = _view_pairs(arrays.num_cameras)
+    return rig_quadrics(arrays).reshape(-1, 4, 16)[pairs].reshape(-1, 8, 16)
+
+
+def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, pair_quadrics, metric=False,
+                   basis=None):
     """MSAC over all view pairs for (M, V) joints. Returns points (M, 3), inlier views (M, V)
     and the points' errors in every view (M, V) (_errors_px). thr in pixels, or metres with
-    metric=True; basis: _dlt_basis(xy, valid)."""
+    metric=True; pair_quadrics: rig_pair_quadrics; basis: _dlt_basis(xy, valid)."""
     basis = _dlt_basis(xy, valid) if basis is None else basis
     m, n_views = w.shape
     pairs = _view_pairs(n_views)  # (H, 2)
-    # two-view DLT for every pair, assembled from the pair's per-view quadrics only
-    quad = _pair_quadrics(quadrics, n_views)                                # (H, 8, 16)
-    # per pair end (M, H, 2, 4): the dlt coefficients (squared weight times the basis)
+    # two-view DLT for every pair from the pair's quadrics, with per pair end (M, H, 2, 4)
+    # the dlt coefficients (squared weight times the basis)
     coef = ((w * w)[:, pairs, None] * basis[:, pairs]).reshape(m, len(pairs), 8)
-    ata = np.matmul(coef.transpose(1, 0, 2), quad).transpose(1, 0, 2)   # (M, H, 16)
+    ata = np.matmul(coef.transpose(1, 0, 2), pair_quadrics).transpose(1, 0, 2)  # (M, H, 16)
     cand = _solve_normal(ata)  # (M, H, 3)
     both = valid[:, pairs].all(-1)
     cand = np.where(both[..., None], cand, np.nan)
     err = _errors_px(pn, focal, cand, xy[:, None], metric)  # (M, H, V)
     err = np.where(valid[:, None], err, np.nan)
-    # truncated quadratic cost over valid views (NaN error: the cap); invalid hypotheses
-    # cost the most
-    capped = np.fmin(err, thr)
+    capped = np.fmin(err, thr)  # truncated quadratic cost, NaN error: the cap; bad pairs: inf
     cost = np.where(valid[:, None], capped * capped, 0.0).sum(-1)
     cost = np.where(np.isfinite(cand).all(-1), cost, np.inf)
     best = np.argmin(cost, axis=1)
