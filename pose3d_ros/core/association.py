@@ -32,7 +32,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .camera import CameraArrays, CameraModel, vector_norm
+from .array_ops import finite_rows, vector_norm
+from .camera import CameraArrays, CameraModel
 from .group_checks import (  # noqa: F401  (public here too)
     count_unexplained,
     extent,
@@ -342,7 +343,7 @@ def _gather_stacked(stacked: StackedDetections, members: np.ndarray, min_score: 
                 np.zeros(members.shape[:1] + (n_joints, members.shape[1])))
     k = stacked.xy[row]                                                    # (P, V, J, 2)
     s = stacked.score[row]                                                 # (P, V, J)
-    ok = np.isfinite(k).all(-1) & (s >= min_score) & seen[..., None]
+    ok = finite_rows(k) & (s >= min_score) & seen[..., None]
     xy = np.where(ok[..., None], k, 0.0).transpose(0, 2, 1, 3)
     weight = np.where(ok, s, 0.0).transpose(0, 2, 1)
     return np.ascontiguousarray(xy), np.ascontiguousarray(weight)

@@ -19,26 +19,11 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from .array_ops import NEXT_AXIS, PREV_AXIS, cross3, vector_norm  # noqa: F401 (public here too)
+
 DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "equidistant")
 _MAX_COEFFS = {"plumb_bob": 5, "rational_polynomial": 8, "equidistant": 4}
 _UNDISTORT_ITERATIONS = 30
-
-
-# index permutations of the cross product and 3x3 adjugate: (i + 1) % 3 and (i + 2) % 3
-NEXT_AXIS = np.array([1, 2, 0])
-PREV_AXIS = np.array([2, 0, 1])
-
-
-def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cross product over the last axis (size 3, broadcasting); cheaper than np.cross on the
-    small arrays of the per-frame hot paths."""
-    return a[..., NEXT_AXIS] * b[..., PREV_AXIS] - a[..., PREV_AXIS] * b[..., NEXT_AXIS]
-
-
-def vector_norm(v: np.ndarray) -> np.ndarray:
-    """Euclidean norm over the last axis, (..., D) -> (...): the same sum of squares as
-    np.linalg.norm(v, axis=-1) without its dispatch, for the small arrays of the hot paths."""
-    return np.sqrt((v * v).sum(-1))
 
 
 def _as_f64(values, shape: tuple[int, ...] | None = None) -> np.ndarray:

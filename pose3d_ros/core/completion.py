@@ -46,8 +46,9 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .array_ops import finite_rows, vector_norm
 from .bone_prior import joint_information, refine_with_bones
-from .camera import CameraArrays, vector_norm
+from .camera import CameraArrays
 from .layouts import JointLayout
 from .plausibility import CANONICAL_HEIGHT_M, PlausibilityParams, check_bones, reference_body
 
@@ -226,7 +227,7 @@ class SkeletonCompleter:
             self._seen = np.zeros((0, layout.num_joints))
         self._forget(stamp)
         n_people = pts.shape[0]
-        measured = np.asarray(np.isfinite(pts).all(-1))
+        measured = np.asarray(finite_rows(pts))
         bones = check_bones(pts, layout, self._bone_check)
         now, scale, plausible = bones.lengths, bones.scale, bones.plausible         # (P, B)
 
@@ -294,11 +295,11 @@ class SkeletonCompleter:
         last_dir = last - last[:, parent]
         with np.errstate(invalid="ignore", divide="ignore"):
             last_dir /= vector_norm(last_dir)[..., None]
-        recent = np.isfinite(last_dir).all(-1) & (age <= p.motion_max_age_s)
+        recent = finite_rows(last_dir) & (age <= p.motion_max_age_s)
         fillable = (body.parent >= 0)[None] & (one_view | (recent & ~body.face[None]))
         while True:                       # outwards from the known joints, one link per pass
             par = out[:, parent]                                                  # (P, J, 3)
-            at = fillable & ~np.isfinite(out).all(-1) & np.isfinite(par).all(-1)
+            at = fillable & ~finite_rows(out) & finite_rows(par)
             if not at.any():
                 break
             motion = par + length[..., None] * last_dir
@@ -307,7 +308,7 @@ class SkeletonCompleter:
                 ray_pt = _ray_at_distance(ray_c, ray_d, par, length, out, expected, body,
                                           np.where(recent[..., None], motion, centre[:, None]),
                                           np.where(recent, 1.0, 1e-3))
-                use_ray &= np.isfinite(ray_pt).all(-1)
+                use_ray &= finite_rows(ray_pt)
                 out = np.where(use_ray[..., None], ray_pt, out)
             use_motion = at & ~use_ray & recent & ~body.face[None]
             fillable &= ~at
@@ -316,10 +317,10 @@ class SkeletonCompleter:
             conf = np.where(use_ray, ray_score * p.ray_confidence, conf)
             conf = np.where(use_motion, p.motion_confidence, conf)
             filled |= use_ray | use_motion
-        missing = ~np.isfinite(out).all(-1)
+        missing = ~finite_rows(out)
         if missing.any():
             fitted = _template_fill(out, ~missing, body, body_scale)
-            fill = missing & np.isfinite(fitted).all(-1)
+            fill = missing & finite_rows(fitted)
             if not p.template_limbs:
                 fill &= body.face[None]
             out = np.where(fill[..., None], fitted, out)
@@ -339,8 +340,8 @@ class SkeletonCompleter:
             hit = ids[:, None] == self._keys[None]
             slot = np.where(hit.any(1), hit.argmax(1), -1)
             return slot
-        now = _masked_mean(pts, np.asarray(np.isfinite(pts).all(-1)))
-        before = _masked_mean(self._last, np.asarray(np.isfinite(self._last).all(-1)))
+        now = _masked_mean(pts, np.asarray(finite_rows(pts)))
+        before = _masked_mean(self._last, np.asarray(finite_rows(self._last)))
         dist = vector_norm(now[:, None] - before[None])
         cost = np.where(np.isfinite(dist) & (dist <= self.params.match_distance_m), dist, 1e6)
         rows, cols = linear_sum_assignment(cost)
@@ -395,7 +396,7 @@ class SkeletonCompleter:
             return np.zeros(shape, bool), nan3, nan3, np.zeros(shape)
         xy = np.asarray(normalized, np.float64)                                   # (P, V, J, 2)
         sc = np.asarray(scores, np.float64)
-        usable = np.isfinite(xy).all(-1) & (sc >= self.params.min_score)          # (P, V, J)
+        usable = finite_rows(xy) & (sc >= self.params.min_score)          # (P, V, J)
         one = (usable.sum(1) == 1) & ~measured
         if not one.any():
             return self._single_views(None, None, None, measured)       # no joint to fill

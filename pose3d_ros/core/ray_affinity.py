@@ -13,7 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .camera import CameraArrays, CameraModel, cross3
+from .array_ops import cross3
+from .camera import CameraArrays, CameraModel
 from .types import Detections2D
 
 

@@ -27,7 +27,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel
+from .array_ops import NEXT_AXIS, PREV_AXIS, finite_rows
+from .camera import CameraArrays, CameraModel
 from .layouts import JointLayout
 from .left_right import crossed_pairs, exchange_pairs, left_right_pairs
 
@@ -347,7 +348,7 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     # (..., V, J, 2) -> (M, V, 2) with M = prod(lead) * J
     xy = xy.swapaxes(-3, -2).reshape(-1, n_views, 2)
     w = sc.swapaxes(-2, -1).reshape(-1, n_views)
-    valid = np.isfinite(xy).all(-1) & np.isfinite(w) & (w >= min_score)
+    valid = finite_rows(xy) & np.isfinite(w) & (w >= min_score)
     w = np.where(valid, np.maximum(w, 1e-3), 0.0)
 
     pn, focal, quadrics = arrays.projections, arrays.focal, rig_quadrics(arrays)
@@ -360,7 +361,7 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
                     else outlier_threshold_px)
         err = _errors_px(pn, focal, points, xy, metric)
         worst = np.max(np.where(valid, err, 0.0), axis=-1)
-        suspect = np.flatnonzero(((worst > thr) | ~np.isfinite(points).all(-1))
+        suspect = np.flatnonzero(((worst > thr) | ~finite_rows(points))
                                  & (valid.sum(-1) >= 3))
         if suspect.size:
             points[suspect], used[suspect], err[suspect] = _robust_subset(
@@ -371,7 +372,7 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
 
     if refine:
         points = _gauss_newton(pn, focal, xy, np.where(used, w, 0.0), points)
-    missing = (used.sum(axis=-1) < min_views) | ~np.isfinite(points).all(-1)
+    missing = (used.sum(axis=-1) < min_views) | ~finite_rows(points)
     points[missing] = np.nan
     used[missing] = False
     return _Solved(points=points, used=used, weights=w, normalized=xy)
@@ -409,7 +410,7 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, pair_quadrics, metric
     err = np.where(valid[:, None], err, np.nan)
     capped = np.fmin(err, thr)  # truncated quadratic cost, NaN error: the cap; bad pairs: inf
     cost = np.where(valid[:, None], capped * capped, 0.0).sum(-1)
-    cost = np.where(np.isfinite(cand).all(-1), cost, np.inf)
+    cost = np.where(finite_rows(cand), cost, np.inf)
     best = np.argmin(cost, axis=1)
     err_best = err[np.arange(m), best]
     inliers = valid & (err_best < thr)
