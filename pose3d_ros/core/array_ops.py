@@ -13,6 +13,7 @@ PREV_AXIS = np.array([2, 0, 1])
 # x @ ones(D) sums a row in the order (x0 + x1) + x2 of x.sum(-1): bit-identical for D <= 3
 # (checked in test_camera), about 3x cheaper than the reduction
 _ONES = {2: np.ones(2), 3: np.ones(3)}
+_ONES_ANY = {n: np.ones(n) for n in range(4, 9)}   # for counts (row_counts) only
 
 
 def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -27,6 +28,14 @@ def vector_norm(v: np.ndarray) -> np.ndarray:
     squared = v * v
     ones = _ONES.get(squared.shape[-1]) if squared.dtype == np.float64 else None
     return np.sqrt(squared.sum(-1) if ones is None else squared @ ones)
+
+
+def row_counts(mask: np.ndarray) -> np.ndarray:
+    """mask.sum(-1) of a (..., D) bool mask as float64 counts (exact), by one matrix product
+    with ones: for comparisons of how many views or joints a row has."""
+    n = mask.shape[-1]
+    ones = _ONES.get(n, _ONES_ANY.get(n))
+    return mask @ (np.ones(n) if ones is None else ones)
 
 
 def finite_rows(values: np.ndarray) -> np.ndarray:

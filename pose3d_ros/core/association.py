@@ -269,9 +269,10 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
     first, second = _group_pairs(len(members))                # each pair of groups once
     d = vector_norm(points[first] - points[second])                        # (K, J)
     common = np.isfinite(d)
+    n_common = common.sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(common, d, 0.0).sum(-1) / common.sum(-1)
-    mean = np.where(common.sum(-1) >= min_joints, mean, np.inf)
+        mean = np.where(common, d, 0.0).sum(-1) / n_common
+    mean = np.where(n_common >= min_joints, mean, np.inf)
     one_body = mean < merge_distance_m
     duplicate = _same_detections(xy, weight, min_joints, first, second) & ~one_body
     pick = one_body | duplicate

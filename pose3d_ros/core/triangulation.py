@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .array_ops import NEXT_AXIS, PREV_AXIS, finite_rows
+from .array_ops import NEXT_AXIS, PREV_AXIS, finite_rows, row_counts
 from .camera import CameraArrays, CameraModel
 from .layouts import JointLayout
 from .left_right import crossed_pairs, exchange_pairs, left_right_pairs
@@ -138,7 +138,7 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
     quadrics = _view_quadrics(pn) if quadrics is None else quadrics
     ata = coef @ quadrics                                   # (..., 16): A^T A row-major
     points = _solve_normal(ata)
-    enough = ok.sum(axis=-1) >= 2
+    enough = row_counts(ok) >= 2
     return np.where(enough[..., None], points, np.nan)
 
 
@@ -360,9 +360,8 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
         thr = float(outlier_threshold_m if outlier_threshold_m is not None
                     else outlier_threshold_px)
         err = _errors_px(pn, focal, points, xy, metric)
-        worst = np.max(np.where(valid, err, 0.0), axis=-1)
-        suspect = np.flatnonzero(((worst > thr) | ~finite_rows(points))
-                                 & (valid.sum(-1) >= 3))
+        over = ((err > thr) & valid).any(-1)      # a usable view reprojects worse than thr
+        suspect = np.flatnonzero((over | ~finite_rows(points)) & (row_counts(valid) >= 3))
         if suspect.size:
             points[suspect], used[suspect], err[suspect] = _robust_subset(
                 pn, focal, xy[suspect], w[suspect], valid[suspect], thr, quadrics,
@@ -372,7 +371,7 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
 
     if refine:
         points = _gauss_newton(pn, focal, xy, np.where(used, w, 0.0), points)
-    missing = (used.sum(axis=-1) < min_views) | ~finite_rows(points)
+    missing = (row_counts(used) < min_views) | ~finite_rows(points)
     points[missing] = np.nan
     used[missing] = False
     return _Solved(points=points, used=used, weights=w, normalized=xy)
