@@ -100,14 +100,15 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
     """unexplained_absences() on the frame's stacked detections (members (P, V))."""
     assert arrays.bounds is not None
     valid = finite_rows(points)
-    centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(valid.sum(1), 1)[:, None]
+    n_valid = valid.sum(1)
+    centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(n_valid, 1)[:, None]
     cam = arrays.rotate(centre) + arrays.translations                        # (P, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         xy = cam[..., :2] / cam[..., 2:3]
     low, high = arrays.bounds[:, :2], arrays.bounds[:, 2:]
     margin = 0.05 * (high - low)
     inside = ((cam[..., 2] > 0.1) & (xy > low + margin).all(-1) & (xy < high - margin).all(-1)
-              & valid.any(1)[:, None])
+              & (n_valid > 0)[:, None])
     camera_of = stacked.camera_of
     covered = np.zeros(inside.shape, bool)
     if camera_of.size:
