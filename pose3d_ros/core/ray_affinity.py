@@ -141,16 +141,18 @@ def _pair_ray_distances(centers: np.ndarray, camera_of: np.ndarray, rays: np.nda
     dm = (by_joint @ moments.transpose(0, 2, 1)).reshape(n_joints, n * n)   # d_i . m_j
     pair, mirror = first * n + second, second * n + first
     cos = ab[:, pair]                                                    # (J, K) d_a . d_b
-    to_center = (by_joint @ centers.T).reshape(n_joints, -1)            # (J, N V) d_i . c_v
+    to_center = by_joint @ centers.T                                     # (J, N, V) d_i . c_v
+    # d_i . (c_v - c_i): from detection i's camera to camera v, along its ray
+    to_other = (to_center - to_center[:, np.arange(n), camera_of][..., None]).reshape(
+        n_joints, -1)
     v = centers.shape[0]
-    own = to_center[:, np.arange(n) * v + camera_of]                     # (J, N) d_i . c_i
-    a_base = to_center[:, first * v + camera_of[second]] - own[:, first]   # d_a . (c_b - c_a)
-    b_base = own[:, second] - to_center[:, second * v + camera_of[first]]  # d_b . (c_b - c_a)
+    a_base = to_other[:, first * v + camera_of[second]]                  # d_a . (c_b - c_a)
+    b_back = to_other[:, second * v + camera_of[first]]                  # -d_b . (c_b - c_a)
     with np.errstate(invalid="ignore", divide="ignore"):
         denom = 1 - cos * cos
         dist = np.abs(dm[:, pair] + dm[:, mirror]) / np.sqrt(denom)
-        s = (a_base - cos * b_base) / denom
-        u = (cos * a_base - b_base) / denom
+        s = (a_base + cos * b_back) / denom
+        u = (cos * a_base + b_back) / denom
     parallel = denom < 1e-18      # nearly parallel rays: distance from centre b to ray a
     if parallel.any():
         j, k = np.nonzero(parallel)
