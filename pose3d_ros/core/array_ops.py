@@ -25,9 +25,14 @@ def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def vector_norm(v: np.ndarray) -> np.ndarray:
     """Euclidean norm over the last axis, (..., D) -> (...): the same sum of squares as
     np.linalg.norm(v, axis=-1) without its dispatch, for the small arrays of the hot paths."""
+    return np.sqrt(squared_norm(v))
+
+
+def squared_norm(v: np.ndarray) -> np.ndarray:
+    """(v * v).sum(-1), (..., D) -> (...), the same numbers."""
     squared = v * v
     ones = _ONES.get(squared.shape[-1]) if squared.dtype == np.float64 else None
-    return np.sqrt(squared.sum(-1) if ones is None else squared @ ones)
+    return squared.sum(-1) if ones is None else squared @ ones
 
 
 def row_counts(mask: np.ndarray) -> np.ndarray:

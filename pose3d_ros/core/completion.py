@@ -46,7 +46,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import finite_rows, vector_norm
+from .array_ops import finite_rows, squared_norm, vector_norm
 from .bone_prior import joint_information, refine_with_bones
 from .camera import CameraArrays
 from .layouts import JointLayout
@@ -432,7 +432,7 @@ def _ray_at_distance(origin, direction, parent, length, known, expected, body, g
     near, far = origin + (b - root)[..., None] * direction, origin + (b + root)[..., None] * \
         direction
     cost_near, cost_far = (_bone_misfit(c, known, expected, body)
-                           + guess_weight * np.sum((c - guess) ** 2, -1) for c in (near, far))
+                           + guess_weight * squared_norm(c - guess) for c in (near, far))
     pick_far = cost_far < cost_near
     pick_far |= (b - root) <= 0
     point = np.where(pick_far[..., None], far, near)

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .array_ops import NEXT_AXIS, PREV_AXIS, finite_rows, row_counts
+from .array_ops import NEXT_AXIS, PREV_AXIS, finite_rows, row_counts, squared_norm
 from .camera import CameraArrays, CameraModel
 from .layouts import JointLayout
 from .left_right import crossed_pairs, exchange_pairs, left_right_pairs
@@ -173,7 +173,7 @@ def _errors_px(pn: np.ndarray, focal: np.ndarray, points: np.ndarray, xy: np.nda
     z = pc[..., 2]
     front = z > 1e-6
     d = pc[..., :2] / np.where(front, z, 1.0)[..., None] - xy   # no division by ~0 to silence
-    err = np.sqrt(d[..., 0] ** 2 + d[..., 1] ** 2) * (z if metric else focal)
+    err = np.sqrt(squared_norm(d)) * (z if metric else focal)
     return np.where(front, err, np.inf)
 
 
@@ -288,7 +288,7 @@ def _finish_normalized(arrays: CameraArrays, solved: "_Solved", lead: tuple, n_j
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(pc[..., 2] > 1e-3, pc[..., 2], np.nan)
         residual = (pc[..., :2] / z[..., None] - solved.normalized) * arrays.focal_xy
-    squared = np.sum(residual * residual, axis=-1)
+    squared = squared_norm(residual)
     return solved.result(squared, lead, n_joints, outlier_threshold_px)
 
 
