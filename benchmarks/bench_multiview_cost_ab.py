@@ -10,6 +10,8 @@ the left/right correction, completion, tracking), "pre-#14" = associate + triang
 
     git archive main | tar -x -C /tmp/main_tree
     python benchmarks/bench_multiview_cost_ab.py --against /tmp/main_tree [--rounds 10]
+    python benchmarks/bench_multiview_cost_ab.py --against /tmp/main_tree --stages
+        # CPU ms per frame of each stage of the full path (STAGES), both trees
 """
 from __future__ import annotations
 
@@ -33,6 +35,46 @@ if __package__ in (None, ""):  # run as a script from a checkout: use this check
 from scenes import make_scene  # noqa: E402
 
 OTHER = "pose3d_other"
+# (module, function, modules that import it by name): the stages --stages times
+STAGES = [("pipeline", "Pose3DPipeline._multi_view", ()),
+          ("pipeline", "Pose3DPipeline._finish", ()), ("pipeline", "Pose3DPipeline._undistort", ()),
+          ("undistortion", "undistort_cameras", ("pipeline",)),
+          ("association", "associate_normalized", ("pipeline",)),
+          ("ray_affinity", "ray_affinity", ("association",)), ("association", "_merge", ()),
+          ("group_checks", "replace_by_stronger", ("association",)),
+          ("group_checks", "count_unexplained", ("association",)), ("association", "_rejoin", ()),
+          ("association", "_groups", ()), ("triangulation", "triangulate_people", ("pipeline",)),
+          ("triangulation", "_solve", ()), ("triangulation", "_robust_subset", ()),
+          ("triangulation", "unswap_left_right", ()), ("triangulation", "_finish_normalized", ()),
+          ("completion", "SkeletonCompleter.complete", ()),
+          ("completion", "SkeletonCompleter._single_views", ()),
+          ("completion", "_ray_at_distance", ()), ("completion", "check_bones", ()),
+          ("completion", "refine_with_bones", ()), ("completion", "SkeletonCompleter._match", ())]
+
+
+def count_stages(package: str, spent: dict[str, float]) -> None:
+    """Wrap the package's STAGES (those it has) to add their CPU seconds to spent[name]."""
+    for module, name, users in STAGES:
+        try:
+            owner: object = importlib.import_module(f"{package}.core.{module}")
+        except ImportError:
+            continue
+        *path, attr = name.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        inner = getattr(owner, attr, None)
+        if inner is None:
+            continue
+
+        def timed(*args, _inner=inner, _name=name, **kwargs):
+            start = time.process_time()
+            try:
+                return _inner(*args, **kwargs)
+            finally:
+                spent[_name] = spent.get(_name, 0.0) + time.process_time() - start
+        setattr(owner, attr, timed)
+        for user in users:
+            setattr(importlib.import_module(f"{package}.core.{user}"), attr, timed)
 
 
 def full_path(package: str):
@@ -83,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rig", default="5")
     parser.add_argument("--people", type=int, default=4)
     parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--stages", action="store_true",
+                        help="time the full path's stages instead (min over rounds)")
     args = parser.parse_args(argv)
     source = Path(args.against) / "pose3d_ros"
     if not (source / "core" / "pipeline.py").is_file():
@@ -96,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(source, Path(tmp) / OTHER, ignore=shutil.ignore_patterns("__pycache__"))
         sys.path.insert(0, tmp)
+        if args.stages:
+            return stages(scenes, frames, args.rounds)
         runs = {"other full": full_path(OTHER), "this full": full_path("pose3d_ros"),
                 "other pre-#14": pre14_path(OTHER), "this pre-#14": pre14_path("pose3d_ros")}
         for run in runs.values():                                          # warm-up
@@ -116,6 +162,34 @@ def main(argv: list[str] | None = None) -> int:
         over = np.array(ms[f"{tree} full"]) / np.array(ms[f"{tree} pre-#14"])
         print(f"  {tree} full / {tree} pre-#14: median {np.median(over):.2f} "
               f"({over.min():.2f}-{over.max():.2f})")
+    return 0
+
+
+def stages(scenes: list, frames: int, rounds: int) -> int:
+    """Print each stage's CPU ms per frame (min over rounds) for both trees, alternating."""
+    spent: dict[str, dict[str, float]] = {OTHER: {}, "pose3d_ros": {}}
+    best: dict[str, dict[str, float]] = {OTHER: {}, "pose3d_ros": {}}
+    runs = {}
+    for package in spent:
+        count_stages(package, spent[package])
+        runs[package] = full_path(package)
+        for scene in scenes:                                               # warm-up
+            runs[package](scene)
+    for r in range(rounds):
+        for package in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
+            spent[package].clear()
+            total = sum(runs[package](s) for s in scenes)
+            for name, seconds in list(spent[package].items()) + [("whole loop", total)]:
+                ms = 1000 * seconds / frames
+                best[package][name] = min(best[package].get(name, np.inf), ms)
+    print(f"stage CPU ms per frame (min of {rounds} rounds; wrapped functions include their "
+          f"callees), load average {os.getloadavg()[0]:.1f}")
+    print("| stage | other | this | this / other |\n|---|---|---|---|")
+    names = sorted(set(best[OTHER]) | set(best["pose3d_ros"]),
+                   key=lambda n: -max(best[OTHER].get(n, 0), best["pose3d_ros"].get(n, 0)))
+    for name in names:
+        a, b = best[OTHER].get(name, np.nan), best["pose3d_ros"].get(name, np.nan)
+        print(f"| {name} | {a:.3f} | {b:.3f} | {b / a:.2f} |")
     return 0
 
 
