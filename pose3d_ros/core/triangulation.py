@@ -438,7 +438,15 @@ def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.n
     (keypoints and scores). Returns the corrected normalized, scores, and swapped (P, V, K).
     metric: errors and threshold_px in metres at the joints' depth (_errors_px) instead.
     """
-    a, b = pairs[:, 0], pairs[:, 1]
+    swapped = _swapped_pairs(arrays, normalized, scores, points, pairs, threshold_px, metric)
+    return (exchange_pairs(normalized, pairs, swapped), exchange_pairs(scores, pairs, swapped),
+            swapped)
+
+
+def _swapped_pairs(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
+                   points: np.ndarray, pairs: np.ndarray, threshold_px: float,
+                   metric: bool) -> np.ndarray:
+    """unswap_left_right's test alone: (P, V, K) bool, the pairs to exchange."""
     cam = arrays.rotate(points).swapaxes(1, 2) + arrays.translations[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         proj = cam[..., :2] / cam[..., 2:3]                             # (P, V, J, 2)
@@ -447,10 +455,8 @@ def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.n
     scale = cam[..., 2] if metric else arrays.focal[None, :, None]     # (P, V, J) or (1, V, 1)
     swapped = crossed_pairs(normalized, proj, pairs, gain=0.7, min_error=0.5 * threshold_px,
                             scale=scale)                               # (P, V, K)
-    with np.errstate(invalid="ignore"):
-        swapped &= (scores[:, :, a] >= 0) & (scores[:, :, b] >= 0)
-    return (exchange_pairs(normalized, pairs, swapped), exchange_pairs(scores, pairs, swapped),
-            swapped)
+    # both scores >= 0 (minimum: NaN where either is NaN, so False there as well)
+    return swapped & (np.minimum(scores[:, :, pairs[:, 0]], scores[:, :, pairs[:, 1]]) >= 0)
 
 
 def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
@@ -479,22 +485,33 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
                     outlier_threshold_m)
     fixed_xy, fixed_sc = xy.copy(), sc.copy()
     people = np.arange(n_people)
-    for _ in range(2):            # a second round against the consensus the first one fixed
-        points = solved.points.reshape(n_people, n_joints, 3)
-        new_xy, new_sc, swapped = unswap_left_right(arrays, fixed_xy[people], fixed_sc[people],
-                                                    points[people], pairs, unswap_threshold,
-                                                    metric=metric)
-        changed = swapped.any((1, 2))
-        if not changed.any():
+    points = solved.points.reshape(n_people, n_joints, 3)
+    # round 1 checks everyone (no gather); round 2 only the people round 1 corrected
+    swapped = _swapped_pairs(arrays, fixed_xy, fixed_sc, points, pairs, unswap_threshold,
+                             metric)
+    for round_ in range(2):       # a second round against the consensus the first one fixed
+        hit, view, pair = np.nonzero(swapped)                       # (person, view, pair)
+        if not hit.size:
             break
-        people = people[changed]
-        fixed_xy[people], fixed_sc[people] = new_xy[changed], new_sc[changed]
+        person = people[hit]
+        a, b = pairs[pair, 0], pairs[pair, 1]      # pairs are disjoint: no joint twice
+        fixed_xy[person, view, a], fixed_xy[person, view, b] = (fixed_xy[person, view, b],
+                                                                fixed_xy[person, view, a])
+        fixed_sc[person, view, a], fixed_sc[person, view, b] = (fixed_sc[person, view, b],
+                                                                fixed_sc[person, view, a])
+        people = people[swapped.any((1, 2))]
         # solve again only the joints of the exchanged pairs of those people
-        joints = np.unique(pairs[swapped[changed].any((0, 1))])
+        flagged = np.zeros(len(pairs), bool)
+        flagged[pair] = True
+        joints = np.sort(pairs[flagged], axis=None)
         again = _solve(arrays, fixed_xy[people][:, :, joints], fixed_sc[people][:, :, joints],
                        min_views, min_score, outlier_threshold_px, refine, outlier_threshold_m)
         rows = (people[:, None] * n_joints + joints[None]).ravel()
         for name in ("points", "used", "weights", "normalized"):
             getattr(solved, name)[rows] = getattr(again, name)
+        if round_ == 0:
+            points = solved.points.reshape(n_people, n_joints, 3)
+            swapped = _swapped_pairs(arrays, fixed_xy[people], fixed_sc[people],
+                                     points[people], pairs, unswap_threshold, metric)
     result = _finish_normalized(arrays, solved, (n_people,), n_joints, outlier_threshold_px)
     return result, fixed_xy, fixed_sc
