@@ -46,7 +46,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import finite_rows, squared_norm, vector_norm
+from .array_ops import finite_rows, row_counts, squared_norm, vector_norm
 from .bone_prior import joint_information, refine_with_bones
 from .camera import CameraArrays
 from .layouts import JointLayout
@@ -413,7 +413,7 @@ class SkeletonCompleter:
 def _masked_mean(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """(..., J, 3), (..., J) -> (..., 3) mean of the masked joints, NaN if none."""
     total = np.where(mask[..., None], points, 0.0).sum(-2)
-    count = mask.sum(-1)[..., None]
+    count = row_counts(mask)[..., None]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 

@@ -36,6 +36,7 @@ from typing import Literal
 
 import numpy as np
 
+from .array_ops import finite_rows, row_counts
 from .camera import vector_norm
 from .layouts import H36M17, JointLayout
 from .lifting.root_placement import BodySizePrior
@@ -156,7 +157,7 @@ def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
     height = np.where(np.isnan(scale), 0.0, scale) * CANONICAL_HEIGHT_M
     plausible = ((n_checked >= p.min_measured_bones)
                  & (bad <= p.max_bad_bone_share * np.maximum(n_checked, 1)) & symmetric
-                 & (np.isfinite(points).all(-1).sum(-1) >= p.min_joints)
+                 & (row_counts(finite_rows(points)) >= p.min_joints)
                  & (height >= p.min_height_m) & (height <= p.max_height_m))
     return BoneCheck(plausible, scale, lengths)
 

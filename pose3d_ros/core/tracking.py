@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .array_ops import finite_rows, row_counts
 from .camera import vector_norm
 from .layouts import JointLayout
 from .left_right import exchange_pairs, left_right_pairs, limb_levels, pair_distances
@@ -132,7 +133,7 @@ class SkeletonTracker:
             predicted = self._positions + (self._velocity * horizon[:, None])[:, None, :]
             dist = vector_norm(predicted[:, None] - positions[None])           # (T, P, J)
             valid = np.isfinite(dist)
-            count = valid.sum(axis=-1)
+            count = row_counts(valid)                                          # (T, P)
             mean = np.where(valid, dist, 0.0).sum(axis=-1) / np.maximum(count, 1)
             gate = self.params.max_distance_m + self.params.gate_growth_mps * np.maximum(
                 gap - 1e-9, 0.0)
@@ -418,15 +419,17 @@ def image_size(keypoints: np.ndarray) -> np.ndarray:
 def _nan_to_zero(values: np.ndarray) -> np.ndarray:
     """np.nan_to_num's result (NaN -> 0, +-inf -> the largest finite float) without its
     Python-level overhead, for the per-frame path."""
-    limit = np.finfo(np.float64).max
-    return np.clip(np.where(np.isnan(values), 0.0, values), -limit, limit)
+    return np.clip(np.where(np.isnan(values), 0.0, values), -_FLOAT_MAX, _FLOAT_MAX)
+
+
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 def _centre(positions: np.ndarray) -> np.ndarray:
     """Mean of the visible joints: (..., J, 3) -> (..., 3); NaN if no joint is visible."""
-    valid = np.isfinite(positions).all(axis=-1)
+    valid = finite_rows(positions)
     total = np.where(valid[..., None], positions, 0.0).sum(axis=-2)
-    count = valid.sum(axis=-1)[..., None]
+    count = row_counts(valid)[..., None]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
