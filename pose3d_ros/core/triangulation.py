@@ -500,13 +500,15 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
         fixed_sc[person, view, a], fixed_sc[person, view, b] = (fixed_sc[person, view, b],
                                                                 fixed_sc[person, view, a])
         people = people[swapped.any((1, 2))]
-        # solve again only the joints of the exchanged pairs of those people
-        flagged = np.zeros(len(pairs), bool)
-        flagged[pair] = True
-        joints = np.sort(pairs[flagged], axis=None)
-        again = _solve(arrays, fixed_xy[people][:, :, joints], fixed_sc[people][:, :, joints],
-                       min_views, min_score, outlier_threshold_px, refine, outlier_threshold_m)
-        rows = (people[:, None] * n_joints + joints[None]).ravel()
+        # solve again only the joints of the pairs exchanged in some view of each person:
+        # rows person * J + joint, as (V, R, 2) for _solve (rows are solved independently)
+        flagged = np.zeros(n_people * n_joints, bool)
+        flagged[person * n_joints + a] = flagged[person * n_joints + b] = True
+        rows = flagged.nonzero()[0]
+        at_person, at_joint = np.divmod(rows, n_joints)
+        again = _solve(arrays, fixed_xy[at_person, :, at_joint].swapaxes(0, 1),
+                       fixed_sc[at_person, :, at_joint].T, min_views, min_score,
+                       outlier_threshold_px, refine, outlier_threshold_m)
         for name in ("points", "used", "weights", "normalized"):
             getattr(solved, name)[rows] = getattr(again, name)
         if round_ == 0:
