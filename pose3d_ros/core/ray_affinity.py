@@ -79,17 +79,23 @@ class StackedDetections:
     @classmethod
     def of(cls, normalized: Sequence[np.ndarray], scores: Sequence[np.ndarray]
            ) -> StackedDetections:
-        counts = np.array([int(k.shape[0]) for k in normalized], int)
+        """From per-camera keypoints (P_v, J, 2) and scores (P_v, J)."""
+        counts = [int(k.shape[0]) for k in normalized]
+        n_joints = normalized[0].shape[1] if len(normalized) else 0
+        if sum(counts):
+            return cls.stacked(np.concatenate(normalized), np.concatenate(scores), counts)
+        return cls.stacked(np.zeros((0, n_joints, 2)), np.zeros((0, n_joints)), counts)
+
+    @classmethod
+    def stacked(cls, xy: np.ndarray, score: np.ndarray, counts: Sequence[int]
+                ) -> StackedDetections:
+        """From keypoints (N, J, 2) and scores (N, J) already stacked camera by camera,
+        counts[v] of camera v (e.g. undistortion.undistort_stacked's)."""
+        counts = np.asarray(counts, int)
         camera_of = np.repeat(np.arange(len(counts)), counts)
         offset = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
-        n_joints = normalized[0].shape[1] if len(normalized) else 0
-        if camera_of.size:
-            xy = np.concatenate(normalized).astype(np.float64, copy=False)
-            score = np.concatenate(scores).astype(np.float64, copy=False)
-        else:
-            xy, score = np.zeros((0, n_joints, 2)), np.zeros((0, n_joints))
-        return cls(xy, score, camera_of, np.arange(camera_of.size) - offset[camera_of]
-                   if camera_of.size else np.zeros(0, int), offset)
+        return cls(xy.astype(np.float64, copy=False), score.astype(np.float64, copy=False),
+                   camera_of, np.arange(camera_of.size) - offset[camera_of], offset)
 
 
 def ray_affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
@@ -99,7 +105,15 @@ def ray_affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     """affinity_matrix() on undistorted normalised keypoints (per camera (P_v, J, 2)), for
     all pairs of detections of all cameras in one batched computation (`stacked`: the same
     keypoints already stacked, when the caller has them)."""
-    stacked = StackedDetections.of(normalized, scores) if stacked is None else stacked
+    return stacked_affinity(arrays, StackedDetections.of(normalized, scores)
+                            if stacked is None else stacked, min_score=min_score,
+                            min_joints=min_joints, max_ray_distance_m=max_ray_distance_m)
+
+
+def stacked_affinity(arrays: CameraArrays, stacked: StackedDetections, *, min_score: float,
+                     min_joints: int, max_ray_distance_m: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """ray_affinity() of the frame's detections stacked camera by camera."""
     camera_of = stacked.camera_of
     n = int(camera_of.size)
     if n == 0:
