@@ -260,20 +260,20 @@ class SkeletonCompleter:
             if again.size:
                 plausible = plausible.copy()
                 plausible[again] = check_bones(out[again], layout, self._bone_check).plausible
-        views = np.asarray(num_views).astype(np.uint8).copy()
-        conf = np.asarray(confidence, np.float32).copy()
+        views = np.asarray(num_views).astype(np.uint8)                       # a copy
+        conf = np.array(confidence, np.float32)
         filled = np.zeros(measured.shape, bool)
         if not np.isfinite(out).all():               # joints to fill (most frames: none)
             out, views, conf, filled = self._fill(out, views, conf, filled, pts, measured,
                                                   expected, body, body_scale, slot, stamp,
                                                   normalized, scores, cameras)
-        views[filled & (views != 1)] = 0
+            views[filled & (views != 1)] = 0
         support = np.asarray(num_views).max(1, initial=0)
         confirmed = known_slot | (support >= p.min_views_new)
         self._remember(slot, ids, out, now_good, measured, plausible, plausible & confirmed,
                        stamp)
-        return Completion(out, conf.astype(np.float32), views, filled, plausible, confirmed,
-                          scale)
+        return Completion(out, conf.astype(np.float32, copy=False), views, filled, plausible,
+                          confirmed, scale)
 
     def _fill(self, out, views, conf, filled, pts, measured, expected, body, body_scale,
               slot, stamp, normalized, scores, cameras):

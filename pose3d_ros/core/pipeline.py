@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from .array_ops import finite_rows
 from .association import associate_stacked, gather_stacked
 from .camera import CameraArrays, undistort_normalised
 from .completion import SkeletonCompleter
@@ -297,9 +298,10 @@ class Pose3DPipeline:
         timings["associate"] = t2 - t1
         timings["triangulate"] = t3 - t2
         keep = done.publish
-        return (done.points[keep], done.confidence[keep],
-                np.where(done.filled, np.nan, result.reprojection_error)[keep],
-                done.num_views[keep])
+        error = np.where(done.filled, np.nan, result.reprojection_error)
+        if keep.all():                           # most frames: everyone is published
+            return done.points, done.confidence, error, done.num_views
+        return done.points[keep], done.confidence[keep], error[keep], done.num_views[keep]
 
     def _camera_arrays(self, names: tuple[str, ...]):
         """The named cameras stacked (CameraArrays), cached until set_camera()."""
@@ -371,7 +373,7 @@ class Pose3DPipeline:
         t2 = time.perf_counter()
         timings["track"] = t1 - t0
         timings["filter"] = t2 - t1
-        missing = ~np.isfinite(positions).all(-1)
+        missing = ~finite_rows(positions)
         return Skeletons3D(
             positions=np.asarray(positions, np.float64),
             confidence=np.where(missing, 0.0, confidence).astype(np.float32),
