@@ -133,13 +133,17 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
     """
     ok = weights > 0 if usable is None else usable
     basis = _dlt_basis(xy, ok) if basis is None else basis
-    w2 = np.where(ok, weights * weights, 0.0)
-    coef = (w2[..., None] * basis).reshape(w2.shape[:-1] + (4 * w2.shape[-1],))  # (..., 4V)
     quadrics = _view_quadrics(pn) if quadrics is None else quadrics
-    ata = coef @ quadrics                                   # (..., 16): A^T A row-major
-    points = _solve_normal(ata)
     enough = row_counts(ok) >= 2
-    return np.where(enough[..., None], points, np.nan)
+    return np.where(enough[..., None], _dlt_unchecked(weights, quadrics, basis, ok), np.nan)
+
+
+def _dlt_unchecked(weights: np.ndarray, quadrics: np.ndarray, basis: np.ndarray,
+                   usable: np.ndarray) -> np.ndarray:
+    """dlt()'s solution (..., 3) before the points of fewer than 2 views are set to NaN."""
+    w2 = np.where(usable, weights * weights, 0.0)
+    coef = (w2[..., None] * basis).reshape(w2.shape[:-1] + (4 * w2.shape[-1],))  # (..., 4V)
+    return _solve_normal(coef @ quadrics)                  # coef @ quadrics: A^T A row-major
 
 
 def _dlt_basis(xy: np.ndarray, usable: np.ndarray) -> np.ndarray:
@@ -185,16 +189,19 @@ def _dlt_reweighted(pn, xy, weights, quadrics=None, metric=False, basis=None):
     basis: _dlt_basis(xy, usable) when the caller has it (both solves share it)."""
     usable = weights > 0
     basis = _dlt_basis(xy, usable) if basis is None else basis
-    points = dlt(pn, xy, weights, quadrics, basis, usable)
+    quadrics = _view_quadrics(pn) if quadrics is None else quadrics
     if metric:
-        return points
+        return dlt(pn, xy, weights, quadrics, basis, usable)
+    # both solves use the same views: the rows of fewer than 2 set to NaN once, at the end
+    enough = row_counts(usable) >= 2
+    points = _dlt_unchecked(weights, quadrics, basis, usable)
     z = _depths(pn, points)
     front = z > 1e-6
     w2 = np.where(front, weights / np.where(front, z, 1.0), weights)
     w2 = np.where(np.isfinite(w2), w2, weights)
     # the same views (weights >= 0: w / z > 0 exactly where w > 0, for z > 1e-6)
-    refined = dlt(pn, xy, w2, quadrics, basis, usable)
-    return np.where(np.isfinite(refined), refined, points)
+    refined = _dlt_unchecked(w2, quadrics, basis, usable)
+    return np.where(enough[..., None], np.where(np.isfinite(refined), refined, points), np.nan)
 
 
 def _gauss_newton(pn, focal, xy, weights, points, iterations: int = 5):
