@@ -28,6 +28,7 @@ count_id_switches() is the CLEAR-MOT IDSW count against reference identities, fo
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,7 +111,7 @@ class SkeletonTracker:
         positions = np.asarray(positions, dtype=np.float64)
         if positions.ndim != 3 or positions.shape[-1] != 3:
             raise ValueError(f"positions must be (P, J, 3), got {positions.shape}")
-        if not np.isfinite(stamp):
+        if not math.isfinite(stamp):
             raise ValueError(f"stamp must be finite, got {stamp}")
         if self._last_stamp is not None and stamp < self._last_stamp:
             # The clock went backwards (bag loop, simulated time reset): start over.
@@ -142,22 +143,21 @@ class SkeletonTracker:
             ok = cost[rows, cols] < _UNMATCHABLE
             rows, cols = rows[ok], cols[ok]
             dt = np.maximum(gap[rows], 1e-6)[:, None]
-            new_velocity = (_centre(positions[cols]) - _centre(self._positions[rows])) / dt
-            new_velocity = _nan_to_zero(new_velocity)
+            now, before = positions[cols], self._positions[rows]
+            new_velocity = _nan_to_zero((_centre(now) - _centre(before)) / dt)
             # Not matched at the previous update: the person was lost and is back.
             lost_before = (self._last_seen[rows] < previous_update
                            if previous_update is not None else np.zeros(rows.size, bool))
-            self.stats.reidentified += int(lost_before.sum())
+            self.stats.reidentified += int(np.count_nonzero(lost_before))
             w = self.params.velocity_smoothing
             self._velocity[rows] = np.where(lost_before[:, None], 0.0,
                                             w * new_velocity + (1 - w) * self._velocity[rows])
             # Keep the previous position of joints the new skeleton misses.
-            self._positions[rows] = np.where(np.isfinite(positions[cols]), positions[cols],
-                                             self._positions[rows])
+            self._positions[rows] = np.where(np.isfinite(now), now, before)
             self._last_seen[rows] = stamp
             ids[cols] = self._ids[rows]
             matched_people[cols] = True
-        new = np.flatnonzero(~matched_people)
+        new = (~matched_people).nonzero()[0]
         if new.size:
             fresh_ids = np.arange(self._next_id, self._next_id + new.size, dtype=np.int64)
             self._next_id += new.size
