@@ -166,7 +166,8 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
     # pairs within one camera have no affinity), cheapest first
     iu, ju = np.nonzero((dist < max_ray_distance_m) & (camera_of[:, None] < camera_of[None]))
     order = np.argsort(dist[iu, ju], kind="stable")
-    for i, j in zip(iu[order].tolist(), ju[order].tolist(), strict=True):
+    candidates = list(zip(iu[order].tolist(), ju[order].tolist(), strict=True))
+    for i, j in candidates:
         ca, cb = cluster[i], cluster[j]
         if ca == cb or cameras_in[ca] & cameras_in[cb]:
             continue                      # already together, or one camera twice
@@ -178,7 +179,7 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
         for m in members[cb]:
             cluster[m] = ca
         members[ca] += members.pop(cb)
-    if rejoin and len(members) > 1:
+    if rejoin and len(members) > 1 and _may_rejoin(cluster, cameras_in, candidates):
         _rejoin(dist, members, cameras_in, max_ray_distance_m)
 
     out = _groups(members, dist, camera_of, local, n_views, min_views)
@@ -223,6 +224,17 @@ def _groups(members: dict[int, list[int]], dist: np.ndarray, camera_of: np.ndarr
     with np.errstate(invalid="ignore", divide="ignore"):
         costs = np.where(count > 0, total / count, np.nan)
     return Association(rows, costs)
+
+
+def _may_rejoin(cluster: list[int], cameras_in: list[int],
+                candidates: list[tuple[int, int]]) -> bool:
+    """Whether _rejoin can join anything (most frames it cannot): two clusters join when the
+    mean affinity over their detection pairs is below the threshold, so one of those pairs
+    must be a candidate pair (affinity below it), and they share no camera. cluster: each
+    detection's cluster key; cameras_in: camera bit masks by key; candidates: the
+    detection pairs (i, j) under the threshold."""
+    return any(cluster[i] != cluster[j] and not cameras_in[cluster[i]] & cameras_in[cluster[j]]
+               for i, j in candidates)
 
 
 def _rejoin(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[int],
