@@ -92,9 +92,9 @@ class StackedDetections:
                 ) -> StackedDetections:
         """From keypoints (N, J, 2) and scores (N, J) already stacked camera by camera,
         counts[v] of camera v (e.g. undistortion.undistort_stacked's)."""
-        counts = np.asarray(counts, int)
-        camera_of = np.repeat(np.arange(len(counts)), counts)
-        offset = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
+        per_camera = np.asarray(counts, int)
+        camera_of = np.arange(len(per_camera)).repeat(per_camera)
+        offset = np.concatenate([[0], np.cumsum(per_camera)[:-1]]).astype(int)
         return cls(xy.astype(np.float64, copy=False), score.astype(np.float64, copy=False),
                    camera_of, np.arange(camera_of.size) - offset[camera_of], offset)
 
