@@ -6,11 +6,12 @@ runs them.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 
-from .array_ops import finite_rows, vector_norm
+from .array_ops import finite_rows, row_counts, vector_norm
 from .camera import CameraArrays
 from .ray_affinity import StackedDetections
 
@@ -114,14 +115,13 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
     """unexplained_absences() on the frame's stacked detections (members (P, V))."""
     assert arrays.bounds is not None
     valid = finite_rows(points)
-    n_valid = valid.sum(1)
+    n_valid = row_counts(valid)
     centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(n_valid, 1)[:, None]
     cam = arrays.rotate(centre) + arrays.translations                        # (P, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         xy = cam[..., :2] / cam[..., 2:3]
-    low, high = arrays.bounds[:, :2], arrays.bounds[:, 2:]
-    margin = 0.05 * (high - low)
-    inside = ((cam[..., 2] > 0.1) & (xy > low + margin).all(-1) & (xy < high - margin).all(-1)
+    low, high = _inner_bounds(arrays)
+    inside = ((cam[..., 2] > 0.1) & (xy > low).all(-1) & (xy < high).all(-1)
               & (n_valid > 0)[:, None])
     camera_of = stacked.camera_of
     covered = np.zeros(inside.shape, bool)
@@ -134,6 +134,16 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
         covered = contains.astype(float) @ (camera_of[:, None] == np.arange(len(stacked.offset)))
         covered = covered > 0
     return (inside & (members < 0) & ~covered).sum(1)
+
+
+@lru_cache(maxsize=16)
+def _inner_bounds(arrays: CameraArrays) -> tuple[np.ndarray, np.ndarray]:
+    """(V, 2) low and high corners of each camera's image bounds less a 5 % margin (normalised
+    coordinates), once per rig."""
+    assert arrays.bounds is not None
+    low, high = arrays.bounds[:, :2], arrays.bounds[:, 2:]
+    margin = 0.05 * (high - low)
+    return low + margin, high - margin
 
 
 def extent(values: np.ndarray, mask: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
