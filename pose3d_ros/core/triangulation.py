@@ -30,7 +30,11 @@ import numpy as np
 from .array_ops import NEXT_AXIS, PREV_AXIS, finite_rows, row_counts, squared_norm
 from .camera import CameraArrays, CameraModel
 from .layouts import JointLayout
-from .left_right import crossed_pairs, exchange_pairs, left_right_pairs
+from .left_right import (  # noqa: F401  (unswap_left_right: public here too)
+    left_right_pairs,
+    swapped_against_3d,
+    unswap_left_right,
+)
 
 
 @dataclass
@@ -433,39 +437,6 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, pair_quadrics, metric
     return points, inliers2, err2
 
 
-def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
-                      points: np.ndarray, pairs: np.ndarray, threshold_px: float, *,
-                      metric: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Undo 2D detections' left/right confusions against a consensus 3D.
-
-    normalized (P, V, J, 2), scores (P, V, J): each person's views; points (P, J, 3) their
-    robust triangulation (metres); pairs (K, 2) left/right joint indices. In a view where both
-    joints of a pair are seen and exchanging their labels cuts the pair's summed
-    reprojection error (above threshold_px / 2 pixels) by 30 %, the two are exchanged
-    (keypoints and scores). Returns the corrected normalized, scores, and swapped (P, V, K).
-    metric: errors and threshold_px in metres at the joints' depth (_errors_px) instead.
-    """
-    swapped = _swapped_pairs(arrays, normalized, scores, points, pairs, threshold_px, metric)
-    return (exchange_pairs(normalized, pairs, swapped), exchange_pairs(scores, pairs, swapped),
-            swapped)
-
-
-def _swapped_pairs(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
-                   points: np.ndarray, pairs: np.ndarray, threshold_px: float,
-                   metric: bool) -> np.ndarray:
-    """unswap_left_right's test alone: (P, V, K) bool, the pairs to exchange."""
-    cam = arrays.rotate(points).swapaxes(1, 2) + arrays.translations[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        proj = cam[..., :2] / cam[..., 2:3]                             # (P, V, J, 2)
-    # in pixels (normalised distances times each view's focal length) or, metric, in metres
-    # at the depth of the joint each distance is measured to
-    scale = cam[..., 2] if metric else arrays.focal[None, :, None]     # (P, V, J) or (1, V, 1)
-    swapped = crossed_pairs(normalized, proj, pairs, gain=0.7, min_error=0.5 * threshold_px,
-                            scale=scale)                               # (P, V, K)
-    # both scores >= 0 (minimum: NaN where either is NaN, so False there as well)
-    return swapped & (np.minimum(scores[:, :, pairs[:, 0]], scores[:, :, pairs[:, 1]]) >= 0)
-
-
 def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
                        layout: JointLayout, *, min_views: int = 2, min_score: float = 0.3,
                        outlier_threshold_px: float = 40.0, refine: bool = False,
@@ -494,7 +465,7 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     people = np.arange(n_people)
     points = solved.points.reshape(n_people, n_joints, 3)
     # round 1 checks everyone (no gather); round 2 only the people round 1 corrected
-    swapped = _swapped_pairs(arrays, fixed_xy, fixed_sc, points, pairs, unswap_threshold,
+    swapped = swapped_against_3d(arrays, fixed_xy, fixed_sc, points, pairs, unswap_threshold,
                              metric)
     for round_ in range(2):       # a second round against the consensus the first one fixed
         hit, view, pair = np.nonzero(swapped)                       # (person, view, pair)
@@ -520,7 +491,7 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
             getattr(solved, name)[rows] = getattr(again, name)
         if round_ == 0:
             points = solved.points.reshape(n_people, n_joints, 3)
-            swapped = _swapped_pairs(arrays, fixed_xy[people], fixed_sc[people],
+            swapped = swapped_against_3d(arrays, fixed_xy[people], fixed_sc[people],
                                      points[people], pairs, unswap_threshold, metric)
     result = _finish_normalized(arrays, solved, (n_people,), n_joints, outlier_threshold_px)
     return result, fixed_xy, fixed_sc
