@@ -62,11 +62,18 @@ def test_an_existing_output_is_refused_in_one_line_and_left_alone(tmp_path, caps
 
 
 def test_user_mistakes_are_told_before_any_work(tmp_path, capsys):
-    video = video_paths("single")[0]
+    video = tmp_path / "front.mp4"                  # named after no camera of the rig
+    video.symlink_to(video_paths("single")[0])
     calibration = calibration_path("single")                     # four cameras
     assert run_cli(make_bag.main, ["--videos", str(video), "--calibration", str(calibration),
                                    str(tmp_path / "bag")]) == 2
-    assert "1 videos but the calibration" in capsys.readouterr().err
+    assert "1 video(s) but" in capsys.readouterr().err
+    # named after cam01, but stored 1080 wide while calibrated 1088: told before any frame
+    assert run_cli(make_bag.main, ["--videos", str(video_paths("single")[0]), "--calibration",
+                                   str(calibration), str(tmp_path / "bag")]) == 2
+    assert "video frames are 1080x1920 but the calibration says 1088x1920" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "bag").exists()
     assert run_cli(run.main, ["--videos", str(video), "--calibration", str(calibration),
                               "--out-dir", str(tmp_path / "o"), "--detector", "guess"]) == 2
     assert "unknown detector 'guess'" in capsys.readouterr().err

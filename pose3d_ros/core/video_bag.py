@@ -112,6 +112,12 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
     names = [cam.name for cam in cameras]
     if len(set(names)) != len(names):
         raise ValueError(f"camera names must be unique, got {names}")
+    if scale == 1.0:             # a size mismatch is told before anything is written
+        for cam, video in zip(cameras, videos, strict=True):
+            width, height = video_size(video)
+            if (width, height) != (cam.width, cam.height):
+                raise ValueError(f"{cam.name}: video frames are {width}x{height} but the "
+                                 f"calibration says {cam.width}x{cam.height}")
     period_ns = 1e9 / fps
     frames = 0
     stamp = start_ns

@@ -92,21 +92,25 @@ def check_inputs(args: argparse.Namespace) -> None:
         for path in [*args.videos, args.calibration]:
             if not path.is_file():
                 raise UserError(f"{path} does not exist")
-        from pose3d_ros.core.video_bag import cameras_for_videos
-        try:
-            cameras_for_videos(args.videos, args.calibration)
-        except ValueError as err:
-            raise UserError(str(err)) from None
     elif not args.bag.exists():
         raise UserError(f"no bag at {args.bag}")
-    if args.body_height and not 0.5 < args.body_height < 2.5:
-        raise UserError(f"--body-height {args.body_height} m is not a human standing height "
-                        "(0.5-2.5 m; 0 keeps the 3D's own size)")
+    from pose3d_ros.core.plausibility import PlausibilityParams
+    human = PlausibilityParams()
+    if args.body_height and not human.min_height_m <= args.body_height <= human.max_height_m:
+        raise UserError(f"--body-height {args.body_height} m lies outside the standing heights "
+                        f"the node publishes ({human.min_height_m}-{human.max_height_m} m; 0 "
+                        "keeps the 3D's own size)")
     if not args.scale > 0:
         raise UserError(f"--scale must be > 0, got {args.scale}")
     from pose3d_ros.core.detection import DETECTOR_NAMES
     if args.detector not in DETECTOR_NAMES:
         raise UserError(f"unknown detector {args.detector!r}; known: {list(DETECTOR_NAMES)}")
+    if args.videos:                       # reads the calibration file: after the cheap checks
+        from pose3d_ros.core.video_bag import cameras_for_videos
+        try:
+            cameras_for_videos(args.videos, args.calibration)
+        except ValueError as err:
+            raise UserError(str(err)) from None
 
 
 def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
