@@ -58,7 +58,8 @@ def recipe(model_name: str, args: argparse.Namespace, seed: int):
                        mocap_per_epoch=args.samples, seed=seed,
                        mocap_clean_share=args.clean_share,
                        mocap_augment=MocapAugment(arm_mix_probability=args.arm_mix,
-                                                  leg_mix_probability=args.leg_mix))
+                                                  leg_mix_probability=args.leg_mix,
+                                                  tilt_probability=args.tilt))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="MocapAugment.arm_mix_probability (limb mixing)")
     parser.add_argument("--leg-mix", type=float, default=0.0,
                         help="MocapAugment.leg_mix_probability")
+    parser.add_argument("--tilt", type=float, default=0.0,
+                        help="MocapAugment.tilt_probability (performances turned as a whole)")
     parser.add_argument("--clean-share", type=float, default=0.0,
                         help="TrainConfig.mocap_clean_share (performances seen with exact 2D)")
     parser.add_argument("--save-dir", type=Path, default=None,

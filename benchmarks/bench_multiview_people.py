@@ -17,8 +17,13 @@ Methods (same 2D input):
             association (no false detections) since neither associates people across views:
             a bound for what triangulation alone gives, 1-person scenes only.
 
-Scored with core.multiperson_metrics (Campus/Shelf PCP, head from nose and shoulders).
-    python benchmarks/bench_multiview_people.py [--frames 60] [--json out.json]
+Scored with core.multiperson_metrics (Campus/Shelf PCP; predictions' head from ears and
+shoulders, MOCAP_PRED_HEAD, since the nose-based derivation of the protocol's evaluation code
+assumes an upright person, `--pred-head nose` for it; the ground truth's head bottom and top
+from the mocap body's head, `--gt-head body`, the default, as Campus/Shelf annotate them, or
+derived like the predictions', `--gt-head derived`, the definition before 2026-11-30;
+`--gt-head both` scores both and prints them side by side with the truth itself as prediction).
+    python benchmarks/bench_multiview_people.py [--frames 60] [--json out.json] [--gt-head both]
     PYTHONPATH=/tmp/benchpkgs python benchmarks/bench_multiview_people.py --peers
     python benchmarks/bench_multiview_people.py --outputs a.npz  # in two checkouts, then
     python benchmarks/bench_multiview_people.py --same-outputs a.npz b.npz   # same people?
@@ -45,7 +50,16 @@ from scenes import Scene, make_scene  # noqa: E402
 
 from pose3d_ros.core.association import associate_normalized, gather  # noqa: E402
 from pose3d_ros.core.camera import CameraArrays, undistort_normalised  # noqa: E402
-from pose3d_ros.core.multiperson_metrics import score_multiperson, to_campus14  # noqa: E402
+from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
+    DEFAULT_GT_HEAD,
+    GT_HEADS,
+    MOCAP_PRED_HEAD,
+    PCP_LIMB_NAMES,
+    PRED_HEADS,
+    mocap_truth_to_campus14,
+    score_multiperson,
+    to_campus14,
+)
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline  # noqa: E402
 from pose3d_ros.core.tracking import SkeletonTracker  # noqa: E402
 from pose3d_ros.core.triangulation import triangulate_normalized  # noqa: E402
@@ -150,19 +164,30 @@ def run_peers(scene: Scene, threshold_px: float) -> dict:
     return out
 
 
-def score(scene: Scene, preds: list, ids: list, per_limb: bool = False) -> dict:
+def score(scene: Scene, preds: list, ids: list, per_limb: bool = False,
+          gt_head: str = DEFAULT_GT_HEAD, pred_head: str = PRED_HEADS[0]) -> dict:
     """The scene's scores (multiperson_metrics summary) of per-frame predictions (P, J, 3) in the
-    scene's layout with their ids; per_limb: also "pcp_per_limb" (Campus limb order)."""
+    scene's layout with their ids; per_limb: also "pcp_per_limb" (Campus limb order); gt_head:
+    the ground truth's head ends (multiperson_metrics.GT_HEADS: "body" or "derived");
+    pred_head: how the predictions' head is derived (PRED_HEADS: "nose", the protocol's, or
+    "ears"; with gt_head "derived" the ground truth's too)."""
     gt, gt_ids = [], []
     for f in range(scene.num_frames):
         present = scene.present[f]
-        gt.append(to_campus14(scene.truth[f, present], scene.layout))
+        gt.append(mocap_truth_to_campus14(scene.truth[f, present], gt_head, pred_head))
         gt_ids.append(np.flatnonzero(present))
-    campus = [to_campus14(p, scene.layout) for p in preds]
+    campus = [to_campus14(p, scene.layout, derivation=pred_head) for p in preds]
     result = score_multiperson(campus, gt, gt_ids=gt_ids, pred_ids=ids)
     if not per_limb:
         return result.summary()
     return result.summary() | {"pcp_per_limb": result.pcp_per_limb.tolist()}
+
+
+def truth_as_prediction(scene: Scene) -> tuple[list, list]:
+    """The true joints of the present people as predictions (P, J, 3) per frame, with their ids:
+    what a perfect system would publish (its PCP is the ceiling a ground-truth head allows)."""
+    return ([scene.truth[f, scene.present[f]] for f in range(scene.num_frames)],
+            [np.flatnonzero(scene.present[f]) for f in range(scene.num_frames)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,6 +205,14 @@ def main(argv: list[str] | None = None) -> int:
                         "1-person scenes, given the true association")
     parser.add_argument("--timing", action="store_true",
                         help="only time both paths at 5 cameras x 4 people (2 scenes, 3 runs)")
+    parser.add_argument("--gt-head", choices=GT_HEADS + ("both",), default=DEFAULT_GT_HEAD,
+                        help="ground truth's head bottom/top: the mocap body's head (body, as "
+                        "Campus/Shelf annotate it), derived from nose and shoulders like the "
+                        "predictions' (derived), or both side by side (tables use body)")
+    parser.add_argument("--pred-head", choices=PRED_HEADS, default=MOCAP_PRED_HEAD,
+                        help="predictions' head from nose and shoulders (the protocol's for "
+                        "upright people) or from ears and shoulders (VoxelPose's Campus "
+                        "conversion; default here: right in every pose of the clips)")
     parser.add_argument("--json", default="")
     parser.add_argument("--outputs", default="",
                         help="also write the full path's 3D and ids of every frame (.npz), for "
@@ -200,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     clips = load_mocap()
     if args.timing:
         return timing(clips, args.frames, args.threshold_px)
+    heads = GT_HEADS if args.gt_head == "both" else (args.gt_head,)
     rows, outputs = [], {}
     for rig_name in args.rigs.split(","):
         for people in (int(p) for p in args.people.split(",")):
@@ -212,16 +246,25 @@ def main(argv: list[str] | None = None) -> int:
                     preds, ids, spent = run(scene, args.threshold_px)
                     if name == "after":
                         outputs |= _frames(f"{rig_name}/{people}/{seed}", preds, ids)
-                    row[name] = score(scene, preds, ids) | {"cpu_ms_per_frame": 1000 * spent}
+                    by_head = {h: score(scene, preds, ids, True, h, args.pred_head)
+                               for h in heads}
+                    row[name] = by_head[heads[0]] | {"cpu_ms_per_frame": 1000 * spent}
+                    row.setdefault("by_gt_head", {})[name] = by_head
+                row["by_gt_head"]["truth"] = {h: score(scene, *truth_as_prediction(scene), True,
+                                                       h, args.pred_head) for h in heads}
                 if args.peers and people == 1:
                     row["peers"] = run_peers(scene, args.threshold_px)
                 rows.append(row)
                 print(_line(row), flush=True)
     print(to_markdown(rows))
+    if len(heads) > 1:
+        print(heads_markdown(rows, heads))
     if args.peers:
         print(peers_markdown(rows))
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "machine": _machine()}, indent=1))
+        Path(args.json).write_text(json.dumps({"rows": rows, "machine": _machine(),
+                                               "gt_head": heads[0],
+                                               "pred_head": args.pred_head}, indent=1))
     if args.outputs:
         np.savez_compressed(args.outputs, **outputs)
     return 0
@@ -294,6 +337,34 @@ def to_markdown(rows: list[dict]) -> str:
             f"{_mean(rs, 'before', 'cpu_ms_per_frame'):.2f} / "
             f"{_mean(rs, 'after', 'cpu_ms_per_frame'):.2f} |")
     return "\n".join(out)
+
+
+def heads_markdown(rows: list[dict], heads: tuple[str, ...]) -> str:
+    """The full path ("after") and the truth itself as prediction scored with each ground-truth
+    head (seeds pooled as in to_markdown): PCP, and PCP of the head, the torso (its far end is
+    head bottom) and the 8 arm and leg limbs, which the head definition cannot change."""
+    head, torso = PCP_LIMB_NAMES.index("head"), PCP_LIMB_NAMES.index("torso")
+    names = " / ".join(heads)
+    out = [f"| rig | people | PCP % after ({names}) | ceiling: truth as prediction, PCP % | "
+           f"head limb % after | torso % after | 8 arm + leg limbs % after | ceiling head "
+           f"limb % |", "|---" * 8 + "|"]
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault((r["rig"], r["people"]), []).append(r["by_gt_head"])
+    for (rig, people), rs in groups.items():
+        cells = [_per_head(rs, "after", heads, lambda s: s["pcp"]),
+                 _per_head(rs, "truth", heads, lambda s: s["pcp"]),
+                 _per_head(rs, "after", heads, lambda s: s["pcp_per_limb"][head]),
+                 _per_head(rs, "after", heads, lambda s: s["pcp_per_limb"][torso]),
+                 _per_head(rs, "after", heads, lambda s: np.mean(s["pcp_per_limb"][:8])),
+                 _per_head(rs, "truth", heads, lambda s: s["pcp_per_limb"][head])]
+        out.append(f"| {rig} | {people} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def _per_head(rows: list[dict], run: str, heads: tuple[str, ...], pick) -> str:
+    """'x / y' percentages: pick(score) of `run` averaged over rows, one per head definition."""
+    return " / ".join(f"{100 * np.mean([pick(r[run][h]) for r in rows]):.1f}" for h in heads)
 
 
 def compare(before_json: str, after_json: str) -> int:

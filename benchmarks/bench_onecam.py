@@ -271,7 +271,8 @@ def _track(data, key: str, frame_id: str):
 
 METRICS = {"ids": "ids per person", "jitter": "jitter p95 m/frame", "cv": "bone CV",
            "unanswered": "frames w/o output", "ghosts": "ghost person-frames",
-           "unmatched": "unmatched person-frames", "shape": "root-rel. error mm"}
+           "unmatched": "unmatched person-frames", "shape": "root-rel. error mm",
+           "depth": "root distance error m (median)"}
 
 
 def _cells(ident, steady, unanswered: int) -> dict[str, str]:
@@ -282,7 +283,8 @@ def _cells(ident, steady, unanswered: int) -> dict[str, str]:
             "cv": f"{100 * s['bone-length CV median']:.1f} %", "unanswered": str(unanswered),
             "ghosts": str(ident.ghost_person_frames),
             "unmatched": str(ident.unmatched_person_frames),
-            "shape": f"{1000 * getattr(ident, 'root_relative_mpjpe_m', np.nan):.0f}"}
+            "shape": f"{1000 * getattr(ident, 'root_relative_mpjpe_m', np.nan):.0f}",
+            "depth": f"{getattr(ident, 'root_distance_error_m', np.nan):.2f}"}
 
 
 def score(paths: list[Path], metrics: list[str] | None = None) -> str:

@@ -17,9 +17,11 @@ On bench_multiview_people's scenes (same generator, same seeds), two runs per sc
              unconfirmed  its group waited for confirmation (new person, < 3 views)
              far          a group of the person was published, but its mean joint error is
                           over the scorer's 0.5 m gate (mixed or ill-conditioned views)
-Per-limb PCP (Campus/Shelf limbs) of both runs shows which limbs fail.
+Per-limb PCP (Campus/Shelf limbs) of both runs shows which limbs fail; "truth as prediction"
+is the ceiling the ground truth's head definition leaves (`--gt-head body|derived|both`, as
+bench_multiview_people.py).
 
-    python benchmarks/diagnose_multiview_people.py --rows 3x4,5x4,demox4,demox6
+    python benchmarks/diagnose_multiview_people.py --rows 3x4,5x4,demox4,demox6 [--gt-head both]
 """
 from __future__ import annotations
 
@@ -37,26 +39,42 @@ if __package__ in (None, ""):  # run as a script from a checkout: use this check
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_multiview_people import THRESHOLD_PX, oracle_views, score  # noqa: E402
+from bench_multiview_people import (  # noqa: E402
+    THRESHOLD_PX,
+    oracle_views,
+    score,
+    truth_as_prediction,
+)
 from scenes import Scene, make_scene  # noqa: E402
 
 from pose3d_ros.core.association import associate_normalized, gather  # noqa: E402
 from pose3d_ros.core.camera import CameraArrays, undistort_normalised  # noqa: E402
 from pose3d_ros.core.completion import CompletionParams, SkeletonCompleter  # noqa: E402
 from pose3d_ros.core.metrics import match_people  # noqa: E402
-from pose3d_ros.core.multiperson_metrics import PCP_LIMB_NAMES, to_campus14  # noqa: E402
+from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
+    DEFAULT_GT_HEAD,
+    GT_HEADS,
+    MOCAP_PRED_HEAD,
+    PCP_LIMB_NAMES,
+    PRED_HEADS,
+    mocap_truth_to_campus14,
+    to_campus14,
+)
 from pose3d_ros.core.pipeline import PipelineParams  # noqa: E402
 from pose3d_ros.core.tracking import SkeletonTracker  # noqa: E402
 from pose3d_ros.core.triangulation import triangulate_people  # noqa: E402
 
 COMPLETION = CompletionParams()
 PREFER_STRONGER = True
+HEADS: tuple[str, ...] = (DEFAULT_GT_HEAD,)  # ground-truth head definitions scored (--gt-head)
+PRED_HEAD = MOCAP_PRED_HEAD  # how the predictions' head is derived (--pred-head)
 STAGES = ("seen<2", "association", "visibility", "implausible", "unconfirmed", "far")
 
 
 def run_oracle(scene: Scene, threshold_px: float, complete: bool,
                threshold_m: float | None = None) -> dict:
-    """Triangulation (+ completion) of the true association; score summary + per-limb PCP."""
+    """Triangulation (+ completion) of the true association; per ground-truth head
+    definition (HEADS) the score summary + per-limb PCP."""
     kp, sc, rows = oracle_views(scene)
     arrays = CameraArrays.from_cameras(scene.rig.cameras)
     xy = np.stack([undistort_normalised(cam, kp[:, v]) for v, cam in
@@ -76,7 +94,7 @@ def run_oracle(scene: Scene, threshold_px: float, complete: bool,
             points = done.points
         preds.append(points)
         ids.append(rows[at, 1] + 1)
-    return score(scene, preds, ids, per_limb=True)
+    return {h: score(scene, preds, ids, True, h, PRED_HEAD) for h in HEADS}
 
 
 def _owner(sources: list[np.ndarray], members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +113,8 @@ def _owner(sources: list[np.ndarray], members: np.ndarray) -> tuple[np.ndarray, 
 
 
 def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = None) -> dict:
-    """The pipeline's multi-view stages one by one, with the loss attribution above."""
+    """The pipeline's multi-view stages one by one, with the loss attribution above; per
+    ground-truth head definition (HEADS) the scores and the attribution."""
     cams = scene.rig.cameras
     arrays = CameraArrays.from_cameras(cams)
     completer = SkeletonCompleter(COMPLETION)
@@ -127,8 +146,9 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
         raw_owner, raw_real = _owner(src, raw.members)
         owner, real = _owner(src, assoc.members)
         present = np.flatnonzero(scene.present[f])
-        gt = to_campus14(scene.truth[f, present], scene.layout)
-        pairs = match_people([to_campus14(published, scene.layout)], [gt]).pairs[0]
+        gt = mocap_truth_to_campus14(scene.truth[f, present], HEADS[0], PRED_HEAD)
+        pairs = match_people([to_campus14(published, scene.layout, derivation=PRED_HEAD)],
+                             [gt]).pairs[0]
         matched_gt = set(pairs[:, 1].tolist())
         pub_owner = owner[done.publish]
         for g in range(len(owner)):
@@ -156,14 +176,9 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
             else:
                 stage = "far"
             stage_of_miss[stage] += 1
-    out = score(scene, preds, ids, per_limb=True)
-    out["miss_stage"] = dict(stage_of_miss)
-    out["refused_groups"] = dict(refused)
-    out["ghost_kind"] = dict(ghosts)
-    out["cpu_ms_per_frame"] = 1000 * spent / scene.num_frames
-    return out
-
-
+    extra = {"miss_stage": dict(stage_of_miss), "refused_groups": dict(refused),
+             "ghost_kind": dict(ghosts), "cpu_ms_per_frame": 1000 * spent / scene.num_frames}
+    return {h: score(scene, preds, ids, True, h, PRED_HEAD) | extra for h in HEADS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,8 +198,14 @@ def main(argv: list[str] | None = None) -> int:
                         "check_refined=1 (default: the package's)")
     parser.add_argument("--no-prefer-stronger", action="store_true",
                         help="association without replacing duplicate boxes")
+    parser.add_argument("--gt-head", choices=GT_HEADS + ("both",), default=DEFAULT_GT_HEAD,
+                        help="ground truth's head bottom/top (bench_multiview_people.py)")
+    parser.add_argument("--pred-head", choices=PRED_HEADS, default=MOCAP_PRED_HEAD,
+                        help="predictions' head from nose or ears (bench_multiview_people.py)")
     args = parser.parse_args(argv)
-    global COMPLETION, PREFER_STRONGER
+    global COMPLETION, PREFER_STRONGER, HEADS, PRED_HEAD
+    HEADS = GT_HEADS if args.gt_head == "both" else (args.gt_head,)
+    PRED_HEAD = args.pred_head
     PREFER_STRONGER = not args.no_prefer_stronger
     for item in filter(None, args.completion.split(",")):
         key, value = item.split("=")
@@ -193,31 +214,36 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore", RuntimeWarning)
     from pose3d_ros.core.mocap import load_mocap
     clips = load_mocap()
-    print("| rig x people | run | PCP % | " + " | ".join(PCP_LIMB_NAMES) + " | MPJPE mm "
-          "| misses % | ghosts % |")
-    print("|---" * (6 + len(PCP_LIMB_NAMES)) + "|")
+    print("| rig x people | GT head | run | PCP % | " + " | ".join(PCP_LIMB_NAMES)
+          + " | MPJPE mm | misses % | ghosts % |")
+    print("|---" * (7 + len(PCP_LIMB_NAMES)) + "|")
     notes = []
     for row in args.rows.split(","):
         rig, people = row.split("x")
-        results: dict[str, list] = {"oracle triangulation": [], "oracle + completion": [],
-                                    "full path": []}
+        results: dict[str, list] = {"truth as prediction": [], "oracle triangulation": [],
+                                    "oracle + completion": [], "full path": []}
         for seed in range(args.seeds):
             scene = make_scene(rig, int(people), args.frames, seed, clips,
                                error_scale=args.error_scale)
             thr = (args.threshold_px, args.threshold_m or None)
+            results["truth as prediction"].append(
+                {h: score(scene, *truth_as_prediction(scene), True, h, PRED_HEAD)
+                 for h in HEADS})
             results["oracle triangulation"].append(run_oracle(scene, thr[0], False, thr[1]))
             results["oracle + completion"].append(run_oracle(scene, thr[0], True, thr[1]))
             results["full path"].append(run_stages(scene, *thr))
-        for name, rs in results.items():
-            limbs = np.nanmean([r["pcp_per_limb"] for r in rs], 0)
-            gt_frames = sum(r["gt_person_frames"] for r in rs)
-            pred_frames = max(sum(r["pred_person_frames"] for r in rs), 1)
-            print(f"| {row} | {name} | {100 * np.mean([r['pcp'] for r in rs]):.1f} | "
-                  + " | ".join(f"{100 * v:.0f}" for v in limbs)
-                  + f" | {np.mean([r['mpjpe_mm'] for r in rs]):.1f} | "
-                  f"{100 * sum(r['misses'] for r in rs) / gt_frames:.2f} | "
-                  f"{100 * sum(r['ghosts'] for r in rs) / pred_frames:.2f} |", flush=True)
-        full = results["full path"]
+        for head in HEADS:
+            for name, by_head in results.items():
+                rs = [r[head] for r in by_head]
+                limbs = np.nanmean([r["pcp_per_limb"] for r in rs], 0)
+                gt_frames = sum(r["gt_person_frames"] for r in rs)
+                pred_frames = max(sum(r["pred_person_frames"] for r in rs), 1)
+                print(f"| {row} | {head} | {name} | {100 * np.mean([r['pcp'] for r in rs]):.1f} "
+                      "| " + " | ".join(f"{100 * v:.0f}" for v in limbs)
+                      + f" | {np.mean([r['mpjpe_mm'] for r in rs]):.1f} | "
+                      f"{100 * sum(r['misses'] for r in rs) / gt_frames:.2f} | "
+                      f"{100 * sum(r['ghosts'] for r in rs) / pred_frames:.2f} |", flush=True)
+        full = [r[HEADS[0]] for r in results["full path"]]
         total = {k: sum(r[k].get(s, 0) for r in full for s in r[k])
                  for k in ("miss_stage", "refused_groups", "ghost_kind")}
         merged = {k: dict(sum((Counter(r[k]) for r in full), Counter()))

@@ -138,3 +138,46 @@ def test_stacked_cameras_give_the_same_rays_and_centres(points):
         np.testing.assert_allclose(arrays.projections[v], np.hstack([cam.R, cam.t[:, None]]))
     np.testing.assert_allclose(arrays.focal, [np.sqrt(c.K[0, 0] * c.K[1, 1]) for c in rig])
     np.testing.assert_allclose(cross3(rays[0], rays[1]), np.cross(rays[0], rays[1]), atol=1e-15)
+
+
+def test_hot_path_array_helpers_are_exact():
+    """array_ops: vector_norm is bit-identical to the sum-of-squares norm it replaces (2 and 3
+    components, any layout), finite_rows to np.isfinite(...).all(-1), NaN and inf included."""
+    from pose3d_ros.core.array_ops import finite_rows, vector_norm
+    rng = np.random.default_rng(3)
+    for shape in [(7, 3), (1000, 3), (4, 5, 17, 3), (85, 2), (13, 17, 2), (3,)]:
+        v = rng.standard_normal(shape) * 10.0 ** rng.uniform(-8, 8, shape)
+        v.flat[::7] = np.nan
+        v.flat[3::11] = np.inf
+        v.flat[5::13] = -np.inf
+        np.testing.assert_array_equal(vector_norm(v), np.sqrt((v * v).sum(-1)))
+        np.testing.assert_array_equal(finite_rows(v), np.isfinite(v).all(-1))
+        strided = np.repeat(v, 2, axis=-1)[..., ::2]              # a non-contiguous view
+        np.testing.assert_array_equal(vector_norm(strided), np.sqrt((v * v).sum(-1)))
+    assert vector_norm(np.array([3.0, 4.0])) == 5.0
+    assert vector_norm(np.ones((2, 4), np.float32)).dtype == np.float32   # other types: sum
+
+
+def test_all_cameras_undistorted_at_once_give_the_same_numbers():
+    """undistort_cameras: the affine cameras of a frame set in one map, bit-identical to
+    undistort_normalised camera by camera (NaN in one coordinate makes both NaN); a set with a
+    distorted camera is undistorted camera by camera."""
+    from dataclasses import replace
+
+    from pose3d_ros.core.camera import CameraArrays
+    from pose3d_ros.core.undistortion import undistort_cameras, undistort_normalised
+    rng = np.random.default_rng(4)
+    pinholes = [replace(_camera("plumb_bob", [0.0] * 5),
+                        K=np.array([[f, 0.0, cx], [0.0, f + 7, cy], [0.0, 0.0, 1.0]]))
+                for f, cx, cy in rng.uniform([500, 300, 200], [1500, 900, 600], (3, 3))]
+    pixels = [rng.uniform(0, 1000, (n, 17, 2)) for n in (2, 0, 5)]
+    pixels[0][1, 3] = np.nan
+    pixels[2][4, 0, 1] = np.nan                                  # one coordinate only
+    for cameras in (pinholes, [pinholes[0], _camera("plumb_bob", [-0.2, 0.05, 0, 0]),
+                               pinholes[2]]):
+        arrays = CameraArrays.from_cameras(cameras)
+        together = undistort_cameras(cameras, arrays, pixels)
+        for cam, p, got in zip(cameras, pixels, together, strict=True):
+            np.testing.assert_array_equal(got, undistort_normalised(cam, p))
+        assert np.isnan(together[2][4, 0]).all()
+    assert np.isfinite(arrays.affine[[0, 2]]).all() and np.isnan(arrays.affine[1]).all()

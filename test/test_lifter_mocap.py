@@ -17,6 +17,7 @@ from pose3d_ros.core.lifting.mocap_training import (
     MocapAugment,
     mix_limbs,
     mocap_performances,
+    tilt_body,
 )
 from pose3d_ros.core.lifting.model import LifterConfig
 from pose3d_ros.core.lifting.root_placement import bone_lengths
@@ -63,6 +64,27 @@ def test_mixed_limbs_keep_the_body_and_take_the_donors_motion(clips):
     perf = mocap_performances(clips, np.random.default_rng(1), MocapAugment(
         performances=6, seconds=1.0, arm_mix_probability=1.0, leg_mix_probability=1.0))
     assert all(np.isfinite(j).all() for j, _ in perf)
+
+
+def test_tilted_performances_keep_the_body_and_lean_it(clips):
+    walk = {c.name: c.joints for c in clips}["walk"][:30]
+    pelvis, thorax = H36M17.index("pelvis"), H36M17.index("thorax")
+    lying = tilt_body(walk, 0.4, np.pi / 2)
+    np.testing.assert_allclose(bone_lengths(lying), bone_lengths(walk), atol=1e-9)
+    np.testing.assert_allclose(lying[0, pelvis], walk[0, pelvis], atol=1e-12)
+
+    def spine_from_vertical_deg(joints):
+        spine = joints[:, thorax] - joints[:, pelvis]
+        return np.degrees(np.arccos(spine[:, 2] / np.linalg.norm(spine, axis=-1)))
+
+    assert spine_from_vertical_deg(walk).max() < 30 and spine_from_vertical_deg(lying).min() > 60
+    upright = mocap_performances(clips, np.random.default_rng(2), MocapAugment(
+        performances=8, seconds=1.0))
+    tilted = mocap_performances(clips, np.random.default_rng(2), MocapAugment(
+        performances=8, seconds=1.0, tilt_probability=1.0))
+    lean = [np.median(spine_from_vertical_deg(j)) for j, _ in tilted]
+    assert max(lean) > 30 and all(np.isfinite(j).all() for j, _ in tilted)
+    assert len(upright) == len(tilted)
 
 
 def test_virtual_views_with_field_of_view_and_measured_errors(clips):

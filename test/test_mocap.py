@@ -175,3 +175,39 @@ def test_fetch_tool_writes_every_clip_once(tmp_path, capsys):
     blocked.write_text("")
     assert fetch_mocap.main(["--data-dir", str(blocked)]) == 1
     assert capsys.readouterr().err.strip().startswith("fetch_mocap: error:")
+
+
+def test_head_ends_are_the_head_sphere_of_the_forward_kinematics(source):
+    """head_ends, from the H36M-17 joints alone, against the neck link's sphere itself."""
+    model = mocap.parse_humanoid_urdf((source / mocap.URDF_MEMBER).read_text())
+    neck = model.index("neck")
+    radius = np.array([0.0, mocap.HEAD_SPHERE_RADIUS_M, 0.0])
+    for name in ("walk", "kick", "crawl"):     # upright; largest neck twist; on all fours
+        motion = mocap.parse_motion((source / mocap.clip_member(name)).read_text())
+        pos, rot = mocap.link_frames(model, motion)
+        ends = [(pos[:, neck] + rot[:, neck] @ (mocap.HEAD_SPHERE_CENTRE_M + sign * radius))
+                @ mocap.CLIP_TO_WORLD.T for sign in (-1.0, 1.0)]
+        bottom, top = mocap.head_ends(mocap.h36m_joints(model, motion))
+        assert np.linalg.norm(bottom - ends[0], axis=-1).max() < 0.015, name
+        assert np.linalg.norm(top - ends[1], axis=-1).max() < 0.015, name
+    assert mocap.HEAD_TOP_ABOVE_HEAD_M == pytest.approx(0.1175)
+
+
+def test_head_ends_have_human_proportions(clips):
+    walk = clips["walk"].joints
+    bottom, top = mocap.head_ends(walk)
+    length = np.linalg.norm(top - bottom, axis=-1)
+    np.testing.assert_allclose(length, 2 * mocap.HEAD_SPHERE_RADIUS_M, atol=1e-9)
+    assert 0.19 < length[0] < 0.26            # chin to crown of an adult
+    thorax, nose = walk[:, J("thorax"), 2], walk[:, J("nose"), 2]
+    assert np.all((bottom[:, 2] > thorax + 0.02) & (bottom[:, 2] < nose))   # chin level
+    assert np.all((top[:, 2] > thorax + 0.2) & (top[:, 2] < thorax + 0.3))  # crown
+    assert np.abs(top[:, 2] - mocap.STATURE_M).max() < 0.05                 # stature
+    twice = mocap.head_ends(np.stack([walk[:3], 2.0 * walk[:3]]))
+    np.testing.assert_allclose(twice[1][1], 2.0 * top[:3], atol=1e-12)    # scales with body
+    nan = walk[:2].copy()
+    nan[0, J("nose")] = np.nan
+    assert np.isnan(mocap.head_ends(nan)[1][0]).all()
+    assert np.isfinite(mocap.head_ends(nan)[1][1]).all()
+    with pytest.raises(ValueError, match="H36M-17"):
+        mocap.head_ends(walk[:, :14])

@@ -90,3 +90,53 @@ def test_unannotated_people_and_limbs_are_not_counted():
     assert empty.ghosts == 1 and empty.gt_person_frames == 0 and np.isnan(empty.pcp)
     with pytest.raises(ValueError, match="ids"):
         score_multiperson([people], [people], gt_ids=[np.array([1, 2])])
+
+
+def test_mocap_truth_scores_a_perfect_prediction_100_with_both_heads():
+    from pose3d_ros.core.mocap import head_ends, load_mocap
+    from pose3d_ros.core.multiperson_metrics import GT_HEADS, mocap_truth_to_campus14
+    walk = load_mocap(["walk"])[0].joints[::4]           # upright, as Campus/Shelf people
+    pred = to_campus14(walk, H36M17)                      # the protocol's derived head
+    truths = {h: mocap_truth_to_campus14(walk, h) for h in GT_HEADS}
+    for head, gt in truths.items():
+        assert pcp_limbs(pred, gt).all(), head
+        score = score_multiperson(list(pred[:, None]), list(gt[:, None]),
+                                  gt_ids=[np.array([1])] * len(gt))
+        assert score.pcp == 1.0 and score.ghosts == 0 and score.misses == 0
+    np.testing.assert_array_equal(truths["body"][:, :12], truths["derived"][:, :12])
+    np.testing.assert_array_equal(truths["derived"], pred)
+    body_len = np.linalg.norm(truths["body"][:, HEAD_TOP] - truths["body"][:, HEAD_BOTTOM],
+                              axis=-1)
+    derived_len = np.linalg.norm(pred[:, HEAD_TOP] - pred[:, HEAD_BOTTOM], axis=-1)
+    assert 0.19 < body_len.min() and body_len.max() < 0.26    # the standard's 0.2-0.3 m
+    assert derived_len.max() < 0.15                            # the short derived limb
+    bottom, top = head_ends(walk)
+    np.testing.assert_array_equal(truths["body"][:, HEAD_BOTTOM], bottom)
+    np.testing.assert_array_equal(truths["body"][:, HEAD_TOP], top)
+    with pytest.raises(ValueError, match="gt_head"):
+        mocap_truth_to_campus14(walk, "annotated")
+    with pytest.raises(ValueError, match="head ends"):
+        to_campus14(walk, H36M17, head=(bottom[:3], top[:3]))
+
+
+def test_ear_based_head_hand_case_and_fit_to_the_mocap_head_in_any_pose():
+    from pose3d_ros.core.mocap import load_mocap
+    from pose3d_ros.core.multiperson_metrics import (
+        derive_head_from_ears,
+        mocap_truth_to_campus14,
+    )
+    bottom, top = derive_head_from_ears(np.array([0.0, 0.0, 1.4]), np.array([0.02, 0.0, 1.56]))
+    np.testing.assert_allclose(bottom, [0.01, 0.0, 1.48])
+    np.testing.assert_allclose(top, [0.03, 0.0, 1.64])
+    coco = _people(2, seed=5)
+    campus = to_campus14(coco, COCO17, derivation="ears")
+    ears = 0.5 * (coco[:, COCO17.index("left_ear")] + coco[:, COCO17.index("right_ear")])
+    np.testing.assert_allclose(campus[:, HEAD_TOP] + campus[:, HEAD_BOTTOM], 2 * ears)
+    np.testing.assert_allclose(campus[:, :12], to_campus14(coco, COCO17)[:, :12])
+    with pytest.raises(ValueError, match="derivation"):
+        to_campus14(coco, COCO17, derivation="eyes")
+    # crawling: the nose-based head misses the body's head, the ear-based one does not
+    crawl = load_mocap(["crawl"])[0].joints[::4]
+    gt = mocap_truth_to_campus14(crawl, "body")
+    assert pcp_limbs(to_campus14(crawl, H36M17, derivation="ears"), gt).all()
+    assert not pcp_limbs(to_campus14(crawl, H36M17), gt)[:, PCP_LIMB_NAMES.index("head")].any()

@@ -74,9 +74,9 @@ def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
     assert rejected == {}, rejected                      # no false detector_3d error
 
 
-def _people_on_diagnostics(context, name: str, height_m: float
+def _people_on_diagnostics(context, name: str, max_height_m: float = 0.0
                            ) -> tuple[list[int], dict[str, int]]:
-    """A one-camera node (detector_3d, monocular_body_height_m height_m, 0 = its default)
+    """A one-camera node (detector_3d, plausibility.max_height_m max_height_m, 0 = its default)
     given one empty image then four of a person, lock-step: the people per answer and the
     camera's PEOPLE_KEYS values on /diagnostics once all four person-frames are counted (the
     keys already there, at zero, before any image)."""
@@ -89,8 +89,8 @@ def _people_on_diagnostics(context, name: str, height_m: float
                  Parameter("image_qos", value="reliable"),
                  Parameter("monocular_method", value="detector_3d"),
                  Parameter("diagnostics_period_s", value=0.2)]
-    if height_m:
-        overrides.append(Parameter("monocular_body_height_m", value=height_m))
+    if max_height_m:
+        overrides.append(Parameter("plausibility.max_height_m", value=max_height_m))
     node = Pose3DNode(name, context=context, parameter_overrides=overrides)
     probe = Node(f"probe_{name}", context=context)
     executor = executor_with(context, node, probe)
@@ -130,16 +130,29 @@ def _people_on_diagnostics(context, name: str, height_m: float
 def test_diagnostics_count_people_held_for_confirmation_and_refused_as_implausible():
     """Per camera on /diagnostics: person-frames published, held back while their track is
     unconfirmed (the first ImageTrackerParams.min_hits - 1 = 2 frames) and refused as
-    implausible: with monocular_body_height_m 2.45 every body is scaled to 2.45 m, above the
-    human range of the plausibility check (2.3 m), so nothing is published and the counter
-    says why."""
+    implausible: with plausibility.max_height_m 1.2 the adult of the video is taller than the
+    range the node accepts, so nothing is published and the counter says why. A body height
+    outside that range is refused at configure with a message naming both parameters."""
     from pose3d_ros.ros.diagnostics import PEOPLE_KEYS
 
     held, refused, out = (PEOPLE_KEYS[k] for k in ("unconfirmed", "implausible", "published"))
     with ros_context() as context:
-        people, counted = _people_on_diagnostics(context, "pose3d_onecam_people", 0.0)
+        people, counted = _people_on_diagnostics(context, "pose3d_onecam_people")
         assert people == [0, 0, 0, 1, 1], people
         assert counted == {out: 2, held: 2, refused: 0}, counted
-        people, counted = _people_on_diagnostics(context, "pose3d_onecam_tall", 2.45)
+        people, counted = _people_on_diagnostics(context, "pose3d_onecam_short_range", 1.2)
         assert people == [0, 0, 0, 0, 0], people
         assert counted == {out: 0, held: 2, refused: 2}, counted
+        from rclpy.lifecycle import TransitionCallbackReturn
+
+        from pose3d_ros.ros.nodes import Pose3DNode
+        tall = Pose3DNode("pose3d_onecam_tall", context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
+            Parameter("extrinsics_source", value="none"),
+            Parameter("monocular_body_height_m", value=2.45)])
+        try:
+            assert tall.trigger_configure() == TransitionCallbackReturn.FAILURE
+            assert "monocular_body_height_m" in tall.last_error
+            assert "plausibility.max_height_m" in tall.last_error, tall.last_error
+        finally:
+            tall.destroy_node()

@@ -27,11 +27,13 @@ The result is an `Association` with members (P_out, V): detection index per came
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 
-from .camera import CameraArrays, CameraModel, vector_norm
+from .array_ops import finite_rows, vector_norm
+from .camera import CameraArrays, CameraModel
 from .group_checks import (  # noqa: F401  (public here too)
     count_unexplained,
     extent,
@@ -193,7 +195,7 @@ def _groups(members: dict[int, list[int]], dist: np.ndarray, camera_of: np.ndarr
     # each cluster's detection pairs in the row-major order of its members (the order the
     # mean was taken in before)
     same = group_of[:, None] == group_of[None]
-    sub = dist[np.ix_(flat, flat)]
+    sub = dist[flat[:, None], flat[None]]
     use = same & np.isfinite(sub)
     first, second = np.nonzero(use)
     total = np.zeros(len(groups))
@@ -225,7 +227,7 @@ def _rejoin(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[in
             mean = np.where(count > 0, total / count, np.inf)
         blocked = ((masks[:, None] & masks[None]) != 0) | ~(alive[:, None] & alive[None])
         mean[blocked] = np.inf
-        a, b = np.unravel_index(np.argmin(mean), mean.shape)
+        a, b = divmod(int(mean.argmin()), mean.shape[1])
         if not mean[a, b] < max_ray_distance_m:
             return
         total[a] += total[b]
@@ -264,12 +266,13 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
     """merge_duplicates() on the groups' 3D points (P, J, 3), members' keypoints (P, J, V, 2)
     and weights (P, J, V); also returns the indices (P_out,) of the groups kept."""
     members = association.members
-    first, second = np.triu_indices(len(members), 1)           # each pair of groups once
+    first, second = _group_pairs(len(members))                # each pair of groups once
     d = vector_norm(points[first] - points[second])                        # (K, J)
     common = np.isfinite(d)
+    n_common = common.sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(common, d, 0.0).sum(-1) / common.sum(-1)
-    mean = np.where(common.sum(-1) >= min_joints, mean, np.inf)
+        mean = np.where(common, d, 0.0).sum(-1) / n_common
+    mean = np.where(n_common >= min_joints, mean, np.inf)
     one_body = mean < merge_distance_m
     duplicate = _same_detections(xy, weight, min_joints, first, second) & ~one_body
     pick = one_body | duplicate
@@ -299,6 +302,12 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
         owner[owner == b] = a
     keep = np.flatnonzero((rows >= 0).sum(1) > 0)
     return Association(rows[keep], cost[keep]), keep
+
+
+@lru_cache(maxsize=32)
+def _group_pairs(n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.triu_indices(n_groups, 1): each pair of groups once (cached; do not modify)."""
+    return np.triu_indices(n_groups, 1)
 
 
 def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int, a: np.ndarray,
@@ -335,7 +344,7 @@ def _gather_stacked(stacked: StackedDetections, members: np.ndarray, min_score: 
                 np.zeros(members.shape[:1] + (n_joints, members.shape[1])))
     k = stacked.xy[row]                                                    # (P, V, J, 2)
     s = stacked.score[row]                                                 # (P, V, J)
-    ok = np.isfinite(k).all(-1) & (s >= min_score) & seen[..., None]
+    ok = finite_rows(k) & (s >= min_score) & seen[..., None]
     xy = np.where(ok[..., None], k, 0.0).transpose(0, 2, 1, 3)
     weight = np.where(ok, s, 0.0).transpose(0, 2, 1)
     return np.ascontiguousarray(xy), np.ascontiguousarray(weight)

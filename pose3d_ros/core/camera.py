@@ -14,31 +14,17 @@ Everything is vectorised over arbitrary leading dimensions; NaN in gives NaN out
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Iterator, Sequence
 
 import numpy as np
 
+from .array_ops import NEXT_AXIS, PREV_AXIS, cross3, vector_norm  # noqa: F401 (public here too)
+from .undistortion import affine_undistortion, undistort_normalised  # noqa: F401 (public here too)
+
 DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "equidistant")
 _MAX_COEFFS = {"plumb_bob": 5, "rational_polynomial": 8, "equidistant": 4}
 _UNDISTORT_ITERATIONS = 30
-
-
-# index permutations of the cross product and 3x3 adjugate: (i + 1) % 3 and (i + 2) % 3
-NEXT_AXIS = np.array([1, 2, 0])
-PREV_AXIS = np.array([2, 0, 1])
-
-
-def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cross product over the last axis (size 3, broadcasting); cheaper than np.cross on the
-    small arrays of the per-frame hot paths."""
-    return a[..., NEXT_AXIS] * b[..., PREV_AXIS] - a[..., PREV_AXIS] * b[..., NEXT_AXIS]
-
-
-def vector_norm(v: np.ndarray) -> np.ndarray:
-    """Euclidean norm over the last axis, (..., D) -> (...): the same sum of squares as
-    np.linalg.norm(v, axis=-1) without its dispatch, for the small arrays of the hot paths."""
-    return np.sqrt((v * v).sum(-1))
 
 
 def _as_f64(values, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -339,19 +325,23 @@ class CameraArrays:
     focal_xy: (V, 2) fx, fy in pixels (to express normalised residuals in pixels).
     bounds: (V, 4) the image as a rectangle of normalised coordinates [x_min, y_min, x_max,
         y_max] (inside the undistorted image border), None when unknown.
+    affine: (V, 4) undistortion.affine_undistortion of each camera (NaN rows: not affine),
+        None when unknown.
     """
 
     rotations: np.ndarray
     translations: np.ndarray
     focal_xy: np.ndarray
     bounds: np.ndarray | None = None
+    affine: np.ndarray | None = None
 
     @classmethod
     def from_cameras(cls, cameras: Sequence[CameraModel]) -> "CameraArrays":
         return cls(rotations=np.stack([c.R for c in cameras]),
                    translations=np.stack([c.t for c in cameras]),
                    focal_xy=np.array([[c.K[0, 0], c.K[1, 1]] for c in cameras], np.float64),
-                   bounds=np.stack([_normalised_bounds(c) for c in cameras]))
+                   bounds=np.stack([_normalised_bounds(c) for c in cameras]),
+                   affine=np.stack([affine_undistortion(c) for c in cameras]))
 
     @property
     def num_cameras(self) -> int:
@@ -441,53 +431,3 @@ class Rig:
         before the last point axis: (..., J, 3) -> (..., V, J, 2))."""
         pts = np.asarray(points_rig, np.float64)
         return np.stack([c.project(pts) for c in self.cameras], axis=-3 if pts.ndim >= 2 else 0)
-
-
-@lru_cache(maxsize=64)
-def _inverse_focal(intrinsics: bytes) -> np.ndarray:
-    """inv(K[:2, :2]).T of a 3x3 float64 K given as bytes (a camera constant, cached)."""
-    K = np.frombuffer(intrinsics, np.float64).reshape(3, 3)
-    inverse = np.linalg.inv(K[:2, :2]).T
-    inverse.flags.writeable = False
-    return inverse
-
-
-def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
-    """Raw pixels (..., 2) -> undistorted normalised coordinates (..., 2), NaN kept.
-
-    The same inversion as CameraModel.undistort (iterated to convergence, agreement ~1e-15 on
-    plumb_bob, rational_polynomial and equidistant models), done by OpenCV's C++
-    undistortPoints: about 10x faster per call, which matters on the nodes' hot path.
-    """
-    import cv2
-
-    pixels = np.asarray(pixels, np.float64)
-    if camera.K[0, 1] == 0 and not np.asarray(camera.dist).any() \
-            and not np.isinf(pixels).any():
-        # pinhole without skew: one affine map; a NaN coordinate makes both NaN (x 0 terms)
-        flat = (pixels.reshape(-1, 2) - camera.K[:2, 2]) @ _inverse_focal(
-            np.asarray(camera.K, np.float64).tobytes())
-        return flat.reshape(pixels.shape)
-    out = np.full(pixels.shape, np.nan)
-    seen = np.isfinite(pixels).all(-1)
-    if not seen.any():
-        return out
-    points = np.ascontiguousarray(pixels[seen]).reshape(-1, 1, 2)
-    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-14)
-    if camera.K[0, 1] != 0:
-        return camera.undistort(pixels)       # OpenCV's undistortPoints ignores skew
-    if not np.asarray(camera.dist).any():
-        flat = (points.reshape(-1, 2) - camera.K[:2, 2]) @ _inverse_focal(
-            np.asarray(camera.K, np.float64).tobytes())
-    elif camera.distortion_model == "equidistant":
-        coeffs = np.zeros(4)
-        coeffs[:camera.dist.size] = camera.dist[:4]
-        flat = cv2.fisheye.undistortPoints(points, camera.K, coeffs,
-                                           criteria=criteria).reshape(-1, 2)
-    elif camera.distortion_model in ("plumb_bob", "rational_polynomial"):
-        flat = cv2.undistortPoints(points, camera.K, camera.dist,
-                                   criteria=criteria).reshape(-1, 2)
-    else:
-        return camera.undistort(pixels)
-    out[seen] = flat
-    return out

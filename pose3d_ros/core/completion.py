@@ -46,8 +46,9 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .array_ops import finite_rows, squared_norm, vector_norm
 from .bone_prior import joint_information, refine_with_bones
-from .camera import CameraArrays, vector_norm
+from .camera import CameraArrays
 from .layouts import JointLayout
 from .plausibility import CANONICAL_HEIGHT_M, PlausibilityParams, check_bones, reference_body
 
@@ -226,7 +227,7 @@ class SkeletonCompleter:
             self._seen = np.zeros((0, layout.num_joints))
         self._forget(stamp)
         n_people = pts.shape[0]
-        measured = np.asarray(np.isfinite(pts).all(-1))
+        measured = np.asarray(finite_rows(pts))
         bones = check_bones(pts, layout, self._bone_check)
         now, scale, plausible = bones.lengths, bones.scale, bones.plausible         # (P, B)
 
@@ -236,15 +237,11 @@ class SkeletonCompleter:
         learned[known_slot] = self._lengths[slot[known_slot]]
         body_scale = np.where(np.isfinite(scale), scale, 1.0)
         prior = body.lengths * body_scale[:, None]                                # (P, B)
-        expected = np.clip(np.where(np.isfinite(learned), learned, prior),
-                           _MEMORY_RANGE[0] * prior, _MEMORY_RANGE[1] * prior)
+        expected = np.minimum(np.maximum(np.where(np.isfinite(learned), learned, prior),   # clip
+                                         _MEMORY_RANGE[0] * prior), _MEMORY_RANGE[1] * prior)
         with np.errstate(invalid="ignore"):     # only bones near the body's proportions teach
             now_good = np.where((now > _MEMORY_RANGE[0] * prior)
                                 & (now < _MEMORY_RANGE[1] * prior), now, np.nan)
-        last = np.full(pts.shape, np.nan)
-        age = np.full(measured.shape, np.inf)
-        last[known_slot] = self._last[slot[known_slot]]
-        age[known_slot] = stamp - self._seen[slot[known_slot]]
 
         out = pts.copy()
         if used is not None and scores is not None and cameras is not None \
@@ -266,6 +263,29 @@ class SkeletonCompleter:
         views = np.asarray(num_views).astype(np.uint8).copy()
         conf = np.asarray(confidence, np.float32).copy()
         filled = np.zeros(measured.shape, bool)
+        if not np.isfinite(out).all():               # joints to fill (most frames: none)
+            out, views, conf, filled = self._fill(out, views, conf, filled, pts, measured,
+                                                  expected, body, body_scale, slot, stamp,
+                                                  normalized, scores, cameras)
+        views[filled & (views != 1)] = 0
+        support = np.asarray(num_views).max(1, initial=0)
+        confirmed = known_slot | (support >= p.min_views_new)
+        self._remember(slot, ids, out, now_good, measured, plausible, plausible & confirmed,
+                       stamp)
+        return Completion(out, conf.astype(np.float32), views, filled, plausible, confirmed,
+                          scale)
+
+    def _fill(self, out, views, conf, filled, pts, measured, expected, body, body_scale,
+              slot, stamp, normalized, scores, cameras):
+        """complete()'s fill of the joints still missing in out (P, J, 3), in the order of the
+        module docstring (one view + bone length, motion, template); returns out, views, conf
+        and filled updated."""
+        p = self.params
+        known_slot = slot >= 0
+        last = np.full(pts.shape, np.nan)
+        age = np.full(measured.shape, np.inf)
+        last[known_slot] = self._last[slot[known_slot]]
+        age[known_slot] = stamp - self._seen[slot[known_slot]]
         one_view, ray_c, ray_d, ray_score = self._single_views(normalized, scores, cameras,
                                                                measured)
         length = expected[:, np.maximum(body.edge, 0)]                            # (P, J)
@@ -275,43 +295,39 @@ class SkeletonCompleter:
         last_dir = last - last[:, parent]
         with np.errstate(invalid="ignore", divide="ignore"):
             last_dir /= vector_norm(last_dir)[..., None]
-        recent = np.isfinite(last_dir).all(-1) & (age <= p.motion_max_age_s)
+        recent = finite_rows(last_dir) & (age <= p.motion_max_age_s)
         fillable = (body.parent >= 0)[None] & (one_view | (recent & ~body.face[None]))
         while True:                       # outwards from the known joints, one link per pass
             par = out[:, parent]                                                  # (P, J, 3)
-            at = fillable & ~np.isfinite(out).all(-1) & np.isfinite(par).all(-1)
+            at = fillable & ~finite_rows(out) & finite_rows(par)
             if not at.any():
                 break
             motion = par + length[..., None] * last_dir
-            ray_pt = _ray_at_distance(ray_c, ray_d, par, length, out, expected, body,
-                                      np.where(recent[..., None], motion, centre[:, None]),
-                                      np.where(recent, 1.0, 1e-3))
-            use_ray = at & one_view & np.isfinite(ray_pt).all(-1)
+            use_ray = at & one_view
+            if use_ray.any():             # else no joint to fill from its one view here
+                ray_pt = _ray_at_distance(ray_c, ray_d, par, length, out, expected, body,
+                                          np.where(recent[..., None], motion, centre[:, None]),
+                                          np.where(recent, 1.0, 1e-3))
+                use_ray &= finite_rows(ray_pt)
+                out = np.where(use_ray[..., None], ray_pt, out)
             use_motion = at & ~use_ray & recent & ~body.face[None]
             fillable &= ~at
-            out = np.where(use_ray[..., None], ray_pt, out)
             out = np.where(use_motion[..., None], motion, out)
             views[use_ray] = 1
             conf = np.where(use_ray, ray_score * p.ray_confidence, conf)
             conf = np.where(use_motion, p.motion_confidence, conf)
             filled |= use_ray | use_motion
-        missing = ~np.isfinite(out).all(-1)
+        missing = ~finite_rows(out)
         if missing.any():
             fitted = _template_fill(out, ~missing, body, body_scale)
-            fill = missing & np.isfinite(fitted).all(-1)
+            fill = missing & finite_rows(fitted)
             if not p.template_limbs:
                 fill &= body.face[None]
             out = np.where(fill[..., None], fitted, out)
             views[fill] = 0
             conf = np.where(fill, p.template_confidence, conf)
             filled |= fill
-        views[filled & (views != 1)] = 0
-        support = np.asarray(num_views).max(1, initial=0)
-        confirmed = known_slot | (support >= p.min_views_new)
-        self._remember(slot, ids, out, now_good, measured, plausible, plausible & confirmed,
-                       stamp)
-        return Completion(out, conf.astype(np.float32), views, filled, plausible, confirmed,
-                          scale)
+        return out, views, conf, filled
 
     # -- memory ----------------------------------------------------------------------------
     def _match(self, pts: np.ndarray, ids: np.ndarray | None, n_people: int) -> np.ndarray:
@@ -324,8 +340,8 @@ class SkeletonCompleter:
             hit = ids[:, None] == self._keys[None]
             slot = np.where(hit.any(1), hit.argmax(1), -1)
             return slot
-        now = _masked_mean(pts, np.asarray(np.isfinite(pts).all(-1)))
-        before = _masked_mean(self._last, np.asarray(np.isfinite(self._last).all(-1)))
+        now = _masked_mean(pts, np.asarray(finite_rows(pts)))
+        before = _masked_mean(self._last, np.asarray(finite_rows(self._last)))
         dist = vector_norm(now[:, None] - before[None])
         cost = np.where(np.isfinite(dist) & (dist <= self.params.match_distance_m), dist, 1e6)
         rows, cols = linear_sum_assignment(cost)
@@ -380,8 +396,10 @@ class SkeletonCompleter:
             return np.zeros(shape, bool), nan3, nan3, np.zeros(shape)
         xy = np.asarray(normalized, np.float64)                                   # (P, V, J, 2)
         sc = np.asarray(scores, np.float64)
-        usable = np.isfinite(xy).all(-1) & (sc >= self.params.min_score)          # (P, V, J)
+        usable = finite_rows(xy) & (sc >= self.params.min_score)          # (P, V, J)
         one = (usable.sum(1) == 1) & ~measured
+        if not one.any():
+            return self._single_views(None, None, None, measured)       # no joint to fill
         view = usable.argmax(1)                                                   # (P, J)
         person, joint = np.arange(shape[0])[:, None], np.arange(shape[1])[None]
         pick = xy[person, view, joint]                                            # (P, J, 2)
@@ -414,7 +432,7 @@ def _ray_at_distance(origin, direction, parent, length, known, expected, body, g
     near, far = origin + (b - root)[..., None] * direction, origin + (b + root)[..., None] * \
         direction
     cost_near, cost_far = (_bone_misfit(c, known, expected, body)
-                           + guess_weight * np.sum((c - guess) ** 2, -1) for c in (near, far))
+                           + guess_weight * squared_norm(c - guess) for c in (near, far))
     pick_far = cost_far < cost_near
     pick_far |= (b - root) <= 0
     point = np.where(pick_far[..., None], far, near)
@@ -428,8 +446,9 @@ def _bone_misfit(candidate: np.ndarray, known: np.ndarray, expected: np.ndarray,
     a, b = body.bones[:, 0], body.bones[:, 1]
     from_a = vector_norm(candidate[:, a] - known[:, b]) - expected      # (P, B)
     from_b = vector_norm(candidate[:, b] - known[:, a]) - expected
-    return (np.nan_to_num(from_a ** 2) @ body.incidence[0]
-            + np.nan_to_num(from_b ** 2) @ body.incidence[1])
+    from_a, from_b = from_a * from_a, from_b * from_b          # NaN (bone end unknown): 0
+    return (np.where(from_a == from_a, from_a, 0.0) @ body.incidence[0]
+            + np.where(from_b == from_b, from_b, 0.0) @ body.incidence[1])
 
 
 def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,

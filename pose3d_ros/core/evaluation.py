@@ -375,6 +375,9 @@ class ImageIdentities:
     root_relative_mpjpe_m: mean joint distance (m) of the matched people after moving each
         prediction's root (pelvis, layout.root) onto the reference's: the body's shape and
         labels, not its monocular depth; NaN when nothing matched.
+    root_distance_error_m: median over the matched person-frames of |predicted - reference
+        root distance from the camera centre| (m): the monocular depth; NaN when nothing
+        matched.
     """
 
     ids_per_person: dict[int, int]
@@ -382,6 +385,7 @@ class ImageIdentities:
     unmatched_person_frames: int
     missed_person_frames: int
     root_relative_mpjpe_m: float = float("nan")
+    root_distance_error_m: float = float("nan")
 
 
 def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraModel, *,
@@ -404,6 +408,7 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
     matched_of: dict[int, int] = {}     # predicted id -> frames matched to a reference person
     unmatched = missed = 0
     shape_errors: list[np.ndarray] = []   # per matched person: mean root-relative distance
+    distance_errors: list[np.ndarray] = []  # per matched person: root distance error (m)
     for t, ref_frame in enumerate(ref.frames):
         ref3d = _in_layout(ref_frame, layout)
         r = camera.project(ref3d) if ref_frame.num_people else \
@@ -432,8 +437,10 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
                 matched_of[int(frame.ids[i])] = matched_of.get(int(frame.ids[i]), 0) + 1
             matched[rows[ok]], hit[cols[ok]] = True, True
             a, b = pred3d[rows[ok]], ref3d[cols[ok]]
-            gap = np.linalg.norm((a - root_positions(a, layout)[:, None])
-                                 - (b - root_positions(b, layout)[:, None]), axis=-1)
+            root_a, root_b = root_positions(a, layout), root_positions(b, layout)
+            distance_errors.append(np.abs(np.linalg.norm(root_a - camera.center, axis=-1)
+                                          - np.linalg.norm(root_b - camera.center, axis=-1)))
+            gap = np.linalg.norm((a - root_a[:, None]) - (b - root_b[:, None]), axis=-1)
             known = np.isfinite(gap)
             shape_errors.append((np.where(known, gap, 0).sum(-1)
                                  / np.maximum(known.sum(-1), 1))[
@@ -443,8 +450,11 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
     ghosts = sum(n for track, n in frames_of.items() if 2 * matched_of.get(track, 0) < n)
     shape = np.concatenate(shape_errors + [np.zeros(0)])
     shape = shape[np.isfinite(shape)]
+    distance = np.concatenate(distance_errors + [np.zeros(0)])
+    distance = distance[np.isfinite(distance)]
     return ImageIdentities({k: len(v) for k, v in sorted(seen.items())}, ghosts, unmatched,
-                           missed, float(shape.mean()) if shape.size else float("nan"))
+                           missed, float(shape.mean()) if shape.size else float("nan"),
+                           float(np.median(distance)) if distance.size else float("nan"))
 
 
 def _inside(uv: np.ndarray, camera: CameraModel) -> np.ndarray:

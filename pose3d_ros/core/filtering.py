@@ -1,5 +1,6 @@
 """Low-latency smoothing of tracked 3D skeletons: the One Euro filter, per joint, vectorised,
-and the root-depth filter of the one-camera path (RootDepthFilter).
+and the root-depth filter of the one-camera path (RootDepthFilter, a constant-velocity Kalman
+filter with an innovation gate).
 
 One Euro filter (Casiez, Roussel, Vogel, CHI 2012): an exponential smoother whose cut-off
 frequency rises with the joint's speed, so a still joint is smoothed strongly (no jitter) and a
@@ -15,7 +16,7 @@ person's filter from the new measurement.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -133,26 +134,43 @@ class SkeletonFilter:
 
 @dataclass(frozen=True)
 class DepthFilterParams:
-    """Temporal filter of one camera's guess of each person's distance (root depth, metres).
+    """Temporal filter of one camera's guess of each person's distance (root depth, metres):
+    a constant-velocity Kalman filter per track with an innovation gate.
 
-    window: frames of raw depth per person whose median is the robust estimate (a jump
-        lasting fewer than window // 2 frames cannot move it; a real move shows after about
-        window // 2 frames).
-    jump_m: a new depth farther than this from that median is a jump: it is replaced by the
-        median (metres; walking changes depth by about 0.05 m per frame at 30 fps).
-    smoothing: One Euro parameters of the kept depths (Hz, s/m, Hz).
+    measurement_sigma_fraction: standard deviation of one depth guess as a fraction of the
+        depth (a guess from the person's size or the detector's 3D errs in proportion to the
+        distance; 0.05 = 0.35 m at 7 m).
+    acceleration_sigma_mps2: standard deviation of the person's acceleration along the ray
+        (m/s^2; walking people start, stop and turn at about 1 m/s^2).
+    gate_sigmas: a guess farther than this many standard deviations of the predicted
+        innovation is a jump: it is rejected and the prediction kept.
+    reinitialise_after: that many rejected guesses in a row mean the filter, not the guess,
+        is wrong (a real move it did not believe): it restarts at the median of the person's
+        last `window` guesses.
+    window: frames of raw guesses kept per person for that median.
+    initial_speed_sigma_mps: uncertainty of a new person's speed along the ray (m/s).
+    The defaults were chosen on motion-capture walking scenes (benchmarks/bench_left_right.py
+    seeds 1-36) and checked on seeds 37-72: benchmarks/results_onecam.md.
+    reset_after_s: a person unseen this long starts afresh (s).
     """
 
+    measurement_sigma_fraction: float = 0.08
+    acceleration_sigma_mps2: float = 0.3
+    gate_sigmas: float = 2.5
+    reinitialise_after: int = 8
     window: int = 9
-    jump_m: float = 0.25
-    smoothing: OneEuroParams = field(default_factory=lambda: OneEuroParams(
-        min_cutoff_hz=0.3, beta=0.1, d_cutoff_hz=0.5))
+    initial_speed_sigma_mps: float = 0.3
+    reset_after_s: float = 1.0
 
     def __post_init__(self) -> None:
         if self.window < 1:
             raise ValueError(f"window must be >= 1, got {self.window}")
-        if not self.jump_m > 0:
-            raise ValueError(f"jump_m must be > 0, got {self.jump_m}")
+        if self.reinitialise_after < 1:
+            raise ValueError(f"reinitialise_after must be >= 1, got {self.reinitialise_after}")
+        for name in ("measurement_sigma_fraction", "acceleration_sigma_mps2", "gate_sigmas",
+                     "initial_speed_sigma_mps", "reset_after_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
 
 
 class RootDepthFilter:
@@ -163,17 +181,24 @@ class RootDepthFilter:
     so that the root lies at the filtered depth. The root keeps its image position and the
     body keeps the size the monocular method gave it (scaling about the camera centre instead
     would keep every joint's projection but make bone lengths follow the depth noise).
-    The filtered depth: the new depth, or the median of the person's last `window` depths
-    when the new one is more than jump_m from it, then One Euro smoothing.
+
+    The filtered depth is a constant-velocity Kalman filter's (state: depth m, speed along
+    the ray m/s): a person walking steadily toward the camera is followed without lag, so the
+    output never holds still and then catches up in a burst (what a median plus a low-pass
+    did). A guess outside the innovation gate is rejected (`rejections` counts them);
+    `reinitialise_after` rejections in a row restart the person at the median of its recent
+    guesses. Stamps that do not advance leave the state as it is.
     """
 
     def __init__(self, params: DepthFilterParams | None = None) -> None:
         self.params = params or DepthFilterParams()
-        self.smoother = SkeletonFilter(self.params.smoothing)
         self._ids = np.zeros((0,), np.int64)
-        self._history = np.zeros((0, self.params.window))   # raw depths, NaN = none yet
-        self._t = np.zeros((0,))           # stamp of the last depth (s)
-        self.rejections = 0                # jumps rejected since construction
+        self._state = np.zeros((0, 2))                     # depth m, speed m/s
+        self._cov = np.zeros((0, 2, 2))
+        self._history = np.zeros((0, self.params.window))  # raw depths, NaN = none yet
+        self._misses = np.zeros((0,), np.int64)            # rejections in a row
+        self._t = np.zeros((0,))                           # stamp of the last depth (s)
+        self.rejections = 0                                # jumps rejected since construction
 
     def filter(self, positions: np.ndarray, ids: np.ndarray, stamp: float,
                root: int = 0) -> np.ndarray:
@@ -184,35 +209,77 @@ class RootDepthFilter:
                              f" and {ids.shape}")
         depth = positions[:, root, 2]
         mine = np.isfinite(depth) & (depth > 0)
-        new = np.setdiff1d(ids[mine], self._ids)
-        if new.size:
-            self._ids = np.concatenate([self._ids, new])
-            self._history = np.concatenate(
-                [self._history, np.full((new.size, self.params.window), np.nan)])
-            self._t = np.concatenate([self._t, np.full(new.size, np.nan)])
-        order = np.argsort(self._ids)
-        rows = order[np.searchsorted(self._ids[order], ids[mine])]
-        stale = ~(stamp - self._t[rows] <= self.params.smoothing.reset_after_s)
-        self._history[rows[stale]] = np.nan              # long unseen: start afresh
-        self._history[rows] = np.concatenate(
-            [self._history[rows, 1:], depth[mine][:, None]], axis=1)
+        rows = self._rows_for(ids[mine])
+        z = depth[mine]
+        p = self.params
+        dt = stamp - self._t[rows]
+        fresh = ~(dt <= p.reset_after_s)                   # new, long unseen or NaN stamp
+        moving = ~fresh & (dt > 0)                         # a stamp that advances
+        self._history[rows[fresh]] = np.nan
+        self._history[rows] = np.concatenate([self._history[rows, 1:], z[:, None]], axis=1)
+
+        state, cov = self._state[rows], self._cov[rows]
+        # predict (constant velocity, white-noise acceleration)
+        step = np.where(moving, dt, 0.0)
+        transition = np.broadcast_to(np.eye(2), (len(z), 2, 2)).copy()
+        transition[:, 0, 1] = step
+        state = np.einsum("nij,nj->ni", transition, state)
+        q = p.acceleration_sigma_mps2 ** 2
+        noise = q * np.stack([np.stack([step ** 4 / 4, step ** 3 / 2], -1),
+                              np.stack([step ** 3 / 2, step ** 2], -1)], -2)
+        cov = transition @ cov @ transition.transpose(0, 2, 1) + noise
+        # update with the guess unless it is outside the gate
+        r = (p.measurement_sigma_fraction * z) ** 2
+        innovation = z - state[:, 0]
+        s = cov[:, 0, 0] + r
+        accepted = moving & (innovation ** 2 <= p.gate_sigmas ** 2 * s)
+        gain = cov[:, :, 0] / s[:, None]                  # (n, 2)
+        updated_state = state + gain * innovation[:, None]
+        updated_cov = cov - gain[:, :, None] * cov[:, None, 0, :]
+        state = np.where(accepted[:, None], updated_state, state)
+        cov = np.where(accepted[:, None, None], updated_cov, cov)
+        rejected = moving & ~accepted
+        self.rejections += int(rejected.sum())
+        misses = np.where(rejected, self._misses[rows] + 1, 0)
+        # (re)start: new people, and people whose guesses the filter rejected too long
+        restart = fresh | (misses >= p.reinitialise_after)
         with np.errstate(invalid="ignore"):
             median = np.nanmedian(self._history[rows], axis=1)
-        jump = np.abs(depth[mine] - median) > self.params.jump_m
-        self.rejections += int(jump.sum())
-        kept = np.where(jump, median, depth[mine])
-        smoothed = self.smoother.filter(
-            np.stack([np.zeros_like(kept), np.zeros_like(kept), kept], -1)[:, None],
-            ids[mine], stamp)[:, 0, 2]
-        self._t[rows] = stamp
+        start_depth = np.where(fresh, z, median)
+        state = np.where(restart[:, None], np.stack([start_depth, np.zeros_like(z)], -1),
+                         state)
+        start_cov = np.zeros((len(z), 2, 2))
+        start_cov[:, 0, 0] = (p.measurement_sigma_fraction * start_depth) ** 2
+        start_cov[:, 1, 1] = p.initial_speed_sigma_mps ** 2
+        cov = np.where(restart[:, None, None], start_cov, cov)
+        misses = np.where(restart, 0, misses)
+
+        self._state[rows], self._cov[rows], self._misses[rows] = state, cov, misses
+        self._t[rows] = np.where(fresh | moving, stamp, self._t[rows])
         scale = np.ones(len(ids))
-        scale[mine] = smoothed / depth[mine]
+        scale[mine] = state[:, 0] / z
         self._forget(stamp)
         root_xyz = positions[:, root]
         return positions + (root_xyz * (scale[:, None] - 1.0))[:, None, :]
 
-    def _forget(self, stamp: float) -> None:
-        keep = ~(stamp - self._t > self.smoother.forget_after_s)
+    def _rows_for(self, ids: np.ndarray) -> np.ndarray:
+        """State rows of `ids`, adding empty rows (stamp NaN: start afresh) for new ids."""
+        new = np.setdiff1d(ids, self._ids)
+        if new.size:
+            self._ids = np.concatenate([self._ids, new])
+            self._state = np.concatenate([self._state, np.zeros((new.size, 2))])
+            self._cov = np.concatenate([self._cov, np.zeros((new.size, 2, 2))])
+            self._history = np.concatenate(
+                [self._history, np.full((new.size, self.params.window), np.nan)])
+            self._misses = np.concatenate([self._misses, np.zeros(new.size, np.int64)])
+            self._t = np.concatenate([self._t, np.full(new.size, np.nan)])
+        order = np.argsort(self._ids)
+        return order[np.searchsorted(self._ids[order], ids)]
+
+    def _forget(self, stamp: float, after_s: float = 5.0) -> None:
+        keep = ~(stamp - self._t > after_s)
         if not keep.all():
-            self._ids, self._history, self._t = self._ids[keep], self._history[keep], \
+            self._ids, self._state, self._cov = self._ids[keep], self._state[keep], \
+                self._cov[keep]
+            self._history, self._misses, self._t = self._history[keep], self._misses[keep], \
                 self._t[keep]

@@ -10,7 +10,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .camera import CameraArrays, vector_norm
+from .array_ops import finite_rows, vector_norm
+from .camera import CameraArrays
 from .ray_affinity import StackedDetections
 
 
@@ -33,7 +34,7 @@ def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: 
     if not at_row.size:
         return out
     r, c = rows[at_row], cols[at_col]
-    seen = np.isfinite(xy).all(-1) & (stacked.score >= min_score)                # (N, J)
+    seen = finite_rows(xy) & (stacked.score >= min_score)                # (N, J)
     low, high = extent(xy, seen[..., None], axis=1)
     size = vector_norm(high - low)                                                 # (N,)
     strength = np.where(seen, stacked.score, 0.0).sum(-1)
@@ -64,7 +65,7 @@ def replace_by_stronger(members: np.ndarray, stacked: StackedDetections, min_joi
                                     cols=free)                                    # (M, F)
     if not candidate.any():
         return members
-    strength = np.where(np.isfinite(stacked.xy).all(-1) & (stacked.score >= min_score),
+    strength = np.where(finite_rows(stacked.xy) & (stacked.score >= min_score),
                         stacked.score, 0.0).sum(-1)[free]
     best = np.where(candidate, strength, -np.inf).argmax(-1)                      # (M,)
     swap = candidate.any(-1)
@@ -98,15 +99,16 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
                  points: np.ndarray) -> np.ndarray:
     """unexplained_absences() on the frame's stacked detections (members (P, V))."""
     assert arrays.bounds is not None
-    valid = np.isfinite(points).all(-1)
-    centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(valid.sum(1), 1)[:, None]
+    valid = finite_rows(points)
+    n_valid = valid.sum(1)
+    centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(n_valid, 1)[:, None]
     cam = arrays.rotate(centre) + arrays.translations                        # (P, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         xy = cam[..., :2] / cam[..., 2:3]
     low, high = arrays.bounds[:, :2], arrays.bounds[:, 2:]
     margin = 0.05 * (high - low)
     inside = ((cam[..., 2] > 0.1) & (xy > low + margin).all(-1) & (xy < high - margin).all(-1)
-              & valid.any(1)[:, None])
+              & (n_valid > 0)[:, None])
     camera_of = stacked.camera_of
     covered = np.zeros(inside.shape, bool)
     if camera_of.size:
@@ -121,8 +123,7 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
 
 
 def extent(values: np.ndarray, mask: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Min and max of the masked values along axis; NaN where nothing is masked."""
-    low = np.where(mask, values, np.inf).min(axis)
-    high = np.where(mask, values, -np.inf).max(axis)
-    empty = ~np.isfinite(low) | ~np.isfinite(high)
-    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+    """Min and max of the masked values along axis; NaN where nothing is masked. The mask
+    selects finite values (as the callers' masks of seen keypoints do)."""
+    masked = np.where(mask, values, np.nan)
+    return np.fmin.reduce(masked, axis=axis), np.fmax.reduce(masked, axis=axis)   # skip NaN

@@ -73,14 +73,23 @@ def pair_distances(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray
     """(..., J, D) both -> straight, crossed (..., K): each pair's summed distance to
     `expected` as labelled and with its two labels exchanged (NaN where a joint is unknown);
     scale (..., J): factors applied to each distance at its expected joint (None: 1)."""
-    a, b = pairs[:, 0], pairs[:, 1]
     k = len(pairs)
-    # the four distances of every pair in one batch: a-a, b-b (straight), a-b, b-a (crossed)
-    obs, at = np.concatenate([a, b, a, b]), np.concatenate([a, b, b, a])
+    obs, at = _four_ways(np.asarray(pairs, np.intp).tobytes())
     d = vector_norm(observed[..., obs, :] - expected[..., at, :])               # (..., 4K)
     if scale is not None:
-        d = d * np.broadcast_to(scale, expected.shape[:-1])[..., at]
+        scale = np.asarray(scale)
+        # one factor for all joints (e.g. a focal length per view): no gather needed
+        d = d * (scale if scale.shape[-1:] == (1,)
+                 else np.broadcast_to(scale, expected.shape[:-1])[..., at])
     return d[..., :k] + d[..., k:2 * k], d[..., 2 * k:3 * k] + d[..., 3 * k:]
+
+
+@lru_cache(maxsize=16)
+def _four_ways(pairs: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(observed, expected) joint indices (4K,) of the four distances of every pair of
+    (K, 2) intp pairs (as bytes), in one batch: a-a, b-b (straight), a-b, b-a (crossed)."""
+    a, b = np.frombuffer(pairs, np.intp).reshape(-1, 2).T
+    return np.concatenate([a, b, a, b]), np.concatenate([a, b, b, a])
 
 
 # Limb chains by joint-name suffix: a pair's parent pair (towards the torso).

@@ -17,6 +17,7 @@ API
     model = parse_humanoid_urdf(urdf_text)      # HumanoidModel (metres, URDF scale 0.25)
     motion = parse_motion(clip_text)            # MotionFrames (durations, root, joint states)
     joints = h36m_joints(model, motion)         # (F, 17, 3) metres, WORLD frame
+    bottom, top = head_ends(joints)             # (..., 3) each: the head sphere's chin / crown
     clip = clip_from_files(motion_path, urdf_path)
     save_clip(clip, path)                       # atomic (temporary file, then rename)
 
@@ -38,6 +39,13 @@ detector's COCO/BlazePose joints, so that mocap and detections mean the same thi
                    0.15 m up: on the front of the 0.1025 m head sphere, below ear height).
 The model's stature (sole to top of head, standing) is STATURE_M = 1.62 m; the top of the
 head is HEAD_TOP_ABOVE_HEAD_M above the head joint. All clips share this one body size.
+
+The head itself (ground truth for the Campus/Shelf head limb, not an H36M joint): the neck
+link's collision sphere (HEAD_SPHERE_CENTRE_M, HEAD_SPHERE_RADIUS_M; the head joint lies on
+its axis). `head_ends(joints)` gives its bottom (chin level, where head and neck meet: what
+Campus/Shelf annotate as "head bottom") and its top (crown, "head top") from the H36M-17
+joints alone, so it also holds for the scaled, mirrored, re-proportioned people of
+core/mocap_scenes.py.
 
 Clip format (44 numbers per frame): duration of the frame in seconds (0 on the last frame),
 root position (3), root orientation quaternion stored w, x, y, z, then per joint a w, x, y, z
@@ -83,7 +91,12 @@ CLIP_TO_WORLD = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 HEAD_OFFSET_M = np.array([0.0, 0.16, 0.0])
 NOSE_OFFSET_M = np.array([0.10, 0.15, 0.0])
 STATURE_M = 1.62
-HEAD_TOP_ABOVE_HEAD_M = 0.1175  # head sphere top (0.175 + 0.1025 m) minus HEAD_OFFSET_M
+# The head: the neck link's collision sphere (URDF: centre 0.7 up the neck, radius 0.41, in
+# units of 0.25 m), neck link frame, metres. The head joint (HEAD_OFFSET_M) is on its axis.
+HEAD_SPHERE_CENTRE_M = np.array([0.0, 0.175, 0.0])
+HEAD_SPHERE_RADIUS_M = 0.1025
+# head sphere top (0.175 + 0.1025 m) minus HEAD_OFFSET_M: 0.1175 m
+HEAD_TOP_ABOVE_HEAD_M = float(HEAD_SPHERE_CENTRE_M[1] + HEAD_SPHERE_RADIUS_M - HEAD_OFFSET_M[1])
 # H36M joints that are humanoid joint centres of the same name.
 _DIRECT_JOINTS = tuple(f"{side}_{part}" for side in ("left", "right")
                        for part in ("hip", "knee", "ankle", "shoulder", "elbow", "wrist"))
@@ -288,6 +301,43 @@ def h36m_joints(model: HumanoidModel, motion: MotionFrames) -> np.ndarray:
     out[:, H36M17.index("head")] = at["neck"] + neck_rot @ HEAD_OFFSET_M
     out[:, H36M17.index("nose")] = at["neck"] + neck_rot @ NOSE_OFFSET_M
     return out @ CLIP_TO_WORLD.T
+
+
+def head_ends(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bottom and top of the humanoid's head sphere, (..., 3) each, from its H36M-17 joints.
+
+    joints: (..., 17, 3) metres, H36M17 order, any frame (WORLD or a rig's), of the mocap body
+    in any pose, also scaled, mirrored or with bones re-proportioned (core/mocap_scenes.py).
+    Returns head bottom (the sphere's lowest point along the neck: chin level, where head and
+    neck meet) and head top (its crown), both on the neck link's axis through the head joint:
+    HEAD_TOP_ABOVE_HEAD_M above it and (HEAD_OFFSET_M - sphere bottom) = 0.0875 m below it for
+    the 1.62 m body, times the head's own size, |nose - head| over the model's 0.1005 m.
+
+    The neck axis is rebuilt from three joints: the face direction (nose - head) is fixed in
+    the neck link (NOSE_OFFSET_M - HEAD_OFFSET_M, 5.7 degrees below the link's forward axis),
+    and the axis lies in the plane of that direction and thorax -> head, at the model's angle
+    to it. Exact while the neck bends only forwards/backwards relative to the chest (the thorax
+    then lies in that plane); over all 1,620 clip frames 0-13 mm from the sphere the forward
+    kinematics give (test_mocap). NaN propagates.
+    """
+    joints = np.asarray(joints, np.float64)
+    if joints.ndim < 2 or joints.shape[-2:] != (H36M17.num_joints, 3):
+        raise ValueError(f"expected (..., {H36M17.num_joints}, 3) H36M-17 joints, "
+                         f"got {joints.shape}")
+    head = joints[..., H36M17.index("head"), :]
+    face = joints[..., H36M17.index("nose"), :] - head
+    up = head - joints[..., H36M17.index("thorax"), :]
+    face_model = NOSE_OFFSET_M - HEAD_OFFSET_M
+    face_len = np.linalg.norm(face, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        face_dir = face / face_len
+        across = up - np.sum(up * face_dir, axis=-1, keepdims=True) * face_dir
+        across /= np.linalg.norm(across, axis=-1, keepdims=True)
+    cos_axis = face_model[1] / np.linalg.norm(face_model)   # neck axis . face direction
+    axis = cos_axis * face_dir + np.sqrt(1.0 - cos_axis ** 2) * across
+    size = face_len / np.linalg.norm(face_model)
+    bottom = HEAD_SPHERE_CENTRE_M[1] - HEAD_SPHERE_RADIUS_M - HEAD_OFFSET_M[1]
+    return head + size * bottom * axis, head + size * HEAD_TOP_ABOVE_HEAD_M * axis
 
 
 def clip_from_files(motion_path: Path, urdf_path: Path, name: str | None = None) -> MocapClip:

@@ -2,7 +2,7 @@
 
     images (BGR, one per camera present) -> 2D detector (detection)
       -> undistortion into normalised coordinates, once per view
-         (camera.undistort_normalised -> Detections2D.normalised)
+         (undistortion.undistort_cameras -> Detections2D.normalised)
       -> >= 2 calibrated views: cross-view association + robust triangulation (rig frame)
          (association, triangulation) -> completion of joints seen by < 2 views and refusal
          of non-human bodies (completion) -> 3D tracking (tracking.SkeletonTracker)
@@ -45,6 +45,7 @@ from .plausibility import PlausibilityParams, plausible_bodies
 from .tracking import ImageTracker, ImageTrackerParams, SkeletonTracker, TrackerParams
 from .triangulation import triangulate_people
 from .types import METHOD_TRIANGULATION, Detections2D, Skeletons3D
+from .undistortion import undistort_cameras
 
 __all__ = ["MONOCULAR_METHODS", "PipelineParams", "PipelineResult", "Pose3DPipeline",
            "create_detectors", "create_monocular_method"]
@@ -259,11 +260,15 @@ class Pose3DPipeline:
     # -- stages ----------------------------------------------------------------------------
     def _multi_view(self, names, detections, timings, stamp):
         t0 = time.perf_counter()
-        # Undistort every camera's keypoints ONCE (OpenCV) and hand association and
-        # triangulation the normalised coordinates with the cameras stacked: the same rays,
-        # points and errors as the CameraModel entry points, without repeating the work.
-        found = [self._undistort(name, detections[name]) for name in names]
+        # Undistort every camera's keypoints ONCE (OpenCV, or one affine map for all the
+        # cameras without distortion) and hand association and triangulation the normalised
+        # coordinates with the cameras stacked: the same rays, points and errors as the
+        # CameraModel entry points, without repeating the work.
         arrays = self._camera_arrays(names)
+        found = [detections[name].with_normalised(normalised) for name, normalised in zip(
+            names, undistort_cameras([self._cameras[name] for name in names], arrays,
+                                     [detections[name].keypoints for name in names]),
+            strict=True)]
         t1 = time.perf_counter()
         association = associate_normalized(arrays, [cast(np.ndarray, d.normalised) for d in found],
                                            [d.scores for d in found],

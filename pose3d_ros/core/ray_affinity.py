@@ -13,7 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .camera import CameraArrays, CameraModel, cross3
+from .array_ops import cross3
+from .camera import CameraArrays, CameraModel
 from .types import Detections2D
 
 
@@ -105,20 +106,57 @@ def ray_affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
         return np.full((0, 0), np.inf), camera_of
     xy, score = stacked.xy, stacked.score                                # (N, J, 2), (N, J)
     rays = arrays.rays(xy, camera_of)                                    # (N, J, 3)
-    weight = np.where(np.isfinite(xy[..., 0]) & (score >= min_score), score, 0.0)
+    weight = np.where(np.isfinite(xy[..., 0]) & (score >= min_score), score, 0.0).T  # (J, N)
     # every pair of detections of two different cameras, first index in the lower camera
     first, second = np.nonzero(camera_of[:, None] < camera_of[None])
-    centers = arrays.centers
-    d, front = ray_distances(centers[camera_of[first]], rays[first],
-                             centers[camera_of[second]], rays[second])   # (K, J)
+    d, front = _pair_ray_distances(arrays.centers, camera_of, rays, first, second)  # (J, K)
     cap = 2.0 * max_ray_distance_m
-    w = np.minimum(weight[first], weight[second])
-    w = np.where(np.isfinite(d), w, 0.0)
-    d = np.where(front & np.isfinite(d), np.minimum(d, cap), cap)
+    finite = np.isfinite(d)
+    w = np.where(finite, np.minimum(weight[:, first], weight[:, second]), 0.0)
+    d = np.where(front & finite, np.minimum(d, cap), cap)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pair_mean = (w * d).sum(-1) / w.sum(-1)
-    pair_mean = np.where((w > 0).sum(-1) >= min_joints, pair_mean, np.inf)
+        pair_mean = (w * d).sum(0) / w.sum(0)
+    pair_mean = np.where((w > 0).sum(0) >= min_joints, pair_mean, np.inf)
     mean = np.full((n, n), np.inf)
     mean[first, second] = pair_mean
     mean[second, first] = pair_mean
     return mean, camera_of
+
+
+def _pair_ray_distances(centers: np.ndarray, camera_of: np.ndarray, rays: np.ndarray,
+                        first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ray_distances() of the detection pairs (first[k], second[k]) (K,), joint by joint, from
+    per-detection quantities: centers (V, 3) camera centres, camera_of (N,) each detection's
+    camera, rays (N, J, 3) unit rays. Returns (dist, in_front), both (J, K).
+
+    No pairwise vector arithmetic: the common perpendicular of two rays is
+    |d_a . m_b + d_b . m_a| / |d_a x d_b| with the moments m = c x d (Pluecker coordinates)
+    and |d_a x d_b|^2 = 1 - (d_a . d_b)^2 for unit rays; the dot products of all detections'
+    rays and moments are per joint (N, N) matrix products, and the closest-point parameters
+    need d_a . (c_b - c_a), read from the rays' dot products with every camera centre."""
+    n, n_joints = rays.shape[:2]
+    by_joint = rays.transpose(1, 0, 2)                                   # (J, N, 3)
+    moments = cross3(centers[camera_of], by_joint)                       # (J, N, 3) c x d
+    ab = (by_joint @ by_joint.transpose(0, 2, 1)).reshape(n_joints, n * n)  # d_i . d_j
+    dm = (by_joint @ moments.transpose(0, 2, 1)).reshape(n_joints, n * n)   # d_i . m_j
+    pair, mirror = first * n + second, second * n + first
+    cos = ab[:, pair]                                                    # (J, K) d_a . d_b
+    to_center = by_joint @ centers.T                                     # (J, N, V) d_i . c_v
+    # d_i . (c_v - c_i): from detection i's camera to camera v, along its ray
+    to_other = (to_center - to_center[:, np.arange(n), camera_of][..., None]).reshape(
+        n_joints, -1)
+    v = centers.shape[0]
+    a_base = to_other[:, first * v + camera_of[second]]                  # d_a . (c_b - c_a)
+    b_back = to_other[:, second * v + camera_of[first]]                  # -d_b . (c_b - c_a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = 1 - cos * cos
+        dist = np.abs(dm[:, pair] + dm[:, mirror]) / np.sqrt(denom)
+        s = (a_base + cos * b_back) / denom
+        u = (cos * a_base + b_back) / denom
+    parallel = denom < 1e-18      # nearly parallel rays: distance from centre b to ray a
+    if parallel.any():
+        j, k = np.nonzero(parallel)
+        perp = cross3(rays[first[k], j], centers[camera_of[second[k]]]
+                      - centers[camera_of[first[k]]])
+        dist[j, k] = np.sqrt((perp * perp).sum(-1))
+    return dist, (s > 0) & (u > 0)

@@ -27,7 +27,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .camera import NEXT_AXIS, PREV_AXIS, CameraArrays, CameraModel
+from .array_ops import NEXT_AXIS, PREV_AXIS, finite_rows, row_counts, squared_norm
+from .camera import CameraArrays, CameraModel
 from .layouts import JointLayout
 from .left_right import crossed_pairs, exchange_pairs, left_right_pairs
 
@@ -61,24 +62,34 @@ def _adjugate_index(width: int) -> np.ndarray:
 
 
 _ADJ3, _ADJ4 = _adjugate_index(3), _adjugate_index(4)
+# flat 4x4 A^T A = [[B, c], [c^T, d]]: c (flat 3, 7, 11) beside B's first row (flat 0, 1, 2)
+_RHS_AND_ROW0 = np.array([[3, 0], [7, 1], [11, 2]])
 
 
 def _solve3(m: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Batched solve of symmetric 3x3 systems m x = b by the adjugate (closed form).
     m: (..., 3, 3), b: (..., 3) -> (..., 3); NaN where m is singular."""
-    return _solve_flat(m.reshape(m.shape[:-2] + (9,)), b, _ADJ3)
-
-
-def _solve_flat(m: np.ndarray, b: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """_solve3 of the upper-left 3x3 blocks of row-major flattened matrices m (..., w*w)
-    (index: _ADJ3 for w = 3, _ADJ4 for w = 4), right-hand sides b (..., 3)."""
     # rows of the adjugate: c_i = m_{i+1} x m_{i+2}; for symmetric m, inverse = [c0 c1 c2] / det
-    f = m[..., index]                                                      # (..., 4, 3, 3)
+    flat = m.reshape(m.shape[:-2] + (9,))
+    f = flat[..., _ADJ3]                                                   # (..., 4, 3, 3)
     adj = f[..., 0, :, :] * f[..., 1, :, :] - f[..., 2, :, :] * f[..., 3, :, :]
-    det = np.einsum("...i,...i->...", m[..., :3], adj[..., 0, :])
+    det = np.einsum("...i,...i->...", flat[..., :3], adj[..., 0, :])
     x = np.einsum("...ij,...i->...j", adj, b)
     solvable = np.abs(det) > 1e-300                   # NaN det (NaN in m) is not solvable
     return np.where(solvable[..., None], x / np.where(solvable, det, 1.0)[..., None], np.nan)
+
+
+def _solve_normal(ata: np.ndarray) -> np.ndarray:
+    """The inhomogeneous DLT point from flat 4x4 normal matrices ata (..., 16) = A^T A
+    (row-major [[B, c], [c^T, d]]): X = -B^-1 c, batched, (..., 3); NaN where B is singular.
+    As _solve3, adj(B) c and det B = B_0 . adj(B)_0 in one (..., 3, 3) x (..., 3, 2) product."""
+    f = ata[..., _ADJ4]                                                    # (..., 4, 3, 3)
+    adj = f[..., 0, :, :] * f[..., 1, :, :] - f[..., 2, :, :] * f[..., 3, :, :]
+    both = np.einsum("...ij,...jk->...ik", adj, ata[..., _RHS_AND_ROW0])  # [adj c, adj B_0]
+    det = both[..., 0, 1]
+    solvable = np.abs(det) > 1e-300                   # NaN det (NaN in ata) is not solvable
+    return np.where(solvable[..., None], both[..., 0] / -np.where(solvable, det, 1.0)[..., None],
+                    np.nan)
 
 
 def _view_quadrics(pn: np.ndarray) -> np.ndarray:
@@ -104,7 +115,8 @@ def rig_quadrics(arrays: CameraArrays) -> np.ndarray:
 
 
 def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
-        quadrics: np.ndarray | None = None, basis: np.ndarray | None = None) -> np.ndarray:
+        quadrics: np.ndarray | None = None, basis: np.ndarray | None = None,
+        usable: np.ndarray | None = None) -> np.ndarray:
     """Weighted linear triangulation.
 
     pn: (V, 3, 4) normalised camera matrices [R | t]; xy: (..., V, 2) undistorted normalised
@@ -117,15 +129,16 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
     quadrics (`quadrics`: _view_quadrics(pn), when the caller has them), and the 3x3 normal
     equations are solved in closed form. basis: _dlt_basis(xy, usable) when the caller solves
     the same keypoints with several weightings (usable: at least where weights > 0).
+    usable: weights > 0, when the caller has it.
     """
-    ok = weights > 0
+    ok = weights > 0 if usable is None else usable
     basis = _dlt_basis(xy, ok) if basis is None else basis
     w2 = np.where(ok, weights * weights, 0.0)
     coef = (w2[..., None] * basis).reshape(w2.shape[:-1] + (4 * w2.shape[-1],))  # (..., 4V)
     quadrics = _view_quadrics(pn) if quadrics is None else quadrics
     ata = coef @ quadrics                                   # (..., 16): A^T A row-major
-    points = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)
-    enough = ok.sum(axis=-1) >= 2
+    points = _solve_normal(ata)
+    enough = row_counts(ok) >= 2
     return np.where(enough[..., None], points, np.nan)
 
 
@@ -160,7 +173,7 @@ def _errors_px(pn: np.ndarray, focal: np.ndarray, points: np.ndarray, xy: np.nda
     z = pc[..., 2]
     front = z > 1e-6
     d = pc[..., :2] / np.where(front, z, 1.0)[..., None] - xy   # no division by ~0 to silence
-    err = np.sqrt(d[..., 0] ** 2 + d[..., 1] ** 2) * (z if metric else focal)
+    err = np.sqrt(squared_norm(d)) * (z if metric else focal)
     return np.where(front, err, np.inf)
 
 
@@ -170,15 +183,17 @@ def _dlt_reweighted(pn, xy, weights, quadrics=None, metric=False, basis=None):
     point's depth (the least-squares point when every view's error is the same in metres, as
     for a detector whose pixel errors grow with the person's size in the image).
     basis: _dlt_basis(xy, usable) when the caller has it (both solves share it)."""
-    basis = _dlt_basis(xy, weights > 0) if basis is None else basis
-    points = dlt(pn, xy, weights, quadrics, basis)
+    usable = weights > 0
+    basis = _dlt_basis(xy, usable) if basis is None else basis
+    points = dlt(pn, xy, weights, quadrics, basis, usable)
     if metric:
         return points
     z = _depths(pn, points)
     front = z > 1e-6
     w2 = np.where(front, weights / np.where(front, z, 1.0), weights)
     w2 = np.where(np.isfinite(w2), w2, weights)
-    refined = dlt(pn, xy, w2, quadrics, basis)
+    # the same views (weights >= 0: w / z > 0 exactly where w > 0, for z > 1e-6)
+    refined = dlt(pn, xy, w2, quadrics, basis, usable)
     return np.where(np.isfinite(refined), refined, points)
 
 
@@ -273,7 +288,7 @@ def _finish_normalized(arrays: CameraArrays, solved: "_Solved", lead: tuple, n_j
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(pc[..., 2] > 1e-3, pc[..., 2], np.nan)
         residual = (pc[..., :2] / z[..., None] - solved.normalized) * arrays.focal_xy
-    squared = np.sum(residual * residual, axis=-1)
+    squared = squared_norm(residual)
     return solved.result(squared, lead, n_joints, outlier_threshold_px)
 
 
@@ -321,7 +336,7 @@ class _Solved:
         return TriangulationResult(
             points=back(self.points, 3), reprojection_error=back(rms),
             num_views=back(n_used), confidence=back(confidence),
-            used=np.moveaxis(back(used, n_views), -1, -2))
+            used=back(used, n_views).swapaxes(-1, -2))
 
 
 def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
@@ -331,9 +346,9 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     outlier_threshold_m the outlier test is metric (_errors_px(metric=True))."""
     n_views = arrays.num_cameras
     # (..., V, J, 2) -> (M, V, 2) with M = prod(lead) * J
-    xy = np.moveaxis(xy, -3, -2).reshape(-1, n_views, 2)
-    w = np.moveaxis(sc, -2, -1).reshape(-1, n_views)
-    valid = np.isfinite(xy).all(-1) & np.isfinite(w) & (w >= min_score)
+    xy = xy.swapaxes(-3, -2).reshape(-1, n_views, 2)
+    w = sc.swapaxes(-2, -1).reshape(-1, n_views)
+    valid = finite_rows(xy) & np.isfinite(w) & (w >= min_score)
     w = np.where(valid, np.maximum(w, 1e-3), 0.0)
 
     pn, focal, quadrics = arrays.projections, arrays.focal, rig_quadrics(arrays)
@@ -341,25 +356,22 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     basis = _dlt_basis(xy, valid)                # every solve below weights these views
     points = _dlt_reweighted(pn, xy, w, quadrics, metric, basis)
     used = valid.copy()
-
     if np.isfinite(outlier_threshold_px):
         thr = float(outlier_threshold_m if outlier_threshold_m is not None
                     else outlier_threshold_px)
         err = _errors_px(pn, focal, points, xy, metric)
-        worst = np.max(np.where(valid, err, 0.0), axis=-1)
-        suspect = np.flatnonzero(((worst > thr) | ~np.isfinite(points).all(-1))
-                                 & (valid.sum(-1) >= 3))
+        over = ((err > thr) & valid).any(-1)      # a usable view reprojects worse than thr
+        suspect = np.flatnonzero((over | ~finite_rows(points)) & (row_counts(valid) >= 3))
         if suspect.size:
             points[suspect], used[suspect], err[suspect] = _robust_subset(
-                pn, focal, xy[suspect], w[suspect], valid[suspect], thr, quadrics, metric,
-                basis[suspect])
+                pn, focal, xy[suspect], w[suspect], valid[suspect], thr, quadrics,
+                rig_pair_quadrics(arrays), metric, basis[suspect])
         # two-view joints: nothing to vote with; keep them unless they are behind a camera
         used &= np.isfinite(err)
 
     if refine:
         points = _gauss_newton(pn, focal, xy, np.where(used, w, 0.0), points)
-
-    missing = (used.sum(axis=-1) < min_views) | ~np.isfinite(points).all(-1)
+    missing = (row_counts(used) < min_views) | ~finite_rows(points)
     points[missing] = np.nan
     used[missing] = False
     return _Solved(points=points, used=used, weights=w, normalized=xy)
@@ -371,27 +383,33 @@ def _view_pairs(n_views: int) -> np.ndarray:
     return np.array(list(combinations(range(n_views), 2)), np.intp).reshape(-1, 2)
 
 
-def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, metric=False, basis=None):
+@lru_cache(maxsize=16)
+def rig_pair_quadrics(arrays: CameraArrays) -> np.ndarray:
+    """(H, 8, 16) rig_quadrics of both views of every view pair (_view_pairs), once per rig."""
+    pairs = _view_pairs(arrays.num_cameras)
+    return rig_quadrics(arrays).reshape(-1, 4, 16)[pairs].reshape(-1, 8, 16)
+
+
+def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, pair_quadrics, metric=False,
+                   basis=None):
     """MSAC over all view pairs for (M, V) joints. Returns points (M, 3), inlier views (M, V)
     and the points' errors in every view (M, V) (_errors_px). thr in pixels, or metres with
-    metric=True; basis: _dlt_basis(xy, valid)."""
+    metric=True; pair_quadrics: rig_pair_quadrics; basis: _dlt_basis(xy, valid)."""
     basis = _dlt_basis(xy, valid) if basis is None else basis
     m, n_views = w.shape
     pairs = _view_pairs(n_views)  # (H, 2)
-    # two-view DLT for every pair, assembled from the pair's per-view quadrics only
-    quad = quadrics.reshape(n_views, 4, 16)[pairs].reshape(len(pairs), 8, 16)
-    # per pair end (M, H, 2, 4): the dlt coefficients (squared weight times the basis)
-    coef = ((w[:, pairs] ** 2)[..., None] * basis[:, pairs]).reshape(m, len(pairs), 8)
-    ata = np.matmul(coef.transpose(1, 0, 2), quad).transpose(1, 0, 2)   # (M, H, 16)
-    cand = _solve_flat(ata, -ata[..., 3:12:4], _ADJ4)  # (M, H, 3)
+    # two-view DLT for every pair from the pair's quadrics, with per pair end (M, H, 2, 4)
+    # the dlt coefficients (squared weight times the basis)
+    coef = ((w * w)[:, pairs, None] * basis[:, pairs]).reshape(m, len(pairs), 8)
+    ata = np.matmul(coef.transpose(1, 0, 2), pair_quadrics).transpose(1, 0, 2)  # (M, H, 16)
+    cand = _solve_normal(ata)  # (M, H, 3)
     both = valid[:, pairs].all(-1)
     cand = np.where(both[..., None], cand, np.nan)
     err = _errors_px(pn, focal, cand, xy[:, None], metric)  # (M, H, V)
     err = np.where(valid[:, None], err, np.nan)
-    # truncated quadratic cost over valid views; invalid hypotheses cost the most
-    cost = np.where(valid[:, None], np.where(np.isnan(err), thr, np.minimum(err, thr)) ** 2, 0.0)
-    cost = cost.sum(-1)
-    cost = np.where(np.isfinite(cand).all(-1), cost, np.inf)
+    capped = np.fmin(err, thr)  # truncated quadratic cost, NaN error: the cap; bad pairs: inf
+    cost = np.where(valid[:, None], capped * capped, 0.0).sum(-1)
+    cost = np.where(finite_rows(cand), cost, np.inf)
     best = np.argmin(cost, axis=1)
     err_best = err[np.arange(m), best]
     inliers = valid & (err_best < thr)
@@ -421,7 +439,7 @@ def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.n
     metric: errors and threshold_px in metres at the joints' depth (_errors_px) instead.
     """
     a, b = pairs[:, 0], pairs[:, 1]
-    cam = np.moveaxis(arrays.rotate(points), -2, 1) + arrays.translations[:, None]
+    cam = arrays.rotate(points).swapaxes(1, 2) + arrays.translations[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         proj = cam[..., :2] / cam[..., 2:3]                             # (P, V, J, 2)
     # in pixels (normalised distances times each view's focal length) or, metric, in metres

@@ -23,11 +23,13 @@ from pose3d_ros.core.detection import DEFAULT_DETECTOR
 from pose3d_ros.core.detection import DETECTOR_NAMES as DETECTORS
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.pipeline import PipelineParams
+from pose3d_ros.core.plausibility import PlausibilityParams
 from pose3d_ros.core.sync import SyncParams
 from pose3d_ros.core.tracking import TrackerParams
 
 LAYOUTS = ("", "coco17", "h36m17", "blazepose33")
 _SYNC, _TRACK, _FILTER, _3D = SyncParams(), TrackerParams(), OneEuroParams(), PipelineParams()
+_PLAUSIBLE = PlausibilityParams()
 
 
 class ParameterError(ValueError):
@@ -206,6 +208,12 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
               "(BlazePose's world landmarks, or the lifter's output).", 0.0, 2.5,
               excluded=(0.0, 0.5),
               hint="not a human standing height (m); 0 keeps the 3D's own size"),
+    ParamSpec("plausibility.min_height_m", _PLAUSIBLE.min_height_m, "One camera: people whose "
+              "standing height (from their bone lengths) is below this are not published "
+              "(counted as refused_implausible on /diagnostics) (m).", 0.3, 2.5),
+    ParamSpec("plausibility.max_height_m", _PLAUSIBLE.max_height_m, "One camera: people whose "
+              "standing height is above this are not published (m); must exceed "
+              "plausibility.min_height_m and admit monocular_body_height_m.", 0.5, 3.0),
     ParamSpec("publish_2d", False, "Also publish each camera's 2D skeletons on "
               "<camera>/skeletons_2d."),
 )
@@ -327,3 +335,15 @@ def _check_rules(values: dict[str, Any]) -> None:
         if source == "none" and len(names) > 1:
             raise ParameterError(f"extrinsics_source 'none' works with one camera only; "
                                  f"camera_names has {len(names)}: use 'rig_file' or 'tf'")
+    low, high = values.get("plausibility.min_height_m"), values.get("plausibility.max_height_m")
+    if low is not None and high is not None:
+        if not low < high:
+            raise ParameterError(f"parameter 'plausibility.min_height_m' = {low} must be below "
+                                 f"'plausibility.max_height_m' = {high}")
+        height = values.get("monocular_body_height_m") or 0.0
+        if height and not low <= height <= high:
+            raise ParameterError(
+                f"parameter 'monocular_body_height_m' = {height} lies outside the plausible "
+                f"heights [plausibility.min_height_m, plausibility.max_height_m] = [{low}, "
+                f"{high}]: every person would be refused as implausible; widen that range or "
+                "change the height")

@@ -21,6 +21,7 @@ from pose3d_ros.core.body_frame import body_frames
 from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
+from pose3d_ros.core.plausibility import PlausibilityParams
 from pose3d_ros.core.static_tf import (
     StaticTransformTree,
     transform_from_stamped,
@@ -43,7 +44,7 @@ MARKERS_TOPIC = "skeleton_markers"
 
 def pipeline_params(config: Any) -> PipelineParams:
     """The core's PipelineParams from a node configuration (triangulation, tracking, filter
-    groups)."""
+    groups; plausibility where the node has a one-camera path)."""
     tracking = None
     if config.tracking.enabled:
         tracking = TrackerParams(max_distance_m=config.tracking.max_distance_m,
@@ -53,7 +54,11 @@ def pipeline_params(config: Any) -> PipelineParams:
     if config.filter.enabled:
         filtering = OneEuroParams(min_cutoff_hz=config.filter.min_cutoff_hz,
                                   beta=config.filter.beta, d_cutoff_hz=config.filter.d_cutoff_hz)
+    plausible = getattr(config, "plausibility", None)      # nodes with a one-camera path
+    plausibility = PlausibilityParams() if plausible is None else PlausibilityParams(
+        min_height_m=plausible.min_height_m, max_height_m=plausible.max_height_m)
     return PipelineParams(
+        plausibility=plausibility,
         min_views=config.triangulation.min_views, min_score=config.triangulation.min_score,
         outlier_threshold_px=config.triangulation.outlier_threshold_px,
         outlier_threshold_m=config.triangulation.outlier_threshold_m or None,

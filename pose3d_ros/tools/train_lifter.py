@@ -95,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
                              "performance (limb mixing: new poses from known motions)")
     parser.add_argument("--leg-mix", type=float, default=0.0,
                         help="the same for each leg")
+    parser.add_argument("--tilt", type=float, default=0.0,
+                        help="chance that a mocap performance is turned as a whole about a "
+                             "horizontal axis (up to 90 degrees): upright motions seen leaning, "
+                             "lying or upside down")
     parser.add_argument("--clean-share", type=float, default=0.0,
                         help="share of mocap performances seen with exact 2D instead of the "
                              "measured 2D errors")
@@ -196,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         reprojection_weight=args.reprojection_weight, seed=args.seed,
         mocap_clean_share=args.clean_share,
         mocap_augment=MocapAugment(arm_mix_probability=args.arm_mix,
-                                   leg_mix_probability=args.leg_mix))
+                                   leg_mix_probability=args.leg_mix,
+                                   tilt_probability=args.tilt))
     work = args.work_dir or args.out.with_suffix(".work")
     model = train(labels, config, work, resume=args.resume, progress=not args.no_progress,
                   mocap=mocap, errors=errors)

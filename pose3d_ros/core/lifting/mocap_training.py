@@ -44,6 +44,9 @@ class MocapAugment:
     seconds: length of each; stature_m: body heights; proportion_jitter: per-limb lengths;
     arm_mix_probability / leg_mix_probability: chance that each arm / leg of a performance
     moves as in another performance (mix_limbs): poses no clip holds, from motions it does.
+    tilt_probability / tilt_max_deg: chance that a performance is turned as a whole about a
+    random horizontal axis through its first pelvis, by an angle uniform in +-tilt_max_deg
+    (tilt_body): upright motions seen lying, leaning or upside down.
     """
 
     fps_range: tuple[float, float] = (15.0, 60.0)
@@ -53,6 +56,15 @@ class MocapAugment:
     proportion_jitter: float = 0.08
     arm_mix_probability: float = 0.0
     leg_mix_probability: float = 0.0
+    tilt_probability: float = 0.0
+    tilt_max_deg: float = 90.0
+
+    def __post_init__(self) -> None:
+        for name in ("arm_mix_probability", "leg_mix_probability", "tilt_probability"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if not 0.0 <= self.tilt_max_deg <= 180.0:
+            raise ValueError(f"tilt_max_deg must lie in [0, 180], got {self.tilt_max_deg}")
 
 
 def mocap_performances(clips: list, rng: np.random.Generator, augment: MocapAugment
@@ -77,8 +89,23 @@ def mocap_performances(clips: list, rng: np.random.Generator, augment: MocapAugm
             donor_clip = clips[int(rng.integers(0, len(clips)))]
             donor, _, _ = person_motion(donor_clip, rng, frames, fps, motion_aug)
             joints = mix_limbs(joints, donor, mix)
+        if augment.tilt_probability > 0 and rng.random() < augment.tilt_probability:
+            joints = tilt_body(joints, float(rng.uniform(0.0, 2.0 * np.pi)),
+                               np.radians(float(rng.uniform(-1.0, 1.0)) * augment.tilt_max_deg))
         out.append((joints, fps))
     return out
+
+
+def tilt_body(joints: np.ndarray, axis_azimuth: float, angle: float) -> np.ndarray:
+    """A performance (F, 17, 3) WORLD joints (z up, metres) turned as a whole by `angle`
+    (radians) about the horizontal axis at `axis_azimuth` (radians from x) through the first
+    frame's pelvis."""
+    from scipy.spatial.transform import Rotation
+
+    axis = np.array([np.cos(axis_azimuth), np.sin(axis_azimuth), 0.0])
+    turn = Rotation.from_rotvec(angle * axis).as_matrix()
+    centre = joints[0, H36M17.index("pelvis")]
+    return (joints - centre) @ turn.T + centre
 
 
 # (limb root, middle, end) of the left arm, right arm, left leg, right leg (H36M-17)

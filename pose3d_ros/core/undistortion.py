@@ -1,0 +1,95 @@
+"""Undistortion of raw pixels to normalised image coordinates on the nodes' hot path.
+
+undistort_normalised: one camera, by OpenCV's undistortPoints (or one affine map for a camera
+without distortion or skew); undistort_cameras: all cameras of a frame set, the affine ones in
+one map over every camera's keypoints (the numbers of undistort_normalised, fewer calls).
+CameraModel.undistort (core.camera) is the reference implementation both agree with.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .camera import CameraArrays, CameraModel
+
+
+@lru_cache(maxsize=64)
+def _inverse_focal(intrinsics: bytes) -> np.ndarray:
+    """inv(K[:2, :2]).T of a 3x3 float64 K given as bytes (a camera constant, cached)."""
+    K = np.frombuffer(intrinsics, np.float64).reshape(3, 3)
+    inverse = np.linalg.inv(K[:2, :2]).T
+    inverse.flags.writeable = False
+    return inverse
+
+
+def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
+    """Raw pixels (..., 2) -> undistorted normalised coordinates (..., 2), NaN kept.
+
+    The same inversion as CameraModel.undistort (iterated to convergence, agreement ~1e-15 on
+    plumb_bob, rational_polynomial and equidistant models), done by OpenCV's C++
+    undistortPoints: about 10x faster per call, which matters on the nodes' hot path.
+    """
+    import cv2
+
+    pixels = np.asarray(pixels, np.float64)
+    if camera.K[0, 1] == 0 and not np.asarray(camera.dist).any() \
+            and not np.isinf(pixels).any():
+        # pinhole without skew: one affine map; a NaN coordinate makes both NaN (x 0 terms)
+        flat = (pixels.reshape(-1, 2) - camera.K[:2, 2]) @ _inverse_focal(
+            np.asarray(camera.K, np.float64).tobytes())
+        return flat.reshape(pixels.shape)
+    out = np.full(pixels.shape, np.nan)
+    seen = np.isfinite(pixels).all(-1)
+    if not seen.any():
+        return out
+    points = np.ascontiguousarray(pixels[seen]).reshape(-1, 1, 2)
+    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-14)
+    if camera.K[0, 1] != 0:
+        return camera.undistort(pixels)       # OpenCV's undistortPoints ignores skew
+    if not np.asarray(camera.dist).any():
+        flat = (points.reshape(-1, 2) - camera.K[:2, 2]) @ _inverse_focal(
+            np.asarray(camera.K, np.float64).tobytes())
+    elif camera.distortion_model == "equidistant":
+        coeffs = np.zeros(4)
+        coeffs[:camera.dist.size] = camera.dist[:4]
+        flat = cv2.fisheye.undistortPoints(points, camera.K, coeffs,
+                                           criteria=criteria).reshape(-1, 2)
+    elif camera.distortion_model in ("plumb_bob", "rational_polynomial"):
+        flat = cv2.undistortPoints(points, camera.K, camera.dist,
+                                   criteria=criteria).reshape(-1, 2)
+    else:
+        return camera.undistort(pixels)
+    out[seen] = flat
+    return out
+
+
+def affine_undistortion(camera: CameraModel) -> np.ndarray:
+    """(4,) [c_x, c_y, i_x, i_y] of a camera without distortion coefficients or skew, whose
+    undistortion is (u - c_x) i_x, (v - c_y) i_y (i: undistort_normalised's inverse focal
+    lengths, the same numbers); NaN for other cameras."""
+    K = np.asarray(camera.K, np.float64)
+    if K[0, 1] != 0 or K[1, 0] != 0 or np.asarray(camera.dist).any():
+        return np.full(4, np.nan)
+    inverse = _inverse_focal(K.tobytes())
+    return np.array([K[0, 2], K[1, 2], inverse[0, 0], inverse[1, 1]])
+
+
+def undistort_cameras(cameras: Sequence[CameraModel], arrays: CameraArrays,
+                      pixels: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """undistort_normalised of each camera's raw pixels (P_v, J, 2); arrays: the cameras'
+    CameraArrays. When all of them are affine (arrays.affine), one map over all the keypoints
+    stacked, with the same numbers as camera by camera."""
+    affine = arrays.affine
+    stacked = np.concatenate(pixels).astype(np.float64, copy=False) if len(pixels) else None
+    if affine is None or stacked is None or np.isnan(affine).any() or np.isinf(stacked).any():
+        return [undistort_normalised(c, p) for c, p in zip(cameras, pixels, strict=True)]
+    counts = [len(p) for p in pixels]
+    row = affine[np.repeat(np.arange(len(counts)), counts)][:, None]            # (N, 1, 4)
+    offset = stacked - row[..., :2]
+    # u i_x + v 0: undistort_normalised's 2x2 product term by term (NaN in either coordinate
+    # makes both NaN)
+    out = offset * row[..., 2:] + offset[..., ::-1] * 0.0
+    return np.split(out, np.cumsum(counts)[:-1])
