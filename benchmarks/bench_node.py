@@ -73,6 +73,7 @@ from pose3d_ros.ros.conversions import (  # noqa: E402
     seconds_to_stamp,
     skeletons3d_to_msg,
 )
+from pose3d_ros.ros.node_base import ALLOCATOR_POLICIES, set_allocator_policy  # noqa: E402
 from pose3d_ros.ros.nodes import Pose3DNode  # noqa: E402
 from pose3d_ros.ros.tf import people_transforms  # noqa: E402
 from pose3d_ros.ros.visualization import skeleton_markers  # noqa: E402
@@ -186,7 +187,8 @@ def renice_threads(niceness: int, keep: set[int]) -> int:
 
 
 def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETECTOR,
-         distinct: int = 24, sample_rss_s: float = 0.0, detection_nice: int = 0) -> dict:
+         distinct: int = 24, sample_rss_s: float = 0.0, detection_nice: int = 0,
+         allocator: str = "keep") -> dict:
     """Stream `count` frame sets into the node at `fps` from another process; latency, rate,
     drops and stage means (and RSS samples every sample_rss_s seconds when > 0)."""
     rig = load_rig(calibration_path("single"))
@@ -201,6 +203,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
         overrides["monocular_method"] = "detector_3d"
     node = Pose3DNode(context=context, parameter_overrides=[
         Parameter(k, value=v) for k, v in overrides.items()])
+    set_allocator_policy(allocator)     # after the node's own call: this run's policy
     probe = Node("bench_probe", context=context)
     received: list[tuple[float, int, float]] = []
     rss: list[tuple[float, float]] = []
@@ -330,7 +333,8 @@ def print_live(rows: list[dict], floors: dict[int, tuple[float, str]]) -> None:
         floor = floors[r["cameras"]][0]
         lat = r["latency_ms"]
         processing = r["stages"].get("total", float("nan"))
-        label = r["detector"] + (f" (nice +{r['nice']})" if r.get("nice") else "")
+        label = r["detector"] + (f" (nice +{r['nice']})" if r.get("nice") else "") \
+            + (f" [{r['allocator']}]" if r.get("allocator", "keep") != "keep" else "")
         print(f"| {label} | {r['cameras']} | {r['outputs']} / {r['sent']} | "
               f"{r['sent'] - r['outputs']} | {r['rate_hz']:.1f} | "
               f"{percentile(lat, 50):.0f} / {percentile(lat, 90):.0f} / "
@@ -349,7 +353,8 @@ def print_cores(rows: list[dict], shown: int = 6) -> None:
         ranked = sorted(cores.items(), key=lambda item: -item[1])
         rest = sum(v for _, v in ranked[shown:])
         cells = ", ".join(f"{role} {value:.2f}" for role, value in ranked[:shown])
-        print(f"- {r['detector']}, {r['cameras']} camera(s): node process "
+        print(f"- {r['detector']} [{r.get('allocator', 'keep')}], {r['cameras']} camera(s): "
+              f"node process "
               f"{sum(cores.values()):.2f} ({cells}, other threads {rest:.2f}); publisher "
               f"process {publisher:.2f}")
 
@@ -401,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detection-nice", type=int, nargs="+", default=[0],
                         help="also run with the node's threads but the executor's and DDS's "
                         "this much nicer (each value a run; 0: as the node runs)")
+    parser.add_argument("--allocator", nargs="+", default=["keep"], choices=ALLOCATOR_POLICIES,
+                        help="glibc policy for large buffers (node_base.set_allocator_policy); "
+                        "several: one run each, side by side")
     parser.add_argument("--soak-minutes", type=float, default=0.0,
                         help="run only the soak, this long")
     parser.add_argument("--soak-fps", type=float, default=10.0)
@@ -438,8 +446,11 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.cameras:
             try:
                 for nice in args.detection_nice:
-                    rows.append(live(n, args.frames, args.fps, detector, args.distinct_frames,
-                                     detection_nice=nice) | {"nice": nice})
+                    for allocator in args.allocator:
+                        rows.append(live(n, args.frames, args.fps, detector,
+                                         args.distinct_frames, detection_nice=nice,
+                                         allocator=allocator)
+                                    | {"nice": nice, "allocator": allocator})
             except (FileNotFoundError, ImportError, RuntimeError) as exc:
                 print(f"# {detector}, {n} camera(s): not run: {exc}")
     print_live(rows, floors)
