@@ -123,3 +123,26 @@ def test_a_completed_bag_names_its_data_file_after_its_final_folder(tmp_path):
     assert "partial" not in (target / "metadata.yaml").read_text()
     assert list(tmp_path.iterdir()) == [target]
     assert len(list(bagio.read_messages(target))) == 1
+
+
+def test_videos_named_after_cameras_run_those_cameras_of_a_rig(tmp_path, capsys):
+    """One camera of a 4-camera rig file: the video named after it selects it; a video that
+    names no camera is refused before any work, saying what to do."""
+    from pose3d_ros.core.video_bag import cameras_for_videos
+
+    rig_file = calibration_path("single")
+    every = [p.name for p in video_paths("single")]
+    assert [c.name for c in cameras_for_videos(video_paths("single"), rig_file)[0]] == \
+        [name.split(".")[0] for name in every]
+    picked, _ = cameras_for_videos([tmp_path / "CAM03.mp4", tmp_path / "cam01.mp4"], rig_file)
+    assert [c.name for c in picked] == ["cam03", "cam01"]
+    with pytest.raises(ValueError, match="name each video after its camera"):
+        cameras_for_videos([tmp_path / "front.mp4"], rig_file)
+    with pytest.raises(ValueError, match="name each video after its camera"):
+        cameras_for_videos([tmp_path / "cam01.mp4", tmp_path / "cam01.mp4"], rig_file)
+    clip = tmp_path / "front.mp4"
+    clip.write_bytes(b"never read: the names are checked before any video is opened")
+    assert run_cli(run.main, ["--videos", str(clip), "--calibration", str(rig_file),
+                              "--out-dir", str(tmp_path / "out")]) == 2
+    assert "name each video after its camera" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

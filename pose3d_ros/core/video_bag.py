@@ -41,6 +41,25 @@ def cameras_from_calibration(path: Path) -> tuple[list[CameraModel], str]:
     return cameras, rig.frame_id or DEFAULT_FIXED_FRAME
 
 
+def cameras_for_videos(videos: Sequence[Path], path: Path) -> tuple[list[CameraModel], str]:
+    """The calibrated cameras (cameras_from_calibration) that `videos` show, in video order,
+    and the rig's frame id: every camera of the file in its order when there is one video per
+    camera; otherwise the cameras the video files are named after (`cam02.mp4` -> camera
+    `cam02`, case-insensitive), so one camera of a rig runs alone. ValueError saying what to
+    do when neither fits."""
+    cameras, rig_frame = cameras_from_calibration(path)
+    if len(videos) == len(cameras):
+        return cameras, rig_frame
+    by_name = {camera.name.lower(): camera for camera in cameras}
+    stems = [Path(video).stem.lower() for video in videos]
+    if all(stem in by_name for stem in stems) and len(set(stems)) == len(stems):
+        return [by_name[stem] for stem in stems], rig_frame
+    names = ", ".join(camera.name for camera in cameras)
+    raise ValueError(f"{len(videos)} video(s) but {path} has {len(cameras)} cameras ({names}); "
+                     "give one video per camera in that order, or name each video after its "
+                     "camera (e.g. cam02.mp4) to run some of them")
+
+
 def _cropped(camera: CameraModel, video: Path) -> CameraModel:
     width, height = video_size(video)
     if (width, height) == (camera.width, camera.height):

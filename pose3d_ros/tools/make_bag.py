@@ -40,6 +40,7 @@ from pose3d_ros.core.video import video_fps
 from pose3d_ros.core.video_bag import (  # noqa: F401 - re-exported for callers of make_bag
     DEFAULT_FIXED_FRAME,
     BagSummary,
+    cameras_for_videos,
     cameras_from_calibration,
     write_bag,
 )
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--demo", choices=["single", "multi"],
                         help="use a demo recording (fetched on first use)")
     source.add_argument("--videos", type=Path, nargs="+", help="one video per camera, in the "
-                        "calibration's camera order")
+                        "calibration's camera order, or videos named after some of its "
+                        "cameras (cam02.mp4: camera cam02 alone)")
     parser.add_argument("--calibration", type=Path, help="rig calibration file (with --videos)")
     parser.add_argument("--fps", type=float, help="frame rate (default: read from the video)")
     parser.add_argument("--start", type=float, default=None,
@@ -100,11 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     for path in [*videos, calibration_file]:
         if not Path(path).is_file():
             raise UserError(f"{path} does not exist")
-    cameras, rig_frame = cameras_from_calibration(calibration_file)
-    if len(videos) != len(cameras):
-        raise UserError(f"{len(videos)} videos but the calibration {calibration_file} has "
-                        f"{len(cameras)} cameras ({', '.join(c.name for c in cameras)}); give "
-                        "one video per camera, in that order")
+    try:
+        cameras, rig_frame = cameras_for_videos(videos, calibration_file)
+    except ValueError as err:
+        raise UserError(str(err)) from None
     if not args.scale > 0:
         raise UserError(f"--scale must be > 0, got {args.scale}")
     fps = args.fps or video_fps(videos[0])

@@ -52,7 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--videos", type=Path, nargs="+",
-                        help="one video per camera, in the calibration's camera order")
+                        help="one video per camera, in the calibration's camera order, or "
+                        "videos named after some of its cameras (cam02.mp4: camera cam02 "
+                        "alone)")
     source.add_argument("--bag", type=Path, help="a rosbag2 with images, CameraInfo and (for "
                         "several cameras) /tf_static, e.g. from make_bag")
     parser.add_argument("--calibration", type=Path,
@@ -91,6 +93,11 @@ def check_inputs(args: argparse.Namespace) -> None:
         for path in [*args.videos, args.calibration]:
             if not path.is_file():
                 raise UserError(f"{path} does not exist")
+        from pose3d_ros.core.video_bag import cameras_for_videos
+        try:
+            cameras_for_videos(args.videos, args.calibration)
+        except ValueError as err:
+            raise UserError(str(err)) from None
     elif not args.bag.exists():
         raise UserError(f"no bag at {args.bag}")
     if args.body_height and not 0.5 < args.body_height < 2.5:
@@ -106,13 +113,9 @@ def check_inputs(args: argparse.Namespace) -> None:
 def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
     """The videos and calibration as a bag in out/input_bag."""
     from pose3d_ros.core.video import video_fps
-    from pose3d_ros.core.video_bag import cameras_from_calibration, write_bag
+    from pose3d_ros.core.video_bag import cameras_for_videos, write_bag
 
-    cameras, rig_frame = cameras_from_calibration(args.calibration)
-    if len(cameras) != len(args.videos):
-        raise UserError(f"{len(args.videos)} videos but {args.calibration} has {len(cameras)} "
-                        f"cameras ({', '.join(c.name for c in cameras)}); give one video per "
-                        "camera, in that order")
+    cameras, rig_frame = cameras_for_videos(args.videos, args.calibration)   # checked before
     bag = out / "input_bag"
     with progress(args.max_frames, "videos -> bag") as bar:
         write_bag(bag, args.videos, cameras, fps=args.fps or video_fps(args.videos[0]),
