@@ -355,9 +355,9 @@ def set_allocator_policy(policy: str = "keep") -> None:
     malloc_trim) and at most two arenas, so buffers freed by one thread serve the next
     allocation of another without fragmenting per-thread arenas. Every fresh page costs a
     page fault and the kernel's zeroing: on the 2-core VM, taking one 1080x1920 bgr8 Image
-    from DDS cost the executor thread 15-22 ms of CPU with fresh pages and 5-8 ms with kept
-    ones (benchmarks/results_realtime.md), which capped the node at about 20 raw images per
-    second per core.
+    from DDS cost the executor thread 12-22 ms of CPU with fresh pages and 5-8 ms with kept
+    ones (benchmarks/bench_ingest.py, results_realtime.md): 4 cameras at 30 fps offer more
+    than one core's worth of fresh-page ingest.
     "map": every allocation of LARGE_BUFFER_BYTES or more gets pages of its own, returned to
     the system when freed (the former setting: flat RSS over lifecycle cycles, but a page
     fault per 4 KiB of every image)."""
