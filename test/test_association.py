@@ -81,6 +81,38 @@ def test_unseen_members_are_nan_and_errors_are_clear():
         associate(rig.cameras, [dets[0], dets[1], other])
 
 
+def test_stacked_entry_points_match_the_per_camera_ones():
+    """The pipeline's hand-over: all cameras undistorted into one stack (undistort_stacked),
+    associate_stacked and gather_stacked on it give what undistort_cameras,
+    associate_normalized and gather(normalised=True) give camera by camera; a camera without
+    detections is allowed, a stack of another number of cameras is refused."""
+    from pose3d_ros.core.association import associate_normalized, associate_stacked, gather_stacked
+    from pose3d_ros.core.camera import CameraArrays
+    from pose3d_ros.core.ray_affinity import StackedDetections
+    from pose3d_ros.core.undistortion import undistort_cameras, undistort_stacked
+    rig, _, dets, _ = _crowd(4, 3, seed=21, false_per_camera=1)
+    dets[3] = Detections2D.empty(COCO17, (1280, 720))
+    arrays = CameraArrays.from_cameras(rig.cameras)
+    pixels = [d.keypoints for d in dets]
+    per_camera = undistort_cameras(rig.cameras, arrays, pixels)
+    stack = undistort_stacked(rig.cameras, arrays, pixels)
+    np.testing.assert_array_equal(stack, np.concatenate(per_camera))
+    stacked = StackedDetections.stacked(stack, np.concatenate([d.scores for d in dets]),
+                                        [len(d.keypoints) for d in dets])
+    assoc = associate_stacked(arrays, stacked)
+    before = associate_normalized(arrays, per_camera, [d.scores for d in dets])
+    assert assoc.num_people == 3
+    np.testing.assert_array_equal(assoc.members, before.members)
+    np.testing.assert_array_equal(assoc.cost, before.cost)
+    found = [d.with_normalised(n) for d, n in zip(dets, per_camera, strict=True)]
+    for got, want in zip(gather_stacked(stacked, assoc), gather(found, assoc, normalised=True),
+                         strict=True):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="5 cameras, detections of 4"):
+        associate_stacked(CameraArrays.from_cameras(rig.cameras[:3] + rig.cameras[:2]),
+                          stacked)
+
+
 def test_reprojection_check_removes_a_displaced_member():
     rig, _, dets, truth = _crowd(5, 2, seed=13, hide=0.0, false_per_camera=0)
     # person 0 in camera 2 drawn 40 px to the right: close enough for a loose ray threshold,

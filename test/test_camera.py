@@ -142,8 +142,9 @@ def test_stacked_cameras_give_the_same_rays_and_centres(points):
 
 def test_hot_path_array_helpers_are_exact():
     """array_ops: vector_norm is bit-identical to the sum-of-squares norm it replaces (2 and 3
-    components, any layout), finite_rows to np.isfinite(...).all(-1), NaN and inf included."""
-    from pose3d_ros.core.array_ops import finite_rows, vector_norm
+    components, any layout), finite_rows to np.isfinite(...).all(-1), small_sum to sum(-1) and
+    row_counts to the count of a mask, NaN and inf included."""
+    from pose3d_ros.core.array_ops import finite_rows, row_counts, small_sum, vector_norm
     rng = np.random.default_rng(3)
     for shape in [(7, 3), (1000, 3), (4, 5, 17, 3), (85, 2), (13, 17, 2), (3,)]:
         v = rng.standard_normal(shape) * 10.0 ** rng.uniform(-8, 8, shape)
@@ -152,6 +153,9 @@ def test_hot_path_array_helpers_are_exact():
         v.flat[5::13] = -np.inf
         np.testing.assert_array_equal(vector_norm(v), np.sqrt((v * v).sum(-1)))
         np.testing.assert_array_equal(finite_rows(v), np.isfinite(v).all(-1))
+        with np.errstate(invalid="ignore"):                        # inf + -inf in both
+            np.testing.assert_array_equal(small_sum(v), v.sum(-1))
+        np.testing.assert_array_equal(row_counts(np.isfinite(v)), np.isfinite(v).sum(-1))
         strided = np.repeat(v, 2, axis=-1)[..., ::2]              # a non-contiguous view
         np.testing.assert_array_equal(vector_norm(strided), np.sqrt((v * v).sum(-1)))
     assert vector_norm(np.array([3.0, 4.0])) == 5.0

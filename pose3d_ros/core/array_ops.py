@@ -13,7 +13,7 @@ PREV_AXIS = np.array([2, 0, 1])
 # x @ ones(D) sums a row in the order (x0 + x1) + x2 of x.sum(-1): bit-identical for D <= 3
 # (checked in test_camera), about 3x cheaper than the reduction
 _ONES = {2: np.ones(2), 3: np.ones(3)}
-_ONES_ANY = {n: np.ones(n) for n in range(4, 9)}   # for counts (row_counts) only
+_ONES_ANY = {n: np.ones(n) for n in range(4, 33)}   # for counts (row_counts) only
 
 
 def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -30,9 +30,14 @@ def vector_norm(v: np.ndarray) -> np.ndarray:
 
 def squared_norm(v: np.ndarray) -> np.ndarray:
     """(v * v).sum(-1), (..., D) -> (...), the same numbers."""
-    squared = v * v
-    ones = _ONES.get(squared.shape[-1]) if squared.dtype == np.float64 else None
-    return squared.sum(-1) if ones is None else squared @ ones
+    return small_sum(v * v)
+
+
+def small_sum(values: np.ndarray) -> np.ndarray:
+    """values.sum(-1), (..., D) -> (...), the same numbers: by one matrix product with ones
+    for float64 rows of 2-3 (e.g. a dot product of 3-vectors as small_sum(a * b))."""
+    ones = _ONES.get(values.shape[-1]) if values.dtype == np.float64 else None
+    return values.sum(-1) if ones is None else values @ ones
 
 
 def row_counts(mask: np.ndarray) -> np.ndarray:

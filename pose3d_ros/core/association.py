@@ -46,6 +46,7 @@ from .ray_affinity import (  # noqa: F401  (ray_distances, affinity_matrix: publ
     affinity_matrix,
     ray_affinity,
     ray_distances,
+    stacked_affinity,
 )
 from .triangulation import dlt, rig_quadrics
 from .types import Detections2D
@@ -129,11 +130,29 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     if not arrays.num_cameras == len(normalized) == len(scores):
         raise ValueError(f"{arrays.num_cameras} cameras, {len(normalized)} keypoint sets and "
                          f"{len(scores)} score sets")
+    return associate_stacked(arrays, StackedDetections.of(normalized, scores),
+                             max_ray_distance_m=max_ray_distance_m, min_views=min_views,
+                             min_score=min_score, min_joints=min_joints,
+                             merge_distance_m=merge_distance_m,
+                             visibility_check=visibility_check, rejoin=rejoin,
+                             prefer_stronger=prefer_stronger)
+
+
+def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
+                      max_ray_distance_m: float = 0.15, min_views: int = 2,
+                      min_score: float = 0.3, min_joints: int = 3,
+                      merge_distance_m: float | None = MERGE_DISTANCE_M,
+                      visibility_check: bool = True, rejoin: bool = True,
+                      prefer_stronger: bool = True) -> Association:
+    """associate_normalized() of the frame's detections already stacked camera by camera
+    (StackedDetections, e.g. from undistortion.undistort_stacked), one per camera of arrays."""
+    if len(stacked.offset) != arrays.num_cameras:
+        raise ValueError(f"{arrays.num_cameras} cameras, detections of {len(stacked.offset)}"
+                         " cameras")
     n_views = arrays.num_cameras
-    stacked = StackedDetections.of(normalized, scores)
-    dist, camera_of = ray_affinity(arrays, normalized, scores, min_score=min_score,
-                                min_joints=min_joints, max_ray_distance_m=max_ray_distance_m,
-                                stacked=stacked)
+    dist, camera_of = stacked_affinity(arrays, stacked, min_score=min_score,
+                                       min_joints=min_joints,
+                                       max_ray_distance_m=max_ray_distance_m)
     n = dist.shape[0]
     local = stacked.local
     # Agglomerative clustering, cheapest candidate pair first. `link` holds the complete
@@ -147,7 +166,8 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     # pairs within one camera have no affinity), cheapest first
     iu, ju = np.nonzero((dist < max_ray_distance_m) & (camera_of[:, None] < camera_of[None]))
     order = np.argsort(dist[iu, ju], kind="stable")
-    for i, j in zip(iu[order].tolist(), ju[order].tolist(), strict=True):
+    candidates = list(zip(iu[order].tolist(), ju[order].tolist(), strict=True))
+    for i, j in candidates:
         ca, cb = cluster[i], cluster[j]
         if ca == cb or cameras_in[ca] & cameras_in[cb]:
             continue                      # already together, or one camera twice
@@ -159,7 +179,7 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
         for m in members[cb]:
             cluster[m] = ca
         members[ca] += members.pop(cb)
-    if rejoin and len(members) > 1:
+    if rejoin and len(members) > 1 and _may_rejoin(cluster, cameras_in, candidates):
         _rejoin(dist, members, cameras_in, max_ray_distance_m)
 
     out = _groups(members, dist, camera_of, local, n_views, min_views)
@@ -190,7 +210,7 @@ def _groups(members: dict[int, list[int]], dist: np.ndarray, camera_of: np.ndarr
         return Association(rows, np.zeros(0))
     sizes = np.array([len(g) for g in groups])
     flat = np.concatenate(groups)
-    group_of = np.repeat(np.arange(len(groups)), sizes)
+    group_of = np.arange(len(groups)).repeat(sizes)
     rows[group_of, camera_of[flat]] = local[flat]
     # each cluster's detection pairs in the row-major order of its members (the order the
     # mean was taken in before)
@@ -198,12 +218,24 @@ def _groups(members: dict[int, list[int]], dist: np.ndarray, camera_of: np.ndarr
     sub = dist[flat[:, None], flat[None]]
     use = same & np.isfinite(sub)
     first, second = np.nonzero(use)
-    total = np.zeros(len(groups))
-    count = np.bincount(group_of[first], minlength=len(groups))
-    np.add.at(total, group_of[first], sub[first, second])
+    pair_group = group_of[first]
+    count = np.bincount(pair_group, minlength=len(groups))
+    # summed in the pairs' order (as np.add.at would), without add.at's per-call cost
+    total = np.bincount(pair_group, weights=sub[first, second], minlength=len(groups))
     with np.errstate(invalid="ignore", divide="ignore"):
         costs = np.where(count > 0, total / count, np.nan)
     return Association(rows, costs)
+
+
+def _may_rejoin(cluster: list[int], cameras_in: list[int],
+                candidates: list[tuple[int, int]]) -> bool:
+    """Whether _rejoin can join anything (most frames it cannot): two clusters join when the
+    mean affinity over their detection pairs is below the threshold, so one of those pairs
+    must be a candidate pair (affinity below it), and they share no camera. cluster: each
+    detection's cluster key; cameras_in: camera bit masks by key; candidates: the
+    detection pairs (i, j) under the threshold."""
+    return any(cluster[i] != cluster[j] and not cameras_in[cluster[i]] & cameras_in[cluster[j]]
+               for i, j in candidates)
 
 
 def _rejoin(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[int],
@@ -370,22 +402,33 @@ def gather(detections: Sequence[Detections2D], association: Association, *,
         raise ValueError(f"association has {association.members.shape[1:]} views, "
                          f"detections {n_views}")
     j = detections[0].layout.num_joints
-    p = association.num_people
     points: list[np.ndarray] = []
     for v, det in enumerate(detections):
         view = det.normalised if normalised else det.keypoints
         if view is None:
             raise ValueError(f"view {v} carries no normalised coordinates")
         points.append(view)
-    if not p:
+    if not association.num_people:
         return np.full((0, n_views, j, 2), np.nan), np.zeros((0, n_views, j))
     # every camera's detections stacked once, the members gathered in one indexing
-    counts = [len(k) for k in points]
-    offset = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return gather_stacked(StackedDetections.of(points, [det.scores for det in detections]),
+                          association)
+
+
+def gather_stacked(stacked: StackedDetections, association: Association
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """gather() from the frame's detections stacked camera by camera (the keypoints they
+    hold, e.g. normalised): keypoints (P, V, J, 2) NaN where unseen, scores (P, V, J) 0 there."""
+    n_views, j = len(stacked.offset), stacked.xy.shape[1]
+    if association.members.shape[1:] != (n_views,):
+        raise ValueError(f"association has {association.members.shape[1:]} views, "
+                         f"detections {n_views}")
+    if not association.num_people:
+        return np.full((0, n_views, j, 2), np.nan), np.zeros((0, n_views, j))
     seen = association.members >= 0                                       # (P, V)
-    rows = np.where(seen, offset + association.members, 0)
-    kp = np.concatenate(points).astype(np.float64, copy=False)[rows]      # (P, V, J, 2)
-    sc = np.concatenate([det.scores for det in detections]).astype(np.float64, copy=False)[rows]
+    rows = np.where(seen, stacked.offset + association.members, 0)
+    kp = stacked.xy[rows]                                                 # (P, V, J, 2)
+    sc = stacked.score[rows]                                              # (P, V, J)
     kp[~seen] = np.nan
     sc[~seen] = 0.0
     return kp, sc

@@ -26,7 +26,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from .array_ops import finite_rows, small_sum, squared_norm
 from .camera import CameraArrays, vector_norm
+
+_EYE3 = np.eye(3)
+_EYE3.flags.writeable = False
 
 
 def joint_information(points: np.ndarray, used: np.ndarray, scores: np.ndarray,
@@ -38,10 +42,10 @@ def joint_information(points: np.ndarray, used: np.ndarray, scores: np.ndarray,
     ray = points[:, None] - cameras.centers[None, :, None]                   # (P, V, J, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         ray = ray / vector_norm(ray)[..., None]
-    weight = np.where(used & np.isfinite(ray).all(-1), np.clip(scores, 0.0, 1.0), 0.0) ** 2
+    weight = np.where(used & finite_rows(ray), np.clip(scores, 0.0, 1.0), 0.0) ** 2
     ray = np.where(weight[..., None] > 0, ray, 0.0)
     outer = np.einsum("pvj,pvja,pvjb->pjab", weight, ray, ray)
-    return weight.sum(1)[..., None, None] * np.eye(3) - outer
+    return weight.sum(1)[..., None, None] * _EYE3 - outer
 
 
 def refine_with_bones(points: np.ndarray, information: np.ndarray, bones: np.ndarray,
@@ -54,7 +58,7 @@ def refine_with_bones(points: np.ndarray, information: np.ndarray, bones: np.nda
     constraint); bone_weight (P, B) >= 0, in the units of the information (one view of score
     1 pins a joint across its ray with weight 1). Returns the moved points (P, J, 3)."""
     a, b = bones[:, 0], bones[:, 1]
-    known = np.isfinite(points).all(-1)                                      # (P, J)
+    known = finite_rows(points)                                              # (P, J)
     active = known[:, a] & known[:, b] & np.isfinite(lengths) & (bone_weight > 0)
     if not active.any():
         return points
@@ -64,20 +68,24 @@ def refine_with_bones(points: np.ndarray, information: np.ndarray, bones: np.nda
     info_anchor = (info @ anchor[..., None])[..., 0]                          # (P, J, 3)
     # each bone end e: its joint, the bone's other joint; it wants r . (x_joint - x_other) = L
     joint, other = np.concatenate([a, b]), np.concatenate([b, a])             # (2B,)
-    lam = np.tile(np.where(active, bone_weight, 0.0), 2)[..., None]           # (P, 2B, 1)
-    length = np.tile(np.where(active, lengths, 0.0), 2)[..., None]
+    lam = np.where(active, bone_weight, 0.0)
+    lam = np.concatenate([lam, lam], -1)[..., None]                           # (P, 2B, 1)
+    length = np.where(active, lengths, 0.0)
+    length = np.concatenate([length, length], -1)[..., None]
     ends_t = _incidence(bones, n_joints).T                                    # (J, 2B)
-    ridge = 1e-9 * np.eye(3)
+    ridge = 1e-9 * _EYE3
     x = anchor
     for _ in range(sweeps):
         r = x[:, joint] - x[:, other]                                         # (P, 2B, 3)
-        unit = r / np.maximum(np.sqrt((r * r).sum(-1, keepdims=True)), 1e-12)
+        unit = r / np.maximum(np.sqrt(squared_norm(r)), 1e-12)[..., None]
         outer = (lam * unit)[..., :, None] * unit[..., None, :]               # (P, 2B, 3, 3)
-        want = lam * unit * ((unit * x[:, other]).sum(-1, keepdims=True) + length)
+        want = lam * unit * (small_sum(unit * x[:, other])[..., None] + length)
         outer = outer.reshape(n_people, -1, 9)
         matrix = info + (ends_t @ outer).reshape(n_people, n_joints, 3, 3)
         x = np.linalg.solve(matrix + ridge, (info_anchor + ends_t @ want)[..., None])[..., 0]
-    seen = known & (np.trace(info, axis1=-2, axis2=-1) > 1e-9)   # no views: left as it was
+    diagonal = info.reshape(info.shape[:-2] + (9,))
+    trace = diagonal[..., 0] + diagonal[..., 4] + diagonal[..., 8]
+    seen = known & (trace > 1e-9)                                # no views: left as it was
     return np.where(seen[..., None], x, points)
 
 

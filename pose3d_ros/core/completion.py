@@ -46,7 +46,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import finite_rows, squared_norm, vector_norm
+from .array_ops import finite_rows, row_counts, squared_norm, vector_norm
 from .bone_prior import joint_information, refine_with_bones
 from .camera import CameraArrays
 from .layouts import JointLayout
@@ -260,20 +260,20 @@ class SkeletonCompleter:
             if again.size:
                 plausible = plausible.copy()
                 plausible[again] = check_bones(out[again], layout, self._bone_check).plausible
-        views = np.asarray(num_views).astype(np.uint8).copy()
-        conf = np.asarray(confidence, np.float32).copy()
+        views = np.asarray(num_views).astype(np.uint8)                       # a copy
+        conf = np.array(confidence, np.float32)
         filled = np.zeros(measured.shape, bool)
         if not np.isfinite(out).all():               # joints to fill (most frames: none)
             out, views, conf, filled = self._fill(out, views, conf, filled, pts, measured,
                                                   expected, body, body_scale, slot, stamp,
                                                   normalized, scores, cameras)
-        views[filled & (views != 1)] = 0
+            views[filled & (views != 1)] = 0
         support = np.asarray(num_views).max(1, initial=0)
         confirmed = known_slot | (support >= p.min_views_new)
         self._remember(slot, ids, out, now_good, measured, plausible, plausible & confirmed,
                        stamp)
-        return Completion(out, conf.astype(np.float32), views, filled, plausible, confirmed,
-                          scale)
+        return Completion(out, conf.astype(np.float32, copy=False), views, filled, plausible,
+                          confirmed, scale)
 
     def _fill(self, out, views, conf, filled, pts, measured, expected, body, body_scale,
               slot, stamp, normalized, scores, cameras):
@@ -413,7 +413,7 @@ class SkeletonCompleter:
 def _masked_mean(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """(..., J, 3), (..., J) -> (..., 3) mean of the masked joints, NaN if none."""
     total = np.where(mask[..., None], points, 0.0).sum(-2)
-    count = mask.sum(-1)[..., None]
+    count = row_counts(mask)[..., None]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 

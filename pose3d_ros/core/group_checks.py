@@ -6,24 +6,26 @@ runs them.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 
-from .array_ops import finite_rows, vector_norm
+from .array_ops import finite_rows, row_counts, vector_norm
 from .camera import CameraArrays
 from .ray_affinity import StackedDetections
 
 
 def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: float,
                         max_relative: float = 0.1, rows: np.ndarray | None = None,
-                        cols: np.ndarray | None = None) -> np.ndarray:
+                        cols: np.ndarray | None = None, strength: np.ndarray | None = None
+                        ) -> np.ndarray:
     """(R, C) bool: [i, j] when detection cols[j] of the same camera as rows[i] is stronger
     (summed joint scores, ties to the first) and rows[i] coincides with it (mean keypoint
     distance over >= min_joints common joints below max_relative x the larger keypoint box)
     and sees no joint it does not: rows[i] may be a detector's second, partial box of
     cols[j]'s person. rows, cols: indices into the frame's stacked detections (default: all,
-    (N, N))."""
+    (N, N)); strength: detection_strength(stacked, min_score) when the caller has it."""
     every = np.arange(stacked.camera_of.size)
     rows = every if rows is None else np.asarray(rows, np.intp)
     cols = every if cols is None else np.asarray(cols, np.intp)
@@ -37,7 +39,7 @@ def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: 
     seen = finite_rows(xy) & (stacked.score >= min_score)                # (N, J)
     low, high = extent(xy, seen[..., None], axis=1)
     size = vector_norm(high - low)                                                 # (N,)
-    strength = np.where(seen, stacked.score, 0.0).sum(-1)
+    strength = detection_strength(stacked, min_score) if strength is None else strength
     both = seen[r] & seen[c]                                                       # (K, J)
     count = both.sum(-1)
     subset = count == seen[r].sum(-1)                    # row's joints all seen by the column
@@ -58,16 +60,22 @@ def replace_by_stronger(members: np.ndarray, stacked: StackedDetections, min_joi
     rows = np.where(seen, stacked.offset[None, :members.shape[1]] + members, 0)   # (P, V)
     free = np.ones(stacked.camera_of.size, bool)
     free[rows[seen]] = False
-    free = np.flatnonzero(free)
+    free = free.nonzero()[0]
     if not free.size:
         return members
-    candidate = stronger_duplicates(stacked, min_joints, min_score, rows=rows[seen],
-                                    cols=free)                                    # (M, F)
+    member = rows[seen]
+    strength = detection_strength(stacked, min_score)
+    # a duplicate is at least as strong as the member it replaces, in the same camera: most
+    # frames no free detection is, and the coincidence test is not needed
+    camera_of = stacked.camera_of
+    if not ((camera_of[member][:, None] == camera_of[free][None])
+            & (strength[free][None] >= strength[member][:, None])).any():
+        return members
+    candidate = stronger_duplicates(stacked, min_joints, min_score, rows=member,
+                                    cols=free, strength=strength)                 # (M, F)
     if not candidate.any():
         return members
-    strength = np.where(finite_rows(stacked.xy) & (stacked.score >= min_score),
-                        stacked.score, 0.0).sum(-1)[free]
-    best = np.where(candidate, strength, -np.inf).argmax(-1)                      # (M,)
+    best = np.where(candidate, strength[free], -np.inf).argmax(-1)                # (M,)
     swap = candidate.any(-1)
     # one detection replaces at most one member (the first to claim it)
     claimed = np.flatnonzero(swap)
@@ -78,6 +86,13 @@ def replace_by_stronger(members: np.ndarray, stacked: StackedDetections, min_joi
     out = members.copy()
     out[member_rows[take], member_cols[take]] = stacked.local[free[best[take]]]
     return out
+
+
+def detection_strength(stacked: StackedDetections, min_score: float) -> np.ndarray:
+    """(N,) each detection's summed score over its usable joints (finite keypoint, score >=
+    min_score): which of two coinciding detections is the stronger."""
+    usable = finite_rows(stacked.xy) & (stacked.score >= min_score)
+    return np.where(usable, stacked.score, 0.0).sum(-1)
 
 
 def unexplained_absences(arrays: CameraArrays, normalized: Sequence[np.ndarray],
@@ -100,14 +115,13 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
     """unexplained_absences() on the frame's stacked detections (members (P, V))."""
     assert arrays.bounds is not None
     valid = finite_rows(points)
-    n_valid = valid.sum(1)
+    n_valid = row_counts(valid)
     centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(n_valid, 1)[:, None]
     cam = arrays.rotate(centre) + arrays.translations                        # (P, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         xy = cam[..., :2] / cam[..., 2:3]
-    low, high = arrays.bounds[:, :2], arrays.bounds[:, 2:]
-    margin = 0.05 * (high - low)
-    inside = ((cam[..., 2] > 0.1) & (xy > low + margin).all(-1) & (xy < high - margin).all(-1)
+    low, high = _inner_bounds(arrays)
+    inside = ((cam[..., 2] > 0.1) & (xy > low).all(-1) & (xy < high).all(-1)
               & (n_valid > 0)[:, None])
     camera_of = stacked.camera_of
     covered = np.zeros(inside.shape, bool)
@@ -120,6 +134,16 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
         covered = contains.astype(float) @ (camera_of[:, None] == np.arange(len(stacked.offset)))
         covered = covered > 0
     return (inside & (members < 0) & ~covered).sum(1)
+
+
+@lru_cache(maxsize=16)
+def _inner_bounds(arrays: CameraArrays) -> tuple[np.ndarray, np.ndarray]:
+    """(V, 2) low and high corners of each camera's image bounds less a 5 % margin (normalised
+    coordinates), once per rig."""
+    assert arrays.bounds is not None
+    low, high = arrays.bounds[:, :2], arrays.bounds[:, 2:]
+    margin = 0.05 * (high - low)
+    return low + margin, high - margin
 
 
 def extent(values: np.ndarray, mask: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:

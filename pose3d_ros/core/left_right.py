@@ -4,7 +4,7 @@ A 2D detector sometimes exchanges the labels of a left/right joint pair (left kn
 right knee and the reverse), one limb at a time or the whole body at once when it takes a
 person seen from the front for one seen from behind (or the reverse). Whoever has an
 expectation of where each joint should be can tell: the multi-view path
-(triangulation.unswap_left_right: the consensus 3D projected into each view), the one-camera
+(unswap_left_right here: the consensus 3D projected into each view), the one-camera
 path (tracking.ImageTracker: where the track's joints were a frame ago) and the error model
 (error_model.detect_swaps: the reference 2D).
 They share the test (crossed_pairs) and the exchange (exchange_pairs) here.
@@ -16,6 +16,8 @@ They share the test (crossed_pairs) and the exchange (exchange_pairs) here.
   exchange_pairs(values, pairs, swapped)  values with the flagged pairs' labels exchanged
   exchange_detections(detections, pairs, swapped)   the same on every per-joint array of a
       Detections2D (keypoints, scores, normalised, the detector's own metric 3D)
+  unswap_left_right(arrays, normalized, scores, points, ...)   the multi-view test and
+      exchange against each person's consensus 3D (swapped_against_3d: the test alone)
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .camera import vector_norm
+from .camera import CameraArrays, vector_norm
 from .layouts import JointLayout
 from .types import Detections2D
 
@@ -153,3 +155,37 @@ def exchange_detections(detections: Detections2D, pairs: np.ndarray, swapped: np
                    scores=exchange_pairs(detections.scores, pairs, swapped),
                    world=exchanged(detections.world),
                    normalised=exchanged(detections.normalised))
+
+
+def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
+                      points: np.ndarray, pairs: np.ndarray, threshold_px: float, *,
+                      metric: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Undo 2D detections' left/right confusions against a consensus 3D.
+
+    normalized (P, V, J, 2), scores (P, V, J): each person's views; points (P, J, 3) their
+    robust triangulation (metres); pairs (K, 2) left/right joint indices. In a view where both
+    joints of a pair are seen and exchanging their labels cuts the pair's summed
+    reprojection error (above threshold_px / 2 pixels) by 30 %, the two are exchanged
+    (keypoints and scores). Returns the corrected normalized, scores, and swapped (P, V, K).
+    metric: errors and threshold_px in metres at the joints' depth (triangulation._errors_px)
+    instead.
+    """
+    swapped = swapped_against_3d(arrays, normalized, scores, points, pairs, threshold_px, metric)
+    return (exchange_pairs(normalized, pairs, swapped), exchange_pairs(scores, pairs, swapped),
+            swapped)
+
+
+def swapped_against_3d(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
+                       points: np.ndarray, pairs: np.ndarray, threshold_px: float,
+                       metric: bool) -> np.ndarray:
+    """unswap_left_right's test alone: (P, V, K) bool, the pairs to exchange."""
+    cam = arrays.rotate(points).swapaxes(1, 2) + arrays.translations[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        proj = cam[..., :2] / cam[..., 2:3]                             # (P, V, J, 2)
+    # in pixels (normalised distances times each view's focal length) or, metric, in metres
+    # at the depth of the joint each distance is measured to
+    scale = cam[..., 2] if metric else arrays.focal[None, :, None]     # (P, V, J) or (1, V, 1)
+    swapped = crossed_pairs(normalized, proj, pairs, gain=0.7, min_error=0.5 * threshold_px,
+                            scale=scale)                               # (P, V, K)
+    # both scores >= 0 (minimum: NaN where either is NaN, so False there as well)
+    return swapped & (np.minimum(scores[:, :, pairs[:, 0]], scores[:, :, pairs[:, 1]]) >= 0)

@@ -2,7 +2,8 @@
 
     images (BGR, one per camera present) -> 2D detector (detection)
       -> undistortion into normalised coordinates, once per view
-         (undistortion.undistort_cameras -> Detections2D.normalised)
+         (undistortion.undistort_stacked: all cameras' detections in one stack,
+          ray_affinity.StackedDetections)
       -> >= 2 calibrated views: cross-view association + robust triangulation (rig frame)
          (association, triangulation) -> completion of joints seen by < 2 views and refusal
          of non-human bodies (completion) -> 3D tracking (tracking.SkeletonTracker)
@@ -29,11 +30,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
-from .association import associate_normalized, gather
+from .array_ops import finite_rows
+from .association import associate_stacked, gather_stacked
 from .camera import CameraArrays, undistort_normalised
 from .completion import SkeletonCompleter
 from .detection.parallel import detect_per_camera
@@ -42,10 +44,11 @@ from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
 from .left_right import exchange_detections, left_right_pairs
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
 from .plausibility import PlausibilityParams, plausible_bodies
+from .ray_affinity import StackedDetections
 from .tracking import ImageTracker, ImageTrackerParams, SkeletonTracker, TrackerParams
 from .triangulation import triangulate_people
 from .types import METHOD_TRIANGULATION, Detections2D, Skeletons3D
-from .undistortion import undistort_cameras
+from .undistortion import undistort_stacked
 
 __all__ = ["MONOCULAR_METHODS", "PipelineParams", "PipelineResult", "Pose3DPipeline",
            "create_detectors", "create_monocular_method"]
@@ -261,22 +264,22 @@ class Pose3DPipeline:
     def _multi_view(self, names, detections, timings, stamp):
         t0 = time.perf_counter()
         # Undistort every camera's keypoints ONCE (OpenCV, or one affine map for all the
-        # cameras without distortion) and hand association and triangulation the normalised
-        # coordinates with the cameras stacked: the same rays, points and errors as the
-        # CameraModel entry points, without repeating the work.
+        # cameras without distortion) into one stack of all cameras' detections, and hand
+        # association and triangulation the normalised coordinates with the cameras stacked:
+        # the same rays, points and errors as the CameraModel entry points, without repeating
+        # the work.
         arrays = self._camera_arrays(names)
-        found = [detections[name].with_normalised(normalised) for name, normalised in zip(
-            names, undistort_cameras([self._cameras[name] for name in names], arrays,
-                                     [detections[name].keypoints for name in names]),
-            strict=True)]
+        found = [detections[name] for name in names]
+        stacked = StackedDetections.stacked(
+            undistort_stacked([self._cameras[name] for name in names], arrays,
+                              [d.keypoints for d in found]),
+            np.concatenate([d.scores for d in found]), [len(d.keypoints) for d in found])
         t1 = time.perf_counter()
-        association = associate_normalized(arrays, [cast(np.ndarray, d.normalised) for d in found],
-                                           [d.scores for d in found],
-                                           min_score=self.params.min_score,
-                                           max_ray_distance_m=self.params.max_ray_distance_m)
+        association = associate_stacked(arrays, stacked, min_score=self.params.min_score,
+                                        max_ray_distance_m=self.params.max_ray_distance_m)
         t2 = time.perf_counter()
-        normalized, scores = gather(found, association, normalised=True)
-        layout = found[0].layout if found else H36M17
+        normalized, scores = gather_stacked(stacked, association)
+        layout = found[0].layout
         result, normalized, scores = triangulate_people(
             arrays, normalized, scores, layout, min_views=self.params.min_views,
             min_score=self.params.min_score,
@@ -295,9 +298,10 @@ class Pose3DPipeline:
         timings["associate"] = t2 - t1
         timings["triangulate"] = t3 - t2
         keep = done.publish
-        return (done.points[keep], done.confidence[keep],
-                np.where(done.filled, np.nan, result.reprojection_error)[keep],
-                done.num_views[keep])
+        error = np.where(done.filled, np.nan, result.reprojection_error)
+        if keep.all():                           # most frames: everyone is published
+            return done.points, done.confidence, error, done.num_views
+        return done.points[keep], done.confidence[keep], error[keep], done.num_views[keep]
 
     def _camera_arrays(self, names: tuple[str, ...]):
         """The named cameras stacked (CameraArrays), cached until set_camera()."""
@@ -369,7 +373,7 @@ class Pose3DPipeline:
         t2 = time.perf_counter()
         timings["track"] = t1 - t0
         timings["filter"] = t2 - t1
-        missing = ~np.isfinite(positions).all(-1)
+        missing = ~finite_rows(positions)
         return Skeletons3D(
             positions=np.asarray(positions, np.float64),
             confidence=np.where(missing, 0.0, confidence).astype(np.float32),

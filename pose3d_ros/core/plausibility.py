@@ -36,6 +36,7 @@ from typing import Literal
 
 import numpy as np
 
+from .array_ops import finite_rows, row_counts
 from .camera import vector_norm
 from .layouts import H36M17, JointLayout
 from .lifting.root_placement import BodySizePrior
@@ -135,10 +136,7 @@ def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
     a, b = ref.bones[:, 0], ref.bones[:, 1]
     lengths = vector_norm(points[:, a] - points[:, b])            # (P, B)
     ratio = lengths / reference
-    checked = ref.lengths >= p.min_canonical_bone_m
-    if not p.check_face_bones:
-        checked = checked & ~ref.face_bone
-    checked_ratio = np.where(checked, ratio, np.nan)
+    checked_ratio = np.where(_checked_bones(layout, p), ratio, np.nan)
     n_checked = np.isfinite(checked_ratio).sum(1)
     if p.scale_from == "median":
         scale = _nanmedian_rows(checked_ratio, n_checked)
@@ -150,15 +148,24 @@ def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = checked_ratio / scale[:, None]
         pair = lengths[:, ref.left] / lengths[:, ref.right]
-    bad = ((rel < p.min_bone_ratio) | (rel > p.max_bone_ratio)).sum(1)
+    bad = row_counts((rel < p.min_bone_ratio) | (rel > p.max_bone_ratio))
     symmetric = np.where(np.isfinite(pair), (pair <= p.max_asymmetry)
                          & (pair >= 1 / p.max_asymmetry), True).all(-1)
     height = np.where(np.isnan(scale), 0.0, scale) * CANONICAL_HEIGHT_M
     plausible = ((n_checked >= p.min_measured_bones)
                  & (bad <= p.max_bad_bone_share * np.maximum(n_checked, 1)) & symmetric
-                 & (np.isfinite(points).all(-1).sum(-1) >= p.min_joints)
+                 & (row_counts(finite_rows(points)) >= p.min_joints)
                  & (height >= p.min_height_m) & (height <= p.max_height_m))
     return BoneCheck(plausible, scale, lengths)
+
+
+@lru_cache(maxsize=16)
+def _checked_bones(layout: JointLayout, params: PlausibilityParams) -> np.ndarray:
+    """(B,) bool: the bones check_bones judges (canonical length >= min_canonical_bone_m; the
+    face's only with check_face_bones). A constant per layout and parameters."""
+    ref = reference_body(layout)
+    checked = ref.lengths >= params.min_canonical_bone_m
+    return checked if params.check_face_bones else checked & ~ref.face_bone
 
 
 @lru_cache(maxsize=16)

@@ -9,6 +9,7 @@ camera count as the full cap.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -79,17 +80,23 @@ class StackedDetections:
     @classmethod
     def of(cls, normalized: Sequence[np.ndarray], scores: Sequence[np.ndarray]
            ) -> StackedDetections:
-        counts = np.array([int(k.shape[0]) for k in normalized], int)
-        camera_of = np.repeat(np.arange(len(counts)), counts)
-        offset = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
+        """From per-camera keypoints (P_v, J, 2) and scores (P_v, J)."""
+        counts = [int(k.shape[0]) for k in normalized]
         n_joints = normalized[0].shape[1] if len(normalized) else 0
-        if camera_of.size:
-            xy = np.concatenate(normalized).astype(np.float64, copy=False)
-            score = np.concatenate(scores).astype(np.float64, copy=False)
-        else:
-            xy, score = np.zeros((0, n_joints, 2)), np.zeros((0, n_joints))
-        return cls(xy, score, camera_of, np.arange(camera_of.size) - offset[camera_of]
-                   if camera_of.size else np.zeros(0, int), offset)
+        if sum(counts):
+            return cls.stacked(np.concatenate(normalized), np.concatenate(scores), counts)
+        return cls.stacked(np.zeros((0, n_joints, 2)), np.zeros((0, n_joints)), counts)
+
+    @classmethod
+    def stacked(cls, xy: np.ndarray, score: np.ndarray, counts: Sequence[int]
+                ) -> StackedDetections:
+        """From keypoints (N, J, 2) and scores (N, J) already stacked camera by camera,
+        counts[v] of camera v (e.g. undistortion.undistort_stacked's)."""
+        per_camera = np.asarray(counts, int)
+        camera_of = np.arange(len(per_camera)).repeat(per_camera)
+        offset = np.concatenate([[0], np.cumsum(per_camera)[:-1]]).astype(int)
+        return cls(xy.astype(np.float64, copy=False), score.astype(np.float64, copy=False),
+                   camera_of, np.arange(camera_of.size) - offset[camera_of], offset)
 
 
 def ray_affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
@@ -99,7 +106,15 @@ def ray_affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     """affinity_matrix() on undistorted normalised keypoints (per camera (P_v, J, 2)), for
     all pairs of detections of all cameras in one batched computation (`stacked`: the same
     keypoints already stacked, when the caller has them)."""
-    stacked = StackedDetections.of(normalized, scores) if stacked is None else stacked
+    return stacked_affinity(arrays, StackedDetections.of(normalized, scores)
+                            if stacked is None else stacked, min_score=min_score,
+                            min_joints=min_joints, max_ray_distance_m=max_ray_distance_m)
+
+
+def stacked_affinity(arrays: CameraArrays, stacked: StackedDetections, *, min_score: float,
+                     min_joints: int, max_ray_distance_m: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """ray_affinity() of the frame's detections stacked camera by camera."""
     camera_of = stacked.camera_of
     n = int(camera_of.size)
     if n == 0:
@@ -108,8 +123,10 @@ def ray_affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     rays = arrays.rays(xy, camera_of)                                    # (N, J, 3)
     weight = np.where(np.isfinite(xy[..., 0]) & (score >= min_score), score, 0.0).T  # (J, N)
     # every pair of detections of two different cameras, first index in the lower camera
-    first, second = np.nonzero(camera_of[:, None] < camera_of[None])
-    d, front = _pair_ray_distances(arrays.centers, camera_of, rays, first, second)  # (J, K)
+    layout = _pair_layout(np.asarray(camera_of, np.intp).tobytes(), arrays.num_cameras)
+    first, second = layout[0], layout[1]
+    d, front = _pair_ray_distances(arrays.centers, camera_of, rays, first, second,
+                                   layout)                                       # (J, K)
     cap = 2.0 * max_ray_distance_m
     finite = np.isfinite(d)
     w = np.where(finite, np.minimum(weight[:, first], weight[:, second]), 0.0)
@@ -123,8 +140,29 @@ def ray_affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     return mean, camera_of
 
 
+@lru_cache(maxsize=128)
+def _pair_layout(camera_of: bytes, n_views: int) -> tuple[np.ndarray, ...]:
+    """Index arrays of a frame's detection pairs that depend only on how many detections
+    each camera has (camera_of (N,) intp as bytes), cached (read-only): first, second (K,)
+    the pairs of two cameras (first in the lower camera); pair, mirror (K,) flat indices of
+    (first, second) and (second, first) in an (N, N) matrix; a_to_b, b_to_a (K,) flat
+    indices of (first, camera of second) and (second, camera of first) in an (N, V) matrix;
+    own (N,) of (i, camera of i) in (N, V)."""
+    cam = np.frombuffer(camera_of, np.intp)
+    n = cam.size
+    first, second = np.nonzero(cam[:, None] < cam[None])
+    out = (first, second, first * n + second, second * n + first,
+           first * n_views + cam[second], second * n_views + cam[first],
+           np.arange(n) * n_views + cam)
+    for index in out:
+        index.flags.writeable = False
+    return out
+
+
 def _pair_ray_distances(centers: np.ndarray, camera_of: np.ndarray, rays: np.ndarray,
-                        first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                        first: np.ndarray, second: np.ndarray,
+                        layout: tuple[np.ndarray, ...] | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """ray_distances() of the detection pairs (first[k], second[k]) (K,), joint by joint, from
     per-detection quantities: centers (V, 3) camera centres, camera_of (N,) each detection's
     camera, rays (N, J, 3) unit rays. Returns (dist, in_front), both (J, K).
@@ -133,21 +171,24 @@ def _pair_ray_distances(centers: np.ndarray, camera_of: np.ndarray, rays: np.nda
     |d_a . m_b + d_b . m_a| / |d_a x d_b| with the moments m = c x d (Pluecker coordinates)
     and |d_a x d_b|^2 = 1 - (d_a . d_b)^2 for unit rays; the dot products of all detections'
     rays and moments are per joint (N, N) matrix products, and the closest-point parameters
-    need d_a . (c_b - c_a), read from the rays' dot products with every camera centre."""
+    need d_a . (c_b - c_a), read from the rays' dot products with every camera centre.
+    layout: _pair_layout of camera_of (the pairs' index arrays), when the caller has it."""
     n, n_joints = rays.shape[:2]
+    v = centers.shape[0]
+    if layout is None:
+        layout = _pair_layout(np.asarray(camera_of, np.intp).tobytes(), v)
+    pair, mirror, a_to_b, b_to_a, own = layout[2:]
     by_joint = rays.transpose(1, 0, 2)                                   # (J, N, 3)
     moments = cross3(centers[camera_of], by_joint)                       # (J, N, 3) c x d
     ab = (by_joint @ by_joint.transpose(0, 2, 1)).reshape(n_joints, n * n)  # d_i . d_j
     dm = (by_joint @ moments.transpose(0, 2, 1)).reshape(n_joints, n * n)   # d_i . m_j
-    pair, mirror = first * n + second, second * n + first
     cos = ab[:, pair]                                                    # (J, K) d_a . d_b
     to_center = by_joint @ centers.T                                     # (J, N, V) d_i . c_v
     # d_i . (c_v - c_i): from detection i's camera to camera v, along its ray
-    to_other = (to_center - to_center[:, np.arange(n), camera_of][..., None]).reshape(
+    to_other = (to_center - to_center.reshape(n_joints, -1)[:, own][..., None]).reshape(
         n_joints, -1)
-    v = centers.shape[0]
-    a_base = to_other[:, first * v + camera_of[second]]                  # d_a . (c_b - c_a)
-    b_back = to_other[:, second * v + camera_of[first]]                  # -d_b . (c_b - c_a)
+    a_base = to_other[:, a_to_b]                                         # d_a . (c_b - c_a)
+    b_back = to_other[:, b_to_a]                                         # -d_b . (c_b - c_a)
     with np.errstate(invalid="ignore", divide="ignore"):
         denom = 1 - cos * cos
         dist = np.abs(dm[:, pair] + dm[:, mirror]) / np.sqrt(denom)

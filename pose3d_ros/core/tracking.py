@@ -28,11 +28,13 @@ count_id_switches() is the CLEAR-MOT IDSW count against reference identities, fo
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .array_ops import finite_rows, row_counts
 from .camera import vector_norm
 from .layouts import JointLayout
 from .left_right import exchange_pairs, left_right_pairs, limb_levels, pair_distances
@@ -109,7 +111,7 @@ class SkeletonTracker:
         positions = np.asarray(positions, dtype=np.float64)
         if positions.ndim != 3 or positions.shape[-1] != 3:
             raise ValueError(f"positions must be (P, J, 3), got {positions.shape}")
-        if not np.isfinite(stamp):
+        if not math.isfinite(stamp):
             raise ValueError(f"stamp must be finite, got {stamp}")
         if self._last_stamp is not None and stamp < self._last_stamp:
             # The clock went backwards (bag loop, simulated time reset): start over.
@@ -132,7 +134,7 @@ class SkeletonTracker:
             predicted = self._positions + (self._velocity * horizon[:, None])[:, None, :]
             dist = vector_norm(predicted[:, None] - positions[None])           # (T, P, J)
             valid = np.isfinite(dist)
-            count = valid.sum(axis=-1)
+            count = row_counts(valid)                                          # (T, P)
             mean = np.where(valid, dist, 0.0).sum(axis=-1) / np.maximum(count, 1)
             gate = self.params.max_distance_m + self.params.gate_growth_mps * np.maximum(
                 gap - 1e-9, 0.0)
@@ -141,22 +143,21 @@ class SkeletonTracker:
             ok = cost[rows, cols] < _UNMATCHABLE
             rows, cols = rows[ok], cols[ok]
             dt = np.maximum(gap[rows], 1e-6)[:, None]
-            new_velocity = (_centre(positions[cols]) - _centre(self._positions[rows])) / dt
-            new_velocity = _nan_to_zero(new_velocity)
+            now, before = positions[cols], self._positions[rows]
+            new_velocity = _nan_to_zero((_centre(now) - _centre(before)) / dt)
             # Not matched at the previous update: the person was lost and is back.
             lost_before = (self._last_seen[rows] < previous_update
                            if previous_update is not None else np.zeros(rows.size, bool))
-            self.stats.reidentified += int(lost_before.sum())
+            self.stats.reidentified += int(np.count_nonzero(lost_before))
             w = self.params.velocity_smoothing
             self._velocity[rows] = np.where(lost_before[:, None], 0.0,
                                             w * new_velocity + (1 - w) * self._velocity[rows])
             # Keep the previous position of joints the new skeleton misses.
-            self._positions[rows] = np.where(np.isfinite(positions[cols]), positions[cols],
-                                             self._positions[rows])
+            self._positions[rows] = np.where(np.isfinite(now), now, before)
             self._last_seen[rows] = stamp
             ids[cols] = self._ids[rows]
             matched_people[cols] = True
-        new = np.flatnonzero(~matched_people)
+        new = (~matched_people).nonzero()[0]
         if new.size:
             fresh_ids = np.arange(self._next_id, self._next_id + new.size, dtype=np.int64)
             self._next_id += new.size
@@ -418,15 +419,17 @@ def image_size(keypoints: np.ndarray) -> np.ndarray:
 def _nan_to_zero(values: np.ndarray) -> np.ndarray:
     """np.nan_to_num's result (NaN -> 0, +-inf -> the largest finite float) without its
     Python-level overhead, for the per-frame path."""
-    limit = np.finfo(np.float64).max
-    return np.clip(np.where(np.isnan(values), 0.0, values), -limit, limit)
+    return np.clip(np.where(np.isnan(values), 0.0, values), -_FLOAT_MAX, _FLOAT_MAX)
+
+
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 def _centre(positions: np.ndarray) -> np.ndarray:
     """Mean of the visible joints: (..., J, 3) -> (..., 3); NaN if no joint is visible."""
-    valid = np.isfinite(positions).all(axis=-1)
+    valid = finite_rows(positions)
     total = np.where(valid[..., None], positions, 0.0).sum(axis=-2)
-    count = valid.sum(axis=-1)[..., None]
+    count = row_counts(valid)[..., None]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 

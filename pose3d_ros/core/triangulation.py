@@ -30,7 +30,11 @@ import numpy as np
 from .array_ops import NEXT_AXIS, PREV_AXIS, finite_rows, row_counts, squared_norm
 from .camera import CameraArrays, CameraModel
 from .layouts import JointLayout
-from .left_right import crossed_pairs, exchange_pairs, left_right_pairs
+from .left_right import (  # noqa: F401  (unswap_left_right: public here too)
+    left_right_pairs,
+    swapped_against_3d,
+    unswap_left_right,
+)
 
 
 @dataclass
@@ -133,13 +137,17 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
     """
     ok = weights > 0 if usable is None else usable
     basis = _dlt_basis(xy, ok) if basis is None else basis
-    w2 = np.where(ok, weights * weights, 0.0)
-    coef = (w2[..., None] * basis).reshape(w2.shape[:-1] + (4 * w2.shape[-1],))  # (..., 4V)
     quadrics = _view_quadrics(pn) if quadrics is None else quadrics
-    ata = coef @ quadrics                                   # (..., 16): A^T A row-major
-    points = _solve_normal(ata)
     enough = row_counts(ok) >= 2
-    return np.where(enough[..., None], points, np.nan)
+    return np.where(enough[..., None], _dlt_unchecked(weights, quadrics, basis, ok), np.nan)
+
+
+def _dlt_unchecked(weights: np.ndarray, quadrics: np.ndarray, basis: np.ndarray,
+                   usable: np.ndarray) -> np.ndarray:
+    """dlt()'s solution (..., 3) before the points of fewer than 2 views are set to NaN."""
+    w2 = np.where(usable, weights * weights, 0.0)
+    coef = (w2[..., None] * basis).reshape(w2.shape[:-1] + (4 * w2.shape[-1],))  # (..., 4V)
+    return _solve_normal(coef @ quadrics)                  # coef @ quadrics: A^T A row-major
 
 
 def _dlt_basis(xy: np.ndarray, usable: np.ndarray) -> np.ndarray:
@@ -185,16 +193,19 @@ def _dlt_reweighted(pn, xy, weights, quadrics=None, metric=False, basis=None):
     basis: _dlt_basis(xy, usable) when the caller has it (both solves share it)."""
     usable = weights > 0
     basis = _dlt_basis(xy, usable) if basis is None else basis
-    points = dlt(pn, xy, weights, quadrics, basis, usable)
+    quadrics = _view_quadrics(pn) if quadrics is None else quadrics
     if metric:
-        return points
+        return dlt(pn, xy, weights, quadrics, basis, usable)
+    # both solves use the same views: the rows of fewer than 2 set to NaN once, at the end
+    enough = row_counts(usable) >= 2
+    points = _dlt_unchecked(weights, quadrics, basis, usable)
     z = _depths(pn, points)
     front = z > 1e-6
     w2 = np.where(front, weights / np.where(front, z, 1.0), weights)
     w2 = np.where(np.isfinite(w2), w2, weights)
     # the same views (weights >= 0: w / z > 0 exactly where w > 0, for z > 1e-6)
-    refined = dlt(pn, xy, w2, quadrics, basis, usable)
-    return np.where(np.isfinite(refined), refined, points)
+    refined = _dlt_unchecked(w2, quadrics, basis, usable)
+    return np.where(enough[..., None], np.where(np.isfinite(refined), refined, points), np.nan)
 
 
 def _gauss_newton(pn, focal, xy, weights, points, iterations: int = 5):
@@ -426,33 +437,6 @@ def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, pair_quadrics, metric
     return points, inliers2, err2
 
 
-def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
-                      points: np.ndarray, pairs: np.ndarray, threshold_px: float, *,
-                      metric: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Undo 2D detections' left/right confusions against a consensus 3D.
-
-    normalized (P, V, J, 2), scores (P, V, J): each person's views; points (P, J, 3) their
-    robust triangulation (metres); pairs (K, 2) left/right joint indices. In a view where both
-    joints of a pair are seen and exchanging their labels cuts the pair's summed
-    reprojection error (above threshold_px / 2 pixels) by 30 %, the two are exchanged
-    (keypoints and scores). Returns the corrected normalized, scores, and swapped (P, V, K).
-    metric: errors and threshold_px in metres at the joints' depth (_errors_px) instead.
-    """
-    a, b = pairs[:, 0], pairs[:, 1]
-    cam = arrays.rotate(points).swapaxes(1, 2) + arrays.translations[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        proj = cam[..., :2] / cam[..., 2:3]                             # (P, V, J, 2)
-    # in pixels (normalised distances times each view's focal length) or, metric, in metres
-    # at the depth of the joint each distance is measured to
-    scale = cam[..., 2] if metric else arrays.focal[None, :, None]     # (P, V, J) or (1, V, 1)
-    swapped = crossed_pairs(normalized, proj, pairs, gain=0.7, min_error=0.5 * threshold_px,
-                            scale=scale)                               # (P, V, K)
-    with np.errstate(invalid="ignore"):
-        swapped &= (scores[:, :, a] >= 0) & (scores[:, :, b] >= 0)
-    return (exchange_pairs(normalized, pairs, swapped), exchange_pairs(scores, pairs, swapped),
-            swapped)
-
-
 def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
                        layout: JointLayout, *, min_views: int = 2, min_score: float = 0.3,
                        outlier_threshold_px: float = 40.0, refine: bool = False,
@@ -479,22 +463,35 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
                     outlier_threshold_m)
     fixed_xy, fixed_sc = xy.copy(), sc.copy()
     people = np.arange(n_people)
-    for _ in range(2):            # a second round against the consensus the first one fixed
-        points = solved.points.reshape(n_people, n_joints, 3)
-        new_xy, new_sc, swapped = unswap_left_right(arrays, fixed_xy[people], fixed_sc[people],
-                                                    points[people], pairs, unswap_threshold,
-                                                    metric=metric)
-        changed = swapped.any((1, 2))
-        if not changed.any():
+    points = solved.points.reshape(n_people, n_joints, 3)
+    # round 1 checks everyone (no gather); round 2 only the people round 1 corrected
+    swapped = swapped_against_3d(arrays, fixed_xy, fixed_sc, points, pairs, unswap_threshold,
+                             metric)
+    for round_ in range(2):       # a second round against the consensus the first one fixed
+        hit, view, pair = np.nonzero(swapped)                       # (person, view, pair)
+        if not hit.size:
             break
-        people = people[changed]
-        fixed_xy[people], fixed_sc[people] = new_xy[changed], new_sc[changed]
-        # solve again only the joints of the exchanged pairs of those people
-        joints = np.unique(pairs[swapped[changed].any((0, 1))])
-        again = _solve(arrays, fixed_xy[people][:, :, joints], fixed_sc[people][:, :, joints],
-                       min_views, min_score, outlier_threshold_px, refine, outlier_threshold_m)
-        rows = (people[:, None] * n_joints + joints[None]).ravel()
+        person = people[hit]
+        a, b = pairs[pair, 0], pairs[pair, 1]      # pairs are disjoint: no joint twice
+        fixed_xy[person, view, a], fixed_xy[person, view, b] = (fixed_xy[person, view, b],
+                                                                fixed_xy[person, view, a])
+        fixed_sc[person, view, a], fixed_sc[person, view, b] = (fixed_sc[person, view, b],
+                                                                fixed_sc[person, view, a])
+        people = people[swapped.any((1, 2))]
+        # solve again only the joints of the pairs exchanged in some view of each person:
+        # rows person * J + joint, as (V, R, 2) for _solve (rows are solved independently)
+        flagged = np.zeros(n_people * n_joints, bool)
+        flagged[person * n_joints + a] = flagged[person * n_joints + b] = True
+        rows = flagged.nonzero()[0]
+        at_person, at_joint = np.divmod(rows, n_joints)
+        again = _solve(arrays, fixed_xy[at_person, :, at_joint].swapaxes(0, 1),
+                       fixed_sc[at_person, :, at_joint].T, min_views, min_score,
+                       outlier_threshold_px, refine, outlier_threshold_m)
         for name in ("points", "used", "weights", "normalized"):
             getattr(solved, name)[rows] = getattr(again, name)
+        if round_ == 0:
+            points = solved.points.reshape(n_people, n_joints, 3)
+            swapped = swapped_against_3d(arrays, fixed_xy[people], fixed_sc[people],
+                                     points[people], pairs, unswap_threshold, metric)
     result = _finish_normalized(arrays, solved, (n_people,), n_joints, outlier_threshold_px)
     return result, fixed_xy, fixed_sc

@@ -82,14 +82,32 @@ def undistort_cameras(cameras: Sequence[CameraModel], arrays: CameraArrays,
     """undistort_normalised of each camera's raw pixels (P_v, J, 2); arrays: the cameras'
     CameraArrays. When all of them are affine (arrays.affine), one map over all the keypoints
     stacked, with the same numbers as camera by camera."""
+    stacked = _affine_stacked(arrays, pixels)
+    if stacked is None:
+        return [undistort_normalised(c, p) for c, p in zip(cameras, pixels, strict=True)]
+    return np.split(stacked, np.cumsum([len(p) for p in pixels])[:-1])
+
+
+def undistort_stacked(cameras: Sequence[CameraModel], arrays: CameraArrays,
+                      pixels: Sequence[np.ndarray]) -> np.ndarray:
+    """undistort_cameras' results stacked camera by camera: (N, J, 2), N = sum of P_v
+    (as StackedDetections.stacked takes them)."""
+    stacked = _affine_stacked(arrays, pixels)
+    if stacked is None:
+        return np.concatenate(undistort_cameras(cameras, arrays, pixels))
+    return stacked
+
+
+def _affine_stacked(arrays: CameraArrays, pixels: Sequence[np.ndarray]) -> np.ndarray | None:
+    """All cameras' pixels (P_v, J, 2) undistorted in one affine map, stacked (N, J, 2);
+    None unless every camera is affine (arrays.affine) and no pixel is infinite."""
     affine = arrays.affine
     stacked = np.concatenate(pixels).astype(np.float64, copy=False) if len(pixels) else None
     if affine is None or stacked is None or np.isnan(affine).any() or np.isinf(stacked).any():
-        return [undistort_normalised(c, p) for c, p in zip(cameras, pixels, strict=True)]
+        return None
     counts = [len(p) for p in pixels]
     row = affine[np.repeat(np.arange(len(counts)), counts)][:, None]            # (N, 1, 4)
     offset = stacked - row[..., :2]
     # u i_x + v 0: undistort_normalised's 2x2 product term by term (NaN in either coordinate
     # makes both NaN)
-    out = offset * row[..., 2:] + offset[..., ::-1] * 0.0
-    return np.split(out, np.cumsum(counts)[:-1])
+    return offset * row[..., 2:] + offset[..., ::-1] * 0.0
