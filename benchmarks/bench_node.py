@@ -10,6 +10,13 @@ streaming (sustained rate), latency from image stamp to the arrival of the 3D me
 from its diagnostics, and the floor measured in the same run on the same frames before the live
 runs (landmark model only, ROIs from the previous frame, crops batched, all cores:
 landmark_floor.py) with the ratios median latency / floor and processing time / floor.
+Where a set's latency goes: `arrive` (capture stamp to the set's first image in the node:
+publisher, DDS, executor), `gather` (first to last image of the set in the node), `wait` (first
+image to the start of processing; includes gather), the processing stages, `publish`. And the
+cores each thread role used while streaming (node process: executor, processing thread,
+detection pool, DDS and model threads by name; the publisher process), from /proc.
+`--detection-nice N` also runs each configuration with every thread of the node's process but
+the executor's and DDS's N nicer (an experiment: ingest before detection).
 
 Part 2 (node overhead): everything the node does per 4-camera frame set except the 2D network,
 timed over --iterations repetitions on real detections of demo frames.
@@ -19,7 +26,8 @@ per minute: outputs, rate, latency median/p99, drops, RSS of this process (node 
 then the first 5 minutes against the last 5 (first and last third when M < 15).
 
   python benchmarks/bench_node.py [--cameras 1 2 4] [--frames 300] [--fps 30]
-      [--detectors blazepose blazepose_multi blazepose_onnx] [--iterations 200] [--live-only]
+      [--detectors blazepose_multi blazepose blazepose_onnx] [--iterations 200] [--live-only]
+      [--detection-nice 0 5]
   python benchmarks/bench_node.py --soak-minutes 30
 Prints markdown tables (paste into benchmarks/results_nodes.md).
 """
@@ -54,6 +62,8 @@ from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
 
 from pose3d_ros.core.body_frame import body_frames  # noqa: E402
 from pose3d_ros.core.calibration import load_rig  # noqa: E402
+from pose3d_ros.core.detection import DEFAULT_DETECTOR  # noqa: E402
+from pose3d_ros.core.detection.parallel import DETECTION_POOL_PREFIX  # noqa: E402
 from pose3d_ros.core.image_decode import decode_image  # noqa: E402
 from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors  # noqa: E402
 from pose3d_ros.core.sync import FrameSynchronizer  # noqa: E402
@@ -63,6 +73,7 @@ from pose3d_ros.ros.conversions import (  # noqa: E402
     seconds_to_stamp,
     skeletons3d_to_msg,
 )
+from pose3d_ros.ros.node_base import ALLOCATOR_POLICIES, set_allocator_policy  # noqa: E402
 from pose3d_ros.ros.nodes import Pose3DNode  # noqa: E402
 from pose3d_ros.ros.tf import people_transforms  # noqa: E402
 from pose3d_ros.ros.visualization import skeleton_markers  # noqa: E402
@@ -135,8 +146,49 @@ def rss_mib() -> float:
     return float("nan")
 
 
-def live(num_cameras: int, count: int, fps: float, detector: str = "blazepose",
-         distinct: int = 24, sample_rss_s: float = 0.0) -> dict:
+def thread_cpu_s(pid: int | str = "self") -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) so far of every thread of a process: tid -> (name, s)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    times = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:          # the thread ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        times[int(task.name)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    return times
+
+
+def cpu_by_role(before: dict, after: dict, roles: dict[int, str]) -> dict[str, float]:
+    """CPU seconds between two thread_cpu_s() samples, summed per role: the threads named in
+    `roles` (tid -> role), the others by their thread name."""
+    spent: dict[str, float] = {}
+    for tid, (name, seconds) in after.items():
+        role = roles.get(tid, name)
+        spent[role] = spent.get(role, 0.0) + seconds - before.get(tid, (name, 0.0))[1]
+    return spent
+
+
+def renice_threads(niceness: int, keep: set[int]) -> int:
+    """Raise the nice value of every thread of this process but `keep` and DDS's own
+    threads by `niceness` (Linux: nice is per thread); returns how many were changed."""
+    changed = 0
+    for tid, (name, _) in thread_cpu_s().items():
+        if tid in keep or name.startswith("dds."):
+            continue
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
+            changed += 1
+        except OSError:      # the thread ended meanwhile
+            continue
+    return changed
+
+
+def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETECTOR,
+         distinct: int = 24, sample_rss_s: float = 0.0, detection_nice: int = 0,
+         allocator: str = "keep") -> dict:
     """Stream `count` frame sets into the node at `fps` from another process; latency, rate,
     drops and stage means (and RSS samples every sample_rss_s seconds when > 0)."""
     rig = load_rig(calibration_path("single"))
@@ -146,14 +198,12 @@ def live(num_cameras: int, count: int, fps: float, detector: str = "blazepose",
     overrides = {"camera_names": [c.name for c in cameras], "autostart": False,
                  "rig_file": str(calibration_path("single")), "image_qos": "reliable",
                  "sync.min_views": min(2, num_cameras), "sync.slop_s": 0.004,
-                 "sync.timeout_s": 0.1, "detector": detector,
-                 # mediapipe: one tracker per camera on a thread each; the two-stage
-                 # back-ends: one instance batched over the cameras.
-                 "detector_per_camera": detector == "blazepose"}
+                 "sync.timeout_s": 0.1, "detector": detector}   # detector_per_camera: default
     if num_cameras == 1:
         overrides["monocular_method"] = "detector_3d"
     node = Pose3DNode(context=context, parameter_overrides=[
         Parameter(k, value=v) for k, v in overrides.items()])
+    set_allocator_policy(allocator)     # after the node's own call: this run's policy
     probe = Node("bench_probe", context=context)
     received: list[tuple[float, int, float]] = []
     rss: list[tuple[float, float]] = []
@@ -191,14 +241,27 @@ def live(num_cameras: int, count: int, fps: float, detector: str = "blazepose",
         while not received and driver.is_alive():
             time.sleep(0.05)
         time.sleep(0.5)                 # let the warm-up sets drain
+        if detection_nice:              # every thread but the executor's and DDS's
+            renice_threads(detection_nice, {spinning.native_id})
         received.clear()
         node.health._timings.clear()
         started = time.time()
+        cpu_before = (thread_cpu_s(), thread_cpu_s(driver.pid), time.monotonic())
         warmed.set()
         while not done.wait(sample_rss_s or 1.0):
             if sample_rss_s:
                 rss.append((time.time() - started, rss_mib()))
+        cpu_after = (thread_cpu_s(), thread_cpu_s(driver.pid), time.monotonic())
         time.sleep(1.0)
+        roles = {t.native_id: "detection pool" for t in threading.enumerate()
+                 if t.name.startswith(DETECTION_POOL_PREFIX)}
+        roles.update({spinning.native_id: "executor (callbacks)",
+                      node._worker.native_id: "processing thread"})
+        window = cpu_after[2] - cpu_before[2]
+        cores = {role: seconds / window
+                 for role, seconds in cpu_by_role(cpu_before[0], cpu_after[0], roles).items()}
+        cores["publisher process"] = sum(
+            cpu_by_role(cpu_before[1], cpu_after[1], {}).values()) / window
         latencies = np.array([r[0] for r in received]) * 1000
         result.update(sent=count, outputs=len(received),
                       rate_hz=(len(received) - 1) / (received[-1][2] - received[0][2])
@@ -206,7 +269,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = "blazepose",
                       latency_ms=latencies,
                       received_at=np.array([r[2] - started for r in received]),
                       people=float(np.mean([r[1] for r in received])) if received else 0.0,
-                      stages=node.health.stage_means_ms(), rss=rss)
+                      stages=node.health.stage_means_ms(), rss=rss, cores=cores)
     finally:
         driver.join(10)
         executor.shutdown()
@@ -270,12 +333,30 @@ def print_live(rows: list[dict], floors: dict[int, tuple[float, str]]) -> None:
         floor = floors[r["cameras"]][0]
         lat = r["latency_ms"]
         processing = r["stages"].get("total", float("nan"))
-        print(f"| {r['detector']} | {r['cameras']} | {r['outputs']} / {r['sent']} | "
+        label = r["detector"] + (f" (nice +{r['nice']})" if r.get("nice") else "") \
+            + (f" [{r['allocator']}]" if r.get("allocator", "keep") != "keep" else "")
+        print(f"| {label} | {r['cameras']} | {r['outputs']} / {r['sent']} | "
               f"{r['sent'] - r['outputs']} | {r['rate_hz']:.1f} | "
               f"{percentile(lat, 50):.0f} / {percentile(lat, 90):.0f} / "
               f"{percentile(lat, 99):.0f} | {floor:.1f} | {percentile(lat, 50) / floor:.2f} | "
               f"{processing / floor:.2f} | "
               + " | ".join(f"{r['stages'].get(st, float('nan')):.1f}" for st in stages) + " |")
+
+
+def print_cores(rows: list[dict], shown: int = 6) -> None:
+    """Cores used while streaming, per thread role of the node's process (the busiest
+    `shown` roles, the rest summed) and by the publisher process."""
+    print("\nCores used while streaming (CPU seconds per second; 2 = both cores busy)")
+    for r in rows:
+        cores = dict(r.get("cores", {}))
+        publisher = cores.pop("publisher process", float("nan"))
+        ranked = sorted(cores.items(), key=lambda item: -item[1])
+        rest = sum(v for _, v in ranked[shown:])
+        cells = ", ".join(f"{role} {value:.2f}" for role, value in ranked[:shown])
+        print(f"- {r['detector']} [{r.get('allocator', 'keep')}], {r['cameras']} camera(s): "
+              f"node process "
+              f"{sum(cores.values()):.2f} ({cells}, other threads {rest:.2f}); publisher "
+              f"process {publisher:.2f}")
 
 
 def soak(minutes: float, fps: float, detector: str, distinct: int) -> None:
@@ -314,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cameras", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--detectors", nargs="+",
-                        default=["blazepose", "blazepose_multi", "blazepose_onnx"])
+                        default=["blazepose_multi", "blazepose", "blazepose_onnx"])
     parser.add_argument("--frames", type=int, default=300, help="frame sets streamed per run")
     parser.add_argument("--fps", type=float, default=30.0, help="streaming rate per camera")
     parser.add_argument("--distinct-frames", type=int, default=24,
@@ -322,10 +403,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=200, help="overhead repetitions")
     parser.add_argument("--overhead-only", action="store_true", help="skip the live runs")
     parser.add_argument("--live-only", action="store_true", help="skip the overhead part")
+    parser.add_argument("--detection-nice", type=int, nargs="+", default=[0],
+                        help="also run with the node's threads but the executor's and DDS's "
+                        "this much nicer (each value a run; 0: as the node runs)")
+    parser.add_argument("--allocator", nargs="+", default=["keep"], choices=ALLOCATOR_POLICIES,
+                        help="glibc policy for large buffers (node_base.set_allocator_policy); "
+                        "several: one run each, side by side")
     parser.add_argument("--soak-minutes", type=float, default=0.0,
                         help="run only the soak, this long")
     parser.add_argument("--soak-fps", type=float, default=10.0)
-    parser.add_argument("--soak-detector", default="blazepose")
+    parser.add_argument("--soak-detector", default=DEFAULT_DETECTOR)
     args = parser.parse_args(argv)
     load = os.getloadavg()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
@@ -358,10 +445,16 @@ def main(argv: list[str] | None = None) -> int:
     for detector in args.detectors:
         for n in args.cameras:
             try:
-                rows.append(live(n, args.frames, args.fps, detector, args.distinct_frames))
+                for nice in args.detection_nice:
+                    for allocator in args.allocator:
+                        rows.append(live(n, args.frames, args.fps, detector,
+                                         args.distinct_frames, detection_nice=nice,
+                                         allocator=allocator)
+                                    | {"nice": nice, "allocator": allocator})
             except (FileNotFoundError, ImportError, RuntimeError) as exc:
                 print(f"# {detector}, {n} camera(s): not run: {exc}")
     print_live(rows, floors)
+    print_cores(rows)
     load = os.getloadavg()
     print(f"\n# load average after: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     return 0

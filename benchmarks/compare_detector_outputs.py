@@ -2,6 +2,8 @@
 
     python benchmarks/compare_detector_outputs.py [--detector blazepose_multi] [--frames 100]
         [--reference track=False] [--candidate track=True] [--recordings single multi]
+    python benchmarks/compare_detector_outputs.py --reference-detector blazepose \
+        --reference --candidate          # mediapipe's graph against the tracked two-stage
 
 Both configurations run on the same frames of every demo camera (lock step, as
 core/detection/cache.py runs whole recordings; nothing is written to the shared cache). People
@@ -12,7 +14,12 @@ matched people (joints finite in both), and the people found by only one of the 
 Accuracy against the 4-view triangulation (recording 'single', one person): each camera's 2D
 (its most confident person) against the projection of the joint triangulated from the other
 three cameras with the shipped calibration (leave-one-camera-out, pose3d_ros.tools.eval_multiview),
-median and 95th percentile in pixels, joints with score >= 0.5, for both configurations.
+median and 95th percentile in pixels, joints with score >= 0.5, for both configurations;
+and the multi-view consistency of the same 2D (pose3d_ros.tools.eval_multiview.quality with the
+robust triangulation, 60 px outlier threshold): reprojection error median / p95, bone-length
+coefficient of variation over time (median and worst limb), share of joints triangulated.
+`--reference-detector` compares two back-ends (e.g. mediapipe's graph, one person per camera,
+against blazepose_multi); the tables then also count the frames with nobody found.
 """
 from __future__ import annotations
 
@@ -30,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pose3d_ros.core.calibration import load_rig  # noqa: E402
 from pose3d_ros.core.detection.cache import VideoDetections, detect_video_set  # noqa: E402
-from pose3d_ros.tools.eval_multiview import leave_one_camera_out  # noqa: E402
+from pose3d_ros.tools.eval_multiview import leave_one_camera_out, quality  # noqa: E402
 from pose3d_ros.tools.fetch_demo import calibration_path, video_paths  # noqa: E402
 
 
@@ -68,9 +75,9 @@ def joint_differences(reference: VideoDetections, candidate: VideoDetections,
     return (np.concatenate(diffs) if diffs else np.zeros(0)), only_ref, only_cand
 
 
-def leave_one_out_px(recording: str, per_camera: list[VideoDetections]) -> np.ndarray:
-    """Leave-one-camera-out pixel distances (F, V, J) of each camera's most confident person."""
-    rig = load_rig(calibration_path(recording))
+def most_confident(per_camera: list[VideoDetections]) -> tuple[np.ndarray, np.ndarray]:
+    """Each camera's most confident person: keypoints (F, V, J, 2) NaN where nobody, scores
+    (F, V, J) 0 where nobody."""
     frames = min(len(d.num_people) for d in per_camera)
     keypoints = np.full((frames, len(per_camera), per_camera[0].keypoints.shape[2], 2), np.nan)
     scores = np.zeros(keypoints.shape[:3])
@@ -80,7 +87,20 @@ def leave_one_out_px(recording: str, per_camera: list[VideoDetections]) -> np.nd
         found = det.num_people[:frames] > 0
         keypoints[found, v] = det.keypoints[rows, best][found]
         scores[found, v] = det.scores[rows, best][found]
-    return leave_one_camera_out(rig, keypoints, scores)
+    return keypoints, np.nan_to_num(scores)
+
+
+def leave_one_out_px(recording: str, per_camera: list[VideoDetections]) -> np.ndarray:
+    """Leave-one-camera-out pixel distances (F, V, J) of each camera's most confident person."""
+    rig = load_rig(calibration_path(recording))
+    return leave_one_camera_out(rig, *most_confident(per_camera))
+
+
+def consistency(recording: str, per_camera: list[VideoDetections]) -> dict:
+    """eval_multiview.quality of each camera's most confident person, robust triangulation
+    (60 px outlier threshold, as eval_multiview's robust rows)."""
+    rig = load_rig(calibration_path(recording))
+    return quality(rig, *most_confident(per_camera), outlier_threshold_px=60.0)
 
 
 def _percentiles(values: np.ndarray) -> str:
@@ -91,25 +111,29 @@ def _percentiles(values: np.ndarray) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--detector", default="blazepose_multi")
+    parser.add_argument("--detector", default="blazepose_multi", help="candidate back-end")
+    parser.add_argument("--reference-detector", default=None,
+                        help="reference back-end (default: the candidate's)")
     parser.add_argument("--reference", nargs="*", default=["track=False"])
     parser.add_argument("--candidate", nargs="*", default=["track=True"])
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--recordings", nargs="+", default=["single", "multi"])
     args = parser.parse_args(argv)
     reference, candidate = parse_options(args.reference), parse_options(args.candidate)
+    reference_detector = args.reference_detector or args.detector
     load = os.getloadavg()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
-          f"load average {load[0]:.1f}; {args.detector}: {reference} -> {candidate}, "
-          f"{args.frames} frames per camera")
-    loo_rows = []
+          f"load average {load[0]:.1f}; {reference_detector} {reference} -> {args.detector} "
+          f"{candidate}, {args.frames} frames per camera")
+    loo_rows, consistency_rows = [], []
     print("| recording | camera | joints compared | median px | p95 px | max px | "
-          "people only in reference | people only in candidate |")
-    print("|---|---|---|---|---|---|---|---|")
+          "people only in reference | people only in candidate | frames with nobody: "
+          "reference / candidate |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for recording in args.recordings:
         paths = video_paths(recording)
-        ref = detect_video_set(paths, args.detector, max_frames=args.frames, use_cache=False,
-                               **reference)
+        ref = detect_video_set(paths, reference_detector, max_frames=args.frames,
+                               use_cache=False, **reference)
         cand = detect_video_set(paths, args.detector, max_frames=args.frames, use_cache=False,
                                 **candidate)
         for path, a, b in zip(paths, ref, cand, strict=True):
@@ -117,10 +141,13 @@ def main(argv: list[str] | None = None) -> int:
             stats = (np.median(diffs), np.percentile(diffs, 95), diffs.max()) if len(diffs) \
                 else (np.nan,) * 3
             print(f"| {recording} | {path.stem} | {len(diffs)} | {stats[0]:.2f} | "
-                  f"{stats[1]:.2f} | {stats[2]:.1f} | {only_ref} | {only_cand} |")
+                  f"{stats[1]:.2f} | {stats[2]:.1f} | {only_ref} | {only_cand} | "
+                  f"{int(np.sum(a.num_people == 0))} / {int(np.sum(b.num_people == 0))} |")
         if recording == "single":
             loo_rows = [(name, leave_one_out_px(recording, dets))
                         for name, dets in (("reference", ref), ("candidate", cand))]
+            consistency_rows = [(name, consistency(recording, dets))
+                                for name, dets in (("reference", ref), ("candidate", cand))]
     if loo_rows:
         print("\nLeave-one-camera-out px on 'single' (2D vs the other 3 views' triangulation)")
         print("| configuration | " + " | ".join(f"cam{v + 1:02d} median | p95"
@@ -130,6 +157,15 @@ def main(argv: list[str] | None = None) -> int:
         for name, loo in loo_rows:
             cells = " | ".join(_percentiles(loo[:, v]) for v in range(loo.shape[1]))
             print(f"| {name} | {cells} | {_percentiles(loo)} |")
+    if consistency_rows:
+        print("\nMulti-view consistency on 'single' (robust triangulation, 60 px threshold)")
+        print("| configuration | reprojection median / p95 px | bone-length CV median / max | "
+              "joints triangulated | views per joint |")
+        print("|---|---|---|---|---|")
+        for name, q in consistency_rows:
+            print(f"| {name} | {q['reprojection_px_median']:.2f} / {q['reprojection_px_p95']:.2f}"
+                  f" | {q['bone_length_cv_median']:.3f} / {q['bone_length_cv_max']:.3f} | "
+                  f"{100 * q['joints_triangulated_share']:.1f} % | {q['mean_views_used']:.2f} |")
     return 0
 
 

@@ -44,9 +44,10 @@ def generate_launch_description() -> LaunchDescription:
             "image_transport", default_value="raw", choices=["raw", "compressed"],
             description="Subscribe raw sensor_msgs/Image or JPEG/PNG CompressedImage."),
         DeclareLaunchArgument(
-            "detector", default_value="blazepose",
-            description="2D back-end: blazepose, blazepose_multi, blazepose_onnx, yolo_pose, "
-                        "rtmpose or heatmap."),
+            "detector", default_value="blazepose_multi",
+            description="2D back-end: blazepose_multi (every person), blazepose (mediapipe's "
+                        "graph, one person per camera), blazepose_onnx, yolo_pose, rtmpose or "
+                        "heatmap."),
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),

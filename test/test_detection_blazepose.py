@@ -16,6 +16,7 @@ from pose3d_ros.core.detection.blazepose_multi import (
     distinct_rois,
     letterbox_square,
     mediapipe_model_paths,
+    refine_from_heatmap,
     roi_from_detection,
 )
 from pose3d_ros.core.detection.blazepose_onnx import default_model_dir
@@ -122,6 +123,61 @@ def test_two_stage_litert_agrees_with_mediapipe_single_person():
         assert det.num_people == 1
         assert median_joint_distance(ref, det) < 15.0  # pixels, on 1080x1920 frames
         assert det.world.shape == (1, 33, 3) and np.isfinite(det.world).all()
+
+
+def test_heatmap_refinement_is_closer_to_mediapipe_than_the_raw_landmarks():
+    """mediapipe's pose graph moves the landmarks by the model's heatmaps; the two-stage
+    back-ends do the same, which brings them from 8-13 px to 2-5 px of mediapipe's own output
+    on these frames (same model, ROIs from the person detector in both)."""
+    frames = first_frames("single")[0]
+    reference = create_detector("blazepose", static_image_mode=True).detect(frames)
+    refined = create_detector("blazepose_multi").detect(frames)
+    raw = create_detector("blazepose_multi", refine_landmarks=False).detect(frames)
+    near = [median_joint_distance(ref, det) for ref, det in zip(reference, refined, strict=True)]
+    far = [median_joint_distance(ref, det) for ref, det in zip(reference, raw, strict=True)]
+    assert max(near) < 6.0 and min(far) > 6.0, (near, far)
+
+
+def _refine_one_by_one(points, heatmaps, crop_size, kernel=7, min_confidence=0.5):
+    """The refinement written out landmark by landmark, cell by cell (the reference)."""
+    out = points.copy()
+    height, width = heatmaps.shape[1:3]
+    half = (kernel - 1) // 2
+    for n in range(points.shape[0]):
+        for k in range(points.shape[1]):
+            col = int(points[n, k, 0] / crop_size * width)
+            row = int(points[n, k, 1] / crop_size * height)
+            if not (0 <= col < width and 0 <= row < height):
+                continue
+            total = best = along_col = along_row = 0.0
+            for r in range(max(0, row - half), min(height, row + half + 1)):
+                for c in range(max(0, col - half), min(width, col + half + 1)):
+                    weight = 1.0 / (1.0 + np.exp(-heatmaps[n, r, c, k]))
+                    total, best = total + weight, max(best, weight)
+                    along_col, along_row = along_col + c * weight, along_row + r * weight
+            if best >= min_confidence and total > 0:
+                out[n, k] = (along_col / total / width * crop_size,
+                             along_row / total / height * crop_size)
+    return out
+
+
+def test_heatmap_refinement_moves_landmarks_to_the_confident_peak():
+    rng = np.random.default_rng(3)
+    heatmaps = np.full((2, 64, 64, 5), -8.0, np.float32)      # nothing confident
+    rows, cols = np.mgrid[0:64, 0:64]
+    peak = np.exp(-((cols - 20.3) ** 2 + (rows - 40.6) ** 2) / 2.0) * 16 - 8
+    heatmaps[0, :, :, 0] = peak                                  # a sharp peak near (20, 41)
+    heatmaps[1] = rng.normal(0, 3, (64, 64, 5))                  # noise: partly confident
+    points = np.array([[[21 * 4, 40 * 4], [100, 100], [-3, 50], [255.9, 300], [0, 0]],
+                       [[10, 10], [128, 128], [250, 5], [63.5, 200], [200, 63.5]]],
+                      np.float32)
+    refined = refine_from_heatmap(points, heatmaps, 256)
+    # The peak: moved to the weighted centre of the 7x7 window, about (20.3, 40.6) cells.
+    assert np.allclose(refined[0, 0] / 4, (20.3, 40.6), atol=0.1)
+    # Not confident, or outside the heatmap: kept exactly.
+    assert np.array_equal(refined[0, 1:], points[0, 1:])
+    assert np.allclose(refined, _refine_one_by_one(points, heatmaps, 256), atol=1e-3)
+    assert refine_from_heatmap(points[:0], heatmaps[:0], 256).shape == (0, 5, 2)
 
 
 def test_detector_views_tile_elongated_images():

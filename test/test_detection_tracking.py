@@ -76,13 +76,16 @@ def test_parallel_per_camera_equals_one_after_another():
     sets = frames("single", 3, (0, 1, 2, 3))
     serial = [create_detector("blazepose") for _ in range(4)]
     parallel = [create_detector("blazepose") for _ in range(4)]
+    shared = create_detector("blazepose")   # one instance, a tracker per camera index
     for images in sets:
         expected = [d.detect([im])[0] for d, im in zip(serial, images, strict=True)]
         got = detect_per_camera(parallel, list(images))
-        for a, b in zip(expected, got, strict=True):
-            assert a.num_people == b.num_people == 1
+        from_shared = shared.detect(list(images))
+        for a, b, c in zip(expected, got, from_shared, strict=True):
+            assert a.num_people == b.num_people == c.num_people == 1
             np.testing.assert_array_equal(a.keypoints, b.keypoints)
-    for detector in serial + parallel:
+            np.testing.assert_array_equal(a.keypoints, c.keypoints)
+    for detector in serial + parallel + [shared]:
         detector.close()
 
 

@@ -20,6 +20,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from tf2_msgs.msg import TFMessage
 
 from pose3d_ros.core.calibration import load_rig, save_rig_yaml
+from pose3d_ros.core.detection import DEFAULT_DETECTOR
 from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors
 from pose3d_ros.ros.conversions import (
     camera_model_to_info,
@@ -124,7 +125,8 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
     assert len(twod[0].skeletons) == 1 and len(twod[0].skeletons[0].u) == 33
 
     offline = Pose3DPipeline(["cam01", "cam02"], {c.name: c for c in rig.cameras[:2]},
-                             create_detectors("blazepose", 2), frame_id=rig.frame_id)
+                             create_detectors(DEFAULT_DETECTOR, 2, per_camera=True),
+                             frame_id=rig.frame_id)   # one detector per node, as over DDS
     for k, message in enumerate(outputs[:FRAMES]):
         decoded = cv2.imdecode(np.frombuffer(jpegs[k], np.uint8), cv2.IMREAD_COLOR)
         expected = offline.process_images({"cam01": frames[k][0], "cam02": decoded},

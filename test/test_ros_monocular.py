@@ -22,6 +22,7 @@ from ros_helpers import configure_and_activate, executor_with, ros_context, spin
 from sensor_msgs.msg import CameraInfo, Image
 
 from pose3d_ros.core.calibration import load_rig
+from pose3d_ros.core.detection import DEFAULT_DETECTOR
 from pose3d_ros.core.pipeline import (
     PipelineParams,
     Pose3DPipeline,
@@ -80,7 +81,7 @@ def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core(m
             probe.destroy_node()
 
     model = camera_model_from_info(camera_model_to_info(camera), "cam01")
-    offline = Pose3DPipeline(["cam01"], {"cam01": model}, create_detectors("blazepose", 1),
+    offline = Pose3DPipeline(["cam01"], {"cam01": model}, create_detectors(DEFAULT_DETECTOR, 1),
                              frame_id=camera.frame_id, params=PipelineParams(),
                              lifter=create_monocular_method(method or "lifter"))
     for k, message in enumerate(outputs):

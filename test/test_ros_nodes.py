@@ -27,6 +27,7 @@ from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from pose3d_ros.core.calibration import load_rig
+from pose3d_ros.core.detection import DEFAULT_DETECTOR
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline, create_detectors
 from pose3d_ros.core.tracking import TrackerParams
 from pose3d_ros.ros.conversions import (
@@ -207,7 +208,8 @@ def test_3d_matches_the_offline_core_and_survives_a_camera_drop_out(running, rig
                for c in cameras_per_set[DROP_AFTER:]), cameras_per_set
 
     # The offline core on the same frame sets, with the node's default parameters.
-    offline = Pose3DPipeline(rig.names, {c.name: c for c in rig}, create_detectors("blazepose", 4),
+    offline = Pose3DPipeline(rig.names, {c.name: c for c in rig},
+                             create_detectors(DEFAULT_DETECTOR, 4, per_camera=False),
                              frame_id=rig.frame_id,
                              params=PipelineParams(tracking=TrackerParams()))
     for k, message in enumerate(outputs):

@@ -23,6 +23,7 @@ import numpy as np
 from . import bagio, metrics
 from .bag_cameras import read_bag_cameras
 from .camera import CameraModel, camera_model_from_info_msg
+from .detection import DEFAULT_DETECTOR
 from .evaluation import SkeletonTrack, in_frame, pair_frames
 from .layouts import convert_joints
 from .static_tf import StaticTransformTree, transforms_from_message
@@ -158,8 +159,9 @@ class PipelineRun:
     detections: list[dict]
 
 
-def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[str] | None = None,
-                 params: PipelineParams | None = None, detections: list[dict] | None = None,
+def run_pipeline(bag: Path, *, detector: str = DEFAULT_DETECTOR,
+                 cameras: Sequence[str] | None = None, params: PipelineParams | None = None,
+                 detections: list[dict] | None = None,
                  max_frames: int | None = None, monocular_method: str | None = None,
                  progress: Callable[[int], None] | None = None) -> PipelineRun:
     """Replay a bag through pose3d_ros.core.pipeline, frame set by frame set.
@@ -177,7 +179,8 @@ def run_pipeline(bag: Path, *, detector: str = "blazepose", cameras: Sequence[st
     if cameras is not None and set(cameras) - set(names):
         raise ValueError(f"bag {bag} has no camera {sorted(set(cameras) - set(names))}")
     lifter = create_monocular_method(monocular_method) if monocular_method else None
-    detectors = None if detections is not None else create_detectors(detector, len(names))
+    detectors = None if detections is not None else \
+        create_detectors(detector, len(names), per_camera=False)
     pipeline = Pose3DPipeline(names, {n: models[n] for n in names}, detectors, frame_id=fixed,
                               params=params, lifter=lifter)
     stamps, frames, found = [], [], []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
 import statistics
 import threading
 import time
@@ -55,7 +56,7 @@ class PoseNodeBase(LifecycleNode):
     SPECS: tuple[ParamSpec, ...] = ()
 
     def __init__(self, node_name: str, **kwargs: Any) -> None:
-        map_large_buffers()
+        set_allocator_policy()
         super().__init__(node_name, **kwargs)
         declare_parameters(self, self.SPECS)
         self.add_on_set_parameters_callback(self._check_new_parameters)
@@ -330,8 +331,12 @@ class PoseNodeBase(LifecycleNode):
             queue_size=sync_config.queue_size))
 
 
-_M_MMAP_THRESHOLD = -3            # mallopt parameter number (malloc.h)
-LARGE_BUFFER_BYTES = 1 << 20      # allocations from this size up get pages of their own
+_M_TRIM_THRESHOLD = -1            # mallopt parameter numbers (malloc.h)
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+LARGE_BUFFER_BYTES = 1 << 20      # "map": allocations from this size up get pages of their own
+KEPT_BUFFER_BYTES = 256 << 20     # "keep": heap up to this size per allocation, never trimmed
+ALLOCATOR_POLICIES = ("keep", "map")
 
 
 def _glibc():
@@ -341,16 +346,34 @@ def _glibc():
         return None
 
 
-def map_large_buffers() -> None:
-    """Have glibc serve every allocation of LARGE_BUFFER_BYTES or more (image messages: 6 MB
-    per 1080p frame) with pages of its own, returned to the system when freed. By default
-    glibc raises that threshold after the first large free, so image buffers then come from
-    the heap arenas of whichever thread (DDS, executor, processing) allocated them, where
-    they fragment: RSS grew 1.7-2x over 50 lifecycle cycles with input, flat with this
-    (benchmarks/results_nodes.md). Process-wide and idempotent; a no-op without glibc."""
+def set_allocator_policy(policy: str = "keep") -> None:
+    """How glibc serves the node's large buffers (image messages: 6 MB per 1080p frame), for
+    the whole process (a no-op without glibc).
+
+    "keep" (the nodes' choice): from the heap, freed pages kept for the next image (no mmap
+    below KEPT_BUFFER_BYTES, no trimming while running; cleanup returns them with
+    malloc_trim) and at most two arenas, so buffers freed by one thread serve the next
+    allocation of another without fragmenting per-thread arenas. Every fresh page costs a
+    page fault and the kernel's zeroing: on the 2-core VM, taking one 1080x1920 bgr8 Image
+    from DDS cost the executor thread 12-22 ms of CPU with fresh pages and 5-8 ms with kept
+    ones (benchmarks/bench_ingest.py, results_realtime.md): 4 cameras at 30 fps offer more
+    than one core's worth of fresh-page ingest.
+    "map": every allocation of LARGE_BUFFER_BYTES or more gets pages of its own, returned to
+    the system when freed (the former setting: flat RSS over lifecycle cycles, but a page
+    fault per 4 KiB of every image)."""
+    if policy not in ALLOCATOR_POLICIES:
+        raise ValueError(f"allocator policy must be one of {ALLOCATOR_POLICIES}, got {policy!r}")
     libc = _glibc()
-    if libc is not None and hasattr(libc, "mallopt"):
+    if libc is None or not hasattr(libc, "mallopt"):
+        return
+    if policy == "map":
         libc.mallopt(_M_MMAP_THRESHOLD, LARGE_BUFFER_BYTES)
+        libc.mallopt(_M_TRIM_THRESHOLD, 2 * LARGE_BUFFER_BYTES)
+        libc.mallopt(_M_ARENA_MAX, 8 * (os.cpu_count() or 1))   # glibc's default
+    else:
+        libc.mallopt(_M_MMAP_THRESHOLD, KEPT_BUFFER_BYTES)
+        libc.mallopt(_M_TRIM_THRESHOLD, 2 * KEPT_BUFFER_BYTES)
+        libc.mallopt(_M_ARENA_MAX, 2)
 
 
 def release_free_memory() -> None:

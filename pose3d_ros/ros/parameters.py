@@ -19,6 +19,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.parameter import Parameter
 
+from pose3d_ros.core.detection import DEFAULT_DETECTOR
 from pose3d_ros.core.detection import DETECTOR_NAMES as DETECTORS
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.pipeline import PipelineParams
@@ -100,11 +101,16 @@ _INPUT = (
               "(best effort, keep last: drivers publish so) or 'reliable'.",
               choices=("sensor_data", "reliable")),
     ParamSpec("qos_depth", 2, "History depth of input subscriptions (frames).", 1, 100),
-    ParamSpec("detector", "blazepose", "2D pose back-end (see docs/detectors.md).",
-              choices=DETECTORS),
-    ParamSpec("detector_per_camera", True, "One detector instance per camera (needed by "
-              "stateful back-ends such as mediapipe's tracker); false shares one batched "
-              "instance across cameras."),
+    ParamSpec("detector", DEFAULT_DETECTOR, "2D pose back-end (see docs/detectors.md): "
+              "'blazepose_multi' (default: every person, ROI tracking, LiteRT on all cores), "
+              "'blazepose' (mediapipe's own graph, one person per camera), 'blazepose_onnx' "
+              "(the two-stage model on onnxruntime: TensorRT, CUDA or CPU), or a "
+              "bring-your-own ONNX model.", choices=DETECTORS),
+    ParamSpec("detector_per_camera", False, "One detector instance per camera, run side by "
+              "side on a thread pool (true), or one instance shared by all cameras (false, the "
+              "default): it keeps each camera's trackers by camera index, batches the crops of "
+              "all cameras (two-stage back-ends) or runs the cameras' mediapipe graphs side by "
+              "side itself."),
 )
 _RIG = (
     ParamSpec("camera_names", ["camera"], "Camera namespaces, in rig order; topics are "

@@ -233,9 +233,13 @@ class RigNodeBase(PoseNodeBase):
                                                   per_joint=self.config.tf_per_joint))
         timings = dict(result.timings)
         timings["publish"] = time.perf_counter() - publish_start
-        timings["wait"] = max(time.monotonic() - frame_set.opened, 0.0) - timings["total"] \
-            - timings["publish"]
+        since_opened = max(time.monotonic() - frame_set.opened, 0.0)
+        timings["wait"] = since_opened - timings["total"] - timings["publish"]
+        # Part of the wait: from the set's first image in the node to its last.
+        timings["gather"] = max(f.received for f in frame_set.frames.values()) - frame_set.opened
         latency = self.get_clock().now().nanoseconds * 1e-9 - result.stamp
+        # Before the node: from the capture stamp to the set's first image in the node.
+        timings["arrive"] = max(latency - since_opened, 0.0)
         self.health.record_output(timings, latency, time.monotonic())
         if result.rejected and len(result.cameras) == 1:   # a one-camera set's people
             self.health.record_people(result.cameras[0], {

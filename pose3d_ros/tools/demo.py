@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pose3d_ros.core import bag_tracks, data_paths
 from pose3d_ros.core.bag_report import write_bag_report
+from pose3d_ros.core.detection import DEFAULT_DETECTOR
 from pose3d_ros.core.output_files import progress, run_cli
 from pose3d_ros.core.video import video_fps
 from pose3d_ros.core.video_bag import cameras_from_calibration, write_bag
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="where the bag, output bag and report go, replaced on each run "
                         "(default: reports/demo/<recording>)")
-    parser.add_argument("--detector", default="blazepose")
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR)
     parser.add_argument("--scale", type=float, default=0.5,
                         help="image scale in the bag (0.5: 540x960, quick to encode/decode)")
     parser.add_argument("--max-frames", type=int, default=None, help="default: all (100)")

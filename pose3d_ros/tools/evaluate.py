@@ -34,6 +34,7 @@ from pose3d_ros.core.bag_tracks import (
     static_tree,
     write_track_bag,
 )
+from pose3d_ros.core.detection import DEFAULT_DETECTOR
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
@@ -62,7 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ref-bag", type=Path, help="bag of the reference (default: --bag)")
     parser.add_argument("--cameras", default=None,
                         help="comma-separated cameras the pipeline uses (default: all)")
-    parser.add_argument("--detector", default="blazepose", help="2D back-end for the pipeline")
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR, help="2D back-end for the pipeline")
     parser.add_argument("--monocular-method", default="lifter",
                         help="3D method for sets with one camera: detector_3d, lifter or none")
     parser.add_argument("--max-frames", type=int, default=None)

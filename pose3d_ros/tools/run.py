@@ -34,6 +34,7 @@ from pose3d_ros.core.bag_report import (
     write_bag_report,
 )
 from pose3d_ros.core.bag_tracks import bag_cameras, count_frame_sets, read_track
+from pose3d_ros.core.detection import DEFAULT_DETECTOR
 from pose3d_ros.core.monocular import MONOCULAR_METHODS
 from pose3d_ros.core.output_files import (
     UserError,
@@ -60,9 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="with --videos: calibration file (our rig YAML, Pose2Sim .toml, "
                         "Qualisys .qca.txt); one camera needs only its intrinsics")
     parser.add_argument("--out-dir", type=Path, required=True)
-    parser.add_argument("--detector", default="blazepose",
-                        help="2D back-end (blazepose, blazepose_multi for several people, or an "
-                        "ONNX back-end)")
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR,
+                        help=f"2D back-end (default {DEFAULT_DETECTOR}: every person; blazepose: "
+                        "mediapipe's graph, one person per camera; or an ONNX back-end)")
     parser.add_argument("--monocular-method", default="lifter",
                         choices=[*MONOCULAR_METHODS, "none"],
                         help="3D from one camera (used for sets with a single camera)")

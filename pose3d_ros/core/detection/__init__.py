@@ -13,6 +13,10 @@ from .base import PoseDetector, convert_detections
 
 DETECTOR_NAMES = ("blazepose", "blazepose_multi", "blazepose_onnx", "yolo_pose", "rtmpose",
                   "heatmap")
+# The default back-end of the nodes and tools: the tracked two-stage BlazePose on LiteRT (every
+# person, heatmap-refined landmarks; as accurate as mediapipe's own graph against the 4-view
+# triangulation of the demo and cheaper on the 2-core CPU: benchmarks/results_realtime.md).
+DEFAULT_DETECTOR = "blazepose_multi"
 
 
 def create_detector(name: str, **options) -> PoseDetector:
@@ -38,4 +42,5 @@ def create_detector(name: str, **options) -> PoseDetector:
     raise ValueError(f"unknown detector {name!r}; known: {list(DETECTOR_NAMES)}")
 
 
-__all__ = ["PoseDetector", "create_detector", "convert_detections", "DETECTOR_NAMES"]
+__all__ = ["PoseDetector", "create_detector", "convert_detections", "DETECTOR_NAMES",
+           "DEFAULT_DETECTOR"]

@@ -8,8 +8,9 @@ pose_landmark_by_roi):
   2. each person's ROI is a square centred on detector keypoint 0 (hip centre), side
      2 * |kp1 - kp0| * 1.25, rotated so that kp0 -> kp1 points up;
   3. the ROI is cropped to 256x256 (values in [0, 1]) and the landmark model gives 39 points
-     (33 body + 2 auxiliary + 4 unused) in crop pixels, projected back through the rotation;
-     world landmarks (metres, hip-centred) are rotated by the ROI rotation as MediaPipe does.
+     (33 body + 2 auxiliary + 4 unused) in crop pixels, refined with the model's 64x64
+     heatmaps (refine_from_heatmap), projected back through the rotation; world landmarks
+     (metres, hip-centred) are rotated by the ROI rotation as MediaPipe does.
 With `track` (the default), as in MediaPipe's video graph, each person's ROI in the next frame
 comes from the auxiliary landmarks 33 (hip centre) and 34 (body size and rotation) by the same
 rule as step 2, and the detector runs only to find people: on one view per pass, when a camera
@@ -42,6 +43,47 @@ NUM_MODEL_LANDMARKS = 39
 NUM_TRACKED_LANDMARKS = 35  # 33 body + 2 auxiliary (hip centre, body size/rotation) for the ROI
 ROI_SCALE = 1.25
 DETECTOR_NMS_IOU = 0.3  # MediaPipe's pose detector NMS threshold
+HEATMAP_KERNEL = 7               # MediaPipe's pose graph: window of the heatmap refinement
+HEATMAP_MIN_CONFIDENCE = 0.5     # refine a landmark only where its heatmap is this confident
+
+
+def refine_from_heatmap(points: np.ndarray, heatmaps: np.ndarray, crop_size: int,
+                        kernel: int = HEATMAP_KERNEL,
+                        min_confidence: float = HEATMAP_MIN_CONFIDENCE) -> np.ndarray:
+    """Landmarks moved to the confidence-weighted centre of their heatmap around them, as
+    MediaPipe's pose graph does after the landmark model (RefineLandmarksFromHeatmap).
+
+    points: (N, L, 2) crop pixels (0 .. crop_size); heatmaps: (N, H, W, C >= L) raw logits,
+    channel l for landmark l. In a kernel x kernel window (clipped at the heatmap's edges)
+    around the heatmap cell holding each landmark, the cell indices are averaged with
+    sigmoid(logit) as weights; a landmark is moved only where the window's largest weight
+    reaches min_confidence, and one whose cell lies outside the heatmap is kept. Returns the
+    (N, L, 2) crop pixels."""
+    n, count = points.shape[:2]
+    height, width = heatmaps.shape[1:3]
+    if n == 0:
+        return points
+    # Heatmap cell of each landmark (truncated towards zero, as a C++ float -> int cast).
+    col = np.trunc(points[..., 0] / crop_size * width).astype(np.intp)
+    row = np.trunc(points[..., 1] / crop_size * height).astype(np.intp)
+    inside = (col >= 0) & (col < width) & (row >= 0) & (row < height)
+    steps = np.arange(kernel) - (kernel - 1) // 2
+    cols = col[..., None] + steps                                    # (N, L, K)
+    rows = row[..., None] + steps
+    valid = ((cols >= 0) & (cols < width))[:, :, None, :] & \
+        ((rows >= 0) & (rows < height))[:, :, :, None]               # (N, L, K rows, K cols)
+    logits = heatmaps[np.arange(n)[:, None, None, None],
+                      np.clip(rows, 0, height - 1)[:, :, :, None],
+                      np.clip(cols, 0, width - 1)[:, :, None, :],
+                      np.arange(count)[None, :, None, None]]
+    weight = np.where(valid, sigmoid(logits), 0.0)
+    total = weight.sum(axis=(2, 3))
+    safe = np.where(total > 0, total, 1.0)
+    centre_col = (weight.sum(axis=2) * cols).sum(axis=2) / safe
+    centre_row = (weight.sum(axis=3) * rows).sum(axis=2) / safe
+    refine = inside & (total > 0) & (weight.max(axis=(2, 3)) >= min_confidence)
+    refined = np.stack([centre_col / width, centre_row / height], axis=-1) * crop_size
+    return np.where(refine[..., None], refined, points).astype(points.dtype)
 
 
 def distinct_rois(roi: np.ndarray, max_offset: float) -> np.ndarray:
@@ -189,6 +231,8 @@ class TwoStageBlazePose:
         sweep of all views, one per frame), or every `redetect_every` frames to look for new
         people. False: the detector runs on every view of every frame (no history).
       redetect_every: frames between two detector passes while every track holds (10).
+      refine_landmarks: move the landmarks (body and auxiliary) by the landmark model's
+        heatmaps, as MediaPipe's pose graph does (True; False: the raw regression output).
     """
 
     layout = BLAZEPOSE33
@@ -197,7 +241,7 @@ class TwoStageBlazePose:
                  min_detection_score: float = 0.5, min_presence_score: float = 0.5,
                  max_people: int = 10, duplicate_iou: float = 0.5,
                  duplicate_centre: float = 0.15, tiles: bool = True, track: bool = True,
-                 redetect_every: int = 10) -> None:
+                 redetect_every: int = 10, refine_landmarks: bool = True) -> None:
         if redetect_every < 1:
             raise ValueError(f"redetect_every must be >= 1, got {redetect_every}")
         self.name = name
@@ -205,6 +249,7 @@ class TwoStageBlazePose:
         self.tiles = tiles
         self.track = track
         self.redetect_every = redetect_every
+        self.refine_landmarks = refine_landmarks
         self._detector = detector
         self._landmarker = landmarker
         self.min_detection_score = min_detection_score
@@ -327,7 +372,10 @@ class TwoStageBlazePose:
         marks = out[0].reshape(n, NUM_MODEL_LANDMARKS, 5)[:, :NUM_TRACKED_LANDMARKS]
         presence = out[1].reshape(n)
         world = out[4].reshape(n, NUM_MODEL_LANDMARKS, 3)[:, :33]
-        crop_xy1 = np.concatenate([marks[..., :2],
+        crop_xy = marks[..., :2]
+        if self.refine_landmarks:
+            crop_xy = refine_from_heatmap(crop_xy, out[3], LANDMARK_SIZE)
+        crop_xy1 = np.concatenate([crop_xy,
                                    np.ones((n, NUM_TRACKED_LANDMARKS, 1), np.float32)], axis=2)
         keypoints = np.einsum("nij,nkj->nki", affine, crop_xy1)
         cos, sin = np.cos(roi[:, 3]), np.sin(roi[:, 3])

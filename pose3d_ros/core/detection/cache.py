@@ -23,7 +23,10 @@ from ..data_paths import default_data_dir
 from ..layouts import JointLayout, get_layout
 from ..types import Detections2D, as_image_size
 
-CACHE_VERSION = 4  # bump when a back-end changes its output (4: blazepose_multi/onnx track ROIs)
+CACHE_VERSION = 4  # bump when every back-end's output changes (4: blazepose_multi/onnx track ROIs)
+# Revisions of single back-ends, so a change of one leaves the others' cached 2D valid
+# (1: the two-stage back-ends refine their landmarks with the heatmaps).
+BACKEND_REVISIONS = {"blazepose_multi": 1, "blazepose_onnx": 1}
 
 
 @dataclass
@@ -89,6 +92,8 @@ def cache_key(path: Path, detector_name: str, options: dict) -> str:
     stat = path.stat()
     text = json.dumps([CACHE_VERSION, str(path.resolve()), stat.st_size, int(stat.st_mtime),
                        detector_name, sorted((k, repr(v)) for k, v in options.items())])
+    if detector_name in BACKEND_REVISIONS:
+        text += f" revision {BACKEND_REVISIONS[detector_name]}"
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 

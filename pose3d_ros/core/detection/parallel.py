@@ -15,6 +15,7 @@ import numpy as np
 
 from ..types import Detections2D
 
+DETECTION_POOL_PREFIX = "pose3d_detect"   # name prefix of the pool's threads
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -33,7 +34,7 @@ def camera_pool() -> ThreadPoolExecutor:
     with _pool_lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=worker_count(),
-                                       thread_name_prefix="pose3d_detect")
+                                       thread_name_prefix=DETECTION_POOL_PREFIX)
         return _pool
 
 
