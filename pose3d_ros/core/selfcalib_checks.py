@@ -20,11 +20,13 @@ frame. A solution is therefore judged on what it implies, not on its residual:
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from .array_ops import vector_norm
 from .camera import Rig
 from .layouts import JointLayout
 from .triangulation import triangulate
@@ -38,6 +40,9 @@ class CheckLimits:
     min_camera_in_front: the same share for each camera alone.
     max_limb_length_cv: median over limbs of std / mean of the limb's 3D length.
     max_heldout_px: median held-out reprojection distance (pixels).
+    max_camera_heldout_px: the same for each camera alone, its held-out detections against
+        the joints the OTHER cameras triangulate (a camera placed wrong is outvoted by the
+        others in the overall median, not in its own).
     min_heldout_detections: fewest confident held-out detections for the held-out check.
     holdout_block, holdout_every: blocks of this many frames; every holdout_every-th block is
         held out (the last of each cycle).
@@ -50,6 +55,7 @@ class CheckLimits:
     min_camera_in_front: float = 0.9
     max_limb_length_cv: float = 0.3
     max_heldout_px: float = 30.0
+    max_camera_heldout_px: float = 30.0
     min_heldout_detections: int = 50
     holdout_block: int = 5
     holdout_every: int = 4
@@ -81,6 +87,9 @@ class SolutionChecks:
     heldout_px: median distance (pixels) between held-out detections and their projections.
     heldout_detections: how many held-out detections that median is over.
     camera_names: the cameras, in order.
+    camera_heldout_px: (V,) per camera, the median distance (pixels) between its held-out
+        detections and the joints triangulated from the other cameras, projected (NaN where
+        it has none).
     """
 
     in_front_share: float
@@ -89,6 +98,7 @@ class SolutionChecks:
     heldout_px: float
     heldout_detections: int
     camera_names: tuple[str, ...]
+    camera_heldout_px: np.ndarray | None = None
 
     def failures(self, limits: CheckLimits) -> list[str]:
         """One sentence per failed check; empty when the solution passes."""
@@ -112,6 +122,14 @@ class SolutionChecks:
         elif not self.heldout_px <= limits.max_heldout_px:
             out.append(f"held-out frames reproject at {self.heldout_px:.1f} px median "
                        f"(limit {limits.max_heldout_px:.0f} px)")
+        if self.camera_heldout_px is not None:
+            off = [f"{name} ({px:.0f} px)" for name, px
+                   in zip(self.camera_names, self.camera_heldout_px, strict=True)
+                   if px > limits.max_camera_heldout_px]
+            if off:
+                out.append("cameras that disagree with the others on held-out frames: "
+                           + ", ".join(off) + f" median (limit "
+                           f"{limits.max_camera_heldout_px:.0f} px)")
         return out
 
 
@@ -181,6 +199,13 @@ def check_solution(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, heldout:
     proj = np.stack([cam.project(held_points) for cam in rig.cameras], axis=1)  # (H, V, J, 2)
     dist = np.linalg.norm(proj - keypoints[heldout], axis=-1)
     dist = dist[detected[heldout] & np.isfinite(dist)]
+    residual = vector_norm(leave_one_camera_out_residuals(
+        rig, keypoints[heldout], scores[heldout], min_score=min_score,
+        outlier_threshold_px=outlier_threshold_px))                           # (H, V, J)
+    with warnings.catch_warnings():                  # a camera without held-out detections
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_camera_heldout = np.nanmedian(np.moveaxis(residual, 1, 0).reshape(n_views, -1),
+                                          axis=1)
     return SolutionChecks(overall, per_camera, cv,
                           float(np.median(dist)) if dist.size else float("nan"), int(dist.size),
-                          tuple(rig.names))
+                          tuple(rig.names), per_camera_heldout)
