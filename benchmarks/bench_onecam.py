@@ -1,7 +1,8 @@
 """One camera alone: id stability, root-depth jitter, bone-length CV, unanswered frames and
 ghosts, per demo camera, for both monocular methods.
 
-Each demo camera's video is run alone through pose3d_ros.core.pipeline (cached BlazePose 2D,
+Each demo camera's video is run alone through pose3d_ros.core.pipeline (cached 2D of the
+package's default back-end, blazepose_multi on both recordings since session 5,
 core.detection.cache) with the node's default parameters; the reference is the same
 recording triangulated from all four cameras (3D tracking for its ids, no filter).
 Identities and ghosts
@@ -35,7 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-RECORDINGS = {"single": "blazepose", "multi": "blazepose_multi"}
+from pose3d_ros.core.detection import DEFAULT_DETECTOR
+
+# the package's default back-end where it serves (session 5: the two-stage blazepose_multi;
+# before, mediapipe's graph "blazepose" on "single"); "multi" needs a multi-person back-end
+RECORDINGS = {"single": DEFAULT_DETECTOR, "multi": "blazepose_multi"}
 METHODS = ("detector_3d", "lifter")
 FPS = 60.0
 
