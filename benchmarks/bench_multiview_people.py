@@ -49,7 +49,7 @@ if __package__ in (None, ""):  # run as a script from a checkout: use this check
 from scenes import Scene, make_scene  # noqa: E402
 
 from pose3d_ros.core.association import associate_normalized, gather  # noqa: E402
-from pose3d_ros.core.camera import CameraArrays, undistort_normalised  # noqa: E402
+from pose3d_ros.core.camera import CameraArrays  # noqa: E402
 from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
     DEFAULT_GT_HEAD,
     GT_HEADS,
@@ -63,6 +63,7 @@ from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline  # noqa: E402
 from pose3d_ros.core.tracking import SkeletonTracker  # noqa: E402
 from pose3d_ros.core.triangulation import triangulate_normalized  # noqa: E402
+from pose3d_ros.core.undistortion import undistort_normalised  # noqa: E402
 
 THRESHOLD_PX = 40.0  # the pipeline's default outlier threshold (pixels)
 

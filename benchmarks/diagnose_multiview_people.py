@@ -48,7 +48,7 @@ from bench_multiview_people import (  # noqa: E402
 from scenes import Scene, make_scene  # noqa: E402
 
 from pose3d_ros.core.association import associate_normalized, gather  # noqa: E402
-from pose3d_ros.core.camera import CameraArrays, undistort_normalised  # noqa: E402
+from pose3d_ros.core.camera import CameraArrays  # noqa: E402
 from pose3d_ros.core.completion import CompletionParams, SkeletonCompleter  # noqa: E402
 from pose3d_ros.core.metrics import match_people  # noqa: E402
 from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
@@ -63,6 +63,7 @@ from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
 from pose3d_ros.core.pipeline import PipelineParams  # noqa: E402
 from pose3d_ros.core.tracking import SkeletonTracker  # noqa: E402
 from pose3d_ros.core.triangulation import triangulate_people  # noqa: E402
+from pose3d_ros.core.undistortion import undistort_normalised  # noqa: E402
 
 COMPLETION = CompletionParams()
 PREFER_STRONGER = True

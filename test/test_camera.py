@@ -126,7 +126,8 @@ def test_rig_lookup_and_duplicates():
 
 def test_stacked_cameras_give_the_same_rays_and_centres(points):
     """CameraArrays (the hot paths' stacked form) agrees with each CameraModel."""
-    from pose3d_ros.core.camera import CameraArrays, cross3
+    from pose3d_ros.core.array_ops import cross3
+    from pose3d_ros.core.camera import CameraArrays
     rig = random_rig(3, np.random.default_rng(8))
     arrays = CameraArrays.from_cameras(rig.cameras)
     pixels = np.stack([cam.project(points) for cam in rig])              # (V, 200, 2)

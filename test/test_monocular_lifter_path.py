@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from pose3d_ros.core.calibration import load_rig
-from pose3d_ros.core.camera import undistort_normalised
 from pose3d_ros.core.detection import create_detector
 from pose3d_ros.core.layouts import H36M17, convert_joints
 from pose3d_ros.core.metrics import p_mpjpe
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline, create_monocular_method
 from pose3d_ros.core.tracking import ImageTracker
 from pose3d_ros.core.types import METHOD_LIFTER
+from pose3d_ros.core.undistortion import undistort_normalised
 from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
 
 FRAMES = 40   # > T = 27 of the shipped model, so full windows are scored too

@@ -127,7 +127,8 @@ def test_bad_use_is_refused_clearly():
     ("equidistant", [0.05, -0.01, 0.002, -0.0005]),
 ])
 def test_fast_undistortion_equals_the_camera_model(model, coeffs, skew):
-    from pose3d_ros.core.camera import CameraModel, undistort_normalised
+    from pose3d_ros.core.camera import CameraModel
+    from pose3d_ros.core.undistortion import undistort_normalised
     camera = CameraModel("c", "c_optical_frame", 1088, 1920,
                          np.array([[1400.0, skew, 544], [0, 1390, 960], [0, 0, 1]]),
                          np.array(coeffs), model)

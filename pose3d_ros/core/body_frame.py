@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .camera import cross3
+from .array_ops import cross3
 from .layouts import JointLayout
 from .static_tf import StaticTransform
 from .types import Skeletons3D

@@ -26,8 +26,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .array_ops import finite_rows, small_sum, squared_norm
-from .camera import CameraArrays, vector_norm
+from .array_ops import finite_rows, small_sum, squared_norm, vector_norm
+from .camera import CameraArrays
 
 _EYE3 = np.eye(3)
 _EYE3.flags.writeable = False

@@ -19,8 +19,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .array_ops import NEXT_AXIS, PREV_AXIS, cross3, vector_norm  # noqa: F401 (public here too)
-from .undistortion import affine_undistortion, undistort_normalised  # noqa: F401 (public here too)
+from .undistortion import affine_undistortion
 
 DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "equidistant")
 _MAX_COEFFS = {"plumb_bob": 5, "rational_polynomial": 8, "equidistant": 4}

@@ -26,7 +26,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .camera import CameraArrays, vector_norm
+from .array_ops import vector_norm
+from .camera import CameraArrays
 from .layouts import JointLayout
 from .types import Detections2D
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from .array_ops import finite_rows
 from .association import associate_stacked, gather_stacked
-from .camera import CameraArrays, undistort_normalised
+from .camera import CameraArrays
 from .completion import SkeletonCompleter
 from .detection.parallel import detect_per_camera
 from .filtering import DepthFilterParams, OneEuroParams, RootDepthFilter, SkeletonFilter
@@ -48,7 +48,7 @@ from .ray_affinity import StackedDetections
 from .tracking import ImageTracker, ImageTrackerParams, SkeletonTracker, TrackerParams
 from .triangulation import triangulate_people
 from .types import METHOD_TRIANGULATION, Detections2D, Skeletons3D
-from .undistortion import undistort_stacked
+from .undistortion import undistort_normalised, undistort_stacked
 
 __all__ = ["MONOCULAR_METHODS", "PipelineParams", "PipelineResult", "Pose3DPipeline",
            "create_detectors", "create_monocular_method"]

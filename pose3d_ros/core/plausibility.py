@@ -36,8 +36,7 @@ from typing import Literal
 
 import numpy as np
 
-from .array_ops import finite_rows, row_counts
-from .camera import vector_norm
+from .array_ops import finite_rows, row_counts, vector_norm
 from .layouts import H36M17, JointLayout
 from .lifting.root_placement import BodySizePrior
 from .synthetic import canonical_pose

@@ -34,8 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import finite_rows, row_counts
-from .camera import vector_norm
+from .array_ops import finite_rows, row_counts, vector_norm
 from .layouts import JointLayout
 from .left_right import exchange_pairs, left_right_pairs, limb_levels, pair_distances
 

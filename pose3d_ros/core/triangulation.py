@@ -30,11 +30,7 @@ import numpy as np
 from .array_ops import NEXT_AXIS, PREV_AXIS, finite_rows, row_counts, squared_norm
 from .camera import CameraArrays, CameraModel
 from .layouts import JointLayout
-from .left_right import (  # noqa: F401  (unswap_left_right: public here too)
-    left_right_pairs,
-    swapped_against_3d,
-    unswap_left_right,
-)
+from .left_right import left_right_pairs, swapped_against_3d
 
 
 @dataclass
