@@ -73,6 +73,17 @@ def _row(name, label, result: SelfCalibration, reference, shipped_px, seconds, v
             f"{seconds:.1f} |")
 
 
+def _timed_solve(solve, *args, **kwargs) -> tuple[SelfCalibration, str, float]:
+    """(solution, "passed" or "REFUSED", CPU seconds) of one self-calibration call; a refused
+    solution is returned too, to be scored."""
+    t0 = time.process_time()
+    try:
+        result, verdict = solve(*args, **kwargs), "passed"
+    except CalibrationRefusedError as exc:
+        result, verdict = exc.result, "REFUSED"
+    return result, verdict, time.process_time() - t0
+
+
 def _loo_rows(name: str, rigs: dict[str, Rig], kp, sc, heldout) -> list[str]:
     rows = []
     for label, rig in rigs.items():
@@ -110,25 +121,15 @@ def main() -> None:
             for phase in range(args.phases):
                 # shifting the frame numbers by whole blocks moves which blocks are held out
                 shifted = frames + DEFAULT_LIMITS.holdout_block * phase
-                t0 = time.process_time()
-                try:
-                    result = self_calibrate(pk, ps, reference.cameras, sample_frames=shifted,
-                                            weigh_joints=weigh)
-                    verdict = "passed"
-                except CalibrationRefusedError as exc:
-                    result, verdict = exc.result, "REFUSED"
-                seconds = time.process_time() - t0
+                result, verdict, seconds = _timed_solve(
+                    self_calibrate, pk, ps, reference.cameras, sample_frames=shifted,
+                    weigh_joints=weigh)
                 shipped = check_other_rig(reference, pk, ps, result).heldout_px
                 print(_row(name, f"{label}, held-out phase {phase}", result, reference,
                            shipped, seconds, verdict), flush=True)
-            t0 = time.process_time()
-            try:
-                best = self_calibrate_best_split(pk, ps, reference.cameras, sample_frames=frames,
-                                                 weigh_joints=weigh)
-                verdict = "passed"
-            except CalibrationRefusedError as exc:
-                best, verdict = exc.result, "REFUSED"
-            seconds = time.process_time() - t0
+            best, verdict, seconds = _timed_solve(
+                self_calibrate_best_split, pk, ps, reference.cameras, sample_frames=frames,
+                weigh_joints=weigh)
             print(_row(name, f"{label}, the tool (best of the phases)", best, reference,
                        check_other_rig(reference, pk, ps, best).heldout_px, seconds, verdict),
                   flush=True)
