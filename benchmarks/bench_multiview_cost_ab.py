@@ -102,14 +102,14 @@ def full_path(package: str):
 def pre14_path(package: str):
     """CPU seconds of the pre-#14 path (bench_multiview_people.run_before) over a scene."""
     core = {name: importlib.import_module(f"{package}.core.{name}")
-            for name in ("association", "camera", "triangulation", "tracking")}
+            for name in ("association", "camera", "triangulation", "tracking", "undistortion")}
 
     def run(scene) -> float:
         arrays = core["camera"].CameraArrays.from_cameras(scene.rig.cameras)
         tracker = core["tracking"].SkeletonTracker()
         start = time.process_time()
         for f, dets in enumerate(scene.detections):
-            found = [replace(d, keypoints=core["camera"].undistort_normalised(c, d.keypoints))
+            found = [replace(d, keypoints=core["undistortion"].undistort_normalised(c, d.keypoints))
                      for c, d in zip(scene.rig.cameras, dets, strict=True)]
             groups = core["association"].associate_normalized(
                 arrays, [d.keypoints for d in found], [d.scores for d in found],
