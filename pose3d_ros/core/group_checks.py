@@ -123,7 +123,10 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
     low, high = _inner_bounds(arrays)
     inside = ((cam[..., 2] > 0.1) & (xy > low).all(-1) & (xy < high).all(-1)
               & (n_valid > 0)[:, None])
+    absent = inside & (members < 0)
     camera_of = stacked.camera_of
+    if not absent.any():          # every camera that should see a group does (~half the
+        return np.zeros(len(members), int)      # frames): no detection box to test
     covered = np.zeros(inside.shape, bool)
     if camera_of.size:
         kp = stacked.xy                                                        # (N, J, 2)
@@ -133,7 +136,7 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
         contains = ((at >= box_low - grow) & (at <= box_high + grow)).all(-1)
         covered = contains.astype(float) @ (camera_of[:, None] == np.arange(len(stacked.offset)))
         covered = covered > 0
-    return (inside & (members < 0) & ~covered).sum(1)
+    return (absent & ~covered).sum(1)
 
 
 @lru_cache(maxsize=16)
