@@ -134,15 +134,21 @@ def dlt(pn: np.ndarray, xy: np.ndarray, weights: np.ndarray,
     ok = weights > 0 if usable is None else usable
     basis = _dlt_basis(xy, ok) if basis is None else basis
     quadrics = _view_quadrics(pn) if quadrics is None else quadrics
-    enough = row_counts(ok) >= 2
-    return np.where(enough[..., None], _dlt_unchecked(weights, quadrics, basis, ok), np.nan)
+    return _dlt_enough(np.where(ok, weights, 0.0), quadrics, basis, row_counts(ok) >= 2)
 
 
-def _dlt_unchecked(weights: np.ndarray, quadrics: np.ndarray, basis: np.ndarray,
-                   usable: np.ndarray) -> np.ndarray:
-    """dlt()'s solution (..., 3) before the points of fewer than 2 views are set to NaN."""
-    w2 = np.where(usable, weights * weights, 0.0)
-    coef = (w2[..., None] * basis).reshape(w2.shape[:-1] + (4 * w2.shape[-1],))  # (..., 4V)
+def _dlt_enough(weights: np.ndarray, quadrics: np.ndarray, basis: np.ndarray,
+                enough: np.ndarray) -> np.ndarray:
+    """dlt() of weights already 0 outside the usable views, `enough` (...,) where at least
+    2 views are usable: NaN elsewhere."""
+    return np.where(enough[..., None], _dlt_unchecked(weights, quadrics, basis), np.nan)
+
+
+def _dlt_unchecked(weights: np.ndarray, quadrics: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """dlt()'s solution (..., 3) before the points of fewer than 2 views are set to NaN;
+    weights (..., V) are 0 outside the usable views (as basis)."""
+    coef = ((weights * weights)[..., None] * basis).reshape(
+        weights.shape[:-1] + (4 * weights.shape[-1],))                                # (..., 4V)
     return _solve_normal(coef @ quadrics)                  # coef @ quadrics: A^T A row-major
 
 
@@ -157,50 +163,40 @@ def _dlt_basis(xy: np.ndarray, usable: np.ndarray) -> np.ndarray:
     return basis
 
 
-def _depths(pn: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Depth of (..., 3) points in each camera -> (..., V)."""
-    return points @ pn[:, 2, :3].T + pn[:, 2, 3]                 # matmul: cheaper than einsum
-
-
-def _errors_px(pn: np.ndarray, focal: np.ndarray, points: np.ndarray, xy: np.ndarray,
+def _errors_px(arrays: CameraArrays, points: np.ndarray, xy: np.ndarray,
                metric: bool = False) -> np.ndarray:
     """Approximate pixel reprojection error per view (..., V) from normalised coordinates
     (normalised residual times the view's focal length); with metric=True the residual taken
-    back to the point's depth instead (metres across the viewing ray, `focal` unused).
+    back to the point's depth instead (metres across the viewing ray).
 
     Points behind a camera get +inf (cheirality). NaN where the observation is NaN.
     """
-    n_views = pn.shape[0]
-    # all cameras at once: (..., 3) @ (3, 3V) -> (..., V, 3)
-    pc = (points @ pn[:, :, :3].reshape(-1, 3).T).reshape(points.shape[:-1] + (n_views, 3))
-    pc = pc + pn[:, :, 3]
+    pc = arrays.rotate(points) + arrays.translations          # all cameras at once (..., V, 3)
     z = pc[..., 2]
     front = z > 1e-6
     d = pc[..., :2] / np.where(front, z, 1.0)[..., None] - xy   # no division by ~0 to silence
-    err = np.sqrt(squared_norm(d)) * (z if metric else focal)
+    err = np.sqrt(squared_norm(d)) * (z if metric else arrays.focal)
     return np.where(front, err, np.inf)
 
 
-def _dlt_reweighted(pn, xy, weights, quadrics=None, metric=False, basis=None):
+def _dlt_reweighted(arrays: CameraArrays, weights: np.ndarray, quadrics: np.ndarray,
+                    metric: bool, basis: np.ndarray, enough: np.ndarray) -> np.ndarray:
     """DLT, then one re-solve with rows divided by the first estimate's depth (image-plane
     residuals). metric=True: the plain DLT, whose rows are the residuals in metres at the
     point's depth (the least-squares point when every view's error is the same in metres, as
     for a detector whose pixel errors grow with the person's size in the image).
-    basis: _dlt_basis(xy, usable) when the caller has it (both solves share it)."""
-    usable = weights > 0
-    basis = _dlt_basis(xy, usable) if basis is None else basis
-    quadrics = _view_quadrics(pn) if quadrics is None else quadrics
+    weights (..., V): 0 outside the usable views; basis: _dlt_basis of the keypoints and
+    those views (both solves share it); enough (...,): at least 2 usable views."""
     if metric:
-        return dlt(pn, xy, weights, quadrics, basis, usable)
+        return _dlt_enough(weights, quadrics, basis, enough)
     # both solves use the same views: the rows of fewer than 2 set to NaN once, at the end
-    enough = row_counts(usable) >= 2
-    points = _dlt_unchecked(weights, quadrics, basis, usable)
-    z = _depths(pn, points)
+    points = _dlt_unchecked(weights, quadrics, basis)
+    z = arrays.rotate(points)[..., 2] + arrays.translations[:, 2]          # depths (..., V)
     front = z > 1e-6
     w2 = np.where(front, weights / np.where(front, z, 1.0), weights)
     w2 = np.where(np.isfinite(w2), w2, weights)
     # the same views (weights >= 0: w / z > 0 exactly where w > 0, for z > 1e-6)
-    refined = _dlt_unchecked(w2, quadrics, basis, usable)
+    refined = _dlt_unchecked(w2, quadrics, basis)
     return np.where(enough[..., None], np.where(np.isfinite(refined), refined, points), np.nan)
 
 
@@ -356,29 +352,36 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     xy = xy.swapaxes(-3, -2).reshape(-1, n_views, 2)
     w = sc.swapaxes(-2, -1).reshape(-1, n_views)
     valid = finite_rows(xy) & np.isfinite(w) & (w >= min_score)
-    w = np.where(valid, np.maximum(w, 1e-3), 0.0)
+    # usable scores are >= min_score: at least 1e-3 already unless min_score is below it
+    w = np.where(valid, w if min_score >= 1e-3 else np.maximum(w, 1e-3), 0.0)
+    n_valid = row_counts(valid)
 
-    pn, focal, quadrics = arrays.projections, arrays.focal, rig_quadrics(arrays)
+    quadrics = rig_quadrics(arrays)
     metric = outlier_threshold_m is not None
     basis = _dlt_basis(xy, valid)                # every solve below weights these views
-    points = _dlt_reweighted(pn, xy, w, quadrics, metric, basis)
+    points = _dlt_reweighted(arrays, w, quadrics, metric, basis, n_valid >= 2)
     used = valid.copy()
-    if np.isfinite(outlier_threshold_px):
+    robust = bool(np.isfinite(outlier_threshold_px))
+    if robust:
         thr = float(outlier_threshold_m if outlier_threshold_m is not None
                     else outlier_threshold_px)
-        err = _errors_px(pn, focal, points, xy, metric)
+        err = _errors_px(arrays, points, xy, metric)
         over = ((err > thr) & valid).any(-1)      # a usable view reprojects worse than thr
-        suspect = np.flatnonzero((over | ~finite_rows(points)) & (row_counts(valid) >= 3))
+        suspect = np.flatnonzero((over | ~finite_rows(points)) & (n_valid >= 3))
         if suspect.size:
             points[suspect], used[suspect], err[suspect] = _robust_subset(
-                pn, focal, xy[suspect], w[suspect], valid[suspect], thr, quadrics,
-                rig_pair_quadrics(arrays), metric, basis[suspect])
-        # two-view joints: nothing to vote with; keep them unless they are behind a camera
+                arrays, xy[suspect], w[suspect], valid[suspect], thr, quadrics, metric,
+                basis[suspect])
+        # two-view joints: nothing to vote with; keep them unless they are behind a camera;
+        # a joint without a point has an infinite error in every view: no view used
         used &= np.isfinite(err)
 
     if refine:
-        points = _gauss_newton(pn, focal, xy, np.where(used, w, 0.0), points)
-    missing = (row_counts(used) < min_views) | ~finite_rows(points)
+        points = _gauss_newton(arrays.projections, arrays.focal, xy, np.where(used, w, 0.0),
+                               points)
+    missing = row_counts(used) < min_views
+    if refine or not robust:
+        missing |= ~finite_rows(points)
     points[missing] = np.nan
     used[missing] = False
     return _Solved(points=points, used=used, weights=w, normalized=xy)
@@ -397,39 +400,40 @@ def rig_pair_quadrics(arrays: CameraArrays) -> np.ndarray:
     return rig_quadrics(arrays).reshape(-1, 4, 16)[pairs].reshape(-1, 8, 16)
 
 
-def _robust_subset(pn, focal, xy, w, valid, thr, quadrics, pair_quadrics, metric=False,
-                   basis=None):
+def _robust_subset(arrays: CameraArrays, xy: np.ndarray, w: np.ndarray, valid: np.ndarray,
+                   thr: float, quadrics: np.ndarray, metric: bool, basis: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MSAC over all view pairs for (M, V) joints. Returns points (M, 3), inlier views (M, V)
     and the points' errors in every view (M, V) (_errors_px). thr in pixels, or metres with
-    metric=True; pair_quadrics: rig_pair_quadrics; basis: _dlt_basis(xy, valid)."""
-    basis = _dlt_basis(xy, valid) if basis is None else basis
+    metric=True; w (M, V): 0 outside the valid views; basis: _dlt_basis(xy, valid)."""
     m, n_views = w.shape
     pairs = _view_pairs(n_views)  # (H, 2)
     # two-view DLT for every pair from the pair's quadrics, with per pair end (M, H, 2, 4)
     # the dlt coefficients (squared weight times the basis)
     coef = ((w * w)[:, pairs, None] * basis[:, pairs]).reshape(m, len(pairs), 8)
-    ata = np.matmul(coef.transpose(1, 0, 2), pair_quadrics).transpose(1, 0, 2)  # (M, H, 16)
+    ata = np.matmul(coef.transpose(1, 0, 2),
+                    rig_pair_quadrics(arrays)).transpose(1, 0, 2)                 # (M, H, 16)
     cand = _solve_normal(ata)  # (M, H, 3)
     both = valid[:, pairs].all(-1)
     cand = np.where(both[..., None], cand, np.nan)
-    err = _errors_px(pn, focal, cand, xy[:, None], metric)  # (M, H, V)
-    err = np.where(valid[:, None], err, np.nan)
+    # (M, H, V); the views that are not valid are masked out of the cost and the inliers
+    err = _errors_px(arrays, cand, xy[:, None], metric)
     capped = np.fmin(err, thr)  # truncated quadratic cost, NaN error: the cap; bad pairs: inf
     cost = np.where(valid[:, None], capped * capped, 0.0).sum(-1)
     cost = np.where(finite_rows(cand), cost, np.inf)
-    best = np.argmin(cost, axis=1)
-    err_best = err[np.arange(m), best]
-    inliers = valid & (err_best < thr)
-    points = _dlt_reweighted(pn, xy, np.where(inliers, w, 0.0), quadrics, metric, basis)
-    err2 = _errors_px(pn, focal, points, xy, metric)
+    best = cost.argmin(1)
+    inliers = valid & (err[np.arange(m), best] < thr)
+    points = _dlt_reweighted(arrays, np.where(inliers, w, 0.0), quadrics, metric, basis,
+                             row_counts(inliers) >= 2)
+    err2 = _errors_px(arrays, points, xy, metric)
     inliers2 = inliers & (err2 < thr)
-    # re-solve where the final check removed views
-    changed = np.flatnonzero((inliers2 != inliers).any(-1))
-    if changed.size:
-        points[changed] = _dlt_reweighted(pn, xy[changed],
-                                          np.where(inliers2[changed], w[changed], 0.0), quadrics,
-                                          metric, basis[changed])
-        err2[changed] = _errors_px(pn, focal, points[changed], xy[changed], metric)
+    dropped = inliers2 != inliers
+    if dropped.any():             # re-solve where the final check removed views (rare)
+        changed = np.flatnonzero(dropped.any(-1))
+        kept = inliers2[changed]
+        points[changed] = _dlt_reweighted(arrays, np.where(kept, w[changed], 0.0), quadrics,
+                                          metric, basis[changed], row_counts(kept) >= 2)
+        err2[changed] = _errors_px(arrays, points[changed], xy[changed], metric)
     return points, inliers2, err2
 
 
