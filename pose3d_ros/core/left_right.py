@@ -66,7 +66,12 @@ def crossed_pairs(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray,
     e.g. a focal length (normalised -> pixels) or the joint's depth (normalised -> metres).
     Returns (..., K) bool.
     """
-    straight, crossed = pair_distances(observed, expected, pairs, scale)
+    return _crossed(*pair_distances(observed, expected, pairs, scale), gain, min_error)
+
+
+def _crossed(straight: np.ndarray, crossed: np.ndarray, gain: float,
+             min_error: np.ndarray | float) -> np.ndarray:
+    """crossed_pairs' test on the pairs' straight and crossed distances (..., K)."""
     with np.errstate(invalid="ignore"):
         return (crossed < gain * straight) & (straight > min_error) & np.isfinite(crossed)
 
@@ -84,6 +89,12 @@ def pair_distances(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray
         # one factor for all joints (e.g. a focal length per view): no gather needed
         d = d * (scale if scale.shape[-1:] == (1,)
                  else np.broadcast_to(scale, expected.shape[:-1])[..., at])
+    return _pair_sums(d, k)
+
+
+def _pair_sums(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The four distances (..., 4K) of K pairs in _four_ways' order -> straight, crossed
+    (..., K) sums."""
     return d[..., :k] + d[..., k:2 * k], d[..., 2 * k:3 * k] + d[..., 3 * k:]
 
 
@@ -179,14 +190,16 @@ def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.n
 def swapped_against_3d(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
                        points: np.ndarray, pairs: np.ndarray, threshold_px: float,
                        metric: bool) -> np.ndarray:
-    """unswap_left_right's test alone: (P, V, K) bool, the pairs to exchange."""
-    cam = arrays.rotate(points).swapaxes(1, 2) + arrays.translations[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        proj = cam[..., :2] / cam[..., 2:3]                             # (P, V, J, 2)
+    """unswap_left_right's test alone: (P, V, K) bool, the pairs to exchange. As
+    crossed_pairs on the projections, with the pairs' joints gathered before they are
+    projected (only the 4K distances' expected joints; no gather of projections and depths)."""
+    obs, at = _four_ways(np.asarray(pairs, np.intp).tobytes())
+    cam = arrays.rotate(points[:, at]).swapaxes(1, 2) + arrays.translations[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):                 # (P, V, 4K, 3)
+        d = vector_norm(normalized[:, :, obs] - cam[..., :2] / cam[..., 2:3])    # (P, V, 4K)
     # in pixels (normalised distances times each view's focal length) or, metric, in metres
     # at the depth of the joint each distance is measured to
-    scale = cam[..., 2] if metric else arrays.focal[None, :, None]     # (P, V, J) or (1, V, 1)
-    swapped = crossed_pairs(normalized, proj, pairs, gain=0.7, min_error=0.5 * threshold_px,
-                            scale=scale)                               # (P, V, K)
+    d = d * (cam[..., 2] if metric else arrays.focal[None, :, None])
+    swapped = _crossed(*_pair_sums(d, len(pairs)), 0.7, 0.5 * threshold_px)     # (P, V, K)
     # both scores >= 0 (minimum: NaN where either is NaN, so False there as well)
     return swapped & (np.minimum(scores[:, :, pairs[:, 0]], scores[:, :, pairs[:, 1]]) >= 0)
