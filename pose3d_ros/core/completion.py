@@ -231,7 +231,7 @@ class SkeletonCompleter:
         bones = check_bones(pts, layout, self._bone_check)
         now, scale, plausible = bones.lengths, bones.scale, bones.plausible         # (P, B)
 
-        slot = self._match(pts, ids, n_people)                                    # (P,) or -1
+        slot = self._match(pts, measured, ids, n_people)                          # (P,) or -1
         known_slot = slot >= 0
         learned = np.full((n_people, body.lengths.size), np.nan)
         learned[known_slot] = self._lengths[slot[known_slot]]
@@ -330,8 +330,10 @@ class SkeletonCompleter:
         return out, views, conf, filled
 
     # -- memory ----------------------------------------------------------------------------
-    def _match(self, pts: np.ndarray, ids: np.ndarray | None, n_people: int) -> np.ndarray:
-        """Memory slot of each person (P,), -1 for a person not seen before."""
+    def _match(self, pts: np.ndarray, measured: np.ndarray, ids: np.ndarray | None,
+               n_people: int) -> np.ndarray:
+        """Memory slot of each person (P,), -1 for a person not seen before; measured (P, J):
+        finite_rows(pts)."""
         slot = np.full(n_people, -1)
         if not self._keys.size or not n_people:
             return slot
@@ -340,7 +342,7 @@ class SkeletonCompleter:
             hit = ids[:, None] == self._keys[None]
             slot = np.where(hit.any(1), hit.argmax(1), -1)
             return slot
-        now = _masked_mean(pts, np.asarray(finite_rows(pts)))
+        now = _masked_mean(pts, measured)
         before = _masked_mean(self._last, np.asarray(finite_rows(self._last)))
         dist = vector_norm(now[:, None] - before[None])
         cost = np.where(np.isfinite(dist) & (dist <= self.params.match_distance_m), dist, 1e6)

@@ -143,7 +143,8 @@ class SkeletonTracker:
             rows, cols = rows[ok], cols[ok]
             dt = np.maximum(gap[rows], 1e-6)[:, None]
             now, before = positions[cols], self._positions[rows]
-            new_velocity = _nan_to_zero((_centre(now) - _centre(before)) / dt)
+            centres = _centre(np.stack([now, before]))          # both in one batch (2, R, 3)
+            new_velocity = _nan_to_zero((centres[0] - centres[1]) / dt)
             # Not matched at the previous update: the person was lost and is back.
             lost_before = (self._last_seen[rows] < previous_update
                            if previous_update is not None else np.zeros(rows.size, bool))
@@ -418,7 +419,8 @@ def image_size(keypoints: np.ndarray) -> np.ndarray:
 def _nan_to_zero(values: np.ndarray) -> np.ndarray:
     """np.nan_to_num's result (NaN -> 0, +-inf -> the largest finite float) without its
     Python-level overhead, for the per-frame path."""
-    return np.clip(np.where(np.isnan(values), 0.0, values), -_FLOAT_MAX, _FLOAT_MAX)
+    return np.minimum(np.maximum(np.where(np.isnan(values), 0.0, values), -_FLOAT_MAX),
+                      _FLOAT_MAX)
 
 
 _FLOAT_MAX = float(np.finfo(np.float64).max)
