@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .array_ops import NEXT_AXIS, PREV_AXIS, finite_rows, row_counts, squared_norm
+from .array_ops import NEXT_AXIS, PREV_AXIS, finite_rows, row_counts, small_sum, squared_norm
 from .camera import CameraArrays, CameraModel
 from .layouts import JointLayout
 from .left_right import left_right_pairs, swapped_against_3d
@@ -155,11 +155,10 @@ def _dlt_unchecked(weights: np.ndarray, quadrics: np.ndarray, basis: np.ndarray)
 def _dlt_basis(xy: np.ndarray, usable: np.ndarray) -> np.ndarray:
     """(..., V, 4) per view [x^2 + y^2, x, y, 1] of (..., V, 2) keypoints, 0 where not usable
     (..., V): times the squared weight, a view's coefficients of its quadrics in A^T A."""
-    x = np.where(usable, xy[..., 0], 0.0)
-    y = np.where(usable, xy[..., 1], 0.0)
-    basis = np.empty(x.shape + (4,))
-    np.add(x * x, y * y, out=basis[..., 0])
-    basis[..., 1], basis[..., 2], basis[..., 3] = x, y, 1.0
+    basis = np.empty(usable.shape + (4,))
+    xy = basis[..., 1:3] = np.where(usable[..., None], xy, 0.0)
+    basis[..., 0] = small_sum(xy * xy)                        # x^2 + y^2, the same sum
+    basis[..., 3] = 1.0
     return basis
 
 
@@ -367,7 +366,8 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
                     else outlier_threshold_px)
         err = _errors_px(arrays, points, xy, metric)
         over = ((err > thr) & valid).any(-1)      # a usable view reprojects worse than thr
-        suspect = np.flatnonzero((over | ~finite_rows(points)) & (n_valid >= 3))
+        # (a joint without a point has an infinite error in every view: over where seen)
+        suspect = np.flatnonzero(over & (n_valid >= 3))
         if suspect.size:
             points[suspect], used[suspect], err[suspect] = _robust_subset(
                 arrays, xy[suspect], w[suspect], valid[suspect], thr, quadrics, metric,
