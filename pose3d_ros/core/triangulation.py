@@ -82,10 +82,12 @@ def _solve3(m: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _solve_normal(ata: np.ndarray) -> np.ndarray:
     """The inhomogeneous DLT point from flat 4x4 normal matrices ata (..., 16) = A^T A
     (row-major [[B, c], [c^T, d]]): X = -B^-1 c, batched, (..., 3); NaN where B is singular.
-    As _solve3, adj(B) c and det B = B_0 . adj(B)_0 in one (..., 3, 3) x (..., 3, 2) product."""
+    As _solve3, adj(B) c and det B = B_0 . adj(B)_0 in one (..., 3, 3) x (..., 3, 2) product
+    (a stacked matmul: ~4x cheaper than einsum here; the same sums, rounded alike but for the
+    last bit where the product uses fused multiply-adds)."""
     f = ata[..., _ADJ4]                                                    # (..., 4, 3, 3)
     adj = f[..., 0, :, :] * f[..., 1, :, :] - f[..., 2, :, :] * f[..., 3, :, :]
-    both = np.einsum("...ij,...jk->...ik", adj, ata[..., _RHS_AND_ROW0])  # [adj c, adj B_0]
+    both = adj @ ata[..., _RHS_AND_ROW0]                                  # [adj c, adj B_0]
     det = both[..., 0, 1]
     solvable = np.abs(det) > 1e-300                   # NaN det (NaN in ata) is not solvable
     return np.where(solvable[..., None], both[..., 0] / -np.where(solvable, det, 1.0)[..., None],
