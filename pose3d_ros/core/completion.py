@@ -431,11 +431,10 @@ def _ray_at_distance(origin, direction, parent, length, known, expected, body, g
     b = np.einsum("...i,...i->...", direction, w)
     disc = b * b - (np.einsum("...i,...i->...", w, w) - length * length)
     root = np.sqrt(np.maximum(disc, 0.0))
-    near, far = origin + (b - root)[..., None] * direction, origin + (b + root)[..., None] * \
-        direction
-    cost_near, cost_far = (_bone_misfit(c, known, expected, body)
-                           + guess_weight * squared_norm(c - guess) for c in (near, far))
-    pick_far = cost_far < cost_near
+    ends = origin + np.stack([b - root, b + root])[..., None] * direction    # near, far
+    cost = _bone_misfit(ends, known, expected, body) + guess_weight * squared_norm(ends - guess)
+    near, far = ends
+    pick_far = cost[1] < cost[0]
     pick_far |= (b - root) <= 0
     point = np.where(pick_far[..., None], far, near)
     return np.where(((b + root) > 0)[..., None], point, np.nan)
@@ -444,10 +443,11 @@ def _ray_at_distance(origin, direction, parent, length, known, expected, body, g
 def _bone_misfit(candidate: np.ndarray, known: np.ndarray, expected: np.ndarray,
                  body: _Body) -> np.ndarray:
     """Sum over each joint's bones to known joints of (length - expected)^2: candidate
-    positions (P, J, 3), known (P, J, 3) NaN where unknown, expected (P, B) -> (P, J)."""
+    positions (..., P, J, 3) (e.g. both ends of rays, (2, P, J, 3)), known (P, J, 3) NaN
+    where unknown, expected (P, B) -> (..., P, J)."""
     a, b = body.bones[:, 0], body.bones[:, 1]
-    from_a = vector_norm(candidate[:, a] - known[:, b]) - expected      # (P, B)
-    from_b = vector_norm(candidate[:, b] - known[:, a]) - expected
+    from_a = vector_norm(candidate[..., a, :] - known[:, b]) - expected  # (..., P, B)
+    from_b = vector_norm(candidate[..., b, :] - known[:, a]) - expected
     from_a, from_b = from_a * from_a, from_b * from_b          # NaN (bone end unknown): 0
     return (np.where(from_a == from_a, from_a, 0.0) @ body.incidence[0]
             + np.where(from_b == from_b, from_b, 0.0) @ body.incidence[1])
