@@ -61,7 +61,7 @@ class DetectorNode(PoseNodeBase):
         pending, header = frame.payload
         start = time.perf_counter()
         try:
-            image = finish_image(self.cameras[0], pending)
+            image, _ = finish_image(self.cameras[0], pending)   # no calibration: whole size
         except ImageDecodeError as err:
             self.reject(self.cameras[0], err.reason, str(err))
             return
