@@ -58,11 +58,12 @@ from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image  # noqa: E402
 
 from pose3d_ros.core.body_frame import body_frames  # noqa: E402
 from pose3d_ros.core.calibration import load_rig  # noqa: E402
 from pose3d_ros.core.detection import DEFAULT_DETECTOR  # noqa: E402
+from pose3d_ros.core.detection.cache import JPEG_QUALITY  # noqa: E402
 from pose3d_ros.core.detection.parallel import DETECTION_POOL_PREFIX  # noqa: E402
 from pose3d_ros.core.image_decode import decode_image  # noqa: E402
 from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors  # noqa: E402
@@ -83,6 +84,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from landmark_floor import floor_ms  # noqa: E402
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+TRANSPORTS = ("raw", "compressed")
 
 
 def read_frames(count: int, recording: str = "single") -> list[list[np.ndarray]]:
@@ -100,19 +102,36 @@ def ping_pong_index(k: int, distinct: int) -> int:
     return k if k < distinct else period - k
 
 
+def compressed_msg(image: np.ndarray, frame_id: str) -> CompressedImage:
+    """A JPEG sensor_msgs/CompressedImage of a BGR image, as image_transport's compressed
+    plugin publishes it (format string and default quality)."""
+    msg = CompressedImage()
+    msg.header.frame_id = frame_id
+    msg.format = "bgr8; jpeg compressed bgr8"
+    msg.data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes()
+    return msg
+
+
 def _publish_frames(num_cameras: int, count: int, fps: float, distinct: int, warmed,
-                    done) -> None:
+                    done, transport: str = "raw") -> None:
     """Child process: publish `count` frame sets of the demo at `fps` (stamps = now) on
-    <camera>/image_raw, after warm-up sets until the parent sets `warmed`."""
+    <camera>/image_raw (or <camera>/image_raw/compressed, JPEG, with transport "compressed"),
+    after warm-up sets until the parent sets `warmed`."""
     import rclpy as child_rclpy
     rig = load_rig(calibration_path("single"))
     cameras = rig.cameras[:num_cameras]
-    messages = [[image_to_msg(image, 0.0, camera.frame_id)
+    make = compressed_msg if transport == "compressed" \
+        else (lambda image, frame_id: image_to_msg(image, 0.0, frame_id))
+    messages = [[make(image, camera.frame_id)
                  for camera, image in zip(cameras, row, strict=False)]
                 for row in read_frames(distinct)]
     child_rclpy.init()
     node = Node("bench_camera_driver")
-    pubs = [node.create_publisher(Image, f"{c.name}/image_raw", RELIABLE) for c in cameras]
+    if transport == "compressed":
+        pubs = [node.create_publisher(CompressedImage, f"{c.name}/image_raw/compressed",
+                                      RELIABLE) for c in cameras]
+    else:
+        pubs = [node.create_publisher(Image, f"{c.name}/image_raw", RELIABLE) for c in cameras]
     deadline = time.monotonic() + 20
     while any(p.get_subscription_count() == 0 for p in pubs) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -188,9 +207,11 @@ def renice_threads(niceness: int, keep: set[int]) -> int:
 
 def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETECTOR,
          distinct: int = 24, sample_rss_s: float = 0.0, detection_nice: int = 0,
-         allocator: str = "keep") -> dict:
-    """Stream `count` frame sets into the node at `fps` from another process; latency, rate,
-    drops and stage means (and RSS samples every sample_rss_s seconds when > 0)."""
+         allocator: str = "keep", transport: str = "raw", decode_min_side: int = 0) -> dict:
+    """Stream `count` frame sets into the node at `fps` from another process (raw Image or
+    JPEG CompressedImage messages: `transport`, decoded by the node at reduced size down to
+    `decode_min_side` px: compressed_decode_min_side_px); latency, rate, drops and stage
+    means (and RSS samples every sample_rss_s seconds when > 0)."""
     rig = load_rig(calibration_path("single"))
     cameras = rig.cameras[:num_cameras]
     context = Context()
@@ -198,7 +219,9 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
     overrides = {"camera_names": [c.name for c in cameras], "autostart": False,
                  "rig_file": str(calibration_path("single")), "image_qos": "reliable",
                  "sync.min_views": min(2, num_cameras), "sync.slop_s": 0.004,
-                 "sync.timeout_s": 0.1, "detector": detector}   # detector_per_camera: default
+                 "sync.timeout_s": 0.1, "detector": detector,   # detector_per_camera: default
+                 "image_transport": transport,
+                 "compressed_decode_min_side_px": decode_min_side}
     if num_cameras == 1:
         overrides["monocular_method"] = "detector_3d"
     node = Pose3DNode(context=context, parameter_overrides=[
@@ -219,11 +242,12 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     executor.add_node(probe)
-    result: dict = {"cameras": num_cameras, "detector": detector}
+    result: dict = {"cameras": num_cameras, "detector": detector, "transport": transport,
+                    "decode_min_side": decode_min_side}
     spawn = multiprocessing.get_context("spawn")
     warmed, done = spawn.Event(), spawn.Event()
     driver = spawn.Process(target=_publish_frames,
-                           args=(num_cameras, count, fps, distinct, warmed, done))
+                           args=(num_cameras, count, fps, distinct, warmed, done, transport))
     try:
         if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
             raise RuntimeError(node.last_error)
@@ -334,7 +358,9 @@ def print_live(rows: list[dict], floors: dict[int, tuple[float, str]]) -> None:
         lat = r["latency_ms"]
         processing = r["stages"].get("total", float("nan"))
         label = r["detector"] + (f" (nice +{r['nice']})" if r.get("nice") else "") \
-            + (f" [{r['allocator']}]" if r.get("allocator", "keep") != "keep" else "")
+            + (f" [{r['allocator']}]" if r.get("allocator", "keep") != "keep" else "") \
+            + (f" ({r['transport']})" if r.get("transport", "raw") != "raw" else "") \
+            + (f" (decode >= {r['decode_min_side']} px)" if r.get("decode_min_side") else "")
         print(f"| {label} | {r['cameras']} | {r['outputs']} / {r['sent']} | "
               f"{r['sent'] - r['outputs']} | {r['rate_hz']:.1f} | "
               f"{percentile(lat, 50):.0f} / {percentile(lat, 90):.0f} / "
@@ -353,20 +379,22 @@ def print_cores(rows: list[dict], shown: int = 6) -> None:
         ranked = sorted(cores.items(), key=lambda item: -item[1])
         rest = sum(v for _, v in ranked[shown:])
         cells = ", ".join(f"{role} {value:.2f}" for role, value in ranked[:shown])
-        print(f"- {r['detector']} [{r.get('allocator', 'keep')}], {r['cameras']} camera(s): "
+        print(f"- {r['detector']} [{r.get('allocator', 'keep')}, {r.get('transport', 'raw')}], "
+              f"{r['cameras']} camera(s): "
               f"node process "
               f"{sum(cores.values()):.2f} ({cells}, other threads {rest:.2f}); publisher "
               f"process {publisher:.2f}")
 
 
-def soak(minutes: float, fps: float, detector: str, distinct: int) -> None:
+def soak(minutes: float, fps: float, detector: str, distinct: int,
+         transport: str = "raw") -> None:
     """4 cameras for `minutes` at `fps`: per-minute rate, latency, drops and RSS; first 5 vs
     last 5 minutes (thirds when shorter than 15 minutes)."""
     count = int(minutes * 60 * fps)
-    r = live(4, count, fps, detector, distinct, sample_rss_s=10.0)
+    r = live(4, count, fps, detector, distinct, sample_rss_s=10.0, transport=transport)
     at, lat = r["received_at"], r["latency_ms"]
     rss = np.array(r["rss"]) if r["rss"] else np.zeros((0, 2))
-    print(f"## Soak: 4 cameras at {fps:g} fps for {minutes:g} min, {detector}: "
+    print(f"## Soak: 4 cameras at {fps:g} fps ({transport}) for {minutes:g} min, {detector}: "
           f"{r['outputs']} outputs of {count} sets sent")
     print("| minute | outputs | rate (Hz) | dropped | latency median (ms) | p99 (ms) | "
           "RSS at end (MiB) |")
@@ -409,6 +437,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allocator", nargs="+", default=["keep"], choices=ALLOCATOR_POLICIES,
                         help="glibc policy for large buffers (node_base.set_allocator_policy); "
                         "several: one run each, side by side")
+    parser.add_argument("--transport", nargs="+", default=["raw"], choices=TRANSPORTS,
+                        help="image messages the publisher sends: raw sensor_msgs/Image, or "
+                        "JPEG CompressedImage (node image_transport:=compressed); several: one "
+                        "run each")
+    parser.add_argument("--decode-min-side", type=int, nargs="+", default=[0],
+                        help="compressed runs: the node's compressed_decode_min_side_px (0: "
+                        "whole JPEG; 540: half size at 1080p); several: one run each")
     parser.add_argument("--soak-minutes", type=float, default=0.0,
                         help="run only the soak, this long")
     parser.add_argument("--soak-fps", type=float, default=10.0)
@@ -418,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
           f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     if args.soak_minutes > 0:
-        soak(args.soak_minutes, args.soak_fps, args.soak_detector, args.distinct_frames)
+        soak(args.soak_minutes, args.soak_fps, args.soak_detector, args.distinct_frames,
+             args.transport[0])
         load = os.getloadavg()
         print(f"# load average after: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
         return 0
@@ -447,10 +483,14 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 for nice in args.detection_nice:
                     for allocator in args.allocator:
-                        rows.append(live(n, args.frames, args.fps, detector,
-                                         args.distinct_frames, detection_nice=nice,
-                                         allocator=allocator)
-                                    | {"nice": nice, "allocator": allocator})
+                        for transport, side in [(t, s) for t in args.transport
+                                                for s in (args.decode_min_side
+                                                          if t == "compressed" else [0])]:
+                            rows.append(live(n, args.frames, args.fps, detector,
+                                             args.distinct_frames, detection_nice=nice,
+                                             allocator=allocator, transport=transport,
+                                             decode_min_side=side)
+                                        | {"nice": nice, "allocator": allocator})
             except (FileNotFoundError, ImportError, RuntimeError) as exc:
                 print(f"# {detector}, {n} camera(s): not run: {exc}")
     print_live(rows, floors)

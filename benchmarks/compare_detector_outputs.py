@@ -116,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="reference back-end (default: the candidate's)")
     parser.add_argument("--reference", nargs="*", default=["track=False"])
     parser.add_argument("--candidate", nargs="*", default=["track=True"])
+    parser.add_argument("--reference-jpeg", type=int, default=None, choices=(1, 2, 4, 8),
+                        help="reference frames through JPEG decoded at 1/R (as the node's "
+                        "compressed input); default: the video's own frames")
+    parser.add_argument("--candidate-jpeg", type=int, default=None, choices=(1, 2, 4, 8))
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--recordings", nargs="+", default=["single", "multi"])
     args = parser.parse_args(argv)
@@ -123,8 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     reference_detector = args.reference_detector or args.detector
     load = os.getloadavg()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
-          f"load average {load[0]:.1f}; {reference_detector} {reference} -> {args.detector} "
-          f"{candidate}, {args.frames} frames per camera")
+          f"load average {load[0]:.1f}; {reference_detector} {reference} (JPEG 1/"
+          f"{args.reference_jpeg}) -> {args.detector} {candidate} (JPEG 1/{args.candidate_jpeg})"
+          f", {args.frames} frames per camera (JPEG 1/None: the video's own frames)")
     loo_rows, consistency_rows = [], []
     print("| recording | camera | joints compared | median px | p95 px | max px | "
           "people only in reference | people only in candidate | frames with nobody: "
@@ -133,9 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     for recording in args.recordings:
         paths = video_paths(recording)
         ref = detect_video_set(paths, reference_detector, max_frames=args.frames,
-                               use_cache=False, **reference)
+                               use_cache=False, jpeg_reduction=args.reference_jpeg, **reference)
         cand = detect_video_set(paths, args.detector, max_frames=args.frames, use_cache=False,
-                                **candidate)
+                                jpeg_reduction=args.candidate_jpeg, **candidate)
         for path, a, b in zip(paths, ref, cand, strict=True):
             diffs, only_ref, only_cand = joint_differences(a, b)
             stats = (np.median(diffs), np.percentile(diffs, 95), diffs.max()) if len(diffs) \

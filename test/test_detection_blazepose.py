@@ -20,6 +20,7 @@ from pose3d_ros.core.detection.blazepose_multi import (
     roi_from_detection,
 )
 from pose3d_ros.core.detection.blazepose_onnx import default_model_dir
+from pose3d_ros.core.detection.cache import jpeg_round_trip
 from pose3d_ros.core.detection.ssd_anchors import POSE_DETECTOR_ANCHORS, decode_pose_detector
 from pose3d_ros.core.layouts import BLAZEPOSE33, COCO17, H36M17
 from pose3d_ros.tools.fetch_demo import video_paths
@@ -123,6 +124,29 @@ def test_two_stage_litert_agrees_with_mediapipe_single_person():
         assert det.num_people == 1
         assert median_joint_distance(ref, det) < 15.0  # pixels, on 1080x1920 frames
         assert det.world.shape == (1, 33, 3) and np.isfinite(det.world).all()
+
+
+def test_half_size_jpeg_decode_gives_the_same_2d_in_full_resolution_pixels():
+    # the node's compressed input at compressed_decode_min_side_px 540: every camera's person
+    # from the half-size decode, mapped back, lands where the whole decode puts it (the
+    # benchmark over 100 frames: 1.4-3.1 px median per camera, docs/detectors.md)
+    frames = first_frames("single")[0]
+    whole = create_detector("blazepose_multi", track=False).detect(
+        [jpeg_round_trip(f, 1) for f in frames])
+    halves = [jpeg_round_trip(f, 2) for f in frames]
+    assert all(h.shape[:2] == (f.shape[0] // 2, f.shape[1] // 2)
+               for h, f in zip(halves, frames, strict=True))
+    half = create_detector("blazepose_multi", track=False).detect(halves)
+    distances = []
+    for frame, a, b in zip(frames, whole, half, strict=True):
+        b = b.upscaled(2, (frame.shape[1], frame.shape[0]))
+        assert a.num_people == b.num_people == 1
+        assert b.image_size == (frame.shape[1], frame.shape[0])
+        distances.append(median_joint_distance(a, b))      # pixels of the whole frame
+        # without the mapping the half-size 2D would be ~half the coordinates: far off
+        assert np.nanmedian(np.linalg.norm(a.keypoints[0] - (b.keypoints[0] - 0.5) / 2,
+                                           axis=-1)) > 200.0
+    assert max(distances) < 10.0 and np.median(distances) < 4.0     # measured 1.9-6.7, 2.5
 
 
 def test_heatmap_refinement_is_closer_to_mediapipe_than_the_raw_landmarks():

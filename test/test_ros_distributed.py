@@ -21,6 +21,7 @@ from tf2_msgs.msg import TFMessage
 
 from pose3d_ros.core.calibration import load_rig, save_rig_yaml
 from pose3d_ros.core.detection import DEFAULT_DETECTOR
+from pose3d_ros.core.image_decode import decode_compressed
 from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors
 from pose3d_ros.ros.conversions import (
     camera_model_to_info,
@@ -60,7 +61,8 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
             Parameter("autostart", value=False), Parameter("image_qos", value="reliable")])
         det2 = DetectorNode(context=context, namespace="cam02", parameter_overrides=[
             Parameter("autostart", value=False), Parameter("image_qos", value="reliable"),
-            Parameter("image_transport", value="compressed")])
+            Parameter("image_transport", value="compressed"),
+            Parameter("compressed_decode_min_side_px", value=540)])   # 1080p: half size
         fusion = FusionNode(context=context, parameter_overrides=_rig_overrides())
         probe = Node("probe", context=context)
         executor = SingleThreadedExecutor(context=context)
@@ -123,14 +125,19 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
                 node.destroy_node()
     assert twod[0].header.frame_id == "cam02_optical_frame"
     assert len(twod[0].skeletons) == 1 and len(twod[0].skeletons[0].u) == 33
+    # cam02's first JPEG is decoded whole (its size is not known before), the next ones at
+    # half size; their 2D is in the full image's pixels all the same
+    full = (frames[0][1].shape[1], frames[0][1].shape[0])
+    assert all((m.image_width, m.image_height) == full for m in twod[:FRAMES])
 
     offline = Pose3DPipeline(["cam01", "cam02"], {c.name: c for c in rig.cameras[:2]},
                              create_detectors(DEFAULT_DETECTOR, 2, per_camera=True),
                              frame_id=rig.frame_id)   # one detector per node, as over DDS
     for k, message in enumerate(outputs[:FRAMES]):
-        decoded = cv2.imdecode(np.frombuffer(jpegs[k], np.uint8), cv2.IMREAD_COLOR)
+        reduction = 1 if k == 0 else 2
+        decoded = decode_compressed("jpeg", jpegs[k], reduction=reduction)
         expected = offline.process_images({"cam01": frames[k][0], "cam02": decoded},
-                                          500.0 + k / 60).skeletons
+                                          500.0 + k / 60, {"cam02": reduction}).skeletons
         got = skeletons3d_from_msg(message)
         assert list(message.cameras) == ["cam01_optical_frame", "cam02_optical_frame"]
         # Two views: a new person is confirmed by a second frame (core.pipeline, #14.2), so

@@ -9,7 +9,8 @@ from sensor_msgs.msg import CompressedImage
 
 from pose3d_ros.core.image_decode import ImageDecodeError
 from pose3d_ros.ros.conversions import image_to_msg
-from pose3d_ros.ros.node_input import PendingImage, accept_image, finish_images
+from pose3d_ros.ros.node_input import PendingImage, accept_image, finish_image, finish_images
+from pose3d_ros.tools.fetch_demo import video_paths
 
 
 def test_compressed_images_are_checked_first_and_decoded_later_side_by_side():
@@ -28,7 +29,41 @@ def test_compressed_images_are_checked_first_and_decoded_later_side_by_side():
         accept_image("cam03", CompressedImage(format="jpeg", data=b""))
     raw = accept_image("cam03", image_to_msg(image, 1.0, "cam03_optical_frame"))
     finished = finish_images({"cam01": good, "cam02": corrupt, "cam03": raw})
-    np.testing.assert_array_equal(finished["cam01"], image)
+    np.testing.assert_array_equal(finished["cam01"][0], image)
+    assert finished["cam01"][1] == 1
     assert isinstance(finished["cam02"], ImageDecodeError)
     assert finished["cam02"].reason == "corrupt_compressed"
-    np.testing.assert_array_equal(finished["cam03"], image)
+    np.testing.assert_array_equal(finished["cam03"][0], image)
+
+
+def test_jpeg_is_decoded_reduced_to_the_calibrated_size_and_other_sizes_are_refused():
+    # a real 1080x1920 demo frame: decoded at 1/2 with a 540 px floor, at 1/4 with 270
+    capture = cv2.VideoCapture(str(video_paths("single")[0]))
+    ok, frame = capture.read()
+    capture.release()
+    assert ok
+    jpeg = accept_image("cam01", CompressedImage(format="bgr8; jpeg compressed bgr8",
+                                                 data=cv2.imencode(".jpg", frame)[1].tobytes()))
+    size = (frame.shape[1], frame.shape[0])
+    whole, reduction = finish_image("cam01", jpeg, size, 0)
+    assert reduction == 1 and whole.shape == frame.shape
+    half, reduction = finish_image("cam01", jpeg, size, 540)
+    assert reduction == 2 and half.shape == (frame.shape[0] // 2, frame.shape[1] // 2, 3)
+    quarter, reduction = finish_image("cam01", jpeg, size, 270)
+    assert reduction == 4 and quarter.shape[:2] == (frame.shape[0] // 4, frame.shape[1] // 4)
+    # the half-size decode is the whole image averaged over 2x2 blocks, not another picture
+    pooled = whole.reshape(half.shape[0], 2, half.shape[1], 2, 3).mean((1, 3))
+    assert np.median(np.abs(pooled - half)) <= 2.0
+    # PNG has no reduced decode: whole, whatever the floor
+    png = accept_image("cam01", CompressedImage(format="png",
+                                                data=cv2.imencode(".png", frame)[1].tobytes()))
+    assert finish_image("cam01", png, size, 540)[1] == 1
+    # a calibration for the codec-padded size (1088 for 1080, as the demo rig's cam01) is
+    # the same resolution: accepted, whole or reduced
+    padded = (size[0] + 8, size[1])
+    assert finish_image("cam01", jpeg, padded, 540)[0].shape == half.shape
+    # an image of another size than its calibration's: refused with the reason, raw or JPEG
+    for pending in (jpeg, accept_image("cam01", image_to_msg(frame, 1.0, "cam01_optical"))):
+        with pytest.raises(ImageDecodeError, match="calibration is for 1280x720") as error:
+            finish_image("cam01", pending, (1280, 720), 540)
+        assert error.value.reason == "size_mismatch_calibration"

@@ -265,10 +265,18 @@ def _bad_image(kind: str, image: np.ndarray, stamp: float) -> Image:
 
 def test_bad_input_is_logged_once_reported_and_survived(running, rig, frames):
     h = running
-    small = [cv2.resize(frames[0][v], (270, 480)) for v in range(3)]  # keep DDS traffic light
+    cams = rig.names[:3]
+    # Quarter-size images keep DDS traffic light; their camera_info says so (an image whose
+    # size is not its calibration's is refused: checked below).
+    quarter = {name: rig[name].scaled(0.25) for name in cams}
+    for name in cams:
+        h.send(h.infos[name], camera_model_to_info(quarter[name]))
+    assert h.spin_until(lambda: all(h.node.pipeline.camera(n).width == quarter[n].width
+                                    for n in cams), 10)
+    small = [cv2.resize(frames[0][v], (quarter[n].width, quarter[n].height))
+             for v, n in enumerate(cams)]
     stamp = BASE_STAMP + 10.0
     outputs_before = len(h.skeletons)
-    cams = rig.names[:3]
 
     def send_set(t: float, which=cams) -> None:
         for v, name in enumerate(cams):
@@ -321,6 +329,16 @@ def test_bad_input_is_logged_once_reported_and_survived(running, rig, frames):
     counts = h.rejections("cam01")
     assert counts["unsupported_encoding"] == counts["step_mismatch"] == counts["truncated"] == 2
     assert "32FC1" in h.log_lines("unsupported_encoding")[0]
+    # An image of another size than its calibration's, in two sets: refused (the other
+    # cameras of the set still give 3D), logged once as a warning, counted twice.
+    wrong = cv2.resize(small[0], (200, 300))
+    for t in (stamp + 1.0, stamp + 1.5):
+        send_set(t, cams[1:])
+        h.send(h.images["cam01"], image_to_msg(wrong, t, "cam01_optical_frame"))
+    assert h.spin_until(lambda: h.rejections("cam01").get("size_mismatch_calibration", 0) == 2,
+                        15), h.rejections("cam01")
+    [line] = h.log_lines("size_mismatch_calibration")
+    assert "image is 200x300" in line and f"{quarter['cam01'].width}x" in line
     # Still running and producing 3D from good input after all that.
     time.sleep(0.2)
     before = len(h.skeletons)
@@ -328,4 +346,4 @@ def test_bad_input_is_logged_once_reported_and_survived(running, rig, frames):
     assert h.spin_until(lambda: len(h.skeletons) > before, 30)
     assert len(h.skeletons) > outputs_before
     # The calibration kept is the last good one.
-    assert h.node.pipeline.camera("cam02").K[0, 0] == pytest.approx(rig["cam02"].K[0, 0])
+    assert h.node.pipeline.camera("cam02").K[0, 0] == pytest.approx(quarter["cam02"].K[0, 0])

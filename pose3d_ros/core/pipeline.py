@@ -186,8 +186,12 @@ class Pose3DPipeline:
         return self._cameras.get(name)
 
     # -- entry points ----------------------------------------------------------------------
-    def process_images(self, images: Mapping[str, np.ndarray], stamp: float) -> PipelineResult:
-        """images: camera name -> BGR uint8 (H, W, 3); stamp: capture time (s)."""
+    def process_images(self, images: Mapping[str, np.ndarray], stamp: float,
+                       reductions: Mapping[str, int] | None = None) -> PipelineResult:
+        """images: camera name -> BGR uint8 (H, W, 3); stamp: capture time (s).
+        reductions: camera name -> 2, 4 or 8 for an image decoded at 1/reduction of its size
+        (compressed input, image_decode.decode_compressed); its 2D is mapped back to
+        full-resolution pixels before anything uses it."""
         start = time.perf_counter()
         names = [name for name in self.camera_names if name in images]
         unknown = set(images) - set(self.camera_names)
@@ -203,8 +207,14 @@ class Pose3DPipeline:
         else:
             raise ValueError("this pipeline has no detector (fusion only): use "
                              "process_detections()")
+        detections = dict(zip(names, found, strict=True))
+        for name, factor in (reductions or {}).items():
+            if factor != 1 and name in detections:
+                height, width = images[name].shape[:2]
+                detections[name] = detections[name].upscaled(factor, (width * factor,
+                                                                      height * factor))
         timings = {"detect": time.perf_counter() - start}
-        return self.process_detections(dict(zip(names, found, strict=True)), stamp,
+        return self.process_detections(detections, stamp,
                                        timings=timings, started=start)
 
     def process_detections(self, detections: Mapping[str, Detections2D], stamp: float, *,

@@ -63,6 +63,21 @@ class Detections2D:
         out.normalised = normalised
         return out
 
+    def upscaled(self, factor: int, image_size: tuple[int, int]) -> "Detections2D":
+        """These detections, found in an image decoded at 1/factor size (JPEG DCT scaling:
+        reduced pixel i averages full pixels factor*i .. factor*i + factor - 1), in pixels of
+        the full image of `image_size` (width, height): u_full = factor * u + (factor - 1) / 2
+        (pixel centres at integers, as OpenCV's intrinsics)."""
+        if factor == 1:
+            return self
+        shift = np.float32((factor - 1) / 2)
+        out = copy.copy(self)
+        out.keypoints = self.keypoints * np.float32(factor) + shift
+        out.boxes = self.boxes * np.float32(factor) + shift
+        out.image_size = image_size
+        out.normalised = None
+        return out
+
     @classmethod
     def empty(cls, layout: JointLayout, image_size: tuple[int, int]) -> "Detections2D":
         j = layout.num_joints

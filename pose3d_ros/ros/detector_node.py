@@ -31,11 +31,15 @@ class DetectorNode(PoseNodeBase):
     def __init__(self, node_name: str = "pose3d_detector", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         self.detector: Any = None
+        # (width, height) of the camera's last whole frame: the full size that a reduced
+        # JPEG decode (compressed_decode_min_side_px) is mapped back to; None until one came.
+        self._full_size: tuple[int, int] | None = None
 
     def _configure(self, config: Any) -> None:
         camera = config.camera_name or self.get_namespace().strip("/").split("/")[-1] \
             or "camera"
         self.cameras = (camera,)
+        self._full_size = None
         self.detector = create_detectors(config.detector, 1, per_camera=True)[0]
         self.sync = self._make_sync(None, self.cameras)
         self.skeletons_pub = self._publisher(Skeleton2DArray, SKELETONS_2D_TOPIC, OUTPUT_QOS)
@@ -56,16 +60,33 @@ class DetectorNode(PoseNodeBase):
             return
         self.offer(camera, stamp_to_seconds(msg.header.stamp), (image, msg.header))
 
+    def _decode(self, pending: Any) -> tuple[Any, int]:
+        """The frame's BGR image and its decode reduction. No calibration here: the full size
+        is that of the last frame decoded whole; a frame of another size (the camera changed
+        resolution) is decoded whole and sets it anew."""
+        camera, min_side = self.cameras[0], self.config.compressed_decode_min_side_px
+        try:
+            image, reduction = finish_image(camera, pending, self._full_size, min_side)
+        except ImageDecodeError as err:
+            if err.reason != "size_mismatch_calibration":
+                raise
+            image, reduction = finish_image(camera, pending)
+        if reduction == 1:
+            self._full_size = (int(image.shape[1]), int(image.shape[0]))
+        return image, reduction
+
     def _process(self, frame_set: FrameSet) -> None:
         frame = frame_set.frames[self.cameras[0]]
         pending, header = frame.payload
         start = time.perf_counter()
         try:
-            image = finish_image(self.cameras[0], pending)
+            image, reduction = self._decode(pending)
         except ImageDecodeError as err:
             self.reject(self.cameras[0], err.reason, str(err))
             return
         found = self.detector.detect([image])[0]
+        if reduction != 1 and self._full_size is not None:
+            found = found.upscaled(reduction, self._full_size)
         detect_s = time.perf_counter() - start
         self.skeletons_pub.publish(detections_to_msg(found, header))
         total = time.perf_counter() - start

@@ -48,6 +48,10 @@ FUTURE_TOLERANCE_S = 2.0
 # A jump back of the node's clock (simulated time: /clock of a looping replay) this long or
 # longer restarts the synchroniser.
 CLOCK_JUMP_BACK_S = 0.5
+# While running, the processing thread hands the heap's free pages back to the system this
+# often (s): the "keep" allocator policy otherwise holds the high-water mark of queued images
+# for good (a 30-minute soak grew 17 %); the next few images refill what they need.
+MEMORY_TRIM_PERIOD_S = 10.0
 
 
 class PoseNodeBase(LifecycleNode):
@@ -269,7 +273,11 @@ class PoseNodeBase(LifecycleNode):
     def _work(self) -> None:
         """The processing thread: event-driven, it sleeps until a frame is offered or the
         oldest open set times out."""
+        trimmed = time.monotonic()
         while self._running:
+            if time.monotonic() - trimmed >= MEMORY_TRIM_PERIOD_S:
+                release_free_memory()
+                trimmed = time.monotonic()
             with self._lock:
                 if self.sync is None:
                     break
@@ -351,9 +359,10 @@ def set_allocator_policy(policy: str = "keep") -> None:
     the whole process (a no-op without glibc).
 
     "keep" (the nodes' choice): from the heap, freed pages kept for the next image (no mmap
-    below KEPT_BUFFER_BYTES, no trimming while running; cleanup returns them with
-    malloc_trim) and at most two arenas, so buffers freed by one thread serve the next
-    allocation of another without fragmenting per-thread arenas. Every fresh page costs a
+    below KEPT_BUFFER_BYTES, no automatic trimming: the processing thread returns the free
+    pages with malloc_trim every MEMORY_TRIM_PERIOD_S, and cleanup does) and at most two
+    arenas, so buffers freed by one thread serve the next allocation of another without
+    fragmenting per-thread arenas. Every fresh page costs a
     page fault and the kernel's zeroing: on the 2-core VM, taking one 1080x1920 bgr8 Image
     from DDS cost the executor thread 12-22 ms of CPU with fresh pages and 5-8 ms with kept
     ones (benchmarks/bench_ingest.py, results_realtime.md): 4 cameras at 30 fps offer more

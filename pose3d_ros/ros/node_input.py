@@ -5,7 +5,9 @@ Raw sensor_msgs/Image messages are checked and viewed without a copy on the exec
 (pose3d_ros.core.image_decode returns a read-only view of the message buffer). Compressed
 images are only checked there (format, non-empty); the JPEG/PNG decode, 5-10 ms per 1080p
 frame, happens in the processing thread and only for frames of the sets it processes, so the
-frames the synchroniser drops are never decoded.
+frames the synchroniser drops are never decoded; a JPEG is decoded at a reduced size when the
+camera's calibrated size allows (compressed_decode_min_side_px), its 2D mapped back by the
+pipeline. An image whose size is not its calibration's is refused there.
 """
 from __future__ import annotations
 
@@ -23,7 +25,14 @@ from rclpy.qos import (
 )
 from sensor_msgs.msg import CompressedImage, Image
 
-from pose3d_ros.core.image_decode import ImageDecodeError, decode_compressed, decode_image
+from pose3d_ros.core.image_decode import (
+    ImageDecodeError,
+    check_image_size,
+    decode_compressed,
+    decode_image,
+    is_jpeg,
+    jpeg_reduction,
+)
 
 LATCHED_QOS = QoSProfile(depth=10, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                          reliability=ReliabilityPolicy.RELIABLE)
@@ -78,23 +87,37 @@ def accept_image(camera: str, msg: Image | CompressedImage) -> np.ndarray | Pend
                         msg.is_bigendian, source=source)
 
 
-def finish_image(camera: str, image: np.ndarray | PendingImage) -> np.ndarray:
-    """The BGR image of an accepted frame (decodes a PendingImage; ImageDecodeError if the
-    data is corrupt)."""
+def finish_image(camera: str, image: np.ndarray | PendingImage,
+                 size: tuple[int, int] | None = None, min_side_px: int = 0
+                 ) -> tuple[np.ndarray, int]:
+    """The BGR image of an accepted frame and the reduction it was decoded at (decodes a
+    PendingImage). size: the (width, height) the camera's calibration is for, None when
+    unknown; with it, JPEG input is decoded at the largest reduction that keeps the shorter
+    side at least min_side_px (image_decode.jpeg_reduction) and an image of another size is
+    refused. ImageDecodeError if the data is corrupt or the size disagrees."""
+    source = f"camera {camera!r}"
+    reduction = 1
     if isinstance(image, PendingImage):
-        return decode_compressed(image.format, image.data, source=f"camera {camera!r}")
-    return image
+        if size is not None and is_jpeg(image.format):
+            reduction = jpeg_reduction(size[0], size[1], min_side_px)
+        image = decode_compressed(image.format, image.data, source=source, reduction=reduction)
+    if size is not None:
+        check_image_size(image, size, source=source, reduction=reduction)
+    return image, reduction
 
 
-def finish_images(images: dict[str, np.ndarray | PendingImage]
-                  ) -> dict[str, np.ndarray | ImageDecodeError]:
-    """finish_image() for the frames of one set: camera -> BGR image, or the ImageDecodeError
-    of a corrupt one. One after another: decoding them side by side on the detectors' thread
+def finish_images(images: dict[str, np.ndarray | PendingImage],
+                  sizes: dict[str, tuple[int, int]] | None = None, min_side_px: int = 0
+                  ) -> dict[str, tuple[np.ndarray, int] | ImageDecodeError]:
+    """finish_image() for the frames of one set: camera -> (BGR image, decode reduction), or
+    the ImageDecodeError of a corrupt or wrongly sized one (sizes: camera -> calibrated
+    (width, height)). One after another: decoding them side by side on the detectors' thread
     pool was slower on the shared 2-core machine (benchmarks/bench_input.py)."""
-    finished: dict[str, np.ndarray | ImageDecodeError] = {}
+    sizes = sizes or {}
+    finished: dict[str, tuple[np.ndarray, int] | ImageDecodeError] = {}
     for camera, image in images.items():
         try:
-            finished[camera] = finish_image(camera, image)
+            finished[camera] = finish_image(camera, image, sizes.get(camera), min_side_px)
         except ImageDecodeError as err:
             finished[camera] = err
     return finished

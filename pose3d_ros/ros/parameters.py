@@ -96,6 +96,13 @@ _INPUT = (
     ParamSpec("image_transport", "raw", "Image input: 'raw' subscribes <camera>/<image_topic> "
               "(sensor_msgs/Image), 'compressed' subscribes <camera>/<image_topic>/compressed "
               "(sensor_msgs/CompressedImage, JPEG or PNG).", choices=("raw", "compressed")),
+    ParamSpec("compressed_decode_min_side_px", 0, "image_transport 'compressed': decode a "
+              "JPEG at 1/2, 1/4 or 1/8 of its full size (the calibrated size; for the "
+              "detector node, that of the camera's last whole frame) as long as its shorter "
+              "side keeps at least this many pixels (libjpeg's DCT scaling, 1.5-2x cheaper per "
+              "halving); the 2D is mapped back to full-resolution pixels (540 at 1080p: 1/2, "
+              "2D within 1.4-3.1 px median of the whole decode on the demo, see "
+              "docs/detectors.md). 0 (default): always whole (px).", 0, 8192),
     ParamSpec("image_topic", "image_raw", "Image topic name inside each camera's namespace."),
     ParamSpec("image_qos", "sensor_data", "QoS of image subscriptions: 'sensor_data' "
               "(best effort, keep last: drivers publish so) or 'reliable'.",

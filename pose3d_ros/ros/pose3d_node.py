@@ -2,6 +2,7 @@
 markers and TF out (optionally each camera's 2D skeletons)."""
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import Any
 
@@ -104,15 +105,22 @@ class Pose3DNode(RigNodeBase):
 
     def _process(self, frame_set: FrameSet) -> None:
         images = {}
-        finished = finish_images({c: f.payload[0] for c, f in frame_set.frames.items()})
+        decode_start = time.perf_counter()
+        sizes = {c: (model.width, model.height) for c in frame_set.frames
+                 if (model := self.pipeline.camera(c)) is not None}
+        finished = finish_images({c: f.payload[0] for c, f in frame_set.frames.items()},
+                                 sizes, self.config.compressed_decode_min_side_px)
+        decode_s = time.perf_counter() - decode_start     # compressed input: the JPEG decode
+        reductions = {}
         for camera, image in finished.items():
             if isinstance(image, ImageDecodeError):
                 self.reject(camera, image.reason, str(image))
             else:
-                images[camera] = image
+                images[camera], reductions[camera] = image
         if not images:
             return
-        result = self.pipeline.process_images(images, frame_set.stamp)
+        result = self.pipeline.process_images(images, frame_set.stamp, reductions)
+        result.timings["decode"] = decode_s
         for camera, pub in self.pub_2d.items():
             if camera in result.detections and pub.get_subscription_count():
                 pub.publish(detections_to_msg(result.detections[camera],

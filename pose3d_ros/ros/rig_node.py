@@ -234,7 +234,8 @@ class RigNodeBase(PoseNodeBase):
         timings = dict(result.timings)
         timings["publish"] = time.perf_counter() - publish_start
         since_opened = max(time.monotonic() - frame_set.opened, 0.0)
-        timings["wait"] = since_opened - timings["total"] - timings["publish"]
+        timings["wait"] = (since_opened - timings["total"] - timings["publish"]
+                           - timings.get("decode", 0.0))
         # Part of the wait: from the set's first image in the node to its last.
         timings["gather"] = max(f.received for f in frame_set.frames.values()) - frame_set.opened
         latency = self.get_clock().now().nanoseconds * 1e-9 - result.stamp

@@ -118,14 +118,30 @@ def _load(source: Path) -> VideoDetections:
             get_layout(str(data["layout"])), data["world"] if "world" in data else None)
 
 
+JPEG_QUALITY = 95      # compressed_image_transport's default jpeg_quality
+
+
+def jpeg_round_trip(image: np.ndarray, reduction: int = 1) -> np.ndarray:
+    """A BGR image as a node receives it over image_transport 'compressed': JPEG-encoded at
+    JPEG_QUALITY, decoded at 1/reduction (image_decode.decode_compressed)."""
+    import cv2
+
+    from ..image_decode import decode_compressed
+    data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1]
+    return decode_compressed("jpeg", data, reduction=reduction)
+
+
 def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
                      max_frames: int | None = None, use_cache: bool = True,
-                     **options) -> list[VideoDetections]:
+                     jpeg_reduction: int | None = None, **options) -> list[VideoDetections]:
     """Detections of synchronised videos (one per camera), from the cache when present.
 
     paths: video files in camera order. detector_name, options: as create_detector.
     max_frames: stop after this many frames (all frames by default; the shortest video
-    decides). Returns one VideoDetections per camera.
+    decides). jpeg_reduction: None detects on the frames as the video decodes them; R (1, 2,
+    4, 8) sends each frame through JPEG (quality JPEG_QUALITY, as image_transport publishes
+    it) decoded at 1/R, as the node decodes compressed input, the 2D mapped back to
+    full-resolution pixels. Returns one VideoDetections per camera.
     """
     import cv2
 
@@ -135,6 +151,8 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
         if not path.is_file():
             raise FileNotFoundError(f"video {path} does not exist")
     key_options = dict(options, max_frames=max_frames)
+    if jpeg_reduction is not None:
+        key_options["jpeg_reduction"] = jpeg_reduction
     targets = [cache_dir() / f"{p.stem}_{detector_name}_{cache_key(p, detector_name, key_options)}"
                f".npz" for p in videos]
     if use_cache and all(t.is_file() for t in targets):
@@ -150,8 +168,10 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
                 break
             images = [image for _, image in frames]
             sizes = [(im.shape[1], im.shape[0]) for im in images]
+            if jpeg_reduction is not None:
+                images = [jpeg_round_trip(image, jpeg_reduction) for image in images]
             for k, det in enumerate(detector.detect(images)):
-                per_camera[k].append(det)
+                per_camera[k].append(det.upscaled(jpeg_reduction or 1, sizes[k]))
     finally:
         detector.close()
         for capture in captures:
