@@ -416,7 +416,7 @@ def _robust_subset(arrays: CameraArrays, xy: np.ndarray, w: np.ndarray, valid: n
     ata = np.matmul(coef.transpose(1, 0, 2),
                     rig_pair_quadrics(arrays)).transpose(1, 0, 2)                 # (M, H, 16)
     cand = _solve_normal(ata)  # (M, H, 3)
-    both = valid[:, pairs].all(-1)
+    both = valid[:, pairs[:, 0]] & valid[:, pairs[:, 1]]                     # (M, H)
     cand = np.where(both[..., None], cand, np.nan)
     # (M, H, V); the views that are not valid are masked out of the cost and the inliers
     err = _errors_px(arrays, cand, xy[:, None], metric)
