@@ -201,5 +201,6 @@ def swapped_against_3d(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     # at the depth of the joint each distance is measured to
     d = d * (cam[..., 2] if metric else arrays.focal[None, :, None])
     swapped = _crossed(*_pair_sums(d, len(pairs)), 0.7, 0.5 * threshold_px)     # (P, V, K)
-    # both scores >= 0 (minimum: NaN where either is NaN, so False there as well)
-    return swapped & (np.minimum(scores[:, :, pairs[:, 0]], scores[:, :, pairs[:, 1]]) >= 0)
+    if swapped.any():             # both scores >= 0 (minimum: NaN where either is NaN)
+        swapped &= np.minimum(scores[:, :, pairs[:, 0]], scores[:, :, pairs[:, 1]]) >= 0
+    return swapped

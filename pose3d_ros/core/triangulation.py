@@ -329,7 +329,7 @@ class _Solved:
         with np.errstate(invalid="ignore", divide="ignore"):
             rms = np.sqrt(squared.sum(-1) / n_used)
             mean_score = np.where(used, self.weights, 0.0).sum(-1) / n_used
-        rms = np.where(missing, np.nan, rms)
+        # (no view used: 0 / 0, rms NaN already)
         thr = outlier_threshold_px if np.isfinite(outlier_threshold_px) else 40.0
         confidence = np.where(missing, 0.0, mean_score * np.exp(-0.5 * (rms / thr) ** 2))
         n_views = used.shape[-1]
