@@ -459,17 +459,20 @@ def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,
     from a fit to the known face joints and shoulders when there are 3 of them)."""
     template = body.template[None] * scale[:, None, None]                      # (P, J, 3)
     body_known = known & ~body.face[None]
-    body_fit = _rigid_fit(template, points, body_known)
+    head_set = body.face.copy()
+    head_set[body.shoulders] = True
+    head_known = known & head_set[None]
+    # both fits (body, head) in one batch of 2P people
+    body_fit, head_fit = _rigid_fit(np.concatenate([template, template]),
+                                    np.concatenate([points, points]),
+                                    np.concatenate([body_known, head_known])
+                                    ).reshape((2,) + points.shape)
     # limbs from the standing template only for a body that stands like it (known joints
     # within TEMPLATE_FIT_M RMS): a crawling or lying person's legs are not guessed
     residual = np.where(body_known, vector_norm(body_fit - points), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         rms = np.sqrt((residual ** 2).sum(1) / body_known.sum(1))
     body_fit = np.where((rms <= TEMPLATE_FIT_M)[:, None, None], body_fit, np.nan)
-    head_set = body.face.copy()
-    head_set[body.shoulders] = True
-    head_known = known & head_set[None]
-    head_fit = _rigid_fit(template, points, head_known)
     use_head = (head_known.sum(1) >= 3)[:, None] & body.face[None]
     return np.where(use_head[..., None], head_fit, body_fit)
 
