@@ -135,8 +135,9 @@ def stacked_affinity(arrays: CameraArrays, stacked: StackedDetections, *, min_sc
         pair_mean = (w * d).sum(0) / w.sum(0)
     pair_mean = np.where((w > 0).sum(0) >= min_joints, pair_mean, np.inf)
     mean = np.full((n, n), np.inf)
-    mean[first, second] = pair_mean
-    mean[second, first] = pair_mean
+    flat = mean.reshape(-1)                              # a view: (first, second) and mirror
+    flat[layout[2]] = pair_mean
+    flat[layout[3]] = pair_mean
     return mean, camera_of
 
 
