@@ -413,11 +413,11 @@ class SkeletonCompleter:
 
 
 def _masked_mean(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """(..., J, 3), (..., J) -> (..., 3) mean of the masked joints, NaN if none."""
+    """(..., J, 3), (..., J) -> (..., 3) mean of the masked joints (finite ones: no division
+    or overflow to silence), NaN if none."""
     total = np.where(mask[..., None], points, 0.0).sum(-2)
     count = row_counts(mask)[..., None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _ray_at_distance(origin, direction, parent, length, known, expected, body, guess,

@@ -430,9 +430,8 @@ def _centre(positions: np.ndarray) -> np.ndarray:
     """Mean of the visible joints: (..., J, 3) -> (..., 3); NaN if no joint is visible."""
     valid = finite_rows(positions)
     total = np.where(valid[..., None], positions, 0.0).sum(axis=-2)
-    count = row_counts(valid)[..., None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    count = row_counts(valid)[..., None]               # finite joints over >= 1: no warning
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def count_id_switches(reference_ids: list[np.ndarray], predicted_ids: list[np.ndarray]) -> int:
