@@ -57,13 +57,12 @@ def replace_by_stronger(members: np.ndarray, stacked: StackedDetections, min_joi
     """members (P, V) with each member that has a stronger duplicate in no group
     (stronger_duplicates) replaced by the strongest such detection."""
     seen = members >= 0
-    rows = np.where(seen, stacked.offset[None, :members.shape[1]] + members, 0)   # (P, V)
+    member = (stacked.offset[None, :members.shape[1]] + members)[seen]   # stacked rows (M,)
     free = np.ones(stacked.camera_of.size, bool)
-    free[rows[seen]] = False
+    free[member] = False
     free = free.nonzero()[0]
     if not free.size:
         return members
-    member = rows[seen]
     strength = detection_strength(stacked, min_score)
     # a duplicate is at least as strong as the member it replaces, in the same camera: most
     # frames no free detection is, and the coincidence test is not needed
