@@ -1,0 +1,75 @@
+"""Render a one-camera video of the real motion capture, with its calibration and ground truth.
+
+  python -m pose3d_ros.tools.render_mocap --out-dir rendered/ [--clips walk walk]
+      [--seconds 6] [--fps 30] [--distance 4] [--azimuth 60] [--fov 50] [--overwrite]
+  python -m pose3d_ros.tools.run --videos rendered/camera.mp4 \
+      --calibration rendered/calibration.yaml --out-dir run/
+
+The humanoid of the DeepMimic clips walks in front of a pinhole camera (core.mocap_render);
+written into --out-dir (only when complete): camera.mp4 (the video), calibration.yaml (the
+camera in the package's rig format: intrinsics and its pose in the WORLD frame, z up, floor
+at z = 0), truth.npz (joints (F, P, 17, 3) H36M-17 metres in WORLD, stamps (F,) s from the
+first frame, fps, clips). The `run` tool then runs the real node on the video; the truth lets
+you score ids and depth yourself (benchmarks/bench_rendered.py does it in process).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pose3d_ros.core.mocap_render import RenderConfig, render_scene
+from pose3d_ros.core.mocap_scenes import CYCLIC_CLIPS
+from pose3d_ros.core.output_files import (
+    UserError,
+    add_common_arguments,
+    progress,
+    refuse_existing,
+    run_cli,
+    staged_output,
+)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out-dir", type=Path, required=True)
+    parser.add_argument("--clips", nargs="+", default=["walk", "walk"],
+                        help=f"one cyclic clip per person: {', '.join(sorted(CYCLIC_CLIPS))}")
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--fov", type=float, default=50.0, help="horizontal field of view (deg)")
+    parser.add_argument("--distance", type=float, default=4.0,
+                        help="camera distance from the middle of the paths (m)")
+    parser.add_argument("--camera-height", type=float, default=1.5, help="metres above the floor")
+    parser.add_argument("--azimuth", type=float, default=60.0,
+                        help="camera direction from the walking direction (deg; 0: ahead)")
+    parser.add_argument("--separation", type=float, default=1.5,
+                        help="sideways distance between people (m)")
+    add_common_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    refuse_existing(args.out_dir, args.overwrite, "output folder")
+    try:
+        config = RenderConfig(clips=tuple(args.clips), seconds=args.seconds, fps=args.fps,
+                              width=args.width, height=args.height, fov_deg=args.fov,
+                              distance_m=args.distance, height_m=args.camera_height,
+                              azimuth_deg=args.azimuth, separation_m=args.separation)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    with progress(config.num_frames, "rendering") as bar:
+        scene = render_scene(config, progress=lambda done: bar.update(done - bar.n))
+    with staged_output(args.out_dir, args.overwrite) as folder:
+        folder.mkdir()
+        scene.save(folder)
+    print(f"render_mocap: {len(scene.frames)} frames of {len(config.clips)} people -> "
+          f"{args.out_dir}/camera.mp4, calibration.yaml, truth.npz")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
