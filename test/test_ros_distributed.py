@@ -3,6 +3,8 @@ fusion node) on demo frames, compared with the offline core; lifecycle transitio
 validation with clear messages."""
 from __future__ import annotations
 
+import copy
+
 import cv2
 import numpy as np
 import pytest
@@ -119,6 +121,24 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
                 message.header.frame_id = "cam02_optical_frame"
                 compressed.publish(message)
                 assert spin_until(executor, lambda k=k: len(outputs) > k, 60), fusion.last_error
+            # 2D skeletons of an image of another resolution than cam02's calibration (a
+            # detector on a resized stream): refused by the fusion, reported, cam01 still used
+            wrong = probe.create_publisher(Skeleton2DArray, "cam02/skeletons_2d", RELIABLE)
+            message = copy.deepcopy(twod[FRAMES - 1])
+            message.header.stamp = seconds_to_stamp(600.0)
+            message.image_width, message.image_height = 640, 360
+            assert spin_until(executor, lambda: wrong.get_subscription_count() > 0, 10)
+            raw.publish(image_to_msg(frames[0][0], 600.0, "cam01_optical_frame"))
+            wrong.publish(message)
+
+            def refused() -> bool:
+                return any(kv.key == "rejected_size_mismatch_calibration"
+                           for report in diagnostics for status in report.status
+                           if status.name.endswith("camera cam02")
+                           and "fusion" in status.name for kv in status.values)
+
+            assert spin_until(executor, refused, 20)
+            assert any("image is 640x360 but its calibration is for" in m.msg for m in logs)
         finally:
             executor.shutdown()
             for node in (det1, det2, fusion, probe):

@@ -143,10 +143,17 @@ def check_image_size(image: np.ndarray, calibrated: tuple[int, int], *, source: 
     SIZE_TOLERANCE, the size its calibration is for: calibrated (width, height), divided by
     `reduction` when it was decoded at a reduced size. Keypoints of an image of another
     resolution would be placed with the wrong intrinsics."""
-    height, width = image.shape[:2]
+    check_size((int(image.shape[1]), int(image.shape[0])), calibrated, source=source,
+               reduction=reduction)
+
+
+def check_size(size: tuple[int, int], calibrated: tuple[int, int], *, source: str = "image",
+               reduction: int = 1) -> None:
+    """check_image_size for an image known by its (width, height) alone (e.g. the image size a
+    2D skeleton message carries)."""
     expected = np.array(reduced_size(calibrated[0], calibrated[1], reduction), float)
-    if np.any(np.abs(np.array([width, height]) - expected) > SIZE_TOLERANCE * expected):
-        got = f"{width}x{height}" + (f" at 1/{reduction} decode" if reduction != 1 else "")
+    if np.any(np.abs(np.array(size, float) - expected) > SIZE_TOLERANCE * expected):
+        got = f"{size[0]}x{size[1]}" + (f" at 1/{reduction} decode" if reduction != 1 else "")
         raise ImageDecodeError(
             "size_mismatch_calibration",
             f"{source}: image is {got} but its calibration is for {calibrated[0]}x"

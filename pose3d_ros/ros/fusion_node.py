@@ -6,6 +6,7 @@ from typing import Any
 
 from sensor_msgs.msg import CameraInfo
 
+from pose3d_ros.core.image_decode import ImageDecodeError, check_size
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
 
@@ -50,6 +51,18 @@ class FusionNode(RigNodeBase):
         self.offer(camera, stamp_to_seconds(msg.header.stamp), (found, msg.header.stamp))
 
     def _process(self, frame_set: FrameSet) -> None:
-        found = {c: f.payload[0] for c, f in frame_set.frames.items()}
+        found = {}
+        for camera, frame in frame_set.frames.items():
+            detections, model = frame.payload[0], self.pipeline.camera(camera)
+            try:
+                if model is not None and min(detections.image_size) > 0:   # 0: not given
+                    check_size(detections.image_size, (model.width, model.height),
+                               source=f"camera {camera!r} (2D skeletons)")
+            except ImageDecodeError as err:
+                self.reject(camera, err.reason, str(err))
+                continue
+            found[camera] = detections
+        if not found:
+            return
         result = self.pipeline.process_detections(found, frame_set.stamp)
         self.publish_3d(result, frame_set, [f.payload[1] for f in frame_set.frames.values()])
