@@ -55,9 +55,9 @@ class RenderConfig:
     clips: one cyclic clip name per person (core.mocap_scenes.CYCLIC_CLIPS).
     seconds, fps: video length (s) and rate (Hz); clip frames are taken at the nearest time.
     width, height: image size (px); fov_deg: horizontal field of view (degrees).
-    distance_m, height_m: camera distance from the middle of the paths and height above the
-        floor (m); azimuth_deg: the camera's direction from that middle, about the vertical,
-        relative to the walking direction (0: straight ahead, people walk towards it).
+    distance_m, camera_height_m: camera distance from the middle of the paths and height
+        above the floor (m); azimuth_deg: the camera's direction from that middle, about the
+        vertical, relative to the walking direction (0: straight ahead, people walk to it).
     heading_deg: walking direction of the people about the vertical (0 = WORLD +x).
     separation_m: sideways distance between neighbouring people (m).
     """
@@ -69,7 +69,7 @@ class RenderConfig:
     height: int = 720
     fov_deg: float = 60.0
     distance_m: float = 6.0
-    height_m: float = 1.5
+    camera_height_m: float = 1.5
     azimuth_deg: float = 60.0
     heading_deg: float = 0.0
     separation_m: float = 1.5
@@ -179,7 +179,7 @@ def scene_camera(config: RenderConfig, target: np.ndarray, name: str = "camera"
     """The pinhole camera of `config` looking at target (3,) WORLD metres."""
     azimuth = np.deg2rad(config.azimuth_deg + config.heading_deg)
     center = np.array([target[0] + config.distance_m * np.cos(azimuth),
-                       target[1] + config.distance_m * np.sin(azimuth), config.height_m])
+                       target[1] + config.distance_m * np.sin(azimuth), config.camera_height_m])
     rotation, translation = look_at(center, target)
     focal = 0.5 * config.width / np.tan(0.5 * np.deg2rad(config.fov_deg))
     K = np.array([[focal, 0.0, (config.width - 1) / 2],

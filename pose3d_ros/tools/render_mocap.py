@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = RenderConfig(clips=tuple(args.clips), seconds=args.seconds, fps=args.fps,
                               width=args.width, height=args.height, fov_deg=args.fov,
-                              distance_m=args.distance, height_m=args.camera_height,
+                              distance_m=args.distance, camera_height_m=args.camera_height,
                               azimuth_deg=args.azimuth, separation_m=args.separation)
     except ValueError as err:
         raise UserError(str(err)) from None
