@@ -138,7 +138,9 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
                            and "fusion" in status.name for kv in status.values)
 
             assert spin_until(executor, refused, 20)
-            assert any("image is 640x360 but its calibration is for" in m.msg for m in logs)
+            # /rosout arrives on its own: wait for the line rather than expect it already
+            assert spin_until(executor, lambda: any(
+                "image is 640x360 but its calibration is for" in m.msg for m in logs), 10)
         finally:
             executor.shutdown()
             for node in (det1, det2, fusion, probe):

@@ -337,6 +337,7 @@ def test_bad_input_is_logged_once_reported_and_survived(running, rig, frames):
         h.send(h.images["cam01"], image_to_msg(wrong, t, "cam01_optical_frame"))
     assert h.spin_until(lambda: h.rejections("cam01").get("size_mismatch_calibration", 0) == 2,
                         15), h.rejections("cam01")
+    assert h.spin_until(lambda: h.log_lines("size_mismatch_calibration"), 10)  # /rosout lags
     [line] = h.log_lines("size_mismatch_calibration")
     assert "image is 200x300" in line and f"{quarter['cam01'].width}x" in line
     # Still running and producing 3D from good input after all that.
