@@ -26,7 +26,7 @@ ROSDEP_KEY_OF_MODULE = {
 # Imported only by offline tools or optional back-ends, installed with pip (README says how).
 PIP_ONLY = {"rosbags", "tqdm", "plotly", "onnx", "ai_edge_litert", "aniposelib", "Pose2Sim",
             "tensorflow", "tf2onnx", "flatbuffers",
-            "pybullet", "pybullet_data"}     # the offline render tool only (setup_env.sh)
+            "pybullet", "pybullet_data", "pybullet_utils"}   # the render tool only (setup_env.sh)
 
 
 def _package_xml():

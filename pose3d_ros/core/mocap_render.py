@@ -144,15 +144,13 @@ def looped_motion(motion: MotionFrames, times_s: np.ndarray) -> MotionFrames:
         joint_angle={k: v[phase] for k, v in motion.joint_angle.items()})
 
 
-def placed_motion(motion: MotionFrames, heading_rad: float, offset_m: np.ndarray
-                  ) -> MotionFrames:
-    """The motion turned by heading_rad about the clip world's vertical (y) and moved by
-    offset_m (3,) clip-world metres; joint rotations are relative to their parents: kept."""
+def turned_motion(motion: MotionFrames, heading_rad: float) -> MotionFrames:
+    """The motion turned by heading_rad about the clip world's vertical (y) through the origin;
+    joint rotations are relative to their parents: kept."""
     turn = Rotation.from_rotvec([0.0, heading_rad, 0.0])
     root = Rotation.from_quat(motion.root_quat_wxyz[:, [1, 2, 3, 0]])
     quat = (turn * root).as_quat()[:, [3, 0, 1, 2]]
-    return replace(motion, root_position=turn.apply(motion.root_position) + offset_m,
-                   root_quat_wxyz=quat)
+    return replace(motion, root_position=turn.apply(motion.root_position), root_quat_wxyz=quat)
 
 
 def scene_motions(config: RenderConfig, data_root: Path) -> list[MotionFrames]:
@@ -168,9 +166,8 @@ def scene_motions(config: RenderConfig, data_root: Path) -> list[MotionFrames]:
         sideways = (k - (len(config.clips) - 1) / 2) * config.separation_m
         offset = np.array([-travel[0] / 2, 0.0, sideways])   # centre the path, side by side
         start = motion.root_position[0] * np.array([1.0, 0.0, 1.0])
-        motions.append(placed_motion(replace(
-            motion, root_position=motion.root_position - start + offset), heading,
-            np.zeros(3)))
+        motions.append(turned_motion(replace(
+            motion, root_position=motion.root_position - start + offset), heading))
     return motions
 
 
@@ -223,6 +220,7 @@ def render_scene(config: RenderConfig = RenderConfig(), progress: Any = None) ->
     import cv2
     import pybullet
     import pybullet_data
+    from pybullet_utils.bullet_client import BulletClient
 
     root = installed_pybullet_data()
     if root is None:
@@ -234,9 +232,8 @@ def render_scene(config: RenderConfig = RenderConfig(), progress: Any = None) ->
     middle = np.nanmean(joints[:, :, 0], axis=(0, 1))
     camera = scene_camera(config, np.array([middle[0], middle[1], 1.0]))
     view, projection = gl_matrices(camera)
-    client = pybullet.connect(pybullet.DIRECT)
+    pb = BulletClient(connection_mode=pybullet.DIRECT)   # its calls bound to this client
     try:
-        pb = _Client(pybullet, client)
         data = Path(pybullet_data.getDataPath())
         pb.loadURDF(str(data / "plane.urdf"), [0, 0, 0],
                     pybullet.getQuaternionFromEuler([-np.pi / 2, 0, 0]))
@@ -255,27 +252,15 @@ def render_scene(config: RenderConfig = RenderConfig(), progress: Any = None) ->
                 renderer=pybullet.ER_TINY_RENDERER, lightDirection=[1.0, 2.0, 1.0], shadow=1)
             rgba = np.reshape(np.asarray(image, np.uint8), (config.height, config.width, 4))
             frames.append(cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGR))
-            # segmentation: body id + (link index + 1) << 24 per pixel, -1 for nothing
+            # segmentation: the body's unique id per pixel, -1 for nothing (-> the last entry)
             body = np.reshape(np.asarray(segmentation, np.int64), (config.height, config.width))
-            body = np.where(body >= 0, body & ((1 << 24) - 1), len(person_of_body) - 1)
             masks.append(person_of_body[body])
             if progress is not None:
                 progress(t + 1)
     finally:
-        pybullet.disconnect(client)
+        pb.disconnect()
     return RenderedScene(frames, masks, camera, joints, config.fps, config.clips)
 
 
-class _Client:
-    """pybullet's module functions bound to one physics client (physicsClientId=...)."""
-
-    def __init__(self, module: Any, client: int) -> None:
-        self._module, self._client = module, client
-
-    def __getattr__(self, name: str) -> Any:
-        function = getattr(self._module, name)
-        return lambda *args, **kwargs: function(*args, physicsClientId=self._client, **kwargs)
-
-
-__all__ = ["RenderConfig", "RenderedScene", "gl_matrices", "looped_motion", "placed_motion",
-           "render_scene", "scene_camera", "scene_motions"]
+__all__ = ["RenderConfig", "RenderedScene", "gl_matrices", "looped_motion",
+           "render_scene", "scene_camera", "scene_motions", "turned_motion"]
