@@ -344,15 +344,23 @@ def _mocap_row(runs, metrics: list[str]) -> str:
 
 
 def _truth_track(data, stamps_ns: np.ndarray):
-    """The motion-capture truth as a SkeletonTrack (ids 1, 2) at the prediction's stamps."""
+    """The motion-capture scene's truth as a SkeletonTrack (ids 1, 2) at the prediction's
+    stamps."""
+    return truth_track(data["mocap/truth"], stamps_ns)
+
+
+def truth_track(joints: np.ndarray, stamps_ns: np.ndarray):
+    """Ground-truth people (F, P, 17, 3) metres in "world", H36M17, as a SkeletonTrack with
+    ids 1..P at stamps_ns (F,)."""
     from pose3d_ros.core.evaluation import SkeletonTrack
     from pose3d_ros.core.layouts import H36M17
     from pose3d_ros.core.types import METHOD_UNKNOWN, Skeletons3D
 
+    ids = np.arange(1, joints.shape[1] + 1)
     return SkeletonTrack(stamps_ns, [Skeletons3D(
         j, np.ones(j.shape[:2], np.float32), np.zeros(j.shape[:2], np.float32),
-        np.ones(j.shape[:2], np.uint8), H36M17, "world", METHOD_UNKNOWN, np.array([1, 2]))
-        for j in data["mocap/truth"]])
+        np.ones(j.shape[:2], np.uint8), H36M17, "world", METHOD_UNKNOWN, ids)
+        for j in joints])
 
 
 def main(argv: list[str] | None = None) -> int:

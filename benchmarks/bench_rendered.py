@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # this checkout's sources
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_onecam import METHODS, _cells, _monocular, _params  # noqa: E402
+from bench_onecam import METHODS, METRICS, _cells, _monocular, _params, truth_track  # noqa: E402,E501
 
 from pose3d_ros.core.detection import DEFAULT_DETECTOR, convert_detections, create_detector  # noqa: E402,E501
 from pose3d_ros.core.evaluation import SkeletonTrack, image_identities, stability  # noqa: E402
@@ -38,15 +38,6 @@ from pose3d_ros.core.layouts import H36M17  # noqa: E402
 from pose3d_ros.core.mocap_render import RenderConfig, render_scene  # noqa: E402
 from pose3d_ros.core.mocap_scenes import MIRROR_INDEX  # noqa: E402
 from pose3d_ros.core.pipeline import Pose3DPipeline  # noqa: E402
-from pose3d_ros.core.types import METHOD_UNKNOWN, Skeletons3D  # noqa: E402
-
-
-def truth_track(joints: np.ndarray, stamps_ns: np.ndarray) -> SkeletonTrack:
-    """The rendered people's truth (F, P, 17, 3) WORLD as a SkeletonTrack, ids 1..P."""
-    ids = np.arange(1, joints.shape[1] + 1)
-    return SkeletonTrack(stamps_ns, [Skeletons3D(
-        j, np.ones(j.shape[:2], np.float32), np.zeros(j.shape[:2], np.float32),
-        np.ones(j.shape[:2], np.uint8), H36M17, "world", METHOD_UNKNOWN, ids) for j in joints])
 
 
 def detection_error_px(found: list, truth_px: np.ndarray) -> tuple[np.ndarray, float]:
@@ -90,10 +81,7 @@ def run_scene(config: RenderConfig, detector_name: str) -> dict:
                 frames.append(pipeline.process_detections({camera.name: det},
                                                            stamps[t]).skeletons)
             except ValueError:
-                frames.append(Skeletons3D(np.zeros((0, 17, 3)), np.zeros((0, 17), np.float32),
-                                          np.zeros((0, 17), np.float32),
-                                          np.zeros((0, 17), np.uint8), H36M17, "world",
-                                          METHOD_UNKNOWN))
+                frames.append(pipeline.empty_result(stamps[t]).skeletons)
                 failed += 1
         pred = SkeletonTrack(stamps_ns, frames)
         rows[method] = _cells(image_identities(pred, truth, camera),
@@ -121,7 +109,6 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.fps:g} fps, camera at {args.distance:g} m, fov {args.fov:g} deg, "
           f"detector {args.detector}")
     keys = ["ids", "jitter", "cv", "unanswered", "ghosts", "unmatched", "depth"]
-    from bench_onecam import METRICS
     table = ["| azimuth | method | " + " | ".join(METRICS[k] for k in keys) + " |",
              "|---|---|" + "---|" * len(keys)]
     detection = ["| azimuth | frames by people found (0, 1, 2, ...) | labels swapped | "
