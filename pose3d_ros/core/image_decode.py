@@ -151,14 +151,30 @@ def check_size(size: tuple[int, int], calibrated: tuple[int, int], *, source: st
                reduction: int = 1) -> None:
     """check_image_size for an image known by its (width, height) alone (e.g. the image size a
     2D skeleton message carries)."""
-    expected = np.array(reduced_size(calibrated[0], calibrated[1], reduction), float)
-    if np.any(np.abs(np.array(size, float) - expected) > SIZE_TOLERANCE * expected):
-        got = f"{size[0]}x{size[1]}" + (f" at 1/{reduction} decode" if reduction != 1 else "")
+    expected = reduced_size(calibrated[0], calibrated[1], reduction)
+    if any(abs(got - want) > SIZE_TOLERANCE * want for got, want in zip(size, expected, strict=True)):
+        shown = f"{size[0]}x{size[1]}" + (f" at 1/{reduction} decode" if reduction != 1 else "")
         raise ImageDecodeError(
             "size_mismatch_calibration",
-            f"{source}: image is {got} but its calibration is for {calibrated[0]}x"
+            f"{source}: image is {shown} but its calibration is for {calibrated[0]}x"
             f"{calibrated[1]}; frame ignored (publish camera_info for this resolution or fix "
             "the rig file)")
+
+
+def check_compressed(format: str, data, *, source: str = "image") -> None:  # noqa: A002
+    """The checks of a CompressedImage that need no decoding (ImageDecodeError if it fails
+    them): a compressedDepth or other non-JPEG/PNG format, empty data."""
+    fmt = format.lower()
+    if "compresseddepth" in fmt:
+        raise ImageDecodeError(
+            "unsupported_encoding", f"{source}: compressedDepth images ({format!r}) carry depth, "
+            "not intensity; a pose network cannot use them")
+    if fmt and not (is_jpeg(fmt) or "png" in fmt):
+        raise ImageDecodeError(
+            "unsupported_encoding",
+            f"{source}: unsupported compressed format {format!r}; supported: jpeg, png")
+    if len(data) == 0:
+        raise ImageDecodeError("corrupt_compressed", f"{source}: compressed image is empty")
 
 
 def decode_compressed(format: str, data, *, source: str = "image",  # noqa: A002
@@ -170,21 +186,11 @@ def decode_compressed(format: str, data, *, source: str = "image",  # noqa: A002
     reduction: 1, 2, 4 or 8: a JPEG is decoded at 1/reduction of its size by libjpeg's DCT
     scaling (2: 1.5-2x cheaper at 1080p); ignored for PNG, which is always decoded whole.
     """
-    fmt = format.lower()
-    if "compresseddepth" in fmt:
-        raise ImageDecodeError(
-            "unsupported_encoding", f"{source}: compressedDepth images ({format!r}) carry depth, "
-            "not intensity; a pose network cannot use them")
-    if fmt and not any(tag in fmt for tag in ("jpeg", "jpg", "png")):
-        raise ImageDecodeError(
-            "unsupported_encoding",
-            f"{source}: unsupported compressed format {format!r}; supported: jpeg, png")
+    check_compressed(format, data, source=source)
     buffer = np.frombuffer(data, dtype=np.uint8)
-    if buffer.size == 0:
-        raise ImageDecodeError("corrupt_compressed", f"{source}: compressed image is empty")
     if reduction not in _REDUCED_FLAG:
         raise ValueError(f"JPEG decode reduction must be one of {JPEG_REDUCTIONS}, got {reduction}")
-    flag = _REDUCED_FLAG[reduction] if is_jpeg(fmt) else cv2.IMREAD_COLOR
+    flag = _REDUCED_FLAG[reduction] if is_jpeg(format) else cv2.IMREAD_COLOR
     image = cv2.imdecode(buffer, flag)
     if image is None:
         raise ImageDecodeError(

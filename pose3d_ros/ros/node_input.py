@@ -28,6 +28,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from pose3d_ros.core.detection.parallel import camera_pool
 from pose3d_ros.core.image_decode import (
     ImageDecodeError,
+    check_compressed,
     check_image_size,
     decode_compressed,
     decode_image,
@@ -78,11 +79,7 @@ def accept_image(camera: str, msg: Image | CompressedImage) -> np.ndarray | Pend
     compressed one as a PendingImage after its cheap checks; ImageDecodeError if bad."""
     source = f"camera {camera!r}"
     if isinstance(msg, CompressedImage):
-        fmt = msg.format.lower()
-        if "compresseddepth" in fmt or (fmt and not any(t in fmt for t in ("jpeg", "jpg",
-                                                                           "png"))) \
-                or len(msg.data) == 0:
-            decode_compressed(msg.format, msg.data, source=source)   # raises the clear error
+        check_compressed(msg.format, msg.data, source=source)
         return PendingImage(msg.format, msg.data)
     return decode_image(msg.encoding, msg.width, msg.height, msg.step, msg.data,
                         msg.is_bigendian, source=source)
