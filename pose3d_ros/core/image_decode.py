@@ -152,7 +152,8 @@ def check_size(size: tuple[int, int], calibrated: tuple[int, int], *, source: st
     """check_image_size for an image known by its (width, height) alone (e.g. the image size a
     2D skeleton message carries)."""
     expected = reduced_size(calibrated[0], calibrated[1], reduction)
-    if any(abs(got - want) > SIZE_TOLERANCE * want for got, want in zip(size, expected, strict=True)):
+    if any(abs(got - want) > SIZE_TOLERANCE * want
+           for got, want in zip(size, expected, strict=True)):
         shown = f"{size[0]}x{size[1]}" + (f" at 1/{reduction} decode" if reduction != 1 else "")
         raise ImageDecodeError(
             "size_mismatch_calibration",
