@@ -63,12 +63,12 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image  # noqa: E402
 from pose3d_ros.core.body_frame import body_frames  # noqa: E402
 from pose3d_ros.core.calibration import load_rig  # noqa: E402
 from pose3d_ros.core.detection import DEFAULT_DETECTOR  # noqa: E402
-from pose3d_ros.core.detection.cache import JPEG_QUALITY  # noqa: E402
 from pose3d_ros.core.detection.parallel import DETECTION_POOL_PREFIX  # noqa: E402
-from pose3d_ros.core.image_decode import decode_image  # noqa: E402
+from pose3d_ros.core.image_decode import JPEG_QUALITY, decode_image  # noqa: E402
 from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors  # noqa: E402
 from pose3d_ros.core.sync import FrameSynchronizer  # noqa: E402
 from pose3d_ros.ros.conversions import (  # noqa: E402
+    RCLPY,
     camera_model_to_info,
     image_to_msg,
     seconds_to_stamp,
@@ -103,13 +103,9 @@ def ping_pong_index(k: int, distinct: int) -> int:
 
 
 def compressed_msg(image: np.ndarray, frame_id: str) -> CompressedImage:
-    """A JPEG sensor_msgs/CompressedImage of a BGR image, as image_transport's compressed
-    plugin publishes it (format string and default quality)."""
-    msg = CompressedImage()
-    msg.header.frame_id = frame_id
-    msg.format = "bgr8; jpeg compressed bgr8"
-    msg.data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes()
-    return msg
+    """A JPEG sensor_msgs/CompressedImage of a BGR image at image_transport's default
+    quality (the package's message builder)."""
+    return RCLPY.compressed_image(image, 0, frame_id, quality=JPEG_QUALITY)
 
 
 def _publish_frames(num_cameras: int, count: int, fps: float, distinct: int, warmed,

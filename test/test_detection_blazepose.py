@@ -20,8 +20,8 @@ from pose3d_ros.core.detection.blazepose_multi import (
     roi_from_detection,
 )
 from pose3d_ros.core.detection.blazepose_onnx import default_model_dir
-from pose3d_ros.core.detection.cache import jpeg_round_trip
 from pose3d_ros.core.detection.ssd_anchors import POSE_DETECTOR_ANCHORS, decode_pose_detector
+from pose3d_ros.core.image_decode import jpeg_round_trip
 from pose3d_ros.core.layouts import BLAZEPOSE33, COCO17, H36M17
 from pose3d_ros.tools.fetch_demo import video_paths
 

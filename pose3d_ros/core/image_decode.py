@@ -199,3 +199,14 @@ def decode_compressed(format: str, data, *, source: str = "image",  # noqa: A002
             f"{source}: could not decode {buffer.size} bytes of {format or 'compressed'} data "
             "(corrupt or truncated)")
     return image
+
+
+JPEG_QUALITY = 95      # compressed_image_transport's default jpeg_quality
+
+
+def jpeg_round_trip(image: np.ndarray, reduction: int = 1) -> np.ndarray:
+    """A BGR image as a node receives it over image_transport 'compressed': JPEG-encoded at
+    JPEG_QUALITY, decoded at 1/reduction (decode_compressed), as benchmarks and tests see it."""
+    data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1]
+    return decode_compressed("jpeg", data, reduction=reduction)
+

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..data_paths import default_data_dir
+from ..image_decode import jpeg_round_trip
 from ..layouts import JointLayout, get_layout
 from ..types import Detections2D, as_image_size
 
@@ -118,19 +119,6 @@ def _load(source: Path) -> VideoDetections:
             get_layout(str(data["layout"])), data["world"] if "world" in data else None)
 
 
-JPEG_QUALITY = 95      # compressed_image_transport's default jpeg_quality
-
-
-def jpeg_round_trip(image: np.ndarray, reduction: int = 1) -> np.ndarray:
-    """A BGR image as a node receives it over image_transport 'compressed': JPEG-encoded at
-    JPEG_QUALITY, decoded at 1/reduction (image_decode.decode_compressed)."""
-    import cv2
-
-    from ..image_decode import decode_compressed
-    data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1]
-    return decode_compressed("jpeg", data, reduction=reduction)
-
-
 def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
                      max_frames: int | None = None, use_cache: bool = True,
                      jpeg_reduction: int | None = None, **options) -> list[VideoDetections]:
@@ -139,7 +127,7 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
     paths: video files in camera order. detector_name, options: as create_detector.
     max_frames: stop after this many frames (all frames by default; the shortest video
     decides). jpeg_reduction: None detects on the frames as the video decodes them; R (1, 2,
-    4, 8) sends each frame through JPEG (quality JPEG_QUALITY, as image_transport publishes
+    4, 8) sends each frame through JPEG (image_decode.jpeg_round_trip, as image_transport publishes
     it) decoded at 1/R, as the node decodes compressed input, the 2D mapped back to
     full-resolution pixels. Returns one VideoDetections per camera.
     """
