@@ -163,6 +163,27 @@ def test_hot_path_array_helpers_are_exact():
     assert vector_norm(np.ones((2, 4), np.float32)).dtype == np.float32   # other types: sum
 
 
+def test_nanmedian_helper_is_numpys_nanmedian():
+    """array_ops.nanmedian_axis gives np.nanmedian's numbers bit for bit along any axis, with
+    NaN entries, odd and even counts, slices without a finite value (NaN) and empty axes."""
+    import warnings
+
+    from pose3d_ros.core.array_ops import nanmedian_axis
+    rng = np.random.default_rng(11)
+    for shape in [(1,), (5,), (4, 90, 16), (3, 2), (6, 1, 7), (2, 0)]:
+        values = rng.normal(size=shape) * 10.0 ** rng.uniform(-3, 3, shape)
+        values[rng.random(shape) < 0.3] = np.nan
+        if values.size:
+            values[(0,) * values.ndim] = np.inf
+        if values.ndim > 1 and values.shape[1]:
+            values[0, ...] = np.nan                    # a first slice with nothing finite
+        for axis in range(values.ndim):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                expected = np.nanmedian(values, axis=axis)
+            np.testing.assert_array_equal(nanmedian_axis(values, axis), expected)
+
+
 def test_all_cameras_undistorted_at_once_give_the_same_numbers():
     """undistort_cameras: the affine cameras of a frame set in one map, bit-identical to
     undistort_normalised camera by camera (NaN in one coordinate makes both NaN); a set with a

@@ -65,3 +65,17 @@ def finite_rows(values: np.ndarray) -> np.ndarray:
         return np.isfinite(values[..., 0]) & np.isfinite(values[..., 1])
     ones = _ONES.get(values.shape[-1])
     return np.isfinite(values).all(-1) if ones is None else np.isfinite(np.abs(values) @ ones)
+
+
+def nanmedian_axis(values: np.ndarray, axis: int) -> np.ndarray:
+    """np.nanmedian(values, axis) of float values (NaN where a slice has no finite value), the
+    same numbers: one sort (NaN last) and the middle one or two finite entries of each slice.
+    numpy's nanmedian goes through masked arrays for small inputs (about 50 us per call of a
+    90 x 16 history); this is one vectorised pass over any number of slices."""
+    ordered = np.sort(np.moveaxis(np.asarray(values, np.float64), axis, -1), axis=-1)
+    count = (~np.isnan(ordered)).sum(-1)
+    if ordered.shape[-1] == 0:
+        return np.full(ordered.shape[:-1], np.nan)
+    low = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[..., None], -1)[..., 0]
+    high = np.take_along_axis(ordered, (count // 2)[..., None] % ordered.shape[-1], -1)[..., 0]
+    return np.where(count > 0, (low + high) / 2, np.nan)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .array_ops import nanmedian_axis
+
 
 def _alpha(cutoff_hz: np.ndarray | float, dt: np.ndarray | float) -> np.ndarray:
     """Smoothing factor of a first-order low-pass at cutoff_hz for time step dt (s)."""
@@ -243,8 +245,7 @@ class RootDepthFilter:
         misses = np.where(rejected, self._misses[rows] + 1, 0)
         # (re)start: new people, and people whose guesses the filter rejected too long
         restart = fresh | (misses >= p.reinitialise_after)
-        with np.errstate(invalid="ignore"):
-            median = np.nanmedian(self._history[rows], axis=1)
+        median = nanmedian_axis(self._history[rows], axis=1)
         start_depth = np.where(fresh, z, median)
         state = np.where(restart[:, None], np.stack([start_depth, np.zeros_like(z)], -1),
                          state)

@@ -25,12 +25,12 @@ Records and frames: MonocularLift.positions (P, 17, 3) metres in the camera's op
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from .array_ops import nanmedian_axis
 from .layouts import H36M17, convert_joint_scores, convert_joints
 from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, Detections2D
 
@@ -74,28 +74,35 @@ class TrackBodySizes:
 
     def __init__(self, window: int = 90, max_age: int = 60) -> None:
         self.window, self.max_age = window, max_age
-        self._lengths: dict[int, list[np.ndarray]] = {}
+        # per track: (window, B) ring of its last bone lengths, NaN where not yet filled (the
+        # median ignores both those and bones not seen), and the next slot to write
+        self._history: dict[int, np.ndarray] = {}
+        self._slot: dict[int, int] = {}
         self._age: dict[int, int] = {}
 
     def scale(self, relative: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
-        """relative (P, 17, 3) metres H36M-17, track_ids (P,) -> the skeletons rebuilt."""
+        """relative (P, 17, 3) metres H36M-17, track_ids (P,) distinct -> the skeletons
+        rebuilt."""
         from .lifting.root_placement import bone_lengths
         from .mocap_scenes import with_bone_lengths
         for track in list(self._age):
             self._age[track] += 1
             if self._age[track] > self.max_age:
-                del self._age[track], self._lengths[track]
+                del self._age[track], self._history[track], self._slot[track]
         lengths = bone_lengths(relative, H36M17)                             # (P, B)
-        wanted = lengths.copy()
+        if not len(lengths):
+            return relative
         for k, track in enumerate(np.asarray(track_ids).tolist()):
-            history = self._lengths.setdefault(int(track), [])
-            history.append(lengths[k])
-            del history[:-self.window]
-            self._age[int(track)] = 0
-            with warnings.catch_warnings():     # a bone never seen: NaN, replaced below
-                warnings.simplefilter("ignore", RuntimeWarning)
-                median = np.nanmedian(np.stack(history), axis=0)
-            wanted[k] = np.where(np.isfinite(median), median, lengths[k])
+            ring = self._history.get(track)
+            if ring is None:
+                ring = self._history[track] = np.full((self.window, lengths.shape[1]), np.nan)
+                self._slot[track] = 0
+            ring[self._slot[track]] = lengths[k]
+            self._slot[track] = (self._slot[track] + 1) % self.window
+            self._age[track] = 0
+        median = nanmedian_axis(np.stack([self._history[t] for t in
+                                          np.asarray(track_ids).tolist()]), axis=1)   # (P, B)
+        wanted = np.where(np.isfinite(median), median, lengths)   # a bone never seen: as is
         rebuilt = with_bone_lengths(relative, wanted)
         return np.where(np.isfinite(rebuilt), rebuilt, relative)
 

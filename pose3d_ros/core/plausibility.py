@@ -36,7 +36,7 @@ from typing import Literal
 
 import numpy as np
 
-from .array_ops import finite_rows, row_counts, vector_norm
+from .array_ops import finite_rows, nanmedian_axis, row_counts, vector_norm
 from .layouts import H36M17, JointLayout
 from .lifting.root_placement import BodySizePrior
 from .synthetic import canonical_pose
@@ -138,7 +138,7 @@ def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
     checked_ratio = np.where(_checked_bones(layout, p), ratio, np.nan)
     n_checked = np.isfinite(checked_ratio).sum(1)
     if p.scale_from == "median":
-        scale = _nanmedian_rows(checked_ratio, n_checked)
+        scale = nanmedian_axis(checked_ratio, axis=1)
     else:
         known = np.isfinite(lengths)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -177,13 +177,3 @@ def plausible_bodies(points: np.ndarray, layout: JointLayout = H36M17,
                      params: PlausibilityParams | None = None) -> np.ndarray:
     """(P, J, 3) metres (any frame) -> (P,) bool: True where the skeleton is a human body."""
     return check_bones(points, layout, params).plausible
-
-
-def _nanmedian_rows(values: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Median of the finite values of each row of (P, B), `count` (P,) of them; NaN if none
-    (a sort instead of np.nanmedian, which is slow on small arrays)."""
-    ordered = np.sort(np.where(np.isfinite(values), values, np.inf), axis=1)
-    rows = np.arange(values.shape[0])
-    low = ordered[rows, np.maximum((count - 1) // 2, 0)]
-    high = ordered[rows, np.maximum(count // 2, 0)]
-    return np.where(count > 0, 0.5 * (low + high), np.nan)
