@@ -134,16 +134,36 @@ def mirror_left_right(joints: np.ndarray) -> np.ndarray:
     return out
 
 
+def _bone_levels() -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
+    """H36M17's bones grouped by their depth below the pelvis: per level the bone indices,
+    their parents and their children (a level's parents are all placed by the levels above)."""
+    depth = {_PELVIS: 0}
+    levels: dict[int, list[int]] = {}
+    for b, (parent, child) in enumerate(H36M17.bones):        # bones are listed parent first
+        depth[child] = depth[parent] + 1
+        levels.setdefault(depth[child], []).append(b)
+    bones = np.array(H36M17.bones, np.intp)
+    return tuple((np.array(idx), bones[idx, 0], bones[idx, 1])
+                 for _, idx in sorted(levels.items()))
+
+
+_BONE_LEVELS = _bone_levels()
+
+
 def with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """(..., 17, 3) joints rebuilt from the pelvis out with each bone's direction kept and its
-    length set to lengths (..., 16) (H36M17.bones order, broadcast over the leading axes)."""
+    length set to lengths (..., 16) (H36M17.bones order, broadcast over the leading axes).
+    A bone without a direction (a missing or coincident joint) or length leaves its child and
+    everything below it NaN. Vectorised over the bones of each level of the tree (the same
+    operations per joint as one bone at a time, so the same numbers)."""
+    bones = np.array(H36M17.bones, np.intp)
+    d = joints[..., bones[:, 1], :] - joints[..., bones[:, 0], :]                 # (..., B, 3)
+    norm = np.linalg.norm(d, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        offsets = d / norm * np.asarray(lengths)[..., None]
     out = joints.copy()
-    for b, (parent, child) in enumerate(H36M17.bones):  # bones are listed parent first
-        d = joints[..., child, :] - joints[..., parent, :]
-        norm = np.linalg.norm(d, axis=-1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            unit = d / norm
-        out[..., child, :] = out[..., parent, :] + unit * lengths[..., b, None]
+    for idx, parents, children in _BONE_LEVELS:
+        out[..., children, :] = out[..., parents, :] + offsets[..., idx, :]
     return out
 
 
