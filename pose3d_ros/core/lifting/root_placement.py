@@ -122,6 +122,24 @@ def _check(points_rel, keypoints_norm, weights):
             np.where(usable[..., None], keypoints_norm, 0.0), w)
 
 
+def _solve_translation_system(w: np.ndarray, u: np.ndarray, v: np.ndarray, ru: np.ndarray,
+                               rv: np.ndarray, ridge: float = 0.0) -> np.ndarray:
+    """Solve sum_j w_j (a_j a_j^T + b_j b_j^T) t = sum_j w_j (ru_j a_j + rv_j b_j) for t,
+    batched, with a_j = [1, 0, -u_j] and b_j = [0, 1, -v_j] (the rows of both root-translation
+    problems below): all arrays (..., J); ridge is added to the diagonal. The matrix is
+    [[S, 0, -Su], [0, S, -Sv], [-Su, -Sv, Suv]] with S = sum w, Su = sum w u, Sv = sum w v,
+    Suv = sum w (u^2 + v^2), solved by eliminating t_x and t_y: no per-person LAPACK call.
+    Returns (..., 3); inf/NaN where the system is singular (the caller masks those)."""
+    s = w.sum(-1) + ridge
+    su, sv = (w * u).sum(-1), (w * v).sum(-1)
+    suv = (w * (u * u + v * v)).sum(-1) + ridge
+    gx, gy = (w * ru).sum(-1), (w * rv).sum(-1)
+    gz = -(w * (u * ru + v * rv)).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tz = (gz + (su * gx + sv * gy) / s) / (suv - (su * su + sv * sv) / s)
+        return np.stack([(gx + su * tz) / s, (gy + sv * tz) / s, tz], -1)
+
+
 def solve_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
                            weights: np.ndarray) -> np.ndarray:
     """Confidence-weighted linear least-squares root translation.
@@ -132,21 +150,10 @@ def solve_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
     """
     X, x, w = _check(points_rel, keypoints_norm, weights)
     # rows: [1, 0, -x_j] t = x_j Z_j - X_j ; [0, 1, -y_j] t = y_j Z_j - Y_j
-    one, zero = np.ones_like(w), np.zeros_like(w)
-    a_u = np.stack([one, zero, -x[..., 0]], -1)  # (..., J, 3)
-    a_v = np.stack([zero, one, -x[..., 1]], -1)
-    b_u = x[..., 0] * X[..., 2] - X[..., 0]
-    b_v = x[..., 1] * X[..., 2] - X[..., 1]
-    A = np.concatenate([a_u, a_v], -2)  # (..., 2J, 3)
-    b = np.concatenate([b_u, b_v], -1)
-    ww = np.concatenate([w, w], -1)
-    AtA = np.einsum("...ki,...k,...kj->...ij", A, ww, A)
-    Atb = np.einsum("...ki,...k,...k->...i", A, ww, b)
-    enough = (w > 0).sum(-1) >= 2
-    AtA = np.where(enough[..., None, None], AtA, np.eye(3))
-    t = np.linalg.solve(AtA, Atb[..., None])[..., 0]
-    t[~enough] = np.nan
-    return t
+    t = _solve_translation_system(w, x[..., 0], x[..., 1], x[..., 0] * X[..., 2] - X[..., 0],
+                                  x[..., 1] * X[..., 2] - X[..., 1])
+    enough = ((w > 0).sum(-1) >= 2) & np.isfinite(t).all(-1)   # (and not degenerate)
+    return np.where(enough[..., None], t, np.nan)
 
 
 def refine_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
@@ -161,24 +168,18 @@ def refine_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
     t = np.array(t0, dtype=np.float64, copy=True)
     ok = np.asarray(np.isfinite(t).all(-1))
     t = np.where(ok[..., None], t, np.array([0.0, 0.0, 1.0]))
+    seen = (w > 0).any(-1)
     for _ in range(iterations):
         P = X + t[..., None, :]
         z = P[..., 2]
-        z_safe = np.where(np.abs(z) > 1e-6, z, 1e-6)
-        r = P[..., :2] / z_safe[..., None] - x  # (..., J, 2)
-        inv = 1.0 / z_safe
-        # d(proj)/dt: for u: [1/z, 0, -Px/z^2], for v: [0, 1/z, -Py/z^2]
-        zero = np.zeros_like(inv)
-        Ju = np.stack([inv, zero, -P[..., 0] * inv ** 2], -1)
-        Jv = np.stack([zero, inv, -P[..., 1] * inv ** 2], -1)
-        Jm = np.concatenate([Ju, Jv], -2)
-        res = np.concatenate([r[..., 0], r[..., 1]], -1)
-        ww = np.concatenate([w, w], -1)
-        H = np.einsum("...ki,...k,...kj->...ij", Jm, ww, Jm) + 1e-9 * np.eye(3)
-        g = np.einsum("...ki,...k,...k->...i", Jm, ww, res)
-        step = np.linalg.solve(H, g[..., None])[..., 0]
-        t_new = t - step
-        in_front = ((X[..., 2] + t_new[..., None, 2]) > 1e-3).all(-1) | ~(w > 0).any(-1)
+        inv = 1.0 / np.where(np.abs(z) > 1e-6, z, 1e-6)
+        u, v = P[..., 0] * inv, P[..., 1] * inv                      # projections (..., J)
+        # d(proj)/dt = inv * [1, 0, -u] and inv * [0, 1, -v]: the Gauss-Newton system is the
+        # linear one's with weights w inv^2 and right-hand sides (residual / inv)
+        step = _solve_translation_system(w * inv * inv, u, v, (u - x[..., 0]) / inv,
+                                         (v - x[..., 1]) / inv, ridge=1e-9)
+        t_new = t - np.where(np.isfinite(step), step, 0.0)
+        in_front = ((X[..., 2] + t_new[..., None, 2]) > 1e-3).all(-1) | ~seen
         t = np.where(in_front[..., None], t_new, t)
     t[~ok] = np.nan
     return t
