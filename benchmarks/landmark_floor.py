@@ -56,3 +56,63 @@ def floor_ms(sets: Sequence[Sequence[np.ndarray]]) -> tuple[float, str]:
         if times and statistics.median(times) < best[0]:
             best = (statistics.median(times), backend)
     return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The default back-end against its own floor, alternating set by set on demo frames."""
+    import argparse
+    import os
+    import sys
+    from pathlib import Path
+
+    import cv2
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # this checkout's sources
+    from pose3d_ros.core.data_paths import video_paths
+    from pose3d_ros.core.detection import DEFAULT_DETECTOR
+
+    parser = argparse.ArgumentParser(description="2D stage against the landmark-only floor, "
+                                     "offline, the two alternating set by set")
+    parser.add_argument("--recording", default="multi", choices=("single", "multi"))
+    parser.add_argument("--cameras", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--sets", type=int, default=100)
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR)
+    args = parser.parse_args(argv)
+    load = os.getloadavg()
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
+          f"load average {load[0]:.1f}; {args.recording} recording, {args.sets} sets")
+    print("| back-end | cameras | whole 2D stage ms (mean / median) | floor ms (mean / median) "
+          "| whole / floor (means) |")
+    print("|---|---|---|---|---|")
+    paths = video_paths(args.recording)
+    for count in args.cameras:
+        captures = [cv2.VideoCapture(str(path)) for path in paths[:count]]
+        sets = [[capture.read()[1] for capture in captures] for _ in range(args.sets)]
+        for capture in captures:
+            capture.release()
+        if any(image is None for images in sets for image in images):
+            raise SystemExit(f"the {args.recording} videos hold fewer than {args.sets} frames")
+        whole, floor = create_detector(args.detector), floor_detector(args.detector)
+        try:
+            whole.detect(sets[0])
+            floor.detect(sets[0])
+            whole_ms, floor_times = [], []
+            for images in sets[1:]:
+                start = time.perf_counter()
+                whole.detect(images)
+                whole_ms.append((time.perf_counter() - start) * 1000)
+                start = time.perf_counter()
+                floor.detect(images)
+                floor_times.append((time.perf_counter() - start) * 1000)
+        finally:
+            whole.close()
+            floor.close()
+        print(f"| {args.detector} | {count} | {statistics.mean(whole_ms):.1f} / "
+              f"{statistics.median(whole_ms):.1f} | {statistics.mean(floor_times):.1f} / "
+              f"{statistics.median(floor_times):.1f} | "
+              f"{statistics.mean(whole_ms) / statistics.mean(floor_times):.2f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
