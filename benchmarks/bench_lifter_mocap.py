@@ -25,6 +25,7 @@ import torch
 MODELS = {
     "tcn-t27-causal": dict(architecture="tcn", window=27, causal=True),
     "tcn-t27-centred": dict(architecture="tcn", window=27, causal=False),
+    "tcn-t81-causal": dict(architecture="tcn", window=81, causal=True),
     "stformer-t27-causal": dict(architecture="stformer", window=27, causal=True, dim=32,
                                 depth=3, heads=4, prune_stride=9, prune_after=0),
     "stformer-t27-centred": dict(architecture="stformer", window=27, causal=False, dim=32,
