@@ -35,6 +35,8 @@ import numpy as np
 from .array_ops import finite_rows, vector_norm
 from .camera import CameraArrays, CameraModel
 from .group_checks import (  # noqa: F401  (public here too)
+    COINCIDE_RELATIVE,
+    coincide_floor,
     count_unexplained,
     extent,
     replace_by_stronger,
@@ -183,15 +185,16 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
         _rejoin(dist, members, cameras_in, max_ray_distance_m)
 
     out = _groups(members, dist, camera_of, local, n_views, min_views)
+    floor = coincide_floor(arrays)
     if prefer_stronger and out.num_people:
-        out = Association(replace_by_stronger(out.members, stacked, min_joints, min_score),
-                          out.cost)
+        out = Association(replace_by_stronger(out.members, stacked, min_joints, min_score,
+                                              floor), out.cost)
     check_views = visibility_check and arrays.bounds is not None
     if out.num_people and (merge_distance_m is not None or check_views):
         xy, weight = _gather_stacked(stacked, out.members, min_score)
         points = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))    # (P, J, 3)
         if merge_distance_m is not None and out.num_people > 1:
-            out, kept = _merge(out, points, xy, weight, merge_distance_m, min_joints)
+            out, kept = _merge(out, points, xy, weight, merge_distance_m, min_joints, floor)
             points = points[kept]
         if check_views:
             unexplained = count_unexplained(arrays, stacked, out.members, points)
@@ -290,13 +293,16 @@ def merge_duplicates(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     xy, weight = _gather_stacked(StackedDetections.of(normalized, scores), association.members,
                                  min_score)
     points = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))    # (P, J, 3)
-    return _merge(association, points, xy, weight, merge_distance_m, min_joints)[0]
+    return _merge(association, points, xy, weight, merge_distance_m, min_joints,
+                  coincide_floor(arrays))[0]
 
 
 def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight: np.ndarray,
-           merge_distance_m: float, min_joints: int) -> tuple[Association, np.ndarray]:
+           merge_distance_m: float, min_joints: int, floor: np.ndarray
+           ) -> tuple[Association, np.ndarray]:
     """merge_duplicates() on the groups' 3D points (P, J, 3), members' keypoints (P, J, V, 2)
-    and weights (P, J, V); also returns the indices (P_out,) of the groups kept."""
+    and weights (P, J, V), the cameras' coincidence floor (V,) (group_checks.coincide_floor);
+    also returns the indices (P_out,) of the groups kept."""
     members = association.members
     first, second = _group_pairs(len(members))                # each pair of groups once
     d = vector_norm(points[first] - points[second])                        # (K, J)
@@ -306,7 +312,7 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
         mean = np.where(common, d, 0.0).sum(-1) / n_common
     mean = np.where(n_common >= min_joints, mean, np.inf)
     one_body = mean < merge_distance_m
-    duplicate = _same_detections(xy, weight, min_joints, first, second) & ~one_body
+    duplicate = _same_detections(xy, weight, min_joints, first, second, floor) & ~one_body
     pick = one_body | duplicate
     if not pick.any():
         return association, np.arange(len(members))
@@ -343,11 +349,13 @@ def _group_pairs(n_groups: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int, a: np.ndarray,
-                     b: np.ndarray, max_relative: float = 0.1) -> np.ndarray:
+                     b: np.ndarray, floor: np.ndarray,
+                     max_relative: float = COINCIDE_RELATIVE) -> np.ndarray:
     """(K,) bool for the pairs of groups (a[k], b[k]): the two hold, in every camera where both
     have a detection (at least one), detections that coincide in the image (mean keypoint
-    distance over >= min_joints common joints below max_relative x the larger keypoint box):
-    a detector's duplicate box and the real one. xy (P, J, V, 2), weight (P, J, V) as
+    distance over >= min_joints common joints below max_relative x the larger keypoint box or
+    below the camera's floor (V,), normalised units: group_checks.coincide_floor): a
+    detector's duplicate box and the real one. xy (P, J, V, 2), weight (P, J, V) as
     _gather_stacked gives them."""
     seen = weight > 0
     low, high = extent(xy, seen[..., None], axis=1)
@@ -357,7 +365,7 @@ def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int, a: np.
     count = both.sum(1)                                                    # (K, V)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(both, dist, 0.0).sum(1) / count
-        close = mean < max_relative * np.fmax(size[a], size[b])
+        close = mean < np.fmax(max_relative * np.fmax(size[a], size[b]), floor)
     shared = count >= min_joints
     same = (shared & close).sum(-1)
     return (same >= 1) & (same == shared.sum(-1)) & (a != b)

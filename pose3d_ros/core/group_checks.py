@@ -15,17 +15,32 @@ from .array_ops import finite_rows, row_counts, vector_norm
 from .camera import CameraArrays
 from .ray_affinity import StackedDetections
 
+# Two detections of one camera coincide (one is the detector's second box of the other's
+# person) when their mean keypoint distance is below COINCIDE_RELATIVE x the larger keypoint
+# box, or below COINCIDE_FLOOR_PX pixels whatever the size: a detector's keypoint noise has a
+# floor in pixels, so the two boxes of a small, far person differ by more than a tenth of its
+# size (measured on the in-house benchmark's 640x480 ring cameras: 12-20 %). Distinct people
+# are not this close in every camera they share.
+COINCIDE_RELATIVE = 0.1
+COINCIDE_FLOOR_PX = 10.0
+
+
+def coincide_floor(arrays: CameraArrays) -> np.ndarray:
+    """(V,) COINCIDE_FLOOR_PX in each camera's normalised image units (pixels / focal)."""
+    return COINCIDE_FLOOR_PX / np.asarray(arrays.focal, np.float64).reshape(-1)
+
 
 def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: float,
-                        max_relative: float = 0.1, rows: np.ndarray | None = None,
-                        cols: np.ndarray | None = None, strength: np.ndarray | None = None
-                        ) -> np.ndarray:
+                        max_relative: float = COINCIDE_RELATIVE, rows: np.ndarray | None = None,
+                        cols: np.ndarray | None = None, strength: np.ndarray | None = None,
+                        floor: np.ndarray | None = None) -> np.ndarray:
     """(R, C) bool: [i, j] when detection cols[j] of the same camera as rows[i] is stronger
     (summed joint scores, ties to the first) and rows[i] coincides with it (mean keypoint
-    distance over >= min_joints common joints below max_relative x the larger keypoint box)
-    and sees no joint it does not: rows[i] may be a detector's second, partial box of
-    cols[j]'s person. rows, cols: indices into the frame's stacked detections (default: all,
-    (N, N)); strength: detection_strength(stacked, min_score) when the caller has it."""
+    distance over >= min_joints common joints below max_relative x the larger keypoint box,
+    or below that camera's floor (V,) in normalised units, coincide_floor) and sees no joint
+    it does not: rows[i] may be a detector's second, partial box of cols[j]'s person. rows,
+    cols: indices into the frame's stacked detections (default: all, (N, N)); strength:
+    detection_strength(stacked, min_score) when the caller has it."""
     every = np.arange(stacked.camera_of.size)
     rows = every if rows is None else np.asarray(rows, np.intp)
     cols = every if cols is None else np.asarray(cols, np.intp)
@@ -45,17 +60,20 @@ def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: 
     subset = count == seen[r].sum(-1)                    # row's joints all seen by the column
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(both, vector_norm(xy[r] - xy[c]), 0.0).sum(-1) / count
-        close = (count >= min_joints) & subset & (
-            mean < max_relative * np.fmax(size[r], size[c]))
+        limit = max_relative * np.fmax(size[r], size[c])
+        if floor is not None:
+            limit = np.fmax(limit, floor[camera_of[r]])
+        close = (count >= min_joints) & subset & (mean < limit)
     stronger = (strength[c] > strength[r]) | ((strength[c] == strength[r]) & (c < r))
     out[at_row, at_col] = close & stronger
     return out
 
 
 def replace_by_stronger(members: np.ndarray, stacked: StackedDetections, min_joints: int,
-                     min_score: float) -> np.ndarray:
+                        min_score: float, floor: np.ndarray | None = None) -> np.ndarray:
     """members (P, V) with each member that has a stronger duplicate in no group
-    (stronger_duplicates) replaced by the strongest such detection."""
+    (stronger_duplicates, with the cameras' coincidence floor (V,) when given) replaced by
+    the strongest such detection."""
     seen = members >= 0
     member = (stacked.offset[None, :members.shape[1]] + members)[seen]   # stacked rows (M,)
     free = np.ones(stacked.camera_of.size, bool)
@@ -71,7 +89,7 @@ def replace_by_stronger(members: np.ndarray, stacked: StackedDetections, min_joi
             & (strength[free][None] >= strength[member][:, None])).any():
         return members
     candidate = stronger_duplicates(stacked, min_joints, min_score, rows=member,
-                                    cols=free, strength=strength)                 # (M, F)
+                                    cols=free, strength=strength, floor=floor)    # (M, F)
     if not candidate.any():
         return members
     best = np.where(candidate, strength[free], -np.inf).argmax(-1)                # (M,)
