@@ -16,6 +16,7 @@ the left/right correction, completion, tracking), "pre-#14" = associate + triang
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import shutil
@@ -25,6 +26,7 @@ import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -55,6 +57,20 @@ STAGES = [("pipeline", "Pose3DPipeline._multi_view", ()),
           ("completion", "SkeletonCompleter._single_views", ()),
           ("completion", "_ray_at_distance", ()), ("completion", "check_bones", ()),
           ("completion", "refine_with_bones", ()), ("completion", "SkeletonCompleter._match", ())]
+
+
+@contextlib.contextmanager
+def other_checkout(checkout: Path) -> Iterator[str]:
+    """Make another checkout's `pose3d_ros` package importable as OTHER (a copy in a temporary
+    directory; the core uses relative imports only) for the duration; yields OTHER."""
+    source = checkout / "pose3d_ros"
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(source, Path(tmp) / OTHER, ignore=shutil.ignore_patterns("__pycache__"))
+        sys.path.insert(0, tmp)
+        try:
+            yield OTHER
+        finally:
+            sys.path.remove(tmp)
 
 
 def count_stages(package: str, spent: dict[str, float]) -> None:
@@ -142,9 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     clips = load_mocap()
     scenes = [make_scene(args.rig, args.people, args.frames, seed, clips) for seed in range(2)]
     frames = sum(len(s.detections) for s in scenes)
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copytree(source, Path(tmp) / OTHER, ignore=shutil.ignore_patterns("__pycache__"))
-        sys.path.insert(0, tmp)
+    with other_checkout(Path(args.against)):
         if args.stages:
             return stages(scenes, frames, args.rounds)
         runs = {"other full": full_path(OTHER), "this full": full_path("pose3d_ros"),
