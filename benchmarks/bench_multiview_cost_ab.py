@@ -26,7 +26,7 @@ import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -71,6 +71,18 @@ def other_checkout(checkout: Path) -> Iterator[str]:
             yield OTHER
         finally:
             sys.path.remove(tmp)
+
+
+def alternate(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Each run once to warm up, then `rounds` rounds of all runs, in turn, every other round
+    in reverse order (so a drifting machine weighs on all alike): the seconds each returned."""
+    for run in runs.values():
+        run()
+    out: dict[str, list[float]] = {name: [] for name in runs}
+    for r in range(rounds):
+        for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
+            out[name].append(runs[name]())
+    return out
 
 
 def count_stages(package: str, spent: dict[str, float]) -> None:
@@ -161,15 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     with other_checkout(Path(args.against)):
         if args.stages:
             return stages(scenes, frames, args.rounds)
-        runs = {"other full": full_path(OTHER), "this full": full_path("pose3d_ros"),
-                "other pre-#14": pre14_path(OTHER), "this pre-#14": pre14_path("pose3d_ros")}
-        for run in runs.values():                                          # warm-up
-            for scene in scenes:
-                run(scene)
-        ms: dict[str, list[float]] = {name: [] for name in runs}
-        for r in range(args.rounds):
-            for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
-                ms[name].append(1000 * sum(runs[name](s) for s in scenes) / frames)
+        paths = {"other full": full_path(OTHER), "this full": full_path("pose3d_ros"),
+                 "other pre-#14": pre14_path(OTHER), "this pre-#14": pre14_path("pose3d_ros")}
+        seconds = alternate({name: (lambda run=run: sum(run(scene) for scene in scenes))
+                             for name, run in paths.items()}, args.rounds)
+        ms = {name: [1000 * value / frames for value in values]
+              for name, values in seconds.items()}
     print(f"{args.rig} cameras x {args.people} people, {frames} frames, {args.rounds} rounds, "
           f"load average {os.getloadavg()[0]:.1f}; ms CPU per frame, min / median / max")
     for name, values in ms.items():

@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as a script from a checkout: use this check
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_multiview_cost_ab import other_checkout  # noqa: E402
+from bench_multiview_cost_ab import alternate, other_checkout  # noqa: E402
 
 METHODS = ("lifter", "detector_3d")
 
@@ -94,12 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         runs = {f"{tree} {method}": one_camera_path(package, method, camera, found)
                 for method in METHODS for tree, package in (("other", other),
                                                             ("this", "pose3d_ros"))}
-        for run in runs.values():                                          # warm-up
-            run()
-        ms: dict[str, list[float]] = {name: [] for name in runs}
-        for r in range(args.rounds):
-            for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
-                ms[name].append(1000 * runs[name]() / len(found))
+        ms = {name: [1000 * value / len(found) for value in values]
+              for name, values in alternate(runs, args.rounds).items()}
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}; {args.recording} {args.camera}, "
           f"{len(found)} frames, {people:.1f} people per frame, {args.rounds} rounds")
