@@ -67,6 +67,15 @@ def finite_rows(values: np.ndarray) -> np.ndarray:
     return np.isfinite(values).all(-1) if ones is None else np.isfinite(np.abs(values) @ ones)
 
 
+def masked_mean(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean over the joints axis of the masked points: (..., J, D), mask (..., J) -> (..., D);
+    NaN where no joint is masked. The masked points must be finite (no division or overflow
+    to silence), e.g. mask = finite_rows(points)."""
+    total = np.where(mask[..., None], points, 0.0).sum(-2)
+    count = row_counts(mask)[..., None]
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 def nanmedian_axis(values: np.ndarray, axis: int) -> np.ndarray:
     """np.nanmedian(values, axis) of float values (NaN where a slice has no finite value), the
     same numbers: one sort (NaN last) and the middle one or two finite entries of each slice.

@@ -46,7 +46,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import finite_rows, row_counts, squared_norm, vector_norm
+from .array_ops import finite_rows, masked_mean, squared_norm, vector_norm
 from .bone_prior import joint_information, refine_with_bones
 from .camera import CameraArrays
 from .layouts import JointLayout
@@ -289,7 +289,7 @@ class SkeletonCompleter:
         one_view, ray_c, ray_d, ray_score = self._single_views(normalized, scores, cameras,
                                                                measured)
         length = expected[:, np.maximum(body.edge, 0)]                            # (P, J)
-        centre = _masked_mean(pts, measured)                                      # (P, 3)
+        centre = masked_mean(pts, measured)                                      # (P, 3)
         parent = np.maximum(body.parent, 0)
         # motion prediction: each limb keeps its last direction from its parent
         last_dir = last - last[:, parent]
@@ -342,8 +342,8 @@ class SkeletonCompleter:
             hit = ids[:, None] == self._keys[None]
             slot = np.where(hit.any(1), hit.argmax(1), -1)
             return slot
-        now = _masked_mean(pts, measured)
-        before = _masked_mean(self._last, np.asarray(finite_rows(self._last)))
+        now = masked_mean(pts, measured)
+        before = masked_mean(self._last, np.asarray(finite_rows(self._last)))
         dist = vector_norm(now[:, None] - before[None])
         cost = np.where(np.isfinite(dist) & (dist <= self.params.match_distance_m), dist, 1e6)
         rows, cols = linear_sum_assignment(cost)
@@ -410,14 +410,6 @@ class SkeletonCompleter:
         rays = np.einsum("pjk,pjkl->pjl", d, cameras.rotations[view])             # R^T d
         score = sc[person, view, joint]
         return one, cameras.centers[view], rays, np.where(one, score, 0.0)
-
-
-def _masked_mean(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """(..., J, 3), (..., J) -> (..., 3) mean of the masked joints (finite ones: no division
-    or overflow to silence), NaN if none."""
-    total = np.where(mask[..., None], points, 0.0).sum(-2)
-    count = row_counts(mask)[..., None]
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _ray_at_distance(origin, direction, parent, length, known, expected, body, guess,

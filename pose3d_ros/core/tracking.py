@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import finite_rows, row_counts, vector_norm
+from .array_ops import finite_rows, masked_mean, row_counts, vector_norm
 from .layouts import JointLayout
 from .left_right import exchange_pairs, left_right_pairs, limb_levels, pair_distances
 
@@ -427,11 +427,8 @@ _FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 def _centre(positions: np.ndarray) -> np.ndarray:
-    """Mean of the visible joints: (..., J, 3) -> (..., 3); NaN if no joint is visible."""
-    valid = finite_rows(positions)
-    total = np.where(valid[..., None], positions, 0.0).sum(axis=-2)
-    count = row_counts(valid)[..., None]               # finite joints over >= 1: no warning
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    """Mean of the visible joints: (..., J, D) -> (..., D); NaN if no joint is visible."""
+    return masked_mean(positions, finite_rows(positions))
 
 
 def count_id_switches(reference_ids: list[np.ndarray], predicted_ids: list[np.ndarray]) -> int:
