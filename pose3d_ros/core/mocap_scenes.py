@@ -134,6 +134,9 @@ def mirror_left_right(joints: np.ndarray) -> np.ndarray:
     return out
 
 
+_BONES = np.array(H36M17.bones, np.intp)                     # (B, 2) parent, child
+
+
 def _bone_levels() -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
     """H36M17's bones grouped by their depth below the pelvis: per level the bone indices,
     their parents and their children (a level's parents are all placed by the levels above)."""
@@ -142,8 +145,7 @@ def _bone_levels() -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
     for b, (parent, child) in enumerate(H36M17.bones):        # bones are listed parent first
         depth[child] = depth[parent] + 1
         levels.setdefault(depth[child], []).append(b)
-    bones = np.array(H36M17.bones, np.intp)
-    return tuple((np.array(idx), bones[idx, 0], bones[idx, 1])
+    return tuple((np.array(idx), _BONES[idx, 0], _BONES[idx, 1])
                  for _, idx in sorted(levels.items()))
 
 
@@ -156,8 +158,7 @@ def with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     A bone without a direction (a missing or coincident joint) or length leaves its child and
     everything below it NaN. Vectorised over the bones of each level of the tree (the same
     operations per joint as one bone at a time, so the same numbers)."""
-    bones = np.array(H36M17.bones, np.intp)
-    d = joints[..., bones[:, 1], :] - joints[..., bones[:, 0], :]                 # (..., B, 3)
+    d = joints[..., _BONES[:, 1], :] - joints[..., _BONES[:, 0], :]               # (..., B, 3)
     norm = np.linalg.norm(d, axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         offsets = d / norm * np.asarray(lengths)[..., None]
