@@ -4,15 +4,26 @@
 The bag needs /<cam>/image_raw (or .../compressed) and /<cam>/camera_info per camera.
 With loop:=true the node notices each restart of the bag (stamps going back to the start) and
 starts over. A config or rig_file that does not exist stops the launch with a clear message.
+With large_image_shm:=true (default) the processes started here get the package's Fast DDS
+profile (config/fastdds_large_images.xml: whole images through shared memory; raw 1080p
+images are otherwise mostly lost with best-effort QoS) unless Fast DDS already has a profile.
 """
+import os
+
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
+from launch.actions import (
+    DeclareLaunchArgument,
+    ExecuteProcess,
+    LogInfo,
+    OpaqueFunction,
+    SetEnvironmentVariable,
+)
 from launch.conditions import IfCondition, UnlessCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from pose3d_ros.ros.launch_args import existing_file
+from pose3d_ros.ros.launch_args import existing_file, large_image_profile_environment
 
 
 def _pose_node(context):
@@ -24,6 +35,16 @@ def _pose_node(context):
     return [Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
                  output="screen",
                  parameters=[config, {"rig_file": rig_file, "use_sim_time": True}])]
+
+
+def _dds_profile(context):
+    """The large-image Fast DDS profile for every process started after this action."""
+    enabled = LaunchConfiguration("large_image_shm").perform(context) == "true"
+    profile = PathJoinSubstitution([FindPackageShare("pose3d_ros"), "config",
+                                    "fastdds_large_images.xml"]).perform(context)
+    environment = large_image_profile_environment(enabled, profile, os.environ)
+    return [action for name, value in environment.items() for action in (
+        SetEnvironmentVariable(name, value), LogInfo(msg=f"Fast DDS profile {name}={value}"))]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -44,6 +65,12 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),
+        DeclareLaunchArgument(
+            "large_image_shm", default_value="true", choices=["true", "false"],
+            description="Give the processes started here the package's Fast DDS profile "
+                        "(config/fastdds_large_images.xml: images through shared memory in "
+                        "one piece) unless a Fast DDS profile is already set."),
+        OpaqueFunction(function=_dds_profile),
         ExecuteProcess(
             cmd=["ros2", "bag", "play", LaunchConfiguration("bag"), "--clock",
                  "--rate", LaunchConfiguration("rate")],

@@ -46,6 +46,10 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),
+        DeclareLaunchArgument(
+            "large_image_shm", default_value="true", choices=["true", "false"],
+            description="Replay the images through shared memory in one piece (the "
+                        "package's Fast DDS profile) unless a Fast DDS profile is set."),
         OpaqueFunction(function=_check_files),
         IncludeLaunchDescription(
             PythonLaunchDescriptionSource(PathJoinSubstitution(
@@ -54,5 +58,6 @@ def generate_launch_description() -> LaunchDescription:
                 "bag": LaunchConfiguration("bag"), "rig_file": LaunchConfiguration("rig_file"),
                 "rate": LaunchConfiguration("rate"), "rviz": LaunchConfiguration("rviz"),
                 "loop": LaunchConfiguration("loop"),
+                "large_image_shm": LaunchConfiguration("large_image_shm"),
                 "config": LaunchConfiguration("config")}.items()),
     ])

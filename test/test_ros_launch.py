@@ -166,3 +166,31 @@ def test_executable_with_a_bad_parameter_exits_with_a_clear_message():
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 1
     assert "'rig_file' is empty" in output
+
+
+def test_replay_launches_give_image_publishers_the_large_image_profile_unless_set():
+    """bag_replay/demo set config/fastdds_large_images.xml for the processes they start (raw
+    1080p best-effort images over Fast DDS's defaults: 0-3 of 300 arrived, all with it), but
+    never over the user's own Fast DDS profile or for another RMW."""
+    from pose3d_ros.ros.launch_args import large_image_profile_environment as env_for
+    profile = str(REPO / "config" / "fastdds_large_images.xml")
+    assert env_for(True, profile, {}) == {"FASTRTPS_DEFAULT_PROFILES_FILE": profile}
+    assert env_for(True, profile, {"RMW_IMPLEMENTATION": "rmw_fastrtps_cpp"}) \
+        == {"FASTRTPS_DEFAULT_PROFILES_FILE": profile}
+    assert env_for(False, profile, {}) == {}
+    assert env_for(True, profile, {"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp"}) == {}
+    assert env_for(True, profile, {"FASTDDS_DEFAULT_PROFILES_FILE": "/mine.xml"}) == {}
+    assert env_for(True, profile, {"FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml"}) == {}
+    # The profile is valid XML with a shared-memory transport large enough for a 1080p image.
+    import xml.etree.ElementTree as ET
+    ns = {"p": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
+    root = ET.parse(profile).getroot()
+    [shm] = [d for d in root.iterfind("p:transport_descriptors/p:transport_descriptor", ns)
+             if d.findtext("p:type", namespaces=ns) == "SHM"]
+    assert int(shm.findtext("p:maxMessageSize", namespaces=ns)) >= 1920 * 1080 * 3
+    assert int(shm.findtext("p:segment_size", namespaces=ns)) >= \
+        2 * int(shm.findtext("p:maxMessageSize", namespaces=ns))
+    participant = root.find("p:participant", ns)
+    assert participant.get("is_default_profile") == "true"
+    for name in ("bag_replay", "demo"):
+        assert "large_image_shm" in (REPO / "launch" / f"{name}.launch.py").read_text()

@@ -3,7 +3,12 @@ missing or wrong file stops `ros2 launch` with one clear line instead of a node 
 and then fails (or silently ignores the argument). Plain Python: testable without `launch`."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+
+# Environment variables through which Fast DDS reads an XML profile (the old and new names).
+FASTDDS_PROFILE_VARIABLES = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")
+FASTDDS_RMWS = ("rmw_fastrtps_cpp", "rmw_fastrtps_dynamic_cpp")   # Jazzy's default first
 
 
 class LaunchArgumentError(ValueError):
@@ -30,3 +35,18 @@ def fusion_rig_file(role: str, rig_file: str) -> str:
                          "the rig's calibration (rig YAML, Pose2Sim TOML, Qualisys QCA or the "
                          "self-calibration tool's output) for the fusion node of role "
                          f"{role!r}")
+
+
+def large_image_profile_environment(enabled: bool, profile: str,
+                                    environ: Mapping[str, str]) -> dict[str, str]:
+    """Environment for the processes a launch file starts (`ros2 bag play`, the node, rviz2)
+    so that images go through shared memory whole (config/fastdds_large_images.xml): empty
+    when disabled, when the RMW is not Fast DDS, or when the user already gives Fast DDS a
+    profile of their own (kept as it is)."""
+    if not enabled:
+        return {}
+    if environ.get("RMW_IMPLEMENTATION", FASTDDS_RMWS[0]) not in FASTDDS_RMWS:
+        return {}
+    if any(environ.get(variable) for variable in FASTDDS_PROFILE_VARIABLES):
+        return {}
+    return {FASTDDS_PROFILE_VARIABLES[0]: profile}
