@@ -8,6 +8,11 @@ person-frames of that camera's sets published, held back unconfirmed and refused
 implausible). A camera is WARN when it is stale, waits for its calibration, or had input
 rejected since the previous report; the pipeline is WARN when no output came in the last
 period while inputs arrive.
+
+Nodes that take camera_info beside the images also count the arrivals of both (the executor
+thread's receive times, before any check): a camera whose camera_info keeps coming while most
+of its images do not has its images lost on the way (large best-effort images over DDS) or
+published on another topic (images_lost).
 """
 from __future__ import annotations
 
@@ -24,6 +29,12 @@ OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.E
 PEOPLE_KEYS = {"published": "person_frames_published",
                "unconfirmed": "person_frames_held_unconfirmed",
                "implausible": "person_frames_refused_implausible"}
+ARRIVALS_KEPT = 256          # receive times kept per camera and message kind
+# images_lost: judged over this many seconds, once at least LOSS_MIN_INFOS camera_info
+# messages came in them, when fewer than LOSS_IMAGE_SHARE images per camera_info did.
+LOSS_HORIZON_S = 3.0
+LOSS_MIN_INFOS = 10
+LOSS_IMAGE_SHARE = 0.5
 
 
 @dataclass
@@ -35,6 +46,9 @@ class CameraHealth:
     rejected_since_report: int = 0
     calibrated: bool = False
     people: Counter | None = None     # PEOPLE_KEYS reason -> person-frames; None: no 1-cam path
+    # Receive times (time.monotonic(), s) of the camera's images and camera_info messages.
+    image_arrivals: deque = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
+    info_arrivals: deque = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
 
 
 class NodeHealth:
@@ -71,6 +85,26 @@ class NodeHealth:
             first = (camera, reason) not in self._logged
             self._logged.add((camera, reason))
             return first
+
+    def note_arrival(self, camera: str, kind: str, now: float) -> None:
+        """Record that an image (kind 'image') or a camera_info ('info') of `camera` was
+        received at monotonic time `now` (s), whatever becomes of it."""
+        with self._lock:
+            health = self.cameras.setdefault(camera, CameraHealth())
+            (health.image_arrivals if kind == "image" else health.info_arrivals).append(now)
+
+    def image_loss(self, camera: str, now: float) -> tuple[float, float] | None:
+        """(camera_info rate, image rate) in Hz over the last LOSS_HORIZON_S seconds when the
+        camera's images fall short of its camera_info (images_lost), else None."""
+        with self._lock:
+            health = self.cameras.get(camera)
+            if health is None:
+                return None
+            infos = sum(now - t <= LOSS_HORIZON_S for t in health.info_arrivals)
+            images = sum(now - t <= LOSS_HORIZON_S for t in health.image_arrivals)
+        if infos < LOSS_MIN_INFOS or images >= LOSS_IMAGE_SHARE * infos:
+            return None
+        return infos / LOSS_HORIZON_S, images / LOSS_HORIZON_S
 
     def count_one_camera_people(self) -> None:
         """Report PEOPLE_KEYS for every camera (zeros until counted): the node has a

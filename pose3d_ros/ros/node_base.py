@@ -307,6 +307,7 @@ class PoseNodeBase(LifecycleNode):
             if self.sync is None or self.health is None:
                 return
             self._check_rates(now)
+            self._check_image_loss(now)
             report = self.health.report(self.get_clock().now().to_msg(), now, self.sync,
                                         inputs_arriving=bool(self.sync.live_cameras(now)),
                                         extra=self._extra_diagnostics())
@@ -315,6 +316,23 @@ class PoseNodeBase(LifecycleNode):
     def _extra_diagnostics(self) -> dict[str, str]:
         """Node-specific key/values for the pipeline status."""
         return {}
+
+    def _check_image_loss(self, now: float) -> None:
+        """Report a camera whose camera_info keeps arriving while most of its images do not
+        (counted by nodes that take both: NodeHealth.note_arrival)."""
+        for camera in self.cameras:
+            loss = self.health.image_loss(camera, now)
+            if loss is None:
+                continue
+            info_hz, image_hz = loss
+            self.reject(camera, "images_lost",
+                        f"camera {camera!r}: camera_info arrives at {info_hz:.1f} Hz but images "
+                        f"at {image_hz:.1f} Hz: images are lost on the way or published "
+                        f"elsewhere. Raw images over Fast DDS's default transport are mostly "
+                        f"lost with best-effort QoS: start the camera driver with "
+                        f"FASTRTPS_DEFAULT_PROFILES_FILE=<pose3d_ros share>/config/"
+                        f"fastdds_large_images.xml, or use image_transport 'compressed'; check "
+                        f"image_topic and image_transport (docs/nodes.md, large images)")
 
     def _check_rates(self, now: float) -> None:
         """Report a camera whose capture rate (from its stamps; frames lost on the way do not

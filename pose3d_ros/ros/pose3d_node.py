@@ -91,7 +91,15 @@ class Pose3DNode(RigNodeBase):
                 CameraInfo, f"{camera}/camera_info",
                 partial(self.on_camera_info, camera), qos))
 
+    def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
+        """Counts its arrival (images_lost compares it with the images'), then as the base."""
+        if self.health is not None:
+            self.health.note_arrival(camera, "info", time.monotonic())
+        super().on_camera_info(camera, msg)
+
     def on_image(self, camera: str, msg: Image | CompressedImage) -> None:
+        if self.health is not None:
+            self.health.note_arrival(camera, "image", time.monotonic())
         try:
             image = accept_image(camera, msg)
         except ImageDecodeError as err:
