@@ -303,3 +303,62 @@ def test_one_node_logs_rejections_at_every_severity():
                                                               "stamp_backwards": 1}
         finally:
             fusion.destroy_node()
+
+
+def test_detector_node_reports_images_lost_on_the_way():
+    """On a camera computer: the camera's camera_info keeps coming, one image in five does
+    (as raw best-effort images over Fast DDS's defaults): the detector node says so once, at
+    WARN, with the remedy; a camera sending both is not reported."""
+    frame = cv2.resize(cv2.VideoCapture(str(video_paths("single")[0])).read()[1], (480, 272))
+    info = camera_model_to_info(load_rig(calibration_path("single")).cameras[0].scaled(0.25))
+    with ros_context() as context:
+        lossy = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("image_qos", value="reliable"),
+            Parameter("diagnostics_period_s", value=0.3)])
+        whole = DetectorNode(context=context, namespace="cam02", parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("image_qos", value="reliable"),
+            Parameter("diagnostics_period_s", value=0.3)])
+        probe = Node("probe", context=context)
+        executor = SingleThreadedExecutor(context=context)
+        for node in (lossy, whole, probe):
+            executor.add_node(node)
+        try:
+            for node in (lossy, whole):
+                assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+                assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            images = {c: probe.create_publisher(Image, f"{c}/image_raw", RELIABLE)
+                      for c in ("cam01", "cam02")}
+            infos = {c: probe.create_publisher(CameraInfo, f"{c}/camera_info", RELIABLE)
+                     for c in ("cam01", "cam02")}
+            diagnostics, logs = [], []
+            probe.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append,
+                                      RELIABLE)
+            probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
+                depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+                durability=DurabilityPolicy.TRANSIENT_LOCAL))
+            assert spin_until(executor, lambda: all(
+                p.get_subscription_count() for p in (*images.values(), *infos.values())), 10)
+            for k in range(45):
+                for camera in ("cam01", "cam02"):
+                    infos[camera].publish(info)
+                    if camera == "cam02" or k % 5 == 0:
+                        images[camera].publish(image_to_msg(frame, 2000.0 + k / 30,
+                                                            f"{camera}_optical_frame"))
+                spin_until(executor, lambda: False, 1 / 30)
+
+            def warned(camera: str) -> list:
+                return [s for report in diagnostics for s in report.status
+                        if s.name == f"{camera}/pose3d_detector: camera {camera}"
+                        and "images are lost" in s.message]
+
+            assert spin_until(executor, lambda: warned("cam01"), 10)
+            assert not warned("cam02")
+            assert spin_until(executor, lambda: [m for m in logs if "[images_lost]" in m.msg],
+                              10)
+            lines = [m for m in logs if "[images_lost]" in m.msg]
+            assert len(lines) == 1 and lines[0].level == Log.WARN
+            assert "fastdds_large_images.xml" in lines[0].msg and "'cam01'" in lines[0].msg
+        finally:
+            executor.shutdown()
+            for node in (lossy, whole, probe):
+                node.destroy_node()

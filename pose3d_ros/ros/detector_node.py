@@ -1,9 +1,12 @@
 """DetectorNode: one camera's images in, its 2D skeletons (Skeleton2DArray) out; runs where
-the camera is, in the camera's namespace."""
+the camera is, in the camera's namespace. It needs no calibration, but listens to the camera's
+camera_info to tell images lost on the way (images_lost, as the all-in-one node does)."""
 from __future__ import annotations
 
 import time
 from typing import Any
+
+from sensor_msgs.msg import CameraInfo
 
 from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
@@ -51,8 +54,17 @@ class DetectorNode(PoseNodeBase):
         qos = image_qos(self.config.image_qos, self.config.qos_depth)
         self._owned_subscriptions.append(image_subscription(
             self, self.cameras[0], self.config, qos, self.on_image, prefix=""))
+        self._owned_subscriptions.append(self.create_subscription(
+            CameraInfo, "camera_info", self.on_camera_info, qos))
+
+    def on_camera_info(self, msg: CameraInfo) -> None:
+        """Only counted: its arrivals against the images' tell images lost on the way."""
+        if self.health is not None:
+            self.health.note_arrival(self.cameras[0], "info", time.monotonic())
 
     def on_image(self, camera: str, msg: Any) -> None:
+        if self.health is not None:
+            self.health.note_arrival(camera, "image", time.monotonic())
         try:
             image = accept_image(camera, msg)
         except ImageDecodeError as err:
