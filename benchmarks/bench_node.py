@@ -10,6 +10,7 @@ streaming (sustained rate), latency from image stamp to the arrival of the 3D me
 from its diagnostics, and the floor measured in the same run on the same frames before the live
 runs (landmark model only, ROIs from the previous frame, crops batched, all cores:
 landmark_floor.py) with the ratios median latency / floor and processing time / floor.
+`images in` counts the images that reached the node (taken from DDS and accepted) while streaming.
 Where a set's latency goes: `arrive` (capture stamp to the set's first image in the node:
 publisher, DDS, executor), `gather` (first to last image of the set in the node), `wait` (first
 image to the start of processing; includes gather), the processing stages, `publish`. And the
@@ -17,6 +18,9 @@ cores each thread role used while streaming (node process: executor, processing 
 detection pool, DDS and model threads by name; the publisher process), from /proc.
 `--detection-nice N` also runs each configuration with every thread of the node's process but
 the executor's and DDS's N nicer (an experiment: ingest before detection).
+`--dds-profile none config/fastdds_large_images.xml` runs everything once per Fast DDS profile
+(FASTRTPS_DEFAULT_PROFILES_FILE of the node's and the publisher's process; Fast DDS reads it
+once per process, so each profile runs in a fresh process of this script, one after the other).
 
 Part 2 (node overhead): everything the node does per 4-camera frame set except the 2D network,
 timed over --iterations repetitions on real detections of demo frames.
@@ -27,7 +31,7 @@ then the first 5 minutes against the last 5 (first and last third when M < 15).
 
   python benchmarks/bench_node.py [--cameras 1 2 4] [--frames 300] [--fps 30]
       [--detectors blazepose_multi blazepose blazepose_onnx] [--iterations 200] [--live-only]
-      [--detection-nice 0 5]
+      [--detection-nice 0 5] [--dds-profile none config/fastdds_large_images.xml]
   python benchmarks/bench_node.py --soak-minutes 30
 Prints markdown tables (paste into benchmarks/results_nodes.md).
 """
@@ -36,6 +40,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -75,6 +80,7 @@ from pose3d_ros.ros.conversions import (  # noqa: E402
     skeletons3d_to_msg,
 )
 from pose3d_ros.ros.node_base import ALLOCATOR_POLICIES, set_allocator_policy  # noqa: E402
+from pose3d_ros.ros.node_input import image_qos  # noqa: E402
 from pose3d_ros.ros.nodes import Pose3DNode  # noqa: E402
 from pose3d_ros.ros.tf import people_transforms  # noqa: E402
 from pose3d_ros.ros.visualization import skeleton_markers  # noqa: E402
@@ -85,6 +91,7 @@ from landmark_floor import floor_ms  # noqa: E402
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 TRANSPORTS = ("raw", "compressed")
+WARM_UP_S = 30.0   # longest wait for the node's first output (< the publisher's 20 + 30 s)
 
 
 def read_frames(count: int, recording: str = "single") -> list[list[np.ndarray]]:
@@ -109,10 +116,10 @@ def compressed_msg(image: np.ndarray, frame_id: str) -> CompressedImage:
 
 
 def _publish_frames(num_cameras: int, count: int, fps: float, distinct: int, warmed,
-                    done, transport: str = "raw") -> None:
+                    done, transport: str = "raw", qos_kind: str = "reliable") -> None:
     """Child process: publish `count` frame sets of the demo at `fps` (stamps = now) on
     <camera>/image_raw (or <camera>/image_raw/compressed, JPEG, with transport "compressed"),
-    after warm-up sets until the parent sets `warmed`."""
+    after warm-up sets until the parent sets `warmed`; QoS: node_input.image_qos(qos_kind)."""
     import rclpy as child_rclpy
     rig = load_rig(calibration_path("single"))
     cameras = rig.cameras[:num_cameras]
@@ -123,11 +130,12 @@ def _publish_frames(num_cameras: int, count: int, fps: float, distinct: int, war
                 for row in read_frames(distinct)]
     child_rclpy.init()
     node = Node("bench_camera_driver")
+    qos = image_qos(qos_kind, RELIABLE.depth)
     if transport == "compressed":
         pubs = [node.create_publisher(CompressedImage, f"{c.name}/image_raw/compressed",
-                                      RELIABLE) for c in cameras]
+                                      qos) for c in cameras]
     else:
-        pubs = [node.create_publisher(Image, f"{c.name}/image_raw", RELIABLE) for c in cameras]
+        pubs = [node.create_publisher(Image, f"{c.name}/image_raw", qos) for c in cameras]
     deadline = time.monotonic() + 20
     while any(p.get_subscription_count() == 0 for p in pubs) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -203,7 +211,8 @@ def renice_threads(niceness: int, keep: set[int]) -> int:
 
 def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETECTOR,
          distinct: int = 24, sample_rss_s: float = 0.0, detection_nice: int = 0,
-         allocator: str = "keep", transport: str = "raw", decode_min_side: int = 0) -> dict:
+         allocator: str = "keep", transport: str = "raw", decode_min_side: int = 0,
+         qos_kind: str = "reliable") -> dict:
     """Stream `count` frame sets into the node at `fps` from another process (raw Image or
     JPEG CompressedImage messages: `transport`, decoded by the node at reduced size down to
     `decode_min_side` px: compressed_decode_min_side_px); latency, rate, drops and stage
@@ -213,7 +222,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
     context = Context()
     rclpy.init(context=context)
     overrides = {"camera_names": [c.name for c in cameras], "autostart": False,
-                 "rig_file": str(calibration_path("single")), "image_qos": "reliable",
+                 "rig_file": str(calibration_path("single")), "image_qos": qos_kind,
                  "sync.min_views": min(2, num_cameras), "sync.slop_s": 0.004,
                  "sync.timeout_s": 0.1, "detector": detector,   # detector_per_camera: default
                  "image_transport": transport,
@@ -243,7 +252,8 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
     spawn = multiprocessing.get_context("spawn")
     warmed, done = spawn.Event(), spawn.Event()
     driver = spawn.Process(target=_publish_frames,
-                           args=(num_cameras, count, fps, distinct, warmed, done, transport))
+                           args=(num_cameras, count, fps, distinct, warmed, done, transport,
+                                 qos_kind))
     try:
         if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
             raise RuntimeError(node.last_error)
@@ -258,7 +268,10 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
             if time.monotonic() > deadline:
                 raise RuntimeError("camera_info not taken")
         driver.start()
-        while not received and driver.is_alive():
+        # Warm-up until the first output; images that never arrive (e.g. raw best-effort
+        # images over Fast DDS's defaults) end it after WARM_UP_S with nothing received.
+        warm_up_end = time.monotonic() + WARM_UP_S
+        while not received and driver.is_alive() and time.monotonic() < warm_up_end:
             time.sleep(0.05)
         time.sleep(0.5)                 # let the warm-up sets drain
         if detection_nice:              # every thread but the executor's and DDS's
@@ -267,12 +280,14 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
         node.health._timings.clear()
         started = time.time()
         cpu_before = (thread_cpu_s(), thread_cpu_s(driver.pid), time.monotonic())
+        images_before = sum(cam.frames_in for cam in node.sync.state.values())
         warmed.set()
         while not done.wait(sample_rss_s or 1.0):
             if sample_rss_s:
                 rss.append((time.time() - started, rss_mib()))
         cpu_after = (thread_cpu_s(), thread_cpu_s(driver.pid), time.monotonic())
         time.sleep(1.0)
+        images_in = sum(cam.frames_in for cam in node.sync.state.values()) - images_before
         roles = {t.native_id: "detection pool" for t in threading.enumerate()
                  if t.name.startswith(DETECTION_POOL_PREFIX)}
         roles.update({spinning.native_id: "executor (callbacks)",
@@ -283,7 +298,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
         cores["publisher process"] = sum(
             cpu_by_role(cpu_before[1], cpu_after[1], {}).values()) / window
         latencies = np.array([r[0] for r in received]) * 1000
-        result.update(sent=count, outputs=len(received),
+        result.update(sent=count, outputs=len(received), images_in=images_in,
                       rate_hz=(len(received) - 1) / (received[-1][2] - received[0][2])
                       if len(received) > 1 else 0.0,
                       latency_ms=latencies,
@@ -345,10 +360,11 @@ def overhead(frames, iterations: int, recording: str = "single",
 
 def print_live(rows: list[dict], floors: dict[int, tuple[float, str]]) -> None:
     stages = sorted({st for r in rows for st in r.get("stages", {})})
-    print("| detector | cameras | outputs / sent | dropped | rate (Hz) | latency median / p90 / "
+    print("| detector | cameras | images in / sent | outputs / sets sent | dropped | rate (Hz) | "
+          "latency median / p90 / "
           "p99 (ms) | floor (ms) | latency / floor | processing / floor | "
           + " | ".join(f"{st} (ms)" for st in stages) + " |")
-    print("|---" * (9 + len(stages)) + "|")
+    print("|---" * (10 + len(stages)) + "|")
     for r in rows:
         floor = floors[r["cameras"]][0]
         lat = r["latency_ms"]
@@ -357,7 +373,8 @@ def print_live(rows: list[dict], floors: dict[int, tuple[float, str]]) -> None:
             + (f" [{r['allocator']}]" if r.get("allocator", "keep") != "keep" else "") \
             + (f" ({r['transport']})" if r.get("transport", "raw") != "raw" else "") \
             + (f" (decode >= {r['decode_min_side']} px)" if r.get("decode_min_side") else "")
-        print(f"| {label} | {r['cameras']} | {r['outputs']} / {r['sent']} | "
+        print(f"| {label} | {r['cameras']} | {r.get('images_in', 0)} / "
+              f"{r['sent'] * r['cameras']} | {r['outputs']} / {r['sent']} | "
               f"{r['sent'] - r['outputs']} | {r['rate_hz']:.1f} | "
               f"{percentile(lat, 50):.0f} / {percentile(lat, 90):.0f} / "
               f"{percentile(lat, 99):.0f} | {floor:.1f} | {percentile(lat, 50) / floor:.2f} | "
@@ -415,6 +432,37 @@ def soak(minutes: float, fps: float, detector: str, distinct: int,
           f"{100 * (percentile(lat[last], 99) / percentile(lat[first], 99) - 1):+.1f} %")
 
 
+def use_dds_profile(profile: str) -> None:
+    """Give this process and the publisher it spawns the Fast DDS profile (before any DDS
+    participant exists: Fast DDS reads the file once); 'none' clears it."""
+    if profile == "none":
+        os.environ.pop("FASTRTPS_DEFAULT_PROFILES_FILE", None)
+        return
+    path = Path(profile).resolve()
+    if not path.is_file():
+        raise SystemExit(f"--dds-profile {profile}: no such file")
+    os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(path)
+
+
+def run_per_dds_profile(argv: list[str], profiles: list[str]) -> int:
+    """This script once per profile, each in a fresh process, one after the other."""
+    rest, skipping = [], False
+    for arg in argv:
+        if arg == "--dds-profile":
+            skipping = True
+            continue
+        if skipping and not arg.startswith("--"):
+            continue
+        skipping = False
+        rest.append(arg)
+    status = 0
+    for profile in profiles:
+        print(f"\n# ===== Fast DDS profile: {profile}", flush=True)
+        status |= subprocess.run([sys.executable, __file__, *rest, "--dds-profile", profile],
+                                 check=False).returncode
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cameras", type=int, nargs="+", default=[1, 2, 4])
@@ -440,14 +488,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decode-min-side", type=int, nargs="+", default=[0],
                         help="compressed runs: the node's compressed_decode_min_side_px (0: "
                         "whole JPEG; 540: half size at 1080p); several: one run each")
+    parser.add_argument("--image-qos", choices=("reliable", "sensor_data"), default="reliable",
+                        help="QoS of the publisher's images and the node's image_qos "
+                        "(sensor_data: best effort, as camera drivers publish)")
+    parser.add_argument("--dds-profile", nargs="+", default=None,
+                        help="Fast DDS XML profile of the node's and the publisher's process "
+                        "(FASTRTPS_DEFAULT_PROFILES_FILE; 'none': Fast DDS's defaults); "
+                        "several: each in a fresh process, one after the other")
     parser.add_argument("--soak-minutes", type=float, default=0.0,
                         help="run only the soak, this long")
     parser.add_argument("--soak-fps", type=float, default=10.0)
     parser.add_argument("--soak-detector", default=DEFAULT_DETECTOR)
     args = parser.parse_args(argv)
+    if args.dds_profile and len(args.dds_profile) > 1:
+        return run_per_dds_profile(sys.argv[1:] if argv is None else argv, args.dds_profile)
+    if args.dds_profile:
+        use_dds_profile(args.dds_profile[0])
     load = os.getloadavg()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
-          f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+          f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; Fast DDS profile: "
+          f"{os.environ.get('FASTRTPS_DEFAULT_PROFILES_FILE') or 'none (defaults)'}; image QoS "
+          f"{args.image_qos}")
     if args.soak_minutes > 0:
         soak(args.soak_minutes, args.soak_fps, args.soak_detector, args.distinct_frames,
              args.transport[0])
@@ -485,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
                             rows.append(live(n, args.frames, args.fps, detector,
                                              args.distinct_frames, detection_nice=nice,
                                              allocator=allocator, transport=transport,
-                                             decode_min_side=side)
+                                             decode_min_side=side, qos_kind=args.image_qos)
                                         | {"nice": nice, "allocator": allocator})
             except (FileNotFoundError, ImportError, RuntimeError) as exc:
                 print(f"# {detector}, {n} camera(s): not run: {exc}")
