@@ -21,6 +21,8 @@ the executor's and DDS's N nicer (an experiment: ingest before detection).
 `--dds-profile none config/fastdds_large_images.xml` runs everything once per Fast DDS profile
 (FASTRTPS_DEFAULT_PROFILES_FILE of the node's and the publisher's process; Fast DDS reads it
 once per process, so each profile runs in a fresh process of this script, one after the other).
+`--image-qos sensor_data` makes the publisher and the node best effort (the node's default, and
+what camera drivers publish with); the default here is reliable on both sides.
 
 Part 2 (node overhead): everything the node does per 4-camera frame set except the 2D network,
 timed over --iterations repetitions on real detections of demo frames.
