@@ -4,21 +4,15 @@
 The bag needs /<cam>/image_raw (or .../compressed) and /<cam>/camera_info per camera.
 With loop:=true the node notices each restart of the bag (stamps going back to the start) and
 starts over. A config or rig_file that does not exist stops the launch with a clear message.
-With large_image_shm:=true (default) the processes started here get the package's Fast DDS
-profile (config/fastdds_large_images.xml: whole images through shared memory; raw 1080p
-images are otherwise mostly lost with best-effort QoS) unless Fast DDS already has a profile.
+With large_image_shm:=true (default) `ros2 bag play` gets the package's Fast DDS profile
+(config/fastdds_large_images.xml: whole images through shared memory; raw 1080p images are
+otherwise mostly lost with best-effort QoS) unless Fast DDS already has a profile.
 """
 import os
 
 from launch import LaunchDescription
-from launch.actions import (
-    DeclareLaunchArgument,
-    ExecuteProcess,
-    LogInfo,
-    OpaqueFunction,
-    SetEnvironmentVariable,
-)
-from launch.conditions import IfCondition, UnlessCondition
+from launch.actions import DeclareLaunchArgument, ExecuteProcess, LogInfo, OpaqueFunction
+from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
@@ -37,14 +31,21 @@ def _pose_node(context):
                  parameters=[config, {"rig_file": rig_file, "use_sim_time": True}])]
 
 
-def _dds_profile(context):
-    """The large-image Fast DDS profile for every process started after this action."""
+def _bag_play(context):
+    """`ros2 bag play --clock` (with --loop when asked); with large_image_shm:=true it alone
+    gets the large-image Fast DDS profile: the publisher is where it matters, and every
+    process given it holds a 32 MiB shared-memory segment."""
     enabled = LaunchConfiguration("large_image_shm").perform(context) == "true"
     profile = PathJoinSubstitution([FindPackageShare("pose3d_ros"), "config",
                                     "fastdds_large_images.xml"]).perform(context)
     environment = large_image_profile_environment(enabled, profile, os.environ)
-    return [action for name, value in environment.items() for action in (
-        SetEnvironmentVariable(name, value), LogInfo(msg=f"Fast DDS profile {name}={value}"))]
+    loop = ["--loop"] if LaunchConfiguration("loop").perform(context) == "true" else []
+    play = ExecuteProcess(
+        cmd=["ros2", "bag", "play", LaunchConfiguration("bag"), "--clock", *loop,
+             "--rate", LaunchConfiguration("rate")],
+        additional_env=environment, output="screen")
+    return [LogInfo(msg=f"ros2 bag play with {name}={value}")
+            for name, value in environment.items()] + [play]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -67,18 +68,10 @@ def generate_launch_description() -> LaunchDescription:
             description="Start rviz2 with the package's skeleton view."),
         DeclareLaunchArgument(
             "large_image_shm", default_value="true", choices=["true", "false"],
-            description="Give the processes started here the package's Fast DDS profile "
+            description="Give ros2 bag play the package's Fast DDS profile "
                         "(config/fastdds_large_images.xml: images through shared memory in "
                         "one piece) unless a Fast DDS profile is already set."),
-        OpaqueFunction(function=_dds_profile),
-        ExecuteProcess(
-            cmd=["ros2", "bag", "play", LaunchConfiguration("bag"), "--clock",
-                 "--rate", LaunchConfiguration("rate")],
-            output="screen", condition=UnlessCondition(LaunchConfiguration("loop"))),
-        ExecuteProcess(
-            cmd=["ros2", "bag", "play", LaunchConfiguration("bag"), "--clock", "--loop",
-                 "--rate", LaunchConfiguration("rate")],
-            output="screen", condition=IfCondition(LaunchConfiguration("loop"))),
+        OpaqueFunction(function=_bag_play),
         OpaqueFunction(function=_pose_node),
         Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
              arguments=["-d", PathJoinSubstitution([share, "rviz", "pose3d.rviz"])],

@@ -39,8 +39,8 @@ def fusion_rig_file(role: str, rig_file: str) -> str:
 
 def large_image_profile_environment(enabled: bool, profile: str,
                                     environ: Mapping[str, str]) -> dict[str, str]:
-    """Environment for the processes a launch file starts (`ros2 bag play`, the node, rviz2)
-    so that images go through shared memory whole (config/fastdds_large_images.xml): empty
+    """Environment for an image-publishing process a launch file starts (`ros2 bag play`) so
+    that its images go through shared memory whole (config/fastdds_large_images.xml): empty
     when disabled, when the RMW is not Fast DDS, or when the user already gives Fast DDS a
     profile of their own (kept as it is)."""
     if not enabled:
