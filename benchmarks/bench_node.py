@@ -10,7 +10,9 @@ streaming (sustained rate), latency from image stamp to the arrival of the 3D me
 from its diagnostics, and the floor measured in the same run on the same frames before the live
 runs (landmark model only, ROIs from the previous frame, crops batched, all cores:
 landmark_floor.py) with the ratios median latency / floor and processing time / floor.
-`images in` counts the images that reached the node (taken from DDS and accepted) while streaming.
+`images in` counts the images that reached the node (taken from DDS and accepted) while streaming;
+the publisher sends each camera's camera_info with every image, as camera drivers do, and
+`rejected input` gives the node's counts by reason (e.g. images_lost).
 Where a set's latency goes: `arrive` (capture stamp to the set's first image in the node:
 publisher, DDS, executor), `gather` (first to last image of the set in the node), `wait` (first
 image to the start of processing; includes gather), the processing stages, `publish`. And the
@@ -142,11 +144,17 @@ def _publish_frames(num_cameras: int, count: int, fps: float, distinct: int, war
     while any(p.get_subscription_count() == 0 for p in pubs) and time.monotonic() < deadline:
         time.sleep(0.05)
 
+    # As camera drivers do, each image goes with its camera's camera_info (same stamp).
+    info_pubs = [node.create_publisher(CameraInfo, f"{c.name}/camera_info", qos)
+                 for c in cameras]
+    infos = [camera_model_to_info(c) for c in cameras]
+
     def publish(row) -> None:
         stamp = seconds_to_stamp(time.time())
-        for pub, msg in zip(pubs, row, strict=True):
-            msg.header.stamp = stamp
+        for pub, msg, info_pub, info in zip(pubs, row, info_pubs, infos, strict=True):
+            msg.header.stamp = info.header.stamp = stamp
             pub.publish(msg)
+            info_pub.publish(info)
 
     try:
         while not warmed.is_set() and time.monotonic() < deadline + 30:
@@ -300,7 +308,11 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
         cores["publisher process"] = sum(
             cpu_by_role(cpu_before[1], cpu_after[1], {}).values()) / window
         latencies = np.array([r[0] for r in received]) * 1000
-        result.update(sent=count, outputs=len(received), images_in=images_in,
+        rejected: dict[str, int] = {}
+        for health in node.health.cameras.values():
+            for reason, times in health.rejected.items():
+                rejected[reason] = rejected.get(reason, 0) + times
+        result.update(sent=count, outputs=len(received), images_in=images_in, rejected=rejected,
                       rate_hz=(len(received) - 1) / (received[-1][2] - received[0][2])
                       if len(received) > 1 else 0.0,
                       latency_ms=latencies,
@@ -362,11 +374,12 @@ def overhead(frames, iterations: int, recording: str = "single",
 
 def print_live(rows: list[dict], floors: dict[int, tuple[float, str]]) -> None:
     stages = sorted({st for r in rows for st in r.get("stages", {})})
-    print("| detector | cameras | images in / sent | outputs / sets sent | dropped | rate (Hz) | "
+    print("| detector | cameras | images in / sent | outputs / sets sent | dropped | "
+          "rejected input | rate (Hz) | "
           "latency median / p90 / "
           "p99 (ms) | floor (ms) | latency / floor | processing / floor | "
           + " | ".join(f"{st} (ms)" for st in stages) + " |")
-    print("|---" * (10 + len(stages)) + "|")
+    print("|---" * (11 + len(stages)) + "|")
     for r in rows:
         floor = floors[r["cameras"]][0]
         lat = r["latency_ms"]
@@ -377,7 +390,9 @@ def print_live(rows: list[dict], floors: dict[int, tuple[float, str]]) -> None:
             + (f" (decode >= {r['decode_min_side']} px)" if r.get("decode_min_side") else "")
         print(f"| {label} | {r['cameras']} | {r.get('images_in', 0)} / "
               f"{r['sent'] * r['cameras']} | {r['outputs']} / {r['sent']} | "
-              f"{r['sent'] - r['outputs']} | {r['rate_hz']:.1f} | "
+              f"{r['sent'] - r['outputs']} | "
+              f"{', '.join(f'{k} {v}' for k, v in sorted(r.get('rejected', {}).items())) or 'none'}"
+              f" | {r['rate_hz']:.1f} | "
               f"{percentile(lat, 50):.0f} / {percentile(lat, 90):.0f} / "
               f"{percentile(lat, 99):.0f} | {floor:.1f} | {percentile(lat, 50) / floor:.2f} | "
               f"{processing / floor:.2f} | "
