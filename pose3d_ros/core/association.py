@@ -37,6 +37,7 @@ from .camera import CameraArrays, CameraModel
 from .group_checks import (  # noqa: F401  (public here too)
     COINCIDE_RELATIVE,
     coincide_floor,
+    coincidence_limit,
     count_unexplained,
     extent,
     replace_by_stronger,
@@ -365,7 +366,7 @@ def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int, a: np.
     count = both.sum(1)                                                    # (K, V)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(both, dist, 0.0).sum(1) / count
-        close = mean < np.fmax(max_relative * np.fmax(size[a], size[b]), floor)
+        close = mean < coincidence_limit(size[a], size[b], floor, max_relative)
     shared = count >= min_joints
     same = (shared & close).sum(-1)
     return (same >= 1) & (same == shared.sum(-1)) & (a != b)

@@ -30,6 +30,15 @@ def coincide_floor(arrays: CameraArrays) -> np.ndarray:
     return COINCIDE_FLOOR_PX / np.asarray(arrays.focal, np.float64).reshape(-1)
 
 
+def coincidence_limit(size_a: np.ndarray, size_b: np.ndarray, floor: np.ndarray | None,
+                      max_relative: float = COINCIDE_RELATIVE) -> np.ndarray:
+    """The mean keypoint distance under which two detections of one camera coincide:
+    max_relative x the larger of their keypoint boxes (sizes, broadcast), or the camera's
+    floor (coincide_floor, broadcast; None: no floor) if that is larger. Normalised units."""
+    limit = max_relative * np.fmax(size_a, size_b)
+    return limit if floor is None else np.fmax(limit, floor)
+
+
 def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: float,
                         max_relative: float = COINCIDE_RELATIVE, rows: np.ndarray | None = None,
                         cols: np.ndarray | None = None, strength: np.ndarray | None = None,
@@ -60,9 +69,8 @@ def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: 
     subset = count == seen[r].sum(-1)                    # row's joints all seen by the column
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(both, vector_norm(xy[r] - xy[c]), 0.0).sum(-1) / count
-        limit = max_relative * np.fmax(size[r], size[c])
-        if floor is not None:
-            limit = np.fmax(limit, floor[camera_of[r]])
+        limit = coincidence_limit(size[r], size[c],
+                                  None if floor is None else floor[camera_of[r]], max_relative)
         close = (count >= min_joints) & subset & (mean < limit)
     stronger = (strength[c] > strength[r]) | ((strength[c] == strength[r]) & (c < r))
     out[at_row, at_col] = close & stronger
