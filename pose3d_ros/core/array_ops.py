@@ -92,5 +92,5 @@ def nanmedian_axis(values: np.ndarray, axis: int) -> np.ndarray:
     count = row_counts(~np.isnan(flat)).astype(np.intp)
     rows = np.arange(flat.shape[0])
     low = flat[rows, np.maximum((count - 1) // 2, 0)]
-    high = flat[rows, count // 2 % n]
+    high = flat[rows, count // 2]                     # count <= n: always in range
     return np.where(count > 0, (low + high) / 2, np.nan).reshape(ordered.shape[:-1])

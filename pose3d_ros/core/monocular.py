@@ -92,7 +92,8 @@ class TrackBodySizes:
         lengths = bone_lengths(relative, H36M17)                             # (P, B)
         if not len(lengths):
             return relative
-        for k, track in enumerate(np.asarray(track_ids).tolist()):
+        tracks = np.asarray(track_ids).tolist()
+        for k, track in enumerate(tracks):
             ring = self._history.get(track)
             if ring is None:
                 ring = self._history[track] = np.full((self.window, lengths.shape[1]), np.nan)
@@ -100,8 +101,7 @@ class TrackBodySizes:
             ring[self._slot[track]] = lengths[k]
             self._slot[track] = (self._slot[track] + 1) % self.window
             self._age[track] = 0
-        median = nanmedian_axis(np.stack([self._history[t] for t in
-                                          np.asarray(track_ids).tolist()]), axis=1)   # (P, B)
+        median = nanmedian_axis(np.stack([self._history[t] for t in tracks]), axis=1)  # (P, B)
         wanted = np.where(np.isfinite(median), median, lengths)   # a bone never seen: as is
         rebuilt = with_bone_lengths(relative, wanted)
         return np.where(np.isfinite(rebuilt), rebuilt, relative)
