@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import Literal
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
@@ -86,7 +87,7 @@ class NodeHealth:
             self._logged.add((camera, reason))
             return first
 
-    def note_arrival(self, camera: str, kind: str, now: float) -> None:
+    def note_arrival(self, camera: str, kind: Literal["image", "info"], now: float) -> None:
         """Record that an image (kind 'image') or a camera_info ('info') of `camera` was
         received at monotonic time `now` (s), whatever becomes of it."""
         with self._lock:
