@@ -59,6 +59,19 @@ STAGES = [("pipeline", "Pose3DPipeline._multi_view", ()),
           ("completion", "refine_with_bones", ()), ("completion", "SkeletonCompleter._match", ())]
 
 
+def add_against_argument(parser: argparse.ArgumentParser) -> None:
+    """--against: the other checkout the side-by-side cost benchmarks compare with."""
+    parser.add_argument("--against", required=True,
+                        help="the other checkout (a directory holding pose3d_ros/)")
+
+
+def checkout_error(checkout: Path) -> str | None:
+    """One line when `checkout` holds no pose3d_ros package to compare with, else None."""
+    if (checkout / "pose3d_ros" / "core" / "pipeline.py").is_file():
+        return None
+    return f"error: {checkout} holds no pose3d_ros package"
+
+
 @contextlib.contextmanager
 def other_checkout(checkout: Path) -> Iterator[str]:
     """Make another checkout's `pose3d_ros` package importable as OTHER (a copy in a temporary
@@ -152,8 +165,7 @@ def pre14_path(package: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", required=True,
-                        help="the other checkout (a directory holding pose3d_ros/)")
+    add_against_argument(parser)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--rig", default="5")
     parser.add_argument("--people", type=int, default=4)
@@ -161,9 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stages", action="store_true",
                         help="time the full path's stages instead (min over rounds)")
     args = parser.parse_args(argv)
-    source = Path(args.against) / "pose3d_ros"
-    if not (source / "core" / "pipeline.py").is_file():
-        print(f"error: {source} is not a pose3d_ros package", file=sys.stderr)
+    if (error := checkout_error(Path(args.against))) is not None:
+        print(error, file=sys.stderr)
         return 2
     warnings.simplefilter("ignore", RuntimeWarning)
     from pose3d_ros.tools.fetch_mocap import load_mocap

@@ -27,7 +27,12 @@ if __package__ in (None, ""):  # run as a script from a checkout: use this check
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_multiview_cost_ab import alternate, other_checkout  # noqa: E402
+from bench_multiview_cost_ab import (  # noqa: E402
+    add_against_argument,
+    alternate,
+    checkout_error,
+    other_checkout,
+)
 
 METHODS = ("lifter", "detector_3d")
 
@@ -77,15 +82,14 @@ def one_camera_path(package: str, method: str, camera, found: list):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", required=True,
-                        help="the other checkout (a directory holding pose3d_ros/)")
+    add_against_argument(parser)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--recording", default="multi", choices=("single", "multi"))
     parser.add_argument("--camera", default="cam01")
     parser.add_argument("--frames", type=int, default=100)
     args = parser.parse_args(argv)
-    if not (Path(args.against) / "pose3d_ros" / "core" / "pipeline.py").is_file():
-        print(f"error: {args.against} holds no pose3d_ros package", file=sys.stderr)
+    if (error := checkout_error(Path(args.against))) is not None:
+        print(error, file=sys.stderr)
         return 2
     warnings.simplefilter("ignore", RuntimeWarning)
     camera, found = detect(args.recording, args.camera, args.frames)
