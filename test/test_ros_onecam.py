@@ -13,11 +13,11 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from ros_helpers import configure_and_activate, executor_with, ros_context, spin_until
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.data_paths import calibration_path, video_paths
-from pose3d_ros.ros.conversions import camera_model_to_info, image_to_msg
+from pose3d_ros.ros.conversions import camera_model_to_info, image_to_msg, seconds_to_stamp
 
 RELIABLE = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -72,6 +72,52 @@ def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
     ids = {s.id for m in outputs for s in m.skeletons}
     assert len(ids) == 1
     assert rejected == {}, rejected                      # no false detector_3d error
+
+
+def test_a_set_whose_every_image_is_refused_is_answered_with_an_empty_array():
+    """A corrupt JPEG passes the executor's cheap checks and is refused at decode: its set
+    still gets its one (empty) answer, in order, and the refusal is counted once."""
+    from pose3d_ros.ros.nodes import Pose3DNode
+
+    camera, person, _ = _half_size_camera_and_frames(3)
+    jpegs = [cv2.imencode(".jpg", image)[1].tobytes() for image in person]
+    corrupt = jpegs[0][:4] + bytes(len(jpegs[0]) - 4)      # a JPEG header, then zeros
+    payloads = [jpegs[0], jpegs[1], corrupt, jpegs[2]]
+    outputs: list[Skeleton3DArray] = []
+    with ros_context() as context:
+        node = Pose3DNode("pose3d_refused", context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
+            Parameter("extrinsics_source", value="none"), Parameter("image_qos", value="reliable"),
+            Parameter("image_transport", value="compressed"),
+            Parameter("monocular_method", value="detector_3d")])
+        probe = Node("probe_refused", context=context)
+        executor = executor_with(context, node, probe)
+        try:
+            configure_and_activate(node)
+            image_pub = probe.create_publisher(CompressedImage, "cam01/image_raw/compressed",
+                                               RELIABLE)
+            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
+                              tick=lambda: info_pub.publish(camera_model_to_info(camera)))
+            stamps = [50.0 + k / 30 for k in range(len(payloads))]
+            for k, (stamp, data) in enumerate(zip(stamps, payloads)):     # lock-step
+                msg = CompressedImage(format="jpeg", data=data)
+                msg.header.stamp = seconds_to_stamp(stamp)
+                msg.header.frame_id = camera.frame_id
+                image_pub.publish(msg)
+                assert spin_until(executor, lambda k=k: len(outputs) > k, 30), node.last_error
+            spin_until(executor, lambda: False, 0.5)    # nothing more comes
+            rejected = dict(node.health.cameras["cam01"].rejected)
+        finally:
+            executor.shutdown()
+            node.destroy_node()
+            probe.destroy_node()
+    assert len(outputs) == len(payloads)
+    answered = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in outputs]
+    np.testing.assert_allclose(answered, stamps, atol=1e-6)      # one answer each, in order
+    assert len(outputs[2].skeletons) == 0
+    assert rejected == {"corrupt_compressed": 1}, rejected
 
 
 def _people_on_diagnostics(context, name: str, max_height_m: float = 0.0

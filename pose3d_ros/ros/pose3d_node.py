@@ -125,7 +125,8 @@ class Pose3DNode(RigNodeBase):
                 self.reject(camera, image.reason, str(image))
             else:
                 images[camera], reductions[camera] = image
-        if not images:
+        if not images:          # every image of the set refused: still one (empty) answer
+            self._answer_failed_set(frame_set)
             return
         result = self.pipeline.process_images(images, frame_set.stamp, reductions)
         result.timings["decode"] = decode_s
