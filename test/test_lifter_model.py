@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from pose3d_ros.core.camera import CameraModel
+from pose3d_ros.core.camera import CameraModel, look_at_rotation
 from pose3d_ros.core.layouts import BLAZEPOSE33, H36M17
 from pose3d_ros.core.lifting.dataset import PseudoLabels
 from pose3d_ros.core.lifting.model import LifterConfig, TemporalLifter
@@ -21,7 +21,6 @@ from pose3d_ros.core.lifting.runtime import (
 from pose3d_ros.core.lifting.training import (
     TrainConfig,
     export_onnx,
-    look_at_rotation,
     mirror,
     real_samples,
     sequences_from_labels,

@@ -101,7 +101,7 @@ def test_a_set_whose_every_image_is_refused_is_answered_with_an_empty_array():
             assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
                               tick=lambda: info_pub.publish(camera_model_to_info(camera)))
             stamps = [50.0 + k / 30 for k in range(len(payloads))]
-            for k, (stamp, data) in enumerate(zip(stamps, payloads)):     # lock-step
+            for k, (stamp, data) in enumerate(zip(stamps, payloads, strict=True)):  # lock-step
                 msg = CompressedImage(format="jpeg", data=data)
                 msg.header.stamp = seconds_to_stamp(stamp)
                 msg.header.frame_id = camera.frame_id

@@ -268,6 +268,30 @@ class CameraModel:
                            np.array(t, np.float64))
 
 
+def look_at_rotation(position: np.ndarray, target: np.ndarray,
+                     up: Sequence[float] | np.ndarray = (0.0, 0.0, 1.0),
+                     roll: np.ndarray | float = 0.0) -> np.ndarray:
+    """(..., 3, 3) world-to-optical-frame rotations of cameras at `position` (..., 3) aiming
+    at `target` (..., 3), metres, with the world's `up` (3,) drawn upward in the image (y
+    down) and a `roll` (...) radians about the view axis (0: the horizon level)."""
+    forward = np.asarray(target, float) - np.asarray(position, float)
+    forward = forward / np.linalg.norm(forward, axis=-1, keepdims=True)
+    right = np.cross(forward, np.asarray(up, float))
+    right /= np.linalg.norm(right, axis=-1, keepdims=True)
+    down = np.cross(forward, right)
+    c, s = np.cos(roll)[..., None], np.sin(roll)[..., None]
+    right, down = c * right + s * down, -s * right + c * down
+    return np.stack([right, down, forward], axis=-2)
+
+
+def look_at(center: np.ndarray, target: np.ndarray,
+            up: Sequence[float] | np.ndarray = (0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Extrinsics (R (3, 3), t (3,)) of an optical frame at `center` looking at `target` (3,)
+    with no roll: x_cam = R @ x_world + t."""
+    rotation = look_at_rotation(center, target, up)
+    return rotation, -rotation @ np.asarray(center, float)
+
+
 class CameraInfoError(ValueError):
     """A CameraInfo that cannot describe a calibrated camera; `reason` is a short key for
     diagnostics (camera_info_size, camera_info_nan, camera_info_zero, camera_info_invalid)."""

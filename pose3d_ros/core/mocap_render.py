@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .camera import CameraModel
+from .camera import CameraModel, look_at
 from .mocap import (
     CLIP_TO_WORLD,
     MOTION_JOINTS,
@@ -42,7 +42,6 @@ from .mocap import (
     parse_motion,
 )
 from .mocap_scenes import CYCLIC_CLIPS
-from .synthetic import look_at
 
 # OpenCV optical frame (x right, y down, z forward) -> OpenGL eye frame (y up, looking along -z)
 _CV_TO_GL = np.diag([1.0, -1.0, -1.0])

@@ -31,9 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .camera import CameraModel, Rig
+from .camera import CameraModel, Rig, look_at
 from .layouts import H36M17
-from .synthetic import look_at
 from .types import Detections2D
 
 # (joint a, joint b, radius m): the body as capsules for occlusion between people.

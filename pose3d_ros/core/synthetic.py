@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .camera import CameraModel, Rig
+from .camera import CameraModel, Rig, look_at
 from .layouts import BLAZEPOSE33, JointLayout, convert_joints
 
 # Canonical standing body for a 1.75 m person, BlazePose-33 joints, body frame:
@@ -127,18 +127,6 @@ def random_poses(num_frames: int, num_people: int, rng: np.random.Generator, *,
     if layout.name != BLAZEPOSE33.name:
         pts = convert_joints(pts, BLAZEPOSE33, layout)
     return pts
-
-
-def look_at(center: np.ndarray, target: np.ndarray, up=(0.0, 0.0, 1.0)
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Extrinsics (R, t) of an optical frame at `center` looking at `target` (z-up world)."""
-    forward = np.asarray(target, float) - np.asarray(center, float)
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, up)
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
-    rot = np.stack([right, down, forward])
-    return rot, -rot @ np.asarray(center, float)
 
 
 def random_rig(num_cameras: int, rng: np.random.Generator, *,

@@ -20,9 +20,10 @@ from typing import Callable
 
 import numpy as np
 
+from ..camera import look_at_rotation
 from .mocap_training import detector_like
 from .root_placement import BodySizePrior, place_in_camera
-from .training import look_at_rotation, window_indices
+from .training import window_indices
 
 # (P, T, J, 2) normalised 2D windows, (P, T, J) scores -> (P, J, 3) root-relative metres
 LiftFn = Callable[[np.ndarray, np.ndarray], np.ndarray]

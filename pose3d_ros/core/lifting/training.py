@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..camera import look_at_rotation
 from ..layouts import H36M17
 from .dataset import PseudoLabels, undistort_pixels
 from .mocap_training import MocapAugment, detector_like, mocap_performances
@@ -128,20 +129,6 @@ def window_indices(num_frames: int, window: int, causal: bool,
     targets = np.arange(num_frames) if centres is None else np.asarray(centres)
     offsets = np.arange(window) - (window - 1 if causal else window // 2)
     return np.clip(targets[:, None] + offsets, 0, num_frames - 1)
-
-
-def look_at_rotation(position: np.ndarray, target: np.ndarray, up: np.ndarray,
-                     roll: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) world-to-camera rotations (optical frame) of cameras at `position` aiming
-    at `target` (N, 3), with world `up` (3,) and a roll (N,) radians about the view axis."""
-    fwd = target - position
-    fwd /= np.linalg.norm(fwd, axis=-1, keepdims=True)
-    right = np.cross(fwd, up)
-    right /= np.linalg.norm(right, axis=-1, keepdims=True)
-    down = np.cross(fwd, right)
-    c, s = np.cos(roll)[:, None], np.sin(roll)[:, None]
-    right, down = c * right + s * down, -s * right + c * down
-    return np.stack([right, down, fwd], axis=1)
 
 
 def _random_rotations(rng: np.random.Generator, count: int, max_angle: float) -> np.ndarray:
