@@ -10,9 +10,12 @@ streaming (sustained rate), latency from image stamp to the arrival of the 3D me
 from its diagnostics, and the floor measured in the same run on the same frames before the live
 runs (landmark model only, ROIs from the previous frame, crops batched, all cores:
 landmark_floor.py) with the ratios median latency / floor and processing time / floor.
-`images in` counts the images that reached the node (taken from DDS and accepted) while streaming;
-the publisher sends each camera's camera_info with every image, as camera drivers do, and
-`rejected input` gives the node's counts by reason (e.g. images_lost).
+`images taken` counts the images the node took from DDS and accepted while streaming (with
+skip_images_while_busy, the default, images that arrive while a set is processed stay in DDS,
+where the newer ones replace them: fewer are taken by design; `--skip-images-while-busy false`
+takes every image that arrives); the publisher sends each camera's camera_info with every
+image, as camera drivers do, and `rejected input` gives the node's counts by reason (e.g.
+images_lost).
 Where a set's latency goes: `arrive` (capture stamp to the set's first image in the node:
 publisher, DDS, executor), `gather` (first to last image of the set in the node), `wait` (first
 image to the start of processing; includes gather), the processing stages, `publish`. And the
@@ -222,11 +225,12 @@ def renice_threads(niceness: int, keep: set[int]) -> int:
 def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETECTOR,
          distinct: int = 24, sample_rss_s: float = 0.0, detection_nice: int = 0,
          allocator: str = "keep", transport: str = "raw", decode_min_side: int = 0,
-         qos_kind: str = "reliable") -> dict:
+         qos_kind: str = "reliable", skip_busy: bool = True) -> dict:
     """Stream `count` frame sets into the node at `fps` from another process (raw Image or
     JPEG CompressedImage messages: `transport`, decoded by the node at reduced size down to
     `decode_min_side` px: compressed_decode_min_side_px); latency, rate, drops and stage
-    means (and RSS samples every sample_rss_s seconds when > 0)."""
+    means (and RSS samples every sample_rss_s seconds when > 0). skip_busy: the node's
+    skip_images_while_busy."""
     rig = load_rig(calibration_path("single"))
     cameras = rig.cameras[:num_cameras]
     context = Context()
@@ -236,7 +240,8 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
                  "sync.min_views": min(2, num_cameras), "sync.slop_s": 0.004,
                  "sync.timeout_s": 0.1, "detector": detector,   # detector_per_camera: default
                  "image_transport": transport,
-                 "compressed_decode_min_side_px": decode_min_side}
+                 "compressed_decode_min_side_px": decode_min_side,
+                 "skip_images_while_busy": skip_busy}
     if num_cameras == 1:
         overrides["monocular_method"] = "detector_3d"
     node = Pose3DNode(context=context, parameter_overrides=[
@@ -258,7 +263,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
     executor.add_node(node)
     executor.add_node(probe)
     result: dict = {"cameras": num_cameras, "detector": detector, "transport": transport,
-                    "decode_min_side": decode_min_side}
+                    "decode_min_side": decode_min_side, "skip_busy": skip_busy}
     spawn = multiprocessing.get_context("spawn")
     warmed, done = spawn.Event(), spawn.Event()
     driver = spawn.Process(target=_publish_frames,
@@ -374,7 +379,7 @@ def overhead(frames, iterations: int, recording: str = "single",
 
 def print_live(rows: list[dict], floors: dict[int, tuple[float, str]]) -> None:
     stages = sorted({st for r in rows for st in r.get("stages", {})})
-    print("| detector | cameras | images in / sent | outputs / sets sent | dropped | "
+    print("| detector | cameras | images taken / sent | outputs / sets sent | dropped | "
           "rejected input | rate (Hz) | "
           "latency median / p90 / "
           "p99 (ms) | floor (ms) | latency / floor | processing / floor | "
@@ -387,7 +392,8 @@ def print_live(rows: list[dict], floors: dict[int, tuple[float, str]]) -> None:
         label = r["detector"] + (f" (nice +{r['nice']})" if r.get("nice") else "") \
             + (f" [{r['allocator']}]" if r.get("allocator", "keep") != "keep" else "") \
             + (f" ({r['transport']})" if r.get("transport", "raw") != "raw" else "") \
-            + (f" (decode >= {r['decode_min_side']} px)" if r.get("decode_min_side") else "")
+            + (f" (decode >= {r['decode_min_side']} px)" if r.get("decode_min_side") else "") \
+            + ("" if r.get("skip_busy", True) else " (takes every image)")
         print(f"| {label} | {r['cameras']} | {r.get('images_in', 0)} / "
               f"{r['sent'] * r['cameras']} | {r['outputs']} / {r['sent']} | "
               f"{r['sent'] - r['outputs']} | "
@@ -495,6 +501,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detection-nice", type=int, nargs="+", default=[0],
                         help="also run with the node's threads but the executor's and DDS's "
                         "this much nicer (each value a run; 0: as the node runs)")
+    parser.add_argument("--skip-images-while-busy", nargs="+", default=["true"],
+                        choices=("true", "false"),
+                        help="the node's skip_images_while_busy (false: it takes every image, "
+                        "as before); several: one run each, side by side")
     parser.add_argument("--allocator", nargs="+", default=["keep"], choices=ALLOCATOR_POLICIES,
                         help="glibc policy for large buffers (node_base.set_allocator_policy); "
                         "several: one run each, side by side")
@@ -557,13 +567,15 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 for nice in args.detection_nice:
                     for allocator in args.allocator:
-                        for transport, side in [(t, s) for t in args.transport
-                                                for s in (args.decode_min_side
-                                                          if t == "compressed" else [0])]:
+                        for transport, side, skip in [
+                                (t, s, k) for t in args.transport
+                                for s in (args.decode_min_side if t == "compressed" else [0])
+                                for k in args.skip_images_while_busy]:
                             rows.append(live(n, args.frames, args.fps, detector,
                                              args.distinct_frames, detection_nice=nice,
                                              allocator=allocator, transport=transport,
-                                             decode_min_side=side, qos_kind=args.image_qos)
+                                             decode_min_side=side, qos_kind=args.image_qos,
+                                             skip_busy=skip == "true")
                                         | {"nice": nice, "allocator": allocator})
             except (FileNotFoundError, ImportError, RuntimeError) as exc:
                 print(f"# {detector}, {n} camera(s): not run: {exc}")

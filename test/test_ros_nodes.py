@@ -34,6 +34,7 @@ from pose3d_ros.ros.conversions import (
     camera_model_to_info,
     image_to_msg,
     skeletons3d_from_msg,
+    stamp_to_seconds,
 )
 from pose3d_ros.ros.nodes import Pose3DNode
 from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
@@ -377,3 +378,66 @@ def test_images_lost_on_the_way_are_reported_once_with_the_fix(running, rig, fra
     warned = [s for report in h.diagnostics for s in report.status
               if s.name.endswith("camera cam01") and "images are lost" in s.message]
     assert warned and all(s.level == DiagnosticStatus.WARN for s in warned)
+
+
+
+class _SlowPose3DNode(Pose3DNode):
+    """The real node, 60 ms slower per set: reliably busy while a 100 Hz burst arrives."""
+
+    def _process(self, frame_set) -> None:
+        time.sleep(0.06)
+        super()._process(frame_set)
+
+
+@pytest.mark.parametrize("skip", [True, False])
+def test_images_arriving_while_a_set_is_processed_stay_in_dds_and_the_newest_is_taken(
+        rig, frames, skip):
+    """skip_images_while_busy (default): of a burst faster than the node, the images that
+    arrive while a set is processed stay in DDS (never copied out), the newest set is still
+    answered, and the camera_info that keeps coming does not make them look lost. With the
+    option off every image is taken."""
+    names = ["cam01", "cam02"]
+    quarter = {n: rig[n].scaled(0.25) for n in names}
+    infos = {n: camera_model_to_info(quarter[n]) for n in names}
+    small = {n: cv2.resize(frames[0][rig.names.index(n)], (quarter[n].width, quarter[n].height))
+             for n in names}
+    with ros_context() as context:
+        node = _SlowPose3DNode(f"pose3d_gate_{skip}", context=context, parameter_overrides=[
+            Parameter("camera_names", value=names),
+            Parameter("rig_file", value=str(calibration_path("single"))),
+            Parameter("autostart", value=False), Parameter("sync.min_views", value=2),
+            Parameter("sync.slop_s", value=0.002), Parameter("diagnostics_period_s", value=0.2),
+            Parameter("image_qos", value="reliable"),
+            Parameter("skip_images_while_busy", value=skip)])
+        h = Harness(context, node, names)
+        try:
+            _activate(h)
+            for name in names:      # once: camera_info without images is an images_lost
+                h.infos[name].publish(infos[name])
+            assert h.spin_until(lambda: all(h.node.health.cameras[n].calibrated
+                                            for n in names), 10)
+            count = 60
+            stamps = [BASE_STAMP + 40.0 + k / 100 for k in range(count)]
+            for stamp in stamps:                          # 100 sets a second, 60 ms each
+                for name in names:
+                    h.infos[name].publish(infos[name])
+                    h.images[name].publish(image_to_msg(small[name], stamp, rig[name].frame_id))
+                h.spin_until(lambda: False, 0.01)
+            assert h.spin_until(lambda: any(
+                abs(stamp_to_seconds(m.header.stamp) - stamps[-1]) < 1e-6
+                for m in h.skeletons), 30), "the newest set was not answered"
+            taken = {n: node.sync.state[n].frames_in for n in names}
+            h.spin_until(lambda: False, 1.0)               # diagnostics after the burst
+            rejected = {n: h.rejections(n) for n in names}
+        finally:
+            node.trigger_deactivate()
+            node.trigger_cleanup()
+            h.executor.shutdown()
+            h.probe.destroy_node()
+            node.destroy_node()
+    if skip:    # about one image in six is taken: the one waiting when a set is done
+        assert all(t <= count // 2 for t in taken.values()), taken
+        assert len(h.skeletons) <= count // 2
+    else:
+        assert all(t == count for t in taken.values()), taken
+    assert not any("images_lost" in r for r in rejected.values()), rejected

@@ -53,14 +53,14 @@ class DetectorNode(PoseNodeBase):
     def _subscribe(self) -> None:
         qos = image_qos(self.config.image_qos, self.config.qos_depth)
         self._owned_subscriptions.append(image_subscription(
-            self, self.cameras[0], self.config, qos, self.on_image, prefix=""))
+            self, self.cameras[0], self.config, self._image_qos(), self.on_image, prefix="",
+            callback_group=self.input_gate))
         self._owned_subscriptions.append(self.create_subscription(
             CameraInfo, "camera_info", self.on_camera_info, qos))
 
     def on_camera_info(self, msg: CameraInfo) -> None:
         """Only counted: its arrivals against the images' tell images lost on the way."""
-        if self.health is not None:
-            self.health.note_arrival(self.cameras[0], "info", time.monotonic())
+        self.note_info_arrival(self.cameras[0])
 
     def on_image(self, camera: str, msg: Any) -> None:
         if self.health is not None:

@@ -31,7 +31,7 @@ from rclpy.qos import QoSProfile
 from pose3d_ros.core.sync import FrameSet, FrameSynchronizer, SyncParams
 
 from .diagnostics import NodeHealth
-from .node_input import OUTPUT_QOS
+from .node_input import OUTPUT_QOS, InputGate, image_qos
 from .parameters import ParameterError, ParamSpec, declare_parameters, read_parameters
 
 DIAGNOSTICS_TOPIC = "/diagnostics"
@@ -78,6 +78,10 @@ class PoseNodeBase(LifecycleNode):
         self._time_resets_logged = 0
         self._clock_jump_handle: Any = None
         self.last_error: str = ""
+        # Image subscriptions join this group when skip_images_while_busy: closed while a set
+        # is processed; _gate_opened wakes the executor when it opens again.
+        self.input_gate = InputGate()
+        self._gate_opened: Any = None
 
     @property
     def diagnostics_name(self) -> str:
@@ -121,6 +125,9 @@ class PoseNodeBase(LifecycleNode):
         result = super().on_activate(state)     # enables the lifecycle publishers first
         if result != TransitionCallbackReturn.SUCCESS:
             return result
+        self.input_gate.is_open = True
+        if self._gate_opened is None:
+            self._gate_opened = self.create_guard_condition(lambda: None)
         self._subscribe()
         self._owned_timers.append(self.create_timer(self.config.diagnostics_period_s,
                                                     self.publish_diagnostics))
@@ -270,6 +277,22 @@ class PoseNodeBase(LifecycleNode):
     def _answer_failed_set(self, frame_set: FrameSet) -> None:
         """Nodes whose every input set gets an output message publish an empty one here."""
 
+    def _image_qos(self) -> QoSProfile:
+        """QoS of the image subscriptions: image_qos; depth 1 when they are gated (the frame
+        taken when processing ends is then the newest), else qos_depth."""
+        return image_qos(self.config.image_qos, 1 if self._gates_images else self.config.qos_depth)
+
+    def note_info_arrival(self, camera: str) -> None:
+        """Count a camera_info for images_lost, only while images are being taken: while the
+        gate holds them in DDS, fewer images than camera_infos reach the node by design."""
+        if self.health is not None and self.input_gate.is_open:
+            self.health.note_arrival(camera, "info", time.monotonic())
+
+    @property
+    def _gates_images(self) -> bool:
+        """Whether images are left in DDS while a set is processed (skip_images_while_busy)."""
+        return bool(getattr(self.config, "skip_images_while_busy", False))
+
     def _work(self) -> None:
         """The processing thread: event-driven, it sleeps until a frame is offered or the
         oldest open set times out."""
@@ -286,6 +309,7 @@ class PoseNodeBase(LifecycleNode):
                 deadline = self.sync.next_deadline()
             if frame_set is not None:
                 self._between_sets()
+                self.input_gate.is_open = not self._gates_images
                 try:
                     self._process(frame_set)
                 except Exception as err:  # noqa: BLE001 - a bad set must not kill the thread
@@ -293,6 +317,10 @@ class PoseNodeBase(LifecycleNode):
                                 f"processing the set at {frame_set.stamp:.6f} s failed: {err}",
                                 level="error")
                     self._answer_failed_set(frame_set)
+                finally:
+                    if not self.input_gate.is_open:
+                        self.input_gate.is_open = True
+                        self._gate_opened.trigger()
                 continue
             self._between_sets()
             timeout = IDLE_WAKE_S if deadline is None else \

@@ -85,16 +85,16 @@ class Pose3DNode(RigNodeBase):
         self._subscribe_tf_static()
         qos = image_qos(self.config.image_qos, self.config.qos_depth)
         for camera in self.cameras:
-            self._owned_subscriptions.append(
-                image_subscription(self, camera, self.config, qos, self.on_image))
+            self._owned_subscriptions.append(image_subscription(
+                self, camera, self.config, self._image_qos(), self.on_image,
+                callback_group=self.input_gate))
             self._owned_subscriptions.append(self.create_subscription(
                 CameraInfo, f"{camera}/camera_info",
                 partial(self.on_camera_info, camera), qos))
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
         """Counts its arrival (images_lost compares it with the images'), then as the base."""
-        if self.health is not None:
-            self.health.note_arrival(camera, "info", time.monotonic())
+        self.note_info_arrival(camera)
         super().on_camera_info(camera, msg)
 
     def on_image(self, camera: str, msg: Image | CompressedImage) -> None:
