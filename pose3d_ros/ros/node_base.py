@@ -24,6 +24,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import JumpThreshold, TimeJump
 from rclpy.duration import Duration
+from rclpy.exceptions import InvalidHandle
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
@@ -277,6 +278,14 @@ class PoseNodeBase(LifecycleNode):
     def _answer_failed_set(self, frame_set: FrameSet) -> None:
         """Nodes whose every input set gets an output message publish an empty one here."""
 
+    def _open_input_gate(self) -> None:
+        """Let the executor take images again, and wake it: it may be waiting without them."""
+        self.input_gate.is_open = True
+        try:
+            self._gate_opened.trigger()
+        except InvalidHandle:       # the node is being destroyed: no executor to wake
+            pass
+
     def _image_qos(self) -> QoSProfile:
         """QoS of the image subscriptions: image_qos; depth 1 when they are gated (the frame
         taken when processing ends is then the newest), else qos_depth."""
@@ -319,8 +328,7 @@ class PoseNodeBase(LifecycleNode):
                     self._answer_failed_set(frame_set)
                 finally:
                     if not self.input_gate.is_open:
-                        self.input_gate.is_open = True
-                        self._gate_opened.trigger()
+                        self._open_input_gate()
                 continue
             self._between_sets()
             timeout = IDLE_WAKE_S if deadline is None else \
