@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from pose3d_ros.core.camera import CameraModel, Rig
-from pose3d_ros.core.synthetic import look_at, random_rig
+from pose3d_ros.core.camera import CameraModel, Rig, look_at
+from pose3d_ros.core.synthetic import random_rig
 
 
 def _camera(model: str, dist) -> CameraModel:
@@ -207,3 +207,18 @@ def test_all_cameras_undistorted_at_once_give_the_same_numbers():
             np.testing.assert_array_equal(got, undistort_normalised(cam, p))
         assert np.isnan(together[2][4, 0]).all()
     assert np.isfinite(arrays.affine[[0, 2]]).all() and np.isnan(arrays.affine[1]).all()
+
+
+def test_a_field_of_view_camera_puts_its_edge_rays_on_the_image_edges():
+    from pose3d_ros.core.camera import pinhole_from_fov
+
+    camera = pinhole_from_fov("phone", 1920, 1080, 65.0)
+    half = np.radians(65.0) / 2
+    edges = np.array([[np.sin(-half), 0.0, np.cos(half)], [np.sin(half), 0.0, np.cos(half)]])
+    pixels = camera.project(edges * 3.0)
+    # pixel centres at integers: the image spans -0.5 .. width - 0.5
+    np.testing.assert_allclose(pixels[:, 0], [-0.5, 1919.5], atol=1e-9)
+    np.testing.assert_allclose(pixels[:, 1], 539.5, atol=1e-9)
+    assert camera.frame_id == "phone_optical_frame" and not camera.dist.any()
+    with pytest.raises(ValueError, match="1-179"):
+        pinhole_from_fov("phone", 1920, 1080, 180.0)

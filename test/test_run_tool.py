@@ -153,3 +153,36 @@ def test_videos_named_after_cameras_run_those_cameras_of_a_rig(tmp_path, capsys)
                               "--out-dir", str(tmp_path / "out")]) == 2
     assert "name each video after its camera" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_one_uncalibrated_video_runs_with_its_field_of_view(tmp_path, capsys):
+    """--hfov instead of a calibration: the demo's cam01 video with the field of view its
+    Qualisys intrinsics give answers every frame with the one person, like the calibrated run."""
+    import numpy as np
+
+    camera = load_rig(calibration_path("single"))["cam01"]
+    hfov = float(np.degrees(2 * np.arctan(camera.width / 2 / camera.K[0, 0])))
+    out = tmp_path / "out"
+    assert run.main(["--videos", str(video_paths("single")[0]), "--hfov", f"{hfov:.2f}",
+                     "--out-dir", str(out), "--max-frames", "6", "--scale", "0.5"]) == 0
+    summary = json.loads((out / "evaluation.json").read_text())["summary"]
+    assert summary["input frames"] == 6 and summary["frames without output"] == 0
+    assert summary["distinct ids"] == 1 and summary["person-frames"] == 4
+    assert (out / "overlay_camera.mp4").exists()
+
+
+def test_field_of_view_mistakes_are_told_in_one_line(tmp_path, capsys):
+    videos = [str(path) for path in video_paths("single")[:2]]
+    cases = [
+        (["--videos", *videos, "--hfov", "65"], "need a --calibration"),
+        (["--videos", videos[0], "--hfov", "65", "--calibration",
+          str(_intrinsics_only(tmp_path))], "not both"),
+        (["--videos", videos[0], "--hfov", "0"], "1-179"),
+        (["--videos", videos[0]], "--hfov DEGREES"),
+        (["--bag", str(tmp_path), "--hfov", "65"], "a bag carries its CameraInfo"),
+    ]
+    for argv, told in cases:
+        assert run_cli(run.main, [*argv, "--out-dir", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and told in err[0], err
+    assert not (tmp_path / "o").exists()

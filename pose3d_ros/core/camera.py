@@ -268,6 +268,24 @@ class CameraModel:
                            np.array(t, np.float64))
 
 
+def pinhole_from_fov(name: str, width: int, height: int, hfov_deg: float,
+                     frame_id: str = "") -> CameraModel:
+    """An undistorted pinhole camera for a width x height image whose horizontal field of view
+    is hfov_deg degrees: square pixels, principal point at the image centre, fx = fy =
+    (width / 2) / tan(hfov / 2) pixels. For video whose intrinsics are unknown (a phone or a
+    webcam: about 60-75 degrees); one-camera depth scales with the focal length. ValueError
+    outside 1-179 degrees or for an empty image."""
+    if not 1.0 <= hfov_deg <= 179.0:
+        raise ValueError(f"horizontal field of view {hfov_deg} deg: give 1-179 degrees")
+    if width <= 0 or height <= 0:
+        raise ValueError(f"camera {name!r}: image size {width}x{height} must be positive")
+    focal = 0.5 * width / np.tan(np.radians(hfov_deg) / 2)
+    K = np.array([[focal, 0.0, (width - 1) / 2], [0.0, focal, (height - 1) / 2],
+                  [0.0, 0.0, 1.0]])
+    return CameraModel(name, frame_id or f"{name}_optical_frame", width, height, K,
+                       np.zeros(5))
+
+
 def look_at_rotation(position: np.ndarray, target: np.ndarray,
                      up: Sequence[float] | np.ndarray = (0.0, 0.0, 1.0),
                      roll: np.ndarray | float = 0.0) -> np.ndarray:

@@ -22,7 +22,7 @@ import cv2
 
 from . import bagio
 from .calibration import load_rig
-from .camera import CameraModel
+from .camera import CameraModel, pinhole_from_fov
 from .static_tf import camera_transforms
 from .video import synchronised_frames, video_size
 
@@ -58,6 +58,19 @@ def cameras_for_videos(videos: Sequence[Path], path: Path) -> tuple[list[CameraM
     raise ValueError(f"{len(videos)} video(s) but {path} has {len(cameras)} cameras ({names}); "
                      "give one video per camera in that order, or name each video after its "
                      "camera (e.g. cam02.mp4) to run some of them")
+
+
+def camera_for_fov(video: Path, hfov_deg: float, name: str = "camera"
+                   ) -> tuple[list[CameraModel], str]:
+    """One uncalibrated video as ([camera], its optical frame): a pinhole camera of the
+    video's frame size and the given horizontal field of view (core.camera.pinhole_from_fov).
+    Its output stays in that optical frame: no rig, no pose. ValueError when the video cannot
+    be read or the angle is out of range."""
+    width, height = video_size(video)
+    if width <= 0 or height <= 0:
+        raise ValueError(f"{video}: not a readable video")
+    camera = pinhole_from_fov(name, width, height, hfov_deg)
+    return [camera], camera.frame_id
 
 
 def _cropped(camera: CameraModel, video: Path) -> CameraModel:

@@ -3,6 +3,7 @@ and the HTML report out.
 
   python -m pose3d_ros.tools.run --videos cam1.mp4 --calibration cam1.yaml --out-dir out/
   python -m pose3d_ros.tools.run --videos a.mp4 b.mp4 c.mp4 --calibration rig.toml --out-dir out/
+  python -m pose3d_ros.tools.run --videos phone.mp4 --hfov 65 --out-dir out/   # no calibration
   python -m pose3d_ros.tools.run --bag my_bag --out-dir out/
 
 Steps, each with a progress bar: the videos become a bag (core.video_bag: JPEG images,
@@ -15,9 +16,11 @@ without output). Outputs: output_bag/, input_bag/ (for videos), report.html, pla
 (interactive 3D), evaluation.json, overlay_<camera>.mp4.
 
 Any camera count from 1 (one camera needs its intrinsics alone: a calibration file with one
-camera), both monocular methods (--monocular-method), any detector (--detector). Everything
-that can be checked without computing is checked first; an existing --out-dir is refused
-unless --overwrite, and the outputs appear there only when complete.
+camera, or for a video nobody calibrated its horizontal field of view, --hfov: a pinhole
+camera at the video's size, so one-camera depth is as right as that angle), both monocular
+methods (--monocular-method), any detector (--detector). Everything that can be checked
+without computing is checked first; an existing --out-dir is refused unless --overwrite, and
+the outputs appear there only when complete.
 """
 from __future__ import annotations
 
@@ -60,6 +63,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--calibration", type=Path,
                         help="with --videos: calibration file (our rig YAML, Pose2Sim .toml, "
                         "Qualisys .qca.txt); one camera needs only its intrinsics")
+    parser.add_argument("--hfov", type=float, default=None,
+                        help="with one video and no --calibration: its horizontal field of view "
+                        "in degrees (phones and webcams: about 60-75); an undistorted pinhole "
+                        "camera at the video's size is assumed, and one-camera depth scales "
+                        "with its focal length")
     parser.add_argument("--out-dir", type=Path, required=True)
     parser.add_argument("--detector", default=DEFAULT_DETECTOR,
                         help=f"2D back-end (default {DEFAULT_DETECTOR}: every person; blazepose: "
@@ -87,14 +95,22 @@ def check_inputs(args: argparse.Namespace) -> None:
     """Everything that needs no computation, before any starts."""
     refuse_existing(args.out_dir, args.overwrite, "output folder")
     if args.videos:
-        if args.calibration is None:
+        if (args.calibration is None) == (args.hfov is None):
             raise UserError("--videos needs --calibration (for one camera its intrinsics are "
-                            "enough)")
-        for path in [*args.videos, args.calibration]:
+                            "enough) or, for one uncalibrated video, --hfov DEGREES (not both)")
+        if args.hfov is not None and len(args.videos) > 1:
+            raise UserError(f"--hfov describes one camera; {len(args.videos)} videos need a "
+                            "--calibration with the cameras' poses")
+        if args.hfov is not None and not 1.0 <= args.hfov <= 179.0:
+            raise UserError(f"--hfov {args.hfov}: give the horizontal field of view in degrees "
+                            "(1-179; phones and webcams about 60-75)")
+        for path in [*args.videos, *([args.calibration] if args.calibration else [])]:
             if not path.is_file():
                 raise UserError(f"{path} does not exist")
     elif not args.bag.exists():
         raise UserError(f"no bag at {args.bag}")
+    elif args.hfov is not None:
+        raise UserError("--hfov is for --videos; a bag carries its CameraInfo")
     from pose3d_ros.core.plausibility import PlausibilityParams
     human = PlausibilityParams()
     if args.body_height and not human.min_height_m <= args.body_height <= human.max_height_m:
@@ -107,19 +123,31 @@ def check_inputs(args: argparse.Namespace) -> None:
     if args.detector not in DETECTOR_NAMES:
         raise UserError(f"unknown detector {args.detector!r}; known: {list(DETECTOR_NAMES)}")
     if args.videos:                       # reads the calibration file: after the cheap checks
-        from pose3d_ros.core.video_bag import cameras_for_videos
         try:
-            cameras_for_videos(args.videos, args.calibration)
+            video_cameras(args)
         except ValueError as err:
             raise UserError(str(err)) from None
+
+
+def video_cameras(args: argparse.Namespace) -> tuple[list, str]:
+    """The cameras of --videos and the frame of their rig: from --calibration, or the
+    --hfov pinhole of the one video. ValueError saying what is wrong."""
+    from pose3d_ros.core.video_bag import camera_for_fov, cameras_for_videos
+    if args.hfov is not None:
+        return camera_for_fov(args.videos[0], args.hfov)
+    return cameras_for_videos(args.videos, args.calibration)
 
 
 def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
     """The videos and calibration as a bag in out/input_bag."""
     from pose3d_ros.core.video import video_fps
-    from pose3d_ros.core.video_bag import cameras_for_videos, write_bag
+    from pose3d_ros.core.video_bag import write_bag
 
-    cameras, rig_frame = cameras_for_videos(args.videos, args.calibration)   # checked before
+    cameras, rig_frame = video_cameras(args)                                 # checked before
+    if args.hfov is not None:
+        log.info("camera %r: intrinsics assumed from --hfov %g deg: %dx%d, focal length %.0f px",
+                 cameras[0].name, args.hfov, cameras[0].width, cameras[0].height,
+                 cameras[0].K[0, 0])
     bag = out / "input_bag"
     with progress(args.max_frames, "videos -> bag") as bar:
         write_bag(bag, args.videos, cameras, fps=args.fps or video_fps(args.videos[0]),
