@@ -59,11 +59,12 @@ class InputGate(ReentrantCallbackGroup):
     """The callback group of the image subscriptions: while it is closed (the processing
     thread is busy with a set) the executor leaves their messages in DDS instead of taking
     them. A frame taken then would only be dropped as "behind" by the synchroniser, and taking
-    a raw 1080p image costs the executor thread 3.0-3.7 ms of CPU (measured: copying 6 MB
-    out of DDS into a Python message) that the 2D network needs. With a history of depth 1, the frame taken on opening is the
-    newest. rclpy's executors ask can_execute before adding an entity to their wait set and
-    again before taking from it; whoever opens the gate must wake the executor (a guard
-    condition), which otherwise keeps waiting without these subscriptions."""
+    a raw 1080p image costs the executor thread 3.0-3.7 ms of CPU (measured: copying 6 MB out
+    of DDS into a Python message) that the 2D network needs. With a history of depth 1, the
+    frame taken on opening is the newest. rclpy's executors ask can_execute before adding an
+    entity to their wait set and again before taking from it; whoever opens the gate must
+    wake the executor (a guard condition), which otherwise keeps waiting without these
+    subscriptions."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -101,9 +101,6 @@ def check_inputs(args: argparse.Namespace) -> None:
         if args.hfov is not None and len(args.videos) > 1:
             raise UserError(f"--hfov describes one camera; {len(args.videos)} videos need a "
                             "--calibration with the cameras' poses")
-        if args.hfov is not None and not 1.0 <= args.hfov <= 179.0:
-            raise UserError(f"--hfov {args.hfov}: give the horizontal field of view in degrees "
-                            "(1-179; phones and webcams about 60-75)")
         for path in [*args.videos, *([args.calibration] if args.calibration else [])]:
             if not path.is_file():
                 raise UserError(f"{path} does not exist")
