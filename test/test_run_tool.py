@@ -186,3 +186,24 @@ def test_field_of_view_mistakes_are_told_in_one_line(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and told in err[0], err
     assert not (tmp_path / "o").exists()
+    # make_bag takes the same --hfov, with the same checks
+    for argv, told in [(["--videos", *videos, "--hfov", "65"], "need a --calibration"),
+                       (["--demo", "single", "--hfov", "65"], "the demo is calibrated")]:
+        assert run_cli(make_bag.main, [*argv, str(tmp_path / "bag")]) == 2
+        assert told in capsys.readouterr().err
+    assert not (tmp_path / "bag").exists()
+
+
+def test_make_bag_writes_the_field_of_view_camera(tmp_path):
+    import numpy as np
+
+    from pose3d_ros.core.bag_tracks import bag_cameras
+
+    bag = tmp_path / "bag"
+    assert make_bag.main(["--videos", str(video_paths("single")[0]), "--hfov", "60",
+                          "--max-frames", "2", "--scale", "0.25", str(bag)]) == 0
+    cameras, _ = bag_cameras(bag)
+    [camera] = cameras.values()
+    # 1080 px wide at 0.25: 270 px, half of it over tan(30 deg)
+    assert camera.width == 270 and np.isclose(camera.K[0, 0], 135 / np.tan(np.radians(30)))
+    assert not camera.dist.any()

@@ -73,6 +73,24 @@ def camera_for_fov(video: Path, hfov_deg: float, name: str = "camera"
     return [camera], camera.frame_id
 
 
+def video_cameras(videos: Sequence[Path], calibration: Path | None,
+                  hfov_deg: float | None) -> tuple[list[CameraModel], str]:
+    """The cameras that `videos` show and their rig's frame: from a calibration file
+    (cameras_for_videos) or, for one video nobody calibrated, from its horizontal field of
+    view (camera_for_fov). ValueError saying what to give otherwise; the combination is
+    checked before any file is read."""
+    if (calibration is None) == (hfov_deg is None):
+        raise ValueError("videos need --calibration (for one camera its intrinsics are enough) "
+                         "or, for one uncalibrated video, --hfov DEGREES (not both)")
+    if hfov_deg is not None:
+        if len(videos) != 1:
+            raise ValueError(f"--hfov describes one camera; {len(videos)} videos need a "
+                             "--calibration with the cameras' poses")
+        return camera_for_fov(videos[0], hfov_deg)
+    assert calibration is not None
+    return cameras_for_videos(videos, calibration)
+
+
 def _cropped(camera: CameraModel, video: Path) -> CameraModel:
     width, height = video_size(video)
     if (width, height) == (camera.width, camera.height):

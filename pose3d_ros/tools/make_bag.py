@@ -40,8 +40,8 @@ from pose3d_ros.core.video import video_fps
 from pose3d_ros.core.video_bag import (  # noqa: F401 - re-exported for callers of make_bag
     DEFAULT_FIXED_FRAME,
     BagSummary,
-    cameras_for_videos,
     cameras_from_calibration,
+    video_cameras,
     write_bag,
 )
 
@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
                         "calibration's camera order, or videos named after some of its "
                         "cameras (cam02.mp4: camera cam02 alone)")
     parser.add_argument("--calibration", type=Path, help="rig calibration file (with --videos)")
+    parser.add_argument("--hfov", type=float, default=None,
+                        help="with one video and no --calibration: its horizontal field of view "
+                        "in degrees (an undistorted pinhole camera at the video's size)")
     parser.add_argument("--fps", type=float, help="frame rate (default: read from the video)")
     parser.add_argument("--start", type=float, default=None,
                         help="stamp of frame 0, seconds since the epoch (default: now)")
@@ -92,18 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     # Checks that need no computation first.
     refuse_existing(args.out, args.overwrite, "bag")
     if args.demo:
+        if args.hfov is not None:
+            raise UserError("--hfov is for your own --videos; the demo is calibrated")
         videos = video_paths(args.demo)
-        calibration_file = calibration_path(args.demo)
+        calibration_file: Path | None = calibration_path(args.demo)
     else:
-        if args.calibration is None:
-            raise UserError("--videos needs --calibration (a rig file; for one camera its "
-                            "intrinsics are enough)")
         videos, calibration_file = args.videos, args.calibration
-    for path in [*videos, calibration_file]:
+    for path in [*videos, *([calibration_file] if calibration_file else [])]:
         if not Path(path).is_file():
             raise UserError(f"{path} does not exist")
     try:
-        cameras, rig_frame = cameras_for_videos(videos, calibration_file)
+        cameras, rig_frame = video_cameras(videos, calibration_file, args.hfov)
     except ValueError as err:
         raise UserError(str(err)) from None
     if not args.scale > 0:

@@ -95,12 +95,6 @@ def check_inputs(args: argparse.Namespace) -> None:
     """Everything that needs no computation, before any starts."""
     refuse_existing(args.out_dir, args.overwrite, "output folder")
     if args.videos:
-        if (args.calibration is None) == (args.hfov is None):
-            raise UserError("--videos needs --calibration (for one camera its intrinsics are "
-                            "enough) or, for one uncalibrated video, --hfov DEGREES (not both)")
-        if args.hfov is not None and len(args.videos) > 1:
-            raise UserError(f"--hfov describes one camera; {len(args.videos)} videos need a "
-                            "--calibration with the cameras' poses")
         for path in [*args.videos, *([args.calibration] if args.calibration else [])]:
             if not path.is_file():
                 raise UserError(f"{path} does not exist")
@@ -120,27 +114,19 @@ def check_inputs(args: argparse.Namespace) -> None:
     if args.detector not in DETECTOR_NAMES:
         raise UserError(f"unknown detector {args.detector!r}; known: {list(DETECTOR_NAMES)}")
     if args.videos:                       # reads the calibration file: after the cheap checks
+        from pose3d_ros.core.video_bag import video_cameras
         try:
-            video_cameras(args)
+            video_cameras(args.videos, args.calibration, args.hfov)
         except ValueError as err:
             raise UserError(str(err)) from None
-
-
-def video_cameras(args: argparse.Namespace) -> tuple[list, str]:
-    """The cameras of --videos and the frame of their rig: from --calibration, or the
-    --hfov pinhole of the one video. ValueError saying what is wrong."""
-    from pose3d_ros.core.video_bag import camera_for_fov, cameras_for_videos
-    if args.hfov is not None:
-        return camera_for_fov(args.videos[0], args.hfov)
-    return cameras_for_videos(args.videos, args.calibration)
 
 
 def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
     """The videos and calibration as a bag in out/input_bag."""
     from pose3d_ros.core.video import video_fps
-    from pose3d_ros.core.video_bag import write_bag
+    from pose3d_ros.core.video_bag import video_cameras, write_bag
 
-    cameras, rig_frame = video_cameras(args)                                 # checked before
+    cameras, rig_frame = video_cameras(args.videos, args.calibration, args.hfov)  # checked
     if args.hfov is not None:
         log.info("camera %r: intrinsics assumed from --hfov %g deg: %dx%d, focal length %.0f px",
                  cameras[0].name, args.hfov, cameras[0].width, cameras[0].height,
