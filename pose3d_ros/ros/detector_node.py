@@ -60,11 +60,10 @@ class DetectorNode(PoseNodeBase):
 
     def on_camera_info(self, msg: CameraInfo) -> None:
         """Only counted: its arrivals against the images' tell images lost on the way."""
-        self.note_info_arrival(self.cameras[0])
+        self.note_arrival(self.cameras[0], "info")
 
     def on_image(self, camera: str, msg: Any) -> None:
-        if self.health is not None:
-            self.health.note_arrival(camera, "image", time.monotonic())
+        self.note_arrival(camera, "image")
         try:
             image = accept_image(camera, msg)
         except ImageDecodeError as err:

@@ -18,7 +18,7 @@ import os
 import statistics
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
@@ -291,11 +291,13 @@ class PoseNodeBase(LifecycleNode):
         taken when processing ends is then the newest), else qos_depth."""
         return image_qos(self.config.image_qos, 1 if self._gates_images else self.config.qos_depth)
 
-    def note_info_arrival(self, camera: str) -> None:
-        """Count a camera_info for images_lost, only while images are being taken: while the
-        gate holds them in DDS, fewer images than camera_infos reach the node by design."""
-        if self.health is not None and self.input_gate.is_open:
-            self.health.note_arrival(camera, "info", time.monotonic())
+    def note_arrival(self, camera: str, kind: Literal["image", "info"]) -> None:
+        """Count an image or a camera_info of `camera` for images_lost (executor thread). A
+        camera_info counts only while images are being taken: while the gate holds them in
+        DDS, fewer images than camera_infos reach the node by design."""
+        if self.health is None or (kind == "info" and not self.input_gate.is_open):
+            return
+        self.health.note_arrival(camera, kind, time.monotonic())
 
     @property
     def _gates_images(self) -> bool:

@@ -94,12 +94,11 @@ class Pose3DNode(RigNodeBase):
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
         """Counts its arrival (images_lost compares it with the images'), then as the base."""
-        self.note_info_arrival(camera)
+        self.note_arrival(camera, "info")
         super().on_camera_info(camera, msg)
 
     def on_image(self, camera: str, msg: Image | CompressedImage) -> None:
-        if self.health is not None:
-            self.health.note_arrival(camera, "image", time.monotonic())
+        self.note_arrival(camera, "image")
         try:
             image = accept_image(camera, msg)
         except ImageDecodeError as err:
