@@ -86,6 +86,7 @@ from pose3d_ros.ros.conversions import (  # noqa: E402
     seconds_to_stamp,
     skeletons3d_to_msg,
 )
+from pose3d_ros.ros.launch_args import FASTDDS_PROFILE_VARIABLES  # noqa: E402
 from pose3d_ros.ros.node_base import ALLOCATOR_POLICIES, set_allocator_policy  # noqa: E402
 from pose3d_ros.ros.node_input import image_qos  # noqa: E402
 from pose3d_ros.ros.nodes import Pose3DNode  # noqa: E402
@@ -98,6 +99,7 @@ from landmark_floor import floor_ms  # noqa: E402
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 TRANSPORTS = ("raw", "compressed")
+PROFILE_VARIABLE = FASTDDS_PROFILE_VARIABLES[0]   # the one the launch files set too
 WARM_UP_S = 30.0   # longest wait for the node's first output (< the publisher's 20 + 30 s)
 
 
@@ -459,12 +461,12 @@ def use_dds_profile(profile: str) -> None:
     """Give this process and the publisher it spawns the Fast DDS profile (before any DDS
     participant exists: Fast DDS reads the file once); 'none' clears it."""
     if profile == "none":
-        os.environ.pop("FASTRTPS_DEFAULT_PROFILES_FILE", None)
+        os.environ.pop(PROFILE_VARIABLE, None)
         return
     path = Path(profile).resolve()
     if not path.is_file():
         raise SystemExit(f"--dds-profile {profile}: no such file")
-    os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(path)
+    os.environ[PROFILE_VARIABLE] = str(path)
 
 
 def run_per_dds_profile(argv: list[str], profiles: list[str]) -> int:
@@ -534,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
           f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; Fast DDS profile: "
-          f"{os.environ.get('FASTRTPS_DEFAULT_PROFILES_FILE') or 'none (defaults)'}; image QoS "
+          f"{os.environ.get(PROFILE_VARIABLE) or 'none (defaults)'}; image QoS "
           f"{args.image_qos}")
     if args.soak_minutes > 0:
         soak(args.soak_minutes, args.soak_fps, args.soak_detector, args.distinct_frames,
