@@ -49,6 +49,15 @@ def torch_lift(model, flip_average: bool = False):
     return lambda norm, scores: lift_with_flip(run, norm, scores)
 
 
+def refined(lift, frame: int):
+    """The lift followed by the node's test-time refinement against the 2D of the window's
+    output frame (core.lifting.refine.refine_relative_to_2d; monocular_refine_to_2d)."""
+    from pose3d_ros.core.lifting.refine import refine_relative_to_2d
+
+    return lambda norm, scores: refine_relative_to_2d(lift(norm, scores), norm[:, frame],
+                                                      scores[:, frame])
+
+
 def recipe(model_name: str, args: argparse.Namespace, seed: int):
     """The TrainConfig of one fold from the command line."""
     from pose3d_ros.core.lifting.mocap_training import MocapAugment
@@ -61,6 +70,18 @@ def recipe(model_name: str, args: argparse.Namespace, seed: int):
                        mocap_augment=MocapAugment(arm_mix_probability=args.arm_mix,
                                                   leg_mix_probability=args.leg_mix,
                                                   tilt_probability=args.tilt))
+
+
+def load_fold(path: Path, config):
+    """A fold's model from a --save-dir file, checked against this run's recipe."""
+    from pose3d_ros.core.lifting.model import build_lifter
+
+    saved = torch.load(path)
+    if saved["config"] != config.to_dict():
+        raise SystemExit(f"{path} was trained with another recipe than this command's")
+    model = build_lifter(config.model)
+    model.load_state_dict(saved["model"])
+    return model.eval()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,8 +109,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="TrainConfig.mocap_clean_share (performances seen with exact 2D)")
     parser.add_argument("--save-dir", type=Path, default=None,
                         help="also write each fold's weights there (fold<k>_<model>.pt)")
+    parser.add_argument("--load-dir", type=Path, default=None,
+                        help="score the weights a --save-dir run wrote there instead of "
+                             "training (the same folds, recipe and seeds)")
     parser.add_argument("--flip", action="store_true",
                         help="score with test-time flip averaging too")
+    parser.add_argument("--refine", action="store_true",
+                        help="score with the node's test-time refinement to the 2D too "
+                             "(monocular_refine_to_2d; with --flip: on the flip average)")
     parser.add_argument("--json", type=Path, default=None, help="write all figures here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -105,9 +132,12 @@ def main(argv: list[str] | None = None) -> int:
         for fold in args.only_folds if args.only_folds is not None else range(args.folds):
             test = names[fold::args.folds]
             config = recipe(model_name, args, seed=fold)
-            with tempfile.TemporaryDirectory() as tmp:
-                model = train([], config, Path(tmp), progress=False, errors=bank,
-                              mocap=[c for c in clips if c.name not in test]).eval()
+            if args.load_dir is not None:
+                model = load_fold(args.load_dir / f"fold{fold}_{model_name}.pt", config)
+            else:
+                with tempfile.TemporaryDirectory() as tmp:
+                    model = train([], config, Path(tmp), progress=False, errors=bank,
+                                  mocap=[c for c in clips if c.name not in test]).eval()
             if args.save_dir is not None:
                 args.save_dir.mkdir(parents=True, exist_ok=True)
                 torch.save({"config": config.to_dict(), "model": model.state_dict()},
@@ -115,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
             lifts = {"": torch_lift(model)}
             if args.flip:
                 lifts[" +flip"] = torch_lift(model, flip_average=True)
+            if args.refine:
+                frame = config.model.window - 1 if config.model.causal \
+                    else config.model.window // 2
+                for suffix in list(lifts):
+                    lifts[suffix + " +refine"] = refined(lifts[suffix], frame)
             for clip in (c for c in clips if c.name in test):
                 for kind, errors in (("perfect 2D", None), ("measured 2D errors", bank)):
                     for suffix, lift in lifts.items():

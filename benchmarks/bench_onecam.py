@@ -45,14 +45,17 @@ METHODS = ("detector_3d", "lifter")
 FPS = 60.0
 
 
-def _monocular(method: str, bone_window: int | None = None):
+def _monocular(method: str, bone_window: int | None = None, refine: bool | None = None):
     """The monocular method; bone_window (frames of each track's median bone lengths, 0 = off)
-    only where given, so checkouts without it still run."""
+    and refine (monocular_refine_to_2d) only where given, so checkouts without them still
+    run."""
     try:
         from pose3d_ros.core.monocular import create_monocular_method
     except ImportError:                       # checkouts before core/monocular.py
         from pose3d_ros.core.pipeline import create_monocular_lifter as create_monocular_method
-    options = {} if bone_window is None else {"bone_window": bone_window}
+    options: dict = {} if bone_window is None else {"bone_window": bone_window}
+    if refine is not None:
+        options["refine_to_2d"] = refine
     return create_monocular_method(method, **options)
 
 
@@ -136,11 +139,12 @@ class _Stored2D:
 
 
 def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = None, *,
-        bone_window: int | None = None, relabel: bool = True) -> None:
+        bone_window: int | None = None, relabel: bool = True, refine: bool | None = None
+        ) -> None:
     """Every (recording, camera, method): per frame the published people (positions in the
     rig frame, H36M-17, ids) or a failure; plus the 4-camera reference per recording.
-    stride: use every stride-th video frame (2: the 60 fps demo as 30 fps). bone_window and
-    relabel: see _monocular and _params (None / True: the checkout's defaults)."""
+    stride: use every stride-th video frame (2: the 60 fps demo as 30 fps). bone_window,
+    refine and relabel: see _monocular and _params (None / True: the checkout's defaults)."""
     from pose3d_ros.core.calibration import load_rig
     from pose3d_ros.core.detection.cache import detect_video_set
     from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
@@ -174,7 +178,7 @@ def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = 
             for method in METHODS:
                 pipeline = Pose3DPipeline([camera.name], {camera.name: camera},
                                           frame_id=rig.frame_id,
-                                          lifter=_monocular(method, bone_window),
+                                          lifter=_monocular(method, bone_window, refine),
                                           params=_params(relabel))
                 frames, failed = [], np.zeros(T, bool)
                 started = time.perf_counter()
@@ -194,7 +198,7 @@ def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = 
                 print(f"{key}: {T} frames, {failed.sum()} failed, {seconds:.1f} s", flush=True)
     if twod is not None and "mocap/keypoints" in np.load(twod):
         mocap = np.load(twod)
-        _run_mocap(mocap, arrays, bone_window, relabel)
+        _run_mocap(mocap, arrays, bone_window, relabel, refine)
         arrays.update({k: mocap[k] for k in ("mocap/truth", "mocap/K", "mocap/R", "mocap/t",
                                              "mocap/size")})
     np.savez_compressed(out, **arrays)
@@ -208,8 +212,8 @@ def _mocap_camera(data):
                        np.zeros(5), "plumb_bob", data["mocap/R"], data["mocap/t"])
 
 
-def _run_mocap(data, arrays: dict, bone_window: int | None = None, relabel: bool = True
-               ) -> None:
+def _run_mocap(data, arrays: dict, bone_window: int | None = None, relabel: bool = True,
+               refine: bool | None = None) -> None:
     """The lifter on the exported motion-capture scene (H36M-17 2D, one camera)."""
     from pose3d_ros.core.layouts import H36M17
     from pose3d_ros.core.pipeline import Pose3DPipeline
@@ -217,7 +221,7 @@ def _run_mocap(data, arrays: dict, bone_window: int | None = None, relabel: bool
 
     camera = _mocap_camera(data)
     pipeline = Pose3DPipeline(["cam01"], {"cam01": camera}, frame_id="world",
-                              lifter=_monocular("lifter", bone_window),
+                              lifter=_monocular("lifter", bone_window, refine),
                               params=_params(relabel))
     frames, failed = [], np.zeros(len(data["mocap/keypoints"]), bool)
     stamps = 10.0 + np.arange(len(failed)) / 30.0
@@ -376,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--bone-window", type=int, default=None,
                    help="frames of each track's median bone lengths (0: bones as estimated; "
                         "default: the checkout's)")
+    r.add_argument("--refine", choices=("true", "false"), default=None,
+                   help="monocular_refine_to_2d (default: the checkout's)")
     r.add_argument("--no-relabel", action="store_true",
                    help="turn the image tracker's left/right continuity off")
     e = sub.add_parser("export2d")
@@ -389,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         export2d(args.out)
     elif args.step == "run":
         run(args.out, args.max_frames, args.stride, args.twod, bone_window=args.bone_window,
-            relabel=not args.no_relabel)
+            relabel=not args.no_relabel,
+            refine=None if args.refine is None else args.refine == "true")
     else:
         print(score(args.runs, args.metrics.split(",")))
     return 0

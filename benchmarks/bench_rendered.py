@@ -59,7 +59,10 @@ def detection_error_px(found: list, truth_px: np.ndarray) -> tuple[np.ndarray, f
     return np.nanmedian(np.array(errors), axis=0), swapped / len(errors)
 
 
-def run_scene(config: RenderConfig, detector_name: str) -> dict:
+def run_scene(config: RenderConfig, detector_name: str,
+              refine: tuple[bool | None, ...] = (None,)) -> dict:
+    """Render, detect, then run every monocular method with each refine setting
+    (monocular_refine_to_2d; None: the checkout's default) on the same 2D."""
     started = time.perf_counter()
     scene = render_scene(config)
     render_s = time.perf_counter() - started
@@ -72,9 +75,9 @@ def run_scene(config: RenderConfig, detector_name: str) -> dict:
     truth = truth_track(scene.joints, stamps_ns)
     per_joint, swapped = detection_error_px(found, camera.project(scene.joints))
     rows = {}
-    for method in METHODS:
+    for method, refined in ((m, r) for m in METHODS for r in refine):
         pipeline = Pose3DPipeline([camera.name], {camera.name: camera}, frame_id="world",
-                                  lifter=_monocular(method), params=_params())
+                                  lifter=_monocular(method, refine=refined), params=_params())
         frames, failed = [], 0
         for t, det in enumerate(found):
             try:
@@ -84,7 +87,8 @@ def run_scene(config: RenderConfig, detector_name: str) -> dict:
                 frames.append(pipeline.empty_result(stamps[t]).skeletons)
                 failed += 1
         pred = SkeletonTrack(stamps_ns, frames)
-        rows[method] = _cells(image_identities(pred, truth, camera),
+        label = method if refined is None else f"{method}, refine {str(refined).lower()}"
+        rows[label] = _cells(image_identities(pred, truth, camera),
                               stability(pred, viewpoint=camera.center), failed)
     return {"rows": rows, "per_joint_px": per_joint, "swapped": swapped,
             "people_found": np.bincount([d.num_people for d in found],
@@ -102,7 +106,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="camera direction from the walking direction (deg); one scene each")
     parser.add_argument("--fov", type=float, default=50.0, help="horizontal field of view")
     parser.add_argument("--detector", default=DEFAULT_DETECTOR)
+    parser.add_argument("--refine", nargs="+", choices=("true", "false"), default=None,
+                        help="monocular_refine_to_2d settings to run on the same 2D "
+                             "(default: the checkout's)")
     args = parser.parse_args(argv)
+    refine = (None,) if args.refine is None else tuple(r == "true" for r in args.refine)
     load = os.getloadavg()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
           f"load average {load[0]:.1f}; clips {args.clips}, {args.seconds:g} s at "
@@ -117,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         config = RenderConfig(clips=tuple(args.clips), seconds=args.seconds, fps=args.fps,
                               distance_m=args.distance, azimuth_deg=azimuth,
                               fov_deg=args.fov)
-        result = run_scene(config, args.detector)
+        result = run_scene(config, args.detector, refine)
         for method, cells in result["rows"].items():
             table.append(f"| {azimuth:g} | {method} | " + " | ".join(cells[k] for k in keys)
                          + " |")

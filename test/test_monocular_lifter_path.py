@@ -135,3 +135,29 @@ def test_lifter_takes_the_detectors_depth_and_keeps_its_projection():
     assert no_world.world is None
     c = fused.lift(no_world, ids)
     assert np.isfinite(c.positions).all()
+
+
+@pytest.mark.parametrize("method", ["lifter", "detector_3d"])
+def test_refinement_makes_the_3d_agree_with_its_own_view(method):
+    """monocular_refine_to_2d: on real demo frames the published 3D of either method projects
+    closer to the confident 2D it came from than without the refinement, every joint finite."""
+    rig, per_camera = _demo()
+    camera = rig["cam01"]
+    plain = create_monocular_method(method, refine_to_2d=False)
+    refined = create_monocular_method(method)
+    ids = np.array([3])
+    gaps: dict[str, list] = {"plain": [], "refined": []}
+    for k in range(FRAMES):
+        detections = per_camera[0][k]
+        normalised = undistort_normalised(camera, detections.keypoints)
+        detections = detections.with_normalised(normalised)
+        x = convert_joints(normalised, detections.layout, H36M17)[0]
+        sure = np.isfinite(x).all(-1)
+        for name, lift in (("plain", plain), ("refined", refined)):
+            p = lift.lift(detections, ids).positions[0]
+            assert np.isfinite(p).all()
+            gaps[name].append(np.linalg.norm(p[sure, :2] / p[sure, 2:] - x[sure], axis=-1))
+    plain_px = camera.K[0, 0] * np.median(np.concatenate(gaps["plain"]))
+    refined_px = camera.K[0, 0] * np.median(np.concatenate(gaps["refined"]))
+    # measured 2026-11-30: median 5.96 -> 4.01 px (lifter), 10.03 -> 5.69 px (detector_3d)
+    assert refined_px < 0.8 * plain_px, (plain_px, refined_px)

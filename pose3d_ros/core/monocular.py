@@ -18,7 +18,10 @@ of the 3D. A person's bones do not change length, so each track keeps the median
 each bone over its recent 3D (TrackBodySizes) and every new skeleton is rebuilt with those
 lengths (directions kept) before placement (a given body height, body_height_m, then scales
 the whole body to it). Frame-to-frame size noise no longer turns into depth jumps and
-bone-length changes.
+bone-length changes. Before that, with refine_to_2d (the default), each skeleton is placed
+once and each joint pulled sideways towards its own 2D ray as far as its confidence says
+(lifting.refine.refine_to_2d: depths and bone lengths kept), so the 3D agrees with the view
+it came from where the 2D is sure (measured: benchmarks/results_lifter.md, session 10).
 
 Records and frames: MonocularLift.positions (P, 17, 3) metres in the camera's optical frame
 (x right, y down, z forward), confidence (P, 17) in [0, 1].
@@ -32,6 +35,7 @@ import numpy as np
 
 from .array_ops import nanmedian_axis
 from .layouts import H36M17, convert_joint_scores, convert_joints
+from .lifting.refine import refine_relative_to_2d
 from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, Detections2D
 
 _IDENTITY_K = np.eye(3)   # normalised coordinates are the pixels of this camera
@@ -139,9 +143,11 @@ class BlazePoseWorld3D:
 
     method = METHOD_DETECTOR_3D
 
-    def __init__(self, body_height_m: float | None = None, bone_window: int = 90) -> None:
+    def __init__(self, body_height_m: float | None = None, bone_window: int = 90,
+                 refine_to_2d: bool = True) -> None:
         self.prior = _body_prior(body_height_m)
         self.sizes = TrackBodySizes(bone_window) if bone_window else None
+        self.refine_to_2d = refine_to_2d
 
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
         if detections.num_people == 0:
@@ -151,9 +157,11 @@ class BlazePoseWorld3D:
                              "monocular_method 'detector_3d' needs a BlazePose back-end")
         from .lifting.runtime import BlazePoseWorldLifter
         relative = BlazePoseWorldLifter().lift_world(detections.world, detections.layout)
+        normalised, scores = _h36m_normalised(detections)
+        if self.refine_to_2d:
+            relative = refine_relative_to_2d(relative, normalised, scores)
         if self.sizes is not None:
             relative = self.sizes.scale(relative, track_ids)
-        normalised, scores = _h36m_normalised(detections)
         return _place(relative, normalised, scores, self.prior)
 
 
@@ -169,18 +177,20 @@ class WindowedLifter3D:
     benchmarks/results_lifter.md). Without world landmarks the lifter's own size is used.
     flip_average: also lift the left/right mirrored 2D and average the two 3D poses (test-time
     flip augmentation: 2x the network's cost, about 0.3 ms per person-frame; see
-    benchmarks/results_lifter.md for what it gains)."""
+    benchmarks/results_lifter.md for what it gains). refine_to_2d: see the module docstring."""
 
     method = METHOD_LIFTER
 
     def __init__(self, model_path: str | None = None, *, providers: list[str] | None = None,
                  body_height_m: float | None = None, flip_average: bool = True,
-                 depth_from_detector: bool = True, bone_window: int = 90) -> None:
+                 depth_from_detector: bool = True, bone_window: int = 90,
+                 refine_to_2d: bool = True) -> None:
         from .lifting.runtime import DEFAULT_MODEL, OnnxLifter, PersonWindows
         self.prior = _body_prior(body_height_m)
         self.flip_average = flip_average
-        self.detector_3d = (BlazePoseWorld3D(body_height_m, bone_window) if depth_from_detector
-                            else None)
+        self.refine_to_2d = refine_to_2d
+        self.detector_3d = (BlazePoseWorld3D(body_height_m, bone_window, refine_to_2d)
+                            if depth_from_detector else None)
         self.model = OnnxLifter(model_path or DEFAULT_MODEL, providers=providers)
         self.windows = PersonWindows(self.model.window)
         self.sizes = TrackBodySizes(bone_window) if bone_window else None
@@ -192,9 +202,12 @@ class WindowedLifter3D:
             return MonocularLift.empty()
         relative = self.model.lift(window_xy, window_scores, _IDENTITY_K,
                                    flip_average=self.flip_average)
+        frame = self.model.window - 1 - self.model.metadata.latency_frames
+        if self.refine_to_2d:
+            relative = refine_relative_to_2d(relative, window_xy[:, frame],
+                                             window_scores[:, frame])
         if self.sizes is not None:
             relative = self.sizes.scale(relative, track_ids)
-        frame = self.model.window - 1 - self.model.metadata.latency_frames
         placed = _place(relative, window_xy[:, frame], window_scores[:, frame], self.prior)
         # the detector's metric 3D describes the newest frame: only a causal lifter's output
         # (the same frame) takes its depth
@@ -220,8 +233,9 @@ def at_depth_of(placed: np.ndarray, reference: np.ndarray) -> np.ndarray:
 def create_monocular_method(method: str, **options: Any) -> MonocularMethod:
     """The monocular method by name (see MONOCULAR_METHODS); options go to its constructor
     (both take body_height_m: scale the 3D to a person of that height before placing it;
-    None keeps the 3D's own metric size; and bone_window: frames of each track's median bone
-    lengths, TrackBodySizes, 0 leaves the bones as estimated)."""
+    None keeps the 3D's own metric size; bone_window: frames of each track's median bone
+    lengths, TrackBodySizes, 0 leaves the bones as estimated; refine_to_2d: pull each joint
+    towards its 2D ray, lifting.refine)."""
     if method == "detector_3d":
         return BlazePoseWorld3D(**options)
     if method == "lifter":

@@ -76,10 +76,12 @@ class Pose3DNode(RigNodeBase):
                                                body_height_m=height,
                                                flip_average=config.lifter_flip_average,
                                                depth_from_detector=(
-                                                   config.lifter_depth_from_detector))
+                                                   config.lifter_depth_from_detector),
+                                               refine_to_2d=config.monocular_refine_to_2d)
             except (FileNotFoundError, ValueError) as err:
                 raise ParameterError(f"lifter_model: {err}") from None
-        return create_monocular_method(method, body_height_m=height)
+        return create_monocular_method(method, body_height_m=height,
+                                       refine_to_2d=config.monocular_refine_to_2d)
 
     def _subscribe(self) -> None:
         self._subscribe_tf_static()
