@@ -217,7 +217,7 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
               "body size."),
     ParamSpec("monocular_refine_to_2d", True, "One camera, both monocular methods: pull "
               "each joint of the 3D sideways towards its own 2D ray, as far as its 2D "
-              "confidence says (depths and bone lengths kept; about 0.3 ms per frame on a CPU "
+              "confidence says (depths and bone lengths kept; under 0.2 ms per frame on a CPU "
               "core), so the 3D agrees with the view it came from. False: the 3D as the "
               "method gives it."),
     ParamSpec("monocular_body_height_m", 0.0, "Standing height (m) of the people seen by one "

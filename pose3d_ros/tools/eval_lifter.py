@@ -128,7 +128,7 @@ def _camera_rows(labels, refs, methods, metric_fns, prior, refine, suffix: str,
     'lifter' method with a BlazePose back-end). The baseline must come first in methods."""
     from pose3d_ros.core.lifting.dataset import undistort_pixels
     from pose3d_ros.core.lifting.normalization import pixels_to_normalised
-    from pose3d_ros.core.lifting.refine import refine_to_2d
+    from pose3d_ros.core.lifting.refine import refine_relative_to_2d
     from pose3d_ros.core.lifting.root_placement import place_in_camera
     from pose3d_ros.core.monocular import at_depth_of
 
@@ -150,17 +150,18 @@ def _camera_rows(labels, refs, methods, metric_fns, prior, refine, suffix: str,
                 detector_placed = placed
             elif detector_depth and detector_placed is not None:
                 variants[name + "+detector depth"] = at_depth_of(placed, detector_placed)
-            if refine:
-                variants[name + "+refine"] = refine_to_2d(placed, norm, sc)
+            if refine:        # as the nodes do (monocular_refine_to_2d), then placed again
+                relative[name + "+refine"] = refine_relative_to_2d(pred, norm, sc)
+                variants[name + "+refine"], _ = place_in_camera(relative[name + "+refine"],
+                                                                norm, sc, prior=prior)
             for variant, p in variants.items():
                 row = {"camera": getattr(cam, "name", str(v)) + suffix, "method": variant,
                        **evaluate_predictions(relative.get(variant, p - p[:, :1]), ref_rel,
                                               metric_fns)}
-                if not variant.endswith("+refine"):
-                    err = np.linalg.norm(p[:, 0] - refs[v][:, 0], axis=-1)
-                    row["root err m (median)"] = float(np.nanmedian(err))
-                    depth_err = np.abs(p[:, 0, 2] - refs[v][:, 0, 2])
-                    row["pelvis depth err m (median)"] = float(np.nanmedian(depth_err))
+                err = np.linalg.norm(p[:, 0] - refs[v][:, 0], axis=-1)
+                row["root err m (median)"] = float(np.nanmedian(err))
+                depth_err = np.abs(p[:, 0, 2] - refs[v][:, 0, 2])
+                row["pelvis depth err m (median)"] = float(np.nanmedian(depth_err))
                 rows.append(row)
     return rows
 
