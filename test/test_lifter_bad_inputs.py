@@ -9,6 +9,8 @@ import torch
 
 from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.lifting.model import LifterConfig, build_lifter
+from pose3d_ros.core.lifting.normalization import pixels_to_normalised
+from pose3d_ros.core.lifting.refine import refine_relative_to_2d
 from pose3d_ros.core.lifting.runtime import OnnxLifter, fit_window, to_camera_frame
 from pose3d_ros.core.lifting.training import export_onnx
 
@@ -51,6 +53,10 @@ def test_bad_inputs_give_finite_people_or_nan_people(lifter):
     placed = to_camera_frame(out, kp[:, -1], sc[:, -1], K, "cam")
     assert np.isfinite(placed.positions[[0, 1, 4]]).all()
     assert np.isnan(placed.positions[[2, 3]]).all()
+    # the nodes' refinement to the 2D (monocular_refine_to_2d) keeps that split
+    refined = refine_relative_to_2d(out, pixels_to_normalised(kp[:, -1], K), sc[:, -1])
+    assert np.isfinite(refined[[0, 1, 4]]).all()
+    assert np.isnan(refined[[2, 3]]).all()
 
 
 @pytest.mark.parametrize("frames", [1, 5, 27, 40])
