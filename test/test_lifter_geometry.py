@@ -10,7 +10,7 @@ from pose3d_ros.core.lifting.normalization import (
     normalised_to_pixels,
     pixels_to_normalised,
 )
-from pose3d_ros.core.lifting.refine import refine_to_2d
+from pose3d_ros.core.lifting.refine import refine_relative_to_2d, refine_to_2d
 from pose3d_ros.core.lifting.root_placement import (
     BodySizePrior,
     bone_lengths,
@@ -205,3 +205,23 @@ def test_refinement_pulls_joints_onto_their_rays_and_keeps_bones():
     lifted[0, 4] = np.nan
     out = refine_to_2d(lifted, x, scores)
     assert np.isnan(out[0, 4]).all() and np.isfinite(np.delete(out[0], 4, axis=0)).all()
+
+
+def test_refining_root_relative_skeletons_places_them_first_and_keeps_the_unplaceable():
+    """refine_relative_to_2d: the same pull as refine_to_2d on the placed skeleton, returned
+    root-relative; a person with fewer than two usable 2D joints comes back unchanged."""
+    from scipy.spatial.transform import Rotation
+
+    rng = np.random.default_rng(8)
+    rel, t = _people(rng, 3)
+    x = _project(rel + t[:, None])
+    turn = Rotation.from_rotvec(rng.normal(0, 0.12, (3, 3))).as_matrix()
+    lifted = np.einsum("nij,nkj->nki", turn, rel)
+    scores = np.ones((3, 17))
+    scores[2, 1:] = 0.0                      # only the pelvis is usable: cannot be placed
+    out = refine_relative_to_2d(lifted, x, scores)
+    placed, _ = place_in_camera(lifted[:2], x[:2], scores[:2], refine=False)
+    expected = refine_to_2d(placed, x[:2], scores[:2])
+    np.testing.assert_allclose(out[:2], expected - expected[:, :1], atol=1e-12)
+    np.testing.assert_allclose(out[:, 0], 0.0, atol=1e-12)
+    np.testing.assert_array_equal(out[2], lifted[2])

@@ -81,11 +81,13 @@ def refine_relative_to_2d(relative: np.ndarray, keypoints_norm: np.ndarray, scor
                           config: RefineConfig = RefineConfig()) -> np.ndarray:
     """Root-relative H36M-17 skeletons (..., 17, 3) metres -> the same refined: placed at
     their own size where they project onto their normalised 2D (..., 17, 2) with scores
-    (..., 17) (root_placement.place_in_camera), refine_to_2d, root-relative again."""
+    (..., 17) (root_placement.place_in_camera), refine_to_2d, root-relative again. A skeleton
+    that cannot be placed (fewer than two usable 2D joints) is returned as it is."""
     from .root_placement import place_in_camera
 
     # the linear placement is enough here: its Gauss-Newton steps changed the refined poses by
     # under 0.1 mm on the held-out motion capture and cost 0.06 ms
     placed, _ = place_in_camera(relative, keypoints_norm, scores, refine=False)
     refined = refine_to_2d(placed, keypoints_norm, scores, config)
-    return refined - refined[..., :1, :]
+    refined = refined - refined[..., :1, :]
+    return np.where(np.isfinite(refined), refined, relative)
