@@ -67,6 +67,7 @@ def recipe(model_name: str, args: argparse.Namespace, seed: int):
     return TrainConfig(model=LifterConfig(**MODELS[model_name]), epochs=args.epochs,
                        mocap_per_epoch=args.samples, seed=seed,
                        mocap_clean_share=args.clean_share,
+                       bone_length_weight=args.bone_weight,
                        mocap_augment=MocapAugment(arm_mix_probability=args.arm_mix,
                                                   leg_mix_probability=args.leg_mix,
                                                   tilt_probability=args.tilt))
@@ -75,9 +76,12 @@ def recipe(model_name: str, args: argparse.Namespace, seed: int):
 def load_fold(path: Path, config):
     """A fold's model from a --save-dir file, checked against this run's recipe."""
     from pose3d_ros.core.lifting.model import build_lifter
+    from pose3d_ros.core.lifting.training import TrainConfig
 
     saved = torch.load(path)
-    if saved["config"] != config.to_dict():
+    # a field added to TrainConfig after the file was written had its default then
+    then = {**TrainConfig().to_dict(), **saved["config"]}
+    if then != config.to_dict():
         raise SystemExit(f"{path} was trained with another recipe than this command's")
     model = build_lifter(config.model)
     model.load_state_dict(saved["model"])
@@ -105,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="MocapAugment.leg_mix_probability")
     parser.add_argument("--tilt", type=float, default=0.0,
                         help="MocapAugment.tilt_probability (performances turned as a whole)")
+    parser.add_argument("--bone-weight", type=float, default=0.0,
+                        help="TrainConfig.bone_length_weight (bone-length term of the loss)")
     parser.add_argument("--clean-share", type=float, default=0.0,
                         help="TrainConfig.mocap_clean_share (performances seen with exact 2D)")
     parser.add_argument("--save-dir", type=Path, default=None,

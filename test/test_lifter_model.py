@@ -226,3 +226,29 @@ def test_training_with_synthetic_people(tmp_path):
     train([labels], config, tmp_path, progress=False)
     history = json.loads((tmp_path / "history.json").read_text())
     assert len(history) == 1 and np.isfinite(history[0]["loss"])
+
+
+def test_bone_length_term_penalises_a_shrunken_skeleton_only():
+    """lifter_loss(bone_weight > 0) adds the mean absolute bone-length error: nothing for a
+    prediction with the target's bones (even a wrong pose), more for the same pose shrunk, and
+    its own gradient grows the shrunken skeleton."""
+    from pose3d_ros.core.lifting.training import lifter_loss
+
+    rng = np.random.default_rng(3)
+    target = torch.from_numpy(rng.normal(0, 0.3, (4, 17, 3)))
+    target = target - target[:, :1]
+    kps = torch.zeros(4, 17, 2, dtype=torch.float64)
+    scs = torch.zeros(4, 17, dtype=torch.float64)          # no 2D: reprojection term 0
+    turned = target @ torch.tensor([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]], dtype=torch.float64)
+    base, _ = lifter_loss(turned, kps, scs, target, 0.5)
+    same_bones, _ = lifter_loss(turned, kps, scs, target, 0.5, bone_weight=1.0)
+    assert float(same_bones - base) == pytest.approx(0.0, abs=1e-9)
+    small = (0.9 * target).requires_grad_(True)
+    plain, _ = lifter_loss(small, kps, scs, target, 0.5)
+    with_bones, _ = lifter_loss(small, kps, scs, target, 0.5, bone_weight=1.0)
+    lengths = torch.linalg.norm(target[:, H36M17.bones_array[:, 0]]
+                                - target[:, H36M17.bones_array[:, 1]], dim=-1)
+    assert float(with_bones - plain) == pytest.approx(0.1 * float(lengths.mean()), rel=1e-6)
+    # the bone term's own gradient points outwards (a descent step enlarges the skeleton)
+    bone_grad, = torch.autograd.grad(with_bones - plain, small)
+    assert float((bone_grad * small.detach()).sum()) < 0

@@ -128,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--virtual-per-epoch", type=int, default=4000,
                         help="virtual-camera samples drawn per epoch")
     parser.add_argument("--reprojection-weight", type=float, default=0.5)
+    parser.add_argument("--bone-weight", type=float, default=0.0,
+                        help="weight of the bone-length term of the loss (mean absolute "
+                             "bone-length error, metres): keeps unusual poses from coming "
+                             "out small")
     parser.add_argument("--limb-angle", type=float, default=35.0,
                         help="largest random limb rotation of virtual poses, degrees")
     parser.add_argument("--bone-scale", type=float, default=0.12,
@@ -198,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         bone_scale=args.bone_scale, synthetic_people=args.synthetic_people,
         synthetic_share=args.synthetic_share,
         reprojection_weight=args.reprojection_weight, seed=args.seed,
-        mocap_clean_share=args.clean_share,
+        bone_length_weight=args.bone_weight, mocap_clean_share=args.clean_share,
         mocap_augment=MocapAugment(arm_mix_probability=args.arm_mix,
                                    leg_mix_probability=args.leg_mix,
                                    tilt_probability=args.tilt))

@@ -90,6 +90,7 @@ class TrainConfig:
     mocap_noise_px: float = 1.0
     mocap_clean_share: float = 0.0  # share of mocap performances seen with exact 2D
     mocap_augment: MocapAugment = field(default_factory=MocapAugment)
+    bone_length_weight: float = 0.0  # lifter_loss's bone-length term
     mocap_cameras: VirtualCameras = field(default_factory=lambda: VirtualCameras(
         elevation_deg=(-15.0, 45.0), distance_m=(1.5, 9.0), half_fov_deg=(25.0, 45.0)))
     init_from: str | None = None  # checkpoint.pt to start from (fine-tuning)
@@ -260,9 +261,16 @@ def mirror(feats, kps, scs, tgts, flip: np.ndarray):
     return feats, kps, scs, tgts
 
 
+_BONES_T = torch.from_numpy(H36M17.bones_array)
+
+
 def lifter_loss(pred: torch.Tensor, kps: torch.Tensor, scs: torch.Tensor,
-                tgts: torch.Tensor, reprojection_weight: float) -> tuple[torch.Tensor, dict]:
-    """Masked MPJPE (metres) + weighted reprojection L1 (normalised units x 1000 ~ pixels)."""
+                tgts: torch.Tensor, reprojection_weight: float,
+                bone_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
+    """Masked MPJPE (metres) + weighted reprojection L1 (normalised units x 1000 ~ pixels)
+    + bone_weight x the mean absolute bone-length error (metres, H36M-17 bones with both ends
+    labelled): without it the uncertain joints of unusual poses are pulled towards the body
+    and the skeletons come out small (results_lifter.md, session 10)."""
     has = torch.isfinite(tgts).all(-1)
     tg = torch.where(has[..., None], tgts, torch.zeros_like(tgts))
     err3d = torch.linalg.norm(pred - tg, dim=-1)
@@ -276,6 +284,12 @@ def lifter_loss(pred: torch.Tensor, kps: torch.Tensor, scs: torch.Tensor,
     # mean absolute error per coordinate, in normalised units x 1000 (pixels at f = 1000 px)
     lrep = (w[..., None] * (proj - x).abs()).sum() / (2 * w.sum()).clamp(min=1e-6) * 1000.0
     total = l3d + reprojection_weight * 0.01 * lrep  # 10 "pixels" weigh like 0.1 m
+    if bone_weight > 0:
+        a, b = _BONES_T[:, 0], _BONES_T[:, 1]
+        both = has[:, a] & has[:, b]
+        gap = (torch.linalg.norm(pred[:, a] - pred[:, b], dim=-1)
+               - torch.linalg.norm(tg[:, a] - tg[:, b], dim=-1)).abs()
+        total = total + bone_weight * (gap * both).sum() / both.sum().clamp(min=1)
     return total, {"mpjpe_m": float(l3d.detach()), "reproj": float(lrep.detach())}
 
 
@@ -382,7 +396,8 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
             if sel.numel() < 2:
                 continue
             f, k, s, t = (x[sel] for x in tensors)
-            loss, terms = lifter_loss(model(f), k, s, t, config.reprojection_weight)
+            loss, terms = lifter_loss(model(f), k, s, t, config.reprojection_weight,
+                                      config.bone_length_weight)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
