@@ -14,6 +14,7 @@ API
     loop_motion(joints, num_frames, cyclic)       longer than the clip: cycles or ping-pong
     mirror_left_right(joints)                     y -> -y and left/right labels swapped
     with_bone_lengths(joints, lengths)            same bone directions, new lengths
+                                                  (lifting.root_placement)
 Projection into cameras, visibility and occlusion: core/mocap_views.py.
 
 A person's motion: one clip, looped to the scene's length (clips whose DeepMimic "Loop" is
@@ -31,7 +32,7 @@ import numpy as np
 
 from .layouts import H36M17
 from .left_right import mirror_index
-from .lifting.root_placement import bone_lengths
+from .lifting.root_placement import bone_lengths, with_bone_lengths
 from .mocap import STATURE_M, MocapClip
 
 # H36M17 joint index of each joint's mirror image (left <-> right).
@@ -131,40 +132,6 @@ def mirror_left_right(joints: np.ndarray) -> np.ndarray:
     """(..., 17, 3) WORLD joints -> the mirror motion: y negated, left/right joints swapped."""
     out = joints[..., MIRROR_INDEX, :].copy()
     out[..., 1] *= -1.0
-    return out
-
-
-_BONES = np.array(H36M17.bones, np.intp)                     # (B, 2) parent, child
-
-
-def _bone_levels() -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
-    """H36M17's bones grouped by their depth below the pelvis: per level the bone indices,
-    their parents and their children (a level's parents are all placed by the levels above)."""
-    depth = {_PELVIS: 0}
-    levels: dict[int, list[int]] = {}
-    for b, (parent, child) in enumerate(H36M17.bones):        # bones are listed parent first
-        depth[child] = depth[parent] + 1
-        levels.setdefault(depth[child], []).append(b)
-    return tuple((np.array(idx), _BONES[idx, 0], _BONES[idx, 1])
-                 for _, idx in sorted(levels.items()))
-
-
-_BONE_LEVELS = _bone_levels()
-
-
-def with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """(..., 17, 3) joints rebuilt from the pelvis out with each bone's direction kept and its
-    length set to lengths (..., 16) (H36M17.bones order, broadcast over the leading axes).
-    A bone without a direction (a missing or coincident joint) or length leaves its child and
-    everything below it NaN. Vectorised over the bones of each level of the tree (the same
-    operations per joint as one bone at a time, so the same numbers)."""
-    d = joints[..., _BONES[:, 1], :] - joints[..., _BONES[:, 0], :]               # (..., B, 3)
-    norm = np.linalg.norm(d, axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        offsets = d / norm * np.asarray(lengths)[..., None]
-    out = joints.copy()
-    for idx, parents, children in _BONE_LEVELS:
-        out[..., children, :] = out[..., parents, :] + offsets[..., idx, :]
     return out
 
 

@@ -36,6 +36,12 @@ import numpy as np
 from .array_ops import nanmedian_axis
 from .layouts import H36M17, convert_joint_scores, convert_joints
 from .lifting.refine import refine_relative_to_2d
+from .lifting.root_placement import (
+    BodySizePrior,
+    bone_lengths,
+    place_in_camera,
+    with_bone_lengths,
+)
 from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, Detections2D
 
 _IDENTITY_K = np.eye(3)   # normalised coordinates are the pixels of this camera
@@ -87,8 +93,6 @@ class TrackBodySizes:
     def scale(self, relative: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
         """relative (P, 17, 3) metres H36M-17, track_ids (P,) distinct -> the skeletons
         rebuilt."""
-        from .lifting.root_placement import bone_lengths
-        from .mocap_scenes import with_bone_lengths
         for track in list(self._age):
             self._age[track] += 1
             if self._age[track] > self.max_age:
@@ -115,7 +119,6 @@ def _body_prior(body_height_m: float | None):
     """BodySizePrior of a standing height in metres; None (or 0) keeps the 3D's own size."""
     if not body_height_m:
         return None
-    from .lifting.root_placement import BodySizePrior
     return BodySizePrior(height_m=float(body_height_m))
 
 
@@ -131,7 +134,6 @@ def _h36m_normalised(detections: Detections2D) -> tuple[np.ndarray, np.ndarray]:
 
 def _place(relative: np.ndarray, normalised: np.ndarray, scores: np.ndarray,
            prior: Any) -> MonocularLift:
-    from .lifting.root_placement import place_in_camera
     placed, _ = place_in_camera(relative, normalised, scores, prior=prior, refine=True)
     confidence = np.where(np.isfinite(placed).all(-1), scores, 0.0).astype(np.float32)
     return MonocularLift(placed, confidence)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..layouts import H36M17, JointLayout
+from .root_placement import bone_lengths, place_in_camera, with_bone_lengths
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,6 @@ def refine_to_2d(points_cam: np.ndarray, keypoints_norm: np.ndarray, scores: np.
     ray = np.where(usable[..., None], x, 0.0) * z[..., None]
     pulled = X.copy()
     pulled[..., :2] = (1.0 - blend) * X[..., :2] + blend * ray
-    from ..mocap_scenes import with_bone_lengths
-    from .root_placement import bone_lengths
 
     root = pulled[..., :1, :]
     rebuilt = with_bone_lengths(pulled - root, bone_lengths(X, layout)) + root
@@ -83,8 +82,6 @@ def refine_relative_to_2d(relative: np.ndarray, keypoints_norm: np.ndarray, scor
     their own size where they project onto their normalised 2D (..., 17, 2) with scores
     (..., 17) (root_placement.place_in_camera), refine_to_2d, root-relative again. A skeleton
     that cannot be placed (fewer than two usable 2D joints) is returned as it is."""
-    from .root_placement import place_in_camera
-
     # the linear placement is enough here: its Gauss-Newton steps changed the refined poses by
     # under 0.1 mm on the held-out motion capture and cost 0.06 ms
     placed, _ = place_in_camera(relative, keypoints_norm, scores, refine=False)

@@ -87,6 +87,40 @@ def bone_lengths(points: np.ndarray, layout: JointLayout = H36M17) -> np.ndarray
     return np.linalg.norm(points[..., bones[:, 0], :] - points[..., bones[:, 1], :], axis=-1)
 
 
+_BONES = np.array(H36M17.bones, np.intp)                     # (B, 2) parent, child
+
+
+def _bone_levels() -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
+    """H36M17's bones grouped by their depth below the pelvis: per level the bone indices,
+    their parents and their children (a level's parents are all placed by the levels above)."""
+    depth = {H36M17.index("pelvis"): 0}
+    levels: dict[int, list[int]] = {}
+    for b, (parent, child) in enumerate(H36M17.bones):        # bones are listed parent first
+        depth[child] = depth[parent] + 1
+        levels.setdefault(depth[child], []).append(b)
+    return tuple((np.array(idx), _BONES[idx, 0], _BONES[idx, 1])
+                 for _, idx in sorted(levels.items()))
+
+
+_BONE_LEVELS = _bone_levels()
+
+
+def with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(..., 17, 3) joints rebuilt from the pelvis out with each bone's direction kept and its
+    length set to lengths (..., 16) (H36M17.bones order, broadcast over the leading axes).
+    A bone without a direction (a missing or coincident joint) or length leaves its child and
+    everything below it NaN. Vectorised over the bones of each level of the tree (the same
+    operations per joint as one bone at a time, so the same numbers)."""
+    d = joints[..., _BONES[:, 1], :] - joints[..., _BONES[:, 0], :]               # (..., B, 3)
+    norm = np.linalg.norm(d, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        offsets = d / norm * np.asarray(lengths)[..., None]
+    out = joints.copy()
+    for idx, parents, children in _BONE_LEVELS:
+        out[..., children, :] = out[..., parents, :] + offsets[..., idx, :]
+    return out
+
+
 def scale_to_prior(points_rel: np.ndarray, prior: BodySizePrior) -> tuple[np.ndarray, np.ndarray]:
     """Scale root-relative skeletons (..., J, 3) so their total bone length matches the prior
     (prior.weight < 1: part of the way, in log scale).
