@@ -21,7 +21,6 @@ from .node_input import (
     accept_image,
     finish_image,
     image_qos,
-    image_subscription,
 )
 from .parameters import DETECTOR_PARAMS
 
@@ -52,9 +51,7 @@ class DetectorNode(PoseNodeBase):
 
     def _subscribe(self) -> None:
         qos = image_qos(self.config.image_qos, self.config.qos_depth)
-        self._owned_subscriptions.append(image_subscription(
-            self, self.cameras[0], self.config, self._image_qos(), self.on_image, prefix="",
-            callback_group=self.input_gate))
+        self._subscribe_images(self.cameras[0], self.on_image, prefix="")
         self._owned_subscriptions.append(self.create_subscription(
             CameraInfo, "camera_info", self.on_camera_info, qos))
 

@@ -18,6 +18,7 @@ import os
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -32,7 +33,7 @@ from rclpy.qos import QoSProfile
 from pose3d_ros.core.sync import FrameSet, FrameSynchronizer, SyncParams
 
 from .diagnostics import NodeHealth
-from .node_input import OUTPUT_QOS, InputGate, image_qos
+from .node_input import OUTPUT_QOS, InputGate, image_qos, image_subscription
 from .parameters import ParameterError, ParamSpec, declare_parameters, read_parameters
 
 DIAGNOSTICS_TOPIC = "/diagnostics"
@@ -286,10 +287,15 @@ class PoseNodeBase(LifecycleNode):
         except InvalidHandle:       # the node is being destroyed: no executor to wake
             pass
 
-    def _image_qos(self) -> QoSProfile:
-        """QoS of the image subscriptions: image_qos; depth 1 when they are gated (the frame
+    def _subscribe_images(self, camera: str, callback: Callable[[str, Any], None],
+                          prefix: str | None = None) -> None:
+        """Subscribe one camera's images (node_input.image_subscription) in the input gate's
+        callback group, with QoS image_qos at depth 1 when the images are gated (the frame
         taken when processing ends is then the newest), else qos_depth."""
-        return image_qos(self.config.image_qos, 1 if self._gates_images else self.config.qos_depth)
+        depth = 1 if self._gates_images else self.config.qos_depth
+        self._owned_subscriptions.append(image_subscription(
+            self, camera, self.config, image_qos(self.config.image_qos, depth), callback,
+            prefix=prefix, callback_group=self.input_gate))
 
     def note_arrival(self, camera: str, kind: Literal["image", "info"]) -> None:
         """Count an image or a camera_info of `camera` for images_lost (executor thread). A

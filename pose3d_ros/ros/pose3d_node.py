@@ -20,7 +20,6 @@ from .node_input import (
     accept_image,
     finish_images,
     image_qos,
-    image_subscription,
 )
 from .parameters import ALL_IN_ONE_PARAMS, ParameterError
 from .rig_node import RigNodeBase
@@ -87,9 +86,7 @@ class Pose3DNode(RigNodeBase):
         self._subscribe_tf_static()
         qos = image_qos(self.config.image_qos, self.config.qos_depth)
         for camera in self.cameras:
-            self._owned_subscriptions.append(image_subscription(
-                self, camera, self.config, self._image_qos(), self.on_image,
-                callback_group=self.input_gate))
+            self._subscribe_images(camera, self.on_image)
             self._owned_subscriptions.append(self.create_subscription(
                 CameraInfo, f"{camera}/camera_info",
                 partial(self.on_camera_info, camera), qos))
