@@ -12,7 +12,8 @@
          method placing 3D in that camera's frame (monocular) -> root-depth jump filter
          (filtering.RootDepthFilter) -> bone-length plausibility (plausibility) -> the rig
          frame
-      -> layout conversion -> One Euro filtering -> Skeletons3D in `frame_id`
+      -> layout conversion -> One Euro filtering -> Skeletons3D in `frame_id` (one camera:
+         filtered first, bone lengths kept through the filter, then converted)
 
 This module only chains the steps; each lives in the module named beside it.
 
@@ -42,6 +43,7 @@ from .detection.parallel import detect_per_camera
 from .filtering import DepthFilterParams, OneEuroParams, RootDepthFilter, SkeletonFilter
 from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
 from .left_right import exchange_detections, left_right_pairs
+from .lifting.root_placement import bone_lengths, with_bone_lengths
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
 from .plausibility import PlausibilityParams, plausible_bodies
 from .ray_affinity import StackedDetections
@@ -248,9 +250,8 @@ class Pose3DPipeline:
             note = ("no camera in the set" if not names else
                     f"only camera {names[0]} in the set and no monocular lifter configured")
         if positions is None:
-            out_layout = get_layout(self.params.output_layout) if self.params.output_layout \
-                else (layout or get_layout("coco17"))
-            skeletons = _empty(out_layout, self.frame_id)
+            skeletons = _empty(self._output_layout(layout or get_layout("coco17")),
+                               self.frame_id)
         else:
             skeletons = self._finish(positions, confidence, error, views, layout, method,
                                      stamp, timings, ids)
@@ -363,26 +364,34 @@ class Pose3DPipeline:
 
     def _finish(self, positions, confidence, error, views, layout, method, stamp, timings,
                 ids=None):
-        """Layout conversion, tracking (unless `ids` come from the image tracker) and One Euro
-        filtering."""
-        out_layout = get_layout(self.params.output_layout) if self.params.output_layout \
-            else layout
-        if out_layout.name != layout.name:
-            positions = convert_joints(positions, layout, out_layout)
-            confidence = convert_joint_scores(confidence, layout, out_layout)
-            error = convert_joints(np.asarray(error, np.float64)[..., None], layout,
-                                   out_layout)[..., 0]
-            views = convert_joint_scores(views, layout, out_layout)
+        """Tracking (unless `ids` come from the image tracker), One Euro filtering and layout
+        conversion. Triangulated people are converted first (tracking and filtering work in
+        the output layout). One-camera people (`ids` given, H36M-17) are filtered first and
+        keep their bone lengths through the filter: each joint's filter lags by that joint's
+        own speed, which made short bones of walking people (pelvis-hip, thorax-shoulder)
+        vary by 20-30 % although the monocular method holds every track's bones at their
+        median (monocular.TrackBodySizes; benchmarks/results_onecam.md, session 11)."""
+        one_camera = ids is not None
         t0 = time.perf_counter()
         if ids is None:
+            positions, confidence, error, views = self._converted(
+                positions, confidence, error, views, layout)
             ids = (self.tracker.update(positions, stamp) if self.tracker is not None
                    else np.zeros(positions.shape[0], np.int64))
         t1 = time.perf_counter()
         if self.smoother is not None and self.tracker is not None:
-            positions = self.smoother.filter(positions, ids, stamp)
+            filtered = self.smoother.filter(positions, ids, stamp)
+            if one_camera and len(positions):
+                rebuilt = with_bone_lengths(filtered, bone_lengths(positions, H36M17))
+                filtered = np.where(np.isfinite(rebuilt), rebuilt, filtered)
+            positions = filtered
         t2 = time.perf_counter()
+        if one_camera:
+            positions, confidence, error, views = self._converted(
+                positions, confidence, error, views, layout)
         timings["track"] = t1 - t0
         timings["filter"] = t2 - t1
+        out_layout = self._output_layout(layout)
         missing = ~finite_rows(positions)
         return Skeletons3D(
             positions=np.asarray(positions, np.float64),
@@ -390,6 +399,21 @@ class Pose3DPipeline:
             reprojection_error=np.where(missing, np.nan, error).astype(np.float32),
             num_views=np.where(missing, 0, views).astype(np.uint8),
             layout=out_layout, frame_id=self.frame_id, method=int(method), ids=ids)
+
+    def _output_layout(self, layout):
+        """The layout published for people found in `layout`."""
+        return get_layout(self.params.output_layout) if self.params.output_layout else layout
+
+    def _converted(self, positions, confidence, error, views, layout):
+        """The per-joint arrays in the output layout."""
+        out_layout = self._output_layout(layout)
+        if out_layout.name == layout.name:
+            return positions, confidence, error, views
+        return (convert_joints(positions, layout, out_layout),
+                convert_joint_scores(confidence, layout, out_layout),
+                convert_joints(np.asarray(error, np.float64)[..., None], layout,
+                               out_layout)[..., 0],
+                convert_joint_scores(views, layout, out_layout))
 
 
 def _empty(layout, frame_id: str) -> Skeletons3D:
