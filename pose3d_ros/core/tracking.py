@@ -177,6 +177,62 @@ class SkeletonTracker:
             self._velocity, self._last_seen = self._velocity[keep], self._last_seen[keep]
 
 
+class CentreHistory:
+    """The last SLOTS (stamp s, centre (D,)) observations of each track, rows in track order;
+    velocity() is the least-squares slope of each track's centre over a recent span. Vectorised
+    over tracks and observations."""
+
+    SLOTS = 32
+
+    def __init__(self, dims: int) -> None:
+        self._stamps = np.zeros((0, self.SLOTS))           # (T, K) s, NaN = empty
+        self._centres = np.zeros((0, self.SLOTS, dims))    # (T, K, D)
+        self._next = np.zeros((0,), np.intp)               # (T,) slot to write
+
+    def add(self, count: int) -> None:
+        """Append `count` tracks without observations."""
+        dims = self._centres.shape[-1]
+        self._stamps = np.concatenate([self._stamps, np.full((count, self.SLOTS), np.nan)])
+        self._centres = np.concatenate([self._centres, np.zeros((count, self.SLOTS, dims))])
+        self._next = np.concatenate([self._next, np.zeros(count, np.intp)])
+
+    def select(self, keep: np.ndarray) -> None:
+        """Keep the tracks where `keep` (T,) is true, in order."""
+        self._stamps, self._centres, self._next = (self._stamps[keep], self._centres[keep],
+                                                    self._next[keep])
+
+    def push(self, rows: np.ndarray, stamp: float, centres: np.ndarray) -> None:
+        """Record centres (M, D) at `stamp` for the tracks `rows` (M,); a NaN centre (no
+        visible joint) is not recorded."""
+        seen = np.isfinite(centres).all(-1)
+        rows, centres = np.asarray(rows)[seen], centres[seen]
+        slots = self._next[rows]
+        self._stamps[rows, slots] = stamp
+        self._centres[rows, slots] = centres
+        self._next[rows] = (slots + 1) % self.SLOTS
+
+    def velocity(self, window_s: float) -> np.ndarray:
+        """(T, D) per second: each track's least-squares centre slope over its observations
+        of the last window_s before its latest one; 0 with fewer than two distinct stamps."""
+        seen = np.isfinite(self._stamps)
+        latest = np.where(seen, self._stamps, -np.inf).max(-1, keepdims=True)    # (T, 1)
+        with np.errstate(invalid="ignore"):
+            recent = seen & (self._stamps > latest - window_s)
+        stamp = np.where(np.isfinite(latest), latest, 0.0)
+        weight = recent.astype(np.float64)                            # (T, K)
+        count = weight.sum(-1, keepdims=True)                         # (T, 1)
+        t = np.where(recent, self._stamps - stamp, 0.0)
+        t_mean = (weight * t).sum(-1, keepdims=True) / np.maximum(count, 1.0)
+        dt = np.where(recent, t - t_mean, 0.0)                        # (T, K)
+        c = np.where(recent[..., None], self._centres, 0.0)
+        c_mean = (weight[..., None] * c).sum(1, keepdims=True) / np.maximum(count, 1.0)[..., None]
+        spread = (dt ** 2).sum(-1)                                    # (T,)
+        covariance = (dt[..., None] * (c - c_mean) * weight[..., None]).sum(1)   # (T, D)
+        usable = spread > 1e-12
+        return np.where(usable[:, None], covariance / np.where(usable, spread, 1.0)[:, None],
+                        0.0)
+
+
 @dataclass(frozen=True)
 class ImageTrackerParams:
     """max_distance: gate on the mean keypoint distance divided by the person's size in the
@@ -185,7 +241,16 @@ class ImageTrackerParams:
     reid_window_s: a lost confirmed track can be re-identified for this long (s).
     min_hits: consecutive matched frames before a track is confirmed (published); a tentative
         track missed once is dropped.
-    velocity_smoothing: weight of the newest image velocity in the track's estimate (0..1].
+    velocity_smoothing: weight of the newest step in the image velocity that predicts a track
+        seen at the last update (0..1].
+    velocity_window_s: a track unseen for one or more updates is predicted with the
+        least-squares slope of its keypoint centre over its detections in this span (s)
+        before its last one (at most CentreHistory.SLOTS of them): a detector's keypoints
+        shift by 10-20 px from frame to frame, 300-600 px/s of noise in one step at 30 fps,
+        which over a gap of half a second put the prediction of a lost person nearer another
+        (benchmarks/results_onecam.md, session 11). From frame to frame the smoothed steps
+        serve better (they follow turns sooner: the left/right continuity measured worse with
+        the slope).
     relabel_window_s: time constant (s) of the share of recent time in which a track has
         kept a left/right pair's labels against the detector's (update_labelled); while
         keeping them would take that share over one half, the detector's labels are taken
@@ -198,6 +263,7 @@ class ImageTrackerParams:
     reid_window_s: float = 1.0
     min_hits: int = 3
     velocity_smoothing: float = 0.5
+    velocity_window_s: float = 0.5
     relabel_window_s: float = 1.0
 
     def __post_init__(self) -> None:
@@ -212,6 +278,8 @@ class ImageTrackerParams:
         if not 0 < self.velocity_smoothing <= 1:
             raise ValueError(f"velocity_smoothing must be in (0, 1], got "
                              f"{self.velocity_smoothing}")
+        if not self.velocity_window_s > 0:
+            raise ValueError(f"velocity_window_s must be > 0, got {self.velocity_window_s}")
         if not self.relabel_window_s >= 0:
             raise ValueError(f"relabel_window_s must be >= 0, got {self.relabel_window_s}")
 
@@ -242,6 +310,7 @@ class ImageTracker:
         self._ids = np.zeros((0,), np.int64)
         self._keypoints = np.zeros((0, 0, 2))   # (T, J, 2) last seen pixels
         self._velocity = np.zeros((0, 2))       # (T, 2) pixels/s of the keypoint centre
+        self._centres = CentreHistory(2)        # recent keypoint centres per track (pixels)
         self._last_seen = np.zeros((0,))        # (T,) s
         self._hits = np.zeros((0,), np.int64)   # (T,) consecutive matches
         self._confirmed = np.zeros((0,), bool)  # (T,)
@@ -283,7 +352,11 @@ class ImageTracker:
         track_matched = np.zeros(len(self._ids), bool)
         if len(self._ids) and num_people:
             gap = stamp - self._last_seen
-            predicted = self._keypoints + (self._velocity * gap[:, None])[:, None, :]
+            # (T, 2) px/s: smoothed steps for tracks seen last update, else the slope over
+            # the track's last velocity_window_s (ImageTrackerParams)
+            velocity = np.where((self._hits > 0)[:, None], self._velocity,
+                                self._centres.velocity(p.velocity_window_s))
+            predicted = self._keypoints + (velocity * gap[:, None])[:, None, :]
             dist = np.linalg.norm(predicted[:, None] - keypoints[None], axis=-1)  # (T, P, J)
             valid = np.isfinite(dist)
             count = valid.sum(-1)
@@ -305,6 +378,7 @@ class ImageTracker:
             w = p.velocity_smoothing
             self._velocity[rows] = np.where(back[:, None], 0.0,
                                             w * step + (1 - w) * self._velocity[rows])
+            self._centres.push(rows, stamp, _centre(keypoints[cols]))
             self._keypoints[rows] = np.where(np.isfinite(keypoints[cols]), keypoints[cols],
                                              self._keypoints[rows])
             self._last_seen[rows] = stamp
@@ -326,6 +400,9 @@ class ImageTracker:
             self._ids = np.concatenate([self._ids, fresh])
             self._keypoints = np.concatenate([self._keypoints, keypoints[new]])
             self._velocity = np.concatenate([self._velocity, np.zeros((new.size, 2))])
+            self._centres.add(new.size)
+            self._centres.push(np.arange(len(self._ids) - new.size, len(self._ids)), stamp,
+                               _centre(keypoints[new]))
             self._last_seen = np.concatenate([self._last_seen, np.full(new.size, stamp)])
             self._hits = np.concatenate([self._hits, np.ones(new.size, np.int64)])
             self._confirmed = np.concatenate([self._confirmed, np.full(new.size,
@@ -378,6 +455,7 @@ class ImageTracker:
 
     def _select(self, keep: np.ndarray) -> None:
         self._ids, self._keypoints = self._ids[keep], self._keypoints[keep]
+        self._centres.select(keep)
         self._velocity, self._last_seen = self._velocity[keep], self._last_seen[keep]
         self._hits, self._confirmed = self._hits[keep], self._confirmed[keep]
         self._override_share = self._override_share[keep]
