@@ -4,7 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pose3d_ros.core.tracking import SkeletonTracker, TrackerParams, count_id_switches
+from pose3d_ros.core.tracking import (
+    CentreHistory,
+    SkeletonTracker,
+    TrackerParams,
+    count_id_switches,
+)
 
 
 def _person(centre, rng, joints=17):
@@ -82,3 +87,24 @@ def test_count_id_switches_counts_each_change():
     assert count_id_switches(ref, pred) == 3
     with pytest.raises(ValueError, match="frame 0"):
         count_id_switches([np.array([1])], [np.array([1, 2])])
+
+
+def test_centre_history_slope_over_each_tracks_last_span():
+    """Exact slopes on straight paths, over each track's own last window before its latest
+    observation (however long ago), with older points, NaN centres and other tracks ignored."""
+    history = CentreHistory(2)
+    history.add(3)
+    for k in range(40):                      # more than SLOTS: the ring wraps
+        t = k / 30.0
+        centres = np.array([[100.0 - 400.0 * t, 50.0 + 20.0 * t],
+                            # track 1 turned round at t = 0.5 s
+                            [300.0 + 200.0 * min(t, 0.5) - 100.0 * max(t - 0.5, 0.0), 10.0],
+                            [np.nan, np.nan]])            # track 2: never a visible joint
+        history.push(np.arange(3), t, centres)
+    velocity = history.velocity(0.5)
+    np.testing.assert_allclose(velocity[0], [-400.0, 20.0], atol=1e-9)
+    np.testing.assert_allclose(velocity[1], [-100.0, 0.0], atol=1e-9)   # only after the turn
+    np.testing.assert_array_equal(velocity[2], [0.0, 0.0])             # nothing to fit
+    history.select(np.array([False, True, False]))
+    np.testing.assert_allclose(history.velocity(0.5), [[-100.0, 0.0]], atol=1e-9)
+
