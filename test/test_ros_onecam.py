@@ -34,17 +34,18 @@ def _half_size_camera_and_frames(count: int = 4):
     return camera, person, np.full_like(person[0], 40)
 
 
-def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
+def _one_camera_answers(images, extra_parameters=()):
+    """The node on cam01 alone (detector_3d, reliable QoS), fed `images` in lock-step: the
+    Skeleton3DArray answers and the pipeline's rejected-input counts."""
     from pose3d_ros.ros.nodes import Pose3DNode
 
-    camera, person, nobody = _half_size_camera_and_frames()
-    images = [nobody, person[0], person[1], person[2], nobody, person[3]]
+    camera = _half_size_camera_and_frames(1)[0]
     outputs: list[Skeleton3DArray] = []
     with ros_context() as context:
         node = Pose3DNode("pose3d_onecam", context=context, parameter_overrides=[
             Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
             Parameter("extrinsics_source", value="none"), Parameter("image_qos", value="reliable"),
-            Parameter("monocular_method", value="detector_3d")])
+            Parameter("monocular_method", value="detector_3d"), *extra_parameters])
         probe = Node("probe_onecam", context=context)
         executor = executor_with(context, node, probe)
         try:
@@ -64,6 +65,13 @@ def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
             executor.shutdown()
             node.destroy_node()
             probe.destroy_node()
+    return outputs, rejected
+
+
+def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
+    _, person, nobody = _half_size_camera_and_frames()
+    images = [nobody, person[0], person[1], person[2], nobody, person[3]]
+    outputs, rejected = _one_camera_answers(images)
     assert len(outputs) == len(images)                  # exactly one answer per image
     people = [len(m.skeletons) for m in outputs]
     # nobody: an empty array, not silence; the person is published from the third hit
@@ -72,6 +80,19 @@ def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
     ids = {s.id for m in outputs for s in m.skeletons}
     assert len(ids) == 1
     assert rejected == {}, rejected                      # no false detector_3d error
+
+
+def test_the_one_camera_tracker_takes_its_parameters():
+    """image_tracking.* reach the one-camera tracker: with min_hits 1 the person is published
+    from the first detection; with reid_window_s shorter than the gap, found again as new."""
+    _, person, nobody = _half_size_camera_and_frames()
+    images = [person[0], person[1], nobody, nobody, person[2], person[3]]
+    outputs, _ = _one_camera_answers(images, [
+        Parameter("image_tracking.min_hits", value=1),
+        Parameter("image_tracking.reid_window_s", value=0.05)])   # the gap: 3 frames, 0.1 s
+    assert [len(m.skeletons) for m in outputs] == [1, 1, 0, 0, 1, 1]
+    ids = [m.skeletons[0].id for m in outputs if m.skeletons]
+    assert ids[0] == ids[1] != ids[2] == ids[3], ids
 
 
 def test_a_set_whose_every_image_is_refused_is_answered_with_an_empty_array():

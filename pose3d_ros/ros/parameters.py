@@ -25,11 +25,12 @@ from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.pipeline import PipelineParams
 from pose3d_ros.core.plausibility import PlausibilityParams
 from pose3d_ros.core.sync import SyncParams
-from pose3d_ros.core.tracking import TrackerParams
+from pose3d_ros.core.tracking import ImageTrackerParams, TrackerParams
 
 LAYOUTS = ("", "coco17", "h36m17", "blazepose33")
 _SYNC, _TRACK, _FILTER, _3D = SyncParams(), TrackerParams(), OneEuroParams(), PipelineParams()
 _PLAUSIBLE = PlausibilityParams()
+_IMAGE_TRACK = ImageTrackerParams()
 
 
 class ParameterError(ValueError):
@@ -168,15 +169,17 @@ _RIG = (
               "(metres; 0 = use outlier_threshold_px).", 0.0, 10.0),
     ParamSpec("output_layout", _3D.output_layout, "Joint layout of the 3D output; empty keeps the "
               "detector's.", choices=LAYOUTS),
-    ParamSpec("tracking.enabled", True, "Give people stable ids over time."),
+    ParamSpec("tracking.enabled", True, "Give people stable ids over time (false: every "
+              "frame on its own, ids 0; one-camera people are then published without "
+              "confirmation)."),
     ParamSpec("tracking.max_distance_m", _TRACK.max_distance_m,
-              "Largest mean joint distance to continue a "
-              "track from one frame to the next (m).", 0.01, 10.0),
+              "Triangulated people (two or more cameras): largest mean joint distance to "
+              "continue a track from one frame to the next (m).", 0.01, 10.0),
     ParamSpec("tracking.gate_growth_mps", _TRACK.gate_growth_mps,
-              "Growth of that gate per second a person is "
+              "Triangulated people: growth of that gate per second a person is "
               "unseen (m/s).", 0.0, 20.0),
     ParamSpec("tracking.reid_window_s", _TRACK.reid_window_s,
-              "A person who returns within this time gets "
+              "Triangulated people: a person who returns within this time gets "
               "their id back (s).", 0.0, 600.0),
     ParamSpec("filter.enabled", True, "Smooth joints with the One Euro filter."),
     ParamSpec("filter.min_cutoff_hz", _FILTER.min_cutoff_hz,
@@ -232,6 +235,26 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
     ParamSpec("plausibility.max_height_m", _PLAUSIBLE.max_height_m, "One camera: people whose "
               "standing height is above this are not published (m); must exceed "
               "plausibility.min_height_m and admit monocular_body_height_m.", 0.5, 3.0),
+    ParamSpec("image_tracking.min_hits", _IMAGE_TRACK.min_hits, "One camera: consecutive "
+              "detections before a person is published (track confirmation; 1 publishes "
+              "every detection, one-frame ghosts included).", 1, 30),
+    ParamSpec("image_tracking.max_distance", _IMAGE_TRACK.max_distance, "One camera: "
+              "largest mean keypoint distance, relative to the person's size in the image, "
+              "to continue a track from one frame to the next (people are tracked in the "
+              "image, where they are measured, not in the monocular depth).", 0.05, 5.0),
+    ParamSpec("image_tracking.gate_growth_per_s", _IMAGE_TRACK.gate_growth_per_s, "One "
+              "camera: growth of that gate per second a person is unseen (person sizes "
+              "per second).", 0.0, 20.0),
+    ParamSpec("image_tracking.reid_window_s", _IMAGE_TRACK.reid_window_s, "One camera: a "
+              "confirmed person the detector loses and finds again within this time keeps "
+              "their id (s).", 0.001, 600.0),
+    ParamSpec("image_tracking.velocity_window_s", _IMAGE_TRACK.velocity_window_s, "One "
+              "camera: a lost person is predicted along the slope of their image path over "
+              "this last span before they were lost (s).", 0.05, 5.0),
+    ParamSpec("image_tracking.relabel_window_s", _IMAGE_TRACK.relabel_window_s, "One "
+              "camera: time constant of each track's left/right continuity, which keeps a "
+              "detector's momentary front/back confusion from turning the person round "
+              "(s; 0 = the detector's left/right labels as given).", 0.0, 10.0),
     ParamSpec("publish_2d", False, "Also publish each camera's 2D skeletons on "
               "<camera>/skeletons_2d."),
 )

@@ -28,7 +28,7 @@ from pose3d_ros.core.static_tf import (
     transforms_from_message,
 )
 from pose3d_ros.core.sync import FrameSet
-from pose3d_ros.core.tracking import TrackerParams
+from pose3d_ros.core.tracking import ImageTrackerParams, TrackerParams
 from pose3d_ros.msg import Skeleton3DArray
 
 from .conversions import camera_model_from_info, mean_stamp, seconds_to_stamp, skeletons3d_to_msg
@@ -44,7 +44,7 @@ MARKERS_TOPIC = "skeleton_markers"
 
 def pipeline_params(config: Any) -> PipelineParams:
     """The core's PipelineParams from a node configuration (triangulation, tracking, filter
-    groups; plausibility where the node has a one-camera path)."""
+    groups; plausibility and image_tracking where the node has a one-camera path)."""
     tracking = None
     if config.tracking.enabled:
         tracking = TrackerParams(max_distance_m=config.tracking.max_distance_m,
@@ -57,8 +57,13 @@ def pipeline_params(config: Any) -> PipelineParams:
     plausible = getattr(config, "plausibility", None)      # nodes with a one-camera path
     plausibility = PlausibilityParams() if plausible is None else PlausibilityParams(
         min_height_m=plausible.min_height_m, max_height_m=plausible.max_height_m)
+    image = getattr(config, "image_tracking", None)
+    image_tracking = ImageTrackerParams() if image is None else ImageTrackerParams(
+        max_distance=image.max_distance, gate_growth_per_s=image.gate_growth_per_s,
+        reid_window_s=image.reid_window_s, min_hits=image.min_hits,
+        velocity_window_s=image.velocity_window_s, relabel_window_s=image.relabel_window_s)
     return PipelineParams(
-        plausibility=plausibility,
+        plausibility=plausibility, image_tracking=image_tracking,
         min_views=config.triangulation.min_views, min_score=config.triangulation.min_score,
         outlier_threshold_px=config.triangulation.outlier_threshold_px,
         outlier_threshold_m=config.triangulation.outlier_threshold_m or None,
