@@ -60,8 +60,6 @@ import importlib.util
 import json
 import logging
 import os
-import subprocess
-import sys
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
@@ -71,7 +69,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .data_paths import default_data_dir
+from .data_paths import default_data_dir, download_wheel
 from .layouts import H36M17
 
 log = logging.getLogger(__name__)
@@ -421,18 +419,13 @@ def installed_pybullet_data() -> Path | None:
 def _download_wheel_files(tmp: Path) -> Path:
     """pip download the wheel into tmp and extract the URDF and clips; returns their root."""
     log.info("downloading %s from the package index (about 100 MB)", PYBULLET_WHEEL)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-           "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--python-version",
-           "3.11", "-d", str(tmp), PYBULLET_WHEEL]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    wheels = sorted(tmp.glob("pybullet-*.whl"))
-    if result.returncode != 0 or not wheels:
-        raise RuntimeError(f"could not download {PYBULLET_WHEEL}: {result.stderr.strip()}")
+    wheel_path = download_wheel(PYBULLET_WHEEL, tmp, "--platform", "manylinux2014_x86_64",
+                                "--python-version", "3.11")
     members = [URDF_MEMBER] + [clip_member(n) for n in CLIP_NAMES]
-    with zipfile.ZipFile(wheels[0]) as wheel:
+    with zipfile.ZipFile(wheel_path) as wheel:
         missing = sorted(set(members) - set(wheel.namelist()))
         if missing:
-            raise RuntimeError(f"{wheels[0].name} lacks {missing}")
+            raise RuntimeError(f"{wheel_path.name} lacks {missing}")
         for member in members:
             wheel.extract(member, tmp / "extracted")
     return tmp / "extracted"

@@ -1,5 +1,7 @@
 """Fetch the demo multi-camera recordings shipped in the pose2sim wheel (BSD-3-Clause) into
-<data_dir>/demo/<name>/{videos,calibration} (pose3d_ros.core.data_paths says what and where).
+<data_dir>/demo/<name>/{videos,calibration}, and the one-camera demo video of the sports2d wheel
+(BSD-3-Clause) into <data_dir>/videos/sports2d.mp4 (pose3d_ros.core.data_paths says what and
+where). Prints the folders and the video's path.
 
 Usage: pose3d-fetch-demo [--data-dir DIR]      (python -m pose3d_ros.tools.fetch_demo)
 """
@@ -15,10 +17,12 @@ from pose3d_ros.core.data_paths import (  # noqa: F401
     CAMERAS,
     POSE2SIM_WHEEL,
     RECORDINGS,
+    SINGLE_VIDEOS,
     calibration_path,
     default_data_dir,
     fetch,
     recording_dir,
+    single_video_path,
     video_paths,
 )
 
@@ -32,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     fetch(args.data_dir)
     for name in RECORDINGS:
         print(args.data_dir / "demo" / name)
+    for name in SINGLE_VIDEOS:
+        print(single_video_path(name, args.data_dir))
     return 0
 
 
