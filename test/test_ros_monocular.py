@@ -120,3 +120,22 @@ def test_an_impossible_body_height_fails_configure_clearly():
             assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
         finally:
             node.destroy_node()
+
+
+def test_one_camera_with_an_output_layout_it_cannot_make_fails_configure_clearly():
+    """One camera has only the monocular path, whose H36M-17 lacks COCO's and BlazePose's
+    face joints: such an output_layout is refused at configure (before, every set failed at
+    the layout conversion), and '' / 'h36m17' configure."""
+    with ros_context() as context:
+        node = Pose3DNode("pose3d_layout_check", context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
+            Parameter("extrinsics_source", value="none"),
+            Parameter("output_layout", value="coco17")])
+        try:
+            assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+            assert "output_layout 'coco17' cannot be made" in node.last_error, node.last_error
+            node.set_parameters([Parameter("output_layout", value="h36m17")])
+            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        finally:
+            node.destroy_node()
+

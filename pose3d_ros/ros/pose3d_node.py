@@ -55,6 +55,12 @@ class Pose3DNode(RigNodeBase):
         method = config.monocular_method
         if method == "none" or (len(self.cameras) > 1 and config.sync.min_views > 1):
             return None
+        if len(self.cameras) == 1 and config.output_layout not in ("", "h36m17"):
+            raise ParameterError(
+                f"output_layout {config.output_layout!r} cannot be made from the monocular "
+                f"path's H36M-17 (it lacks that layout's face joints), and a single camera "
+                f"has no other path: set output_layout to '' or 'h36m17', or monocular_method "
+                f"to 'none'")
         if len(self.cameras) > 1 and config.output_layout != "h36m17":
             self.get_logger().warning(
                 "sets with a single camera give no 3D: the monocular path outputs H36M-17 and "
