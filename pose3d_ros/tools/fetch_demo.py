@@ -3,7 +3,7 @@
 (BSD-3-Clause) into <data_dir>/videos/sports2d.mp4 (pose3d_ros.core.data_paths says what and
 where). Prints the folders and the video's path.
 
-Usage: pose3d-fetch-demo [--data-dir DIR]      (python -m pose3d_ros.tools.fetch_demo)
+Usage: pose3d-fetch-demo [--data-dir DIR] [--debug]   (python -m pose3d_ros.tools.fetch_demo)
 """
 from __future__ import annotations
 
@@ -31,13 +31,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
                         help="where to put demo/<name>/ (default: $POSE3D_DATA or <repo>/data)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    fetch(args.data_dir)
+    try:
+        fetch(args.data_dir)
+        videos = [single_video_path(name, args.data_dir) for name in SINGLE_VIDEOS]
+    except (RuntimeError, ValueError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"fetch_demo: error: {exc}", file=sys.stderr)
+        return 1
     for name in RECORDINGS:
         print(args.data_dir / "demo" / name)
-    for name in SINGLE_VIDEOS:
-        print(single_video_path(name, args.data_dir))
+    for video in videos:
+        print(video)
     return 0
 
 
