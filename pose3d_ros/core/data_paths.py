@@ -83,15 +83,17 @@ def _complete(root: Path) -> bool:
 
 def download_wheel(requirement: str, folder: Path, *pip_options: str) -> Path:
     """pip download the one wheel of `requirement` (no dependencies, binary only, extra
-    pip_options such as --platform) into `folder`; returns its path. RuntimeError with pip's
-    message when it cannot."""
+    pip_options such as --platform) into `folder`; returns its path. RuntimeError with the
+    last line pip printed when it cannot."""
     name = requirement.split("=")[0].replace("-", "_")
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
            "--only-binary=:all:", *pip_options, "-d", str(folder), requirement]
     result = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(Path(folder).glob(f"{name}-*.whl"))
     if result.returncode != 0 or not wheels:
-        raise RuntimeError(f"could not download {requirement}: {result.stderr.strip()}")
+        said = result.stderr.strip().splitlines()        # pip's last line names the cause
+        raise RuntimeError(f"could not download {requirement}: "
+                           f"{said[-1] if said else f'pip exited {result.returncode}'}")
     return wheels[0]
 
 
