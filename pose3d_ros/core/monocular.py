@@ -75,41 +75,57 @@ class MonocularMethod(Protocol):
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift: ...
 
 
-class TrackBodySizes:
-    """Per track id: the median length of each bone (m) over its last `window` root-relative
-    skeletons; scale() rebuilds each new skeleton from the pelvis out with every bone's
-    direction kept and its length set to its track's median (a person's bones do not change
-    length, a monocular estimate of them does). Tracks absent for max_age calls are forgotten.
-    """
+class TrackMedians:
+    """Per track id: the last `window` observations of K values (NaN = not observed) in a
+    ring; push() records one row per track and returns each track's median over its ring (NaN
+    where it holds none). Tracks absent for max_age pushes are forgotten."""
 
     def __init__(self, window: int = 90, max_age: int = 60) -> None:
         self.window, self.max_age = window, max_age
-        # per track: (window, B) ring of its last bone lengths, NaN where not yet filled (the
-        # median ignores both those and bones not seen), and the next slot to write
+        # per track: (window, K) ring, NaN where not yet filled, and the next slot to write
         self._history: dict[int, np.ndarray] = {}
         self._slot: dict[int, int] = {}
         self._age: dict[int, int] = {}
 
-    def scale(self, relative: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
-        """relative (P, 17, 3) metres H36M-17, track_ids (P,) distinct -> the skeletons
-        rebuilt."""
+    def push(self, values: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
+        """values (P, K), track_ids (P,) distinct -> (P, K) medians including this row."""
         for track in list(self._age):
             self._age[track] += 1
             if self._age[track] > self.max_age:
                 del self._age[track], self._history[track], self._slot[track]
-        lengths = bone_lengths(relative, H36M17)                             # (P, B)
-        if not len(lengths):
-            return relative
         tracks = np.asarray(track_ids).tolist()
         for k, track in enumerate(tracks):
             ring = self._history.get(track)
             if ring is None:
-                ring = self._history[track] = np.full((self.window, lengths.shape[1]), np.nan)
+                ring = self._history[track] = np.full((self.window, values.shape[1]), np.nan)
                 self._slot[track] = 0
-            ring[self._slot[track]] = lengths[k]
+            ring[self._slot[track]] = values[k]
             self._slot[track] = (self._slot[track] + 1) % self.window
             self._age[track] = 0
-        median = nanmedian_axis(np.stack([self._history[t] for t in tracks]), axis=1)  # (P, B)
+        if not tracks:
+            return np.zeros((0, values.shape[1]))
+        return nanmedian_axis(np.stack([self._history[t] for t in tracks]), axis=1)
+
+
+class TrackBodySizes:
+    """Per track id: the median length of each bone (m) over its last `window` root-relative
+    skeletons (TrackMedians); scale() rebuilds each new skeleton from the pelvis out with
+    every bone's direction kept and its length set to its track's median (a person's bones do
+    not change length, a monocular estimate of them does). Tracks absent for max_age calls
+    are forgotten.
+    """
+
+    def __init__(self, window: int = 90, max_age: int = 60) -> None:
+        self.window = window
+        self._medians = TrackMedians(window, max_age)
+
+    def scale(self, relative: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
+        """relative (P, 17, 3) metres H36M-17, track_ids (P,) distinct -> the skeletons
+        rebuilt."""
+        lengths = bone_lengths(relative, H36M17)                             # (P, B)
+        median = self._medians.push(lengths, track_ids)
+        if not len(lengths):
+            return relative
         wanted = np.where(np.isfinite(median), median, lengths)   # a bone never seen: as is
         rebuilt = with_bone_lengths(relative, wanted)
         return np.where(np.isfinite(rebuilt), rebuilt, relative)
