@@ -59,15 +59,19 @@ def _monocular(method: str, bone_window: int | None = None, refine: bool | None 
     return create_monocular_method(method, **options)
 
 
-def _params(relabel: bool = True):
+def _params(relabel: bool = True, floor: bool = False):
     """The node's default PipelineParams (H36M-17 out); relabel=False turns the image
-    tracker's left/right continuity off (checkouts with it only)."""
+    tracker's left/right continuity off, floor=True adds floor contact with its defaults
+    (the rig frame's z = 0; monocular_floor) (checkouts with them only)."""
     from pose3d_ros.core.pipeline import PipelineParams
-    if relabel:
-        return PipelineParams(output_layout="h36m17")
-    from pose3d_ros.core.tracking import ImageTrackerParams
-    return PipelineParams(output_layout="h36m17",
-                          image_tracking=ImageTrackerParams(relabel_window_s=0.0))
+    options: dict = {"output_layout": "h36m17"}
+    if not relabel:
+        from pose3d_ros.core.tracking import ImageTrackerParams
+        options["image_tracking"] = ImageTrackerParams(relabel_window_s=0.0)
+    if floor:
+        from pose3d_ros.core.floor_contact import FloorParams
+        options["floor"] = FloorParams()
+    return PipelineParams(**options)
 
 
 def export2d(out: Path) -> None:
@@ -139,12 +143,13 @@ class _Stored2D:
 
 
 def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = None, *,
-        bone_window: int | None = None, relabel: bool = True, refine: bool | None = None
-        ) -> None:
+        bone_window: int | None = None, relabel: bool = True, refine: bool | None = None,
+        floor: bool = False) -> None:
     """Every (recording, camera, method): per frame the published people (positions in the
     rig frame, H36M-17, ids) or a failure; plus the 4-camera reference per recording.
     stride: use every stride-th video frame (2: the 60 fps demo as 30 fps). bone_window,
-    refine and relabel: see _monocular and _params (None / True: the checkout's defaults)."""
+    refine, relabel and floor: see _monocular and _params (None / True / False: the
+    checkout's defaults)."""
     from pose3d_ros.core.calibration import load_rig
     from pose3d_ros.core.detection.cache import detect_video_set
     from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
@@ -179,7 +184,7 @@ def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = 
                 pipeline = Pose3DPipeline([camera.name], {camera.name: camera},
                                           frame_id=rig.frame_id,
                                           lifter=_monocular(method, bone_window, refine),
-                                          params=_params(relabel))
+                                          params=_params(relabel, floor))
                 frames, failed = [], np.zeros(T, bool)
                 started = time.perf_counter()
                 for t in range(T):
@@ -198,7 +203,7 @@ def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = 
                 print(f"{key}: {T} frames, {failed.sum()} failed, {seconds:.1f} s", flush=True)
     if twod is not None and "mocap/keypoints" in np.load(twod):
         mocap = np.load(twod)
-        _run_mocap(mocap, arrays, bone_window, relabel, refine)
+        _run_mocap(mocap, arrays, bone_window, relabel, refine, floor)
         arrays.update({k: mocap[k] for k in ("mocap/truth", "mocap/K", "mocap/R", "mocap/t",
                                              "mocap/size")})
     np.savez_compressed(out, **arrays)
@@ -213,7 +218,7 @@ def _mocap_camera(data):
 
 
 def _run_mocap(data, arrays: dict, bone_window: int | None = None, relabel: bool = True,
-               refine: bool | None = None) -> None:
+               refine: bool | None = None, floor: bool = False) -> None:
     """The lifter on the exported motion-capture scene (H36M-17 2D, one camera)."""
     from pose3d_ros.core.layouts import H36M17
     from pose3d_ros.core.pipeline import Pose3DPipeline
@@ -222,7 +227,7 @@ def _run_mocap(data, arrays: dict, bone_window: int | None = None, relabel: bool
     camera = _mocap_camera(data)
     pipeline = Pose3DPipeline(["cam01"], {"cam01": camera}, frame_id="world",
                               lifter=_monocular("lifter", bone_window, refine),
-                              params=_params(relabel))
+                              params=_params(relabel, floor))
     frames, failed = [], np.zeros(len(data["mocap/keypoints"]), bool)
     stamps = 10.0 + np.arange(len(failed)) / 30.0
     for t, (kp, sc) in enumerate(zip(data["mocap/keypoints"], data["mocap/scores"],
@@ -382,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
                         "default: the checkout's)")
     r.add_argument("--refine", choices=("true", "false"), default=None,
                    help="monocular_refine_to_2d (default: the checkout's)")
+    r.add_argument("--floor", action="store_true",
+                   help="one-camera floor contact (monocular_floor) on the rig frame's z = 0")
     r.add_argument("--no-relabel", action="store_true",
                    help="turn the image tracker's left/right continuity off")
     e = sub.add_parser("export2d")
@@ -396,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.step == "run":
         run(args.out, args.max_frames, args.stride, args.twod, bone_window=args.bone_window,
             relabel=not args.no_relabel,
-            refine=None if args.refine is None else args.refine == "true")
+            refine=None if args.refine is None else args.refine == "true", floor=args.floor)
     else:
         print(score(args.runs, args.metrics.split(",")))
     return 0

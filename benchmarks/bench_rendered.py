@@ -60,9 +60,10 @@ def detection_error_px(found: list, truth_px: np.ndarray) -> tuple[np.ndarray, f
 
 
 def run_scene(config: RenderConfig, detector_name: str,
-              refine: tuple[bool | None, ...] = (None,)) -> dict:
+              refine: tuple[bool | None, ...] = (None,), floor: bool = False) -> dict:
     """Render, detect, then run every monocular method with each refine setting
-    (monocular_refine_to_2d; None: the checkout's default) on the same 2D."""
+    (monocular_refine_to_2d; None: the checkout's default) on the same 2D; floor: also with
+    floor contact (monocular_floor: the scene's floor is WORLD z = 0)."""
     started = time.perf_counter()
     scene = render_scene(config)
     render_s = time.perf_counter() - started
@@ -75,9 +76,12 @@ def run_scene(config: RenderConfig, detector_name: str,
     truth = truth_track(scene.joints, stamps_ns)
     per_joint, swapped = detection_error_px(found, camera.project(scene.joints))
     rows = {}
-    for method, refined in ((m, r) for m in METHODS for r in refine):
+    runs = [(m, r, f) for m in METHODS for r in refine for f in ((False, True) if floor
+                                                                  else (False,))]
+    for method, refined, on_floor in runs:
         pipeline = Pose3DPipeline([camera.name], {camera.name: camera}, frame_id="world",
-                                  lifter=_monocular(method, refine=refined), params=_params())
+                                  lifter=_monocular(method, refine=refined),
+                                  params=_params(floor=on_floor))
         frames, failed = [], 0
         for t, det in enumerate(found):
             try:
@@ -88,6 +92,7 @@ def run_scene(config: RenderConfig, detector_name: str,
                 failed += 1
         pred = SkeletonTrack(stamps_ns, frames)
         label = method if refined is None else f"{method}, refine {str(refined).lower()}"
+        label += ", floor" if on_floor else ""
         rows[label] = _cells(image_identities(pred, truth, camera),
                               stability(pred, viewpoint=camera.center), failed)
     return {"rows": rows, "per_joint_px": per_joint, "swapped": swapped,
@@ -106,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="camera direction from the walking direction (deg); one scene each")
     parser.add_argument("--fov", type=float, default=50.0, help="horizontal field of view")
     parser.add_argument("--detector", default=DEFAULT_DETECTOR)
+    parser.add_argument("--floor", action="store_true",
+                        help="also run with floor contact (monocular_floor), same 2D")
     parser.add_argument("--refine", nargs="+", choices=("true", "false"), default=None,
                         help="monocular_refine_to_2d settings to run on the same 2D "
                              "(default: the checkout's)")
@@ -125,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         config = RenderConfig(clips=tuple(args.clips), seconds=args.seconds, fps=args.fps,
                               distance_m=args.distance, azimuth_deg=azimuth,
                               fov_deg=args.fov)
-        result = run_scene(config, args.detector, refine)
+        result = run_scene(config, args.detector, refine, args.floor)
         for method, cells in result["rows"].items():
             table.append(f"| {azimuth:g} | {method} | " + " | ".join(cells[k] for k in keys)
                          + " |")

@@ -139,3 +139,25 @@ def test_one_camera_with_an_output_layout_it_cannot_make_fails_configure_clearly
         finally:
             node.destroy_node()
 
+
+def test_the_floor_needs_a_camera_pose_and_reaches_the_one_camera_path():
+    """monocular_floor with the camera's optical frame as output (extrinsics 'none') is
+    refused at configure; with the rig file's pose the floor's parameters reach the pipeline."""
+    from pose3d_ros.core.floor_contact import FloorParams
+
+    with ros_context() as context:
+        node = Pose3DNode("pose3d_floor_check", context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
+            Parameter("extrinsics_source", value="none"),
+            Parameter("monocular_floor", value=True),
+            Parameter("monocular_floor_height_m", value=0.02)])
+        try:
+            assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+            assert "monocular_floor needs a fixed frame" in node.last_error, node.last_error
+            node.set_parameters([Parameter("extrinsics_source", value="rig_file"),
+                                 Parameter("rig_file", value=str(calibration_path("single")))])
+            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            assert node.pipeline.params.floor == FloorParams(height_m=0.02)
+        finally:
+            node.destroy_node()
+

@@ -9,7 +9,8 @@
          of non-human bodies (completion) -> 3D tracking (tracking.SkeletonTracker)
       -> exactly 1 view: image tracking with confirmation and left/right labels kept
          continuous along each track (tracking.ImageTracker, left_right) -> a monocular
-         method placing 3D in that camera's frame (monocular) -> root-depth jump filter
+         method placing 3D in that camera's frame (monocular) -> where the floor is known,
+         each person's scale from their ankles on it (floor_contact) -> root-depth jump filter
          (filtering.RootDepthFilter) -> bone-length plausibility (plausibility) -> the rig
          frame
       -> layout conversion -> One Euro filtering -> Skeletons3D in `frame_id` (one camera:
@@ -41,6 +42,7 @@ from .camera import CameraArrays
 from .completion import SkeletonCompleter
 from .detection.parallel import detect_per_camera
 from .filtering import DepthFilterParams, OneEuroParams, RootDepthFilter, SkeletonFilter
+from .floor_contact import FloorParams, FloorScale
 from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
 from .left_right import exchange_detections, left_right_pairs
 from .lifting.root_placement import bone_lengths, with_bone_lengths
@@ -76,6 +78,9 @@ class PipelineParams:
     image_tracking: the one-camera path's tracker in the image (ids, confirmation).
     depth_filter / plausibility: one-camera root-depth filter and bone-length checks; None
         disables them.
+    floor: one-camera floor contact (floor_contact.FloorParams: the output frame has z up and
+        a floor at floor.height_m), which sets each person's scale and distance; None (the
+        default) leaves them to the monocular method.
     """
 
     min_views: int = 2
@@ -89,6 +94,7 @@ class PipelineParams:
     image_tracking: ImageTrackerParams = field(default_factory=ImageTrackerParams)
     depth_filter: DepthFilterParams | None = field(default_factory=DepthFilterParams)
     plausibility: PlausibilityParams | None = field(default_factory=PlausibilityParams)
+    floor: FloorParams | None = None
 
     def __post_init__(self) -> None:
         if self.min_views < 2:
@@ -171,9 +177,11 @@ class Pose3DPipeline:
         self.tracker = SkeletonTracker(self.params.tracking) if self.params.tracking else None
         self.smoother = SkeletonFilter(self.params.filtering) if self.params.filtering else None
         self.completer = SkeletonCompleter()
-        # one-camera state per camera (ids are per camera): image tracker, root-depth filter
+        # one-camera state per camera (ids are per camera): image tracker, root-depth filter,
+        # floor contact
         self.image_trackers: dict[str, ImageTracker] = {}
         self.depth_filters: dict[str, RootDepthFilter] = {}
+        self.floor_scales: dict[str, FloorScale] = {}
 
     # -- cameras ---------------------------------------------------------------------------
     def set_camera(self, camera: Any) -> None:
@@ -345,6 +353,9 @@ class Pose3DPipeline:
         lifted = self.lifter.lift(found, ids)
         t3 = time.perf_counter()
         positions = lifted.positions
+        if self.params.floor is not None:
+            floor = self.floor_scales.setdefault(name, FloorScale(self.params.floor))
+            positions = floor.apply(positions, lifted.confidence, ids, camera.R, camera.t)
         if self.params.depth_filter is not None:
             depth_filter = self.depth_filters.setdefault(
                 name, RootDepthFilter(self.params.depth_filter))

@@ -22,6 +22,7 @@ from rclpy.parameter import Parameter
 from pose3d_ros.core.detection import DEFAULT_DETECTOR
 from pose3d_ros.core.detection import DETECTOR_NAMES as DETECTORS
 from pose3d_ros.core.filtering import OneEuroParams
+from pose3d_ros.core.floor_contact import FloorParams
 from pose3d_ros.core.pipeline import PipelineParams
 from pose3d_ros.core.plausibility import PlausibilityParams
 from pose3d_ros.core.sync import SyncParams
@@ -31,6 +32,7 @@ LAYOUTS = ("", "coco17", "h36m17", "blazepose33")
 _SYNC, _TRACK, _FILTER, _3D = SyncParams(), TrackerParams(), OneEuroParams(), PipelineParams()
 _PLAUSIBLE = PlausibilityParams()
 _IMAGE_TRACK = ImageTrackerParams()
+_FLOOR = FloorParams()
 
 
 class ParameterError(ValueError):
@@ -229,6 +231,17 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
               "(BlazePose's world landmarks, or the lifter's output).", 0.0, 2.5,
               excluded=(0.0, 0.5),
               hint="not a human standing height (m); 0 keeps the 3D's own size"),
+    ParamSpec("monocular_floor", False, "One camera: the fixed frame has z up and a flat "
+              "floor at monocular_floor_height_m (e.g. base_footprint, or a room calibration "
+              "on the floor): each person's scale and distance then follow from their lower "
+              "ankle standing on it (the median over the track's last 90 frames; frames more "
+              "than 1.4x off the size-based placement, e.g. someone on a box, are left out), "
+              "which one view's body size alone cannot give. Needs extrinsics "
+              "(extrinsics_source 'rig_file' or 'tf')."),
+    ParamSpec("monocular_floor_height_m", _FLOOR.height_m, "Height of the floor in the fixed "
+              "frame (m), for monocular_floor.", -10.0, 10.0),
+    ParamSpec("monocular_ankle_height_m", _FLOOR.ankle_height_m, "Height of a standing "
+              "person's ankle keypoint above the floor (m), for monocular_floor.", 0.0, 0.3),
     ParamSpec("plausibility.min_height_m", _PLAUSIBLE.min_height_m, "One camera: people whose "
               "standing height (from their bone lengths) is below this are not published "
               "(counted as refused_implausible on /diagnostics) (m).", 0.3, 2.5),

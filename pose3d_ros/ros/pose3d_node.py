@@ -53,6 +53,12 @@ class Pose3DNode(RigNodeBase):
         """The monocular path (all-in-one node only: it needs the detector's own 3D, which
         2D skeleton messages do not carry), used for sets with a single camera."""
         method = config.monocular_method
+        if config.monocular_floor and config.extrinsics_source == "none":
+            raise ParameterError(
+                "monocular_floor needs a fixed frame with z up and the floor in it: with "
+                "extrinsics_source 'none' the output is the camera's optical frame; give the "
+                "camera's pose (extrinsics_source 'rig_file' or 'tf') or set monocular_floor "
+                "to false")
         if method == "none" or (len(self.cameras) > 1 and config.sync.min_views > 1):
             return None
         if len(self.cameras) == 1 and config.output_layout not in ("", "h36m17"):

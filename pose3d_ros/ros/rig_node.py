@@ -20,6 +20,7 @@ from visualization_msgs.msg import MarkerArray
 from pose3d_ros.core.body_frame import body_frames
 from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig
 from pose3d_ros.core.filtering import OneEuroParams
+from pose3d_ros.core.floor_contact import FloorParams
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
 from pose3d_ros.core.plausibility import PlausibilityParams
 from pose3d_ros.core.static_tf import (
@@ -44,7 +45,8 @@ MARKERS_TOPIC = "skeleton_markers"
 
 def pipeline_params(config: Any) -> PipelineParams:
     """The core's PipelineParams from a node configuration (triangulation, tracking, filter
-    groups; plausibility and image_tracking where the node has a one-camera path)."""
+    groups; plausibility, image_tracking and the floor where the node has a one-camera
+    path)."""
     tracking = None
     if config.tracking.enabled:
         tracking = TrackerParams(max_distance_m=config.tracking.max_distance_m,
@@ -62,8 +64,12 @@ def pipeline_params(config: Any) -> PipelineParams:
         max_distance=image.max_distance, gate_growth_per_s=image.gate_growth_per_s,
         reid_window_s=image.reid_window_s, min_hits=image.min_hits,
         velocity_window_s=image.velocity_window_s, relabel_window_s=image.relabel_window_s)
+    floor = None
+    if getattr(config, "monocular_floor", False):
+        floor = FloorParams(height_m=config.monocular_floor_height_m,
+                            ankle_height_m=config.monocular_ankle_height_m)
     return PipelineParams(
-        plausibility=plausibility, image_tracking=image_tracking,
+        plausibility=plausibility, image_tracking=image_tracking, floor=floor,
         min_views=config.triangulation.min_views, min_score=config.triangulation.min_score,
         outlier_threshold_px=config.triangulation.outlier_threshold_px,
         outlier_threshold_m=config.triangulation.outlier_threshold_m or None,
