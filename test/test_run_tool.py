@@ -180,6 +180,8 @@ def test_field_of_view_mistakes_are_told_in_one_line(tmp_path, capsys):
         (["--videos", videos[0], "--hfov", "0"], "1-179"),
         (["--videos", videos[0]], "--hfov DEGREES"),
         (["--bag", str(tmp_path), "--hfov", "65"], "a bag carries its CameraInfo"),
+        (["--videos", videos[0], "--hfov", "65", "--floor-height", "0"],
+         "--floor-height needs the camera's pose"),
     ]
     for argv, told in cases:
         assert run_cli(run.main, [*argv, "--out-dir", str(tmp_path / "o")]) == 2

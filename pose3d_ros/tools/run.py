@@ -78,6 +78,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--body-height", type=float, default=0.0,
                         help="people's standing height in metres for one-camera depth (0: the "
                         "3D's own size)")
+    parser.add_argument("--floor-height", type=float, default=None,
+                        help="one camera: the calibration's frame has z up and a flat floor "
+                        "at this height (m); each person's distance then comes from their "
+                        "ankles on it (monocular_floor; needs a camera pose)")
     parser.add_argument("--fps", type=float, default=None, help="default: from the video")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="resize images (and intrinsics) by this factor before the node")
@@ -110,6 +114,9 @@ def check_inputs(args: argparse.Namespace) -> None:
                         "keeps the 3D's own size)")
     if not args.scale > 0:
         raise UserError(f"--scale must be > 0, got {args.scale}")
+    if args.floor_height is not None and args.videos and args.calibration is None:
+        raise UserError("--floor-height needs the camera's pose over the floor: give a "
+                        "--calibration with extrinsics (--hfov gives no pose)")
     from pose3d_ros.core.detection import DETECTOR_NAMES
     if args.detector not in DETECTOR_NAMES:
         raise UserError(f"unknown detector {args.detector!r}; known: {list(DETECTOR_NAMES)}")
@@ -151,6 +158,9 @@ def node_parameters(args: argparse.Namespace, cameras: dict, posed: bool,
         ("sync.min_views", 1)]
     if len(cameras) > 1 and args.monocular_method != "none":
         parameters.append(("output_layout", "h36m17"))   # one layout for 1 and N views
+    if args.floor_height is not None:
+        parameters += [("monocular_floor", True),
+                       ("monocular_floor_height_m", float(args.floor_height))]
     return parameters
 
 
@@ -166,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         cameras, fixed = bag_cameras(bag)
         posed = "/tf_static" in bagio.bag_topics(bag) and fixed not in {
             c.frame_id for c in cameras.values()}
+        if args.floor_height is not None and not posed:
+            raise UserError("--floor-height needs the camera's pose over the floor: a "
+                            "calibration with extrinsics (or a bag with /tf_static), not "
+                            "intrinsics or --hfov alone")
         names = sorted(cameras)
         total = count_frame_sets(bag)
         log.info("%d camera(s) %s, %d frame sets; running pose3d_node over DDS", len(names),
