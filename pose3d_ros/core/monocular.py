@@ -40,7 +40,7 @@ from .lifting.root_placement import (
     BodySizePrior,
     bone_lengths,
     place_in_camera,
-    with_bone_lengths,
+    rebuilt_with_bone_lengths,
 )
 from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, Detections2D
 
@@ -116,7 +116,6 @@ class TrackBodySizes:
     """
 
     def __init__(self, window: int = 90, max_age: int = 60) -> None:
-        self.window = window
         self._medians = TrackMedians(window, max_age)
 
     def scale(self, relative: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
@@ -127,8 +126,7 @@ class TrackBodySizes:
         if not len(lengths):
             return relative
         wanted = np.where(np.isfinite(median), median, lengths)   # a bone never seen: as is
-        rebuilt = with_bone_lengths(relative, wanted)
-        return np.where(np.isfinite(rebuilt), rebuilt, relative)
+        return rebuilt_with_bone_lengths(relative, wanted)
 
 
 def _body_prior(body_height_m: float | None):

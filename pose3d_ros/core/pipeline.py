@@ -45,7 +45,7 @@ from .filtering import DepthFilterParams, OneEuroParams, RootDepthFilter, Skelet
 from .floor_contact import FloorParams, FloorScale
 from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
 from .left_right import exchange_detections, left_right_pairs
-from .lifting.root_placement import bone_lengths, with_bone_lengths
+from .lifting.root_placement import bone_lengths, rebuilt_with_bone_lengths
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
 from .plausibility import PlausibilityParams, plausible_bodies
 from .ray_affinity import StackedDetections
@@ -393,8 +393,7 @@ class Pose3DPipeline:
         if self.smoother is not None and self.tracker is not None:
             filtered = self.smoother.filter(positions, ids, stamp)
             if one_camera and len(positions):
-                rebuilt = with_bone_lengths(filtered, bone_lengths(positions, H36M17))
-                filtered = np.where(np.isfinite(rebuilt), rebuilt, filtered)
+                filtered = rebuilt_with_bone_lengths(filtered, bone_lengths(positions, H36M17))
             positions = filtered
         t2 = time.perf_counter()
         if one_camera:

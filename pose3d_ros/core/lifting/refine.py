@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..layouts import H36M17, JointLayout
-from .root_placement import bone_lengths, place_in_camera, with_bone_lengths
+from .root_placement import bone_lengths, place_in_camera, rebuilt_with_bone_lengths
 
 
 @dataclass(frozen=True)
@@ -70,10 +70,8 @@ def refine_to_2d(points_cam: np.ndarray, keypoints_norm: np.ndarray, scores: np.
     pulled = X.copy()
     pulled[..., :2] = (1.0 - blend) * X[..., :2] + blend * ray
 
-    root = pulled[..., :1, :]
-    rebuilt = with_bone_lengths(pulled - root, bone_lengths(X, layout)) + root
     # below a missing joint the tree cannot be rebuilt: those joints keep their pulled place
-    return np.where(np.isfinite(rebuilt), rebuilt, pulled)
+    return rebuilt_with_bone_lengths(pulled, bone_lengths(X, layout))
 
 
 def refine_relative_to_2d(relative: np.ndarray, keypoints_norm: np.ndarray, scores: np.ndarray,

@@ -121,6 +121,13 @@ def with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return out
 
 
+def rebuilt_with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """with_bone_lengths, except that joints the rebuild cannot reach (below a missing joint,
+    or all of them with a missing pelvis) keep their place instead of becoming NaN."""
+    rebuilt = with_bone_lengths(joints, lengths)
+    return np.where(np.isfinite(rebuilt), rebuilt, joints)
+
+
 def scale_to_prior(points_rel: np.ndarray, prior: BodySizePrior) -> tuple[np.ndarray, np.ndarray]:
     """Scale root-relative skeletons (..., J, 3) so their total bone length matches the prior
     (prior.weight < 1: part of the way, in log scale).
