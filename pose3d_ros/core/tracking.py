@@ -354,8 +354,9 @@ class ImageTracker:
             gap = stamp - self._last_seen
             # (T, 2) px/s: smoothed steps for tracks seen last update, else the slope over
             # the track's last velocity_window_s (ImageTrackerParams)
-            velocity = np.where((self._hits > 0)[:, None], self._velocity,
-                                self._centres.velocity(p.velocity_window_s))
+            lost = self._hits == 0
+            velocity = self._velocity if not lost.any() else np.where(
+                lost[:, None], self._centres.velocity(p.velocity_window_s), self._velocity)
             predicted = self._keypoints + (velocity * gap[:, None])[:, None, :]
             dist = np.linalg.norm(predicted[:, None] - keypoints[None], axis=-1)  # (T, P, J)
             valid = np.isfinite(dist)
