@@ -24,7 +24,7 @@ from pose3d_ros.core.error_model import apply_error_model, false_detections, per
 from pose3d_ros.core.layouts import H36M17, JointLayout
 from pose3d_ros.core.mocap_scenes import SceneConfig
 from pose3d_ros.core.mocap_scenes import make_scene as make_people
-from pose3d_ros.core.mocap_views import project_scene, random_ring_rig
+from pose3d_ros.core.mocap_views import outward_rig, project_scene, random_ring_rig
 from pose3d_ros.core.types import Detections2D
 
 FPS = 30.0
@@ -59,18 +59,24 @@ class Scene:
 
 def make_scene(rig_name: str, num_people: int, frames: int, seed: int, clips: list, *,
                error_scale: float = 1.0) -> Scene:
-    """rig_name: "3", "5", "8" (cameras on a ring) or "demo"; clips: MocapClip list;
+    """rig_name: "3", "5", "8" (cameras on a ring), "demo" (the demo's Qualisys rig) or
+    "robot" (mocap_views.outward_rig: 4 cameras on a robot looking outwards, people 1.5-5 m
+    around it, most seen by one camera); clips: MocapClip list;
     error_scale: the measured 2D residuals times this (they are an upper bound: the
     reference they were measured against carries its own triangulation error)."""
     rng = np.random.default_rng([seed, num_people, sum(map(ord, rig_name))])
+    inner = 0.0
     if rig_name == "demo":
         from pose3d_ros.core.calibration import load_rig
         from pose3d_ros.tools.fetch_demo import calibration_path
         rig, radius = load_rig(calibration_path("single")), 1.2
+    elif rig_name == "robot":       # 4 cameras on a robot looking outwards, people around it
+        rig, radius, inner = outward_rig(4), 5.0, 1.5
     else:
         rig, radius = random_ring_rig(int(rig_name), rng), 2.0
     people = make_people(clips, rng, SceneConfig(num_people=num_people, fps=FPS,
-                                                 num_frames=frames, area_radius=radius))
+                                                 num_frames=frames, area_radius=radius,
+                                                 area_inner_radius=inner))
     views = project_scene(rig, people.joints)                       # (F, P, V, J, 2)
     noisy, conf = apply_error_model(views.keypoints, rng, visible=views.visible,
                                     scale=error_scale * person_scale(views.keypoints),

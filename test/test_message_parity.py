@@ -141,3 +141,23 @@ def test_sequence_fields_of_any_shape_and_stride():
         assert from_rosbags.dtype == values.dtype
         np.testing.assert_array_equal(np.frombuffer(from_rclpy, values.dtype), flat)
         np.testing.assert_array_equal(from_rosbags, flat)
+
+
+def test_people_made_by_different_methods_keep_their_method_on_the_wire():
+    """A rig publishes triangulated people beside people one camera alone sees (lone views):
+    each person's method is its own in the node's message and in the bag's, and reads back."""
+    from dataclasses import replace
+
+    from pose3d_ros.core.types import METHOD_LIFTER
+
+    mixed = replace(_skeletons(), person_methods=np.array(
+        [METHOD_TRIANGULATION, METHOD_LIFTER, METHOD_TRIANGULATION], np.uint8))
+    node_msg = skeletons3d_to_msg(mixed, RCLPY.time(STAMP_NS), ["cam01", "cam02"])
+    bag_msg = bagio.skeleton3d_array_message(mixed, STAMP_NS, ["cam01", "cam02"])
+    _same_bytes(node_msg, bag_msg)
+    for msg in (node_msg, bag_msg):
+        assert [p.method for p in msg.skeletons] == [1, 2, 1]
+        np.testing.assert_array_equal(skeletons3d_from_message(msg).methods(), [1, 2, 1])
+    # one method for all: no per-person array needed, and none comes back
+    back = skeletons3d_from_message(skeletons3d_to_msg(_skeletons(), RCLPY.time(STAMP_NS), []))
+    assert back.person_methods is None and back.method == METHOD_TRIANGULATION

@@ -60,6 +60,20 @@ def test_image_tracker_gates_in_the_image_and_reidentifies_after_a_gap():
     assert ids.tolist() == [3]
 
 
+def test_image_tracker_streak_counts_the_updates_in_a_row_a_track_was_matched():
+    """ImageTrackUpdate.streak (what a rig's lone people need: core/lone_views.py): it grows
+    while a person is followed, and a lost track re-identified after a gap starts at 1."""
+    tracker = ImageTracker()
+    a = _person_2d((100, 100))
+    streaks = [int(tracker.update_labelled(a[None] + 4 * k, k / FPS, None).streak[0])
+               for k in range(4)]
+    assert streaks == [1, 2, 3, 4]
+    tracker.update_labelled(np.zeros((0, 17, 2)), 4 / FPS, None)           # hidden once
+    back = tracker.update_labelled(a[None] + 20, 5 / FPS, None)
+    assert back.ids.tolist() == [1] and back.confirmed.all() and back.streak.tolist() == [1]
+    assert tracker.update_labelled(a[None] + 24, 6 / FPS, None).streak.tolist() == [2]
+
+
 def test_image_tracker_predicts_a_lost_person_from_its_recent_path_not_its_last_step():
     """Two people walk the same way at different speeds (420 and 310 px/s) with the whole-body
     jitter of a detector (12 px per frame); both are lost for 19 frames, then the faster one

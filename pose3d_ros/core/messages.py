@@ -127,11 +127,12 @@ class MessageFactory:
         confidence = np.asarray(skeletons.confidence, np.float32)
         errors = np.asarray(skeletons.reprojection_error, np.float32)
         views = np.asarray(skeletons.num_views, np.uint8)
+        methods = skeletons.methods().tolist()
         people = []
         for k in range(skeletons.num_people):
             (x, y, z), (qx, qy, qz, qw) = origins[k], quats[k]
             people.append(skeleton(
-                id=int(skeletons.ids[k]), method=int(skeletons.method), layout=layout,
+                id=int(skeletons.ids[k]), method=methods[k], layout=layout,
                 positions=self.sequence(positions[k].ravel()),
                 confidence=self.sequence(confidence[k]),
                 reprojection_error=self.sequence(errors[k]),
@@ -258,6 +259,7 @@ def skeletons3d_from_message(msg: Any) -> Skeletons3D:
             raise ValueError(f"person {person.id}: layout {person.layout.name!r} with "
                              f"{len(person.positions)} values, expected {layout.name} "
                              f"(3 x {j})")
+    methods = [int(person.method) for person in items]
 
     def stack(field: str, dtype: type, shape: tuple[int, ...]) -> np.ndarray:
         if not items:
@@ -272,7 +274,8 @@ def skeletons3d_from_message(msg: Any) -> Skeletons3D:
         num_views=stack("num_views", np.uint8, (j,)),
         layout=layout, frame_id=msg.header.frame_id,
         method=int(items[0].method) if items else 0,
-        ids=np.array([int(p.id) for p in items], dtype=np.int64))
+        ids=np.array([int(p.id) for p in items], dtype=np.int64),
+        person_methods=(np.array(methods, np.uint8) if len(set(methods)) > 1 else None))
 
 
 def detections_from_message(msg: Any, default_layout: str = "coco17") -> Detections2D:

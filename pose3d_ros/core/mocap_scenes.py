@@ -83,7 +83,8 @@ class MotionAugment:
 class SceneConfig:
     """A scene: num_people people for num_frames frames at fps, their paths centred in a
     disc of area_radius m around area_centre (x, y metres; for a real rig, e.g. the xy of
-    mocap_views.rig_look_point(rig)).
+    mocap_views.rig_look_point(rig)), outside the inner disc of area_inner_radius (a robot
+    whose cameras look outwards stands there).
 
     min_separation_m: pelvis distance kept between any two people at every frame (placement
     is retried up to 50 times, then the last try is kept). enter_leave_probability: chance
@@ -96,6 +97,7 @@ class SceneConfig:
     num_frames: int = 150
     area_radius: float = 2.5
     area_centre: tuple[float, float] = (0.0, 0.0)
+    area_inner_radius: float = 0.0
     min_separation_m: float = 0.7
     enter_leave_probability: float = 0.3
     min_presence_s: float = 1.0
@@ -236,14 +238,15 @@ def _presence(rng: np.random.Generator, config: SceneConfig) -> np.ndarray:
 
 
 def _place(motion: np.ndarray, rng: np.random.Generator, radius: float,
-           centre_xy: tuple[float, float]) -> np.ndarray:
+           centre_xy: tuple[float, float], inner_radius: float = 0.0) -> np.ndarray:
     """Turn a (F, 17, 3) motion about z by a random yaw and put its path's centre at a random
-    point of the disc of `radius` around centre_xy."""
+    point of the disc of `radius` around centre_xy (uniform over its area), outside the
+    inner disc of `inner_radius` (e.g. where the robot carrying the cameras stands)."""
     yaw = rng.uniform(0, 2 * np.pi)
     c, s = np.cos(yaw), np.sin(yaw)
     turned = motion @ np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]).T
     centre = np.nanmean(turned[:, _PELVIS, :2], axis=0)
-    r = radius * np.sqrt(rng.uniform())
+    r = radius * np.sqrt(rng.uniform((inner_radius / radius) ** 2, 1.0))
     a = rng.uniform(0, 2 * np.pi)
     target = np.array([r * np.cos(a), r * np.sin(a)]) + centre_xy
     turned[..., :2] += target - centre
@@ -269,7 +272,8 @@ def make_scene(clips: list[MocapClip], rng: np.random.Generator,
                                                          config.augment)
         mask = _presence(rng, config)
         for _ in range(50):
-            placed = _place(motion, rng, config.area_radius, config.area_centre)
+            placed = _place(motion, rng, config.area_radius, config.area_centre,
+                            config.area_inner_radius)
             others = joints[:, :i, _PELVIS, :2]  # (F, i, 2), NaN where absent
             gap = np.linalg.norm(others - placed[:, None, _PELVIS, :2], axis=-1)
             gap = np.where(present[:, :i] & mask[:, None], gap, np.inf)

@@ -122,6 +122,29 @@ def random_ring_rig(num_cameras: int, rng: np.random.Generator,
                           for v, a in enumerate(azimuths)])
 
 
+def outward_rig(num_cameras: int = 4, *, height_m: float = 1.2, offset_m: float = 0.15,
+                hfov_deg: float = 90.0, image_size: tuple[int, int] = (1280, 720),
+                look_down_deg: float = 10.0, frame_id: str = "world") -> Rig:
+    """Cameras on a robot looking outwards: num_cameras pinhole cameras (no distortion) at
+    `height_m` above the floor, each `offset_m` out from the z axis along its own viewing
+    direction, facing evenly spread azimuths (the first along +x), tilted down by
+    look_down_deg, of hfov_deg horizontal field of view. With 4 cameras of 90 degrees the
+    views meet at their edges: most people are seen by one camera."""
+    w, h = image_size
+    fx = 0.5 * w / np.tan(0.5 * np.deg2rad(hfov_deg))
+    k = np.array([[fx, 0.0, (w - 1) / 2], [0.0, fx, (h - 1) / 2], [0.0, 0.0, 1.0]])
+    cameras = []
+    for v, azimuth in enumerate(np.arange(num_cameras) * 2 * np.pi / num_cameras):
+        facing = np.array([np.cos(azimuth), np.sin(azimuth), 0.0])
+        center = offset_m * facing + np.array([0.0, 0.0, height_m])
+        aim = center + facing - np.array([0.0, 0.0, np.tan(np.deg2rad(look_down_deg))])
+        rot, _ = look_at(center, aim)
+        name = f"cam{v + 1:02d}"
+        cameras.append(CameraModel(name, f"{name}_optical_frame", w, h, k, np.zeros(5),
+                                   "plumb_bob", rot, -rot @ center).validate())
+    return Rig(frame_id, cameras)
+
+
 def occlusion_mask(keypoints: np.ndarray, depth: np.ndarray, focal_px: np.ndarray
                    ) -> np.ndarray:
     """Joints hidden behind other people (see module doc).

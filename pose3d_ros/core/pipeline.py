@@ -6,7 +6,9 @@
           ray_affinity.StackedDetections)
       -> >= 2 calibrated views: cross-view association + robust triangulation (rig frame)
          (association, triangulation) -> completion of joints seen by < 2 views and refusal
-         of non-human bodies (completion) -> 3D tracking (tracking.SkeletonTracker)
+         of non-human bodies (completion); where lone_views is set, the people whom one
+         camera alone sees (lone_views) go the one-camera way below and join them
+         -> 3D tracking (tracking.SkeletonTracker)
       -> exactly 1 view: image tracking with confirmation and left/right labels kept
          continuous along each track (tracking.ImageTracker, left_right) -> a monocular
          method placing 3D in that camera's frame (monocular) -> where the floor is known,
@@ -43,16 +45,27 @@ from .completion import SkeletonCompleter
 from .detection.parallel import detect_per_camera
 from .filtering import DepthFilterParams, OneEuroParams, RootDepthFilter, SkeletonFilter
 from .floor_contact import FloorParams, FloorScale
+from .group_checks import coincide_floor, stronger_duplicates
 from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
 from .left_right import exchange_detections, left_right_pairs
 from .lifting.root_placement import bone_lengths, rebuilt_with_bone_lengths
+from .lone_views import LoneViewParams, kept_lone_people, unexplained_detections
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
 from .plausibility import PlausibilityParams, plausible_bodies
 from .ray_affinity import StackedDetections
-from .tracking import ImageTracker, ImageTrackerParams, SkeletonTracker, TrackerParams
+from .tracking import (
+    ImageTracker,
+    ImageTrackerParams,
+    ImageTrackUpdate,
+    SkeletonTracker,
+    TrackerParams,
+)
 from .triangulation import triangulate_people
-from .types import METHOD_TRIANGULATION, Detections2D, Skeletons3D
+from .types import METHOD_TRIANGULATION, Detections2D, Skeletons3D, concatenated_detections
 from .undistortion import undistort_normalised, undistort_stacked
+
+# the monocular method's per-person state is keyed by camera index * _CAMERA_KEY + image track id
+_CAMERA_KEY = 1 << 32
 
 __all__ = ["MONOCULAR_METHODS", "PipelineParams", "PipelineResult", "Pose3DPipeline",
            "create_detectors", "create_monocular_method"]
@@ -81,6 +94,10 @@ class PipelineParams:
     floor: one-camera floor contact (floor_contact.FloorParams: the output frame has z up and
         a floor at floor.height_m), which sets each person's scale and distance; None (the
         default) leaves them to the monocular method.
+    lone_views: in a set of several cameras, people whom one camera alone sees are placed by
+        the monocular method like a one-camera set's (lone_views.LoneViewParams: which
+        detections count as such people); None (the default) drops them. Needs the
+        monocular method and output_layout "h36m17" (the monocular path's layout).
     """
 
     min_views: int = 2
@@ -95,6 +112,7 @@ class PipelineParams:
     depth_filter: DepthFilterParams | None = field(default_factory=DepthFilterParams)
     plausibility: PlausibilityParams | None = field(default_factory=PlausibilityParams)
     floor: FloorParams | None = None
+    lone_views: LoneViewParams | None = None
 
     def __post_init__(self) -> None:
         if self.min_views < 2:
@@ -245,12 +263,17 @@ class Pose3DPipeline:
         positions = confidence = error = views = ids = None
         rejected: dict[str, int] = {}
         method = METHOD_TRIANGULATION
+        lone = None
         if len(names) >= 2:
-            positions, confidence, error, views = self._multi_view(names, detections, timings,
-                                                                   stamp)
+            positions, confidence, error, views, unexplained = self._multi_view(
+                names, detections, timings, stamp)
+            if unexplained:
+                lone = self._lone_people(unexplained, positions, layout, stamp, timings)
         elif len(names) == 1 and self.lifter is not None:
-            positions, confidence, ids, rejected = self._single_view(
-                names[0], detections[names[0]], stamp, timings)
+            t0 = time.perf_counter()
+            found = {names[0]: self._undistort(names[0], detections[names[0]])}
+            timings["undistort"] = time.perf_counter() - t0
+            positions, confidence, ids, _, rejected = self._single_views(found, stamp, timings)
             method, layout = self.lifter.method, H36M17
             error = np.full(confidence.shape, np.nan, np.float32)
             views = np.where(np.isfinite(positions).all(-1), 1, 0).astype(np.uint8)
@@ -262,7 +285,7 @@ class Pose3DPipeline:
                                self.frame_id)
         else:
             skeletons = self._finish(positions, confidence, error, views, layout, method,
-                                     stamp, timings, ids)
+                                     stamp, timings, ids, lone)
         timings["total"] = time.perf_counter() - started
         return PipelineResult(stamp, skeletons, dict(detections), names, timings, note,
                               rejected)
@@ -318,9 +341,59 @@ class Pose3DPipeline:
         timings["triangulate"] = t3 - t2
         keep = done.publish
         error = np.where(done.filled, np.nan, result.reprojection_error)
+        unexplained = (self._unexplained(names, detections, arrays, stacked, association,
+                                         keep, done.points[keep])
+                       if self._lone_views_on(layout) else {})
         if keep.all():                           # most frames: everyone is published
-            return done.points, done.confidence, error, done.num_views
-        return done.points[keep], done.confidence[keep], error[keep], done.num_views[keep]
+            return done.points, done.confidence, error, done.num_views, unexplained
+        return (done.points[keep], done.confidence[keep], error[keep], done.num_views[keep],
+                unexplained)
+
+    def _lone_views_on(self, layout) -> bool:
+        """Whether people whom one camera alone sees are placed (PipelineParams.lone_views)."""
+        return (self.params.lone_views is not None and self.lifter is not None
+                and self._output_layout(layout).name == H36M17.name)
+
+    def _unexplained(self, names, detections, arrays, stacked, association, keep, published):
+        """camera name -> its detections (normalised coordinates set) that no published
+        triangulated person explains (lone_views.unexplained_detections) and that are not a
+        weaker, partial second box of another detection of the camera; every camera of the
+        set is named, with no detection where it has none, so each camera's image tracker
+        sees every update and a lone person's streak (ImageTrackUpdate.streak) counts the
+        updates in a row in which that person was lone."""
+        assert self.params.lone_views is not None
+        members = association.members[keep]                                   # (P, V)
+        used = np.zeros(stacked.camera_of.size, bool)
+        seen = members >= 0
+        used[(stacked.offset[None, :] + members)[seen]] = True
+        left = unexplained_detections(arrays, stacked.xy, stacked.score, stacked.camera_of,
+                                      used, published, _torso(detections[names[0]].layout),
+                                      self.params.lone_views, self.params.min_score)
+        # a detector's second, partial box of a person would take that person's image track
+        # now and then, and a lone person is placed only while followed without a break
+        left &= ~stronger_duplicates(stacked, 3, self.params.min_score,
+                                     floor=coincide_floor(arrays)).any(1)
+        out = {}
+        for v, name in enumerate(names):
+            rows = np.flatnonzero(left & (stacked.camera_of == v))
+            out[name] = detections[name].take(stacked.local[rows]).with_normalised(
+                stacked.xy[rows])
+        return out
+
+    def _lone_people(self, found, triangulated, layout, stamp, timings):
+        """People whom one camera alone sees (lone_views) among `found` (camera name -> its
+        unexplained detections): (positions (L, 17, 3) rig frame H36M-17, confidence (L, 17))
+        of those lone for LoneViewParams.min_streak updates in a row, plausible, and not a
+        triangulated person or a better-seen lone person of another camera."""
+        lone = self.params.lone_views
+        assert lone is not None
+        positions, confidence, _, camera, _ = self._single_views(found, stamp, timings,
+                                                                 lone.min_streak)
+        pelvis = H36M17.index("pelvis")
+        triangulated_pelvis = convert_joints(triangulated, layout, H36M17)[:, pelvis]
+        keep = kept_lone_people(positions[:, pelvis], camera, confidence.sum(-1),
+                                triangulated_pelvis, lone)
+        return positions[keep], confidence[keep]
 
     def _camera_arrays(self, names: tuple[str, ...]):
         """The named cameras stacked (CameraArrays), cached until set_camera()."""
@@ -335,58 +408,100 @@ class Pose3DPipeline:
         return detections.with_normalised(undistort_normalised(self._cameras[name],
                                                                detections.keypoints))
 
-    def _single_view(self, name: str, detections: Detections2D, stamp: float,
-                     timings: dict[str, float]):
-        """One camera: (positions (P, 17, 3) rig frame, confidence (P, 17), ids (P,),
-        rejected counts) of the people published this frame."""
-        camera = self._cameras[name]
+    def _single_views(self, found: dict[str, Detections2D], stamp: float,
+                      timings: dict[str, float], min_streak: int = 0):
+        """People each seen by one camera (a one-camera set, or the lone people of a rig):
+        per camera, image tracking with confirmation and left/right labels kept continuous;
+        one call of the monocular method for all of them (it works in normalised coordinates;
+        its per-person state is keyed by camera and track); per camera floor contact and the
+        root-depth filter; plausibility. found: camera name -> detections with .normalised set;
+        min_streak: only people whose image track was matched in this many updates in a row
+        are placed (a rig's lone people).
+        Returns (positions (P, 17, 3) rig frame, confidence (P, 17), ids (P,) the image
+        trackers' (per camera), camera (P,) index in camera_names, rejected counts) of the
+        people published this frame."""
         t0 = time.perf_counter()
-        found = self._undistort(name, detections)
+        relabelled, ids, confirmed, camera, placed_cameras = [], [], [], [], []
+        for name, detections in found.items():
+            tracker = self.image_trackers.setdefault(name,
+                                                     ImageTracker(self.params.image_tracking))
+            update = tracker.update_labelled(detections.keypoints, stamp, detections.layout)
+            wanted = update.streak >= min_streak
+            if min_streak and not wanted.any():
+                continue                        # nobody of this camera is placed this frame
+            if not wanted.all():
+                detections = detections.take(wanted)
+                update = _rows_of(update, wanted)
+            relabelled.append(exchange_detections(detections, left_right_pairs(
+                detections.layout), update.swapped))          # labels continue the track
+            ids.append(update.ids)
+            confirmed.append(update.confirmed)
+            camera.append(np.full(len(update.ids), self.camera_names.index(name)))
+            placed_cameras.append(name)
+        if not ids:
+            empty = np.zeros((0, H36M17.num_joints, 3))
+            timings["track2d"] = time.perf_counter() - t0
+            return (empty, np.zeros((0, H36M17.num_joints), np.float32),
+                    np.zeros(0, np.int64), np.zeros(0, np.int64), {})
+        track_ids, confirmed_all = np.concatenate(ids), np.concatenate(confirmed)
+        camera_of = np.concatenate(camera).astype(np.int64)
         t1 = time.perf_counter()
-        tracker = self.image_trackers.setdefault(name, ImageTracker(self.params.image_tracking))
-        update = tracker.update_labelled(found.keypoints, stamp, found.layout)
-        ids, confirmed = update.ids, update.confirmed
-        found = exchange_detections(found, left_right_pairs(found.layout),
-                                    update.swapped)             # labels continue the track
+        assert self.lifter is not None            # the callers chose this path for it
+        lifted = self.lifter.lift(concatenated_detections(relabelled),
+                                  camera_of * _CAMERA_KEY + track_ids)
         t2 = time.perf_counter()
-        assert self.lifter is not None            # process_detections chose this path for it
-        lifted = self.lifter.lift(found, ids)
-        t3 = time.perf_counter()
-        positions = lifted.positions
-        if self.params.floor is not None:
-            floor = self.floor_scales.setdefault(name, FloorScale(self.params.floor))
-            positions = floor.apply(positions, lifted.confidence, ids, camera.R, camera.t)
-        if self.params.depth_filter is not None:
-            depth_filter = self.depth_filters.setdefault(
-                name, RootDepthFilter(self.params.depth_filter))
-            positions = depth_filter.filter(positions, ids, stamp)
+        positions = lifted.positions.copy()
+        for name in placed_cameras:
+            cam = self._cameras[name]
+            rows = np.flatnonzero(camera_of == self.camera_names.index(name))
+            placed = positions[rows]
+            if self.params.floor is not None:
+                floor = self.floor_scales.setdefault(name, FloorScale(self.params.floor))
+                placed = floor.apply(placed, lifted.confidence[rows], track_ids[rows], cam.R,
+                                     cam.t)
+            if self.params.depth_filter is not None:
+                depth_filter = self.depth_filters.setdefault(
+                    name, RootDepthFilter(self.params.depth_filter))
+                placed = depth_filter.filter(placed, track_ids[rows], stamp)
+            positions[rows] = (placed - cam.t) @ cam.R     # optical -> rig: R^T (x - t)
         plausible = (plausible_bodies(positions, H36M17, self.params.plausibility)
-                     if self.params.plausibility else np.ones(len(ids), bool))
+                     if self.params.plausibility else np.ones(len(track_ids), bool))
         if self.params.tracking is None:          # no tracking: no confirmation, no ids
-            confirmed, ids = np.ones(len(ids), bool), np.zeros(len(ids), np.int64)
-        keep = confirmed & plausible
-        rejected = {"unconfirmed": int((~confirmed).sum()),
-                    "implausible": int((confirmed & ~plausible).sum())}
-        # optical frame -> rig frame: x_rig = R^T (x_cam - t)
-        positions = (positions[keep] - camera.t) @ camera.R
-        timings.update(undistort=t1 - t0, track2d=t2 - t1, lift=t3 - t2,
-                       depth=time.perf_counter() - t3)
-        return positions, lifted.confidence[keep], ids[keep], rejected
+            confirmed_all = np.ones(len(track_ids), bool)
+            track_ids = np.zeros(len(track_ids), np.int64)
+        keep = confirmed_all & plausible
+        rejected = {"unconfirmed": int((~confirmed_all).sum()),
+                    "implausible": int((confirmed_all & ~plausible).sum())}
+        timings.update(track2d=t1 - t0, lift=t2 - t1, depth=time.perf_counter() - t2)
+        return (positions[keep], lifted.confidence[keep], track_ids[keep], camera_of[keep],
+                rejected)
 
     def _finish(self, positions, confidence, error, views, layout, method, stamp, timings,
-                ids=None):
+                ids=None, lone=None):
         """Tracking (unless `ids` come from the image tracker), One Euro filtering and layout
         conversion. Triangulated people are converted first (tracking and filtering work in
-        the output layout). One-camera people (`ids` given, H36M-17) are filtered first and
-        keep their bone lengths through the filter: each joint's filter lags by that joint's
-        own speed, which made short bones of walking people (pelvis-hip, thorax-shoulder)
-        vary by 20-30 % although the monocular method holds every track's bones at their
-        median (monocular.TrackBodySizes; benchmarks/results_onecam.md, session 11)."""
+        the output layout); the rig's lone people (`lone`: positions and confidence in
+        H36M-17, the output layout then) join them there, with num_views 1 and the monocular
+        method. One-camera people (`ids` given, H36M-17) are filtered first and keep their
+        bone lengths through the filter: each joint's filter lags by that joint's own speed,
+        which made short bones of walking people (pelvis-hip, thorax-shoulder) vary by
+        20-30 % although the monocular method holds every track's bones at their median
+        (monocular.TrackBodySizes; benchmarks/results_onecam.md, session 11)."""
         one_camera = ids is not None
+        methods = None
         t0 = time.perf_counter()
         if ids is None:
             positions, confidence, error, views = self._converted(
                 positions, confidence, error, views, layout)
+            if lone is not None and len(lone[0]):
+                assert self.lifter is not None
+                count = len(positions)
+                positions = np.concatenate([positions, lone[0]])
+                confidence = np.concatenate([confidence, lone[1]])
+                error = np.concatenate([error, np.full(lone[1].shape, np.nan, np.float32)])
+                views = np.concatenate([views, np.ones(lone[1].shape, np.uint8)])
+                methods = np.full(len(positions), method, np.uint8)
+                methods[count:] = self.lifter.method
             ids = (self.tracker.update(positions, stamp) if self.tracker is not None
                    else np.zeros(positions.shape[0], np.int64))
         t1 = time.perf_counter()
@@ -408,7 +523,8 @@ class Pose3DPipeline:
             confidence=np.where(missing, 0.0, confidence).astype(np.float32),
             reprojection_error=np.where(missing, np.nan, error).astype(np.float32),
             num_views=np.where(missing, 0, views).astype(np.uint8),
-            layout=out_layout, frame_id=self.frame_id, method=int(method), ids=ids)
+            layout=out_layout, frame_id=self.frame_id, method=int(method), ids=ids,
+            person_methods=methods)
 
     def _output_layout(self, layout):
         """The layout published for people found in `layout`."""
@@ -424,6 +540,17 @@ class Pose3DPipeline:
                 convert_joints(np.asarray(error, np.float64)[..., None], layout,
                                out_layout)[..., 0],
                 convert_joint_scores(views, layout, out_layout))
+
+
+def _torso(layout) -> np.ndarray:
+    """Indices of the layout's shoulders and hips."""
+    return layout.indices(("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
+
+
+def _rows_of(update: ImageTrackUpdate, rows: np.ndarray) -> ImageTrackUpdate:
+    """The image tracker's answer for the detections at `rows` only."""
+    return ImageTrackUpdate(update.ids[rows], update.confirmed[rows], update.swapped[rows],
+                            update.streak[rows])
 
 
 def _empty(layout, frame_id: str) -> Skeletons3D:

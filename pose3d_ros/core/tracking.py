@@ -288,11 +288,14 @@ class ImageTrackerParams:
 class ImageTrackUpdate:
     """One frame of ImageTracker.update_labelled: ids (P,) int64 >= 1, confirmed (P,) bool,
     swapped (P, K) bool, the left/right pairs relabelled to continue each track (apply them
-    with left_right.exchange_pairs / exchange_detections)."""
+    with left_right.exchange_pairs / exchange_detections); streak (P,) int64, the updates in
+    a row, this one included, in which each person's track was matched (1 for a new track,
+    and for a lost one re-identified now)."""
 
     ids: np.ndarray
     confirmed: np.ndarray
     swapped: np.ndarray
+    streak: np.ndarray
 
 
 class ImageTracker:
@@ -412,8 +415,9 @@ class ImageTracker:
                                                   np.zeros((new.size, len(pairs)))])
         order = np.argsort(self._ids)
         rows = order[np.searchsorted(self._ids[order], ids)] if num_people else ids
-        confirmed = self._confirmed[rows] if num_people else np.zeros(0, bool)
-        return ImageTrackUpdate(ids, confirmed, swapped)
+        if not num_people:
+            return ImageTrackUpdate(ids, np.zeros(0, bool), swapped, np.zeros(0, np.int64))
+        return ImageTrackUpdate(ids, self._confirmed[rows], swapped, self._hits[rows].copy())
 
     def _relabel(self, observed: np.ndarray, predicted: np.ndarray, rows: np.ndarray,
                  pairs: np.ndarray, stamp: float) -> np.ndarray:

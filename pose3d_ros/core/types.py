@@ -78,11 +78,42 @@ class Detections2D:
         out.normalised = None
         return out
 
+    def take(self, index: np.ndarray) -> "Detections2D":
+        """The people at `index` (an int or bool array over P), every per-person array alike."""
+        out = copy.copy(self)
+        out.keypoints, out.scores = self.keypoints[index], self.scores[index]
+        out.boxes, out.person_scores = self.boxes[index], self.person_scores[index]
+        out.world = None if self.world is None else self.world[index]
+        out.normalised = None if self.normalised is None else self.normalised[index]
+        return out
+
     @classmethod
     def empty(cls, layout: JointLayout, image_size: tuple[int, int]) -> "Detections2D":
         j = layout.num_joints
         return cls(np.zeros((0, j, 2), np.float32), np.zeros((0, j), np.float32),
                    np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), layout, image_size)
+
+
+def concatenated_detections(items: list[Detections2D]) -> Detections2D:
+    """Several images' detections as one list of people (same layout), e.g. for one call of a
+    monocular method over the people of several cameras. Normalised coordinates and world
+    landmarks are kept when every item has them; pixels, boxes and image_size (the first
+    item's) no longer describe one image: use the result for what works in normalised
+    coordinates only."""
+    if len(items) == 1:
+        return items[0]
+    if not items or len({d.layout.name for d in items}) > 1:
+        raise ValueError("concatenated_detections needs detections of one layout")
+    out = copy.copy(items[0])
+    out.keypoints = np.concatenate([d.keypoints for d in items])
+    out.scores = np.concatenate([d.scores for d in items])
+    out.boxes = np.concatenate([d.boxes for d in items])
+    out.person_scores = np.concatenate([d.person_scores for d in items])
+    out.world = (np.concatenate([d.world for d in items])
+                 if all(d.world is not None for d in items) else None)
+    out.normalised = (np.concatenate([d.normalised for d in items])
+                      if all(d.normalised is not None for d in items) else None)
+    return out
 
 
 @dataclass
@@ -95,6 +126,9 @@ class Skeletons3D:
     num_views: (P, J) uint8, views used per joint (0 where missing).
     ids: (P,) int64 tracking ids (>= 1), 0 before tracking.
     method: one of the METHOD_* values of pose3d_ros/msg/Skeleton3D.
+    person_methods: (P,) uint8 METHOD_* per person where people of one set were made
+        differently (a rig's triangulated people beside people one camera alone sees,
+        core/lone_views.py); None: every person's is `method`.
     """
 
     positions: np.ndarray
@@ -105,10 +139,21 @@ class Skeletons3D:
     frame_id: str
     method: int
     ids: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))
+    person_methods: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.ids.shape[0] != self.positions.shape[0]:
             self.ids = np.zeros((self.positions.shape[0],), np.int64)
+        if self.person_methods is not None and \
+                self.person_methods.shape != (self.positions.shape[0],):
+            raise ValueError(f"person_methods {self.person_methods.shape} for "
+                             f"{self.positions.shape[0]} people")
+
+    def methods(self) -> np.ndarray:
+        """(P,) uint8 the METHOD_* of each person."""
+        if self.person_methods is not None:
+            return self.person_methods.astype(np.uint8)
+        return np.full(self.positions.shape[0], self.method, np.uint8)
 
     @property
     def num_people(self) -> int:

@@ -1,0 +1,137 @@
+"""People whom only one camera of a rig sees.
+
+A multi-camera set triangulates the people that two or more views agree on. A person whom one
+camera alone sees (the other cameras look elsewhere, someone stands in front of them, they are
+beyond the shared volume) has no second view and used to be dropped: on a robot whose cameras
+face different ways that is most people. The pipeline gives such people to its monocular
+method (the one-camera path, per camera) when this module says they are real and new:
+
+  1. unexplained_detections: the detections that no published triangulated person explains,
+     i.e. not a member of a published group, and not centred on the projection of a published
+     person into the same camera (a partial duplicate box, a view the association missed or
+     whose left and right the detector exchanged), with enough confident joints to be lifted;
+  2. (the pipeline tracks them in the image with confirmation, lifts and places them in 3D)
+  3. kept_lone_people: a lone person whose pelvis lies near a triangulated person, or near a
+     more confidently seen lone person of another camera (one body the association did not
+     group), is the same body and goes.
+
+Lone people are published with num_views 1 and their monocular method per person
+(Skeletons3D.person_methods), so consumers can tell them from triangulated ones.
+
+Arrays: normalised coordinates are undistorted image coordinates of each camera (x/z, y/z);
+points are metres in the rig frame; cameras are CameraArrays (x_cam = R x_rig + t).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .camera import CameraArrays
+
+
+@dataclass(frozen=True)
+class LoneViewParams:
+    """When a detection that no triangulated person explains becomes a one-camera person.
+
+    coincide_fraction: a detection whose torso centre lies within this fraction of its own
+        size (the diagonal of its confident keypoints' box) of a published person's projected
+        torso centre in the same camera is that person.
+    min_joint_share: fewest joints, as a share of the layout's, with a score >= the
+        pipeline's min_score for a detection to be lifted: one view of a fragment (a half body,
+        a false detection's limbs) cannot be placed, and nothing else checks it.
+    min_streak: updates in a row in which the person's image track must have been matched
+        (ImageTrackUpdate.streak; a person who walks out of the other cameras' view has a long
+        one already): in a rig, each camera's false detections (about 0.5 per image measured
+        from the detector, core/error_model.py) now and then chain into a short track, or take
+        over a lost one.
+    duplicate_distance_m: a lone person whose pelvis lies closer than this (metres) to a
+        triangulated person's, or to a lone person of another camera seen with more
+        confident joints, is that person and is not published.
+    """
+
+    coincide_fraction: float = 0.25
+    min_joint_share: float = 0.7
+    min_streak: int = 6
+    duplicate_distance_m: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.coincide_fraction > 0:
+            raise ValueError(f"coincide_fraction must be > 0, got {self.coincide_fraction}")
+        if not 0 < self.min_joint_share <= 1:
+            raise ValueError(f"min_joint_share must be in (0, 1], got {self.min_joint_share}")
+        if self.min_streak < 1:
+            raise ValueError(f"min_streak must be >= 1, got {self.min_streak}")
+        if not self.duplicate_distance_m >= 0:
+            raise ValueError(f"duplicate_distance_m must be >= 0, got "
+                             f"{self.duplicate_distance_m}")
+
+
+def projected_normalised(arrays: CameraArrays, points: np.ndarray) -> np.ndarray:
+    """(P, J, 3) rig-frame points -> (V, P, J, 2) their normalised coordinates in every camera
+    of `arrays`, NaN at or behind a camera's image plane (z <= 1 mm) and for NaN points."""
+    in_camera = (np.einsum("vab,pjb->vpja", arrays.rotations, points)
+                 + arrays.translations[:, None, None, :])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = np.where(in_camera[..., 2] > 1e-3, in_camera[..., 2], np.nan)
+        return in_camera[..., :2] / depth[..., None]
+
+
+def unexplained_detections(arrays: CameraArrays, xy: np.ndarray, score: np.ndarray,
+                           camera_of: np.ndarray, used: np.ndarray, published: np.ndarray,
+                           torso: np.ndarray, params: LoneViewParams, min_score: float
+                           ) -> np.ndarray:
+    """Which of a frame's detections no published triangulated person explains.
+
+    xy (N, J, 2) normalised coordinates and score (N, J) of all cameras' detections stacked,
+    camera_of (N,) their camera index in `arrays`, used (N,) bool: member of a published
+    group; published (P, J, 3) those people's joints (rig frame, the detections' layout, NaN
+    where missing); torso: indices of the layout's shoulders and hips. Returns (N,) bool: not
+    used, enough confident joints, and whose torso centre lies off every published person's
+    projected torso centre (by more than LoneViewParams.coincide_fraction of the detection's
+    size). The torso centre (the mean of the confident shoulders and hips, and of the same
+    joints projected) does not change when a detector exchanges left and right, and a
+    partial box of a person keeps it: both are that person, not somebody new.
+    """
+    confident = np.isfinite(xy).all(-1) & (score >= min_score)               # (N, J)
+    candidate = ~used & (confident.sum(-1) >= params.min_joint_share * xy.shape[1])
+    if not candidate.any() or not len(published):
+        return candidate
+    rows = np.flatnonzero(candidate)
+    own = np.where(confident[rows, :, None], xy[rows], np.nan)                # (C, J, 2)
+    size = np.hypot(*(np.nanmax(own, axis=1) - np.nanmin(own, axis=1)).T)   # (C,)
+    shown = projected_normalised(arrays, published[:, torso])[camera_of[rows]]  # (C, P, T, 2)
+    own_torso = np.broadcast_to(own[:, None, torso], shown.shape)
+    both = np.isfinite(own_torso).all(-1) & np.isfinite(shown).all(-1)       # (C, P, T)
+    count = both.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre_gap = np.linalg.norm(
+            (np.where(both[..., None], own_torso - shown, 0.0)).sum(-2), axis=-1) / count
+    explained = ((count >= 2) & (centre_gap < params.coincide_fraction * size[:, None])).any(-1)
+    candidate[rows[explained]] = False
+    return candidate
+
+
+def kept_lone_people(lone_pelvis: np.ndarray, lone_camera: np.ndarray, quality: np.ndarray,
+                     triangulated_pelvis: np.ndarray, params: LoneViewParams) -> np.ndarray:
+    """Which lone people are new bodies.
+
+    lone_pelvis (L, 3) rig frame (NaN: unknown, kept only if nothing else decides), lone_camera
+    (L,) the camera that sees each, quality (L,) how well it is seen (e.g. the sum of its 2D
+    scores); triangulated_pelvis (Q, 3) of the published triangulated people. A lone person
+    within duplicate_distance_m of a triangulated pelvis goes; of two lone people of different
+    cameras that close, the one of lower quality goes. Returns (L,) bool."""
+    keep = np.ones(len(lone_pelvis), bool)
+    if not len(lone_pelvis):
+        return keep
+    limit = params.duplicate_distance_m
+    if len(triangulated_pelvis):
+        near = np.linalg.norm(lone_pelvis[:, None] - triangulated_pelvis[None], axis=-1)
+        keep &= ~(np.nan_to_num(near, nan=np.inf) < limit).any(1)
+    between = np.nan_to_num(np.linalg.norm(lone_pelvis[:, None] - lone_pelvis[None], axis=-1),
+                            nan=np.inf)
+    other_camera = lone_camera[:, None] != lone_camera[None]
+    for k in np.argsort(-quality, kind="stable"):              # best seen first (L is small)
+        if keep[k]:
+            keep &= ~((between[k] < limit) & other_camera[k])
+    return keep
