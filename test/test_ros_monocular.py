@@ -161,3 +161,85 @@ def test_the_floor_needs_a_camera_pose_and_reaches_the_one_camera_path():
         finally:
             node.destroy_node()
 
+
+
+def test_a_rig_publishes_a_person_only_one_camera_sees_with_lone_view_people():
+    """Two cameras over DDS, the person in cam01's frames and nobody in cam02's (a grey
+    image): with lone_view_people the rig publishes that person once cam01 has seen them
+    alone for LoneViewParams.min_streak sets, in the rig frame, with num_views 1 and the
+    lifter's method, as the offline core does; without it, nobody (the rig needs two
+    views). The camera's diagnostics count the lone person-frames."""
+    from pose3d_ros.core.lone_views import LoneViewParams
+
+    rig = load_rig(calibration_path("single"))
+    cameras = {name: replace(rig[name], K=rig[name].K * np.array([[0.5], [0.5], [1.0]]),
+                             width=rig[name].width // 2, height=rig[name].height // 2)
+               for name in ("cam01", "cam02")}
+    capture = cv2.VideoCapture(str(video_paths("single")[0]))
+    sets = LoneViewParams().min_streak + 2
+    frames = [cv2.resize(capture.read()[1], None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+              for _ in range(sets)]
+    grey = np.full_like(frames[0], 128)
+    outputs: list[Skeleton3DArray] = []
+    with ros_context() as context:
+        node = Pose3DNode("pose3d_lone", context=context, parameter_overrides=[
+            Parameter("camera_names", value=list(cameras)), Parameter("autostart", value=False),
+            Parameter("extrinsics_source", value="rig_file"),
+            Parameter("rig_file", value=str(calibration_path("single"))),
+            Parameter("image_qos", value="reliable"), Parameter("output_layout", value=""),
+            Parameter("lone_view_people", value=True)])
+        probe = Node("probe", context=context)
+        executor = executor_with(context, node, probe)
+        try:
+            # the monocular path's layout is H36M-17: another output layout is refused
+            assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+            assert "lone_view_people places" in node.last_error, node.last_error
+            node.set_parameters([Parameter("output_layout", value="h36m17")])
+            configure_and_activate(node)
+            assert node.pipeline.params.lone_views == LoneViewParams()
+            images = {name: probe.create_publisher(Image, f"{name}/image_raw", RELIABLE)
+                      for name in cameras}
+            infos = {name: probe.create_publisher(CameraInfo, f"{name}/camera_info", RELIABLE)
+                     for name in cameras}
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            assert spin_until(executor, lambda: all(node.health.cameras[n].calibrated
+                                                    for n in cameras), 10,
+                              tick=lambda: [infos[n].publish(camera_model_to_info(c))
+                                            for n, c in cameras.items()])
+            for k in range(sets):
+                stamp = 70.0 + k / 30
+                images["cam01"].publish(image_to_msg(frames[k], stamp, "cam01_optical_frame"))
+                images["cam02"].publish(image_to_msg(grey, stamp, "cam02_optical_frame"))
+                assert spin_until(executor, lambda k=k: len(outputs) > k, 30), node.last_error
+            lone_counted = node.health.cameras["cam01"].people["lone"]
+        finally:
+            executor.shutdown()
+            node.destroy_node()
+            probe.destroy_node()
+
+    models = {name: camera_model_from_info(camera_model_to_info(camera), name).with_pose(
+        rig[name].R, rig[name].t) for name, camera in cameras.items()}
+    offline = {lone: Pose3DPipeline(
+        list(cameras), models, create_detectors(DEFAULT_DETECTOR, 2), frame_id=rig.frame_id,
+        params=PipelineParams(output_layout="h36m17",
+                              lone_views=LoneViewParams() if lone else None),
+        lifter=create_monocular_method("lifter")) for lone in (True, False)}
+    first = LoneViewParams().min_streak - 1
+    for k, message in enumerate(outputs):
+        got = skeletons3d_from_msg(message)
+        stamp = message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
+        images_k = {"cam01": frames[k], "cam02": grey}
+        expected = offline[True].process_images(images_k, stamp).skeletons
+        assert offline[False].process_images(images_k, stamp).skeletons.num_people == 0
+        assert message.header.frame_id == rig.frame_id
+        assert got.num_people == expected.num_people == int(k >= first), k
+        if k >= first:
+            assert [p.method for p in message.skeletons] == [Skeleton3D.METHOD_LIFTER]
+            assert (got.num_views <= 1).all() and got.layout.name == "h36m17"
+            np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)
+    for pipeline in offline.values():
+        pipeline.close()
+    assert lone_counted == sets - first
+    # the person stands on the rig's floor (z up, metres), about 1.5-2 m tall
+    z = got.positions[0, :, 2]
+    assert -0.3 < np.nanmin(z) < 0.4 and 1.3 < np.nanmax(z) - np.nanmin(z) < 2.1, z

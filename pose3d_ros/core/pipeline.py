@@ -144,6 +144,8 @@ class PipelineResult:
     note: why no 3D was made ("" when it was).
     rejected: one-camera people not published this frame: "unconfirmed" (tracks younger
         than image_tracking.min_hits) and "implausible" (bone lengths), counts.
+    lone: camera name -> lone people of that camera published this frame (lone_views;
+        cameras with none left out).
     """
 
     stamp: float
@@ -153,6 +155,7 @@ class PipelineResult:
     timings: dict[str, float]
     note: str = ""
     rejected: dict[str, int] = field(default_factory=dict)
+    lone: dict[str, int] = field(default_factory=dict)
 
 
 class Pose3DPipeline:
@@ -287,8 +290,9 @@ class Pose3DPipeline:
             skeletons = self._finish(positions, confidence, error, views, layout, method,
                                      stamp, timings, ids, lone)
         timings["total"] = time.perf_counter() - started
+        lone_counts = {} if lone is None else lone[2]
         return PipelineResult(stamp, skeletons, dict(detections), names, timings, note,
-                              rejected)
+                              rejected, lone_counts)
 
     def empty_result(self, stamp: float, note: str = "") -> PipelineResult:
         """The answer to a frame set that gave no 3D (no person, or a failure reported
@@ -382,9 +386,10 @@ class Pose3DPipeline:
 
     def _lone_people(self, found, triangulated, layout, stamp, timings):
         """People whom one camera alone sees (lone_views) among `found` (camera name -> its
-        unexplained detections): (positions (L, 17, 3) rig frame H36M-17, confidence (L, 17))
-        of those lone for LoneViewParams.min_streak updates in a row, plausible, and not a
-        triangulated person or a better-seen lone person of another camera."""
+        unexplained detections): (positions (L, 17, 3) rig frame H36M-17, confidence
+        (L, 17), camera name -> how many) of those lone for LoneViewParams.min_streak updates
+        in a row, plausible, and not a triangulated person or a better-seen lone person of
+        another camera."""
         lone = self.params.lone_views
         assert lone is not None
         positions, confidence, _, camera, _ = self._single_views(found, stamp, timings,
@@ -393,7 +398,10 @@ class Pose3DPipeline:
         triangulated_pelvis = convert_joints(triangulated, layout, H36M17)[:, pelvis]
         keep = kept_lone_people(positions[:, pelvis], camera, confidence.sum(-1),
                                 triangulated_pelvis, lone)
-        return positions[keep], confidence[keep]
+        named, count = np.unique(camera[keep], return_counts=True)
+        return positions[keep], confidence[keep], {
+            self.camera_names[c]: int(k) for c, k in zip(named.tolist(), count.tolist(),
+                                                  strict=True)}
 
     def _camera_arrays(self, names: tuple[str, ...]):
         """The named cameras stacked (CameraArrays), cached until set_camera()."""

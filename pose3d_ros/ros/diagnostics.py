@@ -5,9 +5,9 @@ publication, mean time per stage, dropped frame sets by reason) and one per came
 ("<node>: camera <name>": ok/stale/waiting, input rate, frames in, dropped frames by reason,
 rejected input by reason with the last message; for a node with a one-camera path, the
 person-frames of that camera's sets published, held back unconfirmed and refused as
-implausible). A camera is WARN when it is stale, waits for its calibration, or had input
-rejected since the previous report; the pipeline is WARN when no output came in the last
-period while inputs arrive.
+implausible, and a rig's people whom that camera alone sees published). A camera is WARN
+when it is stale, waits for its calibration, or had input rejected since the previous report;
+the pipeline is WARN when no output came in the last period while inputs arrive.
 
 Nodes that take camera_info beside the images also count the arrivals of both (the executor
 thread's receive times, before any check): a camera whose camera_info keeps coming while most
@@ -29,7 +29,9 @@ OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.E
 # one back (pipeline.PipelineResult.rejected) -> the camera status's keys.
 PEOPLE_KEYS = {"published": "person_frames_published",
                "unconfirmed": "person_frames_held_unconfirmed",
-               "implausible": "person_frames_refused_implausible"}
+               "implausible": "person_frames_refused_implausible",
+               # a rig's people whom this camera alone sees (lone_view_people)
+               "lone": "lone_person_frames_published"}
 ARRIVALS_KEPT = 256          # receive times kept per camera and message kind
 # images_lost: judged over this many seconds, once at least LOSS_MIN_INFOS camera_info
 # messages came in them, when fewer than LOSS_IMAGE_SHARE images per camera_info did.

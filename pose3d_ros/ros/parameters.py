@@ -242,6 +242,14 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
               "frame (m), for monocular_floor.", -10.0, 10.0),
     ParamSpec("monocular_ankle_height_m", _FLOOR.ankle_height_m, "Height of a standing "
               "person's ankle keypoint above the floor (m), for monocular_floor.", 0.0, 0.3),
+    ParamSpec("lone_view_people", False, "Several cameras: also publish the people whom "
+              "only one camera sees (cameras looking different ways, as on a robot; someone "
+              "standing in front of the other views), placed by monocular_method like a "
+              "one-camera set's people, with num_views 1 and their method per person; a "
+              "detection becomes such a person after 6 frames in a row in which no "
+              "triangulated person explains it (core/lone_views.py). Needs monocular_method "
+              "'lifter' or 'detector_3d' and output_layout 'h36m17'; with monocular_floor "
+              "their distance follows from the floor."),
     ParamSpec("plausibility.min_height_m", _PLAUSIBLE.min_height_m, "One camera: people whose "
               "standing height (from their bone lengths) is below this are not published "
               "(counted as refused_implausible on /diagnostics) (m).", 0.3, 2.5),

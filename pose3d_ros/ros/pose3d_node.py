@@ -51,7 +51,8 @@ class Pose3DNode(RigNodeBase):
 
     def _make_lifter(self, config: Any) -> Any:
         """The monocular path (all-in-one node only: it needs the detector's own 3D, which
-        2D skeleton messages do not carry), used for sets with a single camera."""
+        2D skeleton messages do not carry), used for sets with a single camera and, with
+        lone_view_people, for the people whom one camera of a rig alone sees."""
         method = config.monocular_method
         if config.monocular_floor and config.extrinsics_source == "none":
             raise ParameterError(
@@ -59,7 +60,15 @@ class Pose3DNode(RigNodeBase):
                 "extrinsics_source 'none' the output is the camera's optical frame; give the "
                 "camera's pose (extrinsics_source 'rig_file' or 'tf') or set monocular_floor "
                 "to false")
-        if method == "none" or (len(self.cameras) > 1 and config.sync.min_views > 1):
+        lone = len(self.cameras) > 1 and config.lone_view_people
+        if lone and (method == "none" or config.output_layout != "h36m17"):
+            raise ParameterError(
+                f"lone_view_people places the people whom one camera alone sees with the "
+                f"monocular path, whose layout is H36M-17: it needs monocular_method 'lifter' "
+                f"or 'detector_3d' (now {method!r}) and output_layout 'h36m17' (now "
+                f"{config.output_layout!r}); set them, or lone_view_people to false")
+        if method == "none" or (len(self.cameras) > 1 and config.sync.min_views > 1
+                                and not lone):
             return None
         if len(self.cameras) == 1 and config.output_layout not in ("", "h36m17"):
             raise ParameterError(

@@ -21,6 +21,7 @@ from pose3d_ros.core.body_frame import body_frames
 from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.floor_contact import FloorParams
+from pose3d_ros.core.lone_views import LoneViewParams
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
 from pose3d_ros.core.plausibility import PlausibilityParams
 from pose3d_ros.core.static_tf import (
@@ -45,8 +46,8 @@ MARKERS_TOPIC = "skeleton_markers"
 
 def pipeline_params(config: Any) -> PipelineParams:
     """The core's PipelineParams from a node configuration (triangulation, tracking, filter
-    groups; plausibility, image_tracking and the floor where the node has a one-camera
-    path)."""
+    groups; plausibility, image_tracking, the floor and lone views where the node has a
+    one-camera path)."""
     tracking = None
     if config.tracking.enabled:
         tracking = TrackerParams(max_distance_m=config.tracking.max_distance_m,
@@ -68,8 +69,10 @@ def pipeline_params(config: Any) -> PipelineParams:
     if getattr(config, "monocular_floor", False):
         floor = FloorParams(height_m=config.monocular_floor_height_m,
                             ankle_height_m=config.monocular_ankle_height_m)
+    lone_views = LoneViewParams() if getattr(config, "lone_view_people", False) else None
     return PipelineParams(
         plausibility=plausibility, image_tracking=image_tracking, floor=floor,
+        lone_views=lone_views,
         min_views=config.triangulation.min_views, min_score=config.triangulation.min_score,
         outlier_threshold_px=config.triangulation.outlier_threshold_px,
         outlier_threshold_m=config.triangulation.outlier_threshold_m or None,
@@ -256,6 +259,8 @@ class RigNodeBase(PoseNodeBase):
         if result.rejected and len(result.cameras) == 1:   # a one-camera set's people
             self.health.record_people(result.cameras[0], {
                 "published": result.skeletons.num_people, **result.rejected})
+        for camera, count in result.lone.items():          # a rig's lone people
+            self.health.record_people(camera, {"lone": count})
         if result.note:
             self.reject("pipeline", "no_3d", result.note)
 
