@@ -107,6 +107,42 @@ def run_after(scene: Scene, threshold_px: float = THRESHOLD_PX) -> tuple[list, l
     return preds, ids, (time.process_time() - t0) / max(len(scene.detections), 1)
 
 
+def run_lone(scene: Scene, threshold_px: float = THRESHOLD_PX, floor: bool = False
+             ) -> tuple[list, list, float, np.ndarray]:
+    """The full path with lone views (PipelineParams.lone_views: people whom one camera alone
+    sees placed by the lifter, the scene's 2D has no detector 3D), output in H36M-17 (the
+    scene's layout); floor: their distance from the floor at z = 0 (floor_contact). Returns
+    predictions, ids, CPU seconds per frame, and the pelvis distance (m) of every published
+    lone person-frame to the nearest true pelvis."""
+    from pose3d_ros.core.floor_contact import FloorParams
+    from pose3d_ros.core.lone_views import LoneViewParams
+    from pose3d_ros.core.monocular import create_monocular_method
+    from pose3d_ros.core.types import METHOD_TRIANGULATION
+
+    pipe = Pose3DPipeline([c.name for c in scene.rig.cameras],
+                          {c.name: c for c in scene.rig.cameras}, frame_id="rig",
+                          params=PipelineParams(outlier_threshold_px=threshold_px,
+                                                filtering=None, output_layout="h36m17",
+                                                lone_views=LoneViewParams(),
+                                                floor=FloorParams() if floor else None),
+                          lifter=create_monocular_method("lifter"))
+    preds, ids, root_errors = [], [], []
+    t0 = time.process_time()
+    for f, dets in enumerate(scene.detections):
+        result = pipe.process_detections({c.name: d for c, d in zip(scene.rig.cameras, dets,
+                                                                    strict=True)}, f / scene.fps)
+        skeletons = result.skeletons
+        preds.append(skeletons.positions)
+        ids.append(skeletons.ids)
+        lone = skeletons.methods() != METHOD_TRIANGULATION
+        truth = scene.truth[f, scene.present[f], 0]
+        if lone.any() and len(truth):
+            gap = np.linalg.norm(skeletons.positions[lone, None, 0] - truth[None], axis=-1)
+            root_errors += gap.min(1).tolist()
+    spent = (time.process_time() - t0) / max(len(scene.detections), 1)
+    return preds, ids, spent, np.array(root_errors)
+
+
 def timing(clips: list, frames: int, threshold_px: float, repeats: int = 3) -> int:
     """CPU and wall ms per frame of both paths at 5 cameras x 4 people, repeated."""
     scenes = [make_scene("5", 4, frames, seed, clips) for seed in range(2)]
@@ -214,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="predictions' head from nose and shoulders (the protocol's for "
                         "upright people) or from ears and shoulders (VoxelPose's Campus "
                         "conversion; default here: right in every pose of the clips)")
+    parser.add_argument("--lone", action="store_true",
+                        help="also the full path with lone views (people one camera alone "
+                        "sees, placed by the lifter), without and with the floor; try "
+                        "--rigs robot (4 cameras back to back)")
     parser.add_argument("--json", default="")
     parser.add_argument("--outputs", default="",
                         help="also write the full path's 3D and ids of every frame (.npz), for "
@@ -253,11 +293,21 @@ def main(argv: list[str] | None = None) -> int:
                     row.setdefault("by_gt_head", {})[name] = by_head
                 row["by_gt_head"]["truth"] = {h: score(scene, *truth_as_prediction(scene), True,
                                                        h, args.pred_head) for h in heads}
+                if args.lone:
+                    for name, floor in (("lone", False), ("lone_floor", True)):
+                        preds, ids, spent, root = run_lone(scene, args.threshold_px, floor)
+                        row[name] = score(scene, preds, ids, False, heads[0],
+                                          args.pred_head) | {
+                            "cpu_ms_per_frame": 1000 * spent,
+                            "lone_person_frames": int(root.size),
+                            "lone_root_errors_m": root.tolist()}
                 if args.peers and people == 1:
                     row["peers"] = run_peers(scene, args.threshold_px)
                 rows.append(row)
                 print(_line(row), flush=True)
     print(to_markdown(rows))
+    if args.lone:
+        print(lone_markdown(rows))
     if len(heads) > 1:
         print(heads_markdown(rows, heads))
     if args.peers:
@@ -337,6 +387,32 @@ def to_markdown(rows: list[dict]) -> str:
             f"{sum(r['after']['id_switches'] for r in rs)} | "
             f"{_mean(rs, 'before', 'cpu_ms_per_frame'):.2f} / "
             f"{_mean(rs, 'after', 'cpu_ms_per_frame'):.2f} |")
+    return "\n".join(out)
+
+
+def lone_markdown(rows: list[dict]) -> str:
+    """The full path without and with lone views (--lone), seeds pooled as in to_markdown."""
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault((r["rig"], r["people"]), []).append(r)
+    runs = ("after", "lone", "lone_floor")
+    out = ["| rig | people | PCP % without / lone / lone + floor | MPJPE mm | ghost "
+           "person-frames % | misses % | id switches | lone person-frames | lone root error "
+           "m median, p90 (lone / + floor) | CPU ms / frame |", "|---" * 10 + "|"]
+    for (rig, people), rs in groups.items():
+        pcp = " / ".join(f"{100 * _mean(rs, k, 'pcp'):.1f}" for k in runs)
+        mpjpe = " / ".join(f"{_mean(rs, k, 'mpjpe_mm'):.1f}" for k in runs)
+        ghosts = " / ".join(f"{_rate(rs, k, 'ghosts', 'pred_person_frames'):.2f}" for k in runs)
+        misses = " / ".join(f"{_rate(rs, k, 'misses', 'gt_person_frames'):.2f}" for k in runs)
+        switches = " / ".join(str(sum(r[k]["id_switches"] for r in rs)) for k in runs)
+        lone = " / ".join(str(sum(r[k]["lone_person_frames"] for r in rs)) for k in runs[1:])
+        roots = [np.concatenate([np.asarray(r[k]["lone_root_errors_m"]) for r in rs])
+                 for k in runs[1:]]
+        spread = " / ".join(f"{np.median(e):.2f}, {np.percentile(e, 90):.2f}" if e.size
+                            else "-" for e in roots)
+        cpu = " / ".join(f"{_mean(rs, k, 'cpu_ms_per_frame'):.2f}" for k in runs)
+        out.append(f"| {rig} | {people} | {pcp} | {mpjpe} | {ghosts} | {misses} | {switches} "
+                   f"| {lone} | {spread} | {cpu} |")
     return "\n".join(out)
 
 

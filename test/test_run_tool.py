@@ -77,7 +77,15 @@ def test_user_mistakes_are_told_before_any_work(tmp_path, capsys):
     assert run_cli(run.main, ["--videos", str(video), "--calibration", str(calibration),
                               "--out-dir", str(tmp_path / "o"), "--detector", "guess"]) == 2
     assert "unknown detector 'guess'" in capsys.readouterr().err
+    assert run_cli(run.main, ["--videos", str(video), "--calibration", str(calibration),
+                              "--out-dir", str(tmp_path / "o"), "--lone-views",
+                              "--monocular-method", "none"]) == 2
+    assert "--lone-views places people with the monocular method" in capsys.readouterr().err
     assert not (tmp_path / "bag").exists() and not (tmp_path / "o").exists()
+    # several cameras: --lone-views reaches the node with the layout both paths share
+    args = run.parse_args(["--videos", str(video), "--out-dir", "o", "--lone-views"])
+    parameters = dict(run.node_parameters(args, {"cam01": None, "cam02": None}, True, "world"))
+    assert parameters["lone_view_people"] is True and parameters["output_layout"] == "h36m17"
 
 
 def test_a_failed_write_leaves_nothing_behind(tmp_path):

@@ -82,6 +82,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="one camera: the calibration's frame has z up and a flat floor "
                         "at this height (m); each person's distance then comes from their "
                         "ankles on it (monocular_floor; needs a camera pose)")
+    parser.add_argument("--lone-views", action="store_true",
+                        help="several cameras: also publish the people whom only one camera "
+                        "sees, placed by the monocular method (lone_view_people)")
     parser.add_argument("--fps", type=float, default=None, help="default: from the video")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="resize images (and intrinsics) by this factor before the node")
@@ -114,6 +117,9 @@ def check_inputs(args: argparse.Namespace) -> None:
                         "keeps the 3D's own size)")
     if not args.scale > 0:
         raise UserError(f"--scale must be > 0, got {args.scale}")
+    if args.lone_views and args.monocular_method == "none":
+        raise UserError("--lone-views places people with the monocular method: choose one "
+                        f"of {list(MONOCULAR_METHODS)} for --monocular-method")
     if args.floor_height is not None and args.videos and args.calibration is None:
         raise UserError("--floor-height needs the camera's pose over the floor: give a "
                         "--calibration with extrinsics (--hfov gives no pose)")
@@ -158,6 +164,8 @@ def node_parameters(args: argparse.Namespace, cameras: dict, posed: bool,
         ("sync.min_views", 1)]
     if len(cameras) > 1 and args.monocular_method != "none":
         parameters.append(("output_layout", "h36m17"))   # one layout for 1 and N views
+        if args.lone_views:
+            parameters.append(("lone_view_people", True))
     if args.floor_height is not None:
         parameters += [("monocular_floor", True),
                        ("monocular_floor_height_m", float(args.floor_height))]
