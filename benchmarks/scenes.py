@@ -61,7 +61,8 @@ def make_scene(rig_name: str, num_people: int, frames: int, seed: int, clips: li
                error_scale: float = 1.0) -> Scene:
     """rig_name: "3", "5", "8" (cameras on a ring), "demo" (the demo's Qualisys rig) or
     "robot" (mocap_views.outward_rig: 4 cameras on a robot looking outwards, people 1.5-5 m
-    around it, most seen by one camera); clips: MocapClip list;
+    around it, most seen by one camera), "robot_wide" (the same with 120-degree lenses: two
+    neighbours 0.2 m apart share each corner, a pair that fixes depth poorly); clips: MocapClip list;
     error_scale: the measured 2D residuals times this (they are an upper bound: the
     reference they were measured against carries its own triangulation error)."""
     rng = np.random.default_rng([seed, num_people, sum(map(ord, rig_name))])
@@ -72,6 +73,8 @@ def make_scene(rig_name: str, num_people: int, frames: int, seed: int, clips: li
         rig, radius = load_rig(calibration_path("single")), 1.2
     elif rig_name == "robot":       # 4 cameras on a robot looking outwards, people around it
         rig, radius, inner = outward_rig(4), 5.0, 1.5
+    elif rig_name == "robot_wide":  # the same with 120 degrees: neighbours share the corners
+        rig, radius, inner = outward_rig(4, hfov_deg=120.0), 5.0, 1.5
     else:
         rig, radius = random_ring_rig(int(rig_name), rng), 2.0
     people = make_people(clips, rng, SceneConfig(num_people=num_people, fps=FPS,

@@ -49,7 +49,12 @@ from .group_checks import coincide_floor, stronger_duplicates
 from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
 from .left_right import exchange_detections, left_right_pairs
 from .lifting.root_placement import bone_lengths, rebuilt_with_bone_lengths
-from .lone_views import LoneViewParams, kept_lone_people, unexplained_detections
+from .lone_views import (
+    LoneViewParams,
+    kept_lone_people,
+    unexplained_detections,
+    weak_parallax,
+)
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
 from .plausibility import PlausibilityParams, plausible_bodies
 from .ray_affinity import StackedDetections
@@ -345,9 +350,16 @@ class Pose3DPipeline:
         timings["triangulate"] = t3 - t2
         keep = done.publish
         error = np.where(done.filled, np.nan, result.reprojection_error)
-        unexplained = (self._unexplained(names, detections, arrays, stacked, association,
-                                         keep, done.points[keep])
-                       if self._lone_views_on(layout) else {})
+        unexplained = {}
+        if self._lone_views_on(layout):
+            assert self.params.lone_views is not None
+            # people whose views see them along one line: their depth is the lone way's
+            hips = layout.indices(("left_hip", "right_hip"))
+            keep = keep & ~weak_parallax(done.points[:, hips].mean(1),
+                                         association.members >= 0, arrays.centers,
+                                         self.params.lone_views.min_parallax_deg)
+            unexplained = self._unexplained(names, detections, arrays, stacked, association,
+                                            keep, done.points[keep])
         if keep.all():                           # most frames: everyone is published
             return done.points, done.confidence, error, done.num_views, unexplained
         return (done.points[keep], done.confidence[keep], error[keep], done.num_views[keep],
