@@ -62,7 +62,8 @@ def make_scene(rig_name: str, num_people: int, frames: int, seed: int, clips: li
     """rig_name: "3", "5", "8" (cameras on a ring), "demo" (the demo's Qualisys rig) or
     "robot" (mocap_views.outward_rig: 4 cameras on a robot looking outwards, people 1.5-5 m
     around it, most seen by one camera), "robot_wide" (the same with 120-degree lenses: two
-    neighbours 0.2 m apart share each corner, a pair that fixes depth poorly); clips: MocapClip list;
+    neighbours 0.2 m apart share each corner, a pair that fixes depth poorly);
+    clips: MocapClip list;
     error_scale: the measured 2D residuals times this (they are an upper bound: the
     reference they were measured against carries its own triangulation error)."""
     rng = np.random.default_rng([seed, num_people, sum(map(ord, rig_name))])
