@@ -29,9 +29,10 @@ OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.E
 # one back (pipeline.PipelineResult.rejected) -> the camera status's keys.
 PEOPLE_KEYS = {"published": "person_frames_published",
                "unconfirmed": "person_frames_held_unconfirmed",
-               "implausible": "person_frames_refused_implausible",
-               # a rig's people whom this camera alone sees (lone_view_people)
-               "lone": "lone_person_frames_published"}
+               "implausible": "person_frames_refused_implausible"}
+# A rig's people whom the camera alone sees (lone_view_people), published.
+LONE_KEYS = {"lone": "lone_person_frames_published"}
+_ALL_PEOPLE_KEYS = PEOPLE_KEYS | LONE_KEYS
 ARRIVALS_KEPT = 256          # receive times kept per camera and message kind
 # images_lost: judged over this many seconds, once at least LOSS_MIN_INFOS camera_info
 # messages came in them, when fewer than LOSS_IMAGE_SHARE images per camera_info did.
@@ -109,22 +110,24 @@ class NodeHealth:
             return None
         return infos / LOSS_HORIZON_S, images / LOSS_HORIZON_S
 
-    def count_one_camera_people(self) -> None:
+    def count_one_camera_people(self, lone: bool = False) -> None:
         """Report PEOPLE_KEYS for every camera (zeros until counted): the node has a
-        one-camera path."""
+        one-camera path; lone: also LONE_KEYS (a rig with lone_view_people)."""
+        keys = _ALL_PEOPLE_KEYS if lone else PEOPLE_KEYS
         with self._lock:
             for name in self._real_cameras:
                 health = self.cameras[name]
                 if health.people is None:
-                    health.people = Counter(dict.fromkeys(PEOPLE_KEYS, 0))
+                    health.people = Counter(dict.fromkeys(keys, 0))
 
     def record_people(self, camera: str, counts: dict[str, int]) -> None:
-        """Add one one-camera set's person-frames by PEOPLE_KEYS reason."""
+        """Add one one-camera set's person-frames by PEOPLE_KEYS reason, or a rig's lone
+        person-frames (LONE_KEYS)."""
         with self._lock:
             health = self.cameras.setdefault(camera, CameraHealth())
             if health.people is None:
                 health.people = Counter(dict.fromkeys(PEOPLE_KEYS, 0))
-            health.people.update({k: v for k, v in counts.items() if k in PEOPLE_KEYS})
+            health.people.update({k: v for k, v in counts.items() if k in _ALL_PEOPLE_KEYS})
 
     def output_rate_hz(self, now: float, horizon_s: float = 2.0) -> float:
         with self._lock:
@@ -173,7 +176,7 @@ class NodeHealth:
             values.update({f"rejected_{k}": str(v) for k, v in sorted(health.rejected.items())})
             with self._lock:
                 people = dict(health.people) if health.people is not None else {}
-            values.update({PEOPLE_KEYS[k]: str(v) for k, v in people.items()})
+            values.update({_ALL_PEOPLE_KEYS[k]: str(v) for k, v in people.items()})
             level, message = OK, "ok"
             if states.get(name) == "stale":
                 level, message = WARN, "stale: no frame within stale_after_s"

@@ -141,7 +141,8 @@ class RigNodeBase(PoseNodeBase):
         for name in self.cameras:
             self.health.cameras[name].calibrated = name in self.calibrated
         if self.pipeline is not None and self.pipeline.lifter is not None:
-            self.health.count_one_camera_people()
+            self.health.count_one_camera_people(
+                lone=self.pipeline.params.lone_views is not None and len(self.cameras) > 1)
 
     def _after_activate(self) -> None:
         """The rig on /tf_static, once the (lifecycle) publisher is enabled."""
