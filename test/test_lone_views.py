@@ -78,14 +78,23 @@ def test_a_lone_person_near_a_triangulated_one_or_a_better_seen_lone_one_goes():
                      [np.nan, np.nan, np.nan]])
     camera = np.array([0, 1, 2, 1, 3])
     quality = np.array([9.0, 5.0, 8.0, 4.0, 7.0])
+    viewpoints = np.array([[0.0, -3.0, 1.2], [3.0, -3.0, 1.2], [3.0, 3.0, 1.2],
+                           [3.0, -3.0, 1.2], [0.0, 5.0, 1.2]])
     triangulated = np.array([[0.0, 0.0, 0.9]])
-    keep = kept_lone_people(lone, camera, quality, triangulated, params)
+    keep = kept_lone_people(lone, camera, quality, viewpoints, triangulated, params)
     # 0 is the triangulated person; 1 and 3 are camera 2's better-seen person 2 (the same
     # camera's two people 1 and 3 would both stay); an unknown pelvis decides nothing
     np.testing.assert_array_equal(keep, [False, False, True, False, True])
     np.testing.assert_array_equal(
-        kept_lone_people(lone[[1, 3]], np.array([1, 1]), quality[[1, 3]],
+        kept_lone_people(lone[[1, 3]], np.array([1, 1]), quality[[1, 3]], viewpoints[[1, 3]],
                          np.zeros((0, 3)), params), [True, True])
+    # two cameras side by side see one person along nearly one line, at depths 1 m apart:
+    # one body (each pelvis on the other's viewing ray); a person 1 m beside it is another
+    side = np.array([[0.0, 0.0, 1.2], [0.0, 0.2, 1.2], [0.0, 0.2, 1.2]])
+    seen = np.array([[3.0, 0.1, 1.0], [4.0, 0.15, 1.0], [3.5, 1.2, 1.0]])
+    np.testing.assert_array_equal(
+        kept_lone_people(seen, np.array([0, 1, 1]), np.array([9.0, 8.0, 7.0]), side,
+                         np.zeros((0, 3)), params), [True, False, True])
 
 
 def _run(scene, lone: bool | LoneViewParams):

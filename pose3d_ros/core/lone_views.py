@@ -14,9 +14,9 @@ method (the one-camera path, per camera) when this module says they are real and
   Where the views of a triangulated person all look along nearly one line (weak_parallax:
   cameras side by side, or facing each other), triangulation gives no usable depth, and that
   person's views count as unexplained too.
-  3. kept_lone_people: a lone person whose pelvis lies near a triangulated person, or near a
-     more confidently seen lone person of another camera (one body the association did not
-     group), is the same body and goes.
+  3. kept_lone_people: a lone person whose pelvis lies near a triangulated person, or near (or
+     on the viewing ray of) a more confidently seen lone person of another camera (one body
+     two cameras see), is the same body and goes.
 
 Lone people are published with num_views 1 and their monocular method per person
 (Skeletons3D.person_methods), so consumers can tell them from triangulated ones.
@@ -142,25 +142,43 @@ def unexplained_detections(arrays: CameraArrays, xy: np.ndarray, score: np.ndarr
 
 
 def kept_lone_people(lone_pelvis: np.ndarray, lone_camera: np.ndarray, quality: np.ndarray,
-                     triangulated_pelvis: np.ndarray, params: LoneViewParams) -> np.ndarray:
+                     viewpoints: np.ndarray, triangulated_pelvis: np.ndarray,
+                     params: LoneViewParams) -> np.ndarray:
     """Which lone people are new bodies.
 
-    lone_pelvis (L, 3) rig frame (NaN: unknown, kept only if nothing else decides), lone_camera
-    (L,) the camera that sees each, quality (L,) how well it is seen (e.g. the sum of its 2D
-    scores); triangulated_pelvis (Q, 3) of the published triangulated people. A lone person
-    within duplicate_distance_m of a triangulated pelvis goes; of two lone people of different
-    cameras that close, the one of lower quality goes. Returns (L,) bool."""
+    lone_pelvis (L, 3) rig frame (NaN: unknown, kept unless something else decides),
+    lone_camera (L,) the camera that sees each, quality (L,) how well it is seen (e.g. the sum
+    of its 2D scores), viewpoints (L, 3) that camera's optical centre; triangulated_pelvis
+    (Q, 3) of the published triangulated people. A lone person whose pelvis lies within
+    duplicate_distance_m of a triangulated one is that person and goes. One camera places a
+    person well sideways and poorly in depth, so two lone people of different cameras are one
+    body when their pelvises are that close, or when each lies that close to the other's
+    viewing ray (camera centre through pelvis: two cameras side by side see one person along
+    nearly one line, at two monocular depths); the one of lower quality goes.
+    Returns (L,) bool."""
     keep = np.ones(len(lone_pelvis), bool)
     if not len(lone_pelvis):
         return keep
     limit = params.duplicate_distance_m
-    if len(triangulated_pelvis):
+    direction = lone_pelvis - viewpoints
+    direction /= np.linalg.norm(direction, axis=-1, keepdims=True)          # (L, 3)
+
+    def off_ray(points: np.ndarray) -> np.ndarray:
+        """(L, K): distance of each of K points to each lone person's viewing ray."""
+        rel = points[None] - viewpoints[:, None]                              # (L, K, 3)
+        ahead = np.einsum("lkc,lc->lk", rel, direction) > 0
+        gap = np.linalg.norm(np.cross(rel, direction[:, None]), axis=-1)
+        return np.where(ahead, gap, np.inf)
+
+    if len(triangulated_pelvis):   # (on the ray: unexplained_detections' torso test did it)
         near = np.linalg.norm(lone_pelvis[:, None] - triangulated_pelvis[None], axis=-1)
         keep &= ~(np.nan_to_num(near, nan=np.inf) < limit).any(1)
-    between = np.nan_to_num(np.linalg.norm(lone_pelvis[:, None] - lone_pelvis[None], axis=-1),
-                            nan=np.inf)
-    other_camera = lone_camera[:, None] != lone_camera[None]
+    between = np.linalg.norm(lone_pelvis[:, None] - lone_pelvis[None], axis=-1)
+    crossing = off_ray(lone_pelvis)
+    one_body = (np.nan_to_num(between, nan=np.inf) < limit) | \
+        (np.nan_to_num(np.maximum(crossing, crossing.T), nan=np.inf) < limit)
+    one_body &= lone_camera[:, None] != lone_camera[None]
     for k in np.argsort(-quality, kind="stable"):              # best seen first (L is small)
         if keep[k]:
-            keep &= ~((between[k] < limit) & other_camera[k])
+            keep &= ~one_body[k]
     return keep

@@ -408,7 +408,9 @@ class Pose3DPipeline:
                                                                  lone.min_streak)
         pelvis = H36M17.index("pelvis")
         triangulated_pelvis = convert_joints(triangulated, layout, H36M17)[:, pelvis]
-        keep = kept_lone_people(positions[:, pelvis], camera, confidence.sum(-1),
+        viewpoints = np.array([self._cameras[self.camera_names[c]].center
+                               for c in camera.tolist()]).reshape(-1, 3)
+        keep = kept_lone_people(positions[:, pelvis], camera, confidence.sum(-1), viewpoints,
                                 triangulated_pelvis, lone)
         named, count = np.unique(camera[keep], return_counts=True)
         return positions[keep], confidence[keep], {
