@@ -356,6 +356,7 @@ def test_a_real_phone_video_of_two_people_keeps_two_ids_and_publishes_no_glare_g
     steady = stability(track).summary()
     assert steady["distinct ids"] == 2, [f.ids.tolist() for f in frames]
     assert steady["person-frames"] >= 300                # both people, nearly throughout
+    assert steady["person-frames from one view"] == steady["person-frames"]
     assert steady["root-depth jitter p95 [m/frame]"] <= 0.10, steady
     assert steady["bone-length CV median"] <= 0.08, steady
 

@@ -29,7 +29,7 @@ import numpy as np
 from . import metrics
 from .camera import CameraModel
 from .layouts import JointLayout, convert_joints
-from .types import Skeletons3D
+from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, Skeletons3D
 
 
 @dataclass
@@ -293,6 +293,9 @@ def by_identity(track: SkeletonTrack) -> tuple[np.ndarray, np.ndarray]:
     return ids, out
 
 
+MONOCULAR = (METHOD_LIFTER, METHOD_DETECTOR_3D)   # the methods that place people from one view
+
+
 @dataclass(frozen=True)
 class Stability:
     """No-reference figures of a track (see stability()).
@@ -301,7 +304,8 @@ class Stability:
     metres from the viewpoint, NaN where absent; depth_steps: pooled |frame-to-frame change|
     of each id's root depth (m); bone_cv: (U, B) std/mean of each id's bone lengths over its
     frames (NaN with fewer than min_frames); frames_without_output: input stamps with no
-    output message.
+    output message; one_view_person_frames: people placed from one camera's view (a monocular
+    method: a one-camera set, or a rig's lone people), the rest were triangulated.
     """
 
     people_per_frame: np.ndarray
@@ -312,6 +316,7 @@ class Stability:
     bone_cv: np.ndarray
     frames_without_output: int
     input_frames: int
+    one_view_person_frames: int = 0
 
     def summary(self) -> dict[str, object]:
         steps, cv = self.depth_steps, self.bone_cv[np.isfinite(self.bone_cv)]
@@ -321,6 +326,7 @@ class Stability:
             "people per frame (median)": float(np.median(self.people_per_frame))
             if len(self.people_per_frame) else float("nan"),
             "person-frames": int(self.present.sum()), "distinct ids": int(len(self.ids)),
+            "person-frames from one view": self.one_view_person_frames,
             "root-depth jitter p95 [m/frame]": float(np.percentile(steps, 95))
             if len(steps) else float("nan"),
             "root-depth jitter max [m/frame]": float(steps.max()) if len(steps) else float("nan"),
@@ -359,7 +365,9 @@ def stability(track: SkeletonTrack, *, input_stamps_ns: np.ndarray | None = None
         mean = np.nanmean(np.where(count[None] > 0, bones, 0.0), axis=0)
         std = np.nanstd(np.where(count[None] > 0, bones, 0.0), axis=0)
     cv = np.where(count >= min_frames, std / mean, np.nan)
-    return Stability(people, ids, present, depth, steps, cv, int((~answered).sum()), len(stamps))
+    one_view = sum(int(np.isin(f.methods(), MONOCULAR).sum()) for f in track.frames)
+    return Stability(people, ids, present, depth, steps, cv, int((~answered).sum()), len(stamps),
+                     one_view)
 
 
 @dataclass(frozen=True)
