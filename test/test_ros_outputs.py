@@ -2,6 +2,8 @@
 frames, rviz2 markers, TF messages, diagnostics and CameraInfo checks (real message classes)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
@@ -14,7 +16,7 @@ from pose3d_ros.core.body_frame import body_frames
 from pose3d_ros.core.camera import CameraInfoError
 from pose3d_ros.core.layouts import BLAZEPOSE33, COCO17
 from pose3d_ros.core.sync import FrameSynchronizer
-from pose3d_ros.core.types import METHOD_TRIANGULATION, Detections2D, Skeletons3D
+from pose3d_ros.core.types import METHOD_LIFTER, METHOD_TRIANGULATION, Detections2D, Skeletons3D
 from pose3d_ros.ros.conversions import (
     camera_model_from_info,
     detections_from_msg,
@@ -121,6 +123,12 @@ def test_markers_show_joints_bones_and_ids_without_missing_joints():
     assert len(by_ns["bones", 9].points) == 2 * (len(COCO17.bones) - bones_touching_3)
     assert by_ns["ids", 4].text == "id 4" and by_ns["ids", 4].header.frame_id == "world"
     assert by_ns["joints", 4].color != by_ns["joints", 9].color
+    # a rig's person placed from one camera's view (lone views) is told apart
+    mixed = replace(_skeletons(), person_methods=np.array([METHOD_TRIANGULATION, METHOD_LIFTER],
+                                                          np.uint8))
+    by_ns = {(m.ns, m.id): m for m in skeleton_markers(mixed, seconds_to_stamp(1.0)).markers[1:]}
+    assert by_ns["ids", 4].text == "id 4" and by_ns["ids", 9].text == "id 9 (one view)"
+    assert by_ns["joints", 4].color.a == 1.0 and by_ns["bones", 9].color.a == 0.5
 
 
 def test_tf_has_a_body_frame_per_person_and_optional_joint_frames():

@@ -4,7 +4,9 @@ One DELETEALL marker first (so people who left disappear), then per person: a SP
 its joints (namespace "joints"), a LINE_LIST of its bones ("bones") and a TEXT_VIEW_FACING label
 "id <n>" above the head ("ids"). Marker ids are the person ids; the colour is a fixed function
 of the person id (golden-ratio hues), so a person keeps their colour. Missing joints (NaN) and
-bones touching them are left out.
+bones touching them are left out. In a set that mixes triangulated people with people placed
+from one camera's view (a rig's lone people, Skeletons3D.person_methods), the latter are drawn
+half transparent and labelled "id <n> (one view)": their depth is a monocular estimate.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from geometry_msgs.msg import Point, Vector3
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
-from pose3d_ros.core.types import Skeletons3D
+from pose3d_ros.core.types import METHOD_DETECTOR_3D, METHOD_LIFTER, Skeletons3D
 
 GOLDEN_RATIO = 0.618033988749895
 
@@ -38,13 +40,16 @@ def skeleton_markers(skeletons: Skeletons3D, stamp: Time, *, joint_radius_m: flo
     lifetime = Duration(sec=int(lifetime_s), nanosec=int((lifetime_s % 1) * 1e9))
     markers = [Marker(header=header, action=Marker.DELETEALL)]
     bones = skeletons.layout.bones_array
+    one_view = (np.isin(skeletons.person_methods, (METHOD_LIFTER, METHOD_DETECTOR_3D))
+                if skeletons.person_methods is not None
+                else np.zeros(skeletons.num_people, bool)).tolist()
     for k in range(skeletons.num_people):
         person_id = int(skeletons.ids[k])
         joints = skeletons.positions[k]
         seen = np.isfinite(joints).all(-1)
         if not seen.any():
             continue
-        colour = person_colour(person_id)
+        colour = person_colour(person_id, 0.5 if one_view[k] else 1.0)
         # one Point per visible joint, shared by the joint list and the bone ends (a message
         # may refer to the same object several times; it is serialised by value)
         points = dict(zip(np.flatnonzero(seen).tolist(), _points(joints[seen]), strict=True))
@@ -63,7 +68,7 @@ def skeleton_markers(skeletons: Skeletons3D, stamp: Time, *, joint_radius_m: flo
         top = joints[seen][np.argmax(joints[seen][:, 2])]
         label = Marker(header=header, ns="ids", id=person_id, type=Marker.TEXT_VIEW_FACING,
                        action=Marker.ADD, lifetime=lifetime, color=colour,
-                       text=f"id {person_id}")
+                       text=f"id {person_id}" + (" (one view)" if one_view[k] else ""))
         label.pose.position = Point(x=top[0], y=top[1], z=top[2] + 0.25)
         label.pose.orientation.w = 1.0
         label.scale.z = 0.15
