@@ -39,14 +39,14 @@ from typing import Any
 import numpy as np
 
 from .array_ops import finite_rows
-from .association import associate_stacked, gather_stacked
+from .association import Association, associate_stacked, gather_stacked
 from .camera import CameraArrays
 from .completion import SkeletonCompleter
 from .detection.parallel import detect_per_camera
 from .filtering import DepthFilterParams, OneEuroParams, RootDepthFilter, SkeletonFilter
 from .floor_contact import FloorParams, FloorScale
 from .group_checks import coincide_floor, stronger_duplicates
-from .layouts import H36M17, convert_joint_scores, convert_joints, get_layout
+from .layouts import H36M17, JointLayout, convert_joint_scores, convert_joints, get_layout
 from .left_right import exchange_detections, left_right_pairs
 from .lifting.root_placement import bone_lengths, rebuilt_with_bone_lengths
 from .lone_views import (
@@ -276,6 +276,7 @@ class Pose3DPipeline:
             positions, confidence, error, views, unexplained = self._multi_view(
                 names, detections, timings, stamp)
             if unexplained:
+                assert layout is not None               # the set has cameras
                 lone = self._lone_people(unexplained, positions, layout, stamp, timings)
         elif len(names) == 1 and self.lifter is not None:
             t0 = time.perf_counter()
@@ -291,7 +292,9 @@ class Pose3DPipeline:
         if positions is None:
             skeletons = _empty(self._output_layout(layout or get_layout("coco17")),
                                self.frame_id)
-        else:
+        else:                                   # a path ran: all of its arrays are set
+            assert confidence is not None and error is not None and views is not None
+            assert layout is not None
             skeletons = self._finish(positions, confidence, error, views, layout, method,
                                      stamp, timings, ids, lone)
         timings["total"] = time.perf_counter() - started
@@ -312,7 +315,12 @@ class Pose3DPipeline:
             detector.close()
 
     # -- stages ----------------------------------------------------------------------------
-    def _multi_view(self, names, detections, timings, stamp):
+    def _multi_view(self, names: tuple[str, ...], detections: Mapping[str, Detections2D],
+                    timings: dict[str, float], stamp: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                               dict[str, Detections2D]]:
+        """The triangulated people (points (P, J, 3) rig frame, confidence, reprojection
+        error, views (P, J)) and, with lone views, each camera's unexplained detections."""
         t0 = time.perf_counter()
         # Undistort every camera's keypoints ONCE (OpenCV, or one affine map for all the
         # cameras without distortion) into one stack of all cameras' detections, and hand
@@ -365,12 +373,15 @@ class Pose3DPipeline:
         return (done.points[keep], done.confidence[keep], error[keep], done.num_views[keep],
                 unexplained)
 
-    def _lone_views_on(self, layout) -> bool:
+    def _lone_views_on(self, layout: JointLayout) -> bool:
         """Whether people whom one camera alone sees are placed (PipelineParams.lone_views)."""
         return (self.params.lone_views is not None and self.lifter is not None
                 and self._output_layout(layout).name == H36M17.name)
 
-    def _unexplained(self, names, detections, arrays, stacked, association, keep, published):
+    def _unexplained(self, names: tuple[str, ...], detections: Mapping[str, Detections2D],
+                     arrays: CameraArrays, stacked: StackedDetections,
+                     association: Association, keep: np.ndarray, published: np.ndarray
+                     ) -> dict[str, Detections2D]:
         """camera name -> its detections (normalised coordinates set) that no published
         triangulated person explains (lone_views.unexplained_detections) and that are not a
         weaker, partial second box of another detection of the camera; every camera of the
@@ -396,7 +407,9 @@ class Pose3DPipeline:
                 stacked.xy[rows])
         return out
 
-    def _lone_people(self, found, triangulated, layout, stamp, timings):
+    def _lone_people(self, found: dict[str, Detections2D], triangulated: np.ndarray,
+                     layout: JointLayout, stamp: float, timings: dict[str, float]
+                     ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
         """People whom one camera alone sees (lone_views) among `found` (camera name -> its
         unexplained detections): (positions (L, 17, 3) rig frame H36M-17, confidence
         (L, 17), camera name -> how many) of those lone for LoneViewParams.min_streak updates
@@ -417,7 +430,7 @@ class Pose3DPipeline:
             self.camera_names[c]: int(k) for c, k in zip(named.tolist(), count.tolist(),
                                                   strict=True)}
 
-    def _camera_arrays(self, names: tuple[str, ...]):
+    def _camera_arrays(self, names: tuple[str, ...]) -> CameraArrays:
         """The named cameras stacked (CameraArrays), cached until set_camera()."""
         arrays = self._arrays.get(names)
         if arrays is None:
@@ -431,7 +444,9 @@ class Pose3DPipeline:
                                                                detections.keypoints))
 
     def _single_views(self, found: dict[str, Detections2D], stamp: float,
-                      timings: dict[str, float], min_streak: int = 0):
+                      timings: dict[str, float], min_streak: int = 0
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                 dict[str, int]]:
         """People each seen by one camera (a one-camera set, or the lone people of a rig):
         per camera, image tracking with confirmation and left/right labels kept continuous;
         one call of the monocular method for all of them (it works in normalised coordinates;
@@ -498,8 +513,11 @@ class Pose3DPipeline:
         return (positions[keep], lifted.confidence[keep], track_ids[keep], camera_of[keep],
                 rejected)
 
-    def _finish(self, positions, confidence, error, views, layout, method, stamp, timings,
-                ids=None, lone=None):
+    def _finish(self, positions: np.ndarray, confidence: np.ndarray, error: np.ndarray,
+                views: np.ndarray, layout: JointLayout, method: int, stamp: float,
+                timings: dict[str, float], ids: np.ndarray | None = None,
+                lone: tuple[np.ndarray, np.ndarray, dict[str, int]] | None = None
+                ) -> Skeletons3D:
         """Tracking (unless `ids` come from the image tracker), One Euro filtering and layout
         conversion. Triangulated people are converted first (tracking and filtering work in
         the output layout); the rig's lone people (`lone`: positions and confidence in
@@ -548,7 +566,7 @@ class Pose3DPipeline:
             layout=out_layout, frame_id=self.frame_id, method=int(method), ids=ids,
             person_methods=methods)
 
-    def _output_layout(self, layout):
+    def _output_layout(self, layout: JointLayout) -> JointLayout:
         """The layout published for people found in `layout`."""
         return get_layout(self.params.output_layout) if self.params.output_layout else layout
 
