@@ -6,15 +6,16 @@ beyond the shared volume) has no second view and used to be dropped: on a robot 
 face different ways that is most people. The pipeline gives such people to its monocular
 method (the one-camera path, per camera) when this module says they are real and new:
 
-  1. unexplained_detections: the detections that no published triangulated person explains,
+  1. weak_parallax: a triangulated person whose views all look along nearly one line
+     (cameras side by side, or facing each other) has no usable depth from triangulation and
+     is not published as such; their views count as unexplained (step 2).
+  2. unexplained_detections: the detections that no published triangulated person explains,
      i.e. not a member of a published group, and not centred on the projection of a published
      person into the same camera (a partial duplicate box, a view the association missed or
-     whose left and right the detector exchanged), with enough confident joints to be lifted;
-  2. (the pipeline tracks them in the image with confirmation, lifts and places them in 3D)
-  Where the views of a triangulated person all look along nearly one line (weak_parallax:
-  cameras side by side, or facing each other), triangulation gives no usable depth, and that
-  person's views count as unexplained too.
-  3. kept_lone_people: a lone person whose pelvis lies near a triangulated person, or near (or
+     whose left and right the detector exchanged), with enough confident joints to be lifted.
+  3. (the pipeline) each camera's image tracker follows its unexplained detections; a track
+     matched in LoneViewParams.min_streak updates in a row is lifted and placed in 3D.
+  4. kept_lone_people: a lone person whose pelvis lies near a triangulated person, or near (or
      on the viewing ray of) a more confidently seen lone person of another camera (one body
      two cameras see), is the same body and goes.
 
@@ -49,8 +50,8 @@ class LoneViewParams:
         from the detector, core/error_model.py) now and then chain into a short track, or take
         over a lost one.
     duplicate_distance_m: a lone person whose pelvis lies closer than this (metres) to a
-        triangulated person's, or to a lone person of another camera seen with more
-        confident joints, is that person and is not published.
+        triangulated person's, or to (or, both ways, to the viewing ray of) a lone person of
+        another camera seen with more confident joints, is that person and is not published.
     min_parallax_deg: a triangulated person whose views all look at them along nearly one
         line (the largest angle between two of its cameras' rays to the pelvis, or its
         supplement, below this) has no usable depth from triangulation: two cameras side by
@@ -99,7 +100,8 @@ def weak_parallax(pelvis: np.ndarray, seen_by: np.ndarray, centers: np.ndarray,
     when the best pair's is below min_parallax_deg. An unknown pelvis is not weak.
     Returns (P,) bool."""
     rays = pelvis[:, None, :] - centers[None]                               # (P, V, 3)
-    rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
     sine = np.linalg.norm(np.cross(rays[:, :, None], rays[:, None, :]), axis=-1)  # (P, V, V)
     pair = seen_by[:, :, None] & seen_by[:, None, :]
     best = np.where(pair & np.isfinite(sine), sine, 0.0).max(axis=(1, 2))
@@ -161,7 +163,8 @@ def kept_lone_people(lone_pelvis: np.ndarray, lone_camera: np.ndarray, quality: 
         return keep
     limit = params.duplicate_distance_m
     direction = lone_pelvis - viewpoints
-    direction /= np.linalg.norm(direction, axis=-1, keepdims=True)          # (L, 3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        direction /= np.linalg.norm(direction, axis=-1, keepdims=True)      # (L, 3)
 
     def off_ray(points: np.ndarray) -> np.ndarray:
         """(L, K): distance of each of K points to each lone person's viewing ray."""
