@@ -104,6 +104,33 @@ def test_monocular_body_height_sets_size_and_depth():
     assert depths[1.9] / depths[1.5] == pytest.approx(1.9 / 1.5, rel=0.02)
 
 
+def test_a_camera_that_sees_nobody_does_not_break_the_set():
+    """An empty Skeleton2DArray carries no layout and reads back as COCO-17: beside a
+    BlazePose-33 camera it must not fail the set (it did, at the fusion node, whenever a
+    camera of a rig with the default back-end saw nobody). Cameras WITH people in two
+    layouts are still refused."""
+    from pose3d_ros.core.layouts import COCO17
+    from pose3d_ros.core.types import Detections2D
+
+    rig, frames = _demo()
+    pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id,
+                              params=PipelineParams(tracking=None, filtering=None))
+    detections = dict(frames[0])
+    assert detections["cam01"].layout.name == "blazepose33"
+    whole = pipeline.process_detections(detections, 10.0).skeletons
+    detections["cam04"] = Detections2D.empty(COCO17, detections["cam04"].image_size)
+    result = pipeline.process_detections(detections, 10.0)
+    assert result.skeletons.num_people == 1 and result.skeletons.layout.name == "blazepose33"
+    assert (result.skeletons.num_views <= 3).all() and whole.num_views.max() == 4
+    assert result.detections["cam04"].layout.name == "blazepose33"
+    mixed = dict(frames[0])
+    one = mixed["cam04"]
+    mixed["cam04"] = Detections2D(one.keypoints[:, :17], one.scores[:, :17], one.boxes,
+                                  one.person_scores, COCO17, one.image_size)
+    with pytest.raises(ValueError, match="different joint layouts"):
+        pipeline.process_detections(mixed, 10.0)
+
+
 def test_bad_use_is_refused_clearly():
     rig, frames = _demo()
     with pytest.raises(ValueError, match="duplicate camera names"):

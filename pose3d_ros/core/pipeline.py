@@ -263,9 +263,7 @@ class Pose3DPipeline:
         uncalibrated = [name for name in names if name not in self._cameras]
         if uncalibrated:
             raise ValueError(f"cameras {uncalibrated} have no calibration yet")
-        layouts = {detections[name].layout.name for name in names}
-        if len(layouts) > 1:
-            raise ValueError(f"cameras {names} use different joint layouts {sorted(layouts)}")
+        detections = _in_one_layout(detections, names)
         layout = detections[names[0]].layout if names else None
         note = ""
         positions = confidence = error = views = ids = None
@@ -580,6 +578,25 @@ class Pose3DPipeline:
                 convert_joints(np.asarray(error, np.float64)[..., None], layout,
                                out_layout)[..., 0],
                 convert_joint_scores(views, layout, out_layout))
+
+
+def _in_one_layout(detections: Mapping[str, Detections2D], names: tuple[str, ...]
+                   ) -> Mapping[str, Detections2D]:
+    """The cameras' detections in the layout of those that found people: a camera that found
+    nobody says nothing about layouts (an empty Skeleton2DArray carries none, and is read back
+    as COCO-17), so its empty detections take the others' layout. ValueError when cameras
+    with people disagree."""
+    found = {detections[name].layout.name: detections[name].layout for name in names
+             if detections[name].num_people}
+    if len(found) > 1:
+        raise ValueError(f"cameras {names} use different joint layouts {sorted(found)}")
+    if not found:
+        return detections
+    layout = next(iter(found.values()))
+    if all(detections[name].layout.name == layout.name for name in names):
+        return detections
+    return {name: detections[name] if detections[name].layout.name == layout.name
+            else Detections2D.empty(layout, detections[name].image_size) for name in names}
 
 
 def _torso(layout) -> np.ndarray:
