@@ -362,3 +362,81 @@ def test_detector_node_reports_images_lost_on_the_way():
             executor.shutdown()
             for node in (lossy, whole, probe):
                 node.destroy_node()
+
+
+def test_the_fusion_node_places_a_person_only_one_camera_sees_from_the_2d():
+    """Fusion with monocular_method 'lifter' and lone_view_people: cam01's 2D skeletons of
+    the demo person (the detector's real output) and nothing from cam02; after
+    LoneViewParams.min_streak sets the person is published in the rig frame, from the 2D
+    alone (the messages carry no detector 3D), METHOD_LIFTER, equal to the offline core.
+    'detector_3d' is not offered at the fusion node."""
+    from pose3d_ros.msg import Skeleton3D
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.detection.cache import detect_video_set
+    from pose3d_ros.core.lone_views import LoneViewParams
+    from pose3d_ros.core.pipeline import PipelineParams, create_monocular_method
+    from pose3d_ros.core.types import Detections2D
+    from pose3d_ros.ros.conversions import detections_from_msg, detections_to_msg
+
+    rig = load_rig(calibration_path("single"))
+    cam01 = detect_video_set([video_paths("single")[0]], DEFAULT_DETECTOR)[0]
+    sets = LoneViewParams().min_streak + 2
+    nobody = Detections2D.empty(cam01.frame(0).layout, cam01.frame(0).image_size)
+    with ros_context() as context:
+        refused = FusionNode(context=context, parameter_overrides=_rig_overrides(
+            monocular_method="detector_3d"))
+        try:
+            assert refused.trigger_configure() == TransitionCallbackReturn.FAILURE
+            assert "'detector_3d' is not one of" in refused.last_error, refused.last_error
+        finally:
+            refused.destroy_node()
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
+            monocular_method="lifter", output_layout="h36m17", lone_view_people=True))
+        probe = Node("probe", context=context)
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(fusion)
+        executor.add_node(probe)
+        outputs: list[Skeleton3DArray] = []
+        sent: list[dict[str, Detections2D]] = []
+        try:
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            twod = {n: probe.create_publisher(Skeleton2DArray, f"{n}/skeletons_2d", RELIABLE)
+                    for n in ("cam01", "cam02")}
+            infos = {n: probe.create_publisher(CameraInfo, f"{n}/camera_info", RELIABLE)
+                     for n in ("cam01", "cam02")}
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            assert spin_until(executor, lambda: {"cam01", "cam02"} <= fusion.calibrated, 10,
+                              tick=lambda: [infos[n].publish(camera_model_to_info(rig[n]))
+                                            for n in infos])
+            for k in range(sets):
+                stamp = 40.0 + k / 30
+                messages = {n: detections_to_msg(d, Header(stamp=seconds_to_stamp(stamp),
+                                                           frame_id=rig[n].frame_id))
+                            for n, d in (("cam01", cam01.frame(k)), ("cam02", nobody))}
+                sent.append({n: detections_from_msg(m) for n, m in messages.items()})
+                for n, m in messages.items():
+                    twod[n].publish(m)
+                assert spin_until(executor, lambda k=k: len(outputs) > k, 20), \
+                    fusion.last_error
+        finally:
+            executor.shutdown()
+            fusion.destroy_node()
+            probe.destroy_node()
+    offline = Pose3DPipeline(["cam01", "cam02"], {n: rig[n] for n in ("cam01", "cam02")},
+                             frame_id=rig.frame_id,
+                             params=PipelineParams(output_layout="h36m17",
+                                                   lone_views=LoneViewParams()),
+                             lifter=create_monocular_method("lifter"))
+    first = LoneViewParams().min_streak - 1
+    for k, message in enumerate(outputs):
+        stamp = message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
+        expected = offline.process_detections(sent[k], stamp).skeletons
+        got = skeletons3d_from_msg(message)
+        assert got.num_people == expected.num_people == int(k >= first), k
+        if k >= first:
+            assert [p.method for p in message.skeletons] == [Skeleton3D.METHOD_LIFTER]
+            np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)
+    z = got.positions[0, :, 2]                  # the rig's z is up: a standing person
+    assert 1.3 < np.nanmax(z) - np.nanmin(z) < 2.1, z

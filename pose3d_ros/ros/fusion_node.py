@@ -1,4 +1,9 @@
-"""FusionNode: N cameras' Skeleton2DArray (from DetectorNodes) + camera_info in, 3D out."""
+"""FusionNode: N cameras' Skeleton2DArray (from DetectorNodes) + camera_info in, 3D out.
+
+With monocular_method 'lifter' it also places the people of one-camera sets (sync.min_views
+1) and, with lone_view_people, a rig's people whom one camera alone sees, from their 2D alone
+(the messages carry no detector 3D: depth from the lifter's learned body size, or from the
+floor with monocular_floor)."""
 from __future__ import annotations
 
 from functools import partial
@@ -25,7 +30,7 @@ class FusionNode(RigNodeBase):
         super().__init__(node_name, **kwargs)
 
     def _configure(self, config: Any) -> None:
-        self._configure_rig(config, None)
+        self._configure_rig(config, None, self._make_lifter(config))
 
     def _subscribe(self) -> None:
         self._subscribe_tf_static()

@@ -202,24 +202,15 @@ _RIG = (
               "body_<id>_<joint>."),
 )
 
-ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
-    ParamSpec("monocular_method", "lifter", "3D from a single view (used when a set "
-              "has one camera): 'lifter' (the temporal 2D-to-3D lifter of lifter_model, any "
-              "back-end; placed in the camera frame by root placement, at detector_3d's depth "
-              "when the back-end gives metric 3D; H36M-17 output), 'detector_3d' (the "
-              "detector's own metric 3D, BlazePose world landmarks, same placement) or "
-              "'none'.", choices=("detector_3d", "lifter", "none")),
+# The monocular path's parameters, shared by the nodes that have one (the all-in-one node, and
+# the fusion node with the lifter: 2D skeleton messages carry no detector 3D).
+_MONOCULAR = (
     ParamSpec("lifter_model", "", "ONNX file of the temporal lifter (its .json metadata "
               "beside it) for monocular_method 'lifter'; empty = the model shipped with the "
               "package (trained by pose3d_ros.tools.train_lifter)."),
     ParamSpec("lifter_flip_average", True, "monocular_method 'lifter': also lift the "
               "left/right mirrored 2D and average the two poses (test-time flip augmentation; "
               "twice the lifter's cost, about 0.3 ms per person on a CPU core)."),
-    ParamSpec("lifter_depth_from_detector", True, "monocular_method 'lifter' with a "
-              "back-end that gives metric 3D (BlazePose world landmarks): place each person "
-              "at the depth detector_3d finds (the lifter's pose, the detector's distance; "
-              "the projection is unchanged). False: the depth follows the lifter's learned "
-              "body size."),
     ParamSpec("monocular_refine_to_2d", True, "One camera, both monocular methods: pull "
               "each joint of the 3D sideways towards its own 2D ray, as far as its 2D "
               "confidence says (depths and bone lengths kept; under 0.2 ms per frame on a CPU "
@@ -276,8 +267,23 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
               "camera: time constant of each track's left/right continuity, which keeps a "
               "detector's momentary front/back confusion from turning the person round "
               "(s; 0 = the detector's left/right labels as given).", 0.0, 10.0),
+)
+ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
+    ParamSpec("monocular_method", "lifter", "3D from a single view (used when a set "
+              "has one camera): 'lifter' (the temporal 2D-to-3D lifter of lifter_model, any "
+              "back-end; placed in the camera frame by root placement, at detector_3d's depth "
+              "when the back-end gives metric 3D; H36M-17 output), 'detector_3d' (the "
+              "detector's own metric 3D, BlazePose world landmarks, same placement) or "
+              "'none'.", choices=("detector_3d", "lifter", "none")),
+    ParamSpec("lifter_depth_from_detector", True, "monocular_method 'lifter' with a "
+              "back-end that gives metric 3D (BlazePose world landmarks): place each person "
+              "at the depth detector_3d finds (the lifter's pose, the detector's distance; "
+              "the projection is unchanged). False: the depth follows the lifter's learned "
+              "body size."),
+) + _MONOCULAR + (
     ParamSpec("publish_2d", False, "Also publish each camera's 2D skeletons on "
               "<camera>/skeletons_2d."),
+
 )
 DETECTOR_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + (
     ParamSpec("camera_name", "", "Camera name used in logs and diagnostics; empty = the "
@@ -288,7 +294,14 @@ DETECTOR_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + (
 FUSION_PARAMS: tuple[ParamSpec, ...] = _COMMON + _RIG + (
     ParamSpec("skeletons_2d_topic", "skeletons_2d", "2D skeleton topic inside each camera's "
               "namespace (published by the detector nodes)."),
-)
+    ParamSpec("monocular_method", "none", "3D from a single view (sets with one camera, "
+              "and lone_view_people): 'lifter' (the temporal 2D-to-3D lifter of lifter_model "
+              "on the received 2D; placed in the camera frame by root placement at the depth "
+              "of its learned body size, or of the floor with monocular_floor; H36M-17 "
+              "output) or 'none'. (2D skeleton messages carry no detector 3D, so the "
+              "all-in-one node's 'detector_3d' is not offered here.)",
+              choices=("lifter", "none")),
+) + _MONOCULAR
 NODE_PARAMS = {"pose3d_node": ALL_IN_ONE_PARAMS, "pose3d_detector": DETECTOR_PARAMS,
                "pose3d_fusion": FUSION_PARAMS}
 

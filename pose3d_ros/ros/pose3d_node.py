@@ -8,7 +8,7 @@ from typing import Any
 
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from pose3d_ros.core.pipeline import create_detectors, create_monocular_method
+from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
 
@@ -21,7 +21,7 @@ from .node_input import (
     finish_images,
     image_qos,
 )
-from .parameters import ALL_IN_ONE_PARAMS, ParameterError
+from .parameters import ALL_IN_ONE_PARAMS
 from .rig_node import RigNodeBase
 
 
@@ -48,60 +48,6 @@ class Pose3DNode(RigNodeBase):
             for camera in self.cameras:
                 self.pub_2d[camera] = self._publisher(
                     Skeleton2DArray, f"{camera}/{SKELETONS_2D_TOPIC}", OUTPUT_QOS)
-
-    def _make_lifter(self, config: Any) -> Any:
-        """The monocular path (all-in-one node only: it needs the detector's own 3D, which
-        2D skeleton messages do not carry), used for sets with a single camera and, with
-        lone_view_people, for the people whom one camera of a rig alone sees."""
-        method = config.monocular_method
-        if config.monocular_floor and config.extrinsics_source == "none":
-            raise ParameterError(
-                "monocular_floor needs a fixed frame with z up and the floor in it: with "
-                "extrinsics_source 'none' the output is the camera's optical frame; give the "
-                "camera's pose (extrinsics_source 'rig_file' or 'tf') or set monocular_floor "
-                "to false")
-        lone = len(self.cameras) > 1 and config.lone_view_people
-        if lone and (method == "none" or config.output_layout != "h36m17"):
-            raise ParameterError(
-                f"lone_view_people places the people whom one camera alone sees with the "
-                f"monocular path, whose layout is H36M-17: it needs monocular_method 'lifter' "
-                f"or 'detector_3d' (now {method!r}) and output_layout 'h36m17' (now "
-                f"{config.output_layout!r}); set them, or lone_view_people to false")
-        if method == "none" or (len(self.cameras) > 1 and config.sync.min_views > 1
-                                and not lone):
-            return None
-        if len(self.cameras) == 1 and config.output_layout not in ("", "h36m17"):
-            raise ParameterError(
-                f"output_layout {config.output_layout!r} cannot be made from the monocular "
-                f"path's H36M-17 (it lacks that layout's face joints), and a single camera "
-                f"has no other path: set output_layout to '' or 'h36m17', or monocular_method "
-                f"to 'none'")
-        if len(self.cameras) > 1 and config.output_layout != "h36m17":
-            self.get_logger().warning(
-                "sets with a single camera give no 3D: the monocular path outputs H36M-17 and "
-                "triangulation the detector's layout; set output_layout to 'h36m17' to use "
-                "both, or sync.min_views to 2")
-            return None
-        try:
-            import pose3d_ros.core.lifting.runtime  # noqa: F401 - the monocular core
-        except ImportError as err:
-            raise ParameterError(
-                f"monocular_method {method!r} needs pose3d_ros.core.lifting, which is not "
-                f"available ({err}); set monocular_method to 'none' or use >= 2 cameras"
-            ) from None
-        height = config.monocular_body_height_m or None   # range checked by its ParamSpec
-        if method == "lifter":
-            try:
-                return create_monocular_method(method, model_path=config.lifter_model or None,
-                                               body_height_m=height,
-                                               flip_average=config.lifter_flip_average,
-                                               depth_from_detector=(
-                                                   config.lifter_depth_from_detector),
-                                               refine_to_2d=config.monocular_refine_to_2d)
-            except (FileNotFoundError, ValueError) as err:
-                raise ParameterError(f"lifter_model: {err}") from None
-        return create_monocular_method(method, body_height_m=height,
-                                       refine_to_2d=config.monocular_refine_to_2d)
 
     def _subscribe(self) -> None:
         self._subscribe_tf_static()
