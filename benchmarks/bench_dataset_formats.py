@@ -4,7 +4,7 @@ load it back with core.datasets, run the pipeline and score it with the Campus/S
 protocol; beside it, the same 2D given to the same scorer in memory, so the table shows
 what the files (writing, parsing, bottom-up grouping) change: nothing, when they are right.
 
-The scene is GENERATED (benchmarks/scenes.py: real motion capture, 5 cameras on a ring, the 2D
+The scene is GENERATED (pose3d_ros/core/rig_scenes.py: real motion capture, 5 cameras on a ring, the 2D
 error model measured from the package's detector, false and duplicate detections); it is not
 the Shelf benchmark, whose data are not available here.
 
@@ -24,9 +24,6 @@ import numpy as np
 
 if __package__ in (None, ""):  # run as a script from a checkout: use this checkout's sources
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from scenes import make_scene  # noqa: E402
 
 from pose3d_ros.core.datasets import (  # noqa: E402
     GroundTruth,
@@ -38,6 +35,7 @@ from pose3d_ros.core.datasets import (  # noqa: E402
 from pose3d_ros.core.datasets.records import detections_from_arrays  # noqa: E402
 from pose3d_ros.core.layouts import BODY25, H36M17, SHELF15  # noqa: E402
 from pose3d_ros.core.multiperson_metrics import to_campus14  # noqa: E402
+from pose3d_ros.core.rig_scenes import make_scene  # noqa: E402
 
 
 def to_body25(values: np.ndarray) -> np.ndarray:

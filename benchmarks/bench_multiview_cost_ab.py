@@ -32,9 +32,8 @@ import numpy as np
 
 if __package__ in (None, ""):  # run as a script from a checkout: use this checkout's sources
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scenes import make_scene  # noqa: E402
+from pose3d_ros.core.rig_scenes import make_scene  # noqa: E402
 
 OTHER = "pose3d_other"
 # (module, function, modules that import it by name): the stages --stages times

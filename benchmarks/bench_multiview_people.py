@@ -4,7 +4,7 @@ Scenes: several people moving together in a rig (3, 5, 8 cameras on a ring, and 
 4-camera Qualisys rig), people entering and leaving, occlusion between people by depth order,
 2D noise, confident wrong joints, and false detections in every camera (human-shaped people
 that are not there, and partial duplicates of real people, as 2D detectors produce them).
-The scene generator is `scenes.py` next to this file: the real motion capture (DeepMimic clips,
+The scene generator is `pose3d_ros/core/rig_scenes.py`: the real motion capture (DeepMimic clips,
 core/mocap_scenes.py), virtual rigs and occlusion (core/mocap_views.py), and the 2D error
 model measured from the package's detector (core/error_model.py).
 
@@ -44,9 +44,6 @@ import numpy as np
 
 if __package__ in (None, ""):  # run as a script from a checkout: use this checkout's sources
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from scenes import Scene, make_scene  # noqa: E402
 
 from pose3d_ros.core.association import associate_normalized, gather  # noqa: E402
 from pose3d_ros.core.camera import CameraArrays  # noqa: E402
@@ -61,6 +58,7 @@ from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
     to_campus14,
 )
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline  # noqa: E402
+from pose3d_ros.core.rig_scenes import Scene, make_scene  # noqa: E402
 from pose3d_ros.core.tracking import SkeletonTracker  # noqa: E402
 from pose3d_ros.core.triangulation import triangulate_normalized  # noqa: E402
 from pose3d_ros.core.undistortion import undistort_normalised  # noqa: E402

@@ -45,7 +45,6 @@ from bench_multiview_people import (  # noqa: E402
     score,
     truth_as_prediction,
 )
-from scenes import Scene, make_scene  # noqa: E402
 
 from pose3d_ros.core.association import associate_normalized, gather  # noqa: E402
 from pose3d_ros.core.camera import CameraArrays  # noqa: E402
@@ -61,6 +60,7 @@ from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
     to_campus14,
 )
 from pose3d_ros.core.pipeline import PipelineParams  # noqa: E402
+from pose3d_ros.core.rig_scenes import Scene, make_scene  # noqa: E402
 from pose3d_ros.core.tracking import SkeletonTracker  # noqa: E402
 from pose3d_ros.core.triangulation import triangulate_people  # noqa: E402
 from pose3d_ros.core.undistortion import undistort_normalised  # noqa: E402

@@ -3,9 +3,7 @@ found, placed and marked on real motion capture seen by a robot's outward camera
 second copy of a triangulated person."""
 from __future__ import annotations
 
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,11 +22,9 @@ from pose3d_ros.core.lone_views import (
 from pose3d_ros.core.mocap_views import random_ring_rig
 from pose3d_ros.core.monocular import create_monocular_method
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
+from pose3d_ros.core.rig_scenes import make_scene
 from pose3d_ros.core.types import METHOD_LIFTER, METHOD_TRIANGULATION
 from pose3d_ros.tools.fetch_mocap import load_mocap
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from scenes import make_scene  # noqa: E402  (the in-house benchmark's scene generator)
 
 TORSO = H36M17.indices(("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
 

@@ -1,4 +1,6 @@
-"""Multi-person scenes with 3D truth for bench_multiview_people.py, from the real motion capture.
+"""Multi-person scenes seen by a rig, with 2D detections and 3D truth, from the real motion
+capture: the in-house multi-view benchmark's scenes (benchmarks/bench_multiview_people.py and
+its diagnostics), also used by the tests of what needs people around a rig (test_lone_views).
 
 A scene (core/mocap_scenes.py): P people, each playing a DeepMimic clip (walk, run, dance,
 kick, cartwheel, crawl, ...; time-warped, mirrored, scaled to a stature of 1.50-1.95 m), kept
@@ -19,13 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pose3d_ros.core.camera import Rig
-from pose3d_ros.core.error_model import apply_error_model, false_detections, person_scale
-from pose3d_ros.core.layouts import H36M17, JointLayout
-from pose3d_ros.core.mocap_scenes import SceneConfig
-from pose3d_ros.core.mocap_scenes import make_scene as make_people
-from pose3d_ros.core.mocap_views import outward_rig, project_scene, random_ring_rig
-from pose3d_ros.core.types import Detections2D
+from .camera import Rig
+from .error_model import apply_error_model, false_detections, person_scale
+from .layouts import H36M17, JointLayout
+from .mocap_scenes import SceneConfig
+from .mocap_scenes import make_scene as make_people
+from .mocap_views import outward_rig, project_scene, random_ring_rig
+from .types import Detections2D
 
 FPS = 30.0
 FALSE_PER_CAMERA = 0.5      # random partial bodies per camera and frame (Poisson mean)
@@ -69,8 +71,8 @@ def make_scene(rig_name: str, num_people: int, frames: int, seed: int, clips: li
     rng = np.random.default_rng([seed, num_people, sum(map(ord, rig_name))])
     inner = 0.0
     if rig_name == "demo":
-        from pose3d_ros.core.calibration import load_rig
-        from pose3d_ros.tools.fetch_demo import calibration_path
+        from .calibration import load_rig
+        from .data_paths import calibration_path
         rig, radius = load_rig(calibration_path("single")), 1.2
     elif rig_name == "robot":       # 4 cameras on a robot looking outwards, people around it
         rig, radius, inner = outward_rig(4), 5.0, 1.5
