@@ -1,6 +1,8 @@
 """A calibrated multi-camera rig, all in one process, with rviz2.
 
   ros2 launch pose3d_ros rig.launch.py rig_file:=/path/to/rig.yaml cameras:=cam01,cam02,cam03
+  # a robot whose cameras look different ways: also the people whom one camera alone sees
+  ros2 launch pose3d_ros rig.launch.py rig_file:=/path/to/robot.yaml lone_views:=true
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
@@ -19,6 +21,10 @@ def _pose_node(context):
                  "detector": LaunchConfiguration("detector").perform(context)}
     if cameras:
         overrides["camera_names"] = cameras
+    if LaunchConfiguration("lone_views").perform(context) == "true":
+        # the people one camera alone sees go the monocular way, whose layout is H36M-17
+        overrides.update(lone_view_people=True, monocular_method="lifter",
+                         output_layout="h36m17")
     return [Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
                  output="screen", parameters=[LaunchConfiguration("config"), overrides])]
 
@@ -48,6 +54,11 @@ def generate_launch_description() -> LaunchDescription:
             description="2D back-end: blazepose_multi (every person), blazepose (mediapipe's "
                         "graph, one person per camera), blazepose_onnx, yolo_pose, rtmpose or "
                         "heatmap."),
+        DeclareLaunchArgument(
+            "lone_views", default_value="false", choices=["true", "false"],
+            description="Also publish the people whom only one camera sees (cameras looking "
+                        "different ways, as on a robot): lone_view_people with the lifter "
+                        "and output_layout h36m17 (docs/nodes.md)."),
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),
