@@ -270,9 +270,10 @@ _MONOCULAR = (
 )
 ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
     ParamSpec("monocular_method", "lifter", "3D from a single view (used when a set "
-              "has one camera): 'lifter' (the temporal 2D-to-3D lifter of lifter_model, any "
-              "back-end; placed in the camera frame by root placement, at detector_3d's depth "
-              "when the back-end gives metric 3D; H36M-17 output), 'detector_3d' (the "
+              "has one camera, and for lone_view_people): 'lifter' (the temporal 2D-to-3D "
+              "lifter of lifter_model, any back-end; placed in the camera frame by root "
+              "placement, at detector_3d's depth when the back-end gives metric 3D; H36M-17 "
+              "output), 'detector_3d' (the "
               "detector's own metric 3D, BlazePose world landmarks, same placement) or "
               "'none'.", choices=("detector_3d", "lifter", "none")),
     ParamSpec("lifter_depth_from_detector", True, "monocular_method 'lifter' with a "
