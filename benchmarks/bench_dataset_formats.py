@@ -4,9 +4,9 @@ load it back with core.datasets, run the pipeline and score it with the Campus/S
 protocol; beside it, the same 2D given to the same scorer in memory, so the table shows
 what the files (writing, parsing, bottom-up grouping) change: nothing, when they are right.
 
-The scene is GENERATED (pose3d_ros/core/rig_scenes.py: real motion capture, 5 cameras on a ring, the 2D
-error model measured from the package's detector, false and duplicate detections); it is not
-the Shelf benchmark, whose data are not available here.
+The scene is GENERATED (pose3d_ros/core/rig_scenes.py: real motion capture, 5 cameras on a
+ring, the 2D error model measured from the package's detector, false and duplicate
+detections); it is not the Shelf benchmark, whose data are not available here.
 
     python benchmarks/bench_dataset_formats.py --out /tmp/shelf_scene [--people 4 --frames 301]
     python -m pose3d_ros.tools.eval_dataset --format shelf /tmp/shelf_scene --out /tmp/res
