@@ -28,7 +28,7 @@ import numpy as np
 
 from . import metrics
 from .camera import CameraModel
-from .layouts import JointLayout, convert_joints
+from .layouts import JointLayout, convert_joints, root_positions
 from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, Skeletons3D
 
 
@@ -269,15 +269,6 @@ def in_frame(track: SkeletonTrack, frame_id: str, R: np.ndarray, t: np.ndarray
     frames = [replace(f, positions=f.positions @ R.T + t, frame_id=frame_id)
               for f in track.frames]
     return SkeletonTrack(track.stamps_ns, frames, track.log_ns)
-
-
-def root_positions(people: np.ndarray, layout: JointLayout) -> np.ndarray:
-    """(..., J, 3) -> (..., 3): the pelvis (the hips' mean where the layout has no pelvis)."""
-    names = layout.joint_names
-    if "pelvis" in names:
-        return people[..., names.index("pelvis"), :]
-    return 0.5 * (people[..., names.index("left_hip"), :] + people[..., names.index(
-        "right_hip"), :])
 
 
 def by_identity(track: SkeletonTrack) -> tuple[np.ndarray, np.ndarray]:

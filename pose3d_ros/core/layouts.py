@@ -261,3 +261,12 @@ def convert_joint_scores(scores: np.ndarray, src: JointLayout | str,
         raise ValueError(f"expected shape (..., {source.num_joints}) for {source.name}, "
                          f"got {scores.shape}")
     return scores[..., index].min(axis=-1)
+
+
+def root_positions(people: np.ndarray, layout: JointLayout) -> np.ndarray:
+    """(..., J, 3) -> (..., 3): the pelvis (the hips' mean where the layout has no pelvis)."""
+    names = layout.joint_names
+    if "pelvis" in names:
+        return people[..., names.index("pelvis"), :]
+    return 0.5 * (people[..., names.index("left_hip"), :] + people[..., names.index(
+        "right_hip"), :])

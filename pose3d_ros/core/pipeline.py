@@ -46,7 +46,14 @@ from .detection.parallel import detect_per_camera
 from .filtering import DepthFilterParams, OneEuroParams, RootDepthFilter, SkeletonFilter
 from .floor_contact import FloorParams, FloorScale
 from .group_checks import coincide_floor, stronger_duplicates
-from .layouts import H36M17, JointLayout, convert_joint_scores, convert_joints, get_layout
+from .layouts import (
+    H36M17,
+    JointLayout,
+    convert_joint_scores,
+    convert_joints,
+    get_layout,
+    root_positions,
+)
 from .left_right import exchange_detections, left_right_pairs
 from .lifting.root_placement import bone_lengths, rebuilt_with_bone_lengths
 from .lone_views import (
@@ -360,8 +367,7 @@ class Pose3DPipeline:
         if self._lone_views_on(layout):
             assert self.params.lone_views is not None
             # people whose views see them along one line: their depth is the lone way's
-            hips = layout.indices(("left_hip", "right_hip"))
-            keep = keep & ~weak_parallax(done.points[:, hips].mean(1),
+            keep = keep & ~weak_parallax(root_positions(done.points, layout),
                                          association.members >= 0, arrays.centers,
                                          self.params.lone_views.min_parallax_deg)
             unexplained = self._unexplained(names, detections, arrays, stacked, association,
@@ -417,12 +423,10 @@ class Pose3DPipeline:
         assert lone is not None
         positions, confidence, _, camera, _ = self._single_views(found, stamp, timings,
                                                                  lone.min_streak)
-        pelvis = H36M17.index("pelvis")
-        triangulated_pelvis = convert_joints(triangulated, layout, H36M17)[:, pelvis]
         viewpoints = np.array([self._cameras[self.camera_names[c]].center
                                for c in camera.tolist()]).reshape(-1, 3)
-        keep = kept_lone_people(positions[:, pelvis], camera, confidence.sum(-1), viewpoints,
-                                triangulated_pelvis, lone)
+        keep = kept_lone_people(root_positions(positions, H36M17), camera, confidence.sum(-1),
+                                viewpoints, root_positions(triangulated, layout), lone)
         named, count = np.unique(camera[keep], return_counts=True)
         return positions[keep], confidence[keep], {
             self.camera_names[c]: int(k) for c, k in zip(named.tolist(), count.tolist(),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .layouts import JointLayout
+from .layouts import JointLayout, root_positions
 
 _PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
             "#17becf", "#bcbd22", "#7f7f7f")
@@ -23,7 +23,6 @@ MAX_FRAMES = 300
 def display_rotation(people: Sequence[np.ndarray], layout: JointLayout) -> np.ndarray:
     """(3, 3) rotation taking the median body-up direction (pelvis or mid-hip -> thorax or
     mid-shoulder) of all people to +z; identity when no body shows it."""
-    from .evaluation import root_positions
     names = layout.joint_names
     stacked = [np.asarray(p, np.float64) for p in people if len(p)]
     if not stacked:
