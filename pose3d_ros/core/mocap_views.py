@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .camera import CameraModel, Rig, look_at
+from .camera import CameraModel, Rig, look_at, pinhole_from_fov
 from .layouts import H36M17
 from .types import Detections2D
 
@@ -130,18 +130,14 @@ def outward_rig(num_cameras: int = 4, *, height_m: float = 1.2, offset_m: float 
     direction, facing evenly spread azimuths (the first along +x), tilted down by
     look_down_deg, of hfov_deg horizontal field of view. With 4 cameras of 90 degrees the
     views meet at their edges: most people are seen by one camera."""
-    w, h = image_size
-    fx = 0.5 * w / np.tan(0.5 * np.deg2rad(hfov_deg))
-    k = np.array([[fx, 0.0, (w - 1) / 2], [0.0, fx, (h - 1) / 2], [0.0, 0.0, 1.0]])
     cameras = []
     for v, azimuth in enumerate(np.arange(num_cameras) * 2 * np.pi / num_cameras):
         facing = np.array([np.cos(azimuth), np.sin(azimuth), 0.0])
         center = offset_m * facing + np.array([0.0, 0.0, height_m])
         aim = center + facing - np.array([0.0, 0.0, np.tan(np.deg2rad(look_down_deg))])
         rot, _ = look_at(center, aim)
-        name = f"cam{v + 1:02d}"
-        cameras.append(CameraModel(name, f"{name}_optical_frame", w, h, k, np.zeros(5),
-                                   "plumb_bob", rot, -rot @ center).validate())
+        camera = pinhole_from_fov(f"cam{v + 1:02d}", *image_size, hfov_deg)
+        cameras.append(camera.with_pose(rot, -rot @ center).validate())
     return Rig(frame_id, cameras)
 
 
