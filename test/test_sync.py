@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pose3d_ros.core.sync import FrameSynchronizer
+from pose3d_ros.core.sync import FrameSynchronizer, cameras_far_above
 
 CAMS = ("c1", "c2", "c3", "c4")
 PERIOD = 1 / 30
@@ -252,3 +252,28 @@ def test_capture_rate_ignores_frames_lost_on_the_way():
     assert sync.state["c1"].rate_hz < 7.0
     assert sync.state["c1"].capture_rate_hz == pytest.approx(10.0)
     assert sync.state["c2"].capture_rate_hz == pytest.approx(100.0)
+
+
+def test_a_few_stamps_close_together_do_not_make_a_camera_look_fast():
+    """Two 30 Hz cameras; c1's driver catches up three times in its window (two stamps 3 ms
+    apart, frames c2 did not deliver) and the node took only some of c2's frames (the others
+    left in DDS): neither is a camera far above the other. A camera at 10x the rate is."""
+    def streams(fast_camera: bool) -> FrameSynchronizer:
+        sync = FrameSynchronizer(CAMS[:3], slop_s=0.004)
+        t = 10.0
+        for k in range(30):
+            t += 0.003 if k in (3, 12, 24) and not fast_camera else 1 / 30
+            sync.add("c1", t, None, t)
+            if k % 3:
+                sync.add("c2", t, None, t)
+        if fast_camera:
+            for k in range(30):
+                sync.add("c3", t + k / 300, None, t + k / 300)
+        return sync
+
+    bursts = streams(fast_camera=False)
+    assert bursts.state["c1"].capture_rate_hz > 300        # the capture rate alone: fast
+    assert cameras_far_above(bursts.state, 3.0) == {}
+    far = cameras_far_above(streams(fast_camera=True).state, 3.0)
+    assert set(far) == {"c3"}
+    assert far["c3"][0] == pytest.approx(300.0) and far["c3"][1] == pytest.approx(30.0, rel=0.01)

@@ -41,6 +41,7 @@ comes from its shortest stamp intervals, so frames lost on the way do not lower 
 """
 from __future__ import annotations
 
+import statistics
 from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -116,11 +117,44 @@ class CameraSyncState:
         """The rate the camera captures at (Hz): from the shortest intervals between
         consecutive stamps (10th percentile), so frames lost on the way (which lengthen
         intervals) do not lower it; 0 until 3 intervals are known."""
+        return self._rate_at(0.1)
+
+    @property
+    def typical_rate_hz(self) -> float:
+        """The rate (Hz) from the median interval between consecutive stamps: frames lost on
+        the way lower it, but a few stamps close together (a driver catching up, frames
+        left in DDS but for the newest) do not raise it; 0 until 3 intervals are known."""
+        return self._rate_at(0.5)
+
+    def _rate_at(self, share: float) -> float:
+        """1 / the interval (s) between consecutive recent stamps at this share of their
+        sorted order; 0 until 3 intervals are known."""
         stamps = list(self.recent_stamps)
         intervals = sorted(b - a for a, b in zip(stamps[:-1], stamps[1:], strict=True) if b > a)
         if len(intervals) < 3:
             return 0.0
-        return 1.0 / intervals[len(intervals) // 10]
+        return 1.0 / intervals[int(len(intervals) * share + 1e-9)]
+
+
+def cameras_far_above(states: dict[str, CameraSyncState], factor: float
+                      ) -> dict[str, tuple[float, float]]:
+    """Cameras of `states` whose rate is more than `factor` x the median of the others':
+    by the capture rate (frames lost on the way do not lower a camera's) and by the typical
+    rate (a few stamps close together do not raise it) both, so neither losses nor bursts
+    make a camera look fast. camera -> (its capture rate, the others' median capture rate),
+    Hz; cameras without a rate yet are left out."""
+    rates = {name: (state.capture_rate_hz, state.typical_rate_hz)
+             for name, state in states.items()}
+    far = {}
+    for name, (capture, typical) in rates.items():
+        others = [r for other, r in rates.items() if other != name and r[0] > 0 and r[1] > 0]
+        if not others or not capture > 0:
+            continue
+        others_capture = statistics.median(r[0] for r in others)
+        others_typical = statistics.median(r[1] for r in others)
+        if capture > factor * others_capture and typical > factor * others_typical:
+            far[name] = (capture, others_capture)
+    return far
 
 
 @dataclass

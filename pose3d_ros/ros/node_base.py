@@ -15,7 +15,6 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
-import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
 
-from pose3d_ros.core.sync import FrameSet, FrameSynchronizer, SyncParams
+from pose3d_ros.core.sync import FrameSet, FrameSynchronizer, SyncParams, cameras_far_above
 
 from .diagnostics import NodeHealth
 from .node_input import OUTPUT_QOS, InputGate, image_qos, image_subscription
@@ -379,16 +378,14 @@ class PoseNodeBase(LifecycleNode):
                         f"image_topic and image_transport (docs/nodes.md, large images)")
 
     def _check_rates(self, now: float) -> None:
-        """Report a camera whose capture rate (from its stamps; frames lost on the way do not
-        count) is far above the others'."""
-        rates = {c: self.sync.state[c].capture_rate_hz for c in self.sync.live_cameras(now)}
-        for camera, rate in rates.items():
-            others = [r for c, r in rates.items() if c != camera and r > 0]
-            if others and rate > RATE_MISMATCH_FACTOR * statistics.median(others):
-                self.reject(camera, "rate_mismatch",
-                            f"camera {camera!r} runs at {rate:.1f} Hz, more than "
-                            f"{RATE_MISMATCH_FACTOR:g}x the others' "
-                            f"{statistics.median(others):.1f} Hz (extra frames are dropped)")
+        """Report a camera whose capture rate (from its stamps; neither frames lost on the
+        way nor a few stamps close together count) is far above the others'."""
+        live = {c: self.sync.state[c] for c in self.sync.live_cameras(now)}
+        for camera, (rate, others) in cameras_far_above(live, RATE_MISMATCH_FACTOR).items():
+            self.reject(camera, "rate_mismatch",
+                        f"camera {camera!r} runs at {rate:.1f} Hz, more than "
+                        f"{RATE_MISMATCH_FACTOR:g}x the others' {others:.1f} Hz (extra frames "
+                        f"are dropped)")
 
     def _make_sync(self, sync_config: Any | None, cameras: tuple[str, ...]
                    ) -> FrameSynchronizer:
