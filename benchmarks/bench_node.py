@@ -9,7 +9,10 @@ streaming (sustained rate), latency from image stamp to the arrival of the 3D me
 90th and 99th percentile), frame sets dropped (sent - outputs), the node's mean time per stage
 from its diagnostics, and the floor measured in the same run on the same frames before the live
 runs (landmark model only, ROIs from the previous frame, crops batched, all cores:
-landmark_floor.py) with the ratios median latency / floor and processing time / floor.
+landmark_floor.py) with the ratios median latency / floor and processing time / floor, and
+the same floor with its calls started at the input's cadence (--fps; a model that idles
+between frames runs slower on this VM, and the node is fed at that cadence) with the ratio
+processing time / that floor.
 `images taken` counts the images the node took from DDS and accepted while streaming (with
 skip_images_while_busy, the default, images that arrive while a set is processed stay in DDS,
 where the newer ones replace them: fewer are taken by design; `--skip-images-while-busy false`
@@ -227,12 +230,13 @@ def renice_threads(niceness: int, keep: set[int]) -> int:
 def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETECTOR,
          distinct: int = 24, sample_rss_s: float = 0.0, detection_nice: int = 0,
          allocator: str = "keep", transport: str = "raw", decode_min_side: int = 0,
-         qos_kind: str = "reliable", skip_busy: bool = True) -> dict:
+         qos_kind: str = "reliable", skip_busy: bool = True,
+         background_search: bool = True) -> dict:
     """Stream `count` frame sets into the node at `fps` from another process (raw Image or
     JPEG CompressedImage messages: `transport`, decoded by the node at reduced size down to
     `decode_min_side` px: compressed_decode_min_side_px); latency, rate, drops and stage
     means (and RSS samples every sample_rss_s seconds when > 0). skip_busy: the node's
-    skip_images_while_busy."""
+    skip_images_while_busy; background_search: its person_search_in_background."""
     rig = load_rig(calibration_path("single"))
     cameras = rig.cameras[:num_cameras]
     context = Context()
@@ -243,7 +247,8 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
                  "sync.timeout_s": 0.1, "detector": detector,   # detector_per_camera: default
                  "image_transport": transport,
                  "compressed_decode_min_side_px": decode_min_side,
-                 "skip_images_while_busy": skip_busy}
+                 "skip_images_while_busy": skip_busy,
+                 "person_search_in_background": background_search}
     if num_cameras == 1:
         overrides["monocular_method"] = "detector_3d"
     node = Pose3DNode(context=context, parameter_overrides=[
@@ -265,7 +270,8 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
     executor.add_node(node)
     executor.add_node(probe)
     result: dict = {"cameras": num_cameras, "detector": detector, "transport": transport,
-                    "decode_min_side": decode_min_side, "skip_busy": skip_busy}
+                    "decode_min_side": decode_min_side, "skip_busy": skip_busy,
+                    "background_search": background_search}
     spawn = multiprocessing.get_context("spawn")
     warmed, done = spawn.Event(), spawn.Event()
     driver = spawn.Process(target=_publish_frames,
@@ -379,23 +385,28 @@ def overhead(frames, iterations: int, recording: str = "single",
     return {k: float(np.mean(v)) for k, v in totals.items()}
 
 
-def print_live(rows: list[dict], floors: dict[int, tuple[float, str]]) -> None:
+def print_live(rows: list[dict], floors: dict[int, tuple[float, str]],
+               paced: dict[int, float], fps: float) -> None:
+    """One table row per live run: rate, latency, the floors (back to back and at the input's
+    cadence, landmark_floor.py) and the ratios to them, the node's mean ms per stage."""
     stages = sorted({st for r in rows for st in r.get("stages", {})})
     print("| detector | cameras | images taken / sent | outputs / sets sent | dropped | "
           "rejected input | rate (Hz) | "
           "latency median / p90 / "
-          "p99 (ms) | floor (ms) | latency / floor | processing / floor | "
+          f"p99 (ms) | floor (ms) | latency / floor | processing / floor | floor at {fps:g} "
+          f"fps (ms) | processing / floor at {fps:g} fps | "
           + " | ".join(f"{st} (ms)" for st in stages) + " |")
-    print("|---" * (11 + len(stages)) + "|")
+    print("|---" * (13 + len(stages)) + "|")
     for r in rows:
-        floor = floors[r["cameras"]][0]
+        floor, floor_paced = floors[r["cameras"]][0], paced[r["cameras"]]
         lat = r["latency_ms"]
         processing = r["stages"].get("total", float("nan"))
         label = r["detector"] + (f" (nice +{r['nice']})" if r.get("nice") else "") \
             + (f" [{r['allocator']}]" if r.get("allocator", "keep") != "keep" else "") \
             + (f" ({r['transport']})" if r.get("transport", "raw") != "raw" else "") \
             + (f" (decode >= {r['decode_min_side']} px)" if r.get("decode_min_side") else "") \
-            + ("" if r.get("skip_busy", True) else " (takes every image)")
+            + ("" if r.get("skip_busy", True) else " (takes every image)") \
+            + ("" if r.get("background_search", True) else " (search within the frame)")
         print(f"| {label} | {r['cameras']} | {r.get('images_in', 0)} / "
               f"{r['sent'] * r['cameras']} | {r['outputs']} / {r['sent']} | "
               f"{r['sent'] - r['outputs']} | "
@@ -403,7 +414,7 @@ def print_live(rows: list[dict], floors: dict[int, tuple[float, str]]) -> None:
               f" | {r['rate_hz']:.1f} | "
               f"{percentile(lat, 50):.0f} / {percentile(lat, 90):.0f} / "
               f"{percentile(lat, 99):.0f} | {floor:.1f} | {percentile(lat, 50) / floor:.2f} | "
-              f"{processing / floor:.2f} | "
+              f"{processing / floor:.2f} | {floor_paced:.1f} | {processing / floor_paced:.2f} | "
               + " | ".join(f"{r['stages'].get(st, float('nan')):.1f}" for st in stages) + " |")
 
 
@@ -507,6 +518,10 @@ def main(argv: list[str] | None = None) -> int:
                         choices=("true", "false"),
                         help="the node's skip_images_while_busy (false: it takes every image, "
                         "as before); several: one run each, side by side")
+    parser.add_argument("--person-search-in-background", nargs="+", default=["true"],
+                        choices=("true", "false"),
+                        help="the node's person_search_in_background (false: the periodic "
+                             "person search runs within its frame); several: one run each")
     parser.add_argument("--allocator", nargs="+", default=["keep"], choices=ALLOCATOR_POLICIES,
                         help="glibc policy for large buffers (node_base.set_allocator_policy); "
                         "several: one run each, side by side")
@@ -559,9 +574,12 @@ def main(argv: list[str] | None = None) -> int:
     distinct = read_frames(args.distinct_frames)
     stream = [distinct[ping_pong_index(k, len(distinct))] for k in range(min(args.frames, 60))]
     floors = {n: floor_ms([row[:n] for row in stream]) for n in args.cameras}
+    paced = {n: floor_ms([row[:n] for row in stream], 1.0 / args.fps, (backend,))[0]
+             for n, (_, backend) in floors.items()}
     print(f"## Live: {args.frames} frame sets streamed at {args.fps:g} fps per camera")
     print("floor (same run, same frames): " + ", ".join(
-        f"{n} camera(s) {f:.1f} ms ({b})" for n, (f, b) in floors.items()))
+        f"{n} camera(s) {f:.1f} ms ({b}), {paced[n]:.1f} ms at {args.fps:g} fps"
+        for n, (f, b) in floors.items()))
     del distinct, stream
     rows = []
     for detector in args.detectors:
@@ -569,19 +587,21 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 for nice in args.detection_nice:
                     for allocator in args.allocator:
-                        for transport, side, skip in [
-                                (t, s, k) for t in args.transport
+                        for transport, side, skip, search in [
+                                (t, s, k, g) for t in args.transport
                                 for s in (args.decode_min_side if t == "compressed" else [0])
-                                for k in args.skip_images_while_busy]:
+                                for k in args.skip_images_while_busy
+                                for g in args.person_search_in_background]:
                             rows.append(live(n, args.frames, args.fps, detector,
                                              args.distinct_frames, detection_nice=nice,
                                              allocator=allocator, transport=transport,
                                              decode_min_side=side, qos_kind=args.image_qos,
-                                             skip_busy=skip == "true")
+                                             skip_busy=skip == "true",
+                                             background_search=search == "true")
                                         | {"nice": nice, "allocator": allocator})
             except (FileNotFoundError, ImportError, RuntimeError) as exc:
                 print(f"# {detector}, {n} camera(s): not run: {exc}")
-    print_live(rows, floors)
+    print_live(rows, floors, paced, args.fps)
     print_cores(rows)
     load = os.getloadavg()
     print(f"\n# load average after: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")

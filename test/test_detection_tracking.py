@@ -28,10 +28,11 @@ def test_tracking_runs_the_person_detector_rarely_and_keeps_everyone():
     sets = frames("multi", 12, (0, 3))
     tracked = create_detector("blazepose_multi", redetect_every=5)
     stateless = create_detector("blazepose_multi", track=False)
-    views = []
+    views, in_frame = [], []
     for images in sets:
         new, old = tracked.detect(images), stateless.detect(images)
-        views.append(tracked.last_detector_views)
+        views.append(tracked.last_detector_views + tracked.last_background_views)
+        in_frame.append(tracked.last_detector_views)
         for a, b in zip(new, old, strict=True):
             assert a.num_people == b.num_people >= 2
             # Same people, each joint close to the stateless result (ROI from landmarks, not
@@ -43,7 +44,49 @@ def test_tracking_runs_the_person_detector_rarely_and_keeps_everyone():
     # camera k's passes k frames earlier (the cameras' passes fall on different frames).
     assert views[0] == 6
     assert views[1:] == [0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0]
+    assert in_frame[1:] == [0] * 11     # the periodic passes ran in the background
     assert stateless.last_detector_views == 6
+    tracked.close()
+    stateless.close()
+
+
+def test_background_search_gives_the_in_frame_search_output():
+    """While every track holds, the periodic pass finds nobody new: the 2D is the same
+    whether it runs in the background or within its frame."""
+    sets = frames("single", 12, (0, 1))
+    background = create_detector("blazepose_multi", redetect_every=3)
+    in_frame = create_detector("blazepose_multi", redetect_every=3, background_search=False)
+    for images in sets:
+        a, b = background.detect(images), in_frame.detect(images)
+        assert in_frame.last_background_views == 0
+        for x, y in zip(a, b, strict=True):
+            assert x.num_people == y.num_people == 1
+            np.testing.assert_array_equal(x.keypoints, y.keypoints)
+    background.close()
+    in_frame.close()
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_a_person_found_by_the_periodic_search_joins_its_frame_or_the_next(background):
+    """Two people, one of them not tracked yet: the periodic pass finds them. Within the
+    frame they appear at once; from the background at the camera's next frame."""
+    sets = frames("multi", 6, (0,))
+    detector = create_detector("blazepose_multi", redetect_every=3, tiles=False,
+                               background_search=background)
+    assert detector.detect(sets[0])[0].num_people == 2
+    state = detector._tracks[0]
+    state.rois = state.rois[:1]                     # the second person is not tracked yet
+    state.since_search = 0
+    counts, searched = [], []
+    for images in sets[1:]:
+        counts.append(detector.detect(images)[0].num_people)
+        searched.append((detector.last_detector_views, detector.last_background_views))
+    assert searched[:3] == ([(0, 0), (0, 0), (0, 1)] if background else
+                            [(0, 0), (0, 0), (1, 0)])
+    assert counts == ([1, 1, 1, 2, 2] if background else [1, 1, 2, 2, 2])
+    detector.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        detector.detect(sets[0])
 
 
 def test_lost_track_starts_a_sweep_one_view_per_frame():

@@ -8,6 +8,7 @@ from typing import Any
 
 from sensor_msgs.msg import CameraInfo
 
+from pose3d_ros.core.detection import node_detector_options
 from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
@@ -42,7 +43,9 @@ class DetectorNode(PoseNodeBase):
             or "camera"
         self.cameras = (camera,)
         self._full_size = None
-        self.detector = create_detectors(config.detector, 1, per_camera=True)[0]
+        self.detector = create_detectors(
+            config.detector, 1, per_camera=True, **node_detector_options(
+                config.detector, background_search=config.person_search_in_background))[0]
         self.sync = self._make_sync(None, self.cameras)
         self.skeletons_pub = self._publisher(Skeleton2DArray, SKELETONS_2D_TOPIC, OUTPUT_QOS)
 

@@ -127,6 +127,13 @@ _INPUT = (
               "default): it keeps each camera's trackers by camera index, batches the crops of "
               "all cameras (two-stage back-ends) or runs the cameras' mediapipe graphs side by "
               "side itself."),
+    ParamSpec("person_search_in_background", True, "Two-stage back-ends (blazepose_multi, "
+              "blazepose_onnx): the periodic search for new people (every 10th frame while "
+              "every track holds) runs on a thread of its own after the frame's landmarks, "
+              "and the people it finds join the tracks at the camera's next frame: those "
+              "frames cost no more than the others (1 camera at 30 fps on 2 cores: 12 ms "
+              "instead of 24-26 ms, see docs/detectors.md); a new person appears one frame "
+              "later. false: the search runs within its frame. Other back-ends: ignored."),
 )
 _RIG = (
     ParamSpec("camera_names", ["camera"], "Camera namespaces, in rig order; topics are "

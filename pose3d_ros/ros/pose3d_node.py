@@ -8,6 +8,7 @@ from typing import Any
 
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from pose3d_ros.core.detection import node_detector_options
 from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
@@ -35,7 +36,10 @@ class Pose3DNode(RigNodeBase):
 
     def _configure(self, config: Any) -> None:
         detectors = create_detectors(config.detector, len(config.camera_names),
-                                     per_camera=config.detector_per_camera)
+                                     per_camera=config.detector_per_camera,
+                                     **node_detector_options(
+                                         config.detector,
+                                         background_search=config.person_search_in_background))
         try:
             self.cameras = tuple(config.camera_names)
             self._configure_rig(config, detectors, self._make_lifter(config))

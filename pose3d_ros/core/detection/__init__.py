@@ -9,6 +9,8 @@ COCO17 or H36M17. See docs/detectors.md for every back-end's options.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .base import PoseDetector, convert_detections
 
 DETECTOR_NAMES = ("blazepose", "blazepose_multi", "blazepose_onnx", "yolo_pose", "rtmpose",
@@ -17,6 +19,16 @@ DETECTOR_NAMES = ("blazepose", "blazepose_multi", "blazepose_onnx", "yolo_pose",
 # person, heatmap-refined landmarks; as accurate as mediapipe's own graph against the 4-view
 # triangulation of the demo and cheaper on the 2-core CPU: benchmarks/results_realtime.md).
 DEFAULT_DETECTOR = "blazepose_multi"
+
+
+# The two-stage BlazePose back-ends (person detector, then landmarks on tracked ROIs).
+TWO_STAGE_DETECTORS = ("blazepose_multi", "blazepose_onnx")
+
+
+def node_detector_options(name: str, *, background_search: bool) -> dict[str, Any]:
+    """The create_detector options of back-end `name` that the nodes' parameters set
+    (person_search_in_background: two-stage back-ends only); other back-ends get none."""
+    return {"background_search": background_search} if name in TWO_STAGE_DETECTORS else {}
 
 
 def create_detector(name: str, **options) -> PoseDetector:
@@ -43,4 +55,4 @@ def create_detector(name: str, **options) -> PoseDetector:
 
 
 __all__ = ["PoseDetector", "create_detector", "convert_detections", "DETECTOR_NAMES",
-           "DEFAULT_DETECTOR"]
+           "DEFAULT_DETECTOR", "TWO_STAGE_DETECTORS", "node_detector_options"]

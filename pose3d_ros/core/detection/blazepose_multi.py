@@ -14,8 +14,11 @@ pose_landmark_by_roi):
 With `track` (the default), as in MediaPipe's video graph, each person's ROI in the next frame
 comes from the auxiliary landmarks 33 (hip centre) and 34 (body size and rotation) by the same
 rule as step 2, and the detector runs only to find people: on one view per pass, when a camera
-has no track or lost one, and every `redetect_every` frames. `track=False` runs the detector
-on every view of every frame (no history).
+has no track or lost one, and every `redetect_every` frames. That periodic search for new
+people runs in the background (`background_search`): on a thread of its own while the caller
+goes on, its people joining the tracks at the next frame, so the frames it falls on cost no
+more than the others. `track=False` runs the detector on every view of every frame (no
+history).
 
 The stages run through "runners" (callables from a float32 NHWC batch to the model's output
 arrays, each with a leading batch axis): LiteRT here, onnxruntime in blazepose_onnx.py.
@@ -23,6 +26,8 @@ arrays, each with a leading batch axis): LiteRT here, onnxruntime in blazepose_o
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -200,7 +205,9 @@ class CameraTracks:
     last landmarks (centre x, y, side px, rotation rad); frames since the last person-detector
     pass; the next detector view to look at; detector passes left in the current sweep of all
     views (one per frame: at start, after a loss, while nobody is tracked); whether a track
-    was lost in the last frame; the image shape the state belongs to."""
+    was lost in the last frame; the image shape the state belongs to; the periodic search
+    running in the background on the last frame (its people's ROIs (N, 4), joined at the next
+    frame), if any."""
 
     rois: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     since_search: int = 0
@@ -208,6 +215,7 @@ class CameraTracks:
     sweep_left: int = 0
     lost: bool = False
     shape: tuple[int, ...] = ()
+    pending: Future | None = None
 
 
 class TwoStageBlazePose:
@@ -231,6 +239,15 @@ class TwoStageBlazePose:
         sweep of all views, one per frame), or every `redetect_every` frames to look for new
         people. False: the detector runs on every view of every frame (no history).
       redetect_every: frames between two detector passes while every track holds (10).
+      background_search: the periodic pass (every `redetect_every` frames while every track
+        holds) runs on a thread of its own after the frame's landmarks, and the people it
+        finds join the tracks at the camera's next frame, which waits for it if it is still
+        running (so the output does not depend on timing). True (default): a live node's
+        frames cost the same whether the pass falls on them or not (1 camera at 30 fps on 2
+        cores: 23 ms on those frames against 10 ms, benchmarks/results_realtime.md); a new
+        person appears one frame later. False: the pass runs within the frame it falls on.
+        Searches after a loss, at start and while nobody is tracked always run within the
+        frame.
       refine_landmarks: move the landmarks (body and auxiliary) by the landmark model's
         heatmaps, as MediaPipe's pose graph does (True; False: the raw regression output).
     """
@@ -241,7 +258,8 @@ class TwoStageBlazePose:
                  min_detection_score: float = 0.5, min_presence_score: float = 0.5,
                  max_people: int = 10, duplicate_iou: float = 0.5,
                  duplicate_centre: float = 0.15, tiles: bool = True, track: bool = True,
-                 redetect_every: int = 10, refine_landmarks: bool = True) -> None:
+                 redetect_every: int = 10, refine_landmarks: bool = True,
+                 background_search: bool = True) -> None:
         if redetect_every < 1:
             raise ValueError(f"redetect_every must be >= 1, got {redetect_every}")
         self.name = name
@@ -250,7 +268,12 @@ class TwoStageBlazePose:
         self.track = track
         self.redetect_every = redetect_every
         self.refine_landmarks = refine_landmarks
+        self.background_search = background_search and track
         self._detector = detector
+        # The person detector is called from the caller's thread and from the background
+        # search's: one call at a time.
+        self._detector_lock = threading.Lock()
+        self._searcher: ThreadPoolExecutor | None = None
         self._landmarker = landmarker
         self.min_detection_score = min_detection_score
         self.min_presence_score = min_presence_score
@@ -258,23 +281,32 @@ class TwoStageBlazePose:
         self.duplicate_iou = duplicate_iou
         self._tracks: dict[int, CameraTracks] = {}
         self.last_detector_views = 0  # detector views run by the last detect() (diagnostics)
+        self.last_background_views = 0  # views it left to the background search
 
     def detect(self, images: Sequence[np.ndarray],
                cameras: Sequence[int] | None = None) -> list[Detections2D]:
-        """cameras: the camera index of each image (its ROI tracks); default 0, 1, ..."""
+        """cameras: the camera index of each image (its ROI tracks); default 0, 1, ...
+        With background_search, an image may still be read by the background search after
+        this call returns: the caller must not change it before the next call returns."""
         images = check_images(images, f"{self.name}.detect")
         cameras = camera_indices(cameras, len(images), f"{self.name}.detect")
         if not images:
             return []
-        searches = [(k, region) for k, image in enumerate(images)
-                    for region in self._views_to_search(cameras[k], image)]
-        self.last_detector_views = len(searches)
+        searched = [self._background_result(camera) for camera in cameras]
+        due = [(k, region, periodic) for k, image in enumerate(images)
+               for region, periodic in self._views_to_search(cameras[k], image)]
+        later = [(k, region) for k, region, periodic in due
+                 if periodic and self.background_search]
+        searches = [(k, region) for k, region, periodic in due
+                    if not (periodic and self.background_search)]
+        self.last_detector_views, self.last_background_views = len(searches), len(later)
         found = self._find_people(images, searches)
         rois, owners, tracked_counts = [], [], []
         for k, camera in enumerate(cameras):
             tracked = self._tracks[camera].rois if self.track else np.zeros((0, 4))
             tracked_counts.append(len(tracked))
-            roi = np.concatenate([tracked, found[k]]) if len(found[k]) else tracked
+            new = np.concatenate([searched[k], found[k]])
+            roi = np.concatenate([tracked, new]) if len(new) else tracked
             roi = roi[distinct_rois(roi, self.duplicate_centre)][:self.max_people]
             rois.append(roi)
             owners.append(np.full(len(roi), k))
@@ -289,22 +321,44 @@ class TwoStageBlazePose:
                 state.lost = len(next_rois) < tracked_counts[k]
                 state.rois = next_rois
             results.append(det)
+        for k, region in later:       # after the landmarks: the search uses the idle time
+            self._tracks[cameras[k]].pending = self._background().submit(
+                self._find_people, [images[k]], [(0, region)])
         return results
 
-    def _views_to_search(self, camera: int, image: np.ndarray) -> list[tuple[int, int, int, int]]:
-        """The detector views (x0, y0, width, height) to run on this camera's image now."""
+    def _background_result(self, camera: int) -> np.ndarray:
+        """ROIs (N, 4) found by the camera's background search on its previous frame (waits
+        for it if it is still running), none if no search ran."""
+        state = self._tracks.get(camera)
+        if state is None or state.pending is None:
+            return np.zeros((0, 4))
+        pending, state.pending = state.pending, None
+        return pending.result()[0]
+
+    def _background(self) -> ThreadPoolExecutor:
+        """The thread of the background search (created on first use)."""
+        if self._searcher is None:
+            self._searcher = ThreadPoolExecutor(max_workers=1,
+                                                thread_name_prefix=f"{self.name}_search")
+        return self._searcher
+
+    def _views_to_search(self, camera: int, image: np.ndarray
+                         ) -> list[tuple[tuple[int, int, int, int], bool]]:
+        """The detector views (x0, y0, width, height) to run on this camera's image now,
+        each with whether it is the periodic search for new people (every track holds)."""
         views = detector_views(image, self.tiles)
         if not self.track:
-            return views
+            return [(view, False) for view in views]
         state = self._tracks.get(camera)
         if state is None or state.shape != image.shape:  # first frame: every view at once
             # Cameras start at different phases: their periodic passes fall on different frames.
             self._tracks[camera] = CameraTracks(shape=image.shape,
                                                 since_search=camera % self.redetect_every)
-            return views
+            return [(view, False) for view in views]
         if state.lost or (not len(state.rois) and state.sweep_left <= 0):
             state.sweep_left = len(views)  # start, loss, nobody: every view, one per frame
             state.lost = False
+        periodic = state.sweep_left <= 0
         if state.sweep_left > 0:
             state.sweep_left -= 1
         elif state.since_search + 1 < self.redetect_every:
@@ -313,7 +367,7 @@ class TwoStageBlazePose:
         state.since_search = 0
         view = views[state.next_view % len(views)]
         state.next_view += 1
-        return [view]
+        return [(view, periodic)]
 
     def _find_people(self, images: list[np.ndarray],
                      searches: list[tuple[int, tuple[int, int, int, int]]]) -> list[np.ndarray]:
@@ -327,7 +381,8 @@ class TwoStageBlazePose:
                                                       DETECTOR_SIZE)
                 squares.append(square)
                 placements.append((scale, pad, np.asarray((x0, y0), np.float32)))
-            raw_boxes, raw_scores = self._detector(np.stack(squares) * 2.0 - 1.0)[:2]
+            with self._detector_lock:
+                raw_boxes, raw_scores = self._detector(np.stack(squares) * 2.0 - 1.0)[:2]
             for v, (k, _) in enumerate(searches):
                 people = decode_pose_detector(raw_boxes[v], raw_scores[v],
                                               min_score=self.min_detection_score,
@@ -407,11 +462,16 @@ class TwoStageBlazePose:
                             layout=self.layout, image_size=size, world=world[idx]), next_roi[idx]
 
     def reset(self) -> None:
-        """Forget every camera's tracks (e.g. after a jump in time)."""
+        """Forget every camera's tracks (e.g. after a jump in time), and what their background
+        searches find."""
         self._tracks.clear()
 
     def close(self) -> None:
-        """Release both models (run after close: RuntimeError) and the tracks."""
+        """Release both models (run after close: RuntimeError), the tracks and the
+        background search's thread (after its running search)."""
+        if self._searcher is not None:
+            self._searcher.shutdown(wait=True)
+            self._searcher = None
         self._detector = self._landmarker = _closed_runner
         self._tracks.clear()
 
