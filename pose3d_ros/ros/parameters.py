@@ -132,7 +132,7 @@ _INPUT = (
               "every track holds) runs on a thread of its own after the frame's landmarks, "
               "and the people it finds join the tracks at the camera's next frame: those "
               "frames cost no more than the others (1 camera at 30 fps on 2 cores: 12 ms "
-              "instead of 24-26 ms, see docs/detectors.md); a new person appears one frame "
+              "instead of 23-26 ms, see docs/detectors.md); a new person appears one frame "
               "later. false: the search runs within its frame. Other back-ends: ignored."),
 )
 _RIG = (
