@@ -156,3 +156,22 @@ def test_one_pass_colour_conversion_gives_the_same_values():
     got = rgb_unit_float(image)
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, expected)
+
+
+def test_a_background_search_of_another_image_size_is_not_joined():
+    """The camera's images change size (a driver restarted with another region of interest)
+    while its background search of the last frame runs: the new size starts afresh, as a new
+    camera, without the search's people of the old images."""
+    images = frames("single", 4, (0,))
+    detector = create_detector("blazepose_multi", redetect_every=2)
+    for (image,) in images[:3]:
+        detector.detect([image])
+    assert detector.last_background_views == 1            # a search of a full-size frame
+    small = np.ascontiguousarray(images[3][0][:, :1000])     # 1080 -> 1000 px wide
+    fresh = create_detector("blazepose_multi")
+    expected = fresh.detect([small])[0]
+    got = detector.detect([small])[0]
+    assert got.num_people == expected.num_people == 1
+    np.testing.assert_array_equal(got.keypoints, expected.keypoints)
+    detector.close()
+    fresh.close()

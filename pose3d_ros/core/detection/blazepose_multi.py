@@ -292,7 +292,8 @@ class TwoStageBlazePose:
         cameras = camera_indices(cameras, len(images), f"{self.name}.detect")
         if not images:
             return []
-        searched = [self._background_result(camera) for camera in cameras]
+        searched = [self._background_result(camera, image.shape)
+                    for camera, image in zip(cameras, images, strict=True)]
         due = [(k, region, periodic) for k, image in enumerate(images)
                for region, periodic in self._views_to_search(cameras[k], image)]
         later = [(k, region) for k, region, periodic in due
@@ -326,14 +327,16 @@ class TwoStageBlazePose:
                 self._find_people, [images[k]], [(0, region)])
         return results
 
-    def _background_result(self, camera: int) -> np.ndarray:
+    def _background_result(self, camera: int, shape: tuple[int, ...]) -> np.ndarray:
         """ROIs (N, 4) found by the camera's background search on its previous frame (waits
-        for it if it is still running), none if no search ran."""
+        for it if it is still running), none if no search ran or that frame had another
+        shape than this one (the camera starts afresh)."""
         state = self._tracks.get(camera)
         if state is None or state.pending is None:
             return np.zeros((0, 4))
         pending, state.pending = state.pending, None
-        return pending.result()[0]
+        found = pending.result()[0]
+        return found if state.shape == shape else np.zeros((0, 4))
 
     def _background(self) -> ThreadPoolExecutor:
         """The thread of the background search (created on first use)."""
