@@ -270,11 +270,11 @@ class TwoStageBlazePose:
         self.refine_landmarks = refine_landmarks
         self.background_search = background_search and track
         self._detector = detector
+        self._landmarker = landmarker
         # The person detector is called from the caller's thread and from the background
         # search's: one call at a time.
         self._detector_lock = threading.Lock()
         self._searcher: ThreadPoolExecutor | None = None
-        self._landmarker = landmarker
         self.min_detection_score = min_detection_score
         self.min_presence_score = min_presence_score
         self.max_people = max_people
