@@ -440,3 +440,30 @@ def test_the_fusion_node_places_a_person_only_one_camera_sees_from_the_2d():
             np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)
     z = got.positions[0, :, 2]                  # the rig's z is up: a standing person
     assert 1.3 < np.nanmax(z) - np.nanmin(z) < 2.1, z
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_person_search_in_background_reaches_the_detectors_of_both_nodes(background):
+    """The parameter sets the two-stage back-end's background search in the detector node and
+    the all-in-one node; a back-end without that option (mediapipe's graph) ignores it."""
+    from pose3d_ros.ros.nodes import Pose3DNode
+
+    with ros_context() as context:
+        detector = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
+            Parameter("autostart", value=False),
+            Parameter("person_search_in_background", value=background)])
+        rig = Pose3DNode(context=context, parameter_overrides=_rig_overrides(
+            person_search_in_background=background))
+        graph = DetectorNode(context=context, namespace="cam02", parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("detector", value="blazepose"),
+            Parameter("person_search_in_background", value=background)])
+        try:
+            for node in (detector, rig, graph):
+                assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, \
+                    node.last_error
+            assert detector.detector.background_search is background
+            assert rig.pipeline._shared_detector.background_search is background
+            assert not hasattr(graph.detector, "background_search")
+        finally:
+            for node in (detector, rig, graph):
+                node.destroy_node()
