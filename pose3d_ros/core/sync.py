@@ -37,7 +37,9 @@ Every drop is counted per camera and reason. No timer is needed between frames:
 next_deadline() says when poll() can next finish a set, so a caller can sleep until then.
 Input rates are measured from the capture stamps over a window of frames, so frames delivered
 in bursts (a busy executor, a network hiccup) do not inflate them; a camera's capture rate
-comes from its shortest stamp intervals, so frames lost on the way do not lower it.
+comes from its shortest stamp intervals, so frames lost on the way do not lower it, and its
+typical rate from the median interval, which a few stamps close together do not raise;
+cameras_far_above() needs both to call a camera fast.
 """
 from __future__ import annotations
 
