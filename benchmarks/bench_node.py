@@ -436,14 +436,17 @@ def print_cores(rows: list[dict], shown: int = 6) -> None:
 
 
 def soak(minutes: float, fps: float, detector: str, distinct: int,
-         transport: str = "raw") -> None:
+         transport: str = "raw", background_search: bool = True) -> None:
     """4 cameras for `minutes` at `fps`: per-minute rate, latency, drops and RSS; first 5 vs
-    last 5 minutes (thirds when shorter than 15 minutes)."""
+    last 5 minutes (thirds when shorter than 15 minutes). background_search: the node's
+    person_search_in_background."""
     count = int(minutes * 60 * fps)
-    r = live(4, count, fps, detector, distinct, sample_rss_s=10.0, transport=transport)
+    r = live(4, count, fps, detector, distinct, sample_rss_s=10.0, transport=transport,
+             background_search=background_search)
     at, lat = r["received_at"], r["latency_ms"]
     rss = np.array(r["rss"]) if r["rss"] else np.zeros((0, 2))
-    print(f"## Soak: 4 cameras at {fps:g} fps ({transport}) for {minutes:g} min, {detector}: "
+    print(f"## Soak: 4 cameras at {fps:g} fps ({transport}) for {minutes:g} min, {detector}"
+          f"{'' if background_search else ' (person search within the frame)'}: "
           f"{r['outputs']} outputs of {count} sets sent")
     print("| minute | outputs | rate (Hz) | dropped | latency median (ms) | p99 (ms) | "
           "RSS at end (MiB) |")
@@ -555,7 +558,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.image_qos}")
     if args.soak_minutes > 0:
         soak(args.soak_minutes, args.soak_fps, args.soak_detector, args.distinct_frames,
-             args.transport[0])
+             args.transport[0],
+             background_search=args.person_search_in_background[0] == "true")
         load = os.getloadavg()
         print(f"# load average after: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
         return 0
