@@ -90,7 +90,12 @@ from pose3d_ros.ros.conversions import (  # noqa: E402
     skeletons3d_to_msg,
 )
 from pose3d_ros.ros.launch_args import FASTDDS_PROFILE_VARIABLES  # noqa: E402
-from pose3d_ros.ros.node_base import ALLOCATOR_POLICIES, set_allocator_policy  # noqa: E402
+from pose3d_ros.ros.node_base import (  # noqa: E402
+    ALLOCATOR_POLICIES,
+    MEMORY_TRIM_PERIOD_S,
+    heap_usage_bytes,
+    set_allocator_policy,
+)
 from pose3d_ros.ros.node_input import image_qos  # noqa: E402
 from pose3d_ros.ros.nodes import Pose3DNode  # noqa: E402
 from pose3d_ros.ros.tf import people_transforms  # noqa: E402
@@ -187,6 +192,14 @@ def rss_mib() -> float:
     return float("nan")
 
 
+def memory_sample_mib() -> tuple[float, float, float, float]:
+    """This process's RSS and glibc's heap account (node_base.heap_usage_bytes): in use from
+    the heaps, free but kept in them, in use from mmap; MiB (NaN without glibc 2.33+)."""
+    heap = heap_usage_bytes()
+    in_use, kept, mapped = (b / 2**20 for b in heap) if heap else (float("nan"),) * 3
+    return rss_mib(), in_use, kept, mapped
+
+
 def thread_cpu_s(pid: int | str = "self") -> dict[int, tuple[str, float]]:
     """CPU seconds (user + system) so far of every thread of a process: tid -> (name, s)."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -256,7 +269,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
     set_allocator_policy(allocator)     # after the node's own call: this run's policy
     probe = Node("bench_probe", context=context)
     received: list[tuple[float, int, float]] = []
-    rss: list[tuple[float, float]] = []
+    rss: list[tuple[float, ...]] = []     # (s since start, RSS, heap in use, kept, mmap MiB)
 
     def on_output(msg: Skeleton3DArray) -> None:
         now = time.time()
@@ -307,7 +320,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
         warmed.set()
         while not done.wait(sample_rss_s or 1.0):
             if sample_rss_s:
-                rss.append((time.time() - started, rss_mib()))
+                rss.append((time.time() - started, *memory_sample_mib()))
         cpu_after = (thread_cpu_s(), thread_cpu_s(driver.pid), time.monotonic())
         time.sleep(1.0)
         images_in = sum(cam.frames_in for cam in node.sync.state.values()) - images_before
@@ -444,31 +457,39 @@ def soak(minutes: float, fps: float, detector: str, distinct: int,
     r = live(4, count, fps, detector, distinct, sample_rss_s=10.0, transport=transport,
              background_search=background_search)
     at, lat = r["received_at"], r["latency_ms"]
-    rss = np.array(r["rss"]) if r["rss"] else np.zeros((0, 2))
+    memory = np.array(r["rss"]) if r["rss"] else np.zeros((0, 5))
     print(f"## Soak: 4 cameras at {fps:g} fps ({transport}) for {minutes:g} min, {detector}"
           f"{'' if background_search else ' (person search within the frame)'}: "
           f"{r['outputs']} outputs of {count} sets sent")
+    print("RSS and glibc's heap (in use / free but kept / mmap, MiB) at each minute's last "
+          "sample (every 10 s; the node trims the heap every "
+          f"{MEMORY_TRIM_PERIOD_S:g} s)\n")
     print("| minute | outputs | rate (Hz) | dropped | latency median (ms) | p99 (ms) | "
-          "RSS at end (MiB) |")
-    print("|---|---|---|---|---|---|---|")
+          "RSS at end (MiB) | heap in use | heap kept | mmap |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     per_minute = fps * 60
     for m in range(int(np.ceil(minutes))):
         mine = (at >= 60 * m) & (at < 60 * (m + 1))
-        rss_m = rss[(rss[:, 0] < 60 * (m + 1))] if len(rss) else rss
+        upto = memory[memory[:, 0] < 60 * (m + 1)]
+        end = upto[-1, 1:] if len(upto) else np.full(4, np.nan)
         print(f"| {m + 1} | {int(mine.sum())} | {mine.sum() / 60:.1f} | "
               f"{int(per_minute - mine.sum())} | {percentile(lat[mine], 50):.0f} | "
-              f"{percentile(lat[mine], 99):.0f} | "
-              f"{rss_m[-1, 1] if len(rss_m) else float('nan'):.0f} |")
+              f"{percentile(lat[mine], 99):.0f} | {end[0]:.0f} | {end[1]:.1f} | "
+              f"{end[2]:.1f} | {end[3]:.1f} |")
     span = 5.0 if minutes >= 15 else minutes / 3
     first, last = at < 60 * span, at >= 60 * (minutes - span)
-    rss_first = rss[rss[:, 0] < 60 * span, 1] if len(rss) else np.zeros(0)
-    rss_last = rss[rss[:, 0] >= 60 * (minutes - span), 1] if len(rss) else np.zeros(0)
+    mem_first = memory[memory[:, 0] < 60 * span, 1:].mean(axis=0)
+    mem_last = memory[memory[:, 0] >= 60 * (minutes - span), 1:].mean(axis=0)
     print(f"\nfirst {span:g} min: latency median {percentile(lat[first], 50):.0f} ms, p99 "
-          f"{percentile(lat[first], 99):.0f} ms, RSS {np.mean(rss_first):.0f} MiB; last "
+          f"{percentile(lat[first], 99):.0f} ms, RSS {mem_first[0]:.0f} MiB; last "
           f"{span:g} min: median {percentile(lat[last], 50):.0f} ms, p99 "
-          f"{percentile(lat[last], 99):.0f} ms, RSS {np.mean(rss_last):.0f} MiB; RSS growth "
-          f"{100 * (np.mean(rss_last) / np.mean(rss_first) - 1):+.1f} %, p99 change "
+          f"{percentile(lat[last], 99):.0f} ms, RSS {mem_last[0]:.0f} MiB; RSS growth "
+          f"{100 * (mem_last[0] / mem_first[0] - 1):+.1f} %, p99 change "
           f"{100 * (percentile(lat[last], 99) / percentile(lat[first], 99) - 1):+.1f} %")
+    print(f"heap means first / last {span:g} min (MiB): in use {mem_first[1]:.1f} / "
+          f"{mem_last[1]:.1f}, kept {mem_first[2]:.1f} / {mem_last[2]:.1f}, mmap "
+          f"{mem_first[3]:.1f} / {mem_last[3]:.1f}; RSS beyond the heap "
+          f"{mem_first[0] - mem_first[1:].sum():.0f} / {mem_last[0] - mem_last[1:].sum():.0f}")
 
 
 def use_dds_profile(profile: str) -> None:

@@ -449,3 +449,23 @@ def release_free_memory() -> None:
     libc = _glibc()
     if libc is not None and hasattr(libc, "malloc_trim"):
         libc.malloc_trim(0)
+
+
+class _MallInfo2(ctypes.Structure):
+    """glibc's struct mallinfo2 (malloc.h, glibc 2.33+): byte counts over all arenas."""
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+def heap_usage_bytes() -> tuple[int, int, int] | None:
+    """glibc's account of this process's malloc memory, over all arenas, in bytes: (in use
+    from the heaps, free but kept in the heaps, in use from mmap); None without glibc 2.33+.
+    What RSS holds beyond these is code, stacks, Python's own pools and pages that other
+    allocators (DDS, onnxruntime's arena) took directly."""
+    libc = _glibc()
+    if libc is None or not hasattr(libc, "mallinfo2"):
+        return None
+    libc.mallinfo2.restype = _MallInfo2
+    info = libc.mallinfo2()
+    return int(info.uordblks), int(info.fordblks), int(info.hblkhd)
