@@ -183,21 +183,54 @@ def _publish_frames(num_cameras: int, count: int, fps: float, distinct: int, war
         child_rclpy.shutdown()
 
 
-def rss_mib() -> float:
-    """Resident memory of this process (MiB)."""
+def rss_mib(field: str = "VmRSS") -> float:
+    """Resident memory of this process (MiB): all of it (VmRSS), or the kernel's share of it
+    in anonymous pages (RssAnon), mapped files (RssFile) or shared memory (RssShmem: the
+    DDS shared-memory segments this process has touched)."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
 
-def memory_sample_mib() -> tuple[float, float, float, float]:
-    """This process's RSS and glibc's heap account (node_base.heap_usage_bytes): in use from
-    the heaps, free but kept in them, in use from mmap; MiB (NaN without glibc 2.33+)."""
+class OutputRecord:
+    """(latency s, people, receive time s) of every output, in an array allocated once, so
+    that a soak's own record does not grow this process's RSS while it is measured (a list
+    of tuples grows by about 140 bytes per output: 2.5 MiB over a 30-minute soak)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._rows = np.zeros((max(capacity, 16), 3))
+        self._count = 0
+
+    def append(self, latency_s: float, people: int, received_s: float) -> None:
+        if self._count == len(self._rows):       # more outputs than expected: grow once
+            self._rows = np.concatenate([self._rows, np.zeros_like(self._rows)])
+        self._rows[self._count] = latency_s, people, received_s
+        self._count += 1
+
+    def clear(self) -> None:
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def rows(self) -> np.ndarray:
+        """(N, 3): latency s, people, receive time s."""
+        return self._rows[:self._count]
+
+
+MEMORY_COLUMNS = ("RSS", "anonymous", "shared memory", "heap in use", "heap kept", "mmap")
+
+
+def memory_sample_mib() -> tuple[float, ...]:
+    """This process's memory, MiB, in MEMORY_COLUMNS' order: RSS, its anonymous and
+    shared-memory parts, and glibc's heap account (node_base.heap_usage_bytes: in use from
+    the heaps, free but kept in them, in use from mmap; NaN without glibc 2.33+)."""
     heap = heap_usage_bytes()
     in_use, kept, mapped = (b / 2**20 for b in heap) if heap else (float("nan"),) * 3
-    return rss_mib(), in_use, kept, mapped
+    return (rss_mib(), rss_mib("RssAnon"), rss_mib("RssShmem"), in_use, kept, mapped)
 
 
 def thread_cpu_s(pid: int | str = "self") -> dict[int, tuple[str, float]]:
@@ -268,13 +301,13 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
         Parameter(k, value=v) for k, v in overrides.items()])
     set_allocator_policy(allocator)     # after the node's own call: this run's policy
     probe = Node("bench_probe", context=context)
-    received: list[tuple[float, int, float]] = []
-    rss: list[tuple[float, ...]] = []     # (s since start, RSS, heap in use, kept, mmap MiB)
+    received = OutputRecord(count + 1000)     # + the warm-up's outputs
+    rss: list[tuple[float, ...]] = []     # (s since start, *memory_sample_mib())
 
     def on_output(msg: Skeleton3DArray) -> None:
         now = time.time()
-        received.append((now - (msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9),
-                         len(msg.skeletons), now))
+        received.append(now - (msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9),
+                        len(msg.skeletons), now)
 
     probe.create_subscription(Skeleton3DArray, "skeletons", on_output, RELIABLE)
     infos = {c.name: probe.create_publisher(CameraInfo, f"{c.name}/camera_info", RELIABLE)
@@ -333,17 +366,18 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
                  for role, seconds in cpu_by_role(cpu_before[0], cpu_after[0], roles).items()}
         cores["publisher process"] = sum(
             cpu_by_role(cpu_before[1], cpu_after[1], {}).values()) / window
-        latencies = np.array([r[0] for r in received]) * 1000
+        rows = received.rows
+        latencies = rows[:, 0] * 1000
         rejected: dict[str, int] = {}
         for health in node.health.cameras.values():
             for reason, times in health.rejected.items():
                 rejected[reason] = rejected.get(reason, 0) + times
         result.update(sent=count, outputs=len(received), images_in=images_in, rejected=rejected,
-                      rate_hz=(len(received) - 1) / (received[-1][2] - received[0][2])
-                      if len(received) > 1 else 0.0,
+                      rate_hz=(len(rows) - 1) / (rows[-1, 2] - rows[0, 2])
+                      if len(rows) > 1 else 0.0,
                       latency_ms=latencies,
-                      received_at=np.array([r[2] - started for r in received]),
-                      people=float(np.mean([r[1] for r in received])) if received else 0.0,
+                      received_at=rows[:, 2] - started,
+                      people=float(rows[:, 1].mean()) if len(rows) else 0.0,
                       stages=node.health.stage_means_ms(), rss=rss, cores=cores)
     finally:
         driver.join(10)
@@ -457,25 +491,25 @@ def soak(minutes: float, fps: float, detector: str, distinct: int,
     r = live(4, count, fps, detector, distinct, sample_rss_s=10.0, transport=transport,
              background_search=background_search)
     at, lat = r["received_at"], r["latency_ms"]
-    memory = np.array(r["rss"]) if r["rss"] else np.zeros((0, 5))
+    memory = np.array(r["rss"]) if r["rss"] else np.zeros((0, 1 + len(MEMORY_COLUMNS)))
     print(f"## Soak: 4 cameras at {fps:g} fps ({transport}) for {minutes:g} min, {detector}"
           f"{'' if background_search else ' (person search within the frame)'}: "
           f"{r['outputs']} outputs of {count} sets sent")
-    print("RSS and glibc's heap (in use / free but kept / mmap, MiB) at each minute's last "
-          "sample (every 10 s; the node trims the heap every "
-          f"{MEMORY_TRIM_PERIOD_S:g} s)\n")
+    print("Memory (MiB) at each minute's last sample (every 10 s): RSS, its anonymous and "
+          "shared-memory (DDS segments) parts, glibc's heap (in use / free but kept / mmap; "
+          f"the node trims the heap every {MEMORY_TRIM_PERIOD_S:g} s)\n")
     print("| minute | outputs | rate (Hz) | dropped | latency median (ms) | p99 (ms) | "
-          "RSS at end (MiB) | heap in use | heap kept | mmap |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          + " | ".join(MEMORY_COLUMNS) + " |")
+    print("|---|---|---|---|---|---|" + "---|" * len(MEMORY_COLUMNS))
     per_minute = fps * 60
     for m in range(int(np.ceil(minutes))):
         mine = (at >= 60 * m) & (at < 60 * (m + 1))
         upto = memory[memory[:, 0] < 60 * (m + 1)]
-        end = upto[-1, 1:] if len(upto) else np.full(4, np.nan)
+        end = upto[-1, 1:] if len(upto) else np.full(len(MEMORY_COLUMNS), np.nan)
         print(f"| {m + 1} | {int(mine.sum())} | {mine.sum() / 60:.1f} | "
               f"{int(per_minute - mine.sum())} | {percentile(lat[mine], 50):.0f} | "
-              f"{percentile(lat[mine], 99):.0f} | {end[0]:.0f} | {end[1]:.1f} | "
-              f"{end[2]:.1f} | {end[3]:.1f} |")
+              f"{percentile(lat[mine], 99):.0f} | " + " | ".join(f"{v:.1f}" for v in end)
+              + " |")
     span = 5.0 if minutes >= 15 else minutes / 3
     first, last = at < 60 * span, at >= 60 * (minutes - span)
     mem_first = memory[memory[:, 0] < 60 * span, 1:].mean(axis=0)
@@ -486,10 +520,9 @@ def soak(minutes: float, fps: float, detector: str, distinct: int,
           f"{percentile(lat[last], 99):.0f} ms, RSS {mem_last[0]:.0f} MiB; RSS growth "
           f"{100 * (mem_last[0] / mem_first[0] - 1):+.1f} %, p99 change "
           f"{100 * (percentile(lat[last], 99) / percentile(lat[first], 99) - 1):+.1f} %")
-    print(f"heap means first / last {span:g} min (MiB): in use {mem_first[1]:.1f} / "
-          f"{mem_last[1]:.1f}, kept {mem_first[2]:.1f} / {mem_last[2]:.1f}, mmap "
-          f"{mem_first[3]:.1f} / {mem_last[3]:.1f}; RSS beyond the heap "
-          f"{mem_first[0] - mem_first[1:].sum():.0f} / {mem_last[0] - mem_last[1:].sum():.0f}")
+    print(f"means of the first / last {span:g} min (MiB): " + ", ".join(
+        f"{name} {a:.1f} / {b:.1f}" for name, a, b in zip(MEMORY_COLUMNS, mem_first, mem_last,
+                                                         strict=True)))
 
 
 def use_dds_profile(profile: str) -> None:
