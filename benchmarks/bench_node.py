@@ -36,7 +36,8 @@ Part 2 (node overhead): everything the node does per 4-camera frame set except t
 timed over --iterations repetitions on real detections of demo frames.
 
 Soak (--soak-minutes M): 4 cameras at --soak-fps (10) for M minutes with the default detector;
-per minute: outputs, rate, latency median/p99, drops, RSS of this process (node + probe);
+per minute: outputs, rate, latency median/p99, drops, RSS of this process (node + probe) with
+its anonymous and DDS shared-memory parts, and glibc's heap (in use, free but kept, mmap);
 then the first 5 minutes against the last 5 (first and last third when M < 15).
 
   python benchmarks/bench_node.py [--cameras 1 2 4] [--frames 300] [--fps 30]
