@@ -44,6 +44,7 @@ then the first 5 minutes against the last 5 (first and last third when M < 15).
       [--detectors blazepose_multi blazepose blazepose_onnx] [--iterations 200] [--live-only]
       [--detection-nice 0 5] [--dds-profile none config/fastdds_large_images.xml]
   python benchmarks/bench_node.py --soak-minutes 30
+      [--node-dds-profile config/fastdds_node.xml]   # the node's process only (docs/nodes.md)
 Prints markdown tables (paste into benchmarks/results_nodes.md).
 """
 from __future__ import annotations
@@ -337,7 +338,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
             time.sleep(0.1)
             if time.monotonic() > deadline:
                 raise RuntimeError("camera_info not taken")
-        driver.start()
+        start_publisher(driver)
         # Warm-up until the first output; images that never arrive (e.g. raw best-effort
         # images over Fast DDS's defaults) end it after WARM_UP_S with nothing received.
         warm_up_end = time.monotonic() + WARM_UP_S
@@ -538,6 +539,41 @@ def use_dds_profile(profile: str) -> None:
     os.environ[PROFILE_VARIABLE] = str(path)
 
 
+QOS_FROM_XML_VARIABLE = "RMW_FASTRTPS_USE_QOS_FROM_XML"
+_publisher_environment: dict[str, str | None] = {}   # set by use_node_dds_profile
+
+
+def use_node_dds_profile(profile: str) -> None:
+    """Give the node's process (this one) its own Fast DDS profile, read with the history
+    memory policies of its XML (RMW_FASTRTPS_USE_QOS_FROM_XML=1), e.g. config/fastdds_node.xml;
+    the publisher process keeps --dds-profile's (call after use_dds_profile)."""
+    path = Path(profile).resolve()
+    if not path.is_file():
+        raise SystemExit(f"--node-dds-profile {profile}: no such file")
+    _publisher_environment.update({name: os.environ.get(name)
+                                   for name in (PROFILE_VARIABLE, QOS_FROM_XML_VARIABLE)})
+    os.environ[PROFILE_VARIABLE] = str(path)
+    os.environ[QOS_FROM_XML_VARIABLE] = "1"
+
+
+def _set_environment(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def start_publisher(driver: multiprocessing.process.BaseProcess) -> None:
+    """Start the publisher process with its own DDS environment (use_node_dds_profile)."""
+    ours = {name: os.environ.get(name) for name in _publisher_environment}
+    _set_environment(_publisher_environment)
+    try:
+        driver.start()
+    finally:
+        _set_environment(ours)
+
+
 def run_per_dds_profile(argv: list[str], profiles: list[str]) -> int:
     """This script once per profile, each in a fresh process, one after the other."""
     rest, skipping = [], False
@@ -597,6 +633,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="Fast DDS XML profile of the node's and the publisher's process "
                         "(FASTRTPS_DEFAULT_PROFILES_FILE; 'none': Fast DDS's defaults); "
                         "several: each in a fresh process, one after the other")
+    parser.add_argument("--node-dds-profile", default=None,
+                        help="a Fast DDS XML profile of the node's process only, read with "
+                        "its history memory policies (RMW_FASTRTPS_USE_QOS_FROM_XML=1), e.g. "
+                        "config/fastdds_node.xml; the publisher keeps --dds-profile's")
     parser.add_argument("--soak-minutes", type=float, default=0.0,
                         help="run only the soak, this long")
     parser.add_argument("--soak-fps", type=float, default=10.0)
@@ -606,10 +646,15 @@ def main(argv: list[str] | None = None) -> int:
         return run_per_dds_profile(sys.argv[1:] if argv is None else argv, args.dds_profile)
     if args.dds_profile:
         use_dds_profile(args.dds_profile[0])
+    if args.node_dds_profile:
+        use_node_dds_profile(args.node_dds_profile)
     load = os.getloadavg()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
           f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; Fast DDS profile: "
-          f"{os.environ.get(PROFILE_VARIABLE) or 'none (defaults)'}; image QoS "
+          f"{os.environ.get(PROFILE_VARIABLE) or 'none (defaults)'}"
+          + (f" (the node's; the publisher's: "
+             f"{_publisher_environment.get(PROFILE_VARIABLE) or 'none'})"
+             if _publisher_environment else "") + "; image QoS "
           f"{args.image_qos}")
     if args.soak_minutes > 0:
         soak(args.soak_minutes, args.soak_fps, args.soak_detector, args.distinct_frames,
