@@ -16,13 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-
-def rss_mib() -> float:
-    """Resident set size of this process (MiB), from /proc/self/status."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from process_memory import status_mib
 
 
 def main() -> None:
@@ -80,7 +74,7 @@ def main() -> None:
             executor.spin_once(timeout_sec=0.02)
         return done()
 
-    rss = [rss_mib()]
+    rss = [status_mib("VmRSS")[0]]
     stamp = 1000.0
     start = time.monotonic()
     for _ in range(args.cycles):
@@ -100,7 +94,7 @@ def main() -> None:
         node.trigger_deactivate()
         node.trigger_cleanup()
         spin_until(lambda: False, 0.1)
-        rss.append(rss_mib())
+        rss.append(status_mib("VmRSS")[0])
     wall = time.monotonic() - start
     executor.shutdown()
     node.destroy_node()

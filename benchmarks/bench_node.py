@@ -106,6 +106,7 @@ from pose3d_ros.tools.fetch_demo import calibration_path, video_paths  # noqa: E
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from landmark_floor import floor_ms  # noqa: E402
+from process_memory import status_mib  # noqa: E402
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 TRANSPORTS = ("raw", "compressed")
@@ -185,17 +186,6 @@ def _publish_frames(num_cameras: int, count: int, fps: float, distinct: int, war
         child_rclpy.shutdown()
 
 
-def rss_mib(field: str = "VmRSS") -> float:
-    """Resident memory of this process (MiB): all of it (VmRSS), or the kernel's share of it
-    in anonymous pages (RssAnon), mapped files (RssFile) or shared memory (RssShmem: the
-    DDS shared-memory segments this process has touched)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 class OutputRecord:
     """(latency s, people, receive time s) of every output, in an array allocated once, so
     that a soak's own record does not grow this process's RSS while it is measured (a list
@@ -232,7 +222,7 @@ def memory_sample_mib() -> tuple[float, ...]:
     the heaps, free but kept in them, in use from mmap; NaN without glibc 2.33+)."""
     heap = heap_usage_bytes()
     in_use, kept, mapped = (b / 2**20 for b in heap) if heap else (float("nan"),) * 3
-    return (rss_mib(), rss_mib("RssAnon"), rss_mib("RssShmem"), in_use, kept, mapped)
+    return (*status_mib("VmRSS", "RssAnon", "RssShmem"), in_use, kept, mapped)
 
 
 def thread_cpu_s(pid: int | str = "self") -> dict[int, tuple[str, float]]:

@@ -13,6 +13,7 @@ Publishers are lifecycle publishers: nothing goes out while the node is inactive
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import os
 import threading
@@ -406,7 +407,9 @@ KEPT_BUFFER_BYTES = 256 << 20     # "keep": heap up to this size per allocation,
 ALLOCATOR_POLICIES = ("keep", "map")
 
 
+@functools.cache
 def _glibc():
+    """glibc, opened once (None where the C library is another)."""
     try:
         return ctypes.CDLL("libc.so.6")
     except OSError:
