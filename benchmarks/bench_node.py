@@ -266,15 +266,16 @@ def renice_threads(niceness: int, keep: set[int]) -> int:
 
 
 def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETECTOR,
-         distinct: int = 24, sample_rss_s: float = 0.0, detection_nice: int = 0,
+         distinct: int = 24, sample_memory_s: float = 0.0, detection_nice: int = 0,
          allocator: str = "keep", transport: str = "raw", decode_min_side: int = 0,
          qos_kind: str = "reliable", skip_busy: bool = True,
          background_search: bool = True) -> dict:
     """Stream `count` frame sets into the node at `fps` from another process (raw Image or
     JPEG CompressedImage messages: `transport`, decoded by the node at reduced size down to
     `decode_min_side` px: compressed_decode_min_side_px); latency, rate, drops and stage
-    means (and RSS samples every sample_rss_s seconds when > 0). skip_busy: the node's
-    skip_images_while_busy; background_search: its person_search_in_background."""
+    means (and memory samples, memory_sample_mib, every sample_memory_s seconds when > 0).
+    skip_busy: the node's skip_images_while_busy; background_search: its
+    person_search_in_background."""
     rig = load_rig(calibration_path("single"))
     cameras = rig.cameras[:num_cameras]
     context = Context()
@@ -294,7 +295,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
     set_allocator_policy(allocator)     # after the node's own call: this run's policy
     probe = Node("bench_probe", context=context)
     received = OutputRecord(count + 1000)     # + the warm-up's outputs
-    rss: list[tuple[float, ...]] = []     # (s since start, *memory_sample_mib())
+    memory: list[tuple[float, ...]] = []     # (s since start, *memory_sample_mib())
 
     def on_output(msg: Skeleton3DArray) -> None:
         now = time.time()
@@ -343,9 +344,9 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
         cpu_before = (thread_cpu_s(), thread_cpu_s(driver.pid), time.monotonic())
         images_before = sum(cam.frames_in for cam in node.sync.state.values())
         warmed.set()
-        while not done.wait(sample_rss_s or 1.0):
-            if sample_rss_s:
-                rss.append((time.time() - started, *memory_sample_mib()))
+        while not done.wait(sample_memory_s or 1.0):
+            if sample_memory_s:
+                memory.append((time.time() - started, *memory_sample_mib()))
         cpu_after = (thread_cpu_s(), thread_cpu_s(driver.pid), time.monotonic())
         time.sleep(1.0)
         images_in = sum(cam.frames_in for cam in node.sync.state.values()) - images_before
@@ -370,7 +371,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
                       latency_ms=latencies,
                       received_at=rows[:, 2] - started,
                       people=float(rows[:, 1].mean()) if len(rows) else 0.0,
-                      stages=node.health.stage_means_ms(), rss=rss, cores=cores)
+                      stages=node.health.stage_means_ms(), memory=memory, cores=cores)
     finally:
         driver.join(10)
         executor.shutdown()
@@ -480,10 +481,11 @@ def soak(minutes: float, fps: float, detector: str, distinct: int,
     last 5 minutes (thirds when shorter than 15 minutes). background_search: the node's
     person_search_in_background."""
     count = int(minutes * 60 * fps)
-    r = live(4, count, fps, detector, distinct, sample_rss_s=10.0, transport=transport,
+    r = live(4, count, fps, detector, distinct, sample_memory_s=10.0, transport=transport,
              background_search=background_search)
     at, lat = r["received_at"], r["latency_ms"]
-    memory = np.array(r["rss"]) if r["rss"] else np.zeros((0, 1 + len(MEMORY_COLUMNS)))
+    memory = (np.array(r["memory"]) if r["memory"]
+              else np.zeros((0, 1 + len(MEMORY_COLUMNS))))
     print(f"## Soak: 4 cameras at {fps:g} fps ({transport}) for {minutes:g} min, {detector}"
           f"{'' if background_search else ' (person search within the frame)'}: "
           f"{r['outputs']} outputs of {count} sets sent")
