@@ -91,7 +91,10 @@ from pose3d_ros.ros.conversions import (  # noqa: E402
     seconds_to_stamp,
     skeletons3d_to_msg,
 )
-from pose3d_ros.ros.launch_args import FASTDDS_PROFILE_VARIABLES  # noqa: E402
+from pose3d_ros.ros.launch_args import (  # noqa: E402
+    FASTDDS_PROFILE_VARIABLES,
+    FASTDDS_QOS_FROM_XML_VARIABLE,
+)
 from pose3d_ros.ros.node_base import (  # noqa: E402
     ALLOCATOR_POLICIES,
     MEMORY_TRIM_PERIOD_S,
@@ -531,7 +534,6 @@ def use_dds_profile(profile: str) -> None:
     os.environ[PROFILE_VARIABLE] = str(path)
 
 
-QOS_FROM_XML_VARIABLE = "RMW_FASTRTPS_USE_QOS_FROM_XML"
 _publisher_environment: dict[str, str | None] = {}   # set by use_node_dds_profile
 
 
@@ -543,9 +545,9 @@ def use_node_dds_profile(profile: str) -> None:
     if not path.is_file():
         raise SystemExit(f"--node-dds-profile {profile}: no such file")
     _publisher_environment.update({name: os.environ.get(name)
-                                   for name in (PROFILE_VARIABLE, QOS_FROM_XML_VARIABLE)})
+                                   for name in (PROFILE_VARIABLE, FASTDDS_QOS_FROM_XML_VARIABLE)})
     os.environ[PROFILE_VARIABLE] = str(path)
-    os.environ[QOS_FROM_XML_VARIABLE] = "1"
+    os.environ[FASTDDS_QOS_FROM_XML_VARIABLE] = "1"
 
 
 def _set_environment(values: dict[str, str | None]) -> None:

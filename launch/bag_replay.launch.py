@@ -7,6 +7,8 @@ starts over. A config or rig_file that does not exist stops the launch with a cl
 With large_image_shm:=true (default) `ros2 bag play` gets the package's Fast DDS profile
 (config/fastdds_large_images.xml: whole images through shared memory; raw 1080p images are
 otherwise mostly lost with best-effort QoS) unless Fast DDS already has a profile.
+With node_memory_profile:=true (default) the node gets config/fastdds_node.xml (its image
+readers free each image once taken), under the same condition.
 """
 import os
 
@@ -17,7 +19,11 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from pose3d_ros.ros.launch_args import existing_file, large_image_profile_environment
+from pose3d_ros.ros.launch_args import (
+    existing_file,
+    large_image_profile_environment,
+    node_memory_environment_at_launch,
+)
 
 
 def _pose_node(context):
@@ -26,9 +32,12 @@ def _pose_node(context):
                            "bag_replay.launch.py", "the node's parameter file")
     rig_file = existing_file(LaunchConfiguration("rig_file").perform(context), "rig_file",
                              "bag_replay.launch.py", "the calibration of the bag's rig")
-    return [Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
-                 output="screen",
-                 parameters=[config, {"rig_file": rig_file, "use_sim_time": True}])]
+    environment = node_memory_environment_at_launch(context)
+    return [LogInfo(msg=f"pose3d_node with {name}={value}")
+            for name, value in environment.items()] + [
+        Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
+             output="screen", additional_env=environment,
+             parameters=[config, {"rig_file": rig_file, "use_sim_time": True}])]
 
 
 def _bag_play(context):
@@ -71,6 +80,12 @@ def generate_launch_description() -> LaunchDescription:
             description="Give ros2 bag play the package's Fast DDS profile "
                         "(config/fastdds_large_images.xml: images through shared memory in "
                         "one piece) unless a Fast DDS profile is already set."),
+        DeclareLaunchArgument(
+            "node_memory_profile", default_value="true", choices=["true", "false"],
+            description="Give the node's process the package's Fast DDS reader profile "
+                        "(config/fastdds_node.xml: a received image's memory is freed once "
+                        "taken, so a backlog does not raise RSS for good) unless a Fast DDS "
+                        "profile or RMW_FASTRTPS_USE_QOS_FROM_XML is already set."),
         OpaqueFunction(function=_bag_play),
         OpaqueFunction(function=_pose_node),
         Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",

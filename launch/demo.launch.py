@@ -50,6 +50,12 @@ def generate_launch_description() -> LaunchDescription:
             "large_image_shm", default_value="true", choices=["true", "false"],
             description="Replay the images through shared memory in one piece (the "
                         "package's Fast DDS profile) unless a Fast DDS profile is set."),
+        DeclareLaunchArgument(
+            "node_memory_profile", default_value="true", choices=["true", "false"],
+            description="Give the node's process the package's Fast DDS reader profile "
+                        "(config/fastdds_node.xml: a received image's memory is freed once "
+                        "taken, so a backlog does not raise RSS for good) unless a Fast DDS "
+                        "profile or RMW_FASTRTPS_USE_QOS_FROM_XML is already set."),
         OpaqueFunction(function=_check_files),
         IncludeLaunchDescription(
             PythonLaunchDescriptionSource(PathJoinSubstitution(
@@ -59,5 +65,6 @@ def generate_launch_description() -> LaunchDescription:
                 "rate": LaunchConfiguration("rate"), "rviz": LaunchConfiguration("rviz"),
                 "loop": LaunchConfiguration("loop"),
                 "large_image_shm": LaunchConfiguration("large_image_shm"),
+                "node_memory_profile": LaunchConfiguration("node_memory_profile"),
                 "config": LaunchConfiguration("config")}.items()),
     ])

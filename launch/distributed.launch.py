@@ -10,12 +10,12 @@ exist) roles 'fusion' and 'all' stop at launch with a message that says so.
 Each detector runs in its camera's namespace: /<cam>/image_raw -> /<cam>/skeletons_2d.
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from pose3d_ros.ros.launch_args import fusion_rig_file
+from pose3d_ros.ros.launch_args import fusion_rig_file, node_memory_environment_at_launch
 
 
 def _nodes(context):
@@ -26,8 +26,13 @@ def _nodes(context):
     rig_file = fusion_rig_file(role, LaunchConfiguration("rig_file").perform(context))
     nodes = []
     if role in ("all", "detectors"):
+        # the detectors read the images; the fusion node reads only their 2D
+        environment = node_memory_environment_at_launch(context)
+        nodes += [LogInfo(msg=f"pose3d_detector with {name}={value}")
+                  for name, value in environment.items()]
         nodes += [Node(package="pose3d_ros", executable="pose3d_detector",
                        name="pose3d_detector", namespace=camera, output="screen",
+                       additional_env=environment,
                        parameters=[config, {"camera_name": camera}])
                   for camera in cameras]
     if role in ("all", "fusion"):
@@ -63,5 +68,11 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 next to the fusion node."),
+        DeclareLaunchArgument(
+            "node_memory_profile", default_value="true", choices=["true", "false"],
+            description="Give the detector nodes' processes the package's Fast DDS reader profile "
+                        "(config/fastdds_node.xml: a received image's memory is freed once "
+                        "taken, so a backlog does not raise RSS for good) unless a Fast DDS "
+                        "profile or RMW_FASTRTPS_USE_QOS_FROM_XML is already set."),
         OpaqueFunction(function=_nodes),
     ])

@@ -5,21 +5,26 @@ Topics: /<camera>/image_raw (or .../compressed), /<camera>/camera_info in; skele
 skeleton_markers, /tf, /diagnostics out.
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
+from pose3d_ros.ros.launch_args import node_memory_environment_at_launch
+
 
 def _pose_node(context):
     # Evaluated here: a list holding a substitution would be joined into one string.
     camera = LaunchConfiguration("camera").perform(context)
-    return [Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
-                 output="screen",
-                 parameters=[LaunchConfiguration("config"),
-                             {"camera_names": [camera],
-                              "image_transport": LaunchConfiguration("image_transport")}])]
+    environment = node_memory_environment_at_launch(context)
+    return [LogInfo(msg=f"pose3d_node with {name}={value}")
+            for name, value in environment.items()] + [
+        Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
+             output="screen", additional_env=environment,
+             parameters=[LaunchConfiguration("config"),
+                         {"camera_names": [camera],
+                          "image_transport": LaunchConfiguration("image_transport")}])]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -38,6 +43,12 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),
+        DeclareLaunchArgument(
+            "node_memory_profile", default_value="true", choices=["true", "false"],
+            description="Give the node's process the package's Fast DDS reader profile "
+                        "(config/fastdds_node.xml: a received image's memory is freed once "
+                        "taken, so a backlog does not raise RSS for good) unless a Fast DDS "
+                        "profile or RMW_FASTRTPS_USE_QOS_FROM_XML is already set."),
         OpaqueFunction(function=_pose_node),
         Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
              arguments=["-d", PathJoinSubstitution([share, "rviz", "pose3d.rviz"])],

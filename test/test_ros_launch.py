@@ -246,3 +246,49 @@ def test_replay_launches_give_image_publishers_the_large_image_profile_unless_se
     assert participant.get("is_default_profile") == "true"
     for name in ("bag_replay", "demo"):
         assert "large_image_shm" in (REPO / "launch" / f"{name}.launch.py").read_text()
+
+
+def test_image_reading_nodes_get_the_node_memory_profile_unless_the_user_has_one():
+    """One camera, rig, distributed (detectors), bag_replay and demo start every node that
+    reads images with config/fastdds_node.xml and RMW_FASTRTPS_USE_QOS_FROM_XML=1 (a backlog
+    otherwise raised RSS by 24-27 MiB for good), switchable by node_memory_profile, and never
+    over the user's own Fast DDS profile or QoS-from-XML setting or for another RMW."""
+    from pose3d_ros.ros.launch_args import node_memory_profile_environment as env_for
+    profile = str(REPO / "config" / "fastdds_node.xml")
+    ours = {"FASTRTPS_DEFAULT_PROFILES_FILE": profile, "RMW_FASTRTPS_USE_QOS_FROM_XML": "1"}
+    assert env_for(True, profile, {}) == ours
+    assert env_for(True, profile, {"RMW_IMPLEMENTATION": "rmw_fastrtps_dynamic_cpp"}) == ours
+    assert env_for(False, profile, {}) == {}
+    assert env_for(True, profile, {"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp"}) == {}
+    assert env_for(True, profile, {"FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml"}) == {}
+    assert env_for(True, profile, {"FASTDDS_DEFAULT_PROFILES_FILE": "/mine.xml"}) == {}
+    assert env_for(True, profile, {"RMW_FASTRTPS_USE_QOS_FROM_XML": "0"}) == {}
+    # The profile frees reader payloads (DYNAMIC) and keeps the writers as rmw_fastrtps sets
+    # them when it does not read QoS from XML.
+    import xml.etree.ElementTree as ET
+    ns = {"p": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
+    root = ET.parse(profile).getroot()
+    reader = root.find("p:data_reader", ns)
+    writer = root.find("p:data_writer", ns)
+    assert reader.get("is_default_profile") == writer.get("is_default_profile") == "true"
+    assert reader.findtext("p:historyMemoryPolicy", namespaces=ns) == "DYNAMIC"
+    assert writer.findtext("p:historyMemoryPolicy", namespaces=ns) == "PREALLOCATED_WITH_REALLOC"
+    assert writer.findtext("p:qos/p:publishMode/p:kind", namespaces=ns) == "SYNCHRONOUS"
+    # Every launch file that starts an image-reading node gives it that environment.
+    image_readers = {"pose3d_node", "pose3d_detector"}
+    for path in LAUNCH_FILES:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        declared = {c.args[0].value for c in _calls(tree, "DeclareLaunchArgument")}
+        assert "node_memory_profile" in declared, path.name
+        for call in _calls(tree, "Node"):
+            if _keyword(call, "executable").value in image_readers:
+                environment = _keyword(call, "additional_env")
+                assert isinstance(environment, ast.Name), f"{path.name}: no additional_env"
+                assigned = [n for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                            and any(getattr(t, "id", None) == environment.id
+                                    for t in n.targets)]
+                assert any(getattr(a.value.func, "id", None)
+                           == "node_memory_environment_at_launch" for a in assigned
+                           if isinstance(a.value, ast.Call)), path.name
+    demo = (REPO / "launch" / "demo.launch.py").read_text()
+    assert '"node_memory_profile": LaunchConfiguration("node_memory_profile")' in demo
