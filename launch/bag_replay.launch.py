@@ -20,6 +20,7 @@ from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 from pose3d_ros.ros.launch_args import (
+    NODE_MEMORY_PROFILE_HELP,
     existing_file,
     large_image_profile_environment,
     node_memory_environment_at_launch,
@@ -80,12 +81,8 @@ def generate_launch_description() -> LaunchDescription:
             description="Give ros2 bag play the package's Fast DDS profile "
                         "(config/fastdds_large_images.xml: images through shared memory in "
                         "one piece) unless a Fast DDS profile is already set."),
-        DeclareLaunchArgument(
-            "node_memory_profile", default_value="true", choices=["true", "false"],
-            description="Give the node's process the package's Fast DDS reader profile "
-                        "(config/fastdds_node.xml: a received image's memory is freed once "
-                        "taken, so a backlog does not raise RSS for good) unless a Fast DDS "
-                        "profile or RMW_FASTRTPS_USE_QOS_FROM_XML is already set."),
+        DeclareLaunchArgument("node_memory_profile", default_value="true",
+                              choices=["true", "false"], description=NODE_MEMORY_PROFILE_HELP),
         OpaqueFunction(function=_bag_play),
         OpaqueFunction(function=_pose_node),
         Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",

@@ -10,7 +10,7 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
 
-from pose3d_ros.ros.launch_args import existing_file
+from pose3d_ros.ros.launch_args import NODE_MEMORY_PROFILE_HELP, existing_file
 
 
 def _check_files(context):
@@ -50,12 +50,8 @@ def generate_launch_description() -> LaunchDescription:
             "large_image_shm", default_value="true", choices=["true", "false"],
             description="Replay the images through shared memory in one piece (the "
                         "package's Fast DDS profile) unless a Fast DDS profile is set."),
-        DeclareLaunchArgument(
-            "node_memory_profile", default_value="true", choices=["true", "false"],
-            description="Give the node's process the package's Fast DDS reader profile "
-                        "(config/fastdds_node.xml: a received image's memory is freed once "
-                        "taken, so a backlog does not raise RSS for good) unless a Fast DDS "
-                        "profile or RMW_FASTRTPS_USE_QOS_FROM_XML is already set."),
+        DeclareLaunchArgument("node_memory_profile", default_value="true",
+                              choices=["true", "false"], description=NODE_MEMORY_PROFILE_HELP),
         OpaqueFunction(function=_check_files),
         IncludeLaunchDescription(
             PythonLaunchDescriptionSource(PathJoinSubstitution(

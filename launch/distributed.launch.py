@@ -15,7 +15,11 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from pose3d_ros.ros.launch_args import fusion_rig_file, node_memory_environment_at_launch
+from pose3d_ros.ros.launch_args import (
+    NODE_MEMORY_PROFILE_HELP,
+    fusion_rig_file,
+    node_memory_environment_at_launch,
+)
 
 
 def _nodes(context):
@@ -68,11 +72,7 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 next to the fusion node."),
-        DeclareLaunchArgument(
-            "node_memory_profile", default_value="true", choices=["true", "false"],
-            description="Give the detector nodes' processes the package's Fast DDS reader profile "
-                        "(config/fastdds_node.xml: a received image's memory is freed once "
-                        "taken, so a backlog does not raise RSS for good) unless a Fast DDS "
-                        "profile or RMW_FASTRTPS_USE_QOS_FROM_XML is already set."),
+        DeclareLaunchArgument("node_memory_profile", default_value="true",
+                              choices=["true", "false"], description=NODE_MEMORY_PROFILE_HELP),
         OpaqueFunction(function=_nodes),
     ])

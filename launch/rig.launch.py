@@ -11,7 +11,7 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from pose3d_ros.ros.launch_args import node_memory_environment_at_launch
+from pose3d_ros.ros.launch_args import NODE_MEMORY_PROFILE_HELP, node_memory_environment_at_launch
 
 
 def _pose_node(context):
@@ -68,12 +68,8 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),
-        DeclareLaunchArgument(
-            "node_memory_profile", default_value="true", choices=["true", "false"],
-            description="Give the node's process the package's Fast DDS reader profile "
-                        "(config/fastdds_node.xml: a received image's memory is freed once "
-                        "taken, so a backlog does not raise RSS for good) unless a Fast DDS "
-                        "profile or RMW_FASTRTPS_USE_QOS_FROM_XML is already set."),
+        DeclareLaunchArgument("node_memory_profile", default_value="true",
+                              choices=["true", "false"], description=NODE_MEMORY_PROFILE_HELP),
         OpaqueFunction(function=_pose_node),
         Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
              arguments=["-d", PathJoinSubstitution([share, "rviz", "pose3d.rviz"])],

@@ -44,6 +44,9 @@ def test_launch_file_arguments_files_and_executables(path):
     for call in arguments:
         name = call.args[0].value
         description = _keyword(call, "description")
+        if isinstance(description, ast.Name):     # a description shared by every launch file
+            from pose3d_ros.ros import launch_args
+            description = ast.Constant(getattr(launch_args, description.id))
         assert isinstance(description, ast.Constant) and len(description.value) > 15, (
             f"{path.name}: argument {name!r} has no real description")
     used = {n.args[0].value for n in _calls(tree, "LaunchConfiguration")}

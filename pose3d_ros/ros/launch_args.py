@@ -14,6 +14,12 @@ FASTDDS_RMWS = ("rmw_fastrtps_cpp", "rmw_fastrtps_dynamic_cpp")   # Jazzy's defa
 # rmw_fastrtps takes the history memory policy and publish mode from the XML profile only
 # when this is 1 (otherwise it sets its own).
 FASTDDS_QOS_FROM_XML_VARIABLE = "RMW_FASTRTPS_USE_QOS_FROM_XML"
+# The `node_memory_profile` argument of every launch file (node_memory_environment_at_launch).
+NODE_MEMORY_PROFILE_HELP = (
+    "Give the processes of the nodes that read images the package's Fast DDS reader profile "
+    "(config/fastdds_node.xml: a received image's memory is freed once taken, so a backlog "
+    "does not raise RSS for good) unless a Fast DDS profile or RMW_FASTRTPS_USE_QOS_FROM_XML "
+    "is already set.")
 
 
 class LaunchArgumentError(ValueError):
