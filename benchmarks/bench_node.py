@@ -50,8 +50,10 @@ Prints markdown tables (paste into benchmarks/results_nodes.md).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -138,12 +140,27 @@ def compressed_msg(image: np.ndarray, frame_id: str) -> CompressedImage:
     return RCLPY.compressed_image(image, 0, frame_id, quality=JPEG_QUALITY)
 
 
+def _end_with_parent() -> None:
+    """Have the kernel kill this child process when its parent ends, however it ends (Linux
+    prctl PR_SET_PDEATHSIG; SIGKILL, as rclpy handles SIGTERM by shutting its context down
+    and the publishing loop went on): a benchmark killed by a signal once left its publisher
+    publishing four cameras for 30 minutes into the machine's later measurements (session
+    15). Its shared-memory files stay in /dev/shm (docs/nodes.md: remove fastrtps_* files)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)    # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):     # not Linux: end with the parent only when it exits
+        return
+    if os.getppid() == 1:                 # the parent ended before the call
+        os._exit(1)
+
+
 def _publish_frames(num_cameras: int, count: int, fps: float, distinct: int, warmed,
                     done, transport: str = "raw", qos_kind: str = "reliable") -> None:
     """Child process: publish `count` frame sets of the demo at `fps` (stamps = now) on
     <camera>/image_raw (or <camera>/image_raw/compressed, JPEG, with transport "compressed"),
     after warm-up sets until the parent sets `warmed`; QoS: node_input.image_qos(qos_kind)."""
     import rclpy as child_rclpy
+    _end_with_parent()
     rig = load_rig(calibration_path("single"))
     cameras = rig.cameras[:num_cameras]
     make = compressed_msg if transport == "compressed" \
