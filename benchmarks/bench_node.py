@@ -95,7 +95,7 @@ from pose3d_ros.ros.conversions import (  # noqa: E402
 )
 from pose3d_ros.ros.launch_args import (  # noqa: E402
     FASTDDS_PROFILE_VARIABLES,
-    FASTDDS_QOS_FROM_XML_VARIABLE,
+    node_memory_profile_environment,
 )
 from pose3d_ros.ros.node_base import (  # noqa: E402
     ALLOCATOR_POLICIES,
@@ -216,7 +216,7 @@ class OutputRecord:
         self._count = 0
 
     def append(self, latency_s: float, people: int, received_s: float) -> None:
-        if self._count == len(self._rows):       # more outputs than expected: grow once
+        if self._count == len(self._rows):       # more outputs than expected: double it
             self._rows = np.concatenate([self._rows, np.zeros_like(self._rows)])
         self._rows[self._count] = latency_s, people, received_s
         self._count += 1
@@ -561,10 +561,10 @@ def use_node_dds_profile(profile: str) -> None:
     path = Path(profile).resolve()
     if not path.is_file():
         raise SystemExit(f"--node-dds-profile {profile}: no such file")
-    _publisher_environment.update({name: os.environ.get(name)
-                                   for name in (PROFILE_VARIABLE, FASTDDS_QOS_FROM_XML_VARIABLE)})
-    os.environ[PROFILE_VARIABLE] = str(path)
-    os.environ[FASTDDS_QOS_FROM_XML_VARIABLE] = "1"
+    # the variables the launch files set for the node (an empty environment: always them)
+    node_environment = node_memory_profile_environment(True, str(path), {})
+    _publisher_environment.update({name: os.environ.get(name) for name in node_environment})
+    os.environ.update(node_environment)
 
 
 def _set_environment(values: dict[str, str | None]) -> None:
