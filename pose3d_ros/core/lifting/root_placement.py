@@ -197,13 +197,23 @@ def solve_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
     return np.where(enough[..., None], t, np.nan)
 
 
+# Gauss-Newton stops once no translation moves more than this (metres). It converges
+# quadratically from the linear solution: on the demo's real 2D the largest step over 300
+# placements was 56 mm, 0.39 mm, 6.3 um, 0.1 um in iterations 1-4, so it stops after the
+# third, 0.1 um from where five iterations end.
+GAUSS_NEWTON_TOLERANCE_M = 1e-5
+
+
 def refine_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
                             weights: np.ndarray, t0: np.ndarray,
-                            iterations: int = 5) -> np.ndarray:
+                            iterations: int = 5,
+                            tolerance_m: float = GAUSS_NEWTON_TOLERANCE_M) -> np.ndarray:
     """Gauss-Newton on the weighted reprojection residuals in normalised coordinates.
 
     Same shapes as solve_root_translation, t0 (..., 3) the start. Returns (..., 3).
-    Steps that would put a joint behind the camera are rejected (t kept).
+    Steps that would put a joint behind the camera are rejected (t kept). At most
+    `iterations` steps; fewer once every translation's step is under tolerance_m metres
+    (0 = always all of them).
     """
     X, x, w = _check(points_rel, keypoints_norm, weights)
     t = np.array(t0, dtype=np.float64, copy=True)
@@ -219,9 +229,12 @@ def refine_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
         # linear one's with weights w inv^2 and right-hand sides (residual / inv)
         step = _solve_translation_system(w * inv * inv, u, v, (u - x[..., 0]) / inv,
                                          (v - x[..., 1]) / inv, ridge=1e-9)
-        t_new = t - np.where(np.isfinite(step), step, 0.0)
+        step = np.where(np.isfinite(step), step, 0.0)
+        t_new = t - step
         in_front = ((X[..., 2] + t_new[..., None, 2]) > 1e-3).all(-1) | ~seen
         t = np.where(in_front[..., None], t_new, t)
+        if not (np.abs(step) >= tolerance_m).any():       # every step taken is negligible
+            break
     t[~ok] = np.nan
     return t
 
