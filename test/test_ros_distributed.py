@@ -30,6 +30,7 @@ from pose3d_ros.ros.conversions import (
     image_to_msg,
     seconds_to_stamp,
     skeletons3d_from_msg,
+    stamp_to_seconds,
 )
 from pose3d_ros.ros.nodes import DetectorNode, FusionNode
 from pose3d_ros.ros.parameters import FUSION_PARAMS, ParameterError
@@ -138,6 +139,20 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
                            and "fusion" in status.name for kv in status.values)
 
             assert spin_until(executor, refused, 20)     # (its log line: test_ros_nodes)
+            # Every camera's 2D of a set refused: the set still gets one (empty) answer.
+            wrong_cam01 = probe.create_publisher(Skeleton2DArray, "cam01/skeletons_2d",
+                                                 RELIABLE)
+            assert spin_until(executor, lambda: wrong_cam01.get_subscription_count() > 0, 10)
+            message.header.stamp = seconds_to_stamp(700.0)
+            wrong_cam01.publish(message)
+            wrong.publish(message)
+
+            def answered() -> bool:
+                return any(stamp_to_seconds(m.header.stamp) == 700.0 for m in outputs)
+
+            assert spin_until(executor, answered, 20), "a set of refused 2D got no answer"
+            assert [len(m.skeletons) for m in outputs
+                    if stamp_to_seconds(m.header.stamp) == 700.0] == [0]
         finally:
             executor.shutdown()
             for node in (det1, det2, fusion, probe):

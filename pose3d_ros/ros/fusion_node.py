@@ -67,7 +67,8 @@ class FusionNode(RigNodeBase):
                 self.reject(camera, err.reason, str(err))
                 continue
             found[camera] = detections
-        if not found:
+        if not found:           # every camera's 2D refused: still one (empty) answer
+            self._answer_failed_set(frame_set)
             return
         result = self.pipeline.process_detections(found, frame_set.stamp)
         self.publish_3d(result, frame_set, [f.payload[1] for f in frame_set.frames.values()])
