@@ -482,3 +482,55 @@ def test_person_search_in_background_reaches_the_detectors_of_both_nodes(backgro
         finally:
             for node in (detector, rig, graph):
                 node.destroy_node()
+
+
+def test_detector_node_runs_a_bring_your_own_onnx_model(tmp_path):
+    """detector 'yolo_pose' with detector_model (an ONNX file in the Ultralytics YOLO-pose
+    format, here one with planted outputs): the node publishes its people in image pixels.
+    Without the model file the node refuses to configure and says which parameter to set."""
+    from test_detection_onnx_decoding import (
+        IMAGE_H,
+        IMAGE_W,
+        constant_model,
+        to_image,
+        yolo_pose_rows,
+    )
+    output, expected = yolo_pose_rows()
+    model = constant_model(tmp_path / "pose.onnx", [1, 3, 640, 640], {"output0": output})
+    with ros_context() as context:
+        missing = DetectorNode(context=context, namespace="cam03", parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("detector", value="rtmpose"),
+            Parameter("detector_model", value=str(model))])
+        try:
+            assert missing.trigger_configure() == TransitionCallbackReturn.FAILURE
+            assert ("needs a YOLO person detector's ONNX file: set detector_model and "
+                    "person_detector_model" in missing.last_error), missing.last_error
+        finally:
+            missing.destroy_node()
+        node = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("image_qos", value="reliable"),
+            Parameter("detector", value="yolo_pose"),
+            Parameter("detector_model", value=str(model))])
+        probe = Node("probe", context=context)
+        executor = SingleThreadedExecutor(context=context)
+        for each in (node, probe):
+            executor.add_node(each)
+        try:
+            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
+            assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            image = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            found = []
+            probe.create_subscription(Skeleton2DArray, "cam01/skeletons_2d", found.append,
+                                      RELIABLE)
+            assert spin_until(executor, lambda: image.get_subscription_count(), 10)
+            image.publish(image_to_msg(np.zeros((IMAGE_H, IMAGE_W, 3), np.uint8), 100.0,
+                                       "cam01_optical_frame"))
+            assert spin_until(executor, lambda: found, 20), node.last_error
+        finally:
+            executor.shutdown()
+            for each in (node, probe):
+                each.destroy_node()
+    people = found[0].skeletons
+    assert len(people) == 2 and people[0].layout.name == "coco17"
+    got = np.stack([np.stack([p.u, p.v], -1) for p in people])
+    np.testing.assert_allclose(got, to_image(expected[..., :2]), atol=1e-2)

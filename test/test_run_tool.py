@@ -77,6 +77,24 @@ def test_user_mistakes_are_told_before_any_work(tmp_path, capsys):
     assert run_cli(run.main, ["--videos", str(video), "--calibration", str(calibration),
                               "--out-dir", str(tmp_path / "o"), "--detector", "guess"]) == 2
     assert "unknown detector 'guess'" in capsys.readouterr().err
+    # the bring-your-own ONNX back-ends need their model files, named by the flags to give
+    base = ["--videos", str(video), "--calibration", str(calibration), "--out-dir",
+            str(tmp_path / "o")]
+    model = tmp_path / "pose.onnx"
+    model.write_bytes(b"not read before the node starts")
+    for extra, told in (
+            (["--detector", "yolo_pose"], "needs its ONNX pose model: give --detector-model"),
+            (["--detector", "rtmpose", "--detector-model", str(model)],
+             "needs a YOLO person detector's ONNX file: give --detector-model and "
+             "--person-detector-model"),
+            (["--detector", "yolo_pose", "--detector-model", str(tmp_path / "none.onnx")],
+             f"--detector-model {tmp_path / 'none.onnx'} does not exist"),
+            (["--detector-model", str(model)], "not for --detector blazepose_multi")):
+        assert run_cli(run.main, base + extra) == 2
+        assert told in capsys.readouterr().err
+    args = run.parse_args(base + ["--detector", "yolo_pose", "--detector-model", str(model)])
+    parameters = dict(run.node_parameters(args, {"cam01": None}, False, "world"))
+    assert parameters["detector"] == "yolo_pose" and parameters["detector_model"] == str(model)
     assert run_cli(run.main, ["--videos", str(video), "--calibration", str(calibration),
                               "--out-dir", str(tmp_path / "o"), "--lone-views",
                               "--monocular-method", "none"]) == 2

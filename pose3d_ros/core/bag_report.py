@@ -8,8 +8,9 @@ Shared by the evaluate tool and the run-your-own-data tool:
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,14 +27,17 @@ TRIANGULATION_NOTE = ("reference: multi-view triangulation from all cameras of t
 
 def triangulation_reference(bag: Path, *, detector: str, detections: list[dict] | None = None,
                             max_frames: int | None = None,
-                            output_layout: str = "") -> SkeletonTrack:
+                            output_layout: str = "",
+                            detector_options: Mapping[str, Any] | None = None) -> SkeletonTrack:
     """All cameras of the bag triangulated frame set by frame set (no tracking, no filter);
-    detections: 2D of an earlier run on all cameras, re-used instead of detecting again."""
+    detections: 2D of an earlier run on all cameras, re-used instead of detecting again;
+    detector_options: create_detector options of the back-end (run_pipeline)."""
     from .pipeline import PipelineParams
 
     total = len(detections) if detections else count_frame_sets(bag)
     with progress(min(total, max_frames or total), "reference") as bar:
         return run_pipeline(bag, detector=detector, detections=detections,
+                            detector_options=detector_options,
                             params=PipelineParams(tracking=None, filtering=None,
                                                   output_layout=output_layout),
                             max_frames=max_frames, progress=bar.update).track

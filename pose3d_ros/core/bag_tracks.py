@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,11 +163,13 @@ def run_pipeline(bag: Path, *, detector: str = DEFAULT_DETECTOR,
                  cameras: Sequence[str] | None = None, params: PipelineParams | None = None,
                  detections: list[dict] | None = None,
                  max_frames: int | None = None, monocular_method: str | None = None,
-                 progress: Callable[[int], None] | None = None) -> PipelineRun:
+                 progress: Callable[[int], None] | None = None,
+                 detector_options: Mapping[str, Any] | None = None) -> PipelineRun:
     """Replay a bag through pose3d_ros.core.pipeline, frame set by frame set.
 
     cameras: subset of the bag's cameras (default all). detections: 2D results of an earlier
-    run, re-used instead of running the detector. monocular_method: the one-camera method
+    run, re-used instead of running the detector. detector_options: create_detector options
+    of the back-end (e.g. an ONNX back-end's model files). monocular_method: the one-camera method
     (monocular.MONOCULAR_METHODS) for sets with a single camera. progress: called with 1 per
     frame set.
     """
@@ -180,7 +182,7 @@ def run_pipeline(bag: Path, *, detector: str = DEFAULT_DETECTOR,
         raise ValueError(f"bag {bag} has no camera {sorted(set(cameras) - set(names))}")
     lifter = create_monocular_method(monocular_method) if monocular_method else None
     detectors = None if detections is not None else \
-        create_detectors(detector, len(names), per_camera=False)
+        create_detectors(detector, len(names), per_camera=False, **(detector_options or {}))
     pipeline = Pose3DPipeline(names, {n: models[n] for n in names}, detectors, frame_id=fixed,
                               params=params, lifter=lifter)
     stamps, frames, found = [], [], []

@@ -8,7 +8,6 @@ from typing import Any
 
 from sensor_msgs.msg import CameraInfo
 
-from pose3d_ros.core.detection import node_detector_options
 from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
@@ -23,7 +22,7 @@ from .node_input import (
     finish_image,
     image_qos,
 )
-from .parameters import DETECTOR_PARAMS
+from .parameters import DETECTOR_PARAMS, detector_options
 
 
 class DetectorNode(PoseNodeBase):
@@ -44,8 +43,7 @@ class DetectorNode(PoseNodeBase):
         self.cameras = (camera,)
         self._full_size = None
         self.detector = create_detectors(
-            config.detector, 1, per_camera=True, **node_detector_options(
-                config.detector, background_search=config.person_search_in_background))[0]
+            config.detector, 1, per_camera=True, **detector_options(config))[0]
         self.sync = self._make_sync(None, self.cameras)
         self.skeletons_pub = self._publisher(Skeleton2DArray, SKELETONS_2D_TOPIC, OUTPUT_QOS)
 

@@ -19,7 +19,12 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.parameter import Parameter
 
-from pose3d_ros.core.detection import DEFAULT_DETECTOR
+from pose3d_ros.core.detection import (
+    DEFAULT_DETECTOR,
+    TOP_DOWN_DETECTORS,
+    missing_model_files,
+    node_detector_options,
+)
 from pose3d_ros.core.detection import DETECTOR_NAMES as DETECTORS
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.floor_contact import FloorParams
@@ -121,7 +126,15 @@ _INPUT = (
               "'blazepose_multi' (default: every person, ROI tracking, LiteRT on all cores), "
               "'blazepose' (mediapipe's own graph, one person per camera), 'blazepose_onnx' "
               "(the two-stage model on onnxruntime: TensorRT, CUDA or CPU), or a "
-              "bring-your-own ONNX model.", choices=DETECTORS),
+              "bring-your-own ONNX model: 'yolo_pose', 'rtmpose' or 'heatmap' (with "
+              "detector_model, and for the last two person_detector_model).",
+              choices=DETECTORS),
+    ParamSpec("detector_model", "", "detector 'yolo_pose', 'rtmpose' or 'heatmap': path of "
+              "the ONNX pose model (an Ultralytics YOLO-pose, RTMPose or HRNet/ViTPose "
+              "export, formats in docs/detectors.md). Other back-ends: ignored."),
+    ParamSpec("person_detector_model", "", "detector 'rtmpose' or 'heatmap': path of the "
+              "ONNX person detector that finds the people to crop (an Ultralytics YOLO "
+              "detection export). Other back-ends: ignored."),
     ParamSpec("detector_per_camera", False, "One detector instance per camera, run side by "
               "side on a thread pool (true), or one instance shared by all cameras (false, the "
               "default): it keeps each camera's trackers by camera index, batches the crops of "
@@ -314,6 +327,15 @@ NODE_PARAMS = {"pose3d_node": ALL_IN_ONE_PARAMS, "pose3d_detector": DETECTOR_PAR
                "pose3d_fusion": FUSION_PARAMS}
 
 
+def detector_options(config: Any) -> dict[str, Any]:
+    """The create_detector options of an image-reading node's configuration (its back-end's
+    person search mode and model files: core.detection.node_detector_options)."""
+    return node_detector_options(config.detector,
+                                 background_search=config.person_search_in_background,
+                                 model=config.detector_model,
+                                 person_detector=config.person_detector_model)
+
+
 def declare_parameters(node, specs: tuple[ParamSpec, ...]) -> None:
     """Declare every parameter of `specs` on `node`; ParameterError if an override given at
     start-up (YAML, command line) has the wrong type or is out of range."""
@@ -401,6 +423,14 @@ def make_config(specs: tuple[ParamSpec, ...], values: dict[str, Any]) -> Any:
 
 
 def _check_rules(values: dict[str, Any]) -> None:
+    detector = values.get("detector")
+    if detector is not None and (missing := missing_model_files(
+            detector, values.get("detector_model", ""),
+            values.get("person_detector_model", ""))):
+        wanted = "detector_model" + (" and person_detector_model"
+                                     if detector in TOP_DOWN_DETECTORS else "")
+        raise ParameterError(f"parameter 'detector' = {detector!r} needs {missing}: set "
+                             f"{wanted} (docs/detectors.md)")
     names = values.get("camera_names")
     if names is not None:
         if not names or any(not n for n in names):

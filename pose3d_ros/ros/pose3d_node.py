@@ -8,7 +8,6 @@ from typing import Any
 
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from pose3d_ros.core.detection import node_detector_options
 from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
@@ -22,7 +21,7 @@ from .node_input import (
     finish_images,
     image_qos,
 )
-from .parameters import ALL_IN_ONE_PARAMS
+from .parameters import ALL_IN_ONE_PARAMS, detector_options
 from .rig_node import RigNodeBase
 
 
@@ -37,9 +36,7 @@ class Pose3DNode(RigNodeBase):
     def _configure(self, config: Any) -> None:
         detectors = create_detectors(config.detector, len(config.camera_names),
                                      per_camera=config.detector_per_camera,
-                                     **node_detector_options(
-                                         config.detector,
-                                         background_search=config.person_search_in_background))
+                                     **detector_options(config))
         try:
             self.cameras = tuple(config.camera_names)
             self._configure_rig(config, detectors, self._make_lifter(config))

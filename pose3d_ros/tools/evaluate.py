@@ -34,7 +34,6 @@ from pose3d_ros.core.bag_tracks import (
     static_tree,
     write_track_bag,
 )
-from pose3d_ros.core.detection import DEFAULT_DETECTOR
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
@@ -43,6 +42,7 @@ from pose3d_ros.core.output_files import (
     run_cli,
     staged_output,
 )
+from pose3d_ros.tools.detector_arguments import add_detector_arguments, detector_options
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ref-bag", type=Path, help="bag of the reference (default: --bag)")
     parser.add_argument("--cameras", default=None,
                         help="comma-separated cameras the pipeline uses (default: all)")
-    parser.add_argument("--detector", default=DEFAULT_DETECTOR, help="2D back-end for the pipeline")
+    add_detector_arguments(parser)
     parser.add_argument("--monocular-method", default="lifter",
                         help="3D method for sets with one camera: detector_3d, lifter or none")
     parser.add_argument("--max-frames", type=int, default=None)
@@ -86,6 +86,8 @@ def check_inputs(args: argparse.Namespace) -> dict[str, str]:
         if bag is not None and not bag.exists():
             raise UserError(f"no bag at {bag}")
     refuse_existing(args.out_dir, args.overwrite, "output folder")
+    if not args.pred_topic:                  # the pipeline runs a 2D back-end
+        detector_options(args)
     topics = bagio.bag_topics(args.bag)
     for topic, bag in ((args.pred_topic, args.pred_bag), (args.ref_topic, args.ref_bag)):
         if topic and topic not in (bagio.bag_topics(bag) if bag else topics):
@@ -122,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         total = count_frame_sets(args.bag, used)
         with progress(min(total, args.max_frames or total), "pipeline") as bar:
             run = run_pipeline(args.bag, detector=args.detector, cameras=used,
+                               detector_options=detector_options(args),
                                max_frames=args.max_frames, monocular_method=method,
                                progress=bar.update)
         pred, per_camera, latency = run.track, run.per_camera, dict(run.timings)
@@ -136,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     elif len(cameras) >= 2:
         reuse = run.detections if run is not None and len(used) == len(cameras) else None
         ref = triangulation_reference(args.bag, detector=args.detector, detections=reuse,
+                                      detector_options=detector_options(args),
                                       max_frames=args.max_frames)
         notes.append(TRIANGULATION_NOTE)
     else:

@@ -37,7 +37,6 @@ from pose3d_ros.core.bag_report import (
     write_bag_report,
 )
 from pose3d_ros.core.bag_tracks import bag_cameras, count_frame_sets, read_track
-from pose3d_ros.core.detection import DEFAULT_DETECTOR
 from pose3d_ros.core.monocular import MONOCULAR_METHODS
 from pose3d_ros.core.output_files import (
     UserError,
@@ -46,6 +45,11 @@ from pose3d_ros.core.output_files import (
     refuse_existing,
     run_cli,
     staged_output,
+)
+from pose3d_ros.tools.detector_arguments import (
+    add_detector_arguments,
+    detector_node_parameters,
+    detector_options,
 )
 
 log = logging.getLogger("pose3d_run")
@@ -69,9 +73,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "camera at the video's size is assumed, and one-camera depth scales "
                         "with its focal length")
     parser.add_argument("--out-dir", type=Path, required=True)
-    parser.add_argument("--detector", default=DEFAULT_DETECTOR,
-                        help=f"2D back-end (default {DEFAULT_DETECTOR}: every person; blazepose: "
-                        "mediapipe's graph, one person per camera; or an ONNX back-end)")
+    add_detector_arguments(parser)
     parser.add_argument("--monocular-method", default="lifter",
                         choices=[*MONOCULAR_METHODS, "none"],
                         help="3D from one camera (used for sets with a single camera)")
@@ -123,9 +125,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     if args.floor_height is not None and args.videos and args.calibration is None:
         raise UserError("--floor-height needs the camera's pose over the floor: give a "
                         "--calibration with extrinsics (--hfov gives no pose)")
-    from pose3d_ros.core.detection import DETECTOR_NAMES
-    if args.detector not in DETECTOR_NAMES:
-        raise UserError(f"unknown detector {args.detector!r}; known: {list(DETECTOR_NAMES)}")
+    detector_options(args)
     if args.videos:                       # reads the calibration file: after the cheap checks
         from pose3d_ros.core.video_bag import video_cameras
         try:
@@ -158,7 +158,7 @@ def node_parameters(args: argparse.Namespace, cameras: dict, posed: bool,
     """The node's parameters for this rig: poses from /tf_static, or none for a lone camera
     without one (its output is then in its optical frame)."""
     parameters: list[tuple[str, object]] = [
-        ("detector", args.detector), ("monocular_method", args.monocular_method),
+        *detector_node_parameters(args), ("monocular_method", args.monocular_method),
         ("monocular_body_height_m", float(args.body_height)),
         ("extrinsics_source", "tf" if posed else "none"), ("fixed_frame", fixed),
         ("sync.min_views", 1)]
@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                  f"{args.monocular_method}) fed over DDS lock-step from {shown_bag}"]
         ref = None
         if len(names) >= 2:
-            ref = triangulation_reference(bag, detector=args.detector)
+            ref = triangulation_reference(bag, detector=args.detector,
+                                          detector_options=detector_options(args))
             notes.append(TRIANGULATION_NOTE)
         else:
             notes.append("one camera: no reference; the figures need no ground truth")

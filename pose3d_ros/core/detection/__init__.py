@@ -25,10 +25,38 @@ DEFAULT_DETECTOR = "blazepose_multi"
 TWO_STAGE_DETECTORS = ("blazepose_multi", "blazepose_onnx")
 
 
-def node_detector_options(name: str, *, background_search: bool) -> dict[str, Any]:
-    """The create_detector options of back-end `name` that the nodes' parameters set
-    (person_search_in_background: two-stage back-ends only); other back-ends get none."""
-    return {"background_search": background_search} if name in TWO_STAGE_DETECTORS else {}
+# Bring-your-own ONNX back-ends: the pose model's file is the user's (option `model`); the
+# top-down ones also need a YOLO person detector's file (option `person_detector`).
+ONNX_MODEL_DETECTORS = ("yolo_pose", "rtmpose", "heatmap")
+TOP_DOWN_DETECTORS = ("rtmpose", "heatmap")
+
+
+def missing_model_files(name: str, model: str, person_detector: str) -> str:
+    """What back-end `name` lacks among the model files it needs, in words ("" when nothing):
+    the ONNX back-ends need `model`, the top-down ones `person_detector` too."""
+    missing = [what for what, needed, given in (
+        ("its ONNX pose model", name in ONNX_MODEL_DETECTORS, model),
+        ("a YOLO person detector's ONNX file", name in TOP_DOWN_DETECTORS, person_detector))
+        if needed and not given]
+    return " and ".join(missing)
+
+
+def node_detector_options(name: str, *, background_search: bool, model: str = "",
+                          person_detector: str = "") -> dict[str, Any]:
+    """The create_detector options of back-end `name` that the nodes' parameters set:
+    person_search_in_background (two-stage back-ends), detector_model and
+    person_detector_model (the ONNX back-ends; ValueError naming what is missing)."""
+    if name in TWO_STAGE_DETECTORS:
+        return {"background_search": background_search}
+    if name not in ONNX_MODEL_DETECTORS:
+        return {}
+    if missing := missing_model_files(name, model, person_detector):
+        raise ValueError(f"detector {name!r} needs {missing} (docs/detectors.md, "
+                         "bring-your-own ONNX models)")
+    options: dict[str, Any] = {"model": model}
+    if name in TOP_DOWN_DETECTORS:
+        options["person_detector"] = person_detector
+    return options
 
 
 def create_detector(name: str, **options) -> PoseDetector:
@@ -55,4 +83,5 @@ def create_detector(name: str, **options) -> PoseDetector:
 
 
 __all__ = ["PoseDetector", "create_detector", "convert_detections", "DETECTOR_NAMES",
-           "DEFAULT_DETECTOR", "TWO_STAGE_DETECTORS", "node_detector_options"]
+           "DEFAULT_DETECTOR", "TWO_STAGE_DETECTORS", "ONNX_MODEL_DETECTORS",
+           "TOP_DOWN_DETECTORS", "missing_model_files", "node_detector_options"]

@@ -1,0 +1,65 @@
+"""The 2D back-end arguments of the tools that run one (run, evaluate): --detector, and the
+model files of the bring-your-own ONNX back-ends (--detector-model, --person-detector-model),
+checked before any computation and turned into create_detector options."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from pose3d_ros.core.detection import (
+    DEFAULT_DETECTOR,
+    DETECTOR_NAMES,
+    ONNX_MODEL_DETECTORS,
+    TOP_DOWN_DETECTORS,
+    missing_model_files,
+)
+from pose3d_ros.core.output_files import UserError
+
+
+def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
+    """--detector, --detector-model and --person-detector-model."""
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR,
+                        help=f"2D back-end (default {DEFAULT_DETECTOR}: every person; blazepose: "
+                        "mediapipe's graph, one person per camera; blazepose_onnx; or a "
+                        "bring-your-own ONNX model: yolo_pose, rtmpose, heatmap)")
+    parser.add_argument("--detector-model", type=Path, default=None,
+                        help="--detector yolo_pose, rtmpose or heatmap: the ONNX pose model "
+                        "(formats in docs/detectors.md)")
+    parser.add_argument("--person-detector-model", type=Path, default=None,
+                        help="--detector rtmpose or heatmap: the ONNX person detector (an "
+                        "Ultralytics YOLO detection export)")
+
+
+def detector_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The create_detector options the arguments give (the ONNX back-ends' model files);
+    UserError for an unknown back-end, a missing or superfluous model file."""
+    name = args.detector
+    if name not in DETECTOR_NAMES:
+        raise UserError(f"unknown detector {name!r}; known: {list(DETECTOR_NAMES)}")
+    model, person = args.detector_model, args.person_detector_model
+    if missing := missing_model_files(name, str(model or ""), str(person or "")):
+        flags = "--detector-model" + (" and --person-detector-model"
+                                      if name in TOP_DOWN_DETECTORS else "")
+        raise UserError(f"--detector {name} needs {missing}: give {flags}")
+    given = {"model": model if name in ONNX_MODEL_DETECTORS else None,
+             "person_detector": person if name in TOP_DOWN_DETECTORS else None}
+    for flag, (option, path) in zip(("--detector-model", "--person-detector-model"),
+                                    (("model", model), ("person_detector", person)),
+                                    strict=True):
+        if path is not None and given[option] is None:
+            raise UserError(f"{flag} is for the ONNX back-ends that use it, not for "
+                            f"--detector {name}")
+        if path is not None and not path.is_file():
+            raise UserError(f"{flag} {path} does not exist")
+    return {option: str(path) for option, path in given.items() if path is not None}
+
+
+# The node parameter that carries each create_detector option of detector_options.
+_NODE_PARAMETERS = {"model": "detector_model", "person_detector": "person_detector_model"}
+
+
+def detector_node_parameters(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The node's parameters for the chosen back-end: detector and its model files."""
+    return [("detector", args.detector), *((_NODE_PARAMETERS[option], path)
+                                            for option, path in detector_options(args).items())]
