@@ -61,6 +61,29 @@ def test_an_existing_output_is_refused_in_one_line_and_left_alone(tmp_path, caps
     assert "no bag at" in capsys.readouterr().err
 
 
+def test_outputs_that_cannot_be_written_or_would_delete_an_input_are_refused_first(
+        tmp_path, capsys):
+    """An output that cannot be written (here a file stands where its folder would be; a
+    read-only folder is refused the same way) is told in one line before any work: it was a
+    traceback after the computation. --overwrite never deletes an input that lies inside the
+    output it replaces."""
+    video = video_paths("single")[0]
+    calibration = _intrinsics_only(tmp_path)
+    blocking = tmp_path / "notes.txt"
+    blocking.write_text("a file, not a folder")
+    assert run_cli(run.main, ["--videos", str(video), "--calibration", str(calibration),
+                              "--out-dir", str(blocking / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot be written" in err[0] and "not a folder" in err[0]
+    out = tmp_path / "out"
+    (out / "input_bag").mkdir(parents=True)
+    (out / "input_bag" / "metadata.yaml").write_text("kept")
+    assert run_cli(evaluate.main, ["--bag", str(out / "input_bag"), "--out-dir", str(out),
+                                   "--overwrite"]) == 2
+    assert "would delete that input" in capsys.readouterr().err
+    assert (out / "input_bag" / "metadata.yaml").read_text() == "kept"
+
+
 def test_user_mistakes_are_told_before_any_work(tmp_path, capsys):
     video = tmp_path / "front.mp4"                  # named after no camera of the rig
     video.symlink_to(video_paths("single")[0])

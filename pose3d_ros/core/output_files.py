@@ -1,7 +1,8 @@
 """How the command-line tools treat the user's files and mistakes.
 
-  refuse_existing   an output that exists is refused unless overwrite is given (checked before
-                    any computation starts)
+  refuse_existing   an output that exists is refused unless overwrite is given, as is one that
+                    cannot be written or whose replacement would delete an input (checked
+                    before any computation starts)
   staged_output     an output is written under a temporary name beside its destination and
                     moved in only when complete; a failure leaves the destination untouched
   UserError / run_cli  a user mistake ends in one clear line (what, and what to do); the
@@ -16,7 +17,7 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -26,11 +27,31 @@ class UserError(Exception):
     """A mistake in what the user asked for, told in one line."""
 
 
-def refuse_existing(path: Path, overwrite: bool, what: str = "output") -> None:
-    """UserError if `path` exists and overwrite is False."""
+def refuse_existing(path: Path, overwrite: bool, what: str = "output",
+                    inputs: Sequence[Path | None] = ()) -> None:
+    """The checks of an output path before any computation: UserError if `path` exists and
+    overwrite is False, if it cannot be written (the nearest existing folder on its way is
+    read-only or not a folder), or if replacing it would delete one of the tool's `inputs`
+    (an input inside the output folder, or the output itself)."""
+    path = Path(path)
     if path.exists() and not overwrite:
         raise UserError(f"{what} {path} already exists; pass --overwrite to replace it, or "
                         "choose another path")
+    for given in inputs:
+        if given is not None and path.exists() and _within(Path(given), path):
+            raise UserError(f"{what} {path} holds the input {given}: replacing it would "
+                            "delete that input; choose another output path")
+    parent = next((p for p in path.absolute().parents if p.exists()), None)
+    if parent is not None and not (parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)):
+        raise UserError(f"{what} {path} cannot be written: {parent} is "
+                        + ("not a folder" if not parent.is_dir() else "read-only for this user")
+                        + "; choose another path")
+
+
+def _within(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or lies inside it (symbolic links resolved)."""
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
 
 
 def _remove(path: Path) -> None:
@@ -81,7 +102,8 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
     args = sys.argv[1:] if argv is None else argv
     try:
         return main(argv)
-    except (UserError, FileNotFoundError, FileExistsError, ValueError, LookupError) as err:
+    except (UserError, OSError, ValueError, LookupError) as err:    # OSError: a file the
+        # user named cannot be read or written (missing, read-only, disk full)
         if "--debug" in args:
             raise
         print(f"error: {err}", file=sys.stderr)

@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     # Checks that need no computation first.
-    refuse_existing(args.out, args.overwrite, "bag")
+    refuse_existing(args.out, args.overwrite, "bag",
+                    inputs=[*(args.videos or []), args.calibration])
     if args.demo:
         if args.hfov is not None:
             raise UserError("--hfov is for your own --videos; the demo is calibrated")

@@ -102,7 +102,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def check_inputs(args: argparse.Namespace) -> None:
     """Everything that needs no computation, before any starts."""
-    refuse_existing(args.out_dir, args.overwrite, "output folder")
+    refuse_existing(args.out_dir, args.overwrite, "output folder",
+                    inputs=[*(args.videos or []), args.bag, args.calibration])
     if args.videos:
         for path in [*args.videos, *([args.calibration] if args.calibration else [])]:
             if not path.is_file():
