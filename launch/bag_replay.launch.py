@@ -3,7 +3,8 @@
   ros2 launch pose3d_ros bag_replay.launch.py bag:=/path/to/bag rig_file:=/path/to/rig.yaml
 The bag needs /<cam>/image_raw (or .../compressed) and /<cam>/camera_info per camera.
 With loop:=true the node notices each restart of the bag (stamps going back to the start) and
-starts over. A config or rig_file that does not exist stops the launch with a clear message.
+starts over. A bag, config or rig_file that does not exist stops the launch with a clear
+message (`~` in bag:= is expanded).
 With large_image_shm:=true (default) `ros2 bag play` gets the package's Fast DDS profile
 (config/fastdds_large_images.xml: whole images through shared memory; raw 1080p images are
 otherwise mostly lost with best-effort QoS) unless Fast DDS already has a profile.
@@ -14,31 +15,37 @@ import os
 
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, ExecuteProcess, LogInfo, OpaqueFunction
-from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 from pose3d_ros.ros.launch_args import (
     NODE_MEMORY_PROFILE_HELP,
+    RVIZ_FIXED_FRAME_HELP,
+    existing_bag,
     existing_file,
     large_image_profile_environment,
     node_memory_environment_at_launch,
+    output_frame,
+    rviz_at_launch,
 )
 
 
-def _pose_node(context):
-    """The node, with its parameter file and rig file checked at launch time."""
+def _nodes(context):
+    """The node (its parameter file and rig file checked at launch time) and rviz2."""
     config = existing_file(LaunchConfiguration("config").perform(context), "config",
                            "bag_replay.launch.py", "the node's parameter file")
     rig_file = existing_file(LaunchConfiguration("rig_file").perform(context), "rig_file",
                              "bag_replay.launch.py", "the calibration of the bag's rig")
     environment = node_memory_environment_at_launch(context)
+    frame = output_frame(LaunchConfiguration("rviz_fixed_frame").perform(context),
+                         rig_file=rig_file)
     return [LogInfo(msg=f"pose3d_node with {name}={value}")
             for name, value in environment.items()] + [
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
              output="screen", additional_env=environment,
-             parameters=[config, {"rig_file": rig_file, "use_sim_time": True}])]
+             parameters=[config, {"rig_file": rig_file, "use_sim_time": True}]),
+        *rviz_at_launch(context, frame, sim_time=True)]
 
 
 def _bag_play(context):
@@ -50,8 +57,9 @@ def _bag_play(context):
                                     "fastdds_large_images.xml"]).perform(context)
     environment = large_image_profile_environment(enabled, profile, os.environ)
     loop = ["--loop"] if LaunchConfiguration("loop").perform(context) == "true" else []
+    bag = existing_bag(LaunchConfiguration("bag").perform(context), "bag_replay.launch.py")
     play = ExecuteProcess(
-        cmd=["ros2", "bag", "play", LaunchConfiguration("bag"), "--clock", *loop,
+        cmd=["ros2", "bag", "play", bag, "--clock", *loop,
              "--rate", LaunchConfiguration("rate")],
         additional_env=environment, output="screen")
     return [LogInfo(msg=f"ros2 bag play with {name}={value}")
@@ -81,12 +89,10 @@ def generate_launch_description() -> LaunchDescription:
             description="Give ros2 bag play the package's Fast DDS profile "
                         "(config/fastdds_large_images.xml: images through shared memory in "
                         "one piece) unless a Fast DDS profile is already set."),
+        DeclareLaunchArgument("rviz_fixed_frame", default_value="",
+                              description=RVIZ_FIXED_FRAME_HELP),
         DeclareLaunchArgument("node_memory_profile", default_value="true",
                               choices=["true", "false"], description=NODE_MEMORY_PROFILE_HELP),
         OpaqueFunction(function=_bag_play),
-        OpaqueFunction(function=_pose_node),
-        Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
-             arguments=["-d", PathJoinSubstitution([share, "rviz", "pose3d.rviz"])],
-             parameters=[{"use_sim_time": True}],
-             condition=IfCondition(LaunchConfiguration("rviz"))),
+        OpaqueFunction(function=_nodes),
     ])

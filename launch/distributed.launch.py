@@ -17,8 +17,11 @@ from launch_ros.substitutions import FindPackageShare
 
 from pose3d_ros.ros.launch_args import (
     NODE_MEMORY_PROFILE_HELP,
+    RVIZ_FIXED_FRAME_HELP,
     fusion_rig_file,
     node_memory_environment_at_launch,
+    output_frame,
+    rviz_at_launch,
 )
 
 
@@ -44,10 +47,9 @@ def _nodes(context):
             package="pose3d_ros", executable="pose3d_fusion", name="pose3d_fusion",
             output="screen",
             parameters=[config, {"camera_names": cameras, "rig_file": rig_file}]))
-    if role in ("all", "fusion") and LaunchConfiguration("rviz").perform(context) == "true":
-        nodes.append(Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
-                          arguments=["-d", PathJoinSubstitution(
-                              [FindPackageShare("pose3d_ros"), "rviz", "pose3d.rviz"])]))
+    if role in ("all", "fusion"):
+        nodes += rviz_at_launch(context, output_frame(
+            LaunchConfiguration("rviz_fixed_frame").perform(context), rig_file=rig_file))
     return nodes
 
 
@@ -72,6 +74,8 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 next to the fusion node."),
+        DeclareLaunchArgument("rviz_fixed_frame", default_value="",
+                              description=RVIZ_FIXED_FRAME_HELP),
         DeclareLaunchArgument("node_memory_profile", default_value="true",
                               choices=["true", "false"], description=NODE_MEMORY_PROFILE_HELP),
         OpaqueFunction(function=_nodes),

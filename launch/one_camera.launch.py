@@ -2,29 +2,43 @@
 
   ros2 launch pose3d_ros one_camera.launch.py camera:=camera
 Topics: /<camera>/image_raw (or .../compressed), /<camera>/camera_info in; skeletons,
-skeleton_markers, /tf, /diagnostics out.
+skeleton_markers, /tf, /diagnostics out. Arguments left empty keep the parameter file's values.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
-from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from pose3d_ros.ros.launch_args import NODE_MEMORY_PROFILE_HELP, node_memory_environment_at_launch
+from pose3d_ros.ros.launch_args import (
+    NODE_MEMORY_PROFILE_HELP,
+    RVIZ_FIXED_FRAME_HELP,
+    config_parameter,
+    node_memory_environment_at_launch,
+    output_frame,
+    overrides_given,
+    rviz_at_launch,
+)
 
 
-def _pose_node(context):
+def _nodes(context):
     # Evaluated here: a list holding a substitution would be joined into one string.
+    config = LaunchConfiguration("config").perform(context)
     camera = LaunchConfiguration("camera").perform(context)
+    overrides = overrides_given(
+        {"image_transport": LaunchConfiguration("image_transport").perform(context)})
+    if camera:
+        overrides["camera_names"] = [camera]
+    else:
+        camera = (config_parameter(config, "pose3d_node", "camera_names") or ["camera"])[0]
     environment = node_memory_environment_at_launch(context)
+    frame = output_frame(LaunchConfiguration("rviz_fixed_frame").perform(context),
+                         camera=camera)
     return [LogInfo(msg=f"pose3d_node with {name}={value}")
             for name, value in environment.items()] + [
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
-             output="screen", additional_env=environment,
-             parameters=[LaunchConfiguration("config"),
-                         {"camera_names": [camera],
-                          "image_transport": LaunchConfiguration("image_transport")}])]
+             output="screen", additional_env=environment, parameters=[config, overrides]),
+        *rviz_at_launch(context, frame)]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -34,19 +48,20 @@ def generate_launch_description() -> LaunchDescription:
             "config", default_value=PathJoinSubstitution([share, "config", "one_camera.yaml"]),
             description="Parameter file of the node (see docs/nodes.md)."),
         DeclareLaunchArgument(
-            "camera", default_value="camera",
+            "camera", default_value="",
             description="Camera namespace: the node reads /<camera>/image_raw and "
-                        "/<camera>/camera_info."),
+                        "/<camera>/camera_info; empty keeps the config file's camera_names "
+                        "(the package's: camera)."),
         DeclareLaunchArgument(
-            "image_transport", default_value="raw", choices=["raw", "compressed"],
-            description="Subscribe raw sensor_msgs/Image or JPEG/PNG CompressedImage."),
+            "image_transport", default_value="", choices=["", "raw", "compressed"],
+            description="Subscribe raw sensor_msgs/Image or JPEG/PNG CompressedImage; empty "
+                        "keeps the config file's image_transport (the package's: raw)."),
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),
+        DeclareLaunchArgument("rviz_fixed_frame", default_value="",
+                              description=RVIZ_FIXED_FRAME_HELP),
         DeclareLaunchArgument("node_memory_profile", default_value="true",
                               choices=["true", "false"], description=NODE_MEMORY_PROFILE_HELP),
-        OpaqueFunction(function=_pose_node),
-        Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
-             arguments=["-d", PathJoinSubstitution([share, "rviz", "pose3d.rviz"])],
-             condition=IfCondition(LaunchConfiguration("rviz"))),
+        OpaqueFunction(function=_nodes),
     ])

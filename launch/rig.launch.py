@@ -1,4 +1,5 @@
-"""A calibrated multi-camera rig, all in one process, with rviz2.
+"""A calibrated multi-camera rig, all in one process, with rviz2 (arguments left empty keep
+the parameter file's values).
 
   ros2 launch pose3d_ros rig.launch.py rig_file:=/path/to/rig.yaml cameras:=cam01,cam02,cam03
   # a robot whose cameras look different ways: also the people whom one camera alone sees
@@ -6,21 +7,30 @@
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
-from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from pose3d_ros.ros.launch_args import NODE_MEMORY_PROFILE_HELP, node_memory_environment_at_launch
+from pose3d_ros.ros.launch_args import (
+    NODE_MEMORY_PROFILE_HELP,
+    RVIZ_FIXED_FRAME_HELP,
+    existing_file,
+    node_memory_environment_at_launch,
+    output_frame,
+    overrides_given,
+    rviz_at_launch,
+)
 
 
-def _pose_node(context):
+def _nodes(context):
     cameras = [c.strip() for c in LaunchConfiguration("cameras").perform(context).split(",")
                if c.strip()]
-    overrides = {"rig_file": LaunchConfiguration("rig_file").perform(context),
-                 "fixed_frame": LaunchConfiguration("fixed_frame").perform(context),
-                 "image_transport": LaunchConfiguration("image_transport").perform(context),
-                 "detector": LaunchConfiguration("detector").perform(context)}
+    rig_file = existing_file(LaunchConfiguration("rig_file").perform(context), "rig_file",
+                             "rig.launch.py", "the rig's calibration")
+    overrides = {"rig_file": rig_file, **overrides_given({
+        "fixed_frame": LaunchConfiguration("fixed_frame").perform(context),
+        "image_transport": LaunchConfiguration("image_transport").perform(context),
+        "detector": LaunchConfiguration("detector").perform(context)})}
     if cameras:
         overrides["camera_names"] = cameras
     if LaunchConfiguration("lone_views").perform(context) == "true":
@@ -28,11 +38,14 @@ def _pose_node(context):
         overrides.update(lone_view_people=True, monocular_method="lifter",
                          output_layout="h36m17")
     environment = node_memory_environment_at_launch(context)
+    frame = output_frame(LaunchConfiguration("rviz_fixed_frame").perform(context),
+                         rig_file=rig_file)
     return [LogInfo(msg=f"pose3d_node with {name}={value}")
             for name, value in environment.items()] + [
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
              output="screen", additional_env=environment,
-             parameters=[LaunchConfiguration("config"), overrides])]
+             parameters=[LaunchConfiguration("config"), overrides]),
+        *rviz_at_launch(context, frame)]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -50,16 +63,21 @@ def generate_launch_description() -> LaunchDescription:
             description="Comma-separated camera namespaces in rig order; empty keeps the "
                         "config file's camera_names."),
         DeclareLaunchArgument(
-            "fixed_frame", default_value="world",
-            description="Frame of the 3D output when the rig file names none."),
+            "fixed_frame", default_value="",
+            description="The node's fixed_frame: the frame camera poses are looked up from "
+                        "with extrinsics_source 'tf' (with a rig file the 3D is in the file's "
+                        "frame); empty keeps the config file's."),
         DeclareLaunchArgument(
-            "image_transport", default_value="raw", choices=["raw", "compressed"],
-            description="Subscribe raw sensor_msgs/Image or JPEG/PNG CompressedImage."),
+            "image_transport", default_value="", choices=["", "raw", "compressed"],
+            description="Subscribe raw sensor_msgs/Image or JPEG/PNG CompressedImage; empty "
+                        "keeps the config file's image_transport (the package's: raw)."),
         DeclareLaunchArgument(
-            "detector", default_value="blazepose_multi",
+            "detector", default_value="",
             description="2D back-end: blazepose_multi (every person), blazepose (mediapipe's "
-                        "graph, one person per camera), blazepose_onnx, yolo_pose, rtmpose or "
-                        "heatmap."),
+                        "graph, one person per camera), blazepose_onnx, or yolo_pose, rtmpose, "
+                        "heatmap (their model files in the config: detector_model, "
+                        "person_detector_model); empty keeps the config file's (the "
+                        "package's: blazepose_multi)."),
         DeclareLaunchArgument(
             "lone_views", default_value="false", choices=["true", "false"],
             description="Also publish the people whom only one camera sees (cameras looking "
@@ -68,10 +86,9 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),
+        DeclareLaunchArgument("rviz_fixed_frame", default_value="",
+                              description=RVIZ_FIXED_FRAME_HELP),
         DeclareLaunchArgument("node_memory_profile", default_value="true",
                               choices=["true", "false"], description=NODE_MEMORY_PROFILE_HELP),
-        OpaqueFunction(function=_pose_node),
-        Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
-             arguments=["-d", PathJoinSubstitution([share, "rviz", "pose3d.rviz"])],
-             condition=IfCondition(LaunchConfiguration("rviz"))),
+        OpaqueFunction(function=_nodes),
     ])

@@ -37,6 +37,82 @@ def existing_file(value: str, argument: str, launch_file: str, what: str) -> str
     return str(Path(value).expanduser())
 
 
+def existing_bag(value: str, launch_file: str) -> str:
+    """The `bag` argument with `~` expanded (a launch argument is not expanded by the shell
+    after `:=`) if it names an existing rosbag2 folder or file, else LaunchArgumentError."""
+    if not value:
+        raise LaunchArgumentError(f"{launch_file}: argument 'bag' is empty; give "
+                                  "bag:=<rosbag2 folder>")
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise LaunchArgumentError(f"{launch_file}: bag:={value} does not exist (expected a "
+                                  "rosbag2 folder, e.g. one made by pose3d_ros.tools.make_bag)")
+    return str(path)
+
+
+def overrides_given(values: Mapping[str, str]) -> dict[str, str]:
+    """The launch arguments that override a node parameter: those given a value; an empty
+    one keeps what the parameter file (`config`) says."""
+    return {name: value for name, value in values.items() if value}
+
+
+def config_parameter(config: str, node: str, name: str) -> Any:
+    """Parameter `name` of node `node` in a ROS 2 parameter file (its `<node>:` or `/**:`
+    section), None when the file does not set it or cannot be read."""
+    import yaml
+    try:
+        document = yaml.safe_load(Path(config).expanduser().read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    for key in (node, f"/{node}", "/**"):
+        section = document.get(key) if isinstance(document, dict) else None
+        parameters = section.get("ros__parameters") if isinstance(section, dict) else None
+        if isinstance(parameters, dict) and name in parameters:
+            return parameters[name]
+    return None
+
+
+def output_frame(requested: str, *, rig_file: str = "", camera: str = "",
+                 default: str = "world") -> str:
+    """The frame the node's 3D comes out in, for rviz2's fixed frame: `requested` when given;
+    else the rig file's frame (the node takes it from the file: calibration.load_rig); else,
+    for one camera without a rig, its optical frame as the package's tools name it
+    (<camera>_optical_frame: the node uses the frame_id of the camera's camera_info, which a
+    driver may name otherwise: then give it); else `default`."""
+    if requested:
+        return requested
+    if rig_file:
+        from pose3d_ros.core.calibration import load_rig
+        try:
+            return load_rig(Path(rig_file).expanduser()).frame_id or default
+        except (OSError, ValueError, KeyError):   # the node reports a bad file itself
+            return default
+    return f"{camera}_optical_frame" if camera else default
+
+
+def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False) -> list[Any]:
+    """The rviz2 node of a launch file when its `rviz` argument is true (else nothing): the
+    package's view (rviz/pose3d.rviz) with its fixed frame set to `fixed_frame`, the frame
+    of the 3D output (output_frame). Imports launch_ros when called."""
+    from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+    from launch_ros.actions import Node
+    from launch_ros.substitutions import FindPackageShare
+    if LaunchConfiguration("rviz").perform(context) != "true":
+        return []
+    view = PathJoinSubstitution([FindPackageShare("pose3d_ros"), "rviz",
+                                 "pose3d.rviz"]).perform(context)
+    return [Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
+                 arguments=["-d", view, "-f", fixed_frame],
+                 parameters=[{"use_sim_time": True}] if sim_time else [])]
+
+
+# The `rviz_fixed_frame` argument of every launch file that starts rviz2.
+RVIZ_FIXED_FRAME_HELP = (
+    "Fixed frame of rviz2; empty: the frame of the 3D output (the rig file's frame, or for "
+    "one camera <camera>_optical_frame: give the frame_id of your camera's camera_info if it "
+    "is another).")
+
+
 def fusion_rig_file(role: str, rig_file: str) -> str:
     """The rig file of distributed.launch.py: required (and must exist) when this computer
     runs the fusion node (role 'all' or 'fusion'), unused for 'detectors'."""

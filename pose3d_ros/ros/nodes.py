@@ -24,6 +24,9 @@ the processing itself.
 """
 from __future__ import annotations
 
+import signal
+import threading
+
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy_impl
@@ -72,6 +75,11 @@ def run_node(node_class: type[PoseNodeBase], args: list[str] | None = None) -> i
         if rclpy.ok():
             raise
     finally:
+        # Ctrl-C in a terminal reaches the node twice under `ros2 launch` (the terminal's
+        # SIGINT to the whole process group, then launch's own): the second must not break
+        # the release below with a KeyboardInterrupt traceback (seen with a real ros2 launch).
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         node._stop()
         node._release()
         node.destroy_node()
