@@ -259,7 +259,8 @@ _MONOCULAR = (
               "one-camera set's people, with num_views 1 and their method per person; a "
               "detection becomes such a person after 6 frames in a row in which no "
               "triangulated person explains it (core/lone_views.py). Needs monocular_method "
-              "'lifter' or 'detector_3d' and output_layout 'h36m17'; with monocular_floor "
+              "'lifter' (or, at the all-in-one node, 'detector_3d') and output_layout "
+              "'h36m17'; with monocular_floor "
               "their distance follows from the floor."),
     ParamSpec("plausibility.min_height_m", _PLAUSIBLE.min_height_m, "One camera: people whose "
               "standing height (from their bone lengths) is below this are not published "
