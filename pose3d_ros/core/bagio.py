@@ -16,6 +16,8 @@ it to rosbags' classes (ROSBAGS).
 """
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from rosbags.interfaces import (
     Qos,
     QosDurability,
@@ -32,7 +35,7 @@ from rosbags.interfaces import (
     QosReliability,
     QosTime,
 )
-from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from .camera import CameraModel
@@ -241,20 +244,54 @@ class BagMessage:
     message: Any = None
 
 
+class CorruptBagError(ValueError):
+    """A bag that cannot be read: its metadata.yaml or storage file is damaged or cut short."""
+
+
+# What rosbags and its storages raise on a damaged bag (an MCAP without its end magic, a
+# malformed SQLite file, a metadata.yaml that does not parse, CDR bytes that do not decode).
+_CORRUPT = (ReaderError, yaml.YAMLError, sqlite3.DatabaseError, struct.error,
+            UnicodeDecodeError)
+
+
+def _corrupt(path: Path, exc: BaseException, where: str = "") -> CorruptBagError:
+    said = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+    return CorruptBagError(f"bag {path} is corrupt or truncated{where} ({said}); record or "
+                           "copy it again")
+
+
+@contextlib.contextmanager
+def open_bag(path: Path | str) -> Iterator[Reader]:
+    """An open rosbags Reader of a bag folder (or its .mcap/.db3 file). FileNotFoundError when
+    nothing is there; CorruptBagError (a ValueError naming the bag) when it cannot be read,
+    also for reader errors raised while its messages are read."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no bag at {path}")
+    if path.is_dir() and not (path / "metadata.yaml").is_file():
+        raise CorruptBagError(f"bag {path} has no metadata.yaml: not a rosbag2 folder, or "
+                              "one whose recording was cut short")
+    try:
+        with Reader(path) as reader:
+            yield reader
+    except _CORRUPT as exc:
+        raise _corrupt(path, exc) from None
+
+
 def bag_topics(path: Path | str) -> dict[str, str]:
-    """Topic name -> message type of a bag."""
-    with Reader(Path(path)) as reader:
+    """Topic name -> message type of a bag (CorruptBagError when it cannot be read)."""
+    with open_bag(path) as reader:
         return {c.topic: c.msgtype for c in reader.connections}
 
 
 def read_messages(path: Path | str, topics: Iterable[str] | None = None, *,
                   deserialize: bool = True) -> Iterator[BagMessage]:
-    """Messages of a bag in log-time order, optionally only some topics."""
+    """Messages of a bag in log-time order, optionally only some topics. FileNotFoundError
+    when there is no bag; CorruptBagError naming the bag when it is damaged (told when the
+    damage is reached: messages before it have been yielded)."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no bag at {path}")
     store = typestore()
-    with Reader(path) as reader:
+    with open_bag(path) as reader:
         wanted = set(topics) if topics is not None else None
         connections = [c for c in reader.connections if wanted is None or c.topic in wanted]
         if wanted is not None:
@@ -263,7 +300,11 @@ def read_messages(path: Path | str, topics: Iterable[str] | None = None, *,
                 raise ValueError(f"bag {path} has no topic {sorted(missing)}; it has "
                                  f"{sorted(c.topic for c in reader.connections)}")
         for conn, stamp, raw in reader.messages(connections=connections):
-            msg = store.deserialize_cdr(raw, conn.msgtype) if deserialize else None
+            try:
+                msg = store.deserialize_cdr(raw, conn.msgtype) if deserialize else None
+            except (*_CORRUPT, ValueError, IndexError) as exc:
+                raise _corrupt(path, exc, f": a {conn.msgtype} message on {conn.topic} at "
+                               f"{int(stamp)} ns does not decode") from None
             yield BagMessage(conn.topic, int(stamp), conn.msgtype, bytes(raw), msg)
 
 

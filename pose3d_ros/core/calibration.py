@@ -39,6 +39,38 @@ def _fail(path, msg: str) -> ValueError:
     return ValueError(f"{path}: {msg}")
 
 
+def _text(path: Path) -> str:
+    """A calibration file's text (UTF-8); ValueError naming the file when it is not text."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail(path, f"not UTF-8 text (byte {exc.start}: {exc.reason}); save it as "
+                          "UTF-8") from None
+
+
+def _yaml(path: Path):
+    """A YAML calibration file parsed (yaml.safe_load); ValueError naming the file and the
+    line when it does not parse."""
+    try:
+        return yaml.safe_load(_text(path))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise _fail(path, f"invalid YAML{where}: {problem}") from None
+
+
+def _int(value, what: str, path) -> int:
+    """An integer field (image size, matrix rows); ValueError naming the file otherwise."""
+    try:
+        number = float(value)
+        if number != int(number):
+            raise ValueError
+        return int(number)
+    except (TypeError, ValueError, OverflowError):
+        raise _fail(path, f"{what} must be a whole number, got {value!r}") from None
+
+
 def _validated(cam: CameraModel, path) -> CameraModel:
     try:
         return cam.validate()
@@ -60,7 +92,8 @@ def _matrix_field(doc: dict, key: str, rows: int, cols: int, path) -> np.ndarray
     entry = doc.get(key)
     if not isinstance(entry, dict) or "data" not in entry:
         raise _fail(path, f"missing {key}.data")
-    if int(entry.get("rows", rows)) != rows or int(entry.get("cols", cols)) != cols:
+    if (_int(entry.get("rows", rows), f"{key}.rows", path) != rows
+            or _int(entry.get("cols", cols), f"{key}.cols", path) != cols):
         raise _fail(path, f"{key} must be {rows}x{cols}, file says "
                           f"{entry.get('rows')}x{entry.get('cols')}")
     return _floats(entry["data"], rows * cols, key, path).reshape(rows, cols)
@@ -70,7 +103,7 @@ def _matrix_field(doc: dict, key: str, rows: int, cols: int, path) -> np.ndarray
 def load_camera_info_yaml(path: str | Path, frame_id: str = "") -> CameraModel:
     """Read a camera_calibration_parsers YAML (image_width, camera_matrix, ...)."""
     path = Path(path)
-    doc = yaml.safe_load(path.read_text())
+    doc = _yaml(path)
     if not isinstance(doc, dict):
         raise _fail(path, "not a camera_info YAML mapping")
     for key in ("image_width", "image_height", "camera_matrix"):
@@ -78,13 +111,18 @@ def load_camera_info_yaml(path: str | Path, frame_id: str = "") -> CameraModel:
             raise _fail(path, f"missing {key!r}")
     k = _matrix_field(doc, "camera_matrix", 3, 3, path)
     dist_entry = doc.get("distortion_coefficients", {"data": []}) or {"data": []}
+    if not isinstance(dist_entry, dict):
+        raise _fail(path, "distortion_coefficients must be a mapping with rows, cols and data")
     dist = _floats(dist_entry.get("data", []), None, "distortion_coefficients.data", path)
-    if "cols" in dist_entry and int(dist_entry["rows"]) * int(dist_entry["cols"]) != dist.size:
+    if "cols" in dist_entry and (
+            _int(dist_entry.get("rows", 1), "distortion_coefficients.rows", path)
+            * _int(dist_entry["cols"], "distortion_coefficients.cols", path) != dist.size):
         raise _fail(path, f"distortion_coefficients rows x cols = {dist_entry['rows']} x "
                           f"{dist_entry['cols']} but {dist.size} values")
     name = str(doc.get("camera_name", "") or path.stem)
-    cam = CameraModel(name=name, frame_id=frame_id or name, width=int(doc["image_width"]),
-                      height=int(doc["image_height"]), K=k, dist=dist,
+    cam = CameraModel(name=name, frame_id=frame_id or name,
+                      width=_int(doc["image_width"], "image_width", path),
+                      height=_int(doc["image_height"], "image_height", path), K=k, dist=dist,
                       distortion_model=str(doc.get("distortion_model", "plumb_bob")))
     return _validated(cam, path)
 
@@ -126,12 +164,12 @@ def save_rig_yaml(rig: Rig, path: str | Path) -> None:
 def load_rig_yaml(path: str | Path) -> Rig:
     """Read a rig YAML written by save_rig_yaml (or by hand, same fields)."""
     path = Path(path)
-    doc = yaml.safe_load(path.read_text())
+    doc = _yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("cameras"), list):
         raise _fail(path, "not a rig YAML: expected a mapping with a 'cameras' list")
     if doc.get("format", RIG_FORMAT) != RIG_FORMAT:
         raise _fail(path, f"format is {doc.get('format')!r}, expected {RIG_FORMAT!r}")
-    if int(doc.get("version", RIG_VERSION)) > RIG_VERSION:
+    if _int(doc.get("version", RIG_VERSION), "version", path) > RIG_VERSION:
         raise _fail(path, f"rig file version {doc['version']} is newer than supported "
                           f"({RIG_VERSION})")
     cams = []
@@ -145,7 +183,8 @@ def load_rig_yaml(path: str | Path) -> Rig:
             raise _fail(path, f"{where} lacks {missing}")
         cam = CameraModel(
             name=str(entry["name"]), frame_id=str(entry.get("frame_id", entry["name"])),
-            width=int(entry["width"]), height=int(entry["height"]),
+            width=_int(entry["width"], f"{where} width", path),
+            height=_int(entry["height"], f"{where} height", path),
             K=_floats(entry["camera_matrix"], 9, f"{where} camera_matrix", path).reshape(3, 3),
             dist=_floats(entry.get("distortion_coefficients", []), None,
                          f"{where} distortion_coefficients", path),
@@ -179,7 +218,7 @@ def load_pose2sim_toml(path: str | Path, frame_id: str = "world") -> Rig:
     """
     path = Path(path)
     try:
-        doc = tomllib.loads(path.read_text())
+        doc = tomllib.loads(_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise _fail(path, f"invalid TOML: {exc}") from None
     cams = []
@@ -191,6 +230,8 @@ def load_pose2sim_toml(path: str | Path, frame_id: str = "world") -> Rig:
             if field_name not in entry:
                 raise _fail(path, f"{where} lacks {field_name!r}")
         size = _floats(entry["size"], 2, f"{where} size", path)
+        if not np.all(np.isfinite(size)):
+            raise _fail(path, f"{where} size must be finite, got {size.tolist()}")
         fisheye = bool(entry.get("fisheye", False))
         cam = CameraModel(
             name=str(entry.get("name", key)), frame_id=f"{entry.get('name', key)}_optical_frame",
@@ -306,6 +347,8 @@ def load_rig(path: str | Path) -> Rig:
     with identity extrinsics)."""
     path = Path(path)
     name = path.name.lower()
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a calibration file; give the file in it")
     if not path.is_file():
         raise ValueError(f"{path}: calibration file not found")
     if name.endswith(".qca.txt") or name.endswith(".qca"):
@@ -313,7 +356,7 @@ def load_rig(path: str | Path) -> Rig:
     if name.endswith(".toml"):
         return load_pose2sim_toml(path)
     if name.endswith((".yaml", ".yml")):
-        doc = yaml.safe_load(path.read_text())
+        doc = _yaml(path)
         if isinstance(doc, dict) and "cameras" in doc:
             return load_rig_yaml(path)
         if isinstance(doc, dict) and "camera_matrix" in doc:

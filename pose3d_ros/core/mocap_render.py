@@ -22,6 +22,7 @@ API
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,22 @@ class RenderConfig:
         if not self.clips or unknown:
             raise ValueError(f"clips must be cyclic clips {sorted(CYCLIC_CLIPS)}, got "
                              f"{list(self.clips)}")
-        if not (self.seconds > 0 and self.fps > 0 and self.width > 0 and self.height > 0
-                and 0 < self.fov_deg < 170 and self.distance_m > 0):
-            raise ValueError(f"invalid render configuration {self}")
+        limits = (("seconds", self.seconds, "> 0 (video length, s)", self.seconds > 0),
+                  ("fps", self.fps, "> 0 (frames per second)", self.fps > 0),
+                  ("width", self.width, ">= 1 (pixels)", self.width >= 1),
+                  ("height", self.height, ">= 1 (pixels)", self.height >= 1),
+                  ("fov_deg", self.fov_deg, "in (0, 170) degrees", 0 < self.fov_deg < 170),
+                  ("distance_m", self.distance_m, "> 0 (metres)", self.distance_m > 0),
+                  ("camera_height_m", self.camera_height_m, "finite (metres)", True),
+                  ("azimuth_deg", self.azimuth_deg, "finite (degrees)", True),
+                  ("heading_deg", self.heading_deg, "finite (degrees)", True),
+                  ("separation_m", self.separation_m, "finite (metres)", True))
+        for name, value, allowed, ok in limits:
+            if not (ok and math.isfinite(value)):
+                raise ValueError(f"render {name} must be {allowed}, got {value}")
+        if self.num_frames < 1:
+            raise ValueError(f"render seconds x fps = {self.seconds} x {self.fps} makes no "
+                             "frame; ask for at least one")
 
     @property
     def num_frames(self) -> int:

@@ -14,6 +14,7 @@ pose3d_ros.tools.make_bag; the run-your-own-data tool (pose3d_ros.tools.run) use
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,11 +25,13 @@ from . import bagio
 from .calibration import load_rig
 from .camera import CameraModel, pinhole_from_fov
 from .static_tf import camera_transforms
-from .video import synchronised_frames, video_size
+from .video import readable_video_size, synchronised_frames, video_fps
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FIXED_FRAME = "rig"
+# Videos whose frame rates differ by more than this fraction are not paired frame by frame.
+FPS_TOLERANCE = 0.01
 
 
 def cameras_from_calibration(path: Path) -> tuple[list[CameraModel], str]:
@@ -66,9 +69,7 @@ def camera_for_fov(video: Path, hfov_deg: float, name: str = "camera"
     video's frame size and the given horizontal field of view (core.camera.pinhole_from_fov).
     Its output stays in that optical frame: no rig, no pose. ValueError when the video cannot
     be read or the angle is out of range."""
-    width, height = video_size(video)
-    if width <= 0 or height <= 0:
-        raise ValueError(f"{video}: not a readable video")
+    width, height = readable_video_size(video)
     camera = pinhole_from_fov(name, width, height, hfov_deg)
     return [camera], camera.frame_id
 
@@ -78,7 +79,8 @@ def video_cameras(videos: Sequence[Path], calibration: Path | None,
     """The cameras that `videos` show and their rig's frame: from a calibration file
     (cameras_for_videos) or, for one video nobody calibrated, from its horizontal field of
     view (camera_for_fov). ValueError saying what to give otherwise; the combination is
-    checked before any file is read."""
+    checked before any file is read, and every video is opened ('<video> is not a readable
+    video' before any frame is written)."""
     if (calibration is None) == (hfov_deg is None):
         raise ValueError("videos need --calibration (for one camera its intrinsics are enough) "
                          "or, for one uncalibrated video, --hfov DEGREES (not both)")
@@ -88,19 +90,64 @@ def video_cameras(videos: Sequence[Path], calibration: Path | None,
                              "--calibration with the cameras' poses")
         return camera_for_fov(videos[0], hfov_deg)
     assert calibration is not None
-    return cameras_for_videos(videos, calibration)
+    cameras = cameras_for_videos(videos, calibration)
+    for video in videos:
+        readable_video_size(video)
+    return cameras
+
+
+def frame_rate(videos: Sequence[Path], fps: float | None = None) -> float:
+    """The rate to stamp synchronised videos at, frames per second: `fps` when given (> 0;
+    videos of different rates are then paired frame by frame as asked), else the videos' own
+    rate. ValueError naming the rates when they differ by more than FPS_TOLERANCE: frame i of
+    a 60 fps and of a 25 fps video are i/60 s and i/25 s into their recordings, so pairing
+    them would put views of different moments together; ValueError too when a video cannot
+    be read or has no rate."""
+    if fps is not None:
+        if not (fps > 0 and math.isfinite(fps)):
+            raise ValueError(f"--fps must be a positive number of frames per second, got {fps}")
+        return float(fps)
+    rates = [video_fps(video) for video in videos]
+    if max(rates) > min(rates) * (1.0 + FPS_TOLERANCE):
+        said = ", ".join(f"{video} {rate:g} fps" for video, rate in
+                         zip(videos, rates, strict=True))
+        raise ValueError(f"the videos have different frame rates ({said}); frame i of each is "
+                         "paired with frame i of the others, so re-encode them to one rate, or "
+                         "pass --fps to pair them frame by frame anyway")
+    return rates[0]
 
 
 def _cropped(camera: CameraModel, video: Path) -> CameraModel:
-    width, height = video_size(video)
+    width, height = readable_video_size(video)
     if (width, height) == (camera.width, camera.height):
         return camera
-    if width > camera.width or height > camera.height or width <= 0 or height <= 0:
+    if width > camera.width or height > camera.height:
         raise ValueError(f"{camera.name}: video {video} is {width}x{height}, larger than the "
                          f"calibrated {camera.width}x{camera.height}; it cannot be a crop")
     log.warning("%s: video is %dx%d, calibration %dx%d: using the video as the top-left crop",
                 camera.name, width, height, camera.width, camera.height)
     return replace(camera, width=width, height=height)
+
+
+def sized_cameras(videos: Sequence[Path], cameras: Sequence[CameraModel],
+                  crop_to_video: bool = False, scale: float = 1.0) -> list[CameraModel]:
+    """The cameras with each video's frame size checked (write_bag's crop_to_video says what
+    a smaller video may be): ValueError naming the camera, both sizes and, when a crop could
+    explain the difference, --crop-to-video; or naming a video that cannot be read. With a
+    scale other than 1 the frames are resized to the scaled calibration and their size is not
+    compared (write_bag's behaviour)."""
+    if crop_to_video:
+        cameras = [_cropped(cam, video) for cam, video in zip(cameras, videos, strict=True)]
+    for cam, video in zip(cameras, videos, strict=True):
+        width, height = readable_video_size(video)
+        if (width, height) != (cam.width, cam.height) and scale == 1.0:
+            crop = width <= cam.width and height <= cam.height and not crop_to_video
+            raise ValueError(f"{cam.name}: video frames are {width}x{height} but the "
+                             f"calibration says {cam.width}x{cam.height}"
+                             + ("; if the video is the top-left part of the calibrated image "
+                                "(stored without the encoder's padding), pass --crop-to-video"
+                                if crop else ""))
+    return list(cameras)
 
 
 @dataclass
@@ -135,20 +182,15 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
         cam.validate()
     if not fps > 0:
         raise ValueError(f"fps must be > 0, got {fps}")
-    if crop_to_video:
-        cameras = [_cropped(cam, video) for cam, video in zip(cameras, videos, strict=True)]
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+    cameras = sized_cameras(videos, cameras, crop_to_video, scale)   # told before writing
     cameras = [cam.scaled(scale) if scale != 1.0 else cam for cam in cameras]
     cameras = [replace(cam, frame_id=cam.frame_id or f"{cam.name}_optical_frame")
                for cam in cameras]
     names = [cam.name for cam in cameras]
     if len(set(names)) != len(names):
         raise ValueError(f"camera names must be unique, got {names}")
-    if scale == 1.0:             # a size mismatch is told before anything is written
-        for cam, video in zip(cameras, videos, strict=True):
-            width, height = video_size(video)
-            if (width, height) != (cam.width, cam.height):
-                raise ValueError(f"{cam.name}: video frames are {width}x{height} but the "
-                                 f"calibration says {cam.width}x{cam.height}")
     period_ns = 1e9 / fps
     frames = 0
     stamp = start_ns

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -36,27 +37,18 @@ from pose3d_ros.core.output_files import (
     run_cli,
     staged_output,
 )
-from pose3d_ros.core.video import video_fps
+from pose3d_ros.core.video import video_frame_count  # noqa: F401 - re-exported (demo)
 from pose3d_ros.core.video_bag import (  # noqa: F401 - re-exported for callers of make_bag
     DEFAULT_FIXED_FRAME,
     BagSummary,
     cameras_from_calibration,
+    frame_rate,
+    sized_cameras,
     video_cameras,
     write_bag,
 )
 
 log = logging.getLogger(__name__)
-
-
-def video_frame_count(path: Path) -> int:
-    """Frames a video says it holds (for the progress bar; 0 when unknown)."""
-    import cv2
-
-    capture = cv2.VideoCapture(str(path))
-    try:
-        return max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
-    finally:
-        capture.release()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hfov", type=float, default=None,
                         help="with one video and no --calibration: its horizontal field of view "
                         "in degrees (an undistorted pinhole camera at the video's size)")
-    parser.add_argument("--fps", type=float, help="frame rate (default: read from the video)")
+    parser.add_argument("--fps", type=float, help="frame rate (default: read from the videos, "
+                        "which must agree; given, it pairs videos of different rates anyway)")
     parser.add_argument("--start", type=float, default=None,
                         help="stamp of frame 0, seconds since the epoch (default: now)")
     parser.add_argument("--raw", action="store_true",
@@ -93,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     # Checks that need no computation first.
+    if args.fps is not None and not (args.fps > 0 and math.isfinite(args.fps)):
+        raise UserError(f"--fps must be a positive number of frames per second, got {args.fps}")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise UserError(f"--max-frames must be >= 1, got {args.max_frames}")
+    if not (args.scale > 0 and math.isfinite(args.scale)):
+        raise UserError(f"--scale must be > 0, got {args.scale}")
     refuse_existing(args.out, args.overwrite, "bag",
                     inputs=[*(args.videos or []), args.calibration])
     if args.demo:
@@ -103,15 +102,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         videos, calibration_file = args.videos, args.calibration
     for path in [*videos, *([calibration_file] if calibration_file else [])]:
+        if Path(path).is_dir():
+            raise UserError(f"{path} is a folder, not a file; give the file in it")
         if not Path(path).is_file():
             raise UserError(f"{path} does not exist")
     try:
         cameras, rig_frame = video_cameras(videos, calibration_file, args.hfov)
+        fps = frame_rate(videos, args.fps)
+        cameras = sized_cameras(videos, cameras, args.crop_to_video or bool(args.demo),
+                                args.scale)
     except ValueError as err:
         raise UserError(str(err)) from None
-    if not args.scale > 0:
-        raise UserError(f"--scale must be > 0, got {args.scale}")
-    fps = args.fps or video_fps(videos[0])
     start_ns = int((time.time() if args.start is None else args.start) * 1e9)
     total = min(video_frame_count(v) for v in videos)
     with staged_output(args.out, args.overwrite) as out, \

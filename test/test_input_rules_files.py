@@ -1,0 +1,290 @@
+"""Bad input files get one clear line naming the file and lose nothing: damaged bags, calibration
+files that do not parse, unreadable or damaged videos, videos of different frame rates, bad
+numbers on the command line, and demo data cut short by an interrupted fetch. Every file here
+is real: written by the test, or a damaged copy of a real one."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import cv2
+import numpy as np
+import pytest
+
+from pose3d_ros.core import bagio, data_paths
+from pose3d_ros.core import calibration as cal
+from pose3d_ros.core.camera import Rig, pinhole_from_fov
+from pose3d_ros.core.data_paths import calibration_path, video_paths
+from pose3d_ros.core.mocap_render import RenderConfig
+from pose3d_ros.core.output_files import run_cli
+from pose3d_ros.core.video import synchronised_frames, video_size
+from pose3d_ros.core.video_bag import cameras_from_calibration, write_bag
+from pose3d_ros.tools import evaluate, make_bag, run
+
+W, H = 160, 120
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    lines = [line for line in err if line.strip() and not line.lstrip().startswith("bag:")]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in "".join(err)
+    return lines[0]
+
+
+def _video(path, fps: float = 30.0, frames: int = 30):
+    """A real mp4 (MPEG-4 part 2) of a moving disc on noise, W x H."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (W, H))
+    rng = np.random.default_rng(0)
+    for i in range(frames):
+        image = rng.integers(0, 80, (H, W, 3), dtype=np.uint8)
+        cv2.circle(image, (10 + 4 * i, 60), 10, (0, 0, 255), -1)
+        writer.write(image)
+    writer.release()
+    return path
+
+
+def _damaged_in_the_middle(src, dst):
+    """A copy whose middle third of the media data is zeros (the index stays intact)."""
+    data = bytearray(src.read_bytes())
+    start, end = data.find(b"mdat"), data.find(b"moov")
+    lo, hi = start + (end - start) // 3, start + 2 * (end - start) // 3
+    data[lo:hi] = bytes(hi - lo)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def _rig_yaml(path, cameras: int = 1):
+    cams = [pinhole_from_fov(f"cam0{k + 1}", W, H, 60.0) for k in range(cameras)]
+    for k, cam in enumerate(cams):
+        cam.t = np.array([0.5 * k, 0.0, 3.0])
+    cal.save_rig_yaml(Rig("rig", cams), path)
+    return path
+
+
+# --- bags ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_bags(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bags")
+    cameras, _ = cameras_from_calibration(calibration_path("single"))
+    for storage in ("mcap", "sqlite3"):
+        write_bag(folder / storage, video_paths("single"), cameras, fps=60.0, start_ns=0,
+                  storage=storage, scale=0.1, max_frames=2, crop_to_video=True)
+    return folder
+
+
+def _damaged_bag(src, dst, edit):
+    shutil.copytree(src, dst)
+    edit(dst)
+    return dst
+
+
+def _cut(fraction):
+    def edit(bag):
+        data = next(f for f in bag.iterdir() if f.suffix in (".mcap", ".db3"))
+        data.write_bytes(data.read_bytes()[:int(data.stat().st_size * fraction)])
+    return edit
+
+
+@pytest.mark.parametrize("storage, edit", [
+    ("mcap", _cut(0.5)), ("mcap", _cut(0.0)), ("sqlite3", _cut(0.5)),
+    ("mcap", lambda bag: (bag / "metadata.yaml").write_text("{ [ :: not yaml")),
+    ("mcap", lambda bag: (bag / "metadata.yaml").write_text("- a list\n- not metadata\n")),
+    ("sqlite3", lambda bag: (bag / "metadata.yaml").unlink())])
+def test_a_damaged_bag_is_told_in_one_line_naming_it(small_bags, tmp_path, capsys, storage,
+                                                    edit):
+    bag = _damaged_bag(small_bags / storage, tmp_path / "damaged", edit)
+    with pytest.raises(bagio.CorruptBagError, match=f"bag {bag} "):
+        bagio.bag_topics(bag)
+    with pytest.raises(ValueError, match=f"bag {bag} (is corrupt or truncated|has no metadata)"):
+        list(bagio.read_messages(bag))
+    out = tmp_path / "out"
+    assert run_cli(evaluate.main, ["--bag", str(bag), "--out-dir", str(out)]) == 2
+    line = _one_line(capsys)
+    assert str(bag) in line and ("corrupt or truncated" in line or "metadata.yaml" in line)
+    assert not out.exists()
+    # the intact bag still reads
+    assert len(list(bagio.read_messages(small_bags / storage))) == 1 + 2 * 4 * 2
+
+
+# --- calibration files --------------------------------------------------------------------
+
+def test_calibration_files_that_do_not_parse_name_the_file(tmp_path, capsys):
+    good = _rig_yaml(tmp_path / "rig.yaml")
+    text = good.read_text()
+    info = tmp_path / "info.yaml"
+    cal.save_camera_info_yaml(cal.load_rig(good).cameras[0], info)
+    broken = {
+        "unclosed.yaml": "cameras: [ {name: cam01\n".encode(),
+        "latin1.yaml": text.replace("frame_id: rig", "frame_id: r\u00e9gie").encode("latin-1"),
+        "utf16.yaml": text.encode("utf-16"),
+        "tab.yaml": b"cameras:\n\t- name: cam01\n",
+        "utf16.toml": "[cam01]\nmatrix = 1\n".encode("utf-16"),
+        "width.yaml": text.replace(f"width: {W}", "width: wide").encode(),
+        "info_width.yaml": info.read_text().replace(f"image_width: {W}",
+                                                    "image_width: [1]").encode(),
+    }
+    for name, data in broken.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        loaders = [cal.load_rig] + ([cal.load_rig_yaml] if name.endswith(".yaml") else [])
+        for load in loaders:
+            with pytest.raises(ValueError, match=f"^{path}: ") as caught:
+                load(path)
+            assert "\n" not in str(caught.value), name
+        if name == "latin1.yaml":
+            with pytest.raises(ValueError, match="not UTF-8 text.*save it as UTF-8"):
+                cal.load_camera_info_yaml(path)
+    with pytest.raises(ValueError, match="invalid YAML at line 2"):
+        cal.load_camera_info_yaml(tmp_path / "unclosed.yaml")
+    with pytest.raises(ValueError, match="image_width must be a whole number"):
+        cal.load_camera_info_yaml(tmp_path / "info_width.yaml")
+    video = _video(tmp_path / "cam01.mp4")
+    for name in ("unclosed.yaml", "utf16.yaml"):
+        assert run_cli(make_bag.main, ["--videos", str(video), "--calibration",
+                                       str(tmp_path / name), str(tmp_path / "bag")]) == 2
+        assert str(tmp_path / name) in _one_line(capsys)
+    # a folder is not a calibration file
+    with pytest.raises(ValueError, match="is a folder, not a calibration file"):
+        cal.load_rig(tmp_path)
+    assert run_cli(make_bag.main, ["--videos", str(video), "--calibration", str(tmp_path),
+                                   str(tmp_path / "bag")]) == 2
+    assert f"{tmp_path} is a folder, not a file" in _one_line(capsys)
+    assert not (tmp_path / "bag").exists()
+
+
+# --- videos -------------------------------------------------------------------------------
+
+def test_an_unreadable_video_is_told_in_the_check_step(tmp_path, capsys):
+    truncated = tmp_path / "cam01.mp4"
+    data = video_paths("single")[0].read_bytes()
+    truncated.write_bytes(data[:len(data) // 2])
+    assert video_size(truncated) == (0, 0)
+    calibration = _rig_yaml(tmp_path / "rig.yaml")
+    for extra in ([], ["--fps", "30"]):
+        out = tmp_path / "out"
+        assert run_cli(run.main, ["--videos", str(truncated), "--calibration", str(calibration),
+                                  "--out-dir", str(out), *extra]) == 2
+        assert f"{truncated} is not a readable video" in _one_line(capsys)
+        assert not out.exists()
+        assert run_cli(make_bag.main, ["--videos", str(truncated), "--calibration",
+                                       str(calibration), str(tmp_path / "bag"), *extra]) == 2
+        assert f"{truncated} is not a readable video" in _one_line(capsys)
+    # FFmpeg's own "moov atom not found" is not printed above the one line (a fresh process:
+    # OpenCV reads the log level when FFmpeg is first used)
+    done = subprocess.run([sys.executable, "-m", "pose3d_ros.tools.make_bag", "--videos",
+                           str(truncated), "--hfov", "60", str(tmp_path / "bag")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: {truncated} is not a readable video (truncated, damaged, or a format "
+        "OpenCV's FFmpeg cannot decode)"]
+
+
+def test_a_video_damaged_in_the_middle_is_refused_not_cut_short(tmp_path, capsys):
+    intact = _video(tmp_path / "intact.mp4")
+    assert sum(1 for _ in synchronised_frames([intact])) == 30
+    damaged = _damaged_in_the_middle(intact, tmp_path / "cam01.mp4")
+    with pytest.raises(ValueError, match=rf"{damaged}: decoding stops at frame (\d+) but the "
+                       "file declares 30 frames; it is damaged") as caught:
+        list(synchronised_frames([intact, damaged]))
+    decoded = int(str(caught.value).split("at frame ")[1].split()[0])
+    assert 0 < decoded < 27
+    calibration = _rig_yaml(tmp_path / "rig.yaml")
+    bag = tmp_path / "bag"
+    assert run_cli(make_bag.main, ["--videos", str(damaged), "--calibration", str(calibration),
+                                   str(bag)]) == 2
+    assert "decoding stops at frame" in _one_line(capsys)
+    assert not bag.exists() and not list(tmp_path.glob(".bag.partial-*"))
+    # the frames before the damage, when asked for
+    assert run_cli(make_bag.main, ["--videos", str(damaged), "--calibration", str(calibration),
+                                   "--max-frames", str(decoded), str(bag)]) == 0
+    assert sum(1 for m in bagio.read_messages(bag, ["/cam01/image_raw/compressed"],
+                                              deserialize=False)) == decoded
+
+
+def test_videos_of_different_frame_rates_are_not_paired_silently(tmp_path, capsys):
+    fast, slow = _video(tmp_path / "cam01.mp4", fps=60.0), _video(tmp_path / "cam02.mp4", 25.0)
+    calibration = _rig_yaml(tmp_path / "rig.yaml", cameras=2)
+    bag = tmp_path / "bag"
+    args = ["--videos", str(fast), str(slow), "--calibration", str(calibration),
+            "--max-frames", "3", "--start", "0"]
+    assert run_cli(make_bag.main, [*args, str(bag)]) == 2
+    line = _one_line(capsys)
+    assert f"{fast} 60 fps" in line and f"{slow} 25 fps" in line and "--fps" in line
+    assert not bag.exists()
+    # --fps pairs them frame by frame, as asked
+    assert run_cli(make_bag.main, [*args, "--fps", "30", str(bag)]) == 0
+    stamps = [m.stamp_ns for m in bagio.read_messages(bag, ["/cam02/camera_info"])]
+    assert stamps == [0, 33_333_333, 66_666_667]
+
+
+def test_bad_numbers_are_told_before_any_work(tmp_path, capsys):
+    video = video_paths("single")[0]
+    base = ["--videos", str(video), "--calibration", str(tmp_path / "absent.yaml")]
+    for extra, told in ((["--fps", "-3"], "--fps must be a positive number"),
+                        (["--fps", "0"], "--fps must be a positive number"),
+                        (["--max-frames", "0"], "--max-frames must be >= 1, got 0"),
+                        (["--max-frames", "-3"], "--max-frames must be >= 1, got -3")):
+        assert run_cli(make_bag.main, [*base, *extra, str(tmp_path / "bag")]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()      # no progress bar before
+        assert len(lines) == 1 and lines[0].startswith(f"error: {told}"), lines
+    # a video narrower than its calibration: the crop flag is suggested, before any frame
+    info = tmp_path / "cam01.yaml"
+    cal.save_camera_info_yaml(cal.load_rig(calibration_path("single"))["cam01"], info)
+    assert run_cli(make_bag.main, ["--videos", str(video), "--calibration", str(info),
+                                   str(tmp_path / "bag")]) == 2
+    err = capsys.readouterr().err
+    assert "video frames are 1080x1920 but the calibration says 1088x1920; if the video is the " \
+        "top-left part of the calibrated image" in err and "pass --crop-to-video" in err
+    assert "bag:" not in err and not (tmp_path / "bag").exists()
+    with pytest.raises(ValueError, match=r"render fps must be > 0 \(frames per second\), got 0"):
+        RenderConfig(fps=0)
+    with pytest.raises(ValueError, match=r"render fov_deg must be in \(0, 170\) degrees"):
+        RenderConfig(fov_deg=float("nan"))
+
+
+# --- demo data ----------------------------------------------------------------------------
+
+def _wheel(path, corrupt: str | None = None):
+    """A zip laid out like the pose2sim wheel, of the real demo files (stored, uncompressed);
+    `corrupt`: a member whose bytes are damaged inside the zip (its CRC no longer matches)."""
+    root = data_paths.default_data_dir() / "demo"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as wheel:
+        for name, prefix in data_paths.RECORDINGS.items():
+            for rel in data_paths.FILE_SIZES[name]:
+                wheel.write(root / name / rel, prefix + rel)
+    if corrupt is not None:
+        data = bytearray(path.read_bytes())
+        at = data.find(corrupt.encode()) + len(corrupt) + 1000
+        data[at:at + 100] = bytes(100)
+        path.write_bytes(bytes(data))
+    return path
+
+
+def test_demo_files_cut_short_are_fetched_again_and_written_whole(tmp_path):
+    data_dir = tmp_path / "data"
+    data_paths.extract_recordings(_wheel(tmp_path / "demo.whl"), data_dir)
+    for name in data_paths.RECORDINGS:
+        assert data_paths.incomplete_files(name, data_dir / "demo" / name) == []
+    assert data_paths.video_paths("single", data_dir)[1].stat().st_size == 540548
+    assert not list(data_dir.rglob(".*partial*"))
+    # a file cut short (an interrupted fetch of the old code) counts as not fetched
+    video = data_dir / "demo" / "single" / "videos" / "cam02.mp4"
+    video.write_bytes(video.read_bytes()[:1000])
+    assert data_paths.incomplete_files("single", data_dir / "demo" / "single") == [video]
+    # a damaged member: the file it would replace is not written half
+    video.unlink()
+    damaged = _wheel(tmp_path / "damaged.whl", corrupt="Demo_SinglePerson/videos/cam02.mp4")
+    with pytest.raises(RuntimeError, match="damaged.whl is damaged"):
+        data_paths.extract_recordings(damaged, data_dir)
+    assert not video.exists() and not list(data_dir.rglob(".*partial*"))
+    # a data folder that cannot be written is told before the 51 MB download
+    blocking = tmp_path / "a_file"
+    blocking.write_text("not a folder")
+    with pytest.raises(ValueError, match="cannot be written to .*a_file is not a folder; pass "
+                       "--data-dir"):
+        data_paths.fetch(blocking / "data")
