@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from pose3d_ros.core import bagio
+from pose3d_ros.core.output_files import UserError, run_cli
 from pose3d_ros.tools import demo
 
 
@@ -27,13 +33,69 @@ def test_demo_runs_the_real_node_over_dds_and_writes_the_report(tmp_path, capsys
     assert html.count("data:image/png;base64,") >= 5
 
 
-def test_demo_refuses_to_clear_a_folder_that_is_not_its_own(tmp_path):
-    (tmp_path / "thesis.tex").write_text("keep me")
-    with pytest.raises(ValueError, match="holds more than a demo's outputs"):
-        demo.prepare_out_dir(tmp_path)
-    assert (tmp_path / "thesis.tex").read_text() == "keep me"
-    previous = tmp_path / "previous"
+def test_demo_replaces_only_its_own_default_folder(tmp_path, monkeypatch):
+    """reports/demo/<recording> is the demo's own: replaced on each run while it holds only
+    a demo's outputs; anything else there, or any existing folder the user names, needs
+    --overwrite."""
+    monkeypatch.chdir(tmp_path)
+    previous = tmp_path / "reports" / "demo" / "single"
     (previous / "input_bag").mkdir(parents=True)
     (previous / "report.html").write_text("old")
-    demo.prepare_out_dir(previous)
-    assert previous.is_dir() and not any(previous.iterdir())
+    assert demo.check_out_dir(None, "single", False) == (previous, True)
+    (previous / "thesis.tex").write_text("keep me")
+    with pytest.raises(UserError, match="holds more than a demo's outputs"):
+        demo.check_out_dir(None, "single", False)
+    assert demo.check_out_dir(None, "single", True) == (previous, True)
+    with pytest.raises(UserError, match="already exists; pass --overwrite"):
+        demo.check_out_dir(previous, "single", False)
+    assert demo.check_out_dir(Path("new"), "single", False) == (tmp_path / "new", False)
+    assert (previous / "thesis.tex").read_text() == "keep me"
+
+
+def test_demo_mistakes_are_told_in_one_line_before_any_work(tmp_path, capsys):
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "report.html").write_text("old")
+    started = time.perf_counter()
+    assert run_cli(demo.main, ["--out-dir", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already exists" in err[0] and "--overwrite" in err[0], err
+    assert run_cli(demo.main, ["--out-dir", str(out), "--overwrite", "--detector",
+                               "nosuch"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown detector 'nosuch'" in err[0], err
+    with pytest.raises(UserError, match="unknown detector"):
+        run_cli(demo.main, ["--out-dir", str(out), "--detector", "nosuch", "--debug"])
+    assert time.perf_counter() - started < 5.0        # no bag was written, no node started
+    assert [p.name for p in out.iterdir()] == ["report.html"]
+    assert (out / "report.html").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
+def test_ctrl_c_keeps_the_previous_outputs_and_writes_nothing(tmp_path):
+    """Interrupted while the bag is written: exit 130, one line, the previous report
+    untouched and no partial bag or staging folder left."""
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "report.html").write_text("old")
+    log = tmp_path / "stderr.txt"
+    with open(log, "w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "pose3d_ros.tools.demo", "--out-dir",
+                                    str(out), "--overwrite"], stdout=subprocess.DEVNULL,
+                                   stderr=stderr)
+    try:
+        deadline = time.monotonic() + 120
+        while "bag:" not in log.read_text() and process.poll() is None:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    err = log.read_text()
+    assert code == 130, err
+    assert "interrupted; no output was written" in err and "Traceback" not in err
+    assert [p.name for p in out.iterdir()] == ["report.html"]
+    assert (out / "report.html").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "stderr.txt"]

@@ -85,6 +85,7 @@ def test_calibrate_tool_refuses_corrupted_input_and_writes_nothing(tmp_path, cap
     """cam03's frames in reverse order (a desynchronised camera): the solution fails its
     checks, the tool prints one line and leaves no file; an existing output is kept."""
     from pose3d_ros.core.data_paths import calibration_path
+    from pose3d_ros.core.output_files import run_cli
     from pose3d_ros.tools.calibrate import main
 
     demo, _ = _demo("multi")
@@ -95,26 +96,28 @@ def test_calibrate_tool_refuses_corrupted_input_and_writes_nothing(tmp_path, cap
     out = tmp_path / "rig.yaml"
     args = ["--keypoints", str(source), "--intrinsics", str(calibration_path("multi")),
             "--fps", "60", "--out", str(out)]
-    assert main(args) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    assert run_cli(main, args) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(err) == 1 and "refused" in err[0], err
     assert list(tmp_path.iterdir()) == [source]            # no rig, no temporary file left
     out.write_text("keep me")
-    assert main(args) == 1
+    assert run_cli(main, args) == 2
     assert "exists" in capsys.readouterr().err and out.read_text() == "keep me"
 
 
 def test_calibrate_tool_checks_arguments_before_any_detection(tmp_path, capsys):
     from pose3d_ros.core.data_paths import video_paths
+    from pose3d_ros.core.output_files import run_cli
     from pose3d_ros.tools.calibrate import main
 
     video = video_paths("single")[0]
     calib = tmp_path / "none.yaml"
     out = tmp_path / "rig.yaml"
-    assert main(["--videos", str(video), "--intrinsics", str(calib), "--out", str(out)]) == 1
+    assert run_cli(main, ["--videos", str(video), "--intrinsics", str(calib),
+                          "--out", str(out)]) == 2
     assert "at least 2 cameras" in capsys.readouterr().err
-    assert main(["--videos", str(video), str(video), "--intrinsics", str(calib),
-                 "--out", str(out)]) == 1
+    assert run_cli(main, ["--videos", str(video), str(video), "--intrinsics", str(calib),
+                          "--out", str(out)]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not out.exists()
 

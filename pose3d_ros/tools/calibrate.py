@@ -10,8 +10,9 @@ via anthropometric limb fractions.
 
 A solution that fails its own checks (joints behind cameras, inconsistent limb lengths, poor
 reprojection of held-out frames: pose3d_ros.core.selfcalib_checks) is refused with one line
-and no file is written. The rig file is written to a temporary name and renamed, and an
-existing file is kept unless --overwrite.
+and no file is written. The arguments (files, --reference, --out) are checked before any
+computation; the rig file is written to a temporary name and moved in when complete, and an
+existing file is kept unless --overwrite. A progress bar follows the steps.
 
 Examples:
   python -m pose3d_ros.tools.calibrate --videos a.mp4 b.mp4 c.mp4 \
@@ -23,18 +24,28 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from pose3d_ros.core.calibration import load_camera_info_yaml, load_rig, save_rig_yaml
 from pose3d_ros.core.camera import CameraModel, Rig
-from pose3d_ros.core.crossview import CrossViewParams, associate_uncalibrated
+from pose3d_ros.core.crossview import CrossViewParams, CrossViewPeople, associate_uncalibrated
+from pose3d_ros.core.output_files import (
+    UserError,
+    add_common_arguments,
+    progress,
+    refuse_existing,
+    run_cli,
+    staged_output,
+)
 from pose3d_ros.core.rig_comparison import compare_rigs
-from pose3d_ros.core.selfcalib import check_other_rig, self_calibrate_best_split
+from pose3d_ros.core.selfcalib import (
+    SelfCalibration,
+    check_other_rig,
+    self_calibrate_best_split,
+)
 
 log = logging.getLogger(__name__)
 DEMO_FPS = 60.0
@@ -85,16 +96,20 @@ def video_fps(path: Path) -> float:
     return float(fps) if fps and fps > 0 else 30.0
 
 
-def write_rig_atomically(rig: Rig, out: Path) -> None:
-    """Write to a temporary file next to `out`, then rename: never a half-written rig."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(handle)
-    try:
+def write_rig(rig: Rig, out: Path, overwrite: bool) -> None:
+    """Write under a temporary name beside `out`, then move in: never a half-written rig."""
+    with staged_output(out, overwrite) as temporary:
         save_rig_yaml(rig, temporary)
-        os.replace(temporary, out)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+
+
+def camera_count(args: argparse.Namespace) -> int:
+    """Cameras to calibrate, from the arguments and files alone (no 2D detection)."""
+    if args.videos:
+        return len(args.videos)
+    if args.keypoints:
+        return load_keypoints_file(args.keypoints)[0].shape[1]
+    from pose3d_ros.core.data_paths import calibration_path
+    return len(load_rig(calibration_path(args.demo)))
 
 
 def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -105,14 +120,20 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     if (args.videos or args.keypoints) and not args.intrinsics:
         parser.error("--videos and --keypoints need --intrinsics")
     if args.videos and len(args.videos) < 2:
-        raise ValueError("self-calibration needs at least 2 cameras; got 1 video")
+        raise UserError("self-calibration needs at least 2 cameras; got 1 video")
     for path in [*args.videos, *args.intrinsics, *([args.keypoints] if args.keypoints else [])]:
         if not path.is_file():
-            raise FileNotFoundError(f"{path} does not exist")
-    if args.out.exists() and not args.overwrite:
-        raise FileExistsError(f"{args.out} exists; give --overwrite to replace it")
-    if not args.out.parent.is_dir():
-        raise FileNotFoundError(f"output folder {args.out.parent} does not exist")
+            raise UserError(f"{path} does not exist")
+    refuse_existing(args.out, args.overwrite, "rig file",
+                    inputs=[*args.videos, *args.intrinsics, args.keypoints])
+    cameras = camera_count(args)
+    if cameras < 2:
+        raise UserError(f"self-calibration needs at least 2 cameras; got {cameras}")
+    if not 0 <= args.reference < cameras:
+        raise UserError(f"--reference {args.reference} is not a camera index "
+                        f"(0..{cameras - 1})")
+    if not args.height > 0:
+        raise UserError(f"--height must be > 0 metres, got {args.height}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,54 +163,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frame-id", default="rig", help="frame_id written to the rig file")
     parser.add_argument("--frames", type=int, default=None, help="use the first N frames")
     parser.add_argument("--min-score", type=float, default=0.5)
-    parser.add_argument("--out", type=Path, required=True, help="rig YAML to write")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
+    parser.add_argument("--out", type=Path, required=True, help="rig YAML to write (an "
+                        "existing one only with --overwrite)")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
                         format="%(message)s")
-    try:
-        return run(args, parser)
-    except (ValueError, OSError) as exc:
-        if args.debug:
-            raise
-        print(f"calibrate: {exc}", file=sys.stderr)
-        return 1
-
-
-def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     check_arguments(args, parser)
-    reference_rig = None
-    if args.demo:
-        from pose3d_ros.core.data_paths import calibration_path
-        from pose3d_ros.core.demo_2d import load_demo_2d
-
-        reference_rig = load_rig(calibration_path(args.demo))
-        cameras = list(reference_rig.cameras)
-        demo = load_demo_2d(args.demo, frames=args.frames)
-        kp, sc, fps = demo.keypoints, demo.scores, args.fps or DEMO_FPS
-    elif args.keypoints:
-        kp, sc = load_keypoints_file(args.keypoints)
-        kp, sc = kp[:args.frames], sc[:args.frames]
-        cameras = load_intrinsics(args.intrinsics, kp.shape[1])
-        fps = args.fps or 30.0
-    else:
-        cameras = load_intrinsics(args.intrinsics, len(args.videos))
-        kp, sc = detect(args.videos, args.detector, args.frames)
-        fps = args.fps or video_fps(args.videos[0])
-    if len(cameras) < 2:
-        raise ValueError(f"self-calibration needs at least 2 cameras; got {len(cameras)}")
-    if not 0 <= args.reference < len(cameras):
-        raise ValueError(f"--reference {args.reference} is not a camera index "
-                         f"(0..{len(cameras) - 1})")
-
-    people = associate_uncalibrated(kp, sc, cameras,
-                                    CrossViewParams(min_score=args.min_score, fps=fps))
-    result = self_calibrate_best_split(people.keypoints, people.scores, cameras,
-                                      sample_frames=people.frames,
-                                      person_height_m=args.height, min_score=args.min_score,
-                                      reference=args.reference, frame_id=args.frame_id)
-    write_rig_atomically(result.rig, args.out)
+    with progress(3, "self-calibration") as bar:
+        bar.unit = "step"
+        result, people, reference_rig = calibrate(args, bar)
+        write_rig(result.rig, args.out, args.overwrite)
     heldout = result.checks.heldout_px if result.checks is not None else float("nan")
     print(f"wrote {args.out}: {len(result.rig)} cameras, bundle RMS "
           f"{result.reprojection_rms_px:.2f} px over {result.num_observations} observations, "
@@ -211,5 +195,42 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def calibrate(args: argparse.Namespace, bar) -> tuple[SelfCalibration, CrossViewPeople,
+                                                       Rig | None]:
+    """The steps after check_arguments (2D, association, calibration; `bar` advances once per
+    step): the solution, the associated people and, for --demo, the shipped rig."""
+    reference_rig = None
+    bar.set_postfix_str("2D")
+    if args.demo:
+        from pose3d_ros.core.data_paths import calibration_path
+        from pose3d_ros.core.demo_2d import load_demo_2d
+
+        reference_rig = load_rig(calibration_path(args.demo))
+        cameras = list(reference_rig.cameras)
+        demo = load_demo_2d(args.demo, frames=args.frames)
+        kp, sc, fps = demo.keypoints, demo.scores, args.fps or DEMO_FPS
+    elif args.keypoints:
+        kp, sc = load_keypoints_file(args.keypoints)
+        kp, sc = kp[:args.frames], sc[:args.frames]
+        cameras = load_intrinsics(args.intrinsics, kp.shape[1])
+        fps = args.fps or 30.0
+    else:
+        cameras = load_intrinsics(args.intrinsics, len(args.videos))
+        kp, sc = detect(args.videos, args.detector, args.frames)
+        fps = args.fps or video_fps(args.videos[0])
+    bar.update()
+    bar.set_postfix_str("association")
+    people = associate_uncalibrated(kp, sc, cameras,
+                                    CrossViewParams(min_score=args.min_score, fps=fps))
+    bar.update()
+    bar.set_postfix_str("calibration")
+    result = self_calibrate_best_split(people.keypoints, people.scores, cameras,
+                                      sample_frames=people.frames,
+                                      person_height_m=args.height, min_score=args.min_score,
+                                      reference=args.reference, frame_id=args.frame_id)
+    bar.update()
+    return result, people, reference_rig
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

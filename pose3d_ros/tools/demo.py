@@ -13,6 +13,12 @@ Steps (each printed as it happens):
 
 On a ROS 2 machine the same runs with `ros2 launch` and `ros2 bag play` (see the README).
 
+The default output folder, reports/demo/<recording>, is the demo's own and replaced on each
+run (unless it holds more than a demo's outputs); an existing --out-dir is refused unless
+--overwrite. The arguments are checked before any work, and the outputs are written to a
+temporary folder and moved in only when complete: an interrupted or failed run leaves the
+previous outputs untouched.
+
 Usage: python -m pose3d_ros.tools.demo [--recording single|multi] [--out-dir DIR]
 """
 from __future__ import annotations
@@ -20,14 +26,20 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
-import shutil
 import sys
 from pathlib import Path
 
 from pose3d_ros.core import bag_tracks, data_paths
 from pose3d_ros.core.bag_report import write_bag_report
-from pose3d_ros.core.detection import DEFAULT_DETECTOR
-from pose3d_ros.core.output_files import progress, run_cli
+from pose3d_ros.core.detection import DEFAULT_DETECTOR, DETECTOR_NAMES, ONNX_MODEL_DETECTORS
+from pose3d_ros.core.output_files import (
+    UserError,
+    add_common_arguments,
+    progress,
+    refuse_existing,
+    run_cli,
+    staged_output,
+)
 from pose3d_ros.core.video import video_fps
 from pose3d_ros.core.video_bag import cameras_from_calibration, write_bag
 
@@ -46,26 +58,47 @@ def default_out_dir() -> Path:
 DEMO_OUTPUTS = ("input_bag", "output_bag", "evaluation.json", "report.html", "playback.html")
 
 
-def prepare_out_dir(out_dir: Path) -> None:
-    """Create out_dir, or empty it when it holds only an earlier demo's outputs; any other
-    existing folder is refused rather than deleted."""
-    if out_dir.exists():
-        entries = {p.name for p in out_dir.iterdir()}
-        if entries - set(DEMO_OUTPUTS):
-            raise ValueError(f"{out_dir} exists and holds more than a demo's outputs "
-                             f"({sorted(entries - set(DEMO_OUTPUTS))}); choose another --out-dir")
-        for name in entries:
-            path = out_dir / name
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-    out_dir.mkdir(parents=True, exist_ok=True)
+def check_out_dir(out_dir: Path | None, recording: str, overwrite: bool) -> tuple[Path, bool]:
+    """The output folder and whether it may be replaced. The default folder is the demo's own:
+    replaced on each run while it holds only a demo's outputs (anything else there is refused
+    unless --overwrite); a folder the user names is refused if it exists, unless --overwrite."""
+    if out_dir is None:
+        out_dir = default_out_dir() / recording
+        if out_dir.is_dir() and not overwrite:
+            others = {p.name for p in out_dir.iterdir()} - set(DEMO_OUTPUTS)
+            if others:
+                raise UserError(f"{out_dir} exists and holds more than a demo's outputs "
+                                f"({sorted(others)}); pass --overwrite to replace it, or "
+                                "choose another --out-dir")
+            overwrite = True
+    refuse_existing(out_dir, overwrite, "output folder",
+                    inputs=[data_paths.default_data_dir() / "demo" / recording])
+    return out_dir.absolute(), overwrite
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """The checks that need no computation."""
+    if args.detector not in DETECTOR_NAMES:
+        raise UserError(f"unknown detector {args.detector!r}; known: {list(DETECTOR_NAMES)}")
+    if args.detector in ONNX_MODEL_DETECTORS:
+        raise UserError(f"--detector {args.detector} needs its ONNX model files, which the "
+                        "demo does not take; run it with pose3d_ros.tools.run --bag and "
+                        "--detector-model")
+    if not args.scale > 0:
+        raise UserError(f"--scale must be > 0, got {args.scale}")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise UserError(f"--max-frames must be >= 1, got {args.max_frames}")
 
 
 def make_demo_bag(recording: str, out: Path, scale: float, max_frames: int | None) -> Path:
     """Step 1-2: fetch the recording and write it as a bag (stamps from a fixed epoch, so the
     demo's outputs are reproducible)."""
+    from pose3d_ros.tools.make_bag import video_frame_count
+
     videos = data_paths.video_paths(recording)
     cameras, rig_frame = cameras_from_calibration(data_paths.calibration_path(recording))
-    with progress(max_frames or 100, "bag") as bar:
+    total = min(video_frame_count(v) for v in videos)
+    with progress(min(total, max_frames or total), "bag") as bar:
         summary = write_bag(out, videos, cameras, fps=video_fps(videos[0]),
                             start_ns=1_700_000_000_000_000_000, compressed=True,
                             storage="mcap", fixed_frame=rig_frame, scale=scale,
@@ -87,7 +120,7 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
         # The single-view path only serves sets with one camera; the demo's sets have four.
         log.warning("pose3d_ros.core.lifting is not installed: single-camera sets get no 3D")
         parameters.append(("monocular_method", "none"))
-    with progress(None, "node over DDS") as bar:
+    with progress(bag_tracks.count_frame_sets(bag), "node over DDS") as bar:
         _, latencies = run_node_on_bag(bag, out_bag, CAMERAS, parameters=parameters, rate=rate,
                                        timeout_s=timeout_s, progress=bar.update)
     return bag_tracks.read_track(out_bag, "/skeletons"), latencies
@@ -97,8 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recording", choices=sorted(data_paths.RECORDINGS), default="single")
     parser.add_argument("--out-dir", type=Path, default=None,
-                        help="where the bag, output bag and report go, replaced on each run "
-                        "(default: reports/demo/<recording>)")
+                        help="where the bag, output bag and report go (default: "
+                        "reports/demo/<recording>, replaced on each run); an existing folder "
+                        "given here only with --overwrite")
     parser.add_argument("--detector", default=DEFAULT_DETECTOR)
     parser.add_argument("--scale", type=float, default=0.5,
                         help="image scale in the bag (0.5: 540x960, quick to encode/decode)")
@@ -108,13 +142,28 @@ def main(argv: list[str] | None = None) -> int:
                         "speed (the node drops sets it cannot keep up with)")
     parser.add_argument("--timeout", type=float, default=5.0,
                         help="longest wait for the node's output of one frame set (s)")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    out_dir = (args.out_dir or default_out_dir() / args.recording).resolve()
-    prepare_out_dir(out_dir)
+    check_arguments(args)
+    out_dir, overwrite = check_out_dir(args.out_dir, args.recording, args.overwrite)
     log.info("[1/5] demo recording %r", args.recording)
     calibration = data_paths.calibration_path(args.recording)
+    with staged_output(out_dir, overwrite) as staging:
+        staging.mkdir()
+        evaluation = run_demo(args, calibration, staging)
+    for key, value in evaluation.summary.items():
+        print(f"{key:40s} {value}")
+    print(f"output bag (rviz2/Foxglove): {out_dir / 'output_bag'}")
+    print(f"3D playback: {out_dir / 'playback.html'}")
+    print(f"json:   {out_dir / 'evaluation.json'}")
+    print(f"report: {out_dir / 'report.html'}")
+    return 0
+
+
+def run_demo(args: argparse.Namespace, calibration: Path, out_dir: Path):
+    """Steps 2-5 into out_dir (the staging folder); returns the evaluation."""
     log.info("[2/5] converting to a bag")
     bag = make_demo_bag(args.recording, out_dir / "input_bag", args.scale, args.max_frames)
     log.info("[3/5] running pose3d_node over DDS")
@@ -155,13 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         out_dir, bag, pred, ref, title=f"pose3d_ros demo: {args.recording} recording",
         notes=notes, per_camera=per_camera, latency_s=latency)
     assert evaluation is not None  # a reference track was given
-    for key, value in evaluation.summary.items():
-        print(f"{key:40s} {value}")
-    print(f"output bag (rviz2/Foxglove): {out_dir / 'output_bag'}")
-    print(f"3D playback: {out_dir / 'playback.html'}")
-    print(f"json:   {out_dir / 'evaluation.json'}")
-    print(f"report: {out_dir / 'report.html'}")
-    return 0
+    return evaluation
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ mean number of people). Agreement between two paths: in each frame and camera, e
 the first path is matched to the person of the second path with the smallest median joint
 distance; the per-joint pixel distances of matched pairs are summarised (median, 90th
 percentile) over all frames. Detections come from (and go to) the cache of
-pose3d_ros.core.detection.cache.
+pose3d_ros.core.detection.cache. The arguments are checked first; an existing --json is
+refused unless --overwrite, and it is written under a temporary name and moved in when complete.
 """
 from __future__ import annotations
 
@@ -21,7 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.detection import DETECTOR_NAMES, ONNX_MODEL_DETECTORS
 from ..core.detection.base import ignore_all_nan_warnings
+from ..core.output_files import (
+    UserError,
+    add_common_arguments,
+    progress,
+    refuse_existing,
+    run_cli,
+    staged_output,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +53,20 @@ def matched_joint_distances(first, second) -> np.ndarray:
     return chosen[found]
 
 
-def evaluate(recordings: list[str], detectors: list[str], max_frames: int | None) -> dict:
+def evaluate(recordings: list[str], detectors: list[str], max_frames: int | None,
+             bar=None) -> dict:
+    """The report of every recording and detector; `bar` (optional) advances once per
+    recording and detector."""
     from ..core.data_paths import video_paths
     from ..core.detection.cache import detect_video_set
     report: dict = {}
     for recording in recordings:
         paths = video_paths(recording)
-        results = {name: detect_video_set(paths, name, max_frames=max_frames)
-                   for name in detectors}
+        results = {}
+        for name in detectors:
+            results[name] = detect_video_set(paths, name, max_frames=max_frames)
+            if bar is not None:
+                bar.update()
         rates = {name: [{"camera": p.stem, "frames": int(len(v.num_people)),
                          "detection_rate": v.detection_rate,
                          "mean_people": float(v.num_people.mean())}
@@ -105,15 +121,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detectors", nargs="+",
                         default=["blazepose", "blazepose_multi", "blazepose_onnx"])
     parser.add_argument("--max-frames", type=int, default=None)
-    parser.add_argument("--json", type=Path, default=None, help="also write the full report")
+    parser.add_argument("--json", type=Path, default=None, help="also write the full report "
+                        "(an existing file only with --overwrite)")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    report = evaluate(args.recordings, args.detectors, args.max_frames)
+    check_arguments(args)
+    with progress(len(args.recordings) * len(args.detectors), "2D") as bar:
+        bar.unit = "video set"
+        report = evaluate(args.recordings, args.detectors, args.max_frames, bar)
     print(to_markdown(report))
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+        with staged_output(args.json, args.overwrite) as temporary:
+            temporary.write_text(json.dumps(report, indent=2))
     return 0
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Everything that needs no computation, before any detection."""
+    from ..core.data_paths import RECORDINGS
+
+    if args.json is not None:
+        refuse_existing(args.json, args.overwrite, "report")
+    for recording in args.recordings:
+        if recording not in RECORDINGS:
+            raise UserError(f"unknown recording {recording!r}; known: {sorted(RECORDINGS)}")
+    for name in args.detectors:
+        if name not in DETECTOR_NAMES or name in ONNX_MODEL_DETECTORS:
+            known = [d for d in DETECTOR_NAMES if d not in ONNX_MODEL_DETECTORS]
+            raise UserError(f"unknown detector {name!r}; this tool compares the built-in "
+                            f"back-ends: {known}")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise UserError(f"--max-frames must be >= 1, got {args.max_frames}")
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -7,6 +7,9 @@ of the metric root placement (root_placement.place_in_camera, body-size prior of
 
     python -m pose3d_ros.tools.eval_lifter --recording single \
         --model pose3d_ros/models/lifter_t27_causal.onnx --markdown results.md
+
+The recordings and models are checked before any work; an existing --markdown is refused unless
+--overwrite, and it is written under a temporary name and moved in when complete.
 """
 from __future__ import annotations
 
@@ -17,6 +20,14 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
+
+from pose3d_ros.core.output_files import (
+    UserError,
+    add_common_arguments,
+    refuse_existing,
+    run_cli,
+    staged_output,
+)
 
 log = logging.getLogger(__name__)
 
@@ -222,9 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exclude-overlap", action="append", default=[],
                         help="with --multi-person: leave out people whose motion is this "
                              "recording's (e.g. the training recording); repeatable")
-    parser.add_argument("--markdown", type=Path, default=None, help="write the table here")
+    parser.add_argument("--markdown", type=Path, default=None, help="write the table here (an "
+                        "existing file only with --overwrite)")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    check_arguments(args)
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
     rows = evaluate_recording(args.recording, args.model, cache, args.height, args.refine,
                               prior_weight=args.prior_weight,
@@ -234,9 +248,24 @@ def main(argv: list[str] | None = None) -> int:
     table = to_markdown(rows + summarise(rows))
     print(table)
     if args.markdown:
-        args.markdown.write_text(table + "\n")
+        with staged_output(args.markdown, args.overwrite) as temporary:
+            temporary.write_text(table + "\n")
     return 0
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Everything that needs no computation: the output, models and recordings."""
+    from pose3d_ros.core.lifting.labels import check_recording
+
+    if args.markdown is not None:
+        refuse_existing(args.markdown, args.overwrite, "table",
+                        inputs=[*args.model, args.cache_dir])
+    for model in args.model:
+        if not model.is_file():
+            raise UserError(f"--model {model} does not exist")
+    for recording in [args.recording, *args.exclude_overlap]:
+        check_recording(recording)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -23,6 +23,8 @@ multi-person recording:
     all of that person's labelled detections and none of the other person's.
 
 Usage: python -m pose3d_ros.tools.eval_multiview [--json out.json] [--frames N]
+An existing --json is refused unless --overwrite (checked first); it is written under a
+temporary name and moved in when complete.
 """
 from __future__ import annotations
 
@@ -42,6 +44,14 @@ from pose3d_ros.core.camera import Rig
 from pose3d_ros.core.data_paths import calibration_path, video_paths
 from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, load_demo_2d
 from pose3d_ros.core.layouts import BLAZEPOSE33, JointLayout
+from pose3d_ros.core.output_files import (
+    UserError,
+    add_common_arguments,
+    progress,
+    refuse_existing,
+    run_cli,
+    staged_output,
+)
 from pose3d_ros.core.rig_comparison import compare_rigs
 from pose3d_ros.core.selfcalib import self_calibrate
 from pose3d_ros.core.selfcalib_checks import leave_one_camera_out_residuals
@@ -237,16 +247,22 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
 
 
 def run(frames: int | None = None) -> dict:
-    single = load_demo_2d("single", frames=frames)
-    multi = load_demo_2d("multi", frames=frames)
-    rig_single = load_rig(calibration_path("single"))
-    rig_multi = load_rig(calibration_path("multi"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = {"single": evaluate_single(single, rig_single),
-               "multi": evaluate_multi(multi, rig_multi, appearance_labels(multi)),
-               "2d": {name: {"detector": det, "options": opts}
-                      for name, (det, opts) in DEMO_DETECTORS.items()}}
+    """All figures (module docstring), with a progress bar over the steps."""
+    with progress(3, "multi-view evaluation") as bar:
+        bar.unit = "step"
+        single = load_demo_2d("single", frames=frames)
+        multi = load_demo_2d("multi", frames=frames)
+        rig_single = load_rig(calibration_path("single"))
+        rig_multi = load_rig(calibration_path("multi"))
+        bar.update()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out = {"single": evaluate_single(single, rig_single)}
+            bar.update()
+            out["multi"] = evaluate_multi(multi, rig_multi, appearance_labels(multi))
+            bar.update()
+        out["2d"] = {name: {"detector": det, "options": opts}
+                     for name, (det, opts) in DEMO_DETECTORS.items()}
         return out
 
 
@@ -299,15 +315,22 @@ def _multi_markdown(m: dict, title: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=None, help="first N frames only")
-    parser.add_argument("--json", type=Path, default=None, help="write all figures here")
+    parser.add_argument("--json", type=Path, default=None, help="write all figures here (an "
+                        "existing file only with --overwrite)")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.json is not None:
+        refuse_existing(args.json, args.overwrite, "figures file")
+    if args.frames is not None and args.frames < 1:
+        raise UserError(f"--frames must be >= 1, got {args.frames}")
     result = run(args.frames)
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+        with staged_output(args.json, args.overwrite) as temporary:
+            temporary.write_text(json.dumps(result, indent=2))
     print(to_markdown(result))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -28,6 +28,10 @@ BlazePose 2D errors measured on the demo recordings, then fine-tuning on a rig:
     python -m pose3d_ros.tools.train_lifter --mocap --out mocap.onnx
     python -m pose3d_ros.tools.train_lifter --recording single --init-from mocap.work \
         --out rig.onnx
+
+The inputs and outputs are checked before any work: an existing --out (or its .json) is
+refused unless --overwrite, and both are written under temporary names and moved in only when
+both are complete.
 """
 from __future__ import annotations
 
@@ -45,9 +49,20 @@ from pose3d_ros.core.lifting.labels import (
     load_labels,
     load_multi_person_labels,
 )
-from pose3d_ros.core.output_files import run_cli
+from pose3d_ros.core.output_files import UserError, add_common_arguments, refuse_existing, run_cli
 
 log = logging.getLogger(__name__)
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """The model and its .json: refused if they exist (unless --overwrite), cannot be written
+    or would replace an input; before any work."""
+    if args.out.suffix == ".json":
+        raise UserError(f"--out {args.out}: the metadata goes to <out>.json; give the model "
+                        "another name (.onnx)")
+    inputs = [*args.bag, args.calibration, args.init_from]
+    for path, what in ((args.out, "model"), (args.out.with_suffix(".json"), "model metadata")):
+        refuse_existing(path, args.overwrite, what, inputs=inputs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--person-height", type=float, default=1.7,
                         help="body height prior of self-calibration, metres (sets its scale)")
     parser.add_argument("--out", type=Path, required=True, help="output .onnx path "
-                        "(metadata goes next to it as .json)")
+                        "(metadata goes next to it as .json); existing ones only with "
+                        "--overwrite")
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="checkpoints and history (default: <out>.work/)")
     parser.add_argument("--cache-dir", type=Path, default=None,
@@ -146,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     parser.add_argument("--no-progress", action="store_true")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     if not args.recording and not args.bag and not args.mocap:
         parser.error("give at least one --recording, --bag or --mocap")
@@ -153,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--calibration, --image-topics and --self-calibrate apply to --bag "
                      "(a --recording folder brings its own calibration)")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    check_outputs(args)
     for recording in args.recording + args.exclude_overlap:
         check_recording(recording)           # before any 2D detection: cameras, videos
     for bag in args.bag:
@@ -164,6 +182,19 @@ def main(argv: list[str] | None = None) -> int:
     from pose3d_ros.core.lifting.model import LifterConfig
     from pose3d_ros.core.lifting.training import TrainConfig, export_onnx, train
 
+    try:
+        model_config = LifterConfig(
+            window=args.window, causal=args.causal, channels=args.channels,
+            architecture=args.architecture, dim=args.dim, depth=args.depth, heads=args.heads,
+            prune_stride=args.prune_stride if args.architecture == "stformer" else 0,
+            prune_after=args.prune_after)
+    except ValueError as err:
+        parser.error(str(err))
+    init = args.init_from
+    if init is not None and init.is_dir():
+        init = init / "checkpoint.pt"
+    if init is not None and not init.is_file():
+        raise UserError(f"--init-from: no checkpoint at {init}")
     torch.set_num_threads(args.threads)
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
     if args.multi_person:
@@ -183,17 +214,6 @@ def main(argv: list[str] | None = None) -> int:
 
         mocap = load_mocap(args.mocap_clips)
         errors = None if args.perfect_2d else load_error_model()
-    init = args.init_from
-    if init is not None and init.is_dir():
-        init = init / "checkpoint.pt"
-    try:
-        model_config = LifterConfig(
-            window=args.window, causal=args.causal, channels=args.channels,
-            architecture=args.architecture, dim=args.dim, depth=args.depth, heads=args.heads,
-            prune_stride=args.prune_stride if args.architecture == "stformer" else 0,
-            prune_after=args.prune_after)
-    except ValueError as err:
-        parser.error(str(err))
     config = TrainConfig(
         model=model_config, mocap_per_epoch=args.mocap_per_epoch if args.mocap else 0,
         init_from=None if init is None else str(init),
@@ -209,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work_dir or args.out.with_suffix(".work")
     model = train(labels, config, work, resume=args.resume, progress=not args.no_progress,
                   mocap=mocap, errors=errors)
-    meta = export_onnx(model, args.out, {
+    meta = export_onnx(model, args.out, overwrite=args.overwrite, extra_metadata={
         "trained_on": [str(r) for r in args.recording] + [str(b) for b in args.bag]
         + ([f"mocap:{','.join(c.name for c in mocap)}"] if mocap else []),
         "error_model": None if errors is None else errors.source,

@@ -420,29 +420,38 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     return model
 
 
-def export_onnx(model: torch.nn.Module, path: Path, extra_metadata: dict | None = None) -> dict:
+def export_onnx(model: torch.nn.Module, path: Path, extra_metadata: dict | None = None, *,
+                overwrite: bool = True) -> dict:
     """Write the lifter as ONNX (input 'features' (B, T, 3J+2), output 'joints' (B, J, 3))
-    plus <path>.json metadata; the same metadata is stored in the ONNX metadata_props."""
+    plus <path>.json metadata; the same metadata is stored in the ONNX metadata_props. Both
+    are written under temporary names and moved in only when both are complete; an existing
+    file is replaced only if overwrite (output_files.staged_output)."""
     import onnx
+
+    from ..output_files import staged_output
 
     mc = model.config
     model.eval()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".json":
+        raise ValueError(f"{path}: the model's metadata goes to <path>.json; give the model "
+                         "another suffix (.onnx)")
     dummy = torch.zeros(1, mc.window, mc.num_features)
-    torch.onnx.export(model, (dummy,), str(path), input_names=["features"],
-                      output_names=["joints"], opset_version=17, dynamo=False,
-                      dynamic_axes={"features": {0: "batch"}, "joints": {0: "batch"}})
     metadata = {"format": "pose3d_ros.lifter/1", "layout": H36M17.name,
                 "num_joints": mc.num_joints, "window": mc.window, "causal": mc.causal,
                 "output_frame": "last" if mc.causal else "centre",
                 "normalisation": NORMALISATION_NAME, "units": "metres",
                 "output": "root-relative joints, camera optical frame (x right, y down, "
                           "z forward)", "model": mc.to_dict(), **(extra_metadata or {})}
-    proto = onnx.load(str(path))
-    for key, value in metadata.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, json.dumps(value)
-    onnx.save(proto, str(path))
-    path.with_suffix(".json").write_text(json.dumps(metadata, indent=1))
+    with staged_output(path, overwrite) as onnx_file, \
+            staged_output(path.with_suffix(".json"), overwrite) as json_file:
+        torch.onnx.export(model, (dummy,), str(onnx_file), input_names=["features"],
+                          output_names=["joints"], opset_version=17, dynamo=False,
+                          dynamic_axes={"features": {0: "batch"}, "joints": {0: "batch"}})
+        proto = onnx.load(str(onnx_file))
+        for key, value in metadata.items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, json.dumps(value)
+        onnx.save(proto, str(onnx_file))
+        json_file.write_text(json.dumps(metadata, indent=1))
     return metadata

@@ -1,0 +1,66 @@
+"""eval_detection, eval_multiview and eval_lifter follow the tools' rules: an existing output
+refused unless --overwrite (before any work), unwritable outputs and wrong inputs told in one
+line with exit 2, tracebacks only with --debug, the output staged and moved in complete."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from pose3d_ros.core.output_files import UserError, run_cli
+from pose3d_ros.tools import eval_detection, eval_lifter, eval_multiview
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
+@pytest.mark.parametrize("tool, flag, extra", [
+    (eval_detection, "--json", ["--recordings", "single", "--detectors", "blazepose"]),
+    (eval_multiview, "--json", []),
+    (eval_lifter, "--markdown", ["--recording", "single"])])
+def test_an_existing_or_unwritable_output_is_refused_before_any_work(tmp_path, capsys, tool,
+                                                                     flag, extra):
+    out = tmp_path / "out.yaml"
+    out.write_text("keep me")
+    started = time.perf_counter()
+    assert run_cli(tool.main, [*extra, flag, str(out)]) == 2
+    assert f"{out} already exists; pass --overwrite" in _one_line(capsys)
+    with pytest.raises(UserError, match="already exists"):
+        run_cli(tool.main, [*extra, flag, str(out), "--debug"])
+    assert run_cli(tool.main, [*extra, flag, str(out / "x.json")]) == 2
+    assert "cannot be written" in _one_line(capsys)
+    assert time.perf_counter() - started < 5.0           # no detection, no evaluation ran
+    assert out.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.yaml"]
+
+
+def test_eval_lifter_tells_a_missing_recording_or_model_in_one_line(tmp_path, capsys):
+    nowhere = tmp_path / "nowhere"
+    assert run_cli(eval_lifter.main, ["--recording", str(nowhere)]) == 2
+    assert str(nowhere) in _one_line(capsys)
+    assert run_cli(eval_lifter.main, ["--recording", "single", "--model",
+                                      str(tmp_path / "none.onnx")]) == 2
+    assert "none.onnx does not exist" in _one_line(capsys)
+
+
+def test_eval_detection_refuses_unknown_names_and_writes_its_report_staged(tmp_path, capsys):
+    out = tmp_path / "report.json"
+    assert run_cli(eval_detection.main, ["--detectors", "nosuch", "--json", str(out)]) == 2
+    assert "unknown detector 'nosuch'" in _one_line(capsys)
+    assert run_cli(eval_detection.main, ["--recordings", "nosuch", "--json", str(out)]) == 2
+    assert "unknown recording 'nosuch'" in _one_line(capsys)
+    args = ["--recordings", "single", "--detectors", "blazepose", "--max-frames", "2",
+            "--json", str(out)]
+    assert run_cli(eval_detection.main, args) == 0
+    report = json.loads(out.read_text())
+    assert report["single"]["detection"]["blazepose"][0]["frames"] == 2
+    out.write_text("old")
+    assert run_cli(eval_detection.main, args) == 2
+    assert out.read_text() == "old"
+    assert run_cli(eval_detection.main, [*args, "--overwrite"]) == 0
+    assert json.loads(out.read_text()) == report
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]

@@ -1,0 +1,68 @@
+"""train_lifter follows the tools' rules: existing or unwritable outputs refused before any
+work, the model and its .json staged and moved in together, --debug for tracebacks."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import torch
+
+from pose3d_ros.core.lifting.model import LifterConfig, build_lifter
+from pose3d_ros.core.lifting.training import export_onnx
+from pose3d_ros.core.output_files import UserError, run_cli
+from pose3d_ros.tools.train_lifter import main
+
+
+def _run(tmp_path, out, *extra: str) -> int:
+    return run_cli(main, ["--recording", "single", "--out", str(out), "--epochs", "1",
+                          "--cache-dir", str(tmp_path / "cache"), "--no-progress", *extra])
+
+
+def test_existing_or_unwritable_outputs_are_refused_before_any_work(tmp_path, capsys):
+    out = tmp_path / "lifter.onnx"
+    started = time.perf_counter()
+    for existing in (out, out.with_suffix(".json")):
+        existing.write_text("keep me")
+        assert _run(tmp_path, out) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"{existing} already exists" in err[0], err
+        assert "--overwrite" in err[0]
+        with pytest.raises(UserError, match="already exists"):
+            _run(tmp_path, out, "--debug")
+        assert existing.read_text() == "keep me"
+        existing.unlink()
+    assert _run(tmp_path, tmp_path / "missing.json") == 2
+    assert "give the model another name" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert _run(tmp_path, blocker / "lifter.onnx") == 2
+    assert "cannot be written" in capsys.readouterr().err
+    assert _run(tmp_path, out, "--init-from", str(tmp_path / "nowhere.work")) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    assert time.perf_counter() - started < 10.0     # no 2D, no training
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def _model():
+    torch.manual_seed(0)
+    return build_lifter(LifterConfig(window=27, causal=True, channels=16))
+
+
+def test_export_writes_both_files_or_neither(tmp_path):
+    """A failure after the ONNX export started (metadata that is not JSON) leaves the
+    previous model and metadata untouched and no temporary file; a complete export replaces
+    both, and only with overwrite."""
+    out = tmp_path / "lifter.onnx"
+    export_onnx(_model(), out, {"trained_on": ["first"]})
+    before = out.read_bytes(), out.with_suffix(".json").read_text()
+    with pytest.raises(TypeError):
+        export_onnx(_model(), out, {"trained_on": [object()]})
+    assert (out.read_bytes(), out.with_suffix(".json").read_text()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lifter.json", "lifter.onnx"]
+    with pytest.raises(UserError, match="already exists"):
+        export_onnx(_model(), out, {"trained_on": ["second"]}, overwrite=False)
+    assert out.with_suffix(".json").read_text() == before[1]
+    export_onnx(_model(), out, {"trained_on": ["second"]}, overwrite=True)
+    assert json.loads(out.with_suffix(".json").read_text())["trained_on"] == ["second"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lifter.json", "lifter.onnx"]
