@@ -75,6 +75,13 @@ def test_outputs_that_cannot_be_written_or_would_delete_an_input_are_refused_fir
                               "--out-dir", str(blocking / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot be written" in err[0] and "not a folder" in err[0]
+    # a camera the overlay cannot show: told before the bag is written and the node runs
+    assert run_cli(run.main, ["--videos", str(video), "--calibration", str(calibration),
+                              "--out-dir", str(tmp_path / "o"), "--overlay-camera",
+                              "cam09"]) == 2
+    assert "--overlay-camera cam09: no such camera; the cameras are ['cam01']" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
     out = tmp_path / "out"
     (out / "input_bag").mkdir(parents=True)
     (out / "input_bag" / "metadata.yaml").write_text("kept")
@@ -258,3 +265,49 @@ def test_make_bag_writes_the_field_of_view_camera(tmp_path):
     # 1080 px wide at 0.25: 270 px, half of it over tan(30 deg)
     assert camera.width == 270 and np.isclose(camera.K[0, 0], 135 / np.tan(np.radians(30)))
     assert not camera.dist.any()
+
+
+def test_ctrl_c_while_the_node_runs_ends_in_one_line_and_leaves_nothing(tmp_path):
+    """SIGINT in the middle of the node's run over DDS: exit 130, one line, no traceback or
+    rclpy noise from callbacks on destroyed entities, no output and no staging folder."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import cv2
+    capture = cv2.VideoCapture(str(video_paths("single")[0]))
+    frames = []
+    while len(frames) < 100:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.resize(frame, (270, 480)))
+    video = tmp_path / "long.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30, (270, 480))
+    for _ in range(10):                                  # 1,000 frames: longer than the wait
+        for frame in frames:
+            writer.write(frame)
+    writer.release()
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pose3d_ros.tools.run", "--videos", str(video), "--hfov", "65",
+         "--out-dir", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert process.stdout is not None
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:          # until the replay to the node has begun
+        line = process.stdout.readline()
+        seen.append(line)
+        if not line or "to pose3d_node over DDS" in line:
+            break
+    time.sleep(2.0)
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=120)
+    text = "".join(seen) + rest
+    assert process.returncode == 130, text
+    assert text.strip().splitlines()[-1] == "interrupted; no output was written", text
+    assert not any(word in text for word in ("Traceback", "Destroyable", "terminate called",
+                                             "never retrieved")), text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]

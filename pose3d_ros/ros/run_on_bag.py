@@ -42,6 +42,8 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
     context = Context()
     rclpy.init(context=context)
     executor = MultiThreadedExecutor(num_threads=3, context=context)
+    node: Pose3DNode | None = None
+    spinner: threading.Thread | None = None
     try:
         topics = bagio.bag_topics(bag)
         compressed = any(ty == bagio.COMPRESSED_IMAGE for ty in topics.values())
@@ -59,8 +61,8 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         ] + [Parameter(name, value=value) for name, value in parameters]
         node = Pose3DNode("pose3d_node", context=context, parameter_overrides=overrides)
         node.trigger_configure()
-        if getattr(node, "last_error", None):
-            raise RuntimeError(f"pose3d_node did not configure: {node.last_error}")
+        if getattr(node, "last_error", None):      # a parameter or file of the user's
+            raise ValueError(f"pose3d_node did not configure: {node.last_error}")
         node.trigger_activate()
         helper = Node("pose3d_demo_replay", context=context)
         collector = SkeletonCollector(helper, "skeletons")
@@ -105,8 +107,18 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         node.trigger_deactivate()
         node.trigger_cleanup()
     finally:
+        # Also after Ctrl-C or an error mid-replay: the executor stops (in-flight callbacks
+        # finish) and its thread ends before the node's own thread and entities go, so no
+        # callback runs on a destroyed entity (it printed "cannot use Destroyable" and once
+        # aborted the process).
+        nodes = executor.get_nodes()          # (shutdown forgets them)
         executor.shutdown()
-        for each in executor.get_nodes():
+        if spinner is not None:
+            spinner.join(timeout=10.0)
+        if node is not None:
+            node._stop()
+            node._release()
+        for each in {*nodes, *([node] if node is not None else [])}:
             each.destroy_node()
         rclpy.shutdown(context=context)
     return out_bag, latencies

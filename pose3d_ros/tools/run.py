@@ -128,17 +128,25 @@ def check_inputs(args: argparse.Namespace) -> None:
                         "--calibration with extrinsics (--hfov gives no pose)")
     detector_options(args)
     if args.videos:                       # reads the calibration file: after the cheap checks
-        from pose3d_ros.core.video_bag import video_cameras
+        from pose3d_ros.core.video_bag import frame_rate, video_cameras
         try:
-            video_cameras(args.videos, args.calibration, args.hfov)
+            names = [c.name for c in video_cameras(args.videos, args.calibration,
+                                                   args.hfov)[0]]
+            frame_rate(args.videos, args.fps)       # one rate, or --fps
         except ValueError as err:
             raise UserError(str(err)) from None
+    else:                                 # the cameras whose images the bag holds
+        names = sorted({topic.strip("/").split("/")[0]
+                        for topic, kind in bagio.bag_topics(args.bag).items()
+                        if kind in (bagio.IMAGE, bagio.COMPRESSED_IMAGE)})
+    if args.overlay_camera is not None and args.overlay_camera not in names:
+        raise UserError(f"--overlay-camera {args.overlay_camera}: no such camera; the "
+                        f"cameras are {names}")
 
 
 def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
     """The videos and calibration as a bag in out/input_bag."""
-    from pose3d_ros.core.video import video_fps
-    from pose3d_ros.core.video_bag import video_cameras, write_bag
+    from pose3d_ros.core.video_bag import frame_rate, video_cameras, write_bag
 
     cameras, rig_frame = video_cameras(args.videos, args.calibration, args.hfov)  # checked
     if args.hfov is not None:
@@ -147,7 +155,7 @@ def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
                  cameras[0].K[0, 0])
     bag = out / "input_bag"
     with progress(args.max_frames, "videos -> bag") as bar:
-        write_bag(bag, args.videos, cameras, fps=args.fps or video_fps(args.videos[0]),
+        write_bag(bag, args.videos, cameras, fps=frame_rate(args.videos, args.fps),
                   start_ns=int(time.time() * 1e9), storage="mcap", fixed_frame=rig_frame,
                   scale=args.scale, max_frames=args.max_frames, crop_to_video=True,
                   progress=bar.update)
