@@ -34,6 +34,7 @@ from pose3d_ros.core.bag_tracks import (
     static_tree,
     write_track_bag,
 )
+from pose3d_ros.core.monocular import MONOCULAR_METHODS
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
@@ -65,6 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated cameras the pipeline uses (default: all)")
     add_detector_arguments(parser)
     parser.add_argument("--monocular-method", default="lifter",
+                        choices=[*MONOCULAR_METHODS, "none"],
                         help="3D method for sets with one camera: detector_3d, lifter or none")
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--out-dir", type=Path, default=Path("evaluation"))
