@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from interrupt import interrupt_when
 
 from pose3d_ros.core import bagio
 from pose3d_ros.core.output_files import UserError, run_cli
@@ -78,22 +77,8 @@ def test_ctrl_c_keeps_the_previous_outputs_and_writes_nothing(tmp_path):
     out = tmp_path / "demo"
     out.mkdir()
     (out / "report.html").write_text("old")
-    log = tmp_path / "stderr.txt"
-    with open(log, "w") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "pose3d_ros.tools.demo", "--out-dir",
-                                    str(out), "--overwrite"], stdout=subprocess.DEVNULL,
-                                   stderr=stderr)
-    try:
-        deadline = time.monotonic() + 120
-        while "bag:" not in log.read_text() and process.poll() is None:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    err = log.read_text()
+    code, err = interrupt_when([sys.executable, "-m", "pose3d_ros.tools.demo", "--out-dir",
+                                str(out), "--overwrite"], "bag:", tmp_path / "stderr.txt")
     assert code == 130, err
     assert "interrupted; no output was written" in err and "Traceback" not in err
     assert [p.name for p in out.iterdir()] == ["report.html"]

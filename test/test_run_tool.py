@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from interrupt import interrupt_when
 
 from pose3d_ros.core import bagio
 from pose3d_ros.core.calibration import load_rig, save_camera_info_yaml
@@ -270,10 +271,7 @@ def test_make_bag_writes_the_field_of_view_camera(tmp_path):
 def test_ctrl_c_while_the_node_runs_ends_in_one_line_and_leaves_nothing(tmp_path):
     """SIGINT in the middle of the node's run over DDS: exit 130, one line, no traceback or
     rclpy noise from callbacks on destroyed entities, no output and no staging folder."""
-    import signal
-    import subprocess
     import sys
-    import time
 
     import cv2
     capture = cv2.VideoCapture(str(video_paths("single")[0]))
@@ -290,24 +288,12 @@ def test_ctrl_c_while_the_node_runs_ends_in_one_line_and_leaves_nothing(tmp_path
             writer.write(frame)
     writer.release()
     out = tmp_path / "out"
-    process = subprocess.Popen(
+    code, text = interrupt_when(
         [sys.executable, "-m", "pose3d_ros.tools.run", "--videos", str(video), "--hfov", "65",
-         "--out-dir", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    assert process.stdout is not None
-    seen = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:          # until the replay to the node has begun
-        line = process.stdout.readline()
-        seen.append(line)
-        if not line or "to pose3d_node over DDS" in line:
-            break
-    time.sleep(2.0)
-    process.send_signal(signal.SIGINT)
-    rest, _ = process.communicate(timeout=120)
-    text = "".join(seen) + rest
-    assert process.returncode == 130, text
+         "--out-dir", str(out)], "to pose3d_node over DDS", tmp_path / "stderr.txt",
+        delay_s=2.0)
+    assert code == 130, text
     assert text.strip().splitlines()[-1] == "interrupted; no output was written", text
     assert not any(word in text for word in ("Traceback", "Destroyable", "terminate called",
                                              "never retrieved")), text
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4", "stderr.txt"]

@@ -2,35 +2,15 @@
 a progress bar, Ctrl-C without a traceback, the rig file staged and an existing one kept."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import time
 
 import pytest
+from interrupt import interrupt_when
 
 from pose3d_ros.core.data_paths import calibration_path, video_paths
 from pose3d_ros.core.output_files import UserError, run_cli
 from pose3d_ros.tools.calibrate import main
-
-
-def interrupt_when(command: list[str], marker: str, log_path, timeout_s: float = 120.0):
-    """Run `command`, send it SIGINT once `marker` appears on its stderr; (exit code,
-    stderr)."""
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.monotonic() + timeout_s
-    try:
-        while marker not in log_path.read_text() and process.poll() is None:
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-    return code, log_path.read_text()
 
 
 def test_an_out_of_range_reference_is_refused_before_any_detection(tmp_path, capsys):

@@ -32,7 +32,7 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
     Returns out_bag and the end-to-end latencies (receive minus publish time, s)."""
     import rclpy
     from rclpy.context import Context
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
     from rclpy.parameter import Parameter
 
@@ -41,7 +41,9 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
 
     context = Context()
     rclpy.init(context=context)
-    executor = MultiThreadedExecutor(num_threads=3, context=context)
+    # One thread runs every callback (as `ros2 run` does; the node computes on its own
+    # thread): once it has been joined, no callback can touch an entity being destroyed.
+    executor = SingleThreadedExecutor(context=context)
     node: Pose3DNode | None = None
     spinner: threading.Thread | None = None
     try:
@@ -107,10 +109,10 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         node.trigger_deactivate()
         node.trigger_cleanup()
     finally:
-        # Also after Ctrl-C or an error mid-replay: the executor stops (in-flight callbacks
-        # finish) and its thread ends before the node's own thread and entities go, so no
-        # callback runs on a destroyed entity (it printed "cannot use Destroyable" and once
-        # aborted the process).
+        # Also after Ctrl-C or an error mid-replay: the executor stops and its thread (the
+        # one that runs callbacks) ends before the node's own thread and entities go, so no
+        # callback runs on a destroyed entity (with a thread pool, callbacks still queued did:
+        # "exception was never retrieved: cannot use Destroyable", once an abort).
         nodes = executor.get_nodes()          # (shutdown forgets them)
         executor.shutdown()
         if spinner is not None:
