@@ -76,3 +76,26 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert image.std() > 20
     blue = (image[..., 0] > 150) & (image[..., 2] < 100)
     assert blue.sum() > 1000
+
+
+def test_3d_playback_shows_people_when_the_first_frames_have_none(tmp_path):
+    """One-camera runs publish a person from their third frame: the playback page opened
+    blank (plotly draws no scene for a first frame of gaps). It now opens on the first frame
+    with people, inside a scene that every frame keeps."""
+    from pose3d_ros.core.layouts import H36M17
+    from pose3d_ros.core.playback import playback_html
+    from pose3d_ros.core.synthetic import canonical_pose
+    body = canonical_pose(H36M17)[None]                                     # (1, 17, 3)
+    frames = [np.zeros((0, 17, 3))] * 2 + [body + [0.02 * k, 0, 0] for k in range(8)]
+    ids = [np.zeros(0, np.int64)] * 2 + [np.ones(1, np.int64)] * 8
+    page = tmp_path / "playback.html"
+    page.write_text(playback_html(np.arange(10) / 30, frames, ids, H36M17))
+    shot = tmp_path / "shot.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--use-gl=swiftshader",
+                    "--enable-unsafe-swiftshader", "--disable-background-networking",
+                    "--no-first-run", "--hide-scrollbars", "--window-size=900,700",
+                    "--virtual-time-budget=5000", f"--screenshot={shot}", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    image = cv2.imread(str(shot)).astype(int)
+    red = (image[..., 2] > 150) & (image[..., 1] < 90) & (image[..., 0] < 90)  # id 1: #d62728
+    assert red.sum() > 200, "the person is not drawn"

@@ -136,11 +136,17 @@ def frame_sets(bag: Path, cameras: Sequence[str] | None = None
         yield current, images
 
 
-def count_frame_sets(bag: Path, cameras: Sequence[str] | None = None) -> int:
-    """Number of distinct image stamps (for progress bars), without decoding images."""
+def frame_set_stamps(bag: Path, cameras: Sequence[str] | None = None) -> np.ndarray:
+    """(S,) int64 ns: the distinct image header stamps of the bag in time order, one per
+    frame set (as frame_sets groups them), read without decoding images."""
     stamps = {bagio.header_stamp_ns(item.raw) for item in bagio.read_messages(
         bag, image_topics(bag, cameras), deserialize=False)}
-    return len(stamps)
+    return np.array(sorted(stamps), np.int64)
+
+
+def count_frame_sets(bag: Path, cameras: Sequence[str] | None = None) -> int:
+    """Number of frame sets (for progress bars), without decoding images."""
+    return len(frame_set_stamps(bag, cameras))
 
 
 @dataclass
@@ -149,8 +155,9 @@ class PipelineRun:
 
     track: the 3D skeletons per frame set (in the rig's fixed frame). timings: stage -> (T,)
     seconds per frame set. per_camera: camera -> {"people detected": n,
-    "reprojection error [px]": mean}. detections: per frame set, {"stamp": s, "cameras":
-    camera -> Detections2D} (to re-use for a reference run).
+    "reprojection error [px]": mean}. detections: per frame set, {"stamp_ns": capture stamp
+    (int ns, exact: the overlays find the bag's images by it), "cameras": camera ->
+    Detections2D} (to re-use for a reference run).
     """
 
     track: SkeletonTrack
@@ -193,7 +200,7 @@ def run_pipeline(bag: Path, *, detector: str = DEFAULT_DETECTOR,
             sets = ((stamp, {n: images[n] for n in names if n in images})
                     for stamp, images in frame_sets(bag, names))
         else:
-            sets = ((int(round(d["stamp"] * 1e9)), d) for d in detections)
+            sets = ((int(d["stamp_ns"]), d) for d in detections)
         for index, (stamp, data) in enumerate(sets):
             if max_frames is not None and index >= max_frames:
                 break
@@ -204,7 +211,7 @@ def run_pipeline(bag: Path, *, detector: str = DEFAULT_DETECTOR,
                     {n: data["cameras"][n] for n in names if n in data["cameras"]}, stamp / 1e9)
             stamps.append(stamp)
             frames.append(result.skeletons)
-            found.append({"stamp": stamp / 1e9, "cameras": result.detections})
+            found.append({"stamp_ns": stamp, "cameras": result.detections})
             for stage, seconds in result.timings.items():
                 timings.setdefault(stage, []).append(seconds)
             if progress is not None:
@@ -221,7 +228,7 @@ def per_camera_figures(cameras: dict[str, CameraModel], track: SkeletonTrack,
                        ) -> dict[str, dict[str, float]]:
     """Per camera: people the 2D detector found, and the reprojection error (px) of `track`'s
     3D skeletons (in the cameras' rig frame) against them, paired by stamp."""
-    stamps = np.array([int(round(d["stamp"] * 1e9)) for d in detections], np.int64)
+    stamps = np.array([int(d["stamp_ns"]) for d in detections], np.int64)
     pair = pair_frames(stamps, track.stamps_ns, int(tolerance_s * 1e9))
     people: dict[str, int] = {}
     errors: dict[str, list[np.ndarray]] = {}

@@ -76,8 +76,14 @@ def playback_html(time_s: np.ndarray, pred: Sequence[np.ndarray], pred_ids: Sequ
     low, high = (points.min(0), points.max(0)) if len(points) else (-np.ones(3), np.ones(3))
     pad = 0.2 + 0.05 * (high - low)
 
+    # Invisible corners of the shown volume, in every frame: a frame whose traces hold only
+    # gaps (nobody there, e.g. a one-camera run's first two frames) keeps its scene.
+    corners = np.array(np.meshgrid(*zip(low - pad, high + pad, strict=True))).reshape(3, -1)
+
     def traces(t: int) -> list:
-        out = []
+        out = [go.Scatter3d(x=corners[0], y=corners[1], z=corners[2], mode="markers",
+                            marker=dict(size=1, opacity=0), hoverinfo="skip",
+                            showlegend=False)]
         if ref is not None:
             line = _lines(np.asarray(ref[t], np.float64) @ rotation.T, bones)
             out.append(go.Scatter3d(x=line[:, 0], y=line[:, 1], z=line[:, 2], mode="lines",
@@ -92,7 +98,8 @@ def playback_html(time_s: np.ndarray, pred: Sequence[np.ndarray], pred_ids: Sequ
                                     name=f"id {track}"))
         return out
 
-    first = int(picks[0]) if len(picks) else 0
+    busy = [int(t) for t in picks if len(pred[int(t)])]
+    first = busy[0] if busy else int(picks[0]) if len(picks) else 0    # open on people
     figure = go.Figure(data=traces(first) if T else [], frames=[
         go.Frame(data=traces(int(t)), name=str(int(t))) for t in picks])
     steps = [dict(method="animate", label=f"{time_s[t]:.2f}",
@@ -101,14 +108,19 @@ def playback_html(time_s: np.ndarray, pred: Sequence[np.ndarray], pred_ids: Sequ
     dt_ms = int(1000 * np.median(np.diff(time_s[picks]))) if len(picks) > 1 else 100
     figure.update_layout(
         title=title, height=600, margin=dict(l=0, r=0, t=40, b=0),
-        scene=dict(aspectmode="data", xaxis=dict(range=[low[0] - pad[0], high[0] + pad[0]]),
-                   yaxis=dict(range=[low[1] - pad[1], high[1] + pad[1]]),
-                   zaxis=dict(range=[low[2] - pad[2], high[2] + pad[2]], title="up")),
+        scene=dict(aspectmode="data",
+                   xaxis=dict(range=[low[0] - pad[0], high[0] + pad[0]], title="x [m]"),
+                   yaxis=dict(range=[low[1] - pad[1], high[1] + pad[1]], title="y [m]"),
+                   zaxis=dict(range=[low[2] - pad[2], high[2] + pad[2]],
+                              title="up [m] (the people's own up direction)")),
         updatemenus=[dict(type="buttons", showactive=False, x=0.05, y=0.05, buttons=[
             dict(label="play", method="animate",
                  args=[None, dict(frame=dict(duration=max(dt_ms, 20), redraw=True),
                                   fromcurrent=True, transition=dict(duration=0))]),
             dict(label="pause", method="animate",
                  args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])])],
-        sliders=[dict(steps=steps, currentvalue=dict(prefix="t [s] = "), x=0.15, len=0.85)])
-    return figure.to_html(full_html=True, include_plotlyjs=True)
+        sliders=[dict(steps=steps, active=int(np.searchsorted(picks, first)),
+                      currentvalue=dict(prefix="t [s] = "), x=0.15, len=0.85)])
+    # no auto_play: plotly's animation on load (3D frames not redrawn) left the page as
+    # frame 0 drew it: blank when nobody was there yet
+    return figure.to_html(full_html=True, include_plotlyjs=True, auto_play=False)

@@ -202,7 +202,8 @@ def run_demo(args: argparse.Namespace, calibration: Path, out_dir: Path):
     ]
     evaluation, _ = write_bag_report(
         out_dir, bag, pred, ref, title=f"pose3d_ros demo: {args.recording} recording",
-        notes=notes, per_camera=per_camera, latency_s=latency)
+        notes=notes, per_camera=per_camera, latency_s=latency,
+        input_stamps_ns=bag_tracks.frame_set_stamps(bag))
     assert evaluation is not None  # a reference track was given
     return evaluation
 

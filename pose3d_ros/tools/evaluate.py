@@ -23,12 +23,14 @@ from pathlib import Path
 from pose3d_ros.core import bagio
 from pose3d_ros.core.bag_report import (
     TRIANGULATION_NOTE,
+    summary_lines,
     triangulation_reference,
     write_bag_report,
 )
 from pose3d_ros.core.bag_tracks import (
     bag_cameras,
     count_frame_sets,
+    frame_set_stamps,
     read_track,
     run_pipeline,
     static_tree,
@@ -153,13 +155,20 @@ def main(argv: list[str] | None = None) -> int:
             out, args.bag if cameras else None, pred, ref, title=args.title, notes=notes,
             per_camera=per_camera, latency_s=latency, overlay_camera=args.overlay_video,
             viewpoint=cameras[used[0]].center if len(used) == 1 and used[0] in cameras
-            else None, max_match_distance=args.max_match_distance, tolerance_s=args.tolerance)
+            else None, max_match_distance=args.max_match_distance, tolerance_s=args.tolerance,
+            input_stamps_ns=frame_set_stamps(args.bag, used)[:args.max_frames]
+            if cameras else None)
         if args.out_bag:
             write_track_bag(pred, out / "skeletons", tf_static_from=args.bag)
     summary = dict(evaluation.summary if evaluation else {}) | steady.summary()
-    for key, value in summary.items():
-        print(f"{key:40s} {value}")
-    print(f"report: {args.out_dir / 'report.html'}\njson:   {args.out_dir / 'evaluation.json'}")
+    outputs = {"report": args.out_dir / "report.html",
+               "3D playback": args.out_dir / "playback.html",
+               "json": args.out_dir / "evaluation.json"}
+    if args.overlay_video and cameras:
+        outputs["overlay video"] = args.out_dir / f"overlay_{args.overlay_video}.mp4"
+    if args.out_bag:
+        outputs["skeletons bag"] = args.out_dir / "skeletons"
+    print("\n".join(summary_lines(summary, outputs)))
     return 0
 
 

@@ -33,10 +33,16 @@ from pathlib import Path
 from pose3d_ros.core import bagio
 from pose3d_ros.core.bag_report import (
     TRIANGULATION_NOTE,
+    summary_lines,
     triangulation_reference,
     write_bag_report,
 )
-from pose3d_ros.core.bag_tracks import bag_cameras, count_frame_sets, read_track
+from pose3d_ros.core.bag_tracks import (
+    bag_cameras,
+    count_frame_sets,
+    frame_set_stamps,
+    read_track,
+)
 from pose3d_ros.core.monocular import MONOCULAR_METHODS
 from pose3d_ros.core.output_files import (
     UserError,
@@ -112,6 +118,10 @@ def check_inputs(args: argparse.Namespace) -> None:
         raise UserError(f"no bag at {args.bag}")
     elif args.hfov is not None:
         raise UserError("--hfov is for --videos; a bag carries its CameraInfo")
+    elif args.fps is not None or args.scale != 1.0 or args.max_frames is not None:
+        raise UserError("--fps, --scale and --max-frames are for --videos (they shape the bag "
+                        "made from them); a bag is run as it is: cut it with make_bag or "
+                        "ros2 bag convert")
     from pose3d_ros.core.plausibility import PlausibilityParams
     human = PlausibilityParams()
     if args.body_height and not human.min_height_m <= args.body_height <= human.max_height_m:
@@ -146,6 +156,7 @@ def check_inputs(args: argparse.Namespace) -> None:
 
 def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
     """The videos and calibration as a bag in out/input_bag."""
+    from pose3d_ros.core.video import video_frame_count
     from pose3d_ros.core.video_bag import frame_rate, video_cameras, write_bag
 
     cameras, rig_frame = video_cameras(args.videos, args.calibration, args.hfov)  # checked
@@ -154,7 +165,10 @@ def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
                  cameras[0].name, args.hfov, cameras[0].width, cameras[0].height,
                  cameras[0].K[0, 0])
     bag = out / "input_bag"
-    with progress(args.max_frames, "videos -> bag") as bar:
+    total = min(video_frame_count(video) for video in args.videos)      # 0: not declared
+    if args.max_frames:
+        total = min(total, args.max_frames) if total else args.max_frames
+    with progress(total or None, "videos -> bag") as bar:
         write_bag(bag, args.videos, cameras, fps=frame_rate(args.videos, args.fps),
                   start_ns=int(time.time() * 1e9), storage="mcap", fixed_frame=rig_frame,
                   scale=args.scale, max_frames=args.max_frames, crop_to_video=True,
@@ -222,13 +236,17 @@ def main(argv: list[str] | None = None) -> int:
         evaluation, steady = write_bag_report(
             out, bag, pred, ref, title=args.title or f"pose3d_ros on {shown_bag}", notes=notes,
             latency_s={"end to end over DDS": latencies}, overlay_camera=overlay,
-            viewpoint=cameras[names[0]].center if len(names) == 1 else None)
+            viewpoint=cameras[names[0]].center if len(names) == 1 else None,
+            input_stamps_ns=frame_set_stamps(bag))
+    if steady.frames_without_output:
+        log.warning("%d of %d frame sets got no answer from the node within --timeout %g s",
+                    steady.frames_without_output, steady.input_frames, args.timeout)
     summary = dict(evaluation.summary if evaluation else {}) | steady.summary()
-    for key, value in summary.items():
-        print(f"{key:40s} {value}")
-    print(f"output bag:    {args.out_dir / 'output_bag'}")
-    print(f"overlay video: {args.out_dir / f'overlay_{overlay}.mp4'}")
-    print(f"report:        {args.out_dir / 'report.html'}")
+    print("\n".join(summary_lines(summary, {
+        "output bag": args.out_dir / "output_bag",
+        "overlay video": args.out_dir / f"overlay_{overlay}.mp4",
+        "report": args.out_dir / "report.html", "3D playback": args.out_dir / "playback.html",
+        "json": args.out_dir / "evaluation.json"})))
     return 0
 
 
