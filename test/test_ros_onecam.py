@@ -35,8 +35,9 @@ def _half_size_camera_and_frames(count: int = 4):
 
 
 def _one_camera_answers(images, extra_parameters=()):
-    """The node on cam01 alone (detector_3d, reliable QoS), fed `images` in lock-step: the
-    Skeleton3DArray answers and the pipeline's rejected-input counts."""
+    """The node on cam01 alone (detector_3d, reliable QoS), fed `images` (BGR arrays, or
+    Image messages sent as they are but for their stamp) in lock-step: the Skeleton3DArray
+    answers and the rejected-input counts of the pipeline and of cam01."""
     from pose3d_ros.ros.nodes import Pose3DNode
 
     camera = _half_size_camera_and_frames(1)[0]
@@ -56,22 +57,27 @@ def _one_camera_answers(images, extra_parameters=()):
             assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
                               tick=lambda: info_pub.publish(camera_model_to_info(camera)))
             for k, image in enumerate(images):       # lock-step: one image, one answer
-                image_pub.publish(image_to_msg(image, 70.0 + k / 30, camera.frame_id))
+                if isinstance(image, Image):
+                    image.header.stamp = seconds_to_stamp(70.0 + k / 30)
+                    image.header.frame_id = camera.frame_id
+                image_pub.publish(image if isinstance(image, Image) else
+                                  image_to_msg(image, 70.0 + k / 30, camera.frame_id))
                 assert spin_until(executor, lambda k=k: len(outputs) > k, 30), node.last_error
             spin_until(executor, lambda: False, 0.5)    # nothing more comes
             rejected = dict(node.health.cameras.get("pipeline").rejected) \
                 if "pipeline" in node.health.cameras else {}
+            camera_rejected = dict(node.health.cameras["cam01"].rejected)
         finally:
             executor.shutdown()
             node.destroy_node()
             probe.destroy_node()
-    return outputs, rejected
+    return outputs, rejected, camera_rejected
 
 
 def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
     _, person, nobody = _half_size_camera_and_frames()
     images = [nobody, person[0], person[1], person[2], nobody, person[3]]
-    outputs, rejected = _one_camera_answers(images)
+    outputs, rejected, _ = _one_camera_answers(images)
     assert len(outputs) == len(images)                  # exactly one answer per image
     people = [len(m.skeletons) for m in outputs]
     # nobody: an empty array, not silence; the person is published from the third hit
@@ -87,12 +93,34 @@ def test_the_one_camera_tracker_takes_its_parameters():
     from the first detection; with reid_window_s shorter than the gap, found again as new."""
     _, person, nobody = _half_size_camera_and_frames()
     images = [person[0], person[1], nobody, nobody, person[2], person[3]]
-    outputs, _ = _one_camera_answers(images, [
+    outputs, _, _ = _one_camera_answers(images, [
         Parameter("image_tracking.min_hits", value=1),
         Parameter("image_tracking.reid_window_s", value=0.05)])   # the gap: 3 frames, 0.1 s
     assert [len(m.skeletons) for m in outputs] == [1, 1, 0, 0, 1, 1]
     ids = [m.skeletons[0].id for m in outputs if m.skeletons]
     assert ids[0] == ids[1] != ids[2] == ids[3], ids
+
+
+def test_images_refused_on_arrival_are_answered_and_the_node_survives_them():
+    """Images refused as they arrive (an encoding it cannot use, data cut short, a YUV 4:2:2
+    image of odd width, which made OpenCV raise through the callback and killed the node):
+    each is counted and its set answered with an empty array, in order; the next good
+    image gives 3D again."""
+    camera, person, _ = _half_size_camera_and_frames(3)
+    depth = Image(encoding="16UC1", width=camera.width, height=camera.height,
+                  step=2 * camera.width, data=bytes(2 * camera.width * camera.height))
+    cut = image_to_msg(person[1], 0.0, camera.frame_id)
+    cut.data = bytes(cut.data)[: len(cut.data) // 2]
+    odd = 271
+    yuv = Image(encoding="yuv422", width=odd, height=8, step=2 * odd, data=bytes(2 * odd * 8))
+    images = [person[0], person[1], depth, cut, yuv, person[2]]
+    outputs, _, refused = _one_camera_answers(images, [
+        Parameter("image_tracking.min_hits", value=1)])
+    assert len(outputs) == len(images)                  # one answer each, in order
+    stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in outputs]
+    np.testing.assert_allclose(stamps, [70.0 + k / 30 for k in range(len(images))], atol=1e-6)
+    assert [len(m.skeletons) for m in outputs] == [1, 1, 0, 0, 0, 1]
+    assert refused == {"unsupported_encoding": 1, "truncated": 1, "bad_size": 1}, refused
 
 
 def test_a_set_whose_every_image_is_refused_is_answered_with_an_empty_array():

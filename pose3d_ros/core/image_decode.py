@@ -95,10 +95,19 @@ def decode_image(encoding: str, width: int, height: int, step: int, data,
             words, shape=(height, width, channels), strides=(step, channels * 2, 2),
             writeable=False)
         rows = (rows16 >> 8).astype(np.uint8)  # keep the 8 most significant bits
-    if encoding in _BAYER:
-        return cv2.cvtColor(np.ascontiguousarray(rows[..., 0]), _BAYER[encoding])
-    if encoding in _YUV:
-        return cv2.cvtColor(np.ascontiguousarray(rows), _YUV[encoding])
+    if encoding in _YUV and width % 2:
+        raise ImageDecodeError(
+            "bad_size", f"{source}: {encoding} packs two pixels into 4 bytes, so its width "
+            f"must be even; got {width}")
+    if encoding in _BAYER or encoding in _YUV:
+        plane = rows[..., 0] if encoding in _BAYER else rows
+        try:
+            return cv2.cvtColor(np.ascontiguousarray(plane),
+                                _BAYER[encoding] if encoding in _BAYER else _YUV[encoding])
+        except cv2.error as err:        # a size the conversion cannot take (e.g. 1 pixel)
+            raise ImageDecodeError(
+                "bad_size", f"{source}: {encoding} image {width}x{height} cannot be converted "
+                f"to colour ({str(err).strip().splitlines()[-1]})") from None
     if channels == 1:
         return np.broadcast_to(rows, (height, width, 3))
     if encoding.startswith("rgb"):

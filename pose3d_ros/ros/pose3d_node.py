@@ -67,10 +67,12 @@ class Pose3DNode(RigNodeBase):
     def on_image(self, camera: str, msg: Image | CompressedImage) -> None:
         self.note_arrival(camera, "image")
         try:
-            image = accept_image(camera, msg)
+            image: Any = accept_image(camera, msg)
         except ImageDecodeError as err:
+            # counted and logged now; the frame still joins its set, which is then answered
+            # (empty if no other camera's image of it is usable): one answer per frame set
             self.reject(camera, err.reason, str(err))
-            return
+            image = err
         if camera not in self.calibrated:
             self.reject(camera, "no_camera_info", f"camera {camera!r}: image before any valid "
                         "camera_info (frame ignored)")
@@ -82,7 +84,8 @@ class Pose3DNode(RigNodeBase):
         decode_start = time.perf_counter()
         sizes = {c: (model.width, model.height) for c in frame_set.frames
                  if (model := self.pipeline.camera(c)) is not None}
-        finished = finish_images({c: f.payload[0] for c, f in frame_set.frames.items()},
+        finished = finish_images({c: f.payload[0] for c, f in frame_set.frames.items()
+                                  if not isinstance(f.payload[0], ImageDecodeError)},
                                  sizes, self.config.compressed_decode_min_side_px)
         decode_s = time.perf_counter() - decode_start     # compressed input: the JPEG decode
         reductions = {}
