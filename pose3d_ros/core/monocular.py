@@ -74,6 +74,9 @@ class MonocularMethod(Protocol):
 
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift: ...
 
+    def reset(self) -> None:
+        """Forget every track's history (time went backwards: ids start over)."""
+
 
 class TrackMedians:
     """Per track id: the last `window` observations of K values (NaN = not observed) in a
@@ -117,6 +120,10 @@ class TrackBodySizes:
 
     def __init__(self, window: int = 90, max_age: int = 60) -> None:
         self._medians = TrackMedians(window, max_age)
+
+    def reset(self) -> None:
+        """Forget every track's bone lengths."""
+        self._medians = TrackMedians(self._medians.window, self._medians.max_age)
 
     def scale(self, relative: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
         """relative (P, 17, 3) metres H36M-17, track_ids (P,) distinct -> the skeletons
@@ -165,6 +172,11 @@ class BlazePoseWorld3D:
         self.sizes = TrackBodySizes(bone_window) if bone_window else None
         self.refine_to_2d = refine_to_2d
 
+    def reset(self) -> None:
+        """Forget every track's bone lengths (ids start over)."""
+        if self.sizes is not None:
+            self.sizes.reset()
+
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
         if detections.num_people == 0:
             return MonocularLift.empty()
@@ -210,6 +222,14 @@ class WindowedLifter3D:
         self.model = OnnxLifter(model_path or DEFAULT_MODEL, providers=providers)
         self.windows = PersonWindows(self.model.window)
         self.sizes = TrackBodySizes(bone_window) if bone_window else None
+
+    def reset(self) -> None:
+        """Forget every track's 2D window and bone lengths (ids start over)."""
+        from .lifting.runtime import PersonWindows
+        self.windows = PersonWindows(self.model.window)
+        for each in (self.sizes, self.detector_3d):
+            if each is not None:
+                each.reset()
 
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
         normalised, scores = _h36m_normalised(detections)

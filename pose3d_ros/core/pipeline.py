@@ -215,6 +215,25 @@ class Pose3DPipeline:
         self.image_trackers: dict[str, ImageTracker] = {}
         self.depth_filters: dict[str, RootDepthFilter] = {}
         self.floor_scales: dict[str, FloorScale] = {}
+        self._last_stamp: float | None = None
+
+    def restart(self) -> None:
+        """Forget everything learned over time: tracks and their ids, the smoothing and depth
+        filters, the people's bone lengths, the monocular method's windows. Called when time
+        goes backwards (a looping bag, a simulated clock reset): the trackers start their ids
+        over, and state kept under an old id would hold the new pass's people at the old
+        pass's last pose (the smoothing filter refused every earlier stamp)."""
+        if self.tracker is not None:
+            self.tracker.reset()
+        if self.smoother is not None:
+            self.smoother.reset()
+        self.completer.reset()
+        self.image_trackers.clear()
+        self.depth_filters.clear()
+        self.floor_scales.clear()
+        if self.lifter is not None:
+            self.lifter.reset()
+        self._last_stamp = None
 
     # -- cameras ---------------------------------------------------------------------------
     def set_camera(self, camera: Any) -> None:
@@ -263,8 +282,12 @@ class Pose3DPipeline:
     def process_detections(self, detections: Mapping[str, Detections2D], stamp: float, *,
                            timings: dict[str, float] | None = None,
                            started: float | None = None) -> PipelineResult:
-        """detections: camera name -> 2D people of that camera's image at `stamp` (s)."""
+        """detections: camera name -> 2D people of that camera's image at `stamp` (s). A
+        stamp before the previous one restarts every temporal state (restart)."""
         started = time.perf_counter() if started is None else started
+        if self._last_stamp is not None and stamp < self._last_stamp:
+            self.restart()
+        self._last_stamp = stamp
         timings = dict(timings or {})
         names = tuple(name for name in self.camera_names if name in detections)
         uncalibrated = [name for name in names if name not in self._cameras]
