@@ -294,6 +294,7 @@ def test_bad_input_is_logged_once_reported_and_survived(running, rig, frames):
     nan = camera_model_to_info(rig["cam03"])
     nan.d = [float("nan")] * len(nan.d)
     h.send(h.infos["cam02"], zero)
+    h.send(h.infos["cam02"], zero)          # a driver repeating it: counted again
     h.send(h.infos["cam03"], nan)
     # Stamps: a good set, a duplicate, one going backwards, one jumping forward.
     send_set(stamp)
@@ -329,6 +330,8 @@ def test_bad_input_is_logged_once_reported_and_survived(running, rig, frames):
         == {Log.WARN}
     counts = h.rejections("cam01")
     assert counts["unsupported_encoding"] == counts["step_mismatch"] == counts["truncated"] == 2
+    assert h.spin_until(lambda: h.rejections("cam02").get("camera_info_zero") == 2, 10), \
+        h.rejections("cam02")
     assert "32FC1" in h.log_lines("unsupported_encoding")[0]
     # An image of another size than its calibration's, in two sets: refused (the other
     # cameras of the set still give 3D), logged once as a warning, counted twice.

@@ -221,6 +221,9 @@ class RigNodeBase(PoseNodeBase):
         try:
             model = camera_model_from_info(msg, camera)
         except CameraInfoError as err:
+            # not remembered: every bad message is counted (and keeps the camera WARN), not
+            # only the first of a driver repeating it
+            self._camera_info_seen.pop(camera, None)
             self.reject(camera, err.reason, str(err))
             return
         source = self.config.extrinsics_source
@@ -231,7 +234,8 @@ class RigNodeBase(PoseNodeBase):
                 model.frame_id = pose.frame_id
         elif source == "tf":
             model = self._pose_from_tf(camera, model)
-            if model is None:
+            if model is None:                   # no pose yet: the next message tries again
+                self._camera_info_seen.pop(camera, None)
                 return
         with self._lock:
             self._calibration_changes[camera] = model
