@@ -50,6 +50,9 @@ def test_report_has_every_section_with_decodable_plots(tmp_path):
     assert "run &lt;1&gt; &amp; co" in html  # escaped
     assert "<th>PSS</th><td>n/a</td>" in html  # NaN is shown as missing, never 0
     assert "<th>MPJPE [m]</th><td>0.0421</td>" in html
+    # the figures it shows are explained, those it does not are not
+    assert "What the figures mean" in html and "<dt>MPJPE</dt>" in html
+    assert "<dt>PSS</dt>" in html and "<dt>bone-length CV</dt>" not in html
     assert "http://" not in html and "https://" not in html and "<script" not in html
     path = write_report(_data(), tmp_path / "sub" / "report.html")
     assert path.read_text() == html

@@ -196,7 +196,9 @@ def plot_snapshots(snapshots: Sequence[Snapshot]) -> str:
             ax.set_ylim(centre[1] - half, centre[1] + half)
             ax.set_zlim(centre[2] - half, centre[2] + half)
         ax.set_title(snap.label, fontsize=9)
-        ax.set_zlabel("up [m]", fontsize=7)
+        ax.set_xlabel("[m]", fontsize=7)
+        ax.set_ylabel("[m]", fontsize=7)
+        ax.set_zlabel("along the bodies' up [m]", fontsize=7)
         ax.tick_params(labelsize=6)
     return _png(fig)
 
@@ -239,6 +241,46 @@ img { max-width: 100%; } .note { color: #555; font-size: 0.9em; }
 """
 
 
+# What each summary figure means, for the report's glossary (keyed by the figure's name
+# up to its unit; only the figures a report holds are explained).
+_GLOSSARY = {
+    "MPJPE": "mean per-joint position error: the mean distance between each predicted joint "
+             "and the same joint of the reference, over matched people and frames",
+    "PA-MPJPE": "MPJPE after the best rotation, translation and scale of each predicted body "
+                "onto its reference (Procrustes): the error of the pose alone",
+    "N-MPJPE": "MPJPE after the best scale of each predicted body: the error without the "
+               "person's size",
+    "PCK3D@150mm": "share of joints within 150 mm of the reference",
+    "AUC 0-150mm": "mean of PCK3D over the thresholds 0-150 mm",
+    "PSS": "pose structure score: how often a predicted pose falls in the same cluster of "
+           "poses as its reference (1 = always)",
+    "velocity error": "mean error of the joints' velocities against the reference",
+    "acceleration error": "mean error of the joints' accelerations against the reference",
+    "jitter (prediction)": "mean acceleration of the predicted joints (lower is smoother; "
+                           "real motion counts too)",
+    "reprojection error (pipeline)": "mean distance in the images between the 3D joints "
+                                     "projected into each camera and the 2D they came from",
+    "detection rate": "share of the reference's person-frames that a predicted person matched",
+    "false positives": "predicted person-frames that match no reference person",
+    "id switches": "times a reference person's matched prediction changed id",
+    "root-depth jitter": "frame-to-frame change of each person's root (pelvis) distance from "
+                         "the camera (one camera) or from the rig's origin (several cameras)",
+    "bone-length CV": "coefficient of variation (std / mean) of each person's bone lengths "
+                      "over time, median over people and bones: 0 for a rigid body",
+    "frames without output": "input frame sets that got no output",
+    "person-frames from one view": "person-frames placed from one camera alone (monocular)",
+    "latency": "time from the images' capture stamp to the output (end to end), or a "
+               "stage's compute time",
+}
+
+
+def glossary_rows(keys: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, meaning) for the figures among `keys` that _GLOSSARY explains, in its order."""
+    def explained(entry: str) -> bool:
+        return any(key == entry or key.startswith(entry + " ") for key in keys)
+    return [(entry, meaning) for entry, meaning in _GLOSSARY.items() if explained(entry)]
+
+
 def render_report(data: ReportData) -> str:
     """The report as one HTML string (no external resources)."""
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
@@ -254,6 +296,10 @@ def render_report(data: ReportData) -> str:
         (k, v) for k, v in data.summary.items() if not k.startswith("latency")))
     for note in data.notes:
         parts.append(f"<p class='note'>{html.escape(note)}</p>")
+    if rows := glossary_rows(list(data.summary)):
+        parts.append("<details><summary>What the figures mean</summary><dl>" + "".join(
+            f"<dt>{html.escape(name)}</dt><dd>{html.escape(meaning)}</dd>"
+            for name, meaning in rows) + "</dl></details>")
     if len(data.time_s) and data.over_time:
         parts.append("<h2>Error over time</h2>" +
                      _img(plot_over_time(data.time_s, data.over_time), "error over time"))
@@ -277,8 +323,11 @@ def render_report(data: ReportData) -> str:
                      "(the bodies' own up direction); a self-contained page that works "
                      "offline</p>")
     if data.snapshots:
-        parts.append("<h2>Skeleton snapshots</h2><p class='note'>prediction: colour, "
-                     "reference: grey dashes; metres, shown upright</p>" +
+        has_ref = any(snap.ref is not None for snap in data.snapshots)
+        parts.append("<h2>Skeleton snapshots</h2><p class='note'>prediction: a colour per "
+                     "person" + ("; reference: grey dashes" if has_ref else "") +
+                     "; metres, turned so that the bodies stand up (the vertical axis is "
+                     "the people's own up direction, not a height above a floor)</p>" +
                      _img(plot_snapshots(data.snapshots), "skeleton snapshots"))
     if data.images:
         parts.append("<h2>Images</h2><div class='images'>")
@@ -346,10 +395,15 @@ def write_evaluation(evaluation: "Evaluation | None", out_dir: Path, *, title: s
     if playback_html:
         (out_dir / "playback.html").write_text(playback_html, encoding="utf-8")
     if not snapshots and evaluation is not None and len(evaluation.time_s):
-        T = len(evaluation.time_s)
+        # the first, middle and last frames with somebody in them (an empty panel says
+        # nothing); all frames when nobody is anywhere
+        busy = np.flatnonzero([len(p) + len(r) for p, r in zip(evaluation.pred, evaluation.ref,
+                                                                 strict=True)])
+        frames = busy if len(busy) else np.arange(len(evaluation.time_s))
         snapshots = [Snapshot(f"t = {evaluation.time_s[t]:.2f} s", evaluation.pred[t],
                               evaluation.ref[t], evaluation.layout.bones_array)
-                     for t in sorted({0, T // 2, T - 1})]
+                     for t in sorted({int(frames[0]), int(frames[len(frames) // 2]),
+                                      int(frames[-1])})]
         snapshots = upright_snapshots(snapshots, evaluation.layout)
     data = ReportData(title=title, summary=headline, per_camera=per_camera or {},
                       snapshots=list(snapshots), images=list(images), notes=list(notes),
