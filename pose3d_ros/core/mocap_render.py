@@ -22,7 +22,11 @@ API
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -226,6 +230,23 @@ def _pose(pb: Any, body: int, joints: dict[str, int], motion: MotionFrames, t: i
             pb.resetJointStateMultiDof(body, joints[name], [x, y, z, w])
 
 
+@contextlib.contextmanager
+def _c_stdout_silenced() -> Iterator[None]:
+    """pybullet's C code writes to the process's stdout while it connects and loads the
+    URDFs ("argv[0]=", b3Warning lines about the humanoid's inertia): the process's file
+    descriptor 1 points at /dev/null meanwhile (Python's own stdout is flushed first)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def render_scene(config: RenderConfig = RenderConfig(), progress: Any = None) -> RenderedScene:
     """Render `config` (see module doc). Needs pybullet 3.2.7 installed (scripts/setup_env.sh);
     progress: optional callable(frames done) for a progress bar. About 0.3 s per 1280x720
@@ -245,13 +266,15 @@ def render_scene(config: RenderConfig = RenderConfig(), progress: Any = None) ->
     middle = np.nanmean(joints[:, :, 0], axis=(0, 1))
     camera = scene_camera(config, np.array([middle[0], middle[1], 1.0]))
     view, projection = gl_matrices(camera)
-    pb = BulletClient(connection_mode=pybullet.DIRECT)   # its calls bound to this client
+    with _c_stdout_silenced():
+        pb = BulletClient(connection_mode=pybullet.DIRECT)   # its calls bound to this client
     try:
         data = Path(pybullet_data.getDataPath())
-        pb.loadURDF(str(data / "plane.urdf"), [0, 0, 0],
-                    pybullet.getQuaternionFromEuler([-np.pi / 2, 0, 0]))
-        bodies = [pb.loadURDF(str(root / URDF_MEMBER), [0, 0, 0], globalScaling=0.25,
-                              flags=pybullet.URDF_MAINTAIN_LINK_ORDER) for _ in motions]
+        with _c_stdout_silenced():
+            pb.loadURDF(str(data / "plane.urdf"), [0, 0, 0],
+                        pybullet.getQuaternionFromEuler([-np.pi / 2, 0, 0]))
+            bodies = [pb.loadURDF(str(root / URDF_MEMBER), [0, 0, 0], globalScaling=0.25,
+                                  flags=pybullet.URDF_MAINTAIN_LINK_ORDER) for _ in motions]
         names = {pb.getJointInfo(bodies[0], j)[1].decode(): j
                  for j in range(pb.getNumJoints(bodies[0]))}
         person_of_body = np.full(max(bodies) + 2, -1, np.int8)   # pybullet body id -> person

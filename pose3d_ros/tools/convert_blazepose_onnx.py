@@ -35,21 +35,21 @@ from pathlib import Path
 
 import numpy as np
 
+from pose3d_ros.core.detection.blazepose_onnx import (
+    DETECTOR_ONNX,
+    LANDMARK_ONNX,
+    default_model_dir,
+)
+
 log = logging.getLogger(__name__)
 
 CONVERTER_PACKAGES = ("tensorflow-cpu==2.21.0", "tf2onnx==1.17.0")
-DETECTOR_ONNX = "pose_detection.onnx"
-LANDMARK_ONNX = "pose_landmark_full.onnx"
 RECORD = "verification.json"
 
 
 def data_dir() -> Path:
     from pose3d_ros.core.data_paths import default_data_dir
     return default_data_dir()
-
-
-def default_model_dir() -> Path:
-    return data_dir() / "models" / "blazepose"
 
 
 def ensure_convert_venv(venv: Path) -> tuple[Path, dict]:
