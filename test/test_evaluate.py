@@ -88,6 +88,9 @@ def test_scores_of_a_track_with_known_errors():
     np.testing.assert_allclose(result.per_frame["MPJPE"][[0, 14, 16]], 0.025)
     assert np.isnan(result.per_frame["MPJPE"][15])
     np.testing.assert_allclose(result.per_joint["MPJPE"], 0.025)
+    # what the overlays draw: every predicted person, the false positive too
+    assert sum(len(p) for p in result.pred_all) == 58 + 1
+    assert len(result.pred_all) == len(result.time_s) and len(result.pred_all[15]) == 0
 
 
 def test_an_untracked_reference_is_followed_over_time():

@@ -68,9 +68,10 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
     steady = stability(pred, viewpoint=viewpoint, input_stamps_ns=input_stamps_ns)
     time_s = (pred.stamps_ns - pred.stamps_ns[0]) / 1e9 if len(pred.stamps_ns) else np.zeros(0)
     layout: JointLayout | None
-    if evaluation is not None and ref is not None:   # reference frames, by its identities
+    if evaluation is not None and ref is not None:   # reference frames
+        # every predicted person of the paired frame, ghosts too (not only the matched ones)
         layout, stamps, times = evaluation.layout, ref.stamps_ns, evaluation.time_s
-        shown, truth = list(evaluation.pred), list(evaluation.ref)
+        shown, truth = list(evaluation.pred_all), list(evaluation.ref)
     else:
         layout, stamps, times = pred.layout, pred.stamps_ns, time_s
         shown, truth = [f.positions for f in pred.frames], None

@@ -330,7 +330,10 @@ def render_report(data: ReportData) -> str:
                      "the people's own up direction, not a height above a floor)</p>" +
                      _img(plot_snapshots(data.snapshots), "skeleton snapshots"))
     if data.images:
-        parts.append("<h2>Images</h2><div class='images'>")
+        parts.append("<h2>Images</h2><p class='note'>the 3D reprojected into the cameras: "
+                     "prediction magenta (every person, ghosts too)" +
+                     ("; reference green" if any(s.ref is not None for s in data.snapshots)
+                      or data.over_time else "") + "</p><div class='images'>")
         for caption, image in data.images:
             parts.append(f"<figure>{_img(_encode_image(image), caption)}"
                          f"<figcaption>{html.escape(caption)}</figcaption></figure>")
