@@ -39,6 +39,8 @@ def test_one_video_with_intrinsics_alone_runs_the_node_and_writes_every_output(t
     assert bagio.bag_topics(out / "output_bag")["/skeletons"] == bagio.SKELETON3D_ARRAY
     report = (out / "report.html").read_text()
     assert "href='playback.html'" in report and "Stability" in report
+    # the node's 3D against the node's own 2D, per camera (recorded from its skeletons_2d)
+    assert "<h2>Per camera</h2>" in report
     playback = (out / "playback.html").read_text()
     assert "<script src" not in playback and "Plotly" in playback      # plotly.js inline
 

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +23,27 @@ log = logging.getLogger(__name__)
 
 def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
                     parameters: Sequence[tuple[str, Any]] = (), rate: float = 0.0,
-                    timeout_s: float = 5.0, progress: Callable[[int], None] | None = None
-                    ) -> tuple[Path, np.ndarray]:
+                    timeout_s: float = 5.0, progress: Callable[[int], None] | None = None,
+                    record_2d: bool = False) -> tuple[Path, np.ndarray, list[dict]]:
     """The all-in-one node (pose3d_ros.ros.nodes.Pose3DNode) in this process, fed the bag over
     DDS by the replay publisher: lock-step (rate 0: each frame set once the node answered the
     previous one) or at `rate` times recorded speed. The published Skeleton3DArray messages
     are written to out_bag with the bag's /tf_static. parameters: (name, value) overrides of
     the node's parameters (camera_names, image_transport and autostart are set here).
-    Returns out_bag and the end-to-end latencies (receive minus publish time, s)."""
+    record_2d: the node also publishes each camera's 2D (publish_2d), which is collected.
+    Returns out_bag, the end-to-end latencies (receive minus publish time, s) and, with
+    record_2d, the node's 2D per frame set ({"stamp_ns": image stamp, "cameras": camera ->
+    Detections2D}, bag_tracks.per_camera_figures' input; else an empty list)."""
     import rclpy
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
     from rclpy.parameter import Parameter
 
+    from pose3d_ros.msg import Skeleton2DArray
+
+    from .conversions import detections_from_msg
+    from .node_input import OUTPUT_QOS, SKELETONS_2D_TOPIC
     from .nodes import Pose3DNode
     from .replay import BagReplayer, SkeletonCollector
 
@@ -60,7 +68,8 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
             # the node is busy. At a replay rate, sets time out as with live cameras.
             Parameter("sync.timeout_s", value=10.0 if rate == 0 else 2.0),
             Parameter("sync.stale_after_s", value=30.0),
-        ] + [Parameter(name, value=value) for name, value in parameters]
+        ] + [Parameter(name, value=value) for name, value in parameters] + (
+            [Parameter("publish_2d", value=True)] if record_2d else [])
         node = Pose3DNode("pose3d_node", context=context, parameter_overrides=overrides)
         node.trigger_configure()
         if getattr(node, "last_error", None):      # a parameter or file of the user's
@@ -68,6 +77,18 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         node.trigger_activate()
         helper = Node("pose3d_demo_replay", context=context)
         collector = SkeletonCollector(helper, "skeletons")
+        found: dict[int, dict[str, Any]] = {}        # image stamp -> camera -> Detections2D
+        lock = threading.Lock()
+
+        def on_2d(camera: str, msg: Any) -> None:
+            with lock:
+                found.setdefault(bagio.stamp_to_ns(msg.header.stamp), {})[camera] = \
+                    detections_from_msg(msg)
+
+        if record_2d:
+            for camera in camera_names:
+                helper.create_subscription(Skeleton2DArray, f"{camera}/{SKELETONS_2D_TOPIC}",
+                                           partial(on_2d, camera), OUTPUT_QOS)
         replayer = BagReplayer(helper, bag)
         executor.add_node(node)
         executor.add_node(helper)
@@ -106,6 +127,8 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
                  collector.count())
         collector.write_bag(out_bag, tf_static_from=bag)
         latencies = np.array(collector.latencies_s(stats.publish_ns))
+        with lock:
+            detections = [{"stamp_ns": stamp, "cameras": found[stamp]} for stamp in sorted(found)]
         node.trigger_deactivate()
         node.trigger_cleanup()
     finally:
@@ -123,4 +146,4 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         for each in {*nodes, *([node] if node is not None else [])}:
             each.destroy_node()
         rclpy.shutdown(context=context)
-    return out_bag, latencies
+    return out_bag, latencies, detections

@@ -121,7 +121,7 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
         log.warning("pose3d_ros.core.lifting is not installed: single-camera sets get no 3D")
         parameters.append(("monocular_method", "none"))
     with progress(bag_tracks.count_frame_sets(bag), "node over DDS") as bar:
-        _, latencies = run_node_on_bag(bag, out_bag, CAMERAS, parameters=parameters, rate=rate,
+        _, latencies, _ = run_node_on_bag(bag, out_bag, CAMERAS, parameters=parameters, rate=rate,
                                        timeout_s=timeout_s, progress=bar.update)
     return bag_tracks.read_track(out_bag, "/skeletons"), latencies
 

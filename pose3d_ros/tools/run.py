@@ -41,6 +41,7 @@ from pose3d_ros.core.bag_tracks import (
     bag_cameras,
     count_frame_sets,
     frame_set_stamps,
+    per_camera_figures,
     read_track,
 )
 from pose3d_ros.core.monocular import MONOCULAR_METHODS
@@ -216,9 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         log.info("%d camera(s) %s, %d frame sets; running pose3d_node over DDS", len(names),
                  ", ".join(names), total)
         with progress(total, "node over DDS") as bar:
-            _, latencies = run_node_on_bag(
+            _, latencies, found = run_node_on_bag(
                 bag, out / "output_bag", names, parameters=node_parameters(
-                    args, cameras, posed, fixed), timeout_s=args.timeout, progress=bar.update)
+                    args, cameras, posed, fixed), timeout_s=args.timeout, progress=bar.update,
+                record_2d=True)
         pred = read_track(out / "output_bag", "/skeletons", frame_id=fixed)
         shown_bag = args.out_dir / "input_bag" if args.videos else bag
         notes = [f"prediction: pose3d_node ({args.detector}, monocular method "
@@ -237,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             out, bag, pred, ref, title=args.title or f"pose3d_ros on {shown_bag}", notes=notes,
             latency_s={"end to end over DDS": latencies}, overlay_camera=overlay,
             viewpoint=cameras[names[0]].center if len(names) == 1 else None,
-            input_stamps_ns=frame_set_stamps(bag))
+            input_stamps_ns=frame_set_stamps(bag),
+            per_camera=per_camera_figures(cameras, pred, found))   # the node's own 2D
     if steady.frames_without_output:
         log.warning("%d of %d frame sets got no answer from the node within --timeout %g s",
                     steady.frames_without_output, steady.input_frames, args.timeout)
