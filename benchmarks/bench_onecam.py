@@ -360,16 +360,11 @@ def _truth_track(data, stamps_ns: np.ndarray):
 
 def truth_track(joints: np.ndarray, stamps_ns: np.ndarray):
     """Ground-truth people (F, P, 17, 3) metres in "world", H36M17, as a SkeletonTrack with
-    ids 1..P at stamps_ns (F,)."""
-    from pose3d_ros.core.evaluation import SkeletonTrack
+    ids 1..P at stamps_ns (F,) (core.evaluation.truth_track)."""
+    from pose3d_ros.core.evaluation import truth_track as track
     from pose3d_ros.core.layouts import H36M17
-    from pose3d_ros.core.types import METHOD_UNKNOWN, Skeletons3D
-
-    ids = np.arange(1, joints.shape[1] + 1)
-    return SkeletonTrack(stamps_ns, [Skeletons3D(
-        j, np.ones(j.shape[:2], np.float32), np.zeros(j.shape[:2], np.float32),
-        np.ones(j.shape[:2], np.uint8), H36M17, "world", METHOD_UNKNOWN, ids)
-        for j in joints])
+    return track(joints, stamps_ns, H36M17, "world",
+                 present=np.ones(np.shape(joints)[:2], bool))
 
 
 def main(argv: list[str] | None = None) -> int:

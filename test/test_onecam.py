@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pose3d_ros.core.camera import CameraModel
-from pose3d_ros.core.evaluation import SkeletonTrack, image_identities, stability
+from pose3d_ros.core.evaluation import SkeletonTrack, image_identities, stability, truth_track
 from pose3d_ros.core.filtering import DepthFilterParams, RootDepthFilter
 from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.lifting.root_placement import bone_lengths
@@ -17,7 +17,7 @@ from pose3d_ros.core.monocular import create_monocular_method
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
 from pose3d_ros.core.plausibility import plausible_bodies
 from pose3d_ros.core.tracking import ImageTracker, ImageTrackerParams
-from pose3d_ros.core.types import METHOD_UNKNOWN, Detections2D, Skeletons3D
+from pose3d_ros.core.types import Detections2D
 
 FPS = 30.0
 
@@ -220,15 +220,7 @@ def _detections(keypoints: np.ndarray, scores: np.ndarray, camera: CameraModel) 
 
 def _truth_track(scene, frame_id: str) -> SkeletonTrack:
     stamps = np.round(np.arange(scene.num_frames) / FPS * 1e9).astype(np.int64)
-    frames = []
-    for t in range(scene.num_frames):
-        here = scene.present[t]
-        p = scene.joints[t][here]
-        frames.append(Skeletons3D(p, np.ones(p.shape[:2], np.float32),
-                                  np.zeros(p.shape[:2], np.float32),
-                                  np.ones(p.shape[:2], np.uint8), H36M17, frame_id,
-                                  METHOD_UNKNOWN, np.flatnonzero(here) + 1))
-    return SkeletonTrack(stamps, frames)
+    return truth_track(scene.joints, stamps, H36M17, frame_id, present=scene.present)
 
 
 def test_one_camera_on_motion_capture_keeps_ids_steady_depth_and_publishes_no_ghost():

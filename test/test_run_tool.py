@@ -299,3 +299,29 @@ def test_ctrl_c_while_the_node_runs_ends_in_one_line_and_leaves_nothing(tmp_path
     assert not any(word in text for word in ("Traceback", "Destroyable", "terminate called",
                                              "never retrieved")), text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4", "stderr.txt"]
+
+
+def test_a_rendered_video_is_scored_against_its_truth(tmp_path, capsys):
+    """render_mocap's video, calibration and truth.npz: run --truth scores the node's output
+    against the people's true 3D (ground truth, not a triangulation)."""
+    from pose3d_ros.tools import render_mocap
+    rendered = tmp_path / "rendered"
+    assert render_mocap.main(["--out-dir", str(rendered), "--clips", "walk", "--seconds",
+                              "0.5", "--width", "640", "--height", "360"]) == 0
+    out = tmp_path / "out"
+    argv = ["--videos", str(rendered / "camera.mp4"), "--calibration",
+            str(rendered / "calibration.yaml"), "--truth", str(rendered / "truth.npz"),
+            "--out-dir", str(out)]
+    assert run.main(argv) == 0
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    summary = evaluation["summary"]
+    assert summary["reference frames"] == 15 and summary["people expected"] == 15
+    assert any("ground truth" in note for note in evaluation["notes"])
+    # --truth without the rendered video's calibration, or a file that is not a truth: told
+    capsys.readouterr()
+    assert run_cli(run.main, ["--bag", str(out / "input_bag"), "--truth",
+                              str(rendered / "truth.npz"), "--out-dir", str(tmp_path / "x")]) == 2
+    assert "--truth scores a rendered video" in capsys.readouterr().err
+    assert run_cli(run.main, argv[:4] + ["--truth", str(rendered / "calibration.yaml"),
+                                         "--out-dir", str(tmp_path / "y")]) == 2
+    assert "is not a render_mocap truth.npz" in capsys.readouterr().err

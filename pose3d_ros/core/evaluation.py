@@ -29,7 +29,7 @@ import numpy as np
 from . import metrics
 from .camera import CameraModel
 from .layouts import JointLayout, convert_joints, root_positions
-from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, Skeletons3D
+from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, METHOD_UNKNOWN, Skeletons3D
 
 
 @dataclass
@@ -70,6 +70,24 @@ class SkeletonTrack:
             if frame.num_people:
                 return frame.layout
         return None
+
+
+def truth_track(joints: np.ndarray, stamps_ns: np.ndarray, layout: JointLayout, frame_id: str,
+                present: np.ndarray | None = None) -> SkeletonTrack:
+    """Known 3D people (F, P, J, 3) metres in `frame_id` (motion capture, a rendered scene's
+    truth.npz) as a track at stamps_ns (F,): person p has id p + 1, present (F, P) says who is
+    there (default: whoever has a finite joint)."""
+    joints = np.asarray(joints, np.float64)
+    if present is None:
+        present = np.isfinite(joints).all(-1).any(-1)
+    frames = []
+    for here, people in zip(present, joints, strict=True):
+        chosen = people[here]
+        shape = chosen.shape[:2]
+        frames.append(Skeletons3D(chosen, np.ones(shape, np.float32), np.zeros(shape, np.float32),
+                                  np.ones(shape, np.uint8), layout, frame_id, METHOD_UNKNOWN,
+                                  np.flatnonzero(here) + 1))
+    return SkeletonTrack(stamps_ns, frames)
 
 
 

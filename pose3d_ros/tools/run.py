@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from pose3d_ros.core import bagio
 from pose3d_ros.core.bag_report import (
     TRIANGULATION_NOTE,
@@ -44,6 +46,8 @@ from pose3d_ros.core.bag_tracks import (
     per_camera_figures,
     read_track,
 )
+from pose3d_ros.core.evaluation import truth_track
+from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.monocular import MONOCULAR_METHODS
 from pose3d_ros.core.output_files import (
     UserError,
@@ -102,6 +106,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="camera of the overlay video (default: the first)")
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="longest wait for the node's answer to one frame set (s)")
+    parser.add_argument("--truth", type=Path, default=None,
+                        help="with --videos and --calibration of a render_mocap folder: its "
+                        "truth.npz (the people's true 3D, H36M-17, in the calibration's "
+                        "frame, one row per video frame); the report scores against it")
     parser.add_argument("--title", default=None)
     add_common_arguments(parser)
     return parser.parse_args(argv)
@@ -150,9 +158,29 @@ def check_inputs(args: argparse.Namespace) -> None:
         names = sorted({topic.strip("/").split("/")[0]
                         for topic, kind in bagio.bag_topics(args.bag).items()
                         if kind in (bagio.IMAGE, bagio.COMPRESSED_IMAGE)})
+    if args.truth is not None:
+        if not args.videos or args.calibration is None:
+            raise UserError("--truth scores a rendered video: give it with --videos and the "
+                            "--calibration render_mocap wrote beside it")
+        truth_joints(args.truth)
     if args.overlay_camera is not None and args.overlay_camera not in names:
         raise UserError(f"--overlay-camera {args.overlay_camera}: no such camera; the "
                         f"cameras are {names}")
+
+
+def truth_joints(path: Path) -> np.ndarray:
+    """The (F, P, 17, 3) joints of a render_mocap truth.npz; UserError if it is not one."""
+    if not path.is_file():
+        raise UserError(f"{path} does not exist")
+    try:
+        with np.load(path) as data:
+            joints = np.asarray(data["joints"], np.float64)
+    except (OSError, ValueError, KeyError) as err:
+        raise UserError(f"{path} is not a render_mocap truth.npz ({err})") from None
+    if joints.ndim != 4 or joints.shape[2:] != (H36M17.num_joints, 3):
+        raise UserError(f"{path}: joints of shape {joints.shape}, expected (frames, people, "
+                        f"{H36M17.num_joints}, 3)")
+    return joints
 
 
 def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
@@ -226,7 +254,12 @@ def main(argv: list[str] | None = None) -> int:
         notes = [f"prediction: pose3d_node ({args.detector}, monocular method "
                  f"{args.monocular_method}) fed over DDS lock-step from {shown_bag}"]
         ref = None
-        if len(names) >= 2:
+        if args.truth is not None:       # frame i of the videos is row i of the truth
+            stamps = frame_set_stamps(bag)
+            joints = truth_joints(args.truth)[:len(stamps)]
+            ref = truth_track(joints, stamps[:len(joints)], H36M17, fixed)
+            notes.append(f"reference: the people's true 3D ({args.truth}): ground truth")
+        elif len(names) >= 2:
             ref = triangulation_reference(bag, detector=args.detector,
                                           detector_options=detector_options(args))
             notes.append(TRIANGULATION_NOTE)
