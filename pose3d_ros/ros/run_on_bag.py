@@ -107,7 +107,8 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         replayer.publish_first(t for t, ty in replayer.topics.items()
                                if ty == bagio.CAMERA_INFO)
         time.sleep(0.5)
-        log.info("replaying %s to pose3d_node over DDS (%s)", bag,
+        # (not the bag's path: the tools stage their outputs, so it names a temporary folder)
+        log.info("replaying the bag to pose3d_node over DDS (%s)",
                  "lock-step" if rate == 0 else f"rate {rate}")
         started = time.monotonic()
         def answered(stamp_ns: int) -> bool:
