@@ -36,6 +36,8 @@ def test_one_video_with_intrinsics_alone_runs_the_node_and_writes_every_output(t
     # every frame set answered over DDS; the person shows once its track is confirmed
     assert summary["input frames"] == 6 and summary["frames without output"] == 0
     assert summary["distinct ids"] == 1 and summary["person-frames"] == 4
+    # latency over DDS is reported without a reference too
+    assert 0 < summary["latency end to end over DDS median [s]"] < 5
     assert bagio.bag_topics(out / "output_bag")["/skeletons"] == bagio.SKELETON3D_ARRAY
     report = (out / "report.html").read_text()
     assert "href='playback.html'" in report and "Stability" in report
@@ -227,6 +229,8 @@ def test_one_uncalibrated_video_runs_with_its_field_of_view(tmp_path, capsys):
     summary = json.loads((out / "evaluation.json").read_text())["summary"]
     assert summary["input frames"] == 6 and summary["frames without output"] == 0
     assert summary["distinct ids"] == 1 and summary["person-frames"] == 4
+    # latency over DDS is reported without a reference too
+    assert 0 < summary["latency end to end over DDS median [s]"] < 5
     assert (out / "overlay_camera.mp4").exists()
 
 

@@ -93,7 +93,8 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
                                  [f.ids for f in pred.frames], pred.layout, title=title)
     write_evaluation(evaluation, out, title=title, images=images, notes=notes,
                      per_camera=per_camera, stability=steady, stability_time_s=time_s,
-                     playback_html=playback, snapshots=snapshots, summary=steady.summary())
+                     playback_html=playback, snapshots=snapshots, summary=steady.summary(),
+                     latency_s=latency_s)
     if overlay_camera and bag is not None and layout is not None and T:
         fps = 1.0 / np.median(np.diff(times)) if T > 1 else 30.0
         with progress(T, "overlay video") as bar:

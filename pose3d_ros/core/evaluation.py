@@ -72,6 +72,18 @@ class SkeletonTrack:
         return None
 
 
+def latency_summary(latency_s: dict[str, np.ndarray]) -> dict[str, float]:
+    """'latency <stage> median [s]' and '... p95 [s]' of each stage's samples (seconds)."""
+    out: dict[str, float] = {}
+    for stage, samples in latency_s.items():
+        samples = np.asarray(samples, dtype=np.float64)
+        samples = samples[np.isfinite(samples)]
+        if len(samples):
+            out[f"latency {stage} median [s]"] = round(float(np.median(samples)), 6)
+            out[f"latency {stage} p95 [s]"] = round(float(np.percentile(samples, 95)), 6)
+    return out
+
+
 def truth_track(joints: np.ndarray, stamps_ns: np.ndarray, layout: JointLayout, frame_id: str,
                 present: np.ndarray | None = None) -> SkeletonTrack:
     """Known 3D people (F, P, J, 3) metres in `frame_id` (motion capture, a rendered scene's
@@ -273,11 +285,7 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
              & ~np.isfinite(pred_arr).all(-1)).sum()),
         "reference person-frames unmatched": int(rate.expected - rate.detected),
     }
-    for stage, samples in latency_s.items():
-        samples = np.asarray(samples, dtype=np.float64)
-        if len(samples):
-            summary[f"latency {stage} median [s]"] = m(np.median(samples))
-            summary[f"latency {stage} p95 [s]"] = m(np.percentile(samples, 95))
+    summary.update(latency_summary(latency_s))
     per_frame = {"MPJPE": metrics.JointErrors(err.errors.reshape(T, U * J)).per_frame,
                  "PA-MPJPE": metrics.JointErrors(pa.errors.reshape(T, U * J)).per_frame}
     per_joint = {"MPJPE": err.per_joint, "PA-MPJPE": pa.per_joint}

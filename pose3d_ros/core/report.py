@@ -368,13 +368,17 @@ def write_evaluation(evaluation: "Evaluation | None", out_dir: Path, *, title: s
                      stability: "Stability | None" = None,
                      stability_time_s: np.ndarray | None = None,
                      playback_html: str = "", snapshots: Sequence[Snapshot] = (),
-                     summary: dict[str, object] | None = None) -> tuple[Path, Path]:
+                     summary: dict[str, object] | None = None,
+                     latency_s: dict[str, np.ndarray] | None = None) -> tuple[Path, Path]:
     """evaluation.json (summary, per-frame and per-joint series, NaN as null) and report.html
     in out_dir, and playback.html (the page playback.playback_html made) when given.
     evaluation: scores against a reference, or None (no reference: the summary is `summary`,
-    usually Stability.summary())."""
+    usually Stability.summary(), and latency_s, stage -> seconds, is reported as it is)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     headline = dict(evaluation.summary if evaluation is not None else {})
+    if evaluation is None and latency_s:
+        from .evaluation import latency_summary
+        headline.update(latency_summary(latency_s))
     headline.update(summary or {})
     payload: dict[str, object] = {"summary": {k: _finite_or_none(v) for k, v in headline.items()},
                                   "notes": list(notes)}
@@ -387,6 +391,9 @@ def write_evaluation(evaluation: "Evaluation | None", out_dir: Path, *, title: s
             "per_joint_m": {k: dict(zip(joint_names, [_finite_or_none(float(x)) for x in v],
                                         strict=True)) for k, v in evaluation.per_joint.items()},
             "latency_s": {k: v.tolist() for k, v in evaluation.latency_s.items()}})
+    elif latency_s:
+        payload["latency_s"] = {k: np.asarray(v, np.float64).tolist()
+                                for k, v in latency_s.items()}
     if stability is not None:
         payload["stability"] = {
             "ids": stability.ids.tolist(),
@@ -418,6 +425,8 @@ def write_evaluation(evaluation: "Evaluation | None", out_dir: Path, *, title: s
         data.time_s, data.over_time = evaluation.time_s, evaluation.per_frame
         data.joint_names = list(evaluation.layout.joint_names)
         data.per_joint, data.latency_s = evaluation.per_joint, evaluation.latency_s
+    elif latency_s:
+        data.latency_s = {k: np.asarray(v, np.float64) for k, v in latency_s.items()}
     return json_path, write_report(data, out_dir / "report.html")
 
 
