@@ -177,6 +177,8 @@ def test_two_cameras_with_a_rig_calibration_are_triangulated_and_scored(tmp_path
     assert summary["input frames"] == 3 and summary["frames without output"] == 0
     assert summary["paired frames"] == 3 and summary["detection rate"] == 1.0
     assert summary["MPJPE [m]"] < 0.05            # the node's output vs the same 2 views
+    # the 3D playback shows the reference beside the prediction
+    assert '"name":"reference"' in (out / "playback.html").read_text()
 
 
 def test_a_completed_bag_names_its_data_file_after_its_final_folder(tmp_path):

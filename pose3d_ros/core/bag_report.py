@@ -88,7 +88,11 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
             snapshots = upright_snapshots(
                 [Snapshot(f"t = {times[t]:.2f} s", shown[t], None, layout.bones_array)
                  for t in picks], layout)
-    if pred.layout is not None and len(pred.frames):
+    if evaluation is not None and len(evaluation.time_s):   # the reference beside it, grey
+        playback = playback_html(evaluation.time_s, evaluation.pred_all,
+                                 evaluation.pred_all_ids, evaluation.layout,
+                                 ref=list(evaluation.ref), title=title)
+    elif pred.layout is not None and len(pred.frames):
         playback = playback_html(time_s, [f.positions for f in pred.frames],
                                  [f.ids for f in pred.frames], pred.layout, title=title)
     write_evaluation(evaluation, out, title=title, images=images, notes=notes,

@@ -167,7 +167,7 @@ class Evaluation:
     ref, pred: (T, U, J, 3) metres, by reference identity (U identities), prediction NaN where
     unmatched. per_frame: label -> (T,) metres. per_joint: label -> (J,) metres.
     pred_all: per reference frame, every person of the paired prediction frame (P_t, J, 3) in
-    `layout`, false positives included (what the overlays draw).
+    `layout`, false positives included (what the overlays draw); pred_all_ids: their ids.
     """
 
     summary: dict[str, object]
@@ -179,6 +179,7 @@ class Evaluation:
     per_joint: dict[str, np.ndarray]
     latency_s: dict[str, np.ndarray] = field(default_factory=dict)
     pred_all: list[np.ndarray] = field(default_factory=list)
+    pred_all_ids: list[np.ndarray] = field(default_factory=list)
 
 
 def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distance: float = 0.5,
@@ -216,6 +217,7 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     false_pos = np.zeros(T, np.int64)
     reproj = []
     pred_all: list[np.ndarray] = []
+    pred_all_ids: list[np.ndarray] = []
     for t, ref_frame in enumerate(ref.frames):
         r = _in_layout(ref_frame, layout)
         cols = np.array([slot[int(i)] for i in identities[t]], np.intp)
@@ -223,10 +225,12 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
         expected[t] = ref_frame.num_people
         if pair[t] < 0:
             pred_all.append(np.zeros((0, J, 3)))
+            pred_all_ids.append(np.zeros(0, np.int64))
             continue
         pred_frame = pred.frames[pair[t]]
         p = _in_layout(pred_frame, layout) if pred_frame.num_people else np.zeros((0, J, 3))
         pred_all.append(p)
+        pred_all_ids.append(np.asarray(pred_frame.ids, np.int64))
         matching = metrics.match_people([p], [r], max_distance=max_match_distance)
         pairs = matching.pairs[0]
         pred_arr[t, cols[pairs[:, 1]]] = p[pairs[:, 0]]
@@ -291,7 +295,7 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     per_joint = {"MPJPE": err.per_joint, "PA-MPJPE": pa.per_joint}
     return Evaluation(summary, layout, time_s, ref_arr, pred_arr, per_frame, per_joint,
                       {k: np.asarray(v, dtype=np.float64) for k, v in latency_s.items()},
-                      pred_all)
+                      pred_all, pred_all_ids)
 
 
 def in_frame(track: SkeletonTrack, frame_id: str, R: np.ndarray, t: np.ndarray
