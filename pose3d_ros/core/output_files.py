@@ -113,9 +113,10 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
         return 130
 
 
-def progress(total: int | None, description: str):
-    """A tqdm progress bar (stderr); call .update(n) and .close(), or use it as a context."""
+def progress(total: int | None, description: str, unit: str = "frame"):
+    """A tqdm progress bar (stderr) counting `unit`s; call .update(n) and .close(), or use it
+    as a context."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=description, unit="frame", leave=False, file=sys.stderr,
+    return tqdm(total=total, desc=description, unit=unit, leave=False, file=sys.stderr,
                 mininterval=0.5)

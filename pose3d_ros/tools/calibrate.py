@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
                         format="%(message)s")
     check_arguments(args, parser)
-    with progress(3, "self-calibration") as bar:
+    with progress(3, "self-calibration", unit="step") as bar:
         bar.unit = "step"
         result, people, reference_rig = calibrate(args, bar)
         write_rig(result.rig, args.out, args.overwrite)
