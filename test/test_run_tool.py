@@ -94,6 +94,11 @@ def test_outputs_that_cannot_be_written_or_would_delete_an_input_are_refused_fir
                                    "--overwrite"]) == 2
     assert "would delete that input" in capsys.readouterr().err
     assert (out / "input_bag" / "metadata.yaml").read_text() == "kept"
+    # --overwrite replaces like with like: never a folder by a file (it deleted the folder)
+    from pose3d_ros.core.output_files import UserError, refuse_existing
+    with pytest.raises(UserError, match="is a folder, the output is a file"):
+        refuse_existing(out, True, "rig file", folder=False)
+    assert (out / "input_bag" / "metadata.yaml").read_text() == "kept"
 
 
 def test_user_mistakes_are_told_before_any_work(tmp_path, capsys):

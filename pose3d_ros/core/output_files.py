@@ -28,15 +28,21 @@ class UserError(Exception):
 
 
 def refuse_existing(path: Path, overwrite: bool, what: str = "output",
-                    inputs: Sequence[Path | None] = ()) -> None:
+                    inputs: Sequence[Path | None] = (), *, folder: bool | None = None) -> None:
     """The checks of an output path before any computation: UserError if `path` exists and
-    overwrite is False, if it cannot be written (the nearest existing folder on its way is
-    read-only or not a folder), or if replacing it would delete one of the tool's `inputs`
-    (an input inside the output folder, or the output itself)."""
+    overwrite is False, if it is a folder where the output is a file or the other way round
+    (folder: whether the output is a folder; --overwrite replaces like with like, it never
+    deletes a folder to write a file), if it cannot be written (the nearest existing folder on
+    its way is read-only or not a folder), or if replacing it would delete one of the tool's
+    `inputs` (an input inside the output folder, or the output itself)."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise UserError(f"{what} {path} already exists; pass --overwrite to replace it, or "
                         "choose another path")
+    if folder is not None and path.exists() and path.is_dir() != folder:
+        raise UserError(f"{what} {path} is " + ("a file" if folder else "a folder")
+                        + f", the output is {'a folder' if folder else 'a file'}: choose "
+                        "another path (--overwrite replaces only the same kind)")
     for given in inputs:
         if given is not None and path.exists() and _within(Path(given), path):
             raise UserError(f"{what} {path} holds the input {given}: replacing it would "
@@ -80,8 +86,8 @@ def staged_output(path: Path, overwrite: bool = False) -> Iterator[Path]:
         yield temporary
         if not temporary.exists():
             return
-        if path.exists():
-            refuse_existing(path, overwrite)       # appeared meanwhile: still honour the rule
+        if path.exists():                          # appeared meanwhile: still honour the rules
+            refuse_existing(path, overwrite, folder=temporary.is_dir())
             _remove(path)
         os.replace(temporary, path)
     finally:

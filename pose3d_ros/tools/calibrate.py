@@ -124,7 +124,7 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     for path in [*args.videos, *args.intrinsics, *([args.keypoints] if args.keypoints else [])]:
         if not path.is_file():
             raise UserError(f"{path} does not exist")
-    refuse_existing(args.out, args.overwrite, "rig file",
+    refuse_existing(args.out, args.overwrite, "rig file", folder=False,
                     inputs=[*args.videos, *args.intrinsics, args.keypoints])
     cameras = camera_count(args)
     if cameras < 2:

@@ -71,7 +71,7 @@ def check_out_dir(out_dir: Path | None, recording: str, overwrite: bool) -> tupl
                                 f"({sorted(others)}); pass --overwrite to replace it, or "
                                 "choose another --out-dir")
             overwrite = True
-    refuse_existing(out_dir, overwrite, "output folder",
+    refuse_existing(out_dir, overwrite, "output folder", folder=True,
                     inputs=[data_paths.default_data_dir() / "demo" / recording])
     return out_dir.absolute(), overwrite
 

@@ -91,7 +91,7 @@ def _frame_range(text: str | None) -> np.ndarray | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    refuse_existing(args.out, args.overwrite, inputs=(args.directory,))
+    refuse_existing(args.out, args.overwrite, inputs=(args.directory,), folder=True)
     frames = _frame_range(args.frames)
     if args.format == "panoptic":
         cameras = args.cameras.split(",") if args.cameras else None

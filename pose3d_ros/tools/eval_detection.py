@@ -142,7 +142,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     from ..core.data_paths import RECORDINGS
 
     if args.json is not None:
-        refuse_existing(args.json, args.overwrite, "report")
+        refuse_existing(args.json, args.overwrite, "report", folder=False)
     for recording in args.recordings:
         if recording not in RECORDINGS:
             raise UserError(f"unknown recording {recording!r}; known: {sorted(RECORDINGS)}")

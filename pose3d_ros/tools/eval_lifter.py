@@ -258,7 +258,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     from pose3d_ros.core.lifting.labels import check_recording
 
     if args.markdown is not None:
-        refuse_existing(args.markdown, args.overwrite, "table",
+        refuse_existing(args.markdown, args.overwrite, "table", folder=False,
                         inputs=[*args.model, args.cache_dir])
     for model in args.model:
         if not model.is_file():

@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.json is not None:
-        refuse_existing(args.json, args.overwrite, "figures file")
+        refuse_existing(args.json, args.overwrite, "figures file", folder=False)
     if args.frames is not None and args.frames < 1:
         raise UserError(f"--frames must be >= 1, got {args.frames}")
     result = run(args.frames)

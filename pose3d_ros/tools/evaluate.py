@@ -89,7 +89,7 @@ def check_inputs(args: argparse.Namespace) -> dict[str, str]:
     for bag in (args.bag, args.pred_bag, args.ref_bag):
         if bag is not None and not bag.exists():
             raise UserError(f"no bag at {bag}")
-    refuse_existing(args.out_dir, args.overwrite, "output folder",
+    refuse_existing(args.out_dir, args.overwrite, "output folder", folder=True,
                     inputs=(args.bag, args.pred_bag, args.ref_bag))
     if not args.pred_topic:                  # the pipeline runs a 2D back-end
         detector_options(args)

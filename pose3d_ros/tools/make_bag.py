@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"--max-frames must be >= 1, got {args.max_frames}")
     if not (args.scale > 0 and math.isfinite(args.scale)):
         raise UserError(f"--scale must be > 0, got {args.scale}")
-    refuse_existing(args.out, args.overwrite, "bag",
+    refuse_existing(args.out, args.overwrite, "bag", folder=True,
                     inputs=[*(args.videos or []), args.calibration])
     if args.demo:
         if args.hfov is not None:

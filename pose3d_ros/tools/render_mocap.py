@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    refuse_existing(args.out_dir, args.overwrite, "output folder")
+    refuse_existing(args.out_dir, args.overwrite, "output folder", folder=True)
     try:
         config = RenderConfig(clips=tuple(args.clips), seconds=args.seconds, fps=args.fps,
                               width=args.width, height=args.height, fov_deg=args.fov,

@@ -117,7 +117,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def check_inputs(args: argparse.Namespace) -> None:
     """Everything that needs no computation, before any starts."""
-    refuse_existing(args.out_dir, args.overwrite, "output folder",
+    refuse_existing(args.out_dir, args.overwrite, "output folder", folder=True,
                     inputs=[*(args.videos or []), args.bag, args.calibration])
     if args.videos:
         for path in [*args.videos, *([args.calibration] if args.calibration else [])]:

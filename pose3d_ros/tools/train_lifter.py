@@ -62,7 +62,7 @@ def check_outputs(args: argparse.Namespace) -> None:
                         "another name (.onnx)")
     inputs = [*args.bag, args.calibration, args.init_from]
     for path, what in ((args.out, "model"), (args.out.with_suffix(".json"), "model metadata")):
-        refuse_existing(path, args.overwrite, what, inputs=inputs)
+        refuse_existing(path, args.overwrite, what, inputs=inputs, folder=False)
 
 
 def main(argv: list[str] | None = None) -> int:
