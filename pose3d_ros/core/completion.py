@@ -69,8 +69,9 @@ class CompletionParams:
     memory_rate: weight of a new bone-length measurement in the person's average (0..1].
     motion_max_age_s: a joint last seen longer ago is not continued by motion (s).
     forget_s: a published person unseen this long is forgotten (s).
-    tentative_s: a person never published yet is forgotten after this long unseen (s): to be
-        confirmed it must be seen again within it.
+    tentative_s: a person never published yet is forgotten after this long unseen (s), or
+        after 1.5 frame intervals when frames are further apart: to be confirmed it must be
+        seen again in the next frame.
     match_distance_m: gate of the nearest-centre match when no track ids are given (m).
     ray_confidence, motion_confidence, template_confidence: confidences of filled joints.
     template_limbs: fill limb joints from the standing template too (False: face joints only;
@@ -218,6 +219,7 @@ class SkeletonCompleter:
         body = _body(layout)
         if self._last_call is not None and stamp < self._last_call:
             self.reset()                            # clock went backwards: start over
+        gap = None if self._last_call is None else stamp - self._last_call
         self._last_call = stamp
         if self._lengths.shape[1:] != body.lengths.shape:
             self.reset()
@@ -225,7 +227,7 @@ class SkeletonCompleter:
             self._lengths = np.zeros((0, body.lengths.size))
             self._last = np.zeros((0, layout.num_joints, 3))
             self._seen = np.zeros((0, layout.num_joints))
-        self._forget(stamp)
+        self._forget(stamp, gap)
         n_people = pts.shape[0]
         measured = np.asarray(finite_rows(pts))
         bones = check_bones(pts, layout, self._bone_check)
@@ -380,9 +382,15 @@ class SkeletonCompleter:
             self._stamp = np.concatenate([self._stamp, np.full(k, stamp)])
             self._published = np.concatenate([self._published, publish[fresh]])
 
-    def _forget(self, stamp: float) -> None:
+    def _forget(self, stamp: float, gap: float | None = None) -> None:
+        """Forget the people unseen for too long; gap: seconds since the previous call. A
+        person not yet published is kept while unseen for at most tentative_s or 1.5 frame
+        intervals, whichever is longer: it must be seen again in the next frame, whatever the
+        frame rate (at 5 Hz a 0.15 s limit forgot every two-view person before its second
+        frame, and a two-camera rig published nobody)."""
         p = self.params
-        keep = stamp - self._stamp <= np.where(self._published, p.forget_s, p.tentative_s)
+        tentative = max(p.tentative_s, 1.5 * gap) if gap is not None else p.tentative_s
+        keep = stamp - self._stamp <= np.where(self._published, p.forget_s, tentative)
         if not keep.all():
             self._keys, self._lengths = self._keys[keep], self._lengths[keep]
             self._last, self._seen, self._stamp = self._last[keep], self._seen[keep], \
