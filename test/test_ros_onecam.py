@@ -67,17 +67,18 @@ def _one_camera_answers(images, extra_parameters=()):
             rejected = dict(node.health.cameras.get("pipeline").rejected) \
                 if "pipeline" in node.health.cameras else {}
             camera_rejected = dict(node.health.cameras["cam01"].rejected)
+            trackers = node._extra_diagnostics()
         finally:
             executor.shutdown()
             node.destroy_node()
             probe.destroy_node()
-    return outputs, rejected, camera_rejected
+    return outputs, rejected, camera_rejected, trackers
 
 
 def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
     _, person, nobody = _half_size_camera_and_frames()
     images = [nobody, person[0], person[1], person[2], nobody, person[3]]
-    outputs, rejected, _ = _one_camera_answers(images)
+    outputs, rejected, _, trackers = _one_camera_answers(images)
     assert len(outputs) == len(images)                  # exactly one answer per image
     people = [len(m.skeletons) for m in outputs]
     # nobody: an empty array, not silence; the person is published from the third hit
@@ -86,6 +87,9 @@ def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
     ids = {s.id for m in outputs for s in m.skeletons}
     assert len(ids) == 1
     assert rejected == {}, rejected                      # no false detector_3d error
+    # the diagnostics count the one-camera tracker's people (they read 0: only the 3D
+    # tracker's were counted)
+    assert trackers["tracks_started"] == "1" and trackers["people_tracked"] == "1", trackers
 
 
 def test_the_one_camera_tracker_takes_its_parameters():
@@ -93,7 +97,7 @@ def test_the_one_camera_tracker_takes_its_parameters():
     from the first detection; with reid_window_s shorter than the gap, found again as new."""
     _, person, nobody = _half_size_camera_and_frames()
     images = [person[0], person[1], nobody, nobody, person[2], person[3]]
-    outputs, _, _ = _one_camera_answers(images, [
+    outputs, _, _, _ = _one_camera_answers(images, [
         Parameter("image_tracking.min_hits", value=1),
         Parameter("image_tracking.reid_window_s", value=0.05)])   # the gap: 3 frames, 0.1 s
     assert [len(m.skeletons) for m in outputs] == [1, 1, 0, 0, 1, 1]
@@ -114,7 +118,7 @@ def test_images_refused_on_arrival_are_answered_and_the_node_survives_them():
     odd = 271
     yuv = Image(encoding="yuv422", width=odd, height=8, step=2 * odd, data=bytes(2 * odd * 8))
     images = [person[0], person[1], depth, cut, yuv, person[2]]
-    outputs, _, refused = _one_camera_answers(images, [
+    outputs, _, refused, _ = _one_camera_answers(images, [
         Parameter("image_tracking.min_hits", value=1)])
     assert len(outputs) == len(images)                  # one answer each, in order
     stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in outputs]

@@ -321,6 +321,11 @@ class ImageTracker:
         self._layout_levels: tuple = ()        # left_right.limb_levels of the current layout
         self._last_stamp: float | None = None
 
+    @property
+    def active_ids(self) -> np.ndarray:
+        """Ids of the confirmed tracks held now (seen lately or within the re-id window)."""
+        return self._ids[self._confirmed].copy()
+
     def update(self, keypoints: np.ndarray, stamp: float) -> tuple[np.ndarray, np.ndarray]:
         """keypoints (P, J, 2) pixels, stamp (s) -> (ids (P,), confirmed (P,))."""
         update = self.update_labelled(keypoints, stamp, None)

@@ -331,13 +331,19 @@ class RigNodeBase(PoseNodeBase):
             self.publish_3d(pipeline.empty_result(frame_set.stamp), frame_set)
 
     def _extra_diagnostics(self) -> dict[str, str]:
-        tracker = getattr(getattr(self, "pipeline", None), "tracker", None)
-        if tracker is None:
+        """The trackers' counters: the 3D tracker's (several cameras) and every camera's image
+        tracker (one-camera sets, lone views) together, so a one-camera node counts its
+        people too."""
+        pipeline = getattr(self, "pipeline", None)
+        trackers = [t for t in [getattr(pipeline, "tracker", None),
+                                *getattr(pipeline, "image_trackers", {}).values()]
+                    if t is not None]
+        if not trackers:
             return {}
-        return {"tracks_started": str(tracker.stats.tracks_started),
-                "tracks_reidentified": str(tracker.stats.reidentified),
-                "tracks_forgotten": str(tracker.stats.tracks_forgotten),
-                "people_tracked": str(len(tracker.active_ids))}
+        return {"tracks_started": str(sum(t.stats.tracks_started for t in trackers)),
+                "tracks_reidentified": str(sum(t.stats.reidentified for t in trackers)),
+                "tracks_forgotten": str(sum(t.stats.tracks_forgotten for t in trackers)),
+                "people_tracked": str(sum(len(t.active_ids) for t in trackers))}
 
     def _close_models(self) -> None:
         pipeline = getattr(self, "pipeline", None)
