@@ -135,6 +135,15 @@ def test_user_mistakes_are_told_before_any_work(tmp_path, capsys):
     args = run.parse_args(base + ["--detector", "yolo_pose", "--detector-model", str(model)])
     parameters = dict(run.node_parameters(args, {"cam01": None}, False, "world"))
     assert parameters["detector"] == "yolo_pose" and parameters["detector_model"] == str(model)
+    # a lifter of one's own reaches the node; the flag is checked first
+    for extra, told in ((["--lifter-model", str(tmp_path / "none.onnx")], "does not exist"),
+                        (["--lifter-model", str(model), "--monocular-method", "detector_3d"],
+                         "is for --monocular-method lifter")):
+        assert run_cli(run.main, base + extra) == 2
+        assert told in capsys.readouterr().err
+    args = run.parse_args(base + ["--lifter-model", str(model)])
+    parameters = dict(run.node_parameters(args, {"cam01": None}, False, "world"))
+    assert parameters["lifter_model"] == str(model.resolve())
     assert run_cli(run.main, ["--videos", str(video), "--calibration", str(calibration),
                               "--out-dir", str(tmp_path / "o"), "--lone-views",
                               "--monocular-method", "none"]) == 2

@@ -383,6 +383,9 @@ def load_clips(directory: Path, names: list[str] | tuple[str, ...] | None = None
     FileNotFoundError (saying to run fetch_mocap) if one is missing.
     """
     names = tuple(CLIP_NAMES if names is None else names)
+    unknown = [n for n in names if n not in CLIP_NAMES]
+    if unknown:
+        raise ValueError(f"unknown mocap clip(s) {unknown}; the clips are {list(CLIP_NAMES)}")
     missing = [n for n in names if not (Path(directory) / f"{n}.npz").is_file()]
     if missing:
         raise FileNotFoundError(f"mocap clips {missing} not in {directory}: run "

@@ -18,7 +18,7 @@ Examples:
   python -m pose3d_ros.tools.calibrate --videos a.mp4 b.mp4 c.mp4 \
       --intrinsics a.yaml b.yaml c.yaml --height 1.75 --out rig.yaml
   python -m pose3d_ros.tools.calibrate --demo multi --out demo_rig.yaml
-  python -m pose3d_ros.tools.calibrate --keypoints 2d.npz --intrinsics rig.yaml --out rig.yaml
+  python -m pose3d_ros.tools.calibrate --keypoints 2d.npz --intrinsics cams.yaml --out rig.yaml
 """
 from __future__ import annotations
 

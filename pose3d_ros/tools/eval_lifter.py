@@ -237,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
                         "existing file only with --overwrite)")
     add_common_arguments(parser)
     args = parser.parse_args(argv)
+    if args.exclude_overlap and not args.multi_person:
+        parser.error("--exclude-overlap applies to --multi-person")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     check_arguments(args)
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"

@@ -88,6 +88,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--monocular-method", default="lifter",
                         choices=[*MONOCULAR_METHODS, "none"],
                         help="3D from one camera (used for sets with a single camera)")
+    parser.add_argument("--lifter-model", type=Path, default=None,
+                        help="--monocular-method lifter: a lifter of your own (train_lifter's "
+                        ".onnx, its .json beside it; default: the package's)")
     parser.add_argument("--body-height", type=float, default=0.0,
                         help="people's standing height in metres for one-camera depth (0: the "
                         "3D's own size)")
@@ -139,6 +142,11 @@ def check_inputs(args: argparse.Namespace) -> None:
                         "keeps the 3D's own size)")
     if not args.scale > 0:
         raise UserError(f"--scale must be > 0, got {args.scale}")
+    if args.lifter_model is not None:
+        if args.monocular_method != "lifter":
+            raise UserError("--lifter-model is for --monocular-method lifter")
+        if not args.lifter_model.is_file():
+            raise UserError(f"--lifter-model {args.lifter_model} does not exist")
     if args.lone_views and args.monocular_method == "none":
         raise UserError("--lone-views places people with the monocular method: choose one "
                         f"of {list(MONOCULAR_METHODS)} for --monocular-method")
@@ -214,6 +222,8 @@ def node_parameters(args: argparse.Namespace, cameras: dict, posed: bool,
         ("monocular_body_height_m", float(args.body_height)),
         ("extrinsics_source", "tf" if posed else "none"), ("fixed_frame", fixed),
         ("sync.min_views", 1)]
+    if args.lifter_model is not None:
+        parameters.append(("lifter_model", str(args.lifter_model.resolve())))
     if len(cameras) > 1 and args.monocular_method != "none":
         parameters.append(("output_layout", "h36m17"))   # one layout for 1 and N views
         if args.lone_views:

@@ -166,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.recording and not args.bag and not args.mocap:
         parser.error("give at least one --recording, --bag or --mocap")
+    if args.exclude_overlap and not args.multi_person:
+        parser.error("--exclude-overlap applies to --multi-person labels")
+    if args.epochs < 1:
+        parser.error(f"--epochs must be at least 1 (0 would write an untrained model), got "
+                     f"{args.epochs}")
     if not args.bag and (args.calibration or args.image_topics or args.self_calibrate):
         parser.error("--calibration, --image-topics and --self-calibrate apply to --bag "
                      "(a --recording folder brings its own calibration)")
