@@ -77,3 +77,33 @@ def test_fit_window_pads_old_end_and_keeps_newest():
     assert cut[0, :, 0, 0].tolist() == [2, 3]
     with pytest.raises(ValueError, match="at least one frame"):
         fit_window(kp[:, :0], sc[:, :0], 3)
+
+
+def test_a_model_file_from_elsewhere_is_checked_when_loaded(tmp_path):
+    """The lifter's metadata comes from its .json or, when that is missing, from the copy
+    inside the ONNX file; a file that is not ONNX, or an ONNX model that is not a lifter,
+    gives a ValueError naming it (it was an onnxruntime error at the first frame, or a
+    protobuf error the tools printed as a traceback)."""
+    import shutil
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
+    shutil.copy(DEFAULT_MODEL, tmp_path / "alone.onnx")               # no .json beside it
+    alone = OnnxLifter(tmp_path / "alone.onnx")
+    assert alone.metadata == OnnxLifter(DEFAULT_MODEL).metadata
+    text = tmp_path / "lifter.json"
+    text.write_text("{}")
+    with pytest.raises(ValueError, match="is not an ONNX model"):
+        OnnxLifter(text)
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "other",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+              tmp_path / "other.onnx")
+    with pytest.raises(ValueError, match="not a pose3d_ros lifter"):
+        OnnxLifter(tmp_path / "other.onnx")
+    shutil.copy(DEFAULT_MODEL.with_suffix(".json"), tmp_path / "other.json")
+    with pytest.raises(ValueError, match="not a pose3d_ros lifter: inputs"):
+        OnnxLifter(tmp_path / "other.onnx")

@@ -43,7 +43,28 @@ class LifterMetadata:
 
     @classmethod
     def from_json(cls, path: str | Path) -> "LifterMetadata":
-        data = json.loads(Path(path).read_text())
+        """From the .json train_lifter writes beside the model."""
+        return cls.from_dict(json.loads(Path(path).read_text()), path)
+
+    @classmethod
+    def from_onnx(cls, properties: dict[str, str], path: str | Path) -> "LifterMetadata":
+        """From the copy export_onnx stores in the ONNX file's metadata_props (each value
+        JSON text), used when the .json beside the model is missing."""
+        try:
+            data = {key: json.loads(value) for key, value in properties.items()}
+        except json.JSONDecodeError:
+            data = {}
+        if not data:
+            raise ValueError(f"{path}: no lifter metadata (neither {Path(path).stem}.json "
+                             "beside it nor inside the ONNX file): not a pose3d_ros lifter")
+        return cls.from_dict(data, path)
+
+    @classmethod
+    def from_dict(cls, data: dict, path: str | Path) -> "LifterMetadata":
+        """From the metadata's fields (path: for messages)."""
+        if data.get("format", "pose3d_ros.lifter/1") != "pose3d_ros.lifter/1":
+            raise ValueError(f"{path}: metadata format {data.get('format')!r} is not a "
+                             "pose3d_ros lifter's")
         try:
             meta = cls(data["layout"], int(data["window"]), bool(data["causal"]),
                        data["normalisation"], int(data["num_joints"]))
@@ -84,12 +105,27 @@ class OnnxLifter:
         if not model_path.is_file():
             raise FileNotFoundError(f"lifter model {model_path} not found; train one with "
                                     "python -m pose3d_ros.tools.train_lifter")
-        self.metadata = LifterMetadata.from_json(model_path.with_suffix(".json"))
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(model_path), options,
-                                            providers=providers or ["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(model_path), options,
+                                                providers=providers or ["CPUExecutionProvider"])
+        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own error types
+            raise ValueError(f"lifter model {model_path} is not an ONNX model onnxruntime "
+                             f"can load ({str(err).strip().splitlines()[0]})") from None
+        sidecar = model_path.with_suffix(".json")
+        self.metadata = (LifterMetadata.from_json(sidecar) if sidecar.is_file() else
+                         LifterMetadata.from_onnx(
+                             self.session.get_modelmeta().custom_metadata_map, model_path))
+        inputs = self.session.get_inputs()
+        width = 3 * self.metadata.num_joints + 2
+        if [i.name for i in inputs] != ["features"] or inputs[0].shape[1:] != [
+                self.metadata.window, width]:
+            raise ValueError(f"{model_path} is not a pose3d_ros lifter: inputs "
+                             f"{[(i.name, i.shape) for i in inputs]}, expected 'features' "
+                             f"(batch, {self.metadata.window}, {width}) "
+                             "(python -m pose3d_ros.tools.train_lifter makes one)")
 
     @property
     def window(self) -> int:
