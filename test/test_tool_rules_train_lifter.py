@@ -66,3 +66,26 @@ def test_export_writes_both_files_or_neither(tmp_path):
     export_onnx(_model(), out, {"trained_on": ["second"]}, overwrite=True)
     assert json.loads(out.with_suffix(".json").read_text())["trained_on"] == ["second"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lifter.json", "lifter.onnx"]
+
+
+def test_a_checkpoint_that_does_not_fit_is_refused_before_any_work(tmp_path, capsys):
+    """--init-from with a file that is no checkpoint, or with weights of another model
+    shape: one line before any 2D or labels are loaded (a traceback after them, leaving a
+    .work folder), and --epochs 0 or --exclude-overlap alone are usage errors."""
+    model = build_lifter(LifterConfig(window=27))
+    checkpoint = tmp_path / "checkpoint.pt"
+    torch.save({"model": model.state_dict()}, checkpoint)
+    not_one = tmp_path / "model.onnx"
+    not_one.write_text("not a checkpoint")
+    out = tmp_path / "lifter.onnx"
+    for extra, told in ((["--init-from", str(not_one)], "is not a train_lifter checkpoint"),
+                        (["--init-from", str(checkpoint), "--window", "81"],
+                         "holds a model of another shape")):
+        started = time.perf_counter()
+        assert _run(tmp_path, out, *extra) == 2
+        assert told in capsys.readouterr().err
+        assert time.perf_counter() - started < 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "model.onnx"]
+    for extra in (["--epochs", "0"], ["--exclude-overlap", "single"]):
+        with pytest.raises(SystemExit):
+            _run(tmp_path, out, *extra)

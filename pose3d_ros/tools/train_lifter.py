@@ -200,6 +200,20 @@ def main(argv: list[str] | None = None) -> int:
         init = init / "checkpoint.pt"
     if init is not None and not init.is_file():
         raise UserError(f"--init-from: no checkpoint at {init}")
+    if init is not None:                  # the weights must fit the model asked for
+        from pose3d_ros.core.lifting.model import build_lifter
+        try:
+            state = torch.load(init, weights_only=False, map_location="cpu")["model"]
+        except Exception as err:  # noqa: BLE001 - torch's unpickling raises many kinds
+            raise UserError(f"--init-from {init} is not a train_lifter checkpoint "
+                            f"({type(err).__name__}); give a .work folder or its "
+                            "checkpoint.pt") from None
+        try:
+            build_lifter(model_config).load_state_dict(state)
+        except RuntimeError:
+            raise UserError(f"--init-from {init} holds a model of another shape than "
+                            "--architecture/--window/--channels/--dim/--depth ask for; give "
+                            "the options it was trained with") from None
     torch.set_num_threads(args.threads)
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
     if args.multi_person:
