@@ -171,6 +171,13 @@ def test_fetch_tool_writes_every_clip_once(tmp_path, capsys):
     stamps = [f.stat().st_mtime_ns for f in files]
     assert fetch_mocap.main(["--data-dir", str(tmp_path)]) == 0  # idempotent: nothing rewritten
     assert [f.stat().st_mtime_ns for f in files] == stamps
+    # a clip cut short (a full disk, a copy) is written again, not trusted and then failing
+    walk = tmp_path / "mocap" / "walk.npz"
+    walk.write_bytes(walk.read_bytes()[:100])
+    with pytest.raises(ValueError, match="cut short"):
+        mocap.load_clip(walk)
+    assert fetch_mocap.main(["--data-dir", str(tmp_path)]) == 0
+    assert mocap.load_clip(walk).num_frames > 0
     blocked = tmp_path / "file"
     blocked.write_text("")
     assert fetch_mocap.main(["--data-dir", str(blocked)]) == 1

