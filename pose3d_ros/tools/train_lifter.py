@@ -13,10 +13,17 @@ For each: BlazePose 2D per camera (cached in --cache-dir), triangulated pseudo-3
 cameras that agree, then training on single-view 2D -> pseudo-3D with a reprojection
 consistency loss and virtual-camera augmentation (pose3d_ros.core.lifting.training).
 
-Reproduce the shipped default weights (pose3d_ros/models/):
+Reproduce the shipped default weights (pose3d_ros/models/; motion capture, then the rig):
+    python -m pose3d_ros.tools.train_lifter --mocap --window 27 --causal --epochs 240 \
+        --mocap-per-epoch 3000 --arm-mix 0.8 --leg-mix 0.6 --clean-share 0.3 \
+        --out lifter_mocap.onnx
+    python -m pose3d_ros.tools.train_lifter --recording single --mocap \
+        --init-from lifter_mocap.work --window 27 --causal --epochs 10 --lr 5e-4 \
+        --virtual-per-epoch 2000 --mocap-per-epoch 2000 --arm-mix 0.8 --leg-mix 0.6 \
+        --clean-share 0.3 --out pose3d_ros/models/lifter_t27_causal.onnx
+The rig alone (the weights shipped before 2026-11-30):
     python -m pose3d_ros.tools.train_lifter --recording single --window 27 --causal \
-        --epochs 80 --lr 2e-3 --virtual-per-epoch 4000 \
-        --out pose3d_ros/models/lifter_t27_causal.onnx
+        --epochs 80 --lr 2e-3 --virtual-per-epoch 4000 --out lifter_rig_only.onnx
 Every person of a multi-person recording (multi-person BlazePose, association, tracking),
 leaving out footage shared with a recording used for evaluation:
     python -m pose3d_ros.tools.train_lifter --recording multi --multi-person \
