@@ -124,9 +124,9 @@ def test_false_detections_are_partial_bodies_in_the_image(projected):
 def test_the_measuring_tool_refuses_to_overwrite(tmp_path, capsys):
     out = tmp_path / "model.json"
     out.write_text("{}")
-    assert measure_error_model.main(["--out", str(out)]) == 1
+    assert measure_error_model.run_cli(measure_error_model.main, ["--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("measure_error_model: error:") and "--overwrite" in err
+    assert err.startswith("error:") and "--overwrite" in err     # as every tool says it
     assert out.read_text() == "{}"
     with pytest.raises(ValueError, match="not an error model"):
         em.load_error_model(out)

@@ -188,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  against the shipped calibration, relative to {cmp.names[args.reference]} "
               "(aligned: after the best common rotation of the two rigs):")
         for i, name in enumerate(cmp.names):
+            if i == args.reference:
+                print(f"  {name}: the reference (the other cameras are compared relative to it;"
+                      f" aligned rotation error {cmp.aligned_rotation_error_deg[i]:.2f} deg)")
+                continue
             print(f"  {name}: rotation error {cmp.rotation_error_deg[i]:.2f} deg (aligned "
                   f"{cmp.aligned_rotation_error_deg[i]:.2f}), translation direction error "
                   f"{cmp.translation_direction_error_deg[i]:.2f} deg, baseline ratio "

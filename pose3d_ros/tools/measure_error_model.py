@@ -19,6 +19,12 @@ from pathlib import Path
 
 from pose3d_ros.core.error_measurement import measure_demo
 from pose3d_ros.core.error_model import ERROR_MODEL_PATH, MULTI_ERROR_MODEL_PATH, save_error_model
+from pose3d_ros.core.output_files import (
+    add_common_arguments,
+    refuse_existing,
+    run_cli,
+    staged_output,
+)
 
 DEFAULT_OUT = {"single": ERROR_MODEL_PATH, "multi": MULTI_ERROR_MODEL_PATH}
 
@@ -28,32 +34,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recording", choices=sorted(DEFAULT_OUT), default="single")
     parser.add_argument("--out", type=Path, default=None,
                         help="JSON file to write (default: the shipped model of the recording)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing file")
     parser.add_argument("--threshold-px", type=float, default=60.0,
                         help="triangulation outlier threshold (pixels)")
     parser.add_argument("--all-cameras", action="store_true",
                         help="reference from all 4 cameras, the held-out one included "
                              "(single only; default: leave-one-camera-out)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     out = args.out or DEFAULT_OUT[args.recording]
-    try:
-        if out.exists() and not args.overwrite:
-            raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
-        if not out.parent.is_dir():
-            raise FileNotFoundError(f"folder {out.parent} does not exist")
-        model = measure_demo(args.recording, args.threshold_px,
-                             leave_one_out=not args.all_cameras)
-        save_error_model(model, out)
-    except (OSError, ValueError, RuntimeError) as exc:
-        if args.debug:
-            raise
-        print(f"measure_error_model: error: {exc}", file=sys.stderr)
-        return 1
+    refuse_existing(out, args.overwrite, "error model", folder=False)
+    model = measure_demo(args.recording, args.threshold_px, leave_one_out=not args.all_cameras)
+    with staged_output(out, args.overwrite) as temporary:
+        save_error_model(model, temporary)
     print(json.dumps(model.summary(), indent=1))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))
