@@ -143,6 +143,11 @@ def test_tf_has_a_body_frame_per_person_and_optional_joint_frames():
     assert wrist.header.frame_id == "body_4"
     assert (wrist.transform.translation.y, wrist.transform.translation.z) == pytest.approx(
         (0.15, -0.05))
+    # tf_prefix: a node's own frames, so two nodes on one TF tree do not both own body_4
+    tf = people_transforms(skeletons, seconds_to_stamp(2.0), per_joint=True, prefix="front/")
+    children = {t.child_frame_id: t.header.frame_id for t in tf.transforms}
+    assert children["front/body_4"] == "world"
+    assert children["front/body_4_left_wrist"] == "front/body_4"
 
 
 def test_rig_static_transforms_put_cameras_where_they_are():

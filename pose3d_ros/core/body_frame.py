@@ -70,23 +70,25 @@ def quaternions_xyzw(rotations: np.ndarray) -> np.ndarray:
     return Rotation.from_matrix(rotations).as_quat()
 
 
-def body_frame_name(person_id: int) -> str:
-    """REP-155 name of a person's body frame: body_<id>."""
-    return f"body_{int(person_id)}"
+def body_frame_name(person_id: int, prefix: str = "") -> str:
+    """REP-155 name of a person's body frame: body_<id>, after `prefix` (one per node when
+    several publish people on one TF tree)."""
+    return f"{prefix}body_{int(person_id)}"
 
 
 def body_transforms(skeletons: Skeletons3D, frames: BodyFrames | None = None, *,
-                    per_joint: bool = False) -> list[StaticTransform]:
-    """TF transforms of the people: skeletons.frame_id -> body_<id> at the pelvis with the
-    body axes, and with per_joint one child body_<id>_<joint name> per known joint (identity
-    orientation: joints' own orientation is not estimated). People whose origin is unknown
-    (no visible joint) get none. frames: the people's body_frames() if already computed."""
+                    per_joint: bool = False, prefix: str = "") -> list[StaticTransform]:
+    """TF transforms of the people: skeletons.frame_id -> <prefix>body_<id> at the pelvis with
+    the body axes, and with per_joint one child <prefix>body_<id>_<joint name> per known
+    joint (identity orientation: joints' own orientation is not estimated). People whose
+    origin is unknown (no visible joint) get none. frames: the people's body_frames() if
+    already computed."""
     frames = frames if frames is not None else body_frames(skeletons.positions,
                                                            skeletons.layout)
     identity = np.array([0.0, 0.0, 0.0, 1.0])
     transforms = []
     for k in np.flatnonzero(np.isfinite(frames.origins).all(-1)):
-        body = body_frame_name(skeletons.ids[k])
+        body = body_frame_name(skeletons.ids[k], prefix)
         transforms.append(StaticTransform(skeletons.frame_id, body, frames.origins[k],
                                           frames.quaternions[k]))
         if per_joint:

@@ -220,6 +220,9 @@ _RIG = (
               "(turn off when something else, e.g. a bag, already does)."),
     ParamSpec("tf_per_joint", False, "Also broadcast one frame per joint, "
               "body_<id>_<joint>."),
+    ParamSpec("tf_prefix", "", "Prefix of the people's TF frames (<tf_prefix>body_<id>): "
+              "give each node its own (e.g. 'front/') when several publish people on one TF "
+              "tree, where their body_1 frames would clash. Empty: body_<id> (REP-155)."),
 )
 
 # The monocular path's parameters, shared by the nodes that have one (the all-in-one node, and

@@ -304,7 +304,8 @@ class RigNodeBase(PoseNodeBase):
             self.markers_pub.publish(skeleton_markers(result.skeletons, stamp))
         if self.tf_pub is not None and result.skeletons.num_people:
             self.tf_pub.publish(people_transforms(result.skeletons, stamp, frames=bodies,
-                                                  per_joint=self.config.tf_per_joint))
+                                                  per_joint=self.config.tf_per_joint,
+                                                  prefix=self.config.tf_prefix))
         timings = dict(result.timings)
         timings["publish"] = time.perf_counter() - publish_start
         since_opened = max(time.monotonic() - frame_set.opened, 0.0)

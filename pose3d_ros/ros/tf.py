@@ -31,12 +31,12 @@ __all__ = ["TF_TOPIC", "TF_STATIC_TOPIC", "people_transforms", "rig_transforms"]
 
 
 def people_transforms(skeletons: Skeletons3D, stamp: Time, *, per_joint: bool = False,
-                      frames: BodyFrames | None = None) -> TFMessage:
-    """Skeletons3D -> TFMessage with body_<id> (and optionally per-joint) frames.
+                      frames: BodyFrames | None = None, prefix: str = "") -> TFMessage:
+    """Skeletons3D -> TFMessage with <prefix>body_<id> (and optionally per-joint) frames.
 
     frames: the people's body_frames() if already computed."""
-    return RCLPY.tf_message(body_transforms(skeletons, frames, per_joint=per_joint),
-                            stamp_to_ns(stamp))
+    return RCLPY.tf_message(body_transforms(skeletons, frames, per_joint=per_joint,
+                                            prefix=prefix), stamp_to_ns(stamp))
 
 
 def rig_transforms(cameras: Iterable[CameraModel], fixed_frame: str, stamp: Time) -> TFMessage:
