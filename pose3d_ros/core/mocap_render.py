@@ -35,6 +35,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from .camera import CameraModel, look_at
+from .layouts import H36M17
 from .mocap import (
     CLIP_TO_WORLD,
     MOTION_JOINTS,
@@ -142,6 +143,23 @@ class RenderedScene:
         np.savez_compressed(folder / "truth.npz", joints=self.joints,
                             stamps=np.arange(len(self.frames)) / self.fps, fps=self.fps,
                             clips=np.array(self.clips))
+
+
+def load_truth_joints(path: Path) -> np.ndarray:
+    """The (F, P, 17, 3) H36M-17 joints (metres, the calibration's frame) of a truth.npz that
+    RenderedScene.save wrote; ValueError naming the file if it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path} does not exist")
+    try:
+        with np.load(path) as data:
+            joints = np.asarray(data["joints"], np.float64)
+    except (OSError, ValueError, KeyError) as err:
+        raise ValueError(f"{path} is not a render_mocap truth.npz ({err})") from None
+    if joints.ndim != 4 or joints.shape[2:] != (H36M17.num_joints, 3):
+        raise ValueError(f"{path}: joints of shape {joints.shape}, expected (frames, people, "
+                         f"{H36M17.num_joints}, 3)")
+    return joints
 
 
 def looped_motion(motion: MotionFrames, times_s: np.ndarray) -> MotionFrames:

@@ -171,7 +171,6 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(message)s")
     check_arguments(args, parser)
     with progress(3, "self-calibration", unit="step") as bar:
-        bar.unit = "step"
         result, people, reference_rig = calibrate(args, bar)
         write_rig(result.rig, args.out, args.overwrite)
     heldout = result.checks.heldout_px if result.checks is not None else float("nan")

@@ -93,7 +93,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 def make_demo_bag(recording: str, out: Path, scale: float, max_frames: int | None) -> Path:
     """Step 1-2: fetch the recording and write it as a bag (stamps from a fixed epoch, so the
     demo's outputs are reproducible)."""
-    from pose3d_ros.tools.make_bag import video_frame_count
+    from pose3d_ros.core.video import video_frame_count
 
     videos = data_paths.video_paths(recording)
     cameras, rig_frame = cameras_from_calibration(data_paths.calibration_path(recording))
@@ -108,9 +108,10 @@ def make_demo_bag(recording: str, out: Path, scale: float, max_frames: int | Non
 
 
 def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: str,
-                     rate: float, timeout_s: float):
+                     rate: float, timeout_s: float, frame_sets: int | None = None):
     """Steps 3-4: the real node over DDS (ros.run_on_bag), poses from the calibration file;
-    returns the collected track and the end-to-end latencies (s)."""
+    returns the collected track and the end-to-end latencies (s). frame_sets: the bag's
+    count, for the progress bar."""
     from pose3d_ros.ros.run_on_bag import run_node_on_bag
 
     parameters = [("rig_file", str(calibration)), ("detector", detector),
@@ -120,7 +121,7 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
         # The single-view path only serves sets with one camera; the demo's sets have four.
         log.warning("pose3d_ros.core.lifting is not installed: single-camera sets get no 3D")
         parameters.append(("monocular_method", "none"))
-    with progress(bag_tracks.count_frame_sets(bag), "node over DDS") as bar:
+    with progress(frame_sets, "node over DDS") as bar:
         _, latencies, _ = run_node_on_bag(bag, out_bag, CAMERAS, parameters=parameters, rate=rate,
                                        timeout_s=timeout_s, progress=bar.update)
     return bag_tracks.read_track(out_bag, "/skeletons"), latencies
@@ -166,14 +167,15 @@ def run_demo(args: argparse.Namespace, calibration: Path, out_dir: Path):
     """Steps 2-5 into out_dir (the staging folder); returns the evaluation."""
     log.info("[2/5] converting to a bag")
     bag = make_demo_bag(args.recording, out_dir / "input_bag", args.scale, args.max_frames)
+    stamps = bag_tracks.frame_set_stamps(bag)       # the bag's frame sets, read once
     log.info("[3/5] running pose3d_node over DDS")
     pred, latencies = run_nodes_on_bag(bag, calibration, out_dir / "output_bag",
                                        detector=args.detector, rate=args.rate,
-                                       timeout_s=args.timeout)
+                                       timeout_s=args.timeout, frame_sets=len(stamps))
     log.info("[4/5] reference: multi-view triangulation of all cameras (offline, no filter)")
     from pose3d_ros.core.pipeline import PipelineParams
 
-    with progress(bag_tracks.count_frame_sets(bag), "reference") as bar:
+    with progress(len(stamps), "reference") as bar:
         ref_run = bag_tracks.run_pipeline(bag, detector=args.detector,
                                           params=PipelineParams(output_layout=OUTPUT_LAYOUT,
                                                                 tracking=None, filtering=None),
@@ -203,7 +205,7 @@ def run_demo(args: argparse.Namespace, calibration: Path, out_dir: Path):
     evaluation, _ = write_bag_report(
         out_dir, bag, pred, ref, title=f"pose3d_ros demo: {args.recording} recording",
         notes=notes, per_camera=per_camera, latency_s=latency,
-        input_stamps_ns=bag_tracks.frame_set_stamps(bag))
+        input_stamps_ns=stamps)
     assert evaluation is not None  # a reference track was given
     return evaluation
 

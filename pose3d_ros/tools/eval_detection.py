@@ -127,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     check_arguments(args)
-    with progress(len(args.recordings) * len(args.detectors), "2D") as bar:
-        bar.unit = "video set"
+    with progress(len(args.recordings) * len(args.detectors), "2D", unit="video set") as bar:
         report = evaluate(args.recordings, args.detectors, args.max_frames, bar)
     print(to_markdown(report))
     if args.json:

@@ -249,7 +249,6 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
 def run(frames: int | None = None) -> dict:
     """All figures (module docstring), with a progress bar over the steps."""
     with progress(3, "multi-view evaluation", unit="step") as bar:
-        bar.unit = "step"
         single = load_demo_2d("single", frames=frames)
         multi = load_demo_2d("multi", frames=frames)
         rig_single = load_rig(calibration_path("single"))

@@ -29,7 +29,6 @@ from pose3d_ros.core.bag_report import (
 )
 from pose3d_ros.core.bag_tracks import (
     bag_cameras,
-    count_frame_sets,
     frame_set_stamps,
     read_track,
     run_pipeline,
@@ -121,12 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     used = args.cameras.split(",") if args.cameras else sorted(cameras)
     notes, per_camera, latency, run = [], {}, None, None
     method = None if args.monocular_method == "none" else args.monocular_method
+    # the frame sets that go in, read once (progress, and frames without output)
+    stamps = frame_set_stamps(args.bag, used) if cameras else None
     if args.pred_topic:
         pred = read_track(args.pred_bag or args.bag, args.pred_topic, frame_id=fixed, tree=tree)
         notes.append(f"prediction: topic {args.pred_topic} of {args.pred_bag or args.bag} "
                      f"(frame {pred.frame_id or 'n/a'})")
     else:
-        total = count_frame_sets(args.bag, used)
+        total = len(stamps) if stamps is not None else 0
         with progress(min(total, args.max_frames or total), "pipeline") as bar:
             run = run_pipeline(args.bag, detector=args.detector, cameras=used,
                                detector_options=detector_options(args),
@@ -156,8 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             per_camera=per_camera, latency_s=latency, overlay_camera=args.overlay_video,
             viewpoint=cameras[used[0]].center if len(used) == 1 and used[0] in cameras
             else None, max_match_distance=args.max_match_distance, tolerance_s=args.tolerance,
-            input_stamps_ns=frame_set_stamps(args.bag, used)[:args.max_frames]
-            if cameras else None)
+            input_stamps_ns=None if stamps is None else stamps[:args.max_frames])
         if args.out_bag:
             write_track_bag(pred, out / "skeletons", tf_static_from=args.bag)
     summary = dict(evaluation.summary if evaluation else {}) | steady.summary()

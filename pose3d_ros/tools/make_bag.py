@@ -37,7 +37,7 @@ from pose3d_ros.core.output_files import (
     run_cli,
     staged_output,
 )
-from pose3d_ros.core.video import video_frame_count  # noqa: F401 - re-exported (demo)
+from pose3d_ros.core.video import video_frame_count
 from pose3d_ros.core.video_bag import (  # noqa: F401 - re-exported for callers of make_bag
     DEFAULT_FIXED_FRAME,
     BagSummary,

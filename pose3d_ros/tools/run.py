@@ -30,8 +30,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from pose3d_ros.core import bagio
 from pose3d_ros.core.bag_report import (
     TRIANGULATION_NOTE,
@@ -41,13 +39,13 @@ from pose3d_ros.core.bag_report import (
 )
 from pose3d_ros.core.bag_tracks import (
     bag_cameras,
-    count_frame_sets,
     frame_set_stamps,
     per_camera_figures,
     read_track,
 )
 from pose3d_ros.core.evaluation import truth_track
 from pose3d_ros.core.layouts import H36M17
+from pose3d_ros.core.mocap_render import load_truth_joints
 from pose3d_ros.core.monocular import MONOCULAR_METHODS
 from pose3d_ros.core.output_files import (
     UserError,
@@ -170,25 +168,10 @@ def check_inputs(args: argparse.Namespace) -> None:
         if not args.videos or args.calibration is None:
             raise UserError("--truth scores a rendered video: give it with --videos and the "
                             "--calibration render_mocap wrote beside it")
-        truth_joints(args.truth)
+        load_truth_joints(args.truth)
     if args.overlay_camera is not None and args.overlay_camera not in names:
         raise UserError(f"--overlay-camera {args.overlay_camera}: no such camera; the "
                         f"cameras are {names}")
-
-
-def truth_joints(path: Path) -> np.ndarray:
-    """The (F, P, 17, 3) joints of a render_mocap truth.npz; UserError if it is not one."""
-    if not path.is_file():
-        raise UserError(f"{path} does not exist")
-    try:
-        with np.load(path) as data:
-            joints = np.asarray(data["joints"], np.float64)
-    except (OSError, ValueError, KeyError) as err:
-        raise UserError(f"{path} is not a render_mocap truth.npz ({err})") from None
-    if joints.ndim != 4 or joints.shape[2:] != (H36M17.num_joints, 3):
-        raise UserError(f"{path}: joints of shape {joints.shape}, expected (frames, people, "
-                        f"{H36M17.num_joints}, 3)")
-    return joints
 
 
 def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
@@ -251,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                             "calibration with extrinsics (or a bag with /tf_static), not "
                             "intrinsics or --hfov alone")
         names = sorted(cameras)
-        total = count_frame_sets(bag)
+        stamps = frame_set_stamps(bag)          # the bag's frame sets, read once
+        total = len(stamps)
         log.info("%d camera(s) %s, %d frame sets; running pose3d_node over DDS", len(names),
                  ", ".join(names), total)
         with progress(total, "node over DDS") as bar:
@@ -265,8 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                  f"{args.monocular_method}) fed over DDS lock-step from {shown_bag}"]
         ref = None
         if args.truth is not None:       # frame i of the videos is row i of the truth
-            stamps = frame_set_stamps(bag)
-            joints = truth_joints(args.truth)[:len(stamps)]
+            joints = load_truth_joints(args.truth)[:len(stamps)]
             ref = truth_track(joints, stamps[:len(joints)], H36M17, fixed)
             notes.append(f"reference: the people's true 3D ({args.truth}): ground truth")
         elif len(names) >= 2:
@@ -282,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             out, bag, pred, ref, title=args.title or f"pose3d_ros on {shown_bag}", notes=notes,
             latency_s={"end to end over DDS": latencies}, overlay_camera=overlay,
             viewpoint=cameras[names[0]].center if len(names) == 1 else None,
-            input_stamps_ns=frame_set_stamps(bag),
+            input_stamps_ns=stamps,
             per_camera=per_camera_figures(cameras, pred, found))   # the node's own 2D
     if steady.frames_without_output:
         log.warning("%d of %d frame sets got no answer from the node within --timeout %g s",
