@@ -40,7 +40,7 @@ import numpy as np
 from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.camera import Rig
 from pose3d_ros.core.crossview import CrossViewParams, associate_uncalibrated
-from pose3d_ros.core.data_paths import calibration_path
+from pose3d_ros.core.data_paths import DEMO_FPS, calibration_path
 from pose3d_ros.core.demo_2d import load_demo_2d
 from pose3d_ros.core.rig_comparison import compare_rigs
 from pose3d_ros.core.selfcalib import (
@@ -54,8 +54,6 @@ from pose3d_ros.core.selfcalib_checks import (
     CalibrationRefusedError,
     leave_one_camera_out_residuals,
 )
-
-DEMO_FPS = 60.0
 
 
 def _fmt(values) -> str:

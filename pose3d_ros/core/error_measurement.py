@@ -33,7 +33,6 @@ from .layouts import BLAZEPOSE33, H36M17, convert_joint_scores, convert_joints
 from .triangulation import triangulate
 from .types import Detections2D
 
-DEMO_FPS = 60.0  # frame rate of the demo recordings (core/data_paths.py)
 MATCH_DISTANCE = 0.25  # a detection is a person's when its median joint error < 25 % of scale
 TRACK_GATE_M = 0.5  # a person's pelvis moves less than this between frames (60 fps)
 _PELVIS = H36M17.index("pelvis")
@@ -155,7 +154,7 @@ def measure_demo(recording: str = "single", threshold_px: float = 60.0,
                  leave_one_out: bool = True) -> ErrorModel:
     """The error model of a demo recording's detector (module doc), from the cached 2D."""
     from .calibration import load_rig
-    from .data_paths import calibration_path, video_paths
+    from .data_paths import DEMO_FPS, calibration_path, video_paths
     from .demo_2d import DEMO_DETECTORS, detect_videos, load_demo_2d
 
     demo = load_demo_2d(recording)

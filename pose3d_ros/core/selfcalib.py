@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from .camera import CameraModel, Rig
+from .crossview import CrossViewParams, CrossViewPeople, associate_uncalibrated
 from .layouts import BLAZEPOSE33, JointLayout
 from .rig_comparison import compare_rigs
 from .selfcalib_checks import (
@@ -437,10 +438,40 @@ def check_other_rig(rig: Rig, keypoints: np.ndarray, scores: np.ndarray,
                           limb_lengths_m=_limb_prior(person_height_m, None))
 
 
-def calibrate_from_people(keypoints: np.ndarray, scores: np.ndarray,
-                          cameras: Sequence[CameraModel], *, person_height_m: float = 1.7,
-                          bone_lengths_m: dict[tuple[str, str], float] | None = None,
-                          layout: JointLayout = BLAZEPOSE33, **kwargs) -> Rig:
-    """Rig with estimated extrinsics (see self_calibrate for arguments and details)."""
-    return self_calibrate(keypoints, scores, cameras, person_height_m=person_height_m,
-                          bone_lengths_m=bone_lengths_m, layout=layout, **kwargs).rig
+@dataclass(frozen=True)
+class PeopleCalibration:
+    """A checked self-calibration and the cross-view people it was fitted on.
+
+    calibration: the passing solution (self_calibrate_best_split).
+    people: the people associated across the uncalibrated views (crossview.CrossViewPeople):
+        keypoints (N, V, J, 2) raw pixels, scores (N, V, J), frames (N,) their frame index.
+    """
+
+    calibration: SelfCalibration
+    people: CrossViewPeople
+
+
+def calibrate_from_detections(keypoints: np.ndarray, scores: np.ndarray,
+                              cameras: Sequence[CameraModel], *, fps: float,
+                              person_height_m: float = 1.7, min_score: float = 0.5,
+                              reference: int = 0, frame_id: str = "rig",
+                              limits: CheckLimits = DEFAULT_LIMITS) -> PeopleCalibration:
+    """Extrinsics from the people in synchronised 2D, the way `calibrate` does it: people
+    associated across the views without extrinsics (crossview.associate_uncalibrated, by
+    epipolar consistency over time), then self_calibrate_best_split (fits on held-out splits,
+    checked, refused when no split passes or the passing ones disagree).
+
+    keypoints: (F, V, P, 33, 2) BlazePose-33 raw pixels, P detection slots per camera and
+        frame in any order, NaN where absent; scores: (F, V, P, 33). One person per camera
+        is P = 1. cameras: V cameras with known intrinsics (extrinsics ignored).
+    fps: frame rate of the 2D (the 2D tracker's motion gates).
+    Raises ValueError when no camera pair shares a person, CalibrationRefusedError when the
+    solution fails its checks.
+    """
+    people = associate_uncalibrated(keypoints, scores, cameras,
+                                    CrossViewParams(min_score=min_score, fps=fps))
+    calibration = self_calibrate_best_split(
+        people.keypoints, people.scores, cameras, sample_frames=people.frames, limits=limits,
+        person_height_m=person_height_m, min_score=min_score, reference=reference,
+        frame_id=frame_id)
+    return PeopleCalibration(calibration, people)

@@ -31,7 +31,6 @@ import numpy as np
 
 from pose3d_ros.core.calibration import load_camera_info_yaml, load_rig, save_rig_yaml
 from pose3d_ros.core.camera import CameraModel, Rig
-from pose3d_ros.core.crossview import CrossViewParams, CrossViewPeople, associate_uncalibrated
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
@@ -42,13 +41,12 @@ from pose3d_ros.core.output_files import (
 )
 from pose3d_ros.core.rig_comparison import compare_rigs
 from pose3d_ros.core.selfcalib import (
-    SelfCalibration,
+    PeopleCalibration,
+    calibrate_from_detections,
     check_other_rig,
-    self_calibrate_best_split,
 )
 
 log = logging.getLogger(__name__)
-DEMO_FPS = 60.0
 
 
 def load_intrinsics(paths: list[Path], num_cameras: int) -> list[CameraModel]:
@@ -170,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
                         format="%(message)s")
     check_arguments(args, parser)
-    with progress(3, "self-calibration", unit="step") as bar:
-        result, people, reference_rig = calibrate(args, bar)
+    with progress(2, "self-calibration", unit="step") as bar:
+        solved, reference_rig = calibrate(args, bar)
+        result, people = solved.calibration, solved.people
         write_rig(result.rig, args.out, args.overwrite)
     heldout = result.checks.heldout_px if result.checks is not None else float("nan")
     print(f"wrote {args.out}: {len(result.rig)} cameras, bundle RMS "
@@ -198,14 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def calibrate(args: argparse.Namespace, bar) -> tuple[SelfCalibration, CrossViewPeople,
-                                                       Rig | None]:
-    """The steps after check_arguments (2D, association, calibration; `bar` advances once per
-    step): the solution, the associated people and, for --demo, the shipped rig."""
+def calibrate(args: argparse.Namespace, bar) -> tuple[PeopleCalibration, Rig | None]:
+    """The steps after check_arguments (2D; association and calibration, advancing `bar` once
+    per step): the solution with its associated people and, for --demo, the shipped rig."""
     reference_rig = None
     bar.set_postfix_str("2D")
     if args.demo:
-        from pose3d_ros.core.data_paths import calibration_path
+        from pose3d_ros.core.data_paths import DEMO_FPS, calibration_path
         from pose3d_ros.core.demo_2d import load_demo_2d
 
         reference_rig = load_rig(calibration_path(args.demo))
@@ -222,17 +220,12 @@ def calibrate(args: argparse.Namespace, bar) -> tuple[SelfCalibration, CrossView
         kp, sc = detect(args.videos, args.detector, args.frames)
         fps = args.fps or video_fps(args.videos[0])
     bar.update()
-    bar.set_postfix_str("association")
-    people = associate_uncalibrated(kp, sc, cameras,
-                                    CrossViewParams(min_score=args.min_score, fps=fps))
+    bar.set_postfix_str("association and calibration")
+    solved = calibrate_from_detections(kp, sc, cameras, fps=fps, person_height_m=args.height,
+                                       min_score=args.min_score, reference=args.reference,
+                                       frame_id=args.frame_id)
     bar.update()
-    bar.set_postfix_str("calibration")
-    result = self_calibrate_best_split(people.keypoints, people.scores, cameras,
-                                      sample_frames=people.frames,
-                                      person_height_m=args.height, min_score=args.min_score,
-                                      reference=args.reference, frame_id=args.frame_id)
-    bar.update()
-    return result, people, reference_rig
+    return solved, reference_rig
 
 
 if __name__ == "__main__":

@@ -41,26 +41,43 @@ def cameras_from_rig(cameras: Sequence[CameraModel], rig: Rig, where: str = "cal
 
 
 def self_calibrated_cameras(cameras: Sequence[CameraModel], views: Sequence[ViewDetections],
-                            person_height_m: float = 1.7) -> list[CameraModel]:
-    """Extrinsics from the people seen by the cameras (core.selfcalib.self_calibrate).
+                            stamps_ns: np.ndarray, person_height_m: float = 1.7
+                            ) -> list[CameraModel]:
+    """Extrinsics from the people seen by the cameras, as `calibrate` finds them
+    (core.selfcalib.calibrate_from_detections: the person associated across the views by
+    epipolar consistency, fitted on held-out splits and checked; a solution that fails its
+    checks raises CalibrationRefusedError).
 
-    The rig frame is the first camera's optical frame; the metric scale rests on the
-    person_height_m prior (anthropometric limb fractions): a person of another height scales
-    every baseline and every pseudo-label by the same factor.
+    views: per camera (F, 33, ...) BlazePose detections, one person per frame; stamps_ns: (F,)
+    the frames' stamps (the 2D tracker's frame rate). The rig frame is the first camera's
+    optical frame; the metric scale rests on the person_height_m prior (anthropometric limb
+    fractions): a person of another height scales every baseline and every pseudo-label by
+    the same factor.
     """
-    from ..selfcalib import self_calibrate
+    from ..selfcalib import calibrate_from_detections
 
     n = min(v.keypoints.shape[0] for v in views)
-    kp = np.stack([v.keypoints[:n] for v in views], axis=1).astype(np.float64)
-    sc = np.stack([v.scores[:n] for v in views], axis=1).astype(np.float64)
-    result = self_calibrate(kp, sc, list(cameras), person_height_m=person_height_m,
-                            frame_id=f"{cameras[0].frame_id or cameras[0].name}")
+    kp = np.stack([v.keypoints[:n] for v in views], axis=1).astype(np.float64)[:, :, None]
+    sc = np.stack([v.scores[:n] for v in views], axis=1).astype(np.float64)[:, :, None]
+    solved = calibrate_from_detections(kp, sc, list(cameras), fps=_frame_rate_hz(stamps_ns[:n]),
+                                       person_height_m=person_height_m,
+                                       frame_id=f"{cameras[0].frame_id or cameras[0].name}")
+    result = solved.calibration
+    held_out = result.checks.heldout_px if result.checks is not None else float("nan")
     log.warning("extrinsics self-calibrated from the people: rig frame = %s's optical frame, "
                 "metric scale from a body-height prior of %.2f m (limb-length fractions); "
-                "bundle RMS %.2f px over %d observations. Pseudo-labels are only as metric as "
-                "that prior", cameras[0].name, person_height_m, result.reprojection_rms_px,
-                result.num_observations)
+                "bundle RMS %.2f px over %d observations, held-out frames %.1f px. "
+                "Pseudo-labels are only as metric as that prior", cameras[0].name,
+                person_height_m, result.reprojection_rms_px, result.num_observations, held_out)
     return list(result.rig.cameras)
+
+
+def _frame_rate_hz(stamps_ns: np.ndarray, default_hz: float = 30.0) -> float:
+    """Frames per second from (F,) frame stamps in ns (the median interval); default_hz when
+    fewer than two distinct stamps are given."""
+    steps = np.diff(np.asarray(stamps_ns, np.int64)).astype(np.float64)
+    steps = steps[steps > 0]
+    return 1e9 / float(np.median(steps)) if steps.size else default_hz
 
 
 def posed_cameras(recording: BagRecording, calibration: str | Path | None = None,
@@ -89,5 +106,14 @@ def posed_cameras(recording: BagRecording, calibration: str | Path | None = None
         except ValueError as err:
             log.warning("bag %s: cannot use %s (%s); self-calibrating instead", recording.path,
                         TF_STATIC, err)
-    cams = self_calibrated_cameras(recording.cameras, recording.views, person_height_m)
+    from ..selfcalib_checks import CalibrationRefusedError
+
+    try:
+        cams = self_calibrated_cameras(recording.cameras, recording.views, recording.stamps_ns,
+                                       person_height_m)
+    except CalibrationRefusedError as err:
+        raise CalibrationRefusedError(
+            f"bag {recording.path}: {err}; nothing was trained. Give the cameras' poses: a "
+            f"calibration file (train_lifter --calibration) or {TF_STATIC} in the bag",
+            err.result) from err
     return cams, "self_calibration"
