@@ -64,3 +64,20 @@ def test_ctrl_c_shows_no_traceback_and_keeps_the_old_rig(tmp_path):
     assert "interrupted; no output was written" in err and "Traceback" not in err
     assert out.read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rig.yaml", "stderr.txt"]
+
+
+def test_log_lines_are_written_above_the_progress_bar_not_into_it(tmp_path):
+    """With --debug the calibration logs each fit while the bar is drawn; every log line must
+    start a line of its own (tqdm.write), not follow a bar's text (they interleaved before)."""
+    import subprocess
+
+    out = tmp_path / "rig.yaml"
+    done = subprocess.run([sys.executable, "-m", "pose3d_ros.tools.calibrate", "--demo",
+                           "single", "--out", str(out), "--debug"], capture_output=True,
+                          text=True, timeout=300, check=True)
+    pieces = [line.rsplit("\r", 1)[-1] for line in done.stderr.split("\n")]
+    fits = [p for p in done.stderr.split("\n") if "self-calibration: start pair" in p]
+    assert len(fits) == 4, done.stderr[-2000:]            # one per held-out split
+    assert sum(p.startswith("self-calibration: start pair") for p in pieces) == 4, fits
+    assert "step/s]self-calibration" not in done.stderr
+    assert out.exists()

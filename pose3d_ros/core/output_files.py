@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -121,8 +122,42 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
 
 def progress(total: int | None, description: str, unit: str = "frame"):
     """A tqdm progress bar (stderr) counting `unit`s; call .update(n) and .close(), or use it
-    as a context."""
-    from tqdm import tqdm
+    as a context. While any bar is open, log lines to the console are written above it
+    (tqdm.contrib.logging) instead of through it."""
+    return _progress_class()(total=total, desc=description, unit=unit, leave=False,
+                             file=sys.stderr, mininterval=0.5)
 
-    return tqdm(total=total, desc=description, unit=unit, leave=False, file=sys.stderr,
-                mininterval=0.5)
+
+@functools.cache
+def _progress_class() -> type:
+    """tqdm with the console log handlers redirected through tqdm.write from the first open
+    bar until the last one closes (bars may nest)."""
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    class LoggingProgress(tqdm):
+        _open = 0
+        _redirect: contextlib.AbstractContextManager | None = None
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._counted = True
+            cls = LoggingProgress
+            if cls._open == 0:
+                cls._redirect = logging_redirect_tqdm(tqdm_class=tqdm)
+                cls._redirect.__enter__()
+            cls._open += 1
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                if getattr(self, "_counted", False):
+                    self._counted = False
+                    cls = LoggingProgress
+                    cls._open -= 1
+                    if cls._open == 0 and cls._redirect is not None:
+                        cls._redirect.__exit__(None, None, None)
+                        cls._redirect = None
+
+    return LoggingProgress
