@@ -31,6 +31,17 @@ def test_detect_video_set_caches_per_camera(tmp_path, monkeypatch):
     assert len(list((tmp_path / "cache" / "detections").glob("cam01_*.npz"))) == 2
 
 
+def test_a_given_cache_folder_is_used_and_progress_is_shown(tmp_path, monkeypatch, capsys):
+    """train_lifter --multi-person --cache-dir passes its folder here (it was ignored)."""
+    paths = video_paths("multi")[:1]
+    monkeypatch.setenv("POSE3D_DATA", str(tmp_path / "data"))
+    mine = tmp_path / "mine"
+    detect_video_set(paths, "blazepose_multi", max_frames=2, cache_folder=mine, progress=True)
+    assert [f.name.split("_")[0] for f in mine.glob("*.npz")] == ["cam01"]
+    assert not (tmp_path / "data").exists()
+    assert "2D (blazepose_multi)" in capsys.readouterr().err
+
+
 def _people(points: list[np.ndarray]) -> Detections2D:
     kp = np.array(points, np.float32).reshape(len(points), 17, 2)
     return Detections2D(kp, np.ones(kp.shape[:2], np.float32), np.zeros((len(kp), 4), np.float32),

@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="checkpoints and history (default: <out>.work/)")
     parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="2D detection cache (default: $POSE3D_DATA/cache/lifter)")
+                        help="2D detection cache (default: $POSE3D_DATA/cache/lifter; with "
+                             "--multi-person the shared detection cache, "
+                             "$POSE3D_DATA/cache/detections)")
     parser.add_argument("--mocap", action="store_true",
                         help="train on the motion-capture clips (fetched by tools.fetch_mocap) "
                              "through virtual cameras")
@@ -224,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
     if args.multi_person:
-        labels = [lab for r in args.recording for lab in load_multi_person_labels(r)]
+        labels = [lab for r in args.recording for lab in load_multi_person_labels(
+            r, args.cache_dir, progress=not args.no_progress)]
         for held_out in args.exclude_overlap:
             labels = drop_overlapping(labels, load_labels(held_out, cache, progress=False),
                                       held_out)

@@ -122,7 +122,8 @@ def _load(source: Path) -> VideoDetections:
 
 def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
                      max_frames: int | None = None, use_cache: bool = True,
-                     jpeg_reduction: int | None = None, **options) -> list[VideoDetections]:
+                     jpeg_reduction: int | None = None, cache_folder: Path | None = None,
+                     progress: bool = False, **options) -> list[VideoDetections]:
     """Detections of synchronised videos (one per camera), from the cache when present.
 
     paths: video files in camera order. detector_name, options: as create_detector.
@@ -130,7 +131,9 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
     decides). jpeg_reduction: None detects on the frames as the video decodes them; R (1, 2,
     4, 8) sends each frame through JPEG (image_decode.jpeg_round_trip, as image_transport publishes
     it) decoded at 1/R, as the node decodes compressed input, the 2D mapped back to
-    full-resolution pixels. Returns one VideoDetections per camera.
+    full-resolution pixels. cache_folder: where the cache lives (default cache_dir()).
+    progress: a progress bar over the frames (core.output_files.progress). Returns one
+    VideoDetections per camera.
     """
     import cv2
 
@@ -142,14 +145,22 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
     key_options = dict(options, max_frames=max_frames)
     if jpeg_reduction is not None:
         key_options["jpeg_reduction"] = jpeg_reduction
-    targets = [cache_dir() / f"{p.stem}_{detector_name}_{cache_key(p, detector_name, key_options)}"
+    folder = cache_dir() if cache_folder is None else Path(cache_folder)
+    targets = [folder / f"{p.stem}_{detector_name}_{cache_key(p, detector_name, key_options)}"
                f".npz" for p in videos]
     if use_cache and all(t.is_file() for t in targets):
         return [_load(t) for t in targets]
+    from ..output_files import progress as progress_bar
+
     captures = [cv2.VideoCapture(str(p)) for p in videos]
     detector = create_detector(detector_name, **options)
     per_camera: list[list[Detections2D]] = [[] for _ in videos]
     sizes: list[tuple[int, int]] = [(0, 0)] * len(videos)
+    total = min(int(c.get(cv2.CAP_PROP_FRAME_COUNT)) for c in captures)
+    if max_frames is not None:
+        total = min(total, max_frames)
+    bar = progress_bar(total or None, f"2D ({detector_name})") \
+        if progress else None
     try:
         while max_frames is None or len(per_camera[0]) < max_frames:
             frames = [c.read() for c in captures]
@@ -161,7 +172,11 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
                 images = [jpeg_round_trip(image, jpeg_reduction) for image in images]
             for k, det in enumerate(detector.detect(images)):
                 per_camera[k].append(det.upscaled(jpeg_reduction or 1, sizes[k]))
+            if bar is not None:
+                bar.update()
     finally:
+        if bar is not None:
+            bar.close()
         detector.close()
         for capture in captures:
             capture.release()

@@ -61,15 +61,18 @@ def load_labels(recording: str, cache_dir: Path, progress: bool = True):
     return make_pseudo_labels(cameras, views)
 
 
-def load_multi_person_labels(recording: str) -> list:
+def load_multi_person_labels(recording: str, cache_dir: Path | None = None,
+                             progress: bool = True) -> list:
     """PseudoLabels of every person of a recording: the multi-person BlazePose back-end
-    (cached by core.detection.cache), association, 3D tracking, then per-person labels."""
+    (cached in cache_dir, default core.detection.cache's folder), association, 3D tracking,
+    then per-person labels."""
     from ..detection.cache import detect_video_set
     from ..video import video_fps
     from .dataset import multi_person_pseudo_labels
 
     videos, _, _, cameras = check_recording(recording)
-    per_camera = detect_video_set(videos, "blazepose_multi")
+    per_camera = detect_video_set(videos, "blazepose_multi", cache_folder=cache_dir,
+                                  progress=progress)
     return multi_person_pseudo_labels(cameras, per_camera, fps=video_fps(videos[0]))
 
 
