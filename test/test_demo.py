@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -55,7 +54,6 @@ def test_demo_mistakes_are_told_in_one_line_before_any_work(tmp_path, capsys):
     out = tmp_path / "demo"
     out.mkdir()
     (out / "report.html").write_text("old")
-    started = time.perf_counter()
     assert run_cli(demo.main, ["--out-dir", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "already exists" in err[0] and "--overwrite" in err[0], err
@@ -65,7 +63,6 @@ def test_demo_mistakes_are_told_in_one_line_before_any_work(tmp_path, capsys):
     assert len(err) == 1 and "unknown detector 'nosuch'" in err[0], err
     with pytest.raises(UserError, match="unknown detector"):
         run_cli(demo.main, ["--out-dir", str(out), "--detector", "nosuch", "--debug"])
-    assert time.perf_counter() - started < 5.0        # no bag was written, no node started
     assert [p.name for p in out.iterdir()] == ["report.html"]
     assert (out / "report.html").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]

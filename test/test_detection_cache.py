@@ -17,7 +17,15 @@ def test_detect_video_set_caches_per_camera(tmp_path, monkeypatch):
     first = detect_video_set(paths, "blazepose_multi", max_frames=2)
     files = sorted((tmp_path / "cache" / "detections").glob("*.npz"))
     assert [f.name.split("_")[0] for f in files] == ["cam01", "cam02"]
+    # The second call reads the files: a value planted in one comes back.
+    with np.load(files[0]) as data:
+        planted = {name: data[name] for name in data.files}
+    planted["keypoints"] = planted["keypoints"].copy()
+    planted["keypoints"][0, 0, 0] = [12.5, 34.5]
+    np.savez_compressed(files[0], **planted)
     again = detect_video_set(paths, "blazepose_multi", max_frames=2)
+    np.testing.assert_array_equal(again[0].keypoints[0, 0, 0], [12.5, 34.5])
+    again[0].keypoints[0, 0, 0] = first[0].keypoints[0, 0, 0]
     for a, b in zip(first, again, strict=True):
         assert a.layout is BLAZEPOSE33 and b.layout is BLAZEPOSE33
         assert a.keypoints.shape[:1] == (2,) and a.keypoints.shape[2:] == (33, 2)

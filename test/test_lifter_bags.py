@@ -298,17 +298,13 @@ def test_header_stamps_are_read_without_deserializing():
 def test_train_lifter_refuses_a_one_camera_bag_before_any_detection(tmp_path, capsys):
     """One camera cannot give triangulated pseudo-labels: said in one line, from the bag's
     topic list, before BlazePose runs (it used to run 2D for ~20 s first)."""
-    import time
-
     from pose3d_ros.core.output_files import run_cli
     from pose3d_ros.tools.train_lifter import main
 
     bag = _write_demo_bag(tmp_path / "one", "single", 3, slice(0, 1), compressed=True,
                           storage="mcap")
-    started = time.perf_counter()
     assert run_cli(main, ["--bag", str(bag), "--out", str(tmp_path / "x.onnx"),
                           "--cache-dir", str(tmp_path / "cache"), "--no-progress"]) == 2
-    assert time.perf_counter() - started < 5.0     # no 2D detection ran (that takes far longer)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "1 camera" in err[0] and "two or more" in err[0], err
     assert not (tmp_path / "cache").exists() and not (tmp_path / "x.onnx").exists()

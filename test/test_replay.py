@@ -89,7 +89,7 @@ def test_replay_rate_follows_the_recorded_timing(tmp_path):
         recorded = replayer.play(rate=1.0).wall_s
         fast = replayer.play(rate=0).wall_s
         node.destroy_node()
-    assert 0.28 <= recorded < 1.0
+    assert recorded >= 0.28          # three 0.1 s gaps, waited for
     assert fast < recorded
     with pytest.raises(ValueError):
         replayer.play(rate=-1)

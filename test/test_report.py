@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
 import subprocess
 
 import cv2
 import numpy as np
-import pytest
 
 from pose3d_ros.core.layouts import COCO17
 from pose3d_ros.core.report import ReportData, Snapshot, render_report, write_report
@@ -64,9 +62,8 @@ def test_sections_without_data_are_left_out():
     assert "Error over time" not in html and "Latency" not in html
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None,
-                    reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_report_renders_in_headless_chromium(tmp_path):
+    """Needs Debian's chromium (scripts/test.sh installs it), as the playback test does."""
     report = write_report(_data(), tmp_path / "report.html")
     shot = tmp_path / "shot.png"
     subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",

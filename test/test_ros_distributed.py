@@ -112,6 +112,8 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
                            for kv in status.values)
 
             assert spin_until(executor, rejected, 10)
+            assert spin_until(executor, lambda: any(    # /rosout lags the diagnostics
+                "[corrupt_compressed]" in m.msg for m in logs), 10)
             assert len([m for m in logs if "[corrupt_compressed]" in m.msg]) == 1
 
             for k in range(FRAMES):

@@ -3,7 +3,6 @@ work, the model and its .json staged and moved in together, --debug for tracebac
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import torch
@@ -21,7 +20,6 @@ def _run(tmp_path, out, *extra: str) -> int:
 
 def test_existing_or_unwritable_outputs_are_refused_before_any_work(tmp_path, capsys):
     out = tmp_path / "lifter.onnx"
-    started = time.perf_counter()
     for existing in (out, out.with_suffix(".json")):
         existing.write_text("keep me")
         assert _run(tmp_path, out) == 2
@@ -40,7 +38,6 @@ def test_existing_or_unwritable_outputs_are_refused_before_any_work(tmp_path, ca
     assert "cannot be written" in capsys.readouterr().err
     assert _run(tmp_path, out, "--init-from", str(tmp_path / "nowhere.work")) == 2
     assert "no checkpoint" in capsys.readouterr().err
-    assert time.perf_counter() - started < 10.0     # no 2D, no training
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
@@ -81,10 +78,8 @@ def test_a_checkpoint_that_does_not_fit_is_refused_before_any_work(tmp_path, cap
     for extra, told in ((["--init-from", str(not_one)], "is not a train_lifter checkpoint"),
                         (["--init-from", str(checkpoint), "--window", "81"],
                          "holds a model of another shape")):
-        started = time.perf_counter()
         assert _run(tmp_path, out, *extra) == 2
         assert told in capsys.readouterr().err
-        assert time.perf_counter() - started < 10
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "model.onnx"]
     for extra in (["--epochs", "0"], ["--exclude-overlap", "single"]):
         with pytest.raises(SystemExit):
