@@ -6,7 +6,8 @@ and the detector's depth, or detector_3d -, bone-length memory, root placement, 
 filter, plausibility), on real 2D: the package's default back-end run once on one camera of a
 demo recording (both people of `multi`). This checkout's package and another checkout's (see
 bench_multiview_cost_ab.other_checkout) take turns round after round on the same detections,
-so both see the same machine.
+so both see the same machine. The two checkouts' published 3D is compared on the same
+detections (largest joint difference, ids and missing joints alike).
 
     git archive <rev> | tar -x -C /tmp/other_tree
     python benchmarks/bench_onecam_cost_ab.py --against /tmp/other_tree [--rounds 6]
@@ -80,6 +81,30 @@ def one_camera_path(package: str, method: str, camera, found: list):
     return run
 
 
+def outputs_differ(package: str, other: str, method: str, camera, found: list
+                   ) -> tuple[float, bool]:
+    """The largest joint difference (m) between the two checkouts' published 3D over the
+    detections, and whether every frame gave the same ids in the same order."""
+    published = {}
+    for tree in (package, other):
+        pipeline = importlib.import_module(f"{tree}.core.pipeline")
+        monocular = importlib.import_module(f"{tree}.core.monocular")
+        pipe = pipeline.Pose3DPipeline([camera.name], {camera.name: camera}, frame_id="world",
+                                       lifter=monocular.create_monocular_method(method),
+                                       params=pipeline.PipelineParams(output_layout="h36m17"))
+        published[tree] = [pipe.process_detections({camera.name: d}, 10.0 + t / 30.0).skeletons
+                           for t, d in enumerate(found)]
+    largest, same_ids = 0.0, True
+    for a, b in zip(published[package], published[other], strict=True):
+        same_ids &= bool(np.array_equal(a.ids, b.ids))
+        if same_ids and a.positions.size:
+            both = np.isfinite(a.positions) & np.isfinite(b.positions)
+            same_ids &= bool(np.array_equal(np.isfinite(a.positions), np.isfinite(b.positions)))
+            largest = max(largest, float(np.abs(a.positions - b.positions)[both].max(
+                initial=0.0)))
+    return largest, same_ids
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_against_argument(parser)
@@ -100,17 +125,21 @@ def main(argv: list[str] | None = None) -> int:
                                                             ("this", "pose3d_ros"))}
         ms = {name: [1000 * value / len(found) for value in values]
               for name, values in alternate(runs, args.rounds).items()}
+        differ = {method: outputs_differ("pose3d_ros", other, method, camera, found)
+                  for method in METHODS}
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}; {args.recording} {args.camera}, "
           f"{len(found)} frames, {people:.1f} people per frame, {args.rounds} rounds")
     print("| method | other ms per frame (min / median / max) | this | this / other per round "
-          "(median, range) |\n|---|---|---|---|")
+          "(median, range) | largest 3D difference m | same ids and missing joints |\n"
+          "|---|---|---|---|---|---|")
     for method in METHODS:
         a, b = np.array(ms[f"other {method}"]), np.array(ms[f"this {method}"])
         ratio = b / a
         print(f"| {method} | {a.min():.2f} / {np.median(a):.2f} / {a.max():.2f} | "
               f"{b.min():.2f} / {np.median(b):.2f} / {b.max():.2f} | "
-              f"{np.median(ratio):.2f} ({ratio.min():.2f}-{ratio.max():.2f}) |")
+              f"{np.median(ratio):.2f} ({ratio.min():.2f}-{ratio.max():.2f}) | "
+              f"{differ[method][0]:.1e} | {'yes' if differ[method][1] else 'NO'} |")
     return 0
 
 

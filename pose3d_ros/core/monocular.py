@@ -180,17 +180,24 @@ class BlazePoseWorld3D:
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
         if detections.num_people == 0:
             return MonocularLift.empty()
+        relative, normalised, scores = self.world_relative(detections)
+        if self.refine_to_2d:
+            relative = refine_relative_to_2d(relative, normalised, scores)
+        if self.sizes is not None:
+            relative = self.sizes.scale(relative, track_ids)
+        return _place(relative, normalised, scores, self.prior)
+
+    def world_relative(self, detections: Detections2D
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The detector's root-relative H36M-17 3D (P, 17, 3) metres, before refinement and
+        sizes, with the normalised 2D (P, 17, 2) and scores (P, 17) it is placed with."""
         if detections.world is None:
             raise ValueError("the detector gives no metric 3D (Detections2D.world); "
                              "monocular_method 'detector_3d' needs a BlazePose back-end")
         from .lifting.runtime import BlazePoseWorldLifter
         relative = BlazePoseWorldLifter().lift_world(detections.world, detections.layout)
         normalised, scores = _h36m_normalised(detections)
-        if self.refine_to_2d:
-            relative = refine_relative_to_2d(relative, normalised, scores)
-        if self.sizes is not None:
-            relative = self.sizes.scale(relative, track_ids)
-        return _place(relative, normalised, scores, self.prior)
+        return relative, normalised, scores
 
 
 class WindowedLifter3D:
@@ -239,20 +246,31 @@ class WindowedLifter3D:
         relative = self.model.lift(window_xy, window_scores, _IDENTITY_K,
                                    flip_average=self.flip_average)
         frame = self.model.window - 1 - self.model.metadata.latency_frames
-        if self.refine_to_2d:
-            relative = refine_relative_to_2d(relative, window_xy[:, frame],
-                                             window_scores[:, frame])
-        if self.sizes is not None:
-            relative = self.sizes.scale(relative, track_ids)
-        placed = _place(relative, window_xy[:, frame], window_scores[:, frame], self.prior)
+        xy, xy_scores = window_xy[:, frame], window_scores[:, frame]
         # the detector's metric 3D describes the newest frame: only a causal lifter's output
         # (the same frame) takes its depth
-        if self.detector_3d is None or detections.world is None or \
-                self.model.metadata.latency_frames:
-            return placed
-        reference = self.detector_3d.lift(detections, track_ids)
-        return MonocularLift(at_depth_of(placed.positions, reference.positions),
-                             placed.confidence)
+        detector = self.detector_3d
+        if detector is None or detections.world is None or self.model.metadata.latency_frames:
+            if self.refine_to_2d:
+                relative = refine_relative_to_2d(relative, xy, xy_scores)
+            if self.sizes is not None:
+                relative = self.sizes.scale(relative, track_ids)
+            return _place(relative, xy, xy_scores, self.prior)
+        # The lifter's people and detector_3d's, refined and placed in one call each (what
+        # BlazePoseWorld3D.lift does, batched: each step treats every person on its own).
+        world, normalised, scores = detector.world_relative(detections)
+        people = len(relative)
+        relative = np.concatenate([relative, world])
+        xy, xy_scores = np.concatenate([xy, normalised]), np.concatenate([xy_scores, scores])
+        if self.refine_to_2d:
+            relative = refine_relative_to_2d(relative, xy, xy_scores)
+        for part, sizes in ((slice(None, people), self.sizes),
+                            (slice(people, None), detector.sizes)):
+            if sizes is not None:
+                relative[part] = sizes.scale(relative[part], track_ids)
+        placed = _place(relative, xy, xy_scores, self.prior)
+        return MonocularLift(at_depth_of(placed.positions[:people], placed.positions[people:]),
+                             placed.confidence[:people])
 
 
 def at_depth_of(placed: np.ndarray, reference: np.ndarray) -> np.ndarray:
