@@ -131,6 +131,28 @@ def test_markers_show_joints_bones_and_ids_without_missing_joints():
     assert by_ns["joints", 4].color.a == 1.0 and by_ns["bones", 9].color.a == 0.5
 
 
+def test_the_id_label_stands_above_the_head_in_a_camera_optical_frame():
+    """One camera publishes in its optical frame (x right, y down, z depth): the label went
+    0.25 m deeper than the farthest joint (behind the person, at the feet); it now stands
+    above the head along the body's up axis, in world output as before."""
+    world = _standing_person([0.0, 0.0, 0.0])             # facing +x, z up
+    # the camera 3 m in front, looking back at the person: optical x = -world y,
+    # optical y = -world z (down), optical z = 3 - world x (depth)
+    optical = np.stack([-world[:, 1], 1.0 - world[:, 2], 3.0 - world[:, 0]], -1)
+    for positions, frame_id, up in ((optical, "camera_optical_frame", np.array([0, -1, 0])),
+                                    (world, "world", np.array([0, 0, 1]))):
+        people = Skeletons3D(positions=positions[None], confidence=np.ones((1, 17), np.float32),
+                             reprojection_error=np.zeros((1, 17), np.float32),
+                             num_views=np.ones((1, 17), np.uint8), layout=COCO17,
+                             frame_id=frame_id, method=METHOD_LIFTER, ids=np.array([1]))
+        label = next(m for m in skeleton_markers(people, seconds_to_stamp(1.0)).markers
+                     if m.ns == "ids")
+        at = np.array([label.pose.position.x, label.pose.position.y, label.pose.position.z])
+        head = positions[COCO17.index("left_eye")]
+        np.testing.assert_allclose((at - head) @ up, 0.25, atol=0.03)    # above the eyes
+        assert np.linalg.norm((at - head) - ((at - head) @ up) * up) < 0.15   # not beside
+
+
 def test_tf_has_a_body_frame_per_person_and_optional_joint_frames():
     skeletons = _skeletons()
     tf = people_transforms(skeletons, seconds_to_stamp(2.0))

@@ -301,7 +301,7 @@ class RigNodeBase(PoseNodeBase):
         self.skeletons_pub.publish(skeletons3d_to_msg(result.skeletons, stamp, frames, bodies))
         # Markers are for viewers: not built while nobody subscribes (about 1 ms per person).
         if self.markers_pub is not None and self.markers_pub.get_subscription_count():
-            self.markers_pub.publish(skeleton_markers(result.skeletons, stamp))
+            self.markers_pub.publish(skeleton_markers(result.skeletons, stamp, frames=bodies))
         if self.tf_pub is not None and result.skeletons.num_people:
             self.tf_pub.publish(people_transforms(result.skeletons, stamp, frames=bodies,
                                                   per_joint=self.config.tf_per_joint,

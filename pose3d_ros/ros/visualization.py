@@ -1,12 +1,15 @@
 """visualization_msgs/MarkerArray of 3D skeletons for rviz2: joints, bones and id labels.
 
 One DELETEALL marker first (so people who left disappear), then per person: a SPHERE_LIST of
-its joints (namespace "joints"), a LINE_LIST of its bones ("bones") and a TEXT_VIEW_FACING label
-"id <n>" above the head ("ids"). Marker ids are the person ids; the colour is a fixed function
-of the person id (golden-ratio hues), so a person keeps their colour. Missing joints (NaN) and
-bones touching them are left out. In a set that mixes triangulated people with people placed
-from one camera's view (a rig's lone people, Skeletons3D.person_methods), the latter are drawn
-half transparent and labelled "id <n> (one view)": their depth is a monocular estimate.
+its joints (namespace "joints"), a LINE_LIST of its bones ("bones") and a TEXT_VIEW_FACING
+label "id <n>" above the head ("ids": 0.25 m past the highest joint along the body's up axis,
+the z axis of its body frame, so that it stands above the head in any output frame, the
+camera's optical frame included, whose z is depth). Marker ids are the person ids; the colour
+is a fixed function of the person id (golden-ratio hues), so a person keeps their colour.
+Missing joints (NaN) and bones touching them are left out. In a set that mixes triangulated
+people with people placed from one camera's view (a rig's lone people,
+Skeletons3D.person_methods), the latter are drawn half transparent and labelled "id <n> (one
+view)": their depth is a monocular estimate.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from geometry_msgs.msg import Point, Vector3
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
+from pose3d_ros.core.body_frame import BodyFrames, body_frames
 from pose3d_ros.core.types import METHOD_DETECTOR_3D, METHOD_LIFTER, Skeletons3D
 
 GOLDEN_RATIO = 0.618033988749895
@@ -34,9 +38,14 @@ def _points(xyz: np.ndarray) -> list[Point]:
 
 
 def skeleton_markers(skeletons: Skeletons3D, stamp: Time, *, joint_radius_m: float = 0.04,
-                     bone_width_m: float = 0.02, lifetime_s: float = 0.5) -> MarkerArray:
-    """Skeletons3D -> MarkerArray in skeletons.frame_id."""
+                     bone_width_m: float = 0.02, lifetime_s: float = 0.5,
+                     frames: BodyFrames | None = None) -> MarkerArray:
+    """Skeletons3D -> MarkerArray in skeletons.frame_id. frames: the people's body_frames()
+    if already computed (the node shares them with TF and the 3D message)."""
     header = Header(stamp=stamp, frame_id=skeletons.frame_id)
+    if frames is None:
+        frames = body_frames(skeletons.positions, skeletons.layout)
+    up = frames.rotations[..., 2]         # (P, 3) the body's z axis: identity z when unknown
     lifetime = Duration(sec=int(lifetime_s), nanosec=int((lifetime_s % 1) * 1e9))
     markers = [Marker(header=header, action=Marker.DELETEALL)]
     bones = skeletons.layout.bones_array
@@ -65,11 +74,11 @@ def skeleton_markers(skeletons: Skeletons3D, stamp: Time, *, joint_radius_m: flo
                           points=[points[j] for j in ends])
             line.scale.x = bone_width_m
             markers.append(line)
-        top = joints[seen][np.argmax(joints[seen][:, 2])]
+        top = joints[seen][np.argmax(joints[seen] @ up[k])] + 0.25 * up[k]
         label = Marker(header=header, ns="ids", id=person_id, type=Marker.TEXT_VIEW_FACING,
                        action=Marker.ADD, lifetime=lifetime, color=colour,
                        text=f"id {person_id}" + (" (one view)" if one_view[k] else ""))
-        label.pose.position = Point(x=top[0], y=top[1], z=top[2] + 0.25)
+        label.pose.position = Point(x=float(top[0]), y=float(top[1]), z=float(top[2]))
         label.pose.orientation.w = 1.0
         label.scale.z = 0.15
         markers.append(label)
