@@ -50,6 +50,21 @@ def test_a_given_cache_folder_is_used_and_progress_is_shown(tmp_path, monkeypatc
     assert "2D (blazepose_multi)" in capsys.readouterr().err
 
 
+def test_a_camera_detected_alone_is_not_reused_for_a_set(tmp_path, monkeypatch):
+    """One detector serves a set of videos (its person search is shared), so a camera's 2D in
+    a set can differ from its 2D alone (the multi demo's cam03, frames 40-70): a set never
+    reads the entry its camera got alone, and the other way round."""
+    paths = video_paths("multi")[:2]
+    monkeypatch.setenv("POSE3D_DATA", str(tmp_path))
+    detect_video_set(paths[:1], "blazepose_multi", max_frames=1)
+    detect_video_set(paths, "blazepose_multi", max_frames=1)
+    folder = tmp_path / "cache" / "detections"
+    assert len(list(folder.glob("cam01_*.npz"))) == 2
+    detect_video_set(paths[:1], "blazepose_multi", max_frames=1)       # read back, not added
+    detect_video_set(paths, "blazepose_multi", max_frames=1)
+    assert len(list(folder.glob("*.npz"))) == 3
+
+
 def _people(points: list[np.ndarray]) -> Detections2D:
     kp = np.array(points, np.float32).reshape(len(points), 17, 2)
     return Detections2D(kp, np.ones(kp.shape[:2], np.float32), np.zeros((len(kp), 4), np.float32),

@@ -145,6 +145,10 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
     key_options = dict(options, max_frames=max_frames)
     if jpeg_reduction is not None:
         key_options["jpeg_reduction"] = jpeg_reduction
+    if len(videos) > 1:
+        # one detector serves the set (its background person search is shared), and a camera's
+        # 2D in a set is not always its 2D alone (multi cam03: 306 px apart in some frames)
+        key_options["video_set"] = [str(p.resolve()) for p in videos]
     folder = cache_dir() if cache_folder is None else Path(cache_folder)
     targets = [folder / f"{p.stem}_{detector_name}_{cache_key(p, detector_name, key_options)}"
                f".npz" for p in videos]
