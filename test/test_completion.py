@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from pose3d_ros.core.camera import CameraArrays
-from pose3d_ros.core.completion import CompletionParams, SkeletonCompleter
+from pose3d_ros.core.completion import CompletionParams, SkeletonCompleter, gross_joints
 from pose3d_ros.core.layouts import COCO17
 from pose3d_ros.core.synthetic import observe, random_poses, random_rig
 from pose3d_ros.core.triangulation import triangulate_normalized
@@ -170,3 +170,26 @@ def test_a_two_view_person_is_confirmed_by_its_next_frame_at_any_frame_rate(fps)
     later = ghost.complete(tri.points + [5.0, 0, 0], tri.num_views, tri.confidence, COCO17,
                            2 / fps)                         # elsewhere, two frames on
     assert first.publish.sum() == 0 and later.publish.sum() == 0
+
+
+def test_the_outer_end_of_a_bone_no_human_has_is_found():
+    """A 0.9 m upper arm (as two views gave when a rig's third camera dropped out) or a
+    forearm three times its length: the joint at the outer end is found, nothing else; a
+    body within the human range has none (any layout, any scale)."""
+    from pose3d_ros.core.layouts import BLAZEPOSE33
+    from pose3d_ros.core.synthetic import canonical_pose
+
+    for layout in (COCO17, BLAZEPOSE33):
+        body = canonical_pose(layout)
+        elbow, wrist = layout.index("right_elbow"), layout.index("right_wrist")
+        shoulder = layout.index("right_shoulder")
+        long_arm, long_forearm, small = body.copy(), body.copy(), 0.6 * body
+        long_arm[elbow] = body[shoulder] + 3.0 * (body[elbow] - body[shoulder])
+        long_arm[wrist] = long_arm[elbow] + (body[wrist] - body[elbow])
+        long_forearm[wrist] = body[elbow] + 3.0 * (body[wrist] - body[elbow])
+        found = gross_joints(np.stack([body, long_arm, long_forearm, small]), layout)
+        assert found.shape == (4, layout.num_joints)
+        assert not found[[0, 3]].any()
+        assert np.flatnonzero(found[1]).tolist() == [elbow]
+        assert np.flatnonzero(found[2]).tolist() == [wrist]
+        assert not gross_joints(body[None], layout, CompletionParams(gross_bone_ratio=10)).any()

@@ -50,7 +50,13 @@ from .array_ops import finite_rows, masked_mean, squared_norm, vector_norm
 from .bone_prior import joint_information, refine_with_bones
 from .camera import CameraArrays
 from .layouts import JointLayout
-from .plausibility import CANONICAL_HEIGHT_M, PlausibilityParams, check_bones, reference_body
+from .plausibility import (
+    CANONICAL_HEIGHT_M,
+    PlausibilityParams,
+    check_bones,
+    checked_bones,
+    reference_body,
+)
 
 _LONG_BONE_M = 0.15
 TEMPLATE_FIT_M = 0.12
@@ -81,6 +87,8 @@ class CompletionParams:
     check_refined: a body whose raw triangulation fails the bone check but whose corrected
         joints pass it is plausible (two views facing each other place joints metres off
         along their rays; the correction pulls them back within what the views allow).
+    gross_bone_ratio: gross_joints' limit: a checked bone longer than this x the canonical
+        bone at the body's scale is no human bone, whatever the rest of the body.
     """
 
     min_score: float = 0.3
@@ -100,6 +108,7 @@ class CompletionParams:
     template_limbs: bool = True
     bone_weight: float = 1.0
     check_refined: bool = True
+    gross_bone_ratio: float = 2.5
 
     def __post_init__(self) -> None:
         if not 0 < self.memory_rate <= 1:
@@ -181,6 +190,27 @@ def _body(layout: JointLayout) -> _Body:
     incidence[1, np.arange(len(bones)), bones[:, 1]] = 1.0
     return _Body(template, bones, lengths, parent, edge, depth, face,
                  shoulders, incidence)
+
+
+def gross_joints(points: np.ndarray, layout: JointLayout,
+                 params: CompletionParams | None = None) -> np.ndarray:
+    """(P, J) bool: the joints at the outer end (away from the hips along the skeleton tree)
+    of a checked bone (plausibility: long bones) longer than params.gross_bone_ratio x its
+    canonical length at the body's scale (the median of its checked bones' ratios); points
+    (P, J, 3) metres. A body may pass the bone check with such a bone (it tolerates a share of
+    bad bones): a 0.9 m upper arm from two views of a person whose third view was missing, a
+    forearm of 3.7x on the multi demo. The pipeline does not publish these joints."""
+    p = params or CompletionParams()
+    points = np.asarray(points, np.float64)
+    body = _body(layout)
+    scale = check_bones(points, layout, p.bone_check).scale                     # (P,)
+    ends = body.bones[np.maximum(body.edge, 0)]                       # (J, 2) each joint's bone
+    lengths = vector_norm(points[:, ends[:, 0]] - points[:, ends[:, 1]])          # (P, J)
+    with np.errstate(invalid="ignore"):
+        too_long = lengths > (p.gross_bone_ratio * body.lengths[np.maximum(body.edge, 0)]
+                              * scale[:, None])
+    checked = (body.edge >= 0) & checked_bones(layout, p.bone_check)[np.maximum(body.edge, 0)]
+    return too_long & checked[None]
 
 
 class SkeletonCompleter:

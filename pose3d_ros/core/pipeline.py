@@ -41,7 +41,7 @@ import numpy as np
 from .array_ops import finite_rows
 from .association import Association, associate_stacked, gather_stacked
 from .camera import CameraArrays
-from .completion import SkeletonCompleter
+from .completion import SkeletonCompleter, gross_joints
 from .detection.parallel import detect_per_camera
 from .filtering import DepthFilterParams, OneEuroParams, RootDepthFilter, SkeletonFilter
 from .floor_contact import FloorParams, FloorScale
@@ -582,6 +582,13 @@ class Pose3DPipeline:
         timings["track"] = t1 - t0
         timings["filter"] = t2 - t1
         out_layout = self._output_layout(layout)
+        if not one_camera and len(positions):
+            # joints that end a bone no human has are not published (completion.gross_joints);
+            # the trackers, filters and memories keep what they saw
+            gross = gross_joints(positions, out_layout, self.completer.params)
+            if methods is not None:
+                gross &= (methods == method)[:, None]
+            positions = np.where(gross[..., None], np.nan, positions)
         missing = ~finite_rows(positions)
         return Skeletons3D(
             positions=np.asarray(positions, np.float64),

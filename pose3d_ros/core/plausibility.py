@@ -135,7 +135,7 @@ def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
     a, b = ref.bones[:, 0], ref.bones[:, 1]
     lengths = vector_norm(points[:, a] - points[:, b])            # (P, B)
     ratio = lengths / reference
-    checked_ratio = np.where(_checked_bones(layout, p), ratio, np.nan)
+    checked_ratio = np.where(checked_bones(layout, p), ratio, np.nan)
     n_checked = np.isfinite(checked_ratio).sum(1)
     if p.scale_from == "median":
         scale = nanmedian_axis(checked_ratio, axis=1)
@@ -159,7 +159,7 @@ def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
 
 
 @lru_cache(maxsize=16)
-def _checked_bones(layout: JointLayout, params: PlausibilityParams) -> np.ndarray:
+def checked_bones(layout: JointLayout, params: PlausibilityParams) -> np.ndarray:
     """(B,) bool: the bones check_bones judges (canonical length >= min_canonical_bone_m; the
     face's only with check_face_bones). A constant per layout and parameters."""
     ref = reference_body(layout)
