@@ -199,7 +199,8 @@ def _people_on_diagnostics(context, name: str, max_height_m: float = 0.0
     def camera_values() -> dict[str, int]:
         for report in reversed(reports):
             for status in report.status:
-                if status.name == f"{name}: camera cam01" and status.hardware_id == "cam01":
+                if status.name == f"{name}: camera cam01" \
+                        and status.hardware_id == f"{name}/cam01":
                     return {kv.key: int(kv.value) for kv in status.values
                             if kv.key in PEOPLE_KEYS.values()}
         return {}

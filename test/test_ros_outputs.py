@@ -231,7 +231,42 @@ def test_diagnostics_report_rates_stages_drops_and_rejections():
     assert {kv.key: kv.value for kv in cam02.values}["rejected_truncated"] == "2"
     later = health.report(seconds_to_stamp(0.0), 13.0, sync).status
     assert later[0].level == DiagnosticStatus.WARN and "no output" in later[0].message
-    assert later[2].level == DiagnosticStatus.OK   # its rejection was reported already
+    assert "rejected" not in later[2].message   # its rejection was reported already
+    assert "paused" in later[2].message          # and nothing came for 3 s
+
+
+def test_an_idle_node_is_not_warned_and_a_silent_rig_reads_paused():
+    """Found by an audit with the real node: before any input the pipeline was WARN "no
+    output in the last 2 s", and cameras silent for seconds stayed OK at their last rate."""
+    sync = FrameSynchronizer(("cam01", "cam02"), min_views=2, stale_after_s=1.0)
+    health = NodeHealth("pose3d_node", ("cam01", "cam02"))
+    for camera in health.cameras.values():
+        camera.calibrated = True
+
+    def report(now):
+        statuses = health.report(seconds_to_stamp(0.0), now, sync,
+                                 inputs_arriving=sync.receiving(now)).status
+        return statuses[0], statuses[1:], [{kv.key: kv.value for kv in s.values}
+                                           for s in statuses[1:]]
+
+    pipeline, cameras, _ = report(5.0)                         # nothing received yet
+    assert (pipeline.level, pipeline.message) == (DiagnosticStatus.OK, "no input")
+    assert all("waiting" in c.message for c in cameras)
+    for k in range(11):                                         # 10 Hz for one second
+        for name in ("cam01", "cam02"):
+            sync.add(name, 100.0 + k / 10, None, 10.0 + k / 10)
+        assert sync.pop_latest() is not None
+        health.record_output({"triangulate": 0.002}, 0.01, 10.0 + k / 10)
+    pipeline, cameras, values = report(11.05)
+    assert pipeline.level == DiagnosticStatus.OK and pipeline.message == "running"
+    assert [v["state"] for v in values] == ["ok", "ok"]
+    assert all(float(v["input_rate_hz"]) == pytest.approx(10.0) for v in values)
+    assert [c.hardware_id for c in cameras] == ["pose3d_node/cam01", "pose3d_node/cam02"]
+    pipeline, cameras, values = report(14.0)                   # the whole rig silent for 3 s
+    assert (pipeline.level, pipeline.message) == (DiagnosticStatus.OK, "no input")
+    assert [v["state"] for v in values] == ["paused", "paused"]
+    assert all(c.level == DiagnosticStatus.WARN and "paused" in c.message for c in cameras)
+    assert [v["input_rate_hz"] for v in values] == ["0.00", "0.00"]
 
 
 def test_processing_problems_have_their_own_status():

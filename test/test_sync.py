@@ -134,8 +134,11 @@ def test_a_pause_of_the_whole_rig_makes_no_camera_stale():
                              stale_after_s=1.0)
     _feed(sync, _rig_frames(0, CAMS[:3]))
     # Nothing for 5 s (a paused bag, a slow producer), then the rig resumes.
+    assert not sync.receiving(4.9)
     sync.add("c1", 1.0, None, 5.0)
-    assert sync.camera_states(5.0) == {"c1": "ok", "c2": "ok", "c3": "ok"}
+    assert sync.receiving(5.0)
+    # silent like the rest of the rig: "paused", not "stale" (still waited for)
+    assert sync.camera_states(5.0) == {"c1": "ok", "c2": "paused", "c3": "paused"}
     assert sync.pop_latest() is None          # waits for c2 and c3 instead of leaving alone
     sync.add("c2", 1.001, None, 5.01)
     sync.add("c3", 1.002, None, 5.02)

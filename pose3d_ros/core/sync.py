@@ -286,15 +286,26 @@ class FrameSynchronizer:
         return tuple(name for name in self.cameras if self._is_live(name, now))
 
     def camera_states(self, now: float) -> dict[str, str]:
-        """camera -> "waiting" (nothing yet), "ok" or "stale" (silent for stale_after_s)."""
+        """camera -> "waiting" (nothing yet), "ok", "stale" (silent for stale_after_s while
+        the others go on) or "paused" (silent for stale_after_s, like the whole rig: still
+        waited for, see _is_live)."""
         states = {}
         for name in self.cameras:
             cam = self.state[name]
             if not self._is_live(name, now):
                 states[name] = "stale"
+            elif cam.last_received is None:
+                states[name] = "waiting"
             else:
-                states[name] = "ok" if cam.last_received is not None else "waiting"
+                states[name] = "ok" if now - cam.last_received <= self.stale_after_s \
+                    else "paused"
         return states
+
+    def receiving(self, now: float) -> bool:
+        """True while some camera's last frame arrived within stale_after_s (monotonic s)."""
+        return any(cam.last_received is not None
+                   and now - cam.last_received <= self.stale_after_s
+                   for cam in self.state.values())
 
     # -- internals -----------------------------------------------------------------------
     def _drop(self, camera: str, reason: str) -> str:

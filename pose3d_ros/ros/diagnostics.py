@@ -162,6 +162,8 @@ class NodeHealth:
         level, message = OK, "running"
         if rate == 0.0 and inputs_arriving:
             level, message = WARN, "no output in the last 2 s"
+        elif rate == 0.0:
+            message = "no input"
         statuses = [_status(f"{self.node_name}: pipeline", level, message, values,
                             self.node_name)]
         states = sync.camera_states(now) if sync is not None else {}
@@ -170,7 +172,8 @@ class NodeHealth:
                       "calibrated": str(health.calibrated).lower()}
             if sync is not None and name in sync.state:
                 cam = sync.state[name]
-                values.update({"input_rate_hz": f"{cam.rate_hz:.2f}",
+                silent = states.get(name) in ("stale", "paused")
+                values.update({"input_rate_hz": f"{0.0 if silent else cam.rate_hz:.2f}",
                                "frames_in": str(cam.frames_in)})
                 values.update({f"dropped_{k}": str(v) for k, v in sorted(cam.drops.items())})
             values.update({f"rejected_{k}": str(v) for k, v in sorted(health.rejected.items())})
@@ -180,6 +183,8 @@ class NodeHealth:
             level, message = OK, "ok"
             if states.get(name) == "stale":
                 level, message = WARN, "stale: no frame within stale_after_s"
+            elif states.get(name) == "paused":
+                level, message = WARN, "paused: no frame from any camera within stale_after_s"
             elif states.get(name) == "waiting":
                 level, message = WARN, "waiting for the first frame"
             elif not health.calibrated:
@@ -196,7 +201,8 @@ class NodeHealth:
                 values = {k: v for k, v in values.items() if k.startswith(("rejected_", "last_"))}
                 level, message = (WARN, f"problem: {health.last_rejection}") \
                     if level == WARN and message.startswith("rejected") else (OK, "no new problem")
-            statuses.append(_status(f"{self.node_name}: {label}", level, message, values, name))
+            statuses.append(_status(f"{self.node_name}: {label}", level, message, values,
+                                    f"{self.node_name}/{name}"))
         return DiagnosticArray(header=Header(stamp=stamp), status=statuses)
 
 

@@ -353,7 +353,7 @@ class PoseNodeBase(LifecycleNode):
             self._check_rates(now)
             self._check_image_loss(now)
             report = self.health.report(self.get_clock().now().to_msg(), now, self.sync,
-                                        inputs_arriving=bool(self.sync.live_cameras(now)),
+                                        inputs_arriving=self.sync.receiving(now),
                                         extra=self._extra_diagnostics())
         self.diagnostics_pub.publish(report)
 
