@@ -118,14 +118,19 @@ def test_executables_start_the_node_mains():
         assert imported and all(callable(getattr(nodes, name)) for name in imported), script
 
 
-def test_rviz_view_shows_markers_tf_and_a_camera():
-    view = yaml.safe_load((REPO / "rviz" / "pose3d.rviz").read_text())
+@pytest.mark.parametrize("view_file", ["pose3d.rviz", "one_camera.rviz"])
+def test_rviz_view_shows_markers_tf_and_a_camera(view_file):
+    view = yaml.safe_load((REPO / "rviz" / view_file).read_text())
     displays = {d["Class"]: d for d in view["Visualization Manager"]["Displays"]}
     assert {"rviz_default_plugins/MarkerArray", "rviz_default_plugins/TF",
             "rviz_default_plugins/Camera"} <= set(displays)
     markers = displays["rviz_default_plugins/MarkerArray"]
     assert markers["Topic"]["Value"] == f"/{nodes.MARKERS_TOPIC}"
     assert set(markers["Namespaces"]) == {"joints", "bones", "ids"}
+    if view_file == "one_camera.rviz":       # the camera's upright frame: z up, grid below
+        assert view["Visualization Manager"]["Global Options"]["Fixed Frame"].endswith(
+            "_upright")
+        assert displays["rviz_default_plugins/Grid"]["Offset"]["Z"] < 0
 
 
 def test_rviz_shows_the_frame_of_the_output_and_empty_arguments_keep_the_config(tmp_path):
@@ -149,7 +154,7 @@ def test_rviz_shows_the_frame_of_the_output_and_empty_arguments_keep_the_config(
     own = tmp_path / "rig.yaml"
     save_rig_yaml(Rig("rig", load_rig(qualisys).cameras), own)
     assert output_frame("", rig_file=str(own)) == "rig"
-    assert output_frame("", camera="front") == "front_optical_frame"
+    assert output_frame("", camera="front") == "front_optical_frame_upright"
     assert output_frame("map", rig_file=str(own), camera="front") == "map"
     assert output_frame("", rig_file=str(tmp_path / "broken.yaml")) == "world"
     assert overrides_given({"detector": "", "image_transport": "compressed"}) == {

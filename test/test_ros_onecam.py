@@ -256,3 +256,58 @@ def test_diagnostics_count_people_held_for_confirmation_and_refused_as_implausib
             assert "plausibility.max_height_m" in tall.last_error, tall.last_error
         finally:
             tall.destroy_node()
+
+
+def test_one_camera_output_has_an_upright_frame_for_rviz():
+    """Found by an audit of the node's output: one camera's 3D is in its optical frame (z
+    depth, y down), which rviz2's grid and orbit view show lying on its side. The node
+    broadcasts <frame>_upright on /tf_static (latched, so a viewer started later gets it),
+    in which the person's spine points up (+z) and the camera looks along +x."""
+    from scipy.spatial.transform import Rotation
+    from tf2_msgs.msg import TFMessage
+
+    from pose3d_ros.ros.node_input import LATCHED_QOS
+    from pose3d_ros.ros.nodes import Pose3DNode
+    from pose3d_ros.ros.tf import TF_STATIC_TOPIC
+
+    camera, person, _ = _half_size_camera_and_frames(4)
+    outputs: list[Skeleton3DArray] = []
+    static: list[TFMessage] = []
+    with ros_context() as context:
+        node = Pose3DNode("pose3d_upright", context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
+            Parameter("extrinsics_source", value="none"), Parameter("image_qos", value="reliable"),
+            Parameter("monocular_method", value="detector_3d")])
+        probe = Node("probe_upright", context=context)
+        executor = executor_with(context, node, probe)
+        try:
+            configure_and_activate(node)
+            image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
+                              tick=lambda: info_pub.publish(camera_model_to_info(camera)))
+            for k, image in enumerate(person):
+                image_pub.publish(image_to_msg(image, 80.0 + k / 30, camera.frame_id))
+                assert spin_until(executor, lambda k=k: len(outputs) > k, 30), node.last_error
+            # a viewer that joins now still gets the latched transform
+            probe.create_subscription(TFMessage, TF_STATIC_TOPIC, static.append, LATCHED_QOS)
+            assert spin_until(executor, lambda: any(static), 10)
+        finally:
+            executor.shutdown()
+            node.destroy_node()
+            probe.destroy_node()
+    upright = [t for m in static for t in m.transforms
+               if t.child_frame_id == f"{camera.frame_id}_upright"]
+    assert len(upright) == 1 and upright[0].header.frame_id == camera.frame_id
+    q = upright[0].transform.rotation
+    rotation = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()   # upright axes in optical
+    np.testing.assert_allclose(rotation[:, 0], [0, 0, 1], atol=1e-12)    # x: along the view
+    np.testing.assert_allclose(rotation[:, 2], [0, -1, 0], atol=1e-12)   # z: up
+    last = outputs[-1]
+    assert last.header.frame_id == camera.frame_id and len(last.skeletons) == 1
+    joints = np.array(last.skeletons[0].positions).reshape(-1, 3)
+    names = list(last.skeletons[0].layout.joint_names)
+    spine = joints[names.index("thorax")] - joints[names.index("pelvis")]
+    in_upright = rotation.T @ spine
+    assert in_upright[2] > 0.8 * np.linalg.norm(spine)               # the person stands up

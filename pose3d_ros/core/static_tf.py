@@ -68,6 +68,21 @@ def camera_transforms(cameras: Iterable[CameraModel], fixed_frame: str
     return transforms
 
 
+# The upright frame of a camera: at the optical centre, REP-103 body axes (x forward along the
+# optical axis, y left, z up = -y of the optical frame); its axes in the optical frame as
+# columns of UPRIGHT_IN_OPTICAL.
+UPRIGHT_SUFFIX = "_upright"
+UPRIGHT_IN_OPTICAL = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
+
+
+def upright_transform(optical_frame: str) -> StaticTransform:
+    """optical_frame -> <optical_frame>_upright (UPRIGHT_SUFFIX): a z-up frame at the camera
+    for viewers (rviz2's grid and orbit view take +z as up; in an optical frame +z is depth,
+    so one camera's people would lie on their side). Level only when the camera is level."""
+    return StaticTransform(optical_frame, optical_frame + UPRIGHT_SUFFIX, np.zeros(3),
+                           Rotation.from_matrix(UPRIGHT_IN_OPTICAL).as_quat())
+
+
 class StaticTransformTree:
     """The latest static transform of every child frame, and lookups between frames."""
 

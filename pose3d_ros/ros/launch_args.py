@@ -74,11 +74,12 @@ def config_parameter(config: str, node: str, name: str) -> Any:
 
 def output_frame(requested: str, *, rig_file: str = "", camera: str = "",
                  default: str = "world") -> str:
-    """The frame the node's 3D comes out in, for rviz2's fixed frame: `requested` when given;
-    else the rig file's frame (the node takes it from the file: calibration.load_rig); else,
-    for one camera without a rig, its optical frame as the package's tools name it
-    (<camera>_optical_frame: the node uses the frame_id of the camera's camera_info, which a
-    driver may name otherwise: then give it); else `default`."""
+    """The fixed frame for rviz2 of the node's 3D output: `requested` when given; else the rig
+    file's frame (the node takes it from the file: calibration.load_rig); else, for one camera
+    without a rig, the upright frame the node broadcasts at the camera
+    (<camera>_optical_frame_upright, publish_upright_frame: the node uses the frame_id of the
+    camera's camera_info, <camera>_optical_frame as the package's tools name it, which a driver
+    may name otherwise: then give <its frame>_upright); else `default`."""
     if requested:
         return requested
     if rig_file:
@@ -87,20 +88,24 @@ def output_frame(requested: str, *, rig_file: str = "", camera: str = "",
             return load_rig(Path(rig_file).expanduser()).frame_id or default
         except (OSError, ValueError, KeyError):   # the node reports a bad file itself
             return default
-    return f"{camera}_optical_frame" if camera else default
+    from pose3d_ros.core.static_tf import UPRIGHT_SUFFIX
+    return f"{camera}_optical_frame{UPRIGHT_SUFFIX}" if camera else default
 
 
 def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False) -> list[Any]:
     """The rviz2 node of a launch file when its `rviz` argument is true (else nothing): the
-    package's view (rviz/pose3d.rviz) with its fixed frame set to `fixed_frame`, the frame
-    of the 3D output (output_frame). Imports launch_ros when called."""
+    package's view with its fixed frame set to `fixed_frame` (output_frame): rviz/pose3d.rviz,
+    or for a camera's upright frame rviz/one_camera.rviz (the grid 1.2 m below the camera, the
+    view from behind it). Imports launch_ros when called."""
     from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
     from launch_ros.actions import Node
     from launch_ros.substitutions import FindPackageShare
     if LaunchConfiguration("rviz").perform(context) != "true":
         return []
+    from pose3d_ros.core.static_tf import UPRIGHT_SUFFIX
+    config = "one_camera.rviz" if fixed_frame.endswith(UPRIGHT_SUFFIX) else "pose3d.rviz"
     view = PathJoinSubstitution([FindPackageShare("pose3d_ros"), "rviz",
-                                 "pose3d.rviz"]).perform(context)
+                                 config]).perform(context)
     return [Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
                  arguments=["-d", view, "-f", fixed_frame],
                  parameters=[{"use_sim_time": True}] if sim_time else [])]
@@ -108,9 +113,9 @@ def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False) ->
 
 # The `rviz_fixed_frame` argument of every launch file that starts rviz2.
 RVIZ_FIXED_FRAME_HELP = (
-    "Fixed frame of rviz2; empty: the frame of the 3D output (the rig file's frame, or for "
-    "one camera <camera>_optical_frame: give the frame_id of your camera's camera_info if it "
-    "is another).")
+    "Fixed frame of rviz2; empty: the frame of the 3D output (the rig file's frame), or for "
+    "one camera the node's upright frame at the camera, <camera>_optical_frame_upright (give "
+    "<frame>_upright, frame = the frame_id of your camera's camera_info, if it is another).")
 
 
 def fusion_rig_file(role: str, rig_file: str) -> str:

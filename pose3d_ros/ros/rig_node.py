@@ -37,7 +37,13 @@ from .conversions import camera_model_from_info, mean_stamp, seconds_to_stamp, s
 from .node_base import PoseNodeBase
 from .node_input import LATCHED_QOS, OUTPUT_QOS
 from .parameters import ParameterError
-from .tf import TF_STATIC_TOPIC, TF_TOPIC, people_transforms, rig_transforms
+from .tf import (
+    TF_STATIC_TOPIC,
+    TF_TOPIC,
+    people_transforms,
+    rig_transforms,
+    upright_transforms,
+)
 from .visualization import skeleton_markers
 
 SKELETONS_3D_TOPIC = "skeletons"
@@ -240,11 +246,21 @@ class RigNodeBase(PoseNodeBase):
         with self._lock:
             self._calibration_changes[camera] = model
             if source == "none":
-                self._output_frame = msg.header.frame_id or camera
+                frame = msg.header.frame_id or camera
+                if frame != self._output_frame:
+                    self._publish_upright_frame(frame)
+                self._output_frame = frame
         self._wake.set()
         self.calibrated.add(camera)
         self.get_logger().info(f"camera {camera!r}: calibration from camera_info "
                                f"({msg.width}x{msg.height}, {model.distortion_model})")
+
+    def _publish_upright_frame(self, frame: str) -> None:
+        """/tf_static <frame> -> <frame>_upright (publish_upright_frame), for viewers of the
+        one-camera output."""
+        if self.tf_static_pub is not None and self.config.publish_upright_frame:
+            self.tf_static_pub.publish(upright_transforms(frame,
+                                                          self.get_clock().now().to_msg()))
 
     def _between_sets(self) -> None:
         """Processing thread: apply the calibrations handed over by on_camera_info."""

@@ -18,7 +18,7 @@ from tf2_msgs.msg import TFMessage
 from pose3d_ros.core.body_frame import BodyFrames, body_transforms
 from pose3d_ros.core.camera import CameraModel
 from pose3d_ros.core.messages import stamp_to_ns
-from pose3d_ros.core.static_tf import camera_transforms
+from pose3d_ros.core.static_tf import camera_transforms, upright_transform
 from pose3d_ros.core.types import Skeletons3D
 
 from .conversions import RCLPY
@@ -27,7 +27,8 @@ from .conversions import RCLPY
 TF_TOPIC = "/tf"
 TF_STATIC_TOPIC = "/tf_static"
 
-__all__ = ["TF_TOPIC", "TF_STATIC_TOPIC", "people_transforms", "rig_transforms"]
+__all__ = ["TF_TOPIC", "TF_STATIC_TOPIC", "people_transforms", "rig_transforms",
+           "upright_transforms"]
 
 
 def people_transforms(skeletons: Skeletons3D, stamp: Time, *, per_joint: bool = False,
@@ -42,3 +43,8 @@ def people_transforms(skeletons: Skeletons3D, stamp: Time, *, per_joint: bool = 
 def rig_transforms(cameras: Iterable[CameraModel], fixed_frame: str, stamp: Time) -> TFMessage:
     """Static transforms fixed_frame -> each camera's optical frame."""
     return RCLPY.tf_message(camera_transforms(cameras, fixed_frame), stamp_to_ns(stamp))
+
+
+def upright_transforms(optical_frame: str, stamp: Time) -> TFMessage:
+    """The static transform optical_frame -> <optical_frame>_upright (core.static_tf)."""
+    return RCLPY.tf_message([upright_transform(optical_frame)], stamp_to_ns(stamp))
