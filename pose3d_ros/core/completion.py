@@ -46,7 +46,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import finite_rows, masked_mean, squared_norm, vector_norm
+from .array_ops import finite_rows, masked_mean, nanmedian_axis, squared_norm, vector_norm
 from .bone_prior import joint_information, refine_with_bones
 from .camera import CameraArrays
 from .layouts import JointLayout
@@ -201,16 +201,15 @@ def gross_joints(points: np.ndarray, layout: JointLayout,
     bad bones): a 0.9 m upper arm from two views of a person whose third view was missing, a
     forearm of 3.7x on the multi demo. The pipeline does not publish these joints."""
     p = params or CompletionParams()
-    points = np.asarray(points, np.float64)
     body = _body(layout)
-    scale = check_bones(points, layout, p.bone_check).scale                     # (P,)
-    ends = body.bones[np.maximum(body.edge, 0)]                       # (J, 2) each joint's bone
-    lengths = vector_norm(points[:, ends[:, 0]] - points[:, ends[:, 1]])          # (P, J)
-    with np.errstate(invalid="ignore"):
-        too_long = lengths > (p.gross_bone_ratio * body.lengths[np.maximum(body.edge, 0)]
-                              * scale[:, None])
-    checked = (body.edge >= 0) & checked_bones(layout, p.bone_check)[np.maximum(body.edge, 0)]
-    return too_long & checked[None]
+    checked = checked_bones(layout, p.bone_check)                                  # (B,)
+    points = np.asarray(points, np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = vector_norm(points[:, body.bones[:, 0]] - points[:, body.bones[:, 1]]) \
+            / body.lengths                                                         # (P, B)
+        scale = nanmedian_axis(np.where(checked, ratio, np.nan), axis=1)          # (P,)
+        too_long = checked & (ratio > p.gross_bone_ratio * scale[:, None])        # (P, B)
+    return too_long[:, np.maximum(body.edge, 0)] & (body.edge >= 0)
 
 
 class SkeletonCompleter:
