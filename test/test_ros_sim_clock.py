@@ -59,7 +59,9 @@ def test_a_clock_jumping_back_restarts_the_synchroniser():
 
             def tick(seconds: float) -> None:
                 clock.publish(Clock(clock=seconds_to_stamp(seconds)))
-                spin_until(executor, lambda: False, 0.1)
+                # until the node's clock reads it (a fixed wait raced a loaded machine)
+                assert spin_until(executor, lambda: abs(
+                    fusion.get_clock().now().nanoseconds - round(seconds * 1e9)) < 1000, 10)
 
             def send_infos() -> None:
                 for name in CAMERAS:
