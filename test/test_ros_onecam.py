@@ -34,11 +34,16 @@ def _half_size_camera_and_frames(count: int = 4):
     return camera, person, np.full_like(person[0], 40)
 
 
-def _one_camera_answers(images, extra_parameters=()):
+def _one_camera_answers(images, extra_parameters=(), static_tf: list | None = None):
     """The node on cam01 alone (detector_3d, reliable QoS), fed `images` (BGR arrays, or
     Image messages sent as they are but for their stamp) in lock-step: the Skeleton3DArray
-    answers and the rejected-input counts of the pipeline and of cam01."""
+    answers and the rejected-input counts of the pipeline and of cam01. static_tf: a list
+    that receives the /tf_static messages of a subscriber joining after the images."""
+    from tf2_msgs.msg import TFMessage
+
+    from pose3d_ros.ros.node_input import LATCHED_QOS
     from pose3d_ros.ros.nodes import Pose3DNode
+    from pose3d_ros.ros.tf import TF_STATIC_TOPIC
 
     camera = _half_size_camera_and_frames(1)[0]
     outputs: list[Skeleton3DArray] = []
@@ -64,6 +69,10 @@ def _one_camera_answers(images, extra_parameters=()):
                                   image_to_msg(image, 70.0 + k / 30, camera.frame_id))
                 assert spin_until(executor, lambda k=k: len(outputs) > k, 30), node.last_error
             spin_until(executor, lambda: False, 0.5)    # nothing more comes
+            if static_tf is not None:                    # a viewer that joins now
+                probe.create_subscription(TFMessage, TF_STATIC_TOPIC, static_tf.append,
+                                          LATCHED_QOS)
+                assert spin_until(executor, lambda: bool(static_tf), 10)
             rejected = dict(node.health.cameras.get("pipeline").rejected) \
                 if "pipeline" in node.health.cameras else {}
             camera_rejected = dict(node.health.cameras["cam01"].rejected)
@@ -264,39 +273,10 @@ def test_one_camera_output_has_an_upright_frame_for_rviz():
     broadcasts <frame>_upright on /tf_static (latched, so a viewer started later gets it),
     in which the person's spine points up (+z) and the camera looks along +x."""
     from scipy.spatial.transform import Rotation
-    from tf2_msgs.msg import TFMessage
-
-    from pose3d_ros.ros.node_input import LATCHED_QOS
-    from pose3d_ros.ros.nodes import Pose3DNode
-    from pose3d_ros.ros.tf import TF_STATIC_TOPIC
 
     camera, person, _ = _half_size_camera_and_frames(4)
-    outputs: list[Skeleton3DArray] = []
-    static: list[TFMessage] = []
-    with ros_context() as context:
-        node = Pose3DNode("pose3d_upright", context=context, parameter_overrides=[
-            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
-            Parameter("extrinsics_source", value="none"), Parameter("image_qos", value="reliable"),
-            Parameter("monocular_method", value="detector_3d")])
-        probe = Node("probe_upright", context=context)
-        executor = executor_with(context, node, probe)
-        try:
-            configure_and_activate(node)
-            image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
-            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
-            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
-            assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
-                              tick=lambda: info_pub.publish(camera_model_to_info(camera)))
-            for k, image in enumerate(person):
-                image_pub.publish(image_to_msg(image, 80.0 + k / 30, camera.frame_id))
-                assert spin_until(executor, lambda k=k: len(outputs) > k, 30), node.last_error
-            # a viewer that joins now still gets the latched transform
-            probe.create_subscription(TFMessage, TF_STATIC_TOPIC, static.append, LATCHED_QOS)
-            assert spin_until(executor, lambda: any(static), 10)
-        finally:
-            executor.shutdown()
-            node.destroy_node()
-            probe.destroy_node()
+    static: list = []
+    outputs = _one_camera_answers(person, static_tf=static)[0]
     upright = [t for m in static for t in m.transforms
                if t.child_frame_id == f"{camera.frame_id}_upright"]
     assert len(upright) == 1 and upright[0].header.frame_id == camera.frame_id
