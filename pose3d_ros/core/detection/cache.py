@@ -160,7 +160,7 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
     detector = create_detector(detector_name, **options)
     per_camera: list[list[Detections2D]] = [[] for _ in videos]
     sizes: list[tuple[int, int]] = [(0, 0)] * len(videos)
-    total = min(int(c.get(cv2.CAP_PROP_FRAME_COUNT)) for c in captures)
+    total = max(min(int(c.get(cv2.CAP_PROP_FRAME_COUNT)) for c in captures), 0)  # 0: unknown
     if max_frames is not None:
         total = min(total, max_frames)
     bar = progress_bar(total or None, f"2D ({detector_name})") \
