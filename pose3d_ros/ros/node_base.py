@@ -34,7 +34,13 @@ from pose3d_ros.core.sync import FrameSet, FrameSynchronizer, SyncParams, camera
 
 from .diagnostics import NodeHealth
 from .node_input import OUTPUT_QOS, InputGate, image_qos, image_subscription
-from .parameters import ParameterError, ParamSpec, declare_parameters, read_parameters
+from .parameters import (
+    ParameterError,
+    ParamSpec,
+    declare_parameters,
+    read_parameters,
+    rules_broken,
+)
 
 DIAGNOSTICS_TOPIC = "/diagnostics"
 # Stamp-related drops that mean bad input (logged and reported); other drops are normal load.
@@ -66,6 +72,7 @@ class PoseNodeBase(LifecycleNode):
         super().__init__(node_name, **kwargs)
         declare_parameters(self, self.SPECS)
         self.add_on_set_parameters_callback(self._check_new_parameters)
+        self._guard_change_state_service()
         self.config: Any = None
         self.cameras: tuple[str, ...] = ()
         self.sync: FrameSynchronizer | None = None
@@ -85,6 +92,29 @@ class PoseNodeBase(LifecycleNode):
         self.input_gate = InputGate()
         self._gate_opened: Any = None
 
+    def _guard_change_state_service(self) -> None:
+        """Answer a change_state request by a transition id that is not valid in the current
+        state with success=False, as one by label is answered: rclpy 7.1 raised from the
+        service instead (ros2/rclpy#1209), out of spin, and the node died (found by an audit
+        calling the service as a lifecycle manager that sends ids does)."""
+        service = getattr(self, "_service_change_state", None)
+        if service is None:
+            return
+        handle = service.callback
+
+        def change_state(request, response):
+            transition = request.transition
+            valid = {t[0] for t in self._state_machine.available_transitions}
+            if not transition.label and transition.id not in valid:
+                self.get_logger().warning(
+                    f"change_state: transition id {transition.id} is not valid in state "
+                    f"{self._state_machine.current_state[1]!r} (valid: {sorted(valid)})")
+                response.success = False
+                return response
+            return handle(request, response)
+
+        service.callback = change_state
+
     @property
     def diagnostics_name(self) -> str:
         """The node's fully qualified name without the leading slash ("cam01/pose3d_detector"):
@@ -93,7 +123,10 @@ class PoseNodeBase(LifecycleNode):
 
     def _check_new_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         """Refuse a runtime change that breaks a choice or range, with the reason (rclpy
-        enforces the descriptor ranges, not the choices). Values are read at configure."""
+        enforces the descriptor ranges, not the choices). Values are read at configure: once
+        the node is configured, an accepted change says so in its reason (`ros2 param set`
+        prints it), and one that breaks a rule between parameters says what the next configure
+        will refuse (accepted: changes come one parameter at a time)."""
         specs = {spec.name: spec for spec in self.SPECS}
         for parameter in parameters:
             spec = specs.get(parameter.name)
@@ -103,7 +136,18 @@ class PoseNodeBase(LifecycleNode):
                 spec.check(parameter.value)
             except ParameterError as err:
                 return SetParametersResult(successful=False, reason=str(err))
-        return SetParametersResult(successful=True)
+        if self.config is None:                  # unconfigured: read at the next configure
+            return SetParametersResult(successful=True)
+        names = ", ".join(p.name for p in parameters)
+        reason = (f"stored; {names} takes effect at the next configure (deactivate, "
+                  "cleanup, configure, activate)")
+        broken = rules_broken(self, self.SPECS, {p.name: p.value for p in parameters})
+        if broken:
+            reason += f"; as the parameters stand, that configure will refuse: {broken}"
+            self.get_logger().warning(f"parameter change: {reason}")
+        else:
+            self.get_logger().info(f"parameter change: {reason}")
+        return SetParametersResult(successful=True, reason=reason)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -127,6 +171,19 @@ class PoseNodeBase(LifecycleNode):
         result = super().on_activate(state)     # enables the lifecycle publishers first
         if result != TransitionCallbackReturn.SUCCESS:
             return result
+        try:
+            return self._activate(result)
+        except Exception as err:  # noqa: BLE001 - rclpy would swallow it without a word
+            # and its default on_error would drop the node to unconfigured holding all it
+            # made at configure; FAILURE keeps it inactive, configured, nothing running
+            self.last_error = str(err)
+            self.get_logger().error(f"activate failed: {type(err).__name__}: {err}")
+            self._stop()
+            super().on_deactivate(state)
+            return TransitionCallbackReturn.FAILURE
+
+    def _activate(self, result: TransitionCallbackReturn) -> TransitionCallbackReturn:
+        """on_activate's work after the publishers are enabled."""
         self.input_gate.is_open = True
         if self._gate_opened is None:
             self._gate_opened = self.create_guard_condition(lambda: None)

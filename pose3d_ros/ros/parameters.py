@@ -16,8 +16,13 @@ from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+from rclpy.exceptions import (
+    InvalidParameterTypeException,
+    InvalidParameterValueException,
+    InvalidTopicNameException,
+)
 from rclpy.parameter import Parameter
+from rclpy.validate_topic_name import validate_topic_name
 
 from pose3d_ros.core.detection import (
     DEFAULT_DETECTOR,
@@ -68,6 +73,9 @@ class ParamSpec:
                                    description=self.description, read_only=self.read_only)
         if self.choices is not None:
             desc.additional_constraints = "one of: " + ", ".join(repr(c) for c in self.choices)
+        if self.excluded is not None:
+            desc.additional_constraints = (f"not in ({self.excluded[0]}, {self.excluded[1]})"
+                                           + (f": {self.hint}" if self.hint else ""))
         if self.low is not None and self.high is not None and self.type == Parameter.Type.DOUBLE:
             desc.floating_point_range = [FloatingPointRange(
                 from_value=float(self.low), to_value=float(self.high), step=0.0)]
@@ -97,7 +105,8 @@ class ParamSpec:
 
 _COMMON = (
     ParamSpec("autostart", True, "Configure and activate the lifecycle node on start-up "
-              "(false: wait for a lifecycle manager)."),
+              "(false: wait for a lifecycle manager). Read at start-up only: read-only "
+              "afterwards.", read_only=True),
     ParamSpec("diagnostics_period_s", 1.0, "Period of the /diagnostics reports (s).", 0.1, 60.0),
 )
 _INPUT = (
@@ -431,6 +440,18 @@ def make_config(specs: tuple[ParamSpec, ...], values: dict[str, Any]) -> Any:
     return build(config_class(specs), "")
 
 
+def rules_broken(node, specs: tuple[ParamSpec, ...], changes: dict[str, Any]) -> str:
+    """What the next configure would refuse (the rules between parameters, _check_rules) once
+    `changes` (name -> value) are applied to the node's current values; '' when nothing."""
+    values = {spec.name: node.get_parameter(spec.name).value for spec in specs}
+    values.update({name: value for name, value in changes.items() if name in values})
+    try:
+        _check_rules(values)
+    except ParameterError as err:
+        return str(err)
+    return ""
+
+
 def _check_rules(values: dict[str, Any]) -> None:
     detector = values.get("detector")
     if detector is not None and (missing := missing_model_files(
@@ -447,6 +468,17 @@ def _check_rules(values: dict[str, Any]) -> None:
                                  "non-empty camera name")
         if len(set(names)) != len(names):
             raise ParameterError(f"parameter 'camera_names' = {names!r} has duplicates")
+        for name in names:                       # the topics it will subscribe
+            for parameter, topic in (("camera_names", f"{name}/camera_info"),
+                                     ("image_topic", f"{name}/{values.get('image_topic', '')}")):
+                if parameter == "image_topic" and "image_topic" not in values:
+                    continue
+                try:
+                    validate_topic_name(topic)
+                except InvalidTopicNameException as err:
+                    detail = str(err).splitlines()[0].split(": ", 1)[-1]
+                    raise ParameterError(f"parameter {parameter!r} gives the topic {topic!r}, "
+                                         f"not a valid ROS topic name ({detail})") from None
         if values["sync.min_views"] > len(names):
             raise ParameterError(f"parameter 'sync.min_views' = {values['sync.min_views']} "
                                  f"exceeds the {len(names)} camera(s) in camera_names")
