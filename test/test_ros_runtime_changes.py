@@ -88,6 +88,10 @@ def test_services_answer_invalid_transitions_and_tell_when_changes_take_effect()
             assert spin_until(executor, lambda: any(
                 m.level == Log.WARN and "will refuse" in m.msg
                 and "exceeds the 2 camera(s)" in m.msg for m in logs), 10)
+            # an integer for a double parameter (what `ros2 param set ... 1` sends): taken
+            assert _call(executor, set_parameters, SetParameters.Request(
+                parameters=[_integer("sync.slop_s", 1)])).results[0].successful
+            assert node.get_parameter("sync.slop_s").value == 1.0
             # out of range: refused, the old value kept; autostart is read at start-up only
             result = _call(executor, set_parameters, SetParameters.Request(
                 parameters=[_double("sync.slop_s", 3.0)])).results[0]

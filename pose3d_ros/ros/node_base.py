@@ -71,6 +71,7 @@ class PoseNodeBase(LifecycleNode):
         set_allocator_policy()
         super().__init__(node_name, **kwargs)
         declare_parameters(self, self.SPECS)
+        self.add_pre_set_parameters_callback(self._doubles_from_integers)
         self.add_on_set_parameters_callback(self._check_new_parameters)
         self._guard_change_state_service()
         self.config: Any = None
@@ -120,6 +121,15 @@ class PoseNodeBase(LifecycleNode):
         """The node's fully qualified name without the leading slash ("cam01/pose3d_detector"):
         the name of its /diagnostics statuses, unique per namespace."""
         return self.get_fully_qualified_name().lstrip("/")
+
+    def _doubles_from_integers(self, parameters: list[Parameter]) -> list[Parameter]:
+        """`ros2 param set <node> sync.slop_s 1` sends an integer, which rclpy refuses for a
+        double parameter ("Wrong parameter type", without its name): take it as the double
+        it means."""
+        doubles = {spec.name for spec in self.SPECS if spec.type == Parameter.Type.DOUBLE}
+        return [Parameter(p.name, Parameter.Type.DOUBLE, float(p.value))
+                if p.name in doubles and p.type_ == Parameter.Type.INTEGER else p
+                for p in parameters]
 
     def _check_new_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         """Refuse a runtime change that breaks a choice or range, with the reason (rclpy
