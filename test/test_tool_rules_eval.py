@@ -63,3 +63,14 @@ def test_eval_detection_refuses_unknown_names_and_writes_its_report_staged(tmp_p
     assert run_cli(eval_detection.main, [*args, "--overwrite"]) == 0
     assert json.loads(out.read_text()) == report
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+def test_eval_detection_tells_missing_onnx_models_before_any_detection(tmp_path, capsys,
+                                                                       monkeypatch):
+    """It ran 2D for 13 s before failing on blazepose_onnx's unconverted models (found by an
+    audit of the docs' commands)."""
+    monkeypatch.setenv("POSE3D_DATA", str(tmp_path / "data"))
+    assert run_cli(eval_detection.main, ["--detectors", "blazepose", "blazepose_onnx"]) == 2
+    err = _one_line(capsys)
+    assert "BlazePose ONNX models missing" in err and "convert_blazepose_onnx" in err
+    assert not (tmp_path / "data").exists()

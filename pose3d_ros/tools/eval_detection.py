@@ -116,10 +116,11 @@ def to_markdown(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--recordings", nargs="+", default=["single", "multi"])
-    parser.add_argument("--detectors", nargs="+",
-                        default=["blazepose", "blazepose_multi", "blazepose_onnx"])
+    parser.add_argument("--detectors", nargs="+", default=None,
+                        help="back-ends to compare (default: blazepose, blazepose_multi, and "
+                             "blazepose_onnx when its converted models are there)")
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the full report "
                         "(an existing file only with --overwrite)")
@@ -145,6 +146,17 @@ def check_arguments(args: argparse.Namespace) -> None:
     for recording in args.recordings:
         if recording not in RECORDINGS:
             raise UserError(f"unknown recording {recording!r}; known: {sorted(RECORDINGS)}")
+    from ..core.detection.blazepose_onnx import missing_models
+
+    if args.detectors is None:
+        args.detectors = ["blazepose", "blazepose_multi"]
+        if missing_models():
+            log.info("blazepose_onnx left out: its models are not converted (%s)",
+                     missing_models())
+        else:
+            args.detectors.append("blazepose_onnx")
+    elif "blazepose_onnx" in args.detectors and (missing := missing_models()):
+        raise UserError(missing)
     for name in args.detectors:
         if name not in DETECTOR_NAMES or name in ONNX_MODEL_DETECTORS:
             known = [d for d in DETECTOR_NAMES if d not in ONNX_MODEL_DETECTORS]

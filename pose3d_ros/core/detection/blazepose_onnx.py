@@ -41,6 +41,18 @@ class _SortedOutputs:
         return [outputs[i] for i in self._order]
 
 
+def missing_models(model_dir: Path | str | None = None) -> str:
+    """What the back-end lacks of its converted models, as one line saying how to make them
+    ("" when both files are there); model_dir as create_onnx_blazepose."""
+    folder = Path(model_dir) if model_dir else default_model_dir()
+    missing = [str(folder / name) for name in (DETECTOR_ONNX, LANDMARK_ONNX)
+               if not (folder / name).is_file()]
+    if not missing:
+        return ""
+    return (f"BlazePose ONNX models missing: {missing}; make them with `python -m "
+            f"pose3d_ros.tools.convert_blazepose_onnx --out {folder}`")
+
+
 def create_onnx_blazepose(*, model_dir: Path | str | None = None,
                           providers: Sequence[str] | None = None, fp16: bool = True,
                           intra_op_threads: int | None = None, **options) -> TwoStageBlazePose:
@@ -52,11 +64,8 @@ def create_onnx_blazepose(*, model_dir: Path | str | None = None,
     """
     folder = Path(model_dir) if model_dir else default_model_dir()
     paths = [folder / DETECTOR_ONNX, folder / LANDMARK_ONNX]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise FileNotFoundError(f"BlazePose ONNX models missing: {missing}; make them with "
-                                f"`python -m pose3d_ros.tools.convert_blazepose_onnx --out "
-                                f"{folder}`")
+    if missing := missing_models(folder):
+        raise FileNotFoundError(missing)
     detector = OnnxModel(paths[0], role="blazepose detector", providers=providers, fp16=fp16,
                          intra_op_threads=intra_op_threads)
     landmarker = OnnxModel(paths[1], role="blazepose landmarks", providers=providers,
