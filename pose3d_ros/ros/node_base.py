@@ -134,9 +134,10 @@ class PoseNodeBase(LifecycleNode):
     def _check_new_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         """Refuse a runtime change that breaks a choice or range, with the reason (rclpy
         enforces the descriptor ranges, not the choices). Values are read at configure: once
-        the node is configured, an accepted change says so in its reason (`ros2 param set`
-        prints it), and one that breaks a rule between parameters says what the next configure
-        will refuse (accepted: changes come one parameter at a time)."""
+        the node is configured, an accepted change is logged (INFO) with when it takes effect,
+        and one that breaks a rule between parameters (WARN) with what the next configure
+        will refuse (accepted: changes come one parameter at a time). The same text is the
+        result's reason, which rclpy 7.1 drops for an accepted change."""
         specs = {spec.name: spec for spec in self.SPECS}
         for parameter in parameters:
             spec = specs.get(parameter.name)
