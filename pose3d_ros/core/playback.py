@@ -107,8 +107,11 @@ def playback_html(time_s: np.ndarray, pred: Sequence[np.ndarray], pred_ids: Sequ
                                             transition=dict(duration=0))]) for t in picks]
     dt_ms = int(1000 * np.median(np.diff(time_s[picks]))) if len(picks) > 1 else 100
     figure.update_layout(
-        title=title, height=600, margin=dict(l=0, r=0, t=40, b=0),
-        scene=dict(aspectmode="data",
+        title=title, height=700, margin=dict(l=0, r=0, t=40, b=0),
+        # the 3D box above the play buttons and the time slider, not under them
+        # and far enough that the whole box shows (plotly's default eye cut its near corner)
+        scene=dict(aspectmode="data", domain=dict(x=[0.0, 1.0], y=[0.2, 1.0]),
+                   camera=dict(eye=dict(x=1.9, y=1.9, z=1.3)),
                    xaxis=dict(range=[low[0] - pad[0], high[0] + pad[0]], title="x [m]"),
                    yaxis=dict(range=[low[1] - pad[1], high[1] + pad[1]], title="y [m]"),
                    zaxis=dict(range=[low[2] - pad[2], high[2] + pad[2]],
