@@ -47,13 +47,15 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
                      ref: SkeletonTrack | None, *, title: str, notes: Sequence[str] = (),
                      per_camera: dict | None = None, latency_s: dict | None = None,
                      overlay_camera: str | None = None, viewpoint: np.ndarray | None = None,
+                     viewpoint_name: str = "",
                      max_match_distance: float = 0.5, tolerance_s: float = 0.004,
                      input_stamps_ns: np.ndarray | None = None
                      ) -> tuple[Evaluation | None, Stability]:
     """Into the folder `out`: evaluation.json, report.html, playback.html and, with
     overlay_camera, overlay_<camera>.mp4. bag: the bag whose images the overlays use (None:
     no images). pred, ref: tracks in the cameras' rig frame; ref None reports stability only.
-    viewpoint: (3,) camera centre for the root depth (one camera). input_stamps_ns: (S,) the
+    viewpoint: (3,) centre of the camera (named viewpoint_name) the root depth is measured
+    from. input_stamps_ns: (S,) the
     stamps of the frame sets that went in (bag_tracks.frame_set_stamps), so that those
     without any output count (default: pred's own stamps, which cannot show a gap)."""
     from .overlay import overlay_images, write_overlay_video
@@ -65,7 +67,8 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
             raise UserError("the reference holds no skeleton (nobody found in any frame)")
         evaluation = evaluate_tracks(pred, ref, max_match_distance=max_match_distance,
                                      tolerance_s=tolerance_s, latency_s=latency_s)
-    steady = stability(pred, viewpoint=viewpoint, input_stamps_ns=input_stamps_ns)
+    steady = stability(pred, viewpoint=viewpoint, viewpoint_name=viewpoint_name,
+                       input_stamps_ns=input_stamps_ns)
     time_s = (pred.stamps_ns - pred.stamps_ns[0]) / 1e9 if len(pred.stamps_ns) else np.zeros(0)
     layout: JointLayout | None
     if evaluation is not None and ref is not None:   # reference frames

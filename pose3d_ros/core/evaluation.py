@@ -329,11 +329,12 @@ class Stability:
     """No-reference figures of a track (see stability()).
 
     people_per_frame: (T,); ids: (U,); present: (T, U) bool id timeline; root_depth: (T, U)
-    metres from the viewpoint, NaN where absent; depth_steps: pooled |frame-to-frame change|
-    of each id's root depth (m); bone_cv: (U, B) std/mean of each id's bone lengths over its
-    frames (NaN with fewer than min_frames); frames_without_output: input stamps with no
-    output message; one_view_person_frames: people placed from one camera's view (a monocular
-    method: a one-camera set, or a rig's lone people), the rest were triangulated.
+    metres from the viewpoint (depth_from: which), NaN where absent; depth_steps: pooled
+    |frame-to-frame change| of each id's root depth (m); bone_cv: (U, B) std/mean of each
+    id's bone lengths over its frames (NaN with fewer than min_frames);
+    frames_without_output: input stamps with no output message; one_view_person_frames:
+    people placed from one camera's view (a monocular method: a one-camera set, or a rig's
+    lone people), the rest were triangulated.
     """
 
     people_per_frame: np.ndarray
@@ -345,6 +346,7 @@ class Stability:
     frames_without_output: int
     input_frames: int
     one_view_person_frames: int = 0
+    depth_from: str = "the origin of the output frame"
 
     def summary(self) -> dict[str, object]:
         steps, cv = self.depth_steps, self.bone_cv[np.isfinite(self.bone_cv)]
@@ -363,14 +365,14 @@ class Stability:
 
 
 def stability(track: SkeletonTrack, *, input_stamps_ns: np.ndarray | None = None,
-              viewpoint: np.ndarray | None = None, tolerance_ns: int = 1_000_000,
-              min_frames: int = 10) -> Stability:
+              viewpoint: np.ndarray | None = None, viewpoint_name: str = "",
+              tolerance_ns: int = 1_000_000, min_frames: int = 10) -> Stability:
     """No-reference stability of a tracked track.
 
     input_stamps_ns: stamps of the input frame sets (frames without output are those with no
     output message within tolerance_ns; default: the track's own stamps). viewpoint: (3,)
     camera centre in the track's frame for root depth (default the origin: the camera's own
-    optical frame).
+    optical frame), named viewpoint_name (e.g. the camera's name) in the report.
     """
     layout = track.layout
     stamps = track.stamps_ns if input_stamps_ns is None else np.asarray(input_stamps_ns)
@@ -395,7 +397,8 @@ def stability(track: SkeletonTrack, *, input_stamps_ns: np.ndarray | None = None
     cv = np.where(count >= min_frames, std / mean, np.nan)
     one_view = sum(int(np.isin(f.methods(), MONOCULAR).sum()) for f in track.frames)
     return Stability(people, ids, present, depth, steps, cv, int((~answered).sum()), len(stamps),
-                     one_view)
+                     one_view, f"camera {viewpoint_name}" if viewpoint_name else
+                     "the origin of the output frame")
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,8 @@ def plot_stability(time_s: np.ndarray, stability: "Stability") -> str:
     axes[1].set_yticklabels([f"id {i}" for i in stability.ids], fontsize=7)
     axes[1].set_ylabel("id timeline")
     axes[2].set_ylabel("root depth [m]")
+    axes[2].set_title(f"distance of each person's root from {stability.depth_from}",
+                      fontsize=8)
     axes[2].set_xlabel("time [s]")
     axes[2].grid(alpha=0.3)
     if len(stability.ids) <= 10:
@@ -264,7 +266,8 @@ _GLOSSARY = {
     "false positives": "predicted person-frames that match no reference person",
     "id switches": "times a reference person's matched prediction changed id",
     "root-depth jitter": "frame-to-frame change of each person's root (pelvis) distance from "
-                         "the camera (one camera) or from the rig's origin (several cameras)",
+                         "the camera (with several cameras the first by name: the stability "
+                         "plot names it)",
     "bone-length CV": "coefficient of variation (std / mean) of each person's bone lengths "
                       "over time, median over people and bones: 0 for a rigid body",
     "frames without output": "input frame sets that got no output",

@@ -181,8 +181,9 @@ def run_demo(args: argparse.Namespace, calibration: Path, out_dir: Path):
                                                                 tracking=None, filtering=None),
                                           progress=bar.update)
     ref = ref_run.track
-    per_camera = bag_tracks.per_camera_figures(bag_tracks.bag_cameras(bag)[0], pred,
-                                               ref_run.detections)
+    cameras = bag_tracks.bag_cameras(bag)[0]
+    per_camera = bag_tracks.per_camera_figures(cameras, pred, ref_run.detections)
+    first = sorted(cameras)[0]                  # the root depth is measured from this camera
     log.info("[5/5] scoring and writing the report")
     latency = {"end to end over DDS": latencies}
     latency.update({f"offline {stage}": ref_run.timings[stage] for stage in
@@ -205,7 +206,7 @@ def run_demo(args: argparse.Namespace, calibration: Path, out_dir: Path):
     evaluation, _ = write_bag_report(
         out_dir, bag, pred, ref, title=f"pose3d_ros demo: {args.recording} recording",
         notes=notes, per_camera=per_camera, latency_s=latency,
-        input_stamps_ns=stamps)
+        viewpoint=cameras[first].center, viewpoint_name=first, input_stamps_ns=stamps)
     assert evaluation is not None  # a reference track was given
     return evaluation
 

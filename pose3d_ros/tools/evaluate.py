@@ -155,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         evaluation, steady = write_bag_report(
             out, args.bag if cameras else None, pred, ref, title=args.title, notes=notes,
             per_camera=per_camera, latency_s=latency, overlay_camera=args.overlay_video,
-            viewpoint=cameras[used[0]].center if len(used) == 1 and used[0] in cameras
-            else None, max_match_distance=args.max_match_distance, tolerance_s=args.tolerance,
+            viewpoint=cameras[used[0]].center if used and used[0] in cameras else None,
+            viewpoint_name=used[0] if used and used[0] in cameras else "",
+            max_match_distance=args.max_match_distance, tolerance_s=args.tolerance,
             input_stamps_ns=None if stamps is None else stamps[:args.max_frames])
         if args.out_bag:
             write_track_bag(pred, out / "skeletons", tf_static_from=args.bag)

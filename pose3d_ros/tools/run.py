@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         evaluation, steady = write_bag_report(
             out, bag, pred, ref, title=args.title or f"pose3d_ros on {shown_bag}", notes=notes,
             latency_s={"end to end over DDS": latencies}, overlay_camera=overlay,
-            viewpoint=cameras[names[0]].center if len(names) == 1 else None,
+            viewpoint=cameras[names[0]].center, viewpoint_name=names[0],
             input_stamps_ns=stamps,
             per_camera=per_camera_figures(cameras, pred, found))   # the node's own 2D
     if steady.frames_without_output:
