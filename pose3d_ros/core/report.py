@@ -266,7 +266,7 @@ _GLOSSARY = {
     "false positives": "predicted person-frames that match no reference person",
     "id switches": "times a reference person's matched prediction changed id",
     "root-depth jitter": "frame-to-frame change of each person's root (pelvis) distance from "
-                         "the camera (with several cameras the first by name: the stability "
+                         "the camera (with several cameras the first one: the stability "
                          "plot names it)",
     "bone-length CV": "coefficient of variation (std / mean) of each person's bone lengths "
                       "over time, median over people and bones: 0 for a rigid body",
