@@ -93,6 +93,20 @@ def test_scores_of_a_track_with_known_errors():
     assert len(result.pred_all) == len(result.time_s) and len(result.pred_all[15]) == 0
 
 
+def test_root_depth_is_measured_from_the_camera_it_names():
+    """A rig's output is in the world frame, whose origin lies on the floor: the root's
+    distance from there is about its height, not a depth (seen in the demo's report)."""
+    pred, _ = _tracks()
+    camera_centre = np.array([0.0, -4.0, 1.5])
+    steady = evaluation.stability(pred, viewpoint=camera_centre, viewpoint_name="cam01")
+    assert steady.depth_from == "camera cam01"
+    hips = pred.frames[0].positions[0, [COCO17.index("left_hip"), COCO17.index("right_hip")]]
+    first = steady.ids.tolist().index(int(pred.frames[0].ids[0]))     # the root: mid-hip
+    np.testing.assert_allclose(steady.root_depth[0, first],
+                               np.linalg.norm(hips.mean(0) - camera_centre))
+    assert evaluation.stability(pred).depth_from == "the origin of the output frame"
+
+
 def test_an_untracked_reference_is_followed_over_time():
     """A reference without ids (triangulation without tracking) lists its people in any order;
     the evaluation links them over time, so a correct tracked prediction scores no switch and
