@@ -288,3 +288,68 @@ def test_demo_files_cut_short_are_fetched_again_and_written_whole(tmp_path):
     with pytest.raises(ValueError, match="cannot be written to .*a_file is not a folder; pass "
                        "--data-dir"):
         data_paths.fetch(blocking / "data")
+
+
+def _sized_video(path, width: int, height: int, frames: int = 3):
+    """A real mp4 of `frames` grey frames, width x height."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (width, height))
+    for _ in range(frames):
+        writer.write(np.full((height, width, 3), 90, np.uint8))
+    writer.release()
+    return path
+
+
+def test_videos_go_to_the_cameras_they_are_named_after_in_any_order(tmp_path):
+    """Found by a 'your own rig' audit: with one video per camera, videos named after cameras
+    were matched by position, so cam02.mp4 given first silently became cam01."""
+    from pose3d_ros.core.video_bag import cameras_for_videos, video_camera_pairs
+
+    videos = [tmp_path / f"{name}.mp4" for name in ("cam02", "cam01", "cam04", "cam03")]
+    cameras, _ = cameras_for_videos(videos, calibration_path("single"))
+    assert [c.name for c in cameras] == ["cam02", "cam01", "cam04", "cam03"]
+    assert video_camera_pairs(videos, cameras).startswith("cam02.mp4 -> cam02, cam01.mp4 ->")
+    # names that are no camera's: one per camera in the file's order, as before
+    other = [tmp_path / f"{name}.mp4" for name in ("front", "left", "back", "right")]
+    assert [c.name for c in cameras_for_videos(other, calibration_path("single"))[0]] == [
+        "cam01", "cam02", "cam03", "cam04"]
+
+
+def test_a_resized_video_is_refused_before_any_work_not_taken_as_a_crop(tmp_path, capsys):
+    """run took a half-size video as the 'top-left crop' of the calibrated image (one warning
+    line, then a wrong camera outvoted by the others), and calibrate wrote a rig 5-15 degrees
+    off from it without a word. A crop is now only the encoder's padding (ENCODER_PADDING_PX);
+    a resized video is refused in the check step, with what to give."""
+    from pose3d_ros.tools import calibrate
+
+    half = [_sized_video(tmp_path / f"cam0{k}.mp4", 544, 960) for k in (1, 2)]
+    out = tmp_path / "out"
+    assert run_cli(run.main, ["--videos", str(half[0]), "--calibration",
+                              str(calibration_path("single")), "--out-dir", str(out)]) == 2
+    line = _one_line(capsys)
+    assert "cam01: video frames are 544x960 but the calibration says 1088x1920" in line
+    assert "give --scale 0.5" in line
+    assert run_cli(calibrate.main, ["--videos", *map(str, half), "--intrinsics",
+                                    str(calibration_path("single")), "--out",
+                                    str(tmp_path / "rig.yaml")]) == 2
+    line = _one_line(capsys)
+    assert "544x960" in line and "resized by 0.5: give intrinsics of the videos' size" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cam01.mp4", "cam02.mp4"]
+    # the encoder's padding (1080 of 1088 rows) is still the top-left part
+    from pose3d_ros.core.video_bag import sized_cameras
+
+    (tmp_path / "pad").mkdir()
+    padded = _sized_video(tmp_path / "pad" / "cam01.mp4", 1080, 1920)
+    camera = cameras_from_calibration(calibration_path("single"))[0][0]
+    assert sized_cameras([padded], [camera], crop_padding=True)[0].width == 1080
+
+
+def test_videos_of_different_lengths_are_told(tmp_path, caplog):
+    """Frame sets stop at the shortest video: the user is told why (it was silent)."""
+    import logging
+
+    long, short = _video(tmp_path / "a.mp4", frames=30), _video(tmp_path / "b.mp4", frames=10)
+    with caplog.at_level(logging.WARNING):
+        sets = list(synchronised_frames([long, short]))
+    assert len(sets) == 10
+    told = [r.getMessage() for r in caplog.records if "different lengths" in r.getMessage()]
+    assert len(told) == 1 and "a.mp4 30, b.mp4 10" in told[0], told

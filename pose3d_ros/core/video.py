@@ -88,6 +88,16 @@ def _ended_early(read: int, declared: int) -> bool:
                                                   FRAME_COUNT_SLACK_FRACTION * declared)
 
 
+def warn_unequal_lengths(videos: Sequence[Path], declared: Sequence[int]) -> None:
+    """One WARN when synchronised videos declare different frame counts (by more than a
+    container's usual error): frame sets stop at the shortest, and the user should know why."""
+    known = [n for n in declared if n > 0]
+    if len(known) > 1 and max(known) - min(known) > FRAME_COUNT_SLACK:
+        counts = ", ".join(f"{Path(v).name} {n}" for v, n in zip(videos, declared, strict=True))
+        log.warning("the videos have different lengths (%s frames): only the first %d frames "
+                    "of each are used together", counts, min(known))
+
+
 def synchronised_frames(videos: Sequence[Path], max_frames: int | None = None
                         ) -> Iterator[list[np.ndarray]]:
     """Frame i of every video together (BGR uint8 (H, W, 3)), until the shortest video ends
@@ -99,6 +109,7 @@ def synchronised_frames(videos: Sequence[Path], max_frames: int | None = None
         for video in videos:
             captures.append(_open(video))
         declared = [max(int(c.get(cv2.CAP_PROP_FRAME_COUNT)), 0) for c in captures]
+        warn_unequal_lengths(videos, declared)
         index = 0
         while max_frames is None or index < max_frames:
             frames = []

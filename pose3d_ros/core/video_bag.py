@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 DEFAULT_FIXED_FRAME = "rig"
 # Videos whose frame rates differ by more than this fraction are not paired frame by frame.
 FPS_TOLERANCE = 0.01
+# A video at most this many pixels smaller than its calibrated image (in each direction) is
+# the calibrated image stored without the encoder's padding (1080 of 1088 rows): its top-left
+# part. Anything smaller is another size (a resized video), not a crop.
+ENCODER_PADDING_PX = 16
 
 
 def cameras_from_calibration(path: Path) -> tuple[list[CameraModel], str]:
@@ -46,21 +50,29 @@ def cameras_from_calibration(path: Path) -> tuple[list[CameraModel], str]:
 
 def cameras_for_videos(videos: Sequence[Path], path: Path) -> tuple[list[CameraModel], str]:
     """The calibrated cameras (cameras_from_calibration) that `videos` show, in video order,
-    and the rig's frame id: every camera of the file in its order when there is one video per
-    camera; otherwise the cameras the video files are named after (`cam02.mp4` -> camera
-    `cam02`, case-insensitive), so one camera of a rig runs alone. ValueError saying what to
-    do when neither fits."""
+    and the rig's frame id: the cameras the video files are named after (`cam02.mp4` ->
+    camera `cam02`, case-insensitive) whenever every file is named after one, in any order
+    and any number (one camera of a rig runs alone); otherwise, with one video per camera,
+    every camera of the file in its order. ValueError saying what to do when neither fits.
+    (Videos named after cameras were once matched by position when there was one per camera:
+    cam02.mp4 given first became cam01.)"""
     cameras, rig_frame = cameras_from_calibration(path)
-    if len(videos) == len(cameras):
-        return cameras, rig_frame
     by_name = {camera.name.lower(): camera for camera in cameras}
     stems = [Path(video).stem.lower() for video in videos]
     if all(stem in by_name for stem in stems) and len(set(stems)) == len(stems):
         return [by_name[stem] for stem in stems], rig_frame
+    if len(videos) == len(cameras):
+        return cameras, rig_frame
     names = ", ".join(camera.name for camera in cameras)
     raise ValueError(f"{len(videos)} video(s) but {path} has {len(cameras)} cameras ({names}); "
                      "give one video per camera in that order, or name each video after its "
                      "camera (e.g. cam02.mp4) to run some of them")
+
+
+def video_camera_pairs(videos: Sequence[Path], cameras: Sequence[CameraModel]) -> str:
+    """'front.mp4 -> cam01, ...': which video each camera gets, for the tools to say."""
+    return ", ".join(f"{Path(video).name} -> {camera.name}"
+                     for video, camera in zip(videos, cameras, strict=True))
 
 
 def camera_for_fov(video: Path, hfov_deg: float, name: str = "camera"
@@ -130,24 +142,42 @@ def _cropped(camera: CameraModel, video: Path) -> CameraModel:
 
 
 def sized_cameras(videos: Sequence[Path], cameras: Sequence[CameraModel],
-                  crop_to_video: bool = False, scale: float = 1.0) -> list[CameraModel]:
+                  crop_to_video: bool = False, scale: float = 1.0,
+                  crop_padding: bool = False, scale_option: bool = True) -> list[CameraModel]:
     """The cameras with each video's frame size checked (write_bag's crop_to_video says what
-    a smaller video may be): ValueError naming the camera, both sizes and, when a crop could
-    explain the difference, --crop-to-video; or naming a video that cannot be read. With a
+    a smaller video may be; crop_padding: only one within ENCODER_PADDING_PX of the calibrated
+    size): ValueError naming the camera, both sizes and what to give (--crop-to-video where a
+    crop could explain the difference, --scale where the video is the calibrated image resized);
+    or naming a video that cannot be read (scale_option: whether the tool has --scale). With a
     scale other than 1 the frames are resized to the scaled calibration and their size is not
     compared (write_bag's behaviour)."""
-    if crop_to_video:
-        cameras = [_cropped(cam, video) for cam, video in zip(cameras, videos, strict=True)]
+    if scale == 1.0 and (crop_to_video or crop_padding):
+        cameras = [_cropped(cam, video) if crop_to_video or _padding_only(cam, video) else cam
+                   for cam, video in zip(cameras, videos, strict=True)]
     for cam, video in zip(cameras, videos, strict=True):
         width, height = readable_video_size(video)
         if (width, height) != (cam.width, cam.height) and scale == 1.0:
             crop = width <= cam.width and height <= cam.height and not crop_to_video
+            ratio = width / cam.width           # the same factor both ways, and not ~1
+            resized = abs(height / cam.height - ratio) < 0.002 and abs(ratio - 1) > 0.01
             raise ValueError(f"{cam.name}: video frames are {width}x{height} but the "
                              f"calibration says {cam.width}x{cam.height}"
-                             + ("; if the video is the top-left part of the calibrated image "
+                             + ((f"; if the video is the calibrated image resized, give --scale "
+                                 f"{ratio:.4g}" if scale_option else "; the video looks like "
+                                 f"the calibrated image resized by {ratio:.4g}: give intrinsics "
+                                 "of the videos' size") if resized else
+                                "; if the video is the top-left part of the calibrated image "
                                 "(stored without the encoder's padding), pass --crop-to-video"
                                 if crop else ""))
     return list(cameras)
+
+
+def _padding_only(camera: CameraModel, video: Path) -> bool:
+    """Whether the video is at most ENCODER_PADDING_PX smaller than the calibrated image in
+    each direction (and not larger)."""
+    width, height = readable_video_size(video)
+    return (0 <= camera.width - width <= ENCODER_PADDING_PX
+            and 0 <= camera.height - height <= ENCODER_PADDING_PX)
 
 
 @dataclass
@@ -166,14 +196,15 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
               start_ns: int, compressed: bool = True, storage: str = "sqlite3",
               fixed_frame: str = DEFAULT_FIXED_FRAME, scale: float = 1.0,
               max_frames: int | None = None, jpeg_quality: int = 90,
-              crop_to_video: bool = False,
+              crop_to_video: bool = False, crop_padding: bool = False,
               progress: Callable[[int], None] | None = None) -> BagSummary:
     """Write the bag. videos[k] is seen by cameras[k]; stamps are start_ns + i / fps.
 
     crop_to_video: when a video is smaller than its calibrated image size, treat it as the
     top-left part of the calibrated image (intrinsics unchanged, CameraInfo gets the video's
     size). Some recordings are stored without the encoder padding the calibration saw (the
-    demo's "single" recording: 1080 of 1088 columns). Otherwise a size mismatch is an error.
+    demo's "single" recording: 1080 of 1088 columns). crop_padding: the same only for a video
+    within ENCODER_PADDING_PX of the calibrated size. Otherwise a size mismatch is an error.
     progress: called with 1 per frame set written.
     """
     if len(videos) != len(cameras):
@@ -184,7 +215,8 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
         raise ValueError(f"fps must be > 0, got {fps}")
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
-    cameras = sized_cameras(videos, cameras, crop_to_video, scale)   # told before writing
+    cameras = sized_cameras(videos, cameras, crop_to_video, scale,   # told before writing
+                            crop_padding=crop_padding)
     cameras = [cam.scaled(scale) if scale != 1.0 else cam for cam in cameras]
     cameras = [replace(cam, frame_id=cam.frame_id or f"{cam.name}_optical_frame")
                for cam in cameras]

@@ -62,6 +62,20 @@ def load_intrinsics(paths: list[Path], num_cameras: int) -> list[CameraModel]:
     return [load_camera_info_yaml(p) for p in paths]
 
 
+def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]:
+    """The cameras of the videos, in video order, their frame sizes checked: from one
+    calibration file, matched by the videos' names when they are camera names (any order, any
+    subset), else by order (core.video_bag.cameras_for_videos); or one camera_info YAML per
+    video. ValueError saying what does not fit (a size: what to give)."""
+    from pose3d_ros.core.video_bag import cameras_for_videos, sized_cameras
+
+    if len(paths) == 1:
+        cameras = cameras_for_videos(videos, paths[0])[0]
+    else:
+        cameras = load_intrinsics(paths, len(videos))
+    return sized_cameras(videos, cameras, crop_padding=True, scale_option=False)
+
+
 def load_keypoints_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """2D people from an .npz with `keypoints` (F, V, P, J, 2) raw pixels (NaN where absent)
     and `scores` (F, V, P, J), BlazePose-33 joints."""
@@ -124,6 +138,11 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -
             raise UserError(f"{path} does not exist")
     refuse_existing(args.out, args.overwrite, "rig file", folder=False,
                     inputs=[*args.videos, *args.intrinsics, args.keypoints])
+    if args.videos:                              # cameras and sizes, or one line
+        from pose3d_ros.core.video_bag import video_camera_pairs
+
+        log.info("videos -> cameras: %s", video_camera_pairs(
+            args.videos, video_intrinsics(args.videos, args.intrinsics)))
     cameras = camera_count(args)
     if cameras < 2:
         raise UserError(f"self-calibration needs at least 2 cameras; got {cameras}")
@@ -175,8 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     heldout = result.checks.heldout_px if result.checks is not None else float("nan")
     print(f"wrote {args.out}: {len(result.rig)} cameras, bundle RMS "
           f"{result.reprojection_rms_px:.2f} px over {result.num_observations} observations, "
-          f"held-out frames {heldout:.1f} px, scale {result.scale:.4f} m/unit, "
-          f"{len(people.frames)} people-frames")
+          f"held-out frames {heldout:.1f} px, {len(people.frames)} people-frames")
+    print(f"  metric scale from --height {args.height:.2f} m (the people's standing height): "
+          "every distance of this rig, and of the 3D it gives, scales with it; give the "
+          "people's real height (--height) when metres matter")
     if reference_rig is not None:
         cmp = compare_rigs(result.rig, reference_rig, args.reference)
         shipped = check_other_rig(reference_rig, people.keypoints, people.scores, result,
@@ -216,7 +237,7 @@ def calibrate(args: argparse.Namespace, bar) -> tuple[PeopleCalibration, Rig | N
         cameras = load_intrinsics(args.intrinsics, kp.shape[1])
         fps = args.fps or 30.0
     else:
-        cameras = load_intrinsics(args.intrinsics, len(args.videos))
+        cameras = video_intrinsics(args.videos, args.intrinsics)
         kp, sc = detect(args.videos, args.detector, args.frames)
         fps = args.fps or video_fps(args.videos[0])
     bar.update()

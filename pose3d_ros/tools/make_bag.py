@@ -44,6 +44,7 @@ from pose3d_ros.core.video_bag import (  # noqa: F401 - re-exported for callers 
     cameras_from_calibration,
     frame_rate,
     sized_cameras,
+    video_camera_pairs,
     video_cameras,
     write_bag,
 )
@@ -113,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
                                 args.scale)
     except ValueError as err:
         raise UserError(str(err)) from None
+    if not args.demo:
+        log.info("videos -> cameras: %s", video_camera_pairs(videos, cameras))
     start_ns = int((time.time() if args.start is None else args.start) * 1e9)
     total = min(video_frame_count(v) for v in videos)
     with staged_output(args.out, args.overwrite) as out, \

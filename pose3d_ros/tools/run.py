@@ -153,10 +153,11 @@ def check_inputs(args: argparse.Namespace) -> None:
                         "--calibration with extrinsics (--hfov gives no pose)")
     detector_options(args)
     if args.videos:                       # reads the calibration file: after the cheap checks
-        from pose3d_ros.core.video_bag import frame_rate, video_cameras
+        from pose3d_ros.core.video_bag import frame_rate, sized_cameras, video_cameras
         try:
-            names = [c.name for c in video_cameras(args.videos, args.calibration,
-                                                   args.hfov)[0]]
+            cameras = video_cameras(args.videos, args.calibration, args.hfov)[0]
+            names = [c.name for c in cameras]
+            sized_cameras(args.videos, cameras, scale=args.scale, crop_padding=True)
             frame_rate(args.videos, args.fps)       # one rate, or --fps
         except ValueError as err:
             raise UserError(str(err)) from None
@@ -177,9 +178,15 @@ def check_inputs(args: argparse.Namespace) -> None:
 def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
     """The videos and calibration as a bag in out/input_bag."""
     from pose3d_ros.core.video import video_frame_count
-    from pose3d_ros.core.video_bag import frame_rate, video_cameras, write_bag
+    from pose3d_ros.core.video_bag import (
+        frame_rate,
+        video_camera_pairs,
+        video_cameras,
+        write_bag,
+    )
 
     cameras, rig_frame = video_cameras(args.videos, args.calibration, args.hfov)  # checked
+    log.info("videos -> cameras: %s", video_camera_pairs(args.videos, cameras))
     if args.hfov is not None:
         log.info("camera %r: intrinsics assumed from --hfov %g deg: %dx%d, focal length %.0f px",
                  cameras[0].name, args.hfov, cameras[0].width, cameras[0].height,
@@ -191,7 +198,7 @@ def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
     with progress(total or None, "videos -> bag") as bar:
         write_bag(bag, args.videos, cameras, fps=frame_rate(args.videos, args.fps),
                   start_ns=int(time.time() * 1e9), storage="mcap", fixed_frame=rig_frame,
-                  scale=args.scale, max_frames=args.max_frames, crop_to_video=True,
+                  scale=args.scale, max_frames=args.max_frames, crop_padding=True,
                   progress=bar.update)
     return bag
 
