@@ -193,6 +193,9 @@ def test_pipeline_on_a_demo_bag_against_four_camera_triangulation(tmp_path):
     assert set(figures) == {"cam01", "cam02", "cam03", "cam04"}
     assert all(f["people detected"] == 6 for f in figures.values())
     assert all(0 < f["reprojection error [px]"] < 30 for f in figures.values())
+    # the median: what a camera's calibration or timing moves, little its detector's faults
+    assert all(0 < f["reprojection error median [px]"] <= f["reprojection error [px]"] * 1.5
+               for f in figures.values())
     images = overlay.overlay_images(bag, ref.track.stamps_ns, scores.time_s, scores.pred,
                                     scores.ref, scores.layout.bones_array, [3])
     assert len(images) == 4
