@@ -247,28 +247,30 @@ class WindowedLifter3D:
                                    flip_average=self.flip_average)
         frame = self.model.window - 1 - self.model.metadata.latency_frames
         xy, xy_scores = window_xy[:, frame], window_scores[:, frame]
-        # the detector's metric 3D describes the newest frame: only a causal lifter's output
-        # (the same frame) takes its depth
-        detector = self.detector_3d
-        if detector is None or detections.world is None or self.model.metadata.latency_frames:
-            if self.refine_to_2d:
-                relative = refine_relative_to_2d(relative, xy, xy_scores)
-            if self.sizes is not None:
-                relative = self.sizes.scale(relative, track_ids)
-            return _place(relative, xy, xy_scores, self.prior)
-        # The lifter's people and detector_3d's, refined and placed in one call each (what
-        # BlazePoseWorld3D.lift does, batched: each step treats every person on its own).
-        world, normalised, scores = detector.world_relative(detections)
         people = len(relative)
-        relative = np.concatenate([relative, world])
-        xy, xy_scores = np.concatenate([xy, normalised]), np.concatenate([xy_scores, scores])
+        # the detector's metric 3D describes the newest frame: only a causal lifter's output
+        # (the same frame) takes its depth. Then detector_3d's people go through the same
+        # refinement and placement calls as the lifter's (what BlazePoseWorld3D.lift does,
+        # batched: each step treats every person on its own).
+        detector = self.detector_3d
+        with_depth = (detector is not None and detections.world is not None
+                      and not self.model.metadata.latency_frames)
+        parts = [(slice(None, people), self.sizes)]
+        if with_depth:
+            assert detector is not None
+            world, normalised, scores = detector.world_relative(detections)
+            relative = np.concatenate([relative, world])
+            xy, xy_scores = np.concatenate([xy, normalised]), np.concatenate([xy_scores, scores])
+            parts.append((slice(people, None), detector.sizes))
         if self.refine_to_2d:
             relative = refine_relative_to_2d(relative, xy, xy_scores)
-        for part, sizes in ((slice(None, people), self.sizes),
-                            (slice(people, None), detector.sizes)):
+        relative = np.array(relative, np.float64)        # a copy, rebuilt in place below
+        for part, sizes in parts:
             if sizes is not None:
                 relative[part] = sizes.scale(relative[part], track_ids)
         placed = _place(relative, xy, xy_scores, self.prior)
+        if not with_depth:
+            return placed
         return MonocularLift(at_depth_of(placed.positions[:people], placed.positions[people:]),
                              placed.confidence[:people])
 

@@ -129,10 +129,10 @@ def frame_rate(videos: Sequence[Path], fps: float | None = None) -> float:
     return rates[0]
 
 
-def _cropped(camera: CameraModel, video: Path) -> CameraModel:
-    width, height = readable_video_size(video)
-    if (width, height) == (camera.width, camera.height):
-        return camera
+def _cropped(camera: CameraModel, video: Path, width: int, height: int
+             ) -> CameraModel:
+    """The camera of a video of width x height that is the top-left part of its calibrated
+    image; ValueError when the video is larger."""
     if width > camera.width or height > camera.height:
         raise ValueError(f"{camera.name}: video {video} is {width}x{height}, larger than the "
                          f"calibrated {camera.width}x{camera.height}; it cannot be a crop")
@@ -151,33 +151,35 @@ def sized_cameras(videos: Sequence[Path], cameras: Sequence[CameraModel],
     or naming a video that cannot be read (scale_option: whether the tool has --scale). With a
     scale other than 1 the frames are resized to the scaled calibration and their size is not
     compared (write_bag's behaviour)."""
-    if scale == 1.0 and (crop_to_video or crop_padding):
-        cameras = [_cropped(cam, video) if crop_to_video or _padding_only(cam, video) else cam
-                   for cam, video in zip(cameras, videos, strict=True)]
-    for cam, video in zip(cameras, videos, strict=True):
-        width, height = readable_video_size(video)
-        if (width, height) != (cam.width, cam.height) and scale == 1.0:
-            crop = width <= cam.width and height <= cam.height and not crop_to_video
-            ratio = width / cam.width           # the same factor both ways, and not ~1
-            resized = abs(height / cam.height - ratio) < 0.002 and abs(ratio - 1) > 0.01
+    sizes = [readable_video_size(video) for video in videos]        # each video opened once
+    if scale != 1.0:
+        return list(cameras)
+    sized = []
+    for cam, video, (width, height) in zip(cameras, videos, sizes, strict=True):
+        padding = (0 <= cam.width - width <= ENCODER_PADDING_PX
+                   and 0 <= cam.height - height <= ENCODER_PADDING_PX)
+        if (width, height) != (cam.width, cam.height) and (crop_to_video or
+                                                          (crop_padding and padding)):
+            cam = _cropped(cam, video, width, height)
+        if (width, height) != (cam.width, cam.height):
             raise ValueError(f"{cam.name}: video frames are {width}x{height} but the "
                              f"calibration says {cam.width}x{cam.height}"
-                             + ((f"; if the video is the calibrated image resized, give --scale "
-                                 f"{ratio:.4g}" if scale_option else "; the video looks like "
-                                 f"the calibrated image resized by {ratio:.4g}: give intrinsics "
-                                 "of the videos' size") if resized else
-                                "; if the video is the top-left part of the calibrated image "
-                                "(stored without the encoder's padding), pass --crop-to-video"
-                                if crop else ""))
-    return list(cameras)
+                             + _size_hint(cam, width, height, scale_option))
+        sized.append(cam)
+    return sized
 
 
-def _padding_only(camera: CameraModel, video: Path) -> bool:
-    """Whether the video is at most ENCODER_PADDING_PX smaller than the calibrated image in
-    each direction (and not larger)."""
-    width, height = readable_video_size(video)
-    return (0 <= camera.width - width <= ENCODER_PADDING_PX
-            and 0 <= camera.height - height <= ENCODER_PADDING_PX)
+def _size_hint(camera: CameraModel, width: int, height: int, scale_option: bool) -> str:
+    """What to give for a video of another size than its calibration (sized_cameras)."""
+    ratio = width / camera.width                # the same factor both ways, and not ~1
+    if abs(height / camera.height - ratio) < 0.002 and abs(ratio - 1) > 0.01:
+        return (f"; if the video is the calibrated image resized, give --scale {ratio:.4g}"
+                if scale_option else f"; the video looks like the calibrated image resized by "
+                f"{ratio:.4g}: give intrinsics of the videos' size")
+    if width <= camera.width and height <= camera.height:
+        return ("; if the video is the top-left part of the calibrated image (stored without "
+                "the encoder's padding), pass --crop-to-video")
+    return ""
 
 
 @dataclass

@@ -468,17 +468,16 @@ def _check_rules(values: dict[str, Any]) -> None:
                                  "non-empty camera name")
         if len(set(names)) != len(names):
             raise ParameterError(f"parameter 'camera_names' = {names!r} has duplicates")
-        for name in names:                       # the topics it will subscribe
-            for parameter, topic in (("camera_names", f"{name}/camera_info"),
-                                     ("image_topic", f"{name}/{values.get('image_topic', '')}")):
-                if parameter == "image_topic" and "image_topic" not in values:
-                    continue
-                try:
-                    validate_topic_name(topic)
-                except InvalidTopicNameException as err:
-                    detail = str(err).splitlines()[0].split(": ", 1)[-1]
-                    raise ParameterError(f"parameter {parameter!r} gives the topic {topic!r}, "
-                                         f"not a valid ROS topic name ({detail})") from None
+        topics = [("camera_names", f"{name}/camera_info") for name in names]  # subscribed
+        if "image_topic" in values:
+            topics += [("image_topic", f"{name}/{values['image_topic']}") for name in names]
+        for parameter, topic in topics:
+            try:
+                validate_topic_name(topic)
+            except InvalidTopicNameException as err:
+                detail = str(err).splitlines()[0].split(": ", 1)[-1]
+                raise ParameterError(f"parameter {parameter!r} gives the topic {topic!r}, "
+                                     f"not a valid ROS topic name ({detail})") from None
         if values["sync.min_views"] > len(names):
             raise ParameterError(f"parameter 'sync.min_views' = {values['sync.min_views']} "
                                  f"exceeds the {len(names)} camera(s) in camera_names")

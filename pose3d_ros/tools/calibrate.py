@@ -124,8 +124,10 @@ def camera_count(args: argparse.Namespace) -> int:
     return len(load_rig(calibration_path(args.demo)))
 
 
-def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    """Everything that needs no computation, before any 2D detection."""
+def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
+                    ) -> list[CameraModel] | None:
+    """Everything that needs no computation, before any 2D detection; with --videos, their
+    cameras (video_intrinsics), else None."""
     sources = sum(bool(x) for x in (args.videos, args.demo, args.keypoints))
     if sources != 1:
         parser.error("give exactly one of --videos, --keypoints or --demo")
@@ -138,11 +140,12 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -
             raise UserError(f"{path} does not exist")
     refuse_existing(args.out, args.overwrite, "rig file", folder=False,
                     inputs=[*args.videos, *args.intrinsics, args.keypoints])
+    video_cameras = None
     if args.videos:                              # cameras and sizes, or one line
         from pose3d_ros.core.video_bag import video_camera_pairs
 
-        log.info("videos -> cameras: %s", video_camera_pairs(
-            args.videos, video_intrinsics(args.videos, args.intrinsics)))
+        video_cameras = video_intrinsics(args.videos, args.intrinsics)
+        log.info("videos -> cameras: %s", video_camera_pairs(args.videos, video_cameras))
     cameras = camera_count(args)
     if cameras < 2:
         raise UserError(f"self-calibration needs at least 2 cameras; got {cameras}")
@@ -151,6 +154,7 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -
                         f"(0..{cameras - 1})")
     if not args.height > 0:
         raise UserError(f"--height must be > 0 metres, got {args.height}")
+    return video_cameras
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,9 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
                         format="%(message)s")
-    check_arguments(args, parser)
+    video_cameras = check_arguments(args, parser)
     with progress(2, "self-calibration", unit="step") as bar:
-        solved, reference_rig = calibrate(args, bar)
+        solved, reference_rig = calibrate(args, bar, video_cameras)
         result, people = solved.calibration, solved.people
         write_rig(result.rig, args.out, args.overwrite)
     heldout = result.checks.heldout_px if result.checks is not None else float("nan")
@@ -218,9 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def calibrate(args: argparse.Namespace, bar) -> tuple[PeopleCalibration, Rig | None]:
+def calibrate(args: argparse.Namespace, bar, video_cameras: list[CameraModel] | None = None
+              ) -> tuple[PeopleCalibration, Rig | None]:
     """The steps after check_arguments (2D; association and calibration, advancing `bar` once
-    per step): the solution with its associated people and, for --demo, the shipped rig."""
+    per step; video_cameras: check_arguments' cameras of --videos): the solution with its
+    associated people and, for --demo, the shipped rig."""
     reference_rig = None
     bar.set_postfix_str("2D")
     if args.demo:
@@ -237,7 +243,8 @@ def calibrate(args: argparse.Namespace, bar) -> tuple[PeopleCalibration, Rig | N
         cameras = load_intrinsics(args.intrinsics, kp.shape[1])
         fps = args.fps or 30.0
     else:
-        cameras = video_intrinsics(args.videos, args.intrinsics)
+        assert video_cameras is not None         # check_arguments resolved them
+        cameras = video_cameras
         kp, sc = detect(args.videos, args.detector, args.frames)
         fps = args.fps or video_fps(args.videos[0])
     bar.update()

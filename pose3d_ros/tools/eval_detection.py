@@ -148,14 +148,14 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise UserError(f"unknown recording {recording!r}; known: {sorted(RECORDINGS)}")
     from ..core.detection.blazepose_onnx import missing_models
 
+    missing = missing_models()
     if args.detectors is None:
         args.detectors = ["blazepose", "blazepose_multi"]
-        if missing_models():
-            log.info("blazepose_onnx left out: its models are not converted (%s)",
-                     missing_models())
+        if missing:
+            log.info("blazepose_onnx left out: its models are not converted (%s)", missing)
         else:
             args.detectors.append("blazepose_onnx")
-    elif "blazepose_onnx" in args.detectors and (missing := missing_models()):
+    elif "blazepose_onnx" in args.detectors and missing:
         raise UserError(missing)
     for name in args.detectors:
         if name not in DETECTOR_NAMES or name in ONNX_MODEL_DETECTORS:
