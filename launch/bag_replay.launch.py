@@ -22,6 +22,7 @@ from launch_ros.substitutions import FindPackageShare
 from pose3d_ros.ros.launch_args import (
     NODE_MEMORY_PROFILE_HELP,
     RVIZ_FIXED_FRAME_HELP,
+    camera_image_topic,
     existing_bag,
     existing_file,
     large_image_profile_environment,
@@ -45,7 +46,8 @@ def _nodes(context):
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
              output="screen", additional_env=environment,
              parameters=[config, {"rig_file": rig_file, "use_sim_time": True}]),
-        *rviz_at_launch(context, frame, sim_time=True)]
+        *rviz_at_launch(context, frame, sim_time=True,
+                        image_topic=camera_image_topic(config, {}))]
 
 
 def _bag_play(context):

@@ -18,6 +18,7 @@ from launch_ros.substitutions import FindPackageShare
 from pose3d_ros.ros.launch_args import (
     NODE_MEMORY_PROFILE_HELP,
     RVIZ_FIXED_FRAME_HELP,
+    camera_image_topic,
     fusion_rig_file,
     node_memory_environment_at_launch,
     output_frame,
@@ -48,8 +49,12 @@ def _nodes(context):
             output="screen",
             parameters=[config, {"camera_names": cameras, "rig_file": rig_file}]))
     if role in ("all", "fusion"):
+        # the images of the first camera as its detector reads them
+        image_topic = camera_image_topic(config.perform(context), {}, camera=cameras[0],
+                                         node="pose3d_detector") if cameras else ""
         nodes += rviz_at_launch(context, output_frame(
-            LaunchConfiguration("rviz_fixed_frame").perform(context), rig_file=rig_file))
+            LaunchConfiguration("rviz_fixed_frame").perform(context), rig_file=rig_file),
+            image_topic=image_topic)
     return nodes
 
 

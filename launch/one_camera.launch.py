@@ -13,6 +13,7 @@ from launch_ros.substitutions import FindPackageShare
 from pose3d_ros.ros.launch_args import (
     NODE_MEMORY_PROFILE_HELP,
     RVIZ_FIXED_FRAME_HELP,
+    camera_image_topic,
     config_parameter,
     node_memory_environment_at_launch,
     output_frame,
@@ -38,7 +39,8 @@ def _nodes(context):
             for name, value in environment.items()] + [
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
              output="screen", additional_env=environment, parameters=[config, overrides]),
-        *rviz_at_launch(context, frame)]
+        *rviz_at_launch(context, frame, image_topic=camera_image_topic(
+            config, overrides, camera=camera))]
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -14,6 +14,7 @@ from launch_ros.substitutions import FindPackageShare
 from pose3d_ros.ros.launch_args import (
     NODE_MEMORY_PROFILE_HELP,
     RVIZ_FIXED_FRAME_HELP,
+    camera_image_topic,
     existing_file,
     node_memory_environment_at_launch,
     output_frame,
@@ -45,7 +46,8 @@ def _nodes(context):
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
              output="screen", additional_env=environment,
              parameters=[LaunchConfiguration("config"), overrides]),
-        *rviz_at_launch(context, frame)]
+        *rviz_at_launch(context, frame, image_topic=camera_image_topic(
+            LaunchConfiguration("config").perform(context), overrides))]
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -183,6 +183,46 @@ def test_rviz_shows_the_frame_of_the_output_and_empty_arguments_keep_the_config(
                 assert _keyword(call, "default_value").value == "", (name, call.args[0].value)
 
 
+def test_rviz_camera_display_shows_the_images_the_node_reads(tmp_path):
+    """Found in review: the views' Camera display was fixed to /cam01/image_raw and
+    /camera/image_raw, so it showed nothing for a compressed bag or a camera named otherwise.
+    The launch files now give rviz2 a copy of the view whose Camera display shows the first
+    camera's images as the node reads them (rviz2 takes the transport from a topic's last
+    name, /compressed)."""
+    from pose3d_ros.ros.launch_args import camera_image_topic, node_parameter, rviz_view_showing
+    config = REPO / "config"
+    assert camera_image_topic(str(config / "one_camera.yaml"), {}) == "/camera/image_raw"
+    assert camera_image_topic(str(config / "one_camera.yaml"), {"image_transport": "compressed"},
+                              camera="front") == "/front/image_raw/compressed"
+    assert camera_image_topic(str(config / "demo.yaml"), {}) == "/cam01/image_raw/compressed"
+    assert camera_image_topic(str(config / "rig.yaml"), {"camera_names": ["left", "right"]}
+                              ) == "/left/image_raw"
+    assert camera_image_topic(str(config / "distributed.yaml"), {"image_transport": "compressed"},
+                              camera="cam02", node="pose3d_detector"
+                              ) == "/cam02/image_raw/compressed"
+    # a file that does not set them: the node's declared defaults
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("pose3d_node:\n  ros__parameters:\n    image_topic: color/image\n")
+    assert node_parameter(str(bare), {}, "pose3d_node", "image_transport") == "raw"
+    assert camera_image_topic(str(bare), {}) == "/camera/color/image"
+    for view_file in ("pose3d.rviz", "one_camera.rviz"):
+        view = yaml.safe_load((REPO / "rviz" / view_file).read_text())
+        shown = yaml.safe_load(rviz_view_showing((REPO / "rviz" / view_file).read_text(),
+                                                 "/front/image_raw/compressed"))
+        cameras = [d for d in shown["Visualization Manager"]["Displays"]
+                   if d["Class"] == "rviz_default_plugins/Camera"]
+        assert cameras and all(d["Topic"]["Value"] == "/front/image_raw/compressed"
+                               for d in cameras)
+        for display in cameras:
+            display["Topic"]["Value"] = next(
+                d for d in view["Visualization Manager"]["Displays"]
+                if d["Name"] == display["Name"])["Topic"]["Value"]
+        assert shown == view, view_file       # nothing else changed
+    for name in ("one_camera", "rig", "bag_replay", "distributed"):
+        text = (REPO / "launch" / f"{name}.launch.py").read_text()
+        assert "image_topic=" in text and "camera_image_topic(" in text, name
+
+
 def _run_executable(name: str, *ros_args: str,
                     environment: dict[str, str] | None = None) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(

@@ -57,14 +57,14 @@ def overrides_given(values: Mapping[str, str]) -> dict[str, str]:
 
 
 def config_parameter(config: str, node: str, name: str) -> Any:
-    """Parameter `name` of node `node` in a ROS 2 parameter file (its `<node>:` or `/**:`
-    section), None when the file does not set it or cannot be read."""
+    """Parameter `name` of node `node` in a ROS 2 parameter file (its `<node>:`, `/**/<node>:`
+    or `/**:` section), None when the file does not set it or cannot be read."""
     import yaml
     try:
         document = yaml.safe_load(Path(config).expanduser().read_text()) or {}
     except (OSError, yaml.YAMLError):
         return None
-    for key in (node, f"/{node}", "/**"):
+    for key in (node, f"/{node}", f"/**/{node}", "/**"):
         section = document.get(key) if isinstance(document, dict) else None
         parameters = section.get("ros__parameters") if isinstance(section, dict) else None
         if isinstance(parameters, dict) and name in parameters:
@@ -92,11 +92,51 @@ def output_frame(requested: str, *, rig_file: str = "", camera: str = "",
     return f"{camera}_optical_frame{UPRIGHT_SUFFIX}" if camera else default
 
 
-def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False) -> list[Any]:
+def node_parameter(config: str, overrides: Mapping[str, Any], node: str, name: str) -> Any:
+    """The value node `node` (a key of parameters.NODE_PARAMS) will read for parameter `name`:
+    the launch file's override, else the parameter file's value (config_parameter), else the
+    node's declared default."""
+    if name in overrides:
+        return overrides[name]
+    value = config_parameter(config, node, name)
+    if value is not None:
+        return value
+    from pose3d_ros.ros.parameters import NODE_PARAMS
+    return next(spec.default for spec in NODE_PARAMS[node] if spec.name == name)
+
+
+def camera_image_topic(config: str, overrides: Mapping[str, Any], *, camera: str = "",
+                       node: str = "pose3d_node") -> str:
+    """The topic of the images node `node` reads for `camera` (default: its first camera
+    name), as rviz2's Camera display takes it: /<camera>/<image_topic>, ending in /compressed
+    for image_transport 'compressed' (rviz2 picks the image transport from the topic's last
+    name)."""
+    camera = camera or node_parameter(config, overrides, node, "camera_names")[0]
+    topic = f"/{camera}/{node_parameter(config, overrides, node, 'image_topic')}"
+    compressed = node_parameter(config, overrides, node, "image_transport") == "compressed"
+    return f"{topic}/compressed" if compressed else topic
+
+
+def rviz_view_showing(view_text: str, image_topic: str) -> str:
+    """An rviz2 view (.rviz YAML text) with every Camera display set to `image_topic`; the
+    rest as it was."""
+    import yaml
+    view = yaml.safe_load(view_text)
+    for display in view["Visualization Manager"]["Displays"]:
+        if display.get("Class") == "rviz_default_plugins/Camera":
+            display["Topic"]["Value"] = image_topic
+    return yaml.safe_dump(view, sort_keys=False)
+
+
+def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False,
+                   image_topic: str = "") -> list[Any]:
     """The rviz2 node of a launch file when its `rviz` argument is true (else nothing): the
     package's view with its fixed frame set to `fixed_frame` (output_frame): rviz/pose3d.rviz,
     or for a camera's upright frame rviz/one_camera.rviz (the grid 1.2 m below the camera, the
-    view from behind it). Imports launch_ros when called."""
+    view from behind it). image_topic (camera_image_topic): what its Camera display shows,
+    given in a copy of the view written to this launch's log folder. Imports launch_ros when
+    called."""
+    from launch.logging import launch_config
     from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
     from launch_ros.actions import Node
     from launch_ros.substitutions import FindPackageShare
@@ -106,6 +146,10 @@ def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False) ->
     config = "one_camera.rviz" if fixed_frame.endswith(UPRIGHT_SUFFIX) else "pose3d.rviz"
     view = PathJoinSubstitution([FindPackageShare("pose3d_ros"), "rviz",
                                  config]).perform(context)
+    if image_topic:
+        copy = Path(launch_config.log_dir) / config
+        copy.write_text(rviz_view_showing(Path(view).read_text(), image_topic))
+        view = str(copy)
     return [Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
                  arguments=["-d", view, "-f", fixed_frame],
                  parameters=[{"use_sim_time": True}] if sim_time else [])]
