@@ -37,6 +37,25 @@ def test_rig_yaml_round_trip(rig, tmp_path):
     _same_rig(rig, cal.load_rig(path))
 
 
+def test_rig_yaml_keeps_where_its_metric_scale_comes_from(rig, tmp_path):
+    """A self-calibrated rig's scale is assumed from the people's height (calibrate --height),
+    not measured: the file says so, and a rig without it reads back as measured."""
+    from dataclasses import replace
+    path = tmp_path / "rig.yaml"
+    cal.save_rig_yaml(rig, path)
+    assert "scale_from_person_height_m" not in yaml.safe_load(path.read_text())
+    assert cal.load_rig(path).scale_from_person_height_m is None
+    cal.save_rig_yaml(replace(rig, scale_from_person_height_m=1.62), path)
+    assert yaml.safe_load(path.read_text())["scale_from_person_height_m"] == 1.62
+    assert cal.load_rig(path).scale_from_person_height_m == 1.62
+    for bad in (0, -1.7, 170, "tall", float("nan")):
+        doc = yaml.safe_load(path.read_text())
+        doc["scale_from_person_height_m"] = bad
+        path.write_text(yaml.safe_dump(doc))
+        with pytest.raises(ValueError, match="scale_from_person_height_m"):
+            cal.load_rig(path)
+
+
 def test_camera_info_yaml_round_trip(rig, tmp_path):
     path = tmp_path / "cam.yaml"
     cal.save_camera_info_yaml(rig.cameras[0], path)

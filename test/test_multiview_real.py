@@ -106,6 +106,7 @@ def test_calibrate_cli_writes_a_loadable_rig(tmp_path, capsys):
     rig = load_rig(out)
     assert rig.names == ["cam01", "cam02", "cam03", "cam04"] and rig.frame_id == "rig"
     assert np.allclose(rig.cameras[0].R, np.eye(3)) and np.allclose(rig.cameras[0].t, 0)
+    assert rig.scale_from_person_height_m == 1.7      # the scale's source, --height's default
     printed = capsys.readouterr().out
     assert "rotation error" in printed
     # the shipped rig judged on the same held-out frames, and every camera's aligned error

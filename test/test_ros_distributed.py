@@ -297,6 +297,35 @@ def test_out_of_range_and_wrong_type_overrides_are_refused_at_start(tmp_path):
             fusion.destroy_node()
 
 
+def test_a_self_calibrated_rig_file_says_its_scale_is_assumed(tmp_path):
+    """A rig whose metric scale the self-calibration took from the people's height: the node
+    configures with it and says so once, at INFO, on /rosout."""
+    from dataclasses import replace
+    path = tmp_path / "rig.yaml"
+    save_rig_yaml(replace(load_rig(calibration_path("single")), scale_from_person_height_m=1.62),
+                  path)
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
+            rig_file=str(path)))
+        probe = Node("probe", context=context)
+        executor = SingleThreadedExecutor(context=context)
+        for node in (fusion, probe):
+            executor.add_node(node)
+        logs: list[Log] = []
+        probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
+            depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        try:
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            assert spin_until(executor, lambda: [
+                m for m in logs if "metric scale assumes people 1.62 m tall" in m.msg], 10)
+            said = [m for m in logs if "metric scale assumes people 1.62 m tall" in m.msg]
+            assert len(said) == 1 and said[0].level == Log.INFO and str(path) in said[0].msg
+        finally:
+            fusion.destroy_node()
+            probe.destroy_node()
+
+
 def _nan_translation(path) -> str:
     """The rig YAML with the first camera's x translation replaced by NaN."""
     doc = yaml.safe_load(path.read_text())

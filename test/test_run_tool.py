@@ -3,6 +3,7 @@ respect the user's files: existing outputs refused, nothing half-written, one-li
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from interrupt import interrupt_when
@@ -173,16 +174,17 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
     assert not target.exists() and not list(tmp_path.glob(".bag.partial-*"))
 
 
-def test_two_cameras_with_a_rig_calibration_are_triangulated_and_scored(tmp_path):
+def test_two_cameras_with_a_rig_calibration_are_triangulated_and_scored(tmp_path, caplog):
     """The multi-camera path of the tool: poses from the bag's /tf_static reach the node
     before its CameraInfos, every set is answered, and the report scores against the
-    triangulation of both cameras."""
+    triangulation of both cameras. A self-calibrated rig's assumed scale is said."""
     from pose3d_ros.core.calibration import save_rig_yaml
     from pose3d_ros.core.camera import Rig
 
     rig = load_rig(calibration_path("single"))
     pair = tmp_path / "pair.yaml"
-    save_rig_yaml(Rig(rig.frame_id, [rig["cam01"], rig["cam03"]]), pair)
+    save_rig_yaml(Rig(rig.frame_id, [rig["cam01"], rig["cam03"]], 1.75), pair)
+    caplog.set_level(logging.INFO)          # the tool's own level (pytest holds the root's)
     out = tmp_path / "out"
     videos = video_paths("single")
     assert run.main(["--videos", str(videos[0]), str(videos[2]), "--calibration", str(pair),
@@ -193,6 +195,7 @@ def test_two_cameras_with_a_rig_calibration_are_triangulated_and_scored(tmp_path
     assert summary["MPJPE [m]"] < 0.05            # the node's output vs the same 2 views
     # the 3D playback shows the reference beside the prediction
     assert '"name":"reference"' in (out / "playback.html").read_text()
+    assert "self-calibrated, its metric scale assumes people 1.75 m tall" in caplog.text
 
 
 def test_a_completed_bag_names_its_data_file_after_its_final_folder(tmp_path):

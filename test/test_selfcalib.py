@@ -24,6 +24,7 @@ def test_recovers_synthetic_rig_with_metric_scale():
     assert np.nanmax(np.abs(cmp.scale_ratio - 1)) < 0.06
     assert result.reprojection_rms_px < 2.0
     assert result.rig.cameras[0].t == pytest.approx(np.zeros(3))
+    assert result.rig.scale_from_person_height_m == 1.8     # the scale's source, kept
     # the self-calibrated rig triangulates as well as the true one, up to the scale
     est = triangulate(result.rig.cameras, kp, sc)
     true = triangulate(rig.cameras, kp, sc)

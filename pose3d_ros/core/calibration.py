@@ -18,6 +18,8 @@ Rig YAML (this package's own format, see docs/multiview.md):
         distortion_coefficients: [k1, k2, p1, p2, k3]
         rotation: [r11, r12, r13, r21, r22, r23, r31, r32, r33]  # rig -> camera, row-major
         translation: [tx, ty, tz]      # metres, rig -> camera
+    scale_from_person_height_m: 1.75   # optional: the metric scale is assumed from the
+                                       # people's height (self-calibration), not measured
 """
 from __future__ import annotations
 
@@ -158,7 +160,30 @@ def save_rig_yaml(rig: Rig, path: str | Path) -> None:
             "translation": [float(x) for x in c.t]})
     doc = {"format": RIG_FORMAT, "version": RIG_VERSION, "frame_id": rig.frame_id,
            "cameras": cams}
+    if rig.scale_from_person_height_m is not None:
+        doc["scale_from_person_height_m"] = float(rig.scale_from_person_height_m)
     Path(path).write_text(yaml.safe_dump(doc, sort_keys=False, default_flow_style=None))
+
+
+def _person_height(value: object, path: Path) -> float | None:
+    """A rig YAML's scale_from_person_height_m: None when absent, else a height in metres."""
+    if value is None:
+        return None
+    height = _floats([value], 1, "scale_from_person_height_m", path)[0]
+    if not 0 < height < 3:
+        raise _fail(path, f"scale_from_person_height_m is {height}; expected a person's height "
+                          "in metres")
+    return float(height)
+
+
+def assumed_scale_note(rig: Rig, path: str | Path) -> str | None:
+    """The line a tool or node says about a rig file whose metric scale is assumed from the
+    people's height (self-calibration), None for a measured one."""
+    if rig.scale_from_person_height_m is None:
+        return None
+    return (f"{path}: self-calibrated, its metric scale assumes people "
+            f"{rig.scale_from_person_height_m:.2f} m tall (calibrate --height): every distance "
+            "of its 3D scales with that")
 
 
 def load_rig_yaml(path: str | Path) -> Rig:
@@ -193,7 +218,8 @@ def load_rig_yaml(path: str | Path) -> Rig:
             t=_floats(entry["translation"], 3, f"{where} translation", path))
         cams.append(_validated(cam, path))
     try:
-        return Rig(str(doc.get("frame_id", "rig")), cams).validate()
+        return Rig(str(doc.get("frame_id", "rig")), cams,
+                   _person_height(doc.get("scale_from_person_height_m"), path)).validate()
     except ValueError as exc:
         raise _fail(path, str(exc)) from None
 

@@ -427,10 +427,14 @@ class CameraArrays:
 
 @dataclass
 class Rig:
-    """Cameras sharing one rig frame (`frame_id`, e.g. "rig" or "world")."""
+    """Cameras sharing one rig frame (`frame_id`, e.g. "rig" or "world").
+    scale_from_person_height_m: set when the rig's metric scale was not measured but assumed
+    from the people in view being this tall (self-calibration, --height): every distance of
+    the rig and of its 3D scales with it. None: measured (a target, motion capture)."""
 
     frame_id: str
     cameras: list[CameraModel]
+    scale_from_person_height_m: float | None = None
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.cameras]

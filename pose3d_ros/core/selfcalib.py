@@ -365,7 +365,8 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
     res = triangulate(unscaled, kp, sc, min_score=min_score, outlier_threshold_px=3 * ransac_px)
     scale = _limb_scale(res.points[~heldout], layout, person_height_m, bone_lengths_m)
     rig = Rig(frame_id, [cameras[v].with_pose(new_r[v], new_t[v] * scale)
-                         for v in everyone]).validate()
+                         for v in everyone],
+              None if bone_lengths_m else person_height_m).validate()   # the scale's source
     result = SelfCalibration(rig, rms, n_inliers, scale, pair_inliers, None, heldout)
     if limits is None:
         return result

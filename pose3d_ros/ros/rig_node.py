@@ -184,7 +184,7 @@ class RigNodeBase(PoseNodeBase):
             self.tf_static_pub = self._publisher(TFMessage, TF_STATIC_TOPIC, LATCHED_QOS)
 
     def _load_rig(self, path: str) -> None:
-        from pose3d_ros.core.calibration import load_rig
+        from pose3d_ros.core.calibration import assumed_scale_note, load_rig
         self.rig = load_rig(path)
         missing = [c for c in self.cameras if c not in self.rig.names]
         if missing:
@@ -197,6 +197,9 @@ class RigNodeBase(PoseNodeBase):
                 raise ParameterError(f"rig file {path!r}: camera {name!r} has NaN/inf in its "
                                      "calibration")
         self.fixed_frame = self.rig.frame_id or self.fixed_frame
+        note = assumed_scale_note(self.rig, path)
+        if note is not None:
+            self.get_logger().info(note)
 
     def _after_configure(self) -> None:
         for name in self.cameras:

@@ -187,6 +187,11 @@ def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
 
     cameras, rig_frame = video_cameras(args.videos, args.calibration, args.hfov)  # checked
     log.info("videos -> cameras: %s", video_camera_pairs(args.videos, cameras))
+    if args.calibration is not None:
+        from pose3d_ros.core.calibration import assumed_scale_note, load_rig
+        note = assumed_scale_note(load_rig(args.calibration), args.calibration)
+        if note is not None:
+            log.info(note)
     if args.hfov is not None:
         log.info("camera %r: intrinsics assumed from --hfov %g deg: %dx%d, focal length %.0f px",
                  cameras[0].name, args.hfov, cameras[0].width, cameras[0].height,
