@@ -86,11 +86,18 @@ class Harness:
         self.executor.add_node(node)
         self.executor.add_node(self.probe)
 
-    def send(self, publisher, msg) -> None:
-        """Publish and let the node take it: its input queues are as shallow as a real
-        node's (qos_depth), so a burst would overwrite older messages before they are read."""
+    def send(self, publisher, msg, timeout_s: float = 10.0) -> None:
+        """Publish and spin until the node has taken it (its callback noted the arrival):
+        its input queues are as shallow as a real node's (qos_depth), so a burst would
+        overwrite older messages before they are read. (A fixed 30 ms spin could be too short
+        on a loaded machine.)"""
+        camera, topic = publisher.topic_name.strip("/").split("/", 1)
+        health = self.node.health.cameras[camera]
+        arrivals = health.info_arrivals if topic == "camera_info" else health.image_arrivals
+        sent = time.monotonic()
         publisher.publish(msg)
-        self.spin_until(lambda: False, 0.03)
+        assert self.spin_until(lambda: bool(arrivals) and arrivals[-1] >= sent, timeout_s), \
+            f"the node did not take the message on {publisher.topic_name}"
 
     def spin_until(self, done, timeout_s: float, tick=None) -> bool:
         return spin_until(self.executor, done, timeout_s, tick)
@@ -343,11 +350,13 @@ def test_bad_input_is_logged_once_reported_and_survived(running, rig, frames):
     # An image of another size than its calibration's, in two sets: refused (the other
     # cameras of the set still give 3D), logged once as a warning, counted twice.
     wrong = cv2.resize(small[0], (200, 300))
-    for t in (stamp + 1.0, stamp + 1.5):
+    for count, t in enumerate((stamp + 1.0, stamp + 1.5), start=1):
         send_set(t, cams[1:])
         h.send(h.images["cam01"], image_to_msg(wrong, t, "cam01_optical_frame"))
-    assert h.spin_until(lambda: h.rejections("cam01").get("size_mismatch_calibration", 0) == 2,
-                        15), h.rejections("cam01")
+        # each set processed before the next: the worker takes the newest complete set and
+        # drops older ones (node_base: sync.pop_latest)
+        assert h.spin_until(lambda count=count: h.rejections("cam01").get(
+            "size_mismatch_calibration", 0) == count, 15), h.rejections("cam01")
     assert h.spin_until(lambda: h.log_lines("size_mismatch_calibration"), 10)  # /rosout lags
     [line] = h.log_lines("size_mismatch_calibration")
     assert "image is 200x300" in line and f"{quarter['cam01'].width}x" in line
