@@ -196,6 +196,7 @@ def test_two_cameras_with_a_rig_calibration_are_triangulated_and_scored(tmp_path
     # the 3D playback shows the reference beside the prediction
     assert '"name":"reference"' in (out / "playback.html").read_text()
     assert "self-calibrated, its metric scale assumes people 1.75 m tall" in caplog.text
+    assert "metric scale assumes people 1.75 m tall" in (out / "report.html").read_text()
 
 
 def test_a_completed_bag_names_its_data_file_after_its_final_folder(tmp_path):

@@ -187,11 +187,6 @@ def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
 
     cameras, rig_frame = video_cameras(args.videos, args.calibration, args.hfov)  # checked
     log.info("videos -> cameras: %s", video_camera_pairs(args.videos, cameras))
-    if args.calibration is not None:
-        from pose3d_ros.core.calibration import assumed_scale_note, load_rig
-        note = assumed_scale_note(load_rig(args.calibration), args.calibration)
-        if note is not None:
-            log.info(note)
     if args.hfov is not None:
         log.info("camera %r: intrinsics assumed from --hfov %g deg: %dx%d, focal length %.0f px",
                  cameras[0].name, args.hfov, cameras[0].width, cameras[0].height,
@@ -229,6 +224,15 @@ def node_parameters(args: argparse.Namespace, cameras: dict, posed: bool,
     return parameters
 
 
+def calibration_scale_note(args: argparse.Namespace) -> str | None:
+    """What --calibration's rig says about its metric scale when that was assumed from the
+    people's height (a self-calibrated rig file), for the log and the report."""
+    if not args.videos or args.calibration is None:
+        return None
+    from pose3d_ros.core.calibration import assumed_scale_note, load_rig
+    return assumed_scale_note(load_rig(args.calibration), args.calibration)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -238,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     with staged_output(args.out_dir, args.overwrite) as out:
         out.mkdir(parents=True)
         bag = videos_to_bag(args, out) if args.videos else args.bag
+        scale_note = calibration_scale_note(args)
+        if scale_note is not None:
+            log.info(scale_note)
         cameras, fixed = bag_cameras(bag)
         posed = "/tf_static" in bagio.bag_topics(bag) and fixed not in {
             c.frame_id for c in cameras.values()}
@@ -259,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         shown_bag = args.out_dir / "input_bag" if args.videos else bag
         notes = [f"prediction: pose3d_node ({args.detector}, monocular method "
                  f"{args.monocular_method}) fed over DDS lock-step from {shown_bag}"]
+        if scale_note is not None:
+            notes.append(scale_note)
         ref = None
         if args.truth is not None:       # frame i of the videos is row i of the truth
             joints = load_truth_joints(args.truth)[:len(stamps)]
