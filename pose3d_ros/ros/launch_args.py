@@ -136,6 +136,7 @@ def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False,
     view from behind it). image_topic (camera_image_topic): what its Camera display shows,
     given in a copy of the view written to this launch's log folder. Imports launch_ros when
     called."""
+    from launch.actions import LogInfo
     from launch.logging import launch_config
     from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
     from launch_ros.actions import Node
@@ -146,13 +147,18 @@ def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False,
     config = "one_camera.rviz" if fixed_frame.endswith(UPRIGHT_SUFFIX) else "pose3d.rviz"
     view = PathJoinSubstitution([FindPackageShare("pose3d_ros"), "rviz",
                                  config]).perform(context)
+    said = []
     if image_topic:
         copy = Path(launch_config.log_dir) / config
-        copy.write_text(rviz_view_showing(Path(view).read_text(), image_topic))
-        view = str(copy)
-    return [Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
-                 arguments=["-d", view, "-f", fixed_frame],
-                 parameters=[{"use_sim_time": True}] if sim_time else [])]
+        try:
+            copy.write_text(rviz_view_showing(Path(view).read_text(), image_topic))
+            view = str(copy)
+        except OSError as err:     # e.g. a read-only log folder: the package's view as it is
+            said.append(LogInfo(msg=f"rviz2: the package's view as installed ({err}); its "
+                                    f"Camera display does not show {image_topic}"))
+    return [*said, Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
+                        arguments=["-d", view, "-f", fixed_frame],
+                        parameters=[{"use_sim_time": True}] if sim_time else [])]
 
 
 # The `rviz_fixed_frame` argument of every launch file that starts rviz2.
