@@ -185,6 +185,33 @@ def test_a_restart_that_does_not_go_back_to_the_first_stamp_is_confirmed_by_the_
     assert two.time_resets == 1
 
 
+def test_a_short_loop_restarts_without_rejections_when_a_first_frame_is_lost():
+    """Found by an audit looping the 1.65 s multi demo into the node: when the first frame of a
+    pass did not reach the synchroniser for one camera (lost on the way, or that camera's
+    jump back was held as a bad stamp until the next camera confirmed the restart), its
+    stream started a frame late, so the next pass's jump back to the bag's first stamp was
+    not 'the first stamp' again: one stamp_backwards per loop for that camera, reported as
+    rejected input. A jump back over more than half of a stream of at least
+    RESTART_MIN_SPAN_S is a restart."""
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.004, min_views=2, reset_after_s=3.0)
+    stamps = [100.0 + k / 10 for k in range(16)]             # 1.5 s, shorter than 3 s
+    now = 0.0
+    for loop in range(4):
+        for k, stamp in enumerate(stamps):
+            for cam in CAMS[:2]:
+                now += 0.01
+                if k == 0 and cam == "c1" and loop in (0, 2):
+                    continue                          # its first frame lost on the way
+                assert sync.add(cam, stamp, None, now) is None, (loop, k, cam)
+            sync.pop_latest()
+    assert sync.time_resets == 3
+    assert "stamp_backwards" not in sync.state["c1"].drops | sync.state["c2"].drops
+    # Bad stamps in a long stream still are bad stamps: back a frame, or back half a second.
+    for back in (0.1, 0.5):
+        assert sync.add("c1", stamps[-1] - back, None, now) == "stamp_backwards"
+    assert sync.time_resets == 3
+
+
 def test_rates_come_from_stamps_not_from_bursty_delivery():
     """Frames captured at 10 Hz but delivered in bursts (a busy executor) are 10 Hz."""
     sync = FrameSynchronizer(CAMS[:1], slop_s=0.004)

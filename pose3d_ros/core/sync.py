@@ -21,9 +21,11 @@ receiver's monotonic clock):
     ("duplicate_stamp"); one that goes backwards is dropped ("stamp_backwards") unless the
     stream restarted (a bag loop, a simulated clock reset), which resets the synchroniser
     ("time_reset"). A restart is a jump back of more than `reset_after_s`, a jump back to the
-    first stamp of the current stream (within `slop_s`: a replay starting over), or a jump
-    back that is confirmed: by the camera's next frame continuing forward from the new stamp,
-    or by another camera jumping back too (the confirmed frame is then kept). A frame older
+    first stamp of the current stream (within `slop_s`: a replay starting over), a jump back
+    over more than half of a stream that has run RESTART_MIN_SPAN_S (a short bag looping,
+    whose first frame of the pass may have been lost), or a jump back that is confirmed: by
+    the camera's next frame continuing forward from the new stamp, or by another camera
+    jumping back too (the confirmed frame is then kept). A frame older
     than the last emitted set is dropped ("late"); forward jumps are accepted (the sets left
     behind finish by the liveness rule or their timeout).
   * A camera that delivers late (its frame came after the set of its stamp had left: bursts,
@@ -49,6 +51,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 RATE_WINDOW_FRAMES = 30   # frames over which a camera's input rate is measured
+# A jump back over more than half of a stream at least this long (s) is a restart: a
+# single bad stamp goes back a frame or two, a short bag starting over goes back its length.
+RESTART_MIN_SPAN_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -320,6 +325,10 @@ class FrameSynchronizer:
             return True
         if cam.first_stamp is not None and abs(stamp - cam.first_stamp) <= self.slop_s:
             return True
+        if cam.first_stamp is not None and cam.last_stamp is not None:
+            span = cam.last_stamp - cam.first_stamp
+            if span >= RESTART_MIN_SPAN_S and cam.last_stamp - stamp > 0.5 * span:
+                return True
         return any(other.rewound_to is not None for name, other in self.state.items()
                    if name != camera)
 
