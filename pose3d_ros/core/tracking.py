@@ -39,6 +39,9 @@ from .layouts import JointLayout
 from .left_right import exchange_pairs, left_right_pairs, limb_levels, pair_distances
 
 _UNMATCHABLE = 1e6
+# The interval (s) for which a track's newest step gets the whole velocity_smoothing weight
+# (smoothed_velocity): a camera frame at 30 fps.
+VELOCITY_REFERENCE_INTERVAL_S = 1 / 30
 # Left/right continuity: a pair is relabelled when exchanging it brings it under this share of
 # its distance to the track's prediction, and that distance is over this share of the person's
 # size in the image (joints that nearly overlap, e.g. the hips of a person seen side-on, are
@@ -53,7 +56,9 @@ class TrackerParams:
     gate_growth_mps: how much the gate widens per second a track has been unseen (m/s).
     reid_window_s: a lost track can be re-identified for this long (s), then it is forgotten.
     max_prediction_s: the constant-velocity prediction is extrapolated at most this long (s).
-    velocity_smoothing: weight of the newest velocity in the track's velocity estimate (0..1].
+    velocity_smoothing: weight of the newest velocity in the track's velocity estimate (0..1],
+        for an update at least VELOCITY_REFERENCE_INTERVAL_S after the previous one
+        (smoothed_velocity).
     """
 
     max_distance_m: float = 0.5
@@ -149,9 +154,8 @@ class SkeletonTracker:
             lost_before = (self._last_seen[rows] < previous_update
                            if previous_update is not None else np.zeros(rows.size, bool))
             self.stats.reidentified += int(np.count_nonzero(lost_before))
-            w = self.params.velocity_smoothing
-            self._velocity[rows] = np.where(lost_before[:, None], 0.0,
-                                            w * new_velocity + (1 - w) * self._velocity[rows])
+            self._velocity[rows] = np.where(lost_before[:, None], 0.0, smoothed_velocity(
+                self._velocity[rows], new_velocity, dt, self.params.velocity_smoothing))
             # Keep the previous position of joints the new skeleton misses.
             self._positions[rows] = np.where(np.isfinite(now), now, before)
             self._last_seen[rows] = stamp
@@ -242,7 +246,8 @@ class ImageTrackerParams:
     min_hits: consecutive matched frames before a track is confirmed (published); a tentative
         track missed once is dropped.
     velocity_smoothing: weight of the newest step in the image velocity that predicts a track
-        seen at the last update (0..1].
+        seen at the last update (0..1], for a step of at least VELOCITY_REFERENCE_INTERVAL_S
+        (smoothed_velocity).
     velocity_window_s: a track unseen for one or more updates is predicted with the
         least-squares slope of its keypoint centre over its detections in this span (s)
         before its last one (at most CentreHistory.SLOTS of them): a detector's keypoints
@@ -384,9 +389,8 @@ class ImageTracker:
             step = np.nan_to_num((_centre(keypoints[cols]) - _centre(self._keypoints[rows])) / dt)
             back = self._hits[rows] == 0       # a confirmed track seen again after a gap
             self.stats.reidentified += int(back.sum())
-            w = p.velocity_smoothing
-            self._velocity[rows] = np.where(back[:, None], 0.0,
-                                            w * step + (1 - w) * self._velocity[rows])
+            self._velocity[rows] = np.where(back[:, None], 0.0, smoothed_velocity(
+                self._velocity[rows], step, dt, p.velocity_smoothing))
             self._centres.push(rows, stamp, _centre(keypoints[cols]))
             self._keypoints[rows] = np.where(np.isfinite(keypoints[cols]), keypoints[cols],
                                              self._keypoints[rows])
@@ -502,6 +506,18 @@ def image_size(keypoints: np.ndarray) -> np.ndarray:
     low = np.where(seen, keypoints, np.inf).min(axis=1)
     extent = np.where(np.isfinite(high - low), high - low, 0.0)
     return np.hypot(extent[:, 0], extent[:, 1])
+
+
+def smoothed_velocity(previous: np.ndarray, step: np.ndarray, dt: np.ndarray,
+                      smoothing: float) -> np.ndarray:
+    """Exponential smoothing of a track's velocity with its newest step (displacement / dt):
+    previous, step (R, D) per second, dt (R, 1) s. The step's weight is `smoothing` for an
+    interval of at least VELOCITY_REFERENCE_INTERVAL_S and proportionally less for a shorter
+    one: a displacement over a few milliseconds is mostly the position's noise divided by a
+    small dt (two sets 17 ms apart read 5 m/s for a person walking at 0.5 m/s and split their
+    track 0.3 s later), and the smoothing keeps about the same time constant at any rate."""
+    weight = smoothing * np.minimum(dt / VELOCITY_REFERENCE_INTERVAL_S, 1.0)
+    return weight * step + (1.0 - weight) * previous
 
 
 def _nan_to_zero(values: np.ndarray) -> np.ndarray:
