@@ -4,7 +4,8 @@
                     frame asked for through the bag's /tf_static (the skeletons' frame_id is
                     read from the messages, never assumed)
   bag_cameras       CameraModel per camera (core.bag_cameras), or a lone camera unposed
-  frame_sets        the bag's images grouped by header stamp
+  frame_sets        the bag's images grouped into frame sets by header stamp
+                    (index_frame_sets: within the node's sync slop)
   run_pipeline      pose3d_ros.core.pipeline over those sets, deterministic, as fast as the
                     machine allows (the chain the nodes run)
   per_camera_figures  people per camera and the 3D output's reprojection error against them
@@ -27,6 +28,7 @@ from .detection import DEFAULT_DETECTOR
 from .evaluation import SkeletonTrack, in_frame, pair_frames
 from .layouts import convert_joints
 from .static_tf import StaticTransformTree, transforms_from_message
+from .sync import SyncParams
 from .types import Skeletons3D
 
 if TYPE_CHECKING:
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TF_STATIC = "/tf_static"
+# Largest header stamp difference (ns) within one frame set of a bag: the node's sync.slop_s
+# default, so the tools group a recording's images as the node does.
+FRAME_SET_SLOP_NS = int(round(SyncParams().slop_s * 1e9))
 
 
 def static_tree(bag: Path) -> StaticTransformTree:
@@ -109,39 +114,135 @@ def bag_cameras(bag: Path) -> tuple[dict[str, CameraModel], str]:
 
 
 def image_topics(bag: Path, cameras: Sequence[str] | None = None) -> dict[str, str]:
-    """Image topics (Image or CompressedImage) of the bag, optionally of some cameras."""
-    topics = {t: ty for t, ty in bagio.bag_topics(bag).items()
-              if ty in (bagio.IMAGE, bagio.COMPRESSED_IMAGE)
-              and (cameras is None or camera_name(t) in cameras)}
-    if not topics:
+    """The image topic (Image or CompressedImage) read for each camera of the bag, optionally
+    of some cameras: topic -> type. A camera is a topic's first namespace (camera_name). Depth
+    topics (a name part with 'depth') are left out; of a camera with several image topics
+    (raw beside compressed, color beside infra) the raw Image one with the shortest name is
+    read, and the log says so."""
+    by_camera: dict[str, list[tuple[str, str]]] = {}
+    for topic, kind in sorted(bagio.bag_topics(bag).items()):
+        if kind not in (bagio.IMAGE, bagio.COMPRESSED_IMAGE):
+            continue
+        if cameras is not None and camera_name(topic) not in cameras:
+            continue
+        if any("depth" in part.lower() for part in topic.strip("/").split("/")):
+            log.info("bag %s: %s left out (a depth image, not a camera image)", bag, topic)
+            continue
+        by_camera.setdefault(camera_name(topic), []).append((topic, kind))
+    if not by_camera:
         raise ValueError(f"bag {bag} has no image topic" +
                          (f" for cameras {list(cameras)}" if cameras else ""))
-    return topics
+    chosen: dict[str, str] = {}
+    for camera, candidates in sorted(by_camera.items()):
+        topic, kind = min(candidates, key=lambda c: (c[1] != bagio.IMAGE, len(c[0]), c[0]))
+        if len(candidates) > 1:
+            log.info("bag %s: camera %r has image topics %s; reading %s", bag, camera,
+                     [c[0] for c in candidates], topic)
+        chosen[topic] = kind
+    return chosen
 
 
-def frame_sets(bag: Path, cameras: Sequence[str] | None = None
+@dataclass(frozen=True)
+class FrameSetIndex:
+    """How a bag's images form frame sets (index_frame_sets), read without decoding them.
+
+    stamps: (S,) int64 ns, each set's stamp (the mean of its images' header stamps, as the
+        node's synchroniser stamps a set), increasing.
+    set_of: (image topic, header stamp ns) -> the stamp of the set the image belongs to; an
+        image left out (a zero stamp, or a camera's stamp repeated) is not in it.
+    left_out: reason -> images left out ("zero_stamp", "repeated_stamp").
+    topics: the image topics read (image_topics): topic -> type.
+    """
+
+    stamps: np.ndarray
+    set_of: dict[tuple[str, int], int]
+    left_out: dict[str, int]
+    topics: dict[str, str]
+
+
+def index_frame_sets(bag: Path, cameras: Sequence[str] | None = None, *,
+                     slop_ns: int = FRAME_SET_SLOP_NS) -> FrameSetIndex:
+    """Group the bag's images (image_topics) into frame sets by header stamp: in stamp order,
+    an image joins the open set when it is within slop_ns of the set's first stamp and its
+    camera has no image there yet, else it opens the next set (cameras that are not
+    hardware-synchronised stamp one instant a few milliseconds apart). Images stamped 0 (a
+    driver that does not stamp) and a camera's repeated stamp are left out with a warning;
+    ValueError when no image is left."""
+    topics = image_topics(bag, cameras)
+    images = [(bagio.header_stamp_ns(item.raw), item.topic) for item in bagio.read_messages(
+        bag, topics, deserialize=False)]
+    left_out = {"zero_stamp": 0, "repeated_stamp": 0}
+    seen: set[tuple[str, int]] = set()
+    kept = []
+    for stamp, topic in sorted(images):
+        if stamp == 0:
+            left_out["zero_stamp"] += 1
+        elif (topic, stamp) in seen:
+            left_out["repeated_stamp"] += 1
+        else:
+            seen.add((topic, stamp))
+            kept.append((stamp, topic))
+    if not kept:
+        raise ValueError(f"bag {bag}: no image with a header stamp (all {len(images)} are "
+                         "stamped 0); the tools pair frames by header stamp: record the "
+                         "camera with a driver that stamps its images")
+    if left_out["zero_stamp"]:
+        log.warning("bag %s: %d of %d images have header stamp 0 and are left out (the tools "
+                    "pair frames by header stamp; stamp them in the driver)", bag,
+                    left_out["zero_stamp"], len(images))
+    if left_out["repeated_stamp"]:
+        log.warning("bag %s: %d images repeat their camera's previous header stamp and are "
+                    "left out", bag, left_out["repeated_stamp"])
+    groups: list[list[tuple[int, str]]] = []
+    for stamp, topic in kept:
+        group = groups[-1] if groups else None
+        if group is None or stamp - group[0][0] > slop_ns or camera_name(topic) in {
+                camera_name(t) for _, t in group}:
+            groups.append([(stamp, topic)])
+        else:
+            group.append((stamp, topic))
+    # A set's stamp is the mean of its images' stamps, as the node's synchroniser stamps it.
+    # (in integers: ns since 1970 need more digits than a float holds)
+    stamps = [group[0][0] + round(sum(stamp - group[0][0] for stamp, _ in group) / len(group))
+              for group in groups]
+    set_of = {(topic, stamp): set_stamp for set_stamp, group in zip(stamps, groups, strict=True)
+              for stamp, topic in group}
+    return FrameSetIndex(np.array(stamps, np.int64), set_of,
+                         {k: v for k, v in left_out.items() if v}, topics)
+
+
+def frame_sets(bag: Path, cameras: Sequence[str] | None = None,
+               index: FrameSetIndex | None = None
                ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-    """(stamp_ns, camera name -> BGR image) for each image stamp of the bag, in time order.
-    Images sharing a header stamp form one set (make_bag stamps synchronised frames alike)."""
-    current: int | None = None
-    images: dict[str, np.ndarray] = {}
-    for item in bagio.read_messages(bag, image_topics(bag, cameras)):
-        stamp = bagio.stamp_to_ns(item.message.header.stamp)
-        if current is not None and stamp != current:
-            yield current, images
-            images = {}
-        current = stamp
-        images[camera_name(item.topic)] = bagio.decode_image(item.message)
-    if images and current is not None:
-        yield current, images
+    """(set stamp ns, camera name -> BGR image) for each frame set of the bag (index_frame_sets,
+    or `index` when already made), in time order."""
+    index = index or index_frame_sets(bag, cameras)
+    pending: dict[int, dict[str, np.ndarray]] = {}
+    expected: dict[int, int] = {}
+    for stamp in index.set_of.values():
+        expected[stamp] = expected.get(stamp, 0) + 1
+    order = iter(index.stamps.tolist())
+    next_set = next(order, None)
+    for item in bagio.read_messages(bag, index.topics):
+        key = (item.topic, bagio.stamp_to_ns(item.message.header.stamp))
+        if key not in index.set_of or camera_name(item.topic) in pending.get(
+                index.set_of[key], {}):
+            continue                                   # left out
+        pending.setdefault(index.set_of[key], {})[camera_name(item.topic)] = \
+            bagio.decode_image(item.message)
+        while next_set is not None and len(pending.get(next_set, {})) == expected[next_set]:
+            yield next_set, pending.pop(next_set)
+            next_set = next(order, None)
+    while next_set is not None:                        # (a set whose images never came)
+        if next_set in pending:
+            yield next_set, pending.pop(next_set)
+        next_set = next(order, None)
 
 
 def frame_set_stamps(bag: Path, cameras: Sequence[str] | None = None) -> np.ndarray:
-    """(S,) int64 ns: the distinct image header stamps of the bag in time order, one per
-    frame set (as frame_sets groups them), read without decoding images."""
-    stamps = {bagio.header_stamp_ns(item.raw) for item in bagio.read_messages(
-        bag, image_topics(bag, cameras), deserialize=False)}
-    return np.array(sorted(stamps), np.int64)
+    """(S,) int64 ns: the stamps of the bag's frame sets (index_frame_sets) in time order,
+    read without decoding images."""
+    return index_frame_sets(bag, cameras).stamps
 
 
 def count_frame_sets(bag: Path, cameras: Sequence[str] | None = None) -> int:

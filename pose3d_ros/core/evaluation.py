@@ -125,6 +125,11 @@ def link_identities(frames: Sequence[np.ndarray], max_distance: float) -> list[n
     return identities
 
 
+# Stamps of one instant: a node stamps its outputs from float seconds (sub-microsecond
+# rounding), so stamps within this (ns) are the same frame set.
+STAMP_MATCH_NS = 1_000_000
+
+
 def pair_frames(pred_ns: np.ndarray, ref_ns: np.ndarray, tolerance_ns: int) -> np.ndarray:
     """For each reference stamp (T_ref,), the index of the nearest prediction stamp within
     tolerance_ns, or -1. Both stamp arrays sorted."""
@@ -366,7 +371,7 @@ class Stability:
 
 def stability(track: SkeletonTrack, *, input_stamps_ns: np.ndarray | None = None,
               viewpoint: np.ndarray | None = None, viewpoint_name: str = "",
-              tolerance_ns: int = 1_000_000, min_frames: int = 10) -> Stability:
+              tolerance_ns: int = STAMP_MATCH_NS, min_frames: int = 10) -> Stability:
     """No-reference stability of a tracked track.
 
     input_stamps_ns: stamps of the input frame sets (frames without output are those with no

@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 
 from . import bagio
-from .bag_tracks import bag_cameras, camera_name, image_topics
+from .bag_tracks import bag_cameras, camera_name, index_frame_sets
+from .evaluation import STAMP_MATCH_NS, pair_frames
 
 REFERENCE_BGR = (60, 200, 60)
 PREDICTION_BGR = (200, 60, 200)
@@ -45,10 +46,17 @@ def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
     (magenta) and ref[t] (Q, J, 3) (green) reprojected into every camera (or those named);
     time_s[t] labels them."""
     cameras, _ = bag_cameras(bag)
-    want = {int(stamps_ns[i]): i for i in frame_indices}
+    index = index_frame_sets(bag)     # image -> its frame set's stamp (all cameras' sets)
+    # the frame set of each wanted frame (a node stamps a set from float seconds: to 1 ms)
+    wanted = np.asarray(list(frame_indices), np.intp)
+    order = np.argsort(np.asarray(stamps_ns)[wanted])
+    nearest = pair_frames(np.asarray(stamps_ns)[wanted][order], index.stamps, STAMP_MATCH_NS)
+    want = {int(stamp): int(wanted[order][k]) for stamp, k in zip(index.stamps, nearest,
+                                                                  strict=True) if k >= 0}
     out = []
-    for item in bagio.read_messages(bag, image_topics(bag, camera_names)):
-        stamp = bagio.stamp_to_ns(item.message.header.stamp)
+    for item in bagio.read_messages(bag, [t for t in index.topics if camera_names is None
+                                          or camera_name(t) in camera_names]):
+        stamp = index.set_of.get((item.topic, bagio.stamp_to_ns(item.message.header.stamp)))
         name = camera_name(item.topic)
         if stamp not in want or name not in cameras:
             continue

@@ -28,6 +28,8 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.serialization import deserialize_message
 
 from pose3d_ros.core import bagio
+from pose3d_ros.core.bag_tracks import FrameSetIndex, index_frame_sets
+from pose3d_ros.core.evaluation import STAMP_MATCH_NS
 
 # Reliable keep-last matches both reliable and best-effort subscribers; the depth is generous so
 # a fast replay does not overwrite messages a subscriber has not taken yet.
@@ -38,7 +40,7 @@ LATCHED_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                          reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
 # Nodes stamp outputs from float seconds (sub-microsecond rounding): match stamps to 1 ms.
-STAMP_TOLERANCE_NS = 1_000_000
+STAMP_TOLERANCE_NS = STAMP_MATCH_NS
 SKELETONS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
                            reliability=ReliabilityPolicy.RELIABLE,
                            durability=DurabilityPolicy.VOLATILE)
@@ -56,8 +58,8 @@ def message_type(msgtype: str) -> type:
 
 @dataclass
 class ReplayStats:
-    """published: messages sent; frame_sets: distinct stamps of image topics;
-    publish_ns: header stamp of an image set -> wall time (ns) it was published."""
+    """published: messages sent; frame_sets: frame sets sent (bag_tracks.index_frame_sets);
+    publish_ns: a frame set's stamp -> wall time (ns) its first image was published."""
 
     published: int = 0
     frame_sets: int = 0
@@ -105,19 +107,54 @@ class BagReplayer:
         return sent
 
     def play(self, rate: float = 1.0, wait_for: Callable[[int], bool] | None = None,
-             wait_timeout_s: float = 5.0) -> ReplayStats:
+             wait_timeout_s: float = 5.0, frame_index: FrameSetIndex | None = None
+             ) -> ReplayStats:
         """Publish every message once.
 
         rate: 1 = recorded speed, 2 = twice as fast, 0 = as fast as possible.
-        wait_for: lock-step mode; before publishing the next frame set (messages sharing a
-        stamp), call wait_for(previous_stamp_ns) until it is True or wait_timeout_s passed.
+        wait_for: lock-step mode; before publishing the next frame set, call
+        wait_for(previous set's stamp) until it is True or wait_timeout_s passed. A set's
+        images go out together in header-stamp order, so the node groups them as
+        bag_tracks.index_frame_sets does (cameras a few ms apart, as recorded from drivers).
+        frame_index: the bag's frame sets (default: index_frame_sets of the bag).
         """
         if rate < 0:
             raise ValueError(f"replay rate must be >= 0, got {rate}")
+        index = frame_index or index_frame_sets(self.bag)
         stats = ReplayStats()
         start_wall = time.monotonic()
         first_log: int | None = None
-        previous_set: int | None = None
+        previous_set: int | None = None     # rate mode: the set of the last image sent
+        # lock-step: each set's images held until all have been read (a recorder logs the
+        # cameras' images of one instant at different times, interleaved with other sets')
+        members: dict[int, int] = {}
+        for (topic, _), member_of in index.set_of.items():
+            if topic in self.topics:
+                members[member_of] = members.get(member_of, 0) + 1
+        order = [stamp for stamp in index.stamps.tolist() if stamp in members]
+        held: dict[int, list[bagio.BagMessage]] = {}
+        answered_set: int | None = None     # lock-step: the last set sent, to wait for
+
+        def publish(item: bagio.BagMessage, set_stamp: int | None) -> None:
+            self._publishers[item.topic].publish(item.raw)
+            stats.published += 1
+            if set_stamp is not None:
+                stats.publish_ns.setdefault(set_stamp, time.time_ns())
+
+        def release(set_stamp: int) -> None:
+            """Lock-step: wait for the answer to the last set, then send this set's images
+            in header-stamp order."""
+            nonlocal answered_set
+            if answered_set is not None and wait_for is not None:
+                deadline = time.monotonic() + wait_timeout_s
+                while not wait_for(answered_set) and time.monotonic() < deadline:
+                    time.sleep(0.002)
+            for item in sorted(held.pop(set_stamp, []),
+                               key=lambda item: bagio.header_stamp_ns(item.raw)):
+                publish(item, set_stamp)
+            stats.frame_sets += 1
+            answered_set = set_stamp
+
         for item in bagio.read_messages(self.bag, self.topics, deserialize=False):
             if first_log is None:
                 first_log = item.stamp_ns
@@ -126,18 +163,23 @@ class BagReplayer:
                 delay = due - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            is_image = item.msgtype in (bagio.IMAGE, bagio.COMPRESSED_IMAGE)
-            if is_image and item.stamp_ns != previous_set:
-                if wait_for is not None and previous_set is not None:
-                    deadline = time.monotonic() + wait_timeout_s
-                    while not wait_for(previous_set) and time.monotonic() < deadline:
-                        time.sleep(0.002)
-                previous_set = item.stamp_ns
-                stats.frame_sets += 1
-            self._publishers[item.topic].publish(item.raw)
-            if is_image:
-                stats.publish_ns.setdefault(item.stamp_ns, time.time_ns())
-            stats.published += 1
+            is_image = item.topic in index.topics
+            set_stamp = index.set_of.get((item.topic, bagio.header_stamp_ns(item.raw))) \
+                if is_image else None
+            if is_image and set_stamp is None:
+                continue                     # left out (stamped 0, a repeated stamp)
+            if wait_for is None or set_stamp is None:
+                if set_stamp is not None and set_stamp != previous_set:
+                    previous_set = set_stamp
+                    stats.frame_sets += 1
+                publish(item, set_stamp)
+                continue
+            held.setdefault(set_stamp, []).append(item)
+            while order and len(held.get(order[0], ())) == members[order[0]]:
+                release(order.pop(0))
+        for incomplete in order:             # sets whose images did not all come
+            if incomplete in held:
+                release(incomplete)
         stats.wall_s = time.monotonic() - start_wall
         return stats
 

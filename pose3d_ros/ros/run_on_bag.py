@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,34 @@ from typing import Any
 import numpy as np
 
 from pose3d_ros.core import bagio
+from pose3d_ros.core.bag_tracks import camera_name, index_frame_sets
 
 log = logging.getLogger(__name__)
+
+
+def node_topic_names(bag: Path, image_topics: Mapping[str, str]) -> tuple[bool, dict[str, str]]:
+    """How the node reads a bag's cameras: (compressed, remap), remap taking each camera's
+    image topic (bag_tracks.image_topics: one per camera) to /<camera>/image_raw[/compressed]
+    and its CameraInfo (the one beside that image topic, else the camera's only one) to
+    /<camera>/camera_info, as `ros2 bag play --remap` would for a driver's names
+    (/camera1/color/image_raw). ValueError when some cameras' images are compressed and
+    others' raw (the node reads one transport)."""
+    kinds = set(image_topics.values())
+    if len(kinds) > 1:
+        raise ValueError(f"the bag's cameras mix raw and compressed images "
+                         f"({sorted(image_topics)}); the node reads one transport for all")
+    compressed = kinds == {bagio.COMPRESSED_IMAGE}
+    infos = [t for t, ty in bagio.bag_topics(bag).items() if ty == bagio.CAMERA_INFO]
+    remap = {}
+    for topic in image_topics:
+        camera = camera_name(topic)
+        remap[topic] = f"/{camera}/image_raw" + ("/compressed" if compressed else "")
+        folder = topic.removesuffix("/compressed").rsplit("/", 1)[0]
+        mine = [t for t in infos if camera_name(t) == camera]
+        beside = [t for t in mine if t.rsplit("/", 1)[0] == folder]
+        if beside or len(mine) == 1:
+            remap[(beside or mine)[0]] = f"/{camera}/camera_info"
+    return compressed, remap
 
 
 def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
@@ -55,11 +81,12 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
     node: Pose3DNode | None = None
     spinner: threading.Thread | None = None
     try:
-        topics = bagio.bag_topics(bag)
-        compressed = any(ty == bagio.COMPRESSED_IMAGE for ty in topics.values())
+        index = index_frame_sets(bag, camera_names)      # one image topic per camera
+        compressed, remap = node_topic_names(bag, index.topics)
         overrides = [
             Parameter("camera_names", value=list(camera_names)),
             Parameter("image_transport", value="compressed" if compressed else "raw"),
+            Parameter("image_topic", value="image_raw"),
             Parameter("image_qos", value="reliable"),
             Parameter("autostart", value=False),
             # Lock-step replay sends a whole set at once, but on a loaded machine the node may
@@ -80,24 +107,33 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         found: dict[int, dict[str, Any]] = {}        # image stamp -> camera -> Detections2D
         lock = threading.Lock()
 
+        topic_of = {camera_name(topic): topic for topic in index.topics}
+
         def on_2d(camera: str, msg: Any) -> None:
+            # the camera's image stamp -> its frame set's (cameras stamp a set apart)
+            stamp = bagio.stamp_to_ns(msg.header.stamp)
+            set_stamp = index.set_of.get((topic_of.get(camera, ""), stamp), stamp)
             with lock:
-                found.setdefault(bagio.stamp_to_ns(msg.header.stamp), {})[camera] = \
-                    detections_from_msg(msg)
+                found.setdefault(set_stamp, {})[camera] = detections_from_msg(msg)
 
         if record_2d:
             for camera in camera_names:
                 helper.create_subscription(Skeleton2DArray, f"{camera}/{SKELETONS_2D_TOPIC}",
                                            partial(on_2d, camera), OUTPUT_QOS)
-        replayer = BagReplayer(helper, bag)
+        # the bag's other image and camera_info topics (depth, a second transport) are not
+        # replayed; the cameras' are, under the names the node reads
+        replayer = BagReplayer(helper, bag, [
+            t for t, ty in bagio.bag_topics(bag).items()
+            if ty not in (bagio.COMPRESSED_IMAGE, bagio.IMAGE, bagio.CAMERA_INFO)
+            or t in remap], remap=remap)
         executor.add_node(node)
         executor.add_node(helper)
         spinner = threading.Thread(target=executor.spin, daemon=True)
         spinner.start()
-        image_topics = [t for t, ty in replayer.topics.items()
-                        if ty in (bagio.COMPRESSED_IMAGE, bagio.IMAGE)]
+        image_topics = list(index.topics)
         if not replayer.wait_for_subscribers(image_topics, timeout_s=15.0):
-            raise RuntimeError(f"the node did not subscribe to {image_topics} within 15 s")
+            raise ValueError(f"pose3d_node did not subscribe to the bag's image topics "
+                             f"{image_topics} within 15 s")
         # The rig's poses, then the cameras: the node ignores images of a camera it has no
         # CameraInfo for yet, and a CameraInfo whose pose is not on /tf_static yet.
         poses = [t for t, ty in replayer.topics.items() if ty == bagio.TF_MESSAGE]
@@ -118,7 +154,7 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
             return done
 
         stats = replayer.play(rate=rate, wait_for=answered if rate == 0 else None,
-                              wait_timeout_s=timeout_s)
+                              wait_timeout_s=timeout_s, frame_index=index)
         last = max(stats.publish_ns)
         deadline = time.monotonic() + timeout_s
         while not collector.has_stamp_at_least(last) and time.monotonic() < deadline:

@@ -1,0 +1,123 @@
+"""Bags recorded from camera drivers, not written by the package: cameras that stamp one
+instant a few milliseconds apart, a recorder that logs images late and interleaved, driver
+topic names (/camera1/color/image_raw), a depth topic and a second transport beside the
+images, images stamped 0. Found by an audit that recorded such bags from the demo videos:
+every image became its own frame set (evaluate failed, `run --bag` waited 20 s per set), a
+depth topic stopped evaluate, driver names stopped `run --bag` with a traceback."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from pose3d_ros.core import bagio
+from pose3d_ros.core.bag_tracks import frame_sets, index_frame_sets
+from pose3d_ros.core.data_paths import calibration_path, video_paths
+from pose3d_ros.core.output_files import run_cli
+from pose3d_ros.core.video_bag import cameras_from_calibration, write_bag
+from pose3d_ros.tools import evaluate, run
+
+T0 = 1_700_000_000_000_000_000
+PERIOD_NS = 33_333_333                     # 30 fps
+JITTER_NS = {"cam01": 0, "cam03": 3_000_000}   # cam03 stamps each instant 3 ms later
+
+
+def _demo_bag(tmp_path, frames: int = 4):
+    """cam01 and cam03 of the single demo at quarter size, as the package writes them."""
+    cameras = {c.name: c for c in cameras_from_calibration(calibration_path("single"))[0]}
+    videos = video_paths("single")
+    bag = tmp_path / "package_bag"
+    write_bag(bag, [videos[0], videos[2]], [cameras["cam01"], cameras["cam03"]], fps=30.0,
+              start_ns=T0, scale=0.25, max_frames=frames, compressed=False)
+    return bag
+
+
+def _as_recorded(source, target, *, names: str = "{camera}/image_raw", zero_last: bool = False,
+                 depth: bool = False, compressed_too: bool = False):
+    """The package's bag rewritten as a recorder writes a driver's topics: each camera's
+    header stamps shifted by JITTER_NS, logged 20-50 ms after their stamps (the cameras'
+    images of one instant interleaved with the next instant's), topics named by `names`
+    with their camera_info beside them, and optionally the last frame stamped 0, a depth
+    image per camera, a JPEG copy of cam01."""
+    messages = list(bagio.read_bag(source))
+    frames = sorted({bagio.stamp_to_ns(m.header.stamp) for t, _, m in messages
+                     if t.endswith("image_raw")})
+    with bagio.BagWriter(target, storage="mcap") as bag:
+        rows = []
+        for topic, log_ns, msg in messages:
+            if topic == "/tf_static":
+                rows.append((topic, log_ns, msg))
+                continue
+            camera = topic.strip("/").split("/")[0]
+            stamp = bagio.stamp_to_ns(msg.header.stamp)
+            frame = frames.index(stamp) if stamp in frames else 0
+            stamp += JITTER_NS[camera]
+            late = 20_000_000 + (30_000_000 if (camera == "cam01") == (frame % 2 == 0) else 0)
+            folder = "/" + names.format(camera=camera).rsplit("/", 1)[0]
+            if topic.endswith("camera_info"):
+                msg.header = bagio.header(stamp, msg.header.frame_id)
+                rows.append((f"{folder}/camera_info", stamp + late, msg))
+                continue
+            image = bagio.decode_image(msg)
+            last = zero_last and frame == len(frames) - 1
+            header_ns = 0 if last else stamp
+            rows.append(("/" + names.format(camera=camera), stamp + late,
+                         bagio.image_message(image[..., ::-1].copy(), header_ns,
+                                             msg.header.frame_id, encoding="rgb8")))
+            if depth:
+                height, width = image.shape[:2]
+                depth_image = np.full((height, width), 1500, np.uint16)   # millimetres
+                rows.append((f"/{camera}/depth/image_rect_raw", stamp + late + 1,
+                             bagio.msg_class("sensor_msgs/msg/Image")(
+                                 header=bagio.header(stamp, msg.header.frame_id),
+                                 height=height, width=width, encoding="16UC1", is_bigendian=0,
+                                 step=2 * width,
+                                 data=np.frombuffer(depth_image.tobytes(), np.uint8))))
+            if compressed_too and camera == "cam01":
+                rows.append((f"/{camera}/image_raw/compressed", stamp + late + 2,
+                             bagio.compressed_image_message(image, stamp,
+                                                            msg.header.frame_id)))
+        for topic, log_ns, msg in sorted(rows, key=lambda row: row[1]):
+            bag.write(topic, log_ns, msg)
+    return target
+
+
+def test_images_of_one_instant_form_one_set_whatever_the_order_they_were_logged(tmp_path):
+    source = _demo_bag(tmp_path)
+    bag = _as_recorded(source, tmp_path / "recorded", zero_last=True, depth=True,
+                       compressed_too=True)
+    index = index_frame_sets(bag)
+    # one topic per camera: the raw image, not the depth image or the JPEG copy
+    assert index.topics == {"/cam01/image_raw": bagio.IMAGE, "/cam03/image_raw": bagio.IMAGE}
+    assert index.left_out == {"zero_stamp": 2}                  # the last frame's two images
+    expected = [T0 + k * PERIOD_NS + 1_500_000 for k in range(3)]   # the mean of each set
+    assert index.stamps.tolist() == pytest.approx(expected, abs=1)
+    sets = list(frame_sets(bag))
+    assert [stamp for stamp, _ in sets] == index.stamps.tolist()
+    assert all(sorted(images) == ["cam01", "cam03"] for _, images in sets)
+    # the same pixels as the package's own bag, frame for frame (rgb8 decoded to BGR)
+    for (_, mine), (_, theirs) in zip(sets, frame_sets(source), strict=False):
+        assert np.array_equal(mine["cam01"], theirs["cam01"])
+    # a bag whose images are all stamped 0 is refused in one line
+    stamped_zero = tmp_path / "zero"
+    with bagio.BagWriter(stamped_zero, storage="mcap") as out:
+        out.write("/cam01/image_raw", T0, bagio.image_message(
+            np.zeros((8, 8, 3), np.uint8), 0, "cam01_optical_frame"))
+    with pytest.raises(ValueError, match="all 1 are stamped 0"):
+        index_frame_sets(stamped_zero)
+
+
+def test_evaluate_and_run_take_a_driver_recording(tmp_path, capsys):
+    source = _demo_bag(tmp_path)
+    bag = _as_recorded(source, tmp_path / "recorded", names="{camera}/color/image_raw",
+                       depth=True)
+    assert run_cli(evaluate.main, ["--bag", str(bag), "--out-dir", str(tmp_path / "ev")]) == 0
+    scored = json.loads((tmp_path / "ev" / "evaluation.json").read_text())["summary"]
+    assert scored["input frames"] == 4
+    out = tmp_path / "run"
+    assert run_cli(run.main, ["--bag", str(bag), "--out-dir", str(out), "--timeout",
+                              "20"]) == 0, capsys.readouterr().err
+    summary = json.loads((out / "evaluation.json").read_text())["summary"]
+    assert summary["input frames"] == 4 and summary["frames without output"] == 0
+    assert summary["paired frames"] == 4 and summary["MPJPE [m]"] < 0.05
