@@ -6,13 +6,14 @@ every image became its own frame set (evaluate failed, `run --bag` waited 20 s p
 depth topic stopped evaluate, driver names stopped `run --bag` with a traceback."""
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
 import pytest
 
 from pose3d_ros.core import bagio
-from pose3d_ros.core.bag_tracks import frame_sets, index_frame_sets
+from pose3d_ros.core.bag_tracks import bag_cameras, frame_sets, index_frame_sets
 from pose3d_ros.core.data_paths import calibration_path, video_paths
 from pose3d_ros.core.output_files import run_cli
 from pose3d_ros.core.video_bag import cameras_from_calibration, write_bag
@@ -43,6 +44,7 @@ def _as_recorded(source, target, *, names: str = "{camera}/image_raw", zero_last
     messages = list(bagio.read_bag(source))
     frames = sorted({bagio.stamp_to_ns(m.header.stamp) for t, _, m in messages
                      if t.endswith("image_raw")})
+    infos: dict[str, object] = {}
     with bagio.BagWriter(target, storage="mcap") as bag:
         rows = []
         for topic, log_ns, msg in messages:
@@ -56,6 +58,7 @@ def _as_recorded(source, target, *, names: str = "{camera}/image_raw", zero_last
             late = 20_000_000 + (30_000_000 if (camera == "cam01") == (frame % 2 == 0) else 0)
             folder = "/" + names.format(camera=camera).rsplit("/", 1)[0]
             if topic.endswith("camera_info"):
+                infos[camera] = msg
                 msg.header = bagio.header(stamp, msg.header.frame_id)
                 rows.append((f"{folder}/camera_info", stamp + late, msg))
                 continue
@@ -66,6 +69,10 @@ def _as_recorded(source, target, *, names: str = "{camera}/image_raw", zero_last
                          bagio.image_message(image[..., ::-1].copy(), header_ns,
                                              msg.header.frame_id, encoding="rgb8")))
             if depth:
+                depth_info = copy.deepcopy(infos[camera])     # another lens: K halved
+                depth_info.k = depth_info.k * 0.5
+                depth_info.header = bagio.header(stamp, f"{camera}_depth_optical_frame")
+                rows.append((f"/{camera}/depth/camera_info", stamp + late - 1, depth_info))
                 height, width = image.shape[:2]
                 depth_image = np.full((height, width), 1500, np.uint16)   # millimetres
                 rows.append((f"/{camera}/depth/image_rect_raw", stamp + late + 1,
@@ -93,6 +100,9 @@ def test_images_of_one_instant_form_one_set_whatever_the_order_they_were_logged(
     assert index.left_out == {"zero_stamp": 2}                  # the last frame's two images
     expected = [T0 + k * PERIOD_NS + 1_500_000 for k in range(3)]   # the mean of each set
     assert index.stamps.tolist() == pytest.approx(expected, abs=1)
+    # the cameras' own CameraInfo, not the depth camera's beside it
+    assert {n: c.K.tolist() for n, c in bag_cameras(bag)[0].items()} == {
+        n: c.K.tolist() for n, c in bag_cameras(source)[0].items()}
     sets = list(frame_sets(bag))
     assert [stamp for stamp, _ in sets] == index.stamps.tolist()
     assert all(sorted(images) == ["cam01", "cam03"] for _, images in sets)
@@ -106,6 +116,20 @@ def test_images_of_one_instant_form_one_set_whatever_the_order_they_were_logged(
             np.zeros((8, 8, 3), np.uint8), 0, "cam01_optical_frame"))
     with pytest.raises(ValueError, match="all 1 are stamped 0"):
         index_frame_sets(stamped_zero)
+
+
+def test_camera_poses_only_on_tf_are_refused_saying_where_they_are(tmp_path):
+    """A rig's poses on /tf (a driver's TransformBroadcaster) instead of /tf_static: refused
+    in one line that says the tools read /tf_static only (it said only 'no camera with both
+    CameraInfo and /tf_static' before)."""
+    source = _demo_bag(tmp_path, frames=1)
+    moved = tmp_path / "on_tf"
+    with bagio.BagWriter(moved, storage="mcap") as bag:
+        for topic, log_ns, msg in bagio.read_bag(source):
+            bag.write("/tf" if topic == "/tf_static" else topic, log_ns, msg)
+    with pytest.raises(ValueError, match="the bag has /tf: the tools read camera poses from "
+                                         "/tf_static only"):
+        bag_cameras(moved)
 
 
 def test_evaluate_and_run_take_a_driver_recording(tmp_path, capsys):

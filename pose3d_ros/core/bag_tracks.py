@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import bagio, metrics
-from .bag_cameras import read_bag_cameras
+from .bag_cameras import camera_name, image_topics, read_bag_cameras
 from .camera import CameraModel, camera_model_from_info_msg
 from .detection import DEFAULT_DETECTOR
 from .evaluation import SkeletonTrack, in_frame, pair_frames
@@ -91,11 +91,6 @@ def _known_joints(frame: Skeletons3D) -> int:
     return int(np.isfinite(frame.positions).all(axis=-1).sum())
 
 
-def camera_name(topic: str) -> str:
-    """/cam01/image_raw/compressed -> cam01 (the topic's first namespace)."""
-    return topic.strip("/").split("/")[0]
-
-
 def bag_cameras(bag: Path) -> tuple[dict[str, CameraModel], str]:
     """The bag's calibrated cameras, name -> CameraModel posed from /tf_static, and the fixed
     frame those poses refer to (core.bag_cameras.read_bag_cameras). A bag with one camera and
@@ -111,35 +106,6 @@ def bag_cameras(bag: Path) -> tuple[dict[str, CameraModel], str]:
         camera = camera_model_from_info_msg(msg, camera_name(topic))
         return {camera.name: camera}, camera.frame_id
     raise ValueError(f"bag {bag}: topic {infos[0]} holds no CameraInfo message")
-
-
-def image_topics(bag: Path, cameras: Sequence[str] | None = None) -> dict[str, str]:
-    """The image topic (Image or CompressedImage) read for each camera of the bag, optionally
-    of some cameras: topic -> type. A camera is a topic's first namespace (camera_name). Depth
-    topics (a name part with 'depth') are left out; of a camera with several image topics
-    (raw beside compressed, color beside infra) the raw Image one with the shortest name is
-    read, and the log says so."""
-    by_camera: dict[str, list[tuple[str, str]]] = {}
-    for topic, kind in sorted(bagio.bag_topics(bag).items()):
-        if kind not in (bagio.IMAGE, bagio.COMPRESSED_IMAGE):
-            continue
-        if cameras is not None and camera_name(topic) not in cameras:
-            continue
-        if any("depth" in part.lower() for part in topic.strip("/").split("/")):
-            log.info("bag %s: %s left out (a depth image, not a camera image)", bag, topic)
-            continue
-        by_camera.setdefault(camera_name(topic), []).append((topic, kind))
-    if not by_camera:
-        raise ValueError(f"bag {bag} has no image topic" +
-                         (f" for cameras {list(cameras)}" if cameras else ""))
-    chosen: dict[str, str] = {}
-    for camera, candidates in sorted(by_camera.items()):
-        topic, kind = min(candidates, key=lambda c: (c[1] != bagio.IMAGE, len(c[0]), c[0]))
-        if len(candidates) > 1:
-            log.info("bag %s: camera %r has image topics %s; reading %s", bag, camera,
-                     [c[0] for c in candidates], topic)
-        chosen[topic] = kind
-    return chosen
 
 
 @dataclass(frozen=True)

@@ -17,33 +17,29 @@ from typing import Any
 import numpy as np
 
 from pose3d_ros.core import bagio
-from pose3d_ros.core.bag_tracks import camera_name, index_frame_sets
+from pose3d_ros.core.bag_cameras import camera_info_topics, camera_name
+from pose3d_ros.core.bag_tracks import index_frame_sets
 
 log = logging.getLogger(__name__)
 
 
 def node_topic_names(bag: Path, image_topics: Mapping[str, str]) -> tuple[bool, dict[str, str]]:
     """How the node reads a bag's cameras: (compressed, remap), remap taking each camera's
-    image topic (bag_tracks.image_topics: one per camera) to /<camera>/image_raw[/compressed]
-    and its CameraInfo (the one beside that image topic, else the camera's only one) to
-    /<camera>/camera_info, as `ros2 bag play --remap` would for a driver's names
-    (/camera1/color/image_raw). ValueError when some cameras' images are compressed and
-    others' raw (the node reads one transport)."""
+    image topic (bag_cameras.image_topics: one per camera) to /<camera>/image_raw[/compressed]
+    and its CameraInfo (bag_cameras.camera_info_topics) to /<camera>/camera_info, as
+    `ros2 bag play --remap` would for a driver's names (/camera1/color/image_raw). ValueError
+    when some cameras' images are compressed and others' raw (the node reads one
+    transport)."""
     kinds = set(image_topics.values())
     if len(kinds) > 1:
         raise ValueError(f"the bag's cameras mix raw and compressed images "
                          f"({sorted(image_topics)}); the node reads one transport for all")
     compressed = kinds == {bagio.COMPRESSED_IMAGE}
-    infos = [t for t, ty in bagio.bag_topics(bag).items() if ty == bagio.CAMERA_INFO]
-    remap = {}
-    for topic in image_topics:
-        camera = camera_name(topic)
-        remap[topic] = f"/{camera}/image_raw" + ("/compressed" if compressed else "")
-        folder = topic.removesuffix("/compressed").rsplit("/", 1)[0]
-        mine = [t for t in infos if camera_name(t) == camera]
-        beside = [t for t in mine if t.rsplit("/", 1)[0] == folder]
-        if beside or len(mine) == 1:
-            remap[(beside or mine)[0]] = f"/{camera}/camera_info"
+    remap = {topic: f"/{camera_name(topic)}/image_raw" + ("/compressed" if compressed else "")
+             for topic in image_topics}
+    cameras = {camera_name(topic) for topic in image_topics}
+    remap |= {topic: f"/{camera}/camera_info"
+              for camera, topic in camera_info_topics(bag).items() if camera in cameras}
     return compressed, remap
 
 
