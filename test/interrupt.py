@@ -12,11 +12,13 @@ def _default_sigint() -> None:
 
 
 def interrupt_when(command: list[str], marker: str, log_path: Path, *,
-                   timeout_s: float = 120.0, delay_s: float = 0.0) -> tuple[int, str]:
+                   timeout_s: float = 120.0, delay_s: float = 0.0,
+                   signal_number: int = signal.SIGINT) -> tuple[int, str]:
     """Run `command` (stdout discarded, stderr into log_path); once `marker` appears on its
-    stderr, wait delay_s and send it SIGINT. Returns (exit status as a shell reports it,
-    stderr). The child gets the default SIGINT handler: a test run started in the background
-    (CI, nohup) ignores SIGINT, and a child would inherit that and never see the interrupt.
+    stderr, wait delay_s and send it SIGINT (or signal_number). Returns (exit status as a
+    shell reports it, stderr). The child gets the default SIGINT handler: a test run started
+    in the background (CI, nohup) ignores SIGINT, and a child would inherit that and never
+    see the interrupt.
 
     The status is 128 + N for a child ended by signal N, as a shell shows it: CPython run with
     `-m` ends itself by SIGINT, after its cleanup, when a KeyboardInterrupt was raised inside
@@ -32,7 +34,7 @@ def interrupt_when(command: list[str], marker: str, log_path: Path, *,
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.1)
         time.sleep(delay_s)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal_number)
         code = process.wait(timeout=60)
         if code < 0:
             code = 128 - code

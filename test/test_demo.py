@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -68,15 +69,19 @@ def test_demo_mistakes_are_told_in_one_line_before_any_work(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
 
 
-def test_ctrl_c_keeps_the_previous_outputs_and_writes_nothing(tmp_path):
-    """Interrupted while the bag is written: exit 130, one line, the previous report
+@pytest.mark.parametrize("signal_number, status", [(signal.SIGINT, 130),
+                                                    (signal.SIGTERM, 143)])
+def test_ctrl_c_keeps_the_previous_outputs_and_writes_nothing(tmp_path, signal_number, status):
+    """Interrupted while the bag is written, by Ctrl-C or by SIGTERM (kill, timeout: it left
+    the staging folder behind before): exit 130 / 143, one line, the previous report
     untouched and no partial bag or staging folder left."""
     out = tmp_path / "demo"
     out.mkdir()
     (out / "report.html").write_text("old")
     code, err = interrupt_when([sys.executable, "-m", "pose3d_ros.tools.demo", "--out-dir",
-                                str(out), "--overwrite"], "bag:", tmp_path / "stderr.txt")
-    assert code == 130, err
+                                str(out), "--overwrite"], "bag:", tmp_path / "stderr.txt",
+                               signal_number=signal_number)
+    assert code == status, err
     assert "interrupted; no output was written" in err and "Traceback" not in err
     assert [p.name for p in out.iterdir()] == ["report.html"]
     assert (out / "report.html").read_text() == "old"

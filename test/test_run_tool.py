@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 
 import pytest
 from interrupt import interrupt_when
@@ -294,9 +295,13 @@ def test_make_bag_writes_the_field_of_view_camera(tmp_path):
     assert not camera.dist.any()
 
 
-def test_ctrl_c_while_the_node_runs_ends_in_one_line_and_leaves_nothing(tmp_path):
-    """SIGINT in the middle of the node's run over DDS: exit 130, one line, no traceback or
-    rclpy noise from callbacks on destroyed entities, no output and no staging folder."""
+@pytest.mark.parametrize("signal_number, status", [(signal.SIGINT, 130),
+                                                    (signal.SIGTERM, 143)])
+def test_ctrl_c_while_the_node_runs_ends_in_one_line_and_leaves_nothing(tmp_path, signal_number,
+                                                                      status):
+    """SIGINT or SIGTERM in the middle of the node's run over DDS: exit 130 / 143, one line,
+    no traceback or rclpy noise from callbacks on destroyed entities, no output and no
+    staging folder (SIGTERM left it behind before)."""
     import sys
 
     import cv2
@@ -317,8 +322,8 @@ def test_ctrl_c_while_the_node_runs_ends_in_one_line_and_leaves_nothing(tmp_path
     code, text = interrupt_when(
         [sys.executable, "-m", "pose3d_ros.tools.run", "--videos", str(video), "--hfov", "65",
          "--out-dir", str(out)], "to pose3d_node over DDS", tmp_path / "stderr.txt",
-        delay_s=2.0)
-    assert code == 130, text
+        delay_s=2.0, signal_number=signal_number)
+    assert code == status, text
     assert text.strip().splitlines()[-1] == "interrupted; no output was written", text
     assert not any(word in text for word in ("Traceback", "Destroyable", "terminate called",
                                              "never retrieved")), text

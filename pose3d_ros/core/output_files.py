@@ -17,7 +17,9 @@ import functools
 import logging
 import os
 import shutil
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -103,10 +105,22 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                         help="show the full traceback of an error")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, timeout, a job scheduler): ends a tool the way Ctrl-C does, through
+    every cleanup (staged outputs removed), instead of on the spot."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
     """Run a tool's main(argv): user mistakes (UserError, missing files, bad values, missing
-    frames) print one line `error: ...` and return 2; with --debug they raise."""
+    frames) print one line `error: ...` and return 2; with --debug they raise. Ctrl-C and
+    SIGTERM print one line, leave no partial output and return 130 and 143."""
     args = sys.argv[1:] if argv is None else argv
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return main(argv)
     except (UserError, OSError, ValueError, LookupError) as err:    # OSError: a file the
@@ -115,9 +129,12 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
             raise
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         print("interrupted; no output was written", file=sys.stderr)
-        return 130
+        return 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def progress(total: int | None, description: str, unit: str = "frame"):
