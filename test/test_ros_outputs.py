@@ -235,6 +235,22 @@ def test_diagnostics_report_rates_stages_drops_and_rejections():
     assert "paused" in later[2].message          # and nothing came for 3 s
 
 
+def test_stamps_from_another_clock_are_told_on_the_pipeline_status():
+    """Found by an audit looping a bag on wall time: latency_ms_mean rose to 100 s and
+    beyond and nothing said that it measured a clock difference, not the node."""
+    health = NodeHealth("pose3d_node", ("cam01",))
+    health.cameras["cam01"].calibrated = True
+    for k in range(5):
+        health.record_output({"detect": 0.02}, 100.0, 10.0 + k * 0.1)    # stamps 100 s old
+    status = health.report(seconds_to_stamp(0.0), 10.5).status[0]
+    assert status.level == DiagnosticStatus.WARN
+    assert "image stamps 100.0 s behind this node's clock" in status.message
+    fresh = NodeHealth("pose3d_node", ("cam01",))
+    for k in range(5):
+        fresh.record_output({"detect": 0.02}, 0.4, 10.0 + k * 0.1)        # a slow node
+    assert fresh.report(seconds_to_stamp(0.0), 10.5).status[0].level == DiagnosticStatus.OK
+
+
 def test_an_idle_node_is_not_warned_and_a_silent_rig_reads_paused():
     """Found by an audit with the real node: before any input the pipeline was WARN "no
     output in the last 2 s", and cameras silent for seconds stayed OK at their last rate."""

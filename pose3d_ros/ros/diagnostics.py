@@ -39,6 +39,9 @@ ARRIVALS_KEPT = 256          # receive times kept per camera and message kind
 LOSS_HORIZON_S = 3.0
 LOSS_MIN_INFOS = 10
 LOSS_IMAGE_SHARE = 0.5
+# A mean latency (image stamp to output) over this (s) is not processing: the stamps come from
+# another clock (a camera computer's clock off, a bag replayed without --clock).
+STAMPS_FROM_ANOTHER_CLOCK_S = 5.0
 
 
 @dataclass
@@ -164,6 +167,11 @@ class NodeHealth:
             level, message = WARN, "no output in the last 2 s"
         elif rate == 0.0:
             message = "no input"
+        elif latency_ms > 1000 * STAMPS_FROM_ANOTHER_CLOCK_S:
+            level, message = WARN, (
+                f"image stamps {latency_ms / 1000:.1f} s behind this node's clock: a camera "
+                "computer's clock is off (sync it: chrony), or a bag is replayed without "
+                "--clock and use_sim_time; latency_ms_mean shows that difference")
         statuses = [_status(f"{self.node_name}: pipeline", level, message, values,
                             self.node_name)]
         states = sync.camera_states(now) if sync is not None else {}
