@@ -212,6 +212,37 @@ def test_a_short_loop_restarts_without_rejections_when_a_first_frame_is_lost():
     assert sync.time_resets == 3
 
 
+def test_a_camera_on_another_clock_is_found_and_cameras_at_other_rates_are_not():
+    """Found by an audit of the distributed mode: a camera whose computer's clock was 80 ms
+    off joined no set and was left out of the 3D while its status read ok. (Free-running
+    cameras whose phase puts one more than slop_s from every other are found too: its frames
+    join no set either.)"""
+    from pose3d_ros.core.sync import cameras_off_the_others
+
+    def states(offsets: dict[str, float], rates: dict[str, float] | None = None,
+               phases: dict[str, float] | None = None) -> dict:
+        sync = FrameSynchronizer(tuple(offsets), slop_s=0.010)
+        for name, offset in offsets.items():
+            rate = (rates or {}).get(name, 30.0)
+            for k in range(int(rate)):                # one second of frames
+                sync.add(name, 100.0 + (phases or {}).get(name, 0.0) + k / rate + offset,
+                         None, k / rate)
+        return sync.state
+
+    found = cameras_off_the_others(states({"cam01": 0, "cam02": 0.080, "cam03": 0,
+                                           "cam04": 0}), 0.010)
+    assert list(found) == ["cam02"]
+    assert found["cam02"] == pytest.approx(0.080 - 2 / 30, abs=1e-6)   # the rest of 2 frames
+    late = cameras_off_the_others(states({"cam01": 0, "cam02": -0.300 + 0.015, "cam03": 0}),
+                                  0.010)
+    assert list(late) == ["cam02"]
+    assert not cameras_off_the_others(states({"cam01": 0, "cam02": 0.004, "cam03": -0.003}),
+                                      0.010)                        # within the slop
+    assert not cameras_off_the_others(states({"cam01": 0, "cam02": 0, "cam03": 0},
+                                             rates={"cam01": 30.0, "cam02": 10.0,
+                                                    "cam03": 10.0}), 0.010)   # other rates
+
+
 def test_rates_come_from_stamps_not_from_bursty_delivery():
     """Frames captured at 10 Hz but delivered in bursts (a busy executor) are 10 Hz."""
     sync = FrameSynchronizer(CAMS[:1], slop_s=0.004)

@@ -50,6 +50,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 RATE_WINDOW_FRAMES = 30   # frames over which a camera's input rate is measured
 # A jump back over more than half of a stream at least this long (s) is a restart: a
 # single bad stamp goes back a frame or two, a short bag starting over goes back its length.
@@ -162,6 +164,40 @@ def cameras_far_above(states: dict[str, CameraSyncState], factor: float
         if capture > factor * others_capture and typical > factor * others_typical:
             far[name] = (capture, others_capture)
     return far
+
+
+# A camera whose frames are this far from the others' (more than slop_s) in this share of
+# its recent frames, with at least CLOCK_OFFSET_MIN_FRAMES of them, stamps on another clock.
+CLOCK_OFFSET_SHARE = 0.8
+CLOCK_OFFSET_MIN_FRAMES = 10
+
+
+def cameras_off_the_others(states: dict[str, CameraSyncState], slop_s: float
+                           ) -> dict[str, float]:
+    """Cameras of `states` that stamp their frames on another clock: in at least
+    CLOCK_OFFSET_SHARE of its recent frames (CLOCK_OFFSET_MIN_FRAMES or more, within the
+    others' recent span) the nearest frame of any other camera is more than slop_s away, so
+    its frames join no set. camera -> its median offset to that nearest frame (s, signed; a
+    clock off by more than half a frame period reads as the wrapped remainder). Cameras at
+    another rate (a 30 fps camera beside 10 fps ones) or free-running at random phase do not
+    reach the share; free-running cameras whose phases put one more than slop_s from every
+    other do (its frames join no set either)."""
+    recent = {name: np.asarray(state.recent_stamps, float) for name, state in states.items()}
+    off = {}
+    for name, stamps in recent.items():
+        others = np.sort(np.concatenate([s for other, s in recent.items() if other != name]
+                                        or [np.zeros(0)]))
+        if others.size < 2:
+            continue
+        stamps = stamps[(stamps >= others[0]) & (stamps <= others[-1])]
+        if stamps.size < CLOCK_OFFSET_MIN_FRAMES:
+            continue
+        right = np.clip(np.searchsorted(others, stamps), 1, others.size - 1)
+        left_gap, right_gap = stamps - others[right - 1], stamps - others[right]
+        offset = np.where(np.abs(left_gap) <= np.abs(right_gap), left_gap, right_gap)
+        if np.mean(np.abs(offset) > slop_s) >= CLOCK_OFFSET_SHARE:
+            off[name] = float(np.median(offset))
+    return off
 
 
 @dataclass
