@@ -291,3 +291,55 @@ def test_one_camera_output_has_an_upright_frame_for_rviz():
     spine = joints[names.index("thorax")] - joints[names.index("pelvis")]
     in_upright = rotation.T @ spine
     assert in_upright[2] > 0.8 * np.linalg.norm(spine)               # the person stands up
+
+
+def test_images_without_camera_info_are_told_at_warn_after_a_while(monkeypatch):
+    """Found by an audit of a live camera: a camera_info published once and latched before
+    the node started never arrives (the node subscribes to it volatile, like the images), and
+    401 images were refused with one INFO line (the expected start-up case) and nothing more.
+    After CAMERA_INFO_WAIT_S of images without a valid camera_info: one WARN saying why."""
+    from rcl_interfaces.msg import Log
+    from rclpy.qos import DurabilityPolicy
+
+    import pose3d_ros.ros.node_base as node_base
+    from pose3d_ros.ros.node_input import LATCHED_QOS
+    from pose3d_ros.ros.nodes import Pose3DNode
+
+    monkeypatch.setattr(node_base, "CAMERA_INFO_WAIT_S", 1.0)
+    camera, person, _ = _half_size_camera_and_frames(1)
+    logs: list[Log] = []
+    with ros_context() as context:
+        probe = Node("probe_latched", context=context)
+        latched = probe.create_publisher(CameraInfo, "cam01/camera_info", LATCHED_QOS)
+        latched.publish(camera_model_to_info(camera))        # once, before the node starts
+        node = Pose3DNode("pose3d_onecam", context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
+            Parameter("extrinsics_source", value="none"), Parameter("image_qos", value="reliable"),
+            Parameter("monocular_method", value="detector_3d"),
+            Parameter("diagnostics_period_s", value=0.2)])
+        probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
+            depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        executor = executor_with(context, node, probe)
+        try:
+            configure_and_activate(node)
+            image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            k = 0
+
+            def send() -> None:
+                nonlocal k
+                image_pub.publish(image_to_msg(person[0], 70.0 + k / 10, camera.frame_id))
+                k += 1
+
+            def warned() -> list[Log]:
+                return [m for m in logs if "[camera_info_missing]" in m.msg]
+
+            assert spin_until(executor, lambda: bool(warned()), 15, tick=send)
+            spin_until(executor, lambda: False, 0.6, tick=send)
+            assert len(warned()) == 1 and warned()[0].level == Log.WARN
+            assert "published once before the node started" in warned()[0].msg
+            assert not node.health.cameras["cam01"].calibrated   # (the latched one never came)
+        finally:
+            executor.shutdown()
+            node.destroy_node()
+            probe.destroy_node()

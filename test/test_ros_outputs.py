@@ -251,6 +251,22 @@ def test_stamps_from_another_clock_are_told_on_the_pipeline_status():
     assert fresh.report(seconds_to_stamp(0.0), 10.5).status[0].level == DiagnosticStatus.OK
 
 
+def test_images_without_camera_info_are_told_as_such():
+    """Found by an audit of a live camera: a camera_info published once and latched before
+    the node started never arrives (the node subscribes to it like to the images); while
+    images came, the camera's status read "waiting for the first frame"."""
+    from pose3d_ros.core.sync import FrameSynchronizer
+    sync = FrameSynchronizer(("camera",))
+    health = NodeHealth("pose3d_node", ("camera",))
+    for k in range(5):
+        health.note_arrival("camera", "image", 10.0 + k * 0.1)     # refused: no camera_info
+    _, camera = health.report(seconds_to_stamp(0.0), 10.5, sync).status
+    assert camera.level == DiagnosticStatus.WARN
+    assert camera.message.startswith("images arrive, no valid camera_info yet")
+    assert "waiting for the first frame" in health.report(
+        seconds_to_stamp(0.0), 20.0, sync).status[1].message          # images stopped
+
+
 def test_an_idle_node_is_not_warned_and_a_silent_rig_reads_paused():
     """Found by an audit with the real node: before any input the pipeline was WARN "no
     output in the last 2 s", and cameras silent for seconds stayed OK at their last rate."""

@@ -96,3 +96,47 @@ def test_a_clock_jumping_back_restarts_the_synchroniser():
     stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in outputs]
     np.testing.assert_allclose(stamps[SETS:], 99.05 + np.arange(SETS) / 30, atol=1e-6)
     assert all("stamp_backwards" not in d and "late" not in d for d in drops.values()), drops
+
+
+def test_sim_time_without_clock_keeps_reporting_and_says_why(monkeypatch):
+    """Found by an audit of a live camera: with use_sim_time true and no /clock the node
+    published no /diagnostics at all (its timer ran on the simulated clock, which stood at 0)
+    and nothing said why its outputs were stamped 0. The report now runs on the steady clock
+    and its pipeline status, and one WARN line, name the missing /clock."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from rcl_interfaces.msg import Log
+    from rclpy.qos import DurabilityPolicy
+
+    import pose3d_ros.ros.node_base as node_base
+    monkeypatch.setattr(node_base, "SIM_CLOCK_WAIT_S", 0.5)
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=[
+            Parameter("camera_names", value=list(CAMERAS)), Parameter("autostart", value=False),
+            Parameter("rig_file", value=str(calibration_path("single"))),
+            Parameter("use_sim_time", value=True), Parameter("diagnostics_period_s", value=0.2)])
+        probe = Node("clock_probe", context=context)
+        reports: list[DiagnosticArray] = []
+        logs: list[Log] = []
+        probe.create_subscription(DiagnosticArray, "/diagnostics", reports.append, RELIABLE)
+        probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
+            depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(fusion)
+        executor.add_node(probe)
+        try:
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+
+            def told() -> bool:
+                return any(s.name == "pose3d_fusion: pipeline" and s.level == DiagnosticStatus.WARN
+                           and "no /clock has come" in s.message
+                           for r in reports for s in r.status)
+
+            assert spin_until(executor, told, 10), [s.message for r in reports for s in r.status]
+            assert spin_until(executor, lambda: any("no /clock has come" in m.msg
+                                                    for m in logs), 10)
+            assert len([m for m in logs if "no /clock has come" in m.msg]) == 1
+        finally:
+            fusion.destroy_node()
+            probe.destroy_node()

@@ -100,6 +100,13 @@ class NodeHealth:
             health = self.cameras.setdefault(camera, CameraHealth())
             (health.image_arrivals if kind == "image" else health.info_arrivals).append(now)
 
+    def images_arriving(self, now: float, within_s: float) -> bool:
+        """Whether some camera's image (noted by note_arrival, accepted or not) arrived in
+        the last within_s (monotonic s)."""
+        with self._lock:
+            return any(health.image_arrivals and now - health.image_arrivals[-1] <= within_s
+                       for health in self.cameras.values())
+
     def image_loss(self, camera: str, now: float) -> tuple[float, float] | None:
         """(camera_info rate, image rate) in Hz over the last LOSS_HORIZON_S seconds when the
         camera's images fall short of its camera_info (images_lost), else None."""
@@ -146,9 +153,11 @@ class NodeHealth:
         return {s: 1000 * sum(t.get(s, 0.0) for t in timings) / len(timings) for s in stages}
 
     def report(self, stamp, now: float, sync=None, inputs_arriving: bool = True,
-               extra: dict[str, str] | None = None) -> DiagnosticArray:
+               extra: dict[str, str] | None = None, no_sim_clock: bool = False
+               ) -> DiagnosticArray:
         """DiagnosticArray of the pipeline and every camera (sync: the FrameSynchronizer;
-        extra: more key/values for the pipeline status, e.g. tracking counters)."""
+        extra: more key/values for the pipeline status, e.g. tracking counters;
+        no_sim_clock: use_sim_time is on and no /clock has come)."""
         rate = self.output_rate_hz(now)
         with self._lock:
             latencies = list(self._latencies)
@@ -163,7 +172,11 @@ class NodeHealth:
         values.update({f"dropped_sets_{k}": str(v) for k, v in sorted(drops.items())})
         values.update(extra or {})
         level, message = OK, "running"
-        if rate == 0.0 and inputs_arriving:
+        if no_sim_clock:
+            level, message = WARN, ("use_sim_time is true and no /clock has come: outputs and "
+                                    "this report are stamped 0 (play the bag with --clock, or "
+                                    "set use_sim_time false)")
+        elif rate == 0.0 and inputs_arriving:
             level, message = WARN, "no output in the last 2 s"
         elif rate == 0.0:
             message = "no input"
@@ -193,6 +206,9 @@ class NodeHealth:
                 level, message = WARN, "stale: no frame within stale_after_s"
             elif states.get(name) == "paused":
                 level, message = WARN, "paused: no frame from any camera within stale_after_s"
+            elif not health.calibrated and health.image_arrivals and \
+                    now - health.image_arrivals[-1] <= LOSS_HORIZON_S:
+                level, message = WARN, "images arrive, no valid camera_info yet"
             elif states.get(name) == "waiting":
                 level, message = WARN, "waiting for the first frame"
             elif not health.calibrated:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.clock import JumpThreshold, TimeJump
+from rclpy.clock import Clock, ClockType, JumpThreshold, TimeJump
 from rclpy.duration import Duration
 from rclpy.exceptions import InvalidHandle
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
@@ -62,6 +62,10 @@ FUTURE_TOLERANCE_S = 2.0
 # A jump back of the node's clock (simulated time: /clock of a looping replay) this long or
 # longer restarts the synchroniser.
 CLOCK_JUMP_BACK_S = 0.5
+# With use_sim_time, no /clock this long (s) after activation is told (log and diagnostics).
+SIM_CLOCK_WAIT_S = 5.0
+# Images arriving this long (s) after activation with no valid camera_info are told at WARN.
+CAMERA_INFO_WAIT_S = 5.0
 # While running, the processing thread hands the heap's free pages back to the system this
 # often (s): the "keep" allocator policy otherwise holds the high-water mark of queued images
 # for good (a 30-minute soak grew 17 %); the next few images refill what they need.
@@ -93,6 +97,8 @@ class PoseNodeBase(LifecycleNode):
         self._owned_publishers: list = []
         self._time_resets_logged = 0
         self._clock_jump_handle: Any = None
+        self._activated_at = time.monotonic()
+        self._told_no_sim_clock = False
         self.last_error: str = ""
         # Image subscriptions join this group when skip_images_while_busy: closed while a set
         # is processed; _gate_opened wakes the executor when it opens again.
@@ -205,8 +211,12 @@ class PoseNodeBase(LifecycleNode):
         if self._gate_opened is None:
             self._gate_opened = self.create_guard_condition(lambda: None)
         self._subscribe()
-        self._owned_timers.append(self.create_timer(self.config.diagnostics_period_s,
-                                                    self.publish_diagnostics))
+        # on the steady clock: under use_sim_time with no /clock (yet) a timer on the node's
+        # clock never fires, and the report would go silent when it is most needed
+        self._owned_timers.append(self.create_timer(
+            self.config.diagnostics_period_s, self.publish_diagnostics,
+            clock=Clock(clock_type=ClockType.STEADY_TIME)))
+        self._activated_at = time.monotonic()
         self._running = True
         self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}_worker",
                                         daemon=True)
@@ -426,11 +436,29 @@ class PoseNodeBase(LifecycleNode):
                 return
             self._check_rates(now)
             self._check_clock_offsets(now)
+            self._check_missing_camera_info(now)
             self._check_image_loss(now)
+            arriving = self.sync.receiving(now) or self.health.images_arriving(
+                now, self.sync.stale_after_s)     # also frames refused before the sync
             report = self.health.report(self.get_clock().now().to_msg(), now, self.sync,
-                                        inputs_arriving=self.sync.receiving(now),
-                                        extra=self._extra_diagnostics())
+                                        inputs_arriving=arriving,
+                                        extra=self._extra_diagnostics(),
+                                        no_sim_clock=self._no_sim_clock(now))
         self.diagnostics_pub.publish(report)
+
+    def _no_sim_clock(self, now: float) -> bool:
+        """use_sim_time is on and no /clock has come within SIM_CLOCK_WAIT_S of activation
+        (logged once at WARN)."""
+        if not (self.get_parameter("use_sim_time").value
+                and self.get_clock().now().nanoseconds == 0
+                and now - self._activated_at > SIM_CLOCK_WAIT_S):
+            return False
+        if not self._told_no_sim_clock:
+            self._told_no_sim_clock = True
+            self.get_logger().warn(
+                f"use_sim_time is true and no /clock has come in {SIM_CLOCK_WAIT_S:g} s: "
+                "outputs are stamped 0 (play the bag with --clock, or set use_sim_time false)")
+        return True
 
     def _extra_diagnostics(self) -> dict[str, str]:
         """Node-specific key/values for the pipeline status."""
@@ -469,6 +497,22 @@ class PoseNodeBase(LifecycleNode):
                         f"{1000 * self.sync.slop_s:g} ms, so they join no set: synchronise the "
                         "cameras (their computers' clocks: chrony, PTP; or trigger them) or "
                         "raise sync.slop_s")
+
+    def _check_missing_camera_info(self, now: float) -> None:
+        """Report, at WARN, a camera whose images keep arriving while no valid camera_info
+        has come CAMERA_INFO_WAIT_S after activation (the INFO line of the first image is the
+        expected start-up case; found by an audit: a camera_info published once, latched,
+        before the node started never arrives, and nothing but that INFO line said so)."""
+        if now - self._activated_at < CAMERA_INFO_WAIT_S:
+            return
+        for camera, health in self.health.cameras.items():
+            if camera in self.cameras and not health.calibrated and health.image_arrivals \
+                    and now - health.image_arrivals[-1] <= CAMERA_INFO_WAIT_S:
+                self.reject(camera, "camera_info_missing",
+                            f"camera {camera!r}: images arrive but no valid camera_info in "
+                            f"{CAMERA_INFO_WAIT_S:g} s; a camera_info published once before the "
+                            "node started (latched) is not received, the node subscribes to it "
+                            "like to the images: publish it with every image")
 
     def _check_rates(self, now: float) -> None:
         """Report a camera whose capture rate (from its stamps; neither frames lost on the
