@@ -343,3 +343,52 @@ def test_images_without_camera_info_are_told_at_warn_after_a_while(monkeypatch):
             executor.shutdown()
             node.destroy_node()
             probe.destroy_node()
+
+
+def _logs_after_camera_info(camera, extra_parameters) -> list:
+    """/rosout of the one-camera node given `camera`'s CameraInfo (no image)."""
+    from rcl_interfaces.msg import Log
+    from rclpy.qos import DurabilityPolicy
+
+    from pose3d_ros.ros.nodes import Pose3DNode
+
+    logs: list[Log] = []
+    with ros_context() as context:
+        node = Pose3DNode("pose3d_onecam", context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
+            Parameter("extrinsics_source", value="none"), *extra_parameters])
+        probe = Node("probe_info", context=context)
+        probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
+            depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        executor = executor_with(context, node, probe)
+        try:
+            configure_and_activate(node)
+            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+
+            def send() -> None:
+                info_pub.publish(camera_model_to_info(camera))
+
+            assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
+                              tick=send)
+            spin_until(executor, lambda: False, 0.5, tick=send)
+        finally:
+            executor.shutdown()
+            node.destroy_node()
+            probe.destroy_node()
+    return logs
+
+
+def test_rectified_images_with_a_distorted_camera_info_are_warned_once():
+    """Found by an audit of a live camera: image_rect read with a camera_info that still
+    carried the lens distortion D was undistorted twice (6 px of 2D, 10 cm of 3D), silently.
+    The node warns once; image_raw with the same camera_info is not warned about."""
+    from rcl_interfaces.msg import Log
+
+    camera = replace(_half_size_camera_and_frames(1)[0],
+                     dist=np.array([-0.3, 0.1, 0.0, 0.0, 0.0]))
+    told = {topic: [m for m in _logs_after_camera_info(
+        camera, [Parameter("image_topic", value=topic)]) if "undistorted twice" in m.msg]
+        for topic in ("image_rect", "image_raw")}
+    assert len(told["image_rect"]) == 1 and told["image_rect"][0].level == Log.WARN
+    assert told["image_raw"] == []

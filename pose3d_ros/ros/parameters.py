@@ -120,7 +120,9 @@ _INPUT = (
               "halving); the 2D is mapped back to full-resolution pixels (540 at 1080p: 1/2, "
               "2D within 1.4-3.1 px median of the whole decode on the demo, see "
               "docs/detectors.md). 0 (default): always whole (px).", 0, 8192),
-    ParamSpec("image_topic", "image_raw", "Image topic name inside each camera's namespace."),
+    ParamSpec("image_topic", "image_raw", "Image topic name inside each camera's namespace. "
+              "The node undistorts the 2D with the camera_info's D: a rectified topic "
+              "(image_rect) needs a camera_info with D zero (warned otherwise)."),
     ParamSpec("image_qos", "sensor_data", "QoS of image subscriptions: 'sensor_data' "
               "(best effort, keep last: drivers publish so) or 'reliable'.",
               choices=("sensor_data", "reliable")),
