@@ -267,6 +267,18 @@ def test_images_without_camera_info_are_told_as_such():
         seconds_to_stamp(0.0), 20.0, sync).status[1].message          # images stopped
 
 
+def test_images_refused_before_the_synchroniser_count_as_input():
+    """Found by an audit of a live camera: with stamps 2.5 s in the future every frame was
+    refused before the synchroniser, and the pipeline read OK "no input" while 12 fps
+    arrived. The node also asks NodeHealth whether images arrive, refused or not."""
+    health = NodeHealth("pose3d_node", ("camera",))
+    assert not health.images_arriving(10.0, 1.0)
+    health.note_arrival("camera", "image", 9.5)
+    assert health.images_arriving(10.0, 1.0) and not health.images_arriving(11.0, 1.0)
+    status = health.report(seconds_to_stamp(0.0), 10.0, inputs_arriving=True).status[0]
+    assert status.level == DiagnosticStatus.WARN and status.message == "no output in the last 2 s"
+
+
 def test_an_idle_node_is_not_warned_and_a_silent_rig_reads_paused():
     """Found by an audit with the real node: before any input the pipeline was WARN "no
     output in the last 2 s", and cameras silent for seconds stayed OK at their last rate."""
