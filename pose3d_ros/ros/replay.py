@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,7 +132,7 @@ class BagReplayer:
         for (topic, _), member_of in index.set_of.items():
             if topic in self.topics:
                 members[member_of] = members.get(member_of, 0) + 1
-        order = [stamp for stamp in index.stamps.tolist() if stamp in members]
+        order = deque(stamp for stamp in index.stamps.tolist() if stamp in members)
         held: dict[int, list[bagio.BagMessage]] = {}
         answered_set: int | None = None     # lock-step: the last set sent, to wait for
 
@@ -176,7 +177,7 @@ class BagReplayer:
                 continue
             held.setdefault(set_stamp, []).append(item)
             while order and len(held.get(order[0], ())) == members[order[0]]:
-                release(order.pop(0))
+                release(order.popleft())
         for incomplete in order:             # sets whose images did not all come
             if incomplete in held:
                 release(incomplete)
