@@ -279,6 +279,20 @@ def test_images_refused_before_the_synchroniser_count_as_input():
     assert status.level == DiagnosticStatus.WARN and status.message == "no output in the last 2 s"
 
 
+def test_a_notice_about_a_kept_frame_is_counted_without_a_warning_status():
+    """Found by an audit of the distributed mode: a stamp jump after a pause (frame kept) was
+    logged at INFO but turned the camera's status WARN "rejected input" for a period."""
+    health = NodeHealth("pose3d_node", ("cam01",))
+    health.cameras["cam01"].calibrated = True
+    assert health.reject("cam01", "stamp_jump", "camera 'cam01': stamp jumped forward by 7.6 s "
+                         "(frame kept)", kept=True)
+    _, camera = health.report(seconds_to_stamp(0.0), 10.0).status
+    assert camera.level == DiagnosticStatus.OK
+    assert {kv.key: kv.value for kv in camera.values}["rejected_stamp_jump"] == "1"
+    health.reject("cam01", "stamp_backwards", "camera 'cam01': stamp went back")
+    assert health.report(seconds_to_stamp(0.0), 10.1).status[1].level == DiagnosticStatus.WARN
+
+
 def test_an_idle_node_is_not_warned_and_a_silent_rig_reads_paused():
     """Found by an audit with the real node: before any input the pipeline was WARN "no
     output in the last 2 s", and cameras silent for seconds stayed OK at their last rate."""

@@ -81,14 +81,16 @@ class NodeHealth:
             self._published.append(now)
             self.outputs += 1
 
-    def reject(self, camera: str, reason: str, message: str) -> bool:
+    def reject(self, camera: str, reason: str, message: str, kept: bool = False) -> bool:
         """Count a rejected input; True the first time this (camera, reason) is seen, so the
-        caller logs it once."""
+        caller logs it once. kept: a notice about an input that was used after all (a stamp
+        jump after a pause): counted, without raising the camera's status to WARN."""
         with self._lock:
             health = self.cameras.setdefault(camera, CameraHealth())
             health.rejected[reason] += 1
             health.last_rejection = message
-            health.rejected_since_report += 1
+            if not kept:
+                health.rejected_since_report += 1
             first = (camera, reason) not in self._logged
             self._logged.add((camera, reason))
             return first

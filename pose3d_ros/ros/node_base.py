@@ -303,10 +303,12 @@ class PoseNodeBase(LifecycleNode):
         """Release detectors and other models."""
 
     # -- input ---------------------------------------------------------------------------------
-    def reject(self, camera: str, reason: str, message: str, level: str = "") -> None:
+    def reject(self, camera: str, reason: str, message: str, level: str = "",
+               kept: bool = False) -> None:
         """Count a bad input; log it the first time this camera shows this reason, at INFO
-        for expected start-up conditions, ERROR for processing failures, else WARN."""
-        if self.health is None or not self.health.reject(camera, reason, message):
+        for expected start-up conditions, ERROR for processing failures, else WARN. kept: a
+        notice about an input used after all (NodeHealth.reject)."""
+        if self.health is None or not self.health.reject(camera, reason, message, kept):
             return
         level = level or ("info" if reason in START_UP_REASONS else "warn")
         text = (f"rejected input [{reason}] {message} (counted on /diagnostics; logged once "
@@ -341,7 +343,8 @@ class PoseNodeBase(LifecycleNode):
             # After a pause of the stream (a replay starting, a paused bag) a jump is expected.
             paused = last_received is not None and now - last_received > 0.5 * (stamp - last)
             self.reject(camera, "stamp_jump", f"camera {camera!r}: stamp jumped forward by "
-                        f"{stamp - last:.3f} s (frame kept)", level="info" if paused else "")
+                        f"{stamp - last:.3f} s (frame kept)", level="info" if paused else "",
+                        kept=paused)    # after a pause: expected, the status stays as it is
         if resets > self._time_resets_logged:
             self._time_resets_logged = resets
             self.get_logger().info(f"camera {camera!r}: stamps went back to {stamp:.3f} s "
