@@ -293,6 +293,19 @@ def test_a_notice_about_a_kept_frame_is_counted_without_a_warning_status():
     assert health.report(seconds_to_stamp(0.0), 10.1).status[1].level == DiagnosticStatus.WARN
 
 
+def test_a_camera_that_never_sent_says_so_when_it_goes_stale():
+    """Found by the distributed audit: a detector started late showed "waiting for the first
+    frame", then "stale: no frame within stale_after_s" once the others ran."""
+    from pose3d_ros.core.sync import FrameSynchronizer
+    sync = FrameSynchronizer(("cam01", "cam02"), min_views=1, stale_after_s=1.0)
+    health = NodeHealth("pose3d_fusion", ("cam01", "cam02"))
+    for k in range(30):
+        sync.add("cam01", 1.0 + k * 0.1, None, 10.0 + k * 0.1)
+    cam02 = health.report(seconds_to_stamp(0.0), 13.0, sync).status[2]
+    assert cam02.level == DiagnosticStatus.WARN
+    assert cam02.message.startswith("stale: no frame yet while the others send")
+
+
 def test_an_idle_node_is_not_warned_and_a_silent_rig_reads_paused():
     """Found by an audit with the real node: before any input the pipeline was WARN "no
     output in the last 2 s", and cameras silent for seconds stayed OK at their last rate."""

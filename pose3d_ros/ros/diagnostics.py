@@ -205,7 +205,11 @@ class NodeHealth:
             values.update({_ALL_PEOPLE_KEYS[k]: str(v) for k, v in people.items()})
             level, message = OK, "ok"
             if states.get(name) == "stale":
-                level, message = WARN, "stale: no frame within stale_after_s"
+                never = sync is not None and name in sync.state and \
+                    sync.state[name].frames_in == 0
+                level, message = WARN, ("stale: no frame yet while the others send (not waited "
+                                        "for)" if never else
+                                        "stale: no frame within stale_after_s")
             elif states.get(name) == "paused":
                 level, message = WARN, "paused: no frame from any camera within stale_after_s"
             elif not health.calibrated and health.image_arrivals and \
