@@ -392,3 +392,45 @@ def test_rectified_images_with_a_distorted_camera_info_are_warned_once():
         for topic in ("image_rect", "image_raw")}
     assert len(told["image_rect"]) == 1 and told["image_rect"][0].level == Log.WARN
     assert told["image_raw"] == []
+
+
+def test_images_in_another_frame_than_their_camera_info_are_warned_once():
+    """Found by an audit of a live camera: images in 'camera_link' with a camera_info in
+    'camera_color_optical_frame' were taken silently (the output used the camera_info's)."""
+    from rcl_interfaces.msg import Log
+    from rclpy.qos import DurabilityPolicy
+
+    from pose3d_ros.ros.nodes import Pose3DNode
+
+    camera, person, _ = _half_size_camera_and_frames(1)
+    logs: list[Log] = []
+    with ros_context() as context:
+        node = Pose3DNode("pose3d_onecam", context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
+            Parameter("extrinsics_source", value="none"), Parameter("image_qos", value="reliable"),
+            Parameter("monocular_method", value="detector_3d")])
+        probe = Node("probe_frames", context=context)
+        probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
+            depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        executor = executor_with(context, node, probe)
+        try:
+            configure_and_activate(node)
+            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
+                              tick=lambda: info_pub.publish(camera_model_to_info(camera)))
+            for k in range(3):
+                image_pub.publish(image_to_msg(person[0], 70.0 + k / 10, "camera_link"))
+                spin_until(executor, lambda: False, 0.2)
+
+            def told() -> list[Log]:
+                return [m for m in logs if "its images are in frame 'camera_link'" in m.msg]
+
+            assert spin_until(executor, lambda: bool(told()), 10)
+            assert len(told()) == 1 and told()[0].level == Log.WARN
+            assert camera.frame_id in told()[0].msg
+        finally:
+            executor.shutdown()
+            node.destroy_node()
+            probe.destroy_node()

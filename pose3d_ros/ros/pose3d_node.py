@@ -77,7 +77,21 @@ class Pose3DNode(RigNodeBase):
             self.reject(camera, "no_camera_info", f"camera {camera!r}: image before any valid "
                         "camera_info (frame ignored)")
             return
+        self._check_frame_ids(camera, msg.header.frame_id)
         self.offer(camera, stamp_to_seconds(msg.header.stamp), (image, msg.header))
+
+    def _check_frame_ids(self, camera: str, image_frame: str) -> None:
+        """Warn once when a camera's images name another frame than its camera_info (found
+        by an audit: the output silently took the camera_info's frame)."""
+        seen = self._camera_info_seen.get(camera)
+        info_frame = seen[-1] if seen else ""
+        if image_frame and info_frame and image_frame != info_frame and \
+                camera not in self._frame_mismatch_told:
+            self._frame_mismatch_told.add(camera)
+            self.get_logger().warning(
+                f"camera {camera!r}: its images are in frame {image_frame!r} but its "
+                f"camera_info in {info_frame!r}; the 3D and TF use the camera_info's "
+                "(a driver's optical frame): make the two agree")
 
     def _process(self, frame_set: FrameSet) -> None:
         images = {}

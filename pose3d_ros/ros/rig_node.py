@@ -172,6 +172,7 @@ class RigNodeBase(PoseNodeBase):
         self.sync = self._make_sync(config.sync, self.cameras)
         self._camera_info_seen: dict[str, tuple] = {}
         self._rectified_told: set[str] = set()
+        self._frame_mismatch_told: set[str] = set()
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
         self._output_frame: str | None = None             # extrinsics 'none': camera's frame
         self.calibrated = {name for name in self.cameras if name in known}
