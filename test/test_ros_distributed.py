@@ -326,6 +326,40 @@ def test_a_self_calibrated_rig_file_says_its_scale_is_assumed(tmp_path):
             probe.destroy_node()
 
 
+def test_a_camera_info_in_another_frame_than_the_rig_file_is_warned_once():
+    """Found by the distributed audit: cam03's camera_info in 'camera3_optical' (the rig file:
+    cam03_optical_frame) was taken silently and the output named a frame not on TF."""
+    rig = load_rig(calibration_path("single"))
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides())
+        probe = Node("probe", context=context)
+        executor = SingleThreadedExecutor(context=context)
+        for node in (fusion, probe):
+            executor.add_node(node)
+        logs: list[Log] = []
+        probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
+            depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        try:
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            info = camera_model_to_info(rig["cam02"])
+            info.header.frame_id = "camera2_optical"
+            pub = probe.create_publisher(CameraInfo, "cam02/camera_info", RELIABLE)
+
+            def told() -> list[Log]:
+                return [m for m in logs if "rig file names its optical frame" in m.msg]
+
+            assert spin_until(executor, lambda: bool(told()), 10,
+                              tick=lambda: pub.publish(info))
+            spin_until(executor, lambda: False, 0.3, tick=lambda: pub.publish(info))
+            assert len(told()) == 1 and told()[0].level == Log.WARN
+            assert "'camera2_optical'" in told()[0].msg and "'cam02_optical_frame'" in told()[0].msg
+        finally:
+            fusion.destroy_node()
+            probe.destroy_node()
+
+
 def _nan_translation(path) -> str:
     """The rig YAML with the first camera's x translation replaced by NaN."""
     doc = yaml.safe_load(path.read_text())

@@ -243,6 +243,14 @@ class RigNodeBase(PoseNodeBase):
             model = model.with_pose(pose.R, pose.t)
             if not model.frame_id:
                 model.frame_id = pose.frame_id
+            elif pose.frame_id and model.frame_id != pose.frame_id and \
+                    camera not in self._frame_mismatch_told:
+                # found by an audit: taken silently, and the output named a frame not on TF
+                self._frame_mismatch_told.add(camera)
+                self.get_logger().warning(
+                    f"camera {camera!r}: its camera_info is in frame {model.frame_id!r} but the "
+                    f"rig file names its optical frame {pose.frame_id!r} (on /tf_static); the "
+                    "pose is the rig file's: make the two agree")
         elif source == "tf":
             model = self._pose_from_tf(camera, model)
             if model is None:                   # no pose yet: the next message tries again
