@@ -48,3 +48,26 @@ def configure_and_activate(node) -> None:
 
     assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
     assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS, node.last_error
+
+
+@contextmanager
+def with_rosout(context: Context, node) -> Iterator[tuple[SingleThreadedExecutor, object, list]]:
+    """An executor holding `node` and a probe node that records /rosout (also what was logged
+    before it joined: /rosout is transient local), as (executor, probe, logs); the executor,
+    the probe and `node` are shut down and destroyed afterwards."""
+    from rcl_interfaces.msg import Log
+    from rclpy.node import Node
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+    probe = Node("rosout_probe", context=context)
+    logs: list[Log] = []
+    probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
+        depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL))
+    executor = executor_with(context, node, probe)
+    try:
+        yield executor, probe, logs
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        probe.destroy_node()

@@ -17,7 +17,7 @@ from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from ros_helpers import ros_context, spin_until
+from ros_helpers import ros_context, spin_until, with_rosout
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from tf2_msgs.msg import TFMessage
 
@@ -307,23 +307,15 @@ def test_a_self_calibrated_rig_file_says_its_scale_is_assumed(tmp_path):
     with ros_context() as context:
         fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
             rig_file=str(path)))
-        probe = Node("probe", context=context)
-        executor = SingleThreadedExecutor(context=context)
-        for node in (fusion, probe):
-            executor.add_node(node)
-        logs: list[Log] = []
-        probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
-            depth=1000, reliability=ReliabilityPolicy.RELIABLE,
-            durability=DurabilityPolicy.TRANSIENT_LOCAL))
-        try:
+        with with_rosout(context, fusion) as (executor, _, logs):
             assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
-            assert spin_until(executor, lambda: [
-                m for m in logs if "metric scale assumes people 1.62 m tall" in m.msg], 10)
-            said = [m for m in logs if "metric scale assumes people 1.62 m tall" in m.msg]
-            assert len(said) == 1 and said[0].level == Log.INFO and str(path) in said[0].msg
-        finally:
-            fusion.destroy_node()
-            probe.destroy_node()
+
+            def said() -> list[Log]:
+                return [m for m in logs if "metric scale assumes people 1.62 m tall" in m.msg]
+
+            assert spin_until(executor, lambda: bool(said()), 10)
+            assert len(said()) == 1 and said()[0].level == Log.INFO
+            assert str(path) in said()[0].msg
 
 
 def test_a_camera_info_in_another_frame_than_the_rig_file_is_warned_once():
@@ -332,15 +324,7 @@ def test_a_camera_info_in_another_frame_than_the_rig_file_is_warned_once():
     rig = load_rig(calibration_path("single"))
     with ros_context() as context:
         fusion = FusionNode(context=context, parameter_overrides=_rig_overrides())
-        probe = Node("probe", context=context)
-        executor = SingleThreadedExecutor(context=context)
-        for node in (fusion, probe):
-            executor.add_node(node)
-        logs: list[Log] = []
-        probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
-            depth=1000, reliability=ReliabilityPolicy.RELIABLE,
-            durability=DurabilityPolicy.TRANSIENT_LOCAL))
-        try:
+        with with_rosout(context, fusion) as (executor, probe, logs):
             assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
             assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
             info = camera_model_to_info(rig["cam02"])
@@ -355,9 +339,6 @@ def test_a_camera_info_in_another_frame_than_the_rig_file_is_warned_once():
             spin_until(executor, lambda: False, 0.3, tick=lambda: pub.publish(info))
             assert len(told()) == 1 and told()[0].level == Log.WARN
             assert "'camera2_optical'" in told()[0].msg and "'cam02_optical_frame'" in told()[0].msg
-        finally:
-            fusion.destroy_node()
-            probe.destroy_node()
 
 
 def _nan_translation(path) -> str:

@@ -12,7 +12,13 @@ from pose3d_ros.msg import Skeleton3DArray
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from ros_helpers import configure_and_activate, executor_with, ros_context, spin_until
+from ros_helpers import (
+    configure_and_activate,
+    executor_with,
+    ros_context,
+    spin_until,
+    with_rosout,
+)
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from pose3d_ros.core.calibration import load_rig
@@ -293,35 +299,40 @@ def test_one_camera_output_has_an_upright_frame_for_rviz():
     assert in_upright[2] > 0.8 * np.linalg.norm(spine)               # the person stands up
 
 
+def _one_camera_node(context, *extra_parameters):
+    """The all-in-one node on cam01 alone, unposed, detector_3d, reliable image QoS."""
+    from pose3d_ros.ros.nodes import Pose3DNode
+
+    return Pose3DNode("pose3d_onecam", context=context, parameter_overrides=[
+        Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
+        Parameter("extrinsics_source", value="none"), Parameter("image_qos", value="reliable"),
+        Parameter("monocular_method", value="detector_3d"), *extra_parameters])
+
+
+def _calibrated(executor, node, probe, camera) -> None:
+    """Send `camera`'s CameraInfo until the node has taken it."""
+    info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+    assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
+                      tick=lambda: info_pub.publish(camera_model_to_info(camera)))
+
+
 def test_images_without_camera_info_are_told_at_warn_after_a_while(monkeypatch):
     """Found by an audit of a live camera: a camera_info published once and latched before
     the node started never arrives (the node subscribes to it volatile, like the images), and
     401 images were refused with one INFO line (the expected start-up case) and nothing more.
     After CAMERA_INFO_WAIT_S of images without a valid camera_info: one WARN saying why."""
     from rcl_interfaces.msg import Log
-    from rclpy.qos import DurabilityPolicy
 
     import pose3d_ros.ros.node_base as node_base
     from pose3d_ros.ros.node_input import LATCHED_QOS
-    from pose3d_ros.ros.nodes import Pose3DNode
 
     monkeypatch.setattr(node_base, "CAMERA_INFO_WAIT_S", 1.0)
     camera, person, _ = _half_size_camera_and_frames(1)
-    logs: list[Log] = []
     with ros_context() as context:
-        probe = Node("probe_latched", context=context)
-        latched = probe.create_publisher(CameraInfo, "cam01/camera_info", LATCHED_QOS)
-        latched.publish(camera_model_to_info(camera))        # once, before the node starts
-        node = Pose3DNode("pose3d_onecam", context=context, parameter_overrides=[
-            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
-            Parameter("extrinsics_source", value="none"), Parameter("image_qos", value="reliable"),
-            Parameter("monocular_method", value="detector_3d"),
-            Parameter("diagnostics_period_s", value=0.2)])
-        probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
-            depth=1000, reliability=ReliabilityPolicy.RELIABLE,
-            durability=DurabilityPolicy.TRANSIENT_LOCAL))
-        executor = executor_with(context, node, probe)
-        try:
+        node = _one_camera_node(context, Parameter("diagnostics_period_s", value=0.2))
+        with with_rosout(context, node) as (executor, probe, logs):
+            latched = probe.create_publisher(CameraInfo, "cam01/camera_info", LATCHED_QOS)
+            latched.publish(camera_model_to_info(camera))     # before the node is active
             configure_and_activate(node)
             image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
             k = 0
@@ -339,44 +350,6 @@ def test_images_without_camera_info_are_told_at_warn_after_a_while(monkeypatch):
             assert len(warned()) == 1 and warned()[0].level == Log.WARN
             assert "published once before the node started" in warned()[0].msg
             assert not node.health.cameras["cam01"].calibrated   # (the latched one never came)
-        finally:
-            executor.shutdown()
-            node.destroy_node()
-            probe.destroy_node()
-
-
-def _logs_after_camera_info(camera, extra_parameters) -> list:
-    """/rosout of the one-camera node given `camera`'s CameraInfo (no image)."""
-    from rcl_interfaces.msg import Log
-    from rclpy.qos import DurabilityPolicy
-
-    from pose3d_ros.ros.nodes import Pose3DNode
-
-    logs: list[Log] = []
-    with ros_context() as context:
-        node = Pose3DNode("pose3d_onecam", context=context, parameter_overrides=[
-            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
-            Parameter("extrinsics_source", value="none"), *extra_parameters])
-        probe = Node("probe_info", context=context)
-        probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
-            depth=1000, reliability=ReliabilityPolicy.RELIABLE,
-            durability=DurabilityPolicy.TRANSIENT_LOCAL))
-        executor = executor_with(context, node, probe)
-        try:
-            configure_and_activate(node)
-            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
-
-            def send() -> None:
-                info_pub.publish(camera_model_to_info(camera))
-
-            assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
-                              tick=send)
-            spin_until(executor, lambda: False, 0.5, tick=send)
-        finally:
-            executor.shutdown()
-            node.destroy_node()
-            probe.destroy_node()
-    return logs
 
 
 def test_rectified_images_with_a_distorted_camera_info_are_warned_once():
@@ -387,9 +360,15 @@ def test_rectified_images_with_a_distorted_camera_info_are_warned_once():
 
     camera = replace(_half_size_camera_and_frames(1)[0],
                      dist=np.array([-0.3, 0.1, 0.0, 0.0, 0.0]))
-    told = {topic: [m for m in _logs_after_camera_info(
-        camera, [Parameter("image_topic", value=topic)]) if "undistorted twice" in m.msg]
-        for topic in ("image_rect", "image_raw")}
+    told = {}
+    for topic in ("image_rect", "image_raw"):
+        with ros_context() as context:
+            node = _one_camera_node(context, Parameter("image_topic", value=topic))
+            with with_rosout(context, node) as (executor, probe, logs):
+                configure_and_activate(node)
+                _calibrated(executor, node, probe, camera)
+                spin_until(executor, lambda: False, 0.5)
+                told[topic] = [m for m in logs if "undistorted twice" in m.msg]
     assert len(told["image_rect"]) == 1 and told["image_rect"][0].level == Log.WARN
     assert told["image_raw"] == []
 
@@ -398,28 +377,14 @@ def test_images_in_another_frame_than_their_camera_info_are_warned_once():
     """Found by an audit of a live camera: images in 'camera_link' with a camera_info in
     'camera_color_optical_frame' were taken silently (the output used the camera_info's)."""
     from rcl_interfaces.msg import Log
-    from rclpy.qos import DurabilityPolicy
-
-    from pose3d_ros.ros.nodes import Pose3DNode
 
     camera, person, _ = _half_size_camera_and_frames(1)
-    logs: list[Log] = []
     with ros_context() as context:
-        node = Pose3DNode("pose3d_onecam", context=context, parameter_overrides=[
-            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
-            Parameter("extrinsics_source", value="none"), Parameter("image_qos", value="reliable"),
-            Parameter("monocular_method", value="detector_3d")])
-        probe = Node("probe_frames", context=context)
-        probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
-            depth=1000, reliability=ReliabilityPolicy.RELIABLE,
-            durability=DurabilityPolicy.TRANSIENT_LOCAL))
-        executor = executor_with(context, node, probe)
-        try:
+        node = _one_camera_node(context)
+        with with_rosout(context, node) as (executor, probe, logs):
             configure_and_activate(node)
-            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            _calibrated(executor, node, probe, camera)
             image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
-            assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
-                              tick=lambda: info_pub.publish(camera_model_to_info(camera)))
             for k in range(3):
                 image_pub.publish(image_to_msg(person[0], 70.0 + k / 10, "camera_link"))
                 spin_until(executor, lambda: False, 0.2)
@@ -430,7 +395,3 @@ def test_images_in_another_frame_than_their_camera_info_are_warned_once():
             assert spin_until(executor, lambda: bool(told()), 10)
             assert len(told()) == 1 and told()[0].level == Log.WARN
             assert camera.frame_id in told()[0].msg
-        finally:
-            executor.shutdown()
-            node.destroy_node()
-            probe.destroy_node()

@@ -13,10 +13,8 @@ from rcl_interfaces.msg import Log, ParameterType, ParameterValue
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.srv import DescribeParameters, SetParameters
 from rclpy.lifecycle import TransitionCallbackReturn
-from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from ros_helpers import configure_and_activate, executor_with, ros_context, spin_until
+from ros_helpers import configure_and_activate, ros_context, spin_until, with_rosout
 
 from pose3d_ros.core.data_paths import calibration_path
 
@@ -51,18 +49,12 @@ def test_services_answer_invalid_transitions_and_tell_when_changes_take_effect()
             Parameter("camera_names", value=["cam01", "cam02"]),
             Parameter("rig_file", value=str(calibration_path("single"))),
             Parameter("autostart", value=False)])
-        probe = Node("runtime_probe", context=context)
-        logs: list[Log] = []
-        probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
-            depth=100, reliability=ReliabilityPolicy.RELIABLE,
-            durability=DurabilityPolicy.TRANSIENT_LOCAL))
-        executor = executor_with(context, node, probe)
-        change = probe.create_client(ChangeState, "/pose3d_runtime/change_state")
-        state = probe.create_client(GetState, "/pose3d_runtime/get_state")
-        set_parameters = probe.create_client(SetParameters, "/pose3d_runtime/set_parameters")
-        describe = probe.create_client(DescribeParameters,
-                                       "/pose3d_runtime/describe_parameters")
-        try:
+        with with_rosout(context, node) as (executor, probe, logs):
+            change = probe.create_client(ChangeState, "/pose3d_runtime/change_state")
+            state = probe.create_client(GetState, "/pose3d_runtime/get_state")
+            set_parameters = probe.create_client(SetParameters, "/pose3d_runtime/set_parameters")
+            describe = probe.create_client(DescribeParameters,
+                                           "/pose3d_runtime/describe_parameters")
             configure_and_activate(node)
             # configure (id 1) sent by id to an active node: answered false, the node lives on
             answer = _call(executor, change, ChangeState.Request(
@@ -109,10 +101,6 @@ def test_services_answer_invalid_transitions_and_tell_when_changes_take_effect()
             # the rule broken above: the configure refuses, the node stays unconfigured
             assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
             assert "exceeds the 2 camera(s)" in node.last_error
-        finally:
-            executor.shutdown()
-            node.destroy_node()
-            probe.destroy_node()
 
 
 def test_a_topic_name_that_is_not_one_is_told_at_configure_or_activate():

@@ -10,7 +10,7 @@ from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from ros_helpers import ros_context, spin_until
+from ros_helpers import ros_context, spin_until, with_rosout
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
@@ -28,6 +28,14 @@ CAMERAS = ("cam01", "cam02", "cam03")
 SETS = 4
 
 
+def _sim_time_fusion(context, *extra_parameters) -> FusionNode:
+    """The fusion node on CAMERAS with the demo's rig, on simulated time."""
+    return FusionNode(context=context, parameter_overrides=[
+        Parameter("camera_names", value=list(CAMERAS)), Parameter("autostart", value=False),
+        Parameter("rig_file", value=str(calibration_path("single"))),
+        Parameter("use_sim_time", value=True), *extra_parameters])
+
+
 def test_a_clock_jumping_back_restarts_the_synchroniser():
     rig = load_rig(calibration_path("single"))
     demo = load_demo_2d("single", frames=1)
@@ -36,10 +44,7 @@ def test_a_clock_jumping_back_restarts_the_synchroniser():
         np.ones(1, np.float32), BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[v]))
         for v, name in enumerate(CAMERAS)}
     with ros_context() as context:
-        fusion = FusionNode(context=context, parameter_overrides=[
-            Parameter("camera_names", value=list(CAMERAS)), Parameter("autostart", value=False),
-            Parameter("rig_file", value=str(calibration_path("single"))),
-            Parameter("use_sim_time", value=True), Parameter("sync.min_views", value=3)])
+        fusion = _sim_time_fusion(context, Parameter("sync.min_views", value=3))
         probe = Node("clock_probe", context=context)
         clock = probe.create_publisher(Clock, "/clock", 10)
         skeletons = {n: probe.create_publisher(Skeleton2DArray, f"{n}/skeletons_2d", RELIABLE)
@@ -104,27 +109,14 @@ def test_sim_time_without_clock_keeps_reporting_and_says_why(monkeypatch):
     and nothing said why its outputs were stamped 0. The report now runs on the steady clock
     and its pipeline status, and one WARN line, name the missing /clock."""
     from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-    from rcl_interfaces.msg import Log
-    from rclpy.qos import DurabilityPolicy
 
     import pose3d_ros.ros.node_base as node_base
     monkeypatch.setattr(node_base, "SIM_CLOCK_WAIT_S", 0.5)
     with ros_context() as context:
-        fusion = FusionNode(context=context, parameter_overrides=[
-            Parameter("camera_names", value=list(CAMERAS)), Parameter("autostart", value=False),
-            Parameter("rig_file", value=str(calibration_path("single"))),
-            Parameter("use_sim_time", value=True), Parameter("diagnostics_period_s", value=0.2)])
-        probe = Node("clock_probe", context=context)
-        reports: list[DiagnosticArray] = []
-        logs: list[Log] = []
-        probe.create_subscription(DiagnosticArray, "/diagnostics", reports.append, RELIABLE)
-        probe.create_subscription(Log, "/rosout", logs.append, QoSProfile(
-            depth=1000, reliability=ReliabilityPolicy.RELIABLE,
-            durability=DurabilityPolicy.TRANSIENT_LOCAL))
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(fusion)
-        executor.add_node(probe)
-        try:
+        fusion = _sim_time_fusion(context, Parameter("diagnostics_period_s", value=0.2))
+        with with_rosout(context, fusion) as (executor, probe, logs):
+            reports: list[DiagnosticArray] = []
+            probe.create_subscription(DiagnosticArray, "/diagnostics", reports.append, RELIABLE)
             assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
             assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
 
@@ -137,6 +129,3 @@ def test_sim_time_without_clock_keeps_reporting_and_says_why(monkeypatch):
             assert spin_until(executor, lambda: any("no /clock has come" in m.msg
                                                     for m in logs), 10)
             assert len([m for m in logs if "no /clock has come" in m.msg]) == 1
-        finally:
-            fusion.destroy_node()
-            probe.destroy_node()

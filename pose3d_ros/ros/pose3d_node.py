@@ -85,13 +85,11 @@ class Pose3DNode(RigNodeBase):
         by an audit: the output silently took the camera_info's frame)."""
         seen = self._camera_info_seen.get(camera)
         info_frame = seen[-1] if seen else ""
-        if image_frame and info_frame and image_frame != info_frame and \
-                camera not in self._frame_mismatch_told:
-            self._frame_mismatch_told.add(camera)
-            self.get_logger().warning(
-                f"camera {camera!r}: its images are in frame {image_frame!r} but its "
-                f"camera_info in {info_frame!r}; the 3D and TF use the camera_info's "
-                "(a driver's optical frame): make the two agree")
+        if image_frame and info_frame and image_frame != info_frame:
+            self._warn_frame_mismatch(
+                camera, "image", f"its images are in frame {image_frame!r} but its camera_info in "
+                        f"{info_frame!r}; the 3D and TF use the camera_info's (a driver's "
+                        "optical frame)")
 
     def _process(self, frame_set: FrameSet) -> None:
         images = {}

@@ -172,7 +172,7 @@ class RigNodeBase(PoseNodeBase):
         self.sync = self._make_sync(config.sync, self.cameras)
         self._camera_info_seen: dict[str, tuple] = {}
         self._rectified_told: set[str] = set()
-        self._frame_mismatch_told: set[str] = set()
+        self._frame_mismatch_told: set[tuple[str, str]] = set()
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
         self._output_frame: str | None = None             # extrinsics 'none': camera's frame
         self.calibrated = {name for name in self.cameras if name in known}
@@ -243,14 +243,12 @@ class RigNodeBase(PoseNodeBase):
             model = model.with_pose(pose.R, pose.t)
             if not model.frame_id:
                 model.frame_id = pose.frame_id
-            elif pose.frame_id and model.frame_id != pose.frame_id and \
-                    camera not in self._frame_mismatch_told:
+            elif pose.frame_id and model.frame_id != pose.frame_id:
                 # found by an audit: taken silently, and the output named a frame not on TF
-                self._frame_mismatch_told.add(camera)
-                self.get_logger().warning(
-                    f"camera {camera!r}: its camera_info is in frame {model.frame_id!r} but the "
-                    f"rig file names its optical frame {pose.frame_id!r} (on /tf_static); the "
-                    "pose is the rig file's: make the two agree")
+                self._warn_frame_mismatch(
+                    camera, "rig", f"its camera_info is in frame {model.frame_id!r} but the "
+                                   f"rig file names its optical frame {pose.frame_id!r} (on "
+                                   "/tf_static); the pose is the rig file's")
         elif source == "tf":
             model = self._pose_from_tf(camera, model)
             if model is None:                   # no pose yet: the next message tries again
@@ -268,6 +266,14 @@ class RigNodeBase(PoseNodeBase):
         self.get_logger().info(f"camera {camera!r}: calibration from camera_info "
                                f"({msg.width}x{msg.height}, {model.distortion_model})")
         self._check_rectified(camera, model)
+
+    def _warn_frame_mismatch(self, camera: str, kind: str, what: str) -> None:
+        """Warn once per camera and kind that two of its frame names disagree (`what` says
+        which)."""
+        if (camera, kind) in self._frame_mismatch_told:
+            return
+        self._frame_mismatch_told.add((camera, kind))
+        self.get_logger().warning(f"camera {camera!r}: {what}: make the two agree")
 
     def _check_rectified(self, camera: str, model: Any) -> None:
         """Warn once when the images read are rectified by their topic's name (image_rect,
