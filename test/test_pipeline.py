@@ -107,8 +107,7 @@ def test_monocular_body_height_sets_size_and_depth():
 def test_a_camera_that_sees_nobody_does_not_break_the_set():
     """An empty Skeleton2DArray carries no layout and reads back as COCO-17: beside a
     BlazePose-33 camera it must not fail the set (it did, at the fusion node, whenever a
-    camera of a rig with the default back-end saw nobody). Cameras WITH people in two
-    layouts are still refused."""
+    camera of a rig with the default back-end saw nobody)."""
     from pose3d_ros.core.layouts import COCO17
     from pose3d_ros.core.types import Detections2D
 
@@ -123,12 +122,39 @@ def test_a_camera_that_sees_nobody_does_not_break_the_set():
     assert result.skeletons.num_people == 1 and result.skeletons.layout.name == "blazepose33"
     assert (result.skeletons.num_views <= 3).all() and whole.num_views.max() == 4
     assert result.detections["cam04"].layout.name == "blazepose33"
+
+
+def test_cameras_with_detectors_of_two_layouts_are_fused_in_the_common_one():
+    """Found by the distributed audit (a camera computer may run another back-end): cameras
+    with people in BlazePose-33 and COCO-17 were refused ("different joint layouts") and no
+    set gave 3D. They are fused in the layout every camera's converts to (COCO-17), kept from
+    then on, also in sets where the COCO camera sees nobody; layouts that cannot be made
+    from each other are refused in one clear line."""
+    from pose3d_ros.core.detection.base import convert_detections
+    from pose3d_ros.core.layouts import CAMPUS14, COCO17, convert_joints, get_layout
+    from pose3d_ros.core.pipeline import common_layout
+    from pose3d_ros.core.types import Detections2D
+
+    rig, frames = _demo()
+    params = PipelineParams(tracking=None, filtering=None)
+    alike = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id,
+                           params=params).process_detections(dict(frames[0]), 10.0).skeletons
+    pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id,
+                              params=params)
     mixed = dict(frames[0])
-    one = mixed["cam04"]
-    mixed["cam04"] = Detections2D(one.keypoints[:, :17], one.scores[:, :17], one.boxes,
-                                  one.person_scores, COCO17, one.image_size)
-    with pytest.raises(ValueError, match="different joint layouts"):
-        pipeline.process_detections(mixed, 10.0)
+    mixed["cam04"] = convert_detections(mixed["cam04"], COCO17)      # another back-end
+    fused = pipeline.process_detections(mixed, 10.0)
+    assert fused.skeletons.layout.name == "coco17" and fused.skeletons.num_people == 1
+    assert fused.skeletons.num_views.max() == 4
+    same = convert_joints(alike.positions, alike.layout, COCO17)
+    assert np.nanmax(np.linalg.norm(fused.skeletons.positions - same, axis=-1)) < 0.02
+    # the COCO camera sees nobody: the others stay in COCO-17 (the layout does not flip)
+    quiet = dict(frames[0])
+    quiet["cam04"] = Detections2D.empty(COCO17, quiet["cam04"].image_size)
+    assert pipeline.process_detections(quiet, 10.1).skeletons.layout.name == "coco17"
+    assert common_layout([COCO17, get_layout("blazepose33")]).name == "coco17"
+    with pytest.raises(ValueError, match="none of them can be made from the others"):
+        common_layout([COCO17, CAMPUS14])
 
 
 def test_bad_use_is_refused_clearly():

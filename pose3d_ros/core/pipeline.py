@@ -42,6 +42,7 @@ from .array_ops import finite_rows
 from .association import Association, associate_stacked, gather_stacked
 from .camera import CameraArrays
 from .completion import SkeletonCompleter, gross_joints
+from .detection.base import convert_detections
 from .detection.parallel import detect_per_camera
 from .filtering import DepthFilterParams, OneEuroParams, RootDepthFilter, SkeletonFilter
 from .floor_contact import FloorParams, FloorScale
@@ -216,6 +217,8 @@ class Pose3DPipeline:
         self.depth_filters: dict[str, RootDepthFilter] = {}
         self.floor_scales: dict[str, FloorScale] = {}
         self._last_stamp: float | None = None
+        # the layout the cameras' detections are brought to once they disagreed (in_one_layout)
+        self._detection_layout: JointLayout | None = None
 
     def restart(self) -> None:
         """Forget everything learned over time: tracks and their ids, the smoothing and depth
@@ -293,7 +296,8 @@ class Pose3DPipeline:
         uncalibrated = [name for name in names if name not in self._cameras]
         if uncalibrated:
             raise ValueError(f"cameras {uncalibrated} have no calibration yet")
-        detections = _in_one_layout(detections, names)
+        detections, self._detection_layout = in_one_layout(detections, names,
+                                                           self._detection_layout)
         layout = detections[names[0]].layout if names else None
         note = ""
         positions = confidence = error = views = ids = None
@@ -614,23 +618,45 @@ class Pose3DPipeline:
                 convert_joint_scores(views, layout, out_layout))
 
 
-def _in_one_layout(detections: Mapping[str, Detections2D], names: tuple[str, ...]
-                   ) -> Mapping[str, Detections2D]:
-    """The cameras' detections in the layout of those that found people: a camera that found
-    nobody says nothing about layouts (an empty Skeleton2DArray carries none, and is read back
-    as COCO-17), so its empty detections take the others' layout. ValueError when cameras
-    with people disagree."""
+def in_one_layout(detections: Mapping[str, Detections2D], names: tuple[str, ...],
+                  common: JointLayout | None = None
+                  ) -> tuple[Mapping[str, Detections2D], JointLayout | None]:
+    """The cameras' detections in one joint layout, and the common layout to keep.
+
+    A camera that found nobody says nothing about layouts (an empty Skeleton2DArray carries
+    none, and is read back as COCO-17), so its empty detections take the others' layout.
+    Cameras with people in different layouts (detectors of different back-ends: BlazePose-33
+    beside a COCO-17 network) are converted to the one layout every other converts to
+    (common_layout); that layout is returned so the caller keeps it from then on and the
+    layout does not change with which cameras see someone. ValueError when none is."""
     found = {detections[name].layout.name: detections[name].layout for name in names
              if detections[name].num_people}
-    if len(found) > 1:
-        raise ValueError(f"cameras {names} use different joint layouts {sorted(found)}")
-    if not found:
-        return detections
-    layout = next(iter(found.values()))
-    if all(detections[name].layout.name == layout.name for name in names):
-        return detections
-    return {name: detections[name] if detections[name].layout.name == layout.name
-            else Detections2D.empty(layout, detections[name].image_size) for name in names}
+    if common is None and len(found) > 1:
+        common = common_layout(list(found.values()))
+    target = common or (next(iter(found.values())) if found else None)
+    if target is None or all(detections[name].layout.name == target.name for name in names):
+        return detections, common
+    return {name: convert_detections(detections[name], target) if detections[name].num_people
+            else Detections2D.empty(target, detections[name].image_size)
+            for name in names}, common
+
+
+def common_layout(layouts: Sequence[JointLayout]) -> JointLayout:
+    """The layout among `layouts` that every other converts to (layouts.convert_joints), the
+    one with the most joints where several do; ValueError when none does."""
+    def reachable(source: JointLayout, target: JointLayout) -> bool:
+        try:
+            convert_joints(np.zeros((source.num_joints, 2)), source, target)
+        except ValueError:
+            return False
+        return True
+
+    for target in sorted(layouts, key=lambda layout: -layout.num_joints):
+        if all(reachable(source, target) for source in layouts):
+            return target
+    names = sorted(layout.name for layout in layouts)
+    raise ValueError(f"the cameras' detectors give joint layouts {names} and none of them can "
+                     "be made from the others; use detectors of one layout family")
 
 
 def _torso(layout) -> np.ndarray:

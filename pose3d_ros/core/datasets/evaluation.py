@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from ..layouts import CAMPUS14, COCO17, SHELF15, convert_joint_scores, convert_joints
+from ..detection.base import convert_detections
+from ..layouts import CAMPUS14, COCO17, SHELF15, convert_joints
 from ..multiperson_metrics import PCP_LIMB_NAMES, MultiPersonScore, score_multiperson, to_campus14
 from ..pipeline import PipelineParams, Pose3DPipeline
-from ..types import Detections2D
 from .records import GroundTruth, MultiViewSequence
 
 PIPELINE_LAYOUT = COCO17     # the 2D layout the pipeline is given (all file layouts map onto it)
@@ -53,18 +53,6 @@ class SequenceEvaluation:
 
 def _num(value: float) -> float | None:
     return None if not np.isfinite(value) else float(value)
-
-
-def to_pipeline_layout(detections: Detections2D) -> Detections2D:
-    """2D people in any file layout (BODY_25, COCO-18, COCO-17) -> COCO-17."""
-    if detections.layout.name == PIPELINE_LAYOUT.name:
-        return detections
-    return Detections2D(
-        convert_joints(detections.keypoints, detections.layout, PIPELINE_LAYOUT)
-        .astype(np.float32),
-        convert_joint_scores(detections.scores, detections.layout, PIPELINE_LAYOUT)
-        .astype(np.float32),
-        detections.boxes, detections.person_scores, PIPELINE_LAYOUT, detections.image_size)
 
 
 def ground_truth_campus14(truth: GroundTruth) -> np.ndarray:
@@ -109,7 +97,7 @@ def evaluate_sequence(sequence: MultiViewSequence, params: PipelineParams | None
     times: list[float] = []
     counts: list[int] = []
     for f, found in enumerate(sequence.detections):
-        found = {name: to_pipeline_layout(d) for name, d in found.items()}
+        found = {name: convert_detections(d, PIPELINE_LAYOUT) for name, d in found.items()}
         counts.extend(d.num_people for d in found.values())
         start = time.perf_counter()
         result = pipeline.process_detections(found, stamp=f / sequence.fps)
