@@ -71,3 +71,24 @@ def with_rosout(context: Context, node) -> Iterator[tuple[SingleThreadedExecutor
         executor.shutdown()
         node.destroy_node()
         probe.destroy_node()
+
+
+def unposed_camera_node(context: Context, name: str, *parameters):
+    """The all-in-one node on camera cam01 alone with no pose (extrinsics_source 'none': its
+    output in the camera's optical frame), not started (autostart false); `parameters` add to
+    or override those."""
+    from rclpy.parameter import Parameter
+
+    from pose3d_ros.ros.nodes import Pose3DNode
+
+    return Pose3DNode(name, context=context, parameter_overrides=[
+        Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
+        Parameter("extrinsics_source", value="none"), *parameters])
+
+
+def refused_at_configure(node, message: str) -> None:
+    """Configure fails and the node's last error says `message`."""
+    from rclpy.lifecycle import TransitionCallbackReturn
+
+    assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assert message in node.last_error, node.last_error

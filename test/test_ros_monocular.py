@@ -18,7 +18,14 @@ from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from ros_helpers import configure_and_activate, executor_with, ros_context, spin_until
+from ros_helpers import (
+    configure_and_activate,
+    executor_with,
+    refused_at_configure,
+    ros_context,
+    spin_until,
+    unposed_camera_node,
+)
 from sensor_msgs.msg import CameraInfo, Image
 
 from pose3d_ros.core.calibration import load_rig
@@ -108,14 +115,11 @@ def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core(m
 
 def test_an_impossible_body_height_fails_configure_clearly():
     with ros_context() as context:
-        node = Pose3DNode("pose3d_height_check", context=context, parameter_overrides=[
-            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
-            Parameter("extrinsics_source", value="none"),
-            Parameter("sync.min_views", value=1),
-            Parameter("monocular_body_height_m", value=0.3)])
+        node = unposed_camera_node(context, "pose3d_height_check",
+                                   Parameter("sync.min_views", value=1),
+                                   Parameter("monocular_body_height_m", value=0.3))
         try:
-            assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
-            assert "not a human standing height" in node.last_error, node.last_error
+            refused_at_configure(node, "not a human standing height")
             node.set_parameters([Parameter("monocular_body_height_m", value=1.75)])
             assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
         finally:
@@ -127,13 +131,10 @@ def test_one_camera_with_an_output_layout_it_cannot_make_fails_configure_clearly
     face joints: such an output_layout is refused at configure (before, every set failed at
     the layout conversion), and '' / 'h36m17' configure."""
     with ros_context() as context:
-        node = Pose3DNode("pose3d_layout_check", context=context, parameter_overrides=[
-            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
-            Parameter("extrinsics_source", value="none"),
-            Parameter("output_layout", value="coco17")])
+        node = unposed_camera_node(context, "pose3d_layout_check",
+                                   Parameter("output_layout", value="coco17"))
         try:
-            assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
-            assert "output_layout 'coco17' cannot be made" in node.last_error, node.last_error
+            refused_at_configure(node, "output_layout 'coco17' cannot be made")
             node.set_parameters([Parameter("output_layout", value="h36m17")])
             assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
         finally:
@@ -146,14 +147,11 @@ def test_the_floor_needs_a_camera_pose_and_reaches_the_one_camera_path():
     from pose3d_ros.core.floor_contact import FloorParams
 
     with ros_context() as context:
-        node = Pose3DNode("pose3d_floor_check", context=context, parameter_overrides=[
-            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
-            Parameter("extrinsics_source", value="none"),
-            Parameter("monocular_floor", value=True),
-            Parameter("monocular_floor_height_m", value=0.02)])
+        node = unposed_camera_node(context, "pose3d_floor_check",
+                                   Parameter("monocular_floor", value=True),
+                                   Parameter("monocular_floor_height_m", value=0.02))
         try:
-            assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
-            assert "monocular_floor needs a fixed frame" in node.last_error, node.last_error
+            refused_at_configure(node, "monocular_floor needs a fixed frame")
             node.set_parameters([Parameter("extrinsics_source", value="rig_file"),
                                  Parameter("rig_file", value=str(calibration_path("single")))])
             assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS

@@ -17,6 +17,7 @@ from ros_helpers import (
     executor_with,
     ros_context,
     spin_until,
+    unposed_camera_node,
     with_rosout,
 )
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -301,12 +302,9 @@ def test_one_camera_output_has_an_upright_frame_for_rviz():
 
 def _one_camera_node(context, *extra_parameters):
     """The all-in-one node on cam01 alone, unposed, detector_3d, reliable image QoS."""
-    from pose3d_ros.ros.nodes import Pose3DNode
-
-    return Pose3DNode("pose3d_onecam", context=context, parameter_overrides=[
-        Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
-        Parameter("extrinsics_source", value="none"), Parameter("image_qos", value="reliable"),
-        Parameter("monocular_method", value="detector_3d"), *extra_parameters])
+    return unposed_camera_node(context, "pose3d_onecam", Parameter("image_qos", value="reliable"),
+                               Parameter("monocular_method", value="detector_3d"),
+                               *extra_parameters)
 
 
 def _calibrated(executor, node, probe, camera) -> None:

@@ -14,7 +14,14 @@ from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.srv import DescribeParameters, SetParameters
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
-from ros_helpers import configure_and_activate, ros_context, spin_until, with_rosout
+from ros_helpers import (
+    configure_and_activate,
+    refused_at_configure,
+    ros_context,
+    spin_until,
+    unposed_camera_node,
+    with_rosout,
+)
 
 from pose3d_ros.core.data_paths import calibration_path
 
@@ -108,17 +115,14 @@ def test_a_topic_name_that_is_not_one_is_told_at_configure_or_activate():
     subscribes <image_topic> in its namespace: its activate fails, says why, and leaves it
     inactive with nothing subscribed (rclpy swallowed the error and dropped the node to
     unconfigured holding its publishers, which the next configure made twice)."""
-    from pose3d_ros.ros.nodes import DetectorNode, Pose3DNode
+    from pose3d_ros.ros.nodes import DetectorNode
 
     with ros_context() as context:
-        node = Pose3DNode("pose3d_topics", context=context, parameter_overrides=[
-            Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
-            Parameter("extrinsics_source", value="none"),
-            Parameter("image_topic", value="image raw")])
+        node = unposed_camera_node(context, "pose3d_topics",
+                                   Parameter("image_topic", value="image raw"))
         try:
-            assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
-            assert "'image_topic' gives the topic 'cam01/image raw', not a valid ROS topic" \
-                in node.last_error
+            refused_at_configure(
+                node, "'image_topic' gives the topic 'cam01/image raw', not a valid ROS topic")
         finally:
             node.destroy_node()
         detector = DetectorNode("pose3d_detector_topics", namespace="cam01", context=context,

@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -133,7 +134,20 @@ def index_frame_sets(bag: Path, cameras: Sequence[str] | None = None, *,
     camera has no image there yet, else it opens the next set (cameras that are not
     hardware-synchronised stamp one instant a few milliseconds apart). Images stamped 0 (a
     driver that does not stamp) and a camera's repeated stamp are left out with a warning;
-    ValueError when no image is left."""
+    ValueError when no image is left. A tool asks for the same bag's index several times
+    (stamps, replay, overlays): it is read once while the bag's files stay as they are."""
+    path = Path(bag).resolve()
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    signature = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files
+                      if f.is_file())
+    return _indexed_frame_sets(path, None if cameras is None else tuple(cameras), slop_ns,
+                               signature)
+
+
+@functools.lru_cache(maxsize=8)
+def _indexed_frame_sets(bag: Path, cameras: tuple[str, ...] | None, slop_ns: int,
+                        signature: tuple) -> FrameSetIndex:
+    """index_frame_sets' work, once per bag, cameras, slop and state of the bag's files."""
     topics = image_topics(bag, cameras)
     images = [(bagio.header_stamp_ns(item.raw), item.topic) for item in bagio.read_messages(
         bag, topics, deserialize=False)]

@@ -57,6 +57,10 @@ class CameraHealth:
     image_arrivals: deque = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
     info_arrivals: deque = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
 
+    def image_within(self, now: float, within_s: float) -> bool:
+        """Whether an image of this camera (accepted or not) arrived in the last within_s."""
+        return bool(self.image_arrivals) and now - self.image_arrivals[-1] <= within_s
+
 
 class NodeHealth:
     """Thread-safe counters of a node; report() turns them into a DiagnosticArray."""
@@ -106,8 +110,7 @@ class NodeHealth:
         """Whether some camera's image (noted by note_arrival, accepted or not) arrived in
         the last within_s (monotonic s)."""
         with self._lock:
-            return any(health.image_arrivals and now - health.image_arrivals[-1] <= within_s
-                       for health in self.cameras.values())
+            return any(health.image_within(now, within_s) for health in self.cameras.values())
 
     def image_loss(self, camera: str, now: float) -> tuple[float, float] | None:
         """(camera_info rate, image rate) in Hz over the last LOSS_HORIZON_S seconds when the
@@ -212,8 +215,7 @@ class NodeHealth:
                                         "stale: no frame within stale_after_s")
             elif states.get(name) == "paused":
                 level, message = WARN, "paused: no frame from any camera within stale_after_s"
-            elif not health.calibrated and health.image_arrivals and \
-                    now - health.image_arrivals[-1] <= LOSS_HORIZON_S:
+            elif not health.calibrated and health.image_within(now, LOSS_HORIZON_S):
                 level, message = WARN, "images arrive, no valid camera_info yet"
             elif states.get(name) == "waiting":
                 level, message = WARN, "waiting for the first frame"

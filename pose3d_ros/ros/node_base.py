@@ -437,8 +437,9 @@ class PoseNodeBase(LifecycleNode):
         with self._lock:
             if self.sync is None or self.health is None:
                 return
-            self._check_rates(now)
-            self._check_clock_offsets(now)
+            live = {c: self.sync.state[c] for c in self.sync.live_cameras(now)}
+            fast = self._check_rates(live)
+            self._check_clock_offsets(live, fast)
             self._check_missing_camera_info(now)
             self._check_image_loss(now)
             arriving = self.sync.receiving(now) or self.health.images_arriving(
@@ -458,7 +459,7 @@ class PoseNodeBase(LifecycleNode):
             return False
         if not self._told_no_sim_clock:
             self._told_no_sim_clock = True
-            self.get_logger().warn(
+            self.get_logger().warning(
                 f"use_sim_time is true and no /clock has come in {SIM_CLOCK_WAIT_S:g} s: "
                 "outputs are stamped 0 (play the bag with --clock, or set use_sim_time false)")
         return True
@@ -484,12 +485,10 @@ class PoseNodeBase(LifecycleNode):
                         f"fastdds_large_images.xml, or use image_transport 'compressed'; check "
                         f"image_topic and image_transport (docs/nodes.md, large images)")
 
-    def _check_clock_offsets(self, now: float) -> None:
-        """Report a camera whose frames stamp on another clock than the others' and so join
-        no frame set (found by an audit: a camera 80 ms off was left out of the 3D while
-        its status read ok)."""
-        live = {c: self.sync.state[c] for c in self.sync.live_cameras(now)}
-        fast = cameras_far_above(live, RATE_MISMATCH_FACTOR)    # told as rate_mismatch
+    def _check_clock_offsets(self, live: dict, fast: set[str]) -> None:
+        """Report a live camera whose frames stamp on another clock than the others' and so
+        join no frame set (found by an audit: a camera 80 ms off was left out of the 3D while
+        its status read ok); `fast` cameras are told as rate_mismatch instead."""
         for camera, offset in cameras_off_the_others(live, self.sync.slop_s).items():
             if camera in fast:
                 continue
@@ -509,23 +508,25 @@ class PoseNodeBase(LifecycleNode):
         if now - self._activated_at < CAMERA_INFO_WAIT_S:
             return
         for camera, health in self.health.cameras.items():
-            if camera in self.cameras and not health.calibrated and health.image_arrivals \
-                    and now - health.image_arrivals[-1] <= CAMERA_INFO_WAIT_S:
+            if camera in self.cameras and not health.calibrated and \
+                    health.image_within(now, CAMERA_INFO_WAIT_S):
                 self.reject(camera, "camera_info_missing",
                             f"camera {camera!r}: images arrive but no valid camera_info in "
                             f"{CAMERA_INFO_WAIT_S:g} s; a camera_info published once before the "
                             "node started (latched) is not received, the node subscribes to it "
                             "like to the images: publish it with every image")
 
-    def _check_rates(self, now: float) -> None:
-        """Report a camera whose capture rate (from its stamps; neither frames lost on the
-        way nor a few stamps close together count) is far above the others'."""
-        live = {c: self.sync.state[c] for c in self.sync.live_cameras(now)}
-        for camera, (rate, others) in cameras_far_above(live, RATE_MISMATCH_FACTOR).items():
+    def _check_rates(self, live: dict) -> set[str]:
+        """Report a live camera whose capture rate (from its stamps; neither frames lost on
+        the way nor a few stamps close together count) is far above the others'; returns
+        those cameras."""
+        fast = cameras_far_above(live, RATE_MISMATCH_FACTOR)
+        for camera, (rate, others) in fast.items():
             self.reject(camera, "rate_mismatch",
                         f"camera {camera!r} runs at {rate:.1f} Hz, more than "
                         f"{RATE_MISMATCH_FACTOR:g}x the others' {others:.1f} Hz (extra frames "
                         f"are dropped)")
+        return set(fast)
 
     def _make_sync(self, sync_config: Any | None, cameras: tuple[str, ...]
                    ) -> FrameSynchronizer:
