@@ -145,3 +145,21 @@ def test_evaluate_and_run_take_a_driver_recording(tmp_path, capsys):
     summary = json.loads((out / "evaluation.json").read_text())["summary"]
     assert summary["input frames"] == 4 and summary["frames without output"] == 0
     assert summary["paired frames"] == 4 and summary["MPJPE [m]"] < 0.05
+
+
+def test_one_unposed_camera_beside_its_depth_camera_info_is_the_lone_camera(tmp_path):
+    """A RealSense-style single camera (color and depth CameraInfo, no pose): the color
+    camera is the bag's lone camera (the depth CameraInfo made two and the bag was refused)."""
+    source = _demo_bag(tmp_path, frames=1)
+    single = tmp_path / "single"
+    with bagio.BagWriter(single, storage="mcap") as bag:
+        for topic, log_ns, msg in bagio.read_bag(source):
+            if topic.startswith("/cam01/"):
+                bag.write(topic, log_ns, msg)
+                if topic.endswith("camera_info"):
+                    depth = copy.deepcopy(msg)
+                    depth.k = depth.k * 0.5
+                    bag.write("/cam01/depth/camera_info", log_ns - 1, depth)
+    cameras, frame = bag_cameras(single)
+    assert list(cameras) == ["cam01"] and frame == cameras["cam01"].frame_id
+    assert cameras["cam01"].K.tolist() == bag_cameras(source)[0]["cam01"].K.tolist()

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import bagio, metrics
-from .bag_cameras import camera_name, image_topics, read_bag_cameras
+from .bag_cameras import camera_info_topics, camera_name, image_topics, read_bag_cameras
 from .camera import CameraModel, camera_model_from_info_msg
 from .detection import DEFAULT_DETECTOR
 from .evaluation import SkeletonTrack, in_frame, pair_frames
@@ -100,7 +100,7 @@ def bag_cameras(bag: Path) -> tuple[dict[str, CameraModel], str]:
     try:
         return read_bag_cameras(bag)
     except ValueError:
-        infos = [t for t, ty in bagio.bag_topics(bag).items() if ty == bagio.CAMERA_INFO]
+        infos = list(camera_info_topics(bag).values())      # one per camera, not a depth one
         if len(infos) != 1:
             raise
     for topic, _, msg in bagio.read_bag(bag, infos):
