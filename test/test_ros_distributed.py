@@ -27,6 +27,7 @@ from pose3d_ros.core.image_decode import decode_compressed
 from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors
 from pose3d_ros.ros.conversions import (
     camera_model_to_info,
+    detections_to_msg,
     image_to_msg,
     seconds_to_stamp,
     skeletons3d_from_msg,
@@ -438,7 +439,7 @@ def test_the_fusion_node_places_a_person_only_one_camera_sees_from_the_2d():
     from pose3d_ros.core.lone_views import LoneViewParams
     from pose3d_ros.core.pipeline import PipelineParams, create_monocular_method
     from pose3d_ros.core.types import Detections2D
-    from pose3d_ros.ros.conversions import detections_from_msg, detections_to_msg
+    from pose3d_ros.ros.conversions import detections_from_msg
 
     rig = load_rig(calibration_path("single"))
     cam01 = detect_video_set([video_paths("single")[0]], DEFAULT_DETECTOR)[0]
@@ -501,6 +502,69 @@ def test_the_fusion_node_places_a_person_only_one_camera_sees_from_the_2d():
             np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)
     z = got.positions[0, :, 2]                  # the rig's z is up: a standing person
     assert 1.3 < np.nanmax(z) - np.nanmin(z) < 2.1, z
+
+
+def test_the_fusion_node_fuses_cameras_whose_detectors_give_different_layouts():
+    """Two camera computers with different back-ends (the distributed audit's case, tested
+    offline in test_pipeline): cam01's detector gives BlazePose-33, cam02's COCO-17 (the same
+    real 2D converted). Over DDS the fusion node publishes, for every set, the offline core's
+    3D of the same mixed 2D, in COCO-17, within 2 cm of the 3D of both cameras in BlazePose-33,
+    and logs nothing at WARN or above."""
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.detection.base import convert_detections
+    from pose3d_ros.core.detection.cache import detect_video_set
+    from pose3d_ros.core.layouts import COCO17, convert_joints
+    from pose3d_ros.core.pipeline import PipelineParams
+
+    names = ("cam01", "cam02")
+    rig = load_rig(calibration_path("single"))
+    found = detect_video_set(video_paths("single")[:2], DEFAULT_DETECTOR)
+    sets = 5
+    frames = [{"cam01": found[0].frame(k), "cam02": convert_detections(found[1].frame(k),
+                                                                        COCO17)}
+              for k in range(sets)]
+    outputs: list[Skeleton3DArray] = []
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
+            output_layout=""))
+        with with_rosout(context, fusion) as (executor, probe, logs):
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            twod = {n: probe.create_publisher(Skeleton2DArray, f"{n}/skeletons_2d", RELIABLE)
+                    for n in names}
+            infos = {n: probe.create_publisher(CameraInfo, f"{n}/camera_info", RELIABLE)
+                     for n in names}
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            assert spin_until(executor, lambda: set(names) <= fusion.calibrated, 10,
+                              tick=lambda: [infos[n].publish(camera_model_to_info(rig[n]))
+                                            for n in names])
+            for k, frame in enumerate(frames):
+                header = {n: Header(stamp=seconds_to_stamp(50.0 + k / 30),
+                                    frame_id=rig[n].frame_id) for n in names}
+                for n in names:
+                    twod[n].publish(detections_to_msg(frame[n], header[n]))
+                assert spin_until(executor, lambda k=k: len(outputs) > k, 20), fusion.last_error
+            spin_until(executor, lambda: False, 0.3)         # the last log lines arrive
+    assert not [m.msg for m in logs if m.level >= Log.WARN], [m.msg for m in logs]
+    cameras = {n: rig[n] for n in names}
+    offline = Pose3DPipeline(list(names), cameras, frame_id=rig.frame_id,
+                             params=PipelineParams(output_layout=""))
+    alike = Pose3DPipeline(list(names), cameras, frame_id=rig.frame_id,
+                           params=PipelineParams(output_layout=""))
+    for k, message in enumerate(outputs):
+        got = skeletons3d_from_msg(message)
+        stamp = stamp_to_seconds(message.header.stamp)
+        expected = offline.process_detections(frames[k], stamp).skeletons
+        both_blazepose = alike.process_detections(
+            {"cam01": found[0].frame(k), "cam02": found[1].frame(k)}, stamp).skeletons
+        assert got.layout.name == expected.layout.name == "coco17", got.layout.name
+        assert got.num_people == expected.num_people == both_blazepose.num_people, k
+        np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)
+        if got.num_people:
+            same = convert_joints(both_blazepose.positions, both_blazepose.layout, COCO17)
+            assert np.nanmax(np.linalg.norm(got.positions - same, axis=-1)) < 0.02, k
+    assert got.num_people == 1                      # the person, once the track is confirmed
 
 
 @pytest.mark.parametrize("background", [True, False])
