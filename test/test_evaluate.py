@@ -108,14 +108,15 @@ def test_root_depth_is_measured_from_the_camera_it_names():
 
 
 def test_an_untracked_reference_is_followed_over_time():
-    """A reference without ids (triangulation without tracking) lists its people in any order;
-    the evaluation links them over time, so a correct tracked prediction scores no switch and
+    """A reference without tracking (triangulation without tracking: its people numbered 0,
+    1, ... in each frame, pipeline.untracked_ids) lists its people in any order; the
+    evaluation links them over time, so a correct tracked prediction scores no switch and
     no velocity error."""
     pred, ref = _tracks(20)
     untracked = []
     for t, frame in enumerate(ref.frames):
         order = [1, 0] if t % 3 == 0 else [0, 1]
-        untracked.append(_frame(frame.positions[order], [0, 0]))
+        untracked.append(_frame(frame.positions[order], [0, 1]))
     steady = [_frame(f.positions[:2], [7, 8]) for f in pred.frames]  # no id swap, no extra
     result = evaluation.evaluate_tracks(
         evaluation.SkeletonTrack(pred.stamps_ns, steady),

@@ -157,6 +157,32 @@ def test_cameras_with_detectors_of_two_layouts_are_fused_in_the_common_one():
         common_layout([COCO17, CAMPUS14])
 
 
+def test_without_tracking_the_people_of_a_frame_are_numbered_apart():
+    """tracking=None gave every person id 0, so rviz2 drew one person's markers over the
+    other's and TF held one body_0 for all (found by the crowd audit). The people of a frame
+    are numbered 0, 1, ... (not kept over time; a tracker's ids start at 1), in the
+    multi-view and the one-camera path alike."""
+    from pose3d_ros.core.detection import DEFAULT_DETECTOR
+    from pose3d_ros.core.detection.cache import detect_video_set
+    from pose3d_ros.core.monocular import create_monocular_method
+
+    rig = load_rig(calibration_path("multi"))
+    found = detect_video_set(video_paths("multi"), DEFAULT_DETECTOR)
+    cameras = {c.name: c for c in rig}
+    params = PipelineParams(tracking=None, filtering=None, output_layout="h36m17")
+    views = Pose3DPipeline(rig.names, cameras, frame_id=rig.frame_id, params=params)
+    alone = Pose3DPipeline(["cam01"], {"cam01": cameras["cam01"]}, frame_id=rig.frame_id,
+                           params=params, lifter=create_monocular_method("lifter"))
+    counts = []
+    for k in range(3):
+        for pipeline, names in ((views, rig.names), (alone, ["cam01"])):
+            people = pipeline.process_detections(
+                {n: found[rig.names.index(n)].frame(k) for n in names}, 10.0 + k / 30).skeletons
+            assert people.ids.tolist() == list(range(people.num_people))
+            counts.append(people.num_people)
+    assert max(counts) == 2, counts
+
+
 def test_bad_use_is_refused_clearly():
     rig, frames = _demo()
     with pytest.raises(ValueError, match="duplicate camera names"):

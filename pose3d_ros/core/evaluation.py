@@ -512,6 +512,8 @@ def _reference_identities(ref: SkeletonTrack, layout: JointLayout, max_distance:
                           ) -> list[np.ndarray]:
     identities = [np.asarray(f.ids, np.int64) for f in ref.frames]
     flat = np.concatenate(identities + [np.zeros(0, np.int64)])
-    if flat.size and (flat == 0).all():
+    # untracked frames number their people 0, 1, ... (pipeline.untracked_ids); trackers'
+    # ids start at 1
+    if flat.size and (flat == 0).any():
         identities = link_identities([_in_layout(f, layout) for f in ref.frames], max_distance)
     return identities

@@ -99,8 +99,9 @@ class PipelineParams:
     max_ray_distance_m: association gate, mean distance between two views' joint rays (m).
     output_layout: joint layout of the 3D output ("" = the detector's layout).
     tracking / filtering: None disables the stage (tracking=None also publishes one-camera
-        people without confirmation, with ids 0, and leaves triangulated joints uncorrected
-        by the person's learned bone lengths: frame-by-frame 3D).
+        people without confirmation, with ids 0, 1, ... in each frame's order (untracked_ids:
+        not the same person from one frame to the next), and leaves triangulated joints
+        uncorrected by the person's learned bone lengths: frame-by-frame 3D).
     image_tracking: the one-camera path's tracker in the image (ids, confirmation).
     depth_filter / plausibility: one-camera root-depth filter and bone-length checks; None
         disables them.
@@ -532,15 +533,15 @@ class Pose3DPipeline:
             positions[rows] = (placed - cam.t) @ cam.R     # optical -> rig: R^T (x - t)
         plausible = (plausible_bodies(positions, H36M17, self.params.plausibility)
                      if self.params.plausibility else np.ones(len(track_ids), bool))
-        if self.params.tracking is None:          # no tracking: no confirmation, no ids
+        if self.params.tracking is None:          # no tracking: no confirmation
             confirmed_all = np.ones(len(track_ids), bool)
-            track_ids = np.zeros(len(track_ids), np.int64)
         keep = confirmed_all & plausible
         rejected = {"unconfirmed": int((~confirmed_all).sum()),
                     "implausible": int((confirmed_all & ~plausible).sum())}
         timings.update(track2d=t1 - t0, lift=t2 - t1, depth=time.perf_counter() - t2)
-        return (positions[keep], lifted.confidence[keep], track_ids[keep], camera_of[keep],
-                rejected)
+        kept_ids = track_ids[keep] if self.params.tracking is not None else untracked_ids(
+            int(keep.sum()))
+        return positions[keep], lifted.confidence[keep], kept_ids, camera_of[keep], rejected
 
     def _finish(self, positions: np.ndarray, confidence: np.ndarray, error: np.ndarray,
                 views: np.ndarray, layout: JointLayout, method: int, stamp: float,
@@ -572,7 +573,7 @@ class Pose3DPipeline:
                 methods = np.full(len(positions), method, np.uint8)
                 methods[count:] = self.lifter.method
             ids = (self.tracker.update(positions, stamp) if self.tracker is not None
-                   else np.zeros(positions.shape[0], np.int64))
+                   else untracked_ids(positions.shape[0]))
         t1 = time.perf_counter()
         if self.smoother is not None and self.tracker is not None:
             filtered = self.smoother.filter(positions, ids, stamp)
@@ -675,6 +676,14 @@ def _empty(layout, frame_id: str) -> Skeletons3D:
     return Skeletons3D(np.zeros((0, j, 3)), np.zeros((0, j), np.float32),
                        np.zeros((0, j), np.float32), np.zeros((0, j), np.uint8), layout,
                        frame_id, METHOD_TRIANGULATION)
+
+
+def untracked_ids(count: int) -> np.ndarray:
+    """Ids of `count` people of a frame without tracking: 0, 1, ... in the frame's order,
+    distinct within the frame (markers and TF frames per person stay apart; they were all 0)
+    and not kept from frame to frame. A tracker's ids start at 1, so id 0 tells an untracked
+    frame (evaluation.link_identities follows such people over time)."""
+    return np.arange(count, dtype=np.int64)
 
 
 def create_detectors(name: str, num_cameras: int, *, per_camera: bool = True,

@@ -203,8 +203,9 @@ _RIG = (
     ParamSpec("output_layout", _3D.output_layout, "Joint layout of the 3D output; empty keeps the "
               "detector's.", choices=LAYOUTS),
     ParamSpec("tracking.enabled", True, "Give people stable ids over time (false: every "
-              "frame on its own, ids 0; one-camera people are then published without "
-              "confirmation)."),
+              "frame on its own, people numbered 0, 1, ... in each frame, not the same person "
+              "from one frame to the next, and no body_<id> TF frames; one-camera people "
+              "are then published without confirmation)."),
     ParamSpec("tracking.max_distance_m", _TRACK.max_distance_m,
               "Triangulated people (two or more cameras): largest mean joint distance to "
               "continue a track from one frame to the next (m).", 0.01, 10.0),

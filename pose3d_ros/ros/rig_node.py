@@ -354,7 +354,9 @@ class RigNodeBase(PoseNodeBase):
         # Markers are for viewers: not built while nobody subscribes (about 1 ms per person).
         if self.markers_pub is not None and self.markers_pub.get_subscription_count():
             self.markers_pub.publish(skeleton_markers(result.skeletons, stamp, frames=bodies))
-        if self.tf_pub is not None and result.skeletons.num_people:
+        # untracked ids are a frame's order, not a person: no body_<id> frames on /tf
+        if self.tf_pub is not None and result.skeletons.num_people and \
+                self.config.tracking.enabled:
             self.tf_pub.publish(people_transforms(result.skeletons, stamp, frames=bodies,
                                                   per_joint=self.config.tf_per_joint,
                                                   prefix=self.config.tf_prefix))
