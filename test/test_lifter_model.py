@@ -11,6 +11,7 @@ from pose3d_ros.core.camera import CameraModel, look_at_rotation
 from pose3d_ros.core.layouts import BLAZEPOSE33, H36M17
 from pose3d_ros.core.lifting.dataset import PseudoLabels
 from pose3d_ros.core.lifting.model import LifterConfig, TemporalLifter
+from pose3d_ros.core.lifting.normalization import NORMALISATION_NAME
 from pose3d_ros.core.lifting.runtime import (
     BlazePoseWorldLifter,
     LifterMetadata,
@@ -174,6 +175,16 @@ def test_onnx_metadata_mismatch_is_rejected(tmp_path):
         LifterMetadata.from_json(tmp_path / "m.json")
     with pytest.raises(FileNotFoundError, match="train_lifter"):
         OnnxLifter(tmp_path / "missing.onnx")
+    # found by an audit: a lifter of another layout was taken (its output read as H36M-17),
+    # and metadata that is no JSON gave json's own message, naming no file
+    (tmp_path / "coco.json").write_text(json.dumps({"layout": "coco17", "window": 27,
+                                                    "causal": True, "num_joints": 17,
+                                                    "normalisation": NORMALISATION_NAME}))
+    with pytest.raises(ValueError, match="coco.json: a lifter of layout 'coco17'"):
+        LifterMetadata.from_json(tmp_path / "coco.json")
+    (tmp_path / "broken.json").write_text("{layout: h36m17")
+    with pytest.raises(ValueError, match="broken.json: the lifter's metadata is not JSON"):
+        LifterMetadata.from_json(tmp_path / "broken.json")
 
 
 def test_blazepose_world_baseline_and_person_windows():

@@ -163,3 +163,24 @@ def test_one_unposed_camera_beside_its_depth_camera_info_is_the_lone_camera(tmp_
     cameras, frame = bag_cameras(single)
     assert list(cameras) == ["cam01"] and frame == cameras["cam01"].frame_id
     assert cameras["cam01"].K.tolist() == bag_cameras(source)[0]["cam01"].K.tolist()
+
+
+def test_evaluate_tells_a_model_file_onnxruntime_cannot_load_in_one_line(tmp_path, capsys):
+    """Found by an audit: a --detector-model of random bytes ended evaluate in onnxruntime's
+    InvalidProtobuf traceback (its exceptions are no ValueError); now one line naming the
+    file, exit 2, nothing written. --monocular-method detector_3d with a back-end that gives
+    no metric 3D is told before any work."""
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(np.random.default_rng(0).bytes(4096))
+    bag = _demo_bag(tmp_path, frames=1)
+    out = tmp_path / "ev"
+    base = ["--bag", str(bag), "--out-dir", str(out), "--detector", "yolo_pose",
+            "--detector-model", str(junk)]
+    assert run_cli(evaluate.main, base) == 2
+    # besides the progress bar, drawn and cleared with carriage returns on the same line
+    err = [line for line in capsys.readouterr().err.splitlines()
+           if line.strip() and not line.startswith("pipeline:")]
+    assert len(err) == 1 and f"{junk} is not an ONNX model onnxruntime can load" in err[0], err
+    assert not out.exists()
+    assert run_cli(evaluate.main, base + ["--monocular-method", "detector_3d"]) == 2
+    assert "'yolo_pose' does not give" in capsys.readouterr().err

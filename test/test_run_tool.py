@@ -131,7 +131,12 @@ def test_user_mistakes_are_told_before_any_work(tmp_path, capsys):
              "--person-detector-model"),
             (["--detector", "yolo_pose", "--detector-model", str(tmp_path / "none.onnx")],
              f"--detector-model {tmp_path / 'none.onnx'} does not exist"),
-            (["--detector-model", str(model)], "not for --detector blazepose_multi")):
+            (["--detector-model", str(model)], "not for --detector blazepose_multi"),
+            # found by an audit: the node configured, then failed on every frame with a person
+            (["--detector", "yolo_pose", "--detector-model", str(model),
+              "--monocular-method", "detector_3d"],
+             "--monocular-method 'detector_3d' places the detector's metric 3D, which "
+             "'yolo_pose' does not give")):
         assert run_cli(run.main, base + extra) == 2
         assert told in capsys.readouterr().err
     args = run.parse_args(base + ["--detector", "yolo_pose", "--detector-model", str(model)])

@@ -72,6 +72,11 @@ class MonocularMethod(Protocol):
 
     method: int
 
+    @property
+    def latency_frames(self) -> int:
+        """Frames between the newest input and the frame the output describes."""
+        ...
+
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift: ...
 
     def reset(self) -> None:
@@ -165,6 +170,7 @@ class BlazePoseWorld3D:
     Detections2D.world (BlazePose); a frame without people needs nothing."""
 
     method = METHOD_DETECTOR_3D
+    latency_frames = 0
 
     def __init__(self, body_height_m: float | None = None, bone_window: int = 90,
                  refine_to_2d: bool = True) -> None:
@@ -229,6 +235,11 @@ class WindowedLifter3D:
         self.model = OnnxLifter(model_path or DEFAULT_MODEL, providers=providers)
         self.windows = PersonWindows(self.model.window)
         self.sizes = TrackBodySizes(bone_window) if bone_window else None
+
+    @property
+    def latency_frames(self) -> int:
+        """0 for a causal model; a centred one describes the frame window // 2 back."""
+        return self.model.metadata.latency_frames
 
     def reset(self) -> None:
         """Forget every track's 2D window and bone lengths (ids start over)."""

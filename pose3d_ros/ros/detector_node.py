@@ -44,6 +44,7 @@ class DetectorNode(PoseNodeBase):
         self._full_size = None
         self.detector = create_detectors(
             config.detector, 1, per_camera=True, **detector_options(config))[0]
+        self._tell_detector_runtime(self.detector, config)
         self.sync = self._make_sync(None, self.cameras)
         self.skeletons_pub = self._publisher(Skeleton2DArray, SKELETONS_2D_TOPIC, OUTPUT_QOS)
 

@@ -65,9 +65,10 @@ class CameraHealth:
 class NodeHealth:
     """Thread-safe counters of a node; report() turns them into a DiagnosticArray."""
 
-    def __init__(self, node_name: str, cameras: list[str] | tuple[str, ...], window: int = 120
-                 ) -> None:
+    def __init__(self, node_name: str, cameras: list[str] | tuple[str, ...], window: int = 120,
+                 constants: dict[str, str] | None = None) -> None:
         self.node_name = node_name
+        self.constants = dict(constants or {})   # what configure chose (detector_runtime)
         self.cameras = {name: CameraHealth() for name in cameras}
         self._real_cameras = set(cameras)   # other keys: "pipeline" (processing problems)
         self._lock = threading.Lock()
@@ -167,8 +168,8 @@ class NodeHealth:
         with self._lock:
             latencies = list(self._latencies)
         latency_ms = 1000 * sum(latencies) / len(latencies) if latencies else float("nan")
-        values = {"output_rate_hz": f"{rate:.2f}", "outputs": str(self.outputs),
-                  "latency_ms_mean": f"{latency_ms:.1f}"}
+        values = {**self.constants, "output_rate_hz": f"{rate:.2f}",
+                  "outputs": str(self.outputs), "latency_ms_mean": f"{latency_ms:.1f}"}
         values.update({f"stage_{k}_ms": f"{v:.2f}" for k, v in self.stage_means_ms().items()})
         drops = Counter(self.dropped_sets)
         if sync is not None:

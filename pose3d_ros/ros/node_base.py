@@ -30,6 +30,8 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
 
+from pose3d_ros.core.detection import ONNXRUNTIME_DETECTORS
+from pose3d_ros.core.detection.onnx_session import PROVIDER_NAMES, provider_label
 from pose3d_ros.core.sync import (
     FrameSet,
     FrameSynchronizer,
@@ -46,6 +48,7 @@ from .parameters import (
     declare_parameters,
     read_parameters,
     rules_broken,
+    unknown_overrides,
 )
 
 DIAGNOSTICS_TOPIC = "/diagnostics"
@@ -81,6 +84,10 @@ class PoseNodeBase(LifecycleNode):
         set_allocator_policy()
         super().__init__(node_name, **kwargs)
         declare_parameters(self, self.SPECS)
+        if unknown := unknown_overrides(self):
+            self.get_logger().warning(
+                f"ignored, not parameters of this node: {', '.join(unknown)}; 'ros2 param "
+                f"list {self.get_fully_qualified_name()}' lists them (docs/nodes.md)")
         self.add_pre_set_parameters_callback(self._doubles_from_integers)
         self.add_on_set_parameters_callback(self._check_new_parameters)
         self._guard_change_state_service()
@@ -175,6 +182,7 @@ class PoseNodeBase(LifecycleNode):
     # -- lifecycle ---------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.last_error = ""
+        self._configured_values: dict[str, str] = {}   # shown on /diagnostics (pipeline)
         try:
             self.config = read_parameters(self, self.SPECS)
             self._configure(self.config)
@@ -182,8 +190,13 @@ class PoseNodeBase(LifecycleNode):
             self.last_error = str(err)
             self.get_logger().error(f"configure failed: {type(err).__name__}: {err}")
             self._release()
+            # unconfigured again: a parameter change now takes effect at the next configure,
+            # not "after deactivate, cleanup" (found by an audit: the advice read as if the
+            # failed configuration were running)
+            self.config = None
             return TransitionCallbackReturn.FAILURE
-        self.health = NodeHealth(self.diagnostics_name, self.cameras)
+        self.health = NodeHealth(self.diagnostics_name, self.cameras,
+                                 constants=self._configured_values)
         self._time_resets_logged = 0     # counted by the new synchroniser
         self._after_configure()
         self.diagnostics_pub = self._publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS)
@@ -283,6 +296,28 @@ class PoseNodeBase(LifecycleNode):
     # -- hooks for the concrete nodes ----------------------------------------------------------
     def _configure(self, config: Any) -> None:
         raise NotImplementedError
+
+    def _tell_detector_runtime(self, detectors: Any, config: Any) -> None:
+        """Log (INFO) where the 2D network runs and show it on /diagnostics
+        (detector_runtime); WARN when detector_providers asks for what does not run (found by
+        an audit: blazepose_onnx fell back to the CPU without a word, and a GPU could not be
+        chosen at all)."""
+        detector = detectors[0] if isinstance(detectors, list) else detectors
+        runtime = getattr(detector, "runtime", "") or "an unnamed runtime"
+        self._configured_values["detector_runtime"] = runtime
+        self.get_logger().info(f"detector {config.detector!r} runs on {runtime}")
+        requested = [p for p in config.detector_providers if p != "auto"]
+        if not requested:
+            return
+        if config.detector not in ONNXRUNTIME_DETECTORS:
+            self.get_logger().warning(
+                f"detector_providers {requested} is for the onnxruntime back-ends "
+                f"{list(ONNXRUNTIME_DETECTORS)}; {config.detector!r} runs on {runtime}")
+        elif (first := provider_label(PROVIDER_NAMES[requested[0]])) not in runtime.split():
+            self.get_logger().warning(
+                f"detector_providers {requested}: {first} is not usable here (no GPU, or "
+                f"onnxruntime-gpu and its CUDA/TensorRT libraries missing; docs/detectors.md); "
+                f"the detector runs on {runtime}")
 
     def _after_configure(self) -> None:
         """Set-up that needs self.health (after _configure)."""

@@ -28,9 +28,11 @@ from pose3d_ros.core.detection import (
     DEFAULT_DETECTOR,
     TOP_DOWN_DETECTORS,
     missing_model_files,
+    monocular_method_problem,
     node_detector_options,
 )
 from pose3d_ros.core.detection import DETECTOR_NAMES as DETECTORS
+from pose3d_ros.core.detection.onnx_session import PROVIDER_NAMES
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.floor_contact import FloorParams
 from pose3d_ros.core.pipeline import PipelineParams
@@ -146,6 +148,14 @@ _INPUT = (
     ParamSpec("person_detector_model", "", "detector 'rtmpose' or 'heatmap': path of the "
               "ONNX person detector that finds the people to crop (an Ultralytics YOLO "
               "detection export). Other back-ends: ignored."),
+    ParamSpec("detector_providers", ["auto"], "onnxruntime back-ends (blazepose_onnx, "
+              "yolo_pose, rtmpose, heatmap): execution providers in preference order, from "
+              "'tensorrt', 'cuda', 'cpu' (the CPU is always the last resort); ['auto'] (the "
+              "default): the best usable here, TensorRT, then CUDA, then CPU. The node logs "
+              "where its detector runs (INFO) and /diagnostics shows it (detector_runtime); a "
+              "provider asked for and not usable here is a WARN. blazepose and "
+              "blazepose_multi run on the CPU (mediapipe, LiteRT).",
+              choices=("auto",) + tuple(PROVIDER_NAMES)),
     ParamSpec("detector_per_camera", False, "One detector instance per camera, run side by "
               "side on a thread pool (true), or one instance shared by all cameras (false, the "
               "default): it keeps each camera's trackers by camera index, batches the crops of "
@@ -354,13 +364,23 @@ def detector_options(config: Any) -> dict[str, Any]:
     return node_detector_options(config.detector,
                                  background_search=config.person_search_in_background,
                                  model=config.detector_model,
-                                 person_detector=config.person_detector_model)
+                                 person_detector=config.person_detector_model,
+                                 providers=config.detector_providers)
 
 
 def declare_parameters(node, specs: tuple[ParamSpec, ...]) -> None:
     """Declare every parameter of `specs` on `node`; ParameterError if an override given at
-    start-up (YAML, command line) has the wrong type or is out of range."""
+    start-up (YAML, command line) has the wrong type or is out of range. An integer given for
+    a double parameter (`slop_s: 1` in a YAML file) is taken as the double it means, as
+    `ros2 param set` of an integer is at run time (rclpy refuses both as another type)."""
+    # rclpy keeps the start-up overrides (YAML, command line, parameter_overrides) here
+    overrides = getattr(node, "_parameter_overrides", {})
     for spec in specs:
+        given = overrides.get(spec.name)
+        if given is not None and spec.type == Parameter.Type.DOUBLE and \
+                given.type_ == Parameter.Type.INTEGER:
+            overrides[spec.name] = Parameter(spec.name, Parameter.Type.DOUBLE,
+                                             float(given.value))
         try:
             node.declare_parameter(spec.name, spec.default, spec.descriptor())
         except InvalidParameterValueException as err:
@@ -368,6 +388,23 @@ def declare_parameters(node, specs: tuple[ParamSpec, ...]) -> None:
         except (InvalidParameterTypeException, TypeError) as err:
             raise ParameterError(f"parameter {spec.name!r} must be of type "
                                  f"{spec.type.name.lower()}: {err}") from None
+
+
+def unknown_overrides(node) -> list[str]:
+    """Lines naming each start-up override (YAML, command line) that is no parameter of
+    `node`, with the declared name closest to it: rclpy ignores such a name silently, so a
+    typo (`monocular_methd`) left the default in force without a word. rclpy's own
+    `qos_overrides.*` are left out."""
+    import difflib
+
+    declared = list(node.list_parameters([], 0).names)
+    lines = []
+    for name in getattr(node, "_parameter_overrides", {}):
+        if node.has_parameter(name) or name.startswith("qos_overrides."):
+            continue
+        close = difflib.get_close_matches(name, declared, n=1, cutoff=0.6)
+        lines.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return lines
 
 
 def read_parameters(node, specs: tuple[ParamSpec, ...]) -> Any:
@@ -464,6 +501,15 @@ def _check_rules(values: dict[str, Any]) -> None:
                                      if detector in TOP_DOWN_DETECTORS else "")
         raise ParameterError(f"parameter 'detector' = {detector!r} needs {missing}: set "
                              f"{wanted} (docs/detectors.md)")
+    if detector is not None and (problem := monocular_method_problem(
+            values.get("monocular_method", "none"), detector)):
+        raise ParameterError(problem)              # before any model is loaded
+    providers = values.get("detector_providers")
+    if providers is not None and (not providers or ("auto" in providers and len(providers) > 1)
+                                  or len(set(providers)) != len(providers)):
+        raise ParameterError(f"parameter 'detector_providers' = {list(providers)!r}: give "
+                             "['auto'], or providers from 'tensorrt', 'cuda', 'cpu' in "
+                             "preference order, each once")
     names = values.get("camera_names")
     if names is not None:
         if not names or any(not n for n in names):

@@ -37,6 +37,7 @@ class Pose3DNode(RigNodeBase):
         detectors = create_detectors(config.detector, len(config.camera_names),
                                      per_camera=config.detector_per_camera,
                                      **detector_options(config))
+        self._tell_detector_runtime(detectors, config)
         try:
             self.cameras = tuple(config.camera_names)
             self._configure_rig(config, detectors, self._make_lifter(config))

@@ -131,15 +131,22 @@ class RigNodeBase(PoseNodeBase):
         height = config.monocular_body_height_m or None   # range checked by its ParamSpec
         if method == "lifter":
             try:
-                return create_monocular_method(method, model_path=config.lifter_model or None,
-                                               body_height_m=height,
-                                               flip_average=config.lifter_flip_average,
-                                               depth_from_detector=getattr(
-                                                   config, "lifter_depth_from_detector",
-                                                   False),
-                                               refine_to_2d=config.monocular_refine_to_2d)
+                lifter = create_monocular_method(method, model_path=config.lifter_model or None,
+                                                 body_height_m=height,
+                                                 flip_average=config.lifter_flip_average,
+                                                 depth_from_detector=getattr(
+                                                     config, "lifter_depth_from_detector",
+                                                     False),
+                                                 refine_to_2d=config.monocular_refine_to_2d)
             except (FileNotFoundError, ValueError) as err:
                 raise ParameterError(f"lifter_model: {err}") from None
+            if lag := lifter.latency_frames:
+                # found by an audit: a centred lifter ran without a word on what it costs
+                self.get_logger().info(
+                    f"lifter_model {config.lifter_model!r} is centred: its 3D describes the "
+                    f"frame {lag} frames before the newest and takes no depth from the "
+                    "detector (a causal lifter describes the newest)")
+            return lifter
         return create_monocular_method(method, body_height_m=height,
                                        refine_to_2d=config.monocular_refine_to_2d)
 

@@ -13,6 +13,7 @@ from pose3d_ros.core.detection import (
     ONNX_MODEL_DETECTORS,
     TOP_DOWN_DETECTORS,
     missing_model_files,
+    monocular_method_problem,
 )
 from pose3d_ros.core.output_files import UserError
 
@@ -74,3 +75,11 @@ def detector_node_parameters(args: argparse.Namespace) -> list[tuple[str, str]]:
     """The node's parameters for the chosen back-end: detector and its model files."""
     return [("detector", args.detector), *((_NODE_PARAMETERS[option], path)
                                             for option, path in detector_options(args).items())]
+
+
+def check_monocular_method(args: argparse.Namespace) -> None:
+    """UserError when --monocular-method cannot run on --detector (detector_3d needs a
+    BlazePose back-end's metric 3D): said before any computation, not after the node or the
+    pipeline failed on the first frame with a person."""
+    if problem := monocular_method_problem(args.monocular_method, args.detector):
+        raise UserError(problem.replace("monocular_method", "--monocular-method"))

@@ -44,7 +44,11 @@ from pose3d_ros.core.output_files import (
     run_cli,
     staged_output,
 )
-from pose3d_ros.tools.detector_arguments import add_detector_arguments, detector_options
+from pose3d_ros.tools.detector_arguments import (
+    add_detector_arguments,
+    check_monocular_method,
+    detector_options,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +96,7 @@ def check_inputs(args: argparse.Namespace) -> dict[str, str]:
                     inputs=(args.bag, args.pred_bag, args.ref_bag))
     if not args.pred_topic:                  # the pipeline runs a 2D back-end
         detector_options(args)
+        check_monocular_method(args)
     topics = bagio.bag_topics(args.bag)
     for topic, bag in ((args.pred_topic, args.pred_bag), (args.ref_topic, args.ref_bag)):
         if topic and topic not in (bagio.bag_topics(bag) if bag else topics):

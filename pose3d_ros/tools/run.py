@@ -57,6 +57,7 @@ from pose3d_ros.core.output_files import (
 )
 from pose3d_ros.tools.detector_arguments import (
     add_detector_arguments,
+    check_monocular_method,
     detector_node_parameters,
     detector_options,
 )
@@ -152,6 +153,7 @@ def check_inputs(args: argparse.Namespace) -> None:
         raise UserError("--floor-height needs the camera's pose over the floor: give a "
                         "--calibration with extrinsics (--hfov gives no pose)")
     detector_options(args)
+    check_monocular_method(args)
     if args.videos:                       # reads the calibration file: after the cheap checks
         from pose3d_ros.core.video_bag import frame_rate, sized_cameras, video_cameras
         try:

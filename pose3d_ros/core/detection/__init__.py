@@ -9,7 +9,7 @@ COCO17 or H36M17. See docs/detectors.md for every back-end's options.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from .base import PoseDetector, convert_detections
 
@@ -23,6 +23,23 @@ DEFAULT_DETECTOR = "blazepose_multi"
 
 # The two-stage BlazePose back-ends (person detector, then landmarks on tracked ROIs).
 TWO_STAGE_DETECTORS = ("blazepose_multi", "blazepose_onnx")
+
+
+# The back-ends that give metric 3D beside the 2D (BlazePose's world landmarks,
+# Detections2D.world): what monocular_method 'detector_3d' places.
+METRIC_3D_DETECTORS = ("blazepose",) + TWO_STAGE_DETECTORS
+
+
+def monocular_method_problem(method: str, detector: str) -> str:
+    """Why monocular method `method` cannot run on back-end `detector`, in one sentence
+    ("" when it can): 'detector_3d' places the detector's metric 3D, which only the BlazePose
+    back-ends give (found by an audit: yolo_pose with detector_3d configured, then failed on
+    every frame with a person)."""
+    if method == "detector_3d" and detector not in METRIC_3D_DETECTORS:
+        return (f"monocular_method 'detector_3d' places the detector's metric 3D, which "
+                f"{detector!r} does not give (only {list(METRIC_3D_DETECTORS)} do): use the "
+                "lifter, or a BlazePose back-end")
+    return ""
 
 
 # Bring-your-own ONNX back-ends: the pose model's file is the user's (option `model`); the
@@ -41,19 +58,30 @@ def missing_model_files(name: str, model: str, person_detector: str) -> str:
     return " and ".join(missing)
 
 
+# The back-ends that run on onnxruntime (TensorRT, CUDA or CPU; the others on the CPU).
+ONNXRUNTIME_DETECTORS = ("blazepose_onnx",) + ONNX_MODEL_DETECTORS
+
+
 def node_detector_options(name: str, *, background_search: bool, model: str = "",
-                          person_detector: str = "") -> dict[str, Any]:
+                          person_detector: str = "",
+                          providers: Sequence[str] = ()) -> dict[str, Any]:
     """The create_detector options of back-end `name` that the nodes' parameters set:
     person_search_in_background (two-stage back-ends), detector_model and
-    person_detector_model (the ONNX back-ends; ValueError naming what is missing)."""
+    person_detector_model (the ONNX back-ends; ValueError naming what is missing),
+    detector_providers (onnxruntime back-ends: short names of onnx_session.PROVIDER_NAMES in
+    preference order; empty or 'auto': the best usable)."""
+    options: dict[str, Any] = {}
+    if name in ONNXRUNTIME_DETECTORS and [p for p in providers if p != "auto"]:
+        from .onnx_session import PROVIDER_NAMES
+        options["providers"] = [PROVIDER_NAMES[p] for p in providers]
     if name in TWO_STAGE_DETECTORS:
-        return {"background_search": background_search}
+        return {**options, "background_search": background_search}
     if name not in ONNX_MODEL_DETECTORS:
-        return {}
+        return options
     if missing := missing_model_files(name, model, person_detector):
         raise ValueError(f"detector {name!r} needs {missing} (docs/detectors.md, "
                          "bring-your-own ONNX models)")
-    options: dict[str, Any] = {"model": model}
+    options["model"] = model
     if name in TOP_DOWN_DETECTORS:
         options["person_detector"] = person_detector
     return options
@@ -84,4 +112,5 @@ def create_detector(name: str, **options) -> PoseDetector:
 
 __all__ = ["PoseDetector", "create_detector", "convert_detections", "DETECTOR_NAMES",
            "DEFAULT_DETECTOR", "TWO_STAGE_DETECTORS", "ONNX_MODEL_DETECTORS",
-           "TOP_DOWN_DETECTORS", "missing_model_files", "node_detector_options"]
+           "TOP_DOWN_DETECTORS", "METRIC_3D_DETECTORS", "ONNXRUNTIME_DETECTORS",
+           "missing_model_files", "monocular_method_problem", "node_detector_options"]

@@ -25,6 +25,7 @@ class PoseDetector(Protocol):
 
     name: str
     layout: JointLayout
+    runtime: str            # where the network runs, in words ("onnxruntime CUDA", "LiteRT ...")
 
     def detect(self, images: Sequence[np.ndarray],
                cameras: Sequence[int] | None = None) -> list[Detections2D]:

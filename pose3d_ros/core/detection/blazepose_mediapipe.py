@@ -38,6 +38,7 @@ class MediapipeBlazePose:
     """
 
     layout = BLAZEPOSE33
+    runtime = "mediapipe on the CPU"
 
     def __init__(self, *, model_complexity: int = 1, static_image_mode: bool = False,
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,

@@ -259,10 +259,11 @@ class TwoStageBlazePose:
                  max_people: int = 10, duplicate_iou: float = 0.5,
                  duplicate_centre: float = 0.15, tiles: bool = True, track: bool = True,
                  redetect_every: int = 10, refine_landmarks: bool = True,
-                 background_search: bool = True) -> None:
+                 background_search: bool = True, runtime: str = "") -> None:
         if redetect_every < 1:
             raise ValueError(f"redetect_every must be >= 1, got {redetect_every}")
         self.name = name
+        self.runtime = runtime            # where the models run, in words (for logs)
         self.duplicate_centre = duplicate_centre
         self.tiles = tiles
         self.track = track
@@ -502,4 +503,5 @@ def create_litert_blazepose(*, num_threads: int | None = None, **options) -> Two
     detector_path, landmark_path = mediapipe_model_paths()
     return TwoStageBlazePose(LiteRTRunner(detector_path, num_threads),
                              LiteRTRunner(landmark_path, num_threads),
-                             name="blazepose_multi", **options)
+                             name="blazepose_multi", runtime=f"LiteRT on the CPU "
+                             f"({num_threads} threads)", **options)

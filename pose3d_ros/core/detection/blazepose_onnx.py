@@ -72,4 +72,4 @@ def create_onnx_blazepose(*, model_dir: Path | str | None = None,
                            fp16=fp16, intra_op_threads=intra_op_threads)
     return TwoStageBlazePose(_SortedOutputs(detector, (224, 224, 3)),
                              _SortedOutputs(landmarker, (256, 256, 3)),
-                             name="blazepose_onnx", **options)
+                             name="blazepose_onnx", runtime=landmarker.runtime, **options)

@@ -96,6 +96,7 @@ class YoloPoseDetector:
         self.name = "yolo_pose"
         self.model = OnnxModel(model, role="yolo_pose", providers=providers, fp16=fp16,
                                intra_op_threads=intra_op_threads)
+        self.runtime = self.model.runtime
         self.input_hw = self.model.check_image_input("(B, 3, H, W) RGB in [0, 1]")
         self.num_values = 5 + 3 * self.layout.num_joints
         shape = self.model.output_shapes[0]
@@ -219,6 +220,13 @@ def box_to_crop_affine(boxes: np.ndarray, input_hw: tuple[int, int],
     return affine
 
 
+def _runtime_of(pose: OnnxModel, person: OnnxModel) -> str:
+    """Where a two-model back-end runs, in words (both models, when they differ)."""
+    if pose.runtime == person.runtime:
+        return pose.runtime
+    return f"{pose.runtime} (person detector: {person.runtime})"
+
+
 class _TopDown:
     """Shared top-down flow: person boxes -> crops over all cameras x people -> pose model."""
 
@@ -239,6 +247,7 @@ class _TopDown:
         self.person_detector = YoloPersonDetector(
             person_detector, score_threshold=person_score_threshold, providers=providers,
             fp16=fp16, intra_op_threads=intra_op_threads)
+        self.runtime = _runtime_of(self.model, self.person_detector.model)
         self.box_padding = box_padding
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)

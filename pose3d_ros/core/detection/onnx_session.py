@@ -16,6 +16,16 @@ log = logging.getLogger(__name__)
 
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
                        "CPUExecutionProvider")
+# The nodes' detector_providers names of onnxruntime's execution providers.
+PROVIDER_NAMES = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider",
+                  "cpu": "CPUExecutionProvider"}
+
+
+def provider_label(provider: str) -> str:
+    """'CUDAExecutionProvider' -> 'CUDA' (the short name users read in logs)."""
+    short = {full: name for name, full in PROVIDER_NAMES.items()}.get(provider)
+    return {"tensorrt": "TensorRT", "cuda": "CUDA", "cpu": "CPU"}.get(
+        short or "", provider.removesuffix("ExecutionProvider"))
 
 
 @functools.lru_cache(maxsize=None)
@@ -51,15 +61,22 @@ def usable_providers() -> frozenset[str]:
     return frozenset(usable)
 
 
+_TOLD: set[tuple[str, ...]] = set()
+
+
 def select_providers(requested: Sequence[str] | None = None) -> list[str]:
     """The execution providers to use, in order: the requested ones (default TensorRT, CUDA,
     CPU) that start on this machine. CPU is always last."""
     available = usable_providers()
     wanted = list(requested or PREFERRED_PROVIDERS)
     unknown = [p for p in wanted if p not in available]
-    if requested and unknown:
-        log.warning("execution providers %s are not usable here (have %s)", unknown,
-                    sorted(available))
+    if requested and unknown and tuple(wanted) not in _TOLD:
+        _TOLD.add(tuple(wanted))             # once per request, not once per model
+        import onnxruntime as ort
+        not_known = [p for p in unknown if p not in ort.get_all_providers()]
+        log.warning("execution providers %s are not usable here (have %s)%s", unknown,
+                    sorted(available), f"; {not_known} are no onnxruntime provider names"
+                    if not_known else "")
     chosen = [p for p in wanted if p in available]
     if "CPUExecutionProvider" not in chosen:
         chosen.append("CPUExecutionProvider")
@@ -120,8 +137,16 @@ class OnnxModel:
                                          **tensorrt_batch_profile(path, trt_max_batch)})
             else:
                 provider_options.append({})
-        self.session = ort.InferenceSession(str(path), sess_options=options, providers=chosen,
-                                            provider_options=provider_options)
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=options,
+                                                providers=chosen,
+                                                provider_options=provider_options)
+        except Exception as err:  # noqa: BLE001 - onnxruntime's own exception types
+            # (InvalidProtobuf, InvalidGraph, ...) are not ValueErrors: the tools printed a
+            # traceback and the nodes a line that named neither the role nor the file
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise ValueError(f"{role}: {path} is not an ONNX model onnxruntime can load "
+                             f"({reason})") from err
         self.providers = self.session.get_providers()
         self.on_gpu = self.providers[0] in ("TensorrtExecutionProvider", "CUDAExecutionProvider")
         inputs = self.session.get_inputs()
@@ -135,6 +160,11 @@ class OnnxModel:
         self.output_names = [o.name for o in self.outputs]
         self.output_shapes = [tuple(d if isinstance(d, int) else None for d in o.shape)
                               for o in self.outputs]
+
+    @property
+    def runtime(self) -> str:
+        """Where the model runs, in words ("onnxruntime CUDA")."""
+        return f"onnxruntime {provider_label(self.providers[0])}"
 
     @property
     def fixed_batch(self) -> int | None:

@@ -44,7 +44,15 @@ class LifterMetadata:
     @classmethod
     def from_json(cls, path: str | Path) -> "LifterMetadata":
         """From the .json train_lifter writes beside the model."""
-        return cls.from_dict(json.loads(Path(path).read_text()), path)
+        try:
+            data = json.loads(Path(path).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{path}: the lifter's metadata is not JSON ({err}); restore the "
+                             ".json train_lifter wrote beside the model, or remove it to use "
+                             "the copy inside the ONNX file") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: the lifter's metadata is not a JSON object")
+        return cls.from_dict(data, path)
 
     @classmethod
     def from_onnx(cls, properties: dict[str, str], path: str | Path) -> "LifterMetadata":
@@ -70,6 +78,12 @@ class LifterMetadata:
                        data["normalisation"], int(data["num_joints"]))
         except KeyError as err:
             raise ValueError(f"{path}: lifter metadata lacks {err}") from None
+        if meta.layout != H36M17.name or meta.num_joints != H36M17.num_joints:
+            # found by an audit: a .json saying coco17 was taken and its output read as H36M
+            raise ValueError(f"{path}: a lifter of layout {meta.layout!r} with "
+                             f"{meta.num_joints} joints; the nodes run lifters of "
+                             f"{H36M17.name!r} ({H36M17.num_joints} joints), as train_lifter "
+                             "makes them")
         if meta.normalisation != NORMALISATION_NAME:
             raise ValueError(f"{path}: normalisation {meta.normalisation!r} is not the one this "
                              f"package implements ({NORMALISATION_NAME!r})")

@@ -1,0 +1,132 @@
+"""What a user gets for the choices made in a YAML file or a launch file, over real DDS: a
+misspelt parameter name, an integer for a double, the back-end's execution providers, model
+files onnxruntime cannot load, a monocular method the back-end cannot serve (found by an audit
+of back-ends, devices and model files)."""
+from __future__ import annotations
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import Log
+from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from ros_helpers import (
+    refused_at_configure,
+    ros_context,
+    spin_until,
+    unposed_camera_node,
+    with_rosout,
+)
+from test_detection_onnx_decoding import constant_model, yolo_pose_rows
+
+from pose3d_ros.ros.nodes import DetectorNode
+
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def _yolo_model(tmp_path):
+    """An ONNX file in the Ultralytics YOLO-pose format (planted outputs)."""
+    return constant_model(tmp_path / "pose.onnx", [1, 3, 640, 640],
+                          {"output0": yolo_pose_rows()[0]})
+
+
+def test_a_misspelt_parameter_is_warned_with_the_closest_name():
+    """rclpy ignores an override that names no declared parameter: `monocular_methd:
+    detector_3d` in a YAML file left the lifter running without a word. The node now says
+    which names it ignored and the parameter each most likely meant, in one WARN; an integer
+    for a double parameter (`slop_s: 1`) is taken as 1.0, as `ros2 param set` takes it (it
+    was refused at start-up: the process exited)."""
+    with ros_context() as context:
+        node = unposed_camera_node(context, "typo_node",
+                                   Parameter("monocular_methd", value="detector_3d"),
+                                   Parameter("sync.slopp_s", value=0.02),
+                                   Parameter("sync.timeout_s", value=3))
+        with with_rosout(context, node) as (executor, _, logs):
+            value = node.get_parameter("sync.timeout_s")
+            assert value.type_ == Parameter.Type.DOUBLE and value.value == 3.0
+            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
+            assert node.config.sync.timeout_s == 3.0
+            assert spin_until(executor, lambda: any("ignored" in m.msg for m in logs), 5)
+    warned = [m.msg for m in logs if m.level == Log.WARN and "ignored" in m.msg]
+    assert len(warned) == 1, warned
+    assert "'monocular_methd' (did you mean 'monocular_method'?)" in warned[0]
+    assert "'sync.slopp_s' (did you mean 'sync.slop_s'?)" in warned[0]
+    assert "sync.timeout_s" not in warned[0]
+
+
+def test_the_node_says_where_its_detector_runs(tmp_path):
+    """At configure the node logs where the 2D network runs and /diagnostics shows it
+    (detector_runtime); detector_providers chooses onnxruntime's execution providers, and a
+    provider asked for that does not run here is a WARN (blazepose_onnx fell back from CUDA to
+    the CPU without a word, and no parameter could choose). Asked of a back-end that does not
+    run on onnxruntime, it is a WARN too."""
+    with ros_context() as context:
+        onnx = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("detector", value="yolo_pose"),
+            Parameter("detector_model", value=str(_yolo_model(tmp_path))),
+            Parameter("detector_providers", value=["cuda", "cpu"]),
+            Parameter("diagnostics_period_s", value=0.2)])
+        with with_rosout(context, onnx) as (executor, probe, logs):
+            reports: list[DiagnosticArray] = []
+            probe.create_subscription(DiagnosticArray, "/diagnostics", reports.append,
+                                      RELIABLE)
+            assert onnx.trigger_configure() == TransitionCallbackReturn.SUCCESS, onnx.last_error
+            assert onnx.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            runtime = onnx.detector.runtime
+
+            def shown():
+                return [kv.value for report in reports for status in report.status
+                        for kv in status.values if kv.key == "detector_runtime"]
+            assert spin_until(executor, shown, 10)
+            assert spin_until(executor, lambda: any("runs on" in m.msg for m in logs), 5)
+        assert shown()[0] == runtime
+        assert f"detector 'yolo_pose' runs on {runtime}" in [m.msg for m in logs]
+        warned = [m.msg for m in logs if m.level == Log.WARN and "detector_providers" in m.msg]
+        if runtime == "onnxruntime CPU":       # this machine has no usable CUDA
+            assert len(warned) == 1 and "CUDA is not usable here" in warned[0], warned
+        else:                                  # a GPU machine
+            assert runtime == "onnxruntime CUDA" and not warned, (runtime, warned)
+
+        litert = unposed_camera_node(context, "litert_node",
+                                     Parameter("detector_providers", value=["cuda"]))
+        with with_rosout(context, litert) as (executor, _, logs):
+            assert litert.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            assert spin_until(executor, lambda: any("onnxruntime back-ends" in m.msg
+                                                    for m in logs), 5)
+        assert "detector 'blazepose_multi' runs on LiteRT on the CPU" in " ".join(
+            m.msg for m in logs)
+        mixed = unposed_camera_node(context, "auto_and_cuda", Parameter(
+            "detector_providers", value=["auto", "cuda"]))
+        try:
+            refused_at_configure(mixed, "give ['auto'], or providers")
+        finally:
+            mixed.destroy_node()
+
+
+def test_model_files_and_methods_the_back_end_cannot_serve_are_refused_in_one_line(tmp_path):
+    """A file that is no ONNX model (random bytes) as detector_model: refused at configure
+    naming the file (onnxruntime's InvalidProtobuf text came alone, naming neither); the node
+    stays unconfigured and configures once the parameter is right. monocular_method
+    'detector_3d' with a back-end that gives no metric 3D: refused at configure before any
+    model loads (it configured, then failed on every frame with a person)."""
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(np.random.default_rng(0).bytes(4096))
+    with ros_context() as context:
+        node = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("detector", value="yolo_pose"),
+            Parameter("detector_model", value=str(junk))])
+        try:
+            refused_at_configure(node, f"{junk} is not an ONNX model onnxruntime can load")
+            node.set_parameters([Parameter("detector_model", value=str(_yolo_model(tmp_path)))])
+            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
+        finally:
+            node.destroy_node()
+        method = unposed_camera_node(
+            context, "yolo_detector_3d", Parameter("detector", value="yolo_pose"),
+            Parameter("detector_model", value=str(junk)),
+            Parameter("monocular_method", value="detector_3d"))
+        try:
+            refused_at_configure(method, "monocular_method 'detector_3d' places the detector's "
+                                         "metric 3D, which 'yolo_pose' does not give")
+        finally:
+            method.destroy_node()
