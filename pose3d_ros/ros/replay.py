@@ -199,6 +199,7 @@ class SkeletonCollector:
         self._type = message_type(bagio.SKELETON3D_ARRAY)
         self._lock = threading.Lock()
         self.received: list[Received] = []
+        self._latest_ns: int | None = None       # the largest stamp received
         self.topic = topic
         self._subscription = node.create_subscription(self._type, topic, self._on_message,
                                                       SKELETONS_QOS, raw=True)
@@ -206,17 +207,22 @@ class SkeletonCollector:
     def _on_message(self, raw: bytes) -> None:
         now = time.time_ns()
         msg = deserialize_message(raw, self._type)
+        stamp = bagio.stamp_to_ns(msg.header.stamp)
         with self._lock:
-            self.received.append(Received(bagio.stamp_to_ns(msg.header.stamp), now, bytes(raw)))
+            self.received.append(Received(stamp, now, bytes(raw)))
+            self._latest_ns = stamp if self._latest_ns is None else max(self._latest_ns, stamp)
 
     def count(self) -> int:
         with self._lock:
             return len(self.received)
 
     def has_stamp_at_least(self, stamp_ns: int, tolerance_ns: int = STAMP_TOLERANCE_NS) -> bool:
-        """Whether an output stamped at or after stamp_ns (less tolerance_ns) has arrived."""
+        """Whether an output stamped at or after stamp_ns (less tolerance_ns) has arrived.
+        Constant time: the replay asks every 2 ms, and a scan of everything received took
+        2.6 ms at 14,400 outputs (the long-input audit), under the lock the node's thread
+        needs to hand in its next output."""
         with self._lock:
-            return any(r.stamp_ns >= stamp_ns - tolerance_ns for r in self.received)
+            return self._latest_ns is not None and self._latest_ns >= stamp_ns - tolerance_ns
 
     def write_bag(self, out: Path, topic: str = "/skeletons", storage: str = "mcap",
                   tf_static_from: Path | None = None) -> Path:
