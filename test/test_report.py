@@ -90,6 +90,13 @@ def test_3d_playback_shows_people_when_the_first_frames_have_none(tmp_path):
     ids = [np.zeros(0, np.int64)] * 2 + [np.ones(1, np.int64)] * 8
     page = tmp_path / "playback.html"
     page.write_text(playback_html(np.arange(10) / 30, frames, ids, H36M17))
+    assert "frames shown" not in page.read_text()
+    # a long run is shown at MAX_FRAMES frames, and the page says so
+    from pose3d_ros.core.playback import MAX_FRAMES
+    long = 3 * MAX_FRAMES
+    many = playback_html(np.arange(long) / 30, [body] * long, [np.ones(1, np.int64)] * long,
+                         H36M17)
+    assert f"{MAX_FRAMES} of {long} frames shown, about one in 3.0" in many
     shot = tmp_path / "shot.png"
     subprocess.run(["chromium", "--headless", "--no-sandbox", "--use-gl=swiftshader",
                     "--enable-unsafe-swiftshader", "--disable-background-networking",

@@ -17,6 +17,8 @@ from .layouts import JointLayout, root_positions
 
 _PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
             "#17becf", "#bcbd22", "#7f7f7f")
+# The most frames a playback page animates (6 MB of page); longer runs show frames evenly
+# spread over the run, and the page's title says how many of how many.
 MAX_FRAMES = 300
 
 
@@ -65,6 +67,9 @@ def playback_html(time_s: np.ndarray, pred: Sequence[np.ndarray], pred_ids: Sequ
     T = len(time_s)
     picks = np.unique(np.linspace(0, T - 1, min(T, MAX_FRAMES)).round().astype(int)) if T \
         else np.zeros(0, int)
+    if len(picks) < T:          # found by the long-input audit: it subsampled silently
+        title = (f"{title}: {len(picks)} of {T} frames shown, about one in "
+                 f"{T / len(picks):.1f} (the report's figures use every frame)")
     rotation = display_rotation(list(pred) + list(ref or []), layout)
     bones = layout.bones_array
     ids = np.unique(np.concatenate([np.asarray(i, np.int64) for i in pred_ids]
