@@ -183,6 +183,19 @@ def test_without_tracking_the_people_of_a_frame_are_numbered_apart():
     assert max(counts) == 2, counts
 
 
+def test_more_cameras_than_association_can_hold_are_refused_in_one_line():
+    """64 cameras raised OverflowError at the first frame (the crowd audit); refused when the
+    pipeline is made, saying the limit."""
+    from pose3d_ros.core.pipeline import MAX_CAMERAS
+    rig = load_rig(calibration_path("single"))
+    camera = rig.cameras[0]
+    names = [f"cam{k:02d}" for k in range(MAX_CAMERAS + 1)]
+    with pytest.raises(ValueError, match=f"at most {MAX_CAMERAS}"):
+        Pose3DPipeline(names, {n: camera for n in names}, frame_id="world")
+    Pose3DPipeline(names[:MAX_CAMERAS], {n: camera for n in names[:MAX_CAMERAS]},
+                   frame_id="world")
+
+
 def test_bad_use_is_refused_clearly():
     rig, frames = _demo()
     with pytest.raises(ValueError, match="duplicate camera names"):

@@ -130,3 +130,22 @@ def test_model_files_and_methods_the_back_end_cannot_serve_are_refused_in_one_li
                                          "metric 3D, which 'yolo_pose' does not give")
         finally:
             method.destroy_node()
+
+
+def test_the_most_people_per_image_is_a_parameter():
+    """The two-stage BlazePose keeps at most 10 people per image, which no parameter could
+    change (crowd audit: a shop or a hallway holds more); detector_max_people sets it for the
+    multi-person back-ends, 0 keeps the back-end's own."""
+    with ros_context() as context:
+        nodes = [DetectorNode(context=context, namespace=name, parameter_overrides=[
+            Parameter("autostart", value=False), *extra])
+            for name, extra in (("cam01", [Parameter("detector_max_people", value=25)]),
+                                ("cam02", []))]
+        try:
+            for node in nodes:
+                assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, \
+                    node.last_error
+            assert [node.detector.max_people for node in nodes] == [25, 10]
+        finally:
+            for node in nodes:
+                node.destroy_node()

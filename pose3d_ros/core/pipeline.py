@@ -193,6 +193,10 @@ class Pose3DPipeline:
             raise ValueError("the pipeline needs at least one camera")
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate camera names {names}")
+        if len(names) > MAX_CAMERAS:             # (64 overflowed in association, crowd audit)
+            raise ValueError(f"{len(names)} cameras: one pipeline takes at most {MAX_CAMERAS} "
+                             "(association keeps each person's cameras as 64-bit masks); "
+                             "split the rig into several")
         self.camera_names = tuple(names)
         self._cameras: dict[str, Any] = {}
         self._arrays: dict[tuple[str, ...], Any] = {}
@@ -676,6 +680,11 @@ def _empty(layout, frame_id: str) -> Skeletons3D:
     return Skeletons3D(np.zeros((0, j, 3)), np.zeros((0, j), np.float32),
                        np.zeros((0, j), np.float32), np.zeros((0, j), np.uint8), layout,
                        frame_id, METHOD_TRIANGULATION)
+
+
+# The most cameras of one pipeline: association holds a person's set of cameras as a 64-bit
+# mask (core.association._rejoin).
+MAX_CAMERAS = 63
 
 
 def untracked_ids(count: int) -> np.ndarray:

@@ -156,6 +156,11 @@ _INPUT = (
               "provider asked for and not usable here is a WARN. blazepose and "
               "blazepose_multi run on the CPU (mediapipe, LiteRT).",
               choices=("auto",) + tuple(PROVIDER_NAMES)),
+    ParamSpec("detector_max_people", 0, "Most people per image the multi-person back-ends "
+              "keep (the rest are not detected; each costs a landmark model run on the "
+              "two-stage BlazePose); 0: the back-end's own, 10 for blazepose_multi and "
+              "blazepose_onnx, 20 for the ONNX models. blazepose (mediapipe's graph) follows "
+              "one person per camera.", 0, 100),
     ParamSpec("detector_per_camera", False, "One detector instance per camera, run side by "
               "side on a thread pool (true), or one instance shared by all cameras (false, the "
               "default): it keeps each camera's trackers by camera index, batches the crops of "
@@ -365,7 +370,8 @@ def detector_options(config: Any) -> dict[str, Any]:
                                  background_search=config.person_search_in_background,
                                  model=config.detector_model,
                                  person_detector=config.person_detector_model,
-                                 providers=config.detector_providers)
+                                 providers=config.detector_providers,
+                                 max_people=config.detector_max_people)
 
 
 def declare_parameters(node, specs: tuple[ParamSpec, ...]) -> None:

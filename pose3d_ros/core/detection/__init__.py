@@ -64,13 +64,18 @@ ONNXRUNTIME_DETECTORS = ("blazepose_onnx",) + ONNX_MODEL_DETECTORS
 
 def node_detector_options(name: str, *, background_search: bool, model: str = "",
                           person_detector: str = "",
-                          providers: Sequence[str] = ()) -> dict[str, Any]:
+                          providers: Sequence[str] = (), max_people: int = 0
+                          ) -> dict[str, Any]:
     """The create_detector options of back-end `name` that the nodes' parameters set:
     person_search_in_background (two-stage back-ends), detector_model and
     person_detector_model (the ONNX back-ends; ValueError naming what is missing),
     detector_providers (onnxruntime back-ends: short names of onnx_session.PROVIDER_NAMES in
-    preference order; empty or 'auto': the best usable)."""
+    preference order; empty or 'auto': the best usable), detector_max_people (the most people
+    per image of the multi-person back-ends; 0: the back-end's own, 10 for the two-stage
+    BlazePose, 20 for the ONNX ones; mediapipe's graph follows one person)."""
     options: dict[str, Any] = {}
+    if max_people > 0 and name != "blazepose":
+        options["max_people"] = max_people
     if name in ONNXRUNTIME_DETECTORS and [p for p in providers if p != "auto"]:
         from .onnx_session import PROVIDER_NAMES
         options["providers"] = [PROVIDER_NAMES[p] for p in providers]

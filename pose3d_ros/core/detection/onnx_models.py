@@ -238,15 +238,15 @@ class _TopDown:
                  box_padding: float = 1.25, mean: Sequence[float] = tuple(IMAGENET_MEAN_RGB),
                  std: Sequence[float] = tuple(IMAGENET_STD_RGB), rgb: bool = True,
                  min_keypoint_score: float = 0.0, person_score_threshold: float = 0.3,
-                 providers: Sequence[str] | None = None, fp16: bool = True,
-                 intra_op_threads: int | None = None) -> None:
+                 max_people: int = 20, providers: Sequence[str] | None = None,
+                 fp16: bool = True, intra_op_threads: int | None = None) -> None:
         self.model = OnnxModel(model, role=self.name, providers=providers, fp16=fp16,
                                intra_op_threads=intra_op_threads)
         self.input_hw = self.model.check_image_input(self.input_format)
         self._check_outputs()
         self.person_detector = YoloPersonDetector(
-            person_detector, score_threshold=person_score_threshold, providers=providers,
-            fp16=fp16, intra_op_threads=intra_op_threads)
+            person_detector, score_threshold=person_score_threshold, max_people=max_people,
+            providers=providers, fp16=fp16, intra_op_threads=intra_op_threads)
         self.runtime = _runtime_of(self.model, self.person_detector.model)
         self.box_padding = box_padding
         self.mean = np.asarray(mean, np.float32)
