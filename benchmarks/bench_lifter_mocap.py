@@ -70,7 +70,8 @@ def recipe(model_name: str, args: argparse.Namespace, seed: int):
                        bone_length_weight=args.bone_weight,
                        mocap_augment=MocapAugment(arm_mix_probability=args.arm_mix,
                                                   leg_mix_probability=args.leg_mix,
-                                                  tilt_probability=args.tilt))
+                                                  tilt_probability=args.tilt,
+                                                  definition_probability=args.definitions))
 
 
 def load_fold(path: Path, config):
@@ -79,8 +80,12 @@ def load_fold(path: Path, config):
     from pose3d_ros.core.lifting.training import TrainConfig
 
     saved = torch.load(path)
-    # a field added to TrainConfig after the file was written had its default then
-    then = {**TrainConfig().to_dict(), **saved["config"]}
+    # a field added to TrainConfig (or to one of its parts) after the file was written had its
+    # default then
+    then = TrainConfig().to_dict()
+    for key, value in saved["config"].items():
+        then[key] = {**then[key], **value} if isinstance(value, dict) and \
+            isinstance(then.get(key), dict) else value
     if then != config.to_dict():
         raise SystemExit(f"{path} was trained with another recipe than this command's")
     model = build_lifter(config.model)
@@ -109,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="MocapAugment.leg_mix_probability")
     parser.add_argument("--tilt", type=float, default=0.0,
                         help="MocapAugment.tilt_probability (performances turned as a whole)")
+    parser.add_argument("--definitions", type=float, default=0.0,
+                        help="share of mocap performances whose hips, thorax and head are "
+                             "placed by another definition (MocapAugment.definition_probability)")
     parser.add_argument("--bone-weight", type=float, default=0.0,
                         help="TrainConfig.bone_length_weight (bone-length term of the loss)")
     parser.add_argument("--clean-share", type=float, default=0.0,

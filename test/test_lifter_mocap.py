@@ -17,6 +17,7 @@ from pose3d_ros.core.lifting.mocap_training import (
     MocapAugment,
     mix_limbs,
     mocap_performances,
+    redefine_joints,
     tilt_body,
 )
 from pose3d_ros.core.lifting.model import LifterConfig
@@ -85,6 +86,44 @@ def test_tilted_performances_keep_the_body_and_lean_it(clips):
     lean = [np.median(spine_from_vertical_deg(j)) for j, _ in tilted]
     assert max(lean) > 30 and all(np.isfinite(j).all() for j, _ in tilted)
     assert len(upright) == len(tilted)
+
+
+def test_other_joint_definitions_move_only_the_hips_thorax_and_head(clips):
+    """redefine_joints: the same body with its hips, thorax and head placed as another dataset
+    places them (wider hips, a higher thorax, the head at the crown); every other joint stays,
+    the hips stay symmetric about the pelvis, the shifts lie along the trunk and the neck.
+    MocapAugment.definition_probability draws them per performance; 0 (the shipped recipe)
+    draws nothing, so the shipped weights' random stream is unchanged."""
+    from pose3d_ros.core.mocap import head_ends
+    walk = {c.name: c.joints for c in clips}["walk"][:30]
+    other = redefine_joints(walk, hip_width=1.5, thorax_shift_m=0.05, head_shift_m=0.1)
+    moved = np.abs(other - walk).max(axis=(0, 2)) > 1e-12
+    assert [H36M17.joint_names[j] for j in np.flatnonzero(moved)] == [
+        "right_hip", "left_hip", "thorax", "head"]
+    pelvis, hips = H36M17.index("pelvis"), list(H36M17.indices(("left_hip", "right_hip")))
+    np.testing.assert_allclose(other[:, hips] - other[:, [pelvis]],
+                               1.5 * (walk[:, hips] - walk[:, [pelvis]]), atol=1e-12)
+    thorax, head = H36M17.index("thorax"), H36M17.index("head")
+    trunk = walk[:, thorax] - walk[:, pelvis]
+    np.testing.assert_allclose(other[:, thorax] - walk[:, thorax],
+                               0.05 * trunk / np.linalg.norm(trunk, axis=-1, keepdims=True),
+                               atol=1e-12)
+    bottom, top = head_ends(walk)
+    neck = (top - bottom) / np.linalg.norm(top - bottom, axis=-1, keepdims=True)
+    np.testing.assert_allclose(other[:, head] - walk[:, head], 0.1 * neck, atol=1e-12)
+    plain = mocap_performances(clips, np.random.default_rng(3), MocapAugment(
+        performances=4, seconds=1.0))
+    again = mocap_performances(clips, np.random.default_rng(3), MocapAugment(
+        performances=4, seconds=1.0, definition_probability=0.0))
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(plain, again, strict=True))
+    # the first performance is drawn alike up to its definition (drawn last)
+    first = mocap_performances(clips, np.random.default_rng(3), MocapAugment(
+        performances=1, seconds=1.0, definition_probability=1.0))[0][0]
+    kept = [j for j in range(H36M17.num_joints) if j not in (*hips, thorax, head)]
+    np.testing.assert_array_equal(first[:, kept], plain[0][0][:, kept])
+    width = np.linalg.norm(first[:, hips[0]] - first[:, hips[1]], axis=-1) / np.linalg.norm(
+        plain[0][0][:, hips[0]] - plain[0][0][:, hips[1]], axis=-1)
+    assert np.ptp(width) < 1e-9 and 0.85 <= width[0] <= 1.6 and abs(width[0] - 1) > 1e-3
 
 
 def test_virtual_views_with_field_of_view_and_measured_errors(clips):

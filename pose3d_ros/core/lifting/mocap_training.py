@@ -14,11 +14,12 @@ Units: metres; 2D in normalised image coordinates (x right, y down); H36M-17.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..layouts import H36M17
+from ..mocap import STATURE_M
 
 
 def detector_like(points_norm: np.ndarray, errors, rng: np.random.Generator, fps: float,
@@ -37,6 +38,19 @@ def detector_like(points_norm: np.ndarray, errors, rng: np.random.Generator, fps
 
 
 @dataclass(frozen=True)
+class JointDefinitions:
+    """Ranges (uniform) of where another dataset's H36M-17 hips, thorax and head lie on the
+    same body (redefine_joints): hip_width, a factor on each pelvis -> hip vector;
+    thorax_shift_m, along the pelvis -> thorax axis; head_shift_m, along the neck's axis
+    (positive: towards the crown). Shifts in metres for the 1.62 m humanoid, scaled with the
+    performer's stature."""
+
+    hip_width: tuple[float, float] = (0.85, 1.6)
+    thorax_shift_m: tuple[float, float] = (-0.02, 0.08)
+    head_shift_m: tuple[float, float] = (-0.03, 0.12)
+
+
+@dataclass(frozen=True)
 class MocapAugment:
     """Ranges of the mocap performances (time warp, size) drawn every epoch.
 
@@ -47,6 +61,11 @@ class MocapAugment:
     tilt_probability / tilt_max_deg: chance that a performance is turned as a whole about a
     random horizontal axis through its first pelvis, by an angle uniform in +-tilt_max_deg
     (tilt_body): upright motions seen lying, leaning or upside down.
+    definition_probability / definitions: chance that a performance's hip, thorax and head
+    joints are placed by another dataset's definition, drawn from the ranges of
+    `definitions` (redefine_joints): motion capture and detectors disagree on where these
+    joints lie (the humanoid's hip joints are 0.085 m from the pelvis, a wide-hipped marker
+    set's 0.13 m).
     """
 
     fps_range: tuple[float, float] = (15.0, 60.0)
@@ -58,9 +77,12 @@ class MocapAugment:
     leg_mix_probability: float = 0.0
     tilt_probability: float = 0.0
     tilt_max_deg: float = 90.0
+    definition_probability: float = 0.0
+    definitions: JointDefinitions = field(default_factory=JointDefinitions)
 
     def __post_init__(self) -> None:
-        for name in ("arm_mix_probability", "leg_mix_probability", "tilt_probability"):
+        for name in ("arm_mix_probability", "leg_mix_probability", "tilt_probability",
+                     "definition_probability"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         if not 0.0 <= self.tilt_max_deg <= 180.0:
@@ -80,7 +102,7 @@ def mocap_performances(clips: list, rng: np.random.Generator, augment: MocapAugm
         clip = clips[int(rng.integers(0, len(clips)))]
         fps = float(rng.uniform(*augment.fps_range))
         frames = max(int(augment.seconds * fps), 2)
-        joints, _, _ = person_motion(clip, rng, frames, fps, motion_aug)
+        joints, stature, _ = person_motion(clip, rng, frames, fps, motion_aug)
         mix = np.zeros(4, bool)
         if augment.arm_mix_probability > 0 or augment.leg_mix_probability > 0:
             mix = np.concatenate([rng.random(2) < augment.arm_mix_probability,
@@ -92,6 +114,11 @@ def mocap_performances(clips: list, rng: np.random.Generator, augment: MocapAugm
         if augment.tilt_probability > 0 and rng.random() < augment.tilt_probability:
             joints = tilt_body(joints, float(rng.uniform(0.0, 2.0 * np.pi)),
                                np.radians(float(rng.uniform(-1.0, 1.0)) * augment.tilt_max_deg))
+        if augment.definition_probability > 0 and rng.random() < augment.definition_probability:
+            ranges, size = augment.definitions, stature / STATURE_M
+            joints = redefine_joints(joints, float(rng.uniform(*ranges.hip_width)),
+                                     size * float(rng.uniform(*ranges.thorax_shift_m)),
+                                     size * float(rng.uniform(*ranges.head_shift_m)))
         out.append((joints, fps))
     return out
 
@@ -106,6 +133,32 @@ def tilt_body(joints: np.ndarray, axis_azimuth: float, angle: float) -> np.ndarr
     turn = Rotation.from_rotvec(angle * axis).as_matrix()
     centre = joints[0, H36M17.index("pelvis")]
     return (joints - centre) @ turn.T + centre
+
+
+def redefine_joints(joints: np.ndarray, hip_width: float = 1.0, thorax_shift_m: float = 0.0,
+                    head_shift_m: float = 0.0) -> np.ndarray:
+    """The same bodies (..., 17, 3) metres with their hips, thorax and head placed by another
+    definition: each hip at pelvis + hip_width x (hip - pelvis), the thorax moved by
+    thorax_shift_m along pelvis -> thorax, the head by head_shift_m along the neck's axis
+    (mocap.head_ends: chin -> crown). Other joints are unchanged. Returns a new array."""
+    from ..mocap import head_ends
+
+    out = np.array(joints, dtype=np.float64, copy=True)
+    pelvis = out[..., _PELVIS:_PELVIS + 1, :]
+    out[..., _HIPS, :] = pelvis + hip_width * (out[..., _HIPS, :] - pelvis)
+    if head_shift_m:
+        bottom, top = head_ends(joints)
+        neck = top - bottom
+        out[..., _HEAD, :] += head_shift_m * neck / np.linalg.norm(neck, axis=-1, keepdims=True)
+    if thorax_shift_m:
+        trunk = joints[..., _THORAX, :] - joints[..., _PELVIS, :]
+        out[..., _THORAX, :] += thorax_shift_m * trunk / np.linalg.norm(trunk, axis=-1,
+                                                                        keepdims=True)
+    return out
+
+
+_PELVIS, _THORAX, _HEAD = H36M17.indices(("pelvis", "thorax", "head"))
+_HIPS = list(H36M17.indices(("left_hip", "right_hip")))
 
 
 # (limb root, middle, end) of the left arm, right arm, left leg, right leg (H36M-17)
