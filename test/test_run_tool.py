@@ -34,6 +34,12 @@ def test_one_video_with_intrinsics_alone_runs_the_node_and_writes_every_output(t
                  "output_bag", "input_bag"):
         assert (out / name).exists(), name
     assert not list(tmp_path.glob(".out.partial-*"))
+    # the disk check's estimate of the bag is an upper one, and not far above
+    from pose3d_ros.core.bag_tracks import bag_cameras
+    from pose3d_ros.core.video_bag import bag_bytes_estimate
+    size = sum(f.stat().st_size for f in (out / "input_bag").rglob("*") if f.is_file())
+    estimate = bag_bytes_estimate(list(bag_cameras(out / "input_bag")[0].values()), 6)
+    assert estimate / 4 < size < estimate, (size, estimate)
     summary = json.loads((out / "evaluation.json").read_text())["summary"]
     # every frame set answered over DDS; the person shows once its track is confirmed
     assert summary["input frames"] == 6 and summary["frames without output"] == 0
@@ -251,7 +257,9 @@ def test_one_uncalibrated_video_runs_with_its_field_of_view(tmp_path, capsys):
     hfov = float(np.degrees(2 * np.arctan(camera.width / 2 / camera.K[0, 0])))
     out = tmp_path / "out"
     assert run.main(["--videos", str(video_paths("single")[0]), "--hfov", f"{hfov:.2f}",
-                     "--out-dir", str(out), "--max-frames", "6", "--scale", "0.5"]) == 0
+                     "--out-dir", str(out), "--max-frames", "6", "--scale", "0.5",
+                     "--no-input-bag"]) == 0
+    assert not (out / "input_bag").exists() and (out / "output_bag").is_dir()
     summary = json.loads((out / "evaluation.json").read_text())["summary"]
     assert summary["input frames"] == 6 and summary["frames without output"] == 0
     assert summary["distinct ids"] == 1 and summary["person-frames"] == 4
@@ -359,3 +367,18 @@ def test_a_rendered_video_is_scored_against_its_truth(tmp_path, capsys):
     assert run_cli(run.main, argv[:4] + ["--truth", str(rendered / "calibration.yaml"),
                                          "--out-dir", str(tmp_path / "y")]) == 2
     assert "is not a render_mocap truth.npz" in capsys.readouterr().err
+
+
+def test_the_disk_the_input_bag_needs_is_told_before_any_work(tmp_path, capsys):
+    """A video's bag took 650 MB per minute in --out-dir without a word (long-input audit):
+    one that will not fit is refused before any work, in one line; --no-input-bag does not
+    keep it (and is refused with --bag, where no bag is made)."""
+    from pose3d_ros.core.video_bag import disk_problem
+    where = tmp_path
+    assert disk_problem(10**9, 2 * 10**9, where) == ""
+    told = disk_problem(3 * 10**9, 2 * 10**9, where)
+    assert told.startswith("the input bag of these videos needs about 3.0 GB in ") and \
+        "2.0 GB free" in told and "--max-frames" in told
+    assert run_cli(run.main, ["--bag", str(tmp_path), "--out-dir", str(tmp_path / "o"),
+                              "--no-input-bag"]) == 2
+    assert "--no-input-bag is for --videos" in capsys.readouterr().err

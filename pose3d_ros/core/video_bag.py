@@ -36,6 +36,28 @@ FPS_TOLERANCE = 0.01
 # the calibrated image stored without the encoder's padding (1080 of 1088 rows): its top-left
 # part. Anything smaller is another size (a resized video), not a crop.
 ENCODER_PADDING_PX = 16
+# Bytes per pixel of a bag's JPEG frames (quality 90) of camera video, with margin: measured
+# 0.17-0.21 (the demo's cameras at half size, the sports2d phone video at 1768x994; the
+# long-input audit, benchmarks/results_nodes.md session 19). Raw frames take 3.
+JPEG_BYTES_PER_PIXEL = 0.3
+
+
+def bag_bytes_estimate(cameras: Sequence[CameraModel], frames: int, scale: float = 1.0,
+                       compressed: bool = True) -> int:
+    """About how many bytes write_bag needs for `frames` frame sets of these cameras' images
+    (each camera's calibrated size times `scale`), JPEG or raw: an upper estimate."""
+    pixels = sum(round(c.width * scale) * round(c.height * scale) for c in cameras)
+    return int(frames * pixels * (JPEG_BYTES_PER_PIXEL if compressed else 3.0))
+
+
+def disk_problem(needed_bytes: int, free_bytes: int, where: Path) -> str:
+    """One line when a bag of needed_bytes will not fit in where's free_bytes (with a 10 %
+    margin), else ""."""
+    if needed_bytes * 1.1 <= free_bytes:
+        return ""
+    return (f"the input bag of these videos needs about {needed_bytes / 1e9:.1f} GB in {where}, "
+            f"which has {free_bytes / 1e9:.1f} GB free: free some space, choose another "
+            "--out-dir, or shorten (--max-frames) or shrink (--scale) the input")
 
 
 def cameras_from_calibration(path: Path) -> tuple[list[CameraModel], str]:

@@ -12,7 +12,8 @@ process and the bag is replayed to it over DDS, lock-step (ros.run_on_bag); what
 recorded into <out-dir>/output_bag; the report (core.bag_report) scores it against multi-view
 triangulation when there are two or more cameras, and with one camera gives what needs no
 ground truth (people per frame, id timeline, root-depth jitter, bone-length stability, frames
-without output). Outputs: output_bag/, input_bag/ (for videos), report.html, playback.html
+without output). Outputs: output_bag/, input_bag/ (for videos; not with --no-input-bag),
+report.html, playback.html
 (interactive 3D), evaluation.json, overlay_<camera>.mp4.
 
 Any camera count from 1 (one camera needs its intrinsics alone: a calibration file with one
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -104,6 +106,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=1.0,
                         help="resize images (and intrinsics) by this factor before the node")
     parser.add_argument("--max-frames", type=int, default=None)
+    parser.add_argument("--no-input-bag", action="store_true",
+                        help="--videos: do not keep the bag made of them in --out-dir (about "
+                        "0.2 bytes per pixel and frame: 650 MB per minute of a 1768x994 video); "
+                        "evaluate --bag cannot be rerun on it then")
     parser.add_argument("--overlay-camera", default=None,
                         help="camera of the overlay video (default: the first)")
     parser.add_argument("--timeout", type=float, default=30.0,
@@ -129,6 +135,8 @@ def check_inputs(args: argparse.Namespace) -> None:
         raise UserError(f"no bag at {args.bag}")
     elif args.hfov is not None:
         raise UserError("--hfov is for --videos; a bag carries its CameraInfo")
+    elif args.no_input_bag:
+        raise UserError("--no-input-bag is for --videos: the tool makes no bag of a --bag")
     elif args.fps is not None or args.scale != 1.0 or args.max_frames is not None:
         raise UserError("--fps, --scale and --max-frames are for --videos (they shape the bag "
                         "made from them); a bag is run as it is: cut it with make_bag or "
@@ -163,6 +171,7 @@ def check_inputs(args: argparse.Namespace) -> None:
             frame_rate(args.videos, args.fps)       # one rate, or --fps
         except ValueError as err:
             raise UserError(str(err)) from None
+        check_disk(args, cameras)
     else:                                 # the cameras whose images the bag holds
         names = sorted({topic.strip("/").split("/")[0]
                         for topic, kind in bagio.bag_topics(args.bag).items()
@@ -175,6 +184,26 @@ def check_inputs(args: argparse.Namespace) -> None:
     if args.overlay_camera is not None and args.overlay_camera not in names:
         raise UserError(f"--overlay-camera {args.overlay_camera}: no such camera; the "
                         f"cameras are {names}")
+
+
+def check_disk(args: argparse.Namespace, cameras: list) -> None:
+    """Refuse, before any work, videos whose bag will not fit where --out-dir is written (the
+    long-input audit: 650 MB per minute of one 1768x994 video, told nowhere); say the size of
+    a large one."""
+    from pose3d_ros.core.video import video_frame_count
+    from pose3d_ros.core.video_bag import bag_bytes_estimate, disk_problem
+
+    frames = min(video_frame_count(video) for video in args.videos)      # 0: not declared
+    if args.max_frames:
+        frames = min(frames, args.max_frames) if frames else args.max_frames
+    needed = bag_bytes_estimate(cameras, frames, args.scale)
+    where = next(p for p in args.out_dir.resolve().parents if p.exists())   # staged there
+    if problem := disk_problem(needed, shutil.disk_usage(where).free, where):
+        raise UserError(problem)
+    if needed > 1e9:
+        log.info("the input bag will take about %.1f GB in %s%s", needed / 1e9, args.out_dir,
+                 " until the run ends (--no-input-bag)" if args.no_input_bag else
+                 " (--no-input-bag: not kept)")
 
 
 def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
@@ -265,7 +294,10 @@ def main(argv: list[str] | None = None) -> int:
                     args, cameras, posed, fixed), timeout_s=args.timeout, progress=bar.update,
                 record_2d=True)
         pred = read_track(out / "output_bag", "/skeletons", frame_id=fixed)
-        shown_bag = args.out_dir / "input_bag" if args.videos else bag
+        shown_bag: object = bag
+        if args.videos:
+            shown_bag = args.out_dir / "input_bag" if not args.no_input_bag else (
+                ", ".join(str(v) for v in args.videos) + " (their bag not kept: --no-input-bag)")
         notes = [f"prediction: pose3d_node ({args.detector}, monocular method "
                  f"{args.monocular_method}) fed over DDS lock-step from {shown_bag}"]
         if scale_note is not None:
@@ -290,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
             viewpoint=cameras[names[0]].center, viewpoint_name=names[0],
             input_stamps_ns=stamps,
             per_camera=per_camera_figures(cameras, pred, found))   # the node's own 2D
+        if args.videos and args.no_input_bag:
+            shutil.rmtree(bag)                         # staged: never moved into --out-dir
     if steady.frames_without_output:
         log.warning("%d of %d frame sets got no answer from the node within --timeout %g s",
                     steady.frames_without_output, steady.input_frames, args.timeout)
