@@ -13,8 +13,7 @@ recorded into <out-dir>/output_bag; the report (core.bag_report) scores it again
 triangulation when there are two or more cameras, and with one camera gives what needs no
 ground truth (people per frame, id timeline, root-depth jitter, bone-length stability, frames
 without output). Outputs: output_bag/, input_bag/ (for videos; not with --no-input-bag),
-report.html, playback.html
-(interactive 3D), evaluation.json, overlay_<camera>.mp4.
+report.html, playback.html (interactive 3D), evaluation.json, overlay_<camera>.mp4.
 
 Any camera count from 1 (one camera needs its intrinsics alone: a calibration file with one
 camera, or for a video nobody calibrated its horizontal field of view, --hfov: a pinhole
