@@ -197,8 +197,8 @@ def test_pipeline_on_a_demo_bag_against_four_camera_triangulation(tmp_path):
     # the median: what a camera's calibration or timing moves, little its detector's faults
     assert all(0 < f["reprojection error median [px]"] <= f["reprojection error [px]"] * 1.5
                for f in figures.values())
-    images = overlay.overlay_images(bag, ref.track.stamps_ns, scores.time_s, scores.pred,
-                                    scores.ref, scores.layout.bones_array, [3])
+    images = list(overlay.overlay_images(bag, ref.track.stamps_ns, scores.time_s, scores.pred,
+                                         scores.ref, scores.layout.bones_array, [3]))
     assert len(images) == 4
     json_path, html_path = write_evaluation(scores, tmp_path / "eval", title="demo",
                                             images=images, per_camera=run.per_camera)

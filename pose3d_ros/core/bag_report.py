@@ -82,8 +82,8 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
     images, snapshots, playback = [], [], ""
     if layout is not None and T:
         if bag is not None:
-            images = overlay_images(bag, stamps, times, shown, truth, layout.bones_array,
-                                    [T // 2])
+            images = list(overlay_images(bag, stamps, times, shown, truth,
+                                         layout.bones_array, [T // 2]))
         busy: np.ndarray = (np.flatnonzero([len(p) for p in shown]) if evaluation is None
                             else np.zeros(0, np.intp))
         if len(busy):                 # with a reference, write_evaluation makes them

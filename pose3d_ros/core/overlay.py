@@ -41,23 +41,11 @@ def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
                    bones: np.ndarray, frame_indices: Sequence[int], max_width: int = 360,
                    camera_names: Sequence[str] | None = None,
                    progress: Callable[[int], None] | None = None
-                   ) -> list[tuple[str, np.ndarray]]:
+                   ) -> Iterator[tuple[str, np.ndarray]]:
     """Images of the bag at some frames t (indices into stamps_ns) with pred[t] (P, J, 3)
     (magenta) and ref[t] (Q, J, 3) (green) reprojected into every camera (or those named);
-    time_s[t] labels them. For a few still frames: iter_overlay_images yields them one by
-    one."""
-    return list(iter_overlay_images(bag, stamps_ns, time_s, pred, ref, bones, frame_indices,
-                                    max_width, camera_names, progress))
-
-
-def iter_overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
-                        pred: Sequence[np.ndarray] | np.ndarray,
-                        ref: Sequence[np.ndarray] | np.ndarray | None,
-                        bones: np.ndarray, frame_indices: Sequence[int], max_width: int = 360,
-                        camera_names: Sequence[str] | None = None,
-                        progress: Callable[[int], None] | None = None
-                        ) -> Iterator[tuple[str, np.ndarray]]:
-    """overlay_images one image at a time, in the bag's order (memory for one image)."""
+    time_s[t] labels them. Yielded one at a time in the bag's order (memory for one image:
+    list() them for a few still frames)."""
     cameras, _ = bag_cameras(bag)
     index = index_frame_sets(bag)     # image -> its frame set's stamp (all cameras' sets)
     # the frame set of each wanted frame (a node stamps a set from float seconds: to 1 ms)
@@ -98,9 +86,8 @@ def write_overlay_video(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
     for 4 minutes of one camera, measured by the long-input audit)."""
     writer = None
     try:
-        for _, image in iter_overlay_images(bag, stamps_ns, time_s, pred, ref, bones,
-                                            range(len(stamps_ns)), max_width, [camera],
-                                            progress):
+        for _, image in overlay_images(bag, stamps_ns, time_s, pred, ref, bones,
+                                       range(len(stamps_ns)), max_width, [camera], progress):
             if writer is None:
                 height, width = image.shape[:2]
                 writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps,

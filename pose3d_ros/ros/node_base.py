@@ -30,8 +30,7 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
 
-from pose3d_ros.core.detection import ONNXRUNTIME_DETECTORS
-from pose3d_ros.core.detection.onnx_session import PROVIDER_NAMES, provider_label
+from pose3d_ros.core.detection import providers_problem
 from pose3d_ros.core.sync import (
     FrameSet,
     FrameSynchronizer,
@@ -306,18 +305,8 @@ class PoseNodeBase(LifecycleNode):
         runtime = getattr(detector, "runtime", "") or "an unnamed runtime"
         self._configured_values["detector_runtime"] = runtime
         self.get_logger().info(f"detector {config.detector!r} runs on {runtime}")
-        requested = [p for p in config.detector_providers if p != "auto"]
-        if not requested:
-            return
-        if config.detector not in ONNXRUNTIME_DETECTORS:
-            self.get_logger().warning(
-                f"detector_providers {requested} is for the onnxruntime back-ends "
-                f"{list(ONNXRUNTIME_DETECTORS)}; {config.detector!r} runs on {runtime}")
-        elif (first := provider_label(PROVIDER_NAMES[requested[0]])) not in runtime.split():
-            self.get_logger().warning(
-                f"detector_providers {requested}: {first} is not usable here (no GPU, or "
-                f"onnxruntime-gpu and its CUDA/TensorRT libraries missing; docs/detectors.md); "
-                f"the detector runs on {runtime}")
+        if problem := providers_problem(config.detector, config.detector_providers, runtime):
+            self.get_logger().warning(problem)
 
     def _after_configure(self) -> None:
         """Set-up that needs self.health (after _configure)."""

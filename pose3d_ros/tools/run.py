@@ -185,17 +185,24 @@ def check_inputs(args: argparse.Namespace) -> None:
                         f"cameras are {names}")
 
 
-def check_disk(args: argparse.Namespace, cameras: list) -> None:
-    """Refuse, before any work, videos whose bag will not fit where --out-dir is written (the
-    long-input audit: 650 MB per minute of one 1768x994 video, told nowhere); say the size of
-    a large one."""
+def frames_to_write(args: argparse.Namespace) -> int:
+    """Frame sets the videos' bag will hold: the shortest video's declared frame count, at
+    most --max-frames (0 when no video declares its count and --max-frames is not given)."""
     from pose3d_ros.core.video import video_frame_count
-    from pose3d_ros.core.video_bag import bag_bytes_estimate, disk_problem
 
     frames = min(video_frame_count(video) for video in args.videos)      # 0: not declared
     if args.max_frames:
         frames = min(frames, args.max_frames) if frames else args.max_frames
-    needed = bag_bytes_estimate(cameras, frames, args.scale)
+    return frames
+
+
+def check_disk(args: argparse.Namespace, cameras: list) -> None:
+    """Refuse, before any work, videos whose bag will not fit where --out-dir is written (the
+    long-input audit: 650 MB per minute of one 1768x994 video, told nowhere); say the size of
+    a large one."""
+    from pose3d_ros.core.video_bag import bag_bytes_estimate, disk_problem
+
+    needed = bag_bytes_estimate(cameras, frames_to_write(args), args.scale)
     where = next(p for p in args.out_dir.resolve().parents if p.exists())   # staged there
     if problem := disk_problem(needed, shutil.disk_usage(where).free, where):
         raise UserError(problem)
@@ -207,7 +214,6 @@ def check_disk(args: argparse.Namespace, cameras: list) -> None:
 
 def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
     """The videos and calibration as a bag in out/input_bag."""
-    from pose3d_ros.core.video import video_frame_count
     from pose3d_ros.core.video_bag import (
         frame_rate,
         video_camera_pairs,
@@ -222,10 +228,7 @@ def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
                  cameras[0].name, args.hfov, cameras[0].width, cameras[0].height,
                  cameras[0].K[0, 0])
     bag = out / "input_bag"
-    total = min(video_frame_count(video) for video in args.videos)      # 0: not declared
-    if args.max_frames:
-        total = min(total, args.max_frames) if total else args.max_frames
-    with progress(total or None, "videos -> bag") as bar:
+    with progress(frames_to_write(args) or None, "videos -> bag") as bar:
         write_bag(bag, args.videos, cameras, fps=frame_rate(args.videos, args.fps),
                   start_ns=int(time.time() * 1e9), storage="mcap", fixed_frame=rig_frame,
                   scale=args.scale, max_frames=args.max_frames, crop_padding=True,

@@ -62,6 +62,25 @@ def missing_model_files(name: str, model: str, person_detector: str) -> str:
 ONNXRUNTIME_DETECTORS = ("blazepose_onnx",) + ONNX_MODEL_DETECTORS
 
 
+def providers_problem(name: str, providers: Sequence[str], runtime: str) -> str:
+    """Why back-end `name`, running on `runtime` (its .runtime), does not run where
+    `providers` (detector_providers' short names, 'auto' for the best usable) asked, in one
+    sentence ("" when it does or nothing was asked)."""
+    requested = [p for p in providers if p != "auto"]
+    if not requested:
+        return ""
+    if name not in ONNXRUNTIME_DETECTORS:
+        return (f"detector_providers {requested} is for the onnxruntime back-ends "
+                f"{list(ONNXRUNTIME_DETECTORS)}; {name!r} runs on {runtime}")
+    from .onnx_session import PROVIDER_NAMES, provider_label
+    first = provider_label(PROVIDER_NAMES[requested[0]])
+    if first in runtime.split():
+        return ""
+    return (f"detector_providers {requested}: {first} is not usable here (no GPU, or "
+            "onnxruntime-gpu and its CUDA/TensorRT libraries missing; docs/detectors.md); "
+            f"the detector runs on {runtime}")
+
+
 def node_detector_options(name: str, *, background_search: bool, model: str = "",
                           person_detector: str = "",
                           providers: Sequence[str] = (), max_people: int = 0
@@ -118,4 +137,5 @@ def create_detector(name: str, **options) -> PoseDetector:
 __all__ = ["PoseDetector", "create_detector", "convert_detections", "DETECTOR_NAMES",
            "DEFAULT_DETECTOR", "TWO_STAGE_DETECTORS", "ONNX_MODEL_DETECTORS",
            "TOP_DOWN_DETECTORS", "METRIC_3D_DETECTORS", "ONNXRUNTIME_DETECTORS",
-           "missing_model_files", "monocular_method_problem", "node_detector_options"]
+           "missing_model_files", "monocular_method_problem", "node_detector_options",
+           "providers_problem"]

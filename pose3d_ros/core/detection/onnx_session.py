@@ -19,13 +19,13 @@ PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
 # The nodes' detector_providers names of onnxruntime's execution providers.
 PROVIDER_NAMES = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider",
                   "cpu": "CPUExecutionProvider"}
+_LABELS = {"TensorrtExecutionProvider": "TensorRT", "CUDAExecutionProvider": "CUDA",
+           "CPUExecutionProvider": "CPU"}
 
 
 def provider_label(provider: str) -> str:
     """'CUDAExecutionProvider' -> 'CUDA' (the short name users read in logs)."""
-    short = {full: name for name, full in PROVIDER_NAMES.items()}.get(provider)
-    return {"tensorrt": "TensorRT", "cuda": "CUDA", "cpu": "CPU"}.get(
-        short or "", provider.removesuffix("ExecutionProvider"))
+    return _LABELS.get(provider, provider.removesuffix("ExecutionProvider"))
 
 
 @functools.lru_cache(maxsize=None)

@@ -135,6 +135,10 @@ def tilt_body(joints: np.ndarray, axis_azimuth: float, angle: float) -> np.ndarr
     return (joints - centre) @ turn.T + centre
 
 
+_PELVIS, _THORAX, _HEAD = H36M17.indices(("pelvis", "thorax", "head"))
+_HIPS = list(H36M17.indices(("left_hip", "right_hip")))
+
+
 def redefine_joints(joints: np.ndarray, hip_width: float = 1.0, thorax_shift_m: float = 0.0,
                     head_shift_m: float = 0.0) -> np.ndarray:
     """The same bodies (..., 17, 3) metres with their hips, thorax and head placed by another
@@ -155,10 +159,6 @@ def redefine_joints(joints: np.ndarray, hip_width: float = 1.0, thorax_shift_m: 
         out[..., _THORAX, :] += thorax_shift_m * trunk / np.linalg.norm(trunk, axis=-1,
                                                                         keepdims=True)
     return out
-
-
-_PELVIS, _THORAX, _HEAD = H36M17.indices(("pelvis", "thorax", "head"))
-_HIPS = list(H36M17.indices(("left_hip", "right_hip")))
 
 
 # (limb root, middle, end) of the left arm, right arm, left leg, right leg (H36M-17)
