@@ -1,6 +1,7 @@
 """Helpers for tests that talk over real DDS: one rclpy context per test, spin until a condition."""
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +13,13 @@ from rclpy.executors import SingleThreadedExecutor
 
 @contextmanager
 def ros_context() -> Iterator[Context]:
-    """A fresh rclpy context, shut down afterwards even if the test fails."""
+    """A fresh rclpy context, shut down afterwards even if the test fails.
+
+    Nodes an earlier test left behind (held in reference cycles) are collected first: rcl keeps
+    one /rosout publisher per logger name, and finalising a stale node named like one of this
+    test's nodes unregisters that name, so this test's log lines would stop reaching /rosout
+    whenever the garbage collector happened to run mid-test."""
+    gc.collect()
     context = Context()
     rclpy.init(context=context)
     try:
