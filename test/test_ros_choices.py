@@ -4,6 +4,8 @@ files onnxruntime cannot load, a monocular method the back-end cannot serve (fou
 of back-ends, devices and model files)."""
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import Log
@@ -55,12 +57,16 @@ def test_a_misspelt_parameter_is_warned_with_the_closest_name():
     assert "sync.timeout_s" not in warned[0]
 
 
-def test_the_node_says_where_its_detector_runs(tmp_path):
+def test_the_node_says_where_its_detector_runs(tmp_path, caplog, monkeypatch):
     """At configure the node logs where the 2D network runs and /diagnostics shows it
     (detector_runtime); detector_providers chooses onnxruntime's execution providers, and a
     provider asked for that does not run here is a WARN (blazepose_onnx fell back from CUDA to
     the CPU without a word, and no parameter could choose). Asked of a back-end that does not
-    run on onnxruntime, it is a WARN too."""
+    run on onnxruntime, it is a WARN too. The console shows that WARN once (onnxruntime's
+    provider choice said it a second time through Python's logging)."""
+    from pose3d_ros.core.detection import onnx_session
+    monkeypatch.setattr(onnx_session, "_TOLD", set())      # as in a fresh process
+    caplog.set_level(logging.INFO)
     with ros_context() as context:
         onnx = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
             Parameter("autostart", value=False), Parameter("detector", value="yolo_pose"),
@@ -86,6 +92,9 @@ def test_the_node_says_where_its_detector_runs(tmp_path):
             "detector_providers ['cuda', 'cpu']")]
         if runtime == "onnxruntime CPU":       # this machine has no usable CUDA
             assert len(warned) == 1 and "CUDA is not usable here" in warned[0], warned
+            again = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING
+                     and "not usable here" in r.getMessage()]
+            assert not again, again
         else:                                  # a GPU machine
             assert runtime == "onnxruntime CUDA" and not warned, (runtime, warned)
 

@@ -66,7 +66,9 @@ _TOLD: set[tuple[str, ...]] = set()
 
 def select_providers(requested: Sequence[str] | None = None) -> list[str]:
     """The execution providers to use, in order: the requested ones (default TensorRT, CUDA,
-    CPU) that start on this machine. CPU is always last."""
+    CPU) that start on this machine. CPU is always last. A requested provider left out is
+    logged at INFO only: the caller tells the user (the nodes' one WARN comes from
+    providers_problem; a second line from here said the same)."""
     available = usable_providers()
     wanted = list(requested or PREFERRED_PROVIDERS)
     unknown = [p for p in wanted if p not in available]
@@ -74,7 +76,7 @@ def select_providers(requested: Sequence[str] | None = None) -> list[str]:
         _TOLD.add(tuple(wanted))             # once per request, not once per model
         import onnxruntime as ort
         not_known = [p for p in unknown if p not in ort.get_all_providers()]
-        log.warning("execution providers %s are not usable here (have %s)%s", unknown,
+        log.info("execution providers %s are not usable here (have %s)%s", unknown,
                     sorted(available), f"; {not_known} are no onnxruntime provider names"
                     if not_known else "")
     chosen = [p for p in wanted if p in available]
