@@ -28,6 +28,7 @@ from pose3d_ros.ros.launch_args import (
     large_image_profile_environment,
     node_memory_environment_at_launch,
     output_frame,
+    rig_camera_names,
     rviz_at_launch,
 )
 
@@ -38,16 +39,18 @@ def _nodes(context):
                            "bag_replay.launch.py", "the node's parameter file")
     rig_file = existing_file(LaunchConfiguration("rig_file").perform(context), "rig_file",
                              "bag_replay.launch.py", "the calibration of the bag's rig")
+    cameras, note = rig_camera_names("", config, rig_file)
+    overrides = {"rig_file": rig_file, "use_sim_time": True, "camera_names": cameras}
     environment = node_memory_environment_at_launch(context)
     frame = output_frame(LaunchConfiguration("rviz_fixed_frame").perform(context),
                          rig_file=rig_file)
-    return [LogInfo(msg=f"pose3d_node with {name}={value}")
-            for name, value in environment.items()] + [
+    return [LogInfo(msg=line) for line in [note] if line] + [
+        LogInfo(msg=f"pose3d_node with {name}={value}")
+        for name, value in environment.items()] + [
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
-             output="screen", additional_env=environment,
-             parameters=[config, {"rig_file": rig_file, "use_sim_time": True}]),
+             output="screen", additional_env=environment, parameters=[config, overrides]),
         *rviz_at_launch(context, frame, sim_time=True,
-                        image_topic=camera_image_topic(config, {}))]
+                        image_topic=camera_image_topic(config, overrides))]
 
 
 def _bag_play(context):

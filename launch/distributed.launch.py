@@ -22,17 +22,18 @@ from pose3d_ros.ros.launch_args import (
     fusion_rig_file,
     node_memory_environment_at_launch,
     output_frame,
+    rig_camera_names,
     rviz_at_launch,
 )
 
 
 def _nodes(context):
     role = LaunchConfiguration("role").perform(context)
-    cameras = [c.strip() for c in LaunchConfiguration("cameras").perform(context).split(",")
-               if c.strip()]
     config = LaunchConfiguration("config")
     rig_file = fusion_rig_file(role, LaunchConfiguration("rig_file").perform(context))
-    nodes = []
+    cameras, note = rig_camera_names(LaunchConfiguration("cameras").perform(context),
+                                     config.perform(context), rig_file, node="pose3d_fusion")
+    nodes = [LogInfo(msg=line) for line in [note] if line]
     if role in ("all", "detectors"):
         # the detectors read the images; the fusion node reads only their 2D
         environment = node_memory_environment_at_launch(context)
@@ -69,9 +70,11 @@ def generate_launch_description() -> LaunchDescription:
             description="Which nodes this computer runs: the detectors of `cameras`, the "
                         "fusion node, or both."),
         DeclareLaunchArgument(
-            "cameras", default_value="cam01,cam02,cam03,cam04",
+            "cameras", default_value="",
             description="Comma-separated camera namespaces (detectors: the local cameras; "
-                        "fusion: the whole rig, in rig order)."),
+                        "fusion: the whole rig, in rig order); empty: the config file's "
+                        "pose3d_fusion camera_names when the rig file has them all, else the "
+                        "rig file's cameras."),
         DeclareLaunchArgument(
             "rig_file", default_value="",
             description="Calibration with the camera poses: required with role 'fusion' or "

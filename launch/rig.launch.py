@@ -19,21 +19,20 @@ from pose3d_ros.ros.launch_args import (
     node_memory_environment_at_launch,
     output_frame,
     overrides_given,
+    rig_camera_names,
     rviz_at_launch,
 )
 
 
 def _nodes(context):
-    cameras = [c.strip() for c in LaunchConfiguration("cameras").perform(context).split(",")
-               if c.strip()]
     rig_file = existing_file(LaunchConfiguration("rig_file").perform(context), "rig_file",
                              "rig.launch.py", "the rig's calibration")
-    overrides = {"rig_file": rig_file, **overrides_given({
+    cameras, note = rig_camera_names(LaunchConfiguration("cameras").perform(context),
+                                     LaunchConfiguration("config").perform(context), rig_file)
+    overrides = {"rig_file": rig_file, "camera_names": cameras, **overrides_given({
         "fixed_frame": LaunchConfiguration("fixed_frame").perform(context),
         "image_transport": LaunchConfiguration("image_transport").perform(context),
         "detector": LaunchConfiguration("detector").perform(context)})}
-    if cameras:
-        overrides["camera_names"] = cameras
     if LaunchConfiguration("lone_views").perform(context) == "true":
         # the people one camera alone sees go the monocular way, whose layout is H36M-17
         overrides.update(lone_view_people=True, monocular_method="lifter",
@@ -41,8 +40,9 @@ def _nodes(context):
     environment = node_memory_environment_at_launch(context)
     frame = output_frame(LaunchConfiguration("rviz_fixed_frame").perform(context),
                          rig_file=rig_file)
-    return [LogInfo(msg=f"pose3d_node with {name}={value}")
-            for name, value in environment.items()] + [
+    return [LogInfo(msg=line) for line in [note] if line] + [
+        LogInfo(msg=f"pose3d_node with {name}={value}")
+        for name, value in environment.items()] + [
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
              output="screen", additional_env=environment,
              parameters=[LaunchConfiguration("config"), overrides]),
@@ -63,7 +63,8 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "cameras", default_value="",
             description="Comma-separated camera namespaces in rig order; empty keeps the "
-                        "config file's camera_names."),
+                        "config file's camera_names when the rig file has them all, else "
+                        "takes the rig file's cameras."),
         DeclareLaunchArgument(
             "fixed_frame", default_value="",
             description="The node's fixed_frame: the frame camera poses are looked up from "

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -179,8 +180,45 @@ def test_rviz_shows_the_frame_of_the_output_and_empty_arguments_keep_the_config(
         assert 'executable="rviz2"' not in text, name
         tree = ast.parse(text)
         for call in _calls(tree, "DeclareLaunchArgument"):
-            if call.args[0].value in ("image_transport", "detector", "fixed_frame", "camera"):
+            if call.args[0].value in ("image_transport", "detector", "fixed_frame", "camera",
+                                      "cameras"):
                 assert _keyword(call, "default_value").value == "", (name, call.args[0].value)
+
+
+def test_a_rig_file_whose_cameras_are_named_otherwise_runs_without_a_cameras_argument(tmp_path):
+    """Found by a docs audit: `ros2 launch pose3d_ros rig.launch.py rig_file:=robot.yaml` as
+    the README shows it exited at configure ("rig file ... has no camera ['cam01', ...]; it has
+    ['front', 'back']") because the parameter file's cam01..cam04 stood, and
+    distributed.launch.py always set cam01..cam04. An empty `cameras` now takes the rig
+    file's cameras when the parameter file's are not all in it, and says so."""
+    from pose3d_ros.core.calibration import load_rig, save_rig_yaml
+    from pose3d_ros.core.camera import Rig
+    from pose3d_ros.core.data_paths import calibration_path
+    from pose3d_ros.ros.launch_args import rig_camera_names
+    qualisys = calibration_path("single")
+    cameras = load_rig(qualisys).cameras
+    robot = tmp_path / "robot.yaml"
+    save_rig_yaml(Rig("rig", [replace(c, name=n) for c, n in zip(
+        cameras[:2], ("front", "back"), strict=True)]), robot)
+    config = str(REPO / "config" / "rig.yaml")
+    names, note = rig_camera_names("", config, str(robot))
+    assert names == ["front", "back"]
+    assert "the rig file's ['front', 'back']" in note and "cameras:=" in note
+    # the parameter file's names stand when the rig has them all (its order, a subset too)
+    assert rig_camera_names("", config, str(qualisys)) == (
+        ["cam01", "cam02", "cam03", "cam04"], "")
+    subset = tmp_path / "two.yaml"
+    subset.write_text("pose3d_node:\n  ros__parameters:\n    camera_names: [cam03, cam01]\n")
+    assert rig_camera_names("", str(subset), str(qualisys)) == (["cam03", "cam01"], "")
+    # the argument wins; an unreadable rig file leaves the parameter file's (the node says why)
+    assert rig_camera_names(" back ,front", config, str(robot)) == (["back", "front"], "")
+    assert rig_camera_names("", config, str(tmp_path / "absent.yaml"))[0][0] == "cam01"
+    distributed = str(REPO / "config" / "distributed.yaml")
+    assert rig_camera_names("", distributed, str(robot), node="pose3d_fusion")[0] == [
+        "front", "back"]
+    for name in ("rig", "distributed", "bag_replay"):
+        text = (REPO / "launch" / f"{name}.launch.py").read_text()
+        assert "rig_camera_names(" in text, name
 
 
 def test_rviz_camera_display_shows_the_images_the_node_reads(tmp_path):

@@ -72,6 +72,32 @@ def config_parameter(config: str, node: str, name: str) -> Any:
     return None
 
 
+def rig_camera_names(requested: str, config: str, rig_file: str, *,
+                     node: str = "pose3d_node") -> tuple[list[str], str]:
+    """The camera_names a launch file gives node `node` of a rig: the `cameras` argument's
+    (comma-separated) when given; else the parameter file's (or the node's default) when the
+    rig file has every one of them; else the rig file's cameras in its order, so that a rig
+    whose cameras are not named like the file's (cam01..cam04) runs without `cameras:=`.
+    Returns (names, note): note, a line for the launch log when the rig file's names were
+    taken ('' otherwise). A rig file that cannot be read leaves the parameter file's names
+    (the node reports the file)."""
+    given = [name.strip() for name in requested.split(",") if name.strip()]
+    if given:
+        return given, ""
+    configured = list(node_parameter(config, {}, node, "camera_names"))
+    if not rig_file:
+        return configured, ""
+    from pose3d_ros.core.calibration import load_rig
+    try:
+        in_rig = [camera.name for camera in load_rig(Path(rig_file).expanduser()).cameras]
+    except (OSError, ValueError, KeyError):
+        return configured, ""
+    if all(name in in_rig for name in configured):
+        return configured, ""
+    return in_rig, (f"cameras: the rig file's {in_rig} (the parameter file's camera_names "
+                    f"{configured} are not all in it; give cameras:=... to choose)")
+
+
 def output_frame(requested: str, *, rig_file: str = "", camera: str = "",
                  default: str = "world") -> str:
     """The fixed frame for rviz2 of the node's 3D output: `requested` when given; else the rig
