@@ -16,16 +16,18 @@ ROSDEP_KEY_OF_MODULE = {
     "numpy": "python3-numpy", "scipy": "python3-scipy", "cv2": "python3-opencv",
     "yaml": "python3-yaml", "toml": "python3-toml",
     "matplotlib": "python3-matplotlib", "torch": "python3-torch",
-    "onnxruntime": "python3-onnxruntime-gpu-pip", "mediapipe": "python3-mediapipe-pip",
+    "onnxruntime": "python3-onnxruntime-gpu-pip",
     "rclpy": "rclpy", "builtin_interfaces": "builtin_interfaces",
     "rcl_interfaces": "rcl_interfaces", "sensor_msgs": "sensor_msgs", "std_msgs": "std_msgs",
     "geometry_msgs": "geometry_msgs", "visualization_msgs": "visualization_msgs",
     "diagnostic_msgs": "diagnostic_msgs", "lifecycle_msgs": "lifecycle_msgs",
     "tf2_msgs": "tf2_msgs", "tf2_ros": "tf2_ros", "launch": "launch", "launch_ros": "launch_ros",
 }
-# Imported only by offline tools or optional back-ends, installed with pip (README says how).
-PIP_ONLY = {"rosbags", "tqdm", "plotly", "onnx", "ai_edge_litert", "aniposelib", "Pose2Sim",
-            "tensorflow", "tf2onnx", "flatbuffers",
+# Imported only by offline tools or optional back-ends, or needed at a version no rosdep key
+# gives (mediapipe==0.10.14, whose wheel holds the BlazePose weights), installed with pip
+# (README says how).
+PIP_ONLY = {"mediapipe", "rosbags", "tqdm", "plotly", "onnx", "ai_edge_litert", "aniposelib",
+            "Pose2Sim", "tensorflow", "tf2onnx", "flatbuffers",
             "pybullet", "pybullet_data", "pybullet_utils"}   # the render tool only (setup_env.sh)
 
 

@@ -35,7 +35,7 @@ from pose3d_ros.core.detection import DETECTOR_NAMES as DETECTORS
 from pose3d_ros.core.detection.onnx_session import PROVIDER_NAMES
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.floor_contact import FloorParams
-from pose3d_ros.core.pipeline import PipelineParams
+from pose3d_ros.core.pipeline import MAX_CAMERAS, PipelineParams
 from pose3d_ros.core.plausibility import PlausibilityParams
 from pose3d_ros.core.sync import SyncParams
 from pose3d_ros.core.tracking import ImageTrackerParams, TrackerParams
@@ -193,7 +193,7 @@ _RIG = (
     ParamSpec("sync.slop_s", _SYNC.slop_s, "Largest stamp difference within one frame set (s).",
               0.0001, 1.0),
     ParamSpec("sync.min_views", _SYNC.min_views,
-              "Fewest cameras a frame set needs to be processed.", 1, 64),
+              "Fewest cameras a frame set needs to be processed.", 1, MAX_CAMERAS),
     ParamSpec("sync.timeout_s", _SYNC.timeout_s,
               "Longest a frame set waits for missing cameras (s).",
               0.001, 10.0),
@@ -205,7 +205,7 @@ _RIG = (
               "newest is processed, older ones are dropped and counted.", 1, 100),
     ParamSpec("triangulation.min_views", _3D.min_views,
               "Fewest views a joint needs to be triangulated.",
-              2, 64),
+              2, MAX_CAMERAS),
     ParamSpec("triangulation.min_score", _3D.min_score,
               "2D joint score below which a view is ignored.",
               0.0, 1.0),

@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {args.out}: {len(result.rig)} cameras, bundle RMS "
           f"{result.reprojection_rms_px:.2f} px over {result.num_observations} observations, "
           f"held-out frames {heldout:.1f} px, {len(people.frames)} people-frames")
+    reference_camera = result.rig.cameras[args.reference].name
+    print(f"  frame {args.frame_id!r}: the optical frame of {reference_camera} (z along its "
+          "view, y down; not level: docs/multiview.md)")
     print(f"  metric scale from --height {args.height:.2f} m (the people's standing height): "
           "every distance of this rig, and of the 3D it gives, scales with it; give the "
           "people's real height (--height) when metres matter")
