@@ -43,6 +43,26 @@ def node_topic_names(bag: Path, image_topics: Mapping[str, str]) -> tuple[bool, 
     return compressed, remap
 
 
+def wait_calibrated(node: Any, cameras: set[str], info_topics: Sequence[str], replayer: Any,
+                    timeout_s: float = 5.0, resend_s: float = 0.5) -> bool:
+    """Publish the bag's first CameraInfo of `info_topics` (replayer.publish_first) every
+    `resend_s` until the node (a rig node: its `calibrated` set) has taken every camera of
+    `cameras`, at most timeout_s. False on timeout (the node then reports the camera
+    uncalibrated itself)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        replayer.publish_first(info_topics)
+        resend = min(time.monotonic() + resend_s, deadline)
+        while time.monotonic() < resend:
+            if cameras <= set(node.calibrated):
+                return True
+            time.sleep(0.02)
+        if time.monotonic() >= deadline:
+            log.info("cameras %s not calibrated after %.0f s", sorted(cameras - set(
+                node.calibrated)), timeout_s)
+            return False
+
+
 def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
                     parameters: Sequence[tuple[str, Any]] = (), rate: float = 0.0,
                     timeout_s: float = 5.0, progress: Callable[[int], None] | None = None,
@@ -131,14 +151,15 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
             raise ValueError(f"pose3d_node did not subscribe to the bag's image topics "
                              f"{image_topics} within 15 s")
         # The rig's poses, then the cameras: the node ignores images of a camera it has no
-        # CameraInfo for yet, and a CameraInfo whose pose is not on /tf_static yet.
+        # CameraInfo for yet, and a CameraInfo whose pose is not on /tf_static yet, so the
+        # CameraInfo go again until the node has taken each (fixed sleeps raced on a loaded
+        # machine: a first set before its calibration gave no output).
         poses = [t for t, ty in replayer.topics.items() if ty == bagio.TF_MESSAGE]
         if poses:
             replayer.publish_first(poses)
-            time.sleep(0.2)
-        replayer.publish_first(t for t, ty in replayer.topics.items()
-                               if ty == bagio.CAMERA_INFO)
-        time.sleep(0.5)
+        infos = [t for t, ty in replayer.topics.items() if ty == bagio.CAMERA_INFO]
+        wait_calibrated(node, {remap[t].split("/")[1] for t in infos if t in remap}, infos,
+                        replayer)
         # (not the bag's path: the tools stage their outputs, so it names a temporary folder)
         log.info("replaying the bag to pose3d_node over DDS (%s)",
                  "lock-step" if rate == 0 else f"rate {rate}")
