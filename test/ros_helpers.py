@@ -1,6 +1,7 @@
 """Helpers for tests that talk over real DDS: one rclpy context per test, spin until a condition."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 from collections.abc import Callable, Iterator
@@ -55,6 +56,15 @@ def configure_and_activate(node) -> None:
 
     assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
     assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS, node.last_error
+
+
+def wind_down(node) -> None:
+    """Deactivate and clean up lifecycle node `node` from whatever state it is in: a test that
+    failed before activating must still reach its executor's shutdown and destroy_node (rclpy
+    raises on a transition the current state lacks, which hid the test's own failure)."""
+    for transition in (node.trigger_deactivate, node.trigger_cleanup):
+        with contextlib.suppress(Exception):
+            transition()
 
 
 @contextmanager

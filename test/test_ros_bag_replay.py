@@ -36,7 +36,10 @@ def _demo_parameters() -> list[Parameter]:
                 yield f"{prefix}{key}", value
 
     values = dict(flat(section["ros__parameters"]))
-    values.update(rig_file=str(calibration_path("single")), autostart=False)
+    # demo.yaml's 0.2 s set timeout is for a live replay; here each set must hold all four
+    # images however late a loaded machine takes the last one (as run_on_bag does)
+    values.update(rig_file=str(calibration_path("single")), autostart=False,
+                  **{"sync.timeout_s": 10.0, "sync.stale_after_s": 30.0})
     return [Parameter(k, value=v) for k, v in values.items()]
 
 

@@ -261,6 +261,17 @@ def test_rviz_camera_display_shows_the_images_the_node_reads(tmp_path):
         assert "image_topic=" in text and "camera_image_topic(" in text, name
 
 
+def _finish(process: subprocess.Popen, timeout_s: float) -> str:
+    """The output of `process` once it has ended; killed (and the test failed) when it has
+    not ended within timeout_s, so no node of it stays in the module's DDS domain."""
+    try:
+        return process.communicate(timeout=timeout_s)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output = process.communicate()[0]
+        pytest.fail(f"{process.args[1]} did not end within {timeout_s} s:\n{output}")
+
+
 def _run_executable(name: str, *ros_args: str,
                     environment: dict[str, str] | None = None) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
@@ -302,7 +313,7 @@ def test_executable_starts_reports_on_diagnostics_and_stops_cleanly_on_ctrl_c():
                 break
             time.sleep(0.01)
             process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        output = _finish(process, 30)
     assert process.returncode == 0, output
     assert "active" in output and "Traceback" not in output, output
 
@@ -352,7 +363,7 @@ def test_detector_executable_gives_2d_under_the_node_dds_profile():
             probe.destroy_node()
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        output = _finish(process, 30)
     assert process.returncode == 0, output
     assert "XMLPARSER" not in output, output     # how Fast DDS reports a profile it refuses
 
@@ -360,7 +371,7 @@ def test_detector_executable_gives_2d_under_the_node_dds_profile():
 def test_executable_with_a_bad_parameter_exits_with_a_clear_message():
     process = _run_executable("pose3d_fusion", "-p", "camera_names:=[cam01,cam02]",
                               "-p", "extrinsics_source:=rig_file")
-    output, _ = process.communicate(timeout=60)
+    output = _finish(process, 60)
     assert process.returncode == 1
     assert "'rig_file' is empty" in output
 

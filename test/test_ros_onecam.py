@@ -365,6 +365,9 @@ def test_rectified_images_with_a_distorted_camera_info_are_warned_once():
             with with_rosout(context, node) as (executor, probe, logs):
                 configure_and_activate(node)
                 _calibrated(executor, node, probe, camera)
+                if topic == "image_rect":     # wait for the line; for image_raw, a while
+                    spin_until(executor, lambda: any("undistorted twice" in m.msg
+                                                     for m in logs), 10)
                 spin_until(executor, lambda: False, 0.5)
                 told[topic] = [m for m in logs if "undistorted twice" in m.msg]
     assert len(told["image_rect"]) == 1 and told["image_rect"][0].level == Log.WARN

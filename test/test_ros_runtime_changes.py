@@ -20,6 +20,7 @@ from ros_helpers import (
     ros_context,
     spin_until,
     unposed_camera_node,
+    wind_down,
     with_rosout,
 )
 
@@ -143,6 +144,5 @@ def test_a_topic_name_that_is_not_one_is_told_at_configure_or_activate():
             assert detector.trigger_activate() == TransitionCallbackReturn.SUCCESS
             assert len(detector.get_publishers_info_by_topic("/cam01/skeletons_2d")) == 1
         finally:
-            detector.trigger_deactivate()
-            detector.trigger_cleanup()
+            wind_down(detector)
             detector.destroy_node()
