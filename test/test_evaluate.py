@@ -131,6 +131,72 @@ def test_an_untracked_reference_is_followed_over_time():
     assert np.abs(later - first).max() < 0.1
 
 
+def test_an_untracked_prediction_is_followed_not_scored_as_switches():
+    """Found by an audit of the reports: with tracking off (ids 0, 1, ... per frame) the
+    prediction's numbering was scored as identities: 106 id switches for two people, root-depth
+    jitter 1.25 m/frame and bone CV 0.12 where the tracked output of the same skeletons has
+    0.012 and 0.05. Its people are now linked frame to frame (and the report says so), and
+    its id switches are not measurable (n/a)."""
+    pred, ref = _tracks(20)
+    tracked = [_frame(f.positions[:2], [7, 8]) for f in pred.frames]
+    untracked = [_frame(f.positions[[1, 0] if t % 2 else [0, 1]], [0, 1])
+                 for t, f in enumerate(tracked)]
+    steady_tracked = evaluation.stability(evaluation.SkeletonTrack(pred.stamps_ns, tracked))
+    steady = evaluation.stability(evaluation.SkeletonTrack(pred.stamps_ns, untracked))
+    assert steady.identities.startswith("linked by position")
+    assert steady_tracked.identities == "the output's tracking ids"
+    assert len(steady.ids) == 2
+    a, b = steady.summary(), steady_tracked.summary()
+    for key in ("root-depth jitter p95 [m/frame]", "bone-length CV median", "distinct ids"):
+        assert a[key] == pytest.approx(b[key]), key
+    scored = evaluation.evaluate_tracks(evaluation.SkeletonTrack(pred.stamps_ns, untracked), ref)
+    assert np.isnan(scored.summary["id switches"])
+    assert scored.summary["MPJPE [m]"] == pytest.approx(0.025)
+
+
+def test_root_depth_jitter_is_per_input_frame_when_the_output_skips_frames():
+    """Found by an audit of the reports: a node that answered 12 of 100 frame sets showed a
+    root-depth jitter of 0.104 m/frame, each step spanning about 8 frames (0.013 per frame in
+    the lock-step run), and 1 person per frame although 88 frames had no output. Steps are now
+    divided by the input frames between two outputs, and frames without output count as 0
+    people."""
+    pose = _standing_pose()
+    stamps = T0 + np.round(np.arange(40) * 1e9 / FPS).astype(np.int64)
+    # walking away from the origin 1 cm per frame; the output answers every 4th frame
+    frames = [_frame((pose + [0.01 * t, 0, 0])[None], [3]) for t in range(0, 40, 4)]
+    every_fourth = evaluation.SkeletonTrack(stamps[::4], frames)
+    steady = evaluation.stability(every_fourth, input_stamps_ns=stamps,
+                                  viewpoint=np.array([-5.0, 0.0, 1.0]))
+    summary = steady.summary()
+    assert summary["root-depth jitter p95 [m/frame]"] == pytest.approx(0.01, rel=0.02)
+    assert summary["frames without output"] == 30
+    assert summary["people per frame (median)"] == 0.0
+    alone = evaluation.stability(every_fourth, viewpoint=np.array([-5.0, 0.0, 1.0])).summary()
+    assert alone["root-depth jitter p95 [m/frame]"] == pytest.approx(0.04, rel=0.02)
+    assert alone["people per frame (median)"] == 1.0
+
+
+def test_a_camera_is_scored_only_against_the_people_it_sees():
+    """Found by an audit of the reports: the per-camera reprojection error paired every 3D
+    person with the NEAREST 2D person, so where a camera saw one of two people both were
+    compared with that one (the multi demo's cam03: mean 25.8 px, 16.0 px one to one)."""
+    from pose3d_ros.core.camera import CameraModel
+    from pose3d_ros.core.types import Detections2D
+    camera = CameraModel("cam", "cam_optical_frame", 640, 480,
+                         np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]]), np.zeros(5),
+                         R=np.array([[0.0, -1, 0], [0, 0, -1], [1, 0, 0]]),
+                         t=np.array([0.0, 1.0, 6.0]))
+    pose = _standing_pose()
+    people = np.stack([pose, pose + [0, 1.5, 0]])                 # 1.5 m apart, side by side
+    seen = camera.project(people[1]) + 3.0                         # 2D of the second one only
+    detections = Detections2D(seen[None].astype(np.float32), np.ones((1, 17), np.float32),
+                              np.zeros((1, 4), np.float32), np.ones(1, np.float32), COCO17,
+                              (640, 480))
+    errors = bag_tracks.camera_reprojection(camera, _frame(people, [1, 2]), detections)
+    assert errors.shape == (17,)
+    np.testing.assert_allclose(errors, np.hypot(3.0, 3.0), rtol=1e-4)   # float32 2D
+
+
 def test_frames_pair_by_nearest_stamp_within_tolerance():
     pairs = evaluation.pair_frames(np.array([0, 100, 210]), np.array([1, 104, 150, 205, 400]), 6)
     np.testing.assert_array_equal(pairs, [0, 1, -1, 2, -1])

@@ -336,8 +336,13 @@ def per_camera_figures(cameras: dict[str, CameraModel], track: SkeletonTrack,
 
 
 def camera_reprojection(camera: CameraModel, skeletons: Skeletons3D, detections) -> np.ndarray:
-    """Pixel distances (flattened) between each 3D person projected into `camera` and the
-    nearest of the camera's 2D people, in the 3D layout."""
+    """Pixel distances (flattened) between the 3D people projected into `camera` and the
+    camera's 2D people, in the 3D layout, each 2D person paired with at most one 3D person
+    (Hungarian on the mean joint distance): a person the camera does not see is left out,
+    not compared with the 2D of someone else (an audit saw cam03's mean rise from 16 to 26 px
+    where it saw one of two people)."""
+    from scipy.optimize import linear_sum_assignment
+
     if skeletons.num_people == 0 or detections.num_people == 0:
         return np.zeros(0)
     try:
@@ -348,10 +353,10 @@ def camera_reprojection(camera: CameraModel, skeletons: Skeletons3D, detections)
     dist = np.linalg.norm(projected[:, None] - uv2d[None], axis=-1)  # (P, Q, J)
     mean = metrics.JointErrors(dist.reshape(-1, dist.shape[-1])).per_frame.reshape(
         dist.shape[:2])
-    mean = np.where(np.isnan(mean), np.inf, mean)
-    nearest = np.argmin(mean, axis=1)
-    picked = dist[np.arange(len(nearest)), nearest]
-    return picked[np.isfinite(mean[np.arange(len(nearest)), nearest])].ravel()
+    cost = np.where(np.isnan(mean), 1e12, mean)
+    rows, cols = linear_sum_assignment(cost)
+    keep = np.isfinite(mean[rows, cols])
+    return dist[rows[keep], cols[keep]].ravel()
 
 
 def write_track_bag(track: SkeletonTrack, out: Path, topic: str = "/skeletons",

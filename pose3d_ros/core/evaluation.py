@@ -125,6 +125,18 @@ def link_identities(frames: Sequence[np.ndarray], max_distance: float) -> list[n
     return identities
 
 
+def is_untracked(frames_ids: Sequence[np.ndarray]) -> bool:
+    """Whether a track's ids (one array per frame) number people per frame rather than follow
+    them: with tracking off the pipeline numbers each frame's people 0, 1, ...
+    (pipeline.untracked_ids); trackers' ids start at 1."""
+    return any((np.asarray(ids) == 0).any() for ids in frames_ids)
+
+
+# Identities of an untracked track are linked frame to frame within this distance (m), as the
+# evaluation matches predictions to the reference.
+LINK_DISTANCE_M = 0.5
+
+
 # Stamps of one instant: a node stamps its outputs from float seconds (sub-microsecond
 # rounding), so stamps within this (ns) are the same frame set.
 STAMP_MATCH_NS = 1_000_000
@@ -260,8 +272,11 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
         if complete.any() else None
     rate = metrics.detection_rate(detected, expected)
     matched = pred_id >= 0
-    switches = metrics.id_switches([np.flatnonzero(m) for m in matched],
-                                   [pred_id[t][matched[t]] for t in range(T)])
+    # an untracked prediction numbers each frame's people anew: its "switches" would count
+    # the numbering, not the package's tracking (an audit saw 106 for two people)
+    switches: float | int = float("nan") if is_untracked([f.ids for f in pred.frames]) else \
+        metrics.id_switches([np.flatnonzero(m) for m in matched],
+                            [pred_id[t][matched[t]] for t in range(T)])
     reproj_px = np.concatenate(reproj) if reproj else np.zeros(0)
     reproj_px = reproj_px[np.isfinite(reproj_px)]
 
@@ -352,14 +367,19 @@ class Stability:
     input_frames: int
     one_view_person_frames: int = 0
     depth_from: str = "the origin of the output frame"
+    identities: str = "the output's tracking ids"
 
     def summary(self) -> dict[str, object]:
         steps, cv = self.depth_steps, self.bone_cv[np.isfinite(self.bone_cv)]
+        # input frame sets without an output had nobody published
+        people = np.concatenate([self.people_per_frame,
+                                 np.zeros(self.frames_without_output, np.int64)])
         return {
+            "identities": self.identities,
             "input frames": self.input_frames,
             "frames without output": self.frames_without_output,
-            "people per frame (median)": float(np.median(self.people_per_frame))
-            if len(self.people_per_frame) else float("nan"),
+            "people per frame (median)": float(np.median(people)) if len(people)
+            else float("nan"),
             "person-frames": int(self.present.sum()), "distinct ids": int(len(self.ids)),
             "person-frames from one view": self.one_view_person_frames,
             "root-depth jitter p95 [m/frame]": float(np.percentile(steps, 95))
@@ -372,26 +392,45 @@ class Stability:
 def stability(track: SkeletonTrack, *, input_stamps_ns: np.ndarray | None = None,
               viewpoint: np.ndarray | None = None, viewpoint_name: str = "",
               tolerance_ns: int = STAMP_MATCH_NS, min_frames: int = 10) -> Stability:
-    """No-reference stability of a tracked track.
+    """No-reference stability of a track.
 
     input_stamps_ns: stamps of the input frame sets (frames without output are those with no
-    output message within tolerance_ns; default: the track's own stamps). viewpoint: (3,)
-    camera centre in the track's frame for root depth (default the origin: the camera's own
-    optical frame), named viewpoint_name (e.g. the camera's name) in the report.
+    output message within tolerance_ns; default: the track's own stamps); root-depth steps
+    are per input frame (a change over an output that answered every 8th set is divided by
+    8). viewpoint: (3,) camera centre in the track's frame for root depth (default the origin:
+    the camera's own optical frame), named viewpoint_name (e.g. the camera's name) in the
+    report. An untracked track (ids numbering each frame's people) is followed by linking
+    its people frame to frame (link_identities), and says so (Stability.identities).
     """
     layout = track.layout
-    stamps = track.stamps_ns if input_stamps_ns is None else np.asarray(input_stamps_ns)
-    answered = pair_frames(track.stamps_ns, np.sort(stamps), tolerance_ns) >= 0
+    stamps = np.sort(track.stamps_ns if input_stamps_ns is None
+                     else np.asarray(input_stamps_ns))
+    answered = pair_frames(track.stamps_ns, stamps, tolerance_ns) >= 0
     people = np.array([f.num_people for f in track.frames], np.int64)
+    identities = "the output's tracking ids"
+    if layout is not None and is_untracked([f.ids for f in track.frames]):
+        linked = link_identities([f.positions for f in track.frames], LINK_DISTANCE_M)
+        track = SkeletonTrack(track.stamps_ns, [replace(f, ids=i) for f, i in zip(
+            track.frames, linked, strict=True)], track.log_ns)
+        identities = (f"linked by position (the output has no tracking ids: people within "
+                      f"{LINK_DISTANCE_M} m frame to frame are taken as one)")
+    # each output's input frame: steps between outputs are divided by the frames between them
+    position_in_input = pair_frames(stamps, track.stamps_ns, tolerance_ns)
+    if len(position_in_input) > 1 and (position_in_input >= 0).all() and \
+            (np.diff(position_in_input) > 0).all():
+        frames_apart = np.diff(position_in_input).astype(np.float64)
+    else:
+        frames_apart = np.ones(max(len(track.frames) - 1, 0))
     ids, positions = by_identity(track)
     if layout is None or not len(ids):
         empty = np.zeros((len(track.frames), 0))
         return Stability(people, ids, empty.astype(bool), empty, np.zeros(0),
-                         np.zeros((0, 0)), int((~answered).sum()), len(stamps))
+                         np.zeros((0, 0)), int((~answered).sum()), len(stamps),
+                         identities=identities)
     present = np.isfinite(positions).all(-1).any(-1)
     view = np.zeros(3) if viewpoint is None else np.asarray(viewpoint, np.float64)
     depth = np.linalg.norm(root_positions(positions, layout) - view, axis=-1)   # (T, U)
-    steps = np.abs(np.diff(depth, axis=0))
+    steps = np.abs(np.diff(depth, axis=0)) / frames_apart[:, None]
     steps = steps[np.isfinite(steps)]
     a, b = layout.bones_array.T
     bones = np.linalg.norm(positions[:, :, a] - positions[:, :, b], axis=-1)   # (T, U, B)
@@ -403,7 +442,7 @@ def stability(track: SkeletonTrack, *, input_stamps_ns: np.ndarray | None = None
     one_view = sum(int(np.isin(f.methods(), MONOCULAR).sum()) for f in track.frames)
     return Stability(people, ids, present, depth, steps, cv, int((~answered).sum()), len(stamps),
                      one_view, f"camera {viewpoint_name}" if viewpoint_name else
-                     "the origin of the output frame")
+                     "the origin of the output frame", identities)
 
 
 @dataclass(frozen=True)
@@ -511,9 +550,6 @@ def _inside(uv: np.ndarray, camera: CameraModel) -> np.ndarray:
 def _reference_identities(ref: SkeletonTrack, layout: JointLayout, max_distance: float
                           ) -> list[np.ndarray]:
     identities = [np.asarray(f.ids, np.int64) for f in ref.frames]
-    flat = np.concatenate(identities + [np.zeros(0, np.int64)])
-    # untracked frames number their people 0, 1, ... (pipeline.untracked_ids); trackers'
-    # ids start at 1
-    if flat.size and (flat == 0).any():
+    if is_untracked(identities):
         identities = link_identities([_in_layout(f, layout) for f in ref.frames], max_distance)
     return identities
