@@ -224,6 +224,25 @@ def test_bag_round_trip_cli_json_and_report(tmp_path):
     assert "http://" not in html and "https://" not in html  # self-contained
 
 
+def test_a_report_of_nobody_found_says_what_it_could_not_measure(tmp_path):
+    """Found by an audit of the reports: a prediction in which nobody was ever found gave empty
+    error plots on dummy axes and "id switches 0" without a word; the report now says that
+    nothing matched and which figures could not be measured."""
+    pred, ref = _tracks(12)
+    nobody = evaluation.SkeletonTrack(pred.stamps_ns, [_frame(np.zeros((0, 17, 3)), [])
+                                                       for _ in pred.frames])
+    pred_bag = bag_tracks.write_track_bag(nobody, tmp_path / "pred")
+    ref_bag = bag_tracks.write_track_bag(ref, tmp_path / "ref", topic="/mocap/skeletons")
+    out = tmp_path / "eval"
+    assert evaluate.main(["--bag", str(pred_bag), "--pred-topic", "/skeletons", "--ref-bag",
+                          str(ref_bag), "--ref-topic", "/mocap/skeletons", "--out-dir",
+                          str(out)]) == 0
+    html = (out / "report.html").read_text()
+    assert "no predicted person matched a reference person in any frame" in html
+    payload = json.loads((out / "evaluation.json").read_text())
+    assert payload["summary"]["people detected"] == 0
+
+
 def test_pipeline_on_a_demo_bag_against_four_camera_triangulation(tmp_path):
     """The real chain (BlazePose on real frames, association, triangulation, tracking,
     filtering) on 6 frame sets of the demo from 3 cameras, scored against triangulation
@@ -300,6 +319,8 @@ def test_skeletons_in_a_camera_frame_are_brought_into_the_rig_through_tf_static(
     assert as_is.frame_id == "cam_optical"
     in_rig = bag_tracks.read_track(bag, "/skeletons", frame_id="rig")
     assert in_rig.frame_id == "rig"
+    # the report's note names both (it named the converted frame only: found by an audit)
+    assert bag_tracks.published_frame(bag, "/skeletons") == "cam_optical"
     np.testing.assert_allclose(in_rig.frames[2].positions,
                                R.apply(pred.frames[2].positions.reshape(-1, 3)).reshape(
                                    pred.frames[2].positions.shape) + t, atol=1e-9)
@@ -318,6 +339,14 @@ def test_the_report_shows_people_upright_whatever_their_frame():
     head, ankles = upright[0], upright[[15, 16]].mean(0)
     assert head[2] - ankles[2] > 1.5                   # stands up along +z
     np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-12)
+    # a z-up frame is shown as it is: a person bent 30 degrees forward stays bent (found by
+    # an audit: the single demo's world-frame scene was turned by 24 degrees)
+    bent = pose.copy()
+    hips = pose[[11, 12]].mean(0)
+    tilt = np.radians(30.0)
+    turn = np.array([[np.cos(tilt), 0, np.sin(tilt)], [0, 1, 0], [-np.sin(tilt), 0, np.cos(tilt)]])
+    bent[:11] = (pose[:11] - hips) @ turn.T + hips      # upper body leaning forward
+    np.testing.assert_array_equal(display_rotation([bent[None]], COCO17), np.eye(3))
 
 
 def test_the_overlay_video_is_written_frame_by_frame(tmp_path):

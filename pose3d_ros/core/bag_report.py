@@ -69,6 +69,12 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
                                      tolerance_s=tolerance_s, latency_s=latency_s)
     steady = stability(pred, viewpoint=viewpoint, viewpoint_name=viewpoint_name,
                        input_stamps_ns=input_stamps_ns)
+    notes = list(notes)
+    if evaluation is not None and not evaluation.summary.get("people detected"):
+        # found by an audit: empty error plots on dummy axes and "id switches 0" said nothing
+        notes.insert(0, "no predicted person matched a reference person in any frame: the "
+                        "error figures (MPJPE, PCK, PSS, id switches) could not be measured; "
+                        "see the people per frame and frames without output below")
     time_s = (pred.stamps_ns - pred.stamps_ns[0]) / 1e9 if len(pred.stamps_ns) else np.zeros(0)
     layout: JointLayout | None
     if evaluation is not None and ref is not None:   # reference frames

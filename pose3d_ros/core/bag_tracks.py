@@ -88,6 +88,13 @@ def read_track(bag: Path, topic: str, *, frame_id: str | None = None,
     return in_frame(track, frame_id, R, t)
 
 
+def published_frame(bag: Path, topic: str) -> str:
+    """The header frame_id of the first message of a topic ("" when it has none)."""
+    for item in bagio.read_messages(bag, [topic]):
+        return str(item.message.header.frame_id)
+    return ""
+
+
 def _known_joints(frame: Skeletons3D) -> int:
     return int(np.isfinite(frame.positions).all(axis=-1).sum())
 

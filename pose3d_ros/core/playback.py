@@ -4,8 +4,11 @@ playback_html() gives a whole HTML page with plotly.js embedded inline (no netwo
 5 MB, so the report links to it as playback.html instead of carrying it): the
 prediction's people coloured by id, the reference grey, a play button and a time slider;
 drag to rotate, scroll to zoom. Skeletons are shown upright whatever frame they are in (a
-camera's optical frame has y down): display_rotation() turns the bodies' own median
-pelvis-to-thorax direction to +z, so the view needs no assumption about the frame.
+camera's optical frame has y down): where the bodies' own median pelvis-to-thorax direction
+lies more than UPRIGHT_FRAME_DEG from +z, display_rotation() turns it to +z; a frame whose z
+is already up (a world or rig frame) is shown as it is, axes and all, so that people who lean
+or bend are shown leaning (an audit saw the single demo's world-frame scene turned by 24
+degrees, an upright man shown at 28).
 """
 from __future__ import annotations
 
@@ -20,11 +23,14 @@ _PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#
 # The most frames a playback page animates (6 MB of page); longer runs show frames evenly
 # spread over the run, and the page's title says how many of how many.
 MAX_FRAMES = 300
+# A frame whose z lies within this of the bodies' median up direction is taken as z-up.
+UPRIGHT_FRAME_DEG = 45.0
 
 
 def display_rotation(people: Sequence[np.ndarray], layout: JointLayout) -> np.ndarray:
     """(3, 3) rotation taking the median body-up direction (pelvis or mid-hip -> thorax or
-    mid-shoulder) of all people to +z; identity when no body shows it."""
+    mid-shoulder) of all people to +z; identity when no body shows it or when it lies within
+    UPRIGHT_FRAME_DEG of +z already (the frame is z-up)."""
     names = layout.joint_names
     stacked = [np.asarray(p, np.float64) for p in people if len(p)]
     if not stacked:
@@ -39,6 +45,8 @@ def display_rotation(people: Sequence[np.ndarray], layout: JointLayout) -> np.nd
     if not np.isfinite(up).all() or np.linalg.norm(up) < 1e-9:
         return np.eye(3)
     up = up / np.linalg.norm(up)
+    if up[2] >= np.cos(np.radians(UPRIGHT_FRAME_DEG)):
+        return np.eye(3)
     axis = np.cross(up, [0.0, 0.0, 1.0])
     s, c = np.linalg.norm(axis), float(up[2])
     if s < 1e-9:
@@ -71,6 +79,7 @@ def playback_html(time_s: np.ndarray, pred: Sequence[np.ndarray], pred_ids: Sequ
         title = (f"{title}: {len(picks)} of {T} frames shown, about one in "
                  f"{T / len(picks):.1f} (the report's figures use every frame)")
     rotation = display_rotation(list(pred) + list(ref or []), layout)
+    turned = not np.allclose(rotation, np.eye(3))
     bones = layout.bones_array
     ids = np.unique(np.concatenate([np.asarray(i, np.int64) for i in pred_ids]
                                    + [np.zeros(0, np.int64)]))
@@ -117,10 +126,13 @@ def playback_html(time_s: np.ndarray, pred: Sequence[np.ndarray], pred_ids: Sequ
         # and far enough that the whole box shows (plotly's default eye cut its near corner)
         scene=dict(aspectmode="data", domain=dict(x=[0.0, 1.0], y=[0.2, 1.0]),
                    camera=dict(eye=dict(x=1.9, y=1.9, z=1.3)),
-                   xaxis=dict(range=[low[0] - pad[0], high[0] + pad[0]], title="x [m]"),
-                   yaxis=dict(range=[low[1] - pad[1], high[1] + pad[1]], title="y [m]"),
+                   xaxis=dict(range=[low[0] - pad[0], high[0] + pad[0]],
+                              title="[m] (turned)" if turned else "x [m]"),
+                   yaxis=dict(range=[low[1] - pad[1], high[1] + pad[1]],
+                              title="[m] (turned)" if turned else "y [m]"),
                    zaxis=dict(range=[low[2] - pad[2], high[2] + pad[2]],
-                              title="up [m] (the people's own up direction)")),
+                              title="up [m] (the people's own up direction)" if turned
+                              else "z [m]")),
         updatemenus=[dict(type="buttons", showactive=False, x=0.05, y=0.05, buttons=[
             dict(label="play", method="animate",
                  args=[None, dict(frame=dict(duration=max(dt_ms, 20), redraw=True),

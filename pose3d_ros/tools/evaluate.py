@@ -30,6 +30,7 @@ from pose3d_ros.core.bag_report import (
 from pose3d_ros.core.bag_tracks import (
     bag_cameras,
     frame_set_stamps,
+    published_frame,
     read_track,
     run_pipeline,
     static_tree,
@@ -129,8 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     stamps = frame_set_stamps(args.bag, used) if cameras else None
     if args.pred_topic:
         pred = read_track(args.pred_bag or args.bag, args.pred_topic, frame_id=fixed, tree=tree)
+        published = published_frame(args.pred_bag or args.bag, args.pred_topic)
+        frame = pred.frame_id or "n/a"
+        if published and published != pred.frame_id:    # (the note named the converted one)
+            frame = f"published in {published}, scored in {pred.frame_id} through /tf_static"
         notes.append(f"prediction: topic {args.pred_topic} of {args.pred_bag or args.bag} "
-                     f"(frame {pred.frame_id or 'n/a'})")
+                     f"(frame {frame})")
     else:
         total = len(stamps) if stamps is not None else 0
         with progress(min(total, args.max_frames or total), "pipeline") as bar:
