@@ -271,13 +271,17 @@ def test_pipeline_on_a_demo_bag_against_four_camera_triangulation(tmp_path):
     # One person seen by 3 of the 4 cameras: a few centimetres from the 4-camera estimate.
     assert 0.005 < s["MPJPE [m]"] < 0.15 and s["PA-MPJPE [m]"] <= s["MPJPE [m]"]
     for name, figures in run.per_camera.items():
-        assert figures["people detected"] == 6, name
+        assert figures["2D people (detector, all frames)"] == 6, name
         assert 0 < figures["reprojection error [px]"] < 30, name  # 540x960 images
     # The prediction against the reference run's 2D detections, camera by camera (the demo).
     figures = bag_tracks.per_camera_figures(bag_tracks.bag_cameras(bag)[0], run.track,
                                             ref.detections)
     assert set(figures) == {"cam01", "cam02", "cam03", "cam04"}
-    assert all(f["people detected"] == 6 for f in figures.values())
+    assert all(f["2D people (detector, all frames)"] == 6 for f in figures.values())
+    write_evaluation(scores, tmp_path / "per_camera", title="t", per_camera=figures)
+    written = json.loads((tmp_path / "per_camera" / "evaluation.json").read_text())
+    assert written["per_camera"]["cam02"]["reprojection error [px]"] == pytest.approx(
+        figures["cam02"]["reprojection error [px]"])
     assert all(0 < f["reprojection error [px]"] < 30 for f in figures.values())
     # the median: what a camera's calibration or timing moves, little its detector's faults
     assert all(0 < f["reprojection error median [px]"] <= f["reprojection error [px]"] * 1.5

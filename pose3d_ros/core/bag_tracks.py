@@ -242,7 +242,7 @@ class PipelineRun:
     """Output of the pipeline over a bag.
 
     track: the 3D skeletons per frame set (in the rig's fixed frame). timings: stage -> (T,)
-    seconds per frame set. per_camera: camera -> {"people detected": n,
+    seconds per frame set. per_camera: camera -> {"2D people (detector, all frames)": n,
     "reprojection error [px]": mean, "reprojection error median [px]": median}. detections:
     per frame set, {"stamp_ns": capture stamp (int ns, exact: the overlays find the bag's
     images by it), "cameras": camera -> Detections2D} (to re-use for a reference run).
@@ -335,7 +335,7 @@ def per_camera_figures(cameras: dict[str, CameraModel], track: SkeletonTrack,
     for name in sorted(people):
         err = np.concatenate(errors[name])
         err = err[np.isfinite(err)]
-        out[name] = {"people detected": float(people[name]),
+        out[name] = {"2D people (detector, all frames)": float(people[name]),
                      "reprojection error [px]": float(err.mean()) if len(err) else float("nan"),
                      "reprojection error median [px]":
                          float(np.median(err)) if len(err) else float("nan")}

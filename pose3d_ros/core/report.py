@@ -403,6 +403,9 @@ def write_evaluation(evaluation: "Evaluation | None", out_dir: Path, *, title: s
             "people_per_frame": stability.people_per_frame.tolist(),
             "root_depth_m": [[_finite_or_none(float(x)) for x in row]
                              for row in stability.root_depth.T]}
+    if per_camera:        # (they were drawn only: an audit could not read them back)
+        payload["per_camera"] = {camera: {k: _finite_or_none(float(v)) for k, v in values.items()}
+                                 for camera, values in per_camera.items()}
     json_path = out_dir / "evaluation.json"
     json_path.write_text(json.dumps(payload, indent=1, default=_json_default))
     if playback_html:
