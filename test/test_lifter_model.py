@@ -263,3 +263,62 @@ def test_bone_length_term_penalises_a_shrunken_skeleton_only():
     # the bone term's own gradient points outwards (a descent step enlarges the skeleton)
     bone_grad, = torch.autograd.grad(with_bones - plain, small)
     assert float((bone_grad * small.detach()).sum()) < 0
+
+
+def test_a_training_that_diverges_or_meets_no_number_writes_no_model(tmp_path):
+    """Found by an audit of learning from one's own recording: NaN confidences in the 2D
+    (a damaged cache) made every loss NaN, and a learning rate of 1000 a loss of 65 million,
+    yet both wrote a model and ended 0; the node then found nobody with it, without a word.
+    NaN confidences now count as 0, a loss that is no number or a last epoch off by more than
+    DIVERGED_MPJPE_M stops the training with one message, the export refuses weights that are
+    not numbers, and OnnxLifter refuses such a file."""
+    import dataclasses
+
+    import onnx
+    from onnx import numpy_helper
+
+    from pose3d_ros.core.lifting.training import DIVERGED_MPJPE_M
+
+    labels = _synthetic_labels(np.random.default_rng(0))
+    scores = labels.scores.copy()
+    scores[:, ::10] = np.nan                                   # every tenth frame
+    config = TrainConfig(model=LifterConfig(window=27, causal=True, channels=16),
+                         epochs=1, virtual_per_epoch=128, batch_size=64, seed=3)
+    model = train([dataclasses.replace(labels, scores=scores)], config, tmp_path / "nan",
+                  progress=False)
+    assert all(bool(torch.isfinite(p).all()) for p in model.parameters())
+    diverging = dataclasses.replace(config, learning_rate=1e6)
+    with pytest.raises(ValueError, match="not a number|did not converge"):
+        train([labels], diverging, tmp_path / "diverged", progress=False)
+    assert DIVERGED_MPJPE_M == 10.0
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    with pytest.raises(ValueError, match="not all numbers"):
+        export_onnx(model, tmp_path / "nan.onnx")
+    assert not (tmp_path / "nan.onnx").exists()
+    # a file of NaN weights made elsewhere: refused by the runtime, naming it
+    good = tmp_path / "good.onnx"
+    export_onnx(train([labels], config, tmp_path / "ok", progress=False), good)
+    graph = onnx.load(str(good))
+    weight = next(i for i in graph.graph.initializer
+                  if i.data_type == onnx.TensorProto.FLOAT and numpy_helper.to_array(i).size > 1)
+    weight.CopyFrom(numpy_helper.from_array(
+        np.full(numpy_helper.to_array(weight).shape, np.nan, np.float32), weight.name))
+    onnx.save(graph, str(good))
+    with pytest.raises(ValueError, match="not numbers"):
+        OnnxLifter(good)
+
+
+def test_a_checkpoint_written_whole_and_a_damaged_one_refused_in_one_line(tmp_path):
+    """A kill during torch.save left a checkpoint that --resume read into a traceback: it is
+    written under a temporary name and moved in, and an unreadable one is one message."""
+    labels = _synthetic_labels(np.random.default_rng(0))
+    config = TrainConfig(model=LifterConfig(window=27, causal=True, channels=16),
+                         epochs=1, virtual_per_epoch=128, batch_size=64, seed=3)
+    train([labels], config, tmp_path / "run", progress=False)
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint.pt",
+                                                                    "history.json"]
+    checkpoint = tmp_path / "run" / "checkpoint.pt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="cannot be read"):
+        train([labels], config, tmp_path / "run", resume=True, progress=False)

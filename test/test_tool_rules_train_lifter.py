@@ -84,3 +84,27 @@ def test_a_checkpoint_that_does_not_fit_is_refused_before_any_work(tmp_path, cap
     for extra in (["--epochs", "0"], ["--exclude-overlap", "single"]):
         with pytest.raises(SystemExit):
             _run(tmp_path, out, *extra)
+
+
+def test_an_earlier_runs_checkpoint_is_kept_unless_resumed_or_overwritten(tmp_path, capsys):
+    """Found by an audit: after an interrupt the checkpoint stayed, but the same command
+    without --resume started over and replaced it at its first epoch, and the interrupt's line
+    never named --resume. Such a checkpoint now stops the run before any work, and an
+    interrupt that leaves one says how to continue, in its one line."""
+    out = tmp_path / "lifter.onnx"
+    work = tmp_path / "lifter.work"
+    work.mkdir()
+    (work / "checkpoint.pt").write_bytes(b"epoch 5")
+    assert _run(tmp_path, out) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds an earlier run's training" in err[0], err
+    assert "--resume" in err[0] and "--overwrite" in err[0]
+    assert (work / "checkpoint.pt").read_bytes() == b"epoch 5"
+
+    def interrupted(argv):
+        raise KeyboardInterrupt(f"the last finished epoch is kept in {work}: the same "
+                                "command with --resume continues from it")
+    assert run_cli(interrupted, []) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"interrupted; no output was written; the last finished epoch is kept in "
+                   f"{work}: the same command with --resume continues from it"], err

@@ -130,7 +130,10 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
-        print("interrupted; no output was written", file=sys.stderr)
+        # a tool that keeps something to resume from says where (the interrupt's text), in
+        # the same line
+        kept = f"; {err.args[0]}" if err.args else ""
+        print(f"interrupted; no output was written{kept}", file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
     finally:
         if in_main_thread:

@@ -70,6 +70,16 @@ def check_outputs(args: argparse.Namespace) -> None:
     inputs = [*args.bag, args.calibration, args.init_from]
     for path, what in ((args.out, "model"), (args.out.with_suffix(".json"), "model metadata")):
         refuse_existing(path, args.overwrite, what, inputs=inputs, folder=False)
+    checkpoint = work_dir(args) / "checkpoint.pt"
+    if checkpoint.is_file() and not args.resume and not args.overwrite:
+        # a rerun without --resume started over and replaced it at its first epoch (audit)
+        raise UserError(f"{checkpoint} holds an earlier run's training: --resume to continue "
+                        "it, or --overwrite to start over")
+
+
+def work_dir(args: argparse.Namespace) -> Path:
+    """Where the training keeps its checkpoint: --work-dir, or <out>.work."""
+    return args.work_dir or args.out.with_suffix(".work")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,9 +265,15 @@ def main(argv: list[str] | None = None) -> int:
         mocap_augment=MocapAugment(arm_mix_probability=args.arm_mix,
                                    leg_mix_probability=args.leg_mix,
                                    tilt_probability=args.tilt))
-    work = args.work_dir or args.out.with_suffix(".work")
-    model = train(labels, config, work, resume=args.resume, progress=not args.no_progress,
-                  mocap=mocap, errors=errors)
+    work = work_dir(args)
+    try:
+        model = train(labels, config, work, resume=args.resume, progress=not args.no_progress,
+                      mocap=mocap, errors=errors)
+    except KeyboardInterrupt as err:       # (SIGTERM comes as its subclass Terminated)
+        if not (work / "checkpoint.pt").is_file():
+            raise
+        raise type(err)(f"the last finished epoch is kept in {work}: the same command with "
+                        "--resume continues from it") from err
     meta = export_onnx(model, args.out, overwrite=args.overwrite, extra_metadata={
         "trained_on": [str(r) for r in args.recording] + [str(b) for b in args.bag]
         + ([f"mocap:{','.join(c.name for c in mocap)}"] if mocap else []),

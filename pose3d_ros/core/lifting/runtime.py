@@ -103,6 +103,23 @@ def _as_h36m(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayout | st
             convert_joint_scores(scores, layout, H36M17))
 
 
+def _check_finite_weights(model_path: Path) -> None:
+    """ValueError naming the file when a weight of the model is not a number (a diverged
+    training's export: the node found nobody, without a word, with such a model)."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(model_path)).graph
+    bad = [init.name for init in graph.initializer
+           if init.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16,
+                                 onnx.TensorProto.DOUBLE)
+           and not np.isfinite(numpy_helper.to_array(init)).all()]
+    if bad:
+        raise ValueError(f"lifter model {model_path} has weights that are not numbers "
+                         f"({len(bad)} tensors, e.g. {bad[0]!r}): a diverged training; "
+                         "train it again")
+
+
 class OnnxLifter:
     """Temporal lifter on onnxruntime.
 
@@ -128,6 +145,7 @@ class OnnxLifter:
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own error types
             raise ValueError(f"lifter model {model_path} is not an ONNX model onnxruntime "
                              f"can load ({str(err).strip().splitlines()[0]})") from None
+        _check_finite_weights(model_path)
         sidecar = model_path.with_suffix(".json")
         self.metadata = (LifterMetadata.from_json(sidecar) if sidecar.is_file() else
                          LifterMetadata.from_onnx(

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -323,7 +324,10 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     seed_everything(config.seed)
     rng = np.random.default_rng(config.seed)
     mc = config.model
-    seqs = [s for lab in labels for s in sequences_from_labels(lab)]
+    # a confidence that is no number (a damaged 2D cache, a detector's NaN) would make every
+    # loss NaN (an audit saw a model of NaN weights written and the run end 0): it is 0
+    seqs = [replace(s, scores=np.nan_to_num(s.scores, nan=0.0, posinf=0.0, neginf=0.0))
+            for lab in labels for s in sequences_from_labels(lab)]
     real = real_samples(seqs, mc.window, mc.causal) if seqs else None
     score_bank = np.stack([s.scores for s in seqs]) if seqs else None
     model = build_lifter(mc)
@@ -336,7 +340,11 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     start, history = 0, []
     ckpt_path = out_dir / "checkpoint.pt"
     if resume and ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, weights_only=False)
+        try:
+            ckpt = torch.load(ckpt_path, weights_only=False)
+        except Exception as err:  # noqa: BLE001 - torch's readers raise many kinds
+            raise ValueError(f"{ckpt_path} cannot be read ({type(err).__name__}: damaged?); "
+                             "remove it to start over") from None
         if ckpt["config"] != config.to_dict():
             raise ValueError(f"{ckpt_path} was written with another configuration; "
                              "use a fresh output directory or the same options")
@@ -398,6 +406,11 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
             f, k, s, t = (x[sel] for x in tensors)
             loss, terms = lifter_loss(model(f), k, s, t, config.reprojection_weight,
                                       config.bone_length_weight)
+            if not torch.isfinite(loss):
+                raise ValueError(f"the training loss is not a number at epoch {epoch + 1} "
+                                 f"(diverged: try a lower --lr than {config.learning_rate:g}); "
+                                 f"the last good epoch's checkpoint is {ckpt_path}, no model "
+                                 "was written")
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -411,13 +424,27 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
         history.append(record)
         bar.set_postfix(mpjpe_mm=f"{record['mpjpe_m'] * 1000:.0f}",
                         reproj=f"{record['reproj']:.1f}")
+        # written whole or not at all: a kill during the save left a checkpoint --resume
+        # could not read (audit)
+        partial = ckpt_path.with_suffix(".pt.partial")
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict(), "epoch": epoch + 1, "history": history,
                     "config": config.to_dict(), "numpy_rng": rng.bit_generator.state,
-                    "torch_rng": torch.get_rng_state()}, ckpt_path)
+                    "torch_rng": torch.get_rng_state()}, partial)
+        os.replace(partial, ckpt_path)
     (out_dir / "history.json").write_text(json.dumps(history, indent=1))
+    final = history[-1]["mpjpe_m"] if history else 0.0
+    if not np.isfinite(final) or final > DIVERGED_MPJPE_M:
+        raise ValueError(f"the training did not converge: its last epoch's mean joint error is "
+                         f"{final:.3g} m (try a lower --lr than {config.learning_rate:g}); no "
+                         f"model was written ({out_dir / 'history.json'} has every epoch)")
     model.eval()
     return model
+
+
+# A lifter whose last training epoch is off by this much on average (m) has diverged: its
+# joints are not a body's (an untrained one is off by about 2 m, a diverged one by thousands).
+DIVERGED_MPJPE_M = 10.0
 
 
 def export_onnx(model: torch.nn.Module, path: Path, extra_metadata: dict | None = None, *,
@@ -433,6 +460,9 @@ def export_onnx(model: torch.nn.Module, path: Path, extra_metadata: dict | None 
     mc = model.config
     model.eval()
     path = Path(path)
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise ValueError(f"{path}: the lifter's weights are not all numbers (a diverged "
+                         "training); nothing written")
     if path.suffix == ".json":
         raise ValueError(f"{path}: the model's metadata goes to <path>.json; give the model "
                          "another suffix (.onnx)")
