@@ -50,6 +50,11 @@ def test_a_misspelt_parameter_is_warned_with_the_closest_name():
             assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
             assert node.config.sync.timeout_s == 3.0
             assert spin_until(executor, lambda: any(TOLD_IGNORED in m.msg for m in logs), 5)
+            # which lifter weights it uses (the default method; told nowhere before, audit)
+            assert spin_until(executor, lambda: any(
+                m.msg.startswith("monocular method lifter: ") for m in logs), 5)
+    used = [m.msg for m in logs if m.msg.startswith("monocular method lifter: ")]
+    assert len(used) == 1 and used[0].endswith("lifter_t27_causal.onnx (T=27, causal)"), used
     warned = [m.msg for m in logs if m.level == Log.WARN and TOLD_IGNORED in m.msg]
     assert len(warned) == 1, warned
     assert "'monocular_methd' (did you mean 'monocular_method'?)" in warned[0]

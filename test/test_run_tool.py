@@ -199,8 +199,13 @@ def test_two_cameras_with_a_rig_calibration_are_triangulated_and_scored(tmp_path
     caplog.set_level(logging.INFO)          # the tool's own level (pytest holds the root's)
     out = tmp_path / "out"
     videos = video_paths("single")
+    from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
     assert run.main(["--videos", str(videos[0]), str(videos[2]), "--calibration", str(pair),
-                     "--out-dir", str(out), "--max-frames", "3", "--scale", "0.5"]) == 0
+                     "--out-dir", str(out), "--max-frames", "3", "--scale", "0.5",
+                     "--lifter-model", str(DEFAULT_MODEL)]) == 0
+    # weights that a rig's triangulation leaves unused are said to be (an audit: silent)
+    assert "--lifter-model is not used: with 2 cameras every person is triangulated" in \
+        caplog.text
     summary = json.loads((out / "evaluation.json").read_text())["summary"]
     assert summary["input frames"] == 3 and summary["frames without output"] == 0
     assert summary["paired frames"] == 3 and summary["detection rate"] == 1.0

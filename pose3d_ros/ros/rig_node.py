@@ -140,6 +140,12 @@ class RigNodeBase(PoseNodeBase):
                                                  refine_to_2d=config.monocular_refine_to_2d)
             except (FileNotFoundError, ValueError) as err:
                 raise ParameterError(f"lifter_model: {err}") from None
+            from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
+            meta = lifter.model.metadata          # type: ignore[attr-defined]
+            # found by an audit: which weights a node (or `run`) used was told nowhere
+            self.get_logger().info(
+                f"monocular method lifter: {config.lifter_model or DEFAULT_MODEL} (T="
+                f"{meta.window}, {'causal' if meta.causal else 'centred'})")
             if lag := lifter.latency_frames:
                 # found by an audit: a centred lifter ran without a word on what it costs
                 self.get_logger().info(

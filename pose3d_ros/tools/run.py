@@ -286,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
                             "calibration with extrinsics (or a bag with /tf_static), not "
                             "intrinsics or --hfov alone")
         names = sorted(cameras)
+        if args.lifter_model is not None and len(names) >= 2 and not args.lone_views:
+            # found by an audit: the weights went unused without a word (every person of a
+            # rig is triangulated)
+            log.warning("--lifter-model is not used: with %d cameras every person is "
+                        "triangulated; the lifter places only the people one camera alone "
+                        "sees (--lone-views), or a one-camera run's", len(names))
         stamps = frame_set_stamps(bag)          # the bag's frame sets, read once
         total = len(stamps)
         log.info("%d camera(s) %s, %d frame sets; running pose3d_node over DDS", len(names),
