@@ -322,3 +322,32 @@ def test_a_checkpoint_written_whole_and_a_damaged_one_refused_in_one_line(tmp_pa
     checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
     with pytest.raises(ValueError, match="cannot be read"):
         train([labels], config, tmp_path / "run", resume=True, progress=False)
+
+
+def test_training_circles_the_labels_own_up(tmp_path, monkeypatch):
+    """The virtual cameras of a training on labels in a self-calibrated rig's frame (its
+    reference camera's optical frame, y down) circle the people's own up, not +z (found by an
+    audit: +12 mm N-MPJPE); z-up labels keep +z exactly. virtual_views is spied on (called
+    through), its `up` recorded."""
+    import dataclasses
+
+    from pose3d_ros.core.lifting import training as training_module
+
+    labels = _synthetic_labels(np.random.default_rng(0))
+    # (the fixture's walker stands on its head in z: mirrored upright, z up)
+    upright = dataclasses.replace(labels, points_world=labels.points_world * [1.0, 1.0, -1.0])
+    optical = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])       # world z -> -y
+    turned = dataclasses.replace(labels, points_world=upright.points_world @ optical.T)
+    seen: list = []
+    real = training_module.virtual_views
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("up"))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(training_module, "virtual_views", spy)
+    config = TrainConfig(model=LifterConfig(window=27, causal=True, channels=16),
+                         epochs=1, virtual_per_epoch=128, batch_size=64, seed=3)
+    train([upright], config, tmp_path / "z", progress=False)
+    assert np.array_equal(seen[-1], [0.0, 0.0, 1.0])
+    train([turned], config, tmp_path / "optical", progress=False)
+    assert seen[-1] @ np.array([0.0, -1.0, 0.0]) > np.cos(np.radians(15))

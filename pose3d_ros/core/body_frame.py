@@ -14,7 +14,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from .array_ops import cross3
-from .layouts import JointLayout
+from .layouts import JointLayout, root_positions
 from .static_tf import StaticTransform
 from .types import Skeletons3D
 
@@ -61,6 +61,41 @@ def body_frames(positions: np.ndarray, layout: JointLayout) -> BodyFrames:
     ok = np.isfinite(frame).all((-1, -2))
     rotations[ok] = frame[ok]
     return BodyFrames(origins, rotations, quaternions_xyzw(rotations))
+
+
+# A frame whose z lies within this of the people's median up direction is taken as z-up.
+UPRIGHT_FRAME_DEG = 45.0
+
+
+def median_body_up(points: np.ndarray, layout: JointLayout) -> np.ndarray | None:
+    """The people's median up direction, unit (3,): pelvis (or mid-hip) -> thorax (or
+    mid-shoulder) over every person-sample of points (..., J, 3) metres (NaN missing); None
+    when no body shows it."""
+    names = layout.joint_names
+    flat = np.asarray(points, np.float64).reshape(-1, layout.num_joints, 3)
+    if "thorax" in names:
+        top = flat[:, names.index("thorax")]
+    else:
+        top = 0.5 * (flat[:, names.index("left_shoulder")]
+                     + flat[:, names.index("right_shoulder")])
+    trunk = top - root_positions(flat, layout)
+    trunk = trunk[np.isfinite(trunk).all(-1)]
+    if not len(trunk):
+        return None
+    up = np.median(trunk, axis=0)
+    norm = float(np.linalg.norm(up))
+    return up / norm if norm > 1e-9 else None
+
+
+def frame_up(points: np.ndarray, layout: JointLayout) -> np.ndarray:
+    """The up axis of the frame the people's points (..., J, 3) are in: +z when their median
+    up direction lies within UPRIGHT_FRAME_DEG of it (a world or rig frame), else that
+    direction (a camera's optical frame, a self-calibrated rig: y down)."""
+    up = median_body_up(points, layout)
+    z = np.array([0.0, 0.0, 1.0])
+    if up is None or up[2] >= np.cos(np.radians(UPRIGHT_FRAME_DEG)):
+        return z
+    return up
 
 
 def quaternions_xyzw(rotations: np.ndarray) -> np.ndarray:

@@ -5,10 +5,10 @@ playback_html() gives a whole HTML page with plotly.js embedded inline (no netwo
 prediction's people coloured by id, the reference grey, a play button and a time slider;
 drag to rotate, scroll to zoom. Skeletons are shown upright whatever frame they are in (a
 camera's optical frame has y down): where the bodies' own median pelvis-to-thorax direction
-lies more than UPRIGHT_FRAME_DEG from +z, display_rotation() turns it to +z; a frame whose z
-is already up (a world or rig frame) is shown as it is, axes and all, so that people who lean
-or bend are shown leaning (an audit saw the single demo's world-frame scene turned by 24
-degrees, an upright man shown at 28).
+lies more than body_frame.UPRIGHT_FRAME_DEG from +z, display_rotation() turns it to +z; a
+frame whose z is already up (a world or rig frame) is shown as it is, axes and all, so that
+people who lean or bend are shown leaning (an audit saw the single demo's world-frame scene
+turned by 24 degrees, an upright man shown at 28).
 """
 from __future__ import annotations
 
@@ -16,37 +16,24 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .layouts import JointLayout, root_positions
+from .body_frame import frame_up
+from .layouts import JointLayout
 
 _PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
             "#17becf", "#bcbd22", "#7f7f7f")
 # The most frames a playback page animates (6 MB of page); longer runs show frames evenly
 # spread over the run, and the page's title says how many of how many.
 MAX_FRAMES = 300
-# A frame whose z lies within this of the bodies' median up direction is taken as z-up.
-UPRIGHT_FRAME_DEG = 45.0
 
 
 def display_rotation(people: Sequence[np.ndarray], layout: JointLayout) -> np.ndarray:
-    """(3, 3) rotation taking the median body-up direction (pelvis or mid-hip -> thorax or
-    mid-shoulder) of all people to +z; identity when no body shows it or when it lies within
-    UPRIGHT_FRAME_DEG of +z already (the frame is z-up)."""
-    names = layout.joint_names
+    """(3, 3) rotation taking the frame's up axis (body_frame.frame_up: +z for a z-up frame,
+    else the people's median body-up direction) to +z; identity when no body shows it or the
+    frame is z-up already."""
     stacked = [np.asarray(p, np.float64) for p in people if len(p)]
     if not stacked:
         return np.eye(3)
-    points = np.concatenate(stacked)
-    if "thorax" in names:
-        top = points[:, names.index("thorax")]
-    else:
-        top = 0.5 * (points[:, names.index("left_shoulder")]
-                     + points[:, names.index("right_shoulder")])
-    up = np.nanmedian(top - root_positions(points, layout), axis=0)
-    if not np.isfinite(up).all() or np.linalg.norm(up) < 1e-9:
-        return np.eye(3)
-    up = up / np.linalg.norm(up)
-    if up[2] >= np.cos(np.radians(UPRIGHT_FRAME_DEG)):
-        return np.eye(3)
+    up = frame_up(np.concatenate(stacked), layout)
     axis = np.cross(up, [0.0, 0.0, 1.0])
     s, c = np.linalg.norm(axis), float(up[2])
     if s < 1e-9:

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..body_frame import frame_up
 from ..camera import look_at_rotation
 from ..layouts import H36M17
 from .dataset import PseudoLabels, undistort_pixels
@@ -185,7 +186,8 @@ def virtual_views(points_world: np.ndarray, scores_like, count: int,
     Returns (features (N, T, 3J+2), keypoints_norm of the target frame (N, J, 2), its scores
     (N, J), target (N, J, 3) root-relative metres in the virtual camera's optical frame).
     """
-    up = np.array([0.0, 0.0, 1.0]) if up is None else up
+    up = np.array([0.0, 0.0, 1.0]) if up is None else np.asarray(up, np.float64)
+    up = up / np.linalg.norm(up)
     n_frames = points_world.shape[0]
     labelled = np.flatnonzero(np.isfinite(points_world[:, 0, 0]))
     if labelled.size == 0:
@@ -201,9 +203,12 @@ def virtual_views(points_world: np.ndarray, scores_like, count: int,
     distance = rng.uniform(*cameras.distance_m, count)
     aim = seq[:, pos, 0] + rng.normal(0, cameras.aim_sigma_m, (count, 3)) * np.array(
         [1.0, 1.0, 0.5])
-    horizontal = np.stack([np.cos(azimuth), np.sin(azimuth), np.zeros(count)], -1)
-    if abs(up[2]) < 0.5:  # y-up world: the horizontal plane is x-z
-        horizontal = horizontal[:, [0, 2, 1]]
+    # the horizontal plane of `up` (x, y for a z-up world)
+    first = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    first = first - (first @ up) * up
+    first /= np.linalg.norm(first)
+    second = np.cross(up, first)
+    horizontal = np.cos(azimuth)[:, None] * first + np.sin(azimuth)[:, None] * second
     position = aim + distance[:, None] * (np.cos(elevation)[:, None] * horizontal
                                           + np.sin(elevation)[:, None] * up)
     R = look_at_rotation(position, aim, up, rng.normal(0, np.radians(cameras.roll_sigma_deg),
@@ -358,6 +363,10 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     log.info("lifter %s: %d parameters, %d real samples", mc, count_parameters(model),
              0 if real is None else real[0].shape[0])
     sources = [lab.points_world for lab in labels]
+    # a self-calibrated rig's frame is its reference camera's optical frame (y down): its
+    # virtual cameras circle the people's own up (an audit measured +12 mm N-MPJPE when they
+    # circled z); a z-up frame keeps z exactly
+    ups = [frame_up(points, H36M17) for points in sources]
     counts = [config.virtual_per_epoch // len(labels)] * len(labels) if labels else []
     if config.synthetic_people > 0:
         from ..synthetic import random_poses
@@ -373,10 +382,11 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     for epoch in bar:
         rig_errors = errors if score_bank is None else score_bank
         virt = [virtual_views(points, rig_errors, count, mc.window, mc.causal, rng,
-                              config.noise_px, config.virtual_focal_px,
+                              config.noise_px, config.virtual_focal_px, up=up,
                               limb_angle_rad=np.radians(config.limb_angle_deg),
                               bone_scale=config.bone_scale)
-                for points, count in zip(sources, counts, strict=True) if count > 0]
+                for points, count, up in zip(sources, counts, ups + [None] * (
+                    len(sources) - len(ups)), strict=True) if count > 0]
         if mocap and config.mocap_per_epoch > 0:
             performances = mocap_performances(mocap, rng, config.mocap_augment)
             per = max(config.mocap_per_epoch // len(performances), 1)
