@@ -46,6 +46,20 @@ def test_eval_lifter_tells_a_missing_recording_or_model_in_one_line(tmp_path, ca
     assert "none.onnx does not exist" in _one_line(capsys)
 
 
+def test_eval_lifter_says_when_a_model_is_scored_on_its_own_training_footage():
+    """Found by an audit: the shipped lifter (trained on `single`) scored on `single` beat
+    BlazePose by 30 mm with no word that the figures are not held out (the tool's own example
+    did it). The metadata's trained_on is read: `single`, and `multi` (the same footage with a
+    second person) unless `single`'s people are left out, are said."""
+    from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
+    from pose3d_ros.tools.eval_lifter import trained_on_scored_footage
+
+    assert trained_on_scored_footage(DEFAULT_MODEL, "single", ()) == "'single'"
+    assert trained_on_scored_footage(DEFAULT_MODEL, "multi", ()) == "'single'"
+    assert trained_on_scored_footage(DEFAULT_MODEL, "multi", ("single",)) == ""
+    assert trained_on_scored_footage(DEFAULT_MODEL.with_name("absent.onnx"), "single", ()) == ""
+
+
 def test_eval_detection_refuses_unknown_names_and_writes_its_report_staged(tmp_path, capsys):
     out = tmp_path / "report.json"
     assert run_cli(eval_detection.main, ["--detectors", "nosuch", "--json", str(out)]) == 2

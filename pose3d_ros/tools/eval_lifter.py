@@ -5,8 +5,12 @@ Root-relative metrics per camera (metres in that camera's frame, H36M-17): MPJPE
 N-MPJPE, PSS (pose vocabulary: k-means of the reference poses of all cameras), plus the error
 of the metric root placement (root_placement.place_in_camera, body-size prior of --height).
 
-    python -m pose3d_ros.tools.eval_lifter --recording single \
-        --model pose3d_ros/models/lifter_t27_causal.onnx --markdown results.md
+    python -m pose3d_ros.tools.eval_lifter --recording multi --multi-person \
+        --exclude-overlap single --model pose3d_ros/models/lifter_t27_causal.onnx \
+        --markdown results.md
+
+(the shipped lifter was trained on `single`: scored there it is not held out, which the tool
+says for any model whose metadata names the recording it is scored on).
 
 The recordings and models are checked before any work; an existing --markdown is refused unless
 --overwrite, and it is written under a temporary name and moved in when complete.
@@ -14,10 +18,11 @@ The recordings and models are checked before any work; an existing --markdown is
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -267,6 +272,30 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise UserError(f"--model {model} does not exist")
     for recording in [args.recording, *args.exclude_overlap]:
         check_recording(recording)
+    for model in args.model:
+        if seen := trained_on_scored_footage(model, args.recording, args.exclude_overlap):
+            log.warning("--model %s was trained on %s (its metadata): its figures on %s are "
+                        "not held out", model, seen, args.recording)
+
+
+# The demo recordings share footage: `multi` is `single` with a second person composited in.
+SHARED_FOOTAGE = {"multi": ("single",)}
+
+
+def trained_on_scored_footage(model: Path, recording: str, excluded: Sequence[str]) -> str:
+    """The recording named in `model`'s metadata (trained_on, of its .json) whose footage the
+    evaluation on `recording` scores ('' when none; people of `excluded` recordings are left
+    out of the scores). A model without metadata says nothing."""
+    sidecar = model.with_suffix(".json")
+    try:
+        trained = json.loads(sidecar.read_text()).get("trained_on") or []
+    except (OSError, ValueError, AttributeError):
+        return ""
+    names = {Path(str(r)).name for r in trained}
+    for footage in (Path(recording).name, *SHARED_FOOTAGE.get(Path(recording).name, ())):
+        if footage in names and footage not in excluded:
+            return repr(footage)
+    return ""
 
 
 if __name__ == "__main__":
