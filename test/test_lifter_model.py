@@ -351,3 +351,16 @@ def test_training_circles_the_labels_own_up(tmp_path, monkeypatch):
     assert np.array_equal(seen[-1], [0.0, 0.0, 1.0])
     train([turned], config, tmp_path / "optical", progress=False)
     assert seen[-1] @ np.array([0.0, -1.0, 0.0]) > np.cos(np.radians(15))
+
+
+def test_a_recording_without_any_3d_label_is_refused_before_any_folder(tmp_path):
+    """A bag in which nobody was seen by two cameras at once failed after the 2D step with
+    "no labelled frame to build virtual views from" and left an empty work folder (audit)."""
+    import dataclasses
+
+    labels = _synthetic_labels(np.random.default_rng(0))
+    nobody = dataclasses.replace(labels, points_world=np.full_like(labels.points_world, np.nan))
+    config = TrainConfig(model=LifterConfig(window=27, causal=True, channels=16), epochs=1)
+    with pytest.raises(ValueError, match=r"recording\(s\) \[1\] .* no frame with a person"):
+        train([labels, nobody], config, tmp_path / "work", progress=False)
+    assert not (tmp_path / "work").exists()

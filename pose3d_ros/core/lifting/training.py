@@ -322,10 +322,15 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if not labels and not (mocap and config.mocap_per_epoch > 0):
         raise ValueError("nothing to train on: give recordings (labels) or mocap clips with "
                          "mocap_per_epoch > 0")
+    unlabelled = [k for k, lab in enumerate(labels)
+                  if not np.isfinite(lab.points_world[:, 0, 0]).any()]
+    if unlabelled:       # (it failed later as "no labelled frame to build virtual views from")
+        raise ValueError(f"recording(s) {unlabelled} (in the order given) have no frame with a "
+                         "person seen by two cameras at once, so no 3D label to learn from")
+    out_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)
     rng = np.random.default_rng(config.seed)
     mc = config.model
