@@ -245,6 +245,9 @@ def test_train_lifter_from_a_bag_writes_onnx_and_json(tmp_path, multi_bag, cache
     assert out.is_file() and out.stat().st_size > 1000
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["trained_on"] == [str(multi_bag)] and meta["window"] == 27
+    # which bag, wherever it was named from, and where its labels' camera poses came from
+    assert meta["bags"] == [{"path": str(multi_bag.resolve()),
+                             "extrinsics": "the bag's /tf_static"}]
 
 
 def test_cache_key_follows_the_bag_and_the_options(tmp_path, multi_bag):

@@ -277,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     meta = export_onnx(model, args.out, overwrite=args.overwrite, extra_metadata={
         "trained_on": [str(r) for r in args.recording] + [str(b) for b in args.bag]
         + ([f"mocap:{','.join(c.name for c in mocap)}"] if mocap else []),
+        # (found by an audit: relative names and no word on the poses behind the labels)
+        "bags": [{"path": str(b.resolve()), "extrinsics": lab.extrinsics}
+                 for b, lab in zip(args.bag, labels[len(labels) - len(args.bag):],
+                                   strict=True)],
         "error_model": None if errors is None else errors.source,
         "train_config": config.to_dict(),
         "command": "python -m pose3d_ros.tools.train_lifter " + " ".join(

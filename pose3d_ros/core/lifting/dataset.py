@@ -209,6 +209,8 @@ class PseudoLabels:
     world_baseline: (V, F, 17, 3) BlazePose world landmarks in H36M-17, root-relative;
     views_used: (V, F) bool, cameras whose 2D made the pseudo-3D of the frame;
     reprojection_px: (F, 17) RMS reprojection error over the views used, pixels.
+    extrinsics: where the cameras' poses came from ("calibration <file>", "tf_static",
+        "self-calibrated, people 1.7 m tall"; "" when not said), for the model's metadata.
     """
 
     cameras: list  # core.camera.CameraModel
@@ -219,6 +221,7 @@ class PseudoLabels:
     world_baseline: np.ndarray
     views_used: np.ndarray
     reprojection_px: np.ndarray
+    extrinsics: str = ""
 
 
 def _reprojection_px(cameras, points_world, undist, scores, min_score):

@@ -6,6 +6,7 @@ multi-camera rosbag2. The tools (train_lifter, eval_lifter) call these; the heav
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,9 @@ def load_bag_labels(bag: Path, cache_dir: Path, calibration: Path | None = None,
     from .dataset import make_pseudo_labels
 
     recording = read_bag_recording(bag, image_topics, sync_slop, cache_dir, progress=progress)
-    cameras, _ = posed_cameras(recording, calibration, use_tf=use_tf,
-                               person_height_m=person_height)
-    return make_pseudo_labels(cameras, recording.views)
+    cameras, source = posed_cameras(recording, calibration, use_tf=use_tf,
+                                    person_height_m=person_height)
+    said = {"calibration": f"calibration {calibration}", "tf_static": "the bag's /tf_static",
+            "self_calibration": f"self-calibrated from the people, assumed {person_height} m "
+                                "tall"}.get(source, source)
+    return replace(make_pseudo_labels(cameras, recording.views), extrinsics=said)
