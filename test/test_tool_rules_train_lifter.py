@@ -36,6 +36,8 @@ def test_existing_or_unwritable_outputs_are_refused_before_any_work(tmp_path, ca
     blocker.write_text("")
     assert _run(tmp_path, blocker / "lifter.onnx") == 2
     assert "cannot be written" in capsys.readouterr().err
+    assert _run(tmp_path, out, "--work-dir", str(blocker / "work")) == 2
+    assert "work folder (--work-dir)" in capsys.readouterr().err
     assert _run(tmp_path, out, "--init-from", str(tmp_path / "nowhere.work")) == 2
     assert "no checkpoint" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
@@ -72,15 +74,25 @@ def test_a_checkpoint_that_does_not_fit_is_refused_before_any_work(tmp_path, cap
     model = build_lifter(LifterConfig(window=27))
     checkpoint = tmp_path / "checkpoint.pt"
     torch.save({"model": model.state_dict()}, checkpoint)
-    not_one = tmp_path / "model.onnx"
+    not_one = tmp_path / "model.pt"
     not_one.write_text("not a checkpoint")
+    # a causal model's checkpoint (its configuration recorded): a centred fine-tune has the
+    # same shapes and trained on silently (audit)
+    causal = tmp_path / "causal.pt"
+    torch.save({"model": build_lifter(LifterConfig(window=27, causal=True)).state_dict(),
+                "config": {"model": LifterConfig(window=27, causal=True).to_dict()}}, causal)
+    onnx_lifter = tmp_path / "exported.onnx"
+    onnx_lifter.write_bytes(b"")
     out = tmp_path / "lifter.onnx"
     for extra, told in ((["--init-from", str(not_one)], "is not a train_lifter checkpoint"),
                         (["--init-from", str(checkpoint), "--window", "81"],
-                         "holds a model of another shape")):
+                         "holds a model of another shape"),
+                        (["--init-from", str(causal)], "causal True (asked False)"),
+                        (["--init-from", str(onnx_lifter)], "cannot be trained further")):
         assert _run(tmp_path, out, *extra) == 2
         assert told in capsys.readouterr().err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "model.onnx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["causal.pt", "checkpoint.pt",
+                                                          "exported.onnx", "model.pt"]
     for extra in (["--epochs", "0"], ["--exclude-overlap", "single"]):
         with pytest.raises(SystemExit):
             _run(tmp_path, out, *extra)

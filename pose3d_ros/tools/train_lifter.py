@@ -70,11 +70,31 @@ def check_outputs(args: argparse.Namespace) -> None:
     inputs = [*args.bag, args.calibration, args.init_from]
     for path, what in ((args.out, "model"), (args.out.with_suffix(".json"), "model metadata")):
         refuse_existing(path, args.overwrite, what, inputs=inputs, folder=False)
+    # its checkpoint folder too: a read-only one failed after the 2D step (audit)
+    refuse_existing(work_dir(args), True, "work folder (--work-dir)", folder=True)
     checkpoint = work_dir(args) / "checkpoint.pt"
     if checkpoint.is_file() and not args.resume and not args.overwrite:
         # a rerun without --resume started over and replaced it at its first epoch (audit)
         raise UserError(f"{checkpoint} holds an earlier run's training: --resume to continue "
                         "it, or --overwrite to start over")
+
+
+def initial_checkpoint(init_from: Path | None) -> Path | None:
+    """The checkpoint --init-from names: a work folder (its checkpoint.pt) or a file.
+    UserError for an ONNX lifter (its batch norms are folded into its convolutions: it
+    cannot be trained further) or a missing file."""
+    if init_from is None:
+        return None
+    if init_from.suffix == ".onnx":
+        # found by an audit: it read as "not a train_lifter checkpoint (UnpicklingError)"
+        raise UserError(f"--init-from {init_from}: an exported ONNX lifter cannot be trained "
+                        "further (its batch norms are folded into its convolutions); give its "
+                        "training's .work folder (for the shipped weights' recipe, "
+                        "docs/lifter.md, 'The shipped ...')")
+    init = init_from / "checkpoint.pt" if init_from.is_dir() else init_from
+    if not init.is_file():
+        raise UserError(f"--init-from: no checkpoint at {init}")
+    return init
 
 
 def work_dir(args: argparse.Namespace) -> Path:
@@ -214,19 +234,24 @@ def main(argv: list[str] | None = None) -> int:
             prune_after=args.prune_after)
     except ValueError as err:
         parser.error(str(err))
-    init = args.init_from
-    if init is not None and init.is_dir():
-        init = init / "checkpoint.pt"
-    if init is not None and not init.is_file():
-        raise UserError(f"--init-from: no checkpoint at {init}")
+    init = initial_checkpoint(args.init_from)
     if init is not None:                  # the weights must fit the model asked for
         from pose3d_ros.core.lifting.model import build_lifter
         try:
-            state = torch.load(init, weights_only=False, map_location="cpu")["model"]
+            checkpoint = torch.load(init, weights_only=False, map_location="cpu")
+            state = checkpoint["model"]
         except Exception as err:  # noqa: BLE001 - torch's unpickling raises many kinds
             raise UserError(f"--init-from {init} is not a train_lifter checkpoint "
                             f"({type(err).__name__}); give a .work folder or its "
                             "checkpoint.pt") from None
+        trained = (checkpoint.get("config") or {}).get("model")
+        if trained is not None and trained != model_config.to_dict():
+            # same shapes, other model (causal vs centred): it trained on silently before
+            differ = sorted(k for k in trained if trained[k] != model_config.to_dict().get(k))
+            raise UserError(f"--init-from {init} was trained as another model: "
+                            + ", ".join(f"{k} {trained[k]!r} (asked {model_config.to_dict()[k]!r})"
+                                        for k in differ) + "; give the options it was "
+                            "trained with")
         try:
             build_lifter(model_config).load_state_dict(state)
         except RuntimeError:
