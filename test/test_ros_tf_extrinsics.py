@@ -147,3 +147,49 @@ def test_fusion_node_takes_camera_poses_from_tf_static():
         assert message.header.frame_id == rig.frame_id
         assert got.num_people == expected.num_people == 1
         np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)
+
+
+def test_a_self_calibrated_rig_gets_an_upright_frame_for_rviz(tmp_path):
+    """A self-calibrated rig's frame is its reference camera's optical frame (z the view, y
+    down), which rviz2's grid shows lying on its side (docs audit). The fusion node broadcasts
+    <frame>_upright for such a rig, as for one camera, and the launch files' rviz2 takes it;
+    a rig in a frame of its own (the Qualisys world) gets none."""
+    from scipy.spatial.transform import Rotation
+
+    from pose3d_ros.core.calibration import rig_frame_is_optical, save_rig_yaml
+    from pose3d_ros.ros.launch_args import output_frame
+
+    rig = load_rig(calibration_path("single"))
+    first = rig.cameras[0]
+    # the rig re-expressed in cam01's optical frame, as calibrate writes it
+    cameras = [dataclasses.replace(c, R=c.R @ first.R.T, t=c.t - c.R @ first.R.T @ first.t)
+               for c in rig.cameras]
+    selfcal = tmp_path / "selfcal.yaml"
+    save_rig_yaml(Rig("rig", cameras, 1.7), selfcal)
+    assert rig_frame_is_optical(load_rig(selfcal)) and not rig_frame_is_optical(rig)
+    assert output_frame("", rig_file=str(selfcal)) == "rig_upright"
+    assert output_frame("", rig_file=str(calibration_path("single"))) == "world"
+    static: list[TFMessage] = []
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=[
+            Parameter("camera_names", value=[c.name for c in cameras]),
+            Parameter("autostart", value=False), Parameter("rig_file", value=str(selfcal))])
+        probe = Node("upright_probe", context=context)
+        probe.create_subscription(TFMessage, "/tf_static", static.append, LATCHED)
+        executor = executor_with(context, fusion, probe)
+        try:
+            configure_and_activate(fusion)
+
+            def upright():
+                return [t for m in static for t in m.transforms
+                        if t.child_frame_id == "rig_upright"]
+            assert spin_until(executor, upright, 10)
+        finally:
+            executor.shutdown()
+            fusion.destroy_node()
+            probe.destroy_node()
+    transform = upright()[0]
+    assert transform.header.frame_id == "rig"
+    q = transform.transform.rotation
+    rotation = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
+    np.testing.assert_allclose(rotation[:, 2], [0, -1, 0], atol=1e-12)   # z up: -y optical

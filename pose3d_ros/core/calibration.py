@@ -186,6 +186,14 @@ def assumed_scale_note(rig: Rig, path: str | Path) -> str | None:
             "of its 3D scales with that")
 
 
+def rig_frame_is_optical(rig: Rig) -> bool:
+    """Whether the rig's frame is one of its cameras' optical frame (that camera at the origin
+    with no rotation: a self-calibrated rig's reference camera), whose z is the view and y
+    down: viewers then need an upright frame (static_tf.upright_transform)."""
+    return any(np.allclose(c.R, np.eye(3), atol=1e-9) and np.allclose(c.t, 0.0, atol=1e-9)
+               for c in rig.cameras)
+
+
 def load_rig_yaml(path: str | Path) -> Rig:
     """Read a rig YAML written by save_rig_yaml (or by hand, same fields)."""
     path = Path(path)

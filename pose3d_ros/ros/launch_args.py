@@ -101,7 +101,8 @@ def rig_camera_names(requested: str, config: str, rig_file: str, *,
 def output_frame(requested: str, *, rig_file: str = "", camera: str = "",
                  default: str = "world") -> str:
     """The fixed frame for rviz2 of the node's 3D output: `requested` when given; else the rig
-    file's frame (the node takes it from the file: calibration.load_rig); else, for one camera
+    file's frame (the node takes it from the file: calibration.load_rig), <frame>_upright when
+    that frame is one camera's optical frame (a self-calibrated rig); else, for one camera
     without a rig, the upright frame the node broadcasts at the camera
     (<camera>_optical_frame_upright, publish_upright_frame: the node uses the frame_id of the
     camera's camera_info, <camera>_optical_frame as the package's tools name it, which a driver
@@ -109,11 +110,15 @@ def output_frame(requested: str, *, rig_file: str = "", camera: str = "",
     if requested:
         return requested
     if rig_file:
-        from pose3d_ros.core.calibration import load_rig
+        from pose3d_ros.core.calibration import load_rig, rig_frame_is_optical
+        from pose3d_ros.core.static_tf import UPRIGHT_SUFFIX
         try:
-            return load_rig(Path(rig_file).expanduser()).frame_id or default
+            rig = load_rig(Path(rig_file).expanduser())
         except (OSError, ValueError, KeyError):   # the node reports a bad file itself
             return default
+        if rig.frame_id and rig_frame_is_optical(rig):     # a self-calibrated rig
+            return f"{rig.frame_id}{UPRIGHT_SUFFIX}"
+        return rig.frame_id or default
     from pose3d_ros.core.static_tf import UPRIGHT_SUFFIX
     return f"{camera}_optical_frame{UPRIGHT_SUFFIX}" if camera else default
 

@@ -246,7 +246,8 @@ _RIG = (
     ParamSpec("publish_rig_tf", True, "Broadcast the rig's camera poses on /tf_static "
               "(turn off when something else, e.g. a bag, already does)."),
     ParamSpec("publish_upright_frame", True, "With extrinsics_source 'none' (a camera "
-              "without a pose; the 3D is in its optical frame): also broadcast "
+              "without a pose; the 3D is in its optical frame), or a rig file whose frame is "
+              "one camera's optical frame (a self-calibrated rig): also broadcast "
               "<frame>_upright on /tf_static, a frame at the camera with x forward, y left and "
               "z up (-y of the optical frame), which rviz2 needs as fixed frame to show people "
               "upright (its grid and orbit view take +z as up)."),

@@ -18,6 +18,7 @@ from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from pose3d_ros.core.body_frame import body_frames
+from pose3d_ros.core.calibration import rig_frame_is_optical
 from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig
 from pose3d_ros.core.filtering import OneEuroParams
 from pose3d_ros.core.floor_contact import FloorParams
@@ -230,6 +231,10 @@ class RigNodeBase(PoseNodeBase):
             self.tf_static_pub.publish(rig_transforms(
                 [self.rig.camera(c) for c in self.cameras], self.fixed_frame,
                 self.get_clock().now().to_msg()))
+        if self.rig is not None and rig_frame_is_optical(self.rig):
+            # a self-calibrated rig's frame is its reference camera's optical frame (y down):
+            # rviz2 shows its people upright in <frame>_upright, as for one camera
+            self._publish_upright_frame(self.fixed_frame)
 
     # -- calibration ---------------------------------------------------------------------------
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
@@ -306,7 +311,7 @@ class RigNodeBase(PoseNodeBase):
 
     def _publish_upright_frame(self, frame: str) -> None:
         """/tf_static <frame> -> <frame>_upright (publish_upright_frame), for viewers of the
-        one-camera output."""
+        one-camera output and of a rig whose frame is a camera's optical frame."""
         if self.tf_static_pub is not None and self.config.publish_upright_frame:
             self.tf_static_pub.publish(upright_transforms(frame,
                                                           self.get_clock().now().to_msg()))

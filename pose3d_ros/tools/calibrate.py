@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
           f"held-out frames {heldout:.1f} px, {len(people.frames)} people-frames")
     reference_camera = result.rig.cameras[args.reference].name
     print(f"  frame {args.frame_id!r}: the optical frame of {reference_camera} (z along its "
-          "view, y down; not level: docs/multiview.md)")
+          f"view, y down; not level); the nodes also broadcast {args.frame_id}_upright for "
+          "rviz2 (docs/multiview.md)")
     print(f"  metric scale from --height {args.height:.2f} m (the people's standing height): "
           "every distance of this rig, and of the 3D it gives, scales with it; give the "
           "people's real height (--height) when metres matter")
