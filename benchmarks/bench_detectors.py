@@ -1,6 +1,6 @@
 """Milliseconds per 1080x1920 frame and per batch of 4 cameras for each 2D back-end.
 
-    python benchmarks/bench_detectors.py [--recording multi] [--repeats 8] [--threads N]
+    python benchmarks/bench_detectors.py [--recording multi] [--repeats 8] [--compare]
 
 Real frames of the demo recording (portrait 1080x1920, 4 cameras) go through each back-end:
 "frame" = one camera's image per call, "batch of 4" = the four cameras of one instant per call.

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 def measure(height: int, policy: str, count: int, rate_hz: float) -> dict[str, float]:
     """Executor-thread CPU ms per image for a typed and a raw subscription (this process)."""
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    os.environ["ROS_DOMAIN_ID"] = str(150 + os.getpid() % 50)
+    os.environ.setdefault("ROS_DOMAIN_ID", str(150 + os.getpid() % 50))
     import numpy as np
     import rclpy
     from rclpy.executors import SingleThreadedExecutor

@@ -10,7 +10,7 @@ Weights are random (latency does not depend on them). Models: the temporal conv 
 with and without token pruning (prune<s>@<k>: after k blocks the frames other than the output
 frame are merged in groups of s).
 
-    python benchmarks/bench_lifter.py [--people 1 8] [--repeats 50] [--threads 1] [--quick]
+    python benchmarks/bench_lifter.py [--people 1 8] [--repeats 50] [--threads 1] [--no-torch]
 """
 from __future__ import annotations
 

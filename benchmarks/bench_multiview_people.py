@@ -182,12 +182,21 @@ def run_peers(scene: Scene, threshold_px: float) -> dict:
     """Triangulation alone on the true association: ours (robust), aniposelib's DLT and
     Pose2Sim's best-camera triangulation (bench_triangulation's wrappers). PCP, MPJPE and
     CPU ms per frame (all people of a frame)."""
+    import importlib.util
+
     from bench_triangulation import anipose, ours, pose2sim
     kp, sc, rows = oracle_views(scene)
     out = {}
-    for name, method in (("ours (triangulation only)", ours(threshold_px)),
-                         ("aniposelib DLT", anipose(False)),
-                         ("Pose2Sim best cameras", pose2sim(True, threshold_px))):
+    methods = [("ours (triangulation only)", ours(threshold_px))]
+    # the peers only where installed (PYTHONPATH=/tmp/benchpkgs), as bench_triangulation does
+    for name, package, make in (("aniposelib DLT", "aniposelib", lambda: anipose(False)),
+                                ("Pose2Sim best cameras", "Pose2Sim",
+                                 lambda: pose2sim(True, threshold_px))):
+        if importlib.util.find_spec(package) is None:
+            print(f"{name}: {package} is not installed; its rows are left out", flush=True)
+        else:
+            methods.append((name, make()))
+    for name, method in methods:
         method(scene.rig, kp[:1], sc[:1])                     # warm-up (JAX compiles)
         t0 = time.process_time()
         points = method(scene.rig, kp, sc)

@@ -14,7 +14,7 @@ the projected truth) and cannot tell its front from its back (left/right swapped
 these figures test the pipeline under a detector's real failure modes, not the detector.
 
   python benchmarks/bench_rendered.py [--clips walk walk] [--seconds 6] [--distance 4]
-      [--azimuth 60] [--fov 50] [--scenes 2]
+      [--azimuth 60] [--fov 50] [--floor]
 Prints markdown tables (results in benchmarks/results_onecam.md).
 """
 from __future__ import annotations
