@@ -371,7 +371,7 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     # a self-calibrated rig's frame is its reference camera's optical frame (y down): its
     # virtual cameras circle the people's own up (an audit measured +12 mm N-MPJPE when they
     # circled z); a z-up frame keeps z exactly
-    ups = [frame_up(points, H36M17) for points in sources]
+    ups: list[np.ndarray | None] = [frame_up(points, H36M17) for points in sources]
     counts = [config.virtual_per_epoch // len(labels)] * len(labels) if labels else []
     if config.synthetic_people > 0:
         from ..synthetic import random_poses
@@ -382,6 +382,7 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
         counts = [(config.virtual_per_epoch - n_syn) // len(labels)] * len(labels)
         sources += [syn[:, p] for p in range(syn.shape[1])]
         counts += [n_syn // syn.shape[1]] * syn.shape[1]
+        ups += [None] * syn.shape[1]            # random_poses are z-up
     bar = tqdm(range(start, config.epochs), desc="train lifter", disable=not progress,
                initial=start, total=config.epochs)
     for epoch in bar:
@@ -390,8 +391,7 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
                               config.noise_px, config.virtual_focal_px, up=up,
                               limb_angle_rad=np.radians(config.limb_angle_deg),
                               bone_scale=config.bone_scale)
-                for points, count, up in zip(sources, counts, ups + [None] * (
-                    len(sources) - len(ups)), strict=True) if count > 0]
+                for points, count, up in zip(sources, counts, ups, strict=True) if count > 0]
         if mocap and config.mocap_per_epoch > 0:
             performances = mocap_performances(mocap, rng, config.mocap_augment)
             per = max(config.mocap_per_epoch // len(performances), 1)
