@@ -19,6 +19,8 @@ def test_demo_runs_the_real_node_over_dds_and_writes_the_report(tmp_path, capsys
     assert demo.main(["--max-frames", "4", "--out-dir", str(out)]) == 0
     printed = capsys.readouterr().out
     assert f"report: {out / 'report.html'}" in printed
+    # the figures that need no reference are printed too (an audit: only in the report)
+    assert "frames without output" in printed and "bone-length CV median" in printed
     summary = json.loads((out / "evaluation.json").read_text())["summary"]
     # Every frame set went through the node and came back over DDS with a person in it.
     assert summary["prediction frames"] == 4 and summary["paired frames"] == 4

@@ -153,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     calibration = data_paths.calibration_path(args.recording)
     with staged_output(out_dir, overwrite) as staging:
         staging.mkdir()
-        evaluation = run_demo(args, calibration, staging)
-    for key, value in evaluation.summary.items():
+        evaluation, steady = run_demo(args, calibration, staging)
+    # the figures that need no reference too, as the report shows them (audit: not printed)
+    for key, value in (dict(evaluation.summary) | steady.summary()).items():
         print(f"{key:40s} {value}")
     print(f"output bag (rviz2/Foxglove): {out_dir / 'output_bag'}")
     print(f"3D playback: {out_dir / 'playback.html'}")
@@ -164,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_demo(args: argparse.Namespace, calibration: Path, out_dir: Path):
-    """Steps 2-5 into out_dir (the staging folder); returns the evaluation."""
+    """Steps 2-5 into out_dir (the staging folder); returns the evaluation and the stability
+    figures (evaluation.Stability)."""
     log.info("[2/5] converting to a bag")
     bag = make_demo_bag(args.recording, out_dir / "input_bag", args.scale, args.max_frames)
     stamps = bag_tracks.frame_set_stamps(bag)       # the bag's frame sets, read once
@@ -203,12 +205,12 @@ def run_demo(args: argparse.Namespace, calibration: Path, out_dir: Path):
         "per camera: the node's 3D skeletons projected into each camera against that camera's "
         "2D detections (of the reference run)",
     ]
-    evaluation, _ = write_bag_report(
+    evaluation, steady = write_bag_report(
         out_dir, bag, pred, ref, title=f"pose3d_ros demo: {args.recording} recording",
         notes=notes, per_camera=per_camera, latency_s=latency,
         viewpoint=cameras[first].center, viewpoint_name=first, input_stamps_ns=stamps)
     assert evaluation is not None  # a reference track was given
-    return evaluation
+    return evaluation, steady
 
 
 if __name__ == "__main__":
