@@ -30,6 +30,7 @@ def test_one_video_with_intrinsics_alone_runs_the_node_and_writes_every_output(t
                      "--out-dir", str(out), "--max-frames", "6", "--scale", "0.5"]) == 0
     printed = capsys.readouterr().out
     assert f"report:        {out / 'report.html'}" in printed
+    assert "latency end to end over DDS median [s]" in printed   # one camera: no reference
     for name in ("report.html", "playback.html", "evaluation.json", "overlay_cam01.mp4",
                  "output_bag", "input_bag"):
         assert (out / name).exists(), name
