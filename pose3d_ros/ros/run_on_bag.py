@@ -106,11 +106,13 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
             Parameter("image_qos", value="reliable"),
             Parameter("autostart", value=False),
             # Lock-step replay sends a whole set at once, but on a loaded machine the node may
-            # take a while to decode it (the first set also loads the models): wait for all
-            # cameras rather than emit partial sets, and never declare a camera stale while
-            # the node is busy. At a replay rate, sets time out as with live cameras.
+            # take a while to take it: wait for all cameras rather than emit partial sets. A
+            # camera is stale only once a set went out without it and it stayed silent this
+            # long, which a busy node (every camera silent alike) never causes: a camera that
+            # stops mid-bag then holds back one set, not every set for 30 s (it took 42 s
+            # instead of 7 for 24 sets). At a replay rate, sets time out as with live cameras.
             Parameter("sync.timeout_s", value=10.0 if rate == 0 else 2.0),
-            Parameter("sync.stale_after_s", value=30.0),
+            Parameter("sync.stale_after_s", value=2.0),
         ] + [Parameter(name, value=value) for name, value in parameters] + (
             [Parameter("publish_2d", value=True)] if record_2d else [])
         node = Pose3DNode("pose3d_node", context=context, parameter_overrides=overrides)
