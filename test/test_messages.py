@@ -140,3 +140,29 @@ def test_tf_message_type_matches_real_ros():
     # Golden value from the type description of ros2/geometry2 tf2_msgs on Jazzy.
     assert hashes["tf2_msgs/msg/TFMessage"] == (
         "RIHS01_e369d0f05a23ae52508854b66f6aa0437f3449d652e8cbf22d5abe85d020f087")
+
+
+def test_2d_from_another_process_is_made_safe_and_what_changed_is_said():
+    """A detector computer's 2D with a keypoint at 1e30 or half NaN, and confidences of 5 or
+    -1 (an audit of the distributed path: used without a word): such keypoints become missing,
+    confidences are clipped to the message's [0, 1], and the change is said; clean 2D, with
+    NaN for joints not found, passes untouched."""
+    from pose3d_ros.core.messages import sanitized_detections
+
+    keypoints = np.full((1, 17, 2), 100.0, np.float32)
+    keypoints[0, 1] = np.nan                         # a joint not found: normal
+    clean = types.Detections2D(keypoints, np.full((1, 17), 0.5, np.float32),
+                               np.zeros((1, 4), np.float32), np.ones(1, np.float32), COCO17,
+                               (640, 480))
+    same, told = sanitized_detections(clean)
+    assert same is clean and told == ""
+    odd = keypoints.copy()
+    odd[0, 2] = [1e30, 5.0]
+    odd[0, 3] = [np.nan, 7.0]
+    scores = np.full((1, 17), 0.5, np.float32)
+    scores[0, 4], scores[0, 5] = 5.0, -1.0
+    fixed, told = sanitized_detections(types.Detections2D(
+        odd, scores, np.zeros((1, 4), np.float32), np.ones(1, np.float32), COCO17, (640, 480)))
+    assert np.isnan(fixed.keypoints[0, [1, 2, 3]]).all() and (fixed.scores[0, [2, 3]] == 0).all()
+    assert fixed.scores[0, 4] == 1.0 and fixed.scores[0, 5] == 0.0
+    assert "2 keypoints not finite" in told and "2 confidences outside [0, 1]" in told

@@ -4,6 +4,7 @@ validation with clear messages."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 
 import cv2
@@ -649,3 +650,95 @@ def test_detector_node_runs_a_bring_your_own_onnx_model(tmp_path):
     assert len(people) == 2 and people[0].layout.name == "coco17"
     got = np.stack([np.stack([p.u, p.v], -1) for p in people])
     np.testing.assert_allclose(got, to_image(expected[..., :2]), atol=1e-2)
+
+
+def test_a_misbehaving_detector_computer_is_told_at_the_fusion_node(monkeypatch):
+    """Found by an audit of the distributed path: 2D without camera_info was told at INFO only
+    (the fusion node never counted the 2D's arrival, so the camera_info_missing WARN never
+    came); 2D with NaN or 1e30 keypoints and confidences of 5 was used without a word; a
+    camera_info that changed mid-run was told like the first; and one detector switching to
+    another layout switched /skeletons to it, ids and all, silently. Each is now one WARN,
+    and the 3D goes on."""
+    from std_msgs.msg import Header
+
+    import pose3d_ros.ros.node_base as node_base
+    from pose3d_ros.core.detection.base import convert_detections
+    from pose3d_ros.core.detection.cache import detect_video_set
+    from pose3d_ros.core.layouts import COCO17
+
+    monkeypatch.setattr(node_base, "CAMERA_INFO_WAIT_S", 1.0)
+    names = ("cam01", "cam02")
+    rig = load_rig(calibration_path("single"))
+    found = detect_video_set(video_paths("single")[:2], DEFAULT_DETECTOR)
+    outputs: list[Skeleton3DArray] = []
+    started = time.time()
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
+            output_layout=""))
+        with with_rosout(context, fusion) as (executor, probe, logs):
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            twod = {n: probe.create_publisher(Skeleton2DArray, f"{n}/skeletons_2d", RELIABLE)
+                    for n in names}
+            infos = {n: probe.create_publisher(CameraInfo, f"{n}/camera_info", RELIABLE)
+                     for n in names}
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            k, last = 0, 0.0
+
+            def send(edit=None, info=("cam01",)) -> None:
+                """One set at about 30 fps (a spin can be quicker than a frame period)."""
+                nonlocal k, last
+                if time.monotonic() - last < 1 / 30:
+                    return
+                last = time.monotonic()
+                for n in info:
+                    infos[n].publish(camera_model_to_info(rig[n]))
+                for v, n in enumerate(names):
+                    detections = found[v].frame(k % 100)
+                    if edit is not None:
+                        detections = edit(n, detections)
+                    header = Header(stamp=seconds_to_stamp(50.0 + k / 30),
+                                    frame_id=rig[n].frame_id)
+                    twod[n].publish(detections_to_msg(detections, header))
+                k += 1
+
+            def told(text: str) -> list:
+                return [m for m in logs if text in m.msg
+                        and m.stamp.sec + m.stamp.nanosec * 1e-9 >= started]
+            # cam02's camera computer sends 2D but its camera_info never comes
+            assert spin_until(executor, lambda: told("[camera_info_missing]"), 10, tick=send)
+            assert told("[camera_info_missing]")[0].level == Log.WARN
+            assert "cam02" in told("[camera_info_missing]")[0].msg
+            # it comes: people are published
+            assert spin_until(executor, lambda: any(o.skeletons for o in outputs), 10,
+                              tick=lambda: send(info=names))
+
+            def odd(name, detections):
+                if name != "cam02" or not detections.num_people:
+                    return detections
+                keypoints, scores = detections.keypoints.copy(), detections.scores.copy()
+                keypoints[0, 0] = 1e30
+                scores[0, 1] = 5.0
+                return dataclasses.replace(detections, keypoints=keypoints, scores=scores)
+            before = len(outputs)
+            assert spin_until(executor, lambda: told("[odd_skeletons_2d]"), 10,
+                              tick=lambda: send(odd, info=()))
+            assert spin_until(executor, lambda: len(outputs) > before + 2, 10,
+                              tick=lambda: send(odd, info=()))
+            assert told("[odd_skeletons_2d]")[0].level == Log.WARN
+            assert "clipped" in told("[odd_skeletons_2d]")[0].msg
+            # cam02's detector restarts with a COCO-17 back-end
+            assert spin_until(executor, lambda: told("joint layout changed"), 10,
+                              tick=lambda: send(lambda n, d: convert_detections(d, COCO17)
+                                                if n == "cam02" and d.num_people else d,
+                                                info=()))
+            assert "from blazepose33 to coco17" in told("joint layout changed")[0].msg
+            # cam01's intrinsics change mid-run
+            zoomed = dataclasses.replace(rig["cam01"], K=rig["cam01"].K * [[1.3], [1.3], [1]])
+            infos["cam01"].publish(camera_model_to_info(zoomed))
+            assert spin_until(executor, lambda: told("changed mid-run"), 10,
+                              tick=lambda: send(info=()))
+            assert told("changed mid-run")[0].level == Log.WARN
+            assert fusion.last_error == ""
+    assert all(len(told(text)) == 1 for text in ("[camera_info_missing]", "[odd_skeletons_2d]",
+                                                 "changed mid-run", "joint layout changed"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import array
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import cv2
@@ -299,6 +300,38 @@ def detections_from_message(msg: Any, default_layout: str = "coco17") -> Detecti
         boxes=np.array([p.bbox for p in msg.skeletons], np.float32),
         person_scores=np.array([p.score for p in msg.skeletons], np.float32),
         layout=layout, image_size=size)
+
+
+# A 2D keypoint farther than this from the image (pixels, either axis) is no measurement.
+MAX_KEYPOINT_PX = 1e5
+
+
+def sanitized_detections(found: Detections2D) -> tuple[Detections2D, str]:
+    """2D from another process made safe to use: keypoints that are not numbers or lie
+    farther than MAX_KEYPOINT_PX from the image become missing (NaN, score 0), scores that
+    are not numbers become 0 and the others are clipped to [0, 1] (the message's range).
+    Returns the detections and what was changed, in words ("" when nothing was)."""
+    if not found.num_people:
+        return found, ""
+    keypoints, scores = found.keypoints, found.scores
+    wild = ~(np.abs(keypoints) <= MAX_KEYPOINT_PX).all(-1) & ~np.isnan(keypoints).all(-1)
+    bad_score = ~np.isfinite(scores) | (scores < 0) | (scores > 1)
+    bad_person = ~np.isfinite(found.person_scores) | (found.person_scores < 0) | \
+        (found.person_scores > 1)
+    if not (wild.any() or bad_score.any() or bad_person.any()):
+        return found, ""
+    told = []
+    if wild.any():
+        told.append(f"{int(wild.sum())} keypoints not finite or beyond {MAX_KEYPOINT_PX:g} px "
+                    "taken as missing")
+    if bad_score.any() or bad_person.any():
+        told.append(f"{int(bad_score.sum() + bad_person.sum())} confidences outside [0, 1] "
+                    "clipped (not a number: 0)")
+    keypoints = np.where(wild[..., None], np.nan, keypoints).astype(np.float32)
+    scores = np.where(wild, 0.0, np.clip(np.nan_to_num(scores, nan=0.0), 0.0, 1.0))
+    person = np.clip(np.nan_to_num(found.person_scores, nan=0.0), 0.0, 1.0)
+    return replace(found, keypoints=keypoints, scores=scores.astype(np.float32),
+                   person_scores=person.astype(np.float32)), "; ".join(told)
 
 
 def image_from_message(msg: Any, source: str = "image") -> np.ndarray:

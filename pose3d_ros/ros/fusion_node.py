@@ -12,6 +12,7 @@ from typing import Any
 from sensor_msgs.msg import CameraInfo
 
 from pose3d_ros.core.image_decode import ImageDecodeError, check_size
+from pose3d_ros.core.messages import sanitized_detections
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
 
@@ -44,11 +45,17 @@ class FusionNode(RigNodeBase):
                 partial(self.on_camera_info, camera), qos))
 
     def on_skeletons(self, camera: str, msg: Skeleton2DArray) -> None:
+        # its 2D stands for its images: 2D without camera_info is told at WARN after
+        # CAMERA_INFO_WAIT_S as for images (found by an audit: INFO only)
+        self.note_arrival(camera, "image")
         try:
-            found = detections_from_msg(msg)
+            found, changed = sanitized_detections(detections_from_msg(msg))
         except ValueError as err:
             self.reject(camera, "bad_skeletons_2d", f"camera {camera!r}: {err}")
             return
+        if changed:     # (accepted silently before: an audit sent NaN, 1e30 and scores of 5)
+            self.reject(camera, "odd_skeletons_2d", f"camera {camera!r}: {changed} (the 2D "
+                        "is used)", kept=True)
         if camera not in self.calibrated:
             self.reject(camera, "no_camera_info", f"camera {camera!r}: 2D skeletons before "
                         "any valid camera_info (ignored)")

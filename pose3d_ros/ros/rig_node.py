@@ -188,6 +188,7 @@ class RigNodeBase(PoseNodeBase):
         self._rectified_told: set[str] = set()
         self._frame_mismatch_told: set[tuple[str, str]] = set()
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
+        self._published_layout = ""      # the joint layout of the people published last
         self._output_frame: str | None = None             # extrinsics 'none': camera's frame
         self.calibrated = {name for name in self.cameras if name in known}
         self.skeletons_pub = self._publisher(Skeleton3DArray, SKELETONS_3D_TOPIC, OUTPUT_QOS)
@@ -280,9 +281,18 @@ class RigNodeBase(PoseNodeBase):
                     self._publish_upright_frame(frame)
                 self._output_frame = frame
         self._wake.set()
+        previous = self.pipeline.camera(camera) if camera in self.calibrated else None
         self.calibrated.add(camera)
-        self.get_logger().info(f"camera {camera!r}: calibration from camera_info "
-                               f"({msg.width}x{msg.height}, {model.distortion_model})")
+        if previous is None:
+            self.get_logger().info(f"camera {camera!r}: calibration from camera_info "
+                                   f"({msg.width}x{msg.height}, {model.distortion_model})")
+        else:   # found by an audit: a new K mid-run was told like the first calibration
+            self.get_logger().warning(
+                f"camera {camera!r}: its camera_info changed mid-run: "
+                f"{previous.width}x{previous.height} fx {previous.K[0, 0]:.1f} fy "
+                f"{previous.K[1, 1]:.1f} px -> {model.width}x{model.height} fx "
+                f"{model.K[0, 0]:.1f} fy {model.K[1, 1]:.1f} px; the 3D uses the new one from "
+                "the next set (a camera_info that changes every frame is a driver's fault)")
         self._check_rectified(camera, model)
 
     def _warn_frame_mismatch(self, camera: str, kind: str, what: str) -> None:
@@ -360,6 +370,18 @@ class RigNodeBase(PoseNodeBase):
         return model.with_pose(R, t)
 
     # -- output --------------------------------------------------------------------------------
+    def _tell_layout_change(self, layout: str) -> None:
+        """WARN when the people's joint layout differs from the last published one (found by
+        an audit: one camera's detector restarted with another back-end switched /skeletons
+        to its layout, and the ids with it, without a word)."""
+        if self._published_layout and layout != self._published_layout:
+            self.get_logger().warning(
+                f"the 3D output's joint layout changed from {self._published_layout} to "
+                f"{layout}: a camera's 2D came in another layout (a detector restarted with "
+                "another back-end?; ids may start again). Set output_layout (e.g. 'coco17' or "
+                "'h36m17') to publish one layout whatever the cameras give")
+        self._published_layout = layout
+
     def publish_3d(self, result: Any, frame_set: FrameSet, header_stamps: list | None = None
                    ) -> None:
         """header_stamps: the original stamps of the frames in the set; their exact mean is the
@@ -367,6 +389,8 @@ class RigNodeBase(PoseNodeBase):
         stamp = mean_stamp(header_stamps) if header_stamps else seconds_to_stamp(result.stamp)
         frames = [self.pipeline.camera(c).frame_id or c for c in result.cameras]
         publish_start = time.perf_counter()
+        if result.skeletons.num_people:
+            self._tell_layout_change(result.skeletons.layout.name)
         bodies = body_frames(result.skeletons.positions, result.skeletons.layout)
         self.skeletons_pub.publish(skeletons3d_to_msg(result.skeletons, stamp, frames, bodies))
         # Markers are for viewers: not built while nobody subscribes (about 1 ms per person).
