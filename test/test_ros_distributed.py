@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import time
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -506,6 +507,27 @@ def test_the_fusion_node_places_a_person_only_one_camera_sees_from_the_2d():
     assert 1.3 < np.nanmax(z) - np.nanmin(z) < 2.1, z
 
 
+@contextmanager
+def _fusion_fed_by_hand(names: tuple[str, ...]):
+    """An active fusion node on `names` of the single demo's rig (output_layout '': the
+    cameras' own), with a probe node that records /rosout, publishes each camera's 2D and
+    camera_info and collects the output: yields (fusion, executor, logs, twod, infos,
+    outputs), twod and infos camera -> publisher."""
+    outputs: list[Skeleton3DArray] = []
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
+            output_layout=""))
+        with with_rosout(context, fusion) as (executor, probe, logs):
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            twod = {n: probe.create_publisher(Skeleton2DArray, f"{n}/skeletons_2d", RELIABLE)
+                    for n in names}
+            infos = {n: probe.create_publisher(CameraInfo, f"{n}/camera_info", RELIABLE)
+                     for n in names}
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            yield fusion, executor, logs, twod, infos, outputs
+
+
 def test_the_fusion_node_fuses_cameras_whose_detectors_give_different_layouts():
     """Two camera computers with different back-ends (the distributed audit's case, tested
     offline in test_pipeline): cam01's detector gives BlazePose-33, cam02's COCO-17 (the same
@@ -526,31 +548,20 @@ def test_the_fusion_node_fuses_cameras_whose_detectors_give_different_layouts():
     frames = [{"cam01": found[0].frame(k), "cam02": convert_detections(found[1].frame(k),
                                                                         COCO17)}
               for k in range(sets)]
-    outputs: list[Skeleton3DArray] = []
     # /rosout is transient local: a node an earlier test destroyed can still hand its lines
     # to this test's probe (seen in the suite's reverse-order pass); only lines from here on
     started = time.time()
-    with ros_context() as context:
-        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
-            output_layout=""))
-        with with_rosout(context, fusion) as (executor, probe, logs):
-            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
-            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
-            twod = {n: probe.create_publisher(Skeleton2DArray, f"{n}/skeletons_2d", RELIABLE)
-                    for n in names}
-            infos = {n: probe.create_publisher(CameraInfo, f"{n}/camera_info", RELIABLE)
-                     for n in names}
-            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
-            assert spin_until(executor, lambda: set(names) <= fusion.calibrated, 10,
-                              tick=lambda: [infos[n].publish(camera_model_to_info(rig[n]))
-                                            for n in names])
-            for k, frame in enumerate(frames):
-                header = {n: Header(stamp=seconds_to_stamp(50.0 + k / 30),
-                                    frame_id=rig[n].frame_id) for n in names}
-                for n in names:
-                    twod[n].publish(detections_to_msg(frame[n], header[n]))
-                assert spin_until(executor, lambda k=k: len(outputs) > k, 20), fusion.last_error
-            spin_until(executor, lambda: False, 0.3)         # the last log lines arrive
+    with _fusion_fed_by_hand(names) as (fusion, executor, logs, twod, infos, outputs):
+        assert spin_until(executor, lambda: set(names) <= fusion.calibrated, 10,
+                          tick=lambda: [infos[n].publish(camera_model_to_info(rig[n]))
+                                        for n in names])
+        for k, frame in enumerate(frames):
+            header = {n: Header(stamp=seconds_to_stamp(50.0 + k / 30),
+                                frame_id=rig[n].frame_id) for n in names}
+            for n in names:
+                twod[n].publish(detections_to_msg(frame[n], header[n]))
+            assert spin_until(executor, lambda k=k: len(outputs) > k, 20), fusion.last_error
+        spin_until(executor, lambda: False, 0.3)         # the last log lines arrive
     mine = [m for m in logs if m.stamp.sec + m.stamp.nanosec * 1e-9 >= started]
     assert not [m.msg for m in mine if m.level >= Log.WARN], [m.msg for m in mine]
     cameras = {n: rig[n] for n in names}
@@ -670,75 +681,64 @@ def test_a_misbehaving_detector_computer_is_told_at_the_fusion_node(monkeypatch)
     names = ("cam01", "cam02")
     rig = load_rig(calibration_path("single"))
     found = detect_video_set(video_paths("single")[:2], DEFAULT_DETECTOR)
-    outputs: list[Skeleton3DArray] = []
     started = time.time()
-    with ros_context() as context:
-        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
-            output_layout=""))
-        with with_rosout(context, fusion) as (executor, probe, logs):
-            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
-            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
-            twod = {n: probe.create_publisher(Skeleton2DArray, f"{n}/skeletons_2d", RELIABLE)
-                    for n in names}
-            infos = {n: probe.create_publisher(CameraInfo, f"{n}/camera_info", RELIABLE)
-                     for n in names}
-            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
-            k, last = 0, 0.0
+    with _fusion_fed_by_hand(names) as (fusion, executor, logs, twod, infos, outputs):
+        k, last = 0, 0.0
 
-            def send(edit=None, info=("cam01",)) -> None:
-                """One set at about 30 fps (a spin can be quicker than a frame period)."""
-                nonlocal k, last
-                if time.monotonic() - last < 1 / 30:
-                    return
-                last = time.monotonic()
-                for n in info:
-                    infos[n].publish(camera_model_to_info(rig[n]))
-                for v, n in enumerate(names):
-                    detections = found[v].frame(k % 100)
-                    if edit is not None:
-                        detections = edit(n, detections)
-                    header = Header(stamp=seconds_to_stamp(50.0 + k / 30),
-                                    frame_id=rig[n].frame_id)
-                    twod[n].publish(detections_to_msg(detections, header))
-                k += 1
+        def send(edit=None, info=("cam01",)) -> None:
+            """One set at about 30 fps (a spin can be quicker than a frame period)."""
+            nonlocal k, last
+            if time.monotonic() - last < 1 / 30:
+                return
+            last = time.monotonic()
+            for n in info:
+                infos[n].publish(camera_model_to_info(rig[n]))
+            for v, n in enumerate(names):
+                detections = found[v].frame(k % 100)
+                if edit is not None:
+                    detections = edit(n, detections)
+                header = Header(stamp=seconds_to_stamp(50.0 + k / 30),
+                                frame_id=rig[n].frame_id)
+                twod[n].publish(detections_to_msg(detections, header))
+            k += 1
 
-            def told(text: str) -> list:
-                return [m for m in logs if text in m.msg
-                        and m.stamp.sec + m.stamp.nanosec * 1e-9 >= started]
-            # cam02's camera computer sends 2D but its camera_info never comes
-            assert spin_until(executor, lambda: told("[camera_info_missing]"), 10, tick=send)
-            assert told("[camera_info_missing]")[0].level == Log.WARN
-            assert "cam02" in told("[camera_info_missing]")[0].msg
-            # it comes: people are published
-            assert spin_until(executor, lambda: any(o.skeletons for o in outputs), 10,
-                              tick=lambda: send(info=names))
+        def told(text: str) -> list:
+            return [m for m in logs if text in m.msg
+                    and m.stamp.sec + m.stamp.nanosec * 1e-9 >= started]
+        # cam02's camera computer sends 2D but its camera_info never comes
+        assert spin_until(executor, lambda: told("[camera_info_missing]"), 10, tick=send)
+        assert told("[camera_info_missing]")[0].level == Log.WARN
+        assert "cam02" in told("[camera_info_missing]")[0].msg
+        # it comes: people are published
+        assert spin_until(executor, lambda: any(o.skeletons for o in outputs), 10,
+                          tick=lambda: send(info=names))
 
-            def odd(name, detections):
-                if name != "cam02" or not detections.num_people:
-                    return detections
-                keypoints, scores = detections.keypoints.copy(), detections.scores.copy()
-                keypoints[0, 0] = 1e30
-                scores[0, 1] = 5.0
-                return dataclasses.replace(detections, keypoints=keypoints, scores=scores)
-            before = len(outputs)
-            assert spin_until(executor, lambda: told("[odd_skeletons_2d]"), 10,
-                              tick=lambda: send(odd, info=()))
-            assert spin_until(executor, lambda: len(outputs) > before + 2, 10,
-                              tick=lambda: send(odd, info=()))
-            assert told("[odd_skeletons_2d]")[0].level == Log.WARN
-            assert "clipped" in told("[odd_skeletons_2d]")[0].msg
-            # cam02's detector restarts with a COCO-17 back-end
-            assert spin_until(executor, lambda: told("joint layout changed"), 10,
-                              tick=lambda: send(lambda n, d: convert_detections(d, COCO17)
-                                                if n == "cam02" and d.num_people else d,
-                                                info=()))
-            assert "from blazepose33 to coco17" in told("joint layout changed")[0].msg
-            # cam01's intrinsics change mid-run
-            zoomed = dataclasses.replace(rig["cam01"], K=rig["cam01"].K * [[1.3], [1.3], [1]])
-            infos["cam01"].publish(camera_model_to_info(zoomed))
-            assert spin_until(executor, lambda: told("changed mid-run"), 10,
-                              tick=lambda: send(info=()))
-            assert told("changed mid-run")[0].level == Log.WARN
-            assert fusion.last_error == ""
+        def odd(name, detections):
+            if name != "cam02" or not detections.num_people:
+                return detections
+            keypoints, scores = detections.keypoints.copy(), detections.scores.copy()
+            keypoints[0, 0] = 1e30
+            scores[0, 1] = 5.0
+            return dataclasses.replace(detections, keypoints=keypoints, scores=scores)
+        before = len(outputs)
+        assert spin_until(executor, lambda: told("[odd_skeletons_2d]"), 10,
+                          tick=lambda: send(odd, info=()))
+        assert spin_until(executor, lambda: len(outputs) > before + 2, 10,
+                          tick=lambda: send(odd, info=()))
+        assert told("[odd_skeletons_2d]")[0].level == Log.WARN
+        assert "clipped" in told("[odd_skeletons_2d]")[0].msg
+        # cam02's detector restarts with a COCO-17 back-end
+        assert spin_until(executor, lambda: told("joint layout changed"), 10,
+                          tick=lambda: send(lambda n, d: convert_detections(d, COCO17)
+                                            if n == "cam02" and d.num_people else d,
+                                            info=()))
+        assert "from blazepose33 to coco17" in told("joint layout changed")[0].msg
+        # cam01's intrinsics change mid-run
+        zoomed = dataclasses.replace(rig["cam01"], K=rig["cam01"].K * [[1.3], [1.3], [1]])
+        infos["cam01"].publish(camera_model_to_info(zoomed))
+        assert spin_until(executor, lambda: told("changed mid-run"), 10,
+                          tick=lambda: send(info=()))
+        assert told("changed mid-run")[0].level == Log.WARN
+        assert fusion.last_error == ""
     assert all(len(told(text)) == 1 for text in ("[camera_info_missing]", "[odd_skeletons_2d]",
                                                  "changed mid-run", "joint layout changed"))
