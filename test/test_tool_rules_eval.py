@@ -51,8 +51,8 @@ def test_eval_lifter_says_when_a_model_is_scored_on_its_own_training_footage():
     BlazePose by 30 mm with no word that the figures are not held out (the tool's own example
     did it). The metadata's trained_on is read: `single`, and `multi` (the same footage with a
     second person) unless `single`'s people are left out, are said."""
+    from pose3d_ros.core.lifting.labels import trained_on_scored_footage
     from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
-    from pose3d_ros.tools.eval_lifter import trained_on_scored_footage
 
     assert trained_on_scored_footage(DEFAULT_MODEL, "single", ()) == "'single'"
     assert trained_on_scored_footage(DEFAULT_MODEL, "multi", ()) == "'single'"

@@ -36,6 +36,8 @@ POSE2SIM_WHEEL = "pose2sim==0.10.49"
 RECORDINGS = {"single": "Pose2Sim/Demo_SinglePerson/", "multi": "Pose2Sim/Demo_MultiPerson/"}
 CAMERAS = ("cam01", "cam02", "cam03", "cam04")
 DEMO_FPS = 60.0  # frame rate of both demo recordings (module docstring)
+# The demo recordings share footage: `multi` is `single` with a second person composited in.
+DEMO_SHARED_FOOTAGE = {"multi": ("single",)}
 # one-camera videos: name -> (wheel, member inside it)
 SINGLE_VIDEOS = {"sports2d": ("sports2d==0.8.34", "Sports2D/Demo/demo.mp4")}
 # Byte sizes of the files in the pinned wheels above (update them with the pins).

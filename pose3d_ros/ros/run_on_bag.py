@@ -160,7 +160,7 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         if poses:
             replayer.publish_first(poses)
         infos = [t for t, ty in replayer.topics.items() if ty == bagio.CAMERA_INFO]
-        wait_calibrated(node, {remap[t].split("/")[1] for t in infos if t in remap}, infos,
+        wait_calibrated(node, {camera_name(remap[t]) for t in infos if t in remap}, infos,
                         replayer)
         # (not the bag's path: the tools stage their outputs, so it names a temporary folder)
         log.info("replaying the bag to pose3d_node over DDS (%s)",

@@ -18,11 +18,10 @@ The recordings and models are checked before any work; an existing --markdown is
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -262,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Everything that needs no computation: the output, models and recordings."""
-    from pose3d_ros.core.lifting.labels import check_recording
+    from pose3d_ros.core.lifting.labels import check_recording, trained_on_scored_footage
 
     if args.markdown is not None:
         refuse_existing(args.markdown, args.overwrite, "table", folder=False,
@@ -276,26 +275,6 @@ def check_arguments(args: argparse.Namespace) -> None:
         if seen := trained_on_scored_footage(model, args.recording, args.exclude_overlap):
             log.warning("--model %s was trained on %s (its metadata): its figures on %s are "
                         "not held out", model, seen, args.recording)
-
-
-# The demo recordings share footage: `multi` is `single` with a second person composited in.
-SHARED_FOOTAGE = {"multi": ("single",)}
-
-
-def trained_on_scored_footage(model: Path, recording: str, excluded: Sequence[str]) -> str:
-    """The recording named in `model`'s metadata (trained_on, of its .json) whose footage the
-    evaluation on `recording` scores ('' when none; people of `excluded` recordings are left
-    out of the scores). A model without metadata says nothing."""
-    sidecar = model.with_suffix(".json")
-    try:
-        trained = json.loads(sidecar.read_text()).get("trained_on") or []
-    except (OSError, ValueError, AttributeError):
-        return ""
-    names = {Path(str(r)).name for r in trained}
-    for footage in (Path(recording).name, *SHARED_FOOTAGE.get(Path(recording).name, ())):
-        if footage in names and footage not in excluded:
-            return repr(footage)
-    return ""
 
 
 if __name__ == "__main__":

@@ -5,13 +5,15 @@ multi-camera rosbag2. The tools (train_lifter, eval_lifter) call these; the heav
 """
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from ..data_paths import recording_inputs
+from ..data_paths import DEMO_SHARED_FOOTAGE, recording_inputs
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,23 @@ def load_multi_person_labels(recording: str, cache_dir: Path | None = None,
     per_camera = detect_video_set(videos, "blazepose_multi", cache_folder=cache_dir,
                                   progress=progress)
     return multi_person_pseudo_labels(cameras, per_camera, fps=video_fps(videos[0]))
+
+
+def trained_on_scored_footage(model: Path, recording: str, excluded: Sequence[str]) -> str:
+    """The recording named in `model`'s metadata (trained_on, of its .json) whose footage an
+    evaluation on `recording` scores ('' when none; people of `excluded` recordings are left
+    out of the scores; DEMO_SHARED_FOOTAGE). A model without metadata says
+    nothing."""
+    try:
+        trained = json.loads(model.with_suffix(".json").read_text()).get("trained_on") or []
+    except (OSError, ValueError, AttributeError):
+        return ""
+    names = {Path(str(r)).name for r in trained}
+    scored = Path(recording).name
+    for footage in (scored, *DEMO_SHARED_FOOTAGE.get(scored, ())):
+        if footage in names and footage not in excluded:
+            return repr(footage)
+    return ""
 
 
 def drop_overlapping(labels: list, held_out, name: str, max_distance_m: float = 0.2) -> list:
