@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 import time
 from contextlib import contextmanager
 
@@ -508,15 +509,15 @@ def test_the_fusion_node_places_a_person_only_one_camera_sees_from_the_2d():
 
 
 @contextmanager
-def _fusion_fed_by_hand(names: tuple[str, ...]):
+def _fusion_fed_by_hand(names: tuple[str, ...], parameters: dict | None = None):
     """An active fusion node on `names` of the single demo's rig (output_layout '': the
-    cameras' own), with a probe node that records /rosout, publishes each camera's 2D and
-    camera_info and collects the output: yields (fusion, executor, logs, twod, infos,
-    outputs), twod and infos camera -> publisher."""
+    cameras' own; `parameters` on top), with a probe node that records /rosout, publishes
+    each camera's 2D and camera_info and collects the output: yields (fusion, executor,
+    logs, twod, infos, outputs), twod and infos camera -> publisher."""
     outputs: list[Skeleton3DArray] = []
     with ros_context() as context:
         fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
-            output_layout=""))
+            **{"output_layout": "", "camera_names": list(names), **(parameters or {})}))
         with with_rosout(context, fusion) as (executor, probe, logs):
             assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
             assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
@@ -742,3 +743,55 @@ def test_a_misbehaving_detector_computer_is_told_at_the_fusion_node(monkeypatch)
         assert fusion.last_error == ""
     assert all(len(told(text)) == 1 for text in ("[camera_info_missing]", "[odd_skeletons_2d]",
                                                  "changed mid-run", "joint layout changed"))
+
+
+def test_a_detector_back_with_its_clock_ahead_is_left_out_and_told():
+    """Found by an audit of the distributed path: a detector computer that came back with
+    its clock 0.5 s ahead had its 2D left out of every set while its status read ok; with
+    sync.min_views 1, its frames made sets of their own and the other cameras' frames
+    "late". Over DDS: three camera computers, cam03's clock jumps 0.5 s ahead; the fusion
+    node tells it once at WARN with the offset, and goes on fusing cam01 and cam02."""
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.detection.cache import detect_video_set
+
+    names = ("cam01", "cam02", "cam03")
+    rig = load_rig(calibration_path("single"))
+    found = detect_video_set(video_paths("single")[:3], DEFAULT_DETECTOR)
+    started = time.time()
+    with _fusion_fed_by_hand(names, {"sync.min_views": 1, "sync.timeout_s": 0.15}) as (
+            fusion, executor, logs, twod, infos, outputs):
+        k, last = 0, 0.0
+
+        def send(ahead_s: float = 0.0) -> None:
+            """One set at about 30 fps, cam03 stamped `ahead_s` later than captured."""
+            nonlocal k, last
+            if time.monotonic() - last < 1 / 30:
+                return
+            last = time.monotonic()
+            now = time.time()       # stamps at the pace of arrival, as a camera's are
+            for v, n in enumerate(names):
+                infos[n].publish(camera_model_to_info(rig[n]))
+                stamp = now + (ahead_s if n == "cam03" else 0.0)
+                twod[n].publish(detections_to_msg(found[v].frame(k % 100), Header(
+                    stamp=seconds_to_stamp(stamp), frame_id=rig[n].frame_id)))
+            k += 1
+
+        def told() -> list:
+            return [m for m in logs if "[clock_offset]" in m.msg
+                    and m.stamp.sec + m.stamp.nanosec * 1e-9 >= started]
+        assert spin_until(executor, lambda: sum(len(o.cameras) == 3 for o in outputs) >= 20,
+                          20, tick=send)
+        assert spin_until(executor, told, 20, tick=lambda: send(0.5))
+        switched = len(outputs)
+        assert spin_until(executor, lambda: len(outputs) >= switched + 20, 20,
+                          tick=lambda: send(0.5))
+        after = outputs[switched:]
+        assert all(list(o.cameras) == ["cam01_optical_frame", "cam02_optical_frame"]
+                   for o in after), \
+            [list(o.cameras) for o in after]
+        assert sum(bool(o.skeletons) for o in after) >= 15
+        assert told()[0].level == Log.WARN and "cam03" in told()[0].msg
+        offset = float(re.search(r"stamps its frames ([-+.\d]+) s", told()[0].msg)[1])
+        assert offset == pytest.approx(0.5, abs=0.02), told()[0].msg
+    assert len(told()) == 1

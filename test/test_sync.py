@@ -1,6 +1,9 @@
 """The multi-camera synchroniser: partial sets, drop-out, bad stamps, fast cameras, bounds."""
 from __future__ import annotations
 
+import random
+from collections import Counter
+
 import pytest
 
 from pose3d_ros.core.sync import FrameSynchronizer, cameras_far_above
@@ -243,6 +246,58 @@ def test_a_camera_on_another_clock_is_found_and_cameras_at_other_rates_are_not()
                                                     "cam03": 10.0}), 0.010)   # other rates
 
 
+@pytest.mark.parametrize("offset_s", [0.5, -0.5, 30.0])
+@pytest.mark.parametrize("min_views", [1, 2])
+def test_a_camera_back_on_another_clock_is_left_out_and_the_others_go_on(offset_s, min_views):
+    """Found by an audit of the distributed path: a detector computer restarted (3.3 s gap)
+    with its clock 0.5 s ahead. Its frames joined no set while its status read ok, and with
+    min_views 1 each of them was a set of its own, after which every other camera's frames
+    were "late": only the bad camera's 2D was left. Now its frames are dropped as
+    "clock_offset" (their sets, ahead, from the first; its frames once the median of ten
+    says so), the others' sets are whole and leave at once, and the camera and its offset
+    are told."""
+    sync = FrameSynchronizer(CAMS, min_views=min_views, timeout_s=0.1)
+    emitted, delays = Counter(), []
+    for k in range(400):
+        tick = 100 + k * PERIOD
+        phase = "before" if k < 100 else "gap" if k < 200 else "after"
+        for i, camera in enumerate(CAMS):
+            if camera == "c2" and phase == "gap":
+                continue
+            now = tick + 0.005 + 0.0005 * i
+            stamp = tick + (offset_s if camera == "c2" and phase == "after" else 0.0)
+            sync.add(camera, stamp, None, now)
+            sync.poll(now)
+            if (frame_set := sync.pop_latest()) is not None:
+                emitted[phase, "".join(sorted(frame_set.frames))] += 1
+                if phase == "after":
+                    delays.append(now - max(f.received for f in frame_set.frames.values()))
+    gap = emitted.pop(("gap", "c1c3c4"))    # the first sets of the gap wait for c2: timeout
+    assert gap >= 95 and emitted == Counter({("before", "c1c2c3c4"): 100,
+                                             ("after", "c1c3c4"): 200}), (gap, emitted)
+    assert max(delays) == pytest.approx(0.0)      # every set leaves with its last frame
+    dropped = sync.state["c2"].drops["clock_offset"]      # the first ones may be counted
+    assert dropped >= 190, dict(sync.state["c2"].drops)   # as too_few_views or late
+    assert all(not sync.state[c].drops for c in ("c1", "c3", "c4"))
+    told = sync.cameras_on_another_clock()
+    assert list(told) == ["c2"] and told["c2"] == pytest.approx(offset_s, abs=1e-3)
+
+
+def test_cameras_with_unequal_transport_delays_are_not_on_another_clock():
+    """Cameras on one clock whose frames come with different delays (a remote detector 80 ms
+    behind a local one, jitter of 40 ms): none is on another clock, no frame is dropped."""
+    sync = FrameSynchronizer(CAMS, min_views=2, timeout_s=0.1)
+    jitter = random.Random(1)
+    for k in range(200):
+        tick = 100 + k * PERIOD
+        arrivals = sorted((tick + {"c1": 0.005, "c2": 0.085}.get(c, 0.02)
+                           + jitter.uniform(0, 0.04), c) for c in CAMS)
+        for now, camera in arrivals:
+            sync.add(camera, tick, None, now)
+    assert sync.cameras_on_another_clock() == {}
+    assert all(not state.drops["clock_offset"] for state in sync.state.values())
+
+
 def test_rates_come_from_stamps_not_from_bursty_delivery():
     """Frames captured at 10 Hz but delivered in bursts (a busy executor) are 10 Hz."""
     sync = FrameSynchronizer(CAMS[:1], slop_s=0.004)
@@ -299,6 +354,45 @@ def test_bad_timing_of_one_camera_does_not_delay_the_others(case):
     delays, sent = _good_pair_delays(bad)
     assert len(delays) >= sent - 1, (len(delays), sent)
     assert max(delays) <= 0.0035, max(delays)
+
+
+def test_a_fast_camera_does_not_split_the_others_frames_over_two_sets():
+    """Found by an audit of the distributed path: c2 at 10x the others' rate, its ten frames
+    of each period sent at once and taken by the executor interleaved with the other cameras'
+    (seeded order). Sets anchored at their first frame let c2's frames open sets at every
+    phase, and the frames of one instant went to two of them: 157 of the 326 sets emitted had
+    all four cameras (live, the others' latency p95 rose from 9 to 41 ms). Every instant is
+    now one set of all four cameras, each leaving within 4 ms of the arrival of its last
+    frame of the three good cameras (c2's frames of that period still arriving)."""
+    order = random.Random(0)
+    sync = FrameSynchronizer(CAMS, min_views=2, timeout_s=0.15)
+    events = []
+    for k in range(300):
+        tick = 100 + k * PERIOD
+        frames = [(c, tick) for c in ("c1", "c3", "c4")] + \
+            [("c2", tick + r * PERIOD / 10) for r in range(10)]
+        order.shuffle(frames)
+        fast = iter(sorted(stamp for camera, stamp in frames if camera == "c2"))
+        frames = [("c2", next(fast)) if camera == "c2" else (camera, stamp)
+                  for camera, stamp in frames]            # each camera's own order kept
+        events += [(tick + 0.002 + 0.0003 * i, camera, stamp)
+                   for i, (camera, stamp) in enumerate(frames)]
+    emitted, delays = [], []
+
+    def take(now):
+        if (frame_set := sync.pop_latest()) is not None:
+            emitted.append(len(frame_set.frames))
+            delays.append(now - max(frame_set.frames[c].received
+                                    for c in ("c1", "c3", "c4") if c in frame_set.frames))
+
+    for now, camera, stamp in events:
+        sync.poll(now)
+        take(now)
+        sync.add(camera, stamp, None, now)
+        take(now)
+    assert emitted == [4] * 300, Counter(emitted)
+    assert sync.set_drops["late"] == 0 and sync.set_drops["behind"] == 0
+    assert max(delays) <= 0.004, max(delays)
 
 
 def test_capture_rate_ignores_frames_lost_on_the_way():

@@ -6,9 +6,13 @@ stop producing 3D altogether. This synchroniser emits partial sets and keeps goi
 
 Rules (all times in seconds; `stamp` = capture time from the image header, `now` = the
 receiver's monotonic clock):
-  * A frame joins the open set whose reference stamp (its first frame's) is within `slop`;
-    if that set already has a frame of this camera (a camera running faster than the others),
-    the frame nearer the reference stamp is kept and the other is dropped ("superseded").
+  * A frame joins an open set whose reference stamp (the mean of its frames' stamps) is within
+    `slop`: one without a frame of this camera first, then the nearest. If that set already
+    has a frame of this camera (a camera running faster than the others), the frame nearer
+    the other cameras' frames of the set is kept and the other is dropped ("superseded"). (A
+    set anchored at its first frame let a fast camera's frames open sets at every phase and
+    split the frames of one instant over two of them: with a camera at 10x the rate, an audit
+    saw a third of the sets emitted without a camera and the others' latency p95 at 41 ms.)
   * A set is finished as soon as no live camera can still contribute (each live camera is
     either in the set or has already sent a later frame than `reference + slop`), or when it
     has been open for `timeout_s`. A finished set with >= `min_views` cameras is emitted;
@@ -28,6 +32,18 @@ receiver's monotonic clock):
     jumping back too (the confirmed frame is then kept). A frame older
     than the last emitted set is dropped ("late"); forward jumps are accepted (the sets left
     behind finish by the liveness rule or their timeout).
+  * A camera whose stamps are on another clock than the others' (its last
+    CLOCK_OFFSET_MIN_FRAMES frames arrived, against their stamps, more than `timeout_s`
+    sooner or later, median, than the frames of the other cameras received within
+    `timeout_s` before each, at least two of them and most agreeing) can meet no other
+    camera's frame in a set: its frames are dropped ("clock_offset") and it is not waited
+    for, so that it neither holds the sets back nor, running ahead, makes the others'
+    frames "late"; they join again once its clock agrees. Until that is found, a set that
+    finished without most of the live cameras (at least two) while they deliver frames
+    stamped more than `timeout_s` before it is dropped ("ahead"): emitted, it would make
+    their frames late. (Found by an audit: a detector whose clock came back 0.5 s ahead
+    had its frames left out while its status read ok; with min_views 1, every other
+    camera's frames were "late".)
   * A camera that delivers late (its frame came after the set of its stamp had left: bursts,
     a congested link) is "lagging" for the next `stale_after_s`: sets are not held back
     waiting for it, so it cannot raise the latency of the others; its frames still join the
@@ -56,6 +72,12 @@ RATE_WINDOW_FRAMES = 30   # frames over which a camera's input rate is measured
 # A jump back over more than half of a stream at least this long (s) is a restart: a
 # single bad stamp goes back a frame or two, a short bag starting over goes back its length.
 RESTART_MIN_SPAN_S = 1.0
+# A camera whose frames are this far from the others' (more than slop_s) in this share of
+# its recent frames, with at least CLOCK_OFFSET_MIN_FRAMES of them, stamps on another clock;
+# so does one whose last CLOCK_OFFSET_MIN_FRAMES frames arrived more than timeout_s sooner or
+# later, against their stamps, than the others'.
+CLOCK_OFFSET_SHARE = 0.8
+CLOCK_OFFSET_MIN_FRAMES = 10
 
 
 @dataclass(frozen=True)
@@ -111,6 +133,11 @@ class CameraSyncState:
     lagging_until: float = -float("inf")    # delivered after its set left: not waited for
     rewound_to: float | None = None         # a jump back waiting for confirmation
     recent_stamps: deque = field(default_factory=lambda: deque(maxlen=RATE_WINDOW_FRAMES))
+    last_delay: float | None = None         # received - stamp of its last frame (s)
+    # its recent frames' delay minus the delay the other cameras' frames just received agree
+    # on (s): their clock against the others', plus the difference in transport
+    recent_offsets: deque = field(default_factory=lambda: deque(maxlen=CLOCK_OFFSET_MIN_FRAMES))
+    clock_offset_run: int = 0               # frames in a row dropped as "clock_offset"
 
     @property
     def rate_hz(self) -> float:
@@ -166,12 +193,6 @@ def cameras_far_above(states: dict[str, CameraSyncState], factor: float
     return far
 
 
-# A camera whose frames are this far from the others' (more than slop_s) in this share of
-# its recent frames, with at least CLOCK_OFFSET_MIN_FRAMES of them, stamps on another clock.
-CLOCK_OFFSET_SHARE = 0.8
-CLOCK_OFFSET_MIN_FRAMES = 10
-
-
 def cameras_off_the_others(states: dict[str, CameraSyncState], slop_s: float
                            ) -> dict[str, float]:
     """Cameras of `states` that stamp their frames on another clock: in at least
@@ -202,9 +223,18 @@ def cameras_off_the_others(states: dict[str, CameraSyncState], slop_s: float
 
 @dataclass
 class _OpenSet:
+    """A set being filled: reference, the mean stamp of its frames (s); opened, when its
+    first frame came (monotonic s)."""
+
     reference: float
     opened: float
     frames: dict[str, Frame]
+
+    def centre_without(self, camera: str | None) -> float:
+        """The mean stamp (s) of the set's frames but `camera`'s (the reference if no
+        other camera has one)."""
+        stamps = [f.stamp for name, f in self.frames.items() if name != camera]
+        return sum(stamps) / len(stamps) if stamps else self.reference
 
 
 class FrameSynchronizer:
@@ -241,7 +271,7 @@ class FrameSynchronizer:
         self._ready: deque[FrameSet] = deque()
         self.ready_queue_size = params.queue_size
         self.state = {name: CameraSyncState() for name in self.cameras}
-        self.set_drops: Counter = Counter()  # whole sets: too_few_views, queue_full, behind
+        self.set_drops: Counter = Counter()  # whole sets: too_few_views, queue_full, behind, ...
         self.sets_emitted = 0
         self.time_resets = 0
         self._last_emitted_stamp = -float("inf")
@@ -255,7 +285,12 @@ class FrameSynchronizer:
         cam = self.state[camera]
         if self._started is None:
             self._started = now
-        cam.last_received = now
+        if cam.last_received is not None and now - cam.last_received > self.stale_after_s:
+            cam.recent_offsets.clear()          # after a silence, measured anew
+        agreed = self._agreed_delay(camera, now)
+        if agreed is not None:
+            cam.recent_offsets.append(now - stamp - agreed)
+        cam.last_received, cam.last_delay = now, now - stamp
         cam.frames_in += 1
         if not cam.recent_stamps or stamp > cam.recent_stamps[-1]:
             cam.recent_stamps.append(stamp)     # every frame received, in capture order
@@ -271,6 +306,12 @@ class FrameSynchronizer:
                 self._reset_time(camera, stamp)
             else:
                 cam.rewound_to = None                  # a single bad stamp: back on track
+        if self._on_another_clock(camera):
+            cam.last_stamp = stamp
+            cam.lagging_until = now + self.stale_after_s
+            cam.clock_offset_run += 1
+            return self._drop(camera, "clock_offset")
+        cam.clock_offset_run = 0
         if stamp < self._last_emitted_stamp - self.slop_s:
             cam.last_stamp = stamp
             cam.lagging_until = now + self.stale_after_s
@@ -279,7 +320,7 @@ class FrameSynchronizer:
         if cam.first_stamp is None:
             cam.first_stamp = stamp
         frame = Frame(camera, stamp, now, payload)
-        target = self._matching_set(stamp)
+        target = self._matching_set(camera, stamp)
         if target is None:
             self._open.append(_OpenSet(stamp, now, {camera: frame}))
             self._open.sort(key=lambda s: s.reference)
@@ -290,13 +331,15 @@ class FrameSynchronizer:
                     self.state[name].drops["queue_full"] += 1
         else:
             held = target.frames.get(camera)
+            if held is not None:
+                self.state[camera].drops["superseded"] += 1
+                centre = target.centre_without(camera)
+                if abs(stamp - centre) < abs(held.stamp - centre):
+                    held = None
             if held is None:
                 target.frames[camera] = frame
-            elif abs(stamp - target.reference) < abs(held.stamp - target.reference):
-                target.frames[camera] = frame
-                self.state[camera].drops["superseded"] += 1
-            else:
-                self.state[camera].drops["superseded"] += 1
+                target.reference = target.centre_without(None)
+                self._open.sort(key=lambda s: s.reference)
         self._finish(now)
         return None
 
@@ -348,6 +391,15 @@ class FrameSynchronizer:
                    and now - cam.last_received <= self.stale_after_s
                    for cam in self.state.values())
 
+    def cameras_on_another_clock(self) -> dict[str, float]:
+        """Cameras whose last CLOCK_OFFSET_MIN_FRAMES frames or more were all dropped as
+        "clock_offset" (module docstring): camera -> how far its stamps run ahead of the
+        other cameras' (s, median of those frames; negative: behind, or its frames delayed
+        on the way by that much)."""
+        return {name: -statistics.median(cam.recent_offsets)
+                for name, cam in self.state.items()
+                if cam.clock_offset_run >= CLOCK_OFFSET_MIN_FRAMES}
+
     # -- internals -----------------------------------------------------------------------
     def _drop(self, camera: str, reason: str) -> str:
         self.state[camera].drops[reason] += 1
@@ -385,8 +437,51 @@ class FrameSynchronizer:
         self._open.clear()
         self._last_emitted_stamp = -float("inf")
         for cam in self.state.values():
-            cam.last_stamp = cam.first_stamp = cam.rewound_to = None
+            cam.last_stamp = cam.first_stamp = cam.rewound_to = cam.last_delay = None
+            cam.clock_offset_run = 0
             cam.recent_stamps.clear()
+            cam.recent_offsets.clear()
+
+    def _on_another_clock(self, camera: str) -> bool:
+        """Whether `camera`'s last CLOCK_OFFSET_MIN_FRAMES frames arrived, against their
+        stamps, more than timeout_s sooner or later (median) than the other cameras' frames
+        received just before them (module docstring): its frames can meet none of theirs."""
+        offsets = self.state[camera].recent_offsets
+        return len(offsets) == offsets.maxlen and \
+            abs(statistics.median(offsets)) > self.timeout_s
+
+    def _ahead_of_the_others(self, frames: dict[str, Frame], stamp: float, now: float
+                             ) -> bool:
+        """Whether a set of `frames` at `stamp` runs ahead of most of the live cameras not
+        in it (at least two): frames of theirs came within timeout_s, stamped more than
+        timeout_s before it. Its cameras are then on another clock (not yet found by their
+        delays: module docstring); emitted, the set would make the others' frames late."""
+        others = [self.state[name] for name in self.cameras
+                  if name not in frames and self._is_live(name, now)]
+        behind = [state for state in others
+                  if state.last_received is not None
+                  and now - state.last_received <= self.timeout_s
+                  and state.last_stamp is not None
+                  and state.last_stamp < stamp - self.timeout_s]
+        return len(behind) >= 2 and 2 * len(behind) > len(others)
+
+    def _agreed_delay(self, camera: str, now: float) -> float | None:
+        """The delay (received - stamp, s) on which the last frames of the other cameras
+        received within timeout_s agree: the median of the largest group of at least two,
+        more than half of them, whose delays lie within timeout_s / 2 of one of them; None
+        without such a group. (Only frames just received count: stamps that do not advance
+        at the receiver's pace, a replay at another rate or in lock-step, then change the
+        delays by less than timeout_s.)"""
+        others = [state.last_delay for name, state in self.state.items()
+                  if name != camera and state.last_delay is not None
+                  and state.last_received is not None
+                  and now - state.last_received <= self.timeout_s]
+        groups = [[d for d in others if abs(d - centre) <= 0.5 * self.timeout_s]
+                  for centre in others]
+        group = max(groups, key=len, default=[])
+        if len(group) < 2 or 2 * len(group) <= len(others):
+            return None
+        return statistics.median(group)
 
     def _is_live(self, name: str, now: float) -> bool:
         """False once the camera is stale: silent for stale_after_s (counting from the first
@@ -400,13 +495,13 @@ class FrameSynchronizer:
         last = cam.last_stamp if cam.last_stamp is not None else -float("inf")
         return not self._last_emitted_stamp > last + self.slop_s
 
-    def _matching_set(self, stamp: float) -> _OpenSet | None:
-        best, best_gap = None, self.slop_s
-        for open_set in self._open:
-            gap = abs(stamp - open_set.reference)
-            if gap <= best_gap:
-                best, best_gap = open_set, gap
-        return best
+    def _matching_set(self, camera: str, stamp: float) -> _OpenSet | None:
+        """The open set a frame of `camera` at `stamp` joins: of those whose reference is
+        within slop_s, one still without this camera's frame first, then the nearest."""
+        candidates = [(camera in open_set.frames, abs(stamp - open_set.reference), k)
+                      for k, open_set in enumerate(self._open)
+                      if abs(stamp - open_set.reference) <= self.slop_s]
+        return self._open[min(candidates)[2]] if candidates else None
 
     def _finish(self, now: float) -> None:
         live = [name for name in self.cameras
@@ -418,12 +513,12 @@ class FrameSynchronizer:
                 name in open_set.frames or (self.state[name].last_stamp or -float("inf")) > limit
                 for name in live)
             if done:
-                self._emit(open_set)
+                self._emit(open_set, now)
             else:
                 still_open.append(open_set)
         self._open = still_open
 
-    def _emit(self, open_set: _OpenSet) -> None:
+    def _emit(self, open_set: _OpenSet, now: float) -> None:
         frames = {name: open_set.frames[name] for name in self.cameras if name in open_set.frames}
         if len(frames) < self.min_views:
             self.set_drops["too_few_views"] += 1
@@ -431,6 +526,11 @@ class FrameSynchronizer:
                 self.state[name].drops["too_few_views"] += 1
             return
         stamp = sum(f.stamp for f in frames.values()) / len(frames)
+        if self._ahead_of_the_others(frames, stamp, now):
+            self.set_drops["ahead"] += 1
+            for name in frames:
+                self.state[name].drops["clock_offset"] += 1
+            return
         if stamp < self._last_emitted_stamp:
             self.set_drops["late"] += 1
             return

@@ -463,7 +463,7 @@ class PoseNodeBase(LifecycleNode):
                 return
             live = {c: self.sync.state[c] for c in self.sync.live_cameras(now)}
             fast = self._check_rates(live)
-            self._check_clock_offsets(live, fast)
+            self._check_clock_offsets(live, fast, now)
             self._check_missing_camera_info(now)
             self._check_image_loss(now)
             arriving = self.sync.receiving(now) or self.health.images_arriving(
@@ -509,12 +509,24 @@ class PoseNodeBase(LifecycleNode):
                         f"fastdds_large_images.xml, or use image_transport 'compressed'; check "
                         f"image_topic and image_transport (docs/nodes.md, large images)")
 
-    def _check_clock_offsets(self, live: dict, fast: set[str]) -> None:
+    def _check_clock_offsets(self, live: dict, fast: set[str], now: float) -> None:
         """Report a live camera whose frames stamp on another clock than the others' and so
-        join no frame set (found by an audit: a camera 80 ms off was left out of the 3D while
-        its status read ok); `fast` cameras are told as rate_mismatch instead."""
+        join no frame set (found by audits: a camera 80 ms off, and one 0.5 s ahead, were
+        left out of the 3D while their status read ok); `fast` cameras are told as
+        rate_mismatch instead."""
+        timeout_s = self.sync.timeout_s
+        dropped = self.sync.cameras_on_another_clock()
+        for camera, offset in dropped.items():
+            if camera in live:
+                self.reject(camera, "clock_offset",
+                            f"camera {camera!r} stamps its frames {offset:+.3f} s from the other "
+                            f"cameras' (told by their arrival), beyond sync.timeout_s "
+                            f"{timeout_s:g} s: its frames can meet no other camera's and are "
+                            "left out of the 3D. Synchronise the cameras' computers' clocks "
+                            "(chrony, PTP); if they are, its frames and the others' come that "
+                            "far apart on the way: raise sync.timeout_s")
         for camera, offset in cameras_off_the_others(live, self.sync.slop_s).items():
-            if camera in fast:
+            if camera in fast or camera in dropped:
                 continue
             self.reject(camera, "clock_offset",
                         f"camera {camera!r} stamps its frames {1000 * offset:+.0f} ms from the "
