@@ -395,6 +395,42 @@ def test_a_fast_camera_does_not_split_the_others_frames_over_two_sets():
     assert max(delays) <= 0.004, max(delays)
 
 
+@pytest.mark.parametrize("case", ["stops", "holds_its_frames"])
+def test_a_camera_that_stops_delays_two_sets_not_a_second_of_them(case):
+    """Found by an audit of the distributed path: when a camera stopped, or held its frames
+    back for 0.4 s and sent them in a burst, every set until it was stale (stale_after_s, 1 s)
+    or its burst came waited timeout_s for it (157 ms at timeout_s 0.15, 30 fps: 30 sets, 9
+    sets). Now the sets that were open when it stopped wait (at most timeout_s; two of them
+    time out), the later ones leave with the other cameras' frames, and the camera is
+    waited for again from its next frame."""
+    sync = FrameSynchronizer(CAMS[:3], min_views=1, timeout_s=0.15, stale_after_s=1.0)
+    events = []
+    for k in range(150):
+        for camera in CAMS[:3]:
+            arrival = k * PERIOD + 0.005
+            if camera == "c3" and k >= 60 and case == "stops":
+                continue
+            if camera == "c3" and 60 <= k < 72:
+                arrival = 72 * PERIOD + 0.005 + 0.0001 * k    # the burst after the hold
+            events.append((arrival, camera, k * PERIOD))
+    events.sort()
+    delays, index = {}, 0
+    for tick in range(6000):
+        now = tick / 1000
+        while index < len(events) and events[index][0] <= now:
+            _, camera, stamp = events[index]
+            sync.add(camera, stamp, None, now)
+            index += 1
+        sync.poll(now)
+        while (emitted := sync.pop_latest()) is not None:
+            arrived = max(emitted.frames[c].received for c in ("c1", "c2"))
+            delays[round(emitted.stamp / PERIOD)] = now - arrived
+    slow = sorted(k for k, delay in delays.items() if delay > 0.002)
+    assert len(slow) <= 3 and all(60 <= k < 66 for k in slow), (slow, delays)
+    assert all(delays[k] <= 0.152 for k in slow)      # (sets finished at once: the newest
+    assert len(delays) >= 145 and all(k in delays for k in range(66, 150))   # is taken)
+
+
 def test_capture_rate_ignores_frames_lost_on_the_way():
     """A 10 Hz camera of which an overloaded node receives only some frames (best effort):
     fewer frames arrive, but it still captures at 10 Hz; a 100 Hz camera is 100 Hz."""

@@ -16,7 +16,11 @@ receiver's monotonic clock):
   * A set is finished as soon as no live camera can still contribute (each live camera is
     either in the set or has already sent a later frame than `reference + slop`), or when it
     has been open for `timeout_s`. A finished set with >= `min_views` cameras is emitted;
-    otherwise it is dropped ("too_few_views").
+    otherwise it is dropped ("too_few_views"). A camera that made MISSED_SETS_NOT_WAITED
+    sets wait their timeout since its last frame (it stopped, or holds its frames back to
+    send them in a burst) is not waited for until its next frame: the sets after those
+    leave with the other cameras' frames, not timeout_s later. (Before, each set of the
+    first stale_after_s waited timeout_s: 30 sets at 30 fps, an audit measured 157 ms.)
   * A camera that sent nothing for `stale_after_s` (counting from the first frame of any
     camera if it never sent one) and missed a set that was emitted without it is "stale": it
     no longer holds sets back, is reported by camera_states(), and comes back to "ok" with
@@ -78,6 +82,9 @@ RESTART_MIN_SPAN_S = 1.0
 # later, against their stamps, than the others'.
 CLOCK_OFFSET_SHARE = 0.8
 CLOCK_OFFSET_MIN_FRAMES = 10
+# A camera that made this many sets wait their timeout_s since its last frame is no longer
+# waited for until its next frame comes.
+MISSED_SETS_NOT_WAITED = 2
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,7 @@ class CameraSyncState:
     # on (s): their clock against the others', plus the difference in transport
     recent_offsets: deque = field(default_factory=lambda: deque(maxlen=CLOCK_OFFSET_MIN_FRAMES))
     clock_offset_run: int = 0               # frames in a row dropped as "clock_offset"
+    missed_sets: int = 0                    # sets timed out waiting for it since its last frame
 
     @property
     def rate_hz(self) -> float:
@@ -291,6 +299,7 @@ class FrameSynchronizer:
         if agreed is not None:
             cam.recent_offsets.append(now - stamp - agreed)
         cam.last_received, cam.last_delay = now, now - stamp
+        cam.missed_sets = 0
         cam.frames_in += 1
         if not cam.recent_stamps or stamp > cam.recent_stamps[-1]:
             cam.recent_stamps.append(stamp)     # every frame received, in capture order
@@ -504,15 +513,19 @@ class FrameSynchronizer:
         return self._open[min(candidates)[2]] if candidates else None
 
     def _finish(self, now: float) -> None:
-        live = [name for name in self.cameras
-                if self._is_live(name, now) and now >= self.state[name].lagging_until]
+        waited_for = [name for name in self.cameras
+                      if self._is_live(name, now) and now >= self.state[name].lagging_until
+                      and self.state[name].missed_sets < MISSED_SETS_NOT_WAITED]
         still_open = []
         for open_set in self._open:
             limit = open_set.reference + self.slop_s
-            done = now - open_set.opened >= self.timeout_s or all(
-                name in open_set.frames or (self.state[name].last_stamp or -float("inf")) > limit
-                for name in live)
-            if done:
+            missing = [name for name in waited_for if name not in open_set.frames
+                       and (self.state[name].last_stamp or -float("inf")) <= limit]
+            if not missing:
+                self._emit(open_set, now)
+            elif now - open_set.opened >= self.timeout_s:
+                for name in missing:
+                    self.state[name].missed_sets += 1
                 self._emit(open_set, now)
             else:
                 still_open.append(open_set)
