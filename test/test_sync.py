@@ -253,8 +253,8 @@ def test_a_camera_back_on_another_clock_is_left_out_and_the_others_go_on(offset_
     with its clock 0.5 s ahead. Its frames joined no set while its status read ok, and with
     min_views 1 each of them was a set of its own, after which every other camera's frames
     were "late": only the bad camera's 2D was left. Now its frames are dropped as
-    "clock_offset" (their sets, ahead, from the first; its frames once the median of ten
-    says so), the others' sets are whole and leave at once, and the camera and its offset
+    "clock_offset" (their sets, ahead, from the first; its frames once ten in a row
+    say so), the others' sets are whole and leave at once, and the camera and its offset
     are told."""
     sync = FrameSynchronizer(CAMS, min_views=min_views, timeout_s=0.1)
     emitted, delays = Counter(), []

@@ -36,10 +36,10 @@ receiver's monotonic clock):
     jumping back too (the confirmed frame is then kept). A frame older
     than the last emitted set is dropped ("late"); forward jumps are accepted (the sets left
     behind finish by the liveness rule or their timeout).
-  * A camera whose stamps are on another clock than the others' (its last
+  * A camera whose stamps are on another clock than the others' (each of its last
     CLOCK_OFFSET_MIN_FRAMES frames arrived, against their stamps, more than `timeout_s`
-    sooner or later, median, than the frames of the other cameras received within
-    `timeout_s` before each, at least two of them and most agreeing) can meet no other
+    sooner, or each later, than the frames of the other cameras received within
+    `timeout_s` before it, at least two of them and most agreeing) can meet no other
     camera's frame in a set: its frames are dropped ("clock_offset") and it is not waited
     for, so that it neither holds the sets back nor, running ahead, makes the others'
     frames "late"; they join again once its clock agrees. Until that is found, a set that
@@ -452,12 +452,15 @@ class FrameSynchronizer:
             cam.recent_offsets.clear()
 
     def _on_another_clock(self, camera: str) -> bool:
-        """Whether `camera`'s last CLOCK_OFFSET_MIN_FRAMES frames arrived, against their
-        stamps, more than timeout_s sooner or later (median) than the other cameras' frames
-        received just before them (module docstring): its frames can meet none of theirs."""
+        """Whether each of `camera`'s last CLOCK_OFFSET_MIN_FRAMES frames arrived, against
+        their stamps, more than timeout_s sooner, or each more than timeout_s later, than
+        the other cameras' frames received just before them (module docstring): its frames
+        can meet none of theirs. (Each, not their median: after a burst, frames held back
+        for longer than timeout_s are most of the last ten, and the frames that follow them
+        on time must not be dropped.)"""
         offsets = self.state[camera].recent_offsets
-        return len(offsets) == offsets.maxlen and \
-            abs(statistics.median(offsets)) > self.timeout_s
+        return len(offsets) == offsets.maxlen and (
+            min(offsets) > self.timeout_s or max(offsets) < -self.timeout_s)
 
     def _ahead_of_the_others(self, frames: dict[str, Frame], stamp: float, now: float
                              ) -> bool:
