@@ -103,13 +103,14 @@ def _as_h36m(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayout | st
             convert_joint_scores(scores, layout, H36M17))
 
 
-def _check_finite_weights(model_path: Path) -> None:
-    """ValueError naming the file when a weight of the model is not a number (a diverged
-    training's export: the node found nobody, without a word, with such a model)."""
+def _check_finite_weights(model_path: Path, model: bytes) -> None:
+    """ValueError naming the file when a weight of the `model` (the file's bytes) is not a
+    number (a diverged training's export: the node found nobody, without a word, with such
+    a model)."""
     import onnx
     from onnx import numpy_helper
 
-    graph = onnx.load(str(model_path)).graph
+    graph = onnx.load_from_string(model).graph
     bad = [init.name for init in graph.initializer
            if init.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16,
                                  onnx.TensorProto.DOUBLE)
@@ -139,13 +140,14 @@ class OnnxLifter:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        model = model_path.read_bytes()         # read once, for the session and the check
         try:
-            self.session = ort.InferenceSession(str(model_path), options,
+            self.session = ort.InferenceSession(model, options,
                                                 providers=providers or ["CPUExecutionProvider"])
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own error types
             raise ValueError(f"lifter model {model_path} is not an ONNX model onnxruntime "
                              f"can load ({str(err).strip().splitlines()[0]})") from None
-        _check_finite_weights(model_path)
+        _check_finite_weights(model_path, model)
         sidecar = model_path.with_suffix(".json")
         self.metadata = (LifterMetadata.from_json(sidecar) if sidecar.is_file() else
                          LifterMetadata.from_onnx(
