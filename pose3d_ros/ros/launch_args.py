@@ -3,6 +3,7 @@ missing or wrong file stops `ros2 launch` with one clear line instead of a node 
 and then fails (or silently ignores the argument). Plain Python: testable without `launch`."""
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -72,6 +73,28 @@ def config_parameter(config: str, node: str, name: str) -> Any:
     return None
 
 
+def _readable_rig(rig_file: str) -> Any | None:
+    """The rig of `rig_file` (calibration.load_rig), read once per launch for every
+    argument that needs it (again if the file changed); None when it cannot be read (the
+    node reports the file)."""
+    path = Path(rig_file).expanduser()
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return _rig_of(str(path), status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _rig_of(path: str, modified_ns: int, size: int) -> Any | None:
+    """load_rig(path) of the file as it was at (modified_ns, size); None if unreadable."""
+    from pose3d_ros.core.calibration import load_rig
+    try:
+        return load_rig(Path(path))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def rig_camera_names(requested: str, config: str, rig_file: str, *,
                      node: str = "pose3d_node") -> tuple[list[str], str]:
     """The camera_names a launch file gives node `node` of a rig: the `cameras` argument's
@@ -87,11 +110,10 @@ def rig_camera_names(requested: str, config: str, rig_file: str, *,
     configured = list(node_parameter(config, {}, node, "camera_names"))
     if not rig_file:
         return configured, ""
-    from pose3d_ros.core.calibration import load_rig
-    try:
-        in_rig = [camera.name for camera in load_rig(Path(rig_file).expanduser()).cameras]
-    except (OSError, ValueError, KeyError):
+    rig = _readable_rig(rig_file)
+    if rig is None:
         return configured, ""
+    in_rig = [camera.name for camera in rig.cameras]
     if all(name in in_rig for name in configured):
         return configured, ""
     return in_rig, (f"cameras: the rig file's {in_rig} (the parameter file's camera_names "
@@ -110,11 +132,10 @@ def output_frame(requested: str, *, rig_file: str = "", camera: str = "",
     if requested:
         return requested
     if rig_file:
-        from pose3d_ros.core.calibration import load_rig, rig_frame_is_optical
+        from pose3d_ros.core.calibration import rig_frame_is_optical
         from pose3d_ros.core.static_tf import UPRIGHT_SUFFIX
-        try:
-            rig = load_rig(Path(rig_file).expanduser())
-        except (OSError, ValueError, KeyError):   # the node reports a bad file itself
+        rig = _readable_rig(rig_file)
+        if rig is None:                           # the node reports a bad file itself
             return default
         if rig.frame_id and rig_frame_is_optical(rig):     # a self-calibrated rig
             return f"{rig.frame_id}{UPRIGHT_SUFFIX}"
