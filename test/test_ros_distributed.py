@@ -784,13 +784,15 @@ def test_a_detector_back_with_its_clock_ahead_is_left_out_and_told():
                           20, tick=send)
         assert spin_until(executor, told, 20, tick=lambda: send(0.5))
         switched = len(outputs)
-        assert spin_until(executor, lambda: len(outputs) >= switched + 20, 20,
+        assert spin_until(executor, lambda: len(outputs) >= switched + 40, 20,
                           tick=lambda: send(0.5))
         after = outputs[switched:]
         assert all(list(o.cameras) == ["cam01_optical_frame", "cam02_optical_frame"]
                    for o in after), \
             [list(o.cameras) for o in after]
-        assert sum(bool(o.skeletons) for o in after) >= 15
+        # cam01 + cam02 alone place the person in 89 of the 100 frames sent in a loop (not
+        # in frames 57-67): any 40 in a row, at least 29
+        assert sum(bool(o.skeletons) for o in after) >= 29
         assert told()[0].level == Log.WARN and "cam03" in told()[0].msg
         offset = float(re.search(r"stamps its frames ([-+.\d]+) s", told()[0].msg)[1])
         assert offset == pytest.approx(0.5, abs=0.02), told()[0].msg

@@ -276,11 +276,87 @@ def test_a_camera_back_on_another_clock_is_left_out_and_the_others_go_on(offset_
     assert gap >= 95 and emitted == Counter({("before", "c1c2c3c4"): 100,
                                              ("after", "c1c3c4"): 200}), (gap, emitted)
     assert max(delays) == pytest.approx(0.0)      # every set leaves with its last frame
-    dropped = sync.state["c2"].drops["clock_offset"]      # the first ones may be counted
-    assert dropped >= 190, dict(sync.state["c2"].drops)   # as too_few_views or late
+    dropped = sync.state["c2"].drops["clock_offset"]      # the first ones (measured
+    assert dropped >= 185, dict(sync.state["c2"].drops)   # timeout_s later): too_few_views
+                                                          # or late
     assert all(not sync.state[c].drops for c in ("c1", "c3", "c4"))
     told = sync.cameras_on_another_clock()
     assert list(told) == ["c2"] and told["c2"] == pytest.approx(offset_s, abs=1e-3)
+
+
+def _sets_of(sync, events):
+    """Offer (arrival, camera, stamp) frames in arrival order, polling and popping after
+    each: the camera names of every set, in order."""
+    popped = []
+    for now, camera, stamp in sorted(events):
+        sync.add(camera, stamp, None, now)
+        sync.poll(now)
+        if (frame_set := sync.pop_latest()) is not None:
+            popped.append("".join(sorted(frame_set.frames)))
+    return popped
+
+
+def test_two_cameras_on_another_clock_do_not_stop_the_others():
+    """Found by an adversarial review of this change (its first version): two cameras
+    stamped 0.5 s behind (one detector computer serving two cameras) made every set of the
+    three healthy ones "ahead", so nothing came out after 0.3 s (9 sets of 32); and in a
+    rig split two against two each pair was on another clock to the other. Now the three
+    healthy cameras' sets all come out, the two are told, and two against two is left alone
+    (which pair is off cannot be told)."""
+    cams = ("c0", "c1", "c2", "c3", "c4")
+    events = [(10 + k / 30 + 0.005 + i * 1e-6, c, 10 + k / 30 - (0.5 if i >= 3 else 0.0))
+              for k in range(60) for i, c in enumerate(cams)]
+    sync = FrameSynchronizer(cams, min_views=2, timeout_s=0.1)
+    sets = _sets_of(sync, events)
+    assert sets.count("c0c1c2") >= 58 and sync.set_drops["ahead"] == 0, Counter(sets)
+    assert sorted(sync.cameras_on_another_clock()) == ["c3", "c4"]
+    pairs = [(10 + k / 30 + 0.005 + i * 1e-6, c, 10 + k / 30 - (0.5 if i >= 2 else 0.0))
+             for k in range(60) for i, c in enumerate(cams[:4])]
+    sync = FrameSynchronizer(cams[:4], min_views=2, timeout_s=0.1)
+    sets = _sets_of(sync, pairs)
+    assert sync.cameras_on_another_clock() == {} and sets.count("c0c1") >= 58, Counter(sets)
+
+
+def test_a_fast_replay_of_a_low_rate_bag_is_not_another_clock():
+    """Found by the same review: `ros2 bag play --rate 4` of a 5 fps bag (frames of an
+    instant published together, 0.05 s after the previous instant's, stamped 0.2 s after).
+    Measured against the frames that had arrived before it, the first camera of each instant
+    looked 0.15 s off and was dropped from its 11th frame. Measured against the frames that
+    arrive nearest to it, before or after, nothing is off and every set is whole."""
+    cams = ("c0", "c1", "c2")
+    events = [((100 + k / 5 + 0.004 + 0.002 * i) / 4, c, 100 + k / 5)
+              for k in range(40) for i, c in enumerate(cams)]
+    sync = FrameSynchronizer(cams, min_views=2, timeout_s=0.1)
+    assert _sets_of(sync, events) == ["c0c1c2"] * 40
+    assert sync.cameras_on_another_clock() == {}
+
+
+def test_a_camera_at_a_lower_rate_is_not_left_behind():
+    """Found by the same review: a 5 fps camera beside 30 fps ones made the sets between its
+    frames time out, was then no longer waited for, and its next frame, arriving after the
+    others', missed its set (1 of 10 joined one). Only sets it is overdue for (more than 1.5
+    of its own frame intervals after its last frame) count now: all 10 join."""
+    cams = ("c0", "c1", "c2")
+    events = [(10 + k / 30 + 0.005 + i * 1e-4, c, 10 + k / 30)
+              for k in range(60) for i, c in enumerate(cams) if c != "c2" or k % 6 == 0]
+    sync = FrameSynchronizer(cams, min_views=2, timeout_s=0.1)
+    sets = _sets_of(sync, events)
+    assert sets.count("c0c1c2") == 10, Counter(sets)
+
+
+def test_no_set_spans_more_than_slop():
+    """Found by the same review: with a set's reference at the mean of its stamps, frames at
+    0, 9 and 14.5 ms (slop 10 ms) made one set spanning 14.5 ms. A frame joins a set only if
+    all its frames would lie within slop_s of each other: {0, 9} and {14.5}."""
+    sync = FrameSynchronizer(("a", "b", "c"), slop_s=0.010, min_views=1, timeout_s=0.05)
+    sets = []
+    for now, camera, stamp in ((1.0, "a", 5.0), (1.001, "b", 5.009), (1.002, "c", 5.0145),
+                               (2.0, "a", 6.0), (2.0, "b", 6.0), (2.0, "c", 6.0)):
+        sync.add(camera, stamp, None, now)
+        sync.poll(now)
+        while (frame_set := sync.pop_latest()) is not None:
+            sets.append(sorted(frame_set.frames))
+    assert sets[:2] == [["a", "b"], ["c"]], sets
 
 
 def test_cameras_with_unequal_transport_delays_are_not_on_another_clock():
@@ -406,9 +482,9 @@ def test_a_camera_that_stops_delays_two_sets_not_a_second_of_them(case):
     """Found by an audit of the distributed path: when a camera stopped, or held its frames
     back for 0.4 s and sent them in a burst, every set until it was stale (stale_after_s, 1 s)
     or its burst came waited timeout_s for it (157 ms at timeout_s 0.15, 30 fps: 30 sets, 9
-    sets). Now the sets that were open when it stopped wait (at most timeout_s; two of them
-    time out), the later ones leave with the other cameras' frames, and the camera is
-    waited for again from its next frame."""
+    sets). Now the sets that were open when it stopped wait (at most timeout_s; three of
+    them time out: two it is overdue for, see sync.OVERDUE_PERIODS), the later ones leave
+    with the other cameras' frames, and the camera is waited for again from its next frame."""
     sync = FrameSynchronizer(CAMS[:3], min_views=1, timeout_s=0.15, stale_after_s=1.0)
     events = []
     for k in range(150):
@@ -423,7 +499,7 @@ def test_a_camera_that_stops_delays_two_sets_not_a_second_of_them(case):
               now - max(emitted.frames[c].received for c in ("c1", "c2"))
               for now, emitted in _replay(sync, events, 6.0)}
     slow = sorted(k for k, delay in delays.items() if delay > 0.002)
-    assert len(slow) <= 3 and all(60 <= k < 66 for k in slow), (slow, delays)
+    assert len(slow) <= 4 and all(60 <= k <= 66 for k in slow), (slow, delays)
     assert all(delays[k] <= 0.152 for k in slow)      # (sets finished at once: the newest
     assert len(delays) >= 145 and all(k in delays for k in range(66, 150))   # is taken)
 

@@ -6,21 +6,25 @@ stop producing 3D altogether. This synchroniser emits partial sets and keeps goi
 
 Rules (all times in seconds; `stamp` = capture time from the image header, `now` = the
 receiver's monotonic clock):
-  * A frame joins an open set whose reference stamp (the mean of its frames' stamps) is within
-    `slop`: one without a frame of this camera first, then the nearest. If that set already
-    has a frame of this camera (a camera running faster than the others), the frame nearer
-    the other cameras' frames of the set is kept and the other is dropped ("superseded"). (A
-    set anchored at its first frame let a fast camera's frames open sets at every phase and
-    split the frames of one instant over two of them: with a camera at 10x the rate, an audit
-    saw a third of the sets emitted without a camera and the others' latency p95 at 41 ms.)
+  * A frame joins an open set whose frames (but this camera's) would all lie within `slop`
+    of it and of each other: one without a frame of this camera first, then the one whose
+    mean stamp is nearest. If that set already has a frame of this camera (a camera running
+    faster than the others), the frame nearer the other cameras' frames of the set is kept
+    and the other is dropped ("superseded"). (A set anchored at its first frame let a fast
+    camera's frames open sets at every phase and split the frames of one instant over two
+    of them: with a camera at 10x the rate, an audit saw a third of the sets emitted
+    without a camera and the others' latency p95 at 41 ms.)
   * A set is finished as soon as no live camera can still contribute (each live camera is
-    either in the set or has already sent a later frame than `reference + slop`), or when it
-    has been open for `timeout_s`. A finished set with >= `min_views` cameras is emitted;
-    otherwise it is dropped ("too_few_views"). A camera that made MISSED_SETS_NOT_WAITED
-    sets wait their timeout since its last frame (it stopped, or holds its frames back to
-    send them in a burst) is not waited for until its next frame: the sets after those
-    leave with the other cameras' frames, not timeout_s later. (Before, each set of the
-    first stale_after_s waited timeout_s: 30 sets at 30 fps, an audit measured 157 ms.)
+    either in the set or has already sent a later frame than its lowest stamp + `slop`), or
+    when it has been open for `timeout_s`. A finished set with >= `min_views` cameras is
+    emitted; otherwise it is dropped ("too_few_views"). A camera that made
+    MISSED_SETS_NOT_WAITED sets wait their timeout since its last frame, sets it was overdue
+    for (stamped more than OVERDUE_PERIODS of its own frame interval after its last frame:
+    it stopped, or holds its frames back to send them in a burst; a camera at a lower rate
+    than the others is not overdue between its frames), is not waited for until its next
+    frame: the later sets leave with the other cameras' frames, not timeout_s later.
+    (Before, each set of the first stale_after_s waited timeout_s: 30 sets at 30 fps, an
+    audit measured 157 ms.)
   * A camera that sent nothing for `stale_after_s` (counting from the first frame of any
     camera if it never sent one) and missed a set that was emitted without it is "stale": it
     no longer holds sets back, is reported by camera_states(), and comes back to "ok" with
@@ -36,18 +40,23 @@ receiver's monotonic clock):
     jumping back too (the confirmed frame is then kept). A frame older
     than the last emitted set is dropped ("late"); forward jumps are accepted (the sets left
     behind finish by the liveness rule or their timeout).
-  * A camera whose stamps are on another clock than the others' (each of its last
-    CLOCK_OFFSET_MIN_FRAMES frames arrived, against their stamps, more than `timeout_s`
-    sooner, or each later, than the frames of the other cameras received within
-    `timeout_s` before it, at least two of them and most agreeing) can meet no other
-    camera's frame in a set: its frames are dropped ("clock_offset") and it is not waited
-    for, so that it neither holds the sets back nor, running ahead, makes the others'
-    frames "late"; they join again once its clock agrees. Until that is found, a set that
-    finished without most of the live cameras (at least two) while they deliver frames
-    stamped more than `timeout_s` before it is dropped ("ahead"): emitted, it would make
-    their frames late. (Found by an audit: a detector whose clock came back 0.5 s ahead
-    had its frames left out while its status read ok; with min_views 1, every other
-    camera's frames were "late".)
+  * A camera whose stamps are on another clock than the others' can meet no other camera's
+    frame in a set. Each frame's offset is measured timeout_s after it came: its delay
+    (received - stamp) minus the delay on which the other cameras' frames that arrived
+    nearest to it (before or after, within timeout_s) agree, when most of the cameras with
+    such a frame, itself counted, agree within timeout_s / 2 (at least two others). When
+    each of its last CLOCK_OFFSET_MIN_FRAMES offsets lies more than `timeout_s` on the same
+    side, all within `timeout_s` of each other, its frames are dropped ("clock_offset") and
+    it is not waited for, so that it neither holds the sets back nor, running ahead, makes
+    the others' frames "late"; they join again once its clock agrees. Until that is found,
+    a set that finished without more live cameras than it has (at least two, and most of
+    those not in it, none of them already found) that deliver frames stamped more than
+    `timeout_s` before it is dropped ("ahead"): emitted, it would make their frames late.
+    (Found by an audit: a detector whose clock came back 0.5 s ahead had its frames left
+    out while its status read ok; with min_views 1, every other camera's frames were
+    "late". Measuring against the frames that arrive nearest, not those just before, keeps
+    a fast replay of a low-rate bag whole; the bound on the spread, a backlog taken one
+    camera after another and a jittery link: all found by a review of the first version.)
   * A camera that delivers late (its frame came after the set of its stamp had left: bursts,
     a congested link) is "lagging" for the next `stale_after_s`: sets are not held back
     waiting for it, so it cannot raise the latency of the others; its frames still join the
@@ -85,6 +94,9 @@ CLOCK_OFFSET_MIN_FRAMES = 10
 # A camera that made this many sets wait their timeout_s since its last frame is no longer
 # waited for until its next frame comes.
 MISSED_SETS_NOT_WAITED = 2
+# ... counting only the sets it is overdue for: stamped more than this many of its typical
+# frame intervals after its last frame.
+OVERDUE_PERIODS = 1.5
 
 
 @dataclass(frozen=True)
@@ -140,9 +152,12 @@ class CameraSyncState:
     lagging_until: float = -float("inf")    # delivered after its set left: not waited for
     rewound_to: float | None = None         # a jump back waiting for confirmation
     recent_stamps: deque = field(default_factory=lambda: deque(maxlen=RATE_WINDOW_FRAMES))
-    last_delay: float | None = None         # received - stamp of its last frame (s)
-    # its recent frames' delay minus the delay the other cameras' frames just received agree
-    # on (s): their clock against the others', plus the difference in transport
+    # (received, stamp) of its recent frames, in arrival order, and those whose offset to
+    # the other cameras is not measured yet (it needs the frames around them: timeout_s)
+    arrivals: deque = field(default_factory=lambda: deque(maxlen=RATE_WINDOW_FRAMES))
+    unmeasured: deque = field(default_factory=lambda: deque(maxlen=RATE_WINDOW_FRAMES))
+    # its recent frames' delay (received - stamp) minus the delay on which the other cameras'
+    # frames that arrived nearest to each agree (s): their clocks' difference, plus transport
     recent_offsets: deque = field(default_factory=lambda: deque(maxlen=CLOCK_OFFSET_MIN_FRAMES))
     clock_offset_run: int = 0               # frames in a row dropped as "clock_offset"
     missed_sets: int = 0                    # sets timed out waiting for it since its last frame
@@ -238,6 +253,13 @@ class _OpenSet:
     opened: float
     frames: dict[str, Frame]
 
+    def bounds_without(self, camera: str | None) -> tuple[float, float]:
+        """The lowest and highest stamp (s) of the set's frames but `camera`'s (its own
+        if it is the only one)."""
+        stamps = [f.stamp for name, f in self.frames.items() if name != camera] or \
+            [f.stamp for f in self.frames.values()]
+        return min(stamps), max(stamps)
+
     def centre_without(self, camera: str | None) -> float:
         """The mean stamp (s) of the set's frames but `camera`'s (the reference if no
         other camera has one)."""
@@ -295,10 +317,10 @@ class FrameSynchronizer:
             self._started = now
         if cam.last_received is not None and now - cam.last_received > self.stale_after_s:
             cam.recent_offsets.clear()          # after a silence, measured anew
-        agreed = self._agreed_delay(camera, now)
-        if agreed is not None:
-            cam.recent_offsets.append(now - stamp - agreed)
-        cam.last_received, cam.last_delay = now, now - stamp
+        self._measure_offsets(now)
+        cam.arrivals.append((now, stamp))
+        cam.unmeasured.append((now, stamp))
+        cam.last_received = now
         cam.missed_sets = 0
         cam.frames_in += 1
         if not cam.recent_stamps or stamp > cam.recent_stamps[-1]:
@@ -446,52 +468,73 @@ class FrameSynchronizer:
         self._open.clear()
         self._last_emitted_stamp = -float("inf")
         for cam in self.state.values():
-            cam.last_stamp = cam.first_stamp = cam.rewound_to = cam.last_delay = None
+            cam.last_stamp = cam.first_stamp = cam.rewound_to = None
             cam.clock_offset_run = 0
             cam.recent_stamps.clear()
             cam.recent_offsets.clear()
+            cam.arrivals.clear()
+            cam.unmeasured.clear()
 
     def _on_another_clock(self, camera: str) -> bool:
-        """Whether each of `camera`'s last CLOCK_OFFSET_MIN_FRAMES frames arrived, against
-        their stamps, more than timeout_s sooner, or each more than timeout_s later, than
-        the other cameras' frames received just before them (module docstring): its frames
-        can meet none of theirs. (Each, not their median: after a burst, frames held back
-        for longer than timeout_s are most of the last ten, and the frames that follow them
-        on time must not be dropped.)"""
+        """Whether each of `camera`'s last CLOCK_OFFSET_MIN_FRAMES measured frames arrived,
+        against their stamps, more than timeout_s sooner, or each more than timeout_s later,
+        than the other cameras' frames that arrived nearest to them, all by about the same
+        (within timeout_s of each other) (module docstring): its frames can meet none of
+        theirs. (Each, not their median: after a burst, frames held back for longer than
+        timeout_s are most of the last ten, and the frames that follow them on time must not
+        be dropped; about the same: a backlog taken one camera after another, or a delay
+        that jitters by more than timeout_s, is not another clock.)"""
         offsets = self.state[camera].recent_offsets
-        return len(offsets) == offsets.maxlen and (
-            min(offsets) > self.timeout_s or max(offsets) < -self.timeout_s)
+        if len(offsets) < CLOCK_OFFSET_MIN_FRAMES or max(offsets) - min(offsets) > self.timeout_s:
+            return False
+        return min(offsets) > self.timeout_s or max(offsets) < -self.timeout_s
 
     def _ahead_of_the_others(self, frames: dict[str, Frame], stamp: float, now: float
                              ) -> bool:
-        """Whether a set of `frames` at `stamp` runs ahead of most of the live cameras not
-        in it (at least two): frames of theirs came within timeout_s, stamped more than
-        timeout_s before it. Its cameras are then on another clock (not yet found by their
-        delays: module docstring); emitted, the set would make the others' frames late."""
+        """Whether a set of `frames` at `stamp` runs ahead of more live cameras than it has
+        (at least two, and most of the live cameras not in it, none of them already found on
+        another clock): frames of theirs came within timeout_s, stamped more than timeout_s
+        before it. Its cameras are then on another clock (not yet found by their arrival:
+        module docstring); emitted, the set would make the others' frames late."""
         others = [self.state[name] for name in self.cameras
                   if name not in frames and self._is_live(name, now)]
         behind = [state for state in others
-                  if state.last_received is not None
+                  if state.last_received is not None and state.clock_offset_run == 0
                   and now - state.last_received <= self.timeout_s
                   and state.last_stamp is not None
                   and state.last_stamp < stamp - self.timeout_s]
-        return len(behind) >= 2 and 2 * len(behind) > len(others)
+        return len(behind) >= 2 and len(behind) > len(frames) and 2 * len(behind) > len(others)
 
-    def _agreed_delay(self, camera: str, now: float) -> float | None:
-        """The delay (received - stamp, s) on which the last frames of the other cameras
-        received within timeout_s agree: the median of the largest group of at least two,
-        more than half of them, whose delays lie within timeout_s / 2 of one of them; None
-        without such a group. (Only frames just received count: stamps that do not advance
-        at the receiver's pace, a replay at another rate or in lock-step, then change the
-        delays by less than timeout_s.)"""
-        others = [state.last_delay for name, state in self.state.items()
-                  if name != camera and state.last_delay is not None
-                  and state.last_received is not None
-                  and now - state.last_received <= self.timeout_s]
-        groups = [[d for d in others if abs(d - centre) <= 0.5 * self.timeout_s]
-                  for centre in others]
+    def _measure_offsets(self, now: float) -> None:
+        """Measure the offset (module docstring) of every frame that arrived at least
+        timeout_s ago and is not measured yet: its delay (received - stamp) against the
+        delays of the other cameras' frames that arrived nearest to it (within timeout_s,
+        before or after: a replay's frames of one instant come together, whatever the pace
+        of their stamps), when most of the cameras that have such a frame, itself counted,
+        agree within timeout_s / 2 (at least two others)."""
+        for name, cam in self.state.items():
+            while cam.unmeasured and cam.unmeasured[0][0] <= now - self.timeout_s:
+                received, stamp = cam.unmeasured.popleft()
+                agreed = self._agreed_delay(name, received)
+                if agreed is not None:
+                    cam.recent_offsets.append(received - stamp - agreed)
+
+    def _agreed_delay(self, camera: str, received: float) -> float | None:
+        """The delay (s) on which the other cameras' frames that arrived nearest to
+        `received` (within timeout_s) agree: the median of the largest group, within
+        timeout_s / 2 of one of its members, of at least two that is more than half of the
+        cameras with such a frame, `camera` counted; None without one."""
+        delays = []
+        for name, state in self.state.items():
+            if name == camera or not state.arrivals:
+                continue
+            nearest = min(state.arrivals, key=lambda arrival: abs(arrival[0] - received))
+            if abs(nearest[0] - received) <= self.timeout_s:
+                delays.append(nearest[0] - nearest[1])
+        groups = [[d for d in delays if abs(d - centre) <= 0.5 * self.timeout_s]
+                  for centre in delays]
         group = max(groups, key=len, default=[])
-        if len(group) < 2 or 2 * len(group) <= len(others):
+        if len(group) < 2 or 2 * len(group) <= len(delays) + 1:
             return None
         return statistics.median(group)
 
@@ -508,11 +551,15 @@ class FrameSynchronizer:
         return not self._last_emitted_stamp > last + self.slop_s
 
     def _matching_set(self, camera: str, stamp: float) -> _OpenSet | None:
-        """The open set a frame of `camera` at `stamp` joins: of those whose reference is
-        within slop_s, one still without this camera's frame first, then the nearest."""
-        candidates = [(camera in open_set.frames, abs(stamp - open_set.reference), k)
-                      for k, open_set in enumerate(self._open)
-                      if abs(stamp - open_set.reference) <= self.slop_s]
+        """The open set a frame of `camera` at `stamp` joins: of those whose frames (but this
+        camera's) would all lie within slop_s of it and of each other, one still without
+        this camera's frame first, then the one whose mean stamp is nearest."""
+        candidates = []
+        for k, open_set in enumerate(self._open):
+            low, high = open_set.bounds_without(camera)
+            if high - self.slop_s <= stamp <= low + self.slop_s:
+                candidates.append((camera in open_set.frames,
+                                   abs(stamp - open_set.centre_without(camera)), k))
         return self._open[min(candidates)[2]] if candidates else None
 
     def _finish(self, now: float) -> None:
@@ -521,18 +568,29 @@ class FrameSynchronizer:
                       and self.state[name].missed_sets < MISSED_SETS_NOT_WAITED]
         still_open = []
         for open_set in self._open:
-            limit = open_set.reference + self.slop_s
+            limit = open_set.bounds_without(None)[0] + self.slop_s   # the latest that joins
             missing = [name for name in waited_for if name not in open_set.frames
                        and (self.state[name].last_stamp or -float("inf")) <= limit]
             if not missing:
                 self._emit(open_set, now)
             elif now - open_set.opened >= self.timeout_s:
                 for name in missing:
-                    self.state[name].missed_sets += 1
+                    if self._overdue(name, open_set.reference):
+                        self.state[name].missed_sets += 1
                 self._emit(open_set, now)
             else:
                 still_open.append(open_set)
         self._open = still_open
+
+    def _overdue(self, camera: str, stamp: float) -> bool:
+        """Whether `camera` should have sent a frame stamped by `stamp`: its last stamp lies
+        more than OVERDUE_PERIODS of its typical frame interval before (a camera at a lower
+        rate than the others is not overdue for the sets between its frames; one whose rate
+        is not known yet is never)."""
+        cam = self.state[camera]
+        rate = cam.typical_rate_hz
+        return cam.last_stamp is not None and rate > 0.0 and \
+            stamp - cam.last_stamp > OVERDUE_PERIODS / rate
 
     def _emit(self, open_set: _OpenSet, now: float) -> None:
         frames = {name: open_set.frames[name] for name in self.cameras if name in open_set.frames}
