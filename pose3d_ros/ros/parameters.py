@@ -195,7 +195,9 @@ _RIG = (
     ParamSpec("sync.min_views", _SYNC.min_views,
               "Fewest cameras a frame set needs to be processed.", 1, MAX_CAMERAS),
     ParamSpec("sync.timeout_s", _SYNC.timeout_s,
-              "Longest a frame set waits for missing cameras (s).",
+              "Longest a frame set waits for missing cameras (s); a camera whose frames "
+              "come more than this sooner or later than the others' is on another clock "
+              "(clock_offset) and left out.",
               0.001, 10.0),
     ParamSpec("sync.stale_after_s", _SYNC.stale_after_s,
               "A camera silent this long is reported stale and no "
