@@ -22,7 +22,8 @@ receiver's monotonic clock):
     for (stamped more than OVERDUE_PERIODS of its own frame interval after its last frame:
     it stopped, or holds its frames back to send them in a burst; a camera at a lower rate
     than the others is not overdue between its frames), is not waited for until its next
-    frame: the later sets leave with the other cameras' frames, not timeout_s later.
+    frame: the later sets leave with the other cameras' frames, not timeout_s later (but a
+    set that cannot reach `min_views` without it still waits).
     (Before, each set of the first stale_after_s waited timeout_s: 30 sets at 30 fps, an
     audit measured 157 ms.)
   * A camera that sent nothing for `stale_after_s` (counting from the first frame of any
@@ -49,9 +50,9 @@ receiver's monotonic clock):
     side, all within `timeout_s` of each other, its frames are dropped ("clock_offset") and
     it is not waited for, so that it neither holds the sets back nor, running ahead, makes
     the others' frames "late"; they join again once its clock agrees. Until that is found,
-    a set that finished without more live cameras than it has (at least two, and most of
-    those not in it, none of them already found) that deliver frames stamped more than
-    `timeout_s` before it is dropped ("ahead"): emitted, it would make their frames late.
+    a set of one camera's frame that finished without most of the live cameras (at least
+    two, none of them already found) that deliver frames stamped more than `timeout_s`
+    before it is dropped ("ahead"): emitted, it would make their frames late.
     (Found by an audit: a detector whose clock came back 0.5 s ahead had its frames left
     out while its status read ok; with min_views 1, every other camera's frames were
     "late". Measuring against the frames that arrive nearest, not those just before, keeps
@@ -75,6 +76,7 @@ cameras_far_above() needs both to call a camera fast.
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_left, bisect_right
 from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -97,6 +99,9 @@ MISSED_SETS_NOT_WAITED = 2
 # ... counting only the sets it is overdue for: stamped more than this many of its typical
 # frame intervals after its last frame.
 OVERDUE_PERIODS = 1.5
+# Frames' arrivals kept per camera to measure their offsets (covers 2 timeout_s at 300 fps
+# with timeout_s 3 s).
+ARRIVALS_KEPT = 2000
 
 
 @dataclass(frozen=True)
@@ -154,8 +159,10 @@ class CameraSyncState:
     recent_stamps: deque = field(default_factory=lambda: deque(maxlen=RATE_WINDOW_FRAMES))
     # (received, stamp) of its recent frames, in arrival order, and those whose offset to
     # the other cameras is not measured yet (it needs the frames around them: timeout_s)
-    arrivals: deque = field(default_factory=lambda: deque(maxlen=RATE_WINDOW_FRAMES))
-    unmeasured: deque = field(default_factory=lambda: deque(maxlen=RATE_WINDOW_FRAMES))
+    # (kept for 2 timeout_s: what measuring a frame timeout_s old needs; at most
+    # ARRIVALS_KEPT)
+    arrivals: deque = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
+    unmeasured: deque = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
     # its recent frames' delay (received - stamp) minus the delay on which the other cameras'
     # frames that arrived nearest to each agree (s): their clocks' difference, plus transport
     recent_offsets: deque = field(default_factory=lambda: deque(maxlen=CLOCK_OFFSET_MIN_FRAMES))
@@ -337,9 +344,8 @@ class FrameSynchronizer:
                 self._reset_time(camera, stamp)
             else:
                 cam.rewound_to = None                  # a single bad stamp: back on track
-        if self._on_another_clock(camera):
-            cam.last_stamp = stamp
-            cam.lagging_until = now + self.stale_after_s
+        if self._on_another_clock(camera):     # (not waited for while so: _finish; not
+            cam.last_stamp = stamp              # "lagging", which late frames would renew)
             cam.clock_offset_run += 1
             return self._drop(camera, "clock_offset")
         cam.clock_offset_run = 0
@@ -491,11 +497,13 @@ class FrameSynchronizer:
 
     def _ahead_of_the_others(self, frames: dict[str, Frame], stamp: float, now: float
                              ) -> bool:
-        """Whether a set of `frames` at `stamp` runs ahead of more live cameras than it has
-        (at least two, and most of the live cameras not in it, none of them already found on
-        another clock): frames of theirs came within timeout_s, stamped more than timeout_s
-        before it. Its cameras are then on another clock (not yet found by their arrival:
-        module docstring); emitted, the set would make the others' frames late."""
+        """Whether a set of one camera's frame at `stamp` runs ahead of most of the live
+        cameras not in it (at least two, none of them already found on another clock):
+        frames of theirs came within timeout_s, stamped more than timeout_s before it. Its
+        camera is then on another clock (not yet found by the arrival of its frames: module
+        docstring); emitted (min_views 1), the set would make the others' frames late. (Sets
+        of two or more cameras are left alone: a review found the sets of an on-time pair
+        dropped when most cameras delivered in batches.)"""
         others = [self.state[name] for name in self.cameras
                   if name not in frames and self._is_live(name, now)]
         behind = [state for state in others
@@ -503,7 +511,7 @@ class FrameSynchronizer:
                   and now - state.last_received <= self.timeout_s
                   and state.last_stamp is not None
                   and state.last_stamp < stamp - self.timeout_s]
-        return len(behind) >= 2 and len(behind) > len(frames) and 2 * len(behind) > len(others)
+        return len(frames) == 1 and len(behind) >= 2 and 2 * len(behind) > len(others)
 
     def _measure_offsets(self, now: float) -> None:
         """Measure the offset (module docstring) of every frame that arrived at least
@@ -512,6 +520,9 @@ class FrameSynchronizer:
         before or after: a replay's frames of one instant come together, whatever the pace
         of their stamps), when most of the cameras that have such a frame, itself counted,
         agree within timeout_s / 2 (at least two others)."""
+        for cam in self.state.values():
+            while cam.arrivals and cam.arrivals[0][0] < now - 2 * self.timeout_s:
+                cam.arrivals.popleft()          # no frame left to measure needs it
         for name, cam in self.state.items():
             while cam.unmeasured and cam.unmeasured[0][0] <= now - self.timeout_s:
                 received, stamp = cam.unmeasured.popleft()
@@ -526,14 +537,22 @@ class FrameSynchronizer:
         cameras with such a frame, `camera` counted; None without one."""
         delays = []
         for name, state in self.state.items():
-            if name == camera or not state.arrivals:
+            if name == camera:
                 continue
-            nearest = min(state.arrivals, key=lambda arrival: abs(arrival[0] - received))
-            if abs(nearest[0] - received) <= self.timeout_s:
-                delays.append(nearest[0] - nearest[1])
-        groups = [[d for d in delays if abs(d - centre) <= 0.5 * self.timeout_s]
-                  for centre in delays]
-        group = max(groups, key=len, default=[])
+            gap, delay = self.timeout_s, None
+            for arrived, stamp in state.arrivals:      # kept for 2 timeout_s: a few frames
+                if abs(arrived - received) <= gap:
+                    gap, delay = abs(arrived - received), arrived - stamp
+            if delay is not None:
+                delays.append(delay)
+        delays.sort()
+        half = 0.5 * self.timeout_s
+        best = (0, 0)                                   # the largest group: delays[i:j]
+        for centre in delays:
+            i, j = bisect_left(delays, centre - half), bisect_right(delays, centre + half)
+            if j - i > best[1] - best[0]:
+                best = (i, j)
+        group = delays[best[0]:best[1]]
         if len(group) < 2 or 2 * len(group) <= len(delays) + 1:
             return None
         return statistics.median(group)
@@ -563,13 +582,18 @@ class FrameSynchronizer:
         return self._open[min(candidates)[2]] if candidates else None
 
     def _finish(self, now: float) -> None:
-        waited_for = [name for name in self.cameras
-                      if self._is_live(name, now) and now >= self.state[name].lagging_until
-                      and self.state[name].missed_sets < MISSED_SETS_NOT_WAITED]
+        live = [name for name in self.cameras
+                if self._is_live(name, now) and now >= self.state[name].lagging_until
+                and not self._on_another_clock(name)]
+        waited_for = [name for name in live
+                      if self.state[name].missed_sets < MISSED_SETS_NOT_WAITED]
         still_open = []
         for open_set in self._open:
             limit = open_set.bounds_without(None)[0] + self.slop_s   # the latest that joins
-            missing = [name for name in waited_for if name not in open_set.frames
+            # a set that cannot reach min_views without them still waits for all (found
+            # by a review: two of three cameras delivering in batches lost their sets)
+            candidates = waited_for if len(open_set.frames) >= self.min_views else live
+            missing = [name for name in candidates if name not in open_set.frames
                        and (self.state[name].last_stamp or -float("inf")) <= limit]
             if not missing:
                 self._emit(open_set, now)
