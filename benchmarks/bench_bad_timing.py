@@ -23,7 +23,6 @@ counted for cam02 on /diagnostics over the phase (rejections and the synchronise
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import statistics
 import threading
@@ -119,10 +118,9 @@ def _run(scenario: str, timeout_s: float) -> list[dict]:
     """One scenario: the fusion node here, the detectors in another process."""
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
+    from live_harness import run_node_against_publisher
     from pose3d_ros.msg import Skeleton3DArray
     from rclpy.context import Context
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.lifecycle import TransitionCallbackReturn
     from rclpy.node import Node
     from rclpy.parameter import Parameter
     from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -157,27 +155,9 @@ def _run(scenario: str, timeout_s: float) -> list[dict]:
     probe.create_subscription(Skeleton3DArray, "skeletons", on_output,
                               QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
     probe.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 10)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(fusion)
-    executor.add_node(probe)
-    assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS, fusion.last_error
-    assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    spawn = multiprocessing.get_context("spawn")
-    ready, done = spawn.Event(), spawn.Event()
-    detectors = spawn.Process(target=_publish, args=(scenario, ready, done))
-    detectors.start()
-    time.sleep(4.0)                   # the detectors load their 2D, discovery
-    ready.set()
-    started = time.monotonic()
-    done.wait(sum(PHASES_S) + 120)
-    detectors.join(30)
-    executor.shutdown()
-    spinner.join(10)
-    fusion.destroy_node()
-    probe.destroy_node()
-    rclpy.shutdown(context=context)
+    started = run_node_against_publisher(fusion, probe, context, _publish, (scenario,),
+                                         settle_s=4.0,    # the detectors load their 2D
+                                         timeout_s=sum(PHASES_S) + 120)
     rows, begin = [], started
     for phase, length in enumerate(PHASES_S):
         end = begin + length

@@ -15,10 +15,8 @@ camera (min/max over the reports after the first 5 s) and the rate_mismatch reje
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -86,9 +84,8 @@ def main() -> None:
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
+    from live_harness import run_node_against_publisher
     from rclpy.context import Context
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.lifecycle import TransitionCallbackReturn
     from rclpy.node import Node
     from rclpy.parameter import Parameter
 
@@ -104,25 +101,9 @@ def main() -> None:
     reports: list[tuple[float, DiagnosticArray]] = []
     probe.create_subscription(DiagnosticArray, "/diagnostics",
                               lambda m: reports.append((time.monotonic(), m)), 10)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    executor.add_node(probe)
-    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
-    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    spawn = multiprocessing.get_context("spawn")
-    ready, done = spawn.Event(), spawn.Event()
-    camera_process = spawn.Process(target=_publish, args=(str(args.source), args.fps,
-                                                          args.seconds, ready, done))
-    camera_process.start()
-    time.sleep(3.0)
-    ready.set()
-    started = time.monotonic()
-    done.wait(args.seconds + 120)
-    camera_process.join(30)
-    executor.shutdown()
-    spinner.join(10)
+    started = run_node_against_publisher(node, probe, context, _publish,
+                                         (str(args.source), args.fps, args.seconds),
+                                         settle_s=3.0, timeout_s=args.seconds + 120)
     rates: dict[str, list[float]] = {c: [] for c in CAMERAS}
     mismatch = {c: 0 for c in CAMERAS}
     frames_in = {c: 0 for c in CAMERAS}
@@ -139,9 +120,6 @@ def main() -> None:
                         rates[camera].append(float(values["input_rate_hz"]))
             if status.name.endswith(": pipeline"):
                 outputs = max(outputs, int(values.get("outputs", 0)))
-    node.destroy_node()
-    probe.destroy_node()
-    rclpy.shutdown(context=context)
     print(f"source: {args.source}; 4 cameras published at {args.fps:g} Hz for "
           f"{args.seconds:g} s; {outputs} 3D outputs; load average {os.getloadavg()[0]:.2f}")
     print("| camera | frames received | reported input rate, min-max (Hz) | "

@@ -463,7 +463,7 @@ class PoseNodeBase(LifecycleNode):
                 return
             live = {c: self.sync.state[c] for c in self.sync.live_cameras(now)}
             fast = self._check_rates(live)
-            self._check_clock_offsets(live, fast, now)
+            self._check_clock_offsets(live, fast)
             self._check_missing_camera_info(now)
             self._check_image_loss(now)
             arriving = self.sync.receiving(now) or self.health.images_arriving(
@@ -509,7 +509,7 @@ class PoseNodeBase(LifecycleNode):
                         f"fastdds_large_images.xml, or use image_transport 'compressed'; check "
                         f"image_topic and image_transport (docs/nodes.md, large images)")
 
-    def _check_clock_offsets(self, live: dict, fast: set[str], now: float) -> None:
+    def _check_clock_offsets(self, live: dict, fast: set[str]) -> None:
         """Report a live camera whose frames stamp on another clock than the others' and so
         join no frame set (found by audits: a camera 80 ms off, and one 0.5 s ahead, were
         left out of the 3D while their status read ok); `fast` cameras are told as
