@@ -1,5 +1,5 @@
 """train_lifter follows the tools' rules: existing or unwritable outputs refused before any
-work, the model and its .json staged and moved in together, --debug for tracebacks."""
+work, the model, its .json and its .pt staged and moved in together, --debug for tracebacks."""
 from __future__ import annotations
 
 import json
@@ -20,7 +20,7 @@ def _run(tmp_path, out, *extra: str) -> int:
 
 def test_existing_or_unwritable_outputs_are_refused_before_any_work(tmp_path, capsys):
     out = tmp_path / "lifter.onnx"
-    for existing in (out, out.with_suffix(".json")):
+    for existing in (out, out.with_suffix(".json"), out.with_suffix(".pt")):
         existing.write_text("keep me")
         assert _run(tmp_path, out) == 2
         err = capsys.readouterr().err.strip().splitlines()
@@ -30,8 +30,9 @@ def test_existing_or_unwritable_outputs_are_refused_before_any_work(tmp_path, ca
             _run(tmp_path, out, "--debug")
         assert existing.read_text() == "keep me"
         existing.unlink()
-    assert _run(tmp_path, tmp_path / "missing.json") == 2
-    assert "give the model another name" in capsys.readouterr().err
+    for wrong in ("missing.json", "missing.pt"):
+        assert _run(tmp_path, tmp_path / wrong) == 2
+        assert "give the model another name" in capsys.readouterr().err
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert _run(tmp_path, blocker / "lifter.onnx") == 2
@@ -48,23 +49,55 @@ def _model():
     return build_lifter(LifterConfig(window=27, causal=True, channels=16))
 
 
-def test_export_writes_both_files_or_neither(tmp_path):
+def test_export_writes_all_files_or_none(tmp_path):
     """A failure after the ONNX export started (metadata that is not JSON) leaves the
-    previous model and metadata untouched and no temporary file; a complete export replaces
-    both, and only with overwrite."""
+    previous model, metadata and weights untouched and no temporary file; a complete export
+    replaces all three, and only with overwrite."""
     out = tmp_path / "lifter.onnx"
+    written = ["lifter.json", "lifter.onnx", "lifter.pt"]
+
+    def contents():
+        return tuple(out.with_suffix(suffix).read_bytes() for suffix in (".onnx", ".json", ".pt"))
     export_onnx(_model(), out, {"trained_on": ["first"]})
-    before = out.read_bytes(), out.with_suffix(".json").read_text()
+    before = contents()
     with pytest.raises(TypeError):
         export_onnx(_model(), out, {"trained_on": [object()]})
-    assert (out.read_bytes(), out.with_suffix(".json").read_text()) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lifter.json", "lifter.onnx"]
+    assert contents() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == written
     with pytest.raises(UserError, match="already exists"):
         export_onnx(_model(), out, {"trained_on": ["second"]}, overwrite=False)
-    assert out.with_suffix(".json").read_text() == before[1]
+    assert contents() == before
     export_onnx(_model(), out, {"trained_on": ["second"]}, overwrite=True)
     assert json.loads(out.with_suffix(".json").read_text())["trained_on"] == ["second"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lifter.json", "lifter.onnx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == written
+
+
+def test_the_exported_weights_train_on_as_the_model_they_came_from(tmp_path, capsys):
+    """<model>.pt holds the exported model's weights and training configuration (readable
+    without unpickling code): the same model rebuilt from it gives the ONNX model's output,
+    and --init-from the .onnx names the .pt beside it."""
+    import onnxruntime as ort
+
+    from pose3d_ros.core.lifting.training import TrainConfig
+
+    model = _model()
+    config = TrainConfig(model=model.config).to_dict()
+    out = tmp_path / "lifter.onnx"
+    export_onnx(model, out, train_config=config)
+    saved = torch.load(out.with_suffix(".pt"), weights_only=True)
+    assert saved["config"] == config
+    assert (json.loads(out.with_suffix(".json").read_text())["train_config"]
+            == json.loads(json.dumps(config)))
+    rebuilt = build_lifter(LifterConfig(**saved["config"]["model"]))
+    rebuilt.load_state_dict(saved["model"])
+    rebuilt.eval()
+    features = torch.randn(3, 27, rebuilt.config.num_features)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    exported = session.run(None, {"features": features.numpy()})[0]
+    with torch.no_grad():
+        assert abs(rebuilt(features).numpy() - exported).max() < 1e-4
+    assert _run(tmp_path, tmp_path / "tuned.onnx", "--init-from", str(out)) == 2
+    assert f"give its weights, {out.with_suffix('.pt')}" in capsys.readouterr().err
 
 
 def test_a_checkpoint_that_does_not_fit_is_refused_before_any_work(tmp_path, capsys):

@@ -60,15 +60,31 @@ from pose3d_ros.core.output_files import UserError, add_common_arguments, refuse
 
 log = logging.getLogger(__name__)
 
+# The shipped weights' recipe (pose3d_ros/models/lifter_t27_causal.onnx, .json and .pt): motion
+# capture, then the rig, as train_lifter argument lists; {pretraining} and {shipped} are the
+# two models' paths without suffix. The docstring above and docs/lifter.md give these commands
+# (a test checks they agree); benchmarks/reproduce_shipped_lifter.py runs them and compares
+# the weights they give with the shipped ones.
+SHIPPED_RECIPE: tuple[tuple[str, ...], ...] = (
+    ("--mocap", "--window", "27", "--causal", "--epochs", "240", "--mocap-per-epoch", "3000",
+     "--arm-mix", "0.8", "--leg-mix", "0.6", "--clean-share", "0.3",
+     "--out", "{pretraining}.onnx"),
+    ("--recording", "single", "--mocap", "--init-from", "{pretraining}.work", "--window", "27",
+     "--causal", "--epochs", "10", "--lr", "5e-4", "--virtual-per-epoch", "2000",
+     "--mocap-per-epoch", "2000", "--arm-mix", "0.8", "--leg-mix", "0.6", "--clean-share",
+     "0.3", "--out", "{shipped}.onnx"),
+)
+
 
 def check_outputs(args: argparse.Namespace) -> None:
     """The model and its .json: refused if they exist (unless --overwrite), cannot be written
     or would replace an input; before any work."""
-    if args.out.suffix == ".json":
-        raise UserError(f"--out {args.out}: the metadata goes to <out>.json; give the model "
-                        "another name (.onnx)")
+    if args.out.suffix in (".json", ".pt"):
+        raise UserError(f"--out {args.out}: the metadata and the weights go to <out>.json and "
+                        "<out>.pt; give the model another name (.onnx)")
     inputs = [*args.bag, args.calibration, args.init_from]
-    for path, what in ((args.out, "model"), (args.out.with_suffix(".json"), "model metadata")):
+    for path, what in ((args.out, "model"), (args.out.with_suffix(".json"), "model metadata"),
+                       (args.out.with_suffix(".pt"), "model weights")):
         refuse_existing(path, args.overwrite, what, inputs=inputs, folder=False)
     # its checkpoint folder too: a read-only one failed after the 2D step (audit)
     refuse_existing(work_dir(args), True, "work folder (--work-dir)", folder=True)
@@ -87,10 +103,12 @@ def initial_checkpoint(init_from: Path | None) -> Path | None:
         return None
     if init_from.suffix == ".onnx":
         # found by an audit: it read as "not a train_lifter checkpoint (UnpicklingError)"
+        weights = init_from.with_suffix(".pt")
         raise UserError(f"--init-from {init_from}: an exported ONNX lifter cannot be trained "
-                        "further (its batch norms are folded into its convolutions); give its "
-                        "training's .work folder (for the shipped weights' recipe, "
-                        "docs/lifter.md, 'The shipped ...')")
+                        "further (its batch norms are folded into its convolutions); give "
+                        + (f"its weights, {weights}" if weights.is_file() else
+                           "its weights (the <model>.pt train_lifter writes beside it) or "
+                           "its training's .work folder"))
     init = init_from / "checkpoint.pt" if init_from.is_dir() else init_from
     if not init.is_file():
         raise UserError(f"--init-from: no checkpoint at {init}")
@@ -161,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="mocap samples without the measured 2D error model "
                              "(core.error_model, pose3d_ros/models/error_model_blazepose.json)")
     parser.add_argument("--init-from", type=Path, default=None,
-                        help="start from this checkpoint.pt (or work directory holding one): "
-                             "fine-tuning")
+                        help="start from these weights: a model's <model>.pt (the shipped "
+                             "pose3d_ros/models/lifter_t27_causal.pt), a checkpoint.pt or a "
+                             "work directory holding one: fine-tuning")
     parser.add_argument("--architecture", default="tcn", choices=("tcn", "stformer"))
     parser.add_argument("--dim", type=int, default=32, help="stformer: token width")
     parser.add_argument("--depth", type=int, default=3, help="stformer: blocks")
@@ -307,9 +326,8 @@ def main(argv: list[str] | None = None) -> int:
                  for b, lab in zip(args.bag, labels[len(labels) - len(args.bag):],
                                    strict=True)],
         "error_model": None if errors is None else errors.source,
-        "train_config": config.to_dict(),
         "command": "python -m pose3d_ros.tools.train_lifter " + " ".join(
-            argv if argv is not None else sys.argv[1:])})
+            argv if argv is not None else sys.argv[1:])}, train_config=config.to_dict())
     log.info("wrote %s (T=%d, causal=%s)", args.out, meta["window"], meta["causal"])
     return 0
 

@@ -463,10 +463,14 @@ DIVERGED_MPJPE_M = 10.0
 
 
 def export_onnx(model: torch.nn.Module, path: Path, extra_metadata: dict | None = None, *,
-                overwrite: bool = True) -> dict:
+                overwrite: bool = True, train_config: dict | None = None) -> dict:
     """Write the lifter as ONNX (input 'features' (B, T, 3J+2), output 'joints' (B, J, 3))
-    plus <path>.json metadata; the same metadata is stored in the ONNX metadata_props. Both
-    are written under temporary names and moved in only when both are complete; an existing
+    plus <path>.json metadata (the same metadata is stored in the ONNX metadata_props) and
+    <path>.pt, its weights for further training (`train_lifter --init-from`: an ONNX model
+    cannot be trained on, its batch norms are folded into its convolutions): a dict of
+    'model' (the state dict) and 'config' (train_config, the TrainConfig as a dict; without
+    it only {'model': LifterConfig}), readable with torch.load(weights_only=True). All three
+    are written under temporary names and moved in only when all are complete; an existing
     file is replaced only if overwrite (output_files.staged_output)."""
     import onnx
 
@@ -478,9 +482,9 @@ def export_onnx(model: torch.nn.Module, path: Path, extra_metadata: dict | None 
     if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
         raise ValueError(f"{path}: the lifter's weights are not all numbers (a diverged "
                          "training); nothing written")
-    if path.suffix == ".json":
-        raise ValueError(f"{path}: the model's metadata goes to <path>.json; give the model "
-                         "another suffix (.onnx)")
+    if path.suffix in (".json", ".pt"):
+        raise ValueError(f"{path}: the model's metadata and weights go to <path>.json and "
+                         "<path>.pt; give the model another suffix (.onnx)")
     dummy = torch.zeros(1, mc.window, mc.num_features)
     metadata = {"format": "pose3d_ros.lifter/1", "layout": H36M17.name,
                 "num_joints": mc.num_joints, "window": mc.window, "causal": mc.causal,
@@ -488,8 +492,13 @@ def export_onnx(model: torch.nn.Module, path: Path, extra_metadata: dict | None 
                 "normalisation": NORMALISATION_NAME, "units": "metres",
                 "output": "root-relative joints, camera optical frame (x right, y down, "
                           "z forward)", "model": mc.to_dict(), **(extra_metadata or {})}
+    if train_config is not None:
+        metadata["train_config"] = train_config
     with staged_output(path, overwrite) as onnx_file, \
-            staged_output(path.with_suffix(".json"), overwrite) as json_file:
+            staged_output(path.with_suffix(".json"), overwrite) as json_file, \
+            staged_output(path.with_suffix(".pt"), overwrite) as weights_file:
+        torch.save({"model": model.state_dict(),
+                    "config": train_config or {"model": mc.to_dict()}}, weights_file)
         torch.onnx.export(model, (dummy,), str(onnx_file), input_names=["features"],
                           output_names=["joints"], opset_version=17, dynamo=False,
                           dynamic_axes={"features": {0: "batch"}, "joints": {0: "batch"}})
