@@ -47,6 +47,6 @@ def test_pip_install_gives_the_core_without_messages(tmp_path):
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["0.1.0", "17", "True"]
     assert (target / "pose3d_ros" / "core" / "layouts.py").is_file()
-    # The shipped lifter model travels with the package.
-    assert (target / "pose3d_ros" / "models" / "lifter_t27_causal.onnx").is_file()
-    assert (target / "pose3d_ros" / "models" / "lifter_t27_causal.json").is_file()
+    # The shipped lifter model travels with the package, with its weights for fine-tuning.
+    for suffix in (".onnx", ".json", ".pt"):
+        assert (target / "pose3d_ros" / "models" / f"lifter_t27_causal{suffix}").is_file()
