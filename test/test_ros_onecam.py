@@ -314,25 +314,26 @@ def _calibrated(executor, node, probe, camera) -> None:
                       tick=lambda: info_pub.publish(camera_model_to_info(camera)))
 
 
-def test_images_without_camera_info_are_told_at_warn_after_a_while(monkeypatch):
-    """Found by an audit of a live camera: a camera_info published once and latched before
-    the node started never arrives (the node subscribes to it volatile, like the images), and
-    401 images were refused with one INFO line (the expected start-up case) and nothing more.
-    After CAMERA_INFO_WAIT_S of images without a valid camera_info: one WARN saying why."""
-    from rcl_interfaces.msg import Log
-
-    import pose3d_ros.ros.node_base as node_base
+def _camera_info_case(latched_info: bool) -> tuple[bool, list, list, list]:
+    """The one-camera node fed images of a person; its camera_info published once, latched,
+    before the node is active, or never (a volatile publisher that stays silent). Returns
+    whether the camera got calibrated, the [camera_info_missing] lines, the answers and the
+    lines about an incompatible QoS."""
     from pose3d_ros.ros.node_input import LATCHED_QOS
 
-    monkeypatch.setattr(node_base, "CAMERA_INFO_WAIT_S", 1.0)
     camera, person, _ = _half_size_camera_and_frames(1)
     with ros_context() as context:
         node = _one_camera_node(context, Parameter("diagnostics_period_s", value=0.2))
         with with_rosout(context, node) as (executor, probe, logs):
-            latched = probe.create_publisher(CameraInfo, "cam01/camera_info", LATCHED_QOS)
-            latched.publish(camera_model_to_info(camera))     # before the node is active
+            if latched_info:
+                latched = probe.create_publisher(CameraInfo, "cam01/camera_info", LATCHED_QOS)
+                latched.publish(camera_model_to_info(camera))     # before the node is active
+            else:                        # a driver's volatile publisher, silent here
+                probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
             configure_and_activate(node)
             image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            answers: list[Skeleton3DArray] = []
+            probe.create_subscription(Skeleton3DArray, "skeletons", answers.append, RELIABLE)
             k = 0
 
             def send() -> None:
@@ -340,14 +341,36 @@ def test_images_without_camera_info_are_told_at_warn_after_a_while(monkeypatch):
                 image_pub.publish(image_to_msg(person[0], 70.0 + k / 10, camera.frame_id))
                 k += 1
 
-            def warned() -> list[Log]:
+            def warned() -> list:
                 return [m for m in logs if "[camera_info_missing]" in m.msg]
+            done = (lambda: any(a.skeletons for a in answers)) if latched_info else \
+                (lambda: bool(warned()))
+            assert spin_until(executor, done, 15, tick=send)
+            spin_until(executor, lambda: False, 1.5, tick=send)   # past CAMERA_INFO_WAIT_S
+            return (node.health.cameras["cam01"].calibrated, warned(), answers,
+                    [m for m in logs if "incompatible" in m.msg.lower()])
 
-            assert spin_until(executor, lambda: bool(warned()), 15, tick=send)
-            spin_until(executor, lambda: False, 0.6, tick=send)
-            assert len(warned()) == 1 and warned()[0].level == Log.WARN
-            assert "published once before the node started" in warned()[0].msg
-            assert not node.health.cameras["cam01"].calibrated   # (the latched one never came)
+
+def test_a_latched_camera_info_is_taken_and_a_missing_one_told_at_warn(monkeypatch):
+    """Found by an audit of a live camera: a camera_info published once and latched before
+    the node started never arrived (the node subscribed to it volatile, like the images), and
+    401 images were refused with one INFO line (the expected start-up case) and nothing more.
+    Now such a camera_info is taken (the node answers with people and warns of nothing), and
+    after CAMERA_INFO_WAIT_S of images without any camera_info: one WARN saying why. A
+    volatile camera_info publisher (the usual driver) does not make the latched subscription
+    log an incompatible QoS."""
+    from rcl_interfaces.msg import Log
+
+    import pose3d_ros.ros.node_base as node_base
+
+    monkeypatch.setattr(node_base, "CAMERA_INFO_WAIT_S", 1.0)
+    calibrated, warned, answers, incompatible = _camera_info_case(latched_info=True)
+    assert calibrated and warned == [] and incompatible == []
+    assert any(a.skeletons for a in answers)
+    calibrated, warned, answers, incompatible = _camera_info_case(latched_info=False)
+    assert not calibrated and answers == [] and incompatible == []
+    assert len(warned) == 1 and warned[0].level == Log.WARN
+    assert "publish it with every image, or once latched" in warned[0].msg
 
 
 def test_rectified_images_with_a_distorted_camera_info_are_warned_once():

@@ -193,3 +193,64 @@ def test_a_self_calibrated_rig_gets_an_upright_frame_for_rviz(tmp_path):
     q = transform.transform.rotation
     rotation = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
     np.testing.assert_allclose(rotation[:, 2], [0, -1, 0], atol=1e-12)   # z up: -y optical
+
+
+def test_camera_info_latched_before_the_node_and_before_tf_is_taken_when_the_pose_comes():
+    """A camera_info published once and kept (transient local), before the fusion node
+    started and before the cameras' transforms exist: the node subscribes to it when it sees
+    such a publisher, keeps the message while the pose is missing, and takes it once /tf_static
+    gives the pose (before, such a camera_info never arrived: the node subscribed volatile)."""
+    rig = load_rig(calibration_path("single"))
+    rig = Rig("tf_latched_rig", [dataclasses.replace(c, frame_id=f"tf_latched_{c.frame_id}")
+                                 for c in rig.cameras[:2]])
+    names = rig.names
+    demo = load_demo_2d("single", frames=FRAMES)
+    found = [{name: Detections2D(
+        demo.keypoints[k, v, :1], demo.scores[k, v, :1], np.zeros((1, 4), np.float32),
+        np.ones(1, np.float32), BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[v]))
+        for v, name in enumerate(names)} for k in range(FRAMES)]
+    with ros_context() as context:
+        namespace = "/tf_latched_info_test"
+        probe = Node("latched_info_probe", context=context, namespace=namespace)
+        infos = {c.name: probe.create_publisher(CameraInfo, f"{c.name}/camera_info", LATCHED)
+                 for c in rig.cameras}
+        for camera in rig.cameras:                       # once, before the node exists
+            infos[camera.name].publish(camera_model_to_info(camera))
+        fusion = FusionNode("fusion_latched_info", context=context, namespace=namespace,
+                            parameter_overrides=[Parameter(k, value=v) for k, v in {
+                                "camera_names": names, "autostart": False,
+                                "extrinsics_source": "tf", "rig_file": "",
+                                "fixed_frame": rig.frame_id, "sync.min_views": 2,
+                                "diagnostics_period_s": 0.2, "tracking.enabled": False,
+                                "filter.enabled": False}.items()])
+        executor = executor_with(context, fusion, probe)
+        try:
+            configure_and_activate(fusion)
+            outputs: list[Skeleton3DArray] = []
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            skeletons = {c: probe.create_publisher(Skeleton2DArray, f"{c}/skeletons_2d",
+                                                   RELIABLE) for c in names}
+            spin_until(executor, lambda: False, 1.0)     # the latched messages come, no pose
+            assert not any(c.calibrated for c in fusion.health.cameras.values())
+            tf_static = probe.create_publisher(TFMessage, "/tf_static", LATCHED)
+            tf_static.publish(rig_transforms(list(rig.cameras), rig.frame_id,
+                                             seconds_to_stamp(1.0)))
+            assert spin_until(executor, lambda: all(
+                c.calibrated for c in fusion.health.cameras.values()), 10)
+            for camera in rig.cameras:
+                np.testing.assert_allclose(fusion.pipeline.camera(camera.name).t, camera.t,
+                                           atol=1e-9)
+
+            for k in range(FRAMES):
+                for camera in rig.cameras:
+                    header = Header(stamp=seconds_to_stamp(400.0 + k / 60),
+                                    frame_id=camera.frame_id)
+                    skeletons[camera.name].publish(detections_to_msg(found[k][camera.name],
+                                                                     header))
+                assert spin_until(executor, lambda k=k: len(outputs) > k, 20), \
+                    fusion.last_error
+            assert any(o.skeletons for o in outputs)
+        finally:
+            executor.shutdown()
+            fusion.destroy_node()
+            probe.destroy_node()

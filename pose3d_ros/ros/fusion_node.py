@@ -9,8 +9,6 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from sensor_msgs.msg import CameraInfo
-
 from pose3d_ros.core.image_decode import ImageDecodeError, check_size
 from pose3d_ros.core.messages import sanitized_detections
 from pose3d_ros.core.sync import FrameSet
@@ -40,9 +38,7 @@ class FusionNode(RigNodeBase):
             self._owned_subscriptions.append(self.create_subscription(
                 Skeleton2DArray, f"{camera}/{self.config.skeletons_2d_topic}",
                 partial(self.on_skeletons, camera), OUTPUT_QOS))
-            self._owned_subscriptions.append(self.create_subscription(
-                CameraInfo, f"{camera}/camera_info",
-                partial(self.on_camera_info, camera), qos))
+            self._subscribe_camera_info(camera, qos)
 
     def on_skeletons(self, camera: str, msg: Skeleton2DArray) -> None:
         # its 2D stands for its images: 2D without camera_info is told at WARN after

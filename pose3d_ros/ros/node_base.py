@@ -539,8 +539,8 @@ class PoseNodeBase(LifecycleNode):
     def _check_missing_camera_info(self, now: float) -> None:
         """Report, at WARN, a camera whose images keep arriving while no valid camera_info
         has come CAMERA_INFO_WAIT_S after activation (the INFO line of the first image is the
-        expected start-up case; found by an audit: a camera_info published once, latched,
-        before the node started never arrives, and nothing but that INFO line said so)."""
+        expected start-up case; found by an audit: a camera_info that never came was told by
+        that INFO line alone)."""
         if now - self._activated_at < CAMERA_INFO_WAIT_S:
             return
         for camera, health in self.health.cameras.items():
@@ -548,9 +548,8 @@ class PoseNodeBase(LifecycleNode):
                     health.image_within(now, CAMERA_INFO_WAIT_S):
                 self.reject(camera, "camera_info_missing",
                             f"camera {camera!r}: images arrive but no valid camera_info in "
-                            f"{CAMERA_INFO_WAIT_S:g} s; a camera_info published once before the "
-                            "node started (latched) is not received, the node subscribes to it "
-                            "like to the images: publish it with every image")
+                            f"{CAMERA_INFO_WAIT_S:g} s: publish it with every image, or once "
+                            "latched (durability transient local, reliability reliable)")
 
     def _check_rates(self, live: dict) -> set[str]:
         """Report a live camera whose capture rate (from its stamps; neither frames lost on

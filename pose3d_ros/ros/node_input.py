@@ -40,6 +40,10 @@ from pose3d_ros.core.image_decode import (
 LATCHED_QOS = QoSProfile(depth=10, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                          reliability=ReliabilityPolicy.RELIABLE)
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+# camera_info published once and latched (transient local, reliable): matches only such a
+# publisher, and receives its message however long before the subscription it was published
+LATCHED_CAMERA_INFO_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                                     reliability=ReliabilityPolicy.RELIABLE)
 SKELETONS_2D_TOPIC = "skeletons_2d"   # 2D skeletons, in each camera's namespace
 
 
@@ -151,6 +155,6 @@ def finish_images(images: dict[str, np.ndarray | PendingImage],
             for camera in images}
 
 
-__all__ = ["ImageDecodeError", "LATCHED_QOS", "OUTPUT_QOS", "PendingImage",
-           "SKELETONS_2D_TOPIC", "accept_image", "finish_image", "finish_images", "image_qos",
-           "image_subscription"]
+__all__ = ["ImageDecodeError", "LATCHED_CAMERA_INFO_QOS", "LATCHED_QOS", "OUTPUT_QOS",
+           "PendingImage", "SKELETONS_2D_TOPIC", "accept_image", "finish_image", "finish_images",
+           "image_qos", "image_subscription"]

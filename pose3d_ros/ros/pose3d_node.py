@@ -3,7 +3,6 @@ markers and TF out (optionally each camera's 2D skeletons)."""
 from __future__ import annotations
 
 import time
-from functools import partial
 from typing import Any
 
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -56,9 +55,7 @@ class Pose3DNode(RigNodeBase):
         qos = image_qos(self.config.image_qos, self.config.qos_depth)
         for camera in self.cameras:
             self._subscribe_images(camera, self.on_image)
-            self._owned_subscriptions.append(self.create_subscription(
-                CameraInfo, f"{camera}/camera_info",
-                partial(self.on_camera_info, camera), qos))
+            self._subscribe_camera_info(camera, qos)
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
         """Counts its arrival (images_lost compares it with the images'), then as the base."""

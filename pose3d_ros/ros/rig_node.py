@@ -9,10 +9,12 @@ output labelled, with one calibration.
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import numpy as np
-from rclpy.qos import QoSProfile
+from rclpy.event_handler import SubscriptionEventCallbacks
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
@@ -36,7 +38,7 @@ from pose3d_ros.msg import Skeleton3DArray
 
 from .conversions import camera_model_from_info, mean_stamp, seconds_to_stamp, skeletons3d_to_msg
 from .node_base import PoseNodeBase
-from .node_input import LATCHED_QOS, OUTPUT_QOS
+from .node_input import LATCHED_CAMERA_INFO_QOS, LATCHED_QOS, OUTPUT_QOS
 from .parameters import ParameterError
 from .tf import (
     TF_STATIC_TOPIC,
@@ -185,6 +187,8 @@ class RigNodeBase(PoseNodeBase):
             params=pipeline_params(config), lifter=lifter)
         self.sync = self._make_sync(config.sync, self.cameras)
         self._camera_info_seen: dict[str, tuple] = {}
+        self._latched_camera_info: dict[str, CameraInfo] = {}   # kept until taken
+        self._latched_info_cameras: set[str] = set()   # with a latched camera_info subscription
         self._rectified_told: set[str] = set()
         self._frame_mismatch_told: set[tuple[str, str]] = set()
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
@@ -238,6 +242,57 @@ class RigNodeBase(PoseNodeBase):
             self._publish_upright_frame(self.fixed_frame)
 
     # -- calibration ---------------------------------------------------------------------------
+    def _subscribe_camera_info(self, camera: str, qos: QoSProfile) -> None:
+        """`camera`'s camera_info with `qos` (volatile, as the images: drivers publish it with
+        every image); a latched publisher of it is subscribed to when seen
+        (_subscribe_latched_camera_info)."""
+        self._latched_info_cameras.discard(camera)
+        self._owned_subscriptions.append(self.create_subscription(
+            CameraInfo, f"{camera}/camera_info", partial(self.on_camera_info, camera), qos))
+
+    def _subscribe_latched_camera_info(self) -> None:
+        """For each camera still without calibration whose camera_info has a latched publisher
+        (transient local, reliable: it published the message once, perhaps before this node
+        started, and keeps it; found by an audit: it never arrived), a subscription that
+        matches it (LATCHED_CAMERA_INFO_QOS) and so receives that message. Only then: a
+        transient-local subscription makes every volatile publisher of the topic (the usual
+        driver) warn of an incompatible QoS in its own log."""
+        for camera in self.cameras:
+            if camera in self.calibrated or camera in self._latched_info_cameras:
+                continue
+            topic = self.resolve_topic_name(f"{camera}/camera_info")
+            if not any(info.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
+                       and info.qos_profile.reliability == ReliabilityPolicy.RELIABLE
+                       for info in self.get_publishers_info_by_topic(topic)):
+                continue
+            self._latched_info_cameras.add(camera)
+            self._owned_subscriptions.append(self.create_subscription(
+                CameraInfo, topic, partial(self._on_latched_camera_info, camera),
+                LATCHED_CAMERA_INFO_QOS, event_callbacks=SubscriptionEventCallbacks(
+                    incompatible_qos=lambda _status: None)))   # volatile ones: expected
+
+    def _on_latched_camera_info(self, camera: str, msg: CameraInfo) -> None:
+        """A latched camera_info: taken as any camera_info while the camera has none, but not
+        counted as an arrival (images_lost compares the images with the camera_infos that
+        come with them). It comes once: kept, and tried again with every diagnostics period
+        until taken (with extrinsics from TF it waits for the camera's transform)."""
+        if camera not in self.calibrated:
+            self._latched_camera_info[camera] = msg
+            self._take_latched_camera_info()
+
+    def _take_latched_camera_info(self) -> None:
+        """Offer the kept latched camera_infos of cameras still without calibration."""
+        for camera, msg in list(self._latched_camera_info.items()):
+            if camera not in self.calibrated:
+                RigNodeBase.on_camera_info(self, camera, msg)
+            if camera in self.calibrated:
+                del self._latched_camera_info[camera]
+
+    def publish_diagnostics(self) -> None:
+        self._subscribe_latched_camera_info()
+        self._take_latched_camera_info()
+        super().publish_diagnostics()
+
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
         """Executor thread: validate a CameraInfo and queue the camera model it gives for the
         processing thread (applied between sets)."""
