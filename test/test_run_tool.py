@@ -211,6 +211,9 @@ def test_two_cameras_with_a_rig_calibration_are_triangulated_and_scored(tmp_path
     assert summary["input frames"] == 3 and summary["frames without output"] == 0
     assert summary["paired frames"] == 3 and summary["detection rate"] == 1.0
     assert summary["MPJPE [m]"] < 0.05            # the node's output vs the same 2 views
+    # the reference triangulates the node's own 2D (detecting again cost about half a run)
+    notes = json.loads((out / "evaluation.json").read_text())["notes"]
+    assert any(note.endswith("its 2D is the node's own") for note in notes), notes
     # the 3D playback shows the reference beside the prediction
     assert '"name":"reference"' in (out / "playback.html").read_text()
     assert "self-calibrated, its metric scale assumes people 1.75 m tall" in caplog.text
