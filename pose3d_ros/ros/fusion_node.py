@@ -39,6 +39,7 @@ class FusionNode(RigNodeBase):
                 Skeleton2DArray, f"{camera}/{self.config.skeletons_2d_topic}",
                 partial(self.on_skeletons, camera), OUTPUT_QOS))
             self._subscribe_camera_info(camera, qos)
+        self._look_for_latched_camera_info()
 
     def on_skeletons(self, camera: str, msg: Skeleton2DArray) -> None:
         # its 2D stands for its images: 2D without camera_info is told at WARN after

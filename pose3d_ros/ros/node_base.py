@@ -268,10 +268,10 @@ class PoseNodeBase(LifecycleNode):
         if self._worker is not None:
             self._worker.join(timeout=10.0)
             self._worker = None
+        for timer in self._owned_timers:      # first: a timer may add subscriptions
+            self.destroy_timer(timer)
         for sub in self._owned_subscriptions:
             self.destroy_subscription(sub)
-        for timer in self._owned_timers:
-            self.destroy_timer(timer)
         self._owned_subscriptions, self._owned_timers = [], []
 
     def _publisher(self, msg_type: Any, topic: str, qos: QoSProfile) -> Any:
@@ -545,11 +545,17 @@ class PoseNodeBase(LifecycleNode):
             return
         for camera, health in self.health.cameras.items():
             if camera in self.cameras and not health.calibrated and \
+                    not self._has_camera_info(camera) and \
                     health.image_within(now, CAMERA_INFO_WAIT_S):
                 self.reject(camera, "camera_info_missing",
                             f"camera {camera!r}: images arrive but no valid camera_info in "
                             f"{CAMERA_INFO_WAIT_S:g} s: publish it with every image, or once "
                             "latched (durability transient local, reliability reliable)")
+
+    def _has_camera_info(self, camera: str) -> bool:
+        """Whether a valid camera_info of `camera` came (one still waiting for its pose, e.g.,
+        is told as that, not as missing); nodes that take camera_info say."""
+        return False
 
     def _check_rates(self, live: dict) -> set[str]:
         """Report a live camera whose capture rate (from its stamps; neither frames lost on

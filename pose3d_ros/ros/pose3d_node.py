@@ -56,6 +56,7 @@ class Pose3DNode(RigNodeBase):
         for camera in self.cameras:
             self._subscribe_images(camera, self.on_image)
             self._subscribe_camera_info(camera, qos)
+        self._look_for_latched_camera_info()
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
         """Counts its arrival (images_lost compares it with the images'), then as the base."""

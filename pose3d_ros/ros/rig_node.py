@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from rclpy.clock import Clock, ClockType
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo
@@ -51,6 +52,10 @@ from .visualization import skeleton_markers
 
 SKELETONS_3D_TOPIC = "skeletons"
 MARKERS_TOPIC = "skeleton_markers"
+# a camera_info publisher that keeps its message (latched) is looked for this often (s) ...
+LATCHED_LOOK_PERIOD_S = 0.25
+# ... for cameras already calibrated, this long after activation (s)
+LATCHED_LOOK_AFTER_ACTIVATION_S = 2.0
 
 
 def pipeline_params(config: Any) -> PipelineParams:
@@ -187,8 +192,7 @@ class RigNodeBase(PoseNodeBase):
             params=pipeline_params(config), lifter=lifter)
         self.sync = self._make_sync(config.sync, self.cameras)
         self._camera_info_seen: dict[str, tuple] = {}
-        self._latched_camera_info: dict[str, CameraInfo] = {}   # kept until taken
-        self._latched_info_cameras: set[str] = set()   # with a latched camera_info subscription
+        self._camera_info_came: set[str] = set()     # cameras with a valid camera_info
         self._rectified_told: set[str] = set()
         self._frame_mismatch_told: set[tuple[str, str]] = set()
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
@@ -244,65 +248,88 @@ class RigNodeBase(PoseNodeBase):
     # -- calibration ---------------------------------------------------------------------------
     def _subscribe_camera_info(self, camera: str, qos: QoSProfile) -> None:
         """`camera`'s camera_info with `qos` (volatile, as the images: drivers publish it with
-        every image); a latched publisher of it is subscribed to when seen
-        (_subscribe_latched_camera_info)."""
-        self._latched_info_cameras.discard(camera)
+        every image); a latched publisher of it is looked for apart
+        (_look_for_latched_camera_info)."""
         self._owned_subscriptions.append(self.create_subscription(
             CameraInfo, f"{camera}/camera_info", partial(self.on_camera_info, camera), qos))
 
-    def _subscribe_latched_camera_info(self) -> None:
-        """For each camera still without calibration whose camera_info has a latched publisher
-        (transient local, reliable: it published the message once, perhaps before this node
-        started, and keeps it; found by an audit: it never arrived), a subscription that
-        matches it (LATCHED_CAMERA_INFO_QOS) and so receives that message. Only then: a
-        transient-local subscription makes every volatile publisher of the topic (the usual
-        driver) warn of an incompatible QoS in its own log."""
+    def _look_for_latched_camera_info(self) -> None:
+        """On activation: look, every LATCHED_LOOK_PERIOD_S, for cameras whose camera_info has a
+        latched publisher (transient local, reliable: it published the message once, perhaps
+        before this node started, and keeps it; found by an audit: it never arrived, the node
+        subscribed volatile only) and subscribe to it with LATCHED_CAMERA_INFO_QOS, which
+        receives that message; once it is taken (or refused as invalid) the subscription goes.
+        Looked for: cameras without calibration, and for LATCHED_LOOK_AFTER_ACTIVATION_S every
+        camera (a calibration re-published while the node was inactive). Never up front: a
+        transient-local subscription makes the topic's volatile publishers (the usual driver)
+        warn of an incompatible QoS in their own logs."""
+        self._latched_subscriptions: dict[str, Any] = {}
+        self._latched_camera_info: dict[str, CameraInfo] = {}    # waiting for the pose (TF)
+        self._latched_done: set[str] = set()          # its latched message handled
+        self._latched_look_until = time.monotonic() + LATCHED_LOOK_AFTER_ACTIVATION_S
+        self._owned_timers.append(self.create_timer(
+            LATCHED_LOOK_PERIOD_S, self._latched_camera_info_tick,
+            clock=Clock(clock_type=ClockType.STEADY_TIME)))
+        self._latched_camera_info_tick()
+
+    def _latched_camera_info_tick(self) -> None:
+        """Subscribe where a latched publisher is seen, offer the kept messages again, close
+        the subscriptions whose message was handled (executor thread)."""
+        now = time.monotonic()
         for camera in self.cameras:
-            if camera in self.calibrated or camera in self._latched_info_cameras:
+            if camera in self._latched_done or camera in self._latched_subscriptions or (
+                    camera in self.calibrated and now > self._latched_look_until):
                 continue
-            topic = self.resolve_topic_name(f"{camera}/camera_info")
-            if not any(info.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
-                       and info.qos_profile.reliability == ReliabilityPolicy.RELIABLE
-                       for info in self.get_publishers_info_by_topic(topic)):
-                continue
-            self._latched_info_cameras.add(camera)
-            self._owned_subscriptions.append(self.create_subscription(
-                CameraInfo, topic, partial(self._on_latched_camera_info, camera),
-                LATCHED_CAMERA_INFO_QOS, event_callbacks=SubscriptionEventCallbacks(
-                    incompatible_qos=lambda _status: None)))   # volatile ones: expected
+            topic = f"{camera}/camera_info"   # relative: each call below resolves it once
+            if any(info.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
+                   and info.qos_profile.reliability == ReliabilityPolicy.RELIABLE
+                   for info in self.get_publishers_info_by_topic(topic)):
+                subscription = self.create_subscription(
+                    CameraInfo, topic, partial(self._on_latched_camera_info, camera),
+                    LATCHED_CAMERA_INFO_QOS, event_callbacks=SubscriptionEventCallbacks(
+                        incompatible_qos=lambda _status: None))   # volatile ones: expected
+                self._latched_subscriptions[camera] = subscription
+                self._owned_subscriptions.append(subscription)   # (deactivate ends it too)
+        for camera, msg in list(self._latched_camera_info.items()):
+            self._offer_latched_camera_info(camera, msg)
+        for camera in self._latched_done & set(self._latched_subscriptions):
+            subscription = self._latched_subscriptions.pop(camera)
+            self._owned_subscriptions.remove(subscription)
+            self.destroy_subscription(subscription)
 
     def _on_latched_camera_info(self, camera: str, msg: CameraInfo) -> None:
-        """A latched camera_info: taken as any camera_info while the camera has none, but not
-        counted as an arrival (images_lost compares the images with the camera_infos that
-        come with them). It comes once: kept, and tried again with every diagnostics period
-        until taken (with extrinsics from TF it waits for the camera's transform)."""
-        if camera not in self.calibrated:
+        """A latched camera_info: taken as any camera_info, but not counted as an arrival
+        (images_lost compares the images with the camera_infos that come with them)."""
+        self._offer_latched_camera_info(camera, msg)
+
+    def _offer_latched_camera_info(self, camera: str, msg: CameraInfo) -> None:
+        """It comes once: kept and offered again every LATCHED_LOOK_PERIOD_S while the camera's
+        pose is missing (extrinsics from TF); taken or invalid, it is done with."""
+        if self._take_camera_info(camera, msg) == "no_pose":
             self._latched_camera_info[camera] = msg
-            self._take_latched_camera_info()
+        else:
+            self._latched_camera_info.pop(camera, None)
+            self._latched_done.add(camera)
 
-    def _take_latched_camera_info(self) -> None:
-        """Offer the kept latched camera_infos of cameras still without calibration."""
-        for camera, msg in list(self._latched_camera_info.items()):
-            if camera not in self.calibrated:
-                RigNodeBase.on_camera_info(self, camera, msg)
-            if camera in self.calibrated:
-                del self._latched_camera_info[camera]
-
-    def publish_diagnostics(self) -> None:
-        self._subscribe_latched_camera_info()
-        self._take_latched_camera_info()
-        super().publish_diagnostics()
+    def _has_camera_info(self, camera: str) -> bool:
+        return camera in self._camera_info_came
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
         """Executor thread: validate a CameraInfo and queue the camera model it gives for the
         processing thread (applied between sets)."""
+        self._take_camera_info(camera, msg)
+
+    def _take_camera_info(self, camera: str, msg: CameraInfo
+                          ) -> Literal["taken", "invalid", "no_pose"]:
+        """on_camera_info's work; what became of the message ("taken" also when it is the
+        one already taken, or the rig file gives the intrinsics)."""
         key = (msg.width, msg.height, msg.distortion_model, tuple(msg.k), tuple(msg.d),
                msg.header.frame_id)
         if self._camera_info_seen.get(camera) == key:
-            return
+            return "taken"
         self._camera_info_seen[camera] = key
         if self.rig is not None and not self.config.intrinsics_from_camera_info:
-            return
+            return "taken"
         try:
             model = camera_model_from_info(msg, camera)
         except CameraInfoError as err:
@@ -310,7 +337,8 @@ class RigNodeBase(PoseNodeBase):
             # only the first of a driver repeating it
             self._camera_info_seen.pop(camera, None)
             self.reject(camera, err.reason, str(err))
-            return
+            return "invalid"
+        self._camera_info_came.add(camera)
         source = self.config.extrinsics_source
         if source == "rig_file":
             pose = self.rig.camera(camera)
@@ -327,7 +355,7 @@ class RigNodeBase(PoseNodeBase):
             model = self._pose_from_tf(camera, model)
             if model is None:                   # no pose yet: the next message tries again
                 self._camera_info_seen.pop(camera, None)
-                return
+                return "no_pose"
         with self._lock:
             self._calibration_changes[camera] = model
             if source == "none":
@@ -349,6 +377,7 @@ class RigNodeBase(PoseNodeBase):
                 f"{model.K[0, 0]:.1f} fy {model.K[1, 1]:.1f} px; the 3D uses the new one from "
                 "the next set (a camera_info that changes every frame is a driver's fault)")
         self._check_rectified(camera, model)
+        return "taken"
 
     def _warn_frame_mismatch(self, camera: str, kind: str, what: str) -> None:
         """Warn once per camera and kind that two of its frame names disagree (`what` says
