@@ -11,6 +11,8 @@ may round differently and drift over 250 epochs (then the outputs' difference sa
 
     python benchmarks/reproduce_shipped_lifter.py                # about 5 minutes, 2-core VM
     python benchmarks/reproduce_shipped_lifter.py --keep /tmp/r  # keep the trained models
+
+A step that fails ends in one line naming its log; the temporary folder is then kept.
 """
 from __future__ import annotations
 
@@ -28,21 +30,29 @@ import numpy as np
 import torch
 
 from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
+from pose3d_ros.core.output_files import UserError, run_cli
 from pose3d_ros.tools.train_lifter import SHIPPED_RECIPE
 
 
 def run_step(argv: tuple[str, ...], paths: dict[str, str], log: Path) -> tuple[float, float]:
-    """One train_lifter run in its own process (its log to `log`): wall and CPU seconds."""
+    """One train_lifter run in its own process (its log to `log`): wall and CPU seconds.
+    UserError if it fails; an interrupt (Ctrl-C, SIGTERM) ends it too."""
     command = [sys.executable, "-m", "pose3d_ros.tools.train_lifter", "--no-progress",
                *(a.format(**paths) for a in argv)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with log.open("w") as out:
-        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            returncode = child.wait()
+        finally:
+            if child.poll() is None:            # interrupted: no orphan left training
+                child.terminate()
+                child.wait()
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        sys.exit(f"train_lifter failed ({done.returncode}); its output is in {log}")
+    if returncode != 0:
+        raise UserError(f"train_lifter failed ({returncode}); its output: {log}")
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
@@ -51,7 +61,7 @@ def compare_weights(made: Path, shipped: Path) -> tuple[int, int, float]:
     a = torch.load(made, weights_only=True)["model"]
     b = torch.load(shipped, weights_only=True)["model"]
     if a.keys() != b.keys():
-        sys.exit(f"{made} and {shipped} hold different tensors")
+        raise UserError(f"{made} and {shipped} hold different tensors")
     equal = sum(bool(torch.equal(a[k], b[k])) for k in a)
     worst = max(float((a[k].double() - b[k].double()).abs().max()) for k in a
                 if a[k].numel())
@@ -85,13 +95,14 @@ def demo_features(window: int) -> np.ndarray:
     return features.astype(np.float32)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", type=Path, default=None,
-                        help="train in this new folder and keep it (default: a temporary one)")
-    args = parser.parse_args()
+                        help="train in this new folder and keep it (default: a temporary one, "
+                             "kept only if a step fails)")
+    args = parser.parse_args(argv)
     if args.keep is not None and args.keep.exists():
-        sys.exit(f"--keep {args.keep} already exists: give a new folder")
+        raise UserError(f"--keep {args.keep} already exists: give a new folder")
     folder = args.keep or Path(tempfile.mkdtemp(prefix="reproduce_lifter_"))
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"pretraining": str(folder / "lifter_mocap"),
@@ -100,25 +111,29 @@ def main() -> int:
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
           f"load average {load[0]:.1f}; torch {torch.__version__}; in {folder}")
     print("| step | wall (min:s) | CPU (s) |\n|---|---|---|")
+    done = False
     try:
-        for name, argv in zip(("motion capture", "rig"), SHIPPED_RECIPE, strict=True):
-            wall, cpu = run_step(argv, paths, folder / f"{name.split()[0]}.log")
+        for name, argv_step in zip(("motion capture", "rig"), SHIPPED_RECIPE, strict=True):
+            wall, cpu = run_step(argv_step, paths, folder / f"{name.split()[0]}.log")
             print(f"| {name} | {int(wall // 60)}:{wall % 60:04.1f} | {cpu:.0f} |", flush=True)
-        made = Path(paths["shipped"])
-        equal, total, worst = compare_weights(made.with_suffix(".pt"),
-                                              DEFAULT_MODEL.with_suffix(".pt"))
-        random_gap, demo_gap = compare_outputs(made.with_suffix(".onnx"), DEFAULT_MODEL)
-        print(f"\nagainst the shipped {DEFAULT_MODEL.with_suffix('.pt').name}: {equal} of "
-              f"{total} tensors bit for bit, largest difference {worst:.3g}; ONNX joints: "
-              f"largest difference {random_gap:.3g} m on random windows, {demo_gap:.3g} m on "
-              "the demo's 2D (cam01)")
-        print("reproduced bit for bit" if equal == total else "NOT reproduced bit for bit")
-        print(f"# load average after: {os.getloadavg()[0]:.1f}")
-        return 0 if equal == total else 1
+        done = True
     finally:
-        if args.keep is None:
-            shutil.rmtree(folder, ignore_errors=True)
+        if not done and args.keep is None:
+            print(f"(the training folder is kept for its logs: {folder})", file=sys.stderr)
+    made = Path(paths["shipped"])
+    equal, total, worst = compare_weights(made.with_suffix(".pt"),
+                                          DEFAULT_MODEL.with_suffix(".pt"))
+    random_gap, demo_gap = compare_outputs(made.with_suffix(".onnx"), DEFAULT_MODEL)
+    print(f"\nagainst the shipped {DEFAULT_MODEL.with_suffix('.pt').name}: {equal} of "
+          f"{total} tensors bit for bit, largest difference {worst:.3g}; ONNX joints: "
+          f"largest difference {random_gap:.3g} m on random windows, {demo_gap:.3g} m on "
+          "the demo's 2D (cam01)")
+    print("reproduced bit for bit" if equal == total else "NOT reproduced bit for bit")
+    print(f"# load average after: {os.getloadavg()[0]:.1f}")
+    if args.keep is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0 if equal == total else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -72,6 +72,31 @@ def test_export_writes_all_files_or_none(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == written
 
 
+def test_an_interrupt_while_the_files_are_moved_in_waits_until_all_are(tmp_path, monkeypatch):
+    """Found by a review: a Ctrl-C between two of the three moves left new weights beside an
+    old model. It now comes after the last move: the three files are all new."""
+    import os
+    import signal
+
+    import pose3d_ros.core.output_files as output_files
+
+    out = tmp_path / "lifter.onnx"
+    export_onnx(_model(), out, {"trained_on": ["first"]})
+    replace = os.replace
+    moves = []
+
+    def interrupted_replace(source, destination):
+        if not moves:
+            os.kill(os.getpid(), signal.SIGINT)         # Ctrl-C after the first move
+        moves.append(destination)
+        replace(source, destination)
+    monkeypatch.setattr(output_files.os, "replace", interrupted_replace)
+    with pytest.raises(KeyboardInterrupt):
+        export_onnx(_model(), out, {"trained_on": ["second"]}, overwrite=True)
+    assert len(moves) == 3
+    assert json.loads(out.with_suffix(".json").read_text())["trained_on"] == ["second"]
+
+
 def test_the_exported_weights_train_on_as_the_model_they_came_from(tmp_path, capsys):
     """<model>.pt holds the exported model's weights and training configuration (readable
     without unpickling code): the same model rebuilt from it gives the ONNX model's output,
@@ -98,6 +123,21 @@ def test_the_exported_weights_train_on_as_the_model_they_came_from(tmp_path, cap
         assert abs(rebuilt(features).numpy() - exported).max() < 1e-4
     assert _run(tmp_path, tmp_path / "tuned.onnx", "--init-from", str(out)) == 2
     assert f"give its weights, {out.with_suffix('.pt')}" in capsys.readouterr().err
+    # 'shipped' names the package's own weights wherever it is installed (a 16-channel model
+    # is asked for here, so they are read and refused as another shape, before any work)
+    assert _run(tmp_path, tmp_path / "tuned.onnx", "--init-from", "shipped", "--window",
+                "27", "--causal", "--channels", "16") == 2
+    assert "lifter_t27_causal.pt" in capsys.readouterr().err
+
+
+class _RunsCode:
+    """Unpickled, it touches a file (what a crafted checkpoint could do instead)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
 
 
 def test_a_checkpoint_that_does_not_fit_is_refused_before_any_work(tmp_path, capsys):
@@ -116,8 +156,13 @@ def test_a_checkpoint_that_does_not_fit_is_refused_before_any_work(tmp_path, cap
                 "config": {"model": LifterConfig(window=27, causal=True).to_dict()}}, causal)
     onnx_lifter = tmp_path / "exported.onnx"
     onnx_lifter.write_bytes(b"")
+    # a file that runs code when unpickled (a review: it ran before the error) is read as
+    # weights only and refused, the code not run
+    crafted = tmp_path / "crafted.pt"
+    torch.save({"model": _RunsCode(str(tmp_path / "ran")), "config": {}}, crafted)
     out = tmp_path / "lifter.onnx"
     for extra, told in ((["--init-from", str(not_one)], "is not a train_lifter checkpoint"),
+                        (["--init-from", str(crafted)], "is not a train_lifter checkpoint"),
                         (["--init-from", str(checkpoint), "--window", "81"],
                          "holds a model of another shape"),
                         (["--init-from", str(causal)], "causal True (asked False)"),
@@ -125,7 +170,8 @@ def test_a_checkpoint_that_does_not_fit_is_refused_before_any_work(tmp_path, cap
         assert _run(tmp_path, out, *extra) == 2
         assert told in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["causal.pt", "checkpoint.pt",
-                                                          "exported.onnx", "model.pt"]
+                                                          "crafted.pt", "exported.onnx",
+                                                          "model.pt"]
     for extra in (["--epochs", "0"], ["--exclude-overlap", "single"]):
         with pytest.raises(SystemExit):
             _run(tmp_path, out, *extra)

@@ -5,6 +5,7 @@
                     before any computation starts)
   staged_output     an output is written under a temporary name beside its destination and
                     moved in only when complete; a failure leaves the destination untouched
+                    (staged_outputs: several that belong together, moved in together)
   UserError / run_cli  a user mistake ends in one clear line (what, and what to do); the
                     traceback only with --debug
   progress          a tqdm progress bar (on stderr) for steps that take seconds
@@ -22,6 +23,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 
 log = logging.getLogger(__name__)
 
@@ -78,23 +80,66 @@ def staged_output(path: Path, overwrite: bool = False) -> Iterator[Path]:
     The temporary path keeps the destination's own name inside a hidden staging folder
     (`.<name>.partial-<pid>/<name>`): writers that name their contents after the path (a
     rosbag2 folder names its data file <folder>.db3 / .mcap) then produce the final names."""
-    path = Path(path)
-    refuse_existing(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    _remove(staging)
-    staging.mkdir()
-    temporary = staging / path.name
-    try:
+    with staged_outputs([path], overwrite) as (temporary,):
         yield temporary
-        if not temporary.exists():
-            return
-        if path.exists():                          # appeared meanwhile: still honour the rules
-            refuse_existing(path, overwrite, folder=temporary.is_dir())
-            _remove(path)
-        os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def staged_outputs(paths: Sequence[Path], overwrite: bool = False) -> Iterator[list[Path]]:
+    """staged_output for outputs that belong together (a model, its metadata and weights):
+    all are moved in only when all were written, with Ctrl-C and SIGTERM held back while
+    they are moved (found by a review: an interrupt between two moves left new weights
+    beside an old model); a failure before leaves every destination untouched."""
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        refuse_existing(path, overwrite)
+    stagings = []
+    try:
+        for path in paths:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staging = path.with_name(f".{path.name}.partial-{os.getpid()}")
+            _remove(staging)
+            staging.mkdir()
+            stagings.append(staging)
+        temporaries = [staging / path.name for staging, path in zip(stagings, paths, strict=True)]
+        yield temporaries
+        written = [(t, p) for t, p in zip(temporaries, paths, strict=True) if t.exists()]
+        for temporary, path in written:      # appeared meanwhile: still honour the rules
+            if path.exists():
+                refuse_existing(path, overwrite, folder=temporary.is_dir())
+        with _interrupts_held():
+            for temporary, path in written:
+                if path.is_dir() and not path.is_symlink():
+                    _remove(path)            # (a file is replaced by os.replace at once)
+                os.replace(temporary, path)
     finally:
-        _remove(staging)
+        for staging in stagings:
+            _remove(staging)
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM held back until the block ends, then handled as they would have
+    been. Python-level handlers (a thread's signal mask would not do: the process's other
+    threads, DDS's, take the signal); outside the main thread nothing can be held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[tuple[int, FrameType | None]] = []
+    previous = {int(number): signal.signal(number, lambda n, f: pending.append((n, f)))
+                for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if pending:
+            first, frame = pending[0]
+            handler = previous[first]
+            if callable(handler):
+                handler(first, frame)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), first)          # as it would have: the default action
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:

@@ -20,7 +20,7 @@ Reproduce the shipped default weights (pose3d_ros/models/; motion capture, then 
     python -m pose3d_ros.tools.train_lifter --recording single --mocap \
         --init-from lifter_mocap.work --window 27 --causal --epochs 10 --lr 5e-4 \
         --virtual-per-epoch 2000 --mocap-per-epoch 2000 --arm-mix 0.8 --leg-mix 0.6 \
-        --clean-share 0.3 --out pose3d_ros/models/lifter_t27_causal.onnx
+        --clean-share 0.3 --out pose3d_ros/models/lifter_t27_causal.onnx --overwrite
 The rig alone (the weights shipped before 2026-11-30):
     python -m pose3d_ros.tools.train_lifter --recording single --window 27 --causal \
         --epochs 80 --lr 2e-3 --virtual-per-epoch 4000 --out lifter_rig_only.onnx
@@ -36,9 +36,9 @@ BlazePose 2D errors measured on the demo recordings, then fine-tuning on a rig:
     python -m pose3d_ros.tools.train_lifter --recording single --init-from mocap.work \
         --out rig.onnx
 
-The inputs and outputs are checked before any work: an existing --out (or its .json) is
-refused unless --overwrite, and both are written under temporary names and moved in only when
-both are complete.
+The inputs and outputs are checked before any work: an existing --out (or its .json or .pt)
+is refused unless --overwrite, and the three are written under temporary names and moved in
+only when all are complete. <out>.pt holds the weights for further training (--init-from).
 """
 from __future__ import annotations
 
@@ -46,8 +46,12 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pose3d_ros.core.data_paths import default_data_dir
+
+if TYPE_CHECKING:
+    from pose3d_ros.core.lifting.training import TrainConfig
 from pose3d_ros.core.lifting.labels import (
     check_bag,
     check_recording,
@@ -65,6 +69,9 @@ log = logging.getLogger(__name__)
 # two models' paths without suffix. The docstring above and docs/lifter.md give these commands
 # (a test checks they agree); benchmarks/reproduce_shipped_lifter.py runs them and compares
 # the weights they give with the shipped ones.
+# --init-from this word: the shipped weights (pose3d_ros/models/lifter_t27_causal.pt wherever
+# the package is installed; a file of that name is ./shipped)
+SHIPPED_WEIGHTS_WORD = "shipped"
 SHIPPED_RECIPE: tuple[tuple[str, ...], ...] = (
     ("--mocap", "--window", "27", "--causal", "--epochs", "240", "--mocap-per-epoch", "3000",
      "--arm-mix", "0.8", "--leg-mix", "0.6", "--clean-share", "0.3",
@@ -72,13 +79,13 @@ SHIPPED_RECIPE: tuple[tuple[str, ...], ...] = (
     ("--recording", "single", "--mocap", "--init-from", "{pretraining}.work", "--window", "27",
      "--causal", "--epochs", "10", "--lr", "5e-4", "--virtual-per-epoch", "2000",
      "--mocap-per-epoch", "2000", "--arm-mix", "0.8", "--leg-mix", "0.6", "--clean-share",
-     "0.3", "--out", "{shipped}.onnx"),
+     "0.3", "--out", "{shipped}.onnx", "--overwrite"),
 )
 
 
 def check_outputs(args: argparse.Namespace) -> None:
-    """The model and its .json: refused if they exist (unless --overwrite), cannot be written
-    or would replace an input; before any work."""
+    """The model, its .json and its .pt: refused if they exist (unless --overwrite), cannot
+    be written or would replace an input; before any work."""
     if args.out.suffix in (".json", ".pt"):
         raise UserError(f"--out {args.out}: the metadata and the weights go to <out>.json and "
                         "<out>.pt; give the model another name (.onnx)")
@@ -101,6 +108,10 @@ def initial_checkpoint(init_from: Path | None) -> Path | None:
     cannot be trained further) or a missing file."""
     if init_from is None:
         return None
+    if str(init_from) == SHIPPED_WEIGHTS_WORD:     # wherever the package is installed
+        from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
+
+        init_from = DEFAULT_MODEL.with_suffix(".pt")
     if init_from.suffix == ".onnx":
         # found by an audit: it read as "not a train_lifter checkpoint (UnpicklingError)"
         weights = init_from.with_suffix(".pt")
@@ -120,7 +131,34 @@ def work_dir(args: argparse.Namespace) -> Path:
     return args.work_dir or args.out.with_suffix(".work")
 
 
-def main(argv: list[str] | None = None) -> int:
+def train_config(args: argparse.Namespace, init: Path | None) -> TrainConfig:
+    """The training configuration the arguments ask for (init: the checkpoint to start
+    from); ValueError for a model that cannot be built (window, architecture)."""
+    from pose3d_ros.core.lifting.mocap_training import MocapAugment
+    from pose3d_ros.core.lifting.model import LifterConfig
+    from pose3d_ros.core.lifting.training import TrainConfig
+
+    model_config = LifterConfig(
+        window=args.window, causal=args.causal, channels=args.channels,
+        architecture=args.architecture, dim=args.dim, depth=args.depth, heads=args.heads,
+        prune_stride=args.prune_stride if args.architecture == "stformer" else 0,
+        prune_after=args.prune_after)
+    return TrainConfig(
+        model=model_config, mocap_per_epoch=args.mocap_per_epoch if args.mocap else 0,
+        init_from=None if init is None else str(init),
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+        virtual_per_epoch=args.virtual_per_epoch, limb_angle_deg=args.limb_angle,
+        bone_scale=args.bone_scale, synthetic_people=args.synthetic_people,
+        synthetic_share=args.synthetic_share,
+        reprojection_weight=args.reprojection_weight, seed=args.seed,
+        bone_length_weight=args.bone_weight, mocap_clean_share=args.clean_share,
+        mocap_augment=MocapAugment(arm_mix_probability=args.arm_mix,
+                                   leg_mix_probability=args.leg_mix,
+                                   tilt_probability=args.tilt))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """train_lifter's command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recording", action="append", default=[],
                         help="demo name (single, multi) or recording folder; repeatable")
@@ -148,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--person-height", type=float, default=1.7,
                         help="body height prior of self-calibration, metres (sets its scale)")
     parser.add_argument("--out", type=Path, required=True, help="output .onnx path "
-                        "(metadata goes next to it as .json); existing ones only with "
-                        "--overwrite")
+                        "(its metadata goes next to it as .json, its weights for further "
+                        "training as .pt); existing ones only with --overwrite")
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="checkpoints and history (default: <out>.work/)")
     parser.add_argument("--cache-dir", type=Path, default=None,
@@ -179,9 +217,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="mocap samples without the measured 2D error model "
                              "(core.error_model, pose3d_ros/models/error_model_blazepose.json)")
     parser.add_argument("--init-from", type=Path, default=None,
-                        help="start from these weights: a model's <model>.pt (the shipped "
-                             "pose3d_ros/models/lifter_t27_causal.pt), a checkpoint.pt or a "
-                             "work directory holding one: fine-tuning")
+                        help="start from these weights (fine-tuning): a model's <model>.pt, "
+                             "'shipped' (the package's own weights, wherever it is "
+                             "installed), a checkpoint.pt or a work directory holding one")
     parser.add_argument("--architecture", default="tcn", choices=("tcn", "stformer"))
     parser.add_argument("--dim", type=int, default=32, help="stformer: token width")
     parser.add_argument("--depth", type=int, default=3, help="stformer: blocks")
@@ -221,6 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     parser.add_argument("--no-progress", action="store_true")
     add_common_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not args.recording and not args.bag and not args.mocap:
         parser.error("give at least one --recording, --bag or --mocap")
@@ -241,29 +284,30 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from pose3d_ros.core.lifting.mocap_training import MocapAugment
-    from pose3d_ros.core.lifting.model import LifterConfig
-    from pose3d_ros.core.lifting.training import TrainConfig, export_onnx, train
+    from pose3d_ros.core.lifting.training import export_onnx, train
 
     try:
-        model_config = LifterConfig(
-            window=args.window, causal=args.causal, channels=args.channels,
-            architecture=args.architecture, dim=args.dim, depth=args.depth, heads=args.heads,
-            prune_stride=args.prune_stride if args.architecture == "stformer" else 0,
-            prune_after=args.prune_after)
+        model_config = train_config(args, None).model
     except ValueError as err:
         parser.error(str(err))
     init = initial_checkpoint(args.init_from)
+    init_config = None             # the training configuration of the weights started from
     if init is not None:                  # the weights must fit the model asked for
         from pose3d_ros.core.lifting.model import build_lifter
         try:
-            checkpoint = torch.load(init, weights_only=False, map_location="cpu")
+            # weights only: a file from elsewhere must not run code when read (a review: a
+            # crafted .pt ran a shell command before the error)
+            checkpoint = torch.load(init, weights_only=True, map_location="cpu")
             state = checkpoint["model"]
+            if not isinstance(state, dict) or not isinstance(checkpoint.get("config", {}),
+                                                             dict):
+                raise TypeError("its 'model' or 'config' is no dictionary")
         except Exception as err:  # noqa: BLE001 - torch's unpickling raises many kinds
-            raise UserError(f"--init-from {init} is not a train_lifter checkpoint "
-                            f"({type(err).__name__}); give a .work folder or its "
-                            "checkpoint.pt") from None
-        trained = (checkpoint.get("config") or {}).get("model")
+            raise UserError(f"--init-from {init} is not a train_lifter checkpoint of weights "
+                            f"only ({type(err).__name__}); give a model's .pt, a .work folder "
+                            "or its checkpoint.pt") from None
+        init_config = checkpoint.get("config")
+        trained = (init_config or {}).get("model")
         if trained is not None and trained != model_config.to_dict():
             # same shapes, other model (causal vs centred): it trained on silently before
             differ = sorted(k for k in trained if trained[k] != model_config.to_dict().get(k))
@@ -297,18 +341,7 @@ def main(argv: list[str] | None = None) -> int:
 
         mocap = load_mocap(args.mocap_clips)
         errors = None if args.perfect_2d else load_error_model()
-    config = TrainConfig(
-        model=model_config, mocap_per_epoch=args.mocap_per_epoch if args.mocap else 0,
-        init_from=None if init is None else str(init),
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-        virtual_per_epoch=args.virtual_per_epoch, limb_angle_deg=args.limb_angle,
-        bone_scale=args.bone_scale, synthetic_people=args.synthetic_people,
-        synthetic_share=args.synthetic_share,
-        reprojection_weight=args.reprojection_weight, seed=args.seed,
-        bone_length_weight=args.bone_weight, mocap_clean_share=args.clean_share,
-        mocap_augment=MocapAugment(arm_mix_probability=args.arm_mix,
-                                   leg_mix_probability=args.leg_mix,
-                                   tilt_probability=args.tilt))
+    config = train_config(args, init)
     work = work_dir(args)
     try:
         model = train(labels, config, work, resume=args.resume, progress=not args.no_progress,
@@ -326,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
                  for b, lab in zip(args.bag, labels[len(labels) - len(args.bag):],
                                    strict=True)],
         "error_model": None if errors is None else errors.source,
+        "init_train_config": init_config,
         "command": "python -m pose3d_ros.tools.train_lifter " + " ".join(
             argv if argv is not None else sys.argv[1:])}, train_config=config.to_dict())
     log.info("wrote %s (T=%d, causal=%s)", args.out, meta["window"], meta["causal"])

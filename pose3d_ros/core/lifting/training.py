@@ -342,7 +342,8 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     score_bank = np.stack([s.scores for s in seqs]) if seqs else None
     model = build_lifter(mc)
     if config.init_from:
-        model.load_state_dict(torch.load(config.init_from, weights_only=False)["model"])
+        # weights only: a checkpoint from elsewhere must not run code when read (a review)
+        model.load_state_dict(torch.load(config.init_from, weights_only=True)["model"])
         log.info("initialised from %s", config.init_from)
     opt = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                             weight_decay=config.weight_decay)
@@ -351,7 +352,7 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     ckpt_path = out_dir / "checkpoint.pt"
     if resume and ckpt_path.is_file():
         try:
-            ckpt = torch.load(ckpt_path, weights_only=False)
+            ckpt = torch.load(ckpt_path, weights_only=True)
         except Exception as err:  # noqa: BLE001 - torch's readers raise many kinds
             raise ValueError(f"{ckpt_path} cannot be read ({type(err).__name__}: damaged?); "
                              "remove it to start over") from None
@@ -471,10 +472,10 @@ def export_onnx(model: torch.nn.Module, path: Path, extra_metadata: dict | None 
     'model' (the state dict) and 'config' (train_config, the TrainConfig as a dict; without
     it only {'model': LifterConfig}), readable with torch.load(weights_only=True). All three
     are written under temporary names and moved in only when all are complete; an existing
-    file is replaced only if overwrite (output_files.staged_output)."""
+    file is replaced only if overwrite (output_files.staged_outputs)."""
     import onnx
 
-    from ..output_files import staged_output
+    from ..output_files import staged_outputs
 
     mc = model.config
     model.eval()
@@ -494,9 +495,8 @@ def export_onnx(model: torch.nn.Module, path: Path, extra_metadata: dict | None 
                           "z forward)", "model": mc.to_dict(), **(extra_metadata or {})}
     if train_config is not None:
         metadata["train_config"] = train_config
-    with staged_output(path, overwrite) as onnx_file, \
-            staged_output(path.with_suffix(".json"), overwrite) as json_file, \
-            staged_output(path.with_suffix(".pt"), overwrite) as weights_file:
+    with staged_outputs([path, path.with_suffix(".json"), path.with_suffix(".pt")],
+                        overwrite) as (onnx_file, json_file, weights_file):
         torch.save({"model": model.state_dict(),
                     "config": train_config or {"model": mc.to_dict()}}, weights_file)
         torch.onnx.export(model, (dummy,), str(onnx_file), input_names=["features"],
