@@ -406,6 +406,44 @@ def test_a_latched_camera_info_is_taken_and_a_missing_one_told_at_warn(monkeypat
     assert "publish it with every image, or once latched" in none["warned"][0].msg
 
 
+def test_a_live_driver_beside_an_older_latched_camera_info_keeps_its_calibration():
+    """Found by a review: with a driver publishing camera_info with every image and an older
+    calibration latched on the same topic, every activation subscribed to the latched one
+    (the driver warned of an incompatible QoS) and its older intrinsics replaced the live
+    ones for a moment (two "changed mid-run" WARNs). A calibrated camera is now looked at
+    only when every publisher of its camera_info is latched."""
+    import dataclasses
+
+    from pose3d_ros.ros.node_input import LATCHED_QOS
+
+    camera, person, _ = _half_size_camera_and_frames(1)
+    older = dataclasses.replace(camera, K=camera.K * [[0.9], [0.9], [1]])
+    with ros_context() as context:
+        node = _one_camera_node(context)
+        with with_rosout(context, node) as (executor, probe, logs):
+            probe.create_publisher(CameraInfo, "cam01/camera_info", LATCHED_QOS).publish(
+                camera_model_to_info(older))
+            driver = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            k = 0
+
+            def send() -> None:
+                nonlocal k
+                driver.publish(camera_model_to_info(camera))
+                image_pub.publish(image_to_msg(person[0], 70.0 + k / 10, camera.frame_id))
+                k += 1
+            for activation in range(2):
+                if activation:
+                    node.trigger_activate()
+                else:
+                    configure_and_activate(node)
+                spin_until(executor, lambda: False, 3.0, tick=send)   # past the 2 s look
+                assert abs(node.pipeline.camera("cam01").K[0, 0] - camera.K[0, 0]) < 1e-6
+                node.trigger_deactivate()
+            assert not [m for m in logs if "changed mid-run" in m.msg
+                        or "incompatible" in m.msg.lower()]
+
+
 def test_rectified_images_with_a_distorted_camera_info_are_warned_once():
     """Found by an audit of a live camera: image_rect read with a camera_info that still
     carried the lens distortion D was undistorted twice (6 px of 2D, 10 cm of 3D), silently.

@@ -267,23 +267,30 @@ class RigNodeBase(PoseNodeBase):
         self._latched_camera_info: dict[str, CameraInfo] = {}    # waiting for the pose (TF)
         self._latched_done: set[str] = set()          # its latched message handled
         self._latched_look_until = time.monotonic() + LATCHED_LOOK_AFTER_ACTIVATION_S
+        # (not at once: a live driver's next message usually calibrates first)
         self._owned_timers.append(self.create_timer(
             LATCHED_LOOK_PERIOD_S, self._latched_camera_info_tick,
             clock=Clock(clock_type=ClockType.STEADY_TIME)))
-        self._latched_camera_info_tick()
 
     def _latched_camera_info_tick(self) -> None:
         """Subscribe where a latched publisher is seen, offer the kept messages again, close
-        the subscriptions whose message was handled (executor thread)."""
+        the subscriptions whose message was handled (executor thread). A calibrated camera
+        is looked at only while its intrinsics come from camera_info and every publisher of
+        it is latched (a review: beside a live driver, the latched subscription made the
+        driver warn and an older latched calibration replaced the live one for a moment, at
+        every activation)."""
         now = time.monotonic()
+        from_camera_info = self.rig is None or self.config.intrinsics_from_camera_info
         for camera in self.cameras:
+            calibrated = camera in self.calibrated
             if camera in self._latched_done or camera in self._latched_subscriptions or (
-                    camera in self.calibrated and now > self._latched_look_until):
+                    calibrated and (now > self._latched_look_until or not from_camera_info)):
                 continue
             topic = f"{camera}/camera_info"   # relative: each call below resolves it once
-            if any(info.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
-                   and info.qos_profile.reliability == ReliabilityPolicy.RELIABLE
-                   for info in self.get_publishers_info_by_topic(topic)):
+            latched = [info.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
+                       and info.qos_profile.reliability == ReliabilityPolicy.RELIABLE
+                       for info in self.get_publishers_info_by_topic(topic)]
+            if any(latched) and (all(latched) or not calibrated):
                 subscription = self.create_subscription(
                     CameraInfo, topic, partial(self._on_latched_camera_info, camera),
                     LATCHED_CAMERA_INFO_QOS, event_callbacks=SubscriptionEventCallbacks(
