@@ -63,18 +63,25 @@ def test_tree_chains_and_inverts_transforms():
         tree.add([StaticTransform("a", "b", np.array([np.nan, 0, 0]), _quat_z(0.0))])
 
 
-def test_fusion_node_takes_camera_poses_from_tf_static():
-    # Frame names of this test's own: /tf_static is global and latched, and nodes of other
-    # tests in the same DDS domain may still hold the demo rig's transforms there.
+def _renamed_rig_and_2d(prefix: str, cameras: int | None = None
+                        ) -> tuple[Rig, list[dict[str, Detections2D]]]:
+    """The single demo's rig (its first `cameras`) with frame names of the test's own
+    (/tf_static is global and latched: nodes of other tests in the same DDS domain may still
+    hold the demo rig's transforms there), and its first FRAMES frames of one person's 2D."""
     rig = load_rig(calibration_path("single"))
-    rig = Rig("tf_test_rig", [dataclasses.replace(c, frame_id=f"tf_test_{c.frame_id}")
-                              for c in rig.cameras])
-    names = rig.names
+    rig = Rig(f"{prefix}_rig", [dataclasses.replace(c, frame_id=f"{prefix}_{c.frame_id}")
+                                for c in rig.cameras[:cameras]])
     demo = load_demo_2d("single", frames=FRAMES)
     found = [{name: Detections2D(
         demo.keypoints[k, v, :1], demo.scores[k, v, :1], np.zeros((1, 4), np.float32),
         np.ones(1, np.float32), BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[v]))
-        for v, name in enumerate(names)} for k in range(FRAMES)]
+        for v, name in enumerate(rig.names)} for k in range(FRAMES)]
+    return rig, found
+
+
+def test_fusion_node_takes_camera_poses_from_tf_static():
+    rig, found = _renamed_rig_and_2d("tf_test")
+    names = rig.names
     with ros_context() as context:
         namespace = "/tf_extrinsics_test"
         fusion = FusionNode("fusion_tf_under_test", context=context, namespace=namespace,
@@ -200,15 +207,8 @@ def test_camera_info_latched_before_the_node_and_before_tf_is_taken_when_the_pos
     started and before the cameras' transforms exist: the node subscribes to it when it sees
     such a publisher, keeps the message while the pose is missing, and takes it once /tf_static
     gives the pose (before, such a camera_info never arrived: the node subscribed volatile)."""
-    rig = load_rig(calibration_path("single"))
-    rig = Rig("tf_latched_rig", [dataclasses.replace(c, frame_id=f"tf_latched_{c.frame_id}")
-                                 for c in rig.cameras[:2]])
+    rig, found = _renamed_rig_and_2d("tf_latched", cameras=2)
     names = rig.names
-    demo = load_demo_2d("single", frames=FRAMES)
-    found = [{name: Detections2D(
-        demo.keypoints[k, v, :1], demo.scores[k, v, :1], np.zeros((1, 4), np.float32),
-        np.ones(1, np.float32), BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[v]))
-        for v, name in enumerate(names)} for k in range(FRAMES)]
     with ros_context() as context:
         namespace = "/tf_latched_info_test"
         probe = Node("latched_info_probe", context=context, namespace=namespace)
