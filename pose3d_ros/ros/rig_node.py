@@ -259,10 +259,11 @@ class RigNodeBase(PoseNodeBase):
         before this node started, and keeps it; found by an audit: it never arrived, the node
         subscribed volatile only) and subscribe to it with LATCHED_CAMERA_INFO_QOS, which
         receives that message; once it is taken (or refused as invalid) the subscription goes.
-        Looked for: cameras without calibration, and for LATCHED_LOOK_AFTER_ACTIVATION_S every
-        camera (a calibration re-published while the node was inactive). Never up front: a
-        transient-local subscription makes the topic's volatile publishers (the usual driver)
-        warn of an incompatible QoS in their own logs."""
+        Looked for: cameras without calibration, and for LATCHED_LOOK_AFTER_ACTIVATION_S the
+        calibrated ones (a calibration re-published while the node was inactive; see
+        _latched_camera_info_tick). Never up front: a transient-local subscription makes the
+        topic's volatile publishers (the usual driver) warn of an incompatible QoS in their
+        own logs."""
         self._latched_subscriptions: dict[str, Any] = {}
         self._latched_camera_info: dict[str, CameraInfo] = {}    # waiting for the pose (TF)
         self._latched_done: set[str] = set()          # its latched message handled
@@ -292,7 +293,7 @@ class RigNodeBase(PoseNodeBase):
                        for info in self.get_publishers_info_by_topic(topic)]
             if any(latched) and (all(latched) or not calibrated):
                 subscription = self.create_subscription(
-                    CameraInfo, topic, partial(self._on_latched_camera_info, camera),
+                    CameraInfo, topic, partial(self._offer_latched_camera_info, camera),
                     LATCHED_CAMERA_INFO_QOS, event_callbacks=SubscriptionEventCallbacks(
                         incompatible_qos=lambda _status: None))   # volatile ones: expected
                 self._latched_subscriptions[camera] = subscription
@@ -304,14 +305,11 @@ class RigNodeBase(PoseNodeBase):
             self._owned_subscriptions.remove(subscription)
             self.destroy_subscription(subscription)
 
-    def _on_latched_camera_info(self, camera: str, msg: CameraInfo) -> None:
-        """A latched camera_info: taken as any camera_info, but not counted as an arrival
-        (images_lost compares the images with the camera_infos that come with them)."""
-        self._offer_latched_camera_info(camera, msg)
-
     def _offer_latched_camera_info(self, camera: str, msg: CameraInfo) -> None:
-        """It comes once: kept and offered again every LATCHED_LOOK_PERIOD_S while the camera's
-        pose is missing (extrinsics from TF); taken or invalid, it is done with."""
+        """A latched camera_info: taken as any camera_info, but not counted as an arrival
+        (images_lost compares the images with the camera_infos that come with them). It comes
+        once: kept and offered again every LATCHED_LOOK_PERIOD_S while the camera's pose is
+        missing (extrinsics from TF); taken or invalid, it is done with."""
         if self._take_camera_info(camera, msg) == "no_pose":
             self._latched_camera_info[camera] = msg
         else:

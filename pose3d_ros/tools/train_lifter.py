@@ -49,9 +49,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pose3d_ros.core.data_paths import default_data_dir
-
-if TYPE_CHECKING:
-    from pose3d_ros.core.lifting.training import TrainConfig
 from pose3d_ros.core.lifting.labels import (
     check_bag,
     check_recording,
@@ -62,16 +59,19 @@ from pose3d_ros.core.lifting.labels import (
 )
 from pose3d_ros.core.output_files import UserError, add_common_arguments, refuse_existing, run_cli
 
+if TYPE_CHECKING:
+    from pose3d_ros.core.lifting.training import TrainConfig
+
 log = logging.getLogger(__name__)
 
+# --init-from this word: the shipped weights (pose3d_ros/models/lifter_t27_causal.pt wherever
+# the package is installed; a file of that name is ./shipped)
+SHIPPED_WEIGHTS_WORD = "shipped"
 # The shipped weights' recipe (pose3d_ros/models/lifter_t27_causal.onnx, .json and .pt): motion
 # capture, then the rig, as train_lifter argument lists; {pretraining} and {shipped} are the
 # two models' paths without suffix. The docstring above and docs/lifter.md give these commands
 # (a test checks they agree); benchmarks/reproduce_shipped_lifter.py runs them and compares
 # the weights they give with the shipped ones.
-# --init-from this word: the shipped weights (pose3d_ros/models/lifter_t27_causal.pt wherever
-# the package is installed; a file of that name is ./shipped)
-SHIPPED_WEIGHTS_WORD = "shipped"
 SHIPPED_RECIPE: tuple[tuple[str, ...], ...] = (
     ("--mocap", "--window", "27", "--causal", "--epochs", "240", "--mocap-per-epoch", "3000",
      "--arm-mix", "0.8", "--leg-mix", "0.6", "--clean-share", "0.3",
@@ -108,10 +108,6 @@ def initial_checkpoint(init_from: Path | None) -> Path | None:
     cannot be trained further) or a missing file."""
     if init_from is None:
         return None
-    if str(init_from) == SHIPPED_WEIGHTS_WORD:     # wherever the package is installed
-        from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
-
-        init_from = DEFAULT_MODEL.with_suffix(".pt")
     if init_from.suffix == ".onnx":
         # found by an audit: it read as "not a train_lifter checkpoint (UnpicklingError)"
         weights = init_from.with_suffix(".pt")
@@ -265,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.init_from is not None and str(args.init_from) == SHIPPED_WEIGHTS_WORD:
+        from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
+
+        args.init_from = DEFAULT_MODEL.with_suffix(".pt")    # an input: never replaced
     if not args.recording and not args.bag and not args.mocap:
         parser.error("give at least one --recording, --bag or --mocap")
     if args.exclude_overlap and not args.multi_person:
