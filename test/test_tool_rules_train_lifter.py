@@ -84,6 +84,8 @@ def test_an_interrupt_while_the_files_are_moved_in_waits_until_all_are(tmp_path,
     export_onnx(_model(), out, {"trained_on": ["first"]})
     replace = os.replace
     moves = []
+    # Python's own Ctrl-C handler, whatever the runner left (a background job ignores SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def interrupted_replace(source, destination):
         if not moves:
@@ -91,8 +93,11 @@ def test_an_interrupt_while_the_files_are_moved_in_waits_until_all_are(tmp_path,
         moves.append(destination)
         replace(source, destination)
     monkeypatch.setattr(output_files.os, "replace", interrupted_replace)
-    with pytest.raises(KeyboardInterrupt):
-        export_onnx(_model(), out, {"trained_on": ["second"]}, overwrite=True)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            export_onnx(_model(), out, {"trained_on": ["second"]}, overwrite=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert len(moves) == 3
     assert json.loads(out.with_suffix(".json").read_text())["trained_on"] == ["second"]
 
