@@ -254,3 +254,47 @@ def test_camera_info_latched_before_the_node_and_before_tf_is_taken_when_the_pos
             executor.shutdown()
             fusion.destroy_node()
             probe.destroy_node()
+
+
+def test_a_transform_late_at_start_up_is_told_at_info_and_at_warn_only_if_it_stays_missing(
+        monkeypatch):
+    """Found by a review: with extrinsics from TF, a camera_info that came a few milliseconds
+    before /tf_static logged a WARN at every start. While the node starts (CAMERA_INFO_WAIT_S
+    after activation) a missing transform is told at INFO; still missing after that, once at
+    WARN; counted on /diagnostics throughout."""
+    from rcl_interfaces.msg import Log
+    from ros_helpers import with_rosout
+
+    import pose3d_ros.ros.node_base as node_base
+
+    monkeypatch.setattr(node_base, "CAMERA_INFO_WAIT_S", 1.0)
+    rig, _ = _renamed_rig_and_2d("tf_late", cameras=2)
+    with ros_context() as context:
+        fusion = FusionNode("fusion_tf_late", context=context, namespace="/tf_late_test",
+                            parameter_overrides=[Parameter(k, value=v) for k, v in {
+                                "camera_names": rig.names, "autostart": False,
+                                "extrinsics_source": "tf", "rig_file": "",
+                                "fixed_frame": rig.frame_id}.items()])
+        with with_rosout(context, fusion) as (executor, probe, logs):
+            configure_and_activate(fusion)
+            infos = {c.name: probe.create_publisher(CameraInfo, f"/tf_late_test/{c.name}/"
+                                                    "camera_info", RELIABLE)
+                     for c in rig.cameras}
+
+            def send() -> None:
+                for camera in rig.cameras:
+                    infos[camera.name].publish(camera_model_to_info(camera))
+
+            def told(level: int) -> list:
+                return [m for m in logs if "[extrinsics_tf]" in m.msg and m.level == level]
+            assert spin_until(executor, lambda: len(told(Log.INFO)) == 2, 10, tick=send)
+            assert told(Log.WARN) == []
+            spin_until(executor, lambda: False, 1.5, tick=send)   # past the start-up
+            assert len(told(Log.WARN)) == 2 and all("still" in m.msg for m in told(Log.WARN))
+            assert fusion.health.cameras["cam01"].rejected["extrinsics_tf"] > 2
+            tf_static = probe.create_publisher(TFMessage, "/tf_static", LATCHED)
+            tf_static.publish(rig_transforms(list(rig.cameras), rig.frame_id,
+                                             seconds_to_stamp(1.0)))
+            assert spin_until(executor, lambda: all(
+                c.calibrated for c in fusion.health.cameras.values()), 10, tick=send)
+            assert len(told(Log.INFO)) == 2 and len(told(Log.WARN)) == 2

@@ -104,6 +104,7 @@ class PoseNodeBase(LifecycleNode):
         self._time_resets_logged = 0
         self._clock_jump_handle: Any = None
         self._activated_at = time.monotonic()
+        self._told_late: set[tuple[str, str]] = set()   # start-up conditions told at WARN
         self._told_no_sim_clock = False
         self.last_error: str = ""
         # Image subscriptions join this group when skip_images_while_busy: closed while a set
@@ -222,6 +223,7 @@ class PoseNodeBase(LifecycleNode):
         self.input_gate.is_open = True
         if self._gate_opened is None:
             self._gate_opened = self.create_guard_condition(lambda: None)
+        self._told_late = set()
         self._subscribe()
         # on the steady clock: under use_sim_time with no /clock (yet) a timer on the node's
         # clock never fires, and the report would go silent when it is most needed
@@ -328,12 +330,12 @@ class PoseNodeBase(LifecycleNode):
 
     # -- input ---------------------------------------------------------------------------------
     def reject(self, camera: str, reason: str, message: str, level: str = "",
-               kept: bool = False) -> None:
+               kept: bool = False) -> bool:
         """Count a bad input; log it the first time this camera shows this reason, at INFO
         for expected start-up conditions, ERROR for processing failures, else WARN. kept: a
-        notice about an input used after all (NodeHealth.reject)."""
+        notice about an input used after all (NodeHealth.reject). Whether it was logged."""
         if self.health is None or not self.health.reject(camera, reason, message, kept):
-            return
+            return False
         level = level or ("info" if reason in START_UP_REASONS else "warn")
         text = (f"rejected input [{reason}] {message} (counted on /diagnostics; logged once "
                 "per camera and reason)")
@@ -344,6 +346,23 @@ class PoseNodeBase(LifecycleNode):
             self.get_logger().error(text)
         else:
             self.get_logger().warning(text)
+        return True
+
+    def reject_while_starting(self, camera: str, reason: str, message: str) -> None:
+        """reject() for what a starting system shows for a moment (a camera's transform that
+        comes after its first camera_info): at INFO within CAMERA_INFO_WAIT_S of activation,
+        and once at WARN if it is still seen after (found by a review: a WARN at every start
+        where /tf_static came a few milliseconds after camera_info)."""
+        if time.monotonic() - self._activated_at < CAMERA_INFO_WAIT_S:
+            self.reject(camera, reason, message, level="info")
+        elif (camera, reason) in self._told_late:
+            self.reject(camera, reason, message)                     # counted
+        else:
+            self._told_late.add((camera, reason))
+            if not self.reject(camera, reason, message):   # told at INFO while starting
+                self.get_logger().warning(
+                    f"rejected input [{reason}] {message} (still, {CAMERA_INFO_WAIT_S:g} s "
+                    "after activation; counted on /diagnostics)")
 
     def offer(self, camera: str, stamp: float, payload: Any) -> None:
         """Give one frame to the synchroniser (bad stamps are rejected and reported)."""

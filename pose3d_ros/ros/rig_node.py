@@ -453,8 +453,8 @@ class RigNodeBase(PoseNodeBase):
                 R, t = self.static_tf.lookup(model.frame_id, self.fixed_frame)
         except Exception as err:  # noqa: BLE001 - tf2 raises several lookup exceptions
             self._camera_info_seen.pop(camera, None)   # try again with the next camera_info
-            self.reject(camera, "extrinsics_tf", f"camera {camera!r}: no TF from "
-                        f"{self.fixed_frame!r} to {model.frame_id!r}: {err}")
+            self.reject_while_starting(camera, "extrinsics_tf", f"camera {camera!r}: no TF "
+                                       f"from {self.fixed_frame!r} to {model.frame_id!r}: {err}")
             return None
         return model.with_pose(R, t)
 
