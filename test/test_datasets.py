@@ -27,7 +27,7 @@ from pose3d_ros.core.datasets import (
 )
 from pose3d_ros.core.datasets.bottom_up import group_people
 from pose3d_ros.core.datasets.campus_shelf import load_4da_calibration, load_4da_ground_truth
-from pose3d_ros.core.datasets.detection_files import read_openpose_file
+from pose3d_ros.core.datasets.detection_files import read_coco_keypoints, read_openpose_file
 from pose3d_ros.core.datasets.panoptic import load_panoptic_calibration
 from pose3d_ros.core.layouts import BODY25, COCO17, COCO18, PANOPTIC19, convert_joints
 from pose3d_ros.core.pipeline import PipelineParams
@@ -259,3 +259,59 @@ def test_more_bad_files_name_the_file_and_fault(show, tmp_path):
     bad.write_text(json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 60}]}))
     with pytest.raises(ValueError, match="have \\[20\\] joints; expected 25"):
         read_openpose_file(bad, (640, 480))
+
+
+def test_shifted_frame_numbers_are_told_and_the_offset_pairs_them(tmp_path):
+    """OpenPose run on Shelf's images (img_000300...) beside the 4D-association release (frames
+    numbered from 0) paired every frame's 2D with the ground truth of frame - 300, silently:
+    PCP 16 % on the real release (review of session 23). Now the shift is named with the offset
+    that fixes it, and the offset pairs them."""
+    show = make_show(image_size=(1032, 776), seed=5)
+    write_4da(tmp_path / "Shelf", show)
+    sequence = load_campus_shelf(tmp_path / "Shelf", "shelf")
+    shifted = write_openpose(tmp_path / "op", show, sequence.frames + 300)
+    with pytest.raises(ValueError, match=r"numberings differ by 300 frames.*"
+                                         r"--detections-frame-offset 300"):
+        attach_detections(sequence, "openpose", shifted)
+    scored = evaluate_sequence(attach_detections(sequence, "openpose", shifted,
+                                                 frame_offset=300))
+    assert scored.score.pcp >= 0.97 and scored.score.misses == 0, scored.to_dict()
+    # sparse files (a COCO results list leaves out images without people) still pass
+    sparse = write_coco(tmp_path / "coco", show, sequence.frames)
+    for path in sparse:
+        doc = json.loads(path.read_text())
+        path.write_text(json.dumps([d for d in doc if d["image_id"] % 3 == 0]))
+    attach_detections(sequence, "coco", sparse)
+
+
+def test_older_openpose_and_named_coco_image_ids(tmp_path):
+    kp = np.zeros((25, 3))
+    kp[BODY25.index("nose")] = (100, 50, 0.8)
+    path = tmp_path / "v_000000000007_keypoints.json"     # OpenPose <= 1.2: 'pose_keypoints'
+    path.write_text(json.dumps({"people": [{"pose_keypoints": kp.reshape(-1).tolist()}]}))
+    found = read_openpose_file(path, (640, 480))
+    assert found.layout is BODY25 and found.num_people == 1
+    np.testing.assert_allclose(found.keypoints[0, BODY25.index("nose")], (100, 50))
+    entry = {"keypoints": [0.0] * 51, "score": 0.9}
+    for image_id in ("img_000300", "0_300", -4, True):
+        coco = tmp_path / "coco.json"
+        coco.write_text(json.dumps([entry | {"image_id": image_id}]))
+        with pytest.raises(ValueError, match=rf"{coco}: entry 0: image_id .* is not a frame"):
+            read_coco_keypoints(coco, (640, 480))
+    coco.write_text(json.dumps([entry | {"image_id": "300"}]))
+    assert set(read_coco_keypoints(coco, (640, 480))) == {300}
+
+
+def test_nothing_matched_writes_valid_json(show, tmp_path):
+    """A run where nobody is matched has no MPJPE: JSON null, not NaN (strict parsers reject
+    NaN; the review of session 23 found `"mpjpe_mm": NaN`)."""
+    write_4da(tmp_path / "Shelf", show)
+    directories = write_openpose(tmp_path / "op", show, np.arange(len(show.joints)))
+    for path in (p for d in directories for p in d.glob("*.json")):
+        path.write_text(json.dumps({"people": []}))
+    out = tmp_path / "result"
+    assert eval_dataset.main(["--format", "shelf", str(tmp_path / "Shelf"), "--out", str(out),
+                              "--detections", "openpose", *map(str, directories)]) == 0
+    text = (out / "evaluation.json").read_text()
+    summary = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+    assert summary["mpjpe_mm"] is None and summary["misses"] == summary["gt_person_frames"]

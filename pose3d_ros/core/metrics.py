@@ -408,9 +408,25 @@ class Matching:
     distances: list[np.ndarray]
 
 
+def mean_joint_distances(pred: np.ndarray, ref: np.ndarray,
+                         missing_cost: float | None = None) -> np.ndarray:
+    """(P, Q) mean distance (metres) between the joints of pred (P, J, 3) and ref (Q, J, 3).
+
+    missing_cost None: over the joints valid in both (NaN where none is). A number: a joint
+    the reference has and the prediction lacks counts as that distance, so that a prediction
+    of one joint does not look closer than a whole body a little off (joints the reference
+    lacks are left out either way)."""
+    d = np.linalg.norm(pred[:, None] - ref[None], axis=-1)                   # (P, Q, J)
+    if missing_cost is not None:
+        lacking = np.isnan(pred).any(-1)[:, None, :] & np.isfinite(ref).all(-1)[None, :, :]
+        d = np.where(lacking, missing_cost, d)
+    return _nanmean_axis(d.reshape(-1, d.shape[-1]).T, axis=0).reshape(d.shape[:2])
+
+
 def match_people(pred: Sequence[np.ndarray], ref: Sequence[np.ndarray], *,
-                 max_distance: float = 0.5) -> Matching:
-    """Hungarian matching per frame on the mean distance of joints valid in both.
+                 max_distance: float = 0.5, missing_cost: float | None = None) -> Matching:
+    """Hungarian matching per frame on the mean distance of joints valid in both
+    (mean_joint_distances; missing_cost: what a joint the prediction lacks costs).
 
     pred[t]: (P_t, J, 3), ref[t]: (Q_t, J, 3) metres. Pairs farther apart than max_distance
     (metres), or with no common joint, are not matched.
@@ -428,8 +444,7 @@ def match_people(pred: Sequence[np.ndarray], ref: Sequence[np.ndarray], *,
             pairs.append(np.zeros((0, 2), np.intp))
             dists.append(np.zeros((0,)))
             continue
-        d = np.linalg.norm(p[:, None] - r[None], axis=-1)  # (P, Q, J)
-        cost = _nanmean_axis(d.reshape(-1, d.shape[-1]).T, axis=0).reshape(d.shape[:2])
+        cost = mean_joint_distances(p, r, missing_cost)
         big = np.where(np.isnan(cost), np.inf, cost)
         rows, cols = linear_sum_assignment(np.where(np.isfinite(big), big, 1e9))
         keep = big[rows, cols] <= max_distance

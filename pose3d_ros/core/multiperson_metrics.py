@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .layouts import CAMPUS14, H36M17, JointLayout, convert_joints
-from .metrics import id_switches, match_people
+from .metrics import id_switches, match_people, mean_joint_distances
 from .mocap import head_ends
 
 CAMPUS14_NAMES = CAMPUS14.joint_names
@@ -247,15 +247,16 @@ def score_multiperson(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], *,
         counted[row] += limb_known
         if not p.shape[0]:
             continue
-        dist = np.linalg.norm(p[:, None] - g[None], axis=-1)            # (P, Q, 14)
-        with np.errstate(invalid="ignore"):
-            mean = np.nanmean(np.where(np.isfinite(dist), dist, np.nan), axis=-1)
+        # the prediction nearest each annotated person; a joint it lacks counts as
+        # match_distance_m, so a fragment does not beat a whole body a little off
+        mean = mean_joint_distances(p, g, missing_cost=match_distance_m)  # (P, Q)
         best = np.argmin(np.nan_to_num(mean, nan=np.inf), axis=0)       # (Q,)
         correct[row] += pcp_limbs(p[best], g) & limb_known
     with np.errstate(invalid="ignore", divide="ignore"):
         per_actor = correct.sum(1) / counted.sum(1)
         per_limb = correct.sum(0) / counted.sum(0)
-    matching = match_people(preds, gts, max_distance=match_distance_m)
+    matching = match_people(preds, gts, max_distance=match_distance_m,
+                            missing_cost=match_distance_m)
     errors = [np.linalg.norm(p[pair[:, 0]] - g[pair[:, 1]], axis=-1).ravel()
               for p, g, pair in zip(preds, gts, matching.pairs, strict=True)]
     errors_all = np.concatenate(errors) if errors else np.zeros(0)

@@ -47,6 +47,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"2D files: a format ({', '.join(DETECTION_FORMATS)}) then one "
                         "path per camera in the rig's order (OpenPose: a directory of "
                         "per-frame JSON files; COCO: one JSON file)")
+    parser.add_argument("--detections-frame-offset", type=int, default=0, metavar="N",
+                        help="the 2D files number the data set's frame F as F + N (e.g. 300 "
+                        "for OpenPose run on Shelf's images img_000300... with the "
+                        "4D-association release, which numbers them from 0)")
     parser.add_argument("--cameras", default=None,
                         help="Panoptic: comma-separated camera names (default: the five HD "
                         "cameras of the literature when present)")
@@ -103,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         if fmt not in DETECTION_FORMATS:
             raise UserError(f"--detections starts with the format ({', '.join(DETECTION_FORMATS)}"
                             f"), got {fmt!r}")
-        sequence = attach_detections(sequence, fmt, [Path(p) for p in paths])
+        sequence = attach_detections(sequence, fmt, [Path(p) for p in paths],
+                                     frame_offset=args.detections_frame_offset)
     options: dict = {"tracking": None} if args.no_tracking else {}
     if not args.filtering or args.no_tracking:
         options["filtering"] = None
@@ -119,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                                   "filtering": args.filtering and not args.no_tracking}
     with staged_output(args.out, args.overwrite) as out:
         out.mkdir(parents=True)
-        (out / "evaluation.json").write_text(json.dumps(summary, indent=1))
+        (out / "evaluation.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
     for key in ("pcp", "pcp_per_actor", "mpjpe_mm", "ghosts", "misses", "id_switches",
                 "ms_per_frame_median"):
         print(f"{key:22s} {summary[key]}")

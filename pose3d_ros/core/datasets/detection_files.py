@@ -2,8 +2,9 @@
 docs/datasets.md), read into Detections2D per camera and frame.
 
   OpenPose (--write_json): one file per image, `<name>_<frame:012d>_keypoints.json`, with
-      {"people": [{"pose_keypoints_2d": [x, y, c] x J}]}; J = 25 (BODY_25) or 18 (COCO-18);
-      an undetected joint is 0, 0, 0. One directory per camera.
+      {"people": [{"pose_keypoints_2d": [x, y, c] x J}]} (`pose_keypoints` in OpenPose 1.2 and
+      earlier); J = 25 (BODY_25) or 18 (COCO-18); an undetected joint is 0, 0, 0. One
+      directory per camera.
   COCO keypoints: a results list [{"image_id", "keypoints": [x, y, v] x 17, "score"}] (frame
       = image_id) or a data set {"images": [{"id", "file_name"}], "annotations": [...]}
       (frame = the number in file_name); v = 0 is a missing joint, other values are scores
@@ -43,9 +44,12 @@ def read_openpose_file(path: Path | str, image_size: tuple[int, int]) -> Detecti
         return Detections2D.empty(BODY25, image_size)
     rows = []
     for k, person in enumerate(people):
-        values = person.get("pose_keypoints_2d") if isinstance(person, dict) else None
+        values = None
+        if isinstance(person, dict):  # OpenPose <= 1.2 wrote 'pose_keypoints'
+            values = person.get("pose_keypoints_2d", person.get("pose_keypoints"))
         if values is None:
-            raise file_error(path, f"person {k} has no 'pose_keypoints_2d'")
+            raise file_error(path, f"person {k} has no 'pose_keypoints_2d' (nor OpenPose "
+                             "1.2's 'pose_keypoints')")
         rows.append(floats(values, (-1, 3), f"person {k} pose_keypoints_2d", path))
     sizes = {r.shape[0] for r in rows}
     if len(sizes) != 1 or next(iter(sizes)) not in _OPENPOSE_LAYOUTS:
@@ -87,7 +91,8 @@ def read_coco_keypoints(path: Path | str, image_size: tuple[int, int]
             if not isinstance(image, dict) or "id" not in image:
                 raise file_error(path, f"image {k} has no 'id'")
             frame_of[image["id"]] = (frame_number(str(image["file_name"]))
-                                     if "file_name" in image else int(image["id"]))
+                                     if "file_name" in image
+                                     else _image_number(image["id"], path, f"image {k}"))
     else:
         raise file_error(path, "not COCO keypoints: expected a results list or an object "
                          "with 'annotations'")
@@ -100,7 +105,8 @@ def read_coco_keypoints(path: Path | str, image_size: tuple[int, int]
         image = item["image_id"]
         if frame_of is not None and image not in frame_of:
             raise file_error(path, f"entry {k}: image_id {image} is not in 'images'")
-        frame = frame_of[image] if frame_of is not None else int(image)
+        frame = (frame_of[image] if frame_of is not None
+                 else _image_number(image, path, f"entry {k}"))
         people.setdefault(frame, []).append((points, float(item.get("score", np.nan))))
     out = {}
     for frame, found in people.items():
@@ -113,25 +119,78 @@ def read_coco_keypoints(path: Path | str, image_size: tuple[int, int]
     return out
 
 
-def attach_detections(sequence: MultiViewSequence, fmt: str, paths: Sequence[Path | str]
-                      ) -> MultiViewSequence:
+def _image_number(image_id: object, path: Path | str, where: str) -> int:
+    """A COCO image_id that is a frame number (an int, or a string of digits only)."""
+    if isinstance(image_id, int) and not isinstance(image_id, bool) and image_id >= 0:
+        return image_id
+    if isinstance(image_id, str) and image_id.isascii() and image_id.isdigit():
+        return int(image_id)
+    raise file_error(path, f"{where}: image_id {image_id!r} is not a frame number; give "
+                     "numeric image ids, or a data set whose 'images' have file names with "
+                     "the frame number in them")
+
+
+def attach_detections(sequence: MultiViewSequence, fmt: str, paths: Sequence[Path | str],
+                      frame_offset: int = 0) -> MultiViewSequence:
     """The sequence with 2D read from `paths`: one per camera of sequence.rig, in its order
     (OpenPose: a directory of per-frame files; COCO: one file). A frame without a file, or
-    without people in it, gets no detections for that camera."""
+    without people in it, gets no detections for that camera.
+
+    frame_offset: the files' number of the sequence's frame f is f + frame_offset (e.g. 300
+    for OpenPose run on Shelf's images img_000300...img_000600 with the 4D-association
+    release, which numbers those frames 0..300). ValueError when the files cover under half
+    of the sequence's frames while another offset would cover at least 90 % of them: the two
+    numberings differ, and the 2D would be paired with other frames' ground truth."""
     if fmt not in DETECTION_FORMATS:
         raise ValueError(f"unknown detection format {fmt!r}; known: {DETECTION_FORMATS}")
     if len(paths) != len(sequence.rig):
         raise ValueError(f"{len(paths)} detection paths for {len(sequence.rig)} cameras "
                          f"({', '.join(sequence.rig.names)}): give one per camera, in that "
                          "order")
-    per_camera = {}
-    for cam, path in zip(sequence.rig, paths, strict=True):
-        size = (cam.width, cam.height)
-        per_camera[cam.name] = (read_openpose_directory(path, size) if fmt == "openpose"
-                                else read_coco_keypoints(path, size))
-        if not set(per_camera[cam.name]) & {int(f) for f in sequence.frames}:
+    wanted = sequence.frames.astype(np.int64) + int(frame_offset)
+    per_camera = {cam.name: (read_openpose_directory(path, (cam.width, cam.height))
+                             if fmt == "openpose"
+                             else read_coco_keypoints(path, (cam.width, cam.height)))
+                  for cam, path in zip(sequence.rig, paths, strict=True)}
+    _check_numbering(wanted, per_camera, frame_offset)
+    for (name, found), path in zip(per_camera.items(), paths, strict=True):
+        if not set(found) & set(wanted.tolist()):
             raise ValueError(f"{path}: no detections for any of the sequence's frames "
-                             f"{int(sequence.frames[0])}..{int(sequence.frames[-1])}")
+                             f"{_span(wanted)}{_offset_text(frame_offset)} (camera {name}); "
+                             f"it holds frames {_span(np.array(sorted(found)))}")
     detections = tuple({name: found[int(f)] for name, found in per_camera.items()
-                        if int(f) in found} for f in sequence.frames)
+                        if int(f) in found} for f in wanted)
     return replace(sequence, detections=detections)
+
+
+def _coverage(wanted: np.ndarray, frames: np.ndarray) -> float:
+    """Share of the wanted frame numbers present in `frames`."""
+    return float(np.isin(wanted, frames).mean()) if wanted.size else 1.0
+
+
+def _check_numbering(wanted: np.ndarray, per_camera: dict[str, dict[int, Detections2D]],
+                     frame_offset: int) -> None:
+    """ValueError when the files' frame numbers are the sequence's shifted (see
+    attach_detections); sparse files (a COCO results list leaves out images without people)
+    pass."""
+    frames = np.unique(np.concatenate([np.fromiter(found, np.int64, len(found))
+                                       for found in per_camera.values()]))
+    if _coverage(wanted, frames) >= 0.5:
+        return
+    for shift in (frames[0] - wanted[0], frames[-1] - wanted[-1]):
+        if shift and _coverage(wanted + shift, frames) >= 0.9:
+            raise ValueError(
+                f"the detection files cover {np.isin(wanted, frames).sum()} of the sequence's "
+                f"{wanted.size} frames {_span(wanted)}{_offset_text(frame_offset)}; they hold "
+                f"frames {_span(frames)}: the two numberings differ by {int(shift)} frames "
+                f"(the 4D-association release numbers Shelf's images 300..600 from 0): give "
+                f"the offset, e.g. eval_dataset --detections-frame-offset "
+                f"{int(frame_offset + shift)}")
+
+
+def _span(frames: np.ndarray) -> str:
+    return f"{int(frames[0])}..{int(frames[-1])}" if frames.size else "(none)"
+
+
+def _offset_text(frame_offset: int) -> str:
+    return f" (with the frame offset {frame_offset})" if frame_offset else ""

@@ -41,9 +41,10 @@ class SequenceEvaluation:
         """JSON-ready summary."""
         s = self.score
         return {"sequence": self.name, "frames": self.frames, "cameras": list(self.cameras),
-                "people_2d_per_view": self.people_2d_per_view,
-                "ms_per_frame_median": self.ms_per_frame[0],
-                "ms_per_frame_p90": self.ms_per_frame[1], **s.summary(),
+                "people_2d_per_view": _num(self.people_2d_per_view),
+                "ms_per_frame_median": _num(self.ms_per_frame[0]),
+                "ms_per_frame_p90": _num(self.ms_per_frame[1]),
+                **{k: _num(v) if isinstance(v, float) else v for k, v in s.summary().items()},
                 "pcp_per_actor": {str(int(a)): _num(p) for a, p in zip(s.actor_ids,
                                                                        s.pcp_per_actor,
                                                                        strict=True)},
@@ -52,6 +53,7 @@ class SequenceEvaluation:
 
 
 def _num(value: float) -> float | None:
+    """JSON has no NaN: a figure that could not be computed (nothing matched) is null."""
     return None if not np.isfinite(value) else float(value)
 
 
