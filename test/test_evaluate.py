@@ -176,6 +176,18 @@ def test_root_depth_jitter_is_per_input_frame_when_the_output_skips_frames():
     assert alone["people per frame (median)"] == 1.0
 
 
+def test_an_output_of_another_run_is_told_not_scored():
+    """Found by a review (session 23): a prediction bag of another run beside this input
+    reported 60 of 60 frames without output next to 65 person-frames and two ids."""
+    pose = _standing_pose()
+    stamps = T0 + np.round(np.arange(10) * 1e9 / FPS).astype(np.int64)
+    other_run = evaluation.SkeletonTrack(stamps + 7_000_000_000,
+                                         [_frame(pose[None], [1]) for _ in stamps])
+    with pytest.raises(ValueError, match="none of the 10 output messages has the stamp of "
+                                         "one of the 10 input frame sets"):
+        evaluation.stability(other_run, input_stamps_ns=stamps)
+
+
 def test_a_camera_is_scored_only_against_the_people_it_sees():
     """Found by an audit of the reports: the per-camera reprojection error paired every 3D
     person with the NEAREST 2D person, so where a camera saw one of two people both were

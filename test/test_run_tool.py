@@ -391,3 +391,86 @@ def test_the_disk_the_input_bag_needs_is_told_before_any_work(tmp_path, capsys):
     assert run_cli(run.main, ["--bag", str(tmp_path), "--out-dir", str(tmp_path / "o"),
                               "--no-input-bag"]) == 2
     assert "--no-input-bag is for --videos" in capsys.readouterr().err
+
+
+def _small_video(path, width: int, height: int, frames: int = 6, value: int = 0):
+    """A short video of one flat colour (nobody in it) written with OpenCV."""
+    import cv2
+    import numpy as np
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (width, height))
+    for _ in range(frames):
+        writer.write(np.full((height, width, 3), value, np.uint8))
+    writer.release()
+    return path
+
+
+def test_more_mistakes_are_told_before_any_work(tmp_path, capsys):
+    """Found by a review of the one-camera flow (session 23): each ran to the end or did the
+    wrong thing without a word."""
+    from pose3d_ros.core.camera import pinhole_from_fov
+
+    landscape = tmp_path / "phone.yaml"
+    save_camera_info_yaml(pinhole_from_fov("phone", 640, 360, 65.0), landscape)
+    portrait = _small_video(tmp_path / "portrait.avi", 360, 640)
+    video = _small_video(tmp_path / "clip.avi", 640, 360)
+    out = ["--out-dir", str(tmp_path / "o")]
+    cases = [
+        # --scale no longer skips the size check: a portrait video was squashed into it
+        (["--videos", str(portrait), "--calibration", str(landscape), "--scale", "0.5"],
+         "phone: video frames are 360x640 but the calibration says 640x360"),
+        (["--videos", str(video), "--hfov", "65", "--monocular-method", "none"],
+         "one camera needs a monocular method to give 3D"),
+        (["--videos", str(video), "--hfov", "65", "--lone-views"],
+         "--lone-views is for several cameras"),
+        (["--videos", str(video), "--hfov", "65", "--timeout", "0"], "--timeout must be > 0"),
+        (["--videos", str(video), "--hfov", "65", "--max-frames", "0"],
+         "--max-frames must be >= 1"),
+        (["--bag", str(tmp_path), "--calibration", str(landscape)],
+         "--calibration is for --videos"),
+        # an intrinsics-only calibration has no pose: told before the bag is written
+        (["--videos", str(video), "--calibration", str(landscape), "--floor-height", "0"],
+         "has intrinsics only"),
+    ]
+    for argv, told in cases:
+        assert run_cli(run.main, [*argv, *out]) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and told in err[0], (argv, err)
+    assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o.partial-*"))
+    # the video being the calibrated image resized by --scale is still taken
+    small = _small_video(tmp_path / "small.avi", 320, 180)
+    from pose3d_ros.core.video_bag import sized_cameras
+    assert sized_cameras([small], [pinhole_from_fov("phone", 640, 360, 65.0)], scale=0.5)
+    # the folder one is in is never replaced, even with --overwrite
+    here = tmp_path / "here"
+    here.mkdir()
+    import os
+    cwd = os.getcwd()
+    try:
+        os.chdir(here)
+        for name in (".", ".."):
+            assert run_cli(run.main, ["--videos", str(video), "--hfov", "65", "--out-dir",
+                                      name, "--overwrite"]) == 2
+            assert "is the folder you are in, or holds it" in capsys.readouterr().err
+    finally:
+        os.chdir(cwd)
+    assert here.is_dir()
+
+
+def test_a_run_that_publishes_nobody_says_so_and_lists_only_what_it_wrote(tmp_path, capsys,
+                                                                           caplog):
+    out = tmp_path / "out"
+    video = _small_video(tmp_path / "empty_room.avi", 640, 360, frames=4, value=90)
+    with caplog.at_level(logging.WARNING):
+        assert run.main(["--videos", str(video), "--hfov", "65", "--out-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "report:" in printed and "output bag:" in printed
+    assert "overlay video:" not in printed and "3D playback:" not in printed
+    assert not (out / "overlay_camera.mp4").exists() and not (out / "playback.html").exists()
+    assert "nobody was published in any of the 4 frame sets" in caplog.text
+    report = (out / "report.html").read_text()
+    assert "nobody was published in any frame set" in report
+    # the per-camera figures as numbers, not bars alone
+    assert "<h2>Per camera</h2><table>" in report
+    json.loads((out / "evaluation.json").read_text(),
+               parse_constant=lambda c: pytest.fail(f"{c} in evaluation.json"))

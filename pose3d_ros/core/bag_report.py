@@ -75,6 +75,11 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
         notes.insert(0, "no predicted person matched a reference person in any frame: the "
                         "error figures (MPJPE, PCK, PSS, id switches) could not be measured; "
                         "see the people per frame and frames without output below")
+    if not any(len(f.positions) for f in pred.frames):
+        # found by a review: a run that published nobody had no word on it in its report
+        notes.insert(0, "nobody was published in any frame set: no 3D skeletons, so no "
+                        "overlay video and no 3D playback; the 2D people each camera's "
+                        "detector found are under Per camera")
     time_s = (pred.stamps_ns - pred.stamps_ns[0]) / 1e9 if len(pred.stamps_ns) else np.zeros(0)
     layout: JointLayout | None
     if evaluation is not None and ref is not None:   # reference frames
@@ -119,8 +124,9 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
 
 def summary_lines(summary: dict[str, object], outputs: dict[str, Path]) -> list[str]:
     """What a tool prints at the end: each figure (4 significant digits, as in the report)
-    and the path of each output file it wrote."""
+    and the path of each output file it wrote (outputs that do not exist, such as the overlay
+    of a run that published nobody, are left out)."""
     def shown(value: object) -> str:
         return f"{value:.4g}" if isinstance(value, float) else str(value)
     return ([f"{key:40s} {shown(value)}" for key, value in summary.items()]
-            + [f"{f'{name}:':15s}{path}" for name, path in outputs.items()])
+            + [f"{f'{name}:':15s}{path}" for name, path in outputs.items() if path.exists()])

@@ -48,6 +48,9 @@ def refuse_existing(path: Path, overwrite: bool, what: str = "output",
         raise UserError(f"{what} {path} is " + ("a file" if folder else "a folder")
                         + f", the output is {'a folder' if folder else 'a file'}: choose "
                         "another path (--overwrite replaces only the same kind)")
+    if path.exists() and _within(Path.cwd(), path):
+        raise UserError(f"{what} {path} is the folder you are in, or holds it: replacing it "
+                        "would delete that folder; choose another path")
     for given in inputs:
         if given is not None and path.exists() and _within(Path(given), path):
             raise UserError(f"{what} {path} holds the input {given}: replacing it would "
@@ -90,7 +93,7 @@ def staged_outputs(paths: Sequence[Path], overwrite: bool = False) -> Iterator[l
     all are moved in only when all were written, with Ctrl-C and SIGTERM held back while
     they are moved (found by a review: an interrupt between two moves left new weights
     beside an old model); a failure before leaves every destination untouched."""
-    paths = [Path(p) for p in paths]
+    paths = [Path(os.path.abspath(p)) for p in paths]   # "." and ".." have no name to stage
     for path in paths:
         refuse_existing(path, overwrite)
     stagings = []

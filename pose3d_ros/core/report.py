@@ -150,7 +150,8 @@ def plot_latency(latency_s: dict[str, np.ndarray]) -> str:
     ax.set_xlabel("latency [ms]")
     ax.set_ylabel("count")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:      # nothing answered: no histogram to name
+        ax.legend(fontsize=8)
     return _png(fig)
 
 
@@ -173,7 +174,7 @@ def plot_stability(time_s: np.ndarray, stability: "Stability") -> str:
                       fontsize=8)
     axes[2].set_xlabel("time [s]")
     axes[2].grid(alpha=0.3)
-    if len(stability.ids) <= 10:
+    if 0 < len(stability.ids) <= 10:
         axes[2].legend(fontsize=7, loc="upper right")
     return _png(fig)
 
@@ -309,9 +310,14 @@ def render_report(data: ReportData) -> str:
     if data.per_joint:
         parts.append("<h2>Error per joint</h2>" +
                      _img(plot_per_joint(data.joint_names, data.per_joint), "error per joint"))
-    if data.per_camera:
-        parts.append("<h2>Per camera</h2>" +
-                     _img(plot_per_camera(data.per_camera), "per camera"))
+    if data.per_camera:         # the numbers, then the bars (a review: bars alone gave no
+        labels = sorted({k for values in data.per_camera.values() for k in values})   # value)
+        head = "".join(f"<th>{html.escape(label)}</th>" for label in labels)
+        body = "".join(f"<tr><th>{html.escape(camera)}</th>" + "".join(
+            f"<td>{_format(values[label]) if label in values else ''}</td>"
+            for label in labels) + "</tr>" for camera, values in data.per_camera.items())
+        parts.append(f"<h2>Per camera</h2><table><tr><th>camera</th>{head}</tr>{body}</table>"
+                     + _img(plot_per_camera(data.per_camera), "per camera"))
     if data.latency_s or latency_rows:
         parts.append("<h2>Latency</h2>" + table(latency_rows))
         if data.latency_s:

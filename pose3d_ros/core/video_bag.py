@@ -171,15 +171,26 @@ def sized_cameras(videos: Sequence[Path], cameras: Sequence[CameraModel],
     size): ValueError naming the camera, both sizes and what to give (--crop-to-video where a
     crop could explain the difference, --scale where the video is the calibrated image resized);
     or naming a video that cannot be read (scale_option: whether the tool has --scale). With a
-    scale other than 1 the frames are resized to the scaled calibration and their size is not
-    compared (write_bag's behaviour)."""
+    scale other than 1 a video may also be the calibrated image already resized by it (within
+    a pixel of the scaled size) or, unless taken as a crop, within ENCODER_PADDING_PX of the
+    calibrated size (resized to the scaled calibration: a stretch of at most that padding);
+    write_bag resizes the frames to the scaled calibration, so a video of any other shape (a
+    portrait video for a landscape calibration) is refused as at scale 1, not squashed."""
     sizes = [readable_video_size(video) for video in videos]        # each video opened once
-    if scale != 1.0:
-        return list(cameras)
     sized = []
     for cam, video, (width, height) in zip(cameras, videos, sizes, strict=True):
         padding = (0 <= cam.width - width <= ENCODER_PADDING_PX
                    and 0 <= cam.height - height <= ENCODER_PADDING_PX)
+        if scale != 1.0:
+            scaled = cam.scaled(scale)
+            if abs(width - scaled.width) <= 1 and abs(height - scaled.height) <= 1:
+                sized.append(cam)                      # the calibrated image, resized
+                continue
+            near = (abs(cam.width - width) <= ENCODER_PADDING_PX
+                    and abs(cam.height - height) <= ENCODER_PADDING_PX)
+            if near and not (crop_to_video or (crop_padding and padding)):
+                sized.append(cam)    # as before: resized to the scaled calibration, a stretch
+                continue             # of at most the encoder's padding
         if (width, height) != (cam.width, cam.height) and (crop_to_video or
                                                           (crop_padding and padding)):
             cam = _cropped(cam, video, width, height)

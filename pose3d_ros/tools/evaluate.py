@@ -113,6 +113,10 @@ def check_inputs(args: argparse.Namespace) -> dict[str, str]:
     if not args.pred_topic and not names:
         raise UserError(f"bag {args.bag} has no images to run the pipeline on; give "
                         "--pred-topic to score recorded skeletons")
+    run_on = set(args.cameras.split(",")) if args.cameras else names
+    if not args.pred_topic and len(run_on) == 1 and args.monocular_method == "none":
+        raise UserError("one camera needs a monocular method to give 3D: --monocular-method "
+                        f"{' or '.join(MONOCULAR_METHODS)}")
     return topics
 
 

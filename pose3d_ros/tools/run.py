@@ -140,6 +140,13 @@ def check_inputs(args: argparse.Namespace) -> None:
         raise UserError("--fps, --scale and --max-frames are for --videos (they shape the bag "
                         "made from them); a bag is run as it is: cut it with make_bag or "
                         "ros2 bag convert")
+    elif args.calibration is not None:
+        raise UserError("--calibration is for --videos; a bag carries its CameraInfo and "
+                        "/tf_static (make a bag with another calibration with make_bag)")
+    if not args.timeout > 0:
+        raise UserError(f"--timeout must be > 0 s, got {args.timeout}")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise UserError(f"--max-frames must be >= 1, got {args.max_frames}")
     from pose3d_ros.core.plausibility import PlausibilityParams
     human = PlausibilityParams()
     if args.body_height and not human.min_height_m <= args.body_height <= human.max_height_m:
@@ -164,8 +171,12 @@ def check_inputs(args: argparse.Namespace) -> None:
     if args.videos:                       # reads the calibration file: after the cheap checks
         from pose3d_ros.core.video_bag import frame_rate, sized_cameras, video_cameras
         try:
-            cameras = video_cameras(args.videos, args.calibration, args.hfov)[0]
+            cameras, rig_frame = video_cameras(args.videos, args.calibration, args.hfov)
             names = [c.name for c in cameras]
+            if args.floor_height is not None and rig_frame in {
+                    c.frame_id or f"{c.name}_optical_frame" for c in cameras}:
+                raise UserError(f"--floor-height needs the camera's pose over the floor: "
+                                f"{args.calibration} has intrinsics only")
             sized_cameras(args.videos, cameras, scale=args.scale, crop_padding=True)
             frame_rate(args.videos, args.fps)       # one rate, or --fps
         except ValueError as err:
@@ -180,6 +191,12 @@ def check_inputs(args: argparse.Namespace) -> None:
             raise UserError("--truth scores a rendered video: give it with --videos and the "
                             "--calibration render_mocap wrote beside it")
         load_truth_joints(args.truth)
+    if len(names) == 1 and args.monocular_method == "none":
+        raise UserError("one camera needs a monocular method to give 3D: --monocular-method "
+                        f"{' or '.join(MONOCULAR_METHODS)}")
+    if len(names) == 1 and args.lone_views:
+        raise UserError("--lone-views is for several cameras (people whom one of them alone "
+                        "sees); one camera's people are all placed by the monocular method")
     if args.overlay_camera is not None and args.overlay_camera not in names:
         raise UserError(f"--overlay-camera {args.overlay_camera}: no such camera; the "
                         f"cameras are {names}")
@@ -342,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     if steady.frames_without_output:
         log.warning("%d of %d frame sets got no answer from the node within --timeout %g s",
                     steady.frames_without_output, steady.input_frames, args.timeout)
+    if not steady.present.any():
+        log.warning("nobody was published in any of the %d frame sets (2D people the "
+                    "detector found: %d)", steady.input_frames,
+                    sum(dets.num_people for d in found for dets in d["cameras"].values()))
     # without a reference the latency was in the report only (audit of the reports)
     summary = (dict(evaluation.summary) if evaluation else latency_summary(
         {"end to end over DDS": latencies})) | steady.summary()
