@@ -280,6 +280,30 @@ def test_one_camera_filter_smooths_joints_but_keeps_every_bone_length():
     assert np.median(moved) > 0.005                     # the filter does smooth the joints
 
 
+def test_one_camera_people_have_their_own_smoothing_settings():
+    """One camera's depth moves by tens of centimetres from frame to frame: its people keep
+    the smoother settings measured for them (filtering.MONOCULAR_ONE_EURO) whatever the
+    triangulated people's are (session 23: the latter's 0.5 Hz, 7 s/m raised a side-on
+    walker's root-depth jitter over issue #12's bound)."""
+    from pose3d_ros.core.filtering import MONOCULAR_ONE_EURO, OneEuroParams
+
+    scene, camera, frames = _mocap_scene()
+
+    def run(**params):
+        pipeline = Pose3DPipeline([camera.name], {camera.name: camera}, frame_id="world",
+                                  lifter=create_monocular_method("lifter"),
+                                  params=PipelineParams(output_layout="h36m17", **params))
+        return np.concatenate([pipeline.process_detections({camera.name: f}, t / FPS)
+                               .skeletons.positions for t, f in enumerate(frames)])
+
+    default = run()
+    assert PipelineParams().monocular_filtering == MONOCULAR_ONE_EURO
+    np.testing.assert_array_equal(default, run(filtering=OneEuroParams(beta=30.0)))
+    np.testing.assert_array_equal(default, run(monocular_filtering=MONOCULAR_ONE_EURO))
+    other = run(monocular_filtering=OneEuroParams(min_cutoff_hz=0.5, beta=7.0))
+    assert np.nanmax(np.abs(other - default)) > 0.005
+
+
 # --- each demo camera alone, on cached real 2D --------------------------------------------
 
 @lru_cache(maxsize=2)

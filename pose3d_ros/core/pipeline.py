@@ -44,7 +44,13 @@ from .camera import CameraArrays
 from .completion import SkeletonCompleter, gross_joints
 from .detection.base import convert_detections
 from .detection.parallel import detect_per_camera
-from .filtering import DepthFilterParams, OneEuroParams, RootDepthFilter, SkeletonFilter
+from .filtering import (
+    MONOCULAR_ONE_EURO,
+    DepthFilterParams,
+    OneEuroParams,
+    RootDepthFilter,
+    SkeletonFilter,
+)
 from .floor_contact import FloorParams, FloorScale
 from .group_checks import coincide_floor, stronger_duplicates
 from .layouts import (
@@ -98,6 +104,9 @@ class PipelineParams:
         large and small images); None = in pixels.
     max_ray_distance_m: association gate, mean distance between two views' joint rays (m).
     output_layout: joint layout of the 3D output ("" = the detector's layout).
+    monocular_filtering: the One Euro settings of one-camera people (a one-camera set's; a
+        rig's lone people are smoothed with the triangulated ones); None: not smoothed.
+        filtering=None turns smoothing off for everyone.
     tracking / filtering: None disables the stage (tracking=None also publishes one-camera
         people without confirmation, with ids 0, 1, ... in each frame's order (untracked_ids:
         not the same person from one frame to the next), and leaves triangulated joints
@@ -122,6 +131,7 @@ class PipelineParams:
     output_layout: str = ""
     tracking: TrackerParams | None = field(default_factory=TrackerParams)
     filtering: OneEuroParams | None = field(default_factory=OneEuroParams)
+    monocular_filtering: OneEuroParams | None = field(default_factory=lambda: MONOCULAR_ONE_EURO)
     image_tracking: ImageTrackerParams = field(default_factory=ImageTrackerParams)
     depth_filter: DepthFilterParams | None = field(default_factory=DepthFilterParams)
     plausibility: PlausibilityParams | None = field(default_factory=PlausibilityParams)
@@ -215,6 +225,9 @@ class Pose3DPipeline:
         self.lifter = lifter
         self.tracker = SkeletonTracker(self.params.tracking) if self.params.tracking else None
         self.smoother = SkeletonFilter(self.params.filtering) if self.params.filtering else None
+        self.monocular_smoother = (SkeletonFilter(self.params.monocular_filtering)
+                                   if self.params.filtering and self.params.monocular_filtering
+                                   else None)
         self.completer = SkeletonCompleter()
         # one-camera state per camera (ids are per camera): image tracker, root-depth filter,
         # floor contact
@@ -233,8 +246,9 @@ class Pose3DPipeline:
         pass's last pose (the smoothing filter refused every earlier stamp)."""
         if self.tracker is not None:
             self.tracker.reset()
-        if self.smoother is not None:
-            self.smoother.reset()
+        for smoother in (self.smoother, self.monocular_smoother):
+            if smoother is not None:
+                smoother.reset()
         self.completer.reset()
         self.image_trackers.clear()
         self.depth_filters.clear()
@@ -579,8 +593,9 @@ class Pose3DPipeline:
             ids = (self.tracker.update(positions, stamp) if self.tracker is not None
                    else untracked_ids(positions.shape[0]))
         t1 = time.perf_counter()
-        if self.smoother is not None and self.tracker is not None:
-            filtered = self.smoother.filter(positions, ids, stamp)
+        smoother = self.monocular_smoother if one_camera else self.smoother
+        if smoother is not None and self.tracker is not None:
+            filtered = smoother.filter(positions, ids, stamp)
             if one_camera and len(positions):
                 filtered = rebuilt_with_bone_lengths(filtered, bone_lengths(positions, H36M17))
             positions = filtered

@@ -33,7 +33,7 @@ from pose3d_ros.core.detection import (
 )
 from pose3d_ros.core.detection import DETECTOR_NAMES as DETECTORS
 from pose3d_ros.core.detection.onnx_session import PROVIDER_NAMES
-from pose3d_ros.core.filtering import OneEuroParams
+from pose3d_ros.core.filtering import MONOCULAR_ONE_EURO, OneEuroParams
 from pose3d_ros.core.floor_contact import FloorParams
 from pose3d_ros.core.pipeline import MAX_CAMERAS, PipelineParams
 from pose3d_ros.core.plausibility import PlausibilityParams
@@ -234,10 +234,10 @@ _RIG = (
               "their id back (s).", 0.0, 600.0),
     ParamSpec("filter.enabled", True, "Smooth joints with the One Euro filter."),
     ParamSpec("filter.min_cutoff_hz", _FILTER.min_cutoff_hz,
-              "One Euro cut-off when still (Hz; lower = "
+              "Triangulated people: One Euro cut-off when still (Hz; lower = "
               "smoother).", 0.01, 100.0),
-    ParamSpec("filter.beta", _FILTER.beta, "One Euro speed coefficient (s/m; higher = less lag).",
-              0.0, 100.0),
+    ParamSpec("filter.beta", _FILTER.beta, "Triangulated people: One Euro speed coefficient "
+              "(s/m; higher = less lag).", 0.0, 100.0),
     ParamSpec("filter.d_cutoff_hz", _FILTER.d_cutoff_hz,
               "One Euro cut-off of the speed estimate (Hz).",
               0.01, 100.0),
@@ -280,6 +280,12 @@ _MONOCULAR = (
               "(BlazePose's world landmarks, or the lifter's output).", 0.0, 2.5,
               excluded=(0.0, 0.5),
               hint="not a human standing height (m); 0 keeps the 3D's own size"),
+    ParamSpec("filter.monocular.min_cutoff_hz", MONOCULAR_ONE_EURO.min_cutoff_hz,
+              "One camera's people (their depth is one view's guess, noisier than "
+              "triangulation): One Euro cut-off when still (Hz; lower = smoother).",
+              0.01, 100.0),
+    ParamSpec("filter.monocular.beta", MONOCULAR_ONE_EURO.beta, "One camera's people: One "
+              "Euro speed coefficient (s/m; higher = less lag, more depth jitter).", 0.0, 100.0),
     ParamSpec("monocular_floor", False, "One camera: the fixed frame has z up and a flat "
               "floor at monocular_floor_height_m (e.g. base_footprint, or a room calibration "
               "on the floor): each person's scale and distance then follow from their lower "

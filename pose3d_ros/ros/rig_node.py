@@ -23,7 +23,7 @@ from visualization_msgs.msg import MarkerArray
 from pose3d_ros.core.body_frame import body_frames
 from pose3d_ros.core.calibration import rig_frame_is_optical
 from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig
-from pose3d_ros.core.filtering import OneEuroParams
+from pose3d_ros.core.filtering import MONOCULAR_ONE_EURO, OneEuroParams
 from pose3d_ros.core.floor_contact import FloorParams
 from pose3d_ros.core.lone_views import LoneViewParams
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline, create_monocular_method
@@ -67,10 +67,14 @@ def pipeline_params(config: Any) -> PipelineParams:
         tracking = TrackerParams(max_distance_m=config.tracking.max_distance_m,
                                  gate_growth_mps=config.tracking.gate_growth_mps,
                                  reid_window_s=max(config.tracking.reid_window_s, 1e-3))
-    filtering = None
+    filtering = monocular_filtering = None
     if config.filter.enabled:
         filtering = OneEuroParams(min_cutoff_hz=config.filter.min_cutoff_hz,
                                   beta=config.filter.beta, d_cutoff_hz=config.filter.d_cutoff_hz)
+        monocular = getattr(config.filter, "monocular", None)    # nodes with a one-camera path
+        monocular_filtering = MONOCULAR_ONE_EURO if monocular is None else OneEuroParams(
+            min_cutoff_hz=monocular.min_cutoff_hz, beta=monocular.beta,
+            d_cutoff_hz=config.filter.d_cutoff_hz)
     plausible = getattr(config, "plausibility", None)      # nodes with a one-camera path
     plausibility = PlausibilityParams() if plausible is None else PlausibilityParams(
         min_height_m=plausible.min_height_m, max_height_m=plausible.max_height_m)
@@ -90,7 +94,8 @@ def pipeline_params(config: Any) -> PipelineParams:
         min_views=config.triangulation.min_views, min_score=config.triangulation.min_score,
         outlier_threshold_px=config.triangulation.outlier_threshold_px,
         outlier_threshold_m=config.triangulation.outlier_threshold_m or None,
-        output_layout=config.output_layout, tracking=tracking, filtering=filtering)
+        output_layout=config.output_layout, tracking=tracking, filtering=filtering,
+        monocular_filtering=monocular_filtering)
 
 
 class RigNodeBase(PoseNodeBase):
