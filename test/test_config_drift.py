@@ -89,3 +89,16 @@ def test_specs_reject_bad_values_with_the_parameter_name():
         specs["sync.slop_s"].check(3.0)
     with pytest.raises(ParameterError, match="'detector' = 'openpose'.*not one of"):
         specs["detector"].check("openpose")
+
+
+def test_frame_names_are_checked():
+    """Found by a review (session 23): tf_prefix '/front /' was accepted and published
+    '/front /body_1' on /tf; an empty fixed_frame was accepted too."""
+    specs = {s.name: s for s in NODE_PARAMS["pose3d_node"]}
+    for name, bad in (("tf_prefix", "/front/"), ("tf_prefix", "front /"),
+                      ("fixed_frame", ""), ("fixed_frame", "/world"), ("fixed_frame", "my world")):
+        with pytest.raises(ParameterError, match=f"'{name}' = .* is not a TF frame"):
+            specs[name].check(bad)
+    for name, good in (("tf_prefix", ""), ("tf_prefix", "front/"), ("fixed_frame", "map")):
+        specs[name].check(good)
+    assert "no leading '/'" in specs["fixed_frame"].descriptor().additional_constraints

@@ -490,3 +490,51 @@ def test_images_in_another_frame_than_their_camera_info_are_warned_once():
             assert spin_until(executor, lambda: bool(told()), 10)
             assert len(told()) == 1 and told()[0].level == Log.WARN
             assert camera.frame_id in told()[0].msg
+
+
+def test_a_bad_camera_info_between_good_ones_is_not_told_as_a_change():
+    """Found by a review (session 23): a rejected camera_info (NaN) made the node forget the
+    good one, so the next good message, the same as before, was told at WARN as "changed
+    mid-run: fx 840.6 -> fx 840.6", after every bad one (25 lines in 5 s); a camera_info that
+    really alternates was told on every message. Now nothing is told for the same calibration,
+    and a real change once per camera."""
+    import dataclasses
+
+    camera, _, _ = _half_size_camera_and_frames(1)
+    good = camera_model_to_info(camera)
+    bad = camera_model_to_info(camera)
+    bad.d = [float("nan")] * len(bad.d)
+    other = camera_model_to_info(dataclasses.replace(camera, K=camera.K * [[1.01], [1.01], [1]]))
+    with ros_context() as context:
+        node = _one_camera_node(context)
+        with with_rosout(context, node) as (executor, _, logs):
+            configure_and_activate(node)
+            results = [node._take_camera_info("cam01", msg)
+                       for msg in (good, bad, good, bad, good, other, good, other, good)]
+            spin_until(executor, lambda: False, 1.0)
+            assert results == ["taken", "invalid", "taken", "invalid", "taken", "taken",
+                               "taken", "taken", "taken"]
+            assert node.health.cameras["cam01"].rejected["camera_info_nan"] == 2
+            changes = [m for m in logs if "changed mid-run" in m.msg]
+            assert len(changes) == 1, [m.msg for m in changes]
+            assert "fx 840" in changes[0].msg and "-> " in changes[0].msg
+
+
+def test_camera_info_missing_counts_from_the_cameras_first_image():
+    """Found by a review (session 23): a camera started 20 s after the node, its first image a
+    few ms before its camera_info, was told at WARN as "no valid camera_info in 5 s" after
+    109 ms of images. The 5 s count from activation and from the camera's first image."""
+    with ros_context() as context:
+        node = _one_camera_node(context)
+        try:
+            configure_and_activate(node)
+            now = time.monotonic()
+            node._activated_at = now - 20.0                 # the node has run for 20 s
+            node.health.note_arrival("cam01", "image", now - 0.1)
+            node._check_missing_camera_info(now)
+            assert not node.health.cameras["cam01"].rejected
+            node.health.note_arrival("cam01", "image", now + 5.0)
+            node._check_missing_camera_info(now + 5.05)
+            assert node.health.cameras["cam01"].rejected["camera_info_missing"] == 1
+        finally:
+            node.destroy_node()

@@ -349,3 +349,18 @@ def test_processing_problems_have_their_own_status():
     assert {kv.key: kv.value for kv in problems.values}["rejected_no_3d"] == "1"
     later = {s.name: s for s in health.report(seconds_to_stamp(0.0), 2.0).status}
     assert later["pose3d_node: pipeline problems"].level == DiagnosticStatus.OK
+
+
+def test_a_reason_is_logged_once_per_level():
+    """Found by a review (session 23): a stamp jump after a pause (expected, INFO) used up the
+    one log line of its (camera, reason), so a later jump on a live stream, a fault shown as
+    WARN on /diagnostics, was never logged."""
+    health = NodeHealth("pose3d_node", ("cam01",))
+    assert health.reject("cam01", "stamp_jump", "after a pause", kept=True, level="info")
+    assert not health.reject("cam01", "stamp_jump", "after a pause", kept=True, level="info")
+    assert health.reject("cam01", "stamp_jump", "on a live stream", level="warn")
+    assert not health.reject("cam01", "stamp_jump", "on a live stream", level="warn")
+    assert health.cameras["cam01"].rejected["stamp_jump"] == 4
+    health.note_arrival("cam01", "image", 12.0)
+    health.note_arrival("cam01", "image", 12.1)
+    assert health.cameras["cam01"].first_image == 12.0

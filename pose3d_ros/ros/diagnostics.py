@@ -56,6 +56,7 @@ class CameraHealth:
     # Receive times (time.monotonic(), s) of the camera's images and camera_info messages.
     image_arrivals: deque = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
     info_arrivals: deque = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
+    first_image: float | None = None   # receive time of the camera's first image
 
     def image_within(self, now: float, within_s: float) -> bool:
         """Whether an image of this camera (accepted or not) arrived in the last within_s."""
@@ -77,7 +78,7 @@ class NodeHealth:
         self._published: deque[float] = deque(maxlen=window)   # monotonic publication times
         self.outputs = 0
         self.dropped_sets: Counter = Counter()
-        self._logged: set[tuple[str, str]] = set()
+        self._logged: set[tuple[str, str, str]] = set()
 
     def record_output(self, timings: dict[str, float], latency_s: float, now: float) -> None:
         with self._lock:
@@ -86,18 +87,21 @@ class NodeHealth:
             self._published.append(now)
             self.outputs += 1
 
-    def reject(self, camera: str, reason: str, message: str, kept: bool = False) -> bool:
-        """Count a rejected input; True the first time this (camera, reason) is seen, so the
-        caller logs it once. kept: a notice about an input that was used after all (a stamp
-        jump after a pause): counted, without raising the camera's status to WARN."""
+    def reject(self, camera: str, reason: str, message: str, kept: bool = False,
+               level: str = "") -> bool:
+        """Count a rejected input; True the first time this (camera, reason) is seen at this
+        log level, so the caller logs it once per level (a stamp jump after a pause, told at
+        INFO, must not silence a later one that is a fault, told at WARN: found by a review).
+        kept: a notice about an input that was used after all (a stamp jump after a pause):
+        counted, without raising the camera's status to WARN."""
         with self._lock:
             health = self.cameras.setdefault(camera, CameraHealth())
             health.rejected[reason] += 1
             health.last_rejection = message
             if not kept:
                 health.rejected_since_report += 1
-            first = (camera, reason) not in self._logged
-            self._logged.add((camera, reason))
+            first = (camera, reason, level) not in self._logged
+            self._logged.add((camera, reason, level))
             return first
 
     def note_arrival(self, camera: str, kind: Literal["image", "info"], now: float) -> None:
@@ -106,6 +110,8 @@ class NodeHealth:
         with self._lock:
             health = self.cameras.setdefault(camera, CameraHealth())
             (health.image_arrivals if kind == "image" else health.info_arrivals).append(now)
+            if kind == "image" and health.first_image is None:
+                health.first_image = now
 
     def images_arriving(self, now: float, within_s: float) -> bool:
         """Whether some camera's image (noted by note_arrival, accepted or not) arrived in

@@ -104,7 +104,6 @@ class PoseNodeBase(LifecycleNode):
         self._time_resets_logged = 0
         self._clock_jump_handle: Any = None
         self._activated_at = time.monotonic()
-        self._told_late: set[tuple[str, str]] = set()   # start-up conditions told at WARN
         self._told_no_sim_clock = False
         self.last_error: str = ""
         # Image subscriptions join this group when skip_images_while_busy: closed while a set
@@ -223,7 +222,6 @@ class PoseNodeBase(LifecycleNode):
         self.input_gate.is_open = True
         if self._gate_opened is None:
             self._gate_opened = self.create_guard_condition(lambda: None)
-        self._told_late = set()
         self._subscribe()
         # on the steady clock: under use_sim_time with no /clock (yet) a timer on the node's
         # clock never fires, and the report would go silent when it is most needed
@@ -331,12 +329,13 @@ class PoseNodeBase(LifecycleNode):
     # -- input ---------------------------------------------------------------------------------
     def reject(self, camera: str, reason: str, message: str, level: str = "",
                kept: bool = False) -> bool:
-        """Count a bad input; log it the first time this camera shows this reason, at INFO
-        for expected start-up conditions, ERROR for processing failures, else WARN. kept: a
+        """Count a bad input; log it the first time this camera shows this reason at this
+        level: INFO for expected start-up conditions, ERROR for processing failures, else
+        WARN. kept: a
         notice about an input used after all (NodeHealth.reject). Whether it was logged."""
-        if self.health is None or not self.health.reject(camera, reason, message, kept):
-            return False
         level = level or ("info" if reason in START_UP_REASONS else "warn")
+        if self.health is None or not self.health.reject(camera, reason, message, kept, level):
+            return False
         text = (f"rejected input [{reason}] {message} (counted on /diagnostics; logged once "
                 "per camera and reason)")
         # One call per severity: rclpy refuses a second severity from the same call site.
@@ -355,14 +354,9 @@ class PoseNodeBase(LifecycleNode):
         where /tf_static came a few milliseconds after camera_info)."""
         if time.monotonic() - self._activated_at < CAMERA_INFO_WAIT_S:
             self.reject(camera, reason, message, level="info")
-        elif (camera, reason) in self._told_late:
-            self.reject(camera, reason, message)                     # counted
-        else:
-            self._told_late.add((camera, reason))
-            if not self.reject(camera, reason, message):   # told at INFO while starting
-                self.get_logger().warning(
-                    f"rejected input [{reason}] {message} (still, {CAMERA_INFO_WAIT_S:g} s "
-                    "after activation; counted on /diagnostics)")
+        else:       # once at WARN (reject() tells each level once)
+            self.reject(camera, reason, f"{message} (still, {CAMERA_INFO_WAIT_S:g} s after "
+                        "activation)")
 
     def offer(self, camera: str, stamp: float, payload: Any) -> None:
         """Give one frame to the synchroniser (bad stamps are rejected and reported)."""
@@ -557,14 +551,18 @@ class PoseNodeBase(LifecycleNode):
 
     def _check_missing_camera_info(self, now: float) -> None:
         """Report, at WARN, a camera whose images keep arriving while no valid camera_info
-        has come CAMERA_INFO_WAIT_S after activation (the INFO line of the first image is the
-        expected start-up case; found by an audit: a camera_info that never came was told by
-        that INFO line alone)."""
+        has come CAMERA_INFO_WAIT_S after activation and after its first image (the INFO line
+        of the first image is the expected start-up case; found by an audit: a camera_info
+        that never came was told by that INFO line alone)."""
         if now - self._activated_at < CAMERA_INFO_WAIT_S:
             return
         for camera, health in self.health.cameras.items():
+            # from its first image, too: a camera started after the node had its first image
+            # a few ms before its camera_info (found by a review: a WARN at such starts)
             if camera in self.cameras and not health.calibrated and \
                     not self._has_camera_info(camera) and \
+                    health.first_image is not None and \
+                    now - health.first_image >= CAMERA_INFO_WAIT_S and \
                     health.image_within(now, CAMERA_INFO_WAIT_S):
                 self.reject(camera, "camera_info_missing",
                             f"camera {camera!r}: images arrive but no valid camera_info in "

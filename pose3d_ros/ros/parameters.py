@@ -65,6 +65,7 @@ class ParamSpec:
     read_only: bool = False
     excluded: tuple[float, float] | None = None   # an open interval inside [low, high] refused
     hint: str = ""               # what the range means, for the error message
+    frame: str = ""              # a TF frame name ("name") or the prefix of one ("prefix")
 
     @property
     def type(self) -> Parameter.Type:
@@ -78,6 +79,9 @@ class ParamSpec:
         if self.excluded is not None:
             desc.additional_constraints = (f"not in ({self.excluded[0]}, {self.excluded[1]})"
                                            + (f": {self.hint}" if self.hint else ""))
+        if self.frame:
+            desc.additional_constraints = ("a TF frame name: no leading '/', no spaces"
+                                           + (", not empty" if self.frame == "name" else ""))
         if self.low is not None and self.high is not None and self.type == Parameter.Type.DOUBLE:
             desc.floating_point_range = [FloatingPointRange(
                 from_value=float(self.low), to_value=float(self.high), step=0.0)]
@@ -88,6 +92,15 @@ class ParamSpec:
         return desc
 
     def check(self, value: Any) -> None:
+        if self.frame and isinstance(value, str) and (
+                (self.frame == "name" and not value) or value.startswith("/")
+                or any(c.isspace() for c in value)):
+            # found by a review: '/front /' went out on /tf as '/front /body_1'; tf2 refuses
+            # frame ids with a leading slash, and spaces break every tool that names them
+            raise ParameterError(f"parameter {self.name!r} = {value!r} is not a TF frame "
+                                 f"{'name' if self.frame == 'name' else 'prefix'}: no leading "
+                                 "'/', no spaces" + (", not empty" if self.frame == "name"
+                                                     else ""))
         if self.choices is not None:
             bad = [v for v in (value if isinstance(value, list) else [value])
                    if v not in self.choices]
@@ -179,7 +192,7 @@ _RIG = (
               "<name>/<image_topic>, <name>/camera_info (relative: remap or namespace them)."),
     ParamSpec("fixed_frame", "world", "Frame of the 3D output. With extrinsics_source "
               "'rig_file' it is the rig file's frame; with 'none' (one camera) the camera's "
-              "optical frame is used instead."),
+              "optical frame is used instead.", frame="name"),
     ParamSpec("extrinsics_source", "rig_file", "Where camera poses come from: 'rig_file' "
               "(rig_file parameter; also the self-calibration tool's output), 'tf' (look up "
               "fixed_frame -> optical frame with tf2_ros; without tf2_ros from /tf_static "
@@ -257,7 +270,8 @@ _RIG = (
               "body_<id>_<joint>."),
     ParamSpec("tf_prefix", "", "Prefix of the people's TF frames (<tf_prefix>body_<id>): "
               "give each node its own (e.g. 'front/') when several publish people on one TF "
-              "tree, where their body_1 frames would clash. Empty: body_<id> (REP-155)."),
+              "tree, where their body_1 frames would clash. Empty: body_<id> (REP-155).",
+              frame="prefix"),
 )
 
 # The monocular path's parameters, shared by the nodes that have one (the all-in-one node, and

@@ -198,6 +198,7 @@ class RigNodeBase(PoseNodeBase):
         self.sync = self._make_sync(config.sync, self.cameras)
         self._camera_info_seen: dict[str, tuple] = {}
         self._camera_info_came: set[str] = set()     # cameras with a valid camera_info
+        self._info_change_told: set[str] = set()     # cameras whose camera_info changed
         self._rectified_told: set[str] = set()
         self._frame_mismatch_told: set[tuple[str, str]] = set()
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
@@ -335,7 +336,8 @@ class RigNodeBase(PoseNodeBase):
         one already taken, or the rig file gives the intrinsics)."""
         key = (msg.width, msg.height, msg.distortion_model, tuple(msg.k), tuple(msg.d),
                msg.header.frame_id)
-        if self._camera_info_seen.get(camera) == key:
+        previous_key = self._camera_info_seen.get(camera)
+        if previous_key == key:
             return "taken"
         self._camera_info_seen[camera] = key
         if self.rig is not None and not self.config.intrinsics_from_camera_info:
@@ -344,8 +346,13 @@ class RigNodeBase(PoseNodeBase):
             model = camera_model_from_info(msg, camera)
         except CameraInfoError as err:
             # not remembered: every bad message is counted (and keeps the camera WARN), not
-            # only the first of a driver repeating it
-            self._camera_info_seen.pop(camera, None)
+            # only the first of a driver repeating it; the good one taken before stays the
+            # one compared with (found by a review: forgetting it told the next good message,
+            # the same as before, as a change, at WARN, after every bad one)
+            if previous_key is None:
+                self._camera_info_seen.pop(camera, None)
+            else:
+                self._camera_info_seen[camera] = previous_key
             self.reject(camera, err.reason, str(err))
             return "invalid"
         self._camera_info_came.add(camera)
@@ -379,13 +386,17 @@ class RigNodeBase(PoseNodeBase):
         if previous is None:
             self.get_logger().info(f"camera {camera!r}: calibration from camera_info "
                                    f"({msg.width}x{msg.height}, {model.distortion_model})")
-        else:   # found by an audit: a new K mid-run was told like the first calibration
+        elif camera not in self._info_change_told:
+            # found by an audit: a new K mid-run was told like the first calibration; once per
+            # camera (a review: a driver alternating two K logged 15-30 lines a second)
+            self._info_change_told.add(camera)
             self.get_logger().warning(
                 f"camera {camera!r}: its camera_info changed mid-run: "
                 f"{previous.width}x{previous.height} fx {previous.K[0, 0]:.1f} fy "
                 f"{previous.K[1, 1]:.1f} px -> {model.width}x{model.height} fx "
                 f"{model.K[0, 0]:.1f} fy {model.K[1, 1]:.1f} px; the 3D uses the new one from "
-                "the next set (a camera_info that changes every frame is a driver's fault)")
+                "the next set (a camera_info that changes every frame is a driver's fault; "
+                "later changes of this camera are taken without a word)")
         self._check_rectified(camera, model)
         return "taken"
 
