@@ -49,3 +49,27 @@ def test_tolerance_is_relative_to_each_output_scale():
     assert within(record, 1e-3)
     record["outputs"]["b"]["max_abs_difference"] = 2e-3  # small output: absolute 1e-3 floor
     assert not within(record, 1e-3)
+
+
+def test_the_converter_refuses_bad_values_and_existing_models_before_any_work(tmp_path, capsys):
+    """Found by a review (session 23): --frames 0 ended in a traceback after the converter
+    environment (1.6 GB) was made, and a failed conversion overwrote the models in place.
+    Now mistakes are one line before anything is made, existing models stay unless
+    --overwrite, and models are moved in only when verified (staged_outputs)."""
+    from pose3d_ros.core.output_files import run_cli
+    from pose3d_ros.tools import convert_blazepose_onnx as tool
+
+    venv = tmp_path / "venv"                      # never made by a refused run
+    base = ["--out", str(tmp_path / "models"), "--venv", str(venv)]
+    for extra, told in ((["--frames", "0"], "--frames must be >= 1"),
+                        (["--tolerance", "nan"], "--tolerance must be a positive number"),
+                        (["--opset", "7"], "--opset 7")):
+        assert run_cli(tool.main, base + extra) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and told in err[0], err
+    (tmp_path / "models").mkdir()
+    old = tmp_path / "models" / "pose_landmark_full.onnx"
+    old.write_bytes(b"a verified model")
+    assert run_cli(tool.main, base) == 2
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
+    assert old.read_bytes() == b"a verified model" and not venv.exists()

@@ -1,6 +1,6 @@
 """Convert the BlazePose weights of the installed mediapipe wheel to ONNX, and verify them.
 
-    python -m pose3d_ros.tools.convert_blazepose_onnx [--out DIR] [--venv DIR]
+    python -m pose3d_ros.tools.convert_blazepose_onnx [--out DIR] [--venv DIR] [--overwrite]
 
 Steps (all reproducible from the installed mediapipe==0.10.14 wheel, nothing downloaded but
 the converter's own packages):
@@ -19,7 +19,8 @@ the converter's own packages):
      on the original .tflite files; batched runs are compared with single runs. Results go to
      verification.json beside the models; the tool fails if a difference exceeds --tolerance.
 Output: DIR/pose_detection.onnx, DIR/pose_landmark_full.onnx, DIR/verification.json
-(default DIR: $POSE3D_DATA/models/blazepose).
+(default DIR: $POSE3D_DATA/models/blazepose), moved in together only when verified; existing
+ones are replaced only with --overwrite.
 """
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ from pose3d_ros.core.detection.blazepose_onnx import (
     DETECTOR_ONNX,
     LANDMARK_ONNX,
     default_model_dir,
+)
+from pose3d_ros.core.output_files import (
+    UserError,
+    add_common_arguments,
+    refuse_existing,
+    run_cli,
+    staged_outputs,
 )
 
 log = logging.getLogger(__name__)
@@ -227,6 +235,19 @@ def within(result: dict, tolerance: float) -> bool:
                for o in result["outputs"].values())
 
 
+def check_arguments(args: argparse.Namespace, out: Path) -> None:
+    """What needs no computation, before the converter environment (1.6 GB) is made."""
+    if not args.frames >= 1:
+        raise UserError(f"--frames must be >= 1 (demo frames per camera), got {args.frames}")
+    if not (args.tolerance > 0 and np.isfinite(args.tolerance)):
+        raise UserError(f"--tolerance must be a positive number, got {args.tolerance}")
+    if not 13 <= args.opset <= 21:
+        raise UserError(f"--opset {args.opset}: tf2onnx 1.17 writes opsets 13-21 (the "
+                        "package's models use 17)")
+    for path in (out / DETECTOR_ONNX, out / LANDMARK_ONNX, out / RECORD):
+        refuse_existing(path, args.overwrite, folder=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=None,
@@ -234,19 +255,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--venv", type=Path, default=None,
                         help="converter environment with tensorflow-cpu and tf2onnx "
                              "(default $POSE3D_DATA/convert-venv, created if absent)")
-    parser.add_argument("--opset", type=int, default=17)
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset of the models")
     parser.add_argument("--frames", type=int, default=2,
                         help="demo frames per camera used for verification")
     parser.add_argument("--tolerance", type=float, default=1e-3,
                         help="largest allowed |ONNX - TFLite| relative to the output's scale")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    out = args.out or default_model_dir()
+    check_arguments(args, out)
 
     import mediapipe
 
     from ..core.detection.blazepose_multi import mediapipe_model_paths
-    out = args.out or default_model_dir()
-    out.mkdir(parents=True, exist_ok=True)
     python, venv_info = ensure_convert_venv(args.venv or data_dir() / "convert-venv")
     detector_tflite, landmark_tflite = mediapipe_model_paths()
     record: dict = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -256,21 +278,26 @@ def main(argv: list[str] | None = None) -> int:
                               "tensorflow.__version__, tf2onnx.__version__)"],
                              capture_output=True, text=True).stdout.split()
     record["converter"]["tensorflow"], record["converter"]["tf2onnx"] = version[:2]
-
-    with tempfile.TemporaryDirectory() as tmp:
+    targets = [out / DETECTOR_ONNX, out / LANDMARK_ONNX, out / RECORD]
+    # written beside the destination and moved in together only when verified: a failed
+    # conversion or verification, or an interrupt, leaves the models there as they were
+    # (found by a review: a failed run left unverified files the back-end would load)
+    with tempfile.TemporaryDirectory() as tmp, \
+            staged_outputs(targets, args.overwrite) as (detector_onnx, landmark_onnx, record_path):
         dense = Path(tmp) / "pose_detection_dense.tflite"
         removed = densify_tflite(detector_tflite, dense)
         squares, crops = verification_inputs(args.frames)
         dense_difference = densified_difference(detector_tflite, dense, squares)
-        jobs = [("pose_detection", detector_tflite, dense, out / DETECTOR_ONNX, squares),
-                ("pose_landmark_full", landmark_tflite, landmark_tflite, out / LANDMARK_ONNX,
-                 crops)]
+        jobs = [("pose_detection", detector_tflite, dense, detector_onnx, out / DETECTOR_ONNX,
+                 squares),
+                ("pose_landmark_full", landmark_tflite, landmark_tflite, landmark_onnx,
+                 out / LANDMARK_ONNX, crops)]
         ok = True
-        for name, original, source, target, inputs in jobs:
+        for name, original, source, target, final, inputs in jobs:
             seconds = run_tf2onnx(python, source, target, args.opset)
             make_batch_dynamic(target)
             result = compare(original, target, inputs)
-            result.update(source=str(original), onnx=str(target),
+            result.update(source=str(original), onnx=str(final),
                           bytes=target.stat().st_size, convert_seconds=round(seconds, 1))
             if name == "pose_detection":
                 result["densify_operators_removed"] = removed
@@ -279,13 +306,19 @@ def main(argv: list[str] | None = None) -> int:
             ok &= result["passed"]
             record["models"][name] = result
             log.info("%s: %s", name, json.dumps(result["outputs"]))
-    record["tolerance"] = args.tolerance
-    record["passed"] = ok
-    (out / RECORD).write_text(json.dumps(record, indent=2))
-    log.info("wrote %s, %s and %s (verification %s)", out / DETECTOR_ONNX, out / LANDMARK_ONNX,
-             out / RECORD, "passed" if ok else "FAILED")
-    return 0 if ok else 1
+        record["tolerance"] = args.tolerance
+        record["passed"] = ok
+        if not ok:
+            worst = max((o["max_abs_difference"], f"{model} {output}")
+                        for model, result in record["models"].items()
+                        for output, o in result["outputs"].items())
+            raise UserError(f"verification failed: the ONNX models differ from TFLite by up "
+                            f"to {worst[0]:.3g} ({worst[1]}), over --tolerance "
+                            f"{args.tolerance:g}; nothing was written to {out}")
+        record_path.write_text(json.dumps(record, indent=2))
+    log.info("wrote %s, %s and %s (verification passed)", *targets)
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))
