@@ -198,6 +198,7 @@ def test_tool_writes_json_refuses_overwrite_and_reports_mistakes(show, tmp_path,
     part = json.loads((tmp_path / "part" / "evaluation.json").read_text())
     assert part["frames"] == 5 and set(part["pcp_per_actor"]) == {"2"}
     assert part["gt_person_frames"] == 5
+    assert part["ghosts"] == 0     # actor 0's person-frames are not scored, nor ghosts
     assert eval_dataset.run_cli(eval_dataset.main, argv) == 2
     assert "already exists" in capsys.readouterr().err
     before = (out / "evaluation.json").read_text()
