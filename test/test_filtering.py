@@ -110,3 +110,19 @@ def test_default_smoothing_keeps_walking_people_close_and_halves_still_jitter():
     still = [MocapClip("still", walk.fps, np.repeat(walk.joints[:1], walk.num_frames, axis=0))]
     raw, smooth = _scene_errors(still, OneEuroParams())
     assert smooth[1] < 0.6 * raw[1], (raw, smooth)
+
+
+def test_people_one_view_placed_are_smoothed_with_the_monocular_settings():
+    """One state for everyone, the monocular cut-off and beta for the rows marked monocular
+    (a rig's lone people): each row as a filter with those settings alone would give it."""
+    from pose3d_ros.core.filtering import MONOCULAR_ONE_EURO
+
+    rng = np.random.default_rng(3)
+    walk = np.cumsum(rng.normal(0.0, 0.03, (40, 2, 17, 3)), axis=0)
+    mixed, triangulated, monocular = (SkeletonFilter(), SkeletonFilter(),
+                                      SkeletonFilter(MONOCULAR_ONE_EURO))
+    ids = np.array([4, 9])
+    for k, frame in enumerate(walk):
+        got = mixed.filter(frame, ids, k / 30, np.array([False, True]))
+        np.testing.assert_allclose(got[0], triangulated.filter(frame[:1], ids[:1], k / 30)[0])
+        np.testing.assert_allclose(got[1], monocular.filter(frame[1:], ids[1:], k / 30)[0])

@@ -38,8 +38,8 @@ class OneEuroParams:
     people as close to the truth as without the filter (MPJPE 74.2 vs 74.4 mm; 5 cameras, one
     person: +6 mm); the former 1.0 Hz and 2.0 s/m put them 11 mm further away by lag (5
     cameras, one person: +18 mm). benchmarks/bench_smoothing.py, results_multiview.md 6s.
-    One camera's people move by tens of centimetres in depth from frame to frame: they keep
-    the former values (MONOCULAR_ONE_EURO).
+    People placed by one view move by tens of centimetres in depth from frame to frame: they
+    keep the former values (MONOCULAR_ONE_EURO; SkeletonFilter.filter's `monocular`).
     """
 
     min_cutoff_hz: float = 0.5
@@ -57,7 +57,7 @@ class OneEuroParams:
             raise ValueError(f"reset_after_s must be > 0, got {self.reset_after_s}")
 
 
-# One-camera people (their depth is one view's guess): the former defaults. With the
+# People placed by one view (their depth is one view's guess): the former defaults. With the
 # triangulated people's 0.5 Hz and 7 s/m their root-depth jitter on a rendered walker seen
 # side-on rose from 0.091 to 0.106 m/frame (issue #12's bound: 0.10; results_onecam.md,
 # session 23).
@@ -67,13 +67,18 @@ MONOCULAR_ONE_EURO = OneEuroParams(min_cutoff_hz=1.0, beta=2.0)
 class SkeletonFilter:
     """One Euro filters for every joint of every tracked person, keyed by track id.
 
-    filter(positions (P, J, 3) metres, ids (P,) int, stamp s) -> filtered (P, J, 3).
-    NaN joints stay NaN in the output and do not touch that joint's state; a joint seen again
-    after being NaN continues from its last state (or starts fresh after reset_after_s).
+    filter(positions (P, J, 3) metres, ids (P,) int, stamp s, monocular (P,) bool or None)
+    -> filtered (P, J, 3). The people marked monocular (placed by one view) are smoothed with
+    monocular_params' cut-off and beta, the others with params'; the state is one, so a person
+    who goes from one view to several keeps a continuous output. NaN joints stay NaN in the
+    output and do not touch that joint's state; a joint seen again after being NaN continues
+    from its last state (or starts fresh after reset_after_s).
     """
 
-    def __init__(self, params: OneEuroParams | None = None, forget_after_s: float = 5.0) -> None:
+    def __init__(self, params: OneEuroParams | None = None, forget_after_s: float = 5.0,
+                 monocular_params: OneEuroParams = MONOCULAR_ONE_EURO) -> None:
         self.params = params or OneEuroParams()
+        self.monocular_params = monocular_params
         self.forget_after_s = forget_after_s
         self.reset()
 
@@ -84,7 +89,8 @@ class SkeletonFilter:
         self._dx = np.zeros((0, 0, 3))      # last filtered velocity per id (m/s)
         self._t = np.zeros((0,))            # stamp of the last update per id (s)
 
-    def filter(self, positions: np.ndarray, ids: np.ndarray, stamp: float) -> np.ndarray:
+    def filter(self, positions: np.ndarray, ids: np.ndarray, stamp: float,
+               monocular: np.ndarray | None = None) -> np.ndarray:
         positions = np.asarray(positions, dtype=np.float64)
         ids = np.asarray(ids, dtype=np.int64)
         if positions.ndim != 3 or positions.shape[-1] != 3:
@@ -112,7 +118,13 @@ class SkeletonFilter:
         a_d = _alpha(self.params.d_cutoff_hz, step)
         dx_hat = np.where(has_state, dx_prev + a_d * (dx - dx_prev), 0.0)
         speed = np.linalg.norm(dx_hat, axis=-1, keepdims=True)
-        a_x = _alpha(self.params.min_cutoff_hz + self.params.beta * speed, step)
+        cutoff: float | np.ndarray = self.params.min_cutoff_hz
+        beta: float | np.ndarray = self.params.beta
+        if monocular is not None and np.any(monocular):
+            one_view = np.asarray(monocular, bool)[:, None, None]
+            cutoff = np.where(one_view, self.monocular_params.min_cutoff_hz, cutoff)
+            beta = np.where(one_view, self.monocular_params.beta, beta)
+        a_x = _alpha(cutoff + beta * speed, step)
         x_hat = np.where(has_state, x_prev + a_x * (positions - x_prev), positions)
 
         update = seen & ~stalled[:, None, None]

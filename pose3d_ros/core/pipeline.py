@@ -104,8 +104,8 @@ class PipelineParams:
         large and small images); None = in pixels.
     max_ray_distance_m: association gate, mean distance between two views' joint rays (m).
     output_layout: joint layout of the 3D output ("" = the detector's layout).
-    monocular_filtering: the One Euro settings of one-camera people (a one-camera set's; a
-        rig's lone people are smoothed with the triangulated ones); None: not smoothed.
+    monocular_filtering: the One Euro cut-off and beta of the people one view places (a
+        one-camera set's, a rig's lone people; d_cutoff_hz and reset_after_s are filtering's);
         filtering=None turns smoothing off for everyone.
     tracking / filtering: None disables the stage (tracking=None also publishes one-camera
         people without confirmation, with ids 0, 1, ... in each frame's order (untracked_ids:
@@ -131,7 +131,7 @@ class PipelineParams:
     output_layout: str = ""
     tracking: TrackerParams | None = field(default_factory=TrackerParams)
     filtering: OneEuroParams | None = field(default_factory=OneEuroParams)
-    monocular_filtering: OneEuroParams | None = field(default_factory=lambda: MONOCULAR_ONE_EURO)
+    monocular_filtering: OneEuroParams = MONOCULAR_ONE_EURO
     image_tracking: ImageTrackerParams = field(default_factory=ImageTrackerParams)
     depth_filter: DepthFilterParams | None = field(default_factory=DepthFilterParams)
     plausibility: PlausibilityParams | None = field(default_factory=PlausibilityParams)
@@ -224,10 +224,9 @@ class Pose3DPipeline:
         self.params = params or PipelineParams()
         self.lifter = lifter
         self.tracker = SkeletonTracker(self.params.tracking) if self.params.tracking else None
-        self.smoother = SkeletonFilter(self.params.filtering) if self.params.filtering else None
-        self.monocular_smoother = (SkeletonFilter(self.params.monocular_filtering)
-                                   if self.params.filtering and self.params.monocular_filtering
-                                   else None)
+        self.smoother = SkeletonFilter(
+            self.params.filtering, monocular_params=self.params.monocular_filtering
+        ) if self.params.filtering else None
         self.completer = SkeletonCompleter()
         # one-camera state per camera (ids are per camera): image tracker, root-depth filter,
         # floor contact
@@ -246,9 +245,8 @@ class Pose3DPipeline:
         pass's last pose (the smoothing filter refused every earlier stamp)."""
         if self.tracker is not None:
             self.tracker.reset()
-        for smoother in (self.smoother, self.monocular_smoother):
-            if smoother is not None:
-                smoother.reset()
+        if self.smoother is not None:
+            self.smoother.reset()
         self.completer.reset()
         self.image_trackers.clear()
         self.depth_filters.clear()
@@ -593,9 +591,12 @@ class Pose3DPipeline:
             ids = (self.tracker.update(positions, stamp) if self.tracker is not None
                    else untracked_ids(positions.shape[0]))
         t1 = time.perf_counter()
-        smoother = self.monocular_smoother if one_camera else self.smoother
-        if smoother is not None and self.tracker is not None:
-            filtered = smoother.filter(positions, ids, stamp)
+        if self.smoother is not None and self.tracker is not None:
+            # people placed by one view (a one-camera set's, a rig's lone people) are smoothed
+            # with the monocular settings: their depth is one view's guess
+            one_view = (np.ones(len(positions), bool) if one_camera else
+                        None if methods is None else methods != method)
+            filtered = self.smoother.filter(positions, ids, stamp, one_view)
             if one_camera and len(positions):
                 filtered = rebuilt_with_bone_lengths(filtered, bone_lengths(positions, H36M17))
             positions = filtered

@@ -295,11 +295,13 @@ _MONOCULAR = (
               excluded=(0.0, 0.5),
               hint="not a human standing height (m); 0 keeps the 3D's own size"),
     ParamSpec("filter.monocular.min_cutoff_hz", MONOCULAR_ONE_EURO.min_cutoff_hz,
-              "One camera's people (their depth is one view's guess, noisier than "
-              "triangulation): One Euro cut-off when still (Hz; lower = smoother).",
+              "People placed by one view (a one-camera set's, lone_view_people; their depth "
+              "is one view's guess, noisier than triangulation): One Euro cut-off when still "
+              "(Hz; lower = smoother).",
               0.01, 100.0),
-    ParamSpec("filter.monocular.beta", MONOCULAR_ONE_EURO.beta, "One camera's people: One "
-              "Euro speed coefficient (s/m; higher = less lag, more depth jitter).", 0.0, 100.0),
+    ParamSpec("filter.monocular.beta", MONOCULAR_ONE_EURO.beta, "People placed by one view: "
+              "One Euro speed coefficient (s/m; higher = less lag, more depth jitter).", 0.0,
+              100.0),
     ParamSpec("monocular_floor", False, "One camera: the fixed frame has z up and a flat "
               "floor at monocular_floor_height_m (e.g. base_footprint, or a room calibration "
               "on the floor): each person's scale and distance then follow from their lower "

@@ -67,14 +67,13 @@ def pipeline_params(config: Any) -> PipelineParams:
         tracking = TrackerParams(max_distance_m=config.tracking.max_distance_m,
                                  gate_growth_mps=config.tracking.gate_growth_mps,
                                  reid_window_s=max(config.tracking.reid_window_s, 1e-3))
-    filtering = monocular_filtering = None
+    filtering = None
     if config.filter.enabled:
         filtering = OneEuroParams(min_cutoff_hz=config.filter.min_cutoff_hz,
                                   beta=config.filter.beta, d_cutoff_hz=config.filter.d_cutoff_hz)
-        monocular = getattr(config.filter, "monocular", None)    # nodes with a one-camera path
-        monocular_filtering = MONOCULAR_ONE_EURO if monocular is None else OneEuroParams(
-            min_cutoff_hz=monocular.min_cutoff_hz, beta=monocular.beta,
-            d_cutoff_hz=config.filter.d_cutoff_hz)
+    monocular = getattr(config.filter, "monocular", None)    # nodes with a one-view path
+    monocular_filtering = MONOCULAR_ONE_EURO if monocular is None else OneEuroParams(
+        min_cutoff_hz=monocular.min_cutoff_hz, beta=monocular.beta)
     plausible = getattr(config, "plausibility", None)      # nodes with a one-camera path
     plausibility = PlausibilityParams() if plausible is None else PlausibilityParams(
         min_height_m=plausible.min_height_m, max_height_m=plausible.max_height_m)
