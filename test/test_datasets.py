@@ -316,3 +316,15 @@ def test_nothing_matched_writes_valid_json(show, tmp_path):
     text = (out / "evaluation.json").read_text()
     summary = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
     assert summary["mpjpe_mm"] is None and summary["misses"] == summary["gt_person_frames"]
+
+
+def test_a_panoptic_frame_range_across_a_gap_in_the_annotation(show, tmp_path):
+    """Panoptic leaves out frames nobody was reconstructed in; a --frames range across such a
+    gap failed on the first missing file (found by a review, session 23)."""
+    frames = np.arange(len(show.joints))
+    write_panoptic(tmp_path / "seq", panoptic_show(show), frames)
+    (tmp_path / "seq" / "hdPose3d_stage1_coco19" / "body3DScene_00000004.json").unlink()
+    sequence = load_panoptic(tmp_path / "seq", frames=np.arange(2, 8))
+    assert sequence.frames.tolist() == [2, 3, 5, 6, 7]
+    with pytest.raises(ValueError, match="none of the frames 100..104"):
+        load_panoptic(tmp_path / "seq", frames=np.arange(100, 105))

@@ -12,6 +12,7 @@ OpenPose or COCO format (detection_files.py), named by the HD frame number.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from .records import (
     read_json,
     stack_people,
 )
+
+log = logging.getLogger(__name__)
 
 UP = (0.0, -1.0, 0.0)
 FPS = 29.97
@@ -85,6 +88,16 @@ def load_panoptic_ground_truth(directory: Path | str,
     numbers = np.asarray(sorted(files) if frames is None else frames, np.int64).reshape(-1)
     if not numbers.size:
         raise ValueError(f"{directory}: no body3DScene_*.json files")
+    annotated = np.isin(numbers, np.fromiter(files, np.int64, len(files)))
+    if frames is not None and not annotated.all():
+        # the annotation has gaps (frames nobody was reconstructed in): a range across one
+        # failed on the first missing file (found by a review)
+        if not annotated.any():
+            raise ValueError(f"{directory}: none of the frames {int(numbers[0])}.."
+                             f"{int(numbers[-1])} has a body3DScene file")
+        log.info("%s: %d of the %d frames asked for have no body3DScene file (gaps in the "
+                 "annotation): left out", directory, int((~annotated).sum()), numbers.size)
+        numbers = numbers[annotated]
     per_frame = []
     for f in numbers:
         path = files.get(int(f), directory / f"body3DScene_{int(f):08d}.json")
