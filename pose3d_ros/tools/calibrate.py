@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -154,6 +155,14 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
                         f"(0..{cameras - 1})")
     if not args.height > 0:
         raise UserError(f"--height must be > 0 metres, got {args.height}")
+    # (a review: --frames -5 dropped the last 5 frames, --frames 0 and --min-score 2 ran and
+    # then failed for lack of joints, --fps -5 was taken)
+    if args.frames is not None and args.frames < 1:
+        raise UserError(f"--frames must be at least 1 (the first N frames), got {args.frames}")
+    if not 0.0 <= args.min_score <= 1.0:
+        raise UserError(f"--min-score must be a 2D confidence in [0, 1], got {args.min_score}")
+    if args.fps is not None and not (args.fps > 0 and math.isfinite(args.fps)):
+        raise UserError(f"--fps must be a positive number of frames per second, got {args.fps}")
     return video_cameras
 
 
@@ -183,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="index of the camera that defines the rig frame")
     parser.add_argument("--frame-id", default="rig", help="frame_id written to the rig file")
     parser.add_argument("--frames", type=int, default=None, help="use the first N frames")
-    parser.add_argument("--min-score", type=float, default=0.5)
+    parser.add_argument("--min-score", type=float, default=0.5,
+                        help="2D joints of a lower confidence (0..1) are not used")
     parser.add_argument("--out", type=Path, required=True, help="rig YAML to write (an "
                         "existing one only with --overwrite)")
     add_common_arguments(parser)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -88,6 +89,11 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise UserError(f"--scale must be > 0, got {args.scale}")
     if args.max_frames is not None and args.max_frames < 1:
         raise UserError(f"--max-frames must be >= 1, got {args.max_frames}")
+    if not (args.rate >= 0 and math.isfinite(args.rate)):     # (0: lock-step)
+        raise UserError(f"--rate must be 0 (lock-step) or a positive replay speed, got "
+                        f"{args.rate}")
+    if not (args.timeout > 0 and math.isfinite(args.timeout)):
+        raise UserError(f"--timeout must be a positive number of seconds, got {args.timeout}")
 
 
 def make_demo_bag(recording: str, out: Path, scale: float, max_frames: int | None) -> Path:
@@ -129,12 +135,17 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--recording", choices=sorted(data_paths.RECORDINGS), default="single")
+    parser.add_argument("--recording", choices=sorted(data_paths.RECORDINGS), default="single",
+                        help="demo recording: single (one person) or multi (two people), "
+                             "4 cameras each")
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="where the bag, output bag and report go (default: "
                         "reports/demo/<recording>, replaced on each run); an existing folder "
                         "given here only with --overwrite")
-    parser.add_argument("--detector", default=DEFAULT_DETECTOR)
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR,
+                        help=f"2D back-end of the node, one of {', '.join(DETECTOR_NAMES)} "
+                             "(default: %(default)s; the ONNX ones need model files the demo "
+                             "does not take)")
     parser.add_argument("--scale", type=float, default=0.5,
                         help="image scale in the bag (0.5: 540x960, quick to encode/decode)")
     parser.add_argument("--max-frames", type=int, default=None, help="default: all (100)")
@@ -174,6 +185,11 @@ def run_demo(args: argparse.Namespace, calibration: Path, out_dir: Path):
     pred, latencies = run_nodes_on_bag(bag, calibration, out_dir / "output_bag",
                                        detector=args.detector, rate=args.rate,
                                        timeout_s=args.timeout, frame_sets=len(stamps))
+    if not pred.frames:      # nothing to score (a report of nan and exit 0 before: an audit)
+        raise UserError(f"the node published no skeletons for the {len(stamps)} frame sets "
+                        f"(waited up to --timeout {args.timeout:g} s for each); nothing to "
+                        "score, the previous outputs are kept. Give a longer --timeout, or "
+                        "see the node's log lines above")
     log.info("[4/5] reference: multi-view triangulation of all cameras (offline, no filter)")
     from pose3d_ros.core.pipeline import PipelineParams
 

@@ -117,11 +117,13 @@ def to_markdown(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
-    parser.add_argument("--recordings", nargs="+", default=["single", "multi"])
+    parser.add_argument("--recordings", nargs="+", default=["single", "multi"],
+                        help="demo recordings to score on (single, multi)")
     parser.add_argument("--detectors", nargs="+", default=None,
                         help="back-ends to compare (default: blazepose, blazepose_multi, and "
                              "blazepose_onnx when its converted models are there)")
-    parser.add_argument("--max-frames", type=int, default=None)
+    parser.add_argument("--max-frames", type=int, default=None,
+                        help="only the first N frames of each recording (default: all)")
     parser.add_argument("--json", type=Path, default=None, help="also write the full report "
                         "(an existing file only with --overwrite)")
     add_common_arguments(parser)

@@ -218,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recording", required=True, help="demo name or recording folder")
     parser.add_argument("--model", type=Path, action="append", default=[],
                         help="lifter .onnx (repeatable); the baseline is always evaluated")
-    parser.add_argument("--cache-dir", type=Path, default=None)
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="folder of the cached 2D detections (default: "
+                             "$POSE3D_DATA/cache/lifter)")
     parser.add_argument("--height", type=float, default=1.70,
                         help="body-size prior for root placement, metres (0: place the 3D at "
                              "its own metric size, as the nodes do by default)")
@@ -260,15 +262,35 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    """Everything that needs no computation: the output, models and recordings."""
+    """Everything that needs no computation: the output, the numbers, the models (loaded as
+    the evaluation loads them) and recordings; before the 2D of the recordings (found by a
+    review: --height -1 or a model that is no lifter were told after 20 s of it)."""
     from pose3d_ros.core.lifting.labels import check_recording, trained_on_scored_footage
+    from pose3d_ros.core.lifting.root_placement import BodySizePrior
+    from pose3d_ros.core.lifting.runtime import OnnxLifter
 
     if args.markdown is not None:
         refuse_existing(args.markdown, args.overwrite, "table", folder=False,
                         inputs=[*args.model, args.cache_dir])
+    if args.cache_dir is not None and args.cache_dir.exists() and not args.cache_dir.is_dir():
+        raise UserError(f"--cache-dir {args.cache_dir} is a file; give a folder (it is "
+                        "created if missing)")
+    try:        # the prior evaluate_recording makes (--height 0: the 3D's own size, none)
+        if args.height != 0:
+            BodySizePrior(height_m=args.height)
+    except ValueError as err:
+        raise UserError(f"--height: {err}") from None
+    try:
+        BodySizePrior(weight=args.prior_weight)
+    except ValueError as err:
+        raise UserError(f"--prior-weight: {err}") from None
     for model in args.model:
         if not model.is_file():
             raise UserError(f"--model {model} does not exist")
+        try:
+            OnnxLifter(model)
+        except ValueError as err:
+            raise UserError(f"--model: {err}") from None
     for recording in [args.recording, *args.exclude_overlap]:
         check_recording(recording)
     for model in args.model:

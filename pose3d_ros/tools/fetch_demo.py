@@ -4,6 +4,9 @@
 where). Prints the folders and the video's path.
 
 Usage: pose3d-fetch-demo [--data-dir DIR] [--debug]   (python -m pose3d_ros.tools.fetch_demo)
+
+Ctrl-C or SIGTERM end it with one line; the temporary download folder is removed and the files
+already extracted are whole (a second run fetches the rest).
 """
 from __future__ import annotations
 
@@ -25,9 +28,26 @@ from pose3d_ros.core.data_paths import (  # noqa: F401
     single_video_path,
     video_paths,
 )
+from pose3d_ros.core.output_files import run_cli
+
+
+def with_index_hint(message: str) -> str:
+    """A download error's text, plus what pip's 'No matching distribution' may really mean:
+    it reads as a missing version, but pip says it too when the package index cannot be
+    reached."""
+    if "no matching distribution" in message.lower():
+        return (f"{message} (if the version exists, the package index may be unreachable: "
+                "check the network, or PIP_INDEX_URL for a local index)")
+    return message
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line (the console script's entry point): through run_cli, so Ctrl-C and
+    SIGTERM end it with one line after the temporary download folder is removed."""
+    return run_cli(fetch_main, argv)
+
+
+def fetch_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
                         help="where to put demo/<name>/ (default: $POSE3D_DATA or <repo>/data)")
@@ -40,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     except (RuntimeError, ValueError, OSError) as exc:
         if args.debug:
             raise
-        print(f"fetch_demo: error: {exc}", file=sys.stderr)
+        print(f"fetch_demo: error: {with_index_hint(str(exc))}", file=sys.stderr)
         return 1
     for name in RECORDINGS:
         print(args.data_dir / "demo" / name)

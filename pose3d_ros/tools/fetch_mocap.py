@@ -3,6 +3,9 @@
 a second run finds the files and does nothing.
 
 Usage: python -m pose3d_ros.tools.fetch_mocap [--data-dir DIR] [--debug]
+
+Ctrl-C or SIGTERM end it with one line; the temporary download folder is removed and the clips
+already written are whole (a second run writes the rest).
 """
 from __future__ import annotations
 
@@ -15,9 +18,17 @@ from pose3d_ros.core.data_paths import default_data_dir
 
 # The fetching lives in the core; callers may import load_mocap from there or from here.
 from pose3d_ros.core.mocap import fetch_mocap, load_mocap  # noqa: F401
+from pose3d_ros.core.output_files import run_cli
+from pose3d_ros.tools.fetch_demo import with_index_hint
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line (the console script's entry point): through run_cli, so Ctrl-C and
+    SIGTERM end it with one line after the temporary download folder is removed."""
+    return run_cli(fetch_main, argv)
+
+
+def fetch_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
                         help="where to put mocap/ (default: $POSE3D_DATA or <repo>/data)")
@@ -29,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     except (RuntimeError, ValueError, OSError) as exc:
         if args.debug:
             raise
-        print(f"fetch_mocap: error: {exc}", file=sys.stderr)
+        print(f"fetch_mocap: error: {with_index_hint(str(exc))}", file=sys.stderr)
         return 1
     print(out_dir)
     return 0

@@ -1,8 +1,8 @@
 """Turn synchronised videos plus a rig calibration into a rosbag2 the nodes can replay.
 
 Per camera k (named after its calibration entry, e.g. cam01):
-  /cam01/image_raw             sensor_msgs/Image (bgr8)            or, with --compressed,
-  /cam01/image_raw/compressed  sensor_msgs/CompressedImage (JPEG)
+  /cam01/image_raw/compressed  sensor_msgs/CompressedImage (JPEG)  or, with --raw,
+  /cam01/image_raw             sensor_msgs/Image (bgr8)
   /cam01/camera_info           sensor_msgs/CameraInfo (K, D, P = [K | 0], plumb_bob)
 and once, latched:
   /tf_static                   tf2_msgs/TFMessage: <fixed frame> -> cam01_optical_frame, ...
@@ -51,6 +51,11 @@ from pose3d_ros.core.video_bag import (  # noqa: F401 - re-exported for callers 
 
 log = logging.getLogger(__name__)
 
+# --start: a ROS time's seconds are a signed 32-bit integer (builtin_interfaces/Time)
+ROS_TIME_LIMIT_S = 2 ** 31
+# --scale: the smallest image side it may make (a detector finds nobody in fewer pixels)
+MIN_SCALED_SIDE_PX = 16
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -72,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="stamp of frame 0, seconds since the epoch (default: now)")
     parser.add_argument("--raw", action="store_true",
                         help="write sensor_msgs/Image (bgr8) instead of JPEG CompressedImage")
-    parser.add_argument("--storage", choices=sorted(bagio.STORAGES), default="sqlite3")
+    parser.add_argument("--storage", choices=sorted(bagio.STORAGES), default="sqlite3",
+                        help="rosbag2 storage format: sqlite3 (.db3) or mcap")
     parser.add_argument("--fixed-frame", default=None,
                         help="parent frame of the camera optical frames on /tf_static "
                         "(default: the calibration's rig frame)")
@@ -81,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                         "(on by default for --demo)")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="resize images (and intrinsics) by this factor, e.g. 0.5")
-    parser.add_argument("--max-frames", type=int, default=None)
+    parser.add_argument("--max-frames", type=int, default=None,
+                        help="write only the first N frame sets (default: all)")
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -93,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"--max-frames must be >= 1, got {args.max_frames}")
     if not (args.scale > 0 and math.isfinite(args.scale)):
         raise UserError(f"--scale must be > 0, got {args.scale}")
+    if args.start is not None and not 0 <= args.start < ROS_TIME_LIMIT_S:   # (NaN too)
+        raise UserError(f"--start must be seconds since the epoch from 0 to below 2**31 (the "
+                        f"range of a ROS time), got {args.start}")
     refuse_existing(args.out, args.overwrite, "bag", folder=True,
                     inputs=[*(args.videos or []), args.calibration])
     if args.demo:
@@ -114,10 +124,20 @@ def main(argv: list[str] | None = None) -> int:
                                 args.scale)
     except ValueError as err:
         raise UserError(str(err)) from None
+    for cam in cameras if args.scale != 1.0 else []:
+        scaled = cam.scaled(args.scale)
+        if min(scaled.width, scaled.height) < MIN_SCALED_SIDE_PX:
+            raise UserError(f"--scale {args.scale:g} makes {cam.name}'s {cam.width}x"
+                            f"{cam.height} images {scaled.width}x{scaled.height}; each side "
+                            f"must keep at least {MIN_SCALED_SIDE_PX} pixels")
     if not args.demo:
         log.info("videos -> cameras: %s", video_camera_pairs(videos, cameras))
     start_ns = int((time.time() if args.start is None else args.start) * 1e9)
     total = min(video_frame_count(v) for v in videos)
+    last_s = start_ns / 1e9 + (min(total, args.max_frames or total) - 1) / fps
+    if last_s >= ROS_TIME_LIMIT_S:
+        raise UserError(f"the last frame would be stamped {last_s:.0f} s since the epoch, "
+                        "past the range of a ROS time (below 2**31 s); give an earlier --start")
     with staged_output(args.out, args.overwrite) as out, \
             progress(min(total, args.max_frames or total), "bag") as bar:
         summary = write_bag(out, videos, cameras, fps=fps, start_ns=start_ns,

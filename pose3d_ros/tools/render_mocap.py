@@ -32,13 +32,17 @@ from pose3d_ros.core.output_files import (
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out-dir", type=Path, required=True)
+    parser.add_argument("--out-dir", type=Path, required=True,
+                        help="folder to create for camera.mp4, calibration.yaml and truth.npz "
+                             "(an existing one only with --overwrite)")
     parser.add_argument("--clips", nargs="+", default=["walk", "walk"],
                         help=f"one cyclic clip per person: {', '.join(sorted(CYCLIC_CLIPS))}")
-    parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--fps", type=float, default=30.0)
-    parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--seconds", type=float, default=6.0, help="video length (s)")
+    parser.add_argument("--fps", type=float, default=30.0, help="video frame rate (Hz)")
+    parser.add_argument("--width", type=int, default=1280,
+                        help="video width in pixels (even: the mp4 writer drops an odd column)")
+    parser.add_argument("--height", type=int, default=720,
+                        help="video height in pixels (even: the mp4 writer drops an odd row)")
     parser.add_argument("--fov", type=float, default=50.0, help="horizontal field of view (deg)")
     parser.add_argument("--distance", type=float, default=4.0,
                         help="camera distance from the middle of the paths (m)")
@@ -53,6 +57,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    for option, pixels in (("--width", args.width), ("--height", args.height)):
+        if pixels % 2:
+            # the mp4v writer drops the odd last column or row: a 320x240 video came with a
+            # 321x241 calibration, which make_bag then refused (a review)
+            raise UserError(f"{option} must be an even number of pixels (the mp4 video "
+                            f"writer drops an odd last column or row), got {pixels}")
     refuse_existing(args.out_dir, args.overwrite, "output folder", folder=True)
     try:
         config = RenderConfig(clips=tuple(args.clips), seconds=args.seconds, fps=args.fps,

@@ -216,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="start from these weights (fine-tuning): a model's <model>.pt, "
                              "'shipped' (the package's own weights, wherever it is "
                              "installed), a checkpoint.pt or a work directory holding one")
-    parser.add_argument("--architecture", default="tcn", choices=("tcn", "stformer"))
+    parser.add_argument("--architecture", default="tcn", choices=("tcn", "stformer"),
+                        help="network: tcn (temporal convolutions) or stformer (spatio-temporal "
+                             "transformer)")
     parser.add_argument("--dim", type=int, default=32, help="stformer: token width")
     parser.add_argument("--depth", type=int, default=3, help="stformer: blocks")
     parser.add_argument("--heads", type=int, default=4, help="stformer: attention heads")
@@ -229,13 +231,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help="frames T per window (tcn: 27, 81 or 243)")
     parser.add_argument("--causal", action="store_true",
                         help="predict the last frame of the window (no look-ahead)")
-    parser.add_argument("--channels", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=80)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--channels", type=int, default=128,
+                        help="tcn: feature channels of each convolution")
+    parser.add_argument("--epochs", type=int, default=80,
+                        help="training epochs (passes over freshly drawn samples), at least 1")
+    parser.add_argument("--batch-size", type=int, default=128,
+                        help="samples per optimiser step, at least 2")
+    parser.add_argument("--lr", type=float, default=2e-3,
+                        help="learning rate of AdamW at the start (cosine decay to 0)")
     parser.add_argument("--virtual-per-epoch", type=int, default=4000,
                         help="virtual-camera samples drawn per epoch")
-    parser.add_argument("--reprojection-weight", type=float, default=0.5)
+    parser.add_argument("--reprojection-weight", type=float, default=0.5,
+                        help="weight of the 2D reprojection term of the loss (mean error in "
+                             "pixels at f = 1000 px; weight 1: 10 px count as 0.1 m of 3D "
+                             "joint error)")
     parser.add_argument("--bone-weight", type=float, default=0.0,
                         help="weight of the bone-length term of the loss (mean absolute "
                              "bone-length error, metres): keeps unusual poses from coming "
@@ -251,9 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="share of the virtual samples taken from synthetic people")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1 is fastest on a loaded small CPU)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed (samples, augmentation, initial weights)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bars (log lines only)")
     add_common_arguments(parser)
     return parser
 
@@ -272,6 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1 (0 would write an untrained model), got "
                      f"{args.epochs}")
+    if args.batch_size < 2:
+        # the training skips a batch of one sample (batch norm needs two): nothing would train
+        raise UserError(f"--batch-size must be at least 2 samples, got {args.batch_size}")
+    if args.threads < 1:
+        raise UserError(f"--threads must be at least 1, got {args.threads}")
+    if not 0.0 <= args.clean_share <= 1.0:
+        raise UserError(f"--clean-share must be a share in [0, 1], got {args.clean_share}")
     if not args.bag and (args.calibration or args.image_topics or args.self_calibrate):
         parser.error("--calibration, --image-topics and --self-calibrate apply to --bag "
                      "(a --recording folder brings its own calibration)")

@@ -80,12 +80,20 @@ def load_multi_person_labels(recording: str, cache_dir: Path | None = None,
 
 
 def trained_on_scored_footage(model: Path, recording: str, excluded: Sequence[str]) -> str:
-    """The recording named in `model`'s metadata (trained_on, of its .json) whose footage an
+    """The recording named in `model`'s metadata (trained_on, of its .json, else of the copy
+    inside the ONNX file, as runtime.OnnxLifter reads its metadata) whose footage an
     evaluation on `recording` scores ('' when none; people of `excluded` recordings are left
     out of the scores; DEMO_SHARED_FOOTAGE). A model without metadata says
     nothing."""
+    sidecar = model.with_suffix(".json")
     try:
-        trained = json.loads(model.with_suffix(".json").read_text()).get("trained_on") or []
+        if sidecar.is_file():
+            trained = json.loads(sidecar.read_text()).get("trained_on") or []
+        else:       # (found by a review: a model without its .json was never said)
+            from .runtime import OnnxLifter
+
+            properties = OnnxLifter(model).session.get_modelmeta().custom_metadata_map
+            trained = json.loads(properties.get("trained_on", "[]")) or []
     except (OSError, ValueError, AttributeError):
         return ""
     names = {Path(str(r)).name for r in trained}

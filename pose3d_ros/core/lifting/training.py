@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -321,7 +320,11 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     """
     from tqdm import tqdm
 
+    from ..output_files import staged_outputs
+
     out_dir = Path(out_dir)
+    if config.batch_size < 2:     # a batch of one is skipped (batch norm): none would train
+        raise ValueError(f"batch size must be at least 2 samples, got {config.batch_size}")
     if not labels and not (mocap and config.mocap_per_epoch > 0):
         raise ValueError("nothing to train on: give recordings (labels) or mocap clips with "
                          "mocap_per_epoch > 0")
@@ -435,20 +438,26 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
             sums["mpjpe_m"] += terms["mpjpe_m"]
             sums["reproj"] += terms["reproj"]
             batches += 1
+        if batches == 0:     # (its mean error read 0 and passed as converged: an audit)
+            raise ValueError(f"epoch {epoch + 1} trained on nothing: {len(order)} usable "
+                             f"sample(s), fewer than a batch of 2 or more; no model was "
+                             "written")
         sched.step()
-        record = {"epoch": epoch + 1, **{k: v / max(batches, 1) for k, v in sums.items()}}
+        record = {"epoch": epoch + 1, **{k: v / batches for k, v in sums.items()}}
         history.append(record)
         bar.set_postfix(mpjpe_mm=f"{record['mpjpe_m'] * 1000:.0f}",
                         reproj=f"{record['reproj']:.1f}")
         # written whole or not at all: a kill during the save left a checkpoint --resume
-        # could not read (audit)
-        partial = ckpt_path.with_suffix(".pt.partial")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(), "epoch": epoch + 1, "history": history,
-                    "config": config.to_dict(), "numpy_rng": rng.bit_generator.state,
-                    "torch_rng": torch.get_rng_state()}, partial)
-        os.replace(partial, ckpt_path)
-    (out_dir / "history.json").write_text(json.dumps(history, indent=1))
+        # could not read (audit); history.json with it, moved in together, so that after an
+        # interrupt both are of the same epoch (a review: history.json was the previous run's)
+        with staged_outputs([ckpt_path, out_dir / "history.json"], overwrite=True) as (
+                checkpoint_file, history_file):
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                        "scheduler": sched.state_dict(), "epoch": epoch + 1,
+                        "history": history, "config": config.to_dict(),
+                        "numpy_rng": rng.bit_generator.state,
+                        "torch_rng": torch.get_rng_state()}, checkpoint_file)
+            history_file.write_text(json.dumps(history, indent=1))
     final = history[-1]["mpjpe_m"] if history else 0.0
     if not np.isfinite(final) or final > DIVERGED_MPJPE_M:
         raise ValueError(f"the training did not converge: its last epoch's mean joint error is "

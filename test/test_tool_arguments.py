@@ -1,0 +1,394 @@
+"""The offline tools refuse impossible arguments before any work, in one line naming the
+option and with exit 2, and a run that produced nothing useful does not end 0 (defects found
+by a review of the tools' arguments: each test failed before its fix)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from interrupt import interrupt_when
+
+from pose3d_ros.core.output_files import UserError, run_cli
+from pose3d_ros.tools import (
+    calibrate,
+    demo,
+    eval_detection,
+    eval_lifter,
+    fetch_demo,
+    fetch_mocap,
+    make_bag,
+    measure_error_model,
+    render_mocap,
+    train_lifter,
+)
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
+def _refused(capsys, main, argv: list[str], *told: str) -> None:
+    """main(argv) through run_cli ends 2 with one line that says all of `told`, and raises
+    the UserError itself with --debug."""
+    assert run_cli(main, argv) == 2, argv
+    line = _one_line(capsys)
+    assert all(t in line for t in told), (argv, line)
+    with pytest.raises(UserError):
+        run_cli(main, [*argv, "--debug"])
+    capsys.readouterr()
+
+
+# ------------------------------------------------------------------------- train_lifter
+@pytest.mark.parametrize("extra, told", [
+    (["--batch-size", "1"], "--batch-size"), (["--batch-size", "0"], "--batch-size"),
+    (["--threads", "0"], "--threads"), (["--threads", "-2"], "--threads"),
+    (["--clean-share", "nan"], "--clean-share"), (["--clean-share", "1.5"], "--clean-share"),
+    (["--clean-share", "-0.1"], "--clean-share")])
+def test_train_lifter_refuses_impossible_numbers_before_any_work(tmp_path, capsys, extra,
+                                                                 told):
+    """--batch-size 1 trained nothing (every batch of one is skipped) and wrote a model with
+    mean error 0, --batch-size 0 failed after the training started, --threads 0 was a
+    traceback and --clean-share nan was taken."""
+    out = tmp_path / "lifter.onnx"
+    _refused(capsys, train_lifter.main, ["--mocap", "--mocap-clips", "walk", "--epochs", "1",
+                                         "--mocap-per-epoch", "64", "--no-progress", "--out",
+                                         str(out), *extra], told)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _synthetic_labels(frames: int):
+    from test_lifter_model import _synthetic_labels as labels  # noqa: PLC0415 - test helper
+
+    return labels(np.random.default_rng(0), frames=frames)
+
+
+def _small_config(**changes):
+    from pose3d_ros.core.lifting.model import LifterConfig
+    from pose3d_ros.core.lifting.training import TrainConfig
+
+    settings = {"epochs": 1, "virtual_per_epoch": 128, "batch_size": 64, "seed": 3, **changes}
+    return TrainConfig(model=LifterConfig(window=27, causal=True, channels=16), **settings)
+
+
+def test_a_training_epoch_without_a_batch_fails_instead_of_reporting_no_error(tmp_path):
+    """An epoch that ran no batch averaged its error over max(batches, 1): 0 m, which passed
+    the divergence check; a model trained on nothing was written."""
+    from pose3d_ros.core.lifting.training import train
+
+    with pytest.raises(ValueError, match="batch size must be at least 2"):
+        train([_synthetic_labels(40)], _small_config(batch_size=1), tmp_path / "one",
+              progress=False)
+    # one usable sample in all (one frame, seen by one camera): no batch of two
+    labels = _synthetic_labels(1)
+    keypoints = labels.keypoints.copy()
+    keypoints[1] = np.nan
+    with pytest.raises(ValueError, match="epoch 1 trained on nothing: 1 usable sample"):
+        train([dataclasses.replace(labels, keypoints=keypoints)],
+              _small_config(virtual_per_epoch=0, batch_size=2), tmp_path / "few",
+              progress=False)
+    assert not (tmp_path / "few" / "checkpoint.pt").exists()
+
+
+def test_history_json_is_always_of_the_checkpoints_epoch(tmp_path):
+    """history.json was written only at the end (and not atomically): after an interrupted
+    run it was the previous run's while checkpoint.pt was the new one. Interrupted (a real
+    SIGINT) after a few epochs, both hold the same epochs."""
+    import torch
+
+    from pose3d_ros.core.lifting.training import train
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "history.json").write_text(json.dumps([{"epoch": e} for e in range(1, 9)]))
+    checkpoint = work / "checkpoint.pt"
+    stop = threading.Event()
+
+    def interrupt_after_two_epochs() -> None:
+        while not stop.is_set():
+            if checkpoint.is_file() and torch.load(checkpoint, weights_only=True)["epoch"] >= 2:
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.02)
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    watcher = threading.Thread(target=interrupt_after_two_epochs)
+    watcher.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train([_synthetic_labels(40)], _small_config(epochs=500), work, progress=False)
+    finally:
+        stop.set()
+        watcher.join()
+        signal.signal(signal.SIGINT, previous)
+    epochs = [h["epoch"] for h in json.loads((work / "history.json").read_text())]
+    saved = torch.load(checkpoint, weights_only=True)
+    assert epochs == [h["epoch"] for h in saved["history"]] == list(range(1, saved["epoch"] + 1))
+    assert 2 <= saved["epoch"] < 500
+    assert sorted(p.name for p in work.iterdir()) == ["checkpoint.pt", "history.json"]
+
+
+# --------------------------------------------------------------------------------- demo
+@pytest.mark.parametrize("extra, told", [
+    (["--timeout", "0"], "--timeout"), (["--timeout", "nan"], "--timeout"),
+    (["--rate", "nan"], "--rate"), (["--rate", "-1"], "--rate"), (["--rate", "inf"], "--rate")])
+def test_demo_refuses_a_timeout_or_rate_it_cannot_run_with_before_any_work(tmp_path, capsys,
+                                                                          extra, told):
+    """--timeout 0 and --rate nan ran, scored nothing and ended 0; --rate -1 was refused only
+    after the bag was written. (--rate 0 is lock-step, the default.)"""
+    _refused(capsys, demo.main, ["--out-dir", str(tmp_path / "demo"), *extra], told)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_demo_run_that_receives_no_skeletons_fails_and_keeps_the_previous_outputs(tmp_path):
+    """Nothing arrives within a 1 ms --timeout: it wrote a report of nan and ended 0; now one
+    error line, exit 2, and the previous outputs stay."""
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "report.html").write_text("old")
+    result = subprocess.run([sys.executable, "-m", "pose3d_ros.tools.demo", "--max-frames",
+                             "1", "--timeout", "0.001", "--out-dir", str(out), "--overwrite"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.replace("\r", "\n").strip().splitlines()[-1]
+    assert last.startswith("error: the node published no skeletons") and "--timeout" in last
+    assert "Traceback" not in result.stderr
+    assert [p.name for p in out.iterdir()] == ["report.html"]
+    assert (out / "report.html").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
+# ------------------------------------------------------------ render_mocap, measure_error
+@pytest.mark.parametrize("extra, told", [(["--width", "321"], "--width"),
+                                         (["--height", "241"], "--height")])
+def test_render_mocap_refuses_odd_video_sizes(tmp_path, capsys, extra, told):
+    """The mp4 writer dropped the odd pixel: a 320x240 video beside a 321x241 calibration,
+    which make_bag then refused."""
+    _refused(capsys, render_mocap.main, ["--out-dir", str(tmp_path / "r"), "--seconds", "0.1",
+                                         *extra], told, "even")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-5", "0"])
+def test_measure_error_model_refuses_a_threshold_that_is_no_pixel_distance(tmp_path, capsys,
+                                                                          value):
+    """--threshold-px nan wrote another model and ended 0; -5 ended with a misleading error."""
+    _refused(capsys, measure_error_model.main, ["--out", str(tmp_path / "model.json"),
+                                                "--threshold-px", value], "--threshold-px")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------ make_bag
+@pytest.mark.parametrize("extra, told", [
+    (["--start=1e11"], "--start"), (["--start=-5"], "--start"), (["--start", "nan"], "--start"),
+    (["--start", "inf"], "--start"), (["--scale", "0.0001"], "--scale"),
+    (["--scale", "0.01"], "each side must keep at least 16 pixels")])
+def test_make_bag_refuses_stamps_beyond_a_ros_time_and_vanishing_images(tmp_path, capsys,
+                                                                        extra, told):
+    """--start=1e11 was a struct.error traceback, --start=-5 refused only after the writing
+    began, --start nan unclear; --scale 0.0001 a cv2.error traceback."""
+    _refused(capsys, make_bag.main, ["--demo", "single", "--max-frames", "1",
+                                     str(tmp_path / "bag"), *extra], told)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_make_bag_docstring_names_its_own_options():
+    assert "--compressed" not in make_bag.__doc__ and "--raw" in make_bag.__doc__
+
+
+# ----------------------------------------------------------------- fetch_demo, fetch_mocap
+def _no_index_env(tmp_path: Path, index: str | None) -> dict[str, str]:
+    """pip without its configuration (no local index or wheel folder): no index at all, or
+    the one at `index`; temporary folders under tmp_path/tmp."""
+    (tmp_path / "tmp").mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"), PIP_CONFIG_FILE=os.devnull,
+               PIP_FIND_LINKS="", PIP_RETRIES="0", PIP_DEFAULT_TIMEOUT="60")
+    if index is None:
+        env["PIP_NO_INDEX"] = "1"
+    else:
+        env["PIP_INDEX_URL"] = index
+    return env
+
+
+def test_fetch_demo_says_the_index_may_be_unreachable(tmp_path):
+    """pip's 'No matching distribution found' read as a missing version."""
+    result = subprocess.run([sys.executable, "-m", "pose3d_ros.tools.fetch_demo", "--data-dir",
+                             str(tmp_path / "data")], capture_output=True, text=True,
+                            env=_no_index_env(tmp_path, None), timeout=120)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "No matching distribution" in last and "index may be unreachable" in last, last
+    assert "PIP_INDEX_URL" in last
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("signal_number, status", [(signal.SIGINT, 130),
+                                                    (signal.SIGTERM, 143)])
+def test_fetch_demo_interrupted_during_the_download_leaves_no_temporary_folder(
+        tmp_path, monkeypatch, signal_number, status):
+    """Ctrl-C was a KeyboardInterrupt traceback, SIGTERM left the download folder behind.
+    The package index is a local socket that takes the connection and never answers: pip
+    waits on it until interrupted."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        index = f"http://127.0.0.1:{silent.getsockname()[1]}/simple"
+        for key, value in _no_index_env(tmp_path, index).items():
+            monkeypatch.setenv(key, value)
+        code, err = interrupt_when([sys.executable, "-m", "pose3d_ros.tools.fetch_demo",
+                                    "--data-dir", str(tmp_path / "data")], "downloading",
+                                   tmp_path / "stderr.txt", signal_number=signal_number,
+                                   delay_s=0.2)
+    assert code == status, err
+    assert "interrupted" in err and "Traceback" not in err
+    # the tool's download folder (tempfile's tmp*) is gone; pip's own (pip-*) are pip's
+    assert [p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith("tmp")] == []
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("signal_number, status", [(signal.SIGINT, 130),
+                                                    (signal.SIGTERM, 143)])
+def test_fetch_mocap_ends_an_interrupt_in_one_line(tmp_path, signal_number, status):
+    """fetch_mocap ran without run_cli: a traceback on Ctrl-C, nothing cleaned up on SIGTERM.
+    It is held reading a clip file that is a pipe (written to, never finished) and then
+    interrupted."""
+    mocap_dir = tmp_path / "data" / "mocap"
+    mocap_dir.mkdir(parents=True)
+    from pose3d_ros.core.mocap import CLIP_NAMES
+
+    pipe = mocap_dir / f"{CLIP_NAMES[0]}.npz"  # the first clip fetch_mocap looks at
+    os.mkfifo(pipe)
+    process = subprocess.Popen([sys.executable, "-m", "pose3d_ros.tools.fetch_mocap",
+                                "--data-dir", str(tmp_path / "data")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    writer = None
+    try:
+        deadline = time.monotonic() + 60
+        while writer is None:                  # until the tool opened the pipe to read it
+            assert time.monotonic() < deadline and process.poll() is None
+            try:
+                writer = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                time.sleep(0.05)
+        time.sleep(0.2)                        # it now waits for the clip's first bytes
+        process.send_signal(signal_number)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if writer is not None:
+            os.close(writer)
+        if process.poll() is None:
+            process.kill()
+    code = process.returncode if process.returncode >= 0 else 128 - process.returncode
+    assert code == status, err
+    assert err.strip().splitlines() == ["interrupted; no output was written"], err
+
+
+def test_fetch_tools_run_through_run_cli_from_their_console_scripts():
+    """The console scripts (setup.cfg) call main: it is the run_cli-wrapped command line."""
+    import inspect
+
+    for tool in (fetch_demo, fetch_mocap):
+        assert "run_cli(fetch_main, argv)" in inspect.getsource(tool.main)
+
+
+# --------------------------------------------------------------------------- eval_lifter
+def test_eval_lifter_reads_trained_on_from_the_onnx_file_without_its_json(tmp_path):
+    """The warning that a model is scored on its own training footage needed the .json; the
+    ONNX file holds the same metadata."""
+    from pose3d_ros.core.lifting.labels import trained_on_scored_footage
+    from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
+
+    alone = tmp_path / "lifter.onnx"
+    shutil.copyfile(DEFAULT_MODEL, alone)
+    assert trained_on_scored_footage(alone, "single", ()) == "'single'"
+    assert trained_on_scored_footage(alone, "multi", ("single",)) == ""
+    (tmp_path / "text.onnx").write_text("not a model")
+    assert trained_on_scored_footage(tmp_path / "text.onnx", "single", ()) == ""
+
+
+def test_eval_lifter_checks_numbers_models_and_cache_before_any_work(tmp_path, capsys):
+    """--height -1, --prior-weight nan, a text file as --model, a model whose .json lacks
+    keys and a --cache-dir that is a file were told after about 20 s of 2D."""
+    from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
+
+    cache = tmp_path / "cache"
+    text = tmp_path / "text.onnx"
+    text.write_text("not a model")
+    lacking = tmp_path / "lacking.onnx"
+    shutil.copyfile(DEFAULT_MODEL, lacking)
+    lacking.with_suffix(".json").write_text(json.dumps({"window": 27}))
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    base = ["--recording", "single", "--cache-dir", str(cache)]
+    for extra, told in ((["--height", "-1"], ["--height"]),
+                        (["--prior-weight", "nan"], ["--prior-weight"]),
+                        (["--model", str(text)], ["--model", "not an ONNX model"]),
+                        (["--model", str(lacking)], ["--model", "lacks 'layout'"]),
+                        (["--cache-dir", str(a_file)], ["--cache-dir", "is a file"])):
+        started = time.monotonic()
+        _refused(capsys, eval_lifter.main, [*base, *extra], *told)
+        assert time.monotonic() - started < 10
+    assert not cache.exists()
+
+
+# ----------------------------------------------------------------------------- calibrate
+@pytest.mark.parametrize("extra, told", [
+    (["--frames", "-5"], "--frames"), (["--frames", "0"], "--frames"),
+    (["--min-score", "2"], "--min-score"), (["--min-score", "nan"], "--min-score"),
+    (["--fps", "-5"], "--fps"), (["--fps", "0"], "--fps")])
+def test_calibrate_refuses_frames_scores_and_rates_it_cannot_use(tmp_path, capsys, extra,
+                                                                 told):
+    """--frames -5 dropped the last 5 frames, --frames 0 and --min-score 2 ran and failed
+    with a misleading message, --fps -5 and 0 were taken."""
+    _refused(capsys, calibrate.main, ["--demo", "single", "--out", str(tmp_path / "rig.yaml"),
+                                      *extra], told)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------- help texts
+def _option_help(tool, option: str, capsys) -> str:
+    """The --help text of `option` of a tool (empty when it has none)."""
+    with pytest.raises(SystemExit):
+        tool.main(["--help"])
+    entries: list[list[str]] = []
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("  -"):                    # an option: names, then its help
+            entries.append([line])
+        elif entries and entries[-1] and line.startswith("   "):
+            entries[-1].append(line)                  # its help, continued
+        else:
+            entries.append([])
+    for entry in entries:
+        names, _, help_text = entry[0].strip().partition("  ") if entry else ("", "", "")
+        if option in names.replace(",", " ").split():
+            return " ".join([help_text, *entry[1:]]).strip()
+    raise AssertionError(f"{option} not in the help of {tool.__name__}")
+
+
+@pytest.mark.parametrize("tool, option, says", [
+    (calibrate, "--min-score", "0..1"), (eval_lifter, "--cache-dir", "folder"),
+    (eval_detection, "--recordings", "single"), (eval_detection, "--max-frames", "frames"),
+    (measure_error_model, "--recording", "multi"), (train_lifter, "--architecture", "tcn"),
+    (train_lifter, "--channels", "channels"), (train_lifter, "--epochs", "epochs"),
+    (train_lifter, "--batch-size", "samples"), (train_lifter, "--lr", "learning rate"),
+    (train_lifter, "--reprojection-weight", "pixels"), (train_lifter, "--seed", "seed"),
+    (train_lifter, "--no-progress", "progress"), (render_mocap, "--out-dir", "folder"),
+    (render_mocap, "--seconds", "(s)"), (render_mocap, "--fps", "(Hz)"),
+    (render_mocap, "--width", "pixels"), (render_mocap, "--height", "pixels"),
+    (make_bag, "--storage", "mcap"), (make_bag, "--max-frames", "frame sets"),
+    (demo, "--recording", "single"), (demo, "--detector", "blazepose")])
+def test_every_option_says_what_it_is(capsys, tool, option, says):
+    assert says in _option_help(tool, option, capsys)
