@@ -538,3 +538,17 @@ def test_camera_info_missing_counts_from_the_cameras_first_image():
             assert node.health.cameras["cam01"].rejected["camera_info_missing"] == 1
         finally:
             node.destroy_node()
+
+
+def test_triangulated_smoothing_settings_on_one_camera_are_told_to_act_on_nobody():
+    """Found by a review (session 23): with filter.monocular.* for the people one view places,
+    a one-camera user's filter.beta stopped acting without a word."""
+    from rcl_interfaces.msg import Log
+
+    with ros_context() as context:
+        node = _one_camera_node(context, Parameter("filter.beta", value=3.0))
+        with with_rosout(context, node) as (executor, _, logs):
+            configure_and_activate(node)
+            spin_until(executor, lambda: any("filter.monocular" in m.msg for m in logs), 3.0)
+            told = [m for m in logs if "filter.monocular.min_cutoff_hz" in m.msg]
+            assert len(told) == 1 and told[0].level == Log.WARN, [m.msg for m in logs]

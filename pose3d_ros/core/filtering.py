@@ -70,9 +70,9 @@ class SkeletonFilter:
     filter(positions (P, J, 3) metres, ids (P,) int, stamp s, monocular (P,) bool or None)
     -> filtered (P, J, 3). The people marked monocular (placed by one view) are smoothed with
     monocular_params' cut-off and beta, the others with params'; the state is one, so a person
-    who goes from one view to several keeps a continuous output. NaN joints stay NaN in the
-    output and do not touch that joint's state; a joint seen again after being NaN continues
-    from its last state (or starts fresh after reset_after_s).
+    who keeps their id from one view to several is not smoothed from a stale state. NaN joints
+    stay NaN in the output and do not touch that joint's state; a joint seen again after being
+    NaN continues from its last state (or starts fresh after reset_after_s).
     """
 
     def __init__(self, params: OneEuroParams | None = None, forget_after_s: float = 5.0,

@@ -194,6 +194,17 @@ class RigNodeBase(PoseNodeBase):
         self.pipeline: Pose3DPipeline | None = Pose3DPipeline(
             self.cameras, known, detectors, frame_id=self.fixed_frame,
             params=pipeline_params(config), lifter=lifter)
+        triangulated = OneEuroParams()
+        if len(self.cameras) == 1 and config.filter.enabled and (
+                config.filter.min_cutoff_hz, config.filter.beta) != (
+                triangulated.min_cutoff_hz, triangulated.beta):
+            # found by a review: one-camera settings tuned before filter.monocular.* existed
+            # would stop acting without a word
+            self.get_logger().warning(
+                f"filter.min_cutoff_hz {config.filter.min_cutoff_hz:g} / filter.beta "
+                f"{config.filter.beta:g} smooth triangulated people; with one camera every "
+                "person is placed by one view and smoothed with filter.monocular.min_cutoff_hz"
+                " / filter.monocular.beta: set those")
         self.sync = self._make_sync(config.sync, self.cameras)
         self._camera_info_seen: dict[str, tuple] = {}
         self._camera_info_came: set[str] = set()     # cameras with a valid camera_info

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -95,6 +96,7 @@ def _frame_range(text: str | None) -> np.ndarray | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the loaders' notes
     refuse_existing(args.out, args.overwrite, inputs=(args.directory,), folder=True)
     frames = _frame_range(args.frames)
     if args.format == "panoptic":
