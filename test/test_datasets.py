@@ -4,6 +4,7 @@ CMU Panoptic, OpenPose and COCO 2D files."""
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -262,27 +263,44 @@ def test_more_bad_files_name_the_file_and_fault(show, tmp_path):
         read_openpose_file(bad, (640, 480))
 
 
-def test_shifted_frame_numbers_are_told_and_the_offset_pairs_them(tmp_path):
+def test_shifted_frame_numbers_are_told_and_the_offset_pairs_them(tmp_path, caplog):
     """OpenPose run on Shelf's images (img_000300...) beside the 4D-association release (frames
     numbered from 0) paired every frame's 2D with the ground truth of frame - 300, silently:
-    PCP 16 % on the real release (review of session 23). Now the shift is named with the offset
-    that fixes it, and the offset pairs them."""
+    PCP 16 % on the real release (review of session 23). Files holding none of the frames are
+    refused naming both ranges; the offset pairs them; 2D of other frames or of another
+    camera that overlaps in numbers shows in the 2D's agreement with the ground truth, which
+    the tool warns about (a second review: a guess from the numbers alone refused sparse files
+    and proposed wrong offsets)."""
     show = make_show(image_size=(1032, 776), seed=5)
     write_4da(tmp_path / "Shelf", show)
     sequence = load_campus_shelf(tmp_path / "Shelf", "shelf")
     shifted = write_openpose(tmp_path / "op", show, sequence.frames + 300)
-    with pytest.raises(ValueError, match=r"numberings differ by 300 frames.*"
-                                         r"--detections-frame-offset 300"):
+    with pytest.raises(ValueError, match=r"no detections for any of the sequence's frames "
+                                         r"0\.\.11 .*it holds frames 300\.\.311.*"
+                                         r"--detections-frame-offset"):
         attach_detections(sequence, "openpose", shifted)
     scored = evaluate_sequence(attach_detections(sequence, "openpose", shifted,
                                                  frame_offset=300))
     assert scored.score.pcp >= 0.97 and scored.score.misses == 0, scored.to_dict()
+    assert min(scored.two_d_agreement.values()) > 0.9, scored.two_d_agreement
     # sparse files (a COCO results list leaves out images without people) still pass
     sparse = write_coco(tmp_path / "coco", show, sequence.frames)
     for path in sparse:
         doc = json.loads(path.read_text())
         path.write_text(json.dumps([d for d in doc if d["image_id"] % 3 == 0]))
     attach_detections(sequence, "coco", sparse)
+    # two cameras' files exchanged: every number matches, the 2D does not
+    swapped = write_coco(tmp_path / "coco2", show, sequence.frames)
+    swapped[0], swapped[1] = swapped[1], swapped[0]
+    out = tmp_path / "result"
+    with caplog.at_level(logging.WARNING):
+        assert eval_dataset.main(["--format", "shelf", str(tmp_path / "Shelf"), "--out",
+                                  str(out), "--detections", "coco", *map(str, swapped)]) == 0
+    agreement = json.loads((out / "evaluation.json").read_text())["2d_agreement_per_camera"]
+    names = list(agreement)
+    assert agreement[names[0]] < 0.6 and agreement[names[1]] < 0.6, agreement
+    assert min(agreement[n] for n in names[2:]) > 0.9, agreement
+    assert f"camera {names[0]}: only" in caplog.text and "--detections-frame-offset" in caplog.text
 
 
 def test_older_openpose_and_named_coco_image_ids(tmp_path):

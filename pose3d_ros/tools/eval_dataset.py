@@ -27,6 +27,7 @@ from pose3d_ros.core.datasets import (
     load_campus_shelf,
     load_panoptic,
 )
+from pose3d_ros.core.datasets.evaluation import LOW_AGREEMENT
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
@@ -36,6 +37,8 @@ from pose3d_ros.core.output_files import (
     staged_output,
 )
 from pose3d_ros.core.pipeline import PipelineParams
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("shelf", "campus", "panoptic")
 
@@ -120,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     with progress(len(sequence.frames), f"{args.format} {sequence.name}") as bar:
         result = evaluate_sequence(sequence, params, actors=_ids(args.actors, "actors"),
                                    on_frame=lambda: bar.update(1))
+    for camera, share in result.two_d_agreement.items():
+        if share < LOW_AGREEMENT:
+            log.warning("camera %s: only %.0f %% of the annotated people in its view have a "
+                        "detection where the ground truth projects: are its 2D files of these "
+                        "frames (--detections-frame-offset) and of this camera (the rig's "
+                        "order)?", camera, 100 * share)
     summary = result.to_dict() | {"format": args.format, "directory": str(args.directory),
                                   "detections": args.detections or "from the data set",
                                   "tracking": not args.no_tracking,

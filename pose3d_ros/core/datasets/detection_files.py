@@ -138,9 +138,10 @@ def attach_detections(sequence: MultiViewSequence, fmt: str, paths: Sequence[Pat
 
     frame_offset: the files' number of the sequence's frame f is f + frame_offset (e.g. 300
     for OpenPose run on Shelf's images img_000300...img_000600 with the 4D-association
-    release, which numbers those frames 0..300). ValueError when the files cover under half
-    of the sequence's frames while another offset would cover at least 90 % of them: the two
-    numberings differ, and the 2D would be paired with other frames' ground truth."""
+    release, which numbers those frames 0..300). ValueError naming the file when a camera's
+    files hold none of the sequence's frames. Numberings that overlap but differ cannot be
+    told from the frame numbers (files of every image, or sparse files); the 2D's agreement
+    with the ground truth tells them (two_d_agreement)."""
     if fmt not in DETECTION_FORMATS:
         raise ValueError(f"unknown detection format {fmt!r}; known: {DETECTION_FORMATS}")
     if len(paths) != len(sequence.rig):
@@ -152,40 +153,17 @@ def attach_detections(sequence: MultiViewSequence, fmt: str, paths: Sequence[Pat
                              if fmt == "openpose"
                              else read_coco_keypoints(path, (cam.width, cam.height)))
                   for cam, path in zip(sequence.rig, paths, strict=True)}
-    _check_numbering(wanted, per_camera, frame_offset)
     for (name, found), path in zip(per_camera.items(), paths, strict=True):
         if not set(found) & set(wanted.tolist()):
             raise ValueError(f"{path}: no detections for any of the sequence's frames "
                              f"{_span(wanted)}{_offset_text(frame_offset)} (camera {name}); "
-                             f"it holds frames {_span(np.array(sorted(found)))}")
+                             f"it holds frames {_span(np.array(sorted(found)))}: if the two "
+                             "number the same images differently, give the difference as "
+                             "--detections-frame-offset (the 4D-association release numbers "
+                             "Shelf's images 300..600 from 0)")
     detections = tuple({name: found[int(f)] for name, found in per_camera.items()
                         if int(f) in found} for f in wanted)
     return replace(sequence, detections=detections)
-
-
-def _coverage(wanted: np.ndarray, frames: np.ndarray) -> float:
-    """Share of the wanted frame numbers present in `frames`."""
-    return float(np.isin(wanted, frames).mean()) if wanted.size else 1.0
-
-
-def _check_numbering(wanted: np.ndarray, per_camera: dict[str, dict[int, Detections2D]],
-                     frame_offset: int) -> None:
-    """ValueError when the files' frame numbers are the sequence's shifted (see
-    attach_detections); sparse files (a COCO results list leaves out images without people)
-    pass."""
-    frames = np.unique(np.concatenate([np.fromiter(found, np.int64, len(found))
-                                       for found in per_camera.values()]))
-    if _coverage(wanted, frames) >= 0.5:
-        return
-    for shift in (frames[0] - wanted[0], frames[-1] - wanted[-1]):
-        if shift and _coverage(wanted + shift, frames) >= 0.9:
-            raise ValueError(
-                f"the detection files cover {np.isin(wanted, frames).sum()} of the sequence's "
-                f"{wanted.size} frames {_span(wanted)}{_offset_text(frame_offset)}; they hold "
-                f"frames {_span(frames)}: the two numberings differ by {int(shift)} frames "
-                f"(the 4D-association release numbers Shelf's images 300..600 from 0): give "
-                f"the offset, e.g. eval_dataset --detections-frame-offset "
-                f"{int(frame_offset + shift)}")
 
 
 def _span(frames: np.ndarray) -> str:
