@@ -17,7 +17,7 @@ Three motion sets: every clip ("all": walks, kicks, cartwheels, ...), walking an
 velocity error is the jitter itself).
 
     python benchmarks/bench_smoothing.py [--rows 3x1,5x4,...] [--frames 90] [--seeds 2]
-        [--candidates 1:2 0.5:7 ...]     # min_cutoff_hz:beta (s/m); "none" = unfiltered
+        [--candidates 1:2 0.5:7 0.3:10:0.5 ...]  # min_cutoff_hz:beta (s/m)[:d_cutoff_hz]
 """
 from __future__ import annotations
 
@@ -101,11 +101,13 @@ def errors(scene: Scene, preds: list[np.ndarray], ids: list[np.ndarray]) -> np.n
 
 
 def candidate(text: str) -> OneEuroParams | None:
-    """'min_cutoff_hz:beta' -> the default OneEuroParams with those two; 'none' -> None."""
+    """'min_cutoff_hz:beta[:d_cutoff_hz]' -> the default OneEuroParams with those; 'none' ->
+    None."""
     if text == "none":
         return None
-    cutoff, beta = (float(v) for v in text.split(":"))
-    return replace(OneEuroParams(), min_cutoff_hz=cutoff, beta=beta)
+    values = [float(v) for v in text.split(":")]
+    params = replace(OneEuroParams(), min_cutoff_hz=values[0], beta=values[1])
+    return replace(params, d_cutoff_hz=values[2]) if len(values) > 2 else params
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=90, help="frames per scene (30 fps)")
     parser.add_argument("--seeds", type=int, default=2, help="scenes per row and motion set")
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES),
-                        help="filters to compare: min_cutoff_hz:beta (s/m), or none")
+                        help="filters to compare: min_cutoff_hz:beta (s/m)[:d_cutoff_hz], or "
+                        "none")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)
     from pose3d_ros.tools.fetch_mocap import load_mocap
