@@ -112,3 +112,35 @@ def test_tool_writes_video_calibration_and_truth_and_refuses_an_existing_folder(
     assert render_mocap.run_cli(render_mocap.main, ["--out-dir", str(tmp_path / "x"),
                                                     "--clips", "getup_faceup"]) == 2
     assert "cyclic clips" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_rendering_into_a_folder_keeps_no_frames_and_writes_what_save_writes(tmp_path):
+    """Found by a review (session 23): render_mocap kept every frame and mask in memory (about
+    108 MB per second of 1280x720 video; 832 MB peak for 6 s). render_to_folder writes each
+    frame as it comes and gives the same files as render_scene + save."""
+    import cv2
+    import numpy as np
+
+    from pose3d_ros.core.mocap_render import render_to_folder
+
+    config = RenderConfig(clips=("walk",), seconds=0.2, width=320, height=240, fps=15)
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "streamed").mkdir()
+    render_scene(config).save(tmp_path / "kept")
+    streamed = render_to_folder(config, tmp_path / "streamed")
+    assert not streamed.frames and not streamed.masks
+    for name in ("calibration.yaml",):
+        assert (tmp_path / "kept" / name).read_text() == (tmp_path / "streamed" / name).read_text()
+    kept, got = (np.load(tmp_path / d / "truth.npz") for d in ("kept", "streamed"))
+    np.testing.assert_array_equal(kept["joints"], got["joints"])
+    np.testing.assert_array_equal(kept["stamps"], got["stamps"])
+    videos = [cv2.VideoCapture(str(tmp_path / d / "camera.mp4")) for d in ("kept", "streamed")]
+    frames = 0
+    while True:
+        (ok_a, a), (ok_b, b) = (v.read() for v in videos)
+        assert ok_a == ok_b
+        if not ok_a:
+            break
+        np.testing.assert_array_equal(a, b)
+        frames += 1
+    assert frames == config.num_frames

@@ -26,7 +26,7 @@ import contextlib
 import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from .mocap import (
 )
 from .mocap_scenes import CYCLIC_CLIPS
 
+RENDER_CAMERA = "camera"   # the rendered camera's name (its video: <name>.mp4)
 # OpenCV optical frame (x right, y down, z forward) -> OpenGL eye frame (y up, looking along -z)
 _CV_TO_GL = np.diag([1.0, -1.0, -1.0])
 
@@ -123,26 +124,54 @@ class RenderedScene:
         """Write <camera name>.mp4 (the frames), calibration.yaml (the camera in this
         package's rig format, WORLD frame) and truth.npz (joints (F, P, 17, 3) WORLD metres,
         stamps (F,) s, fps, clips) into an existing folder."""
-        import cv2
+        folder = Path(folder)
+        height, width = self.frames[0].shape[:2]
+        with _video_writer(folder / f"{self.camera.name}.mp4", self.fps, width, height) as write:
+            for frame in self.frames:
+                write(frame)
+        self.save_camera_and_truth(folder)
 
+    def save_camera_and_truth(self, folder: Path) -> None:
+        """save()'s calibration.yaml and truth.npz (the video written elsewhere)."""
         from .calibration import save_rig_yaml
         from .camera import Rig
 
-        folder = Path(folder)
-        height, width = self.frames[0].shape[:2]
-        writer = cv2.VideoWriter(str(folder / f"{self.camera.name}.mp4"),
-                                 cv2.VideoWriter.fourcc(*"mp4v"), self.fps, (width, height))
-        if not writer.isOpened():
-            raise RuntimeError("OpenCV cannot write mp4 video here")
-        try:
-            for frame in self.frames:
-                writer.write(frame)
-        finally:
-            writer.release()
-        save_rig_yaml(Rig("world", [self.camera]), folder / "calibration.yaml")
-        np.savez_compressed(folder / "truth.npz", joints=self.joints,
-                            stamps=np.arange(len(self.frames)) / self.fps, fps=self.fps,
+        save_rig_yaml(Rig("world", [self.camera]), Path(folder) / "calibration.yaml")
+        np.savez_compressed(Path(folder) / "truth.npz", joints=self.joints,
+                            stamps=np.arange(len(self.joints)) / self.fps, fps=self.fps,
                             clips=np.array(self.clips))
+
+
+@contextlib.contextmanager
+def _video_writer(path: Path, fps: float, width: int, height: int
+                  ) -> Iterator[Callable[[np.ndarray], None]]:
+    """A function writing BGR frames to an mp4 file at `path`, released at the end."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise RuntimeError("OpenCV cannot write mp4 video here")
+    def write(frame: np.ndarray) -> None:
+        writer.write(frame)
+
+    try:
+        yield write
+    finally:
+        writer.release()
+
+
+def render_to_folder(config: RenderConfig, folder: Path, progress: Any = None
+                     ) -> RenderedScene:
+    """render_scene(config) written straight into an existing folder as RenderedScene.save
+    writes it, one frame at a time: memory stays that of one frame (keeping them cost about
+    108 MB per second of 1280x720 video, found by a review). The returned scene holds no
+    frames or masks."""
+    folder = Path(folder)
+    with _video_writer(folder / f"{RENDER_CAMERA}.mp4", config.fps, config.width,
+                       config.height) as write:
+        scene = render_scene(config, progress, on_frame=lambda frame, mask: write(frame))
+    scene.save_camera_and_truth(folder)
+    return scene
 
 
 def load_truth_joints(path: Path) -> np.ndarray:
@@ -206,7 +235,7 @@ def scene_motions(config: RenderConfig, data_root: Path) -> list[MotionFrames]:
     return motions
 
 
-def scene_camera(config: RenderConfig, target: np.ndarray, name: str = "camera"
+def scene_camera(config: RenderConfig, target: np.ndarray, name: str = RENDER_CAMERA
                  ) -> CameraModel:
     """The pinhole camera of `config` looking at target (3,) WORLD metres."""
     azimuth = np.deg2rad(config.azimuth_deg + config.heading_deg)
@@ -265,10 +294,13 @@ def _c_stdout_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def render_scene(config: RenderConfig = RenderConfig(), progress: Any = None) -> RenderedScene:
+def render_scene(config: RenderConfig = RenderConfig(), progress: Any = None,
+                 on_frame: Callable[[np.ndarray, np.ndarray], None] | None = None
+                 ) -> RenderedScene:
     """Render `config` (see module doc). Needs pybullet 3.2.7 installed (scripts/setup_env.sh);
     progress: optional callable(frames done) for a progress bar. About 0.3 s per 1280x720
-    frame on one core of the 2-core VM."""
+    frame on one core of the 2-core VM. on_frame(frame, mask): given each frame as it is
+    rendered, which is then not kept (the scene's frames and masks stay empty)."""
     import cv2
     import pybullet
     import pybullet_data
@@ -305,10 +337,14 @@ def render_scene(config: RenderConfig = RenderConfig(), progress: Any = None) ->
                 config.width, config.height, view, projection,
                 renderer=pybullet.ER_TINY_RENDERER, lightDirection=[1.0, 2.0, 1.0], shadow=1)
             rgba = np.reshape(np.asarray(image, np.uint8), (config.height, config.width, 4))
-            frames.append(cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGR))
+            frame = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGR)
             # segmentation: the body's unique id per pixel, -1 for nothing (-> the last entry)
             body = np.reshape(np.asarray(segmentation, np.int64), (config.height, config.width))
-            masks.append(person_of_body[body])
+            if on_frame is not None:
+                on_frame(frame, person_of_body[body])
+            else:
+                frames.append(frame)
+                masks.append(person_of_body[body])
             if progress is not None:
                 progress(t + 1)
     finally:
@@ -316,5 +352,5 @@ def render_scene(config: RenderConfig = RenderConfig(), progress: Any = None) ->
     return RenderedScene(frames, masks, camera, joints, config.fps, config.clips)
 
 
-__all__ = ["RenderConfig", "RenderedScene", "gl_matrices", "looped_motion",
-           "render_scene", "scene_camera", "scene_motions", "turned_motion"]
+__all__ = ["RENDER_CAMERA", "RenderConfig", "RenderedScene", "gl_matrices", "looped_motion",
+           "render_scene", "render_to_folder", "scene_camera", "scene_motions", "turned_motion"]

@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pose3d_ros.core.mocap_render import RenderConfig, render_scene
+from pose3d_ros.core.mocap_render import RENDER_CAMERA, RenderConfig, render_to_folder
 from pose3d_ros.core.mocap_scenes import CYCLIC_CLIPS
 from pose3d_ros.core.output_files import (
     UserError,
@@ -71,13 +71,12 @@ def main(argv: list[str] | None = None) -> int:
                               azimuth_deg=args.azimuth, separation_m=args.separation)
     except ValueError as err:
         raise UserError(str(err)) from None
-    with progress(config.num_frames, "rendering") as bar:
-        scene = render_scene(config, progress=lambda done: bar.update(done - bar.n))
-    with staged_output(args.out_dir, args.overwrite) as folder:
+    with staged_output(args.out_dir, args.overwrite) as folder, \
+            progress(config.num_frames, "rendering") as bar:
         folder.mkdir()
-        scene.save(folder)
-    print(f"render_mocap: {len(scene.frames)} frames of {len(config.clips)} people -> "
-          f"{args.out_dir}/camera.mp4, calibration.yaml, truth.npz")
+        scene = render_to_folder(config, folder, progress=lambda done: bar.update(done - bar.n))
+    print(f"render_mocap: {len(scene.joints)} frames of {len(config.clips)} people -> "
+          f"{args.out_dir}/{RENDER_CAMERA}.mp4, calibration.yaml, truth.npz")
     return 0
 
 
