@@ -139,8 +139,12 @@ def download_wheel(requirement: str, folder: Path, *pip_options: str) -> Path:
     wheels = sorted(Path(folder).glob(f"{name}-*.whl"))
     if result.returncode != 0 or not wheels:
         said = result.stderr.strip().splitlines()        # pip's last line names the cause
-        raise RuntimeError(f"could not download {requirement}: "
-                           f"{said[-1] if said else f'pip exited {result.returncode}'}")
+        cause = said[-1] if said else f"pip exited {result.returncode}"
+        if "no matching distribution" in cause.lower():
+            # pip says so too when the index cannot be reached (found by a review)
+            cause += (" (if the version exists, the package index may be unreachable: check "
+                      "the network, or PIP_INDEX_URL for a local index)")
+        raise RuntimeError(f"could not download {requirement}: {cause}")
     return wheels[0]
 
 

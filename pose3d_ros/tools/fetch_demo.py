@@ -31,16 +31,6 @@ from pose3d_ros.core.data_paths import (  # noqa: F401
 from pose3d_ros.core.output_files import run_cli
 
 
-def with_index_hint(message: str) -> str:
-    """A download error's text, plus what pip's 'No matching distribution' may really mean:
-    it reads as a missing version, but pip says it too when the package index cannot be
-    reached."""
-    if "no matching distribution" in message.lower():
-        return (f"{message} (if the version exists, the package index may be unreachable: "
-                "check the network, or PIP_INDEX_URL for a local index)")
-    return message
-
-
 def main(argv: list[str] | None = None) -> int:
     """The command line (the console script's entry point): through run_cli, so Ctrl-C and
     SIGTERM end it with one line after the temporary download folder is removed."""
@@ -60,7 +50,7 @@ def fetch_main(argv: list[str] | None = None) -> int:
     except (RuntimeError, ValueError, OSError) as exc:
         if args.debug:
             raise
-        print(f"fetch_demo: error: {with_index_hint(str(exc))}", file=sys.stderr)
+        print(f"fetch_demo: error: {exc}", file=sys.stderr)
         return 1
     for name in RECORDINGS:
         print(args.data_dir / "demo" / name)

@@ -19,7 +19,6 @@ from pose3d_ros.core.data_paths import default_data_dir
 # The fetching lives in the core; callers may import load_mocap from there or from here.
 from pose3d_ros.core.mocap import fetch_mocap, load_mocap  # noqa: F401
 from pose3d_ros.core.output_files import run_cli
-from pose3d_ros.tools.fetch_demo import with_index_hint
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +39,7 @@ def fetch_main(argv: list[str] | None = None) -> int:
     except (RuntimeError, ValueError, OSError) as exc:
         if args.debug:
             raise
-        print(f"fetch_mocap: error: {with_index_hint(str(exc))}", file=sys.stderr)
+        print(f"fetch_mocap: error: {exc}", file=sys.stderr)
         return 1
     print(out_dir)
     return 0
