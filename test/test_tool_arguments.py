@@ -56,7 +56,8 @@ def _refused(capsys, main, argv: list[str], *told: str) -> None:
     (["--batch-size", "1"], "--batch-size"), (["--batch-size", "0"], "--batch-size"),
     (["--threads", "0"], "--threads"), (["--threads", "-2"], "--threads"),
     (["--clean-share", "nan"], "--clean-share"), (["--clean-share", "1.5"], "--clean-share"),
-    (["--clean-share", "-0.1"], "--clean-share")])
+    (["--clean-share", "-0.1"], "--clean-share"),
+    (["--synthetic-share", "nan"], "--synthetic-share")])
 def test_train_lifter_refuses_impossible_numbers_before_any_work(tmp_path, capsys, extra,
                                                                  told):
     """--batch-size 1 trained nothing (every batch of one is skipped) and wrote a model with

@@ -288,8 +288,10 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"--batch-size must be at least 2 samples, got {args.batch_size}")
     if args.threads < 1:
         raise UserError(f"--threads must be at least 1, got {args.threads}")
-    if not 0.0 <= args.clean_share <= 1.0:
-        raise UserError(f"--clean-share must be a share in [0, 1], got {args.clean_share}")
+    for option, share in (("--clean-share", args.clean_share),
+                          ("--synthetic-share", args.synthetic_share)):
+        if not 0.0 <= share <= 1.0:                                    # (NaN too)
+            raise UserError(f"{option} must be a share in [0, 1], got {share}")
     if not args.bag and (args.calibration or args.image_topics or args.self_calibrate):
         parser.error("--calibration, --image-topics and --self-calibrate apply to --bag "
                      "(a --recording folder brings its own calibration)")
