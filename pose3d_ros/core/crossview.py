@@ -33,6 +33,11 @@ import numpy as np
 from .camera import CameraModel
 from .tracking import ImageTracker, ImageTrackerParams
 
+# What the errors of too little shared footage add (found by a review: eval_multiview
+# --frames 1 ended in "no pair of 2D tracks ..." with no word of what to change)
+MORE_FRAMES_HINT = ("; more frames in which the same people are seen by several cameras help "
+                    "(a longer recording, or more --frames)")
+
 
 @dataclass(frozen=True)
 class CrossViewParams:
@@ -275,7 +280,8 @@ def associate_uncalibrated(keypoints: np.ndarray, scores: np.ndarray,
             pairs.append(geometry)
     if not pairs:
         raise ValueError("no camera pair shares a person: no pair of 2D tracks has "
-                         f">= {params.min_shared_joints} confident joints in common")
+                         f">= {params.min_shared_joints} confident joints in common"
+                         + MORE_FRAMES_HINT)
     n_frames, _, n_slots, n_joints = sc.shape
     samples_kp, samples_sc, frames = [], [], []
     grouped = np.zeros((n_frames, n_views, n_slots), bool)

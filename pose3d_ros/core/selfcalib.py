@@ -26,7 +26,12 @@ from typing import Sequence
 import numpy as np
 
 from .camera import CameraModel, Rig
-from .crossview import CrossViewParams, CrossViewPeople, associate_uncalibrated
+from .crossview import (
+    MORE_FRAMES_HINT,
+    CrossViewParams,
+    CrossViewPeople,
+    associate_uncalibrated,
+)
 from .layouts import BLAZEPOSE33, JointLayout
 from .rig_comparison import compare_rigs
 from .selfcalib_checks import (
@@ -128,7 +133,7 @@ def _essential_pairs(xy: np.ndarray, valid: np.ndarray, focal: np.ndarray, ransa
             pair_inliers[(a, b)] = res[2]
     if not pair_inliers:
         raise ValueError("no camera pair shares enough confident joints (>= 15) to estimate "
-                         "an essential matrix")
+                         "an essential matrix" + MORE_FRAMES_HINT)
     return pair_pose, pair_inliers
 
 
@@ -155,7 +160,7 @@ def _register(cameras, raw, xy, w, valid, focal, pair_pose, pair_inliers, min_sc
         if counts[best] < 6:
             missing = [cameras[v].name for v in range(n_views) if v not in registered]
             raise ValueError(f"cannot register cameras {missing}: fewer than 6 joints seen by "
-                             "them and by already registered cameras")
+                             "them and by already registered cameras" + MORE_FRAMES_HINT)
         sel = have & valid[:, best]
         ok, rvec, tvec, inl = cv2.solvePnPRansac(
             pts3d[sel].astype(np.float64), xy[sel, best].astype(np.float64), np.eye(3), None,
