@@ -474,3 +474,70 @@ def test_a_run_that_publishes_nobody_says_so_and_lists_only_what_it_wrote(tmp_pa
     assert "<h2>Per camera</h2><table>" in report
     json.loads((out / "evaluation.json").read_text(),
                parse_constant=lambda c: pytest.fail(f"{c} in evaluation.json"))
+
+
+def test_a_resized_crop_keeps_its_intrinsics_and_run_names_only_its_own_options(tmp_path,
+                                                                               capsys):
+    """Found by a review of session 23's --scale check: a half-size copy of the single demo's
+    video (540 wide: the 1088-wide calibrated image without its padding) was refused, with a
+    hint naming --crop-to-video, which run does not have; make_bag --crop-to-video --scale 0.5
+    then wrote cx 267 px in a 270 px wide image. Now the crop is made at the calibrated scale
+    and resized (cx 267 of 540), and without a crop flag the video is stretched by at most the
+    scaled padding, as before."""
+    import cv2
+
+    from pose3d_ros.core.video_bag import sized_cameras
+
+    camera = load_rig(calibration_path("single"))["cam02"]          # 1088 x 1920
+    source = cv2.VideoCapture(str(video_paths("single")[1]))          # 1080 x 1920
+    half = tmp_path / "cam02.avi"
+    writer = cv2.VideoWriter(str(half), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (540, 960))
+    for _ in range(3):
+        writer.write(cv2.resize(source.read()[1], (540, 960), interpolation=cv2.INTER_AREA))
+    writer.release()
+    (cropped,) = sized_cameras([half], [camera], scale=0.5, crop_padding=True)
+    assert (cropped.width, cropped.height) == (1080, 1920)
+    scaled = cropped.scaled(0.5)
+    assert (scaled.width, scaled.height) == (540, 960)
+    assert abs(scaled.K[0, 2] - camera.K[0, 2] / 2) < 1 and scaled.K[0, 2] < 0.5 * 540 + 5
+    (stretched,) = sized_cameras([half], [camera], scale=0.5)       # as before session 23
+    assert (stretched.width, stretched.height) == (1088, 1920)
+    assert run_cli(run.main, ["--videos", str(half), "--calibration",
+                              str(calibration_path("single")), "--scale", "0.3",
+                              "--out-dir", str(tmp_path / "o")]) == 2
+    assert "--crop-to-video" not in capsys.readouterr().err
+
+
+def test_an_output_that_is_a_link_is_refused_before_any_work(tmp_path, capsys):
+    """Found by a review: a folder moved onto a link failed with --overwrite after the work."""
+    (tmp_path / "target").mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "target")
+    assert run_cli(run.main, ["--videos", str(video_paths("single")[0]), "--hfov", "65",
+                              "--out-dir", str(link), "--overwrite"]) == 2
+    assert "is a link" in capsys.readouterr().err
+    assert link.is_symlink() and (tmp_path / "target").is_dir()
+
+
+def test_a_bag_of_a_ros1_style_driver_with_a_slashed_frame_runs(tmp_path, capsys):
+    """Found by a review (session 23): a camera_info frame_id with a leading slash, as ROS 1
+    drivers and converted bags have, went to the node as fixed_frame, which now refuses names
+    that are no TF frame names: run --bag failed to configure."""
+    import cv2
+
+    camera = load_rig(calibration_path("multi")).cameras[1].scaled(0.5)
+    capture = cv2.VideoCapture(str(video_paths("multi")[1]))
+    bag = tmp_path / "ros1_bag"
+    with bagio.BagWriter(bag, storage="mcap") as writer:
+        for i in range(6):
+            frame = cv2.resize(capture.read()[1], (camera.width, camera.height),
+                               interpolation=cv2.INTER_AREA)
+            stamp = 1_700_000_000 * 10**9 + i * 33_333_333
+            writer.write("/camera/camera_info", stamp, bagio.camera_info_message(
+                stamp, "/camera_optical_frame", camera.width, camera.height, camera.K,
+                camera.dist))
+            writer.write("/camera/image_raw/compressed", stamp,
+                         bagio.compressed_image_message(frame, stamp, "/camera_optical_frame"))
+    assert run.main(["--bag", str(bag), "--out-dir", str(tmp_path / "out")]) == 0
+    summary = json.loads((tmp_path / "out" / "evaluation.json").read_text())["summary"]
+    assert summary["frames without output"] == 0 and summary["person-frames"] > 0

@@ -48,6 +48,10 @@ def refuse_existing(path: Path, overwrite: bool, what: str = "output",
         raise UserError(f"{what} {path} is " + ("a file" if folder else "a folder")
                         + f", the output is {'a folder' if folder else 'a file'}: choose "
                         "another path (--overwrite replaces only the same kind)")
+    if path.is_symlink():
+        # found by a review: a folder moved onto a link failed after all the work was done
+        raise UserError(f"{what} {path} is a link (to {os.readlink(path)}): give the path it "
+                        "points to, or another path")
     if path.exists() and _within(Path.cwd(), path):
         raise UserError(f"{what} {path} is the folder you are in, or holds it: replacing it "
                         "would delete that folder; choose another path")

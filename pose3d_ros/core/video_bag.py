@@ -151,65 +151,96 @@ def frame_rate(videos: Sequence[Path], fps: float | None = None) -> float:
     return rates[0]
 
 
+_TOLD_CROPS: set[tuple[str, str, int, int]] = set()    # told once per camera and video
+
+
 def _cropped(camera: CameraModel, video: Path, width: int, height: int
              ) -> CameraModel:
     """The camera of a video of width x height that is the top-left part of its calibrated
-    image; ValueError when the video is larger."""
+    image; ValueError when the video is larger. Said once per camera and video (the tools
+    check before writing, and write_bag checks again)."""
     if width > camera.width or height > camera.height:
         raise ValueError(f"{camera.name}: video {video} is {width}x{height}, larger than the "
                          f"calibrated {camera.width}x{camera.height}; it cannot be a crop")
-    log.warning("%s: video is %dx%d, calibration %dx%d: using the video as the top-left crop",
-                camera.name, width, height, camera.width, camera.height)
+    key = (camera.name, str(video), width, height)
+    if key not in _TOLD_CROPS:
+        _TOLD_CROPS.add(key)
+        log.warning("%s: video is %dx%d, calibration %dx%d: using the video as the top-left "
+                    "crop", camera.name, width, height, camera.width, camera.height)
     return replace(camera, width=width, height=height)
 
 
 def sized_cameras(videos: Sequence[Path], cameras: Sequence[CameraModel],
                   crop_to_video: bool = False, scale: float = 1.0,
-                  crop_padding: bool = False, scale_option: bool = True) -> list[CameraModel]:
-    """The cameras with each video's frame size checked (write_bag's crop_to_video says what
-    a smaller video may be; crop_padding: only one within ENCODER_PADDING_PX of the calibrated
-    size): ValueError naming the camera, both sizes and what to give (--crop-to-video where a
-    crop could explain the difference, --scale where the video is the calibrated image resized);
-    or naming a video that cannot be read (scale_option: whether the tool has --scale). With a
-    scale other than 1 a video may also be the calibrated image already resized by it (within
-    a pixel of the scaled size) or, unless taken as a crop, within ENCODER_PADDING_PX of the
-    calibrated size (resized to the scaled calibration: a stretch of at most that padding);
-    write_bag resizes the frames to the scaled calibration, so a video of any other shape (a
+                  crop_padding: bool = False, scale_option: bool = True,
+                  crop_option: bool = True) -> list[CameraModel]:
+    """The cameras (at the calibrated scale) with each video's frame size checked (write_bag's
+    crop_to_video says what a smaller video may be; crop_padding: only one within
+    ENCODER_PADDING_PX of the calibrated size): ValueError naming the camera, both sizes and
+    what to give (--crop-to-video where a crop could explain the difference and the tool has
+    it, crop_option; --scale where the video is the calibrated image resized and the tool has
+    it, scale_option); or naming a video that cannot be read.
+
+    With a scale other than 1 (write_bag resizes the frames to the scaled calibration), a video
+    is taken (in this order) as: the calibrated image resized by the scale (within a pixel);
+    with a crop flag, the resized top-left crop (its size over the scale within the padding of
+    the calibrated size: the crop is made at the calibrated scale, so the scaled intrinsics
+    stay right); without one, within the scaled padding of the scaled size, stretched to it (as
+    before session 23); or at the calibrated size as at scale 1. A video of any other shape (a
     portrait video for a landscape calibration) is refused as at scale 1, not squashed."""
     sizes = [readable_video_size(video) for video in videos]        # each video opened once
     sized = []
     for cam, video, (width, height) in zip(cameras, videos, sizes, strict=True):
-        padding = (0 <= cam.width - width <= ENCODER_PADDING_PX
-                   and 0 <= cam.height - height <= ENCODER_PADDING_PX)
+        crop = crop_to_video or crop_padding
         if scale != 1.0:
             scaled = cam.scaled(scale)
             if abs(width - scaled.width) <= 1 and abs(height - scaled.height) <= 1:
                 sized.append(cam)                      # the calibrated image, resized
                 continue
+            full = (round(width / scale), round(height / scale))
+            if crop and _within_padding(cam, *full, crop_to_video):
+                sized.append(_cropped(cam, video, *full))  # the crop, resized (review, s. 23)
+                continue
+            slack = max(1.0, ENCODER_PADDING_PX * scale)
+            if not crop and abs(width - scaled.width) <= slack and \
+                    abs(height - scaled.height) <= slack:
+                sized.append(cam)      # as before: stretched by at most the scaled padding
+                continue
             near = (abs(cam.width - width) <= ENCODER_PADDING_PX
                     and abs(cam.height - height) <= ENCODER_PADDING_PX)
-            if near and not (crop_to_video or (crop_padding and padding)):
+            if near and not crop:
                 sized.append(cam)    # as before: resized to the scaled calibration, a stretch
                 continue             # of at most the encoder's padding
-        if (width, height) != (cam.width, cam.height) and (crop_to_video or
-                                                          (crop_padding and padding)):
+        if (width, height) != (cam.width, cam.height) and crop and \
+                _within_padding(cam, width, height, crop_to_video):
             cam = _cropped(cam, video, width, height)
         if (width, height) != (cam.width, cam.height):
             raise ValueError(f"{cam.name}: video frames are {width}x{height} but the "
                              f"calibration says {cam.width}x{cam.height}"
-                             + _size_hint(cam, width, height, scale_option))
+                             + _size_hint(cam, width, height, scale_option, crop_option))
         sized.append(cam)
     return sized
 
 
-def _size_hint(camera: CameraModel, width: int, height: int, scale_option: bool) -> str:
-    """What to give for a video of another size than its calibration (sized_cameras)."""
+def _within_padding(camera: CameraModel, width: int, height: int, any_crop: bool) -> bool:
+    """Whether a width x height image can be the top-left crop of the camera's calibrated
+    image: any smaller size with any_crop (--crop-to-video), else within ENCODER_PADDING_PX."""
+    if any_crop:
+        return width <= camera.width and height <= camera.height
+    return (0 <= camera.width - width <= ENCODER_PADDING_PX
+            and 0 <= camera.height - height <= ENCODER_PADDING_PX)
+
+
+def _size_hint(camera: CameraModel, width: int, height: int, scale_option: bool,
+               crop_option: bool = True) -> str:
+    """What to give for a video of another size than its calibration (sized_cameras), naming
+    only options the tool has."""
     ratio = width / camera.width                # the same factor both ways, and not ~1
     if abs(height / camera.height - ratio) < 0.002 and abs(ratio - 1) > 0.01:
         return (f"; if the video is the calibrated image resized, give --scale {ratio:.4g}"
                 if scale_option else f"; the video looks like the calibrated image resized by "
                 f"{ratio:.4g}: give intrinsics of the videos' size")
-    if width <= camera.width and height <= camera.height:
+    if width <= camera.width and height <= camera.height and crop_option:
         return ("; if the video is the top-left part of the calibrated image (stored without "
                 "the encoder's padding), pass --crop-to-video")
     return ""

@@ -74,7 +74,8 @@ def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]
         cameras = cameras_for_videos(videos, paths[0])[0]
     else:
         cameras = load_intrinsics(paths, len(videos))
-    return sized_cameras(videos, cameras, crop_padding=True, scale_option=False)
+    return sized_cameras(videos, cameras, crop_padding=True, scale_option=False,
+                         crop_option=False)
 
 
 def load_keypoints_file(path: Path) -> tuple[np.ndarray, np.ndarray]:

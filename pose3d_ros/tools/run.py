@@ -177,7 +177,8 @@ def check_inputs(args: argparse.Namespace) -> None:
                     c.frame_id or f"{c.name}_optical_frame" for c in cameras}:
                 raise UserError(f"--floor-height needs the camera's pose over the floor: "
                                 f"{args.calibration} has intrinsics only")
-            sized_cameras(args.videos, cameras, scale=args.scale, crop_padding=True)
+            sized_cameras(args.videos, cameras, scale=args.scale, crop_padding=True,
+                          crop_option=False)
             frame_rate(args.videos, args.fps)       # one rate, or --fps
         except ValueError as err:
             raise UserError(str(err)) from None
@@ -260,7 +261,9 @@ def node_parameters(args: argparse.Namespace, cameras: dict, posed: bool,
     parameters: list[tuple[str, object]] = [
         *detector_node_parameters(args), ("monocular_method", args.monocular_method),
         ("monocular_body_height_m", float(args.body_height)),
-        ("extrinsics_source", "tf" if posed else "none"), ("fixed_frame", fixed),
+        # a ROS 1 style frame id ("/camera_optical_frame") is no ROS 2 frame name: the node
+        # refuses it (found by a review); its output frame is the camera_info's either way
+        ("extrinsics_source", "tf" if posed else "none"), ("fixed_frame", fixed.lstrip("/")),
         ("sync.min_views", 1)]
     if args.lifter_model is not None:
         parameters.append(("lifter_model", str(args.lifter_model.resolve())))
