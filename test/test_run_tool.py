@@ -541,3 +541,26 @@ def test_a_bag_of_a_ros1_style_driver_with_a_slashed_frame_runs(tmp_path, capsys
     assert run.main(["--bag", str(bag), "--out-dir", str(tmp_path / "out")]) == 0
     summary = json.loads((tmp_path / "out" / "evaluation.json").read_text())["summary"]
     assert summary["frames without output"] == 0 and summary["person-frames"] > 0
+
+
+def test_a_depth_only_namespace_is_no_camera(tmp_path, capsys):
+    """The bag's cameras are those the node reads (bag_cameras.image_topics): a depth camera's
+    own namespace made a one-camera bag count as two, so --monocular-method none passed the
+    check of one camera (noted by a review, session 23)."""
+    import numpy as np
+
+    bag = tmp_path / "rgbd"
+    image = np.zeros((48, 64, 3), np.uint8)
+    with bagio.BagWriter(bag, storage="mcap") as writer:
+        for i in range(2):
+            stamp = 1_700_000_000 * 10**9 + i * 33_333_333
+            writer.write("/camera/camera_info", stamp, bagio.camera_info_message(
+                stamp, "camera_optical_frame", 64, 48, np.array([[50.0, 0, 32], [0, 50, 24],
+                                                                 [0, 0, 1]]), np.zeros(5)))
+            writer.write("/camera/image_raw/compressed", stamp,
+                         bagio.compressed_image_message(image, stamp, "camera_optical_frame"))
+            writer.write("/depth_cam/depth/image_raw", stamp, bagio.image_message(
+                np.zeros((48, 64), np.uint8), stamp, "depth_optical_frame", "mono8"))
+    assert run_cli(run.main, ["--bag", str(bag), "--monocular-method", "none", "--out-dir",
+                              str(tmp_path / "o")]) == 2
+    assert "one camera needs a monocular method" in capsys.readouterr().err

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from pose3d_ros.core import bagio
+from pose3d_ros.core.bag_cameras import camera_name, image_topics
 from pose3d_ros.core.bag_report import (
     TRIANGULATION_NOTE,
     summary_lines,
@@ -102,8 +103,10 @@ def check_inputs(args: argparse.Namespace) -> dict[str, str]:
     for topic, bag in ((args.pred_topic, args.pred_bag), (args.ref_topic, args.ref_bag)):
         if topic and topic not in (bagio.bag_topics(bag) if bag else topics):
             raise UserError(f"bag {bag or args.bag} has no topic {topic}")
-    names = {t.strip("/").split("/")[0] for t, ty in topics.items()
-             if ty in (bagio.IMAGE, bagio.COMPRESSED_IMAGE)}
+    # the bag's cameras as the pipeline reads them (a depth-only namespace is no camera)
+    names = ({camera_name(t) for t in image_topics(args.bag)}
+             if any(ty in (bagio.IMAGE, bagio.COMPRESSED_IMAGE) for ty in topics.values())
+             else set())
     wanted = set(args.cameras.split(",")) if args.cameras else set()
     if args.overlay_video:
         wanted.add(args.overlay_video)

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from pose3d_ros.core import bagio
+from pose3d_ros.core.bag_cameras import camera_name, image_topics
 from pose3d_ros.core.bag_report import (
     TRIANGULATION_NOTE,
     summary_lines,
@@ -184,9 +185,10 @@ def check_inputs(args: argparse.Namespace) -> None:
             raise UserError(str(err)) from None
         check_disk(args, cameras)
     else:                                 # the cameras whose images the bag holds
-        names = sorted({topic.strip("/").split("/")[0]
-                        for topic, kind in bagio.bag_topics(args.bag).items()
-                        if kind in (bagio.IMAGE, bagio.COMPRESSED_IMAGE)})
+        try:                              # the bag's cameras as the node reads them (a
+            names = sorted({camera_name(topic) for topic in image_topics(args.bag)})
+        except ValueError as err:         # depth-only namespace is no camera)
+            raise UserError(str(err)) from None
     if args.truth is not None:
         if not args.videos or args.calibration is None:
             raise UserError("--truth scores a rendered video: give it with --videos and the "
