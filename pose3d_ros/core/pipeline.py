@@ -317,7 +317,7 @@ class Pose3DPipeline:
                                                            self._detection_layout)
         layout = detections[names[0]].layout if names else None
         note = ""
-        positions = confidence = error = views = ids = None
+        positions = confidence = error = views = ids = one_camera_keys = None
         rejected: dict[str, int] = {}
         method = METHOD_TRIANGULATION
         lone = None
@@ -331,7 +331,12 @@ class Pose3DPipeline:
             t0 = time.perf_counter()
             found = {names[0]: self._undistort(names[0], detections[names[0]])}
             timings["undistort"] = time.perf_counter() - t0
-            positions, confidence, ids, _, rejected = self._single_views(found, stamp, timings)
+            positions, confidence, ids, camera_of, rejected = self._single_views(found, stamp,
+                                                                                 timings)
+            # the smoothing filter's state of a one-camera set's people, apart from the 3D
+            # tracks' (both number from 1: a rig's set with one camera pulled a triangulated
+            # person's smoothing, found by a review)
+            one_camera_keys = -(camera_of.astype(np.int64) * _CAMERA_KEY + ids) - 1
             method, layout = self.lifter.method, H36M17
             error = np.full(confidence.shape, np.nan, np.float32)
             views = np.where(np.isfinite(positions).all(-1), 1, 0).astype(np.uint8)
@@ -345,7 +350,7 @@ class Pose3DPipeline:
             assert confidence is not None and error is not None and views is not None
             assert layout is not None
             skeletons = self._finish(positions, confidence, error, views, layout, method,
-                                     stamp, timings, ids, lone)
+                                     stamp, timings, ids, lone, one_camera_keys)
         timings["total"] = time.perf_counter() - started
         lone_counts = {} if lone is None else lone[2]
         return PipelineResult(stamp, skeletons, dict(detections), names, timings, note,
@@ -562,8 +567,8 @@ class Pose3DPipeline:
     def _finish(self, positions: np.ndarray, confidence: np.ndarray, error: np.ndarray,
                 views: np.ndarray, layout: JointLayout, method: int, stamp: float,
                 timings: dict[str, float], ids: np.ndarray | None = None,
-                lone: tuple[np.ndarray, np.ndarray, dict[str, int]] | None = None
-                ) -> Skeletons3D:
+                lone: tuple[np.ndarray, np.ndarray, dict[str, int]] | None = None,
+                filter_keys: np.ndarray | None = None) -> Skeletons3D:
         """Tracking (unless `ids` come from the image tracker), One Euro filtering and layout
         conversion. Triangulated people are converted first (tracking and filtering work in
         the output layout); the rig's lone people (`lone`: positions and confidence in
@@ -572,7 +577,9 @@ class Pose3DPipeline:
         bone lengths through the filter: each joint's filter lags by that joint's own speed,
         which made short bones of walking people (pelvis-hip, thorax-shoulder) vary by
         20-30 % although the monocular method holds every track's bones at their median
-        (monocular.TrackBodySizes; benchmarks/results_onecam.md, session 11)."""
+        (monocular.TrackBodySizes; benchmarks/results_onecam.md, session 11). filter_keys:
+        the smoothing state's keys of a one-camera set's people, apart from the 3D tracks'
+        (default: ids)."""
         one_camera = ids is not None
         methods = None
         t0 = time.perf_counter()
@@ -596,7 +603,8 @@ class Pose3DPipeline:
             # with the monocular settings: their depth is one view's guess
             one_view = (np.ones(len(positions), bool) if one_camera else
                         None if methods is None else methods != method)
-            filtered = self.smoother.filter(positions, ids, stamp, one_view)
+            filtered = self.smoother.filter(positions, ids if filter_keys is None
+                                            else filter_keys, stamp, one_view)
             if one_camera and len(positions):
                 filtered = rebuilt_with_bone_lengths(filtered, bone_lengths(positions, H36M17))
             positions = filtered
