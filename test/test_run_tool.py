@@ -418,7 +418,8 @@ def test_more_mistakes_are_told_before_any_work(tmp_path, capsys):
     cases = [
         # --scale no longer skips the size check: a portrait video was squashed into it
         (["--videos", str(portrait), "--calibration", str(landscape), "--scale", "0.5"],
-         "phone: video frames are 360x640 but the calibration says 640x360"),
+         "phone: video frames are 360x640 but the calibration says 640x360 (320x180 at "
+         "--scale 0.5)"),
         (["--videos", str(video), "--hfov", "65", "--monocular-method", "none"],
          "one camera needs a monocular method to give 3D"),
         (["--videos", str(video), "--hfov", "65", "--lone-views"],
@@ -502,6 +503,16 @@ def test_a_resized_crop_keeps_its_intrinsics_and_run_names_only_its_own_options(
     assert abs(scaled.K[0, 2] - camera.K[0, 2] / 2) < 1 and scaled.K[0, 2] < 0.5 * 540 + 5
     (stretched,) = sized_cameras([half], [camera], scale=0.5)       # as before session 23
     assert (stretched.width, stretched.height) == (1088, 1920)
+    # a half-size video with 4 px of padding is no crop: stretched, with or without a crop
+    # flag (a third review: --crop-to-video took it as a 274x482 crop, cx at its corner)
+    padded = tmp_path / "padded.avi"
+    writer = cv2.VideoWriter(str(padded), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (548, 964))
+    for _ in range(2):
+        writer.write(cv2.resize(source.read()[1], (548, 964), interpolation=cv2.INTER_AREA))
+    writer.release()
+    for flags in ({}, {"crop_padding": True}, {"crop_to_video": True}):
+        (taken,) = sized_cameras([padded], [camera], scale=0.5, **flags)
+        assert (taken.width, taken.height) == (1088, 1920), flags
     assert run_cli(run.main, ["--videos", str(half), "--calibration",
                               str(calibration_path("single")), "--scale", "0.3",
                               "--out-dir", str(tmp_path / "o")]) == 2

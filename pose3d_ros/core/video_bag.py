@@ -182,29 +182,36 @@ def sized_cameras(videos: Sequence[Path], cameras: Sequence[CameraModel],
     it, scale_option); or naming a video that cannot be read.
 
     With a scale other than 1 (write_bag resizes the frames to the scaled calibration), a video
-    is taken (in this order) as: the calibrated image resized by the scale (within a pixel);
-    with a crop flag, the resized top-left crop (its size over the scale within the padding of
-    the calibrated size: the crop is made at the calibrated scale, so the scaled intrinsics
-    stay right); without one, within the scaled padding of the scaled size, stretched to it (as
-    before session 23); or at the calibrated size as at scale 1. A video of any other shape (a
-    portrait video for a landscape calibration) is refused as at scale 1, not squashed."""
+    nearer the scaled size than the calibrated one is taken as: the calibrated image resized
+    (within a pixel); with a crop flag and no larger than the scaled size, the resized top-left
+    crop (the crop made at the calibrated scale, so the scaled intrinsics stay right); within
+    the scaled padding of the scaled size, stretched to it (as before session 23); else refused.
+    A video nearer the calibrated size is taken as at scale 1 (a crop with a crop flag; within
+    the padding, stretched, without one). A video of any other shape (a portrait video for a
+    landscape calibration) is refused, not squashed."""
     sizes = [readable_video_size(video) for video in videos]        # each video opened once
     sized = []
     for cam, video, (width, height) in zip(cameras, videos, sizes, strict=True):
         crop = crop_to_video or crop_padding
         if scale != 1.0:
             scaled = cam.scaled(scale)
-            if abs(width - scaled.width) <= 1 and abs(height - scaled.height) <= 1:
-                sized.append(cam)                      # the calibrated image, resized
-                continue
-            full = (round(width / scale), round(height / scale))
-            if crop and _within_padding(cam, *full, crop_to_video):
-                sized.append(_cropped(cam, video, *full))  # the crop, resized (review, s. 23)
-                continue
-            slack = max(1.0, ENCODER_PADDING_PX * scale)
-            if not crop and abs(width - scaled.width) <= slack and \
-                    abs(height - scaled.height) <= slack:
-                sized.append(cam)      # as before: stretched by at most the scaled padding
+            at_scale = (abs(width - scaled.width) + abs(height - scaled.height)
+                        < abs(width - cam.width) + abs(height - cam.height))
+            if at_scale:                          # the video is the resized image, or near it
+                full = (round(width / scale), round(height / scale))
+                slack = max(1.0, ENCODER_PADDING_PX * scale)
+                if abs(width - scaled.width) <= 1 and abs(height - scaled.height) <= 1:
+                    sized.append(cam)                  # the calibrated image, resized
+                elif crop and width <= scaled.width and height <= scaled.height and \
+                        _within_padding(cam, *full, crop_to_video):
+                    sized.append(_cropped(cam, video, *full))  # the crop, resized (review)
+                elif abs(width - scaled.width) <= slack and abs(height - scaled.height) <= slack:
+                    sized.append(cam)  # as before: stretched by at most the scaled padding
+                else:
+                    raise ValueError(f"{cam.name}: video frames are {width}x{height} but the "
+                                     f"calibration says {cam.width}x{cam.height} "
+                                     f"({scaled.width}x{scaled.height} at --scale {scale:g})"
+                                     + _size_hint(cam, width, height, scale_option, False))
                 continue
             near = (abs(cam.width - width) <= ENCODER_PADDING_PX
                     and abs(cam.height - height) <= ENCODER_PADDING_PX)

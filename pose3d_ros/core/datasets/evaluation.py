@@ -5,6 +5,7 @@ misses (multiperson_metrics)."""
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,7 +80,8 @@ def two_d_agreement(sequence: MultiViewSequence, every: int = 5,
         return {}
     out = {}
     rows = np.arange(0, len(sequence.frames), every)
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():     # people not annotated in a frame: all NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
         centres = np.nanmean(truth.points[rows], axis=2)               # (F', P, 3)
     for cam in sequence.rig:
         hits = seen = 0
