@@ -552,3 +552,23 @@ def test_triangulated_smoothing_settings_on_one_camera_are_told_to_act_on_nobody
             spin_until(executor, lambda: any("filter.monocular" in m.msg for m in logs), 3.0)
             told = [m for m in logs if "filter.monocular.min_cutoff_hz" in m.msg]
             assert len(told) == 1 and told[0].level == Log.WARN, [m.msg for m in logs]
+
+
+def test_a_ros1_style_camera_info_frame_is_taken_without_its_slash():
+    """Converted ROS 1 bags carry '/camera_optical_frame'; tf2 refuses a leading slash, and the
+    node published its output and upright TF frame under that name (found by a review)."""
+    camera, _, _ = _half_size_camera_and_frames(1)
+    info = camera_model_to_info(camera)
+    plain = info.header.frame_id
+    info.header.frame_id = "/" + plain
+    with ros_context() as context:
+        node = _one_camera_node(context)
+        try:
+            configure_and_activate(node)
+            assert node._take_camera_info("cam01", info) == "taken"
+            assert node._output_frame == plain
+            info.header.frame_id = "/" + plain                    # the same calibration again
+            assert node._take_camera_info("cam01", info) == "taken"
+            assert "cam01" not in node._info_change_told
+        finally:
+            node.destroy_node()

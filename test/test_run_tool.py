@@ -533,7 +533,8 @@ def test_an_output_that_is_a_link_is_refused_before_any_work(tmp_path, capsys):
 def test_a_bag_of_a_ros1_style_driver_with_a_slashed_frame_runs(tmp_path, capsys):
     """Found by a review (session 23): a camera_info frame_id with a leading slash, as ROS 1
     drivers and converted bags have, went to the node as fixed_frame, which now refuses names
-    that are no TF frame names: run --bag failed to configure."""
+    that are no TF frame names: run --bag failed to configure; the node published under the
+    slashed name."""
     import cv2
 
     camera = load_rig(calibration_path("multi")).cameras[1].scaled(0.5)
@@ -552,6 +553,10 @@ def test_a_bag_of_a_ros1_style_driver_with_a_slashed_frame_runs(tmp_path, capsys
     assert run.main(["--bag", str(bag), "--out-dir", str(tmp_path / "out")]) == 0
     summary = json.loads((tmp_path / "out" / "evaluation.json").read_text())["summary"]
     assert summary["frames without output"] == 0 and summary["person-frames"] > 0
+    # published under the ROS 2 name (tf2 refuses a leading slash)
+    frames = {m.message.header.frame_id for m in bagio.read_messages(
+        tmp_path / "out" / "output_bag", ["/skeletons"])}
+    assert frames == {"camera_optical_frame"}, frames
 
 
 def test_a_depth_only_namespace_is_no_camera(tmp_path, capsys):

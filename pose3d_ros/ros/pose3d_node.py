@@ -84,6 +84,7 @@ class Pose3DNode(RigNodeBase):
         by an audit: the output silently took the camera_info's frame)."""
         seen = self._camera_info_seen.get(camera)
         info_frame = seen[-1] if seen else ""
+        image_frame = image_frame.lstrip("/")       # as the camera_info's (_take_camera_info)
         if image_frame and info_frame and image_frame != info_frame:
             self._warn_frame_mismatch(
                 camera, "image", f"its images are in frame {image_frame!r} but its camera_info in "

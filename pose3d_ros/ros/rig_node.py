@@ -209,6 +209,7 @@ class RigNodeBase(PoseNodeBase):
         self._camera_info_seen: dict[str, tuple] = {}
         self._camera_info_came: set[str] = set()     # cameras with a valid camera_info
         self._info_change_told: set[str] = set()     # cameras whose camera_info changed
+        self._slash_told: set[str] = set()           # cameras with a ROS 1 style frame id
         self._rectified_told: set[str] = set()
         self._frame_mismatch_told: set[tuple[str, str]] = set()
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
@@ -343,7 +344,17 @@ class RigNodeBase(PoseNodeBase):
     def _take_camera_info(self, camera: str, msg: CameraInfo
                           ) -> Literal["taken", "invalid", "no_pose"]:
         """on_camera_info's work; what became of the message ("taken" also when it is the
-        one already taken, or the rig file gives the intrinsics)."""
+        one already taken, or the rig file gives the intrinsics). A ROS 1 style frame id
+        ("/camera_optical_frame", as converted ROS 1 bags carry) is taken without its slash,
+        which no ROS 2 frame name has (tf2 refuses it; found by a review: the output and TF
+        went out under the slashed name)."""
+        if msg.header.frame_id.startswith("/"):
+            if camera not in self._slash_told:
+                self._slash_told.add(camera)
+                self.get_logger().info(
+                    f"camera {camera!r}: camera_info frame {msg.header.frame_id!r} is a ROS 1 "
+                    f"style name; taken as {msg.header.frame_id.lstrip('/')!r}")
+            msg.header.frame_id = msg.header.frame_id.lstrip("/")
         key = (msg.width, msg.height, msg.distortion_model, tuple(msg.k), tuple(msg.d),
                msg.header.frame_id)
         previous_key = self._camera_info_seen.get(camera)

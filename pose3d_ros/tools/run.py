@@ -263,9 +263,7 @@ def node_parameters(args: argparse.Namespace, cameras: dict, posed: bool,
     parameters: list[tuple[str, object]] = [
         *detector_node_parameters(args), ("monocular_method", args.monocular_method),
         ("monocular_body_height_m", float(args.body_height)),
-        # a ROS 1 style frame id ("/camera_optical_frame") is no ROS 2 frame name: the node
-        # refuses it (found by a review); its output frame is the camera_info's either way
-        ("extrinsics_source", "tf" if posed else "none"), ("fixed_frame", fixed.lstrip("/")),
+        ("extrinsics_source", "tf" if posed else "none"), ("fixed_frame", fixed),
         ("sync.min_views", 1)]
     if args.lifter_model is not None:
         parameters.append(("lifter_model", str(args.lifter_model.resolve())))
@@ -303,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         cameras, fixed = bag_cameras(bag)
         posed = "/tf_static" in bagio.bag_topics(bag) and fixed not in {
             c.frame_id for c in cameras.values()}
+        fixed = fixed.lstrip("/")     # a ROS 1 style name: the node publishes it without
         if args.floor_height is not None and not posed:
             raise UserError("--floor-height needs the camera's pose over the floor: a "
                             "calibration with extrinsics (or a bag with /tf_static), not "
