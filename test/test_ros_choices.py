@@ -69,8 +69,8 @@ def test_the_node_says_where_its_detector_runs(tmp_path, caplog, monkeypatch):
     the CPU without a word, and no parameter could choose). Asked of a back-end that does not
     run on onnxruntime, it is a WARN too. The console shows that WARN once (onnxruntime's
     provider choice said it a second time through Python's logging)."""
-    from pose3d_ros.core.detection import onnx_session
-    monkeypatch.setattr(onnx_session, "_TOLD", set())      # as in a fresh process
+    from pose3d_ros.core import once
+    monkeypatch.setattr(once, "_SEEN", set())      # as in a fresh process
     caplog.set_level(logging.INFO)
     with ros_context() as context:
         onnx = DetectorNode(context=context, namespace="cam01", parameter_overrides=[

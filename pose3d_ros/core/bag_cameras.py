@@ -14,23 +14,12 @@ from pathlib import Path
 
 from . import bagio
 from .camera import CameraModel, camera_model_from_info_msg
+from .once import first_time
 from .static_tf import StaticTransform, StaticTransformTree, transforms_from_message
 
 log = logging.getLogger(__name__)
 
 TF_STATIC = "/tf_static"
-_TOLD: set[tuple[str, ...]] = set()  # what image_topics has logged about a bag, told once
-
-
-def _log_once(*key: str) -> bool:
-    """Whether this (bag, topic, ...) is new to the log; tools read a bag's topics many times
-    (found by a review: one line printed 9 times in one run)."""
-    if key in _TOLD:
-        return False
-    _TOLD.add(key)
-    return True
-
-
 def camera_name(topic: str) -> str:
     """/cam01/image_raw/compressed -> cam01 (the topic's first namespace)."""
     return topic.strip("/").split("/")[0]
@@ -49,7 +38,7 @@ def image_topics(path: Path | str, cameras: Sequence[str] | None = None) -> dict
         if cameras is not None and camera_name(topic) not in cameras:
             continue
         if _is_depth(topic):
-            if _log_once(str(Path(path).resolve()), topic):
+            if first_time("depth left out", str(Path(path).resolve()), topic):
                 log.info("bag %s: %s left out (a depth image, not a camera image)", path,
                          topic)
             continue
@@ -60,7 +49,8 @@ def image_topics(path: Path | str, cameras: Sequence[str] | None = None) -> dict
     chosen: dict[str, str] = {}
     for camera, candidates in sorted(by_camera.items()):
         topic, kind = min(candidates, key=lambda c: (c[1] != bagio.IMAGE, len(c[0]), c[0]))
-        if len(candidates) > 1 and _log_once(str(Path(path).resolve()), camera, topic):
+        if len(candidates) > 1 and first_time("image topic", str(Path(path).resolve()),
+                                                   camera, topic):
             log.info("bag %s: camera %r has image topics %s; reading %s", path, camera,
                      [c[0] for c in candidates], topic)
         chosen[topic] = kind

@@ -24,6 +24,7 @@ import cv2
 from . import bagio
 from .calibration import load_rig
 from .camera import CameraModel, pinhole_from_fov
+from .once import first_time
 from .static_tf import camera_transforms
 from .video import readable_video_size, synchronised_frames, video_fps
 
@@ -151,9 +152,6 @@ def frame_rate(videos: Sequence[Path], fps: float | None = None) -> float:
     return rates[0]
 
 
-_TOLD_CROPS: set[tuple[str, str, int, int]] = set()    # told once per camera and video
-
-
 def _cropped(camera: CameraModel, video: Path, width: int, height: int
              ) -> CameraModel:
     """The camera of a video of width x height that is the top-left part of its calibrated
@@ -162,9 +160,7 @@ def _cropped(camera: CameraModel, video: Path, width: int, height: int
     if width > camera.width or height > camera.height:
         raise ValueError(f"{camera.name}: video {video} is {width}x{height}, larger than the "
                          f"calibrated {camera.width}x{camera.height}; it cannot be a crop")
-    key = (camera.name, str(video), width, height)
-    if key not in _TOLD_CROPS:
-        _TOLD_CROPS.add(key)
+    if first_time("crop", camera.name, str(video), width, height):
         log.warning("%s: video is %dx%d, calibration %dx%d: using the video as the top-left "
                     "crop", camera.name, width, height, camera.width, camera.height)
     return replace(camera, width=width, height=height)

@@ -12,6 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..once import first_time
+
 log = logging.getLogger(__name__)
 
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
@@ -61,9 +63,6 @@ def usable_providers() -> frozenset[str]:
     return frozenset(usable)
 
 
-_TOLD: set[tuple[str, ...]] = set()
-
-
 def select_providers(requested: Sequence[str] | None = None) -> list[str]:
     """The execution providers to use, in order: the requested ones (default TensorRT, CUDA,
     CPU) that start on this machine. CPU is always last. A requested provider left out is
@@ -72,8 +71,7 @@ def select_providers(requested: Sequence[str] | None = None) -> list[str]:
     available = usable_providers()
     wanted = list(requested or PREFERRED_PROVIDERS)
     unknown = [p for p in wanted if p not in available]
-    if requested and unknown and tuple(wanted) not in _TOLD:
-        _TOLD.add(tuple(wanted))             # once per request, not once per model
+    if requested and unknown and first_time("providers", tuple(wanted)):  # not per model
         import onnxruntime as ort
         not_known = [p for p in unknown if p not in ort.get_all_providers()]
         log.info("execution providers %s are not usable here (have %s)%s", unknown,
