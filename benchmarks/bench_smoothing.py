@@ -11,7 +11,7 @@ one detail: the pipeline drops joints that end a bone no human has after its fil
 then still holds their raw value; a review measured the difference at 0.5:7: walkers 74.19 vs
 74.30 mm, still-pose velocity error 0.562 vs 0.568 m/s) and is scored against the truth:
 MPJPE (mm), Campus/Shelf PCP (%), velocity error (m/s) and acceleration error (m/s^2) of the
-people matched to the truth (core.metrics.match_people).
+people matched to the truth (core.metrics.matched_to_reference).
 Three motion sets: every clip ("all": walks, kicks, cartwheels, ...), walking and running
 ("walk, run"), and one pose held still ("still": the walk clip's first frame; no motion, so its
 velocity error is the jitter itself).
@@ -41,7 +41,7 @@ from bench_multiview_people import THRESHOLD_PX, score  # noqa: E402
 from pose3d_ros.core.filtering import OneEuroParams, SkeletonFilter  # noqa: E402
 from pose3d_ros.core.metrics import (  # noqa: E402
     acceleration_error,
-    match_people,
+    matched_to_reference,
     velocity_error,
 )
 from pose3d_ros.core.mocap import MocapClip  # noqa: E402
@@ -87,12 +87,7 @@ def smoothed(scene: Scene, preds: list[np.ndarray], ids: list[np.ndarray],
 
 def errors(scene: Scene, preds: list[np.ndarray], ids: list[np.ndarray]) -> np.ndarray:
     """[MPJPE mm, PCP %, velocity error m/s, acceleration error m/s^2] of one scene."""
-    truth = [scene.truth[f, scene.present[f]] for f in range(scene.num_frames)]
-    matching = match_people(preds, truth)
-    matched = np.full(scene.truth.shape, np.nan)                   # (F, P, J, 3) per true person
-    for f, pairs in enumerate(matching.pairs):
-        people = np.flatnonzero(scene.present[f])
-        matched[f, people[pairs[:, 1]]] = preds[f][pairs[:, 0]]
+    matched = matched_to_reference(preds, scene.truth, scene.present)  # (F, P, J, 3)
     distance = np.linalg.norm(matched - scene.truth, axis=-1)
     dt = 1.0 / scene.fps
     return np.array([1000 * np.nanmean(distance), 100 * score(scene, preds, ids)["pcp"],

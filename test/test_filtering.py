@@ -64,7 +64,7 @@ def test_bad_arguments_are_rejected():
 def _scene_errors(clips, params):
     """MPJPE (m) and velocity error (m/s) of the multi-view path on in-house scenes (5 cameras,
     one person, the measured 2D errors: core.rig_scenes) without and with the filter."""
-    from pose3d_ros.core.metrics import match_people, velocity_error
+    from pose3d_ros.core.metrics import matched_to_reference, velocity_error
     from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
     from pose3d_ros.core.rig_scenes import make_scene
 
@@ -82,11 +82,8 @@ def _scene_errors(clips, params):
                                              f / scene.fps).skeletons
             raw.append(people.positions)
             smooth.append(smoother.filter(people.positions, people.ids, f / scene.fps))
-        truth = [scene.truth[f, scene.present[f]] for f in range(scene.num_frames)]
         for preds in (raw, smooth):
-            matched = np.full(scene.truth.shape, np.nan)
-            for f, pairs in enumerate(match_people(preds, truth).pairs):
-                matched[f, np.flatnonzero(scene.present[f])[pairs[:, 1]]] = preds[f][pairs[:, 0]]
+            matched = matched_to_reference(preds, scene.truth, scene.present)
             out.append((np.nanmean(np.linalg.norm(matched - scene.truth, axis=-1)),
                         velocity_error(matched, scene.truth, dt=1 / scene.fps).mean))
     raw_err, smooth_err = np.mean(out[0::2], axis=0), np.mean(out[1::2], axis=0)

@@ -176,3 +176,16 @@ def test_matching_detection_rate_and_id_switches():
     assert metrics.id_switches(ref_ids, pred_ids) == 3
     with pytest.raises(ValueError):
         metrics.id_switches([[1]], [[1, 2]])
+
+
+def test_predictions_are_laid_out_per_reference_person():
+    from pose3d_ros.core.metrics import matched_to_reference
+
+    ref = np.zeros((2, 2, 3, 3))
+    ref[:, 1] += 3.0                                  # two people 3 m apart
+    present = np.array([[True, True], [False, True]])
+    pred = [ref[0, ::-1] + 0.01, ref[1, 1:] + 0.02]   # listed in another order; one absent
+    matched = matched_to_reference(pred, ref, present)
+    np.testing.assert_allclose(matched[0], ref[0] + 0.01)
+    assert np.isnan(matched[1, 0]).all()
+    np.testing.assert_allclose(matched[1, 1], ref[1, 1] + 0.02)

@@ -453,6 +453,22 @@ def match_people(pred: Sequence[np.ndarray], ref: Sequence[np.ndarray], *,
     return Matching(pairs, dists)
 
 
+def matched_to_reference(pred: Sequence[np.ndarray], ref: np.ndarray, present: np.ndarray, *,
+                         max_distance: float = 0.5) -> np.ndarray:
+    """(F, Q, J, 3) each reference person's matched prediction (match_people), NaN where none
+    was: pred[t] (P_t, J, 3) metres; ref (F, Q, J, 3) the reference people over time with
+    present (F, Q) bool (people who come and go), so that per-person velocity and acceleration
+    errors can be taken against ref."""
+    ref, present = np.asarray(ref, np.float64), np.asarray(present, bool)
+    people = [np.flatnonzero(row) for row in present]
+    matching = match_people(pred, [ref[t, rows] for t, rows in enumerate(people)],
+                            max_distance=max_distance)
+    matched = np.full(ref.shape, np.nan)
+    for t, (rows, pairs) in enumerate(zip(people, matching.pairs, strict=True)):
+        matched[t, rows[pairs[:, 1]]] = np.asarray(pred[t], np.float64)[pairs[:, 0]]
+    return matched
+
+
 @dataclass
 class DetectionRate:
     """rate = detected / expected (NaN when nothing was expected)."""
