@@ -190,30 +190,11 @@ def sized_cameras(videos: Sequence[Path], cameras: Sequence[CameraModel],
     for cam, video, (width, height) in zip(cameras, videos, sizes, strict=True):
         crop = crop_to_video or crop_padding
         if scale != 1.0:
-            scaled = cam.scaled(scale)
-            at_scale = (abs(width - scaled.width) + abs(height - scaled.height)
-                        < abs(width - cam.width) + abs(height - cam.height))
-            if at_scale:                          # the video is the resized image, or near it
-                full = (round(width / scale), round(height / scale))
-                slack = max(1.0, ENCODER_PADDING_PX * scale)
-                if abs(width - scaled.width) <= 1 and abs(height - scaled.height) <= 1:
-                    sized.append(cam)                  # the calibrated image, resized
-                elif crop and width <= scaled.width and height <= scaled.height and \
-                        _within_padding(cam, *full, crop_to_video):
-                    sized.append(_cropped(cam, video, *full))  # the crop, resized (review)
-                elif abs(width - scaled.width) <= slack and abs(height - scaled.height) <= slack:
-                    sized.append(cam)  # as before: stretched by at most the scaled padding
-                else:
-                    raise ValueError(f"{cam.name}: video frames are {width}x{height} but the "
-                                     f"calibration says {cam.width}x{cam.height} "
-                                     f"({scaled.width}x{scaled.height} at --scale {scale:g})"
-                                     + _size_hint(cam, width, height, scale_option, False))
+            judged = _sized_at_scale(cam, video, width, height, scale, crop_to_video, crop,
+                                     scale_option)
+            if judged is not None:
+                sized.append(judged)
                 continue
-            near = (abs(cam.width - width) <= ENCODER_PADDING_PX
-                    and abs(cam.height - height) <= ENCODER_PADDING_PX)
-            if near and not crop:
-                sized.append(cam)    # as before: resized to the scaled calibration, a stretch
-                continue             # of at most the encoder's padding
         if (width, height) != (cam.width, cam.height) and crop and \
                 _within_padding(cam, width, height, crop_to_video):
             cam = _cropped(cam, video, width, height)
@@ -223,6 +204,32 @@ def sized_cameras(videos: Sequence[Path], cameras: Sequence[CameraModel],
                              + _size_hint(cam, width, height, scale_option, crop_option))
         sized.append(cam)
     return sized
+
+
+def _sized_at_scale(cam: CameraModel, video: Path, width: int, height: int, scale: float,
+                    crop_to_video: bool, crop: bool, scale_option: bool) -> CameraModel | None:
+    """sized_cameras' rules for a scale other than 1 (see there): the camera, or None when
+    the video is to be judged at the calibrated scale; ValueError for a video nearer the scaled
+    size that none of the rules takes."""
+    scaled = cam.scaled(scale)
+    if abs(width - cam.width) + abs(height - cam.height) <= \
+            abs(width - scaled.width) + abs(height - scaled.height):
+        near = (abs(cam.width - width) <= ENCODER_PADDING_PX
+                and abs(cam.height - height) <= ENCODER_PADDING_PX)
+        # as before: resized to the scaled calibration, a stretch of at most the padding
+        return cam if near and not crop else None
+    full = (round(width / scale), round(height / scale))
+    slack = max(1.0, ENCODER_PADDING_PX * scale)
+    if abs(width - scaled.width) <= 1 and abs(height - scaled.height) <= 1:
+        return cam                                     # the calibrated image, resized
+    if crop and width <= scaled.width and height <= scaled.height and \
+            _within_padding(cam, *full, crop_to_video):
+        return _cropped(cam, video, *full)             # the crop, resized (a review)
+    if abs(width - scaled.width) <= slack and abs(height - scaled.height) <= slack:
+        return cam                   # as before: stretched by at most the scaled padding
+    raise ValueError(f"{cam.name}: video frames are {width}x{height} but the calibration says "
+                     f"{cam.width}x{cam.height} ({scaled.width}x{scaled.height} at --scale "
+                     f"{scale:g})" + _size_hint(cam, width, height, scale_option, False))
 
 
 def _within_padding(camera: CameraModel, width: int, height: int, any_crop: bool) -> bool:
