@@ -283,3 +283,36 @@ def test_time_going_back_replays_like_the_first_pass(one_camera):
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a.ids, b.ids)
         np.testing.assert_allclose(a.positions, b.positions, atol=1e-9)
+
+
+def test_a_rigs_one_camera_sets_are_published_under_ids_no_3d_track_has():
+    """Found by a review (session 23): in a rig whose sets sometimes hold one camera
+    (sync.min_views 1), that set's people were published under their image tracker's ids
+    (from 1) beside the triangulated tracks' ids (also from 1), so a consumer saw id 1 for two
+    people. They now take ids of the 3D tracker's counter, kept while their image track
+    lives, and the 3D tracks started after them take others again."""
+    from pose3d_ros.core.mocap import load_mocap
+    from pose3d_ros.core.monocular import create_monocular_method
+    from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
+    from pose3d_ros.core.rig_scenes import make_scene
+
+    scene = make_scene("3", 2, 90, 2, load_mocap(["walk", "run"]))
+    names = [c.name for c in scene.rig.cameras]
+    pipe = Pose3DPipeline(names, dict(zip(names, scene.rig.cameras, strict=True)),
+                          frame_id="rig", lifter=create_monocular_method("lifter"),
+                          params=PipelineParams(output_layout="h36m17"))
+    phases: dict[str, list[set[int]]] = {"all": [], "one": [], "back": []}
+    for f, dets in enumerate(scene.detections):
+        found = dict(zip(names, dets, strict=True))
+        phase = "all" if f < 30 else "one" if f < 60 else "back"
+        if phase == "one":
+            found = {names[0]: found[names[0]]}
+        ids = pipe.process_detections(found, f / scene.fps).skeletons.ids
+        phases[phase].append({int(i) for i in ids})
+    tracks = set().union(*phases["all"][-10:])
+    one_camera = set().union(*phases["one"])
+    assert len(tracks) == 2 and one_camera, phases
+    assert not one_camera & tracks, (tracks, one_camera)
+    # one id per one-camera person while its image track lives
+    assert len(one_camera) <= max(len(ids) for ids in phases["one"]) + 1, phases["one"]
+    assert not set().union(*phases["back"]) & one_camera, phases["back"]

@@ -233,6 +233,10 @@ class Pose3DPipeline:
         self.image_trackers: dict[str, ImageTracker] = {}
         self.depth_filters: dict[str, RootDepthFilter] = {}
         self.floor_scales: dict[str, FloorScale] = {}
+        # a rig's one-camera sets: (camera index * _CAMERA_KEY + image track id) -> published
+        # id, drawn from the 3D tracker's counter (_rig_one_camera_ids)
+        self._one_camera_keys = np.zeros(0, np.int64)
+        self._one_camera_published = np.zeros(0, np.int64)
         self._last_stamp: float | None = None
         # the layout the cameras' detections are brought to once they disagreed (in_one_layout)
         self._detection_layout: JointLayout | None = None
@@ -251,6 +255,8 @@ class Pose3DPipeline:
         self.image_trackers.clear()
         self.depth_filters.clear()
         self.floor_scales.clear()
+        self._one_camera_keys = np.zeros(0, np.int64)
+        self._one_camera_published = np.zeros(0, np.int64)
         if self.lifter is not None:
             self.lifter.reset()
         self._last_stamp = None
@@ -337,6 +343,7 @@ class Pose3DPipeline:
             # tracks' (both number from 1: a rig's set with one camera pulled a triangulated
             # person's smoothing, found by a review)
             one_camera_keys = -(camera_of.astype(np.int64) * _CAMERA_KEY + ids) - 1
+            ids = self._rig_one_camera_ids(camera_of, ids)
             method, layout = self.lifter.method, H36M17
             error = np.full(confidence.shape, np.nan, np.float32)
             views = np.where(np.isfinite(positions).all(-1), 1, 0).astype(np.uint8)
@@ -563,6 +570,31 @@ class Pose3DPipeline:
         kept_ids = track_ids[keep] if self.params.tracking is not None else untracked_ids(
             int(keep.sum()))
         return positions[keep], lifted.confidence[keep], kept_ids, camera_of[keep], rejected
+
+    def _rig_one_camera_ids(self, camera_of: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """The published ids (P,) of a one-camera set's people (camera index camera_of (P,),
+        image track ids (P,)). A one-camera pipeline publishes the image tracker's ids. In a
+        rig (several cameras, a set that held only one), each image track is given an id of
+        the 3D tracker's counter the first time it is published and keeps it while its track
+        lives: the 3D tracks number from 1 too, so consumers saw one id for two people (TF
+        frames, markers, their own tracks). Without tracking, the frame's own numbering
+        (untracked_ids) is kept."""
+        if len(self.camera_names) < 2 or self.tracker is None:
+            return ids
+        keys = camera_of.astype(np.int64) * _CAMERA_KEY + ids
+        live = np.concatenate([np.zeros(0, np.int64)] + [
+            self.camera_names.index(name) * _CAMERA_KEY + tracker.active_ids.astype(np.int64)
+            for name, tracker in self.image_trackers.items()])
+        alive = np.isin(self._one_camera_keys, live)       # forget ended image tracks
+        known_keys = self._one_camera_keys[alive]
+        known_ids = self._one_camera_published[alive]
+        new_keys = keys[~np.isin(keys, known_keys)]
+        self._one_camera_keys = np.concatenate([known_keys, new_keys])
+        self._one_camera_published = np.concatenate(
+            [known_ids, self.tracker.reserve_ids(len(new_keys))])
+        order = np.argsort(self._one_camera_keys, kind="stable")
+        rows = order[np.searchsorted(self._one_camera_keys, keys, sorter=order)]
+        return self._one_camera_published[rows]
 
     def _finish(self, positions: np.ndarray, confidence: np.ndarray, error: np.ndarray,
                 views: np.ndarray, layout: JointLayout, method: int, stamp: float,

@@ -111,6 +111,14 @@ class SkeletonTracker:
     def active_ids(self) -> np.ndarray:
         return self._ids.copy()
 
+    def reserve_ids(self, count: int) -> np.ndarray:
+        """`count` fresh ids (int64) from this tracker's counter that no track of it will
+        take: people the caller tracks otherwise (a rig's one-camera sets) are published in
+        the same id space as the 3D tracks, never under a track's id."""
+        fresh = np.arange(self._next_id, self._next_id + count, dtype=np.int64)
+        self._next_id += count
+        return fresh
+
     def update(self, positions: np.ndarray, stamp: float) -> np.ndarray:
         positions = np.asarray(positions, dtype=np.float64)
         if positions.ndim != 3 or positions.shape[-1] != 3:
@@ -163,8 +171,7 @@ class SkeletonTracker:
             matched_people[cols] = True
         new = (~matched_people).nonzero()[0]
         if new.size:
-            fresh_ids = np.arange(self._next_id, self._next_id + new.size, dtype=np.int64)
-            self._next_id += new.size
+            fresh_ids = self.reserve_ids(new.size)
             self.stats.tracks_started += new.size
             ids[new] = fresh_ids
             self._ids = np.concatenate([self._ids, fresh_ids])
