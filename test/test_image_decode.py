@@ -53,6 +53,20 @@ def test_sixteen_bit_big_and_little_endian_keep_the_high_byte():
     np.testing.assert_array_equal(big, _bgr())
 
 
+@pytest.mark.parametrize("pattern", ["rggb", "bggr", "gbrg", "grbg"])
+def test_bayer_mosaics_give_the_colour_they_sample(pattern):
+    """A review found every Bayer pattern decoded with red and blue swapped (OpenCV's older
+    codes name the pattern from the second row). A uniform colour sampled through the ROS
+    pattern (letters from the top-left pixel, row by row) comes back as that colour."""
+    bgr = {"b": 30, "g": 120, "r": 220}
+    mosaic = np.zeros((8, 10), np.uint8)
+    for k, letter in enumerate(pattern):
+        mosaic[k // 2::2, k % 2::2] = bgr[letter]
+    out = decode_image(f"bayer_{pattern}8", 10, 8, 10, mosaic.tobytes())
+    np.testing.assert_array_equal(out[2:-2, 2:-2].reshape(-1, 3),
+                                  np.tile([30, 120, 220], (24, 1)))
+
+
 def test_bayer_and_yuv_are_converted_to_bgr():
     bayer = np.full((8, 8), 200, np.uint8)
     assert decode_image("bayer_rggb8", 8, 8, 8, bayer.tobytes()).shape == (8, 8, 3)

@@ -38,8 +38,11 @@ _LAYOUT: dict[str, tuple[int, int]] = {
 }
 # Encodings that carry depth or other non-intensity data: a pose network cannot use them.
 _NOT_INTENSITY = ("16UC1", "32FC1", "16SC1", "32SC1", "64FC1", "8SC1")
-_BAYER = {"bayer_rggb8": cv2.COLOR_BayerRG2BGR, "bayer_bggr8": cv2.COLOR_BayerBG2BGR,
-          "bayer_gbrg8": cv2.COLOR_BayerGB2BGR, "bayer_grbg8": cv2.COLOR_BayerGR2BGR}
+# ROS names a Bayer pattern by its first two rows from the top-left pixel (bayer_rggb8: R G /
+# G B); OpenCV's older codes name it from the second pixel of the second row (BayerBG for that
+# same RGGB mosaic, as cv_bridge maps it): its RGGB-style aliases name it as ROS does.
+_BAYER = {"bayer_rggb8": cv2.COLOR_BayerRGGB2BGR, "bayer_bggr8": cv2.COLOR_BayerBGGR2BGR,
+          "bayer_gbrg8": cv2.COLOR_BayerGBRG2BGR, "bayer_grbg8": cv2.COLOR_BayerGRBG2BGR}
 _YUV = {"yuv422": cv2.COLOR_YUV2BGR_UYVY, "uyvy": cv2.COLOR_YUV2BGR_UYVY,
         "yuv422_yuy2": cv2.COLOR_YUV2BGR_YUY2, "yuyv": cv2.COLOR_YUV2BGR_YUY2}
 
