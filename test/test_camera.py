@@ -114,6 +114,46 @@ def test_camera_info_round_trip():
         CameraModel.from_camera_info(10, 10, "plumb_bob", [], [1.0, 2.0])
 
 
+@pytest.mark.parametrize("model", list(MODELS))
+def test_a_binned_or_cropped_camera_info_describes_the_images_sent(model, points):
+    """REP 104 (found missing by a review): K describes the full sensor; a driver that bins
+    or sends a region of interest sends smaller images, whose pixels are the full sensor's
+    minus the ROI offset, divided by the binning. Before, such a camera was refused (size
+    mismatch, the advice to fix a correct camera_info) or placed with an unshifted centre."""
+    from dataclasses import replace
+
+    from pose3d_ros.core import bagio
+    from pose3d_ros.core.camera import CameraInfoError, camera_model_from_info_msg
+
+    full = _camera(model, MODELS[model])
+    local = points @ full.R.T + full.t          # the points in the optical frame
+    info = bagio.camera_info_message(0, "cam_optical_frame", full.width, full.height, full.K,
+                                     full.dist, model)
+    roi_type = type(info.roi)
+
+    def model_of(bin_x=0, bin_y=0, roi=(0, 0, 0, 0)):
+        return camera_model_from_info_msg(replace(
+            info, binning_x=bin_x, binning_y=bin_y,
+            roi=roi_type(x_offset=roi[0], y_offset=roi[1], width=roi[2], height=roi[3],
+                         do_rectify=False)), "cam")
+
+    identity = CameraModel("cam", "cam_optical_frame", full.width, full.height, full.K,
+                           full.dist, model)
+    pixels = identity.project(local)
+    for bins, roi, size in [((2, 2), (0, 0, 0, 0), (640, 360)),
+                            ((1, 1), (8, 16, 1264, 688), (1264, 688)),
+                            ((2, 4), (8, 16, 1264, 688), (632, 172)),
+                            ((0, 0), (0, 0, 0, 0), (1280, 720))]:
+        camera = model_of(*bins, roi=roi)
+        assert (camera.width, camera.height) == size
+        expected = (pixels - np.array(roi[:2])) / np.maximum(np.array(bins), 1)
+        np.testing.assert_allclose(camera.project(local), expected, atol=1e-9)
+        np.testing.assert_allclose(camera.undistort(expected), identity.undistort(pixels),
+                                   atol=1e-9)
+    with pytest.raises(CameraInfoError, match="roi 1280x688 at \\(8, 16\\)"):
+        model_of(roi=(8, 16, 1280, 688))
+
+
 def test_rig_lookup_and_duplicates():
     rig = random_rig(3, np.random.default_rng(1))
     assert rig["cam02"] is rig.cameras[1] and rig[0] is rig.cameras[0]

@@ -321,10 +321,18 @@ class CameraInfoError(ValueError):
 
 def camera_model_from_info_msg(info, name: str) -> CameraModel:
     """A sensor_msgs/CameraInfo object (rclpy's or rosbags', read by attribute) ->
-    CameraModel with identity extrinsics; CameraInfoError naming the camera and the fault
-    (zero image size, NaN, all-zero K as uncalibrated drivers send, fx or fy <= 0)."""
+    CameraModel of the images the camera sends, with identity extrinsics; CameraInfoError
+    naming the camera and the fault (zero image size, NaN, all-zero K as uncalibrated drivers
+    send, fx or fy <= 0, a region of interest outside the sensor).
+
+    Binning and region of interest (REP 104): width, height, K and P describe the full
+    sensor; a driver that bins (binning_x/y > 1) or crops (a non-zero roi, in full-sensor
+    pixels) sends images of roi size / binning, whose intrinsics are K with the ROI's offset
+    taken from the principal point, then divided by the binning (as image_geometry's
+    PinholeCameraModel does). The distortion acts on normalised coordinates: unchanged."""
     k = np.asarray(info.k, np.float64)
     d = np.asarray(info.d, np.float64)
+    p = np.asarray(info.p, np.float64)
     where = f"camera {name!r} (frame {info.header.frame_id!r})"
     if info.width == 0 or info.height == 0:
         raise CameraInfoError("camera_info_size",
@@ -337,12 +345,42 @@ def camera_model_from_info_msg(info, name: str) -> CameraModel:
     if k.size != 9 or k[0] <= 0 or k[4] <= 0:
         raise CameraInfoError("camera_info_invalid",
                               f"{where}: CameraInfo K {k.tolist()} has no positive fx, fy")
+    width, height, k, p = _binned_and_cropped(info, k, p, where)
     try:
         return CameraModel.from_camera_info(
-            int(info.width), int(info.height), info.distortion_model, d.tolist(), k.tolist(),
-            list(info.r), list(info.p), frame_id=info.header.frame_id, name=name)
+            width, height, info.distortion_model, d.tolist(), k.tolist(),
+            list(info.r), p.tolist(), frame_id=info.header.frame_id, name=name)
     except ValueError as err:
         raise CameraInfoError("camera_info_invalid", f"{where}: {err}") from None
+
+
+def _binned_and_cropped(info, k: np.ndarray, p: np.ndarray, where: str
+                        ) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """(width, height, K (9,), P (12,)) of the images a CameraInfo's camera sends after its
+    binning and region of interest (REP 104; binning 0 or 1: none; an all-zero roi: the
+    whole sensor). CameraInfoError for a roi outside the sensor."""
+    bin_x = max(1, int(getattr(info, "binning_x", 0) or 0))
+    bin_y = max(1, int(getattr(info, "binning_y", 0) or 0))
+    roi = getattr(info, "roi", None)
+    x0, y0, roi_w, roi_h = ((0, 0, 0, 0) if roi is None else
+                            (int(roi.x_offset), int(roi.y_offset), int(roi.width),
+                             int(roi.height)))
+    full_w, full_h = int(info.width), int(info.height)
+    if roi_w == 0 and roi_h == 0 and x0 == 0 and y0 == 0:
+        roi_w, roi_h = full_w, full_h
+    if roi_w <= 0 or roi_h <= 0 or x0 + roi_w > full_w or y0 + roi_h > full_h:
+        raise CameraInfoError(
+            "camera_info_invalid",
+            f"{where}: CameraInfo roi {roi_w}x{roi_h} at ({x0}, {y0}) does not lie inside the "
+            f"{full_w}x{full_h} sensor")
+    if (bin_x, bin_y, roi_w, roi_h) == (1, 1, full_w, full_h):
+        return full_w, full_h, k, p
+    scale = np.array([[1.0 / bin_x], [1.0 / bin_y], [1.0]])
+    shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
+    k = (scale * (shift @ k.reshape(3, 3))).ravel()
+    if p.size == 12 and np.any(p):
+        p = (scale * (shift @ p.reshape(3, 4))).ravel()
+    return roi_w // bin_x, roi_h // bin_y, k, p
 
 
 def _normalised_bounds(camera: CameraModel) -> np.ndarray:
