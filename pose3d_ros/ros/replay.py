@@ -30,7 +30,7 @@ from rclpy.serialization import deserialize_message
 
 from pose3d_ros.core import bagio
 from pose3d_ros.core.bag_tracks import FrameSetIndex, index_frame_sets
-from pose3d_ros.core.evaluation import STAMP_MATCH_NS
+from pose3d_ros.core.evaluation import STAMP_MATCH_NS, pair_frames
 
 # Reliable keep-last matches both reliable and best-effort subscribers; the depth is generous so
 # a fast replay does not overwrite messages a subscriber has not taken yet.
@@ -249,11 +249,7 @@ class SkeletonCollector:
         stamps = np.array(sorted(publish_ns), dtype=np.int64)
         with self._lock:
             received = list(self.received)
-        out = []
-        for r in received:
-            k = int(np.clip(np.searchsorted(stamps, r.stamp_ns), 1, len(stamps) - 1)) \
-                if len(stamps) > 1 else 0
-            nearest = min(stamps[max(k - 1, 0): k + 1], key=lambda s: abs(int(s) - r.stamp_ns))
-            if abs(int(nearest) - r.stamp_ns) <= tolerance_ns:
-                out.append((r.receive_ns - publish_ns[int(nearest)]) / 1e9)
-        return out
+        nearest = pair_frames(stamps, np.array([r.stamp_ns for r in received], np.int64),
+                              tolerance_ns)
+        return [(r.receive_ns - publish_ns[int(stamps[k])]) / 1e9
+                for r, k in zip(received, nearest, strict=True) if k >= 0]

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..layouts import BLAZEPOSE33
 from ..types import Detections2D
-from .base import box_iou, camera_indices, check_images, rgb_unit_float, sigmoid
+from .base import camera_indices, check_images, nms, rgb_unit_float, sigmoid
 from .ssd_anchors import PersonDetections, decode_pose_detector, weighted_nms
 
 Runner = Callable[[np.ndarray], list[np.ndarray]]
@@ -458,9 +458,7 @@ class TwoStageBlazePose:
         if len(keypoints) == 0:
             return Detections2D.empty(self.layout, size), np.zeros((0, 4))
         boxes = np.concatenate([keypoints.min(axis=1), keypoints.max(axis=1)], axis=1)
-        order = np.argsort(-presence, kind="stable")
-        chosen = _first_of_clusters(box_iou(boxes[order], boxes[order]), self.duplicate_iou)
-        idx = order[chosen]
+        idx = nms(boxes, presence, self.duplicate_iou)
         return Detections2D(keypoints=keypoints[idx], scores=scores[idx],
                             boxes=boxes[idx].astype(np.float32), person_scores=presence[idx],
                             layout=self.layout, image_size=size, world=world[idx]), next_roi[idx]
@@ -482,15 +480,6 @@ class TwoStageBlazePose:
 
 def _closed_runner(batch: np.ndarray) -> list[np.ndarray]:
     raise RuntimeError("this detector was closed")
-
-
-def _first_of_clusters(iou: np.ndarray, threshold: float) -> list[int]:
-    """Greedy suppression on a precomputed (N, N) IoU matrix in best-first order."""
-    kept: list[int] = []
-    for i in range(iou.shape[0]):
-        if not kept or np.all(iou[i, kept] <= threshold):
-            kept.append(i)
-    return kept
 
 
 def create_litert_blazepose(*, num_threads: int | None = None, **options) -> TwoStageBlazePose:
