@@ -90,7 +90,7 @@ __all__ = ["MONOCULAR_METHODS", "PipelineParams", "PipelineResult", "Pose3DPipel
            "create_detectors", "create_monocular_method"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class PipelineParams:
     """Settings of the 3D stages.
 

@@ -50,7 +50,7 @@ _RELABEL_GAIN = 0.5
 _RELABEL_MIN_SHARE = 0.05
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrackerParams:
     """max_distance_m: gate on the mean joint distance (m) for a track seen in the last frame.
     gate_growth_mps: how much the gate widens per second a track has been unseen (m/s).

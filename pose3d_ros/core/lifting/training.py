@@ -65,7 +65,7 @@ class VirtualCameras:
     half_fov_deg: tuple[float, float] | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     """Training options (seconds-scale CPU runs by default)."""
 
