@@ -31,21 +31,45 @@ def test_colcon_install_space_has_messages_module_and_resources():
 
 
 def test_pip_install_gives_the_core_without_messages(tmp_path):
-    target = tmp_path / "site"
+    """`pip install .` (into a prefix, as into a virtual environment): the core and the
+    offline tools without ROS; the bag tools read and write the package's messages from the
+    definitions installed in <prefix>/share/pose3d_ros/msg (a review found them missing: every
+    bag tool stopped with "cannot find the pose3d_ros msg/ folder")."""
+    prefix = tmp_path / "prefix"
     result = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(REPO)],
+         "--prefix", str(prefix), str(REPO)],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    code = ("import pose3d_ros, pose3d_ros.core.layouts as L, importlib.util as u;"
-            "print(pose3d_ros.__version__, L.H36M17.num_joints,"
-            " u.find_spec('pose3d_ros.msg') is None)")
+    target = next(prefix.glob("lib/python3*/site-packages"))
+    code = """
+import importlib.util
+from pathlib import Path
+import numpy as np
+import pose3d_ros
+from pose3d_ros.core import bagio
+from pose3d_ros.core.layouts import H36M17
+from pose3d_ros.core.types import Skeletons3D
+people = Skeletons3D(positions=np.zeros((1, 17, 3)), confidence=np.ones((1, 17), np.float32),
+                     reprojection_error=np.zeros((1, 17), np.float32),
+                     num_views=np.full((1, 17), 2, np.uint8), layout=H36M17, frame_id="world",
+                     method=0, ids=np.array([1]))
+with bagio.BagWriter("out_bag") as bag:
+    bag.add_topic("/skeletons", bagio.SKELETON3D_ARRAY)
+    bag.write("/skeletons", 5, bagio.skeleton3d_array_message(people, 5))
+read = [bagio.skeletons_from_message(m.message)
+        for m in bagio.read_messages("out_bag", ["/skeletons"])]
+installed = Path("%s/share/pose3d_ros/msg")
+print(pose3d_ros.__version__, H36M17.num_joints,
+      importlib.util.find_spec("pose3d_ros.msg") is None,
+      len(read), read[0].ids.tolist() == [1], bagio.package_msg_dir() == installed)
+""" % prefix
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AMENT_PREFIX_PATH")}
     env["PYTHONPATH"] = str(target)
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["0.1.0", "17", "True"]
+    assert run.stdout.split() == ["0.1.0", "17", "True", "1", "True", "True"]
     assert (target / "pose3d_ros" / "core" / "layouts.py").is_file()
     # The shipped lifter model travels with the package, with its weights for fine-tuning.
     for suffix in (".onnx", ".json", ".pt"):
