@@ -19,6 +19,7 @@ from pose3d_ros.ros.launch_args import (
     NODE_MEMORY_PROFILE_HELP,
     RVIZ_FIXED_FRAME_HELP,
     camera_image_topic,
+    existing_file,
     fusion_rig_file,
     node_memory_environment_at_launch,
     output_frame,
@@ -29,10 +30,11 @@ from pose3d_ros.ros.launch_args import (
 
 def _nodes(context):
     role = LaunchConfiguration("role").perform(context)
-    config = LaunchConfiguration("config")
+    config = existing_file(LaunchConfiguration("config").perform(context), "config",
+                           "distributed.launch.py", "the nodes' parameter file")
     rig_file = fusion_rig_file(role, LaunchConfiguration("rig_file").perform(context))
     cameras, note = rig_camera_names(LaunchConfiguration("cameras").perform(context),
-                                     config.perform(context), rig_file, node="pose3d_fusion")
+                                     config, rig_file, node="pose3d_fusion")
     nodes = [LogInfo(msg=line) for line in [note] if line]
     if role in ("all", "detectors"):
         # the detectors read the images; the fusion node reads only their 2D
@@ -51,7 +53,7 @@ def _nodes(context):
             parameters=[config, {"camera_names": cameras, "rig_file": rig_file}]))
     if role in ("all", "fusion"):
         # the images of the first camera as its detector reads them
-        image_topic = camera_image_topic(config.perform(context), {}, camera=cameras[0],
+        image_topic = camera_image_topic(config, {}, camera=cameras[0],
                                          node="pose3d_detector") if cameras else ""
         nodes += rviz_at_launch(context, output_frame(
             LaunchConfiguration("rviz_fixed_frame").perform(context), rig_file=rig_file),

@@ -15,6 +15,7 @@ from pose3d_ros.ros.launch_args import (
     RVIZ_FIXED_FRAME_HELP,
     camera_image_topic,
     config_parameter,
+    existing_file,
     node_memory_environment_at_launch,
     output_frame,
     overrides_given,
@@ -24,7 +25,8 @@ from pose3d_ros.ros.launch_args import (
 
 def _nodes(context):
     # Evaluated here: a list holding a substitution would be joined into one string.
-    config = LaunchConfiguration("config").perform(context)
+    config = existing_file(LaunchConfiguration("config").perform(context), "config",
+                           "one_camera.launch.py", "the node's parameter file")
     camera = LaunchConfiguration("camera").perform(context)
     overrides = overrides_given(
         {"image_transport": LaunchConfiguration("image_transport").perform(context)})

@@ -25,10 +25,12 @@ from pose3d_ros.ros.launch_args import (
 
 
 def _nodes(context):
+    config = existing_file(LaunchConfiguration("config").perform(context), "config",
+                           "rig.launch.py", "the node's parameter file")
     rig_file = existing_file(LaunchConfiguration("rig_file").perform(context), "rig_file",
                              "rig.launch.py", "the rig's calibration")
-    cameras, note = rig_camera_names(LaunchConfiguration("cameras").perform(context),
-                                     LaunchConfiguration("config").perform(context), rig_file)
+    cameras, note = rig_camera_names(LaunchConfiguration("cameras").perform(context), config,
+                                     rig_file)
     overrides = {"rig_file": rig_file, "camera_names": cameras, **overrides_given({
         "fixed_frame": LaunchConfiguration("fixed_frame").perform(context),
         "image_transport": LaunchConfiguration("image_transport").perform(context),
@@ -45,9 +47,8 @@ def _nodes(context):
         for name, value in environment.items()] + [
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
              output="screen", additional_env=environment,
-             parameters=[LaunchConfiguration("config"), overrides]),
-        *rviz_at_launch(context, frame, image_topic=camera_image_topic(
-            LaunchConfiguration("config").perform(context), overrides))]
+             parameters=[config, overrides]),
+        *rviz_at_launch(context, frame, image_topic=camera_image_topic(config, overrides))]
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -86,6 +87,13 @@ def test_launch_files_check_their_files_at_launch_time(tmp_path):
     assert "fusion_rig_file(role," in distributed
     assert 'existing_file(LaunchConfiguration("config")' in replay
     assert 'existing_file(LaunchConfiguration("rig_file")' in replay
+    # found by a docs review: one_camera, rig and distributed ran a missing config:= as the
+    # built-in defaults (launch_ros only warns "Parameter file path is not a file")
+    declaring = [path for path in sorted((REPO / "launch").glob("*.launch.py"))
+                 if re.search(r'DeclareLaunchArgument\(\s*"config"', path.read_text())]
+    assert len(declaring) == 5
+    for path in declaring:
+        assert 'existing_file(LaunchConfiguration("config")' in path.read_text(), path.name
     demo = ast.parse((REPO / "launch" / "demo.launch.py").read_text())
     include = _calls(demo, "IncludeLaunchDescription")[0]
     passed = {k.value: v for k, v in zip(include.keywords[0].value.func.value.keys,
