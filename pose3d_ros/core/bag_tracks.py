@@ -5,7 +5,10 @@
                     read from the messages, never assumed)
   bag_cameras       CameraModel per camera (core.bag_cameras), or a lone camera unposed
   frame_sets        the bag's images grouped into frame sets by header stamp
-                    (index_frame_sets: within the node's sync slop)
+                    (index_frame_sets: within the node's sync slop); an image that cannot be
+                    used (corrupt data, an encoding the nodes refuse, a size its CameraInfo
+                    is not for) is skipped as the node skips it, counted in skipped_images
+                    and logged once per topic and reason
   run_pipeline      pose3d_ros.core.pipeline over those sets, deterministic, as fast as the
                     machine allows (the chain the nodes run)
   per_camera_figures  people per camera and the 3D output's reprojection error against them
@@ -14,9 +17,10 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +31,9 @@ from .bag_cameras import camera_info_topics, camera_name, image_topics, read_bag
 from .camera import CameraModel, camera_model_from_info_msg
 from .detection import DEFAULT_DETECTOR
 from .evaluation import SkeletonTrack, in_frame, pair_frames
+from .image_decode import ImageDecodeError, check_image_size
 from .layouts import convert_joints
+from .messages import image_from_message
 from .static_tf import StaticTransformTree, transforms_from_message
 from .sync import SyncParams
 from .types import Skeletons3D
@@ -143,12 +149,18 @@ def index_frame_sets(bag: Path, cameras: Sequence[str] | None = None, *,
     driver that does not stamp) and a camera's repeated stamp are left out with a warning;
     ValueError when no image is left. A tool asks for the same bag's index several times
     (stamps, replay, overlays): it is read once while the bag's files stay as they are."""
-    path = Path(bag).resolve()
-    files = sorted(path.iterdir()) if path.is_dir() else [path]
-    signature = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files
-                      if f.is_file())
+    path, signature = _bag_state(bag)
     return _indexed_frame_sets(path, None if cameras is None else tuple(cameras), slop_ns,
                                signature)
+
+
+def _bag_state(bag: Path) -> tuple[Path, tuple]:
+    """The bag's resolved path and the (name, size, mtime) of its files: what the records
+    kept per bag in this process (index, skipped images) are keyed by."""
+    path = Path(bag).resolve()
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    return path, tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files
+                       if f.is_file())
 
 
 @functools.lru_cache(maxsize=8)
@@ -198,13 +210,87 @@ def _indexed_frame_sets(bag: Path, cameras: tuple[str, ...] | None, slop_ns: int
                          {k: v for k, v in left_out.items() if v}, topics)
 
 
+def stamp_text(stamp_ns: int) -> str:
+    """A header stamp (int ns) as seconds.nanoseconds, exact (as `ros2 bag` shows it)."""
+    return f"{stamp_ns // 1_000_000_000}.{stamp_ns % 1_000_000_000:09d} s"
+
+
+@dataclass
+class SkippedImages:
+    """The images of one bag that its readers skipped (see frame_sets), kept for the
+    process (skipped_images): (topic, reason) -> the header stamps (int ns) of those images,
+    and the first one's message (it names the topic and the stamp). Each (topic, reason) is
+    logged once, when first met; a frame read again (the pipeline, then the reference) is
+    neither counted nor told twice."""
+
+    bag: Path
+    stamps: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    first: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def add(self, topic: str, stamp_ns: int, error: ImageDecodeError) -> None:
+        """Count the image of `topic` stamped stamp_ns skipped for `error` (its reason)."""
+        key = (topic, error.reason)
+        if key not in self.stamps:
+            self.first[key] = str(error)
+            log.warning("bag %s: skipped image [%s] %s (logged once per topic and reason; "
+                        "counted in the report's notes)", self.bag, error.reason, error)
+        self.stamps.setdefault(key, set()).add(stamp_ns)
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """(topic, reason) -> images skipped."""
+        return {key: len(stamps) for key, stamps in sorted(self.stamps.items())}
+
+    def notes(self) -> list[str]:
+        """One line per (topic, reason) for a report's notes: how many, and the first."""
+        return [f"{count} image(s) of {topic} skipped [{reason}] as the node skips them "
+                f"(each set went on with its other images); first: "
+                f"{self.first[(topic, reason)]}"
+                for (topic, reason), count in self.counts().items()]
+
+
+_SKIPPED: dict[tuple[Path, tuple], SkippedImages] = {}
+
+
+def skipped_images(bag: Path) -> SkippedImages:
+    """The record of the bag's images skipped so far in this process (one per bag and state
+    of its files: every reader of the bag adds to it, and a tool lists its notes())."""
+    key = _bag_state(bag)
+    if key not in _SKIPPED:
+        _SKIPPED[key] = SkippedImages(key[0])
+    return _SKIPPED[key]
+
+
+def bag_image(item: bagio.BagMessage, camera: CameraModel | None,
+              skipped: SkippedImages) -> np.ndarray | None:
+    """The (H, W, 3) uint8 BGR image of a bag's Image or CompressedImage message, checked
+    against its camera's calibrated size (image_decode.check_image_size; camera None: not
+    checked), or None when it cannot be used (corrupt or truncated data, an encoding the
+    nodes refuse, another size), counted and told once in `skipped`."""
+    stamp = bagio.stamp_to_ns(item.message.header.stamp)
+    source = f"{item.topic} image stamped {stamp_text(stamp)}"
+    try:
+        image = image_from_message(item.message, source)
+        if camera is not None:
+            check_image_size(image, (camera.width, camera.height), source=source)
+    except ImageDecodeError as err:
+        skipped.add(item.topic, stamp, err)
+        return None
+    return image
+
+
 def frame_sets(bag: Path, cameras: Sequence[str] | None = None,
-               index: FrameSetIndex | None = None
+               index: FrameSetIndex | None = None,
+               models: Mapping[str, CameraModel] | None = None
                ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """(set stamp ns, camera name -> BGR image) for each frame set of the bag (index_frame_sets,
-    or `index` when already made), in time order."""
+    or `index` when already made), in time order. models: camera name -> the CameraModel its
+    images must fit in size (a camera not in it: unchecked). An image that cannot be used
+    (bag_image) is skipped as the node skips it: its set goes on with the other cameras, and a
+    set left with no image is dropped; skipped_images(bag) counts them."""
     index = index or index_frame_sets(bag, cameras)
+    skipped = skipped_images(bag)
     pending: dict[int, dict[str, np.ndarray]] = {}
+    done: dict[int, set[str]] = {}                     # set -> cameras read (kept or skipped)
     expected: dict[int, int] = {}
     for stamp in index.set_of.values():
         expected[stamp] = expected.get(stamp, 0) + 1
@@ -212,13 +298,19 @@ def frame_sets(bag: Path, cameras: Sequence[str] | None = None,
     next_set = next(order, None)
     for item in bagio.read_messages(bag, index.topics):
         key = (item.topic, bagio.stamp_to_ns(item.message.header.stamp))
-        if key not in index.set_of or camera_name(item.topic) in pending.get(
-                index.set_of[key], {}):
-            continue                                   # left out
-        pending.setdefault(index.set_of[key], {})[camera_name(item.topic)] = \
-            bagio.decode_image(item.message)
-        while next_set is not None and len(pending.get(next_set, {})) == expected[next_set]:
-            yield next_set, pending.pop(next_set)
+        name = camera_name(item.topic)
+        if (key not in index.set_of or next_set is None or index.set_of[key] < next_set
+                or name in done.get(index.set_of[key], set())):
+            continue                                   # left out, or its set already gone
+        set_stamp = index.set_of[key]
+        done.setdefault(set_stamp, set()).add(name)
+        image = bag_image(item, (models or {}).get(name), skipped)
+        if image is not None:
+            pending.setdefault(set_stamp, {})[name] = image
+        while next_set is not None and len(done.get(next_set, ())) == expected[next_set]:
+            done.pop(next_set)
+            if next_set in pending:                    # (else every image of it was skipped)
+                yield next_set, pending.pop(next_set)
             next_set = next(order, None)
     while next_set is not None:                        # (a set whose images never came)
         if next_set in pending:
@@ -286,12 +378,11 @@ def run_pipeline(bag: Path, *, detector: str = DEFAULT_DETECTOR,
         sets: Iterator[tuple[int, Any]]
         if detections is None:
             sets = ((stamp, {n: images[n] for n in names if n in images})
-                    for stamp, images in frame_sets(bag, names))
+                    for stamp, images in frame_sets(bag, names, models=models))
         else:
             sets = ((int(d["stamp_ns"]), d) for d in detections)
-        for index, (stamp, data) in enumerate(sets):
-            if max_frames is not None and index >= max_frames:
-                break
+        # (islice: the set after the last is not read, so its bad images are not counted)
+        for stamp, data in itertools.islice(sets, max_frames):
             if detections is None:
                 result = pipeline.process_images(data, stamp / 1e9)
             else:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from . import bagio
-from .bag_tracks import bag_cameras, camera_name, index_frame_sets
+from .bag_tracks import bag_cameras, bag_image, camera_name, index_frame_sets, skipped_images
 from .evaluation import STAMP_MATCH_NS, pair_frames
 
 REFERENCE_BGR = (60, 200, 60)
@@ -45,8 +45,10 @@ def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
     """Images of the bag at some frames t (indices into stamps_ns) with pred[t] (P, J, 3)
     (magenta) and ref[t] (Q, J, 3) (green) reprojected into every camera (or those named);
     time_s[t] labels them. Yielded one at a time in the bag's order (memory for one image:
-    list() them for a few still frames)."""
+    list() them for a few still frames). An image that cannot be used is left out, as the
+    readers of bag_tracks leave it out (bag_image: counted in skipped_images(bag))."""
     cameras, _ = bag_cameras(bag)
+    skipped = skipped_images(bag)
     index = index_frame_sets(bag)     # image -> its frame set's stamp (all cameras' sets)
     # the frame set of each wanted frame (a node stamps a set from float seconds: to 1 ms)
     wanted = np.asarray(list(frame_indices), np.intp)
@@ -62,9 +64,9 @@ def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
             continue
         t = want[stamp]
         camera = cameras[name]
-        image = bagio.decode_image(item.message)
-        if image.ndim == 2:
-            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        image = bag_image(item, camera, skipped)
+        if image is None:               # corrupt, refused or of another size: told once
+            continue
         if ref is not None:
             image = draw_skeletons(image, camera.project(ref[t]), bones, REFERENCE_BGR, 5)
         image = draw_skeletons(image, camera.project(pred[t]), bones, PREDICTION_BGR, 3)

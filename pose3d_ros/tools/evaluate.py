@@ -34,6 +34,7 @@ from pose3d_ros.core.bag_tracks import (
     published_frame,
     read_track,
     run_pipeline,
+    skipped_images,
     static_tree,
     write_track_bag,
 )
@@ -168,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         notes.append("no reference: one camera and no --ref-topic; the figures below need "
                      "no ground truth")
+    if cameras:           # images the pipeline or the reference skipped (each logged once)
+        notes += skipped_images(args.bag).notes()
     with staged_output(args.out_dir, args.overwrite) as out:
         evaluation, steady = write_bag_report(
             out, args.bag if cameras else None, pred, ref, title=args.title, notes=notes,

@@ -44,6 +44,7 @@ from pose3d_ros.core.bag_tracks import (
     frame_set_stamps,
     per_camera_figures,
     read_track,
+    skipped_images,
 )
 from pose3d_ros.core.evaluation import latency_summary, truth_track
 from pose3d_ros.core.layouts import H36M17
@@ -349,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
                 "; its 2D detected again (the node did not give every camera's 2D of every set)"))
         else:
             notes.append("one camera: no reference; the figures need no ground truth")
+        # images the reference skipped (each logged once; the node logs its own)
+        notes += skipped_images(bag).notes()
         overlay = args.overlay_camera or names[0]
         if overlay not in cameras:
             raise UserError(f"no camera {overlay!r}; cameras: {names}")
