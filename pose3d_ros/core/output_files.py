@@ -6,6 +6,11 @@
   staged_output     an output is written under a temporary name beside its destination and
                     moved in only when complete; a failure leaves the destination untouched
                     (staged_outputs: several that belong together, moved in together)
+  write_atomically  one file (a cache, a downloaded file, a data file) written whole or not at
+                    all: a temporary file of its own beside it, then os.replace
+  positive_float, non_negative_float, float_in, int_at_least, int_in
+                    argparse types of the numeric options: a value out of range, NaN or
+                    infinite is refused by argparse in one line naming the option (exit 2)
   UserError / run_cli  a user mistake ends in one clear line (what, and what to do); the
                     traceback only with --debug
   progress          a tqdm progress bar (on stderr) for steps that take seconds
@@ -16,7 +21,9 @@ import argparse
 import contextlib
 import functools
 import logging
+import math
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -24,8 +31,11 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import BinaryIO, TypeVar
 
 log = logging.getLogger(__name__)
+
+_Number = TypeVar("_Number", int, float)
 
 
 class UserError(Exception):
@@ -124,6 +134,38 @@ def staged_outputs(paths: Sequence[Path], overwrite: bool = False) -> Iterator[l
             _remove(staging)
 
 
+def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], object]) -> None:
+    """Write one file whole or not at all: `content` (bytes, or a function that writes them to
+    the binary file it is given) goes to a file opened under a temporary name of its own in
+    `path`'s folder (`.<name>.<random>.partial`: two writers of one path, processes or
+    threads, never share it), which then replaces `path` (os.replace); on any failure or
+    interrupt the temporary file is removed and `path` is untouched. The folder is created
+    when missing; the file gets an ordinary new file's permissions (0o666 less the umask).
+
+    staged_output(s) is the tools' counterpart for outputs the user names: whole paths (a
+    folder, a file a library names itself), several moved in together, and the --overwrite
+    rules."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as file:
+            if isinstance(content, bytes):
+                file.write(content)
+            else:
+                content(file)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 @contextlib.contextmanager
 def _interrupts_held() -> Iterator[None]:
     """Ctrl-C and SIGTERM held back until the block ends, then handled as they would have
@@ -155,6 +197,60 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replace outputs that already exist (refused otherwise)")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error")
+
+
+# argparse types of the tools' numeric options. argparse tells a value they refuse in one
+# line naming the option and exits 2 (`error: argument --scale: must be a finite number > 0,
+# got inf`) before the tool starts; NaN and infinity are refused by all of them.
+
+def _parsed(text: str, convert: Callable[[str], _Number], ok: Callable[[_Number], bool],
+            wanted: str) -> _Number:
+    """convert(text) when finite and ok, else argparse's error 'must be <wanted>, got <text>'."""
+    try:
+        value = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}") from None
+    if (isinstance(value, float) and not math.isfinite(value)) or not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    return _parsed(text, float, lambda x: x > 0, "a finite number > 0")
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    return _parsed(text, float, lambda x: x >= 0, "a finite number >= 0")
+
+
+def float_in(low: float, high: float, *, below_high: bool = False, what: str | None = None
+             ) -> Callable[[str], float]:
+    """argparse type: a number from low to high (below high with below_high); `what` says
+    what it must be in the error (default 'a number from <low> to [below] <high>')."""
+    wanted = what or f"a number from {low:g} to {'below ' if below_high else ''}{high:g}"
+
+    def number_in(text: str) -> float:
+        return _parsed(text, float, lambda x: low <= x and (x < high if below_high
+                                                            else x <= high), wanted)
+    return number_in
+
+
+def int_at_least(low: int) -> Callable[[str], int]:
+    """argparse type: a whole number >= low."""
+    def whole_number(text: str) -> int:
+        return _parsed(text, int, lambda x: x >= low, f"a whole number >= {low}")
+    return whole_number
+
+
+def int_in(low: int, high: int, *, what: str | None = None) -> Callable[[str], int]:
+    """argparse type: a whole number from low to high; `what` says what it must be in the
+    error (default 'a whole number from <low> to <high>')."""
+    def whole_number_in(text: str) -> int:
+        return _parsed(text, int, lambda x: low <= x <= high,
+                       what or f"a whole number from {low} to {high}")
+    return whole_number_in
 
 
 class Terminated(KeyboardInterrupt):

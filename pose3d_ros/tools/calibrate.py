@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 from pathlib import Path
 
@@ -35,6 +34,9 @@ from pose3d_ros.core.camera import CameraModel, Rig
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
+    float_in,
+    int_at_least,
+    positive_float,
     progress,
     refuse_existing,
     run_cli,
@@ -101,15 +103,6 @@ def detect(videos: list[Path], detector: str, frames: int | None) -> tuple[np.nd
     return found.keypoints, found.scores
 
 
-def video_fps(path: Path) -> float:
-    import cv2
-
-    capture = cv2.VideoCapture(str(path))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    capture.release()
-    return float(fps) if fps and fps > 0 else 30.0
-
-
 def write_rig(rig: Rig, out: Path, overwrite: bool) -> None:
     """Write under a temporary name beside `out`, then move in: never a half-written rig."""
     with staged_output(out, overwrite) as temporary:
@@ -144,26 +137,23 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
                     inputs=[*args.videos, *args.intrinsics, args.keypoints])
     video_cameras = None
     if args.videos:                              # cameras and sizes, or one line
-        from pose3d_ros.core.video_bag import video_camera_pairs
+        from pose3d_ros.core.video_bag import frame_rate, video_camera_pairs
 
         video_cameras = video_intrinsics(args.videos, args.intrinsics)
         log.info("videos -> cameras: %s", video_camera_pairs(args.videos, video_cameras))
+        try:
+            frame_rate(args.videos, args.fps)    # one rate, or --fps
+        except ValueError as err:
+            raise UserError(str(err)) from None
     cameras = camera_count(args)
     if cameras < 2:
         raise UserError(f"self-calibration needs at least 2 cameras; got {cameras}")
     if not 0 <= args.reference < cameras:
         raise UserError(f"--reference {args.reference} is not a camera index "
                         f"(0..{cameras - 1})")
-    if not args.height > 0:
-        raise UserError(f"--height must be > 0 metres, got {args.height}")
     # (a review: --frames -5 dropped the last 5 frames, --frames 0 and --min-score 2 ran and
-    # then failed for lack of joints, --fps -5 was taken)
-    if args.frames is not None and args.frames < 1:
-        raise UserError(f"--frames must be at least 1 (the first N frames), got {args.frames}")
-    if not 0.0 <= args.min_score <= 1.0:
-        raise UserError(f"--min-score must be a 2D confidence in [0, 1], got {args.min_score}")
-    if args.fps is not None and not (args.fps > 0 and math.isfinite(args.fps)):
-        raise UserError(f"--fps must be a positive number of frames per second, got {args.fps}")
+    # then failed for lack of joints, --fps -5 was taken: the numbers' argparse types refuse
+    # them now)
     return video_cameras
 
 
@@ -185,15 +175,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detector", choices=["blazepose_multi", "blazepose"],
                         default="blazepose_multi",
                         help="2D back-end for --videos (blazepose: one person per video)")
-    parser.add_argument("--fps", type=float, default=None,
+    parser.add_argument("--fps", type=positive_float, default=None,
                         help="frame rate for the 2D tracker (default: read from the videos)")
-    parser.add_argument("--height", type=float, default=1.7,
+    parser.add_argument("--height", type=positive_float, default=1.7,
                         help="height of the people in metres (scale prior, default 1.7)")
     parser.add_argument("--reference", type=int, default=0,
                         help="index of the camera that defines the rig frame")
     parser.add_argument("--frame-id", default="rig", help="frame_id written to the rig file")
-    parser.add_argument("--frames", type=int, default=None, help="use the first N frames")
-    parser.add_argument("--min-score", type=float, default=0.5,
+    parser.add_argument("--frames", type=int_at_least(1), default=None,
+                        help="use the first N frames")
+    parser.add_argument("--min-score", type=float_in(0.0, 1.0, what="a 2D confidence in [0, 1]"),
+                        default=0.5,
                         help="2D joints of a lower confidence (0..1) are not used")
     parser.add_argument("--out", type=Path, required=True, help="rig YAML to write (an "
                         "existing one only with --overwrite)")
@@ -261,7 +253,8 @@ def calibrate(args: argparse.Namespace, bar, video_cameras: list[CameraModel] | 
         assert video_cameras is not None         # check_arguments resolved them
         cameras = video_cameras
         kp, sc = detect(args.videos, args.detector, args.frames)
-        fps = args.fps or video_fps(args.videos[0])
+        from pose3d_ros.core.video_bag import frame_rate
+        fps = frame_rate(args.videos, args.fps)  # checked by check_arguments
     bar.update()
     bar.set_postfix_str("association and calibration")
     solved = calibrate_from_detections(kp, sc, cameras, fps=fps, person_height_m=args.height,

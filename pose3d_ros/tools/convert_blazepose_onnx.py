@@ -44,6 +44,9 @@ from pose3d_ros.core.detection.blazepose_onnx import (
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
+    int_at_least,
+    int_in,
+    positive_float,
     refuse_existing,
     run_cli,
     staged_outputs,
@@ -237,13 +240,6 @@ def within(result: dict, tolerance: float) -> bool:
 
 def check_arguments(args: argparse.Namespace, out: Path) -> None:
     """What needs no computation, before the converter environment (1.6 GB) is made."""
-    if not args.frames >= 1:
-        raise UserError(f"--frames must be >= 1 (demo frames per camera), got {args.frames}")
-    if not (args.tolerance > 0 and np.isfinite(args.tolerance)):
-        raise UserError(f"--tolerance must be a positive number, got {args.tolerance}")
-    if not 13 <= args.opset <= 21:
-        raise UserError(f"--opset {args.opset}: tf2onnx 1.17 writes opsets 13-21 (the "
-                        "package's models use 17)")
     for path in (out / DETECTOR_ONNX, out / LANDMARK_ONNX, out / RECORD):
         refuse_existing(path, args.overwrite, folder=False)
 
@@ -255,10 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--venv", type=Path, default=None,
                         help="converter environment with tensorflow-cpu and tf2onnx "
                              "(default $POSE3D_DATA/convert-venv, created if absent)")
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset of the models")
-    parser.add_argument("--frames", type=int, default=2,
+    parser.add_argument("--opset", type=int_in(13, 21, what="an opset tf2onnx 1.17 writes, 13-21 "
+                                               "(the package's models use 17)"),
+                        default=17, help="ONNX opset of the models")
+    parser.add_argument("--frames", type=int_at_least(1), default=2,
                         help="demo frames per camera used for verification")
-    parser.add_argument("--tolerance", type=float, default=1e-3,
+    parser.add_argument("--tolerance", type=positive_float, default=1e-3,
                         help="largest allowed |ONNX - TFLite| relative to the output's scale")
     add_common_arguments(parser)
     args = parser.parse_args(argv)

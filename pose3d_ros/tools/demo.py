@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
-import math
 import sys
 from pathlib import Path
 
@@ -36,6 +35,9 @@ from pose3d_ros.core.detection import DEFAULT_DETECTOR, DETECTOR_NAMES, ONNX_MOD
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
+    int_at_least,
+    non_negative_float,
+    positive_float,
     progress,
     refuse_existing,
     run_cli,
@@ -85,15 +87,6 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise UserError(f"--detector {args.detector} needs its ONNX model files, which the "
                         "demo does not take; run it with pose3d_ros.tools.run --bag and "
                         "--detector-model")
-    if not args.scale > 0:
-        raise UserError(f"--scale must be > 0, got {args.scale}")
-    if args.max_frames is not None and args.max_frames < 1:
-        raise UserError(f"--max-frames must be >= 1, got {args.max_frames}")
-    if not (args.rate >= 0 and math.isfinite(args.rate)):     # (0: lock-step)
-        raise UserError(f"--rate must be 0 (lock-step) or a positive replay speed, got "
-                        f"{args.rate}")
-    if not (args.timeout > 0 and math.isfinite(args.timeout)):
-        raise UserError(f"--timeout must be a positive number of seconds, got {args.timeout}")
 
 
 def make_demo_bag(recording: str, out: Path, scale: float, max_frames: int | None) -> Path:
@@ -146,13 +139,14 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"2D back-end of the node, one of {', '.join(DETECTOR_NAMES)} "
                              "(default: %(default)s; the ONNX ones need model files the demo "
                              "does not take)")
-    parser.add_argument("--scale", type=float, default=0.5,
+    parser.add_argument("--scale", type=positive_float, default=0.5,
                         help="image scale in the bag (0.5: 540x960, quick to encode/decode)")
-    parser.add_argument("--max-frames", type=int, default=None, help="default: all (100)")
-    parser.add_argument("--rate", type=float, default=0.0,
+    parser.add_argument("--max-frames", type=int_at_least(1), default=None,
+                        help="default: all (100)")
+    parser.add_argument("--rate", type=non_negative_float, default=0.0,
                         help="replay rate: 0 = lock-step with the node (default), 1 = recorded "
                         "speed (the node drops sets it cannot keep up with)")
-    parser.add_argument("--timeout", type=float, default=5.0,
+    parser.add_argument("--timeout", type=positive_float, default=5.0,
                         help="longest wait for the node's output of one frame set (s)")
     add_common_arguments(parser)
     args = parser.parse_args(argv)

@@ -13,12 +13,14 @@ import numpy as np
 
 # Demo2D and detect_videos live in the core; imported here for callers of this module's past.
 from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, detect_videos, load_demo_2d  # noqa: F401
+from pose3d_ros.core.output_files import int_at_least
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", default=["single", "multi"])
-    parser.add_argument("--frames", type=int, default=None, help="first N frames only")
+    parser.add_argument("--frames", type=int_at_least(1), default=None,
+                        help="first N frames only")
     parser.add_argument("--recompute", action="store_true", help="ignore an existing cache")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -27,6 +27,7 @@ from ..core.detection.base import ignore_all_nan_warnings
 from ..core.output_files import (
     UserError,
     add_common_arguments,
+    int_at_least,
     progress,
     refuse_existing,
     run_cli,
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detectors", nargs="+", default=None,
                         help="back-ends to compare (default: blazepose, blazepose_multi, and "
                              "blazepose_onnx when its converted models are there)")
-    parser.add_argument("--max-frames", type=int, default=None,
+    parser.add_argument("--max-frames", type=int_at_least(1), default=None,
                         help="only the first N frames of each recording (default: all)")
     parser.add_argument("--json", type=Path, default=None, help="also write the full report "
                         "(an existing file only with --overwrite)")
@@ -164,8 +165,6 @@ def check_arguments(args: argparse.Namespace) -> None:
             known = [d for d in DETECTOR_NAMES if d not in ONNX_MODEL_DETECTORS]
             raise UserError(f"unknown detector {name!r}; this tool compares the built-in "
                             f"back-ends: {known}")
-    if args.max_frames is not None and args.max_frames < 1:
-        raise UserError(f"--max-frames must be >= 1, got {args.max_frames}")
 
 
 if __name__ == "__main__":

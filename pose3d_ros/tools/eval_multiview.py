@@ -47,8 +47,8 @@ from pose3d_ros.core.data_paths import DEMO_FPS, calibration_path, video_paths
 from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, load_demo_2d
 from pose3d_ros.core.layouts import BLAZEPOSE33, JointLayout
 from pose3d_ros.core.output_files import (
-    UserError,
     add_common_arguments,
+    int_at_least,
     progress,
     refuse_existing,
     run_cli,
@@ -326,7 +326,8 @@ def _multi_markdown(m: dict, title: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=None, help="first N frames only")
+    parser.add_argument("--frames", type=int_at_least(1), default=None,
+                        help="first N frames only")
     parser.add_argument("--json", type=Path, default=None, help="write all figures here (an "
                         "existing file only with --overwrite)")
     add_common_arguments(parser)
@@ -334,8 +335,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.json is not None:
         refuse_existing(args.json, args.overwrite, "figures file", folder=False)
-    if args.frames is not None and args.frames < 1:
-        raise UserError(f"--frames must be >= 1, got {args.frames}")
     result = run(args.frames)
     if args.json:
         with staged_output(args.json, args.overwrite) as temporary:

@@ -42,6 +42,9 @@ from pose3d_ros.core.monocular import MONOCULAR_METHODS
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
+    int_at_least,
+    non_negative_float,
+    positive_float,
     progress,
     refuse_existing,
     run_cli,
@@ -76,14 +79,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--monocular-method", default="lifter",
                         choices=[*MONOCULAR_METHODS, "none"],
                         help="3D method for sets with one camera: detector_3d, lifter or none")
-    parser.add_argument("--max-frames", type=int, default=None)
+    parser.add_argument("--max-frames", type=int_at_least(1), default=None)
     parser.add_argument("--out-dir", type=Path, default=Path("evaluation"))
     parser.add_argument("--out-bag", action="store_true",
                         help="also write the predictions to <out-dir>/skeletons (MCAP)")
     parser.add_argument("--overlay-video", default=None, metavar="CAMERA",
                         help="write <out-dir>/overlay_<CAMERA>.mp4 with reprojected skeletons")
-    parser.add_argument("--max-match-distance", type=float, default=0.5, help="metres")
-    parser.add_argument("--tolerance", type=float, default=0.004,
+    parser.add_argument("--max-match-distance", type=positive_float, default=0.5,
+                        help="metres")
+    parser.add_argument("--tolerance", type=non_negative_float, default=0.004,
                         help="largest stamp difference in seconds to pair frames")
     parser.add_argument("--title", default="pose3d_ros evaluation")
     add_common_arguments(parser)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 import time
 from pathlib import Path
@@ -32,6 +31,9 @@ from pose3d_ros.core.data_paths import calibration_path, video_paths
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
+    float_in,
+    int_at_least,
+    positive_float,
     progress,
     refuse_existing,
     run_cli,
@@ -71,9 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hfov", type=float, default=None,
                         help="with one video and no --calibration: its horizontal field of view "
                         "in degrees (an undistorted pinhole camera at the video's size)")
-    parser.add_argument("--fps", type=float, help="frame rate (default: read from the videos, "
-                        "which must agree; given, it pairs videos of different rates anyway)")
-    parser.add_argument("--start", type=float, default=None,
+    parser.add_argument("--fps", type=positive_float,
+                        help="frame rate (default: read from the videos, which must agree; "
+                        "given, it pairs videos of different rates anyway)")
+    parser.add_argument("--start", type=float_in(0, ROS_TIME_LIMIT_S, below_high=True,
+                                                 what="seconds since the epoch from 0 to "
+                                                 "below 2**31 (the range of a ROS time)"),
+                        default=None,
                         help="stamp of frame 0, seconds since the epoch (default: now)")
     parser.add_argument("--raw", action="store_true",
                         help="write sensor_msgs/Image (bgr8) instead of JPEG CompressedImage")
@@ -85,24 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crop-to-video", action="store_true",
                         help="accept videos smaller than the calibrated size as top-left crops "
                         "(on by default for --demo)")
-    parser.add_argument("--scale", type=float, default=1.0,
+    parser.add_argument("--scale", type=positive_float, default=1.0,
                         help="resize images (and intrinsics) by this factor, e.g. 0.5")
-    parser.add_argument("--max-frames", type=int, default=None,
+    parser.add_argument("--max-frames", type=int_at_least(1), default=None,
                         help="write only the first N frame sets (default: all)")
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    # Checks that need no computation first.
-    if args.fps is not None and not (args.fps > 0 and math.isfinite(args.fps)):
-        raise UserError(f"--fps must be a positive number of frames per second, got {args.fps}")
-    if args.max_frames is not None and args.max_frames < 1:
-        raise UserError(f"--max-frames must be >= 1, got {args.max_frames}")
-    if not (args.scale > 0 and math.isfinite(args.scale)):
-        raise UserError(f"--scale must be > 0, got {args.scale}")
-    if args.start is not None and not 0 <= args.start < ROS_TIME_LIMIT_S:   # (NaN too)
-        raise UserError(f"--start must be seconds since the epoch from 0 to below 2**31 (the "
-                        f"range of a ROS time), got {args.start}")
+    # Checks that need no computation first (the numbers' ranges: their argparse types).
     refuse_existing(args.out, args.overwrite, "bag", folder=True,
                     inputs=[*(args.videos or []), args.calibration])
     if args.demo:

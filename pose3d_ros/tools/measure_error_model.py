@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
 from pathlib import Path
 
 from pose3d_ros.core.error_measurement import measure_demo
 from pose3d_ros.core.error_model import ERROR_MODEL_PATH, MULTI_ERROR_MODEL_PATH, save_error_model
 from pose3d_ros.core.output_files import (
-    UserError,
     add_common_arguments,
+    positive_float,
     refuse_existing,
     run_cli,
     staged_output,
@@ -38,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                              "multi-person back-end); see above")
     parser.add_argument("--out", type=Path, default=None,
                         help="JSON file to write (default: the shipped model of the recording)")
-    parser.add_argument("--threshold-px", type=float, default=60.0,
+    parser.add_argument("--threshold-px", type=positive_float, default=60.0,
                         help="triangulation outlier threshold (pixels)")
     parser.add_argument("--all-cameras", action="store_true",
                         help="reference from all 4 cameras, the held-out one included "
@@ -46,9 +45,6 @@ def main(argv: list[str] | None = None) -> int:
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if not (args.threshold_px > 0 and math.isfinite(args.threshold_px)):
-        raise UserError(f"--threshold-px must be a positive number of pixels, got "
-                        f"{args.threshold_px}")
     out = args.out or DEFAULT_OUT[args.recording]
     refuse_existing(out, args.overwrite, "error model", folder=False)
     model = measure_demo(args.recording, args.threshold_px, leave_one_out=not args.all_cameras)

@@ -53,6 +53,8 @@ from pose3d_ros.core.monocular import MONOCULAR_METHODS
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
+    int_at_least,
+    positive_float,
     progress,
     refuse_existing,
     run_cli,
@@ -103,17 +105,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lone-views", action="store_true",
                         help="several cameras: also publish the people whom only one camera "
                         "sees, placed by the monocular method (lone_view_people)")
-    parser.add_argument("--fps", type=float, default=None, help="default: from the video")
-    parser.add_argument("--scale", type=float, default=1.0,
+    parser.add_argument("--fps", type=positive_float, default=None,
+                        help="default: from the video")
+    parser.add_argument("--scale", type=positive_float, default=1.0,
                         help="resize images (and intrinsics) by this factor before the node")
-    parser.add_argument("--max-frames", type=int, default=None)
+    parser.add_argument("--max-frames", type=int_at_least(1), default=None)
     parser.add_argument("--no-input-bag", action="store_true",
                         help="--videos: do not keep the bag made of them in --out-dir (about "
                         "0.2 bytes per pixel and frame: 650 MB per minute of a 1768x994 video); "
                         "evaluate --bag cannot be rerun on it then")
     parser.add_argument("--overlay-camera", default=None,
                         help="camera of the overlay video (default: the first)")
-    parser.add_argument("--timeout", type=float, default=30.0,
+    parser.add_argument("--timeout", type=positive_float, default=30.0,
                         help="longest wait for the node's answer to one frame set (s)")
     parser.add_argument("--truth", type=Path, default=None,
                         help="with --videos and --calibration of a render_mocap folder: its "
@@ -145,18 +148,12 @@ def check_inputs(args: argparse.Namespace) -> None:
     elif args.calibration is not None:
         raise UserError("--calibration is for --videos; a bag carries its CameraInfo and "
                         "/tf_static (make a bag with another calibration with make_bag)")
-    if not args.timeout > 0:
-        raise UserError(f"--timeout must be > 0 s, got {args.timeout}")
-    if args.max_frames is not None and args.max_frames < 1:
-        raise UserError(f"--max-frames must be >= 1, got {args.max_frames}")
     from pose3d_ros.core.plausibility import PlausibilityParams
     human = PlausibilityParams()
     if args.body_height and not human.min_height_m <= args.body_height <= human.max_height_m:
         raise UserError(f"--body-height {args.body_height} m lies outside the standing heights "
                         f"the node publishes ({human.min_height_m}-{human.max_height_m} m; 0 "
                         "keeps the 3D's own size)")
-    if not args.scale > 0:
-        raise UserError(f"--scale must be > 0, got {args.scale}")
     if args.lifter_model is not None:
         if args.monocular_method != "lifter":
             raise UserError("--lifter-model is for --monocular-method lifter")

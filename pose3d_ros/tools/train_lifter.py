@@ -57,7 +57,16 @@ from pose3d_ros.core.lifting.labels import (
     load_labels,
     load_multi_person_labels,
 )
-from pose3d_ros.core.output_files import UserError, add_common_arguments, refuse_existing, run_cli
+from pose3d_ros.core.output_files import (
+    UserError,
+    add_common_arguments,
+    float_in,
+    int_at_least,
+    non_negative_float,
+    positive_float,
+    refuse_existing,
+    run_cli,
+)
 
 if TYPE_CHECKING:
     from pose3d_ros.core.lifting.training import TrainConfig
@@ -153,6 +162,11 @@ def train_config(args: argparse.Namespace, init: Path | None) -> TrainConfig:
                                    tilt_probability=args.tilt))
 
 
+# argparse types of the options that are a share of the samples or a chance
+_SHARE = float_in(0.0, 1.0, what="a share in [0, 1]")
+_CHANCE = float_in(0.0, 1.0, what="a chance in [0, 1]")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """train_lifter's command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -173,13 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--image-topics", nargs="+", default=None,
                         help="image topics of the bags (default: every <ns>/image_raw or "
                              "<ns>/image_raw/compressed with a <ns>/camera_info)")
-    parser.add_argument("--sync-slop", type=float, default=None,
+    parser.add_argument("--sync-slop", type=non_negative_float, default=None,
                         help="largest header stamp difference within one synchronised frame, "
                              "seconds (default: half the median frame period)")
     parser.add_argument("--self-calibrate", action="store_true",
                         help="ignore the bags' /tf_static and estimate the extrinsics from the "
                              "people")
-    parser.add_argument("--person-height", type=float, default=1.7,
+    parser.add_argument("--person-height", type=positive_float, default=1.7,
                         help="body height prior of self-calibration, metres (sets its scale)")
     parser.add_argument("--out", type=Path, required=True, help="output .onnx path "
                         "(its metadata goes next to it as .json, its weights for further "
@@ -197,16 +211,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only these clips (default: all 15)")
     parser.add_argument("--mocap-per-epoch", type=int, default=4000,
                         help="motion-capture samples per epoch")
-    parser.add_argument("--arm-mix", type=float, default=0.0,
+    parser.add_argument("--arm-mix", type=_CHANCE, default=0.0,
                         help="chance that each arm of a mocap performance moves as in another "
                              "performance (limb mixing: new poses from known motions)")
-    parser.add_argument("--leg-mix", type=float, default=0.0,
+    parser.add_argument("--leg-mix", type=_CHANCE, default=0.0,
                         help="the same for each leg")
-    parser.add_argument("--tilt", type=float, default=0.0,
+    parser.add_argument("--tilt", type=_CHANCE, default=0.0,
                         help="chance that a mocap performance is turned as a whole about a "
                              "horizontal axis (up to 90 degrees): upright motions seen leaning, "
                              "lying or upside down")
-    parser.add_argument("--clean-share", type=float, default=0.0,
+    parser.add_argument("--clean-share", type=_SHARE, default=0.0,
                         help="share of mocap performances seen with exact 2D instead of the "
                              "measured 2D errors")
     parser.add_argument("--perfect-2d", action="store_true",
@@ -233,32 +247,34 @@ def build_parser() -> argparse.ArgumentParser:
                         help="predict the last frame of the window (no look-ahead)")
     parser.add_argument("--channels", type=int, default=128,
                         help="tcn: feature channels of each convolution")
-    parser.add_argument("--epochs", type=int, default=80,
+    # --epochs 0 would write an untrained model; the training skips a batch of one sample
+    # (batch norm needs two): with --batch-size 1 nothing would train
+    parser.add_argument("--epochs", type=int_at_least(1), default=80,
                         help="training epochs (passes over freshly drawn samples), at least 1")
-    parser.add_argument("--batch-size", type=int, default=128,
+    parser.add_argument("--batch-size", type=int_at_least(2), default=128,
                         help="samples per optimiser step, at least 2")
-    parser.add_argument("--lr", type=float, default=2e-3,
+    parser.add_argument("--lr", type=positive_float, default=2e-3,
                         help="learning rate of AdamW at the start (cosine decay to 0)")
     parser.add_argument("--virtual-per-epoch", type=int, default=4000,
                         help="virtual-camera samples drawn per epoch")
-    parser.add_argument("--reprojection-weight", type=float, default=0.5,
+    parser.add_argument("--reprojection-weight", type=non_negative_float, default=0.5,
                         help="weight of the 2D reprojection term of the loss (mean error in "
                              "pixels at f = 1000 px; weight 1: 10 px count as 0.1 m of 3D "
                              "joint error)")
-    parser.add_argument("--bone-weight", type=float, default=0.0,
+    parser.add_argument("--bone-weight", type=non_negative_float, default=0.0,
                         help="weight of the bone-length term of the loss (mean absolute "
                              "bone-length error, metres): keeps unusual poses from coming "
                              "out small")
-    parser.add_argument("--limb-angle", type=float, default=35.0,
+    parser.add_argument("--limb-angle", type=non_negative_float, default=35.0,
                         help="largest random limb rotation of virtual poses, degrees")
-    parser.add_argument("--bone-scale", type=float, default=0.12,
+    parser.add_argument("--bone-scale", type=non_negative_float, default=0.12,
                         help="relative range of random bone-length scaling")
     parser.add_argument("--synthetic-people", type=int, default=0,
                         help="also train on this many synthetic moving people "
                              "(core.synthetic.random_poses) through virtual cameras")
-    parser.add_argument("--synthetic-share", type=float, default=0.5,
+    parser.add_argument("--synthetic-share", type=_SHARE, default=0.5,
                         help="share of the virtual samples taken from synthetic people")
-    parser.add_argument("--threads", type=int, default=1,
+    parser.add_argument("--threads", type=int_at_least(1), default=1,
                         help="torch threads (1 is fastest on a loaded small CPU)")
     parser.add_argument("--seed", type=int, default=0,
                         help="random seed (samples, augmentation, initial weights)")
@@ -280,18 +296,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give at least one --recording, --bag or --mocap")
     if args.exclude_overlap and not args.multi_person:
         parser.error("--exclude-overlap applies to --multi-person labels")
-    if args.epochs < 1:
-        parser.error(f"--epochs must be at least 1 (0 would write an untrained model), got "
-                     f"{args.epochs}")
-    if args.batch_size < 2:
-        # the training skips a batch of one sample (batch norm needs two): nothing would train
-        raise UserError(f"--batch-size must be at least 2 samples, got {args.batch_size}")
-    if args.threads < 1:
-        raise UserError(f"--threads must be at least 1, got {args.threads}")
-    for option, share in (("--clean-share", args.clean_share),
-                          ("--synthetic-share", args.synthetic_share)):
-        if not 0.0 <= share <= 1.0:                                    # (NaN too)
-            raise UserError(f"{option} must be a share in [0, 1], got {share}")
     if not args.bag and (args.calibration or args.image_topics or args.self_calibrate):
         parser.error("--calibration, --image-topics and --self-calibrate apply to --bag "
                      "(a --recording folder brings its own calibration)")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,6 +21,7 @@ import numpy as np
 from ..data_paths import default_data_dir
 from ..image_decode import jpeg_round_trip
 from ..layouts import JointLayout, get_layout
+from ..output_files import write_atomically
 from ..types import Detections2D, as_image_size
 
 CACHE_VERSION = 4  # bump when every back-end's output changes (4: blazepose_multi/onnx track ROIs)
@@ -100,16 +100,15 @@ def cache_key(path: Path, detector_name: str, options: dict) -> str:
 
 
 def _save(target: Path, det: VideoDetections) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Write one camera's detections to its cache file, whole or not at all (another process
+    may be writing the same file: each writes its own temporary file)."""
     arrays: dict[str, Any] = dict(
         keypoints=det.keypoints, scores=det.scores, boxes=det.boxes,
         person_scores=det.person_scores, num_people=det.num_people,
         image_size=np.array(det.image_size), layout=np.array(det.layout.name))
     if det.world is not None:
         arrays["world"] = det.world
-    partial = target.with_name(target.name + ".partial.npz")
-    np.savez_compressed(partial, **arrays)
-    os.replace(partial, target)
+    write_atomically(target, lambda file: np.savez_compressed(file, **arrays))
 
 
 def _load(source: Path) -> VideoDetections:

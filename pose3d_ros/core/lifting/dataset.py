@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ..layouts import BLAZEPOSE33, H36M17, convert_joint_scores, convert_joints
+from ..output_files import write_atomically
 from ..types import as_image_size
 
 log = logging.getLogger(__name__)
@@ -156,13 +157,16 @@ def detect_video_blazepose(video_path: str | Path, max_frames: int | None = None
 
 
 def save_views(cache_file: Path, views: list[ViewDetections], **extra: np.ndarray) -> None:
-    """Write detections (and extra arrays) to an .npz cache file."""
-    Path(cache_file).parent.mkdir(parents=True, exist_ok=True)
+    """Write detections (and extra arrays) to an .npz cache file, whole or not at all (an
+    interrupted run leaves no cut-short cache); as np.savez, '.npz' is appended to a name
+    without it."""
     arrays: dict = {"num_views": len(views), **extra}
     for v, d in enumerate(views):
         arrays.update({f"kp{v}": d.keypoints, f"sc{v}": d.scores, f"w{v}": d.world,
                        f"size{v}": np.array(d.image_size)})
-    np.savez_compressed(cache_file, **arrays)
+    name = str(cache_file)
+    write_atomically(Path(name if name.endswith(".npz") else name + ".npz"),
+                     lambda file: np.savez_compressed(file, **arrays))
 
 
 def load_views(data) -> list[ViewDetections]:

@@ -1,0 +1,151 @@
+"""One home for writing a file whole or not at all (core.output_files.write_atomically), and
+the caches that wrote theirs by hand (defects found by a review: the detection cache used one
+fixed temporary name, so two writers of a file collided, and left it behind when a write
+failed; lifting.dataset.save_views wrote its cache in place, so an interrupted run left a
+cut-short cache that the next run loaded)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pose3d_ros.core.detection import cache
+from pose3d_ros.core.layouts import BLAZEPOSE33
+from pose3d_ros.core.lifting.dataset import ViewDetections, load_views, save_views
+
+
+class _Hook:
+    """An array that runs `during()` when a writer turns it into one (np.savez asks each value
+    for its array while the file is open): a second writer, or a failure, in mid-write."""
+
+    def __init__(self, array: np.ndarray, during) -> None:
+        self.array, self.during = array, during
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        self.during()
+        return self.array
+
+
+def _detections(frames: int, value: float, world=None) -> cache.VideoDetections:
+    kp = np.full((frames, 1, BLAZEPOSE33.num_joints, 2), value, np.float32)
+    return cache.VideoDetections(kp, np.ones(kp.shape[:-1], np.float32),
+                                 np.zeros((frames, 1, 4), np.float32),
+                                 np.ones((frames, 1), np.float32), np.ones(frames, np.int64),
+                                 (64, 48), BLAZEPOSE33, world)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+# ------------------------------------------------------------------------ the helper
+def test_write_atomically_writes_bytes_or_what_a_function_writes(tmp_path):
+    from pose3d_ros.core.output_files import write_atomically
+
+    target = tmp_path / "new" / "folder" / "data.bin"       # folders made as needed
+    write_atomically(target, b"\x00bytes")
+    assert target.read_bytes() == b"\x00bytes"
+    write_atomically(target, lambda file: np.save(file, np.arange(3)))
+    assert np.load(target).tolist() == [0, 1, 2]
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask     # as an ordinary new file
+    assert _leftovers(target.parent) == ["data.bin"]
+
+
+@pytest.mark.parametrize("failure", [OSError("disk full"), KeyboardInterrupt()])
+def test_write_atomically_leaves_the_old_file_and_no_temporary_on_a_failure(tmp_path, failure):
+    from pose3d_ros.core.output_files import write_atomically
+
+    target = tmp_path / "data.bin"
+    target.write_bytes(b"old")
+
+    def fails(file) -> None:
+        file.write(b"half of the new")
+        raise failure
+
+    with pytest.raises(type(failure)):
+        write_atomically(target, fails)
+    assert target.read_bytes() == b"old" and _leftovers(tmp_path) == ["data.bin"]
+
+
+def test_two_writers_of_one_path_each_write_their_own_temporary(tmp_path):
+    from pose3d_ros.core.output_files import write_atomically
+
+    target = tmp_path / "data.bin"
+
+    def first(file) -> None:
+        file.write(b"first, ")
+        write_atomically(target, b"second")          # another writer, meanwhile
+        assert target.read_bytes() == b"second"
+        file.write(b"whole")
+
+    write_atomically(target, first)
+    assert target.read_bytes() == b"first, whole" and _leftovers(tmp_path) == ["data.bin"]
+
+
+# ------------------------------------------------------------------- detection cache
+def test_a_failed_detection_cache_write_leaves_no_partial_file(tmp_path):
+    """It left `<name>.partial.npz` beside the cache."""
+    target = tmp_path / "cam01_blazepose_multi_0123456789abcdef.npz"
+    cache._save(target, _detections(2, 1.0))
+    before = target.read_bytes()
+
+    def disk_full() -> None:
+        raise OSError(28, "No space left on device")
+
+    broken = _detections(3, 2.0, world=_Hook(np.zeros((3, 1, 33, 3), np.float32), disk_full))
+    with pytest.raises(OSError, match="No space left"):
+        cache._save(target, broken)
+    assert target.read_bytes() == before and _leftovers(tmp_path) == [target.name]
+
+
+def test_two_writers_of_one_detection_cache_file_do_not_collide(tmp_path):
+    """Both wrote `<name>.partial.npz`: the second one's move took the first one's file, and
+    the first failed (FileNotFoundError) after writing into the moved file."""
+    target = tmp_path / "cam01_blazepose_multi_0123456789abcdef.npz"
+    other = _detections(2, 7.0)
+    first = _detections(3, 5.0, world=_Hook(np.zeros((3, 1, 33, 3), np.float32),
+                                            lambda: cache._save(target, other)))
+    cache._save(target, first)
+    loaded = cache._load(target)
+    assert loaded.keypoints.shape[0] == 3 and np.all(loaded.keypoints == 5.0)
+    assert _leftovers(tmp_path) == [target.name]
+
+
+# ----------------------------------------------------------- lifting's detection cache
+def _views(frames: int, value: float) -> list[ViewDetections]:
+    kp = np.full((frames, 33, 2), value, np.float32)
+    return [ViewDetections(kp, np.ones((frames, 33), np.float32),
+                           np.zeros((frames, 33, 3), np.float32), (64, 48))]
+
+
+def test_an_interrupted_save_views_leaves_no_cut_short_cache(tmp_path):
+    """It wrote the cache in place: an interrupt left a cut-short file that the next run
+    (detect_recording: the file exists) loaded, or failed on."""
+    cache_file = tmp_path / "single_blazepose.npz"
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        save_views(cache_file, _views(4, 1.0),
+                   stamps_ns=_Hook(np.arange(4, dtype=np.int64), interrupted))
+    assert _leftovers(tmp_path) == []
+    save_views(cache_file, _views(4, 1.0), stamps_ns=np.arange(4, dtype=np.int64))
+    with pytest.raises(KeyboardInterrupt):                 # an earlier cache stays whole
+        save_views(cache_file, _views(5, 2.0),
+                   stamps_ns=_Hook(np.arange(5, dtype=np.int64), interrupted))
+    with np.load(cache_file) as data:
+        views = load_views(data)
+        assert data["stamps_ns"].tolist() == [0, 1, 2, 3]
+    assert len(views) == 1 and np.all(views[0].keypoints == 1.0)
+    assert _leftovers(tmp_path) == [cache_file.name]
+
+
+def test_save_views_names_its_file_as_np_savez_did(tmp_path):
+    """np.savez appended '.npz' to a name without it; the cache keeps that name."""
+    save_views(tmp_path / "cache", _views(2, 1.0))
+    assert _leftovers(tmp_path) == ["cache.npz"]
