@@ -160,6 +160,38 @@ def test_the_floor_needs_a_camera_pose_and_reaches_the_one_camera_path():
             node.destroy_node()
 
 
+def test_the_runtime_warning_tells_what_configure_then_refuses_in_its_words():
+    """rules_broken (the WARN on a parameter change at run time) passed four combinations
+    that configure then refused (found by a review); now both take them from
+    core.config_rules: the warning's text is configure's error."""
+    from pose3d_ros.ros.parameters import rules_broken
+
+    rig = {"camera_names": ["cam01", "cam02"], "extrinsics_source": "rig_file",
+           "rig_file": str(calibration_path("single"))}
+    cases = [
+        ({**rig, "lone_view_people": True, "monocular_method": "none",
+          "output_layout": "h36m17"}, "lone_view_people places people"),
+        ({**rig, "lone_view_people": True, "output_layout": "coco17"},
+         "lone_view_people places people"),
+        ({"monocular_floor": True}, "monocular_floor needs a fixed frame"),
+        ({"output_layout": "coco17"}, "output_layout 'coco17' cannot be made"),
+    ]
+    with ros_context() as context:
+        node = unposed_camera_node(context, "pose3d_rules_check")
+        try:
+            assert rules_broken(node, node.SPECS, {}) == ""
+            for changes, told in cases:
+                broken = rules_broken(node, node.SPECS, changes)
+                assert told in broken, (changes, broken)
+                before = [node.get_parameter(name) for name in changes]
+                node.set_parameters([Parameter(name, value=value)
+                                     for name, value in changes.items()])
+                refused_at_configure(node, broken)
+                node.set_parameters(before)
+        finally:
+            node.destroy_node()
+
+
 
 def test_a_rig_publishes_a_person_only_one_camera_sees_with_lone_view_people():
     """Two cameras over DDS, the person in cam01's frames and nobody in cam02's (a grey

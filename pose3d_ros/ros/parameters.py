@@ -24,6 +24,7 @@ from rclpy.exceptions import (
 from rclpy.parameter import Parameter
 from rclpy.validate_topic_name import validate_topic_name
 
+from pose3d_ros.core.config_rules import configuration_problems
 from pose3d_ros.core.detection import (
     DEFAULT_DETECTOR,
     TOP_DOWN_DETECTORS,
@@ -558,25 +559,15 @@ def _check_rules(values: dict[str, Any]) -> None:
                 detail = str(err).splitlines()[0].split(": ", 1)[-1]
                 raise ParameterError(f"parameter {parameter!r} gives the topic {topic!r}, "
                                      f"not a valid ROS topic name ({detail})") from None
-        if values["sync.min_views"] > len(names):
-            raise ParameterError(f"parameter 'sync.min_views' = {values['sync.min_views']} "
-                                 f"exceeds the {len(names)} camera(s) in camera_names")
-        source = values["extrinsics_source"]
-        if source == "rig_file" and not values["rig_file"]:
-            raise ParameterError("parameter 'rig_file' is empty but extrinsics_source is "
-                                 "'rig_file': give the calibration file or choose 'tf'/'none'")
-        if source == "none" and len(names) > 1:
-            raise ParameterError(f"extrinsics_source 'none' works with one camera only; "
-                                 f"camera_names has {len(names)}: use 'rig_file' or 'tf'")
-    low, high = values.get("plausibility.min_height_m"), values.get("plausibility.max_height_m")
-    if low is not None and high is not None:
-        if not low < high:
-            raise ParameterError(f"parameter 'plausibility.min_height_m' = {low} must be below "
-                                 f"'plausibility.max_height_m' = {high}")
-        height = values.get("monocular_body_height_m") or 0.0
-        if height and not low <= height <= high:
-            raise ParameterError(
-                f"parameter 'monocular_body_height_m' = {height} lies outside the plausible "
-                f"heights [plausibility.min_height_m, plausibility.max_height_m] = [{low}, "
-                f"{high}]: every person would be refused as implausible; widen that range or "
-                "change the height")
+        # the rules between the rig nodes' parameters (core.config_rules: the run tool's too)
+        if problems := configuration_problems(
+                cameras=len(names), monocular_method=values["monocular_method"],
+                output_layout=values["output_layout"],
+                lone_view_people=values["lone_view_people"],
+                monocular_floor=values["monocular_floor"],
+                extrinsics_source=values["extrinsics_source"], rig_file=values["rig_file"],
+                min_views=values["sync.min_views"],
+                body_height_m=values["monocular_body_height_m"],
+                plausible_heights_m=(values["plausibility.min_height_m"],
+                                     values["plausibility.max_height_m"])):
+            raise ParameterError(problems[0])

@@ -103,30 +103,14 @@ class RigNodeBase(PoseNodeBase):
     def _make_lifter(self, config: Any) -> Any:
         """The monocular path (None without one), used for sets with a single camera and, with
         lone_view_people, for the people whom one camera of a rig alone sees. The fusion node
-        offers the lifter only: 2D skeleton messages carry no detector 3D."""
+        offers the lifter only: 2D skeleton messages carry no detector 3D. The rules between
+        these parameters (monocular_floor, lone_view_people, output_layout with one camera)
+        were checked by read_parameters before (core.config_rules)."""
         method = config.monocular_method
-        if config.monocular_floor and config.extrinsics_source == "none":
-            raise ParameterError(
-                "monocular_floor needs a fixed frame with z up and the floor in it: with "
-                "extrinsics_source 'none' the output is the camera's optical frame; give the "
-                "camera's pose (extrinsics_source 'rig_file' or 'tf') or set monocular_floor "
-                "to false")
         lone = len(config.camera_names) > 1 and config.lone_view_people
-        if lone and (method == "none" or config.output_layout != "h36m17"):
-            raise ParameterError(
-                f"lone_view_people places the people whom one camera alone sees with the "
-                f"monocular path, whose layout is H36M-17: it needs monocular_method 'lifter' "
-                f"or 'detector_3d' (now {method!r}) and output_layout 'h36m17' (now "
-                f"{config.output_layout!r}); set them, or lone_view_people to false")
         if method == "none" or (len(config.camera_names) > 1 and config.sync.min_views > 1
                                 and not lone):
             return None
-        if len(config.camera_names) == 1 and config.output_layout not in ("", "h36m17"):
-            raise ParameterError(
-                f"output_layout {config.output_layout!r} cannot be made from the monocular "
-                f"path's H36M-17 (it lacks that layout's face joints), and a single camera "
-                f"has no other path: set output_layout to '' or 'h36m17', or monocular_method "
-                f"to 'none'")
         if len(config.camera_names) > 1 and config.output_layout != "h36m17":
             self.get_logger().warning(
                 "sets with a single camera give no 3D: the monocular path outputs H36M-17 and "

@@ -30,6 +30,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 from pose3d_ros.core import bagio
 from pose3d_ros.core.bag_cameras import camera_name, image_topics
@@ -46,6 +47,7 @@ from pose3d_ros.core.bag_tracks import (
     read_track,
     skipped_images,
 )
+from pose3d_ros.core.config_rules import configuration_problems
 from pose3d_ros.core.evaluation import latency_summary, truth_track
 from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.mocap_render import load_truth_joints
@@ -149,31 +151,48 @@ def check_inputs(args: argparse.Namespace) -> None:
         raise UserError("--calibration is for --videos; a bag carries its CameraInfo and "
                         "/tf_static (make a bag with another calibration with make_bag)")
     from pose3d_ros.core.plausibility import PlausibilityParams
-    human = PlausibilityParams()
-    if args.body_height and not human.min_height_m <= args.body_height <= human.max_height_m:
-        raise UserError(f"--body-height {args.body_height} m lies outside the standing heights "
-                        f"the node publishes ({human.min_height_m}-{human.max_height_m} m; 0 "
-                        "keeps the 3D's own size)")
+
+    def refuse_node_rules(names: list[str] | None, posed: bool | None) -> None:
+        """The rig nodes' rules between their parameters (core.config_rules, what the node's
+        configure refuses) on what the options give the node, in the options' words;
+        `names`, `posed` (the node's extrinsics) None: not known yet."""
+        given = dict(node_parameters(args, dict.fromkeys(names or []), bool(posed), ""))
+        human = PlausibilityParams()           # the node's plausible heights (its defaults)
+        if problems := configuration_problems(
+                cameras=None if names is None else len(names),
+                monocular_method=args.monocular_method,
+                output_layout=cast(str, given.get("output_layout", "")),
+                lone_view_people=args.lone_views, monocular_floor=args.floor_height is not None,
+                extrinsics_source=None if posed is None else cast(
+                    str, given["extrinsics_source"]),
+                rig_file="", min_views=cast(int, given["sync.min_views"]),
+                body_height_m=args.body_height,
+                plausible_heights_m=(human.min_height_m, human.max_height_m),
+                names={"monocular_method": "--monocular-method",
+                       "lone_view_people": "--lone-views", "monocular_floor": "--floor-height",
+                       "monocular_body_height_m": "--body-height"}):
+            raise UserError(problems[0])
+
     if args.lifter_model is not None:
         if args.monocular_method != "lifter":
             raise UserError("--lifter-model is for --monocular-method lifter")
         if not args.lifter_model.is_file():
             raise UserError(f"--lifter-model {args.lifter_model} does not exist")
-    if args.lone_views and args.monocular_method == "none":
-        raise UserError("--lone-views places people with the monocular method: choose one "
-                        f"of {list(MONOCULAR_METHODS)} for --monocular-method")
     if args.floor_height is not None and args.videos and args.calibration is None:
         raise UserError("--floor-height needs the camera's pose over the floor: give a "
                         "--calibration with extrinsics (--hfov gives no pose)")
     detector_options(args)
     check_monocular_method(args)
+    refuse_node_rules(None, None)         # those the options alone break (--lone-views ...)
+    posed: bool | None = None             # a bag's: known once it is read (main)
     if args.videos:                       # reads the calibration file: after the cheap checks
         from pose3d_ros.core.video_bag import frame_rate, sized_cameras, video_cameras
         try:
             cameras, rig_frame = video_cameras(args.videos, args.calibration, args.hfov)
             names = [c.name for c in cameras]
-            if args.floor_height is not None and rig_frame in {
-                    c.frame_id or f"{c.name}_optical_frame" for c in cameras}:
+            posed = rig_frame not in {c.frame_id or f"{c.name}_optical_frame"
+                                      for c in cameras}
+            if args.floor_height is not None and not posed:
                 raise UserError(f"--floor-height needs the camera's pose over the floor: "
                                 f"{args.calibration} has intrinsics only")
             sized_cameras(args.videos, cameras, scale=args.scale, crop_padding=True,
@@ -198,6 +217,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     if len(names) == 1 and args.lone_views:
         raise UserError("--lone-views is for several cameras (people whom one of them alone "
                         "sees); one camera's people are all placed by the monocular method")
+    refuse_node_rules(names, posed)
     if args.overlay_camera is not None and args.overlay_camera not in names:
         raise UserError(f"--overlay-camera {args.overlay_camera}: no such camera; the "
                         f"cameras are {names}")

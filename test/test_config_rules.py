@@ -1,0 +1,98 @@
+"""core.config_rules: the rules between the 3D nodes' parameters, which the node's configure,
+the runtime warning (ros.parameters.rules_broken) and the offline `run` tool share.
+
+Found by a review: the three disagreed; rules_broken passed four combinations that configure
+then refused (lone_view_people with monocular_method 'none', lone_view_people with
+output_layout 'coco17', monocular_floor without a camera pose, one camera with output_layout
+'coco17'). test_ros_monocular.py checks rules_broken and configure on a node over DDS."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pose3d_ros.core.config_rules import configuration_problems
+from pose3d_ros.core.output_files import run_cli
+from pose3d_ros.core.pipeline import PipelineParams
+from pose3d_ros.core.plausibility import PlausibilityParams
+from pose3d_ros.core.sync import SyncParams
+from pose3d_ros.tools import run
+
+_HUMAN = PlausibilityParams()
+# a rig the nodes run: two posed cameras, the defaults of the core's settings
+RIG: dict[str, Any] = dict(
+    cameras=2, monocular_method="lifter", output_layout="h36m17", lone_view_people=False,
+    monocular_floor=False, extrinsics_source="rig_file", rig_file="rig.yaml",
+    min_views=SyncParams().min_views, body_height_m=0.0,
+    plausible_heights_m=(_HUMAN.min_height_m, _HUMAN.max_height_m))
+# one camera without a pose (its output in its optical frame)
+ONE = {**RIG, "cameras": 1, "extrinsics_source": "none", "rig_file": "",
+       "output_layout": PipelineParams().output_layout}
+
+
+@pytest.mark.parametrize("settings, told", [
+    # the four the runtime warning passed (review)
+    ({**RIG, "lone_view_people": True, "monocular_method": "none"},
+     ["lone_view_people places people with the monocular method (those whom one camera "
+      "alone sees), and monocular_method is 'none'"]),
+    ({**RIG, "lone_view_people": True, "output_layout": "coco17"},
+     ["lone_view_people places people with the monocular method, whose layout is H36M-17"
+      ", beside triangulated ones: it needs output_layout 'h36m17' (now 'coco17')"]),
+    ({**ONE, "monocular_floor": True}, ["monocular_floor needs a fixed frame"]),
+    ({**ONE, "output_layout": "coco17"}, ["output_layout 'coco17' cannot be made"]),
+    # both lone rules broken: both told, the monocular method first
+    ({**RIG, "lone_view_people": True, "monocular_method": "none", "output_layout": ""},
+     ["and monocular_method is 'none'", "it needs output_layout 'h36m17' (now '')"]),
+    # lone_view_people needs a monocular method whatever the camera count ...
+    ({**ONE, "lone_view_people": True, "monocular_method": "none"},
+     ["lone_view_people places people"]),
+    # ... and the H36M-17 output only beside triangulated people
+    ({**ONE, "lone_view_people": True}, []),
+    # rules that were in ros/parameters.py, unchanged
+    ({**RIG, "min_views": 3}, ["parameter 'sync.min_views' = 3 exceeds the 2 camera(s)"]),
+    ({**RIG, "rig_file": ""}, ["parameter 'rig_file' is empty"]),
+    ({**RIG, "extrinsics_source": "none"}, ["extrinsics_source 'none' works with one camera "
+                                            "only; camera_names has 2"]),
+    ({**RIG, "plausible_heights_m": (2.0, 1.5)}, ["'plausibility.min_height_m' = 2.0 must be "
+                                                  "below"]),
+    ({**ONE, "body_height_m": 2.4}, ["monocular_body_height_m 2.4 m lies outside the "
+                                     "standing heights the node publishes, [1, 2.3] m"]),
+    # what runs: a rig (any layout without lone people: a one-camera set then gives no 3D,
+    # which the node warns of), one camera, the floor with a pose, no monocular path
+    ({**RIG}, []), ({**RIG, "output_layout": "coco17"}, []), ({**ONE}, []),
+    ({**ONE, "output_layout": "h36m17", "body_height_m": 1.75}, []),
+    ({**ONE, "monocular_floor": True, "extrinsics_source": "tf"}, []),
+    ({**ONE, "monocular_method": "none", "output_layout": "coco17"}, []),
+    # the camera count and extrinsics not known yet (the run tool before reading its
+    # inputs): the rules on them wait, the others are told
+    ({**RIG, "cameras": None, "extrinsics_source": None, "min_views": 9,
+      "monocular_floor": True, "output_layout": "coco17"}, []),
+    ({**RIG, "cameras": None, "lone_view_people": True, "monocular_method": "none"},
+     ["and monocular_method is 'none'"]),
+])
+def test_configuration_problems_over_the_combinations(settings, told):
+    problems = configuration_problems(**settings)
+    assert len(problems) == len(told), problems
+    for problem, words in zip(problems, told, strict=True):
+        assert words in problem and "\n" not in problem, (problem, words)
+
+
+def test_the_run_tool_refuses_with_the_nodes_words_in_its_options(tmp_path, capsys):
+    """The run tool tells the node's rule with its options' names (--lone-views for
+    lone_view_people ...), before reading any video."""
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"never read: the options are refused first")
+    options = {"lone_view_people": "--lone-views", "monocular_method": "--monocular-method",
+               "monocular_body_height_m": "--body-height"}
+    for argv, settings in (
+            (["--lone-views", "--monocular-method", "none"],
+             {"lone_view_people": True, "monocular_method": "none"}),
+            (["--body-height", "2.4"], {"body_height_m": 2.4})):
+        node_words = configuration_problems(**{**RIG, "cameras": None, **settings})[0]
+        for parameter, option in options.items():
+            node_words = node_words.replace(parameter, option)
+        assert run_cli(run.main, ["--videos", str(video), "--hfov", "65", "--out-dir",
+                                  str(tmp_path / "o"), *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"error: {node_words}"], err
+    assert not (tmp_path / "o").exists()
