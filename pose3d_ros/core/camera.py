@@ -319,11 +319,19 @@ class CameraInfoError(ValueError):
         self.reason = reason
 
 
+def ros2_frame_name(frame_id: str) -> str:
+    """The ROS 2 name of a frame id: a ROS 1 style name ("/camera_optical_frame", as converted
+    ROS 1 bags and bridges carry it) without its leading slash(es), which no ROS 2 frame name
+    has (tf2 refuses it); any other name unchanged."""
+    return frame_id.lstrip("/")
+
+
 def camera_model_from_info_msg(info, name: str) -> CameraModel:
     """A sensor_msgs/CameraInfo object (rclpy's or rosbags', read by attribute) ->
-    CameraModel of the images the camera sends, with identity extrinsics; CameraInfoError
-    naming the camera and the fault (zero image size, NaN, all-zero K as uncalibrated drivers
-    send, fx or fy <= 0, a region of interest outside the sensor).
+    CameraModel of the images the camera sends, with identity extrinsics, in the frame
+    ros2_frame_name(header.frame_id); CameraInfoError naming the camera and the fault (zero
+    image size, NaN, all-zero K as uncalibrated drivers send, fx or fy <= 0, a region of
+    interest outside the sensor).
 
     Binning and region of interest (REP 104): width, height, K and P describe the full
     sensor; a driver that bins (binning_x/y > 1) or crops (a non-zero roi, in full-sensor
@@ -349,7 +357,8 @@ def camera_model_from_info_msg(info, name: str) -> CameraModel:
     try:
         return CameraModel.from_camera_info(
             width, height, info.distortion_model, d.tolist(), k.tolist(),
-            list(info.r), p.tolist(), frame_id=info.header.frame_id, name=name)
+            list(info.r), p.tolist(), frame_id=ros2_frame_name(info.header.frame_id),
+            name=name)
     except ValueError as err:
         raise CameraInfoError("camera_info_invalid", f"{where}: {err}") from None
 

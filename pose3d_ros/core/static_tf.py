@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .camera import ros2_frame_name
+
 if TYPE_CHECKING:
     from .camera import CameraModel
 
@@ -43,15 +45,19 @@ class StaticTransform:
 
 def transform_from_stamped(item: Any) -> StaticTransform:
     """geometry_msgs/TransformStamped (rclpy's, rosbags' or tf2_ros.Buffer's lookup result,
-    read by attribute) -> StaticTransform (parent = header frame, child = child frame)."""
+    read by attribute) -> StaticTransform (parent = header frame, child = child frame, both
+    by their ROS 2 names: camera.ros2_frame_name, as camera_model_from_info_msg names the
+    cameras' frames)."""
     t, q = item.transform.translation, item.transform.rotation
-    return StaticTransform(item.header.frame_id, item.child_frame_id,
+    return StaticTransform(ros2_frame_name(item.header.frame_id),
+                           ros2_frame_name(item.child_frame_id),
                            np.array([t.x, t.y, t.z], np.float64),
                            np.array([q.x, q.y, q.z, q.w], np.float64))
 
 
 def transforms_from_message(msg: Any) -> list[StaticTransform]:
-    """tf2_msgs/TFMessage (rclpy's or rosbags', read by attribute) -> StaticTransforms."""
+    """tf2_msgs/TFMessage (rclpy's or rosbags', read by attribute) -> StaticTransforms
+    (frames by their ROS 2 names: transform_from_stamped)."""
     return [transform_from_stamped(item) for item in msg.transforms]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from pose3d_ros.core.camera import ros2_frame_name
 from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
@@ -84,7 +85,7 @@ class Pose3DNode(RigNodeBase):
         by an audit: the output silently took the camera_info's frame)."""
         seen = self._camera_info_seen.get(camera)
         info_frame = seen[-1] if seen else ""
-        image_frame = image_frame.lstrip("/")       # as the camera_info's (_take_camera_info)
+        image_frame = ros2_frame_name(image_frame)   # as the camera_info's (_take_camera_info)
         if image_frame and info_frame and image_frame != info_frame:
             self._warn_frame_mismatch(
                 camera, "image", f"its images are in frame {image_frame!r} but its camera_info in "

@@ -22,10 +22,11 @@ from visualization_msgs.msg import MarkerArray
 
 from pose3d_ros.core.body_frame import body_frames
 from pose3d_ros.core.calibration import rig_frame_is_optical
-from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig
+from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig, ros2_frame_name
 from pose3d_ros.core.filtering import MONOCULAR_ONE_EURO, OneEuroParams
 from pose3d_ros.core.floor_contact import FloorParams
 from pose3d_ros.core.lone_views import LoneViewParams
+from pose3d_ros.core.node_health import output_timings
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline, create_monocular_method
 from pose3d_ros.core.plausibility import PlausibilityParams
 from pose3d_ros.core.static_tf import (
@@ -332,13 +333,14 @@ class RigNodeBase(PoseNodeBase):
         ("/camera_optical_frame", as converted ROS 1 bags carry) is taken without its slash,
         which no ROS 2 frame name has (tf2 refuses it; found by a review: the output and TF
         went out under the slashed name)."""
-        if msg.header.frame_id.startswith("/"):
+        frame = ros2_frame_name(msg.header.frame_id)
+        if frame != msg.header.frame_id:
             if camera not in self._slash_told:
                 self._slash_told.add(camera)
                 self.get_logger().info(
                     f"camera {camera!r}: camera_info frame {msg.header.frame_id!r} is a ROS 1 "
-                    f"style name; taken as {msg.header.frame_id.lstrip('/')!r}")
-            msg.header.frame_id = msg.header.frame_id.lstrip("/")
+                    f"style name; taken as {frame!r}")
+            msg.header.frame_id = frame
         key = (msg.width, msg.height, msg.distortion_model, tuple(msg.k), tuple(msg.d),
                msg.header.frame_id)
         previous_key = self._camera_info_seen.get(camera)
@@ -512,16 +514,10 @@ class RigNodeBase(PoseNodeBase):
             self.tf_pub.publish(people_transforms(result.skeletons, stamp, frames=bodies,
                                                   per_joint=self.config.tf_per_joint,
                                                   prefix=self.config.tf_prefix))
-        timings = dict(result.timings)
-        timings["publish"] = time.perf_counter() - publish_start
-        since_opened = max(time.monotonic() - frame_set.opened, 0.0)
-        timings["wait"] = (since_opened - timings["total"] - timings["publish"]
-                           - timings.get("decode", 0.0))
-        # Part of the wait: from the set's first image in the node to its last.
-        timings["gather"] = max(f.received for f in frame_set.frames.values()) - frame_set.opened
+        publish_s = time.perf_counter() - publish_start
+        now = time.monotonic()
         latency = self.get_clock().now().nanoseconds * 1e-9 - result.stamp
-        # Before the node: from the capture stamp to the set's first image in the node.
-        timings["arrive"] = max(latency - since_opened, 0.0)
+        timings = output_timings(result.timings, publish_s, frame_set, now, latency)
         self.health.record_output(timings, latency, time.monotonic())
         if result.rejected and len(result.cameras) == 1:   # a one-camera set's people
             self.health.record_people(result.cameras[0], {

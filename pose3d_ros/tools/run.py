@@ -319,7 +319,6 @@ def main(argv: list[str] | None = None) -> int:
         cameras, fixed = bag_cameras(bag)
         posed = "/tf_static" in bagio.bag_topics(bag) and fixed not in {
             c.frame_id for c in cameras.values()}
-        fixed = fixed.lstrip("/")     # a ROS 1 style name: the node publishes it without
         if args.floor_height is not None and not posed:
             raise UserError("--floor-height needs the camera's pose over the floor: a "
                             "calibration with extrinsics (or a bag with /tf_static), not "

@@ -1,0 +1,286 @@
+"""Health of a node, without ROS: counters of its inputs and outputs and the judgements its
+/diagnostics shows (ros.diagnostics turns statuses() into a DiagnosticArray).
+
+One status for the processing ("<node>: pipeline": output rate, latency from image stamp to
+publication, mean time per stage, dropped frame sets by reason) and one per camera
+("<node>: camera <name>": ok/stale/waiting, input rate, frames in, dropped frames by reason,
+rejected input by reason with the last message; for a node with a one-camera path, the
+person-frames of that camera's sets published, held back unconfirmed and refused as
+implausible, and a rig's people whom that camera alone sees published). A camera is WARN
+when it is stale, waits for its calibration, or had input rejected since the previous report;
+the pipeline is WARN when no output came in the last period while inputs arrive.
+
+Nodes that take camera_info beside the images also count the arrivals of both (the executor
+thread's receive times, before any check): a camera whose camera_info keeps coming while most
+of its images do not has its images lost on the way (large best-effort images over DDS) or
+published on another topic (images_lost).
+
+Times: `now` and receive times are monotonic seconds (time.monotonic()); durations seconds.
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .sync import FrameSet, FrameSynchronizer
+
+# The levels of diagnostic_msgs/DiagnosticStatus (its byte values).
+OK, WARN, ERROR = 0, 1, 2
+# Person-frames of a camera's one-camera sets: published, and the core's reasons for holding
+# one back (pipeline.PipelineResult.rejected) -> the camera status's keys.
+PEOPLE_KEYS = {"published": "person_frames_published",
+               "unconfirmed": "person_frames_held_unconfirmed",
+               "implausible": "person_frames_refused_implausible"}
+# A rig's people whom the camera alone sees (lone_view_people), published.
+LONE_KEYS = {"lone": "lone_person_frames_published"}
+_ALL_PEOPLE_KEYS = PEOPLE_KEYS | LONE_KEYS
+ARRIVALS_KEPT = 256          # receive times kept per camera and message kind
+# images_lost: judged over this many seconds, once at least LOSS_MIN_INFOS camera_info
+# messages came in them, when fewer than LOSS_IMAGE_SHARE images per camera_info did.
+LOSS_HORIZON_S = 3.0
+LOSS_MIN_INFOS = 10
+LOSS_IMAGE_SHARE = 0.5
+# A mean latency (image stamp to output) over this (s) is not processing: the stamps come from
+# another clock (a camera computer's clock off, a bag replayed without --clock).
+STAMPS_FROM_ANOTHER_CLOCK_S = 5.0
+OUTPUT_RATE_HORIZON_S = 2.0  # the output rate is measured over the last this many seconds
+
+
+@dataclass(frozen=True)
+class HealthStatus:
+    """One status of a report: name ("<node>: pipeline", "<node>: camera <name>"), level (OK,
+    WARN, ERROR), message, key/values, hardware_id (the node, or "<node>/<camera>")."""
+
+    name: str
+    level: int
+    message: str
+    values: Mapping[str, str]
+    hardware_id: str
+
+
+@dataclass
+class CameraHealth:
+    """Counters of one camera's input as seen by the node."""
+
+    rejected: Counter = field(default_factory=Counter)
+    last_rejection: str = ""
+    rejected_since_report: int = 0
+    calibrated: bool = False
+    people: Counter | None = None     # PEOPLE_KEYS reason -> person-frames; None: no 1-cam path
+    # Receive times (time.monotonic(), s) of the camera's images and camera_info messages.
+    image_arrivals: deque = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
+    info_arrivals: deque = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
+    first_image: float | None = None   # receive time of the camera's first image
+
+    def image_within(self, now: float, within_s: float) -> bool:
+        """Whether an image of this camera (accepted or not) arrived in the last within_s."""
+        return bool(self.image_arrivals) and now - self.image_arrivals[-1] <= within_s
+
+
+class NodeHealth:
+    """Thread-safe counters of a node; statuses() judges them into HealthStatus records."""
+
+    def __init__(self, node_name: str, cameras: list[str] | tuple[str, ...], window: int = 120,
+                 constants: dict[str, str] | None = None) -> None:
+        self.node_name = node_name
+        self.constants = dict(constants or {})   # what configure chose (detector_runtime)
+        self.cameras = {name: CameraHealth() for name in cameras}
+        self._real_cameras = set(cameras)   # other keys: "pipeline" (processing problems)
+        self._lock = threading.Lock()
+        self._timings: deque[dict[str, float]] = deque(maxlen=window)
+        self._latencies: deque[float] = deque(maxlen=window)
+        self._published: deque[float] = deque(maxlen=window)   # monotonic publication times
+        self.outputs = 0
+        self.dropped_sets: Counter = Counter()
+        self._logged: set[tuple[str, str, str]] = set()
+
+    def record_output(self, timings: dict[str, float], latency_s: float, now: float) -> None:
+        with self._lock:
+            self._timings.append(dict(timings))
+            self._latencies.append(latency_s)
+            self._published.append(now)
+            self.outputs += 1
+
+    def reject(self, camera: str, reason: str, message: str, kept: bool = False,
+               level: str = "") -> bool:
+        """Count a rejected input; True the first time this (camera, reason) is seen at this
+        log level, so the caller logs it once per level (a stamp jump after a pause, told at
+        INFO, must not silence a later one that is a fault, told at WARN: found by a review).
+        kept: a notice about an input that was used after all (a stamp jump after a pause):
+        counted, without raising the camera's status to WARN."""
+        with self._lock:
+            health = self.cameras.setdefault(camera, CameraHealth())
+            health.rejected[reason] += 1
+            health.last_rejection = message
+            if not kept:
+                health.rejected_since_report += 1
+            first = (camera, reason, level) not in self._logged
+            self._logged.add((camera, reason, level))
+            return first
+
+    def note_arrival(self, camera: str, kind: Literal["image", "info"], now: float) -> None:
+        """Record that an image (kind 'image') or a camera_info ('info') of `camera` was
+        received at monotonic time `now` (s), whatever becomes of it."""
+        with self._lock:
+            health = self.cameras.setdefault(camera, CameraHealth())
+            (health.image_arrivals if kind == "image" else health.info_arrivals).append(now)
+            if kind == "image" and health.first_image is None:
+                health.first_image = now
+
+    def images_arriving(self, now: float, within_s: float) -> bool:
+        """Whether some camera's image (noted by note_arrival, accepted or not) arrived in
+        the last within_s (monotonic s)."""
+        with self._lock:
+            return any(health.image_within(now, within_s) for health in self.cameras.values())
+
+    def image_loss(self, camera: str, now: float) -> tuple[float, float] | None:
+        """(camera_info rate, image rate) in Hz over the last LOSS_HORIZON_S seconds when the
+        camera's images fall short of its camera_info (images_lost), else None."""
+        with self._lock:
+            health = self.cameras.get(camera)
+            if health is None:
+                return None
+            infos = sum(now - t <= LOSS_HORIZON_S for t in health.info_arrivals)
+            images = sum(now - t <= LOSS_HORIZON_S for t in health.image_arrivals)
+        if infos < LOSS_MIN_INFOS or images >= LOSS_IMAGE_SHARE * infos:
+            return None
+        return infos / LOSS_HORIZON_S, images / LOSS_HORIZON_S
+
+    def count_one_camera_people(self, lone: bool = False) -> None:
+        """Report PEOPLE_KEYS for every camera (zeros until counted): the node has a
+        one-camera path; lone: also LONE_KEYS (a rig with lone_view_people)."""
+        keys = _ALL_PEOPLE_KEYS if lone else PEOPLE_KEYS
+        with self._lock:
+            for name in self._real_cameras:
+                health = self.cameras[name]
+                if health.people is None:
+                    health.people = Counter(dict.fromkeys(keys, 0))
+
+    def record_people(self, camera: str, counts: dict[str, int]) -> None:
+        """Add one one-camera set's person-frames by PEOPLE_KEYS reason, or a rig's lone
+        person-frames (LONE_KEYS)."""
+        with self._lock:
+            health = self.cameras.setdefault(camera, CameraHealth())
+            if health.people is None:
+                health.people = Counter(dict.fromkeys(PEOPLE_KEYS, 0))
+            health.people.update({k: v for k, v in counts.items() if k in _ALL_PEOPLE_KEYS})
+
+    def output_rate_hz(self, now: float, horizon_s: float = OUTPUT_RATE_HORIZON_S) -> float:
+        """Outputs per second over the last horizon_s (0 with fewer than two in it)."""
+        with self._lock:
+            recent = [t for t in self._published if now - t <= horizon_s]
+        if len(recent) < 2:
+            return 0.0
+        return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-9)
+
+    def stage_means_ms(self) -> dict[str, float]:
+        """Mean time (ms) of every stage over the outputs kept (a stage an output lacks
+        counts 0 for it)."""
+        with self._lock:
+            timings = list(self._timings)
+        stages = sorted({k for t in timings for k in t})
+        return {s: 1000 * sum(t.get(s, 0.0) for t in timings) / len(timings) for s in stages}
+
+    def statuses(self, now: float, sync: FrameSynchronizer | None = None,
+                 inputs_arriving: bool = True, extra: dict[str, str] | None = None,
+                 no_sim_clock: bool = False) -> list[HealthStatus]:
+        """The pipeline's status, then every camera's (sync: the node's FrameSynchronizer;
+        extra: more key/values for the pipeline status, e.g. tracking counters; no_sim_clock:
+        use_sim_time is on and no /clock has come). A rejection is told at WARN in the first
+        report after it only: this resets the cameras' rejected_since_report."""
+        rate = self.output_rate_hz(now)
+        with self._lock:
+            latencies = list(self._latencies)
+        latency_ms = 1000 * sum(latencies) / len(latencies) if latencies else float("nan")
+        values = {**self.constants, "output_rate_hz": f"{rate:.2f}",
+                  "outputs": str(self.outputs), "latency_ms_mean": f"{latency_ms:.1f}"}
+        values.update({f"stage_{k}_ms": f"{v:.2f}" for k, v in self.stage_means_ms().items()})
+        drops = Counter(self.dropped_sets)
+        if sync is not None:
+            drops.update(sync.set_drops)
+            values["sets_emitted"] = str(sync.sets_emitted)
+        values.update({f"dropped_sets_{k}": str(v) for k, v in sorted(drops.items())})
+        values.update(extra or {})
+        level, message = OK, "running"
+        if no_sim_clock:
+            level, message = WARN, ("use_sim_time is true and no /clock has come: outputs and "
+                                    "this report are stamped 0 (play the bag with --clock, or "
+                                    "set use_sim_time false)")
+        elif rate == 0.0 and inputs_arriving:
+            level, message = WARN, f"no output in the last {OUTPUT_RATE_HORIZON_S:g} s"
+        elif rate == 0.0:
+            message = "no input"
+        elif latency_ms > 1000 * STAMPS_FROM_ANOTHER_CLOCK_S:
+            level, message = WARN, (
+                f"image stamps {latency_ms / 1000:.1f} s behind this node's clock: a camera "
+                "computer's clock is off (sync it: chrony), or a bag is replayed without "
+                "--clock and use_sim_time; latency_ms_mean shows that difference")
+        statuses = [HealthStatus(f"{self.node_name}: pipeline", level, message, values,
+                                 self.node_name)]
+        states = sync.camera_states(now) if sync is not None else {}
+        for name, health in self.cameras.items():
+            values = {"state": states.get(name, "n/a"),
+                      "calibrated": str(health.calibrated).lower()}
+            if sync is not None and name in sync.state:
+                cam = sync.state[name]
+                silent = states.get(name) in ("stale", "paused")
+                values.update({"input_rate_hz": f"{0.0 if silent else cam.rate_hz:.2f}",
+                               "frames_in": str(cam.frames_in)})
+                values.update({f"dropped_{k}": str(v) for k, v in sorted(cam.drops.items())})
+            values.update({f"rejected_{k}": str(v) for k, v in sorted(health.rejected.items())})
+            with self._lock:
+                people = dict(health.people) if health.people is not None else {}
+            values.update({_ALL_PEOPLE_KEYS[k]: str(v) for k, v in people.items()})
+            level, message = OK, "ok"
+            if states.get(name) == "stale":
+                never = sync is not None and name in sync.state and \
+                    sync.state[name].frames_in == 0
+                level, message = WARN, ("stale: no frame yet while the others send (not waited "
+                                        "for)" if never else
+                                        "stale: no frame within stale_after_s")
+            elif states.get(name) == "paused":
+                level, message = WARN, "paused: no frame from any camera within stale_after_s"
+            elif not health.calibrated and health.image_within(now, LOSS_HORIZON_S):
+                level, message = WARN, "images arrive, no valid camera_info yet"
+            elif states.get(name) == "waiting":
+                level, message = WARN, "waiting for the first frame"
+            elif not health.calibrated:
+                level, message = WARN, "waiting for a valid camera_info"
+            if health.rejected_since_report:
+                level, message = WARN, f"rejected input: {health.last_rejection}"
+            if health.last_rejection:
+                values["last_rejection"] = health.last_rejection
+            with self._lock:
+                health.rejected_since_report = 0
+            label = f"camera {name}"
+            if name not in self._real_cameras:    # "pipeline": problems while processing
+                label = f"{name} problems"
+                values = {k: v for k, v in values.items() if k.startswith(("rejected_", "last_"))}
+                level, message = (WARN, f"problem: {health.last_rejection}") \
+                    if level == WARN and message.startswith("rejected") else (OK, "no new problem")
+            statuses.append(HealthStatus(f"{self.node_name}: {label}", level, message, values,
+                                         f"{self.node_name}/{name}"))
+        return statuses
+
+
+def output_timings(stages: Mapping[str, float], publish_s: float, frame_set: FrameSet,
+                   now: float, latency_s: float) -> dict[str, float]:
+    """The timings (s) of one output: the pipeline's `stages` (with "total" and maybe
+    "decode"), "publish" (publish_s), and the node's own:
+      wait    from the set's first image in the node (frame_set.opened) to `now`, less the
+              processing (total, publish, decode)
+      gather  part of the wait: from the set's first image in the node to its last
+      arrive  before the node: from the capture stamp to the set's first image in the node
+              (latency_s, capture stamp to now on the node's clock, less the time since the
+              set opened; 0 when clocks make that negative)
+    now and the frames' receive times: monotonic s."""
+    timings = {**stages, "publish": publish_s}
+    since_opened = max(now - frame_set.opened, 0.0)
+    timings["wait"] = (since_opened - timings["total"] - publish_s
+                       - timings.get("decode", 0.0))
+    timings["gather"] = max(f.received for f in frame_set.frames.values()) - frame_set.opened
+    timings["arrive"] = max(latency_s - since_opened, 0.0)
+    return timings

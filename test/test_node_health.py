@@ -1,0 +1,107 @@
+"""core.node_health without ROS or DDS: the output rate, the images_lost judgement, the
+statuses /diagnostics shows (ros.diagnostics only builds their messages: test_ros_outputs)
+and the timings of one output (wait, gather, arrive)."""
+from __future__ import annotations
+
+import pytest
+
+from pose3d_ros.core.node_health import (
+    LOSS_HORIZON_S,
+    OK,
+    WARN,
+    NodeHealth,
+    output_timings,
+)
+from pose3d_ros.core.sync import Frame, FrameSet, FrameSynchronizer
+
+
+def test_output_rate_counts_the_last_two_seconds():
+    health = NodeHealth("node", ("cam01",))
+    assert health.output_rate_hz(10.0) == 0.0                  # nothing published
+    health.record_output({"total": 0.01}, 0.05, 10.0)
+    assert health.output_rate_hz(10.0) == 0.0                  # one output: no rate
+    for k in range(1, 5):
+        health.record_output({"total": 0.01}, 0.05, 10.0 + k * 0.1)
+    assert health.output_rate_hz(10.4) == pytest.approx(10.0)
+    assert health.output_rate_hz(12.15) == pytest.approx(10.0)  # 10.2 .. 10.4 still in
+    assert health.output_rate_hz(12.35) == 0.0                 # only 10.4 left in 2 s
+    assert health.output_rate_hz(13.0, horizon_s=5.0) == pytest.approx(10.0)
+
+
+def _arrivals(health: NodeHealth, camera: str, infos: int, images: int, end: float) -> None:
+    """`infos` camera_info and `images` images of `camera` spread evenly over the
+    LOSS_HORIZON_S before `end`."""
+    for kind, count in (("info", infos), ("image", images)):
+        for k in range(count):
+            health.note_arrival(camera, kind, end - k * LOSS_HORIZON_S / count)
+
+
+def test_images_lost_when_fewer_than_half_the_camera_infos_come():
+    health = NodeHealth("node", ("cam01", "cam02", "cam03"))
+    _arrivals(health, "cam01", infos=30, images=6, end=100.0)      # 10 Hz info, 2 Hz images
+    assert health.image_loss("cam01", 100.0) == pytest.approx((10.0, 2.0))
+    _arrivals(health, "cam02", infos=30, images=15, end=100.0)     # half: not lost
+    assert health.image_loss("cam02", 100.0) is None
+    _arrivals(health, "cam03", infos=9, images=0, end=100.0)       # too few camera_infos
+    assert health.image_loss("cam03", 100.0) is None
+    assert health.image_loss("cam01", 100.0 + 2 * LOSS_HORIZON_S) is None   # all old now
+    assert health.image_loss("unknown", 100.0) is None
+
+
+def test_statuses_judge_the_pipeline_without_ros():
+    health = NodeHealth("node", ("cam01",))
+    health.cameras["cam01"].calibrated = True
+    pipeline = health.statuses(10.0, inputs_arriving=False)[0]
+    assert (pipeline.level, pipeline.message) == (OK, "no input")
+    pipeline = health.statuses(10.0, inputs_arriving=True)[0]
+    assert (pipeline.level, pipeline.message) == (WARN, "no output in the last 2 s")
+    for k in range(5):
+        health.record_output({"detect": 0.02, "total": 0.03}, 0.05, 10.0 + k * 0.1)
+    pipeline, camera = health.statuses(10.5)
+    assert (pipeline.level, pipeline.message, pipeline.hardware_id) == (OK, "running", "node")
+    assert pipeline.values["output_rate_hz"] == "10.00"
+    assert pipeline.values["stage_detect_ms"] == "20.00"
+    assert (camera.name, camera.level, camera.hardware_id) == ("node: camera cam01", OK,
+                                                               "node/cam01")
+    assert health.statuses(10.5, no_sim_clock=True)[0].level == WARN
+
+
+def test_a_rejection_is_warned_in_one_report_and_counted_in_all():
+    sync = FrameSynchronizer(("cam01",), min_views=1, stale_after_s=1.0)
+    health = NodeHealth("node", ("cam01",))
+    health.cameras["cam01"].calibrated = True
+    sync.add("cam01", 1.0, None, 10.0)
+    health.reject("cam01", "truncated", "camera 'cam01': data holds 5 bytes")
+    camera = health.statuses(10.2, sync)[1]
+    assert camera.level == WARN and camera.message.startswith("rejected input: camera 'cam01'")
+    camera = health.statuses(10.4, sync)[1]
+    assert camera.level == OK and camera.values["rejected_truncated"] == "1"
+
+
+def test_images_without_camera_info_are_warned():
+    health = NodeHealth("node", ("cam01",))
+    health.note_arrival("cam01", "image", 10.0)
+    camera = health.statuses(10.5)[1]
+    assert (camera.level, camera.message) == (WARN, "images arrive, no valid camera_info yet")
+    camera = health.statuses(10.0 + 2 * LOSS_HORIZON_S)[1]        # images stopped
+    assert (camera.level, camera.message) == (WARN, "waiting for a valid camera_info")
+
+
+def _frame_set(opened: float, received: list[float]) -> FrameSet:
+    frames = {f"cam{i}": Frame(f"cam{i}", 1.0, t, None) for i, t in enumerate(received)}
+    return FrameSet(1.0, frames, (), opened)
+
+
+def test_output_timings_split_the_time_since_the_set_opened():
+    stages = {"decode": 0.02, "detect": 0.05, "total": 0.10}
+    timings = output_timings(stages, 0.01, _frame_set(10.0, [10.0, 10.03]), now=10.2,
+                             latency_s=0.5)
+    assert timings["detect"] == 0.05 and timings["publish"] == 0.01
+    assert timings["wait"] == pytest.approx(0.2 - 0.10 - 0.01 - 0.02)
+    assert timings["gather"] == pytest.approx(0.03)
+    assert timings["arrive"] == pytest.approx(0.5 - 0.2)
+    assert "wait" not in stages                                   # the stages are not changed
+    # a latency shorter than the time in the node (stamps from another clock): arrive 0;
+    # a monotonic now before the set opened: nothing waited (the processing counts negative)
+    odd = output_timings({"total": 0.1}, 0.0, _frame_set(10.0, [10.0]), now=9.9, latency_s=0.0)
+    assert odd["arrive"] == 0.0 and odd["wait"] == pytest.approx(-0.1) and odd["gather"] == 0.0
