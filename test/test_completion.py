@@ -193,3 +193,32 @@ def test_the_outer_end_of_a_bone_no_human_has_is_found():
         assert np.flatnonzero(found[1]).tolist() == [elbow]
         assert np.flatnonzero(found[2]).tolist() == [wrist]
         assert not gross_joints(body[None], layout, CompletionParams(gross_bone_ratio=10)).any()
+
+
+def test_the_template_fit_is_scipys_kabsch_on_the_masked_joints():
+    """array_ops.masked_rigid_fit (the template fill's rigid fit, and Procrustes' without the
+    scale) against an independent reference per item: scipy's Kabsch (Rotation.align_vectors)
+    on the masked joints, with NaN outside the mask in either input."""
+    from scipy.spatial.transform import Rotation
+
+    from pose3d_ros.core.array_ops import masked_rigid_fit
+
+    rng = np.random.default_rng(5)
+    n, j = 60, COCO17.num_joints
+    source = rng.normal(scale=0.3, size=(n, j, 3))
+    rot = Rotation.random(n, random_state=6).as_matrix()
+    target = (np.einsum("nik,njk->nji", rot, source) + rng.normal(size=(n, 1, 3))
+              + rng.normal(scale=0.03, size=(n, j, 3)))
+    target[7] = source[7] * [-1.0, 1.0, 1.0]            # a mirror image: no reflection
+    mask = rng.random((n, j)) < rng.uniform(0.05, 1.0, size=(n, 1))
+    source[~mask & (rng.random((n, j)) < 0.3)] = np.nan
+    target[~mask & (rng.random((n, j)) < 0.5)] = np.nan
+    moved = masked_rigid_fit(source, target, mask)
+    few = mask.sum(1) < 3
+    assert few.any() and np.isnan(moved[few]).all()
+    for i in np.flatnonzero(~few):
+        src_mean, dst_mean = source[i, mask[i]].mean(0), target[i, mask[i]].mean(0)
+        best = Rotation.align_vectors(target[i, mask[i]] - dst_mean,
+                                      source[i, mask[i]] - src_mean)[0]
+        np.testing.assert_allclose(moved[i], best.apply(source[i] - src_mean) + dst_mean,
+                                   atol=1e-10)      # NaN where source is NaN

@@ -69,6 +69,38 @@ def test_frames_with_too_few_joints_cannot_be_aligned():
     assert result.num_valid == 0 and np.isnan(result.mean)
 
 
+def test_procrustes_is_scipys_kabsch_rotation_with_the_least_squares_scale():
+    """procrustes_align (array_ops.masked_rigid_fit with scale) against an independent
+    reference per frame: scipy's Kabsch (Rotation.align_vectors) on the joints valid in both,
+    the scale s = sum y.Rx / sum |x|^2 that minimises the error for that rotation."""
+    from pose3d_ros.core.array_ops import masked_rigid_fit
+
+    rng = np.random.default_rng(11)
+    n, j = 60, 17
+    pred = rng.normal(scale=0.3, size=(n, j, 3))
+    rot = Rotation.random(n, random_state=12).as_matrix()
+    ref = (rng.uniform(0.5, 2.0, size=(n, 1, 1)) * np.einsum("nik,njk->nji", rot, pred)
+           + rng.normal(size=(n, 1, 3)) + rng.normal(scale=0.03, size=(n, j, 3)))
+    ref[7] = pred[7] * [-1.0, 1.0, 1.0]                  # a mirror image: no reflection
+    pred[rng.random((n, j)) < rng.uniform(0.0, 0.9, size=(n, 1))] = np.nan
+    ref[rng.random((n, j)) < 0.2] = np.nan
+    valid = ~(np.isnan(pred).any(-1) | np.isnan(ref).any(-1))
+    pred[3, valid[3]] = [0.5, 0.25, 0.125]               # its common joints coincide: no scale
+    aligned = metrics.procrustes_align(pred, ref)
+    np.testing.assert_array_equal(aligned, masked_rigid_fit(pred, ref, valid, scale=True))
+    assert valid.sum(1).min() < 3 and np.isnan(aligned[3]).all()
+    for i in np.flatnonzero(valid.sum(1) >= 3):
+        if i == 3:
+            continue
+        x_mean, y_mean = pred[i, valid[i]].mean(0), ref[i, valid[i]].mean(0)
+        x, y = pred[i, valid[i]] - x_mean, ref[i, valid[i]] - y_mean
+        best = Rotation.align_vectors(y, x)[0]
+        scale = (y * best.apply(x)).sum() / (x * x).sum()
+        np.testing.assert_allclose(aligned[i], scale * best.apply(pred[i] - x_mean) + y_mean,
+                                   atol=1e-10)      # NaN where pred is NaN
+    assert np.isnan(aligned[valid.sum(1) < 3]).all()
+
+
 def test_n_mpjpe_scale_only_hand_case():
     ref = np.array([[1.0, 0, 0], [0, 1, 0]])
     pred = np.array([[2.0, 0, 0], [0, 0, 0]])
@@ -176,6 +208,47 @@ def test_matching_detection_rate_and_id_switches():
     assert metrics.id_switches(ref_ids, pred_ids) == 3
     with pytest.raises(ValueError):
         metrics.id_switches([[1]], [[1, 2]])
+
+
+def test_matching_in_the_image_is_relative_to_each_reference_persons_scale():
+    """match_frame on 2D keypoints with a per-reference scale (image_identities' cost: mean
+    pixel distance over the reference person's size), against every assignment tried."""
+    from itertools import permutations
+
+    ref = np.zeros((2, 4, 2))
+    ref[1] += 100.0
+    pred = ref[:1] + [30.0, 0.0]                          # 30 px from ref 0, 122 px from ref 1
+    assert metrics.match_frame(pred, ref)[0].tolist() == []         # 0.5 px: too far
+    assert metrics.match_frame(pred, ref, max_distance=50)[0].tolist() == [[0, 0]]
+    pairs, cost = metrics.match_frame(pred, ref, ref_scale=np.array([50.0, 1000.0]))
+    assert pairs.tolist() == [[0, 1]] and cost == pytest.approx(np.hypot(70, 100) / 1000)
+    with pytest.raises(ValueError, match="positive"):
+        metrics.match_frame(pred, ref, ref_scale=np.array([50.0, 0.0]))
+    # a pair with no common joint is never matched, not even with no distance limit
+    lost = np.full((1, 4, 2), np.nan)
+    assert metrics.match_people([lost], [ref], max_distance=np.inf).pairs[0].size == 0
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        p, q = (int(n) for n in rng.integers(1, 5, size=2))
+        a = rng.normal(scale=50.0, size=(p, 5, 2))
+        b = rng.normal(scale=50.0, size=(q, 5, 2))
+        a[rng.random((p, 5)) < 0.4] = np.nan
+        b[rng.random((q, 5)) < 0.4] = np.nan
+        scale = rng.uniform(20.0, 200.0, size=q)
+        limit = float(rng.choice([0.3, 1.0, np.inf]))
+        cost = metrics.mean_joint_distances(a, b) / scale                  # (P, Q)
+        # every assignment of min(P, Q) pairs: fewest pairs with no common joint, then the
+        # least total cost
+        best: tuple = (np.inf, np.inf, [])
+        for order in permutations(range(max(p, q)), min(p, q)):
+            pair = list(zip(range(p), order, strict=True) if p <= q
+                        else zip(order, range(q), strict=True))
+            c = np.array([cost[i, k] for i, k in pair])
+            best = min(best, (int(np.isnan(c).sum()), float(np.nansum(c)), pair),
+                       key=lambda item: item[:2])
+        expected = sorted((i, k) for i, k in best[2] if cost[i, k] <= limit)
+        found = metrics.match_frame(a, b, max_distance=limit, ref_scale=scale)[0]
+        assert sorted(map(tuple, found.tolist())) == expected
 
 
 def test_predictions_are_laid_out_per_reference_person():

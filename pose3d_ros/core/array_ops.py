@@ -67,13 +67,46 @@ def finite_rows(values: np.ndarray) -> np.ndarray:
     return np.isfinite(values).all(-1) if ones is None else np.isfinite(np.abs(values) @ ones)
 
 
-def masked_mean(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def masked_mean(points: np.ndarray, mask: np.ndarray, empty: float = np.nan) -> np.ndarray:
     """Mean over the joints axis of the masked points: (..., J, D), mask (..., J) -> (..., D);
-    NaN where no joint is masked. The masked points must be finite (no division or overflow
-    to silence), e.g. mask = finite_rows(points)."""
+    `empty` (NaN) where no joint is masked. The masked points must be finite (no division or
+    overflow to silence), e.g. mask = finite_rows(points)."""
     total = np.where(mask[..., None], points, 0.0).sum(-2)
     count = row_counts(mask)[..., None]
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    mean = total / np.maximum(count, 1)                     # 0 where no joint is masked
+    return mean if empty == 0 else np.where(count > 0, mean, empty)
+
+
+def masked_centre(points: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points (..., J, D) centred on the mean of their masked joints, with unmasked joints 0
+    (weight 0 in sums over joints), and that mean (..., 1, D) (0 where no joint is masked)."""
+    mean = masked_mean(points, mask, 0.0)[..., None, :]
+    return np.where(mask[..., None], points - mean, 0.0), mean
+
+
+def masked_rigid_fit(source: np.ndarray, target: np.ndarray, mask: np.ndarray, *,
+                     scale: bool = False, min_points: int = 3) -> np.ndarray:
+    """Move each source (N, J, 3) onto its target (N, J, 3) by the rotation and translation
+    (Kabsch), with scale=True also the uniform scale (Umeyama's similarity), that minimise
+    the squared distance over the joints in mask (N, J) bool; proper rotations only (det +1,
+    no reflection). Returns the whole moved source (N, J, 3), NaN where source is NaN; all-NaN
+    for an item with fewer than `min_points` masked joints (with scale, also one whose masked
+    source joints coincide). Joints outside the mask may be NaN in either input; units any
+    (the same in both), frames: target's."""
+    # both centred in one batch (np.array: the cheapest stack of two equal shapes)
+    (src, dst), (mu_src, mu_dst) = masked_centre(np.array([source, target], np.float64), mask)
+    u, s, vt = np.linalg.svd(np.einsum("nji,njk->nik", dst, src))           # (N, 3, 3)
+    sign = np.where(np.linalg.det(u @ vt) < 0, -1.0, 1.0)   # -1: the best fit is a reflection
+    u[:, :, 2] *= sign[:, None]
+    s[:, 2] *= sign
+    moved = np.einsum("nik,njk->nji", u @ vt, source - mu_src)
+    enough = row_counts(mask) >= min_points
+    if scale:
+        spread = (src ** 2).sum(axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            moved = (s.sum(axis=1) / spread)[:, None, None] * moved
+        enough &= spread > 0
+    return np.where(enough[:, None, None], moved + mu_dst, np.nan)
 
 
 def nanmedian_axis(values: np.ndarray, axis: int) -> np.ndarray:

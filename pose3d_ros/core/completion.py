@@ -46,7 +46,14 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import finite_rows, masked_mean, nanmedian_axis, squared_norm, vector_norm
+from .array_ops import (
+    finite_rows,
+    masked_mean,
+    masked_rigid_fit,
+    nanmedian_axis,
+    squared_norm,
+    vector_norm,
+)
 from .bone_prior import joint_information, refine_with_bones
 from .camera import CameraArrays
 from .layouts import JointLayout
@@ -492,10 +499,10 @@ def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,
     head_set[body.shoulders] = True
     head_known = known & head_set[None]
     # both fits (body, head) in one batch of 2P people
-    body_fit, head_fit = _rigid_fit(np.concatenate([template, template]),
-                                    np.concatenate([points, points]),
-                                    np.concatenate([body_known, head_known])
-                                    ).reshape((2,) + points.shape)
+    body_fit, head_fit = masked_rigid_fit(np.concatenate([template, template]),
+                                          np.concatenate([points, points]),
+                                          np.concatenate([body_known, head_known])
+                                          ).reshape((2,) + points.shape)
     # limbs from the standing template only for a body that stands like it (known joints
     # within TEMPLATE_FIT_M RMS): a crawling or lying person's legs are not guessed
     residual = np.where(body_known, vector_norm(body_fit - points), 0.0)
@@ -504,20 +511,3 @@ def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,
     body_fit = np.where((rms <= TEMPLATE_FIT_M)[:, None, None], body_fit, np.nan)
     use_head = (head_known.sum(1) >= 3)[:, None] & body.face[None]
     return np.where(use_head[..., None], head_fit, body_fit)
-
-
-def _rigid_fit(template: np.ndarray, points: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Rotation + translation (Kabsch, batched over P) of template (P, J, 3) onto the masked
-    points (P, J, 3); returns the moved template (P, J, 3), NaN where < 3 joints are masked."""
-    w = mask[..., None].astype(np.float64)
-    count = np.maximum(w.sum(1), 1.0)                                             # (P, 1)
-    src_c = (template * w).sum(1) / count
-    dst_c = (np.where(mask[..., None], points, 0.0)).sum(1) / count
-    src = (template - src_c[:, None]) * w
-    dst = (np.where(mask[..., None], points, 0.0) - dst_c[:, None]) * w
-    u, _, vt = np.linalg.svd(np.einsum("pji,pjk->pik", dst, src))                # (P, 3, 3)
-    fix = np.ones((len(u), 3))
-    fix[:, 2] = np.where(np.linalg.det(u @ vt) < 0, -1.0, 1.0)
-    rot = (u * fix[:, None, :]) @ vt
-    moved = np.einsum("pik,pjk->pji", rot, template - src_c[:, None]) + dst_c[:, None]
-    return np.where((mask.sum(1) >= 3)[:, None, None], moved, np.nan)

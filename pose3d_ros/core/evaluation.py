@@ -485,8 +485,6 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
     frame, the one camera.R, t map from). max_distance: mean keypoint distance over the
     reference person's size in the image (diagonal of its keypoints' box). The reference's
     identities are followed by link_identities when it is untracked."""
-    from scipy.optimize import linear_sum_assignment
-
     from .tracking import image_size
     if ref.layout is None:
         raise ValueError("the reference track holds no skeleton")
@@ -516,17 +514,13 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
         matched = np.zeros(len(p), bool)
         hit = np.zeros(len(r), bool)
         if len(p) and len(r):
-            d = np.linalg.norm(p[:, None] - r[None], axis=-1)
-            valid = np.isfinite(d)
-            mean = np.where(valid, d, 0).sum(-1) / np.maximum(valid.sum(-1), 1)
-            cost = np.where(valid.any(-1), mean / np.maximum(image_size(r), 1.0)[None], 1e6)
-            rows, cols = linear_sum_assignment(cost)
-            ok = cost[rows, cols] <= max_distance
-            for i, k in zip(rows[ok], cols[ok], strict=True):
+            rows, cols = metrics.match_frame(p, r, max_distance=max_distance,
+                                             ref_scale=np.maximum(image_size(r), 1.0))[0].T
+            for i, k in zip(rows, cols, strict=True):
                 seen.setdefault(int(ref_ids[t][k]), set()).add(int(frame.ids[i]))
                 matched_of[int(frame.ids[i])] = matched_of.get(int(frame.ids[i]), 0) + 1
-            matched[rows[ok]], hit[cols[ok]] = True, True
-            a, b = pred3d[rows[ok]], ref3d[cols[ok]]
+            matched[rows], hit[cols] = True, True
+            a, b = pred3d[rows], ref3d[cols]
             root_a, root_b = root_positions(a, layout), root_positions(b, layout)
             distance_errors.append(np.abs(np.linalg.norm(root_a - camera.center, axis=-1)
                                           - np.linalg.norm(root_b - camera.center, axis=-1)))

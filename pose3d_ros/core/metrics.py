@@ -26,6 +26,8 @@ import numpy as np
 from scipy.cluster.vq import kmeans2
 from scipy.optimize import linear_sum_assignment
 
+from .array_ops import masked_centre, masked_rigid_fit
+
 PCK_THRESHOLD_M = 0.150
 AUC_THRESHOLDS_M = np.linspace(0.0, 0.150, 31)
 
@@ -120,15 +122,6 @@ def mpjpe(pred: np.ndarray, ref: np.ndarray) -> JointErrors:
     return JointErrors(joint_distances(pred, ref).reshape(-1, pred.shape[-2]))
 
 
-def _centre(points: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Centre (N, J, 3) on the mean of its valid joints; invalid joints become 0 (weight 0)."""
-    weight = valid[..., None].astype(np.float64)
-    count = np.maximum(weight.sum(axis=1, keepdims=True), 1.0)
-    filled = np.where(weight > 0, points, 0.0)
-    mean = filled.sum(axis=1, keepdims=True) / count
-    return (filled - mean) * weight, mean, weight
-
-
 def procrustes_align(pred: np.ndarray, ref: np.ndarray, *,
                      min_joints: int = 3) -> np.ndarray:
     """Align each frame of pred to ref by the similarity s*R*x + t minimising squared error.
@@ -138,24 +131,8 @@ def procrustes_align(pred: np.ndarray, ref: np.ndarray, *,
     NaN where pred was NaN. Rotation is proper (det +1): reflections are not allowed (Umeyama).
     """
     pred, ref = _check_pair(pred, ref)
-    shape = pred.shape
     p, r, valid = _flatten(pred, ref)
-    x, mu_x, _ = _centre(p, valid)
-    y, mu_y, _ = _centre(r, valid)
-    cov = np.einsum("nji,njk->nik", y, x)  # sum_j y_j x_j^T, (N, 3, 3)
-    u, s, vt = np.linalg.svd(cov)
-    d = np.sign(np.linalg.det(u @ vt))
-    d = np.where(d == 0, 1.0, d)
-    fix = np.ones((len(d), 3))
-    fix[:, 2] = d
-    rot = (u * fix[:, None, :]) @ vt  # (N, 3, 3)
-    var_x = (x ** 2).sum(axis=(1, 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = (s * fix).sum(axis=1) / var_x
-    aligned = scale[:, None, None] * np.einsum("nik,njk->nji", rot, p - mu_x) + mu_y
-    enough = (valid.sum(axis=1) >= min_joints) & (var_x > 0)
-    aligned[~enough] = np.nan
-    return aligned.reshape(shape)
+    return masked_rigid_fit(p, r, valid, scale=True, min_points=min_joints).reshape(pred.shape)
 
 
 def p_mpjpe(pred: np.ndarray, ref: np.ndarray) -> JointErrors:
@@ -174,8 +151,8 @@ def scale_align(pred: np.ndarray, ref: np.ndarray, *, centre: bool = True) -> np
     shape = pred.shape
     p, r, valid = _flatten(pred, ref)
     if centre:
-        x, mu_x, _ = _centre(p, valid)
-        y, mu_y, _ = _centre(r, valid)
+        x, mu_x = masked_centre(p, valid)
+        y, mu_y = masked_centre(r, valid)
         p_full = p - mu_x
     else:
         x = np.where(valid[..., None], p, 0.0)
@@ -401,7 +378,8 @@ class Matching:
     """People matched between prediction and reference over a sequence.
 
     pairs: one (K_t, 2) int array per frame of (pred index, ref index).
-    distances: one (K_t,) float array per frame, mean joint distance of each pair in metres.
+    distances: one (K_t,) float array per frame, each pair's cost: its mean joint distance
+        (metres for 3D poses, pixels for 2D), over the reference's scale when one was given.
     """
 
     pairs: list[np.ndarray]
@@ -410,7 +388,8 @@ class Matching:
 
 def mean_joint_distances(pred: np.ndarray, ref: np.ndarray,
                          missing_cost: float | None = None) -> np.ndarray:
-    """(P, Q) mean distance (metres) between the joints of pred (P, J, 3) and ref (Q, J, 3).
+    """(P, Q) mean distance between the joints of pred (P, J, D) and ref (Q, J, D): 3D poses
+    in metres or 2D keypoints in pixels (the distance in their unit).
 
     missing_cost None: over the joints valid in both (NaN where none is). A number: a joint
     the reference has and the prediction lacks counts as that distance, so that a prediction
@@ -424,33 +403,57 @@ def mean_joint_distances(pred: np.ndarray, ref: np.ndarray,
 
 
 def match_people(pred: Sequence[np.ndarray], ref: Sequence[np.ndarray], *,
-                 max_distance: float = 0.5, missing_cost: float | None = None) -> Matching:
-    """Hungarian matching per frame on the mean distance of joints valid in both
-    (mean_joint_distances; missing_cost: what a joint the prediction lacks costs).
-
-    pred[t]: (P_t, J, 3), ref[t]: (Q_t, J, 3) metres. Pairs farther apart than max_distance
-    (metres), or with no common joint, are not matched.
-    """
-    if len(pred) != len(ref):
-        raise ValueError(f"prediction has {len(pred)} frames, reference {len(ref)}")
+                 max_distance: float = 0.5, missing_cost: float | None = None,
+                 ref_scale: Sequence[np.ndarray] | None = None) -> Matching:
+    """Hungarian matching per frame (match_frame) of pred[t] (P_t, J, D) to ref[t]
+    (Q_t, J, D): 3D poses in metres or 2D keypoints in pixels; ref_scale[t] (Q_t,) each
+    reference person's scale when given. See match_frame for the cost and max_distance."""
+    if len(pred) != len(ref) or (ref_scale is not None and len(ref_scale) != len(ref)):
+        raise ValueError(f"prediction has {len(pred)} frames, reference {len(ref)}"
+                         + ("" if ref_scale is None else f", reference scales {len(ref_scale)}"))
     pairs, dists = [], []
     for t, (p, r) in enumerate(zip(pred, ref, strict=True)):
-        p = np.asarray(p, dtype=np.float64)
-        r = np.asarray(r, dtype=np.float64)
-        if p.ndim != 3 or r.ndim != 3 or p.shape[1:] != r.shape[1:]:
-            raise ValueError(f"frame {t}: expected (P, J, 3) and (Q, J, 3), got {p.shape}, "
-                             f"{r.shape}")
-        if len(p) == 0 or len(r) == 0:
-            pairs.append(np.zeros((0, 2), np.intp))
-            dists.append(np.zeros((0,)))
-            continue
-        cost = mean_joint_distances(p, r, missing_cost)
-        big = np.where(np.isnan(cost), np.inf, cost)
-        rows, cols = linear_sum_assignment(np.where(np.isfinite(big), big, 1e9))
-        keep = big[rows, cols] <= max_distance
-        pairs.append(np.stack([rows[keep], cols[keep]], axis=1))
-        dists.append(big[rows[keep], cols[keep]])
+        try:
+            found, cost = match_frame(p, r, max_distance=max_distance, missing_cost=missing_cost,
+                                      ref_scale=None if ref_scale is None else ref_scale[t])
+        except ValueError as exc:
+            raise ValueError(f"frame {t}: {exc}") from None
+        pairs.append(found)
+        dists.append(cost)
     return Matching(pairs, dists)
+
+
+def match_frame(pred: np.ndarray, ref: np.ndarray, *, max_distance: float = 0.5,
+                missing_cost: float | None = None, ref_scale: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Hungarian matching of pred (P, J, D) to ref (Q, J, D), 3D poses in metres or 2D
+    keypoints in pixels, on the mean distance of their joints (mean_joint_distances; missing_cost:
+    what a joint the prediction lacks costs), divided by ref_scale (Q,) > 0 when given (e.g. each
+    reference person's size in the image, for a cost relative to it). Pairs whose cost exceeds
+    max_distance (the cost's unit; inf: no limit), or with no common joint, are not matched.
+    Returns the pairs (K, 2) int (pred index, ref index) and their costs (K,)."""
+    p = np.asarray(pred, dtype=np.float64)
+    r = np.asarray(ref, dtype=np.float64)
+    if p.ndim != 3 or r.ndim != 3 or p.shape[1:] != r.shape[1:]:
+        raise ValueError(f"expected (P, J, D) and (Q, J, D), got {p.shape}, {r.shape}")
+    if ref_scale is not None:
+        ref_scale = np.asarray(ref_scale, dtype=np.float64)
+        if ref_scale.shape != r.shape[:1] or not (ref_scale > 0).all():
+            raise ValueError(f"reference scales must be {r.shape[:1]} positive numbers, got "
+                             f"shape {ref_scale.shape}")
+    if len(p) == 0 or len(r) == 0:
+        return np.zeros((0, 2), np.intp), np.zeros((0,))
+    cost = mean_joint_distances(p, r, missing_cost)
+    if ref_scale is not None:
+        cost = cost / ref_scale[None]
+    valid = np.isfinite(cost)
+    # a pair with no common joint costs more than any assignment of valid pairs (and at least
+    # 1e9, which decides ties as before): as few of them as possible are assigned, then the
+    # least total cost (they are never kept)
+    fill = max(1e9, 1.0 + min(cost.shape) * (cost[valid].max() if valid.any() else 0.0))
+    rows, cols = linear_sum_assignment(np.where(valid, cost, fill))
+    keep = valid[rows, cols] & (cost[rows, cols] <= max_distance)
+    return np.stack([rows[keep], cols[keep]], axis=1), cost[rows[keep], cols[keep]]
 
 
 def matched_to_reference(pred: Sequence[np.ndarray], ref: np.ndarray, present: np.ndarray, *,
