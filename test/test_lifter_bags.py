@@ -14,13 +14,9 @@ import numpy as np
 import pytest
 
 from pose3d_ros.core import bagio
+from pose3d_ros.core.bag_tracks import skipped_images
 from pose3d_ros.core.camera import Rig, camera_model_from_info_msg
-from pose3d_ros.core.lifting.bag_dataset import (
-    bag_cache_key,
-    discover_cameras,
-    group_stamps,
-    read_bag_recording,
-)
+from pose3d_ros.core.lifting.bag_dataset import bag_cache_key, read_bag_recording
 from pose3d_ros.core.lifting.bag_extrinsics import posed_cameras
 from pose3d_ros.core.lifting.dataset import (
     detect_video_blazepose,
@@ -188,8 +184,11 @@ def test_missing_and_broken_images_keep_every_camera_on_the_same_frames(
         error = np.linalg.norm(rec.views[v].keypoints[frame]
                                - bag_recording.views[v].keypoints[frame], axis=-1)
         assert np.median(error) < 10.0
-    undecodable = [r for r in caplog.records if "cannot decode" in r.getMessage()]
-    assert len(undecodable) == 1 and "cam02" in undecodable[0].getMessage()
+    # told once, as the tools tell it (core.bag_tracks.bag_image), and counted
+    undecodable = [r for r in caplog.records if "skipped image" in r.getMessage()]
+    assert len(undecodable) == 1 and "/cam02/image_raw/compressed" in undecodable[0].getMessage()
+    assert skipped_images(bag).counts() == {
+        ("/cam02/image_raw/compressed", "corrupt_compressed"): 2}
 
 
 def test_self_calibration_when_the_bag_has_no_extrinsics(tmp_path, caplog):
@@ -264,28 +263,6 @@ def test_cache_key_follows_the_bag_and_the_options(tmp_path, multi_bag):
     before = bag_cache_key(copy, None, None)
     os.utime(data, ns=(data.stat().st_atime_ns, data.stat().st_mtime_ns + 10**9))
     assert bag_cache_key(copy, None, None) != before  # re-recorded in place
-
-
-def test_camera_discovery_and_stamp_grouping():
-    topics = {"/a/image_raw": bagio.IMAGE, "/a/image_raw/compressed": bagio.COMPRESSED_IMAGE,
-              "/a/camera_info": bagio.CAMERA_INFO,
-              "/b/image_raw/compressed": bagio.COMPRESSED_IMAGE,
-              "/b/camera_info": bagio.CAMERA_INFO, "/c/image_rect": bagio.IMAGE,
-              "/c/camera_info": bagio.CAMERA_INFO, "/tf_static": bagio.TF_MESSAGE}
-    cams = discover_cameras(topics)
-    assert [(c.name, c.image_topic, c.info_topic) for c in cams] == [
-        ("a", "/a/image_raw", "/a/camera_info"),  # raw wins over JPEG
-        ("b", "/b/image_raw/compressed", "/b/camera_info")]
-    assert [c.name for c in discover_cameras(topics, ["/c/image_rect"])] == ["c"]
-    with pytest.raises(ValueError, match="no topic '/d/image_raw'"):
-        discover_cameras(topics, ["/d/image_raw"])
-    # camera 1 misses the second frame and runs 2 ms late; camera 0 sends a frame twice as fast
-    # once (dropped): frame indices stay aligned
-    ms = 1_000_000
-    stamps = [np.array([0, 33, 40, 67, 100]) * ms, np.array([2, 69, 102]) * ms]
-    frames, index = group_stamps(stamps, slop_ns=10 * ms)
-    assert index[0].tolist() == [0, 1, -1, 2, 3] and index[1].tolist() == [0, 2, 3]
-    np.testing.assert_array_equal(frames, np.array([1, 33, 68, 101]) * ms)
 
 
 def test_header_stamps_are_read_without_deserializing():

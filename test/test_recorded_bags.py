@@ -118,6 +118,28 @@ def test_images_of_one_instant_form_one_set_whatever_the_order_they_were_logged(
         index_frame_sets(stamped_zero)
 
 
+def test_train_lifter_reads_a_driver_recording_as_the_tools_do(tmp_path):
+    """train_lifter --bag takes the tools' cameras (cam01, cam03: the node's names, not
+    'cam01/color'; the raw images, not the depth or JPEG copies) and their frame sets, set
+    stamps and pixels (found by a code review: it named a camera after its whole namespace,
+    read only */image_raw topics and put the images stamped 0 at their log time, one more
+    frame)."""
+    from pose3d_ros.core.bag_tracks import FRAME_SET_SLOP_NS
+    from pose3d_ros.core.lifting.bag_dataset import read_bag_recording
+
+    source = _demo_bag(tmp_path)
+    bag = _as_recorded(source, tmp_path / "recorded", names="{camera}/color/image_raw",
+                       zero_last=True, depth=True, compressed_too=True)
+    index = index_frame_sets(bag)
+    rec = read_bag_recording(bag, slop_s=FRAME_SET_SLOP_NS / 1e9, progress=False)
+    assert [c.name for c in rec.cameras] == ["cam01", "cam03"]
+    np.testing.assert_array_equal(rec.stamps_ns, index.stamps)     # 3: the 4th is stamped 0
+    assert rec.num_frames == 3
+    package = read_bag_recording(source, progress=False)
+    for mine, theirs in zip(rec.views, package.views, strict=True):
+        np.testing.assert_array_equal(mine.keypoints, theirs.keypoints[:3])
+
+
 def test_camera_poses_only_on_tf_are_refused_saying_where_they_are(tmp_path):
     """A rig's poses on /tf (a driver's TransformBroadcaster) instead of /tf_static: refused
     in one line that says the tools read /tf_static only (it said only 'no camera with both

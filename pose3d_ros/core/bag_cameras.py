@@ -2,14 +2,16 @@
 from the bag's /tf_static (read with core.static_tf, the tree the nodes use too).
 
 Camera names are the topics' first namespaces (/cam01/camera_info -> cam01); one image
-topic and one CameraInfo topic per camera are read (image_topics, camera_info_topics). A camera's
+topic and one CameraInfo topic per camera are read (camera_topics: the one camera discovery of
+the tools and of train_lifter's bag reader; image_topics, camera_info_topics). A camera's
 extrinsics are the pose of its optical frame (CameraInfo's header frame) in the root of the
 transform tree it hangs under: x_cam = R x_root + t.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import bagio
@@ -25,55 +27,111 @@ def camera_name(topic: str) -> str:
     return topic.strip("/").split("/")[0]
 
 
-def image_topics(path: Path | str, cameras: Sequence[str] | None = None) -> dict[str, str]:
-    """The image topic (Image or CompressedImage) read for each camera of the bag, optionally
-    of some cameras: topic -> type. A camera is a topic's first namespace (camera_name). Depth
-    topics (a name part with 'depth') are left out; of a camera with several image topics
-    (raw beside compressed, color beside infra) the raw Image one with the shortest name is
-    read, and the log says so."""
+@dataclass(frozen=True)
+class CameraTopics:
+    """The topics read of one camera of a bag (camera_topics): its name (camera_name), its
+    image topic and that topic's type (Image or CompressedImage), and the CameraInfo topic of
+    those images ("" when the bag has none for the camera)."""
+
+    name: str
+    image_topic: str
+    image_type: str
+    info_topic: str
+
+
+IMAGE_TYPES = (bagio.IMAGE, bagio.COMPRESSED_IMAGE)
+
+
+def camera_topics(topics: Mapping[str, str], cameras: Sequence[str] | None = None,
+                  chosen: Sequence[str] | None = None, where: str = "bag"
+                  ) -> list[CameraTopics]:
+    """The cameras of a bag from its topic -> type map (bagio.bag_topics), sorted by name:
+    the one camera discovery of the offline readers (the tools, train_lifter --bag).
+
+    A camera is an image topic's first namespace (camera_name: /camera1/color/image_raw ->
+    camera1), as the node's camera_names are. Any Image or CompressedImage topic is a
+    camera's, raw or compressed and of any name, but depth topics (a name part with 'depth');
+    of a camera with several (raw beside compressed, color beside infra) the raw Image one
+    with the shortest name is read, as the node subscribes to <camera>/image_raw, and the log
+    says so once (per `where`: bag_where). Its CameraInfo topic is the one beside the image topic
+    (/camera1/color/camera_info for /camera1/color/image_raw), else the camera's first that
+    is not a depth camera's. cameras: only these; chosen: exactly these image topics (any
+    image topics, one per camera) instead of the choice above. ValueError naming `where`
+    when no image topic is left, a chosen topic is missing or no image, or two chosen
+    topics are one camera's."""
+    images = sorted(t for t, kind in topics.items() if kind in IMAGE_TYPES)
     by_camera: dict[str, list[tuple[str, str]]] = {}
-    for topic, kind in sorted(bagio.bag_topics(path).items()):
-        if kind not in (bagio.IMAGE, bagio.COMPRESSED_IMAGE):
-            continue
-        if cameras is not None and camera_name(topic) not in cameras:
-            continue
+    for topic in chosen or ():
+        if topic not in topics:
+            raise ValueError(f"{where} has no topic {topic!r}; its image topics: {images}")
+        if topics[topic] not in IMAGE_TYPES:
+            raise ValueError(f"{where}: {topic} is {topics[topic]}, not an Image or "
+                             "CompressedImage")
+        if camera_name(topic) in by_camera:
+            raise ValueError(f"{where}: {by_camera[camera_name(topic)][0][0]} and {topic} are "
+                             f"both camera {camera_name(topic)!r}'s (a camera is a topic's "
+                             "first namespace); choose one image topic per camera")
+        by_camera[camera_name(topic)] = [(topic, topics[topic])]
+    for topic in images if not chosen else ():
         if _is_depth(topic):
-            if first_time("depth left out", str(Path(path).resolve()), topic):
-                log.info("bag %s: %s left out (a depth image, not a camera image)", path,
-                         topic)
+            if first_time("depth left out", where, topic):
+                log.info("%s: %s left out (a depth image, not a camera image)", where, topic)
             continue
-        by_camera.setdefault(camera_name(topic), []).append((topic, kind))
+        by_camera.setdefault(camera_name(topic), []).append((topic, topics[topic]))
+    if cameras is not None:
+        by_camera = {name: found for name, found in by_camera.items() if name in cameras}
     if not by_camera:
-        raise ValueError(f"bag {path} has no image topic" +
-                         (f" for cameras {list(cameras)}" if cameras else ""))
-    chosen: dict[str, str] = {}
+        raise ValueError(f"{where} has no image topic" +
+                         (f" for cameras {list(cameras)}" if cameras else "") +
+                         f"; its image topics: {images}")
+    infos = sorted(t for t, kind in topics.items() if kind == bagio.CAMERA_INFO)
+    found = []
     for camera, candidates in sorted(by_camera.items()):
         topic, kind = min(candidates, key=lambda c: (c[1] != bagio.IMAGE, len(c[0]), c[0]))
-        if len(candidates) > 1 and first_time("image topic", str(Path(path).resolve()),
-                                                   camera, topic):
-            log.info("bag %s: camera %r has image topics %s; reading %s", path, camera,
+        if len(candidates) > 1 and first_time("image topic", where, camera, topic):
+            log.info("%s: camera %r has image topics %s; reading %s", where, camera,
                      [c[0] for c in candidates], topic)
-        chosen[topic] = kind
-    return chosen
+        found.append(CameraTopics(camera, topic, kind, _info_topic(camera, topic, infos)))
+    return found
+
+
+def bag_where(path: Path | str) -> str:
+    """'bag <resolved path>': how camera_topics names a bag, in its messages and in what it
+    tells once per bag (whatever path the bag was named by)."""
+    return f"bag {Path(path).resolve()}"
+
+
+def _info_topic(camera: str, image_topic: str, infos: Sequence[str]) -> str:
+    """The CameraInfo topic (of `infos`) of a camera's image topic: the one beside it, else
+    the camera's first that is not a depth camera's; "" when none."""
+    folder = image_topic.removesuffix("/compressed").rsplit("/", 1)[0]
+    mine = [t for t in infos if camera_name(t) == camera]
+    beside = [t for t in mine if t.rsplit("/", 1)[0] == folder]
+    return (beside or [t for t in mine if not _is_depth(t)] or [""])[0]
+
+
+def image_topics(path: Path | str, cameras: Sequence[str] | None = None) -> dict[str, str]:
+    """The image topic (Image or CompressedImage) read for each camera of the bag, optionally
+    of some cameras: topic -> type (camera_topics: depth topics left out, the raw one with
+    the shortest name of a camera with several)."""
+    return {c.image_topic: c.image_type
+            for c in camera_topics(bagio.bag_topics(path), cameras, where=bag_where(path))}
 
 
 def camera_info_topics(path: Path | str) -> dict[str, str]:
-    """Camera name -> the CameraInfo topic of its images (image_topics): the one beside the
-    image topic (/camera1/color/camera_info for /camera1/color/image_raw), else the camera's
-    only one that is not a depth camera's."""
+    """Camera name -> the CameraInfo topic of its images (camera_topics), and of a camera
+    without images its first that is not a depth camera's (a lone camera's intrinsics)."""
     topics = bagio.bag_topics(path)
-    infos = [t for t, ty in topics.items() if ty == bagio.CAMERA_INFO and not _is_depth(t)]
     try:
-        images = image_topics(path)
+        chosen = {c.name: c.info_topic
+                  for c in camera_topics(topics, where=bag_where(path)) if c.info_topic}
     except ValueError:                    # no image topic: the CameraInfos alone
-        images = {}
-    folders = {camera_name(t): t.removesuffix("/compressed").rsplit("/", 1)[0] for t in images}
-    chosen: dict[str, str] = {}
-    for camera in sorted({camera_name(t) for t in infos}):
-        mine = sorted(t for t in infos if camera_name(t) == camera)
-        beside = [t for t in mine if t.rsplit("/", 1)[0] == folders.get(camera)]
-        chosen[camera] = (beside or mine)[0]
-    return chosen
+        chosen = {}
+    infos = sorted(t for t, kind in topics.items()
+                   if kind == bagio.CAMERA_INFO and not _is_depth(t))
+    for topic in infos:
+        chosen.setdefault(camera_name(topic), topic)
+    return dict(sorted(chosen.items()))
 
 
 def _is_depth(topic: str) -> bool:

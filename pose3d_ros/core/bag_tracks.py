@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import bagio, metrics
-from .bag_cameras import camera_info_topics, camera_name, image_topics, read_bag_cameras
+from .bag_cameras import (
+    bag_where,
+    camera_info_topics,
+    camera_name,
+    camera_topics,
+    read_bag_cameras,
+)
 from .camera import CameraModel, camera_model_from_info_msg
 from .detection import DEFAULT_DETECTOR
 from .evaluation import SkeletonTrack, in_frame, pair_frames
@@ -35,7 +41,7 @@ from .image_decode import ImageDecodeError, check_image_size
 from .layouts import convert_joints
 from .messages import image_from_message
 from .static_tf import StaticTransformTree, transforms_from_message
-from .sync import SyncParams
+from .sync import SyncParams, mean_stamp_ns
 from .types import Skeletons3D
 
 if TYPE_CHECKING:
@@ -127,11 +133,12 @@ class FrameSetIndex:
     """How a bag's images form frame sets (index_frame_sets), read without decoding them.
 
     stamps: (S,) int64 ns, each set's stamp (the mean of its images' header stamps, as the
-        node's synchroniser stamps a set), increasing.
+        node stamps its output: core.sync.mean_stamp_ns), increasing.
     set_of: (image topic, header stamp ns) -> the stamp of the set the image belongs to; an
-        image left out (a zero stamp, or a camera's stamp repeated) is not in it.
-    left_out: reason -> images left out ("zero_stamp", "repeated_stamp").
-    topics: the image topics read (image_topics): topic -> type.
+        image left out (a zero stamp, a camera's stamp repeated, no header) is not in it.
+    left_out: reason -> images left out ("zero_stamp", "repeated_stamp",
+        "unreadable_header").
+    topics: the image topics read (bag_cameras.camera_topics): topic -> type.
     """
 
     stamps: np.ndarray
@@ -141,17 +148,31 @@ class FrameSetIndex:
 
 
 def index_frame_sets(bag: Path, cameras: Sequence[str] | None = None, *,
-                     slop_ns: int = FRAME_SET_SLOP_NS) -> FrameSetIndex:
-    """Group the bag's images (image_topics) into frame sets by header stamp: in stamp order,
-    an image joins the open set when it is within slop_ns of the set's first stamp and its
-    camera has no image there yet, else it opens the next set (cameras that are not
-    hardware-synchronised stamp one instant a few milliseconds apart). Images stamped 0 (a
-    driver that does not stamp) and a camera's repeated stamp are left out with a warning;
-    ValueError when no image is left. A tool asks for the same bag's index several times
-    (stamps, replay, overlays): it is read once while the bag's files stay as they are."""
+                     slop_ns: int = FRAME_SET_SLOP_NS,
+                     topics: Sequence[str] | None = None) -> FrameSetIndex:
+    """Group the bag's images into frame sets by header stamp: the one grouping of the
+    offline readers (evaluate, run, the replay, the overlays and train_lifter --bag, which
+    pass their own slop or topics), with the node's rules where it has one, so that a bag
+    gives the sets, and the set stamps, the node makes of it live.
+
+    Images: one topic per camera (bag_cameras.camera_topics, of `cameras` if given; `topics`:
+    exactly these image topics). In stamp order, an image joins the open set when it is
+    within slop_ns of the set's first stamp and its camera has no image there yet, else it
+    opens the next set: cameras that are not hardware-synchronised stamp one instant a few
+    milliseconds apart, and a camera's second image within the slop is a frame of its own,
+    not lost (the node's synchroniser, which sees frames as they arrive, keeps one of two
+    such frames, the nearer to the other cameras'). A set's stamp is the mean of its images'
+    stamps rounded as the node rounds its output stamp (core.sync.mean_stamp_ns), so an
+    offline set and the node's output for it carry the same stamp, bit for bit. Left out
+    with a warning, as the node cannot pair them either: images stamped 0 (a driver that does
+    not stamp; the bag's log time is when the recorder got them, not a capture time), a
+    camera's repeated stamp (the node drops it: "duplicate_stamp") and a message too short to
+    hold a header. ValueError when no image is left. A tool asks for the same bag's index
+    several times (stamps, replay, overlays): the bag is read once while its files stay as
+    they are."""
     path, signature = _bag_state(bag)
-    return _indexed_frame_sets(path, None if cameras is None else tuple(cameras), slop_ns,
-                               signature)
+    return _indexed_frame_sets(path, None if cameras is None else tuple(cameras),
+                               None if topics is None else tuple(topics), slop_ns, signature)
 
 
 def _bag_state(bag: Path) -> tuple[Path, tuple]:
@@ -164,13 +185,44 @@ def _bag_state(bag: Path) -> tuple[Path, tuple]:
 
 
 @functools.lru_cache(maxsize=8)
-def _indexed_frame_sets(bag: Path, cameras: tuple[str, ...] | None, slop_ns: int,
-                        signature: tuple) -> FrameSetIndex:
-    """index_frame_sets' work, once per bag, cameras, slop and state of the bag's files."""
-    topics = image_topics(bag, cameras)
-    images = [(bagio.header_stamp_ns(item.raw), item.topic) for item in bagio.read_messages(
-        bag, topics, deserialize=False)]
-    left_out = {"zero_stamp": 0, "repeated_stamp": 0}
+def _indexed_frame_sets(bag: Path, cameras: tuple[str, ...] | None,
+                        topics: tuple[str, ...] | None, slop_ns: int, signature: tuple
+                        ) -> FrameSetIndex:
+    """index_frame_sets' grouping, once per bag, cameras, topics, slop and state of the bag's
+    files (the images' stamps read once for every slop: _image_stamps)."""
+    chosen, kept, left_out = _image_stamps(bag, cameras, topics, signature)
+    groups: list[list[tuple[int, str]]] = []
+    in_group: set[str] = set()                         # cameras of the open set
+    for stamp, topic in kept:
+        camera = camera_name(topic)
+        if not groups or stamp - groups[-1][0][0] > slop_ns or camera in in_group:
+            groups.append([])
+            in_group = set()
+        groups[-1].append((stamp, topic))
+        in_group.add(camera)
+    stamps = [mean_stamp_ns([stamp for stamp, _ in group]) for group in groups]
+    set_of = {(topic, stamp): set_stamp for set_stamp, group in zip(stamps, groups, strict=True)
+              for stamp, topic in group}
+    return FrameSetIndex(np.array(stamps, np.int64), set_of, dict(left_out), dict(chosen))
+
+
+@functools.lru_cache(maxsize=8)
+def _image_stamps(bag: Path, cameras: tuple[str, ...] | None, topics: tuple[str, ...] | None,
+                  signature: tuple
+                  ) -> tuple[dict[str, str], list[tuple[int, str]], dict[str, int]]:
+    """The image topics read (topic -> type), the (header stamp ns, topic) of each image
+    grouped, in stamp order, and the images left out by reason (index_frame_sets), read
+    without deserialising the images, once per bag, cameras, topics and state of its files;
+    the warnings about images left out are logged here, once."""
+    chosen = {c.image_topic: c.image_type for c in camera_topics(
+        bagio.bag_topics(bag), cameras, topics, where=bag_where(bag))}
+    images, unreadable = [], 0
+    for item in bagio.read_messages(bag, chosen, deserialize=False):
+        try:
+            images.append((bagio.header_stamp_ns(item.raw), item.topic))
+        except ValueError:
+            unreadable += 1
+    left_out = {"zero_stamp": 0, "repeated_stamp": 0, "unreadable_header": unreadable}
     seen: set[tuple[str, int]] = set()
     kept = []
     for stamp, topic in sorted(images):
@@ -181,10 +233,14 @@ def _indexed_frame_sets(bag: Path, cameras: tuple[str, ...] | None, slop_ns: int
         else:
             seen.add((topic, stamp))
             kept.append((stamp, topic))
+    if not images and not unreadable:
+        raise ValueError(f"bag {bag}: no message on its image topics {sorted(chosen)}")
     if not kept:
-        raise ValueError(f"bag {bag}: no image with a header stamp (all {len(images)} are "
-                         "stamped 0); the tools pair frames by header stamp: record the "
-                         "camera with a driver that stamps its images")
+        why = f"all {len(images)} are stamped 0" + (f", {unreadable} more have no header"
+                                                     if unreadable else "")
+        raise ValueError(f"bag {bag}: no image with a header stamp ({why}); the tools pair "
+                         "frames by header stamp: record the camera with a driver that "
+                         "stamps its images")
     if left_out["zero_stamp"]:
         log.warning("bag %s: %d of %d images have header stamp 0 and are left out (the tools "
                     "pair frames by header stamp; stamp them in the driver)", bag,
@@ -192,22 +248,10 @@ def _indexed_frame_sets(bag: Path, cameras: tuple[str, ...] | None, slop_ns: int
     if left_out["repeated_stamp"]:
         log.warning("bag %s: %d images repeat their camera's previous header stamp and are "
                     "left out", bag, left_out["repeated_stamp"])
-    groups: list[list[tuple[int, str]]] = []
-    for stamp, topic in kept:
-        group = groups[-1] if groups else None
-        if group is None or stamp - group[0][0] > slop_ns or camera_name(topic) in {
-                camera_name(t) for _, t in group}:
-            groups.append([(stamp, topic)])
-        else:
-            group.append((stamp, topic))
-    # A set's stamp is the mean of its images' stamps, as the node's synchroniser stamps it.
-    # (in integers: ns since 1970 need more digits than a float holds)
-    stamps = [group[0][0] + round(sum(stamp - group[0][0] for stamp, _ in group) / len(group))
-              for group in groups]
-    set_of = {(topic, stamp): set_stamp for set_stamp, group in zip(stamps, groups, strict=True)
-              for stamp, topic in group}
-    return FrameSetIndex(np.array(stamps, np.int64), set_of,
-                         {k: v for k, v in left_out.items() if v}, topics)
+    if unreadable:
+        log.warning("bag %s: %d image messages are too short to hold a header and are left "
+                    "out", bag, unreadable)
+    return chosen, kept, {reason: n for reason, n in left_out.items() if n}
 
 
 def stamp_text(stamp_ns: int) -> str:
@@ -439,8 +483,6 @@ def camera_reprojection(camera: CameraModel, skeletons: Skeletons3D, detections)
     (Hungarian on the mean joint distance): a person the camera does not see is left out,
     not compared with the 2D of someone else (an audit saw cam03's mean rise from 16 to 26 px
     where it saw one of two people)."""
-    from scipy.optimize import linear_sum_assignment
-
     if skeletons.num_people == 0 or detections.num_people == 0:
         return np.zeros(0)
     try:
@@ -448,13 +490,8 @@ def camera_reprojection(camera: CameraModel, skeletons: Skeletons3D, detections)
     except ValueError:
         return np.zeros(0)
     projected = camera.project(skeletons.positions)                  # (P, J, 2)
-    dist = np.linalg.norm(projected[:, None] - uv2d[None], axis=-1)  # (P, Q, J)
-    mean = metrics.JointErrors(dist.reshape(-1, dist.shape[-1])).per_frame.reshape(
-        dist.shape[:2])
-    cost = np.where(np.isnan(mean), 1e12, mean)
-    rows, cols = linear_sum_assignment(cost)
-    keep = np.isfinite(mean[rows, cols])
-    return dist[rows[keep], cols[keep]].ravel()
+    pairs, _ = metrics.match_frame(projected, uv2d, max_distance=np.inf)
+    return metrics.joint_distances(projected[pairs[:, 0]], uv2d[pairs[:, 1]]).ravel()
 
 
 def write_track_bag(track: SkeletonTrack, out: Path, topic: str = "/skeletons",

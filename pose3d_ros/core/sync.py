@@ -78,6 +78,7 @@ from __future__ import annotations
 import statistics
 from bisect import bisect_left, bisect_right
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -143,6 +144,20 @@ class FrameSet:
     frames: dict[str, Frame]
     missing: tuple[str, ...]
     opened: float
+
+
+def mean_stamp_ns(stamps: Sequence[int]) -> int:
+    """The stamp of a frame set (int ns): the mean of its frames' header stamps (int ns),
+    exact in integers and rounded half up (a tie, e.g. two stamps whose sum is odd, goes to
+    the later nanosecond).
+    The node publishes a set's 3D under this stamp (ros.conversions.mean_stamp) and the
+    offline readers (core.bag_tracks.index_frame_sets) stamp a bag's sets with it, so both
+    give one instant the same stamp, bit for bit; one stamp comes back unchanged. (Float
+    seconds, as FrameSet.stamp, lose up to a few hundred ns at today's epoch.)"""
+    if not stamps:
+        raise ValueError("mean_stamp_ns needs at least one stamp")
+    total = sum(int(s) for s in stamps)
+    return (total + len(stamps) // 2) // len(stamps)
 
 
 @dataclass

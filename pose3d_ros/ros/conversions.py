@@ -29,6 +29,7 @@ from pose3d_ros.core.messages import (
     skeletons3d_from_message,
     stamp_to_ns,
 )
+from pose3d_ros.core.sync import mean_stamp_ns
 from pose3d_ros.core.types import Detections2D, Skeletons3D
 from pose3d_ros.msg import JointLayout as JointLayoutMsg
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
@@ -58,11 +59,11 @@ def seconds_to_stamp(seconds: float) -> Time:
 
 def mean_stamp(stamps: list[Time]) -> Time:
     """Mean of header stamps, computed in integer nanoseconds so that it is exact: one stamp
-    comes back bit for bit, and consumers can match outputs to inputs by equality."""
+    comes back bit for bit, and consumers can match outputs to inputs by equality. The rule
+    is core.sync.mean_stamp_ns, which the offline bag readers stamp a bag's frame sets with."""
     if not stamps:
         raise ValueError("mean_stamp needs at least one stamp")
-    total = sum(s.sec * 1_000_000_000 + s.nanosec for s in stamps)
-    nanoseconds = (total + len(stamps) // 2) // len(stamps)
+    nanoseconds = mean_stamp_ns([s.sec * 1_000_000_000 + s.nanosec for s in stamps])
     return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
 
 

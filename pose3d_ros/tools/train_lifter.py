@@ -3,9 +3,10 @@
 Inputs (any mix, each repeatable):
   --recording  a folder with videos/camXX.mp4 and calibration/Calib.qca.txt, or a demo name
                'single'/'multi';
-  --bag        a rosbag2 folder or file (sqlite3 or MCAP) with <ns>/image_raw or
-               <ns>/image_raw/compressed plus <ns>/camera_info per camera (or --image-topics).
-               Frames are synchronised by header stamp (--sync-slop); extrinsics come from
+  --bag        a rosbag2 folder or file (sqlite3 or MCAP) with an image topic (raw or
+               compressed) and a camera_info per camera, found as evaluate and run find them
+               (or --image-topics). Frames are grouped by header stamp as those tools group
+               them (--sync-slop); extrinsics come from
                --calibration (rig YAML, Pose2Sim TOML, Qualisys .qca.txt; cameras matched by
                name or frame_id), else the bag's /tf_static, else self-calibration from the
                people (rig frame = first camera, metric scale from --person-height).
@@ -185,8 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --multi-person: drop people whose 3D coincides with this "
                              "held-out recording's (same footage); repeatable")
     parser.add_argument("--image-topics", nargs="+", default=None,
-                        help="image topics of the bags (default: every <ns>/image_raw or "
-                             "<ns>/image_raw/compressed with a <ns>/camera_info)")
+                        help="image topics of the bags, one per camera (default: each "
+                             "camera's image topic, a camera being a topic's first namespace, "
+                             "as evaluate and run find them)")
     parser.add_argument("--sync-slop", type=non_negative_float, default=None,
                         help="largest header stamp difference within one synchronised frame, "
                              "seconds (default: half the median frame period)")

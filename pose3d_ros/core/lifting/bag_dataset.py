@@ -1,19 +1,24 @@
 """Lifter training data from a multi-camera rosbag2 (sqlite3 or MCAP): the same per-camera
 ViewDetections that dataset.detect_recording makes from videos, plus the CameraModels.
 
-Cameras: every `<ns>/image_raw` (sensor_msgs/Image) or `<ns>/image_raw/compressed`
-(sensor_msgs/CompressedImage) topic with a `<ns>/camera_info` beside it (image_transport's
-naming); raw wins when a camera has both. Explicit image topics may have any name; their
-camera_info is looked up the same way. Camera names are the namespaces without the leading
-'/', e.g. "cam01". Intrinsics come from the first valid CameraInfo of each camera.
+The bag is read as the tools (evaluate, run, the replay, the overlays) read it, so that a bag
+gives the lifter the cameras and the frame sets the node makes of it:
 
-Synchronisation (offline, all stamps known in advance, so not core.sync's online rules):
-header stamps of all cameras are sorted and grouped greedily; a frame joins the group whose
-first stamp is at most `slop` earlier (default: half the median frame period), a second frame
-of the same camera in one group is dropped. Group f is frame f of EVERY camera: a camera
-without a frame in group f gets a NaN row there, so frame indices never shift between cameras.
-A frame that cannot be decoded, or whose size differs from its CameraInfo, is also a NaN row
-(logged once per camera and reason).
+Cameras: core.bag_cameras.camera_topics, the tools' discovery: a camera is an image topic's
+first namespace (/camera1/color/image_raw -> "camera1", the node's camera name), any non-depth
+Image or CompressedImage topic is a camera's (raw wins, then the shortest name); explicit
+image topics may have any name (one per camera). Each camera needs a CameraInfo topic (the one
+beside its images, else its own non-depth one); intrinsics come from its first valid message.
+
+Frame sets: core.bag_tracks.index_frame_sets, the tools' grouping (header stamps of all
+cameras in time order; a set takes the images at most `slop` after its first, one per camera,
+a camera's second image opening the next set; images stamped 0 or repeating their camera's
+stamp left out with a warning; set stamp = core.sync.mean_stamp_ns, the node's output stamp).
+Only the slop is train_lifter's own (default: half the median frame period). Set f is frame f
+of EVERY camera: a camera without an image in set f gets a NaN row there, so frame indices
+never shift between cameras. An image that cannot be used (corrupt data, a refused encoding,
+a size its CameraInfo is not for) is also a NaN row, skipped as the tools skip it
+(core.bag_tracks.bag_image: logged once per topic and reason, counted in skipped_images).
 
 Extrinsics (bag_extrinsics.posed_cameras): a rig file (core.calibration.load_rig) if given,
 else the bag's /tf_static (core.bag_cameras.cameras_from_tf: optical frames of all cameras
@@ -26,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,26 +39,17 @@ from typing import Sequence
 import numpy as np
 
 from .. import bagio
-from ..bag_cameras import TF_STATIC
+from ..bag_cameras import TF_STATIC, CameraTopics, bag_where, camera_topics
+from ..bag_tracks import FrameSetIndex, frame_sets, index_frame_sets, skipped_images
 from ..camera import CameraModel, camera_model_from_info_msg
 from ..static_tf import StaticTransform, transforms_from_message
 from .dataset import BlazePoseSequence, ViewDetections, load_views, save_views
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
-_IMAGE_TYPES = (bagio.IMAGE, bagio.COMPRESSED_IMAGE)
+# 2: cameras named and frames grouped as the tools do (core.bag_cameras, core.bag_tracks)
+CACHE_VERSION = 2
 _DEFAULT_SLOP_S = 0.010
-
-
-@dataclass(frozen=True)
-class BagCameraTopics:
-    """Topics of one camera: name ("cam01"), image topic (Image or CompressedImage) and the
-    CameraInfo topic beside it."""
-
-    name: str
-    image_topic: str
-    info_topic: str
 
 
 @dataclass
@@ -62,8 +57,9 @@ class BagRecording:
     """What one bag gives the lifter training.
 
     cameras: intrinsics from CameraInfo, identity extrinsics (see posed_cameras);
-    views: per camera (F, ...) BlazePose detections, row f = synchronised frame f;
-    stamps_ns: (F,) int64, mean header stamp of each frame's images, ns since the epoch;
+    views: per camera (F, ...) BlazePose detections, row f = frame set f;
+    stamps_ns: (F,) int64, each frame set's stamp (core.sync.mean_stamp_ns of its images'
+        header stamps), ns since the epoch;
     transforms: the bag's /tf_static (empty if none).
     """
 
@@ -78,100 +74,20 @@ class BagRecording:
         return int(self.stamps_ns.shape[0])
 
 
-def _namespace(image_topic: str, msgtype: str) -> str:
-    """Namespace of an image topic: '/a/image_raw' -> '/a'; '/a/image_raw/compressed' -> '/a'."""
-    base = image_topic.rstrip("/")
-    if msgtype == bagio.COMPRESSED_IMAGE and base.rsplit("/", 1)[-1] == "compressed":
-        base = base.rsplit("/", 1)[0]
-    return base.rsplit("/", 1)[0] if "/" in base.strip("/") else ""
-
-
-def _natural_key(text: str) -> list:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
-
-
-def discover_cameras(topics: dict[str, str], image_topics: Sequence[str] | None = None,
-                     where: str = "bag") -> list[BagCameraTopics]:
-    """Cameras of a bag from its topic -> type map (bagio.bag_topics).
-
-    image_topics: use exactly these (any Image/CompressedImage topics) instead of discovering
-    `<ns>/image_raw[/compressed]`. Raises ValueError naming the bag when a camera has no
-    `<ns>/camera_info` topic or no camera is found.
-    """
-    images = sorted(t for t, m in topics.items() if m in _IMAGE_TYPES)
-    if image_topics:
-        chosen = []
-        for topic in image_topics:
-            if topic not in topics:
-                raise ValueError(f"{where} has no topic {topic!r}; its image topics: {images}")
-            if topics[topic] not in _IMAGE_TYPES:
-                raise ValueError(f"{where}: {topic} is {topics[topic]}, not an Image or "
-                                 "CompressedImage")
-            chosen.append(topic)
-    else:
-        by_ns: dict[str, str] = {}
-        for topic in images:
-            raw = topics[topic] == bagio.IMAGE and topic.endswith("/image_raw")
-            jpeg = (topics[topic] == bagio.COMPRESSED_IMAGE
-                    and topic.endswith("/image_raw/compressed"))
-            if not (raw or jpeg):
-                continue
-            ns = _namespace(topic, topics[topic])
-            if ns in by_ns and topics[by_ns[ns]] == bagio.IMAGE:
-                continue  # raw pixels beat JPEG
-            by_ns[ns] = topic
-        chosen = list(by_ns.values())
-        if not chosen:
-            raise ValueError(f"{where}: no camera found (expected <ns>/image_raw or "
-                             f"<ns>/image_raw/compressed topics); image topics: {images}; "
-                             "choose others with image_topics")
-    cams = []
-    for topic in chosen:
-        ns = _namespace(topic, topics[topic])
-        info = f"{ns}/camera_info"
-        name = ns.strip("/") or "camera"
-        if topics.get(info) != bagio.CAMERA_INFO:
-            raise ValueError(f"{where}: camera {name!r} ({topic}) has no {info} "
-                             f"(sensor_msgs/msg/CameraInfo) topic, so its intrinsics are "
-                             "unknown; record camera_info with the images")
-        cams.append(BagCameraTopics(name, topic, info))
-    names = [c.name for c in cams]
-    if len(set(names)) != len(names):
-        raise ValueError(f"{where}: two image topics of one camera namespace: "
-                         f"{[c.image_topic for c in cams]}")
-    return sorted(cams, key=lambda c: _natural_key(c.name))
-
-
-def group_stamps(stamps: Sequence[np.ndarray], slop_ns: int
-                 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Group frames of V cameras by capture stamp.
-
-    stamps: per camera (n_v,) int64 header stamps in ns, strictly increasing.
-    Returns frame stamps (F,) int64 (mean of each group) and per camera (n_v,) the frame index
-    of each of its images, -1 for one dropped (a second image of that camera in a group).
-    Greedy in time order: a group is opened by its earliest stamp and takes the stamps at
-    most slop_ns later.
-    """
-    cams = np.concatenate([np.full(len(s), v) for v, s in enumerate(stamps)]).astype(int)
-    flat = np.concatenate([np.asarray(s, np.int64) for s in stamps])
-    order = np.argsort(flat, kind="stable")
-    frame_of = np.full(flat.size, -1)
-    group, start = -1, None
-    members: set[int] = set()
-    for i in order:  # per image, not per joint: ~frames x cameras steps
-        if start is None or flat[i] - start > slop_ns:
-            group, start, members = group + 1, flat[i], set()
-        if cams[i] in members:
-            continue
-        members.add(cams[i])
-        frame_of[i] = group
-    kept = frame_of >= 0
-    n_frames = group + 1
-    sums = np.bincount(frame_of[kept], weights=flat[kept] - flat.min(), minlength=n_frames)
-    counts = np.bincount(frame_of[kept], minlength=n_frames)
-    frame_stamps = flat.min() + np.round(sums / counts).astype(np.int64)
-    splits = np.cumsum([len(s) for s in stamps])[:-1]
-    return frame_stamps, np.split(frame_of, splits)
+def training_cameras(path: Path, image_topics: Sequence[str] | None = None
+                     ) -> list[CameraTopics]:
+    """The bag's cameras (core.bag_cameras.camera_topics, sorted by name; image_topics:
+    exactly these), read from its topic list. ValueError naming the bag when no camera is
+    found or a camera has no CameraInfo topic (its intrinsics would be unknown)."""
+    where = bag_where(path)
+    cams = camera_topics(bagio.bag_topics(path), chosen=image_topics, where=where)
+    for cam in cams:
+        if not cam.info_topic:
+            folder = cam.image_topic.removesuffix("/compressed").rsplit("/", 1)[0]
+            raise ValueError(f"{where}: camera {cam.name!r} ({cam.image_topic}) has no "
+                             f"{folder}/camera_info (sensor_msgs/msg/CameraInfo) topic, so its "
+                             "intrinsics are unknown; record camera_info with the images")
+    return cams
 
 
 def default_slop_ns(stamps: Sequence[np.ndarray]) -> int:
@@ -181,55 +97,18 @@ def default_slop_ns(stamps: Sequence[np.ndarray]) -> int:
     return int(np.median(periods) // 2) if periods.size else int(_DEFAULT_SLOP_S * 1e9)
 
 
-class _OnceLog:
-    """Logs a warning once per (camera, reason) and counts every occurrence."""
-
-    def __init__(self) -> None:
-        self.counts: Counter = Counter()
-
-    def __call__(self, camera: str, reason: str, message: str) -> None:
-        if not self.counts[(camera, reason)]:
-            log.warning("camera %s: %s (reported once per camera; counted)", camera,
-                        message)
-        self.counts[(camera, reason)] += 1
-
-
-@dataclass
-class _Scan:
-    """First pass over a bag: per camera image header stamps (log order) and CameraInfo."""
-
-    stamps: list[np.ndarray]
-    cameras: list[CameraModel]
-    transforms: list[StaticTransform]
-
-
-def _image_stamp(item: bagio.BagMessage, camera: str, warn: _OnceLog | None) -> int:
-    """Header stamp of an image message, ns; the bag's log time if the header has none."""
-    try:
-        stamp = bagio.header_stamp_ns(item.raw)
-    except ValueError:
-        stamp = 0
-    if stamp > 0:
-        return stamp
-    if warn is not None:
-        warn(camera, "no_stamp", "image without header stamp; using the bag's log time")
-    return item.stamp_ns
-
-
-def _scan(path: Path, cams: list[BagCameraTopics], has_tf: bool, warn: _OnceLog) -> _Scan:
+def _intrinsics(path: Path, cams: list[CameraTopics], has_tf: bool
+                ) -> tuple[list[CameraModel], list[StaticTransform]]:
+    """Each camera's model from its first valid CameraInfo, and the bag's /tf_static (the
+    images are not read). ValueError naming a camera without a valid CameraInfo."""
     store = bagio.typestore()
-    index = {c.image_topic: v for v, c in enumerate(cams)}
     info_index = {c.info_topic: v for v, c in enumerate(cams)}
-    stamps: list[list[int]] = [[] for _ in cams]
     models: list[CameraModel | None] = [None] * len(cams)
     errors: list[str | None] = [None] * len(cams)
     transforms: list[StaticTransform] = []
-    topics = list(index) + list(info_index) + ([TF_STATIC] if has_tf else [])
+    topics = list(info_index) + ([TF_STATIC] if has_tf else [])
     for item in bagio.read_messages(path, topics, deserialize=False):
-        if item.topic in index:
-            v = index[item.topic]
-            stamps[v].append(_image_stamp(item, cams[v].name, warn))
-        elif item.topic in info_index:
+        if item.topic in info_index:
             v = info_index[item.topic]
             if models[v] is not None:
                 continue
@@ -244,58 +123,54 @@ def _scan(path: Path, cams: list[BagCameraTopics], has_tf: bool, warn: _OnceLog)
         if models[v] is None:
             reason = errors[v] or f"no message on {cam.info_topic}"
             raise ValueError(f"bag {path}: no usable CameraInfo for camera {cam.name!r}: {reason}")
-        if not stamps[v]:
-            raise ValueError(f"bag {path}: camera {cam.name!r} has no image on {cam.image_topic}")
-    return _Scan([np.asarray(s, np.int64) for s in stamps],
-                 [m for m in models if m is not None], transforms)
+    return [m for m in models if m is not None], transforms
 
 
-def _increasing(stamps: np.ndarray) -> np.ndarray:
-    """(n,) bool: stamps later than every stamp before them."""
-    previous = np.maximum.accumulate(np.r_[np.iinfo(np.int64).min, stamps[:-1]])
-    return stamps > previous
+def _frame_index(path: Path, cams: list[CameraTopics], slop_s: float | None
+                 ) -> tuple[FrameSetIndex, int]:
+    """The bag's frame sets (core.bag_tracks.index_frame_sets over the cameras' image topics)
+    with slop_s, default half the median frame period, and that slop in ns. ValueError
+    naming a camera with no image with a header stamp."""
+    topics = [c.image_topic for c in cams]
+    index = index_frame_sets(path, topics=topics)
+    stamps: dict[str, list[int]] = {topic: [] for topic in topics}
+    for topic, stamp in index.set_of:
+        stamps[topic].append(stamp)
+    for cam in cams:
+        if not stamps[cam.image_topic]:
+            raise ValueError(f"bag {path}: camera {cam.name!r} has no image with a header "
+                             f"stamp on {cam.image_topic}")
+    slop_ns = int(slop_s * 1e9) if slop_s is not None else default_slop_ns(
+        [np.sort(np.array(stamps[t], np.int64)) for t in topics])
+    return index_frame_sets(path, topics=topics, slop_ns=slop_ns), slop_ns
 
 
-def _detect(path: Path, cams: list[BagCameraTopics], cameras: list[CameraModel],
-            frame_by_stamp: list[dict[int, int]], n_frames: int, warn: _OnceLog,
-            progress: bool) -> list[ViewDetections]:
-    """Second pass: decode each kept image and run that camera's BlazePose tracker.
-
-    frame_by_stamp: per camera, image stamp (ns) -> synchronised frame index of the images
-    kept by the first pass; frames reach each tracker in increasing order.
-    """
+def _detect(path: Path, index: FrameSetIndex, cameras: list[CameraModel], progress: bool
+            ) -> list[ViewDetections]:
+    """Decode each frame set's images (core.bag_tracks.frame_sets: an unusable image is
+    skipped, counted in skipped_images) and run each camera's BlazePose tracker on its
+    images in set order; row f of every view is frame set f, NaN where the camera has no
+    usable image."""
     from tqdm import tqdm
 
-    store = bagio.typestore()
-    index = {c.image_topic: v for v, c in enumerate(cams)}
-    trackers = [BlazePoseSequence() for _ in cams]
-    total = sum(len(f) for f in frame_by_stamp)
+    slot = {c.name: v for v, c in enumerate(cameras)}
+    frame_of = {stamp: f for f, stamp in enumerate(index.stamps.tolist())}
+    n_frames = len(index.stamps)
+    trackers = [BlazePoseSequence() for _ in cameras]
     try:
-        with tqdm(total=total, desc=path.name, disable=not progress) as bar:
-            for item in bagio.read_messages(path, list(index), deserialize=False):
-                v = index[item.topic]
-                frame = frame_by_stamp[v].get(_image_stamp(item, cams[v].name, None), -1)
-                if frame < len(trackers[v]):  # dropped by the first pass, or a duplicate
-                    continue
-                bar.update()
-                name = cams[v].name
-                try:
-                    image = bagio.decode_image(store.deserialize_cdr(item.raw, item.msgtype))
-                except Exception as err:  # any broken message costs one frame, not the run
-                    warn(name, "undecodable", f"cannot decode an image on {item.topic}: {err}")
-                    continue
-                size = (image.shape[1], image.shape[0])
-                if size != (cameras[v].width, cameras[v].height):
-                    warn(name, "size", f"image {size[0]}x{size[1]} but CameraInfo says "
-                         f"{cameras[v].width}x{cameras[v].height}")
-                    continue
-                trackers[v].pad_to(frame)
-                trackers[v].add(image)
+        with tqdm(total=n_frames, desc=path.name, disable=not progress) as bar:
+            for stamp, images in frame_sets(path, index=index, models=dict(zip(
+                    slot, cameras, strict=True))):
+                frame = frame_of[stamp]
+                for name, image in images.items():
+                    trackers[slot[name]].pad_to(frame)
+                    trackers[slot[name]].add(image)
+                bar.update(frame + 1 - bar.n)
         views = []
-        for v, tracker in enumerate(trackers):
+        for cam, tracker in zip(cameras, trackers, strict=True):
             tracker.pad_to(n_frames)
             view = tracker.result()
-            view.image_size = (cameras[v].width, cameras[v].height)
+            view.image_size = (cam.width, cam.height)
             views.append(view)
     finally:
         for tracker in trackers:
@@ -362,43 +237,26 @@ def read_bag_recording(path: str | Path, image_topics: Sequence[str] | None = No
         if cache_file.is_file():
             log.info("%s: 2D detections from the cache %s", path, cache_file)
             return _load(cache_file, path)
-    topics = bagio.bag_topics(path)
-    cams = discover_cameras(topics, image_topics, where=f"bag {path}")
+    cams = training_cameras(path, image_topics)
     if len(cams) < 2:
         log.warning("bag %s: only one camera (%s); pseudo-labels need two or more", path,
                     cams[0].image_topic)
-    warn = _OnceLog()
-    scan = _scan(path, cams, TF_STATIC in topics, warn)
-    kept_stamps = []
-    for cam, stamps in zip(cams, scan.stamps, strict=True):
-        ok = _increasing(stamps)
-        if not ok.all():
-            warn(cam.name, "stamp_order", f"{int((~ok).sum())} image(s) not later than the "
-                 "previous one (duplicate or backwards header stamp)")
-        kept_stamps.append(stamps[ok])
-    slop_ns = int(slop_s * 1e9) if slop_s is not None else default_slop_ns(kept_stamps)
-    frame_stamps, grouped = group_stamps(kept_stamps, slop_ns)
-    frame_by_stamp = []
-    present = np.zeros(len(frame_stamps), int)
-    for v, (stamps, frames) in enumerate(zip(kept_stamps, grouped, strict=True)):
-        keep = frames >= 0
-        if not keep.all():
-            warn(cams[v].name, "same_set", f"{int((~keep).sum())} image(s) within "
-                 f"{slop_ns / 1e6:.1f} ms of another image of the same camera dropped")
-        frame_by_stamp.append(dict(zip(stamps[keep].tolist(), frames[keep].tolist(),
-                                       strict=True)))
-        present[frames[keep]] += 1
-    log.info("bag %s: %d cameras (%s), %d synchronised frames (slop %.1f ms), %d with a "
-             "camera missing", path, len(cams), ", ".join(c.image_topic for c in cams),
-             len(frame_stamps), slop_ns / 1e6, int((present < len(cams)).sum()))
-    views = _detect(path, cams, scan.cameras, frame_by_stamp, len(frame_stamps), warn,
-                    progress)
-    for (name, reason), count in sorted(warn.counts.items()):
-        log.info("camera %s: %d frame(s) affected by %s", name, count, reason)
+    cameras, transforms = _intrinsics(path, cams, TF_STATIC in bagio.bag_topics(path))
+    index, slop_ns = _frame_index(path, cams, slop_s)
+    present = Counter(index.set_of.values())
+    log.info("bag %s: %d cameras (%s), %d frame sets (slop %.1f ms), %d with a camera "
+             "missing", path, len(cams), ", ".join(c.image_topic for c in cams),
+             len(index.stamps), slop_ns / 1e6,
+             sum(present[s] < len(cams) for s in index.stamps.tolist()))
+    views = _detect(path, index, cameras, progress)
+    for (topic, reason), count in skipped_images(path).counts().items():
+        if topic in index.topics:
+            log.info("bag %s: %d image(s) of %s skipped [%s]: NaN rows of that camera", path,
+                     count, topic, reason)
     for cam, view in zip(cams, views, strict=True):
         if not np.isfinite(view.keypoints).any():
             log.warning("camera %s: no person detected in any frame", cam.name)
-    rec = BagRecording(path, scan.cameras, views, frame_stamps, scan.transforms)
+    rec = BagRecording(path, cameras, views, index.stamps, transforms)
     if cache_file is not None:
         _save(cache_file, rec)
     return rec

@@ -39,15 +39,15 @@ def check_recording(recording: str):
 
 
 def check_bag(bag: Path, image_topics: list[str] | None = None) -> int:
-    """Number of cameras of a bag, read from its topic list before any image is decoded;
-    FileNotFoundError / ValueError when the bag is missing or holds fewer than two cameras
+    """Number of cameras of a bag (bag_dataset.training_cameras: the tools' discovery), read
+    from its topic list before any image is decoded; FileNotFoundError / ValueError when the
+    bag is missing, a camera has no CameraInfo or the bag holds fewer than two cameras
     (pseudo-labels are triangulated)."""
-    from .. import bagio
-    from .bag_dataset import discover_cameras
+    from .bag_dataset import training_cameras
 
     if not Path(bag).exists():
         raise FileNotFoundError(f"no bag at {bag}")
-    cams = discover_cameras(bagio.bag_topics(bag), image_topics, where=f"bag {bag}")
+    cams = training_cameras(Path(bag), image_topics)
     if len(cams) < 2:
         found = ", ".join(c.image_topic for c in cams)
         raise ValueError(f"bag {bag} has {len(cams)} camera ({found}): pseudo-labels are "
