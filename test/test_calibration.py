@@ -67,6 +67,43 @@ def test_camera_info_yaml_round_trip(rig, tmp_path):
     assert cal.load_rig(path).cameras[0].name == rig.cameras[0].name
 
 
+def test_pose2sim_toml_is_read_without_tomllib_as_on_python_3_10(tmp_path):
+    """A packaging review: the package declares Python >= 3.10, but calibration imported
+    tomllib (3.11 and later) unconditionally, so nothing that reads a rig file (the nodes, the
+    tools) imported on 3.10. Without tomllib the toml package (a declared dependency) reads
+    the same file to the same rig, and a broken file is refused the same way."""
+    import subprocess
+    import sys
+
+    rig = random_rig(3, np.random.default_rng(4), distortion_model="plumb_bob")
+    for cam in rig.cameras:
+        cam.dist = cam.dist[:4]
+    path = tmp_path / "Calib.toml"
+    cal.save_pose2sim_toml(rig, path)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[cam_1\nmatrix = [")
+    code = (
+        "import sys; sys.modules['tomllib'] = None\n"
+        "import numpy as np\n"
+        "from pose3d_ros.core import calibration as cal\n"
+        "assert cal.toml_loads.__module__.startswith('toml.'), cal.toml_loads.__module__\n"
+        f"rig = cal.load_pose2sim_toml({str(path)!r})\n"
+        "np.save(sys.argv[1], np.stack([np.concatenate([c.K.ravel(), c.R.ravel(), c.t, c.dist])"
+        " for c in rig.cameras]))\n"
+        "try:\n"
+        f"    cal.load_pose2sim_toml({str(broken)!r})\n"
+        "except ValueError as err:\n"
+        "    print('refused:', err)\n")
+    out = tmp_path / "rig.npy"
+    run = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "refused:" in run.stdout and "invalid TOML" in run.stdout
+    here = cal.load_pose2sim_toml(path)
+    np.testing.assert_allclose(np.load(out), np.stack([np.concatenate(
+        [c.K.ravel(), c.R.ravel(), c.t, c.dist]) for c in here.cameras]), atol=1e-12)
+
+
 def test_pose2sim_toml_round_trip(tmp_path):
     rig = random_rig(4, np.random.default_rng(2), distortion_model="plumb_bob")
     for cam in rig.cameras:

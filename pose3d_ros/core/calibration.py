@@ -28,8 +28,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
-import tomllib
 import yaml
+
+try:                                  # Python 3.11 and later
+    from tomllib import loads as toml_loads
+except ModuleNotFoundError:           # Python 3.10: the toml package (a declared dependency)
+    from toml import loads as toml_loads  # type: ignore[assignment,no-redef]
 
 from .camera import CameraModel, Rig
 
@@ -251,9 +255,10 @@ def load_pose2sim_toml(path: str | Path, frame_id: str = "world") -> Rig:
     translation (metres, world -> camera). Tables without a `matrix` (metadata) are skipped.
     """
     path = Path(path)
+    text = _text(path)
     try:
-        doc = tomllib.loads(_text(path))
-    except tomllib.TOMLDecodeError as exc:
+        doc = toml_loads(text)
+    except ValueError as exc:          # both parsers' decode errors are ValueErrors
         raise _fail(path, f"invalid TOML: {exc}") from None
     cams = []
     for key, entry in doc.items():
