@@ -74,3 +74,28 @@ print(pose3d_ros.__version__, H36M17.num_joints,
     # The shipped lifter model travels with the package, with its weights for fine-tuning.
     for suffix in (".onnx", ".json", ".pt"):
         assert (target / "pose3d_ros" / "models" / f"lifter_t27_causal{suffix}").is_file()
+
+
+def test_a_missing_optional_library_is_told_with_how_to_install_it(tmp_path):
+    """A packaging review: a pip install without the extras gave raw tracebacks: the lifter
+    (used by evaluate's default pipeline) without onnxruntime, the bag tools without rosbags.
+    Now a tool says in one line what to install, and importing the bag module says the same."""
+    lifter = (
+        "import sys; sys.modules['onnxruntime'] = None\n"
+        "from pose3d_ros.core.output_files import run_cli\n"
+        "from pose3d_ros.core.monocular import create_monocular_method\n"
+        "sys.exit(run_cli(lambda argv: create_monocular_method('lifter') and 0, []))\n")
+    run = subprocess.run([sys.executable, "-c", lifter], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "onnxruntime is not installed" in lines[0], run.stderr
+    assert "pip install onnxruntime" in lines[0]
+    bags = ("import sys; sys.modules['rosbags'] = None\n"
+            "try:\n"
+            "    import pose3d_ros.core.bagio\n"
+            "except ImportError as err:\n"
+            "    print(err)\n")
+    run = subprocess.run([sys.executable, "-c", bags], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert "needs the rosbags library: pip install rosbags" in run.stdout, run.stdout

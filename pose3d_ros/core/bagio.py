@@ -27,16 +27,21 @@ from typing import Any
 
 import numpy as np
 import yaml
-from rosbags.interfaces import (
-    Qos,
-    QosDurability,
-    QosHistory,
-    QosLiveliness,
-    QosReliability,
-    QosTime,
-)
-from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer
-from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+try:
+    from rosbags.interfaces import (
+        Qos,
+        QosDurability,
+        QosHistory,
+        QosLiveliness,
+        QosReliability,
+        QosTime,
+    )
+    from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+except ModuleNotFoundError as _missing:   # a pip install without the 'bags' extra
+    raise ImportError("reading and writing rosbag2 files needs the rosbags library: pip "
+                      "install rosbags, or the package's 'bags' extra") from _missing
 
 from .camera import CameraModel
 from .messages import (  # noqa: F401  (the type names are part of this module's API)

@@ -264,15 +264,17 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
     """Run a tool's main(argv): user mistakes (UserError, missing files, bad values, missing
-    frames) print one line `error: ...` and return 2; with --debug they raise. Ctrl-C and
-    SIGTERM print one line, leave no partial output and return 130 and 143."""
+    frames, a missing optional library) print one line `error: ...` and return 2; with
+    --debug they raise. Ctrl-C and SIGTERM print one line, leave no partial output and return
+    130 and 143."""
     args = sys.argv[1:] if argv is None else argv
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return main(argv)
-    except (UserError, OSError, ValueError, LookupError) as err:    # OSError: a file the
-        # user named cannot be read or written (missing, read-only, disk full)
+    except (UserError, OSError, ValueError, LookupError, ImportError) as err:
+        # OSError: a file the user named cannot be read or written (missing, read-only, disk
+        # full); ImportError: an optional library this run needs is not installed
         if "--debug" in args:
             raise
         print(f"error: {err}", file=sys.stderr)

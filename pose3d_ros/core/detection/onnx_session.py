@@ -8,7 +8,7 @@ import functools
 import io
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -30,12 +30,26 @@ def provider_label(provider: str) -> str:
     return _LABELS.get(provider, provider.removesuffix("ExecutionProvider"))
 
 
+def import_onnxruntime() -> Any:
+    """The onnxruntime module, or an ImportError that says how to install it: the lifter and
+    the ONNX back-ends run on it, and a pip install of the package without its `lifter` or
+    `onnx` extra does not bring it (found by a packaging review: a raw traceback)."""
+    try:
+        import onnxruntime
+    except ModuleNotFoundError as err:
+        raise ImportError("onnxruntime is not installed; the monocular lifter and the ONNX "
+                          "2D back-ends run on it: pip install onnxruntime (CPU) or "
+                          "onnxruntime-gpu (CUDA, TensorRT), or the package's 'lifter' extra"
+                          ) from err
+    return onnxruntime
+
+
 @functools.lru_cache(maxsize=None)
 def usable_providers() -> frozenset[str]:
     """Execution providers that really start here: onnxruntime-gpu lists TensorRT and CUDA
     even where their libraries (CUDA, cuDNN, TensorRT) are missing, so each is probed once
     on a one-node graph, with onnxruntime's own error log silenced during the probe."""
-    import onnxruntime as ort
+    ort = import_onnxruntime()
     from onnx import TensorProto, helper
     value = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
     result = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
@@ -72,7 +86,7 @@ def select_providers(requested: Sequence[str] | None = None) -> list[str]:
     wanted = list(requested or PREFERRED_PROVIDERS)
     unknown = [p for p in wanted if p not in available]
     if requested and unknown and first_time("providers", tuple(wanted)):  # not per model
-        import onnxruntime as ort
+        ort = import_onnxruntime()
         not_known = [p for p in unknown if p not in ort.get_all_providers()]
         log.info("execution providers %s are not usable here (have %s)%s", unknown,
                     sorted(available), f"; {not_known} are no onnxruntime provider names"
@@ -117,7 +131,7 @@ class OnnxModel:
     def __init__(self, path: Path | str, *, role: str, providers: Sequence[str] | None = None,
                  fp16: bool = True, intra_op_threads: int | None = None,
                  trt_max_batch: int = 16) -> None:
-        import onnxruntime as ort
+        ort = import_onnxruntime()
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{role}: ONNX model {path} does not exist")

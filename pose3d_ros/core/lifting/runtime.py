@@ -131,8 +131,8 @@ class OnnxLifter:
 
     def __init__(self, model_path: str | Path = DEFAULT_MODEL,
                  providers: list[str] | None = None, threads: int = 1) -> None:
-        import onnxruntime as ort
-
+        from ..detection.onnx_session import import_onnxruntime
+        ort = import_onnxruntime()
         model_path = Path(model_path)
         if not model_path.is_file():
             raise FileNotFoundError(f"lifter model {model_path} not found; train one with "
