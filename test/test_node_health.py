@@ -53,8 +53,12 @@ def test_statuses_judge_the_pipeline_without_ros():
     health.cameras["cam01"].calibrated = True
     pipeline = health.statuses(10.0, inputs_arriving=False)[0]
     assert (pipeline.level, pipeline.message) == (OK, "no input")
-    pipeline = health.statuses(10.0, inputs_arriving=True)[0]
-    assert (pipeline.level, pipeline.message) == (WARN, "no output in the last 2 s")
+    health.note_arrival("cam01", "image", 8.0)        # an image waits 2 s: OK until then
+    pipeline = health.statuses(9.9, inputs_arriving=True)[0]
+    assert (pipeline.level, pipeline.message) == (OK, "waiting for the first output")
+    pipeline = health.statuses(10.0 + 1e-6, inputs_arriving=True)[0]
+    assert (pipeline.level, pipeline.message) == (WARN, "no output for 2.0 s while images "
+                                                        "arrive")
     for k in range(5):
         health.record_output({"detect": 0.02, "total": 0.03}, 0.05, 10.0 + k * 0.1)
     pipeline, camera = health.statuses(10.5)
@@ -105,3 +109,31 @@ def test_output_timings_split_the_time_since_the_set_opened():
     # a monotonic now before the set opened: nothing waited (the processing counts negative)
     odd = output_timings({"total": 0.1}, 0.0, _frame_set(10.0, [10.0]), now=9.9, latency_s=0.0)
     assert odd["arrive"] == 0.0 and odd["wait"] == pytest.approx(-0.1) and odd["gather"] == 0.0
+
+
+def test_a_node_slower_than_one_output_per_two_seconds_is_running_not_silent():
+    """Found by a review: a camera at 0.6 Hz whose every set was answered was reported at WARN
+    "no output in the last 2 s" with output_rate_hz 0.00 in most reports (the rate counted
+    only outputs within 2 s, and a rate of 0 with images arriving was "no output"). The rate
+    now comes from the last outputs, and "no output" means an image waited past twice the
+    outputs' spacing (at least 2 s) with no output since."""
+    health = NodeHealth("node", ("cam01",))
+    health.cameras["cam01"].calibrated = True
+    reports = []
+    for k in range(9):
+        t = 100.0 + 1.6 * k
+        health.note_arrival("cam01", "image", t)
+        health.record_output({"total": 0.005}, 0.01, t + 0.01)
+        for step in (0.3, 0.8, 1.3):                   # diagnostics between the images
+            reports.append(health.statuses(t + step, inputs_arriving=True)[0])
+    late = reports[3:]
+    assert all(r.level == OK and r.message == "running" for r in late), \
+        [(r.message, r.values["output_rate_hz"]) for r in late]
+    assert all(abs(float(r.values["output_rate_hz"]) - 1 / 1.6) < 0.01 for r in late)
+    # the camera stops being answered: an image waits past twice the spacing (3.2 s)
+    t = 100.0 + 1.6 * 9
+    health.note_arrival("cam01", "image", t)
+    assert health.statuses(t + 3.0, inputs_arriving=True)[0].level == OK
+    pipeline = health.statuses(t + 3.3, inputs_arriving=True)[0]
+    assert pipeline.level == WARN and pipeline.message.startswith("no output for 3.3 s")
+    assert health.output_rate_hz(t + 3.3) == 0.0

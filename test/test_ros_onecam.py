@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import cv2
 import numpy as np
+from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
 from pose3d_ros.msg import Skeleton3DArray
 from rclpy.node import Node
@@ -170,10 +171,13 @@ def test_a_set_whose_every_image_is_refused_is_answered_with_an_empty_array():
             probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
             assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
                               tick=lambda: info_pub.publish(camera_model_to_info(camera)))
-            stamps = [50.0 + k / 30 for k in range(len(payloads))]
+            # today's epoch, nanoseconds a float in seconds cannot hold: the refused set's
+            # empty answer was stamped from float seconds, 72 ns off (found by a review)
+            stamps = [Time(sec=1_796_192_365, nanosec=123_456_789 + k * 33_333_333)
+                      for k in range(len(payloads))]
             for k, (stamp, data) in enumerate(zip(stamps, payloads, strict=True)):  # lock-step
                 msg = CompressedImage(format="jpeg", data=data)
-                msg.header.stamp = seconds_to_stamp(stamp)
+                msg.header.stamp = stamp
                 msg.header.frame_id = camera.frame_id
                 image_pub.publish(msg)
                 assert spin_until(executor, lambda k=k: len(outputs) > k, 30), node.last_error
@@ -184,8 +188,7 @@ def test_a_set_whose_every_image_is_refused_is_answered_with_an_empty_array():
             node.destroy_node()
             probe.destroy_node()
     assert len(outputs) == len(payloads)
-    answered = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in outputs]
-    np.testing.assert_allclose(answered, stamps, atol=1e-6)      # one answer each, in order
+    assert [m.header.stamp for m in outputs] == stamps     # one answer each, in order, exact
     assert len(outputs[2].skeletons) == 0
     assert rejected == {"corrupt_compressed": 1}, rejected
 

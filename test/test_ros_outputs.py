@@ -276,7 +276,10 @@ def test_images_refused_before_the_synchroniser_count_as_input():
     health.note_arrival("camera", "image", 9.5)
     assert health.images_arriving(10.0, 1.0) and not health.images_arriving(11.0, 1.0)
     status = health.report(seconds_to_stamp(0.0), 10.0, inputs_arriving=True).status[0]
-    assert status.level == DiagnosticStatus.WARN and status.message == "no output in the last 2 s"
+    assert status.message == "waiting for the first output"          # not "no input"
+    status = health.report(seconds_to_stamp(0.0), 11.6, inputs_arriving=True).status[0]
+    assert status.level == DiagnosticStatus.WARN
+    assert status.message == "no output for 2.1 s while images arrive"
 
 
 def test_a_notice_about_a_kept_frame_is_counted_without_a_warning_status():

@@ -19,6 +19,7 @@ Times: `now` and receive times are monotonic seconds (time.monotonic()); duratio
 """
 from __future__ import annotations
 
+import statistics
 import threading
 from collections import Counter, deque
 from collections.abc import Mapping
@@ -47,6 +48,9 @@ LOSS_IMAGE_SHARE = 0.5
 # another clock (a camera computer's clock off, a bag replayed without --clock).
 STAMPS_FROM_ANOTHER_CLOCK_S = 5.0
 OUTPUT_RATE_HORIZON_S = 2.0  # the output rate is measured over the last this many seconds
+# An image that has waited this long (s) with no output since, or twice the recent spacing of
+# the outputs when that is longer (a slow camera, a long set), is "no output" at WARN.
+OUTPUT_OVERDUE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class NodeHealth:
         self._timings: deque[dict[str, float]] = deque(maxlen=window)
         self._latencies: deque[float] = deque(maxlen=window)
         self._published: deque[float] = deque(maxlen=window)   # monotonic publication times
+        self._waiting_since: float | None = None   # first image noted after the last output
         self.outputs = 0
         self.dropped_sets: Counter = Counter()
         self._logged: set[tuple[str, str, str]] = set()
@@ -102,6 +107,7 @@ class NodeHealth:
             self._timings.append(dict(timings))
             self._latencies.append(latency_s)
             self._published.append(now)
+            self._waiting_since = None
             self.outputs += 1
 
     def reject(self, camera: str, reason: str, message: str, kept: bool = False,
@@ -129,6 +135,8 @@ class NodeHealth:
             (health.image_arrivals if kind == "image" else health.info_arrivals).append(now)
             if kind == "image" and health.first_image is None:
                 health.first_image = now
+            if kind == "image" and self._waiting_since is None:
+                self._waiting_since = now
 
     def images_arriving(self, now: float, within_s: float) -> bool:
         """Whether some camera's image (noted by note_arrival, accepted or not) arrived in
@@ -169,12 +177,34 @@ class NodeHealth:
             health.people.update({k: v for k, v in counts.items() if k in _ALL_PEOPLE_KEYS})
 
     def output_rate_hz(self, now: float, horizon_s: float = OUTPUT_RATE_HORIZON_S) -> float:
-        """Outputs per second over the last horizon_s (0 with fewer than two in it)."""
+        """Outputs per second over the last horizon_s, or over output_overdue_s when that is
+        longer (a node below 1 / horizon_s Hz has a rate too: found by a review); 0 with
+        fewer than two outputs in it."""
+        horizon_s = max(horizon_s, self.output_overdue_s())
         with self._lock:
             recent = [t for t in self._published if now - t <= horizon_s]
         if len(recent) < 2:
             return 0.0
         return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-9)
+
+    def output_overdue_s(self) -> float:
+        """How long an input may wait for an output before it is "no output": OUTPUT_OVERDUE_S
+        or twice the median spacing of the last outputs, whichever is longer (s)."""
+        with self._lock:
+            published = list(self._published)[-9:]
+        spacing = statistics.median(b - a for a, b in zip(published, published[1:],
+                                                           strict=False)) \
+            if len(published) >= 2 else 0.0
+        return max(OUTPUT_OVERDUE_S, 2.0 * spacing)
+
+    def waiting_for_output_s(self, now: float) -> float:
+        """Seconds the input has waited for an output: since the first image noted after the
+        last output, else since the last output (0 before any output and image)."""
+        with self._lock:
+            since = self._waiting_since
+            if since is None and self._published:
+                since = self._published[-1]
+        return 0.0 if since is None else max(now - since, 0.0)
 
     def stage_means_ms(self) -> dict[str, float]:
         """Mean time (ms) of every stage over the outputs kept (a stage an output lacks
@@ -209,10 +239,13 @@ class NodeHealth:
             level, message = WARN, ("use_sim_time is true and no /clock has come: outputs and "
                                     "this report are stamped 0 (play the bag with --clock, or "
                                     "set use_sim_time false)")
-        elif rate == 0.0 and inputs_arriving:
-            level, message = WARN, f"no output in the last {OUTPUT_RATE_HORIZON_S:g} s"
-        elif rate == 0.0:
+        elif inputs_arriving and self.waiting_for_output_s(now) > self.output_overdue_s():
+            level, message = WARN, (f"no output for {self.waiting_for_output_s(now):.1f} s "
+                                    "while images arrive")
+        elif not inputs_arriving and rate == 0.0:
             message = "no input"
+        elif not self.outputs:
+            message = "waiting for the first output"
         elif latency_ms > 1000 * STAMPS_FROM_ANOTHER_CLOCK_S:
             level, message = WARN, (
                 f"image stamps {latency_ms / 1000:.1f} s behind this node's clock: a camera "
@@ -242,7 +275,8 @@ class NodeHealth:
                                         "for)" if never else
                                         "stale: no frame within stale_after_s")
             elif states.get(name) == "paused":
-                level, message = WARN, "paused: no frame from any camera within stale_after_s"
+                level, message = WARN, ("paused: no frame within stale_after_s (still waited "
+                                        "for: not yet stale)")
             elif not health.calibrated and health.image_within(now, LOSS_HORIZON_S):
                 level, message = WARN, "images arrive, no valid camera_info yet"
             elif states.get(name) == "waiting":

@@ -57,7 +57,7 @@ class FusionNode(RigNodeBase):
             self.reject(camera, "no_camera_info", f"camera {camera!r}: 2D skeletons before "
                         "any valid camera_info (ignored)")
             return
-        self.offer(camera, stamp_to_seconds(msg.header.stamp), (found, msg.header.stamp))
+        self.offer(camera, stamp_to_seconds(msg.header.stamp), (found, msg.header))
 
     def _process(self, frame_set: FrameSet) -> None:
         found = {}
@@ -75,4 +75,6 @@ class FusionNode(RigNodeBase):
             self._answer_failed_set(frame_set)
             return
         result = self.pipeline.process_detections(found, frame_set.stamp)
-        self.publish_3d(result, frame_set, [f.payload[1] for f in frame_set.frames.values()])
+        # the output's stamp: the mean of the stamps of the 2D it used (a refused camera's
+        # is not in it, as at the all-in-one node; found by a review)
+        self.publish_3d(result, frame_set, self.header_stamps(frame_set, found))

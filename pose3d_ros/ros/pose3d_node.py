@@ -116,5 +116,4 @@ class Pose3DNode(RigNodeBase):
             if camera in result.detections and pub.get_subscription_count():
                 pub.publish(detections_to_msg(result.detections[camera],
                                               frame_set.frames[camera].payload[1]))
-        self.publish_3d(result, frame_set,
-                        [frame_set.frames[c].payload[1].stamp for c in images])
+        self.publish_3d(result, frame_set, self.header_stamps(frame_set, images))
