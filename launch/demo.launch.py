@@ -2,7 +2,7 @@
 
   python -m pose3d_ros.tools.make_bag --demo single --fixed-frame world /tmp/demo_single
   ros2 launch pose3d_ros demo.launch.py bag:=/tmp/demo_single \
-      rig_file:=$POSE3D_DATA/demo/single/calibration/Calib.qca.txt
+      rig_file:=<data>/demo/single/calibration/Calib.qca.txt
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction

@@ -54,11 +54,44 @@ FILE_SIZES = {
 }
 
 
+# default_data_dir()'s rule in a few words, for the tools' --help.
+DATA_DIR_RULE = ("$POSE3D_DATA if set, else <repo>/data when run from a source checkout, "
+                 "else $XDG_DATA_HOME/pose3d_ros (~/.local/share/pose3d_ros)")
+
+
+def source_checkout(module_file: str | Path = __file__) -> Path | None:
+    """The repository root when `module_file` (a module of pose3d_ros/core, symlinks resolved:
+    colcon's --symlink-install leads back to the sources) lies in a source checkout: its
+    folder holds package.xml of pose3d_ros and the pose3d_ros package, outside any
+    site-packages/dist-packages. None for an installed copy (pip, plain colcon build)."""
+    package = Path(module_file).resolve().parents[1]
+    root = package.parent
+    if package.name != "pose3d_ros" or not package.is_dir():
+        return None
+    if {"site-packages", "dist-packages"} & set(root.parts):
+        return None
+    try:
+        manifest = (root / "package.xml").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return root if "<name>pose3d_ros</name>" in manifest else None
+
+
 def default_data_dir() -> Path:
-    """$POSE3D_DATA if set, else <repository>/data: where demo data, converted models and
-    caches live."""
+    """Where demo data, converted models and caches live (DATA_DIR_RULE): $POSE3D_DATA if
+    set; else <repo>/data when the package runs from a source checkout (source_checkout);
+    else the user's data folder $XDG_DATA_HOME/pose3d_ros, ~/.local/share/pose3d_ros when
+    XDG_DATA_HOME is unset or relative (the XDG spec ignores relative values), so an installed
+    copy never writes into its install space."""
     env = os.environ.get("POSE3D_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
+    if env:
+        return Path(env)
+    repo = source_checkout()
+    if repo is not None:
+        return repo / "data"
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "pose3d_ros"
 
 
 def recording_dir(name: str, data_dir: Path | None = None) -> Path:

@@ -438,7 +438,7 @@ def _readable_clip(path: Path) -> bool:
 
 def fetch_mocap(data_dir: Path | None = None) -> Path:
     """Write <data_dir>/mocap/<clip>.npz for every clip (nothing to do if all exist and
-    load); returns the folder. data_dir defaults to $POSE3D_DATA or <repository>/data."""
+    load); returns the folder. data_dir defaults to data_paths.default_data_dir()."""
     out_dir = (data_dir or default_data_dir()) / "mocap"
     if all(_readable_clip(out_dir / f"{n}.npz") for n in CLIP_NAMES):
         return out_dir

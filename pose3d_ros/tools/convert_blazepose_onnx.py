@@ -12,14 +12,15 @@ the converter's own packages):
      re-implemented here). The rewritten model is checked against the original.
   2. tf2onnx converts both models (opset 17). tf2onnx needs TensorFlow, which must not enter
      the package's environment: it runs in a separate virtual environment (--venv, default
-     $POSE3D_DATA/convert-venv), created with tensorflow-cpu and tf2onnx if absent.
+     <data>/convert-venv, <data> being data_paths.default_data_dir()), created with
+     tensorflow-cpu and tf2onnx if absent.
   3. The batch axis of both ONNX graphs is made dynamic (so cameras x people run as one batch).
   4. Both ONNX models are run on real crops of the demo recording (letterboxed whole frames for
      the detector, person ROIs for the landmark model) and compared with the LiteRT interpreter
      on the original .tflite files; batched runs are compared with single runs. Results go to
      verification.json beside the models; the tool fails if a difference exceeds --tolerance.
 Output: DIR/pose_detection.onnx, DIR/pose_landmark_full.onnx, DIR/verification.json
-(default DIR: $POSE3D_DATA/models/blazepose), moved in together only when verified; existing
+(default DIR: <data>/models/blazepose), moved in together only when verified; existing
 ones are replaced only with --overwrite.
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pose3d_ros.core.data_paths import DATA_DIR_RULE
 from pose3d_ros.core.detection.blazepose_onnx import (
     DETECTOR_ONNX,
     LANDMARK_ONNX,
@@ -247,10 +249,11 @@ def check_arguments(args: argparse.Namespace, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default $POSE3D_DATA/models/blazepose)")
+                        help="output folder (default <data>/models/blazepose; <data>: "
+                             f"{DATA_DIR_RULE})")
     parser.add_argument("--venv", type=Path, default=None,
                         help="converter environment with tensorflow-cpu and tf2onnx "
-                             "(default $POSE3D_DATA/convert-venv, created if absent)")
+                             "(default <data>/convert-venv, created if absent)")
     parser.add_argument("--opset", type=int_in(13, 21, what="an opset tf2onnx 1.17 writes, 13-21 "
                                                "(the package's models use 17)"),
                         default=17, help="ONNX opset of the models")

@@ -212,7 +212,7 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pose3d_ros.core.data_paths import default_data_dir
+    from pose3d_ros.core.data_paths import DATA_DIR_RULE, default_data_dir
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recording", required=True, help="demo name or recording folder")
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="lifter .onnx (repeatable); the baseline is always evaluated")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="folder of the cached 2D detections (default: "
-                             "$POSE3D_DATA/cache/lifter)")
+                             f"<data>/cache/lifter; <data>: {DATA_DIR_RULE})")
     parser.add_argument("--height", type=float, default=1.70,
                         help="body-size prior for root placement, metres (0: place the 3D at "
                              "its own metric size, as the nodes do by default)")

@@ -18,6 +18,7 @@ from pathlib import Path
 # The demo paths live in the core; tests, benchmarks and tools import them from there or here.
 from pose3d_ros.core.data_paths import (  # noqa: F401
     CAMERAS,
+    DATA_DIR_RULE,
     POSE2SIM_WHEEL,
     RECORDINGS,
     SINGLE_VIDEOS,
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 def fetch_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
-                        help="where to put demo/<name>/ (default: $POSE3D_DATA or <repo>/data)")
+                        help=f"where to put demo/<name>/ (default: {DATA_DIR_RULE})")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -14,7 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
-from pose3d_ros.core.data_paths import default_data_dir
+from pose3d_ros.core.data_paths import DATA_DIR_RULE, default_data_dir
 
 # The fetching lives in the core; callers may import load_mocap from there or from here.
 from pose3d_ros.core.mocap import fetch_mocap, load_mocap  # noqa: F401
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 def fetch_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
-                        help="where to put mocap/ (default: $POSE3D_DATA or <repo>/data)")
+                        help=f"where to put mocap/ (default: {DATA_DIR_RULE})")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

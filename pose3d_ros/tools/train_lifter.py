@@ -49,7 +49,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pose3d_ros.core.data_paths import default_data_dir
+from pose3d_ros.core.data_paths import DATA_DIR_RULE, default_data_dir
 from pose3d_ros.core.lifting.labels import (
     check_bag,
     check_recording,
@@ -203,9 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="checkpoints and history (default: <out>.work/)")
     parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="2D detection cache (default: $POSE3D_DATA/cache/lifter; with "
+                        help="2D detection cache (default: <data>/cache/lifter; with "
                              "--multi-person the shared detection cache, "
-                             "$POSE3D_DATA/cache/detections)")
+                             f"<data>/cache/detections; <data>: {DATA_DIR_RULE})")
     parser.add_argument("--mocap", action="store_true",
                         help="train on the motion-capture clips (fetched by tools.fetch_mocap) "
                              "through virtual cameras")
