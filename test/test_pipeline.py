@@ -316,3 +316,39 @@ def test_a_rigs_one_camera_sets_are_published_under_ids_no_3d_track_has():
     # one id per one-camera person while its image track lives
     assert len(one_camera) <= max(len(ids) for ids in phases["one"]) + 1, phases["one"]
     assert not set().union(*phases["back"]) & one_camera, phases["back"]
+
+
+def test_bad_numbers_and_sizes_from_a_caller_are_made_safe_or_refused():
+    """Found by a robustness review of the core: scores above 1 came out as 3D confidence 7.0;
+    an empty image ended in a ZeroDivisionError inside the back-end; the stacked arrays of
+    every camera subset a large rig met were kept for good (11,339 subsets over 20,000 sets
+    of 32 cameras)."""
+    from dataclasses import replace
+
+    from pose3d_ros.core import pipeline as pipeline_module
+    from pose3d_ros.core.mocap import load_mocap
+    from pose3d_ros.core.rig_scenes import make_scene
+
+    scene = make_scene("3", 1, 10, 1, load_mocap(["walk"]))
+    names = [c.name for c in scene.rig.cameras]
+    pipe = Pose3DPipeline(names, dict(zip(names, scene.rig.cameras, strict=True)),
+                          frame_id="rig")
+    for f, dets in enumerate(scene.detections):
+        found = {n: replace(d, scores=d.scores * 7.0) for n, d in zip(names, dets,
+                                                                        strict=True)}
+        people = pipe.process_detections(found, f / 30).skeletons
+        assert people.num_people and np.all(people.confidence <= 1.0)
+    detector = create_detector("blazepose_multi")
+    try:
+        with pytest.raises(ValueError, match="image 1 is empty"):
+            detector.detect([np.zeros((8, 8, 3), np.uint8), np.zeros((0, 8, 3), np.uint8)])
+    finally:
+        detector.close()
+    many = [f"cam{k:02d}" for k in range(10)]
+    rig_cameras = {n: replace(scene.rig.cameras[0], name=n) for n in many}
+    big = Pose3DPipeline(many, rig_cameras, frame_id="rig")
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        subset = tuple(n for n in many if rng.random() < 0.8)
+        big._camera_arrays(subset)
+    assert len(big._arrays) <= pipeline_module._ARRAYS_KEPT

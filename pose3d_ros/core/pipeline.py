@@ -69,6 +69,7 @@ from .lone_views import (
     unexplained_detections,
     weak_parallax,
 )
+from .messages import sanitized_detections
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
 from .plausibility import PlausibilityParams, plausible_bodies
 from .ray_affinity import StackedDetections
@@ -85,6 +86,8 @@ from .undistortion import undistort_normalised, undistort_stacked
 
 # the monocular method's per-person state is keyed by camera index * _CAMERA_KEY + image track id
 _CAMERA_KEY = 1 << 32
+# camera subsets whose stacked arrays are kept (Pose3DPipeline._camera_arrays)
+_ARRAYS_KEPT = 64
 
 __all__ = ["MONOCULAR_METHODS", "PipelineParams", "PipelineResult", "Pose3DPipeline",
            "create_detectors", "create_monocular_method"]
@@ -319,6 +322,10 @@ class Pose3DPipeline:
         uncalibrated = [name for name in names if name not in self._cameras]
         if uncalibrated:
             raise ValueError(f"cameras {uncalibrated} have no calibration yet")
+        # scores outside [0, 1] or not numbers, keypoints not numbers or far off the image:
+        # made safe as the fusion node makes foreign 2D safe (they reached the published
+        # confidence: 7.0 from a score of 7, found by a review); cheap when nothing is wrong
+        detections = {name: sanitized_detections(detections[name])[0] for name in names}
         detections, self._detection_layout = in_one_layout(detections, names,
                                                            self._detection_layout)
         layout = detections[names[0]].layout if names else None
@@ -489,11 +496,16 @@ class Pose3DPipeline:
                                                   strict=True)}
 
     def _camera_arrays(self, names: tuple[str, ...]) -> CameraArrays:
-        """The named cameras stacked (CameraArrays), cached until set_camera()."""
-        arrays = self._arrays.get(names)
+        """The named cameras stacked (CameraArrays), cached until set_camera(); at most
+        _ARRAYS_KEPT camera subsets, the least recently used forgotten (a large rig whose
+        cameras each miss a set now and then meets thousands of subsets: 11,339 and 125 MB in
+        20,000 sets of 32 cameras, found by a review)."""
+        arrays = self._arrays.pop(names, None)
         if arrays is None:
-            arrays = self._arrays[names] = CameraArrays.from_cameras(
-                [self._cameras[name] for name in names])
+            arrays = CameraArrays.from_cameras([self._cameras[name] for name in names])
+            if len(self._arrays) >= _ARRAYS_KEPT:
+                del self._arrays[next(iter(self._arrays))]
+        self._arrays[names] = arrays                   # the most recent last
         return arrays
 
     def _undistort(self, name: str, detections: Detections2D) -> Detections2D:
@@ -520,7 +532,12 @@ class Pose3DPipeline:
         for name, detections in found.items():
             tracker = self.image_trackers.setdefault(name,
                                                      ImageTracker(self.params.image_tracking))
-            update = tracker.update_labelled(detections.keypoints, stamp, detections.layout)
+            # followed by the joints the 2D trusts (score >= min_score, as triangulation uses
+            # them): one stray low-score joint broke the track and its confirmation (ids 1-7 on
+            # a walker, found by a review)
+            trusted = np.where((detections.scores >= self.params.min_score)[..., None],
+                               detections.keypoints, np.nan)
+            update = tracker.update_labelled(trusted, stamp, detections.layout)
             wanted = update.streak >= min_streak
             if min_streak and not wanted.any():
                 continue                        # nobody of this camera is placed this frame

@@ -50,6 +50,8 @@ def check_images(images: Sequence[np.ndarray], where: str) -> list[np.ndarray]:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"{where}: image {k} must be BGR uint8 (H, W, 3), "
                              f"got {image.dtype} {image.shape}")
+        if image.shape[0] == 0 or image.shape[1] == 0:   # (the back-ends divided by zero)
+            raise ValueError(f"{where}: image {k} is empty ({image.shape[1]}x{image.shape[0]})")
         checked.append(image)
     return checked
 
