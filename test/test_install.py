@@ -85,8 +85,7 @@ def test_a_missing_optional_library_is_told_with_how_to_install_it(tmp_path):
         "from pose3d_ros.core.output_files import run_cli\n"
         "from pose3d_ros.core.monocular import create_monocular_method\n"
         "sys.exit(run_cli(lambda argv: create_monocular_method('lifter') and 0, []))\n")
-    run = subprocess.run([sys.executable, "-c", lifter], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=120)
+    run = _python(lifter, tmp_path)
     assert run.returncode == 2, run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and "onnxruntime is not installed" in lines[0], run.stderr
@@ -96,6 +95,11 @@ def test_a_missing_optional_library_is_told_with_how_to_install_it(tmp_path):
             "    import pose3d_ros.core.bagio\n"
             "except ImportError as err:\n"
             "    print(err)\n")
-    run = subprocess.run([sys.executable, "-c", bags], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=120)
+    run = _python(bags, tmp_path)
     assert "needs the rosbags library: pip install rosbags" in run.stdout, run.stdout
+
+
+def _python(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`code` run by this interpreter in a fresh process in `cwd` (stdout, stderr as text)."""
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)

@@ -222,6 +222,7 @@ class NodeHealth:
         use_sim_time is on and no /clock has come). A rejection is told at WARN in the first
         report after it only: this resets the cameras' rejected_since_report."""
         rate = self.output_rate_hz(now)
+        waited = self.waiting_for_output_s(now)
         with self._lock:
             latencies = list(self._latencies)
         latency_ms = 1000 * sum(latencies) / len(latencies) if latencies else float("nan")
@@ -239,9 +240,8 @@ class NodeHealth:
             level, message = WARN, ("use_sim_time is true and no /clock has come: outputs and "
                                     "this report are stamped 0 (play the bag with --clock, or "
                                     "set use_sim_time false)")
-        elif inputs_arriving and self.waiting_for_output_s(now) > self.output_overdue_s():
-            level, message = WARN, (f"no output for {self.waiting_for_output_s(now):.1f} s "
-                                    "while images arrive")
+        elif inputs_arriving and waited > self.output_overdue_s():
+            level, message = WARN, f"no output for {waited:.1f} s while images arrive"
         elif not inputs_arriving and rate == 0.0:
             message = "no input"
         elif not self.outputs:
