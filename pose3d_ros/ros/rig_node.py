@@ -382,6 +382,10 @@ class RigNodeBase(PoseNodeBase):
                 self._camera_info_seen.pop(camera, None)
                 return "no_pose"
         with self._lock:
+            # the calibration taken last: one the worker has not applied yet, else the
+            # pipeline's (found by a fresh-clone run: the worker lagging behind, a change was
+            # told as a first calibration)
+            pending = self._calibration_changes.get(camera)
             self._calibration_changes[camera] = model
             if source == "none":
                 frame = msg.header.frame_id or camera
@@ -389,7 +393,8 @@ class RigNodeBase(PoseNodeBase):
                     self._publish_upright_frame(frame)
                 self._output_frame = frame
         self._wake.set()
-        previous = self.pipeline.camera(camera) if camera in self.calibrated else None
+        previous = (pending or self.pipeline.camera(camera)) if camera in self.calibrated \
+            else None
         self.calibrated.add(camera)
         if previous is None:
             self.get_logger().info(f"camera {camera!r}: calibration from camera_info "
