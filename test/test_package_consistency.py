@@ -15,12 +15,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 # Third-party Python modules the package imports -> the rosdep key package.xml must name.
-# (rosbags has no rosdep key; it is a pip requirement of the offline tools, see README.)
 ROSDEP_KEY_OF_MODULE = {
     "numpy": "python3-numpy", "scipy": "python3-scipy", "cv2": "python3-opencv",
     "yaml": "python3-yaml", "toml": "python3-toml",
     "matplotlib": "python3-matplotlib", "torch": "python3-torch",
-    "onnxruntime": "python3-onnxruntime-gpu-pip",
+    "onnxruntime": "python3-onnxruntime-gpu-pip", "rosbags": "python3-rosbags-pip",
     "rclpy": "rclpy", "builtin_interfaces": "builtin_interfaces",
     "rcl_interfaces": "rcl_interfaces", "sensor_msgs": "sensor_msgs", "std_msgs": "std_msgs",
     "geometry_msgs": "geometry_msgs", "visualization_msgs": "visualization_msgs",
@@ -30,7 +29,7 @@ ROSDEP_KEY_OF_MODULE = {
 # Imported only by offline tools or optional back-ends, or needed at a version no rosdep key
 # gives (mediapipe==0.10.14, whose wheel holds the BlazePose weights), installed with pip
 # (README says how).
-PIP_ONLY = {"mediapipe", "rosbags", "tqdm", "plotly", "onnx", "ai_edge_litert", "aniposelib",
+PIP_ONLY = {"mediapipe", "tqdm", "plotly", "onnx", "ai_edge_litert", "aniposelib",
             "Pose2Sim", "tensorflow", "tf2onnx", "flatbuffers",
             "pybullet", "pybullet_data", "pybullet_utils"}   # the render tool only (setup_env.sh)
 
