@@ -9,8 +9,10 @@
          of non-human bodies (completion); where lone_views is set, the people whom one
          camera alone sees (lone_views) go the one-camera way below and join them
          -> 3D tracking (tracking.SkeletonTracker)
-      -> exactly 1 view: image tracking with confirmation and left/right labels kept
-         continuous along each track (tracking.ImageTracker, left_right) -> a monocular
+      -> exactly 1 view: a detector's weaker, partial second box of a person dropped
+         (group_checks.stronger_duplicates, as for a rig's lone views) -> image tracking
+         with confirmation and left/right labels kept continuous along each track
+         (tracking.ImageTracker, left_right) -> a monocular
          method placing 3D in that camera's frame (monocular) -> where the floor is known,
          each person's scale from their ankles on it (floor_contact) -> root-depth jump filter
          (filtering.RootDepthFilter) -> bone-length plausibility (plausibility) -> the rig
@@ -170,7 +172,8 @@ class PipelineResult:
         absent when 2D came from elsewhere.
     note: why no 3D was made ("" when it was).
     rejected: one-camera people not published this frame: "unconfirmed" (tracks younger
-        than image_tracking.min_hits) and "implausible" (bone lengths), counts.
+        than image_tracking.min_hits) and "implausible" (bone lengths, or no finite joint
+        whatever PipelineParams.plausibility), counts.
     lone: camera name -> lone people of that camera published this frame (lone_views;
         cameras with none left out).
     """
@@ -342,7 +345,8 @@ class Pose3DPipeline:
                 lone = self._lone_people(unexplained, positions, layout, stamp, timings)
         elif len(names) == 1 and self.lifter is not None:
             t0 = time.perf_counter()
-            found = {names[0]: self._undistort(names[0], detections[names[0]])}
+            found = {names[0]: self._without_duplicates(
+                names, self._undistort(names[0], detections[names[0]]))}
             timings["undistort"] = time.perf_counter() - t0
             positions, confidence, ids, camera_of, rejected = self._single_views(found, stamp,
                                                                                  timings)
@@ -465,8 +469,7 @@ class Pose3DPipeline:
                                       self.params.lone_views, self.params.min_score)
         # a detector's second, partial box of a person would take that person's image track
         # now and then, and a lone person is placed only while followed without a break
-        left &= ~stronger_duplicates(stacked, 3, self.params.min_score,
-                                     floor=coincide_floor(arrays)).any(1)
+        left &= ~self._weaker_duplicates(stacked, arrays)
         out = {}
         for v, name in enumerate(names):
             rows = np.flatnonzero(left & (stacked.camera_of == v))
@@ -513,6 +516,28 @@ class Pose3DPipeline:
         return detections.with_normalised(undistort_normalised(self._cameras[name],
                                                                detections.keypoints))
 
+    def _weaker_duplicates(self, stacked: StackedDetections, arrays: CameraArrays
+                           ) -> np.ndarray:
+        """(N,) bool over the stacked detections: those that are a weaker, partial second box
+        of a stronger detection of the same camera (group_checks.stronger_duplicates over
+        >= 3 common joints scored >= min_score, the cameras' coincidence floor): a detector's
+        duplicate of a person, which would take that person's image track now and then or be
+        placed as a second person."""
+        return np.asarray(stronger_duplicates(stacked, 3, self.params.min_score,
+                                              floor=coincide_floor(arrays)).any(1))
+
+    def _without_duplicates(self, names: tuple[str, ...], found: Detections2D
+                            ) -> Detections2D:
+        """A one-camera set's detections (.normalised set, camera names[0]) less the weaker
+        duplicates of another of them (_weaker_duplicates), dropped before the image tracker
+        as a rig's lone views drop them (_unexplained); nothing to test with one person."""
+        if found.num_people < 2:
+            return found
+        assert found.normalised is not None
+        stacked = StackedDetections.stacked(found.normalised, found.scores, [found.num_people])
+        duplicate = self._weaker_duplicates(stacked, self._camera_arrays(names))
+        return found.take(~duplicate) if duplicate.any() else found
+
     def _single_views(self, found: dict[str, Detections2D], stamp: float,
                       timings: dict[str, float], min_streak: int = 0
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
@@ -521,7 +546,8 @@ class Pose3DPipeline:
         per camera, image tracking with confirmation and left/right labels kept continuous;
         one call of the monocular method for all of them (it works in normalised coordinates;
         its per-person state is keyed by camera and track); per camera floor contact and the
-        root-depth filter; plausibility. found: camera name -> detections with .normalised set;
+        root-depth filter; plausibility (a body without a finite joint is never placed, with
+        the check off too). found: camera name -> detections with .normalised set;
         min_streak: only people whose image track was matched in this many updates in a row
         are placed (a rig's lone people).
         Returns (positions (P, 17, 3) rig frame, confidence (P, 17), ids (P,) the image
@@ -576,8 +602,11 @@ class Pose3DPipeline:
                     name, RootDepthFilter(self.params.depth_filter))
                 placed = depth_filter.filter(placed, track_ids[rows], stamp)
             positions[rows] = (placed - cam.t) @ cam.R     # optical -> rig: R^T (x - t)
-        plausible = (plausible_bodies(positions, H36M17, self.params.plausibility)
-                     if self.params.plausibility else np.ones(len(track_ids), bool))
+        # a body with no finite joint is nobody, whatever the plausibility setting (with it
+        # off such bodies were published: an all-NaN skeleton, found by a review)
+        plausible = finite_rows(positions).any(-1)
+        if self.params.plausibility:
+            plausible &= plausible_bodies(positions, H36M17, self.params.plausibility)
         if self.params.tracking is None:          # no tracking: no confirmation
             confirmed_all = np.ones(len(track_ids), bool)
         keep = confirmed_all & plausible
@@ -620,21 +649,31 @@ class Pose3DPipeline:
                 filter_keys: np.ndarray | None = None) -> Skeletons3D:
         """Tracking (unless `ids` come from the image tracker), One Euro filtering and layout
         conversion. Triangulated people are converted first (tracking and filtering work in
-        the output layout); the rig's lone people (`lone`: positions and confidence in
-        H36M-17, the output layout then) join them there, with num_views 1 and the monocular
-        method. One-camera people (`ids` given, H36M-17) are filtered first and keep their
-        bone lengths through the filter: each joint's filter lags by that joint's own speed,
-        which made short bones of walking people (pelvis-hip, thorax-shoulder) vary by
-        20-30 % although the monocular method holds every track's bones at their median
+        the output layout) and lose their gross joints (completion.gross_joints) before
+        tracking, filtering and publishing; the rig's lone people (`lone`: positions and
+        confidence in H36M-17, the output layout then) join them there, with num_views 1 and
+        the monocular method. One-camera people (`ids` given, H36M-17) are filtered first and
+        keep their bone lengths through the filter: each joint's filter lags by that joint's
+        own speed, which made short bones of walking people (pelvis-hip, thorax-shoulder) vary
+        by 20-30 % although the monocular method holds every track's bones at their median
         (monocular.TrackBodySizes; benchmarks/results_onecam.md, session 11). filter_keys:
         the smoothing state's keys of a one-camera set's people, apart from the 3D tracks'
         (default: ids)."""
         one_camera = ids is not None
         methods = None
         t0 = time.perf_counter()
+        out_layout = self._output_layout(layout)
         if ids is None:
             positions, confidence, error, views = self._converted(
                 positions, confidence, error, views, layout)
+            if len(positions):
+                # joints that end a bone no human has (completion.gross_joints: a 2D point
+                # far off in two views made a joint metres away) are removed before the 3D
+                # tracker and the smoothing filter see them, so they neither cost the
+                # person their id for a frame nor drag the joint's smoothing, and are not
+                # published; the rig's lone people, joined below, are not subject to it
+                gross = gross_joints(positions, out_layout, self.completer.params)
+                positions = np.where(gross[..., None], np.nan, positions)
             if lone is not None and len(lone[0]):
                 assert self.lifter is not None
                 count = len(positions)
@@ -663,14 +702,6 @@ class Pose3DPipeline:
                 positions, confidence, error, views, layout)
         timings["track"] = t1 - t0
         timings["filter"] = t2 - t1
-        out_layout = self._output_layout(layout)
-        if not one_camera and len(positions):
-            # joints that end a bone no human has are not published (completion.gross_joints);
-            # the trackers, filters and memories keep what they saw
-            gross = gross_joints(positions, out_layout, self.completer.params)
-            if methods is not None:
-                gross &= (methods == method)[:, None]
-            positions = np.where(gross[..., None], np.nan, positions)
         missing = ~finite_rows(positions)
         return Skeletons3D(
             positions=np.asarray(positions, np.float64),
