@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import pytest
 
 from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.monocular import create_monocular_method
@@ -151,3 +152,18 @@ def test_a_far_off_2d_joint_in_two_views_does_not_switch_a_tracked_id():
     assert len({int(i) for s in strayed for i in s.ids}) == 2
     published = strayed[frame].positions
     assert not (np.linalg.norm(published - far, axis=-1) < 1.0).any()   # the point: never out
+
+
+def test_a_monocular_method_with_an_output_layout_it_cannot_make_is_refused_at_construction():
+    """The monocular path outputs H36M-17, from which COCO-17's face joints cannot be made: the
+    nodes refuse the combination (config_rules), and the core now does too, when built,
+    rather than failing on the first one-camera set."""
+    rig, camera, _ = _demo_camera()
+    with pytest.raises(ValueError, match="cannot be made from the monocular method"):
+        Pose3DPipeline([camera.name], {camera.name: camera}, frame_id=rig.frame_id,
+                       lifter=create_monocular_method("lifter"),
+                       params=PipelineParams(output_layout="coco17"))
+    for layout in ("", "h36m17"):                           # what the monocular path makes
+        Pose3DPipeline([camera.name], {camera.name: camera}, frame_id=rig.frame_id,
+                       lifter=create_monocular_method("lifter"),
+                       params=PipelineParams(output_layout=layout))

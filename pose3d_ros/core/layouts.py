@@ -232,6 +232,15 @@ def _cached_recipe(src: JointLayout | str, dst: JointLayout | str):
     return src, dst, _RECIPES[key]
 
 
+def convertible(src: JointLayout | str, dst: JointLayout | str) -> bool:
+    """Whether every joint of dst can be made from src's joints (convert_joints)."""
+    try:
+        _cached_recipe(src, dst)
+    except ValueError:
+        return False
+    return True
+
+
 def convert_joints(values: np.ndarray, src: JointLayout | str,
                    dst: JointLayout | str) -> np.ndarray:
     """Convert per-joint vectors of shape (..., J_src, C) from layout src to dst.

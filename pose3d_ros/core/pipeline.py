@@ -60,6 +60,7 @@ from .layouts import (
     JointLayout,
     convert_joint_scores,
     convert_joints,
+    convertible,
     get_layout,
     root_positions,
 )
@@ -228,6 +229,13 @@ class Pose3DPipeline:
             self._shared_detector = detectors
         self.frame_id = frame_id
         self.params = params or PipelineParams()
+        if (lifter is not None and self.params.output_layout
+                and not convertible(H36M17, self.params.output_layout)):
+            # the nodes refuse it (config_rules); the core failed on the first one-camera set
+            raise ValueError(
+                f"output_layout {self.params.output_layout!r} cannot be made from the "
+                "monocular method's H36M-17 (it lacks that layout's joints): give "
+                "output_layout '' or 'h36m17', or no monocular method")
         self.lifter = lifter
         self.tracker = SkeletonTracker(self.params.tracking) if self.params.tracking else None
         self.smoother = SkeletonFilter(
@@ -753,15 +761,8 @@ def in_one_layout(detections: Mapping[str, Detections2D], names: tuple[str, ...]
 def common_layout(layouts: Sequence[JointLayout]) -> JointLayout:
     """The layout among `layouts` that every other converts to (layouts.convert_joints), the
     one with the most joints where several do; ValueError when none does."""
-    def reachable(source: JointLayout, target: JointLayout) -> bool:
-        try:
-            convert_joints(np.zeros((source.num_joints, 2)), source, target)
-        except ValueError:
-            return False
-        return True
-
     for target in sorted(layouts, key=lambda layout: -layout.num_joints):
-        if all(reachable(source, target) for source in layouts):
+        if all(convertible(source, target) for source in layouts):
             return target
     names = sorted(layout.name for layout in layouts)
     raise ValueError(f"the cameras' detectors give joint layouts {names} and none of them can "
