@@ -51,6 +51,7 @@ from .array_ops import (
     masked_mean,
     masked_rigid_fit,
     nanmedian_axis,
+    row_counts,
     squared_norm,
     vector_norm,
 )
@@ -217,6 +218,87 @@ def gross_joints(points: np.ndarray, layout: JointLayout,
         scale = nanmedian_axis(np.where(checked, ratio, np.nan), axis=1)          # (P,)
         too_long = checked & (ratio > p.gross_bone_ratio * scale[:, None])        # (P, B)
     return too_long[:, np.maximum(body.edge, 0)] & (body.edge >= 0)
+
+
+# gross_joints_2d: the person's 2D scale is this quantile of its checked bones' image length /
+# canonical length (a person's longest bones are the least foreshortened; the median is pulled
+# down by a few bones seen end-on), from at least _MIN_SCALE_BONES bones
+_SCALE_QUANTILE = 0.75
+_MIN_SCALE_BONES = 3
+GROSS_2D_BONE_RATIO = 2.5
+
+
+@dataclass(frozen=True, eq=False)
+class _ImageBones:
+    """Per-layout constants of gross_joints_2d: bones (B, 2), canonical lengths (B,), checked
+    (B,) bool, allowed (B,) canonical length floored at _LONG_BONE_M (m), incidence (B, J)
+    float (bone b has joint j), outer (B, J) float (j on the smaller side of bridge b when
+    that side is a limb or the head: at most a quarter of the joints)."""
+
+    bones: np.ndarray
+    lengths: np.ndarray
+    checked: np.ndarray
+    allowed: np.ndarray
+    incidence: np.ndarray
+    outer: np.ndarray
+
+
+@lru_cache(maxsize=8)
+def _image_bones(layout: JointLayout) -> _ImageBones:
+    ref = reference_body(layout)
+    bones, n = ref.bones, layout.num_joints
+    incidence = np.zeros((len(bones), n))
+    incidence[np.arange(len(bones)), bones[:, 0]] = 1.0
+    incidence[np.arange(len(bones)), bones[:, 1]] = 1.0
+    outer = np.zeros((len(bones), n))
+    pairs = bones.tolist()
+    for b, (parent, child) in enumerate(pairs):    # layout constants, once per layout
+        side, frontier = {child}, [child]           # what the child reaches without bone b
+        while frontier:
+            frontier = [k for e, pair in enumerate(pairs) if e != b
+                        for j in frontier if j in pair for k in pair if k not in side]
+            side.update(frontier)
+        if parent in side:                # not a bridge (a cycle): no side to blame
+            continue
+        if 2 * len(side) > n:              # the smaller side: the parent's
+            side = set(range(n)) - side
+        if 4 * len(side) <= n:             # a limb or the head, never half the body
+            outer[b, sorted(side)] = 1.0
+    checked = checked_bones(layout, CompletionParams().bone_check)
+    return _ImageBones(bones, ref.lengths, checked, np.maximum(ref.lengths, _LONG_BONE_M),
+                       incidence, outer)
+
+
+def gross_joints_2d(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayout,
+                    max_bone_ratio: float = GROSS_2D_BONE_RATIO) -> np.ndarray:
+    """(..., J) bool: 2D joints no human pose puts there, per person (one view, the detector's
+    own fault, e.g. a wrist hundreds of pixels off with score 0.95). keypoints (..., J, 2) in
+    any image units (pixels or normalised), scores (..., J); a joint is seen when finite with
+    a score > 0. The person's scale is the 75th percentile of its checked bones' image length /
+    canonical length (foreshortening only shortens bones); a bone is too long beyond
+    max_bone_ratio x scale x its canonical length (at least 0.15 m). A joint all of whose two
+    or more seen bones are too long is gross; a too-long bone not explained so marks every
+    joint on its smaller side when that is a limb or the head (a wild wrist; an elbow with
+    its wrist). Nothing is marked for a person with fewer than 3 checked bones seen. Real 2D
+    stays under 1.8 x (the demo's every camera and frame; the 15 motion-capture clips seen
+    from 1.5-8 m)."""
+    body = _image_bones(layout)
+    xy = np.asarray(keypoints, np.float64)
+    seen = finite_rows(xy) & (np.asarray(scores, np.float64) > 0)
+    xy = np.where(seen[..., None], xy, np.nan)
+    length = vector_norm(xy[..., body.bones[:, 0], :] - xy[..., body.bones[:, 1], :])  # (..., B)
+    ordered = np.sort(np.where(body.checked, length / body.lengths, np.nan), axis=-1)
+    count = row_counts(np.isfinite(ordered)).astype(np.intp)
+    index = np.maximum(np.floor(_SCALE_QUANTILE * (count - 1)), 0).astype(np.intp)
+    scale = np.take_along_axis(ordered, index[..., None], -1)[..., 0]
+    scale = np.where(count >= _MIN_SCALE_BONES, scale, np.nan)
+    with np.errstate(invalid="ignore"):
+        too_long = length > max_bone_ratio * scale[..., None] * body.allowed       # (..., B)
+    measured = np.isfinite(length)
+    n_seen = measured @ body.incidence                                             # (..., J)
+    culprit = (n_seen >= 2) & ((too_long @ body.incidence) == n_seen)
+    explained = culprit[..., body.bones[:, 0]] | culprit[..., body.bones[:, 1]]
+    return culprit | ((too_long & ~explained) @ body.outer > 0)
 
 
 class SkeletonCompleter:

@@ -23,6 +23,12 @@ once and each joint pulled sideways towards its own 2D ray as far as its confide
 (lifting.refine.refine_to_2d: depths and bone lengths kept), so the 3D agrees with the view
 it came from where the 2D is sure (measured: benchmarks/results_lifter.md, session 10).
 
+A 2D joint no human pose puts where the detector did (completion.gross_joints_2d: a bone in
+the image far longer than the person's own 2D scale allows, e.g. a wrist hundreds of pixels
+off with score 0.95) is taken as not seen (NaN, score 0, as the lifter was trained to see a
+missed joint) by the lifter, the refinement and the placement, and is not published (NaN,
+confidence 0) in that frame: one such joint moved the placed body by 1-5 m.
+
 Records and frames: MonocularLift.positions (P, 17, 3) metres in the camera's optical frame
 (x right, y down, z forward), confidence (P, 17) in [0, 1].
 """
@@ -34,6 +40,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .array_ops import nanmedian_axis
+from .completion import gross_joints_2d
 from .layouts import H36M17, convert_joint_scores, convert_joints
 from .lifting.refine import refine_relative_to_2d
 from .lifting.root_placement import (
@@ -158,11 +165,32 @@ def _h36m_normalised(detections: Detections2D) -> tuple[np.ndarray, np.ndarray]:
     return normalised, np.nan_to_num(scores)
 
 
+def _without_gross_joints(normalised: np.ndarray, scores: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """H36M-17 2D (..., 17, 2) and scores (..., 17) with the joints of
+    completion.gross_joints_2d as not seen (NaN, score 0), and those joints (..., 17) bool.
+    Without any, the arrays themselves (the usual case: the same numbers as before the check)."""
+    gross = gross_joints_2d(normalised, scores, H36M17)
+    if not gross.any():
+        return normalised, scores, gross
+    return (np.where(gross[..., None], np.nan, normalised), np.where(gross, 0.0, scores),
+            gross)
+
+
 def _place(relative: np.ndarray, normalised: np.ndarray, scores: np.ndarray,
            prior: Any) -> MonocularLift:
     placed, _ = place_in_camera(relative, normalised, scores, prior=prior, refine=True)
     confidence = np.where(np.isfinite(placed).all(-1), scores, 0.0).astype(np.float32)
     return MonocularLift(placed, confidence)
+
+
+def _unpublished(positions: np.ndarray, confidence: np.ndarray,
+                 gross: np.ndarray) -> MonocularLift:
+    """The people (P, 17, 3) / (P, 17) with their gross 2D joints (P, 17) NaN, confidence 0."""
+    if not gross.any():
+        return MonocularLift(positions, confidence)
+    return MonocularLift(np.where(gross[..., None], np.nan, positions),
+                         np.where(gross, 0.0, confidence).astype(np.float32))
 
 
 class BlazePoseWorld3D:
@@ -186,24 +214,26 @@ class BlazePoseWorld3D:
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
         if detections.num_people == 0:
             return MonocularLift.empty()
-        relative, normalised, scores = self.world_relative(detections)
+        relative, normalised, scores, gross = self.world_relative(detections)
         if self.refine_to_2d:
             relative = refine_relative_to_2d(relative, normalised, scores)
         if self.sizes is not None:
             relative = self.sizes.scale(relative, track_ids)
-        return _place(relative, normalised, scores, self.prior)
+        placed = _place(relative, normalised, scores, self.prior)
+        return _unpublished(placed.positions, placed.confidence, gross)
 
     def world_relative(self, detections: Detections2D
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The detector's root-relative H36M-17 3D (P, 17, 3) metres, before refinement and
-        sizes, with the normalised 2D (P, 17, 2) and scores (P, 17) it is placed with."""
+        sizes, with the normalised 2D (P, 17, 2) and scores (P, 17) it is placed with (gross
+        joints as not seen) and those gross joints (P, 17) bool (module docstring)."""
         if detections.world is None:
             raise ValueError("the detector gives no metric 3D (Detections2D.world); "
                              "monocular_method 'detector_3d' needs a BlazePose back-end")
         from .lifting.runtime import BlazePoseWorldLifter
         relative = BlazePoseWorldLifter().lift_world(detections.world, detections.layout)
-        normalised, scores = _h36m_normalised(detections)
-        return relative, normalised, scores
+        normalised, scores, gross = _without_gross_joints(*_h36m_normalised(detections))
+        return relative, normalised, scores, gross
 
 
 class WindowedLifter3D:
@@ -254,10 +284,13 @@ class WindowedLifter3D:
         window_xy, window_scores = self.windows.push(np.asarray(track_ids), normalised, scores)
         if detections.num_people == 0:
             return MonocularLift.empty()
+        # the windows keep the detector's 2D; each frame's gross joints are found again here
+        # (per person-frame, so the same as when it was new), the output frame's included
+        window_xy, window_scores, gross = _without_gross_joints(window_xy, window_scores)
         relative = self.model.lift(window_xy, window_scores, _IDENTITY_K,
                                    flip_average=self.flip_average)
         frame = self.model.window - 1 - self.model.metadata.latency_frames
-        xy, xy_scores = window_xy[:, frame], window_scores[:, frame]
+        xy, xy_scores, gross = window_xy[:, frame], window_scores[:, frame], gross[:, frame]
         people = len(relative)
         # the detector's metric 3D describes the newest frame: only a causal lifter's output
         # (the same frame) takes its depth. Then detector_3d's people go through the same
@@ -269,7 +302,7 @@ class WindowedLifter3D:
         parts = [(slice(None, people), self.sizes)]
         if with_depth:
             assert detector is not None
-            world, normalised, scores = detector.world_relative(detections)
+            world, normalised, scores, _ = detector.world_relative(detections)
             relative = np.concatenate([relative, world])
             xy, xy_scores = np.concatenate([xy, normalised]), np.concatenate([xy_scores, scores])
             parts.append((slice(people, None), detector.sizes))
@@ -280,10 +313,9 @@ class WindowedLifter3D:
             if sizes is not None:
                 relative[part] = sizes.scale(relative[part], track_ids)
         placed = _place(relative, xy, xy_scores, self.prior)
-        if not with_depth:
-            return placed
-        return MonocularLift(at_depth_of(placed.positions[:people], placed.positions[people:]),
-                             placed.confidence[:people])
+        positions = placed.positions if not with_depth else at_depth_of(
+            placed.positions[:people], placed.positions[people:])
+        return _unpublished(positions, placed.confidence[:people], gross)
 
 
 def at_depth_of(placed: np.ndarray, reference: np.ndarray) -> np.ndarray:
