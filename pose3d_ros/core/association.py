@@ -36,6 +36,7 @@ from .array_ops import finite_rows, vector_norm
 from .camera import CameraArrays, CameraModel
 from .group_checks import (  # noqa: F401  (public here too)
     COINCIDE_RELATIVE,
+    box_gap,
     coincide_floor,
     coincidence_limit,
     count_unexplained,
@@ -55,6 +56,12 @@ from .triangulation import dlt, rig_quadrics
 from .types import Detections2D
 
 MERGE_DISTANCE_M = 0.3
+# With more pairs of clusters than this (a foreign detector's false detections: hundreds of
+# clusters), _rejoin and _merge first screen out those whose exact tests cannot pass:
+# _rejoin's costs K^2 per join, _merge's J x V per pair of groups.
+SCREEN_PAIRS = 256
+# the screens' margin over the rounding of the exact tests (relative)
+SCREEN_MARGIN = 1 + 1e-9
 
 
 @dataclass
@@ -165,11 +172,15 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
     cameras_in = [1 << int(c) for c in camera_of]      # bit mask of each cluster's cameras
     cluster = list(range(n))
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
-    # candidate pairs i < j in row-major order (detections are ordered camera by camera and
-    # pairs within one camera have no affinity), cheapest first
-    iu, ju = np.nonzero((dist < max_ray_distance_m) & (camera_of[:, None] < camera_of[None]))
-    order = np.argsort(dist[iu, ju], kind="stable")
-    candidates = list(zip(iu[order].tolist(), ju[order].tolist(), strict=True))
+    # detection pairs i < j in row-major order (detections are ordered camera by camera and
+    # pairs within one camera have no affinity) under the threshold x SCREEN_MARGIN (_rejoin);
+    # the candidates, cheapest first, are those under the threshold
+    iu, ju = np.nonzero((dist < max_ray_distance_m * SCREEN_MARGIN)
+                        & (camera_of[:, None] < camera_of[None]))
+    value = dist[iu, ju]
+    under = value < max_ray_distance_m
+    order = np.argsort(value[under], kind="stable")
+    candidates = list(zip(iu[under][order].tolist(), ju[under][order].tolist(), strict=True))
     for i, j in candidates:
         ca, cb = cluster[i], cluster[j]
         if ca == cb or cameras_in[ca] & cameras_in[cb]:
@@ -183,7 +194,7 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
             cluster[m] = ca
         members[ca] += members.pop(cb)
     if rejoin and len(members) > 1 and _may_rejoin(cluster, cameras_in, candidates):
-        _rejoin(dist, members, cameras_in, max_ray_distance_m)
+        _rejoin(dist, members, cameras_in, max_ray_distance_m, (iu, ju))
 
     out = _groups(members, dist, camera_of, local, n_views, min_views)
     floor = coincide_floor(arrays)
@@ -217,15 +228,18 @@ def _groups(members: dict[int, list[int]], dist: np.ndarray, camera_of: np.ndarr
     group_of = np.arange(len(groups)).repeat(sizes)
     rows[group_of, camera_of[flat]] = local[flat]
     # each cluster's detection pairs in the row-major order of its members (the order the
-    # mean was taken in before)
-    same = group_of[:, None] == group_of[None]
-    sub = dist[flat[:, None], flat[None]]
-    use = same & np.isfinite(sub)
-    first, second = np.nonzero(use)
-    pair_group = group_of[first]
+    # mean was taken in before), cluster by cluster: sum(sizes^2) pairs, not len(flat)^2
+    n_pairs = sizes * sizes
+    pair_group = np.arange(len(groups)).repeat(n_pairs)
+    at = np.arange(pair_group.size) - (np.cumsum(n_pairs) - n_pairs).repeat(n_pairs)
+    size, start = sizes[pair_group], (np.cumsum(sizes) - sizes)[pair_group]   # start in flat
+    row, column = start + at // size, start + at % size
+    values = dist[flat[row], flat[column]]
+    finite = np.isfinite(values)
+    pair_group = pair_group[finite]
     count = np.bincount(pair_group, minlength=len(groups))
     # summed in the pairs' order (as np.add.at would), without add.at's per-call cost
-    total = np.bincount(pair_group, weights=sub[first, second], minlength=len(groups))
+    total = np.bincount(pair_group, weights=values[finite], minlength=len(groups))
     with np.errstate(invalid="ignore", divide="ignore"):
         costs = np.where(count > 0, total / count, np.nan)
     return Association(rows, costs)
@@ -242,29 +256,40 @@ def _may_rejoin(cluster: list[int], cameras_in: list[int],
                for i, j in candidates)
 
 
-def _cluster_pair_sums(matrix: np.ndarray, groups: list[list[int]]) -> np.ndarray:
-    """(N, N) values of detection pairs -> (K, K) their sums over the pairs of each two of
-    the K groups (non-empty lists of detection indices). By segment sums, not by the matrix
-    products of one-hot memberships: a BLAS call on these small matrices took 26 ms per
-    frame instead of 0.8 with the library's threads competing for a loaded 2-core CPU (the
-    crowd audit, 16 cameras x 20 people)."""
-    order = np.concatenate(groups)
-    starts = np.cumsum([0] + [len(g) for g in groups[:-1]])
-    grouped = matrix[np.ix_(order, order)]
-    return np.add.reduceat(np.add.reduceat(grouped, starts, axis=0), starts, axis=1)
+def _cluster_pair_sums(grouped: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(M, M) symmetric values of detection pairs, the detections ordered group by group
+    (group k's first at starts[k]) -> (K, K) their sums over the pairs of each two of the K
+    groups: over the rows of the first group, then the columns of the second
+    (np.add.reduceat along axis 0, then 1). By segment sums, not by the matrix products of
+    one-hot memberships: a BLAS call on these small matrices took 26 ms per frame instead of
+    0.8 with the library's threads competing for a loaded 2-core CPU (the crowd audit, 16
+    cameras x 20 people). The sums over rows are taken as those over the columns (the same
+    numbers: the matrix is symmetric), along memory (4x faster at 2000 detections)."""
+    over_rows = np.add.reduceat(grouped, starts, axis=1).T                # (K, M)
+    return np.add.reduceat(np.ascontiguousarray(over_rows), starts, axis=1)
 
 
 def _rejoin(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[int],
-            max_ray_distance_m: float) -> None:
+            max_ray_distance_m: float, near: tuple[np.ndarray, np.ndarray]) -> None:
     """In place: join clusters (and single detections) whose average linkage (mean affinity
     over their detection pairs, metres) is below max_ray_distance_m and that share no camera,
-    cheapest first. dist (N, N) detection affinities; members: cluster -> detection indices;
-    cameras_in: camera bit mask of each cluster (by its key)."""
+    cheapest first. dist (N, N) detection affinities (symmetric); members: cluster ->
+    detection indices; cameras_in: camera bit mask of each cluster (by its key); near: the
+    detection pairs (i, j) (each once) whose affinity is below max_ray_distance_m x
+    SCREEN_MARGIN. Of many clusters (a foreign detector's false detections: hundreds, each
+    join costs K^2) only those that can join are looked at (_joinable)."""
     keys = list(members)
-    finite = np.isfinite(dist)
-    groups = list(members.values())
-    total = _cluster_pair_sums(np.where(finite, dist, 0.0), groups)          # (K, K)
-    count = _cluster_pair_sums(finite.astype(float), groups)
+    if len(keys) * (len(keys) - 1) // 2 > SCREEN_PAIRS:
+        keys = _joinable(dist, members, cameras_in, max_ray_distance_m, near)
+        if len(keys) < 2:
+            return
+    order = np.concatenate([members[key] for key in keys])
+    grouped = dist.take(order, 0).take(order, 1)              # (M, M) group by group
+    finite = np.isfinite(grouped)
+    sizes = np.array([len(members[key]) for key in keys])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    total = _cluster_pair_sums(np.where(finite, grouped, 0.0), starts)      # (K, K)
+    count = _cluster_pair_sums(finite.astype(np.int32), starts).astype(float)  # exact
     masks = np.array([cameras_in[key] for key in keys], np.int64)
     alive = np.ones(len(keys), bool)
     while True:
@@ -282,6 +307,39 @@ def _rejoin(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[in
         masks[a] |= masks[b]
         alive[b] = False
         members[keys[a]] += members.pop(keys[b])
+
+
+def _joinable(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[int],
+              max_ray_distance_m: float, near: tuple[np.ndarray, np.ndarray]) -> list[int]:
+    """The keys of the clusters _rejoin can join (arguments as its): those with a partner
+    sharing no camera whose mean affinity with them is below max_ray_distance_m, with
+    SCREEN_MARGIN over rounding. A joined cluster's mean with another is a weighted mean of
+    its parts' means with it: the others join nothing, and their means, above the threshold,
+    decide no join's order. A partner has a detection pair under the threshold (near), so
+    only those pairs of clusters are looked at."""
+    keys = list(members)
+    sizes = np.array([len(g) for g in members.values()])
+    flat = np.concatenate(list(members.values()))
+    cluster_of = np.empty(dist.shape[0], np.intp)             # position in keys, by detection
+    cluster_of[flat] = np.arange(len(keys)).repeat(sizes)
+    masks = np.array([cameras_in[key] for key in keys], np.int64)
+    i, j = cluster_of[near[0]], cluster_of[near[1]]
+    link = (masks[i] & masks[j]) == 0                 # other clusters, no camera in common
+    pair = np.unique(np.minimum(i, j)[link] * len(keys) + np.maximum(i, j)[link])
+    i, j = np.divmod(pair, len(keys))
+    # their mean affinities, from the clusters' members padded to the largest cluster
+    padded = np.full((len(keys), sizes.max()), -1)
+    padded[cluster_of[flat], np.arange(flat.size) - (np.cumsum(sizes) - sizes)[
+        cluster_of[flat]]] = flat
+    rows, columns = padded[i][:, :, None], padded[j][:, None, :]
+    value = dist[rows, columns]                                            # (L, S, S)
+    finite = ((rows >= 0) & (columns >= 0) & np.isfinite(value)).reshape(len(pair), -1)
+    total = np.where(finite, value.reshape(len(pair), -1), 0.0).sum(1)
+    joinable = total < max_ray_distance_m * SCREEN_MARGIN * finite.sum(1)   # mean under it
+    active = np.zeros(len(keys), bool)
+    active[i[joinable]] = True
+    active[j[joinable]] = True
+    return [key for key, keep in zip(keys, active.tolist(), strict=True) if keep]
 
 
 def merge_duplicates(arrays: CameraArrays, normalized: Sequence[np.ndarray],
@@ -315,6 +373,12 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
     also returns the indices (P_out,) of the groups kept."""
     members = association.members
     first, second = _group_pairs(len(members))                # each pair of groups once
+    coincide = None
+    if first.size > SCREEN_PAIRS:       # many groups: the exact tests on the screened pairs
+        near, coincide = _may_merge(points, xy, weight, first, second, merge_distance_m,
+                                    min_joints, floor)
+        keep = near | coincide
+        first, second, coincide = first[keep], second[keep], coincide[keep]
     d = vector_norm(points[first] - points[second])                        # (K, J)
     common = np.isfinite(d)
     n_common = common.sum(-1)
@@ -322,7 +386,13 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
         mean = np.where(common, d, 0.0).sum(-1) / n_common
     mean = np.where(n_common >= min_joints, mean, np.inf)
     one_body = mean < merge_distance_m
-    duplicate = _same_detections(xy, weight, min_joints, first, second, floor) & ~one_body
+    if coincide is None:
+        same = _same_detections(xy, weight, min_joints, first, second, floor)
+    else:
+        same = np.zeros(first.size, bool)
+        same[coincide] = _same_detections(xy, weight, min_joints, first[coincide],
+                                          second[coincide], floor)
+    duplicate = same & ~one_body
     pick = one_body | duplicate
     if not pick.any():
         return association, np.arange(len(members))
@@ -352,9 +422,71 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
     return Association(rows[keep], cost[keep]), keep
 
 
-@lru_cache(maxsize=32)
+def _may_merge(points: np.ndarray, xy: np.ndarray, weight: np.ndarray, first: np.ndarray,
+               second: np.ndarray, merge_distance_m: float, min_joints: int,
+               floor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the pairs of groups (first[k], second[k]), (K,) bool each: near, False where
+    _merge cannot join them (their 3D joints' boxes are further apart than merge_distance_m:
+    group_checks.box_gap, a mean distance over joints is at least the gap), and coincide,
+    False where _same_detections is False (_may_coincide). Both with SCREEN_MARGIN over the
+    rounding of the exact tests, which decide the rest. Arguments as _merge's."""
+    valid = finite_rows(points)                                            # (P, J)
+    low, high = extent(points, valid[..., None], axis=1)                   # (P, 3)
+    gap = box_gap(low[first], high[first], low[second], high[second])      # (K,)
+    near = ~(gap > SCREEN_MARGIN * merge_distance_m)      # NaN (no joint): kept
+    n_groups = len(points)
+    return near, _may_coincide(xy, weight, min_joints, floor)[
+        first * n_groups + second]
+
+
+_BITS_SET = np.array([bin(byte).count("1") for byte in range(256)])   # by byte value
+
+
+def _may_coincide(xy: np.ndarray, weight: np.ndarray, min_joints: int, floor: np.ndarray,
+                  max_relative: float = COINCIDE_RELATIVE) -> np.ndarray:
+    """(P * P,) bool at a * P + b (a < b): groups a and b whose detections coincide (with
+    SCREEN_MARGIN on the limit) in every camera where they share >= min_joints joints, at
+    least one: _same_detections camera by camera, over the pairs of one camera's members, not
+    every pair of groups in every camera. Bit counts of the joints seen give the joints
+    shared, box gaps (group_checks.box_gap) the pairs whose mean keypoint distance needs
+    computing. xy (P, J, V, 2), weight (P, J, V) as _gather_stacked gives them, floor (V,)
+    the cameras' coincidence floor."""
+    n_groups, _, n_views = weight.shape
+    seen = weight > 0
+    low, high = extent(xy, seen[..., None], axis=1)                        # (P, V, 2)
+    size = vector_norm(high - low)                                         # (P, V)
+    bits = np.packbits(seen, axis=1)                                       # (P, J / 8, V)
+    shared, close = [], []
+    for v in range(n_views):
+        groups = np.flatnonzero(seen[:, :, v].sum(1) >= max(min_joints, 1))
+        i, j = np.triu_indices(len(groups), 1)
+        a, b = groups[i], groups[j]                                        # a < b
+        count = _BITS_SET[bits[a, :, v] & bits[b, :, v]].sum(-1)
+        keep = count >= min_joints
+        a, b, count = a[keep], b[keep], count[keep]
+        shared.append(a * n_groups + b)
+        limit = SCREEN_MARGIN * coincidence_limit(size[a, v], size[b, v], floor[v],
+                                                  max_relative)
+        look = box_gap(low[a, v], high[a, v], low[b, v], high[b, v]) < limit
+        a, b, count, limit = a[look], b[look], count[look], limit[look]
+        both = seen[a, :, v] & seen[b, :, v]                                # (L, J)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(both, vector_norm(xy[a, :, v] - xy[b, :, v]), 0.0).sum(-1) / count
+        close.append((a * n_groups + b)[mean < limit])
+    n_shared = np.bincount(np.concatenate(shared), minlength=n_groups * n_groups)
+    n_close = np.bincount(np.concatenate(close), minlength=n_groups * n_groups)
+    return (n_close >= 1) & (n_close == n_shared)
+
+
 def _group_pairs(n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """np.triu_indices(n_groups, 1): each pair of groups once (cached; do not modify)."""
+    """np.triu_indices(n_groups, 1): each pair of groups once (cached up to 64 groups, the
+    frames of the package's detectors; do not modify)."""
+    return _small_group_pairs(n_groups) if n_groups <= 64 else np.triu_indices(n_groups, 1)
+
+
+@lru_cache(maxsize=32)
+def _small_group_pairs(n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.triu_indices(n_groups, 1), cached."""
     return np.triu_indices(n_groups, 1)
 
 

@@ -179,3 +179,12 @@ def extent(values: np.ndarray, mask: np.ndarray, axis: int) -> tuple[np.ndarray,
     selects finite values (as the callers' masks of seen keypoints do)."""
     masked = np.where(mask, values, np.nan)
     return np.fmin.reduce(masked, axis=axis), np.fmax.reduce(masked, axis=axis)   # skip NaN
+
+
+def box_gap(low_a: np.ndarray, high_a: np.ndarray, low_b: np.ndarray, high_b: np.ndarray
+            ) -> np.ndarray:
+    """Euclidean distance between axis-aligned boxes, e.g. extent()'s (corners (..., D),
+    broadcast; 0 where they overlap, NaN where a corner is): a lower bound of the distance
+    between any point of one and any point of the other, so of any mean of such distances."""
+    apart = np.maximum(np.maximum(low_b - high_a, low_a - high_b), 0.0)
+    return vector_norm(apart)

@@ -8,6 +8,7 @@ camera count as the full cap.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
@@ -114,7 +115,9 @@ def ray_affinity(arrays: CameraArrays, normalized: Sequence[np.ndarray],
 def stacked_affinity(arrays: CameraArrays, stacked: StackedDetections, *, min_score: float,
                      min_joints: int, max_ray_distance_m: float
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """ray_affinity() of the frame's detections stacked camera by camera."""
+    """ray_affinity() of the frame's detections stacked camera by camera: all pairs in one
+    batch when no camera has more than BATCH_MAX_PER_CAMERA detections, else camera block by
+    camera block (_block_affinity)."""
     camera_of = stacked.camera_of
     n = int(camera_of.size)
     if n == 0:
@@ -122,23 +125,119 @@ def stacked_affinity(arrays: CameraArrays, stacked: StackedDetections, *, min_sc
     xy, score = stacked.xy, stacked.score                                # (N, J, 2), (N, J)
     rays = arrays.rays(xy, camera_of)                                    # (N, J, 3)
     weight = np.where(np.isfinite(xy[..., 0]) & (score >= min_score), score, 0.0).T  # (J, N)
+    cap = 2.0 * max_ray_distance_m
+    ends = stacked.offset.tolist() + [n]                 # each camera's rows: ends[v]:ends[v+1]
+    if max(b - a for a, b in zip(ends[:-1], ends[1:], strict=True)) > BATCH_MAX_PER_CAMERA:
+        return (_block_affinity(arrays.centers, camera_of, stacked.offset, rays, weight, cap,
+                                min_joints), camera_of)
     # every pair of detections of two different cameras, first index in the lower camera
     layout = _pair_layout(np.asarray(camera_of, np.intp).tobytes(), arrays.num_cameras)
     first, second = layout[0], layout[1]
     d, front = _pair_ray_distances(arrays.centers, camera_of, rays, first, second,
                                    layout)                                       # (J, K)
-    cap = 2.0 * max_ray_distance_m
-    finite = np.isfinite(d)
-    w = np.where(finite, np.minimum(weight[:, first], weight[:, second]), 0.0)
-    d = np.where(front & finite, np.minimum(d, cap), cap)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pair_mean = (w * d).sum(0) / w.sum(0)
-    pair_mean = np.where((w > 0).sum(0) >= min_joints, pair_mean, np.inf)
+    pair_mean = _mean_over_joints(d, front, weight[:, first], weight[:, second], cap,
+                                  min_joints)
     mean = np.full((n, n), np.inf)
     flat = mean.reshape(-1)                              # a view: (first, second) and mirror
     flat[layout[2]] = pair_mean
     flat[layout[3]] = pair_mean
     return mean, camera_of
+
+
+# Frames whose cameras hold at most this many detections each (the package's detectors cap
+# people at 10-20) take all detection pairs in one batch, gathered from per-joint (N, N)
+# products of the rays (_pair_ray_distances: the cheapest on a few dozen detections); more
+# (a foreign detector's false positives) go in blocks of about BLOCK_PAIRS detection pairs
+# (_block_affinity), with the same affinities to rounding (1e-15 m): batched, 8 cameras x
+# 128 detections took 0.6-1.5 s and 750 MB per frame set (the (J, N, N) products and pair
+# gathers outgrow the caches, numpy's threaded BLAS stalls on a loaded CPU), in blocks
+# 0.1-0.15 s and 35 MB (benchmarks/bench_association_scaling.py).
+BATCH_MAX_PER_CAMERA = 20
+BLOCK_PAIRS = 4096
+
+
+def _mean_over_joints(dist: np.ndarray, front: np.ndarray, weight_a: np.ndarray,
+                      weight_b: np.ndarray, cap: float, min_joints: int) -> np.ndarray:
+    """The affinity of detection pairs from their joints' ray distances dist and in_front
+    (J, ...) and both detections' joint weights (J, ..., broadcast): the mean over axis 0
+    weighted by the smaller weight, each distance clipped at cap (cap where the rays meet
+    behind a camera); inf with fewer than min_joints joints weighted in both."""
+    w = np.where(np.isfinite(dist), np.minimum(weight_a, weight_b), 0.0)
+    d = np.where(front, np.fmin(dist, cap), cap)             # cap where dist is not finite
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pair_mean = (w * d).sum(0) / w.sum(0)
+    return np.where((w > 0).sum(0) >= min_joints, pair_mean, np.inf)
+
+
+def _block_affinity(centers: np.ndarray, camera_of: np.ndarray, offset: np.ndarray,
+                    rays: np.ndarray, weight: np.ndarray, cap: float, min_joints: int
+                    ) -> np.ndarray:
+    """stacked_affinity()'s (N, N) matrix block by block: each camera's detections (rows)
+    against the detections of the cameras after it (columns; contiguous, the frame is stacked
+    camera by camera), in blocks of about BLOCK_PAIRS pairs, each from per-joint matrix
+    products of its own rows and columns (_pair_ray_distances' Pluecker formulation).
+    centers (V, 3), camera_of (N,), offset (V,) first row of each camera, rays (N, J, 3),
+    weight (J, N) the joints' weights."""
+    n = camera_of.size
+    by_joint = np.ascontiguousarray(rays.transpose(1, 0, 2))             # (J, N, 3)
+    moments = cross3(centers[camera_of], by_joint)                       # (J, N, 3) c x d
+    # (d, m) . (m, d) = d_a . m_b + m_a . d_b, the reciprocal product of two lines
+    lines = np.concatenate([by_joint, moments], axis=-1)                 # (J, N, 6)
+    swapped = np.concatenate([moments, by_joint], axis=-1).transpose(0, 2, 1)  # (J, 6, N)
+    to_center = by_joint @ centers.T                                     # (J, N, V) d_i . c_v
+    # d_i . (c_v - c_i): from detection i's camera to camera v, along its ray
+    to_other = to_center - to_center[:, np.arange(n), camera_of][..., None]
+    mean = np.full((n, n), np.inf)
+    ends = np.append(offset, n)
+    for a in range(len(offset)):
+        start, stop = int(ends[a]), int(ends[a + 1])
+        if start == stop or stop == n:
+            continue
+        rows_step = min(stop - start, math.isqrt(BLOCK_PAIRS))      # ~square blocks
+        cols_step = max(1, BLOCK_PAIRS // rows_step)
+        for r0 in range(start, stop, rows_step):
+            rows = slice(r0, min(r0 + rows_step, stop))
+            for c0 in range(stop, n, cols_step):
+                cols = slice(c0, min(c0 + cols_step, n))
+                cos = by_joint[:, rows] @ swapped[:, 3:, cols]               # (J, r, c)
+                dist, front, parallel = _closest_points(
+                    cos, lines[:, rows] @ swapped[:, :, cols],
+                    np.take(to_other[:, rows], camera_of[cols], axis=2),   # d_a.(c_b - c_a)
+                    to_other[:, cols, a][:, None])                         # d_b.(c_a - c_b)
+                if parallel is not None:
+                    j, p, q = np.nonzero(parallel)
+                    perp = cross3(by_joint[j, rows.start + p],
+                                  centers[camera_of[cols.start + q]] - centers[a])
+                    dist[j, p, q] = np.sqrt((perp * perp).sum(-1))
+                block = _mean_over_joints(dist, front, weight[:, rows, None],
+                                          weight[:, None, cols], cap, min_joints)
+                mean[rows, cols] = block
+                mean[cols, rows] = block.T
+    return mean
+
+
+def _closest_points(cos: np.ndarray, reciprocal: np.ndarray, a_base: np.ndarray,
+                    b_back: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Distance between two unit rays a and b (broadcast arrays) from cos = d_a . d_b, the
+    reciprocal product d_a . m_b + d_b . m_a (moments m = c x d), a_base = d_a . (c_b - c_a)
+    and b_back = -d_b . (c_b - c_a): returns dist (NaN where a ray is), in_front (the closest
+    points lie in front of both cameras) and parallel, None or where the rays are nearly
+    parallel (dist is not usable there: the caller sets the distance of centre b from ray
+    a)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = 1 - cos * cos
+        dist = np.abs(reciprocal) / np.sqrt(denom)
+        # closest-point parameters s (along ray a from its centre) and u (along ray b) times
+        # denom, which is > 0 but for nearly parallel rays: the same signs
+        s = a_base + cos * b_back
+        u = cos * a_base + b_back
+        front = (s > 0) & (u > 0)
+        parallel = denom < 1e-18
+        if not parallel.any():
+            return dist, front, None
+        s, u, denom = s[parallel], u[parallel], denom[parallel]
+        front[parallel] = (s / denom > 0) & (u / denom > 0)
+    return dist, front, parallel
 
 
 # A frame's layout repeats while the cameras see the same numbers of people; the entries
@@ -193,15 +292,10 @@ def _pair_ray_distances(centers: np.ndarray, camera_of: np.ndarray, rays: np.nda
         n_joints, -1)
     a_base = to_other[:, a_to_b]                                         # d_a . (c_b - c_a)
     b_back = to_other[:, b_to_a]                                         # -d_b . (c_b - c_a)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        denom = 1 - cos * cos
-        dist = np.abs(dm[:, pair] + dm[:, mirror]) / np.sqrt(denom)
-        s = (a_base + cos * b_back) / denom
-        u = (cos * a_base + b_back) / denom
-    parallel = denom < 1e-18      # nearly parallel rays: distance from centre b to ray a
-    if parallel.any():
+    dist, front, parallel = _closest_points(cos, dm[:, pair] + dm[:, mirror], a_base, b_back)
+    if parallel is not None:      # nearly parallel rays: distance from centre b to ray a
         j, k = np.nonzero(parallel)
         perp = cross3(rays[first[k], j], centers[camera_of[second[k]]]
                       - centers[camera_of[first[k]]])
         dist[j, k] = np.sqrt((perp * perp).sum(-1))
-    return dist, (s > 0) & (u > 0)
+    return dist, front
