@@ -12,11 +12,14 @@
       -> exactly 1 view: a detector's weaker, partial second box of a person dropped
          (group_checks.stronger_duplicates, as for a rig's lone views) -> image tracking
          with confirmation and left/right labels kept continuous along each track
-         (tracking.ImageTracker, left_right) -> a monocular
-         method placing 3D in that camera's frame (monocular) -> where the floor is known,
+         (tracking.ImageTracker, left_right) -> the camera's roll in quarter turns, voted by
+         its confirmed straight people, and the 2D turned back to an upright camera's
+         (upright) -> a monocular method placing 3D in that camera's frame (monocular), the
+         3D turned again into the camera's own axes -> where the floor is known,
          each person's scale from their ankles on it (floor_contact) -> root-depth jump filter
-         (filtering.RootDepthFilter) -> bone-length plausibility (plausibility) -> the rig
-         frame
+         (filtering.RootDepthFilter) -> bone-length plausibility (plausibility) and no
+         body upside down that an upright person cut off by the image edge explains
+         (upright.inverted_bodies) -> the rig frame
       -> layout conversion -> One Euro filtering -> Skeletons3D in `frame_id` (one camera:
          filtered first, bone lengths kept through the filter, then converted)
 
@@ -86,9 +89,19 @@ from .tracking import (
 from .triangulation import triangulate_people
 from .types import METHOD_TRIANGULATION, Detections2D, Skeletons3D, concatenated_detections
 from .undistortion import undistort_normalised, undistort_stacked
+from .upright import (
+    CameraUpright,
+    UprightParams,
+    inverted_bodies,
+    rotated_quarter_turns,
+    turned_detections,
+    upright_votes,
+)
 
 # the monocular method's per-person state is keyed by camera index * _CAMERA_KEY + image track id
+# + the camera's quarter turn * _TURN_KEY (upright: a turn of the camera starts new windows)
 _CAMERA_KEY = 1 << 32
+_TURN_KEY = 1 << 38                     # above MAX_CAMERAS * _CAMERA_KEY
 # camera subsets whose stacked arrays are kept (Pose3DPipeline._camera_arrays)
 _ARRAYS_KEPT = 64
 
@@ -127,6 +140,12 @@ class PipelineParams:
         the monocular method like a one-camera set's (lone_views.LoneViewParams: which
         detections count as such people); None (the default) drops them. Needs the
         monocular method and output_layout "h36m17" (the monocular path's layout).
+    upright: the one-camera path's camera roll in quarter turns, learned per camera from the
+        torsos of straight, confirmed people (upright.CameraUpright: a camera mounted sideways
+        or upside down has its 2D turned back before the monocular method and the 3D turned
+        again after it), and the refusal (counted "implausible") of bodies upside down that an
+        upright person cut off by the image edge explains (upright.inverted_bodies); None
+        turns both off (no node parameter).
     """
 
     min_views: int = 2
@@ -143,6 +162,7 @@ class PipelineParams:
     plausibility: PlausibilityParams | None = field(default_factory=PlausibilityParams)
     floor: FloorParams | None = None
     lone_views: LoneViewParams | None = None
+    upright: UprightParams | None = field(default_factory=UprightParams)
 
     def __post_init__(self) -> None:
         if self.min_views < 2:
@@ -174,7 +194,7 @@ class PipelineResult:
     note: why no 3D was made ("" when it was).
     rejected: one-camera people not published this frame: "unconfirmed" (tracks younger
         than image_tracking.min_hits) and "implausible" (bone lengths, or no finite joint
-        whatever PipelineParams.plausibility), counts.
+        whatever PipelineParams.plausibility, or upside down: PipelineParams.upright), counts.
     lone: camera name -> lone people of that camera published this frame (lone_views;
         cameras with none left out).
     """
@@ -247,6 +267,7 @@ class Pose3DPipeline:
         self.image_trackers: dict[str, ImageTracker] = {}
         self.depth_filters: dict[str, RootDepthFilter] = {}
         self.floor_scales: dict[str, FloorScale] = {}
+        self.uprights: dict[str, CameraUpright] = {}
         # a rig's one-camera sets: (camera index * _CAMERA_KEY + image track id) -> published
         # id, drawn from the 3D tracker's counter (_rig_one_camera_ids)
         self._one_camera_keys = np.zeros(0, np.int64)
@@ -269,6 +290,7 @@ class Pose3DPipeline:
         self.image_trackers.clear()
         self.depth_filters.clear()
         self.floor_scales.clear()
+        self.uprights.clear()
         self._one_camera_keys = np.zeros(0, np.int64)
         self._one_camera_published = np.zeros(0, np.int64)
         if self.lifter is not None:
@@ -551,18 +573,22 @@ class Pose3DPipeline:
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                  dict[str, int]]:
         """People each seen by one camera (a one-camera set, or the lone people of a rig):
-        per camera, image tracking with confirmation and left/right labels kept continuous;
-        one call of the monocular method for all of them (it works in normalised coordinates;
-        its per-person state is keyed by camera and track); per camera floor contact and the
-        root-depth filter; plausibility (a body without a finite joint is never placed, with
-        the check off too). found: camera name -> detections with .normalised set;
-        min_streak: only people whose image track was matched in this many updates in a row
-        are placed (a rig's lone people).
+        per camera, image tracking with confirmation and left/right labels kept continuous,
+        the camera's quarter turn (upright, votes of its confirmed people) and its upside-down
+        bodies; one call of the monocular method for all of them (it works in normalised
+        coordinates, turned back to an upright camera's; its per-person state is keyed by
+        camera, track and quarter turn); per camera the 3D turned to the camera's own axes,
+        floor contact and the root-depth filter; plausibility (a body without a finite joint
+        is never placed, with the check off too; upside-down bodies are not). found: camera
+        name -> detections with .normalised set; min_streak: only people whose image track
+        was matched in this many updates in a row are placed (a rig's lone people).
         Returns (positions (P, 17, 3) rig frame, confidence (P, 17), ids (P,) the image
         trackers' (per camera), camera (P,) index in camera_names, rejected counts) of the
         people published this frame."""
         t0 = time.perf_counter()
         relabelled, ids, confirmed, camera, placed_cameras = [], [], [], [], []
+        turned, inverted, turns = [], [], {}
+        upright_params = self.params.upright
         for name, detections in found.items():
             tracker = self.image_trackers.setdefault(name,
                                                      ImageTracker(self.params.image_tracking))
@@ -572,14 +598,29 @@ class Pose3DPipeline:
             trusted = np.where((detections.scores >= self.params.min_score)[..., None],
                                detections.keypoints, np.nan)
             update = tracker.update_labelled(trusted, stamp, detections.layout)
+            turn = 0
+            if upright_params is not None:   # the camera's quarter turn: confirmed people vote
+                upright = self.uprights.setdefault(name, CameraUpright(upright_params))
+                turn = upright.update(upright_votes(
+                    detections.keypoints, detections.scores, detections.layout,
+                    self.params.min_score, upright_params)[update.confirmed])
             wanted = update.streak >= min_streak
             if min_streak and not wanted.any():
                 continue                        # nobody of this camera is placed this frame
             if not wanted.all():
                 detections = detections.take(wanted)
                 update = _rows_of(update, wanted)
-            relabelled.append(exchange_detections(detections, left_right_pairs(
-                detections.layout), update.swapped))          # labels continue the track
+            people = exchange_detections(detections, left_right_pairs(detections.layout),
+                                         update.swapped)      # labels continue the track
+            if upright_params is not None:
+                inverted.append(inverted_bodies(people.keypoints, people.scores, people.layout,
+                                                self.params.min_score, people.image_size, turn,
+                                                upright_params))
+                # what an upright camera sees: the monocular method's own assumption
+                people = turned_detections(people, -turn)
+            relabelled.append(people)
+            turned.append(np.full(len(update.ids), turn, np.int64))
+            turns[name] = turn
             ids.append(update.ids)
             confirmed.append(update.confirmed)
             camera.append(np.full(len(update.ids), self.camera_names.index(name)))
@@ -594,13 +635,16 @@ class Pose3DPipeline:
         t1 = time.perf_counter()
         assert self.lifter is not None            # the callers chose this path for it
         lifted = self.lifter.lift(concatenated_detections(relabelled),
-                                  camera_of * _CAMERA_KEY + track_ids)
+                                  camera_of * _CAMERA_KEY + track_ids
+                                  + np.concatenate(turned) * _TURN_KEY)
         t2 = time.perf_counter()
         positions = lifted.positions.copy()
         for name in placed_cameras:
             cam = self._cameras[name]
             rows = np.flatnonzero(camera_of == self.camera_names.index(name))
-            placed = positions[rows]
+            # back in the camera's own optical frame (the floor, the depth filter and the rig
+            # transform work there)
+            placed = rotated_quarter_turns(positions[rows], turns[name])
             if self.params.floor is not None:
                 floor = self.floor_scales.setdefault(name, FloorScale(self.params.floor))
                 placed = floor.apply(placed, lifted.confidence[rows], track_ids[rows], cam.R,
@@ -615,6 +659,8 @@ class Pose3DPipeline:
         plausible = finite_rows(positions).any(-1)
         if self.params.plausibility:
             plausible &= plausible_bodies(positions, H36M17, self.params.plausibility)
+        if inverted:                              # upside down (upright.inverted_bodies)
+            plausible &= ~np.concatenate(inverted)
         if self.params.tracking is None:          # no tracking: no confirmation
             confirmed_all = np.ones(len(track_ids), bool)
         keep = confirmed_all & plausible
