@@ -603,7 +603,8 @@ class Pose3DPipeline:
                 upright = self.uprights.setdefault(name, CameraUpright(upright_params))
                 turn = upright.update(upright_votes(
                     detections.keypoints, detections.scores, detections.layout,
-                    self.params.min_score, upright_params)[update.confirmed])
+                    self.params.min_score, upright_params)[update.confirmed],
+                    update.ids[update.confirmed])
             wanted = update.streak >= min_streak
             if min_streak and not wanted.any():
                 continue                        # nobody of this camera is placed this frame

@@ -13,8 +13,8 @@ torsos says how the camera is mounted:
   * CameraUpright: one camera's last UprightParams.window votes (straight bodies of confirmed
     image tracks, one per body and frame); its quarter turn k starts at 0 (upright) and
     becomes q only when q holds UprightParams.share of at least UprightParams.min_votes stored
-    votes (or k less than 1 - share of them), so that one person lying in view for a moment
-    does not turn the camera.
+    votes (or k less than 1 - share of them) cast by UprightParams.min_tracks image tracks or
+    more, so that one person lying in view, for any time, does not turn the camera.
   * rotated_quarter_turns: the exact quarter-turn rotation of normalised 2D (..., 2) or camera
     3D (..., 3) about the optical axis. Normalised image coordinates are x/z, y/z of the
     optical frame, so turning them about the principal point IS turning the camera about its
@@ -64,21 +64,30 @@ class UprightParams:
     inverted_deg: a torso within this angle of the camera's down direction (degrees) is upside
     down (75: 15 degrees below the horizontal; the demo's cut-off bodies lie 40-70 degrees
     from image-down); fit_ratio: the image room above an upside-down body's hips, in
-    multiples of its 2D length below them, under which an upright person cut off by the edge
-    explains its 2D (inverted_bodies; 1.0 left 15 of the demo's 28 cut-off bodies of one
-    crop, 1.25 three). The defaults: a camera mounted sideways turns after 60 votes (2 s of
-    one standing person at 30 fps); one person lying alone in view after a full window of
-    upright votes turns it after 225 votes (7.5 s at 30 fps, 3.75 s at 60)."""
+    multiples of its 2D torso length, under which an upright person cut off by the edge
+    explains its 2D (inverted_bodies; the demo's cam02 cut at row 749: 3 of 47 cut-off bodies
+    left at 2.5, 6 at 1.75; a person bent over in full view before a camera 0.5 m high, 2.5 m
+    away, 84 of 90 frames kept at 2.5, and 38 when the legs' length counted too: the room a
+    cut-off person would need is their upper body's, the torso's multiple); min_tracks:
+    fewest image tracks (people, or one person seen again after leaving the view) among the
+    votes of a new quarter turn: one person lying, sitting or crawling in view for any time
+    never turns the camera (a review: a fallen person turned an upright camera in 2.2 s,
+    after which the helper standing beside them was refused as upside down for the minute
+    the fall lasted). A camera mounted sideways turns once 60 votes of three people (or of
+    one person seen three times) are stored."""
 
     window: int = 300
     min_votes: int = 60
+    min_tracks: int = 3
     share: float = 0.75
     straight_deg: float = 135.0
     vote_deg: float = 30.0
     inverted_deg: float = 75.0
-    fit_ratio: float = 1.25
+    fit_ratio: float = 2.5
 
     def __post_init__(self) -> None:
+        if self.min_tracks < 1:
+            raise ValueError(f"min_tracks must be >= 1, got {self.min_tracks}")
         if not 1 <= self.min_votes <= self.window:
             raise ValueError(f"min_votes must be in [1, window={self.window}], got "
                              f"{self.min_votes}")
@@ -191,10 +200,11 @@ def inverted_bodies(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayo
     height)) that an upright person cut off by the image edge explains: the torso within
     params.inverted_deg of the down direction of a camera of `quarter_turns`, and the room
     between the hips and the image edge the camera's up direction points at shorter than
-    params.fit_ratio x the body's 2D length below the hips (torso, or hips -> ankles where
-    longer), where an upright upper body would not fit, and no legs seen above the hips
-    (they would fill that room). A body upside down in full view (a person touching their
-    toes, lying with the head towards the camera, a handstand) is not."""
+    params.fit_ratio x the body's 2D torso length, where an upright upper body would not fit,
+    and no legs seen above the hips (they would fill that room). A body upside down with room
+    above it (a person touching their toes, lying with the head towards the camera, a
+    handstand, away from the top edge) is not; one bent over close under the top edge of a
+    low camera is (0.5 m high, 1.5 m away: the 2D cannot tell it from a cut-off person)."""
     hips, torso, legs = _parts(keypoints, scores, layout, min_score)
     down = _UP[(quarter_turns + 2) % 4]
     inverted = _cosine(torso, down) > np.cos(np.radians(params.inverted_deg))
@@ -205,8 +215,7 @@ def inverted_bodies(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayo
     # distance from the hips to the image edge the camera's up direction points at (pixels)
     room = np.stack([hips[:, 1], width - 1 - hips[:, 0], height - 1 - hips[:, 1],
                      hips[:, 0]])[quarter_turns % 4]
-    below = np.fmax(np.linalg.norm(torso, axis=1), np.linalg.norm(legs, axis=1))
-    return inverted & ~legs_up & (room < params.fit_ratio * below)
+    return inverted & ~legs_up & (room < params.fit_ratio * np.linalg.norm(torso, axis=1))
 
 
 def turned_detections(detections: Detections2D, turns: int) -> Detections2D:
@@ -223,31 +232,44 @@ def turned_detections(detections: Detections2D, turns: int) -> Detections2D:
 
 class CameraUpright:
     """One camera's quarter turn (module docstring): the last params.window votes, each a
-    quarter turn 0..3; `quarter_turns` starts at 0 and, once params.min_votes votes are
-    stored, becomes q when q holds at least params.share of them, or when the current one
-    holds less than 1 - params.share and q the most (people seen near a diagonal split their
-    votes between two quarter turns: the camera leaves one that nobody votes for)."""
+    quarter turn 0..3 with the image track that cast it; `quarter_turns` starts at 0 and, once
+    params.min_votes votes are stored, becomes q when q holds at least params.share of them,
+    or when the current one holds less than 1 - params.share and q the most (people seen near
+    a diagonal split their votes between two quarter turns: the camera leaves one that nobody
+    votes for); either way only when q's votes come from params.min_tracks image tracks or
+    more."""
 
     def __init__(self, params: UprightParams) -> None:
         self.params = params
         self.quarter_turns = 0
         self._votes = np.full(params.window, -1, np.int8)    # ring, -1 = empty
+        self._tracks = np.zeros(params.window, np.int64)
         self._next = 0
+        self._anonymous = 0                   # votes given without tracks: -1, -2, ...
 
-    def update(self, votes: np.ndarray) -> int:
-        """Store votes (n,) (quarter turns 0..3; others are ignored) and return the camera's
-        quarter turn after them."""
+    def update(self, votes: np.ndarray, tracks: np.ndarray | None = None) -> int:
+        """Store votes (n,) (quarter turns 0..3; others are ignored) cast by image tracks
+        tracks (n,) (None: each vote a track of its own) and return the camera's quarter turn
+        after them."""
         votes = np.asarray(votes, np.int8)
-        votes = votes[(votes >= 0) & (votes < 4)][-self.params.window:]
+        if tracks is None:
+            tracks = -1 - self._anonymous - np.arange(votes.size, dtype=np.int64)
+            self._anonymous += votes.size
+        tracks = np.asarray(tracks, np.int64)
+        cast = (votes >= 0) & (votes < 4)
+        votes, tracks = votes[cast][-self.params.window:], tracks[cast][-self.params.window:]
         if not votes.size:
             return self.quarter_turns
         slots = (self._next + np.arange(votes.size)) % self.params.window
-        self._votes[slots] = votes
+        self._votes[slots], self._tracks[slots] = votes, tracks
         self._next = int(slots[-1] + 1) % self.params.window
-        counts = np.bincount(self._votes[self._votes >= 0], minlength=4)
-        stored, best = int(counts.sum()), int(np.argmax(counts))
-        if stored >= self.params.min_votes and (
-                counts[best] >= self.params.share * stored
-                or counts[self.quarter_turns] < (1 - self.params.share) * stored):
-            self.quarter_turns = best
+        stored = self._votes >= 0
+        counts = np.bincount(self._votes[stored], minlength=4)
+        total, best = int(counts.sum()), int(np.argmax(counts))
+        if total >= self.params.min_votes and (
+                counts[best] >= self.params.share * total
+                or counts[self.quarter_turns] < (1 - self.params.share) * total):
+            voters = np.unique(self._tracks[stored & (self._votes == best)]).size
+            if voters >= self.params.min_tracks:
+                self.quarter_turns = best
         return self.quarter_turns
