@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 import pytest
+from demo_camera import demo_camera
 
 from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.monocular import create_monocular_method
@@ -15,17 +16,6 @@ from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
 from pose3d_ros.core.types import Detections2D
 
 DEMO_FPS = 60.0
-
-
-@lru_cache(maxsize=1)
-def _demo_camera():
-    """The demo's first camera and its cached real 2D (BlazePose-33, one person, 100 frames)."""
-    from pose3d_ros.core.calibration import load_rig
-    from pose3d_ros.core.data_paths import calibration_path, video_paths
-    from pose3d_ros.core.detection.cache import detect_video_set
-
-    rig = load_rig(calibration_path("single"))
-    return rig, rig[0], detect_video_set([video_paths("single")[0]], "blazepose")[0]
 
 
 def _with_extra(found: Detections2D, keypoints: np.ndarray, scores: np.ndarray
@@ -47,7 +37,7 @@ def _with_extra(found: Detections2D, keypoints: np.ndarray, scores: np.ndarray
 def _one_camera_run(extra, frames: int = 30, **params) -> list:
     """The demo camera alone over `frames` frames, extra(frame's detections) added to each;
     the published Skeletons3D of every frame and the rejected counts."""
-    rig, camera, detections = _demo_camera()
+    rig, camera, detections = demo_camera()
     pipeline = Pose3DPipeline([camera.name], {camera.name: camera}, frame_id=rig.frame_id,
                               lifter=create_monocular_method("lifter"),
                               params=PipelineParams(output_layout="h36m17", **params))
@@ -158,7 +148,7 @@ def test_a_monocular_method_with_an_output_layout_it_cannot_make_is_refused_at_c
     """The monocular path outputs H36M-17, from which COCO-17's face joints cannot be made: the
     nodes refuse the combination (config_rules), and the core now does too, when built,
     rather than failing on the first one-camera set."""
-    rig, camera, _ = _demo_camera()
+    rig, camera, _ = demo_camera()
     with pytest.raises(ValueError, match="cannot be made from the monocular method"):
         Pose3DPipeline([camera.name], {camera.name: camera}, frame_id=rig.frame_id,
                        lifter=create_monocular_method("lifter"),

@@ -8,10 +8,10 @@ turned as a rolled camera sees it."""
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
 
 import numpy as np
 import pytest
+from demo_camera import demo_camera
 
 from pose3d_ros.core.monocular import create_monocular_method
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
@@ -20,17 +20,6 @@ from pose3d_ros.core.upright import UprightParams
 
 DEMO_FPS = 60.0
 FRAMES = 60
-
-
-@lru_cache(maxsize=1)
-def _demo_camera():
-    """The demo's first camera and its cached real 2D (BlazePose-33, one person, 100 frames)."""
-    from pose3d_ros.core.calibration import load_rig
-    from pose3d_ros.core.data_paths import calibration_path, video_paths
-    from pose3d_ros.core.detection.cache import detect_video_set
-
-    rig = load_rig(calibration_path("single"))
-    return rig, rig[0], detect_video_set([video_paths("single")[0]], "blazepose")[0]
 
 
 def _rolled(camera, video, turns: int):
@@ -60,7 +49,7 @@ def _run(method: str, turns: int = 0, frames: int | list[int] = FRAMES,
     video frames in order): per frame (positions (P, 17, 3) rig frame, ids, confidence,
     rejected counts); preset: the camera's quarter turn known from the first frame;
     edit(frame's detections) -> detections."""
-    rig, camera, video = _demo_camera()
+    rig, camera, video = demo_camera()
     camera, video = _rolled(camera, video, turns)
     pipeline = Pose3DPipeline([camera.name], {camera.name: camera}, frame_id=rig.frame_id,
                               lifter=create_monocular_method(method),
@@ -94,8 +83,8 @@ def test_quarter_turns_are_exact_and_in_one_sense():
                                       rotated_quarter_turns(points, k)[..., :2])
     assert rotated_quarter_turns(points, 4) is points
     # the demo's person stands (quarter turn 0); the rolled camera's 2D shows them turned
-    _, _, video = _demo_camera()
-    rig, camera, _ = _demo_camera()
+    _, _, video = demo_camera()
+    rig, camera, _ = demo_camera()
     for turns in range(4):
         _, rolled = _rolled(camera, video, turns)
         found = rolled.frame(10)
@@ -167,7 +156,7 @@ def test_votes_need_a_clear_majority_and_one_fallen_person_does_not_turn_the_cam
         assert rolled.update(np.ones(40, np.int8), np.full(40, track)) == 0
     assert rolled.update(np.ones(40, np.int8), np.full(40, 3)) == 1
     # real 2D: the demo's walker votes 0; cut at the chest (no legs) or folded, no vote
-    _, _, video = _demo_camera()
+    _, _, video = demo_camera()
     found = video.frame(10)
     layout, params = found.layout, UprightParams()
     assert upright_votes(found.keypoints, found.scores, layout, 0.3, params).tolist() == [0]
