@@ -134,14 +134,15 @@ def test_votes_need_a_clear_majority_and_one_fallen_person_does_not_turn_the_cam
 
     small = UprightParams(window=90, min_votes=30, min_tracks=1)   # share 0.75
     upright = CameraUpright(small)
-    assert upright.update(np.ones(29, np.int8)) == 0  # too few votes yet
-    assert upright.update(np.array([1, -1])) == 1     # 30 votes; -1 is no vote
-    upright.update(np.ones(60, np.int8))              # a full window of sideways people
-    assert upright.update(np.full(67, 2)) == 1        # someone lying: 67 of 90 votes
-    assert upright.update(np.full(1, 2)) == 2         # 68 of 90: three quarters
+    assert upright.update(np.ones(29, np.int8), np.zeros(29)) == 0  # too few votes yet
+    assert upright.update(np.array([1, -1]), np.zeros(2)) == 1     # 30 votes; -1 is no vote
+    upright.update(np.ones(60, np.int8), np.zeros(60))            # a full window of sideways people
+    assert upright.update(np.full(67, 2), np.zeros(67)) == 1        # someone lying: 67 of 90 votes
+    assert upright.update(np.full(1, 2), np.zeros(1)) == 2         # 68 of 90: three quarters
     split = CameraUpright(small)
-    assert split.update(np.tile([0, 3], 45)) == 0     # people near a diagonal: stays
-    assert split.update(np.tile([1, 2], 45)) == 1     # nobody votes for 0: the most voted
+    assert split.update(np.tile([0, 3], 45), np.zeros(90)) == 0     # people near a diagonal: stays
+    # nobody votes for 0: the most voted
+    assert split.update(np.tile([1, 2], 45), np.zeros(90)) == 1
     # one person lying (one image track) for any time never turns the camera, and a
     # standing helper beside them is seen upright (a review: the fallen person turned the
     # camera upside down in 2.2 s and the helper was refused as upside down for a minute);

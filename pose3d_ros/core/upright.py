@@ -7,9 +7,9 @@ to two fifths refused as implausible). People mostly stand, so the image directi
 torsos says how the camera is mounted:
 
   * torso_quarter_turns: each body's torso (hips' midpoint -> shoulders' midpoint) quantised
-    to quarter turns from image-up; straight_bodies: the bodies whose legs continue the torso
-    (standing, walking, lying), the only ones that vote (someone bending or cut at the chest
-    says nothing about the camera).
+    to quarter turns from image-up; upright_votes: those of the bodies whose legs continue the
+    torso (standing, walking, lying), the only ones that vote (someone bending or cut at the
+    chest says nothing about the camera).
   * CameraUpright: one camera's last UprightParams.window votes (straight bodies of confirmed
     image tracks, one per body and frame); its quarter turn k starts at 0 (upright) and
     becomes q only when q holds UprightParams.share of at least UprightParams.min_votes stored
@@ -168,21 +168,13 @@ def torso_quarter_turns(xy: np.ndarray, scores: np.ndarray, layout: JointLayout,
     return np.where(np.isfinite(angle), _quarters(angle), -1).astype(np.int8)
 
 
-def straight_bodies(xy: np.ndarray, scores: np.ndarray, layout: JointLayout, min_score: float,
-                    straight_deg: float = UprightParams.straight_deg) -> np.ndarray:
-    """(P,) bool: the bodies of xy (P, J, 2) whose legs continue the torso: both shoulders and
-    hips seen, each side's ankle (or its knee where the ankle is not seen) seen, and the angle
-    between the torso (hips -> shoulders) and the mean hip -> ankle direction above
-    straight_deg (degrees)."""
-    _, torso, legs = _parts(xy, scores, layout, min_score)
-    return _straight(torso, legs, straight_deg)
-
-
 def upright_votes(xy: np.ndarray, scores: np.ndarray, layout: JointLayout, min_score: float,
                   params: UprightParams) -> np.ndarray:
     """(P,) int8: each body's vote for its camera's quarter turn (torso_quarter_turns) where
-    it is straight (straight_bodies) and its torso lies within params.vote_deg of that quarter
-    turn; -1 (no vote) elsewhere."""
+    it is straight (both shoulders and hips seen, each side's ankle, or its knee where the
+    ankle is not seen, and the torso and the mean hip -> ankle direction more than
+    params.straight_deg apart) and its torso lies within params.vote_deg of that quarter turn;
+    -1 (no vote) elsewhere."""
     _, torso, legs = _parts(xy, scores, layout, min_score)
     angle = _torso_angles(torso)
     quarter = _quarters(angle)
@@ -245,16 +237,11 @@ class CameraUpright:
         self._votes = np.full(params.window, -1, np.int8)    # ring, -1 = empty
         self._tracks = np.zeros(params.window, np.int64)
         self._next = 0
-        self._anonymous = 0                   # votes given without tracks: -1, -2, ...
 
-    def update(self, votes: np.ndarray, tracks: np.ndarray | None = None) -> int:
+    def update(self, votes: np.ndarray, tracks: np.ndarray) -> int:
         """Store votes (n,) (quarter turns 0..3; others are ignored) cast by image tracks
-        tracks (n,) (None: each vote a track of its own) and return the camera's quarter turn
-        after them."""
+        tracks (n,) and return the camera's quarter turn after them."""
         votes = np.asarray(votes, np.int8)
-        if tracks is None:
-            tracks = -1 - self._anonymous - np.arange(votes.size, dtype=np.int64)
-            self._anonymous += votes.size
         tracks = np.asarray(tracks, np.int64)
         cast = (votes >= 0) & (votes < 4)
         votes, tracks = votes[cast][-self.params.window:], tracks[cast][-self.params.window:]
