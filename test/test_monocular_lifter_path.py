@@ -104,17 +104,20 @@ def test_missing_lifter_model_is_a_clear_error(tmp_path):
         create_monocular_method("lifter", model_path=str(tmp_path / "absent.onnx"))
 
 
-def test_lifter_takes_the_detectors_depth_and_keeps_its_projection():
-    """With BlazePose world landmarks in the detections, the lifter's people are scaled about
-    the camera centre to detector_3d's pelvis depth: same rays (projection), the detector's
-    distance; without them (or with the option off) the lifter's own size sets the depth."""
+def test_lifter_takes_the_detectors_depth_and_keeps_its_size_per_track():
+    """With BlazePose world landmarks in the detections, each frame's lifted pelvis goes along
+    its own ray to detector_3d's pelvis depth, and the body around it is scaled by the median
+    of those depth factors over the track (not by each frame's own: one frame's depth error
+    must not resize the bones); without world landmarks (or with the option off) the lifter's
+    own size sets the depth."""
     rig, per_camera = _demo()
     camera = rig["cam01"]
     own = create_monocular_method("lifter", depth_from_detector=False)
     fused = create_monocular_method("lifter")
     detector_3d = create_monocular_method("detector_3d")
     ids = np.array([7])
-    for k in range(FRAMES):
+    factors = []
+    for k in range(FRAMES):       # FRAMES < the 90-frame window: the median of all so far
         detections = per_camera[0][k]
         assert detections.world is not None and detections.num_people == 1
         normalised = undistort_normalised(camera, detections.keypoints)
@@ -123,18 +126,46 @@ def test_lifter_takes_the_detectors_depth_and_keeps_its_projection():
         reference = detector_3d.lift(detections, ids)
         np.testing.assert_allclose(b.positions[:, 0, 2], reference.positions[:, 0, 2],
                                    rtol=1e-9)
-        rays_a = a.positions[..., :2] / a.positions[..., 2:]
-        rays_b = b.positions[..., :2] / b.positions[..., 2:]
-        np.testing.assert_allclose(rays_a, rays_b, atol=1e-9)
+        pelvis_a = a.positions[:, 0, :2] / a.positions[:, 0, 2:]
+        pelvis_b = b.positions[:, 0, :2] / b.positions[:, 0, 2:]
+        np.testing.assert_allclose(pelvis_a, pelvis_b, atol=1e-9)
         np.testing.assert_array_equal(a.confidence, b.confidence)
-    scale = b.positions[0, 0, 2] / a.positions[0, 0, 2]
-    assert abs(scale - 1.0) > 1e-3   # the two depths differ on this footage
+        factors.append(b.positions[0, 0, 2] / a.positions[0, 0, 2])
+        body_a = a.positions[0] - a.positions[0, :1]
+        body_b = b.positions[0] - b.positions[0, :1]
+        np.testing.assert_allclose(body_b, body_a * np.median(factors), atol=1e-9)
+    factors = np.array(factors)
+    assert abs(np.median(factors) - 1.0) > 1e-3   # the two depths differ on this footage
+    assert factors.std() > 1e-3                   # and their ratio changes frame to frame
     no_world = type(detections)(detections.keypoints, detections.scores, detections.boxes,
                                 detections.person_scores, detections.layout,
                                 detections.image_size).with_normalised(normalised)
     assert no_world.world is None
     c = fused.lift(no_world, ids)
     assert np.isfinite(c.positions).all()
+
+
+def test_at_depth_of_with_a_body_factor():
+    """at_depth_of: the pelvis at the reference's depth on its own ray; the body about it by
+    body_factor (NaN: the pelvis's own factor; no reference depth: as it was)."""
+    from pose3d_ros.core.monocular import at_depth_of
+    rng = np.random.default_rng(3)
+    placed = rng.normal(0.0, 0.3, (3, 17, 3)) + np.array([0.2, 0.1, 3.0])
+    reference = placed.copy()
+    reference[:, 0, 2] = [4.5, 3.0, np.nan]
+    out = at_depth_of(placed, reference, np.array([1.2, np.nan, 0.8]))
+    np.testing.assert_allclose(out[:, 0, 2], [4.5, 3.0, placed[2, 0, 2]])
+    np.testing.assert_allclose(out[:, 0, :2] / out[:, 0, 2:], placed[:, 0, :2] / placed[:, 0, 2:])
+    body = lambda x: x - x[:, :1]  # noqa: E731
+    np.testing.assert_allclose(body(out)[0], body(placed)[0] * 1.2)
+    np.testing.assert_allclose(out[1], placed[1] * 3.0 / placed[1, 0, 2])  # NaN: own factor
+    np.testing.assert_allclose(body(out)[2], body(placed)[2] * 0.8)
+    scaled = at_depth_of(placed, reference)                        # each frame's own factor
+    np.testing.assert_allclose(scaled[0], placed[0] * 4.5 / placed[0, 0, 2])
+    lost = placed.copy()
+    lost[0, 0] = np.nan                                            # no pelvis: no body factor
+    np.testing.assert_array_equal(np.isfinite(at_depth_of(lost, reference, np.ones(3))),
+                                  np.isfinite(lost))
 
 
 @pytest.mark.parametrize("method", ["lifter", "detector_3d"])

@@ -241,11 +241,16 @@ class WindowedLifter3D:
     of copies of its first frame. With a causal model the output describes the newest frame;
     with a centred one the frame `latency_frames` back, placed with that frame's 2D.
     depth_from_detector: when the back-end gives metric 3D (BlazePose world landmarks), each
-    person is scaled about the camera centre to the pelvis depth at which detector_3d places
-    them (at_depth_of): the lifter's pose with the detector's distance. The projection does not
-    change; the depth then comes from the detector, whose metric 3D sees the whole image and
+    person's pelvis is moved along its ray to the depth at which detector_3d places it, and
+    the body around it is scaled by the median of that factor over the track's last
+    bone_window frames (at_depth_of with body_factor): the lifter's pose with the detector's
+    distance. The depth then comes from the detector, whose metric 3D sees the whole image and
     places people better in depth than the lifter's learned average size (measured:
-    benchmarks/results_lifter.md). Without world landmarks the lifter's own size is used.
+    benchmarks/results_lifter.md); the track's median keeps one frame's depth error from
+    resizing the bones (the rest of the body then projects up to that frame's deviation from
+    the median off its 2D: results_onecam.md, session 26). bone_window 0: each frame's own
+    factor, which keeps the projection of every joint. Without world landmarks the lifter's
+    own size is used.
     flip_average: also lift the left/right mirrored 2D and average the two 3D poses (test-time
     flip augmentation: 2x the network's cost, about 0.3 ms per person-frame; see
     benchmarks/results_lifter.md for what it gains). refine_to_2d: see the module docstring."""
@@ -265,6 +270,8 @@ class WindowedLifter3D:
         self.model = OnnxLifter(model_path or DEFAULT_MODEL, providers=providers)
         self.windows = PersonWindows(self.model.window)
         self.sizes = TrackBodySizes(bone_window) if bone_window else None
+        # per track: the median of depth_factors, the body's size (see lift)
+        self.body_factors = TrackMedians(bone_window) if bone_window else None
 
     @property
     def latency_frames(self) -> int:
@@ -278,6 +285,8 @@ class WindowedLifter3D:
         for each in (self.sizes, self.detector_3d):
             if each is not None:
                 each.reset()
+        if self.body_factors is not None:
+            self.body_factors = TrackMedians(self.body_factors.window, self.body_factors.max_age)
 
     def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
         normalised, scores = _h36m_normalised(detections)
@@ -313,20 +322,43 @@ class WindowedLifter3D:
             if sizes is not None:
                 relative[part] = sizes.scale(relative[part], track_ids)
         placed = _place(relative, xy, xy_scores, self.prior)
-        positions = placed.positions if not with_depth else at_depth_of(
-            placed.positions[:people], placed.positions[people:])
+        if not with_depth:
+            return _unpublished(placed.positions, placed.confidence, gross)
+        # each frame's pelvis goes to the detector's depth; the body keeps its track's median
+        # factor, so one frame's depth error does not resize the bones
+        own, reference = placed.positions[:people], placed.positions[people:]
+        body = (None if self.body_factors is None else self.body_factors.push(
+            depth_factors(own, reference)[:, None], track_ids)[:, 0])
+        positions = at_depth_of(own, reference, body)
         return _unpublished(positions, placed.confidence[:people], gross)
 
 
-def at_depth_of(placed: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Scale camera-frame skeletons (P, J, 3) about the camera centre so that each pelvis
-    (joint 0) lies at the depth of the same person's pelvis in `reference` (P, J, 3), metres,
-    camera optical frame. Scaling about the centre keeps every joint on its ray: the
-    projection is unchanged. A person without a reference pelvis depth keeps its own."""
+def depth_factors(placed: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The factor (P,) that scales each camera-frame skeleton of `placed` (P, J, 3) about the
+    camera centre so that its pelvis (joint 0) lies at the depth of the same person's pelvis
+    in `reference` (P, J, 3), metres, camera optical frame; NaN where either depth is missing."""
     own, wanted = placed[:, 0, 2], reference[:, 0, 2]
     usable = np.isfinite(own) & np.isfinite(wanted) & (own > 1e-6) & (wanted > 1e-6)
-    factor = np.where(usable, wanted / np.where(usable, own, 1.0), 1.0)
-    return placed * factor[:, None, None]
+    return np.where(usable, wanted / np.where(usable, own, 1.0), np.nan)
+
+
+def at_depth_of(placed: np.ndarray, reference: np.ndarray,
+                body_factor: np.ndarray | None = None) -> np.ndarray:
+    """Scale camera-frame skeletons (P, J, 3) about the camera centre so that each pelvis
+    (joint 0) lies at the depth of the same person's pelvis in `reference` (P, J, 3), metres,
+    camera optical frame (depth_factors). Scaling about the centre keeps every joint on its
+    ray: the projection is unchanged. A person without a reference pelvis depth keeps its own.
+    body_factor (P,): scale the body about its pelvis by this factor instead (the pelvis is
+    placed as above; NaN: the pelvis's own factor), e.g. a track's median of depth_factors,
+    so that one frame's depth error moves the person without resizing its bones."""
+    factor = np.nan_to_num(depth_factors(placed, reference), nan=1.0)
+    scaled = placed * factor[:, None, None]
+    if body_factor is None:
+        return scaled
+    body = np.where(np.isfinite(body_factor), body_factor, factor)
+    pelvis = placed[:, :1]
+    resized = pelvis * factor[:, None, None] + (placed - pelvis) * body[:, None, None]
+    return np.where(np.isfinite(pelvis).all(-1)[..., None], resized, scaled)
 
 
 def create_monocular_method(method: str, **options: Any) -> MonocularMethod:

@@ -359,9 +359,10 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
               "detector's own metric 3D, BlazePose world landmarks, same placement) or "
               "'none'.", choices=("detector_3d", "lifter", "none")),
     ParamSpec("lifter_depth_from_detector", True, "monocular_method 'lifter' with a "
-              "back-end that gives metric 3D (BlazePose world landmarks): place each person "
-              "at the depth detector_3d finds (the lifter's pose, the detector's distance; "
-              "the projection is unchanged). False: the depth follows the lifter's learned "
+              "back-end that gives metric 3D (BlazePose world landmarks): place each person's "
+              "pelvis at the depth detector_3d finds (the lifter's pose, the detector's "
+              "distance; the body sized by the median depth ratio over its track's "
+              "last 90 frames). False: the depth follows the lifter's learned "
               "body size."),
 ) + _MONOCULAR + (
     ParamSpec("publish_2d", False, "Also publish each camera's 2D skeletons on "

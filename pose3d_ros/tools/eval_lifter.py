@@ -140,7 +140,9 @@ def _camera_rows(labels, refs, methods, metric_fns, prior, refine, suffix: str,
                  detector_depth: bool = False) -> list[dict]:
     """Rows of every camera and method; detector_depth: also each lifter placed at the depth
     of the BlazePose world landmarks' placement (monocular.at_depth_of, the node's
-    'lifter' method with a BlazePose back-end). The baseline must come first in methods."""
+    'lifter' method with a BlazePose back-end; each frame scaled by its own factor: the node
+    also sizes the body by its track's median factor, as it keeps the track's bone lengths,
+    which this per-frame evaluation does neither of). The baseline must come first in methods."""
     from pose3d_ros.core.lifting.dataset import undistort_pixels
     from pose3d_ros.core.lifting.normalization import pixels_to_normalised
     from pose3d_ros.core.lifting.refine import refine_relative_to_2d
