@@ -19,11 +19,20 @@ import numpy as np
 from .body_frame import frame_up
 from .layouts import JointLayout
 
+# One colour per id for every figure (the playback, the report's stability plot and its
+# snapshots: a review saw one person red, blue and orange in the three); no grey, which is
+# the reference's.
 _PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
-            "#17becf", "#bcbd22", "#7f7f7f")
+            "#17becf", "#bcbd22", "#393b79")
 # The most frames a playback page animates (6 MB of page); longer runs show frames evenly
 # spread over the run, and the page's title says how many of how many.
 MAX_FRAMES = 300
+
+
+def id_colour(track_id: int) -> str:
+    """The colour ("#rrggbb") of a person id in every figure: by the id's value, not its rank
+    among the ids a figure shows (ids count from 1: the first is red; they repeat every 10)."""
+    return _PALETTE[(int(track_id) - 1) % len(_PALETTE)]
 
 
 def display_rotation(people: Sequence[np.ndarray], layout: JointLayout) -> np.ndarray:
@@ -91,11 +100,11 @@ def playback_html(time_s: np.ndarray, pred: Sequence[np.ndarray], pred_ids: Sequ
                                     line=dict(color="#999999", width=6), name="reference"))
         people = np.asarray(pred[t], np.float64) @ rotation.T
         frame_ids = np.asarray(pred_ids[t], np.int64)
-        for k, track in enumerate(ids):
+        for track in ids:
             mine = people[frame_ids == track]
             line = _lines(mine, bones)
             out.append(go.Scatter3d(x=line[:, 0], y=line[:, 1], z=line[:, 2], mode="lines",
-                                    line=dict(color=_PALETTE[k % len(_PALETTE)], width=4),
+                                    line=dict(color=id_colour(track), width=4),
                                     name=f"id {track}"))
         return out
 

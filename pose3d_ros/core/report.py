@@ -29,12 +29,14 @@ PLOT_DPI = 90
 
 @dataclass
 class Snapshot:
-    """Skeletons at one instant. pred (P, J, 3), ref (Q, J, 3) metres, same frame; bones (B, 2)."""
+    """Skeletons at one instant. pred (P, J, 3), ref (Q, J, 3) metres, same frame; bones (B, 2);
+    ids (P,): pred's person ids, which pick their colours (playback.id_colour; None: 1..P)."""
 
     label: str
     pred: np.ndarray
     ref: np.ndarray | None
     bones: np.ndarray
+    ids: np.ndarray | None = None
 
 
 @dataclass
@@ -156,7 +158,11 @@ def plot_latency(latency_s: dict[str, np.ndarray]) -> str:
 
 
 def plot_stability(time_s: np.ndarray, stability: "Stability") -> str:
-    """People per frame, the id timeline and each id's root depth over time."""
+    """People per frame, the id timeline and each id's root depth over time (T,) s, one row
+    per frame set: a set without output has 0 people and no depth (a gap in its line); each id
+    in its colour of every figure (playback.id_colour)."""
+    from .playback import id_colour
+
     plt = _pyplot()
     fig, axes = plt.subplots(3, 1, figsize=(8, 6.5), sharex=True)
     axes[0].step(time_s, stability.people_per_frame, where="mid", color="tab:blue")
@@ -164,8 +170,10 @@ def plot_stability(time_s: np.ndarray, stability: "Stability") -> str:
     axes[0].grid(alpha=0.3)
     for k, track in enumerate(stability.ids):
         shown = stability.present[:, k]
-        axes[1].plot(time_s[shown], np.full(int(shown.sum()), k), "|", ms=8)
-        axes[2].plot(time_s, stability.root_depth[:, k], lw=1.2, label=f"id {track}")
+        axes[1].plot(time_s[shown], np.full(int(shown.sum()), k), "|", ms=8,
+                     color=id_colour(track))
+        axes[2].plot(time_s, stability.root_depth[:, k], lw=1.2, label=f"id {track}",
+                     color=id_colour(track))
     axes[1].set_yticks(range(len(stability.ids)))
     axes[1].set_yticklabels([f"id {i}" for i in stability.ids], fontsize=7)
     axes[1].set_ylabel("id timeline")
@@ -189,7 +197,7 @@ def plot_snapshots(snapshots: Sequence[Snapshot]) -> str:
         if snap.ref is not None:
             everything.append(snap.ref.reshape(-1, 3))
             _draw_people(ax, snap.ref, snap.bones, colour="0.55", style="--")
-        _draw_people(ax, snap.pred, snap.bones, colour=None, style="-")
+        _draw_people(ax, snap.pred, snap.bones, colour=None, style="-", ids=snap.ids)
         points = np.concatenate(everything)
         points = points[np.isfinite(points).all(axis=1)]
         if len(points):
@@ -207,10 +215,13 @@ def plot_snapshots(snapshots: Sequence[Snapshot]) -> str:
 
 
 def _draw_people(ax, people: np.ndarray, bones: np.ndarray, colour: str | None,
-                 style: str) -> None:
-    colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
+                 style: str, ids: np.ndarray | None = None) -> None:
+    """(P, J, 3) people in `colour`, or (None) each in its id's colour (playback.id_colour;
+    ids None: 1..P), whatever their order in the list."""
+    from .playback import id_colour
+
     for p, joints in enumerate(np.asarray(people, dtype=float)):
-        c = colour or colours[p % len(colours)]
+        c = colour or id_colour(p + 1 if ids is None else int(ids[p]))
         segments = joints[np.asarray(bones, dtype=np.intp)]  # (B, 2, 3)
         for seg in segments:
             if np.isfinite(seg).all():
@@ -334,7 +345,8 @@ def render_report(data: ReportData) -> str:
     if data.snapshots:
         has_ref = any(snap.ref is not None for snap in data.snapshots)
         parts.append("<h2>Skeleton snapshots</h2><p class='note'>prediction: a colour per "
-                     "person" + ("; reference: grey dashes" if has_ref else "") +
+                     "person id, the same in the stability plot and the 3D playback" +
+                     ("; reference: grey dashes" if has_ref else "") +
                      "; metres, turned so that the bodies stand up (the vertical axis is "
                      "the people's own up direction, not a height above a floor)</p>" +
                      _img(plot_snapshots(data.snapshots), "skeleton snapshots"))
@@ -405,6 +417,7 @@ def write_evaluation(evaluation: "Evaluation | None", out_dir: Path, *, title: s
                                 for k, v in latency_s.items()}
     if stability is not None:
         payload["stability"] = {
+            "time_s": [] if stability_time_s is None else np.asarray(stability_time_s).tolist(),
             "ids": stability.ids.tolist(),
             "people_per_frame": stability.people_per_frame.tolist(),
             "root_depth_m": [[_finite_or_none(float(x)) for x in row]
@@ -422,8 +435,13 @@ def write_evaluation(evaluation: "Evaluation | None", out_dir: Path, *, title: s
         busy = np.flatnonzero([len(p) + len(r) for p, r in zip(evaluation.pred, evaluation.ref,
                                                                  strict=True)])
         frames = busy if len(busy) else np.arange(len(evaluation.time_s))
-        snapshots = [Snapshot(f"t = {evaluation.time_s[t]:.2f} s", evaluation.pred[t],
-                              evaluation.ref[t], evaluation.layout.bones_array)
+        # every predicted person with its id (its colour in every figure), as the playback
+        # and the images show them; evaluation.pred (by reference identity) has no ids
+        with_ids = len(evaluation.pred_all) == len(evaluation.time_s)
+        snapshots = [Snapshot(f"t = {evaluation.time_s[t]:.2f} s",
+                              evaluation.pred_all[t] if with_ids else evaluation.pred[t],
+                              evaluation.ref[t], evaluation.layout.bones_array,
+                              evaluation.pred_all_ids[t] if with_ids else None)
                      for t in sorted({int(frames[0]), int(frames[len(frames) // 2]),
                                       int(frames[-1])})]
         snapshots = upright_snapshots(snapshots, evaluation.layout)
@@ -450,4 +468,4 @@ def upright_snapshots(snapshots: Sequence[Snapshot], layout: "JointLayout") -> l
     rotation = display_rotation([s.pred for s in snapshots]
                                 + [s.ref for s in snapshots if s.ref is not None], layout)
     return [Snapshot(s.label, s.pred @ rotation.T, None if s.ref is None else s.ref @ rotation.T,
-                     s.bones) for s in snapshots]
+                     s.bones, s.ids) for s in snapshots]
