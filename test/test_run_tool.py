@@ -31,7 +31,7 @@ def test_one_video_with_intrinsics_alone_runs_the_node_and_writes_every_output(t
     printed = capsys.readouterr().out
     assert f"report:        {out / 'report.html'}" in printed
     assert "latency end to end over DDS median [s]" in printed   # one camera: no reference
-    for name in ("report.html", "playback.html", "evaluation.json", "overlay_cam01.mp4",
+    for name in ("report.html", "playback.html", "evaluation.json", "overlay_cam01.webm",
                  "output_bag", "input_bag"):
         assert (out / name).exists(), name
     assert not list(tmp_path.glob(".out.partial-*"))
@@ -274,7 +274,7 @@ def test_one_uncalibrated_video_runs_with_its_field_of_view(tmp_path, capsys):
     assert summary["distinct ids"] == 1 and summary["person-frames"] == 4
     # latency over DDS is reported without a reference too
     assert 0 < summary["latency end to end over DDS median [s]"] < float("inf")
-    assert (out / "overlay_camera.mp4").exists()
+    assert (out / "overlay_camera.webm").exists()
 
 
 def test_field_of_view_mistakes_are_told_in_one_line(tmp_path, capsys):
@@ -473,7 +473,7 @@ def test_a_run_that_publishes_nobody_says_so_and_lists_only_what_it_wrote(tmp_pa
     printed = capsys.readouterr().out
     assert "report:" in printed and "output bag:" in printed
     assert "overlay video:" not in printed and "3D playback:" not in printed
-    assert not (out / "overlay_camera.mp4").exists() and not (out / "playback.html").exists()
+    assert not (out / "overlay_camera.webm").exists() and not (out / "playback.html").exists()
     assert "nobody was published in any of the 4 frame sets" in caplog.text
     report = (out / "report.html").read_text()
     assert "nobody was published in any frame set" in report
@@ -481,6 +481,40 @@ def test_a_run_that_publishes_nobody_says_so_and_lists_only_what_it_wrote(tmp_pa
     assert "<h2>Per camera</h2><table>" in report
     json.loads((out / "evaluation.json").read_text(),
                parse_constant=lambda c: pytest.fail(f"{c} in evaluation.json"))
+
+
+def test_a_bag_whose_every_image_the_node_rejects_says_so(tmp_path, capsys, caplog):
+    """Found by a review: with every JPEG undecodable the report said the 2D people were
+    "under Per camera", a section it did not have, and the rejected images were told on the
+    console alone. The notes now say that the node used none of the images, and how many the
+    tool could not decode, and why."""
+    from dataclasses import replace
+
+    import numpy as np
+    cameras, rig_frame = make_bag.cameras_from_calibration(calibration_path("single"))
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    make_bag.write_bag(good, video_paths("single")[:1], cameras[:1], fps=30.0,
+                       start_ns=1_700_000_000_000_000_000, compressed=True,
+                       fixed_frame=rig_frame, scale=0.25, max_frames=3)
+    junk = np.frombuffer(b"\xff\xd8garbage" * 50, np.uint8)      # a JPEG start, then junk
+    with bagio.BagWriter(bad) as writer:
+        for item in bagio.read_messages(good):
+            message = item.message
+            if item.topic.endswith("/compressed"):
+                message = replace(message, data=junk)
+            writer.write(item.topic, item.stamp_ns, message)
+    out = tmp_path / "out"
+    with caplog.at_level(logging.WARNING):
+        assert run.main(["--bag", str(bad), "--out-dir", str(out)]) == 0
+    assert "in the 0 images the node used" in caplog.text
+    notes = json.loads((out / "evaluation.json").read_text())["notes"]
+    report = (out / "report.html").read_text()
+    assert "Per camera" not in report
+    assert notes[0].startswith("nobody was published in any frame set") and \
+        "no camera's 2D came with the prediction" in notes[0]
+    assert "the node used none of the 3 images: it gave no 2D for any of them" in notes
+    assert any(n.startswith("3 image(s) of /cam01/image_raw/compressed skipped "
+                            "[corrupt_compressed]") for n in notes), notes
 
 
 def test_a_resized_crop_keeps_its_intrinsics_and_run_names_only_its_own_options(tmp_path,

@@ -1,4 +1,5 @@
-"""Skeletons drawn over a bag's camera images: still frames for the report and an MP4.
+"""Skeletons drawn over a bag's camera images: still frames for the report and a video
+(overlay_video_name: VP8 in WebM, which browsers, VLC, mpv and ffplay play).
 
 The 3D (prediction magenta, reference green) is projected with the camera models read from
 the bag (bag_tracks.bag_cameras: CameraInfo and /tf_static), so the skeletons must be in the
@@ -7,7 +8,9 @@ camera without /tf_static is the identity: its optical frame is then the rig fra
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -19,6 +22,30 @@ from .evaluation import STAMP_MATCH_NS, pair_frames
 
 REFERENCE_BGR = (60, 200, 60)
 PREDICTION_BGR = (200, 60, 200)
+# The overlay video's codec by file suffix. The tools write WebM (VP8): browsers play it, and
+# this OpenCV has no H.264 encoder; MPEG-4 Part 2 (mp4v, the old format) plays in VLC but in
+# no browser. Measured on this machine, 100 frames: VP8 82 fps at 540x304 and 28 fps at
+# 540x960 (mp4v 900 / 270 fps); VP9 9 fps at 540x304, too slow for long inputs.
+VIDEO_CODECS = {".webm": "VP80", ".mp4": "mp4v"}
+
+
+def overlay_video_name(camera: str) -> str:
+    """The file name of the overlay video of `camera` that the tools write."""
+    return f"overlay_{camera}.webm"
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Nothing written to file descriptor 2 inside (OpenCV's FFmpeg writer prints "tag
+    'VP80' is not supported with codec id 139 and format 'webm'" before using VP8 anyway)."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def draw_skeletons(image: np.ndarray, uv: np.ndarray, bones: np.ndarray,
@@ -83,17 +110,25 @@ def write_overlay_video(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
                         bones: np.ndarray, camera: str, path: Path, fps: float,
                         max_width: int = 540, progress: Callable[[int], None] | None = None
                         ) -> Path:
-    """MP4 of one camera with pred (magenta) and ref (green) reprojected at every frame,
+    """Video of one camera with pred (magenta) and ref (green) reprojected at every frame,
     written as each frame is drawn (the frames were all held first: 0.5-1.6 MB each, 3.9 GB
-    for 4 minutes of one camera, measured by the long-input audit)."""
+    for 4 minutes of one camera, measured by the long-input audit). A frame with nobody in
+    pred[t] is written as it is. The codec follows the suffix of `path` (VIDEO_CODECS)."""
+    codec = VIDEO_CODECS.get(path.suffix.lower())
+    if codec is None:
+        raise ValueError(f"overlay video {path}: the suffix must be one of {sorted(VIDEO_CODECS)}")
     writer = None
     try:
         for _, image in overlay_images(bag, stamps_ns, time_s, pred, ref, bones,
                                        range(len(stamps_ns)), max_width, [camera], progress):
             if writer is None:
                 height, width = image.shape[:2]
-                writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps,
-                                         (width, height))
+                with _quiet_stderr():
+                    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*codec), fps,
+                                             (width, height))
+                if not writer.isOpened():
+                    raise ValueError(f"cannot write the overlay video {path} ({codec}, "
+                                     f"{width}x{height})")
             writer.write(image)
     finally:
         if writer is not None:

@@ -50,6 +50,7 @@ from pose3d_ros.core.output_files import (
     run_cli,
     staged_output,
 )
+from pose3d_ros.core.overlay import overlay_video_name
 from pose3d_ros.tools.detector_arguments import (
     add_detector_arguments,
     check_monocular_method,
@@ -84,7 +85,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out-bag", action="store_true",
                         help="also write the predictions to <out-dir>/skeletons (MCAP)")
     parser.add_argument("--overlay-video", default=None, metavar="CAMERA",
-                        help="write <out-dir>/overlay_<CAMERA>.mp4 with reprojected skeletons")
+                        help="write <out-dir>/overlay_<CAMERA>.webm (VP8: plays in browsers, "
+                        "VLC, mpv) with reprojected skeletons")
     parser.add_argument("--max-match-distance", type=positive_float, default=0.5,
                         help="metres")
     parser.add_argument("--tolerance", type=non_negative_float, default=0.004,
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                "3D playback": args.out_dir / "playback.html",
                "json": args.out_dir / "evaluation.json"}
     if args.overlay_video and cameras:
-        outputs["overlay video"] = args.out_dir / f"overlay_{args.overlay_video}.mp4"
+        outputs["overlay video"] = args.out_dir / overlay_video_name(args.overlay_video)
     if args.out_bag:
         outputs["skeletons bag"] = args.out_dir / "skeletons"
     print("\n".join(summary_lines(summary, outputs)))

@@ -13,7 +13,8 @@ recorded into <out-dir>/output_bag; the report (core.bag_report) scores it again
 triangulation when there are two or more cameras, and with one camera gives what needs no
 ground truth (people per frame, id timeline, root-depth jitter, bone-length stability, frames
 without output). Outputs: output_bag/, input_bag/ (for videos; not with --no-input-bag),
-report.html, playback.html (interactive 3D), evaluation.json, overlay_<camera>.mp4.
+report.html, playback.html (interactive 3D), evaluation.json, overlay_<camera>.webm (VP8:
+plays in browsers, VLC, mpv).
 
 Any camera count from 1 (one camera needs its intrinsics alone: a calibration file with one
 camera, or for a video nobody calibrated its horizontal field of view, --hfov: a pinhole
@@ -43,6 +44,8 @@ from pose3d_ros.core.bag_report import (
 from pose3d_ros.core.bag_tracks import (
     bag_cameras,
     frame_set_stamps,
+    frame_sets,
+    index_frame_sets,
     per_camera_figures,
     read_track,
     skipped_images,
@@ -62,6 +65,7 @@ from pose3d_ros.core.output_files import (
     run_cli,
     staged_output,
 )
+from pose3d_ros.core.overlay import overlay_video_name
 from pose3d_ros.tools.detector_arguments import (
     add_detector_arguments,
     check_monocular_method,
@@ -117,7 +121,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "0.2 bytes per pixel and frame: 650 MB per minute of a 1768x994 video); "
                         "evaluate --bag cannot be rerun on it then")
     parser.add_argument("--overlay-camera", default=None,
-                        help="camera of the overlay video (default: the first)")
+                        help="camera of the overlay video, overlay_<camera>.webm (default: "
+                        "the first)")
     parser.add_argument("--timeout", type=positive_float, default=30.0,
                         help="longest wait for the node's answer to one frame set (s)")
     parser.add_argument("--truth", type=Path, default=None,
@@ -366,7 +371,18 @@ def main(argv: list[str] | None = None) -> int:
                 "; its 2D detected again (the node did not give every camera's 2D of every set)"))
         else:
             notes.append("one camera: no reference; the figures need no ground truth")
-        # images the reference skipped (each logged once; the node logs its own)
+        if not found and not any(f.num_people for f in pred.frames):
+            # found by a review: every image rejected by the node (undecodable) was told on
+            # the console alone; the tool reads the images until one can be used, and the
+            # skipped ones are counted below
+            images = len(index_frame_sets(bag, names).set_of)
+            usable = next(frame_sets(bag, names, models=cameras), None) is not None
+            notes.append(f"the node used none of the {images} images: it gave no 2D for any "
+                         "of them" + ("" if not usable else " (the tool can decode them: the "
+                                      "node's log on the console tells why it did not use "
+                                      "them)"))
+        # images the reference (or the check above) skipped (each logged once; the node
+        # logs its own)
         notes += skipped_images(bag).notes()
         overlay = args.overlay_camera or names[0]
         if overlay not in cameras:
@@ -384,14 +400,15 @@ def main(argv: list[str] | None = None) -> int:
                     steady.frames_without_output, steady.input_frames, args.timeout)
     if not steady.present.any():
         log.warning("nobody was published in any of the %d frame sets (2D people the "
-                    "detector found: %d)", steady.input_frames,
-                    sum(dets.num_people for d in found for dets in d["cameras"].values()))
+                    "detector found: %d, in the %d images the node used)", steady.input_frames,
+                    sum(dets.num_people for d in found for dets in d["cameras"].values()),
+                    sum(len(d["cameras"]) for d in found))
     # without a reference the latency was in the report only (audit of the reports)
     summary = (dict(evaluation.summary) if evaluation else latency_summary(
         {"end to end over DDS": latencies})) | steady.summary()
     print("\n".join(summary_lines(summary, {
         "output bag": args.out_dir / "output_bag",
-        "overlay video": args.out_dir / f"overlay_{overlay}.mp4",
+        "overlay video": args.out_dir / overlay_video_name(overlay),
         "report": args.out_dir / "report.html", "3D playback": args.out_dir / "playback.html",
         "json": args.out_dir / "evaluation.json"})))
     return 0
