@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .bag_tracks import count_frame_sets, run_pipeline
+from .camera import CameraModel
 from .evaluation import (
     STAMP_MATCH_NS,
     Evaluation,
@@ -59,7 +60,8 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
                      overlay_camera: str | None = None, viewpoint: np.ndarray | None = None,
                      viewpoint_name: str = "",
                      max_match_distance: float = 0.5, tolerance_s: float = 0.004,
-                     input_stamps_ns: np.ndarray | None = None
+                     input_stamps_ns: np.ndarray | None = None,
+                     camera: CameraModel | None = None
                      ) -> tuple[Evaluation | None, Stability]:
     """Into the folder `out`: evaluation.json, report.html, playback.html and, with
     overlay_camera, its overlay video (overlay.overlay_video_name). bag: the bag whose images
@@ -69,7 +71,9 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
     in (bag_tracks.frame_set_stamps): those without any output count, and the stability plot,
     the overlay video and the playback show them with nobody (default: pred's own stamps,
     which cannot show a gap). With a reference, the overlay video and the playback are of
-    its frames (a note says so when it covers only some inputs)."""
+    its frames (a note says so when it covers only some inputs). camera: the one camera a
+    one-camera prediction saw: people are matched to the reference in its image
+    (evaluate_tracks)."""
     from .overlay import overlay_images, overlay_video_name, write_overlay_video
     from .playback import playback_html
 
@@ -78,7 +82,8 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
         if ref.layout is None:
             raise UserError("the reference holds no skeleton (nobody found in any frame)")
         evaluation = evaluate_tracks(pred, ref, max_match_distance=max_match_distance,
-                                     tolerance_s=tolerance_s, latency_s=latency_s)
+                                     tolerance_s=tolerance_s, latency_s=latency_s,
+                                     camera=camera)
     steady = stability(pred, viewpoint=viewpoint, viewpoint_name=viewpoint_name,
                        input_stamps_ns=input_stamps_ns)
     notes = list(notes)

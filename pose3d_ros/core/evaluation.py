@@ -10,11 +10,13 @@ Without one, stability() reports what can be judged from the output alone: peopl
 an id timeline, frames without output, root-depth trace and its frame-to-frame jitter, and
 bone-length stability (coefficient of variation per person and bone).
 
-For one camera, whose depth is a guess, image_identities() matches people where they are
-measured: the prediction and the reference are projected into that camera and matched on
-their mean keypoint distance relative to the person's size in the image; predicted
-person-frames that match nobody are ghosts, and each reference person's distinct predicted ids
-show id splits.
+For one camera, whose depth is a guess, people are matched where they are measured: the
+prediction and the reference are projected into that camera and matched on their mean
+keypoint distance relative to the person's size in the image (evaluate_tracks with `camera`,
+image_identities). A person found at the wrong depth is then found (detection rate) and
+badly placed (MPJPE, root distance error), not a false positive beside a missed person.
+image_identities() adds ghosts (predicted tracks that match nobody) and id splits (each
+reference person's distinct predicted ids).
 
 Tracks are in one frame (SkeletonTrack.frame_id); bring them into a common frame with
 in_frame() before comparing (bag_tracks.read_track does so from the bag's /tf_static).
@@ -141,6 +143,11 @@ LINK_DISTANCE_M = 0.5
 # rounding), so stamps within this (ns) are the same frame set.
 STAMP_MATCH_NS = 1_000_000
 
+# One camera: a prediction matches a reference person in the image when their mean keypoint
+# distance is at most this share of the reference person's size there (its keypoints' box
+# diagonal).
+IMAGE_MATCH_DISTANCE = 0.5
+
 
 def pair_frames(pred_ns: np.ndarray, ref_ns: np.ndarray, tolerance_ns: int) -> np.ndarray:
     """For each reference stamp (T_ref,), the index of the nearest prediction stamp within
@@ -201,10 +208,15 @@ class Evaluation:
 
 def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distance: float = 0.5,
                     tolerance_s: float = 0.004, pss_k: int = 10,
-                    latency_s: dict[str, np.ndarray] | None = None) -> Evaluation:
+                    latency_s: dict[str, np.ndarray] | None = None,
+                    camera: CameraModel | None = None) -> Evaluation:
     """Score a predicted track against a reference track (see the module docstring).
 
     max_match_distance: metres, mean joint distance above which a person is not matched.
+    camera: the one camera of a one-camera run (both tracks in its rig frame): people are
+    matched in its image instead (IMAGE_MATCH_DISTANCE of the person's size there), only the
+    reference people in its view are expected, and the summary adds the matched people's
+    root distance error from the camera (their monocular depth) and root-aligned MPJPE.
     tolerance_s: largest stamp difference for a prediction frame to count for a reference frame.
     pss_k: number of pose clusters for PSS, built from the reference itself (at most one per
     ten complete reference poses; with a short reference PSS is a coarse structure check).
@@ -239,7 +251,10 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
         r = _in_layout(ref_frame, layout)
         cols = np.array([slot[int(i)] for i in identities[t]], np.intp)
         ref_arr[t, cols] = r
-        expected[t] = ref_frame.num_people
+        # one camera: only the reference people in its view can be found
+        in_view = np.ones(len(r), bool) if camera is None else \
+            _inside(camera.project(r), camera)
+        expected[t] = int(in_view.sum())
         if pair[t] < 0:
             pred_all.append(np.zeros((0, J, 3)))
             pred_all_ids.append(np.zeros(0, np.int64))
@@ -248,8 +263,11 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
         p = _in_layout(pred_frame, layout) if pred_frame.num_people else np.zeros((0, J, 3))
         pred_all.append(p)
         pred_all_ids.append(np.asarray(pred_frame.ids, np.int64))
-        matching = metrics.match_people([p], [r], max_distance=max_match_distance)
-        pairs = matching.pairs[0]
+        if camera is None:
+            pairs = metrics.match_people([p], [r], max_distance=max_match_distance).pairs[0]
+        else:       # a person at the edge of the view that was found counts as expected
+            pairs = _image_pairs(p, r, camera, IMAGE_MATCH_DISTANCE)
+            expected[t] += int((~in_view[pairs[:, 1]]).sum())
         pred_arr[t, cols[pairs[:, 1]]] = p[pairs[:, 0]]
         pred_id[t, cols[pairs[:, 1]]] = pred_frame.ids[pairs[:, 0]]
         detected[t] = len(pairs)
@@ -309,6 +327,17 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
              & ~np.isfinite(pred_arr).all(-1)).sum()),
         "reference person-frames unmatched": int(rate.expected - rate.detected),
     }
+    if camera is not None:
+        both = matched.reshape(-1)
+        distance, shape = _root_errors(flat_p[both], flat_r[both], layout, camera.center)
+        distance, shape = distance[np.isfinite(distance)], shape[np.isfinite(shape)]
+        summary.update({
+            "matching": f"in the image of camera {camera.name!r} (one camera: depth is a guess)",
+            "reference person-frames outside the view": int(
+                sum(f.num_people for f in ref.frames) - expected.sum()),
+            "root distance error median [m]": m(np.median(distance)) if len(distance)
+            else float("nan"),
+            "root-aligned MPJPE [m]": m(shape.mean()) if len(shape) else float("nan")})
     summary.update(latency_summary(latency_s))
     per_frame = {"MPJPE": metrics.JointErrors(err.errors.reshape(T, U * J)).per_frame,
                  "PA-MPJPE": metrics.JointErrors(pa.errors.reshape(T, U * J)).per_frame}
@@ -479,13 +508,12 @@ class ImageIdentities:
 
 
 def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraModel, *,
-                     max_distance: float = 0.5, tolerance_ns: int = 4_000_000
-                     ) -> ImageIdentities:
+                     max_distance: float = IMAGE_MATCH_DISTANCE,
+                     tolerance_ns: int = 4_000_000) -> ImageIdentities:
     """Match prediction and reference in `camera`'s image (both tracks in the camera's rig
     frame, the one camera.R, t map from). max_distance: mean keypoint distance over the
     reference person's size in the image (diagonal of its keypoints' box). The reference's
     identities are followed by link_identities when it is untracked."""
-    from .tracking import image_size
     if ref.layout is None:
         raise ValueError("the reference track holds no skeleton")
     layout = _common_layout(pred.layout or ref.layout, ref.layout)
@@ -499,9 +527,7 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
     distance_errors: list[np.ndarray] = []  # per matched person: root distance error (m)
     for t, ref_frame in enumerate(ref.frames):
         ref3d = _in_layout(ref_frame, layout)
-        r = camera.project(ref3d) if ref_frame.num_people else \
-            np.zeros((0, layout.num_joints, 2))
-        visible = _inside(r, camera)
+        visible = _inside(camera.project(ref3d), camera)
         if pair[t] < 0:
             missed += int(visible.sum())
             continue
@@ -509,27 +535,16 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
         for track in np.asarray(frame.ids).tolist():
             frames_of[track] = frames_of.get(track, 0) + 1
         pred3d = _in_layout(frame, layout)
-        p = camera.project(pred3d) if frame.num_people else \
-            np.zeros((0, layout.num_joints, 2))
-        matched = np.zeros(len(p), bool)
-        hit = np.zeros(len(r), bool)
-        if len(p) and len(r):
-            rows, cols = metrics.match_frame(p, r, max_distance=max_distance,
-                                             ref_scale=np.maximum(image_size(r), 1.0))[0].T
-            for i, k in zip(rows, cols, strict=True):
-                seen.setdefault(int(ref_ids[t][k]), set()).add(int(frame.ids[i]))
-                matched_of[int(frame.ids[i])] = matched_of.get(int(frame.ids[i]), 0) + 1
-            matched[rows], hit[cols] = True, True
-            a, b = pred3d[rows], ref3d[cols]
-            root_a, root_b = root_positions(a, layout), root_positions(b, layout)
-            distance_errors.append(np.abs(np.linalg.norm(root_a - camera.center, axis=-1)
-                                          - np.linalg.norm(root_b - camera.center, axis=-1)))
-            gap = np.linalg.norm((a - root_a[:, None]) - (b - root_b[:, None]), axis=-1)
-            known = np.isfinite(gap)
-            shape_errors.append((np.where(known, gap, 0).sum(-1)
-                                 / np.maximum(known.sum(-1), 1))[
-                known.any(-1)])
-        unmatched += int((~matched).sum())
+        rows, cols = _image_pairs(pred3d, ref3d, camera, max_distance).T
+        for i, k in zip(rows, cols, strict=True):
+            seen.setdefault(int(ref_ids[t][k]), set()).add(int(frame.ids[i]))
+            matched_of[int(frame.ids[i])] = matched_of.get(int(frame.ids[i]), 0) + 1
+        distance, shape = _root_errors(pred3d[rows], ref3d[cols], layout, camera.center)
+        distance_errors.append(distance)
+        shape_errors.append(shape)
+        unmatched += frame.num_people - len(rows)
+        hit = np.zeros(len(ref3d), bool)
+        hit[cols] = True
         missed += int((visible & ~hit).sum())
     ghosts = sum(n for track, n in frames_of.items() if 2 * matched_of.get(track, 0) < n)
     shape = np.concatenate(shape_errors + [np.zeros(0)])
@@ -539,6 +554,36 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
     return ImageIdentities({k: len(v) for k, v in sorted(seen.items())}, ghosts, unmatched,
                            missed, float(shape.mean()) if shape.size else float("nan"),
                            float(np.median(distance)) if distance.size else float("nan"))
+
+
+def _image_pairs(pred: np.ndarray, ref: np.ndarray, camera: CameraModel, max_distance: float
+                 ) -> np.ndarray:
+    """People pred (P, J, 3) and ref (Q, J, 3) metres in `camera`'s rig frame matched in its
+    image: Hungarian on their mean keypoint distance over the reference person's size there
+    (diagonal of its keypoints' box), at most max_distance. Returns pairs (K, 2) int
+    (pred index, ref index)."""
+    from .tracking import image_size
+    if not len(pred) or not len(ref):
+        return np.zeros((0, 2), np.intp)
+    r = camera.project(ref)
+    return metrics.match_frame(camera.project(pred), r, max_distance=max_distance,
+                               ref_scale=np.maximum(image_size(r), 1.0))[0]
+
+
+def _root_errors(pred: np.ndarray, ref: np.ndarray, layout: JointLayout, center: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Matched people pred, ref (N, J, 3) metres -> per person (N,): |predicted - reference
+    root distance from `center` (3,)| (a monocular depth's error), and the mean joint distance
+    after moving the prediction's root onto the reference's (the body's shape and labels);
+    NaN where the roots, or all joints, are unknown."""
+    root_a, root_b = root_positions(pred, layout), root_positions(ref, layout)
+    distance = np.abs(np.linalg.norm(root_a - center, axis=-1)
+                      - np.linalg.norm(root_b - center, axis=-1))
+    gap = np.linalg.norm((pred - root_a[:, None]) - (ref - root_b[:, None]), axis=-1)
+    known = np.isfinite(gap)
+    with np.errstate(invalid="ignore"):
+        shape = np.where(known, gap, 0.0).sum(-1) / known.sum(-1)
+    return distance, shape
 
 
 def _inside(uv: np.ndarray, camera: CameraModel) -> np.ndarray:

@@ -276,6 +276,19 @@ _GLOSSARY = {
                                      "projected into each camera and the 2D they came from",
     "detection rate": "share of the reference's person-frames that a predicted person matched",
     "false positives": "predicted person-frames that match no reference person",
+    "matching": "how predicted and reference people are paired: with several cameras by 3D "
+                "position (mean joint distance up to 0.5 m); with one camera in its image "
+                "(both projected into it, mean keypoint distance up to half the reference "
+                "person's size there), since one camera guesses depth: a person found at the "
+                "wrong depth is detected, and the error shows in MPJPE and the root distance "
+                "error; only reference people in the camera's view are expected",
+    "reference person-frames outside the view": "one camera: reference people not in its "
+                                                "image (not expected)",
+    "root distance error": "one camera: median over matched people of |predicted - reference "
+                           "distance of the root (pelvis) from the camera|: the monocular "
+                           "depth's error",
+    "root-aligned MPJPE": "one camera: MPJPE after moving each predicted root onto the "
+                          "reference's: the body's shape and labels without its depth",
     "id switches": "times a reference person's matched prediction changed id",
     "root-depth jitter": "frame-to-frame change of each person's root (pelvis) distance from "
                          "the camera (with several cameras the first one: the stability "

@@ -184,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             viewpoint=cameras[used[0]].center if used and used[0] in cameras else None,
             viewpoint_name=used[0] if used and used[0] in cameras else "",
             max_match_distance=args.max_match_distance, tolerance_s=args.tolerance,
-            input_stamps_ns=None if stamps is None else stamps[:args.max_frames])
+            input_stamps_ns=None if stamps is None else stamps[:args.max_frames],
+            camera=cameras[used[0]] if len(used) == 1 and used[0] in cameras else None)
         if args.out_bag:
             write_track_bag(pred, out / "skeletons", tf_static_from=args.bag)
     summary = dict(evaluation.summary if evaluation else {}) | steady.summary()

@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             out, bag, pred, ref, title=args.title or f"pose3d_ros on {shown_bag}", notes=notes,
             latency_s={"end to end over DDS": latencies}, overlay_camera=overlay,
             viewpoint=cameras[names[0]].center, viewpoint_name=names[0],
-            input_stamps_ns=stamps,
+            input_stamps_ns=stamps, camera=cameras[names[0]] if len(names) == 1 else None,
             per_camera=per_camera_figures(cameras, pred, found))   # the node's own 2D
         if args.videos and args.no_input_bag:
             shutil.rmtree(bag)                         # staged: never moved into --out-dir
