@@ -64,9 +64,14 @@ def transforms_from_message(msg: Any) -> list[StaticTransform]:
 def camera_transforms(cameras: Iterable[CameraModel], fixed_frame: str
                       ) -> list[StaticTransform]:
     """fixed_frame -> each camera's optical frame (its frame_id, else its name), from the
-    extrinsics x_cam = R x_fixed + t: the optical frame sits at -R^T t with axes R^T."""
+    extrinsics x_cam = R x_fixed + t: the optical frame sits at -R^T t with axes R^T. A
+    camera whose optical frame is the fixed frame itself (a camera without a pose, or a
+    self-calibrated rig's reference) gets none: it is the tree's root, and tf2 ignores a
+    transform from a frame to itself (TF_SELF_TRANSFORM)."""
     transforms = []
     for camera in cameras:
+        if (camera.frame_id or camera.name) == fixed_frame:
+            continue
         rotation = np.asarray(camera.R, np.float64).T      # camera axes in the fixed frame
         transforms.append(StaticTransform(
             fixed_frame, camera.frame_id or camera.name, -rotation @ np.asarray(camera.t),

@@ -302,9 +302,12 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
     period_ns = 1e9 / fps
     frames = 0
     stamp = start_ns
+    # one camera without a pose (its optical frame is the fixed frame) has no transform: the
+    # bag then has no /tf_static, as a driver's recording of such a camera
+    transforms = camera_transforms(cameras, fixed_frame)
     with bagio.BagWriter(out, storage=storage) as bag:
-        bag.write("/tf_static", start_ns,
-                  bagio.ROSBAGS.tf_message(camera_transforms(cameras, fixed_frame), start_ns))
+        if transforms:
+            bag.write("/tf_static", start_ns, bagio.ROSBAGS.tf_message(transforms, start_ns))
         for index, images in enumerate(synchronised_frames(videos, max_frames)):
             stamp = start_ns + int(round(index * period_ns))
             for cam, image in zip(cameras, images, strict=True):

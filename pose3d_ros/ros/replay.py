@@ -19,7 +19,7 @@ import importlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from rclpy.serialization import deserialize_message
 from pose3d_ros.core import bagio
 from pose3d_ros.core.bag_tracks import FrameSetIndex, index_frame_sets
 from pose3d_ros.core.evaluation import STAMP_MATCH_NS, pair_frames
+from pose3d_ros.core.static_tf import StaticTransform
 
 # Reliable keep-last matches both reliable and best-effort subscribers; the depth is generous so
 # a fast replay does not overwrite messages a subscriber has not taken yet.
@@ -225,9 +226,13 @@ class SkeletonCollector:
             return self._latest_ns is not None and self._latest_ns >= stamp_ns - tolerance_ns
 
     def write_bag(self, out: Path, topic: str = "/skeletons", storage: str = "mcap",
-                  tf_static_from: Path | None = None) -> Path:
+                  tf_static_from: Path | None = None,
+                  transforms: Sequence[StaticTransform] = (),
+                  transforms_ns: int | None = None) -> Path:
         """All received messages in stamp order (log time = header stamp), with the /tf_static
-        of another bag (the input's rig) copied in so rviz2 and Foxglove show the cameras."""
+        of another bag (the input's rig) copied in so rviz2 and Foxglove show the cameras, or
+        `transforms` written as one /tf_static message stamped transforms_ns (None: the first
+        message's stamp)."""
         with self._lock:
             items = sorted(self.received, key=lambda r: r.stamp_ns)
         with bagio.BagWriter(out, storage=storage) as bag:
@@ -235,6 +240,10 @@ class SkeletonCollector:
                 for item in bagio.read_messages(tf_static_from, ["/tf_static"],
                                                 deserialize=False):
                     bag.write_raw("/tf_static", item.stamp_ns, item.raw, item.msgtype)
+            if transforms:
+                first = transforms_ns if transforms_ns is not None else (
+                    items[0].stamp_ns if items else 0)
+                bag.write("/tf_static", first, bagio.tf_message(transforms, first))
             bag.add_topic(topic, bagio.SKELETON3D_ARRAY)
             for r in items:
                 bag.write_raw(topic, r.stamp_ns, r.raw, bagio.SKELETON3D_ARRAY)

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from pose3d_ros.core import bagio
-from pose3d_ros.core.bag_cameras import camera_info_topics, camera_name
+from pose3d_ros.core.bag_cameras import TF_STATIC, camera_info_topics, camera_name
 from pose3d_ros.core.bag_tracks import index_frame_sets
+from pose3d_ros.core.static_tf import StaticTransform, transforms_from_message
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,21 @@ def node_topic_names(bag: Path, image_topics: Mapping[str, str]) -> tuple[bool, 
     remap |= {topic: f"/{camera}/camera_info"
               for camera, topic in camera_info_topics(bag).items() if camera in cameras}
     return compressed, remap
+
+
+def recorded_tf_static(bag: Path, broadcast: Sequence[StaticTransform]
+                       ) -> list[StaticTransform]:
+    """The output bag's /tf_static, as `ros2 bag record /tf_static` beside the node would
+    hold it: the input bag's transforms (the rig) and those the node broadcast (the upright
+    frame at a camera without a pose, `<frame>_upright`: docs/nodes.md), one per child frame
+    (the newest, as tf2's static buffer keeps it), without transforms from a frame to itself
+    (tf2 ignores them: TF_SELF_TRANSFORM), so that they form a tree."""
+    recorded: list[StaticTransform] = []
+    if TF_STATIC in bagio.bag_topics(bag):
+        for _, _, msg in bagio.read_bag(bag, [TF_STATIC]):
+            recorded += transforms_from_message(msg)
+    latest = {t.child: t for t in [*recorded, *broadcast] if t.parent != t.child}
+    return list(latest.values())
 
 
 def wait_calibrated(node: Any, cameras: set[str], info_topics: Sequence[str], replayer: Any,
@@ -70,7 +86,8 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
     """The all-in-one node (pose3d_ros.ros.nodes.Pose3DNode) in this process, fed the bag over
     DDS by the replay publisher: lock-step (rate 0: each frame set once the node answered the
     previous one) or at `rate` times recorded speed. The published Skeleton3DArray messages
-    are written to out_bag with the bag's /tf_static. parameters: (name, value) overrides of
+    are written to out_bag with /tf_static (recorded_tf_static: the bag's and the node's).
+    parameters: (name, value) overrides of
     the node's parameters (camera_names, image_transport and autostart are set here).
     record_2d: the node also publishes each camera's 2D (publish_2d), which is collected.
     Returns out_bag, the end-to-end latencies (receive minus publish time, s) and, with
@@ -81,11 +98,12 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
     from rclpy.parameter import Parameter
+    from tf2_msgs.msg import TFMessage
 
     from pose3d_ros.msg import Skeleton2DArray
 
     from .conversions import detections_from_msg
-    from .node_input import OUTPUT_QOS, SKELETONS_2D_TOPIC
+    from .node_input import LATCHED_QOS, OUTPUT_QOS, SKELETONS_2D_TOPIC
     from .nodes import Pose3DNode
     from .replay import BagReplayer, SkeletonCollector
 
@@ -124,6 +142,13 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         collector = SkeletonCollector(helper, "skeletons")
         found: dict[int, dict[str, Any]] = {}        # image stamp -> camera -> Detections2D
         lock = threading.Lock()
+        broadcast: list[StaticTransform] = []        # /tf_static (the node's, latched)
+
+        def on_tf_static(msg: Any) -> None:
+            with lock:
+                broadcast.extend(transforms_from_message(msg))
+
+        helper.create_subscription(TFMessage, TF_STATIC, on_tf_static, LATCHED_QOS)
 
         topic_of = {camera_name(topic): topic for topic in index.topics}
 
@@ -181,7 +206,10 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         log.info("published %d messages (%d frame sets) in %.1f s; received %d skeleton "
                  "arrays", stats.published, stats.frame_sets, time.monotonic() - started,
                  collector.count())
-        collector.write_bag(out_bag, tf_static_from=bag)
+        with lock:
+            transforms = recorded_tf_static(bag, broadcast)
+        collector.write_bag(out_bag, transforms=transforms,       # at the first frame set
+                            transforms_ns=int(index.stamps[0]) if len(index.stamps) else None)
         latencies = np.array(collector.latencies_s(stats.publish_ns))
         with lock:
             detections = [{"stamp_ns": stamp, "cameras": found[stamp]} for stamp in sorted(found)]
