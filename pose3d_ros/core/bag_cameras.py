@@ -165,14 +165,16 @@ def read_bag_cameras(path: Path | str) -> tuple[dict[str, CameraModel], str]:
     """The bag's cameras that have both a valid CameraInfo and a pose on /tf_static, keyed by
     camera name, and the fixed frame their extrinsics refer to (the tree's root).
 
-    The first valid CameraInfo of each camera counts; a camera without a pose is left out
-    (logged). ValueError when no camera is left or the posed cameras have different roots.
+    The first valid CameraInfo of each camera counts; a camera without a valid one, or
+    without a pose, is left out (logged once). ValueError when no camera is left (naming the
+    CameraInfo's fault, not logged apart) or the posed cameras have different roots.
     """
     topics = bagio.bag_topics(path)
     info_topic = camera_info_topics(path)
     infos = list(info_topic.values())
     wanted = infos + ([TF_STATIC] if TF_STATIC in topics else [])
     intrinsics: dict[str, CameraModel] = {}
+    faults: dict[str, str] = {}        # topic -> its first invalid CameraInfo's fault
     transforms: list[StaticTransform] = []
     for topic, _, msg in bagio.read_bag(path, wanted):
         if topic == TF_STATIC:
@@ -183,8 +185,14 @@ def read_bag_cameras(path: Path | str) -> tuple[dict[str, CameraModel], str]:
             continue
         try:
             intrinsics[name] = camera_model_from_info_msg(msg, name)
-        except ValueError as err:
-            log.warning("bag %s: %s: %s", path, topic, err)
+        except ValueError as err:      # every message of the topic: one line (a review: 100)
+            faults.setdefault(topic, str(err))
+    if faults and not intrinsics:
+        raise ValueError(f"bag {path}: no valid CameraInfo: " + "; ".join(
+            f"{topic}: {fault}" for topic, fault in faults.items()))
+    for topic, fault in faults.items():
+        log.warning("bag %s: %s: %s%s", path, topic, fault, "" if camera_name(topic) in
+                    intrinsics else " (left out)")
     children = {t.child for t in transforms}
     unposed = sorted(n for n, c in intrinsics.items() if c.frame_id not in children)
     moving = (" (the bag has /tf: the tools read camera poses from /tf_static only, a rig "
