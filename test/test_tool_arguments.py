@@ -30,6 +30,7 @@ from pose3d_ros.tools import (
     make_bag,
     measure_error_model,
     render_mocap,
+    run,
     train_lifter,
 )
 
@@ -574,3 +575,35 @@ def test_calibrate_refuses_videos_of_different_frame_rates_before_any_detection(
              "different frame rates", "30 fps", "25 fps", "--fps")
     assert time.monotonic() - started < 20
     assert not (tmp_path / "rig.yaml").exists()
+
+
+# ------------------------------------------------- run, make_bag, calibrate: one file twice
+def test_one_video_given_for_two_cameras_is_refused_by_every_tool(tmp_path, capsys):
+    """A review gave the same demo video for all four cameras: run triangulated four 'people'
+    out of one image and its report scored 1.0 against a reference made of the same images.
+    The same file named twice (also through a link) is refused before any work, in one line."""
+    from pose3d_ros.core.calibration import save_camera_info_yaml
+    from pose3d_ros.core.camera import pinhole_from_fov
+    from pose3d_ros.tools.fetch_demo import calibration_path, video_paths
+
+    videos = [str(v) for v in video_paths("multi")]
+    link = tmp_path / "same.mp4"
+    link.symlink_to(videos[0])
+    calibration = str(calibration_path("multi"))
+    for given in ([videos[0], videos[0], videos[2], videos[3]],
+                  [videos[0], videos[1], videos[2], str(link)]):
+        _refused(capsys, run.main, ["--videos", *given, "--calibration", calibration,
+                                    "--out-dir", str(tmp_path / "out")],
+                 "given more than once", "its own video")
+        _refused(capsys, make_bag.main, ["--videos", *given, "--calibration", calibration,
+                                         str(tmp_path / "bag")], "given more than once")
+    intrinsics = []
+    for name in ("a", "b"):
+        intrinsics.append(tmp_path / f"{name}.yaml")
+        save_camera_info_yaml(pinhole_from_fov(name, 64, 48, 60.0), intrinsics[-1])
+    clip = _video(tmp_path / "a.avi", 30.0)
+    _refused(capsys, calibrate.main, ["--videos", str(clip), str(clip), "--intrinsics",
+                                      *map(str, intrinsics), "--out", str(tmp_path / "rig.yaml")],
+             "given more than once")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.avi", "a.yaml", "b.yaml",
+                                                            "same.mp4"]

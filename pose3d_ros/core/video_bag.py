@@ -79,6 +79,7 @@ def cameras_for_videos(videos: Sequence[Path], path: Path) -> tuple[list[CameraM
     every camera of the file in its order. ValueError saying what to do when neither fits.
     (Videos named after cameras were once matched by position when there was one per camera:
     cam02.mp4 given first became cam01.)"""
+    refuse_repeated_videos(videos)
     cameras, rig_frame = cameras_from_calibration(path)
     by_name = {camera.name.lower(): camera for camera in cameras}
     stems = [Path(video).stem.lower() for video in videos]
@@ -129,6 +130,19 @@ def video_cameras(videos: Sequence[Path], calibration: Path | None,
     for video in videos:
         readable_video_size(video)
     return cameras
+
+
+def refuse_repeated_videos(videos: Sequence[Path]) -> None:
+    """ValueError when one of `videos` names the same file as an earlier one (by resolved
+    path, links followed): one file as several cameras makes people out of one image (a
+    review: four copies of one camera gave four 'people' and a report scoring 1.0)."""
+    seen: set[Path] = set()
+    for video in videos:
+        resolved = Path(video).resolve()
+        if resolved in seen:
+            raise ValueError(f"{video} is given more than once: each camera needs its own "
+                             "video")
+        seen.add(resolved)
 
 
 def frame_rate(videos: Sequence[Path], fps: float | None = None) -> float:

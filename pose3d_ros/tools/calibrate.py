@@ -70,8 +70,13 @@ def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]
     calibration file, matched by the videos' names when they are camera names (any order, any
     subset), else by order (core.video_bag.cameras_for_videos); or one camera_info YAML per
     video. ValueError saying what does not fit (a size: what to give)."""
-    from pose3d_ros.core.video_bag import cameras_for_videos, sized_cameras
+    from pose3d_ros.core.video_bag import (
+        cameras_for_videos,
+        refuse_repeated_videos,
+        sized_cameras,
+    )
 
+    refuse_repeated_videos(videos)
     if len(paths) == 1:
         cameras = cameras_for_videos(videos, paths[0])[0]
     else:
@@ -139,7 +144,10 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
     if args.videos:                              # cameras and sizes, or one line
         from pose3d_ros.core.video_bag import frame_rate, video_camera_pairs
 
-        video_cameras = video_intrinsics(args.videos, args.intrinsics)
+        try:
+            video_cameras = video_intrinsics(args.videos, args.intrinsics)
+        except ValueError as err:                # the user's files: one line
+            raise UserError(str(err)) from None
         log.info("videos -> cameras: %s", video_camera_pairs(args.videos, video_cameras))
         try:
             frame_rate(args.videos, args.fps)    # one rate, or --fps
