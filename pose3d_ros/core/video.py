@@ -73,7 +73,8 @@ def readable_video_size(video: Path) -> tuple[int, int]:
 
 
 def video_frame_count(video: Path) -> int:
-    """Frames a video's container says it holds (0 when unknown or unreadable)."""
+    """Frames a video's container says it holds (0 when unknown or unreadable): an estimate,
+    possibly more than the frames, where frame_count_is_exact is False."""
     capture = cv2.VideoCapture(str(video))
     try:
         return max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
@@ -86,6 +87,87 @@ def _ended_early(read: int, declared: int) -> bool:
     than a container's usual error (FRAME_COUNT_SLACK frames or _FRACTION of it)."""
     return declared > 0 and declared - read > max(FRAME_COUNT_SLACK,
                                                   FRAME_COUNT_SLACK_FRACTION * declared)
+
+
+_MATROSKA = b"\x1a\x45\xdf\xa3"           # EBML header: Matroska and WebM
+_SEGMENT = b"\x18\x53\x80\x67"            # Matroska's Segment: every other element
+
+
+def _container(video: Path) -> str:
+    """'mp4' (ISO BMFF / QuickTime), 'avi', 'matroska' (also WebM) or '' (another), from the
+    file's first bytes (OpenCV does not say which demuxer it used)."""
+    try:
+        with open(video, "rb") as file:
+            head = file.read(12)
+    except OSError:
+        return ""
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"):
+        return "mp4"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    return "matroska" if head[:4] == _MATROSKA else ""
+
+
+def frame_count_is_exact(video: Path) -> bool:
+    """Whether OpenCV's CAP_PROP_FRAME_COUNT of `video` is the count its container stores (MP4
+    and MOV: the sample table; AVI: the header) rather than FFmpeg's estimate, duration x frame
+    rate, which is all other containers give (Matroska, WebM, MPEG-TS...): there an audio
+    track longer than the video or a variable frame rate makes it more than the frames."""
+    return _container(video) in ("mp4", "avi")
+
+
+def _ebml_size(data: bytes, at: int) -> tuple[int | None, int]:
+    """(value, length in bytes) of the EBML variable-size integer at data[at]: value None when
+    all its bits are set (the size is unknown: a file written as a live stream)."""
+    length = 9 - data[at].bit_length()                 # leading zero bits + 1
+    if not 1 <= length <= 8 or at + length > len(data):
+        raise ValueError("not an EBML size")
+    value = data[at] & (0xFF >> length)
+    for byte in data[at + 1:at + length]:
+        value = value << 8 | byte
+    return (None if value == (1 << 7 * length) - 1 else value), length
+
+
+def matroska_missing_bytes(video: Path) -> int:
+    """Bytes a Matroska/WebM file lacks: the end its Segment declares (written when the file
+    was closed) less its size on disk; 0 when complete, not Matroska, or the size is unknown.
+    This tells a truncated file where the frame count, an estimate there, cannot."""
+    try:
+        with open(video, "rb") as file:
+            head = file.read(4096)
+        if head[:4] != _MATROSKA:
+            return 0
+        size, length = _ebml_size(head, 4)
+        segment = 4 + length + (size or 0)
+        if size is None or head[segment:segment + 4] != _SEGMENT:
+            return 0
+        size, length = _ebml_size(head, segment + 4)
+        if size is None:
+            return 0
+        return max(segment + 4 + length + size - Path(video).stat().st_size, 0)
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _damage(video: Path, read: int, declared: int) -> str | None:
+    """The error line when `video`'s decoding stopped after `read` frames before its end, else
+    None (a stream that ended). The end: the container's `declared` frame count where that is
+    exact; where it is an estimate, only a file cut short (a Matroska file shorter than its
+    header declares) that also stopped short of the estimate is damaged."""
+    if not _ended_early(read, declared):
+        return None
+    if frame_count_is_exact(video):
+        told = f"decoding stops at frame {read} but the file declares {declared} frames"
+    else:
+        missing = matroska_missing_bytes(video)
+        if not missing:
+            return None
+        told = (f"decoding stops at frame {read} of about {declared} and the file lacks the "
+                f"last {missing} bytes its header declares")
+    keep = (f", or pass --max-frames {read} to keep the frames before the damage"
+            if read else "")
+    return (f"{video}: {told}; it is damaged (re-encode what can be read, e.g. ffmpeg -i "
+            f"{video} fixed.mp4{keep})")
 
 
 def warn_unequal_lengths(videos: Sequence[Path], declared: Sequence[int]) -> None:
@@ -102,27 +184,24 @@ def synchronised_frames(videos: Sequence[Path], max_frames: int | None = None
                         ) -> Iterator[list[np.ndarray]]:
     """Frame i of every video together (BGR uint8 (H, W, 3)), until the shortest video ends
     (or max_frames sets). ValueError naming a video that cannot be opened, or one whose
-    decoding stops before the end its container declares (damaged in the middle: frames
-    would be lost silently)."""
+    decoding stops before the end its container declares (damaged in the middle or cut
+    short: frames would be lost silently; _damage says when)."""
     captures = []
     try:
         for video in videos:
             captures.append(_open(video))
         declared = [max(int(c.get(cv2.CAP_PROP_FRAME_COUNT)), 0) for c in captures]
-        warn_unequal_lengths(videos, declared)
+        warn_unequal_lengths(videos, [n if frame_count_is_exact(v) else 0     # 0: unknown
+                                      for v, n in zip(videos, declared, strict=True)])
         index = 0
         while max_frames is None or index < max_frames:
             frames = []
             for video, capture, count in zip(videos, captures, declared, strict=True):
                 ok, frame = capture.read()
                 if not ok:
-                    if _ended_early(index, count):
-                        keep = (f", or pass --max-frames {index} to keep the frames before "
-                                "the damage" if index else "")
-                        raise ValueError(
-                            f"{video}: decoding stops at frame {index} but the file declares "
-                            f"{count} frames; it is damaged (re-encode what can be read, e.g. "
-                            f"ffmpeg -i {video} fixed.mp4{keep})")
+                    damage = _damage(video, index, count)
+                    if damage:
+                        raise ValueError(damage)
                     return
                 frames.append(frame)
             yield frames

@@ -1,0 +1,103 @@
+"""Where a container's frame count is a fact and where an estimate. MP4/MOV and AVI store the
+count; Matroska (and WebM) store a duration, and OpenCV's count is duration x frame rate: an
+audio track longer than the video, or a variable frame rate, makes it more than the frames.
+Such valid files are read whole, not refused as damaged (found by a review), while a
+Matroska file cut short is still told. Every video here is a real file written by OpenCV."""
+from __future__ import annotations
+
+import struct
+
+import cv2
+import numpy as np
+import pytest
+
+from pose3d_ros.core import bagio
+from pose3d_ros.core.output_files import run_cli
+from pose3d_ros.core.video import (
+    frame_count_is_exact,
+    matroska_missing_bytes,
+    synchronised_frames,
+    video_frame_count,
+)
+from pose3d_ros.tools import make_bag
+
+W, H, FRAMES = 160, 120, 30
+
+
+def _mkv(path, frames: int = FRAMES):
+    """A real Matroska file (MPEG-4 part 2 at 30 fps) of a moving disc on noise."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (W, H))
+    assert writer.isOpened(), "OpenCV's FFmpeg cannot write Matroska here"
+    rng = np.random.default_rng(0)
+    for i in range(frames):
+        image = rng.integers(0, 80, (H, W, 3), dtype=np.uint8)
+        cv2.circle(image, (10 + 4 * i, 60), 10, (0, 0, 255), -1)
+        writer.write(image)
+    writer.release()
+    return path
+
+
+def _longer_duration(src, dst, factor: float = 1.5):
+    """A copy whose Segment duration (Info/Duration, ms) is `factor` times the video's: what
+    a longer audio track gives (the muxer writes the longest track's duration there)."""
+    data = bytearray(src.read_bytes())
+    at = data.find(b"\x44\x89\x88")               # Duration, an 8-byte float
+    assert at > 0
+    (duration,) = struct.unpack(">d", data[at + 3:at + 11])
+    data[at + 3:at + 11] = struct.pack(">d", duration * factor)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+@pytest.fixture(scope="module")
+def mkv(tmp_path_factory):
+    return _mkv(tmp_path_factory.mktemp("mkv") / "cam01.mkv")
+
+
+def test_a_matroska_file_longer_than_its_video_is_read_whole(mkv, tmp_path):
+    long = _longer_duration(mkv, tmp_path / "cam01.mkv")
+    assert video_frame_count(mkv) == FRAMES and video_frame_count(long) == 45   # an estimate
+    assert not frame_count_is_exact(long) and matroska_missing_bytes(long) == 0
+    # was: "decoding stops at frame 30 but the file declares 45 frames; it is damaged"
+    sets = list(synchronised_frames([long]))
+    assert len(sets) == FRAMES
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(sets, synchronised_frames([mkv]),
+                                                            strict=True))
+    bag = tmp_path / "bag"
+    assert run_cli(make_bag.main, ["--videos", str(long), "--hfov", "60", "--start", "0",
+                                   str(bag)]) == 0
+    assert sum(1 for _ in bagio.read_messages(bag, ["/camera/image_raw/compressed"],
+                                              deserialize=False)) == FRAMES
+
+
+@pytest.mark.parametrize("keep", [0.6, 0.3])
+def test_a_matroska_file_cut_short_is_still_told(mkv, tmp_path, keep):
+    for src in (mkv, _longer_duration(mkv, tmp_path / "long.mkv")):
+        data = src.read_bytes()
+        cut = tmp_path / f"cut_{src.name}"
+        cut.write_bytes(data[:int(len(data) * keep)])
+        assert matroska_missing_bytes(cut) == len(data) - cut.stat().st_size
+        with pytest.raises(ValueError, match=rf"{cut}: decoding stops at frame (\d+) of about "
+                           r"\d+ and the file lacks the last \d+ bytes its header declares; "
+                           r"it is damaged .*--max-frames \1 to keep"):
+            list(synchronised_frames([cut]))
+
+
+def test_a_matroska_file_missing_only_its_index_keeps_its_frames(mkv, tmp_path):
+    """Cut after the last frame (the index at the end is lost): every frame decodes, and the
+    count (from the header's duration) is reached, so nothing is refused."""
+    cut = tmp_path / "cam01.mkv"
+    cut.write_bytes(mkv.read_bytes()[:-100])
+    assert matroska_missing_bytes(cut) == 100
+    assert len(list(synchronised_frames([cut]))) == FRAMES
+
+
+def test_mp4_and_avi_counts_are_facts(tmp_path):
+    for name, fourcc in (("a.mp4", "mp4v"), ("a.avi", "MJPG")):
+        path = tmp_path / name
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 30.0, (W, H))
+        for _ in range(3):
+            writer.write(np.zeros((H, W, 3), np.uint8))
+        writer.release()
+        assert frame_count_is_exact(path) and video_frame_count(path) == 3
+    assert not frame_count_is_exact(tmp_path / "absent.mp4")
