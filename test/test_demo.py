@@ -44,13 +44,15 @@ def test_demo_replaces_only_its_own_default_folder(tmp_path, monkeypatch):
     (previous / "report.html").write_text("old")
     assert demo.check_out_dir(None, "single", False) == (previous, True)
     (previous / "thesis.tex").write_text("keep me")
-    with pytest.raises(UserError, match="holds more than a demo's outputs"):
-        demo.check_out_dir(None, "single", False)
-    assert demo.check_out_dir(None, "single", True) == (previous, True)
+    for overwrite in (False, True):    # never deleted, --overwrite or not
+        with pytest.raises(UserError, match="holds thesis.tex, which pose3d_ros did not write"):
+            demo.check_out_dir(None, "single", overwrite)
     with pytest.raises(UserError, match="already exists; pass --overwrite"):
         demo.check_out_dir(previous, "single", False)
     assert demo.check_out_dir(Path("new"), "single", False) == (tmp_path / "new", False)
     assert (previous / "thesis.tex").read_text() == "keep me"
+    (previous / "thesis.tex").unlink()
+    assert demo.check_out_dir(None, "single", False) == (previous, True)
 
 
 def test_demo_mistakes_are_told_in_one_line_before_any_work(tmp_path, capsys):

@@ -1,8 +1,9 @@
 """How the command-line tools treat the user's files and mistakes.
 
   refuse_existing   an output that exists is refused unless overwrite is given, as is one that
-                    cannot be written or whose replacement would delete an input (checked
-                    before any computation starts)
+                    cannot be written or whose replacement would delete an input or a file
+                    the tools did not write (foreign_entries; checked before any computation
+                    starts)
   staged_output     an output is written under a temporary name beside its destination and
                     moved in only when complete; a failure leaves the destination untouched
                     (staged_outputs: several that belong together, moved in together)
@@ -43,13 +44,16 @@ class UserError(Exception):
 
 
 def refuse_existing(path: Path, overwrite: bool, what: str = "output",
-                    inputs: Sequence[Path | None] = (), *, folder: bool | None = None) -> None:
+                    inputs: Sequence[Path | None] = (), *, folder: bool | None = None,
+                    replaces: bool = True) -> None:
     """The checks of an output path before any computation: UserError if `path` exists and
     overwrite is False, if it is a folder where the output is a file or the other way round
     (folder: whether the output is a folder; --overwrite replaces like with like, it never
     deletes a folder to write a file), if it cannot be written (the nearest existing folder on
-    its way is read-only or not a folder), or if replacing it would delete one of the tool's
-    `inputs` (an input inside the output folder, or the output itself)."""
+    its way is read-only or not a folder), if replacing it would delete one of the tool's
+    `inputs` (an input inside the output folder, or the output itself), or if it is a folder
+    holding anything this package's tools do not write (foreign_entries: a user's files).
+    replaces=False: a folder written into, not replaced (a work folder), whatever it holds."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise UserError(f"{what} {path} already exists; pass --overwrite to replace it, or "
@@ -74,6 +78,90 @@ def refuse_existing(path: Path, overwrite: bool, what: str = "output",
         raise UserError(f"{what} {path} cannot be written: {parent} is "
                         + ("not a folder" if not parent.is_dir() else "read-only for this user")
                         + "; choose another path")
+    if overwrite and replaces and path.is_dir() and not path.is_symlink():
+        foreign = foreign_entries(path)
+        if foreign:
+            # found by a review: --overwrite deleted a mistyped --out-dir with the user's files
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more"
+                                              if len(foreign) > 5 else "")
+            raise UserError(f"{what} {path} holds {shown}, which pose3d_ros did not write: "
+                            "--overwrite replaces only a folder of its outputs; move those "
+                            "away, or choose another path")
+
+
+# What the tools write into a folder they replace; --overwrite replaces a folder only when it
+# holds nothing else (foreign_entries), so a mistyped output path never deletes a user's files.
+#   a report (run, demo, evaluate, eval_dataset): _REPORT_FILES, overlay_<camera>.webm (.mp4
+#       before), and the bags _REPORT_BAGS
+#   a bag (make_bag, and the bags above): metadata.yaml written by rosbags (ros_distro:
+#       rosbags; a recorder writes its ROS distribution) and the data files it lists
+#   a rendered scene (render_mocap): _RENDER_FILES
+#   a training's work folder (train_lifter --work-dir): _WORK_FILES
+_REPORT_FILES = frozenset({"report.html", "playback.html", "evaluation.json"})
+_REPORT_BAGS = frozenset({"input_bag", "output_bag", "skeletons"})
+_RENDER_FILES = frozenset({"camera.mp4", "calibration.yaml", "truth.npz"})
+_WORK_FILES = frozenset({"checkpoint.pt", "history.json"})
+
+
+def _empty_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+
+
+def _bag_files(folder: Path) -> frozenset[str] | None:
+    """The names a bag folder written by this package holds (metadata.yaml and the data files
+    it lists), or None when `folder` is not one."""
+    import yaml
+
+    try:
+        info = yaml.safe_load((folder / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+        if info["ros_distro"] != "rosbags":
+            return None
+        return frozenset({"metadata.yaml", *(str(f) for f in info["relative_file_paths"])})
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, TypeError, KeyError):
+        return None
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """Names in `folder` (sorted; a folder's with a trailing /, one inside a bag as bag/name)
+    that no tool of this package writes there: what replacing the folder would delete of the
+    user's. [] for an empty folder or one holding only one tool's outputs (see above)."""
+    entries = {p.name: p for p in Path(folder).iterdir() if not _empty_folder(p)}
+
+    def shown(name: str) -> str:
+        path = entries[name]
+        return f"{name}/" if path.is_dir() and not path.is_symlink() else name
+
+    def inside_bag(name: str) -> list[str]:
+        path = entries[name]
+        if path.is_symlink() or not path.is_dir():
+            return [name]
+        listed = _bag_files(path)
+        if listed is None:
+            return [f"{name}/"]
+        return sorted(f"{name}/{p.name}" for p in path.iterdir()
+                      if p.name not in listed and not _empty_folder(p))
+
+    def report(name: str) -> list[str]:
+        if name in _REPORT_BAGS:
+            return inside_bag(name)
+        ours = name in _REPORT_FILES or (name.startswith("overlay_")
+                                         and name.endswith((".webm", ".mp4")))
+        return [] if ours and entries[name].is_file() else [shown(name)]
+
+    def of(names: frozenset[str]) -> Callable[[str], list[str]]:
+        return lambda name: [] if name in names and entries[name].is_file() else [shown(name)]
+
+    bag = _bag_files(Path(folder))
+    kinds = [(report, _REPORT_FILES), (of(_RENDER_FILES), {"truth.npz"}),
+             (of(_WORK_FILES), _WORK_FILES)]
+    if bag is not None:
+        kinds.append((of(bag), {"metadata.yaml"}))
+    told = sorted(shown(name) for name in entries)
+    for foreign_to, signature in kinds:               # the kind whose signature is there
+        if signature & entries.keys():
+            found = sorted(f for name in entries for f in foreign_to(name))
+            told = min(told, found, key=len)
+    return told
 
 
 def _within(path: Path, folder: Path) -> bool:
@@ -194,7 +282,8 @@ def _interrupts_held() -> Iterator[None]:
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """--overwrite and --debug, as every tool has them."""
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace outputs that already exist (refused otherwise)")
+                        help="replace outputs that already exist (refused otherwise); a "
+                        "folder only when it holds nothing but this package's outputs")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error")
 

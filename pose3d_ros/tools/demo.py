@@ -58,22 +58,14 @@ def default_out_dir() -> Path:
     return Path("reports") / "demo"
 
 
-DEMO_OUTPUTS = ("input_bag", "output_bag", "evaluation.json", "report.html", "playback.html")
-
-
 def check_out_dir(out_dir: Path | None, recording: str, overwrite: bool) -> tuple[Path, bool]:
     """The output folder and whether it may be replaced. The default folder is the demo's own:
-    replaced on each run while it holds only a demo's outputs (anything else there is refused
-    unless --overwrite); a folder the user names is refused if it exists, unless --overwrite."""
+    replaced on each run; a folder the user names is refused if it exists, unless
+    --overwrite. Either is refused while it holds anything this package did not write
+    (output_files.refuse_existing)."""
     if out_dir is None:
         out_dir = default_out_dir() / recording
-        if out_dir.is_dir() and not overwrite:
-            others = {p.name for p in out_dir.iterdir()} - set(DEMO_OUTPUTS)
-            if others:
-                raise UserError(f"{out_dir} exists and holds more than a demo's outputs "
-                                f"({sorted(others)}); pass --overwrite to replace it, or "
-                                "choose another --out-dir")
-            overwrite = True
+        overwrite = overwrite or out_dir.is_dir()
     refuse_existing(out_dir, overwrite, "output folder", folder=True,
                     inputs=[data_paths.default_data_dir() / "demo" / recording])
     return out_dir.absolute(), overwrite

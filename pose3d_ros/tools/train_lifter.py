@@ -104,7 +104,8 @@ def check_outputs(args: argparse.Namespace) -> None:
                        (args.out.with_suffix(".pt"), "model weights")):
         refuse_existing(path, args.overwrite, what, inputs=inputs, folder=False)
     # its checkpoint folder too: a read-only one failed after the 2D step (audit)
-    refuse_existing(work_dir(args), True, "work folder (--work-dir)", folder=True)
+    refuse_existing(work_dir(args), True, "work folder (--work-dir)", folder=True,
+                    replaces=False)                  # written into, never replaced
     checkpoint = work_dir(args) / "checkpoint.pt"
     if checkpoint.is_file() and not args.resume and not args.overwrite:
         # a rerun without --resume started over and replaced it at its first epoch (audit)
