@@ -186,6 +186,15 @@ def synchronised_frames(videos: Sequence[Path], max_frames: int | None = None
     (or max_frames sets). ValueError naming a video that cannot be opened, or one whose
     decoding stops before the end its container declares (damaged in the middle or cut
     short: frames would be lost silently; _damage says when)."""
+    for frames, _ in timed_frames(videos, max_frames):
+        yield frames
+
+
+def timed_frames(videos: Sequence[Path], max_frames: int | None = None
+                 ) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
+    """synchronised_frames with each frame's time in its video (V,) seconds from the video's
+    first frame (its presentation time: a video of variable frame rate says when each frame
+    was taken; i / fps would not)."""
     captures = []
     try:
         for video in videos:
@@ -194,9 +203,12 @@ def synchronised_frames(videos: Sequence[Path], max_frames: int | None = None
         warn_unequal_lengths(videos, [n if frame_count_is_exact(v) else 0     # 0: unknown
                                       for v, n in zip(videos, declared, strict=True)])
         index = 0
+        first = np.zeros(len(videos))
         while max_frames is None or index < max_frames:
             frames = []
-            for video, capture, count in zip(videos, captures, declared, strict=True):
+            times = np.zeros(len(videos))
+            for k, (video, capture, count) in enumerate(zip(videos, captures, declared,
+                                                            strict=True)):
                 ok, frame = capture.read()
                 if not ok:
                     damage = _damage(video, index, count)
@@ -204,7 +216,10 @@ def synchronised_frames(videos: Sequence[Path], max_frames: int | None = None
                         raise ValueError(damage)
                     return
                 frames.append(frame)
-            yield frames
+                times[k] = capture.get(cv2.CAP_PROP_POS_MSEC) / 1e3
+            if index == 0:
+                first = times.copy()
+            yield frames, times - first
             index += 1
     finally:
         for capture in captures:

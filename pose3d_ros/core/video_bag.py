@@ -20,13 +20,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from . import bagio
 from .calibration import load_rig
 from .camera import CameraModel, pinhole_from_fov
 from .once import first_time
 from .static_tf import camera_transforms
-from .video import readable_video_size, synchronised_frames, video_fps
+from .video import readable_video_size, timed_frames, video_fps
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,13 @@ def frame_rate(videos: Sequence[Path], fps: float | None = None) -> float:
     return rates[0]
 
 
+def _off_rate(video: Path, index: int, time_s: float, fps: float) -> str:
+    """'<video>: frame N is T s into it, not i / fps': why write_bag does not stamp it at
+    i / fps."""
+    return (f"{video}: frame {index} is {time_s:.3f} s into it, not {index / fps:.3f} s as at "
+            f"{fps:g} fps")
+
+
 def _cropped(camera: CameraModel, video: Path, width: int, height: int
              ) -> CameraModel:
     """The camera of a video of width x height that is the top-left part of its calibrated
@@ -287,8 +295,16 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
               fixed_frame: str = DEFAULT_FIXED_FRAME, scale: float = 1.0,
               max_frames: int | None = None, jpeg_quality: int = 90,
               crop_to_video: bool = False, crop_padding: bool = False,
-              progress: Callable[[int], None] | None = None) -> BagSummary:
+              progress: Callable[[int], None] | None = None,
+              own_times: bool = True) -> BagSummary:
     """Write the bag. videos[k] is seen by cameras[k]; stamps are start_ns + i / fps.
+
+    own_times: check each frame's time in its video against i / fps. A frame more than half
+    a frame period off (a variable frame rate: phones lower the rate in low light; or a rate
+    that differs from the others' by less than frame_rate notices and drifts, e.g. 59.94 beside
+    60 fps) means frame i is not at i / fps: one video is then stamped with its frames' own
+    times (told once), several are refused, since a frame set pairs frame i of each (ValueError
+    saying what to do). False (the user gave the rate, --fps): i / fps whatever the videos say.
 
     crop_to_video: when a video is smaller than its calibrated image size, treat it as the
     top-left part of the calibrated image (intrinsics unchanged, CameraInfo gets the video's
@@ -322,8 +338,25 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
     with bagio.BagWriter(out, storage=storage) as bag:
         if transforms:
             bag.write("/tf_static", start_ns, bagio.ROSBAGS.tf_message(transforms, start_ns))
-        for index, images in enumerate(synchronised_frames(videos, max_frames)):
-            stamp = start_ns + int(round(index * period_ns))
+        own_clock = False            # one video of variable frame rate: its own frame times
+        for index, (images, times) in enumerate(timed_frames(videos, max_frames)):
+            previous, stamp = stamp, start_ns + int(round(index * period_ns))
+            if own_times:
+                off = np.flatnonzero(np.abs(times - index / fps) > 0.5 / fps)
+                if len(off) and len(videos) > 1:
+                    raise ValueError(_off_rate(videos[off[0]], index, times[off[0]], fps)
+                                     + " (a variable frame rate, or a rate other than the "
+                                     "other videos'); a frame set pairs frame i of every video, so "
+                                     "re-encode them at one constant rate (e.g. ffmpeg -i "
+                                     f"{videos[off[0]]} -fps_mode cfr -r {fps:g} out.mp4), or "
+                                     "pass --fps to pair them frame by frame anyway")
+                if len(off) and not own_clock:
+                    own_clock = True
+                    log.info("%s (a variable frame rate): its frames are stamped with their "
+                             "own times from frame %d on",
+                             _off_rate(videos[0], index, times[0], fps), index)
+                if own_clock:          # strictly increasing, as a driver's stamps
+                    stamp = max(start_ns + int(round(times[0] * 1e9)), previous + 1)
             for cam, image in zip(cameras, images, strict=True):
                 if scale != 1.0:
                     image = cv2.resize(image, (cam.width, cam.height),

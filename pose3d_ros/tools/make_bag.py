@@ -74,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="with one video and no --calibration: its horizontal field of view "
                         "in degrees (an undistorted pinhole camera at the video's size)")
     parser.add_argument("--fps", type=positive_float,
-                        help="frame rate (default: read from the videos, which must agree; "
-                        "given, it pairs videos of different rates anyway)")
+                        help="frame rate (default: read from the videos, which must agree, and "
+                        "the frames' own times for one video of variable frame rate; given, "
+                        "it stamps frame i at i / FPS s and pairs videos of different rates "
+                        "anyway)")
     parser.add_argument("--start", type=float_in(0, ROS_TIME_LIMIT_S, below_high=True,
                                                  what="seconds since the epoch from 0 to "
                                                  "below 2**31 (the range of a ROS time)"),
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                             fixed_frame=args.fixed_frame or rig_frame, scale=args.scale,
                             max_frames=args.max_frames,
                             crop_to_video=args.crop_to_video or bool(args.demo),
-                            progress=bar.update)
+                            progress=bar.update, own_times=args.fps is None)
     log.info("wrote %s: %d frame sets, %d messages, %.2f s", args.out, summary.frames,
              summary.messages, (summary.end_ns - summary.start_ns) / 1e9)
     for topic, msgtype in sorted(summary.topics.items()):

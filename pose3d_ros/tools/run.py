@@ -112,7 +112,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="several cameras: also publish the people whom only one camera "
                         "sees, placed by the monocular method (lone_view_people)")
     parser.add_argument("--fps", type=positive_float, default=None,
-                        help="default: from the video")
+                        help="stamp frame i at i / FPS s (default: the videos' rate, and the "
+                        "frames' own times for one video of variable frame rate; given, it "
+                        "pairs videos of different rates frame by frame anyway)")
     parser.add_argument("--scale", type=positive_float, default=1.0,
                         help="resize images (and intrinsics) by this factor before the node")
     parser.add_argument("--max-frames", type=int_at_least(1), default=None)
@@ -275,7 +277,7 @@ def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
         write_bag(bag, args.videos, cameras, fps=frame_rate(args.videos, args.fps),
                   start_ns=int(time.time() * 1e9), storage="mcap", fixed_frame=rig_frame,
                   scale=args.scale, max_frames=args.max_frames, crop_padding=True,
-                  progress=bar.update)
+                  progress=bar.update, own_times=args.fps is None)
     return bag
 
 

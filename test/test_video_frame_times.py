@@ -1,0 +1,72 @@
+"""Videos whose frames are not at i / fps: a phone's variable frame rate, or two cameras whose
+rates differ by less than frame_rate's tolerance and drift apart. A review found both stamped
+at i / fps without a word (a variable-rate phone clip 0.6 s off; 59.94 beside 60 fps drifting
+60 ms a minute). One video is now stamped with its frames' own times; several are refused
+once a frame is half a period off, since a frame set pairs frame i of each."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pose3d_ros.core.camera import pinhole_from_fov
+from pose3d_ros.core.video import timed_frames
+from pose3d_ros.core.video_bag import write_bag
+
+W, H = 64, 48
+
+
+def _video(path: Path, fps: float, frames: int) -> Path:
+    """A flat-grey video of `frames` frames at `fps` (OpenCV's MJPG writer: constant rate)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (W, H))
+    for k in range(frames):
+        writer.write(np.full((H, W, 3), 40 + k % 100, np.uint8))
+    writer.release()
+    return path
+
+
+def test_timed_frames_give_each_frames_time_in_its_video(tmp_path):
+    a, b = _video(tmp_path / "a.avi", 30.0, 6), _video(tmp_path / "b.avi", 25.0, 6)
+    times = np.array([t for _, t in timed_frames([a, b])])
+    np.testing.assert_allclose(times, np.stack([np.arange(6) / 30, np.arange(6) / 25], 1),
+                               atol=1e-6)
+
+
+def test_one_video_off_its_rate_is_stamped_with_its_own_frame_times(tmp_path, caplog):
+    """The rate write_bag is given (29 fps) is not the video's (30): from the frame half a
+    period off on, the stamps are the frames' own times, and that is told once."""
+    video = _video(tmp_path / "clip.avi", 30.0, 40)
+    camera = pinhole_from_fov("camera", W, H, 60.0)
+    with caplog.at_level(logging.INFO, logger="pose3d_ros.core.video_bag"):
+        summary = write_bag(tmp_path / "bag", [video], [camera], fps=29.0, start_ns=10**18,
+                            storage="mcap", fixed_frame=camera.frame_id)
+    told = [r.getMessage() for r in caplog.records if "own times" in r.getMessage()]
+    assert len(told) == 1 and "clip.avi" in told[0], told
+    assert summary.frames == 40
+    assert summary.end_ns - summary.start_ns == pytest.approx(39 / 30 * 1e9, abs=2e6)
+    # the user's rate (--fps) is used as given
+    summary = write_bag(tmp_path / "given", [video], [camera], fps=29.0, start_ns=10**18,
+                        storage="mcap", fixed_frame=camera.frame_id, own_times=False)
+    assert summary.end_ns - summary.start_ns == round(39 / 29 * 1e9)
+
+
+def test_two_videos_that_drift_apart_are_refused_once_half_a_frame_off(tmp_path):
+    """30 and 29.9 fps pass frame_rate's 1 % check; frame i of each is 0.11 ms further apart
+    each frame, half a 30 fps frame after 150 frames: refused there, with what to do."""
+    from pose3d_ros.core.video_bag import frame_rate
+
+    a, b = _video(tmp_path / "a.avi", 30.0, 200), _video(tmp_path / "b.avi", 29.9, 200)
+    cameras = [pinhole_from_fov(name, W, H, 60.0) for name in ("a", "b")]
+    fps = frame_rate([a, b])
+    short = write_bag(tmp_path / "short", [a, b], cameras, fps=fps, start_ns=10**18,
+                      storage="mcap", max_frames=100)
+    assert short.frames == 100                    # 0.37 of a frame apart at most: paired
+    with pytest.raises(ValueError, match=r"b\.avi: frame 15\d is .* not .*--fps"):
+        write_bag(tmp_path / "long", [a, b], cameras, fps=fps, start_ns=10**18,
+                  storage="mcap")
+    paired = write_bag(tmp_path / "asked", [a, b], cameras, fps=fps, start_ns=10**18,
+                       storage="mcap", own_times=False)              # --fps: as asked
+    assert paired.frames == 200
