@@ -420,6 +420,10 @@ def test_more_mistakes_are_told_before_any_work(tmp_path, capsys):
         (["--videos", str(portrait), "--calibration", str(landscape), "--scale", "0.5"],
          "phone: video frames are 360x640 but the calibration says 640x360 (320x180 at "
          "--scale 0.5)"),
+        # and without --scale, that it is the calibrated picture turned (a review: a phone
+        # video turned by its rotation metadata was told only the two sizes)
+        (["--videos", str(portrait), "--calibration", str(landscape)],
+         "the video is the calibrated picture turned a quarter"),
         (["--videos", str(video), "--hfov", "65", "--monocular-method", "none"],
          "one camera needs a monocular method to give 3D"),
         (["--videos", str(video), "--hfov", "65", "--lone-views"],

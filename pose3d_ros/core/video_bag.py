@@ -267,6 +267,13 @@ def _size_hint(camera: CameraModel, width: int, height: int, scale_option: bool,
                crop_option: bool = True) -> str:
     """What to give for a video of another size than its calibration (sized_cameras), naming
     only options the tool has."""
+    turned = (width, height) != (height, width) and (
+        abs(width - camera.height) <= ENCODER_PADDING_PX
+        and abs(height - camera.width) <= ENCODER_PADDING_PX)
+    if turned:       # a review's portrait phone video: its metadata turns it when read
+        return ("; the video is the calibrated picture turned a quarter (a portrait video, or "
+                "one whose rotation metadata turns it when read, as a player shows it): give "
+                f"intrinsics of the picture as it is shown ({width}x{height})")
     ratio = width / camera.width                # the same factor both ways, and not ~1
     if abs(height / camera.height - ratio) < 0.002 and abs(ratio - 1) > 0.01:
         return (f"; if the video is the calibrated image resized, give --scale {ratio:.4g}"
