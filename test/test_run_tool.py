@@ -277,6 +277,19 @@ def test_one_uncalibrated_video_runs_with_its_field_of_view(tmp_path, capsys):
     assert (out / "overlay_camera.webm").exists()
 
 
+def test_a_video_shorter_than_the_track_confirmation_says_why_nobody_was_published(
+        tmp_path, caplog):
+    """A review ran 1- and 2-frame videos: nobody published, and the warning did not say that
+    one camera publishes a person only once confirmed over 3 frame sets."""
+    caplog.set_level(logging.INFO)
+    out = tmp_path / "out"
+    assert run.main(["--videos", str(video_paths("single")[0]), "--hfov", "65",
+                     "--out-dir", str(out), "--max-frames", "2", "--scale", "0.5",
+                     "--no-input-bag"]) == 0
+    told = [r.getMessage() for r in caplog.records if "nobody was published" in r.getMessage()]
+    assert len(told) == 1 and "seen in 3 frame sets in a row" in told[0], told
+
+
 def test_field_of_view_mistakes_are_told_in_one_line(tmp_path, capsys):
     videos = [str(path) for path in video_paths("single")[:2]]
     cases = [

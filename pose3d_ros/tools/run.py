@@ -401,10 +401,17 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("%d of %d frame sets got no answer from the node within --timeout %g s",
                     steady.frames_without_output, steady.input_frames, args.timeout)
     if not steady.present.any():
+        from pose3d_ros.core.tracking import ImageTrackerParams
+
+        confirm = ImageTrackerParams().min_hits      # the node's image_tracking.min_hits
+        short = (f"; one camera publishes a person seen in {confirm} frame sets in a row "
+                 "(track confirmation)" if len(names) == 1
+                 and steady.input_frames < confirm else "")   # a review: 1-2 frame videos
         log.warning("nobody was published in any of the %d frame sets (2D people the "
-                    "detector found: %d, in the %d images the node used)", steady.input_frames,
+                    "detector found: %d, in the %d images the node used)%s",
+                    steady.input_frames,
                     sum(dets.num_people for d in found for dets in d["cameras"].values()),
-                    sum(len(d["cameras"]) for d in found))
+                    sum(len(d["cameras"]) for d in found), short)
     # without a reference the latency was in the report only (audit of the reports)
     summary = (dict(evaluation.summary) if evaluation else latency_summary(
         {"end to end over DDS": latencies})) | steady.summary()
