@@ -42,7 +42,7 @@ def test_one_video_off_its_rate_is_stamped_with_its_own_frame_times(tmp_path, ca
     camera = pinhole_from_fov("camera", W, H, 60.0)
     with caplog.at_level(logging.INFO, logger="pose3d_ros.core.video_bag"):
         summary = write_bag(tmp_path / "bag", [video], [camera], fps=29.0, start_ns=10**18,
-                            storage="mcap", fixed_frame=camera.frame_id)
+                            storage="mcap", fixed_frame=camera.frame_id, own_times=True)
     told = [r.getMessage() for r in caplog.records if "own times" in r.getMessage()]
     assert len(told) == 1 and "clip.avi" in told[0], told
     assert summary.frames == 40
@@ -62,11 +62,11 @@ def test_two_videos_that_drift_apart_are_refused_once_half_a_frame_off(tmp_path)
     cameras = [pinhole_from_fov(name, W, H, 60.0) for name in ("a", "b")]
     fps = frame_rate([a, b])
     short = write_bag(tmp_path / "short", [a, b], cameras, fps=fps, start_ns=10**18,
-                      storage="mcap", max_frames=100)
+                      storage="mcap", max_frames=100, own_times=True)
     assert short.frames == 100                    # 0.37 of a frame apart at most: paired
     with pytest.raises(ValueError, match=r"b\.avi: frame 15\d is .* not .*--fps"):
         write_bag(tmp_path / "long", [a, b], cameras, fps=fps, start_ns=10**18,
-                  storage="mcap")
+                  storage="mcap", own_times=True)
     paired = write_bag(tmp_path / "asked", [a, b], cameras, fps=fps, start_ns=10**18,
                        storage="mcap", own_times=False)              # --fps: as asked
     assert paired.frames == 200

@@ -303,7 +303,7 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
               max_frames: int | None = None, jpeg_quality: int = 90,
               crop_to_video: bool = False, crop_padding: bool = False,
               progress: Callable[[int], None] | None = None,
-              own_times: bool = True) -> BagSummary:
+              own_times: bool = False) -> BagSummary:
     """Write the bag. videos[k] is seen by cameras[k]; stamps are start_ns + i / fps.
 
     own_times: check each frame's time in its video against i / fps. A frame more than half
@@ -311,7 +311,8 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
     that differs from the others' by less than frame_rate notices and drifts, e.g. 59.94 beside
     60 fps) means frame i is not at i / fps: one video is then stamped with its frames' own
     times (told once), several are refused, since a frame set pairs frame i of each (ValueError
-    saying what to do). False (the user gave the rate, --fps): i / fps whatever the videos say.
+    saying what to do). False (the default; the tools' --fps): i / fps whatever the videos
+    say. The tools pass True when the rate is the videos' own.
 
     crop_to_video: when a video is smaller than its calibrated image size, treat it as the
     top-left part of the calibrated image (intrinsics unchanged, CameraInfo gets the video's
