@@ -68,6 +68,23 @@ def test_a_rig_whose_frame_is_a_cameras_optical_frame_gives_that_camera_no_trans
     assert {t.parent for t in transforms} == {frame}
 
 
+def test_a_bag_of_a_rig_named_after_its_reference_camera_gives_every_camera_back(tmp_path):
+    """The reference camera of such a rig has no transform (it is the root): the bag reader
+    left it out as unposed (a review); it is at identity in its own frame."""
+    rig = load_rig(calibration_path("single"))
+    reference = rig["cam01"]
+    cameras = [camera.with_pose(camera.R @ reference.R.T, camera.t - camera.R @ reference.R.T
+                                @ reference.t) for camera in (rig["cam01"], rig["cam02"])]
+    bag = write_bag(tmp_path / "bag", video_paths("single")[:2], cameras, fps=60.0,
+                    start_ns=START_NS, storage="mcap", fixed_frame=reference.frame_id,
+                    scale=0.25, max_frames=1, crop_to_video=True).path
+    read, root = bag_cameras(bag)
+    assert root == reference.frame_id and sorted(read) == ["cam01", "cam02"]
+    assert np.allclose(read["cam01"].R, np.eye(3)) and np.allclose(read["cam01"].t, 0.0)
+    assert np.allclose(read["cam02"].R, cameras[1].R, atol=1e-9)
+    assert np.allclose(read["cam02"].t, cameras[1].t, atol=1e-9)
+
+
 def test_a_calibrated_rig_bag_is_one_tree_under_its_frame(tmp_path):
     rig = load_rig(calibration_path("single"))
     cameras = [rig[name] for name in ("cam01", "cam02")]

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from . import bagio
 from .camera import CameraModel, camera_model_from_info_msg
 from .once import first_time
@@ -143,12 +145,19 @@ def cameras_from_tf(cameras: Sequence[CameraModel], transforms: Sequence[StaticT
     """Cameras posed by static transforms, and the common root frame.
 
     Each camera's optical frame (its frame_id) is followed up the transform tree to its root;
-    all cameras must reach the same root. ValueError when a frame is missing or roots differ.
+    a camera whose frame is the root itself (a rig named after its reference camera's optical
+    frame: static_tf.camera_transforms writes it no transform) is at identity. All cameras
+    must reach the same root. ValueError when a frame is missing or roots differ.
     """
     tree = StaticTransformTree(transforms)
     children = {t.child for t in transforms}
+    tops = {t.parent for t in transforms} - children
     posed, roots = [], []
     for cam in cameras:
+        if cam.frame_id in tops:
+            roots.append(cam.frame_id)
+            posed.append(cam.with_pose(np.eye(3), np.zeros(3)))
+            continue
         if cam.frame_id not in children:
             raise ValueError(f"camera {cam.name!r}: frame {cam.frame_id!r} is not on "
                              f"{TF_STATIC} (children there: {sorted(children)})")
@@ -193,8 +202,8 @@ def read_bag_cameras(path: Path | str) -> tuple[dict[str, CameraModel], str]:
     for topic, fault in faults.items():
         log.warning("bag %s: %s: %s%s", path, topic, fault, "" if camera_name(topic) in
                     intrinsics else " (left out)")
-    children = {t.child for t in transforms}
-    unposed = sorted(n for n, c in intrinsics.items() if c.frame_id not in children)
+    on_tree = {t.child for t in transforms} | {t.parent for t in transforms}
+    unposed = sorted(n for n, c in intrinsics.items() if c.frame_id not in on_tree)
     moving = (" (the bag has /tf: the tools read camera poses from /tf_static only, a rig "
               "that does not move; republish them there)" if "/tf" in topics else "")
     named = [c for n, c in intrinsics.items() if n not in unposed]
