@@ -247,8 +247,10 @@ class WindowedLifter3D:
     distance. The depth then comes from the detector, whose metric 3D sees the whole image and
     places people better in depth than the lifter's learned average size (measured:
     benchmarks/results_lifter.md); the track's median keeps one frame's depth error from
-    resizing the bones (the rest of the body then projects up to that frame's deviation from
-    the median off its 2D: results_onecam.md, session 26). bone_window 0: each frame's own
+    resizing the bones. The rest of the body then projects off its 2D by that frame's
+    deviation from the median, which is larger near the camera, where the ratio also drifts
+    with distance (a person walking closer is sized for where they were over the window):
+    results_onecam.md, session 26. bone_window 0: each frame's own
     factor, which keeps the projection of every joint. Without world landmarks the lifter's
     own size is used.
     flip_average: also lift the left/right mirrored 2D and average the two 3D poses (test-time
