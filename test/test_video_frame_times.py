@@ -70,3 +70,64 @@ def test_two_videos_that_drift_apart_are_refused_once_half_a_frame_off(tmp_path)
     paired = write_bag(tmp_path / "asked", [a, b], cameras, fps=fps, start_ns=10**18,
                        storage="mcap", own_times=False)              # --fps: as asked
     assert paired.frames == 200
+
+
+def _mpeg1(path: Path, frames: int = 20) -> Path:
+    """An MPEG-1 program stream (OpenCV's PIM1 writer) at 30 fps: its last frame, flushed out
+    of the decoder, is read back at time 0 (a review saw the same with B-frames in AVI and
+    MPEG-2 files, and a raw .h264 stream at time 0 for every frame)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"PIM1"), 30.0, (176, 144))
+    for k in range(frames):
+        writer.write(np.full((144, 176, 3), (10 * k) % 255, np.uint8))
+    writer.release()
+    return path
+
+
+def test_frame_times_that_do_not_advance_are_no_frame_times(tmp_path, caplog):
+    """Stamped at i / fps from such a frame on (told once per video), never 1 ns apart nor
+    refused as a variable frame rate (the first version did both)."""
+    a, b = _mpeg1(tmp_path / "a.mpg"), _mpeg1(tmp_path / "b.mpg")
+    times = np.array([t[0] for _, t in timed_frames([a])])
+    assert times[-1] <= times[-2]                       # the file is what this test needs
+    cameras = [pinhole_from_fov(name, 176, 144, 60.0) for name in ("a", "b")]
+    with caplog.at_level(logging.INFO, logger="pose3d_ros.core.video_bag"):
+        one = write_bag(tmp_path / "one", [a], cameras[:1], fps=30.0, start_ns=10**18,
+                        storage="mcap", fixed_frame=cameras[0].frame_id, own_times=True)
+        two = write_bag(tmp_path / "two", [a, b], cameras, fps=30.0, start_ns=10**18,
+                        storage="mcap", own_times=True)
+    assert one.frames == two.frames == 20
+    assert one.end_ns - one.start_ns == two.end_ns - two.start_ns == round(19 / 30 * 1e9)
+    told = [r.getMessage() for r in caplog.records if "no usable frame times" in r.getMessage()]
+    assert len(told) == 3, told                       # a in each bag, b once
+
+
+def test_a_hard_link_is_the_same_video(tmp_path):
+    import os
+
+    from pose3d_ros.core.video_bag import refuse_repeated_videos
+
+    video = _video(tmp_path / "a.avi", 30.0, 2)
+    os.link(video, tmp_path / "b.avi")
+    with pytest.raises(ValueError, match="given more than once"):
+        refuse_repeated_videos([video, tmp_path / "b.avi"])
+    refuse_repeated_videos([video, _video(tmp_path / "c.avi", 30.0, 2)])
+
+
+def test_the_output_bag_keeps_only_the_nodes_upright_frames_of_what_came_on_tf_static(
+        tmp_path):
+    """run_on_bag.recorded_tf_static: a robot on the same domain publishing /tf_static beside
+    an offline run had its frames recorded into the run's output bag (a review)."""
+    from pose3d_ros.core.static_tf import UPRIGHT_SUFFIX, StaticTransform
+    from pose3d_ros.ros.run_on_bag import recorded_tf_static
+
+    video = _video(tmp_path / "a.avi", 30.0, 2)
+    camera = pinhole_from_fov("camera", W, H, 60.0)
+    bag = write_bag(tmp_path / "bag", [video], [camera], fps=30.0, start_ns=10**18,
+                    storage="mcap", fixed_frame=camera.frame_id).path
+    frame = camera.frame_id
+    still = np.array([0.0, 0.0, 0.0, 1.0])                 # the identity quaternion
+    upright = StaticTransform(frame, frame + UPRIGHT_SUFFIX, np.zeros(3), still)
+    foreign = [StaticTransform("map", "base_link", np.ones(3), still),
+               StaticTransform("world", frame, np.ones(3), still)]
+    kept = recorded_tf_static(bag, [*foreign, upright])
+    assert [(t.parent, t.child) for t in kept] == [(frame, frame + UPRIGHT_SUFFIX)]

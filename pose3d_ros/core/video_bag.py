@@ -134,16 +134,21 @@ def video_cameras(videos: Sequence[Path], calibration: Path | None,
 
 
 def refuse_repeated_videos(videos: Sequence[Path]) -> None:
-    """ValueError when one of `videos` names the same file as an earlier one (by resolved
-    path, links followed): one file as several cameras makes people out of one image (a
-    review: four copies of one camera gave four 'people' and a report scoring 1.0)."""
-    seen: set[Path] = set()
+    """ValueError when one of `videos` names the same file as an earlier one (the same device
+    and inode: through a symbolic or hard link too): one file as several cameras makes people
+    out of one image (a review: four copies of one camera gave four 'people' and a report
+    scoring 1.0)."""
+    seen: set[tuple[int, int] | Path] = set()
     for video in videos:
-        resolved = Path(video).resolve()
-        if resolved in seen:
+        try:                    # device and inode: the same file through any link, hard too
+            status = Path(video).stat()
+            key: tuple[int, int] | Path = (status.st_dev, status.st_ino)
+        except OSError:         # not there: told by the checks that open it
+            key = Path(video).resolve()
+        if key in seen:
             raise ValueError(f"{video} is given more than once: each camera needs its own "
                              "video")
-        seen.add(resolved)
+        seen.add(key)
 
 
 def frame_rate(videos: Sequence[Path], fps: float | None = None) -> float:
@@ -347,10 +352,21 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
         if transforms:
             bag.write("/tf_static", start_ns, bagio.ROSBAGS.tf_message(transforms, start_ns))
         own_clock = False            # one video of variable frame rate: its own frame times
+        timed = np.ones(len(videos), bool)      # videos whose frame times still advance
+        last = np.full(len(videos), -np.inf)
         for index, (images, times) in enumerate(timed_frames(videos, max_frames)):
             previous, stamp = stamp, start_ns + int(round(index * period_ns))
             if own_times:
-                off = np.flatnonzero(np.abs(times - index / fps) > 0.5 / fps)
+                # a time that does not advance is no frame time (a raw .h264 stream says 0 for
+                # every frame, frames flushed at the end of some AVIs with B-frames go back:
+                # a review): that video is taken at i / fps from there on
+                for k in np.flatnonzero(timed & ~(times > last)):
+                    log.info("%s: frame %d is %.3f s into it, not after frame %d (%.3f s): "
+                             "the video has no usable frame times from there on; stamped at "
+                             "i / %g fps", videos[int(k)], index, times[k], index - 1, last[k], fps)
+                timed &= times > last
+                last = times
+                off = np.flatnonzero(timed & (np.abs(times - index / fps) > 0.5 / fps))
                 if len(off) and len(videos) > 1:
                     raise ValueError(_off_rate(videos[off[0]], index, times[off[0]], fps)
                                      + " (a variable frame rate, or a rate other than the "
@@ -364,7 +380,8 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
                              "own times from frame %d on",
                              _off_rate(videos[0], index, times[0], fps), index)
                 if own_clock:          # strictly increasing, as a driver's stamps
-                    stamp = max(start_ns + int(round(times[0] * 1e9)), previous + 1)
+                    stamp = max(start_ns + int(round(times[0] * 1e9)) if timed[0]
+                                else previous + int(round(period_ns)), previous + 1)
             for cam, image in zip(cameras, images, strict=True):
                 if scale != 1.0:
                     image = cv2.resize(image, (cam.width, cam.height),

@@ -19,7 +19,7 @@ import numpy as np
 from pose3d_ros.core import bagio
 from pose3d_ros.core.bag_cameras import TF_STATIC, camera_info_topics, camera_name
 from pose3d_ros.core.bag_tracks import index_frame_sets
-from pose3d_ros.core.static_tf import StaticTransform, transforms_from_message
+from pose3d_ros.core.static_tf import UPRIGHT_SUFFIX, StaticTransform, transforms_from_message
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +47,19 @@ def node_topic_names(bag: Path, image_topics: Mapping[str, str]) -> tuple[bool, 
 def recorded_tf_static(bag: Path, broadcast: Sequence[StaticTransform]
                        ) -> list[StaticTransform]:
     """The output bag's /tf_static, as `ros2 bag record /tf_static` beside the node would
-    hold it: the input bag's transforms (the rig) and those the node broadcast (the upright
-    frame at a camera without a pose, `<frame>_upright`: docs/nodes.md), one per child frame
+    hold it without other processes' transforms: the input bag's transforms (the rig) and the
+    upright frames the node broadcast (`<frame>_upright` under `<frame>`: docs/nodes.md), one
+    per child frame
     (the newest, as tf2's static buffer keeps it), without transforms from a frame to itself
     (tf2 ignores them: TF_SELF_TRANSFORM), so that they form a tree."""
     recorded: list[StaticTransform] = []
     if TF_STATIC in bagio.bag_topics(bag):
         for _, _, msg in bagio.read_bag(bag, [TF_STATIC]):
             recorded += transforms_from_message(msg)
-    latest = {t.child: t for t in [*recorded, *broadcast] if t.parent != t.child}
+    # of what came on /tf_static, only the node's upright frames: any other process on the
+    # domain (a robot beside an offline run) publishes there too (a review)
+    upright = [t for t in broadcast if t.child == t.parent + UPRIGHT_SUFFIX]
+    latest = {t.child: t for t in [*recorded, *upright] if t.parent != t.child}
     return list(latest.values())
 
 
