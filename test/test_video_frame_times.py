@@ -60,7 +60,9 @@ def test_two_videos_that_drift_apart_are_refused_once_half_a_frame_off(tmp_path)
 
     a, b = _video(tmp_path / "a.avi", 30.0, 200), _video(tmp_path / "b.avi", 29.9, 200)
     cameras = [pinhole_from_fov(name, W, H, 60.0) for name in ("a", "b")]
-    fps = frame_rate([a, b])
+    fps = frame_rate([a, b], max_frames=100)      # its own check of the times: see below
+    with pytest.raises(ValueError, match=r"b\.avi: frame 15\d is"):
+        frame_rate([a, b])
     short = write_bag(tmp_path / "short", [a, b], cameras, fps=fps, start_ns=10**18,
                       storage="mcap", max_frames=100, own_times=True)
     assert short.frames == 100                    # 0.37 of a frame apart at most: paired
@@ -131,3 +133,36 @@ def test_the_output_bag_keeps_only_the_nodes_upright_frames_of_what_came_on_tf_s
                StaticTransform("world", frame, np.ones(3), still)]
     kept = recorded_tf_static(bag, [*foreign, upright])
     assert [(t.parent, t.child) for t in kept] == [(frame, frame + UPRIGHT_SUFFIX)]
+
+
+def test_run_make_bag_and_calibrate_refuse_videos_that_drift_apart_before_any_work(
+        tmp_path, capsys):
+    """The tools read the frames' times first (frame_rate), so two videos whose frame i are
+    not one moment are told in one line before any bag is written or any 2D detected;
+    calibrate paired them by index without a word before."""
+    from pose3d_ros.core.calibration import save_camera_info_yaml, save_rig_yaml
+    from pose3d_ros.core.camera import Rig
+    from pose3d_ros.core.output_files import run_cli
+    from pose3d_ros.tools import calibrate, make_bag, run
+
+    a, b = _video(tmp_path / "a.avi", 30.0, 200), _video(tmp_path / "b.avi", 29.9, 200)
+    cameras = [pinhole_from_fov(name, W, H, 60.0) for name in ("a", "b")]
+    rig = tmp_path / "rig.yaml"
+    save_rig_yaml(Rig("rig", [cameras[0], cameras[1].with_pose(np.eye(3),
+                                                                np.array([-1.0, 0.0, 0.0]))]), rig)
+    intrinsics = []
+    for camera in cameras:
+        intrinsics.append(tmp_path / f"{camera.name}.yaml")
+        save_camera_info_yaml(camera, intrinsics[-1])
+    for main, argv in (
+            (run.main, ["--videos", str(a), str(b), "--calibration", str(rig), "--out-dir",
+                        str(tmp_path / "out")]),
+            (make_bag.main, ["--videos", str(a), str(b), "--calibration", str(rig),
+                             str(tmp_path / "bag")]),
+            (calibrate.main, ["--videos", str(a), str(b), "--intrinsics", *map(str, intrinsics),
+                              "--out", str(tmp_path / "solved.yaml")])):
+        assert run_cli(main, argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "b.avi: frame 15" in err[0] and "--fps" in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.avi", "a.yaml", "b.avi", "b.yaml",
+                                                          "rig.yaml"]

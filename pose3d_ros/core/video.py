@@ -224,3 +224,61 @@ def timed_frames(videos: Sequence[Path], max_frames: int | None = None
     finally:
         for capture in captures:
             capture.release()
+
+
+class FrameClock:
+    """Frame sets' times in their videos (timed_frames: (V,) s) against i / fps, the rule of
+    every tool that pairs frame i of several videos or stamps it at i / fps. A time that does
+    not advance is no frame time (a raw .h264 stream reads 0 for every frame; frames flushed
+    at the end of MPEG-1/2 or B-frame AVI files go back): that video is untimed from there on.
+    A timed video's frame more than half a period from i / fps is off the rate (a variable
+    frame rate, or a rate that differs from the others' and drifts)."""
+
+    def __init__(self, videos: int, fps: float) -> None:
+        self.fps = fps
+        self.timed = np.ones(videos, bool)       # (V,) whose times still advance
+        self.last = np.full(videos, -np.inf)     # (V,) s, each one's previous frame time
+
+    def step(self, index: int, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frame set `index` at `times` (V,) s -> (the videos whose times stop advancing at it,
+        the timed videos whose frame is off the rate), each (K,) indices."""
+        stopped = np.flatnonzero(self.timed & ~(times > self.last))
+        self.timed &= times > self.last
+        self.last = np.asarray(times, np.float64)
+        off = np.flatnonzero(self.timed & (np.abs(times - index / self.fps) > 0.5 / self.fps))
+        return stopped, off
+
+
+def off_rate(video: Path, index: int, time_s: float, fps: float) -> str:
+    """'<video>: frame N is T s into it, not i / fps s as at F fps': why a frame is not
+    paired or stamped at i / fps."""
+    return (f"{video}: frame {index} is {time_s:.3f} s into it, not {index / fps:.3f} s as at "
+            f"{fps:g} fps")
+
+
+def first_frame_off_rate(videos: Sequence[Path], fps: float, max_frames: int | None = None
+                         ) -> tuple[Path, int, float] | None:
+    """For several videos paired frame by frame at `fps`: the first frame off the rate
+    (FrameClock) as (its video, its index, its time s), or None when every frame is on it.
+    Reads the frames' times only (grab, no colour conversion), before any work on them."""
+    captures = []
+    try:
+        for video in videos:
+            captures.append(_open(video))
+        clock = FrameClock(len(videos), fps)
+        index = 0
+        while max_frames is None or index < max_frames:
+            if not all(capture.grab() for capture in captures):
+                return None
+            times = np.array([c.get(cv2.CAP_PROP_POS_MSEC) / 1e3 for c in captures])
+            if index == 0:
+                first = times
+            _, off = clock.step(index, times - first)
+            if len(off):
+                k = int(off[0])
+                return Path(videos[k]), index, float(times[k] - first[k])
+            index += 1
+        return None
+    finally:
+        for capture in captures:
+            capture.release()

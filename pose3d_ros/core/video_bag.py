@@ -20,20 +20,27 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from . import bagio
 from .calibration import load_rig
 from .camera import CameraModel, pinhole_from_fov
 from .once import first_time
 from .static_tf import camera_transforms
-from .video import readable_video_size, timed_frames, video_fps
+from .video import (
+    FrameClock,
+    first_frame_off_rate,
+    off_rate,
+    readable_video_size,
+    timed_frames,
+    video_fps,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FIXED_FRAME = "rig"
 # Videos whose frame rates differ by more than this fraction are not paired frame by frame.
 FPS_TOLERANCE = 0.01
+
 # A video at most this many pixels smaller than its calibrated image (in each direction) is
 # the calibrated image stored without the encoder's padding (1080 of 1088 rows): its top-left
 # part. Anything smaller is another size (a resized video), not a crop.
@@ -151,13 +158,26 @@ def refuse_repeated_videos(videos: Sequence[Path]) -> None:
         seen.add(key)
 
 
-def frame_rate(videos: Sequence[Path], fps: float | None = None) -> float:
+def unpaired(video: Path, index: int, time_s: float, fps: float) -> str:
+    """Why videos cannot be paired frame by frame at `fps` (video.FrameClock found `video`'s
+    frame `index` at time_s s), and what to do."""
+    return (off_rate(video, index, time_s, fps) + " (a variable frame rate, or a rate other "
+            "than the other videos'); a frame set pairs frame i of every video, so re-encode "
+            f"them at one constant rate (e.g. ffmpeg -i {video} -fps_mode cfr -r {fps:g} "
+            "out.mp4), or pass --fps to pair them frame by frame anyway")
+
+
+def frame_rate(videos: Sequence[Path], fps: float | None = None, *,
+               max_frames: int | None = None, frame_times: bool = True) -> float:
     """The rate to stamp synchronised videos at, frames per second: `fps` when given (> 0;
     videos of different rates are then paired frame by frame as asked), else the videos' own
     rate. ValueError naming the rates when they differ by more than FPS_TOLERANCE: frame i of
     a 60 fps and of a 25 fps video are i/60 s and i/25 s into their recordings, so pairing
     them would put views of different moments together; ValueError too when a video cannot
-    be read or has no rate."""
+    be read or has no rate. frame_times, several videos and no `fps`: also their first
+    max_frames frames' times (video.first_frame_off_rate: a variable rate, or rates within the
+    tolerance that drift apart), ValueError `unpaired` for the first frame off the rate (the
+    tools check once, before any work, and pass False when they ask again)."""
     if fps is not None:
         if not (fps > 0 and math.isfinite(fps)):
             raise ValueError(f"--fps must be a positive number of frames per second, got {fps}")
@@ -169,14 +189,11 @@ def frame_rate(videos: Sequence[Path], fps: float | None = None) -> float:
         raise ValueError(f"the videos have different frame rates ({said}); frame i of each is "
                          "paired with frame i of the others, so re-encode them to one rate, or "
                          "pass --fps to pair them frame by frame anyway")
+    off = (first_frame_off_rate(videos, rates[0], max_frames)
+           if frame_times and len(videos) > 1 else None)
+    if off is not None:
+        raise ValueError(unpaired(*off, rates[0]))
     return rates[0]
-
-
-def _off_rate(video: Path, index: int, time_s: float, fps: float) -> str:
-    """'<video>: frame N is T s into it, not i / fps': why write_bag does not stamp it at
-    i / fps."""
-    return (f"{video}: frame {index} is {time_s:.3f} s into it, not {index / fps:.3f} s as at "
-            f"{fps:g} fps")
 
 
 def _cropped(camera: CameraModel, video: Path, width: int, height: int
@@ -352,35 +369,24 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
         if transforms:
             bag.write("/tf_static", start_ns, bagio.ROSBAGS.tf_message(transforms, start_ns))
         own_clock = False            # one video of variable frame rate: its own frame times
-        timed = np.ones(len(videos), bool)      # videos whose frame times still advance
-        last = np.full(len(videos), -np.inf)
+        clock = FrameClock(len(videos), fps)
         for index, (images, times) in enumerate(timed_frames(videos, max_frames)):
             previous, stamp = stamp, start_ns + int(round(index * period_ns))
             if own_times:
-                # a time that does not advance is no frame time (a raw .h264 stream says 0 for
-                # every frame, frames flushed at the end of some AVIs with B-frames go back:
-                # a review): that video is taken at i / fps from there on
-                for k in np.flatnonzero(timed & ~(times > last)):
-                    log.info("%s: frame %d is %.3f s into it, not after frame %d (%.3f s): "
-                             "the video has no usable frame times from there on; stamped at "
-                             "i / %g fps", videos[int(k)], index, times[k], index - 1, last[k], fps)
-                timed &= times > last
-                last = times
-                off = np.flatnonzero(timed & (np.abs(times - index / fps) > 0.5 / fps))
+                stopped, off = clock.step(index, times)
+                for k in stopped.tolist():
+                    log.info("%s: frame %d is %.3f s into it, not after frame %d: the video has "
+                             "no usable frame times from there on; stamped at i / %g fps",
+                             videos[k], index, times[k], index - 1, fps)
                 if len(off) and len(videos) > 1:
-                    raise ValueError(_off_rate(videos[off[0]], index, times[off[0]], fps)
-                                     + " (a variable frame rate, or a rate other than the "
-                                     "other videos'); a frame set pairs frame i of every video, so "
-                                     "re-encode them at one constant rate (e.g. ffmpeg -i "
-                                     f"{videos[off[0]]} -fps_mode cfr -r {fps:g} out.mp4), or "
-                                     "pass --fps to pair them frame by frame anyway")
+                    raise ValueError(unpaired(videos[off[0]], index, times[off[0]], fps))
                 if len(off) and not own_clock:
                     own_clock = True
                     log.info("%s (a variable frame rate): its frames are stamped with their "
                              "own times from frame %d on",
-                             _off_rate(videos[0], index, times[0], fps), index)
+                             off_rate(videos[0], index, times[0], fps), index)
                 if own_clock:          # strictly increasing, as a driver's stamps
-                    stamp = max(start_ns + int(round(times[0] * 1e9)) if timed[0]
+                    stamp = max(start_ns + int(round(times[0] * 1e9)) if clock.timed[0]
                                 else previous + int(round(period_ns)), previous + 1)
             for cam, image in zip(cameras, images, strict=True):
                 if scale != 1.0:

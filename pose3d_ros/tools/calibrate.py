@@ -150,7 +150,8 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
             raise UserError(str(err)) from None
         log.info("videos -> cameras: %s", video_camera_pairs(args.videos, video_cameras))
         try:
-            frame_rate(args.videos, args.fps)    # one rate, or --fps
+            # one rate (or --fps), and frame i of each video one moment
+            frame_rate(args.videos, args.fps, max_frames=args.frames)
         except ValueError as err:
             raise UserError(str(err)) from None
     cameras = camera_count(args)
@@ -262,7 +263,8 @@ def calibrate(args: argparse.Namespace, bar, video_cameras: list[CameraModel] | 
         cameras = video_cameras
         kp, sc = detect(args.videos, args.detector, args.frames)
         from pose3d_ros.core.video_bag import frame_rate
-        fps = frame_rate(args.videos, args.fps)  # checked by check_arguments
+        fps = frame_rate(args.videos, args.fps,  # checked by check_arguments
+                         frame_times=False)
     bar.update()
     bar.set_postfix_str("association and calibration")
     solved = calibrate_from_detections(kp, sc, cameras, fps=fps, person_height_m=args.height,

@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(f"{path} does not exist")
     try:
         cameras, rig_frame = video_cameras(videos, calibration_file, args.hfov)
-        fps = frame_rate(videos, args.fps)
+        fps = frame_rate(videos, args.fps, max_frames=args.max_frames)
         cameras = sized_cameras(videos, cameras, args.crop_to_video or bool(args.demo),
                                 args.scale)
     except ValueError as err:

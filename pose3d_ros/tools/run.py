@@ -204,7 +204,8 @@ def check_inputs(args: argparse.Namespace) -> None:
                                 f"{args.calibration} has intrinsics only")
             sized_cameras(args.videos, cameras, scale=args.scale, crop_padding=True,
                           crop_option=False)
-            frame_rate(args.videos, args.fps)       # one rate, or --fps
+            # one rate (or --fps), and frame i of each video one moment
+            frame_rate(args.videos, args.fps, max_frames=args.max_frames)
         except ValueError as err:
             raise UserError(str(err)) from None
         check_disk(args, cameras)
@@ -274,7 +275,8 @@ def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
                  cameras[0].K[0, 0])
     bag = out / "input_bag"
     with progress(frames_to_write(args) or None, "videos -> bag") as bar:
-        write_bag(bag, args.videos, cameras, fps=frame_rate(args.videos, args.fps),
+        write_bag(bag, args.videos, cameras, fps=frame_rate(args.videos, args.fps,
+                                                            frame_times=False),
                   start_ns=int(time.time() * 1e9), storage="mcap", fixed_frame=rig_frame,
                   scale=args.scale, max_frames=args.max_frames, crop_padding=True,
                   progress=bar.update, own_times=args.fps is None)
