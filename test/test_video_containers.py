@@ -101,3 +101,27 @@ def test_mp4_and_avi_counts_are_facts(tmp_path):
         writer.release()
         assert frame_count_is_exact(path) and video_frame_count(path) == 3
     assert not frame_count_is_exact(tmp_path / "absent.mp4")
+
+
+def test_an_mp4s_shown_duration_is_read_from_its_movie_header(tmp_path):
+    """video.mp4_shown_seconds: an MP4 or MOV cut with `ffmpeg -ss T -c copy` holds frames
+    before the cut that its edit list does not show, so fewer frames decode than it declares
+    (a review's phone clip: 92 of 131, refused as damaged); the movie header's duration says
+    how many are shown. Checked here on OpenCV's own files (their header duration is their
+    frames / fps) and on a file cut inside its header; the edit-list case itself was checked
+    by hand on the review's ffmpeg-made file (92 frames read, the bag written), since no
+    library here writes edit lists."""
+    from pose3d_ros.core.video import mp4_shown_seconds
+
+    for name in ("a.mp4", "a.mov"):
+        path = tmp_path / name
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (W, H))
+        for _ in range(45):
+            writer.write(np.zeros((H, W, 3), np.uint8))
+        writer.release()
+        assert mp4_shown_seconds(path) == pytest.approx(1.5, abs=1e-3)
+        data = path.read_bytes()
+        moov = data.find(b"moov")
+        (tmp_path / "cut.mp4").write_bytes(data[:moov + 20])       # the header cut off
+        assert mp4_shown_seconds(tmp_path / "cut.mp4") is None
+    assert mp4_shown_seconds(tmp_path / "absent.mp4") is None

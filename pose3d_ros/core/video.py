@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -149,6 +150,48 @@ def matroska_missing_bytes(video: Path) -> int:
         return 0
 
 
+def _box(file, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """ISO BMFF boxes (MP4, MOV) from the file's position to byte `end`: (type, start of the
+    content, end of the box)."""
+    while file.tell() + 8 <= end:
+        start = file.tell()
+        size, kind = struct.unpack(">I4s", file.read(8))
+        head = 8
+        if size == 1:                            # a 64-bit size follows
+            size, head = struct.unpack(">Q", file.read(8))[0], 16
+        elif size == 0:                          # to the end of the file
+            size = end - start
+        if size < head:
+            return
+        yield kind, start + head, start + size
+        file.seek(start + size)
+
+
+def mp4_shown_seconds(video: Path) -> float | None:
+    """How long an MP4/MOV presents its frames (the movie header's duration, s: an edit list,
+    e.g. of `ffmpeg -ss T -c copy`, shows fewer frames than the file holds), or None when the
+    file has no readable movie header."""
+    try:
+        with open(video, "rb") as file:
+            size = Path(video).stat().st_size
+            for kind, _, end in _box(file, size):
+                if kind != b"moov":
+                    continue
+                for inner, start, _ in _box(file, end):
+                    if inner == b"mvhd":
+                        file.seek(start)
+                        version = file.read(1)[0]
+                        file.seek(start + (20 if version == 1 else 12))
+                        timescale, = struct.unpack(">I", file.read(4))
+                        duration, = struct.unpack(">Q" if version == 1 else ">I",
+                                                  file.read(8 if version == 1 else 4))
+                        return duration / timescale if timescale else None
+                return None
+    except (OSError, struct.error, IndexError):
+        return None
+    return None
+
+
 def _damage(video: Path, read: int, declared: int) -> str | None:
     """The error line when `video`'s decoding stopped after `read` frames before its end, else
     None (a stream that ended). The end: the container's `declared` frame count where that is
@@ -156,6 +199,9 @@ def _damage(video: Path, read: int, declared: int) -> str | None:
     header declares) that also stopped short of the estimate is damaged."""
     if not _ended_early(read, declared):
         return None
+    shown = mp4_shown_seconds(video) if _container(video) == "mp4" else None
+    if shown is not None and not _ended_early(read, round(shown * video_fps(video))):
+        return None          # an edit list shows fewer frames than the file holds: all read
     if frame_count_is_exact(video):
         told = f"decoding stops at frame {read} but the file declares {declared} frames"
     else:
