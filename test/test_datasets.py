@@ -252,7 +252,7 @@ def test_more_bad_files_name_the_file_and_fault(show, tmp_path):
     frames[0, 0], frames[1, 0] = np.zeros((14, 3)), np.zeros((13, 3))
     actors[0, 0] = frames
     savemat(str(tmp_path / "Shelf" / "actorsGT.mat"), {"actor3D": actors})
-    with pytest.raises(ValueError, match="actorsGT.mat: actor 0 frame 1 has 39 values"):
+    with pytest.raises(ValueError, match=r"actorsGT.mat: actor 0 frame 1 has shape \(13, 3\)"):
         load_campus_shelf(tmp_path / "Shelf", "shelf", frames=[0, 1])
     with pytest.raises(ValueError, match="actorsGT.mat: has 2 frames"):
         load_campus_shelf(tmp_path / "Shelf", "shelf")          # the protocol's 300-600
@@ -319,6 +319,56 @@ def test_older_openpose_and_named_coco_image_ids(tmp_path):
             read_coco_keypoints(coco, (640, 480))
     coco.write_text(json.dumps([entry | {"image_id": "300"}]))
     assert set(read_coco_keypoints(coco, (640, 480))) == {300}
+
+
+def test_malformed_fields_found_by_a_review_are_told_in_one_line(show, tmp_path):
+    """Each was mis-read without a word or ended in a traceback: a COCO data set of several
+    cameras' images (merged into every camera: 8 people per view, 60 ghosts), an actorsGT
+    cell 3 x 14 instead of 14 x 3 (read scrambled: PCP 0), a COCO score null and a Panoptic id
+    null (TypeError), Panoptic 'bodies' not a list (read as nobody annotated), an image
+    file_name without a frame number (the error named the image, not the file)."""
+    from scipy.io import savemat
+
+    entry = {"keypoints": [100.0, 50.0, 0.9] * 17, "category_id": 1}
+    coco = tmp_path / "coco.json"
+    coco.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "Camera0/img_000300.png"},
+                   {"id": 2, "file_name": "Camera1/img_000300.png"}],
+        "annotations": [entry | {"image_id": 1}, entry | {"image_id": 2}]}))
+    with pytest.raises(ValueError, match=rf"{coco}: images 1 and 2 are both frame 300"):
+        read_coco_keypoints(coco, (640, 480))
+    coco.write_text(json.dumps({"images": [{"id": 1, "file_name": "frame.png"}],
+                                "annotations": [entry | {"image_id": 1}]}))
+    with pytest.raises(ValueError, match=rf"{coco}: image 0: frame.png: no frame number"):
+        read_coco_keypoints(coco, (640, 480))
+    coco.write_text(json.dumps([entry | {"image_id": 300, "score": None},
+                                entry | {"image_id": 301, "score": 0.5}]))
+    found = read_coco_keypoints(coco, (640, 480))             # null: no score, as absent
+    assert found[300].num_people == found[301].num_people == 1
+    coco.write_text(json.dumps([entry | {"image_id": 300, "score": "high"}]))
+    with pytest.raises(ValueError, match=rf"{coco}: entry 0: score 'high' is not a number"):
+        read_coco_keypoints(coco, (640, 480))
+    # actorsGT with a transposed cell
+    write_voxelpose(tmp_path / "Shelf", show, "shelf", 0)
+    actors = np.empty((1, 1), dtype=object)
+    frames = np.empty((2, 1), dtype=object)
+    frames[0, 0], frames[1, 0] = np.zeros((14, 3)), np.zeros((3, 14))
+    actors[0, 0] = frames
+    savemat(str(tmp_path / "Shelf" / "actorsGT.mat"), {"actor3D": actors})
+    with pytest.raises(ValueError, match=r"actorsGT.mat: actor 0 frame 1 has shape \(3, 14\)"):
+        load_campus_shelf(tmp_path / "Shelf", "shelf", frames=[0, 1])
+    # Panoptic: an id null, 'bodies' not a list
+    turned = panoptic_show(show)
+    write_panoptic(tmp_path / "seq", turned, np.arange(len(show.joints)))
+    scene = sorted((tmp_path / "seq").rglob("body3DScene_*.json"))[0]
+    doc = json.loads(scene.read_text())
+    doc["bodies"][0]["id"] = None
+    scene.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match=rf"{scene}: body 0: id None is not an integer"):
+        load_panoptic(tmp_path / "seq")
+    scene.write_text(json.dumps({"bodies": {"id": 0}}))
+    with pytest.raises(ValueError, match=rf"{scene}: 'bodies' must be a list"):
+        load_panoptic(tmp_path / "seq")
 
 
 def test_nothing_matched_writes_valid_json(show, tmp_path):

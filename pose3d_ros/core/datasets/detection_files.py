@@ -87,12 +87,21 @@ def read_coco_keypoints(path: Path | str, image_size: tuple[int, int]
     elif isinstance(doc, dict) and isinstance(doc.get("annotations"), list):
         annotations = doc["annotations"]
         frame_of = {}
+        image_of: dict[int, object] = {}           # frame -> the image id that is it
         for k, image in enumerate(doc.get("images", [])):
             if not isinstance(image, dict) or "id" not in image:
                 raise file_error(path, f"image {k} has no 'id'")
-            frame_of[image["id"]] = (frame_number(str(image["file_name"]))
-                                     if "file_name" in image
-                                     else _image_number(image["id"], path, f"image {k}"))
+            try:
+                frame = (frame_number(str(image["file_name"])) if "file_name" in image
+                         else _image_number(image["id"], path, f"image {k}"))
+            except ValueError as err:
+                raise file_error(path, f"image {k}: {err}") from None
+            if image_of.setdefault(frame, image["id"]) != image["id"]:
+                # a data set of several cameras' images (a review: merged into every camera)
+                raise file_error(path, f"images {image_of[frame]!r} and {image['id']!r} are "
+                                 f"both frame {frame}: give one file per camera (its images "
+                                 "only)")
+            frame_of[image["id"]] = frame
     else:
         raise file_error(path, "not COCO keypoints: expected a results list or an object "
                          "with 'annotations'")
@@ -107,7 +116,7 @@ def read_coco_keypoints(path: Path | str, image_size: tuple[int, int]
             raise file_error(path, f"entry {k}: image_id {image} is not in 'images'")
         frame = (frame_of[image] if frame_of is not None
                  else _image_number(image, path, f"entry {k}"))
-        people.setdefault(frame, []).append((points, float(item.get("score", np.nan))))
+        people.setdefault(frame, []).append((points, _score(item.get("score"), path, k)))
     out = {}
     for frame, found in people.items():
         data = np.stack([p for p, _ in found])
@@ -117,6 +126,16 @@ def read_coco_keypoints(path: Path | str, image_size: tuple[int, int]
                                             person_scores=None if np.isnan(given).any()
                                             else given)
     return out
+
+
+def _score(value: object, path: Path | str, entry: int) -> float:
+    """A COCO result's person score: NaN when absent or null, else a number (ValueError naming
+    the file and entry otherwise)."""
+    if value is None:
+        return float("nan")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise file_error(path, f"entry {entry}: score {value!r} is not a number")
+    return float(value)
 
 
 def _image_number(image_id: object, path: Path | str, where: str) -> int:

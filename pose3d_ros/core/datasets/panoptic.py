@@ -102,12 +102,17 @@ def load_panoptic_ground_truth(directory: Path | str,
     for f in numbers:
         path = files.get(int(f), directory / f"body3DScene_{int(f):08d}.json")
         bodies = field(read_json(path), "bodies", path)
+        if not isinstance(bodies, list):       # a review: read as nobody annotated
+            raise file_error(path, f"'bodies' must be a list, got {str(bodies)[:40]}")
         people = {}
-        for k, body in enumerate(bodies if isinstance(bodies, list) else []):
+        for k, body in enumerate(bodies):
             joints = floats(field(body, "joints19", path, f"body {k}"), (19, 4),
                             f"body {k} joints19", path)
-            people[int(field(body, "id", path, f"body {k}"))] = np.where(
-                joints[:, 3:] > min_confidence, joints[:, :3] / 100.0, np.nan)
+            body_id = field(body, "id", path, f"body {k}")
+            if isinstance(body_id, bool) or not isinstance(body_id, int):
+                raise file_error(path, f"body {k}: id {body_id!r} is not an integer")
+            people[body_id] = np.where(joints[:, 3:] > min_confidence, joints[:, :3] / 100.0,
+                                       np.nan)
         per_frame.append(people)
     points, ids = stack_people(per_frame, PANOPTIC19.num_joints)
     return numbers, GroundTruth(points, ids, PANOPTIC19, UP)
