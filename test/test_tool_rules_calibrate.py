@@ -81,3 +81,63 @@ def test_log_lines_are_written_above_the_progress_bar_not_into_it(tmp_path):
     assert sum(p.startswith("self-calibration: start pair") for p in pieces) == 4, fits
     assert "step/s]self-calibration" not in done.stderr
     assert out.exists()
+
+
+# ---------------------------------------------------------------- found by a review (session 26)
+@pytest.mark.parametrize("frame_id", ["", "/rig", "my rig", "cam01_optical_frame"])
+def test_a_frame_id_tf2_refuses_or_a_cameras_own_is_refused_before_any_work(
+        tmp_path, capsys, frame_id):
+    """`--frame-id cam01_optical_frame` wrote a rig `run` took for cameras without poses;
+    '', '/rig' and 'my rig' were written as given."""
+    assert run_cli(main, ["--demo", "multi", "--frame-id", frame_id,
+                          "--out", str(tmp_path / "rig.yaml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--frame-id" in err[0], err
+    assert list(tmp_path.iterdir()) == []
+
+
+def _clip(path, frames: int):
+    import cv2
+    import numpy as np
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48))
+    for _ in range(frames):
+        writer.write(np.full((48, 64, 3), 128, np.uint8))
+    writer.release()
+    return path
+
+
+def test_per_video_intrinsics_follow_the_videos_names(tmp_path, capsys):
+    """One camera_info YAML per video was paired by order only: given in another order than
+    the videos, two cameras took each other's names (and TF frames), 171-175 deg off. Videos
+    named after the files' cameras now take those, in any order; a video named after another
+    file's camera is refused; the cameras' frames are their optical frames (REP-103)."""
+    from pose3d_ros.core.calibration import save_camera_info_yaml
+    from pose3d_ros.core.camera import pinhole_from_fov
+    from pose3d_ros.tools.calibrate import video_intrinsics
+
+    videos = [_clip(tmp_path / "front.avi", 3), _clip(tmp_path / "back.avi", 3)]
+    files = []
+    for name in ("back", "front"):                        # not the videos' order
+        files.append(tmp_path / f"{name}.yaml")
+        save_camera_info_yaml(pinhole_from_fov(name, 64, 48, 60.0 if name == "front"
+                                               else 70.0), files[-1])
+    cameras = video_intrinsics(videos, files)
+    assert [c.name for c in cameras] == ["front", "back"]
+    assert [c.frame_id for c in cameras] == ["front_optical_frame", "back_optical_frame"]
+    crossed = [_clip(tmp_path / "back2.avi", 3), videos[1]]     # back.avi takes front.yaml
+    with pytest.raises(ValueError, match="back.avi is named after camera 'back'"):
+        video_intrinsics(crossed, files)
+
+
+def test_videos_of_different_lengths_are_told(tmp_path, caplog):
+    """2D of videos of different lengths was cut to the shortest without a word."""
+    import logging
+
+    from pose3d_ros.core.demo_2d import detect_videos
+
+    videos = [_clip(tmp_path / "a.avi", 10), _clip(tmp_path / "b.avi", 4)]
+    with caplog.at_level(logging.WARNING, logger="pose3d_ros.core.video"):
+        found = detect_videos(videos, "blazepose_multi", use_cache=False)
+    assert found.keypoints.shape[0] == 4
+    assert "different lengths (a.avi 10, b.avi 4 frames): only the first 4" in caplog.text

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,11 @@ def load_intrinsics(paths: list[Path], num_cameras: int) -> list[CameraModel]:
     if len(paths) != num_cameras:
         raise ValueError(f"{len(paths)} intrinsics files for {num_cameras} videos; give one "
                          "file with all cameras or one camera_info YAML per video")
-    return [load_camera_info_yaml(p) for p in paths]
+    cameras = [load_camera_info_yaml(p) for p in paths]
+    # a camera_info YAML names no frame: the optical frame of its camera (REP-103), as the
+    # rig files and the tools name it, not the bare camera name
+    return [replace(c, frame_id=f"{c.name}_optical_frame") if c.frame_id == c.name else c
+            for c in cameras]
 
 
 def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]:
@@ -81,8 +86,39 @@ def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]
         cameras = cameras_for_videos(videos, paths[0])[0]
     else:
         cameras = load_intrinsics(paths, len(videos))
+        # videos named after cameras take those cameras' files, in any order; a video named
+        # after another file's camera is a mistake (a review: the files given in another
+        # order than the videos named two cameras each after the other, 171-175 deg off)
+        by_name = {c.name.lower(): c for c in cameras}
+        stems = [Path(v).stem.lower() for v in videos]
+        if len(by_name) == len(cameras) and all(stem in by_name for stem in stems):
+            cameras = [by_name[stem] for stem in stems]
+        else:
+            crossed = [(v, c.name) for v, stem, c in zip(videos, stems, cameras, strict=True)
+                       if stem in by_name and stem != c.name.lower()]
+            if crossed:
+                video, name = crossed[0]
+                raise ValueError(f"{video} is named after camera {Path(video).stem!r} of the "
+                                 f"intrinsics files but takes camera {name!r}'s by their order; "
+                                 "give the files in the videos' order, or name every video "
+                                 "after its camera")
     return sized_cameras(videos, cameras, crop_padding=True, scale_option=False,
                          crop_option=False)
+
+
+def check_frame_id(frame_id: str, cameras: list[CameraModel] | None) -> None:
+    """UserError for a --frame-id tf2 would refuse (empty, a leading slash, white space) or one
+    that is a camera's own optical frame (the rig's tools then take it for a camera without a
+    pose: a review's `--frame-id cam01_optical_frame` gave a rig `run` could not use)."""
+    if not frame_id or frame_id != frame_id.strip() or any(c.isspace() for c in frame_id) \
+            or frame_id.startswith("/"):
+        raise UserError(f"--frame-id {frame_id!r} is not a ROS 2 frame name (no leading slash, "
+                        "no spaces), e.g. rig")
+    taken = {c.frame_id for c in cameras or []} | {
+        f"{c.name}_optical_frame" for c in cameras or []}
+    if frame_id in taken or frame_id.endswith("_optical_frame"):
+        raise UserError(f"--frame-id {frame_id!r} is a camera's optical frame; the rig needs a "
+                        "frame of its own (e.g. rig), its reference camera placed in it")
 
 
 def load_keypoints_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +140,7 @@ def detect(videos: list[Path], detector: str, frames: int | None) -> tuple[np.nd
     from pose3d_ros.core.demo_2d import detect_videos
 
     options = {"smooth_landmarks": True} if detector == "blazepose" else {}
-    found = detect_videos(videos, detector, frames=frames, **options)
+    found = detect_videos(videos, detector, frames=frames, progress=True, **options)
     return found.keypoints, found.scores
 
 
@@ -148,12 +184,13 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
             video_cameras = video_intrinsics(args.videos, args.intrinsics)
         except ValueError as err:                # the user's files: one line
             raise UserError(str(err)) from None
-        log.info("videos -> cameras: %s", video_camera_pairs(args.videos, video_cameras))
+        print(f"videos -> cameras: {video_camera_pairs(args.videos, video_cameras)}")
         try:
             # one rate (or --fps), and frame i of each video one moment
             frame_rate(args.videos, args.fps, max_frames=args.frames)
         except ValueError as err:
             raise UserError(str(err)) from None
+    check_frame_id(args.frame_id, video_cameras)
     cameras = camera_count(args)
     if cameras < 2:
         raise UserError(f"self-calibration needs at least 2 cameras; got {cameras}")

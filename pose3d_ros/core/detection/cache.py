@@ -23,6 +23,7 @@ from ..image_decode import jpeg_round_trip
 from ..layouts import JointLayout, get_layout
 from ..output_files import write_atomically
 from ..types import Detections2D, as_image_size
+from ..video import frame_count_is_exact, warn_unequal_lengths
 
 CACHE_VERSION = 4  # bump when every back-end's output changes (4: blazepose_multi/onnx track ROIs)
 # Revisions of single back-ends, so a change of one leaves the others' cached 2D valid
@@ -162,6 +163,12 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
     total = max(min(int(c.get(cv2.CAP_PROP_FRAME_COUNT)) for c in captures), 0)  # 0: unknown
     if max_frames is not None:
         total = min(total, max_frames)
+    # frames are read in sets until the shortest video ends: told (a review: calibrate cut
+    # its videos to the shortest without a word)
+    declared = [int(c.get(cv2.CAP_PROP_FRAME_COUNT)) if frame_count_is_exact(p) else 0
+                for c, p in zip(captures, videos, strict=True)]
+    if max_frames is None or max_frames > min((n for n in declared if n > 0), default=0):
+        warn_unequal_lengths(videos, declared)
     bar = progress_bar(total or None, f"2D ({detector_name})") \
         if progress else None
     try:
