@@ -400,8 +400,9 @@ def self_calibrate_best_split(keypoints: np.ndarray, scores: np.ndarray,
     checks refuse). Every candidate is judged on frames it did not use, so choosing among them
     by that error is a fair model selection; a solution that only one split finds is not
     trusted (a camera whose 2D is out of step with the others gave one passing split 10 degrees
-    off, the three others refused). Raises CalibrationRefusedError when no candidate passes or
-    the passing ones disagree. Arguments as self_calibrate.
+    off, the three others refused). With two cameras every split must pass and every two agree
+    (selfcalib_checks module docstring). Raises CalibrationRefusedError when no candidate
+    passes or the passing ones disagree. Arguments as self_calibrate.
     """
     kp = np.asarray(keypoints)
     frames = np.arange(kp.shape[0]) if sample_frames is None else np.asarray(sample_frames)
@@ -418,6 +419,9 @@ def self_calibrate_best_split(keypoints: np.ndarray, scores: np.ndarray,
     if not passed:
         raise refusals[0]
     best = min(passed, key=lambda r: r.checks.heldout_px if r.checks else np.inf)
+    if len(cameras) == 2:                 # stricter: every split passes, every two agree
+        _check_pair_splits(best, passed, refusals, limits)
+        return best
     agreeing = [r for r in passed if r is not best and np.nanmax(
         compare_rigs(r.rig, best.rig).rotation_error_deg) <= limits.max_split_disagreement_deg]
     if len(agreeing) + 1 < limits.min_agreeing_splits:
@@ -427,6 +431,27 @@ def self_calibrate_best_split(keypoints: np.ndarray, scores: np.ndarray,
             f"{len(agreeing) + 1} agree within {limits.max_split_disagreement_deg:.0f} degrees "
             f"(need {limits.min_agreeing_splits})", best)
     return best
+
+
+def _check_pair_splits(best: SelfCalibration, passed: list[SelfCalibration],
+                       refusals: list[CalibrationRefusedError], limits: CheckLimits) -> None:
+    """Two cameras (selfcalib_checks module docstring): no third camera outvotes a wrong one
+    and two views can leave the rotation poorly determined, so every held-out split must pass
+    and every two of them agree within limits.max_split_disagreement_deg; else
+    CalibrationRefusedError."""
+    if refusals:
+        raise CalibrationRefusedError(
+            f"{refusals[0]} (with two cameras every held-out split must pass; "
+            f"{len(refusals)} of {limits.holdout_every} did not)", refusals[0].result)
+    spread = max(float(np.nanmax(compare_rigs(a.rig, b.rig).rotation_error_deg))
+                 for a, b in combinations(passed, 2))
+    if spread > limits.max_split_disagreement_deg:
+        raise CalibrationRefusedError(
+            f"self-calibration refused, the solution is not reproducible: with two cameras "
+            f"the fits on the {len(passed)} held-out splits must agree within "
+            f"{limits.max_split_disagreement_deg:.0f} degrees, they differ by {spread:.1f} "
+            "(the two views leave the rotation poorly determined: record the people over "
+            "more depth and more of the view, or add a camera)", best)
 
 
 def check_other_rig(rig: Rig, keypoints: np.ndarray, scores: np.ndarray,
@@ -472,7 +497,8 @@ def calibrate_from_detections(keypoints: np.ndarray, scores: np.ndarray,
         is P = 1. cameras: V cameras with known intrinsics (extrinsics ignored).
     fps: frame rate of the 2D (the 2D tracker's motion gates).
     Raises ValueError when no camera pair shares a person, CalibrationRefusedError when the
-    solution fails its checks.
+    solution fails its checks. Two cameras are checked with what a pair allows (selfcalib_checks
+    module docstring), which is logged as a warning (SolutionChecks.checked).
     """
     people = associate_uncalibrated(keypoints, scores, cameras,
                                     CrossViewParams(min_score=min_score, fps=fps))
@@ -480,4 +506,6 @@ def calibrate_from_detections(keypoints: np.ndarray, scores: np.ndarray,
         people.keypoints, people.scores, cameras, sample_frames=people.frames, limits=limits,
         person_height_m=person_height_m, min_score=min_score, reference=reference,
         frame_id=frame_id)
+    if len(cameras) == 2 and calibration.checks is not None:   # what a pair could not check
+        log.warning("two cameras, %s", calibration.checks.checked())
     return PeopleCalibration(calibration, people)

@@ -248,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {args.out}: {len(result.rig)} cameras, bundle RMS "
           f"{result.reprojection_rms_px:.2f} px over {result.num_observations} observations, "
           f"held-out frames {heldout:.1f} px, {len(people.frames)} people-frames")
+    if result.checks is not None and len(result.rig) > 2:   # two: warned by the core
+        print(f"  {result.checks.checked()}")
     reference_camera = result.rig.cameras[args.reference].name
     print(f"  frame {args.frame_id!r}: the optical frame of {reference_camera} (z along its "
           f"view, y down; not level); the nodes also broadcast {args.frame_id}_upright for "
