@@ -357,6 +357,11 @@ def test_malformed_fields_found_by_a_review_are_told_in_one_line(show, tmp_path)
     savemat(str(tmp_path / "Shelf" / "actorsGT.mat"), {"actor3D": actors})
     with pytest.raises(ValueError, match=r"actorsGT.mat: actor 0 frame 1 has shape \(3, 14\)"):
         load_campus_shelf(tmp_path / "Shelf", "shelf", frames=[0, 1])
+    # a shape with -1 reads any nesting (a 3 x 3 rotation read as Rodrigues-or-matrix: a
+    # review saw the first version refuse it)
+    from pose3d_ros.core.datasets.records import floats
+    assert floats(np.eye(3).tolist(), (-1,), "R", coco).shape == (9,)
+    assert floats([[0.0] * 75], (-1, 3), "keypoints", coco).shape == (25, 3)
     # Panoptic: an id null, 'bodies' not a list
     turned = panoptic_show(show)
     write_panoptic(tmp_path / "seq", turned, np.arange(len(show.joints)))

@@ -96,6 +96,20 @@ def test_a_frame_id_tf2_refuses_or_a_cameras_own_is_refused_before_any_work(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_frame_of_the_robots_camera_is_a_rig_frame():
+    """The rig frame is the reference camera's optical frame: the robot's name for it is fine
+    (a review: every name ending in _optical_frame was refused); only the rig's own cameras'
+    frames are not."""
+    from pose3d_ros.core.calibration import load_rig
+    from pose3d_ros.tools.calibrate import check_frame_id
+
+    cameras = list(load_rig(calibration_path("multi")).cameras)
+    for name in ("head_camera_optical_frame", "base_link", "robot1/rig"):
+        check_frame_id(name, cameras)
+    with pytest.raises(UserError, match="is a camera's optical frame"):
+        check_frame_id(cameras[1].frame_id, cameras)
+
+
 def _clip(path, frames: int):
     import cv2
     import numpy as np

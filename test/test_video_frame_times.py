@@ -166,3 +166,13 @@ def test_run_make_bag_and_calibrate_refuse_videos_that_drift_apart_before_any_wo
         assert len(err) == 1 and "b.avi: frame 15" in err[0] and "--fps" in err[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.avi", "a.yaml", "b.avi", "b.yaml",
                                                           "rig.yaml"]
+
+
+def test_videos_of_different_lengths_are_told_only_when_frames_are_cut(tmp_path, caplog):
+    """A review saw make_bag warn 'only the first 8 frames are used' with --max-frames 5."""
+    a, b = _video(tmp_path / "a.avi", 30.0, 12), _video(tmp_path / "b.avi", 30.0, 6)
+    with caplog.at_level(logging.WARNING, logger="pose3d_ros.core.video"):
+        assert len(list(timed_frames([a, b], 5))) == 5
+        assert "different lengths" not in caplog.text
+        assert len(list(timed_frames([a, b], 10))) == 6
+    assert "different lengths (a.avi 12, b.avi 6 frames)" in caplog.text

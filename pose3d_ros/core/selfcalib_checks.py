@@ -110,7 +110,8 @@ class SolutionChecks:
     camera_heldout_px: (V,) per camera, the median distance (pixels) between its held-out
         detections and the joints triangulated from the other cameras, projected (NaN where
         it has none); None with two cameras (not checked: module docstring).
-    body_front_share: two cameras only (else None): body_front_share of the samples.
+    body_front_share: two cameras only (else None): body_front_share of the samples; NaN when
+        no body shows the joints it needs (not checked, not a failure).
     """
 
     in_front_share: float
@@ -128,10 +129,14 @@ class SolutionChecks:
             return ("checked: joints in front of every camera, limb-length consistency, "
                     "held-out frames' reprojection overall and per camera against the others, "
                     "agreement of the held-out splits")
+        mirrored = ("bodies not mirrored, " if self.body_front_share is not None
+                    and np.isfinite(self.body_front_share) else "")
         return (f"checked ({len(self.camera_names)} cameras: no camera can be held out against "
                 "the others): joints in front of both cameras, limb-length consistency, "
-                "bodies not mirrored, held-out frames' reprojection, every held-out split "
-                "passing and agreeing; "
+                f"{mirrored}held-out frames' reprojection, every held-out split "
+                "passing and agreeing"
+                + ("" if mirrored else " (not whether the bodies are mirrored: no nose, "
+                   "shoulders and hips seen by both cameras)") + "; "
                 "a wrong but reproducible rotation would go unseen: check the rig (e.g. a "
                 "third camera or a known distance)")
 
@@ -157,8 +162,8 @@ class SolutionChecks:
         elif not self.heldout_px <= limits.max_heldout_px:
             out.append(f"held-out frames reproject at {self.heldout_px:.1f} px median "
                        f"(limit {limits.max_heldout_px:.0f} px)")
-        if self.body_front_share is not None and not (
-                self.body_front_share >= limits.min_body_front_share):
+        if self.body_front_share is not None and np.isfinite(self.body_front_share) and not (
+                self.body_front_share >= limits.min_body_front_share):     # NaN: not checked
             out.append(f"mirrored bodies: only {100 * self.body_front_share:.0f} % of the "
                        "triangulated people face the way their left and right say (need "
                        f"{100 * limits.min_body_front_share:.0f} %)")

@@ -216,10 +216,14 @@ def _damage(video: Path, read: int, declared: int) -> str | None:
             f"{video} fixed.mp4{keep})")
 
 
-def warn_unequal_lengths(videos: Sequence[Path], declared: Sequence[int]) -> None:
+def warn_unequal_lengths(videos: Sequence[Path], declared: Sequence[int],
+                         max_frames: int | None = None) -> None:
     """One WARN when synchronised videos declare different frame counts (by more than a
-    container's usual error): frame sets stop at the shortest, and the user should know why."""
+    container's usual error) and frame sets stop at the shortest, not before (max_frames):
+    the user should know why."""
     known = [n for n in declared if n > 0]
+    if max_frames is not None and known and max_frames <= min(known):
+        return                                   # nothing is cut: every video goes on
     if len(known) > 1 and max(known) - min(known) > FRAME_COUNT_SLACK:
         counts = ", ".join(f"{Path(v).name} {n}" for v, n in zip(videos, declared, strict=True))
         log.warning("the videos have different lengths (%s frames): only the first %d frames "
@@ -247,7 +251,8 @@ def timed_frames(videos: Sequence[Path], max_frames: int | None = None
             captures.append(_open(video))
         declared = [max(int(c.get(cv2.CAP_PROP_FRAME_COUNT)), 0) for c in captures]
         warn_unequal_lengths(videos, [n if frame_count_is_exact(v) else 0     # 0: unknown
-                                      for v, n in zip(videos, declared, strict=True)])
+                                      for v, n in zip(videos, declared, strict=True)],
+                             max_frames)
         index = 0
         first = np.zeros(len(videos))
         while max_frames is None or index < max_frames:

@@ -108,15 +108,16 @@ def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]
 
 def check_frame_id(frame_id: str, cameras: list[CameraModel] | None) -> None:
     """UserError for a --frame-id tf2 would refuse (empty, a leading slash, white space) or one
-    that is a camera's own optical frame (the rig's tools then take it for a camera without a
-    pose: a review's `--frame-id cam01_optical_frame` gave a rig `run` could not use)."""
+    that is one of the rig's cameras' own optical frames (the rig's tools then take it for a
+    camera without a pose: a review's `--frame-id cam01_optical_frame` gave a rig `run` could
+    not use); another camera's frame (the robot's, e.g. head_camera_optical_frame) is fine."""
     if not frame_id or frame_id != frame_id.strip() or any(c.isspace() for c in frame_id) \
             or frame_id.startswith("/"):
         raise UserError(f"--frame-id {frame_id!r} is not a ROS 2 frame name (no leading slash, "
                         "no spaces), e.g. rig")
     taken = {c.frame_id for c in cameras or []} | {
         f"{c.name}_optical_frame" for c in cameras or []}
-    if frame_id in taken or frame_id.endswith("_optical_frame"):
+    if frame_id in taken:
         raise UserError(f"--frame-id {frame_id!r} is a camera's optical frame; the rig needs a "
                         "frame of its own (e.g. rig), its reference camera placed in it")
 
@@ -190,7 +191,12 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
             frame_rate(args.videos, args.fps, max_frames=args.frames)
         except ValueError as err:
             raise UserError(str(err)) from None
-    check_frame_id(args.frame_id, video_cameras)
+    if args.demo:
+        from pose3d_ros.core.data_paths import calibration_path
+
+        check_frame_id(args.frame_id, list(load_rig(calibration_path(args.demo)).cameras))
+    else:
+        check_frame_id(args.frame_id, video_cameras)
     cameras = camera_count(args)
     if cameras < 2:
         raise UserError(f"self-calibration needs at least 2 cameras; got {cameras}")

@@ -99,8 +99,8 @@ def read_coco_keypoints(path: Path | str, image_size: tuple[int, int]
             if image_of.setdefault(frame, image["id"]) != image["id"]:
                 # a data set of several cameras' images (a review: merged into every camera)
                 raise file_error(path, f"images {image_of[frame]!r} and {image['id']!r} are "
-                                 f"both frame {frame}: give one file per camera (its images "
-                                 "only)")
+                                 f"both frame {frame} (the last number in their file_name): "
+                                 "give one file per camera, its images named by frame number")
             frame_of[image["id"]] = frame
     else:
         raise file_error(path, "not COCO keypoints: expected a results list or an object "

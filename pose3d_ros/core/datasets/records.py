@@ -122,19 +122,19 @@ def read_numbers(path: Path | str) -> np.ndarray:
 def floats(values: Any, shape: tuple[int, ...], what: str, path: Path | str,
            finite: bool = True) -> np.ndarray:
     """values as a float64 array of `shape` (one -1 allowed): a flat list read in row order, or
-    nested values of that shape; ValueError naming file and field for another size or shape,
-    non-numbers or (finite=True) NaN/inf."""
+    nested values of that shape (any nesting with -1); ValueError naming file and field for
+    another size or shape, non-numbers or (finite=True) NaN/inf."""
     try:
         arr = np.asarray(values, np.float64)
     except (TypeError, ValueError):
         raise file_error(path, f"{what} must be numbers, got {str(values)[:60]}") from None
     # nested values must have the shape itself, give or take dimensions of 1 (a 3 x 1 column
     # for a 3-vector); a transposed 3 x 14 cell of a 14 x 3 one was read scrambled (a
-    # review); a flat list is read in row order
+    # review); a flat list is read in row order, as is anything for a shape with -1 (read as
+    # a count of rows or a flat vector on purpose, e.g. a rotation as Rodrigues or 3 x 3)
     have = [n for n in arr.shape if n != 1]
     want = [n for n in shape if n != 1]
-    if arr.ndim > 1 and (len(have) != len(want) or any(
-            w not in (-1, h) for h, w in zip(have, want, strict=True))):
+    if arr.ndim > 1 and -1 not in shape and have != want:
         raise file_error(path, f"{what} has shape {arr.shape}, expected {shape}")
     try:
         arr = arr.reshape(shape)

@@ -167,8 +167,7 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
     # its videos to the shortest without a word)
     declared = [int(c.get(cv2.CAP_PROP_FRAME_COUNT)) if frame_count_is_exact(p) else 0
                 for c, p in zip(captures, videos, strict=True)]
-    if max_frames is None or max_frames > min((n for n in declared if n > 0), default=0):
-        warn_unequal_lengths(videos, declared)
+    warn_unequal_lengths(videos, declared, max_frames)
     bar = progress_bar(total or None, f"2D ({detector_name})") \
         if progress else None
     try:
