@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -48,6 +46,7 @@ from .mocap import (
     parse_motion,
 )
 from .mocap_scenes import CYCLIC_CLIPS
+from .silence import fd_silenced
 
 RENDER_CAMERA = "camera"   # the rendered camera's name (its video: <name>.mp4)
 # OpenCV optical frame (x right, y down, z forward) -> OpenGL eye frame (y up, looking along -z)
@@ -277,23 +276,6 @@ def _pose(pb: Any, body: int, joints: dict[str, int], motion: MotionFrames, t: i
             pb.resetJointStateMultiDof(body, joints[name], [x, y, z, w])
 
 
-@contextlib.contextmanager
-def _c_stdout_silenced() -> Iterator[None]:
-    """pybullet's C code writes to the process's stdout while it connects and loads the
-    URDFs ("argv[0]=", b3Warning lines about the humanoid's inertia): the process's file
-    descriptor 1 points at /dev/null meanwhile (Python's own stdout is flushed first)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def render_scene(config: RenderConfig = RenderConfig(), progress: Any = None,
                  on_frame: Callable[[np.ndarray, np.ndarray], None] | None = None
                  ) -> RenderedScene:
@@ -316,11 +298,11 @@ def render_scene(config: RenderConfig = RenderConfig(), progress: Any = None,
     middle = np.nanmean(joints[:, :, 0], axis=(0, 1))
     camera = scene_camera(config, np.array([middle[0], middle[1], 1.0]))
     view, projection = gl_matrices(camera)
-    with _c_stdout_silenced():
+    with fd_silenced(1):
         pb = BulletClient(connection_mode=pybullet.DIRECT)   # its calls bound to this client
     try:
         data = Path(pybullet_data.getDataPath())
-        with _c_stdout_silenced():
+        with fd_silenced(1):
             pb.loadURDF(str(data / "plane.urdf"), [0, 0, 0],
                         pybullet.getQuaternionFromEuler([-np.pi / 2, 0, 0]))
             bodies = [pb.loadURDF(str(root / URDF_MEMBER), [0, 0, 0], globalScaling=0.25,

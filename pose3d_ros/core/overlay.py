@@ -8,9 +8,7 @@ camera without /tf_static is the identity: its optical frame is then the rig fra
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -19,6 +17,7 @@ import numpy as np
 from . import bagio
 from .bag_tracks import bag_cameras, bag_image, camera_name, index_frame_sets, skipped_images
 from .evaluation import STAMP_MATCH_NS, pair_frames
+from .silence import fd_silenced
 
 REFERENCE_BGR = (60, 200, 60)
 PREDICTION_BGR = (200, 60, 200)
@@ -32,20 +31,6 @@ VIDEO_CODECS = {".webm": "VP80", ".mp4": "mp4v"}
 def overlay_video_name(camera: str) -> str:
     """The file name of the overlay video of `camera` that the tools write."""
     return f"overlay_{camera}.webm"
-
-
-@contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Nothing written to file descriptor 2 inside (OpenCV's FFmpeg writer prints "tag
-    'VP80' is not supported with codec id 139 and format 'webm'" before using VP8 anyway)."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def draw_skeletons(image: np.ndarray, uv: np.ndarray, bones: np.ndarray,
@@ -123,7 +108,7 @@ def write_overlay_video(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
                                        range(len(stamps_ns)), max_width, [camera], progress):
             if writer is None:
                 height, width = image.shape[:2]
-                with _quiet_stderr():
+                with fd_silenced(2):   # "tag 'VP80' is not supported ...", then VP8 anyway
                     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*codec), fps,
                                              (width, height))
                 if not writer.isOpened():
