@@ -83,6 +83,9 @@ def test_the_tools_own_folders_are_still_replaced(tmp_path, capsys):
     _bag(report / "input_bag")
     _bag(report / "output_bag")
     assert foreign_entries(report) == []
+    (report / ".DS_Store").write_bytes(b"\0")      # Finder opened it: still the tool's
+    (report / "output_bag" / "Thumbs.db").write_bytes(b"\0")
+    assert foreign_entries(report) == []
     refuse_existing(report, True, "output folder", folder=True)
     (report / "output_bag" / "mine.txt").write_text("keep me")
     assert foreign_entries(report) == ["output_bag/mine.txt"]

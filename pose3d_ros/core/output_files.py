@@ -98,6 +98,10 @@ def refuse_existing(path: Path, overwrite: bool, what: str = "output",
 #   a rendered scene (render_mocap): _RENDER_FILES
 #   a training's work folder (train_lifter --work-dir): _WORK_FILES
 _REPORT_FILES = frozenset({"report.html", "playback.html", "evaluation.json"})
+# Files a desktop's file manager writes into any folder it shows (macOS Finder, Windows
+# Explorer, KDE Dolphin): not the user's work, so they never keep a tool's own output from
+# being replaced (a review: opening a report folder in Finder made --overwrite refuse it).
+DESKTOP_CLUTTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".directory"})
 _REPORT_BAGS = frozenset({"input_bag", "output_bag", "skeletons"})
 _RENDER_FILES = frozenset({"camera.mp4", "calibration.yaml", "truth.npz"})
 _WORK_FILES = frozenset({"checkpoint.pt", "history.json"})
@@ -124,8 +128,10 @@ def _bag_files(folder: Path) -> frozenset[str] | None:
 def foreign_entries(folder: Path) -> list[str]:
     """Names in `folder` (sorted; a folder's with a trailing /, one inside a bag as bag/name)
     that no tool of this package writes there: what replacing the folder would delete of the
-    user's. [] for an empty folder or one holding only one tool's outputs (see above)."""
-    entries = {p.name: p for p in Path(folder).iterdir() if not _empty_folder(p)}
+    user's. [] for an empty folder or one holding only one tool's outputs (see above) and a
+    file manager's DESKTOP_CLUTTER."""
+    entries = {p.name: p for p in Path(folder).iterdir()
+               if not _empty_folder(p) and not (p.name in DESKTOP_CLUTTER and p.is_file())}
 
     def shown(name: str) -> str:
         path = entries[name]
@@ -139,7 +145,8 @@ def foreign_entries(folder: Path) -> list[str]:
         if listed is None:
             return [f"{name}/"]
         return sorted(f"{name}/{p.name}" for p in path.iterdir()
-                      if p.name not in listed and not _empty_folder(p))
+                      if p.name not in listed and not _empty_folder(p)
+                      and not (p.name in DESKTOP_CLUTTER and p.is_file()))
 
     def report(name: str) -> list[str]:
         if name in _REPORT_BAGS:
