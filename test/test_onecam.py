@@ -223,13 +223,18 @@ def _truth_track(scene, frame_id: str) -> SkeletonTrack:
     return truth_track(scene.joints, stamps, H36M17, frame_id, present=scene.present)
 
 
-def test_one_camera_on_motion_capture_keeps_ids_steady_depth_and_publishes_no_ghost():
-    scene, camera, frames = _mocap_scene()
+def _lifter_results(scene, camera, frames) -> list:
+    """The one-camera pipeline (lifter, H36M-17 out) on the scene's 2D frames, at FPS."""
     pipeline = Pose3DPipeline([camera.name], {camera.name: camera}, frame_id="world",
                               lifter=create_monocular_method("lifter"),
                               params=PipelineParams(output_layout="h36m17"))
-    results = [pipeline.process_detections({camera.name: f}, t / FPS)
-               for t, f in enumerate(frames)]
+    return [pipeline.process_detections({camera.name: f}, t / FPS)
+            for t, f in enumerate(frames)]
+
+
+def test_one_camera_on_motion_capture_keeps_ids_steady_depth_and_publishes_no_ghost():
+    scene, camera, frames = _mocap_scene()
+    results = _lifter_results(scene, camera, frames)
     # every frame answered, with the rejected people counted
     assert len(results) == scene.num_frames
     track = SkeletonTrack(np.round(np.arange(len(results)) / FPS * 1e9).astype(np.int64),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_onecam import FPS, _mocap_scene, _truth_track
+from test_onecam import FPS, _lifter_results, _mocap_scene, _truth_track
 
 from pose3d_ros.core.evaluation import (
     SkeletonTrack,
@@ -15,8 +15,6 @@ from pose3d_ros.core.evaluation import (
     truth_track,
 )
 from pose3d_ros.core.layouts import H36M17, root_positions
-from pose3d_ros.core.monocular import create_monocular_method
-from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
 
 
 def test_one_camera_pipeline_people_are_found_and_their_depth_scored_apart():
@@ -24,11 +22,7 @@ def test_one_camera_pipeline_people_are_found_and_their_depth_scored_apart():
     had 57 'false positives' (0.66 detection rate, measured 2026-12-02); in the image, every
     published person is a person found, and the depth error is reported as such."""
     scene, camera, frames = _mocap_scene()
-    pipeline = Pose3DPipeline([camera.name], {camera.name: camera}, frame_id="world",
-                              lifter=create_monocular_method("lifter"),
-                              params=PipelineParams(output_layout="h36m17"))
-    results = [pipeline.process_detections({camera.name: f}, t / FPS)
-               for t, f in enumerate(frames)]
+    results = _lifter_results(scene, camera, frames)
     track = SkeletonTrack(np.round(np.arange(len(results)) / FPS * 1e9).astype(np.int64),
                           [r.skeletons for r in results])
     truth = _truth_track(scene, "world")

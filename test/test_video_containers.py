@@ -10,6 +10,7 @@ import struct
 import cv2
 import numpy as np
 import pytest
+from test_input_rules_files import H, W, _video
 
 from pose3d_ros.core import bagio
 from pose3d_ros.core.output_files import run_cli
@@ -21,20 +22,12 @@ from pose3d_ros.core.video import (
 )
 from pose3d_ros.tools import make_bag
 
-W, H, FRAMES = 160, 120, 30
+FRAMES = 30
 
 
 def _mkv(path, frames: int = FRAMES):
     """A real Matroska file (MPEG-4 part 2 at 30 fps) of a moving disc on noise."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (W, H))
-    assert writer.isOpened(), "OpenCV's FFmpeg cannot write Matroska here"
-    rng = np.random.default_rng(0)
-    for i in range(frames):
-        image = rng.integers(0, 80, (H, W, 3), dtype=np.uint8)
-        cv2.circle(image, (10 + 4 * i, 60), 10, (0, 0, 255), -1)
-        writer.write(image)
-    writer.release()
-    return path
+    return _video(path, frames=frames)
 
 
 def _longer_duration(src, dst, factor: float = 1.5):
