@@ -117,8 +117,9 @@ def track_people_2d(keypoints: np.ndarray, params: CrossViewParams) -> np.ndarra
     return ids
 
 
-def _sampson_px(e: np.ndarray, xa: np.ndarray, xb: np.ndarray, focal: float) -> np.ndarray:
-    """Sampson distance of normalised correspondences (..., 2) under E, in pixels."""
+def sampson_px(e: np.ndarray, xa: np.ndarray, xb: np.ndarray, focal: float) -> np.ndarray:
+    """Sampson distance of normalised correspondences xa, xb (..., 2) under the essential
+    matrix e (x_b^T e x_a = 0), in pixels of a camera with this focal length."""
     ha = np.concatenate([xa, np.ones_like(xa[..., :1])], axis=-1)
     hb = np.concatenate([xb, np.ones_like(xb[..., :1])], axis=-1)
     ea = ha @ e.T            # epipolar lines in b
@@ -144,7 +145,7 @@ def _detection_costs(e, xy, ok, a: int, b: int, focal: float, min_joints: int):
     in each frame (inf where they share < min_joints confident joints), and the counts."""
     xa, xb = xy[:, a][:, :, None], xy[:, b][:, None, :]          # (F, P, 1, J, 2), (F, 1, P, ...)
     both = ok[:, a][:, :, None] & ok[:, b][:, None, :]           # (F, P, P, J)
-    err = np.where(both, _sampson_px(e, np.nan_to_num(xa), np.nan_to_num(xb), focal), np.nan)
+    err = np.where(both, sampson_px(e, np.nan_to_num(xa), np.nan_to_num(xb), focal), np.nan)
     count = both.sum(-1)
     with np.errstate(all="ignore"):
         med = np.nanmedian(np.where(count[..., None] > 0, err, 0.0), axis=-1)

@@ -19,7 +19,7 @@ cameras that see it. Steps:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Sequence
 
@@ -40,6 +40,7 @@ from .selfcalib_checks import (
     SolutionChecks,
     check_solution,
     heldout_mask,
+    sync_scan,
 )
 from .triangulation import triangulate
 
@@ -191,7 +192,8 @@ def _triangulate_posed(cameras, rot, trans, indices, raw, w, valid, min_score, r
 class _Bundle:
     """Bundle adjustment result: rotations (V, 3, 3), translations (V, 3), RMS pixel residual
     of the inlier observations (< 3 loss_px) and their number; the pixel residual (n,) of every
-    observation it used and the point (index into M) of each."""
+    observation it used and the point (index into M) of each; focal_scale (V,) the factor
+    each camera's focal length was refined by (ones unless free_focal)."""
 
     rotations: np.ndarray
     translations: np.ndarray
@@ -199,11 +201,14 @@ class _Bundle:
     num_inliers: int
     residual_px: np.ndarray
     point: np.ndarray
+    focal_scale: np.ndarray
 
 
 def _bundle_adjust(rot, trans, pts3d, used, xy, w, focal, fixed, *, loss_px, iterations,
-                   max_points) -> _Bundle:
-    """Sparse bundle adjustment of all poses but camera `fixed` and all points.
+                   max_points, free_focal: bool = False) -> _Bundle:
+    """Sparse bundle adjustment of all poses but camera `fixed` and all points; with
+    free_focal also one focal-length factor per camera, every camera's (normalised
+    coordinates scale with 1 / focal length; the principal points and distortion stay).
 
     pts3d (M, 3) initial points, used (M, V) observations to use; xy (M, V, 2) normalised
     coordinates; w (M, V) observation weights (residuals are scaled by their square root).
@@ -223,39 +228,49 @@ def _bundle_adjust(rot, trans, pts3d, used, xy, w, focal, fixed, *, loss_px, ite
     cam_slot = np.full(n_views, -1)
     cam_slot[free] = np.arange(len(free))
 
+    n_pose = 6 * len(free)
+    n_focal = n_views if free_focal else 0               # log focal factors, after the poses
+
     def unpack(x):
         rv = np.zeros((n_views, 3))
         tv = np.zeros((n_views, 3))
-        cam_params = x[: 6 * len(free)].reshape(-1, 6)
+        cam_params = x[:n_pose].reshape(-1, 6)
         rv[free], tv[free] = cam_params[:, :3], cam_params[:, 3:]
-        return Rotation.from_rotvec(rv).as_matrix(), tv, x[6 * len(free):].reshape(-1, 3)
+        scale = np.exp(x[n_pose:n_pose + n_focal]) if free_focal else np.ones(n_views)
+        return (Rotation.from_rotvec(rv).as_matrix(), tv, scale,
+                x[n_pose + n_focal:].reshape(-1, 3))
 
     def residuals(x):
-        rmat, tv, pts = unpack(x)
+        rmat, tv, scale, pts = unpack(x)
         pc = np.einsum("nij,nj->ni", rmat[obs_cam], pts[obs_pt]) + tv[obs_cam]
         z = np.where(np.abs(pc[:, 2]) > 1e-9, pc[:, 2], 1e-9)
-        return ((pc[:, :2] / z[:, None] - obs_xy) * obs_w[:, None]).reshape(-1)
+        projected = pc[:, :2] / z[:, None] * scale[obs_cam][:, None]
+        return ((projected - obs_xy) * obs_w[:, None]).reshape(-1)
 
     x0 = np.concatenate(
         [np.concatenate([Rotation.from_matrix(rot[v]).as_rotvec(), trans[v]]) for v in free]
-        + [pts3d[keep].reshape(-1)])
+        + [np.zeros(n_focal), pts3d[keep].reshape(-1)])
     n_obs = obs_pt.size
-    rows = np.repeat(np.arange(2 * n_obs), 9)
+    per_obs = 6 + (1 if free_focal else 0) + 3
+    rows = np.repeat(np.arange(2 * n_obs), per_obs)
     cols_cam = 6 * cam_slot[obs_cam][:, None] + np.arange(6)  # (n_obs, 6); -1 slot -> invalid
-    cols_pt = 6 * len(free) + 3 * obs_pt[:, None] + np.arange(3)
-    cols = np.repeat(np.concatenate([cols_cam, cols_pt], axis=1), 2, axis=0).reshape(-1)
+    cols_focal = (n_pose + obs_cam)[:, None][:, :n_focal]     # (n_obs, 1 or 0)
+    cols_pt = n_pose + n_focal + 3 * obs_pt[:, None] + np.arange(3)
+    cols = np.repeat(np.concatenate([cols_cam, cols_focal, cols_pt], axis=1), 2,
+                     axis=0).reshape(-1)
     mask = np.repeat(np.concatenate([np.repeat(cam_slot[obs_cam][:, None] >= 0, 6, 1),
-                                     np.ones((n_obs, 3), bool)], 1), 2, axis=0).reshape(-1)
+                                     np.ones((n_obs, per_obs - 6), bool)], 1), 2,
+                     axis=0).reshape(-1)
     sparsity = coo_matrix((np.ones(mask.sum()), (rows[mask], cols[mask])),
                           shape=(2 * n_obs, x0.size))
     sol = least_squares(residuals, x0, jac_sparsity=sparsity, loss="soft_l1", f_scale=loss_px,
                         x_scale="jac", method="trf", max_nfev=iterations)
-    rmat, tv, _ = unpack(sol.x)
+    rmat, tv, focal_scale, _ = unpack(sol.x)
     err = np.linalg.norm(sol.fun.reshape(-1, 2) / np.sqrt(w[keep][obs_pt, obs_cam])[:, None],
                          axis=-1)
     inlier = err < 3 * loss_px
     rms = float(np.sqrt(np.mean(err[inlier] ** 2))) if inlier.any() else float("nan")
-    return _Bundle(rmat, tv, rms, int(inlier.sum()), err, keep[obs_pt])
+    return _Bundle(rmat, tv, rms, int(inlier.sum()), err, keep[obs_pt], focal_scale)
 
 
 def joint_noise_weights(residual_px: np.ndarray, joint: np.ndarray, num_joints: int, *,
@@ -496,6 +511,9 @@ def calibrate_from_detections(keypoints: np.ndarray, scores: np.ndarray,
         frame in any order, NaN where absent; scores: (F, V, P, 33). One person per camera
         is P = 1. cameras: V cameras with known intrinsics (extrinsics ignored).
     fps: frame rate of the 2D (the 2D tracker's motion gates).
+    The chosen solution is then checked for cameras out of step in time (selfcalib_checks.
+    sync_scan over every detection) and for focal lengths the 2D disagrees with
+    (focal_scales).
     Raises ValueError when no camera pair shares a person, CalibrationRefusedError when the
     solution fails its checks. Two cameras are checked with what a pair allows (selfcalib_checks
     module docstring), which is logged as a warning (SolutionChecks.checked).
@@ -506,6 +524,72 @@ def calibrate_from_detections(keypoints: np.ndarray, scores: np.ndarray,
         people.keypoints, people.scores, cameras, sample_frames=people.frames, limits=limits,
         person_height_m=person_height_m, min_score=min_score, reference=reference,
         frame_id=frame_id)
+    calibration = _check_sync_and_focal(calibration, people, keypoints, scores, limits,
+                                        min_score)
     if len(cameras) == 2 and calibration.checks is not None:   # what a pair could not check
         log.warning("two cameras, %s", calibration.checks.checked())
     return PeopleCalibration(calibration, people)
+
+
+def _check_sync_and_focal(calibration: SelfCalibration, people: CrossViewPeople,
+                          keypoints: np.ndarray, scores: np.ndarray, limits: CheckLimits,
+                          min_score: float, ransac_px: float = 8.0) -> SelfCalibration:
+    """calibration with the checks that need all of its samples added (selfcalib_checks
+    module docstring): the synchronisation scan against every detection (F, V, P, J, 2) /
+    (F, V, P, J) (sync_scan; limits.sync_search_frames 0 skips it) and the focal lengths
+    the people's 2D prefers (focal_scales; limits.max_focal_factor 0 skips it). Raises
+    CalibrationRefusedError (holding it) when a camera is out of step or its focal length
+    is off."""
+    if calibration.checks is None:
+        return calibration
+    checks = calibration.checks
+    if limits.sync_search_frames > 0:
+        checks = replace(checks, sync=sync_scan(
+            calibration.rig, people.keypoints, people.scores, people.frames,
+            np.asarray(keypoints, np.float64), np.asarray(scores, np.float64),
+            max_shift=limits.sync_search_frames, min_score=min_score,
+            outlier_threshold_px=3 * ransac_px))
+    if limits.max_focal_factor > 0:
+        checks = replace(checks, focal_scale=focal_scales(
+            calibration.rig, people.keypoints, people.scores, min_score=min_score,
+            ransac_px=ransac_px))
+    checked = replace(calibration, checks=checks)
+    failures = checks.failures(limits)
+    if failures:
+        raise CalibrationRefusedError("self-calibration refused, the solution fails its own "
+                                      "checks: " + "; ".join(failures), checked)
+    return checked
+
+
+def focal_scales(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, *, min_score: float = 0.5,
+                 ransac_px: float = 8.0, max_points: int = 1500,
+                 iterations: int = 100) -> np.ndarray:
+    """(V,) the factor by which the people's 2D would change each camera's focal length:
+    a bundle adjustment from the rig's poses with one free focal-length factor per camera
+    (every camera's; principal points and distortion kept). keypoints (N, V, J, 2) raw
+    pixels, scores (N, V, J): the samples the rig was fitted on; max_points joint samples
+    at most (evenly), iterations the most function evaluations.
+
+    Several views of people moving through the scene determine the focal lengths, if
+    loosely: on the demo recordings, with the shipped intrinsics, 0.95-1.06; with one
+    camera's focal length given 2x / 0.6x / 1.3x / 0.8x / 1.5x its true value, 0.59-0.61 /
+    1.39-1.40 / 0.80-0.86 / 1.19-1.29 / 0.65-0.70 (pulled towards 1: a factor says which way
+    and roughly how much, not the focal length to use).
+    """
+    cameras = list(rig.cameras)
+    n_views = len(cameras)
+    kp = np.asarray(keypoints, np.float64)
+    raw = kp.transpose(0, 2, 1, 3).reshape(-1, n_views, 2)
+    w = np.asarray(scores, np.float64).transpose(0, 2, 1).reshape(-1, n_views)
+    xy = np.stack([cam.undistort(raw[:, v]) for v, cam in enumerate(cameras)], axis=1)
+    valid = np.all(np.isfinite(xy), -1) & (w >= min_score)
+    focal = np.array([np.sqrt(c.K[0, 0] * c.K[1, 1]) for c in cameras])
+    # the bundle adjustment holds camera 0 at the origin: poses relative to it
+    rot = [c.R @ cameras[0].R.T for c in cameras]
+    trans = [c.t - r @ cameras[0].t for c, r in zip(cameras, rot, strict=True)]
+    everyone = list(range(n_views))
+    pts3d, used = _triangulate_posed(cameras, rot, trans, everyone, raw, w, valid, min_score,
+                                     ransac_px)
+    bundle = _bundle_adjust(rot, trans, pts3d, used, xy, w, focal, 0, loss_px=ransac_px,
+                            iterations=iterations, max_points=max_points, free_focal=True)
+    return bundle.focal_scale

@@ -17,7 +17,14 @@ frame. A solution is therefore judged on what it implies, not on its residual:
   its joint must stay small; with three or more cameras also each camera alone, against the
   joints the OTHER cameras triangulate (leave_one_camera_out_residuals);
 * reproducible (selfcalib.self_calibrate_best_split): of the fits on the `holdout_every`
-  possible held-out splits, at least `min_agreeing_splits` must pass and agree.
+  possible held-out splits, at least `min_agreeing_splits` must pass and agree;
+* synchronised (sync_scan): each camera's 2D must agree with the other cameras' best at the
+  same frame. A camera whose video runs some frames ahead or behind gives a rotation a few
+  degrees off that passes every check above (demo recordings, one camera 5-15 frames out of
+  step: 3.4-9.4 degrees), because the bundle adjustment spreads the people's motion over the
+  geometry; its residual, though, drops when its 2D is taken those frames away: on the demo
+  recordings the scan found the shift within 1 frame on 10 of 11 such cameras that passed
+  the other checks, and a shift of 0 on every camera of both real recordings.
 
 Two cameras (a stereo pair) cannot be checked camera by camera: the joints of one camera's
 held-out detections would be triangulated from a single view. What is checked instead is the
@@ -31,8 +38,8 @@ the Qualisys rotation, 6.6 degrees apart, while the other eleven demo pairs were
 3.3 degrees apart); and, for two cameras only, the bodies' handedness (body_front_share): a
 mirror-image geometry, which two views allow with people mixed up (multi cam03-cam04 with the
 two people swapped in one view passed every other check 163 degrees off), turns bodies inside
-out. Left undetected: a rotation that is wrong yet reproducible and not mirrored (a
-desynchronised camera can give one), which no check without a third camera sees.
+out. Left undetected: a rotation that is wrong yet reproducible, not mirrored and not out
+of step in time, which no check without a third camera sees.
 """
 from __future__ import annotations
 
@@ -44,6 +51,7 @@ import numpy as np
 
 from .array_ops import vector_norm
 from .camera import Rig
+from .crossview import sampson_px
 from .layouts import JointLayout
 from .triangulation import triangulate
 
@@ -68,6 +76,18 @@ class CheckLimits:
         within this many degrees (module docstring).
     min_body_front_share: two cameras: share of the triangulated bodies whose nose lies in
         front of the torso as its left / right labels define it (body_front_share).
+    sync_search_frames, min_sync_shift_frames, max_sync_residual_ratio: the synchronisation
+        check (sync_scan): a camera whose 2D agrees with the other cameras' best when taken
+        s frames away (|s| <= sync_search_frames), with |s| >= min_sync_shift_frames and a
+        residual at most max_sync_residual_ratio times that at s = 0, is out of step with
+        them; with two cameras |s| >= min_pair_sync_shift_frames (a pair's geometry absorbs
+        more: the synchronised pair cam03-cam04 of the demo recording `single` has its lowest
+        residual at +-2 frames, 0.84 of that at 0; the desynchronised demo pairs refused by
+        this check were found 3-10 frames off at 0.56-0.90).
+    max_focal_factor: a camera whose focal length the people's 2D would change by more than
+        this factor, either way (selfcalib.focal_scales), has wrong intrinsics (measured on
+        the demo recordings: 0.95-1.06 with the shipped ones, 0.59-0.86 or 1.19-1.40 with
+        one camera's focal length given 0.6-2x its own); 0 skips the check.
     """
 
     min_in_front: float = 0.97
@@ -81,8 +101,21 @@ class CheckLimits:
     min_agreeing_splits: int = 2
     max_split_disagreement_deg: float = 5.0
     min_body_front_share: float = 0.9
+    sync_search_frames: int = 30
+    min_sync_shift_frames: int = 2
+    min_pair_sync_shift_frames: int = 3
+    max_sync_residual_ratio: float = 0.9
+    max_focal_factor: float = 1.12
 
     def __post_init__(self) -> None:
+        if not (self.max_focal_factor == 0 or self.max_focal_factor > 1):
+            raise ValueError(f"max_focal_factor must be 0 (no check) or > 1, got "
+                             f"{self.max_focal_factor}")
+        if self.sync_search_frames < 0 or min(self.min_sync_shift_frames,
+                                              self.min_pair_sync_shift_frames) < 1:
+            raise ValueError(f"sync_search_frames must be >= 0 and min_sync_shift_frames, "
+                             f"min_pair_sync_shift_frames >= 1, got {self.sync_search_frames}, "
+                             f"{self.min_sync_shift_frames}, {self.min_pair_sync_shift_frames}")
         if self.holdout_block < 1 or self.holdout_every < 2:
             raise ValueError(f"holdout_block must be >= 1 and holdout_every >= 2, got "
                              f"{self.holdout_block} and {self.holdout_every}")
@@ -94,6 +127,119 @@ class CalibrationRefusedError(ValueError):
     def __init__(self, message: str, result: object) -> None:
         super().__init__(message)
         self.result = result
+
+
+@dataclass(frozen=True)
+class SyncScan:
+    """How well each camera's 2D agrees with the other cameras' when taken some frames away.
+
+    shifts: (S,) frame shifts tried, -max..max.
+    residual_px: (V, S) median over the samples of the epipolar (Sampson) distance, pixels,
+        between camera v's detections at frame t + shift and the other cameras' at frame t
+        (the nearest of camera v's people at that frame); NaN where fewer than half of the
+        samples have a frame t + shift.
+    """
+
+    shifts: np.ndarray
+    residual_px: np.ndarray
+
+    def best(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(V,) best shift (frames; 0 for a camera without residuals), the residual there
+        and at shift 0 (pixels)."""
+        at_zero = self.residual_px[:, int(np.flatnonzero(self.shifts == 0)[0])]
+        finite = np.isfinite(self.residual_px)
+        index = np.argmin(np.where(finite, self.residual_px, np.inf), axis=1)
+        rows = np.arange(len(index))
+        best_px = np.where(finite.any(1), self.residual_px[rows, index], np.nan)
+        return np.where(finite.any(1), self.shifts[index], 0), best_px, at_zero
+
+    def out_of_step(self, limits: CheckLimits) -> np.ndarray:
+        """(V,) ratio of the best residual to that at shift 0 for the cameras out of step
+        (CheckLimits: shift far enough, residual low enough), NaN for the others."""
+        shift, best_px, at_zero = self.best()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = best_px / at_zero
+        min_shift = (limits.min_pair_sync_shift_frames if len(shift) == 2
+                     else limits.min_sync_shift_frames)
+        off = (np.abs(shift) >= min_shift) & (ratio <= limits.max_sync_residual_ratio)
+        return np.where(off, ratio, np.nan)
+
+
+def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.ndarray,
+              detections: np.ndarray, detection_scores: np.ndarray, *, max_shift: int,
+              min_score: float = 0.5, max_samples: int = 3000,
+              **triangulate_options) -> SyncScan:
+    """SyncScan of samples keypoints (N, V, J, 2) raw pixels, scores (N, V, J), frames (N,)
+    their frame index into detections (F, V, P, J, 2) raw pixels, NaN where absent, and
+    detection_scores (F, V, P, J): every detection of every camera and frame, whether or not
+    it was associated into a sample (the association itself drops a desynchronised camera's
+    detections where the people move fast, which would bias the scan to shift 0).
+
+    For camera v and shift s, every sample's joints as the OTHER cameras see them at frame t
+    are compared with each of camera v's detections at frame t + s, the nearest one counting:
+    with three or more cameras the distance (pixels) to the projection of the joints the
+    others triangulate (triangulate_options as triangulation.triangulate), with two the
+    Sampson distance to the other camera's epipolar geometry; median over the joints, then
+    over the samples. Synchronised cameras of moving
+    people have their lowest residual at s = 0; a camera whose video runs k frames ahead, at
+    s = -k (its frame t - k shows what the others show at t). At most max_samples samples,
+    evenly over the recording, bound the run time (0.22 s for the 200 samples of the demo
+    recording `multi`, 4 cameras, +-30 frames, on the 2-core VM).
+    """
+    n_views = len(rig)
+    frame = np.asarray(frames, np.int64)
+    if len(frame) > max_samples:
+        pick = np.linspace(0, len(frame) - 1, max_samples).astype(int)
+        keypoints, scores, frame = keypoints[pick], scores[pick], frame[pick]
+    n_frames = detections.shape[0]
+    if detections.shape[1:] != (n_views, detections.shape[2]) + keypoints.shape[2:] or (
+            detection_scores.shape != detections.shape[:-1]):
+        raise ValueError(f"detections must be (F, V={n_views}, P, J, 2) and their scores "
+                         f"(F, V, P, J) for samples {keypoints.shape}; got {detections.shape} "
+                         f"and {detection_scores.shape}")
+    if frame.size == 0 or frame.min() < 0 or frame.max() >= n_frames:
+        raise ValueError(f"sample frames must index the {n_frames} detection frames")
+    confident = (detection_scores >= min_score) & np.all(np.isfinite(detections), -1)
+    detected = np.where(confident[..., None], detections, np.nan)           # (F, V, P, J, 2)
+    shifts = np.arange(-max_shift, max_shift + 1)
+    residual = np.full((n_views, shifts.size), np.nan)
+    for v in range(n_views):
+        if n_views >= 3:       # camera v's raw pixels against the others' joints, projected
+            others = [u for u in range(n_views) if u != v]
+            points = triangulate([rig.cameras[u] for u in others], keypoints[:, others],
+                                 scores[:, others], min_score=min_score,
+                                 **triangulate_options).points
+            observed, reference = detected[:, v], rig.cameras[v].project(points)  # (N, J, 2)
+        else:                  # normalised coordinates against the other camera's
+            u = 1 - v
+            observed = rig.cameras[v].undistort(detected[:, v])
+            reference = rig.cameras[u].undistort(
+                np.where((scores[:, u] >= min_score)[..., None], keypoints[:, u], np.nan))
+            essential = _essential(rig, u, v)
+            focal = float(np.sqrt(rig.cameras[v].K[0, 0] * rig.cameras[v].K[1, 1]))
+        for k, shift in enumerate(shifts):
+            target = frame + shift
+            inside = (target >= 0) & (target < n_frames)
+            if inside.sum() < 0.5 * len(frame):
+                continue
+            candidates = observed[target[inside]]                               # (n, P, J, 2)
+            if n_views >= 3:
+                distance = vector_norm(candidates - reference[inside][:, None])  # (n, P, J)
+            else:
+                distance = sampson_px(essential, reference[inside][:, None], candidates, focal)
+            with warnings.catch_warnings():       # samples / detections without joints
+                warnings.simplefilter("ignore", RuntimeWarning)
+                nearest = np.nanmin(np.nanmedian(distance, axis=-1), axis=-1)   # (n,)
+                residual[v, k] = np.nanmedian(nearest)
+    return SyncScan(shifts, residual)
+
+
+def _essential(rig: Rig, a: int, b: int) -> np.ndarray:
+    """Essential matrix (3, 3) of cameras a, b of a posed rig: x_b^T E x_a = 0 (normalised)."""
+    ca, cb = rig.cameras[a], rig.cameras[b]
+    rotation = cb.R @ ca.R.T
+    tx, ty, tz = cb.t - rotation @ ca.t
+    return np.array([[0.0, -tz, ty], [tz, 0.0, -tx], [-ty, tx, 0.0]]) @ rotation
 
 
 @dataclass(frozen=True)
@@ -112,6 +258,11 @@ class SolutionChecks:
         it has none); None with two cameras (not checked: module docstring).
     body_front_share: two cameras only (else None): body_front_share of the samples; NaN when
         no body shows the joints it needs (not checked, not a failure).
+    sync: the synchronisation scan (sync_scan) of all the samples; None when not run (it
+        needs every detection: selfcalib.calibrate_from_detections runs it on the solution
+        its splits chose).
+    focal_scale: (V,) the factor by which the 2D would change each camera's focal length
+        (selfcalib.focal_scales, run by calibrate_from_detections); None when not run.
     """
 
     in_front_share: float
@@ -122,18 +273,22 @@ class SolutionChecks:
     camera_names: tuple[str, ...]
     camera_heldout_px: np.ndarray | None = None
     body_front_share: float | None = None
+    sync: SyncScan | None = None
+    focal_scale: np.ndarray | None = None
 
     def checked(self) -> str:
         """One sentence: what these checks verified (module docstring), for the user."""
+        in_step = ("cameras in step in time, " if self.sync is not None else "") + (
+            "focal lengths agreeing with the 2D, " if self.focal_scale is not None else "")
         if self.camera_heldout_px is not None:
             return ("checked: joints in front of every camera, limb-length consistency, "
                     "held-out frames' reprojection overall and per camera against the others, "
-                    "agreement of the held-out splits")
+                    f"{in_step}agreement of the held-out splits")
         mirrored = ("bodies not mirrored, " if self.body_front_share is not None
                     and np.isfinite(self.body_front_share) else "")
         return (f"checked ({len(self.camera_names)} cameras: no camera can be held out against "
                 "the others): joints in front of both cameras, limb-length consistency, "
-                f"{mirrored}held-out frames' reprojection, every held-out split "
+                f"{mirrored}held-out frames' reprojection, {in_step}every held-out split "
                 "passing and agreeing"
                 + ("" if mirrored else " (not whether the bodies are mirrored: no nose, "
                    "shoulders and hips seen by both cameras)") + "; "
@@ -167,6 +322,10 @@ class SolutionChecks:
             out.append(f"mirrored bodies: only {100 * self.body_front_share:.0f} % of the "
                        "triangulated people face the way their left and right say (need "
                        f"{100 * limits.min_body_front_share:.0f} %)")
+        sync = self._sync_failure(limits)
+        out += [sync] if sync else []
+        focal = self._focal_failure(limits, out_of_step=bool(sync))
+        out += [focal] if focal else []
         if self.camera_heldout_px is not None:
             off = [f"{name} ({px:.0f} px)" for name, px
                    in zip(self.camera_names, self.camera_heldout_px, strict=True)
@@ -176,6 +335,41 @@ class SolutionChecks:
                            + ", ".join(off) + f" median (limit "
                            f"{limits.max_camera_heldout_px:.0f} px)")
         return out
+
+    def _sync_failure(self, limits: CheckLimits) -> str | None:
+        """The sentence for cameras out of step in time (sync), None when none is."""
+        if self.sync is None:
+            return None
+        ratio = self.sync.out_of_step(limits)
+        if not np.isfinite(ratio).any():
+            return None
+        shift, best_px, at_zero = self.sync.best()
+        cameras = [f"{self.camera_names[v]} {abs(int(shift[v]))} frames "
+                   f"{'ahead' if shift[v] < 0 else 'behind'} ({best_px[v]:.1f} px at its "
+                   f"best against {at_zero[v]:.1f} px at the same frame)"
+                   for v in np.argsort(np.where(np.isfinite(ratio), ratio, np.inf))
+                   if np.isfinite(ratio[v])]
+        return ("cameras out of step in time, their 2D agreeing with the other cameras' best "
+                "some frames away (a video N frames ahead shows at frame t what the others "
+                "show at t + N): " + ", ".join(cameras) + "; synchronise the videos (trim the "
+                "start of those that are behind, or of the others), the clearest first, and "
+                "calibrate again")
+
+    def _focal_failure(self, limits: CheckLimits, out_of_step: bool) -> str | None:
+        """The sentence for focal lengths the 2D disagrees with, None when none does."""
+        if self.focal_scale is None or limits.max_focal_factor == 0:
+            return None
+        off = [f"{name} ({scale:.2f}x the focal length its intrinsics give)"
+               for name, scale in zip(self.camera_names, self.focal_scale, strict=True)
+               if not abs(np.log(scale)) <= np.log(limits.max_focal_factor)]
+        if not off:
+            return None
+        return ("focal lengths the people's 2D disagrees with: " + ", ".join(off)
+                + f" (limit {limits.max_focal_factor:.2f}x either way): "
+                + ("synchronise the cameras first (a camera out of step looks like this "
+                   "too), then " if out_of_step else "")
+                + "check those cameras' intrinsics (calibrated at another resolution, zoom "
+                "or crop?)")
 
 
 def heldout_mask(frames: np.ndarray, limits: CheckLimits) -> np.ndarray:
@@ -247,7 +441,8 @@ def check_solution(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, heldout:
                    layout: JointLayout, min_score: float, outlier_threshold_px: float,
                    limb_lengths_m: dict[tuple[str, str], float]) -> SolutionChecks:
     """Checks of a solution on its samples: keypoints (N, V, J, 2) raw pixels, scores
-    (N, V, J), heldout (N,) samples never used for fitting (module docstring)."""
+    (N, V, J), heldout (N,) samples never used for fitting (module docstring). The
+    synchronisation scan needs every detection, not only the samples: sync_scan."""
     res = triangulate(rig.cameras, keypoints, scores, min_score=min_score,
                       outlier_threshold_px=outlier_threshold_px)
     n_views = len(rig)
