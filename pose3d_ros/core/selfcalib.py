@@ -537,9 +537,11 @@ def _check_sync_and_focal(calibration: SelfCalibration, people: CrossViewPeople,
     """calibration with the checks that need all of its samples added (selfcalib_checks
     module docstring): the synchronisation scan against every detection (F, V, P, J, 2) /
     (F, V, P, J) (sync_scan; limits.sync_search_frames 0 skips it) and the focal lengths
-    the people's 2D prefers (focal_scales; limits.max_focal_factor 0 skips it). Raises
-    CalibrationRefusedError (holding it) when a camera is out of step or its focal length
-    is off."""
+    the people's 2D prefers (focal_scales, three or more cameras: two views leave the focal
+    lengths undetermined, the demo pairs gave 0.41-2.03 with the shipped intrinsics; a
+    limit of 0 skips it). Raises CalibrationRefusedError (holding it) when a camera is out
+    of step or its focal length is off by more than limits.max_focal_factor; a factor
+    beyond limits.warn_focal_factor is logged as a warning."""
     if calibration.checks is None:
         return calibration
     checks = calibration.checks
@@ -549,7 +551,8 @@ def _check_sync_and_focal(calibration: SelfCalibration, people: CrossViewPeople,
             np.asarray(keypoints, np.float64), np.asarray(scores, np.float64),
             max_shift=limits.sync_search_frames, min_score=min_score,
             outlier_threshold_px=3 * ransac_px))
-    if limits.max_focal_factor > 0:
+    if len(calibration.rig) >= 3 and (limits.max_focal_factor > 0 or   # a pair cannot tell
+                                      limits.warn_focal_factor > 0):
         checks = replace(checks, focal_scale=focal_scales(
             calibration.rig, people.keypoints, people.scores, min_score=min_score,
             ransac_px=ransac_px))
@@ -558,6 +561,8 @@ def _check_sync_and_focal(calibration: SelfCalibration, people: CrossViewPeople,
     if failures:
         raise CalibrationRefusedError("self-calibration refused, the solution fails its own "
                                       "checks: " + "; ".join(failures), checked)
+    for warning in checks.focal_warnings(limits):
+        log.warning("self-calibration: %s", warning)
     return checked
 
 
@@ -570,11 +575,13 @@ def focal_scales(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, *, min_sco
     pixels, scores (N, V, J): the samples the rig was fitted on; max_points joint samples
     at most (evenly), iterations the most function evaluations.
 
-    Several views of people moving through the scene determine the focal lengths, if
-    loosely: on the demo recordings, with the shipped intrinsics, 0.95-1.06; with one
-    camera's focal length given 2x / 0.6x / 1.3x / 0.8x / 1.5x its true value, 0.59-0.61 /
-    1.39-1.40 / 0.80-0.86 / 1.19-1.29 / 0.65-0.70 (pulled towards 1: a factor says which way
-    and roughly how much, not the focal length to use).
+    Views of people moving through the scene determine the focal lengths, loosely: with the
+    shipped intrinsics of the demo recordings 0.95-1.06 from all four cameras, 0.91-1.16
+    from three (the eight 3-camera subsets), down to 0.85 over 60-frame stretches of
+    `single` (fewer positions), 0.41-2.03 from two (not determined). With one
+    of the four cameras' focal length given 2x / 0.6x / 1.3x / 0.8x / 1.5x its true value,
+    0.56-0.65 / 1.39-1.57 / 0.74-0.86 / 1.14-1.29 / 0.65-0.70 for it (pulled towards 1: a
+    factor says which way and roughly how much, not the focal length to use).
     """
     cameras = list(rig.cameras)
     n_views = len(cameras)
