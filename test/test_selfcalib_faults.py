@@ -1,9 +1,9 @@
-"""Self-calibration refuses cameras out of step in time (selfcalib_checks.sync_scan) and focal
-lengths the people's 2D disagrees with (selfcalib.focal_scales), on the demo recordings' real
-2D with one camera's video moved by whole frames or its focal length changed.
+"""Self-calibration refuses cameras out of step in time (selfcalib_checks.sync_scan) and warns
+about focal lengths the people's 2D disagrees with (selfcalib.focal_scales), on the demo
+recordings' real 2D with one camera's video moved by whole frames or its focal length changed.
 
-Before these checks, one camera 2-10 frames out of step, or given 0.6-2x its focal length,
-gave rigs up to 9.4 degrees off that passed every other check and were written
+Before, one camera 2-10 frames out of step, or given 0.6-2x its focal length, gave rigs up to
+15 degrees off that passed every check and were written without a word
 (benchmarks/bench_selfcalib_faults.py, results_multiview.md section 3g)."""
 from __future__ import annotations
 
@@ -54,8 +54,6 @@ def test_a_camera_out_of_step_is_refused_and_named(name, camera, frames):
     where = "ahead" if frames > 0 else "behind"
     message = str(refused.value)
     assert f"{cameras[camera].name} {abs(frames)} frames {where}" in message
-    if "focal lengths" in message:        # a camera out of step can move its focal factor
-        assert message.index("out of step") < message.index("synchronise the cameras first")
     sync = refused.value.result.checks.sync
     shift, best_px, at_zero = sync.best()
     assert shift[camera] == -frames and best_px[camera] < 0.9 * at_zero[camera]
@@ -71,7 +69,7 @@ def test_the_real_demo_recordings_are_in_step_and_agree_with_their_intrinsics(na
     assert np.all(best_px > 0.95 * at_zero)
     assert np.all(np.isnan(checks.sync.out_of_step(CheckLimits())))
     assert np.all(np.abs(np.log(checks.focal_scale)) < np.log(1.08))     # 0.95-1.06 measured
-    assert "in step in time, focal lengths agreeing with the 2D" in checks.checked()
+    assert "in step in time" in checks.checked()
 
 
 def test_a_pair_out_of_step_is_refused_and_a_synchronised_pair_is_not():
@@ -87,7 +85,7 @@ def test_a_pair_out_of_step_is_refused_and_a_synchronised_pair_is_not():
     assert checks is not None and checks.sync is not None
     assert np.all(np.abs(checks.sync.best()[0]) < CheckLimits().min_pair_sync_shift_frames)
     # two views leave the focal lengths undetermined (0.41-2.03 measured on good pairs)
-    assert checks.focal_scale is None and "focal lengths" not in checks.checked()
+    assert checks.focal_scale is None
 
 
 def test_calibrate_tool_refuses_a_camera_out_of_step_in_one_line(tmp_path, capsys):
@@ -135,45 +133,42 @@ def _with_focal(camera, factor: float):
 
 
 @pytest.mark.parametrize("camera, factor", [(1, 2.0), (3, 0.6), (0, 1.5)])
-def test_a_wrong_focal_length_is_refused_and_named(camera, factor):
+def test_a_wrong_focal_length_is_named_in_a_warning(camera, factor, caplog):
     """(a review: cam02's focal length given 2x / 0.6x its own gave rigs 8.1 / 5.7 degrees off
-    that passed every check)"""
+    without a word; a refusal was tried and dropped: good short stretches give such factors
+    too, see the next test)"""
+    import logging
+
     kp, sc, cameras = _demo("single")
     given = list(cameras)
     given[camera] = _with_focal(cameras[camera], factor)
-    with pytest.raises(CalibrationRefusedError, match="focal lengths the people's 2D "
-                       "disagrees with") as refused:
-        calibrate_from_detections(kp, sc, given, fps=DEMO_FPS)
-    message = str(refused.value)
-    assert cameras[camera].name in message.split("disagrees with:")[1].split("(limit")[0]
-    scale = refused.value.result.checks.focal_scale
-    # the factor points the right way (measured 0.61 / 1.19 / 0.65 for 2 / 0.6 / 1.5)
+    with caplog.at_level(logging.WARNING, logger="pose3d_ros.core.selfcalib"):
+        try:
+            result = calibrate_from_detections(kp, sc, given, fps=DEMO_FPS).calibration
+        except CalibrationRefusedError as refused:    # refused by another check: no warning
+            pytest.fail(f"measured to pass the checks, refused: {refused}")
+    scale = result.checks.focal_scale
+    # the factor points the right way (measured 0.61 / 1.47 / 0.65 for 2 / 0.6 / 1.5)
     assert np.log(scale[camera]) * np.log(factor) < 0
+    warned = [r.getMessage() for r in caplog.records if "focal length of" in r.getMessage()]
+    assert len(warned) == 1 and f"{cameras[camera].name} (" in warned[0], warned
+    assert "that camera" in warned[0]
     others = np.delete(scale, camera)
-    assert np.all(np.abs(np.log(others)) < np.log(CheckLimits().max_focal_factor) + 0.1)
+    assert np.all(np.abs(np.log(others)) < np.log(CheckLimits().warn_focal_factor))
 
 
-def test_a_short_good_recording_is_not_refused_and_a_smaller_focal_error_is_warned(caplog):
-    """(a review: with the first limit, 1.12x, 60-frame stretches of `single` with the shipped
-    intrinsics were refused as having wrong focal lengths: 0.85-0.87 measured, the shipped rig
-    itself 0.84 there)"""
-    import logging
-
+def test_good_short_recordings_are_not_refused_for_their_focal_factors():
+    """(two reviews: refusal limits of 1.12x and then 1.3x refused good 60-frame stretches:
+    the shipped rig itself gives 0.66-4.5 over 30-60 frames; cam02-cam04 of `single` over
+    frames 0-60 gave 1.37)"""
     kp, sc, cameras = _demo("single")
     for start in (10, 20, 40):
         result = calibrate_from_detections(kp[start:start + 60], sc[start:start + 60], cameras,
                                            fps=DEMO_FPS).calibration
         assert result.checks is not None and result.checks.focal_scale is not None
-        # and said: a warning (these stretches: cam01 0.87-0.89, cam02 0.85-0.87, cam04 1.15)
-    assert any("focal length of cam0" in r.getMessage() for r in caplog.records)
-    caplog.clear()
-    given = list(cameras)
-    given[1] = _with_focal(cameras[1], 0.8)               # measured 1.16: warned, not refused
-    with caplog.at_level(logging.WARNING, logger="pose3d_ros.core.selfcalib"):
-        checks = calibrate_from_detections(kp, sc, given, fps=DEMO_FPS).calibration.checks
-    assert checks is not None and checks.focal_scale[1] > CheckLimits().warn_focal_factor
-    warned = [r.getMessage() for r in caplog.records if "focal length of" in r.getMessage()]
-    assert len(warned) == 1 and "cam02 (1.1" in warned[0], warned
+    result = calibrate_from_detections(kp[:60, 1:], sc[:60, 1:], cameras[1:],
+                                       fps=DEMO_FPS).calibration
+    assert result.checks is not None and "focal" not in result.checks.checked()
 
 
 def test_focal_scales_of_an_exact_synthetic_rig_are_one():
@@ -184,5 +179,9 @@ def test_focal_scales_of_an_exact_synthetic_rig_are_one():
     obs = observe(rig, random_poses(40, 1, rng), rng, noise_px=0.5)
     scale = focal_scales(rig, obs.keypoints[:, 0], obs.scores[:, 0])
     assert scale == pytest.approx(np.ones(4), abs=0.02)
-    with pytest.raises(ValueError, match="max_focal_factor"):
-        CheckLimits(max_focal_factor=0.9)
+    with pytest.raises(ValueError, match="warn_focal_factor"):
+        CheckLimits(warn_focal_factor=0.9)
+    with pytest.raises(ValueError, match="max_sync_residual_ratio"):
+        CheckLimits(max_sync_residual_ratio=0)
+    with pytest.raises(ValueError, match="must reach the smallest shift"):
+        CheckLimits(sync_search_frames=1)

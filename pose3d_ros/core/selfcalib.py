@@ -512,8 +512,8 @@ def calibrate_from_detections(keypoints: np.ndarray, scores: np.ndarray,
         is P = 1. cameras: V cameras with known intrinsics (extrinsics ignored).
     fps: frame rate of the 2D (the 2D tracker's motion gates).
     The chosen solution is then checked for cameras out of step in time (selfcalib_checks.
-    sync_scan over every detection) and for focal lengths the 2D disagrees with
-    (focal_scales).
+    sync_scan over every detection); focal lengths the 2D disagrees with (focal_scales) are
+    warned about.
     Raises ValueError when no camera pair shares a person, CalibrationRefusedError when the
     solution fails its checks. Two cameras are checked with what a pair allows (selfcalib_checks
     module docstring), which is logged as a warning (SolutionChecks.checked).
@@ -536,12 +536,11 @@ def _check_sync_and_focal(calibration: SelfCalibration, people: CrossViewPeople,
                           min_score: float, ransac_px: float = 8.0) -> SelfCalibration:
     """calibration with the checks that need all of its samples added (selfcalib_checks
     module docstring): the synchronisation scan against every detection (F, V, P, J, 2) /
-    (F, V, P, J) (sync_scan; limits.sync_search_frames 0 skips it) and the focal lengths
-    the people's 2D prefers (focal_scales, three or more cameras: two views leave the focal
-    lengths undetermined, the demo pairs gave 0.41-2.03 with the shipped intrinsics; a
-    limit of 0 skips it). Raises CalibrationRefusedError (holding it) when a camera is out
-    of step or its focal length is off by more than limits.max_focal_factor; a factor
-    beyond limits.warn_focal_factor is logged as a warning."""
+    (F, V, P, J) (sync_scan; limits.sync_search_frames 0 skips it), which refuses
+    (CalibrationRefusedError holding it) a camera out of step; and the focal lengths the
+    people's 2D prefers (focal_scales, three or more cameras: two views leave them
+    undetermined, the demo pairs gave 0.41-2.03 with the shipped intrinsics), a factor
+    beyond limits.warn_focal_factor logged as a warning (not refused: CheckLimits)."""
     if calibration.checks is None:
         return calibration
     checks = calibration.checks
@@ -551,8 +550,7 @@ def _check_sync_and_focal(calibration: SelfCalibration, people: CrossViewPeople,
             np.asarray(keypoints, np.float64), np.asarray(scores, np.float64),
             max_shift=limits.sync_search_frames, min_score=min_score,
             outlier_threshold_px=3 * ransac_px))
-    if len(calibration.rig) >= 3 and (limits.max_focal_factor > 0 or   # a pair cannot tell
-                                      limits.warn_focal_factor > 0):
+    if len(calibration.rig) >= 3 and limits.warn_focal_factor > 0:    # a pair cannot tell
         checks = replace(checks, focal_scale=focal_scales(
             calibration.rig, people.keypoints, people.scores, min_score=min_score,
             ransac_px=ransac_px))
@@ -575,13 +573,13 @@ def focal_scales(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, *, min_sco
     pixels, scores (N, V, J): the samples the rig was fitted on; max_points joint samples
     at most (evenly), iterations the most function evaluations.
 
-    Views of people moving through the scene determine the focal lengths, loosely: with the
-    shipped intrinsics of the demo recordings 0.95-1.06 from all four cameras, 0.91-1.16
-    from three (the eight 3-camera subsets), down to 0.85 over 60-frame stretches of
-    `single` (fewer positions), 0.41-2.03 from two (not determined). With one
-    of the four cameras' focal length given 2x / 0.6x / 1.3x / 0.8x / 1.5x its true value,
-    0.56-0.65 / 1.39-1.57 / 0.74-0.86 / 1.14-1.29 / 0.65-0.70 for it (pulled towards 1: a
-    factor says which way and roughly how much, not the focal length to use).
+    Views of people moving through the scene determine the focal lengths only loosely:
+    with the shipped intrinsics of the demo recordings 0.95-1.06 over all 100 frames of the
+    four cameras, 0.91-1.16 from three (the eight 3-camera subsets), but 0.66-4.5 over
+    30-60-frame stretches (the people in too few places), 0.41-2.03 from two cameras. With
+    one of the four cameras' focal length given 2x / 0.6x / 1.3x / 0.8x / 1.5x its true
+    value, 0.56-0.65 / 1.39-1.57 / 0.74-0.86 / 1.14-1.29 / 0.65-0.70 for it over the 100
+    frames (pulled towards 1). A factor is a hint for a warning, not a measurement.
     """
     cameras = list(rig.cameras)
     n_views = len(cameras)
