@@ -39,6 +39,7 @@ from pose3d_ros.core.demo_2d import load_demo_2d
 from pose3d_ros.core.rig_comparison import compare_rigs
 from pose3d_ros.core.selfcalib import DEFAULT_LIMITS, calibrate_from_detections
 from pose3d_ros.core.selfcalib_checks import CalibrationRefusedError
+from pose3d_ros.core.synthetic import camera_out_of_step
 
 CHECK_WORDS = {  # a refusal's reason -> a short name for the table
     "out of step": "sync", "held-out splits": "splits", "mirrored": "mirrored",
@@ -46,16 +47,6 @@ CHECK_WORDS = {  # a refusal's reason -> a short name for the table
     "behind the people": "cheirality", "in front of the cameras": "cheirality",
     "reproject at": "held-out", "must agree within": "splits",
 }
-
-
-def out_of_step(keypoints: np.ndarray, scores: np.ndarray, camera: int, frames: int):
-    """The 2D with `camera`'s video `frames` ahead of the others (behind when negative)."""
-    n = keypoints.shape[0] - abs(frames)
-    others = slice(0, n) if frames > 0 else slice(-frames, None)
-    own = slice(frames, None) if frames > 0 else slice(0, n)
-    kp, sc = keypoints[others].copy(), scores[others].copy()
-    kp[:, camera], sc[:, camera] = keypoints[own, camera], scores[own, camera]
-    return kp, sc
 
 
 def wrong_focal(camera, factor: float):
@@ -118,7 +109,7 @@ def main() -> None:
                 for shift in args.shifts:
                     cases.append((f"{cameras[camera].name} {abs(shift)} frames "
                                   f"{'ahead' if shift > 0 else 'behind'}",
-                                  *out_of_step(kp0, sc0, camera, shift), cameras))
+                                  *camera_out_of_step(kp0, sc0, camera, shift), cameras))
             for camera in (range(len(subset)) if len(subset) > 2 else [1]):
                 for factor in args.focal:
                     given = list(cameras)

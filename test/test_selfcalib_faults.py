@@ -17,6 +17,7 @@ from pose3d_ros.core.selfcalib_checks import (
     CheckLimits,
     sync_scan,
 )
+from pose3d_ros.core.synthetic import camera_out_of_step
 
 
 def _demo(name: str, cameras: list[int] | None = None):
@@ -31,24 +32,13 @@ def _demo(name: str, cameras: list[int] | None = None):
             demo.scores[:, pick].astype(np.float64), [rig.cameras[i] for i in pick])
 
 
-def _ahead(keypoints: np.ndarray, scores: np.ndarray, camera: int, frames: int):
-    """The 2D with `camera`'s video `frames` ahead of the others (behind when negative): its
-    frame t shows what theirs show at t + frames; the frames not all cameras have are cut."""
-    n = keypoints.shape[0] - abs(frames)
-    others = slice(0, n) if frames > 0 else slice(-frames, None)
-    own = slice(frames, None) if frames > 0 else slice(0, n)
-    kp, sc = keypoints[others].copy(), scores[others].copy()
-    kp[:, camera], sc[:, camera] = keypoints[own, camera], scores[own, camera]
-    return kp, sc
-
-
 @pytest.mark.parametrize("name, camera, frames", [
     ("multi", 3, 10), ("multi", 3, -5), ("multi", 1, 2), ("single", 1, 5)])
 def test_a_camera_out_of_step_is_refused_and_named(name, camera, frames):
     """(a review: cam02 or cam04 5-15 frames out of step gave rigs 3.4-9.4 degrees off that
     passed every check and were written)"""
     kp, sc, cameras = _demo(name)
-    kp, sc = _ahead(kp, sc, camera, frames)
+    kp, sc = camera_out_of_step(kp, sc, camera, frames)
     with pytest.raises(CalibrationRefusedError, match="out of step in time") as refused:
         calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS)
     where = "ahead" if frames > 0 else "behind"
@@ -77,7 +67,7 @@ def test_a_pair_out_of_step_is_refused_and_a_synchronised_pair_is_not():
     its lowest residual 2 frames away (a pair's geometry absorbs that), which must not refuse
     it (CheckLimits.min_pair_sync_shift_frames)."""
     kp, sc, cameras = _demo("multi", [1, 2])
-    kp, sc = _ahead(kp, sc, 1, 10)
+    kp, sc = camera_out_of_step(kp, sc, 1, 10)
     with pytest.raises(CalibrationRefusedError, match="out of step in time"):
         calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS)
     kp, sc, cameras = _demo("single", [2, 3])
@@ -94,7 +84,7 @@ def test_calibrate_tool_refuses_a_camera_out_of_step_in_one_line(tmp_path, capsy
     from pose3d_ros.tools.calibrate import main
 
     kp, sc, _ = _demo("multi")
-    kp, sc = _ahead(kp, sc, 3, 10)
+    kp, sc = camera_out_of_step(kp, sc, 3, 10)
     source = tmp_path / "2d.npz"
     np.savez(source, keypoints=kp, scores=sc)
     out = tmp_path / "rig.yaml"
@@ -121,6 +111,12 @@ def test_sync_scan_and_its_limits_refuse_malformed_input():
         CheckLimits(min_pair_sync_shift_frames=0)
     scan = sync_scan(rig, samples, sample_scores, np.arange(len(kp)), kp, sc, max_shift=3)
     assert scan.residual_px.shape == (4, 7) and list(scan.shifts) == list(range(-3, 4))
+    moved, moved_scores = camera_out_of_step(kp, sc, 2, -3)     # cam03 3 frames behind
+    assert moved.shape == (len(kp) - 3,) + kp.shape[1:] and moved_scores.shape[0] == len(kp) - 3
+    assert np.array_equal(moved[5, 2], kp[5, 2], equal_nan=True)
+    assert np.array_equal(moved[5, 0], kp[8, 0], equal_nan=True)
+    with pytest.raises(ValueError, match="cannot move"):
+        camera_out_of_step(kp[:3], sc[:3], 1, 5)
 
 
 def _with_focal(camera, factor: float):

@@ -197,3 +197,19 @@ def observe(rig: Rig, points: np.ndarray, rng: np.random.Generator, *, noise_px:
     kp = np.where(visible[..., None], kp, np.nan)
     scores = np.where(visible, rng.uniform(*score_range, size=shape), 0.0)
     return SyntheticObservations(kp, scores, outl & visible)
+
+
+def camera_out_of_step(keypoints: np.ndarray, scores: np.ndarray, camera: int, frames: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Synchronised 2D keypoints (F, V, ...) and scores (F, V, ...) with camera `camera`'s
+    video `frames` ahead of the others (behind when negative): its frame t shows what theirs
+    show at t + frames. The frames not all cameras have are cut: (F - |frames|, V, ...).
+    A fault for tests and benchmarks of the synchronisation check (selfcalib_checks)."""
+    n = keypoints.shape[0] - abs(frames)
+    if n <= 0:
+        raise ValueError(f"cannot move a camera {frames} frames in {keypoints.shape[0]} frames")
+    others = slice(0, n) if frames > 0 else slice(-frames, None)
+    own = slice(frames, None) if frames > 0 else slice(0, n)
+    kp, sc = keypoints[others].copy(), scores[others].copy()
+    kp[:, camera], sc[:, camera] = keypoints[own, camera], scores[own, camera]
+    return kp, sc
