@@ -207,13 +207,12 @@ def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.nd
     detected = np.where(confident[..., None], detections, np.nan)           # (F, V, P, J, 2)
     shifts = np.arange(-max_shift, max_shift + 1)
     residual = np.full((n_views, shifts.size), np.nan)
+    if n_views >= 3:           # camera v's raw pixels against the others' joints, projected
+        projected = seen_by_the_others(rig, keypoints, scores, min_score=min_score,
+                                       **triangulate_options)                # (N, V, J, 2)
     for v in range(n_views):
-        if n_views >= 3:       # camera v's raw pixels against the others' joints, projected
-            others = [u for u in range(n_views) if u != v]
-            points = triangulate([rig.cameras[u] for u in others], keypoints[:, others],
-                                 scores[:, others], min_score=min_score,
-                                 **triangulate_options).points
-            observed, reference = detected[:, v], rig.cameras[v].project(points)  # (N, J, 2)
+        if n_views >= 3:
+            observed, reference = detected[:, v], projected[:, v]               # (N, J, 2)
         else:                  # normalised coordinates against the other camera's
             u = 1 - v
             observed = rig.cameras[v].undistort(detected[:, v])
@@ -422,24 +421,32 @@ def limb_length_cv(points: np.ndarray, layout: JointLayout,
     return float(np.median(cvs)) if cvs else float("nan")
 
 
+def seen_by_the_others(rig: Rig, keypoints: np.ndarray, scores: np.ndarray,
+                       **triangulate_options) -> np.ndarray:
+    """(..., V, J, 2) pixels: for each camera, the projection into it of the joints
+    triangulated from all OTHER cameras (triangulation.triangulate with
+    `triangulate_options`; one batched triangulation per left-out camera). keypoints
+    (..., V, J, 2) raw pixels, scores (..., V, J)."""
+    n_views = len(rig)
+    out = np.full(np.shape(keypoints), np.nan)
+    for v in range(n_views):
+        others = [i for i in range(n_views) if i != v]
+        res = triangulate([rig.cameras[i] for i in others], keypoints[..., others, :, :],
+                          scores[..., others, :], **triangulate_options)
+        out[..., v, :, :] = rig.cameras[v].project(res.points)
+    return out
+
+
 def leave_one_camera_out_residuals(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, *,
                                    min_score: float = 0.5, **triangulate_options) -> np.ndarray:
     """Residuals (..., V, J, 2) pixels: each camera's 2D detection minus the projection of the
-    joint triangulated from all OTHER cameras (triangulation.triangulate with
+    joint triangulated from all OTHER cameras (seen_by_the_others with
     `triangulate_options`), NaN where unavailable or score < min_score. keypoints
     (..., V, J, 2) raw pixels, scores (..., V, J). The camera judged takes no part in the
     geometry it is compared with: a camera whose rotation disagrees with the 2D shows a
     shift of its median residual."""
-    n_views = len(rig)
-    out = np.full(np.shape(keypoints), np.nan)
-    for v in range(n_views):  # one batched triangulation per left-out camera
-        others = [i for i in range(n_views) if i != v]
-        res = triangulate([rig.cameras[i] for i in others], keypoints[..., others, :, :],
-                          scores[..., others, :], **triangulate_options)
-        residual = keypoints[..., v, :, :] - rig.cameras[v].project(res.points)
-        out[..., v, :, :] = np.where((scores[..., v, :] >= min_score)[..., None], residual,
-                                     np.nan)
-    return out
+    residual = keypoints - seen_by_the_others(rig, keypoints, scores, **triangulate_options)
+    return np.where((scores >= min_score)[..., None], residual, np.nan)
 
 
 def check_solution(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, heldout: np.ndarray, *,
