@@ -232,8 +232,21 @@ def test_file_layouts_convert_to_and_from_the_package_layouts():
         convert_joints(coco, COCO17, BODY25)
 
 
-def test_more_bad_files_name_the_file_and_fault(show, tmp_path):
+def _write_one_actor(folder, show, cells) -> None:
+    """A VoxelPose-layout Shelf folder whose actorsGT.mat holds one actor with these
+    per-frame cells (arrays of any shape, as a malformed file may have)."""
     from scipy.io import savemat
+
+    write_voxelpose(folder, show, "shelf", 0)
+    actors = np.empty((1, 1), dtype=object)
+    frames = np.empty((len(cells), 1), dtype=object)
+    for k, cell in enumerate(cells):
+        frames[k, 0] = cell
+    actors[0, 0] = frames
+    savemat(str(folder / "actorsGT.mat"), {"actor3D": actors})
+
+
+def test_more_bad_files_name_the_file_and_fault(show, tmp_path):
 
     turned = panoptic_show(show)
     write_panoptic(tmp_path / "seq", turned, np.arange(len(show.joints)))
@@ -246,12 +259,7 @@ def test_more_bad_files_name_the_file_and_fault(show, tmp_path):
     with pytest.raises(ValueError, match="cameras \\['99_99'\\] not found"):
         load_panoptic_calibration(cal_path, ["99_99"])
     # actorsGT with a 13-joint entry
-    write_voxelpose(tmp_path / "Shelf", show, "shelf", 0)
-    actors = np.empty((1, 1), dtype=object)
-    frames = np.empty((2, 1), dtype=object)
-    frames[0, 0], frames[1, 0] = np.zeros((14, 3)), np.zeros((13, 3))
-    actors[0, 0] = frames
-    savemat(str(tmp_path / "Shelf" / "actorsGT.mat"), {"actor3D": actors})
+    _write_one_actor(tmp_path / "Shelf", show, [np.zeros((14, 3)), np.zeros((13, 3))])
     with pytest.raises(ValueError, match=r"actorsGT.mat: actor 0 frame 1 has shape \(13, 3\)"):
         load_campus_shelf(tmp_path / "Shelf", "shelf", frames=[0, 1])
     with pytest.raises(ValueError, match="actorsGT.mat: has 2 frames"):
@@ -327,7 +335,6 @@ def test_malformed_fields_found_by_a_review_are_told_in_one_line(show, tmp_path)
     cell 3 x 14 instead of 14 x 3 (read scrambled: PCP 0), a COCO score null and a Panoptic id
     null (TypeError), Panoptic 'bodies' not a list (read as nobody annotated), an image
     file_name without a frame number (the error named the image, not the file)."""
-    from scipy.io import savemat
 
     entry = {"keypoints": [100.0, 50.0, 0.9] * 17, "category_id": 1}
     coco = tmp_path / "coco.json"
@@ -349,12 +356,7 @@ def test_malformed_fields_found_by_a_review_are_told_in_one_line(show, tmp_path)
     with pytest.raises(ValueError, match=rf"{coco}: entry 0: score 'high' is not a number"):
         read_coco_keypoints(coco, (640, 480))
     # actorsGT with a transposed cell
-    write_voxelpose(tmp_path / "Shelf", show, "shelf", 0)
-    actors = np.empty((1, 1), dtype=object)
-    frames = np.empty((2, 1), dtype=object)
-    frames[0, 0], frames[1, 0] = np.zeros((14, 3)), np.zeros((3, 14))
-    actors[0, 0] = frames
-    savemat(str(tmp_path / "Shelf" / "actorsGT.mat"), {"actor3D": actors})
+    _write_one_actor(tmp_path / "Shelf", show, [np.zeros((14, 3)), np.zeros((3, 14))])
     with pytest.raises(ValueError, match=r"actorsGT.mat: actor 0 frame 1 has shape \(3, 14\)"):
         load_campus_shelf(tmp_path / "Shelf", "shelf", frames=[0, 1])
     # a shape with -1 reads any nesting (a 3 x 3 rotation read as Rodrigues-or-matrix: a
