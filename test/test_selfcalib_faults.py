@@ -70,12 +70,48 @@ def test_a_pair_out_of_step_is_refused_and_a_synchronised_pair_is_not():
     kp, sc = camera_out_of_step(kp, sc, 1, 10)
     with pytest.raises(CalibrationRefusedError, match="out of step in time"):
         calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS)
+    # written 3.95 degrees off before (the pair's own geometry, bent to fit the shift, had
+    # its lowest residual 1 frame away); each shift's geometry refitted finds 4 frames
+    kp, sc, cameras = _demo("multi", [0, 2])
+    kp, sc = camera_out_of_step(kp, sc, 1, 5)
+    with pytest.raises(CalibrationRefusedError, match="cam03 4 frames ahead of cam01 "):
+        calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS)
     kp, sc, cameras = _demo("single", [2, 3])
     checks = calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS).calibration.checks
     assert checks is not None and checks.sync is not None
     assert np.all(np.abs(checks.sync.best()[0]) < CheckLimits().min_pair_sync_shift_frames)
     # two views leave the focal lengths undetermined (0.41-2.03 measured on good pairs)
     assert checks.focal_scale is None
+
+
+@pytest.mark.parametrize("name, subset, camera, frames", [
+    ("multi", [0, 1, 2], 2, 5), ("single", [1, 2, 3], 1, -5), ("multi", [0, 2, 3], 1, -5)])
+def test_three_cameras_one_out_of_step_is_refused_and_named(name, subset, camera, frames):
+    """(written 3.7 / 7.2 / 3.2 degrees off before: the three-camera scan judged each camera
+    under the solution's geometry, which bends to fit the camera out of step; now each
+    camera pair's geometry is refitted per shift)"""
+    kp, sc, cameras = _demo(name, subset)
+    kp, sc = camera_out_of_step(kp, sc, camera, frames)
+    with pytest.raises(CalibrationRefusedError, match="out of step in time") as refused:
+        calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS)
+    message = str(refused.value)
+    named = message.split("show at t + N): ")[1]
+    assert named.startswith(cameras[camera].name), message      # the one camera named
+    shift = refused.value.result.checks.sync.best()[0][camera]
+    assert abs(shift + frames) <= 2, shift                        # measured: 0 / 2 / 0 off
+    assert f"{'ahead' if frames > 0 else 'behind'} (" in named.split(")")[0] + ")"
+    assert message.count(" frames ahead (") + message.count(" frames behind (") == 1
+
+
+@pytest.mark.parametrize("name, subset", [("single", [1, 2, 3]), ("multi", [0, 1, 2])])
+def test_synchronised_three_camera_subsets_are_not_refused(name, subset):
+    """(single cam02-cam04 has its lowest residual 2 frames away, 0.92 of that at 0: under
+    CheckLimits.min_pair_sync_shift_frames)"""
+    kp, sc, cameras = _demo(name, subset)
+    checks = calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS).calibration.checks
+    assert checks is not None and checks.sync is not None
+    assert np.all(np.abs(checks.sync.best()[0]) <= 2)
+    assert np.all(np.isnan(checks.sync.out_of_step(CheckLimits())))
 
 
 def test_calibrate_tool_refuses_a_camera_out_of_step_in_one_line(tmp_path, capsys):

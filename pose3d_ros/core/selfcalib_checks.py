@@ -24,10 +24,12 @@ frame. A solution is therefore judged on what it implies, not on its residual:
   step: 3.4-9.4 degrees), because the bundle adjustment spreads the people's motion over the
   geometry; its residual, though, drops when its 2D is taken those frames away: on the demo
   recordings the scan found the shift within 1 frame on 10 of 11 such cameras that passed
-  the other checks, and a shift of 0 on every camera of both real recordings. With three
-  cameras each is judged against a two-view triangulation that includes the camera out of
-  step: the recording is refused but the camera named may be the wrong one, and a camera
-  4 frames out of step passed in one case (a review: `single` cam01-03);
+  the other checks, and a shift of 0 on every camera of both real recordings. With two or
+  three cameras it goes by camera pairs, each pair's geometry refitted for every shift (the
+  solution's own, fitted to the camera out of step, bends until shift 0 fits best): one
+  camera of the demo's three-camera subsets 5 frames out of step was written in 1 of 32
+  cases (8 judged under the solution's geometry), a pair 5-10 frames out of step in 0 of
+  36 (2); the camera named may still be the wrong one where one pair cannot see the shift;
 * not a check, a warning: focal lengths (selfcalib.focal_scales, three or more cameras). The
   people's 2D would change a camera's focal length by a factor; beyond
   CheckLimits.warn_focal_factor the camera is named. It does not refuse: on good 30-60-frame
@@ -73,10 +75,10 @@ class CheckLimits:
         check (sync_scan): a camera whose 2D agrees with the other cameras' best when taken
         s frames away (|s| <= sync_search_frames), with |s| >= min_sync_shift_frames and a
         residual at most max_sync_residual_ratio times that at s = 0, is out of step with
-        them; with two cameras |s| >= min_pair_sync_shift_frames (a pair's geometry absorbs
-        more: the synchronised pair cam03-cam04 of the demo recording `single` has its lowest
-        residual at +-2 frames, 0.84 of that at 0; the desynchronised demo pairs refused by
-        this check were found 3-10 frames off at 0.56-0.90).
+        them; with two or three cameras, judged by camera pairs, |s| >=
+        min_pair_sync_shift_frames (a pair's geometry absorbs more: synchronised pairs and
+        three-camera subsets of the demo recordings have their lowest residual up to 2
+        frames away, at 0.92-0.94 of that at 0, and one pair 4 frames away at 0.91).
     warn_focal_factor: a camera whose focal length the people's 2D would change by more
         than this factor, either way (selfcalib.focal_scales; three or more cameras), is
         named in a warning (SolutionChecks.focal_warnings), not refused: with the shipped
@@ -163,7 +165,7 @@ class SyncScan:
         shift, best_px, at_zero = self.best()
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = best_px / at_zero
-        min_shift = (limits.min_pair_sync_shift_frames if len(shift) == 2
+        min_shift = (limits.min_pair_sync_shift_frames if len(shift) <= 3    # by pairs
                      else limits.min_sync_shift_frames)
         off = (np.abs(shift) >= min_shift) & (ratio <= limits.max_sync_residual_ratio)
         return np.where(off, ratio, np.nan)
@@ -171,7 +173,7 @@ class SyncScan:
 
 def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.ndarray,
               detections: np.ndarray, detection_scores: np.ndarray, *, max_shift: int,
-              min_score: float = 0.5, max_samples: int = 3000,
+              min_score: float = 0.5, max_samples: int = 3000, max_fit_points: int = 1000,
               **triangulate_options) -> SyncScan:
     """SyncScan of samples keypoints (N, V, J, 2) raw pixels, scores (N, V, J), frames (N,)
     their frame index into detections (F, V, P, J, 2) raw pixels, NaN where absent, and
@@ -180,15 +182,20 @@ def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.nd
     detections where the people move fast, which would bias the scan to shift 0).
 
     For camera v and shift s, every sample's joints as the OTHER cameras see them at frame t
-    are compared with each of camera v's detections at frame t + s, the nearest one counting:
-    with three or more cameras the distance (pixels) to the projection of the joints the
-    others triangulate (triangulate_options as triangulation.triangulate), with two the
-    Sampson distance to the other camera's epipolar geometry; median over the joints, then
-    over the samples. Synchronised cameras of moving
-    people have their lowest residual at s = 0; a camera whose video runs k frames ahead, at
-    s = -k (its frame t - k shows what the others show at t). At most max_samples samples,
-    evenly over the recording, bound the run time (0.22 s for the 200 samples of the demo
-    recording `multi`, 4 cameras, +-30 frames, on the 2-core VM).
+    are compared with each of camera v's detections at frame t + s, the nearest one counting;
+    median over the joints, then over the samples. With four or more cameras the distance
+    (pixels) is to the projection of the joints the others triangulate (triangulate_options
+    as triangulation.triangulate): three others outvote a camera out of step. With two or
+    three, each other camera u on its own: the Sampson distance to u's epipolar geometry
+    REFITTED for that shift (_pair_shift_residuals), averaged over the others. The solution's
+    own geometry cannot judge other shifts there: fitted to a camera out of step, it bends
+    until shift 0 fits best (on the demo's 3-camera subsets, a camera 5 frames out of step
+    was named with the wrong shift or another camera under the solution's geometry; with
+    the refit, the right camera within 1-2 frames in every case, bench_selfcalib_faults.py).
+    Synchronised cameras of moving people have their lowest residual at s = 0; a camera whose
+    video runs k frames ahead, at s = -k (its frame t - k shows what the others show at t).
+    At most max_samples samples, evenly over the recording, and max_fit_points
+    correspondences per refit bound the run time.
     """
     n_views = len(rig)
     frame = np.asarray(frames, np.int64)
@@ -207,41 +214,149 @@ def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.nd
     detected = np.where(confident[..., None], detections, np.nan)           # (F, V, P, J, 2)
     shifts = np.arange(-max_shift, max_shift + 1)
     residual = np.full((n_views, shifts.size), np.nan)
-    if n_views >= 3:           # camera v's raw pixels against the others' joints, projected
+    target = frame[None] + shifts[:, None]                                  # (S, N)
+    inside = (target >= 0) & (target < n_frames)
+    enough = inside.sum(1) >= 0.5 * len(frame)                              # (S,)
+    if n_views >= 4:           # camera v's raw pixels against the others' joints, projected
         projected = seen_by_the_others(rig, keypoints, scores, min_score=min_score,
                                        **triangulate_options)                # (N, V, J, 2)
+        for v in range(n_views):
+            for k in np.flatnonzero(enough):
+                candidates = detected[target[k, inside[k]], v]                  # (n, P, J, 2)
+                distance = vector_norm(candidates - projected[inside[k], v][:, None])
+                residual[v, k] = _median_nearest(distance)
+        return SyncScan(shifts, residual)
+    normalised = [camera.undistort(detected[:, v]) for v, camera in enumerate(rig.cameras)]
     for v in range(n_views):
-        if n_views >= 3:
-            observed, reference = detected[:, v], projected[:, v]               # (N, J, 2)
-        else:                  # normalised coordinates against the other camera's
-            u = 1 - v
-            observed = rig.cameras[v].undistort(detected[:, v])
-            reference = rig.cameras[u].undistort(
-                np.where((scores[:, u] >= min_score)[..., None], keypoints[:, u], np.nan))
-            essential = _essential(rig, u, v)
-            focal = float(np.sqrt(rig.cameras[v].K[0, 0] * rig.cameras[v].K[1, 1]))
-        for k, shift in enumerate(shifts):
-            target = frame + shift
-            inside = (target >= 0) & (target < n_frames)
-            if inside.sum() < 0.5 * len(frame):
-                continue
-            candidates = observed[target[inside]]                               # (n, P, J, 2)
-            if n_views >= 3:
-                distance = vector_norm(candidates - reference[inside][:, None])  # (n, P, J)
-            else:
-                distance = sampson_px(essential, reference[inside][:, None], candidates, focal)
-            with warnings.catch_warnings():       # samples / detections without joints
-                warnings.simplefilter("ignore", RuntimeWarning)
-                nearest = np.nanmin(np.nanmedian(distance, axis=-1), axis=-1)   # (n,)
-                residual[v, k] = np.nanmedian(nearest)
+        focal = float(np.sqrt(rig.cameras[v].K[0, 0] * rig.cameras[v].K[1, 1]))
+        curves = [_pair_shift_residuals(
+            _relative_pose(rig, u, v),
+            rig.cameras[u].undistort(np.where((scores[:, u] >= min_score)[..., None],
+                                              keypoints[:, u], np.nan)),
+            normalised[v], target, inside & enough[:, None], focal=focal,
+            max_fit_points=max_fit_points) for u in range(n_views) if u != v]
+        at_zero = np.array([curve[max_shift] for curve in curves])[:, None]  # (V - 1, 1)
+        # each other camera weighs alike: the mean of each pair's residual relative to its
+        # own at shift 0, in pixels of their mean there (pairs differ in pixel scale)
+        residual[v] = np.mean(curves / at_zero, axis=0) * np.mean(at_zero)
     return SyncScan(shifts, residual)
 
 
-def _essential(rig: Rig, a: int, b: int) -> np.ndarray:
-    """Essential matrix (3, 3) of cameras a, b of a posed rig: x_b^T E x_a = 0 (normalised)."""
+def _median_nearest(distance: np.ndarray) -> float:
+    """Median over the samples of the nearest candidate's median over the joints: distance
+    (n, P, J) pixels, NaN where a candidate or joint is absent."""
+    with warnings.catch_warnings():       # samples / detections without joints
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(np.nanmedian(np.nanmin(np.nanmedian(distance, axis=-1), axis=-1)))
+
+
+def _pair_shift_residuals(pose: tuple[np.ndarray, np.ndarray], reference: np.ndarray,
+                          observed: np.ndarray,
+                          target: np.ndarray, use: np.ndarray, *, focal: float,
+                          max_fit_points: int) -> np.ndarray:
+    """(S,) residual (pixels of camera b) of camera b's detections at frame t + shift
+    against camera a's samples at t, each shift under its OWN epipolar geometry.
+
+    pose: the solution's relative pose of the two cameras (_relative_pose); reference:
+    (N, J, 2) camera a's samples, normalised, NaN where not confident; observed: (F, P, J, 2)
+    every detection of camera b, normalised; target: (S, N) frame t + shift of each sample;
+    use: (S, N) where it is inside the recording (a shift without any: NaN). Per shift, each
+    sample takes camera b's detection nearest under the solution's geometry (median Sampson
+    distance of the joints), the relative pose is refitted to those correspondences
+    (_refit_essentials: a pair's solution bends to fit a camera out of step, so judging
+    every shift by it favours shift 0), and the residual is the median over the samples of
+    the nearest detection's median Sampson distance under the refitted geometry.
+    """
+    n_shifts = target.shape[0]
+    essential = _essential_of(*pose)
+    chosen = np.full((n_shifts,) + reference.shape, np.nan)                 # (S, N, J, 2)
+    for k in np.flatnonzero(use.any(1)):
+        candidates = observed[target[k, use[k]]]                            # (n, P, J, 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            cost = np.nanmedian(sampson_px(essential, reference[use[k]][:, None], candidates,
+                                           focal), axis=-1)                 # (n, P)
+        pick = np.argmin(np.where(np.isfinite(cost), cost, np.inf), axis=1)
+        chosen[k, use[k]] = candidates[np.arange(len(pick)), pick]
+    pairs = np.all(np.isfinite(chosen), -1) & np.all(np.isfinite(reference), -1)[None]
+    refitted = _refit_essentials(pose, reference, chosen, pairs, scale=8.0 / focal,
+                                 max_points=max_fit_points)                 # (S, 3, 3)
+    out = np.full(n_shifts, np.nan)
+    for k in np.flatnonzero(use.any(1)):
+        out[k] = _median_nearest(sampson_px(refitted[k], reference[use[k]][:, None],
+                                            observed[target[k, use[k]]], focal))
+    return out
+
+
+def _refit_essentials(pose: tuple[np.ndarray, np.ndarray], xa: np.ndarray, xb: np.ndarray,
+                      pairs: np.ndarray, *, scale: float, max_points: int,
+                      iterations: int = 6) -> np.ndarray:
+    """(S, 3, 3) essential matrices, each refitted from the relative pose (R (3, 3), t (3,):
+    x_b = R x_a + t) to its own correspondences xa (N, J, 2) with xb (S, N, J, 2),
+    normalised, where pairs (S, N, J): Gauss-Newton on the Sampson distance with Cauchy
+    weights (scale, normalised units) over the five degrees of freedom of a relative pose
+    (rotation, direction of the translation), every shift at once; at most max_points
+    correspondences per shift (evenly). A shift with fewer than 8 keeps the given pose.
+    """
+    from scipy.spatial.transform import Rotation
+
+    n_shifts = xb.shape[0]
+    flat = pairs.reshape(n_shifts, -1)
+    count = flat.sum(1)
+    n = int(min(max(count.max(initial=0), 1), max_points))
+    index = np.zeros((n_shifts, n), int)
+    weight0 = np.zeros((n_shifts, n))
+    for k in np.flatnonzero(count >= 8):                  # evenly over each shift's pairs
+        which = np.flatnonzero(flat[k])
+        take = which[np.linspace(0, which.size - 1, min(n, which.size)).astype(int)]
+        index[k, :take.size], weight0[k, :take.size] = take, 1.0
+    a = np.broadcast_to(xa.reshape(1, -1, 2), (n_shifts, flat.shape[1], 2))
+    ha = np.concatenate([np.take_along_axis(a, index[..., None], 1),
+                         np.ones((n_shifts, n, 1))], -1)                    # (S, n, 3)
+    hb = np.concatenate([np.take_along_axis(xb.reshape(n_shifts, -1, 2), index[..., None], 1),
+                         np.ones((n_shifts, n, 1))], -1)
+    ha, hb = np.nan_to_num(ha), np.nan_to_num(hb)
+    rotation0, direction0 = pose
+    direction0 = direction0 / np.linalg.norm(direction0)
+    basis = np.linalg.svd(direction0[None])[2][1:]                          # (2, 3), _|_ t
+    steps = np.concatenate([np.zeros((1, 5)), 1e-6 * np.eye(5)])           # (6, 5)
+
+    def essentials(params: np.ndarray) -> np.ndarray:                # (..., 5) -> (..., 3, 3)
+        rot = Rotation.from_rotvec(params[..., :3].reshape(-1, 3)).as_matrix() @ rotation0
+        t = direction0 + params[..., 3:].reshape(-1, 2) @ basis
+        t /= np.linalg.norm(t, axis=-1, keepdims=True)
+        return np.cross(t[:, None, :], np.swapaxes(rot, 1, 2)).swapaxes(1, 2).reshape(
+            params.shape[:-1] + (3, 3))
+
+    def signed_sampson(e: np.ndarray) -> np.ndarray:       # (S, m, 3, 3) -> (S, m, n)
+        ea = ha[:, None] @ np.swapaxes(e, -1, -2)                          # (S, m, n, 3)
+        eb = hb[:, None] @ e
+        den = ea[..., 0] ** 2 + ea[..., 1] ** 2 + eb[..., 0] ** 2 + eb[..., 1] ** 2
+        return np.sum(hb[:, None] * ea, -1) / np.sqrt(np.maximum(den, 1e-18))
+
+    params = np.zeros((n_shifts, 5))
+    for _ in range(iterations):
+        r = signed_sampson(essentials(params[:, None] + steps[None]))      # (S, 6, n)
+        jac = (r[:, 1:] - r[:, :1]) / 1e-6                                  # (S, 5, n)
+        w = weight0 / (1.0 + (r[:, 0] / scale) ** 2)                        # (S, n)
+        normal = np.einsum("skn,sln,sn->skl", jac, jac, w) + 1e-9 * np.eye(5)
+        gradient = np.einsum("skn,sn,sn->sk", jac, w, r[:, 0])
+        params = params - np.linalg.solve(normal, gradient[..., None])[..., 0]
+    return np.where((count >= 8)[:, None, None], essentials(params),
+                    essentials(np.zeros((1, 5))))
+
+
+def _relative_pose(rig: Rig, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation (3, 3) and translation (3,) of camera b relative to camera a of a posed rig:
+    x_b = R x_a + t in camera coordinates."""
     ca, cb = rig.cameras[a], rig.cameras[b]
     rotation = cb.R @ ca.R.T
-    tx, ty, tz = cb.t - rotation @ ca.t
+    return rotation, cb.t - rotation @ ca.t
+
+
+def _essential_of(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
+    """Essential matrix (3, 3) [t]x R of a relative pose: x_b^T E x_a = 0 (normalised)."""
+    tx, ty, tz = translation
     return np.array([[0.0, -tz, ty], [tz, 0.0, -tx], [-ty, tx, 0.0]]) @ rotation
 
 
@@ -345,14 +460,19 @@ class SolutionChecks:
         if not np.isfinite(ratio).any():
             return None
         shift, best_px, at_zero = self.sync.best()
+        named = [v for v in np.argsort(np.where(np.isfinite(ratio), ratio, np.inf))
+                 if np.isfinite(ratio[v])]
+        n_views = len(self.camera_names)
+        if n_views <= 3:       # the others then show the same shift the other way: one name
+            named = named[:1]
+        of = (lambda v: f" of {self.camera_names[1 - v]}") if n_views == 2 else (lambda v: "")
         cameras = [f"{self.camera_names[v]} {abs(int(shift[v]))} frames "
-                   f"{'ahead' if shift[v] < 0 else 'behind'} ({best_px[v]:.1f} px at its "
-                   f"best against {at_zero[v]:.1f} px at the same frame)"
-                   for v in np.argsort(np.where(np.isfinite(ratio), ratio, np.inf))
-                   if np.isfinite(ratio[v])]
-        which = ("; with three cameras each is judged against the two others, one of them "
-                 "the camera out of step, so this may name the wrong one or shift: check all "
-                 "three" if len(self.camera_names) == 3 else "")
+                   f"{'ahead' if shift[v] < 0 else 'behind'}{of(v)} ({best_px[v]:.1f} px at "
+                   f"its best against {at_zero[v]:.1f} px at the same frame)" for v in named]
+        which = ("; with three cameras a shift that one camera pair cannot see (people "
+                 "moving along its epipolar lines) can make this name a camera in step with "
+                 "one of the others: if moving it does not help, try the others"
+                 if n_views == 3 else "")
         return ("cameras out of step in time, their 2D agreeing with the other cameras' best "
                 "some frames away (a video N frames ahead shows at frame t what the others "
                 "show at t + N): " + ", ".join(cameras) + which + "; synchronise the videos "
