@@ -476,8 +476,8 @@ class SolutionChecks:
         return ("cameras out of step in time, their 2D agreeing with the other cameras' best "
                 "some frames away (a video N frames ahead shows at frame t what the others "
                 "show at t + N): " + ", ".join(cameras) + which + "; synchronise the videos "
-                "(trim the start of those that are behind, or of the others), the clearest "
-                "first, and calibrate again")
+                "(trim the start of those that are behind, or of the others)"
+                + (", the clearest first," if len(named) > 1 else "") + " and calibrate again")
 
     def focal_warnings(self, limits: CheckLimits) -> list[str]:
         """One sentence naming the cameras whose focal factor is beyond
