@@ -85,6 +85,12 @@ def test_a_pair_out_of_step_is_refused_and_a_synchronised_pair_is_not():
             calibrate_from_detections(kp[frames], sc[frames], cameras, fps=DEMO_FPS)
         except CalibrationRefusedError as refused:
             assert "out of step" not in str(refused), str(refused)
+    # a review: cam02 7 frames ahead on a 60-frame stretch, best shifts +8 / -6, was let
+    # through by a one-frame mirror rule (20 degrees off; refused before the pair scan)
+    kp, sc, cameras = _demo("multi", [0, 1])
+    kp, sc = camera_out_of_step(kp[:60], sc[:60], 1, 7)
+    with pytest.raises(CalibrationRefusedError, match="out of step in time"):
+        calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS)
     kp, sc, cameras = _demo("single", [2, 3])
     checks = calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS).calibration.checks
     assert checks is not None and checks.sync is not None
