@@ -117,16 +117,22 @@ def track_people_2d(keypoints: np.ndarray, params: CrossViewParams) -> np.ndarra
     return ids
 
 
-def sampson_px(e: np.ndarray, xa: np.ndarray, xb: np.ndarray, focal: float) -> np.ndarray:
+def sampson_px(e: np.ndarray, xa: np.ndarray, xb: np.ndarray, focal: float, *,
+               signed: bool = False) -> np.ndarray:
     """Sampson distance of normalised correspondences xa, xb (..., 2) under the essential
-    matrix e (x_b^T e x_a = 0), in pixels of a camera with this focal length."""
+    matrix e (3, 3) (x_b^T e x_a = 0), in pixels of a camera with this focal length (1:
+    normalised units); signed keeps the sign of x_b^T e x_a (a residual for least squares).
+    A stack e (..., 3, 3) pairs with points (..., n, 2), the leading dimensions
+    broadcasting as in a matrix product."""
     ha = np.concatenate([xa, np.ones_like(xa[..., :1])], axis=-1)
     hb = np.concatenate([xb, np.ones_like(xb[..., :1])], axis=-1)
-    ea = ha @ e.T            # epipolar lines in b
-    eb = hb @ e              # epipolar lines in a
-    num = np.sum(hb * ea, axis=-1) ** 2
+    ea = ha @ np.swapaxes(e, -1, -2)       # epipolar lines in b
+    eb = hb @ e                            # epipolar lines in a
+    algebraic = np.sum(hb * ea, axis=-1)
     den = ea[..., 0] ** 2 + ea[..., 1] ** 2 + eb[..., 0] ** 2 + eb[..., 1] ** 2
-    return np.sqrt(num / np.maximum(den, 1e-18)) * focal
+    if signed:
+        return algebraic / np.sqrt(np.maximum(den, 1e-18)) * focal
+    return np.sqrt(algebraic ** 2 / np.maximum(den, 1e-18)) * focal
 
 
 def _track_pair_correspondences(xy, ok, ids, a: int, b: int, ta: int, tb: int):

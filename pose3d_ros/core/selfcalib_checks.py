@@ -240,14 +240,15 @@ def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.nd
                 residual[v, k] = _median_nearest(distance)
         return SyncScan(shifts, residual)
     normalised = [camera.undistort(detected[:, v]) for v, camera in enumerate(rig.cameras)]
+    samples = [camera.undistort(np.where((scores[:, u] >= min_score)[..., None],
+                                         keypoints[:, u], np.nan))
+               for u, camera in enumerate(rig.cameras)]                     # V x (N, J, 2)
     for v in range(n_views):
         focal = float(np.sqrt(rig.cameras[v].K[0, 0] * rig.cameras[v].K[1, 1]))
-        curves = [_pair_shift_residuals(
-            _relative_pose(rig, u, v),
-            rig.cameras[u].undistort(np.where((scores[:, u] >= min_score)[..., None],
-                                              keypoints[:, u], np.nan)),
-            normalised[v], target, inside & enough[:, None], focal=focal,
-            max_fit_points=max_fit_points) for u in range(n_views) if u != v]
+        curves = [_pair_shift_residuals(_relative_pose(rig, u, v), samples[u], normalised[v],
+                                        target, inside & enough[:, None], focal=focal,
+                                        max_fit_points=max_fit_points)
+                  for u in range(n_views) if u != v]
         at_zero = np.array([curve[max_shift] for curve in curves])[:, None]  # (V - 1, 1)
         # each other camera weighs alike: the mean of each pair's residual relative to its
         # own at shift 0, in pixels of their mean there (pairs differ in pixel scale)
@@ -324,11 +325,9 @@ def _refit_essentials(pose: tuple[np.ndarray, np.ndarray], xa: np.ndarray, xb: n
         take = which[np.linspace(0, which.size - 1, min(n, which.size)).astype(int)]
         index[k, :take.size], weight0[k, :take.size] = take, 1.0
     a = np.broadcast_to(xa.reshape(1, -1, 2), (n_shifts, flat.shape[1], 2))
-    ha = np.concatenate([np.take_along_axis(a, index[..., None], 1),
-                         np.ones((n_shifts, n, 1))], -1)                    # (S, n, 3)
-    hb = np.concatenate([np.take_along_axis(xb.reshape(n_shifts, -1, 2), index[..., None], 1),
-                         np.ones((n_shifts, n, 1))], -1)
-    ha, hb = np.nan_to_num(ha), np.nan_to_num(hb)
+    pa = np.nan_to_num(np.take_along_axis(a, index[..., None], 1))[:, None]  # (S, 1, n, 2)
+    pb = np.nan_to_num(np.take_along_axis(xb.reshape(n_shifts, -1, 2), index[..., None],
+                                          1))[:, None]
     rotation0, direction0 = pose
     direction0 = direction0 / np.linalg.norm(direction0)
     basis = np.linalg.svd(direction0[None])[2][1:]                          # (2, 3), _|_ t
@@ -341,15 +340,10 @@ def _refit_essentials(pose: tuple[np.ndarray, np.ndarray], xa: np.ndarray, xb: n
         return np.cross(t[:, None, :], np.swapaxes(rot, 1, 2)).swapaxes(1, 2).reshape(
             params.shape[:-1] + (3, 3))
 
-    def signed_sampson(e: np.ndarray) -> np.ndarray:       # (S, m, 3, 3) -> (S, m, n)
-        ea = ha[:, None] @ np.swapaxes(e, -1, -2)                          # (S, m, n, 3)
-        eb = hb[:, None] @ e
-        den = ea[..., 0] ** 2 + ea[..., 1] ** 2 + eb[..., 0] ** 2 + eb[..., 1] ** 2
-        return np.sum(hb[:, None] * ea, -1) / np.sqrt(np.maximum(den, 1e-18))
-
     params = np.zeros((n_shifts, 5))
     for _ in range(iterations):
-        r = signed_sampson(essentials(params[:, None] + steps[None]))      # (S, 6, n)
+        r = sampson_px(essentials(params[:, None] + steps[None]), pa, pb, 1.0,
+                       signed=True)                                         # (S, 6, n)
         jac = (r[:, 1:] - r[:, :1]) / 1e-6                                  # (S, 5, n)
         w = weight0 / (1.0 + (r[:, 0] / scale) ** 2)                        # (S, n)
         normal = np.einsum("skn,sln,sn->skl", jac, jac, w) + 1e-9 * np.eye(5)
