@@ -158,6 +158,8 @@ def test_sync_scan_and_its_limits_refuse_malformed_input():
                   max_shift=3)
     with pytest.raises(ValueError, match="sample frames must index"):
         sync_scan(rig, samples, sample_scores, np.arange(len(kp)) + 1, kp, sc, max_shift=3)
+    with pytest.raises(ValueError, match="no samples to scan"):
+        sync_scan(rig, samples[:0], sample_scores[:0], np.arange(0), kp, sc, max_shift=3)
     with pytest.raises(ValueError, match="min_pair_sync_shift_frames"):
         CheckLimits(min_pair_sync_shift_frames=0)
     scan = sync_scan(rig, samples, sample_scores, np.arange(len(kp)), kp, sc, max_shift=3)

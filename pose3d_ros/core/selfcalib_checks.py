@@ -221,7 +221,10 @@ def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.nd
         raise ValueError(f"detections must be (F, V={n_views}, P, J, 2) and their scores "
                          f"(F, V, P, J) for samples {keypoints.shape}; got {detections.shape} "
                          f"and {detection_scores.shape}")
-    if frame.size == 0 or frame.min() < 0 or frame.max() >= n_frames:
+    if frame.size == 0:
+        raise ValueError("no samples to scan: the synchronisation scan needs people seen by "
+                         "the cameras together")
+    if frame.min() < 0 or frame.max() >= n_frames:
         raise ValueError(f"sample frames must index the {n_frames} detection frames")
     confident = (detection_scores >= min_score) & np.all(np.isfinite(detections), -1)
     detected = np.where(confident[..., None], detections, np.nan)           # (F, V, P, J, 2)
