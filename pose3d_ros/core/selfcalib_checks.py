@@ -450,7 +450,7 @@ class SolutionChecks:
             out.append(f"mirrored bodies: only {100 * self.body_front_share:.0f} % of the "
                        "triangulated people face the way their left and right say (need "
                        f"{100 * limits.min_body_front_share:.0f} %)")
-        sync = self._sync_failure(limits)
+        sync = self.sync_failure(limits)
         out += [sync] if sync else []
         if self.camera_heldout_px is not None:
             off = [f"{name} ({px:.0f} px)" for name, px
@@ -462,7 +462,7 @@ class SolutionChecks:
                            f"{limits.max_camera_heldout_px:.0f} px)")
         return out
 
-    def _sync_failure(self, limits: CheckLimits) -> str | None:
+    def sync_failure(self, limits: CheckLimits) -> str | None:
         """The sentence for cameras out of step in time (sync), None when none is."""
         if self.sync is None:
             return None

@@ -45,10 +45,12 @@ from pose3d_ros.core.output_files import (
 )
 from pose3d_ros.core.rig_comparison import compare_rigs
 from pose3d_ros.core.selfcalib import (
+    DEFAULT_LIMITS,
     PeopleCalibration,
     calibrate_from_detections,
     check_other_rig,
 )
+from pose3d_ros.core.selfcalib_checks import CalibrationRefusedError
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-score", type=float_in(0.0, 1.0, what="a 2D confidence in [0, 1]"),
                         default=0.5,
                         help="2D joints of a lower confidence (0..1) are not used")
+    parser.add_argument("--cameras-in-step", action="store_true",
+                        help="the videos are known to be in step (cameras triggered together): "
+                             "skip the check for a camera out of step in time, which on short "
+                             "stretches of one slowly moving person can name a 3-4 frame shift "
+                             "the videos do not have (docs/multiview.md)")
     parser.add_argument("--out", type=Path, required=True, help="rig YAML to write (an "
                         "existing one only with --overwrite)")
     add_common_arguments(parser)
@@ -312,9 +319,20 @@ def calibrate(args: argparse.Namespace, bar, video_cameras: list[CameraModel] | 
                          frame_times=False)
     bar.update()
     bar.set_postfix_str("association and calibration")
-    solved = calibrate_from_detections(kp, sc, cameras, fps=fps, person_height_m=args.height,
-                                       min_score=args.min_score, reference=args.reference,
-                                       frame_id=args.frame_id)
+    limits = replace(DEFAULT_LIMITS, sync_search_frames=0) if args.cameras_in_step else (
+        DEFAULT_LIMITS)
+    try:
+        solved = calibrate_from_detections(kp, sc, cameras, fps=fps,
+                                           person_height_m=args.height,
+                                           min_score=args.min_score, reference=args.reference,
+                                           frame_id=args.frame_id, limits=limits)
+    except CalibrationRefusedError as err:
+        checks = getattr(err.result, "checks", None)
+        if checks is not None and checks.sync_failure(limits) is not None:
+            raise CalibrationRefusedError(
+                f"{err} (videos known to be in step, cameras triggered together: "
+                "--cameras-in-step skips this check)", err.result) from err
+        raise
     bar.update()
     return solved, reference_rig
 
