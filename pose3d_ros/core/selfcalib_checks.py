@@ -24,14 +24,19 @@ frame. A solution is therefore judged on what it implies, not on its residual:
   step: 3.4-9.4 degrees), because the bundle adjustment spreads the people's motion over the
   geometry; its residual, though, drops when its 2D is taken those frames away: on the demo
   recordings the scan found the shift within 1 frame on 10 of 11 such cameras that passed
-  the other checks, and a shift of 0 on every camera of both real recordings. With two or
-  three cameras it goes by camera pairs, each pair's geometry refitted for every shift (the
-  solution's own, fitted to the camera out of step, bends until shift 0 fits best): one
-  camera of the demo's three-camera subsets 5 frames out of step was written in 1 of 32
-  cases (8 when judged under the solution's geometry), a pair 5-10 frames out of step in 0
-  of 36 (2 before); the camera named may still be the wrong one where one pair cannot see
-  the shift, and on good 50-60-frame stretches one three-camera subset of 32 was called
-  out of step (a pair must show one shift from both cameras);
+  the other checks, and a shift of 0 on every camera of both real recordings. Every shift
+  is judged under its own refitted geometry (the solution's, fitted to the camera out of
+  step, bends until shift 0 fits best): with four or more cameras the camera's pose, with
+  two or three each camera pair's relative pose. One camera of the demo's four 2-15 frames
+  out of step was then written in 1 of 48 cases (2 frames, 2.25 degrees off; under the
+  solution's geometry 6, three of them 3.3-4.2 degrees off), one of its three-camera
+  subsets 5 frames out of step in 1 of 32 (8 under the solution's geometry), a pair 5-10
+  frames out of step in 0 of 36 (2 before); pairs and three cameras 3 frames out of step
+  are still written 3.2-11.1 degrees off in 4 of 28 cases; the camera named may still be
+  the wrong one where one pair cannot see the shift, and on good 50-80-frame stretches
+  2 of 40 three-camera subsets and 1 of 60 pairs were called out of step (a pair must show
+  one shift from both cameras; a camera's best shift is looked for only in the valley of
+  its residual around shift 0: a lone dip 19 frames away refused 2 more);
 * not a check, a warning: focal lengths (selfcalib.focal_scales, three or more cameras). The
   people's 2D would change a camera's focal length by a factor; beyond
   CheckLimits.warn_focal_factor the camera is named. It does not refuse: on good 30-60-frame
@@ -42,12 +47,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from .array_ops import vector_norm
-from .camera import Rig
+from .camera import CameraModel, Rig
 from .crossview import sampson_px
 from .layouts import JointLayout
 from .triangulation import triangulate
@@ -137,6 +142,11 @@ class CalibrationRefusedError(ValueError):
         self.result = result
 
 
+# How far a camera's sync residual may rise above its value at shift 0 on the way to its best
+# shift (SyncScan.valley): 5 % of noise between neighbouring shifts.
+VALLEY_RISE = 1.05
+
+
 @dataclass(frozen=True)
 class SyncScan:
     """How well each camera's 2D agrees with the other cameras' when taken some frames away.
@@ -153,13 +163,30 @@ class SyncScan:
 
     def best(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(V,) best shift (frames; 0 for a camera without residuals), the residual there
-        and at shift 0 (pixels)."""
+        and at shift 0 (pixels). The best shift is the lowest residual of the valley around
+        shift 0 (valley())."""
+        residual = self.valley()
         at_zero = self.residual_px[:, int(np.flatnonzero(self.shifts == 0)[0])]
-        finite = np.isfinite(self.residual_px)
-        index = np.argmin(np.where(finite, self.residual_px, np.inf), axis=1)
+        finite = np.isfinite(residual)
+        index = np.argmin(np.where(finite, residual, np.inf), axis=1)
         rows = np.arange(len(index))
-        best_px = np.where(finite.any(1), self.residual_px[rows, index], np.nan)
+        best_px = np.where(finite.any(1), residual[rows, index], np.nan)
         return np.where(finite.any(1), self.shifts[index], 0), best_px, at_zero
+
+    def valley(self) -> np.ndarray:
+        """(V, S) residual_px, NaN outside each camera's valley around shift 0: the shifts
+        reached from 0 without the residual rising above VALLEY_RISE times that at 0. A
+        camera out of step descends from shift 0 to its shift; a lone dip further away is
+        the people's motion repeating (on good 60-frame stretches of the one-person demo
+        recording, a camera's residual at -19 frames dropped to 0.88 of that at 0 past a
+        ridge of 1.7 times it, and refused them)."""
+        zero = int(np.flatnonzero(self.shifts == 0)[0])
+        with np.errstate(invalid="ignore"):
+            low = self.residual_px <= VALLEY_RISE * self.residual_px[:, zero:zero + 1]
+        after = np.cumprod(low[:, zero:], axis=1).astype(bool)             # 0, 1, 2, ...
+        before = np.cumprod(low[:, zero::-1], axis=1).astype(bool)[:, ::-1]  # ..., -1, 0
+        return np.where(np.concatenate([before[:, :-1], after], axis=1), self.residual_px,
+                        np.nan)
 
     def out_of_step(self, limits: CheckLimits) -> np.ndarray:
         """(V,) ratio of the best residual to that at shift 0 for the cameras out of step
@@ -197,18 +224,21 @@ def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.nd
     are compared with each of camera v's detections at frame t + s, the nearest one counting;
     median over the joints, then over the samples. With four or more cameras the distance
     (pixels) is to the projection of the joints the others triangulate (triangulate_options
-    as triangulation.triangulate): three others outvote a camera out of step. With two or
-    three, each other camera u on its own: the Sampson distance to u's epipolar geometry
-    REFITTED for that shift (_pair_shift_residuals), averaged over the others. The solution's
-    own geometry cannot judge other shifts there: fitted to a camera out of step, it bends
-    until shift 0 fits best (on the demo's 3-camera subsets, a camera 5 frames out of step
-    was written in 8 of 32 cases under the solution's geometry; with the refit in 1, and the
-    right camera named, within 2 frames, in 21 of the 22 the scan refused:
-    benchmarks/results_multiview.md 3h).
+    as triangulation.triangulate; three others outvote a camera out of step) under camera
+    v's pose REFITTED for that shift (_camera_shift_residuals). With two or three, each
+    other camera u on its own: the Sampson distance to u's epipolar geometry REFITTED for
+    that shift (_pair_shift_residuals), averaged over the others. The solution's own
+    geometry cannot judge other shifts: fitted to a camera out of step, it bends until shift
+    0 fits best (on the demo's 3-camera subsets, a camera 5 frames out of step was written in
+    8 of 32 cases under the solution's geometry, with the refit in 1, and the right camera
+    named, within 2 frames, in 21 of the 22 the scan refused: benchmarks/results_multiview.md
+    3h; with four cameras one 2-5 frames out of step in 6 of 48 cases, 3 of them 3.3-4.2
+    degrees off, with the refit in 1, 2.25 degrees off: 3j).
     Synchronised cameras of moving people have their lowest residual at s = 0; a camera whose
-    video runs k frames ahead, at s = -k (its frame t - k shows what the others show at t).
-    At most max_samples samples, evenly over the recording, and max_fit_points
-    correspondences per refit bound the run time.
+    video runs k frames ahead, at s = -k (its frame t - k shows what the others show at t);
+    SyncScan.best looks in the valley around 0 only. At most max_samples samples, evenly over
+    the recording, and max_fit_points correspondences per refit bound the run time (four
+    cameras: 0.6-1.2 s for the demo's 100-200 samples on this project's 2-core VM).
     """
     n_views = len(rig)
     frame = np.asarray(frames, np.int64)
@@ -233,14 +263,13 @@ def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.nd
     target = frame[None] + shifts[:, None]                                  # (S, N)
     inside = (target >= 0) & (target < n_frames)
     enough = inside.sum(1) >= 0.5 * len(frame)                              # (S,)
+    use = inside & enough[:, None]                                          # (S, N)
     if n_views >= 4:           # camera v's raw pixels against the others' joints, projected
-        projected = seen_by_the_others(rig, keypoints, scores, min_score=min_score,
-                                       **triangulate_options)                # (N, V, J, 2)
-        for v in range(n_views):
-            for k in np.flatnonzero(enough):
-                candidates = detected[target[k, inside[k]], v]                  # (n, P, J, 2)
-                distance = vector_norm(candidates - projected[inside[k], v][:, None])
-                residual[v, k] = _median_nearest(distance)
+        for v, camera in enumerate(rig.cameras):
+            points = triangulated_by_the_others(rig, keypoints, scores, v, min_score=min_score,
+                                                **triangulate_options)      # (N, J, 3)
+            residual[v] = _camera_shift_residuals(camera, points, detected[:, v], target, use,
+                                                  max_fit_points=max_fit_points)
         return SyncScan(shifts, residual)
     normalised = [camera.undistort(detected[:, v]) for v, camera in enumerate(rig.cameras)]
     samples = [camera.undistort(np.where((scores[:, u] >= min_score)[..., None],
@@ -249,7 +278,7 @@ def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.nd
     for v in range(n_views):
         focal = float(np.sqrt(rig.cameras[v].K[0, 0] * rig.cameras[v].K[1, 1]))
         curves = [_pair_shift_residuals(_relative_pose(rig, u, v), samples[u], normalised[v],
-                                        target, inside & enough[:, None], focal=focal,
+                                        target, use, focal=focal,
                                         max_fit_points=max_fit_points)
                   for u in range(n_views) if u != v]
         at_zero = np.array([curve[max_shift] for curve in curves])[:, None]  # (V - 1, 1)
@@ -305,6 +334,113 @@ def _pair_shift_residuals(pose: tuple[np.ndarray, np.ndarray], reference: np.nda
     return out
 
 
+def _camera_shift_residuals(camera: CameraModel, points: np.ndarray, observed: np.ndarray,
+                            target: np.ndarray, use: np.ndarray, *,
+                            max_fit_points: int) -> np.ndarray:
+    """(S,) residual (pixels) of one camera's detections at frame t + shift against the joints
+    the other cameras triangulate at t, each shift under the camera's OWN pose.
+
+    points: (N, J, 3) rig-frame metres, NaN where not triangulated; observed: (F, P, J, 2)
+    every detection of the camera, raw pixels, NaN where absent or not confident; target:
+    (S, N) frame t + shift of each sample; use: (S, N) where it is inside the recording (a
+    shift without any: NaN). Per shift, each sample takes the camera's detection nearest to
+    the projection under the solution's pose (median over the joints), the camera's pose is
+    refitted to those correspondences (_refit_poses: the solution's pose, fitted to a camera
+    out of step, bends until shift 0 fits best: on the demo's four cameras, one 2-5 frames
+    out of step was written in 6 of 48 cases under it), and the residual is the median over
+    the samples of the nearest detection's median pixel distance under the refitted pose.
+    """
+    n_shifts = target.shape[0]
+    shifts = np.flatnonzero(use.any(1))
+    projected = camera.project(points)                                          # (N, J, 2)
+    chosen = np.full((n_shifts,) + points.shape[:-1] + (2,), np.nan)           # (S, N, J, 2)
+    for k in shifts:                   # one shift at a time: (N, P, J, 2) at most in memory
+        candidates = observed[target[k, use[k]]]                                # (n, P, J, 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            cost = np.nanmedian(vector_norm(candidates - projected[use[k]][:, None]), axis=-1)
+        pick = np.argmin(np.where(np.isfinite(cost), cost, np.inf), axis=1)
+        chosen[k, use[k]] = candidates[np.arange(len(pick)), pick]
+    pairs = np.all(np.isfinite(chosen), -1) & np.all(np.isfinite(points), -1)[None]
+    focal = float(np.sqrt(camera.K[0, 0] * camera.K[1, 1]))
+    rotations, translations = _refit_poses(camera, points, camera.undistort(chosen), pairs,
+                                           scale=8.0 / focal, max_points=max_fit_points)
+    out = np.full(n_shifts, np.nan)
+    for k in shifts:
+        refitted = camera.with_pose(rotations[k], translations[k]).project(points[use[k]])
+        out[k] = _median_nearest(vector_norm(observed[target[k, use[k]]] - refitted[:, None]))
+    return out
+
+
+def _refit_poses(camera: CameraModel, points: np.ndarray, observed: np.ndarray,
+                 pairs: np.ndarray, *, scale: float, max_points: int,
+                 iterations: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """(S, 3, 3) rotations and (S, 3) translations, the camera's pose refitted to each
+    shift's own correspondences: points (N, J, 3) rig frame with observed (S, N, J, 2)
+    normalised coordinates where pairs (S, N, J). Gauss-Newton on the normalised reprojection
+    error with Cauchy weights (scale, normalised units) over the six degrees of freedom,
+    every shift at once, from the camera's pose; at most max_points correspondences per
+    shift (evenly). A shift with fewer than 8 keeps the given pose."""
+    from scipy.spatial.transform import Rotation
+
+    index, weight0, fitted = _even_picks(pairs, max_points)
+    n_shifts = len(index)
+    xyz = np.nan_to_num(np.broadcast_to(points.reshape(1, -1, 3), (n_shifts, pairs[0].size, 3)))
+    xyz = np.take_along_axis(xyz, index[..., None], 1)                          # (S, n, 3)
+    seen = np.nan_to_num(np.take_along_axis(observed.reshape(n_shifts, -1, 2),
+                                            index[..., None], 1))               # (S, n, 2)
+
+    def poses(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:     # (..., 6) -> R, t
+        rot = Rotation.from_rotvec(params[..., :3].reshape(-1, 3)).as_matrix() @ camera.R
+        return rot.reshape(params.shape[:-1] + (3, 3)), camera.t + params[..., 3:]
+
+    def residuals(params: np.ndarray) -> np.ndarray:                  # (S, M, 6) -> (S, M, 2n)
+        rot, t = poses(params)
+        in_camera = xyz[:, None] @ np.swapaxes(rot, -1, -2) + t[:, :, None]
+        error = in_camera[..., :2] / np.where(np.abs(in_camera[..., 2:]) > 1e-9,
+                                              in_camera[..., 2:], 1e-9) - seen[:, None]
+        return error.reshape(params.shape[:2] + (-1,))
+
+    params = _gauss_newton(residuals, np.zeros((n_shifts, 6)), np.repeat(weight0, 2, axis=1),
+                           scale=scale, iterations=iterations)
+    rotation, translation = poses(np.where(fitted[:, None], params, 0.0))
+    return rotation, translation
+
+
+def _even_picks(pairs: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For pairs (S, ...) bool, per shift at most max_points of its True entries, evenly:
+    (S, n) flat indices, (S, n) weights (1 for a pick, 0 for padding) and (S,) whether the
+    shift has at least 8 (enough to refit a pose)."""
+    n_shifts = pairs.shape[0]
+    flat = pairs.reshape(n_shifts, -1)
+    count = flat.sum(1)
+    n = int(min(max(count.max(initial=0), 1), max_points))
+    index = np.zeros((n_shifts, n), int)
+    weight = np.zeros((n_shifts, n))
+    for k in np.flatnonzero(count >= 8):
+        which = np.flatnonzero(flat[k])
+        take = which[np.linspace(0, which.size - 1, min(n, which.size)).astype(int)]
+        index[k, :take.size], weight[k, :take.size] = take, 1.0
+    return index, weight, count >= 8
+
+
+def _gauss_newton(residuals: Callable[[np.ndarray], np.ndarray], params: np.ndarray,
+                  weight0: np.ndarray, *, scale: float, iterations: int) -> np.ndarray:
+    """Batched Gauss-Newton with Cauchy weights and a forward-difference Jacobian: params
+    (S, D) -> (S, D) minimising, per row, sum weight0 * rho(residuals / scale); residuals
+    maps (S, M, D) to (S, M, n) (M = D + 1 trial points per row), weight0 (S, n)."""
+    n_params = params.shape[1]
+    steps = np.concatenate([np.zeros((1, n_params)), 1e-6 * np.eye(n_params)])
+    for _ in range(iterations):
+        r = residuals(params[:, None] + steps[None])                         # (S, D + 1, n)
+        jac = (r[:, 1:] - r[:, :1]) / 1e-6                                  # (S, D, n)
+        w = weight0 / (1.0 + (r[:, 0] / scale) ** 2)                        # (S, n)
+        normal = np.einsum("skn,sln,sn->skl", jac, jac, w) + 1e-9 * np.eye(n_params)
+        gradient = np.einsum("skn,sn,sn->sk", jac, w, r[:, 0])
+        params = params - np.linalg.solve(normal, gradient[..., None])[..., 0]
+    return params
+
+
 def _refit_essentials(pose: tuple[np.ndarray, np.ndarray], xa: np.ndarray, xb: np.ndarray,
                       pairs: np.ndarray, *, scale: float, max_points: int,
                       iterations: int = 6) -> np.ndarray:
@@ -317,24 +453,15 @@ def _refit_essentials(pose: tuple[np.ndarray, np.ndarray], xa: np.ndarray, xb: n
     """
     from scipy.spatial.transform import Rotation
 
-    n_shifts = xb.shape[0]
-    flat = pairs.reshape(n_shifts, -1)
-    count = flat.sum(1)
-    n = int(min(max(count.max(initial=0), 1), max_points))
-    index = np.zeros((n_shifts, n), int)
-    weight0 = np.zeros((n_shifts, n))
-    for k in np.flatnonzero(count >= 8):                  # evenly over each shift's pairs
-        which = np.flatnonzero(flat[k])
-        take = which[np.linspace(0, which.size - 1, min(n, which.size)).astype(int)]
-        index[k, :take.size], weight0[k, :take.size] = take, 1.0
-    a = np.broadcast_to(xa.reshape(1, -1, 2), (n_shifts, flat.shape[1], 2))
+    index, weight0, fitted = _even_picks(pairs, max_points)
+    n_shifts = len(index)
+    a = np.broadcast_to(xa.reshape(1, -1, 2), (n_shifts, pairs[0].size, 2))
     pa = np.nan_to_num(np.take_along_axis(a, index[..., None], 1))[:, None]  # (S, 1, n, 2)
     pb = np.nan_to_num(np.take_along_axis(xb.reshape(n_shifts, -1, 2), index[..., None],
                                           1))[:, None]
     rotation0, direction0 = pose
     direction0 = direction0 / np.linalg.norm(direction0)
     basis = np.linalg.svd(direction0[None])[2][1:]                          # (2, 3), _|_ t
-    steps = np.concatenate([np.zeros((1, 5)), 1e-6 * np.eye(5)])           # (6, 5)
 
     def essentials(params: np.ndarray) -> np.ndarray:                # (..., 5) -> (..., 3, 3)
         rot = Rotation.from_rotvec(params[..., :3].reshape(-1, 3)).as_matrix() @ rotation0
@@ -343,17 +470,11 @@ def _refit_essentials(pose: tuple[np.ndarray, np.ndarray], xa: np.ndarray, xb: n
         return np.cross(t[:, None, :], np.swapaxes(rot, 1, 2)).swapaxes(1, 2).reshape(
             params.shape[:-1] + (3, 3))
 
-    params = np.zeros((n_shifts, 5))
-    for _ in range(iterations):
-        r = sampson_px(essentials(params[:, None] + steps[None]), pa, pb, 1.0,
-                       signed=True)                                         # (S, 6, n)
-        jac = (r[:, 1:] - r[:, :1]) / 1e-6                                  # (S, 5, n)
-        w = weight0 / (1.0 + (r[:, 0] / scale) ** 2)                        # (S, n)
-        normal = np.einsum("skn,sln,sn->skl", jac, jac, w) + 1e-9 * np.eye(5)
-        gradient = np.einsum("skn,sn,sn->sk", jac, w, r[:, 0])
-        params = params - np.linalg.solve(normal, gradient[..., None])[..., 0]
-    return np.where((count >= 8)[:, None, None], essentials(params),
-                    essentials(np.zeros((1, 5))))
+    params = _gauss_newton(lambda trial: sampson_px(essentials(trial), pa, pb, 1.0,
+                                                    signed=True),
+                           np.zeros((n_shifts, 5)), weight0, scale=scale,
+                           iterations=iterations)
+    return np.where(fitted[:, None, None], essentials(params), essentials(np.zeros((1, 5))))
 
 
 def _relative_pose(rig: Rig, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
@@ -558,14 +679,21 @@ def seen_by_the_others(rig: Rig, keypoints: np.ndarray, scores: np.ndarray,
     triangulated from all OTHER cameras (triangulation.triangulate with
     `triangulate_options`; one batched triangulation per left-out camera). keypoints
     (..., V, J, 2) raw pixels, scores (..., V, J)."""
-    n_views = len(rig)
     out = np.full(np.shape(keypoints), np.nan)
-    for v in range(n_views):
-        others = [i for i in range(n_views) if i != v]
-        res = triangulate([rig.cameras[i] for i in others], keypoints[..., others, :, :],
-                          scores[..., others, :], **triangulate_options)
-        out[..., v, :, :] = rig.cameras[v].project(res.points)
+    for v, camera in enumerate(rig.cameras):
+        out[..., v, :, :] = camera.project(triangulated_by_the_others(
+            rig, keypoints, scores, v, **triangulate_options))
     return out
+
+
+def triangulated_by_the_others(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, view: int,
+                               **triangulate_options) -> np.ndarray:
+    """(..., J, 3) rig-frame metres: the joints triangulated from every camera but `view`
+    (triangulation.triangulate with `triangulate_options`). keypoints (..., V, J, 2) raw
+    pixels, scores (..., V, J)."""
+    others = [i for i in range(len(rig)) if i != view]
+    return triangulate([rig.cameras[i] for i in others], keypoints[..., others, :, :],
+                       scores[..., others, :], **triangulate_options).points
 
 
 def leave_one_camera_out_residuals(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, *,
