@@ -145,6 +145,10 @@ class CalibrationRefusedError(ValueError):
 # How far a camera's sync residual may rise above its value at shift 0 on the way to its best
 # shift (SyncScan.valley): 5 % of noise between neighbouring shifts.
 VALLEY_RISE = 1.05
+# Fewest joint correspondences for which the sync scan refits a camera's pose per shift (four
+# or more cameras): with fewer it keeps the solution's pose, as six degrees of freedom fitted
+# to a handful of samples fit any shift (set after a review's scan of 5 demo samples).
+MIN_POSE_REFIT_POINTS = 300
 
 
 @dataclass(frozen=True)
@@ -353,18 +357,18 @@ def _camera_shift_residuals(camera: CameraModel, points: np.ndarray, observed: n
     n_shifts = target.shape[0]
     shifts = np.flatnonzero(use.any(1))
     projected = camera.project(points)                                          # (N, J, 2)
-    chosen = np.full((n_shifts,) + points.shape[:-1] + (2,), np.nan)           # (S, N, J, 2)
+    chosen = np.full((n_shifts,) + points.shape[:-1] + (2,), np.nan)  # (S, N, J, 2) normalised
     for k in shifts:                   # one shift at a time: (N, P, J, 2) at most in memory
         candidates = observed[target[k, use[k]]]                                # (n, P, J, 2)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             cost = np.nanmedian(vector_norm(candidates - projected[use[k]][:, None]), axis=-1)
         pick = np.argmin(np.where(np.isfinite(cost), cost, np.inf), axis=1)
-        chosen[k, use[k]] = candidates[np.arange(len(pick)), pick]
+        chosen[k, use[k]] = camera.undistort(candidates[np.arange(len(pick)), pick])
     pairs = np.all(np.isfinite(chosen), -1) & np.all(np.isfinite(points), -1)[None]
     focal = float(np.sqrt(camera.K[0, 0] * camera.K[1, 1]))
-    rotations, translations = _refit_poses(camera, points, camera.undistort(chosen), pairs,
-                                           scale=8.0 / focal, max_points=max_fit_points)
+    rotations, translations = _refit_poses(camera, points, chosen, pairs, scale=8.0 / focal,
+                                           max_points=max_fit_points)
     out = np.full(n_shifts, np.nan)
     for k in shifts:
         refitted = camera.with_pose(rotations[k], translations[k]).project(points[use[k]])
@@ -380,13 +384,12 @@ def _refit_poses(camera: CameraModel, points: np.ndarray, observed: np.ndarray,
     normalised coordinates where pairs (S, N, J). Gauss-Newton on the normalised reprojection
     error with Cauchy weights (scale, normalised units) over the six degrees of freedom,
     every shift at once, from the camera's pose; at most max_points correspondences per
-    shift (evenly). A shift with fewer than 8 keeps the given pose."""
+    shift (evenly). A shift with fewer than MIN_POSE_REFIT_POINTS keeps the given pose."""
     from scipy.spatial.transform import Rotation
 
-    index, weight0, fitted = _even_picks(pairs, max_points)
+    index, weight0, fitted = _even_picks(pairs, max_points, min_points=MIN_POSE_REFIT_POINTS)
     n_shifts = len(index)
-    xyz = np.nan_to_num(np.broadcast_to(points.reshape(1, -1, 3), (n_shifts, pairs[0].size, 3)))
-    xyz = np.take_along_axis(xyz, index[..., None], 1)                          # (S, n, 3)
+    xyz = np.nan_to_num(points.reshape(-1, 3))[index]                           # (S, n, 3)
     seen = np.nan_to_num(np.take_along_axis(observed.reshape(n_shifts, -1, 2),
                                             index[..., None], 1))               # (S, n, 2)
 
@@ -407,21 +410,23 @@ def _refit_poses(camera: CameraModel, points: np.ndarray, observed: np.ndarray,
     return rotation, translation
 
 
-def _even_picks(pairs: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _even_picks(pairs: np.ndarray, max_points: int, min_points: int = 8
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For pairs (S, ...) bool, per shift at most max_points of its True entries, evenly:
     (S, n) flat indices, (S, n) weights (1 for a pick, 0 for padding) and (S,) whether the
-    shift has at least 8 (enough to refit a pose)."""
+    shift has at least min_points (enough to refit a pose; the others get no picks)."""
     n_shifts = pairs.shape[0]
     flat = pairs.reshape(n_shifts, -1)
     count = flat.sum(1)
     n = int(min(max(count.max(initial=0), 1), max_points))
     index = np.zeros((n_shifts, n), int)
     weight = np.zeros((n_shifts, n))
-    for k in np.flatnonzero(count >= 8):
+    enough = np.minimum(count, n) >= min_points        # max_points under min_points: none
+    for k in np.flatnonzero(enough):
         which = np.flatnonzero(flat[k])
         take = which[np.linspace(0, which.size - 1, min(n, which.size)).astype(int)]
         index[k, :take.size], weight[k, :take.size] = take, 1.0
-    return index, weight, count >= 8
+    return index, weight, enough
 
 
 def _gauss_newton(residuals: Callable[[np.ndarray], np.ndarray], params: np.ndarray,
