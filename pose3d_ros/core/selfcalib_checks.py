@@ -34,9 +34,11 @@ frame. A solution is therefore judged on what it implies, not on its residual:
   frames out of step in 0 of 36 (2 before); pairs and three cameras 3 frames out of step
   are still written 3.2-11.1 degrees off in 4 of 28 cases; the camera named may still be
   the wrong one where one pair cannot see the shift, and on good 50-80-frame stretches
-  2 of 40 three-camera subsets and 1 of 60 pairs were called out of step (a pair must show
-  one shift from both cameras; a camera's best shift is looked for only in the valley of
-  its residual around shift 0: a lone dip 19 frames away refused 2 more);
+  9 of 144 three-camera subsets (rigs 2.3-7.5 degrees off) and 4 of 216 pairs were called
+  out of step (a pair must show one shift from both cameras; a camera's best shift is
+  looked for only in the valley of its residual around shift 0: before, one lone dip 19
+  frames away refused a good 2.3-degree rig, and one far shift a 9.9-degree pair, which is
+  now written: benchmarks/results_multiview.md 3j);
 * not a check, a warning: focal lengths (selfcalib.focal_scales, three or more cameras). The
   people's 2D would change a camera's focal length by a factor; beyond
   CheckLimits.warn_focal_factor the camera is named. It does not refuse: on good 30-60-frame
@@ -242,7 +244,7 @@ def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.nd
     video runs k frames ahead, at s = -k (its frame t - k shows what the others show at t);
     SyncScan.best looks in the valley around 0 only. At most max_samples samples, evenly over
     the recording, and max_fit_points correspondences per refit bound the run time (four
-    cameras: 0.6-1.2 s for the demo's 100-200 samples on this project's 2-core VM).
+    cameras: 0.52-0.78 s for the demo's 100-200 samples on this project's 2-core VM).
     """
     n_views = len(rig)
     frame = np.asarray(frames, np.int64)
