@@ -17,6 +17,7 @@ from pose3d_ros.core.selfcalib import calibrate_from_detections, focal_scales
 from pose3d_ros.core.selfcalib_checks import (
     CalibrationRefusedError,
     CheckLimits,
+    SyncScan,
     sync_scan,
 )
 from pose3d_ros.core.synthetic import camera_out_of_step
@@ -251,3 +252,21 @@ def test_focal_scales_of_an_exact_synthetic_rig_are_one():
         CheckLimits(max_sync_residual_ratio=0)
     with pytest.raises(ValueError, match="must reach the smallest shift"):
         CheckLimits(sync_search_frames=1)
+
+
+def test_a_lone_dip_far_from_shift_zero_is_not_a_shift():
+    """A good stretch of one walker (`single` cam01-02-04, frames 20-80): cam02's residual dips
+    to 0.76 of that at shift 0 at -19 frames, past a ridge up to 1.19 times it (the motion
+    repeating); it was refused as "cam02 19 frames ahead" (its rig 2.27 degrees off). The best
+    shift is looked for in the valley around 0 (SyncScan.valley)."""
+    kp, sc, cameras = _demo("single", [0, 1, 3])
+    checks = calibrate_from_detections(kp[20:80], sc[20:80], cameras,
+                                       fps=DEMO_FPS).calibration.checks
+    assert checks is not None and checks.sync is not None
+    curve = checks.sync.residual_px[1] / checks.sync.residual_px[1, checks.sync.shifts == 0]
+    assert curve[checks.sync.shifts == -19] < 0.9          # the dip is there, measured 0.76
+    assert abs(checks.sync.best()[0][1]) <= 1       # measured -1 (and cam01 +3 at 0.99)
+    assert np.all(np.isnan(checks.sync.out_of_step(CheckLimits())))
+    # a camera out of step descends from 0 to its shift without such a ridge: still found
+    scan = SyncScan(np.arange(-3, 4), np.array([[1.2, 0.7, 0.8, 1.0, 1.1, 1.3, 0.5]]))
+    assert scan.best()[0].tolist() == [-2] and np.isnan(scan.valley()[0, -1])

@@ -184,8 +184,8 @@ class SyncScan:
         reached from 0 without the residual rising above VALLEY_RISE times that at 0. A
         camera out of step descends from shift 0 to its shift; a lone dip further away is
         the people's motion repeating (on good 60-frame stretches of the one-person demo
-        recording, a camera's residual at -19 frames dropped to 0.88 of that at 0 past a
-        ridge of 1.7 times it, and refused them)."""
+        recording, cam02's residual at -19 frames dropped to 0.76-0.88 of that at 0 past a
+        ridge of 1.19-1.76 times it, and refused them)."""
         zero = int(np.flatnonzero(self.shifts == 0)[0])
         with np.errstate(invalid="ignore"):
             low = self.residual_px <= VALLEY_RISE * self.residual_px[:, zero:zero + 1]
