@@ -158,10 +158,11 @@ class SyncScan:
     """How well each camera's 2D agrees with the other cameras' when taken some frames away.
 
     shifts: (S,) frame shifts tried, -max..max.
-    residual_px: (V, S) median over the samples of the epipolar (Sampson) distance, pixels,
-        between camera v's detections at frame t + shift and the other cameras' at frame t
-        (the nearest of camera v's people at that frame); NaN where fewer than half of the
-        samples have a frame t + shift.
+    residual_px: (V, S) median over the samples of the distance, pixels, between camera v's
+        detections at frame t + shift (the nearest of its people at that frame) and what the
+        other cameras see at frame t (sync_scan: the reprojection of their triangulation
+        with four or more cameras, the epipolar (Sampson) distance with two or three); NaN
+        where fewer than half of the samples have a frame t + shift.
     """
 
     shifts: np.ndarray
@@ -302,6 +303,16 @@ def _median_nearest(distance: np.ndarray) -> float:
         return float(np.nanmedian(np.nanmin(np.nanmedian(distance, axis=-1), axis=-1)))
 
 
+def _nearest(candidates: np.ndarray, distance: np.ndarray) -> np.ndarray:
+    """(n, J, 2) each sample's candidate (of candidates (n, P, J, 2)) with the lowest median
+    over the joints of distance (n, P, J), NaN where absent; the first for a sample with none."""
+    with warnings.catch_warnings():       # samples / detections without joints
+        warnings.simplefilter("ignore", RuntimeWarning)
+        cost = np.nanmedian(distance, axis=-1)                                  # (n, P)
+    pick = np.argmin(np.where(np.isfinite(cost), cost, np.inf), axis=1)
+    return candidates[np.arange(len(pick)), pick]
+
+
 def _pair_shift_residuals(pose: tuple[np.ndarray, np.ndarray], reference: np.ndarray,
                           observed: np.ndarray,
                           target: np.ndarray, use: np.ndarray, *, focal: float,
@@ -324,12 +335,8 @@ def _pair_shift_residuals(pose: tuple[np.ndarray, np.ndarray], reference: np.nda
     chosen = np.full((n_shifts,) + reference.shape, np.nan)                 # (S, N, J, 2)
     for k in np.flatnonzero(use.any(1)):
         candidates = observed[target[k, use[k]]]                            # (n, P, J, 2)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            cost = np.nanmedian(sampson_px(essential, reference[use[k]][:, None], candidates,
-                                           focal), axis=-1)                 # (n, P)
-        pick = np.argmin(np.where(np.isfinite(cost), cost, np.inf), axis=1)
-        chosen[k, use[k]] = candidates[np.arange(len(pick)), pick]
+        chosen[k, use[k]] = _nearest(candidates, sampson_px(
+            essential, reference[use[k]][:, None], candidates, focal))
     pairs = np.all(np.isfinite(chosen), -1) & np.all(np.isfinite(reference), -1)[None]
     refitted = _refit_essentials(pose, reference, chosen, pairs, scale=8.0 / focal,
                                  max_points=max_fit_points)                 # (S, 3, 3)
@@ -362,11 +369,8 @@ def _camera_shift_residuals(camera: CameraModel, points: np.ndarray, observed: n
     chosen = np.full((n_shifts,) + points.shape[:-1] + (2,), np.nan)  # (S, N, J, 2) normalised
     for k in shifts:                   # one shift at a time: (N, P, J, 2) at most in memory
         candidates = observed[target[k, use[k]]]                                # (n, P, J, 2)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            cost = np.nanmedian(vector_norm(candidates - projected[use[k]][:, None]), axis=-1)
-        pick = np.argmin(np.where(np.isfinite(cost), cost, np.inf), axis=1)
-        chosen[k, use[k]] = camera.undistort(candidates[np.arange(len(pick)), pick])
+        chosen[k, use[k]] = camera.undistort(_nearest(
+            candidates, vector_norm(candidates - projected[use[k]][:, None])))
     pairs = np.all(np.isfinite(chosen), -1) & np.all(np.isfinite(points), -1)[None]
     focal = float(np.sqrt(camera.K[0, 0] * camera.K[1, 1]))
     rotations, translations = _refit_poses(camera, points, chosen, pairs, scale=8.0 / focal,
