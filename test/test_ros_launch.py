@@ -335,7 +335,7 @@ def test_detector_executable_gives_2d_under_the_node_dds_profile():
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from ros_helpers import ros_context, spin_until
+    from ros_helpers import paced, ros_context, spin_until
     from sensor_msgs.msg import Image
 
     from pose3d_ros.ros.conversions import image_to_msg
@@ -366,7 +366,7 @@ def test_detector_executable_gives_2d_under_the_node_dds_profile():
                 images.publish(image_to_msg(frame, stamp[0], "cam01_optical_frame"))
 
             assert spin_until(executor, lambda: any(len(m.skeletons) for m in outputs), 60,
-                              tick=send), "no 2D from the detector under the node profile"
+                              tick=paced(send)), "no 2D from the detector under the node profile"
             executor.shutdown()
             probe.destroy_node()
     finally:

@@ -17,6 +17,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from ros_helpers import (
     configure_and_activate,
     executor_with,
+    paced,
     ros_context,
     spin_until,
     unposed_camera_node,
@@ -352,14 +353,15 @@ def _camera_info_case(latched: str) -> dict:
                 nonlocal k
                 image_pub.publish(image_to_msg(person[0], 70.0 + k / 10, camera.frame_id))
                 k += 1
+            tick = paced(send)          # 10 images a second, as the stamps say
             started = time.monotonic()
             if latched == "valid":
                 assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated,
-                                  15, tick=send)
+                                  15, tick=tick)
             calibrated_after = time.monotonic() - started
             if latched == "valid":       # the first people: the detector's search may be slow
-                spin_until(executor, lambda: any(a.skeletons for a in answers), 15, tick=send)
-            spin_until(executor, lambda: False, 4.5, tick=send)    # two diagnostics reports
+                spin_until(executor, lambda: any(a.skeletons for a in answers), 15, tick=tick)
+            spin_until(executor, lambda: False, 4.5, tick=tick)    # two diagnostics reports
             case = {"calibrated_after_s": calibrated_after,
                     "calibrated": node.health.cameras["cam01"].calibrated,
                     "rejected": dict(node.health.cameras["cam01"].rejected),
@@ -367,7 +369,7 @@ def _camera_info_case(latched: str) -> dict:
             if latched == "valid":
                 case["latched_left"] = dict(node._latched_subscriptions)
                 driver = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
-                spin_until(executor, lambda: False, 1.0, tick=send)
+                spin_until(executor, lambda: False, 1.0, tick=tick)
                 # (a driver beside a latched publisher is told of the node's latched
                 # subscription while it lives: that case is documented, not tested)
                 probe.destroy_publisher(driver)
@@ -377,7 +379,7 @@ def _camera_info_case(latched: str) -> dict:
                 node.trigger_activate()
                 case["zoomed_taken"] = spin_until(
                     executor, lambda: abs(node.pipeline.camera("cam01").K[0, 0]
-                                          - zoomed.K[0, 0]) < 1e-6, 10, tick=send)
+                                          - zoomed.K[0, 0]) < 1e-6, 10, tick=tick)
             case["warned"] = [m for m in logs if "[camera_info_missing]" in m.msg]
             case["incompatible"] = [m for m in logs if "incompatible" in m.msg.lower()]
             return case
@@ -437,12 +439,13 @@ def test_a_live_driver_beside_an_older_latched_camera_info_keeps_its_calibration
                 driver.publish(camera_model_to_info(camera))
                 image_pub.publish(image_to_msg(person[0], 70.0 + k / 10, camera.frame_id))
                 k += 1
+            tick = paced(send)          # 10 sets a second, as the stamps say
             for activation in range(2):
                 if activation:
                     node.trigger_activate()
                 else:
                     configure_and_activate(node)
-                spin_until(executor, lambda: False, 3.0, tick=send)   # past the 2 s look
+                spin_until(executor, lambda: False, 3.0, tick=tick)   # past the 2 s look
                 assert abs(node.pipeline.camera("cam01").K[0, 0] - camera.K[0, 0]) < 1e-6
                 node.trigger_deactivate()
             assert not [m for m in logs if "changed mid-run" in m.msg
