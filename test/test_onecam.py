@@ -425,3 +425,27 @@ def test_one_stray_low_score_joint_does_not_break_a_one_camera_track():
 
     assert ids_and_gaps(True) == ids_and_gaps(False)
     assert len(ids_and_gaps(True)[0]) == 1
+
+
+@pytest.mark.parametrize("method", ["detector_3d", "lifter"])
+def test_a_stream_slower_than_the_reidentification_window_still_publishes_its_person(method):
+    """Found by a CI failure: one camera whose sets the node processed ~40 s apart in stamp
+    time (and so any camera throttled below 1 Hz, or a detector taking over a second a
+    frame) never published anyone: every track was forgotten before its min_hits (the
+    re-identification window, 1 s, counted from the track's last sighting even when it was
+    seen at the previous update). Each demo camera's real 2D, every 10th frame, 1.5 s
+    apart: the person is published from the third set on, with one id."""
+    rig, per_camera = _demo_cameras("single", "blazepose")
+    first = ImageTrackerParams().min_hits - 1
+    for camera, detections in zip(rig, per_camera, strict=True):
+        pipeline = Pose3DPipeline([camera.name], {camera.name: camera}, frame_id=rig.frame_id,
+                                  lifter=create_monocular_method(method),
+                                  params=PipelineParams(output_layout="h36m17"))
+        frames = range(0, len(detections.num_people), 10)
+        results = [pipeline.process_detections({camera.name: detections.frame(t)}, 10 + 1.5 * k)
+                   for k, t in enumerate(frames)]
+        people = np.array([r.skeletons.num_people for r in results])
+        implausible = np.array([r.rejected["implausible"] for r in results])
+        assert (people[:first] == 0).all() and (people[first:] + implausible[first:] == 1).all()
+        assert (people[first:] == 1).mean() >= 0.7, (camera.name, people)
+        assert {int(i) for r in results for i in r.skeletons.ids} == {1}

@@ -56,6 +56,8 @@ def test_reidentification_within_window_and_new_id_after_it():
         tracker.update(np.zeros((0, 17, 3)), k * 0.05)
     back = tracker.update((body + [0.3, 0, 0])[None], 0.6)   # gone 0.6 s, moved 0.3 m
     assert back.tolist() == first.tolist() and tracker.stats.reidentified == 1
+    for k in range(13, 40):                                  # sets without the person
+        tracker.update(np.zeros((0, 17, 3)), k * 0.05)
     later = tracker.update((body + [0.3, 0, 0])[None], 2.0)  # gone 1.4 s > window
     assert later[0] != first[0] and tracker.stats.tracks_forgotten == 1
 
@@ -131,3 +133,20 @@ def test_centre_history_slope_over_each_tracks_last_span():
     history.select(np.array([False, True, False]))
     np.testing.assert_allclose(history.velocity(0.5), [[-100.0, 0.0]], atol=1e-9)
 
+
+
+def test_a_stream_slower_than_the_reidentification_window_keeps_its_ids():
+    """A person seen at every update of a stream slower than reid_window_s (a camera set
+    every 2.5 s: a throttled topic, a slow detector) keeps one id; before, every track was
+    forgotten at the next update (its last sighting older than the window) and each update
+    started a new id. A person missed once at that rate is still forgotten (lost for longer
+    than the window), and the gate does not grow past the window's width."""
+    rng = np.random.default_rng(6)
+    body = _person([0, 0, 1], rng)
+    tracker = SkeletonTracker(TrackerParams(reid_window_s=2.0, gate_growth_mps=1.0))
+    ids = [tracker.update((body + [0.4 * k, 0, 0])[None], 2.5 * k)[0] for k in range(6)]
+    assert len(set(ids)) == 1 and tracker.stats.tracks_started == 1
+    tracker.update(np.zeros((0, 17, 3)), 15.0)                  # missed once, 2.5 s
+    assert tracker.update((body + [2.0, 0, 0])[None], 17.5)[0] != ids[0]
+    far = tracker.update((body + [2.0 + 0.5 + 2.0 + 0.3, 0, 0])[None], 60.0)  # 42.5 s later
+    assert tracker.stats.tracks_started == 3 and far[0] not in ids   # beyond 0.5 + 2 m

@@ -136,7 +136,7 @@ class SkeletonTracker:
             self._positions = np.zeros((0, num_joints, 3))
             self._velocity = np.zeros((0, 3))
             self._last_seen = np.zeros((0,))
-        self._forget(stamp)
+        self._forget(stamp, previous_update)
 
         ids = np.zeros((num_people,), np.int64)
         matched_people = np.zeros((num_people,), bool)
@@ -148,8 +148,10 @@ class SkeletonTracker:
             valid = np.isfinite(dist)
             count = row_counts(valid)                                          # (T, P)
             mean = np.where(valid, dist, 0.0).sum(axis=-1) / np.maximum(count, 1)
-            gate = self.params.max_distance_m + self.params.gate_growth_mps * np.maximum(
-                gap - 1e-9, 0.0)
+            # (a track seen at the previous update of a slow stream may be older than the
+            # re-identification window: its gate stops growing there)
+            gate = self.params.max_distance_m + self.params.gate_growth_mps * np.clip(
+                gap - 1e-9, 0.0, self.params.reid_window_s)
             cost = np.where((count > 0) & (mean <= gate[:, None]), mean, _UNMATCHABLE)
             rows, cols = linear_sum_assignment(cost)
             ok = cost[rows, cols] < _UNMATCHABLE
@@ -180,8 +182,13 @@ class SkeletonTracker:
             self._last_seen = np.concatenate([self._last_seen, np.full((new.size,), stamp)])
         return ids
 
-    def _forget(self, stamp: float) -> None:
+    def _forget(self, stamp: float, previous_update: float | None) -> None:
+        """Drop the tracks lost for longer than reid_window_s; a track seen at the previous
+        update is kept however long ago that was (a stream slower than the window: a
+        throttled camera, a slow detector)."""
         keep = stamp - self._last_seen <= self.params.reid_window_s
+        if previous_update is not None:
+            keep |= self._last_seen == previous_update
         if not keep.all():
             self.stats.tracks_forgotten += int((~keep).sum())
             self._ids, self._positions = self._ids[keep], self._positions[keep]
@@ -377,13 +384,17 @@ class ImageTracker:
             lost = self._hits == 0
             velocity = self._velocity if not lost.any() else np.where(
                 lost[:, None], self._centres.velocity(p.velocity_window_s), self._velocity)
-            predicted = self._keypoints + (velocity * gap[:, None])[:, None, :]
+            # a track seen at the previous update of a stream slower than reid_window_s (a
+            # throttled camera, a slow detector) is older than the window: its prediction and
+            # gate stop growing there
+            horizon = np.minimum(gap, p.reid_window_s)
+            predicted = self._keypoints + (velocity * horizon[:, None])[:, None, :]
             dist = np.linalg.norm(predicted[:, None] - keypoints[None], axis=-1)  # (T, P, J)
             valid = np.isfinite(dist)
             count = valid.sum(-1)
             mean = np.where(valid, dist, 0.0).sum(-1) / np.maximum(count, 1)
             relative = mean / np.maximum(image_size(keypoints), 1.0)[None]
-            gate = p.max_distance + p.gate_growth_per_s * np.maximum(gap - 1e-9, 0.0)
+            gate = p.max_distance + p.gate_growth_per_s * np.maximum(horizon - 1e-9, 0.0)
             cost = np.where((count > 0) & (relative <= gate[:, None]), relative, _UNMATCHABLE)
             rows, cols = linear_sum_assignment(cost)
             ok = cost[rows, cols] < _UNMATCHABLE
@@ -482,7 +493,12 @@ class ImageTracker:
         self._override_share = self._override_share[keep]
 
     def _forget(self, stamp: float) -> None:
-        keep = stamp - self._last_seen <= self.params.reid_window_s
+        """Drop the tracks lost for longer than reid_window_s; a track matched at the
+        previous update (hits > 0) is kept however long ago that was: at a stream slower than
+        the window (a camera throttled to 0.5 Hz, a detector taking 2 s a frame) no track
+        lived to its min_hits, and nobody was ever published (found by a CI failure whose
+        test images came ~40 s apart in stamp time)."""
+        keep = (stamp - self._last_seen <= self.params.reid_window_s) | (self._hits > 0)
         if not keep.all():
             self.stats.tracks_forgotten += int((~keep).sum())
             self._select(keep)
