@@ -594,3 +594,35 @@ def test_a_few_stamps_close_together_do_not_make_a_camera_look_fast():
     far = cameras_far_above(streams(fast_camera=True).state, 3.0)
     assert set(far) == {"c3"}
     assert far["c3"][0] == pytest.approx(300.0) and far["c3"][1] == pytest.approx(30.0, rel=0.01)
+
+
+@pytest.mark.parametrize("rate_hz", [15.0, 10.0, 5.0])
+def test_a_camera_at_a_lower_rate_does_not_hold_the_others_sets_back(rate_hz):
+    """Found by an audit: beside two 30 Hz cameras, a camera at 15 or 10 Hz made the sets
+    between its frames wait for its next frame (they then left together and all but the
+    newest were dropped as "behind": 83 and 56 of 165 sets of the good pair delivered), and
+    one at 5 Hz made them wait timeout_s (82 of 165, median 100 ms late). Its next frame is
+    not due before one of its capture intervals: once its rate is known (three intervals),
+    every set of the pair leaves at once, and its own frames still join theirs."""
+    bad = [(k / rate_hz, k / rate_hz + 0.005) for k in range(int(6 * rate_hz) + 1)]
+    delays, sent = _good_pair_delays(bad, seconds=6.0, warm_up_s=1.0)
+    assert len(delays) == sent and max(delays) <= 0.002, (len(delays), sent, max(delays))
+
+
+def test_a_throttled_camera_is_not_paused_between_its_frames():
+    """Found by an audit of one camera throttled to 0.5 Hz: it read "paused" (WARN on
+    /diagnostics) between every two frames, stale_after_s (1 s) being shorter than its frame
+    interval. Once its rate is known, it is silent after two of its own intervals; a 30 Hz
+    camera still after stale_after_s."""
+    sync = FrameSynchronizer(("slow", "fast"), stale_after_s=1.0)
+    for k in range(5):
+        sync.add("slow", 2.0 * k, None, 2.0 * k + 0.01)
+    for k in range(60):
+        sync.add("fast", 8.0 + k * PERIOD, None, 8.0 + k * PERIOD + 0.01)
+    last_fast = 8.0 + 59 * PERIOD + 0.01
+    assert sync.silent_after_s("slow") == pytest.approx(4.0)
+    assert sync.silent_after_s("fast") == 1.0
+    assert sync.camera_states(8.01 + 1.9)["slow"] == "ok"
+    assert sync.camera_states(8.01 + 4.1)["slow"] != "ok"
+    assert sync.camera_states(last_fast + 0.9)["fast"] == "ok"
+    assert sync.camera_states(last_fast + 1.1)["fast"] != "ok"

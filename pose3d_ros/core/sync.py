@@ -26,8 +26,9 @@ receiver's monotonic clock):
     set that cannot reach `min_views` without it still waits).
     (Before, each set of the first stale_after_s waited timeout_s: 30 sets at 30 fps, an
     audit measured 157 ms.)
-  * A camera that sent nothing for `stale_after_s` (counting from the first frame of any
-    camera if it never sent one) and missed a set that was emitted without it is "stale": it
+  * A camera that sent nothing for `stale_after_s`, or SILENT_PERIODS of its own typical
+    frame interval when that is longer (counting from the first frame of any camera if it
+    never sent one) and missed a set that was emitted without it is "stale": it
     no longer holds sets back, is reported by camera_states(), and comes back to "ok" with
     its next frame. (A pause of the whole rig therefore makes no camera stale.)
   * Robust to bad stamps: a stamp equal to the camera's previous one is dropped
@@ -100,6 +101,14 @@ MISSED_SETS_NOT_WAITED = 2
 # ... counting only the sets it is overdue for: stamped more than this many of its typical
 # frame intervals after its last frame.
 OVERDUE_PERIODS = 1.5
+# A set is not held back for a camera whose next frame is not due by then: expected one
+# shortest capture interval after its last, less this share of it for jitter
+# (FrameSynchronizer._not_due).
+NOT_DUE_JITTER = 0.1
+# A camera slower than 1 / stale_after_s (a topic throttled to 0.5 Hz) is silent, paused or
+# stale, only after this many of its own typical frame intervals without a frame
+# (FrameSynchronizer.silent_after_s).
+SILENT_PERIODS = 2.0
 # Frames' arrivals kept per camera to measure their offsets (covers 2 timeout_s at 300 fps
 # with timeout_s 3 s).
 ARRIVALS_KEPT = 2000
@@ -421,10 +430,19 @@ class FrameSynchronizer:
     def live_cameras(self, now: float) -> tuple[str, ...]:
         return tuple(name for name in self.cameras if self._is_live(name, now))
 
+    def silent_after_s(self, camera: str) -> float:
+        """How long `camera` may send nothing before it is silent (s): stale_after_s, or
+        SILENT_PERIODS of its own typical frame interval when that is longer. (Found by an
+        audit: a camera throttled to 0.5 Hz read "paused" at WARN between every two frames,
+        and each frame was told as a stamp jump.)"""
+        rate = self.state[camera].typical_rate_hz
+        return max(self.stale_after_s, SILENT_PERIODS / rate) if rate > 0 \
+            else self.stale_after_s
+
     def camera_states(self, now: float) -> dict[str, str]:
-        """camera -> "waiting" (nothing yet), "ok", "stale" (silent for stale_after_s while
-        the others go on) or "paused" (silent for stale_after_s, like the whole rig: still
-        waited for, see _is_live)."""
+        """camera -> "waiting" (nothing yet), "ok", "stale" (silent, silent_after_s, while
+        the others go on) or "paused" (silent like the whole rig: still waited for, see
+        _is_live)."""
         states = {}
         for name in self.cameras:
             cam = self.state[name]
@@ -433,15 +451,15 @@ class FrameSynchronizer:
             elif cam.last_received is None:
                 states[name] = "waiting"
             else:
-                states[name] = "ok" if now - cam.last_received <= self.stale_after_s \
+                states[name] = "ok" if now - cam.last_received <= self.silent_after_s(name) \
                     else "paused"
         return states
 
     def receiving(self, now: float) -> bool:
-        """True while some camera's last frame arrived within stale_after_s (monotonic s)."""
+        """True while some camera is not silent (silent_after_s; monotonic s)."""
         return any(cam.last_received is not None
-                   and now - cam.last_received <= self.stale_after_s
-                   for cam in self.state.values())
+                   and now - cam.last_received <= self.silent_after_s(name)
+                   for name, cam in self.state.items())
 
     def cameras_on_another_clock(self) -> dict[str, float]:
         """Cameras whose last CLOCK_OFFSET_MIN_FRAMES frames or more were all dropped as
@@ -573,13 +591,13 @@ class FrameSynchronizer:
         return statistics.median(group)
 
     def _is_live(self, name: str, now: float) -> bool:
-        """False once the camera is stale: silent for stale_after_s (counting from the first
+        """False once the camera is stale: silent (silent_after_s, counting from the first
         frame of any camera if it never sent one) AND a set has been emitted without it since
         its last frame. The second condition keeps a pause of the whole rig (a paused bag, a
         slow producer) from turning every camera stale."""
         cam = self.state[name]
         received = cam.last_received if cam.last_received is not None else self._started
-        if received is None or now - received <= self.stale_after_s:
+        if received is None or now - received <= self.silent_after_s(name):
             return True
         last = cam.last_stamp if cam.last_stamp is not None else -float("inf")
         return not self._last_emitted_stamp > last + self.slop_s
@@ -609,7 +627,8 @@ class FrameSynchronizer:
             # by a review: two of three cameras delivering in batches lost their sets)
             candidates = waited_for if len(open_set.frames) >= self.min_views else live
             missing = [name for name in candidates if name not in open_set.frames
-                       and (self.state[name].last_stamp or -float("inf")) <= limit]
+                       and (self.state[name].last_stamp or -float("inf")) <= limit
+                       and not self._not_due(name, open_set.reference)]
             if not missing:
                 self._emit(open_set, now)
             elif now - open_set.opened >= self.timeout_s:
@@ -620,6 +639,20 @@ class FrameSynchronizer:
             else:
                 still_open.append(open_set)
         self._open = still_open
+
+    def _not_due(self, camera: str, stamp: float) -> bool:
+        """Whether `camera`, at a lower rate than the others, cannot have a frame for a set
+        at `stamp`: its next frame, a capture interval (its shortest, 10th percentile, less
+        NOT_DUE_JITTER of it) after its last, lies more than slop_s after the set (a camera
+        whose last frame is of the set's own instant is left to the other rules). (Found by
+        an audit: beside 30 Hz cameras, a 10 Hz one made the two sets between its frames wait
+        for its next frame, and a 5 Hz one or slower, timeout_s: the others' sets left 33-100
+        ms late, together, and all but the newest were dropped as "behind".)"""
+        cam = self.state[camera]
+        rate = cam.capture_rate_hz
+        return cam.last_stamp is not None and rate > 0.0 and \
+            cam.last_stamp < stamp - self.slop_s and \
+            stamp + self.slop_s < cam.last_stamp + (1.0 - NOT_DUE_JITTER) / rate
 
     def _overdue(self, camera: str, stamp: float) -> bool:
         """Whether `camera` should have sent a frame stamped by `stamp`: its last stamp lies

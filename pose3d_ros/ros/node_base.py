@@ -372,11 +372,11 @@ class PoseNodeBase(LifecycleNode):
             state = self.sync.state[camera]
             last, last_received = state.last_stamp, state.last_received
             reason = self.sync.add(camera, stamp, payload, now)
-            resets, stale_after_s = self.sync.time_resets, self.sync.stale_after_s
+            resets, silent_after_s = self.sync.time_resets, self.sync.silent_after_s(camera)
         if reason in BAD_STAMP_REASONS:
             self.reject(camera, reason, f"camera {camera!r}: stamp {stamp:.6f} s after "
                         f"{last if last is not None else float('nan'):.6f} s ({reason})")
-        elif reason is None and last is not None and stamp - last > stale_after_s:
+        elif reason is None and last is not None and stamp - last > silent_after_s:
             # After a pause of the stream (a replay starting, a paused bag) a jump is expected.
             paused = last_received is not None and now - last_received > 0.5 * (stamp - last)
             self.reject(camera, "stamp_jump", f"camera {camera!r}: stamp jumped forward by "
@@ -480,7 +480,7 @@ class PoseNodeBase(LifecycleNode):
             self._check_missing_camera_info(now)
             self._check_image_loss(now)
             arriving = self.sync.receiving(now) or self.health.images_arriving(
-                now, self.sync.stale_after_s)     # also frames refused before the sync
+                now, max(map(self.sync.silent_after_s, self.sync.cameras)))  # refused too
             report = self.health.report(self.get_clock().now().to_msg(), now, self.sync,
                                         inputs_arriving=arriving,
                                         extra=self._extra_diagnostics(),

@@ -214,8 +214,9 @@ _RIG = (
               "(clock_offset) and left out.",
               0.001, 10.0),
     ParamSpec("sync.stale_after_s", _SYNC.stale_after_s,
-              "A camera silent this long is reported stale and no "
-              "longer waited for (s).", 0.01, 60.0),
+              "A camera silent this long (or two of its own frame intervals, when longer: "
+              "a throttled camera) is reported stale and no longer waited for (s).",
+              0.01, 60.0),
     ParamSpec("sync.queue_size", _SYNC.queue_size,
               "Finished frame sets kept while the node is busy; the "
               "newest is processed, older ones are dropped and counted.", 1, 100),
