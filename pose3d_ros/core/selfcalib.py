@@ -548,7 +548,7 @@ def _check_sync_and_focal(calibration: SelfCalibration, people: CrossViewPeople,
         checks = replace(checks, sync=sync_scan(
             calibration.rig, people.keypoints, people.scores, people.frames,
             np.asarray(keypoints, np.float64), np.asarray(scores, np.float64),
-            max_shift=limits.sync_search_frames, min_score=min_score,
+            max_shift=limits.sync_search_frames, min_score=min_score, limits=limits,
             outlier_threshold_px=3 * ransac_px))
     if len(calibration.rig) >= 3 and limits.warn_focal_factor > 0:    # a pair cannot tell
         checks = replace(checks, focal_scale=focal_scales(

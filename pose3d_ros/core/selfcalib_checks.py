@@ -220,7 +220,7 @@ class SyncScan:
 def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.ndarray,
               detections: np.ndarray, detection_scores: np.ndarray, *, max_shift: int,
               min_score: float = 0.5, max_samples: int = 3000, max_fit_points: int = 1000,
-              **triangulate_options) -> SyncScan:
+              limits: CheckLimits | None = None, **triangulate_options) -> SyncScan:
     """SyncScan of samples keypoints (N, V, J, 2) raw pixels, scores (N, V, J), frames (N,)
     their frame index into detections (F, V, P, J, 2) raw pixels, NaN where absent, and
     detection_scores (F, V, P, J): every detection of every camera and frame, whether or not
@@ -243,7 +243,12 @@ def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.nd
     degrees off, with the refit in 1, 2.25 degrees off: 3j).
     Synchronised cameras of moving people have their lowest residual at s = 0; a camera whose
     video runs k frames ahead, at s = -k (its frame t - k shows what the others show at t);
-    SyncScan.best looks in the valley around 0 only. At most max_samples samples, evenly over
+    SyncScan.best looks in the valley around 0 only. With four or more cameras and `limits`
+    given, when several cameras are out of step (SyncScan.out_of_step), the others are
+    scanned again without the clearest one among the cameras that triangulate for them, and
+    so on while three or more cameras are left to judge by: the moved camera's own 2D had
+    made a camera in step beside it look shifted too (on the demo's four cameras, cam01 named
+    beside cam03 3-4 frames ahead). At most max_samples samples, evenly over
     the recording, and max_fit_points correspondences per refit bound the run time (four
     cameras: 0.52-0.78 s for the demo's 100-200 samples on this project's 2-core VM).
     """
@@ -272,11 +277,24 @@ def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.nd
     enough = inside.sum(1) >= 0.5 * len(frame)                              # (S,)
     use = inside & enough[:, None]                                          # (S, N)
     if n_views >= 4:           # camera v's raw pixels against the others' joints, projected
-        for v, camera in enumerate(rig.cameras):
-            points = triangulated_by_the_others(rig, keypoints, scores, v, min_score=min_score,
-                                                **triangulate_options)      # (N, J, 3)
-            residual[v] = _camera_shift_residuals(camera, points, detected[:, v], target, use,
-                                                  max_fit_points=max_fit_points)
+        def scan(views: Sequence[int], left_out: Sequence[int]) -> None:
+            for v in views:
+                points = triangulated_by_the_others(rig, keypoints, scores, v, left_out,
+                                                    min_score=min_score,
+                                                    **triangulate_options)  # (N, J, 3)
+                residual[v] = _camera_shift_residuals(rig.cameras[v], points, detected[:, v],
+                                                      target, use,
+                                                      max_fit_points=max_fit_points)
+        scan(range(n_views), ())
+        left_out: list[int] = []
+        while limits is not None and n_views - len(left_out) >= 4:
+            ratio = SyncScan(shifts, residual).out_of_step(limits)
+            named = [int(v) for v in np.argsort(np.where(np.isfinite(ratio), ratio, np.inf))
+                     if np.isfinite(ratio[v]) and v not in left_out]
+            if len(named) < 2:
+                break
+            left_out.append(named[0])
+            scan(named[1:], left_out)
         return SyncScan(shifts, residual)
     normalised = [camera.undistort(detected[:, v]) for v, camera in enumerate(rig.cameras)]
     samples = [camera.undistort(np.where((scores[:, u] >= min_score)[..., None],
@@ -698,11 +716,12 @@ def seen_by_the_others(rig: Rig, keypoints: np.ndarray, scores: np.ndarray,
 
 
 def triangulated_by_the_others(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, view: int,
-                               **triangulate_options) -> np.ndarray:
+                               left_out: Sequence[int] = (), **triangulate_options
+                               ) -> np.ndarray:
     """(..., J, 3) rig-frame metres: the joints triangulated from every camera but `view`
-    (triangulation.triangulate with `triangulate_options`). keypoints (..., V, J, 2) raw
-    pixels, scores (..., V, J)."""
-    others = [i for i in range(len(rig)) if i != view]
+    and those `left_out` (triangulation.triangulate with `triangulate_options`). keypoints
+    (..., V, J, 2) raw pixels, scores (..., V, J)."""
+    others = [i for i in range(len(rig)) if i != view and i not in left_out]
     return triangulate([rig.cameras[i] for i in others], keypoints[..., others, :, :],
                        scores[..., others, :], **triangulate_options).points
 
