@@ -626,3 +626,15 @@ def test_a_throttled_camera_is_not_paused_between_its_frames():
     assert sync.camera_states(8.01 + 4.1)["slow"] != "ok"
     assert sync.camera_states(last_fast + 0.9)["fast"] == "ok"
     assert sync.camera_states(last_fast + 1.1)["fast"] != "ok"
+
+
+@pytest.mark.parametrize("rate_hz", [10.0, 5.0])
+def test_a_camera_whose_rate_drops_mid_run_is_learned_within_two_seconds(rate_hz):
+    """A camera at 30 Hz that drops to 10 or 5 Hz (a driver lowering its frame rate in dim
+    light): over its last 30 frames its shortest intervals stayed at 33 ms for 2.7 / 5.4 s,
+    and the sets between its frames waited for it (after 1.6 s, 50 / 37 of the pair's 72 sets
+    delivered). Its rate is now measured over its last 1.5 s: 72 of 72, at once."""
+    bad = [(k * PERIOD, k * PERIOD + 0.005) for k in range(60)]
+    bad += [(2.0 + k / rate_hz, 2.0 + k / rate_hz + 0.005) for k in range(int(4 * rate_hz) + 1)]
+    delays, sent = _good_pair_delays(bad, seconds=6.0, warm_up_s=3.6)
+    assert len(delays) == sent and max(delays) <= 0.002, (len(delays), sent, max(delays))

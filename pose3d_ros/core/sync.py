@@ -105,6 +105,9 @@ OVERDUE_PERIODS = 1.5
 # shortest capture interval after its last, less this share of it for jitter
 # (FrameSynchronizer._not_due).
 NOT_DUE_JITTER = 0.1
+# ... and that interval is measured over the camera's stamps of this last span (s) when three
+# or more of its intervals lie there (CameraSyncState.recent_capture_rate_hz).
+RECENT_RATE_WINDOW_S = 1.5
 # A camera slower than 1 / stale_after_s (a topic throttled to 0.5 Hz) is silent, paused or
 # stale, only after this many of its own typical frame intervals without a frame
 # (FrameSynchronizer.silent_after_s).
@@ -216,10 +219,24 @@ class CameraSyncState:
         left in DDS but for the newest) do not raise it; 0 until 3 intervals are known."""
         return self._rate_at(0.5)
 
-    def _rate_at(self, share: float) -> float:
-        """1 / the interval (s) between consecutive recent stamps at this share of their
-        sorted order; 0 until 3 intervals are known."""
-        stamps = list(self.recent_stamps)
+    @property
+    def recent_capture_rate_hz(self) -> float:
+        """capture_rate_hz over the stamps within RECENT_RATE_WINDOW_S of the newest when
+        three or more intervals lie there (a camera whose rate drops mid-run, e.g. a driver
+        lowering its frame rate in dim light, is learned within that time instead of over
+        RATE_WINDOW_FRAMES of its new frames: 5.4 s at 5 Hz), else capture_rate_hz."""
+        if self.recent_stamps:
+            newest = self.recent_stamps[-1]
+            recent = self._rate_at(0.1, [t for t in self.recent_stamps
+                                         if newest - t <= RECENT_RATE_WINDOW_S])
+            if recent > 0.0:
+                return recent
+        return self.capture_rate_hz
+
+    def _rate_at(self, share: float, stamps: list[float] | None = None) -> float:
+        """1 / the interval (s) between consecutive recent stamps (or those given, in
+        capture order) at this share of their sorted order; 0 until 3 intervals are known."""
+        stamps = list(self.recent_stamps) if stamps is None else stamps
         intervals = sorted(b - a for a, b in zip(stamps[:-1], stamps[1:], strict=True) if b > a)
         if len(intervals) < 3:
             return 0.0
@@ -642,14 +659,15 @@ class FrameSynchronizer:
 
     def _not_due(self, camera: str, stamp: float) -> bool:
         """Whether `camera`, at a lower rate than the others, cannot have a frame for a set
-        at `stamp`: its next frame, a capture interval (its shortest, 10th percentile, less
-        NOT_DUE_JITTER of it) after its last, lies more than slop_s after the set (a camera
+        at `stamp`: its next frame, a capture interval (its shortest of late:
+        recent_capture_rate_hz, less NOT_DUE_JITTER of it) after its last, lies more than
+        slop_s after the set (a camera
         whose last frame is of the set's own instant is left to the other rules). (Found by
         an audit: beside 30 Hz cameras, a 10 Hz one made the two sets between its frames wait
         for its next frame, and a 5 Hz one or slower, timeout_s: the others' sets left 33-100
         ms late, together, and all but the newest were dropped as "behind".)"""
         cam = self.state[camera]
-        rate = cam.capture_rate_hz
+        rate = cam.recent_capture_rate_hz
         return cam.last_stamp is not None and rate > 0.0 and \
             cam.last_stamp < stamp - self.slop_s and \
             stamp + self.slop_s < cam.last_stamp + (1.0 - NOT_DUE_JITTER) / rate
