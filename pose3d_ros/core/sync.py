@@ -105,8 +105,11 @@ OVERDUE_PERIODS = 1.5
 # shortest capture interval after its last, less this share of it for jitter
 # (FrameSynchronizer._not_due).
 NOT_DUE_JITTER = 0.1
+# ... for a camera capturing this many times slower than the others (median) or more
+# (FrameSynchronizer._slower_cameras)
+SLOWER_FACTOR = 1.5
 # ... and that interval is measured over the camera's stamps of this last span (s) when three
-# or more of its intervals lie there (CameraSyncState.recent_capture_rate_hz).
+# or more of its intervals lie there (CameraSyncState.note_rates).
 RECENT_RATE_WINDOW_S = 1.5
 # A camera slower than 1 / stale_after_s (a topic throttled to 0.5 Hz) is silent, paused or
 # stale, only after this many of its own typical frame intervals without a frame
@@ -184,6 +187,8 @@ class CameraSyncState:
     lagging_until: float = -float("inf")    # delivered after its set left: not waited for
     rewound_to: float | None = None         # a jump back waiting for confirmation
     recent_stamps: deque = field(default_factory=lambda: deque(maxlen=RATE_WINDOW_FRAMES))
+    recent_rate_hz: float = 0.0             # note_rates, at its latest frame (0: unknown)
+    typical_interval_s: float = 0.0         # 1 / typical_rate_hz, the same (0: unknown)
     # (received, stamp) of its recent frames, in arrival order, and those whose offset to
     # the other cameras is not measured yet (it needs the frames around them: timeout_s)
     # (kept for 2 timeout_s: what measuring a frame timeout_s old needs; at most
@@ -219,24 +224,29 @@ class CameraSyncState:
         left in DDS but for the newest) do not raise it; 0 until 3 intervals are known."""
         return self._rate_at(0.5)
 
-    @property
-    def recent_capture_rate_hz(self) -> float:
-        """capture_rate_hz over the stamps within RECENT_RATE_WINDOW_S of the newest when
-        three or more intervals lie there (a camera whose rate drops mid-run, e.g. a driver
-        lowering its frame rate in dim light, is learned within that time instead of over
-        RATE_WINDOW_FRAMES of its new frames: 5.4 s at 5 Hz), else capture_rate_hz."""
-        if self.recent_stamps:
-            newest = self.recent_stamps[-1]
-            recent = self._rate_at(0.1, [t for t in self.recent_stamps
-                                         if newest - t <= RECENT_RATE_WINDOW_S])
-            if recent > 0.0:
-                return recent
-        return self.capture_rate_hz
+    def note_rates(self) -> None:
+        """Set recent_rate_hz and typical_interval_s from the recent stamps (at each new
+        frame; one pass over them). recent_rate_hz is capture_rate_hz over the stamps within
+        RECENT_RATE_WINDOW_S of the newest when three or more intervals lie there (a camera
+        whose rate drops mid-run, e.g. a driver lowering its frame rate in dim light, is
+        learned within that time instead of over RATE_WINDOW_FRAMES of its new frames: 5.4 s
+        at 5 Hz), else capture_rate_hz."""
+        stamps = list(self.recent_stamps)                   # increasing (add() keeps them so)
+        intervals = [b - a for a, b in zip(stamps[:-1], stamps[1:], strict=True)]
+        ordered = sorted(intervals)
+        if len(ordered) < 3:
+            self.recent_rate_hz, self.typical_interval_s = 0.0, 0.0
+            return
+        self.typical_interval_s = ordered[int(len(ordered) * 0.5 + 1e-9)]
+        newest = stamps[-1]
+        first = next(i for i, t in enumerate(stamps) if newest - t <= RECENT_RATE_WINDOW_S)
+        recent = sorted(intervals[first:]) if len(intervals) - first >= 3 else ordered
+        self.recent_rate_hz = 1.0 / recent[int(len(recent) * 0.1 + 1e-9)]
 
-    def _rate_at(self, share: float, stamps: list[float] | None = None) -> float:
-        """1 / the interval (s) between consecutive recent stamps (or those given, in
-        capture order) at this share of their sorted order; 0 until 3 intervals are known."""
-        stamps = list(self.recent_stamps) if stamps is None else stamps
+    def _rate_at(self, share: float) -> float:
+        """1 / the interval (s) between consecutive recent stamps at this share of their
+        sorted order; 0 until 3 intervals are known."""
+        stamps = list(self.recent_stamps)
         intervals = sorted(b - a for a, b in zip(stamps[:-1], stamps[1:], strict=True) if b > a)
         if len(intervals) < 3:
             return 0.0
@@ -354,6 +364,7 @@ class FrameSynchronizer:
         self.time_resets = 0
         self._last_emitted_stamp = -float("inf")
         self._started: float | None = None
+        self._slower: set[str] = set()         # _slower_cameras, as of the latest frame
 
     # -- input ---------------------------------------------------------------------------
     def add(self, camera: str, stamp: float, payload: Any, now: float) -> str | None:
@@ -373,6 +384,8 @@ class FrameSynchronizer:
         cam.frames_in += 1
         if not cam.recent_stamps or stamp > cam.recent_stamps[-1]:
             cam.recent_stamps.append(stamp)     # every frame received, in capture order
+            cam.note_rates()
+            self._slower = self._slower_cameras()
         if cam.last_stamp is not None:
             if stamp == cam.last_stamp:
                 return self._drop(camera, "duplicate_stamp")
@@ -452,9 +465,7 @@ class FrameSynchronizer:
         SILENT_PERIODS of its own typical frame interval when that is longer. (Found by an
         audit: a camera throttled to 0.5 Hz read "paused" at WARN between every two frames,
         and each frame was told as a stamp jump.)"""
-        rate = self.state[camera].typical_rate_hz
-        return max(self.stale_after_s, SILENT_PERIODS / rate) if rate > 0 \
-            else self.stale_after_s
+        return max(self.stale_after_s, SILENT_PERIODS * self.state[camera].typical_interval_s)
 
     def camera_states(self, now: float) -> dict[str, str]:
         """camera -> "waiting" (nothing yet), "ok", "stale" (silent, silent_after_s, while
@@ -645,7 +656,8 @@ class FrameSynchronizer:
             candidates = waited_for if len(open_set.frames) >= self.min_views else live
             missing = [name for name in candidates if name not in open_set.frames
                        and (self.state[name].last_stamp or -float("inf")) <= limit
-                       and not self._not_due(name, open_set.reference)]
+                       and not (name in self._slower
+                                and self._not_due(name, open_set.reference))]
             if not missing:
                 self._emit(open_set, now)
             elif now - open_set.opened >= self.timeout_s:
@@ -657,17 +669,30 @@ class FrameSynchronizer:
                 still_open.append(open_set)
         self._open = still_open
 
+    def _slower_cameras(self) -> set[str]:
+        """Cameras whose recent capture rate is below 1 / SLOWER_FACTOR of the median of the
+        others' (CameraSyncState.note_rates; cameras without a rate yet left out): only these are
+        judged by _not_due, so cameras at one rate with jittery stamps (a paced sender under
+        load, a webcam's software stamps) are always waited for."""
+        rates = {name: cam.recent_rate_hz for name, cam in self.state.items()}
+        slower = set()
+        for name, rate in rates.items():
+            others = [r for other, r in rates.items() if other != name and r > 0.0]
+            if rate > 0.0 and others and SLOWER_FACTOR * rate < statistics.median(others):
+                slower.add(name)
+        return slower
+
     def _not_due(self, camera: str, stamp: float) -> bool:
-        """Whether `camera`, at a lower rate than the others, cannot have a frame for a set
+        """Whether `camera` (one of the _slower_cameras) cannot have a frame for a set
         at `stamp`: its next frame, a capture interval (its shortest of late:
-        recent_capture_rate_hz, less NOT_DUE_JITTER of it) after its last, lies more than
+        CameraSyncState.note_rates, less NOT_DUE_JITTER of it) after its last, lies more than
         slop_s after the set (a camera
         whose last frame is of the set's own instant is left to the other rules). (Found by
         an audit: beside 30 Hz cameras, a 10 Hz one made the two sets between its frames wait
         for its next frame, and a 5 Hz one or slower, timeout_s: the others' sets left 33-100
         ms late, together, and all but the newest were dropped as "behind".)"""
         cam = self.state[camera]
-        rate = cam.recent_capture_rate_hz
+        rate = cam.recent_rate_hz
         return cam.last_stamp is not None and rate > 0.0 and \
             cam.last_stamp < stamp - self.slop_s and \
             stamp + self.slop_s < cam.last_stamp + (1.0 - NOT_DUE_JITTER) / rate
