@@ -464,7 +464,7 @@ class FrameSynchronizer:
         """How long `camera` may send nothing before it is silent (s): stale_after_s, or
         SILENT_PERIODS of its own typical frame interval when that is longer. (Found by an
         audit: a camera throttled to 0.5 Hz read "paused" at WARN between every two frames,
-        and each frame was told as a stamp jump.)"""
+        and each of its frames was counted as a stamp jump.)"""
         return max(self.stale_after_s, SILENT_PERIODS * self.state[camera].typical_interval_s)
 
     def camera_states(self, now: float) -> dict[str, str]:
@@ -671,8 +671,8 @@ class FrameSynchronizer:
 
     def _slower_cameras(self) -> set[str]:
         """Cameras whose recent capture rate is below 1 / SLOWER_FACTOR of the median of the
-        others' (CameraSyncState.note_rates; cameras without a rate yet left out): only these are
-        judged by _not_due, so cameras at one rate with jittery stamps (a paced sender under
+        others' (CameraSyncState.note_rates; cameras without a rate yet left out): only these
+        are judged by _not_due, so cameras at one rate with jittery stamps (a paced sender under
         load, a webcam's software stamps) are always waited for."""
         rates = {name: cam.recent_rate_hz for name, cam in self.state.items()}
         slower = set()
@@ -683,14 +683,14 @@ class FrameSynchronizer:
         return slower
 
     def _not_due(self, camera: str, stamp: float) -> bool:
-        """Whether `camera` (one of the _slower_cameras) cannot have a frame for a set
-        at `stamp`: its next frame, a capture interval (its shortest of late:
-        CameraSyncState.note_rates, less NOT_DUE_JITTER of it) after its last, lies more than
-        slop_s after the set (a camera
-        whose last frame is of the set's own instant is left to the other rules). (Found by
-        an audit: beside 30 Hz cameras, a 10 Hz one made the two sets between its frames wait
-        for its next frame, and a 5 Hz one or slower, timeout_s: the others' sets left 33-100
-        ms late, together, and all but the newest were dropped as "behind".)"""
+        """Whether `camera` (one of the _slower_cameras) cannot have a frame for a set at
+        `stamp`: its next frame, a capture interval (its shortest of late:
+        CameraSyncState.note_rates, less NOT_DUE_JITTER of it) after its last, lies more
+        than slop_s after the set (a camera whose last frame is of the set's own instant is
+        left to the other rules). (Found by an audit: beside 30 Hz cameras, a 10 Hz one made
+        the two sets between its frames wait for its next frame, and a 5 Hz one or slower,
+        timeout_s: the others' sets left 33-100 ms late, together, and all but the newest were
+        dropped as "behind".)"""
         cam = self.state[camera]
         rate = cam.recent_rate_hz
         return cam.last_stamp is not None and rate > 0.0 and \
