@@ -298,7 +298,7 @@ def test_a_notice_about_a_kept_frame_is_counted_without_a_warning_status():
 
 def test_a_camera_that_never_sent_says_so_when_it_goes_stale():
     """Found by the distributed audit: a detector started late showed "waiting for the first
-    frame", then "stale: no frame within stale_after_s" once the others ran."""
+    frame", then "stale: no frame within stale_after_s (...)" once the others ran."""
     from pose3d_ros.core.sync import FrameSynchronizer
     sync = FrameSynchronizer(("cam01", "cam02"), min_views=1, stale_after_s=1.0)
     health = NodeHealth("pose3d_fusion", ("cam01", "cam02"))

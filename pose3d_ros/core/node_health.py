@@ -273,10 +273,12 @@ class NodeHealth:
                     sync.state[name].frames_in == 0
                 level, message = WARN, ("stale: no frame yet while the others send (not waited "
                                         "for)" if never else
-                                        "stale: no frame within stale_after_s")
+                                        "stale: no frame within stale_after_s (or two of "
+                                        "its frame intervals, when longer)")
             elif states.get(name) == "paused":
-                level, message = WARN, ("paused: no frame within stale_after_s (still waited "
-                                        "for: not yet stale)")
+                level, message = WARN, ("paused: no frame within stale_after_s (or two of its "
+                                        "frame intervals, when longer; still waited for: not "
+                                        "yet stale)")
             elif not health.calibrated and health.image_within(now, LOSS_HORIZON_S):
                 level, message = WARN, "images arrive, no valid camera_info yet"
             elif states.get(name) == "waiting":
