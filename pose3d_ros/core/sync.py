@@ -109,7 +109,7 @@ NOT_DUE_JITTER = 0.1
 # (FrameSynchronizer._slower_cameras)
 SLOWER_FACTOR = 1.5
 # ... and that interval is measured over the camera's stamps of this last span (s) when three
-# or more of its intervals lie there (CameraSyncState.note_rates).
+# or more of its intervals lie there (CameraSyncState.recent_rate_hz).
 RECENT_RATE_WINDOW_S = 1.5
 # A camera slower than 1 / stale_after_s (a topic throttled to 0.5 Hz) is silent, paused or
 # stale, only after this many of its own typical frame intervals without a frame
@@ -187,8 +187,12 @@ class CameraSyncState:
     lagging_until: float = -float("inf")    # delivered after its set left: not waited for
     rewound_to: float | None = None         # a jump back waiting for confirmation
     recent_stamps: deque = field(default_factory=lambda: deque(maxlen=RATE_WINDOW_FRAMES))
-    recent_rate_hz: float = 0.0             # note_rates, at its latest frame (0: unknown)
-    typical_interval_s: float = 0.0         # 1 / typical_rate_hz, the same (0: unknown)
+    # intervals (s) between its recent stamps, set by note_rates at each new frame (0:
+    # unknown): the 10th percentile, the median, and the 10th percentile of the last
+    # RECENT_RATE_WINDOW_S
+    capture_interval_s: float = 0.0
+    typical_interval_s: float = 0.0
+    recent_interval_s: float = 0.0
     # (received, stamp) of its recent frames, in arrival order, and those whose offset to
     # the other cameras is not measured yet (it needs the frames around them: timeout_s)
     # (kept for 2 timeout_s: what measuring a frame timeout_s old needs; at most
@@ -215,42 +219,43 @@ class CameraSyncState:
         """The rate the camera captures at (Hz): from the shortest intervals between
         consecutive stamps (10th percentile), so frames lost on the way (which lengthen
         intervals) do not lower it; 0 until 3 intervals are known."""
-        return self._rate_at(0.1)
+        return _per_second(self.capture_interval_s)
 
     @property
     def typical_rate_hz(self) -> float:
         """The rate (Hz) from the median interval between consecutive stamps: frames lost on
         the way lower it, but a few stamps close together (a driver catching up, frames
         left in DDS but for the newest) do not raise it; 0 until 3 intervals are known."""
-        return self._rate_at(0.5)
+        return _per_second(self.typical_interval_s)
+
+    @property
+    def recent_rate_hz(self) -> float:
+        """capture_rate_hz over the stamps within RECENT_RATE_WINDOW_S of the newest when
+        three or more intervals lie there (a camera whose rate drops mid-run, e.g. a driver
+        lowering its frame rate in dim light, is learned within that time instead of over
+        RATE_WINDOW_FRAMES of its new frames: 5.4 s at 5 Hz), else capture_rate_hz."""
+        return _per_second(self.recent_interval_s)
 
     def note_rates(self) -> None:
-        """Set recent_rate_hz and typical_interval_s from the recent stamps (at each new
-        frame; one pass over them). recent_rate_hz is capture_rate_hz over the stamps within
-        RECENT_RATE_WINDOW_S of the newest when three or more intervals lie there (a camera
-        whose rate drops mid-run, e.g. a driver lowering its frame rate in dim light, is
-        learned within that time instead of over RATE_WINDOW_FRAMES of its new frames: 5.4 s
-        at 5 Hz), else capture_rate_hz."""
+        """Set the three intervals from the recent stamps, in one pass over them (add()
+        calls it at each new frame: the rates are read on every set)."""
         stamps = list(self.recent_stamps)                   # increasing (add() keeps them so)
         intervals = [b - a for a, b in zip(stamps[:-1], stamps[1:], strict=True)]
         ordered = sorted(intervals)
         if len(ordered) < 3:
-            self.recent_rate_hz, self.typical_interval_s = 0.0, 0.0
+            self.capture_interval_s = self.typical_interval_s = self.recent_interval_s = 0.0
             return
+        self.capture_interval_s = ordered[int(len(ordered) * 0.1 + 1e-9)]
         self.typical_interval_s = ordered[int(len(ordered) * 0.5 + 1e-9)]
         newest = stamps[-1]
         first = next(i for i, t in enumerate(stamps) if newest - t <= RECENT_RATE_WINDOW_S)
         recent = sorted(intervals[first:]) if len(intervals) - first >= 3 else ordered
-        self.recent_rate_hz = 1.0 / recent[int(len(recent) * 0.1 + 1e-9)]
+        self.recent_interval_s = recent[int(len(recent) * 0.1 + 1e-9)]
 
-    def _rate_at(self, share: float) -> float:
-        """1 / the interval (s) between consecutive recent stamps at this share of their
-        sorted order; 0 until 3 intervals are known."""
-        stamps = list(self.recent_stamps)
-        intervals = sorted(b - a for a, b in zip(stamps[:-1], stamps[1:], strict=True) if b > a)
-        if len(intervals) < 3:
-            return 0.0
-        return 1.0 / intervals[int(len(intervals) * share + 1e-9)]
+
+def _per_second(interval_s: float) -> float:
+    """1 / interval_s (Hz); 0 for an unknown interval (0)."""
+    return 1.0 / interval_s if interval_s > 0.0 else 0.0
 
 
 def cameras_far_above(states: dict[str, CameraSyncState], factor: float
@@ -671,7 +676,7 @@ class FrameSynchronizer:
 
     def _slower_cameras(self) -> set[str]:
         """Cameras whose recent capture rate is below 1 / SLOWER_FACTOR of the median of the
-        others' (CameraSyncState.note_rates; cameras without a rate yet left out): only these
+        others' (CameraSyncState.recent_rate_hz; cameras without a rate yet left out): only these
         are judged by _not_due, so cameras at one rate with jittery stamps (a paced sender under
         load, a webcam's software stamps) are always waited for."""
         rates = {name: cam.recent_rate_hz for name, cam in self.state.items()}
@@ -685,17 +690,17 @@ class FrameSynchronizer:
     def _not_due(self, camera: str, stamp: float) -> bool:
         """Whether `camera` (one of the _slower_cameras) cannot have a frame for a set at
         `stamp`: its next frame, a capture interval (its shortest of late:
-        CameraSyncState.note_rates, less NOT_DUE_JITTER of it) after its last, lies more
+        CameraSyncState.recent_interval_s, less NOT_DUE_JITTER of it) after its last, lies more
         than slop_s after the set (a camera whose last frame is of the set's own instant is
         left to the other rules). (Found by an audit: beside 30 Hz cameras, a 10 Hz one made
         the two sets between its frames wait for its next frame, and a 5 Hz one or slower,
         timeout_s: the others' sets left 33-100 ms late, together, and all but the newest were
         dropped as "behind".)"""
         cam = self.state[camera]
-        rate = cam.recent_rate_hz
-        return cam.last_stamp is not None and rate > 0.0 and \
+        interval = cam.recent_interval_s
+        return cam.last_stamp is not None and interval > 0.0 and \
             cam.last_stamp < stamp - self.slop_s and \
-            stamp + self.slop_s < cam.last_stamp + (1.0 - NOT_DUE_JITTER) / rate
+            stamp + self.slop_s < cam.last_stamp + (1.0 - NOT_DUE_JITTER) * interval
 
     def _overdue(self, camera: str, stamp: float) -> bool:
         """Whether `camera` should have sent a frame stamped by `stamp`: its last stamp lies
