@@ -21,7 +21,7 @@ from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from ros_helpers import ros_context, spin_until, with_rosout
+from ros_helpers import paced, ros_context, spin_until, with_rosout
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from tf2_msgs.msg import TFMessage
 
@@ -687,14 +687,11 @@ def test_a_misbehaving_detector_computer_is_told_at_the_fusion_node(monkeypatch)
     found = detect_video_set(video_paths("single")[:2], DEFAULT_DETECTOR)
     started = time.time()
     with _fusion_fed_by_hand(names) as (fusion, executor, logs, twod, infos, outputs):
-        k, last = 0, 0.0
+        k = 0
 
-        def send(edit=None, info=("cam01",)) -> None:
-            """One set at about 30 fps (a spin can be quicker than a frame period)."""
-            nonlocal k, last
-            if time.monotonic() - last < 1 / 30:
-                return
-            last = time.monotonic()
+        def send_set(edit=None, info=("cam01",)) -> None:
+            """One set."""
+            nonlocal k
             for n in info:
                 infos[n].publish(camera_model_to_info(rig[n]))
             for v, n in enumerate(names):
@@ -705,6 +702,7 @@ def test_a_misbehaving_detector_computer_is_told_at_the_fusion_node(monkeypatch)
                                 frame_id=rig[n].frame_id)
                 twod[n].publish(detections_to_msg(detections, header))
             k += 1
+        send = paced(send_set, 1 / 30)      # about 30 fps (a spin can be quicker)
 
         def told(text: str) -> list:
             return [m for m in logs if text in m.msg
@@ -764,14 +762,11 @@ def test_a_detector_back_with_its_clock_ahead_is_left_out_and_told():
     started = time.time()
     with _fusion_fed_by_hand(names, {"sync.min_views": 1, "sync.timeout_s": 0.15}) as (
             fusion, executor, logs, twod, infos, outputs):
-        k, last = 0, 0.0
+        k = 0
 
-        def send(ahead_s: float = 0.0) -> None:
-            """One set at about 30 fps, cam03 stamped `ahead_s` later than captured."""
-            nonlocal k, last
-            if time.monotonic() - last < 1 / 30:
-                return
-            last = time.monotonic()
+        def send_set(ahead_s: float = 0.0) -> None:
+            """One set, cam03 stamped `ahead_s` later than captured."""
+            nonlocal k
             now = time.time()       # stamps at the pace of arrival, as a camera's are
             for v, n in enumerate(names):
                 infos[n].publish(camera_model_to_info(rig[n]))
@@ -779,6 +774,7 @@ def test_a_detector_back_with_its_clock_ahead_is_left_out_and_told():
                 twod[n].publish(detections_to_msg(found[v].frame(k % 100), Header(
                     stamp=seconds_to_stamp(stamp), frame_id=rig[n].frame_id)))
             k += 1
+        send = paced(send_set, 1 / 30)      # about 30 fps (a spin can be quicker)
 
         def told() -> list:
             return [m for m in logs if "[clock_offset]" in m.msg
