@@ -81,7 +81,6 @@ def run_case(kp, sc, cameras, truth) -> tuple[str, float, str, str]:
         if "sync" in names:        # the cameras the message names, clearest first
             named = re.findall(r"(cam\d+) \d+ frames (?:ahead|behind)", reason)
             outcome += f" ({', '.join(named)})"
-
     except ValueError as exc:     # what the tool says in one line (e.g. too few joints)
         return f"error: {str(exc).split(':')[0]}", float("nan"), "-", "-"
     error = float(np.nanmax(compare_rigs(result.rig, Rig("ref", truth)).rotation_error_deg))
