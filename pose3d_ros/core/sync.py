@@ -26,6 +26,20 @@ receiver's monotonic clock):
     set that cannot reach `min_views` without it still waits).
     (Before, each set of the first stale_after_s waited timeout_s: 30 sets at 30 fps, an
     audit measured 157 ms.)
+  * A set also stops waiting for a camera whose frame is later than its frames have been:
+    lost on the way (a lossy link, a best-effort sample dropped) or never sent (a camera that
+    just stopped). Each frame in an emitted set of two or more leaves its arrival lag (its
+    received - the set's first frame's received); once ARRIVAL_LAGS_NEEDED are known, a set
+    gives the camera up LOSS_LAG_FACTOR x the longest of its last ARRIVAL_LAGS_KEPT lags +
+    LOSS_LAG_MARGIN_S after it opened (or after input_resumed(), when a consumer held the
+    frames back), if the camera is due a frame by the set (_due: a set between two frames of
+    a slower camera waits as above) and the set has min_views without it. Sets given up on
+    count toward MISSED_SETS_NOT_WAITED like timed-out ones. The frame, should it come,
+    is dropped ("given_up") and its lag kept, so the wait lengthens; the camera is not then
+    "lagging". (Found by a simulation of lossy links: at 20 % loss a set without the camera
+    waited for its next frame, a frame period, and 27 of 300 sets were dropped as "behind"
+    when two left at once.) SyncParams.give_up_late False waits as before (a lock-step
+    replay, where every frame comes).
   * A camera that sent nothing for `stale_after_s`, or SILENT_PERIODS of its own typical
     frame interval when that is longer (counting from the first frame of any camera if it
     never sent one) and missed a set that was emitted without it is "stale": it
@@ -115,6 +129,17 @@ RECENT_RATE_WINDOW_S = 1.5
 # stale, only after this many of its own typical frame intervals without a frame
 # (FrameSynchronizer.silent_after_s).
 SILENT_PERIODS = 2.0
+# A set is not held back for a camera whose frame is later than it has ever been: lost on the
+# way (a lossy link, a dropped DDS sample) or not sent (a camera that just stopped). Its frames'
+# arrival lags (received - the set's first frame received, s) over its last ARRIVAL_LAGS_KEPT
+# frames in sets, ARRIVAL_LAGS_NEEDED or more, say how long a set waits for it: LOSS_LAG_FACTOR
+# x the longest, plus LOSS_LAG_MARGIN_S (CameraSyncState.gives_up_after_s).
+ARRIVAL_LAGS_KEPT = 100
+ARRIVAL_LAGS_NEEDED = 20
+LOSS_LAG_FACTOR = 1.5
+LOSS_LAG_MARGIN_S = 0.005
+# Sets left without a camera by that rule that are remembered, to know its late frames.
+GIVEN_UP_KEPT = 32
 # Frames' arrivals kept per camera to measure their offsets (covers 2 timeout_s at 300 fps
 # with timeout_s 3 s).
 ARRIVALS_KEPT = 2000
@@ -126,7 +151,9 @@ class SyncParams:
     min_views, fewest cameras a set needs; timeout_s, longest a set waits for missing cameras;
     stale_after_s, silence after which a camera is no longer waited for; queue_size, finished
     sets kept while the consumer is busy; reset_after_s, a jump back this long is a restart
-    without confirmation; max_open_sets, sets being filled at once."""
+    without confirmation; max_open_sets, sets being filled at once; give_up_late, stop
+    waiting for a camera whose frame is later than its frames have been (module docstring;
+    False: wait for it, e.g. a lock-step replay, where every frame comes)."""
 
     slop_s: float = 0.010
     min_views: int = 1
@@ -135,6 +162,7 @@ class SyncParams:
     queue_size: int = 2
     reset_after_s: float = 3.0
     max_open_sets: int = 16
+    give_up_late: bool = True
 
 
 @dataclass
@@ -204,6 +232,9 @@ class CameraSyncState:
     recent_offsets: deque = field(default_factory=lambda: deque(maxlen=CLOCK_OFFSET_MIN_FRAMES))
     clock_offset_run: int = 0               # frames in a row dropped as "clock_offset"
     missed_sets: int = 0                    # sets timed out waiting for it since its last frame
+    # how long after its set's first frame each of its recent frames came (s; module docstring)
+    arrival_lags: deque = field(default_factory=lambda: deque(maxlen=ARRIVAL_LAGS_KEPT))
+    gives_up_after_s: float = float("inf")  # a set waits this long for it (s; inf: unknown)
 
     @property
     def rate_hz(self) -> float:
@@ -235,6 +266,14 @@ class CameraSyncState:
         lowering its frame rate in dim light, is learned within that time instead of over
         RATE_WINDOW_FRAMES of its new frames: 5.4 s at 5 Hz), else capture_rate_hz."""
         return _per_second(self.recent_interval_s)
+
+    def note_arrival_lag(self, lag_s: float) -> None:
+        """Keep how long after its set's first frame one of its frames came (s) and set
+        gives_up_after_s: LOSS_LAG_FACTOR x the longest of the kept lags plus
+        LOSS_LAG_MARGIN_S, once ARRIVAL_LAGS_NEEDED are known."""
+        self.arrival_lags.append(max(lag_s, 0.0))
+        if len(self.arrival_lags) >= ARRIVAL_LAGS_NEEDED:
+            self.gives_up_after_s = LOSS_LAG_FACTOR * max(self.arrival_lags) + LOSS_LAG_MARGIN_S
 
     def note_rates(self) -> None:
         """Set the three intervals from the recent stamps, in one pass over them (add()
@@ -330,6 +369,17 @@ class _OpenSet:
         return sum(stamps) / len(stamps) if stamps else self.reference
 
 
+@dataclass(frozen=True)
+class _GivenUp:
+    """A set that left without `cameras` because their frames were later than they have ever
+    been (module docstring): its lowest and highest stamp (s) and when it opened (monotonic s)."""
+
+    low: float
+    high: float
+    opened: float
+    cameras: frozenset[str]
+
+
 class FrameSynchronizer:
     """Groups frames of `cameras` into FrameSets (see the module docstring for the rules)."""
 
@@ -370,6 +420,9 @@ class FrameSynchronizer:
         self._last_emitted_stamp = -float("inf")
         self._started: float | None = None
         self._slower: set[str] = set()         # _slower_cameras, as of the latest frame
+        self._given_up: deque[_GivenUp] = deque(maxlen=GIVEN_UP_KEPT)
+        self._input_since = -float("inf")      # input_resumed
+        self._deadline: float | None = None    # next_deadline, as of the latest _finish
 
     # -- input ---------------------------------------------------------------------------
     def add(self, camera: str, stamp: float, payload: Any, now: float) -> str | None:
@@ -408,6 +461,11 @@ class FrameSynchronizer:
             cam.clock_offset_run += 1
             return self._drop(camera, "clock_offset")
         cam.clock_offset_run = 0
+        given_up = self._given_up_set(camera, stamp)
+        if given_up is not None:          # later than ever: its lag is learned, not "lagging"
+            cam.last_stamp = stamp
+            cam.note_arrival_lag(now - given_up.opened)
+            return self._drop(camera, "given_up")
         if stamp < self._last_emitted_stamp - self.slop_s:
             cam.last_stamp = stamp
             cam.lagging_until = now + self.stale_after_s
@@ -444,10 +502,15 @@ class FrameSynchronizer:
         self._finish(now)
 
     def next_deadline(self) -> float | None:
-        """The monotonic time at which the oldest open set times out (None: no open set)."""
-        if not self._open:
-            return None
-        return min(open_set.opened for open_set in self._open) + self.timeout_s
+        """The monotonic time (s) at which poll() can next finish a set: an open set times out,
+        or stops waiting for the cameras it misses (module docstring); None: no open set."""
+        return self._deadline if self._open else None
+
+    def input_resumed(self, now: float) -> None:
+        """Tell that frames could not arrive until `now` (monotonic s), e.g. a consumer that
+        leaves them in DDS while it is busy: a set does not give a camera up (module
+        docstring) for the time its frames were held back."""
+        self._input_since = now
 
     # -- output --------------------------------------------------------------------------
     def pop_latest(self) -> FrameSet | None:
@@ -538,6 +601,7 @@ class FrameSynchronizer:
 
     def _forget_time(self) -> None:
         self._open.clear()
+        self._given_up.clear()
         self._last_emitted_stamp = -float("inf")
         for cam in self.state.values():
             cam.last_stamp = cam.first_stamp = cam.rewound_to = None
@@ -653,26 +717,36 @@ class FrameSynchronizer:
                 and not self._on_another_clock(name)]
         waited_for = [name for name in live
                       if self.state[name].missed_sets < MISSED_SETS_NOT_WAITED]
-        still_open = []
+        still_open, deadlines = [], []
         for open_set in self._open:
             limit = open_set.bounds_without(None)[0] + self.slop_s   # the latest that joins
             # a set that cannot reach min_views without them still waits for all (found
             # by a review: two of three cameras delivering in batches lost their sets)
-            candidates = waited_for if len(open_set.frames) >= self.min_views else live
-            missing = [name for name in candidates if name not in open_set.frames
+            enough = len(open_set.frames) >= self.min_views
+            candidates = waited_for if enough else live
+            waiting = [name for name in candidates if name not in open_set.frames
                        and (self.state[name].last_stamp or -float("inf")) <= limit
                        and not (name in self._slower
                                 and self._not_due(name, open_set.reference))]
-            if not missing:
-                self._emit(open_set, now)
-            elif now - open_set.opened >= self.timeout_s:
-                for name in missing:
+            # when each camera it waits for is given up on (inf: never)
+            give_up = {name: max(open_set.opened, self._input_since)
+                       + self.state[name].gives_up_after_s
+                       if enough and self.params.give_up_late
+                       and self._due(name, open_set.reference) else float("inf")
+                       for name in waiting}
+            missing = [name for name in waiting if now < give_up[name]]
+            timed_out = now - open_set.opened >= self.timeout_s
+            if not missing or timed_out:
+                for name in waiting:        # (those given up on, and those timed out)
                     if self._overdue(name, open_set.reference):
                         self.state[name].missed_sets += 1
-                self._emit(open_set, now)
+                self._emit(open_set, now, given_up=[n for n in waiting if n not in missing])
             else:
                 still_open.append(open_set)
+                deadline = min(open_set.opened + self.timeout_s, max(give_up.values()))
+                deadlines.append(deadline)
         self._open = still_open
+        self._deadline = min(deadlines, default=None)
 
     def _slower_cameras(self) -> set[str]:
         """Cameras whose recent capture rate is below 1 / SLOWER_FACTOR of the median of the
@@ -702,6 +776,17 @@ class FrameSynchronizer:
             cam.last_stamp < stamp - self.slop_s and \
             stamp + self.slop_s < cam.last_stamp + (1.0 - NOT_DUE_JITTER) * interval
 
+    def _due(self, camera: str, stamp: float) -> bool:
+        """Whether `camera`'s next frame is due by a set at `stamp` (s): a shortest capture
+        interval after its last, less NOT_DUE_JITTER of it, lies within slop_s after the set
+        at the latest (never while its rate is not known). Only a due camera is given up on:
+        a set between two of its frames (opened by a faster camera) waits for its next frame
+        as before."""
+        cam = self.state[camera]
+        interval = cam.capture_interval_s
+        return cam.last_stamp is not None and interval > 0.0 and \
+            cam.last_stamp + (1.0 - NOT_DUE_JITTER) * interval <= stamp + self.slop_s
+
     def _overdue(self, camera: str, stamp: float) -> bool:
         """Whether `camera` should have sent a frame stamped by `stamp`: its last stamp lies
         more than OVERDUE_PERIODS of its typical frame interval before (a camera at a lower
@@ -712,7 +797,17 @@ class FrameSynchronizer:
         return cam.last_stamp is not None and rate > 0.0 and \
             stamp - cam.last_stamp > OVERDUE_PERIODS / rate
 
-    def _emit(self, open_set: _OpenSet, now: float) -> None:
+    def _given_up_set(self, camera: str, stamp: float) -> _GivenUp | None:
+        """The set that left without `camera`'s frame at `stamp`, given up on (None: none)."""
+        for given_up in self._given_up:
+            if camera in given_up.cameras and \
+                    given_up.low - self.slop_s <= stamp <= given_up.high + self.slop_s:
+                return given_up
+        return None
+
+    def _emit(self, open_set: _OpenSet, now: float, given_up: Sequence[str] = ()) -> None:
+        """Emit a finished set (or drop it: too few views, ahead of the others, late);
+        given_up: the cameras it left without because their frames were later than ever."""
         frames = {name: open_set.frames[name] for name in self.cameras if name in open_set.frames}
         if len(frames) < self.min_views:
             self.set_drops["too_few_views"] += 1
@@ -729,6 +824,12 @@ class FrameSynchronizer:
             self.set_drops["late"] += 1
             return
         self._last_emitted_stamp = stamp
+        if len(frames) >= 2:
+            for name, frame in frames.items():
+                self.state[name].note_arrival_lag(frame.received - open_set.opened)
+        if given_up:
+            low, high = open_set.bounds_without(None)
+            self._given_up.append(_GivenUp(low, high, open_set.opened, frozenset(given_up)))
         missing = tuple(name for name in self.cameras if name not in frames)
         self._ready.append(FrameSet(stamp, frames, missing, open_set.opened))
         self.sets_emitted += 1
