@@ -404,7 +404,11 @@ class PoseNodeBase(LifecycleNode):
         """Nodes whose every input set gets an output message publish an empty one here."""
 
     def _open_input_gate(self) -> None:
-        """Let the executor take images again, and wake it: it may be waiting without them."""
+        """Let the executor take images again, and wake it: it may be waiting without them.
+        The synchroniser is told: the images held in DDS meanwhile were not late."""
+        with self._lock:
+            if self.sync is not None:
+                self.sync.input_resumed(time.monotonic())
         self.input_gate.is_open = True
         try:
             self._gate_opened.trigger()
@@ -594,7 +598,7 @@ class PoseNodeBase(LifecycleNode):
         return FrameSynchronizer(cameras, SyncParams(
             slop_s=sync_config.slop_s, min_views=sync_config.min_views,
             timeout_s=sync_config.timeout_s, stale_after_s=sync_config.stale_after_s,
-            queue_size=sync_config.queue_size))
+            queue_size=sync_config.queue_size, give_up_late=sync_config.give_up_late))
 
 
 _M_TRIM_THRESHOLD = -1            # mallopt parameter numbers (malloc.h)

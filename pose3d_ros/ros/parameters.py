@@ -217,6 +217,13 @@ _RIG = (
               "A camera silent this long (or two of its own frame intervals, when longer: "
               "a throttled camera) is reported stale and no longer waited for (s).",
               0.01, 60.0),
+    ParamSpec("sync.give_up_late", _SYNC.give_up_late,
+              "Stop waiting for a camera whose frame is later than its frames have been "
+              "(1.5 x the longest of its last 100 arrival lags behind its sets' first frame, "
+              "+ 5 ms): a frame lost on the way, or a camera that just stopped, delays the "
+              "others' set by that, not by a frame interval or sync.timeout_s; its frame, "
+              "should it come, is dropped (given_up) and the wait lengthened. false: wait "
+              "(a lock-step replay, where every frame comes)."),
     ParamSpec("sync.queue_size", _SYNC.queue_size,
               "Finished frame sets kept while the node is busy; the "
               "newest is processed, older ones are dropped and counted.", 1, 100),

@@ -135,6 +135,8 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
             # instead of 7 for 24 sets). At a replay rate, sets time out as with live cameras.
             Parameter("sync.timeout_s", value=10.0 if rate == 0 else 2.0),
             Parameter("sync.stale_after_s", value=2.0),
+            # lock-step: every frame of a set comes, however late (a busy machine)
+            Parameter("sync.give_up_late", value=rate != 0),
         ] + [Parameter(name, value=value) for name, value in parameters] + (
             [Parameter("publish_2d", value=True)] if record_2d else [])
         node = Pose3DNode("pose3d_node", context=context, parameter_overrides=overrides)
