@@ -16,6 +16,7 @@ then 3 s normal again:
   delayed    cam02's frames arrive 0.3 s late (a congested link)
   slow       cam02 at a third of the rate (10 Hz: every third frame)
   slower     cam02 at a sixth of the rate (5 Hz: every sixth frame)
+  lossy      a fifth of cam02's frames lost on the way (which ones: seeded, the same each run)
 Reported per scenario and phase: 3D outputs and rate, the latency of /skeletons (received
 minus stamp: median / p95 / max ms), how many cameras the sets had, and what the node
 counted for cam02 on /diagnostics over the phase (rejections and the synchroniser's drops).
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import threading
 import time
@@ -35,7 +37,8 @@ CAMERAS = ("cam01", "cam02", "cam03", "cam04")
 FPS = 30.0
 PHASES_S = (5.0, 6.0, 3.0)
 SCENARIOS = ("baseline", "fast", "stops", "burst", "ahead", "behind", "delayed", "slow",
-             "slower")
+             "slower", "lossy")
+LOSS_SHARE = 0.2     # of cam02's frames in the lossy scenario
 
 
 def _fault(scenario: str, phase: int, since_s: float) -> dict:
@@ -48,7 +51,7 @@ def _fault(scenario: str, phase: int, since_s: float) -> dict:
         return {"offset": 0.5 if scenario == "ahead" else -0.5}
     return {"fast": {"rate": 10}, "stops": {"off": True}, "delayed": {"delay": 0.3},
             "burst": {"hold": since_s % 1.0 < 0.4}, "slow": {"every": 3},
-            "slower": {"every": 6}}[scenario]
+            "slower": {"every": 6}, "lossy": {"lose": LOSS_SHARE}}[scenario]
 
 
 def _publish(scenario: str, ready, done) -> None:
@@ -92,7 +95,8 @@ def _publish(scenario: str, ready, done) -> None:
             detections = found[v].frame(k % frames)
             if camera != "cam02":
                 sends.append((camera, now, detections))
-            elif not fault.get("off") and k % fault.get("every", 1) == 0:
+            elif not fault.get("off") and k % fault.get("every", 1) == 0 and \
+                    not random.Random(k).random() < fault.get("lose", 0.0):
                 sends += [(camera, now + r / (FPS * fault.get("rate", 1))
                            + fault.get("offset", 0.0), detections)
                           for r in range(fault.get("rate", 1))]

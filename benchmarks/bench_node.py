@@ -6,7 +6,8 @@ with header stamps = the publication time (frames played forwards and backwards 
 --distinct-frames frames, as prebuilt messages, so the publisher costs little CPU); the node runs
 in this process with a probe that receives its output. Reported: outputs per second while
 streaming (sustained rate), latency from image stamp to the arrival of the 3D message (median,
-90th and 99th percentile), frame sets dropped (sent - outputs), the node's mean time per stage
+90th and 99th percentile), frame sets dropped (sent - outputs; in brackets the frames the
+synchroniser dropped, by reason), the node's mean time per stage
 from its diagnostics, and the floor measured in the same run on the same frames before the live
 runs (landmark model only, ROIs from the previous frame, crops batched, all cores:
 landmark_floor.py) with the ratios median latency / floor and processing time / floor, and
@@ -58,6 +59,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import cv2
@@ -363,6 +365,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
         started = time.time()
         cpu_before = (thread_cpu_s(), thread_cpu_s(driver.pid), time.monotonic())
         images_before = sum(cam.frames_in for cam in node.sync.state.values())
+        sync_drops_before = sum((cam.drops for cam in node.sync.state.values()), Counter())
         warmed.set()
         while not done.wait(sample_memory_s or 1.0):
             if sample_memory_s:
@@ -370,6 +373,8 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
         cpu_after = (thread_cpu_s(), thread_cpu_s(driver.pid), time.monotonic())
         time.sleep(1.0)
         images_in = sum(cam.frames_in for cam in node.sync.state.values()) - images_before
+        sync_drops = sum((cam.drops for cam in node.sync.state.values()), Counter()) \
+            - sync_drops_before
         roles = {t.native_id: "detection pool" for t in threading.enumerate()
                  if t.name.startswith(DETECTION_POOL_PREFIX)}
         roles.update({spinning.native_id: "executor (callbacks)",
@@ -386,6 +391,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
             for reason, times in health.rejected.items():
                 rejected[reason] = rejected.get(reason, 0) + times
         result.update(sent=count, outputs=len(received), images_in=images_in, rejected=rejected,
+                      sync_drops=dict(sync_drops),
                       rate_hz=(len(rows) - 1) / (rows[-1, 2] - rows[0, 2])
                       if len(rows) > 1 else 0.0,
                       latency_ms=latencies,
@@ -469,7 +475,9 @@ def print_live(rows: list[dict], floors: dict[int, tuple[float, str]],
             + ("" if r.get("background_search", True) else " (search within the frame)")
         print(f"| {label} | {r['cameras']} | {r.get('images_in', 0)} / "
               f"{r['sent'] * r['cameras']} | {r['outputs']} / {r['sent']} | "
-              f"{r['sent'] - r['outputs']} | "
+              f"{r['sent'] - r['outputs']}"
+              + (f" (frames: {', '.join(f'{k} {v}' for k, v in sorted(r['sync_drops'].items()))})"
+                 if r.get("sync_drops") else "") + " | "
               f"{', '.join(f'{k} {v}' for k, v in sorted(r.get('rejected', {}).items())) or 'none'}"
               f" | {r['rate_hz']:.1f} | "
               f"{percentile(lat, 50):.0f} / {percentile(lat, 90):.0f} / "
