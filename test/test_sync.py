@@ -642,7 +642,7 @@ def test_a_camera_whose_rate_drops_mid_run_is_learned_within_two_seconds(rate_hz
     assert len(delays) == sent and max(delays) <= 0.002, (len(delays), sent, max(delays))
 
 
-def _lossy_rig(lost, late=None, seconds=10.0, seed=1, give_up_late=True):
+def _lossy_rig(lost, late=None, seconds=10.0, seed=1, give_up_late=True, timeout_s=0.15):
     """Four cameras at 30 Hz, each frame delivered 0-4 ms after capture (uniform); c2's frames
     of the periods in `lost` never come, those in `late` (period -> s after capture) come that
     late. Replayed on a 1 ms clock; returns the synchroniser and [(popped, FrameSet)]."""
@@ -651,7 +651,7 @@ def _lossy_rig(lost, late=None, seconds=10.0, seed=1, give_up_late=True):
     events = [(k * PERIOD + late.get(k, jitter.uniform(0.0, 0.004)) if c == "c2"
                else k * PERIOD + jitter.uniform(0.0, 0.004), c, k * PERIOD)
               for k in range(int(seconds * 30)) for c in CAMS if not (c == "c2" and k in lost)]
-    sync = FrameSynchronizer(CAMS, min_views=2, timeout_s=0.15, give_up_late=give_up_late)
+    sync = FrameSynchronizer(CAMS, min_views=2, timeout_s=timeout_s, give_up_late=give_up_late)
     return sync, _replay(sync, events, seconds + 0.5)
 
 
@@ -697,6 +697,20 @@ def test_a_frame_later_than_ever_is_dropped_and_the_wait_lengthened():
     assert dict(sync.state["c2"].drops) == {"given_up": 1}
     assert all(len(sets[k].frames) == 4 for k in range(101, 300))
     assert 0.020 <= waits[200] <= 0.026              # waited for (25 ms after capture)
+
+
+def test_a_frame_after_its_set_timed_out_is_not_a_second_set_of_that_instant():
+    """c2's frame of period 100 comes 28 ms after capture, after its set timed out (20 ms)
+    without it and before its next frame: it is dropped as "late", not emitted as a set of
+    its own of the same instant (two outputs for one instant: the code before did), and c2
+    is in every later set."""
+    sync, popped = _lossy_rig(set(), late={100: 0.028}, give_up_late=False, timeout_s=0.02)
+    periods = Counter(round(s.stamp / PERIOD) for _, s in popped)
+    assert periods[100] == 1 and max(periods.values()) == 1
+    assert dict(sync.state["c2"].drops) == {"late": 1}
+    sets = {round(s.stamp / PERIOD): s for _, s in popped}
+    assert "c2" not in sets[100].frames
+    assert all(len(sets[k].frames) == 4 for k in range(101, 300))
 
 
 def test_a_consumer_holding_frames_back_is_not_taken_for_late_cameras():

@@ -26,6 +26,9 @@ receiver's monotonic clock):
     set that cannot reach `min_views` without it still waits).
     (Before, each set of the first stale_after_s waited timeout_s: 30 sets at 30 fps, an
     audit measured 157 ms.)
+    A camera's frame that comes after a set which waited for it left without it (timed
+    out, or given up on: below), within slop_s of that set's stamps, is dropped ("late"),
+    not made a set of its own: that would give the instant a second, one-camera output.
   * A set also stops waiting for a camera whose frame is later than its frames have been:
     lost on the way (a lossy link, a best-effort sample dropped) or never sent (a camera that
     just stopped). Each frame in an emitted set of two or more leaves its arrival lag (its
@@ -138,8 +141,9 @@ ARRIVAL_LAGS_KEPT = 100
 ARRIVAL_LAGS_NEEDED = 20
 LOSS_LAG_FACTOR = 1.5
 LOSS_LAG_MARGIN_S = 0.005
-# Sets left without a camera by that rule that are remembered, to know its late frames.
-GIVEN_UP_KEPT = 32
+# Sets that left without a camera they waited for (given up on, or timed out) that are
+# remembered, to know that camera's frame of the same instant when it comes after all.
+LEFT_WITHOUT_KEPT = 32
 # Frames' arrivals kept per camera to measure their offsets (covers 2 timeout_s at 300 fps
 # with timeout_s 3 s).
 ARRIVALS_KEPT = 2000
@@ -370,14 +374,16 @@ class _OpenSet:
 
 
 @dataclass(frozen=True)
-class _GivenUp:
-    """A set that left without `cameras` because their frames were later than they have ever
-    been (module docstring): its lowest and highest stamp (s) and when it opened (monotonic s)."""
+class _LeftWithout:
+    """A set that left without cameras it waited for: its lowest and highest stamp (s), when
+    it opened (monotonic s), the cameras given up on (their frames later than they have ever
+    been: module docstring) and those it timed out waiting for."""
 
     low: float
     high: float
     opened: float
-    cameras: frozenset[str]
+    given_up: frozenset[str]
+    timed_out: frozenset[str]
 
 
 class FrameSynchronizer:
@@ -420,7 +426,7 @@ class FrameSynchronizer:
         self._last_emitted_stamp = -float("inf")
         self._started: float | None = None
         self._slower: set[str] = set()         # _slower_cameras, as of the latest frame
-        self._given_up: deque[_GivenUp] = deque(maxlen=GIVEN_UP_KEPT)
+        self._left_without: deque[_LeftWithout] = deque(maxlen=LEFT_WITHOUT_KEPT)
         self._input_since = -float("inf")      # input_resumed
         self._deadline: float | None = None    # next_deadline, as of the latest _finish
 
@@ -461,10 +467,12 @@ class FrameSynchronizer:
             cam.clock_offset_run += 1
             return self._drop(camera, "clock_offset")
         cam.clock_offset_run = 0
-        given_up = self._given_up_set(camera, stamp)
-        if given_up is not None:          # later than ever: its lag is learned, not "lagging"
+        left = self._set_left_without(camera, stamp)
+        if left is not None:     # its set is gone: not a set of its own (the same instant twice)
             cam.last_stamp = stamp
-            cam.note_arrival_lag(now - given_up.opened)
+            if camera in left.timed_out:
+                return self._drop(camera, "late")
+            cam.note_arrival_lag(now - left.opened)   # later than ever: learned, not "lagging"
             return self._drop(camera, "given_up")
         if stamp < self._last_emitted_stamp - self.slop_s:
             cam.last_stamp = stamp
@@ -601,7 +609,7 @@ class FrameSynchronizer:
 
     def _forget_time(self) -> None:
         self._open.clear()
-        self._given_up.clear()
+        self._left_without.clear()
         self._last_emitted_stamp = -float("inf")
         for cam in self.state.values():
             cam.last_stamp = cam.first_stamp = cam.rewound_to = None
@@ -740,7 +748,8 @@ class FrameSynchronizer:
                 for name in waiting:        # (those given up on, and those timed out)
                     if self._overdue(name, open_set.reference):
                         self.state[name].missed_sets += 1
-                self._emit(open_set, now, given_up=[n for n in waiting if n not in missing])
+                self._emit(open_set, now, given_up=[n for n in waiting if n not in missing],
+                           timed_out=missing)
             else:
                 still_open.append(open_set)
                 deadline = min(open_set.opened + self.timeout_s, max(give_up.values()))
@@ -797,17 +806,21 @@ class FrameSynchronizer:
         return cam.last_stamp is not None and rate > 0.0 and \
             stamp - cam.last_stamp > OVERDUE_PERIODS / rate
 
-    def _given_up_set(self, camera: str, stamp: float) -> _GivenUp | None:
-        """The set that left without `camera`'s frame at `stamp`, given up on (None: none)."""
-        for given_up in self._given_up:
-            if camera in given_up.cameras and \
-                    given_up.low - self.slop_s <= stamp <= given_up.high + self.slop_s:
-                return given_up
+    def _set_left_without(self, camera: str, stamp: float) -> _LeftWithout | None:
+        """The set that left without `camera`'s frame at `stamp` while waiting for it (given
+        up on or timed out; None: none)."""
+        for left in self._left_without:
+            if (camera in left.given_up or camera in left.timed_out) and \
+                    left.low - self.slop_s <= stamp <= left.high + self.slop_s:
+                return left
         return None
 
-    def _emit(self, open_set: _OpenSet, now: float, given_up: Sequence[str] = ()) -> None:
+    def _emit(self, open_set: _OpenSet, now: float, given_up: Sequence[str] = (),
+              timed_out: Sequence[str] = ()) -> None:
         """Emit a finished set (or drop it: too few views, ahead of the others, late);
-        given_up: the cameras it left without because their frames were later than ever."""
+        given_up: the cameras it left without because their frames were later than ever;
+        timed_out: those it waited timeout_s for. Their frames of its instant, should they
+        come, are dropped (add)."""
         frames = {name: open_set.frames[name] for name in self.cameras if name in open_set.frames}
         if len(frames) < self.min_views:
             self.set_drops["too_few_views"] += 1
@@ -827,9 +840,10 @@ class FrameSynchronizer:
         if len(frames) >= 2:
             for name, frame in frames.items():
                 self.state[name].note_arrival_lag(frame.received - open_set.opened)
-        if given_up:
+        if given_up or timed_out:
             low, high = open_set.bounds_without(None)
-            self._given_up.append(_GivenUp(low, high, open_set.opened, frozenset(given_up)))
+            self._left_without.append(_LeftWithout(low, high, open_set.opened,
+                                                   frozenset(given_up), frozenset(timed_out)))
         missing = tuple(name for name in self.cameras if name not in frames)
         self._ready.append(FrameSet(stamp, frames, missing, open_set.opened))
         self.sets_emitted += 1
