@@ -1,0 +1,96 @@
+"""What waiting for late frames costs a camera that is merely jittery: the synchroniser alone on a
+simulated timeline (no DDS, deterministic). Four cameras at 30 Hz for --seconds; c2's frames
+arrive 2-6 ms after capture but for a share of them (the tail) 10 ms up to a bound, the
+others' 1-5 ms; sets are popped as the node's worker pops them, on a 1 ms clock. Printed per
+tail: sets, the share of sets without c2 (after the first 60), how long sets waited after the
+others' last frame (median / p99 ms) and c2's frame drops by reason.
+
+    python benchmarks/sim_sync_jitter.py [--against OLD/pose3d_ros/core/sync.py]
+
+--against loads another version of the synchroniser from its file (e.g. a git worktree of an
+earlier commit) and prints it beside this checkout's.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import random
+import statistics
+import sys
+from pathlib import Path
+from types import ModuleType
+
+CAMS = ("c1", "c2", "c3", "c4")
+PERIOD_S = 1 / 30
+TAILS = ((0.0, 0.02), (0.01, 0.03), (0.02, 0.04), (0.05, 0.06), (0.10, 0.08))  # share, bound s
+WARM_UP_SETS = 60
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def simulate(sync_module: ModuleType, tail_share: float, tail_max_s: float, seconds: float,
+             timeout_s: float, seed: int = 3) -> dict:
+    """One run: returns sets, share without c2, wait median / p99 (ms), c2's drops."""
+    rng = random.Random(seed)
+    events = []
+    for k in range(int(seconds * 30)):
+        for camera in CAMS:
+            if camera != "c2":
+                lag = rng.uniform(0.001, 0.005)
+            elif rng.random() > tail_share:
+                lag = rng.uniform(0.002, 0.006)
+            else:
+                lag = rng.uniform(0.010, tail_max_s)
+            events.append((round(k * PERIOD_S + lag, 3), camera, k * PERIOD_S))
+    events.sort()
+    sync = sync_module.FrameSynchronizer(CAMS, sync_module.SyncParams(timeout_s=timeout_s))
+    popped, i, tick = [], 0, 0
+    while tick * 0.001 < seconds + 0.5:
+        now = tick * 0.001
+        while i < len(events) and events[i][0] <= now + 1e-9:
+            sync.add(events[i][1], events[i][2], None, events[i][0])
+            i += 1
+        sync.poll(now)
+        frame_set = sync.pop_latest()
+        if frame_set is not None:
+            popped.append((now, frame_set))
+        tick += 1
+    kept = popped[WARM_UP_SETS:]
+    waits = sorted(now - max(f.received for c, f in s.frames.items() if c != "c2")
+                   for now, s in kept)
+    return {"sets": len(kept),
+            "without_c2": 1.0 - sum("c2" in s.frames for _, s in kept) / len(kept),
+            "wait_ms": (statistics.median(waits) * 1e3, waits[int(0.99 * len(waits))] * 1e3),
+            "drops": dict(sync.state["c2"].drops)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--against", type=Path, help="another sync.py to run beside this one")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--timeout-s", type=float, default=0.1)
+    args = parser.parse_args()
+    versions = {"this checkout": _load(Path(__file__).resolve().parents[1] / "pose3d_ros"
+                                       / "core" / "sync.py", "_sync_here")}
+    if args.against:
+        versions["--against"] = _load(args.against, "_sync_against")
+    print("| c2's tail (share, up to ms) | version | sets | without c2 | wait median / p99 (ms) "
+          "| c2's drops |\n|---|---|---|---|---|---|")
+    for share, bound in TAILS:
+        for label, module in versions.items():
+            r = simulate(module, share, bound, args.seconds, args.timeout_s)
+            drops = ", ".join(f"{k} {v}" for k, v in sorted(r["drops"].items())) or "none"
+            print(f"| {share:.0%}, {bound * 1e3:.0f} | {label} | {r['sets']} | "
+                  f"{r['without_c2']:.2%} | {r['wait_ms'][0]:.1f} / {r['wait_ms'][1]:.1f} | "
+                  f"{drops} |")
+
+
+if __name__ == "__main__":
+    main()
