@@ -667,7 +667,7 @@ def test_a_frame_lost_on_the_way_delays_its_set_by_the_cameras_lag_not_a_frame_p
     without that camera waited for its next frame (a frame period, 33 ms), and 27 of 300 sets
     were dropped as "behind" when both left at once. Now a set stops waiting for the camera
     once its frame is later than its frames have been (1.5 x its longest arrival lag of the
-    last 100 sets + 5 ms; learned from its first 20): here within 12 ms, no set dropped,
+    last 300 sets + 5 ms; learned from its first 20): here within 12 ms, no set dropped,
     and every frame of it that came is in its set. Without the rule (give_up_late False,
     a lock-step replay's setting) the sets wait as before."""
     lost = set(random.Random(2).sample(range(40, 300), 52))         # 20 % after the start
@@ -711,6 +711,26 @@ def test_a_frame_after_its_set_timed_out_is_not_a_second_set_of_that_instant():
     sets = {round(s.stamp / PERIOD): s for _, s in popped}
     assert "c2" not in sets[100].frames
     assert all(len(sets[k].frames) == 4 for k in range(101, 300))
+
+
+@pytest.mark.parametrize("give_up_late", [True, False])
+def test_a_jittery_camera_loses_few_frames_to_the_wait_for_late_ones(give_up_late):
+    """c2 delivers 2-6 ms after capture, but 2 % of its frames 10-40 ms late (a Wi-Fi-like
+    tail): the wait covers its longest lag of the last 300 sets, so over 40 s at most two of
+    its frames are dropped as "given_up" and it is in >= 99.7 % of the sets (keeping its last
+    100 lags, the first version, fails this; benchmarks/sim_sync_jitter.py)."""
+    rng = random.Random(3)
+    events = []
+    for k in range(1200):
+        for c in CAMS:
+            lag = rng.uniform(0.001, 0.005) if c != "c2" else \
+                rng.uniform(0.002, 0.006) if rng.random() > 0.02 else rng.uniform(0.010, 0.040)
+            events.append((round(k * PERIOD + lag, 3), c, k * PERIOD))
+    sync = FrameSynchronizer(CAMS, timeout_s=0.1, give_up_late=give_up_late)
+    sets = [s for _, s in _replay(sync, events, 40.5)][60:]
+    assert len(sets) >= 1130
+    assert sum("c2" in s.frames for s in sets) >= 0.997 * len(sets)
+    assert sync.state["c2"].drops["given_up"] <= (2 if give_up_late else 0)
 
 
 def test_a_consumer_holding_frames_back_is_not_taken_for_late_cameras():

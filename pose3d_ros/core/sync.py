@@ -137,7 +137,7 @@ SILENT_PERIODS = 2.0
 # arrival lags (received - the set's first frame received, s) over its last ARRIVAL_LAGS_KEPT
 # frames in sets, ARRIVAL_LAGS_NEEDED or more, say how long a set waits for it: LOSS_LAG_FACTOR
 # x the longest, plus LOSS_LAG_MARGIN_S (CameraSyncState.gives_up_after_s).
-ARRIVAL_LAGS_KEPT = 100
+ARRIVAL_LAGS_KEPT = 300
 ARRIVAL_LAGS_NEEDED = 20
 LOSS_LAG_FACTOR = 1.5
 LOSS_LAG_MARGIN_S = 0.005
@@ -238,6 +238,7 @@ class CameraSyncState:
     missed_sets: int = 0                    # sets timed out waiting for it since its last frame
     # how long after its set's first frame each of its recent frames came (s; module docstring)
     arrival_lags: deque = field(default_factory=lambda: deque(maxlen=ARRIVAL_LAGS_KEPT))
+    longest_lag_s: float = 0.0              # the longest of arrival_lags (s)
     gives_up_after_s: float = float("inf")  # a set waits this long for it (s; inf: unknown)
 
     @property
@@ -275,9 +276,16 @@ class CameraSyncState:
         """Keep how long after its set's first frame one of its frames came (s) and set
         gives_up_after_s: LOSS_LAG_FACTOR x the longest of the kept lags plus
         LOSS_LAG_MARGIN_S, once ARRIVAL_LAGS_NEEDED are known."""
-        self.arrival_lags.append(max(lag_s, 0.0))
-        if len(self.arrival_lags) >= ARRIVAL_LAGS_NEEDED:
-            self.gives_up_after_s = LOSS_LAG_FACTOR * max(self.arrival_lags) + LOSS_LAG_MARGIN_S
+        lag_s = max(lag_s, 0.0)
+        lags = self.arrival_lags
+        leaving = lags[0] if len(lags) == lags.maxlen else 0.0
+        lags.append(lag_s)
+        if lag_s >= self.longest_lag_s:
+            self.longest_lag_s = lag_s
+        elif leaving >= self.longest_lag_s:       # the longest left the window: look again
+            self.longest_lag_s = max(lags)
+        if len(lags) >= ARRIVAL_LAGS_NEEDED:
+            self.gives_up_after_s = LOSS_LAG_FACTOR * self.longest_lag_s + LOSS_LAG_MARGIN_S
 
     def note_rates(self) -> None:
         """Set the three intervals from the recent stamps, in one pass over them (add()

@@ -219,7 +219,7 @@ _RIG = (
               0.01, 60.0),
     ParamSpec("sync.give_up_late", _SYNC.give_up_late,
               "Stop waiting for a camera whose frame is later than its frames have been "
-              "(1.5 x the longest of its last 100 arrival lags behind its sets' first frame, "
+              "(1.5 x the longest of its last 300 arrival lags behind its sets' first frame, "
               "+ 5 ms): a frame lost on the way, or a camera that just stopped, delays the "
               "others' set by that, not by a frame interval or sync.timeout_s; its frame, "
               "should it come, is dropped (given_up) and the wait lengthened. false: wait "
