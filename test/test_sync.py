@@ -736,7 +736,8 @@ def test_a_jittery_camera_loses_few_frames_to_the_wait_for_late_ones(give_up_lat
 def test_a_consumer_holding_frames_back_is_not_taken_for_late_cameras():
     """A node that leaves images in DDS while it processes a set (skip_images_while_busy)
     tells the synchroniser when it takes them again (input_resumed): a set opened before that
-    waits for the others' frames from then on, not from when it opened."""
+    waits for the others' frames from then on, not from when it opened, and their arrival
+    lags count from then."""
     sync = FrameSynchronizer(CAMS[:2], min_views=1, timeout_s=0.15)
     for k in range(30):
         for c in CAMS[:2]:
@@ -751,3 +752,5 @@ def test_a_consumer_holding_frames_back_is_not_taken_for_late_cameras():
     sync.add("c2", t, None, t + 0.052)
     frame_set = sync.pop_latest()
     assert frame_set is not None and set(frame_set.frames) == {"c1", "c2"}
+    # its lag counts from then too (2 ms, not 51): the wait is not lengthened by the hold
+    assert sync.state["c2"].arrival_lags[-1] == pytest.approx(0.002)

@@ -32,7 +32,7 @@ receiver's monotonic clock):
   * A set also stops waiting for a camera whose frame is later than its frames have been:
     lost on the way (a lossy link, a best-effort sample dropped) or never sent (a camera that
     just stopped). Each frame in an emitted set of two or more leaves its arrival lag (its
-    received - the set's first frame's received); once ARRIVAL_LAGS_NEEDED are known, a set
+    received - the set's first frame's received, or input_resumed() if later); once ARRIVAL_LAGS_NEEDED are known, a set
     gives the camera up LOSS_LAG_FACTOR x the longest of its last ARRIVAL_LAGS_KEPT lags +
     LOSS_LAG_MARGIN_S after it opened (or after input_resumed(), when a consumer held the
     frames back), if the camera is due a frame by the set (_due: a set between two frames of
@@ -480,7 +480,8 @@ class FrameSynchronizer:
             cam.last_stamp = stamp
             if camera in left.timed_out:
                 return self._drop(camera, "late")
-            cam.note_arrival_lag(now - left.opened)   # later than ever: learned, not "lagging"
+            cam.note_arrival_lag(now - max(left.opened, self._input_since))  # later than ever:
+            # learned, not "lagging"
             return self._drop(camera, "given_up")
         if stamp < self._last_emitted_stamp - self.slop_s:
             cam.last_stamp = stamp
@@ -845,9 +846,10 @@ class FrameSynchronizer:
             self.set_drops["late"] += 1
             return
         self._last_emitted_stamp = stamp
-        if len(frames) >= 2:
+        if len(frames) >= 2:     # (lags from when frames could come: input_resumed)
+            start = max(open_set.opened, self._input_since)
             for name, frame in frames.items():
-                self.state[name].note_arrival_lag(frame.received - open_set.opened)
+                self.state[name].note_arrival_lag(frame.received - start)
         if given_up or timed_out:
             low, high = open_set.bounds_without(None)
             self._left_without.append(_LeftWithout(low, high, open_set.opened,
