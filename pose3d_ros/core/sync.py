@@ -29,20 +29,19 @@ receiver's monotonic clock):
     A camera's frame that comes after a set which waited for it left without it (timed
     out, or given up on: below), within slop_s of that set's stamps, is dropped ("late"),
     not made a set of its own: that would give the instant a second, one-camera output.
-  * A set also stops waiting for a camera whose frame is later than its frames have been:
-    lost on the way (a lossy link, a best-effort sample dropped) or never sent (a camera that
-    just stopped). Each frame in an emitted set of two or more leaves its arrival lag (its
-    received - the set's first frame's received, or input_resumed() if later); once ARRIVAL_LAGS_NEEDED are known, a set
+  * A set also stops waiting for a camera whose frame is later than its frames have been: lost on
+    the way (a lossy link, a best-effort sample dropped) or never sent (a camera that just stopped).
+    Each frame in an emitted set of two or more leaves its arrival lag (its received - the set's
+    first frame's received, or input_resumed() if later); once ARRIVAL_LAGS_NEEDED are known, a set
     gives the camera up LOSS_LAG_FACTOR x the longest of its last ARRIVAL_LAGS_KEPT lags +
-    LOSS_LAG_MARGIN_S after it opened (or after input_resumed(), when a consumer held the
-    frames back), if the camera is due a frame by the set (_due: a set between two frames of
-    a slower camera waits as above) and the set has min_views without it. Sets given up on
-    count toward MISSED_SETS_NOT_WAITED like timed-out ones. The frame, should it come,
-    is dropped ("given_up") and its lag kept, so the wait lengthens; the camera is not then
-    "lagging". (Found by a simulation of lossy links: at 20 % loss a set without the camera
-    waited for its next frame, a frame period, and 27 of 300 sets were dropped as "behind"
-    when two left at once.) SyncParams.give_up_late False waits as before (a lock-step
-    replay, where every frame comes).
+    LOSS_LAG_MARGIN_S after it opened (or after input_resumed(), when a consumer held the frames
+    back), if the camera is due a frame by the set (_due: a set between two frames of a slower
+    camera waits as above) and the set has min_views without it. Sets given up on count toward
+    MISSED_SETS_NOT_WAITED like timed-out ones. The frame, should it come, is dropped ("given_up")
+    and its lag kept, so the wait lengthens; the camera is not then "lagging". (Found by a
+    simulation of lossy links: at 20 % loss a set without the camera waited for its next frame, a
+    frame period, and 27 of 300 sets were dropped as "behind" when two left at once.)
+    SyncParams.give_up_late False waits as before (a lock-step replay, where every frame comes).
   * A camera that sent nothing for `stale_after_s`, or SILENT_PERIODS of its own typical
     frame interval when that is longer (counting from the first frame of any camera if it
     never sent one) and missed a set that was emitted without it is "stale": it
