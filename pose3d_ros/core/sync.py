@@ -788,10 +788,9 @@ class FrameSynchronizer:
         timeout_s: the others' sets left 33-100 ms late, together, and all but the newest were
         dropped as "behind".)"""
         cam = self.state[camera]
-        interval = cam.recent_interval_s
-        return cam.last_stamp is not None and interval > 0.0 and \
-            cam.last_stamp < stamp - self.slop_s and \
-            stamp + self.slop_s < cam.last_stamp + (1.0 - NOT_DUE_JITTER) * interval
+        earliest = self._next_frame_earliest(camera, cam.recent_interval_s)
+        return earliest is not None and cam.last_stamp is not None and \
+            cam.last_stamp < stamp - self.slop_s and stamp + self.slop_s < earliest
 
     def _due(self, camera: str, stamp: float) -> bool:
         """Whether `camera`'s next frame is due by a set at `stamp` (s): a shortest capture
@@ -799,10 +798,16 @@ class FrameSynchronizer:
         at the latest (never while its rate is not known). Only a due camera is given up on:
         a set between two of its frames (opened by a faster camera) waits for its next frame
         as before."""
-        cam = self.state[camera]
-        interval = cam.capture_interval_s
-        return cam.last_stamp is not None and interval > 0.0 and \
-            cam.last_stamp + (1.0 - NOT_DUE_JITTER) * interval <= stamp + self.slop_s
+        earliest = self._next_frame_earliest(camera, self.state[camera].capture_interval_s)
+        return earliest is not None and earliest <= stamp + self.slop_s
+
+    def _next_frame_earliest(self, camera: str, interval_s: float) -> float | None:
+        """The earliest stamp (s) of `camera`'s next frame: `interval_s` (one of its capture
+        intervals), less NOT_DUE_JITTER of it, after its last; None while either is unknown."""
+        last = self.state[camera].last_stamp
+        if last is None or interval_s <= 0.0:
+            return None
+        return last + (1.0 - NOT_DUE_JITTER) * interval_s
 
     def _overdue(self, camera: str, stamp: float) -> bool:
         """Whether `camera` should have sent a frame stamped by `stamp`: its last stamp lies
