@@ -23,6 +23,7 @@ from pose3d_ros.core.output_files import UserError, run_cli
 from pose3d_ros.tools import (
     calibrate,
     demo,
+    demo_2d,
     eval_detection,
     eval_lifter,
     fetch_demo,
@@ -203,6 +204,20 @@ def test_measure_error_model_refuses_a_threshold_that_is_no_pixel_distance(tmp_p
     _refused_by_argparse(capsys, measure_error_model.main, [
         "--out", str(tmp_path / "model.json"), "--threshold-px", value], "--threshold-px")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_2d_tells_a_data_folder_it_cannot_use_in_one_line(tmp_path, capsys,
+                                                                 monkeypatch):
+    """demo_2d ended every failure in a traceback (an audit: it alone did not run through
+    run_cli and had no --debug); the traceback is there with --debug."""
+    not_a_folder = tmp_path / "data"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("POSE3D_DATA", str(not_a_folder))
+    assert run_cli(demo_2d.main, ["single"]) == 2
+    assert "not a folder" in _one_line(capsys)
+    with pytest.raises(ValueError, match="not a folder"):
+        run_cli(demo_2d.main, ["single", "--debug"])
+    _refused_by_argparse(capsys, demo_2d.main, ["singel"], "names")
 
 
 # ------------------------------------------------------------------------------ make_bag

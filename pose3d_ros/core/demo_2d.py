@@ -63,10 +63,12 @@ def detect_videos(paths: list[Path], detector: str = "blazepose", *,
                   tuple(Path(path).stem for path in paths))
 
 
-def load_demo_2d(name: str, frames: int | None = None, use_cache: bool = True) -> Demo2D:
-    """2D of a demo recording ('single' or 'multi') with its detector (see DEMO_DETECTORS)."""
+def load_demo_2d(name: str, frames: int | None = None, use_cache: bool = True,
+                 progress: bool = False) -> Demo2D:
+    """2D of a demo recording ('single' or 'multi') with its detector (see DEMO_DETECTORS);
+    progress: a progress bar while the 2D is computed (the tools: 20-90 s uncached)."""
     if name not in DEMO_DETECTORS:
         raise ValueError(f"unknown demo recording {name!r}; known: {sorted(DEMO_DETECTORS)}")
     detector, options = DEMO_DETECTORS[name]
     return detect_videos(video_paths(name), detector, frames=frames, use_cache=use_cache,
-                         **options)
+                         progress=progress, **options)

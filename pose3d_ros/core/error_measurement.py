@@ -151,13 +151,14 @@ def _in_image(reference: np.ndarray, image_sizes: np.ndarray) -> np.ndarray:
 
 
 def measure_demo(recording: str = "single", threshold_px: float = 60.0,
-                 leave_one_out: bool = True) -> ErrorModel:
-    """The error model of a demo recording's detector (module doc), from the cached 2D."""
+                 leave_one_out: bool = True, progress: bool = False) -> ErrorModel:
+    """The error model of a demo recording's detector (module doc), from the cached 2D;
+    progress: progress bars while 2D not cached yet is computed."""
     from .calibration import load_rig
     from .data_paths import DEMO_FPS, calibration_path, video_paths
     from .demo_2d import DEMO_DETECTORS, detect_videos, load_demo_2d
 
-    demo = load_demo_2d(recording)
+    demo = load_demo_2d(recording, progress=progress)
     rig = load_rig(calibration_path(recording))
     cameras = [rig.camera(name) for name in demo.cameras]
     kp, sc = demo.keypoints.astype(np.float64), demo.scores.astype(np.float64)
@@ -170,7 +171,7 @@ def measure_demo(recording: str = "single", threshold_px: float = 60.0,
                                            leave_one_out), demo.image_sizes)
         detected = convert_joints(kp[:, :, 0], BLAZEPOSE33, H36M17)
         det_scores = convert_joint_scores(sc[:, :, 0], BLAZEPOSE33, H36M17)
-        multi = detect_videos(video_paths("single"), "blazepose_multi")
+        multi = detect_videos(video_paths("single"), "blazepose_multi", progress=progress)
         people = np.isfinite(multi.keypoints[..., 0]).any(axis=-1).sum(axis=2)  # (F, V)
         false_per_view = float(np.mean(np.maximum(people - 1, 0)))
         source += "; false detections: blazepose_multi on the same recording"

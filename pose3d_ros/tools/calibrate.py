@@ -303,7 +303,7 @@ def calibrate(args: argparse.Namespace, bar, video_cameras: list[CameraModel] | 
 
         reference_rig = load_rig(calibration_path(args.demo))
         cameras = list(reference_rig.cameras)
-        demo = load_demo_2d(args.demo, frames=args.frames)
+        demo = load_demo_2d(args.demo, frames=args.frames, progress=True)
         kp, sc, fps = demo.keypoints, demo.scores, args.fps or DEMO_FPS
     elif args.keypoints:
         kp, sc = load_keypoints_file(args.keypoints)

@@ -1,7 +1,10 @@
 """2D BlazePose-33 keypoints of the demo recordings, computed and cached
 (pose3d_ros.core.demo_2d), with a one-line summary per recording.
 
-Usage: python -m pose3d_ros.tools.demo_2d [single|multi ...] [--frames N] [--recompute]
+Usage: python -m pose3d_ros.tools.demo_2d [single|multi ...] [--frames N] [--recompute] [--debug]
+
+It writes only the package's detection cache (atomically: core.detection.cache); a mistake is
+told in one line (a traceback with --debug), 2D not cached yet under a progress bar.
 """
 from __future__ import annotations
 
@@ -13,19 +16,22 @@ import numpy as np
 
 # Demo2D and detect_videos live in the core; imported here for callers of this module's past.
 from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, detect_videos, load_demo_2d  # noqa: F401
-from pose3d_ros.core.output_files import int_at_least
+from pose3d_ros.core.output_files import int_at_least, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("names", nargs="*", default=["single", "multi"])
+    parser.add_argument("names", nargs="*", default=["single", "multi"],
+                        choices=sorted(DEMO_DETECTORS), help="demo recordings (default: both)")
     parser.add_argument("--frames", type=int_at_least(1), default=None,
                         help="first N frames only")
     parser.add_argument("--recompute", action="store_true", help="ignore an existing cache")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for name in args.names:
-        d = load_demo_2d(name, frames=args.frames, use_cache=not args.recompute)
+        d = load_demo_2d(name, frames=args.frames, use_cache=not args.recompute, progress=True)
         seen = np.isfinite(d.keypoints[..., 0, 0]).sum(axis=(0, 2))
         print(f"{name}: {d.keypoints.shape} people-detections per camera {seen.tolist()} "
               f"({DEMO_DETECTORS[name][0]})")
@@ -33,4 +39,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -109,10 +109,10 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
     if multi_person:
         people = load_multi_person_labels(recording)
         for other in exclude_overlap:
-            people = drop_overlapping(people, load_labels(other, cache_dir, progress=False),
+            people = drop_overlapping(people, load_labels(other, cache_dir),
                                       other)
     else:
-        people = [load_labels(recording, cache_dir, progress=False)]
+        people = [load_labels(recording, cache_dir)]
     if metric_fns is None:
         metric_fns = default_metrics(np.concatenate([
             r - r[:, :1] for lab in people for r in

@@ -258,8 +258,8 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
 def run(frames: int | None = None) -> dict:
     """All figures (module docstring), with a progress bar over the steps."""
     with progress(3, "multi-view evaluation", unit="step") as bar:
-        single = load_demo_2d("single", frames=frames)
-        multi = load_demo_2d("multi", frames=frames)
+        single = load_demo_2d("single", frames=frames, progress=True)
+        multi = load_demo_2d("multi", frames=frames, progress=True)
         rig_single = load_rig(calibration_path("single"))
         rig_multi = load_rig(calibration_path("multi"))
         bar.update()

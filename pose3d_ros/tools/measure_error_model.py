@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     out = args.out or DEFAULT_OUT[args.recording]
     refuse_existing(out, args.overwrite, "error model", folder=False)
-    model = measure_demo(args.recording, args.threshold_px, leave_one_out=not args.all_cameras)
+    model = measure_demo(args.recording, args.threshold_px, leave_one_out=not args.all_cameras,
+                         progress=True)
     with staged_output(out, args.overwrite) as temporary:
         save_error_model(model, temporary)
     print(json.dumps(model.summary(), indent=1))
