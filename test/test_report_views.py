@@ -164,3 +164,29 @@ def test_nobody_published_without_2d_points_at_no_absent_section(scene, tmp_path
         assert ("Per camera" in notes[0]) == section == ("<h2>Per camera</h2>" in report)
         if not section:
             assert "no camera's 2D came with the prediction" in notes[0]
+
+
+def test_the_report_names_the_bone_that_varies_and_whose_it_is(scene, tmp_path):
+    """Bone-length stability was one median over people and bones (an audit of #12): a
+    person's forearm that changes length by +-20 % is now the report's worst bone, with its
+    id, in report.html and in evaluation.json (a CV per bone and id)."""
+    bag, stamps, joints, frame, centre = scene
+    elbow, wrist = H36M17.index("left_elbow"), H36M17.index("left_wrist")
+    varied = joints.copy()
+    scale = 1.0 + 0.2 * np.sin(np.linspace(0, 6 * np.pi, FRAMES))[:, None]        # (F, 1)
+    varied[:, 1, wrist] = varied[:, 1, elbow] + scale * (varied[:, 1, wrist] -
+                                                         varied[:, 1, elbow])
+    out = tmp_path / "out"
+    _, steady = write_bag_report(out, bag, truth_track(varied, stamps, H36M17, frame), None,
+                                 title="t", viewpoint=centre, viewpoint_name="cam01",
+                                 input_stamps_ns=stamps)
+    name, median, largest, track = steady.bone_cv_table()[0]
+    assert (name, track) == ("left_elbow-left_wrist", 2) and 0.1 < largest < 0.2
+    assert median == pytest.approx(largest / 2, rel=1e-6)       # the other person's: 0
+    shown = json.loads((out / "evaluation.json").read_text())["stability"]
+    assert shown["bone_cv"]["left_elbow-left_wrist"] == [pytest.approx(0, abs=1e-9),
+                                                         pytest.approx(largest)]
+    assert all(max(cv) < 1e-9 for bone, cv in shown["bone_cv"].items()
+               if bone != "left_elbow-left_wrist")
+    page = (out / "report.html").read_text()
+    assert "Bone-length CV per bone" in page and "<th>left_elbow-left_wrist</th>" in page

@@ -380,7 +380,8 @@ class Stability:
     people_per_frame: (T,); ids: (U,); present: (T, U) bool id timeline; root_depth: (T, U)
     metres from the viewpoint (depth_from: which), NaN where absent; depth_steps: pooled
     |frame-to-frame change| of each id's root depth (m); bone_cv: (U, B) std/mean of each
-    id's bone lengths over its frames (NaN with fewer than min_frames);
+    id's bone lengths over its frames (NaN with fewer than min_frames), its bones named by
+    bone_names (B,) ("<joint>-<joint>");
     frames_without_output: input stamps with no output message; one_view_person_frames:
     people placed from one camera's view (a monocular method: a one-camera set, or a rig's
     lone people), the rest were triangulated.
@@ -397,6 +398,19 @@ class Stability:
     one_view_person_frames: int = 0
     depth_from: str = "the origin of the output frame"
     identities: str = "the output's tracking ids"
+    bone_names: tuple[str, ...] = ()
+
+    def bone_cv_table(self) -> list[tuple[str, float, float, int]]:
+        """Per bone: (name, median CV over the people measured, the largest CV, the id that
+        has it), bones no one was measured on left out; worst first."""
+        rows = []
+        for name, cv in zip(self.bone_names, self.bone_cv.T, strict=True):
+            measured = np.isfinite(cv)
+            if measured.any():
+                worst = int(np.nanargmax(cv))
+                rows.append((name, float(np.median(cv[measured])), float(cv[worst]),
+                             int(self.ids[worst])))
+        return sorted(rows, key=lambda row: -row[2])
 
     def summary(self) -> dict[str, object]:
         steps, cv = self.depth_steps, self.bone_cv[np.isfinite(self.bone_cv)]
@@ -476,9 +490,10 @@ def stability(track: SkeletonTrack, *, input_stamps_ns: np.ndarray | None = None
         std = np.nanstd(np.where(count[None] > 0, bones, 0.0), axis=0)
     cv = np.where(count >= min_frames, std / mean, np.nan)
     one_view = sum(int(np.isin(f.methods(), MONOCULAR).sum()) for f in track.frames)
+    names = tuple(f"{layout.joint_names[i]}-{layout.joint_names[j]}" for i, j in layout.bones)
     return Stability(people, ids, present, depth, steps, cv, int((~answered).sum()), len(stamps),
                      one_view, f"camera {viewpoint_name}" if viewpoint_name else
-                     "the origin of the output frame", identities)
+                     "the origin of the output frame", identities, names)
 
 
 @dataclass(frozen=True)

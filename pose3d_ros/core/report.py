@@ -349,6 +349,14 @@ def render_report(data: ReportData) -> str:
     if data.stability is not None and len(data.stability_time_s):
         parts.append("<h2>Stability (no reference needed)</h2>" +
                      _img(plot_stability(data.stability_time_s, data.stability), "stability"))
+        if bones := data.stability.bone_cv_table():
+            body = "".join(f"<tr><th>{html.escape(name)}</th><td>{_format(median)}</td>"
+                           f"<td>{_format(worst)}</td><td>{track}</td></tr>"
+                           for name, median, worst, track in bones)
+            parts.append("<h3>Bone-length CV per bone</h3><p class='note'>std / mean of each "
+                         "person's bone length over its frames (people seen in at least 10), "
+                         "worst bone first</p><table><tr><th>bone</th><th>median over people"
+                         "</th><th>largest</th><th>its id</th></tr>" + body + "</table>")
     if data.playback_link:
         link = html.escape(data.playback_link)
         parts.append(f"<h2>3D playback</h2><p><a href='{link}'>{link}</a>: the skeletons over "
@@ -434,7 +442,10 @@ def write_evaluation(evaluation: "Evaluation | None", out_dir: Path, *, title: s
             "ids": stability.ids.tolist(),
             "people_per_frame": stability.people_per_frame.tolist(),
             "root_depth_m": [[_finite_or_none(float(x)) for x in row]
-                             for row in stability.root_depth.T]}
+                             for row in stability.root_depth.T],
+            # bone -> one CV per id (null: fewer than 10 frames of it)
+            "bone_cv": {name: [_finite_or_none(float(x)) for x in cv] for name, cv in zip(
+                stability.bone_names, stability.bone_cv.T, strict=True)}}
     if per_camera:        # (they were drawn only: an audit could not read them back)
         payload["per_camera"] = {camera: {k: _finite_or_none(float(v)) for k, v in values.items()}
                                  for camera, values in per_camera.items()}
