@@ -350,6 +350,39 @@ def test_each_demo_camera_alone_answers_every_frame_with_one_steady_id(camera_in
     steady = stability(track, viewpoint=camera.center).summary()
     # 60 fps: 0.10 m per frame at 30 fps is 0.05 m per frame here for the same motion
     assert steady["root-depth jitter p95 [m/frame]"] <= 0.05, steady
+    assert steady["bone-length CV median"] <= 0.08, steady          # #12's target
+
+
+@pytest.mark.parametrize("method", ["detector_3d", "lifter"])
+@pytest.mark.parametrize("camera_index", [0, 1, 2, 3])
+def test_each_camera_of_the_two_person_demo_alone_keeps_one_id_per_person(camera_index,
+                                                                           method):
+    """#12's targets on the `multi` recording (a woman and a man, the default back-end's 2D),
+    each camera alone (an audit: only the one-person recording was tested): every frame
+    answered, two ids for the two people (cam03 sees the man in 73 of 100 frames), nobody
+    published that the 2D does not show, steady depth and bones."""
+    from pose3d_ros.core.detection import DEFAULT_DETECTOR
+
+    rig, per_camera = _demo_cameras("multi", DEFAULT_DETECTOR)
+    camera, detections = rig[camera_index], per_camera[camera_index]
+    pipeline = Pose3DPipeline([camera.name], {camera.name: camera}, frame_id=rig.frame_id,
+                              lifter=create_monocular_method(method),
+                              params=PipelineParams(output_layout="h36m17"))
+    T = len(detections.num_people)
+    stamps = 10 + np.arange(T) / 60
+    frames = [pipeline.process_detections({camera.name: detections.frame(t)}, stamps[t])
+              .skeletons for t in range(T)]
+    assert len(frames) == T
+    people = np.array([f.num_people for f in frames])
+    first = ImageTrackerParams().min_hits - 1
+    assert (people[:first] == 0).all() and (people <= detections.num_people).all()
+    two = detections.num_people[first:] == 2
+    assert (people[first:][two] == 2).mean() >= 0.8, people
+    track = SkeletonTrack(np.round(stamps * 1e9).astype(np.int64), frames)
+    steady = stability(track, viewpoint=camera.center).summary()
+    assert steady["distinct ids"] == 2, [f.ids.tolist() for f in frames]
+    assert steady["root-depth jitter p95 [m/frame]"] <= 0.05, steady     # 60 fps
+    assert steady["bone-length CV median"] <= 0.08, steady
 
 
 @pytest.mark.parametrize("method", ["detector_3d", "lifter"])
