@@ -218,6 +218,28 @@ def test_two_cameras_with_a_rig_calibration_are_triangulated_and_scored(tmp_path
     assert '"name":"reference"' in (out / "playback.html").read_text()
     assert "self-calibrated, its metric scale assumes people 1.75 m tall" in caplog.text
     assert "metric scale assumes people 1.75 m tall" in (out / "report.html").read_text()
+    # the output bag keeps the node's 2D beside its 3D (as `ros2 bag record` would): scoring
+    # that recording again gives the same per-camera figures (an audit: evaluate
+    # --pred-topic had none)
+    assert bagio.bag_topics(out / "output_bag")["/cam03/skeletons_2d"] == \
+        bagio.SKELETON2D_ARRAY
+    from pose3d_ros.tools import evaluate
+    again = tmp_path / "again"
+    assert evaluate.main(["--bag", str(out / "input_bag"), "--pred-bag",
+                          str(out / "output_bag"), "--pred-topic", "/skeletons", "--out-dir",
+                          str(again)]) == 0
+    per_camera = json.loads((out / "evaluation.json").read_text())["per_camera"]
+    assert sorted(per_camera) == ["cam01", "cam03"]
+    assert json.loads((again / "evaluation.json").read_text())["per_camera"] == per_camera
+    # a recording of the 3D alone: no per-camera figures, and the report says what to record
+    from pose3d_ros.core import bag_tracks
+    bare = bag_tracks.write_track_bag(bag_tracks.read_track(out / "output_bag", "/skeletons"),
+                                      tmp_path / "bare")
+    assert evaluate.main(["--bag", str(out / "input_bag"), "--pred-bag", str(bare),
+                          "--pred-topic", "/skeletons", "--out-dir", str(tmp_path / "b")]) == 0
+    shown = json.loads((tmp_path / "b" / "evaluation.json").read_text())
+    assert "per_camera" not in shown
+    assert any("record <camera>/skeletons_2d" in note for note in shown["notes"]), shown
 
 
 def test_a_completed_bag_names_its_data_file_after_its_final_folder(tmp_path):

@@ -12,6 +12,8 @@
   run_pipeline      pose3d_ros.core.pipeline over those sets, deterministic, as fast as the
                     machine allows (the chain the nodes run)
   per_camera_figures  people per camera and the 3D output's reprojection error against them
+  recorded_2d       the 2D a node published beside its 3D (<camera>/skeletons_2d), recorded
+                    in a bag, in per_camera_figures' form
   write_track_bag   a track as an MCAP bag with the rig's /tf_static
 """
 from __future__ import annotations
@@ -39,7 +41,7 @@ from .detection import DEFAULT_DETECTOR
 from .evaluation import SkeletonTrack, in_frame, pair_frames
 from .image_decode import ImageDecodeError, check_image_size
 from .layouts import convert_joints
-from .messages import image_from_message
+from .messages import detections_from_message, image_from_message, stamp_to_ns
 from .static_tf import StaticTransformTree, transforms_from_message
 from .sync import SyncParams, mean_stamp_ns
 from .types import Skeletons3D
@@ -475,6 +477,35 @@ def per_camera_figures(cameras: dict[str, CameraModel], track: SkeletonTrack,
                      "reprojection error median [px]":
                          float(np.median(err)) if len(err) else float("nan")}
     return out
+
+
+def recorded_2d(bags: Sequence[Path], cameras: Sequence[str], track: SkeletonTrack
+                ) -> list[dict]:
+    """The 2D a node published with `track` (publish_2d: Skeleton2DArray on
+    /<camera>/skeletons_2d, the camera named by the topic's first namespace) as recorded in
+    `bags`, in per_camera_figures' form: one entry per frame of the track that a camera's 2D
+    pairs with by header stamp (within FRAME_SET_SLOP_NS: a set's stamp lies within its
+    cameras' slop), {"stamp_ns": the track's stamp, "cameras": camera -> Detections2D}. Empty
+    when the bags hold no such topic of these cameras."""
+    by_frame: dict[int, dict] = {}
+    for bag in dict.fromkeys(bags):
+        topics = [topic for topic, kind in bagio.bag_topics(bag).items()
+                  if kind == bagio.SKELETON2D_ARRAY and camera_name(topic) in cameras]
+        if not topics:
+            continue
+        found: dict[str, list[tuple[int, Any]]] = {}
+        for topic, _, msg in bagio.read_bag(bag, topics):
+            found.setdefault(camera_name(topic), []).append(
+                (stamp_to_ns(msg.header.stamp), detections_from_message(msg)))
+        for camera, items in found.items():
+            items.sort(key=lambda item: item[0])
+            frame = pair_frames(track.stamps_ns, np.array([s for s, _ in items], np.int64),
+                                FRAME_SET_SLOP_NS)
+            for k, (_, detections) in zip(frame, items, strict=True):
+                if k >= 0:
+                    by_frame.setdefault(int(k), {})[camera] = detections
+    return [{"stamp_ns": int(track.stamps_ns[k]), "cameras": by_frame[k]}
+            for k in sorted(by_frame)]
 
 
 def camera_reprojection(camera: CameraModel, skeletons: Skeletons3D, detections) -> np.ndarray:

@@ -228,11 +228,13 @@ class SkeletonCollector:
     def write_bag(self, out: Path, topic: str = "/skeletons", storage: str = "mcap",
                   tf_static_from: Path | None = None,
                   transforms: Sequence[StaticTransform] = (),
-                  transforms_ns: int | None = None) -> Path:
+                  transforms_ns: int | None = None,
+                  others: Sequence[tuple[str, int, bytes, str]] = ()) -> Path:
         """All received messages in stamp order (log time = header stamp), with the /tf_static
         of another bag (the input's rig) copied in so rviz2 and Foxglove show the cameras, or
         `transforms` written as one /tf_static message stamped transforms_ns (None: the first
-        message's stamp)."""
+        message's stamp); `others`: more messages as (topic, log time ns, CDR bytes, type),
+        written as they are (the node's 2D)."""
         with self._lock:
             items = sorted(self.received, key=lambda r: r.stamp_ns)
         with bagio.BagWriter(out, storage=storage) as bag:
@@ -247,6 +249,8 @@ class SkeletonCollector:
             bag.add_topic(topic, bagio.SKELETON3D_ARRAY)
             for r in items:
                 bag.write_raw(topic, r.stamp_ns, r.raw, bagio.SKELETON3D_ARRAY)
+            for other_topic, stamp_ns, raw, msgtype in sorted(others, key=lambda o: o[1]):
+                bag.write_raw(other_topic, stamp_ns, raw, msgtype)
         return out
 
     def latencies_s(self, publish_ns: dict[int, int],

@@ -93,7 +93,8 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
     are written to out_bag with /tf_static (recorded_tf_static: the bag's and the node's).
     parameters: (name, value) overrides of
     the node's parameters (camera_names, image_transport and autostart are set here).
-    record_2d: the node also publishes each camera's 2D (publish_2d), which is collected.
+    record_2d: the node also publishes each camera's 2D (publish_2d), which is collected and
+    written to out_bag too (/<camera>/skeletons_2d, as `ros2 bag record` would keep it).
     Returns out_bag, the end-to-end latencies (receive minus publish time, s) and, with
     record_2d, the node's 2D per frame set ({"stamp_ns": image stamp, "cameras": camera ->
     Detections2D}, bag_tracks.per_camera_figures' input; else an empty list)."""
@@ -102,6 +103,7 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
     from rclpy.parameter import Parameter
+    from rclpy.serialization import serialize_message
     from tf2_msgs.msg import TFMessage
 
     from pose3d_ros.msg import Skeleton2DArray
@@ -147,6 +149,7 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         helper = Node("pose3d_demo_replay", context=context)
         collector = SkeletonCollector(helper, "skeletons")
         found: dict[int, dict[str, Any]] = {}        # image stamp -> camera -> Detections2D
+        recorded: list[tuple[str, int, bytes, str]] = []     # the 2D as the output bag keeps it
         lock = threading.Lock()
         broadcast: list[StaticTransform] = []        # /tf_static (the node's, latched)
 
@@ -162,8 +165,11 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
             # the camera's image stamp -> its frame set's (cameras stamp a set apart)
             stamp = bagio.stamp_to_ns(msg.header.stamp)
             set_stamp = index.set_of.get((topic_of.get(camera, ""), stamp), stamp)
+            raw = serialize_message(msg)
             with lock:
                 found.setdefault(set_stamp, {})[camera] = detections_from_msg(msg)
+                recorded.append((f"/{camera}/{SKELETONS_2D_TOPIC}", stamp, raw,
+                                 bagio.SKELETON2D_ARRAY))
 
         if record_2d:
             for camera in camera_names:
@@ -214,8 +220,10 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
                  collector.count())
         with lock:
             transforms = recorded_tf_static(bag, broadcast)
+            others = list(recorded)
         collector.write_bag(out_bag, transforms=transforms,       # at the first frame set
-                            transforms_ns=int(index.stamps[0]) if len(index.stamps) else None)
+                            transforms_ns=int(index.stamps[0]) if len(index.stamps) else None,
+                            others=others)
         latencies = np.array(collector.latencies_s(stats.publish_ns))
         with lock:
             detections = [{"stamp_ns": stamp, "cameras": found[stamp]} for stamp in sorted(found)]

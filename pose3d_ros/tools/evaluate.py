@@ -31,8 +31,10 @@ from pose3d_ros.core.bag_report import (
 from pose3d_ros.core.bag_tracks import (
     bag_cameras,
     frame_set_stamps,
+    per_camera_figures,
     published_frame,
     read_track,
+    recorded_2d,
     run_pipeline,
     skipped_images,
     static_tree,
@@ -150,6 +152,14 @@ def main(argv: list[str] | None = None) -> int:
             frame = f"published in {published}, scored in {pred.frame_id} through /tf_static"
         notes.append(f"prediction: topic {args.pred_topic} of {args.pred_bag or args.bag} "
                      f"(frame {frame})")
+        if cameras:       # the node's 2D, where it was recorded with the 3D (publish_2d)
+            found = recorded_2d([args.pred_bag or args.bag, args.bag],
+                                [name for name in used if name in cameras], pred)
+            if found:
+                per_camera = per_camera_figures(cameras, pred, found)
+            else:
+                notes.append("per camera: no figures, the bags hold no 2D of the node "
+                             "(record <camera>/skeletons_2d, published with publish_2d)")
     else:
         total = len(stamps) if stamps is not None else 0
         with progress(min(total, args.max_frames or total), "pipeline") as bar:
