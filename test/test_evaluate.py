@@ -344,6 +344,30 @@ def test_skeletons_in_a_camera_frame_are_brought_into_the_rig_through_tf_static(
         bag_tracks.read_track(bag, "/skeletons", frame_id="elsewhere")
 
 
+def test_a_lone_cameras_skeleton_bag_has_the_upright_frame_the_node_gives_it(tmp_path):
+    """evaluate --out-bag of a camera with intrinsics alone (no /tf_static) wrote skeletons in
+    the optical frame and nothing to stand them up in rviz2 (session 31's list); the bag
+    now has <frame>_upright under it, as run's output bag (the node's broadcast)."""
+    from pose3d_ros.core.static_tf import StaticTransformTree, transforms_from_message
+
+    pred, _ = _tracks(4)
+    in_camera = evaluation.SkeletonTrack(pred.stamps_ns, [
+        Skeletons3D(f.positions, f.confidence, f.reprojection_error, f.num_views, f.layout,
+                    "cam01", f.method, f.ids) for f in pred.frames])
+    source = tmp_path / "source"
+    with bagio.BagWriter(source, storage="mcap") as writer:   # a lone camera's input bag
+        writer.write("/cam01/camera_info", int(T0), bagio.camera_info_message(
+            int(T0), "cam01", 640, 480, np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]]),
+            np.zeros(5)))
+    out = bag_tracks.write_track_bag(in_camera, tmp_path / "skeletons", tf_static_from=source)
+    written = [t for _, _, m in bagio.read_bag(out, ["/tf_static"])
+               for t in transforms_from_message(m)]
+    assert [(t.parent, t.child) for t in written] == [("cam01", "cam01_upright")]
+    # upright: the optical frame's -y (the image's up) is +z there
+    R, _ = StaticTransformTree(written).lookup("cam01_upright", "cam01")
+    np.testing.assert_allclose(R @ [0.0, -1.0, 0.0], [0.0, 0.0, 1.0], atol=1e-12)
+
+
 def test_the_report_shows_people_upright_whatever_their_frame():
     """A body in a camera's optical frame (y down) is turned so that it stands along +z."""
     from pose3d_ros.core.playback import display_rotation

@@ -42,7 +42,7 @@ from .evaluation import SkeletonTrack, in_frame, pair_frames
 from .image_decode import ImageDecodeError, check_image_size
 from .layouts import convert_joints
 from .messages import detections_from_message, image_from_message, stamp_to_ns
-from .static_tf import StaticTransformTree, transforms_from_message
+from .static_tf import StaticTransformTree, transforms_from_message, upright_transform
 from .sync import SyncParams, mean_stamp_ns
 from .types import Skeletons3D
 
@@ -528,11 +528,18 @@ def camera_reprojection(camera: CameraModel, skeletons: Skeletons3D, detections)
 def write_track_bag(track: SkeletonTrack, out: Path, topic: str = "/skeletons",
                     storage: str = "mcap", tf_static_from: Path | None = None) -> Path:
     """Write a track as Skeleton3DArray messages (log time = stamp) for rviz2/Foxglove, with the
-    rig's /tf_static copied from `tf_static_from` so the cameras show too."""
+    rig's /tf_static copied from `tf_static_from` so the cameras show too; a lone camera's bag
+    without one (intrinsics alone) gets the upright frame the node broadcasts for it,
+    <frame>_upright under the track's frame (static_tf.upright_transform), as `run` records it
+    (without it rviz2 had no frame in which the people stand up)."""
     with bagio.BagWriter(out, storage=storage) as bag:
         if tf_static_from is not None and TF_STATIC in bagio.bag_topics(tf_static_from):
             for item in bagio.read_messages(tf_static_from, [TF_STATIC], deserialize=False):
                 bag.write_raw(TF_STATIC, item.stamp_ns, item.raw, item.msgtype)
+        elif tf_static_from is not None and track.frame_id and len(track.stamps_ns):
+            first = int(track.stamps_ns[0])
+            bag.write(TF_STATIC, first, bagio.tf_message([upright_transform(track.frame_id)],
+                                                         first))
         for stamp, frame in zip(track.stamps_ns, track.frames, strict=True):
             bag.write(topic, int(stamp), bagio.skeleton3d_array_message(frame, int(stamp)))
     return out
