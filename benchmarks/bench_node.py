@@ -209,18 +209,18 @@ def _publish_frames(num_cameras: int, count: int, fps: float, distinct: int, war
 
 
 class OutputRecord:
-    """(latency s, people, receive time s) of every output, in an array allocated once, so
+    """(latency s, people, receive time s, views) of every output, in an array allocated once, so
     that a soak's own record does not grow this process's RSS while it is measured (a list
     of tuples grows by about 140 bytes per output: 2.5 MiB over a 30-minute soak)."""
 
     def __init__(self, capacity: int) -> None:
-        self._rows = np.zeros((max(capacity, 16), 3))
+        self._rows = np.zeros((max(capacity, 16), 4))
         self._count = 0
 
-    def append(self, latency_s: float, people: int, received_s: float) -> None:
+    def append(self, latency_s: float, people: int, received_s: float, views: int = 0) -> None:
         if self._count == len(self._rows):       # more outputs than expected: double it
             self._rows = np.concatenate([self._rows, np.zeros_like(self._rows)])
-        self._rows[self._count] = latency_s, people, received_s
+        self._rows[self._count] = latency_s, people, received_s, views
         self._count += 1
 
     def clear(self) -> None:
@@ -231,7 +231,8 @@ class OutputRecord:
 
     @property
     def rows(self) -> np.ndarray:
-        """(N, 3): latency s, people, receive time s."""
+        """(N, 4): latency s, people, receive time s, the most views of any joint (the set's
+        cameras that saw someone: fewer than the rig's when a set left short)."""
         return self._rows[:self._count]
 
 
@@ -322,7 +323,8 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
     def on_output(msg: Skeleton3DArray) -> None:
         now = time.time()
         received.append(now - (msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9),
-                        len(msg.skeletons), now)
+                        len(msg.skeletons), now,
+                        max((max(p.num_views, default=0) for p in msg.skeletons), default=0))
 
     probe.create_subscription(Skeleton3DArray, "skeletons", on_output, RELIABLE)
     infos = {c.name: probe.create_publisher(CameraInfo, f"{c.name}/camera_info", RELIABLE)
@@ -397,6 +399,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
                       latency_ms=latencies,
                       received_at=rows[:, 2] - started,
                       people=float(rows[:, 1].mean()) if len(rows) else 0.0,
+                      views=Counter(int(v) for v in rows[rows[:, 1] > 0, 3]),
                       stages=node.health.stage_means_ms(), memory=memory, cores=cores)
     finally:
         driver.join(10)
@@ -484,6 +487,16 @@ def print_live(rows: list[dict], floors: dict[int, tuple[float, str]],
               f"{percentile(lat, 99):.0f} | {floor:.1f} | {percentile(lat, 50) / floor:.2f} | "
               f"{processing / floor:.2f} | {floor_paced:.1f} | {processing / floor_paced:.2f} | "
               + " | ".join(f"{r['stages'].get(st, float('nan')):.1f}" for st in stages) + " |")
+
+
+def print_views(rows: list[dict]) -> None:
+    """Outputs with someone in them by the most views any joint was triangulated from: a
+    set that left short of cameras gives fewer views than the rig has."""
+    print("\nOutputs by the most views of a joint (outputs with people)")
+    for r in rows:
+        views = r.get("views", {})
+        print(f"- {r['detector']}, {r['cameras']} camera(s): "
+              + (", ".join(f"{k} views {v}" for k, v in sorted(views.items())) or "none"))
 
 
 def print_cores(rows: list[dict], shown: int = 6) -> None:
@@ -726,6 +739,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"# {detector}, {n} camera(s): not run: {exc}")
     print_live(rows, floors, paced, args.fps)
     print_cores(rows)
+    print_views(rows)
     load = os.getloadavg()
     print(f"\n# load average after: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     return 0

@@ -754,3 +754,39 @@ def test_a_consumer_holding_frames_back_is_not_taken_for_late_cameras():
     assert frame_set is not None and set(frame_set.frames) == {"c1", "c2"}
     # its lag counts from then too (2 ms, not 51): the wait is not lengthened by the hold
     assert sync.state["c2"].arrival_lags[-1] == pytest.approx(0.002)
+
+
+@pytest.mark.parametrize("ahead", [("c1", "c2", "c4"), ("c2",)])
+def test_held_frames_that_straddle_two_instants_give_the_newer_set_not_a_short_older_one(
+        ahead):
+    """A consumer that holds frames back gets each camera's newest when it resumes; some may
+    be of the next capture already (`ahead`), the others' of the one before. The older set
+    can never be completed (its frames were replaced in the hold): it was taken at once with
+    one or three views, a frame period old (sim_sync_gate.py: 5-6 % of a gated node's sets).
+    It is dropped now, and the newer set is taken once the others' frames of it come."""
+    sync = FrameSynchronizer(CAMS, min_views=1, timeout_s=0.15)
+    for k in range(30):
+        for c in CAMS:
+            sync.add(c, k * PERIOD, None, k * PERIOD + 0.002)
+        assert sync.pop_latest() is not None
+    # busy from set 29 on; frames of 30-32 held, each camera's newest handed over at `t`
+    t = 32 * PERIOD + 0.003
+    sync.input_resumed(t)
+    for c in CAMS:
+        sync.add(c, (32 if c in ahead else 31) * PERIOD, None, t)
+    sync.poll(t + 0.001)
+    assert sync.pop_latest() is None                    # (set 31 was taken here before)
+    behind = sync.set_drops["behind"]
+    for c in CAMS:
+        if c not in ahead:
+            sync.add(c, 32 * PERIOD, None, 32 * PERIOD + 0.004)
+    frame_set = sync.pop_latest()
+    assert frame_set is not None and frame_set.stamp == pytest.approx(32 * PERIOD)
+    assert set(frame_set.frames) == set(CAMS) and behind == 1
+    # once a set is taken, sets leave as before: a frame lost on the way (c3's of 33) does
+    # not drop the set, which leaves without it when c3's next frame comes
+    for c in ("c1", "c2", "c4"):
+        sync.add(c, 33 * PERIOD, None, 33 * PERIOD + 0.002)
+    sync.add("c3", 34 * PERIOD, None, 34 * PERIOD + 0.002)
+    frame_set = sync.pop_latest()
+    assert frame_set is not None and set(frame_set.frames) == {"c1", "c2", "c4"}

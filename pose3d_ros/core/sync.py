@@ -42,6 +42,14 @@ receiver's monotonic clock):
     simulation of lossy links: at 20 % loss a set without the camera waited for its next frame, a
     frame period, and 27 of 300 sets were dropped as "behind" when two left at once.)
     SyncParams.give_up_late False waits as before (a lock-step replay, where every frame comes).
+  * A consumer that holds frames back while busy (input_resumed) gets, when it resumes, each
+    camera's newest held frame; these may straddle two instants (one camera's frame of the
+    next capture came just before the hold ended). Until it takes its next set, a set that
+    would leave without cameras that have moved past it, while a newer set is filling, is
+    dropped ("behind"): its missing frames were replaced in the hold, it would be one frame
+    period older and short of views, and the newer set completes within the cameras' lag
+    spread. (Found by a simulation of the gated node, benchmarks/sim_sync_gate.py: 5-6 % of
+    its four-camera sets left with 1-3 views, about 37 ms old.)
   * A camera that sent nothing for `stale_after_s`, or SILENT_PERIODS of its own typical
     frame interval when that is longer (counting from the first frame of any camera if it
     never sent one) and missed a set that was emitted without it is "stale": it
@@ -435,6 +443,7 @@ class FrameSynchronizer:
         self._slower: set[str] = set()         # _slower_cameras, as of the latest frame
         self._left_without: deque[_LeftWithout] = deque(maxlen=LEFT_WITHOUT_KEPT)
         self._input_since = -float("inf")      # input_resumed
+        self._resumed = False                   # input_resumed, until the next pop_latest
         self._deadline: float | None = None    # next_deadline, as of the latest _finish
 
     # -- input ---------------------------------------------------------------------------
@@ -527,6 +536,7 @@ class FrameSynchronizer:
         leaves them in DDS while it is busy: a set does not give a camera up (module
         docstring) for the time its frames were held back."""
         self._input_since = now
+        self._resumed = True
 
     # -- output --------------------------------------------------------------------------
     def pop_latest(self) -> FrameSet | None:
@@ -536,6 +546,7 @@ class FrameSynchronizer:
         latest = self._ready.pop()
         self.set_drops["behind"] += len(self._ready)
         self._ready.clear()
+        self._resumed = False
         return latest
 
     def pending(self) -> int:
@@ -752,7 +763,10 @@ class FrameSynchronizer:
                        for name in waiting}
             missing = [name for name in waiting if now < give_up[name]]
             timed_out = now - open_set.opened >= self.timeout_s
-            if not missing or timed_out:
+            if not missing and not timed_out and self._superseded_after_resume(
+                    open_set, candidates, limit):
+                self.set_drops["behind"] += 1
+            elif not missing or timed_out:
                 for name in waiting:        # (those given up on, and those timed out)
                     if self._overdue(name, open_set.reference):
                         self.state[name].missed_sets += 1
@@ -764,6 +778,18 @@ class FrameSynchronizer:
                 deadlines.append(deadline)
         self._open = still_open
         self._deadline = min(deadlines, default=None)
+
+    def _superseded_after_resume(self, open_set: _OpenSet, candidates: Sequence[str],
+                                 limit: float) -> bool:
+        """Whether `open_set`, about to leave short of cameras among `candidates` whose
+        newest stamp lies past `limit` (its latest joining stamp, s), was made short by the
+        consumer's hold (module docstring): input resumed and no set taken since, and a newer
+        set is open."""
+        if not self._resumed or open_set is self._open[-1]:
+            return False
+        return any(name not in open_set.frames
+                   and (self.state[name].last_stamp or -float("inf")) > limit
+                   for name in candidates)
 
     def _slower_cameras(self) -> set[str]:
         """Cameras whose recent capture rate is below 1 / SLOWER_FACTOR of the median of the
