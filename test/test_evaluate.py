@@ -359,13 +359,61 @@ def test_a_lone_cameras_skeleton_bag_has_the_upright_frame_the_node_gives_it(tmp
         writer.write("/cam01/camera_info", int(T0), bagio.camera_info_message(
             int(T0), "cam01", 640, 480, np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]]),
             np.zeros(5)))
-    out = bag_tracks.write_track_bag(in_camera, tmp_path / "skeletons", tf_static_from=source)
+    cameras, fixed = bag_tracks.bag_cameras(source)
+    assert list(cameras) == ["cam01"] and fixed == "cam01"        # what evaluate checks
+    out = bag_tracks.write_track_bag(in_camera, tmp_path / "skeletons", tf_static_from=source,
+                                     upright_of="cam01")
     written = [t for _, _, m in bagio.read_bag(out, ["/tf_static"])
                for t in transforms_from_message(m)]
     assert [(t.parent, t.child) for t in written] == [("cam01", "cam01_upright")]
     # upright: the optical frame's -y (the image's up) is +z there
     R, _ = StaticTransformTree(written).lookup("cam01_upright", "cam01")
     np.testing.assert_allclose(R @ [0.0, -1.0, 0.0], [0.0, 0.0, 1.0], atol=1e-12)
+
+
+def test_recorded_2d_comes_from_the_predictions_bag_nearest_first_and_bad_ones_skipped(
+        tmp_path):
+    """The node's 2D recorded beside its 3D (evaluate --pred-topic): the prediction's bag
+    first (a review: an images bag recorded with an earlier run's 2D overrode it, frame by
+    frame), each 3D frame paired with the nearest 2D of a camera (the last within the slop
+    won), and a message that does not decode skipped and counted, not an error."""
+    from pose3d_ros.core.types import Detections2D
+
+    pred, _ = _tracks(3)
+    stamps = pred.stamps_ns
+
+    def people(n: int) -> Detections2D:
+        keypoints = np.full((n, COCO17.num_joints, 2), 10.0 * n, np.float32)
+        return Detections2D(keypoints, np.ones(keypoints.shape[:2], np.float32),
+                            np.zeros((n, 4), np.float32), np.ones(n, np.float32), COCO17,
+                            (64, 48))
+
+    def bag(path, messages):
+        with bagio.BagWriter(path, storage="mcap") as writer:
+            for stamp, found in messages:
+                writer.write("/cam01/skeletons_2d", int(stamp),
+                             bagio.ROSBAGS.skeleton2d_array(found, int(stamp), "cam01"))
+        return path
+
+    bad = bagio.ROSBAGS.skeleton2d_array(people(1), int(stamps[2]), "cam01")
+    bad.skeletons[0].u = bad.skeletons[0].u[:3]                 # 3 joints of 17
+    ours = bag(tmp_path / "pred", [(stamps[0] + 4_000_000, people(1)),
+                                    (stamps[0] + 9_000_000, people(2)), (stamps[1], people(1))])
+    earlier = bag(tmp_path / "images", [(s, people(3)) for s in stamps])
+    with bagio.BagWriter(tmp_path / "bad", storage="mcap") as writer:
+        writer.write("/cam01/skeletons_2d", int(stamps[2]), bad)
+        writer.write("/cam01/skeletons_2d", int(stamps[1]), bagio.ROSBAGS.skeleton2d_array(
+            people(1), int(stamps[1]), "cam01"))
+    found, malformed = bag_tracks.recorded_2d([ours, earlier], ["cam01"], pred)
+    assert [e["stamp_ns"] for e in found] == [stamps[0], stamps[1]] and malformed == 0
+    assert [e["cameras"]["cam01"].num_people for e in found] == [1, 1]   # 4 ms before 9 ms
+    # a prediction's bag without 2D: the images bag's
+    only_3d = bag_tracks.write_track_bag(pred, tmp_path / "only_3d")
+    found, _ = bag_tracks.recorded_2d([only_3d, earlier], ["cam01"], pred)
+    assert [e["cameras"]["cam01"].num_people for e in found] == [3, 3, 3]
+    found, malformed = bag_tracks.recorded_2d([tmp_path / "bad"], ["cam01"], pred)
+    assert malformed == 1 and [e["stamp_ns"] for e in found] == [stamps[1]]
+    assert bag_tracks.recorded_2d([ours], ["cam02"], pred) == ([], 0)
 
 
 def test_the_report_shows_people_upright_whatever_their_frame():

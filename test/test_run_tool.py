@@ -54,6 +54,15 @@ def test_one_video_with_intrinsics_alone_runs_the_node_and_writes_every_output(t
     assert "<h2>Per camera</h2>" in report
     playback = (out / "playback.html").read_text()
     assert "<script src" not in playback and "Plotly" in playback      # plotly.js inline
+    # evaluate's skeletons bag of this lone camera has the node's upright frame, as run's
+    from pose3d_ros.core.static_tf import transforms_from_message
+    from pose3d_ros.tools import evaluate
+    assert evaluate.main(["--bag", str(out / "input_bag"), "--out-dir", str(tmp_path / "e"),
+                          "--out-bag", "--max-frames", "6"]) == 0
+    tf = [(t.parent, t.child) for _, _, m in bagio.read_bag(tmp_path / "e" / "skeletons",
+                                                             ["/tf_static"])
+          for t in transforms_from_message(m)]
+    assert tf == [("cam01", "cam01_upright")]
 
 
 def test_an_existing_output_is_refused_in_one_line_and_left_alone(tmp_path, capsys):

@@ -218,6 +218,8 @@ def test_demo_2d_tells_a_data_folder_it_cannot_use_in_one_line(tmp_path, capsys,
     with pytest.raises(ValueError, match="not a folder"):
         run_cli(demo_2d.main, ["single", "--debug"])
     _refused_by_argparse(capsys, demo_2d.main, ["singel"], "names")
+    # no name: both recordings (a review: a list default beside choices refused itself)
+    assert run_cli(demo_2d.main, []) == 2 and "not a folder" in _one_line(capsys)
 
 
 # ------------------------------------------------------------------------------ make_bag

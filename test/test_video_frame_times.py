@@ -120,6 +120,9 @@ def test_the_times_read_from_packets_are_the_decoded_frames_times(tmp_path):
         packets = packet_times(path)
         assert packets is not None and len(packets) == len(decoded) == 25
         np.testing.assert_allclose(packets - packets[0], decoded, atol=1e-6)
+        first = packet_times(path, 10)        # the first 10 only (a review: read them all)
+        assert first is not None and len(first) == 10
+        np.testing.assert_allclose(first - first[0], decoded[:10], atol=1e-6)
     mpeg = _mpeg1(tmp_path / "c.mpg")
     assert packet_times(mpeg) is None
     assert first_frame_off_rate([mpeg, mpeg], 30.0) is None     # decoded: as before

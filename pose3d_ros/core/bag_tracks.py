@@ -480,32 +480,46 @@ def per_camera_figures(cameras: dict[str, CameraModel], track: SkeletonTrack,
 
 
 def recorded_2d(bags: Sequence[Path], cameras: Sequence[str], track: SkeletonTrack
-                ) -> list[dict]:
+                ) -> tuple[list[dict], int]:
     """The 2D a node published with `track` (publish_2d: Skeleton2DArray on
     /<camera>/skeletons_2d, the camera named by the topic's first namespace) as recorded in
-    `bags`, in per_camera_figures' form: one entry per frame of the track that a camera's 2D
-    pairs with by header stamp (within FRAME_SET_SLOP_NS: a set's stamp lies within its
-    cameras' slop), {"stamp_ns": the track's stamp, "cameras": camera -> Detections2D}. Empty
-    when the bags hold no such topic of these cameras."""
-    by_frame: dict[int, dict] = {}
+    the first of `bags` that holds any (the prediction's bag before the images' bag: a
+    recording may hold an earlier run's 2D), in per_camera_figures' form: one entry per frame
+    of the track that a camera's 2D pairs with by header stamp (the nearest within
+    FRAME_SET_SLOP_NS: a set's stamp lies within its cameras' slop), {"stamp_ns": the
+    track's stamp, "cameras": camera -> Detections2D}; and the number of 2D messages that
+    do not decode (skipped, as the fusion node skips them)."""
     for bag in dict.fromkeys(bags):
         topics = [topic for topic, kind in bagio.bag_topics(bag).items()
                   if kind == bagio.SKELETON2D_ARRAY and camera_name(topic) in cameras]
-        if not topics:
+        if topics:
+            break
+    else:
+        return [], 0
+    found: dict[str, list[tuple[int, Any]]] = {}
+    malformed = 0
+    for topic, _, msg in bagio.read_bag(bag, topics):
+        try:
+            detections = detections_from_message(msg)
+        except ValueError:
+            malformed += 1
             continue
-        found: dict[str, list[tuple[int, Any]]] = {}
-        for topic, _, msg in bagio.read_bag(bag, topics):
-            found.setdefault(camera_name(topic), []).append(
-                (stamp_to_ns(msg.header.stamp), detections_from_message(msg)))
-        for camera, items in found.items():
-            items.sort(key=lambda item: item[0])
-            frame = pair_frames(track.stamps_ns, np.array([s for s, _ in items], np.int64),
-                                FRAME_SET_SLOP_NS)
-            for k, (_, detections) in zip(frame, items, strict=True):
-                if k >= 0:
-                    by_frame.setdefault(int(k), {})[camera] = detections
+        found.setdefault(camera_name(topic), []).append((stamp_to_ns(msg.header.stamp),
+                                                         detections))
+    by_frame: dict[int, dict] = {}
+    for camera, items in found.items():
+        items.sort(key=lambda item: item[0])
+        stamps = np.array([stamp for stamp, _ in items], np.int64)
+        frame = pair_frames(track.stamps_ns, stamps, FRAME_SET_SLOP_NS)
+        distance = np.abs(stamps - track.stamps_ns[np.maximum(frame, 0)]) \
+            if len(track.stamps_ns) else np.zeros(len(stamps))
+        paired = np.flatnonzero(frame >= 0)
+        paired = paired[np.lexsort((distance[paired], frame[paired]))]
+        _, nearest = np.unique(frame[paired], return_index=True)  # each frame's nearest
+        for k in paired[nearest]:
+            by_frame.setdefault(int(frame[k]), {})[camera] = items[k][1]
     return [{"stamp_ns": int(track.stamps_ns[k]), "cameras": by_frame[k]}
-            for k in sorted(by_frame)]
+            for k in sorted(by_frame)], malformed
 
 
 def camera_reprojection(camera: CameraModel, skeletons: Skeletons3D, detections) -> np.ndarray:
@@ -526,19 +540,20 @@ def camera_reprojection(camera: CameraModel, skeletons: Skeletons3D, detections)
 
 
 def write_track_bag(track: SkeletonTrack, out: Path, topic: str = "/skeletons",
-                    storage: str = "mcap", tf_static_from: Path | None = None) -> Path:
+                    storage: str = "mcap", tf_static_from: Path | None = None,
+                    upright_of: str = "") -> Path:
     """Write a track as Skeleton3DArray messages (log time = stamp) for rviz2/Foxglove, with the
-    rig's /tf_static copied from `tf_static_from` so the cameras show too; a lone camera's bag
-    without one (intrinsics alone) gets the upright frame the node broadcasts for it,
-    <frame>_upright under the track's frame (static_tf.upright_transform), as `run` records it
-    (without it rviz2 had no frame in which the people stand up)."""
+    rig's /tf_static copied from `tf_static_from` so the cameras show too; upright_of: a lone
+    camera's optical frame (intrinsics alone, no /tf_static) that gets the upright frame the
+    node broadcasts for it, <frame>_upright (static_tf.upright_transform), as `run` records
+    it (without it rviz2 had no frame in which the people stand up)."""
     with bagio.BagWriter(out, storage=storage) as bag:
         if tf_static_from is not None and TF_STATIC in bagio.bag_topics(tf_static_from):
             for item in bagio.read_messages(tf_static_from, [TF_STATIC], deserialize=False):
                 bag.write_raw(TF_STATIC, item.stamp_ns, item.raw, item.msgtype)
-        elif tf_static_from is not None and track.frame_id and len(track.stamps_ns):
+        if upright_of and len(track.stamps_ns):
             first = int(track.stamps_ns[0])
-            bag.write(TF_STATIC, first, bagio.tf_message([upright_transform(track.frame_id)],
+            bag.write(TF_STATIC, first, bagio.tf_message([upright_transform(upright_of)],
                                                          first))
         for stamp, frame in zip(track.stamps_ns, track.frames, strict=True):
             bag.write(topic, int(stamp), bagio.skeleton3d_array_message(frame, int(stamp)))

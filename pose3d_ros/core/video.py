@@ -307,26 +307,32 @@ def off_rate(video: Path, index: int, time_s: float, fps: float) -> str:
             f"{fps:g} fps")
 
 
-def packet_times(video: Path) -> np.ndarray | None:
-    """The presentation times (N,) s of every frame of `video`, read from its packets without
-    decoding them (OpenCV's raw stream mode, CAP_PROP_FORMAT -1: the demo's 100 frames in
-    0.3 ms instead of 170 ms decoded), sorted (packets come in decoding order: B-frames).
-    None where that cannot stand for the decoded frames' times: a backend without a raw
-    mode, or times that do not advance once sorted (a raw .h264 stream reads 0 for every
-    frame); the caller then decodes."""
+# Packets read beyond the frames asked for: a frame's packet comes at most this many packets
+# after its place in presentation order (B-frames are reordered by a few).
+PACKET_REORDER_MARGIN = 16
+
+
+def packet_times(video: Path, max_frames: int | None = None) -> np.ndarray | None:
+    """The presentation times (N,) s of the frames of `video` (its first max_frames), read
+    from its packets without decoding them (OpenCV's raw stream mode, CAP_PROP_FORMAT -1: the
+    demo's 100 frames in 0.3 ms instead of 170 ms decoded), sorted (packets come in decoding
+    order: B-frames). None where that cannot stand for the decoded frames' times: a backend
+    without a raw mode, or times that do not advance once sorted (a raw .h264 stream reads 0
+    for every frame); the caller then decodes."""
     capture = _open(video)
     try:
         if not capture.set(cv2.CAP_PROP_FORMAT, -1):
             return None
-        times = []
-        while capture.grab():
+        limit = None if max_frames is None else max_frames + PACKET_REORDER_MARGIN
+        times: list[float] = []
+        while (limit is None or len(times) < limit) and capture.grab():
             times.append(capture.get(cv2.CAP_PROP_POS_MSEC) / 1e3)
     finally:
         capture.release()
     ordered = np.sort(np.array(times, np.float64))
     if len(ordered) < 2 or not (np.diff(ordered) > 0).all():
         return None
-    return ordered
+    return ordered[:max_frames]
 
 
 def first_frame_off_rate(videos: Sequence[Path], fps: float, max_frames: int | None = None
@@ -337,7 +343,7 @@ def first_frame_off_rate(videos: Sequence[Path], fps: float, max_frames: int | N
     without decoding; it was every frame decoded once more before the tools' own pass, 2.2 s
     on the demo's four videos), else by grabbing each frame (decoded, no colour
     conversion)."""
-    packets = [packet_times(Path(video)) for video in videos]
+    packets = [packet_times(Path(video), max_frames) for video in videos]
     if all(times is not None for times in packets):
         count = min(len(times) for times in packets if times is not None)
         if max_frames is not None:

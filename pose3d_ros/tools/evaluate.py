@@ -153,13 +153,16 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(f"prediction: topic {args.pred_topic} of {args.pred_bag or args.bag} "
                      f"(frame {frame})")
         if cameras:       # the node's 2D, where it was recorded with the 3D (publish_2d)
-            found = recorded_2d([args.pred_bag or args.bag, args.bag],
-                                [name for name in used if name in cameras], pred)
+            found, malformed = recorded_2d([args.pred_bag or args.bag, args.bag],
+                                           [name for name in used if name in cameras], pred)
             if found:
                 per_camera = per_camera_figures(cameras, pred, found)
             else:
-                notes.append("per camera: no figures, the bags hold no 2D of the node "
+                notes.append("per camera: no figures, no 2D of the node recorded with the 3D "
                              "(record <camera>/skeletons_2d, published with publish_2d)")
+            if malformed:
+                notes.append(f"per camera: {malformed} recorded 2D message(s) that do not "
+                             "decode were skipped")
     else:
         total = len(stamps) if stamps is not None else 0
         with progress(min(total, args.max_frames or total), "pipeline") as bar:
@@ -196,8 +199,10 @@ def main(argv: list[str] | None = None) -> int:
             max_match_distance=args.max_match_distance, tolerance_s=args.tolerance,
             input_stamps_ns=None if stamps is None else stamps[:args.max_frames],
             camera=cameras[used[0]] if len(used) == 1 and used[0] in cameras else None)
-        if args.out_bag:
-            write_track_bag(pred, out / "skeletons", tf_static_from=args.bag)
+        if args.out_bag:      # a lone camera without a pose: the node's upright frame at it
+            lone = len(cameras) == 1 and not tree.frames and pred.frame_id == fixed
+            write_track_bag(pred, out / "skeletons", tf_static_from=args.bag,
+                            upright_of=pred.frame_id if lone else "")
     summary = dict(evaluation.summary if evaluation else {}) | steady.summary()
     outputs = {"report": args.out_dir / "report.html",
                "3D playback": args.out_dir / "playback.html",
