@@ -14,13 +14,11 @@ REV:pose3d_ros/core/sync.py > old.py`) and prints it beside this checkout's.
 """
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
-from pathlib import Path
 from types import ModuleType
 
-from sim_sync_jitter import _load
+from sim_sync_jitter import versions_to_run
 
 CAMS = ("c1", "c2", "c3", "c4")
 PERIOD_S = 1 / 30
@@ -71,15 +69,7 @@ def simulate(sync_module: ModuleType, processing_s: float, seconds: float, timeo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--against", type=Path, help="another sync.py to run beside this one")
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--timeout-s", type=float, default=0.15)
-    args = parser.parse_args()
-    versions = {"this checkout": _load(Path(__file__).resolve().parents[1] / "pose3d_ros"
-                                       / "core" / "sync.py", "_sync_here")}
-    if args.against:
-        versions["--against"] = _load(args.against, "_sync_against")
+    args, versions = versions_to_run(__doc__.split("\n\n")[0], timeout_s=0.15)
     print("| processing (ms) | version | sets taken | age median / p90 (ms) | with < 4 cameras "
           "| sets dropped |\n|---|---|---|---|---|---|")
     for processing_ms in PROCESSING_MS:

@@ -71,16 +71,24 @@ def simulate(sync_module: ModuleType, tail_share: float, tail_max_s: float, seco
             "drops": dict(sync.state["c2"].drops)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def versions_to_run(description: str, timeout_s: float
+                    ) -> tuple[argparse.Namespace, dict[str, ModuleType]]:
+    """The simulations' command line (--against, --seconds, --timeout-s) and the
+    synchronisers to run: this checkout's, and --against's beside it."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--against", type=Path, help="another sync.py to run beside this one")
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--timeout-s", type=float, default=0.1)
+    parser.add_argument("--timeout-s", type=float, default=timeout_s)
     args = parser.parse_args()
     versions = {"this checkout": _load(Path(__file__).resolve().parents[1] / "pose3d_ros"
                                        / "core" / "sync.py", "_sync_here")}
     if args.against:
         versions["--against"] = _load(args.against, "_sync_against")
+    return args, versions
+
+
+def main() -> None:
+    args, versions = versions_to_run(__doc__.split("\n\n")[0], timeout_s=0.1)
     print("| c2's tail (share, up to ms) | version | sets | without c2 | wait median / p99 (ms) "
           "| c2's drops |\n|---|---|---|---|---|---|")
     for share, bound in TAILS:
