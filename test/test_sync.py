@@ -790,3 +790,24 @@ def test_held_frames_that_straddle_two_instants_give_the_newer_set_not_a_short_o
     sync.add("c3", 34 * PERIOD, None, 34 * PERIOD + 0.002)
     frame_set = sync.pop_latest()
     assert frame_set is not None and set(frame_set.frames) == {"c1", "c2", "c4"}
+
+
+@pytest.mark.parametrize("min_views", [1, 2])
+def test_a_camera_out_of_step_does_not_stall_sets_after_a_resume(min_views):
+    """A review of the rule above: with one camera 17 ms out of step with the others (a
+    free-running camera, never within slop of them), each set was dropped for the other set
+    that the camera or the others had moved on to, nothing reached the consumer, and nothing
+    ever ended it. Only a camera whose newest frame is the one handed over, and that joins
+    the set's cameras, counts now: the sets come as they did before the resume."""
+    sync = FrameSynchronizer(CAMS, min_views=min_views)
+    taken = []
+    for k in range(90):
+        if k == 30:
+            sync.input_resumed(k * PERIOD)
+        for c, offset in (("c1", 0.0), ("c2", 0.0), ("c3", 0.0), ("c4", 0.017)):
+            sync.add(c, k * PERIOD + offset, None, k * PERIOD + offset + 0.002)
+            frame_set = sync.pop_latest()
+            if frame_set is not None:
+                taken.append(k)
+    after = sum(k >= 30 for k in taken)
+    assert after == (120 if min_views == 1 else 60) and taken[-1] == 89, taken[-5:]

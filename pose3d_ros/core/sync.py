@@ -44,12 +44,16 @@ receiver's monotonic clock):
     SyncParams.give_up_late False waits as before (a lock-step replay, where every frame comes).
   * A consumer that holds frames back while busy (input_resumed) gets, when it resumes, each
     camera's newest held frame; these may straddle two instants (one camera's frame of the
-    next capture came just before the hold ended). Until it takes its next set, a set that
-    would leave without cameras that have moved past it, while a newer set is filling, is
-    dropped ("behind"): its missing frames were replaced in the hold, it would be one frame
-    period older and short of views, and the newer set completes within the cameras' lag
-    spread. (Found by a simulation of the gated node, benchmarks/sim_sync_gate.py: 5-6 % of
-    its four-camera sets left with 1-3 views, about 37 ms old.)
+    next capture came just before the hold ended). Until a set leaves, a set that would
+    leave without a camera whose newest frame is the one handed over and is past the set,
+    while a newer set is filling, is dropped ("behind"): the camera's frame of it was
+    replaced in the hold, it would be one frame period older and short of views, and the
+    newer set completes within the cameras' lag spread. Only a camera that was in the last
+    set beside one of the set's cameras counts (a camera out of step with the others, which
+    never joins their sets, is not waited for this way). (Found by a simulation of the gated
+    node, benchmarks/sim_sync_gate.py: 5-6 % of its four-camera sets left with 1-3 views,
+    about 37 ms old; a review of the first version found it stalled a rig whose camera is
+    out of step for good, by dropping every set.)
   * A camera that sent nothing for `stale_after_s`, or SILENT_PERIODS of its own typical
     frame interval when that is longer (counting from the first frame of any camera if it
     never sent one) and missed a set that was emitted without it is "stale": it
@@ -443,7 +447,10 @@ class FrameSynchronizer:
         self._slower: set[str] = set()         # _slower_cameras, as of the latest frame
         self._left_without: deque[_LeftWithout] = deque(maxlen=LEFT_WITHOUT_KEPT)
         self._input_since = -float("inf")      # input_resumed
-        self._resumed = False                   # input_resumed, until the next pop_latest
+        self._resumed = False                   # input_resumed, until a set leaves
+        self._handed_over: set[str] = set()     # whose newest frame came first after it
+        self._awaiting_handover: set[str] = set()   # that sent nothing since it
+        self._last_set_cameras: frozenset[str] = frozenset()    # of the last set emitted
         self._deadline: float | None = None    # next_deadline, as of the latest _finish
 
     # -- input ---------------------------------------------------------------------------
@@ -462,6 +469,11 @@ class FrameSynchronizer:
         cam.last_received = now
         cam.missed_sets = 0
         cam.frames_in += 1
+        if camera in self._awaiting_handover:   # its first frame since input_resumed
+            self._awaiting_handover.discard(camera)
+            self._handed_over.add(camera)
+        else:
+            self._handed_over.discard(camera)
         if not cam.recent_stamps or stamp > cam.recent_stamps[-1]:
             cam.recent_stamps.append(stamp)     # every frame received, in capture order
             cam.note_rates()
@@ -537,6 +549,8 @@ class FrameSynchronizer:
         docstring) for the time its frames were held back."""
         self._input_since = now
         self._resumed = True
+        self._awaiting_handover = set(self.cameras)
+        self._handed_over = set()
 
     # -- output --------------------------------------------------------------------------
     def pop_latest(self) -> FrameSet | None:
@@ -546,7 +560,6 @@ class FrameSynchronizer:
         latest = self._ready.pop()
         self.set_drops["behind"] += len(self._ready)
         self._ready.clear()
-        self._resumed = False
         return latest
 
     def pending(self) -> int:
@@ -628,6 +641,7 @@ class FrameSynchronizer:
 
     def _forget_time(self) -> None:
         self._open.clear()
+        self._resumed = False
         self._left_without.clear()
         self._last_emitted_stamp = -float("inf")
         for cam in self.state.values():
@@ -781,13 +795,16 @@ class FrameSynchronizer:
 
     def _superseded_after_resume(self, open_set: _OpenSet, candidates: Sequence[str],
                                  limit: float) -> bool:
-        """Whether `open_set`, about to leave short of cameras among `candidates` whose
-        newest stamp lies past `limit` (its latest joining stamp, s), was made short by the
-        consumer's hold (module docstring): input resumed and no set taken since, and a newer
-        set is open."""
-        if not self._resumed or open_set is self._open[-1]:
+        """Whether `open_set`, about to leave, was made short by the consumer's hold (module
+        docstring): input resumed and no set left since, a newer set is open, and one of
+        `candidates` it lacks has as its newest frame the one handed over, stamped past
+        `limit` (the set's latest joining stamp, s), and was in the last set beside one of
+        the set's cameras."""
+        if not self._resumed or open_set is self._open[-1] \
+                or not self._last_set_cameras.intersection(open_set.frames):
             return False
-        return any(name not in open_set.frames
+        return any(name not in open_set.frames and name in self._handed_over
+                   and name in self._last_set_cameras
                    and (self.state[name].last_stamp or -float("inf")) > limit
                    for name in candidates)
 
@@ -886,6 +903,8 @@ class FrameSynchronizer:
                                                    frozenset(given_up), frozenset(timed_out)))
         missing = tuple(name for name in self.cameras if name not in frames)
         self._ready.append(FrameSet(stamp, frames, missing, open_set.opened))
+        self._resumed = False
+        self._last_set_cameras = frozenset(frames)
         self.sets_emitted += 1
         while len(self._ready) > self.ready_queue_size:
             self._ready.popleft()
