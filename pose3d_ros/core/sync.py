@@ -50,7 +50,9 @@ receiver's monotonic clock):
     replaced in the hold, it would be one frame period older and short of views, and the
     newer set completes within the cameras' lag spread. Only a camera that was in the last
     set beside one of the set's cameras counts (a camera out of step with the others, which
-    never joins their sets, is not waited for this way). (Found by a simulation of the gated
+    never joins their sets, is not waited for this way), and only while the cameras run at
+    one rate (capture intervals within ONE_RATE_TOLERANCE: beside a 25 Hz camera the newer
+    set was often the 25 Hz camera's alone). (Found by a simulation of the gated
     node, benchmarks/sim_sync_gate.py: 5-6 % of its four-camera sets left with 1-3 views,
     about 37 ms old; a review of the first version found it stalled a rig whose camera is
     out of step for good, by dropping every set.)
@@ -136,6 +138,9 @@ NOT_DUE_JITTER = 0.1
 # ... for a camera capturing this many times slower than the others (median) or more
 # (FrameSynchronizer._slower_cameras)
 SLOWER_FACTOR = 1.5
+# The rule for sets a consumer's hold made short (module docstring) applies while every
+# camera's capture interval is within this fraction of the others' (a rig at one rate).
+ONE_RATE_TOLERANCE = 0.1
 # ... and that interval is measured over the camera's stamps of this last span (s) when three
 # or more of its intervals lie there (CameraSyncState.recent_rate_hz).
 RECENT_RATE_WINDOW_S = 1.5
@@ -796,13 +801,16 @@ class FrameSynchronizer:
     def _superseded_after_resume(self, open_set: _OpenSet, candidates: Sequence[str],
                                  limit: float) -> bool:
         """Whether `open_set`, about to leave, was made short by the consumer's hold (module
-        docstring): input resumed and no set left since, a newer set is open, and one of
-        `candidates` it lacks has as its newest frame the one handed over, stamped past
-        `limit` (the set's latest joining stamp, s), and was in the last set beside one of
-        the set's cameras."""
+        docstring): input resumed and no set left since, the cameras at one rate, a newer set
+        is open, and one of `candidates` it lacks has as its newest frame the one handed
+        over, stamped past `limit` (the set's latest joining stamp, s), and was in the last
+        set beside one of the set's cameras."""
         if not self._resumed or open_set is self._open[-1] \
                 or not self._last_set_cameras.intersection(open_set.frames):
             return False
+        intervals = [cam.capture_interval_s for cam in self.state.values()]
+        if min(intervals) <= 0.0 or max(intervals) > (1.0 + ONE_RATE_TOLERANCE) * min(intervals):
+            return False                            # not a rig at one rate
         return any(name not in open_set.frames and name in self._handed_over
                    and name in self._last_set_cameras
                    and (self.state[name].last_stamp or -float("inf")) > limit
