@@ -51,8 +51,9 @@ receiver's monotonic clock):
     newer set completes within the cameras' lag spread. Only a camera that was in the last
     set beside one of the set's cameras counts (a camera out of step with the others, which
     never joins their sets, is not waited for this way), and only while the cameras run at
-    one rate (capture intervals within ONE_RATE_TOLERANCE: beside a 25 Hz camera the newer
-    set was often the 25 Hz camera's alone). (Found by a simulation of the gated
+    one rate (_one_rate: beside a 25 Hz camera the newer
+    set was often the 25 Hz camera's alone; received intervals of 1, 2 or 3 periods count as
+    one rate). (Found by a simulation of the gated
     node, benchmarks/sim_sync_gate.py: 5-6 % of its four-camera sets left with 1-3 views,
     about 37 ms old; a review of the first version found it stalled a rig whose camera is
     out of step for good, by dropping every set.)
@@ -138,9 +139,11 @@ NOT_DUE_JITTER = 0.1
 # ... for a camera capturing this many times slower than the others (median) or more
 # (FrameSynchronizer._slower_cameras)
 SLOWER_FACTOR = 1.5
-# The rule for sets a consumer's hold made short (module docstring) applies while every
-# camera's capture interval is within this fraction of the others' (a rig at one rate).
+# The rule for sets a consumer's hold made short (module docstring) applies while the cameras
+# run at one rate: each one's capture interval within this fraction of 1, 2 or 3 times the
+# shortest (a consumer that holds frames back receives every 2nd or 3rd frame of some).
 ONE_RATE_TOLERANCE = 0.1
+ONE_RATE_MULTIPLES = 3
 # ... and that interval is measured over the camera's stamps of this last span (s) when three
 # or more of its intervals lie there (CameraSyncState.recent_rate_hz).
 RECENT_RATE_WINDOW_S = 1.5
@@ -808,13 +811,24 @@ class FrameSynchronizer:
         if not self._resumed or open_set is self._open[-1] \
                 or not self._last_set_cameras.intersection(open_set.frames):
             return False
-        intervals = [cam.capture_interval_s for cam in self.state.values()]
-        if min(intervals) <= 0.0 or max(intervals) > (1.0 + ONE_RATE_TOLERANCE) * min(intervals):
-            return False                            # not a rig at one rate
+        if not self._one_rate():
+            return False
         return any(name not in open_set.frames and name in self._handed_over
                    and name in self._last_set_cameras
                    and (self.state[name].last_stamp or -float("inf")) > limit
                    for name in candidates)
+
+    def _one_rate(self) -> bool:
+        """Whether every camera's capture interval (CameraSyncState.capture_interval_s, of the
+        frames received) lies within ONE_RATE_TOLERANCE of 1 to ONE_RATE_MULTIPLES times the
+        shortest: cameras at one capture rate, some received every 2nd or 3rd frame."""
+        intervals = [cam.capture_interval_s for cam in self.state.values()]
+        shortest = min(intervals)
+        if shortest <= 0.0:
+            return False
+        ratios = [interval / shortest for interval in intervals]
+        return all(round(r) <= ONE_RATE_MULTIPLES and abs(r - round(r)) <= ONE_RATE_TOLERANCE
+                   for r in ratios)
 
     def _slower_cameras(self) -> set[str]:
         """Cameras whose recent capture rate is below 1 / SLOWER_FACTOR of the median of the
