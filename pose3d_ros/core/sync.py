@@ -45,18 +45,18 @@ receiver's monotonic clock):
   * A consumer that holds frames back while busy (input_resumed) gets, when it resumes, each
     camera's newest held frame; these may straddle two instants (one camera's frame of the
     next capture came just before the hold ended). Until a set leaves, a set that would
-    leave without a camera whose newest frame is the one handed over and is past the set,
-    while a newer set is filling, is dropped ("behind"): the camera's frame of it was
-    replaced in the hold, it would be one frame period older and short of views, and the
-    newer set completes within the cameras' lag spread. Only a camera that was in the last
-    set beside one of the set's cameras counts (a camera out of step with the others, which
-    never joins their sets, is not waited for this way), and only while the cameras run at
-    one rate (_one_rate: beside a 25 Hz camera the newer
-    set was often the 25 Hz camera's alone; received intervals of 1, 2 or 3 periods count as
-    one rate). (Found by a simulation of the gated
-    node, benchmarks/sim_sync_gate.py: 5-6 % of its four-camera sets left with 1-3 views,
-    about 37 ms old; a review of the first version found it stalled a rig whose camera is
-    out of step for good, by dropping every set.)
+    leave without such a camera, while a newer set is filling, is dropped ("behind"): its
+    frame of the set was replaced in the hold, the set would be one frame period older and
+    short of views, and the newer set completes within the cameras' lag spread. The camera
+    counts only if its newest frame is the one handed over and lies past the set, it was
+    due a frame by the set (a 15 Hz camera beside 30 Hz ones takes every other instant), it
+    was in the last set beside one of the set's cameras (a camera out of step with the
+    others never is) and the cameras run at one rate (_one_rate: beside a 25 Hz camera the
+    newer set was often that camera's alone; received intervals of 1-3 periods count as one
+    rate). (Found by a simulation of the gated node, benchmarks/sim_sync_gate.py: 5-6 % of
+    its four-camera sets left with 1-3 views, about 37 ms old; two reviews found the first
+    versions stalled a rig with a camera out of step for good, and dropped whole sets
+    beside a 15 Hz camera.)
   * A camera that sent nothing for `stale_after_s`, or SILENT_PERIODS of its own typical
     frame interval when that is longer (counting from the first frame of any camera if it
     never sent one) and missed a set that was emitted without it is "stale": it
@@ -458,6 +458,7 @@ class FrameSynchronizer:
         self._resumed = False                   # input_resumed, until a set leaves
         self._handed_over: set[str] = set()     # whose newest frame came first after it
         self._awaiting_handover: set[str] = set()   # that sent nothing since it
+        self._before_handover: dict[str, float | None] = {}    # their last stamp before it
         self._last_set_cameras: frozenset[str] = frozenset()    # of the last set emitted
         self._deadline: float | None = None    # next_deadline, as of the latest _finish
 
@@ -480,6 +481,7 @@ class FrameSynchronizer:
         if camera in self._awaiting_handover:   # its first frame since input_resumed
             self._awaiting_handover.discard(camera)
             self._handed_over.add(camera)
+            self._before_handover[camera] = cam.last_stamp
         else:
             self._handed_over.discard(camera)
         if not cam.recent_stamps or stamp > cam.recent_stamps[-1]:
@@ -806,8 +808,8 @@ class FrameSynchronizer:
         """Whether `open_set`, about to leave, was made short by the consumer's hold (module
         docstring): input resumed and no set left since, the cameras at one rate, a newer set
         is open, and one of `candidates` it lacks has as its newest frame the one handed
-        over, stamped past `limit` (the set's latest joining stamp, s), and was in the last
-        set beside one of the set's cameras."""
+        over, stamped past `limit` (the set's latest joining stamp, s), was due a frame by
+        then and was in the last set beside one of the set's cameras."""
         if not self._resumed or open_set is self._open[-1] \
                 or not self._last_set_cameras.intersection(open_set.frames):
             return False
@@ -816,7 +818,17 @@ class FrameSynchronizer:
         return any(name not in open_set.frames and name in self._handed_over
                    and name in self._last_set_cameras
                    and (self.state[name].last_stamp or -float("inf")) > limit
-                   for name in candidates)
+                   and self._due_before_handover(name, limit) for name in candidates)
+
+    def _due_before_handover(self, camera: str, limit: float) -> bool:
+        """Whether `camera` was due a frame by `limit` (s) counting from its last frame before
+        the hand-over (its shortest capture interval, less NOT_DUE_JITTER of it): a frame of
+        the set's instant was captured and replaced in the hold, not never taken (a 15 Hz
+        camera beside 30 Hz ones captures every other instant; found by a review)."""
+        before = self._before_handover.get(camera)
+        interval = self.state[camera].capture_interval_s
+        return before is not None and interval > 0.0 and \
+            before + (1.0 - NOT_DUE_JITTER) * interval <= limit
 
     def _one_rate(self) -> bool:
         """Whether every camera's capture interval (CameraSyncState.capture_interval_s, of the
