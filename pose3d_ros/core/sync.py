@@ -328,6 +328,15 @@ def _per_second(interval_s: float) -> float:
     return 1.0 / interval_s if interval_s > 0.0 else 0.0
 
 
+def next_frame_earliest(last_stamp: float | None, interval_s: float) -> float | None:
+    """The earliest stamp (s) of a camera's frame after one at `last_stamp`: `interval_s` (one
+    of its capture intervals), less NOT_DUE_JITTER of it, later; None while either is
+    unknown."""
+    if last_stamp is None or interval_s <= 0.0:
+        return None
+    return last_stamp + (1.0 - NOT_DUE_JITTER) * interval_s
+
+
 def cameras_far_above(states: dict[str, CameraSyncState], factor: float
                       ) -> dict[str, tuple[float, float]]:
     """Cameras of `states` whose rate is more than `factor` x the median of the others':
@@ -456,8 +465,7 @@ class FrameSynchronizer:
         self._left_without: deque[_LeftWithout] = deque(maxlen=LEFT_WITHOUT_KEPT)
         self._input_since = -float("inf")      # input_resumed
         self._resumed = False                   # input_resumed, until a set leaves
-        self._handed_over: set[str] = set()     # whose newest frame came first after it
-        self._awaiting_handover: set[str] = set()   # that sent nothing since it
+        self._since_resume: Counter[str] = Counter()    # frames per camera since input_resumed
         self._before_handover: dict[str, float | None] = {}    # their last stamp before it
         self._last_set_cameras: frozenset[str] = frozenset()    # of the last set emitted
         self._deadline: float | None = None    # next_deadline, as of the latest _finish
@@ -478,12 +486,9 @@ class FrameSynchronizer:
         cam.last_received = now
         cam.missed_sets = 0
         cam.frames_in += 1
-        if camera in self._awaiting_handover:   # its first frame since input_resumed
-            self._awaiting_handover.discard(camera)
-            self._handed_over.add(camera)
+        self._since_resume[camera] += 1
+        if self._since_resume[camera] == 1:     # its first frame since input_resumed
             self._before_handover[camera] = cam.last_stamp
-        else:
-            self._handed_over.discard(camera)
         if not cam.recent_stamps or stamp > cam.recent_stamps[-1]:
             cam.recent_stamps.append(stamp)     # every frame received, in capture order
             cam.note_rates()
@@ -559,8 +564,7 @@ class FrameSynchronizer:
         docstring) for the time its frames were held back."""
         self._input_since = now
         self._resumed = True
-        self._awaiting_handover = set(self.cameras)
-        self._handed_over = set()
+        self._since_resume.clear()
 
     # -- output --------------------------------------------------------------------------
     def pop_latest(self) -> FrameSet | None:
@@ -811,11 +815,10 @@ class FrameSynchronizer:
         over, stamped past `limit` (the set's latest joining stamp, s), was due a frame by
         then and was in the last set beside one of the set's cameras."""
         if not self._resumed or open_set is self._open[-1] \
-                or not self._last_set_cameras.intersection(open_set.frames):
+                or not self._last_set_cameras.intersection(open_set.frames) \
+                or not self._one_rate():
             return False
-        if not self._one_rate():
-            return False
-        return any(name not in open_set.frames and name in self._handed_over
+        return any(name not in open_set.frames and self._since_resume[name] == 1
                    and name in self._last_set_cameras
                    and (self.state[name].last_stamp or -float("inf")) > limit
                    and self._due_before_handover(name, limit) for name in candidates)
@@ -825,10 +828,9 @@ class FrameSynchronizer:
         the hand-over (its shortest capture interval, less NOT_DUE_JITTER of it): a frame of
         the set's instant was captured and replaced in the hold, not never taken (a 15 Hz
         camera beside 30 Hz ones captures every other instant; found by a review)."""
-        before = self._before_handover.get(camera)
-        interval = self.state[camera].capture_interval_s
-        return before is not None and interval > 0.0 and \
-            before + (1.0 - NOT_DUE_JITTER) * interval <= limit
+        earliest = next_frame_earliest(self._before_handover.get(camera),
+                                       self.state[camera].capture_interval_s)
+        return earliest is not None and earliest <= limit
 
     def _one_rate(self) -> bool:
         """Whether every camera's capture interval (CameraSyncState.capture_interval_s, of the
@@ -865,7 +867,7 @@ class FrameSynchronizer:
         timeout_s: the others' sets left 33-100 ms late, together, and all but the newest were
         dropped as "behind".)"""
         cam = self.state[camera]
-        earliest = self._next_frame_earliest(camera, cam.recent_interval_s)
+        earliest = next_frame_earliest(cam.last_stamp, cam.recent_interval_s)
         return earliest is not None and cam.last_stamp is not None and \
             cam.last_stamp < stamp - self.slop_s and stamp + self.slop_s < earliest
 
@@ -875,16 +877,9 @@ class FrameSynchronizer:
         at the latest (never while its rate is not known). Only a due camera is given up on:
         a set between two of its frames (opened by a faster camera) waits for its next frame
         as before."""
-        earliest = self._next_frame_earliest(camera, self.state[camera].capture_interval_s)
+        cam = self.state[camera]
+        earliest = next_frame_earliest(cam.last_stamp, cam.capture_interval_s)
         return earliest is not None and earliest <= stamp + self.slop_s
-
-    def _next_frame_earliest(self, camera: str, interval_s: float) -> float | None:
-        """The earliest stamp (s) of `camera`'s next frame: `interval_s` (one of its capture
-        intervals), less NOT_DUE_JITTER of it, after its last; None while either is unknown."""
-        last = self.state[camera].last_stamp
-        if last is None or interval_s <= 0.0:
-            return None
-        return last + (1.0 - NOT_DUE_JITTER) * interval_s
 
     def _overdue(self, camera: str, stamp: float) -> bool:
         """Whether `camera` should have sent a frame stamped by `stamp`: its last stamp lies

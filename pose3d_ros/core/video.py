@@ -344,12 +344,11 @@ def first_frame_off_rate(videos: Sequence[Path], fps: float, max_frames: int | N
     on the demo's four videos), else by grabbing each frame (decoded, no colour
     conversion)."""
     packets = [packet_times(Path(video), max_frames) for video in videos]
-    if all(times is not None for times in packets):
-        count = min(len(times) for times in packets if times is not None)
-        if max_frames is not None:
-            count = min(count, max_frames)
-        since_first = np.stack([times[:count] - times[0] for times in packets
-                                if times is not None], axis=1)        # (count, V) s
+    timed = [times for times in packets if times is not None]
+    if len(timed) == len(videos):                 # (each cut to max_frames already)
+        count = min(len(times) for times in timed)
+        since_first = np.stack([times[:count] - times[0] for times in timed],
+                               axis=1)                                # (count, V) s
         clock = FrameClock(len(videos), fps)
         for index in range(count):
             _, off = clock.step(index, since_first[index])
