@@ -2,6 +2,7 @@
 
     python benchmarks/bench_gpu.py [--providers TensorrtExecutionProvider CUDAExecutionProvider]
         [--cameras 1 4 8] [--repeats 60] [--budget-s 420]
+        [--cudnn-search EXHAUSTIVE HEURISTIC DEFAULT]     # CUDA: one row per cuDNN search
 
 For each execution provider (one at a time, CPU as the session's fallback for unsupported
 nodes) and each camera count, three configurations of `blazepose_onnx` take turns frame set by
@@ -10,7 +11,11 @@ frame set on real 1080x1920 frames of the demo recording (cameras 5-8 repeat cam
   now      ROI tracking, detector on one view every 10 frames (the default);
   floor    landmark model only, ROIs from the previous frame, crops batched.
 Printed: the providers the sessions really use, ms per frame set (median / p90 / p99), frame
-sets per second, the ratio to the floor. The first calls (TensorRT builds its engines then; they
+sets per second, the ratio to the floor, the three slowest calls of `now` (which timed set,
+ms, people found, views the detector ran on); then, per GPU provider, how far its 2D is from the
+CPU's on the same frames (the stateless `before` configuration on the four real cameras; people
+matched as compare_detector_outputs.py does: per-joint pixel difference median / p95 / max,
+people found on one side only). The first calls (TensorRT builds its engines then; they
 are cached next to the models) are warm-up and not timed; the whole run stops adding rows once
 --budget-s is spent (default 7 minutes, so the script ends in under 8). It runs on a machine
 without a GPU too: `--providers CPUExecutionProvider`.
@@ -29,7 +34,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from compare_detector_outputs import joint_differences  # noqa: E402
+
 from pose3d_ros.core.detection import create_detector  # noqa: E402
+from pose3d_ros.core.detection.cache import stack_detections  # noqa: E402
 from pose3d_ros.core.detection.onnx_session import usable_providers  # noqa: E402
 from pose3d_ros.tools.fetch_demo import video_paths  # noqa: E402
 
@@ -56,36 +64,85 @@ def ping_pong(sets: list, count: int) -> list:
     return [cycle[i % len(cycle)] for i in range(count)]
 
 
-def run_row(provider: str, sets: list[list[np.ndarray]], repeats: int) -> dict:
-    """Time the three configurations taking turns on `repeats` frame sets."""
+def run_row(provider: str, sets: list[list[np.ndarray]], repeats: int,
+            cudnn_search: str = "EXHAUSTIVE") -> dict:
+    """Time the three configurations taking turns on `repeats` frame sets; also the slowest
+    calls of `now` (index among the timed sets, ms, people found, views the detector ran on)."""
     providers = [provider] if provider == "CPUExecutionProvider" else [provider,
                                                                       "CPUExecutionProvider"]
-    configs = {"before": create_detector("blazepose_onnx", providers=providers, track=False),
-               "now": create_detector("blazepose_onnx", providers=providers),
-               "floor": create_detector("blazepose_onnx", providers=providers,
-                                        redetect_every=10 ** 9)}
+    common = dict(providers=providers, cudnn_conv_algo_search=cudnn_search)
+    configs = {"before": create_detector("blazepose_onnx", track=False, **common),
+               "now": create_detector("blazepose_onnx", **common),
+               "floor": create_detector("blazepose_onnx", redetect_every=10 ** 9, **common)}
     used = configs["now"]._landmarker.model.providers  # what the session really runs on
     batches = ping_pong(sets, repeats + 3)
     times: dict[str, list[float]] = {k: [] for k in configs}
+    calls = []
     for batch in batches[:3]:  # warm-up: engine builds, first allocations
         for detector in configs.values():
             detector.detect(batch)
-    for batch in batches[3:]:
+    for index, batch in enumerate(batches[3:]):
         for name, detector in configs.items():
             start = time.perf_counter()
-            detector.detect(batch)
+            found = detector.detect(batch)
             elapsed = (time.perf_counter() - start) * 1000
             if name != "floor" or detector.last_detector_views == 0:
                 times[name].append(elapsed)
+            if name == "now":
+                calls.append((elapsed, index, sum(d.num_people for d in found),
+                              detector.last_detector_views))
     for detector in configs.values():
         detector.close()
-    return {"used": used, "times": {k: np.array(v) for k, v in times.items()}}
+    return {"used": used, "times": {k: np.array(v) for k, v in times.items()},
+            "slowest": sorted(calls, reverse=True)[:3]}
+
+
+def agreement_with_cpu(provider: str, sets: list[list[np.ndarray]]) -> str:
+    """One table row: the 2D of `provider` against the CPU's on the same frames (detector on
+    every view, no tracking state, so both sides see the same crops)."""
+    per_side = []
+    for providers in ([provider, "CPUExecutionProvider"], ["CPUExecutionProvider"]):
+        detector = create_detector("blazepose_onnx", providers=providers, track=False)
+        per_frame = [detector.detect(batch) for batch in sets]  # (F sets) x (V views)
+        detector.close()
+        per_side.append(per_frame)
+    diffs, only_gpu, only_cpu = [], 0, 0
+    for view in range(len(sets[0])):
+        stacked = [stack_detections([frame[view] for frame in side], side[0][view].layout,
+                                    side[0][view].image_size) for side in per_side]
+        d, a, b = joint_differences(stacked[1], stacked[0])
+        diffs.append(d)
+        only_cpu, only_gpu = only_cpu + a, only_gpu + b
+    d = np.concatenate(diffs)
+    cells = " / ".join(f"{v:.2f}" for v in (np.median(d), np.percentile(d, 95), d.max())) \
+        if d.size else "- / - / -"
+    return (f"| {provider} | {len(sets)} x {len(sets[0])} | {d.size} | {cells} | {only_gpu} | "
+            f"{only_cpu} |")
+
+
+def table_row(provider: str, search: str, cameras: int, row: dict) -> str:
+    t = row["times"]
+
+    def cell(values: np.ndarray) -> str:
+        return " / ".join(f"{np.percentile(values, q):.1f}" for q in (50, 90, 99))
+
+    now, before = np.median(t["now"]), np.median(t["before"])
+    floor = np.median(t["floor"]) if len(t["floor"]) else float("nan")
+    used = ", ".join(p.replace("ExecutionProvider", "") for p in row["used"])
+    slowest = ", ".join(f"{i} {ms:.0f} ({people}, {views})" for ms, i, people, views
+                        in row["slowest"])
+    return (f"| {provider} | {used} | {search} | {cameras} | {cell(t['before'])} | "
+            f"{cell(t['now'])} | {1000 / now:.1f} | {floor:.1f} | {now / floor:.2f} | "
+            f"{before / now:.2f} | {slowest} |")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--providers", nargs="+", default=list(DEFAULT_PROVIDERS))
     parser.add_argument("--cameras", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--cudnn-search", nargs="+", default=["EXHAUSTIVE"],
+                        choices=["EXHAUSTIVE", "HEURISTIC", "DEFAULT"],
+                        help="the CUDA provider's cuDNN algorithm search, one row each")
     parser.add_argument("--repeats", type=int, default=60, help="timed frame sets per row")
     parser.add_argument("--distinct-frames", type=int, default=20)
     parser.add_argument("--budget-s", type=float, default=420.0,
@@ -96,36 +153,37 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "
           f"{os.cpu_count()} CPUs, load average {load[0]:.1f}; providers usable here: "
           f"{sorted(usable_providers())}")
-    print("| provider asked | sessions run on | cameras | before ms (median / p90 / p99) | "
-          "now ms (median / p90 / p99) | now Hz | floor ms (median) | now / floor | "
-          "before / now |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| provider asked | sessions run on | cuDNN search | cameras | before ms (median / p90 "
+          "/ p99) | now ms (median / p90 / p99) | now Hz | floor ms (median) | now / floor | "
+          "before / now | now's slowest calls: set ms (people, detector views) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     from pose3d_ros.core.detection.blazepose_onnx import missing_models
     if missing := missing_models():   # (a traceback here before: smoke run of every benchmark)
-        print(f"| - | not run: {missing} | - | - | - | - | - | - | - |")
+        print(f"| - | not run: {missing} | - | - | - | - | - | - | - | - | - |")
         return 0
     frames = read_sets(args.distinct_frames, max(args.cameras))
     for provider in args.providers:
         if provider not in usable_providers():
-            print(f"| {provider} | not usable on this machine | - | - | - | - | - | - | - |")
+            print(f"| {provider} | not usable on this machine | - | - | - | - | - | - | - | - "
+                  "| - |")
             continue
-        for cameras in args.cameras:
-            if time.monotonic() - started > args.budget_s:
-                print(f"| {provider} | skipped: time budget spent | {cameras} | - | - | - | - "
-                      "| - | - |")
-                continue
-            row = run_row(provider, [s[:cameras] for s in frames], args.repeats)
-            t = row["times"]
-
-            def cell(values: np.ndarray) -> str:
-                return " / ".join(f"{np.percentile(values, q):.1f}" for q in (50, 90, 99))
-
-            now, before = np.median(t["now"]), np.median(t["before"])
-            floor = np.median(t["floor"]) if len(t["floor"]) else float("nan")
-            used = ", ".join(p.replace("ExecutionProvider", "") for p in row["used"])
-            print(f"| {provider} | {used} | {cameras} | {cell(t['before'])} | {cell(t['now'])} | "
-                  f"{1000 / now:.1f} | {floor:.1f} | {now / floor:.2f} | {before / now:.2f} |",
-                  flush=True)
+        searches = args.cudnn_search if provider == "CUDAExecutionProvider" else ["-"]
+        for search in searches:
+            for cameras in args.cameras:
+                if time.monotonic() - started > args.budget_s:
+                    print(f"| {provider} | skipped: time budget spent | {search} | {cameras} | - "
+                          "| - | - | - | - | - | - |")
+                    continue
+                row = run_row(provider, [s[:cameras] for s in frames], args.repeats,
+                              search if search != "-" else "EXHAUSTIVE")
+                print(table_row(provider, search, cameras, row), flush=True)
+    gpu = [p for p in args.providers if p != "CPUExecutionProvider" and p in usable_providers()]
+    if gpu:
+        print("\n| provider | frame sets x views | joints compared | px vs CPU (median / p95 / "
+              "max) | people on it only | people on CPU only |")
+        print("|---|---|---|---|---|---|")
+        for provider in gpu:
+            print(agreement_with_cpu(provider, [s[:4] for s in frames]), flush=True)
     print(f"# total {time.monotonic() - started:.0f} s")
     return 0
 

@@ -12,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pose3d_ros.core.detection import create_detector
 from pose3d_ros.core.detection.onnx_models import select_providers
+from pose3d_ros.core.detection.onnx_session import OnnxModel
 from pose3d_ros.core.layouts import COCO17
 
 IMAGE_H, IMAGE_W = 1920, 1080  # portrait, like the demo cameras
@@ -211,3 +212,11 @@ def test_providers_fall_back_to_cpu():
     providers = select_providers()
     assert providers[-1] == "CPUExecutionProvider"
     assert select_providers(["NoSuchExecutionProvider"]) == ["CPUExecutionProvider"]
+
+
+def test_unknown_cudnn_search_is_refused_before_any_session(tmp_path):
+    path = constant_model(tmp_path / "m.onnx", ["B", 3, 8, 8], {"out": np.zeros((1, 2))})
+    model = OnnxModel(path, role="test model", cudnn_conv_algo_search="HEURISTIC")
+    assert model.run(np.zeros((2, 3, 8, 8), np.float32))[0].shape == (2, 2)
+    with pytest.raises(ValueError, match="test model: cudnn_conv_algo_search must be one of"):
+        OnnxModel(path, role="test model", cudnn_conv_algo_search="exhaustive")

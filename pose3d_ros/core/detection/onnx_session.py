@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
                        "CPUExecutionProvider")
 # The nodes' detector_providers names of onnxruntime's execution providers.
+# The CUDA provider's cuDNN convolution algorithm searches (its option cudnn_conv_algo_search).
+CUDNN_CONV_ALGO_SEARCHES = ("EXHAUSTIVE", "HEURISTIC", "DEFAULT")
 PROVIDER_NAMES = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider",
                   "cpu": "CPUExecutionProvider"}
 _LABELS = {"TensorrtExecutionProvider": "TensorRT", "CUDAExecutionProvider": "CUDA",
@@ -126,16 +128,23 @@ class OnnxModel:
       whatever this says). Outputs always come back as float32 numpy arrays.
     trt_max_batch: with a dynamic batch axis, TensorRT builds one engine for batches 1 to this
       (an optimisation profile) instead of one engine per batch size met at run time.
+    cudnn_conv_algo_search: how the CUDA provider picks each convolution's cuDNN algorithm
+      for an input shape it has not met: "EXHAUSTIVE" (onnxruntime's default: times every
+      algorithm, on the first call with that shape), "HEURISTIC" or "DEFAULT".
     """
 
     def __init__(self, path: Path | str, *, role: str, providers: Sequence[str] | None = None,
                  fp16: bool = True, intra_op_threads: int | None = None,
-                 trt_max_batch: int = 16) -> None:
+                 trt_max_batch: int = 16,
+                 cudnn_conv_algo_search: str = "EXHAUSTIVE") -> None:
         ort = import_onnxruntime()
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{role}: ONNX model {path} does not exist")
         self.role = role
+        if cudnn_conv_algo_search not in CUDNN_CONV_ALGO_SEARCHES:
+            raise ValueError(f"{role}: cudnn_conv_algo_search must be one of "
+                             f"{list(CUDNN_CONV_ALGO_SEARCHES)}, got {cudnn_conv_algo_search!r}")
         options = ort.SessionOptions()
         if intra_op_threads:
             options.intra_op_num_threads = intra_op_threads
@@ -149,6 +158,8 @@ class OnnxModel:
                                          "trt_engine_cache_enable": True,
                                          "trt_engine_cache_path": str(path.parent),
                                          **tensorrt_batch_profile(path, trt_max_batch)})
+            elif provider == "CUDAExecutionProvider":
+                provider_options.append({"cudnn_conv_algo_search": cudnn_conv_algo_search})
             else:
                 provider_options.append({})
         try:
