@@ -11,14 +11,15 @@ frame set on real 1080x1920 frames of the demo recording (cameras 5-8 repeat cam
   now      ROI tracking, detector on one view every 10 frames (the default);
   floor    landmark model only, ROIs from the previous frame, crops batched.
 Printed: the providers the sessions really use, ms per frame set (median / p90 / p99), frame
-sets per second, the ratio to the floor, the three slowest calls of `now` (which timed set,
-ms, people found, views the detector ran on); then, per GPU provider, how far its 2D is from the
-CPU's on the same frames (the stateless `before` configuration on the four real cameras; people
-matched as compare_detector_outputs.py does: per-joint pixel difference median / p95 / max,
-people found on one side only). The first calls (TensorRT builds its engines then; they
-are cached next to the models) are warm-up and not timed; the whole run stops adding rows once
---budget-s is spent (default 7 minutes, so the script ends in under 8). It runs on a machine
-without a GPU too: `--providers CPUExecutionProvider`.
+sets per second, the ratio to the floor, the three slowest calls of `now` (which timed set, ms,
+people found, views the detector ran on) and the batch sizes its two models first met after the
+warm-up (on a GPU such a first call also picks its kernels); then, per GPU provider, how far its
+2D is from the CPU's on the same frames (the stateless `before` configuration on the four real
+cameras; people matched as compare_detector_outputs.py does: per-joint pixel difference median /
+p95 / max, people found on one side only). The first calls (TensorRT builds its engines then;
+they are cached next to the models) are warm-up and not timed; the whole run stops adding rows
+once --budget-s is spent (default 7 minutes, so the script ends in under 8). It runs on a
+machine without a GPU too: `--providers CPUExecutionProvider`.
 """
 from __future__ import annotations
 
@@ -81,6 +82,9 @@ def run_row(provider: str, sets: list[list[np.ndarray]], repeats: int,
     for batch in batches[:3]:  # warm-up: engine builds, first allocations
         for detector in configs.values():
             detector.detect(batch)
+    models = {"detector": configs["now"]._detector.model,
+              "landmarks": configs["now"]._landmarker.model}
+    warmed = {role: set(model.batch_sizes_seen) for role, model in models.items()}
     for index, batch in enumerate(batches[3:]):
         for name, detector in configs.items():
             start = time.perf_counter()
@@ -91,10 +95,13 @@ def run_row(provider: str, sets: list[list[np.ndarray]], repeats: int,
             if name == "now":
                 calls.append((elapsed, index, sum(d.num_people for d in found),
                               detector.last_detector_views))
+    first_met = "; ".join(f"{role} {sorted(model.batch_sizes_seen - warmed[role])}"
+                          for role, model in models.items()
+                          if model.batch_sizes_seen - warmed[role]) or "none"
     for detector in configs.values():
         detector.close()
     return {"used": used, "times": {k: np.array(v) for k, v in times.items()},
-            "slowest": sorted(calls, reverse=True)[:3]}
+            "slowest": sorted(calls, reverse=True)[:3], "first_met": first_met}
 
 
 def agreement_with_cpu(provider: str, sets: list[list[np.ndarray]]) -> str:
@@ -133,7 +140,7 @@ def table_row(provider: str, search: str, cameras: int, row: dict) -> str:
                         in row["slowest"])
     return (f"| {provider} | {used} | {search} | {cameras} | {cell(t['before'])} | "
             f"{cell(t['now'])} | {1000 / now:.1f} | {floor:.1f} | {now / floor:.2f} | "
-            f"{before / now:.2f} | {slowest} |")
+            f"{before / now:.2f} | {slowest} | {row['first_met']} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,24 +162,25 @@ def main(argv: list[str] | None = None) -> int:
           f"{sorted(usable_providers())}")
     print("| provider asked | sessions run on | cuDNN search | cameras | before ms (median / p90 "
           "/ p99) | now ms (median / p90 / p99) | now Hz | floor ms (median) | now / floor | "
-          "before / now | now's slowest calls: set ms (people, detector views) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "before / now | now's slowest calls: set ms (people, detector views) | now's batch "
+          "sizes first met after the warm-up |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     from pose3d_ros.core.detection.blazepose_onnx import missing_models
     if missing := missing_models():   # (a traceback here before: smoke run of every benchmark)
-        print(f"| - | not run: {missing} | - | - | - | - | - | - | - | - | - |")
+        print(f"| - | not run: {missing} | - | - | - | - | - | - | - | - | - | - |")
         return 0
     frames = read_sets(args.distinct_frames, max(args.cameras))
     for provider in args.providers:
         if provider not in usable_providers():
             print(f"| {provider} | not usable on this machine | - | - | - | - | - | - | - | - "
-                  "| - |")
+                  "| - | - |")
             continue
         searches = args.cudnn_search if provider == "CUDAExecutionProvider" else ["-"]
         for search in searches:
             for cameras in args.cameras:
                 if time.monotonic() - started > args.budget_s:
                     print(f"| {provider} | skipped: time budget spent | {search} | {cameras} | - "
-                          "| - | - | - | - | - | - |")
+                          "| - | - | - | - | - | - | - |")
                     continue
                 row = run_row(provider, [s[:cameras] for s in frames], args.repeats,
                               search if search != "-" else "EXHAUSTIVE")

@@ -218,5 +218,7 @@ def test_unknown_cudnn_search_is_refused_before_any_session(tmp_path):
     path = constant_model(tmp_path / "m.onnx", ["B", 3, 8, 8], {"out": np.zeros((1, 2))})
     model = OnnxModel(path, role="test model", cudnn_conv_algo_search="HEURISTIC")
     assert model.run(np.zeros((2, 3, 8, 8), np.float32))[0].shape == (2, 2)
+    model.run(np.zeros((5, 3, 8, 8), np.float32))
+    assert model.batch_sizes_seen == {2, 5}
     with pytest.raises(ValueError, match="test model: cudnn_conv_algo_search must be one of"):
         OnnxModel(path, role="test model", cudnn_conv_algo_search="exhaustive")

@@ -185,6 +185,9 @@ class OnnxModel:
         self.output_names = [o.name for o in self.outputs]
         self.output_shapes = [tuple(d if isinstance(d, int) else None for d in o.shape)
                               for o in self.outputs]
+        # The batch sizes run so far: on a GPU provider the first call with a new one also
+        # picks its kernels (cuDNN's algorithm search), hundreds of ms (bench_gpu.py).
+        self.batch_sizes_seen: set[int] = set()
 
     @property
     def runtime(self) -> str:
@@ -224,6 +227,7 @@ class OnnxModel:
         if self.session is None:
             raise RuntimeError(f"{self.role}: the model was closed")
         feed = np.ascontiguousarray(batch, dtype=self.input_dtype)
+        self.batch_sizes_seen.add(int(feed.shape[0]))
         if self.on_gpu:
             binding = self.session.io_binding()
             binding.bind_cpu_input(self.input_name, feed)
