@@ -32,6 +32,7 @@ from pose3d_ros.core.datasets import (  # noqa: E402
     load_campus_shelf,
     writers,
 )
+from pose3d_ros.core.datasets.campus_shelf import HEAD_RULES  # noqa: E402
 from pose3d_ros.core.datasets.records import detections_from_arrays  # noqa: E402
 from pose3d_ros.core.layouts import BODY25, H36M17, SHELF15  # noqa: E402
 from pose3d_ros.core.multiperson_metrics import to_campus14  # noqa: E402
@@ -60,7 +61,8 @@ def main() -> int:
 
     scene = make_scene("5", args.people, args.frames, args.seed, load_mocap())
     ids = np.arange(args.people)
-    truth = to_campus14(scene.truth, H36M17, (0.0, 0.0, 1.0))
+    # head ends by Shelf's own scoring rule, as the scorer derives the predictions'
+    truth = to_campus14(scene.truth, H36M17, (0.0, 0.0, 1.0), derivation=HEAD_RULES["shelf"])
     pelvis = scene.truth[..., H36M17.index("pelvis"):H36M17.index("pelvis") + 1, :]
     shelf15 = np.concatenate([truth, pelvis], axis=-2)
     t0 = time.perf_counter()
@@ -86,7 +88,8 @@ def main() -> int:
     loaded = load_campus_shelf(args.out, "shelf")
     t_load = time.perf_counter() - t0
     in_memory = MultiViewSequence("in memory", scene.rig, np.arange(scene.num_frames),
-                                  tuple(memory), GroundTruth(shelf15, ids, SHELF15),
+                                  tuple(memory), GroundTruth(shelf15, ids, SHELF15,
+                                                                head_rule=HEAD_RULES["shelf"]),
                                   loaded.fps)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"# generated Shelf-format scene: {args.people} people, {scene.num_frames} frames, "

@@ -12,6 +12,7 @@ from pose3d_ros.core import mocap_scenes as ms
 from pose3d_ros.core import mocap_views as mv
 from pose3d_ros.core.camera import Rig
 from pose3d_ros.core.datasets import writers as w
+from pose3d_ros.core.datasets.campus_shelf import HEAD_RULES
 from pose3d_ros.core.layouts import BODY25, COCO17, H36M17, PANOPTIC19, convert_joints
 from pose3d_ros.core.mocap import load_mocap
 from pose3d_ros.core.multiperson_metrics import to_campus14
@@ -83,9 +84,11 @@ def _partial(values: np.ndarray, layout) -> np.ndarray:
     return out
 
 
-def campus14_truth(show: SyntheticShow) -> np.ndarray:
-    """(F, P, 14, 3) the show's ground truth as Campus/Shelf annotate it."""
-    return to_campus14(show.joints, COCO17, (0.0, 0.0, 1.0))
+def campus14_truth(show: SyntheticShow, name: str = "shelf") -> np.ndarray:
+    """(F, P, 14, 3) the show's ground truth in Campus/Shelf joints, its head ends derived by
+    the data set's scoring rule (campus_shelf.HEAD_RULES), so that exact predictions score
+    every limb (the real files annotate head ends of their own)."""
+    return to_campus14(show.joints, COCO17, (0.0, 0.0, 1.0), derivation=HEAD_RULES[name])
 
 
 def _scores(pixels: np.ndarray, value: float = 0.9) -> np.ndarray:
@@ -111,7 +114,7 @@ def write_4da(directory: Path, show: SyntheticShow) -> None:
 def write_voxelpose(directory: Path, show: SyntheticShow, name: str, first_frame: int) -> None:
     """actorsGT.mat (actor3D, frames 0..first_frame + F - 1) and calibration_<name>.json."""
     directory.mkdir(parents=True, exist_ok=True)
-    truth = campus14_truth(show)
+    truth = campus14_truth(show, name)
     padded = np.concatenate([np.full((first_frame,) + truth.shape[1:], np.nan), truth])
     w.save_actors_gt(directory / "actorsGT.mat", padded)
     w.save_voxelpose_calibration(show.rig, directory / f"calibration_{name}.json")

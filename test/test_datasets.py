@@ -67,6 +67,23 @@ def test_shelf_4da_release_round_trip_and_pcp(show, tmp_path):
     assert result.score.mpjpe_m < 0.02
 
 
+def test_each_data_set_scores_the_head_by_its_own_rule(show, tmp_path):
+    write_4da(tmp_path / "Shelf", show)
+    write_voxelpose(tmp_path / "VoxelShelf", show, "shelf", 0)
+    write_voxelpose(tmp_path / "Campus", show, "campus", 0)
+    assert load_campus_shelf(tmp_path / "Shelf", "shelf").ground_truth.head_rule == "nose_ears"
+    frames = np.arange(len(show.joints))
+    assert load_campus_shelf(tmp_path / "VoxelShelf", "shelf",
+                             frames=frames).ground_truth.head_rule == "nose_ears"
+    campus = load_campus_shelf(tmp_path / "Campus", "campus", frames=frames)
+    assert campus.ground_truth.head_rule == "nose"
+    assert campus.select(frames[:3]).ground_truth.head_rule == "nose"
+    sequence = load_campus_shelf(tmp_path / "Shelf", "shelf")
+    assert evaluate_sequence(sequence, head_rule="ears").head_rule == "ears"
+    with pytest.raises(ValueError, match="head rule must be one of"):
+        evaluate_sequence(sequence, head_rule="eyes")
+
+
 def test_shelf_voxelpose_layout_with_openpose_and_coco_files(tmp_path):
     show = make_show(image_size=(1032, 776), seed=5)      # the Shelf cameras' size
     first = 300
@@ -194,6 +211,14 @@ def test_tool_writes_json_refuses_overwrite_and_reports_mistakes(show, tmp_path,
     summary = json.loads((out / "evaluation.json").read_text())
     assert summary["pcp"] >= 0.97 and summary["misses"] == 0
     assert set(summary["pcp_per_actor"]) == {"0", "2"}
+    assert summary["head_rule"] == "nose_ears"           # Shelf's scorer, VoxelPose's rule
+    # the same predictions, the head derived from the nose alone against the files' blended
+    # head ends: the head limb (and only it) moves
+    assert eval_dataset.main(argv[:-1] + [str(tmp_path / "nose"), "--head", "nose"]) == 0
+    nose = json.loads((tmp_path / "nose" / "evaluation.json").read_text())
+    assert nose["head_rule"] == "nose"
+    moved = {k for k, v in nose["pcp_per_limb"].items() if v != summary["pcp_per_limb"][k]}
+    assert moved <= {"head", "torso"} and nose["mpjpe_mm"] != summary["mpjpe_mm"]
     assert eval_dataset.main(argv[:-1] + [str(tmp_path / "part"), "--frames", "3:8",
                                           "--actors", "2"]) == 0
     part = json.loads((tmp_path / "part" / "evaluation.json").read_text())

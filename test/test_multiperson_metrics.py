@@ -135,6 +135,13 @@ def test_ear_based_head_hand_case_and_fit_to_the_mocap_head_in_any_pose():
     np.testing.assert_allclose(campus[:, :12], to_campus14(coco, COCO17)[:, :12])
     with pytest.raises(ValueError, match="derivation"):
         to_campus14(coco, COCO17, derivation="eyes")
+    # VoxelPose's Shelf rule: 3/4 of the nose-based ends and 1/4 of the ear-based ones; it
+    # needs the nose and the ears
+    blend = to_campus14(coco, COCO17, derivation="nose_ears")
+    np.testing.assert_allclose(blend, 0.75 * to_campus14(coco, COCO17) + 0.25 * campus)
+    coco[0, COCO17.index("left_ear")] = np.nan
+    blend = to_campus14(coco, COCO17, derivation="nose_ears")
+    assert np.isnan(blend[0, HEAD_BOTTOM:]).all() and np.isfinite(blend[1]).all()
     # crawling: the nose-based head misses the body's head, the ear-based one does not
     crawl = load_mocap(["crawl"])[0].joints[::4]
     gt = mocap_truth_to_campus14(crawl, "body")

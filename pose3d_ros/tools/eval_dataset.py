@@ -28,6 +28,7 @@ from pose3d_ros.core.datasets import (
     load_panoptic,
 )
 from pose3d_ros.core.datasets.evaluation import LOW_AGREEMENT
+from pose3d_ros.core.multiperson_metrics import PRED_HEADS
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
@@ -63,6 +64,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "the protocol's for Campus/Shelf, every annotated frame for Panoptic)")
     parser.add_argument("--actors", default=None,
                         help="comma-separated actor ids to score (default: all annotated)")
+    parser.add_argument("--head", choices=PRED_HEADS, default=None,
+                        help="how the predictions' head ends are derived for PCP: from the "
+                        "nose, the ears, or both blended (VoxelPose's Shelf evaluation); "
+                        "default: the data set's (Shelf nose_ears, Campus and Panoptic nose)")
     parser.add_argument("--no-tracking", action="store_true",
                         help="score raw per-frame triangulation (no tracking, no ids)")
     parser.add_argument("--filtering", action="store_true",
@@ -122,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     params = PipelineParams(**options)
     with progress(len(sequence.frames), f"{args.format} {sequence.name}") as bar:
         result = evaluate_sequence(sequence, params, actors=_ids(args.actors, "actors"),
-                                   on_frame=lambda: bar.update(1))
+                                   head_rule=args.head, on_frame=lambda: bar.update(1))
     for camera, share in result.two_d_agreement.items():
         if share < LOW_AGREEMENT:
             log.warning("camera %s: only %.0f %% of the annotated people in its view have a "
@@ -136,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     with staged_output(args.out, args.overwrite) as out:
         out.mkdir(parents=True)
         (out / "evaluation.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
-    for key in ("pcp", "pcp_per_actor", "mpjpe_mm", "ghosts", "misses", "id_switches",
-                "ms_per_frame_median"):
+    for key in ("pcp", "pcp_per_actor", "head_rule", "mpjpe_mm", "ghosts", "misses",
+                "id_switches", "ms_per_frame_median"):
         print(f"{key:22s} {summary[key]}")
     print(f"json: {args.out / 'evaluation.json'}")
     return 0

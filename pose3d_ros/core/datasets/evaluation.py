@@ -15,7 +15,13 @@ import numpy as np
 from ..detection.base import convert_detections
 from ..layouts import CAMPUS14, COCO17, SHELF15, convert_joints
 from ..metrics import match_people
-from ..multiperson_metrics import PCP_LIMB_NAMES, MultiPersonScore, score_multiperson, to_campus14
+from ..multiperson_metrics import (
+    PCP_LIMB_NAMES,
+    PRED_HEADS,
+    MultiPersonScore,
+    score_multiperson,
+    to_campus14,
+)
 from ..pipeline import PipelineParams, Pose3DPipeline
 from .records import GroundTruth, MultiViewSequence
 
@@ -31,7 +37,8 @@ class SequenceEvaluation:
     frames: frames run. people_2d_per_view: mean 2D people per camera and frame.
     ms_per_frame: (median, 90th percentile) of the 3D stages' time per frame, milliseconds.
     two_d_agreement: camera -> two_d_agreement's share (1: every annotated person in view has
-    a detection where the ground truth projects).
+    a detection where the ground truth projects). head_rule: how the predictions' head ends
+    were derived (multiperson_metrics.PRED_HEADS).
     """
 
     name: str
@@ -41,6 +48,7 @@ class SequenceEvaluation:
     people_2d_per_view: float
     ms_per_frame: tuple[float, float]
     two_d_agreement: dict[str, float] = field(default_factory=dict)
+    head_rule: str = "nose"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -48,7 +56,7 @@ class SequenceEvaluation:
         return {"sequence": self.name, "frames": self.frames, "cameras": list(self.cameras),
                 "people_2d_per_view": _num(self.people_2d_per_view),
                 "ms_per_frame_median": _num(self.ms_per_frame[0]),
-                "ms_per_frame_p90": _num(self.ms_per_frame[1]),
+                "ms_per_frame_p90": _num(self.ms_per_frame[1]), "head_rule": self.head_rule,
                 **{k: _num(v) if isinstance(v, float) else v for k, v in s.summary().items()},
                 "pcp_per_actor": {str(int(a)): _num(p) for a, p in zip(s.actor_ids,
                                                                        s.pcp_per_actor,
@@ -114,18 +122,24 @@ def ground_truth_campus14(truth: GroundTruth) -> np.ndarray:
 
 def evaluate_sequence(sequence: MultiViewSequence, params: PipelineParams | None = None, *,
                       actors: Sequence[int] | None = None, match_distance_m: float = 0.5,
+                      head_rule: str | None = None,
                       on_frame: Callable[[], None] | None = None) -> SequenceEvaluation:
     """Run the pipeline frame by frame on the sequence's 2D and score it (module docstring).
 
     params: the pipeline's settings (default: SCORING_PARAMS, the node's defaults with
     tracking but without One Euro smoothing, whose lag the protocol would count as error).
 
-    actors: actor ids scored (default: every annotated actor). on_frame: called after each
-    frame (progress). ValueError if the sequence has no ground truth or no 2D.
+    actors: actor ids scored (default: every annotated actor). head_rule: how the predictions'
+    head ends are derived (multiperson_metrics.PRED_HEADS; default: the data set's,
+    GroundTruth.head_rule). on_frame: called after each frame (progress). ValueError if the
+    sequence has no ground truth or no 2D, or for an unknown head rule.
     """
     truth = sequence.ground_truth
     if truth is None:
         raise ValueError(f"sequence {sequence.name!r} has no ground truth to score against")
+    rule = head_rule or truth.head_rule
+    if rule not in PRED_HEADS:
+        raise ValueError(f"head rule must be one of {PRED_HEADS}, got {rule!r}")
     if not any(sequence.detections):
         raise ValueError(f"sequence {sequence.name!r} has no 2D detections: give detection "
                          "files (OpenPose or COCO format)")
@@ -153,7 +167,8 @@ def evaluate_sequence(sequence: MultiViewSequence, params: PipelineParams | None
         result = pipeline.process_detections(found, stamp=float(sequence.frames[f]) / sequence.fps)
         times.append(time.perf_counter() - start)
         skeletons = result.skeletons
-        people, ids = to_campus14(skeletons.positions, skeletons.layout, truth.up), skeletons.ids
+        people = to_campus14(skeletons.positions, skeletons.layout, truth.up, derivation=rule)
+        ids = skeletons.ids
         annotated = np.isfinite(gt[f]).all(-1).any(-1)
         present = keep & annotated
         unscored = gt[f][annotated & ~keep]
@@ -178,4 +193,4 @@ def evaluate_sequence(sequence: MultiViewSequence, params: PipelineParams | None
     return SequenceEvaluation(sequence.name, score, len(sequence.detections),
                               tuple(rig.names), float(np.mean(counts)) if counts else 0.0,
                               (float(np.median(ms)), float(np.percentile(ms, 90))),
-                              two_d_agreement(sequence))
+                              two_d_agreement(sequence), rule)

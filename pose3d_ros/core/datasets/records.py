@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from ..camera import CameraModel, Rig
 from ..layouts import JointLayout
+from ..multiperson_metrics import PRED_HEADS
 from ..types import Detections2D
 
 Z_UP = (0.0, 0.0, 1.0)
@@ -29,14 +30,19 @@ class GroundTruth:
     points: (F, P, J, 3) metres in the rig frame, NaN where actor p is absent in frame f or a
         joint is not annotated. actor_ids: (P,) the data set's actor ids. layout: the J axis.
     up: the rig frame's up direction (the head derivation of the PCP protocol needs it).
+    head_rule: how the protocol derives a prediction's head ends from its joints
+        (multiperson_metrics.PRED_HEADS: "nose", "ears", "nose_ears").
     """
 
     points: np.ndarray
     actor_ids: np.ndarray
     layout: JointLayout
     up: tuple[float, float, float] = Z_UP
+    head_rule: str = PRED_HEADS[0]
 
     def __post_init__(self) -> None:
+        if self.head_rule not in PRED_HEADS:
+            raise ValueError(f"head_rule must be one of {PRED_HEADS}, got {self.head_rule!r}")
         shape = (self.actor_ids.shape[0], self.layout.num_joints, 3)
         if self.points.ndim != 4 or self.points.shape[1:] != shape:
             raise ValueError(f"ground truth must be (F, {shape[0]}, {shape[1]}, 3), got "
@@ -83,7 +89,7 @@ class MultiViewSequence:
         rows = np.array([row[int(f)] for f in wanted])
         truth = self.ground_truth
         if truth is not None:
-            truth = GroundTruth(truth.points[rows], truth.actor_ids, truth.layout, truth.up)
+            truth = replace(truth, points=truth.points[rows])
         return MultiViewSequence(self.name, self.rig, wanted,
                                  tuple(self.detections[k] for k in rows), truth, self.fps)
 
