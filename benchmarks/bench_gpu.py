@@ -3,6 +3,7 @@
     python benchmarks/bench_gpu.py [--providers TensorrtExecutionProvider CUDAExecutionProvider]
         [--cameras 1 4 8] [--repeats 60] [--budget-s 420]
         [--cudnn-search EXHAUSTIVE HEURISTIC DEFAULT]     # CUDA: one row per cuDNN search
+        [--first-calls 1 2 3 4 8 16]      # first call with each batch size vs the second
 
 For each execution provider (one at a time, CPU as the session's fallback for unsupported
 nodes) and each camera count, three configurations of `blazepose_onnx` take turns frame set by
@@ -13,13 +14,15 @@ frame set on real 1080x1920 frames of the demo recording (cameras 5-8 repeat cam
 Printed: the providers the sessions really use, ms per frame set (median / p90 / p99), frame
 sets per second, the ratio to the floor, the three slowest calls of `now` (which timed set, ms,
 people found, views the detector ran on) and the batch sizes its two models first met after the
-warm-up (on a GPU such a first call also picks its kernels); then, per GPU provider, how far its
-2D is from the CPU's on the same frames (the stateless `before` configuration on the four real
-cameras; people matched as compare_detector_outputs.py does: per-joint pixel difference median /
-p95 / max, people found on one side only). The first calls (TensorRT builds its engines then;
-they are cached next to the models) are warm-up and not timed; the whole run stops adding rows
-once --budget-s is spent (default 7 minutes, so the script ends in under 8). It runs on a
-machine without a GPU too: `--providers CPUExecutionProvider`.
+warm-up (on a GPU such a first call also picks its kernels); then the first call of each model
+with each batch size of --first-calls against the second, on fresh sessions; then, per GPU
+provider, how far its 2D is from the CPU's on the same frames (the stateless `before`
+configuration on the four real cameras; people matched as compare_detector_outputs.py does: per-
+joint pixel difference median / p95 / max, people found on one side only). The first calls
+(TensorRT builds its engines then; they are cached next to the models) are warm-up and not
+timed; the whole run stops adding rows once --budget-s is spent (default 7 minutes, so the
+script ends in under 8). It runs on a machine without a GPU too: `--providers
+CPUExecutionProvider`.
 """
 from __future__ import annotations
 
@@ -104,6 +107,37 @@ def run_row(provider: str, sets: list[list[np.ndarray]], repeats: int,
             "slowest": sorted(calls, reverse=True)[:3], "first_met": first_met}
 
 
+def first_call_costs(provider: str, search: str, sizes: tuple[int, ...]) -> list[str]:
+    """Table rows: for each model of the back-end, on a fresh session, the first call with
+    each batch size against the second call with it (ms): what a new number of people or
+    views costs once on this provider (cuDNN's algorithm search on CUDA)."""
+    from pose3d_ros.core.detection.blazepose_onnx import (
+        DETECTOR_ONNX,
+        LANDMARK_ONNX,
+        default_model_dir,
+    )
+    from pose3d_ros.core.detection.onnx_session import OnnxModel
+    rows = []
+    providers = list(dict.fromkeys([provider, "CPUExecutionProvider"]))
+    for name, role in ((DETECTOR_ONNX, "detector"), (LANDMARK_ONNX, "landmarks")):
+        model = OnnxModel(default_model_dir() / name, role=role, providers=providers,
+                          cudnn_conv_algo_search=search)
+        shape = model.input_shape[1:]
+        cells = []
+        for size in sizes:
+            batch = np.zeros((size, *shape), np.float32)
+            spent = []
+            for _ in range(2):
+                start = time.perf_counter()
+                model.run(batch)
+                spent.append((time.perf_counter() - start) * 1000)
+            cells.append(f"{size}: {spent[0]:.0f} / {spent[1]:.1f}")
+        model.close()
+        label = search if provider == "CUDAExecutionProvider" else "-"
+        rows.append(f"| {provider} | {label} | {role} | {'; '.join(cells)} |")
+    return rows
+
+
 def agreement_with_cpu(provider: str, sets: list[list[np.ndarray]]) -> str:
     """One table row: the 2D of `provider` against the CPU's on the same frames (detector on
     every view, no tracking state, so both sides see the same crops)."""
@@ -151,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
                         choices=["EXHAUSTIVE", "HEURISTIC", "DEFAULT"],
                         help="the CUDA provider's cuDNN algorithm search, one row each")
     parser.add_argument("--repeats", type=int, default=60, help="timed frame sets per row")
+    parser.add_argument("--first-calls", type=int, nargs="*", default=[1, 2, 3, 4, 8, 16],
+                        help="batch sizes whose first call is timed against the second, per "
+                        "model on a fresh session (none: skip that table)")
     parser.add_argument("--distinct-frames", type=int, default=20)
     parser.add_argument("--budget-s", type=float, default=420.0,
                         help="stop adding rows after this many seconds")
@@ -186,6 +223,15 @@ def main(argv: list[str] | None = None) -> int:
                               search if search != "-" else "EXHAUSTIVE")
                 print(table_row(provider, search, cameras, row), flush=True)
     gpu = [p for p in args.providers if p != "CPUExecutionProvider" and p in usable_providers()]
+    if args.first_calls:
+        print("\n| provider | cuDNN search | model | batch size: first call ms / second call ms |")
+        print("|---|---|---|---|")
+        for provider in gpu or ["CPUExecutionProvider"]:
+            searches = args.cudnn_search if provider == "CUDAExecutionProvider" else ["-"]
+            for search in searches:
+                for row in first_call_costs(provider, search if search != "-" else "EXHAUSTIVE",
+                                            tuple(args.first_calls)):
+                    print(row, flush=True)
     if gpu:
         print("\n| provider | frame sets x views | joints compared | px vs CPU (median / p95 / "
               "max) | people on it only | people on CPU only |")
