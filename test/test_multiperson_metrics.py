@@ -72,6 +72,7 @@ def test_sequence_score_counts_ghosts_misses_and_switches():
     pred_ids = [np.array([10, 20, 30]), np.array([10]), np.array([10, 20])]
     score = score_multiperson(pred, gt, gt_ids=gt_ids, pred_ids=pred_ids)
     assert score.ghosts == 1 and score.misses == 1
+    assert score.duplicates == 1                           # the ghost lies on actor 1
     assert score.gt_person_frames == 6 and score.pred_person_frames == 6
     assert score.id_switches == 2                          # both actors change id in frame 2
     np.testing.assert_allclose(score.pcp_per_actor, [1.0, 2 / 3])
@@ -88,6 +89,10 @@ def test_unannotated_people_and_limbs_are_not_counted():
     assert score.pcp == 1.0 and np.isnan(score.pcp_per_limb[8])
     empty = score_multiperson([people], [np.full((1, 14, 3), np.nan)], gt_ids=[np.array([7])])
     assert empty.ghosts == 1 and empty.gt_person_frames == 0 and np.isnan(empty.pcp)
+    assert empty.duplicates == 0                           # nobody annotated to double
+    far = people + np.array([3.0, 0.0, 0.0])               # a skeleton 3 m from anyone
+    apart = score_multiperson([np.concatenate([people, far])], [gt], gt_ids=[np.array([7])])
+    assert apart.ghosts == 1 and apart.duplicates == 0
     with pytest.raises(ValueError, match="ids"):
         score_multiperson([people], [people], gt_ids=[np.array([1, 2])])
 
@@ -163,7 +168,7 @@ def test_a_fragment_is_not_chosen_over_a_whole_body():
     for preds in ([whole], [whole, fragment], [fragment, whole]):
         score = score_multiperson([np.stack(preds)], [gt[None]], gt_ids=[np.array([0])])
         assert score.pcp == 1.0 and score.misses == 0, (len(preds), score)
-        assert score.ghosts == len(preds) - 1
+        assert score.ghosts == score.duplicates == len(preds) - 1
         assert 0.02 < score.mpjpe_m < 0.06
     # a fragment is still matched when it is all there is of the person
     alone = score_multiperson([fragment[None]], [gt[None]], gt_ids=[np.array([0])])

@@ -188,6 +188,9 @@ class MultiPersonScore:
     mpjpe_m: mean joint error of the one-to-one matched pairs over the Campus-14 joints.
     ghosts: unmatched predicted person-frames; misses: unmatched ground-truth person-frames;
     gt_person_frames, pred_person_frames: totals; id_switches: CLEAR-MOT identity switches.
+    duplicates: the ghosts within match_distance_m (mean joint distance) of an annotated
+    person of their frame: a second skeleton on someone (the other ghosts are people nobody
+    annotated, where a data set leaves some out, or skeletons of nobody).
     """
 
     actor_ids: np.ndarray
@@ -200,6 +203,7 @@ class MultiPersonScore:
     gt_person_frames: int
     pred_person_frames: int
     id_switches: int
+    duplicates: int = 0
 
     @property
     def ghost_rate(self) -> float:
@@ -213,7 +217,8 @@ class MultiPersonScore:
     def summary(self) -> dict[str, float | int]:
         return {"pcp": self.pcp, "mpjpe_mm": 1000 * self.mpjpe_m, "ghosts": self.ghosts,
                 "ghost_rate": self.ghost_rate, "misses": self.misses,
-                "miss_rate": self.miss_rate, "id_switches": self.id_switches,
+                "miss_rate": self.miss_rate, "duplicates": self.duplicates,
+                "id_switches": self.id_switches,
                 "gt_person_frames": self.gt_person_frames,
                 "pred_person_frames": self.pred_person_frames}
 
@@ -271,6 +276,13 @@ def score_multiperson(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], *,
               for p, g, pair in zip(preds, gts, matching.pairs, strict=True)]
     errors_all = np.concatenate(errors) if errors else np.zeros(0)
     matched = sum(len(pair) for pair in matching.pairs)
+    duplicates = 0
+    for p, g, pair in zip(preds, gts, matching.pairs, strict=True):
+        unmatched = np.setdiff1d(np.arange(p.shape[0]), pair[:, 0])
+        if unmatched.size and g.shape[0]:
+            near = mean_joint_distances(p[unmatched], g, missing_cost=match_distance_m)
+            duplicates += int((np.nan_to_num(near, nan=np.inf) <= match_distance_m)
+                              .any(axis=1).sum())
     n_pred = sum(p.shape[0] for p in preds)
     n_gt = sum(g.shape[0] for g in gts)
     switches = 0
@@ -285,7 +297,7 @@ def score_multiperson(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], *,
         pcp_per_limb=per_limb,
         mpjpe_m=float(np.nanmean(errors_all)) if np.isfinite(errors_all).any() else float("nan"),
         ghosts=n_pred - matched, misses=n_gt - matched, gt_person_frames=n_gt,
-        pred_person_frames=n_pred, id_switches=switches)
+        pred_person_frames=n_pred, id_switches=switches, duplicates=duplicates)
 
 
 def _limbs_annotated(gt: np.ndarray) -> np.ndarray:

@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     with staged_output(args.out, args.overwrite) as out:
         out.mkdir(parents=True)
         (out / "evaluation.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
-    for key in ("pcp", "pcp_per_actor", "head_rule", "mpjpe_mm", "ghosts", "misses",
-                "id_switches", "ms_per_frame_median"):
+    for key in ("pcp", "pcp_per_actor", "head_rule", "mpjpe_mm", "ghosts", "duplicates",
+                "misses", "id_switches", "ms_per_frame_median"):
         print(f"{key:22s} {summary[key]}")
     print(f"json: {args.out / 'evaluation.json'}")
     return 0
