@@ -23,6 +23,10 @@ joint pixel difference median / p95 / max, people found on one side only). The f
 timed; the whole run stops adding rows once --budget-s is spent (default 7 minutes, so the
 script ends in under 8). It runs on a machine without a GPU too: `--providers
 CPUExecutionProvider`.
+
+The live node on a GPU machine that has ROS: `python benchmarks/bench_node.py --live-only
+--detectors blazepose_onnx --cameras 1 2 4` (the node's `detector_providers` default, auto,
+takes TensorRT or CUDA where they start; the demo has 4 cameras).
 """
 from __future__ import annotations
 
