@@ -12,7 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pose3d_ros.core.detection import create_detector
 from pose3d_ros.core.detection.onnx_models import select_providers
-from pose3d_ros.core.detection.onnx_session import OnnxModel
+from pose3d_ros.core.detection.onnx_session import OnnxModel, provider_options
 from pose3d_ros.core.layouts import COCO17
 
 IMAGE_H, IMAGE_W = 1920, 1080  # portrait, like the demo cameras
@@ -212,6 +212,18 @@ def test_providers_fall_back_to_cpu():
     providers = select_providers()
     assert providers[-1] == "CPUExecutionProvider"
     assert select_providers(["NoSuchExecutionProvider"]) == ["CPUExecutionProvider"]
+
+
+def test_each_gpu_provider_gets_its_options(tmp_path):
+    path = constant_model(tmp_path / "m.onnx", ["B", 3, 8, 8], {"out": np.zeros((1, 2))})
+    chosen = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    trt, cuda, cpu = provider_options(chosen, path, fp16=False, trt_max_batch=4,
+                                      cudnn_conv_algo_search="HEURISTIC")
+    assert cuda == {"cudnn_conv_algo_search": "HEURISTIC"} and cpu == {}
+    assert trt["trt_fp16_enable"] is False and trt["trt_engine_cache_path"] == str(tmp_path)
+    assert trt["trt_profile_max_shapes"] == "images:4x3x8x8"
+    assert provider_options(["CPUExecutionProvider"], path, fp16=True, trt_max_batch=16,
+                            cudnn_conv_algo_search="EXHAUSTIVE") == [{}]
 
 
 def test_unknown_cudnn_search_is_refused_before_any_session(tmp_path):

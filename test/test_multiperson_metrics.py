@@ -91,8 +91,17 @@ def test_unannotated_people_and_limbs_are_not_counted():
     assert empty.ghosts == 1 and empty.gt_person_frames == 0 and np.isnan(empty.pcp)
     assert empty.duplicates == 0                           # nobody annotated to double
     far = people + np.array([3.0, 0.0, 0.0])               # a skeleton 3 m from anyone
-    apart = score_multiperson([np.concatenate([people, far])], [gt], gt_ids=[np.array([7])])
-    assert apart.ghosts == 1 and apart.duplicates == 0
+    nothing = np.full_like(people, np.nan)                 # a skeleton with no joint
+    apart = score_multiperson([np.concatenate([people, far, nothing])], [gt],
+                              gt_ids=[np.array([7])])
+    assert apart.ghosts == 2 and apart.duplicates == 0
+    # two people 1.1 m apart, one skeleton between them too far from either: a ghost and a
+    # miss, no duplicate (nobody has a skeleton matched)
+    second = people + np.array([1.1, 0.0, 0.0])
+    between = people + np.array([0.55, 0.0, 0.0])
+    lone = score_multiperson([between], [np.concatenate([people, second])],
+                             gt_ids=[np.array([1, 2])])
+    assert lone.ghosts == 1 and lone.misses == 2 and lone.duplicates == 0
     with pytest.raises(ValueError, match="ids"):
         score_multiperson([people], [people], gt_ids=[np.array([1, 2])])
 

@@ -188,9 +188,10 @@ class MultiPersonScore:
     mpjpe_m: mean joint error of the one-to-one matched pairs over the Campus-14 joints.
     ghosts: unmatched predicted person-frames; misses: unmatched ground-truth person-frames;
     gt_person_frames, pred_person_frames: totals; id_switches: CLEAR-MOT identity switches.
-    duplicates: the ghosts within match_distance_m (mean joint distance) of an annotated
-    person of their frame: a second skeleton on someone (the other ghosts are people nobody
-    annotated, where a data set leaves some out, or skeletons of nobody).
+    duplicates: the ghosts nearer than match_distance_m (mean joint distance) to an annotated
+    person of their frame who has a matched skeleton: a second skeleton on someone (the other
+    ghosts are people nobody annotated, where a data set leaves some out, or skeletons of
+    nobody).
     """
 
     actor_ids: np.ndarray
@@ -279,9 +280,12 @@ def score_multiperson(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], *,
     duplicates = 0
     for p, g, pair in zip(preds, gts, matching.pairs, strict=True):
         unmatched = np.setdiff1d(np.arange(p.shape[0]), pair[:, 0])
-        if unmatched.size and g.shape[0]:
-            near = mean_joint_distances(p[unmatched], g, missing_cost=match_distance_m)
-            duplicates += int((np.nan_to_num(near, nan=np.inf) <= match_distance_m)
+        if unmatched.size and pair.shape[0]:
+            # nearer than the gate to someone who has a skeleton matched (a prediction with no
+            # joint sits at exactly missing_cost from everyone: strictly nearer only)
+            near = mean_joint_distances(p[unmatched], g[pair[:, 1]],
+                                        missing_cost=match_distance_m)
+            duplicates += int((np.nan_to_num(near, nan=np.inf) < match_distance_m)
                               .any(axis=1).sum())
     n_pred = sum(p.shape[0] for p in preds)
     n_gt = sum(g.shape[0] for g in gts)

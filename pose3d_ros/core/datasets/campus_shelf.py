@@ -46,7 +46,8 @@ FPS = 25.0
 # VoxelPose's Shelf conversion (nose and ears blended); scored with it, the 4D-association
 # release's own output (its skel.txt) gives PCP 96.1 over actors 0-2, the figure issue #14
 # quotes for that system "on the same 2D with the same scorer" (nose alone: 95.2). Campus:
-# the nose-based rule (VoxelPose's Campus code uses the ears: `--head ears`).
+# the nose-based rule, unchanged and unchecked (no Campus data here to tell which rule a
+# published figure used; VoxelPose's Campus code uses the ears: `--head ears`).
 HEAD_RULES = {"shelf": "nose_ears", "campus": "nose"}
 
 

@@ -48,7 +48,7 @@ class SequenceEvaluation:
     people_2d_per_view: float
     ms_per_frame: tuple[float, float]
     two_d_agreement: dict[str, float] = field(default_factory=dict)
-    head_rule: str = "nose"
+    head_rule: str = PRED_HEADS[0]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -129,7 +129,9 @@ def evaluate_sequence(sequence: MultiViewSequence, params: PipelineParams | None
     params: the pipeline's settings (default: SCORING_PARAMS, the node's defaults with
     tracking but without One Euro smoothing, whose lag the protocol would count as error).
 
-    actors: actor ids scored (default: every annotated actor). head_rule: how the predictions'
+    actors: actor ids scored (default: every annotated actor; the skeletons matched to the
+    others are neither scored nor ghosts, a second skeleton on one of them is a ghost but not
+    a duplicate). head_rule: how the predictions'
     head ends are derived (multiperson_metrics.PRED_HEADS; default: the data set's,
     GroundTruth.head_rule). on_frame: called after each frame (progress). ValueError if the
     sequence has no ground truth or no 2D, or for an unknown head rule.

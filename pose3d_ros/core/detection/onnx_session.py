@@ -119,6 +119,24 @@ def tensorrt_batch_profile(path: Path, max_batch: int) -> dict[str, str]:
             "trt_profile_max_shapes": f"{name}:{max_batch}x{rest}"}
 
 
+def provider_options(chosen: Sequence[str], path: Path, *, fp16: bool, trt_max_batch: int,
+                     cudnn_conv_algo_search: str) -> list[dict[str, Any]]:
+    """onnxruntime's options for each of the chosen providers of the model at `path`:
+    TensorRT's fp16 engines, engine cache next to the model and batch profile; CUDA's cuDNN
+    algorithm search; none for the others."""
+    options: list[dict[str, Any]] = []
+    for provider in chosen:
+        if provider == "TensorrtExecutionProvider":
+            options.append({"trt_fp16_enable": bool(fp16), "trt_engine_cache_enable": True,
+                            "trt_engine_cache_path": str(path.parent),
+                            **tensorrt_batch_profile(path, trt_max_batch)})
+        elif provider == "CUDAExecutionProvider":
+            options.append({"cudnn_conv_algo_search": cudnn_conv_algo_search})
+        else:
+            options.append({})
+    return options
+
+
 class OnnxModel:
     """One ONNX model on onnxruntime: provider fallback, fp16 inputs, I/O binding on GPU.
 
@@ -151,21 +169,12 @@ class OnnxModel:
         # Spinning worker threads steal CPU from the rest of a robot's processes.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         chosen = select_providers(providers)
-        provider_options = []
-        for provider in chosen:
-            if provider == "TensorrtExecutionProvider":
-                provider_options.append({"trt_fp16_enable": bool(fp16),
-                                         "trt_engine_cache_enable": True,
-                                         "trt_engine_cache_path": str(path.parent),
-                                         **tensorrt_batch_profile(path, trt_max_batch)})
-            elif provider == "CUDAExecutionProvider":
-                provider_options.append({"cudnn_conv_algo_search": cudnn_conv_algo_search})
-            else:
-                provider_options.append({})
+        per_provider = provider_options(chosen, path, fp16=fp16, trt_max_batch=trt_max_batch,
+                                        cudnn_conv_algo_search=cudnn_conv_algo_search)
         try:
             self.session = ort.InferenceSession(str(path), sess_options=options,
                                                 providers=chosen,
-                                                provider_options=provider_options)
+                                                provider_options=per_provider)
         except Exception as err:  # noqa: BLE001 - onnxruntime's own exception types
             # (InvalidProtobuf, InvalidGraph, ...) are not ValueErrors: the tools printed a
             # traceback and the nodes a line that named neither the role nor the file
