@@ -213,6 +213,7 @@ def test_tool_writes_json_refuses_overwrite_and_reports_mistakes(show, tmp_path,
     assert summary["pcp"] >= 0.97 and summary["misses"] == 0
     assert set(summary["pcp_per_actor"]) == {"0", "2"}
     assert summary["head_rule"] == "nose_ears"           # Shelf's scorer, VoxelPose's rule
+    assert summary["pcp_actors_0_2"] is None             # the show's actors are 0 and 2
     # the same predictions, the head derived from the nose alone against the files' blended
     # head ends: the head ends move (MPJPE counts them), no other limb does
     assert eval_dataset.main(argv[:-1] + [str(tmp_path / "nose"), "--head", "nose"]) == 0
@@ -430,3 +431,17 @@ def test_a_panoptic_frame_range_across_a_gap_in_the_annotation(show, tmp_path):
     assert sequence.frames.tolist() == [2, 3, 5, 6, 7]
     with pytest.raises(ValueError, match="none of the frames 100..104"):
         load_panoptic(tmp_path / "seq", frames=np.arange(100, 105))
+
+
+def test_the_published_figure_is_the_mean_over_actors_0_to_2():
+    from pose3d_ros.core.datasets.campus_shelf import published_pcp
+    from pose3d_ros.core.multiperson_metrics import score_multiperson
+    rng = np.random.default_rng(2)
+    people = rng.normal(size=(4, 14, 3)) * 0.1 + np.arange(4)[:, None, None] * 2.0
+    wrong = people.copy()
+    wrong[1, :6] += 1.0                                   # actor 1's legs wrong: 6 of 10 limbs
+    score = score_multiperson([wrong], [people], gt_ids=[np.array([0, 1, 2, 3])])
+    assert score.pcp_per_actor[1] < 1.0
+    assert published_pcp(score) == pytest.approx(np.mean(score.pcp_per_actor[:3]))
+    alone = score_multiperson([people[:2]], [people[:2]], gt_ids=[np.array([0, 1])])
+    assert published_pcp(alone) is None                   # actor 2 never scored

@@ -23,6 +23,7 @@ import numpy as np
 from ..calibration import _natural_key
 from ..camera import Rig
 from ..layouts import CAMPUS14, SHELF15
+from ..multiperson_metrics import MultiPersonScore
 from .bottom_up import read_bottom_up_file
 from .records import (
     GroundTruth,
@@ -49,6 +50,19 @@ FPS = 25.0
 # the nose-based rule, unchanged and unchecked (no Campus data here to tell which rule a
 # published figure used; VoxelPose's Campus code uses the ears: `--head ears`).
 HEAD_RULES = {"shelf": "nose_ears", "campus": "nose"}
+# The actors whose mean PCP papers report for Campus and Shelf (Shelf's fourth actor is seldom
+# in view).
+PUBLISHED_ACTORS = (0, 1, 2)
+
+
+def published_pcp(score: MultiPersonScore) -> float | None:
+    """Mean PCP over PUBLISHED_ACTORS (the figure papers give), None unless all of them were
+    scored."""
+    chosen = np.isin(score.actor_ids, PUBLISHED_ACTORS)
+    values = score.pcp_per_actor[chosen]
+    if chosen.sum() != len(PUBLISHED_ACTORS) or not np.isfinite(values).all():
+        return None
+    return float(values.mean())
 
 
 def load_4da_calibration(path: Path | str) -> Rig:
