@@ -792,6 +792,25 @@ def test_held_frames_that_straddle_two_instants_give_the_newer_set_not_a_short_o
     assert frame_set is not None and set(frame_set.frames) == {"c1", "c2", "c4"}
 
 
+def test_a_short_set_after_a_resume_is_taken_when_completeness_is_not_asked_for():
+    """sync.complete_after_resume false: the older, short set leaves at once (more sets a
+    second, fewer views each), as before the rule."""
+    ahead = ("c2",)
+    sync = FrameSynchronizer(CAMS, min_views=1, timeout_s=0.15, complete_after_resume=False)
+    for k in range(30):
+        for c in CAMS:
+            sync.add(c, k * PERIOD, None, k * PERIOD + 0.002)
+        assert sync.pop_latest() is not None
+    t = 32 * PERIOD + 0.003
+    sync.input_resumed(t)
+    for c in CAMS:
+        sync.add(c, (32 if c in ahead else 31) * PERIOD, None, t)
+    sync.poll(t + 0.001)
+    frame_set = sync.pop_latest()
+    assert frame_set is not None and frame_set.stamp == pytest.approx(31 * PERIOD)
+    assert set(frame_set.frames) == {"c1", "c3", "c4"} and sync.set_drops["behind"] == 0
+
+
 @pytest.mark.parametrize("min_views", [1, 2])
 def test_a_camera_out_of_step_does_not_stall_sets_after_a_resume(min_views):
     """A review of the rule above: with one camera 17 ms out of step with the others (a

@@ -176,7 +176,9 @@ class SyncParams:
     sets kept while the consumer is busy; reset_after_s, a jump back this long is a restart
     without confirmation; max_open_sets, sets being filled at once; give_up_late, stop
     waiting for a camera whose frame is later than its frames have been (module docstring;
-    False: wait for it, e.g. a lock-step replay, where every frame comes)."""
+    False: wait for it, e.g. a lock-step replay, where every frame comes);
+    complete_after_resume, drop a set that a consumer's hold made short for the newer set
+    (module docstring; False: take it, more sets a second, fewer views each)."""
 
     slop_s: float = 0.010
     min_views: int = 1
@@ -186,6 +188,7 @@ class SyncParams:
     reset_after_s: float = 3.0
     max_open_sets: int = 16
     give_up_late: bool = True
+    complete_after_resume: bool = True
 
 
 @dataclass
@@ -814,7 +817,8 @@ class FrameSynchronizer:
         is open, and one of `candidates` it lacks has as its newest frame the one handed
         over, stamped past `limit` (the set's latest joining stamp, s), was due a frame by
         then and was in the last set beside one of the set's cameras."""
-        if not self._resumed or open_set is self._open[-1] \
+        if not self.params.complete_after_resume or not self._resumed \
+                or open_set is self._open[-1] \
                 or not self._last_set_cameras.intersection(open_set.frames) \
                 or not self._one_rate():
             return False

@@ -598,7 +598,8 @@ class PoseNodeBase(LifecycleNode):
         return FrameSynchronizer(cameras, SyncParams(
             slop_s=sync_config.slop_s, min_views=sync_config.min_views,
             timeout_s=sync_config.timeout_s, stale_after_s=sync_config.stale_after_s,
-            queue_size=sync_config.queue_size, give_up_late=sync_config.give_up_late))
+            queue_size=sync_config.queue_size, give_up_late=sync_config.give_up_late,
+            complete_after_resume=sync_config.complete_after_resume))
 
 
 _M_TRIM_THRESHOLD = -1            # mallopt parameter numbers (malloc.h)
