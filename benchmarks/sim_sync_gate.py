@@ -10,7 +10,8 @@ fewer than four cameras, and sets dropped.
     python benchmarks/sim_sync_gate.py [--against OLD/pose3d_ros/core/sync.py]
 
 --against loads another version of the synchroniser from its file (e.g. `git show
-REV:pose3d_ros/core/sync.py > old.py`) and prints it beside this checkout's.
+REV:pose3d_ros/core/sync.py > old.py`) and prints it beside this checkout's. A version with the
+switch `SyncParams.complete_after_resume` (off by default since session 35) runs with it on.
 """
 from __future__ import annotations
 
@@ -33,7 +34,10 @@ def simulate(sync_module: ModuleType, processing_s: float, seconds: float, timeo
     rng = random.Random(seed)
     arrivals = sorted((k * PERIOD_S + rng.uniform(0.001, 0.005), camera, k * PERIOD_S)
                       for k in range(int(seconds * 30)) for camera in CAMS)
-    sync = sync_module.FrameSynchronizer(CAMS, sync_module.SyncParams(timeout_s=timeout_s))
+    # the resume rule, off by default since session 35, where the version has the switch
+    rule = ({"complete_after_resume": True}
+            if "complete_after_resume" in sync_module.SyncParams.__dataclass_fields__ else {})
+    sync = sync_module.FrameSynchronizer(CAMS, sync_module.SyncParams(timeout_s=timeout_s, **rule))
     held: dict[str, tuple] = {}                # camera -> its newest frame while busy
     busy_until: float | None = None
     taken, i, tick = [], 0, 0

@@ -77,7 +77,7 @@ def test_every_frame_set_is_processed_with_one_calibration_per_camera():
             Parameter("rig_file", value=str(calibration_path("single"))),
             Parameter("sync.min_views", value=3), Parameter("sync.timeout_s", value=1.0),
             Parameter("sync.queue_size", value=100),
-            Parameter("sync.complete_after_resume", value=False),
+            Parameter("sync.complete_after_resume", value=True),
             Parameter("tracking.enabled", value=False), Parameter("filter.enabled", value=False),
             Parameter("publish_markers", value=False), Parameter("publish_tf", value=False)])
         probe = Node("race_probe", context=context)
@@ -91,7 +91,7 @@ def test_every_frame_set_is_processed_with_one_calibration_per_camera():
             configure_and_activate(fusion)
             assert fusion.sync is not None           # the sync.* parameters reach it
             assert (fusion.sync.params.min_views, fusion.sync.params.queue_size) == (3, 100)
-            assert fusion.sync.params.complete_after_resume is False
+            assert fusion.sync.params.complete_after_resume is True
             assert spin_until(executor, lambda: all(
                 p.get_subscription_count() for p in (*skeletons.values(), *infos.values())), 10)
 

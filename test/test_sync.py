@@ -763,8 +763,9 @@ def test_held_frames_that_straddle_two_instants_give_the_newer_set_not_a_short_o
     be of the next capture already (`ahead`), the others' of the one before. The older set
     can never be completed (its frames were replaced in the hold): it was taken at once with
     one or three views, a frame period old (sim_sync_gate.py: 5-6 % of a gated node's sets).
-    It is dropped now, and the newer set is taken once the others' frames of it come."""
-    sync = FrameSynchronizer(CAMS, min_views=1, timeout_s=0.15)
+    With sync.complete_after_resume it is dropped, and the newer set is taken once the
+    others' frames of it come."""
+    sync = FrameSynchronizer(CAMS, min_views=1, timeout_s=0.15, complete_after_resume=True)
     for k in range(30):
         for c in CAMS:
             sync.add(c, k * PERIOD, None, k * PERIOD + 0.002)
@@ -793,10 +794,10 @@ def test_held_frames_that_straddle_two_instants_give_the_newer_set_not_a_short_o
 
 
 def test_a_short_set_after_a_resume_is_taken_when_completeness_is_not_asked_for():
-    """sync.complete_after_resume false: the older, short set leaves at once (more sets a
-    second, fewer views each), as before the rule."""
+    """sync.complete_after_resume false (the default): the older, short set leaves at once
+    (more sets a second, fewer views each)."""
     ahead = ("c2",)
-    sync = FrameSynchronizer(CAMS, min_views=1, timeout_s=0.15, complete_after_resume=False)
+    sync = FrameSynchronizer(CAMS, min_views=1, timeout_s=0.15)
     for k in range(30):
         for c in CAMS:
             sync.add(c, k * PERIOD, None, k * PERIOD + 0.002)
@@ -818,7 +819,7 @@ def test_a_camera_out_of_step_does_not_stall_sets_after_a_resume(min_views):
     that the camera or the others had moved on to, nothing reached the consumer, and nothing
     ever ended it. Only a camera whose newest frame is the one handed over, and that joins
     the set's cameras, counts now: the sets come as they did before the resume."""
-    sync = FrameSynchronizer(CAMS, min_views=min_views)
+    sync = FrameSynchronizer(CAMS, min_views=min_views, complete_after_resume=True)
     taken = []
     for k in range(90):
         if k == 30:

@@ -178,7 +178,8 @@ class SyncParams:
     waiting for a camera whose frame is later than its frames have been (module docstring;
     False: wait for it, e.g. a lock-step replay, where every frame comes);
     complete_after_resume, drop a set that a consumer's hold made short for the newer set
-    (module docstring; False: take it, more sets a second, fewer views each)."""
+    (module docstring; off by default: the short set leaves at once, about 8 % more sets a
+    second live with fewer views each, benchmarks/results_nodes.md session 35)."""
 
     slop_s: float = 0.010
     min_views: int = 1
@@ -188,7 +189,7 @@ class SyncParams:
     reset_after_s: float = 3.0
     max_open_sets: int = 16
     give_up_late: bool = True
-    complete_after_resume: bool = True
+    complete_after_resume: bool = False
 
 
 @dataclass

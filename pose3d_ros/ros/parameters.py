@@ -226,10 +226,10 @@ _RIG = (
               "(a lock-step replay, where every frame comes)."),
     ParamSpec("sync.complete_after_resume", _SYNC.complete_after_resume,
               "When the node resumes after leaving images in DDS while busy and the newest "
-              "frames straddle two captures, drop the older, short set and take the newer "
-              "one once it is whole (behind): fewer sets a second, more views each "
+              "frames straddle two captures, true drops the older, short set and takes the "
+              "newer one once it is whole (behind): fewer sets a second, more views each "
               "(measured with 4 raw cameras: about 8 % fewer sets, short sets 10-17 % "
-              "instead of 18-24 %). false: take the short set at once."),
+              "instead of 18-24 %). false (default): the short set leaves at once."),
     ParamSpec("sync.queue_size", _SYNC.queue_size,
               "Finished frame sets kept while the node is busy; the "
               "newest is processed, older ones are dropped and counted.", 1, 100),
