@@ -44,7 +44,9 @@ receiver's monotonic clock):
     SyncParams.give_up_late False waits as before (a lock-step replay, where every frame comes).
   * A consumer that holds frames back while busy (input_resumed) gets, when it resumes, each
     camera's newest held frame; these may straddle two instants (one camera's frame of the
-    next capture came just before the hold ended). Until a set leaves, a set that would
+    next capture came just before the hold ended). With SyncParams.complete_after_resume (off
+    by default: about 8 % fewer sets a second live, more views each; results_nodes.md,
+    session 35), until a set leaves, a set that would
     leave without such a camera, while a newer set is filling, is dropped ("behind"): its
     frame of the set was replaced in the hold, the set would be one frame period older and
     short of views, and the newer set completes within the cameras' lag spread. The camera
