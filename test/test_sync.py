@@ -756,6 +756,22 @@ def test_a_consumer_holding_frames_back_is_not_taken_for_late_cameras():
     assert sync.state["c2"].arrival_lags[-1] == pytest.approx(0.002)
 
 
+def _resume_with_straddled_frames(ahead: tuple[str, ...], **params) -> FrameSynchronizer:
+    """30 whole sets taken, then a hold: frames of 30-32 held, each camera's newest handed
+    over just after capture 32, those of `ahead` of capture 32, the others' of 31."""
+    sync = FrameSynchronizer(CAMS, min_views=1, timeout_s=0.15, **params)
+    for k in range(30):
+        for c in CAMS:
+            sync.add(c, k * PERIOD, None, k * PERIOD + 0.002)
+        assert sync.pop_latest() is not None
+    t = 32 * PERIOD + 0.003
+    sync.input_resumed(t)
+    for c in CAMS:
+        sync.add(c, (32 if c in ahead else 31) * PERIOD, None, t)
+    sync.poll(t + 0.001)
+    return sync
+
+
 @pytest.mark.parametrize("ahead", [("c1", "c2", "c4"), ("c2",)])
 def test_held_frames_that_straddle_two_instants_give_the_newer_set_not_a_short_older_one(
         ahead):
@@ -765,18 +781,8 @@ def test_held_frames_that_straddle_two_instants_give_the_newer_set_not_a_short_o
     one or three views, a frame period old (sim_sync_gate.py: 5-6 % of a gated node's sets).
     With sync.complete_after_resume it is dropped, and the newer set is taken once the
     others' frames of it come."""
-    sync = FrameSynchronizer(CAMS, min_views=1, timeout_s=0.15, complete_after_resume=True)
-    for k in range(30):
-        for c in CAMS:
-            sync.add(c, k * PERIOD, None, k * PERIOD + 0.002)
-        assert sync.pop_latest() is not None
-    # busy from set 29 on; frames of 30-32 held, each camera's newest handed over at `t`
-    t = 32 * PERIOD + 0.003
-    sync.input_resumed(t)
-    for c in CAMS:
-        sync.add(c, (32 if c in ahead else 31) * PERIOD, None, t)
-    sync.poll(t + 0.001)
-    assert sync.pop_latest() is None                    # (set 31 was taken here before)
+    sync = _resume_with_straddled_frames(ahead, complete_after_resume=True)
+    assert sync.pop_latest() is None                    # (set 31 would be taken here)
     behind = sync.set_drops["behind"]
     for c in CAMS:
         if c not in ahead:
@@ -796,17 +802,7 @@ def test_held_frames_that_straddle_two_instants_give_the_newer_set_not_a_short_o
 def test_a_short_set_after_a_resume_is_taken_when_completeness_is_not_asked_for():
     """sync.complete_after_resume false (the default): the older, short set leaves at once
     (more sets a second, fewer views each)."""
-    ahead = ("c2",)
-    sync = FrameSynchronizer(CAMS, min_views=1, timeout_s=0.15)
-    for k in range(30):
-        for c in CAMS:
-            sync.add(c, k * PERIOD, None, k * PERIOD + 0.002)
-        assert sync.pop_latest() is not None
-    t = 32 * PERIOD + 0.003
-    sync.input_resumed(t)
-    for c in CAMS:
-        sync.add(c, (32 if c in ahead else 31) * PERIOD, None, t)
-    sync.poll(t + 0.001)
+    sync = _resume_with_straddled_frames(("c2",))
     frame_set = sync.pop_latest()
     assert frame_set is not None and frame_set.stamp == pytest.approx(31 * PERIOD)
     assert set(frame_set.frames) == {"c1", "c3", "c4"} and sync.set_drops["behind"] == 0
