@@ -491,12 +491,18 @@ def print_live(rows: list[dict], floors: dict[int, tuple[float, str]],
 
 def print_views(rows: list[dict]) -> None:
     """Outputs with someone in them by the most views any joint was triangulated from: a
-    set that left short of cameras gives fewer views than the rig has."""
+    set that left short of cameras gives fewer views than the rig has; and views a second
+    (the output rate times their mean), which compares synchroniser policies that trade sets
+    for views (sync.complete_after_resume)."""
     print("\nOutputs by the most views of a joint (outputs with people)")
     for r in rows:
         views = r.get("views", {})
+        count = sum(views.values())
+        per_second = (r["rate_hz"] * sum(k * v for k, v in views.items()) / count
+                      if count and "rate_hz" in r else float("nan"))
         print(f"- {r['detector']}, {r['cameras']} camera(s): "
-              + (", ".join(f"{k} views {v}" for k, v in sorted(views.items())) or "none"))
+              + (", ".join(f"{k} views {v}" for k, v in sorted(views.items())) or "none")
+              + f"; views a second {per_second:.1f}")
 
 
 def print_cores(rows: list[dict], shown: int = 6) -> None:
