@@ -497,9 +497,9 @@ def print_views(rows: list[dict]) -> None:
     print("\nOutputs by the most views of a joint (outputs with people)")
     for r in rows:
         views = r.get("views", {})
-        count = sum(views.values())
-        per_second = (r["rate_hz"] * sum(k * v for k, v in views.items()) / count
-                      if count and "rate_hz" in r else float("nan"))
+        outputs = r.get("outputs", 0)          # views of outputs with people, over all outputs
+        per_second = (r["rate_hz"] * sum(k * v for k, v in views.items()) / outputs
+                      if outputs and "rate_hz" in r else float("nan"))
         print(f"- {r['detector']}, {r['cameras']} camera(s): "
               + (", ".join(f"{k} views {v}" for k, v in sorted(views.items())) or "none")
               + f"; views a second {per_second:.1f}")

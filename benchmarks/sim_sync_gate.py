@@ -11,7 +11,8 @@ fewer than four cameras, and sets dropped.
 
 --against loads another version of the synchroniser from its file (e.g. `git show
 REV:pose3d_ros/core/sync.py > old.py`) and prints it beside this checkout's. A version with the
-switch `SyncParams.complete_after_resume` (off by default since session 35) runs with it on.
+switch `SyncParams.complete_after_resume` (off by default since session 35) runs with it off
+and on.
 """
 from __future__ import annotations
 
@@ -29,15 +30,15 @@ PROCESSING_MS = (20, 40, 60, 80, 120)
 
 
 def simulate(sync_module: ModuleType, processing_s: float, seconds: float, timeout_s: float,
-             seed: int = 1) -> dict:
+             seed: int = 1, rule: bool | None = None) -> dict:
     """One run: sets taken, their age median / p90 (ms), share with < 4 cameras, drops."""
     rng = random.Random(seed)
     arrivals = sorted((k * PERIOD_S + rng.uniform(0.001, 0.005), camera, k * PERIOD_S)
                       for k in range(int(seconds * 30)) for camera in CAMS)
-    # the resume rule, off by default since session 35, where the version has the switch
-    rule = ({"complete_after_resume": True}
-            if "complete_after_resume" in sync_module.SyncParams.__dataclass_fields__ else {})
-    sync = sync_module.FrameSynchronizer(CAMS, sync_module.SyncParams(timeout_s=timeout_s, **rule))
+    # rule: the resume rule's switch, for a version that has it (None: its default)
+    switch = {} if rule is None else {"complete_after_resume": rule}
+    sync = sync_module.FrameSynchronizer(CAMS, sync_module.SyncParams(timeout_s=timeout_s,
+                                                                      **switch))
     held: dict[str, tuple] = {}                # camera -> its newest frame while busy
     busy_until: float | None = None
     taken, i, tick = [], 0, 0
@@ -76,9 +77,16 @@ def main() -> None:
     args, versions = versions_to_run(__doc__.split("\n\n")[0], timeout_s=0.15)
     print("| processing (ms) | version | sets taken | age median / p90 (ms) | with < 4 cameras "
           "| sets dropped |\n|---|---|---|---|---|---|")
+    runs = []                  # (label, module, switch): a version with the switch runs both
+    for label, module in versions.items():
+        if "complete_after_resume" in module.SyncParams.__dataclass_fields__:
+            runs += [(f"{label}, complete_after_resume off (default)", module, False),
+                     (f"{label}, complete_after_resume on", module, True)]
+        else:
+            runs.append((label, module, None))
     for processing_ms in PROCESSING_MS:
-        for label, module in versions.items():
-            r = simulate(module, processing_ms / 1e3, args.seconds, args.timeout_s)
+        for label, module, rule in runs:
+            r = simulate(module, processing_ms / 1e3, args.seconds, args.timeout_s, rule=rule)
             drops = ", ".join(f"{k} {v}" for k, v in sorted(r["drops"].items()) if v) or "none"
             print(f"| {processing_ms} | {label} | {r['sets']} | {r['age_ms'][0]:.1f} / "
                   f"{r['age_ms'][1]:.1f} | {r['short']:.1%} | {drops} |")

@@ -3,6 +3,7 @@ not declare, a value of the wrong type or out of range, or a parameter missing f
 docs/nodes.md fails here (the configs cannot drift from what the nodes declare)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,18 @@ def test_every_parameter_is_documented():
     missing = sorted({s.name for specs in NODE_PARAMS.values() for s in specs
                       if f"`{s.name}`" not in docs})
     assert not missing, f"docs/nodes.md does not document {missing}"
+
+
+def test_the_documented_defaults_are_the_declared_ones():
+    """docs/nodes.md's parameter table gives each default as the declaration has it (a
+    review found a changed default would not be caught)."""
+    docs = (REPO / "docs" / "nodes.md").read_text()
+    rows = {m.group(1): m.group(2) for m in
+            re.finditer(r"^\| `([^`]+)` \| [^|]+ \| `([^`]*)` \|", docs, re.M)}
+    specs = {s.name: s for table in NODE_PARAMS.values() for s in table}
+    wrong = {name: (rows.get(name), repr(s.default)) for name, s in specs.items()
+             if rows.get(name) != repr(s.default)}
+    assert not wrong, f"docs/nodes.md table vs declarations: {wrong}"
 
 
 def test_specs_reject_bad_values_with_the_parameter_name():
