@@ -23,16 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pose3d_ros.core.datasets import load_campus_shelf  # noqa: E402
 from pose3d_ros.core.datasets.campus_shelf import published_pcp  # noqa: E402
 from pose3d_ros.core.datasets.evaluation import (  # noqa: E402
-    PIPELINE_LAYOUT,
-    SCORING_PARAMS,
     ground_truth_campus14,
+    run_sequence,
 )
 from pose3d_ros.core.datasets.records import (  # noqa: E402
     MultiViewSequence,
     read_numbers,
     stack_people,
 )
-from pose3d_ros.core.detection import convert_detections  # noqa: E402
 from pose3d_ros.core.layouts import COCO17, convert_joints  # noqa: E402
 from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
     PCP_LIMB_NAMES,
@@ -40,7 +38,6 @@ from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
     score_multiperson,
     to_campus14,
 )
-from pose3d_ros.core.pipeline import Pose3DPipeline  # noqa: E402
 
 # The 4D-association code's SKEL19 joints by name (its BODY_25 -> SKEL19 joint mapping).
 SKEL19_NAMES = ("pelvis", "neck", "right_hip", "left_hip", "nose", "right_shoulder",
@@ -78,16 +75,8 @@ def read_skel19(path: Path) -> list[np.ndarray]:
 
 def package_output(sequence: MultiViewSequence) -> list[np.ndarray]:
     """The pipeline's people per frame, (P, 17, 3) COCO-17, as eval_dataset runs it."""
-    rig = sequence.rig
-    pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id,
-                              params=SCORING_PARAMS)
-    out = []
-    for f, found in enumerate(sequence.detections):
-        found = {n: convert_detections(d, PIPELINE_LAYOUT) for n, d in found.items()}
-        result = pipeline.process_detections(found, stamp=float(sequence.frames[f]) /
-                                              sequence.fps)
-        out.append(convert_joints(result.skeletons.positions, result.skeletons.layout, COCO17))
-    return out
+    return [convert_joints(skeletons.positions, skeletons.layout, COCO17)
+            for skeletons, _, _ in run_sequence(sequence)]
 
 
 def main() -> int:

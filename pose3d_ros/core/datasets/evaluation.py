@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from ..multiperson_metrics import (
     to_campus14,
 )
 from ..pipeline import PipelineParams, Pose3DPipeline
+from ..types import Skeletons3D
 from .records import GroundTruth, MultiViewSequence
 
 PIPELINE_LAYOUT = COCO17     # the 2D layout the pipeline is given (all file layouts map onto it)
@@ -120,6 +121,24 @@ def ground_truth_campus14(truth: GroundTruth) -> np.ndarray:
     return to_campus14(truth.points, truth.layout, truth.up)
 
 
+def run_sequence(sequence: MultiViewSequence, params: PipelineParams | None = None
+                 ) -> Iterator[tuple[Skeletons3D, float, list[int]]]:
+    """The pipeline (default SCORING_PARAMS) frame by frame on the sequence's 2D, as the fusion
+    node runs it: per frame its skeletons, the seconds the 3D stages took, and the 2D people
+    of each camera."""
+    rig = sequence.rig
+    pipeline = Pose3DPipeline(rig.names, {cam.name: cam for cam in rig}, frame_id=rig.frame_id,
+                              params=params or SCORING_PARAMS)
+    for f, found in enumerate(sequence.detections):
+        found = {name: convert_detections(d, PIPELINE_LAYOUT) for name, d in found.items()}
+        start = time.perf_counter()
+        # stamped by frame number: the protocol's frames of Campus (350-470, 650-750) have a
+        # gap, which the tracker must see as one (found by a review)
+        result = pipeline.process_detections(found, stamp=float(sequence.frames[f]) / sequence.fps)
+        yield (result.skeletons, time.perf_counter() - start,
+               [d.num_people for d in found.values()])
+
+
 def evaluate_sequence(sequence: MultiViewSequence, params: PipelineParams | None = None, *,
                       actors: Sequence[int] | None = None, match_distance_m: float = 0.5,
                       head_rule: str | None = None,
@@ -145,9 +164,6 @@ def evaluate_sequence(sequence: MultiViewSequence, params: PipelineParams | None
     if not any(sequence.detections):
         raise ValueError(f"sequence {sequence.name!r} has no 2D detections: give detection "
                          "files (OpenPose or COCO format)")
-    rig = sequence.rig
-    pipeline = Pose3DPipeline(rig.names, {cam.name: cam for cam in rig}, frame_id=rig.frame_id,
-                              params=params or SCORING_PARAMS)
     gt = ground_truth_campus14(truth)
     keep = (np.ones(truth.actor_ids.size, bool) if actors is None
             else np.isin(truth.actor_ids, np.asarray(actors)))
@@ -160,15 +176,9 @@ def evaluate_sequence(sequence: MultiViewSequence, params: PipelineParams | None
     gt_ids: list[np.ndarray] = []
     times: list[float] = []
     counts: list[int] = []
-    for f, found in enumerate(sequence.detections):
-        found = {name: convert_detections(d, PIPELINE_LAYOUT) for name, d in found.items()}
-        counts.extend(d.num_people for d in found.values())
-        start = time.perf_counter()
-        # stamped by frame number: the protocol's frames of Campus (350-470, 650-750) have a
-        # gap, which the tracker must see as one (found by a review)
-        result = pipeline.process_detections(found, stamp=float(sequence.frames[f]) / sequence.fps)
-        times.append(time.perf_counter() - start)
-        skeletons = result.skeletons
+    for f, (skeletons, seconds, people_2d) in enumerate(run_sequence(sequence, params)):
+        counts.extend(people_2d)
+        times.append(seconds)
         people = to_campus14(skeletons.positions, skeletons.layout, truth.up, derivation=rule)
         ids = skeletons.ids
         annotated = np.isfinite(gt[f]).all(-1).any(-1)
@@ -193,6 +203,6 @@ def evaluate_sequence(sequence: MultiViewSequence, params: PipelineParams | None
                               match_distance_m=match_distance_m)
     ms = 1000.0 * np.asarray(times)
     return SequenceEvaluation(sequence.name, score, len(sequence.detections),
-                              tuple(rig.names), float(np.mean(counts)) if counts else 0.0,
+                              tuple(sequence.rig.names), float(np.mean(counts)) if counts else 0.0,
                               (float(np.median(ms)), float(np.percentile(ms, 90))),
                               two_d_agreement(sequence), rule)
