@@ -470,7 +470,7 @@ class FrameSynchronizer:
         self._slower: set[str] = set()         # _slower_cameras, as of the latest frame
         self._left_without: deque[_LeftWithout] = deque(maxlen=LEFT_WITHOUT_KEPT)
         self._input_since = -float("inf")      # input_resumed
-        self._resumed = False                   # input_resumed, until a set leaves
+        self._resumed = False                   # input_resumed (the rule on), until a set leaves
         self._since_resume: Counter[str] = Counter()    # frames per camera since input_resumed
         self._before_handover: dict[str, float | None] = {}    # their last stamp before it
         self._last_set_cameras: frozenset[str] = frozenset()    # of the last set emitted
@@ -492,9 +492,10 @@ class FrameSynchronizer:
         cam.last_received = now
         cam.missed_sets = 0
         cam.frames_in += 1
-        self._since_resume[camera] += 1
-        if self._since_resume[camera] == 1:     # its first frame since input_resumed
-            self._before_handover[camera] = cam.last_stamp
+        if self._resumed:                       # (complete_after_resume's bookkeeping)
+            self._since_resume[camera] += 1
+            if self._since_resume[camera] == 1:     # its first frame since input_resumed
+                self._before_handover[camera] = cam.last_stamp
         if not cam.recent_stamps or stamp > cam.recent_stamps[-1]:
             cam.recent_stamps.append(stamp)     # every frame received, in capture order
             cam.note_rates()
@@ -569,8 +570,9 @@ class FrameSynchronizer:
         leaves them in DDS while it is busy: a set does not give a camera up (module
         docstring) for the time its frames were held back."""
         self._input_since = now
-        self._resumed = True
-        self._since_resume.clear()
+        if self.params.complete_after_resume:      # else nothing to count for
+            self._resumed = True
+            self._since_resume.clear()
 
     # -- output --------------------------------------------------------------------------
     def pop_latest(self) -> FrameSet | None:
@@ -820,8 +822,7 @@ class FrameSynchronizer:
         is open, and one of `candidates` it lacks has as its newest frame the one handed
         over, stamped past `limit` (the set's latest joining stamp, s), was due a frame by
         then and was in the last set beside one of the set's cameras."""
-        if not self.params.complete_after_resume or not self._resumed \
-                or open_set is self._open[-1] \
+        if not self._resumed or open_set is self._open[-1] \
                 or not self._last_set_cameras.intersection(open_set.frames) \
                 or not self._one_rate():
             return False
