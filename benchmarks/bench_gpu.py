@@ -3,6 +3,7 @@
     python benchmarks/bench_gpu.py [--providers TensorrtExecutionProvider CUDAExecutionProvider]
         [--cameras 1 4 8] [--repeats 60] [--budget-s 420]
         [--cudnn-search EXHAUSTIVE HEURISTIC DEFAULT]     # CUDA: one row per cuDNN search
+        [--pad-batches auto off]          # batches padded and run at start (auto: on a GPU)
         [--first-calls 1 2 3 4 8 16]      # first call with each batch size vs the second
 
 For each execution provider (one at a time, CPU as the session's fallback for unsupported
@@ -14,8 +15,11 @@ frame set on real 1080x1920 frames of the demo recording (cameras 5-8 repeat cam
 Printed: the providers the sessions really use, ms per frame set (median / p90 / p99), frame
 sets per second, the ratio to the floor, the three slowest calls of `now` (which timed set, ms,
 people found, views the detector ran on) and the batch sizes its two models first met after the
-warm-up (on a GPU such a first call also picks its kernels); then the first call of each model
-with each batch size of --first-calls against the second, on fresh sessions; then, per GPU
+warm-up (on a GPU such a first call also picks its kernels) with the time the models' own
+start-up spent running their padded batch sizes (`OnnxModel(pad_batches=...)`: on a GPU by
+default, so that no new number of people meets a cold kernel; `off` is the code before); then
+the first call of each model with each batch size of --first-calls against the second, on
+fresh sessions; then, per GPU
 provider, how far its 2D is from the CPU's on the same frames (the stateless `before`
 configuration on the four real cameras; people matched as compare_detector_outputs.py does: per-
 joint pixel difference median / p95 / max, people found on one side only). The first calls
@@ -31,6 +35,7 @@ takes TensorRT or CUDA where they start; the demo has 4 cameras).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import sys
@@ -75,13 +80,17 @@ def ping_pong(sets: list, count: int) -> list:
     return [cycle[i % len(cycle)] for i in range(count)]
 
 
+PAD_CHOICES = {"auto": None, "on": True, "off": False}
+
+
 def run_row(provider: str, sets: list[list[np.ndarray]], repeats: int,
-            cudnn_search: str = "EXHAUSTIVE") -> dict:
+            cudnn_search: str = "EXHAUSTIVE", pad: str = "auto") -> dict:
     """Time the three configurations taking turns on `repeats` frame sets; also the slowest
     calls of `now` (index among the timed sets, ms, people found, views the detector ran on)."""
     providers = [provider] if provider == "CPUExecutionProvider" else [provider,
                                                                       "CPUExecutionProvider"]
-    common = dict(providers=providers, cudnn_conv_algo_search=cudnn_search)
+    common = dict(providers=providers, cudnn_conv_algo_search=cudnn_search,
+                  pad_batches=PAD_CHOICES[pad])
     configs = {"before": create_detector("blazepose_onnx", track=False, **common),
                "now": create_detector("blazepose_onnx", **common),
                "floor": create_detector("blazepose_onnx", redetect_every=10 ** 9, **common)}
@@ -108,16 +117,21 @@ def run_row(provider: str, sets: list[list[np.ndarray]], repeats: int,
     first_met = "; ".join(f"{role} {sorted(model.batch_sizes_seen - warmed[role])}"
                           for role, model in models.items()
                           if model.batch_sizes_seen - warmed[role]) or "none"
+    started = "; ".join(f"{role} {sum(model.warm_up_ms.values()) / 1000:.1f} s"
+                        for role, model in models.items() if model.warm_up_ms)
+    first_met += f" (sizes run at start: {started})" if started else ""
     for detector in configs.values():
         detector.close()
     return {"used": used, "times": {k: np.array(v) for k, v in times.items()},
             "slowest": sorted(calls, reverse=True)[:3], "first_met": first_met}
 
 
-def first_call_costs(provider: str, search: str, sizes: tuple[int, ...]) -> list[str]:
+def first_call_costs(provider: str, search: str, sizes: tuple[int, ...],
+                     pad: str = "auto") -> list[str]:
     """Table rows: for each model of the back-end, on a fresh session, the first call with
     each batch size against the second call with it (ms): what a new number of people or
-    views costs once on this provider (cuDNN's algorithm search on CUDA)."""
+    views costs once on this provider (cuDNN's algorithm search on CUDA); with padding, after
+    the session's own start-up has run the padded sizes."""
     from pose3d_ros.core.detection.blazepose_onnx import (
         DETECTOR_ONNX,
         LANDMARK_ONNX,
@@ -128,7 +142,7 @@ def first_call_costs(provider: str, search: str, sizes: tuple[int, ...]) -> list
     providers = list(dict.fromkeys([provider, "CPUExecutionProvider"]))
     for name, role in ((DETECTOR_ONNX, "detector"), (LANDMARK_ONNX, "landmarks")):
         model = OnnxModel(default_model_dir() / name, role=role, providers=providers,
-                          cudnn_conv_algo_search=search)
+                          cudnn_conv_algo_search=search, pad_batches=PAD_CHOICES[pad])
         shape = model.input_shape[1:]
         cells = []
         for size in sizes:
@@ -141,7 +155,7 @@ def first_call_costs(provider: str, search: str, sizes: tuple[int, ...]) -> list
             cells.append(f"{size}: {spent[0]:.0f} / {spent[1]:.1f}")
         model.close()
         label = search if provider == "CUDAExecutionProvider" else "-"
-        rows.append(f"| {provider} | {label} | {role} | {'; '.join(cells)} |")
+        rows.append(f"| {provider} | {label} | {pad} | {role} | {'; '.join(cells)} |")
     return rows
 
 
@@ -168,7 +182,7 @@ def agreement_with_cpu(provider: str, sets: list[list[np.ndarray]]) -> str:
             f"{only_cpu} |")
 
 
-def table_row(provider: str, search: str, cameras: int, row: dict) -> str:
+def table_row(provider: str, search: str, pad: str, cameras: int, row: dict) -> str:
     t = row["times"]
 
     def cell(values: np.ndarray) -> str:
@@ -179,7 +193,7 @@ def table_row(provider: str, search: str, cameras: int, row: dict) -> str:
     used = ", ".join(p.replace("ExecutionProvider", "") for p in row["used"])
     slowest = ", ".join(f"{i} {ms:.0f} ({people}, {views})" for ms, i, people, views
                         in row["slowest"])
-    return (f"| {provider} | {used} | {search} | {cameras} | {cell(t['before'])} | "
+    return (f"| {provider} | {used} | {search} | {pad} | {cameras} | {cell(t['before'])} | "
             f"{cell(t['now'])} | {1000 / now:.1f} | {floor:.1f} | {now / floor:.2f} | "
             f"{before / now:.2f} | {slowest} | {row['first_met']} |")
 
@@ -191,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cudnn-search", nargs="+", default=["EXHAUSTIVE"],
                         choices=list(CUDNN_CONV_ALGO_SEARCHES),
                         help="the CUDA provider's cuDNN algorithm search, one row each")
+    parser.add_argument("--pad-batches", nargs="+", default=["auto"],
+                        choices=list(PAD_CHOICES),
+                        help="batches padded to a few sizes run at start (auto: on a GPU; "
+                        "off: each batch as it is, the code before), one row each")
     parser.add_argument("--repeats", type=int, default=60, help="timed frame sets per row")
     parser.add_argument("--first-calls", type=int, nargs="*", default=[1, 2, 3, 4, 8, 16],
                         help="batch sizes whose first call is timed against the second, per "
@@ -204,42 +222,44 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "
           f"{os.cpu_count()} CPUs, load average {load[0]:.1f}; providers usable here: "
           f"{sorted(usable_providers())}")
-    print("| provider asked | sessions run on | cuDNN search | cameras | before ms (median / p90 "
+    print("| provider asked | sessions run on | cuDNN search | padded batches | cameras | before "
+          "ms (median / p90 "
           "/ p99) | now ms (median / p90 / p99) | now Hz | floor ms (median) | now / floor | "
           "before / now | now's slowest calls: set ms (people, detector views) | now's batch "
           "sizes first met after the warm-up |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     from pose3d_ros.core.detection.blazepose_onnx import missing_models
     if missing := missing_models():   # (a traceback here before: smoke run of every benchmark)
-        print(f"| - | not run: {missing} | - | - | - | - | - | - | - | - | - | - |")
+        print(f"| - | not run: {missing} | - | - | - | - | - | - | - | - | - | - | - |")
         return 0
     frames = read_sets(args.distinct_frames, max(args.cameras))
     for provider in args.providers:
         if provider not in usable_providers():
             print(f"| {provider} | not usable on this machine | - | - | - | - | - | - | - | - "
-                  "| - | - |")
+                  "| - | - | - |")
             continue
         searches = args.cudnn_search if provider == "CUDAExecutionProvider" else ["-"]
-        for search in searches:
-            for cameras in args.cameras:
-                if time.monotonic() - started > args.budget_s:
-                    print(f"| {provider} | skipped: time budget spent | {search} | {cameras} | - "
-                          "| - | - | - | - | - | - | - |")
-                    continue
-                row = run_row(provider, [s[:cameras] for s in frames], args.repeats,
-                              search if search != "-" else "EXHAUSTIVE")
-                print(table_row(provider, search, cameras, row), flush=True)
+        for search, pad, cameras in itertools.product(searches, args.pad_batches,
+                                                      args.cameras):
+            if time.monotonic() - started > args.budget_s:
+                print(f"| {provider} | skipped: time budget spent | {search} | {pad} | "
+                      f"{cameras} | - | - | - | - | - | - | - | - |")
+                continue
+            row = run_row(provider, [s[:cameras] for s in frames], args.repeats,
+                          search if search != "-" else "EXHAUSTIVE", pad)
+            print(table_row(provider, search, pad, cameras, row), flush=True)
     gpu = [p for p in args.providers if p != "CPUExecutionProvider" and p in usable_providers()]
     if args.first_calls and time.monotonic() - started > args.budget_s:
         print("\n# first calls per batch size: skipped, time budget spent")
     elif args.first_calls:
-        print("\n| provider | cuDNN search | model | batch size: first call ms / second call ms |")
-        print("|---|---|---|---|")
+        print("\n| provider | cuDNN search | padded batches | model | batch size: first call ms / "
+              "second call ms |")
+        print("|---|---|---|---|---|")
         for provider in gpu or ["CPUExecutionProvider"]:
             searches = args.cudnn_search if provider == "CUDAExecutionProvider" else ["-"]
-            for search in searches:
+            for search, pad in itertools.product(searches, args.pad_batches):
                 for row in first_call_costs(provider, search if search != "-" else "EXHAUSTIVE",
-                                            tuple(args.first_calls)):
+                                            tuple(args.first_calls), pad):
                     print(row, flush=True)
     if gpu and time.monotonic() - started > args.budget_s:
         print("\n# 2D against the CPU's: skipped, time budget spent")

@@ -281,3 +281,28 @@ def test_onnx_path_agrees_with_litert_path():
         if a.num_people:
             diff = np.linalg.norm(a.keypoints - b.keypoints, axis=-1)
             assert np.nanmax(diff) < 2.0, np.nanmax(diff)  # pixels
+
+
+@pytest.mark.skipif(not ONNX_READY and not os.environ.get("CI"),
+                    reason="BlazePose ONNX models not converted on this machine "
+                    "(python -m pose3d_ros.tools.convert_blazepose_onnx)")
+def test_padded_batches_give_the_same_people_and_joints():
+    """What a GPU runs by default (batches padded to the sizes run at start), forced on the
+    CPU: the real frames' 2D as without padding, and only those sizes ever run."""
+    frames = first_frames("multi", 3)
+    plain = create_detector("blazepose_onnx")
+    padded = create_detector("blazepose_onnx", pad_batches=True)
+    landmarks = padded._landmarker.model
+    assert sorted(landmarks.warm_up_ms) == [1, 2, 4, 8, 16]
+    for frame_set in frames:   # three cameras of two people: 6 crops, padded to 8
+        for a, b in zip(plain.detect(frame_set[:3]), padded.detect(frame_set[:3]),
+                        strict=True):
+            assert a.num_people == b.num_people
+            np.testing.assert_allclose(a.keypoints, b.keypoints, atol=0.05)  # pixels
+            np.testing.assert_allclose(a.scores, b.scores, atol=1e-3)
+    assert 6 in plain._landmarker.model.batch_sizes_seen
+    assert landmarks.batch_sizes_seen == {1, 2, 4, 8, 16}
+    crops = np.random.default_rng(0).uniform(0, 1, (19, 256, 256, 3)).astype(np.float32)
+    for a, b in zip(plain._landmarker.model.run(crops), landmarks.run(crops), strict=True):
+        assert a.shape == b.shape and a.shape[0] == 19
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)

@@ -12,7 +12,11 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pose3d_ros.core.detection import create_detector
 from pose3d_ros.core.detection.onnx_models import select_providers
-from pose3d_ros.core.detection.onnx_session import OnnxModel, provider_options
+from pose3d_ros.core.detection.onnx_session import (
+    OnnxModel,
+    padded_batch_sizes,
+    provider_options,
+)
 from pose3d_ros.core.layouts import COCO17
 
 IMAGE_H, IMAGE_W = 1920, 1080  # portrait, like the demo cameras
@@ -234,3 +238,38 @@ def test_unknown_cudnn_search_is_refused_before_any_session(tmp_path):
     assert model.batch_sizes_seen == {2, 5}
     with pytest.raises(ValueError, match="test model: cudnn_conv_algo_search must be one of"):
         OnnxModel(path, role="test model", cudnn_conv_algo_search="exhaustive")
+
+
+def test_padded_batch_sizes_are_powers_of_two_up_to_the_largest():
+    assert padded_batch_sizes(16) == (1, 2, 4, 8, 16)
+    assert padded_batch_sizes(12) == (1, 2, 4, 8, 12)
+    assert padded_batch_sizes(1) == (1,)
+    with pytest.raises(ValueError, match="at least 1"):
+        padded_batch_sizes(0)
+
+
+def test_a_padded_model_runs_only_its_sizes_from_the_start_and_returns_each_item(tmp_path):
+    """On a GPU a batch size met for the first time picks its kernels while frames wait
+    (0.4-2.4 s on CUDA): padded, a model only ever runs the sizes it ran when it started."""
+    path = constant_model(tmp_path / "m.onnx", ["B", 3, 8, 8], {"out": np.ones((1, 2))})
+    padded = OnnxModel(path, role="test model", pad_batches=True, trt_max_batch=8)
+    assert padded.padded_sizes == (1, 2, 4, 8)
+    assert sorted(padded.warm_up_ms) == [1, 2, 4, 8] and padded.batch_sizes_seen == {1, 2, 4, 8}
+    for count in (1, 3, 5, 8, 19):
+        out = padded.run(np.ones((count, 3, 8, 8), np.float32))[0]
+        assert out.shape == (count, 2) and np.all(out == 1.0)
+    assert padded.batch_sizes_seen == {1, 2, 4, 8}   # 19 = 8 + 8 + 3 -> 4
+    assert padded.run(np.zeros((0, 3, 8, 8), np.float32))[0].shape == (0, 2)
+    # on the CPU the default runs each batch as it is (a first call costs nothing there)
+    plain = OnnxModel(path, role="test model")
+    assert plain.padded_sizes == () and plain.warm_up_ms == {} and not plain.batch_sizes_seen
+    plain.run(np.ones((3, 3, 8, 8), np.float32))
+    assert plain.batch_sizes_seen == {3}
+    # a fixed batch is never padded; a free image size is padded but cannot be run ahead
+    fixed = constant_model(tmp_path / "f.onnx", [1, 3, 8, 8], {"out": np.ones((1, 2))})
+    assert OnnxModel(fixed, role="fixed", pad_batches=True).padded_sizes == ()
+    free = constant_model(tmp_path / "v.onnx", ["B", 3, "H", "W"], {"out": np.ones((1, 2))})
+    model = OnnxModel(free, role="free size", pad_batches=True)
+    assert model.padded_sizes == (1, 2, 4, 8, 16) and model.warm_up_ms == {}
+    assert model.run(np.ones((3, 3, 5, 7), np.float32))[0].shape == (3, 2)
+    assert model.batch_sizes_seen == {4}

@@ -57,13 +57,13 @@ def create_onnx_blazepose(*, model_dir: Path | str | None = None,
                           providers: Sequence[str] | None = None, fp16: bool = True,
                           intra_op_threads: int | None = None,
                           cudnn_conv_algo_search: str = "EXHAUSTIVE",
-                          **options) -> TwoStageBlazePose:
+                          pad_batches: bool | None = None, **options) -> TwoStageBlazePose:
     """BlazePose two-stage on onnxruntime.
 
     model_dir: folder with pose_detection.onnx and pose_landmark_full.onnx (default
       $POSE3D_DATA/models/blazepose, written by the conversion tool).
-    providers, fp16, intra_op_threads, cudnn_conv_algo_search: as OnnxModel. Other options: as
-      TwoStageBlazePose.
+    providers, fp16, intra_op_threads, cudnn_conv_algo_search, pad_batches: as OnnxModel.
+      Other options: as TwoStageBlazePose.
     """
     folder = Path(model_dir) if model_dir else default_model_dir()
     paths = [folder / DETECTOR_ONNX, folder / LANDMARK_ONNX]
@@ -71,10 +71,12 @@ def create_onnx_blazepose(*, model_dir: Path | str | None = None,
         raise FileNotFoundError(missing)
     detector = OnnxModel(paths[0], role="blazepose detector", providers=providers, fp16=fp16,
                          intra_op_threads=intra_op_threads,
-                         cudnn_conv_algo_search=cudnn_conv_algo_search)
+                         cudnn_conv_algo_search=cudnn_conv_algo_search,
+                         pad_batches=pad_batches)
     landmarker = OnnxModel(paths[1], role="blazepose landmarks", providers=providers,
                            fp16=fp16, intra_op_threads=intra_op_threads,
-                           cudnn_conv_algo_search=cudnn_conv_algo_search)
+                           cudnn_conv_algo_search=cudnn_conv_algo_search,
+                           pad_batches=pad_batches)
     return TwoStageBlazePose(_SortedOutputs(detector, (224, 224, 3)),
                              _SortedOutputs(landmarker, (256, 256, 3)),
                              name="blazepose_onnx", runtime=landmarker.runtime, **options)

@@ -84,7 +84,8 @@ class YoloPoseDetector:
 
     Options: model (path to .onnx), score_threshold (person score, 0.25), iou_threshold
     (NMS, 0.65), max_people (20), min_keypoint_score (below it a joint is NaN; 0 keeps all),
-    providers, fp16, intra_op_threads, cudnn_conv_algo_search (onnx_session.OnnxModel).
+    providers, fp16, intra_op_threads, cudnn_conv_algo_search, pad_batches
+    (onnx_session.OnnxModel).
     """
 
     layout = COCO17
@@ -93,11 +94,13 @@ class YoloPoseDetector:
                  iou_threshold: float = 0.65, max_people: int = 20,
                  min_keypoint_score: float = 0.0, providers: Sequence[str] | None = None,
                  fp16: bool = True, intra_op_threads: int | None = None,
-                 cudnn_conv_algo_search: str = "EXHAUSTIVE") -> None:
+                 cudnn_conv_algo_search: str = "EXHAUSTIVE",
+                 pad_batches: bool | None = None) -> None:
         self.name = "yolo_pose"
         self.model = OnnxModel(model, role="yolo_pose", providers=providers, fp16=fp16,
                                intra_op_threads=intra_op_threads,
-                               cudnn_conv_algo_search=cudnn_conv_algo_search)
+                               cudnn_conv_algo_search=cudnn_conv_algo_search,
+                               pad_batches=pad_batches)
         self.runtime = self.model.runtime
         self.input_hw = self.model.check_image_input("(B, 3, H, W) RGB in [0, 1]")
         self.num_values = 5 + 3 * self.layout.num_joints
@@ -159,17 +162,20 @@ class YoloPersonDetector:
     """Ultralytics YOLO detection ONNX export used as the person detector of top-down models.
 
     Options: model, person_class (0 in COCO), score_threshold (0.3), iou_threshold (0.65),
-    max_people (20), providers, fp16, intra_op_threads, cudnn_conv_algo_search.
+    max_people (20), providers, fp16, intra_op_threads, cudnn_conv_algo_search,
+    pad_batches.
     """
 
     def __init__(self, model: Path | str, *, person_class: int = 0,
                  score_threshold: float = 0.3, iou_threshold: float = 0.65,
                  max_people: int = 20, providers: Sequence[str] | None = None,
                  fp16: bool = True, intra_op_threads: int | None = None,
-                 cudnn_conv_algo_search: str = "EXHAUSTIVE") -> None:
+                 cudnn_conv_algo_search: str = "EXHAUSTIVE",
+                 pad_batches: bool | None = None) -> None:
         self.model = OnnxModel(model, role="person detector", providers=providers, fp16=fp16,
                                intra_op_threads=intra_op_threads,
-                               cudnn_conv_algo_search=cudnn_conv_algo_search)
+                               cudnn_conv_algo_search=cudnn_conv_algo_search,
+                               pad_batches=pad_batches)
         self.input_hw = self.model.check_image_input("(B, 3, H, W) RGB in [0, 1]")
         shape = self.model.output_shapes[0]
         if len(shape) != 3 or (shape[1] is not None and shape[1] < 5 + person_class):
@@ -244,16 +250,18 @@ class _TopDown:
                  min_keypoint_score: float = 0.0, person_score_threshold: float = 0.3,
                  max_people: int = 20, providers: Sequence[str] | None = None,
                  fp16: bool = True, intra_op_threads: int | None = None,
-                 cudnn_conv_algo_search: str = "EXHAUSTIVE") -> None:
+                 cudnn_conv_algo_search: str = "EXHAUSTIVE",
+                 pad_batches: bool | None = None) -> None:
         self.model = OnnxModel(model, role=self.name, providers=providers, fp16=fp16,
                                intra_op_threads=intra_op_threads,
-                               cudnn_conv_algo_search=cudnn_conv_algo_search)
+                               cudnn_conv_algo_search=cudnn_conv_algo_search,
+                               pad_batches=pad_batches)
         self.input_hw = self.model.check_image_input(self.input_format)
         self._check_outputs()
         self.person_detector = YoloPersonDetector(
             person_detector, score_threshold=person_score_threshold, max_people=max_people,
             providers=providers, fp16=fp16, intra_op_threads=intra_op_threads,
-            cudnn_conv_algo_search=cudnn_conv_algo_search)
+            cudnn_conv_algo_search=cudnn_conv_algo_search, pad_batches=pad_batches)
         self.runtime = _runtime_of(self.model, self.person_detector.model)
         self.box_padding = box_padding
         self.mean = np.asarray(mean, np.float32)
@@ -316,7 +324,8 @@ class RTMPoseDetector(_TopDown):
 
     Options: model, person_detector (YOLO detection .onnx), box_padding (1.25), mean/std
     (ImageNet, RGB, 0-255 scale), rgb (feed RGB: True), min_keypoint_score,
-    person_score_threshold, providers, fp16, intra_op_threads, cudnn_conv_algo_search.
+    person_score_threshold, providers, fp16, intra_op_threads, cudnn_conv_algo_search,
+    pad_batches.
     Joint score = the smaller of the x and y SimCC maxima (as mmpose), clipped to [0, 1].
     """
 

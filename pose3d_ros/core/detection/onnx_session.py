@@ -1,12 +1,14 @@
 """onnxruntime sessions for the detector back-ends: execution-provider choice (TensorRT ->
 CUDA -> CPU, each probed once), TensorRT options (fp16, engine cache, one optimisation profile
-for a dynamic batch), float16 inputs, I/O binding on GPU."""
+for a dynamic batch), float16 inputs, I/O binding on GPU, and on a GPU batches padded to a few
+sizes that are all run once when the session starts."""
 from __future__ import annotations
 
 import contextlib
 import functools
 import io
 import logging
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -119,6 +121,14 @@ def tensorrt_batch_profile(path: Path, max_batch: int) -> dict[str, str]:
             "trt_profile_max_shapes": f"{name}:{max_batch}x{rest}"}
 
 
+def padded_batch_sizes(cap: int) -> tuple[int, ...]:
+    """The batch sizes a padded model runs: the powers of two below `cap`, then `cap`."""
+    if cap < 1:
+        raise ValueError(f"the largest batch must be at least 1, got {cap}")
+    sizes = [1 << k for k in range(cap.bit_length()) if 1 << k < cap]
+    return (*sizes, cap)
+
+
 def provider_options(chosen: Sequence[str], path: Path, *, fp16: bool, trt_max_batch: int,
                      cudnn_conv_algo_search: str) -> list[dict[str, Any]]:
     """onnxruntime's options for each of the chosen providers of the model at `path`:
@@ -149,12 +159,20 @@ class OnnxModel:
     cudnn_conv_algo_search: how the CUDA provider picks each convolution's cuDNN algorithm
       for an input shape it has not met: "EXHAUSTIVE" (onnxruntime's default: times every
       algorithm, on the first call with that shape), "HEURISTIC" or "DEFAULT".
+    pad_batches: with a dynamic batch axis, run every batch as batches of the sizes
+      padded_batch_sizes(trt_max_batch) (zeros added, their outputs dropped; larger batches
+      in parts of trt_max_batch), and run each of those sizes once here, so that no new
+      batch size (a new number of people or views) meets a cold kernel while frames wait: on
+      a GPU such a first call picks its kernels, 0.4-2.4 s per call measured on CUDA
+      (bench_gpu.py). None (default): on a GPU provider only; on the CPU a first call costs
+      nothing extra and padding would cost compute.
     """
 
     def __init__(self, path: Path | str, *, role: str, providers: Sequence[str] | None = None,
                  fp16: bool = True, intra_op_threads: int | None = None,
                  trt_max_batch: int = 16,
-                 cudnn_conv_algo_search: str = "EXHAUSTIVE") -> None:
+                 cudnn_conv_algo_search: str = "EXHAUSTIVE",
+                 pad_batches: bool | None = None) -> None:
         ort = import_onnxruntime()
         path = Path(path)
         if not path.is_file():
@@ -197,6 +215,16 @@ class OnnxModel:
         # The batch sizes run so far: on a GPU provider the first call with a new one also
         # picks its kernels (cuDNN's algorithm search), hundreds of ms (bench_gpu.py).
         self.batch_sizes_seen: set[int] = set()
+        pad = self.on_gpu if pad_batches is None else bool(pad_batches)
+        # (), or the only batch sizes run (a model with a fixed batch is never padded)
+        self.padded_sizes = padded_batch_sizes(trt_max_batch) \
+            if pad and self.input_shape and self.input_shape[0] is None else ()
+        self.warm_up_ms: dict[int, float] = {}
+        if self.padded_sizes and all(d is not None for d in self.input_shape[1:]):
+            self.warm_up_ms = self.warm_up()
+            log.info("%s on %s: batch sizes %s run once at start in %.1f s (a first call "
+                     "with a new size picks its kernels)", role, self.runtime,
+                     list(self.padded_sizes), sum(self.warm_up_ms.values()) / 1000)
 
     @property
     def runtime(self) -> str:
@@ -217,8 +245,28 @@ class OnnxModel:
                              f"export the model with a static input size")
         return int(shape[2]), int(shape[3])
 
+    def warm_up(self) -> dict[int, float]:
+        """Run each padded batch size once on zeros; returns ms per size (its first call).
+        Needs every input axis but the batch fixed."""
+        item_shape = tuple(int(d) for d in self.input_shape[1:] if d is not None)
+        if len(item_shape) != len(self.input_shape) - 1:
+            raise ValueError(f"{self.role}: input {self.input_shape} has free axes besides "
+                             "the batch; its batches cannot be run ahead")
+        spent = {}
+        for size in self.padded_sizes:
+            start = time.perf_counter()
+            self._run(np.zeros((size, *item_shape), self.input_dtype))
+            spent[size] = (time.perf_counter() - start) * 1000
+        return spent
+
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
-        """Run on a float32 batch (B, ...), splitting it when the model has a fixed batch."""
+        """Run on a float32 batch (B, ...), splitting it when the model has a fixed batch,
+        padding it when the model pads batches (outputs for the B items only)."""
+        if self.padded_sizes and batch.shape[0]:
+            cap = self.padded_sizes[-1]
+            parts = [self._run_padded(batch[i:i + cap]) for i in range(0, batch.shape[0], cap)]
+            return parts[0] if len(parts) == 1 else \
+                [np.concatenate(p) for p in zip(*parts, strict=True)]
         fixed = self.fixed_batch
         if fixed is not None and batch.shape[0] != fixed:
             if fixed != 1:
@@ -231,6 +279,16 @@ class OnnxModel:
     def close(self) -> None:
         """Release the session (its memory, and the GPU's); run() then raises."""
         self.session = None
+
+    def _run_padded(self, batch: np.ndarray) -> list[np.ndarray]:
+        """One part of at most the largest padded size, zeros added up to the next size."""
+        count = batch.shape[0]
+        size = next(s for s in self.padded_sizes if s >= count)
+        if size > count:
+            batch = np.concatenate([batch, np.zeros((size - count, *batch.shape[1:]),
+                                                    batch.dtype)])
+        return [out[:count] if out.shape and out.shape[0] == size else out
+                for out in self._run(batch)]
 
     def _run(self, batch: np.ndarray) -> list[np.ndarray]:
         if self.session is None:
