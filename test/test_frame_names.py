@@ -14,12 +14,29 @@ import numpy as np
 import pytest
 
 from pose3d_ros.core import bag_tracks, bagio
-from pose3d_ros.core.bag_cameras import read_bag_cameras
+from pose3d_ros.core.bag_cameras import camera_name, camera_name_problem, read_bag_cameras
 from pose3d_ros.core.camera import camera_model_from_info_msg, ros2_frame_name
 from pose3d_ros.core.static_tf import StaticTransform, transforms_from_message
 from pose3d_ros.tools import fetch_demo, make_bag
 
 T0 = 1_700_000_000_000_000_000
+
+
+@pytest.mark.parametrize("name", ["cam01", "Cam_A", "_left", "cam__1", "cam 02", "cam-1",
+                                  "1cam", "cam.1", "left/cam", "", "cam/"])
+def test_camera_names_the_tools_take_are_those_rclpy_and_the_readers_take(name):
+    """A camera name becomes <name>/image_raw (rclpy's rules) and is read back from a bag as
+    the topic's first namespace (camera_name): the tools take exactly those that survive
+    both (a review: 'cam 02' was refused by the node after run had written the input bag)."""
+    from rclpy.exceptions import InvalidTopicNameException
+    from rclpy.validate_topic_name import validate_topic_name
+
+    try:
+        validate_topic_name(f"{name}/image_raw")
+        valid = camera_name(f"/{name}/image_raw") == name
+    except InvalidTopicNameException:
+        valid = False
+    assert (camera_name_problem(name) == "") == valid, name
 
 
 def test_ros2_frame_name():

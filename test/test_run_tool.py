@@ -483,10 +483,17 @@ def test_more_mistakes_are_told_before_any_work(tmp_path, capsys):
 
     landscape = tmp_path / "phone.yaml"
     save_camera_info_yaml(pinhole_from_fov("phone", 640, 360, 65.0), landscape)
+    spaced = tmp_path / "spaced.yaml"
+    save_camera_info_yaml(pinhole_from_fov("cam 02", 640, 360, 65.0), spaced)
     portrait = _small_video(tmp_path / "portrait.avi", 360, 640)
     video = _small_video(tmp_path / "clip.avi", 640, 360)
     out = ["--out-dir", str(tmp_path / "o")]
     cases = [
+        # a camera name no topic can hold: refused by the node after the bag was written
+        (["--videos", str(video), "--calibration", str(spaced)],
+         "camera name 'cam 02' cannot name ROS topics"),
+        # a folder given as a file was "does not exist"
+        (["--videos", str(tmp_path), "--hfov", "65"], "is a folder, not a file"),
         # --scale no longer skips the size check: a portrait video was squashed into it
         (["--videos", str(portrait), "--calibration", str(landscape), "--scale", "0.5"],
          "phone: video frames are 360x640 but the calibration says 640x360 (320x180 at "

@@ -371,6 +371,7 @@ def test_eval_lifter_checks_numbers_models_and_cache_before_any_work(tmp_path, c
     base = ["--recording", "single", "--cache-dir", str(cache)]
     for extra, told in ((["--height", "-1"], ["--height"]),
                         (["--prior-weight", "nan"], ["--prior-weight"]),
+                        (["--height", "0", "--prior-weight", "0.5"], ["--height 0 has none"]),
                         (["--model", str(text)], ["--model", "not an ONNX model"]),
                         (["--model", str(lacking)], ["--model", "lacks 'layout'"]),
                         (["--cache-dir", str(a_file)], ["--cache-dir", "is a file"])):
@@ -558,6 +559,35 @@ def test_run_with_an_infinite_scale_ends_in_one_line_not_a_traceback(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.endswith("error: argument --scale: must be a finite number > 0, got inf"), last
     assert list(tmp_path.iterdir()) == []
+
+
+def test_calibrate_refuses_unreadable_2d_files_a_folder_and_a_rig_it_cannot_write(tmp_path,
+                                                                                   capsys):
+    """A review's finds: an empty --keypoints file and a lone .npy array were tracebacks
+    (EOFError, TypeError), a file of other bytes told to load it "unsafely" with pickles; a
+    folder given as a file was "does not exist"; --out rig.toml wrote YAML under a name no
+    tool then read."""
+    from pose3d_ros.core.calibration import save_camera_info_yaml
+    from pose3d_ros.core.camera import pinhole_from_fov
+
+    intrinsics = tmp_path / "a.yaml"
+    save_camera_info_yaml(pinhole_from_fov("a", 64, 48, 60.0), intrinsics)
+    (tmp_path / "empty.npz").write_bytes(b"")
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    (tmp_path / "bytes.npz").write_bytes(bytes(range(256)) * 4)
+    out = ["--out", str(tmp_path / "rig.yaml")]
+    base = ["--intrinsics", str(intrinsics)]
+    for name, told in (("empty.npz", "is not an .npz file of NumPy arrays"),
+                       ("one.npy", "holds one array, not an .npz"),
+                       ("bytes.npz", "is not an .npz file of NumPy arrays")):
+        _refused(capsys, calibrate.main, ["--keypoints", str(tmp_path / name), *base, *out],
+                 name, told)
+    _refused(capsys, calibrate.main, ["--keypoints", str(tmp_path), *base, *out],
+             "is a folder, not a file")
+    _refused(capsys, calibrate.main, ["--keypoints", str(tmp_path / "one.npy"), *base,
+                                      "--out", str(tmp_path / "rig.toml")],
+             "rig.toml", "give a name ending in .yaml")
+    assert not (tmp_path / "rig.yaml").exists() and not (tmp_path / "rig.toml").exists()
 
 
 # ------------------------------------------------------------- calibrate: the frame rate

@@ -10,6 +10,7 @@ transform tree it hangs under: x_cam = R x_root + t.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,21 @@ TF_STATIC = "/tf_static"
 def camera_name(topic: str) -> str:
     """/cam01/image_raw/compressed -> cam01 (the topic's first namespace)."""
     return topic.strip("/").split("/")[0]
+
+
+_NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def camera_name_problem(name: str) -> str:
+    """Why `name` cannot name a camera whose topics are <name>/image_raw and
+    <name>/camera_info ("" when it can): it must be one ROS name token (letters, digits and
+    underscores, not starting with a digit), as camera_name reads it back."""
+    if _NAME_TOKEN.fullmatch(name):
+        return ""
+    if not name:
+        return "a camera's name is empty"
+    return (f"camera name {name!r} cannot name ROS topics ({name}/image_raw): use letters, "
+            "digits and underscores, not starting with a digit")
 
 
 @dataclass(frozen=True)

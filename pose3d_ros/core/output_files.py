@@ -43,6 +43,15 @@ class UserError(Exception):
     """A mistake in what the user asked for, told in one line."""
 
 
+def require_files(paths: Sequence[Path | str]) -> None:
+    """UserError naming the first of `paths` that is not a file: a folder, or nothing there."""
+    for path in paths:
+        if Path(path).is_dir():
+            raise UserError(f"{path} is a folder, not a file; give the file in it")
+        if not Path(path).is_file():
+            raise UserError(f"{path} does not exist")
+
+
 def refuse_existing(path: Path, overwrite: bool, what: str = "output",
                     inputs: Sequence[Path | None] = (), *, folder: bool | None = None,
                     replaces: bool = True) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 
 from . import bagio
+from .bag_cameras import camera_name_problem
 from .calibration import load_rig
 from .camera import CameraModel, pinhole_from_fov
 from .once import first_time
@@ -134,10 +135,13 @@ def video_cameras(videos: Sequence[Path], calibration: Path | None,
                              "--calibration with the cameras' poses")
         return camera_for_fov(videos[0], hfov_deg)
     assert calibration is not None
-    cameras = cameras_for_videos(videos, calibration)
+    cameras, rig_frame = cameras_for_videos(videos, calibration)
+    for camera in cameras:      # (refused by the node after the input bag was written)
+        if problem := camera_name_problem(camera.name):
+            raise ValueError(f"{calibration}: {problem}")
     for video in videos:
         readable_video_size(video)
-    return cameras
+    return cameras, rig_frame
 
 
 def refuse_repeated_videos(videos: Sequence[Path]) -> None:

@@ -40,6 +40,7 @@ from pose3d_ros.core.output_files import (
     positive_float,
     progress,
     refuse_existing,
+    require_files,
     run_cli,
     staged_output,
 )
@@ -127,7 +128,16 @@ def check_frame_id(frame_id: str, cameras: list[CameraModel] | None) -> None:
 def load_keypoints_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """2D people from an .npz with `keypoints` (F, V, P, J, 2) raw pixels (NaN where absent)
     and `scores` (F, V, P, J), BlazePose-33 joints."""
-    with np.load(path) as data:
+    try:
+        data = np.load(path)          # allow_pickle stays off: a file never runs code
+    except OSError as err:
+        raise UserError(f"{path}: {err.strerror or err}") from None
+    except (EOFError, ValueError):   # empty, or not NumPy's format (pickles are refused)
+        raise UserError(f"{path} is not an .npz file of NumPy arrays") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise UserError(f"{path} holds one array, not an .npz with the arrays keypoints and "
+                        "scores")
+    with data:
         missing = {"keypoints", "scores"} - set(data.files)
         if missing:
             raise ValueError(f"{path}: missing arrays {sorted(missing)}")
@@ -174,9 +184,11 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
         parser.error("--videos and --keypoints need --intrinsics")
     if args.videos and len(args.videos) < 2:
         raise UserError("self-calibration needs at least 2 cameras; got 1 video")
-    for path in [*args.videos, *args.intrinsics, *([args.keypoints] if args.keypoints else [])]:
-        if not path.is_file():
-            raise UserError(f"{path} does not exist")
+    require_files([*args.videos, *args.intrinsics, *([args.keypoints] if args.keypoints else [])])
+    if args.out.suffix.lower() not in (".yaml", ".yml"):
+        raise UserError(f"--out {args.out}: the rig is written as the package's rig YAML; give "
+                        "a name ending in .yaml (the tools also read Pose2Sim .toml and "
+                        "Qualisys files, but calibrate writes only YAML)")
     refuse_existing(args.out, args.overwrite, "rig file", folder=False,
                     inputs=[*args.videos, *args.intrinsics, args.keypoints])
     video_cameras = None

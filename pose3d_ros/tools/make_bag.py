@@ -36,6 +36,7 @@ from pose3d_ros.core.output_files import (
     positive_float,
     progress,
     refuse_existing,
+    require_files,
     run_cli,
     staged_output,
 )
@@ -111,11 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         calibration_file: Path | None = calibration_path(args.demo)
     else:
         videos, calibration_file = args.videos, args.calibration
-    for path in [*videos, *([calibration_file] if calibration_file else [])]:
-        if Path(path).is_dir():
-            raise UserError(f"{path} is a folder, not a file; give the file in it")
-        if not Path(path).is_file():
-            raise UserError(f"{path} does not exist")
+    require_files([*videos, *([calibration_file] if calibration_file else [])])
     try:
         cameras, rig_frame = video_cameras(videos, calibration_file, args.hfov)
         fps = frame_rate(videos, args.fps, max_frames=args.max_frames)

@@ -62,6 +62,7 @@ from pose3d_ros.core.output_files import (
     positive_float,
     progress,
     refuse_existing,
+    require_files,
     run_cli,
     staged_output,
 )
@@ -141,9 +142,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     refuse_existing(args.out_dir, args.overwrite, "output folder", folder=True,
                     inputs=[*(args.videos or []), args.bag, args.calibration])
     if args.videos:
-        for path in [*args.videos, *([args.calibration] if args.calibration else [])]:
-            if not path.is_file():
-                raise UserError(f"{path} does not exist")
+        require_files([*args.videos, *([args.calibration] if args.calibration else [])])
     elif not args.bag.exists():
         raise UserError(f"no bag at {args.bag}")
     elif args.hfov is not None:
