@@ -239,6 +239,16 @@ def test_tool_writes_json_refuses_overwrite_and_reports_mistakes(show, tmp_path,
     assert eval_dataset.run_cli(eval_dataset.main, ["--format", "campus", str(tmp_path),
                                                     "--out", str(tmp_path / "y")]) == 2
     assert "calibration_campus.json" in capsys.readouterr().err
+    # flags that were dropped without a word (a review): refused; no switches without ids
+    for extra, told in ((["--filtering", "--no-tracking"], "--filtering smooths tracked"),
+                        (["--cameras", "0,1"], "--cameras chooses Panoptic cameras")):
+        assert eval_dataset.run_cli(eval_dataset.main, argv[:-1] + [str(tmp_path / "z"),
+                                                                    *extra]) == 2
+        assert told in capsys.readouterr().err
+    assert eval_dataset.main(argv[:-1] + [str(tmp_path / "frames"), "--no-tracking"]) == 0
+    assert "id_switches            n/a (ids per frame)" in capsys.readouterr().out
+    per_frame = json.loads((tmp_path / "frames" / "evaluation.json").read_text())
+    assert per_frame["id_switches"] is None and per_frame["tracking"] is False
 
 
 def test_file_layouts_convert_to_and_from_the_package_layouts():

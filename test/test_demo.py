@@ -18,7 +18,8 @@ def test_demo_runs_the_real_node_over_dds_and_writes_the_report(tmp_path, capsys
     out = tmp_path / "demo"
     assert demo.main(["--max-frames", "4", "--out-dir", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert f"report: {out / 'report.html'}" in printed
+    assert f"report:        {out / 'report.html'}" in printed
+    assert f"output bag:    {out / 'output_bag'}" in printed
     # the figures that need no reference are printed too (an audit: only in the report)
     assert "frames without output" in printed and "bone-length CV median" in printed
     summary = json.loads((out / "evaluation.json").read_text())["summary"]

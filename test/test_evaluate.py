@@ -9,6 +9,7 @@ import pytest
 
 from pose3d_ros.core import bag_tracks, bagio, evaluation, overlay
 from pose3d_ros.core.layouts import COCO17
+from pose3d_ros.core.output_files import UserError
 from pose3d_ros.core.report import write_evaluation
 from pose3d_ros.core.types import METHOD_TRIANGULATION, Skeletons3D
 from pose3d_ros.tools import evaluate
@@ -234,6 +235,19 @@ def test_bag_round_trip_cli_json_and_report(tmp_path):
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3  # over time, per joint, snapshots
     assert "http://" not in html and "https://" not in html  # self-contained
+    # --max-frames cuts recorded skeletons too (they were scored whole beside a cut count)
+    assert evaluate.main(["--bag", str(pred_bag), "--pred-topic", "/skeletons", "--ref-bag",
+                          str(ref_bag), "--ref-topic", "/mocap/skeletons", "--max-frames", "5",
+                          "--out-dir", str(tmp_path / "five")]) == 0
+    five = json.loads((tmp_path / "five" / "evaluation.json").read_text())
+    assert len(five["per_frame_m"]["MPJPE"]) == 5
+    assert five["summary"]["MPJPE [m]"] == pytest.approx(0.025)
+    # a bag of skeletons without its topic was ignored without a word (the pipeline ran)
+    for flag in ("--pred-bag", "--ref-bag"):
+        with pytest.raises(UserError, match=f"{flag} needs {flag[:-4]}-topic"):
+            evaluate.main(["--bag", str(pred_bag), flag, str(ref_bag), "--out-dir",
+                           str(tmp_path / "no")])
+    assert not (tmp_path / "no").exists()
 
 
 def test_a_report_of_nobody_found_says_what_it_could_not_measure(tmp_path):

@@ -61,6 +61,12 @@ class SkeletonTrack:
             raise ValueError(f"a track must be in one frame, got {sorted(frames)}; bring it "
                              "into one with in_frame()")
 
+    def until(self, last_stamp_ns: int) -> SkeletonTrack:
+        """The frames stamped at or before `last_stamp_ns` (ns)."""
+        keep = int(np.searchsorted(self.stamps_ns, last_stamp_ns, side="right"))
+        return SkeletonTrack(self.stamps_ns[:keep], self.frames[:keep],
+                             None if self.log_ns is None else self.log_ns[:keep])
+
     @property
     def frame_id(self) -> str:
         """The frame the positions are in ("" for a track without people)."""

@@ -107,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # the loaders' notes
     refuse_existing(args.out, args.overwrite, inputs=(args.directory,), folder=True)
+    if args.filtering and args.no_tracking:   # (the filter was dropped without a word)
+        raise UserError("--filtering smooths tracked people: it needs tracking (drop "
+                        "--no-tracking)")
+    if args.cameras and args.format != "panoptic":   # (it was ignored without a word)
+        raise UserError(f"--cameras chooses Panoptic cameras; {args.format} uses all of its "
+                        "calibration's cameras")
     frames = _frame_range(args.frames)
     if args.format == "panoptic":
         cameras = args.cameras.split(",") if args.cameras else None
@@ -121,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         sequence = attach_detections(sequence, fmt, [Path(p) for p in paths],
                                      frame_offset=args.detections_frame_offset)
     options: dict = {"tracking": None} if args.no_tracking else {}
-    if not args.filtering or args.no_tracking:
+    if not args.filtering:
         options["filtering"] = None
     if args.max_ray_distance is not None:
         options["max_ray_distance_m"] = args.max_ray_distance
@@ -141,14 +147,16 @@ def main(argv: list[str] | None = None) -> int:
     summary = result.to_dict() | published | {
         "format": args.format, "directory": str(args.directory),
         "detections": args.detections or "from the data set",
-        "tracking": not args.no_tracking,
-        "filtering": args.filtering and not args.no_tracking}
+        "tracking": not args.no_tracking, "filtering": args.filtering}
+    if args.no_tracking:          # ids are per frame without tracking: no switches to count
+        summary["id_switches"] = None
     with staged_output(args.out, args.overwrite) as out:
         out.mkdir(parents=True)
         (out / "evaluation.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
     for key in ("pcp", *published, "pcp_per_actor", "head_rule", "mpjpe_mm", "ghosts",
                 "duplicates", "misses", "id_switches", "ms_per_frame_median"):
-        print(f"{key:22s} {summary[key]}")
+        value = summary[key]
+        print(f"{key:22s} {'n/a (ids per frame)' if value is None else value}")
     print(f"json: {args.out / 'evaluation.json'}")
     return 0
 

@@ -286,6 +286,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         BodySizePrior(weight=args.prior_weight)
     except ValueError as err:
         raise UserError(f"--prior-weight: {err}") from None
+    if args.height == 0 and args.prior_weight != 1.0:    # (it was taken and not used)
+        raise UserError("--prior-weight scales towards the --height prior; --height 0 has none")
     for model in args.model:
         if not model.is_file():
             raise UserError(f"--model {model} does not exist")

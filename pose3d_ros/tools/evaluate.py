@@ -82,7 +82,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--monocular-method", default="lifter",
                         choices=[*MONOCULAR_METHODS, "none"],
                         help="3D method for sets with one camera: detector_3d, lifter or none")
-    parser.add_argument("--max-frames", type=int_at_least(1), default=None)
+    parser.add_argument("--max-frames", type=int_at_least(1), default=None,
+                        help="only the first N frame sets of the bag (recorded skeletons of "
+                        "--pred-topic / --ref-topic: those up to the last of them)")
     parser.add_argument("--out-dir", type=Path, default=Path("evaluation"))
     parser.add_argument("--out-bag", action="store_true",
                         help="also write the predictions to <out-dir>/skeletons (MCAP)")
@@ -103,6 +105,11 @@ def check_inputs(args: argparse.Namespace) -> dict[str, str]:
     for bag in (args.bag, args.pred_bag, args.ref_bag):
         if bag is not None and not bag.exists():
             raise UserError(f"no bag at {bag}")
+    for bag, topic, flag in ((args.pred_bag, args.pred_topic, "pred"),
+                             (args.ref_bag, args.ref_topic, "ref")):
+        if bag is not None and not topic:    # (the bag was ignored without a word)
+            raise UserError(f"--{flag}-bag needs --{flag}-topic: the Skeleton3DArray topic "
+                            "to read from it")
     refuse_existing(args.out_dir, args.overwrite, "output folder", folder=True,
                     inputs=(args.bag, args.pred_bag, args.ref_bag))
     if not args.pred_topic:                  # the pipeline runs a 2D back-end
@@ -179,6 +186,13 @@ def main(argv: list[str] | None = None) -> int:
         ref = read_track(args.ref_bag or args.bag, args.ref_topic, frame_id=pred.frame_id or
                          fixed, tree=tree)
         notes.append(f"reference: topic {args.ref_topic} of {args.ref_bag or args.bag}")
+    if args.max_frames and (args.pred_topic or args.ref_topic):
+        # recorded skeletons cut to the time of the frame sets scored, as the pipeline is
+        stamp_list = stamps if stamps is not None and len(stamps) else pred.stamps_ns
+        last = stamp_list[min(args.max_frames, len(stamp_list)) - 1] if len(stamp_list) \
+            else sys.maxsize
+        pred = pred.until(int(last)) if args.pred_topic else pred
+        ref = ref.until(int(last)) if ref is not None and args.ref_topic else ref
     elif len(cameras) >= 2:
         reuse = run.detections if run is not None and len(used) == len(cameras) else None
         ref = triangulation_reference(args.bag, detector=args.detector, detections=reuse,
