@@ -2,6 +2,8 @@
 the parameter file's values).
 
   ros2 launch pose3d_ros rig.launch.py rig_file:=/path/to/rig.yaml cameras:=cam01,cam02,cam03
+  # camera poses from TF (a config with extrinsics_source: tf): no rig file
+  ros2 launch pose3d_ros rig.launch.py config:=/path/to/rig_tf.yaml fixed_frame:=base_link
   # a robot whose cameras look different ways: also the people whom one camera alone sees
   ros2 launch pose3d_ros rig.launch.py rig_file:=/path/to/robot.yaml lone_views:=true
 """
@@ -20,6 +22,7 @@ from pose3d_ros.ros.launch_args import (
     output_frame,
     overrides_given,
     rig_camera_names,
+    rig_extrinsics,
     rviz_at_launch,
 )
 
@@ -27,12 +30,13 @@ from pose3d_ros.ros.launch_args import (
 def _nodes(context):
     config = existing_file(LaunchConfiguration("config").perform(context), "config",
                            "rig.launch.py", "the node's parameter file")
-    rig_file = existing_file(LaunchConfiguration("rig_file").perform(context), "rig_file",
-                             "rig.launch.py", "the rig's calibration")
+    fixed_frame = LaunchConfiguration("fixed_frame").perform(context)
+    rig_file, tf_frame = rig_extrinsics(config, LaunchConfiguration("rig_file").perform(context),
+                                        fixed_frame, "rig.launch.py")
     cameras, note = rig_camera_names(LaunchConfiguration("cameras").perform(context), config,
                                      rig_file)
-    overrides = {"rig_file": rig_file, "camera_names": cameras, **overrides_given({
-        "fixed_frame": LaunchConfiguration("fixed_frame").perform(context),
+    overrides = {"camera_names": cameras, **overrides_given({
+        "rig_file": rig_file, "fixed_frame": fixed_frame,
         "image_transport": LaunchConfiguration("image_transport").perform(context),
         "detector": LaunchConfiguration("detector").perform(context)})}
     if LaunchConfiguration("lone_views").perform(context) == "true":
@@ -41,7 +45,7 @@ def _nodes(context):
                          output_layout="h36m17")
     environment = node_memory_environment_at_launch(context)
     frame = output_frame(LaunchConfiguration("rviz_fixed_frame").perform(context),
-                         rig_file=rig_file)
+                         rig_file="" if tf_frame else rig_file, default=tf_frame or "world")
     return [LogInfo(msg=line) for line in [note] if line] + [
         LogInfo(msg=f"pose3d_node with {name}={value}")
         for name, value in environment.items()] + [
@@ -58,9 +62,10 @@ def generate_launch_description() -> LaunchDescription:
             "config", default_value=PathJoinSubstitution([share, "config", "rig.yaml"]),
             description="Parameter file of the node (see docs/nodes.md)."),
         DeclareLaunchArgument(
-            "rig_file",
+            "rig_file", default_value="",
             description="Calibration with the camera poses (rig YAML, Pose2Sim TOML, Qualisys "
-                        "QCA, or the self-calibration tool's output)."),
+                        "QCA, or the self-calibration tool's output); required unless the "
+                        "config's extrinsics_source is 'tf' (poses from TF)."),
         DeclareLaunchArgument(
             "cameras", default_value="",
             description="Comma-separated camera namespaces in rig order; empty keeps the "

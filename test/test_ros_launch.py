@@ -229,6 +229,33 @@ def test_a_rig_file_whose_cameras_are_named_otherwise_runs_without_a_cameras_arg
         assert "rig_camera_names(" in text, name
 
 
+def test_a_rig_posed_through_tf_launches_without_a_rig_file(tmp_path):
+    """A review: rig.launch.py required rig_file even with extrinsics_source 'tf' (the node
+    takes the poses from TF and wants rig_file empty), and rviz2 then took the file's frame,
+    not fixed_frame. The rig file is now required only for extrinsics_source 'rig_file'."""
+    from pose3d_ros.core.data_paths import calibration_path
+    from pose3d_ros.ros.launch_args import LaunchArgumentError, rig_camera_names, rig_extrinsics
+    qualisys = str(calibration_path("single"))
+    config = str(REPO / "config" / "rig.yaml")                  # extrinsics_source: rig_file
+    with pytest.raises(LaunchArgumentError, match="'rig_file' is empty; give rig_file:=<the "
+                       "rig's calibration; or extrinsics_source: tf"):
+        rig_extrinsics(config, "", "", "rig.launch.py")
+    assert rig_extrinsics(config, qualisys, "base_link", "rig.launch.py") == (qualisys, "")
+    posed = tmp_path / "rig_tf.yaml"
+    posed.write_text((REPO / "config" / "rig.yaml").read_text().replace(
+        "extrinsics_source: rig_file", "extrinsics_source: tf"))
+    assert rig_extrinsics(str(posed), "", "base_link", "rig.launch.py") == ("", "base_link")
+    assert rig_extrinsics(str(posed), "", "", "rig.launch.py") == ("", "world")   # the file's
+    with pytest.raises(LaunchArgumentError, match="rig_file:=/no/rig.yaml does not exist"):
+        rig_extrinsics(str(posed), "/no/rig.yaml", "", "rig.launch.py")
+    assert rig_camera_names("", str(posed), "") == (["cam01", "cam02", "cam03", "cam04"], "")
+    text = (REPO / "launch" / "rig.launch.py").read_text()
+    assert "rig_extrinsics(config," in text
+    declared = {call.args[0].value: call for call in
+                _calls(ast.parse(text), "DeclareLaunchArgument")}
+    assert _keyword(declared["rig_file"], "default_value").value == ""
+
+
 def test_rviz_camera_display_shows_the_images_the_node_reads(tmp_path):
     """Found in review: the views' Camera display was fixed to /cam01/image_raw and
     /camera/image_raw, so it showed nothing for a compressed bag or a camera named otherwise.

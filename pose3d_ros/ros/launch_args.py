@@ -120,6 +120,25 @@ def rig_camera_names(requested: str, config: str, rig_file: str, *,
                     f"{configured} are not all in it; give cameras:=... to choose)")
 
 
+def rig_extrinsics(config: str, rig_file: str, fixed_frame: str, launch_file: str, *,
+                   node: str = "pose3d_node") -> tuple[str, str]:
+    """The rig_file a rig launch file gives node `node`, and the frame of its 3D output when
+    that is not the rig file's ('' when it is). With the parameter file's extrinsics_source
+    'rig_file' (the package's default) `rig_file` must name an existing file (else
+    LaunchArgumentError); with 'tf' the poses come from TF, `rig_file` may be empty and the
+    output is in the fixed frame (`fixed_frame`, the launch argument, else the parameter
+    file's). (A review: rig.launch.py required a rig file even for a rig posed through TF,
+    and rviz2 then took the file's frame.)"""
+    source = node_parameter(config, {}, node, "extrinsics_source")
+    if source == "rig_file" or rig_file:
+        rig_file = existing_file(rig_file, "rig_file", launch_file,
+                                 "the rig's calibration; or extrinsics_source: tf in the "
+                                 "config, the camera poses from TF")
+    if source == "rig_file":
+        return rig_file, ""
+    return rig_file, fixed_frame or str(node_parameter(config, {}, node, "fixed_frame"))
+
+
 def output_frame(requested: str, *, rig_file: str = "", camera: str = "",
                  default: str = "world") -> str:
     """The fixed frame for rviz2 of the node's 3D output: `requested` when given; else the rig
