@@ -113,3 +113,15 @@ def test_bad_compressed_images_raise(fmt, data, reason):
     with pytest.raises(ImageDecodeError) as err:
         decode_compressed(fmt, data, source="/cam2/image/compressed")
     assert err.value.reason == reason and "/cam2/image/compressed" in str(err.value)
+
+
+def test_a_corrupt_png_is_told_once_by_us_not_by_opencv_on_every_frame(capfd):
+    """A review: each corrupt PNG made OpenCV print a WARN and an ERROR line to stderr (60
+    lines a second at 30 fps) beside the node's one corrupt_compressed warning."""
+    broken = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    level = cv2.utils.logging.getLogLevel()
+    for _ in range(3):
+        with pytest.raises(ImageDecodeError, match="could not decode"):
+            decode_compressed("png", broken, source="/cam1/image_raw/compressed")
+    assert capfd.readouterr().err == ""
+    assert cv2.utils.logging.getLogLevel() == level            # OpenCV's level given back

@@ -311,6 +311,9 @@ def test_bad_input_is_logged_once_reported_and_survived(running, rig, frames):
     # A stamp from the future (a camera clock gone wrong): ignored, so the others never look late.
     future = time.time() + 3600.0
     h.send(h.images["cam01"], image_to_msg(small[0], future, "cam01_optical_frame"))
+    # An unset stamp (0): ignored, not a replay loop that restarts everything (a review)
+    for _ in range(2):
+        h.send(h.images["cam01"], image_to_msg(small[0], 0.0, "cam01_optical_frame"))
     stamp += 5.0
     send_set(stamp)
     # cam01 at 10x the rate of cam02/cam03 for a while.
@@ -321,7 +324,7 @@ def test_bad_input_is_logged_once_reported_and_survived(running, rig, frames):
         h.spin_until(lambda: False, 0.01)
     expected = {"cam01": ["unsupported_encoding", "step_mismatch", "truncated",
                           "duplicate_stamp", "stamp_backwards", "stamp_jump", "rate_mismatch",
-                          "stamp_future"],
+                          "stamp_future", "stamp_zero"],
                 "cam02": ["camera_info_zero"], "cam03": ["camera_info_nan"]}
 
     def all_reported() -> bool:
@@ -344,6 +347,7 @@ def test_bad_input_is_logged_once_reported_and_survived(running, rig, frames):
         == {Log.WARN}
     counts = h.rejections("cam01")
     assert counts["unsupported_encoding"] == counts["step_mismatch"] == counts["truncated"] == 2
+    assert counts["stamp_zero"] == 2 and h.node.sync.time_resets == 0   # nothing restarted
     assert h.spin_until(lambda: h.rejections("cam02").get("camera_info_zero") == 2, 10), \
         h.rejections("cam02")
     assert "32FC1" in h.log_lines("unsupported_encoding")[0]

@@ -583,3 +583,38 @@ def test_a_ros1_style_camera_info_frame_is_taken_without_its_slash():
             assert "cam01" not in node._info_change_told
         finally:
             node.destroy_node()
+
+
+def test_a_camera_info_without_frame_id_leaves_the_output_in_the_images_frame():
+    """A review: with extrinsics_source 'none' a camera_info whose header.frame_id is empty
+    sent the 3D out in frame 'cam01' (the camera's name) beside images in
+    'cam01_optical_frame', which no transform joins to anything, without a word. The 3D now
+    goes out in the images' frame (with its upright frame), told once at WARN."""
+    from rcl_interfaces.msg import Log
+
+    camera, person, _ = _half_size_camera_and_frames(2)
+    info = camera_model_to_info(camera)
+    info.header.frame_id = ""
+    outputs: list[Skeleton3DArray] = []
+    with ros_context() as context:
+        node = _one_camera_node(context)
+        with with_rosout(context, node) as (executor, probe, logs):
+            configure_and_activate(node)
+            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
+                              tick=lambda: info_pub.publish(info))
+            image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            for k in range(4):
+                image_pub.publish(image_to_msg(person[k % 2], 70.0 + k / 10, camera.frame_id))
+                assert spin_until(executor, lambda k=k: len(outputs) > k, 30)
+                info_pub.publish(info)              # a driver repeating it: told once
+
+            def told() -> list[Log]:
+                return [m for m in logs if "its camera_info has no header.frame_id" in m.msg]
+
+            assert spin_until(executor, lambda: bool(told()), 10)
+            spin_until(executor, lambda: False, 0.3)
+    assert len(told()) == 1 and told()[0].level == Log.WARN
+    assert {m.header.frame_id for m in outputs} == {camera.frame_id}
+    assert node._output_frame == camera.frame_id

@@ -16,6 +16,10 @@ Every rejection raises ImageDecodeError (a ValueError) with a short machine-read
 """
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+
 import cv2
 import numpy as np
 
@@ -190,6 +194,32 @@ def check_compressed(format: str, data, *, source: str = "image") -> None:  # no
         raise ImageDecodeError("corrupt_compressed", f"{source}: compressed image is empty")
 
 
+_quiet_lock = threading.Lock()
+_quiet_users = 0
+_quiet_restore = 0
+
+
+@contextlib.contextmanager
+def _opencv_quiet() -> Iterator[None]:
+    """OpenCV's own log silenced while any thread decodes: a corrupt PNG made it print two
+    lines to stderr per frame (a review: 60 a second at 30 fps) beside the node's one
+    `corrupt_compressed` warning, which says all of it. Counted, so that decoder threads that
+    overlap restore the level only when the last one ends."""
+    global _quiet_users, _quiet_restore
+    with _quiet_lock:
+        if _quiet_users == 0:
+            _quiet_restore = cv2.utils.logging.getLogLevel()
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        _quiet_users += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_users -= 1
+            if _quiet_users == 0:
+                cv2.utils.logging.setLogLevel(_quiet_restore)
+
+
 def decode_compressed(format: str, data, *, source: str = "image",  # noqa: A002
                       reduction: int = 1) -> np.ndarray:
     """sensor_msgs/CompressedImage fields -> (H, W, 3) uint8 BGR image (a new array).
@@ -204,7 +234,8 @@ def decode_compressed(format: str, data, *, source: str = "image",  # noqa: A002
     if reduction not in _REDUCED_FLAG:
         raise ValueError(f"JPEG decode reduction must be one of {JPEG_REDUCTIONS}, got {reduction}")
     flag = _REDUCED_FLAG[reduction] if is_jpeg(format) else cv2.IMREAD_COLOR
-    image = cv2.imdecode(buffer, flag)
+    with _opencv_quiet():
+        image = cv2.imdecode(buffer, flag)
     if image is None:
         raise ImageDecodeError(
             "corrupt_compressed",

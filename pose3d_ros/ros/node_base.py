@@ -362,6 +362,11 @@ class PoseNodeBase(LifecycleNode):
         """Give one frame to the synchroniser (bad stamps are rejected and reported)."""
         now = time.monotonic()
         clock = self.get_clock().now().nanoseconds * 1e-9   # 0 until simulated time starts
+        if stamp == 0.0:     # (a review: one taken as a replay loop restarted everything)
+            self.reject(camera, "stamp_zero", f"camera {camera!r}: header.stamp is 0, a stamp "
+                        "the driver did not set (frame ignored; stamp images with their "
+                        "capture time)")
+            return
         if clock > 0 and stamp > clock + FUTURE_TOLERANCE_S:
             self.reject(camera, "stamp_future", f"camera {camera!r}: stamp {stamp:.3f} s is "
                         f"{stamp - clock:.3f} s ahead of this node's clock (frame ignored)")

@@ -86,6 +86,8 @@ class Pose3DNode(RigNodeBase):
         seen = self._camera_info_seen.get(camera)
         info_frame = seen[-1] if seen else ""
         image_frame = ros2_frame_name(image_frame)   # as the camera_info's (_take_camera_info)
+        if not info_frame:
+            self.output_frame_from_image(camera, image_frame)
         if image_frame and info_frame and image_frame != info_frame:
             self._warn_frame_mismatch(
                 camera, "image", f"its images are in frame {image_frame!r} but its camera_info in "

@@ -201,6 +201,8 @@ class RigNodeBase(PoseNodeBase):
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
         self._published_layout = ""      # the joint layout of the people published last
         self._output_frame: str | None = None             # extrinsics 'none': camera's frame
+        self._image_frames: dict[str, str] = {}   # camera -> the frame its images name
+        self._frame_empty_told: set[str] = set()  # cameras whose camera_info had no frame_id
         self.calibrated = {name for name in self.cameras if name in known}
         self.skeletons_pub = self._publisher(Skeleton3DArray, SKELETONS_3D_TOPIC, OUTPUT_QOS)
         self.markers_pub = self.tf_pub = self.tf_static_pub = None
@@ -388,10 +390,19 @@ class RigNodeBase(PoseNodeBase):
             pending = self._calibration_changes.get(camera)
             self._calibration_changes[camera] = model
             if source == "none":
-                frame = msg.header.frame_id or camera
+                # a camera_info without frame_id: the images' frame once one names it
+                # (output_frame_from_image), the camera's name until then (a review: the 3D
+                # went out in frame 'cam01' beside images in 'cam01_optical_frame', unsaid)
+                frame = msg.header.frame_id or self._image_frames.get(camera) or camera
                 if frame != self._output_frame:
                     self._publish_upright_frame(frame)
                 self._output_frame = frame
+        if source == "none" and not msg.header.frame_id and camera not in self._frame_empty_told:
+            self._frame_empty_told.add(camera)
+            self.get_logger().warning(
+                f"camera {camera!r}: its camera_info has no header.frame_id; the 3D goes out "
+                f"in the frame its images name ({frame!r} until one does): give camera_info "
+                "the camera's optical frame")
         self._wake.set()
         previous = (pending or self.pipeline.camera(camera)) if camera in self.calibrated \
             else None
@@ -412,6 +423,22 @@ class RigNodeBase(PoseNodeBase):
                 "later changes of this camera are taken without a word)")
         self._check_rectified(camera, model)
         return "taken"
+
+    def output_frame_from_image(self, camera: str, image_frame: str) -> None:
+        """One camera without a pose whose camera_info names no frame: the 3D goes out in the
+        frame its images name (ROS 2 spelling), told once by _take_camera_info."""
+        if self.config.extrinsics_source != "none" or not image_frame or \
+                self._image_frames.get(camera) == image_frame:
+            return
+        self._image_frames[camera] = image_frame
+        seen = self._camera_info_seen.get(camera)
+        if seen is None or seen[-1]:          # no camera_info yet, or one that names a frame
+            return
+        with self._lock:
+            if image_frame != self._output_frame:
+                self._publish_upright_frame(image_frame)
+            self._output_frame = image_frame
+        self._wake.set()
 
     def _warn_frame_mismatch(self, camera: str, kind: str, what: str) -> None:
         """Warn once per camera and kind that two of its frame names disagree (`what` says
