@@ -1,7 +1,7 @@
 """Measure the 2D detector error model shipped in pose3d_ros/models (core/error_model.py,
 measured as core/error_measurement.py describes) and print its summary.
 
-  --recording single  mediapipe BlazePose, the nodes' default back-end (the default model:
+  --recording single  mediapipe's one-person BlazePose graph (`blazepose`; the default model:
                       pose3d_ros/models/error_model_blazepose.json)
   --recording multi   the multi-person back-end on the two-person recording
                       (pose3d_ros/models/error_model_blazepose_multi.json)

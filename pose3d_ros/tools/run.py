@@ -117,8 +117,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "frames' own times for one video of variable frame rate; given, it "
                         "pairs videos of different rates frame by frame anyway)")
     parser.add_argument("--scale", type=positive_float, default=1.0,
-                        help="resize images (and intrinsics) by this factor before the node")
-    parser.add_argument("--max-frames", type=int_at_least(1), default=None)
+                        help="resize images (and intrinsics) by this factor before the node "
+                        "(with --videos)")
+    parser.add_argument("--max-frames", type=int_at_least(1), default=None,
+                        help="only the videos' first N frames (with --videos; a --bag runs "
+                        "as it is)")
     parser.add_argument("--no-input-bag", action="store_true",
                         help="--videos: do not keep the bag made of them in --out-dir (about "
                         "0.2 bytes per pixel and frame: 650 MB per minute of a 1768x994 video); "
