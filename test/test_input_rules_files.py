@@ -211,7 +211,7 @@ def test_videos_of_different_frame_rates_are_not_paired_silently(tmp_path, capsy
     calibration = _rig_yaml(tmp_path / "rig.yaml", cameras=2)
     bag = tmp_path / "bag"
     args = ["--videos", str(fast), str(slow), "--calibration", str(calibration),
-            "--max-frames", "3", "--start", "0"]
+            "--max-frames", "3", "--start", "1"]
     assert run_cli(make_bag.main, [*args, str(bag)]) == 2
     line = _one_line(capsys)
     assert f"{fast} 60 fps" in line and f"{slow} 25 fps" in line and "--fps" in line
@@ -219,7 +219,7 @@ def test_videos_of_different_frame_rates_are_not_paired_silently(tmp_path, capsy
     # --fps pairs them frame by frame, as asked
     assert run_cli(make_bag.main, [*args, "--fps", "30", str(bag)]) == 0
     stamps = [m.stamp_ns for m in bagio.read_messages(bag, ["/cam02/camera_info"])]
-    assert stamps == [0, 33_333_333, 66_666_667]
+    assert stamps == [1_000_000_000, 1_033_333_333, 1_066_666_667]
 
 
 def test_bad_numbers_are_told_before_any_work(tmp_path, capsys):

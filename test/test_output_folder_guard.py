@@ -60,7 +60,7 @@ def test_a_folder_with_the_users_files_is_never_replaced(tmp_path, capsys):
 def test_the_tools_own_folders_are_still_replaced(tmp_path, capsys):
     video = str(video_paths("single")[0])
     bag = tmp_path / "bag"
-    args = ["--videos", video, "--hfov", "65", "--max-frames", "1", "--start", "0", str(bag)]
+    args = ["--videos", video, "--hfov", "65", "--max-frames", "1", "--start", "1", str(bag)]
     assert run_cli(make_bag.main, args) == 0
     assert foreign_entries(bag) == []
     assert run_cli(make_bag.main, [*args, "--overwrite"]) == 0

@@ -108,6 +108,7 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
 
             # A corrupt JPEG: rejected, logged once, reported; the detector keeps running.
             bad = CompressedImage(format="jpeg", data=b"\xff\xd8\xff\xe0" + bytes(500))
+            bad.header.stamp = seconds_to_stamp(499.0)    # (an unset stamp is refused first)
             compressed.publish(bad)
 
             def rejected() -> bool:

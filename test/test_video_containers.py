@@ -57,7 +57,7 @@ def test_a_matroska_file_longer_than_its_video_is_read_whole(mkv, tmp_path):
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(sets, synchronised_frames([mkv]),
                                                             strict=True))
     bag = tmp_path / "bag"
-    assert run_cli(make_bag.main, ["--videos", str(long), "--hfov", "60", "--start", "0",
+    assert run_cli(make_bag.main, ["--videos", str(long), "--hfov", "60", "--start", "1",
                                    str(bag)]) == 0
     assert sum(1 for _ in bagio.read_messages(bag, ["/camera/image_raw/compressed"],
                                               deserialize=False)) == FRAMES

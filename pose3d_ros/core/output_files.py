@@ -330,15 +330,17 @@ def non_negative_float(text: str) -> float:
     return _parsed(text, float, lambda x: x >= 0, "a finite number >= 0")
 
 
-def float_in(low: float, high: float, *, below_high: bool = False, what: str | None = None
-             ) -> Callable[[str], float]:
-    """argparse type: a number from low to high (below high with below_high); `what` says
-    what it must be in the error (default 'a number from <low> to [below] <high>')."""
-    wanted = what or f"a number from {low:g} to {'below ' if below_high else ''}{high:g}"
+def float_in(low: float, high: float, *, below_high: bool = False, above_low: bool = False,
+             what: str | None = None) -> Callable[[str], float]:
+    """argparse type: a number from low to high (above low with above_low, below high with
+    below_high); `what` says what it must be in the error (default 'a number from [above]
+    <low> to [below] <high>')."""
+    wanted = what or (f"a number from {'above ' if above_low else ''}{low:g} to "
+                      f"{'below ' if below_high else ''}{high:g}")
 
     def number_in(text: str) -> float:
-        return _parsed(text, float, lambda x: low <= x and (x < high if below_high
-                                                            else x <= high), wanted)
+        return _parsed(text, float, lambda x: (low < x if above_low else low <= x) and (
+            x < high if below_high else x <= high), wanted)
     return number_in
 
 

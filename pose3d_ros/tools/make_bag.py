@@ -80,8 +80,11 @@ def main(argv: list[str] | None = None) -> int:
                         "it stamps frame i at i / FPS s and pairs videos of different rates "
                         "anyway)")
     parser.add_argument("--start", type=float_in(0, ROS_TIME_LIMIT_S, below_high=True,
-                                                 what="seconds since the epoch from 0 to "
-                                                 "below 2**31 (the range of a ROS time)"),
+                                                 above_low=True,
+                                                 what="seconds since the epoch above 0 (a "
+                                                 "stamp of 0 is an unset one, which the "
+                                                 "nodes refuse) and below 2**31 (the range "
+                                                 "of a ROS time)"),
                         default=None,
                         help="stamp of frame 0, seconds since the epoch (default: now)")
     parser.add_argument("--raw", action="store_true",
