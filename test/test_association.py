@@ -342,3 +342,9 @@ def test_a_far_persons_duplicate_boxes_are_dropped_by_the_pixel_floor(seed, monk
     assert kept.members.tolist() == [[0, 0, 0, 0]]
     monkeypatch.setattr(group_checks, "COINCIDE_FLOOR_PX", 0.0)
     assert merge_duplicates(arrays, normalized, scores, groups).num_people == 2
+
+
+def test_no_cameras_is_told_as_such():
+    """A review: associate([], []) failed with numpy's "need at least one array to stack"."""
+    with pytest.raises(ValueError, match="no cameras"):
+        associate([], [])

@@ -107,3 +107,27 @@ def test_a_model_file_from_elsewhere_is_checked_when_loaded(tmp_path):
     shutil.copy(DEFAULT_MODEL.with_suffix(".json"), tmp_path / "other.json")
     with pytest.raises(ValueError, match="not a pose3d_ros lifter: inputs"):
         OnnxLifter(tmp_path / "other.onnx")
+
+
+def test_malformed_calls_are_refused_not_scrambled_or_warned():
+    """A review's finds through the public API: scores of another shape and a track id given
+    twice were taken by PersonWindows (one person's window took the other's frame), a K
+    with zero focal length divided by zero (RuntimeWarning, inf out), and the filters took an
+    infinite stamp (inf - inf warned)."""
+    from pose3d_ros.core.filtering import DepthFilterParams, RootDepthFilter, SkeletonFilter
+    from pose3d_ros.core.lifting.runtime import PersonWindows
+
+    windows = PersonWindows(window=4)
+    keypoints = np.zeros((2, 17, 2))
+    with pytest.raises(ValueError, match="scores"):
+        windows.push(np.array([1, 2]), keypoints, np.ones((1, 3)))
+    with pytest.raises(ValueError, match="unique"):
+        windows.push(np.array([1, 1]), keypoints, np.ones((2, 17)))
+    assert windows.push(np.array([1, 2]), keypoints, np.ones((2, 17)))[0].shape == (2, 4, 17, 2)
+    with np.errstate(all="raise"), pytest.raises(ValueError, match="finite focal lengths"):
+        pixels_to_normalised(np.ones((17, 2)), np.zeros((3, 3)))
+    positions, ids = np.ones((1, 17, 3)), np.array([1])
+    for smoother in (SkeletonFilter(), RootDepthFilter(DepthFilterParams())):
+        smoother.filter(positions, ids, 1.0)
+        with np.errstate(all="raise"), pytest.raises(ValueError, match="finite time"):
+            smoother.filter(positions, ids, float("inf"))

@@ -218,3 +218,27 @@ def test_metric_outlier_test_is_the_same_for_near_and_far_cameras():
     # metres: every correct view kept, the swap rejected, every joint within the 2D error
     assert metres.used[0].all() and not metres.used[2, wrists].any()
     assert err_m.max() < 0.1 and np.median(err_m) < np.median(err_px)
+
+
+def test_refinement_never_leaves_a_point_behind_a_view_it_uses():
+    """A review: with two of three views' 2D wrong (random pixels), the Gauss-Newton step
+    could cross a used view's image plane (its depth is clamped inside), giving a finite point
+    behind that camera with NaN reprojection error and confidence. Such a joint now keeps
+    the linear solution, in front of its views."""
+    from pose3d_ros.core.calibration import load_rig
+    from pose3d_ros.core.data_paths import calibration_path
+
+    cameras = list(load_rig(calibration_path("single")).cameras)[:3]
+    rng = np.random.default_rng(1)
+    truth = rng.uniform([-1.0, -1.0, 0.1], [1.0, 1.0, 1.9], (200, 17, 3))   # the lab's volume
+    first = cameras[0].project(truth.reshape(-1, 3)).reshape(200, 17, 2)
+    wrong = rng.uniform([0, 0], [cameras[0].width, cameras[0].height], (200, 2, 17, 2))
+    keypoints = np.concatenate([first[:, None], wrong], axis=1)              # (F, V, J, 2)
+    scores = rng.uniform(0.5, 1.0, keypoints.shape[:-1])
+    result = triangulate(cameras, keypoints, scores, outlier_threshold_m=0.2, refine=True)
+    found = np.isfinite(result.points).all(-1)
+    assert found.sum() > 100
+    assert np.all((result.confidence[found] >= 0) & (result.confidence[found] <= 1))
+    assert np.all(np.isfinite(result.reprojection_error[found]))
+    depth = np.stack([(result.points @ c.R.T + c.t)[..., 2] for c in cameras], axis=1)
+    assert np.all(depth[result.used & found[:, None, :]] > 0)

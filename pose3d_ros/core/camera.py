@@ -425,6 +425,8 @@ class CameraArrays:
 
     @classmethod
     def from_cameras(cls, cameras: Sequence[CameraModel]) -> "CameraArrays":
+        if not cameras:     # (np.stack's "need at least one array to stack" said nothing)
+            raise ValueError("no cameras: give at least one CameraModel")
         return cls(rotations=np.stack([c.R for c in cameras]),
                    translations=np.stack([c.t for c in cameras]),
                    focal_xy=np.array([[c.K[0, 0], c.K[1, 1]] for c in cameras], np.float64),

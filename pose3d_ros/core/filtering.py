@@ -16,6 +16,7 @@ person's filter from the new measurement.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +100,8 @@ class SkeletonFilter:
             raise ValueError(f"ids must be ({positions.shape[0]},), got {ids.shape}")
         if np.unique(ids).size != ids.size:
             raise ValueError(f"ids must be unique, got {ids.tolist()}")
+        if not math.isfinite(stamp):     # (inf - inf warned; the tracker refuses it too)
+            raise ValueError(f"stamp must be a finite time in seconds, got {stamp}")
         num_joints = positions.shape[1]
         if self._x.shape[1] != num_joints:
             self._ids = np.zeros((0,), np.int64)
@@ -238,6 +241,8 @@ class RootDepthFilter:
         if positions.ndim != 3 or positions.shape[-1] != 3 or ids.shape != positions.shape[:1]:
             raise ValueError(f"expected positions (P, J, 3) and ids (P,), got {positions.shape}"
                              f" and {ids.shape}")
+        if not math.isfinite(stamp):
+            raise ValueError(f"stamp must be a finite time in seconds, got {stamp}")
         depth = positions[:, root, 2]
         mine = np.isfinite(depth) & (depth > 0)
         rows = self._rows_for(ids[mine])

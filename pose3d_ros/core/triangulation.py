@@ -379,8 +379,14 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
         used &= np.isfinite(err)
 
     if refine:
-        points = _gauss_newton(arrays.projections, arrays.focal, xy, np.where(used, w, 0.0),
-                               points)
+        refined = _gauss_newton(arrays.projections, arrays.focal, xy, np.where(used, w, 0.0),
+                                points)
+        # a step may cross a used view's image plane (its depth is clamped inside): such a
+        # point keeps the linear solution, in front of its views (a review: a point behind
+        # a camera it counted as used, with NaN error and confidence)
+        depth = arrays.rotate(refined)[..., 2] + arrays.translations[:, 2]    # (M, V)
+        behind = (used & ~(depth > 1e-6)).any(-1)
+        points = np.where(behind[:, None], points, refined)
     missing = row_counts(used) < min_views
     if refine or not robust:
         missing |= ~finite_rows(points)

@@ -39,6 +39,8 @@ def pixels_to_normalised(keypoints_px: np.ndarray, K: np.ndarray) -> np.ndarray:
         K = K[..., None, :, :]  # broadcast over the joint axis
     f = np.stack([K[..., 0, 0], K[..., 1, 1]], -1)
     c = np.stack([K[..., 0, 2], K[..., 1, 2]], -1)
+    if not (np.all(np.isfinite(f)) and np.all(f > 0) and np.all(np.isfinite(c))):
+        raise ValueError("K needs finite focal lengths fx, fy > 0 and a finite principal point")
     return (kp - c) / f
 
 

@@ -288,6 +288,10 @@ class PersonWindows:
         if keypoints.shape != (ids.shape[0], self.num_joints, 2):
             raise ValueError(f"expected keypoints ({ids.shape[0]}, {self.num_joints}, 2), "
                              f"got {keypoints.shape}")
+        if np.shape(scores) != keypoints.shape[:2]:     # (a review: taken, windows scrambled)
+            raise ValueError(f"expected scores {keypoints.shape[:2]}, got {np.shape(scores)}")
+        if np.unique(ids).size != ids.size:
+            raise ValueError(f"ids must be unique, got {ids.tolist()}")
         for track in list(self._age):
             self._age[track] += 1
             if self._age[track] > self.max_age:
