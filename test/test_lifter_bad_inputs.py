@@ -107,6 +107,14 @@ def test_a_model_file_from_elsewhere_is_checked_when_loaded(tmp_path):
     shutil.copy(DEFAULT_MODEL.with_suffix(".json"), tmp_path / "other.json")
     with pytest.raises(ValueError, match="not a pose3d_ros lifter: inputs"):
         OnnxLifter(tmp_path / "other.onnx")
+    # a .json that is not the model's (a review: a new .onnx copied over an old one beside
+    # the old .json ran as the .json said: a causal model read as centred)
+    import json
+    stale = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+    stale["causal"] = not stale["causal"]
+    (tmp_path / "alone.json").write_text(json.dumps(stale))
+    with pytest.raises(ValueError, match="alone.json does not describe .*alone.onnx"):
+        OnnxLifter(tmp_path / "alone.onnx")
 
 
 def test_malformed_calls_are_refused_not_scrambled_or_warned():
@@ -131,3 +139,23 @@ def test_malformed_calls_are_refused_not_scrambled_or_warned():
         smoother.filter(positions, ids, 1.0)
         with np.errstate(all="raise"), pytest.raises(ValueError, match="finite time"):
             smoother.filter(positions, ids, float("inf"))
+
+
+def test_recording_folders_of_one_name_do_not_share_a_2d_cache(tmp_path):
+    """A review: the 2D cache of a recording folder was named after the folder alone, so a
+    second folder of the same name (or one named like a demo) trained and was scored on the
+    first one's 2D without a word."""
+    from pose3d_ros.core.data_paths import calibration_path, recording_inputs, video_paths
+
+    names = []
+    for parent, recording in (("a", "single"), ("b", "multi"), ("c", "single")):
+        root = tmp_path / parent / "multi"
+        (root / "videos").mkdir(parents=True)
+        (root / "calibration").mkdir()
+        for video in video_paths(recording)[:2]:
+            (root / "videos" / video.name).symlink_to(video)
+        (root / "calibration" / "Calib.qca.txt").symlink_to(calibration_path(recording))
+        names.append(recording_inputs(str(root))[2])
+    assert len(set(names)) == 3 and all(n.startswith("multi_") for n in names)
+    assert recording_inputs("multi")[2] == "multi"                      # the demo's own
+    assert recording_inputs(str(tmp_path / "a" / "multi"))[2] == names[0]   # stable

@@ -178,3 +178,18 @@ def test_every_person_of_the_multi_person_recording_gets_pseudo_labels(demo):
     kept = drop_overlapping(labels, demo[2], "single")   # 'single' labels, first 30 frames
     assert len(kept) == 1
     assert np.nanmedian(bone_lengths(kept[0].points_world, H36M17).sum(-1)) == min(sums)
+
+
+def test_a_camera_with_no_scored_joint_never_agrees_in_the_pseudo_labels(demo):
+    """A review: a camera whose scores were all NaN (or all under min_score) had a NaN median
+    error, which the subset test passed over: it counted as agreeing, and its windows trained
+    on 3D targets with all-zero confidences."""
+    import dataclasses
+
+    cameras, views, labels = demo
+    blind = [dataclasses.replace(views[0], scores=np.full_like(views[0].scores, np.nan)),
+             *views[1:]]
+    without = make_pseudo_labels(cameras, blind)
+    assert not without.views_used[0].any()
+    assert without.views_used[1:].sum() > 0
+    assert np.all(np.isnan(without.points_cam[0]))

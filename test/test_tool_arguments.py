@@ -118,6 +118,28 @@ def test_a_training_epoch_without_a_batch_fails_instead_of_reporting_no_error(tm
     assert not (tmp_path / "few" / "checkpoint.pt").exists()
 
 
+def test_a_training_without_progress_bars_logs_each_epoch_and_a_divergence_says_true(
+        tmp_path, caplog):
+    """A review: --no-progress printed no epoch at all, and a loss that was not a number in
+    the first epoch named a checkpoint no epoch had written."""
+    import logging
+
+    from pose3d_ros.core.lifting.training import train
+
+    with caplog.at_level(logging.INFO, logger="pose3d_ros.core.lifting.training"):
+        train([_synthetic_labels(40)], _small_config(epochs=2), tmp_path / "ok", progress=False)
+    epochs = [r.getMessage() for r in caplog.records if r.getMessage().startswith("epoch ")]
+    assert len(epochs) == 2 and epochs[1].startswith("epoch 2/2: MPJPE ")
+    assert " mm, reprojection " in epochs[1] and " px " in epochs[1]
+    labels = _synthetic_labels(40)
+    keypoints = labels.keypoints.copy()
+    keypoints[:, :5] = 1e30                                  # 2D no network survives
+    with pytest.raises(ValueError, match="no epoch finished, so no checkpoint"):
+        train([dataclasses.replace(labels, keypoints=keypoints)], _small_config(),
+              tmp_path / "bad", progress=False)
+    assert not (tmp_path / "bad" / "checkpoint.pt").exists()
+
+
 def test_history_json_is_always_of_the_checkpoints_epoch(tmp_path):
     """history.json was written only at the end (and not atomically): after an interrupted
     run it was the previous run's while checkpoint.pt was the new one. Interrupted (a real

@@ -22,6 +22,8 @@ cut short (an interrupted fetch, a full disk) is fetched again rather than read 
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import subprocess
@@ -117,7 +119,10 @@ def calibration_path(name: str, data_dir: Path | None = None) -> Path:
 
 def recording_inputs(recording: str) -> tuple[list[Path], Path, str]:
     """(video paths, calibration path, cache name) of a demo name or of a recording folder
-    laid out like the demos (videos/*.mp4, calibration/Calib.qca.txt)."""
+    laid out like the demos (videos/*.mp4, calibration/Calib.qca.txt). A folder's cache name
+    is its name and a digest of its resolved path and its videos' names, sizes and
+    modification times (a review: two folders of one name, or one named like a demo, shared
+    one cache, and a recording trained and was scored on another's 2D without a word)."""
     if recording in RECORDINGS:
         return video_paths(recording), calibration_path(recording), recording
     root = Path(recording)
@@ -125,7 +130,9 @@ def recording_inputs(recording: str) -> tuple[list[Path], Path, str]:
     calib = root / "calibration" / "Calib.qca.txt"
     if len(videos) < 2 or not calib.is_file():
         raise ValueError(f"{root}: expected videos/*.mp4 (>= 2) and calibration/Calib.qca.txt")
-    return videos, calib, root.name
+    stats = [(v.name, v.stat().st_size, v.stat().st_mtime_ns) for v in videos]
+    digest = hashlib.sha1(json.dumps([str(root.resolve()), stats]).encode()).hexdigest()[:12]
+    return videos, calib, f"{root.name}_{digest}"
 
 
 def incomplete_files(name: str, folder: Path) -> list[Path]:

@@ -89,14 +89,16 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
                        refine: bool, metric_fns: Mapping[str, MetricFn] | None = None,
                        flip: bool = False, multi_person: bool = False,
                        exclude_overlap: tuple[str, ...] = (),
-                       prior_weight: float = 1.0, detector_depth: bool = False) -> list[dict]:
+                       prior_weight: float = 1.0, detector_depth: bool = False,
+                       multi_person_cache_dir: Path | None = None) -> list[dict]:
     """Rows (camera, method, metrics...) for every camera of a recording.
 
     multi_person: evaluate every person of the recording (train_lifter's multi-person
     labels: blazepose_multi 2D and world landmarks, association, tracking); rows are then
-    named <camera>/p<k>. exclude_overlap: recordings (e.g. the training one) whose footage a
-    person must not share (core.lifting.labels.drop_overlapping). A camera is scored on the
-    frames where it sees the person's root joint."""
+    named <camera>/p<k>, their 2D cached in multi_person_cache_dir (None: the detection
+    cache's own folder, as train_lifter's). exclude_overlap: recordings (e.g. the training
+    one) whose footage a person must not share (core.lifting.labels.drop_overlapping). A
+    camera is scored on the frames where it sees the person's root joint."""
     from pose3d_ros.core.lifting.dataset import world_to_camera
     from pose3d_ros.core.lifting.labels import (
         drop_overlapping,
@@ -107,10 +109,11 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
     from pose3d_ros.core.lifting.runtime import BlazePoseWorldLifter, OnnxLifter
 
     if multi_person:
-        people = load_multi_person_labels(recording)
+        # (a review: --cache-dir was not passed here, the default folder always taken)
+        people = load_multi_person_labels(recording, multi_person_cache_dir)
         for other in exclude_overlap:
             people = drop_overlapping(people, load_labels(other, cache_dir),
-                                      other)
+                                      other, purpose="scored")
     else:
         people = [load_labels(recording, cache_dir)]
     if metric_fns is None:
@@ -222,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="lifter .onnx (repeatable); the baseline is always evaluated")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="folder of the cached 2D detections (default: "
-                             f"<data>/cache/lifter; <data>: {DATA_DIR_RULE})")
+                             f"<data>/cache/lifter; <data>: {DATA_DIR_RULE}; with "
+                             "--multi-person also of that back-end's 2D, else the detection "
+                             "cache's own folder, as train_lifter)")
     parser.add_argument("--height", type=float, default=1.70,
                         help="body-size prior for root placement, metres (0: place the 3D at "
                              "its own metric size, as the nodes do by default)")
@@ -254,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
                               prior_weight=args.prior_weight,
                               flip=args.flip, multi_person=args.multi_person,
                               exclude_overlap=tuple(args.exclude_overlap),
-                              detector_depth=args.detector_depth)
+                              detector_depth=args.detector_depth,
+                              multi_person_cache_dir=args.cache_dir)
     table = to_markdown(rows + summarise(rows))
     print(table)
     if args.markdown:

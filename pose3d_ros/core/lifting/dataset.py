@@ -278,8 +278,12 @@ def make_pseudo_labels(cameras: list, views: list[ViewDetections],
             err, _ = _reprojection_px(cameras, pts, undist, scores_sub, min_score)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
-                # the worst camera of the subset (its median joint error) must agree
-                frame_err = np.nanmax(np.nanmedian(err[mask], axis=-1), axis=0)
+                # the worst camera of the subset (its median joint error) must agree; a camera
+                # with no joint scored min_score or more cannot (a review: its NaN median was
+                # passed over, and it agreed)
+                per_camera = np.nanmedian(err[mask], axis=-1)              # (size, F)
+                frame_err = np.where(np.isnan(per_camera).any(0), np.inf,
+                                     np.nanmax(per_camera, axis=0))
             take = (frame_err < max_frame_error_px) & (
                 (size > best_size) | ((size == best_size) & (frame_err < best_err)))
             best_size[take], best_err[take] = size, frame_err[take]

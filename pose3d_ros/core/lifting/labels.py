@@ -104,7 +104,8 @@ def trained_on_scored_footage(model: Path, recording: str, excluded: Sequence[st
     return ""
 
 
-def drop_overlapping(labels: list, held_out, name: str, max_distance_m: float = 0.2) -> list:
+def drop_overlapping(labels: list, held_out, name: str, max_distance_m: float = 0.2, *,
+                     purpose: str = "used for training") -> list:
     """Labels of people whose 3D coincides, frame by frame (same frame index, rig frame),
     with the held-out recording's person: the same footage, which must not train a model
     evaluated on that recording. The demo's 'multi' recording is the 'single' one with a
@@ -118,8 +119,8 @@ def drop_overlapping(labels: list, held_out, name: str, max_distance_m: float = 
         median = float(np.nanmedian(gap)) if common else float("inf")
         if median < max_distance_m:
             log.warning("person %d: same motion as the held-out recording %s (median %.0f mm "
-                        "apart over %d joints): not used for training", k, name,
-                        median * 1000, common)
+                        "apart over %d joints): not %s", k, name, median * 1000, common,
+                        purpose)
         else:
             kept.append(label)
     return kept

@@ -149,9 +149,21 @@ class OnnxLifter:
                              f"can load ({str(err).strip().splitlines()[0]})") from None
         _check_finite_weights(model_path, model)
         sidecar = model_path.with_suffix(".json")
-        self.metadata = (LifterMetadata.from_json(sidecar) if sidecar.is_file() else
-                         LifterMetadata.from_onnx(
-                             self.session.get_modelmeta().custom_metadata_map, model_path))
+        properties = self.session.get_modelmeta().custom_metadata_map
+        if sidecar.is_file():
+            self.metadata = LifterMetadata.from_json(sidecar)
+            try:                            # the copy inside the file, where it has one
+                inside = LifterMetadata.from_onnx(properties, model_path)
+            except ValueError:
+                inside = None
+            if inside is not None and inside != self.metadata:
+                # (a review: a new .onnx copied over an old one beside the old .json ran as
+                # the .json said, e.g. a causal model read as centred, 12 mm worse)
+                raise ValueError(f"{sidecar} does not describe {model_path}: the .json says "
+                                 f"{self.metadata}, the model file {inside}; copy the .json "
+                                 "that came with the model, or remove it")
+        else:
+            self.metadata = LifterMetadata.from_onnx(properties, model_path)
         inputs = self.session.get_inputs()
         width = 3 * self.metadata.num_joints + 2
         if [i.name for i in inputs] != ["features"] or inputs[0].shape[1:] != [

@@ -426,9 +426,12 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
             loss, terms = lifter_loss(model(f), k, s, t, config.reprojection_weight,
                                       config.bone_length_weight)
             if not torch.isfinite(loss):
+                # (a review: the message named a checkpoint that no epoch had written)
+                kept = (f"the last good epoch's checkpoint is {ckpt_path}" if
+                        ckpt_path.is_file() else "no epoch finished, so no checkpoint")
                 raise ValueError(f"the training loss is not a number at epoch {epoch + 1} "
-                                 f"(diverged: try a lower --lr than {config.learning_rate:g}); "
-                                 f"the last good epoch's checkpoint is {ckpt_path}, no model "
+                                 f"(diverged: try a lower --lr than {config.learning_rate:g}, "
+                                 f"or check the 2D is finite and in pixels); {kept}, no model "
                                  "was written")
             opt.zero_grad()
             loss.backward()
@@ -447,6 +450,10 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
         history.append(record)
         bar.set_postfix(mpjpe_mm=f"{record['mpjpe_m'] * 1000:.0f}",
                         reproj=f"{record['reproj']:.1f}")
+        if not progress:     # (a review: --no-progress printed no epoch at all)
+            log.info("epoch %d/%d: MPJPE %.0f mm, reprojection %.1f px (at a focal length "
+                     "of 1000 px)", epoch + 1, config.epochs, record["mpjpe_m"] * 1000,
+                     record["reproj"])
         # written whole or not at all: a kill during the save left a checkpoint --resume
         # could not read (audit); history.json with it, moved in together, so that after an
         # interrupt both are of the same epoch (a review: history.json was the previous run's)
