@@ -797,3 +797,45 @@ def test_a_detector_back_with_its_clock_ahead_is_left_out_and_told():
         offset = float(re.search(r"stamps its frames ([-+.\d]+) s", told()[0].msg)[1])
         assert offset == pytest.approx(0.5, abs=0.02), told()[0].msg
     assert len(told()) == 1
+
+
+@pytest.mark.parametrize("behind_s", [3.0, -1.0])
+def test_two_cameras_whose_clocks_differ_are_told_once_naming_both(behind_s):
+    """A review: on a two-camera rig one detector computer's clock 3 s behind (or 1 s ahead)
+    stopped every 3D while nothing was logged and both cameras read ok (3 s), or the camera
+    in step was named (1 s): with one other camera, which clock is off cannot be told. The
+    fusion node now tells it once at WARN on the pipeline, naming both, with the difference."""
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.detection.cache import detect_video_set
+
+    names = ("cam01", "cam02")
+    rig = load_rig(calibration_path("single"))
+    found = detect_video_set(video_paths("single")[:2], DEFAULT_DETECTOR)
+    started = time.time()
+    with _fusion_fed_by_hand(names, {"sync.timeout_s": 0.15}) as (
+            fusion, executor, logs, twod, infos, outputs):
+        k = 0
+
+        def send_set(off_s: float = 0.0) -> None:
+            nonlocal k
+            now = time.time()
+            for v, n in enumerate(names):
+                infos[n].publish(camera_model_to_info(rig[n]))
+                stamp = now - (off_s if n == "cam02" else 0.0)
+                twod[n].publish(detections_to_msg(found[v].frame(k % 100), Header(
+                    stamp=seconds_to_stamp(stamp), frame_id=rig[n].frame_id)))
+            k += 1
+        send = paced(send_set, 1 / 30)
+
+        def told() -> list:
+            return [m for m in logs if "[clock_offset]" in m.msg
+                    and m.stamp.sec + m.stamp.nanosec * 1e-9 >= started]
+        assert spin_until(executor, lambda: len(outputs) >= 10, 20, tick=send)
+        assert spin_until(executor, told, 20, tick=lambda: send(behind_s))
+        spin_until(executor, lambda: False, 1.5, tick=lambda: send(behind_s))
+    assert len(told()) == 1 and told()[0].level == Log.WARN
+    message = told()[0].msg
+    assert "cameras 'cam01' and 'cam02'" in message and "cannot be told" in message
+    offset = float(re.search(r"stamps its frames ([-+.\d]+) s", message)[1])
+    assert offset == pytest.approx(-behind_s, abs=0.05), message

@@ -628,6 +628,19 @@ class FrameSynchronizer:
                 for name, cam in self.state.items()
                 if cam.clock_offset_run >= CLOCK_OFFSET_MIN_FRAMES}
 
+    def pair_stamp_difference(self, first: str, second: str) -> float | None:
+        """How much later `second` stamps its frames than `first` stamps frames that arrive
+        at the same moment (s): the difference of their median (received - stamp) over the
+        frames kept (the last 2 timeout_s). With two cameras this is all there is to go by:
+        a clock off, or one camera's frames slower on the way, cannot be told apart, nor
+        which camera is off (cameras_on_another_clock needs two others that agree). None
+        until both have frames kept."""
+        kept = [self.state[name].arrivals for name in (first, second)]
+        if not all(kept):
+            return None
+        delays = [statistics.median(r - s for r, s in arrivals) for arrivals in kept]
+        return delays[0] - delays[1]
+
     # -- internals -----------------------------------------------------------------------
     def _drop(self, camera: str, reason: str) -> str:
         self.state[camera].drops[reason] += 1
