@@ -839,3 +839,43 @@ def test_two_cameras_whose_clocks_differ_are_told_once_naming_both(behind_s):
     assert "cameras 'cam01' and 'cam02'" in message and "cannot be told" in message
     offset = float(re.search(r"stamps its frames ([-+.\d]+) s", message)[1])
     assert offset == pytest.approx(-behind_s, abs=0.05), message
+
+
+def test_a_camera_whose_input_nobody_publishes_is_told_with_what_is_published(monkeypatch):
+    """A review: a fusion node whose camera_names were not its detectors' namespaces sat at
+    'waiting for the first frame' with nothing logged, and a detector on the other
+    image_transport than its camera said its images were 'lost on the way' and to use the
+    transport it already had. CAMERA_INFO_WAIT_S after activation each such camera is told
+    once at WARN with what is published."""
+    import pose3d_ros.ros.node_base as node_base
+
+    monkeypatch.setattr(node_base, "CAMERA_INFO_WAIT_S", 1.0)
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
+            output_layout="", camera_names=["cam01", "cam02"], diagnostics_period_s=0.2))
+        detector = DetectorNode(context=context, namespace="cam03", parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("image_transport",
+                                                           value="compressed"),
+            Parameter("diagnostics_period_s", value=0.2)])
+        with with_rosout(context, fusion) as (executor, probe, logs):
+            executor.add_node(detector)
+            for node in (fusion, detector):
+                assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+                assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            probe.create_publisher(Skeleton2DArray, "camera1/skeletons_2d", RELIABLE)
+            probe.create_publisher(Image, "cam03/image_raw", RELIABLE)      # raw, not jpeg
+
+            def told() -> list:
+                return [m for m in logs if "[no_publisher]" in m.msg]
+            assert spin_until(executor, lambda: len(told()) >= 3, 15)
+            spin_until(executor, lambda: False, 1.0)
+            executor.remove_node(detector)
+            detector.destroy_node()
+    by_camera = {name: [m for m in told() if f"camera '{name}'" in m.msg]
+                 for name in ("cam01", "cam02", "cam03")}
+    assert all(len(lines) == 1 and lines[0].level == Log.WARN for lines in by_camera.values())
+    assert "nothing publishes /cam01/skeletons_2d" in by_camera["cam01"][0].msg
+    assert "'/camera1/skeletons_2d'" in by_camera["cam01"][0].msg     # and cam03's detector
+    assert "/cam03/image_raw has a publisher: set image_transport 'raw'" in \
+        by_camera["cam03"][0].msg
+    assert not [m for m in logs if "[images_lost]" in m.msg]

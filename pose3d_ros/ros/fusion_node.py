@@ -35,9 +35,11 @@ class FusionNode(RigNodeBase):
         self._subscribe_tf_static()
         qos = image_qos("sensor_data", 5)
         for camera in self.cameras:
-            self._owned_subscriptions.append(self.create_subscription(
+            subscription = self.create_subscription(
                 Skeleton2DArray, f"{camera}/{self.config.skeletons_2d_topic}",
-                partial(self.on_skeletons, camera), OUTPUT_QOS))
+                partial(self.on_skeletons, camera), OUTPUT_QOS)
+            self._owned_subscriptions.append(subscription)
+            self._input_subscriptions[camera] = subscription
             self._subscribe_camera_info(camera, qos)
         self._look_for_latched_camera_info()
 

@@ -99,6 +99,7 @@ class PoseNodeBase(LifecycleNode):
         self._running = False
         self._worker: threading.Thread | None = None
         self._owned_subscriptions: list = []
+        self._input_subscriptions: dict[str, Any] = {}   # camera -> its images' / 2D's
         self._owned_timers: list = []
         self._owned_publishers: list = []
         self._time_resets_logged = 0
@@ -273,6 +274,7 @@ class PoseNodeBase(LifecycleNode):
         for sub in self._owned_subscriptions:
             self.destroy_subscription(sub)
         self._owned_subscriptions, self._owned_timers = [], []
+        self._input_subscriptions = {}
 
     def _publisher(self, msg_type: Any, topic: str, qos: QoSProfile) -> Any:
         """A lifecycle publisher (silent while inactive) that cleanup() releases."""
@@ -426,9 +428,11 @@ class PoseNodeBase(LifecycleNode):
         callback group, with QoS image_qos at depth 1 when the images are gated (the frame
         taken when processing ends is then the newest), else qos_depth."""
         depth = 1 if self._gates_images else self.config.qos_depth
-        self._owned_subscriptions.append(image_subscription(
+        subscription = image_subscription(
             self, camera, self.config, image_qos(self.config.image_qos, depth), callback,
-            prefix=prefix, callback_group=self.input_gate))
+            prefix=prefix, callback_group=self.input_gate)
+        self._owned_subscriptions.append(subscription)
+        self._input_subscriptions[camera] = subscription
 
     def note_arrival(self, camera: str, kind: Literal["image", "info"]) -> None:
         """Count an image or a camera_info of `camera` for images_lost (executor thread). A
@@ -486,6 +490,7 @@ class PoseNodeBase(LifecycleNode):
             live = {c: self.sync.state[c] for c in self.sync.live_cameras(now)}
             fast = self._check_rates(live)
             self._check_clock_offsets(live, fast)
+            self._check_unpublished_inputs(now)
             self._check_missing_camera_info(now)
             self._check_image_loss(now)
             arriving = self.sync.receiving(now) or self.health.images_arriving(
@@ -519,8 +524,8 @@ class PoseNodeBase(LifecycleNode):
         (counted by nodes that take both: NodeHealth.note_arrival)."""
         for camera in self.cameras:
             loss = self.health.image_loss(camera, now)
-            if loss is None:
-                continue
+            if loss is None or (loss[1] == 0 and self._unpublished(camera)):
+                continue                # nothing publishes them: no_publisher tells it
             info_hz, image_hz = loss
             self.reject(camera, "images_lost",
                         f"camera {camera!r}: camera_info arrives at {info_hz:.1f} Hz but images "
@@ -583,6 +588,50 @@ class PoseNodeBase(LifecycleNode):
                     "their frames form no set and no 3D comes; with two cameras which clock is "
                     "off cannot be told: synchronise the cameras' computers' clocks (chrony, "
                     "PTP) or trigger the cameras; if they are, raise sync.slop_s")
+
+    def _unpublished(self, camera: str) -> str:
+        """The resolved input topic of `camera` when nothing publishes it, else ''."""
+        subscription = self._input_subscriptions.get(camera)
+        if subscription is None or self.count_publishers(subscription.topic_name):
+            return ""
+        return subscription.topic_name
+
+    def _check_unpublished_inputs(self, now: float) -> None:
+        """Report, once at WARN, a camera from which nothing has come CAMERA_INFO_WAIT_S after
+        activation while nothing publishes its input topic, with what does publish (a
+        review: a fusion node given camera_names unlike its detectors' namespaces, or a
+        node on the other image_transport than its camera's, sat at 'waiting for the first
+        frame' with nothing logged, or called the images lost on the way)."""
+        if now - self._activated_at < CAMERA_INFO_WAIT_S:
+            return
+        published: dict[str, list[str]] | None = None
+        for camera in self._input_subscriptions:
+            health = self.health.cameras.get(camera)
+            if health is not None and health.first_image is not None:
+                continue
+            topic = self._unpublished(camera)
+            if not topic:
+                continue
+            if published is None:
+                published = {}
+                for name, types in self.get_topic_names_and_types():
+                    for kind in types:
+                        published.setdefault(kind, []).append(name)
+            kind = self._input_subscriptions[camera].msg_type
+            kind_name = f"{kind.__module__.split('.')[0]}/msg/{kind.__name__}"
+            other = topic.removesuffix("/compressed") if topic.endswith("/compressed") \
+                else f"{topic}/compressed"
+            if other != topic and self.count_publishers(other):
+                hint = (f"{other} has a publisher: set image_transport "
+                        f"{'raw' if topic.endswith('/compressed') else 'compressed'!r}")
+            else:
+                alike = sorted(n for n in published.get(kind_name, [])
+                               if self.count_publishers(n))     # (not subscribers only)
+                hint = (f"{kind_name} topics published here: {alike[:8]}" if alike else
+                        f"no {kind_name} topic is published here")
+                hint += "; check camera_names, the topic parameters and namespaces"
+            self.reject(camera, "no_publisher", f"camera {camera!r}: nothing publishes {topic} "
+                        f"({CAMERA_INFO_WAIT_S:g} s after activation); {hint}")
 
     def _check_missing_camera_info(self, now: float) -> None:
         """Report, at WARN, a camera whose images keep arriving while no valid camera_info
