@@ -386,7 +386,8 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
 DETECTOR_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + (
     ParamSpec("camera_name", "", "Camera name used in logs and diagnostics; empty = the "
               "node's namespace. Topics are relative to the node's namespace: it subscribes "
-              "<image_topic> (and <image_topic>/compressed) and publishes skeletons_2d, so launch "
+              "<image_topic> (<image_topic>/compressed with image_transport 'compressed') and "
+              "publishes skeletons_2d, so launch "
               "one detector per camera in that camera's namespace."),
 )
 FUSION_PARAMS: tuple[ParamSpec, ...] = _COMMON + _RIG + (
