@@ -78,17 +78,23 @@ def test_timeout_emits_partial_set_and_too_few_views_are_dropped():
 
 
 def test_bad_stamps_are_dropped_and_counted():
-    sync = FrameSynchronizer(CAMS[:2], slop_s=0.010, min_views=1, reset_after_s=3.0)
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.010, min_views=1)
     assert sync.add("c1", 10.0, None, 0.0) is None
     assert sync.add("c1", 10.0, None, 0.01) == "duplicate_stamp"
     assert sync.add("c1", 9.5, None, 0.02) == "stamp_backwards"
     assert sync.add("c1", 110.0, None, 0.03) is None           # jump forward: accepted
-    assert sync.add("c1", 2.0, None, 0.04) is None             # far back: clock reset
-    assert sync.state["c1"].drops == {"duplicate_stamp": 1, "stamp_backwards": 1,
+    # far back: one frame alone is a bad stamp (a review: one glitch frame restarted every
+    # track); the next one continuing from it confirms a clock reset
+    assert sync.add("c1", 105.0, None, 0.035) == "stamp_backwards"
+    assert sync.add("c1", 110.1, None, 0.037) is None          # back on track: no reset
+    assert sync.time_resets == 0
+    assert sync.add("c1", 2.0, None, 0.04) == "stamp_backwards"
+    assert sync.add("c1", 2.1, None, 0.045) is None            # continues: a clock reset
+    assert sync.state["c1"].drops == {"duplicate_stamp": 1, "stamp_backwards": 3,
                                       "time_reset": 1}
-    sync.add("c2", 2.0, None, 0.05)
+    sync.add("c2", 2.1, None, 0.05)
     latest = sync.pop_latest()
-    assert latest is not None and latest.stamp == pytest.approx(2.0)
+    assert latest is not None and latest.stamp == pytest.approx(2.1)
 
 
 def test_a_camera_at_ten_times_the_rate_neither_floods_nor_blocks():
@@ -150,9 +156,9 @@ def test_a_pause_of_the_whole_rig_makes_no_camera_stale():
 
 
 def test_a_replay_starting_over_resets_without_losing_its_frames():
-    """A bag played in a loop (here 0.5 s long, far less than reset_after_s): its stamps go back
-    to the first one; every frame set of the second pass is emitted."""
-    sync = FrameSynchronizer(CAMS[:2], slop_s=0.004, min_views=2, reset_after_s=3.0)
+    """A bag played in a loop (here 0.5 s long): its stamps go back to the first one; every
+    frame set of the second pass is emitted."""
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.004, min_views=2)
     stamps = [100.0 + k / 10 for k in range(6)]
     emitted = []
     now = 0.0
@@ -194,9 +200,9 @@ def test_a_short_loop_restarts_without_rejections_when_a_first_frame_is_lost():
     jump back was held as a bad stamp until the next camera confirmed the restart), its
     stream started a frame late, so the next pass's jump back to the bag's first stamp was
     not 'the first stamp' again: one stamp_backwards per loop for that camera, reported as
-    rejected input. A jump back over more than half of a stream of at least
-    RESTART_MIN_SPAN_S is a restart."""
-    sync = FrameSynchronizer(CAMS[:2], slop_s=0.004, min_views=2, reset_after_s=3.0)
+    rejected input. A jump back to within RESTART_NEAR_START_S of the stream's first stamp
+    is a restart."""
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.004, min_views=2)
     stamps = [100.0 + k / 10 for k in range(16)]             # 1.5 s, shorter than 3 s
     now = 0.0
     for loop in range(4):

@@ -67,12 +67,13 @@ receiver's monotonic clock):
   * Robust to bad stamps: a stamp equal to the camera's previous one is dropped
     ("duplicate_stamp"); one that goes backwards is dropped ("stamp_backwards") unless the
     stream restarted (a bag loop, a simulated clock reset), which resets the synchroniser
-    ("time_reset"). A restart is a jump back of more than `reset_after_s`, a jump back to the
-    first stamp of the current stream (within `slop_s`: a replay starting over), a jump back
-    over more than half of a stream that has run RESTART_MIN_SPAN_S (a short bag looping,
-    whose first frame of the pass may have been lost), or a jump back that is confirmed: by
-    the camera's next frame continuing forward from the new stamp, or by another camera
-    jumping back too (the confirmed frame is then kept). A frame older
+    ("time_reset"). A restart is a jump back to within RESTART_NEAR_START_S of the first
+    stamp of the current stream (a replay starting over, its first frames possibly lost on
+    the way), or a jump back that is confirmed: by the camera's next frame continuing
+    forward from the new stamp, or by another camera jumping back too (the confirmed frame
+    is then kept). One frame far back alone is a bad stamp, however far (a review: one
+    glitch 5 s back restarted every track of a one-camera node; a jump back of more than
+    3 s was a restart at once before). A frame older
     than the last emitted set is dropped ("late"); forward jumps are accepted (the sets left
     behind finish by the liveness rule or their timeout).
   * A camera whose stamps are on another clock than the others' can meet no other camera's
@@ -119,9 +120,9 @@ from typing import Any
 import numpy as np
 
 RATE_WINDOW_FRAMES = 30   # frames over which a camera's input rate is measured
-# A jump back over more than half of a stream at least this long (s) is a restart: a
-# single bad stamp goes back a frame or two, a short bag starting over goes back its length.
-RESTART_MIN_SPAN_S = 1.0
+# A jump back to within this of the stream's first stamp (s) is a restart at once: a replay
+# starting over, whose first frames of the pass may have been lost on the way.
+RESTART_NEAR_START_S = 0.25
 # A camera whose frames are this far from the others' (more than slop_s) in this share of
 # its recent frames, with at least CLOCK_OFFSET_MIN_FRAMES of them, stamps on another clock;
 # so does one whose last CLOCK_OFFSET_MIN_FRAMES frames arrived more than timeout_s sooner or
@@ -175,10 +176,9 @@ class SyncParams:
     """Synchroniser settings (s = seconds): slop_s, largest stamp difference within a set;
     min_views, fewest cameras a set needs; timeout_s, longest a set waits for missing cameras;
     stale_after_s, silence after which a camera is no longer waited for; queue_size, finished
-    sets kept while the consumer is busy; reset_after_s, a jump back this long is a restart
-    without confirmation; max_open_sets, sets being filled at once; give_up_late, stop
-    waiting for a camera whose frame is later than its frames have been (module docstring;
-    False: wait for it, e.g. a lock-step replay, where every frame comes);
+    sets kept while the consumer is busy; max_open_sets, sets being filled at once;
+    give_up_late, stop waiting for a camera whose frame is later than its frames have been
+    (module docstring; False: wait for it, e.g. a lock-step replay, where every frame comes);
     complete_after_resume, drop a set that a consumer's hold made short for the newer set
     (module docstring; off by default: the short set leaves at once, about 8 % more sets a
     second live with fewer views each, benchmarks/results_nodes.md session 35)."""
@@ -188,7 +188,6 @@ class SyncParams:
     timeout_s: float = 0.100
     stale_after_s: float = 1.0
     queue_size: int = 2
-    reset_after_s: float = 3.0
     max_open_sets: int = 16
     give_up_late: bool = True
     complete_after_resume: bool = False
@@ -445,7 +444,7 @@ class FrameSynchronizer:
         if not 1 <= params.min_views <= len(cameras):
             raise ValueError(f"min_views={params.min_views} must be in [1, {len(cameras)}] "
                              f"(the number of cameras)")
-        for name in ("slop_s", "timeout_s", "stale_after_s", "reset_after_s"):
+        for name in ("slop_s", "timeout_s", "stale_after_s"):
             if not getattr(params, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(params, name)}")
         if params.max_open_sets < 1 or params.queue_size < 1:
@@ -456,7 +455,6 @@ class FrameSynchronizer:
         self.min_views = params.min_views
         self.timeout_s = params.timeout_s
         self.stale_after_s = params.stale_after_s
-        self.reset_after_s = params.reset_after_s
         self.max_open_sets = params.max_open_sets
         self._open: list[_OpenSet] = []
         self._ready: deque[FrameSet] = deque()
@@ -647,17 +645,12 @@ class FrameSynchronizer:
         return reason
 
     def _is_restart(self, camera: str, stamp: float) -> bool:
-        """Whether a jump back of `camera` to `stamp` is a restart of the stream (see the
-        module docstring) rather than one bad stamp."""
+        """Whether a jump back of `camera` to `stamp`, not yet confirmed by its next frame,
+        is a restart of the stream (see the module docstring) rather than one bad stamp."""
         cam = self.state[camera]
-        if cam.last_stamp is not None and cam.last_stamp - stamp > self.reset_after_s:
+        if cam.first_stamp is not None and \
+                abs(stamp - cam.first_stamp) <= RESTART_NEAR_START_S:
             return True
-        if cam.first_stamp is not None and abs(stamp - cam.first_stamp) <= self.slop_s:
-            return True
-        if cam.first_stamp is not None and cam.last_stamp is not None:
-            span = cam.last_stamp - cam.first_stamp
-            if span >= RESTART_MIN_SPAN_S and cam.last_stamp - stamp > 0.5 * span:
-                return True
         return any(other.rewound_to is not None for name, other in self.state.items()
                    if name != camera)
 
