@@ -498,7 +498,7 @@ def stability(track: SkeletonTrack, *, input_stamps_ns: np.ndarray | None = None
     one_view = sum(int(np.isin(f.methods(), MONOCULAR).sum()) for f in track.frames)
     names = tuple(f"{layout.joint_names[i]}-{layout.joint_names[j]}" for i, j in layout.bones)
     return Stability(people, ids, present, depth, steps, cv, int((~answered).sum()), len(stamps),
-                     one_view, f"camera {viewpoint_name}" if viewpoint_name else
+                     one_view, f"camera {viewpoint_name!r}" if viewpoint_name else
                      "the origin of the output frame", identities, names)
 
 

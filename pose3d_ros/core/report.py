@@ -259,13 +259,14 @@ img { max-width: 100%; } .note { color: #555; font-size: 0.9em; }
 # up to its unit; only the figures a report holds are explained).
 _GLOSSARY = {
     "MPJPE": "mean per-joint position error: the mean distance between each predicted joint "
-             "and the same joint of the reference, over matched people and frames",
+             "and the same joint of the reference, over matched people and frames (lower is "
+             "better, as for every error below)",
     "PA-MPJPE": "MPJPE after the best rotation, translation and scale of each predicted body "
                 "onto its reference (Procrustes): the error of the pose alone",
     "N-MPJPE": "MPJPE after the best scale of each predicted body: the error without the "
                "person's size",
-    "PCK3D@150mm": "share of joints within 150 mm of the reference",
-    "AUC 0-150mm": "mean of PCK3D over the thresholds 0-150 mm",
+    "PCK3D@150mm": "share of joints within 150 mm of the reference (higher is better)",
+    "AUC 0-150mm": "mean of PCK3D over the thresholds 0-150 mm (higher is better)",
     "PSS": "pose structure score: how often a predicted pose falls in the same cluster of "
            "poses as its reference (1 = always)",
     "velocity error": "mean error of the joints' velocities against the reference",
@@ -274,8 +275,10 @@ _GLOSSARY = {
                            "real motion counts too)",
     "reprojection error (pipeline)": "mean distance in the images between the 3D joints "
                                      "projected into each camera and the 2D they came from",
-    "detection rate": "share of the reference's person-frames that a predicted person matched",
-    "false positives": "predicted person-frames that match no reference person",
+    "detection rate": "share of the reference's person-frames that a predicted person matched "
+                      "(higher is better)",
+    "false positives": "predicted person-frames that match no reference person (lower is "
+                       "better)",
     "matching": "how predicted and reference people are paired: with several cameras by 3D "
                 "position (mean joint distance up to 0.5 m); with one camera in its image "
                 "(both projected into it, mean keypoint distance up to half the reference "
@@ -289,16 +292,23 @@ _GLOSSARY = {
                            "depth's error",
     "root-aligned MPJPE": "one camera: MPJPE after moving each predicted root onto the "
                           "reference's: the body's shape and labels without its depth",
-    "id switches": "times a reference person's matched prediction changed id",
+    "id switches": "times a reference person's matched prediction changed id (lower is "
+                   "better)",
     "root-depth jitter": "frame-to-frame change of each person's root (pelvis) distance from "
                          "the camera (with several cameras the first one: the stability "
-                         "plot names it)",
+                         "plot names it); real motion towards or away from the camera counts "
+                         "too, so lower is steadier only for a person standing still",
     "bone-length CV": "coefficient of variation (std / mean) of each person's bone lengths "
-                      "over time, median over people and bones: 0 for a rigid body",
-    "frames without output": "input frame sets that got no output",
+                      "over time, median over people and bones: 0 for a rigid body (lower "
+                      "is better)",
+    "frames without output": "input frame sets that got no output message; an empty message "
+                             "(nobody found) counts as output: the stability plot shows the "
+                             "people of each frame",
     "person-frames from one view": "person-frames placed from one camera alone (monocular)",
-    "latency": "time from the images' capture stamp to the output (end to end), or a "
-               "stage's compute time",
+    "latency": "end to end over DDS: from the replay publishing a frame set's images to the "
+               "node's output arriving (a lock-step replay: no camera exposure, camera "
+               "transport or queueing is in it); offline or per stage: the compute time per "
+               "frame set",
 }
 
 
