@@ -100,7 +100,7 @@ def test_root_depth_is_measured_from_the_camera_it_names():
     pred, _ = _tracks()
     camera_centre = np.array([0.0, -4.0, 1.5])
     steady = evaluation.stability(pred, viewpoint=camera_centre, viewpoint_name="cam01")
-    assert steady.depth_from == "camera cam01"
+    assert steady.depth_from == "camera 'cam01'"
     hips = pred.frames[0].positions[0, [COCO17.index("left_hip"), COCO17.index("right_hip")]]
     first = steady.ids.tolist().index(int(pred.frames[0].ids[0]))     # the root: mid-hip
     np.testing.assert_allclose(steady.root_depth[0, first],
