@@ -245,3 +245,26 @@ def test_bag_cameras_are_the_cameras_the_bag_was_written_with(tmp_path):
         np.testing.assert_allclose(got.t, cam.t, atol=1e-12)
         points = np.array([[0.3, -1.0, 2.0], [0.0, 0.5, 1.0]])
         np.testing.assert_allclose(got.project(points), want.project(points), atol=1e-9)
+
+
+def test_cameras_posed_on_tf_are_refused_with_the_tf_hint(tmp_path):
+    """A review: a bag whose cameras hang on /tf_static under links posed on /tf only was
+    refused as 'different roots' without saying that the tools read /tf_static only."""
+    from pose3d_ros.core.bag_cameras import read_bag_cameras
+
+    cameras = _demo_cameras()[:2]
+    identity = np.array([0.0, 0.0, 0.0, 1.0])
+    path = tmp_path / "bag"
+    with bagio.BagWriter(path) as bag:
+        bag.write("/tf_static", T0, bagio.tf_message([
+            bagio.StaticTransform(f"{c.name}_link", c.frame_id, np.zeros(3), identity)
+            for c in cameras], T0))
+        bag.write("/tf", T0, bagio.tf_message([
+            bagio.StaticTransform("world", f"{c.name}_link", np.ones(3), identity)
+            for c in cameras], T0))
+        for c in cameras:
+            bag.write(f"/{c.name}/camera_info", T0, bagio.camera_info_message(
+                T0, c.frame_id, c.width, c.height, c.K, c.dist))
+    with pytest.raises(ValueError, match="different roots.*the bag has /tf: the tools read "
+                       "camera poses from /tf_static only"):
+        read_bag_cameras(path)

@@ -702,3 +702,57 @@ def test_a_depth_only_namespace_is_no_camera(tmp_path, capsys):
     assert run_cli(run.main, ["--bag", str(bag), "--monocular-method", "none", "--out-dir",
                               str(tmp_path / "o")]) == 2
     assert "one camera needs a monocular method" in capsys.readouterr().err
+
+
+def test_a_bag_with_a_robots_own_message_type_runs_and_a_damaged_message_is_one_line(
+        tmp_path, capsys, caplog):
+    """A review: run --bag replayed every topic of the bag but the other cameras' onto the
+    live domain (/rosout, /parameter_events, /tf ...) and refused a bag holding a message type
+    rclpy does not have here (a robot's own), after the node had started; and one message
+    whose CDR does not decode was a traceback in every tool. Only the cameras' topics and
+    /tf_static are replayed now; a damaged message is one line."""
+    import cv2
+    from rosbags.typesys import get_types_from_msg
+
+    camera = load_rig(calibration_path("multi")).cameras[1].scaled(0.5)
+    capture = cv2.VideoCapture(str(video_paths("multi")[1]))
+    frames = [cv2.resize(capture.read()[1], (camera.width, camera.height),
+                         interpolation=cv2.INTER_AREA) for _ in range(4)]
+    store = bagio.typestore()
+    store.register(get_types_from_msg("int32 x", "my_pkg/msg/Foo"))
+    foo = store.types["my_pkg/msg/Foo"]
+
+    def write(bag: Path, damage: bool = False) -> None:
+        with bagio.BagWriter(bag, storage="mcap") as writer:
+            custom = writer._writer.add_connection("/my_robot/state", "my_pkg/msg/Foo",
+                                                   typestore=store)
+            for i, frame in enumerate(frames):
+                stamp = 1_700_000_000 * 10**9 + i * 33_333_333
+                info = bagio.camera_info_message(stamp, "camera_optical_frame", camera.width,
+                                                 camera.height, camera.K, camera.dist)
+                raw = bytearray(bagio.typestore().serialize_cdr(info, bagio.CAMERA_INFO))
+                if damage and i == 0:
+                    raw[:2] = b"\x00\x07"                    # no CDR encapsulation
+                writer.write_raw("/camera/camera_info", stamp, bytes(raw), bagio.CAMERA_INFO)
+                writer.write("/camera/image_raw/compressed", stamp,
+                             bagio.compressed_image_message(frame, stamp,
+                                                            "camera_optical_frame"))
+                writer._writer.write(custom, stamp, store.serialize_cdr(foo(x=i),
+                                                                        "my_pkg/msg/Foo"))
+    bag = tmp_path / "robot_bag"
+    write(bag)
+    with caplog.at_level(logging.INFO, logger="pose3d_ros.ros.run_on_bag"):
+        assert run.main(["--bag", str(bag), "--out-dir", str(tmp_path / "out")]) == 0
+    published = [r.getMessage() for r in caplog.records if r.getMessage().startswith(
+        "published ")]
+    assert published and published[0].startswith("published 8 messages"), published
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "out" / "evaluation.json").read_text())["summary"]
+    assert summary["frames without output"] == 0
+    damaged = tmp_path / "damaged_bag"
+    write(damaged, damage=True)
+    for tool, argv in ((evaluate, ["--bag", str(damaged), "--out-dir", str(tmp_path / "e")]),
+                       (run, ["--bag", str(damaged), "--out-dir", str(tmp_path / "r")])):
+        assert run_cli(tool.main, argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "does not decode" in err[0] and "Traceback" not in err[0], err

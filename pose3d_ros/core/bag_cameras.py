@@ -229,5 +229,8 @@ def read_bag_cameras(path: Path | str) -> tuple[dict[str, CameraModel], str]:
     if unposed:
         log.warning("bag %s: cameras %s have no pose on %s; left out%s", path, unposed,
                     TF_STATIC, moving)
-    posed, root = cameras_from_tf(named, transforms)
+    try:
+        posed, root = cameras_from_tf(named, transforms)
+    except ValueError as err:     # (a review: the /tf hint was given only without any pose)
+        raise ValueError(f"bag {path}: {err}{moving}") from None
     return {c.name: c for c in posed}, root

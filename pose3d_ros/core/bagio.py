@@ -38,6 +38,7 @@ try:
         QosTime,
     )
     from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer
+    from rosbags.serde import SerdeError
     from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 except ModuleNotFoundError as _missing:   # a pip install without the 'bags' extra
     raise ImportError("reading and writing rosbag2 files needs the rosbags library: pip "
@@ -255,8 +256,10 @@ class CorruptBagError(ValueError):
 
 # What rosbags and its storages raise on a damaged bag (an MCAP without its end magic, a
 # malformed SQLite file, a metadata.yaml that does not parse, CDR bytes that do not decode).
+# (SerdeError: a message whose CDR header is damaged, or the bytes of a compressed message
+# read without the metadata that says so: a traceback in every tool, a review found)
 _CORRUPT = (ReaderError, yaml.YAMLError, sqlite3.DatabaseError, struct.error,
-            UnicodeDecodeError)
+            UnicodeDecodeError, SerdeError)
 
 
 def _corrupt(path: Path, exc: BaseException, where: str = "") -> CorruptBagError:

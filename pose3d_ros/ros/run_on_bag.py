@@ -175,12 +175,13 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
             for camera in camera_names:
                 helper.create_subscription(Skeleton2DArray, f"{camera}/{SKELETONS_2D_TOPIC}",
                                            partial(on_2d, camera), OUTPUT_QOS)
-        # the bag's other image and camera_info topics (depth, a second transport) are not
-        # replayed; the cameras' are, under the names the node reads
+        # only the cameras' images and camera_info, under the names the node reads, and
+        # /tf_static (the rig's poses): a review found every other topic replayed onto the
+        # live domain (/rosout, /parameter_events, /tf) and a bag refused for a message type
+        # of a topic the node never reads (a robot's own types)
         replayer = BagReplayer(helper, bag, [
             t for t, ty in bagio.bag_topics(bag).items()
-            if ty not in (bagio.COMPRESSED_IMAGE, bagio.IMAGE, bagio.CAMERA_INFO)
-            or t in remap], remap=remap)
+            if t in remap or (t == TF_STATIC and ty == bagio.TF_MESSAGE)], remap=remap)
         executor.add_node(node)
         executor.add_node(helper)
         spinner = threading.Thread(target=executor.spin, daemon=True)
