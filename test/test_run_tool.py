@@ -722,7 +722,7 @@ def test_a_bag_with_a_robots_own_message_type_runs_and_a_damaged_message_is_one_
     store.register(get_types_from_msg("int32 x", "my_pkg/msg/Foo"))
     foo = store.types["my_pkg/msg/Foo"]
 
-    def write(bag: Path, damage: bool = False) -> None:
+    def write(bag, damage: bool = False) -> None:
         with bagio.BagWriter(bag, storage="mcap") as writer:
             custom = writer._writer.add_connection("/my_robot/state", "my_pkg/msg/Foo",
                                                    typestore=store)
