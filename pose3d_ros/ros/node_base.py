@@ -604,7 +604,6 @@ class PoseNodeBase(LifecycleNode):
         frame' with nothing logged, or called the images lost on the way)."""
         if now - self._activated_at < CAMERA_INFO_WAIT_S:
             return
-        published: dict[str, list[str]] | None = None
         for camera in self._input_subscriptions:
             health = self.health.cameras.get(camera)
             if health is not None and health.first_image is not None:
@@ -612,11 +611,6 @@ class PoseNodeBase(LifecycleNode):
             topic = self._unpublished(camera)
             if not topic:
                 continue
-            if published is None:
-                published = {}
-                for name, types in self.get_topic_names_and_types():
-                    for kind in types:
-                        published.setdefault(kind, []).append(name)
             kind = self._input_subscriptions[camera].msg_type
             kind_name = f"{kind.__module__.split('.')[0]}/msg/{kind.__name__}"
             other = topic.removesuffix("/compressed") if topic.endswith("/compressed") \
@@ -625,8 +619,8 @@ class PoseNodeBase(LifecycleNode):
                 hint = (f"{other} has a publisher: set image_transport "
                         f"{'raw' if topic.endswith('/compressed') else 'compressed'!r}")
             else:
-                alike = sorted(n for n in published.get(kind_name, [])
-                               if self.count_publishers(n))     # (not subscribers only)
+                alike = sorted(name for name, types in self.get_topic_names_and_types()
+                               if kind_name in types and self.count_publishers(name))
                 hint = (f"{kind_name} topics published here: {alike[:8]}" if alike else
                         f"no {kind_name} topic is published here")
                 hint += "; check camera_names, the topic parameters and namespaces"

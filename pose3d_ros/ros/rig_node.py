@@ -394,9 +394,7 @@ class RigNodeBase(PoseNodeBase):
                 # (output_frame_from_image), the camera's name until then (a review: the 3D
                 # went out in frame 'cam01' beside images in 'cam01_optical_frame', unsaid)
                 frame = msg.header.frame_id or self._image_frames.get(camera) or camera
-                if frame != self._output_frame:
-                    self._publish_upright_frame(frame)
-                self._output_frame = frame
+                self._set_output_frame(frame)
         if source == "none" and not msg.header.frame_id and camera not in self._frame_empty_told:
             self._frame_empty_told.add(camera)
             self.get_logger().warning(
@@ -435,10 +433,15 @@ class RigNodeBase(PoseNodeBase):
         if seen is None or seen[-1]:          # no camera_info yet, or one that names a frame
             return
         with self._lock:
-            if image_frame != self._output_frame:
-                self._publish_upright_frame(image_frame)
-            self._output_frame = image_frame
+            self._set_output_frame(image_frame)
         self._wake.set()
+
+    def _set_output_frame(self, frame: str) -> None:
+        """The frame of one unposed camera's 3D, its upright frame broadcast when it is new
+        (caller holds self._lock; the worker applies it between sets)."""
+        if frame != self._output_frame:
+            self._publish_upright_frame(frame)
+        self._output_frame = frame
 
     def _warn_frame_mismatch(self, camera: str, kind: str, what: str) -> None:
         """Warn once per camera and kind that two of its frame names disagree (`what` says

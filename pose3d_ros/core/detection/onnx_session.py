@@ -220,7 +220,7 @@ class OnnxModel:
         self.padded_sizes = padded_batch_sizes(trt_max_batch) \
             if pad and self.input_shape and self.input_shape[0] is None else ()
         self.warm_up_ms: dict[int, float] = {}
-        if self.padded_sizes and all(d is not None for d in self.input_shape[1:]):
+        if self.padded_sizes and None not in self.input_shape[1:]:   # run ahead when it can
             self.warm_up_ms = self.warm_up()
             log.info("%s on %s: batch sizes %s run once at start in %.1f s (a first call "
                      "with a new size picks its kernels)", role, self.runtime,
@@ -248,7 +248,7 @@ class OnnxModel:
     def warm_up(self) -> dict[int, float]:
         """Run each padded batch size once on zeros; returns ms per size (its first call).
         Needs every input axis but the batch fixed."""
-        item_shape = tuple(int(d) for d in self.input_shape[1:] if d is not None)
+        item_shape = tuple(d for d in self.input_shape[1:] if d is not None)
         if len(item_shape) != len(self.input_shape) - 1:
             raise ValueError(f"{self.role}: input {self.input_shape} has free axes besides "
                              "the batch; its batches cannot be run ahead")
