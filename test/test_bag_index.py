@@ -9,6 +9,8 @@ Bags here are small (64x48 black images, a few frames); BlazePose runs on 2 x 6 
 """
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 from builtin_interfaces.msg import Time
@@ -135,3 +137,25 @@ def test_one_camera_discovery_for_the_topic_list():
         camera_topics(topics, chosen=["/a/image_raw", "/a/image_raw/compressed"])
     with pytest.raises(ValueError, match="/a/camera_info is sensor_msgs/msg/CameraInfo, not an"):
         camera_topics(topics, chosen=["/a/camera_info"])
+
+
+def test_cameras_sharing_a_namespace_are_told_at_warning(caplog):
+    """A rig recorded as /rig/cam01/image_raw, /rig/cam02/image_raw is one camera 'rig' to
+    the tools (a camera is a topic's first namespace): that was said at INFO, and a 2-camera
+    rig was scored as one camera without a word a user would see. Now a WARNING naming the
+    namespaces; raw beside compressed of one camera stays an INFO."""
+    from pose3d_ros.core.bag_cameras import camera_topics
+
+    topics = {"/rig/cam01/image_raw": bagio.IMAGE, "/rig/cam01/camera_info": bagio.CAMERA_INFO,
+              "/rig/cam02/image_raw": bagio.IMAGE, "/rig/cam02/camera_info": bagio.CAMERA_INFO,
+              "/a/image_raw": bagio.IMAGE, "/a/image_raw/compressed": bagio.COMPRESSED_IMAGE}
+    with caplog.at_level(logging.INFO, logger="pose3d_ros.core.bag_cameras"):
+        found = camera_topics(topics, where="bag shared-namespace-test")
+    assert [(c.name, c.image_topic, c.info_topic) for c in found] == [
+        ("a", "/a/image_raw", ""), ("rig", "/rig/cam01/image_raw", "/rig/cam01/camera_info")]
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1
+    assert "/rig/cam01, /rig/cam02" in warned[0].getMessage()
+    assert "ONE camera 'rig'" in warned[0].getMessage()
+    told = [r for r in caplog.records if r.levelno == logging.INFO]
+    assert len(told) == 1 and "camera 'a' has image topics" in told[0].getMessage()

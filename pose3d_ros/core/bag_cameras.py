@@ -71,8 +71,10 @@ def camera_topics(topics: Mapping[str, str], cameras: Sequence[str] | None = Non
     camera's, raw or compressed and of any name, but depth topics (a name part with 'depth');
     of a camera with several (raw beside compressed, color beside infra) the raw Image one
     with the shortest name is read, as the node subscribes to <camera>/image_raw, and the log
-    says so once (per `where`: bag_where). Its CameraInfo topic is the one beside the image topic
-    (/camera1/color/camera_info for /camera1/color/image_raw), else the camera's first that
+    says so once (per `where`: bag_where; at WARNING when they lie in different namespaces,
+    /rig/cam01 and /rig/cam02, which may be different cameras read as one). Its CameraInfo
+    topic is the one beside the image topic (/camera1/color/camera_info for
+    /camera1/color/image_raw), else the camera's first that
     is not a depth camera's. cameras: only these; chosen: exactly these image topics (any
     image topics, one per camera) instead of the choice above. ValueError naming `where`
     when no image topic is left, a chosen topic is missing or no image, or two chosen
@@ -106,7 +108,17 @@ def camera_topics(topics: Mapping[str, str], cameras: Sequence[str] | None = Non
     found = []
     for camera, candidates in sorted(by_camera.items()):
         topic, kind = min(candidates, key=lambda c: (c[1] != bagio.IMAGE, len(c[0]), c[0]))
-        if len(candidates) > 1 and first_time("image topic", where, camera, topic):
+        folders = sorted({_folder(c[0]) for c in candidates})
+        if len(folders) > 1 and first_time("image topic", where, camera, topic):
+            # several cameras under one namespace (/rig/cam01, /rig/cam02) are read as one:
+            # at INFO that went unseen (a 4-camera rig scored as one camera)
+            log.warning("%s: images in %d namespaces under /%s (%s) are read as ONE camera "
+                        "%r, from %s only (the tools take a camera to be a topic's first "
+                        "namespace); if they are different cameras, give each its own first "
+                        "namespace (/<camera>/image_raw, e.g. with `ros2 bag play --remap` "
+                        "and `ros2 bag record`)", where, len(folders), camera,
+                        ", ".join(folders), camera, topic)
+        elif len(candidates) > 1 and first_time("image topic", where, camera, topic):
             log.info("%s: camera %r has image topics %s; reading %s", where, camera,
                      [c[0] for c in candidates], topic)
         found.append(CameraTopics(camera, topic, kind, _info_topic(camera, topic, infos)))
@@ -119,10 +131,15 @@ def bag_where(path: Path | str) -> str:
     return f"bag {Path(path).resolve()}"
 
 
+def _folder(topic: str) -> str:
+    """/rig/cam01/image_raw/compressed -> /rig/cam01: the namespace an image topic is in."""
+    return topic.removesuffix("/compressed").rsplit("/", 1)[0]
+
+
 def _info_topic(camera: str, image_topic: str, infos: Sequence[str]) -> str:
     """The CameraInfo topic (of `infos`) of a camera's image topic: the one beside it, else
     the camera's first that is not a depth camera's; "" when none."""
-    folder = image_topic.removesuffix("/compressed").rsplit("/", 1)[0]
+    folder = _folder(image_topic)
     mine = [t for t in infos if camera_name(t) == camera]
     beside = [t for t in mine if t.rsplit("/", 1)[0] == folder]
     return (beside or [t for t in mine if not _is_depth(t)] or [""])[0]
