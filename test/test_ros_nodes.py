@@ -470,3 +470,39 @@ def test_images_arriving_while_a_set_is_processed_stay_in_dds_and_the_newest_is_
     else:
         assert all(t == count for t in taken.values()), taken
     assert not any("images_lost" in r for r in rejected.values()), rejected
+
+
+def test_images_without_output_are_logged_once_and_the_end_of_it(running, rig, frames,
+                                                                  monkeypatch):
+    """/diagnostics said "no output for N s while images arrive" after 2 s, but the log said
+    nothing: a user watching the launch terminal saw no line while the node published nothing
+    (here every image stamped an hour ahead, each refused). Now one WARN once images have
+    waited STALL_LOG_AFTER_S (10 s; 1 s here), with the dropped sets by reason, and an INFO
+    when it ends (images stopped here)."""
+    from pose3d_ros.ros import node_base
+    monkeypatch.setattr(node_base, "STALL_LOG_AFTER_S", 1.0)
+    h = running
+    small = cv2.resize(frames[0][0], (64, 48))
+    ahead = time.time() + 3600.0
+
+    def stall_lines() -> list[str]:
+        return [log.msg for log in h.logs if log.msg.startswith("no output for")]
+
+    started = time.monotonic()
+    k = 0
+    while time.monotonic() - started < 3.5:                 # 10 fps for 3.5 s, all refused
+        h.send(h.images["cam01"], image_to_msg(small, ahead + 0.1 * k, "cam01_optical_frame"))
+        h.spin_until(lambda: False, 0.1)
+        k += 1
+    assert h.spin_until(lambda: stall_lines(), 5)
+    lines = stall_lines()
+    assert len(lines) == 1, lines                      # once for the stall, not per report
+    assert "while images arrive" in lines[0] and "/diagnostics" in lines[0]
+    warned = [log for log in h.logs if log.msg == lines[0]]
+    assert warned[0].level == Log.WARN
+    assert "inputs refused: cam01 stamp_future" in lines[0]       # why, as far as known
+    assert h.spin_until(lambda: any(log.msg.startswith("images stopped, after")
+                                    for log in h.logs), 10)
+    ended = [log for log in h.logs if log.msg.startswith("images stopped, after")]
+    assert len(ended) == 1 and ended[0].level == Log.INFO
+    assert len(stall_lines()) == 1

@@ -206,6 +206,12 @@ class NodeHealth:
                 since = self._published[-1]
         return 0.0 if since is None else max(now - since, 0.0)
 
+    def output_stalled_s(self, now: float, inputs_arriving: bool) -> float:
+        """Seconds images have waited for an output while they arrive, once that is overdue
+        (output_overdue_s); 0 when output is not overdue or no image arrives."""
+        waited = self.waiting_for_output_s(now)
+        return waited if inputs_arriving and waited > self.output_overdue_s() else 0.0
+
     def stage_means_ms(self) -> dict[str, float]:
         """Mean time (ms) of every stage over the outputs kept (a stage an output lacks
         counts 0 for it)."""
@@ -222,7 +228,7 @@ class NodeHealth:
         use_sim_time is on and no /clock has come). A rejection is told at WARN in the first
         report after it only: this resets the cameras' rejected_since_report."""
         rate = self.output_rate_hz(now)
-        waited = self.waiting_for_output_s(now)
+        stalled = self.output_stalled_s(now, inputs_arriving)
         with self._lock:
             latencies = list(self._latencies)
         latency_ms = 1000 * sum(latencies) / len(latencies) if latencies else float("nan")
@@ -244,8 +250,8 @@ class NodeHealth:
             level, message = WARN, ("use_sim_time is true and no /clock has come: outputs and "
                                     "this report are stamped 0 (play the bag with --clock, or "
                                     "set use_sim_time false)")
-        elif inputs_arriving and waited > self.output_overdue_s():
-            level, message = WARN, f"no output for {waited:.1f} s while images arrive"
+        elif stalled:
+            level, message = WARN, f"no output for {stalled:.1f} s while images arrive"
         elif not inputs_arriving and rate == 0.0:
             message = "no input"
         elif not self.outputs:

@@ -66,6 +66,11 @@ FUTURE_TOLERANCE_S = 2.0
 CLOCK_JUMP_BACK_S = 0.5
 # With use_sim_time, no /clock this long (s) after activation is told (log and diagnostics).
 SIM_CLOCK_WAIT_S = 5.0
+# Images arriving this long (s) without any output is logged at WARN (once per stall, at most
+# every STALL_LOG_PERIOD_S), and the output's return at INFO: /diagnostics says it after 2 s,
+# but a user watching only the log saw nothing while the node published nothing.
+STALL_LOG_AFTER_S = 10.0
+STALL_LOG_PERIOD_S = 60.0
 # Images arriving this long (s) after activation with no valid camera_info are told at WARN.
 CAMERA_INFO_WAIT_S = 5.0
 # While running, the processing thread hands the heap's free pages back to the system this
@@ -106,6 +111,8 @@ class PoseNodeBase(LifecycleNode):
         self._clock_jump_handle: Any = None
         self._activated_at = time.monotonic()
         self._told_no_sim_clock = False
+        self._stall_since: float | None = None   # when the logged, still open stall began
+        self._last_stall_log = -STALL_LOG_PERIOD_S
         self.last_error: str = ""
         # Image subscriptions join this group when skip_images_while_busy: closed while a set
         # is processed; _gate_opened wakes the executor when it opens again.
@@ -230,6 +237,7 @@ class PoseNodeBase(LifecycleNode):
             self.config.diagnostics_period_s, self.publish_diagnostics,
             clock=Clock(clock_type=ClockType.STEADY_TIME)))
         self._activated_at = time.monotonic()
+        self._stall_since = None
         self._running = True
         self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}_worker",
                                         daemon=True)
@@ -495,11 +503,34 @@ class PoseNodeBase(LifecycleNode):
             self._check_image_loss(now)
             arriving = self.sync.receiving(now) or self.health.images_arriving(
                 now, max(map(self.sync.silent_after_s, self.sync.cameras)))  # refused too
+            self._tell_output_stall(now, arriving)
             report = self.health.report(self.get_clock().now().to_msg(), now, self.sync,
                                         inputs_arriving=arriving,
                                         extra=self._extra_diagnostics(),
                                         no_sim_clock=self._no_sim_clock(now))
         self.diagnostics_pub.publish(report)
+
+    def _tell_output_stall(self, now: float, arriving: bool) -> None:
+        """Log images arriving STALL_LOG_AFTER_S without an output (WARN, with the sets dropped
+        so far by reason) and the first output after it (INFO). Called with self._lock."""
+        assert self.health is not None and self.sync is not None
+        stalled = self.health.output_stalled_s(now, arriving)
+        if stalled >= STALL_LOG_AFTER_S and self._stall_since is None and \
+                now - self._last_stall_log >= STALL_LOG_PERIOD_S:
+            self._stall_since, self._last_stall_log = now - stalled, now
+            drops = self.health.dropped_sets + self.sync.set_drops
+            dropped = ", ".join(f"{k} {v}" for k, v in drops.most_common()) or "none"
+            refused = ", ".join(f"{camera} {reason} {count}"
+                                for camera, health in self.health.cameras.items()
+                                for reason, count in health.rejected.most_common()) or "none"
+            self.get_logger().warning(
+                f"no output for {stalled:.0f} s while images arrive (so far, inputs refused: "
+                f"{refused}; sets dropped: {dropped}; /diagnostics has each camera's state)")
+        elif not stalled and self._stall_since is not None:
+            self.get_logger().info(
+                f"{'output again' if arriving else 'images stopped'}, after "
+                f"{now - self._stall_since:.0f} s without output")
+            self._stall_since = None
 
     def _no_sim_clock(self, now: float) -> bool:
         """use_sim_time is on and no /clock has come within SIM_CLOCK_WAIT_S of activation
