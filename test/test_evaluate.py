@@ -315,6 +315,17 @@ def test_pipeline_on_a_demo_bag_against_four_camera_triangulation(tmp_path):
     images = list(overlay.overlay_images(bag, ref.track.stamps_ns, scores.time_s, scores.pred,
                                          scores.ref, scores.layout.bones_array, [3]))
     assert len(images) == 4
+    # with the track ids (the report and the overlay video pass them): written above each
+    # person, after the downscale; the rest of the image as it was
+    ids = [np.arange(len(p)) + 7 for p in scores.pred]
+    labelled = list(overlay.overlay_images(bag, ref.track.stamps_ns, scores.time_s,
+                                           scores.pred, scores.ref,
+                                           scores.layout.bones_array, [3], pred_ids=ids))
+    assert [name for name, _ in labelled] == [name for name, _ in images]
+    for (_, plain), (_, text) in zip(images, labelled, strict=True):
+        changed = np.argwhere(np.any(plain != text, axis=-1))
+        assert len(changed) > 20
+        assert np.ptp(changed[:, 0]) < 0.15 * plain.shape[0]     # one line of text
     json_path, html_path = write_evaluation(scores, tmp_path / "eval", title="demo",
                                             images=images, per_camera=run.per_camera)
     assert json.loads(json_path.read_text())["summary"]["paired frames"] == 6
@@ -488,3 +499,21 @@ def test_the_overlay_video_is_written_frame_by_frame(tmp_path):
     assert written == frames and width == 540
     all_frames = frames * width * height * 3
     assert peak < all_frames / 4, (peak, all_frames)
+
+
+def test_overlay_labels_sit_above_their_person_and_skip_those_out_of_view():
+    """The overlays had no ids: an id switch seen in the report's figures could not be found
+    in the video. draw_labels writes each person's label above its highest joint."""
+    image = np.full((300, 540, 3), 128, np.uint8)
+    inside = np.array([[[200.0, 120.0], [220.0, 250.0], [np.nan, np.nan]]])
+    outside = np.array([[[-50.0, 10.0], [700.0, 400.0], [np.nan, np.nan]]])
+    out = image.copy()
+    overlay.draw_labels(out, np.concatenate([inside, outside]), ["id 3", "id 4"],
+                        overlay.PREDICTION_BGR)
+    rows, cols = np.nonzero(np.any(out != image, axis=-1))
+    assert len(rows) > 20
+    assert rows.max() < 120 and rows.min() > 70           # just above the top joint (y 120)
+    assert 170 < cols.min() and cols.max() < 250          # centred on the person
+    untouched = image.copy()
+    overlay.draw_labels(untouched, outside, ["id 4"], overlay.PREDICTION_BGR)
+    np.testing.assert_array_equal(untouched, image)

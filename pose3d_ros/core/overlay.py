@@ -47,18 +47,44 @@ def draw_skeletons(image: np.ndarray, uv: np.ndarray, bones: np.ndarray,
     return out
 
 
+def draw_labels(image: np.ndarray, uv: np.ndarray, labels: Sequence[str],
+                colour: tuple[int, int, int]) -> None:
+    """Write labels[p] (e.g. a track id) above person p of (P, J, 2) pixel skeletons, in
+    place, legible on any background (dark outline); a person with no point in the image
+    gets none."""
+    height, width = image.shape[:2]
+    scale = max(0.7 * width / 540.0, 0.5)         # the font's size: 0.7 at 540 px wide
+    for person, label in zip(np.asarray(uv, np.float64), labels, strict=True):
+        inside = person[np.isfinite(person).all(axis=1)]
+        inside = inside[(inside >= 0).all(axis=1) & (inside[:, 0] < width)
+                        & (inside[:, 1] < height)]
+        if not len(inside):
+            continue
+        (w, h), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+        x = int(np.clip(np.median(inside[:, 0]) - w / 2, 0, max(width - w, 0)))
+        # above the top joint by a tenth of the body's height (the top of the head)
+        top = inside[:, 1].min() - 0.1 * np.ptp(inside[:, 1]) - 0.3 * h
+        y = int(np.clip(top, h, height - 1))
+        for ink, weight in (((0, 0, 0), 5), (colour, 2)):
+            cv2.putText(image, label, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, weight,
+                        cv2.LINE_AA)
+
+
 def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
                    pred: Sequence[np.ndarray] | np.ndarray,
                    ref: Sequence[np.ndarray] | np.ndarray | None,
                    bones: np.ndarray, frame_indices: Sequence[int], max_width: int = 360,
                    camera_names: Sequence[str] | None = None,
-                   progress: Callable[[int], None] | None = None
+                   progress: Callable[[int], None] | None = None,
+                   pred_ids: Sequence[np.ndarray] | None = None
                    ) -> Iterator[tuple[str, np.ndarray]]:
     """Images of the bag at some frames t (indices into stamps_ns) with pred[t] (P, J, 3)
-    (magenta) and ref[t] (Q, J, 3) (green) reprojected into every camera (or those named);
-    time_s[t] labels them. Yielded one at a time in the bag's order (memory for one image:
-    list() them for a few still frames). An image that cannot be used is left out, as the
-    readers of bag_tracks leave it out (bag_image: counted in skipped_images(bag))."""
+    (magenta) and ref[t] (Q, J, 3) (green) reprojected into every camera (or those named),
+    each downscaled to max_width pixels wide; pred_ids[t] (P,), if given, writes each
+    predicted person's track id above it ("id 3"). time_s[t] labels the images. Yielded one
+    at a time in the bag's order (memory for one image: list() them for a few still frames).
+    An image that cannot be used is left out, as the readers of bag_tracks leave it out
+    (bag_image: counted in skipped_images(bag))."""
     cameras, _ = bag_cameras(bag)
     skipped = skipped_images(bag)
     index = index_frame_sets(bag)     # image -> its frame set's stamp (all cameras' sets)
@@ -81,9 +107,12 @@ def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
             continue
         if ref is not None:
             image = draw_skeletons(image, camera.project(ref[t]), bones, REFERENCE_BGR, 5)
-        image = draw_skeletons(image, camera.project(pred[t]), bones, PREDICTION_BGR, 3)
+        uv = camera.project(pred[t])
+        image = draw_skeletons(image, uv, bones, PREDICTION_BGR, 3)
         scale = max_width / image.shape[1]
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if pred_ids is not None:      # after the downscale: legible at the size shown
+            draw_labels(image, uv * scale, [f"id {i}" for i in pred_ids[t]], PREDICTION_BGR)
         if progress is not None:
             progress(1)
         yield f"{name} t={time_s[t]:.2f} s", image
@@ -91,11 +120,12 @@ def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
 
 def write_overlay_video(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
                         pred: Sequence[np.ndarray] | np.ndarray,
-                   ref: Sequence[np.ndarray] | np.ndarray | None,
+                        ref: Sequence[np.ndarray] | np.ndarray | None,
                         bones: np.ndarray, camera: str, path: Path, fps: float,
-                        max_width: int = 540, progress: Callable[[int], None] | None = None
-                        ) -> Path:
-    """Video of one camera with pred (magenta) and ref (green) reprojected at every frame,
+                        max_width: int = 540, progress: Callable[[int], None] | None = None,
+                        pred_ids: Sequence[np.ndarray] | None = None) -> Path:
+    """Video of one camera, max_width pixels wide, with pred (magenta, with its track ids
+    when pred_ids is given: overlay_images) and ref (green) reprojected at every frame,
     written as each frame is drawn (the frames were all held first: 0.5-1.6 MB each, 3.9 GB
     for 4 minutes of one camera, measured by the long-input audit). A frame with nobody in
     pred[t] is written as it is. The codec follows the suffix of `path` (VIDEO_CODECS)."""
@@ -105,7 +135,8 @@ def write_overlay_video(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
     writer = None
     try:
         for _, image in overlay_images(bag, stamps_ns, time_s, pred, ref, bones,
-                                       range(len(stamps_ns)), max_width, [camera], progress):
+                                       range(len(stamps_ns)), max_width, [camera], progress,
+                                       pred_ids):
             if writer is None:
                 height, width = image.shape[:2]
                 with fd_silenced(2):   # "tag 'VP80' is not supported ...", then VP8 anyway
