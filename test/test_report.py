@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 import subprocess
 
@@ -51,6 +52,13 @@ def test_report_has_every_section_with_decodable_plots(tmp_path):
     # the figures it shows are explained, those it does not are not
     assert "What the figures mean" in html and "<dt>MPJPE</dt>" in html
     assert "<dt>PSS</dt>" in html and "<dt>bone-length CV</dt>" not in html
+    # the per-camera figures are explained under their table; with one camera, what its
+    # reprojection error cannot say (it was unexplained: a review of the one-camera report)
+    assert "reprojection error: the published 3D skeletons projected" in html
+    assert "With one camera" not in html
+    one = render_report(dataclasses.replace(_data(), per_camera={"cam01": {
+        "2D people (detector, all frames)": 10.0, "reprojection error [px]": 4.0}}))
+    assert "With one camera the 3D was made from this camera&#x27;s own 2D" in one
     assert "http://" not in html and "https://" not in html and "<script" not in html
     path = write_report(_data(), tmp_path / "sub" / "report.html")
     assert path.read_text() == html

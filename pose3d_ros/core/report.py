@@ -312,6 +312,22 @@ _GLOSSARY = {
 }
 
 
+def per_camera_note(cameras: int) -> str:
+    """What the Per camera table's figures are (bag_tracks.per_camera_figures), and with one
+    camera what its reprojection error can and cannot say."""
+    note = ("2D people: the people the camera's 2D detector found, summed over the frames; "
+            "reprojection error: the published 3D skeletons projected into the camera against "
+            "those 2D joints (pixels; the mean over every joint, which the detector's own "
+            "faults raise, such as a left/right swap, and the median, which they move little: "
+            "a median far above the other cameras' points at the camera's calibration or "
+            "timing).")
+    if cameras == 1:
+        note += (" With one camera the 3D was made from this camera's own 2D, so the error "
+                 "says how far the lifting moved the joints from what the detector saw, not "
+                 "whether the 3D is right (that needs a reference).")
+    return note
+
+
 def glossary_rows(keys: Sequence[str]) -> list[tuple[str, str]]:
     """(name, meaning) for the figures among `keys` that _GLOSSARY explains, in its order."""
     def explained(entry: str) -> bool:
@@ -351,7 +367,8 @@ def render_report(data: ReportData) -> str:
             f"<td>{_format(values[label]) if label in values else ''}</td>"
             for label in labels) + "</tr>" for camera, values in data.per_camera.items())
         parts.append(f"<h2>Per camera</h2><table><tr><th>camera</th>{head}</tr>{body}</table>"
-                     + _img(plot_per_camera(data.per_camera), "per camera"))
+                     f"<p class='note'>{html.escape(per_camera_note(len(data.per_camera)))}"
+                     "</p>" + _img(plot_per_camera(data.per_camera), "per camera"))
     if data.latency_s or latency_rows:
         parts.append("<h2>Latency</h2>" + table(latency_rows))
         if data.latency_s:
