@@ -37,7 +37,14 @@ try:
         QosReliability,
         QosTime,
     )
-    from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer
+    from rosbags.rosbag2 import (
+        CompressionFormat,
+        CompressionMode,
+        Reader,
+        ReaderError,
+        StoragePlugin,
+        Writer,
+    )
     from rosbags.serde import SerdeError
     from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 except ModuleNotFoundError as _missing:   # a pip install without the 'bags' extra
@@ -65,6 +72,11 @@ from .types import Skeletons3D
 MSG_DIR = Path(__file__).resolve().parents[2] / "msg"
 
 STORAGES = {"sqlite3": StoragePlugin.SQLITE3, "mcap": StoragePlugin.MCAP}
+# How `ros2 bag record` compresses, all zstd (what users' bags hold; the readers take each):
+# "chunks", MCAP's chunk compression (the MCAP plugin's default); "messages" and "file",
+# rosbag2's --compression-mode message / file (a file gets the suffix .zstd).
+COMPRESSIONS = {"none": CompressionMode.NONE, "chunks": CompressionMode.STORAGE,
+                "messages": CompressionMode.MESSAGE, "file": CompressionMode.FILE}
 
 _ZERO = QosTime(0, 0)
 _INFINITE = QosTime(2147483647, 4294967295)
@@ -189,16 +201,23 @@ class BagWriter:
             bag.write("/cam01/image_raw", stamp_ns, image_message(...))
 
     Topics are added on first write with the message's type; /tf_static gets a latched QoS.
-    The folder `path` must not exist yet (rosbag2 convention).
+    The folder `path` must not exist yet (rosbag2 convention). compression: COMPRESSIONS
+    ("chunks" for MCAP only), zstd as `ros2 bag record` writes it.
     """
 
-    def __init__(self, path: Path | str, storage: str = "sqlite3") -> None:
+    def __init__(self, path: Path | str, storage: str = "sqlite3",
+                 compression: str = "none") -> None:
         if storage not in STORAGES:
             raise ValueError(f"unknown bag storage {storage!r}; known: {sorted(STORAGES)}")
+        if compression not in COMPRESSIONS or (compression == "chunks" and storage != "mcap"):
+            raise ValueError(f"unknown compression {compression!r} for {storage}; known: "
+                             f"{sorted(COMPRESSIONS)} ('chunks': MCAP only)")
         self.path = Path(path)
         if self.path.exists():
             raise FileExistsError(f"bag {self.path} already exists; rosbag2 writes a new folder")
         self._writer = Writer(self.path, version=9, storage_plugin=STORAGES[storage])
+        if compression != "none":
+            self._writer.set_compression(COMPRESSIONS[compression], CompressionFormat.ZSTD)
         self._connections: dict[str, Any] = {}
         self.count = 0
 
