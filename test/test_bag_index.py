@@ -139,23 +139,46 @@ def test_one_camera_discovery_for_the_topic_list():
         camera_topics(topics, chosen=["/a/camera_info"])
 
 
-def test_cameras_sharing_a_namespace_are_told_at_warning(caplog):
-    """A rig recorded as /rig/cam01/image_raw, /rig/cam02/image_raw is one camera 'rig' to
-    the tools (a camera is a topic's first namespace): that was said at INFO, and a 2-camera
-    rig was scored as one camera without a word a user would see. Now a WARNING naming the
-    namespaces; raw beside compressed of one camera stays an INFO."""
+def test_cameras_sharing_a_namespace_are_told_apart_by_the_one_that_differs(caplog):
+    """A rig recorded as /rig/cam01/image_raw, /rig/cam02/image_raw (or two realsense2_camera
+    drivers: /camera/<name>/color/image_raw) was one camera 'rig' to the tools (a camera was a
+    topic's first namespace), told at INFO: a rig scored as one camera. Now the namespace
+    that tells them apart names them; one device's streams (color / infra1) stay one camera;
+    what still cannot be told apart is a WARNING."""
     from pose3d_ros.core.bag_cameras import camera_topics
 
-    topics = {"/rig/cam01/image_raw": bagio.IMAGE, "/rig/cam01/camera_info": bagio.CAMERA_INFO,
-              "/rig/cam02/image_raw": bagio.IMAGE, "/rig/cam02/camera_info": bagio.CAMERA_INFO,
-              "/a/image_raw": bagio.IMAGE, "/a/image_raw/compressed": bagio.COMPRESSED_IMAGE}
+    I, C = bagio.IMAGE, bagio.CAMERA_INFO  # noqa: E741  (the two types of the tables)
+    rig = {"/rig/cam01/image_raw": I, "/rig/cam01/camera_info": C,
+           "/rig/cam02/image_raw": I, "/rig/cam02/camera_info": C}
+    assert [(c.name, c.image_topic, c.info_topic) for c in camera_topics(rig)] == [
+        ("cam01", "/rig/cam01/image_raw", "/rig/cam01/camera_info"),
+        ("cam02", "/rig/cam02/image_raw", "/rig/cam02/camera_info")]
+    two_realsense = {f"/camera/{n}/{stream}": kind for n in ("front", "back")
+                     for stream, kind in (("color/image_raw", I), ("color/camera_info", C),
+                                          ("infra1/image_rect_raw", I),
+                                          ("infra1/camera_info", C),
+                                          ("depth/image_rect_raw", I), ("depth/camera_info", C))}
+    assert [(c.name, c.image_topic, c.info_topic) for c in camera_topics(two_realsense)] == [
+        ("back", "/camera/back/color/image_raw", "/camera/back/color/camera_info"),
+        ("front", "/camera/front/color/image_raw", "/camera/front/color/camera_info")]
+    one_realsense = {k.replace("/front/", "/camera/"): v for k, v in two_realsense.items()
+                     if "/back/" not in k}
     with caplog.at_level(logging.INFO, logger="pose3d_ros.core.bag_cameras"):
-        found = camera_topics(topics, where="bag shared-namespace-test")
-    assert [(c.name, c.image_topic, c.info_topic) for c in found] == [
-        ("a", "/a/image_raw", ""), ("rig", "/rig/cam01/image_raw", "/rig/cam01/camera_info")]
-    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warned) == 1
-    assert "/rig/cam01, /rig/cam02" in warned[0].getMessage()
-    assert "ONE camera 'rig'" in warned[0].getMessage()
-    told = [r for r in caplog.records if r.levelno == logging.INFO]
-    assert len(told) == 1 and "camera 'a' has image topics" in told[0].getMessage()
+        found = camera_topics(one_realsense, where="bag one-realsense")
+    assert [(c.name, c.image_topic) for c in found] == [
+        ("camera", "/camera/camera/color/image_raw")]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]   # one device
+    # a name another camera has: prefixed with the shared namespace
+    clash = {"/cam01/image_raw": I, "/rig/cam01/image_raw": I, "/rig/cam02/image_raw": I}
+    assert [c.name for c in camera_topics(clash)] == ["cam01", "rig_cam01", "rig_cam02"]
+    # chosen topics are named the same way
+    assert [c.name for c in camera_topics(two_realsense, chosen=[
+        "/camera/front/infra1/image_rect_raw", "/camera/back/color/image_raw"])] == [
+        "back", "front"]
+    # a folder holding another's cannot be told apart: one camera, a WARNING naming them
+    nested = {"/rig/image_raw": I, "/rig/cam02/image_raw": I}
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="pose3d_ros.core.bag_cameras"):
+        assert [c.name for c in camera_topics(nested, where="bag nested-test")] == ["rig"]
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "ONE camera 'rig'" in warned[0] and "/rig/cam02" in warned[0]

@@ -682,7 +682,7 @@ def test_a_bag_of_a_ros1_style_driver_with_a_slashed_frame_runs(tmp_path, capsys
 
 
 def test_a_depth_only_namespace_is_no_camera(tmp_path, capsys):
-    """The bag's cameras are those the node reads (bag_cameras.image_topics): a depth camera's
+    """The bag's cameras are those the node reads (bag_cameras.image_cameras): a depth camera's
     own namespace made a one-camera bag count as two, so --monocular-method none passed the
     check of one camera (noted by a review, session 23)."""
     import numpy as np
@@ -756,3 +756,47 @@ def test_a_bag_with_a_robots_own_message_type_runs_and_a_damaged_message_is_one_
         assert run_cli(tool.main, argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "does not decode" in err[0] and "Traceback" not in err[0], err
+
+
+def test_cameras_recorded_under_one_namespace_are_each_a_camera(tmp_path, caplog):
+    """A rig whose drivers share a namespace (realsense2_camera's default camera_namespace:
+    /camera/<name>/color/image_raw, a depth stream beside) was ONE camera 'camera' to the
+    tools: run --bag refused it as one camera without a monocular method, evaluate scored
+    one view. The namespace that tells them apart names them now: the same recording under
+    such names gives, in process, the same 3D as under /<camera>/..., and the run tool runs
+    the node on it over DDS with both cameras."""
+    import numpy as np
+
+    from pose3d_ros.core import bag_tracks
+
+    cameras, rig_frame = make_bag.cameras_from_calibration(calibration_path("single"))
+    plain = tmp_path / "plain"
+    make_bag.write_bag(plain, [video_paths("single")[0], video_paths("single")[2]],
+                       [cameras[0], cameras[2]], fps=60.0, start_ns=1_700_000_000 * 10**9,
+                       storage="mcap", fixed_frame=rig_frame, scale=0.5, max_frames=3,
+                       crop_to_video=True)
+    spaced = tmp_path / "spaced"
+    with bagio.BagWriter(spaced, storage="mcap") as writer:
+        for item in bagio.read_messages(plain, deserialize=False):
+            topic = item.topic
+            if topic != "/tf_static":
+                name, rest = topic.strip("/").split("/", 1)
+                topic = f"/camera/{name}/color/{rest}"
+                if rest == "camera_info":         # a depth stream beside, as the driver's
+                    writer.write(f"/camera/{name}/depth/image_rect_raw", item.stamp_ns,
+                                 bagio.image_message(np.zeros((8, 8), np.uint8),
+                                                     item.stamp_ns, "depth", "mono8"))
+            writer.write_raw(topic, item.stamp_ns, item.raw, item.msgtype)
+    assert set(bag_tracks.bag_cameras(spaced)[0]) == {"cam01", "cam03"}
+    ours = bag_tracks.run_pipeline(spaced).track
+    theirs = bag_tracks.run_pipeline(plain).track
+    np.testing.assert_array_equal(ours.stamps_ns, theirs.stamps_ns)
+    for a, b in zip(ours.frames, theirs.frames, strict=True):
+        np.testing.assert_array_equal(a.positions, b.positions)
+    caplog.set_level(logging.INFO)
+    out = tmp_path / "out"
+    assert run.main(["--bag", str(spaced), "--out-dir", str(out)]) == 0
+    shown = json.loads((out / "evaluation.json").read_text())
+    assert shown["summary"]["frames without output"] == 0
+    assert sorted(shown["per_camera"]) == ["cam01", "cam03"]
+    assert "read as ONE camera" not in caplog.text

@@ -1,11 +1,13 @@
 """The calibrated cameras of a rosbag2: intrinsics from each camera's CameraInfo, extrinsics
 from the bag's /tf_static (read with core.static_tf, the tree the nodes use too).
 
-Camera names are the topics' first namespaces (/cam01/camera_info -> cam01); one image
-topic and one CameraInfo topic per camera are read (camera_topics: the one camera discovery of
-the tools and of train_lifter's bag reader; image_topics, camera_info_topics). A camera's
-extrinsics are the pose of its optical frame (CameraInfo's header frame) in the root of the
-transform tree it hangs under: x_cam = R x_root + t.
+Camera names are the image topics' first namespaces (/cam01/image_raw -> cam01), or, where
+several cameras share one (/rig/cam01/image_raw, /rig/cam02/image_raw; realsense2_camera's
+/camera/<name>/color/image_raw), the namespace that tells them apart (cam01, cam02); one
+image topic and one CameraInfo topic per camera are read (camera_topics: the one camera
+discovery of the tools and of train_lifter's bag reader; image_cameras, camera_info_topics).
+A camera's extrinsics are the pose of its optical frame (CameraInfo's header frame) in the
+root of the transform tree it hangs under: x_cam = R x_root + t.
 """
 from __future__ import annotations
 
@@ -58,6 +60,46 @@ class CameraTopics:
 
 
 IMAGE_TYPES = (bagio.IMAGE, bagio.COMPRESSED_IMAGE)
+# Namespaces that name one device's streams, not cameras (realsense2_camera's color / infra1,
+# a stereo camera's left / right, ...): image topics that differ only there are one camera's.
+_STREAM = re.compile(r"color|rgb|infra\d*|ir\d*|left|right|stereo|mono|gr[ae]y|fisheye\d*|"
+                     r".*depth.*", re.IGNORECASE)
+
+
+def _camera_namespaces(images: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Image topic -> (camera name, the camera's namespace): its first namespace (camera_name:
+    /camera1/color/image_raw -> camera1, /camera1), unless topics of one first namespace lie
+    in folders that part at a namespace that is no stream name (_STREAM): then that one
+    (/rig/cam01/image_raw, /rig/cam02/image_raw -> cam01 in /rig/cam01, cam02 in /rig/cam02;
+    /camera/camera/color/image_raw beside .../infra1/image_rect_raw stay camera 'camera'),
+    prefixed with the first namespace ('rig_cam01') where the name is another camera's."""
+    out = {t: (camera_name(t), "/" + camera_name(t)) for t in images}
+    groups: dict[str, list[str]] = {}
+    for topic in images:
+        groups.setdefault(camera_name(topic), []).append(topic)
+    split: dict[str, dict[str, tuple[str, str]]] = {}
+    for first, members in groups.items():
+        parts = {t: _folder(t).strip("/").split("/") for t in members}
+        folders = {tuple(p) for p in parts.values()}
+        if len(folders) < 2:
+            continue
+        depth = 0
+        while all(len(f) > depth for f in folders) and len({f[depth] for f in folders}) == 1:
+            depth += 1
+        if any(len(f) <= depth for f in folders):        # a folder holding another's
+            continue
+        parting = {f[depth] for f in folders}
+        if all(_STREAM.fullmatch(n) for n in parting) or any(map(camera_name_problem,
+                                                                   parting)):
+            continue
+        split[first] = {t: (parts[t][depth], "/" + "/".join(parts[t][:depth + 1]))
+                        for t in members}
+    for first, named in split.items():
+        others = {out[t][0] for t in images if camera_name(t) != first}
+        clash = {name for name, _ in named.values()} & others
+        out |= {t: (f"{first}_{name}" if clash else name, space)
+                for t, (name, space) in named.items()}
+    return out
 
 
 def camera_topics(topics: Mapping[str, str], cameras: Sequence[str] | None = None,
@@ -67,37 +109,41 @@ def camera_topics(topics: Mapping[str, str], cameras: Sequence[str] | None = Non
     the one camera discovery of the offline readers (the tools, train_lifter --bag).
 
     A camera is an image topic's first namespace (camera_name: /camera1/color/image_raw ->
-    camera1), as the node's camera_names are. Any Image or CompressedImage topic is a
-    camera's, raw or compressed and of any name, but depth topics (a name part with 'depth');
-    of a camera with several (raw beside compressed, color beside infra) the raw Image one
-    with the shortest name is read, as the node subscribes to <camera>/image_raw, and the log
-    says so once (per `where`: bag_where; at WARNING when they lie in different namespaces,
-    /rig/cam01 and /rig/cam02, which may be different cameras read as one). Its CameraInfo
-    topic is the one beside the image topic (/camera1/color/camera_info for
-    /camera1/color/image_raw), else the camera's first that
-    is not a depth camera's. cameras: only these; chosen: exactly these image topics (any
-    image topics, one per camera) instead of the choice above. ValueError naming `where`
-    when no image topic is left, a chosen topic is missing or no image, or two chosen
-    topics are one camera's."""
+    camera1), as the node's camera_names are, or where cameras share it, the namespace that
+    tells them apart (_camera_namespaces: /rig/cam01/image_raw -> cam01). Any Image or
+    CompressedImage topic is a camera's, raw or compressed and of any name, but depth topics
+    (a name part with 'depth'); of a camera with several (raw beside compressed, color beside
+    infra) the raw Image one with the shortest name is read, as the node subscribes to
+    <camera>/image_raw, and the log says so once (per `where`: bag_where; at WARNING when
+    they lie in namespaces that are not one device's streams). Its CameraInfo topic is the
+    one beside the image topic (/camera1/color/camera_info for /camera1/color/image_raw),
+    else the first in the camera's namespace that is not a depth camera's. cameras: only
+    these; chosen: exactly these image topics (any image topics, one per camera, named the
+    same way) instead of the choice above. ValueError naming `where` when no image topic is
+    left, a chosen topic is missing or no image, or two chosen topics are one camera's."""
     images = sorted(t for t, kind in topics.items() if kind in IMAGE_TYPES)
-    by_camera: dict[str, list[tuple[str, str]]] = {}
     for topic in chosen or ():
         if topic not in topics:
             raise ValueError(f"{where} has no topic {topic!r}; its image topics: {images}")
         if topics[topic] not in IMAGE_TYPES:
             raise ValueError(f"{where}: {topic} is {topics[topic]}, not an Image or "
                              "CompressedImage")
-        if camera_name(topic) in by_camera:
-            raise ValueError(f"{where}: {by_camera[camera_name(topic)][0][0]} and {topic} are "
-                             f"both camera {camera_name(topic)!r}'s (a camera is a topic's "
-                             "first namespace); choose one image topic per camera")
-        by_camera[camera_name(topic)] = [(topic, topics[topic])]
-    for topic in images if not chosen else ():
-        if _is_depth(topic):
-            if first_time("depth left out", where, topic):
+    if not chosen:
+        for topic in images:
+            if _is_depth(topic) and first_time("depth left out", where, topic):
                 log.info("%s: %s left out (a depth image, not a camera image)", where, topic)
-            continue
-        by_camera.setdefault(camera_name(topic), []).append((topic, topics[topic]))
+    read = list(chosen) if chosen else [t for t in images if not _is_depth(t)]
+    named = _camera_namespaces(read)
+    by_camera: dict[str, list[tuple[str, str]]] = {}
+    space: dict[str, str] = {}                         # camera -> its namespace
+    for topic in read:
+        name = named[topic][0]
+        if chosen and name in by_camera:
+            raise ValueError(f"{where}: {by_camera[name][0][0]} and {topic} are both camera "
+                             f"{name!r}'s (a camera is a topic's first namespace, or the one "
+                             "that tells cameras apart); choose one image topic per camera")
+        by_camera.setdefault(name, []).append((topic, topics[topic]))
+        space[name] = named[topic][1]
     if cameras is not None:
         by_camera = {name: found for name, found in by_camera.items() if name in cameras}
     if not by_camera:
@@ -109,19 +155,20 @@ def camera_topics(topics: Mapping[str, str], cameras: Sequence[str] | None = Non
     for camera, candidates in sorted(by_camera.items()):
         topic, kind = min(candidates, key=lambda c: (c[1] != bagio.IMAGE, len(c[0]), c[0]))
         folders = sorted({_folder(c[0]) for c in candidates})
-        if len(folders) > 1 and first_time("image topic", where, camera, topic):
-            # several cameras under one namespace (/rig/cam01, /rig/cam02) are read as one:
-            # at INFO that went unseen (a 4-camera rig scored as one camera)
-            log.warning("%s: images in %d namespaces under /%s (%s) are read as ONE camera "
-                        "%r, from %s only (the tools take a camera to be a topic's first "
-                        "namespace); if they are different cameras, give each its own first "
-                        "namespace (/<camera>/image_raw, e.g. with `ros2 bag play --remap` "
-                        "and `ros2 bag record`)", where, len(folders), camera,
+        if not _streams_of_one_device(folders) and first_time("image topic", where, camera,
+                                                              topic):
+            # images of cameras that cannot be told apart by namespace are read as one: at
+            # INFO that went unseen (a rig's cameras scored as one camera)
+            log.warning("%s: images in %d namespaces under %s (%s) are read as ONE camera "
+                        "%r, from %s only; if they are different cameras, give each a "
+                        "namespace of its own (/<camera>/image_raw, e.g. with `ros2 bag play "
+                        "--remap` and `ros2 bag record`)", where, len(folders), space[camera],
                         ", ".join(folders), camera, topic)
         elif len(candidates) > 1 and first_time("image topic", where, camera, topic):
             log.info("%s: camera %r has image topics %s; reading %s", where, camera,
                      [c[0] for c in candidates], topic)
-        found.append(CameraTopics(camera, topic, kind, _info_topic(camera, topic, infos)))
+        found.append(CameraTopics(camera, topic, kind, _info_topic(space[camera], topic,
+                                                                   infos)))
     return found
 
 
@@ -136,26 +183,37 @@ def _folder(topic: str) -> str:
     return topic.removesuffix("/compressed").rsplit("/", 1)[0]
 
 
-def _info_topic(camera: str, image_topic: str, infos: Sequence[str]) -> str:
+def _streams_of_one_device(folders: Sequence[str]) -> bool:
+    """Whether image folders of one camera are one device's (one folder, or folders that
+    part only at stream names: /camera/color and /camera/infra1)."""
+    parts = [f.strip("/").split("/") for f in folders]
+    if len(parts) < 2:
+        return True
+    depth = 0
+    while all(len(p) > depth for p in parts) and len({p[depth] for p in parts}) == 1:
+        depth += 1
+    return all(len(p) > depth and _STREAM.fullmatch(p[depth]) for p in parts)
+
+
+def _info_topic(space: str, image_topic: str, infos: Sequence[str]) -> str:
     """The CameraInfo topic (of `infos`) of a camera's image topic: the one beside it, else
-    the camera's first that is not a depth camera's; "" when none."""
+    the first in the camera's namespace `space` (/cam01) that is not a depth camera's; ""
+    when none."""
     folder = _folder(image_topic)
-    mine = [t for t in infos if camera_name(t) == camera]
+    mine = [t for t in infos if t.startswith(space + "/")]
     beside = [t for t in mine if t.rsplit("/", 1)[0] == folder]
     return (beside or [t for t in mine if not _is_depth(t)] or [""])[0]
 
 
-def image_topics(path: Path | str, cameras: Sequence[str] | None = None) -> dict[str, str]:
-    """The image topic (Image or CompressedImage) read for each camera of the bag, optionally
-    of some cameras: topic -> type (camera_topics: depth topics left out, the raw one with
-    the shortest name of a camera with several)."""
-    return {c.image_topic: c.image_type
-            for c in camera_topics(bagio.bag_topics(path), cameras, where=bag_where(path))}
+def image_cameras(path: Path | str) -> list[str]:
+    """The names of the bag's cameras that have images (camera_topics), sorted."""
+    return [c.name for c in camera_topics(bagio.bag_topics(path), where=bag_where(path))]
 
 
 def camera_info_topics(path: Path | str) -> dict[str, str]:
     """Camera name -> the CameraInfo topic of its images (camera_topics), and of a camera
-    without images its first that is not a depth camera's (a lone camera's intrinsics)."""
+    without images its first that is not a depth camera's (a lone camera's intrinsics),
+    named by its first namespace."""
     topics = bagio.bag_topics(path)
     try:
         chosen = {c.name: c.info_topic
@@ -164,8 +222,10 @@ def camera_info_topics(path: Path | str) -> dict[str, str]:
         chosen = {}
     infos = sorted(t for t, kind in topics.items()
                    if kind == bagio.CAMERA_INFO and not _is_depth(t))
+    taken = set(chosen.values())
     for topic in infos:
-        chosen.setdefault(camera_name(topic), topic)
+        if topic not in taken:
+            chosen.setdefault(camera_name(topic), topic)
     return dict(sorted(chosen.items()))
 
 
@@ -218,11 +278,12 @@ def read_bag_cameras(path: Path | str) -> tuple[dict[str, CameraModel], str]:
     intrinsics: dict[str, CameraModel] = {}
     faults: dict[str, str] = {}        # topic -> its first invalid CameraInfo's fault
     transforms: list[StaticTransform] = []
+    name_of = {topic: name for name, topic in info_topic.items()}
     for topic, _, msg in bagio.read_bag(path, wanted):
         if topic == TF_STATIC:
             transforms += transforms_from_message(msg)
             continue
-        name = camera_name(topic)
+        name = name_of[topic]
         if name in intrinsics:
             continue
         try:
@@ -233,7 +294,7 @@ def read_bag_cameras(path: Path | str) -> tuple[dict[str, CameraModel], str]:
         raise ValueError(f"bag {path}: no valid CameraInfo: " + "; ".join(
             f"{topic}: {fault}" for topic, fault in faults.items()))
     for topic, fault in faults.items():
-        log.warning("bag %s: %s: %s%s", path, topic, fault, "" if camera_name(topic) in
+        log.warning("bag %s: %s: %s%s", path, topic, fault, "" if name_of[topic] in
                     intrinsics else " (left out)")
     on_tree = {t.child for t in transforms} | {t.parent for t in transforms}
     unposed = sorted(n for n, c in intrinsics.items() if c.frame_id not in on_tree)

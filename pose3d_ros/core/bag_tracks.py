@@ -121,13 +121,14 @@ def bag_cameras(bag: Path) -> tuple[dict[str, CameraModel], str]:
     try:
         return read_bag_cameras(bag)
     except ValueError:
-        infos = list(camera_info_topics(bag).values())      # one per camera, not a depth one
+        infos = camera_info_topics(bag)      # name -> topic, one per camera, not a depth one
         if len(infos) != 1:
             raise
-    for topic, _, msg in bagio.read_bag(bag, infos):
-        camera = camera_model_from_info_msg(msg, camera_name(topic))
+    (name, topic), = infos.items()
+    for _, _, msg in bagio.read_bag(bag, [topic]):
+        camera = camera_model_from_info_msg(msg, name)
         return {camera.name: camera}, camera.frame_id
-    raise ValueError(f"bag {bag}: topic {infos[0]} holds no CameraInfo message")
+    raise ValueError(f"bag {bag}: topic {topic} holds no CameraInfo message")
 
 
 @dataclass(frozen=True)
@@ -141,12 +142,14 @@ class FrameSetIndex:
     left_out: reason -> images left out ("zero_stamp", "repeated_stamp",
         "unreadable_header").
     topics: the image topics read (bag_cameras.camera_topics): topic -> type.
+    camera_of: image topic -> the name of its camera (bag_cameras.camera_topics).
     """
 
     stamps: np.ndarray
     set_of: dict[tuple[str, int], int]
     left_out: dict[str, int]
     topics: dict[str, str]
+    camera_of: dict[str, str]
 
 
 def index_frame_sets(bag: Path, cameras: Sequence[str] | None = None, *,
@@ -192,32 +195,35 @@ def _indexed_frame_sets(bag: Path, cameras: tuple[str, ...] | None,
                         ) -> FrameSetIndex:
     """index_frame_sets' grouping, once per bag, cameras, topics, slop and state of the bag's
     files (the images' stamps read once for every slop: _image_stamps)."""
-    chosen, kept, left_out = _image_stamps(bag, cameras, topics, signature)
+    chosen, camera_of, kept, left_out = _image_stamps(bag, cameras, topics, signature)
     groups: list[list[tuple[int, str]]] = []
-    in_group: set[str] = set()                         # cameras of the open set
+    in_group: set[str] = set()                         # cameras (image topics) of the open set
     for stamp, topic in kept:
-        camera = camera_name(topic)
-        if not groups or stamp - groups[-1][0][0] > slop_ns or camera in in_group:
+        if not groups or stamp - groups[-1][0][0] > slop_ns or topic in in_group:
             groups.append([])
             in_group = set()
         groups[-1].append((stamp, topic))
-        in_group.add(camera)
+        in_group.add(topic)
     stamps = [mean_stamp_ns([stamp for stamp, _ in group]) for group in groups]
     set_of = {(topic, stamp): set_stamp for set_stamp, group in zip(stamps, groups, strict=True)
               for stamp, topic in group}
-    return FrameSetIndex(np.array(stamps, np.int64), set_of, dict(left_out), dict(chosen))
+    return FrameSetIndex(np.array(stamps, np.int64), set_of, dict(left_out), dict(chosen),
+                         dict(camera_of))
 
 
 @functools.lru_cache(maxsize=8)
 def _image_stamps(bag: Path, cameras: tuple[str, ...] | None, topics: tuple[str, ...] | None,
                   signature: tuple
-                  ) -> tuple[dict[str, str], list[tuple[int, str]], dict[str, int]]:
-    """The image topics read (topic -> type), the (header stamp ns, topic) of each image
+                  ) -> tuple[dict[str, str], dict[str, str], list[tuple[int, str]],
+                             dict[str, int]]:
+    """The image topics read (topic -> type) and their cameras (topic -> camera name), the
+    (header stamp ns, topic) of each image
     grouped, in stamp order, and the images left out by reason (index_frame_sets), read
     without deserialising the images, once per bag, cameras, topics and state of its files;
     the warnings about images left out are logged here, once."""
-    chosen = {c.image_topic: c.image_type for c in camera_topics(
-        bagio.bag_topics(bag), cameras, topics, where=bag_where(bag))}
+    found = camera_topics(bagio.bag_topics(bag), cameras, topics, where=bag_where(bag))
+    chosen = {c.image_topic: c.image_type for c in found}
+    camera_of = {c.image_topic: c.name for c in found}
     images, unreadable = [], 0
     for item in bagio.read_messages(bag, chosen, deserialize=False):
         try:
@@ -253,7 +259,7 @@ def _image_stamps(bag: Path, cameras: tuple[str, ...] | None, topics: tuple[str,
     if unreadable:
         log.warning("bag %s: %d image messages are too short to hold a header and are left "
                     "out", bag, unreadable)
-    return chosen, kept, {reason: n for reason, n in left_out.items() if n}
+    return chosen, camera_of, kept, {reason: n for reason, n in left_out.items() if n}
 
 
 def stamp_text(stamp_ns: int) -> str:
@@ -344,7 +350,7 @@ def frame_sets(bag: Path, cameras: Sequence[str] | None = None,
     next_set = next(order, None)
     for item in bagio.read_messages(bag, index.topics):
         key = (item.topic, bagio.stamp_to_ns(item.message.header.stamp))
-        name = camera_name(item.topic)
+        name = index.camera_of[item.topic]
         if (key not in index.set_of or next_set is None or index.set_of[key] < next_set
                 or name in done.get(index.set_of[key], set())):
             continue                                   # left out, or its set already gone

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from . import bagio
-from .bag_tracks import bag_cameras, bag_image, camera_name, index_frame_sets, skipped_images
+from .bag_tracks import bag_cameras, bag_image, index_frame_sets, skipped_images
 from .evaluation import STAMP_MATCH_NS, pair_frames
 from .silence import fd_silenced
 
@@ -95,9 +95,9 @@ def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
     want = {int(stamp): int(wanted[order][k]) for stamp, k in zip(index.stamps, nearest,
                                                                   strict=True) if k >= 0}
     for item in bagio.read_messages(bag, [t for t in index.topics if camera_names is None
-                                          or camera_name(t) in camera_names]):
+                                          or index.camera_of[t] in camera_names]):
         stamp = index.set_of.get((item.topic, bagio.stamp_to_ns(item.message.header.stamp)))
-        name = camera_name(item.topic)
+        name = index.camera_of[item.topic]
         if stamp not in want or name not in cameras:
             continue
         t = want[stamp]

@@ -24,11 +24,13 @@ from pose3d_ros.core.static_tf import UPRIGHT_SUFFIX, StaticTransform, transform
 log = logging.getLogger(__name__)
 
 
-def node_topic_names(bag: Path, image_topics: Mapping[str, str]) -> tuple[bool, dict[str, str]]:
+def node_topic_names(bag: Path, image_topics: Mapping[str, str],
+                     camera_of: Mapping[str, str]) -> tuple[bool, dict[str, str]]:
     """How the node reads a bag's cameras: (compressed, remap), remap taking each camera's
-    image topic (bag_cameras.image_topics: one per camera) to /<camera>/image_raw[/compressed]
-    and its CameraInfo (bag_cameras.camera_info_topics) to /<camera>/camera_info, as
-    `ros2 bag play --remap` would for a driver's names (/camera1/color/image_raw). ValueError
+    image topic (image_topics: topic -> type, one per camera, of the camera camera_of[topic]:
+    bag_tracks.index_frame_sets) to /<camera>/image_raw[/compressed] and its CameraInfo
+    (bag_cameras.camera_info_topics) to /<camera>/camera_info, as `ros2 bag play --remap`
+    would for a driver's names (/camera1/color/image_raw, /rig/cam01/image_raw). ValueError
     when some cameras' images are compressed and others' raw (the node reads one
     transport)."""
     kinds = set(image_topics.values())
@@ -36,9 +38,9 @@ def node_topic_names(bag: Path, image_topics: Mapping[str, str]) -> tuple[bool, 
         raise ValueError(f"the bag's cameras mix raw and compressed images "
                          f"({sorted(image_topics)}); the node reads one transport for all")
     compressed = kinds == {bagio.COMPRESSED_IMAGE}
-    remap = {topic: f"/{camera_name(topic)}/image_raw" + ("/compressed" if compressed else "")
+    remap = {topic: f"/{camera_of[topic]}/image_raw" + ("/compressed" if compressed else "")
              for topic in image_topics}
-    cameras = {camera_name(topic) for topic in image_topics}
+    cameras = {camera_of[topic] for topic in image_topics}
     remap |= {topic: f"/{camera}/camera_info"
               for camera, topic in camera_info_topics(bag).items() if camera in cameras}
     return compressed, remap
@@ -122,7 +124,7 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
     spinner: threading.Thread | None = None
     try:
         index = index_frame_sets(bag, camera_names)      # one image topic per camera
-        compressed, remap = node_topic_names(bag, index.topics)
+        compressed, remap = node_topic_names(bag, index.topics, index.camera_of)
         overrides = [
             Parameter("camera_names", value=list(camera_names)),
             Parameter("image_transport", value="compressed" if compressed else "raw"),
@@ -159,7 +161,7 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
 
         helper.create_subscription(TFMessage, TF_STATIC, on_tf_static, LATCHED_QOS)
 
-        topic_of = {camera_name(topic): topic for topic in index.topics}
+        topic_of = {camera: topic for topic, camera in index.camera_of.items()}
 
         def on_2d(camera: str, msg: Any) -> None:
             # the camera's image stamp -> its frame set's (cameras stamp a set apart)

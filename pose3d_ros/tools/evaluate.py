@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from pose3d_ros.core import bagio
-from pose3d_ros.core.bag_cameras import camera_name, image_topics
+from pose3d_ros.core.bag_cameras import image_cameras
 from pose3d_ros.core.bag_report import (
     TRIANGULATION_NOTE,
     summary_lines,
@@ -120,7 +120,7 @@ def check_inputs(args: argparse.Namespace) -> dict[str, str]:
         if topic and topic not in (bagio.bag_topics(bag) if bag else topics):
             raise UserError(f"bag {bag or args.bag} has no topic {topic}")
     # the bag's cameras as the pipeline reads them (a depth-only namespace is no camera)
-    names = ({camera_name(t) for t in image_topics(args.bag)}
+    names = (set(image_cameras(args.bag))
              if any(ty in (bagio.IMAGE, bagio.COMPRESSED_IMAGE) for ty in topics.values())
              else set())
     wanted = set(args.cameras.split(",")) if args.cameras else set()

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import cast
 
 from pose3d_ros.core import bagio
-from pose3d_ros.core.bag_cameras import camera_name, image_topics
+from pose3d_ros.core.bag_cameras import image_cameras
 from pose3d_ros.core.bag_report import (
     TRIANGULATION_NOTE,
     summary_lines,
@@ -213,7 +213,7 @@ def check_inputs(args: argparse.Namespace) -> None:
         check_disk(args, cameras)
     else:                                 # the cameras whose images the bag holds
         try:                              # the bag's cameras as the node reads them (a
-            names = sorted({camera_name(topic) for topic in image_topics(args.bag)})
+            names = image_cameras(args.bag)
         except ValueError as err:         # depth-only namespace is no camera)
             raise UserError(str(err)) from None
     if args.truth is not None:
