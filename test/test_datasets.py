@@ -3,6 +3,7 @@ evaluation end to end: Campus/Shelf (4D-association release; actorsGT + VoxelPos
 CMU Panoptic, OpenPose and COCO 2D files."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -455,3 +456,82 @@ def test_the_published_figure_is_the_mean_over_actors_0_to_2():
     assert published_pcp(score) == pytest.approx(np.mean(score.pcp_per_actor[:3]))
     alone = score_multiperson([people[:2]], [people[:2]], gt_ids=[np.array([0, 1])])
     assert published_pcp(alone) is None                   # actor 2 never scored
+
+
+def test_review_of_the_dataset_tools_frames_heads_and_faceless_people(show, tmp_path, caplog):
+    """What a review of the data-set tools found (session 37), each on the files the tests
+    write: (1) frames whose 2D files are missing were scored as misses without a word (the
+    agreement check samples every 5th frame); (2) --head on Panoptic derived the predictions'
+    head by the rule but the ground truth's by the nose rule (head PCP 0.5 on exact 2D with
+    'ears'); (3) a prediction without any scored joint cost exactly the gate and was matched
+    to a real person (no ghost, no miss); (5) a sequence with nobody annotated said "actors []
+    not in the ground truth"."""
+    from pose3d_ros.core.metrics import match_frame
+    from pose3d_ros.core.multiperson_metrics import PCP_LIMB_NAMES
+
+    frames = np.arange(1000, 1000 + len(show.joints))
+    turned = panoptic_show(show)
+    write_panoptic(tmp_path / "seq", turned, frames)
+    sequence = load_panoptic(tmp_path / "seq")
+    dirs = write_openpose(tmp_path / "op", turned, frames)
+    for frame in (1006, 1007, 1008, 1011):                        # a partial OpenPose run
+        next(dirs[1].glob(f"*{frame:012d}_keypoints.json")).unlink()
+    with caplog.at_level(logging.WARNING, logger="pose3d_ros.core.datasets.detection_files"):
+        attach_detections(sequence, "openpose", dirs)
+    told = [r.getMessage() for r in caplog.records]
+    assert len(told) == 1 and "4 of the sequence's 12 frames have no 2D" in told[0]
+    assert f"camera {turned.rig.names[1]}" in told[0] and "1006..1008, 1011" in told[0]
+    # (2) each head rule scores exact 2D as exact, the ground truth's head by the same rule
+    whole = attach_detections(sequence, "openpose", write_openpose(tmp_path / "all", turned,
+                                                                   frames))
+    for rule in ("nose", "ears", "nose_ears"):
+        scored = evaluate_sequence(whole, head_rule=rule).score
+        head = scored.pcp_per_limb[PCP_LIMB_NAMES.index("head")]
+        assert head == 1.0 and scored.pcp == 1.0, (rule, scored.pcp_per_limb)
+    # (3) no common joint: never a pair, also with a price for missing joints
+    person = np.zeros((1, 14, 3))
+    faceless = np.full((1, 14, 3), np.nan)
+    pairs, _ = match_frame(faceless, person, max_distance=0.5, missing_cost=0.5)
+    assert pairs.shape == (0, 2)
+    pairs, _ = match_frame(person + 0.1, person, max_distance=0.5, missing_cost=0.5)
+    assert pairs.tolist() == [[0, 0]]
+    # (5) nobody annotated
+    nobody = dataclasses.replace(whole, ground_truth=dataclasses.replace(
+        whole.ground_truth, points=np.full_like(whole.ground_truth.points, np.nan)))
+    with pytest.raises(ValueError, match="nobody is annotated in its frames 1000..1011"):
+        evaluate_sequence(nobody)
+
+
+def test_review_of_the_dataset_tools_files_that_were_tracebacks(show, tmp_path, capsys):
+    """(4) of the same review: an actorsGT.mat saved as MATLAB v7.3 (HDF5) or not a MAT file,
+    COCO image ids that are lists, and a stray params.json in an OpenPose folder were
+    tracebacks or named no folder; (6) the console printed every missing figure as
+    "n/a (ids per frame)"."""
+    from pose3d_ros.core.datasets.campus_shelf import load_actors_gt
+    from pose3d_ros.core.datasets.detection_files import read_openpose_directory
+
+    hdf5 = tmp_path / "actorsGT.mat"
+    hdf5.write_bytes(b"MATLAB 7.3 MAT-file".ljust(116) + bytes(8) + b"\x00\x02IM"
+                     + b"\x89HDF\r\n\x1a\n" + bytes(512))      # the v7.3 header, then HDF5
+    with pytest.raises(ValueError, match="v7.3 .HDF5. file, which scipy cannot read"):
+        load_actors_gt(hdf5)
+    hdf5.write_bytes(b"not a MAT file at all" * 10)
+    with pytest.raises(ValueError, match="not an actorsGT file"):
+        load_actors_gt(hdf5)
+    listed = tmp_path / "coco.json"
+    listed.write_text(json.dumps({"images": [{"id": [1], "file_name": "img_000001.jpg"}],
+                                  "annotations": []}))
+    with pytest.raises(ValueError, match=r"image 0: id \[1\] is not a number or a string"):
+        read_coco_keypoints(listed, (640, 480))
+    listed.write_text(json.dumps([{"image_id": [3], "keypoints": [0] * 51}]))
+    with pytest.raises(ValueError, match=r"entry 0: image_id \[3\] is not a number"):
+        read_coco_keypoints(listed, (640, 480))
+    dirs = write_openpose(tmp_path / "op", show, np.arange(len(show.joints)))
+    (dirs[0] / "params.json").write_text("{}")
+    with pytest.raises(ValueError, match=f"{dirs[0]}/params.json: no frame number"):
+        read_openpose_directory(dirs[0], (640, 480))
+    write_4da(tmp_path / "Shelf", show)
+    assert eval_dataset.main(["--format", "shelf", str(tmp_path / "Shelf"), "--actors", "0",
+                              "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "ids per frame" not in printed and "n/a" in printed

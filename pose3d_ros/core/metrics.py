@@ -446,7 +446,13 @@ def match_frame(pred: np.ndarray, ref: np.ndarray, *, max_distance: float = 0.5,
     cost = mean_joint_distances(p, r, missing_cost)
     if ref_scale is not None:
         cost = cost / ref_scale[None]
-    valid = np.isfinite(cost)
+    # no common joint: never a pair, also when missing_cost prices the lacking joints (a
+    # review: a prediction without any scored joint cost exactly missing_cost and was matched
+    # to a real person 5 m away, neither a ghost nor a miss)
+    seen_p = np.asarray(np.isfinite(p).all(axis=-1))                             # (P, J)
+    seen_r = np.asarray(np.isfinite(r).all(axis=-1))                             # (Q, J)
+    common = (seen_p[:, None, :] & seen_r[None]).any(axis=-1)
+    valid = np.isfinite(cost) & common
     # a pair with no common joint costs more than any assignment of valid pairs (and at least
     # 1e9, which decides ties as before): as few of them as possible are assigned, then the
     # least total cost (they are never kept)

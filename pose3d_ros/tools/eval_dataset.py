@@ -156,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("pcp", *published, "pcp_per_actor", "head_rule", "mpjpe_mm", "ghosts",
                 "duplicates", "misses", "id_switches", "ms_per_frame_median"):
         value = summary[key]
-        print(f"{key:22s} {'n/a (ids per frame)' if value is None else value}")
+        # (a review: every null read "ids per frame", e.g. an actor's PCP outside --actors)
+        why = " (ids per frame)" if key == "id_switches" and args.no_tracking else ""
+        print(f"{key:22s} {f'n/a{why}' if value is None else value}")
     print(f"json: {args.out / 'evaluation.json'}")
     return 0
 

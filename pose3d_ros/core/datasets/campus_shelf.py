@@ -148,13 +148,17 @@ def load_voxelpose_calibration(path: Path | str, image_size: tuple[int, int]) ->
 def load_actors_gt(path: Path | str, frames: np.ndarray | None = None) -> GroundTruth:
     """actorsGT.mat -> GroundTruth in Campus-14 (metres, z up) for `frames` (all if None)."""
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     path = Path(path)
     if not path.is_file():
         raise file_error(path, "file not found")
     try:
         actors = loadmat(str(path))["actor3D"]
-    except (ValueError, KeyError, OSError) as err:
+    except NotImplementedError:    # scipy reads MATLAB files up to v7 (a review: traceback)
+        raise file_error(path, "a MATLAB v7.3 (HDF5) file, which scipy cannot read: save "
+                         "it again in MATLAB with save(..., '-v7')") from None
+    except (ValueError, KeyError, OSError, MatReadError) as err:
         raise file_error(path, f"not an actorsGT file with 'actor3D' ({err})") from None
     actors = np.asarray(actors, dtype=object).reshape(-1)
     n_total = min(len(np.asarray(a, dtype=object).reshape(-1)) for a in actors)

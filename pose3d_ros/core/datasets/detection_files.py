@@ -13,6 +13,7 @@ Pixels are raw image coordinates, as the files give them.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +30,8 @@ from .records import (
     frame_number,
     read_json,
 )
+
+log = logging.getLogger(__name__)
 
 DETECTION_FORMATS = ("openpose", "coco")
 _OPENPOSE_LAYOUTS = {BODY25.num_joints: BODY25, COCO18.num_joints: COCO18}
@@ -71,7 +74,11 @@ def read_openpose_directory(directory: Path | str, image_size: tuple[int, int]
         raise ValueError(f"{directory}: no OpenPose .json files")
     out: dict[int, Detections2D] = {}
     for path in files:
-        frame = frame_number(path.name)
+        try:
+            frame = frame_number(path.name)
+        except ValueError:          # (a stray params.json was named without its folder)
+            raise file_error(path, "no frame number in the file name: an OpenPose directory "
+                             "holds <name>_<frame>_keypoints.json files only") from None
         if frame in out:
             raise file_error(path, f"a second file for frame {frame}")
         out[frame] = read_openpose_file(path, image_size)
@@ -80,7 +87,15 @@ def read_openpose_directory(directory: Path | str, image_size: tuple[int, int]
 
 def read_coco_keypoints(path: Path | str, image_size: tuple[int, int]
                         ) -> dict[int, Detections2D]:
-    """A COCO keypoint JSON of one camera (results list or data set) -> {frame: people}."""
+    """A COCO keypoint JSON of one camera (results list or data set) -> {frame: people}; a
+    data set's image without annotations is a frame with nobody."""
+    return _read_coco(path, image_size)[0]
+
+
+def _read_coco(path: Path | str, image_size: tuple[int, int]
+               ) -> tuple[dict[int, Detections2D], bool]:
+    """read_coco_keypoints, and whether the file lists every image it covers (a data set:
+    a frame not in it has no 2D; a results list names only the images with people)."""
     doc = read_json(path)
     if isinstance(doc, list):
         annotations, frame_of = doc, None
@@ -91,6 +106,9 @@ def read_coco_keypoints(path: Path | str, image_size: tuple[int, int]
         for k, image in enumerate(doc.get("images", [])):
             if not isinstance(image, dict) or "id" not in image:
                 raise file_error(path, f"image {k} has no 'id'")
+            if not isinstance(image["id"], (int, str)):     # (a list: a traceback)
+                raise file_error(path, f"image {k}: id {image['id']!r} is not a number or "
+                                 "a string")
             try:
                 frame = (frame_number(str(image["file_name"])) if "file_name" in image
                          else _image_number(image["id"], path, f"image {k}"))
@@ -112,6 +130,9 @@ def read_coco_keypoints(path: Path | str, image_size: tuple[int, int]
         points = floats(item["keypoints"], (COCO17.num_joints, 3), f"entry {k} keypoints",
                         path)
         image = item["image_id"]
+        if not isinstance(image, (int, str)):               # (a list: a traceback)
+            raise file_error(path, f"entry {k}: image_id {image!r} is not a number or a "
+                             "string")
         if frame_of is not None and image not in frame_of:
             raise file_error(path, f"entry {k}: image_id {image} is not in 'images'")
         frame = (frame_of[image] if frame_of is not None
@@ -125,7 +146,9 @@ def read_coco_keypoints(path: Path | str, image_size: tuple[int, int]
         out[frame] = detections_from_arrays(data[..., :2], scores, COCO17, image_size,
                                             person_scores=None if np.isnan(given).any()
                                             else given)
-    return out
+    for frame in (frame_of or {}).values():
+        out.setdefault(frame, Detections2D.empty(COCO17, image_size))
+    return out, frame_of is not None
 
 
 def _score(value: object, path: Path | str, entry: int) -> float:
@@ -168,11 +191,23 @@ def attach_detections(sequence: MultiViewSequence, fmt: str, paths: Sequence[Pat
                          f"({', '.join(sequence.rig.names)}): give one per camera, in that "
                          "order")
     wanted = sequence.frames.astype(np.int64) + int(frame_offset)
-    per_camera = {cam.name: (read_openpose_directory(path, (cam.width, cam.height))
-                             if fmt == "openpose"
-                             else read_coco_keypoints(path, (cam.width, cam.height)))
-                  for cam, path in zip(sequence.rig, paths, strict=True)}
+    per_camera: dict[str, dict[int, Detections2D]] = {}
+    listed: dict[str, bool] = {}            # whether the files name every frame they cover
+    for cam, path in zip(sequence.rig, paths, strict=True):
+        if fmt == "openpose":
+            per_camera[cam.name] = read_openpose_directory(path, (cam.width, cam.height))
+            listed[cam.name] = True
+        else:
+            per_camera[cam.name], listed[cam.name] = _read_coco(path, (cam.width, cam.height))
     for (name, found), path in zip(per_camera.items(), paths, strict=True):
+        missing = np.array([f for f in wanted.tolist() if f not in found], np.int64)
+        if listed[name] and 0 < missing.size and set(found) & set(wanted.tolist()):
+            # (a review: an OpenPose run over part of a sequence scored the rest as misses,
+            # without a word; the agreement check samples every 5th frame only)
+            log.warning("%s: %d of the sequence's %d frames have no 2D (camera %s, frames "
+                        "%s%s): scored with nobody detected by this camera", path,
+                        missing.size, wanted.size, name, _runs(missing),
+                        _offset_text(frame_offset))
         if not set(found) & set(wanted.tolist()):
             raise ValueError(f"{path}: no detections for any of the sequence's frames "
                              f"{_span(wanted)}{_offset_text(frame_offset)} (camera {name}); "
@@ -183,6 +218,14 @@ def attach_detections(sequence: MultiViewSequence, fmt: str, paths: Sequence[Pat
     detections = tuple({name: found[int(f)] for name, found in per_camera.items()
                         if int(f) in found} for f in wanted)
     return replace(sequence, detections=detections)
+
+
+def _runs(frames: np.ndarray, most: int = 4) -> str:
+    """Increasing frame numbers as runs: '1006..1011, 1020' (the first `most` runs)."""
+    breaks = np.flatnonzero(np.diff(frames) != 1) + 1
+    runs = [f"{r[0]}..{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in np.split(frames, breaks)]
+    return ", ".join(runs[:most]) + (f" and {len(runs) - most} more runs"
+                                     if len(runs) > most else "")
 
 
 def _span(frames: np.ndarray) -> str:
