@@ -62,7 +62,9 @@ def test_one_video_with_intrinsics_alone_runs_the_node_and_writes_every_output(t
     tf = [(t.parent, t.child) for _, _, m in bagio.read_bag(tmp_path / "e" / "skeletons",
                                                              ["/tf_static"])
           for t in transforms_from_message(m)]
-    assert tf == [("cam01", "cam01_upright")]
+    # the camera_info YAML's camera in its REP-103 optical frame (a review: it was named
+    # 'cam01', a body frame's name on many robots, with optical axes)
+    assert tf == [("cam01_optical_frame", "cam01_optical_frame_upright")]
 
 
 def test_an_existing_output_is_refused_in_one_line_and_left_alone(tmp_path, capsys):

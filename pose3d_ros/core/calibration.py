@@ -107,7 +107,10 @@ def _matrix_field(doc: dict, key: str, rows: int, cols: int, path) -> np.ndarray
 
 # ------------------------------------------------------------------ ROS camera_info YAML
 def load_camera_info_yaml(path: str | Path, frame_id: str = "") -> CameraModel:
-    """Read a camera_calibration_parsers YAML (image_width, camera_matrix, ...)."""
+    """Read a camera_calibration_parsers YAML (image_width, camera_matrix, ...); the camera
+    is named by its camera_name (else the file's stem) and its frame is frame_id, else
+    '<name>_optical_frame' (REP-103's optical axes, as the other loaders name it: a review
+    found the one-camera output in a frame named 'cam01', a robot's body frame name)."""
     path = Path(path)
     doc = _yaml(path)
     if not isinstance(doc, dict):
@@ -126,7 +129,7 @@ def load_camera_info_yaml(path: str | Path, frame_id: str = "") -> CameraModel:
         raise _fail(path, f"distortion_coefficients rows x cols = {dist_entry['rows']} x "
                           f"{dist_entry['cols']} but {dist.size} values")
     name = str(doc.get("camera_name", "") or path.stem)
-    cam = CameraModel(name=name, frame_id=frame_id or name,
+    cam = CameraModel(name=name, frame_id=frame_id or f"{name}_optical_frame",
                       width=_int(doc["image_width"], "image_width", path),
                       height=_int(doc["image_height"], "image_height", path), K=k, dist=dist,
                       distortion_model=str(doc.get("distortion_model", "plumb_bob")))
