@@ -8,6 +8,7 @@ a frame lost on the way is sent again with a new stamp (the comparison uses the 
 node reports)."""
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import cv2
@@ -82,6 +83,12 @@ def test_one_camera_gives_metric_3d_in_its_optical_frame_like_the_offline_core(m
                     if spin_until(executor, lambda k=k: len(outputs) > k, 20):
                         break
                 assert len(outputs) > k, node.last_error
+            # the pipeline status on /diagnostics says what the one-camera path does (a
+            # review: only the configure log did)
+            values = {kv.key: kv.value for kv in node.health.report(
+                node.get_clock().now().to_msg(), time.monotonic()).status[0].values}
+            assert values["monocular_method"] == (method or "lifter")
+            assert ("detector_3d's depth" in values["monocular_depth"]) == (method is None)
         finally:
             executor.shutdown()
             node.destroy_node()

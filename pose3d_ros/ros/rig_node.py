@@ -113,6 +113,19 @@ class RigNodeBase(PoseNodeBase):
         if method == "none" or (len(config.camera_names) > 1 and config.sync.min_views > 1
                                 and not lone):
             return None
+        # what the one-camera path does, on /diagnostics beside the detector's runtime (a
+        # review: only the configure log said it)
+        height = config.monocular_body_height_m or None   # range checked by its ParamSpec
+        size = (f"bodies scaled to {height:g} m tall" if height
+                else "the lifter's learned body size" if method == "lifter"
+                else "the detector's metric 3D")
+        from_detector = method == "lifter" and getattr(config, "lifter_depth_from_detector",
+                                                       False)   # (the fusion node has none)
+        depth = ("the pelvis at detector_3d's depth where the 2D back-end gives metric 3D"
+                 if from_detector else "from the size of the 3D")
+        self._configured_values |= {"monocular_method": method,
+                                    "monocular_depth": f"{depth}; {size}; bone lengths kept "
+                                                       "per track"}
         if len(config.camera_names) > 1 and config.output_layout != "h36m17":
             self.get_logger().warning(
                 "sets with a single camera give no 3D: the monocular path outputs H36M-17 and "
@@ -126,7 +139,6 @@ class RigNodeBase(PoseNodeBase):
                 f"monocular_method {method!r} needs pose3d_ros.core.lifting, which is not "
                 f"available ({err}); set monocular_method to 'none' or use >= 2 cameras"
             ) from None
-        height = config.monocular_body_height_m or None   # range checked by its ParamSpec
         if method == "lifter":
             try:
                 lifter = create_monocular_method(method, model_path=config.lifter_model or None,
