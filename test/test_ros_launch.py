@@ -220,6 +220,10 @@ def test_a_rig_file_whose_cameras_are_named_otherwise_runs_without_a_cameras_arg
     assert rig_camera_names("", str(subset), str(qualisys)) == (["cam03", "cam01"], "")
     # the argument wins; an unreadable rig file leaves the parameter file's (the node says why)
     assert rig_camera_names(" back ,front", config, str(robot)) == (["back", "front"], "")
+    # a camera named twice started two detectors of one name (a review): refused
+    from pose3d_ros.ros.launch_args import LaunchArgumentError
+    with pytest.raises(LaunchArgumentError, match="cam01 given more than once"):
+        rig_camera_names("cam01,cam02,cam01", config, str(robot))
     assert rig_camera_names("", config, str(tmp_path / "absent.yaml"))[0][0] == "cam01"
     distributed = str(REPO / "config" / "distributed.yaml")
     assert rig_camera_names("", distributed, str(robot), node="pose3d_fusion")[0] == [

@@ -103,8 +103,12 @@ def rig_camera_names(requested: str, config: str, rig_file: str, *,
     whose cameras are not named like the file's (cam01..cam04) runs without `cameras:=`.
     Returns (names, note): note, a line for the launch log when the rig file's names were
     taken ('' otherwise). A rig file that cannot be read leaves the parameter file's names
-    (the node reports the file)."""
+    (the node reports the file). LaunchArgumentError for a camera given twice (a review: two
+    detectors of one name started, launch only warning)."""
     given = [name.strip() for name in requested.split(",") if name.strip()]
+    if repeated := sorted({name for name in given if given.count(name) > 1}):
+        raise LaunchArgumentError(f"cameras:={requested}: {', '.join(repeated)} given more "
+                                  "than once; name each camera once")
     if given:
         return given, ""
     configured = list(node_parameter(config, {}, node, "camera_names"))

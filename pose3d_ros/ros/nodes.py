@@ -61,8 +61,8 @@ def run_node(node_class: type[PoseNodeBase], args: list[str] | None = None) -> i
         if node.get_parameter("autostart").value:
             if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
                 status = 1
-            else:
-                node.trigger_activate()
+            elif node.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+                status = 1      # (a review: it spun on, inactive, doing nothing)
         if status == 0:
             rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):

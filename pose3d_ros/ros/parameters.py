@@ -20,9 +20,11 @@ from rclpy.exceptions import (
     InvalidParameterTypeException,
     InvalidParameterValueException,
     InvalidTopicNameException,
+    ParameterUninitializedException,
 )
+from rclpy.expand_topic_name import expand_topic_name
 from rclpy.parameter import Parameter
-from rclpy.validate_topic_name import validate_topic_name
+from rclpy.validate_full_topic_name import validate_full_topic_name
 
 from pose3d_ros.core.config_rules import configuration_problems
 from pose3d_ros.core.detection import (
@@ -460,8 +462,18 @@ def read_parameters(node, specs: tuple[ParamSpec, ...]) -> Any:
     instance; ParameterError naming the problem."""
     values = {}
     for spec in specs:
-        value = node.get_parameter(spec.name).value
-        if spec.type != Parameter.Type.from_parameter_value(value):
+        try:
+            value = node.get_parameter(spec.name).value
+        except ParameterUninitializedException:
+            if spec.type != Parameter.Type.STRING_ARRAY:
+                raise
+            # rclpy keeps a list set empty ([] in a YAML or on the command line) as "not
+            # set": its "not initialized" said the user had not set it (a review); the
+            # rules below say what an empty list of this parameter lacks
+            value = []
+        if value == [] and spec.type == Parameter.Type.STRING_ARRAY:
+            pass
+        elif spec.type != Parameter.Type.from_parameter_value(value):
             raise ParameterError(f"parameter {spec.name!r} = {value!r} must be of type "
                                  f"{spec.type.name.lower()}")
         spec.check(value)
@@ -540,6 +552,20 @@ def rules_broken(node, specs: tuple[ParamSpec, ...], changes: dict[str, Any]) ->
     return ""
 
 
+def _check_topics(topics: list[tuple[str, str]]) -> None:
+    """ParameterError naming the parameter of the first (parameter, topic) whose topic is no
+    valid ROS topic name once expanded as rcl expands it (a review: 'cam01//image_raw', from
+    image_topic '/image_raw', passed rclpy's validate_topic_name and failed at activate, as
+    did an empty or spaced skeletons_2d_topic, which was not checked at all)."""
+    for parameter, topic in topics:
+        try:
+            validate_full_topic_name(expand_topic_name(topic, "node", "/"))
+        except (InvalidTopicNameException, ValueError) as err:
+            detail = str(err).splitlines()[0].split(": ", 1)[-1].split(", at ")[0].rstrip(":")
+            raise ParameterError(f"parameter {parameter!r} gives the topic {topic!r}, not a "
+                                 f"valid ROS topic name ({detail})") from None
+
+
 def _check_rules(values: dict[str, Any]) -> None:
     detector = values.get("detector")
     if detector is not None and (missing := missing_model_files(
@@ -566,15 +592,15 @@ def _check_rules(values: dict[str, Any]) -> None:
         if len(set(names)) != len(names):
             raise ParameterError(f"parameter 'camera_names' = {names!r} has duplicates")
         topics = [("camera_names", f"{name}/camera_info") for name in names]  # subscribed
-        if "image_topic" in values:
-            topics += [("image_topic", f"{name}/{values['image_topic']}") for name in names]
-        for parameter, topic in topics:
-            try:
-                validate_topic_name(topic)
-            except InvalidTopicNameException as err:
-                detail = str(err).splitlines()[0].split(": ", 1)[-1]
-                raise ParameterError(f"parameter {parameter!r} gives the topic {topic!r}, "
-                                     f"not a valid ROS topic name ({detail})") from None
+        topics += [(parameter, f"{name}/{values[parameter]}") for name in names
+                   for parameter in ("image_topic", "skeletons_2d_topic") if parameter in values]
+        _check_topics(topics)
+        joint_views = values.get("triangulation.min_views")
+        if joint_views is not None and 1 < len(names) < joint_views:
+            # (a review: accepted, then nobody was ever triangulated, without a word)
+            raise ParameterError(f"parameter 'triangulation.min_views' = {joint_views} exceeds "
+                                 f"the {len(names)} cameras in camera_names: no joint could "
+                                 "be triangulated")
         # the rules between the rig nodes' parameters (core.config_rules: the run tool's too)
         if problems := configuration_problems(
                 cameras=len(names), monocular_method=values["monocular_method"],
@@ -587,3 +613,5 @@ def _check_rules(values: dict[str, Any]) -> None:
                 plausible_heights_m=(values["plausibility.min_height_m"],
                                      values["plausibility.max_height_m"])):
             raise ParameterError(problems[0])
+    elif "image_topic" in values:                   # a detector: relative to its namespace
+        _check_topics([("image_topic", values["image_topic"])])
