@@ -352,3 +352,39 @@ def test_bad_numbers_and_sizes_from_a_caller_are_made_safe_or_refused():
         subset = tuple(n for n in many if rng.random() < 0.8)
         big._camera_arrays(subset)
     assert len(big._arrays) <= pipeline_module._ARRAYS_KEPT
+
+
+@pytest.mark.parametrize("cameras", [4, 1], ids=["four cameras", "one camera"])
+def test_a_frame_with_nobody_in_another_layout_keeps_every_track(cameras):
+    """An empty Skeleton2DArray names no layout and is read as COCO-17; a BlazePose-33
+    camera's empty frame then reset the trackers (a review over DDS at the fusion node): on
+    the two-person recording the ids went [1, 2] -> [] -> [3, 4] (four cameras), and one
+    camera's people were confirmed again, missing three frames instead of one."""
+    from pose3d_ros.core.datasets.records import detections_from_arrays
+    from pose3d_ros.core.layouts import BLAZEPOSE33, COCO17
+    from pose3d_ros.core.pipeline import create_monocular_method
+    from pose3d_ros.core.tracking import TrackerParams
+    from pose3d_ros.core.types import Detections2D
+    from pose3d_ros.tools.demo_2d import load_demo_2d
+
+    demo, rig = load_demo_2d("multi"), load_rig(calibration_path("multi"))
+    names = rig.names[:cameras]
+    pipeline = Pose3DPipeline(names, {n: rig.camera(n) for n in names}, None,
+                              frame_id=rig.frame_id,
+                              params=PipelineParams(tracking=TrackerParams()),
+                              lifter=create_monocular_method("lifter") if cameras == 1 else None)
+
+    def frame(k: int, v: int) -> Detections2D:
+        seen = np.isfinite(demo.keypoints[k, v]).all(-1).any(-1)          # (P,)
+        return detections_from_arrays(demo.keypoints[k, v][seen], demo.scores[k, v][seen],
+                                      BLAZEPOSE33, tuple(demo.image_sizes[v]))
+
+    ids = []
+    for k in range(20, 32):
+        found = {n: (Detections2D.empty(COCO17, tuple(demo.image_sizes[v])) if k == 25
+                     else frame(k, v)) for v, n in enumerate(names)}
+        ids.append(sorted(pipeline.process_detections(found, 1000.0 + k / 60).skeletons
+                          .ids.tolist()))
+    pipeline.close()
+    assert ids[5] == [] and len(ids[4]) == 2, ids
+    assert ids[6] == ids[4] and ids[-1] == ids[4], ids       # the same people, at once

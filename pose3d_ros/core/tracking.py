@@ -130,6 +130,10 @@ class SkeletonTracker:
             self.reset()
         previous_update = self._last_stamp
         self._last_stamp = stamp
+        if len(positions) == 0 and len(self._positions):
+            # nobody seen says nothing of the layout (ImageTracker.update_labelled): the
+            # tracks are kept, not cleared for another joint count
+            positions = np.zeros((0, *self._positions.shape[1:]))
         num_people, num_joints = positions.shape[:2]
         if self._positions.shape[1] != num_joints:
             self._ids = np.zeros((0,), np.int64)
@@ -338,6 +342,7 @@ class ImageTracker:
         self._confirmed = np.zeros((0,), bool)  # (T,)
         self._override_share = np.zeros((0, 0))  # (T, K) recent share relabelled, 0..1
         self._layout_levels: tuple = ()        # left_right.limb_levels of the current layout
+        self._layout: JointLayout | None = None    # of the last update
         self._last_stamp: float | None = None
 
     @property
@@ -356,6 +361,13 @@ class ImageTracker:
         (left_right.left_right_pairs) continuous along each track (module docstring; None:
         no relabelling); the track remembers the relabelled keypoints."""
         keypoints = np.array(keypoints, np.float64)
+        if keypoints.ndim == 3 and len(keypoints) == 0 and \
+                self._keypoints.shape[1] not in (0, keypoints.shape[1]):
+            # nobody seen says nothing of the layout: an empty 2D message, read as COCO-17,
+            # reset a BlazePose-33 camera's tracks (a review: ids restarted at 1, people
+            # confirmed again after a one-frame miss)
+            keypoints, layout = np.zeros((0, *self._keypoints.shape[1:])), self._layout
+        self._layout = layout
         pairs = left_right_pairs(layout) if layout is not None else np.zeros((0, 2), np.intp)
         self._layout_levels = limb_levels(layout) if layout is not None else ()
         if keypoints.ndim != 3 or keypoints.shape[-1] != 2:
