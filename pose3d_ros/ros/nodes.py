@@ -24,6 +24,7 @@ the processing itself.
 """
 from __future__ import annotations
 
+import inspect
 import signal
 import threading
 
@@ -53,7 +54,11 @@ def run_node(node_class: type[PoseNodeBase], args: list[str] | None = None) -> i
     try:
         node = node_class()  # type: ignore[call-arg]  # every node class names itself
     except ParameterError as err:
-        rclpy.logging.get_logger(node_class.__name__).error(str(err))
+        # under the node's name, as its other lines (a review: under the class name)
+        default = inspect.signature(node_class.__init__).parameters.get("node_name")
+        name = default.default if default is not None and isinstance(default.default, str) \
+            else node_class.__name__
+        rclpy.logging.get_logger(name).error(str(err))
         rclpy.shutdown()
         return 1
     status = 0
