@@ -217,10 +217,10 @@ def _image_stamps(bag: Path, cameras: tuple[str, ...] | None, topics: tuple[str,
                   ) -> tuple[dict[str, str], dict[str, str], list[tuple[int, str]],
                              dict[str, int]]:
     """The image topics read (topic -> type) and their cameras (topic -> camera name), the
-    (header stamp ns, topic) of each image
-    grouped, in stamp order, and the images left out by reason (index_frame_sets), read
-    without deserialising the images, once per bag, cameras, topics and state of its files;
-    the warnings about images left out are logged here, once."""
+    (header stamp ns, topic) of each image grouped, in stamp order, and the images left out
+    by reason (index_frame_sets), read without deserialising the images, once per bag,
+    cameras, topics and state of its files; the warnings about images left out are logged
+    here, once."""
     found = camera_topics(bagio.bag_topics(bag), cameras, topics, where=bag_where(bag))
     chosen = {c.image_topic: c.image_type for c in found}
     camera_of = {c.image_topic: c.name for c in found}

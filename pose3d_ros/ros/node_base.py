@@ -511,8 +511,9 @@ class PoseNodeBase(LifecycleNode):
         self.diagnostics_pub.publish(report)
 
     def _tell_output_stall(self, now: float, arriving: bool) -> None:
-        """Log images arriving STALL_LOG_AFTER_S without an output (WARN, with the sets dropped
-        so far by reason) and the first output after it (INFO). Called with self._lock."""
+        """Log images arriving STALL_LOG_AFTER_S without an output (WARN, with the inputs
+        refused and the sets dropped so far, by reason) and its end (INFO: output again, or
+        images stopped). Called with self._lock."""
         assert self.health is not None and self.sync is not None
         stalled = self.health.output_stalled_s(now, arriving)
         if stalled >= STALL_LOG_AFTER_S and self._stall_since is None and \

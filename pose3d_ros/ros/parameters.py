@@ -471,9 +471,8 @@ def read_parameters(node, specs: tuple[ParamSpec, ...]) -> Any:
             # set": its "not initialized" said the user had not set it (a review); the
             # rules below say what an empty list of this parameter lacks
             value = []
-        if value == [] and spec.type == Parameter.Type.STRING_ARRAY:
-            pass
-        elif spec.type != Parameter.Type.from_parameter_value(value):
+        empty_list = value == [] and spec.type == Parameter.Type.STRING_ARRAY
+        if not empty_list and spec.type != Parameter.Type.from_parameter_value(value):
             raise ParameterError(f"parameter {spec.name!r} = {value!r} must be of type "
                                  f"{spec.type.name.lower()}")
         spec.check(value)
