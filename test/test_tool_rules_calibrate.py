@@ -155,3 +155,32 @@ def test_videos_of_different_lengths_are_told(tmp_path, caplog):
         found = detect_videos(videos, "blazepose_multi", use_cache=False)
     assert found.keypoints.shape[0] == 4
     assert "different lengths (a.avi 10, b.avi 4 frames): only the first 4" in caplog.text
+
+
+def test_intrinsics_files_that_share_a_camera_name_name_their_cameras_after_the_videos(
+        tmp_path):
+    """camera_calibration writes camera_name 'narrow_stereo' unless told otherwise: one such
+    YAML per video was refused as a rig of duplicate names only after the whole 2D detection
+    (a review). The cameras are named after their videos now, before any work; when the
+    videos' names cannot name them either, the files are named in the refusal."""
+    from dataclasses import replace
+
+    from pose3d_ros.core.calibration import save_camera_info_yaml
+    from pose3d_ros.core.camera import pinhole_from_fov
+    from pose3d_ros.tools.calibrate import video_intrinsics
+
+    files = []
+    for k in range(2):
+        files.append(tmp_path / f"ost{k}.yaml")
+        save_camera_info_yaml(replace(pinhole_from_fov("narrow_stereo", 64, 48, 60.0 + k),
+                                      name="narrow_stereo"), files[-1])
+    videos = [_clip(tmp_path / "left.avi", 3), _clip(tmp_path / "right.avi", 3)]
+    cameras = video_intrinsics(videos, files)
+    assert [(c.name, c.frame_id) for c in cameras] == [("left", "left_optical_frame"),
+                                                       ("right", "right_optical_frame")]
+    assert cameras[1].K[0, 0] != cameras[0].K[0, 0]              # each file's own intrinsics
+    (tmp_path / "b").mkdir()
+    unnamable = [_clip(tmp_path / "b" / "1st.avi", 3), _clip(tmp_path / "b" / "2nd.avi", 3)]
+    with pytest.raises(ValueError, match="all name camera 'narrow_stereo'.*give each file its "
+                                         "own camera_name"):
+        video_intrinsics(unnamable, files)

@@ -10,7 +10,7 @@ import struct
 import cv2
 import numpy as np
 import pytest
-from test_input_rules_files import H, W, _video
+from test_input_rules_files import H, W, _damaged_in_the_middle, _video
 
 from pose3d_ros.core import bagio
 from pose3d_ros.core.output_files import run_cli
@@ -72,7 +72,8 @@ def test_a_matroska_file_cut_short_is_still_told(mkv, tmp_path, keep):
         assert matroska_missing_bytes(cut) == len(data) - cut.stat().st_size
         with pytest.raises(ValueError, match=rf"{cut}: decoding stops at frame (\d+) of about "
                            r"\d+ and the file lacks the last \d+ bytes its header declares; "
-                           r"it is damaged .*--max-frames \1 to keep"):
+                           r"it is damaged .*keep the \1 frames before the damage: "
+                           r"--max-frames \1 \(calibrate: --frames \1\)"):
             list(synchronised_frames([cut]))
 
 
@@ -118,3 +119,36 @@ def test_an_mp4s_shown_duration_is_read_from_its_movie_header(tmp_path):
         (tmp_path / "cut.mp4").write_bytes(data[:moov + 20])       # the header cut off
         assert mp4_shown_seconds(tmp_path / "cut.mp4") is None
     assert mp4_shown_seconds(tmp_path / "absent.mp4") is None
+
+
+def test_a_shorter_matroska_video_is_told_and_a_damaged_one_refused_in_every_reader(
+        mkv, tmp_path, caplog):
+    """A review: a WebM or Matroska video (no exact frame count) shorter than the others cut
+    them all to its length without a word in run, make_bag and calibrate; and calibrate's 2D
+    reader used a video damaged in the middle up to the damage and wrote a rig. Both readers
+    (the frame sets of run / make_bag, the 2D of calibrate) now say the first and refuse the
+    second as run already did."""
+    import logging
+
+    from pose3d_ros.core.demo_2d import detect_videos
+
+    longer = _video(tmp_path / "cam02.mp4", frames=FRAMES + 12)
+    with caplog.at_level(logging.WARNING, logger="pose3d_ros.core.video"):
+        assert len(list(synchronised_frames([longer, mkv]))) == FRAMES
+    told = [r.getMessage() for r in caplog.records]
+    assert told == [f"cam01.mkv ended after {FRAMES} frames while the other videos go on: "
+                    f"only the first {FRAMES} frames of each are used together"], told
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="pose3d_ros.core.video"):
+        found = detect_videos([mkv, longer], "blazepose_multi", use_cache=False)
+    assert found.keypoints.shape[0] == FRAMES
+    assert [r.getMessage() for r in caplog.records] == told
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="pose3d_ros.core.video"):   # same lengths
+        assert len(list(synchronised_frames([_video(tmp_path / "cam03.mp4"), mkv]))) == FRAMES
+    assert not caplog.records
+    damaged = _damaged_in_the_middle(_video(tmp_path / "intact.mp4"), tmp_path / "cam04.mp4")
+    with pytest.raises(ValueError, match=rf"{damaged}: decoding stops at frame \d+ but the "
+                       "file declares 30 frames; it is damaged"):
+        detect_videos([_video(tmp_path / "cam05.mp4"), damaged], "blazepose_multi",
+                      use_cache=False)

@@ -83,6 +83,13 @@ def video_frame_count(video: Path) -> int:
         capture.release()
 
 
+def exact_frame_count(video: Path) -> int:
+    """video_frame_count where the container stores it (frame_count_is_exact), else 0
+    (unknown): a progress bar's total (a review: a Matroska file whose audio outlasts its
+    video counted to 300 for 100 frames)."""
+    return video_frame_count(video) if frame_count_is_exact(video) else 0
+
+
 def _ended_early(read: int, declared: int) -> bool:
     """Whether a stream that gave `read` frames stopped short of the `declared` count by more
     than a container's usual error (FRAME_COUNT_SLACK frames or _FRACTION of it)."""
@@ -210,24 +217,43 @@ def _damage(video: Path, read: int, declared: int) -> str | None:
             return None
         told = (f"decoding stops at frame {read} of about {declared} and the file lacks the "
                 f"last {missing} bytes its header declares")
-    keep = (f", or pass --max-frames {read} to keep the frames before the damage"
-            if read else "")
+    keep = (f", or keep the {read} frames before the damage: --max-frames {read} (calibrate: "
+            f"--frames {read})" if read else "")
     return (f"{video}: {told}; it is damaged (re-encode what can be read, e.g. ffmpeg -i "
             f"{video} fixed.mp4{keep})")
 
 
 def warn_unequal_lengths(videos: Sequence[Path], declared: Sequence[int],
-                         max_frames: int | None = None) -> None:
+                         max_frames: int | None = None) -> bool:
     """One WARN when synchronised videos declare different frame counts (by more than a
     container's usual error) and frame sets stop at the shortest, not before (max_frames):
-    the user should know why."""
+    the user should know why. Whether it warned."""
     known = [n for n in declared if n > 0]
     if max_frames is not None and known and max_frames <= min(known):
-        return                                   # nothing is cut: every video goes on
+        return False                             # nothing is cut: every video goes on
     if len(known) > 1 and max(known) - min(known) > FRAME_COUNT_SLACK:
         counts = ", ".join(f"{Path(v).name} {n}" for v, n in zip(videos, declared, strict=True))
         log.warning("the videos have different lengths (%s frames): only the first %d frames "
                     "of each are used together", counts, min(known))
+        return True
+    return False
+
+
+def end_of_videos(videos: Sequence[Path], ended: Sequence[bool], read: int,
+                  declared: Sequence[int], warned: bool) -> None:
+    """Frame set `read` (0-based) could not be read whole: the videos `ended` (V,) gave no
+    frame `read`, the others did; declared (V,) their CAP_PROP_FRAME_COUNT. ValueError naming
+    an ended video whose decoding stopped before its end (_damage); else, unless `warned`
+    (warn_unequal_lengths told it from the declared counts), one WARN when other videos go
+    on: a Matroska or WebM file declares no exact count, and one shorter than the others cut
+    them all to its length without a word (a review)."""
+    for video, gone, count in zip(videos, ended, declared, strict=True):
+        if gone and (damage := _damage(video, read, count)):
+            raise ValueError(damage)
+    if not warned and not all(ended):
+        short = ", ".join(Path(v).name for v, gone in zip(videos, ended, strict=True) if gone)
+        log.warning("%s ended after %d frames while the other videos go on: only the first %d "
+                    "frames of each are used together", short, read, read)
 
 
 def synchronised_frames(videos: Sequence[Path], max_frames: int | None = None
@@ -250,21 +276,19 @@ def timed_frames(videos: Sequence[Path], max_frames: int | None = None
         for video in videos:
             captures.append(_open(video))
         declared = [max(int(c.get(cv2.CAP_PROP_FRAME_COUNT)), 0) for c in captures]
-        warn_unequal_lengths(videos, [n if frame_count_is_exact(v) else 0     # 0: unknown
-                                      for v, n in zip(videos, declared, strict=True)],
-                             max_frames)
+        warned = warn_unequal_lengths(videos, [n if frame_count_is_exact(v) else 0  # unknown
+                                               for v, n in zip(videos, declared, strict=True)],
+                                      max_frames)
         index = 0
         first = np.zeros(len(videos))
         while max_frames is None or index < max_frames:
             frames = []
             times = np.zeros(len(videos))
-            for k, (video, capture, count) in enumerate(zip(videos, captures, declared,
-                                                            strict=True)):
+            for k, capture in enumerate(captures):
                 ok, frame = capture.read()
-                if not ok:
-                    damage = _damage(video, index, count)
-                    if damage:
-                        raise ValueError(damage)
+                if not ok:       # the videos before it gave this frame; those after, grab it
+                    ended = [False] * k + [True] + [not c.grab() for c in captures[k + 1:]]
+                    end_of_videos(videos, ended, index, declared, warned)
                     return
                 frames.append(frame)
                 times[k] = capture.get(cv2.CAP_PROP_POS_MSEC) / 1e3

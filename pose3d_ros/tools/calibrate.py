@@ -66,11 +66,33 @@ def load_intrinsics(paths: list[Path], num_cameras: int) -> list[CameraModel]:
     if len(paths) != num_cameras:
         raise ValueError(f"{len(paths)} intrinsics files for {num_cameras} videos; give one "
                          "file with all cameras or one camera_info YAML per video")
-    cameras = [load_camera_info_yaml(p) for p in paths]
-    # a camera_info YAML names no frame: the optical frame of its camera (REP-103), as the
-    # rig files and the tools name it, not the bare camera name
-    return [replace(c, frame_id=f"{c.name}_optical_frame") if c.frame_id == c.name else c
-            for c in cameras]
+    # (a camera_info YAML names no frame: the loader gives '<name>_optical_frame')
+    return [load_camera_info_yaml(p) for p in paths]
+
+
+def _named_apart(cameras: list[CameraModel], videos: list[Path], paths: list[Path]
+                 ) -> list[CameraModel]:
+    """The cameras of one camera_info YAML per video, named apart: files that share a
+    camera_name (camera_calibration writes 'narrow_stereo' unless told otherwise) name their
+    cameras after their videos, told at INFO; ValueError naming the files when the videos'
+    names cannot tell them apart either (found by a review: refused as a duplicate rig name
+    only after the whole 2D detection)."""
+    from pose3d_ros.core.bag_cameras import camera_name_problem
+
+    names = [c.name for c in cameras]
+    if len(set(names)) == len(names):
+        return cameras
+    stems = [Path(v).stem for v in videos]
+    shared = sorted({n for n in names if names.count(n) > 1})
+    if len(set(stems)) == len(stems) and not any(map(camera_name_problem, stems)):
+        log.info("the intrinsics files name cameras %s more than once (camera_name); the "
+                 "cameras are named after their videos: %s", shared, stems)
+        return [replace(c, name=stem, frame_id=f"{stem}_optical_frame")
+                for c, stem in zip(cameras, stems, strict=True)]
+    files = [str(f) for f, n in zip(paths, names, strict=True) if n in shared]
+    raise ValueError(f"intrinsics files {', '.join(files)} all name camera {shared[0]!r} "
+                     "(camera_name), and the videos' names cannot name the cameras instead; "
+                     "give each file its own camera_name (e.g. cam01, cam02)")
 
 
 def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]:
@@ -88,7 +110,7 @@ def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]
     if len(paths) == 1:
         cameras = cameras_for_videos(videos, paths[0])[0]
     else:
-        cameras = load_intrinsics(paths, len(videos))
+        cameras = _named_apart(load_intrinsics(paths, len(videos)), videos, paths)
         # videos named after cameras take those cameras' files, in any order; a video named
         # after another file's camera is a mistake (a review: the files given in another
         # order than the videos named two cameras each after the other, 171-175 deg off)

@@ -233,12 +233,14 @@ def check_inputs(args: argparse.Namespace) -> None:
                         f"cameras are {names}")
 
 
-def frames_to_write(args: argparse.Namespace) -> int:
+def frames_to_write(args: argparse.Namespace, exact: bool = False) -> int:
     """Frame sets the videos' bag will hold: the shortest video's declared frame count, at
-    most --max-frames (0 when no video declares its count and --max-frames is not given)."""
-    from pose3d_ros.core.video import video_frame_count
+    most --max-frames (0 when no video declares its count and --max-frames is not given);
+    exact: a count the containers store, not an estimate (a progress bar's total)."""
+    from pose3d_ros.core.video import exact_frame_count, video_frame_count
 
-    frames = min(video_frame_count(video) for video in args.videos)      # 0: not declared
+    count = exact_frame_count if exact else video_frame_count
+    frames = min(count(video) for video in args.videos)                  # 0: not declared
     if args.max_frames:
         frames = min(frames, args.max_frames) if frames else args.max_frames
     return frames
@@ -276,7 +278,7 @@ def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
                  cameras[0].name, args.hfov, cameras[0].width, cameras[0].height,
                  cameras[0].K[0, 0])
     bag = out / "input_bag"
-    with progress(frames_to_write(args) or None, "videos -> bag") as bar:
+    with progress(frames_to_write(args, exact=True) or None, "videos -> bag") as bar:
         write_bag(bag, args.videos, cameras, fps=frame_rate(args.videos, args.fps,
                                                             frame_times=False),
                   start_ns=int(time.time() * 1e9), storage="mcap", fixed_frame=rig_frame,

@@ -23,7 +23,7 @@ from ..image_decode import jpeg_round_trip
 from ..layouts import JointLayout, get_layout
 from ..output_files import write_atomically
 from ..types import Detections2D, as_image_size
-from ..video import frame_count_is_exact, warn_unequal_lengths
+from ..video import end_of_videos, frame_count_is_exact, warn_unequal_lengths
 
 CACHE_VERSION = 4  # bump when every back-end's output changes (4: blazepose_multi/onnx track ROIs)
 # Revisions of single back-ends, so a change of one leaves the others' cached 2D valid
@@ -165,15 +165,20 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
         total = min(total, max_frames)
     # frames are read in sets until the shortest video ends: told (a review: calibrate cut
     # its videos to the shortest without a word)
-    declared = [int(c.get(cv2.CAP_PROP_FRAME_COUNT)) if frame_count_is_exact(p) else 0
-                for c, p in zip(captures, videos, strict=True)]
-    warn_unequal_lengths(videos, declared, max_frames)
+    counts = [max(int(c.get(cv2.CAP_PROP_FRAME_COUNT)), 0) for c in captures]
+    warned = warn_unequal_lengths(videos, [n if frame_count_is_exact(p) else 0  # 0: unknown
+                                           for n, p in zip(counts, videos, strict=True)],
+                                  max_frames)
     bar = progress_bar(total or None, f"2D ({detector_name})") \
         if progress else None
     try:
         while max_frames is None or len(per_camera[0]) < max_frames:
             frames = [c.read() for c in captures]
             if not all(ok for ok, _ in frames):
+                # a damaged video is refused, one that ends before the others told (a
+                # review: calibrate cut every camera at a damaged or shorter WebM silently)
+                end_of_videos(videos, [not ok for ok, _ in frames], len(per_camera[0]),
+                              counts, warned)
                 break
             images = [image for _, image in frames]
             sizes = [(im.shape[1], im.shape[0]) for im in images]
