@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,14 +83,9 @@ def _camera_namespaces(images: Sequence[str]) -> dict[str, tuple[str, str]]:
         folders = {tuple(p) for p in parts.values()}
         if len(folders) < 2:
             continue
-        depth = 0
-        while all(len(f) > depth for f in folders) and len({f[depth] for f in folders}) == 1:
-            depth += 1
-        if any(len(f) <= depth for f in folders):        # a folder holding another's
-            continue
-        parting = {f[depth] for f in folders}
-        if all(_STREAM.fullmatch(n) for n in parting) or any(map(camera_name_problem,
-                                                                   parting)):
+        depth, parting = _parting(folders)
+        if not parting or all(_STREAM.fullmatch(n) for n in parting) or any(
+                map(camera_name_problem, parting)):
             continue
         split[first] = {t: (parts[t][depth], "/" + "/".join(parts[t][:depth + 1]))
                         for t in members}
@@ -183,16 +178,25 @@ def _folder(topic: str) -> str:
     return topic.removesuffix("/compressed").rsplit("/", 1)[0]
 
 
+def _parting(folders: Collection[Sequence[str]]) -> tuple[int, set[str]]:
+    """(depth, names): the namespace depth at which the folders (each its namespace parts,
+    two or more folders) part, and their names there; names empty when one folder holds
+    another (/rig beside /rig/cam02: nothing there tells them apart)."""
+    depth = 0
+    while all(len(f) > depth for f in folders) and len({f[depth] for f in folders}) == 1:
+        depth += 1
+    if any(len(f) <= depth for f in folders):
+        return depth, set()
+    return depth, {f[depth] for f in folders}
+
+
 def _streams_of_one_device(folders: Sequence[str]) -> bool:
     """Whether image folders of one camera are one device's (one folder, or folders that
     part only at stream names: /camera/color and /camera/infra1)."""
-    parts = [f.strip("/").split("/") for f in folders]
-    if len(parts) < 2:
+    if len(folders) < 2:
         return True
-    depth = 0
-    while all(len(p) > depth for p in parts) and len({p[depth] for p in parts}) == 1:
-        depth += 1
-    return all(len(p) > depth and _STREAM.fullmatch(p[depth]) for p in parts)
+    parting = _parting([f.strip("/").split("/") for f in folders])[1]
+    return bool(parting) and all(_STREAM.fullmatch(n) for n in parting)
 
 
 def _info_topic(space: str, image_topic: str, infos: Sequence[str]) -> str:

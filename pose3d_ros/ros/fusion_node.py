@@ -29,9 +29,6 @@ class FusionNode(RigNodeBase):
         super().__init__(node_name, **kwargs)
 
     def _configure(self, config: Any) -> None:
-        # each camera's 2D layout as its last non-empty message named it: an empty message
-        # names none (read as COCO-17, it reset a BlazePose-33 camera's trackers: a review)
-        self._layouts: dict[str, str] = {}
         self._configure_rig(config, None, self._make_lifter(config))
 
     def _subscribe(self) -> None:
@@ -51,10 +48,7 @@ class FusionNode(RigNodeBase):
         # CAMERA_INFO_WAIT_S as for images (found by an audit: INFO only)
         self.note_arrival(camera, "image")
         try:
-            found, changed = sanitized_detections(detections_from_msg(
-                msg, self._layouts.get(camera, "coco17")))
-            if found.num_people:
-                self._layouts[camera] = found.layout.name
+            found, changed = sanitized_detections(detections_from_msg(msg))
         except ValueError as err:
             self.reject(camera, "bad_skeletons_2d", f"camera {camera!r}: {err}")
             return
