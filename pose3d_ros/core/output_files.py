@@ -15,6 +15,8 @@
   UserError / run_cli  a user mistake ends in one clear line (what, and what to do); the
                     traceback only with --debug
   progress          a tqdm progress bar (on stderr) for steps that take seconds
+  warnings_told     the WARNING lines the package logs during a step, kept for the report
+                    (what the console said about the input stays with the results)
 """
 from __future__ import annotations
 
@@ -438,3 +440,24 @@ def _progress_class() -> type:
                         cls._redirect = None
 
     return LoggingProgress
+
+
+@contextlib.contextmanager
+def warnings_told(logger_name: str = "pose3d_ros") -> Iterator[list[str]]:
+    """The messages of the WARNING (and worse) records that loggers under `logger_name` emit
+    while the block runs, in order, in a list filled as they come: a run's report carries
+    what the console told about its input (videos of different lengths, a variable frame
+    rate), which a report read later would otherwise not say."""
+    told: list[str] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            told.append(record.getMessage())
+
+    logger = logging.getLogger(logger_name)
+    keep = _Keep(logging.WARNING)
+    logger.addHandler(keep)
+    try:
+        yield told
+    finally:
+        logger.removeHandler(keep)

@@ -65,6 +65,7 @@ from pose3d_ros.core.output_files import (
     require_files,
     run_cli,
     staged_output,
+    warnings_told,
 )
 from pose3d_ros.core.overlay import overlay_video_name
 from pose3d_ros.tools.detector_arguments import (
@@ -325,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with staged_output(args.out_dir, args.overwrite) as out:
         out.mkdir(parents=True)
-        bag = videos_to_bag(args, out) if args.videos else args.bag
+        with warnings_told() as input_warnings:     # told on the console; kept for the report
+            bag = videos_to_bag(args, out) if args.videos else args.bag
         scale_note = calibration_scale_note(args)
         if scale_note is not None:
             log.info(scale_note)
@@ -361,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
                  f"{args.monocular_method}) fed over DDS lock-step from {shown_bag}"]
         if scale_note is not None:
             notes.append(scale_note)
+        notes += [f"reading the videos: {told}" for told in input_warnings]
         ref = None
         if args.truth is not None:       # frame i of the videos is row i of the truth
             joints = load_truth_joints(args.truth)[:len(stamps)]
