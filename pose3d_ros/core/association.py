@@ -64,7 +64,7 @@ SCREEN_PAIRS = 256
 SCREEN_MARGIN = 1 + 1e-9
 
 
-@dataclass
+@dataclass(frozen=True)
 class Association:
     """members: (P_out, V) int, index of the person's detection in each camera, -1 if unseen.
     cost: (P_out,) mean ray distance in metres over the cluster's pairs (NaN for single view).

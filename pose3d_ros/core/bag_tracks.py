@@ -267,7 +267,7 @@ def stamp_text(stamp_ns: int) -> str:
     return f"{stamp_ns // 1_000_000_000}.{stamp_ns % 1_000_000_000:09d} s"
 
 
-@dataclass
+@dataclass(frozen=True)
 class SkippedImages:
     """The images of one bag that its readers skipped (see frame_sets), kept for the
     process (skipped_images): (topic, reason) -> the header stamps (int ns) of those images,
@@ -381,7 +381,7 @@ def count_frame_sets(bag: Path, cameras: Sequence[str] | None = None) -> int:
     return len(frame_set_stamps(bag, cameras))
 
 
-@dataclass
+@dataclass(frozen=True)
 class PipelineRun:
     """Output of the pipeline over a bag.
 

@@ -257,7 +257,7 @@ class BagWriter:
         self.count += 1
 
 
-@dataclass
+@dataclass(frozen=True)
 class BagMessage:
     """One message read from a bag: topic, log time in ns, type name, CDR bytes, and the
     deserialized rosbags object (None when read with deserialize=False)."""

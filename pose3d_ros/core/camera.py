@@ -474,7 +474,7 @@ class CameraArrays:
         return np.matmul(d, self.rotations[camera_index])  # R^T d for row vectors
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rig:
     """Cameras sharing one rig frame (`frame_id`, e.g. "rig" or "world").
     scale_from_person_height_m: set when the rig's metric scale was not measured but assumed

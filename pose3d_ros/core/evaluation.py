@@ -189,7 +189,7 @@ def _in_layout(frame: Skeletons3D, layout: JointLayout) -> np.ndarray:
     return convert_joints(frame.positions, frame.layout, layout)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Evaluation:
     """Scores and the series behind the plots.
 

@@ -32,7 +32,7 @@ PCK_THRESHOLD_M = 0.150
 AUC_THRESHOLDS_M = np.linspace(0.0, 0.150, 31)
 
 
-@dataclass
+@dataclass(frozen=True)
 class JointErrors:
     """Per-joint errors with their missing-joint bookkeeping.
 
@@ -230,7 +230,7 @@ def pose_clusters(reference: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     return np.unique(np.round(centres, 9), axis=0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class PoseStructureScore:
     """PSS: share of frames whose prediction is in the reference's cluster.
 
@@ -373,7 +373,7 @@ def reprojection_error(points: np.ndarray, keypoints: np.ndarray,
     return JointErrors(np.linalg.norm(proj - keypoints, axis=-1).reshape(-1, proj.shape[-2]))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Matching:
     """People matched between prediction and reference over a sequence.
 
@@ -478,7 +478,7 @@ def matched_to_reference(pred: Sequence[np.ndarray], ref: np.ndarray, present: n
     return matched
 
 
-@dataclass
+@dataclass(frozen=True)
 class DetectionRate:
     """rate = detected / expected (NaN when nothing was expected)."""
 

@@ -181,7 +181,7 @@ class PipelineParams:
             get_layout(self.output_layout)
 
 
-@dataclass
+@dataclass(frozen=True)
 class PipelineResult:
     """What one frame set produced.
 

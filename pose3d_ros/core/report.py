@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 PLOT_DPI = 90
 
 
-@dataclass
+@dataclass(frozen=True)
 class Snapshot:
     """Skeletons at one instant. pred (P, J, 3), ref (Q, J, 3) metres, same frame; bones (B, 2);
     ids (P,): pred's person ids, which pick their colours (playback.id_colour; None: 1..P)."""

@@ -9,7 +9,7 @@ import numpy as np
 from .camera import Rig
 
 
-@dataclass
+@dataclass(frozen=True)
 class RigComparison:
     """Per-camera differences between an estimated and a reference rig (angles in degrees).
 

@@ -36,7 +36,7 @@ MIN_VISIBLE_JOINTS = 6
 MIN_SCORE = 0.3
 
 
-@dataclass
+@dataclass(frozen=True)
 class Scene:
     """truth (F, P, J, 3) metres, rig frame (NaN while absent); present (F, P) bool;
     detections[f][v]; sources[f][v]: (D,) who each detection is: person index, -1 a false

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .camera import CameraModel
 
 
-@dataclass
+@dataclass(frozen=True)
 class StaticTransform:
     """A fixed transform: pose of `child` in `parent`.
 

@@ -193,7 +193,7 @@ class SyncParams:
     complete_after_resume: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class Frame:
     """One camera frame: stamp (s, capture time), received (s, monotonic), payload (anything)."""
 
@@ -203,7 +203,7 @@ class Frame:
     payload: Any
 
 
-@dataclass
+@dataclass(frozen=True)
 class FrameSet:
     """Frames of several cameras taken at (nearly) the same time.
 

@@ -162,7 +162,7 @@ def random_rig(num_cameras: int, rng: np.random.Generator, *,
     return Rig(frame_id, cams)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SyntheticObservations:
     """2D observations of known 3D points.
 

@@ -33,7 +33,7 @@ from .layouts import JointLayout
 from .left_right import left_right_pairs, swapped_against_3d
 
 
-@dataclass
+@dataclass(frozen=True)
 class TriangulationResult:
     """points: (..., J, 3) metres in the rig frame, NaN where missing.
     reprojection_error: (..., J) RMS pixels over the views used (raw, distorted images), NaN
@@ -311,7 +311,7 @@ def _check_inputs(keypoints, scores, n_views: int, min_views: int
     return kp, sc
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Solved:
     """Flat (M = prod(lead) * J joints) solution before the reprojection error is known."""
 

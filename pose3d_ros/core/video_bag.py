@@ -311,7 +311,7 @@ def _size_hint(camera: CameraModel, width: int, height: int, scale_option: bool,
     return ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class BagSummary:
     """What write_bag wrote: frame sets, messages, first and last stamp (ns), topics."""
 

@@ -186,7 +186,7 @@ class BagReplayer:
         return stats
 
 
-@dataclass
+@dataclass(frozen=True)
 class Received:
     stamp_ns: int
     receive_ns: int

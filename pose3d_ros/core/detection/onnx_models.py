@@ -150,7 +150,7 @@ class YoloPoseDetector:
         self.model.close()
 
 
-@dataclass
+@dataclass(frozen=True)
 class PersonBoxes:
     """Person boxes of one image: boxes (N, 4) xyxy image pixels, scores (N,)."""
 

@@ -51,7 +51,7 @@ POSE_DETECTOR_ANCHORS = ssd_anchor_centres()  # (2254, 2)
 NUM_DETECTOR_KEYPOINTS = 4
 
 
-@dataclass
+@dataclass(frozen=True)
 class PersonDetections:
     """Decoded detector output for one image, in normalised detector-input coordinates.
 

@@ -52,7 +52,7 @@ CACHE_VERSION = 2
 _DEFAULT_SLOP_S = 0.010
 
 
-@dataclass
+@dataclass(frozen=True)
 class BagRecording:
     """What one bag gives the lifter training.
 

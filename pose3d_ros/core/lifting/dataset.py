@@ -202,7 +202,7 @@ def default_triangulator() -> Triangulator:
     return core
 
 
-@dataclass
+@dataclass(frozen=True)
 class PseudoLabels:
     """Per-camera training samples of one recording.
 

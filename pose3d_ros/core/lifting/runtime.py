@@ -276,7 +276,7 @@ def to_camera_frame(points_rel: np.ndarray, keypoints_px: np.ndarray, scores: np
                        layout=H36M17, frame_id=frame_id, method=method)
 
 
-@dataclass
+@dataclass(frozen=True)
 class PersonWindows:
     """Sliding windows of 2D per tracked person (edge frames replicated until T arrive).
 

@@ -102,7 +102,7 @@ class TrainConfig:
         return d
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sequence:
     """One camera's view of a recording, ready for windowing.
 
