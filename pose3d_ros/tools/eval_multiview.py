@@ -327,7 +327,9 @@ def _multi_markdown(m: dict, title: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int_at_least(1), default=None,
-                        help="first N frames only")
+                        help="first N frames only (the self-calibration it evaluates "
+                        "refuses a stretch too short to be reproducible, e.g. 20 frames: "
+                        "then nothing is evaluated)")
     parser.add_argument("--json", type=Path, default=None, help="write all figures here (an "
                         "existing file only with --overwrite)")
     add_common_arguments(parser)
