@@ -132,6 +132,30 @@ def test_parallel_per_camera_equals_one_after_another():
         detector.close()
 
 
+def test_a_failed_camera_returns_only_when_every_camera_of_the_set_is_done():
+    """One camera's detector raising returned at once while another camera's detection still
+    ran; the next set then ran that camera's stateful detector on a second thread (a review).
+    The error still reaches the caller, after the set's other calls end."""
+    import time
+
+    from pose3d_ros.core.detection.parallel import map_on_pool
+
+    ended: list[int] = []
+
+    def detect(camera: int) -> int:
+        if camera == 0:
+            raise RuntimeError("out of memory")
+        time.sleep(0.2)
+        ended.append(camera)
+        return camera
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="out of memory"):
+        map_on_pool(detect, [0, 1])
+    assert ended == [1] and time.monotonic() - started >= 0.2
+    assert map_on_pool(lambda a, b: a + b, [1, 2], [10, 20]) == [11, 22]
+
+
 def test_pipeline_gives_a_shared_tracker_the_camera_of_each_image():
     from pose3d_ros.core.calibration import load_rig
     from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors

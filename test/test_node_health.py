@@ -82,6 +82,28 @@ def test_a_rejection_is_warned_in_one_report_and_counted_in_all():
     assert camera.level == OK and camera.values["rejected_truncated"] == "1"
 
 
+def test_a_problem_counted_while_a_report_is_made_is_told_in_the_next_one():
+    """The worker's first processing problem adds the "pipeline" entry; landing while the
+    executor's report went over the cameras, it raised 'dictionary changed size during
+    iteration' out of the diagnostics timer (a review). Made to land there: cam01's health
+    counts it when the report asks whether its images arrive."""
+    from pose3d_ros.core.node_health import CameraHealth
+
+    health = NodeHealth("node", ("cam01",))
+
+    class ProblemMeanwhile(CameraHealth):
+        def image_within(self, now: float, within_s: float) -> bool:
+            if "pipeline" not in health.cameras:
+                health.reject("pipeline", "ValueError", "processing the set at 1.0 s failed")
+            return super().image_within(now, within_s)
+
+    health.cameras["cam01"] = ProblemMeanwhile()
+    assert [s.name for s in health.statuses(10.0)] == ["node: pipeline", "node: camera cam01"]
+    told = health.statuses(10.5)[2]
+    assert (told.name, told.level) == ("node: pipeline problems", WARN), told
+    assert told.message == "problem: processing the set at 1.0 s failed"
+
+
 def test_images_without_camera_info_are_warned():
     health = NodeHealth("node", ("cam01",))
     health.note_arrival("cam01", "image", 10.0)

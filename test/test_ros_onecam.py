@@ -44,11 +44,14 @@ def _half_size_camera_and_frames(count: int = 4):
     return camera, person, np.full_like(person[0], 40)
 
 
-def _one_camera_answers(images, extra_parameters=(), static_tf: list | None = None):
+def _one_camera_answers(images, extra_parameters=(), static_tf: list | None = None,
+                        after_activation=None):
     """The node on cam01 alone (detector_3d, reliable QoS), fed `images` (BGR arrays, or
     Image messages sent as they are but for their stamp) in lock-step: the Skeleton3DArray
-    answers and the rejected-input counts of the pipeline and of cam01. static_tf: a list
-    that receives the /tf_static messages of a subscriber joining after the images."""
+    answers, the rejected-input counts of the pipeline and of cam01, and the trackers'
+    figures as /diagnostics shows them. static_tf: a list that receives the /tf_static
+    messages of a subscriber joining after the images. after_activation: called with the
+    node once it is active."""
     from tf2_msgs.msg import TFMessage
 
     from pose3d_ros.ros.node_input import LATCHED_QOS
@@ -66,6 +69,8 @@ def _one_camera_answers(images, extra_parameters=(), static_tf: list | None = No
         executor = executor_with(context, node, probe)
         try:
             configure_and_activate(node)
+            if after_activation is not None:
+                after_activation(node)
             image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
             info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
             probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
@@ -86,7 +91,7 @@ def _one_camera_answers(images, extra_parameters=(), static_tf: list | None = No
             rejected = dict(node.health.cameras.get("pipeline").rejected) \
                 if "pipeline" in node.health.cameras else {}
             camera_rejected = dict(node.health.cameras["cam01"].rejected)
-            trackers = node._extra_diagnostics()
+            trackers = dict(node._worker_diagnostics)   # what the worker left for /diagnostics
         finally:
             executor.shutdown()
             node.destroy_node()
@@ -109,6 +114,26 @@ def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
     # the diagnostics count the one-camera tracker's people (they read 0: only the 3D
     # tracker's were counted)
     assert trackers["tracks_started"] == "1" and trackers["people_tracked"] == "1", trackers
+
+
+def test_a_fault_in_the_diagnostics_report_is_logged_and_the_node_keeps_answering():
+    """An exception out of the diagnostics timer ended rclpy's spin and the node with it (a
+    review: the trackers read from the executor thread while the worker updated them raised
+    IndexError): a report that fails now costs that report alone."""
+    _, person, _ = _half_size_camera_and_frames()
+    reports: list[float] = []
+
+    def failing_reports(node):
+        def report(*args, **kwargs):
+            reports.append(time.monotonic())
+            raise IndexError("boolean index did not match indexed array")
+        node.health.report = report          # the node's own health object, made to fail
+
+    started = time.monotonic()
+    outputs, _, _, _ = _one_camera_answers(person[:4], [
+        Parameter("diagnostics_period_s", value=0.1)], after_activation=failing_reports)
+    assert len(outputs) == 4                  # every image answered, the spin never ended
+    assert len(reports) >= 3 and reports[-1] - started > 0.3, reports   # reports kept failing
 
 
 def test_the_one_camera_tracker_takes_its_parameters():

@@ -127,6 +127,14 @@ class NodeHealth:
             self._logged.add((camera, reason, level))
             return first
 
+    def camera_items(self) -> list[tuple[str, CameraHealth]]:
+        """(name, health) of every camera and of "pipeline", a copy taken under the lock: a
+        reader on the executor thread iterates it while the worker may add the "pipeline"
+        entry (iterating the dict itself raised 'dictionary changed size during iteration'
+        in the diagnostics timer, which ends the node's spin: found by a review)."""
+        with self._lock:
+            return list(self.cameras.items())
+
     def note_arrival(self, camera: str, kind: Literal["image", "info"], now: float) -> None:
         """Record that an image (kind 'image') or a camera_info ('info') of `camera` was
         received at monotonic time `now` (s), whatever becomes of it."""
@@ -264,7 +272,7 @@ class NodeHealth:
         statuses = [HealthStatus(f"{self.node_name}: pipeline", level, message, values,
                                  self.node_name)]
         states = sync.camera_states(now) if sync is not None else {}
-        for name, health in self.cameras.items():
+        for name, health in self.camera_items():
             values = {"state": states.get(name, "n/a"),
                       "calibrated": str(health.calibrated).lower()}
             if sync is not None and name in sync.state:
@@ -273,9 +281,14 @@ class NodeHealth:
                 values.update({"input_rate_hz": f"{0.0 if silent else cam.rate_hz:.2f}",
                                "frames_in": str(cam.frames_in)})
                 values.update({f"dropped_{k}": str(v) for k, v in sorted(cam.drops.items())})
-            values.update({f"rejected_{k}": str(v) for k, v in sorted(health.rejected.items())})
-            with self._lock:
+            with self._lock:         # read and reset together: a rejection the worker
+                # counts meanwhile is told in this report or the next, never lost (a review)
+                rejected = sorted(health.rejected.items())
                 people = dict(health.people) if health.people is not None else {}
+                new_rejections, last_rejection = (health.rejected_since_report,
+                                                  health.last_rejection)
+                health.rejected_since_report = 0
+            values.update({f"rejected_{k}": str(v) for k, v in rejected})
             values.update({_ALL_PEOPLE_KEYS[k]: str(v) for k, v in people.items()})
             level, message = OK, "ok"
             if states.get(name) == "stale":
@@ -295,17 +308,15 @@ class NodeHealth:
                 level, message = WARN, "waiting for the first frame"
             elif not health.calibrated:
                 level, message = WARN, "waiting for a valid camera_info"
-            if health.rejected_since_report:
-                level, message = WARN, f"rejected input: {health.last_rejection}"
-            if health.last_rejection:
-                values["last_rejection"] = health.last_rejection
-            with self._lock:
-                health.rejected_since_report = 0
+            if new_rejections:
+                level, message = WARN, f"rejected input: {last_rejection}"
+            if last_rejection:
+                values["last_rejection"] = last_rejection
             label = f"camera {name}"
             if name not in self._real_cameras:    # "pipeline": problems while processing
                 label = f"{name} problems"
                 values = {k: v for k, v in values.items() if k.startswith(("rejected_", "last_"))}
-                level, message = (WARN, f"problem: {health.last_rejection}") \
+                level, message = (WARN, f"problem: {last_rejection}") \
                     if level == WARN and message.startswith("rejected") else (OK, "no new problem")
             statuses.append(HealthStatus(f"{self.node_name}: {label}", level, message, values,
                                          f"{self.node_name}/{name}"))

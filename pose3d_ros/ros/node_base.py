@@ -77,6 +77,7 @@ CAMERA_INFO_WAIT_S = 5.0
 # often (s): the "keep" allocator policy otherwise holds the high-water mark of queued images
 # for good (a 30-minute soak grew 17 %); the next few images refill what they need.
 MEMORY_TRIM_PERIOD_S = 10.0
+WORKER_STOP_WAIT_S = 10.0     # deactivate waits this long for the set being processed
 
 
 class PoseNodeBase(LifecycleNode):
@@ -101,7 +102,7 @@ class PoseNodeBase(LifecycleNode):
         self.health: NodeHealth | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._running = False
+        self._stop_worker = threading.Event()    # the running worker's own: set to stop it
         self._worker: threading.Thread | None = None
         self._owned_subscriptions: list = []
         self._input_subscriptions: dict[str, Any] = {}   # camera -> its images' / 2D's
@@ -113,6 +114,9 @@ class PoseNodeBase(LifecycleNode):
         self._told_no_sim_clock = False
         self._stall_since: float | None = None   # when the logged, still open stall began
         self._last_stall_log = -STALL_LOG_PERIOD_S
+        # _extra_diagnostics() as the worker last computed it, after a set: the state it reads
+        # (the trackers) is the worker's, changed mid-update (replaced whole, never edited)
+        self._worker_diagnostics: dict[str, str] = {}
         self.last_error: str = ""
         # Image subscriptions join this group when skip_images_while_busy: closed while a set
         # is processed; _gate_opened wakes the executor when it opens again.
@@ -238,9 +242,11 @@ class PoseNodeBase(LifecycleNode):
             clock=Clock(clock_type=ClockType.STEADY_TIME)))
         self._activated_at = time.monotonic()
         self._stall_since = None
-        self._running = True
-        self._worker = threading.Thread(target=self._work, name=f"{self.get_name()}_worker",
-                                        daemon=True)
+        # a fresh event per worker: one that outlived its stop (below) must not run again
+        # beside the next activation's
+        self._stop_worker = threading.Event()
+        self._worker = threading.Thread(target=self._work, args=(self._stop_worker,),
+                                        name=f"{self.get_name()}_worker", daemon=True)
         self._worker.start()
         self._clock_jump_handle = self.get_clock().create_jump_callback(JumpThreshold(
             min_forward=None, min_backward=Duration(seconds=-CLOCK_JUMP_BACK_S),
@@ -272,10 +278,15 @@ class PoseNodeBase(LifecycleNode):
         if self._clock_jump_handle is not None:
             self._clock_jump_handle.unregister()
             self._clock_jump_handle = None
-        self._running = False
+        self._stop_worker.set()
         self._wake.set()
         if self._worker is not None:
-            self._worker.join(timeout=10.0)
+            self._worker.join(timeout=WORKER_STOP_WAIT_S)
+            if self._worker.is_alive():
+                self.get_logger().error(
+                    f"the processing thread did not stop within {WORKER_STOP_WAIT_S:g} s (a "
+                    "frame set still being processed); it ends after that set, whose "
+                    "output an inactive node does not publish")
             self._worker = None
         for timer in self._owned_timers:      # first: a timer may add subscriptions
             self.destroy_timer(timer)
@@ -297,6 +308,7 @@ class PoseNodeBase(LifecycleNode):
             self.destroy_lifecycle_publisher(pub)
         self._owned_publishers = []
         self._close_models()
+        self._worker_diagnostics = {}
         with self._lock:
             self.sync = None
         gc.collect()
@@ -455,11 +467,11 @@ class PoseNodeBase(LifecycleNode):
         """Whether images are left in DDS while a set is processed (skip_images_while_busy)."""
         return bool(getattr(self.config, "skip_images_while_busy", False))
 
-    def _work(self) -> None:
+    def _work(self, stop: threading.Event) -> None:
         """The processing thread: event-driven, it sleeps until a frame is offered or the
-        oldest open set times out."""
+        oldest open set times out; ends when `stop` is set."""
         trimmed = time.monotonic()
-        while self._running:
+        while not stop.is_set():
             if time.monotonic() - trimmed >= MEMORY_TRIM_PERIOD_S:
                 release_free_memory()
                 trimmed = time.monotonic()
@@ -482,6 +494,7 @@ class PoseNodeBase(LifecycleNode):
                 finally:
                     if not self.input_gate.is_open:
                         self._open_input_gate()
+                    self._worker_diagnostics = self._extra_diagnostics()
                 continue
             self._between_sets()
             timeout = IDLE_WAKE_S if deadline is None else \
@@ -491,6 +504,16 @@ class PoseNodeBase(LifecycleNode):
 
     # -- diagnostics ---------------------------------------------------------------------------
     def publish_diagnostics(self) -> None:
+        """The diagnostics timer's callback. A fault in the report is logged (ERROR, at most
+        once a minute) and the node keeps running: an exception out of a timer callback ends
+        rclpy's spin, and with it the node."""
+        try:
+            self._publish_diagnostics()
+        except Exception as err:  # noqa: BLE001 - a report's fault must not stop the node
+            self.get_logger().error(f"the /diagnostics report failed: {type(err).__name__}: "
+                                    f"{err}", throttle_duration_sec=60.0)
+
+    def _publish_diagnostics(self) -> None:
         now = time.monotonic()
         with self._lock:
             if self.sync is None or self.health is None:
@@ -506,7 +529,7 @@ class PoseNodeBase(LifecycleNode):
             self._tell_output_stall(now, arriving)
             report = self.health.report(self.get_clock().now().to_msg(), now, self.sync,
                                         inputs_arriving=arriving,
-                                        extra=self._extra_diagnostics(),
+                                        extra=self._worker_diagnostics,
                                         no_sim_clock=self._no_sim_clock(now))
         self.diagnostics_pub.publish(report)
 
@@ -522,7 +545,7 @@ class PoseNodeBase(LifecycleNode):
             drops = self.health.dropped_sets + self.sync.set_drops
             dropped = ", ".join(f"{k} {v}" for k, v in drops.most_common()) or "none"
             refused = ", ".join(f"{camera} {reason} {count}"
-                                for camera, health in self.health.cameras.items()
+                                for camera, health in self.health.camera_items()
                                 for reason, count in health.rejected.most_common()) or "none"
             self.get_logger().warning(
                 f"no output for {stalled:.0f} s while images arrive (so far, inputs refused: "
@@ -548,7 +571,10 @@ class PoseNodeBase(LifecycleNode):
         return True
 
     def _extra_diagnostics(self) -> dict[str, str]:
-        """Node-specific key/values for the pipeline status."""
+        """Node-specific key/values for the pipeline status. Called by the worker thread after
+        each set (the state it reads is the worker's); the diagnostics timer, on the executor
+        thread, shows the last result (reading the trackers there raised IndexError when a
+        set updated them meanwhile, which ended the node's spin: found by a review)."""
         return {}
 
     def _check_image_loss(self, now: float) -> None:
@@ -666,7 +692,7 @@ class PoseNodeBase(LifecycleNode):
         that never came was told by that INFO line alone)."""
         if now - self._activated_at < CAMERA_INFO_WAIT_S:
             return
-        for camera, health in self.health.cameras.items():
+        for camera, health in self.health.camera_items():
             # from its first image, too: a camera started after the node had its first image
             # a few ms before its camera_info (found by a review: a WARN at such starts)
             if camera in self.cameras and not health.calibrated and \

@@ -594,7 +594,7 @@ class RigNodeBase(PoseNodeBase):
     def _extra_diagnostics(self) -> dict[str, str]:
         """The trackers' counters: the 3D tracker's (several cameras) and every camera's image
         tracker (one-camera sets, lone views) together, so a one-camera node counts its
-        people too."""
+        people too. On the worker thread (NodeBase._extra_diagnostics)."""
         pipeline = getattr(self, "pipeline", None)
         trackers = [t for t in [getattr(pipeline, "tracker", None),
                                 *getattr(pipeline, "image_trackers", {}).values()]

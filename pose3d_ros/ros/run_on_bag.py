@@ -230,13 +230,13 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         latencies = np.array(collector.latencies_s(stats.publish_ns))
         with lock:
             detections = [{"stamp_ns": stamp, "cameras": found[stamp]} for stamp in sorted(found)]
-        node.trigger_deactivate()
-        node.trigger_cleanup()
     finally:
-        # Also after Ctrl-C or an error mid-replay: the executor stops and its thread (the
-        # one that runs callbacks) ends before the node's own thread and entities go, so no
-        # callback runs on a destroyed entity (with a thread pool, callbacks still queued did:
-        # "exception was never retrieved: cannot use Destroyable", once an abort).
+        # After the replay as after Ctrl-C or an error mid-replay: the executor stops and its
+        # thread (the one that runs callbacks) ends before the node's own thread and entities
+        # go, so no callback runs on a destroyed entity (with a thread pool, callbacks still
+        # queued did: "exception was never retrieved: cannot use Destroyable", once an abort;
+        # deactivate and cleanup called here while the executor still spun destroyed entities
+        # under its wait set, rclpy's InvalidHandle race: found by a review).
         nodes = executor.get_nodes()          # (shutdown forgets them)
         executor.shutdown()
         if spinner is not None:

@@ -16,7 +16,7 @@ import numpy as np
 from ..layouts import BLAZEPOSE33
 from ..types import Detections2D
 from .base import boxes_from_keypoints, camera_indices, check_images
-from .parallel import camera_pool
+from .parallel import map_on_pool
 
 # mediapipe 0.10.14 calls a protobuf API that newer protobuf releases deprecate, once per frame;
 # the warning says nothing a user can act on and buries the node's own log lines.
@@ -71,7 +71,7 @@ class MediapipeBlazePose:
         trackers = [self._tracker(k) for k in cameras]   # made here, not in the pool's threads
         if len(images) <= 1:
             return [self._detect_one(t, image) for t, image in zip(trackers, images, strict=True)]
-        return list(camera_pool().map(self._detect_one, trackers, images))
+        return map_on_pool(self._detect_one, trackers, images)
 
     def _detect_one(self, tracker, image: np.ndarray) -> Detections2D:
         height, width = image.shape[:2]
