@@ -255,9 +255,11 @@ class NodeHealth:
         values.update(extra or {})
         level, message = OK, "running"
         if no_sim_clock:
-            level, message = WARN, ("use_sim_time is true and no /clock has come: outputs and "
-                                    "this report are stamped 0 (play the bag with --clock, or "
-                                    "set use_sim_time false)")
+            level, message = WARN, ("use_sim_time is true and no /clock has come: this report "
+                                    "and /tf_static are stamped 0 and latency cannot be "
+                                    "measured (play the bag with --clock, or set use_sim_time "
+                                    "false)")
+            values["latency_ms_mean"] = values["latency_ms_median"] = "n/a"   # against 0
         elif stalled:
             level, message = WARN, f"no output for {stalled:.1f} s while images arrive"
         elif not inputs_arriving and rate == 0.0:

@@ -117,6 +117,7 @@ class PoseNodeBase(LifecycleNode):
         # _extra_diagnostics() as the worker last computed it, after a set: the state it reads
         # (the trackers) is the worker's, changed mid-update (replaced whole, never edited)
         self._worker_diagnostics: dict[str, str] = {}
+        self._clock_at_frame: dict[str, float] = {}   # camera -> node's clock (s), last frame
         self.last_error: str = ""
         # Image subscriptions join this group when skip_images_while_busy: closed while a set
         # is processed; _gate_opened wakes the executor when it opens again.
@@ -400,15 +401,22 @@ class PoseNodeBase(LifecycleNode):
             last, last_received = state.last_stamp, state.last_received
             reason = self.sync.add(camera, stamp, payload, now)
             resets, silent_after_s = self.sync.time_resets, self.sync.silent_after_s(camera)
+        clock_before, self._clock_at_frame[camera] = self._clock_at_frame.get(camera), clock
         if reason in BAD_STAMP_REASONS:
             self.reject(camera, reason, f"camera {camera!r}: stamp {stamp:.6f} s after "
                         f"{last if last is not None else float('nan'):.6f} s ({reason})")
         elif reason is None and last is not None and stamp - last > silent_after_s:
-            # After a pause of the stream (a replay starting, a paused bag) a jump is expected.
+            # Expected after a pause of the stream (a replay starting, a paused bag), or when
+            # the node's own clock jumped with the stamps (a replay under use_sim_time seeking
+            # forward: a review saw a WARN per camera)
             paused = last_received is not None and now - last_received > 0.5 * (stamp - last)
+            seeked = clock_before is not None and clock > 0 and \
+                clock - clock_before > 0.5 * (stamp - last)
+            expected = paused or seeked
             self.reject(camera, "stamp_jump", f"camera {camera!r}: stamp jumped forward by "
-                        f"{stamp - last:.3f} s (frame kept)", level="info" if paused else "",
-                        kept=paused)    # after a pause: expected, the status stays as it is
+                        f"{stamp - last:.3f} s (frame kept" + ("; this node's clock jumped "
+                        "with it)" if seeked else ")"), level="info" if expected else "",
+                        kept=expected)    # expected: the status stays as it is
         if resets > self._time_resets_logged:
             self._time_resets_logged = resets
             self.get_logger().info(f"camera {camera!r}: stamps went back to {stamp:.3f} s "
@@ -566,8 +574,10 @@ class PoseNodeBase(LifecycleNode):
         if not self._told_no_sim_clock:
             self._told_no_sim_clock = True
             self.get_logger().warning(
-                f"use_sim_time is true and no /clock has come in {SIM_CLOCK_WAIT_S:g} s: "
-                "outputs are stamped 0 (play the bag with --clock, or set use_sim_time false)")
+                f"use_sim_time is true and no /clock has come in {SIM_CLOCK_WAIT_S:g} s: this "
+                "node's clock reads 0, so /diagnostics and /tf_static are stamped 0 and latency "
+                "cannot be measured; the skeletons keep their images' stamps (play the bag "
+                "with --clock, or set use_sim_time false)")
         return True
 
     def _extra_diagnostics(self) -> dict[str, str]:
