@@ -35,6 +35,11 @@ def _sim_time_fusion(context, *extra_parameters) -> FusionNode:
         Parameter("use_sim_time", value=True), *extra_parameters])
 
 
+def stamps_of(messages) -> np.ndarray:
+    """The header stamps (s) of messages."""
+    return np.array([m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in messages])
+
+
 def test_a_clock_jumping_back_restarts_the_synchroniser():
     rig = load_rig(calibration_path("single"))
     demo = load_demo_2d("single", frames=1)
@@ -91,11 +96,29 @@ def test_a_clock_jumping_back_restarts_the_synchroniser():
             # a seek forward: the clock jumps 30 s with the stamps, as expected (a review
             # saw a WARN per camera: "stamp jumped forward ... (frame kept)")
             send_pass(129.05 + SETS / 30)
+            # the replay loops again while each camera's 2D of its last instant is still on
+            # its way (behind a detector): those frames were told as clock faults, a WARN per
+            # camera (stamp_future), or went into the new pass (a review)
+            tick(99.0)
+            assert spin_until(executor, lambda: fusion.sync.time_resets == 2, 5)
+            header = Header(stamp=seconds_to_stamp(129.05 + 2 * SETS / 30))
+            for name in CAMERAS:
+                skeletons[name].publish(detections_to_msg(found[name], header))
+            send_pass(99.05)
             spin_until(executor, lambda: False, 0.3)        # /rosout's lines come in
             jumps = [(m.level, m.msg) for m in logs if "stamp jumped forward" in m.msg]
-    assert len(outputs) == 3 * SETS
-    stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in outputs]
-    np.testing.assert_allclose(stamps[SETS:2 * SETS], 99.05 + np.arange(SETS) / 30, atol=1e-6)
+            old_pass = [(m.level, m.msg) for m in logs if "before_clock_jump" in m.msg or
+                        "stamp_future" in m.msg]
+            ignored = {n: fusion.health.cameras[n].rejected["before_clock_jump"]
+                       for n in CAMERAS}
+    assert len(outputs) == 4 * SETS
+    np.testing.assert_allclose(stamps_of(outputs[3 * SETS:]), 99.05 + np.arange(SETS) / 30,
+                               atol=1e-6)
+    assert ignored == dict.fromkeys(CAMERAS, 1), ignored
+    assert len(old_pass) == len(CAMERAS) and all(level == INFO for level, _ in old_pass), \
+        old_pass
+    np.testing.assert_allclose(stamps_of(outputs[SETS:2 * SETS]), 99.05 + np.arange(SETS) / 30,
+                               atol=1e-6)
     assert all("stamp_backwards" not in d and "late" not in d for d in drops.values()), drops
     assert len(jumps) == len(CAMERAS), jumps
     assert all(level == INFO and "this node's clock jumped with it" in msg

@@ -64,6 +64,10 @@ FUTURE_TOLERANCE_S = 2.0
 # A jump back of the node's clock (simulated time: /clock of a looping replay) this long or
 # longer restarts the synchroniser.
 CLOCK_JUMP_BACK_S = 0.5
+# For this long (s) after such a jump, frames stamped in the abandoned pass (more than half the
+# jump ahead of the clock; the 2D of a distributed rig arrives after /clock went back) are
+# ignored at INFO ("before_clock_jump") instead of told as clock faults or let into the new pass.
+OLD_PASS_GRACE_S = 1.0
 # With use_sim_time, no /clock this long (s) after activation is told (log and diagnostics).
 SIM_CLOCK_WAIT_S = 5.0
 # Images arriving this long (s) without any output is logged at WARN (once per stall, at most
@@ -118,6 +122,8 @@ class PoseNodeBase(LifecycleNode):
         # (the trackers) is the worker's, changed mid-update (replaced whole, never edited)
         self._worker_diagnostics: dict[str, str] = {}
         self._clock_at_frame: dict[str, float] = {}   # camera -> node's clock (s), last frame
+        # the last jump back of the clock: (clock before, clock after (s), monotonic time)
+        self._clock_jumped_back: tuple[float, float, float] | None = None
         self.last_error: str = ""
         # Image subscriptions join this group when skip_images_while_busy: closed while a set
         # is processed; _gate_opened wakes the executor when it opens again.
@@ -390,6 +396,11 @@ class PoseNodeBase(LifecycleNode):
                         "the driver did not set (frame ignored; stamp images with their "
                         "capture time)")
             return
+        if self._of_abandoned_pass(stamp, clock, now):
+            self.reject(camera, "before_clock_jump", f"camera {camera!r}: stamp {stamp:.3f} s "
+                        "is of the pass before this node's clock went back (a frame still on "
+                        "its way when the replay looped: ignored)", kept=True, level="info")
+            return
         if clock > 0 and stamp > clock + FUTURE_TOLERANCE_S:
             self.reject(camera, "stamp_future", f"camera {camera!r}: stamp {stamp:.3f} s is "
                         f"{stamp - clock:.3f} s ahead of this node's clock (frame ignored)")
@@ -423,9 +434,26 @@ class PoseNodeBase(LifecycleNode):
                                    "(replay loop or clock reset): synchroniser restarted")
         self._wake.set()
 
+    def _of_abandoned_pass(self, stamp: float, clock: float, now: float) -> bool:
+        """Whether a frame stamped `stamp` (s) belongs to the pass the node's clock left when
+        it last went back, OLD_PASS_GRACE_S ago or less (now: monotonic s): more than half
+        the jump ahead of the clock, and not past where the clock was. (A review: such frames
+        were told as clock faults, a WARN per camera at every loop of a distributed rig, or
+        went into the new pass and cost its first set.)"""
+        if self._clock_jumped_back is None:
+            return False
+        before, after, when = self._clock_jumped_back
+        return now - when <= OLD_PASS_GRACE_S and \
+            clock + 0.5 * (before - after) < stamp <= before + FUTURE_TOLERANCE_S
+
     def _on_clock_jump(self, jump: TimeJump) -> None:
         """The node's clock went back (simulated time: a replay looped, a simulator reset):
-        the synchroniser starts over, as it does when the stamps themselves go back."""
+        the synchroniser starts over, as it does when the stamps themselves go back; frames
+        of the pass left behind that are still on their way are ignored a while
+        (_of_abandoned_pass)."""
+        after = self.get_clock().now().nanoseconds * 1e-9
+        self._clock_jumped_back = (after - jump.delta.nanoseconds * 1e-9, after,
+                                   time.monotonic())
         with self._lock:
             if self.sync is None:
                 return
