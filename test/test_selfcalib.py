@@ -164,6 +164,32 @@ def _rotated(rig, rotation):
     return Rig(rig.frame_id, [c.with_pose(c.R @ rotation.T, c.t) for c in rig.cameras])
 
 
+def test_the_proposing_track_pairs_are_the_best_of_all_combinations_without_building_them():
+    """The proposals of a camera pair's geometry: the largest track pairs alone or two
+    disjoint ones together. Every combination of two was built: on a long recording, whose
+    tracks break at every occlusion, memory grew as the square of its length (a review)."""
+    from itertools import combinations
+
+    from pose3d_ros.core.crossview import proposal_pairs
+
+    rng = np.random.default_rng(0)
+    sizes = {(int(a), int(b)): int(n) for (a, b), n in zip(
+        rng.integers(0, 40, (300, 2)), rng.integers(60, 5000, 300), strict=True)}
+
+    def every(sizes: dict, most: int) -> list:        # all combinations built, as before
+        proposals = [(n, (pair,)) for pair, n in sizes.items()]
+        proposals += [(sizes[p] + sizes[q], (p, q)) for p, q in combinations(sizes, 2)
+                      if p[0] != q[0] and p[1] != q[1]]
+        return [pairs for _, pairs in sorted(proposals, key=lambda p: -p[0])[:most]]
+
+    for count in (1, 2, 5, 40, 300):                   # exactly the best of all, as before
+        some = dict(list(sizes.items())[:count])
+        for most in (1, 8, 30):
+            assert proposal_pairs(some, most) == every(some, most), (count, most)
+    tied = dict.fromkeys([(0, 1), (1, 0), (2, 2), (3, 3), (0, 3)], 100)   # order on ties
+    assert proposal_pairs(tied, 30) == every(tied, 30)
+
+
 def test_compare_rigs_aligned_errors_spread_the_reference_cameras_error():
     from scipy.spatial.transform import Rotation
 

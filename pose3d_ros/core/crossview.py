@@ -24,6 +24,7 @@ person seen by at least two cameras. Identities over time are not needed for cal
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Sequence
@@ -187,6 +188,39 @@ def _essentials(xa: np.ndarray, xb: np.ndarray, threshold: float,
     return [] if e is None or e.shape[0] < 3 else list(e.reshape(-1, 3, 3))
 
 
+def proposal_pairs(sizes: dict[tuple[int, int], int], max_proposals: int
+                   ) -> list[tuple[tuple[int, int], ...]]:
+    """The track pairs whose correspondences propose a camera pair's geometry: one track
+    pair, or two disjoint ones together (the geometry must explain both people), the
+    `max_proposals` with the most correspondences (sizes: {(track in a, track in b): count},
+    in the order found), ties in that order, singles first. Exactly those of every
+    combination, without building them all: a long recording's tracks break at every
+    occlusion and every entry, and all combinations of two, built and kept, grew as the
+    square of its length (4.3 GB at 6,400 frames: a review). Combinations are visited
+    largest first and only while they can still be among the best."""
+    pairs = list(sizes)
+    rank = {pair: k for k, pair in enumerate(pairs)}
+    # sort keys: (-size, 0, rank, 0) for one pair, (-size, 1, first rank, second rank) for two
+    # (the order of a stable sort by size of the singles, then itertools.combinations' order)
+    best = heapq.nsmallest(max_proposals, [(-sizes[pair], 0, rank[pair], 0) for pair in pairs])
+    largest = sorted(pairs, key=lambda pair: -sizes[pair])
+    for i, first in enumerate(largest):
+        floor = -best[-1][0] if len(best) == max_proposals else 0    # the k-th best's size
+        if i + 1 == len(largest) or sizes[first] + sizes[largest[i + 1]] < floor:
+            break
+        found: list[tuple[int, int, int, int]] = []
+        for second in largest[i + 1:]:
+            total = sizes[first] + sizes[second]
+            if total < floor:
+                break
+            if first[0] != second[0] and first[1] != second[1]:
+                low, high = sorted((rank[first], rank[second]))
+                found.append((-total, 1, low, high))
+        best = heapq.nsmallest(max_proposals, best + found)
+    return [(pairs[key[2]],) if key[1] == 0 else (pairs[key[2]], pairs[key[3]])
+            for key in best]
+
+
 def _camera_pair_geometry(xy, ok, ids, a: int, b: int, focal: float,
                           params: CrossViewParams) -> PairGeometry | None:
     """The essential matrix of cameras a, b that explains the most people (module docstring):
@@ -200,16 +234,12 @@ def _camera_pair_geometry(xy, ok, ids, a: int, b: int, focal: float,
             xa, xb = _track_pair_correspondences(xy, ok, ids, a, b, ta, tb)
             if len(xa) >= params.min_shared_joints:
                 single[(ta, tb)] = (xa, xb)
-    # one track pair, or two disjoint ones together (the geometry must explain both people)
-    proposals = [(len(xa), xa, xb) for xa, xb in single.values()]
-    for (p, q), (r, t) in combinations(single, 2):
-        if p != r and q != t:
-            xa = np.concatenate([single[(p, q)][0], single[(r, t)][0]])
-            xb = np.concatenate([single[(p, q)][1], single[(r, t)][1]])
-            proposals.append((len(xa), xa, xb))
     best: PairGeometry | None = None
     threshold = params.ransac_px / focal
-    for _, xa, xb in sorted(proposals, key=lambda p: -p[0])[:params.max_proposals]:
+    sizes = {pair: len(xa) for pair, (xa, _) in single.items()}
+    for pairs in proposal_pairs(sizes, params.max_proposals):
+        xa = np.concatenate([single[pair][0] for pair in pairs])
+        xb = np.concatenate([single[pair][1] for pair in pairs])
         candidates = _essentials(xa, xb, threshold)
         current: PairGeometry | None = None
         for _ in range(params.refits + 1):
