@@ -421,7 +421,7 @@ class PoseNodeBase(LifecycleNode):
             # the node's own clock jumped with the stamps (a replay under use_sim_time seeking
             # forward: a review saw a WARN per camera)
             paused = last_received is not None and now - last_received > 0.5 * (stamp - last)
-            seeked = clock_before is not None and clock > 0 and \
+            seeked = not paused and clock_before is not None and clock > 0 and \
                 clock - clock_before > 0.5 * (stamp - last)
             expected = paused or seeked
             self.reject(camera, "stamp_jump", f"camera {camera!r}: stamp jumped forward by "
