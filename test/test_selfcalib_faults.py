@@ -63,7 +63,10 @@ def test_a_camera_out_of_step_is_refused_and_named(name, camera, frames):
 @pytest.mark.parametrize("name", ["single", "multi"])
 def test_the_real_demo_recordings_are_in_step_and_agree_with_their_intrinsics(name):
     kp, sc, cameras = _demo(name)
-    checks = calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS).calibration.checks
+    steps: list[str] = []                  # the stages a progress bar names, as they start
+    checks = calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS,
+                                       step=steps.append).calibration.checks
+    assert steps == ["people across the views", "camera poses", "checks"]
     assert checks is not None and checks.sync is not None and checks.focal_scale is not None
     shift, best_px, at_zero = checks.sync.best()
     # measured: 0 or -1, multi cam01 -2 with each shift's pose refitted, where its residual

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from itertools import combinations
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -501,7 +501,8 @@ def calibrate_from_detections(keypoints: np.ndarray, scores: np.ndarray,
                               cameras: Sequence[CameraModel], *, fps: float,
                               person_height_m: float = 1.7, min_score: float = 0.5,
                               reference: int = 0, frame_id: str = "rig",
-                              limits: CheckLimits = DEFAULT_LIMITS) -> PeopleCalibration:
+                              limits: CheckLimits = DEFAULT_LIMITS,
+                              step: Callable[[str], None] | None = None) -> PeopleCalibration:
     """Extrinsics from the people in synchronised 2D, the way `calibrate` does it: people
     associated across the views without extrinsics (crossview.associate_uncalibrated, by
     epipolar consistency over time), then self_calibrate_best_split (fits on held-out splits,
@@ -517,13 +518,19 @@ def calibrate_from_detections(keypoints: np.ndarray, scores: np.ndarray,
     Raises ValueError when no camera pair shares a person, CalibrationRefusedError when the
     solution fails its checks. Two cameras are checked with what a pair allows (selfcalib_checks
     module docstring), which is logged as a warning (SolutionChecks.checked).
+    step: called with the name of each of the three stages as it starts (a progress bar:
+    on a long recording each takes minutes).
     """
+    tell = step or (lambda name: None)
+    tell("people across the views")
     people = associate_uncalibrated(keypoints, scores, cameras,
                                     CrossViewParams(min_score=min_score, fps=fps))
+    tell("camera poses")
     calibration = self_calibrate_best_split(
         people.keypoints, people.scores, cameras, sample_frames=people.frames, limits=limits,
         person_height_m=person_height_m, min_score=min_score, reference=reference,
         frame_id=frame_id)
+    tell("checks")
     calibration = _check_sync_and_focal(calibration, people, keypoints, scores, limits,
                                         min_score)
     if len(cameras) == 2 and calibration.checks is not None:   # what a pair could not check

@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
                         format="%(message)s")
     video_cameras = check_arguments(args, parser)
-    with progress(2, "self-calibration", unit="step") as bar:
+    with progress(4, "self-calibration", unit="step") as bar:
         solved, reference_rig = calibrate(args, bar, video_cameras)
         result, people = solved.calibration, solved.people
         write_rig(result.rig, args.out, args.overwrite)
@@ -326,9 +326,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def calibrate(args: argparse.Namespace, bar, video_cameras: list[CameraModel] | None = None
               ) -> tuple[PeopleCalibration, Rig | None]:
-    """The steps after check_arguments (2D; association and calibration, advancing `bar` once
-    per step; video_cameras: check_arguments' cameras of --videos): the solution with its
-    associated people and, for --demo, the shipped rig."""
+    """The steps after check_arguments (2D; people across the views, camera poses, checks:
+    `bar` advances once per step and names the one running; video_cameras: check_arguments'
+    cameras of --videos): the solution with its associated people and, for --demo, the
+    shipped rig."""
     reference_rig = None
     bar.set_postfix_str("2D")
     if args.demo:
@@ -351,15 +352,18 @@ def calibrate(args: argparse.Namespace, bar, video_cameras: list[CameraModel] | 
         from pose3d_ros.core.video_bag import frame_rate
         fps = frame_rate(args.videos, args.fps,  # checked by check_arguments
                          frame_times=False)
-    bar.update()
-    bar.set_postfix_str("association and calibration")
+    def next_step(name: str) -> None:
+        bar.update()
+        bar.set_postfix_str(name)
+
     limits = replace(DEFAULT_LIMITS, sync_search_frames=0) if args.cameras_in_step else (
         DEFAULT_LIMITS)
     try:
         solved = calibrate_from_detections(kp, sc, cameras, fps=fps,
                                            person_height_m=args.height,
                                            min_score=args.min_score, reference=args.reference,
-                                           frame_id=args.frame_id, limits=limits)
+                                           frame_id=args.frame_id, limits=limits,
+                                           step=next_step)
     except CalibrationRefusedError as err:
         checks = getattr(err.result, "checks", None)
         if checks is not None and checks.sync_failure(limits) is not None:
