@@ -363,17 +363,22 @@ def in_frame(track: SkeletonTrack, frame_id: str, R: np.ndarray, t: np.ndarray
     return SkeletonTrack(track.stamps_ns, frames, track.log_ns)
 
 
-def by_identity(track: SkeletonTrack) -> tuple[np.ndarray, np.ndarray]:
-    """(ids (U,), positions (T, U, J, 3)) of a tracked track, NaN where an id is absent."""
-    ids = np.unique(np.concatenate([np.asarray(f.ids, np.int64) for f in track.frames]
-                                   + [np.zeros(0, np.int64)]))
+def identity_rows(track: SkeletonTrack
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The person-frames of a tracked track as rows: ids (U,) sorted, and per row (N,) its
+    frame index and its id's index into ids, and its positions (N, J, 3), in frame order.
+    (Rows, not a (T, U, J, 3) array: over a long recording whose ids break at every
+    occlusion that array grew as frames x ids, gigabytes: a review.)"""
     layout = track.layout
     J = layout.num_joints if layout else 0
-    out = np.full((len(track.frames), len(ids), J, 3), np.nan)
-    for k, frame in enumerate(track.frames):
-        if frame.num_people:
-            out[k, np.searchsorted(ids, frame.ids)] = frame.positions
-    return ids, out
+    frame_ids = [np.asarray(f.ids, np.int64) for f in track.frames]
+    ids = np.unique(np.concatenate(frame_ids + [np.zeros(0, np.int64)]))
+    frame_index = np.repeat(np.arange(len(track.frames)), [len(i) for i in frame_ids])
+    id_index = np.searchsorted(ids, np.concatenate(frame_ids + [np.zeros(0, np.int64)]))
+    positions = np.concatenate([np.asarray(f.positions, np.float64).reshape(len(i), J, 3)
+                                for f, i in zip(track.frames, frame_ids, strict=True)]
+                               + [np.zeros((0, J, 3))])
+    return ids, frame_index, id_index, positions
 
 
 MONOCULAR = (METHOD_LIFTER, METHOD_DETECTOR_3D)   # the methods that place people from one view
@@ -477,24 +482,33 @@ def stability(track: SkeletonTrack, *, input_stamps_ns: np.ndarray | None = None
         frames_apart = np.diff(position_in_input).astype(np.float64)
     else:
         frames_apart = np.ones(max(len(track.frames) - 1, 0))
-    ids, positions = by_identity(track)
+    ids, frame_index, id_index, positions = identity_rows(track)
     if layout is None or not len(ids):
         empty = np.zeros((len(track.frames), 0))
         return Stability(people, ids, empty.astype(bool), empty, np.zeros(0),
                          np.zeros((0, 0)), int((~answered).sum()), len(stamps),
                          identities=identities)
-    present = np.isfinite(positions).all(-1).any(-1)
+    T, U = len(track.frames), len(ids)
+    present = np.zeros((T, U), bool)
+    present[frame_index, id_index] = np.isfinite(positions).all(-1).any(-1)
     view = np.zeros(3) if viewpoint is None else np.asarray(viewpoint, np.float64)
-    depth = np.linalg.norm(root_positions(positions, layout) - view, axis=-1)   # (T, U)
+    depth = np.full((T, U), np.nan)
+    depth[frame_index, id_index] = np.linalg.norm(root_positions(positions, layout) - view,
+                                                  axis=-1)
     steps = np.abs(np.diff(depth, axis=0)) / frames_apart[:, None]
     steps = steps[np.isfinite(steps)]
     a, b = layout.bones_array.T
-    bones = np.linalg.norm(positions[:, :, a] - positions[:, :, b], axis=-1)   # (T, U, B)
-    count = np.isfinite(bones).sum(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nanmean(np.where(count[None] > 0, bones, 0.0), axis=0)
-        std = np.nanstd(np.where(count[None] > 0, bones, 0.0), axis=0)
-    cv = np.where(count >= min_frames, std / mean, np.nan)
+    bones = np.linalg.norm(positions[:, a] - positions[:, b], axis=-1)   # (N, B)
+    by_id = np.argsort(id_index, kind="stable")          # each id's rows in frame order
+    starts = np.searchsorted(id_index[by_id], np.arange(U + 1))
+    cv = np.full((U, len(a)), np.nan)
+    for u in range(U):
+        own = bones[by_id[starts[u]:starts[u + 1]]]      # (n_u, B)
+        count = np.isfinite(own).sum(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.nanmean(np.where(count[None] > 0, own, 0.0), axis=0)
+            std = np.nanstd(np.where(count[None] > 0, own, 0.0), axis=0)
+        cv[u] = np.where(count >= min_frames, std / mean, np.nan)
     one_view = sum(int(np.isin(f.methods(), MONOCULAR).sum()) for f in track.frames)
     names = tuple(f"{layout.joint_names[i]}-{layout.joint_names[j]}" for i, j in layout.bones)
     return Stability(people, ids, present, depth, steps, cv, int((~answered).sum()), len(stamps),
