@@ -77,9 +77,12 @@ def versions_to_run(description: str, timeout_s: float
     synchronisers to run: this checkout's, and --against's beside it."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--against", type=Path, help="another sync.py to run beside this one")
-    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--seconds", type=float, default=60.0,
+                        help="simulated seconds, at least 10 (the first sets are a warm-up)")
     parser.add_argument("--timeout-s", type=float, default=timeout_s)
     args = parser.parse_args()
+    if args.seconds < 10:      # (a review: 2 s left no set after the warm-up, a traceback)
+        parser.error("--seconds must be at least 10: the first sets are a warm-up")
     versions = {"this checkout": _load(Path(__file__).resolve().parents[1] / "pose3d_ros"
                                        / "core" / "sync.py", "_sync_here")}
     if args.against:

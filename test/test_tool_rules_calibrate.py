@@ -58,7 +58,7 @@ def test_ctrl_c_shows_no_traceback_and_keeps_the_old_rig(tmp_path):
     out.write_text("keep me")
     code, err = interrupt_when(
         [sys.executable, "-m", "pose3d_ros.tools.calibrate", "--demo", "multi", "--out",
-         str(out), "--overwrite"], "association", tmp_path / "stderr.txt")
+         str(out), "--overwrite"], "people across the views", tmp_path / "stderr.txt")
     assert "self-calibration" in err                      # the progress bar
     assert code == 130, err
     assert "interrupted; no output was written" in err and "Traceback" not in err
