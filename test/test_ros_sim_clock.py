@@ -76,8 +76,8 @@ def test_a_clock_jumping_back_restarts_the_synchroniser():
             assert spin_until(executor, lambda: all(
                 c.calibrated for c in fusion.health.cameras.values()), 10, tick=send_infos)
 
-            def send_pass(start: float) -> None:
-                for k in range(SETS):
+            def send_pass(start: float, sets: int = SETS) -> None:
+                for k in range(sets):
                     stamp = start + k / 30
                     tick(stamp)
                     header = Header(stamp=seconds_to_stamp(stamp))
@@ -96,15 +96,24 @@ def test_a_clock_jumping_back_restarts_the_synchroniser():
             # a seek forward: the clock jumps 30 s with the stamps, as expected (a review
             # saw a WARN per camera: "stamp jumped forward ... (frame kept)")
             send_pass(129.05 + SETS / 30)
-            # the replay loops again while each camera's 2D of its last instant is still on
-            # its way (behind a detector): those frames were told as clock faults, a WARN per
-            # camera (stamp_future), or went into the new pass (a review)
-            tick(99.0)
+            # The replay loops again (a review's distributed rig): two cameras' first 2D of
+            # the new pass comes before /clock goes back (their stamps restart the
+            # synchroniser), each camera's 2D of the old pass's last instant after it (behind
+            # a detector), then the third camera's first. The old frames were a WARN per
+            # camera (stamp_future); the clock's second restart dropped the first set.
+            first = Header(stamp=seconds_to_stamp(99.05))
+            for name in CAMERAS[:2]:
+                skeletons[name].publish(detections_to_msg(found[name], first))
             assert spin_until(executor, lambda: fusion.sync.time_resets == 2, 5)
-            header = Header(stamp=seconds_to_stamp(129.05 + 2 * SETS / 30))
+            tick(99.0)
+            old = Header(stamp=seconds_to_stamp(129.05 + 2 * SETS / 30))
             for name in CAMERAS:
-                skeletons[name].publish(detections_to_msg(found[name], header))
-            send_pass(99.05)
+                skeletons[name].publish(detections_to_msg(found[name], old))
+            count = len(outputs)
+            skeletons[CAMERAS[2]].publish(detections_to_msg(found[CAMERAS[2]], first))
+            assert spin_until(executor, lambda: len(outputs) > count, 20)
+            send_pass(99.05 + 1 / 30, SETS - 1)
+            resets = fusion.sync.time_resets
             spin_until(executor, lambda: False, 0.3)        # /rosout's lines come in
             jumps = [(m.level, m.msg) for m in logs if "stamp jumped forward" in m.msg]
             old_pass = [(m.level, m.msg) for m in logs if "before_clock_jump" in m.msg or
@@ -115,6 +124,7 @@ def test_a_clock_jumping_back_restarts_the_synchroniser():
     np.testing.assert_allclose(stamps_of(outputs[3 * SETS:]), 99.05 + np.arange(SETS) / 30,
                                atol=1e-6)
     assert ignored == dict.fromkeys(CAMERAS, 1), ignored
+    assert resets == 2                  # the stamps' restart, not the clock's a second time
     assert len(old_pass) == len(CAMERAS) and all(level == INFO for level, _ in old_pass), \
         old_pass
     np.testing.assert_allclose(stamps_of(outputs[SETS:2 * SETS]), 99.05 + np.arange(SETS) / 30,

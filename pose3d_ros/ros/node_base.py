@@ -124,6 +124,8 @@ class PoseNodeBase(LifecycleNode):
         self._clock_at_frame: dict[str, float] = {}   # camera -> node's clock (s), last frame
         # the last jump back of the clock: (clock before, clock after (s), monotonic time)
         self._clock_jumped_back: tuple[float, float, float] | None = None
+        # the last restart the stamps made (a replay looping): (stamp (s), monotonic time)
+        self._stamps_restarted: tuple[float, float] | None = None
         self.last_error: str = ""
         # Image subscriptions join this group when skip_images_while_busy: closed while a set
         # is processed; _gate_opened wakes the executor when it opens again.
@@ -430,6 +432,7 @@ class PoseNodeBase(LifecycleNode):
                         kept=expected)    # expected: the status stays as it is
         if resets > self._time_resets_logged:
             self._time_resets_logged = resets
+            self._stamps_restarted = (stamp, now)
             self.get_logger().info(f"camera {camera!r}: stamps went back to {stamp:.3f} s "
                                    "(replay loop or clock reset): synchroniser restarted")
         self._wake.set()
@@ -451,9 +454,17 @@ class PoseNodeBase(LifecycleNode):
         the synchroniser starts over, as it does when the stamps themselves go back; frames
         of the pass left behind that are still on their way are ignored a while
         (_of_abandoned_pass)."""
-        after = self.get_clock().now().nanoseconds * 1e-9
-        self._clock_jumped_back = (after - jump.delta.nanoseconds * 1e-9, after,
-                                   time.monotonic())
+        after, now = self.get_clock().now().nanoseconds * 1e-9, time.monotonic()
+        self._clock_jumped_back = (after - jump.delta.nanoseconds * 1e-9, after, now)
+        if self._stamps_restarted is not None and \
+                now - self._stamps_restarted[1] <= OLD_PASS_GRACE_S and \
+                self._stamps_restarted[0] <= after + FUTURE_TOLERANCE_S:
+            # the new pass's frames came first and restarted it already: a second restart
+            # would drop their open sets (a review: one set lost at such loops)
+            self.get_logger().info(f"clock went back by {-jump.delta.nanoseconds * 1e-9:.3f} "
+                                   "s; the frames of the new pass had restarted the "
+                                   "synchroniser already")
+            return
         with self._lock:
             if self.sync is None:
                 return
