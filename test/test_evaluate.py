@@ -549,3 +549,40 @@ def test_stability_of_a_long_recording_whose_ids_break_needs_no_frames_by_ids_ar
     expected = np.std(stretch[:churn]) / np.mean(stretch[:churn])
     np.testing.assert_allclose(odd[0], expected, rtol=1e-9)
     assert np.all(steady.bone_cv[1::2] < 1e-12)                      # ids 2, 4, ...: still
+
+
+def test_reference_identities_that_never_meet_share_a_column():
+    """evaluate_tracks kept a (frames, identities, joints, 3) column per reference identity;
+    a long recording's reference identities break at every occlusion (+1.6 GB at 12,000
+    frames with a new identity every 600: a review). Identities at least IDENTITY_GAP_FRAMES
+    apart share one; the figures are those of each identity's own frames."""
+    from pose3d_ros.core.layouts import H36M17
+
+    frames = lambda a, b, u: [np.array([u])] * (b - a)            # noqa: E731
+    columns, count = evaluation.identity_columns(
+        [np.array([0])] * 10 + [np.zeros(0, np.int64)] + frames(11, 21, 1) +
+        [np.zeros(0, np.int64)] * 3 + frames(24, 31, 2))
+    assert count == 2 and columns[0] == columns[2] != columns[1]   # 1 came 2 frames after 0
+    # two people; the reference loses each for a frame every 50 (a new identity after it)
+    T = 600
+    rng = np.random.default_rng(1)
+    bodies = rng.normal(0, 0.3, (2, 17, 3)) + [[[0, 0, 3]], [[2, 0, 3]]]
+    walk = np.linspace(0, 1, T)[:, None, None, None] * [1, 0, 0]
+    stamps = (np.arange(T) * 33_333_333 + 10**18).astype(np.int64)
+
+    def frame(t: int, tracked: bool) -> Skeletons3D:
+        seen = [p for p in (0, 1) if tracked or (t + 25 * p) % 50]
+        return Skeletons3D((bodies + walk[t])[seen] + (0.01 if tracked else 0.0),
+                           np.ones((len(seen), 17), np.float32),
+                           np.zeros((len(seen), 17), np.float32),
+                           np.full((len(seen), 17), 4, np.uint8), H36M17, "world", 1,
+                           np.array(seen, np.int64) + 1 if tracked else np.zeros(len(seen),
+                                                                                 np.int64))
+    pred = evaluation.SkeletonTrack(stamps, [frame(t, True) for t in range(T)])
+    ref = evaluation.SkeletonTrack(stamps, [frame(t, False) for t in range(T)])
+    scored = evaluation.evaluate_tracks(pred, ref)
+    assert scored.ref.shape[1] <= 4                       # 2 people, 24 reference identities
+    assert scored.summary["MPJPE [m]"] == pytest.approx(0.01 * np.sqrt(3), abs=1e-6)
+    assert scored.summary["velocity error [m/s]"] == pytest.approx(0.0, abs=1e-9)
+    assert scored.summary["id switches"] == 0
+    assert scored.summary["people expected"] == scored.summary["people detected"] == 2 * T - 24

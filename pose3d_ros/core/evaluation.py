@@ -23,6 +23,7 @@ in_frame() before comparing (bag_tracks.read_track does so from the bag's /tf_st
 """
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -154,6 +155,10 @@ STAMP_MATCH_NS = 1_000_000
 # diagonal).
 IMAGE_MATCH_DISTANCE = 0.5
 
+# Reference identities share a column of the evaluation's arrays only this many frames apart
+# or more: the acceleration of a column (three frames) never joins two of them.
+IDENTITY_GAP_FRAMES = 3
+
 
 def pair_frames(pred_ns: np.ndarray, ref_ns: np.ndarray, tolerance_ns: int) -> np.ndarray:
     """For each reference stamp (T_ref,), the index of the nearest prediction stamp within
@@ -194,8 +199,9 @@ class Evaluation:
     """Scores and the series behind the plots.
 
     summary: headline numbers (JSON-able). time_s: (T,) reference frame times from the first.
-    ref, pred: (T, U, J, 3) metres, by reference identity (U identities), prediction NaN where
-    unmatched. per_frame: label -> (T,) metres. per_joint: label -> (J,) metres.
+    ref, pred: (T, C, J, 3) metres, a column per reference identity, identities that never
+    meet sharing one (identity_columns), prediction NaN where unmatched. per_frame: label ->
+    (T,) metres. per_joint: label -> (J,) metres.
     pred_all: per reference frame, every person of the paired prediction frame (P_t, J, 3) in
     `layout`, false positives included (what the overlays draw); pred_all_ids: their ids.
     """
@@ -242,11 +248,13 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     identities = _reference_identities(ref, layout, max_match_distance)
     all_ids = np.concatenate(identities + [np.zeros(0, np.int64)])
     ref_ids = np.unique(all_ids)
-    slot = {int(i): k for k, i in enumerate(ref_ids)}
+    index_of = [np.searchsorted(ref_ids, i) for i in identities]     # (P_t,) into ref_ids
+    column_of, C = identity_columns(index_of)
     T, U, J = len(ref.frames), len(ref_ids), layout.num_joints
-    ref_arr = np.full((T, U, J, 3), np.nan)
-    pred_arr = np.full((T, U, J, 3), np.nan)
-    pred_id = np.full((T, U), -1, np.int64)
+    ref_arr = np.full((T, C, J, 3), np.nan)
+    pred_arr = np.full((T, C, J, 3), np.nan)
+    pred_id = np.full((T, C), -1, np.int64)
+    identity = np.full((T, C), -1, np.int64)          # the reference identity of each cell
     expected = np.zeros(T, np.int64)
     detected = np.zeros(T, np.int64)
     false_pos = np.zeros(T, np.int64)
@@ -255,8 +263,9 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     pred_all_ids: list[np.ndarray] = []
     for t, ref_frame in enumerate(ref.frames):
         r = _in_layout(ref_frame, layout)
-        cols = np.array([slot[int(i)] for i in identities[t]], np.intp)
+        cols = column_of[index_of[t]]
         ref_arr[t, cols] = r
+        identity[t, cols] = index_of[t]
         # one camera: only the reference people in its view can be found
         in_view = np.ones(len(r), bool) if camera is None else \
             _inside(camera.project(r), camera)
@@ -283,23 +292,29 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
 
     time_s = (ref.stamps_ns - ref.stamps_ns[0]) / 1e9
     flat_p, flat_r = pred_arr.reshape(-1, J, 3), ref_arr.reshape(-1, J, 3)
+    # the person-frames in (frame, identity) order, as a column per identity had them: the
+    # pose vocabulary of PSS is clustered from them in that order
+    cell_t, cell_c = np.nonzero(identity >= 0)
+    in_order = np.argsort(cell_t * U + identity[cell_t, cell_c], kind="stable")
+    ordered_p, ordered_r = (pred_arr[cell_t, cell_c][in_order],
+                            ref_arr[cell_t, cell_c][in_order])
     err = metrics.mpjpe(flat_p, flat_r)
     pa = metrics.p_mpjpe(flat_p, flat_r)
     nm = metrics.n_mpjpe(flat_p, flat_r)
     vel = metrics.velocity_error(pred_arr, ref_arr, stamps=time_s) if T > 1 else None
     acc = metrics.acceleration_error(pred_arr, ref_arr, stamps=time_s) if T > 2 else None
     jit = metrics.jitter(pred_arr, stamps=time_s) if T > 2 else None
-    complete = ~np.isnan(flat_r).any(axis=(1, 2))
+    complete = ~np.isnan(ordered_r).any(axis=(1, 2))
     # About ten reference poses per cluster at least: a vocabulary with more clusters than the
     # reference can support splits near-identical poses and makes PSS noise.
-    pss = metrics.pss(flat_p, flat_r, k=max(1, min(pss_k, int(complete.sum()) // 10))) \
+    pss = metrics.pss(ordered_p, ordered_r, k=max(1, min(pss_k, int(complete.sum()) // 10))) \
         if complete.any() else None
     rate = metrics.detection_rate(detected, expected)
     matched = pred_id >= 0
     # an untracked prediction numbers each frame's people anew: its "switches" would count
     # the numbering, not the package's tracking (an audit saw 106 for two people)
     switches: float | int = float("nan") if is_untracked([f.ids for f in pred.frames]) else \
-        metrics.id_switches([np.flatnonzero(m) for m in matched],
+        metrics.id_switches([identity[t][matched[t]] for t in range(T)],
                             [pred_id[t][matched[t]] for t in range(T)])
     reproj_px = np.concatenate(reproj) if reproj else np.zeros(0)
     reproj_px = reproj_px[np.isfinite(reproj_px)]
@@ -345,12 +360,39 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
             else float("nan"),
             "root-aligned MPJPE [m]": m(shape.mean()) if len(shape) else float("nan")})
     summary.update(latency_summary(latency_s))
-    per_frame = {"MPJPE": metrics.JointErrors(err.errors.reshape(T, U * J)).per_frame,
-                 "PA-MPJPE": metrics.JointErrors(pa.errors.reshape(T, U * J)).per_frame}
+    per_frame = {"MPJPE": metrics.JointErrors(err.errors.reshape(T, C * J)).per_frame,
+                 "PA-MPJPE": metrics.JointErrors(pa.errors.reshape(T, C * J)).per_frame}
     per_joint = {"MPJPE": err.per_joint, "PA-MPJPE": pa.per_joint}
     return Evaluation(summary, layout, time_s, ref_arr, pred_arr, per_frame, per_joint,
                       {k: np.asarray(v, dtype=np.float64) for k, v in latency_s.items()},
                       pred_all, pred_all_ids)
+
+
+def identity_columns(index_of: Sequence[np.ndarray], gap: int = IDENTITY_GAP_FRAMES
+                     ) -> tuple[np.ndarray, int]:
+    """A column for each identity (index_of[t]: (P_t,) identity indices 0..U-1 in frame t):
+    identities whose frames never come within `gap` frames of each other share one, so the
+    temporal differences of a column never join two identities (they meet NaN frames). Returns
+    the column of each identity (U,) and the number of columns. (A column per identity grew as
+    frames x identities: a long recording's reference identities break at every occlusion,
+    gigabytes: a review.)"""
+    frames = np.repeat(np.arange(len(index_of)), [len(i) for i in index_of])
+    ids = np.concatenate([np.asarray(i, np.int64) for i in index_of] + [np.zeros(0, np.int64)])
+    count = int(ids.max()) + 1 if len(ids) else 0
+    first = np.full(count, np.iinfo(np.int64).max)
+    last = np.full(count, -1)
+    np.minimum.at(first, ids, frames)
+    np.maximum.at(last, ids, frames)
+    column = np.zeros(count, np.intp)
+    free: list[tuple[int, int]] = []          # heap of (first frame a column is free, column)
+    columns = 0
+    for u in sorted(range(count), key=lambda k: (first[k], k)):
+        if free and free[0][0] <= first[u]:
+            _, column[u] = heapq.heappop(free)
+        else:
+            column[u], columns = columns, columns + 1
+        heapq.heappush(free, (int(last[u]) + gap + 1, int(column[u])))
+    return column, columns
 
 
 def in_frame(track: SkeletonTrack, frame_id: str, R: np.ndarray, t: np.ndarray
