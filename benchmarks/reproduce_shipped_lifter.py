@@ -88,10 +88,11 @@ def demo_features(window: int) -> np.ndarray:
     """The lifter's input windows (N, T, 3J+2) from the demo's cached 2D of cam01."""
     from pose3d_ros.core.data_paths import default_data_dir
     from pose3d_ros.core.lifting.labels import load_labels
-    from pose3d_ros.core.lifting.training import real_samples, sequences_from_labels
+    from pose3d_ros.core.lifting.training import RealWindows, sequences_from_labels
 
     labels = load_labels("single", default_data_dir() / "cache" / "lifter", progress=False)
-    features = real_samples(sequences_from_labels(labels)[:1], window, True)[0]
+    windows = RealWindows.of(sequences_from_labels(labels)[:1], window, True)
+    features = windows.take(np.arange(len(windows)))[0]
     return features.astype(np.float32)
 
 

@@ -40,7 +40,12 @@ from ..layouts import H36M17
 from .dataset import PseudoLabels, undistort_pixels
 from .mocap_training import MocapAugment, detector_like, mocap_performances
 from .model import LifterConfig, build_lifter, count_parameters
-from .normalization import NORMALISATION_NAME, lifter_features, pixels_to_normalised
+from .normalization import (
+    NORMALISATION_NAME,
+    lifter_features,
+    num_features,
+    pixels_to_normalised,
+)
 from .root_placement import solve_root_translation_torch
 from .runtime import MIRROR_INDEX
 
@@ -222,8 +227,11 @@ def virtual_views(points_world: np.ndarray, scores_like, count: int,
         half = np.stack([half_w, half_w * aspect], -1)[:, None, None]  # (N, 1, 1, 2)
         visible &= (np.abs(np.nan_to_num(norm, nan=np.inf)) <= half).all(-1)
     if isinstance(scores_like, np.ndarray):
-        borrowed = scores_like[rng.integers(0, scores_like.shape[0], count)][
-            np.arange(count)[:, None], idx % scores_like.shape[1]]  # (N, T, J)
+        # each view's window of a random real sequence, taken in one indexing (the whole
+        # sequences taken first held count x frames x joints: 7 GB per epoch for a
+        # 12,800-frame recording, a review)
+        chosen = rng.integers(0, scores_like.shape[0], count)
+        borrowed = scores_like[chosen[:, None], idx % scores_like.shape[1]]  # (N, T, J)
         norm = np.where(visible[..., None], norm, np.nan)
     else:
         norm, borrowed = detector_like(norm, scores_like, rng, fps, visible)
@@ -235,20 +243,78 @@ def virtual_views(points_world: np.ndarray, scores_like, count: int,
     return feats, norm[:, pos], scores[:, pos], target
 
 
-def real_samples(seqs: list[Sequence], window: int, causal: bool):
-    """All (camera, frame) windows of real sequences whose target frame has a root in 2D."""
-    feats, kps, scs, tgts = [], [], [], []
-    pos = window - 1 if causal else window // 2
-    for s in seqs:
-        idx = window_indices(s.keypoints_norm.shape[0], window, causal)
-        norm, sc = s.keypoints_norm[idx], s.scores[idx]
-        keep = np.isfinite(norm[:, pos, 0]).all(-1)
-        feats.append(lifter_features(norm, sc)[keep])
-        kps.append(norm[keep, pos])
-        scs.append(sc[keep, pos])
-        tgts.append(s.target[keep])
-    return (np.concatenate(feats), np.concatenate(kps), np.concatenate(scs),
-            np.concatenate(tgts))
+@dataclass(frozen=True)
+class RealWindows:
+    """All (camera, frame) windows of real sequences whose target frame has a root in 2D, as
+    (sequence, frame) pairs: a sample's features are computed when a batch takes it (take).
+    (Every window materialised, and copied again each epoch, held about 0.57 MB per frame
+    of a recording: 31 GB for 30 minutes of four cameras at 30 fps, a review.)
+
+    seqs: the sequences; sequence, frame: (N,) each kept sample's; window, causal: the
+    model's."""
+
+    seqs: list[Sequence]
+    sequence: np.ndarray
+    frame: np.ndarray
+    window: int
+    causal: bool
+
+    @classmethod
+    def of(cls, seqs: list[Sequence], window: int, causal: bool) -> "RealWindows":
+        pos = window - 1 if causal else window // 2
+        sequence, frame = [], []
+        for k, s in enumerate(seqs):
+            idx = window_indices(s.keypoints_norm.shape[0], window, causal)
+            keep = np.flatnonzero(np.isfinite(s.keypoints_norm[idx[:, pos], 0]).all(-1))
+            sequence.append(np.full(len(keep), k))
+            frame.append(keep)
+        return cls(seqs, np.concatenate(sequence + [np.zeros(0, np.int64)]),
+                   np.concatenate(frame + [np.zeros(0, np.int64)]), window, causal)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Samples `rows` (n,) in that order: features (n, T, 3J+2) float32, the target
+        frame's 2D (n, J, 2) and scores (n, J), and its 3D target (n, J, 3)."""
+        pos = self.window - 1 if self.causal else self.window // 2
+        first = self.seqs[0]
+        joints = H36M17.num_joints
+        feats = np.zeros((len(rows), self.window, num_features(joints)), np.float32)
+        kps = np.zeros((len(rows), joints, 2), first.keypoints_norm.dtype)
+        scs = np.zeros((len(rows), joints), first.scores.dtype)
+        tgts = np.zeros((len(rows), joints, 3), first.target.dtype)
+        for k in np.unique(self.sequence[rows]):
+            here = np.flatnonzero(self.sequence[rows] == k)
+            s, frames = self.seqs[k], self.frame[rows[here]]
+            idx = window_indices(s.keypoints_norm.shape[0], self.window, self.causal,
+                                 centres=frames)
+            norm, sc = s.keypoints_norm[idx], s.scores[idx]
+            feats[here] = lifter_features(norm, sc)
+            kps[here], scs[here], tgts[here] = norm[:, pos], sc[:, pos], s.target[frames]
+        return feats, kps, scs, tgts
+
+
+def _batch(real: RealWindows | None, made: list[np.ndarray] | None, rows: np.ndarray,
+           flip: np.ndarray) -> list[torch.Tensor]:
+    """An epoch's samples `rows` (n,) (real windows first, then the made ones), mirrored
+    where flip (all samples,) says, as float32 tensors: features, target 2D, scores, 3D. The
+    values are those the whole epoch's arrays, concatenated, mirrored and converted, held."""
+    n_real = len(real) if real is not None else 0
+    real_rows, made_rows = np.flatnonzero(rows < n_real), np.flatnonzero(rows >= n_real)
+    from_real = real.take(rows[real_rows]) if real is not None else None
+    from_made = [a[rows[made_rows] - n_real] for a in made] if made is not None else None
+    data = []
+    for i in range(4):
+        kinds = [part[i] for part in (from_real, from_made) if part is not None]
+        out = np.empty((len(rows), *kinds[0].shape[1:]), np.result_type(*kinds))
+        if from_real is not None:
+            out[real_rows] = from_real[i]
+        if from_made is not None:
+            out[made_rows] = from_made[i]
+        data.append(out)
+    mirrored = mirror(data[0], data[1], data[2], data[3], flip[rows])
+    return [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in mirrored]
 
 
 def mirror(feats, kps, scs, tgts, flip: np.ndarray):
@@ -341,7 +407,7 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     # loss NaN (an audit saw a model of NaN weights written and the run end 0): it is 0
     seqs = [replace(s, scores=np.nan_to_num(s.scores, nan=0.0, posinf=0.0, neginf=0.0))
             for lab in labels for s in sequences_from_labels(lab)]
-    real = real_samples(seqs, mc.window, mc.causal) if seqs else None
+    real = RealWindows.of(seqs, mc.window, mc.causal) if seqs else None
     score_bank = np.stack([s.scores for s in seqs]) if seqs else None
     model = build_lifter(mc)
     if config.init_from:
@@ -370,7 +436,7 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
         torch.set_rng_state(ckpt["torch_rng"])
         log.info("resumed from %s at epoch %d", ckpt_path, start)
     log.info("lifter %s: %d parameters, %d real samples", mc, count_parameters(model),
-             0 if real is None else real[0].shape[0])
+             0 if real is None else len(real))
     sources = [lab.points_world for lab in labels]
     # a self-calibrated rig's frame is its reference camera's optical frame (y down): its
     # virtual cameras circle the people's own up (an audit measured +12 mm N-MPJPE when they
@@ -407,14 +473,15 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
                                    bone_scale=config.mocap_bone_scale,
                                    cameras=config.mocap_cameras, fps=fps)
                      for (p, fps), exact in zip(performances, clean, strict=True)]
-        parts = ([real] if real is not None else []) + virt
-        data = [np.concatenate([v[i] for v in parts]) for i in range(4)]
-        usable = np.isfinite(data[1][:, 0]).all(-1)  # the target frame shows the root
-        data = [a[usable] for a in data]
-        data = mirror(data[0], data[1], data[2], data[3],
-                      np.asarray(rng.random(data[0].shape[0]) < 0.5))
-        tensors = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in data]
-        order = torch.from_numpy(rng.permutation(tensors[0].shape[0]))
+        # the epoch's samples: the real windows (each shows its root), then the virtual ones
+        # made for it that do (their number is the configuration's, not the recording's)
+        made = [np.concatenate([v[i] for v in virt]) for i in range(4)] if virt else None
+        if made is not None:
+            usable = np.isfinite(made[1][:, 0]).all(-1)  # the target frame shows the root
+            made = [a[usable] for a in made]
+        total = (len(real) if real is not None else 0) + (len(made[0]) if made else 0)
+        flip = np.asarray(rng.random(total) < 0.5)
+        order = torch.from_numpy(rng.permutation(total))
         model.train()
         sums = {"loss": 0.0, "mpjpe_m": 0.0, "reproj": 0.0}
         batches = 0
@@ -422,7 +489,7 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
             sel = order[b:b + config.batch_size]
             if sel.numel() < 2:
                 continue
-            f, k, s, t = (x[sel] for x in tensors)
+            f, k, s, t = _batch(real, made, sel.numpy(), flip)
             loss, terms = lifter_loss(model(f), k, s, t, config.reprojection_weight,
                                       config.bone_length_weight)
             if not torch.isfinite(loss):
