@@ -90,6 +90,18 @@ def exact_frame_count(video: Path) -> int:
     return video_frame_count(video) if frame_count_is_exact(video) else 0
 
 
+def frame_sets_to_read(videos: Sequence[Path], max_frames: int | None = None,
+                       exact: bool = False) -> int:
+    """Frame sets synchronised videos give: the shortest video's declared frame count, at
+    most max_frames (0 when no video declares its count and max_frames is not given); exact:
+    a count the containers store, not an estimate (a progress bar's total)."""
+    count = exact_frame_count if exact else video_frame_count
+    frames = min(count(video) for video in videos)                  # 0: not declared
+    if max_frames:
+        frames = min(frames, max_frames) if frames else max_frames
+    return frames
+
+
 def _ended_early(read: int, declared: int) -> bool:
     """Whether a stream that gave `read` frames stopped short of the `declared` count by more
     than a container's usual error (FRAME_COUNT_SLACK frames or _FRACTION of it)."""
@@ -227,7 +239,11 @@ def warn_unequal_lengths(videos: Sequence[Path], declared: Sequence[int],
                          max_frames: int | None = None) -> bool:
     """One WARN when synchronised videos declare different frame counts (by more than a
     container's usual error) and frame sets stop at the shortest, not before (max_frames):
-    the user should know why. Whether it warned."""
+    the user should know why. declared: each video's CAP_PROP_FRAME_COUNT, counted only where
+    the container stores it (frame_count_is_exact; an estimate is unknown). Whether it
+    warned."""
+    declared = [n if n > 0 and frame_count_is_exact(Path(v)) else 0
+                for v, n in zip(videos, declared, strict=True)]
     known = [n for n in declared if n > 0]
     if max_frames is not None and known and max_frames <= min(known):
         return False                             # nothing is cut: every video goes on
@@ -276,9 +292,7 @@ def timed_frames(videos: Sequence[Path], max_frames: int | None = None
         for video in videos:
             captures.append(_open(video))
         declared = [max(int(c.get(cv2.CAP_PROP_FRAME_COUNT)), 0) for c in captures]
-        warned = warn_unequal_lengths(videos, [n if frame_count_is_exact(v) else 0  # unknown
-                                               for v, n in zip(videos, declared, strict=True)],
-                                      max_frames)
+        warned = warn_unequal_lengths(videos, declared, max_frames)
         index = 0
         first = np.zeros(len(videos))
         while max_frames is None or index < max_frames:

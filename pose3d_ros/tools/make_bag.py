@@ -40,7 +40,7 @@ from pose3d_ros.core.output_files import (
     run_cli,
     staged_output,
 )
-from pose3d_ros.core.video import exact_frame_count, video_frame_count
+from pose3d_ros.core.video import frame_sets_to_read, video_frame_count
 from pose3d_ros.core.video_bag import (  # noqa: F401 - re-exported for callers of make_bag
     DEFAULT_FIXED_FRAME,
     BagSummary,
@@ -137,9 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     if last_s >= ROS_TIME_LIMIT_S:
         raise UserError(f"the last frame would be stamped {last_s:.0f} s since the epoch, "
                         "past the range of a ROS time (below 2**31 s); give an earlier --start")
-    shown = min(exact_frame_count(v) for v in videos)       # the bar's: 0 when estimated
     with staged_output(args.out, args.overwrite) as out, \
-            progress(min(shown, args.max_frames or shown) or args.max_frames or None,
+            progress(frame_sets_to_read(videos, args.max_frames, exact=True) or None,
                      "bag") as bar:
         summary = write_bag(out, videos, cameras, fps=fps, start_ns=start_ns,
                             compressed=not args.raw, storage=args.storage,

@@ -235,16 +235,10 @@ def check_inputs(args: argparse.Namespace) -> None:
 
 
 def frames_to_write(args: argparse.Namespace, exact: bool = False) -> int:
-    """Frame sets the videos' bag will hold: the shortest video's declared frame count, at
-    most --max-frames (0 when no video declares its count and --max-frames is not given);
-    exact: a count the containers store, not an estimate (a progress bar's total)."""
-    from pose3d_ros.core.video import exact_frame_count, video_frame_count
+    """Frame sets the videos' bag will hold (core.video.frame_sets_to_read)."""
+    from pose3d_ros.core.video import frame_sets_to_read
 
-    count = exact_frame_count if exact else video_frame_count
-    frames = min(count(video) for video in args.videos)                  # 0: not declared
-    if args.max_frames:
-        frames = min(frames, args.max_frames) if frames else args.max_frames
-    return frames
+    return frame_sets_to_read(args.videos, args.max_frames, exact)
 
 
 def check_disk(args: argparse.Namespace, cameras: list) -> None:

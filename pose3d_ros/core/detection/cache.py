@@ -23,7 +23,7 @@ from ..image_decode import jpeg_round_trip
 from ..layouts import JointLayout, get_layout
 from ..output_files import write_atomically
 from ..types import Detections2D, as_image_size
-from ..video import end_of_videos, frame_count_is_exact, warn_unequal_lengths
+from ..video import end_of_videos, warn_unequal_lengths
 
 CACHE_VERSION = 4  # bump when every back-end's output changes (4: blazepose_multi/onnx track ROIs)
 # Revisions of single back-ends, so a change of one leaves the others' cached 2D valid
@@ -166,9 +166,7 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
     # frames are read in sets until the shortest video ends: told (a review: calibrate cut
     # its videos to the shortest without a word)
     counts = [max(int(c.get(cv2.CAP_PROP_FRAME_COUNT)), 0) for c in captures]
-    warned = warn_unequal_lengths(videos, [n if frame_count_is_exact(p) else 0  # 0: unknown
-                                           for n, p in zip(counts, videos, strict=True)],
-                                  max_frames)
+    warned = warn_unequal_lengths(videos, counts, max_frames)
     bar = progress_bar(total or None, f"2D ({detector_name})") \
         if progress else None
     try:
