@@ -483,6 +483,9 @@ def test_the_disk_the_input_bag_needs_is_told_before_any_work(tmp_path, capsys):
     told = disk_problem(3 * 10**9, 2 * 10**9, where)
     assert told.startswith("the input bag of these videos needs about 3.0 GB in ") and \
         "2.0 GB free" in told and "--max-frames" in told
+    # a short video on a small disk was told as "needs about 0.0 GB ... has 0.0 GB free"
+    assert "needs about 3.1 MB in " in disk_problem(3_100_000, 2_000_000, where)
+    assert "has 640 bytes free" in disk_problem(3_100_000, 640, where)
     assert run_cli(run.main, ["--bag", str(tmp_path), "--out-dir", str(tmp_path / "o"),
                               "--no-input-bag"]) == 2
     assert "--no-input-bag is for --videos" in capsys.readouterr().err

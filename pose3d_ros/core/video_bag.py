@@ -65,9 +65,18 @@ def disk_problem(needed_bytes: int, free_bytes: int, where: Path) -> str:
     margin), else ""."""
     if needed_bytes * 1.1 <= free_bytes:
         return ""
-    return (f"the input bag of these videos needs about {needed_bytes / 1e9:.1f} GB in {where}, "
-            f"which has {free_bytes / 1e9:.1f} GB free: free some space, choose another "
+    return (f"the input bag of these videos needs about {byte_size(needed_bytes)} in {where}, "
+            f"which has {byte_size(free_bytes)} free: free some space, choose another "
             "--out-dir, or shorten (--max-frames) or shrink (--scale) the input")
+
+
+def byte_size(count: int) -> str:
+    """A byte count for people: '3.1 MB', '1.2 GB' (a small bag was told as '0.0 GB in a
+    folder which has 0.0 GB free')."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} bytes"
 
 
 def cameras_from_calibration(path: Path) -> tuple[list[CameraModel], str]:

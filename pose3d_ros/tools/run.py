@@ -245,14 +245,14 @@ def check_disk(args: argparse.Namespace, cameras: list) -> None:
     """Refuse, before any work, videos whose bag will not fit where --out-dir is written (the
     long-input audit: 650 MB per minute of one 1768x994 video, told nowhere); say the size of
     a large one."""
-    from pose3d_ros.core.video_bag import bag_bytes_estimate, disk_problem
+    from pose3d_ros.core.video_bag import bag_bytes_estimate, byte_size, disk_problem
 
     needed = bag_bytes_estimate(cameras, frames_to_write(args), args.scale)
     where = next(p for p in args.out_dir.resolve().parents if p.exists())   # staged there
     if problem := disk_problem(needed, shutil.disk_usage(where).free, where):
         raise UserError(problem)
     if needed > 1e9:
-        log.info("the input bag will take about %.1f GB in %s%s", needed / 1e9, args.out_dir,
+        log.info("the input bag will take about %s in %s%s", byte_size(needed), args.out_dir,
                  " until the run ends (--no-input-bag)" if args.no_input_bag else
                  " (--no-input-bag: not kept)")
 
