@@ -157,6 +157,53 @@ def test_cameras_with_detectors_of_two_layouts_are_fused_in_the_common_one():
         common_layout([COCO17, CAMPUS14])
 
 
+def test_cameras_of_two_layouts_that_see_people_in_turn_keep_one_output_layout():
+    """Found by a review of the core: the common layout was fixed only once two layouts met
+    in one set, so with a COCO-17 camera and a BlazePose-33 one seeing people in turn the
+    output's layout (and with it every track's id) followed whichever camera saw someone.
+    Layouts a camera gave in earlier sets count too."""
+    from pose3d_ros.core.detection.base import convert_detections
+    from pose3d_ros.core.layouts import COCO17
+    from pose3d_ros.core.types import Detections2D
+
+    rig, frames = _demo()
+    pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id)
+    coco, blaze = ("cam01", "cam02"), ("cam03", "cam04")
+
+    def only(seeing: tuple[str, ...], k: int) -> dict:
+        found = {n: convert_detections(d, COCO17) if n in coco else d
+                 for n, d in frames[k].items()}
+        return {n: d if n in seeing else Detections2D.empty(d.layout, d.image_size)
+                for n, d in found.items()}
+
+    layouts = [pipeline.process_detections(only(seeing, k), 10.0 + k / 10).skeletons.layout.name
+               for k, seeing in enumerate([blaze, coco, blaze])]
+    assert layouts == ["blazepose33", "coco17", "coco17"], layouts
+
+
+def test_a_stamp_that_is_not_a_number_is_refused_before_any_state_moves():
+    """Found by a review of the core: a NaN stamp set the pipeline's last stamp and the joint
+    completion's history before the 3D tracker refused it, so the next sets came out up to
+    3 cm off those of a pipeline that never saw it."""
+    from pose3d_ros.core.mocap import load_mocap
+    from pose3d_ros.core.rig_scenes import make_scene
+
+    scene = make_scene("3", 2, 16, 2, load_mocap(["walk", "run"]))
+    names = [c.name for c in scene.rig.cameras]
+    seen, skipped = (Pose3DPipeline(names, dict(zip(names, scene.rig.cameras, strict=True)),
+                                    frame_id="rig") for _ in range(2))
+    for f, found in enumerate(scene.detections):
+        sets = dict(zip(names, found, strict=True))
+        if f == 10:
+            with pytest.raises(ValueError, match="stamp must be finite"):
+                seen.process_detections(sets, float("nan"))
+            continue
+        a = seen.process_detections(sets, f / 30).skeletons
+        b = skipped.process_detections(sets, f / 30).skeletons
+        assert a.ids.tolist() == b.ids.tolist(), f
+        np.testing.assert_array_equal(a.positions, b.positions)
+
+
 def test_without_tracking_the_people_of_a_frame_are_numbered_apart():
     """tracking=None gave every person id 0, so rviz2 drew one person's markers over the
     other's and TF held one body_0 for all (found by the crowd audit). The people of a frame

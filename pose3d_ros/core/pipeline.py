@@ -36,6 +36,8 @@ output `frame_id`) into each optical frame. A camera's model may arrive late or 
 """
 from __future__ import annotations
 
+import contextlib
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -275,6 +277,8 @@ class Pose3DPipeline:
         self._last_stamp: float | None = None
         # the layout the cameras' detections are brought to once they disagreed (in_one_layout)
         self._detection_layout: JointLayout | None = None
+        # each camera's layout, from its last detections with people in them
+        self._camera_layouts: dict[str, JointLayout] = {}
 
     def restart(self) -> None:
         """Forget everything learned over time: tracks and their ids, the smoothing and depth
@@ -347,6 +351,8 @@ class Pose3DPipeline:
         """detections: camera name -> 2D people of that camera's image at `stamp` (s). A
         stamp before the previous one restarts every temporal state (restart)."""
         started = time.perf_counter() if started is None else started
+        if not math.isfinite(stamp):     # before any state moves (the trackers refused it
+            raise ValueError(f"stamp must be finite, got {stamp}")  # after the filters took it)
         if self._last_stamp is not None and stamp < self._last_stamp:
             self.restart()
         self._last_stamp = stamp
@@ -359,6 +365,16 @@ class Pose3DPipeline:
         # made safe as the fusion node makes foreign 2D safe (they reached the published
         # confidence: 7.0 from a score of 7, found by a review); cheap when nothing is wrong
         detections = {name: sanitized_detections(detections[name])[0] for name in names}
+        if self._detection_layout is None:
+            # layouts seen by cameras in different sets count too: a COCO-17 camera and a
+            # H36M-17 one that see people in turn no longer swap the output's layout (and the
+            # tracks' ids) with every turn (a review)
+            self._camera_layouts.update((name, detections[name].layout) for name in names
+                                        if detections[name].num_people)
+            known = {layout.name: layout for layout in self._camera_layouts.values()}
+            if len(known) > 1:
+                with contextlib.suppress(ValueError):   # none common: refused in the sets
+                    self._detection_layout = common_layout(list(known.values()))  # with both
         detections, self._detection_layout = in_one_layout(detections, names,
                                                            self._detection_layout)
         layout = detections[names[0]].layout if names else None
