@@ -60,6 +60,34 @@ def test_image_tracker_gates_in_the_image_and_reidentifies_after_a_gap():
     assert ids.tolist() == [3]
 
 
+def test_image_tracker_keeps_a_track_through_one_wild_joint_and_a_scattered_misfire():
+    """Found by a review of the core under bad input: one joint 1000 px off for one frame
+    (score kept) was stored in the track, and the next frames' mean distance failed the gate:
+    the person unpublished for min_hits frames, back under a new id. And a misfire of
+    keypoints scattered over the image (3000 px across) was close relative to its own size:
+    it took over a confirmed track at once and was published 40-300 m away. The tracker
+    gates the median distance relative to the smaller of the track's and the detection's
+    size."""
+    rng = np.random.default_rng(3)
+    person = _person_2d((400, 300), size=100.0)        # a person 100 px tall, a few metres off
+    for wild in ("joint", "scattered"):
+        tracker = ImageTracker()
+        seen = []
+        for k in range(12):
+            people = person + 2.0 * k + rng.normal(0.0, 1.0, person.shape)
+            if k == 6 and wild == "joint":
+                people[9] += 1000.0                          # one wrist, one frame
+            if k == 6 and wild == "scattered":
+                people = rng.uniform((-1920, -1080), (3840, 2160), person.shape)
+            ids, confirmed = tracker.update(people[None], k / FPS)
+            seen.append((int(ids[0]), bool(confirmed[0])))
+        if wild == "joint":
+            assert seen[6] == (1, True), seen
+        else:                                   # a tentative new track, never published
+            assert seen[6][0] != 1 and not seen[6][1], seen
+        assert all(step == (1, True) for step in seen[7:]), (wild, seen)
+
+
 def test_image_tracker_streak_counts_the_updates_in_a_row_a_track_was_matched():
     """ImageTrackUpdate.streak (what a rig's lone people need: core/lone_views.py): it grows
     while a person is followed, and a lost track re-identified after a gap starts at 1."""

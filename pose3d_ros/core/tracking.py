@@ -11,7 +11,7 @@ than that are forgotten. Unmatched skeletons start new tracks with fresh ids (>=
 
 ImageTracker serves the one-camera path, whose depth is a guess that can jump by a metre from
 one frame to the next: it matches people in the image, where they are measured, gating the
-mean keypoint distance relative to the person's size in pixels, and confirms a track only after
+median keypoint distance relative to the person's size in pixels, and confirms a track only after
 `min_hits` consecutive matches, so a detection seen in one or two frames (a ghost in glare)
 never gets a published id. Given the joint layout (update_labelled), it also keeps each
 track's left/right labelling continuous: a pair whose exchanged labels lie at least twice as
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import finite_rows, masked_mean, row_counts, vector_norm
+from .array_ops import finite_rows, masked_mean, nanmedian_axis, row_counts, vector_norm
 from .layouts import JointLayout
 from .left_right import exchange_pairs, left_right_pairs, limb_levels, pair_distances
 
@@ -257,8 +257,9 @@ class CentreHistory:
 
 @dataclass(frozen=True)
 class ImageTrackerParams:
-    """max_distance: gate on the mean keypoint distance divided by the person's size in the
-        image (diagonal of its keypoints' bounding box), for a track seen in the last frame.
+    """max_distance: gate on the median keypoint distance divided by the person's size in the
+        image (diagonal of its keypoints' bounding box; the smaller of the track's and the
+        detection's), for a track seen in the last frame.
     gate_growth_per_s: how much that gate widens per second a track has been unseen.
     reid_window_s: a lost confirmed track can be re-identified for this long (s).
     min_hits: consecutive matched frames before a track is confirmed (published); a tentative
@@ -402,12 +403,17 @@ class ImageTracker:
             horizon = np.minimum(gap, p.reid_window_s)
             predicted = self._keypoints + (velocity * horizon[:, None])[:, None, :]
             dist = np.linalg.norm(predicted[:, None] - keypoints[None], axis=-1)  # (T, P, J)
-            valid = np.isfinite(dist)
-            count = valid.sum(-1)
-            mean = np.where(valid, dist, 0.0).sum(-1) / np.maximum(count, 1)
-            relative = mean / np.maximum(image_size(keypoints), 1.0)[None]
+            # The median over the joints both have, relative to the smaller of the track's
+            # and the detection's size: one wild joint (a wrist 1000 px off for a frame) no
+            # longer fails the next frames' match and splits the track, and a detection of
+            # keypoints scattered over the image (a misfire, 3000 px across) is no longer
+            # close relative to its own size, taking over a confirmed track at once (a
+            # review: published 40-300 m away, the person then lost and given a new id).
+            typical = nanmedian_axis(np.where(np.isfinite(dist), dist, np.nan), -1)  # (T, P)
+            size = np.minimum(image_size(self._keypoints)[:, None], image_size(keypoints)[None])
+            relative = typical / np.maximum(size, 1.0)
             gate = p.max_distance + p.gate_growth_per_s * np.maximum(horizon - 1e-9, 0.0)
-            cost = np.where((count > 0) & (relative <= gate[:, None]), relative, _UNMATCHABLE)
+            cost = np.where(relative <= gate[:, None], relative, _UNMATCHABLE)  # NaN: none
             rows, cols = linear_sum_assignment(cost)
             ok = cost[rows, cols] < _UNMATCHABLE
             rows, cols = rows[ok], cols[ok]

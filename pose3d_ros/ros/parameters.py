@@ -349,7 +349,7 @@ _MONOCULAR = (
               "detections before a person is published (track confirmation; 1 publishes "
               "every detection, one-frame ghosts included).", 1, 30),
     ParamSpec("image_tracking.max_distance", _IMAGE_TRACK.max_distance, "One camera: "
-              "largest mean keypoint distance, relative to the person's size in the image, "
+              "largest median keypoint distance, relative to the person's size in the image, "
               "to continue a track from one frame to the next (people are tracked in the "
               "image, where they are measured, not in the monocular depth).", 0.05, 5.0),
     ParamSpec("image_tracking.gate_growth_per_s", _IMAGE_TRACK.gate_growth_per_s, "One "
