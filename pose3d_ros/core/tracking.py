@@ -11,7 +11,7 @@ than that are forgotten. Unmatched skeletons start new tracks with fresh ids (>=
 
 ImageTracker serves the one-camera path, whose depth is a guess that can jump by a metre from
 one frame to the next: it matches people in the image, where they are measured, gating the
-median keypoint distance relative to the person's size in pixels, and confirms a track only after
+mean keypoint distance relative to the person's size in pixels, and confirms a track only after
 `min_hits` consecutive matches, so a detection seen in one or two frames (a ghost in glare)
 never gets a published id. Given the joint layout (update_labelled), it also keeps each
 track's left/right labelling continuous: a pair whose exchanged labels lie at least twice as
@@ -39,6 +39,9 @@ from .layouts import JointLayout
 from .left_right import exchange_pairs, left_right_pairs, limb_levels, pair_distances
 
 _UNMATCHABLE = 1e6
+# Image tracking: a joint farther from the track's than this many times the person's median
+# joint distance, and than the gate by itself, is left out of the match's mean distance.
+_WILD_JOINT_MEDIANS = 4.0
 # The interval (s) for which a track's newest step gets the whole velocity_smoothing weight
 # (smoothed_velocity): a camera frame at 30 fps.
 VELOCITY_REFERENCE_INTERVAL_S = 1 / 30
@@ -257,9 +260,10 @@ class CentreHistory:
 
 @dataclass(frozen=True)
 class ImageTrackerParams:
-    """max_distance: gate on the median keypoint distance divided by the person's size in the
+    """max_distance: gate on the mean keypoint distance divided by the person's size in the
         image (diagonal of its keypoints' bounding box; the smaller of the track's and the
-        detection's), for a track seen in the last frame.
+        detection's), for a track seen in the last frame; a joint farther than the gate by
+        itself and _WILD_JOINT_MEDIANS times the median joint is left out of the mean.
     gate_growth_per_s: how much that gate widens per second a track has been unseen.
     reid_window_s: a lost confirmed track can be re-identified for this long (s).
     min_hits: consecutive matched frames before a track is confirmed (published); a tentative
@@ -403,15 +407,20 @@ class ImageTracker:
             horizon = np.minimum(gap, p.reid_window_s)
             predicted = self._keypoints + (velocity * horizon[:, None])[:, None, :]
             dist = np.linalg.norm(predicted[:, None] - keypoints[None], axis=-1)  # (T, P, J)
-            # The median over the joints both have, relative to the smaller of the track's
-            # and the detection's size: one wild joint (a wrist 1000 px off for a frame) no
-            # longer fails the next frames' match and splits the track, and a detection of
-            # keypoints scattered over the image (a misfire, 3000 px across) is no longer
-            # close relative to its own size, taking over a confirmed track at once (a
-            # review: published 40-300 m away, the person then lost and given a new id).
-            typical = nanmedian_axis(np.where(np.isfinite(dist), dist, np.nan), -1)  # (T, P)
+            # The mean over the joints both have, but for a joint farther than the gate by
+            # itself and 4 times the median joint's distance (one wrist 1000 px off for a
+            # frame was stored, failed the next frames' mean and split the track), relative
+            # to the smaller of the track's and the detection's size (a misfire of keypoints
+            # scattered over the image, 3000 px across, was close relative to its own size:
+            # it took over a confirmed track at once and was published 40-300 m away; both
+            # found by a review).
+            seen = np.isfinite(dist)
             size = np.minimum(image_size(self._keypoints)[:, None], image_size(keypoints)[None])
-            relative = typical / np.maximum(size, 1.0)
+            median = nanmedian_axis(np.where(seen, dist, np.nan), -1)               # (T, P)
+            wild = seen & (dist > np.maximum(_WILD_JOINT_MEDIANS * median,
+                                             p.max_distance * size)[..., None])
+            used = seen & ~wild
+            relative = masked_mean(dist[..., None], used)[..., 0] / np.maximum(size, 1.0)
             gate = p.max_distance + p.gate_growth_per_s * np.maximum(horizon - 1e-9, 0.0)
             cost = np.where(relative <= gate[:, None], relative, _UNMATCHABLE)  # NaN: none
             rows, cols = linear_sum_assignment(cost)

@@ -349,8 +349,9 @@ _MONOCULAR = (
               "detections before a person is published (track confirmation; 1 publishes "
               "every detection, one-frame ghosts included).", 1, 30),
     ParamSpec("image_tracking.max_distance", _IMAGE_TRACK.max_distance, "One camera: "
-              "largest median keypoint distance, relative to the person's size in the image, "
-              "to continue a track from one frame to the next (people are tracked in the "
+              "largest mean keypoint distance (a joint off by more than this alone left out), "
+              "relative to the person's size in the image, to continue a track from one "
+              "frame to the next (people are tracked in the "
               "image, where they are measured, not in the monocular depth).", 0.05, 5.0),
     ParamSpec("image_tracking.gate_growth_per_s", _IMAGE_TRACK.gate_growth_per_s, "One "
               "camera: growth of that gate per second a person is unseen (person sizes "
