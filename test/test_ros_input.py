@@ -67,3 +67,36 @@ def test_jpeg_is_decoded_reduced_to_the_calibrated_size_and_other_sizes_are_refu
         with pytest.raises(ImageDecodeError, match="calibration is for 1280x720") as error:
             finish_image("cam01", pending, (1280, 720), 540)
         assert error.value.reason == "size_mismatch_calibration"
+
+
+def test_raw_images_to_convert_are_checked_first_and_converted_by_the_worker():
+    """A raw image of another encoding than bgr8 is converted into one contiguous BGR array
+    (image_decode), on the worker and only for frames the node processes: the executor
+    thread makes the checks alone, as for compressed images (the synchroniser drops most
+    frames of a camera faster than the 2D network)."""
+    from sensor_msgs.msg import Image
+
+    from pose3d_ros.ros.node_input import PendingRaw
+
+    image = np.zeros((48, 64, 3), np.uint8)
+    image[10:20, 10:30] = (0, 128, 255)
+    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    msg = Image(encoding="rgb8", width=64, height=48, step=64 * 3, data=rgb.tobytes())
+    pending = accept_image("cam01", msg)
+    assert isinstance(pending, PendingRaw)
+    converted, reduction = finish_image("cam01", pending, (64, 48))
+    np.testing.assert_array_equal(converted, image)
+    assert reduction == 1 and converted.flags.c_contiguous
+    bgr = accept_image("cam01", image_to_msg(image, 1.0, "cam01_optical_frame"))
+    assert isinstance(bgr, np.ndarray)                       # bgr8: a view, nothing to do
+    for bad, reason in ((Image(encoding="rgb8", width=64, height=48, step=64 * 3,
+                               data=rgb.tobytes()[:-1]), "truncated"),
+                        (Image(encoding="16UC1", width=64, height=48, step=128,
+                               data=bytes(128 * 48)), "unsupported_encoding"),
+                        (Image(encoding="yuv422", width=63, height=48, step=126,
+                               data=bytes(126 * 48)), "bad_size")):
+        with pytest.raises(ImageDecodeError) as error:
+            accept_image("cam01", bad)
+        assert error.value.reason == reason
+    with pytest.raises(ImageDecodeError, match="calibration is for 1280x720"):
+        finish_image("cam01", pending, (1280, 720))
