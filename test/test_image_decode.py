@@ -144,10 +144,22 @@ def test_bad_compressed_images_raise(fmt, data, reason):
 def test_a_corrupt_png_is_told_once_by_us_not_by_opencv_on_every_frame(capfd):
     """A review: each corrupt PNG made OpenCV print a WARN and an ERROR line to stderr (60
     lines a second at 30 fps) beside the node's one corrupt_compressed warning."""
-    broken = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    broken = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4 + b"\x00" * 4 + b"IEND\xaeB`\x82"
     level = cv2.utils.logging.getLogLevel()
     for _ in range(3):
         with pytest.raises(ImageDecodeError, match="could not decode"):
             decode_compressed("png", broken, source="/cam1/image_raw/compressed")
+    assert capfd.readouterr().err == ""
+    # a truncated PNG made libpng print its own line per frame ("PNG input buffer is
+    # incomplete", a review): refused before decoding
+    from pose3d_ros.tools.fetch_demo import video_paths
+
+    capture = cv2.VideoCapture(str(video_paths("single")[0]))
+    whole = cv2.imencode(".png", cv2.resize(capture.read()[1], (320, 180)))[1]
+    capture.release()
+    for _ in range(3):
+        with pytest.raises(ImageDecodeError, match="without its end chunk") as error:
+            decode_compressed("png", whole[: len(whole) * 9 // 10].tobytes())
+        assert error.value.reason == "corrupt_compressed"
     assert capfd.readouterr().err == ""
     assert cv2.utils.logging.getLogLevel() == level            # OpenCV's level given back

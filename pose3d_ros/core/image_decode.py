@@ -265,6 +265,11 @@ def decode_compressed(format: str, data, *, source: str = "image",  # noqa: A002
     buffer = np.frombuffer(data, dtype=np.uint8)
     if reduction not in _REDUCED_FLAG:
         raise ValueError(f"JPEG decode reduction must be one of {JPEG_REDUCTIONS}, got {reduction}")
+    if buffer[:8].tobytes() == _PNG_SIGNATURE and buffer[-8:-4].tobytes() != b"IEND":
+        # libpng prints its own line to stderr for each (60 a second at 30 fps, a review)
+        raise ImageDecodeError(
+            "corrupt_compressed", f"{source}: PNG of {buffer.size} bytes without its end "
+            "chunk (truncated)")
     flag = _REDUCED_FLAG[reduction] if is_jpeg(format) else cv2.IMREAD_COLOR
     with _opencv_quiet():
         image = cv2.imdecode(buffer, flag)
@@ -287,6 +292,7 @@ def holds_rgb(format: str) -> bool:  # noqa: A002
 
 
 JPEG_QUALITY = 95      # compressed_image_transport's default jpeg_quality
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def jpeg_round_trip(image: np.ndarray, reduction: int = 1) -> np.ndarray:
