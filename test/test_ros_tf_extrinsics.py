@@ -24,6 +24,7 @@ from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
 from pose3d_ros.core.static_tf import StaticTransform, StaticTransformTree
 from pose3d_ros.core.types import Detections2D
 from pose3d_ros.ros.conversions import (
+    RCLPY,
     camera_model_to_info,
     detections_to_msg,
     seconds_to_stamp,
@@ -298,3 +299,50 @@ def test_a_transform_late_at_start_up_is_told_at_info_and_at_warn_only_if_it_sta
             assert spin_until(executor, lambda: all(
                 c.calibrated for c in fusion.health.cameras.values()), 10, tick=send)
             assert len(told(Log.INFO)) == 2 and len(told(Log.WARN)) == 2
+
+
+def test_another_parent_of_a_rig_camera_on_tf_static_is_told(tmp_path):
+    """Found by a review from a consumer's side: with a rig file (publish_rig_tf, the
+    default) the node gives each camera's optical frame the rig's frame as parent on
+    /tf_static; a camera driver publishing camera_link -> the same optical frame gave it a
+    second parent without a word (tf2 keeps one: lookups and rviz2 flip between the trees).
+    Told once at WARN and counted on /diagnostics (`tf_two_parents`) for that camera only;
+    the rig's own transforms (the same parent) are not."""
+    from pose3d_ros.core.calibration import save_rig_yaml
+
+    rig, _ = _renamed_rig_and_2d("parents_test", cameras=2)
+    path = tmp_path / "rig.yaml"
+    save_rig_yaml(rig, path)
+    names = rig.names
+    with ros_context() as context:
+        namespace = "/tf_parents_test"
+        fusion = FusionNode("fusion_parents_under_test", context=context, namespace=namespace,
+                            parameter_overrides=[Parameter(k, value=v) for k, v in {
+                                "camera_names": names, "autostart": False,
+                                "rig_file": str(path), "diagnostics_period_s": 0.3}.items()])
+        probe = Node("tf_parents_probe", context=context, namespace=namespace)
+        executor = executor_with(context, fusion, probe)
+        try:
+            configure_and_activate(fusion)
+            diagnostics: list = []
+            probe.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append,
+                                      RELIABLE)
+            driver = probe.create_publisher(TFMessage, "/tf_static", LATCHED)
+            driver_link = StaticTransform("parents_test_camera_link", rig.cameras[0].frame_id,
+                                          np.zeros(3), _quat_z(0.0))
+            driver.publish(RCLPY.tf_message([driver_link], 1_000_000_000))
+
+            def counted(camera: str) -> bool:
+                return any(kv.key == "rejected_tf_two_parents"
+                           for report in diagnostics for status in report.status
+                           if status.name == f"{fusion.diagnostics_name}: camera {camera}"
+                           for kv in status.values)
+
+            assert spin_until(executor, lambda: counted(names[0]), 10)
+            assert not counted(names[1])
+            assert fusion.health.cameras[names[0]].rejected["tf_two_parents"] >= 1
+            assert "tf_two_parents" not in fusion.health.cameras[names[1]].rejected
+        finally:
+            executor.shutdown()
+            fusion.destroy_node()
+            probe.destroy_node()

@@ -210,6 +210,7 @@ class RigNodeBase(PoseNodeBase):
         self._slash_told: set[str] = set()           # cameras with a ROS 1 style frame id
         self._rectified_told: set[str] = set()
         self._frame_mismatch_told: set[tuple[str, str]] = set()
+        self._rig_children: dict[str, str] = {}   # optical frame published -> its camera
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
         self._published_layout = ""      # the joint layout of the people published last
         self._output_frame: str | None = None             # extrinsics 'none': camera's frame
@@ -251,12 +252,17 @@ class RigNodeBase(PoseNodeBase):
                 lone=self.pipeline.params.lone_views is not None and len(self.cameras) > 1)
 
     def _after_activate(self) -> None:
-        """The rig on /tf_static, once the (lifecycle) publisher is enabled."""
+        """The rig on /tf_static, once the (lifecycle) publisher is enabled, and a watch for
+        another parent of its optical frames there."""
         if self.rig is not None and self.tf_static_pub is not None and \
                 self.config.publish_rig_tf:
-            self.tf_static_pub.publish(rig_transforms(
-                [self.rig.camera(c) for c in self.cameras], self.fixed_frame,
-                self.get_clock().now().to_msg()))
+            cameras = [self.rig.camera(c) for c in self.cameras]
+            self._rig_children = {c.frame_id or c.name: c.name for c in cameras   # as
+                                  if (c.frame_id or c.name) != self.fixed_frame}  # published
+            self._owned_subscriptions.append(self.create_subscription(
+                TFMessage, TF_STATIC_TOPIC, self._check_rig_parents, LATCHED_QOS))
+            self.tf_static_pub.publish(rig_transforms(cameras, self.fixed_frame,
+                                                      self.get_clock().now().to_msg()))
         if self.rig is not None and rig_frame_is_optical(self.rig):
             # a self-calibrated rig's frame is its reference camera's optical frame (y down):
             # rviz2 shows its people upright in <frame>_upright, as for one camera
@@ -454,6 +460,26 @@ class RigNodeBase(PoseNodeBase):
         if frame != self._output_frame:
             self._publish_upright_frame(frame)
         self._output_frame = frame
+
+    def _check_rig_parents(self, msg: TFMessage) -> None:
+        """WARN once per camera, and count on /diagnostics (`tf_two_parents`), when another
+        publisher gives an optical frame of the rig another parent on /tf_static (found by a
+        review: a camera driver's camera_link -> <camera>_optical_frame beside the rig's,
+        without a word; tf2 keeps one parent per frame, so lookups, the body_<id> frames
+        and rviz2's cameras flip between the two trees)."""
+        for transform in msg.transforms:
+            child = transform.child_frame_id.lstrip("/")
+            parent = transform.header.frame_id.lstrip("/")
+            camera = self._rig_children.get(child)
+            if camera is None or parent == self.fixed_frame:
+                continue
+            text = (f"camera {camera!r}: its optical frame {child!r} has another parent on "
+                    f"{TF_STATIC_TOPIC}, {parent!r} (a camera driver's?), beside the rig's "
+                    f"{self.fixed_frame!r} this node publishes (publish_rig_tf): tf2 keeps one "
+                    "parent per frame, so TF lookups and rviz2 flip between the two; set "
+                    f"publish_rig_tf false and publish {self.fixed_frame} -> {parent} instead")
+            if self.health.reject(camera, "tf_two_parents", text, level="warn"):
+                self.get_logger().warning(text)
 
     def _warn_frame_mismatch(self, camera: str, kind: str, what: str) -> None:
         """Warn once per camera and kind that two of its frame names disagree (`what` says
