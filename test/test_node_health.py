@@ -159,3 +159,12 @@ def test_a_node_slower_than_one_output_per_two_seconds_is_running_not_silent():
     pipeline = health.statuses(t + 3.3, inputs_arriving=True)[0]
     assert pipeline.level == WARN and pipeline.message.startswith("no output for 3.3 s")
     assert health.output_rate_hz(t + 3.3) == 0.0
+
+
+def test_a_topics_problems_are_named_without_a_doubled_slash():
+    """A bad /tf_static was reported as "node: /tf_static problems" with hardware id
+    "node//tf_static" (a review from a consumer's side)."""
+    health = NodeHealth("node", ("cam01",))
+    health.reject("/tf_static", "extrinsics_tf", "/tf_static: a NaN rotation")
+    told = health.statuses(10.0)[-1]
+    assert (told.name, told.hardware_id) == ("node: tf_static problems", "node/tf_static")

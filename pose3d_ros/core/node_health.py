@@ -316,12 +316,12 @@ class NodeHealth:
                 values["last_rejection"] = last_rejection
             label = f"camera {name}"
             if name not in self._real_cameras:    # "pipeline": problems while processing
-                label = f"{name} problems"
+                label = f"{name.lstrip('/')} problems"     # (or a topic's: "/tf_static")
                 values = {k: v for k, v in values.items() if k.startswith(("rejected_", "last_"))}
                 level, message = (WARN, f"problem: {last_rejection}") \
                     if level == WARN and message.startswith("rejected") else (OK, "no new problem")
             statuses.append(HealthStatus(f"{self.node_name}: {label}", level, message, values,
-                                         f"{self.node_name}/{name}"))
+                                         f"{self.node_name}/{name.lstrip('/')}"))
         return statuses
 
 
