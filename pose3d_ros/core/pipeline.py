@@ -351,8 +351,10 @@ class Pose3DPipeline:
         """detections: camera name -> 2D people of that camera's image at `stamp` (s). A
         stamp before the previous one restarts every temporal state (restart)."""
         started = time.perf_counter() if started is None else started
-        if not math.isfinite(stamp):     # before any state moves (the trackers refused it
-            raise ValueError(f"stamp must be finite, got {stamp}")  # after the filters took it)
+        # refused before any state moves (the 3D tracker refused it only after the joint
+        # completion and the last stamp had taken it: a review)
+        if not math.isfinite(stamp):
+            raise ValueError(f"stamp must be finite, got {stamp}")
         if self._last_stamp is not None and stamp < self._last_stamp:
             self.restart()
         self._last_stamp = stamp

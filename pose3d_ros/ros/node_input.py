@@ -139,10 +139,9 @@ def finish_image(camera: str, image: np.ndarray | PendingImage | PendingRaw,
                  ) -> tuple[np.ndarray, int]:
     """The BGR image of an accepted frame and the reduction it was decoded at (decodes a
     PendingImage, converts a PendingRaw). size: the (width, height) the camera's calibration
-    is for, None when
-    unknown; with it, JPEG input is decoded at the largest reduction that keeps the shorter
-    side at least min_side_px (image_decode.jpeg_reduction) and an image of another size is
-    refused. ImageDecodeError if the data is corrupt or the size disagrees."""
+    is for, None when unknown; with it, JPEG input is decoded at the largest reduction that
+    keeps the shorter side at least min_side_px (image_decode.jpeg_reduction) and an image of
+    another size is refused. ImageDecodeError if the data is corrupt or the size disagrees."""
     source = f"camera {camera!r}"
     reduction = 1
     if isinstance(image, PendingImage):
@@ -183,5 +182,4 @@ def finish_images(images: dict[str, np.ndarray | PendingImage | PendingRaw],
 
 __all__ = ["ImageDecodeError", "LATCHED_CAMERA_INFO_QOS", "LATCHED_QOS", "OUTPUT_QOS",
            "PendingImage", "PendingRaw", "SKELETONS_2D_TOPIC", "accept_image", "finish_image",
-           "finish_images",
-           "image_qos", "image_subscription"]
+           "finish_images", "image_qos", "image_subscription"]
