@@ -163,3 +163,27 @@ def test_a_corrupt_png_is_told_once_by_us_not_by_opencv_on_every_frame(capfd):
         assert error.value.reason == "corrupt_compressed"
     assert capfd.readouterr().err == ""
     assert cv2.utils.logging.getLogLevel() == level            # OpenCV's level given back
+
+
+def test_nv21_from_a_phone_camera_is_converted():
+    """nv21 (YUV 4:2:0 semi-planar: Y rows, then interleaved V, U at half resolution) was
+    refused as unsupported (a review of the encodings a robot sends): phones' and many
+    embedded cameras' own format. Rows with padding too; odd sizes and short data refused."""
+    height, width, pad = 48, 64, 6
+    yy, xx = np.mgrid[:height, :width]
+    image = np.stack([xx * 3, yy * 4, 255 - xx * 2], -1).clip(0, 255).astype(np.uint8)
+    i420 = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)            # Y, then U, then V planes
+    luma = i420[:height]
+    u = i420[height:height + height // 4].reshape(height // 2, width // 2)
+    v = i420[height + height // 4:].reshape(height // 2, width // 2)
+    planes = np.concatenate([luma, np.stack([v, u], -1).reshape(height // 2, width)])
+    padded = np.zeros((height * 3 // 2, width + pad), np.uint8)
+    padded[:, :width] = planes
+    out = decode_image("nv21", width, height, width + pad, padded.tobytes())
+    assert out.shape == (height, width, 3) and out.flags.c_contiguous
+    assert np.abs(out.astype(int) - image).mean() < 3            # chroma at half resolution
+    for size, data, reason in (((63, 48), bytes(64 * 72), "bad_size"),
+                               ((64, 48), bytes(64 * 48), "truncated")):
+        with pytest.raises(ImageDecodeError) as error:
+            decode_image("nv21", size[0], size[1], 64, data)
+        assert error.value.reason == reason

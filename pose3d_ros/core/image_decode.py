@@ -40,6 +40,7 @@ _LAYOUT: dict[str, tuple[int, int]] = {
     "bgr16": (3, 2), "rgb16": (3, 2), "bgra16": (4, 2), "rgba16": (4, 2), "mono16": (1, 2),
     "bayer_rggb8": (1, 1), "bayer_bggr8": (1, 1), "bayer_gbrg8": (1, 1), "bayer_grbg8": (1, 1),
     "yuv422": (2, 1), "uyvy": (2, 1), "yuv422_yuy2": (2, 1), "yuyv": (2, 1),
+    "nv21": (1, 1),
 }
 # Encodings that carry depth or other non-intensity data: a pose network cannot use them.
 _NOT_INTENSITY = ("16UC1", "32FC1", "16SC1", "32SC1", "64FC1", "8SC1")
@@ -50,6 +51,9 @@ _BAYER = {"bayer_rggb8": cv2.COLOR_BayerRGGB2BGR, "bayer_bggr8": cv2.COLOR_Bayer
           "bayer_gbrg8": cv2.COLOR_BayerGBRG2BGR, "bayer_grbg8": cv2.COLOR_BayerGRBG2BGR}
 _YUV = {"yuv422": cv2.COLOR_YUV2BGR_UYVY, "uyvy": cv2.COLOR_YUV2BGR_UYVY,
         "yuv422_yuy2": cv2.COLOR_YUV2BGR_YUY2, "yuyv": cv2.COLOR_YUV2BGR_YUY2}
+# YUV 4:2:0 semi-planar (phones' and many embedded cameras' own format): the Y plane's `height`
+# rows of `step` bytes, then height / 2 rows of interleaved V, U at half resolution.
+_YUV420 = {"nv21": cv2.COLOR_YUV2BGR_NV21}
 
 # (channels, encoding prefix) -> the OpenCV conversion to BGR
 _TO_BGR = {(1, "mon"): cv2.COLOR_GRAY2BGR, (1, "8UC"): cv2.COLOR_GRAY2BGR,
@@ -70,6 +74,10 @@ def decode_image(encoding: str, width: int, height: int, step: int, data,
     """
     buffer = check_image(encoding, width, height, step, data, source=source)
     channels, depth = _LAYOUT[encoding]
+    if encoding in _YUV420:
+        planes = np.lib.stride_tricks.as_strided(buffer, shape=(height * 3 // 2, width),
+                                                 strides=(step, 1), writeable=False)
+        return cv2.cvtColor(np.ascontiguousarray(planes), _YUV420[encoding])
     if depth == 1:
         rows = np.lib.stride_tricks.as_strided(
             buffer, shape=(height, width, channels), strides=(step, channels, 1),
@@ -126,6 +134,10 @@ def check_image(encoding: str, width: int, height: int, step: int, data, *,
         raise ImageDecodeError(
             "bad_size", f"{source}: {encoding} packs two pixels into 4 bytes, so its width "
             f"must be even; got {width}")
+    if encoding in _YUV420 and (width % 2 or height % 2):
+        raise ImageDecodeError(
+            "bad_size", f"{source}: {encoding} samples colour at half resolution, so its "
+            f"width and height must be even; got {width}x{height}")
     row_bytes = width * channels * depth
     if step < row_bytes:
         raise ImageDecodeError(
@@ -136,17 +148,18 @@ def check_image(encoding: str, width: int, height: int, step: int, data, *,
         raise ImageDecodeError(
             "step_mismatch", f"{source}: step {step} is not a multiple of {depth} bytes")
     buffer = np.frombuffer(data, dtype=np.uint8)
-    expected = step * height
+    rows = height * 3 // 2 if encoding in _YUV420 else height    # the chroma rows follow
+    expected = step * rows
     if buffer.size < expected:
         raise ImageDecodeError(
             "truncated",
             f"{source}: data holds {buffer.size} bytes, {expected} expected "
-            f"(step {step} x height {height}); the image is truncated")
+            f"(step {step} x {rows} rows); the image is truncated")
     if buffer.size > expected:
         raise ImageDecodeError(
             "size_mismatch",
             f"{source}: data holds {buffer.size} bytes, {expected} expected "
-            f"(step {step} x height {height})")
+            f"(step {step} x {rows} rows)")
     return buffer
 
 
