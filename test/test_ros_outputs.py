@@ -131,6 +131,20 @@ def test_markers_show_joints_bones_and_ids_without_missing_joints():
     assert by_ns["joints", 4].color.a == 1.0 and by_ns["bones", 9].color.a == 0.5
 
 
+def test_markers_last_a_few_output_periods_so_a_slow_node_does_not_blink():
+    """A fixed 0.5 s lifetime made people vanish between the outputs of a node slower than
+    2 Hz (a throttled camera, a slow machine: a review from a consumer's side); each message
+    deletes the ones before, so a longer life leaves nothing stale while the node runs."""
+    from pose3d_ros.ros.visualization import marker_lifetime_s
+
+    assert marker_lifetime_s(None, 10.0) == 0.5                  # the first: no period yet
+    assert marker_lifetime_s(10.0, 10.033) == 0.5                # 30 Hz
+    assert marker_lifetime_s(10.0, 11.0) == pytest.approx(3.0)   # 1 Hz: three periods
+    assert marker_lifetime_s(10.0, 100.0) == 5.0                 # after a stall: bounded
+    markers = skeleton_markers(_skeletons(), seconds_to_stamp(1.0), lifetime_s=2.5).markers
+    assert {(m.lifetime.sec, m.lifetime.nanosec) for m in markers[1:]} == {(2, 500_000_000)}
+
+
 def test_the_id_label_stands_above_the_head_in_a_camera_optical_frame():
     """One camera publishes in its optical frame (x right, y down, z depth): the label went
     0.25 m deeper than the farthest joint (behind the person, at the feet); it now stands

@@ -50,7 +50,7 @@ from .tf import (
     rig_transforms,
     upright_transforms,
 )
-from .visualization import skeleton_markers
+from .visualization import marker_lifetime_s, skeleton_markers
 
 SKELETONS_3D_TOPIC = "skeletons"
 MARKERS_TOPIC = "skeleton_markers"
@@ -211,6 +211,7 @@ class RigNodeBase(PoseNodeBase):
         self._rectified_told: set[str] = set()
         self._frame_mismatch_told: set[tuple[str, str]] = set()
         self._rig_children: dict[str, str] = {}   # optical frame published -> its camera
+        self._markers_published_at: float | None = None     # monotonic s
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
         self._published_layout = ""      # the joint layout of the people published last
         self._output_frame: str | None = None             # extrinsics 'none': camera's frame
@@ -581,7 +582,10 @@ class RigNodeBase(PoseNodeBase):
         self.skeletons_pub.publish(skeletons3d_to_msg(result.skeletons, stamp, frames, bodies))
         # Markers are for viewers: not built while nobody subscribes (about 1 ms per person).
         if self.markers_pub is not None and self.markers_pub.get_subscription_count():
-            self.markers_pub.publish(skeleton_markers(result.skeletons, stamp, frames=bodies))
+            self.markers_pub.publish(skeleton_markers(
+                result.skeletons, stamp, frames=bodies,
+                lifetime_s=marker_lifetime_s(self._markers_published_at, time.monotonic())))
+            self._markers_published_at = time.monotonic()
         # untracked ids are a frame's order, not a person: no body_<id> frames on /tf
         if self.tf_pub is not None and result.skeletons.num_people and \
                 self.config.tracking.enabled:

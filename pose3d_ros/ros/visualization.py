@@ -37,6 +37,20 @@ def _points(xyz: np.ndarray) -> list[Point]:
     return [Point(x=x, y=y, z=z) for x, y, z in xyz.tolist()]
 
 
+# Markers last this many output periods (each message also deletes the ones before), between
+# these bounds (s): a fixed 0.5 s made people blink out between the outputs of a node slower
+# than 2 Hz (a throttled camera, a slow machine: found by a review).
+MARKER_PERIODS = 3.0
+MARKER_LIFETIME_BOUNDS_S = (0.5, 5.0)
+
+
+def marker_lifetime_s(previous: float | None, now: float) -> float:
+    """The lifetime (s) of markers published at `now`, the previous ones at `previous`
+    (monotonic s; None: the first)."""
+    low, high = MARKER_LIFETIME_BOUNDS_S
+    return low if previous is None else min(max(MARKER_PERIODS * (now - previous), low), high)
+
+
 def skeleton_markers(skeletons: Skeletons3D, stamp: Time, *, joint_radius_m: float = 0.04,
                      bone_width_m: float = 0.02, lifetime_s: float = 0.5,
                      frames: BodyFrames | None = None) -> MarkerArray:
