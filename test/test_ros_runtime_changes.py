@@ -159,3 +159,58 @@ def test_a_topic_name_that_is_not_one_is_told_at_configure():
         finally:
             wind_down(detector)
             detector.destroy_node()
+
+
+def test_a_set_that_outlives_deactivate_holds_activate_and_cleanup_until_it_ends(monkeypatch):
+    """Found by a review driving the lifecycle from outside: a set still processed after
+    deactivate's wait (a first TensorRT build, an overloaded board) kept running beside the
+    next activation's thread and published its stale answer through the re-enabled
+    publisher, or met the models cleanup had closed. activate and cleanup now wait for it,
+    and are refused (the node stays inactive) while it runs."""
+    import threading
+
+    from pose3d_ros.msg import Skeleton3DArray
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from std_msgs.msg import Header
+
+    from pose3d_ros.ros import node_base
+    from pose3d_ros.ros.conversions import seconds_to_stamp
+    from pose3d_ros.ros.nodes import FusionNode
+
+    monkeypatch.setattr(node_base, "WORKER_STOP_WAIT_S", 0.3)
+    with ros_context() as context:
+        node = FusionNode("fusion_late_set", context=context, namespace="/late_set",
+                          parameter_overrides=[
+                              Parameter("camera_names", value=["cam01", "cam02"]),
+                              Parameter("rig_file", value=str(calibration_path("single"))),
+                              Parameter("autostart", value=False)])
+        started, finish = threading.Event(), threading.Event()
+
+        def slow_set(frame_set) -> None:           # a set that takes as long as the test says
+            started.set()
+            finish.wait(10.0)
+            node._answer_failed_set(frame_set)     # its answer, published if it can be
+
+        node._process = slow_set
+        with with_rosout(context, node) as (executor, probe, logs):
+            answers: list = []
+            probe.create_subscription(Skeleton3DArray, "/late_set/skeletons", answers.append,
+                                      QoSProfile(depth=10,
+                                                 reliability=ReliabilityPolicy.RELIABLE))
+            configure_and_activate(node)
+            for camera in ("cam01", "cam02"):
+                node.offer(camera, 100.0, (None, Header(stamp=seconds_to_stamp(100.0))))
+            assert started.wait(5.0)
+            try:
+                assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+                assert node.trigger_activate() == TransitionCallbackReturn.FAILURE
+                assert node.trigger_cleanup() == TransitionCallbackReturn.FAILURE
+                assert spin_until(executor, lambda: any(
+                    "activate refused: the processing thread of the last activation" in m.msg
+                    for m in logs), 10)
+            finally:
+                finish.set()
+            assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            spin_until(executor, lambda: bool(answers), 1.0)
+            assert answers == []                   # the stale set's answer never went out
+            wind_down(node)

@@ -108,6 +108,8 @@ class PoseNodeBase(LifecycleNode):
         self._wake = threading.Event()
         self._stop_worker = threading.Event()    # the running worker's own: set to stop it
         self._worker: threading.Thread | None = None
+        # a processing thread that outlived deactivate's wait, still on its last set
+        self._late_worker: threading.Thread | None = None
         self._owned_subscriptions: list = []
         self._input_subscriptions: dict[str, Any] = {}   # camera -> its images' / 2D's
         self._owned_timers: list = []
@@ -223,7 +225,26 @@ class PoseNodeBase(LifecycleNode):
         self.get_logger().info(f"configured: cameras {list(self.cameras)}")
         return TransitionCallbackReturn.SUCCESS
 
+    def _late_worker_ended(self, transition: str) -> bool:
+        """Whether no processing thread of an earlier activation still runs (waiting up to
+        WORKER_STOP_WAIT_S for one that outlived deactivate's wait); ERROR if one does. It
+        ran beside the next activation's and published its stale set through its
+        publishers, or met the models cleanup had closed (a review)."""
+        late = self._late_worker
+        if late is None:
+            return True
+        late.join(timeout=WORKER_STOP_WAIT_S)
+        if late.is_alive():
+            self.get_logger().error(
+                f"{transition} refused: the processing thread of the last activation still "
+                "processes a frame set; try again when it ends")
+            return False
+        self._late_worker = None
+        return True
+
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if not self._late_worker_ended("activate"):
+            return TransitionCallbackReturn.FAILURE
         result = super().on_activate(state)     # enables the lifecycle publishers first
         if result != TransitionCallbackReturn.SUCCESS:
             return result
@@ -269,11 +290,15 @@ class PoseNodeBase(LifecycleNode):
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if not self._late_worker_ended("cleanup"):
+            return TransitionCallbackReturn.FAILURE
         self._release()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop()
+        if self._late_worker is not None:         # its models are released next
+            self._late_worker.join(timeout=WORKER_STOP_WAIT_S)
         self._release()
         return TransitionCallbackReturn.SUCCESS
 
@@ -295,7 +320,9 @@ class PoseNodeBase(LifecycleNode):
                 self.get_logger().error(
                     f"the processing thread did not stop within {WORKER_STOP_WAIT_S:g} s (a "
                     "frame set still being processed); it ends after that set, whose "
-                    "output an inactive node does not publish")
+                    "output an inactive node does not publish; activate and cleanup wait "
+                    "for it")
+                self._late_worker = self._worker
             self._worker = None
         for timer in self._owned_timers:      # first: a timer may add subscriptions
             self.destroy_timer(timer)
