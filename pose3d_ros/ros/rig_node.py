@@ -641,5 +641,13 @@ class RigNodeBase(PoseNodeBase):
         if pipeline is not None:
             pipeline.close()
         self.pipeline = None
+        # tf2_ros's listener holds its /tf and /tf_static subscriptions on this node until
+        # unregistered (its __del__ never runs: the node holds it); every configure added a
+        # pair, kept through cleanup and after (a review, with a listener made as tf2_ros
+        # makes it: tf2_ros has no wheel here)
+        listener = getattr(self, "tf_listener", None)
+        if listener is not None:
+            listener.unregister()
+        self.tf_listener = None
         self.rig = self.static_tf = self.tf_buffer = None
         self._calibration_changes = {}
