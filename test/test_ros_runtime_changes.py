@@ -214,3 +214,39 @@ def test_a_set_that_outlives_deactivate_holds_activate_and_cleanup_until_it_ends
             spin_until(executor, lambda: bool(answers), 1.0)
             assert answers == []                   # the stale set's answer never went out
             wind_down(node)
+
+
+def test_only_changes_of_the_nodes_own_parameters_are_told_to_wait_for_a_configure():
+    """A review driving the parameters from outside: use_sim_time (applied by rclpy at once)
+    was told to take effect at the next configure, a `ros2 param load` of the node's own
+    dump logged a line per parameter (53) though nothing changed, and after cleanup a change
+    was still told to wait for "deactivate, cleanup, configure"."""
+    from rcl_interfaces.msg import Log
+
+    from pose3d_ros.ros.nodes import FusionNode
+
+    with ros_context() as context:
+        node = FusionNode("fusion_param_tells", context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01", "cam02"]),
+            Parameter("rig_file", value=str(calibration_path("single"))),
+            Parameter("autostart", value=False)])
+        with with_rosout(context, node) as (executor, probe, logs):
+            configure_and_activate(node)
+
+            def told(name: str) -> list:
+                return [m for m in logs if m.name == "fusion_param_tells"
+                        and "parameter change" in m.msg and name in m.msg]
+
+            period = node.get_parameter("diagnostics_period_s").value
+            node.set_parameters([Parameter("diagnostics_period_s", value=period),   # the same
+                                 Parameter("use_sim_time", value=True)])
+            node.set_parameters([Parameter("use_sim_time", value=False)])
+            node.set_parameters([Parameter("sync.slop_s", value=0.02)])           # a change
+            assert spin_until(executor, lambda: bool(told("sync.slop_s")), 10)
+            assert told("diagnostics_period_s") == [] and told("use_sim_time") == []
+            assert Log.INFO == told("sync.slop_s")[0].level
+            assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+            assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
+            node.set_parameters([Parameter("sync.slop_s", value=0.03)])   # read at configure
+            spin_until(executor, lambda: len(told("sync.slop_s")) > 1, 1.0)
+            assert len(told("sync.slop_s")) == 1
