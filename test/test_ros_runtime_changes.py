@@ -221,6 +221,7 @@ def test_only_changes_of_the_nodes_own_parameters_are_told_to_wait_for_a_configu
     was told to take effect at the next configure, a `ros2 param load` of the node's own
     dump logged a line per parameter (53) though nothing changed, and after cleanup a change
     was still told to wait for "deactivate, cleanup, configure"."""
+    from diagnostic_msgs.msg import DiagnosticArray
     from rcl_interfaces.msg import Log
 
     from pose3d_ros.ros.nodes import FusionNode
@@ -245,6 +246,17 @@ def test_only_changes_of_the_nodes_own_parameters_are_told_to_wait_for_a_configu
             assert spin_until(executor, lambda: bool(told("sync.slop_s")), 10)
             assert told("diagnostics_period_s") == [] and told("use_sim_time") == []
             assert Log.INFO == told("sync.slop_s")[0].level
+            # and on /diagnostics, where rqt's users look (its value is not in force yet)
+            reports: list = []
+            probe.create_subscription(DiagnosticArray, "/diagnostics", reports.append, 10)
+
+            def pending() -> set[str]:
+                return {kv.value for report in reports for status in report.status
+                        if status.name == "fusion_param_tells: pipeline"
+                        for kv in status.values
+                        if kv.key == "parameters_changed_since_configure"}
+
+            assert spin_until(executor, lambda: pending() == {"sync.slop_s"}, 10), pending()
             assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
             assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
             node.set_parameters([Parameter("sync.slop_s", value=0.03)])   # read at configure

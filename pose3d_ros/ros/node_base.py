@@ -81,6 +81,8 @@ CAMERA_INFO_WAIT_S = 5.0
 # often (s): the "keep" allocator policy otherwise holds the high-water mark of queued images
 # for good (a 30-minute soak grew 17 %); the next few images refill what they need.
 MEMORY_TRIM_PERIOD_S = 10.0
+# The pipeline status's key naming the parameters changed since configure (not in force yet).
+PENDING_PARAMETERS_KEY = "parameters_changed_since_configure"
 WORKER_STOP_WAIT_S = 10.0     # deactivate waits this long for the set being processed
 
 
@@ -198,6 +200,10 @@ class PoseNodeBase(LifecycleNode):
         if not changed:
             return SetParametersResult(successful=True)
         names = ", ".join(p.name for p in changed)
+        if self.health is not None:     # on /diagnostics too: rqt and `ros2 param get` show
+            told = self.health.constants.get(PENDING_PARAMETERS_KEY, "")     # the new values
+            pending = {*filter(None, told.split(", ")), *(p.name for p in changed)}
+            self.health.constants[PENDING_PARAMETERS_KEY] = ", ".join(sorted(pending))
         reason = (f"stored; {names} takes effect at the next configure (deactivate, "
                   "cleanup, configure, activate)")
         broken = rules_broken(self, self.SPECS, {p.name: p.value for p in changed})
