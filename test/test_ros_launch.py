@@ -487,3 +487,41 @@ def test_image_reading_nodes_get_the_node_memory_profile_unless_the_user_has_one
                            if isinstance(a.value, ast.Call)), path.name
     demo = (REPO / "launch" / "demo.launch.py").read_text()
     assert '"node_memory_profile": LaunchConfiguration("node_memory_profile")' in demo
+
+
+def test_an_executable_ends_when_its_node_is_shut_down_through_the_lifecycle():
+    """A review driving the lifecycle from outside: a node shut down (finalized) can do
+    nothing more, but its process spun on, so `ros2 launch` never saw it end. It ends with
+    status 0; deactivate, cleanup and shutdown are told like configure and activate."""
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from ros_helpers import ros_context, spin_until
+
+    from pose3d_ros.tools.fetch_demo import calibration_path
+    process = _run_executable("pose3d_fusion", "-r", "__node:=pose3d_fusion_finalized",
+                              "-p", "camera_names:=[cam01,cam02]",
+                              "-p", f"rig_file:={calibration_path('single')}")
+    try:
+        with ros_context() as context:
+            probe = Node("finalize_probe", context=context)
+            change = probe.create_client(ChangeState, "/pose3d_fusion_finalized/change_state")
+            executor = SingleThreadedExecutor(context=context)
+            executor.add_node(probe)
+            assert change.wait_for_service(timeout_sec=30.0)
+            for label in ("deactivate", "cleanup", "shutdown"):
+                future = change.call_async(ChangeState.Request(transition=Transition(
+                    label=label)))
+                assert spin_until(executor, future.done, 30), label
+                assert future.result().success, label
+            executor.shutdown()
+            probe.destroy_node()
+        output = _finish(process, 30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
+    for told in ("inactive", "cleaned up (unconfigured)", "shut down (finalized)"):
+        assert told in output, output

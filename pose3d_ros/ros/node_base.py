@@ -29,6 +29,7 @@ from rclpy.exceptions import InvalidHandle
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
+from rclpy.task import Future
 
 from pose3d_ros.core.detection import providers_problem
 from pose3d_ros.core.sync import (
@@ -112,6 +113,8 @@ class PoseNodeBase(LifecycleNode):
         self._worker: threading.Thread | None = None
         # a processing thread that outlived deactivate's wait, still on its last set
         self._late_worker: threading.Thread | None = None
+        # done once the node is shut down (finalized): its executable then ends
+        self.finalized = Future()
         self._owned_subscriptions: list = []
         self._input_subscriptions: dict[str, Any] = {}   # camera -> its images' / 2D's
         self._owned_timers: list = []
@@ -300,6 +303,7 @@ class PoseNodeBase(LifecycleNode):
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop()
+        self.get_logger().info("inactive")     # as configure and activate tell theirs
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -307,6 +311,7 @@ class PoseNodeBase(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         self._release()
         self.config = None     # unconfigured: a parameter change is read at the next configure
+        self.get_logger().info("cleaned up (unconfigured)")
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -314,6 +319,8 @@ class PoseNodeBase(LifecycleNode):
         if self._late_worker is not None:         # its models are released next
             self._late_worker.join(timeout=WORKER_STOP_WAIT_S)
         self._release()
+        self.get_logger().info("shut down (finalized)")
+        self.finalized.set_result(True)
         return TransitionCallbackReturn.SUCCESS
 
     def destroy_node(self) -> None:

@@ -49,7 +49,8 @@ _RCLError = _rclpy_impl.RCLError   # rclpy's C-layer error (not re-exported by r
 
 
 def run_node(node_class: type[PoseNodeBase], args: list[str] | None = None) -> int:
-    """Entry point of the executables: make the node, autostart it, spin until Ctrl-C."""
+    """Entry point of the executables: make the node, autostart it, spin until Ctrl-C or
+    until it is shut down (lifecycle shutdown: finalized)."""
     rclpy.init(args=args)
     try:
         node = node_class()  # type: ignore[call-arg]  # every node class names itself
@@ -69,7 +70,9 @@ def run_node(node_class: type[PoseNodeBase], args: list[str] | None = None) -> i
             elif node.trigger_activate() != TransitionCallbackReturn.SUCCESS:
                 status = 1      # (a review: it spun on, inactive, doing nothing)
         if status == 0:
-            rclpy.spin(node)
+            # until Ctrl-C, or a lifecycle shutdown (the node finalized can do nothing more:
+            # a review found its process spinning on, so launch never saw it end)
+            rclpy.spin_until_future_complete(node, node.finalized)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except _RCLError:
