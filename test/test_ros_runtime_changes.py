@@ -90,6 +90,12 @@ def test_services_answer_invalid_transitions_and_tell_when_changes_take_effect()
             assert _call(executor, set_parameters, SetParameters.Request(
                 parameters=[_integer("sync.slop_s", 1)])).results[0].successful
             assert node.get_parameter("sync.slop_s").value == 1.0
+            # and a whole double for an integer one (rclpy's refusal named no parameter)
+            assert _call(executor, set_parameters, SetParameters.Request(
+                parameters=[_double("sync.min_views", 4.0)])).results[0].successful
+            assert node.get_parameter("sync.min_views").value == 4
+            assert not _call(executor, set_parameters, SetParameters.Request(
+                parameters=[_double("sync.min_views", 2.5)])).results[0].successful
             # out of range: refused, the old value kept; autostart is read at start-up only
             result = _call(executor, set_parameters, SetParameters.Request(
                 parameters=[_double("sync.slop_s", 3.0)])).results[0]

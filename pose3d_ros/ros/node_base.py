@@ -171,10 +171,15 @@ class PoseNodeBase(LifecycleNode):
     def _doubles_from_integers(self, parameters: list[Parameter]) -> list[Parameter]:
         """`ros2 param set <node> sync.slop_s 1` sends an integer, which rclpy refuses for a
         double parameter ("Wrong parameter type", without its name): take it as the double
-        it means."""
+        it means; and a whole double for an integer parameter (`sync.min_views 2.0`, a
+        review) as that integer."""
         doubles = {spec.name for spec in self.SPECS if spec.type == Parameter.Type.DOUBLE}
+        integers = {spec.name for spec in self.SPECS if spec.type == Parameter.Type.INTEGER}
         return [Parameter(p.name, Parameter.Type.DOUBLE, float(p.value))
-                if p.name in doubles and p.type_ == Parameter.Type.INTEGER else p
+                if p.name in doubles and p.type_ == Parameter.Type.INTEGER else
+                Parameter(p.name, Parameter.Type.INTEGER, int(p.value))
+                if p.name in integers and p.type_ == Parameter.Type.DOUBLE
+                and float(p.value).is_integer() else p
                 for p in parameters]
 
     def _check_new_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
