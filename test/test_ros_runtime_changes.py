@@ -138,6 +138,7 @@ def test_a_topic_name_that_is_not_one_is_told_at_configure():
                 node.destroy_node()
         for parameter, value, message in (
                 ("skeletons_2d_topic", "", "'skeletons_2d_topic' gives the topic 'a/', not"),
+
                 ("triangulation.min_views", 3, "'triangulation.min_views' = 3 exceeds the 2 "
                                                "cameras"),
                 ("camera_names", "[]", "'camera_names' = [] must list at least one")):
@@ -151,6 +152,16 @@ def test_a_topic_name_that_is_not_one_is_told_at_configure():
                 refused_at_configure(fusion, message)
             finally:
                 fusion.destroy_node()
+        # a rig file that is not there, named as the others are (a review: "...: calibration
+        # file not found" alone)
+        fusion = FusionNode("pose3d_fusion_no_rig", context=context, parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("camera_names", value=["a", "b"]),
+            Parameter("rig_file", value="/nowhere/rig.yaml")])
+        try:
+            refused_at_configure(fusion, "rig_file: /nowhere/rig.yaml: calibration file not "
+                                         "found")
+        finally:
+            fusion.destroy_node()
         detector = DetectorNode("pose3d_detector_topics", namespace="cam01", context=context,
                                 parameter_overrides=[Parameter("autostart", value=False),
                                                      Parameter("image_topic", value="image raw")])

@@ -229,7 +229,10 @@ class RigNodeBase(PoseNodeBase):
 
     def _load_rig(self, path: str) -> None:
         from pose3d_ros.core.calibration import assumed_scale_note, load_rig
-        self.rig = load_rig(path)
+        try:
+            self.rig = load_rig(path)
+        except ValueError as err:       # named as the other parameters' faults are (a review)
+            raise ParameterError(f"rig_file: {err}") from None
         missing = [c for c in self.cameras if c not in self.rig.names]
         if missing:
             raise ParameterError(f"rig file {path!r} has no camera {missing}; it has "
