@@ -585,10 +585,11 @@ class RigNodeBase(PoseNodeBase):
         self.skeletons_pub.publish(skeletons3d_to_msg(result.skeletons, stamp, frames, bodies))
         # Markers are for viewers: not built while nobody subscribes (about 1 ms per person).
         if self.markers_pub is not None and self.markers_pub.get_subscription_count():
+            shown_at = time.monotonic()
             self.markers_pub.publish(skeleton_markers(
                 result.skeletons, stamp, frames=bodies,
-                lifetime_s=marker_lifetime_s(self._markers_published_at, time.monotonic())))
-            self._markers_published_at = time.monotonic()
+                lifetime_s=marker_lifetime_s(self._markers_published_at, shown_at)))
+            self._markers_published_at = shown_at
         # untracked ids are a frame's order, not a person: no body_<id> frames on /tf
         if self.tf_pub is not None and result.skeletons.num_people and \
                 self.config.tracking.enabled:

@@ -130,11 +130,17 @@ def sequences_from_labels(labels: PseudoLabels) -> list[Sequence]:
     return seqs
 
 
+def target_position(window: int, causal: bool) -> int:
+    """The index in a window of T frames of the frame the lifter poses: the last (causal) or
+    the centre."""
+    return window - 1 if causal else window // 2
+
+
 def window_indices(num_frames: int, window: int, causal: bool,
                    centres: np.ndarray | None = None) -> np.ndarray:
     """(N, T) frame indices of the window of each target frame, edges replicated."""
     targets = np.arange(num_frames) if centres is None else np.asarray(centres)
-    offsets = np.arange(window) - (window - 1 if causal else window // 2)
+    offsets = np.arange(window) - target_position(window, causal)
     return np.clip(targets[:, None] + offsets, 0, num_frames - 1)
 
 
@@ -201,7 +207,7 @@ def virtual_views(points_world: np.ndarray, scores_like, count: int,
     seq = points_world[idx]  # (N, T, J, 3)
     if limb_angle_rad > 0 or bone_scale > 0:
         seq = vary_poses(seq, rng, limb_angle_rad, bone_scale)
-    pos = window - 1 if causal else window // 2
+    pos = target_position(window, causal)
     azimuth = rng.uniform(-np.pi, np.pi, count)
     elevation = np.radians(rng.uniform(*cameras.elevation_deg, count))
     distance = rng.uniform(*cameras.distance_m, count)
@@ -261,7 +267,7 @@ class RealWindows:
 
     @classmethod
     def of(cls, seqs: list[Sequence], window: int, causal: bool) -> "RealWindows":
-        pos = window - 1 if causal else window // 2
+        pos = target_position(window, causal)
         sequence, frame = [], []
         for k, s in enumerate(seqs):
             idx = window_indices(s.keypoints_norm.shape[0], window, causal)
@@ -277,7 +283,7 @@ class RealWindows:
     def take(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
         """Samples `rows` (n,) in that order: features (n, T, 3J+2) float32, the target
         frame's 2D (n, J, 2) and scores (n, J), and its 3D target (n, J, 3)."""
-        pos = self.window - 1 if self.causal else self.window // 2
+        pos = target_position(self.window, self.causal)
         first = self.seqs[0]
         joints = H36M17.num_joints
         feats = np.zeros((len(rows), self.window, num_features(joints)), np.float32)
