@@ -13,14 +13,16 @@ scan's best shift per camera (selfcalib_checks.sync_scan; frames, negative = the
 factors (selfcalib.focal_scales: by how much the 2D would change each focal length).
 
 A wrong rig written is the failure this benchmark counts: "written, > 3 deg" rows (with or
-without the focal-length warning, which is not a refusal).
+without the focal-length warning, which is not a refusal; a focal length given too long,
+factor below CheckLimits.min_focal_scale, is refused as "focal").
 
-`--stretches` runs good (synchronised, shipped-intrinsics) stretches of 50-80 frames instead,
-each also with 3 px of seeded Gaussian noise added to the 2D: a refusal there is a false
-alarm, and the rotation error shows what so few frames allow.
+`--stretches` runs good (synchronised, shipped-intrinsics) stretches of 50-80 frames instead
+(`--short`: 30 and 45 frames), each also with 3 px of seeded Gaussian noise added to the 2D:
+a refusal there is a false alarm, and the rotation error shows what so few frames allow.
 
 Usage: python benchmarks/bench_selfcalib_faults.py [--shifts 2 5 10 15 -5]
-       [--focal 2 0.6 1.3 0.8] [--rig-sizes 4 3 2] [--recordings single multi] [--stretches]
+       [--focal 2 1.5 0.6 1.3 0.8] [--rig-sizes 4 3 2] [--recordings single multi]
+       [--stretches] [--short]
 (needs the cached demo 2D: python -m pose3d_ros.tools.demo_2d)
 """
 from __future__ import annotations
@@ -50,13 +52,16 @@ CHECK_WORDS = {  # a refusal's reason -> a short name for the table
     "out of step": "sync", "held-out splits": "splits", "mirrored": "mirrored",
     "inconsistent scale": "limb lengths", "disagree with the others": "camera held-out",
     "behind the people": "cheirality", "in front of the cameras": "cheirality",
-    "reproject at": "held-out", "must agree within": "splits",
+    "reproject at": "held-out", "must agree within": "splits", "given too long": "focal",
 }
 
 
 # good stretches (first frame, end frame) of the 100-frame demo recordings (--stretches)
 STRETCHES = [(0, 50), (0, 60), (10, 70), (20, 80), (30, 70), (40, 100), (50, 100), (0, 80),
              (20, 100)]
+# --short: 30- and 45-frame stretches every 10 frames
+SHORT_STRETCHES = [(first, first + length) for length in (30, 45)
+                   for first in range(5, 100 - length + 1, 10)]
 
 
 def wrong_focal(camera, factor: float):
@@ -93,12 +98,13 @@ def run_case(kp, sc, cameras, truth) -> tuple[str, float, str, str]:
     return outcome, error, shifts, factors
 
 
-def stretch_cases(kp0: np.ndarray, sc0: np.ndarray, cameras: list) -> list[tuple]:
-    """(name, keypoints, scores, cameras) of the good STRETCHES, each also with 3 px of
-    seeded Gaussian noise on the 2D."""
+def stretch_cases(kp0: np.ndarray, sc0: np.ndarray, cameras: list,
+                  stretches: list[tuple[int, int]]) -> list[tuple]:
+    """(name, keypoints, scores, cameras) of the good stretches (first frame, end frame),
+    each also with 3 px of seeded Gaussian noise on the 2D."""
     rng = np.random.default_rng(0)
     cases: list[tuple] = []
-    for first, end in STRETCHES:
+    for first, end in stretches:
         kp, sc = kp0[first:end], sc0[first:end]
         cases += [(f"frames {first}-{end}", kp, sc, cameras),
                   (f"frames {first}-{end}, 3 px noise", kp + rng.normal(0.0, 3.0, kp.shape), sc,
@@ -135,6 +141,8 @@ def main() -> None:
                         choices=["single", "multi"])
     parser.add_argument("--stretches", action="store_true",
                         help="good 50-80-frame stretches (and with 3 px noise) instead of faults")
+    parser.add_argument("--short", action="store_true",
+                        help="with --stretches: 30- and 45-frame stretches every 10 frames")
     args = parser.parse_args()
     logging.disable(logging.WARNING)            # the two-camera notice, once per pair
     warnings.simplefilter("ignore", RuntimeWarning)
@@ -143,7 +151,7 @@ def main() -> None:
     print("| recording | cameras | fault | outcome | worst rotation error (deg) "
           "| sync best shift per camera | focal factor per camera |")
     print("|---|---|---|---|---|---|---|")
-    written_wrong = warned = 0
+    written_wrong = warned = focal_refused = 0
     for name in args.recordings:
         demo, rig = load_demo_2d(name), load_rig(calibration_path(name))
         subsets = [list(subset) for size in args.rig_sizes
@@ -153,7 +161,8 @@ def main() -> None:
             kp0 = demo.keypoints[:, subset].astype(np.float64)
             sc0 = demo.scores[:, subset].astype(np.float64)
             if args.stretches:
-                cases = stretch_cases(kp0, sc0, cameras)
+                cases = stretch_cases(kp0, sc0, cameras,
+                                      SHORT_STRETCHES if args.short else STRETCHES)
             else:
                 cases = fault_cases(kp0, sc0, cameras, args.shifts, args.focal)
             for fault, kp, sc, given in cases:
@@ -162,11 +171,13 @@ def main() -> None:
                         args.stretches or fault != "none"):
                     written_wrong += 1
                     warned += outcome != "written"
+                focal_refused += outcome.startswith("refused") and "focal" in outcome
                 print(f"| {name} | {'-'.join(c.name for c in cameras)} | {fault} | {outcome} "
                       f"| {error:.2f} | {shifts} | {factors} |", flush=True)
     print(f"\n{'good stretches' if args.stretches else 'faulty inputs'} written with a "
           f"rotation error > 3 deg: {written_wrong} ({warned} of them with the focal-length "
-          f"warning); load {os.getloadavg()[0]:.1f}")
+          f"warning); refused for a focal length given too long: {focal_refused}; load "
+          f"{os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -39,11 +39,14 @@ frame. A solution is therefore judged on what it implies, not on its residual:
   looked for only in the valley of its residual around shift 0: before, one lone dip 19
   frames away refused a good 2.3-degree rig, and one far shift a 9.9-degree pair, which is
   now written: benchmarks/results_multiview.md 3j);
-* not a check, a warning: focal lengths (selfcalib.focal_scales, three or more cameras). The
-  people's 2D would change a camera's focal length by a factor; beyond
-  CheckLimits.warn_focal_factor the camera is named. It does not refuse: on good 30-60-frame
-  stretches of the demo recordings the shipped rig itself gives factors of 0.66-4.5, as the
-  people stand in too few places to pin the focal lengths down.
+* focal lengths given too long (selfcalib.focal_scales, three or more cameras): the people's
+  2D would change a camera's focal length by a factor; below CheckLimits.min_focal_scale
+  the camera is refused, beyond CheckLimits.warn_focal_factor either way it is named in a
+  warning. The two ways are not alike: on good 30-100-frame stretches of the demo
+  recordings (three and four cameras, the shipped intrinsics) the factor rises to 3.9 (the
+  people stand in too few places to pin the focal lengths down) but falls no lower than
+  0.74 on rigs within 5 degrees, while one camera's focal length given 1.5-2x its own gives
+  0.51-0.87 (benchmarks/results_multiview.md 3l).
 """
 from __future__ import annotations
 
@@ -90,12 +93,23 @@ class CheckLimits:
         frames away, at 0.92-0.94 of that at 0, and one pair 4 frames away at 0.91).
     warn_focal_factor: a camera whose focal length the people's 2D would change by more
         than this factor, either way (selfcalib.focal_scales; three or more cameras), is
-        named in a warning (SolutionChecks.focal_warnings), not refused: with the shipped
-        intrinsics the demo recordings give 0.95-1.06 over all 100 frames of four cameras,
-        0.91-1.16 with three, but 0.66-4.5 over 30-60-frame stretches (two reviews: 1.12x
-        and then 1.3x as refusal limits refused good stretches); one of four cameras' focal
-        length given 2x / 0.6x / 1.5x its own gives 0.56-0.65 / 1.39-1.57 / 0.65-0.70 over
-        the 100 frames. 0 skips it.
+        named in a warning (SolutionChecks.focal_warnings): with the shipped intrinsics the
+        demo recordings give 0.91-1.07 over all 100 frames of three and four cameras, but
+        0.74-3.9 over 30-80-frame stretches (two reviews: 1.12x and then 1.3x as refusal
+        limits either way refused good stretches, at 1.37x); one camera's focal length given
+        2x / 0.6x / 0.5x its own gives 0.51-0.86 / 1.33-1.71 / 1.41-2.11. 0 skips it.
+    min_focal_scale: a camera whose focal length the people's 2D would shorten below this
+        factor of the one given (focal length given too long: a camera_info for a zoomed or
+        cropped image, another camera's intrinsics) is refused (SolutionChecks.failures).
+        Measured on the demo recordings' four cameras and their three-camera subsets, one
+        camera's focal length given 1.5x / 1.7x / 2x its own: 0.63-0.87 / 0.58-0.78 /
+        0.51-0.86 (rigs written 2.2-17 degrees off); good stretches of 30-100 frames with
+        the shipped intrinsics, with and without 3 px of noise: never below 0.74 on a rig
+        within 5 degrees (0.70 and 0.72 on rigs 28 and 16 degrees off)
+        (benchmarks/results_multiview.md 3l). The other way (given too short) is only
+        warned: good stretches reach 3.9. 0 skips it; with
+        intrinsics known right (checkerboard-calibrated for these videos) `calibrate
+        --trust-intrinsics` skips it.
     """
 
     min_in_front: float = 0.97
@@ -114,11 +128,15 @@ class CheckLimits:
     min_pair_sync_shift_frames: int = 3
     max_sync_residual_ratio: float = 0.9
     warn_focal_factor: float = 1.25
+    min_focal_scale: float = 0.7
 
     def __post_init__(self) -> None:
         if not (self.warn_focal_factor == 0 or self.warn_focal_factor > 1):
             raise ValueError(f"warn_focal_factor must be 0 (no warning) or > 1, got "
                              f"{self.warn_focal_factor}")
+        if not 0 <= self.min_focal_scale < 1:
+            raise ValueError(f"min_focal_scale must be in [0, 1) (0: no check), got "
+                             f"{self.min_focal_scale}")
         if not 0 < self.max_sync_residual_ratio < 1:
             raise ValueError(f"max_sync_residual_ratio must be in (0, 1), got "
                              f"{self.max_sync_residual_ratio}")
@@ -541,7 +559,8 @@ class SolutionChecks:
         its splits chose).
     focal_scale: (V,) the factor by which the 2D would change each camera's focal length
         (selfcalib.focal_scales, run by calibrate_from_detections, three or more cameras;
-        warned about, not a check: CheckLimits.warn_focal_factor); None when not run.
+        refused below CheckLimits.min_focal_scale, warned about beyond warn_focal_factor);
+        None when not run.
     """
 
     in_front_share: float
@@ -555,13 +574,17 @@ class SolutionChecks:
     sync: SyncScan | None = None
     focal_scale: np.ndarray | None = None
 
-    def checked(self) -> str:
-        """One sentence: what these checks verified (module docstring), for the user."""
+    def checked(self, limits: CheckLimits | None = None) -> str:
+        """One sentence: what these checks verified under limits (default CheckLimits())
+        (module docstring), for the user."""
+        limits = CheckLimits() if limits is None else limits
         in_step = "cameras in step in time, " if self.sync is not None else ""
         if self.camera_heldout_px is not None:
+            focal = ("no focal length given too long, " if self.focal_scale is not None
+                     and limits.min_focal_scale > 0 else "")
             return ("checked: joints in front of every camera, limb-length consistency, "
                     "held-out frames' reprojection overall and per camera against the others, "
-                    f"{in_step}agreement of the held-out splits")
+                    f"{in_step}{focal}agreement of the held-out splits")
         mirrored = ("bodies not mirrored, " if self.body_front_share is not None
                     and np.isfinite(self.body_front_share) else "")
         return (f"checked ({len(self.camera_names)} cameras: no camera can be held out against "
@@ -602,6 +625,8 @@ class SolutionChecks:
                        f"{100 * limits.min_body_front_share:.0f} %)")
         sync = self.sync_failure(limits)
         out += [sync] if sync else []
+        focal = self.focal_failure(limits)
+        out += [focal] if focal else []
         if self.camera_heldout_px is not None:
             off = [f"{name} ({px:.0f} px)" for name, px
                    in zip(self.camera_names, self.camera_heldout_px, strict=True)
@@ -639,6 +664,21 @@ class SolutionChecks:
                 "show at t + N): " + ", ".join(cameras) + which + "; synchronise the videos "
                 "(trim the start of those that are behind, or of the others)"
                 + (", the clearest first," if len(named) > 1 else "") + " and calibrate again")
+
+    def focal_failure(self, limits: CheckLimits) -> str | None:
+        """The sentence for cameras whose focal factor is below limits.min_focal_scale
+        (focal length given too long: CheckLimits), None when none is or not measured."""
+        if self.focal_scale is None or limits.min_focal_scale == 0:
+            return None
+        short = [f"{name} ({scale:.2f}x)"
+                 for name, scale in zip(self.camera_names, self.focal_scale, strict=True)
+                 if scale < limits.min_focal_scale]
+        if not short:
+            return None
+        return ("focal lengths given too long: the people's 2D would shorten that of "
+                + ", ".join(short) + f" (below {limits.min_focal_scale:.2f}x): check the "
+                "intrinsics of " + ("that camera" if len(short) == 1 else "those cameras")
+                + " (calibrated at another zoom, resolution or crop, or another camera's?)")
 
     def focal_warnings(self, limits: CheckLimits) -> list[str]:
         """One sentence naming the cameras whose focal factor is beyond

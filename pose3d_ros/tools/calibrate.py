@@ -51,7 +51,7 @@ from pose3d_ros.core.selfcalib import (
     calibrate_from_detections,
     check_other_rig,
 )
-from pose3d_ros.core.selfcalib_checks import CalibrationRefusedError
+from pose3d_ros.core.selfcalib_checks import CalibrationRefusedError, CheckLimits
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
                              "skip the check for a camera out of step in time, which on short "
                              "stretches of one slowly moving person can name a 3-4 frame shift "
                              "the videos do not have (docs/multiview.md)")
+    parser.add_argument("--trust-intrinsics", action="store_true",
+                        help="the intrinsics are known right for these videos (checkerboard-"
+                             "calibrated at this resolution and zoom): skip the refusal of a "
+                             "focal length the people's 2D finds too long (docs/multiview.md)")
     parser.add_argument("--out", type=Path, required=True, help="rig YAML to write (an "
                         "existing one only with --overwrite)")
     add_common_arguments(parser)
@@ -296,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{result.reprojection_rms_px:.2f} px over {result.num_observations} observations, "
           f"held-out frames {heldout:.1f} px, {len(people.frames)} people-frames")
     if result.checks is not None and len(result.rig) > 2:   # two: warned by the core
-        print(f"  {result.checks.checked()}")
+        print(f"  {result.checks.checked(check_limits(args))}")
     reference_camera = result.rig.cameras[args.reference].name
     print(f"  frame {args.frame_id!r}: the optical frame of {reference_camera} (z along its "
           f"view, y down; not level); the nodes also broadcast {args.frame_id}_upright for "
@@ -322,6 +326,16 @@ def main(argv: list[str] | None = None) -> int:
                   f"{cmp.translation_direction_error_deg[i]:.2f} deg, baseline ratio "
                   f"{cmp.scale_ratio[i]:.3f}")
     return 0
+
+
+def check_limits(args: argparse.Namespace) -> CheckLimits:
+    """The self-calibration checks' limits with those the user skips (--cameras-in-step,
+    --trust-intrinsics) off."""
+    return replace(DEFAULT_LIMITS,
+                   sync_search_frames=0 if args.cameras_in_step else (
+                       DEFAULT_LIMITS.sync_search_frames),
+                   min_focal_scale=0.0 if args.trust_intrinsics else (
+                       DEFAULT_LIMITS.min_focal_scale))
 
 
 def calibrate(args: argparse.Namespace, bar, video_cameras: list[CameraModel] | None = None
@@ -356,8 +370,7 @@ def calibrate(args: argparse.Namespace, bar, video_cameras: list[CameraModel] | 
         bar.update()
         bar.set_postfix_str(name)
 
-    limits = replace(DEFAULT_LIMITS, sync_search_frames=0) if args.cameras_in_step else (
-        DEFAULT_LIMITS)
+    limits = check_limits(args)
     try:
         solved = calibrate_from_detections(kp, sc, cameras, fps=fps,
                                            person_height_m=args.height,
@@ -366,10 +379,15 @@ def calibrate(args: argparse.Namespace, bar, video_cameras: list[CameraModel] | 
                                            step=next_step)
     except CalibrationRefusedError as err:
         checks = getattr(err.result, "checks", None)
-        if checks is not None and checks.sync_failure(limits) is not None:
-            raise CalibrationRefusedError(
-                f"{err} (videos known to be in step, cameras triggered together: "
-                "--cameras-in-step skips this check)", err.result) from err
+        skips = [] if checks is None else [
+            hint for failure, hint in (
+                (checks.sync_failure(limits), "videos known to be in step, cameras triggered "
+                 "together: --cameras-in-step skips the check for cameras out of step"),
+                (checks.focal_failure(limits), "intrinsics known right for these videos: "
+                 "--trust-intrinsics skips the check for focal lengths given too long"))
+            if failure is not None]
+        if skips:
+            raise CalibrationRefusedError(f"{err} ({'; '.join(skips)})", err.result) from err
         raise
     bar.update()
     return solved, reference_rig
