@@ -267,7 +267,7 @@ def test_a_focal_length_given_too_long_is_refused_and_named(name, subset, camera
 @pytest.mark.parametrize("camera, factor", [(3, 0.6), (1, 0.5)])
 def test_a_focal_length_given_too_short_is_named_in_a_warning(camera, factor, caplog):
     """(a review: cam02's focal length given 0.6x its own gave a rig 5.7 degrees off without
-    a word; not refused: good short stretches give factors up to 1.9, see the next test)"""
+    a word; not refused: good short stretches give factors up to 3.9, see the next test)"""
     import logging
 
     kp, sc, cameras = _demo("single")

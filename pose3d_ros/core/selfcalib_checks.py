@@ -107,9 +107,8 @@ class CheckLimits:
         the shipped intrinsics, with and without 3 px of noise: never below 0.74 on a rig
         within 5 degrees (0.70 and 0.72 on rigs 28 and 16 degrees off)
         (benchmarks/results_multiview.md 3l). The other way (given too short) is only
-        warned: good stretches reach 3.9. 0 skips it; with
-        intrinsics known right (checkerboard-calibrated for these videos) `calibrate
-        --trust-intrinsics` skips it.
+        warned: good stretches reach 3.9. 0 skips it; with intrinsics known right
+        (checkerboard-calibrated for these videos) `calibrate --trust-intrinsics` skips it.
     """
 
     min_in_front: float = 0.97
