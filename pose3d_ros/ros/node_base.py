@@ -100,7 +100,7 @@ class PoseNodeBase(LifecycleNode):
             self.get_logger().warning(
                 f"ignored, not parameters of this node: {', '.join(unknown)}; 'ros2 param "
                 f"list {self.get_fully_qualified_name()}' lists them (docs/nodes.md)")
-        self.add_pre_set_parameters_callback(self._doubles_from_integers)
+        self.add_pre_set_parameters_callback(self._numbers_as_declared)
         self.add_on_set_parameters_callback(self._check_new_parameters)
         self._guard_change_state_service()
         self.config: Any = None
@@ -168,19 +168,23 @@ class PoseNodeBase(LifecycleNode):
         the name of its /diagnostics statuses, unique per namespace."""
         return self.get_fully_qualified_name().lstrip("/")
 
-    def _doubles_from_integers(self, parameters: list[Parameter]) -> list[Parameter]:
+    def _numbers_as_declared(self, parameters: list[Parameter]) -> list[Parameter]:
         """`ros2 param set <node> sync.slop_s 1` sends an integer, which rclpy refuses for a
         double parameter ("Wrong parameter type", without its name): take it as the double
         it means; and a whole double for an integer parameter (`sync.min_views 2.0`, a
         review) as that integer."""
-        doubles = {spec.name for spec in self.SPECS if spec.type == Parameter.Type.DOUBLE}
-        integers = {spec.name for spec in self.SPECS if spec.type == Parameter.Type.INTEGER}
-        return [Parameter(p.name, Parameter.Type.DOUBLE, float(p.value))
-                if p.name in doubles and p.type_ == Parameter.Type.INTEGER else
-                Parameter(p.name, Parameter.Type.INTEGER, int(p.value))
-                if p.name in integers and p.type_ == Parameter.Type.DOUBLE
-                and float(p.value).is_integer() else p
-                for p in parameters]
+        declared = {spec.name: spec.type for spec in self.SPECS}
+
+        def as_declared(p: Parameter) -> Parameter:
+            wanted = declared.get(p.name)
+            if wanted == Parameter.Type.DOUBLE and p.type_ == Parameter.Type.INTEGER:
+                return Parameter(p.name, wanted, float(p.value))
+            if (wanted == Parameter.Type.INTEGER and p.type_ == Parameter.Type.DOUBLE
+                    and float(p.value).is_integer()):
+                return Parameter(p.name, wanted, int(p.value))
+            return p
+
+        return [as_declared(p) for p in parameters]
 
     def _check_new_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         """Refuse a runtime change that breaks a choice or range, with the reason (rclpy
@@ -208,10 +212,10 @@ class PoseNodeBase(LifecycleNode):
         if not changed:
             return SetParametersResult(successful=True)
         names = ", ".join(p.name for p in changed)
+        self._pending_parameters |= {p.name for p in changed}
         if self.health is not None:     # on /diagnostics too: rqt and `ros2 param get` show
-            told = self.health.constants.get(PENDING_PARAMETERS_KEY, "")     # the new values
-            pending = {*filter(None, told.split(", ")), *(p.name for p in changed)}
-            self.health.constants[PENDING_PARAMETERS_KEY] = ", ".join(sorted(pending))
+            self.health.constants[PENDING_PARAMETERS_KEY] = ", ".join(     # the new values
+                sorted(self._pending_parameters))
         reason = (f"stored; {names} takes effect at the next configure (deactivate, "
                   "cleanup, configure, activate)")
         broken = rules_broken(self, self.SPECS, {p.name: p.value for p in changed})
@@ -226,6 +230,7 @@ class PoseNodeBase(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.last_error = ""
         self._configured_values: dict[str, str] = {}   # shown on /diagnostics (pipeline)
+        self._pending_parameters: set[str] = set()     # changed since (PENDING_PARAMETERS_KEY)
         try:
             self.config = read_parameters(self, self.SPECS)
             self._configure(self.config)

@@ -102,6 +102,8 @@ def pipeline_params(config: Any) -> PipelineParams:
 class RigNodeBase(PoseNodeBase):
     """Nodes that make 3D: calibration, pipeline, 3D/marker/TF publishers."""
 
+    tf_listener: Any = None     # tf2_ros.TransformListener (extrinsics_source 'tf' with tf2_ros)
+
     def _make_lifter(self, config: Any) -> Any:
         """The monocular path (None without one), used for sets with a single camera and, with
         lone_view_people, for the people whom one camera of a rig alone sees. The fusion node
@@ -649,9 +651,8 @@ class RigNodeBase(PoseNodeBase):
         # unregistered (its __del__ never runs: the node holds it); every configure added a
         # pair, kept through cleanup and after (a review, with a listener made as tf2_ros
         # makes it: tf2_ros has no wheel here)
-        listener = getattr(self, "tf_listener", None)
-        if listener is not None:
-            listener.unregister()
+        if self.tf_listener is not None:
+            self.tf_listener.unregister()
         self.tf_listener = None
         self.rig = self.static_tf = self.tf_buffer = None
         self._calibration_changes = {}
