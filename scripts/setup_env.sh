@@ -4,14 +4,16 @@
 # On a machine WITHOUT ROS 2 (fresh Debian/Ubuntu, Python 3.11): builds a virtual environment in
 # $POSE3D_VENV (default: <repo>/.venv) holding ROS 2 Jazzy from PyPI wheels (rclpy over Fast DDS,
 # the message packages, ament_cmake + rosidl for message generation), colcon, torch (CPU),
-# onnxruntime-gpu (falls back to CPU), opencv-python, numpy, scipy, mediapipe 0.10.14, rosbags
-# and the test tools; then runs `colcon build` into <repo>/build_ws/.
+# onnxruntime-gpu (falls back to CPU), opencv-contrib-python, numpy, scipy, mediapipe 0.10.14,
+# rosbags and the test tools; then runs `colcon build` into <repo>/build_ws/.
 #
 # On a machine WITH ROS 2 sourced (ROS_DISTRO set, /opt/ros/$ROS_DISTRO present): uses that ROS
 # and only adds the Python packages ROS does not ship, in a venv that sees the system packages.
 #
 # Idempotent: a second run re-installs nothing that is already present and rebuilds only what
 # changed. Needs no root. Every workaround is explained where it is applied.
+# pip runs with --no-cache-dir: the wheels (about 1.5 GB) would otherwise stay in pip's cache
+# beside the installed environment, on disks that CI runs have been seen to fill.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,9 +61,13 @@ ROS_WHEELS=(
 # pulls several GB of CUDA libraries onto machines that have no GPU. Override with TORCH_SPEC.
 TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
 PY_DEPS=(
-  "$TORCH_SPEC" "numpy>=1.26,<3" "scipy>=1.11" "opencv-python>=4.9" "onnxruntime-gpu>=1.20"
-  "onnx>=1.16" "mediapipe==0.10.14" "ai-edge-litert>=2.0" "rosbags>=0.10" "PyYAML>=6"
-  "toml>=0.10" "tqdm>=4.66" "matplotlib>=3.8" "plotly>=5.20" "pytest>=8" "pytest-timeout>=2.3" "ruff>=0.6" "flake8>=7"
+  # opencv-contrib-python, not opencv-python: mediapipe 0.10.14 requires the contrib wheel, and
+  # the two wheels write the same cv2 package (the later one's files over the earlier's, and
+  # about 300 MB of the same libraries twice).
+  "$TORCH_SPEC" "numpy>=1.26,<3" "scipy>=1.11" "opencv-contrib-python>=4.9"
+  "onnxruntime-gpu>=1.20" "onnx>=1.16" "mediapipe==0.10.14" "ai-edge-litert>=2.0"
+  "rosbags>=0.10" "PyYAML>=6" "toml>=0.10" "tqdm>=4.66" "matplotlib>=3.8" "plotly>=5.20"
+  "pytest>=8" "pytest-timeout>=2.3" "ruff>=0.6" "flake8>=7"
   # pybullet 3.2.7: its wheel carries the motion capture (fetch_mocap reads it from there) and
   # test_mocap.py checks the package's forward kinematics against pybullet's own.
   "pybullet==3.2.7"
@@ -76,14 +82,14 @@ if [[ -n "${ROS_DISTRO:-}" && -d "/opt/ros/${ROS_DISTRO}" ]]; then
   # python3.12, Humble: 22.04's python3.10) and see its packages (rclpy, cv_bridge, tf2_ros).
   [[ -x "$venv/bin/python" ]] || /usr/bin/python3 -m venv --system-site-packages "$venv"
   # numpy < 2: apt's cv_bridge and other ROS extensions are compiled against numpy 1.x.
-  "$venv/bin/python" -m pip install -q "${PY_DEPS[@]}" "numpy<2"
+  "$venv/bin/python" -m pip install -q --no-cache-dir "${PY_DEPS[@]}" "numpy<2"
   prefix="/opt/ros/${ROS_DISTRO}"
 else
   [[ -x "$venv/bin/python" ]] || { log "creating venv $venv"; "$python" -m venv "$venv"; }
   log "installing ROS 2 Jazzy wheels and Python dependencies into $venv"
   # setuptools < 80: colcon-core 0.21 declares that bound (newer setuptools dropped APIs it uses).
-  "$venv/bin/python" -m pip install -q --upgrade pip wheel "setuptools>=68,<80"
-  "$venv/bin/python" -m pip install -q "${ROS_WHEELS[@]}" "${PY_DEPS[@]}" "setuptools>=68,<80"
+  "$venv/bin/python" -m pip install -q --no-cache-dir --upgrade pip wheel "setuptools>=68,<80"
+  "$venv/bin/python" -m pip install -q --no-cache-dir "${ROS_WHEELS[@]}" "${PY_DEPS[@]}" "setuptools>=68,<80"
   prefix="$venv"
   # Workaround 1: the exported CMake targets of the message wheels name the include dirs of the
   # Python the wheels were built with (/opt/python/cp311-cp311/...), and CMake rejects an

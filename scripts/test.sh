@@ -10,7 +10,9 @@ bash scripts/setup_env.sh
 # missing and we may (CI runs as root); elsewhere the test says how to get it.
 if ! command -v chromium >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
   echo "[test] installing Debian's chromium for the report rendering test"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+  # apt-get clean: the downloaded packages (about 100 MB) are not needed once installed
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+     && apt-get clean) \
     >/tmp/pose3d_apt.log 2>&1 || echo "[test] chromium install failed (see /tmp/pose3d_apt.log)"
 fi
 # shellcheck disable=SC1091
@@ -19,11 +21,12 @@ python -m pose3d_ros.tools.fetch_demo >/dev/null
 # Motion capture (DeepMimic clips of the pybullet wheel) as H36M-17 sequences in data/mocap/.
 python -m pose3d_ros.tools.fetch_mocap >/dev/null
 # BlazePose -> ONNX conversion from the installed mediapipe wheel, verified against TFLite, so the
-# ONNX back-end's tests run on the real converted models (first run: about 2 minutes and 1.6 GB
-# for the separate tensorflow/tf2onnx converter environment under data/).
+# ONNX back-end's tests run on the real converted models (first run: about 2 minutes; the
+# separate tensorflow/tf2onnx converter environment, 1.6 GB, is removed once the models are
+# made: nothing else uses it).
 data_dir="${POSE3D_DATA:-$repo/data}"
 if [[ ! -f "$data_dir/models/blazepose/pose_landmark_full.onnx" ]]; then
-  python -m pose3d_ros.tools.convert_blazepose_onnx
+  python -m pose3d_ros.tools.convert_blazepose_onnx --discard-venv
 fi
 status=0
 python -m pytest -q -p no:cacheprovider test "$@" || status=$?

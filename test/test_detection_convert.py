@@ -78,3 +78,31 @@ def test_the_converter_refuses_bad_values_and_existing_models_before_any_work(tm
     assert run_cli(tool.main, base) == 2
     assert "already exists; pass --overwrite" in capsys.readouterr().err
     assert old.read_bytes() == b"a verified model" and not venv.exists()
+
+
+def test_a_failed_converter_install_is_one_line_and_leaves_no_half_environment(tmp_path):
+    """Found by CI (stop 51): pip ran out of disk installing TensorFlow into the converter
+    environment; the tool ended in a traceback and left the half-installed environment behind.
+    Now a failed install is a UserError naming the environment and the step, and an
+    environment this run created is removed (one that was there is left as it was). A real
+    venv and a real pip, asked for a wheel file that does not exist (no network needed)."""
+    import pytest
+
+    from pose3d_ros.core.output_files import UserError
+    from pose3d_ros.tools.convert_blazepose_onnx import ensure_convert_venv
+
+    missing = str(tmp_path / "not_there-1.0-py3-none-any.whl")
+    venv = tmp_path / "convert-venv"
+    with pytest.raises(UserError) as failed:
+        ensure_convert_venv(venv, (missing,))
+    told = str(failed.value)
+    assert f"could not make the converter environment {venv}" in told, told
+    assert "python -m pip install exited 1" in told and "the environment was removed" in told, told
+    assert not venv.exists()
+
+    venv.mkdir()                                  # a folder the user had: never removed
+    (venv / "theirs.txt").write_text("kept")
+    with pytest.raises(UserError) as failed:
+        ensure_convert_venv(venv, (missing,))
+    assert "left as it was" in str(failed.value)
+    assert (venv / "theirs.txt").read_text() == "kept"

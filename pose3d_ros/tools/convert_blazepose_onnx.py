@@ -1,6 +1,7 @@
 """Convert the BlazePose weights of the installed mediapipe wheel to ONNX, and verify them.
 
-    python -m pose3d_ros.tools.convert_blazepose_onnx [--out DIR] [--venv DIR] [--overwrite]
+    python -m pose3d_ros.tools.convert_blazepose_onnx [--out DIR] [--venv DIR] [--discard-venv]
+        [--overwrite]
 
 Steps (all reproducible from the installed mediapipe==0.10.14 wheel, nothing downloaded but
 the converter's own packages):
@@ -13,7 +14,8 @@ the converter's own packages):
   2. tf2onnx converts both models (opset 17). tf2onnx needs TensorFlow, which must not enter
      the package's environment: it runs in a separate virtual environment (--venv, default
      <data>/convert-venv, <data> being data_paths.default_data_dir()), created with
-     tensorflow-cpu and tf2onnx if absent.
+     tensorflow-cpu and tf2onnx if absent and kept for later conversions (1.6 GB), unless
+     --discard-venv removes it at the end.
   3. The batch axis of both ONNX graphs is made dynamic (so cameras x people run as one batch).
   4. Both ONNX models are run on real crops of the demo recording (letterboxed whole frames for
      the detector, person ROIs for the landmark model) and compared with the LiteRT interpreter
@@ -26,13 +28,16 @@ ones are replaced only with --overwrite.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -65,20 +70,51 @@ def data_dir() -> Path:
     return default_data_dir()
 
 
-def ensure_convert_venv(venv: Path) -> tuple[Path, dict]:
-    """Python of a virtual environment with tensorflow-cpu and tf2onnx, created if absent."""
+def ensure_convert_venv(venv: Path, packages: tuple[str, ...] = CONVERTER_PACKAGES
+                        ) -> tuple[Path, dict]:
+    """Python of a virtual environment with `packages` (tensorflow-cpu and tf2onnx), created
+    if absent. A failed install raises UserError and removes the environment if this call
+    created it (a half-installed TensorFlow is about 1 GB that nothing can use).
+
+    The info dict says where it is and whether this call created it ("created")."""
     python = venv / "bin" / "python"
     info: dict = {"venv": str(venv), "created": False}
     check = [str(python), "-c", "import tf2onnx, tensorflow"]
     if python.is_file() and subprocess.run(check, capture_output=True).returncode == 0:
         return python, info
-    log.info("creating the converter environment %s (%s)", venv, ", ".join(CONVERTER_PACKAGES))
+    log.info("creating the converter environment %s (%s)", venv, ", ".join(packages))
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *CONVERTER_PACKAGES],
-                   check=True)
-    info.update(created=True, seconds=round(time.perf_counter() - start, 1))
+    existed = venv.exists()
+    # --no-cache-dir: the wheels (TensorFlow's alone is several hundred MB) would otherwise
+    # stay in pip's cache beside the installed copy, for a conversion run once
+    # (found by CI: a run ran out of disk while installing them)
+    steps = ([sys.executable, "-m", "venv", str(venv)],
+             [str(python), "-m", "pip", "install", "--quiet", "--no-cache-dir", *packages])
+    for step in steps:
+        finished = subprocess.run(step)
+        if finished.returncode != 0:
+            if not existed:
+                shutil.rmtree(venv, ignore_errors=True)
+            what = "removed" if not existed else "left as it was (remove it to start afresh)"
+            raise UserError(f"could not make the converter environment {venv} "
+                            f"({', '.join(packages)}): {Path(step[0]).name} "
+                            f"{' '.join(step[1:4])} exited {finished.returncode} (its message "
+                            f"is above); the environment was {what}")
+    info.update(created=not existed, seconds=round(time.perf_counter() - start, 1))
     return python, info
+
+
+@contextlib.contextmanager
+def converter_environment(venv: Path, discard: bool) -> Iterator[tuple[Path, dict]]:
+    """ensure_convert_venv for the length of a `with`; with `discard`, the environment is
+    removed at the end (success or not) if this run created it, never one that was there."""
+    python, info = ensure_convert_venv(venv)
+    try:
+        yield python, info
+    finally:
+        if discard and info["created"]:
+            shutil.rmtree(venv, ignore_errors=True)
+            log.info("removed the converter environment %s (--discard-venv)", venv)
 
 
 def densify_tflite(source: Path, target: Path) -> int:
@@ -246,32 +282,14 @@ def check_arguments(args: argparse.Namespace, out: Path) -> None:
         refuse_existing(path, args.overwrite, folder=False)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default <data>/models/blazepose; <data>: "
-                             f"{DATA_DIR_RULE})")
-    parser.add_argument("--venv", type=Path, default=None,
-                        help="converter environment with tensorflow-cpu and tf2onnx "
-                             "(default <data>/convert-venv, created if absent)")
-    parser.add_argument("--opset", type=int_in(13, 21, what="an opset tf2onnx 1.17 writes, 13-21 "
-                                               "(the package's models use 17)"),
-                        default=17, help="ONNX opset of the models")
-    parser.add_argument("--frames", type=int_at_least(1), default=2,
-                        help="demo frames per camera used for verification")
-    parser.add_argument("--tolerance", type=positive_float, default=1e-3,
-                        help="largest allowed |ONNX - TFLite| relative to the output's scale")
-    add_common_arguments(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    out = args.out or default_model_dir()
-    check_arguments(args, out)
-
+def convert_and_verify(args: argparse.Namespace, out: Path, tflite_models: tuple[Path, Path],
+                       python: Path, venv_info: dict) -> list[Path]:
+    """Convert the (detector, landmark) `tflite_models` with the converter environment's
+    `python`, verify them and move them into `out` with verification.json; returns the three
+    paths written."""
     import mediapipe
 
-    from ..core.detection.blazepose_multi import mediapipe_model_paths
-    python, venv_info = ensure_convert_venv(args.venv or data_dir() / "convert-venv")
-    detector_tflite, landmark_tflite = mediapipe_model_paths()
+    detector_tflite, landmark_tflite = tflite_models
     record: dict = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "machine": platform.platform(), "mediapipe": mediapipe.__version__,
                     "converter": venv_info, "opset": args.opset, "models": {}}
@@ -317,6 +335,39 @@ def main(argv: list[str] | None = None) -> int:
                             f"to {worst[0]:.3g} ({worst[1]}), over --tolerance "
                             f"{args.tolerance:g}; nothing was written to {out}")
         record_path.write_text(json.dumps(record, indent=2))
+    return targets
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default <data>/models/blazepose; <data>: "
+                             f"{DATA_DIR_RULE})")
+    parser.add_argument("--venv", type=Path, default=None,
+                        help="converter environment with tensorflow-cpu and tf2onnx "
+                             "(default <data>/convert-venv, created if absent, then kept for "
+                             "later conversions)")
+    parser.add_argument("--discard-venv", action="store_true",
+                        help="remove the converter environment at the end if this run created "
+                             "it (frees about 1.6 GB; a later conversion makes it again)")
+    parser.add_argument("--opset", type=int_in(13, 21, what="an opset tf2onnx 1.17 writes, 13-21 "
+                                               "(the package's models use 17)"),
+                        default=17, help="ONNX opset of the models")
+    parser.add_argument("--frames", type=int_at_least(1), default=2,
+                        help="demo frames per camera used for verification")
+    parser.add_argument("--tolerance", type=positive_float, default=1e-3,
+                        help="largest allowed |ONNX - TFLite| relative to the output's scale")
+    add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    out = args.out or default_model_dir()
+    check_arguments(args, out)
+
+    from ..core.detection.blazepose_multi import mediapipe_model_paths
+    tflite_models = mediapipe_model_paths()    # a missing wheel is told before the 1.6 GB
+    venv = args.venv or data_dir() / "convert-venv"
+    with converter_environment(venv, args.discard_venv) as (python, venv_info):
+        targets = convert_and_verify(args, out, tflite_models, python, venv_info)
     log.info("wrote %s, %s and %s (verification passed)", *targets)
     return 0
 
