@@ -13,7 +13,11 @@ runs (landmark model only, ROIs from the previous frame, crops batched, all core
 landmark_floor.py) with the ratios median latency / floor and processing time / floor, and
 the same floor with its calls started at the input's cadence (--fps; a model that idles
 between frames runs slower on this VM, and the node is fed at that cadence) with the ratio
-processing time / that floor.
+processing time / that floor. Wall time grows when other processes take cores (on 2 cores, the
+publisher and the ingest take 0.9-1.2 of them at 4 cameras), so the CPU time follows: the
+node's processing threads' CPU per output (processing_cpu_ms: all but the executor, DDS and
+this script's main thread) against the process CPU per call of the floor at the input's
+cadence (model threads and their idle spinning included on both sides).
 `images taken` counts the images the node took from DDS and accepted while streaming (with
 skip_images_while_busy, the default, images that arrive while a set is processed stay in DDS,
 where the newer ones replace them: fewer are taken by design; `--skip-images-while-busy false`
@@ -55,6 +59,7 @@ import ctypes
 import multiprocessing
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -112,7 +117,7 @@ from pose3d_ros.ros.visualization import skeleton_markers  # noqa: E402
 from pose3d_ros.tools.fetch_demo import calibration_path, video_paths  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from landmark_floor import floor_ms  # noqa: E402
+from landmark_floor import floor_ms, landmark_only_run  # noqa: E402
 from process_memory import status_mib  # noqa: E402
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -273,6 +278,20 @@ def cpu_by_role(before: dict, after: dict, roles: dict[int, str]) -> dict[str, f
     return spent
 
 
+NOT_PROCESSING = ("executor (callbacks)", "benchmark main thread")
+
+
+def processing_cpu_ms(spent: dict[str, float], outputs: int) -> float:
+    """CPU milliseconds per output of the node's processing: every thread of this process
+    (cpu_by_role's seconds by role) but the executor's (ingest, the probe), DDS's (`dds.*`)
+    and the benchmark's main thread: the processing thread, the detection pool and the
+    model's threads. Unlike wall time, it does not grow when the publisher process and the
+    ingest take cores from the 2D network (#13: on 2 cores, 0.9-1.2 of them at 4 cameras)."""
+    busy = sum(seconds for role, seconds in spent.items()
+               if role not in NOT_PROCESSING and not role.startswith("dds."))
+    return busy * 1000 / outputs if outputs else float("nan")
+
+
 def renice_threads(niceness: int, keep: set[int]) -> int:
     """Raise the nice value of every thread of this process but `keep` and DDS's own
     threads by `niceness` (Linux: nice is per thread); returns how many were changed."""
@@ -380,10 +399,11 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
         roles = {t.native_id: "detection pool" for t in threading.enumerate()
                  if t.name.startswith(DETECTION_POOL_PREFIX)}
         roles.update({spinning.native_id: "executor (callbacks)",
-                      node._worker.native_id: "processing thread"})
+                      node._worker.native_id: "processing thread",
+                      threading.main_thread().native_id: "benchmark main thread"})
         window = cpu_after[2] - cpu_before[2]
-        cores = {role: seconds / window
-                 for role, seconds in cpu_by_role(cpu_before[0], cpu_after[0], roles).items()}
+        spent = cpu_by_role(cpu_before[0], cpu_after[0], roles)
+        cores = {role: seconds / window for role, seconds in spent.items()}
         cores["publisher process"] = sum(
             cpu_by_role(cpu_before[1], cpu_after[1], {}).values()) / window
         rows = received.rows
@@ -400,7 +420,8 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
                       received_at=rows[:, 2] - started,
                       people=float(rows[:, 1].mean()) if len(rows) else 0.0,
                       views=Counter(int(v) for v in rows[rows[:, 1] > 0, 3]),
-                      stages=node.health.stage_means_ms(), memory=memory, cores=cores)
+                      stages=node.health.stage_means_ms(), memory=memory, cores=cores,
+                      processing_cpu_ms=processing_cpu_ms(spent, len(rows)))
     finally:
         driver.join(10)
         executor.shutdown()
@@ -487,6 +508,20 @@ def print_live(rows: list[dict], floors: dict[int, tuple[float, str]],
               f"{percentile(lat, 99):.0f} | {floor:.1f} | {percentile(lat, 50) / floor:.2f} | "
               f"{processing / floor:.2f} | {floor_paced:.1f} | {processing / floor_paced:.2f} | "
               + " | ".join(f"{r['stages'].get(st, float('nan')):.1f}" for st in stages) + " |")
+
+
+def print_cpu(rows: list[dict], floor_cpu: dict[int, float], fps: float) -> None:
+    """CPU per set against CPU per call of the floor at the input's cadence: the node's cost
+    beside its 2D network's, whatever the other processes on the machine take."""
+    print(f"\nCPU per set (processing_cpu_ms) against the floor's CPU per call at {fps:g} fps")
+    print("| detector | cameras | node processing CPU (ms / set) | floor CPU (ms / call) | "
+          "ratio |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        floor = floor_cpu[r["cameras"]]
+        node = r.get("processing_cpu_ms", float("nan"))
+        print(f"| {r['detector']} ({r.get('transport', 'raw')}) | {r['cameras']} | "
+              f"{node:.1f} | {floor:.1f} | {node / floor:.2f} |")
 
 
 def print_views(rows: list[dict]) -> None:
@@ -716,11 +751,13 @@ def main(argv: list[str] | None = None) -> int:
     distinct = read_frames(args.distinct_frames)
     stream = [distinct[ping_pong_index(k, len(distinct))] for k in range(min(args.frames, 60))]
     floors = {n: floor_ms([row[:n] for row in stream]) for n in args.cameras}
-    paced = {n: floor_ms([row[:n] for row in stream], 1.0 / args.fps, (backend,))[0]
-             for n, (_, backend) in floors.items()}
+    paced_runs = {n: landmark_only_run(backend, [row[:n] for row in stream], 1.0 / args.fps)
+                  for n, (_, backend) in floors.items()}
+    paced = {n: statistics.median(run.times_ms) for n, run in paced_runs.items()}
     print(f"## Live: {args.frames} frame sets streamed at {args.fps:g} fps per camera")
     print("floor (same run, same frames): " + ", ".join(
-        f"{n} camera(s) {f:.1f} ms ({b}), {paced[n]:.1f} ms at {args.fps:g} fps"
+        f"{n} camera(s) {f:.1f} ms ({b}), {paced[n]:.1f} ms at {args.fps:g} fps "
+        f"(CPU {paced_runs[n].cpu_ms_per_call:.1f} ms per call)"
         for n, (f, b) in floors.items()))
     del distinct, stream
     rows = []
@@ -744,6 +781,7 @@ def main(argv: list[str] | None = None) -> int:
             except (FileNotFoundError, ImportError, RuntimeError) as exc:
                 print(f"# {detector}, {n} camera(s): not run: {exc}")
     print_live(rows, floors, paced, args.fps)
+    print_cpu(rows, {n: run.cpu_ms_per_call for n, run in paced_runs.items()}, args.fps)
     print_cores(rows)
     print_views(rows)
     load = os.getloadavg()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -34,16 +35,25 @@ def floor_detector(backend: str):
     return create_detector(backend, **FLOOR_OPTIONS)
 
 
-def landmark_only_ms(backend: str, sets: Sequence[Sequence[np.ndarray]],
-                     period_s: float = 0.0) -> list[float]:
-    """Milliseconds per call of the floor configuration of `backend` on frame sets 1.. with
-    ROIs tracked from set 0, counting only calls that ran no detector view; period_s > 0
-    starts each call one period (s) after the one before (the input's cadence), 0 back to
-    back."""
+@dataclass(frozen=True)
+class FloorRun:
+    """One run of the floor configuration: wall milliseconds of each call that ran no
+    detector view, and the process's CPU milliseconds (every thread, model threads included,
+    idle periods' spinning too) per call over all calls after the first."""
+    times_ms: list[float]
+    cpu_ms_per_call: float
+
+
+def landmark_only_run(backend: str, sets: Sequence[Sequence[np.ndarray]],
+                      period_s: float = 0.0) -> FloorRun:
+    """The floor configuration of `backend` on frame sets 1.. with ROIs tracked from set 0;
+    period_s > 0 starts each call one period (s) after the one before (the input's cadence),
+    0 back to back."""
     detector = floor_detector(backend)
     try:
         detector.detect(sets[0])
         times = []
+        cpu_start = time.process_time()
         for images in sets[1:]:
             start = time.perf_counter()
             detector.detect(images)
@@ -52,9 +62,17 @@ def landmark_only_ms(backend: str, sets: Sequence[Sequence[np.ndarray]],
                 times.append(spent * 1000)
             if period_s > spent:
                 time.sleep(period_s - spent)
-        return times
+        cpu_ms = (time.process_time() - cpu_start) * 1000 / max(len(sets) - 1, 1)
+        return FloorRun(times, cpu_ms)
     finally:
         detector.close()
+
+
+def landmark_only_ms(backend: str, sets: Sequence[Sequence[np.ndarray]],
+                     period_s: float = 0.0) -> list[float]:
+    """Milliseconds per call of the floor configuration (landmark_only_run), counting only
+    calls that ran no detector view."""
+    return landmark_only_run(backend, sets, period_s).times_ms
 
 
 def floor_ms(sets: Sequence[Sequence[np.ndarray]], period_s: float = 0.0,
