@@ -106,3 +106,25 @@ def test_a_failed_converter_install_is_one_line_and_leaves_no_half_environment(t
         ensure_convert_venv(venv, (missing,))
     assert "left as it was" in str(failed.value)
     assert (venv / "theirs.txt").read_text() == "kept"
+
+
+def test_an_interrupted_converter_install_leaves_no_half_environment(tmp_path):
+    """Ctrl-C while the converter environment is being made (minutes of pip on a first run)
+    removes what this run made, as a failed install does: the tool's one line, exit 130."""
+    import sys
+
+    from interrupt import interrupt_when
+
+    venv = tmp_path / "convert-venv"
+    missing = str(tmp_path / "not_there-1.0-py3-none-any.whl")
+    script = ("import logging, sys; from pathlib import Path; "
+              "logging.basicConfig(level=logging.INFO, format='%(message)s'); "
+              "from pose3d_ros.core.output_files import run_cli; "
+              "from pose3d_ros.tools.convert_blazepose_onnx import ensure_convert_venv; "
+              "sys.exit(run_cli(lambda argv: ensure_convert_venv(Path(sys.argv[1]), "
+              "(sys.argv[2],)) and 0, []))")
+    code, err = interrupt_when([sys.executable, "-c", script, str(venv), missing],
+                               "creating the converter environment", tmp_path / "err.txt",
+                               delay_s=0.1)
+    assert code == 130 and "interrupted; no output was written" in err, (code, err)
+    assert "Traceback" not in err and not venv.exists(), err

@@ -73,8 +73,9 @@ def data_dir() -> Path:
 def ensure_convert_venv(venv: Path, packages: tuple[str, ...] = CONVERTER_PACKAGES
                         ) -> tuple[Path, dict]:
     """Python of a virtual environment with `packages` (tensorflow-cpu and tf2onnx), created
-    if absent. A failed install raises UserError and removes the environment if this call
-    created it (a half-installed TensorFlow is about 1 GB that nothing can use).
+    if absent. A failed install raises UserError; a failed or interrupted one removes the
+    environment if this call created it (a half-installed TensorFlow is about 1 GB that
+    nothing can use).
 
     The info dict says where it is and whether this call created it ("created")."""
     python = venv / "bin" / "python"
@@ -90,16 +91,19 @@ def ensure_convert_venv(venv: Path, packages: tuple[str, ...] = CONVERTER_PACKAG
     # (found by CI: a run ran out of disk while installing them)
     steps = ([sys.executable, "-m", "venv", str(venv)],
              [str(python), "-m", "pip", "install", "--quiet", "--no-cache-dir", *packages])
-    for step in steps:
-        finished = subprocess.run(step)
-        if finished.returncode != 0:
-            if not existed:
-                shutil.rmtree(venv, ignore_errors=True)
-            what = "removed" if not existed else "left as it was (remove it to start afresh)"
-            raise UserError(f"could not make the converter environment {venv} "
-                            f"({', '.join(packages)}): {Path(step[0]).name} "
-                            f"{' '.join(step[1:4])} exited {finished.returncode} (its message "
-                            f"is above); the environment was {what}")
+    try:
+        for step in steps:
+            finished = subprocess.run(step)
+            if finished.returncode != 0:
+                what = "left as it was (remove it to start afresh)" if existed else "removed"
+                raise UserError(f"could not make the converter environment {venv} "
+                                f"({', '.join(packages)}): {Path(step[0]).name} "
+                                f"{' '.join(step[1:4])} exited {finished.returncode} (its "
+                                f"message is above); the environment was {what}")
+    except BaseException:                 # a failed step, Ctrl-C, SIGTERM (run_cli's)
+        if not existed:
+            shutil.rmtree(venv, ignore_errors=True)
+        raise
     info.update(created=not existed, seconds=round(time.perf_counter() - start, 1))
     return python, info
 
