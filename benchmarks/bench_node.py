@@ -392,6 +392,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
             if sample_memory_s:
                 memory.append((time.time() - started, *memory_sample_mib()))
         cpu_after = (thread_cpu_s(), thread_cpu_s(driver.pid), time.monotonic())
+        stopped = time.time()           # the outputs after it are not in the CPU window
         time.sleep(1.0)
         images_in = sum(cam.frames_in for cam in node.sync.state.values()) - images_before
         sync_drops = sum((cam.drops for cam in node.sync.state.values()), Counter()) \
@@ -421,7 +422,8 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
                       people=float(rows[:, 1].mean()) if len(rows) else 0.0,
                       views=Counter(int(v) for v in rows[rows[:, 1] > 0, 3]),
                       stages=node.health.stage_means_ms(), memory=memory, cores=cores,
-                      processing_cpu_ms=processing_cpu_ms(spent, len(rows)))
+                      processing_cpu_ms=processing_cpu_ms(
+                          spent, int((rows[:, 2] <= stopped).sum())))
     finally:
         driver.join(10)
         executor.shutdown()
