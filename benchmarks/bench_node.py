@@ -14,10 +14,10 @@ landmark_floor.py) with the ratios median latency / floor and processing time / 
 the same floor with its calls started at the input's cadence (--fps; a model that idles
 between frames runs slower on this VM, and the node is fed at that cadence) with the ratio
 processing time / that floor. Wall time grows when other processes take cores (on 2 cores, the
-publisher and the ingest take 0.9-1.2 of them at 4 cameras), so the CPU time follows: the
-node's processing threads' CPU per output (processing_cpu_ms: all but the executor, DDS and
-this script's main thread) against the process CPU per call of the floor at the input's
-cadence (model threads and their idle spinning included on both sides).
+publisher and the ingest took about 0.55 of them at 4 cameras in session 41), so the CPU time
+follows: the node's processing threads' CPU per output (processing_cpu_ms: all but the
+executor, DDS and this script's main thread) against the process CPU per call of the floor at
+the input's cadence (model threads and their idle spinning included on both sides).
 `images taken` counts the images the node took from DDS and accepted while streaming (with
 skip_images_while_busy, the default, images that arrive while a set is processed stay in DDS,
 where the newer ones replace them: fewer are taken by design; `--skip-images-while-busy false`
@@ -286,7 +286,8 @@ def processing_cpu_ms(spent: dict[str, float], outputs: int) -> float:
     (cpu_by_role's seconds by role) but the executor's (ingest, the probe), DDS's (`dds.*`)
     and the benchmark's main thread: the processing thread, the detection pool and the
     model's threads. Unlike wall time, it does not grow when the publisher process and the
-    ingest take cores from the 2D network (#13: on 2 cores, 0.9-1.2 of them at 4 cameras)."""
+    ingest take cores from the 2D network (#13: on 2 cores, about 0.55 of them at 4 cameras,
+    results_realtime.md session 41)."""
     busy = sum(seconds for role, seconds in spent.items()
                if role not in NOT_PROCESSING and not role.startswith("dds."))
     return busy * 1000 / outputs if outputs else float("nan")

@@ -68,13 +68,6 @@ def landmark_only_run(backend: str, sets: Sequence[Sequence[np.ndarray]],
         detector.close()
 
 
-def landmark_only_ms(backend: str, sets: Sequence[Sequence[np.ndarray]],
-                     period_s: float = 0.0) -> list[float]:
-    """Milliseconds per call of the floor configuration (landmark_only_run), counting only
-    calls that ran no detector view."""
-    return landmark_only_run(backend, sets, period_s).times_ms
-
-
 def floor_ms(sets: Sequence[Sequence[np.ndarray]], period_s: float = 0.0,
              backends: Sequence[str] = FLOOR_BACKENDS) -> tuple[float, str]:
     """(median ms per frame set, back-end) of the faster floor back-end of `backends`
@@ -82,7 +75,7 @@ def floor_ms(sets: Sequence[Sequence[np.ndarray]], period_s: float = 0.0,
     best = (float("inf"), "none")
     for backend in backends:
         try:
-            times = landmark_only_ms(backend, sets, period_s)
+            times = landmark_only_run(backend, sets, period_s).times_ms
         except (FileNotFoundError, ImportError):
             continue
         if times and statistics.median(times) < best[0]:
