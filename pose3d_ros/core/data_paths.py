@@ -32,7 +32,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .output_files import write_atomically
+from .output_files import UserError, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +160,8 @@ def _check_writable(folder: Path) -> None:
 
 def download_wheel(requirement: str, folder: Path, *pip_options: str) -> Path:
     """pip download the one wheel of `requirement` (no dependencies, binary only, extra
-    pip_options such as --platform) into `folder`; returns its path. RuntimeError with the
-    last line pip printed when it cannot."""
+    pip_options such as --platform) into `folder`; returns its path. UserError with the
+    last line pip printed when it cannot (tools print it as one line)."""
     name = requirement.split("=")[0].replace("-", "_")
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
            "--only-binary=:all:", *pip_options, "-d", str(folder), requirement]
@@ -174,7 +174,7 @@ def download_wheel(requirement: str, folder: Path, *pip_options: str) -> Path:
             # pip says so too when the index cannot be reached (found by a review)
             cause += (" (if the version exists, the package index may be unreachable: check "
                       "the network, or PIP_INDEX_URL for a local index)")
-        raise RuntimeError(f"could not download {requirement}: {cause}")
+        raise UserError(f"could not download {requirement}: {cause}")
     return wheels[0]
 
 
@@ -192,7 +192,7 @@ def fetch(data_dir: Path) -> None:
 
 def extract_recordings(wheel_path: Path, data_dir: Path) -> None:
     """Extract the recordings' videos and calibrations of a pose2sim wheel into data_dir/demo,
-    each file whole or not at all; RuntimeError when the wheel lacks one or holds another
+    each file whole or not at all; UserError when the wheel lacks one or holds another
     size than FILE_SIZES."""
     with zipfile.ZipFile(wheel_path) as wheel:
         for name, prefix in RECORDINGS.items():
@@ -201,13 +201,13 @@ def extract_recordings(wheel_path: Path, data_dir: Path) -> None:
                 try:
                     data = wheel.read(prefix + rel)
                 except KeyError:
-                    raise RuntimeError(f"{Path(wheel_path).name} lacks {prefix + rel}") from None
+                    raise UserError(f"{Path(wheel_path).name} lacks {prefix + rel}") from None
                 except zipfile.BadZipFile as exc:
-                    raise RuntimeError(f"{Path(wheel_path).name} is damaged ({exc}); fetch "
+                    raise UserError(f"{Path(wheel_path).name} is damaged ({exc}); fetch "
                                        "again") from None
                 write_atomically(target / rel, data)
             if not _complete(target):
-                raise RuntimeError(f"{Path(wheel_path).name} holds other files for recording "
+                raise UserError(f"{Path(wheel_path).name} holds other files for recording "
                                    f"{name!r} than {POSE2SIM_WHEEL} (sizes differ)")
 
 
@@ -225,7 +225,7 @@ def single_video_path(name: str = "sports2d", data_dir: Path | None = None) -> P
         log.info("downloading %s from the package index", requirement)
         with zipfile.ZipFile(download_wheel(requirement, Path(tmp))) as wheel:
             if member not in wheel.namelist():
-                raise RuntimeError(f"{requirement} lacks {member}")
+                raise UserError(f"{requirement} lacks {member}")
             data = wheel.read(member)
     write_atomically(target, data)
     return target

@@ -70,7 +70,7 @@ from scipy.spatial.transform import Rotation
 
 from .data_paths import default_data_dir, download_wheel
 from .layouts import H36M17
-from .output_files import write_atomically
+from .output_files import UserError, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -420,7 +420,7 @@ def _download_wheel_files(tmp: Path) -> Path:
     with zipfile.ZipFile(wheel_path) as wheel:
         missing = sorted(set(members) - set(wheel.namelist()))
         if missing:
-            raise RuntimeError(f"{wheel_path.name} lacks {missing}")
+            raise UserError(f"{wheel_path.name} lacks {missing}")
         for member in members:
             wheel.extract(member, tmp / "extracted")
     return tmp / "extracted"

@@ -166,13 +166,19 @@ def densify_tflite(source: Path, target: Path) -> int:
 
 
 def run_tf2onnx(python: Path, tflite: Path, output: Path, opset: int) -> float:
-    """Convert with tf2onnx in the converter environment; returns seconds taken."""
+    """Convert with tf2onnx in the converter environment; returns seconds taken. UserError
+    naming tf2onnx's last line when it fails (its whole output is the cause, which --debug's
+    traceback shows)."""
     start = time.perf_counter()
     result = subprocess.run([str(python), "-m", "tf2onnx.convert", "--tflite", str(tflite),
                              "--output", str(output), "--opset", str(opset)],
                             capture_output=True, text=True)
     if result.returncode != 0 or not output.is_file():
-        raise RuntimeError(f"tf2onnx failed on {tflite}:\n{result.stderr[-3000:]}")
+        said = result.stderr.strip().splitlines()
+        last = said[-1] if said else f"exit status {result.returncode}, nothing printed"
+        # its whole output rides as the cause, which --debug's traceback prints
+        raise UserError(f"tf2onnx failed on {tflite.name}: {last} (--debug shows all it "
+                        "printed)") from RuntimeError(f"tf2onnx printed:\n{result.stderr[-3000:]}")
     return time.perf_counter() - start
 
 

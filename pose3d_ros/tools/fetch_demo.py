@@ -29,7 +29,7 @@ from pose3d_ros.core.data_paths import (  # noqa: F401
     single_video_path,
     video_paths,
 )
-from pose3d_ros.core.output_files import run_cli
+from pose3d_ros.core.output_files import UserError, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,7 +48,7 @@ def fetch_main(argv: list[str] | None = None) -> int:
     try:
         fetch(args.data_dir)
         videos = [single_video_path(name, args.data_dir) for name in SINGLE_VIDEOS]
-    except (RuntimeError, ValueError, OSError) as exc:
+    except (UserError, ValueError, OSError) as exc:
         if args.debug:
             raise
         print(f"fetch_demo: error: {exc}", file=sys.stderr)

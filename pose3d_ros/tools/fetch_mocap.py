@@ -18,7 +18,7 @@ from pose3d_ros.core.data_paths import DATA_DIR_RULE, default_data_dir
 
 # The fetching lives in the core; callers may import load_mocap from there or from here.
 from pose3d_ros.core.mocap import fetch_mocap, load_mocap  # noqa: F401
-from pose3d_ros.core.output_files import run_cli
+from pose3d_ros.core.output_files import UserError, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +36,7 @@ def fetch_main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         out_dir = fetch_mocap(args.data_dir)
-    except (RuntimeError, ValueError, OSError) as exc:
+    except (UserError, ValueError, OSError) as exc:
         if args.debug:
             raise
         print(f"fetch_mocap: error: {exc}", file=sys.stderr)
