@@ -3,7 +3,7 @@
 #
 # On a machine WITHOUT ROS 2 (fresh Debian/Ubuntu, Python 3.11): builds a virtual environment in
 # $POSE3D_VENV (default: <repo>/.venv) holding ROS 2 Jazzy from PyPI wheels (rclpy over Fast DDS,
-# the message packages, ament_cmake + rosidl for message generation), colcon, torch (CPU),
+# the message packages, ament_cmake + rosidl for message generation), colcon, torch 2.13.0,
 # onnxruntime-gpu (falls back to CPU), opencv-contrib-python, numpy, scipy, mediapipe 0.10.14,
 # rosbags and the test tools; then runs `colcon build` into <repo>/build_ws/.
 #
@@ -57,8 +57,12 @@ ROS_WHEELS=(
   ros-jazzy-rpyutils ros-jazzy-type-description-interfaces ros-jazzy-unique-identifier-msgs
   colcon-common-extensions
 )
-# torch 2.13.0 CPU: pinned, because an unpinned `torch` resolves to the newest CUDA build and
-# pulls several GB of CUDA libraries onto machines that have no GPU. Override with TORCH_SPEC.
+# torch 2.13.0: pinned, because an unpinned `torch` resolves to the newest release, whose PyPI
+# build for x86-64 Linux is the CUDA one with several GB of CUDA libraries. Our development and
+# CI machines keep the CPU build of 2.13.0 where pip finds it first; from PyPI alone, 2.13.0 is
+# the CUDA build too (about 2.7 GB more, measured with pip's local wheels hidden): on a machine
+# with no GPU, add PyTorch's CPU-only wheel index with PIP_EXTRA_INDEX_URL (PyTorch's install
+# page gives it; not tested here, where no index but PyPI is reachable). Override with TORCH_SPEC.
 TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
 PY_DEPS=(
   # opencv-contrib-python, not opencv-python: mediapipe 0.10.14 requires the contrib wheel, and
@@ -80,12 +84,12 @@ if [[ -n "${ROS_DISTRO:-}" && -d "/opt/ros/${ROS_DISTRO}" ]]; then
   log "ROS 2 ${ROS_DISTRO} is sourced: using it; the venv only adds Python packages ROS lacks."
   # The venv must use the interpreter the distribution was built for (Jazzy: Ubuntu 24.04's
   # python3.12, Humble: 22.04's python3.10) and see its packages (rclpy, cv_bridge, tf2_ros).
-  [[ -x "$venv/bin/python" ]] || /usr/bin/python3 -m venv --system-site-packages "$venv"
+  "$repo/scripts/make_venv.sh" /usr/bin/python3 "$venv" --system-site-packages
   # numpy < 2: apt's cv_bridge and other ROS extensions are compiled against numpy 1.x.
   "$venv/bin/python" -m pip install -q --no-cache-dir "${PY_DEPS[@]}" "numpy<2"
   prefix="/opt/ros/${ROS_DISTRO}"
 else
-  [[ -x "$venv/bin/python" ]] || { log "creating venv $venv"; "$python" -m venv "$venv"; }
+  "$repo/scripts/make_venv.sh" "$python" "$venv"
   log "installing ROS 2 Jazzy wheels and Python dependencies into $venv"
   # setuptools < 80: colcon-core 0.21 declares that bound (newer setuptools dropped APIs it uses).
   "$venv/bin/python" -m pip install -q --no-cache-dir --upgrade pip wheel "setuptools>=68,<80"

@@ -128,3 +128,31 @@ def test_license_file_is_apache_2_and_ships_in_the_sdist(tmp_path):
         assert shipped is not None and shipped.read() == license_file.read_bytes()
         pkg_info = sdist.extractfile(f"{top}/PKG-INFO")
         assert pkg_info is not None and "License-File: LICENSE" in pkg_info.read().decode()
+
+
+def test_setup_makes_a_half_made_venv_again_and_keeps_a_good_one(tmp_path):
+    """Found by a review: setup_env.sh trusted a venv whose bin/python existed, so a `python -m
+    venv` interrupted before pip was installed left every later setup failing on "No module
+    named pip". scripts/make_venv.sh (which setup_env.sh calls) makes such a venv again and
+    leaves a working one untouched. Real venvs, made by this interpreter."""
+    make_venv = REPO / "scripts" / "make_venv.sh"
+    half = tmp_path / "half"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(half)], check=True)
+    assert subprocess.run([str(half / "bin" / "python"), "-m", "pip", "--version"],
+                          capture_output=True).returncode != 0
+    said = subprocess.run(["bash", str(make_venv), sys.executable, str(half)],
+                          capture_output=True, text=True, check=True).stdout
+    assert "is incomplete" in said and "making it again" in said, said
+    subprocess.run([str(half / "bin" / "python"), "-m", "pip", "--version"], check=True,
+                   capture_output=True)
+    marker = half / "kept.txt"
+    marker.write_text("a working venv is left as it is")
+    said = subprocess.run(["bash", str(make_venv), sys.executable, str(half)],
+                          capture_output=True, text=True, check=True).stdout
+    assert said == "" and marker.is_file()
+    fresh = tmp_path / "fresh"
+    said = subprocess.run(["bash", str(make_venv), sys.executable, str(fresh)],
+                          capture_output=True, text=True, check=True).stdout
+    assert "creating venv" in said
+    subprocess.run([str(fresh / "bin" / "python"), "-m", "pip", "--version"], check=True,
+                   capture_output=True)
