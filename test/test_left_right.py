@@ -10,9 +10,12 @@ import numpy as np
 from pose3d_ros.core.evaluation import SkeletonTrack, stability
 from pose3d_ros.core.layouts import COCO17, H36M17, convert_joints
 from pose3d_ros.core.left_right import (
+    body_left,
+    crossed_limbs_3d,
     crossed_pairs,
     exchange_detections,
     exchange_pairs,
+    handedness,
     left_right_pairs,
 )
 from pose3d_ros.core.monocular import create_monocular_method
@@ -185,3 +188,90 @@ def test_cam02_whole_body_confusion_is_undone_and_its_bones_stay_steady():
         steady = stability(track, viewpoint=camera.center).summary()
         # measured 2026-11-30: 3.1 % (detector_3d), 1.8 % (lifter); target 8 %
         assert steady["bone-length CV median"] <= 0.08, (method, steady)
+
+
+def _bodies(count: int = 6) -> np.ndarray:
+    """(count, 17, 3) H36M-17 people (the canonical body) with the left arm raised forward and
+    bent up, the right arm hanging, turned and placed at random; their own bone lengths."""
+    from scipy.spatial.transform import Rotation
+
+    from pose3d_ros.core.synthetic import canonical_pose
+
+    body = canonical_pose(H36M17).astype(np.float64)
+    ls, le, lw = H36M17.indices(["left_shoulder", "left_elbow", "left_wrist"])
+    upper, forearm = np.linalg.norm(body[le] - body[ls]), np.linalg.norm(body[lw] - body[le])
+    body[le] = body[ls] + [0.0, upper, 0.0]                  # forward (y), then up (z)
+    body[lw] = body[le] + [0.0, 0.0, forearm]
+    rng = np.random.default_rng(5)
+    turns = Rotation.random(count, random_state=7).as_matrix()
+    return np.einsum("nij,kj->nki", turns, body) + rng.normal(size=(count, 1, 3))
+
+
+def _exchanged(points: np.ndarray, *names: str) -> np.ndarray:
+    """points with the left/right pairs of `names` (e.g. "wrist") exchanged."""
+    out = points.copy()
+    for name in names:
+        a, b = H36M17.indices([f"left_{name}", f"right_{name}"])
+        out[:, [a, b]] = out[:, [b, a]]
+    return out
+
+
+def _flags(swapped: np.ndarray) -> set[str]:
+    pairs = left_right_pairs(H36M17)
+    return {H36M17.joint_names[pairs[k, 0]][len("left_"):]
+            for k in np.flatnonzero(swapped.any(0))}
+
+
+def test_a_limb_hung_from_the_wrong_side_in_3d_is_found_and_the_right_pair_named():
+    """crossed_limbs_3d on bodies with one arm raised: the wrists alone exchanged -> the
+    wrists; the elbows alone (between right shoulders and wrists) -> the elbows; the whole
+    arm (elbows and wrists) -> both; the shoulders alone (the torso mirrored, the arms right)
+    -> the shoulders, not the arms; a body as labelled, or a pair no view disputed
+    (contested), -> nothing. (Legs hanging straight under the hips tell little: a knee
+    label exchanged there changes a thigh by 4 cm.)"""
+    bodies = _bodies()
+    assert not crossed_limbs_3d(bodies, H36M17).any()
+    left = body_left(bodies, H36M17)
+    hands = handedness(bodies, left, left_right_pairs(H36M17)[[0, 3]])   # hips, shoulders
+    assert (hands > 0.9).all(), hands
+    for exchanged, expected in ((("wrist",), {"wrist"}), (("elbow",), {"elbow"}),
+                                (("elbow", "wrist"), {"elbow", "wrist"}),
+                                (("shoulder",), {"shoulder"})):
+        found = crossed_limbs_3d(_exchanged(bodies, *exchanged), H36M17)
+        assert _flags(found) == expected, (exchanged, _flags(found))
+        assert (found.sum(1) == len(expected)).all(), (exchanged, found.sum(1))
+    # only pairs that some view disputed may be exchanged
+    none = np.zeros((len(bodies), len(left_right_pairs(H36M17))), bool)
+    assert not crossed_limbs_3d(_exchanged(bodies, "wrist"), H36M17, contested=none).any()
+
+
+def test_folded_arms_keep_their_labels():
+    """Each wrist at the other elbow, every bone at its length: distances alone would call
+    the wrists exchanged (each is 2 cm from the other side's elbow), the bone lengths do
+    not."""
+    from pose3d_ros.core.plausibility import reference_body
+
+    body = _bodies(1)[0]
+    ref = reference_body(H36M17)
+    bone = {frozenset(b): n for b, n in zip(ref.bones.tolist(), ref.lengths, strict=True)}
+    ls, rs, le, re_, lw, rw = H36M17.indices(["left_shoulder", "right_shoulder", "left_elbow",
+                                              "right_elbow", "left_wrist", "right_wrist"])
+    forearm, upper = bone[frozenset((le, lw))], bone[frozenset((ls, le))]
+    forearm *= np.linalg.norm(body[le] - body[lw]) / forearm        # this body's own lengths
+    upper *= np.linalg.norm(body[ls] - body[le]) / upper
+    lateral = (body[ls] - body[rs]) / np.linalg.norm(body[ls] - body[rs])
+    up = np.array([0.0, 0.0, 1.0])
+    up = up - np.dot(up, lateral) * lateral
+    up /= np.linalg.norm(up)
+    forward = np.cross(up, lateral)
+    middle = 0.5 * (body[ls] + body[rs])
+    for side, shoulder, elbow in ((1.0, ls, le), (-1.0, rs, re_)):
+        # the elbows one forearm apart in front of the chest, each upper arm at its length
+        across = side * 0.5 * forearm - np.dot(body[shoulder] - middle, lateral)
+        rest = np.sqrt(upper ** 2 - across ** 2)
+        body[elbow] = body[shoulder] + across * lateral + rest * (0.6 * forward - 0.8 * up)
+    body[lw] = body[re_] + 0.02 * up
+    body[rw] = body[le] + 0.02 * up
+    assert abs(np.linalg.norm(body[lw] - body[le]) - forearm) < 0.03
+    assert np.linalg.norm(body[lw] - body[re_]) < 0.03
+    assert not crossed_limbs_3d(body[None], H36M17).any()

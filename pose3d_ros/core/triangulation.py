@@ -30,7 +30,12 @@ import numpy as np
 from .array_ops import NEXT_AXIS, PREV_AXIS, finite_rows, row_counts, small_sum, squared_norm
 from .camera import CameraArrays, CameraModel
 from .layouts import JointLayout
-from .left_right import left_right_pairs, swapped_against_3d
+from .left_right import (
+    crossed_limbs_3d,
+    exchange_pairs,
+    left_right_pairs,
+    swapped_against_3d,
+)
 
 
 @dataclass(frozen=True)
@@ -475,11 +480,13 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     # round 1 checks everyone (no gather); round 2 only the people round 1 corrected
     swapped = swapped_against_3d(arrays, fixed_xy, fixed_sc, points, pairs, unswap_threshold,
                              metric)
+    contested = np.zeros((n_people, len(pairs)), bool)   # a pair exchanged in some view
     for round_ in range(2):       # a second round against the consensus the first one fixed
         hit, view, pair = np.nonzero(swapped)                       # (person, view, pair)
         if not hit.size:
             break
         person = people[hit]
+        contested[person, pair] = True
         a, b = pairs[pair, 0], pairs[pair, 1]      # pairs are disjoint: no joint twice
         fixed_xy[person, view, a], fixed_xy[person, view, b] = (fixed_xy[person, view, b],
                                                                 fixed_xy[person, view, a])
@@ -501,5 +508,22 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
             points = solved.points.reshape(n_people, n_joints, 3)
             swapped = swapped_against_3d(arrays, fixed_xy[people], fixed_sc[people],
                                      points[people], pairs, unswap_threshold, metric)
+    # limbs hung from the wrong side in 3D (most views of a pair confused alike), looked for
+    # only where the views disagreed about a pair (their consensus is otherwise kept): every
+    # view's labels of the pair exchanged, the solution's rows with them
+    checked = np.flatnonzero(contested.any(1))
+    limbs = np.zeros_like(contested)
+    limbs[checked] = crossed_limbs_3d(solved.points.reshape(n_people, n_joints, 3)[checked],
+                                      layout, contested=contested[checked])
+    if limbs.any():
+        person, pair = np.nonzero(limbs)
+        a, b = person * n_joints + pairs[pair, 0], person * n_joints + pairs[pair, 1]
+        order = np.arange(n_people * n_joints)
+        order[a], order[b] = b, a
+        for name in ("points", "used", "weights", "normalized"):
+            rows_of = getattr(solved, name)
+            rows_of[:] = rows_of[order]
+        fixed_xy = exchange_pairs(fixed_xy.swapaxes(1, 2), pairs, limbs).swapaxes(1, 2)
+        fixed_sc = exchange_pairs(fixed_sc.swapaxes(1, 2), pairs, limbs).swapaxes(1, 2)
     result = _finish_normalized(arrays, solved, (n_people,), n_joints, outlier_threshold_px)
     return result, fixed_xy, fixed_sc
