@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pose3d_ros.core.node_health import (
+    LOG_REPEAT_S,
     LOSS_HORIZON_S,
     OK,
     WARN,
@@ -81,6 +82,26 @@ def test_a_rejection_is_warned_in_one_report_and_counted_in_all():
     camera = health.statuses(10.4, sync)[1]
     assert camera.level == OK and camera.values["rejected_truncated"] == "1"
 
+
+def test_a_rejection_that_goes_on_or_comes_back_is_logged_again_with_its_count():
+    """Each (camera, reason, level) is logged the first time, then at most once every
+    LOG_REPEAT_S while it goes on, with the count since the last line (before: once per
+    process, so a camera failing again an hour later said nothing in the log). Every
+    rejection is counted on /diagnostics either way; other cameras, reasons and levels
+    have their own lines."""
+    health = NodeHealth("node", ("cam01", "cam02"))
+    t = 100.0
+    assert health.reject("cam01", "truncated", "short", now=t) == 1
+    assert [health.reject("cam01", "truncated", "short", now=t + k) for k in range(1, 6)] \
+        == [0] * 5
+    assert health.reject("cam02", "truncated", "short", now=t + 6) == 1       # its own line
+    assert health.reject("cam01", "truncated", "short", level="info", now=t + 6) == 1
+    # still going on a minute after its line: told again, with the 6 since (this one too)
+    assert health.reject("cam01", "truncated", "short", now=t + LOG_REPEAT_S) == 6
+    assert health.reject("cam01", "truncated", "short", now=t + LOG_REPEAT_S + 1) == 0
+    # an hour later, once more: told again
+    assert health.reject("cam01", "truncated", "short", now=t + 3600.0) == 2
+    assert health.cameras["cam01"].rejected["truncated"] == 10
 
 def test_a_problem_counted_while_a_report_is_made_is_told_in_the_next_one():
     """The worker's first processing problem adds the "pipeline" entry; landing while the

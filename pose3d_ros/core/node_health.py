@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import statistics
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,6 +52,9 @@ OUTPUT_RATE_HORIZON_S = 2.0  # the output rate is measured over the last this ma
 # An image that has waited this long (s) with no output since, or twice the recent spacing of
 # the outputs when that is longer (a slow camera, a long set), is "no output" at WARN.
 OUTPUT_OVERDUE_S = 2.0
+# a rejection logged once is logged again, with its count since, when it goes on this long
+# after its last line (a camera's fault that comes back an hour later is told again)
+LOG_REPEAT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,8 @@ class NodeHealth:
         self._waiting_since: float | None = None   # first image noted after the last output
         self.outputs = 0
         self.dropped_sets: Counter = Counter()
-        self._logged: set[tuple[str, str, str]] = set()
+        # (camera, reason, level) -> [monotonic time of its last log line, rejections since]
+        self._logged: dict[tuple[str, str, str], list[float]] = {}
 
     def record_output(self, timings: dict[str, float], latency_s: float, now: float) -> None:
         with self._lock:
@@ -111,21 +116,32 @@ class NodeHealth:
             self.outputs += 1
 
     def reject(self, camera: str, reason: str, message: str, kept: bool = False,
-               level: str = "") -> bool:
-        """Count a rejected input; True the first time this (camera, reason) is seen at this
-        log level, so the caller logs it once per level (a stamp jump after a pause, told at
-        INFO, must not silence a later one that is a fault, told at WARN: found by a review).
+               level: str = "", now: float | None = None) -> int:
+        """Count a rejected input; how many rejections of this (camera, reason) at this log
+        level the caller's log line should report: 1 the first time, after that 0 (no line)
+        until LOG_REPEAT_S have passed since the last line, then the count since it, this one
+        included. Per level: a stamp jump after a pause, told at INFO, must not silence a
+        later one that is a fault, told at WARN (found by a review). Before, a fault was told
+        once per process: a camera failing again an hour later said nothing in the log.
         kept: a notice about an input that was used after all (a stamp jump after a pause):
-        counted, without raising the camera's status to WARN."""
+        counted, without raising the camera's status to WARN. now: monotonic s (default:
+        the clock now)."""
+        now = time.monotonic() if now is None else now
         with self._lock:
             health = self.cameras.setdefault(camera, CameraHealth())
             health.rejected[reason] += 1
             health.last_rejection = message
             if not kept:
                 health.rejected_since_report += 1
-            first = (camera, reason, level) not in self._logged
-            self._logged.add((camera, reason, level))
-            return first
+            told = self._logged.get((camera, reason, level))
+            if told is None:
+                self._logged[(camera, reason, level)] = [now, 0.0]
+                return 1
+            told[1] += 1
+            if now - told[0] < LOG_REPEAT_S:
+                return 0
+            count, told[0], told[1] = int(told[1]), now, 0.0
+            return count
 
     def camera_items(self) -> list[tuple[str, CameraHealth]]:
         """(name, health) of every camera and of "pipeline", a copy taken under the lock: a

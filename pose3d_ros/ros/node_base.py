@@ -419,14 +419,19 @@ class PoseNodeBase(LifecycleNode):
     def reject(self, camera: str, reason: str, message: str, level: str = "",
                kept: bool = False) -> bool:
         """Count a bad input; log it the first time this camera shows this reason at this
-        level: INFO for expected start-up conditions, ERROR for processing failures, else
-        WARN. kept: a
-        notice about an input used after all (NodeHealth.reject). Whether it was logged."""
+        level, and again at most once a minute while it goes on (with the count since the last
+        line: NodeHealth.reject): INFO for expected start-up conditions, ERROR for processing
+        failures, else WARN. kept: a notice about an input used after all
+        (NodeHealth.reject). Whether it was logged."""
         level = level or ("info" if reason in START_UP_REASONS else "warn")
-        if self.health is None or not self.health.reject(camera, reason, message, kept, level):
+        count = 0 if self.health is None else self.health.reject(camera, reason, message,
+                                                                  kept, level)
+        if not count:
             return False
-        text = (f"rejected input [{reason}] {message} (counted on /diagnostics; logged once "
-                "per camera and reason)")
+        told = ("counted on /diagnostics; logged again at most once a minute while it goes on"
+                if count == 1 else
+                f"again: {count} since the last line about it, counted on /diagnostics")
+        text = f"rejected input [{reason}] {message} ({told})"
         # One call per severity: rclpy refuses a second severity from the same call site.
         if level == "info":
             self.get_logger().info(text)

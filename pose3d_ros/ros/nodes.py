@@ -18,9 +18,10 @@ rclpy has no composable-node container (components are C++ only); several of the
 share one process with one executor instead.
 
 Bad input never stops a node: each rejected message is counted per camera and reason, shown
-on /diagnostics, and logged once per (camera, reason): WARN for input faults, INFO for what is
-expected while a system starts (images before the first camera_info), ERROR for failures of
-the processing itself.
+on /diagnostics, and logged the first time per (camera, reason), then at most once a minute
+while it goes on (with the count since): WARN for input faults, INFO for what is expected while
+a system starts (images before the first camera_info), ERROR for failures of the processing
+itself.
 """
 from __future__ import annotations
 
