@@ -245,6 +245,43 @@ def test_a_limb_hung_from_the_wrong_side_in_3d_is_found_and_the_right_pair_named
     assert not crossed_limbs_3d(_exchanged(bodies, "wrist"), H36M17, contested=none).any()
 
 
+def test_a_parent_of_several_children_is_exchanged_once():
+    """BlazePose-33's wrists are the parent of three pairs (pinky, index, thumb): a review of
+    the first version found that each child judging the wrists wrong exchanged them again
+    (three times: once; twice: not at all). The exchange takes each pair once per level;
+    a BlazePose-33 body with its hands exchanged gets the hands back, and nothing else."""
+    from pose3d_ros.core.layouts import BLAZEPOSE33
+    from pose3d_ros.core.left_right import _exchange
+    from pose3d_ros.core.synthetic import canonical_pose
+
+    pairs = left_right_pairs(BLAZEPOSE33)
+    wrist = int(np.flatnonzero(pairs[:, 0] == BLAZEPOSE33.index("left_wrist"))[0])
+    points = canonical_pose(BLAZEPOSE33)[None].astype(np.float64)
+    before = points.copy()
+    swapped = np.zeros((1, len(pairs)), bool)
+    _exchange(points, swapped, pairs, np.ones((1, 3), bool), np.array([wrist] * 3))
+    assert np.flatnonzero(swapped[0]).tolist() == [wrist]
+    a, b = pairs[wrist]
+    assert np.array_equal(points[0, [a, b]], before[0, [b, a]])
+    # a raised arm with its hand exchanged with the hanging one: the three hand pairs back
+    body = canonical_pose(BLAZEPOSE33).astype(np.float64)
+    ls, le, lw = BLAZEPOSE33.indices(["left_shoulder", "left_elbow", "left_wrist"])
+    hand = BLAZEPOSE33.indices(["left_pinky", "left_index", "left_thumb"])
+    upper = np.linalg.norm(body[le] - body[ls])
+    forearm = np.linalg.norm(body[lw] - body[le])
+    offsets = body[hand] - body[lw]                  # the hand below the wrist, turned up
+    body[le] = body[ls] + [0.0, upper, 0.0]
+    body[lw] = body[le] + [0.0, 0.0, forearm]
+    body[hand] = body[lw] + offsets * [1.0, 1.0, -1.0]
+    hands = [int(np.flatnonzero(pairs[:, 0] == BLAZEPOSE33.index(f"left_{n}"))[0])
+             for n in ("pinky", "index", "thumb")]
+    mixed = body.copy()
+    for k in hands:
+        mixed[pairs[k]] = mixed[pairs[k][::-1]]
+    assert not crossed_limbs_3d(body[None], BLAZEPOSE33).any()
+    assert np.flatnonzero(crossed_limbs_3d(mixed[None], BLAZEPOSE33)[0]).tolist() == hands
+
+
 def test_folded_arms_keep_their_labels():
     """Each wrist at the other elbow, every bone at its length: distances alone would call
     the wrists exchanged (each is 2 cm from the other side's elbow), the bone lengths do

@@ -238,45 +238,68 @@ def crossed_limbs_3d(points: np.ndarray, layout: JointLayout,
     fixed = np.array(points, np.float64, copy=True)
     scale = _body_scale(fixed, layout) if body_scale is None else body_scale
     left: np.ndarray | None = None           # body_left, once a level needs it
-
-    def exchange(chosen: np.ndarray, which: np.ndarray) -> None:
-        """Exchange pair which[c] of the people chosen (P, C)."""
-        person, column = np.nonzero(chosen)
-        k = which[column]
-        swapped[person, k] ^= True
-        a, b = pairs[k, 0], pairs[k, 1]
-        fixed[person, a], fixed[person, b] = fixed[person, b], fixed[person, a]
-
     for depth, ((children, parents), (ends, starts, canonical)) in enumerate(
             zip(levels, _limb_bones(layout), strict=True)):
         if not (allowed[:, children].any() or allowed[:, parents].any()):
             continue
-        n = len(children)
         expected = scale[:, None] * canonical                                     # (P, C)
-        with np.errstate(invalid="ignore"):
-            # the bones as labelled (left, right) and crossed (left child to right parent,
-            # right child to left parent), one norm for all four
-            misfit = np.abs(vector_norm(fixed[:, ends] - fixed[:, starts])
-                            - np.tile(expected, 4))                               # (P, 4C)
-            straight = misfit[:, :n] + misfit[:, n:2 * n]
-            crossed = misfit[:, 2 * n:3 * n] + misfit[:, 3 * n:]
-            cross = ((crossed < LIMB_GAIN * straight)
-                     & (straight > LIMB_MIN_MISFIT * expected)
-                     & (crossed < LIMB_MAX_FIT * expected))                      # (P, C)
-            if not cross.any():
-                continue
-            left = body_left(fixed, layout) if left is None else left
-            hand_p = handedness(fixed, left, pairs[parents])                      # (P, C)
-            if depth == 0:           # the torso's pairs
-                parent_wrong = hand_p < TORSO_EXCHANGED
-                child_wrong = hand_p > TORSO_AS_LABELLED
-            else:
-                parent_wrong = hand_p < handedness(fixed, left, pairs[children]) \
-                    - HANDEDNESS_MARGIN
-                child_wrong = ~parent_wrong
-        exchange(cross & parent_wrong & allowed[:, parents], parents)
-        exchange(cross & child_wrong & ~parent_wrong & allowed[:, children], children)
+        cross = _crossed_bones(fixed, ends, starts, expected)
+        if not cross.any():
+            continue
+        left = body_left(fixed, layout) if left is None else left
+        sides = (fixed, left, pairs[parents], pairs[children], depth == 0)
+        parent_wrong, child_wrong = _which_is_wrong(*sides)
+        to_parents = cross & parent_wrong & allowed[:, parents]
+        if to_parents.any():     # then the level again, against its parents as now decided
+            _exchange(fixed, swapped, pairs, to_parents, parents)
+            cross = _crossed_bones(fixed, ends, starts, expected)
+            parent_wrong, child_wrong = _which_is_wrong(*sides)
+        _exchange(fixed, swapped, pairs, cross & child_wrong & ~parent_wrong
+                  & allowed[:, children], children)
     return swapped
+
+
+def _crossed_bones(points: np.ndarray, ends: np.ndarray, starts: np.ndarray,
+                   expected: np.ndarray) -> np.ndarray:
+    """(P, C) crossed_limbs_3d's test of one level: points (P, J, 3); ends, starts (4C,)
+    the bones as labelled (left, right) and crossed (left child to right parent, right child
+    to left parent), _limb_bones; expected (P, C) their lengths (m)."""
+    n = expected.shape[1]
+    with np.errstate(invalid="ignore"):
+        misfit = np.abs(vector_norm(points[:, ends] - points[:, starts])
+                        - np.tile(expected, 4))                                   # (P, 4C)
+        straight = misfit[:, :n] + misfit[:, n:2 * n]
+        crossed = misfit[:, 2 * n:3 * n] + misfit[:, 3 * n:]
+        return ((crossed < LIMB_GAIN * straight) & (straight > LIMB_MIN_MISFIT * expected)
+                & (crossed < LIMB_MAX_FIT * expected))
+
+
+def _which_is_wrong(points: np.ndarray, left: np.ndarray, parents: np.ndarray,
+                    children: np.ndarray, torso: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(P, C) each, for crossed child / parent pairs (C, 2) of the bodies points (P, J, 3)
+    whose left is left (P, 3): the parent pair is the exchanged one; the child is."""
+    with np.errstate(invalid="ignore"):
+        hand_p = handedness(points, left, parents)
+        if torso:
+            return hand_p < TORSO_EXCHANGED, hand_p > TORSO_AS_LABELLED
+        parent = hand_p < handedness(points, left, children) - HANDEDNESS_MARGIN
+        return parent, ~parent
+
+
+def _exchange(points: np.ndarray, swapped: np.ndarray, pairs: np.ndarray, chosen: np.ndarray,
+              which: np.ndarray) -> None:
+    """In place: for the people chosen (P, C), the pairs which (C,) (indices into pairs) of
+    points (P, J, 3) exchanged and toggled in swapped (P, K); a pair named by several
+    columns (a parent of several children) once."""
+    pair_ids, column_of = np.unique(which, return_inverse=True)
+    per_pair = np.zeros((chosen.shape[0], pair_ids.size), bool)
+    for column, at in enumerate(column_of.tolist()):     # a level's few columns
+        per_pair[:, at] |= chosen[:, column]
+    person, at = np.nonzero(per_pair)
+    k = pair_ids[at]
+    swapped[person, k] ^= True
+    a, b = pairs[k, 0], pairs[k, 1]
+    points[person, a], points[person, b] = points[person, b], points[person, a]
 
 
 def exchange_pairs(values: np.ndarray, pairs: np.ndarray, swapped: np.ndarray) -> np.ndarray:
