@@ -8,8 +8,11 @@ per link outwards from the known joints along the skeleton tree rooted at the le
 1. one view + bone length: the point on that camera's viewing ray at the person's bone length
    from the (already known) parent joint; of the two intersections of the ray with that
    sphere, the one that better fits the person's other bones to known joints (e.g. a shoulder
-   also lies at torso length from its hip) and the track's motion prediction.
-   num_views 1, confidence = the view's score x `ray_confidence`.
+   also lies at torso length from its hip) and the track's motion prediction, or without
+   recent motion the standing template (3. below) fitted to the measured joints, for a body
+   that stands like it (before session 42: the body's centre, wrong about a third of the
+   time on the tests' moving people). num_views 1, confidence = the view's score x
+   `ray_confidence`.
 2. the track's motion: the limb keeps its last direction from the parent, at the person's bone
    length (the parent moves with the body). num_views 0, confidence `motion_confidence`.
 3. the body template: the canonical body (synthetic.canonical_pose) scaled to the person and
@@ -417,6 +420,13 @@ class SkeletonCompleter:
             last_dir /= vector_norm(last_dir)[..., None]
         recent = finite_rows(last_dir) & (age <= p.motion_max_age_s)
         fillable = (body.parent >= 0)[None] & (one_view | (recent & ~body.face[None]))
+        # which of a ray's two points at the bone's length: without recent motion, the one
+        # nearer the standing template fitted to the measured joints (a body that stands
+        # like it), else the one nearer the body's centre
+        standing = (_template_fill(out, finite_rows(out), body, body_scale)
+                    if (one_view & ~recent).any() else np.full(out.shape, np.nan))
+        prior = np.where(recent[..., None], np.nan, standing)
+        has_prior = recent | finite_rows(prior)
         while True:                       # outwards from the known joints, one link per pass
             par = out[:, parent]                                                  # (P, J, 3)
             at = fillable & ~finite_rows(out) & finite_rows(par)
@@ -425,9 +435,10 @@ class SkeletonCompleter:
             motion = par + length[..., None] * last_dir
             use_ray = at & one_view
             if use_ray.any():             # else no joint to fill from its one view here
+                guess = np.where(recent[..., None], motion,
+                                 np.where(finite_rows(prior)[..., None], prior, centre[:, None]))
                 ray_pt = _ray_at_distance(ray_c, ray_d, par, length, out, expected, body,
-                                          np.where(recent[..., None], motion, centre[:, None]),
-                                          np.where(recent, 1.0, 1e-3))
+                                          guess, np.where(has_prior, 1.0, 1e-3))
                 use_ray &= finite_rows(ray_pt)
                 out = np.where(use_ray[..., None], ray_pt, out)
             use_motion = at & ~use_ray & recent & ~body.face[None]
