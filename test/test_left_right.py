@@ -312,3 +312,31 @@ def test_folded_arms_keep_their_labels():
     assert abs(np.linalg.norm(body[lw] - body[le]) - forearm) < 0.03
     assert np.linalg.norm(body[lw] - body[re_]) < 0.03
     assert not crossed_limbs_3d(body[None], H36M17).any()
+
+
+def test_without_the_evidence_no_correct_pair_is_exchanged():
+    """Found by a review: below the torso the child was exchanged whenever the parent was not
+    clearly the wrong one, so (1) a body without a face (nose unseen: no body_left) with its
+    elbows mislabelled had its correct wrists exchanged too, and (2) moving people with their
+    knees mislabelled (legs apart front to back: little handedness) had their correct ankles
+    exchanged. Now a child needs its own handedness not clearly the better one; without a
+    face, nothing below the torso moves. (3) Layouts the canonical body cannot be brought to
+    (BODY-25, Campus-14, Shelf-15) raised; now nothing is exchanged there."""
+    from pose3d_ros.core.layouts import LAYOUTS
+    from pose3d_ros.core.synthetic import random_poses
+
+    faceless = _exchanged(_bodies(), "elbow")
+    faceless[:, H36M17.index("nose")] = np.nan
+    assert not crossed_limbs_3d(faceless, H36M17).any()
+    pairs = left_right_pairs(COCO17)
+    walkers = random_poses(40, 30, np.random.default_rng(0), layout=COCO17).reshape(-1, 17, 3)
+    for name in ("knee", "ankle", "hip"):
+        k = int(np.flatnonzero(pairs[:, 0] == COCO17.index(f"left_{name}"))[0])
+        mislabelled = np.zeros((len(walkers), len(pairs)), bool)
+        mislabelled[:, k] = True
+        found = crossed_limbs_3d(exchange_pairs(walkers, pairs, mislabelled), COCO17)
+        assert not (found & ~mislabelled).any(), (name, np.nonzero(found & ~mislabelled))
+    for layout in LAYOUTS.values():
+        bodies = np.random.default_rng(1).normal(size=(3, layout.num_joints, 3))
+        found = crossed_limbs_3d(bodies, layout)
+        assert found.shape == (3, len(left_right_pairs(layout)))

@@ -28,7 +28,7 @@ import numpy as np
 
 from .array_ops import nanmedian_axis, vector_norm
 from .camera import CameraArrays
-from .layouts import JointLayout
+from .layouts import BLAZEPOSE33, JointLayout, convertible
 from .plausibility import reference_body
 from .types import Detections2D
 
@@ -111,13 +111,15 @@ def _four_ways(pairs: bytes) -> tuple[np.ndarray, np.ndarray]:
 # of the misfit as labelled), of a misfit over this many expected bone lengths, to a fit
 # within this share of one; which pair is wrong: a torso pair's handedness below
 # TORSO_EXCHANGED (exchanged) or above TORSO_AS_LABELLED (its child exchanged), further out the
-# parent where its handedness is HANDEDNESS_MARGIN below its child's
+# parent where its handedness is HANDEDNESS_MARGIN below its child's, the child where its own
+# is not CHILD_NOT_BETTER above its parent's
 LIMB_GAIN = 0.5
 LIMB_MIN_MISFIT = 1.0
 LIMB_MAX_FIT = 0.6
 TORSO_EXCHANGED = -0.5
 TORSO_AS_LABELLED = 0.3
 HANDEDNESS_MARGIN = 1.0
+CHILD_NOT_BETTER = 0.5
 
 # Limb chains by joint-name suffix: a pair's parent pair (towards the torso).
 _LIMB_PARENT = {"elbow": "shoulder", "wrist": "elbow", "pinky": "wrist", "index": "wrist",
@@ -218,9 +220,12 @@ def crossed_limbs_3d(points: np.ndarray, layout: JointLayout,
     Which of the two pairs is wrong, the handedness against the body's left says
     (body_left): at the torso (shoulders, hips) the torso pair under TORSO_EXCHANGED, the
     child over TORSO_AS_LABELLED, neither between (or without a face); further out the
-    parent where its handedness is HANDEDNESS_MARGIN below the child's, else the child.
-    Levels are decided outwards (limb_levels), each against its parents as already decided,
-    so a whole limb hung from the wrong side is exchanged joint by joint.
+    parent where its handedness is HANDEDNESS_MARGIN below the child's, the child where its
+    own is not CHILD_NOT_BETTER above the parent's, else neither. Levels are decided
+    outwards (limb_levels), each against its parents as decided so far, so a whole limb hung
+    from the wrong side is exchanged joint by joint (a level that exchanges its parent pair
+    does not judge that pair again against the grandparents). Layouts the canonical body
+    cannot be brought to (BODY-25, Campus-14, Shelf-15): nothing is exchanged.
 
     points (P, J, 3) metres; body_scale (P,) the body's size over the canonical body (None:
     the median of its bones' ratios); contested (P, K) bool: only these pairs may be
@@ -233,7 +238,7 @@ def crossed_limbs_3d(points: np.ndarray, layout: JointLayout,
     swapped = np.zeros((points.shape[0], len(pairs)), bool)
     allowed = np.ones_like(swapped) if contested is None else np.asarray(contested, bool)
     levels = limb_levels(layout)
-    if not levels or not allowed.any():
+    if not levels or not allowed.any() or not convertible(BLAZEPOSE33, layout):
         return swapped
     fixed = np.array(points, np.float64, copy=True)
     scale = _body_scale(fixed, layout) if body_scale is None else body_scale
@@ -277,13 +282,18 @@ def _crossed_bones(points: np.ndarray, ends: np.ndarray, starts: np.ndarray,
 def _which_is_wrong(points: np.ndarray, left: np.ndarray, parents: np.ndarray,
                     children: np.ndarray, torso: bool) -> tuple[np.ndarray, np.ndarray]:
     """(P, C) each, for crossed child / parent pairs (C, 2) of the bodies points (P, J, 3)
-    whose left is left (P, 3): the parent pair is the exchanged one; the child is."""
+    whose left is left (P, 3): the parent pair is the exchanged one; the child is. Neither
+    without the evidence (a body without a face: NaN), and below the torso the child only
+    where its handedness is not clearly the better one (legs apart front to back have little
+    handedness either way: a review found correct ankles exchanged under mislabelled
+    knees, and every child of a faceless body exchanged)."""
     with np.errstate(invalid="ignore"):
         hand_p = handedness(points, left, parents)
         if torso:
             return hand_p < TORSO_EXCHANGED, hand_p > TORSO_AS_LABELLED
-        parent = hand_p < handedness(points, left, children) - HANDEDNESS_MARGIN
-        return parent, ~parent
+        hand_c = handedness(points, left, children)
+        parent = hand_p < hand_c - HANDEDNESS_MARGIN
+        return parent, ~parent & (hand_c < hand_p + CHILD_NOT_BETTER)
 
 
 def _exchange(points: np.ndarray, swapped: np.ndarray, pairs: np.ndarray, chosen: np.ndarray,
