@@ -156,3 +156,15 @@ def test_setup_makes_a_half_made_venv_again_and_keeps_a_good_one(tmp_path):
     assert "creating venv" in said
     subprocess.run([str(fresh / "bin" / "python"), "-m", "pip", "--version"], check=True,
                    capture_output=True)
+    # a venv that sees the system's packages (setup_env.sh with a ROS install) finds the
+    # base interpreter's pip when its own was never installed: made again too (a review)
+    seeing = tmp_path / "seeing"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
+                    str(seeing)], check=True)
+    said = subprocess.run(["bash", str(make_venv), sys.executable, str(seeing),
+                           "--system-site-packages"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "is incomplete" in said, said
+    own = subprocess.run([str(seeing / "bin" / "python"), "-c", "import pip; print(pip.__file__)"],
+                         capture_output=True, text=True, check=True).stdout
+    assert own.startswith(str(seeing)), own
