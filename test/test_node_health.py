@@ -91,17 +91,23 @@ def test_a_rejection_that_goes_on_or_comes_back_is_logged_again_with_its_count()
     have their own lines."""
     health = NodeHealth("node", ("cam01", "cam02"))
     t = 100.0
-    assert health.reject("cam01", "truncated", "short", now=t) == 1
-    assert [health.reject("cam01", "truncated", "short", now=t + k) for k in range(1, 6)] \
-        == [0] * 5
-    assert health.reject("cam02", "truncated", "short", now=t + 6) == 1       # its own line
-    assert health.reject("cam01", "truncated", "short", level="info", now=t + 6) == 1
+
+    def told(camera="cam01", level="", at=t):
+        said = health.reject(camera, "truncated", "short", level=level, now=at)
+        return (said.count, said.first) if said else 0
+
+    assert told() == (1, True)
+    assert [told(at=t + k) for k in range(1, 6)] == [0] * 5
+    assert told("cam02", at=t + 6) == (1, True)                             # its own line
+    assert told(level="info", at=t + 6) == (1, True)
     # still going on a minute after its line: told again, with the 6 since (this one too)
-    assert health.reject("cam01", "truncated", "short", now=t + LOG_REPEAT_S) == 6
-    assert health.reject("cam01", "truncated", "short", now=t + LOG_REPEAT_S + 1) == 0
-    # an hour later, once more: told again
-    assert health.reject("cam01", "truncated", "short", now=t + 3600.0) == 2
-    assert health.cameras["cam01"].rejected["truncated"] == 10
+    assert told(at=t + LOG_REPEAT_S) == (6, False)
+    assert told(at=t + LOG_REPEAT_S + 1) == 0
+    # an hour later, once more: told again (2 since the last line), and a lone recurrence
+    # after that is a repeat too, not a first line
+    assert told(at=t + 3600.0) == (2, False)
+    assert told(at=t + 7200.0) == (1, False)
+    assert health.cameras["cam01"].rejected["truncated"] == 11
 
 def test_a_problem_counted_while_a_report_is_made_is_told_in_the_next_one():
     """The worker's first processing problem adds the "pipeline" entry; landing while the

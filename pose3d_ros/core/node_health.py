@@ -58,6 +58,18 @@ LOG_REPEAT_S = 60.0
 
 
 @dataclass(frozen=True)
+class Told:
+    """NodeHealth.reject's answer: how many rejections the caller's log line reports (0: no
+    line now), and whether it is the first line about them. True when a line is due."""
+
+    count: int
+    first: bool
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+
+@dataclass(frozen=True)
 class HealthStatus:
     """One status of a report: name ("<node>: pipeline", "<node>: camera <name>"), level (OK,
     WARN, ERROR), message, key/values, hardware_id (the node, or "<node>/<camera>")."""
@@ -116,11 +128,11 @@ class NodeHealth:
             self.outputs += 1
 
     def reject(self, camera: str, reason: str, message: str, kept: bool = False,
-               level: str = "", now: float | None = None) -> int:
-        """Count a rejected input; how many rejections of this (camera, reason) at this log
-        level the caller's log line should report: 1 the first time, after that 0 (no line)
-        until LOG_REPEAT_S have passed since the last line, then the count since it, this one
-        included. Per level: a stamp jump after a pause, told at INFO, must not silence a
+               level: str = "", now: float | None = None) -> Told:
+        """Count a rejected input; Told: how many rejections of this (camera, reason) at this
+        log level the caller's log line should report: 1 the first time, after that 0 (no
+        line) until LOG_REPEAT_S have passed since the last line, then the count since it,
+        this one included. Per level: a stamp jump after a pause, told at INFO, must not silence a
         later one that is a fault, told at WARN (found by a review). Before, a fault was told
         once per process: a camera failing again an hour later said nothing in the log.
         kept: a notice about an input that was used after all (a stamp jump after a pause):
@@ -136,12 +148,12 @@ class NodeHealth:
             told = self._logged.get((camera, reason, level))
             if told is None:
                 self._logged[(camera, reason, level)] = [now, 0.0]
-                return 1
+                return Told(1, True)
             told[1] += 1
             if now - told[0] < LOG_REPEAT_S:
-                return 0
+                return Told(0, False)
             count, told[0], told[1] = int(told[1]), now, 0.0
-            return count
+            return Told(count, False)
 
     def camera_items(self) -> list[tuple[str, CameraHealth]]:
         """(name, health) of every camera and of "pipeline", a copy taken under the lock: a

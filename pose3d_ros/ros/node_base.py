@@ -424,14 +424,14 @@ class PoseNodeBase(LifecycleNode):
         failures, else WARN. kept: a notice about an input used after all
         (NodeHealth.reject). Whether it was logged."""
         level = level or ("info" if reason in START_UP_REASONS else "warn")
-        count = 0 if self.health is None else self.health.reject(camera, reason, message,
-                                                                  kept, level)
-        if not count:
+        told = None if self.health is None else self.health.reject(camera, reason, message,
+                                                                    kept, level)
+        if not told:
             return False
-        told = ("counted on /diagnostics; logged again at most once a minute while it goes on"
-                if count == 1 else
-                f"again: {count} since the last line about it, counted on /diagnostics")
-        text = f"rejected input [{reason}] {message} ({told})"
+        said = ("counted on /diagnostics; logged again at most once a minute while it goes on"
+                if told.first else
+                f"again: {told.count} since the last line about it, counted on /diagnostics")
+        text = f"rejected input [{reason}] {message} ({said})"
         # One call per severity: rclpy refuses a second severity from the same call site.
         if level == "info":
             self.get_logger().info(text)
