@@ -8,11 +8,13 @@ per link outwards from the known joints along the skeleton tree rooted at the le
 1. one view + bone length: the point on that camera's viewing ray at the person's bone length
    from the (already known) parent joint; of the two intersections of the ray with that
    sphere, the one that better fits the person's other bones to known joints (e.g. a shoulder
-   also lies at torso length from its hip) and the track's motion prediction, or without
-   recent motion the standing template (3. below) fitted to the measured joints, for a body
-   that stands like it (before session 42: the body's centre, wrong about a third of the
-   time on the tests' moving people). num_views 1, confidence = the view's score x
-   `ray_confidence`.
+   also lies at torso length from its hip) and the track's motion prediction; without recent
+   motion, for a wrist or ankle the one farther from the shoulder or hip (the elbow or knee
+   more open, as limbs mostly are: on real motion capture, benchmarks/bench_one_view_fill.py,
+   the body's centre picked the wrong wrist more often than not), for other joints the
+   standing template (3. below) fitted to the measured joints where the body stands like it
+   and the template's joint lies near one of the two points, else the body's centre.
+   num_views 1, confidence = the view's score x `ray_confidence`.
 2. the track's motion: the limb keeps its last direction from the parent, at the person's bone
    length (the parent moves with the body). num_views 0, confidence `motion_confidence`.
 3. the body template: the canonical body (synthetic.canonical_pose) scaled to the person and
@@ -71,6 +73,10 @@ from .plausibility import (
 
 _LONG_BONE_M = 0.15
 TEMPLATE_FIT_M = 0.12
+# the one-view fill follows the template's joint only where one of the ray's two points lies
+# within this many bone lengths of it: a body can fit the template as a whole while one limb
+# is elsewhere (a review's case: an arm swung back), and its joint then picks at random
+TEMPLATE_RAY_GATE = 0.8
 # learned bone lengths are kept within this factor of the canonical bone at the body's scale
 # (a bone measured outside it, e.g. from a 2-view triangulation along the baseline, teaches
 # nothing)
@@ -164,7 +170,8 @@ class Completion:
 class _Body:
     """Per-layout constants: template (J, 3), bones (B, 2), canonical lengths (B,), tree
     parent (J,) (-1 root), bone of the joint-parent edge (J,), depth (J,), face (J,)
-    bool, shoulders (2,)."""
+    bool, shoulders (2,), limb_end (J,) bool: the wrists and ankles whose tree parent is
+    the elbow or knee and grandparent the shoulder or hip of their side."""
 
     template: np.ndarray
     bones: np.ndarray
@@ -175,6 +182,7 @@ class _Body:
     face: np.ndarray
     shoulders: np.ndarray
     incidence: np.ndarray
+    limb_end: np.ndarray
 
 
 @lru_cache(maxsize=8)
@@ -199,8 +207,17 @@ def _body(layout: JointLayout) -> _Body:
     incidence = np.zeros((2, len(bones), n))           # bone b has joint j at end 0 / end 1
     incidence[0, np.arange(len(bones)), bones[:, 0]] = 1.0
     incidence[1, np.arange(len(bones)), bones[:, 1]] = 1.0
+    names = layout.joint_names
+    limb_end = np.zeros(n, bool)
+    for side in ("left", "right"):
+        for chain in (("shoulder", "elbow", "wrist"), ("hip", "knee", "ankle")):
+            top, mid, end = (f"{side}_{part}" for part in chain)
+            if all(name in names for name in (top, mid, end)):
+                j = layout.index(end)
+                limb_end[j] = (parent[j] == layout.index(mid)
+                               and parent[parent[j]] == layout.index(top))
     return _Body(template, bones, lengths, parent, edge, depth, face,
-                 shoulders, incidence)
+                 shoulders, incidence, limb_end)
 
 
 def gross_joints(points: np.ndarray, layout: JointLayout,
@@ -420,13 +437,18 @@ class SkeletonCompleter:
             last_dir /= vector_norm(last_dir)[..., None]
         recent = finite_rows(last_dir) & (age <= p.motion_max_age_s)
         fillable = (body.parent >= 0)[None] & (one_view | (recent & ~body.face[None]))
-        # which of a ray's two points at the bone's length: without recent motion, the one
-        # nearer the standing template fitted to the measured joints (a body that stands
-        # like it), else the one nearer the body's centre
-        standing = (_template_fill(out, finite_rows(out), body, body_scale)
-                    if (one_view & ~recent).any() else np.full(out.shape, np.nan))
+        # which of a ray's two points at the bone's length: with recent motion the one nearer
+        # the motion prediction; else for a wrist or ankle the one that opens the elbow or
+        # knee more (nearer the upper limb's continuation); else the one nearer the standing
+        # template fitted to the measured joints (a body that stands like it) where the
+        # template's joint lies near one of them; else the one nearer the body's centre
+        grandparent = np.maximum(body.parent[parent], 0)
+        standing = np.full(out.shape, np.nan)
+        rows = np.flatnonzero((one_view & ~recent & ~body.limb_end).any(1))  # need a template
+        if rows.size:
+            standing[rows] = _template_fill(out[rows], finite_rows(out[rows]), body,
+                                            body_scale[rows])
         prior = np.where(recent[..., None], np.nan, standing)
-        has_prior = recent | finite_rows(prior)
         while True:                       # outwards from the known joints, one link per pass
             par = out[:, parent]                                                  # (P, J, 3)
             at = fillable & ~finite_rows(out) & finite_rows(par)
@@ -435,10 +457,24 @@ class SkeletonCompleter:
             motion = par + length[..., None] * last_dir
             use_ray = at & one_view
             if use_ray.any():             # else no joint to fill from its one view here
+                ends = _ray_at_distance(ray_c, ray_d, par, length)              # (2, P, J, 3)
+                # the template only where it agrees with the ray: a body can fit it as a
+                # whole while this limb is elsewhere (an arm swung back), and then its joint
+                # is near neither point and would pick the wrong one
+                near_template = (np.sqrt(squared_norm(ends - prior).min(0))
+                                 <= TEMPLATE_RAY_GATE * length)                     # (P, J)
+                upper = par - out[:, grandparent]                                 # (P, J, 3)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    straight = par + (length / vector_norm(upper))[..., None] * upper
+                straight_ok = body.limb_end[None] & finite_rows(straight)
+                near_template &= ~body.limb_end[None]
                 guess = np.where(recent[..., None], motion,
-                                 np.where(finite_rows(prior)[..., None], prior, centre[:, None]))
-                ray_pt = _ray_at_distance(ray_c, ray_d, par, length, out, expected, body,
-                                          guess, np.where(has_prior, 1.0, 1e-3))
+                                 np.where(straight_ok[..., None], straight,
+                                          np.where(near_template[..., None], prior,
+                                                   centre[:, None])))
+                ray_pt = _pick_ray_point(ends, out, expected, body, guess,
+                                         np.where(recent | straight_ok | near_template,
+                                                  1.0, 1e-3))
                 use_ray &= finite_rows(ray_pt)
                 out = np.where(use_ray[..., None], ray_pt, out)
             use_motion = at & ~use_ray & recent & ~body.face[None]
@@ -549,24 +585,30 @@ class SkeletonCompleter:
         return one, cameras.centers[view], rays, np.where(one, score, 0.0)
 
 
-def _ray_at_distance(origin, direction, parent, length, known, expected, body, guess,
-                     guess_weight):
-    """Point on each ray (origin + s direction, s > 0) at `length` from `parent` (P, J, 3);
-    of the two, the one whose bones to the other known joints (known (P, J, 3), NaN unknown)
-    are nearest their expected lengths (P, B), plus guess_weight (P, J) x squared distance to
-    `guess` (P, J, 3). The ray's closest point to the parent where the sphere is missed; NaN
-    where the ray is NaN."""
+def _ray_at_distance(origin: np.ndarray, direction: np.ndarray, parent: np.ndarray,
+                     length: np.ndarray) -> np.ndarray:
+    """The two points (near, far) (2, P, J, 3) on each ray origin + s direction (P, J, 3;
+    unit direction) at `length` (P, J) from `parent` (P, J, 3); where the sphere is missed,
+    both are the ray's closest point to the parent; a point behind the camera (s <= 0) is
+    replaced by the other, and both are NaN where the whole sphere is behind it or the ray is
+    NaN."""
     w = parent - origin
     b = np.einsum("...i,...i->...", direction, w)
     disc = b * b - (np.einsum("...i,...i->...", w, w) - length * length)
     root = np.sqrt(np.maximum(disc, 0.0))
-    ends = origin + np.stack([b - root, b + root])[..., None] * direction    # near, far
+    near_s = np.where(b - root > 0, b - root, b + root)
+    far_s = b + root
+    ends = origin + np.stack([near_s, far_s])[..., None] * direction
+    return np.where((far_s > 0)[..., None], ends, np.nan)
+
+
+def _pick_ray_point(ends: np.ndarray, known: np.ndarray, expected: np.ndarray, body: _Body,
+                    guess: np.ndarray, guess_weight: np.ndarray) -> np.ndarray:
+    """Of a ray's two points ends (2, P, J, 3) (_ray_at_distance), the one whose bones to the
+    other known joints (known (P, J, 3), NaN unknown) are nearest their expected lengths
+    (P, B), plus guess_weight (P, J) x squared distance to `guess` (P, J, 3): (P, J, 3)."""
     cost = _bone_misfit(ends, known, expected, body) + guess_weight * squared_norm(ends - guess)
-    near, far = ends
-    pick_far = cost[1] < cost[0]
-    pick_far |= (b - root) <= 0
-    point = np.where(pick_far[..., None], far, near)
-    return np.where(((b + root) > 0)[..., None], point, np.nan)
+    return np.where((cost[1] < cost[0])[..., None], ends[1], ends[0])
 
 
 def _bone_misfit(candidate: np.ndarray, known: np.ndarray, expected: np.ndarray,
