@@ -7,7 +7,8 @@ import pytest
 from pose3d_ros.core.camera import CameraArrays
 from pose3d_ros.core.completion import CompletionParams, SkeletonCompleter, gross_joints
 from pose3d_ros.core.layouts import COCO17
-from pose3d_ros.core.synthetic import observe, random_poses, random_rig
+from pose3d_ros.core.plausibility import bone_ratios, median_scale
+from pose3d_ros.core.synthetic import canonical_pose, observe, random_poses, random_rig
 from pose3d_ros.core.triangulation import triangulate_normalized
 
 NOSE, LEFT_EAR, LEFT_WRIST, RIGHT_KNEE = (COCO17.index(n) for n in (
@@ -279,3 +280,20 @@ def test_the_canonical_body_is_a_person_not_its_mirror_image():
         return float(np.median(np.linalg.norm(fit[:, nose] - walk[:, nose], axis=-1)))
 
     assert nose_error(template) < 0.10 < 0.15 < nose_error(template * [-1.0, 1.0, 1.0])
+
+
+def test_a_bodys_scale_is_its_bones_median_ratio_to_the_canonical_body():
+    """plausibility.median_scale is the one body-scale rule of the bone check, gross_joints
+    and the limbs' left/right check: a person 1.2 x the canonical body is 1.2 over every
+    bone, still 1.2 with two wrong bones, NaN with no known bone, and a mask picks bones."""
+    body = canonical_pose(COCO17) * 1.2
+    ratios = bone_ratios(body[None], COCO17)                                      # (1, B)
+    np.testing.assert_allclose(ratios, 1.2)
+    wrong = body.copy()
+    wrong[LEFT_WRIST] += [0.0, 0.5, 0.0]                  # a forearm of someone else
+    assert median_scale(bone_ratios(wrong[None], COCO17))[0] == pytest.approx(1.2)
+    assert np.isnan(median_scale(bone_ratios(np.full((1, 17, 3), np.nan), COCO17))).all()
+    only_wrist = np.zeros(ratios.shape[1], bool)
+    only_wrist[[k for k, (a, b) in enumerate(COCO17.bones_array.tolist())
+                if LEFT_WRIST in (a, b)]] = True
+    assert median_scale(bone_ratios(wrong[None], COCO17), only_wrist)[0] > 2.0

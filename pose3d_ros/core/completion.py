@@ -55,7 +55,6 @@ from .array_ops import (
     finite_rows,
     masked_mean,
     masked_rigid_fit,
-    nanmedian_axis,
     row_counts,
     squared_norm,
     vector_norm,
@@ -66,8 +65,10 @@ from .layouts import JointLayout
 from .plausibility import (
     CANONICAL_HEIGHT_M,
     PlausibilityParams,
+    bone_ratios,
     check_bones,
     checked_bones,
+    median_scale,
     reference_body,
 )
 
@@ -232,10 +233,9 @@ def gross_joints(points: np.ndarray, layout: JointLayout,
     body = _body(layout)
     checked = checked_bones(layout, p.bone_check)                                  # (B,)
     points = np.asarray(points, np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = vector_norm(points[:, body.bones[:, 0]] - points[:, body.bones[:, 1]]) \
-            / body.lengths                                                         # (P, B)
-        scale = nanmedian_axis(np.where(checked, ratio, np.nan), axis=1)          # (P,)
+    ratio = bone_ratios(points, layout)                                            # (P, B)
+    scale = median_scale(ratio, checked)                                           # (P,)
+    with np.errstate(invalid="ignore"):
         too_long = checked & (ratio > p.gross_bone_ratio * scale[:, None])        # (P, B)
     return too_long[:, np.maximum(body.edge, 0)] & (body.edge >= 0)
 

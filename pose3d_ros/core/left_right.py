@@ -26,10 +26,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from .array_ops import nanmedian_axis, vector_norm
+from .array_ops import vector_norm
 from .camera import CameraArrays
 from .layouts import BLAZEPOSE33, JointLayout, convertible
-from .plausibility import reference_body
+from .plausibility import bone_ratios, median_scale, reference_body
 from .types import Detections2D
 
 
@@ -167,16 +167,6 @@ def _limb_bones(layout: JointLayout) -> tuple[tuple[np.ndarray, np.ndarray, np.n
     return tuple(out)
 
 
-def _body_scale(points: np.ndarray, layout: JointLayout) -> np.ndarray:
-    """(P,) each body's size over the canonical body (plausibility.reference_body): the
-    median of its measured bones' length ratios (a mislabelled limb's few bones move it
-    little); NaN without a measured bone."""
-    ref = reference_body(layout)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = vector_norm(points[:, ref.bones[:, 0]] - points[:, ref.bones[:, 1]]) / ref.lengths
-    return nanmedian_axis(ratio, axis=1)
-
-
 def body_left(points: np.ndarray, layout: JointLayout) -> np.ndarray:
     """(P, 3) unit vector to each body's own left: up (mid-hips to mid-shoulders) x forward
     (mid-shoulders to the nose, across up); NaN where a joint is unknown or the layout lacks
@@ -241,7 +231,7 @@ def crossed_limbs_3d(points: np.ndarray, layout: JointLayout,
     if not levels or not allowed.any() or not convertible(BLAZEPOSE33, layout):
         return swapped
     fixed = np.array(points, np.float64, copy=True)
-    scale = _body_scale(fixed, layout) if body_scale is None else body_scale
+    scale = median_scale(bone_ratios(fixed, layout)) if body_scale is None else body_scale
     left: np.ndarray | None = None           # body_left, once a level needs it
     for depth, ((children, parents), (ends, starts, canonical)) in enumerate(
             zip(levels, _limb_bones(layout), strict=True)):

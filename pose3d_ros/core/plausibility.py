@@ -123,6 +123,21 @@ def reference_body(layout: JointLayout) -> ReferenceBody:
                          np.array(left, np.intp), np.array(right, np.intp))
 
 
+def bone_ratios(points: np.ndarray, layout: JointLayout) -> np.ndarray:
+    """(P, B) each bone's length in points (P, J, 3) metres over the canonical body's
+    (reference_body(layout).bones order); NaN where an end is unknown."""
+    ref = reference_body(layout)
+    with np.errstate(invalid="ignore"):
+        return vector_norm(points[:, ref.bones[:, 0]] - points[:, ref.bones[:, 1]]) / ref.lengths
+
+
+def median_scale(ratios: np.ndarray, bones: np.ndarray | None = None) -> np.ndarray:
+    """(P,) each body's size over the canonical body: the median of its bones' length ratios
+    (P, B) (bone_ratios), over the bones (B,) bool when given; a few wrong bones (a
+    mislabelled limb, an association error) move it little. NaN without a known bone."""
+    return nanmedian_axis(ratios if bones is None else np.where(bones, ratios, np.nan), axis=1)
+
+
 def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
                 params: PlausibilityParams | None = None) -> BoneCheck:
     """(P, J, 3) metres (any frame) -> BoneCheck (module docstring), batched over people."""
@@ -138,7 +153,7 @@ def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
     checked_ratio = np.where(checked_bones(layout, p), ratio, np.nan)
     n_checked = np.isfinite(checked_ratio).sum(1)
     if p.scale_from == "median":
-        scale = nanmedian_axis(checked_ratio, axis=1)
+        scale = median_scale(checked_ratio)
     else:
         known = np.isfinite(lengths)
         with np.errstate(invalid="ignore", divide="ignore"):
