@@ -444,7 +444,7 @@ class SkeletonCompleter:
         # template's joint lies near one of them; else the one nearer the body's centre
         grandparent = np.maximum(body.parent[parent], 0)
         standing = np.full(out.shape, np.nan)
-        rows = np.flatnonzero((one_view & ~recent & ~body.limb_end).any(1))  # need a template
+        rows = np.flatnonzero((one_view & ~recent).any(1))       # people who need the template
         if rows.size:
             standing[rows] = _template_fill(out[rows], finite_rows(out[rows]), body,
                                             body_scale[rows])
@@ -466,8 +466,7 @@ class SkeletonCompleter:
                 upper = par - out[:, grandparent]                                 # (P, J, 3)
                 with np.errstate(invalid="ignore", divide="ignore"):
                     straight = par + (length / vector_norm(upper))[..., None] * upper
-                straight_ok = body.limb_end[None] & finite_rows(straight)
-                near_template &= ~body.limb_end[None]
+                straight_ok = body.limb_end[None] & finite_rows(straight)   # else template
                 guess = np.where(recent[..., None], motion,
                                  np.where(straight_ok[..., None], straight,
                                           np.where(near_template[..., None], prior,
