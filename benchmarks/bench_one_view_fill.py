@@ -9,7 +9,14 @@ but one:
   one person, each through its own random 4-camera ring (core.mocap_views.random_ring_rig),
   1 px noise; H36M17 joints;
 * synthetic (the test's scenes, core.synthetic): three moving people, four random cameras,
-  COCO17 joints, --synthetic seeds.
+  COCO17 joints, --synthetic seeds (their limbs are never far from straight: random bends
+  around the canonical body);
+* everyday postures (--static N trials each): the canonical body with both arms (and for
+  some, both legs) posed (hands on the hips, a phone to the ear, arms folded, squatting, ...),
+  turning slowly in front of a random 4-camera ring, 20 frames per trial.
+
+A joint is hidden for the whole stretch, so the track's motion never decides here (it does
+where an occlusion comes and goes).
 
 Prints per clip the one-view joints' error (mean, median, share over 0.1 m) and how long
 complete() took per frame. Run it on two trees to compare code (e.g. a `git worktree` of the
@@ -29,10 +36,55 @@ from pose3d_ros.core.completion import SkeletonCompleter
 from pose3d_ros.core.layouts import COCO17, H36M17, JointLayout
 from pose3d_ros.core.mocap import CLIP_NAMES, load_mocap
 from pose3d_ros.core.mocap_views import random_ring_rig
-from pose3d_ros.core.synthetic import observe, random_poses, random_rig
+from pose3d_ros.core.synthetic import canonical_pose, observe, random_poses, random_rig
 from pose3d_ros.core.triangulation import triangulate_normalized
 
 HIDDEN = ("left_wrist:1,2,3", "right_knee:0,1,3")
+# Everyday postures: the left upper arm's and forearm's directions (body frame of
+# synthetic.canonical_pose: -x the person's left, +y forward, +z up; the right side mirrored),
+# optionally the thigh's and shin's, and how far the body is lowered (m).
+POSTURES: dict[str, tuple] = {
+    "arms hanging": ((0, 0, -1), (0, 0, -1)),
+    "arms folded": ((0, 0.3, -1), (1, 0.25, 0.05)),
+    "boxing guard": ((0, 0.5, -0.85), (0.2, 0.3, 1)),
+    "hands on hips": ((-0.7, 0, -0.7), (0.7, 0.1, -0.7)),
+    "phone to ear": ((-0.2, 0.6, -0.8), (0.3, -0.3, 1)),
+    "arms overhead": ((0, 0, 1), (0, 0, 1)),
+    "reaching forward": ((0, 1, 0), (0, 1, 0.05)),
+    "forearms forward": ((0, 0, -1), (0, 1, 0)),
+    "sitting": ((0, 0.3, -1), (0, 1, 0), (0, 1, 0), (0, 0, -1), 0.45),
+    "kneeling": ((0, 0, -1), (0, 0, -1), (0, 0, -1), (0, -1, 0.02), 0.44),
+    "squatting": ((0, 0.7, -0.7), (0, 1, 0), (0, 1, 0.6), (0, -0.4, -1), 0.6),
+}
+
+
+def posture(name: str) -> np.ndarray:
+    """(17, 3) COCO17 metres, body frame: the canonical body in POSTURES[name]."""
+    body = canonical_pose(COCO17)
+    upper, fore, *legs = POSTURES[name]
+    for side, mirror in (("left", 1.0), ("right", -1.0)):
+        flip = np.array([mirror, 1.0, 1.0])
+        chains = [(("shoulder", "elbow", "wrist"), upper, fore)]
+        if legs:
+            chains.append((("hip", "knee", "ankle"), legs[0], legs[1]))
+        for names, first, second in chains:
+            top, mid, end = (COCO17.index(f"{side}_{n}") for n in names)
+            lengths = (np.linalg.norm(body[mid] - body[top]), np.linalg.norm(body[end] - body[mid]))
+            for (a, b), direction, length in zip(((top, mid), (mid, end)), (first, second),
+                                                 lengths, strict=True):
+                d = np.asarray(direction, float) * flip
+                body[b] = body[a] + length * d / np.linalg.norm(d)
+    body[:, 2] -= legs[2] if legs else 0.0
+    return body
+
+
+def _turn(angle: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rotations about z by angle (rad)."""
+    c, s = np.cos(angle), np.sin(angle)
+    out = np.zeros(np.shape(angle) + (3, 3))
+    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1] = c, -s, s, c
+    out[..., 2, 2] = 1.0
+    return out
 
 
 def _errors(rig: Rig, poses: np.ndarray, layout: JointLayout, rng: np.random.Generator,
@@ -79,6 +131,7 @@ def main() -> None:
     parser.add_argument("--rigs", type=int, default=8, help="stretches (own rig each) per clip")
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--synthetic", type=int, default=200, help="synthetic scenes (seeds)")
+    parser.add_argument("--static", type=int, default=30, help="trials per everyday posture")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hide", nargs="*", default=list(HIDDEN),
                         help="joint:views hidden from those views (of 4), default %(default)s")
@@ -114,6 +167,17 @@ def main() -> None:
         if e:
             per_scene.append(np.median(e))
     print(_row(f"synthetic x {args.synthetic}", errors, seconds))
+    for name in POSTURES if args.static else ():
+        errors, seconds = [], []
+        for trial in range(args.static):
+            rng = np.random.default_rng([args.seed, trial, 7])
+            heading = rng.uniform(0, 2 * np.pi) + np.linspace(0, 0.3, 20)          # (F,)
+            poses = np.einsum("fij,kj->fki", _turn(heading), posture(name))[:, None]
+            poses[..., :2] += rng.normal(0, 0.3, 2)
+            e, s = _errors(random_ring_rig(4, rng), poses, COCO17, rng, hide)
+            errors += e
+            seconds.append(s)
+        print(_row(f"posture: {name}", errors, seconds))
     if per_scene:
         print(f"\nsynthetic: median of the scenes' medians {np.median(per_scene):.3f} m "
               f"(first 30 scenes {np.median(per_scene[:30]):.3f} m)")
