@@ -9,9 +9,10 @@ per link outwards from the known joints along the skeleton tree rooted at the le
    from the (already known) parent joint; of the two intersections of the ray with that
    sphere, the one that better fits the person's other bones to known joints (e.g. a shoulder
    also lies at torso length from its hip) and the track's motion prediction; without recent
-   motion, for a wrist or ankle the one farther from the shoulder or hip (the elbow or knee
-   more open, as limbs mostly are: on real motion capture, benchmarks/bench_one_view_fill.py,
-   the body's centre picked the wrong wrist more often than not), for other joints the
+   motion, for a wrist or ankle the one farther from the known shoulder or hip (the elbow or
+   knee more open, as limbs mostly are: on real motion capture, benchmarks/bench_one_view_fill.py,
+   the body's centre picked the wrong wrist more often than not; it loses where a limb folds
+   back to the body: hands on the hips, a phone to the ear, a squat), for other joints the
    standing template (3. below) fitted to the measured joints where the body stands like it
    and the template's joint lies near one of the two points, else the body's centre.
    num_views 1, confidence = the view's score x `ray_confidence`.
