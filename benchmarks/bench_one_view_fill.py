@@ -15,8 +15,9 @@ but one:
   some, both legs) posed (hands on the hips, a phone to the ear, arms folded, squatting, ...),
   turning slowly in front of a random 4-camera ring, 20 frames per trial.
 
-A joint is hidden for the whole stretch, so the track's motion never decides here (it does
-where an occlusion comes and goes).
+A joint is hidden for the whole stretch by default, so the track's motion never decides;
+--intermittent K hides it in alternate runs of K frames (seen by every view in between), as an
+occlusion that comes and goes, where the motion decides while the joint was seen recently.
 
 Prints per clip the one-view joints' error (mean, median, share over 0.1 m) and how long
 complete() took per frame. Run it on two trees to compare code (e.g. a `git worktree` of the
@@ -88,18 +89,21 @@ def _turn(angle: np.ndarray) -> np.ndarray:
 
 
 def _errors(rig: Rig, poses: np.ndarray, layout: JointLayout, rng: np.random.Generator,
-            hide: list[tuple[str, list[int]]]) -> tuple[list[float], float]:
+            hide: list[tuple[str, list[int]]], period: int = 0) -> tuple[list[float], float]:
     """One-view joint errors (m) over a sequence poses (F, P, J, 3) WORLD metres seen by rig,
-    the joints `hide` (name, views) hidden from those views, and complete()'s mean time per
-    frame (s)."""
+    the joints `hide` (name, views) hidden from those views (in every frame, or with period
+    > 0 in the frames f with (f // period) odd), and complete()'s mean time per frame (s)."""
     obs = observe(rig, poses, rng, noise_px=1.0)
     xy = np.stack([cam.undistort(obs.keypoints[..., v, :, :])
                    for v, cam in enumerate(rig.cameras)], axis=-3)          # (F, P, V, J, 2)
     scores = obs.scores.copy()
+    frames = np.arange(poses.shape[0])
+    hidden_frames = frames if period <= 0 else frames[(frames // period) % 2 == 1]
     for name, views in hide:
         j = layout.index(name)
-        xy[..., views, j, :] = np.nan
-        scores[..., views, j] = 0.0
+        at = np.ix_(hidden_frames, np.arange(poses.shape[1]), views)
+        xy[at + (j,)] = np.nan
+        scores[at + (j,)] = 0.0
     cams = CameraArrays.from_cameras(rig.cameras)
     completer = SkeletonCompleter()
     hidden = [layout.index(n) for n, _ in hide]
@@ -132,6 +136,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--synthetic", type=int, default=200, help="synthetic scenes (seeds)")
     parser.add_argument("--static", type=int, default=30, help="trials per everyday posture")
+    parser.add_argument("--intermittent", type=int, default=0, metavar="K",
+                        help="hide the joints in alternate runs of K frames (default: always)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hide", nargs="*", default=list(HIDDEN),
                         help="joint:views hidden from those views (of 4), default %(default)s")
@@ -150,7 +156,7 @@ def main() -> None:
             joints = clip.joints[start:start + args.frames].copy()
             joints[..., :2] -= joints[:, :, :2].mean((0, 1))        # stand at the ring's centre
             e, s = _errors(random_ring_rig(4, rng), joints[:, None], H36M17, rng,
-                           hide)
+                           hide, args.intermittent)
             errors += e
             seconds.append(s)
         every += errors
@@ -161,7 +167,8 @@ def main() -> None:
     for seed in range(1, args.synthetic + 1):
         rng = np.random.default_rng(seed)
         rig = random_rig(4, rng)
-        e, s = _errors(rig, random_poses(20, 3, rng, layout=COCO17), COCO17, rng, hide)
+        e, s = _errors(rig, random_poses(20, 3, rng, layout=COCO17), COCO17, rng, hide,
+                       args.intermittent)
         errors += e
         seconds.append(s)
         if e:
@@ -174,7 +181,8 @@ def main() -> None:
             heading = rng.uniform(0, 2 * np.pi) + np.linspace(0, 0.3, 20)          # (F,)
             poses = np.einsum("fij,kj->fki", _turn(heading), posture(name))[:, None]
             poses[..., :2] += rng.normal(0, 0.3, 2)
-            e, s = _errors(random_ring_rig(4, rng), poses, COCO17, rng, hide)
+            e, s = _errors(random_ring_rig(4, rng), poses, COCO17, rng, hide,
+                           args.intermittent)
             errors += e
             seconds.append(s)
         print(_row(f"posture: {name}", errors, seconds))
