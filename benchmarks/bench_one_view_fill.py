@@ -57,13 +57,19 @@ POSTURES: dict[str, tuple] = {
     "kneeling": ((0, 0, -1), (0, 0, -1), (0, 0, -1), (0, -1, 0.02), 0.44),
     "squatting": ((0, 0.7, -0.7), (0, 1, 0), (0, 1, 0.6), (0, -0.4, -1), 0.6),
 }
+# ... and the same with the left arm alone posed (the right one hanging): both sides of a
+# posture alike favour a rule that copies one arm's bend to the other
+for _name in ("arms folded", "hands on hips", "phone to ear", "reaching forward",
+              "forearms forward"):
+    POSTURES[f"left arm: {_name}"] = POSTURES[_name]
 
 
 def posture(name: str) -> np.ndarray:
     """(17, 3) COCO17 metres, body frame: the canonical body in POSTURES[name]."""
     body = canonical_pose(COCO17)
     upper, fore, *legs = POSTURES[name]
-    for side, mirror in (("left", 1.0), ("right", -1.0)):
+    sides = (("left", 1.0),) if name.startswith("left arm: ") else (("left", 1.0), ("right", -1.0))
+    for side, mirror in sides:
         flip = np.array([mirror, 1.0, 1.0])
         chains = [(("shoulder", "elbow", "wrist"), upper, fore)]
         if legs:
