@@ -584,8 +584,9 @@ def gather_stacked(stacked: StackedDetections, association: Association
     return kp, sc
 
 
-def _prune_by_reprojection(cameras, detections, assoc: Association, max_px: float,
-                           min_views: int, min_score: float) -> Association:
+def _prune_by_reprojection(cameras: Sequence[CameraModel], detections: Sequence[Detections2D],
+                           assoc: Association, max_px: float, min_views: int,
+                           min_score: float) -> Association:
     """Triangulate each group robustly (outlier threshold max_px) and drop the members whose
     confident joints were mostly rejected as outlier views."""
     from .triangulation import triangulate

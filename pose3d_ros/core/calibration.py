@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -41,7 +43,7 @@ RIG_FORMAT = "pose3d_ros/rig"
 RIG_VERSION = 1
 
 
-def _fail(path, msg: str) -> ValueError:
+def _fail(path: Path, msg: str) -> ValueError:
     return ValueError(f"{path}: {msg}")
 
 
@@ -54,7 +56,7 @@ def _text(path: Path) -> str:
                           "UTF-8") from None
 
 
-def _yaml(path: Path):
+def _yaml(path: Path) -> object:
     """A YAML calibration file parsed (yaml.safe_load); ValueError naming the file and the
     line when it does not parse."""
     try:
@@ -66,7 +68,7 @@ def _yaml(path: Path):
         raise _fail(path, f"invalid YAML{where}: {problem}") from None
 
 
-def _int(value, what: str, path) -> int:
+def _int(value: Any, what: str, path: Path) -> int:
     """An integer field (image size, matrix rows); ValueError naming the file otherwise."""
     try:
         number = float(value)
@@ -77,14 +79,14 @@ def _int(value, what: str, path) -> int:
         raise _fail(path, f"{what} must be a whole number, got {value!r}") from None
 
 
-def _validated(cam: CameraModel, path) -> CameraModel:
+def _validated(cam: CameraModel, path: Path) -> CameraModel:
     try:
         return cam.validate()
     except ValueError as exc:
         raise _fail(path, str(exc)) from None
 
 
-def _floats(values, n: int | None, what: str, path) -> np.ndarray:
+def _floats(values: object, n: int | None, what: str, path: Path) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
@@ -94,7 +96,7 @@ def _floats(values, n: int | None, what: str, path) -> np.ndarray:
     return arr
 
 
-def _matrix_field(doc: dict, key: str, rows: int, cols: int, path) -> np.ndarray:
+def _matrix_field(doc: dict, key: str, rows: int, cols: int, path: Path) -> np.ndarray:
     entry = doc.get(key)
     if not isinstance(entry, dict) or "data" not in entry:
         raise _fail(path, f"missing {key}.data")
@@ -141,7 +143,7 @@ def save_camera_info_yaml(camera: CameraModel, path: str | Path) -> None:
     camera.validate()
     f = camera.to_camera_info_fields()
 
-    def mat(rows, cols, data):
+    def mat(rows: int, cols: int, data: Iterable[float]) -> dict[str, int | list[float]]:
         return {"rows": rows, "cols": cols, "data": [float(x) for x in data]}
 
     doc = {"image_width": camera.width, "image_height": camera.height,
@@ -317,7 +319,7 @@ def save_pose2sim_toml(rig: Rig, path: str | Path) -> None:
 _QCA_UNITS_PER_PIXEL = 64.0  # Qualisys intrinsics are in 1/64 sub-pixel sensor units
 
 
-def _natural_key(name: str):
+def _natural_key(name: str) -> list[int | str]:
     return [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", name)]
 
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .undistortion import affine_undistortion
 
@@ -26,7 +27,7 @@ _MAX_COEFFS = {"plumb_bob": 5, "rational_polynomial": 8, "equidistant": 4}
 _UNDISTORT_ITERATIONS = 30
 
 
-def _as_f64(values, shape: tuple[int, ...] | None = None) -> np.ndarray:
+def _as_f64(values: ArrayLike, shape: tuple[int, ...] | None = None) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if shape is not None:
         arr = arr.reshape(shape)
@@ -326,7 +327,7 @@ def ros2_frame_name(frame_id: str) -> str:
     return frame_id.lstrip("/")
 
 
-def camera_model_from_info_msg(info, name: str) -> CameraModel:
+def camera_model_from_info_msg(info: Any, name: str) -> CameraModel:
     """A sensor_msgs/CameraInfo object (rclpy's or rosbags', read by attribute) ->
     CameraModel of the images the camera sends, with identity extrinsics, in the frame
     ros2_frame_name(header.frame_id); CameraInfoError naming the camera and the fault (zero
@@ -363,7 +364,7 @@ def camera_model_from_info_msg(info, name: str) -> CameraModel:
         raise CameraInfoError("camera_info_invalid", f"{where}: {err}") from None
 
 
-def _binned_and_cropped(info, k: np.ndarray, p: np.ndarray, where: str
+def _binned_and_cropped(info: Any, k: np.ndarray, p: np.ndarray, where: str
                         ) -> tuple[int, int, np.ndarray, np.ndarray]:
     """(width, height, K (9,), P (12,)) of the images a CameraInfo's camera sends after its
     binning and region of interest (REP 104; binning 0 or 1: none; an all-zero roi: the

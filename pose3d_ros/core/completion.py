@@ -416,8 +416,12 @@ class SkeletonCompleter:
         return Completion(out, conf.astype(np.float32, copy=False), views, filled, plausible,
                           confirmed, scale)
 
-    def _fill(self, out, views, conf, filled, pts, measured, expected, body, body_scale,
-              slot, stamp, normalized, scores, cameras):
+    def _fill(self, out: np.ndarray, views: np.ndarray, conf: np.ndarray, filled: np.ndarray,
+              pts: np.ndarray, measured: np.ndarray, expected: np.ndarray, body: _Body,
+              body_scale: np.ndarray, slot: np.ndarray, stamp: float,
+              normalized: np.ndarray | None, scores: np.ndarray | None,
+              cameras: CameraArrays | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """complete()'s fill of the joints still missing in out (P, J, 3), in the order of the
         module docstring (one view + bone length, motion, template); returns out, views, conf
         and filled updated."""
@@ -518,7 +522,9 @@ class SkeletonCompleter:
         slot[rows[ok]] = cols[ok]
         return slot
 
-    def _remember(self, slot, ids, out, now, measured, plausible, publish, stamp) -> None:
+    def _remember(self, slot: np.ndarray, ids: np.ndarray | None, out: np.ndarray,
+                  now: np.ndarray, measured: np.ndarray, plausible: np.ndarray,
+                  publish: np.ndarray, stamp: float) -> None:
         r = self.params.memory_rate
         old = slot >= 0
         rows = slot[old & plausible]
@@ -562,7 +568,9 @@ class SkeletonCompleter:
                 self._stamp[keep]
             self._published = self._published[keep]
 
-    def _single_views(self, normalized, scores, cameras, measured):
+    def _single_views(self, normalized: np.ndarray | None, scores: np.ndarray | None,
+                      cameras: CameraArrays | None, measured: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(one_view (P, J), ray origin (P, J, 3), unit ray (P, J, 3), score (P, J)) of the
         joints not triangulated that exactly one usable view sees."""
         shape = measured.shape

@@ -136,7 +136,8 @@ def sampson_px(e: np.ndarray, xa: np.ndarray, xb: np.ndarray, focal: float, *,
     return np.sqrt(algebraic ** 2 / np.maximum(den, 1e-18)) * focal
 
 
-def _track_pair_correspondences(xy, ok, ids, a: int, b: int, ta: int, tb: int):
+def _track_pair_correspondences(xy: np.ndarray, ok: np.ndarray, ids: np.ndarray, a: int, b: int,
+                                ta: int, tb: int) -> tuple[np.ndarray, np.ndarray]:
     """Normalised correspondences (n, 2), (n, 2) of track ta in camera a and tb in camera b."""
     in_a = ids[:, a] == ta                              # (F, P)
     in_b = ids[:, b] == tb
@@ -147,7 +148,8 @@ def _track_pair_correspondences(xy, ok, ids, a: int, b: int, ta: int, tb: int):
     return xy[frames, a, pa][both], xy[frames, b, pb][both]
 
 
-def _detection_costs(e, xy, ok, a: int, b: int, focal: float, min_joints: int):
+def _detection_costs(e: np.ndarray, xy: np.ndarray, ok: np.ndarray, a: int, b: int, focal: float,
+                     min_joints: int) -> tuple[np.ndarray, np.ndarray]:
     """Median Sampson error (F, P, P) px between every detection of camera a and of camera b
     in each frame (inf where they share < min_joints confident joints), and the counts."""
     xa, xb = xy[:, a][:, :, None], xy[:, b][:, None, :]          # (F, P, 1, J, 2), (F, 1, P, ...)
@@ -159,7 +161,8 @@ def _detection_costs(e, xy, ok, a: int, b: int, focal: float, min_joints: int):
     return np.where(count >= min_joints, med, np.inf), count
 
 
-def _matches(cost: np.ndarray, count: np.ndarray, threshold: float):
+def _matches(cost: np.ndarray, count: np.ndarray, threshold: float
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Per-frame one-to-one matches: detection pairs below `threshold` that are each other's
     cheapest (mutual best, all frames at once) -> frame, slot in a, slot in b (arrays) and
     the number of joint correspondences they hold."""
@@ -221,8 +224,8 @@ def proposal_pairs(sizes: dict[tuple[int, int], int], max_proposals: int
             for key in best]
 
 
-def _camera_pair_geometry(xy, ok, ids, a: int, b: int, focal: float,
-                          params: CrossViewParams) -> PairGeometry | None:
+def _camera_pair_geometry(xy: np.ndarray, ok: np.ndarray, ids: np.ndarray, a: int, b: int,
+                          focal: float, params: CrossViewParams) -> PairGeometry | None:
     """The essential matrix of cameras a, b that explains the most people (module docstring):
     each proposal is refitted on the correspondences of every person it matches, until the
     explained correspondences stop growing."""

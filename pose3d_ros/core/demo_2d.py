@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class Demo2D:
 
 
 def detect_videos(paths: list[Path], detector: str = "blazepose", *,
-                  frames: int | None = None, use_cache: bool = True, **options) -> Demo2D:
+                  frames: int | None = None, use_cache: bool = True, **options: Any) -> Demo2D:
     """2D people of synchronised videos (one per camera) from a package back-end, cached."""
     from .detection.cache import detect_video_set
 

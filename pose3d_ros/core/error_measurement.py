@@ -93,7 +93,7 @@ def match_detections(reference: np.ndarray, candidates: np.ndarray,
     return np.where(matched[..., None], detected, np.nan), np.where(matched, scores, 0.0), index
 
 
-def _detections(keypoints: np.ndarray, scores: np.ndarray, size) -> Detections2D:
+def _detections(keypoints: np.ndarray, scores: np.ndarray, size: np.ndarray) -> Detections2D:
     seen = np.isfinite(keypoints[..., 0]).any(-1)
     return Detections2D(keypoints[seen], scores[seen], np.zeros((int(seen.sum()), 4)),
                         np.ones(int(seen.sum())), BLAZEPOSE33, (int(size[0]), int(size[1])))

@@ -292,7 +292,8 @@ def apply_error_model(points2d: np.ndarray, rng: np.random.Generator,
     return np.where(keep[..., None], noisy, np.nan), np.where(keep, conf, 0.0)
 
 
-def false_detections(rng: np.random.Generator, count: int, image_size,
+def false_detections(rng: np.random.Generator, count: int,
+                     image_size: tuple[float, float] | np.ndarray,
                      model: ErrorModel | None = None, *, pose_pool: np.ndarray | None = None,
                      height_fraction: tuple[float, float] = (0.15, 0.7)
                      ) -> tuple[np.ndarray, np.ndarray]:

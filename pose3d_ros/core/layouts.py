@@ -223,7 +223,8 @@ def _recipe(src: JointLayout, dst: JointLayout) -> tuple[np.ndarray, np.ndarray]
 _RECIPES: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
 
 
-def _cached_recipe(src: JointLayout | str, dst: JointLayout | str):
+def _cached_recipe(src: JointLayout | str, dst: JointLayout | str
+                   ) -> tuple[JointLayout, JointLayout, tuple[np.ndarray, np.ndarray]]:
     src = get_layout(src) if isinstance(src, str) else src
     dst = get_layout(dst) if isinstance(dst, str) else dst
     key = (src.name, dst.name)

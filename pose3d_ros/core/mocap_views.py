@@ -27,13 +27,18 @@ core/error_model.py carries the detector's own misses).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .camera import CameraModel, Rig, look_at, pinhole_from_fov
 from .layouts import H36M17
 from .types import Detections2D
+
+if TYPE_CHECKING:
+    from .error_model import ErrorModel
 
 # (joint a, joint b, radius m): the body as capsules for occlusion between people.
 BODY_CAPSULES = (
@@ -113,7 +118,8 @@ def random_ring_rig(num_cameras: int, rng: np.random.Generator,
                                                               height_m=(1.0, 3.0),
                                                               roll_deg=(-3.0, 3.0),
                                                               aim_jitter_m=0.3),
-                    *, target=(0.0, 0.0, 1.0), frame_id: str = "world") -> Rig:
+                    *, target: Sequence[float] | np.ndarray = (0.0, 0.0, 1.0),
+                    frame_id: str = "world") -> Rig:
     """num_cameras cameras spread evenly (+- 20 % of the spacing) on a ring around target."""
     spacing = 2 * np.pi / num_cameras
     azimuths = np.arange(num_cameras) * spacing + rng.uniform(-0.2, 0.2, num_cameras) * spacing
@@ -251,8 +257,8 @@ class ViewDetections2D:
                 self.person[frame, view, real])
 
 
-def detect_views(views: SceneViews, rng: np.random.Generator, model=None, *,
-                 false_per_view: float | None = None, fps: float = 30.0) -> ViewDetections2D:
+def detect_views(views: SceneViews, rng: np.random.Generator, model: ErrorModel | None = None,
+                 *, false_per_view: float | None = None, fps: float = 30.0) -> ViewDetections2D:
     """Apply the measured 2D error model (core/error_model.py) to a projected scene.
 
     Visible joints get measured errors (time-correlated along frames at fps); a person with

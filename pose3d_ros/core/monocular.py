@@ -148,7 +148,7 @@ class TrackBodySizes:
         return rebuilt_with_bone_lengths(relative, wanted)
 
 
-def _body_prior(body_height_m: float | None):
+def _body_prior(body_height_m: float | None) -> BodySizePrior | None:
     """BodySizePrior of a standing height in metres; None (or 0) keeps the 3D's own size."""
     if not body_height_m:
         return None

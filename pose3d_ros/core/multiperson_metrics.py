@@ -167,7 +167,7 @@ def pcp_limbs(pred: np.ndarray, gt: np.ndarray, alpha: float = PCP_ALPHA) -> np.
         raise ValueError(f"expected two (..., 14, 3) arrays, got {pred.shape} and {gt.shape}")
     ends = np.concatenate([PCP_LIMBS, [(14, HEAD_BOTTOM)]])          # 14 = mid-hip (appended)
 
-    def with_mid_hip(p):
+    def with_mid_hip(p: np.ndarray) -> np.ndarray:
         return np.concatenate([p, 0.5 * (p[..., 2:3, :] + p[..., 3:4, :])], axis=-2)
 
     p, g = with_mid_hip(pred), with_mid_hip(gt)

@@ -788,7 +788,9 @@ class Pose3DPipeline:
         """The layout published for people found in `layout`."""
         return get_layout(self.params.output_layout) if self.params.output_layout else layout
 
-    def _converted(self, positions, confidence, error, views, layout):
+    def _converted(self, positions: np.ndarray, confidence: np.ndarray, error: np.ndarray,
+                   views: np.ndarray, layout: JointLayout
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The per-joint arrays in the output layout."""
         out_layout = self._output_layout(layout)
         if out_layout.name == layout.name:
@@ -834,7 +836,7 @@ def common_layout(layouts: Sequence[JointLayout]) -> JointLayout:
                      "be made from the others; use detectors of one layout family")
 
 
-def _torso(layout) -> np.ndarray:
+def _torso(layout: JointLayout) -> np.ndarray:
     """Indices of the layout's shoulders and hips."""
     return layout.indices(("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
 
@@ -845,7 +847,7 @@ def _rows_of(update: ImageTrackUpdate, rows: np.ndarray) -> ImageTrackUpdate:
                             update.streak[rows])
 
 
-def _empty(layout, frame_id: str) -> Skeletons3D:
+def _empty(layout: JointLayout, frame_id: str) -> Skeletons3D:
     j = layout.num_joints
     return Skeletons3D(np.zeros((0, j, 3)), np.zeros((0, j), np.float32),
                        np.zeros((0, j), np.float32), np.zeros((0, j), np.uint8), layout,

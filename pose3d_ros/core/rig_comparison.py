@@ -53,7 +53,7 @@ def compare_rigs(estimated: Rig, reference_rig: Rig, reference: int = 0) -> RigC
         raise ValueError(f"rigs have different cameras: {estimated.names} vs "
                          f"{reference_rig.names}")
 
-    def relative(rig):
+    def relative(rig: Rig) -> tuple[list[np.ndarray], list[np.ndarray]]:
         r0, c0 = rig.cameras[reference].R, rig.cameras[reference].center
         rel_r = [c.R @ r0.T for c in rig.cameras]
         rel_c = [r0 @ (c.center - c0) for c in rig.cameras]  # centres in the ref camera frame

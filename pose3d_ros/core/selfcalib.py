@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from itertools import combinations
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -79,7 +79,8 @@ class SelfCalibration:
     heldout_samples: np.ndarray | None = None
 
 
-def _relative_pose(xa: np.ndarray, xb: np.ndarray, threshold: float):
+def _relative_pose(xa: np.ndarray, xb: np.ndarray, threshold: float
+                   ) -> tuple[np.ndarray, np.ndarray, int] | None:
     """Essential matrix + cheirality from normalised correspondences (n, 2) -> R, t, inliers."""
     import cv2
 
@@ -120,7 +121,9 @@ def _limb_scale(points: np.ndarray, layout: JointLayout, person_height_m: float 
     return float(np.median(ratios))
 
 
-def _essential_pairs(xy: np.ndarray, valid: np.ndarray, focal: np.ndarray, ransac_px: float):
+def _essential_pairs(xy: np.ndarray, valid: np.ndarray, focal: np.ndarray, ransac_px: float
+                     ) -> tuple[dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
+                                dict[tuple[int, int], int]]:
     """Relative pose and RANSAC inliers of every camera pair sharing >= 15 confident joints."""
     pair_inliers: dict[tuple[int, int], int] = {}
     pair_pose: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -138,7 +141,11 @@ def _essential_pairs(xy: np.ndarray, valid: np.ndarray, focal: np.ndarray, ransa
     return pair_pose, pair_inliers
 
 
-def _register(cameras, raw, xy, w, valid, focal, pair_pose, pair_inliers, min_score, ransac_px):
+def _register(cameras: Sequence[CameraModel], raw: np.ndarray, xy: np.ndarray, w: np.ndarray,
+              valid: np.ndarray, focal: np.ndarray,
+              pair_pose: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
+              pair_inliers: dict[tuple[int, int], int], min_score: float, ransac_px: float
+              ) -> tuple[list[np.ndarray | None], list[np.ndarray | None], int]:
     """Initial poses: the pair with the most inliers, then PnP + RANSAC camera by camera.
     Returns rotations, translations (lists of V) and the start pair."""
     import cv2
@@ -177,10 +184,19 @@ def _register(cameras, raw, xy, w, valid, focal, pair_pose, pair_inliers, min_sc
     return rot, trans, a0
 
 
-def _triangulate_posed(cameras, rot, trans, indices, raw, w, valid, min_score, ransac_px):
+def _triangulate_posed(cameras: Sequence[CameraModel], rot: Sequence[np.ndarray | None],
+                       trans: Sequence[np.ndarray | None], indices: list[int], raw: np.ndarray,
+                       w: np.ndarray, valid: np.ndarray, min_score: float, ransac_px: float
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """Robust triangulation of the points (M, V, 2) with the cameras `indices` at the given
-    poses -> points (M, 3), used views (M, len(indices))."""
-    posed = [cameras[i].with_pose(rot[i], trans[i]) for i in indices]
+    poses (None for a camera not registered: none of `indices` may be one) -> points (M, 3),
+    used views (M, len(indices))."""
+    posed = []
+    for i in indices:
+        rotation, translation = rot[i], trans[i]
+        if rotation is None or translation is None:
+            raise ValueError(f"camera {cameras[i].name} has no pose to triangulate with")
+        posed.append(cameras[i].with_pose(rotation, translation))
     kp_sub = raw[:, indices][:, :, None]  # (M, v, 1, 2)
     w_sub = np.where(valid[:, indices], w[:, indices], 0.0)[:, :, None]
     res = triangulate(posed, kp_sub, w_sub, min_score=min_score,
@@ -204,8 +220,10 @@ class _Bundle:
     focal_scale: np.ndarray
 
 
-def _bundle_adjust(rot, trans, pts3d, used, xy, w, focal, fixed, *, loss_px, iterations,
-                   max_points, free_focal: bool = False) -> _Bundle:
+def _bundle_adjust(rot: Sequence[np.ndarray | None], trans: Sequence[np.ndarray | None],
+                   pts3d: np.ndarray, used: np.ndarray, xy: np.ndarray, w: np.ndarray,
+                   focal: np.ndarray, fixed: int, *, loss_px: float, iterations: int,
+                   max_points: int, free_focal: bool = False) -> _Bundle:
     """Sparse bundle adjustment of all poses but camera `fixed` and all points; with
     free_focal also one focal-length factor per camera, every camera's (normalised
     coordinates scale with 1 / focal length; the principal points and distortion stay).
@@ -231,7 +249,7 @@ def _bundle_adjust(rot, trans, pts3d, used, xy, w, focal, fixed, *, loss_px, ite
     n_pose = 6 * len(free)
     n_focal = n_views if free_focal else 0               # log focal factors, after the poses
 
-    def unpack(x):
+    def unpack(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         rv = np.zeros((n_views, 3))
         tv = np.zeros((n_views, 3))
         cam_params = x[:n_pose].reshape(-1, 6)
@@ -240,7 +258,7 @@ def _bundle_adjust(rot, trans, pts3d, used, xy, w, focal, fixed, *, loss_px, ite
         return (Rotation.from_rotvec(rv).as_matrix(), tv, scale,
                 x[n_pose + n_focal:].reshape(-1, 3))
 
-    def residuals(x):
+    def residuals(x: np.ndarray) -> np.ndarray:
         rmat, tv, scale, pts = unpack(x)
         pc = np.einsum("nij,nj->ni", rmat[obs_cam], pts[obs_pt]) + tv[obs_cam]
         z = np.where(np.abs(pc[:, 2]) > 1e-9, pc[:, 2], 1e-9)
@@ -404,7 +422,8 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
 def self_calibrate_best_split(keypoints: np.ndarray, scores: np.ndarray,
                               cameras: Sequence[CameraModel], *,
                               sample_frames: np.ndarray | None = None,
-                              limits: CheckLimits = DEFAULT_LIMITS, **kwargs) -> SelfCalibration:
+                              limits: CheckLimits = DEFAULT_LIMITS, **kwargs: Any
+                              ) -> SelfCalibration:
     """self_calibrate once per choice of held-out blocks (each of the `holdout_every` phases),
     keeping the solution that passes its checks with the lowest held-out reprojection error,
     provided at least `limits.min_agreeing_splits` passing solutions (itself included) agree

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -237,7 +237,7 @@ class SyncScan:
 def sync_scan(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, frames: np.ndarray,
               detections: np.ndarray, detection_scores: np.ndarray, *, max_shift: int,
               min_score: float = 0.5, max_samples: int = 3000, max_fit_points: int = 1000,
-              limits: CheckLimits | None = None, **triangulate_options) -> SyncScan:
+              limits: CheckLimits | None = None, **triangulate_options: Any) -> SyncScan:
     """SyncScan of samples keypoints (N, V, J, 2) raw pixels, scores (N, V, J), frames (N,)
     their frame index into detections (F, V, P, J, 2) raw pixels, NaN where absent, and
     detection_scores (F, V, P, J): every detection of every camera and frame, whether or not
@@ -742,7 +742,7 @@ def limb_length_cv(points: np.ndarray, layout: JointLayout,
 
 
 def seen_by_the_others(rig: Rig, keypoints: np.ndarray, scores: np.ndarray,
-                       **triangulate_options) -> np.ndarray:
+                       **triangulate_options: Any) -> np.ndarray:
     """(..., V, J, 2) pixels: for each camera, the projection into it of the joints
     triangulated from all OTHER cameras (triangulation.triangulate with
     `triangulate_options`; one batched triangulation per left-out camera). keypoints
@@ -755,7 +755,7 @@ def seen_by_the_others(rig: Rig, keypoints: np.ndarray, scores: np.ndarray,
 
 
 def triangulated_by_the_others(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, view: int,
-                               left_out: Sequence[int] = (), **triangulate_options
+                               left_out: Sequence[int] = (), **triangulate_options: Any
                                ) -> np.ndarray:
     """(..., J, 3) rig-frame metres: the joints triangulated from every camera but `view`
     and those `left_out` (triangulation.triangulate with `triangulate_options`). keypoints
@@ -766,7 +766,8 @@ def triangulated_by_the_others(rig: Rig, keypoints: np.ndarray, scores: np.ndarr
 
 
 def leave_one_camera_out_residuals(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, *,
-                                   min_score: float = 0.5, **triangulate_options) -> np.ndarray:
+                                   min_score: float = 0.5, **triangulate_options: Any
+                                   ) -> np.ndarray:
     """Residuals (..., V, J, 2) pixels: each camera's 2D detection minus the projection of the
     joint triangulated from all OTHER cameras (seen_by_the_others with
     `triangulate_options`), NaN where unavailable or score < min_score. keypoints

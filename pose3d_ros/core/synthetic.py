@@ -100,7 +100,7 @@ def random_poses(num_frames: int, num_people: int, rng: np.random.Generator, *,
     scale = rng.uniform(*heights, size=p) / CANONICAL_HEIGHT_M
     pts = np.broadcast_to(base * scale[:, None, None], (f, p, len(names), 3)).copy()
 
-    def swing(amplitude, offset=0.0):
+    def swing(amplitude: float, offset: float = 0.0) -> np.ndarray:
         amp = rng.uniform(0, amplitude, size=p)
         freq = rng.uniform(0.3, 1.2, size=p)
         phase = rng.uniform(0, 2 * np.pi, size=p)

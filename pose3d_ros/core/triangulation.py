@@ -107,7 +107,7 @@ def _view_quadrics(pn: np.ndarray) -> np.ndarray:
     """
     p1, p2, p3 = pn[:, 0], pn[:, 1], pn[:, 2]
 
-    def outer(a, b):
+    def outer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a[:, :, None] * b[:, None, :]
 
     blocks = np.stack([outer(p3, p3), -(outer(p1, p3) + outer(p3, p1)),
@@ -206,7 +206,8 @@ def _dlt_reweighted(arrays: CameraArrays, weights: np.ndarray, quadrics: np.ndar
     return np.where(enough[..., None], np.where(np.isfinite(refined), refined, points), np.nan)
 
 
-def _gauss_newton(pn, focal, xy, weights, points, iterations: int = 5):
+def _gauss_newton(pn: np.ndarray, focal: np.ndarray, xy: np.ndarray, weights: np.ndarray,
+                  points: np.ndarray, iterations: int = 5) -> np.ndarray:
     """Minimise sum_v w_v f_v^2 |pi(R_v X + t_v) - x_v|^2 over X, batched. Shapes as in dlt."""
     rot, trans = pn[:, :, :3], pn[:, :, 3]
     wv = np.where(weights > 0, weights, 0.0) * focal * focal
@@ -301,7 +302,7 @@ def _finish_normalized(arrays: CameraArrays, solved: "_Solved", lead: tuple, n_j
     return solved.result(squared, lead, n_joints, outlier_threshold_px)
 
 
-def _check_inputs(keypoints, scores, n_views: int, min_views: int
+def _check_inputs(keypoints: np.ndarray, scores: np.ndarray, n_views: int, min_views: int
                   ) -> tuple[np.ndarray, np.ndarray]:
     kp = np.asarray(keypoints, np.float64)
     sc = np.asarray(scores, np.float64)
@@ -339,7 +340,7 @@ class _Solved:
         confidence = np.where(missing, 0.0, mean_score * np.exp(-0.5 * (rms / thr) ** 2))
         n_views = used.shape[-1]
 
-        def back(a, *tail):
+        def back(a: np.ndarray, *tail: int) -> np.ndarray:
             return a.reshape(lead + (n_joints,) + tail)
 
         return TriangulationResult(

@@ -9,14 +9,16 @@ Conventions for every array here:
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import SupportsInt
 
 import numpy as np
 
 from .layouts import JointLayout
 
 
-def as_image_size(values) -> tuple[int, int]:
+def as_image_size(values: Iterable[SupportsInt]) -> tuple[int, int]:
     """(width, height) in pixels as plain ints, from any pair (a tuple, an array row)."""
     width, height = (int(v) for v in values)
     return width, height
