@@ -44,7 +44,7 @@ from .layouts import convert_joints
 from .messages import detections_from_message, image_from_message, stamp_to_ns
 from .static_tf import StaticTransformTree, transforms_from_message, upright_transform
 from .sync import SyncParams, mean_stamp_ns
-from .types import Skeletons3D
+from .types import Detections2D, Skeletons3D
 
 if TYPE_CHECKING:
     from .pipeline import PipelineParams
@@ -528,7 +528,8 @@ def recorded_2d(bags: Sequence[Path], cameras: Sequence[str], track: SkeletonTra
             for k in sorted(by_frame)], malformed
 
 
-def camera_reprojection(camera: CameraModel, skeletons: Skeletons3D, detections) -> np.ndarray:
+def camera_reprojection(camera: CameraModel, skeletons: Skeletons3D,
+                        detections: Detections2D) -> np.ndarray:
     """Pixel distances (flattened) between the 3D people projected into `camera` and the
     camera's 2D people, in the 3D layout, each 2D person paired with at most one 3D person
     (Hungarian on the mean joint distance): a person the camera does not see is left out,

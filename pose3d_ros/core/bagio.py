@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -69,6 +69,10 @@ from .messages import (  # noqa: F401  (the type names are part of this module's
 from .static_tf import StaticTransform
 from .types import Skeletons3D
 
+if TYPE_CHECKING:
+    from rosbags.interfaces import Connection
+    from rosbags.typesys.store import Typestore
+
 MSG_DIR = Path(__file__).resolve().parents[2] / "msg"
 
 STORAGES = {"sqlite3": StoragePlugin.SQLITE3, "mcap": StoragePlugin.MCAP}
@@ -99,7 +103,7 @@ def package_msg_dir() -> Path:
 
 
 @lru_cache(maxsize=1)
-def typestore():
+def typestore() -> Typestore:
     """Jazzy type store with this package's messages registered (built once, shared)."""
     store = get_typestore(Stores.ROS2_JAZZY)
     definitions: dict[str, Any] = {}
@@ -228,7 +232,7 @@ class BagWriter:
     def __exit__(self, *exc: object) -> None:
         self._writer.close()
 
-    def add_topic(self, topic: str, msgtype: str, latched: bool | None = None):
+    def add_topic(self, topic: str, msgtype: str, latched: bool | None = None) -> Connection:
         """Declare a topic (done automatically by write)."""
         if topic in self._connections:
             conn = self._connections[topic]

@@ -20,9 +20,17 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from array import array
+    from typing import TypeAlias
+
+    # a message's `data` buffer: rclpy gives array.array or bytes, rosbags a numpy array
+    ImageData: TypeAlias = bytes | bytearray | memoryview | array[int] | np.ndarray
 
 
 class ImageDecodeError(ValueError):
@@ -63,7 +71,7 @@ _TO_BGR = {(1, "mon"): cv2.COLOR_GRAY2BGR, (1, "8UC"): cv2.COLOR_GRAY2BGR,
 SUPPORTED_ENCODINGS: tuple[str, ...] = tuple(_LAYOUT)
 
 
-def decode_image(encoding: str, width: int, height: int, step: int, data,
+def decode_image(encoding: str, width: int, height: int, step: int, data: ImageData,
                  is_bigendian: int = 0, *, source: str = "image") -> np.ndarray:
     """sensor_msgs/Image fields -> (height, width, 3) uint8 BGR image.
 
@@ -117,7 +125,7 @@ def is_view(encoding: str) -> bool:
     return encoding in ("bgr8", "8UC3")
 
 
-def check_image(encoding: str, width: int, height: int, step: int, data, *,
+def check_image(encoding: str, width: int, height: int, step: int, data: ImageData, *,
                 source: str = "image") -> np.ndarray:
     """The checks of decode_image that need no conversion (ImageDecodeError if it fails
     them): a supported encoding, a size, a step and a data length that agree. Returns the
@@ -219,7 +227,8 @@ def check_size(size: tuple[int, int], calibrated: tuple[int, int], *, source: st
             "the rig file)")
 
 
-def check_compressed(format: str, data, *, source: str = "image") -> None:  # noqa: A002
+def check_compressed(format: str, data: ImageData, *,  # noqa: A002
+                     source: str = "image") -> None:
     """The checks of a CompressedImage that need no decoding (ImageDecodeError if it fails
     them): a compressedDepth or other non-JPEG/PNG format, empty data."""
     fmt = format.lower()
@@ -265,7 +274,7 @@ def _opencv_quiet() -> Iterator[None]:
                 cv2.utils.logging.setLogLevel(_quiet_restore)
 
 
-def decode_compressed(format: str, data, *, source: str = "image",  # noqa: A002
+def decode_compressed(format: str, data: ImageData, *, source: str = "image",  # noqa: A002
                       reduction: int = 1) -> np.ndarray:
     """sensor_msgs/CompressedImage fields -> (H, W, 3) uint8 BGR image (a new array).
 

@@ -34,7 +34,10 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
@@ -399,7 +402,7 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
             signal.signal(signal.SIGTERM, previous)
 
 
-def progress(total: int | None, description: str, unit: str = "frame"):
+def progress(total: int | None, description: str, unit: str = "frame") -> tqdm:
     """A tqdm progress bar (stderr) counting `unit`s; call .update(n) and .close(), or use it
     as a context. While any bar is open, log lines to the console are written above it
     (tqdm.contrib.logging) instead of through it."""
@@ -418,7 +421,7 @@ def _progress_class() -> type:
         _open = 0
         _redirect: contextlib.AbstractContextManager | None = None
 
-        def __init__(self, *args, **kwargs) -> None:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._counted = True
             cls = LoggingProgress

@@ -16,11 +16,15 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from .evaluation import Evaluation, Stability
     from .layouts import JointLayout
 
@@ -67,7 +71,7 @@ class ReportData:
     playback_link: str = ""
 
 
-def _pyplot():
+def _pyplot() -> ModuleType:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -76,7 +80,7 @@ def _pyplot():
     return plt
 
 
-def _png(fig) -> str:
+def _png(fig: Figure) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=PLOT_DPI, bbox_inches="tight")
     _pyplot().close(fig)
@@ -214,7 +218,7 @@ def plot_snapshots(snapshots: Sequence[Snapshot]) -> str:
     return _png(fig)
 
 
-def _draw_people(ax, people: np.ndarray, bones: np.ndarray, colour: str | None,
+def _draw_people(ax: Axes, people: np.ndarray, bones: np.ndarray, colour: str | None,
                  style: str, ids: np.ndarray | None = None) -> None:
     """(P, J, 3) people in `colour`, or (None) each in its id's colour (playback.id_colour;
     ids None: 1..P), whatever their order in the list."""
@@ -340,7 +344,7 @@ def render_report(data: ReportData) -> str:
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
              f"{html.escape(data.title)}</title><style>{_STYLE}</style></head><body>",
              f"<h1>{html.escape(data.title)}</h1>"]
-    def table(items) -> str:
+    def table(items: Iterable[tuple[str, object]]) -> str:
         rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{_format(v)}</td></tr>"
                        for k, v in items)
         return f"<table>{rows}</table>"

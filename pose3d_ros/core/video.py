@@ -11,6 +11,7 @@ import os
 import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")          # AV_LOG_QUIET
 import cv2  # noqa: E402  (after the variable: OpenCV reads it when FFmpeg is first used)
@@ -169,7 +170,7 @@ def matroska_missing_bytes(video: Path) -> int:
         return 0
 
 
-def _box(file, end: int) -> Iterator[tuple[bytes, int, int]]:
+def _box(file: BinaryIO, end: int) -> Iterator[tuple[bytes, int, int]]:
     """ISO BMFF boxes (MP4, MOV) from the file's position to byte `end`: (type, start of the
     content, end of the box)."""
     while file.tell() + 8 <= end:

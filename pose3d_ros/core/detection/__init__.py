@@ -111,7 +111,7 @@ def node_detector_options(name: str, *, background_search: bool, model: str = ""
     return options
 
 
-def create_detector(name: str, **options) -> PoseDetector:
+def create_detector(name: str, **options: Any) -> PoseDetector:
     """A detector back-end by name; options are the keyword arguments of its class."""
     if name == "blazepose":
         from .blazepose_mediapipe import MediapipeBlazePose

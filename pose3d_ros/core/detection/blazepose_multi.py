@@ -30,7 +30,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
@@ -482,7 +482,8 @@ def _closed_runner(batch: np.ndarray) -> list[np.ndarray]:
     raise RuntimeError("this detector was closed")
 
 
-def create_litert_blazepose(*, num_threads: int | None = None, **options) -> TwoStageBlazePose:
+def create_litert_blazepose(*, num_threads: int | None = None,
+                            **options: Any) -> TwoStageBlazePose:
     """Multi-person BlazePose on LiteRT with the .tflite files of the mediapipe wheel.
 
     num_threads: LiteRT threads per model (default: every core this process may use; LiteRT's

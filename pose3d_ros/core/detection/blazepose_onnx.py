@@ -8,7 +8,7 @@ all cameras, the landmark model once on all people of all cameras.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -57,7 +57,8 @@ def create_onnx_blazepose(*, model_dir: Path | str | None = None,
                           providers: Sequence[str] | None = None, fp16: bool = True,
                           intra_op_threads: int | None = None,
                           cudnn_conv_algo_search: str = "EXHAUSTIVE",
-                          pad_batches: bool | None = None, **options) -> TwoStageBlazePose:
+                          pad_batches: bool | None = None,
+                          **options: Any) -> TwoStageBlazePose:
     """BlazePose two-stage on onnxruntime.
 
     model_dir: folder with pose_detection.onnx and pose_landmark_full.onnx (default

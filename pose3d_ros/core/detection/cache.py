@@ -123,7 +123,7 @@ def _load(source: Path) -> VideoDetections:
 def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
                      max_frames: int | None = None, use_cache: bool = True,
                      jpeg_reduction: int | None = None, cache_folder: Path | None = None,
-                     progress: bool = False, **options) -> list[VideoDetections]:
+                     progress: bool = False, **options: Any) -> list[VideoDetections]:
     """Detections of synchronised videos (one per camera), from the cache when present.
 
     paths: video files in camera order. detector_name, options: as create_detector.

@@ -4,3 +4,4 @@ Run time (numpy + onnxruntime, no torch): `runtime` (OnnxLifter, BlazePoseWorldL
 PersonWindows, to_camera_frame), `root_placement`, `normalization`, `refine` (torch).
 Training (torch): `model`, `training`, `dataset`. See docs/lifter.md.
 """
+from __future__ import annotations

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -21,10 +22,13 @@ from ..layouts import BLAZEPOSE33, H36M17, convert_joint_scores, convert_joints
 from ..output_files import write_atomically
 from ..types import as_image_size
 
+if TYPE_CHECKING:
+    from ..camera import CameraModel
+
 log = logging.getLogger(__name__)
 
 
-def world_to_camera(camera, points: np.ndarray) -> np.ndarray:
+def world_to_camera(camera: CameraModel, points: np.ndarray) -> np.ndarray:
     """(..., 3) world metres -> (..., 3) metres in the camera's optical frame.
 
     camera: a core.camera.CameraModel (x_cam = R x_world + t).
@@ -32,7 +36,7 @@ def world_to_camera(camera, points: np.ndarray) -> np.ndarray:
     return camera.to_camera_frame(points)
 
 
-def undistort_pixels(camera, pixels: np.ndarray) -> np.ndarray:
+def undistort_pixels(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
     """(..., 2) raw pixels -> (..., 2) undistorted pixels with the same K; NaN stays NaN.
 
     camera: a core.camera.CameraModel (its own distortion model is used).
@@ -169,7 +173,7 @@ def save_views(cache_file: Path, views: list[ViewDetections], **extra: np.ndarra
                      lambda file: np.savez_compressed(file, **arrays))
 
 
-def load_views(data) -> list[ViewDetections]:
+def load_views(data: Mapping[str, np.ndarray]) -> list[ViewDetections]:
     """Detections of an opened .npz cache (np.load of a save_views file)."""
     return [ViewDetections(data[f"kp{v}"], data[f"sc{v}"], data[f"w{v}"],
                            as_image_size(data[f"size{v}"]))
@@ -196,7 +200,8 @@ def default_triangulator() -> Triangulator:
     """pose3d_ros.core.triangulation.triangulate, returning only the points."""
     from ..triangulation import triangulate
 
-    def core(cameras, keypoints, scores):
+    def core(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: np.ndarray
+             ) -> np.ndarray:
         return np.asarray(triangulate(cameras, keypoints, scores).points)
 
     return core
@@ -228,7 +233,9 @@ class PseudoLabels:
     extrinsics: str = ""
 
 
-def _reprojection_px(cameras, points_world, undist, scores, min_score):
+def _reprojection_px(cameras: Sequence[CameraModel], points_world: np.ndarray,
+                     undist: np.ndarray, scores: np.ndarray, min_score: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Per-view pixel error (V, F, J) of world points against undistorted 2D; NaN if unseen."""
     cam_pts = np.stack([world_to_camera(c, points_world) for c in cameras])
     K = np.stack([c.K for c in cameras])[:, None]  # (V, 1, 3, 3)
@@ -305,7 +312,7 @@ def make_pseudo_labels(cameras: list, views: list[ViewDetections],
 
 def multi_person_pseudo_labels(cameras: list, per_camera: list, fps: float,
                                min_labelled_frames: int = 30, max_ray_distance_m: float = 0.15,
-                               **gates) -> list[PseudoLabels]:
+                               **gates: Any) -> list[PseudoLabels]:
     """Pseudo-labels of EVERY person of a multi-person recording, one PseudoLabels each.
 
     per_camera: one detection.cache.VideoDetections per camera from a multi-person back-end

@@ -10,15 +10,20 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..data_paths import DEMO_SHARED_FOOTAGE, recording_inputs
 
+if TYPE_CHECKING:
+    from ..camera import CameraModel
+    from .dataset import PseudoLabels
+
 log = logging.getLogger(__name__)
 
 
-def check_recording(recording: str):
+def check_recording(recording: str) -> tuple[list[Path], Path, str, list[CameraModel]]:
     """(videos, calibration path, name, cameras) of a recording, checked before any 2D
     detection runs: the videos exist, the calibration has one camera per video, and there
     are at least two (pseudo-labels are triangulated). ValueError / FileNotFoundError saying
@@ -55,7 +60,7 @@ def check_bag(bag: Path, image_topics: list[str] | None = None) -> int:
     return len(cams)
 
 
-def load_labels(recording: str, cache_dir: Path, progress: bool = True):
+def load_labels(recording: str, cache_dir: Path, progress: bool = True) -> PseudoLabels:
     """PseudoLabels of a recording (2D detections cached in cache_dir)."""
     from .dataset import detect_recording, make_pseudo_labels
 
@@ -104,8 +109,8 @@ def trained_on_scored_footage(model: Path, recording: str, excluded: Sequence[st
     return ""
 
 
-def drop_overlapping(labels: list, held_out, name: str, max_distance_m: float = 0.2, *,
-                     purpose: str = "used for training") -> list:
+def drop_overlapping(labels: list, held_out: PseudoLabels, name: str,
+                     max_distance_m: float = 0.2, *, purpose: str = "used for training") -> list:
     """Labels of people whose 3D coincides, frame by frame (same frame index, rig frame),
     with the held-out recording's person: the same footage, which must not train a model
     evaluated on that recording. The demo's 'multi' recording is the 'single' one with a
@@ -128,7 +133,8 @@ def drop_overlapping(labels: list, held_out, name: str, max_distance_m: float = 
 
 def load_bag_labels(bag: Path, cache_dir: Path, calibration: Path | None = None,
                     image_topics: list[str] | None = None, sync_slop: float | None = None,
-                    use_tf: bool = True, person_height: float = 1.7, progress: bool = True):
+                    use_tf: bool = True, person_height: float = 1.7, progress: bool = True
+                    ) -> PseudoLabels:
     """PseudoLabels of a multi-camera rosbag2 (2D detections cached in cache_dir)."""
     from .bag_dataset import read_bag_recording
     from .bag_extrinsics import posed_cameras

@@ -16,7 +16,7 @@ Everything is WORLD z-up metres (core/mocap.py) and camera optical frames.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from ..camera import look_at_rotation
 from .mocap_training import detector_like
 from .root_placement import BodySizePrior, place_in_camera
 from .training import window_indices
+
+if TYPE_CHECKING:
+    from ..error_model import ErrorModel
 
 # (P, T, J, 2) normalised 2D windows, (P, T, J) scores -> (P, J, 3) root-relative metres
 LiftFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -54,8 +57,8 @@ def clip_views(joints: np.ndarray, cameras: EvalCameras = EvalCameras()) -> np.n
     return np.einsum("cij,cfkj->cfki", R, joints[None] - position[:, None, None])
 
 
-def observe(points_cam: np.ndarray, errors, rng: np.random.Generator, fps: float
-            ) -> tuple[np.ndarray, np.ndarray]:
+def observe(points_cam: np.ndarray, errors: ErrorModel | None, rng: np.random.Generator,
+            fps: float) -> tuple[np.ndarray, np.ndarray]:
     """(C, F, J, 3) camera-frame joints -> normalised 2D (C, F, J, 2) and scores (C, F, J):
     the exact projection (errors None: scores 1) or with the measured errors of an
     core.error_model.ErrorModel, following the recording in time at fps."""
@@ -63,7 +66,7 @@ def observe(points_cam: np.ndarray, errors, rng: np.random.Generator, fps: float
 
 
 def evaluate_clip(lift: LiftFn, joints: np.ndarray, fps: float, window: int, causal: bool,
-                  errors, rng: np.random.Generator,
+                  errors: ErrorModel | None, rng: np.random.Generator,
                   cameras: EvalCameras = EvalCameras(), prior_height_m: float = 1.70,
                   ) -> dict:
     """Lift one clip (joints (F, J, 3) WORLD at fps) in every camera (errors: an ErrorModel

@@ -15,14 +15,19 @@ Units: metres; 2D in normalised image coordinates (x right, y down); H36M-17.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..layouts import H36M17
 from ..mocap import STATURE_M
 
+if TYPE_CHECKING:
+    from ..error_model import ErrorModel
 
-def detector_like(points_norm: np.ndarray, errors, rng: np.random.Generator, fps: float,
+
+def detector_like(points_norm: np.ndarray, errors: ErrorModel | None, rng: np.random.Generator,
+                  fps: float,
                   visible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Windows of exact 2D (N, T, J, 2) (any units: errors scale with the person's size) ->
     detector-like 2D and confidences (N, T, J) from the measured error model

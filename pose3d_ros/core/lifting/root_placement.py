@@ -20,10 +20,14 @@ Every function is vectorised over any leading axes (people, frames).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..layouts import H36M17, JointLayout
+
+if TYPE_CHECKING:
+    import torch
 
 # Segment lengths of the H36M-17 bones (as built by layouts.convert_joints from COCO or
 # BlazePose joints) as fractions of standing height, from the anthropometric proportions of
@@ -145,7 +149,8 @@ def scale_to_prior(points_rel: np.ndarray, prior: BodySizePrior) -> tuple[np.nda
     return points_rel * scale[..., None, None], scale
 
 
-def _check(points_rel, keypoints_norm, weights):
+def _check(points_rel: np.ndarray, keypoints_norm: np.ndarray, weights: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     points_rel = np.asarray(points_rel, np.float64)
     keypoints_norm = np.asarray(keypoints_norm, np.float64)
     weights = np.asarray(weights, np.float64)
@@ -257,7 +262,8 @@ def place_in_camera(points_rel: np.ndarray, keypoints_norm: np.ndarray, weights:
     return np.asarray(points_rel, np.float64) + t[..., None, :], t
 
 
-def solve_root_translation_torch(points_rel, keypoints_norm, weights):
+def solve_root_translation_torch(points_rel: torch.Tensor, keypoints_norm: torch.Tensor,
+                                 weights: torch.Tensor) -> torch.Tensor:
     """Torch twin of solve_root_translation (differentiable; for training losses).
 
     points_rel (B, J, 3), keypoints_norm (B, J, 2), weights (B, J) with no NaN (weight 0 for

@@ -95,7 +95,8 @@ class LifterMetadata:
         return 0 if self.causal else self.window // 2
 
 
-def _as_h36m(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayout | str):
+def _as_h36m(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayout | str
+             ) -> tuple[np.ndarray, np.ndarray]:
     layout = get_layout(layout) if isinstance(layout, str) else layout
     if layout.name == H36M17.name:
         return np.asarray(keypoints, np.float64), np.asarray(scores, np.float64)

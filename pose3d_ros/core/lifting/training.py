@@ -30,6 +30,7 @@ import logging
 import random
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -48,6 +49,9 @@ from .normalization import (
 )
 from .root_placement import solve_root_translation_torch
 from .runtime import MIRROR_INDEX
+
+if TYPE_CHECKING:
+    from ..error_model import ErrorModel
 
 log = logging.getLogger(__name__)
 
@@ -181,11 +185,12 @@ def vary_poses(seq: np.ndarray, rng: np.random.Generator, max_angle_rad: float,
     return out
 
 
-def virtual_views(points_world: np.ndarray, scores_like, count: int,
-                  window: int, causal: bool, rng: np.random.Generator,
+def virtual_views(points_world: np.ndarray, scores_like: np.ndarray | ErrorModel | None,
+                  count: int, window: int, causal: bool, rng: np.random.Generator,
                   noise_px: float, focal_px: float, up: np.ndarray | None = None,
                   limb_angle_rad: float = 0.0, bone_scale: float = 0.0,
-                  cameras: VirtualCameras = VirtualCameras(), fps: float = 60.0):
+                  cameras: VirtualCameras = VirtualCameras(), fps: float = 60.0
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Windows of (pseudo-)3D projected through random virtual cameras.
 
     points_world: (F, J, 3) metres (NaN missing), `up` the world's up axis (default z).
@@ -323,7 +328,8 @@ def _batch(real: RealWindows | None, made: list[np.ndarray] | None, rows: np.nda
     return [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in mirrored]
 
 
-def mirror(feats, kps, scs, tgts, flip: np.ndarray):
+def mirror(feats: np.ndarray, kps: np.ndarray, scs: np.ndarray, tgts: np.ndarray,
+           flip: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mirror the selected samples (flip (N,) bool) left/right in image and camera frame."""
     j = H36M17.num_joints
     feats, kps, scs, tgts = feats.copy(), kps.copy(), scs.copy(), tgts.copy()
@@ -378,7 +384,7 @@ def seed_everything(seed: int) -> None:
 
 def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
           resume: bool = False, progress: bool = True, mocap: list | None = None,
-          errors=None) -> torch.nn.Module:
+          errors: ErrorModel | None = None) -> torch.nn.Module:
     """Train a lifter; checkpoint every epoch.
 
     labels: pseudo-labels of multi-camera recordings (real single-view samples + virtual

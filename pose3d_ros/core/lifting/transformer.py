@@ -22,12 +22,16 @@ Attention is written with plain matmuls so that the ONNX export is simple and fa
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..layouts import H36M17
+
+if TYPE_CHECKING:
+    from .model import LifterConfig
 
 
 def graph_distance(num_joints: int, bones: np.ndarray) -> np.ndarray:
@@ -92,7 +96,7 @@ class SpatioTemporalLifter(nn.Module):
     """Spatio-temporal transformer lifter; config: LifterConfig with architecture 'stformer'
     (dim, depth, heads, mlp_ratio, prune_stride, prune_after)."""
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: LifterConfig) -> None:
         super().__init__()
         self.config = config
         j, d, t = config.num_joints, config.dim, config.window
