@@ -1,6 +1,7 @@
-"""mypy over pose3d_ros (settings: mypy.ini): the core is checked inside unannotated functions
-too, so a wrong type at a call into it fails here before it fails at run time. mypy comes from
-scripts/setup_env.sh (PY_DEPS); its cache (.mypy_cache) makes later runs faster."""
+"""mypy over pose3d_ros (settings: mypy.ini): every function must be annotated and is checked
+inside, so a wrong type at a call into the core fails here before it fails at run time, and a
+function written without annotations fails here too. mypy comes from scripts/setup_env.sh
+(PY_DEPS); its cache (.mypy_cache) makes later runs faster."""
 from __future__ import annotations
 
 import subprocess

@@ -3,6 +3,7 @@ their judgements live in the core (core.node_health.NodeHealth, without ROS); re
 the message of its statuses()."""
 from __future__ import annotations
 
+from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
 
@@ -17,7 +18,7 @@ class NodeHealth(node_health.NodeHealth):
     """Thread-safe counters of a node (core.node_health); report() turns them into a
     DiagnosticArray."""
 
-    def report(self, stamp, now: float, sync: FrameSynchronizer | None = None,
+    def report(self, stamp: Time, now: float, sync: FrameSynchronizer | None = None,
                inputs_arriving: bool = True, extra: dict[str, str] | None = None,
                no_sim_clock: bool = False) -> DiagnosticArray:
         """DiagnosticArray stamped `stamp` (builtin_interfaces/Time) of statuses(now, ...):

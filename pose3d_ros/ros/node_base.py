@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from diagnostic_msgs.msg import DiagnosticArray
+from lifecycle_msgs.srv import ChangeState
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType, JumpThreshold, TimeJump
 from rclpy.duration import Duration
@@ -149,7 +150,8 @@ class PoseNodeBase(LifecycleNode):
             return
         handle = service.callback
 
-        def change_state(request, response):
+        def change_state(request: ChangeState.Request, response: ChangeState.Response
+                         ) -> ChangeState.Response:
             transition = request.transition
             valid = {t[0] for t in self._state_machine.available_transitions}
             if not transition.label and transition.id not in valid:
@@ -855,7 +857,7 @@ ALLOCATOR_POLICIES = ("keep", "map")
 
 
 @functools.cache
-def _glibc():
+def _glibc() -> ctypes.CDLL | None:
     """glibc, opened once (None where the C library is another)."""
     try:
         return ctypes.CDLL("libc.so.6")

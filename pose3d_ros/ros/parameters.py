@@ -23,6 +23,7 @@ from rclpy.exceptions import (
     ParameterUninitializedException,
 )
 from rclpy.expand_topic_name import expand_topic_name
+from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.validate_full_topic_name import validate_full_topic_name
 
@@ -419,7 +420,7 @@ def detector_options(config: Any) -> dict[str, Any]:
                                  max_people=config.detector_max_people)
 
 
-def declare_parameters(node, specs: tuple[ParamSpec, ...]) -> None:
+def declare_parameters(node: Node, specs: tuple[ParamSpec, ...]) -> None:
     """Declare every parameter of `specs` on `node`; ParameterError if an override given at
     start-up (YAML, command line) has the wrong type or is out of range. An integer given for
     a double parameter (`slop_s: 1` in a YAML file) is taken as the double it means, as
@@ -441,7 +442,7 @@ def declare_parameters(node, specs: tuple[ParamSpec, ...]) -> None:
                                  f"{spec.type.name.lower()}: {err}") from None
 
 
-def unknown_overrides(node) -> list[str]:
+def unknown_overrides(node: Node) -> list[str]:
     """Lines naming each start-up override (YAML, command line) that is no parameter of
     `node`, with the declared name closest to it: rclpy ignores such a name silently, so a
     typo (`monocular_methd`) left the default in force without a word. rclpy's own
@@ -458,7 +459,7 @@ def unknown_overrides(node) -> list[str]:
     return lines
 
 
-def read_parameters(node, specs: tuple[ParamSpec, ...]) -> Any:
+def read_parameters(node: Node, specs: tuple[ParamSpec, ...]) -> Any:
     """Current values of `specs` on `node`, checked, as the frozen config_class(specs)
     instance; ParameterError naming the problem."""
     values = {}
@@ -540,7 +541,7 @@ def make_config(specs: tuple[ParamSpec, ...], values: dict[str, Any]) -> Any:
     return build(config_class(specs), "")
 
 
-def rules_broken(node, specs: tuple[ParamSpec, ...], changes: dict[str, Any]) -> str:
+def rules_broken(node: Node, specs: tuple[ParamSpec, ...], changes: dict[str, Any]) -> str:
     """What the next configure would refuse (the rules between parameters, _check_rules) once
     `changes` (name -> value) are applied to the node's current values; '' when nothing."""
     values = {spec.name: node.get_parameter(spec.name).value for spec in specs}

@@ -27,6 +27,7 @@ import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -52,6 +53,9 @@ from pose3d_ros.core.selfcalib import (
     check_other_rig,
 )
 from pose3d_ros.core.selfcalib_checks import CalibrationRefusedError, CheckLimits
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +342,7 @@ def check_limits(args: argparse.Namespace) -> CheckLimits:
                        DEFAULT_LIMITS.min_focal_scale))
 
 
-def calibrate(args: argparse.Namespace, bar, video_cameras: list[CameraModel] | None = None
+def calibrate(args: argparse.Namespace, bar: tqdm, video_cameras: list[CameraModel] | None = None
               ) -> tuple[PeopleCalibration, Rig | None]:
     """The steps after check_arguments (2D; people across the views, camera poses, checks:
     `bar` advances once per step and names the one running; video_cameras: check_arguments'

@@ -28,6 +28,7 @@ import importlib.util
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pose3d_ros.core import bag_tracks, data_paths
 from pose3d_ros.core.bag_report import summary_lines, write_bag_report
@@ -45,6 +46,11 @@ from pose3d_ros.core.output_files import (
 )
 from pose3d_ros.core.video import video_fps
 from pose3d_ros.core.video_bag import cameras_from_calibration, write_bag
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from pose3d_ros.core.evaluation import Evaluation, SkeletonTrack, Stability
 
 log = logging.getLogger("pose3d_demo")
 
@@ -99,7 +105,8 @@ def make_demo_bag(recording: str, out: Path, scale: float, max_frames: int | Non
 
 
 def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: str,
-                     rate: float, timeout_s: float, frame_sets: int | None = None):
+                     rate: float, timeout_s: float, frame_sets: int | None = None
+                     ) -> tuple[SkeletonTrack, np.ndarray]:
     """Steps 3-4: the real node over DDS (ros.run_on_bag), poses from the calibration file;
     returns the collected track and the end-to-end latencies (s). frame_sets: the bag's
     count, for the progress bar."""
@@ -159,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_demo(args: argparse.Namespace, calibration: Path, out_dir: Path):
+def run_demo(args: argparse.Namespace, calibration: Path, out_dir: Path
+             ) -> tuple[Evaluation, Stability]:
     """Steps 2-5 into out_dir (the staging folder); returns the evaluation and the stability
     figures (evaluation.Stability)."""
     log.info("[2/5] converting to a bag")

@@ -19,6 +19,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,10 +35,15 @@ from ..core.output_files import (
     staged_output,
 )
 
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from ..core.detection.cache import VideoDetections
+
 log = logging.getLogger(__name__)
 
 
-def matched_joint_distances(first, second) -> np.ndarray:
+def matched_joint_distances(first: VideoDetections, second: VideoDetections) -> np.ndarray:
     """Per-joint pixel distances (M, J) of the people of `first` matched to `second`.
 
     first, second: VideoDetections of one camera over the same frames and joint layout.
@@ -55,7 +61,7 @@ def matched_joint_distances(first, second) -> np.ndarray:
 
 
 def evaluate(recordings: list[str], detectors: list[str], max_frames: int | None,
-             bar=None) -> dict:
+             bar: tqdm | None = None) -> dict:
     """The report of every recording and detector; `bar` (optional) advances once per
     recording and detector."""
     from ..core.data_paths import video_paths

@@ -21,7 +21,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
 
@@ -32,6 +32,11 @@ from pose3d_ros.core.output_files import (
     run_cli,
     staged_output,
 )
+
+if TYPE_CHECKING:
+    from pose3d_ros.core.lifting.dataset import PseudoLabels
+    from pose3d_ros.core.lifting.root_placement import BodySizePrior
+    from pose3d_ros.core.lifting.runtime import OnnxLifter
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +80,7 @@ def evaluate_predictions(pred: np.ndarray, ref: np.ndarray,
     return out
 
 
-def lift_sequence(lifter, keypoints_px: np.ndarray, scores: np.ndarray,
+def lift_sequence(lifter: OnnxLifter, keypoints_px: np.ndarray, scores: np.ndarray,
                   K: np.ndarray, flip_average: bool = False) -> np.ndarray:
     """Run an OnnxLifter over a whole (F, J, 2) sequence: one window per frame (edges
     replicated, causal windows end at the frame, centred ones are centred). (F, J, 3)."""
@@ -139,8 +144,10 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
     return rows
 
 
-def _camera_rows(labels, refs, methods, metric_fns, prior, refine, suffix: str,
-                 detector_depth: bool = False) -> list[dict]:
+def _camera_rows(labels: PseudoLabels, refs: list[np.ndarray],
+                 methods: Mapping[str, Callable[..., np.ndarray]],
+                 metric_fns: Mapping[str, MetricFn], prior: BodySizePrior | None,
+                 refine: bool, suffix: str, detector_depth: bool = False) -> list[dict]:
     """Rows of every camera and method; detector_depth: also each lifter placed at the depth
     of the BlazePose world landmarks' placement (monocular.at_depth_of, the node's
     'lifter' method with a BlazePose back-end; each frame scaled by its own factor: the node
@@ -186,7 +193,7 @@ def _camera_rows(labels, refs, methods, metric_fns, prior, refine, suffix: str,
     return rows
 
 
-def _fmt(key: str, value) -> str:
+def _fmt(key: str, value: object) -> str:
     if not isinstance(value, float):
         return "" if value is None else str(value)
     return f"{value:.3f}" if ("PSS" in key or " m " in key) else f"{value:.1f}"

@@ -37,6 +37,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -75,7 +76,7 @@ def _pct(values: np.ndarray, q: float) -> float:
 
 
 def bone_length_cv(points: np.ndarray, layout: JointLayout = BLAZEPOSE33,
-                   limbs=LIMBS) -> dict[str, float]:
+                   limbs: list[tuple[str, str]] = LIMBS) -> dict[str, float]:
     """Coefficient of variation over time (std / mean) of each limb length.
 
     points: (F, J, 3) metres. Returns {"a-b": cv} for limbs measured in >= 10 frames.
@@ -90,14 +91,14 @@ def bone_length_cv(points: np.ndarray, layout: JointLayout = BLAZEPOSE33,
 
 
 def leave_one_camera_out(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, *,
-                         min_score: float = 0.5, **kwargs) -> np.ndarray:
+                         min_score: float = 0.5, **kwargs: Any) -> np.ndarray:
     """Pixel distances (F, V, J) between each camera's 2D detection and the projection of the
     joint triangulated from all OTHER cameras (NaN where unavailable or score < min_score)."""
     return np.linalg.norm(leave_one_camera_out_residuals(rig, keypoints, scores,
                                                          min_score=min_score, **kwargs), axis=-1)
 
 
-def quality(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, **kwargs) -> dict:
+def quality(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, **kwargs: Any) -> dict:
     """Reprojection, bone-length CV, leave-one-camera-out and coverage for one person.
 
     keypoints (F, V, J, 2), scores (F, V, J)."""
