@@ -47,7 +47,7 @@ import numpy as np
 
 from .array_ops import finite_rows
 from .association import Association, associate_stacked, gather_stacked
-from .camera import CameraArrays
+from .camera import CameraArrays, CameraModel
 from .completion import SkeletonCompleter, gross_joints
 from .detection.base import convert_detections
 from .detection.parallel import detect_per_camera
@@ -237,8 +237,8 @@ class Pose3DPipeline:
                              "(association keeps each person's cameras as 64-bit masks); "
                              "split the rig into several")
         self.camera_names = tuple(names)
-        self._cameras: dict[str, Any] = {}
-        self._arrays: dict[tuple[str, ...], Any] = {}
+        self._cameras: dict[str, CameraModel] = {}
+        self._arrays: dict[tuple[str, ...], CameraArrays] = {}
         for camera in (cameras or {}).values():
             self.set_camera(camera)
         if detectors is None or isinstance(detectors, Sequence):
