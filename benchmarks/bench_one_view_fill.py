@@ -37,7 +37,13 @@ from pose3d_ros.core.completion import SkeletonCompleter
 from pose3d_ros.core.layouts import COCO17, H36M17, JointLayout
 from pose3d_ros.core.mocap import CLIP_NAMES, load_mocap
 from pose3d_ros.core.mocap_views import random_ring_rig
-from pose3d_ros.core.synthetic import canonical_pose, observe, random_poses, random_rig
+from pose3d_ros.core.synthetic import (
+    canonical_pose,
+    observe,
+    random_poses,
+    random_rig,
+    rotation_about_z,
+)
 from pose3d_ros.core.triangulation import triangulate_normalized
 
 HIDDEN = ("left_wrist:1,2,3", "right_knee:0,1,3")
@@ -83,15 +89,6 @@ def posture(name: str) -> np.ndarray:
                 body[b] = body[a] + length * d / np.linalg.norm(d)
     body[:, 2] -= legs[2] if legs else 0.0
     return body
-
-
-def _turn(angle: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) rotations about z by angle (rad)."""
-    c, s = np.cos(angle), np.sin(angle)
-    out = np.zeros(np.shape(angle) + (3, 3))
-    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1] = c, -s, s, c
-    out[..., 2, 2] = 1.0
-    return out
 
 
 def _errors(rig: Rig, poses: np.ndarray, layout: JointLayout, rng: np.random.Generator,
@@ -187,7 +184,7 @@ def main() -> None:
         for trial in range(args.static):
             rng = np.random.default_rng([args.seed, trial, 7])
             heading = rng.uniform(0, 2 * np.pi) + np.linspace(0, 0.3, 20)          # (F,)
-            poses = np.einsum("fij,kj->fki", _turn(heading), posture(name))[:, None]
+            poses = np.einsum("fij,kj->fki", rotation_about_z(heading), posture(name))[:, None]
             poses[..., :2] += rng.normal(0, 0.3, 2)
             e, s = _errors(random_ring_rig(4, rng), poses, COCO17, rng, hide,
                            args.intermittent)

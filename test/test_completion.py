@@ -8,7 +8,13 @@ from pose3d_ros.core.camera import CameraArrays
 from pose3d_ros.core.completion import CompletionParams, SkeletonCompleter, gross_joints
 from pose3d_ros.core.layouts import COCO17
 from pose3d_ros.core.plausibility import bone_ratios, median_scale
-from pose3d_ros.core.synthetic import canonical_pose, observe, random_poses, random_rig
+from pose3d_ros.core.synthetic import (
+    canonical_pose,
+    observe,
+    random_poses,
+    random_rig,
+    rotation_about_z,
+)
 from pose3d_ros.core.triangulation import triangulate_normalized
 
 NOSE, LEFT_EAR, LEFT_WRIST, RIGHT_KNEE = (COCO17.index(n) for n in (
@@ -88,6 +94,7 @@ def test_a_wrist_one_view_sees_is_the_ray_point_that_opens_the_elbow():
         per_scene.append(np.median(errors))
     assert np.median(per_scene) < 0.03, np.round(per_scene, 3)
 
+
 def test_a_wrist_without_its_shoulder_follows_a_standing_template():
     """The opening rule needs the shoulder; where no view sees it, a body that stands like the
     template still gets the template's choice (a review: it fell to the body's centre, wrong
@@ -97,9 +104,7 @@ def test_a_wrist_without_its_shoulder_follows_a_standing_template():
     for seed in range(30):
         rng = np.random.default_rng(seed)
         rig = random_rig(4, rng)
-        turn = rng.uniform(0, 2 * np.pi)
-        c, s = np.cos(turn), np.sin(turn)
-        body = canonical_pose(COCO17) @ np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]).T
+        body = canonical_pose(COCO17) @ rotation_about_z(rng.uniform(0, 2 * np.pi)).T
         obs = observe(rig, body[None, None], rng, noise_px=1.0)
         xy = np.stack([cam.undistort(obs.keypoints[..., v, :, :])
                        for v, cam in enumerate(rig.cameras)], axis=-3)[0]     # (1, V, J, 2)

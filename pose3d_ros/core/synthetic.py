@@ -69,7 +69,9 @@ def _rot_x(angle: np.ndarray) -> np.ndarray:
                      np.stack([z, s, c], -1)], -2)
 
 
-def _rot_z(angle: np.ndarray) -> np.ndarray:
+def rotation_about_z(angle: np.ndarray | float) -> np.ndarray:
+    """(..., 3, 3) rotations about the z axis (up) by angle (..., ) radians."""
+    angle = np.asarray(angle, np.float64)
     c, s = np.cos(angle), np.sin(angle)
     o, z = np.ones_like(angle), np.zeros_like(angle)
     return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1),
@@ -120,7 +122,7 @@ def random_poses(num_frames: int, num_people: int, rng: np.random.Generator, *,
     # lift so that the lowest foot point touches the floor, then heading and position
     pts[..., 2] -= np.nanmin(pts[..., 2], axis=-1, keepdims=True)
     heading = rng.uniform(0, 2 * np.pi, size=p) + swing(0.6)
-    pts = np.einsum("fpij,fpkj->fpki", _rot_z(heading), pts)
+    pts = np.einsum("fpij,fpkj->fpki", rotation_about_z(heading), pts)
     r = area_radius * np.sqrt(rng.uniform(size=p))
     a = rng.uniform(0, 2 * np.pi, size=p)
     start = np.stack([r * np.cos(a), r * np.sin(a)], -1)  # (P, 2)
