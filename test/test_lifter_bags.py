@@ -192,11 +192,13 @@ def test_missing_and_broken_images_keep_every_camera_on_the_same_frames(
 
 
 def test_self_calibration_when_the_bag_has_no_extrinsics(tmp_path, caplog):
-    """The 'single' recording (one person, seen by all cameras), 30 frames at half size, no
+    """The 'single' recording (one person, seen by all cameras), 60 frames at half size, no
     /tf_static: calibrated as `calibrate` does (association, best of the held-out splits).
-    Self-calibration from so few frames is fragile; these frames give 2.4-2.9 deg (a single
-    fit without the splits gave 1.4-3.6)."""
-    full = _write_demo_bag(tmp_path / "single", "single", 30, compressed=True,
+    Self-calibration from so few frames is fragile; these give 1.4-2.2 deg. (Over the first
+    30 frames the rig was 2.4-2.9 deg off, and is refused since session 45: the people's 2D
+    would lengthen cam02's focal length 1.43x, more than a rig within 3 degrees showed over
+    50-100 frames: benchmarks/results_multiview.md 3m.)"""
+    full = _write_demo_bag(tmp_path / "single", "single", 60, compressed=True,
                            storage="sqlite3", scale=0.5)
     bag = _rewrite_bag(full, tmp_path / "no_tf",
                        lambda topic, _, msg: None if topic == "/tf_static" else msg)
@@ -209,9 +211,9 @@ def test_self_calibration_when_the_bag_has_no_extrinsics(tmp_path, caplog):
     assert cameras[0].t == pytest.approx(np.zeros(3)) and np.allclose(cameras[0].R, np.eye(3))
     reference = Rig("world", load_cameras(fetch_demo.calibration_path("single")))
     cmp = compare_rigs(Rig("rig", cameras), reference)
-    assert np.nanmax(cmp.rotation_error_deg) < 8.0, cmp  # measured 2.4-2.9
-    assert np.nanmax(cmp.translation_direction_error_deg) < 8.0, cmp  # measured 1.2-2.9
-    # metric scale from the height prior: measured baselines 6-10 % long
+    assert np.nanmax(cmp.rotation_error_deg) < 8.0, cmp  # measured 1.4-2.2
+    assert np.nanmax(cmp.translation_direction_error_deg) < 8.0, cmp  # measured 1.1-2.0
+    # metric scale from the height prior: measured baselines 10-12 % long
     assert np.all(np.abs(cmp.scale_ratio[1:] - 1) < 0.2), cmp
     labels = make_pseudo_labels(cameras, rec.views)
     assert np.isfinite(labels.points_world[:, 0, 0]).mean() > 0.8

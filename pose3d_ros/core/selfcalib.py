@@ -533,7 +533,8 @@ def calibrate_from_detections(keypoints: np.ndarray, scores: np.ndarray,
     fps: frame rate of the 2D (the 2D tracker's motion gates).
     The chosen solution is then checked for cameras out of step in time (selfcalib_checks.
     sync_scan over every detection) and for focal lengths the 2D disagrees with
-    (focal_scales): given too long, refused; either way beyond a factor, warned about.
+    (focal_scales): given too long or too short, refused; beyond a smaller factor either
+    way, warned about.
     Raises ValueError when no camera pair shares a person, CalibrationRefusedError when the
     solution fails its checks. Two cameras are checked with what a pair allows (selfcalib_checks
     module docstring), which is logged as a warning (SolutionChecks.checked).
@@ -566,8 +567,8 @@ def _check_sync_and_focal(calibration: SelfCalibration, people: CrossViewPeople,
     (CalibrationRefusedError holding it) a camera out of step; and the focal lengths the
     people's 2D prefers (focal_scales, three or more cameras: two views leave them
     undetermined, the demo pairs gave 0.41-2.03 with the shipped intrinsics), a factor
-    below limits.min_focal_scale refused, one beyond limits.warn_focal_factor either way
-    logged as a warning (CheckLimits)."""
+    below limits.min_focal_scale or above limits.max_focal_scale refused, one beyond
+    limits.warn_focal_factor either way logged as a warning (CheckLimits)."""
     if calibration.checks is None:
         return calibration
     checks = calibration.checks
@@ -578,7 +579,8 @@ def _check_sync_and_focal(calibration: SelfCalibration, people: CrossViewPeople,
             max_shift=limits.sync_search_frames, min_score=min_score, limits=limits,
             outlier_threshold_px=3 * ransac_px))
     if len(calibration.rig) >= 3 and (limits.warn_focal_factor > 0  # a pair cannot tell
-                                      or limits.min_focal_scale > 0):
+                                      or limits.min_focal_scale > 0
+                                      or limits.max_focal_scale > 0):
         checks = replace(checks, focal_scale=focal_scales(
             calibration.rig, people.keypoints, people.scores, min_score=min_score,
             ransac_px=ransac_px))
@@ -609,7 +611,8 @@ def focal_scales(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, *, min_sco
     one of the four cameras' focal length given 2x / 0.6x / 1.3x / 0.8x / 1.5x its true
     value, 0.56-0.65 / 1.39-1.57 / 0.74-0.86 / 1.14-1.29 / 0.65-0.70 for it over the 100
     frames (pulled towards 1). A factor is a hint, not a measurement: below
-    CheckLimits.min_focal_scale a refusal, beyond warn_focal_factor a warning.
+    CheckLimits.min_focal_scale or above max_focal_scale a refusal, beyond warn_focal_factor
+    a warning.
     """
     cameras = list(rig.cameras)
     n_views = len(cameras)

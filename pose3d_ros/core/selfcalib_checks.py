@@ -39,14 +39,17 @@ frame. A solution is therefore judged on what it implies, not on its residual:
   looked for only in the valley of its residual around shift 0: before, one lone dip 19
   frames away refused a good 2.3-degree rig, and one far shift a 9.9-degree pair, which is
   now written: benchmarks/results_multiview.md 3j);
-* focal lengths given too long (selfcalib.focal_scales, three or more cameras): the people's
-  2D would change a camera's focal length by a factor; below CheckLimits.min_focal_scale
-  the camera is refused, beyond CheckLimits.warn_focal_factor either way it is named in a
-  warning. The two ways are not alike: on good 30-100-frame stretches of the demo
-  recordings (three and four cameras, the shipped intrinsics) the factor rises to 3.9 (the
-  people stand in too few places to pin the focal lengths down) but falls no lower than
-  0.74 on rigs within 5 degrees, while one camera's focal length given 1.5-2x its own gives
-  0.51-0.87 (benchmarks/results_multiview.md 3l).
+* focal lengths given too long or too short (selfcalib.focal_scales, three or more
+  cameras): the people's 2D would change a camera's focal length by a factor; below
+  CheckLimits.min_focal_scale or above max_focal_scale the camera is refused, beyond
+  CheckLimits.warn_focal_factor either way it is named in a warning. The two ways are not
+  alike: on good 30-100-frame stretches of the demo recordings (three and four cameras, the
+  shipped intrinsics) the factor falls no lower than 0.74 on rigs within 5 degrees, while
+  one camera's focal length given 1.5-2x its own gives 0.51-0.87 (benchmarks/
+  results_multiview.md 3l); upwards it reaches 3.9, but over 50-100 frames every rig written
+  with a factor above 1.35 was 3.8-5.0 degrees off (over 30-45 frames 15 of 18, the others
+  2.0-2.7), while one camera's focal length given 0.6x / 0.5x its own gives 1.33-2.11
+  (results_multiview.md 3m).
 """
 from __future__ import annotations
 
@@ -106,9 +109,19 @@ class CheckLimits:
         0.51-0.86 (rigs written 2.2-17 degrees off); good stretches of 30-100 frames with
         the shipped intrinsics, with and without 3 px of noise: never below 0.74 on a rig
         within 5 degrees (0.70 and 0.72 on rigs 28 and 16 degrees off)
-        (benchmarks/results_multiview.md 3l). The other way (given too short) is only
-        warned: good stretches reach 3.9. 0 skips it; with intrinsics known right
+        (benchmarks/results_multiview.md 3l). 0 skips it; with intrinsics known right
         (checkerboard-calibrated for these videos) `calibrate --trust-intrinsics` skips it.
+    max_focal_scale: the other way: a camera whose focal length the people's 2D would
+        lengthen beyond this factor (focal length given too short, or people in too few
+        places to pin the cameras down) is refused. Measured on the demo recordings' four
+        cameras and three-camera subsets, one camera's focal length given 0.6x / 0.5x its
+        own: 1.33-1.71 / 1.41-2.11 (rigs written 1.7-14 degrees off); good stretches with
+        the shipped intrinsics, with and without 3 px of noise: over 50-100 frames the
+        highest factor of a rig within 3 degrees 1.31, the 6 rigs above 1.35 3.8-5.0 degrees
+        off; over 30-45 frames 18 rigs above 1.35, 15 of them 3.1-10.4 degrees off and 3
+        within 2.0-2.7; 21 synthetic rigs of 3-5 cameras: at most 1.32
+        (benchmarks/results_multiview.md 3m). 0 skips it; `calibrate --trust-intrinsics`
+        skips it with min_focal_scale.
     """
 
     min_in_front: float = 0.97
@@ -128,6 +141,7 @@ class CheckLimits:
     max_sync_residual_ratio: float = 0.9
     warn_focal_factor: float = 1.25
     min_focal_scale: float = 0.7
+    max_focal_scale: float = 1.35
 
     def __post_init__(self) -> None:
         if not (self.warn_focal_factor == 0 or self.warn_focal_factor > 1):
@@ -136,6 +150,9 @@ class CheckLimits:
         if not 0 <= self.min_focal_scale < 1:
             raise ValueError(f"min_focal_scale must be in [0, 1) (0: no check), got "
                              f"{self.min_focal_scale}")
+        if not (self.max_focal_scale == 0 or self.max_focal_scale > 1):
+            raise ValueError(f"max_focal_scale must be 0 (no check) or > 1, got "
+                             f"{self.max_focal_scale}")
         if not 0 < self.max_sync_residual_ratio < 1:
             raise ValueError(f"max_sync_residual_ratio must be in (0, 1), got "
                              f"{self.max_sync_residual_ratio}")
@@ -558,8 +575,8 @@ class SolutionChecks:
         its splits chose).
     focal_scale: (V,) the factor by which the 2D would change each camera's focal length
         (selfcalib.focal_scales, run by calibrate_from_detections, three or more cameras;
-        refused below CheckLimits.min_focal_scale, warned about beyond warn_focal_factor);
-        None when not run.
+        refused below CheckLimits.min_focal_scale or above max_focal_scale, warned about
+        beyond warn_focal_factor); None when not run.
     """
 
     in_front_share: float
@@ -579,8 +596,10 @@ class SolutionChecks:
         limits = CheckLimits() if limits is None else limits
         in_step = "cameras in step in time, " if self.sync is not None else ""
         if self.camera_heldout_px is not None:
-            focal = ("no focal length given too long, " if self.focal_scale is not None
-                     and limits.min_focal_scale > 0 else "")
+            ways = " or ".join(f"too {way}" for way, limit in (
+                ("long", limits.min_focal_scale), ("short", limits.max_focal_scale)) if limit > 0)
+            focal = (f"no focal length given {ways}, " if self.focal_scale is not None
+                     and ways else "")
             return ("checked: joints in front of every camera, limb-length consistency, "
                     "held-out frames' reprojection overall and per camera against the others, "
                     f"{in_step}{focal}agreement of the held-out splits")
@@ -665,19 +684,30 @@ class SolutionChecks:
                 + (", the clearest first," if len(named) > 1 else "") + " and calibrate again")
 
     def focal_failure(self, limits: CheckLimits) -> str | None:
-        """The sentence for cameras whose focal factor is below limits.min_focal_scale
-        (focal length given too long: CheckLimits), None when none is or not measured."""
-        if self.focal_scale is None or limits.min_focal_scale == 0:
+        """The sentence for cameras whose focal factor is below limits.min_focal_scale (focal
+        length given too long) or above limits.max_focal_scale (given too short, or people
+        in too few places: CheckLimits), None when none is or not measured."""
+        if self.focal_scale is None:
             return None
-        short = [f"{name} ({scale:.2f}x)"
-                 for name, scale in zip(self.camera_names, self.focal_scale, strict=True)
-                 if scale < limits.min_focal_scale]
-        if not short:
-            return None
-        return ("focal lengths given too long: the people's 2D would shorten that of "
-                + ", ".join(short) + f" (below {limits.min_focal_scale:.2f}x): check the "
-                "intrinsics of " + ("that camera" if len(short) == 1 else "those cameras")
-                + " (calibrated at another zoom, resolution or crop, or another camera's?)")
+        named = list(zip(self.camera_names, self.focal_scale, strict=True))
+        shorten = [f"{name} ({scale:.2f}x)" for name, scale in named
+                   if limits.min_focal_scale > 0 and scale < limits.min_focal_scale]
+        lengthen = [f"{name} ({scale:.2f}x)" for name, scale in named
+                    if limits.max_focal_scale > 0 and scale > limits.max_focal_scale]
+        parts = []
+        if shorten:
+            parts.append("focal lengths given too long: the people's 2D would shorten that of "
+                         + ", ".join(shorten) + f" (below {limits.min_focal_scale:.2f}x): "
+                         "check the intrinsics of " + _that_camera(len(shorten))
+                         + " (calibrated at another zoom, resolution or crop, or another "
+                         "camera's?)")
+        if lengthen:
+            parts.append("focal lengths given too short, or people in too few places to pin "
+                         "the cameras down: the people's 2D would lengthen that of "
+                         + ", ".join(lengthen) + f" (above {limits.max_focal_scale:.2f}x): "
+                         "check the intrinsics of " + _that_camera(len(lengthen))
+                         + ", or record longer, with people moving across the whole view")
+        return "; ".join(parts) or None
 
     def focal_warnings(self, limits: CheckLimits) -> list[str]:
         """One sentence naming the cameras whose focal factor is beyond
@@ -693,7 +723,12 @@ class SolutionChecks:
                 + " (beyond " + f"{limits.warn_focal_factor:.2f}x): people standing in few "
                 "places, or a camera out of step in time, can do this too, but if the rig "
                 "looks wrong, check the intrinsics of "
-                + ("that camera" if len(off) == 1 else "those cameras")]
+                + _that_camera(len(off))]
+
+
+def _that_camera(count: int) -> str:
+    """'that camera' or 'those cameras'."""
+    return "that camera" if count == 1 else "those cameras"
 
 
 def heldout_mask(frames: np.ndarray, limits: CheckLimits) -> np.ndarray:

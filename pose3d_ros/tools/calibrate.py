@@ -287,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trust-intrinsics", action="store_true",
                         help="the intrinsics are known right for these videos (checkerboard-"
                              "calibrated at this resolution and zoom): skip the refusal of a "
-                             "focal length the people's 2D finds too long (docs/multiview.md)")
+                             "focal length the people's 2D finds too long or too short "
+                             "(docs/multiview.md)")
     parser.add_argument("--out", type=Path, required=True, help="rig YAML to write (an "
                         "existing one only with --overwrite)")
     add_common_arguments(parser)
@@ -339,7 +340,9 @@ def check_limits(args: argparse.Namespace) -> CheckLimits:
                    sync_search_frames=0 if args.cameras_in_step else (
                        DEFAULT_LIMITS.sync_search_frames),
                    min_focal_scale=0.0 if args.trust_intrinsics else (
-                       DEFAULT_LIMITS.min_focal_scale))
+                       DEFAULT_LIMITS.min_focal_scale),
+                   max_focal_scale=0.0 if args.trust_intrinsics else (
+                       DEFAULT_LIMITS.max_focal_scale))
 
 
 def calibrate(args: argparse.Namespace, bar: tqdm, video_cameras: list[CameraModel] | None = None
@@ -388,7 +391,8 @@ def calibrate(args: argparse.Namespace, bar: tqdm, video_cameras: list[CameraMod
                 (checks.sync_failure(limits), "videos known to be in step, cameras triggered "
                  "together: --cameras-in-step skips the check for cameras out of step"),
                 (checks.focal_failure(limits), "intrinsics known right for these videos: "
-                 "--trust-intrinsics skips the check for focal lengths given too long"))
+                 "--trust-intrinsics skips the check for focal lengths given too long or too "
+                 "short, though a rig from people in too few places may then be degrees off"))
             if failure is not None]
         if skips:
             raise CalibrationRefusedError(f"{err} ({'; '.join(skips)})", err.result) from err
