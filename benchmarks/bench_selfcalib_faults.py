@@ -13,16 +13,22 @@ scan's best shift per camera (selfcalib_checks.sync_scan; frames, negative = the
 factors (selfcalib.focal_scales: by how much the 2D would change each focal length).
 
 A wrong rig written is the failure this benchmark counts: "written, > 3 deg" rows (with or
-without the focal-length warning, which is not a refusal; a focal length given too long,
-factor below CheckLimits.min_focal_scale, is refused as "focal").
+without the focal-length warning, which is not a refusal; a focal length given too long or
+too short, factor below CheckLimits.min_focal_scale or above max_focal_scale, is refused as
+"focal").
 
 `--stretches` runs good (synchronised, shipped-intrinsics) stretches of 50-80 frames instead
 (`--short`: 30 and 45 frames), each also with 3 px of seeded Gaussian noise added to the 2D:
 a refusal there is a false alarm, and the rotation error shows what so few frames allow.
 
+`--synthetic N` runs N seeded synthetic scenes instead of the demo (synthetic.random_rig of
+3-5 cameras 3.5-6 m or 7-11 m from the centre, fields of view 40-90 degrees; 1-2
+random_poses people over 40-100 frames; 3 px noise, 1 % outliers, 5 % dropout): each with
+the true intrinsics and with the second camera's focal length given 0.6x and 0.5x its own.
+
 Usage: python benchmarks/bench_selfcalib_faults.py [--shifts 2 5 10 15 -5]
        [--focal 2 1.5 0.6 1.3 0.8] [--rig-sizes 4 3 2] [--recordings single multi]
-       [--stretches] [--short]
+       [--stretches] [--short] [--synthetic N]
 (needs the cached demo 2D: python -m pose3d_ros.tools.demo_2d)
 """
 from __future__ import annotations
@@ -46,13 +52,14 @@ from pose3d_ros.core.demo_2d import load_demo_2d
 from pose3d_ros.core.rig_comparison import compare_rigs
 from pose3d_ros.core.selfcalib import DEFAULT_LIMITS, calibrate_from_detections
 from pose3d_ros.core.selfcalib_checks import CalibrationRefusedError
-from pose3d_ros.core.synthetic import camera_out_of_step
+from pose3d_ros.core.synthetic import camera_out_of_step, observe, random_poses, random_rig
 
 CHECK_WORDS = {  # a refusal's reason -> a short name for the table
     "out of step": "sync", "held-out splits": "splits", "mirrored": "mirrored",
     "inconsistent scale": "limb lengths", "disagree with the others": "camera held-out",
     "behind the people": "cheirality", "in front of the cameras": "cheirality",
     "reproject at": "held-out", "must agree within": "splits", "given too long": "focal",
+    "given too short": "focal",
 }
 
 
@@ -60,6 +67,7 @@ CHECK_WORDS = {  # a refusal's reason -> a short name for the table
 STRETCHES = [(0, 50), (0, 60), (10, 70), (20, 80), (30, 70), (40, 100), (50, 100), (0, 80),
              (20, 100)]
 # --short: 30- and 45-frame stretches every 10 frames
+SYNTHETIC_FPS = 30.0
 SHORT_STRETCHES = [(first, first + length) for length in (30, 45)
                    for first in range(5, 100 - length + 1, 10)]
 
@@ -72,11 +80,11 @@ def wrong_focal(camera, factor: float):
     return dataclasses.replace(camera, K=k)
 
 
-def run_case(kp, sc, cameras, truth) -> tuple[str, float, str, str]:
+def run_case(kp, sc, cameras, truth, fps: float = DEMO_FPS) -> tuple[str, float, str, str]:
     """-> outcome ('written' / 'refused: <check>'), worst rotation error (deg) against the
-    true cameras, sync shifts, focal factors."""
+    true cameras, sync shifts, focal factors; fps: the 2D's frame rate."""
     try:
-        result = calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS).calibration
+        result = calibrate_from_detections(kp, sc, cameras, fps=fps).calibration
         outcome = "written"
     except CalibrationRefusedError as exc:
         result = exc.result
@@ -131,6 +139,27 @@ def fault_cases(kp0: np.ndarray, sc0: np.ndarray, cameras: list, shifts: list[in
     return cases
 
 
+def synthetic_cases(seed: int) -> tuple[str, list[tuple], list]:
+    """(scene description, cases as fault_cases, true cameras) of synthetic scene `seed`:
+    the true intrinsics, then the second camera's focal length given 0.6x and 0.5x."""
+    rng = np.random.default_rng(1000 + seed)
+    n_cameras, far = (3, 4, 5)[seed % 3], seed % 2 == 1
+    rig = random_rig(n_cameras, rng, radius=(7.0, 11.0) if far else (3.5, 6.0),
+                     fov_deg=(40.0, 90.0))
+    frames, people = int(rng.integers(40, 101)), int(rng.integers(1, 3))
+    seen = observe(rig, random_poses(frames, people, rng, fps=SYNTHETIC_FPS), rng, noise_px=3.0,
+                   outlier_fraction=0.01, dropout=0.05)
+    kp, sc = np.moveaxis(seen.keypoints, 2, 1), np.moveaxis(seen.scores, 2, 1)  # (F, V, P, ..)
+    truth = list(rig.cameras)
+    cases = [("none", kp, sc, truth)]
+    for factor in (0.6, 0.5):
+        given = list(truth)
+        given[1] = wrong_focal(truth[1], factor)
+        cases.append((f"{truth[1].name} focal length x{factor:g}", kp, sc, given))
+    return (f"{n_cameras} cameras {'7-11' if far else '3.5-6'} m, {frames} frames, "
+            f"{people} people"), cases, truth
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shifts", type=int, nargs="*", default=[2, 5, 10, 15, -5])
@@ -143,6 +172,8 @@ def main() -> None:
                         help="good 50-80-frame stretches (and with 3 px noise) instead of faults")
     parser.add_argument("--short", action="store_true",
                         help="with --stretches: 30- and 45-frame stretches every 10 frames")
+    parser.add_argument("--synthetic", type=int, default=0, metavar="N",
+                        help="N seeded synthetic scenes instead of the demo recordings")
     args = parser.parse_args()
     logging.disable(logging.WARNING)            # the two-camera notice, once per pair
     warnings.simplefilter("ignore", RuntimeWarning)
@@ -152,7 +183,17 @@ def main() -> None:
           "| sync best shift per camera | focal factor per camera |")
     print("|---|---|---|---|---|---|---|")
     written_wrong = warned = focal_refused = 0
-    for name in args.recordings:
+    for seed in range(args.synthetic):
+        scene, cases, truth = synthetic_cases(seed)
+        for fault, kp, sc, given in cases:
+            outcome, error, shifts, factors = run_case(kp, sc, given, truth, SYNTHETIC_FPS)
+            if outcome.startswith("written") and error > 3.0 and fault != "none":
+                written_wrong += 1
+                warned += outcome != "written"
+            focal_refused += outcome.startswith("refused") and "focal" in outcome
+            print(f"| synthetic {seed} | {scene} | {fault} | {outcome} | {error:.2f} | {shifts} "
+                  f"| {factors} |", flush=True)
+    for name in args.recordings if not args.synthetic else []:
         demo, rig = load_demo_2d(name), load_rig(calibration_path(name))
         subsets = [list(subset) for size in args.rig_sizes
                    for subset in itertools.combinations(range(len(rig)), size)]
@@ -176,7 +217,8 @@ def main() -> None:
                       f"| {error:.2f} | {shifts} | {factors} |", flush=True)
     print(f"\n{'good stretches' if args.stretches else 'faulty inputs'} written with a "
           f"rotation error > 3 deg: {written_wrong} ({warned} of them with the focal-length "
-          f"warning); refused for a focal length given too long: {focal_refused}; load "
+          f"warning); refused for a focal length given too long or too short: {focal_refused}; "
+          f"load "
           f"{os.getloadavg()[0]:.1f}")
 
 
