@@ -183,16 +183,24 @@ def main() -> None:
           "| sync best shift per camera | focal factor per camera |")
     print("|---|---|---|---|---|---|---|")
     written_wrong = warned = focal_refused = 0
+
+    def report(source: str, scene: str, fault: str, case: tuple[str, float, str, str],
+               counted: bool) -> None:
+        """Print one table row and count it (counted: a fault, or a good stretch)."""
+        nonlocal written_wrong, warned, focal_refused
+        outcome, error, shifts, factors = case
+        if outcome.startswith("written") and error > 3.0 and counted:
+            written_wrong += 1
+            warned += outcome != "written"
+        focal_refused += outcome.startswith("refused") and "focal" in outcome
+        print(f"| {source} | {scene} | {fault} | {outcome} | {error:.2f} | {shifts} "
+              f"| {factors} |", flush=True)
+
     for seed in range(args.synthetic):
         scene, cases, truth = synthetic_cases(seed)
         for fault, kp, sc, given in cases:
-            outcome, error, shifts, factors = run_case(kp, sc, given, truth, SYNTHETIC_FPS)
-            if outcome.startswith("written") and error > 3.0 and fault != "none":
-                written_wrong += 1
-                warned += outcome != "written"
-            focal_refused += outcome.startswith("refused") and "focal" in outcome
-            print(f"| synthetic {seed} | {scene} | {fault} | {outcome} | {error:.2f} | {shifts} "
-                  f"| {factors} |", flush=True)
+            report(f"synthetic {seed}", scene, fault,
+                   run_case(kp, sc, given, truth, SYNTHETIC_FPS), fault != "none")
     for name in args.recordings if not args.synthetic else []:
         demo, rig = load_demo_2d(name), load_rig(calibration_path(name))
         subsets = [list(subset) for size in args.rig_sizes
@@ -207,14 +215,8 @@ def main() -> None:
             else:
                 cases = fault_cases(kp0, sc0, cameras, args.shifts, args.focal)
             for fault, kp, sc, given in cases:
-                outcome, error, shifts, factors = run_case(kp, sc, given, cameras)
-                if outcome.startswith("written") and error > 3.0 and (
-                        args.stretches or fault != "none"):
-                    written_wrong += 1
-                    warned += outcome != "written"
-                focal_refused += outcome.startswith("refused") and "focal" in outcome
-                print(f"| {name} | {'-'.join(c.name for c in cameras)} | {fault} | {outcome} "
-                      f"| {error:.2f} | {shifts} | {factors} |", flush=True)
+                report(name, "-".join(c.name for c in cameras), fault,
+                       run_case(kp, sc, given, cameras), args.stretches or fault != "none")
     print(f"\n{'good stretches' if args.stretches else 'faulty inputs'} written with a "
           f"rotation error > 3 deg: {written_wrong} ({warned} of them with the focal-length "
           f"warning); refused for a focal length given too long or too short: {focal_refused}; "
