@@ -205,6 +205,49 @@ def test_learned_bone_lengths_pull_ill_conditioned_joints_back():
     assert out.publish[0]
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_stray_eye_does_not_drag_the_nose_and_ears(seed):
+    """The real Shelf release's failure (benchmarks/results_multiview.md 6y): a person whose
+    bones are learned from a 4-camera ring, then seen by two cameras 90 degrees apart, whose
+    right eye is triangulated 0.4 m along one camera's ray (a wrong 2D eye, which two views
+    cannot outvote). The face's bones (a few cm, no longer than their ends' errors) correct
+    nothing: before, their pull dragged the well-placed nose and ears 0.09-0.19 m towards the
+    stray eye."""
+    from pose3d_ros.core.mocap_views import CameraSampling, random_camera
+    from pose3d_ros.core.triangulation import triangulate_people
+    rng = np.random.default_rng(seed)
+    poses = random_poses(20, 1, rng, layout=COCO17)[:, 0]                    # (F, 17, 3)
+    sampling = CameraSampling(image_sizes=((1280, 720),), fov_deg=(60.0, 60.0),
+                              distance_m=(4.0, 4.0), height_m=(1.6, 1.6),
+                              roll_deg=(0.0, 0.0), aim_jitter_m=0.0)
+    centre = np.append(poses[0, 11:13, :2].mean(0), 1.2)
+    cams = [random_camera(centre, rng, sampling, name=f"c{v}", azimuth=v * np.pi / 2 + 0.05)
+            for v in range(4)]
+    arrays = CameraArrays.from_cameras(cams)
+    xy = np.stack([cam.undistort(cam.project(poses) + rng.normal(0, 2.0, poses.shape[:-1] + (2,)))
+                   for cam in cams], axis=1)                                  # (F, V, 17, 2)
+    sc = np.full(xy.shape[:-1], 0.9)
+    completer = SkeletonCompleter()
+    for f in range(len(poses) - 1):                                           # learning
+        res, fx, fs = triangulate_people(arrays, xy[f][None], sc[f][None], COCO17,
+                                         outlier_threshold_m=0.2)
+        completer.complete(res.points, res.num_views, res.confidence, COCO17, f / 15,
+                           normalized=fx, scores=fs, cameras=arrays, used=res.used)
+    sc[-1, [2, 3]] = 0.0                                            # c0 and c1 only
+    res, fx, fs = triangulate_people(arrays, xy[-1][None], sc[-1][None], COCO17,
+                                     outlier_threshold_m=0.2)
+    eye = COCO17.index("right_eye")
+    ray = res.points[0, eye] - arrays.centers[0]
+    res.points[0, eye] += 0.4 * ray / np.linalg.norm(ray)
+    out = completer.complete(res.points, res.num_views, res.confidence, COCO17, 2.0,
+                             normalized=fx, scores=fs, cameras=arrays, used=res.used)
+    raw = np.linalg.norm(res.points[0] - poses[-1], axis=-1)
+    fixed = np.linalg.norm(out.points[0] - poses[-1], axis=-1)
+    face = [COCO17.index(n) for n in ("nose", "left_ear", "right_ear")]
+    assert (fixed[face] < raw[face] + 0.02).all(), (raw[face], fixed[face])
+    assert out.publish[0]
+
+
 @pytest.mark.parametrize("fps", [30.0, 5.0])
 def test_a_two_view_person_is_confirmed_by_its_next_frame_at_any_frame_rate(fps):
     """A person triangulated from two views only is published from its second frame, also at

@@ -75,6 +75,13 @@ from .plausibility import (
 
 _LONG_BONE_M = 0.15
 TEMPLATE_FIT_M = 0.12
+# bones shorter than this on the canonical body (m) do not correct triangulated joints
+# (CompletionParams.bone_weight): COCO-17's nose-eye and eye-ear (0.056, 0.096 m) and
+# BlazePose-33's eye and mouth bones (0.017-0.086 m) are no longer than their ends' errors, so
+# their directions, along which their lengths pull, are noise; with them the real Shelf
+# release lost 12 head limbs to a two-view eye that dragged nose and ears 0.1-0.25 m along
+# (benchmarks/results_multiview.md 6y). H36M-17's shortest, nose-head (0.1005 m), is kept.
+_MIN_CORRECTING_BONE_M = 0.1
 # the one-view fill follows the template's joint only where one of the ray's two points lies
 # within this many bone lengths of it: a body can fit the template as a whole while one limb
 # is elsewhere (a review's case: an arm swung back), and its joint then picks at random
@@ -103,6 +110,7 @@ class CompletionParams:
         a limb nobody sees and with no recent motion stays missing).
     bone_weight: weight of a learned bone length against the views of its joints when
         correcting triangulated joints (core.bone_prior; 1 = one view of score 1); 0 = off.
+        Bones shorter than _MIN_CORRECTING_BONE_M on the canonical body are left out.
     check_refined: a body whose raw triangulation fails the bone check but whose corrected
         joints pass it is plausible (two views facing each other place joints metres off
         along their rays; the correction pulls them back within what the views allow).
@@ -394,7 +402,10 @@ class SkeletonCompleter:
             if rows.size:
                 info = joint_information(pts[rows], np.asarray(used)[rows],
                                          np.asarray(scores)[rows], cameras)
-                weight = np.where(np.isfinite(learned[rows]), p.bone_weight, 0.0)
+                # not the eyes' and ears' bones: one of a few cm is no longer than its
+                # ends' errors, so its direction, along which its length pulls, is noise
+                weight = np.where(np.isfinite(learned[rows])
+                                  & (body.lengths >= _MIN_CORRECTING_BONE_M), p.bone_weight, 0.0)
                 out[rows] = refine_with_bones(pts[rows], info, body.bones, expected[rows],
                                               weight)
             again = rows[~plausible[rows]] if p.check_refined else rows[:0]
