@@ -49,6 +49,7 @@ from bench_multiview_people import (  # noqa: E402
 from pose3d_ros.core.association import associate_normalized, gather  # noqa: E402
 from pose3d_ros.core.camera import CameraArrays  # noqa: E402
 from pose3d_ros.core.completion import CompletionParams, SkeletonCompleter  # noqa: E402
+from pose3d_ros.core.left_right import mirror_index  # noqa: E402
 from pose3d_ros.core.metrics import match_people  # noqa: E402
 from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
     DEFAULT_GT_HEAD,
@@ -128,7 +129,8 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
         found = [d.with_normalised(undistort_normalised(c, d.keypoints))
                  for c, d in zip(cams, dets, strict=True)]
         norm, scs = [d.normalised for d in found], [d.scores for d in found]
-        assoc = associate_normalized(arrays, norm, scs, prefer_stronger=PREFER_STRONGER)
+        assoc = associate_normalized(arrays, norm, scs, prefer_stronger=PREFER_STRONGER,
+                                     mirror=mirror_index(scene.layout))
         normalized, scores = gather(found, assoc, normalised=True)
         res, normalized, scores = triangulate_people(arrays, normalized, scores, scene.layout,
                                                      outlier_threshold_px=threshold_px,
@@ -142,7 +144,8 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
         preds.append(published)
         # attribution (not timed)
         raw = associate_normalized(arrays, norm, scs, visibility_check=False,
-                                   prefer_stronger=PREFER_STRONGER)
+                                   prefer_stronger=PREFER_STRONGER,
+                                   mirror=mirror_index(scene.layout))
         src = scene.sources[f]
         raw_owner, raw_real = _owner(src, raw.members)
         owner, real = _owner(src, assoc.members)

@@ -17,6 +17,10 @@
    per camera the stronger detection: one person split over two clusters by complete linkage
    (views that agree pairwise only in part), or a detector's second, partial box of a real
    person matched across cameras, would otherwise be a second person at the same place.
+   Then a cluster of three or more views takes, in a camera it lacks, the detection of a
+   smaller cluster that its body projects onto, left and right either way (the rest of a
+   person split off with a duplicate box or a view whose left and right are exchanged); a
+   cluster left with fewer than `min_views` is dropped.
 4. Optional check: each cluster is triangulated robustly (outlier threshold
    `max_reprojection_px`) and a member whose joints are mostly rejected as outlier views is
    split off.
@@ -120,7 +124,8 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
                          min_joints: int = 3,
                          merge_distance_m: float | None = MERGE_DISTANCE_M,
                          visibility_check: bool = True, rejoin: bool = True,
-                         prefer_stronger: bool = True) -> Association:
+                         prefer_stronger: bool = True, adopt_views: bool = True,
+                         mirror: np.ndarray | None = None) -> Association:
     """associate() for keypoints already undistorted, with the cameras stacked.
 
     The nodes' hot path: they undistort each camera's keypoints once and share them with
@@ -135,7 +140,12 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     it and show nobody there than cameras see it (visibility_check; unexplained_absences).
     prefer_stronger: a group's member is replaced by a stronger detection of the same camera
     that coincides with it and is in no group (stronger_duplicates: a detector's second,
-    partial box can win the cross-view match and leave the person's real detection alone).
+    partial box can win the cross-view match and leave the person's real detection alone),
+    before the duplicate merge and again after it when it merged or dropped a group (the real
+    detection may have been in the group dropped). adopt_views (with the duplicate merge): a
+    group of three or more views takes, in a camera it lacks, a smaller group's detection that
+    its body projects onto (_adopt_views; mirror (J,): left_right.mirror_index of the layout,
+    each left/right pair then matched either way).
     """
     if not arrays.num_cameras == len(normalized) == len(scores):
         raise ValueError(f"{arrays.num_cameras} cameras, {len(normalized)} keypoint sets and "
@@ -145,7 +155,8 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
                              min_score=min_score, min_joints=min_joints,
                              merge_distance_m=merge_distance_m,
                              visibility_check=visibility_check, rejoin=rejoin,
-                             prefer_stronger=prefer_stronger)
+                             prefer_stronger=prefer_stronger, adopt_views=adopt_views,
+                             mirror=mirror)
 
 
 def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
@@ -153,7 +164,8 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
                       min_score: float = 0.3, min_joints: int = 3,
                       merge_distance_m: float | None = MERGE_DISTANCE_M,
                       visibility_check: bool = True, rejoin: bool = True,
-                      prefer_stronger: bool = True) -> Association:
+                      prefer_stronger: bool = True, adopt_views: bool = True,
+                      mirror: np.ndarray | None = None) -> Association:
     """associate_normalized() of the frame's detections already stacked camera by camera
     (StackedDetections, e.g. from undistortion.undistort_stacked), one per camera of arrays."""
     if len(stacked.offset) != arrays.num_cameras:
@@ -208,11 +220,90 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
         if merge_distance_m is not None and out.num_people > 1:
             out, kept = _merge(out, points, xy, weight, merge_distance_m, min_joints, floor)
             points = points[kept]
+            if prefer_stronger and kept.size < len(xy):
+                # a group merged away or dropped as a duplicate frees its detections: the
+                # person's real one may be among them, beside its partial duplicate in a
+                # group that stays
+                out, points = _prefer_freed(out, points, stacked, arrays, min_joints,
+                                            min_score, floor)
+            if adopt_views and out.num_people > 1:
+                out, points = _adopt_views(out, points, stacked, arrays, min_views,
+                                           min_joints, min_score, floor, mirror)
         if check_views:
             unexplained = count_unexplained(arrays, stacked, out.members, points)
             keep = unexplained <= (out.members >= 0).sum(1)
             out = Association(out.members[keep], out.cost[keep])
     return _sorted(out)
+
+
+def _prefer_freed(association: Association, points: np.ndarray, stacked: StackedDetections,
+                  arrays: CameraArrays, min_joints: int, min_score: float, floor: np.ndarray
+                  ) -> tuple[Association, np.ndarray]:
+    """replace_by_stronger() again after the duplicate merge, with the groups' 3D points
+    (P, J, 3) retriangulated where a member changed."""
+    members = replace_by_stronger(association.members, stacked, min_joints, min_score, floor)
+    changed = (members != association.members).any(1)
+    if not changed.any():
+        return association, points
+    xy, weight = _gather_stacked(stacked, members[changed], min_score)
+    points = points.copy()
+    points[changed] = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))
+    return Association(members, association.cost), points
+
+
+def _adopt_views(association: Association, points: np.ndarray, stacked: StackedDetections,
+                 arrays: CameraArrays, min_views: int, min_joints: int, min_score: float,
+                 floor: np.ndarray, mirror: np.ndarray | None
+                 ) -> tuple[Association, np.ndarray]:
+    """A group of three or more views takes, in a camera it lacks, the detection of a group with
+    fewer views that its 3D body (points (P, J, 3)) projects onto: mean distance over >=
+    min_joints of the detection's joints within the coincidence limit
+    (group_checks.coincidence_limit, the detection's keypoint box and the camera's floor),
+    each joint against the nearer of itself and its mirror image (mirror (J,), left_right.
+    mirror_index; None: itself only) since a detector exchanges left and right. A person
+    split by complete linkage leaves such a group beside the full one: a view of the
+    person's with a detector's duplicate box of another view, or with a view whose left and
+    right are swapped (the in-house benchmark's ghosts "duplicate of a matched person"). A
+    group left with fewer than min_views is dropped. Returns the association and its groups'
+    points, retriangulated where a member changed."""
+    members = association.members
+    views = (members >= 0).sum(1)                                                # (P,)
+    # candidates: (taker g, giver h, camera c) with g lacking c, h holding c, fewer views
+    g, h, c = np.nonzero((views[:, None, None] >= 3) & (views[None, :, None] < views[:, None, None])
+                         & (members[:, None, :] < 0) & (members[None, :, :] >= 0))
+    if not g.size:
+        return association, points
+    det = stacked.offset[c] + members[h, c]                                      # (K,)
+    kp = stacked.xy[det]                                                         # (K, J, 2)
+    seen = finite_rows(kp) & (stacked.score[det] >= min_score)
+    body = np.einsum("kab,kjb->kja", arrays.rotations[c], points[g]) \
+        + arrays.translations[c][:, None]                                        # (K, J, 3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        projected = np.where((body[..., 2:3] > 0), body[..., :2] / body[..., 2:3], np.nan)
+        distance = vector_norm(kp - projected)                                   # (K, J)
+        if mirror is not None:     # each left/right pair may be exchanged in the detection
+            distance = np.fmin(distance, vector_norm(kp - projected[:, mirror]))
+        both = seen & np.isfinite(distance)
+        count = both.sum(-1)
+        mean = np.where(both, distance, 0.0).sum(-1) / count
+    low, high = extent(kp, seen[..., None], axis=1)
+    limit = coincidence_limit(vector_norm(high - low), np.zeros(len(det)), floor[c])
+    fits = (count >= min_joints) & (mean < limit)
+    if not fits.any():
+        return association, points
+    out = members.copy()
+    taken = np.zeros(len(det), bool)
+    for k in np.argsort(np.where(fits, mean, np.inf))[:int(fits.sum())]:   # best fit first
+        if out[g[k], c[k]] < 0 and out[h[k], c[k]] == members[h[k], c[k]] >= 0:
+            out[g[k], c[k]], out[h[k], c[k]] = members[h[k], c[k]], -1
+            taken[k] = True
+    changed = (out != members).any(1)
+    keep = (out >= 0).sum(1) >= min_views
+    points = points.copy()
+    redo = changed & keep
+    xy, weight = _gather_stacked(stacked, out[redo], min_score)
+    points[redo] = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))
+    return Association(out[keep], association.cost[keep]), points[keep]
 
 
 def _groups(members: dict[int, list[int]], dist: np.ndarray, camera_of: np.ndarray,

@@ -69,7 +69,7 @@ from .layouts import (
     get_layout,
     root_positions,
 )
-from .left_right import exchange_detections, left_right_pairs
+from .left_right import exchange_detections, left_right_pairs, mirror_index
 from .lifting.root_placement import bone_lengths, rebuilt_with_bone_lengths
 from .lone_views import (
     LoneViewParams,
@@ -454,11 +454,12 @@ class Pose3DPipeline:
                               [d.keypoints for d in found]),
             np.concatenate([d.scores for d in found]), [len(d.keypoints) for d in found])
         t1 = time.perf_counter()
+        layout = found[0].layout
         association = associate_stacked(arrays, stacked, min_score=self.params.min_score,
-                                        max_ray_distance_m=self.params.max_ray_distance_m)
+                                        max_ray_distance_m=self.params.max_ray_distance_m,
+                                        mirror=mirror_index(layout))
         t2 = time.perf_counter()
         normalized, scores = gather_stacked(stacked, association)
-        layout = found[0].layout
         result, normalized, scores = triangulate_people(
             arrays, normalized, scores, layout, min_views=self.params.min_views,
             min_score=self.params.min_score,
