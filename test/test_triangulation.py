@@ -271,3 +271,39 @@ def test_refinement_never_leaves_a_point_behind_a_view_it_uses():
     assert np.all(np.isfinite(result.reprojection_error[found]))
     depth = np.stack([(result.points @ c.R.T + c.t)[..., 2] for c in cameras], axis=1)
     assert np.all(depth[result.used & found[:, None, :]] > 0)
+
+
+def test_a_joint_two_disagreeing_views_see_is_left_out_for_people():
+    """A person seen by five cameras whose left ankle only two of them see, one of the two with a
+    confident wrong 2D ankle (shifted by a fifth of the person's height in the image):
+    nothing can tell which of the two is right, and their point is 0.47 m off.
+    triangulate_people leaves the joint out (the pipeline's completion fills it from the
+    track's motion or the body template); two views that agree keep it; triangulate() keeps the
+    disagreeing one (its callers have no completion)."""
+    from pose3d_ros.core.camera import CameraArrays
+    from pose3d_ros.core.triangulation import TWO_VIEW_AGREEMENT, triangulate_people
+
+    rng = np.random.default_rng(21)
+    rig = random_rig(5, rng)
+    poses = random_poses(1, 1, rng, layout=COCO17)[0]                      # (1, 17, 3)
+    obs = observe(rig, poses, rng, noise_px=1.0)
+    ankle = COCO17.index("left_ankle")
+    scores = obs.scores.copy()
+    scores[0, 2:, ankle] = 0.0                                          # cameras 0 and 1 only
+    keypoints = obs.keypoints.copy()
+    height = np.ptp(keypoints[0, 1, :, 1][scores[0, 1] > 0])
+    keypoints[0, 1, ankle] += 0.2 * height      # both ways (a shift along the epipolar
+    # line would only slide the point along the rays, and the two views would agree)
+    arrays = CameraArrays.from_cameras(rig.cameras)
+    xy = np.stack([cam.undistort(keypoints[:, v]) for v, cam in enumerate(rig.cameras)], 1)
+    result, _, _ = triangulate_people(arrays, xy, scores, COCO17, outlier_threshold_m=0.2)
+    assert np.isnan(result.points[0, ankle]).all() and result.num_views[0, ankle] == 0
+    kept = triangulate(rig.cameras, keypoints, scores, outlier_threshold_px=40.0)
+    assert np.isfinite(kept.points[0, ankle]).all() and kept.num_views[0, ankle] == 2
+    assert np.linalg.norm(kept.points[0, ankle] - poses[0, ankle]) > TWO_VIEW_AGREEMENT * 0.2
+    agree = np.stack([cam.undistort(obs.keypoints[:, v]) for v, cam in enumerate(rig.cameras)], 1)
+    good, _, _ = triangulate_people(arrays, agree, scores, COCO17, outlier_threshold_m=0.2)
+    assert good.num_views[0, ankle] == 2
+    assert np.linalg.norm(good.points[0, ankle] - poses[0, ankle]) < 0.05
+    others = np.arange(17) != ankle
+    assert (result.num_views[0, others] == good.num_views[0, others]).all()

@@ -585,7 +585,10 @@ def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int, a: np.
                      b: np.ndarray, floor: np.ndarray,
                      max_relative: float = COINCIDE_RELATIVE) -> np.ndarray:
     """(K,) bool for the pairs of groups (a[k], b[k]): the two hold, in every camera where both
-    have a detection (at least one), detections that coincide in the image (mean keypoint
+    have a detection (at least one), or in two or more of them (a detector's duplicate boxes
+    agree across views; two people cannot coincide in two views and be apart in 3D, short of
+    cameras on one line: in-house, a third duplicate box further off its person's detection
+    kept a group of three duplicates), detections that coincide in the image (mean keypoint
     distance over >= min_joints common joints below max_relative x the larger keypoint box or
     below the camera's floor (V,), normalised units: group_checks.coincide_floor): a
     detector's duplicate box and the real one. xy (P, J, V, 2), weight (P, J, V) as
@@ -601,7 +604,7 @@ def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int, a: np.
         close = mean < coincidence_limit(size[a], size[b], floor, max_relative)
     shared = count >= min_joints
     same = (shared & close).sum(-1)
-    return (same >= 1) & (same == shared.sum(-1)) & (a != b)
+    return (((same >= 1) & (same == shared.sum(-1))) | (same >= 2)) & (a != b)
 
 
 def _gather_stacked(stacked: StackedDetections, members: np.ndarray, min_score: float
