@@ -214,8 +214,12 @@ def crossed_limbs_3d(points: np.ndarray, layout: JointLayout,
     own is not CHILD_NOT_BETTER above the parent's, else neither. Levels are decided
     outwards (limb_levels), each against its parents as decided so far, so a whole limb hung
     from the wrong side is exchanged joint by joint (a level that exchanges its parent pair
-    does not judge that pair again against the grandparents). Layouts the canonical body
-    cannot be brought to (BODY-25, Campus-14, Shelf-15): nothing is exchanged.
+    does not judge that pair again against the grandparents). Before the levels, a torso
+    pair whose handedness is under TORSO_EXCHANGED is exchanged whatever its bones: with its
+    whole limbs the wrong way round too (two of four views confusing a side alike), no bone
+    misfits (in-house, results_multiview.md 6z3: 5 cameras x 4 people PCP 95.3 -> 96.5).
+    Layouts the canonical body cannot be brought to (BODY-25, Campus-14, Shelf-15): nothing is
+    exchanged.
 
     points (P, J, 3) metres; body_scale (P,) the body's size over the canonical body (None:
     the median of its bones' ratios); contested (P, K) bool: only these pairs may be
@@ -233,6 +237,16 @@ def crossed_limbs_3d(points: np.ndarray, layout: JointLayout,
     fixed = np.array(points, np.float64, copy=True)
     scale = median_scale(bone_ratios(fixed, layout)) if body_scale is None else body_scale
     left: np.ndarray | None = None           # body_left, once a level needs it
+    # a torso pair the wrong way round with its limbs (most views of the shoulders, elbows
+    # and wrists confused alike) leaves no bone misfit: its handedness alone decides
+    torso = np.unique(levels[0][1])                           # shoulders, hips (pair indices)
+    if allowed[:, torso].any():
+        left = body_left(fixed, layout)
+        with np.errstate(invalid="ignore"):
+            mirrored = (handedness(fixed, left, pairs[torso]) < TORSO_EXCHANGED) \
+                & allowed[:, torso]
+        if mirrored.any():
+            _exchange(fixed, swapped, pairs, mirrored, torso)
     for depth, ((children, parents), (ends, starts, canonical)) in enumerate(
             zip(levels, _limb_bones(layout), strict=True)):
         if not (allowed[:, children].any() or allowed[:, parents].any()):
