@@ -113,6 +113,10 @@ def _four_ways(pairs: bytes) -> tuple[np.ndarray, np.ndarray]:
 # TORSO_EXCHANGED (exchanged) or above TORSO_AS_LABELLED (its child exchanged), further out the
 # parent where its handedness is HANDEDNESS_MARGIN below its child's, the child where its own
 # is not CHILD_NOT_BETTER above its parent's
+# in a view whose exchanged pairs span two chains (swapped_against_3d), a pair keeps its
+# labels only where they fit this many times better than exchanged (in-house,
+# benchmarks/results_multiview.md 6z4: 1.5 and 3 measured, and exchanging every pair)
+WHOLE_VIEW_KEEP = 3.0
 LIMB_GAIN = 0.5
 LIMB_MIN_MISFIT = 1.0
 LIMB_MAX_FIT = 0.6
@@ -125,6 +129,26 @@ CHILD_NOT_BETTER = 0.5
 _LIMB_PARENT = {"elbow": "shoulder", "wrist": "elbow", "pinky": "wrist", "index": "wrist",
                 "thumb": "wrist", "knee": "hip", "ankle": "knee", "heel": "ankle",
                 "foot_index": "ankle"}
+
+
+@lru_cache(maxsize=16)
+def pair_chains(layout: JointLayout) -> np.ndarray:
+    """(K,) for each left/right pair of the layout the index of the pair its limb hangs from
+    at the top (_LIMB_PARENT followed up: wrists -> shoulders, ankles -> hips; a pair without
+    a parent is its own)."""
+    pairs = left_right_pairs(layout)
+    names = [layout.joint_names[a][len("left_"):] for a in pairs[:, 0]]
+    out = []
+    for name in names:
+        while _LIMB_PARENT.get(name) in names:
+            name = _LIMB_PARENT[name]
+        out.append(names.index(name))
+    chains = np.array(out, np.intp)
+    limbs = [names.index(n) for n in ("shoulder", "hip") if n in names]
+    face = ~np.isin(chains, limbs)            # eyes, ears, mouth: one chain, the head
+    if face.any():
+        chains[face] = np.flatnonzero(face)[0]
+    return chains
 
 
 @lru_cache(maxsize=16)
@@ -373,10 +397,13 @@ def unswap_left_right(arrays: CameraArrays, normalized: np.ndarray, scores: np.n
 
 def swapped_against_3d(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
                        points: np.ndarray, pairs: np.ndarray, threshold_px: float,
-                       metric: bool) -> np.ndarray:
+                       metric: bool, chains: np.ndarray | None = None) -> np.ndarray:
     """unswap_left_right's test alone: (P, V, K) bool, the pairs to exchange. As
     crossed_pairs on the projections, with the pairs' joints gathered before they are
-    projected (only the 4K distances' expected joints; no gather of projections and depths)."""
+    projected (only the 4K distances' expected joints; no gather of projections and depths).
+    chains (K,): pair_chains of the layout; with them, a view whose exchanged pairs span two
+    chains (the whole person the wrong way round) has its other pairs exchanged too, but
+    those whose labels fit WHOLE_VIEW_KEEP times better as they are."""
     obs, at = _four_ways(np.asarray(pairs, np.intp).tobytes())
     cam = arrays.rotate(points[:, at]).swapaxes(1, 2) + arrays.translations[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):                 # (P, V, 4K, 3)
@@ -384,7 +411,21 @@ def swapped_against_3d(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     # in pixels (normalised distances times each view's focal length) or, metric, in metres
     # at the depth of the joint each distance is measured to
     d = d * (cam[..., 2] if metric else arrays.focal[None, :, None])
-    swapped = _crossed(*_pair_sums(d, len(pairs)), 0.7, 0.5 * threshold_px)     # (P, V, K)
+    straight, crossed = _pair_sums(d, len(pairs))
+    swapped = _crossed(straight, crossed, 0.7, 0.5 * threshold_px)                # (P, V, K)
+    if chains is not None and swapped.any():
+        # a view exchanged in two chains (arm and leg, or face) shows the whole person the
+        # wrong way round: the real detector's exchanges come whole far more often than by
+        # limb (error_model: of 55 person-views with one, 29 had 5-6 of the 6 pairs), and a
+        # pair seen nearly edge-on cannot show it (the shoulders of a person side-on). Its
+        # other pairs follow unless their labels fit WHOLE_VIEW_KEEP times better as they are
+        # (two limbs confused alone, the rest of the body clearly right)
+        chain_ids = np.unique(chains)
+        flagged = np.stack([swapped[..., chains == c].any(-1) for c in chain_ids], -1)
+        whole = flagged.sum(-1) >= 2                                              # (P, V)
+        if whole.any():
+            with np.errstate(invalid="ignore"):
+                swapped |= whole[..., None] & (crossed < WHOLE_VIEW_KEEP * straight)
     if swapped.any():             # both scores >= 0 (minimum: NaN where either is NaN)
         swapped &= np.minimum(scores[:, :, pairs[:, 0]], scores[:, :, pairs[:, 1]]) >= 0
     return swapped

@@ -40,6 +40,7 @@ from .left_right import (
     crossed_limbs_3d,
     exchange_pairs,
     left_right_pairs,
+    pair_chains,
     swapped_against_3d,
 )
 
@@ -493,7 +494,7 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     points = solved.points.reshape(n_people, n_joints, 3)
     # round 1 checks everyone (no gather); round 2 only the people round 1 corrected
     swapped = swapped_against_3d(arrays, fixed_xy, fixed_sc, points, pairs, unswap_threshold,
-                             metric)
+                             metric, pair_chains(layout))
     contested = np.zeros((n_people, len(pairs)), bool)   # a pair exchanged in some view
     for round_ in range(2):       # a second round against the consensus the first one fixed
         hit, view, pair = np.nonzero(swapped)                       # (person, view, pair)
@@ -521,7 +522,8 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
         if round_ == 0:
             points = solved.points.reshape(n_people, n_joints, 3)
             swapped = swapped_against_3d(arrays, fixed_xy[people], fixed_sc[people],
-                                     points[people], pairs, unswap_threshold, metric)
+                                     points[people], pairs, unswap_threshold, metric,
+                                     pair_chains(layout))
     # limbs hung from the wrong side in 3D (most views of a pair confused alike), looked for
     # only where the views disagreed about a pair (their consensus is otherwise kept): every
     # view's labels of the pair exchanged, the solution's rows with them
