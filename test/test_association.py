@@ -306,6 +306,29 @@ def test_a_duplicate_box_that_wins_the_match_gives_way_to_the_real_detection():
     assert fixed.num_people == 2 and 2 not in fixed.members[:, 1]
 
 
+def _in_house_frame(rig: str, people: int, seed: int, frame: int):
+    """One frame of the in-house benchmark's scene (core.rig_scenes.make_scene, 60 frames):
+    a function of associate_normalized's options giving each group's members as the scene's
+    sources (person index, -1 a false detection, -2 - p a duplicate box of person p; None: no
+    member in that camera), and the scene's layout."""
+    from pose3d_ros.core.association import associate_normalized
+    from pose3d_ros.core.camera import CameraArrays
+    from pose3d_ros.core.rig_scenes import make_scene
+    from pose3d_ros.tools.fetch_mocap import load_mocap
+    scene = make_scene(rig, people, 60, seed, load_mocap())
+    found, sources = scene.detections[frame], scene.sources[frame]
+    arrays = CameraArrays.from_cameras(scene.rig.cameras)
+    normalized = [c.undistort(d.keypoints.astype(float)) for c, d in zip(scene.rig.cameras,
+                                                                          found, strict=True)]
+    scores = [d.scores for d in found]
+
+    def groups(**options) -> list[list[int | None]]:
+        association = associate_normalized(arrays, normalized, scores, **options)
+        return [[int(sources[v][d]) if d >= 0 else None for v, d in enumerate(row)]
+                for row in association.members]
+    return groups, scene.layout
+
+
 def test_a_duplicate_box_gives_way_also_when_the_real_box_was_in_a_dropped_group():
     """The in-house benchmark's 3-camera ring, one person (seed 1, frame 5): the detector's
     partial second box of the person in cameras 0 and 2. Complete linkage puts camera 2's
@@ -313,19 +336,9 @@ def test_a_duplicate_box_gives_way_also_when_the_real_box_was_in_a_dropped_group
     camera 0's duplicate; the duplicate merge drops that weaker group, which frees the real box.
     The person's group then takes it (before: it kept the 6-joint duplicate, and the person was
     triangulated from two views, 0.2-0.4 m off)."""
-    from pose3d_ros.core.association import associate_normalized
-    from pose3d_ros.core.camera import CameraArrays
-    from pose3d_ros.core.rig_scenes import make_scene
-    from pose3d_ros.tools.fetch_mocap import load_mocap
-    scene = make_scene("3", 1, 60, 1, load_mocap())
-    frame, sources = scene.detections[5], scene.sources[5]
-    assert [(s == -2).any() for s in sources] == [True, False, True]   # the case above
-    arrays = CameraArrays.from_cameras(scene.rig.cameras)
-    normalized = [c.undistort(d.keypoints.astype(float)) for c, d in zip(scene.rig.cameras,
-                                                                          frame, strict=True)]
-    found = associate_normalized(arrays, normalized, [d.scores for d in frame])
-    assert found.num_people == 1
-    assert [int(sources[v][d]) for v, d in enumerate(found.members[0])] == [0, 0, 0]
+    people, _ = _in_house_frame("3", 1, 1, 5)
+    assert people(merge_distance_m=None, visibility_check=False) == [[0, 0, -2], [-2, None, 0]]
+    assert people() == [[0, 0, 0]]
 
 
 def test_the_rest_of_a_split_person_joins_the_group_its_body_projects_onto():
@@ -336,27 +349,12 @@ def test_the_rest_of_a_split_person_joins_the_group_its_body_projects_onto():
     projects onto both detections once each left/right pair may be either way: one group of
     all eight views. Without the layout's mirror index, or without adopt_views, the split
     stays."""
-    from pose3d_ros.core.association import associate_normalized
-    from pose3d_ros.core.camera import CameraArrays
     from pose3d_ros.core.left_right import mirror_index
-    from pose3d_ros.core.rig_scenes import make_scene
-    from pose3d_ros.tools.fetch_mocap import load_mocap
-    scene = make_scene("8", 1, 60, 0, load_mocap())
-    frame, sources = scene.detections[26], scene.sources[26]
-    arrays = CameraArrays.from_cameras(scene.rig.cameras)
-    normalized = [c.undistort(d.keypoints.astype(float)) for c, d in zip(scene.rig.cameras,
-                                                                          frame, strict=True)]
-    scores = [d.scores for d in frame]
-
-    def people(**options):
-        found = associate_normalized(arrays, normalized, scores, **options)
-        return [[int(sources[v][d]) if d >= 0 else None for v, d in enumerate(row)]
-                for row in found.members]
-
+    people, layout = _in_house_frame("8", 1, 0, 26)
     split = [[None, None, 0, 0, 0, 0, 0, 0], [0, 0, None, None, None, None, None, None]]
     assert people(adopt_views=False) == split
     assert people() == split                                 # left and right taken as given
-    assert people(mirror=mirror_index(scene.layout)) == [[0] * 8]
+    assert people(mirror=mirror_index(layout)) == [[0] * 8]
 
 
 def test_duplicate_boxes_in_three_cameras_are_dropped_when_two_coincide():
@@ -365,23 +363,11 @@ def test_duplicate_boxes_in_three_cameras_are_dropped_when_two_coincide():
     group 0.6 m from the person (published, a ghost). Cameras 0 and 5 show the duplicate on
     the person's own detection; camera 1's is further off it than the coincidence limit. Two
     cameras where the groups hold the same detections are enough: the weaker group goes."""
-    from pose3d_ros.core.association import associate_normalized
-    from pose3d_ros.core.camera import CameraArrays
     from pose3d_ros.core.left_right import mirror_index
-    from pose3d_ros.core.rig_scenes import make_scene
-    from pose3d_ros.tools.fetch_mocap import load_mocap
-    scene = make_scene("8", 1, 60, 0, load_mocap())
-    frame, sources = scene.detections[56], scene.sources[56]
-    arrays = CameraArrays.from_cameras(scene.rig.cameras)
-    normalized = [c.undistort(d.keypoints.astype(float)) for c, d in zip(scene.rig.cameras,
-                                                                          frame, strict=True)]
-    scores = [d.scores for d in frame]
+    found, layout = _in_house_frame("8", 1, 0, 56)
 
     def people(**options):
-        found = associate_normalized(arrays, normalized, scores,
-                                     mirror=mirror_index(scene.layout), **options)
-        return [[int(sources[v][d]) if d >= 0 else None for v, d in enumerate(row)]
-                for row in found.members]
+        return found(mirror=mirror_index(layout), **options)
 
     assert people(merge_distance_m=None) == [[0] * 8, [-2, -2, None, None, None, -2, None,
                                                        None]]

@@ -162,6 +162,31 @@ def test_non_human_bodies_are_refused():
         SkeletonCompleter().complete(points[0], points[0, :, 0], points[0, :, 0], COCO17, 0.0)
 
 
+def _learned_on_a_ring(poses, layout, rng, centre, height_m, noise_px):
+    """A ring of four 1280x720 cameras 4 m from `centre` at `height_m`, the poses (F, J, 3)
+    seen by all with noise_px of 2D noise, and a completer that learned the person's bones on
+    every frame but the last: (arrays, xy (F, V, J, 2) normalised, scores, completer)."""
+    from pose3d_ros.core.mocap_views import CameraSampling, random_camera
+    from pose3d_ros.core.triangulation import triangulate_people
+    sampling = CameraSampling(image_sizes=((1280, 720),), fov_deg=(60.0, 60.0),
+                              distance_m=(4.0, 4.0), height_m=(height_m, height_m),
+                              roll_deg=(0.0, 0.0), aim_jitter_m=0.0)
+    cams = [random_camera(centre, rng, sampling, name=f"c{v}", azimuth=v * np.pi / 2 + 0.05)
+            for v in range(4)]
+    arrays = CameraArrays.from_cameras(cams)
+    xy = np.stack([cam.undistort(cam.project(poses)
+                                 + rng.normal(0, noise_px, poses.shape[:-1] + (2,)))
+                   for cam in cams], axis=1)                                  # (F, V, J, 2)
+    sc = np.full(xy.shape[:-1], 0.9)
+    completer = SkeletonCompleter()
+    for f in range(len(poses) - 1):                                           # learning
+        res, fx, fs = triangulate_people(arrays, xy[f][None], sc[f][None], layout,
+                                         outlier_threshold_m=0.2)
+        completer.complete(res.points, res.num_views, res.confidence, layout, f / 15,
+                           normalized=fx, scores=fs, cameras=arrays, used=res.used)
+    return arrays, xy, sc, completer
+
+
 def test_learned_bone_lengths_pull_ill_conditioned_joints_back():
     """A dancer (motion capture) seen by a 4-camera ring while its bone lengths are learned,
     then only by two cameras that face each other at shoulder height: their rays nearly
@@ -170,26 +195,11 @@ def test_learned_bone_lengths_pull_ill_conditioned_joints_back():
     the mean over the body drops by a fifth, though some joints move the other way."""
     from pose3d_ros.core.layouts import H36M17
     from pose3d_ros.core.mocap import load_mocap
-    from pose3d_ros.core.mocap_views import CameraSampling, random_camera
     from pose3d_ros.core.triangulation import triangulate_people
     dance = load_mocap(["dance_a"])[0].joints[:40:2]
     poses = dance - dance[:1, :1] + [0.0, 0.0, 1.0]                           # (F, 17, 3)
-    rng = np.random.default_rng(2)
-    sampling = CameraSampling(image_sizes=((1280, 720),), fov_deg=(60.0, 60.0),
-                              distance_m=(4.0, 4.0), height_m=(1.45, 1.45),
-                              roll_deg=(0.0, 0.0), aim_jitter_m=0.0)
-    cams = [random_camera(np.array([0.0, 0.0, 1.45]), rng, sampling, name=f"c{v}",
-                          azimuth=v * np.pi / 2 + 0.05) for v in range(4)]
-    arrays = CameraArrays.from_cameras(cams)
-    xy = np.stack([cam.undistort(cam.project(poses) + rng.normal(0, 4.0, poses.shape[:-1] + (2,)))
-                   for cam in cams], axis=1)                                  # (F, V, 17, 2)
-    sc = np.full(xy.shape[:-1], 0.9)
-    completer = SkeletonCompleter()
-    for f in range(len(poses) - 1):                                           # learning
-        res, fx, fs = triangulate_people(arrays, xy[f][None], sc[f][None], H36M17,
-                                         outlier_threshold_m=0.2)
-        completer.complete(res.points, res.num_views, res.confidence, H36M17, f / 15,
-                           normalized=fx, scores=fs, cameras=arrays, used=res.used)
+    arrays, xy, sc, completer = _learned_on_a_ring(poses, H36M17, np.random.default_rng(2),
+                                                   np.array([0.0, 0.0, 1.45]), 1.45, 4.0)
     sc[-1, [1, 3]] = 0.0                                                      # c0 and c2 only
     res, fx, fs = triangulate_people(arrays, xy[-1][None], sc[-1][None], H36M17,
                                      outlier_threshold_m=0.2)
@@ -213,26 +223,11 @@ def test_a_stray_eye_does_not_drag_the_nose_and_ears(seed):
     cannot outvote). The face's bones (a few cm, no longer than their ends' errors) correct
     nothing: before, their pull dragged the well-placed nose and ears 0.09-0.19 m towards the
     stray eye."""
-    from pose3d_ros.core.mocap_views import CameraSampling, random_camera
     from pose3d_ros.core.triangulation import triangulate_people
     rng = np.random.default_rng(seed)
     poses = random_poses(20, 1, rng, layout=COCO17)[:, 0]                    # (F, 17, 3)
-    sampling = CameraSampling(image_sizes=((1280, 720),), fov_deg=(60.0, 60.0),
-                              distance_m=(4.0, 4.0), height_m=(1.6, 1.6),
-                              roll_deg=(0.0, 0.0), aim_jitter_m=0.0)
-    centre = np.append(poses[0, 11:13, :2].mean(0), 1.2)
-    cams = [random_camera(centre, rng, sampling, name=f"c{v}", azimuth=v * np.pi / 2 + 0.05)
-            for v in range(4)]
-    arrays = CameraArrays.from_cameras(cams)
-    xy = np.stack([cam.undistort(cam.project(poses) + rng.normal(0, 2.0, poses.shape[:-1] + (2,)))
-                   for cam in cams], axis=1)                                  # (F, V, 17, 2)
-    sc = np.full(xy.shape[:-1], 0.9)
-    completer = SkeletonCompleter()
-    for f in range(len(poses) - 1):                                           # learning
-        res, fx, fs = triangulate_people(arrays, xy[f][None], sc[f][None], COCO17,
-                                         outlier_threshold_m=0.2)
-        completer.complete(res.points, res.num_views, res.confidence, COCO17, f / 15,
-                           normalized=fx, scores=fs, cameras=arrays, used=res.used)
+    arrays, xy, sc, completer = _learned_on_a_ring(
+        poses, COCO17, rng, np.append(poses[0, 11:13, :2].mean(0), 1.2), 1.6, 2.0)
     sc[-1, [2, 3]] = 0.0                                            # c0 and c1 only
     res, fx, fs = triangulate_people(arrays, xy[-1][None], sc[-1][None], COCO17,
                                      outlier_threshold_m=0.2)
