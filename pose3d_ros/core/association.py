@@ -292,11 +292,10 @@ def _adopt_views(association: Association, points: np.ndarray, stacked: StackedD
     if not fits.any():
         return association, points
     out = members.copy()
-    taken = np.zeros(len(det), bool)
     for k in np.argsort(np.where(fits, mean, np.inf))[:int(fits.sum())]:   # best fit first
+        # each camera of a group takes one detection, each detection goes once
         if out[g[k], c[k]] < 0 and out[h[k], c[k]] == members[h[k], c[k]] >= 0:
             out[g[k], c[k]], out[h[k], c[k]] = members[h[k], c[k]], -1
-            taken[k] = True
     changed = (out != members).any(1)
     keep = (out >= 0).sum(1) >= min_views
     points = points.copy()

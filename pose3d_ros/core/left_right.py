@@ -113,10 +113,6 @@ def _four_ways(pairs: bytes) -> tuple[np.ndarray, np.ndarray]:
 # TORSO_EXCHANGED (exchanged) or above TORSO_AS_LABELLED (its child exchanged), further out the
 # parent where its handedness is HANDEDNESS_MARGIN below its child's, the child where its own
 # is not CHILD_NOT_BETTER above its parent's
-# in a view whose exchanged pairs span two chains (swapped_against_3d), a pair keeps its
-# labels only where they fit this many times better than exchanged (in-house,
-# benchmarks/results_multiview.md 6z4: 1.5 and 3 measured, and exchanging every pair)
-WHOLE_VIEW_KEEP = 3.0
 LIMB_GAIN = 0.5
 LIMB_MIN_MISFIT = 1.0
 LIMB_MAX_FIT = 0.6
@@ -124,6 +120,10 @@ TORSO_EXCHANGED = -0.5
 TORSO_AS_LABELLED = 0.3
 HANDEDNESS_MARGIN = 1.0
 CHILD_NOT_BETTER = 0.5
+# in a view whose exchanged pairs span two chains (swapped_against_3d), a pair keeps its
+# labels only where they fit this many times better than exchanged (in-house,
+# benchmarks/results_multiview.md 6z4: 1.5 and 3 measured, and exchanging every pair)
+WHOLE_VIEW_KEEP = 3.0
 
 # Limb chains by joint-name suffix: a pair's parent pair (towards the torso).
 _LIMB_PARENT = {"elbow": "shoulder", "wrist": "elbow", "pinky": "wrist", "index": "wrist",
@@ -134,8 +134,8 @@ _LIMB_PARENT = {"elbow": "shoulder", "wrist": "elbow", "pinky": "wrist", "index"
 @lru_cache(maxsize=16)
 def pair_chains(layout: JointLayout) -> np.ndarray:
     """(K,) for each left/right pair of the layout the index of the pair its limb hangs from
-    at the top (_LIMB_PARENT followed up: wrists -> shoulders, ankles -> hips; a pair without
-    a parent is its own)."""
+    at the top (_LIMB_PARENT followed up: wrists -> shoulders, ankles -> hips); the pairs on
+    no limb (eyes, ears, mouth) are one chain, the head's."""
     pairs = left_right_pairs(layout)
     names = [layout.joint_names[a][len("left_"):] for a in pairs[:, 0]]
     out = []
