@@ -536,7 +536,7 @@ def _may_coincide(xy: np.ndarray, weight: np.ndarray, min_joints: int, floor: np
                   max_relative: float = COINCIDE_RELATIVE) -> np.ndarray:
     """(P * P,) bool at a * P + b (a < b): groups a and b whose detections coincide (with
     SCREEN_MARGIN on the limit) in every camera where they share >= min_joints joints, at
-    least one: _same_detections camera by camera, over the pairs of one camera's members, not
+    least one, or in two or more of those cameras: _same_detections camera by camera, over the pairs of one camera's members, not
     every pair of groups in every camera. Bit counts of the joints seen give the joints
     shared, box gaps (group_checks.box_gap) the pairs whose mean keypoint distance needs
     computing. xy (P, J, V, 2), weight (P, J, V) as _gather_stacked gives them, floor (V,)
@@ -565,7 +565,7 @@ def _may_coincide(xy: np.ndarray, weight: np.ndarray, min_joints: int, floor: np
         close.append((a * n_groups + b)[mean < limit])
     n_shared = np.bincount(np.concatenate(shared), minlength=n_groups * n_groups)
     n_close = np.bincount(np.concatenate(close), minlength=n_groups * n_groups)
-    return (n_close >= 1) & (n_close == n_shared)
+    return ((n_close >= 1) & (n_close == n_shared)) | (n_close >= 2)
 
 
 def _group_pairs(n_groups: int) -> tuple[np.ndarray, np.ndarray]:
