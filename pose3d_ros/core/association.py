@@ -536,11 +536,11 @@ def _may_coincide(xy: np.ndarray, weight: np.ndarray, min_joints: int, floor: np
                   max_relative: float = COINCIDE_RELATIVE) -> np.ndarray:
     """(P * P,) bool at a * P + b (a < b): groups a and b whose detections coincide (with
     SCREEN_MARGIN on the limit) in every camera where they share >= min_joints joints, at
-    least one, or in two or more of those cameras: _same_detections camera by camera, over the pairs of one camera's members, not
-    every pair of groups in every camera. Bit counts of the joints seen give the joints
-    shared, box gaps (group_checks.box_gap) the pairs whose mean keypoint distance needs
-    computing. xy (P, J, V, 2), weight (P, J, V) as _gather_stacked gives them, floor (V,)
-    the cameras' coincidence floor."""
+    least one, or in two or more of those cameras: _same_detections camera by camera, over
+    the pairs of one camera's members, not every pair of groups in every camera. Bit counts
+    of the joints seen give the joints shared, box gaps (group_checks.box_gap) the pairs
+    whose mean keypoint distance needs computing. xy (P, J, V, 2), weight (P, J, V) as
+    _gather_stacked gives them, floor (V,) the cameras' coincidence floor."""
     n_groups, _, n_views = weight.shape
     seen = weight > 0
     low, high = extent(xy, seen[..., None], axis=1)                        # (P, V, 2)
