@@ -218,13 +218,14 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
         xy, weight = _gather_stacked(stacked, out.members, min_score)
         points = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))    # (P, J, 3)
         if merge_distance_m is not None and out.num_people > 1:
+            grouped = out.members
             out, kept = _merge(out, points, xy, weight, merge_distance_m, min_joints, floor)
             points = points[kept]
             if prefer_stronger and kept.size < len(xy):
                 # a group merged away or dropped as a duplicate frees its detections: the
                 # person's real one may be among them, beside its partial duplicate in a
                 # group that stays
-                out, points = _prefer_freed(out, points, stacked, arrays, min_joints,
+                out, points = _prefer_freed(out, points, grouped, stacked, arrays, min_joints,
                                             min_score, floor)
             if adopt_views and out.num_people > 1:
                 out, points = _adopt_views(out, points, stacked, arrays, min_views,
@@ -236,12 +237,19 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
     return _sorted(out)
 
 
-def _prefer_freed(association: Association, points: np.ndarray, stacked: StackedDetections,
-                  arrays: CameraArrays, min_joints: int, min_score: float, floor: np.ndarray
-                  ) -> tuple[Association, np.ndarray]:
-    """replace_by_stronger() again after the duplicate merge, with the groups' 3D points
-    (P, J, 3) retriangulated where a member changed."""
-    members = replace_by_stronger(association.members, stacked, min_joints, min_score, floor)
+def _prefer_freed(association: Association, points: np.ndarray, grouped: np.ndarray,
+                  stacked: StackedDetections, arrays: CameraArrays, min_joints: int,
+                  min_score: float, floor: np.ndarray) -> tuple[Association, np.ndarray]:
+    """replace_by_stronger() again after the duplicate merge, among the detections it freed
+    (members before it, grouped (P0, V)), with the groups' 3D points (P, J, 3)
+    retriangulated where a member changed."""
+    offset = stacked.offset[None, :grouped.shape[1]]
+    freed = np.setdiff1d((offset + grouped)[grouped >= 0],
+                         (offset + association.members)[association.members >= 0])
+    if not freed.size:
+        return association, points
+    members = replace_by_stronger(association.members, stacked, min_joints, min_score, floor,
+                                  among=freed)
     changed = (members != association.members).any(1)
     if not changed.any():
         return association, points
@@ -274,8 +282,27 @@ def _adopt_views(association: Association, points: np.ndarray, stacked: StackedD
     if not g.size:
         return association, points
     det = stacked.offset[c] + members[h, c]                                      # (K,)
+    # screen (exact, SCREEN_MARGIN over rounding): the detection's keypoint box against the
+    # taker's projected body box; a mean of distances is at least their gap (box_gap). Most
+    # candidates of a crowd of false detections go here, before any per-joint work
+    rows, row_of = np.unique(det, return_inverse=True)          # each detection once (R,)
+    seen_rows = finite_rows(stacked.xy[rows]) & (stacked.score[rows] >= min_score)  # (R, J)
+    low_rows, high_rows = extent(stacked.xy[rows], seen_rows[..., None], axis=1)  # (R, 2)
+    det_low, det_high = low_rows[row_of], high_rows[row_of]                      # (K, 2)
+    takers, taker_of = np.unique(g, return_inverse=True)
+    body = arrays.rotate(points[takers]) + arrays.translations                   # (T, J, V, 3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        flat = np.where(body[..., 2:3] > 0, body[..., :2] / body[..., 2:3], np.nan)
+    flat_seen = finite_rows(flat)[..., None]
+    body_low, body_high = extent(flat, flat_seen, axis=1)                        # (T, V, 2)
+    gap = box_gap(det_low, det_high, body_low[taker_of, c], body_high[taker_of, c])
+    size = vector_norm(det_high - det_low)
+    near = ~(gap > SCREEN_MARGIN * coincidence_limit(size, np.zeros(len(det)), floor[c]))
+    if not near.any():
+        return association, points
+    g, h, c, det = g[near], h[near], c[near], det[near]
     kp = stacked.xy[det]                                                         # (K, J, 2)
-    seen = finite_rows(kp) & (stacked.score[det] >= min_score)
+    seen = seen_rows[row_of[near]]
     body = np.einsum("kab,kjb->kja", arrays.rotations[c], points[g]) \
         + arrays.translations[c][:, None]                                        # (K, J, 3)
     with np.errstate(invalid="ignore", divide="ignore"):

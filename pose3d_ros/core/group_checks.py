@@ -78,14 +78,20 @@ def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: 
 
 
 def replace_by_stronger(members: np.ndarray, stacked: StackedDetections, min_joints: int,
-                        min_score: float, floor: np.ndarray | None = None) -> np.ndarray:
+                        min_score: float, floor: np.ndarray | None = None,
+                        among: np.ndarray | None = None) -> np.ndarray:
     """members (P, V) with each member that has a stronger duplicate in no group
     (stronger_duplicates, with the cameras' coincidence floor (V,) when given) replaced by
-    the strongest such detection."""
+    the strongest such detection; among (stacked rows): only these may replace (None: any
+    detection in no group)."""
     seen = members >= 0
     member = (stacked.offset[None, :members.shape[1]] + members)[seen]   # stacked rows (M,)
     free = np.ones(stacked.camera_of.size, bool)
     free[member] = False
+    if among is not None:
+        chosen = np.zeros_like(free)
+        chosen[among] = True
+        free &= chosen
     free = free.nonzero()[0]
     if not free.size:
         return members
