@@ -216,7 +216,7 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
     check_views = visibility_check and arrays.bounds is not None
     if out.num_people and (merge_distance_m is not None or check_views):
         xy, weight = _gather_stacked(stacked, out.members, min_score)
-        points = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))    # (P, J, 3)
+        points = _dlt_points(arrays, xy, weight)                              # (P, J, 3)
         if merge_distance_m is not None and out.num_people > 1:
             grouped = out.members
             out, kept = _merge(out, points, xy, weight, merge_distance_m, min_joints, floor)
@@ -253,10 +253,15 @@ def _prefer_freed(association: Association, points: np.ndarray, grouped: np.ndar
     changed = (members != association.members).any(1)
     if not changed.any():
         return association, points
-    xy, weight = _gather_stacked(stacked, members[changed], min_score)
     points = points.copy()
-    points[changed] = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))
+    points[changed] = _dlt_points(arrays, *_gather_stacked(stacked, members[changed], min_score))
     return Association(members, association.cost), points
+
+
+def _dlt_points(arrays: CameraArrays, xy: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The groups' weighted DLT points (P, J, 3) from _gather_stacked's keypoints and
+    weights."""
+    return dlt(arrays.projections, xy, weight, rig_quadrics(arrays))
 
 
 def _adopt_views(association: Association, points: np.ndarray, stacked: StackedDetections,
@@ -303,18 +308,15 @@ def _adopt_views(association: Association, points: np.ndarray, stacked: StackedD
     g, h, c, det = g[near], h[near], c[near], det[near]
     kp = stacked.xy[det]                                                         # (K, J, 2)
     seen = seen_rows[row_of[near]]
-    body = np.einsum("kab,kjb->kja", arrays.rotations[c], points[g]) \
-        + arrays.translations[c][:, None]                                        # (K, J, 3)
+    projected = flat[taker_of[near], :, c]                 # the screen's projections (K, J, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        projected = np.where((body[..., 2:3] > 0), body[..., :2] / body[..., 2:3], np.nan)
         distance = vector_norm(kp - projected)                                   # (K, J)
         if mirror is not None:     # each left/right pair may be exchanged in the detection
             distance = np.fmin(distance, vector_norm(kp - projected[:, mirror]))
         both = seen & np.isfinite(distance)
         count = both.sum(-1)
         mean = np.where(both, distance, 0.0).sum(-1) / count
-    low, high = extent(kp, seen[..., None], axis=1)
-    limit = coincidence_limit(vector_norm(high - low), np.zeros(len(det)), floor[c])
+    limit = coincidence_limit(size[near], np.zeros(len(det)), floor[c])
     fits = (count >= min_joints) & (mean < limit)
     if not fits.any():
         return association, points
@@ -327,8 +329,7 @@ def _adopt_views(association: Association, points: np.ndarray, stacked: StackedD
     keep = (out >= 0).sum(1) >= min_views
     points = points.copy()
     redo = changed & keep
-    xy, weight = _gather_stacked(stacked, out[redo], min_score)
-    points[redo] = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))
+    points[redo] = _dlt_points(arrays, *_gather_stacked(stacked, out[redo], min_score))
     return Association(out[keep], association.cost[keep]), points[keep]
 
 
@@ -471,13 +472,14 @@ def merge_duplicates(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     distance over their common joints (at least `min_joints`) is below `merge_distance_m`
     (metres) are one body: they are merged, closest pair first; where both hold a detection
     in the same camera, the one with the larger total score stays and the other is dropped.
-    Two groups holding coinciding detections in every camera they share (_same_detections)
-    whose 3D bodies are apart are a duplicate and its original: the weaker group is dropped
-    whole (its other members, e.g. a false detection it was matched with, join nothing).
+    Two groups holding coinciding detections in every camera they share, or in two or more
+    (_same_detections), whose 3D bodies are apart are a duplicate and its original: the
+    weaker group is dropped whole (its other members, e.g. a false detection it was matched
+    with, join nothing).
     """
     xy, weight = _gather_stacked(StackedDetections.of(normalized, scores), association.members,
                                  min_score)
-    points = dlt(arrays.projections, xy, weight, rig_quadrics(arrays))    # (P, J, 3)
+    points = _dlt_points(arrays, xy, weight)                              # (P, J, 3)
     return _merge(association, points, xy, weight, merge_distance_m, min_joints,
                   coincide_floor(arrays))[0]
 

@@ -20,7 +20,7 @@ from .ray_affinity import StackedDetections
 # box, or below COINCIDE_FLOOR_PX pixels whatever the size: a detector's keypoint noise has a
 # floor in pixels, so the two boxes of a small, far person differ by more than a tenth of its
 # size (measured on the in-house benchmark's 640x480 ring cameras: 12-20 %). Distinct people
-# are not this close in every camera they share.
+# are not this close in every camera they share, nor in two of them while 3D apart.
 COINCIDE_RELATIVE = 0.1
 COINCIDE_FLOOR_PX = 10.0
 

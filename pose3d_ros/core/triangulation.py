@@ -541,12 +541,12 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
             rows_of[:] = rows_of[order]
         fixed_xy = exchange_pairs(fixed_xy.swapaxes(1, 2), pairs, limbs).swapaxes(1, 2)
         fixed_sc = exchange_pairs(fixed_sc.swapaxes(1, 2), pairs, limbs).swapaxes(1, 2)
-    _leave_out_disagreeing_pairs(arrays, solved, unswap_threshold, metric, min_views)
+    _leave_out_disagreeing_two_views(arrays, solved, unswap_threshold, metric, min_views)
     result = _finish_normalized(arrays, solved, (n_people,), n_joints, outlier_threshold_px)
     return result, fixed_xy, fixed_sc
 
 
-def _leave_out_disagreeing_pairs(arrays: CameraArrays, solved: "_Solved", threshold: float,
+def _leave_out_disagreeing_two_views(arrays: CameraArrays, solved: "_Solved", threshold: float,
                                  metric: bool, min_views: int) -> None:
     """In place: a joint that only two views see (after the left/right exchanges) and that
     either of them misses by more than TWO_VIEW_AGREEMENT x the outlier threshold (pixels,
