@@ -338,3 +338,34 @@ def test_a_view_that_shows_the_whole_person_the_wrong_way_round_is_exchanged_who
     assert err[upper].max() < 0.05, err[upper]
     shoulders = layout.indices(["left_shoulder", "right_shoulder"])
     assert np.allclose(fixed[0, 1, shoulders], np.stack(xy)[1, shoulders[::-1]])
+
+
+def _person_views(scene, frame: int, person: int) -> tuple[np.ndarray, np.ndarray]:
+    """The person's own detections of the scene's frame: normalized (1, V, J, 2), scores."""
+    xy, sc = [], []
+    for cam, det, source in zip(scene.rig.cameras, scene.detections[frame],
+                                scene.sources[frame], strict=True):
+        hit = np.flatnonzero(source == person)
+        assert hit.size
+        xy.append(cam.undistort(det.keypoints[hit[0]].astype(float)))
+        sc.append(det.scores[hit[0]])
+    return np.stack(xy)[None], np.stack(sc)[None]
+
+
+def test_the_callers_views_are_left_as_they_were():
+    """triangulate_people returns its exchanges in new arrays: one person's solution rows
+    were a view of the caller's keypoints, which the exchanges wrote over (found when a test
+    triangulated the same views twice and the second call saw the first's labels)."""
+    from pose3d_ros.core.camera import CameraArrays
+    from pose3d_ros.core.rig_scenes import make_scene
+    from pose3d_ros.core.triangulation import triangulate_people
+    from pose3d_ros.tools.fetch_mocap import load_mocap
+
+    scene = make_scene("5", 6, 60, 0, load_mocap())
+    xy, sc = _person_views(scene, 26, 1)              # camera 1 shows it the wrong way round
+    given = xy.copy(), sc.copy()
+    _, fixed, _ = triangulate_people(CameraArrays.from_cameras(scene.rig.cameras), xy, sc,
+                                     scene.layout, outlier_threshold_m=0.2)
+    assert not np.array_equal(fixed, xy, equal_nan=True)
+    assert np.array_equal(xy, given[0], equal_nan=True) and np.array_equal(sc, given[1])
+

@@ -368,8 +368,13 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     """Steps 2-4 of the module docstring on (..., V, J, 2) normalised coordinates; with
     outlier_threshold_m the outlier test is metric (_errors_px(metric=True))."""
     n_views = arrays.num_cameras
-    # (..., V, J, 2) -> (M, V, 2) with M = prod(lead) * J
+    # (..., V, J, 2) -> (M, V, 2) with M = prod(lead) * J; a copy, never a view of the
+    # caller's array (one person's reshape is a view), which the result's rows are written
+    # over by triangulate_people (found by a test that triangulated the same input twice)
+    source = xy
     xy = xy.swapaxes(-3, -2).reshape(-1, n_views, 2)
+    if np.shares_memory(xy, source):
+        xy = xy.copy()
     w = sc.swapaxes(-2, -1).reshape(-1, n_views)
     valid = finite_rows(xy) & np.isfinite(w) & (w >= min_score)
     # usable scores are >= min_score: at least 1e-3 already unless min_score is below it
