@@ -435,3 +435,30 @@ def test_a_frame_with_nobody_in_another_layout_keeps_every_track(cameras):
     pipeline.close()
     assert ids[5] == [] and len(ids[4]) == 2, ids
     assert ids[6] == ids[4] and ids[-1] == ids[4], ids       # the same people, at once
+
+
+def test_a_rig_set_takes_its_left_right_labels_from_the_set_before():
+    """triangulate_people's `previous` from the pipeline: the last rig set's people, kept
+    with tracking on, forgotten by restart(). The demo rig, one person (seed 0): frame 53's
+    views hang both arms on the wrong side (test_triangulation); after frames 50-52 the
+    pipeline keeps them on their own side."""
+    from pose3d_ros.core.rig_scenes import make_scene
+    from pose3d_ros.tools.fetch_mocap import load_mocap
+
+    scene = make_scene("demo", 1, 60, 0, load_mocap())
+    arms = scene.layout.indices(["left_elbow", "right_elbow", "left_wrist", "right_wrist"])
+    cameras = {c.name: c for c in scene.rig.cameras}
+
+    def arm_errors(params: PipelineParams, restart: bool = False) -> np.ndarray:
+        pipeline = Pose3DPipeline(list(cameras), cameras, frame_id="rig", params=params)
+        for frame in range(50, 54):
+            if restart and frame == 53:
+                pipeline.restart()
+            result = pipeline.process_detections(
+                dict(zip(cameras, scene.detections[frame], strict=True)), frame / scene.fps)
+        return np.linalg.norm(result.skeletons.positions[0, arms] - scene.truth[53, 0, arms],
+                              axis=-1)
+
+    assert arm_errors(PipelineParams(filtering=None)).max() < 0.05
+    assert arm_errors(PipelineParams(filtering=None), restart=True).min() > 0.5
+    assert arm_errors(PipelineParams(filtering=None, tracking=None)).min() > 0.5

@@ -5,9 +5,11 @@
          (undistortion.undistort_stacked: all cameras' detections in one stack,
           ray_affinity.StackedDetections)
       -> >= 2 calibrated views: cross-view association + robust triangulation (rig frame)
-         (association, triangulation) -> completion of joints seen by < 2 views and refusal
-         of non-human bodies (completion); where lone_views is set, the people whom one
-         camera alone sees (lone_views) go the one-camera way below and join them
+         (association, triangulation; the left/right labels the views disagree about
+         decided by the last set's people, with tracking on) -> completion of joints seen
+         by < 2 views and refusal of non-human bodies (completion); where lone_views is
+         set, the people whom one camera alone sees (lone_views) go the one-camera way
+         below and join them
          -> 3D tracking (tracking.SkeletonTracker)
       -> exactly 1 view: a detector's weaker, partial second box of a person dropped
          (group_checks.stronger_duplicates, as for a rig's lone views) -> image tracking
@@ -106,6 +108,9 @@ _CAMERA_KEY = 1 << 32
 _TURN_KEY = 1 << 38                     # above MAX_CAMERAS * _CAMERA_KEY
 # camera subsets whose stacked arrays are kept (Pose3DPipeline._camera_arrays)
 _ARRAYS_KEPT = 64
+# the last rig set's people serve as the next set's left/right prior (triangulate_people's
+# `previous`) for this long (s): three frames at 30 fps, a frame at 10 fps
+PREVIOUS_PEOPLE_S = 0.12
 
 __all__ = ["MONOCULAR_METHODS", "PipelineParams", "PipelineResult", "Pose3DPipeline",
            "create_detectors", "create_monocular_method"]
@@ -279,6 +284,9 @@ class Pose3DPipeline:
         self._detection_layout: JointLayout | None = None
         # each camera's layout, from its last detections with people in them
         self._camera_layouts: dict[str, JointLayout] = {}
+        # the last rig set's triangulated people (points (P, J, 3) in their layout, stamp):
+        # triangulate_people's `previous`, the left/right labels a moment ago
+        self._last_people: tuple[np.ndarray, JointLayout, float] | None = None
 
     def restart(self) -> None:
         """Forget everything learned over time: tracks and their ids, the smoothing and depth
@@ -291,6 +299,7 @@ class Pose3DPipeline:
         if self.smoother is not None:
             self.smoother.reset()
         self.completer.reset()
+        self._last_people = None
         self.image_trackers.clear()
         self.depth_filters.clear()
         self.floor_scales.clear()
@@ -464,7 +473,8 @@ class Pose3DPipeline:
             arrays, normalized, scores, layout, min_views=self.params.min_views,
             min_score=self.params.min_score,
             outlier_threshold_px=self.params.outlier_threshold_px,
-            outlier_threshold_m=self.params.outlier_threshold_m)
+            outlier_threshold_m=self.params.outlier_threshold_m,
+            previous=self._previous_people(layout, stamp))
         # joints seen by < 2 views filled from the body, non-human bodies refused
         done = self.completer.complete(result.points, result.num_views, result.confidence,
                                        layout, stamp, normalized=normalized, scores=scores,
@@ -478,6 +488,8 @@ class Pose3DPipeline:
         timings["associate"] = t2 - t1
         timings["triangulate"] = t3 - t2
         keep = done.publish
+        if self.tracker is not None:       # a temporal prior, off with tracking off
+            self._last_people = (result.points[keep], layout, stamp)
         error = np.where(done.filled, np.nan, result.reprojection_error)
         unexplained = {}
         if self._lone_views_on(layout):
@@ -492,6 +504,16 @@ class Pose3DPipeline:
             return done.points, done.confidence, error, done.num_views, unexplained
         return (done.points[keep], done.confidence[keep], error[keep], done.num_views[keep],
                 unexplained)
+
+    def _previous_people(self, layout: JointLayout, stamp: float) -> np.ndarray | None:
+        """The last rig set's triangulated people (P, J, 3) when they are in `layout` and at
+        most PREVIOUS_PEOPLE_S before `stamp`; else None."""
+        if self._last_people is None:
+            return None
+        points, last_layout, last_stamp = self._last_people
+        if last_layout.name != layout.name or not 0 < stamp - last_stamp <= PREVIOUS_PEOPLE_S:
+            return None
+        return points
 
     def _lone_views_on(self, layout: JointLayout) -> bool:
         """Whether people whom one camera alone sees are placed (PipelineParams.lone_views)."""

@@ -19,6 +19,9 @@ Method (all steps vectorised over every joint of every person of every frame):
    placed between a right and a wrong view (the pipeline's skeleton completion then fills
    it from the track's motion or the body template, marked as such); `triangulate()` keeps
    it.
+   `triangulate_people` also undoes the 2D detector's left/right exchanges, view by view,
+   against the frame's solution, the body's bones and handedness, and (`previous`) the same
+   person's joints a moment before (docs/multiview.md).
 4. Optional Gauss-Newton refinement of the reprojection error (normalised coordinates scaled
    by each camera's focal length, score-weighted).
 
@@ -32,8 +35,18 @@ from itertools import combinations
 from typing import Any, Sequence
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
-from .array_ops import NEXT_AXIS, PREV_AXIS, finite_rows, row_counts, small_sum, squared_norm
+from .array_ops import (
+    NEXT_AXIS,
+    PREV_AXIS,
+    finite_rows,
+    masked_mean,
+    row_counts,
+    small_sum,
+    squared_norm,
+    vector_norm,
+)
 from .camera import CameraArrays, CameraModel
 from .layouts import JointLayout
 from .left_right import (
@@ -41,6 +54,7 @@ from .left_right import (
     exchange_pairs,
     left_right_pairs,
     pair_chains,
+    pair_distances,
     swapped_against_3d,
 )
 
@@ -473,12 +487,18 @@ def _robust_subset(arrays: CameraArrays, xy: np.ndarray, w: np.ndarray, valid: n
 def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
                        layout: JointLayout, *, min_views: int = 2, min_score: float = 0.3,
                        outlier_threshold_px: float = 40.0, refine: bool = False,
-                       outlier_threshold_m: float | None = None
+                       outlier_threshold_m: float | None = None,
+                       previous: np.ndarray | None = None
                        ) -> tuple[TriangulationResult, np.ndarray, np.ndarray]:
     """triangulate_normalized() of associated people (P, V, J, 2) that also undoes the 2D
     detector's left/right swaps (unswap_left_right against the robust solution; the people
     with a swap are triangulated again, and checked once more). Returns the result and the corrected
-    normalized (P, V, J, 2) and scores (P, V, J)."""
+    normalized (P, V, J, 2) and scores (P, V, J).
+
+    previous: (Q, J, 3) metres, the people a moment before (e.g. the last frame's solution),
+    in any order, NaN where unknown: a pair the views disagreed about whose solution has its
+    two labels the other way round from the same person's a moment before is decided by that
+    person's previous joints, view by view (_follow_previous)."""
     options: dict[str, Any] = dict(min_views=min_views, min_score=min_score,
                                    outlier_threshold_px=outlier_threshold_px, refine=refine,
                                    outlier_threshold_m=outlier_threshold_m)
@@ -490,6 +510,8 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
         return triangulate_normalized(arrays, normalized, scores, **options), normalized, scores
     xy, sc = _check_inputs(normalized, scores, arrays.num_cameras, min_views)
     n_people, n_joints = xy.shape[0], xy.shape[-2]
+    if previous is not None and (previous.ndim != 3 or previous.shape[1:] != (n_joints, 3)):
+        raise ValueError(f"previous must be (Q, {n_joints}, 3), got {previous.shape}")
     # the flat solution (row = person * J + joint), its rows of exchanged joints solved again
     # in one batch per round, the errors and confidences computed once at the end
     solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine,
@@ -507,23 +529,9 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
             break
         person = people[hit]
         contested[person, pair] = True
-        a, b = pairs[pair, 0], pairs[pair, 1]      # pairs are disjoint: no joint twice
-        fixed_xy[person, view, a], fixed_xy[person, view, b] = (fixed_xy[person, view, b],
-                                                                fixed_xy[person, view, a])
-        fixed_sc[person, view, a], fixed_sc[person, view, b] = (fixed_sc[person, view, b],
-                                                                fixed_sc[person, view, a])
+        _exchange_and_solve(arrays, solved, fixed_xy, fixed_sc, (person, view, pair), pairs,
+                            options)
         people = people[swapped.any((1, 2))]
-        # solve again only the joints of the pairs exchanged in some view of each person:
-        # rows person * J + joint, as (V, R, 2) for _solve (rows are solved independently)
-        flagged = np.zeros(n_people * n_joints, bool)
-        flagged[person * n_joints + a] = flagged[person * n_joints + b] = True
-        rows = flagged.nonzero()[0]
-        at_person, at_joint = np.divmod(rows, n_joints)
-        again = _solve(arrays, fixed_xy[at_person, :, at_joint].swapaxes(0, 1),
-                       fixed_sc[at_person, :, at_joint].T, min_views, min_score,
-                       outlier_threshold_px, refine, outlier_threshold_m)
-        for name in ("points", "used", "weights", "normalized"):
-            getattr(solved, name)[rows] = getattr(again, name)
         if round_ == 0:
             points = solved.points.reshape(n_people, n_joints, 3)
             swapped = swapped_against_3d(arrays, fixed_xy[people], fixed_sc[people],
@@ -546,9 +554,102 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
             rows_of[:] = rows_of[order]
         fixed_xy = exchange_pairs(fixed_xy.swapaxes(1, 2), pairs, limbs).swapaxes(1, 2)
         fixed_sc = exchange_pairs(fixed_sc.swapaxes(1, 2), pairs, limbs).swapaxes(1, 2)
+    if previous is not None and len(previous) and contested.any():
+        exchanged = _follow_previous(arrays, solved.points.reshape(n_people, n_joints, 3),
+                                     previous, fixed_xy, fixed_sc, pairs, contested,
+                                     unswap_threshold, metric, _torso_pairs(layout))
+        if exchanged.any():
+            _exchange_and_solve(arrays, solved, fixed_xy, fixed_sc, np.nonzero(exchanged),
+                                pairs, options)
     _leave_out_disagreeing_two_views(arrays, solved, unswap_threshold, metric, min_views)
     result = _finish_normalized(arrays, solved, (n_people,), n_joints, outlier_threshold_px)
     return result, fixed_xy, fixed_sc
+
+
+def _exchange_and_solve(arrays: CameraArrays, solved: "_Solved", normalized: np.ndarray,
+                        scores: np.ndarray, where: tuple[np.ndarray, ...], pairs: np.ndarray,
+                        options: dict[str, Any]) -> None:
+    """In place: the pairs' labels exchanged at `where` = (person, view, pair) indices in the
+    people's normalized (P, V, J, 2) and scores (P, V, J), and the solution's rows (person *
+    J + joint) of every joint exchanged in some view solved again (_solve, one batch; rows
+    are solved independently). options: triangulate_people's solver options."""
+    person, view, pair = where
+    n_joints = normalized.shape[2]
+    a, b = pairs[pair, 0], pairs[pair, 1]          # pairs are disjoint: no joint twice
+    normalized[person, view, a], normalized[person, view, b] = (normalized[person, view, b],
+                                                                normalized[person, view, a])
+    scores[person, view, a], scores[person, view, b] = (scores[person, view, b],
+                                                        scores[person, view, a])
+    flagged = np.zeros(normalized.shape[0] * n_joints, bool)
+    flagged[person * n_joints + a] = flagged[person * n_joints + b] = True
+    rows = flagged.nonzero()[0]
+    at_person, at_joint = np.divmod(rows, n_joints)
+    again = _solve(arrays, normalized[at_person, :, at_joint].swapaxes(0, 1),
+                   scores[at_person, :, at_joint].T, options["min_views"],
+                   options["min_score"], options["outlier_threshold_px"], options["refine"],
+                   options["outlier_threshold_m"])
+    for name in ("points", "used", "weights", "normalized"):
+        getattr(solved, name)[rows] = getattr(again, name)
+
+
+# _follow_previous: a pair counts as the other way round from the person's previous joints
+# when exchanging its 3D labels brings it under FOLLOW_GAIN of its distance to them, and that
+# distance is over FOLLOW_MIN_M metres; the people are matched by their centres (the mean of
+# their joints, which a left/right exchange leaves where it is) within FOLLOW_MATCH_M metres.
+# On the in-house benchmark (benchmarks/results_multiview.md 6z7) gains of 0.3 / 0.7 and
+# minimums of 0.1 / 0.2 m gave the same rows within 0.2 PCP, a match within 0.15 m likewise
+FOLLOW_GAIN = 0.5
+FOLLOW_MIN_M = 0.1
+FOLLOW_MATCH_M = 0.3
+
+
+def _torso_pairs(layout: JointLayout) -> np.ndarray:
+    """(K,) bool: which of the layout's left/right pairs are the torso's (shoulders, hips)."""
+    names = [layout.joint_names[a] for a in left_right_pairs(layout)[:, 0]]
+    return np.array([name in ("left_shoulder", "left_hip") for name in names], bool)
+
+
+def _follow_previous(arrays: CameraArrays, points: np.ndarray, previous: np.ndarray,
+                     normalized: np.ndarray, scores: np.ndarray, pairs: np.ndarray,
+                     contested: np.ndarray, threshold: float, metric: bool,
+                     torso: np.ndarray) -> np.ndarray:
+    """(P, V, K) bool: the view labels to exchange so that the contested limb pairs (P, K)
+    of the solution points (P, J, 3) keep the labelling of the same people in `previous`
+    (Q, J, 3): for a limb pair (torso: (K,) the torso's pairs, left alone) whose solution is
+    the other way round from the person's previous joints, each view whose labels fit the
+    previous joints' projections crossed (swapped_against_3d) is exchanged. A limb a moment
+    ago is not on the other side now, while the views that confuse it may outvote those that
+    do not (two of four, or the views the frame's own checks misjudged), which the frame
+    alone cannot tell. A person whose torso is the other way round from a moment ago is left
+    as the frame has it: the frame's torso checks (crossed_limbs_3d's handedness, whole
+    views) know the body, and the moment before may be the wrong one (following it there
+    kept a mirrored person mirrored on the 3-camera rows)."""
+    exchanged = np.zeros(normalized.shape[:2] + (len(pairs),), bool)
+    now_centre = masked_mean(points, finite_rows(points))                     # (P, 3)
+    then_centre = masked_mean(previous, finite_rows(previous))                # (Q, 3)
+    gap = vector_norm(now_centre[:, None] - then_centre[None])                # (P, Q)
+    gap = np.where(np.isfinite(gap), gap, np.inf)
+    if not np.isfinite(gap).any():
+        return exchanged
+    now, then = linear_sum_assignment(np.minimum(gap, 1e6))
+    close = gap[now, then] <= FOLLOW_MATCH_M
+    now, then = now[close], then[close]
+    if not now.size:
+        return exchanged
+    straight, crossed = pair_distances(points[now], previous[then], pairs)    # (M, K)
+    with np.errstate(invalid="ignore"):
+        turned = ((crossed < FOLLOW_GAIN * straight) & (straight > FOLLOW_MIN_M)
+                  & contested[now])
+    whole = (turned & torso[None]).any(1)
+    turned &= ~torso[None] & ~whole[:, None]
+    if not turned.any():
+        return exchanged
+    keep = turned.any(1)
+    now, then, turned = now[keep], then[keep], turned[keep]
+    views = swapped_against_3d(arrays, normalized[now], scores[now], previous[then], pairs,
+                               threshold, metric)                             # (M, V, K)
+    exchanged[now] = views & turned[:, None, :]
+    return exchanged
 
 
 def _leave_out_disagreeing_two_views(arrays: CameraArrays, solved: "_Solved", threshold: float,
