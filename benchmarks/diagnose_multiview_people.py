@@ -124,6 +124,7 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
     preds, ids, stage_of_miss = [], [], Counter()
     refused, ghosts = Counter(), Counter()
     spent = 0.0
+    previous = None          # the last frame's triangulated people, as the pipeline keeps them
     for f, dets in enumerate(scene.detections):
         t0 = time.process_time()
         found = [d.with_normalised(undistort_normalised(c, d.keypoints))
@@ -134,11 +135,13 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
         normalized, scores = gather(found, assoc, normalised=True)
         res, normalized, scores = triangulate_people(arrays, normalized, scores, scene.layout,
                                                      outlier_threshold_px=threshold_px,
-                                                     outlier_threshold_m=threshold_m)
+                                                     outlier_threshold_m=threshold_m,
+                                                     previous=previous)
         done = completer.complete(res.points, res.num_views, res.confidence, scene.layout,
                                   f / scene.fps, normalized=normalized, scores=scores,
                                   cameras=arrays, used=res.used)
         published = done.points[done.publish]
+        previous = res.points[done.publish]
         ids.append(tracker.update(published, f / scene.fps))
         spent += time.process_time() - t0
         preds.append(published)
