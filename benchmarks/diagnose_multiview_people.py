@@ -131,7 +131,7 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
                  for c, d in zip(cams, dets, strict=True)]
         norm, scs = [d.normalised for d in found], [d.scores for d in found]
         assoc = associate_normalized(arrays, norm, scs, prefer_stronger=PREFER_STRONGER,
-                                     mirror=mirror_index(scene.layout))
+                                     mirror=mirror_index(scene.layout), previous=previous)
         normalized, scores = gather(found, assoc, normalised=True)
         res, normalized, scores = triangulate_people(arrays, normalized, scores, scene.layout,
                                                      outlier_threshold_px=threshold_px,
@@ -141,14 +141,14 @@ def run_stages(scene: Scene, threshold_px: float, threshold_m: float | None = No
                                   f / scene.fps, normalized=normalized, scores=scores,
                                   cameras=arrays, used=res.used)
         published = done.points[done.publish]
-        previous = res.points[done.publish]
+        used_before, previous = previous, res.points[done.publish]
         ids.append(tracker.update(published, f / scene.fps))
         spent += time.process_time() - t0
         preds.append(published)
         # attribution (not timed)
         raw = associate_normalized(arrays, norm, scs, visibility_check=False,
                                    prefer_stronger=PREFER_STRONGER,
-                                   mirror=mirror_index(scene.layout))
+                                   mirror=mirror_index(scene.layout), previous=used_before)
         src = scene.sources[f]
         raw_owner, raw_real = _owner(src, raw.members)
         owner, real = _owner(src, assoc.members)

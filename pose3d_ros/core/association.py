@@ -11,7 +11,13 @@
    between them that have one) is below `max_ray_distance_m`: a newcomer must agree with
    every member, so a false detection cannot ride on one lucky match. People seen by only some
    cameras are clusters with fewer members; false detections stay singletons and are dropped
-   when `min_views` > 1.
+   when `min_views` > 1. With the people of a moment before (`previous`, the pipeline's
+   last rig set), each camera's detections are first claimed by the people whose
+   projections they fit (_claims: within CLAIM_DISTANCE_M, strongest detection first, one
+   per person and camera); one person's claimed detections are joined first, two people's
+   are never joined, and a weaker partial second box of a claimed detection joins nothing.
+   Two views always meet somewhere: in a crowd seen by few cameras the frame alone joins
+   two people's views into one who is not there.
 3. Duplicates: each cluster is triangulated (weighted DLT, all at once) and clusters whose 3D
    bodies coincide (mean distance over common joints < `merge_distance_m`) are merged, keeping
    per camera the stronger detection: one person split over two clusters by complete linkage
@@ -35,6 +41,7 @@ from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from .array_ops import finite_rows, vector_norm
 from .camera import CameraArrays, CameraModel
@@ -44,6 +51,7 @@ from .group_checks import (  # noqa: F401  (public here too)
     coincide_floor,
     coincidence_limit,
     count_unexplained,
+    detection_strength,
     extent,
     replace_by_stronger,
     stronger_duplicates,
@@ -125,7 +133,8 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
                          merge_distance_m: float | None = MERGE_DISTANCE_M,
                          visibility_check: bool = True, rejoin: bool = True,
                          prefer_stronger: bool = True, adopt_views: bool = True,
-                         mirror: np.ndarray | None = None) -> Association:
+                         mirror: np.ndarray | None = None,
+                         previous: np.ndarray | None = None) -> Association:
     """associate() for keypoints already undistorted, with the cameras stacked.
 
     The nodes' hot path: they undistort each camera's keypoints once and share them with
@@ -145,7 +154,9 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     detection may have been in the group dropped). adopt_views (with the duplicate merge): a
     group of three or more views takes, in a camera it lacks, a smaller group's detection that
     its body projects onto (_adopt_views; mirror (J,): left_right.mirror_index of the layout,
-    each left/right pair then matched either way).
+    each left/right pair then matched either way). previous: (Q, J, 3) metres, the people a
+    moment before (e.g. the last frame's triangulation), in any order, whose detections are
+    joined first (_claims; associate_stacked).
     """
     if not arrays.num_cameras == len(normalized) == len(scores):
         raise ValueError(f"{arrays.num_cameras} cameras, {len(normalized)} keypoint sets and "
@@ -156,7 +167,7 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
                              merge_distance_m=merge_distance_m,
                              visibility_check=visibility_check, rejoin=rejoin,
                              prefer_stronger=prefer_stronger, adopt_views=adopt_views,
-                             mirror=mirror)
+                             mirror=mirror, previous=previous)
 
 
 def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
@@ -165,9 +176,14 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
                       merge_distance_m: float | None = MERGE_DISTANCE_M,
                       visibility_check: bool = True, rejoin: bool = True,
                       prefer_stronger: bool = True, adopt_views: bool = True,
-                      mirror: np.ndarray | None = None) -> Association:
+                      mirror: np.ndarray | None = None,
+                      previous: np.ndarray | None = None) -> Association:
     """associate_normalized() of the frame's detections already stacked camera by camera
-    (StackedDetections, e.g. from undistortion.undistort_stacked), one per camera of arrays."""
+    (StackedDetections, e.g. from undistortion.undistort_stacked), one per camera of arrays.
+    previous: (Q, J, 3) metres, the people a moment before (e.g. the last frame's), in any
+    order: each camera's detections are claimed by the people whose projections they fit
+    (_claims); detections claimed by one person are joined first, and detections claimed by
+    two different people are never joined."""
     if len(stacked.offset) != arrays.num_cameras:
         raise ValueError(f"{arrays.num_cameras} cameras, detections of {len(stacked.offset)}"
                          " cameras")
@@ -191,7 +207,17 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
                         & (camera_of[:, None] < camera_of[None]))
     value = dist[iu, ju]
     under = value < max_ray_distance_m
-    order = np.argsort(value[under], kind="stable")
+    claim = None
+    if previous is not None and len(previous) and n:
+        claim = _claims(arrays, stacked, previous, min_score, min_joints, mirror)
+        ci, cj = claim[iu], claim[ju]
+        # a known person's second box joins nothing, two known people's detections are
+        # never joined, one known person's are joined first (cheapest first among them)
+        under &= (ci != SECOND_BOX) & (cj != SECOND_BOX) & ((ci < 0) | (cj < 0) | (ci == cj))
+        first = (ci >= 0) & (ci == cj)
+        order = np.lexsort((value[under], ~first[under]))
+    else:
+        order = np.argsort(value[under], kind="stable")
     candidates = list(zip(iu[under][order].tolist(), ju[under][order].tolist(), strict=True))
     for i, j in candidates:
         ca, cb = cluster[i], cluster[j]
@@ -205,8 +231,16 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
         for m in members[cb]:
             cluster[m] = ca
         members[ca] += members.pop(cb)
+    near = (iu, ju)
+    if claim is not None and (claim == SECOND_BOX).any():
+        for i in np.flatnonzero(claim == SECOND_BOX).tolist():
+            del members[i]                      # a single detection: it joined nothing
+        keep = (claim[iu] != SECOND_BOX) & (claim[ju] != SECOND_BOX)
+        near = (iu[keep], ju[keep])
     if rejoin and len(members) > 1 and _may_rejoin(cluster, cameras_in, candidates):
-        _rejoin(dist, members, cameras_in, max_ray_distance_m, (iu, ju))
+        _rejoin(dist, members, cameras_in, max_ray_distance_m, near,
+                None if claim is None else {key: int(claim[group].max())
+                                            for key, group in members.items()})
 
     out = _groups(members, dist, camera_of, local, n_views, min_views)
     floor = coincide_floor(arrays)
@@ -235,6 +269,70 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
             keep = unexplained <= (out.members >= 0).sum(1)
             out = Association(out.members[keep], out.cost[keep])
     return _sorted(out)
+
+
+# _claims: a detection is claimed by a person of a moment before whose projection it fits
+# within this mean joint distance (metres at each joint's depth; a joint of the person's that
+# the detection lacks counts as this distance). 0.05 m claimed too little (in-house demo
+# rig x 4 people 76.7 %), 0.15-0.2 m about as much as 0.1 (78.8-78.9 against 78.9) with
+# more misses on the 8-camera x 2 row (benchmarks/results_multiview.md 6z8)
+CLAIM_DISTANCE_M = 0.1
+# _claims' mark of a detection that is a known person's second box (group_checks.
+# stronger_duplicates of a claimed detection): it joins nothing
+SECOND_BOX = -2
+
+
+def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarray,
+            min_score: float, min_joints: int, mirror: np.ndarray | None) -> np.ndarray:
+    """(N,) for each stacked detection the index of the person in `previous` (Q, J, 3) who
+    claims it, -1 for none, SECOND_BOX for a weaker, partial second box of a claimed one
+    (group_checks.stronger_duplicates). Per camera, the detections within CLAIM_DISTANCE_M of
+    a previous person's projection (the mean over the person's joints, metres at each
+    joint's depth, the labels as given or mirrored, mirror (J,) each joint's left/right
+    partner; a joint the detection does not see with min_score counts as CLAIM_DISTANCE_M;
+    at least min_joints seen) are matched to them one to one, the strongest detections
+    first (scipy's linear_sum_assignment on the summed scores, then the distance), so that
+    a partial second box does not claim the person before the whole one. All cameras in
+    one batch: one assignment over (detection, person in its camera) pairs."""
+    n, n_people = stacked.xy.shape[0], len(previous)
+    claim = np.full(n, -1, np.intp)
+    strength = detection_strength(stacked, min_score)                          # (N,)
+    # each previous person in each detection's camera: (N, Q, J, 3)
+    cam = (arrays.rotate(previous) + arrays.translations)[:, :, stacked.camera_of]
+    cam = cam.transpose(2, 0, 1, 3)
+    depth = cam[..., 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        at = np.where(depth[..., None] > 1e-3, cam[..., :2] / depth[..., None], np.nan)
+    known = np.isfinite(at[..., 0])                                          # (N, Q, J)
+    seen = (stacked.score >= min_score) & finite_rows(stacked.xy)             # (N, J)
+    cost = np.full((n, n_people), np.inf)
+    for labels in (slice(None),) if mirror is None else (slice(None), mirror):
+        gap = vector_norm(stacked.xy[:, None] - at[:, :, labels]) * depth[:, :, labels]
+        mine = known[:, :, labels]
+        use = seen[:, None] & mine & np.isfinite(gap)
+        count, total_known = use.sum(-1), mine.sum(-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (np.where(use, gap, 0.0).sum(-1)
+                    + CLAIM_DISTANCE_M * (total_known - count)) / total_known
+        cost = np.fmin(cost, np.where(count >= min_joints, mean, np.inf))
+    within = cost <= CLAIM_DISTANCE_M
+    if not within.any():
+        return claim
+    # one column per (camera, person): a detection can take its own camera's columns only;
+    # the strongest detections first, the nearest among equally strong ones
+    order = np.full((n, arrays.num_cameras * n_people), 1e6)
+    rows, people = np.nonzero(within)
+    order[rows, stacked.camera_of[rows] * n_people + people] = (
+        -strength[rows] + 1e-3 * cost[rows, people] / CLAIM_DISTANCE_M)
+    d, column = linear_sum_assignment(order)
+    ok = order[d, column] < 1e6
+    claim[d[ok]] = column[ok] % n_people
+    free, held = np.flatnonzero(claim == -1), np.flatnonzero(claim >= 0)
+    if free.size and held.size:
+        second = stronger_duplicates(stacked, min_joints, min_score, rows=free, cols=held,
+                                     strength=strength, floor=coincide_floor(arrays)).any(1)
+        claim[free[second]] = SECOND_BOX
+    return claim
 
 
 def _prefer_freed(association: Association, points: np.ndarray, grouped: np.ndarray,
@@ -388,14 +486,17 @@ def _cluster_pair_sums(grouped: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def _rejoin(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[int],
-            max_ray_distance_m: float, near: tuple[np.ndarray, np.ndarray]) -> None:
+            max_ray_distance_m: float, near: tuple[np.ndarray, np.ndarray],
+            claimed: dict[int, int] | None = None) -> None:
     """In place: join clusters (and single detections) whose average linkage (mean affinity
     over their detection pairs, metres) is below max_ray_distance_m and that share no camera,
     cheapest first. dist (N, N) detection affinities (symmetric); members: cluster ->
     detection indices; cameras_in: camera bit mask of each cluster (by its key); near: the
     detection pairs (i, j) (each once) whose affinity is below max_ray_distance_m x
     SCREEN_MARGIN. Of many clusters (a foreign detector's false detections: hundreds, each
-    join costs K^2) only those that can join are looked at (_joinable)."""
+    join costs K^2) only those that can join are looked at (_joinable). claimed: the person
+    of a moment before whose detections each cluster holds (by its key; -1: none,
+    _claims): two clusters of two such people are not joined."""
     keys = list(members)
     if len(keys) * (len(keys) - 1) // 2 > SCREEN_PAIRS:
         keys = _joinable(dist, members, cameras_in, max_ray_distance_m, near)
@@ -409,11 +510,13 @@ def _rejoin(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[in
     total = _cluster_pair_sums(np.where(finite, grouped, 0.0), starts)      # (K, K)
     count = _cluster_pair_sums(finite.astype(np.int32), starts).astype(float)  # exact
     masks = np.array([cameras_in[key] for key in keys], np.int64)
+    owner = np.array([-1 if claimed is None else claimed[key] for key in keys])
     alive = np.ones(len(keys), bool)
     while True:
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(count > 0, total / count, np.inf)
         blocked = ((masks[:, None] & masks[None]) != 0) | ~(alive[:, None] & alive[None])
+        blocked |= (owner[:, None] >= 0) & (owner[None] >= 0) & (owner[:, None] != owner[None])
         mean[blocked] = np.inf
         a, b = divmod(int(mean.argmin()), mean.shape[1])
         if not mean[a, b] < max_ray_distance_m:
@@ -423,6 +526,7 @@ def _rejoin(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[in
         count[a] += count[b]
         count[:, a] += count[:, b]
         masks[a] |= masks[b]
+        owner[a] = max(owner[a], owner[b])
         alive[b] = False
         members[keys[a]] += members.pop(keys[b])
 

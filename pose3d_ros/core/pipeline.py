@@ -5,8 +5,9 @@
          (undistortion.undistort_stacked: all cameras' detections in one stack,
           ray_affinity.StackedDetections)
       -> >= 2 calibrated views: cross-view association + robust triangulation (rig frame)
-         (association, triangulation; the left/right labels the views disagree about
-         decided by the last set's people, with tracking on) -> completion of joints seen
+         (association, triangulation; with tracking on, the last set's people claim
+         their detections first and decide the left/right labels the views disagree
+         about) -> completion of joints seen
          by < 2 views and refusal of non-human bodies (completion); where lone_views is
          set, the people whom one camera alone sees (lone_views) go the one-camera way
          below and join them
@@ -464,9 +465,11 @@ class Pose3DPipeline:
             np.concatenate([d.scores for d in found]), [len(d.keypoints) for d in found])
         t1 = time.perf_counter()
         layout = found[0].layout
+        previous = self._previous_people(layout, stamp)
         association = associate_stacked(arrays, stacked, min_score=self.params.min_score,
                                         max_ray_distance_m=self.params.max_ray_distance_m,
-                                        mirror=mirror_index(layout))
+                                        mirror=mirror_index(layout),
+                                        previous=previous)
         t2 = time.perf_counter()
         normalized, scores = gather_stacked(stacked, association)
         result, normalized, scores = triangulate_people(
@@ -474,7 +477,7 @@ class Pose3DPipeline:
             min_score=self.params.min_score,
             outlier_threshold_px=self.params.outlier_threshold_px,
             outlier_threshold_m=self.params.outlier_threshold_m,
-            previous=self._previous_people(layout, stamp))
+            previous=previous)
         # joints seen by < 2 views filled from the body, non-human bodies refused
         done = self.completer.complete(result.points, result.num_views, result.confidence,
                                        layout, stamp, normalized=normalized, scores=scores,
