@@ -209,11 +209,16 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
     under = value < max_ray_distance_m
     claim = None
     if previous is not None and len(previous) and n:
-        claim = _claims(arrays, stacked, previous, min_score, min_joints, mirror)
-        ci, cj = claim[iu], claim[ju]
-        # a known person's second box joins nothing, two known people's detections are
-        # never joined, one known person's are joined first (cheapest first among them)
-        under &= (ci != SECOND_BOX) & (cj != SECOND_BOX) & ((ci < 0) | (cj < 0) | (ci == cj))
+        claim, copy_of, near_person = _claims(arrays, stacked, previous, min_score,
+                                              min_joints, mirror)
+        ci, cj, ki, kj = claim[iu], claim[ju], copy_of[iu], copy_of[ju]
+        # two known people's detections are never joined, one known person's are joined
+        # first (cheapest first among them); a weaker partial copy of a known person's
+        # detection joins only the detections of another known person whose projection it
+        # is near (who may stand behind the first in that view)
+        copy_i = (ki < 0) | ((cj >= 0) & (cj != ki) & near_person[iu, np.maximum(cj, 0)])
+        copy_j = (kj < 0) | ((ci >= 0) & (ci != kj) & near_person[ju, np.maximum(ci, 0)])
+        under &= ((ci < 0) | (cj < 0) | (ci == cj)) & copy_i & copy_j
         first = (ci >= 0) & (ci == cj)
         order = np.lexsort((value[under], ~first[under]))
     else:
@@ -232,11 +237,15 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
             cluster[m] = ca
         members[ca] += members.pop(cb)
     near = (iu, ju)
-    if claim is not None and (claim == SECOND_BOX).any():
-        for i in np.flatnonzero(claim == SECOND_BOX).tolist():
-            del members[i]                      # a single detection: it joined nothing
-        keep = (claim[iu] != SECOND_BOX) & (claim[ju] != SECOND_BOX)
-        near = (iu[keep], ju[keep])
+    if claim is not None and (copy_of >= 0).any():
+        alone = [i for i in np.flatnonzero(copy_of >= 0).tolist() if members.get(i) == [i]]
+        for i in alone:
+            del members[i]                    # a copy that joined nothing stays out
+        if alone:
+            out_of = np.zeros(n, bool)
+            out_of[alone] = True
+            keep = ~out_of[iu] & ~out_of[ju]
+            near = (iu[keep], ju[keep])
     if rejoin and len(members) > 1 and _may_rejoin(cluster, cameras_in, candidates):
         _rejoin(dist, members, cameras_in, max_ray_distance_m, near,
                 None if claim is None else {key: int(claim[group].max())
@@ -277,23 +286,25 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
 # rig x 4 people 76.7 %), 0.15-0.2 m about as much as 0.1 (78.8-78.9 against 78.9) with
 # more misses on the 8-camera x 2 row (benchmarks/results_multiview.md 6z8)
 CLAIM_DISTANCE_M = 0.1
-# _claims' mark of a detection that is a known person's second box (group_checks.
-# stronger_duplicates of a claimed detection): it joins nothing
-SECOND_BOX = -2
-
+COPY_NEAR = 2.0
 
 def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarray,
-            min_score: float, min_joints: int, mirror: np.ndarray | None) -> np.ndarray:
-    """(N,) for each stacked detection the index of the person in `previous` (Q, J, 3) who
-    claims it, -1 for none, SECOND_BOX for a weaker, partial second box of a claimed one
-    (group_checks.stronger_duplicates). Per camera, the detections within CLAIM_DISTANCE_M of
-    a previous person's projection (the mean over the person's joints, metres at each
-    joint's depth, the labels as given or mirrored, mirror (J,) each joint's left/right
-    partner; a joint the detection does not see with min_score counts as CLAIM_DISTANCE_M;
-    at least min_joints seen) are matched to them one to one, the strongest detections
-    first (scipy's linear_sum_assignment on the summed scores, then the distance), so that
-    a partial second box does not claim the person before the whole one. All cameras in
-    one batch: one assignment over (detection, person in its camera) pairs."""
+            min_score: float, min_joints: int, mirror: np.ndarray | None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(N,) each stacked detection's claim, the index of the person in `previous` (Q, J, 3)
+    who claims it or -1, and (N,) copy_of, for an unclaimed detection that is a weaker,
+    partial copy of a claimed one (group_checks.stronger_duplicates: a detector's second
+    box) the person who claimed that one, else -1, and (N, Q) whether each detection is
+    within COPY_NEAR x CLAIM_DISTANCE_M of each person's projection. Per camera, the
+    detections within
+    CLAIM_DISTANCE_M of a previous person's projection (the mean over the person's joints,
+    metres at each joint's depth, the labels as given or mirrored, mirror (J,) each joint's
+    left/right partner; a joint the detection does not see with min_score counts as
+    CLAIM_DISTANCE_M; at least min_joints seen) are matched to them one to one, the
+    strongest detections first (scipy's linear_sum_assignment on the summed scores, then
+    the distance), so that a partial second box does not claim the person before the whole
+    one. All cameras in one batch: one assignment over (detection, person in its camera)
+    pairs."""
     n, n_people = stacked.xy.shape[0], len(previous)
     claim = np.full(n, -1, np.intp)
     strength = detection_strength(stacked, min_score)                          # (N,)
@@ -315,9 +326,11 @@ def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarr
             mean = (np.where(use, gap, 0.0).sum(-1)
                     + CLAIM_DISTANCE_M * (total_known - count)) / total_known
         cost = np.fmin(cost, np.where(count >= min_joints, mean, np.inf))
+    copy_of = np.full(n, -1, np.intp)
+    near_person = cost <= COPY_NEAR * CLAIM_DISTANCE_M
     within = cost <= CLAIM_DISTANCE_M
     if not within.any():
-        return claim
+        return claim, copy_of, near_person
     # one column per (camera, person): a detection can take its own camera's columns only;
     # the strongest detections first, the nearest among equally strong ones
     order = np.full((n, arrays.num_cameras * n_people), 1e6)
@@ -329,10 +342,11 @@ def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarr
     claim[d[ok]] = column[ok] % n_people
     free, held = np.flatnonzero(claim == -1), np.flatnonzero(claim >= 0)
     if free.size and held.size:
-        second = stronger_duplicates(stacked, min_joints, min_score, rows=free, cols=held,
-                                     strength=strength, floor=coincide_floor(arrays)).any(1)
-        claim[free[second]] = SECOND_BOX
-    return claim
+        copies = stronger_duplicates(stacked, min_joints, min_score, rows=free, cols=held,
+                                     strength=strength, floor=coincide_floor(arrays))
+        copied = copies.any(1)
+        copy_of[free[copied]] = claim[held[copies[copied].argmax(1)]]
+    return claim, copy_of, near_person
 
 
 def _prefer_freed(association: Association, points: np.ndarray, grouped: np.ndarray,

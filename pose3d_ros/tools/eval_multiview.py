@@ -17,12 +17,15 @@ single-person recording, shipped Qualisys calibration:
     self-estimated rig;
 multi-person recording:
   * per frame, cross-view association; the share of frames in which each of the two main
-    people is associated correctly. Reference identities come from clothing colour, not from
-    geometry: a detection is "man" (bare torso: skin-coloured, saturated torso pixels; dark
-    shorts) or "woman" (grey, unsaturated top; blue jeans), sampled along the torso and thighs
-    in HSV; detections shorter than 300 px are the background bystander; anything else is
-    "unknown" and not judged. A frame is correct for a person when one associated group holds
-    all of that person's labelled detections and none of the other person's.
+    people is associated correctly, for the frame alone (`associate`) and for the
+    pipeline's association given the people it triangulated the frame before (the claims
+    of core.association, as Pose3DPipeline passes its last set's people). Reference
+    identities come from clothing colour, not from geometry: a detection is "man" (bare
+    torso: skin-coloured, saturated torso pixels; dark shorts) or "woman" (grey,
+    unsaturated top; blue jeans), sampled along the torso and thighs in HSV; detections
+    shorter than 300 px are the background bystander; anything else is "unknown" and not
+    judged. A frame is correct for a person when one associated group holds all of that
+    person's labelled detections and none of the other person's.
 
 Usage: python -m pose3d_ros.tools.eval_multiview [--json out.json] [--frames N]
 An existing --json is refused unless --overwrite (checked first); it is written under a
@@ -36,17 +39,19 @@ import logging
 import sys
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pose3d_ros.core.association import associate
+from pose3d_ros.core.association import associate, associate_normalized, gather
 from pose3d_ros.core.calibration import load_rig
-from pose3d_ros.core.camera import Rig
+from pose3d_ros.core.camera import CameraArrays, Rig
 from pose3d_ros.core.data_paths import DEMO_FPS, calibration_path, video_paths
 from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, load_demo_2d
 from pose3d_ros.core.layouts import BLAZEPOSE33, JointLayout
+from pose3d_ros.core.left_right import mirror_index
 from pose3d_ros.core.output_files import (
     add_common_arguments,
     int_at_least,
@@ -55,10 +60,11 @@ from pose3d_ros.core.output_files import (
     run_cli,
     staged_output,
 )
+from pose3d_ros.core.pipeline import PipelineParams
 from pose3d_ros.core.rig_comparison import compare_rigs
 from pose3d_ros.core.selfcalib import calibrate_from_detections, check_other_rig
 from pose3d_ros.core.selfcalib_checks import leave_one_camera_out_residuals
-from pose3d_ros.core.triangulation import triangulate
+from pose3d_ros.core.triangulation import triangulate, triangulate_people
 from pose3d_ros.core.types import Detections2D, as_image_size
 
 log = logging.getLogger(__name__)
@@ -210,12 +216,17 @@ def appearance_labels(demo: Demo2D, name: str = "multi") -> np.ndarray:
 
 def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
                    max_ray_distance_m: float = 0.15) -> dict:
+    """The association figures of the multi-person recording (module docstring): the frame
+    alone (`associate`, its defaults) and, under the keys ending "_with_previous", the
+    pipeline's association (associate_normalized, its defaults) given the people it
+    triangulated the frame before (triangulate_people, as Pose3DPipeline passes them)."""
     n_frames, n_views = demo.keypoints.shape[:2]
-    correct: dict[int, list] = {0: [], 1: []}
-    mixed_groups = 0
-    groups_total = 0
+    arrays = CameraArrays.from_cameras(rig.cameras)
+    params = PipelineParams()
+    tallies = {name: _Tally() for name in ("alone", "previous")}
     t_assoc = 0.0
     people_per_frame = []
+    previous: np.ndarray | None = None
     for f in range(n_frames):
         dets, lab = [], []
         for v in range(n_views):
@@ -229,31 +240,65 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
         assoc = associate(rig.cameras, dets, max_ray_distance_m=max_ray_distance_m)
         t_assoc += time.perf_counter() - t0
         people_per_frame.append(assoc.num_people)
-        group_labels = [{int(lab[v][i]) for v, i in enumerate(row) if i >= 0}
-                        for row in assoc.members]
-        for g in group_labels:
-            groups_total += 1
-            mixed_groups += len(g & {0, 1, 2}) > 1
-        for person in (0, 1):
-            where = [(v, i) for v in range(n_views) for i in range(len(lab[v]))
-                     if lab[v][i] == person]
-            if len({v for v, _ in where}) < 2:
-                continue
-            ok = any(all(row[v] == i for v, i in where) and not (labels_of - {person, -1})
-                     for row, labels_of in zip(assoc.members, group_labels, strict=True))
-            correct[person].append(bool(ok))
-    return {
-        "frames": n_frames,
-        "man_frames_judged": len(correct[0]),
-        "man_correct_share": float(np.mean(correct[0])) if correct[0] else float("nan"),
-        "woman_frames_judged": len(correct[1]),
-        "woman_correct_share": float(np.mean(correct[1])) if correct[1] else float("nan"),
-        "groups_mixing_labelled_people": int(mixed_groups), "groups_total": int(groups_total),
+        _judge(assoc.members, lab, n_views, tallies["alone"])
+        normalized = [cam.undistort(np.asarray(d.keypoints, np.float64))
+                      for cam, d in zip(rig.cameras, dets, strict=True)]
+        followed = associate_normalized(arrays, normalized, [d.scores for d in dets],
+                                        max_ray_distance_m=max_ray_distance_m,
+                                        min_score=params.min_score,
+                                        mirror=mirror_index(BLAZEPOSE33), previous=previous)
+        _judge(followed.members, lab, n_views, tallies["previous"])
+        kp, sc = gather([d.with_normalised(n) for d, n in zip(dets, normalized, strict=True)],
+                        followed, normalised=True)
+        solved, _, _ = triangulate_people(
+            arrays, kp, sc, BLAZEPOSE33, min_views=params.min_views,
+            min_score=params.min_score, outlier_threshold_px=params.outlier_threshold_px,
+            outlier_threshold_m=params.outlier_threshold_m, previous=previous)
+        previous = solved.points
+    out: dict[str, Any] = {"frames": n_frames}
+    for name, suffix in (("alone", ""), ("previous", "_with_previous")):
+        tally = tallies[name]
+        for person, who in ((0, "man"), (1, "woman")):
+            judged = tally.correct[person]
+            out[f"{who}_frames_judged{suffix}"] = len(judged)
+            out[f"{who}_correct_share{suffix}"] = (float(np.mean(judged)) if judged
+                                                   else float("nan"))
+        out[f"groups_mixing_labelled_people{suffix}"] = tally.mixed
+        out[f"groups_total{suffix}"] = tally.total
+    return out | {
         "people_per_frame_mean": float(np.mean(people_per_frame)),
         "association_ms_per_frame": 1000 * t_assoc / n_frames,
         "labelled_detections_share": float(np.mean(labels[np.isfinite(
             demo.keypoints[..., 0, 0])] >= 0)),
     }
+
+
+@dataclass
+class _Tally:
+    """One association's judgements over the frames: per person (0 man, 1 woman) whether
+    each judged frame was right, groups mixing labelled people, groups."""
+
+    correct: dict[int, list[bool]] = field(default_factory=lambda: {0: [], 1: []})
+    mixed: int = 0
+    total: int = 0
+
+
+def _judge(members: np.ndarray, lab: list[np.ndarray], n_views: int, tally: _Tally) -> None:
+    """Adds one frame's groups (P, V) to the tally: groups mixing labelled people, and per
+    person (0 man, 1 woman) seen by two or more cameras whether one group holds all of the
+    person's labelled detections and none of the other's."""
+    group_labels = [{int(lab[v][i]) for v, i in enumerate(row) if i >= 0} for row in members]
+    for g in group_labels:
+        tally.total += 1
+        tally.mixed += len(g & {0, 1, 2}) > 1
+    for person in (0, 1):
+        where = [(v, i) for v in range(n_views) for i in range(len(lab[v]))
+                 if lab[v][i] == person]
+        if len({v for v, _ in where}) < 2:
+            continue
+        ok = any(all(row[v] == i for v, i in where) and not (labels_of - {person, -1})
+                 for row, labels_of in zip(members, group_labels, strict=True))
+        tally.correct[person].append(bool(ok))
 
 
 def run(frames: int | None = None) -> dict:
@@ -319,6 +364,12 @@ def _multi_markdown(m: dict, title: str) -> list[str]:
             f"{m['woman_correct_share']:.3f} ({m['woman_frames_judged']} frames judged) |",
             f"| groups mixing differently labelled people | "
             f"{m['groups_mixing_labelled_people']} of {m['groups_total']} |",
+            f"| the pipeline's association, given the frame before's people: the man / the "
+            f"woman associated correctly | {m['man_correct_share_with_previous']:.3f} / "
+            f"{m['woman_correct_share_with_previous']:.3f} |",
+            f"| the same: groups mixing differently labelled people | "
+            f"{m['groups_mixing_labelled_people_with_previous']} of "
+            f"{m['groups_total_with_previous']} |",
             f"| people per frame (groups seen by >= 2 cameras) | "
             f"{m['people_per_frame_mean']:.2f} |",
             f"| association time per frame | {m['association_ms_per_frame']:.2f} ms |",
