@@ -15,7 +15,8 @@
    last rig set), each camera's detections are first claimed by the people whose
    projections they fit (_claims: within CLAIM_DISTANCE_M, strongest detection first, one
    per person and camera); one person's claimed detections are joined first, two people's
-   are never joined, and a weaker partial second box of a claimed detection joins nothing.
+   are never joined, and a weaker partial second box of a claimed detection joins only
+   another known person near it (who may stand behind the first in that view).
    Two views always meet somewhere: in a crowd seen by few cameras the frame alone joins
    two people's views into one who is not there.
 3. Duplicates: each cluster is triangulated (weighted DLT, all at once) and clusters whose 3D
@@ -286,6 +287,10 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
 # rig x 4 people 76.7 %), 0.15-0.2 m about as much as 0.1 (78.8-78.9 against 78.9) with
 # more misses on the 8-camera x 2 row (benchmarks/results_multiview.md 6z8)
 CLAIM_DISTANCE_M = 0.1
+# a weaker partial copy of a claimed detection joins only the detections of another known
+# person whose projection it lies within this many CLAIM_DISTANCE_M of (the person behind
+# the first in that view): 2 kept the real `multi` recording's man behind the woman in
+# cam03 (frame 78), 1.2 and 1.5 did not (results_multiview.md 6z8)
 COPY_NEAR = 2.0
 
 def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarray,
