@@ -284,14 +284,15 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
 # _claims: a detection is claimed by a person of a moment before whose projection it fits
 # within this mean joint distance (metres at each joint's depth; a joint of the person's that
 # the detection lacks counts as this distance). 0.05 m claimed too little (in-house demo
-# rig x 4 people 76.7 %), 0.15-0.2 m about as much as 0.1 (78.8-78.9 against 78.9) with
-# more misses on the 8-camera x 2 row (benchmarks/results_multiview.md 6z8)
+# rig x 4 people 76.7 % against 78.9), 0.15-0.2 m gave the same rows within 0.3 with misses
+# on the 8-camera x 2 row (benchmarks/results_multiview.md 6z8)
 CLAIM_DISTANCE_M = 0.1
 # a weaker partial copy of a claimed detection joins only the detections of another known
 # person whose projection it lies within this many CLAIM_DISTANCE_M of (the person behind
 # the first in that view): 2 kept the real `multi` recording's man behind the woman in
 # cam03 (frame 78), 1.2 and 1.5 did not (results_multiview.md 6z8)
 COPY_NEAR = 2.0
+
 
 def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarray,
             min_score: float, min_joints: int, mirror: np.ndarray | None
@@ -301,15 +302,14 @@ def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarr
     partial copy of a claimed one (group_checks.stronger_duplicates: a detector's second
     box) the person who claimed that one, else -1, and (N, Q) whether each detection is
     within COPY_NEAR x CLAIM_DISTANCE_M of each person's projection. Per camera, the
-    detections within
-    CLAIM_DISTANCE_M of a previous person's projection (the mean over the person's joints,
-    metres at each joint's depth, the labels as given or mirrored, mirror (J,) each joint's
-    left/right partner; a joint the detection does not see with min_score counts as
-    CLAIM_DISTANCE_M; at least min_joints seen) are matched to them one to one, the
-    strongest detections first (scipy's linear_sum_assignment on the summed scores, then
-    the distance), so that a partial second box does not claim the person before the whole
-    one. All cameras in one batch: one assignment over (detection, person in its camera)
-    pairs."""
+    detections within CLAIM_DISTANCE_M of a previous person's projection (the mean over the
+    person's joints, metres at each joint's depth, the labels as given or mirrored, mirror
+    (J,) each joint's left/right partner; a joint the detection does not see with min_score
+    counts as CLAIM_DISTANCE_M; at least min_joints seen) are matched to them one to one,
+    the strongest detections first (scipy's linear_sum_assignment on the summed scores,
+    then the distance), so that a partial second box does not claim the person before the
+    whole one. All cameras in one batch: one assignment over (detection, person in its
+    camera) pairs."""
     n, n_people = stacked.xy.shape[0], len(previous)
     claim = np.full(n, -1, np.intp)
     strength = detection_strength(stacked, min_score)                          # (N,)

@@ -7,10 +7,9 @@
       -> >= 2 calibrated views: cross-view association + robust triangulation (rig frame)
          (association, triangulation; with tracking on, the last set's people claim
          their detections first and decide the left/right labels the views disagree
-         about) -> completion of joints seen
-         by < 2 views and refusal of non-human bodies (completion); where lone_views is
-         set, the people whom one camera alone sees (lone_views) go the one-camera way
-         below and join them
+         about) -> completion of joints seen by < 2 views and refusal of non-human bodies
+         (completion); where lone_views is set, the people whom one camera alone sees
+         (lone_views) go the one-camera way below and join them
          -> 3D tracking (tracking.SkeletonTracker)
       -> exactly 1 view: a detector's weaker, partial second box of a person dropped
          (group_checks.stronger_duplicates, as for a rig's lone views) -> image tracking
@@ -109,8 +108,9 @@ _CAMERA_KEY = 1 << 32
 _TURN_KEY = 1 << 38                     # above MAX_CAMERAS * _CAMERA_KEY
 # camera subsets whose stacked arrays are kept (Pose3DPipeline._camera_arrays)
 _ARRAYS_KEPT = 64
-# the last rig set's people serve as the next set's left/right prior (triangulate_people's
-# `previous`) for this long (s): three frames at 30 fps, a frame at 10 fps
+# the last rig set's people are the next set's people of a moment before (the `previous`
+# of associate_stacked and triangulate_people) for this long (s): three frames at 30 fps,
+# a frame at 10 fps
 PREVIOUS_PEOPLE_S = 0.12
 
 __all__ = ["MONOCULAR_METHODS", "PipelineParams", "PipelineResult", "Pose3DPipeline",
@@ -286,7 +286,7 @@ class Pose3DPipeline:
         # each camera's layout, from its last detections with people in them
         self._camera_layouts: dict[str, JointLayout] = {}
         # the last rig set's triangulated people (points (P, J, 3) in their layout, stamp):
-        # triangulate_people's `previous`, the left/right labels a moment ago
+        # the next set's `previous` (their detections claimed first, their left/right labels)
         self._last_people: tuple[np.ndarray, JointLayout, float] | None = None
 
     def restart(self) -> None:
@@ -468,8 +468,7 @@ class Pose3DPipeline:
         previous = self._previous_people(layout, stamp)
         association = associate_stacked(arrays, stacked, min_score=self.params.min_score,
                                         max_ray_distance_m=self.params.max_ray_distance_m,
-                                        mirror=mirror_index(layout),
-                                        previous=previous)
+                                        mirror=mirror_index(layout), previous=previous)
         t2 = time.perf_counter()
         normalized, scores = gather_stacked(stacked, association)
         result, normalized, scores = triangulate_people(
