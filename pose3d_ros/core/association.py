@@ -336,15 +336,19 @@ def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarr
     within = cost <= CLAIM_DISTANCE_M
     if not within.any():
         return claim, copy_of, near_person
-    # one column per (camera, person): a detection can take its own camera's columns only;
-    # the strongest detections first, the nearest among equally strong ones
-    order = np.full((n, arrays.num_cameras * n_people), 1e6)
+    # one column per (camera, person) with a detection within the gate: a detection can take
+    # its own camera's columns only (the matrix holds only the detections and columns within
+    # the gate of something: in a crowd of false detections it stays the size of the people
+    # seen); the strongest detections first, the nearest among equally strong ones
     rows, people = np.nonzero(within)
-    order[rows, stacked.camera_of[rows] * n_people + people] = (
-        -strength[rows] + 1e-3 * cost[rows, people] / CLAIM_DISTANCE_M)
+    columns = stacked.camera_of[rows] * n_people + people
+    row_ids, row_at = np.unique(rows, return_inverse=True)
+    column_ids, column_at = np.unique(columns, return_inverse=True)
+    order = np.full((row_ids.size, column_ids.size), 1e6)
+    order[row_at, column_at] = -strength[rows] + 1e-3 * cost[rows, people] / CLAIM_DISTANCE_M
     d, column = linear_sum_assignment(order)
     ok = order[d, column] < 1e6
-    claim[d[ok]] = column[ok] % n_people
+    claim[row_ids[d[ok]]] = column_ids[column[ok]] % n_people
     free, held = np.flatnonzero(claim == -1), np.flatnonzero(claim >= 0)
     if free.size and held.size:
         copies = stronger_duplicates(stacked, min_joints, min_score, rows=free, cols=held,
