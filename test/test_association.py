@@ -446,6 +446,13 @@ def test_a_known_persons_second_box_does_not_take_their_place():
     mirror = mirror_index(layout)                    # as the pipeline passes it
     assert groups(mirror=mirror) == [[None, None, 0, 0, 0]]
     assert groups(previous_frame=43, mirror=mirror) == [[0, 0, 0, 0, 0]]
+    # nobody a moment before, or only joints unknown: the frame alone
+    assert groups(previous=np.zeros((0, layout.num_joints, 3)), mirror=mirror) == groups(
+        mirror=mirror)
+    assert groups(previous=np.full((2, layout.num_joints, 3), np.nan),
+                  mirror=mirror) == groups(mirror=mirror)
+    with pytest.raises(ValueError, match="previous must be"):
+        groups(previous=np.zeros((1, 3, 3)))
 
 
 def test_no_cameras_is_told_as_such():

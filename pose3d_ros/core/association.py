@@ -188,6 +188,10 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
     if len(stacked.offset) != arrays.num_cameras:
         raise ValueError(f"{arrays.num_cameras} cameras, detections of {len(stacked.offset)}"
                          " cameras")
+    if previous is not None and (previous.ndim != 3
+                                 or previous.shape[1:] != (stacked.xy.shape[1], 3)):
+        raise ValueError(f"previous must be (Q, {stacked.xy.shape[1]}, 3), got "
+                         f"{previous.shape}")
     n_views = arrays.num_cameras
     dist, camera_of = stacked_affinity(arrays, stacked, min_score=min_score,
                                        min_joints=min_joints,
