@@ -318,7 +318,7 @@ def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarr
     claim = np.full(n, -1, np.intp)
     strength = detection_strength(stacked, min_score)                          # (N,)
     # each previous person in each detection's camera: (N, Q, J, 3)
-    cam = (arrays.rotate(previous) + arrays.translations)[:, :, stacked.camera_of]
+    cam = arrays.to_cameras(previous)[:, :, stacked.camera_of]
     cam = cam.transpose(2, 0, 1, 3)
     depth = cam[..., 2]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -420,7 +420,7 @@ def _adopt_views(association: Association, points: np.ndarray, stacked: StackedD
     low_rows, high_rows = extent(stacked.xy[rows], seen_rows[..., None], axis=1)  # (R, 2)
     det_low, det_high = low_rows[row_of], high_rows[row_of]                      # (K, 2)
     takers, taker_of = np.unique(g, return_inverse=True)
-    body = arrays.rotate(points[takers]) + arrays.translations                   # (T, J, V, 3)
+    body = arrays.to_cameras(points[takers])                   # (T, J, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         flat = np.where(body[..., 2:3] > 0, body[..., :2] / body[..., 2:3], np.nan)
     flat_seen = finite_rows(flat)[..., None]

@@ -464,6 +464,11 @@ class CameraArrays:
         return (points @ self.stacked_rotations_t).reshape(points.shape[:-1]
                                                             + (self.num_cameras, 3))
 
+    def to_cameras(self, points: np.ndarray) -> np.ndarray:
+        """R_v x + t_v for every camera v: (..., 3) rig-frame points, metres -> (..., V, 3)
+        in each optical frame."""
+        return self.rotate(points) + self.translations
+
     def rays(self, normalized: np.ndarray, camera_index: np.ndarray) -> np.ndarray:
         """Unit viewing rays in the rig frame from undistorted normalised coordinates.
 

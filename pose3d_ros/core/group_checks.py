@@ -148,7 +148,7 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
     valid = finite_rows(points)
     n_valid = row_counts(valid)
     centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(n_valid, 1)[:, None]
-    cam = arrays.rotate(centre) + arrays.translations                        # (P, V, 3)
+    cam = arrays.to_cameras(centre)                        # (P, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         xy = cam[..., :2] / cam[..., 2:3]
     low, high = _inner_bounds(arrays)

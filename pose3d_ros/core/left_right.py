@@ -172,6 +172,14 @@ def limb_levels(layout: JointLayout) -> tuple[tuple[np.ndarray, np.ndarray], ...
 
 
 @lru_cache(maxsize=16)
+def torso_pairs(layout: JointLayout) -> np.ndarray:
+    """(T,) indices into left_right_pairs(layout) of the pairs the limbs hang from at the top
+    (limb_levels' first parents: shoulders, hips); empty for a layout without limbs."""
+    levels = limb_levels(layout)
+    return np.unique(levels[0][1]) if levels else np.zeros(0, np.intp)
+
+
+@lru_cache(maxsize=16)
 def _limb_bones(layout: JointLayout) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
     """Per limb_levels level: the joints at both ends (4C,) of each child pair's bones to its
     parent pair as labelled (left, right) and crossed (left child to right parent, right
@@ -263,7 +271,7 @@ def crossed_limbs_3d(points: np.ndarray, layout: JointLayout,
     left: np.ndarray | None = None           # body_left, once a level needs it
     # a torso pair the wrong way round with its limbs (most views of the shoulders, elbows
     # and wrists confused alike) leaves no bone misfit: its handedness alone decides
-    torso = np.unique(levels[0][1])                           # shoulders, hips (pair indices)
+    torso = torso_pairs(layout)                               # shoulders, hips (pair indices)
     if allowed[:, torso].any():
         left = body_left(fixed, layout)
         with np.errstate(invalid="ignore"):

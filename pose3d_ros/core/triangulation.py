@@ -56,6 +56,7 @@ from .left_right import (
     pair_chains,
     pair_distances,
     swapped_against_3d,
+    torso_pairs,
 )
 
 # a two-view joint whose views are off its point by more than this share of the outlier
@@ -204,7 +205,7 @@ def _errors_px(arrays: CameraArrays, points: np.ndarray, xy: np.ndarray,
 
     Points behind a camera get +inf (cheirality). NaN where the observation is NaN.
     """
-    pc = arrays.rotate(points) + arrays.translations          # all cameras at once (..., V, 3)
+    pc = arrays.to_cameras(points)          # all cameras at once (..., V, 3)
     z = pc[..., 2]
     front = z > 1e-6
     d = pc[..., :2] / np.where(front, z, 1.0)[..., None] - xy   # no division by ~0 to silence
@@ -321,7 +322,7 @@ def _finish_normalized(arrays: CameraArrays, solved: "_Solved", lead: tuple, n_j
                        outlier_threshold_px: float) -> TriangulationResult:
     """triangulate_normalized's result from its flat solution: reprojection errors in
     undistorted pixels (normalised residual times fx, fy)."""
-    pc = arrays.rotate(solved.points) + arrays.translations                  # (M, V, 3)
+    pc = arrays.to_cameras(solved.points)                  # (M, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(pc[..., 2] > 1e-3, pc[..., 2], np.nan)
         residual = (pc[..., :2] / z[..., None] - solved.normalized) * arrays.focal_xy
@@ -557,7 +558,7 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     if previous is not None and len(previous) and contested.any():
         exchanged = _follow_previous(arrays, solved.points.reshape(n_people, n_joints, 3),
                                      previous, fixed_xy, fixed_sc, pairs, contested,
-                                     unswap_threshold, metric, _torso_pairs(layout))
+                                     unswap_threshold, metric, torso_pairs(layout))
         if exchanged.any():
             _exchange_and_solve(arrays, solved, fixed_xy, fixed_sc, np.nonzero(exchanged),
                                 pairs, options)
@@ -603,19 +604,13 @@ FOLLOW_MIN_M = 0.1
 FOLLOW_MATCH_M = 0.3
 
 
-def _torso_pairs(layout: JointLayout) -> np.ndarray:
-    """(K,) bool: which of the layout's left/right pairs are the torso's (shoulders, hips)."""
-    names = [layout.joint_names[a] for a in left_right_pairs(layout)[:, 0]]
-    return np.array([name in ("left_shoulder", "left_hip") for name in names], bool)
-
-
 def _follow_previous(arrays: CameraArrays, points: np.ndarray, previous: np.ndarray,
                      normalized: np.ndarray, scores: np.ndarray, pairs: np.ndarray,
                      contested: np.ndarray, threshold: float, metric: bool,
                      torso: np.ndarray) -> np.ndarray:
     """(P, V, K) bool: the view labels to exchange so that the contested limb pairs (P, K)
     of the solution points (P, J, 3) keep the labelling of the same people in `previous`
-    (Q, J, 3): for a limb pair (torso: (K,) the torso's pairs, left alone) whose solution is
+    (Q, J, 3): for a limb pair (torso: (T,) the torso's pairs, left alone) whose solution is
     the other way round from the person's previous joints, each view whose labels fit the
     previous joints' projections crossed (swapped_against_3d) is exchanged. A limb a moment
     ago is not on the other side now, while the views that confuse it may outvote those that
@@ -640,8 +635,9 @@ def _follow_previous(arrays: CameraArrays, points: np.ndarray, previous: np.ndar
     with np.errstate(invalid="ignore"):
         turned = ((crossed < FOLLOW_GAIN * straight) & (straight > FOLLOW_MIN_M)
                   & contested[now])
-    whole = (turned & torso[None]).any(1)
-    turned &= ~torso[None] & ~whole[:, None]
+    whole = turned[:, torso].any(1)
+    turned[:, torso] = False
+    turned &= ~whole[:, None]
     if not turned.any():
         return exchanged
     keep = turned.any(1)
