@@ -17,7 +17,7 @@ single-person recording, shipped Qualisys calibration:
     self-estimated rig;
 multi-person recording:
   * per frame, cross-view association; the share of frames in which each of the two main
-    people is associated correctly, for the frame alone (`associate`) and for the
+    people is associated correctly, for the frame alone (`associate`'s grouping) and for the
     pipeline's association given the people it triangulated the frame before (the claims
     of core.association, as Pose3DPipeline passes its last set's people). Reference
     identities come from clothing colour, not from geometry: a detection is "man" (bare
@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from pose3d_ros.core.association import associate, associate_normalized, gather
+from pose3d_ros.core.association import associate_normalized, gather
 from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.camera import CameraArrays, Rig
 from pose3d_ros.core.data_paths import DEMO_FPS, calibration_path, video_paths
@@ -237,12 +237,16 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
                                      as_image_size(demo.image_sizes[v])))
             lab.append(labels[f, v, seen])
         t0 = time.perf_counter()
-        assoc = associate(rig.cameras, dets, max_ray_distance_m=max_ray_distance_m)
+        # as associate() (the frame alone: no duplicate merge), its undistortion kept for
+        # the pass below
+        normalized = [cam.undistort(np.asarray(d.keypoints, np.float64))
+                      for cam, d in zip(rig.cameras, dets, strict=True)]
+        assoc = associate_normalized(arrays, normalized, [d.scores for d in dets],
+                                     max_ray_distance_m=max_ray_distance_m,
+                                     merge_distance_m=None)
         t_assoc += time.perf_counter() - t0
         people_per_frame.append(assoc.num_people)
         _judge(assoc.members, lab, n_views, tallies["alone"])
-        normalized = [cam.undistort(np.asarray(d.keypoints, np.float64))
-                      for cam, d in zip(rig.cameras, dets, strict=True)]
         followed = associate_normalized(arrays, normalized, [d.scores for d in dets],
                                         max_ray_distance_m=max_ray_distance_m,
                                         min_score=params.min_score,
