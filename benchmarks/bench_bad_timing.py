@@ -17,6 +17,8 @@ then 3 s normal again:
   slow       cam02 at a third of the rate (10 Hz: every third frame)
   slower     cam02 at a sixth of the rate (5 Hz: every sixth frame)
   lossy      a fifth of cam02's frames lost on the way (which ones: seeded, the same each run)
+  lossy_start  the same from the first frame on (the first two phases): the node's first
+             sets, before its cameras' arrival lags are known
 Reported per scenario and phase: 3D outputs and rate, the latency of /skeletons (received
 minus stamp: median / p95 / max ms), how many cameras the sets had, and what the node
 counted for cam02 on /diagnostics over the phase (rejections and the synchroniser's drops).
@@ -37,12 +39,14 @@ CAMERAS = ("cam01", "cam02", "cam03", "cam04")
 FPS = 30.0
 PHASES_S = (5.0, 6.0, 3.0)
 SCENARIOS = ("baseline", "fast", "stops", "burst", "ahead", "behind", "delayed", "slow",
-             "slower", "lossy")
+             "slower", "lossy", "lossy_start")
 LOSS_SHARE = 0.2     # of cam02's frames in the lossy scenario
 
 
 def _fault(scenario: str, phase: int, since_s: float) -> dict:
     """What cam02 does at `since_s` into phase `phase` of `scenario`."""
+    if scenario == "lossy_start" and phase < 2:
+        return {"lose": LOSS_SHARE}
     if phase != 1 or scenario == "baseline":
         return {}
     if scenario in ("ahead", "behind"):        # a restart: 3 s off, then its clock is off

@@ -7,6 +7,11 @@ others' last frame (median / p99 ms) and c2's frame drops by reason.
 
     python benchmarks/sim_sync_jitter.py [--against OLD/pose3d_ros/core/sync.py]
 
+A second table: c2 losing a fifth of its frames (seeded) from its first one, the others' and its
+own delivered 0-4 ms after capture: how long the sets without c2 of the first second, and of
+the rest, waited after the others' last frame (median / max ms), and sets dropped. Before a
+camera's own lags are known its sets wait by the rig's (sync.FrameSynchronizer._gives_up_after_s).
+
 --against loads another version of the synchroniser from its file (e.g. a git worktree of an
 earlier commit) and prints it beside this checkout's.
 """
@@ -71,6 +76,37 @@ def simulate(sync_module: ModuleType, tail_share: float, tail_max_s: float, seco
             "drops": dict(sync.state["c2"].drops)}
 
 
+def simulate_lossy_start(sync_module: ModuleType, seconds: float, timeout_s: float,
+                         loss: float = 0.2, seed: int = 4) -> dict:
+    """c2 loses `loss` of its frames from the start: waits (ms) of the sets without it in the
+    first second and after, sets emitted and dropped."""
+    rng = random.Random(seed)
+    events = [(round(k * PERIOD_S + rng.uniform(0.0, 0.004), 3), camera, k * PERIOD_S)
+              for k in range(int(seconds * 30)) for camera in CAMS
+              if camera != "c2" or rng.random() >= loss]
+    events.sort()
+    sync = sync_module.FrameSynchronizer(CAMS, sync_module.SyncParams(min_views=2,
+                                                                      timeout_s=timeout_s))
+    popped, i, tick = [], 0, 0
+    while tick * 0.001 < seconds + 0.5:
+        now = tick * 0.001
+        while i < len(events) and events[i][0] <= now + 1e-9:
+            sync.add(events[i][1], events[i][2], None, events[i][0])
+            i += 1
+        sync.poll(now)
+        frame_set = sync.pop_latest()
+        if frame_set is not None:
+            popped.append((now, frame_set))
+        tick += 1
+    waits: dict[bool, list[float]] = {True: [], False: []}
+    for now, frame_set in popped:
+        if "c2" not in frame_set.frames:
+            waits[frame_set.stamp < 1.0].append(
+                now - max(f.received for f in frame_set.frames.values()))
+    return {"sets": len(popped), "dropped": sum(sync.set_drops.values()),
+            "first": waits[True], "rest": waits[False]}
+
+
 def versions_to_run(description: str, timeout_s: float
                     ) -> tuple[argparse.Namespace, dict[str, ModuleType]]:
     """The simulations' command line (--against, --seconds, --timeout-s) and the
@@ -101,6 +137,14 @@ def main() -> None:
             print(f"| {share:.0%}, {bound * 1e3:.0f} | {label} | {r['sets']} | "
                   f"{r['without_c2']:.2%} | {r['wait_ms'][0]:.1f} / {r['wait_ms'][1]:.1f} | "
                   f"{drops} |")
+    print("\n| c2 losing 20 % from the start | version | sets | dropped | sets without c2, first "
+          "second: count, wait median / max (ms) | after: count, median / max |\n"
+          "|---|---|---|---|---|---|")
+    for label, module in versions.items():
+        r = simulate_lossy_start(module, args.seconds, args.timeout_s)
+        first, rest = (f"{len(w)}, {1e3 * statistics.median(w):.1f} / {1e3 * max(w):.1f}"
+                       if w else "0" for w in (r["first"], r["rest"]))
+        print(f"| | {label} | {r['sets']} | {r['dropped']} | {first} | {rest} |")
 
 
 if __name__ == "__main__":

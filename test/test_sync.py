@@ -691,6 +691,32 @@ def test_a_frame_lost_on_the_way_delays_its_set_by_the_cameras_lag_not_a_frame_p
                                                                      for k in lost)
 
 
+def test_a_frame_lost_in_a_cameras_first_sets_holds_its_set_no_longer_than_later_ones():
+    """Before a camera's own 20 lags are known, its sets wait by the rig's: the longest lag
+    of every camera once the rig has 20 (four cameras: from their sixth set). c2's frames
+    of periods 6-17 lost: each such set left within 12 ms of the others' frames (the code
+    before waited for c2's next frame, a frame period, or timeout_s), nothing dropped."""
+    lost = {6, 9, 13, 17}
+    sync, popped = _lossy_rig(lost)
+    waits = _wait_after_others(popped)
+    assert len(popped) == 300 and sync.set_drops["behind"] == 0, sync.set_drops
+    assert max(waits[k] for k in lost) <= 0.012, [waits.get(k) for k in sorted(lost)]
+    assert sum(sync.state["c2"].drops.values()) == 0
+
+
+def test_a_slower_camera_that_joins_late_is_given_up_on_once_then_waited_for():
+    """c2 starts at period 30, its frames 20 ms after capture, the others' 0-4 ms: by the
+    rig's lags its first set leaves without it (the frame dropped as "given_up") and the lag
+    it showed lengthens the wait: every later set has it."""
+    jitter = random.Random(5)
+    events = [(k * PERIOD + (0.020 if c == "c2" else jitter.uniform(0.0, 0.004)), c,
+               k * PERIOD) for k in range(300) for c in CAMS if c != "c2" or k >= 30]
+    sync = FrameSynchronizer(CAMS, min_views=2, timeout_s=0.15)
+    sets = {round(s.stamp / PERIOD): s for _, s in _replay(sync, events, 10.5)}
+    assert sync.state["c2"].drops["given_up"] <= 1, dict(sync.state["c2"].drops)
+    assert all(len(sets[k].frames) == 4 for k in range(32, 300))
+
+
 def test_a_frame_later_than_ever_is_dropped_and_the_wait_lengthened():
     """One frame of c2 coming 25 ms after capture, its others 0-4 ms: its set leaves without
     it (within 12 ms), the frame is dropped as "given_up" (not "late": c2 is not then left
