@@ -40,6 +40,23 @@ def _load(path: Path, name: str) -> ModuleType:
     return module
 
 
+def replay(sync, events: list, seconds: float) -> list:
+    """Feed `events` (arrival s, camera, stamp s; sorted) to `sync` on a 1 ms clock for
+    `seconds`, popping sets as the node's worker does: [(popped at s, FrameSet)]."""
+    popped, i, tick = [], 0, 0
+    while tick * 0.001 < seconds:
+        now = tick * 0.001
+        while i < len(events) and events[i][0] <= now + 1e-9:
+            sync.add(events[i][1], events[i][2], None, events[i][0])
+            i += 1
+        sync.poll(now)
+        frame_set = sync.pop_latest()
+        if frame_set is not None:
+            popped.append((now, frame_set))
+        tick += 1
+    return popped
+
+
 def simulate(sync_module: ModuleType, tail_share: float, tail_max_s: float, seconds: float,
              timeout_s: float, seed: int = 3) -> dict:
     """One run: returns sets, share without c2, wait median / p99 (ms), c2's drops."""
@@ -56,17 +73,7 @@ def simulate(sync_module: ModuleType, tail_share: float, tail_max_s: float, seco
             events.append((round(k * PERIOD_S + lag, 3), camera, k * PERIOD_S))
     events.sort()
     sync = sync_module.FrameSynchronizer(CAMS, sync_module.SyncParams(timeout_s=timeout_s))
-    popped, i, tick = [], 0, 0
-    while tick * 0.001 < seconds + 0.5:
-        now = tick * 0.001
-        while i < len(events) and events[i][0] <= now + 1e-9:
-            sync.add(events[i][1], events[i][2], None, events[i][0])
-            i += 1
-        sync.poll(now)
-        frame_set = sync.pop_latest()
-        if frame_set is not None:
-            popped.append((now, frame_set))
-        tick += 1
+    popped = replay(sync, events, seconds + 0.5)
     kept = popped[WARM_UP_SETS:]
     waits = sorted(now - max(f.received for c, f in s.frames.items() if c != "c2")
                    for now, s in kept)
@@ -87,17 +94,7 @@ def simulate_lossy_start(sync_module: ModuleType, seconds: float, timeout_s: flo
     events.sort()
     sync = sync_module.FrameSynchronizer(CAMS, sync_module.SyncParams(min_views=2,
                                                                       timeout_s=timeout_s))
-    popped, i, tick = [], 0, 0
-    while tick * 0.001 < seconds + 0.5:
-        now = tick * 0.001
-        while i < len(events) and events[i][0] <= now + 1e-9:
-            sync.add(events[i][1], events[i][2], None, events[i][0])
-            i += 1
-        sync.poll(now)
-        frame_set = sync.pop_latest()
-        if frame_set is not None:
-            popped.append((now, frame_set))
-        tick += 1
+    popped = replay(sync, events, seconds + 0.5)
     waits: dict[bool, list[float]] = {True: [], False: []}
     for now, frame_set in popped:
         if "c2" not in frame_set.frames:
