@@ -29,21 +29,21 @@ receiver's monotonic clock):
     A camera's frame that comes after a set which waited for it left without it (timed
     out, or given up on: below), within slop_s of that set's stamps, is dropped ("late"),
     not made a set of its own: that would give the instant a second, one-camera output.
-  * A set also stops waiting for a camera whose frame is later than its frames have been: lost
-    on the way (a lossy link, a best-effort sample dropped) or never sent (a camera that just
+* A set also stops waiting for a camera whose frame is later than its frames have been: lost on
+    the way (a lossy link, a best-effort sample dropped) or never sent (a camera that just
     stopped). Each frame in an emitted set of two or more leaves its arrival lag (its received -
     the set's first frame's received, or input_resumed() if later); once ARRIVAL_LAGS_NEEDED are
     known, a set gives the camera up LOSS_LAG_FACTOR x the longest of its last ARRIVAL_LAGS_KEPT
     lags + LOSS_LAG_MARGIN_S after it opened (or after input_resumed(), when a consumer held the
     frames back); before that, once the rig has ARRIVAL_LAGS_NEEDED lags of all its cameras, by
     the longest of those (the first sets of a camera, or of the node: a frame lost there held
-    its set timeout_s), if the camera is due a frame by the set (_due: a set between two frames
-    of a slower camera waits as above) and the set has min_views without it. Sets given up on
-    count toward MISSED_SETS_NOT_WAITED like timed-out ones. The frame, should it come, is
-    dropped ("given_up") and its lag kept, so the wait lengthens; the camera is not then
-    "lagging". (Found by a simulation of lossy links: at 20 % loss a set without the camera
-    waited for its next frame, a frame period, and 27 of 300 sets were dropped as "behind" when
-    two left at once.)
+    its set timeout_s; not when a consumer holds frames back), if the camera is due a frame by
+    the set (_due: a set between two frames of a slower camera waits as above) and the set has
+    min_views without it. Sets given up on count toward MISSED_SETS_NOT_WAITED like timed-out
+    ones. The frame, should it come, is dropped ("given_up") and its lag kept, so the wait
+    lengthens; the camera is not then "lagging". (Found by a simulation of lossy links: at 20 %
+    loss a set without the camera waited for its next frame, a frame period, and 27 of 300 sets
+    were dropped as "behind" when two left at once.)
     SyncParams.give_up_late False waits as before (a lock-step replay, where every frame comes).
   * A consumer that holds frames back while busy (input_resumed) gets, when it resumes, each
     camera's newest held frame; these may straddle two instants (one camera's frame of the
@@ -896,9 +896,12 @@ class FrameSynchronizer:
         from their sixth set), so a frame lost in a camera's first sets does not hold the
         others' set for timeout_s; inf while neither is known. (A camera slower than the
         others is given up on in its first sets and the frame dropped as "given_up"; its lag
-        is learned and lengthens the rig's wait too.)"""
+        is learned and lengthens the rig's wait too.) Not for a consumer that holds frames
+        back (input_resumed): its lags count from the resume, so they are short whatever the
+        camera's delay, and a slower camera's frame given up on and handed over at the
+        resume taught nothing: the camera was shut out for good (a review's simulation)."""
         own = self.state[camera]
-        if len(own.arrival_lags) >= ARRIVAL_LAGS_NEEDED:
+        if len(own.arrival_lags) >= ARRIVAL_LAGS_NEEDED or self._input_since > -float("inf"):
             return own.gives_up_after_s
         states = self.state.values()
         if sum(len(state.arrival_lags) for state in states) < ARRIVAL_LAGS_NEEDED:
