@@ -291,6 +291,11 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
 # rig x 4 people 76.7 % against 78.9), 0.15-0.2 m gave the same rows within 0.3 with misses
 # on the 8-camera x 2 row (benchmarks/results_multiview.md 6z8)
 CLAIM_DISTANCE_M = 0.1
+# ... the mean over the person's joints but the worst this share of them: a whole box with a
+# few joints the detector got wrong (0.3-0.9 m) was outside the gate while its partial second
+# box claimed the person, and the whole box, free, made a second person (in-house 8 cameras
+# x 2 people, seed 3, frame 57; results_multiview.md 6z9)
+CLAIM_TRIM = 0.15
 # a weaker partial copy of a claimed detection joins only the detections of another known
 # person whose projection it lies within this many CLAIM_DISTANCE_M of (the person behind
 # the first in that view): 2 kept the real `multi` recording's man behind the woman in
@@ -301,19 +306,19 @@ COPY_NEAR = 2.0
 def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarray,
             min_score: float, min_joints: int, mirror: np.ndarray | None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(N,) each stacked detection's claim, the index of the person in `previous` (Q, J, 3)
-    who claims it or -1, and (N,) copy_of, for an unclaimed detection that is a weaker,
-    partial copy of a claimed one (group_checks.stronger_duplicates: a detector's second
-    box) the person who claimed that one, else -1, and (N, Q) whether each detection is
-    within COPY_NEAR x CLAIM_DISTANCE_M of each person's projection. Per camera, the
-    detections within CLAIM_DISTANCE_M of a previous person's projection (the mean over the
-    person's joints, metres at each joint's depth, the labels as given or mirrored, mirror
-    (J,) each joint's left/right partner; a joint the detection does not see with min_score
-    counts as CLAIM_DISTANCE_M; at least min_joints seen) are matched to them one to one,
-    the strongest detections first (scipy's linear_sum_assignment on the summed scores,
-    then the distance), so that a partial second box does not claim the person before the
-    whole one. All cameras in one batch: one assignment over (detection, person in its
-    camera) pairs."""
+    """(N,) each stacked detection's claim, the index of the person in `previous` (Q, J, 3) who
+    claims it or -1, and (N,) copy_of, for an unclaimed detection that is a weaker, partial copy
+    of a claimed one (group_checks.stronger_duplicates: a detector's second box) the person who
+    claimed that one, else -1, and (N, Q) whether each detection is within COPY_NEAR x
+    CLAIM_DISTANCE_M of each person's projection. Per camera, the detections within
+    CLAIM_DISTANCE_M of a previous person's projection (the mean over the person's joints but
+    the worst CLAIM_TRIM of them, metres at each joint's depth, the labels as given or mirrored,
+    mirror (J,) each joint's left/right partner; a joint the detection does not see with
+    min_score counts as CLAIM_DISTANCE_M; at least min_joints seen) are matched to them one to
+    one, the strongest detections first (scipy's linear_sum_assignment on the summed scores,
+    then the distance), so that a partial second box does not claim the person before the whole
+    one. All cameras in one batch: one assignment over (detection, person in its camera)
+    pairs."""
     n, n_people = stacked.xy.shape[0], len(previous)
     claim = np.full(n, -1, np.intp)
     strength = detection_strength(stacked, min_score)                          # (N,)
@@ -331,9 +336,14 @@ def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarr
         mine = known[:, :, labels]
         use = seen[:, None] & mine & np.isfinite(gap)
         count, total_known = use.sum(-1), mine.sum(-1)
+        # per joint of the person's: its distance, CLAIM_DISTANCE_M where the detection
+        # lacks it; the worst CLAIM_TRIM of them left out of the mean
+        joint_cost = np.where(use, gap, np.where(mine, CLAIM_DISTANCE_M, np.inf))
+        kept = total_known - (CLAIM_TRIM * total_known).astype(np.intp)           # (N, Q)
+        ordered = np.sort(joint_cost, axis=-1)
+        rank = np.arange(ordered.shape[-1])
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = (np.where(use, gap, 0.0).sum(-1)
-                    + CLAIM_DISTANCE_M * (total_known - count)) / total_known
+            mean = np.where(rank < kept[..., None], ordered, 0.0).sum(-1) / kept
         cost = np.fmin(cost, np.where(count >= min_joints, mean, np.inf))
     copy_of = np.full(n, -1, np.intp)
     near_person = cost <= COPY_NEAR * CLAIM_DISTANCE_M
