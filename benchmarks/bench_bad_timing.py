@@ -19,6 +19,8 @@ then 3 s normal again:
   lossy      a fifth of cam02's frames lost on the way (which ones: seeded, the same each run)
   lossy_start  the same from the first frame on (the first two phases): the node's first
              sets, before its cameras' arrival lags are known
+  slow_joiner  cam02 sends nothing in the first phase, then joins with its frames 60 ms late
+             (a slower detector computer, started after the others) to the end
 Reported per scenario and phase: 3D outputs and rate, the latency of /skeletons (received
 minus stamp: median / p95 / max ms), how many cameras the sets had, and what the node
 counted for cam02 on /diagnostics over the phase (rejections and the synchroniser's drops).
@@ -39,7 +41,7 @@ CAMERAS = ("cam01", "cam02", "cam03", "cam04")
 FPS = 30.0
 PHASES_S = (5.0, 6.0, 3.0)
 SCENARIOS = ("baseline", "fast", "stops", "burst", "ahead", "behind", "delayed", "slow",
-             "slower", "lossy", "lossy_start")
+             "slower", "lossy", "lossy_start", "slow_joiner")
 LOSS_SHARE = 0.2     # of cam02's frames in the lossy scenario
 
 
@@ -47,6 +49,8 @@ def _fault(scenario: str, phase: int, since_s: float) -> dict:
     """What cam02 does at `since_s` into phase `phase` of `scenario`."""
     if scenario == "lossy_start" and phase < 2:
         return {"lose": LOSS_SHARE}
+    if scenario == "slow_joiner":
+        return {"off": True} if phase == 0 else {"delay": 0.06}
     if phase != 1 or scenario == "baseline":
         return {}
     if scenario in ("ahead", "behind"):        # a restart: 3 s off, then its clock is off

@@ -26,6 +26,13 @@ receiver's monotonic clock):
     set that cannot reach `min_views` without it still waits).
     (Before, each set of the first stale_after_s waited timeout_s: 30 sets at 30 fps, an
     audit measured 157 ms.)
+    A camera whose frame comes after its set left without waiting for it (the camera was not
+    live yet, or not waited for) is "lagging": not waited for until stale_after_s after its
+    last such frame; but STEADY_LATE_FRAMES of them in a row that came within timeout_s of
+    their sets' opening, about a capture interval apart (not a burst), make it waited for
+    again. (A camera slower than the others that joined after them was never in a set
+    again: each of its frames came after a set nobody had waited for it; a review's
+    simulation: 6 of 720 sets with a camera 60-90 ms slower.)
     A camera's frame that comes after a set which waited for it left without it (timed
     out, or given up on: below), within slop_s of that set's stamps, is dropped ("late"),
     not made a set of its own: that would give the instant a second, one-camera output.
@@ -166,6 +173,12 @@ ARRIVAL_LAGS_KEPT = 300
 ARRIVAL_LAGS_NEEDED = 20
 LOSS_LAG_FACTOR = 1.5
 LOSS_LAG_MARGIN_S = 0.005
+# A camera not waited for because its frames came after their sets left ("lagging") is waited
+# for again after this many frames in a row that came after their set left but within
+# timeout_s of its opening, one capture interval or so apart (a camera slower than the others
+# that joined after them: each of its frames came after a set nobody had held for it, and it
+# was never in a set again; not a burst's frames, which come together)
+STEADY_LATE_FRAMES = 3
 # Sets that left without a camera they waited for (given up on, or timed out) that are
 # remembered, to know that camera's frame of the same instant when it comes after all.
 LEFT_WITHOUT_KEPT = 32
@@ -267,6 +280,9 @@ class CameraSyncState:
     arrival_lags: deque = field(default_factory=lambda: deque(maxlen=ARRIVAL_LAGS_KEPT))
     longest_lag_s: float = 0.0              # the longest of arrival_lags (s)
     gives_up_after_s: float = float("inf")  # a set waits this long for it (s; inf: unknown)
+    steady_late: int = 0                    # frames in a row late but waitable (STEADY_LATE_FRAMES)
+    waited_after: float = -float("inf")     # the sets up to this stamp left before it was
+    #                                         waited for again (its frames of them are late)
 
     @property
     def rate_hz(self) -> float:
@@ -470,6 +486,8 @@ class FrameSynchronizer:
         self._started: float | None = None
         self._slower: set[str] = set()         # _slower_cameras, as of the latest frame
         self._left_without: deque[_LeftWithout] = deque(maxlen=LEFT_WITHOUT_KEPT)
+        # the last sets emitted: (lowest stamp, highest stamp, opened), s
+        self._emitted: deque[tuple[float, float, float]] = deque(maxlen=LEFT_WITHOUT_KEPT)
         self._input_since = -float("inf")      # input_resumed
         self._resumed = False                   # input_resumed (the rule on), until a set leaves
         self._since_resume: Counter[str] = Counter()    # frames per camera since input_resumed
@@ -485,6 +503,7 @@ class FrameSynchronizer:
         cam = self.state[camera]
         if self._started is None:
             self._started = now
+        previous_received = cam.last_received
         if cam.last_received is not None and now - cam.last_received > self.stale_after_s:
             cam.recent_offsets.clear()          # after a silence, measured anew
         self._measure_offsets(now)
@@ -528,8 +547,20 @@ class FrameSynchronizer:
             return self._drop(camera, "given_up")
         if stamp < self._last_emitted_stamp - self.slop_s:
             cam.last_stamp = stamp
-            cam.lagging_until = now + self.stale_after_s
+            if stamp <= cam.waited_after + self.slop_s:   # its set left before it was waited
+                return self._drop(camera, "late")          # for again: nothing to learn
+            lag = self._waitable_lag(camera, stamp, now, previous_received)
+            cam.steady_late = cam.steady_late + 1 if lag is not None else 0
+            if lag is not None:
+                cam.note_arrival_lag(lag)
+            if cam.steady_late >= STEADY_LATE_FRAMES:     # waited for again (STEADY_LATE_FRAMES)
+                cam.lagging_until = -float("inf")
+                cam.steady_late = 0
+                cam.waited_after = self._last_emitted_stamp
+            else:
+                cam.lagging_until = now + self.stale_after_s
             return self._drop(camera, "late")
+        cam.steady_late = 0
         cam.last_stamp = stamp
         if cam.first_stamp is None:
             cam.first_stamp = stamp
@@ -674,9 +705,12 @@ class FrameSynchronizer:
         self._open.clear()
         self._resumed = False
         self._left_without.clear()
+        self._emitted.clear()
         self._last_emitted_stamp = -float("inf")
         for cam in self.state.values():
             cam.last_stamp = cam.first_stamp = cam.rewound_to = None
+            cam.waited_after = -float("inf")
+            cam.steady_late = 0
             cam.clock_offset_run = 0
             cam.recent_stamps.clear()
             cam.recent_offsets.clear()
@@ -929,6 +963,23 @@ class FrameSynchronizer:
         return cam.last_stamp is not None and rate > 0.0 and \
             stamp - cam.last_stamp > OVERDUE_PERIODS / rate
 
+    def _waitable_lag(self, camera: str, stamp: float, now: float,
+                      previous_received: float | None) -> float | None:
+        """For a frame of `camera` at `stamp` that came (at `now`) after its set left: how
+        long after the set opened (or input resumed) it came (s), when that is under
+        timeout_s (a set that waited for it would have had it) and it came about a capture
+        interval after the camera's frame before (`previous_received`: not a burst); else
+        None."""
+        interval = self.state[camera].capture_interval_s
+        if previous_received is None or not interval > 0.0 \
+                or now - previous_received < 0.5 * interval:
+            return None
+        for low, high, opened in self._emitted:
+            if low - self.slop_s <= stamp <= high + self.slop_s:
+                lag = now - max(opened, self._input_since)
+                return lag if lag < self.timeout_s else None
+        return None
+
     def _set_left_without(self, camera: str, stamp: float) -> _LeftWithout | None:
         """The set that left without `camera`'s frame at `stamp` while waiting for it (given
         up on or timed out; None: none)."""
@@ -964,8 +1015,9 @@ class FrameSynchronizer:
             start = max(open_set.opened, self._input_since)
             for name, frame in frames.items():
                 self.state[name].note_arrival_lag(frame.received - start)
+        low, high = open_set.bounds_without(None)
+        self._emitted.append((low, high, open_set.opened))
         if given_up or timed_out:
-            low, high = open_set.bounds_without(None)
             self._left_without.append(_LeftWithout(low, high, open_set.opened,
                                                    frozenset(given_up), frozenset(timed_out)))
         missing = tuple(name for name in self.cameras if name not in frames)
