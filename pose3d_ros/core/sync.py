@@ -36,8 +36,8 @@ receiver's monotonic clock):
     A camera's frame that comes after a set which waited for it left without it (timed
     out, or given up on: below), within slop_s of that set's stamps, is dropped ("late"),
     not made a set of its own: that would give the instant a second, one-camera output.
-* A set also stops waiting for a camera whose frame is later than its frames have been: lost on
-    the way (a lossy link, a best-effort sample dropped) or never sent (a camera that just
+  * A set also stops waiting for a camera whose frame is later than its frames have been: lost
+    on the way (a lossy link, a best-effort sample dropped) or never sent (a camera that just
     stopped). Each frame in an emitted set of two or more leaves its arrival lag (its received -
     the set's first frame's received, or input_resumed() if later); once ARRIVAL_LAGS_NEEDED are
     known, a set gives the camera up LOSS_LAG_FACTOR x the longest of its last ARRIVAL_LAGS_KEPT
