@@ -12,6 +12,12 @@ own delivered 0-4 ms after capture: how long the sets without c2 of the first se
 the rest, waited after the others' last frame (median / max ms), and sets dropped. Before a
 camera's own lags are known its sets wait by the rig's (sync.FrameSynchronizer._gives_up_after_s).
 
+A third table: c1 joining 1 s after the others with its frames 40-330 ms after capture (a
+slower detector computer started later), theirs 10-20 ms: how many of the sets of the last 4 s
+have c1, and their latency (popped - stamp) median. A camera whose late frames come within
+timeout_s of their sets' opening is waited for again (sync.STEADY_LATE_FRAMES); before
+session 48 such a camera was never in a set again.
+
 --against loads another version of the synchroniser from its file (e.g. a git worktree of an
 earlier commit) and prints it beside this checkout's.
 """
@@ -104,6 +110,24 @@ def simulate_lossy_start(sync_module: ModuleType, seconds: float, timeout_s: flo
             "first": waits[True], "rest": waits[False]}
 
 
+def simulate_slow_joiner(sync_module: ModuleType, lag_s: float, seconds: float,
+                         timeout_s: float, seed: int = 0) -> dict:
+    """c1 joins at 1 s with its frames lag_s + 0-30 ms after capture, the others' 10-20 ms:
+    of the sets stamped after `seconds` - 4 s, how many, how many with c1, and their latency
+    median (s)."""
+    rng = random.Random(seed)
+    events = sorted((round(k * PERIOD_S + (lag_s + rng.uniform(0, 0.03) if camera == "c1"
+                                           else 0.01 + rng.uniform(0, 0.01)), 3),
+                     camera, k * PERIOD_S)
+                    for camera in CAMS for k in range(30 if camera == "c1" else 0,
+                                                      int(seconds * 30)))
+    sync = sync_module.FrameSynchronizer(CAMS, sync_module.SyncParams(timeout_s=timeout_s))
+    last = [(now, s) for now, s in replay(sync, events, seconds + 0.5)
+            if s.stamp > seconds - 4.0]
+    return {"sets": len(last), "with_c1": sum("c1" in s.frames for _, s in last),
+            "latency": statistics.median(now - s.stamp for now, s in last) if last else 0.0}
+
+
 def versions_to_run(description: str, timeout_s: float
                     ) -> tuple[argparse.Namespace, dict[str, ModuleType]]:
     """The simulations' command line (--against, --seconds, --timeout-s) and the
@@ -142,6 +166,13 @@ def main() -> None:
         first, rest = (f"{len(w)}, {1e3 * statistics.median(w):.1f} / {1e3 * max(w):.1f}"
                        if w else "0" for w in (r["first"], r["rest"]))
         print(f"| | {label} | {r['sets']} | {r['dropped']} | {first} | {rest} |")
+    print("\n| c1 joining late, its frames ms after capture | version | sets of the last 4 s "
+          "| with c1 | latency median (ms) |\n|---|---|---|---|---|")
+    for lag in (0.04, 0.06, 0.08, 0.13, 0.3):
+        for label, module in versions.items():
+            r = simulate_slow_joiner(module, lag, max(args.seconds, 8.0), args.timeout_s)
+            print(f"| {lag * 1e3:.0f}-{lag * 1e3 + 30:.0f} | {label} | {r['sets']} | "
+                  f"{r['with_c1']} | {1e3 * r['latency']:.0f} |")
 
 
 if __name__ == "__main__":
