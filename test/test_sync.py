@@ -741,6 +741,23 @@ def test_a_slower_camera_that_joins_after_the_others_is_waited_for_within_the_ti
         assert max(now - s.stamp for now, s in popped) < 0.025
 
 
+def test_a_camera_that_has_not_sent_yet_holds_the_first_second_no_longer_than_a_lag():
+    """c1 sends nothing (unplugged, its driver not up yet), the others' frames come 10-20 ms
+    after capture. It is not stale until a second has passed, and a camera without a rate is
+    never due a frame, so every set of that second waited timeout_s for it (150 ms). From the
+    rig's sixth set, a camera that has sent nothing is given up on by the rig's lags like a
+    camera in its first sets: the sets from the tenth on leave within 50 ms of capture (the
+    four before them, finished at once behind the first six, are dropped as "behind" by the
+    consumer taking the newest, as before)."""
+    jitter = random.Random(2)
+    events = [(k * PERIOD + 0.01 + jitter.uniform(0, 0.01), c, k * PERIOD)
+              for c in CAMS[1:] for k in range(60)]
+    sync = FrameSynchronizer(CAMS, min_views=2, timeout_s=0.15)
+    popped = {round(s.stamp / PERIOD): now - s.stamp for now, s in _replay(sync, events, 2.5)}
+    assert all(k in popped for k in range(10, 60)), sorted(popped)
+    assert max(popped[k] for k in range(10, 30)) < 0.05, sorted(popped.items())[:12]
+
+
 def _gated_replay(sync, events, seconds, busy_s, rng):
     """As _replay, for a consumer that leaves frames in DDS while it is busy (busy_s +-10 %
     per set, DDS keeping each camera's newest) and takes them at the resume

@@ -73,7 +73,10 @@ receiver's monotonic clock):
     frame interval when that is longer (counting from the first frame of any camera if it
     never sent one) and missed a set that was emitted without it is "stale": it
     no longer holds sets back, is reported by camera_states(), and comes back to "ok" with
-    its next frame. (A pause of the whole rig therefore makes no camera stale.)
+    its next frame. (A pause of the whole rig therefore makes no camera stale.) Until then a
+    camera that has sent nothing since the synchroniser started is given up on like one in
+    its first sets (the rig's lags, below; where no consumer holds frames back): it held
+    every set of the first second for timeout_s.
   * Robust to bad stamps: a stamp equal to the camera's previous one is dropped
     ("duplicate_stamp"); one that goes backwards is dropped ("stamp_backwards") unless the
     stream restarted (a bag loop, a simulated clock reset), which resets the synchroniser
@@ -838,7 +841,8 @@ class FrameSynchronizer:
             give_up = {name: max(open_set.opened, self._input_since)
                        + self._gives_up_after_s(name)
                        if enough and self.params.give_up_late
-                       and self._due(name, open_set.reference) else float("inf")
+                       and (self._due(name, open_set.reference)
+                            or not self.state[name].frames_in) else float("inf")
                        for name in waiting}
             missing = [name for name in waiting if now < give_up[name]]
             timed_out = now - open_set.opened >= self.timeout_s
@@ -930,7 +934,8 @@ class FrameSynchronizer:
         from their sixth set), so a frame lost in a camera's first sets does not hold the
         others' set for timeout_s; inf while neither is known. (A camera slower than the
         others is given up on in its first sets and the frame dropped as "given_up"; its lag
-        is learned and lengthens the rig's wait too.) Not for a consumer that holds frames
+        is learned and lengthens the rig's wait too. A camera that has sent nothing yet is
+        given up on so too, due or not.) Not for a consumer that holds frames
         back (input_resumed): its lags count from the resume, so they are short whatever the
         camera's delay, and a slower camera's frame given up on and handed over at the
         resume taught nothing: the camera was shut out for good (a review's simulation)."""
