@@ -322,12 +322,10 @@ def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarr
     n, n_people = stacked.xy.shape[0], len(previous)
     claim = np.full(n, -1, np.intp)
     strength = detection_strength(stacked, min_score)                          # (N,)
-    # each previous person in each detection's camera: (N, Q, J, 3)
-    cam = arrays.to_cameras(previous)[:, :, stacked.camera_of]
-    cam = cam.transpose(2, 0, 1, 3)
-    depth = cam[..., 2]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        at = np.where(depth[..., None] > 1e-3, cam[..., :2] / depth[..., None], np.nan)
+    # each previous person in each detection's camera: (N, Q, J, 2) and (N, Q, J)
+    normalized, depth = arrays.normalized_and_depth(previous)
+    at = normalized[:, :, stacked.camera_of].transpose(2, 0, 1, 3)
+    depth = depth[:, :, stacked.camera_of].transpose(2, 0, 1)
     known = np.isfinite(at[..., 0])                                          # (N, Q, J)
     seen = (stacked.score >= min_score) & finite_rows(stacked.xy)             # (N, J)
     cost = np.full((n, n_people), np.inf)

@@ -469,6 +469,15 @@ class CameraArrays:
         in each optical frame."""
         return self.rotate(points) + self.translations
 
+    def normalized_and_depth(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(..., 3) rig-frame points, metres -> their normalised coordinates (..., V, 2) and
+        depth (..., V, metres) in every camera, both NaN at or behind a camera's image plane
+        (z <= 1 mm) and for NaN points."""
+        in_camera = self.to_cameras(points)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            depth = np.where(in_camera[..., 2] > 1e-3, in_camera[..., 2], np.nan)
+            return in_camera[..., :2] / depth[..., None], depth
+
     def rays(self, normalized: np.ndarray, camera_index: np.ndarray) -> np.ndarray:
         """Unit viewing rays in the rig frame from undistorted normalised coordinates.
 

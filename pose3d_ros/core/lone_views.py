@@ -83,10 +83,7 @@ class LoneViewParams:
 def projected_normalised(arrays: CameraArrays, points: np.ndarray) -> np.ndarray:
     """(P, J, 3) rig-frame points -> (V, P, J, 2) their normalised coordinates in every camera
     of `arrays`, NaN at or behind a camera's image plane (z <= 1 mm) and for NaN points."""
-    in_camera = np.moveaxis(arrays.to_cameras(points), -2, 0)  # (V, P, J, 3)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        depth = np.where(in_camera[..., 2] > 1e-3, in_camera[..., 2], np.nan)
-        return in_camera[..., :2] / depth[..., None]
+    return np.moveaxis(arrays.normalized_and_depth(points)[0], -2, 0)
 
 
 def weak_parallax(pelvis: np.ndarray, seen_by: np.ndarray, centers: np.ndarray,
