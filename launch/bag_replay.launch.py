@@ -79,7 +79,9 @@ def generate_launch_description() -> LaunchDescription:
             "rig_file", description="Calibration with the camera poses of the bag's rig."),
         DeclareLaunchArgument(
             "config", default_value=PathJoinSubstitution([share, "config", "demo.yaml"]),
-            description="Parameter file of the node (camera names must match the bag)."),
+            description="Parameter file of the node; when the rig file lacks any of its "
+                        "camera_names, the rig file's cameras are used (the bag's topics "
+                        "must be theirs)."),
         DeclareLaunchArgument(
             "rate", default_value="1.0", description="Replay speed (1.0 = as recorded)."),
         DeclareLaunchArgument(

@@ -13,6 +13,7 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
+from pose3d_ros.core.detection import DETECTOR_NAMES
 from pose3d_ros.ros.launch_args import (
     NODE_MEMORY_PROFILE_HELP,
     RVIZ_FIXED_FRAME_HELP,
@@ -39,10 +40,13 @@ def _nodes(context):
         "rig_file": rig_file, "fixed_frame": fixed_frame,
         "image_transport": LaunchConfiguration("image_transport").perform(context),
         "detector": LaunchConfiguration("detector").perform(context)})}
-    if LaunchConfiguration("lone_views").perform(context) == "true":
+    lone_views = LaunchConfiguration("lone_views").perform(context)
+    if lone_views == "true":
         # the people one camera alone sees go the monocular way, whose layout is H36M-17
         overrides.update(lone_view_people=True, monocular_method="lifter",
                          output_layout="h36m17")
+    elif lone_views == "false":       # empty: the config's lone_view_people stands
+        overrides.update(lone_view_people=False)
     environment = node_memory_environment_at_launch(context)
     frame = output_frame(LaunchConfiguration("rviz_fixed_frame").perform(context),
                          rig_file="" if tf_frame else rig_file, default=tf_frame or "world")
@@ -81,17 +85,18 @@ def generate_launch_description() -> LaunchDescription:
             description="Subscribe raw sensor_msgs/Image or JPEG/PNG CompressedImage; empty "
                         "keeps the config file's image_transport (the package's: raw)."),
         DeclareLaunchArgument(
-            "detector", default_value="",
+            "detector", default_value="", choices=["", *DETECTOR_NAMES],
             description="2D back-end: blazepose_multi (every person), blazepose (mediapipe's "
                         "graph, one person per camera), blazepose_onnx, or yolo_pose, rtmpose, "
                         "heatmap (their model files in the config: detector_model, "
                         "person_detector_model); empty keeps the config file's (the "
                         "package's: blazepose_multi)."),
         DeclareLaunchArgument(
-            "lone_views", default_value="false", choices=["true", "false"],
-            description="Also publish the people whom only one camera sees (cameras looking "
-                        "different ways, as on a robot): lone_view_people with the lifter "
-                        "and output_layout h36m17 (docs/nodes.md)."),
+            "lone_views", default_value="", choices=["", "true", "false"],
+            description="true: also publish the people whom only one camera sees (cameras "
+                        "looking different ways, as on a robot): lone_view_people with the "
+                        "lifter and output_layout h36m17 (docs/nodes.md); false: not; empty "
+                        "keeps the config file's lone_view_people (the package's: false)."),
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),

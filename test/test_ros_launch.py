@@ -189,7 +189,7 @@ def test_rviz_shows_the_frame_of_the_output_and_empty_arguments_keep_the_config(
         tree = ast.parse(text)
         for call in _calls(tree, "DeclareLaunchArgument"):
             if call.args[0].value in ("image_transport", "detector", "fixed_frame", "camera",
-                                      "cameras"):
+                                      "cameras", "lone_views"):
                 assert _keyword(call, "default_value").value == "", (name, call.args[0].value)
 
 
