@@ -4,6 +4,8 @@ a mistyped output path never deletes a user's files (found by a review: `run --o
 by the tools or by the test."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pose3d_ros.core import bagio
@@ -112,3 +114,34 @@ def test_an_existing_folder_without_overwrite_is_refused_as_before(tmp_path, cap
     (out / "thesis.tex").write_text("keep me")
     with pytest.raises(UserError, match="already exists; pass --overwrite"):
         refuse_existing(out, False, "output folder", folder=True)
+
+
+def test_a_failed_replacement_keeps_the_old_outputs_and_a_mount_point_is_refused(tmp_path):
+    """Found by a review: --overwrite deleted the old folder before moving the new one in, so
+    a failure on the way (a file that could not be deleted, a mounted volume as --out-dir)
+    lost both. The old outputs are now moved aside and back on a failure, and a mount point
+    is refused before any work."""
+    from pose3d_ros.core.output_files import _move_in
+
+    old_bag = _bag(tmp_path / "bag")
+    old_note = tmp_path / "model.json"
+    old_note.write_text("old")
+    staging = tmp_path / ".stage"
+    staging.mkdir()
+    new_bag = _bag(staging / "bag")
+    # the second move fails (its temporary is not there): the first is undone, both old
+    # outputs are back, the new bag is back in its staging folder
+    with pytest.raises(FileNotFoundError):
+        _move_in([(new_bag, old_bag), (staging / "model.json", old_note)])
+    assert old_note.read_text() == "old"
+    assert sum(1 for _ in bagio.read_messages(old_bag)) == 1 and new_bag.is_dir()
+    assert sorted(p.name for p in staging.iterdir()) == ["bag"]
+    # both present: moved in, the old ones left in the staging folder (deleted with it)
+    (staging / "model.json").write_text("new")
+    _move_in([(new_bag, old_bag), (staging / "model.json", old_note)])
+    assert old_note.read_text() == "new" and not new_bag.exists()
+    assert sorted(p.name for p in staging.iterdir()) == [".replaced-bag", ".replaced-model.json"]
+    # whole tool runs replace a bag as before (test_the_tools_own_folders_are_still_replaced);
+    # a mount point (here the proc file system, which every Linux machine has mounted)
+    with pytest.raises(UserError, match="is a mount point, which cannot be replaced"):
+        refuse_existing(Path("/proc"), True, "output folder", folder=True)

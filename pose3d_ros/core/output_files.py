@@ -80,6 +80,11 @@ def refuse_existing(path: Path, overwrite: bool, what: str = "output",
         # found by a review: a folder moved onto a link failed after all the work was done
         raise UserError(f"{what} {path} is a link (to {os.readlink(path)}): give the path it "
                         "points to, or another path")
+    if path.exists() and path.is_dir() and os.path.ismount(path):
+        # found by a review: a volume mounted as --out-dir cannot be replaced, and deleting
+        # its contents first lost the old output and the new one
+        raise UserError(f"{what} {path} is a mount point, which cannot be replaced: give a "
+                        "path inside it")
     if path.exists() and _within(Path.cwd(), path):
         raise UserError(f"{what} {path} is the folder you are in, or holds it: replacing it "
                         "would delete that folder; choose another path")
@@ -234,13 +239,42 @@ def staged_outputs(paths: Sequence[Path], overwrite: bool = False) -> Iterator[l
             if path.exists():
                 refuse_existing(path, overwrite, folder=temporary.is_dir())
         with _interrupts_held():
-            for temporary, path in written:
-                if path.is_dir() and not path.is_symlink():
-                    _remove(path)            # (a file is replaced by os.replace at once)
-                os.replace(temporary, path)
+            _move_in(written)
     finally:
+        left = []
         for staging in stagings:
-            _remove(staging)
+            shutil.rmtree(staging, ignore_errors=True)
+            if staging.exists():
+                left.append(staging)
+        if left:
+            logging.getLogger(__name__).warning(
+                "could not remove all of %s (the replaced output, or what a failure left): "
+                "delete it by hand", ", ".join(map(str, left)))
+
+
+def _move_in(written: Sequence[tuple[Path, Path]]) -> None:
+    """Move each staged temporary (in its staging folder) to its path. What is at a path is
+    first moved aside into the staging folder (a rename on the same file system), the new
+    output then moved in, and the old one deleted with the staging folder afterwards; a
+    failure on the way (a folder that cannot be renamed, a file that cannot be moved) moves
+    everything back, so the old outputs stay as they were (found by a review: deleting the
+    old folder first, then failing, lost the old output and the new one)."""
+    aside: list[tuple[Path, Path]] = []
+    moved: list[tuple[Path, Path]] = []
+    try:
+        for temporary, path in written:
+            if path.exists() or path.is_symlink():
+                old = temporary.parent / f".replaced-{path.name}"
+                os.replace(path, old)
+                aside.append((old, path))
+            os.replace(temporary, path)
+            moved.append((temporary, path))
+    except BaseException:
+        for temporary, path in reversed(moved):
+            os.replace(path, temporary)
+        for old, path in reversed(aside):
+            os.replace(old, path)
+        raise
 
 
 def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], object]) -> None:
