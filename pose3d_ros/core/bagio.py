@@ -198,6 +198,17 @@ def decode_image(msg: Any) -> np.ndarray:
 
 # --- bag files ----------------------------------------------------------------------------
 
+try:
+    import apsw
+    _APSW_ERRORS: tuple[type[BaseException], ...] = (apsw.Error,)
+except ImportError:                      # rosbags versions that read SQLite with sqlite3
+    _APSW_ERRORS = ()
+
+
+# what a storage raises when it cannot write (SQLite's "database or disk is full")
+_STORAGE_WRITE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, *_APSW_ERRORS)
+
+
 class BagWriter:
     """Write a rosbag2 (sqlite3 or MCAP) message by message.
 
@@ -226,11 +237,23 @@ class BagWriter:
         self.count = 0
 
     def __enter__(self) -> BagWriter:
-        self._writer.open()
+        with self._storage_errors():
+            self._writer.open()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._writer.close()
+        with self._storage_errors():
+            self._writer.close()
+
+    @contextlib.contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        """The storage's own errors (SQLite's "database or disk is full") as an OSError naming
+        the bag, which the tools tell in one line (found by a review: a traceback)."""
+        try:
+            yield
+        except _STORAGE_WRITE_ERRORS as exc:
+            said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise OSError(f"could not write bag {self.path}: {said}") from None
 
     def add_topic(self, topic: str, msgtype: str, latched: bool | None = None) -> Connection:
         """Declare a topic (done automatically by write)."""
@@ -257,7 +280,8 @@ class BagWriter:
                   msgtype: str) -> None:
         """Write already serialized CDR bytes (e.g. from rclpy.serialization)."""
         conn = self.add_topic(topic, msgtype)
-        self._writer.write(conn, int(stamp_ns), data)
+        with self._storage_errors():
+            self._writer.write(conn, int(stamp_ns), data)
         self.count += 1
 
 
@@ -281,8 +305,13 @@ class CorruptBagError(ValueError):
 # malformed SQLite file, a metadata.yaml that does not parse, CDR bytes that do not decode).
 # (SerdeError: a message whose CDR header is damaged, or the bytes of a compressed message
 # read without the metadata that says so: a traceback in every tool, a review found)
-_CORRUPT = (ReaderError, yaml.YAMLError, sqlite3.DatabaseError, struct.error,
-            UnicodeDecodeError, SerdeError)
+# (apsw.Error: rosbags reads SQLite bags through apsw, which raised CorruptError as a traceback
+# from a .db3 damaged after its header, found by a review)
+_CORRUPT: tuple[type[BaseException], ...] = (
+    ReaderError, yaml.YAMLError, sqlite3.DatabaseError, struct.error, UnicodeDecodeError,
+    SerdeError, *_APSW_ERRORS)
+# a message's bytes that do not decode (besides the above)
+_UNDECODED: tuple[type[BaseException], ...] = (*_CORRUPT, ValueError, IndexError)
 
 
 def _corrupt(path: Path, exc: BaseException, where: str = "") -> CorruptBagError:
@@ -333,7 +362,7 @@ def read_messages(path: Path | str, topics: Iterable[str] | None = None, *,
         for conn, stamp, raw in reader.messages(connections=connections):
             try:
                 msg = store.deserialize_cdr(raw, conn.msgtype) if deserialize else None
-            except (*_CORRUPT, ValueError, IndexError) as exc:
+            except _UNDECODED as exc:
                 raise _corrupt(path, exc, f": a {conn.msgtype} message on {conn.topic} at "
                                f"{int(stamp)} ns does not decode") from None
             yield BagMessage(conn.topic, int(stamp), conn.msgtype, bytes(raw), msg)
