@@ -3,6 +3,7 @@ work, the model, its .json and its .pt staged and moved in together, --debug for
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -98,7 +99,8 @@ def test_an_interrupt_while_the_files_are_moved_in_waits_until_all_are(tmp_path,
             export_onnx(_model(), out, {"trained_on": ["second"]}, overwrite=True)
     finally:
         signal.signal(signal.SIGINT, previous)
-    assert len(moves) == 3
+    # each old file moved aside into the staging folder, then each new one moved in
+    assert sum(Path(d).parent == tmp_path for d in moves) == 3 and len(moves) == 6
     assert json.loads(out.with_suffix(".json").read_text())["trained_on"] == ["second"]
 
 
