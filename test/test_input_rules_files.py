@@ -410,3 +410,45 @@ def test_videos_of_different_lengths_are_told(tmp_path, caplog):
     assert len(sets) == 10
     told = [r.getMessage() for r in caplog.records if "different lengths" in r.getMessage()]
     assert len(told) == 1 and "a.mp4 30, b.mp4 10" in told[0], told
+
+
+# --- .npz files ---------------------------------------------------------------------------
+
+def test_npz_files_cut_short_are_one_line_and_a_damaged_cache_is_detected_again(
+        tmp_path, capsys, caplog):
+    """Found by a review: an .npz cut short or empty came out of calibrate --keypoints and
+    run --truth as a zipfile.BadZipFile / EOFError traceback, and a damaged detection cache
+    failed every later run until the user found and deleted it."""
+    import logging
+
+    from pose3d_ros.core.detection.cache import detect_video_set
+    from pose3d_ros.core.mocap_render import load_truth_joints
+    from pose3d_ros.core.output_files import DamagedFileError
+    from pose3d_ros.tools import calibrate
+
+    good = tmp_path / "2d.npz"
+    np.savez(good, keypoints=np.zeros((3, 2, 1, 33, 2)), scores=np.ones((3, 2, 1, 33)))
+    cut, empty = tmp_path / "cut.npz", tmp_path / "empty.npz"
+    cut.write_bytes(good.read_bytes()[:good.stat().st_size // 2])
+    empty.touch()
+    rig = _rig_yaml(tmp_path / "rig.yaml", cameras=2)
+    for bad in (cut, empty):
+        out = tmp_path / "out.yaml"
+        assert run_cli(calibrate.main, ["--keypoints", str(bad), "--intrinsics", str(rig),
+                                        "--out", str(out)]) == 2
+        line = _one_line(capsys)
+        assert str(bad) in line and "keypoints and scores, or one cut short" in line, line
+        assert not out.exists()
+        with pytest.raises(DamagedFileError, match=f"{bad} is not a render_mocap truth.npz"):
+            load_truth_joints(bad)
+    # a detection cache cut short: a warning, the same 2D detected again, the cache rewritten
+    videos = video_paths("single")[:1]
+    first = detect_video_set(videos, "blazepose_multi", max_frames=2, cache_folder=tmp_path)
+    (cache,) = tmp_path.glob(f"{videos[0].stem}_blazepose_multi_*.npz")
+    cache.write_bytes(cache.read_bytes()[:100])
+    with caplog.at_level(logging.WARNING, logger="pose3d_ros.core.detection.cache"):
+        again = detect_video_set(videos, "blazepose_multi", max_frames=2, cache_folder=tmp_path)
+    assert any(str(cache) in r.getMessage() and "detecting again" in r.getMessage()
+               for r in caplog.records), caplog.text
+    assert np.array_equal(first[0].keypoints, again[0].keypoints, equal_nan=True)
+    assert detect_video_set(videos, "blazepose_multi", max_frames=2, cache_folder=tmp_path)

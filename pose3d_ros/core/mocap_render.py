@@ -46,6 +46,7 @@ from .mocap import (
     parse_motion,
 )
 from .mocap_scenes import CYCLIC_CLIPS
+from .output_files import npz_file
 from .silence import fd_silenced
 
 RENDER_CAMERA = "camera"   # the rendered camera's name (its video: <name>.mp4)
@@ -179,11 +180,8 @@ def load_truth_joints(path: Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path} does not exist")
-    try:
-        with np.load(path) as data:
-            joints = np.asarray(data["joints"], np.float64)
-    except (OSError, ValueError, KeyError) as err:
-        raise ValueError(f"{path} is not a render_mocap truth.npz ({err})") from None
+    with npz_file(path, "a render_mocap truth.npz") as data:
+        joints = np.asarray(data["joints"], np.float64)
     if joints.ndim != 4 or joints.shape[2:] != (H36M17.num_joints, 3):
         raise ValueError(f"{path}: joints of shape {joints.shape}, expected (frames, people, "
                          f"{H36M17.num_joints}, 3)")

@@ -277,6 +277,41 @@ def _move_in(written: Sequence[tuple[Path, Path]]) -> None:
         raise
 
 
+class DamagedFileError(UserError, ValueError):
+    """A file that cannot be read as what it should be (cut short, empty, overwritten): a
+    user's mistake to tell in one line, and a ValueError for callers that catch those."""
+
+
+@contextlib.contextmanager
+def npz_file(path: Path | str, what: str) -> Iterator[Any]:
+    """The open np.load of an .npz file (allow_pickle off: a file never runs code), for reading
+    its arrays inside the block. DamagedFileError naming the file and `what` it should be when
+    it is not one: missing arrays, an empty or cut-short file, not a zip of NumPy arrays, one
+    array (.npy), pickled objects (found by a review: zipfile.BadZipFile and EOFError came out
+    of calibrate --keypoints, run --truth and train_lifter's cache as tracebacks).
+    FileNotFoundError when there is no file."""
+    import zipfile
+
+    import numpy as np
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("one NumPy array, not an .npz of named arrays")
+        with data:
+            yield data
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, DamagedFileError):
+            raise
+        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if isinstance(exc, KeyError):
+            said = f"no array {said}"
+        raise DamagedFileError(f"{path} is not {what}, or one cut short ({said})") from None
+
+
 def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], object]) -> None:
     """Write one file whole or not at all: `content` (bytes, or a function that writes them to
     the binary file it is given) goes to a file opened under a temporary name of its own in

@@ -38,6 +38,7 @@ from pose3d_ros.core.output_files import (
     add_common_arguments,
     float_in,
     int_at_least,
+    npz_file,
     positive_float,
     progress,
     refuse_existing,
@@ -154,19 +155,7 @@ def check_frame_id(frame_id: str, cameras: list[CameraModel] | None) -> None:
 def load_keypoints_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """2D people from an .npz with `keypoints` (F, V, P, J, 2) raw pixels (NaN where absent)
     and `scores` (F, V, P, J), BlazePose-33 joints."""
-    try:
-        data = np.load(path)          # allow_pickle stays off: a file never runs code
-    except OSError as err:
-        raise UserError(f"{path}: {err.strerror or err}") from None
-    except (EOFError, ValueError):   # empty, or not NumPy's format (pickles are refused)
-        raise UserError(f"{path} is not an .npz file of NumPy arrays") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise UserError(f"{path} holds one array, not an .npz with the arrays keypoints and "
-                        "scores")
-    with data:
-        missing = {"keypoints", "scores"} - set(data.files)
-        if missing:
-            raise ValueError(f"{path}: missing arrays {sorted(missing)}")
+    with npz_file(path, "an .npz of the arrays keypoints and scores") as data:
         kp, sc = data["keypoints"].astype(np.float64), data["scores"].astype(np.float64)
     if kp.ndim != 5 or kp.shape[-1] != 2 or sc.shape != kp.shape[:-1]:
         raise ValueError(f"{path}: keypoints must be (F, V, P, J, 2) and scores (F, V, P, J), "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -21,9 +22,11 @@ import numpy as np
 from ..data_paths import default_data_dir
 from ..image_decode import jpeg_round_trip
 from ..layouts import JointLayout, get_layout
-from ..output_files import write_atomically
+from ..output_files import DamagedFileError, npz_file, write_atomically
 from ..types import Detections2D, as_image_size
 from ..video import end_of_videos, warn_unequal_lengths
+
+log = logging.getLogger(__name__)
 
 CACHE_VERSION = 4  # bump when every back-end's output changes (4: blazepose_multi/onnx track ROIs)
 # Revisions of single back-ends, so a change of one leaves the others' cached 2D valid
@@ -113,7 +116,7 @@ def _save(target: Path, det: VideoDetections) -> None:
 
 
 def _load(source: Path) -> VideoDetections:
-    with np.load(source) as data:
+    with npz_file(source, "a detection cache file") as data:
         return VideoDetections(
             data["keypoints"], data["scores"], data["boxes"], data["person_scores"],
             data["num_people"], as_image_size(data["image_size"]),
@@ -153,7 +156,10 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
     targets = [folder / f"{p.stem}_{detector_name}_{cache_key(p, detector_name, key_options)}"
                f".npz" for p in videos]
     if use_cache and all(t.is_file() for t in targets):
-        return [_load(t) for t in targets]
+        try:
+            return [_load(t) for t in targets]
+        except DamagedFileError as exc:     # (a disk error, a copy cut short): detect again
+            log.warning("%s: detecting again", exc)
     from ..output_files import progress as progress_bar
 
     captures = [cv2.VideoCapture(str(p)) for p in videos]

@@ -42,6 +42,7 @@ from .. import bagio
 from ..bag_cameras import TF_STATIC, CameraTopics, bag_where, camera_topics
 from ..bag_tracks import FrameSetIndex, frame_sets, index_frame_sets, skipped_images
 from ..camera import CameraModel, camera_model_from_info_msg
+from ..output_files import DamagedFileError, npz_file
 from ..static_tf import StaticTransform, transforms_from_message
 from .dataset import BlazePoseSequence, ViewDetections, load_views, save_views
 
@@ -205,7 +206,7 @@ def _save(cache_file: Path, rec: BagRecording) -> None:
 
 
 def _load(cache_file: Path, path: Path) -> BagRecording:
-    with np.load(cache_file) as data:
+    with npz_file(cache_file, "a bag's detection cache file") as data:
         views = load_views(data)
         cameras = [CameraModel(str(name), str(frame), int(size[0]), int(size[1]), K,
                                data[f"cam_dist{v}"], str(model))
@@ -236,7 +237,10 @@ def read_bag_recording(path: str | Path, image_topics: Sequence[str] | None = No
         cache_file = Path(cache_dir) / f"bag_{path.name}_{key}_blazepose.npz"
         if cache_file.is_file():
             log.info("%s: 2D detections from the cache %s", path, cache_file)
-            return _load(cache_file, path)
+            try:
+                return _load(cache_file, path)
+            except DamagedFileError as exc:   # (a disk error, a copy cut short): detect again
+                log.warning("%s: detecting again", exc)
     cams = training_cameras(path, image_topics)
     if len(cams) < 2:
         log.warning("bag %s: only one camera (%s); pseudo-labels need two or more", path,

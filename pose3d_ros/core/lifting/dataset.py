@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from ..layouts import BLAZEPOSE33, H36M17, convert_joint_scores, convert_joints
-from ..output_files import write_atomically
+from ..output_files import DamagedFileError, npz_file, write_atomically
 from ..types import as_image_size
 
 if TYPE_CHECKING:
@@ -184,8 +184,11 @@ def detect_recording(video_paths: list[Path], cache_file: Path | None = None,
                      progress: bool = True) -> list[ViewDetections]:
     """BlazePose detections of every camera of a recording, cached in an .npz file."""
     if cache_file is not None and Path(cache_file).is_file():
-        with np.load(cache_file) as data:
-            return load_views(data)
+        try:
+            with npz_file(cache_file, "a detection cache file") as data:
+                return load_views(data)
+        except DamagedFileError as exc:     # (a disk error, a copy cut short): detect again
+            log.warning("%s: detecting again", exc)
     views = [detect_video_blazepose(p, progress=progress) for p in video_paths]
     if cache_file is not None:
         save_views(cache_file, views)
