@@ -88,3 +88,20 @@ def test_eval_detection_tells_missing_onnx_models_before_any_detection(tmp_path,
     err = _one_line(capsys)
     assert "BlazePose ONNX models missing" in err and "convert_blazepose_onnx" in err
     assert not (tmp_path / "data").exists()
+
+
+def test_figures_files_are_strict_json():
+    """Found by a review: eval_multiview --json wrote bare NaN (figures that could not be
+    computed), which strict parsers (JavaScript's JSON.parse) refuse. The tools' JSON goes
+    through output_files.json_text: NaN and infinities as null, NumPy values as numbers."""
+    import numpy as np
+
+    from pose3d_ros.core.output_files import json_text
+
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    text = json_text({"nan": float("nan"), "rows": np.array([[1.0, np.inf], [np.nan, 2.0]]),
+                      "scalar": np.float32(2.5), "count": (np.int64(3), -np.inf)})
+    assert json.loads(text, parse_constant=refuse) == {
+        "nan": None, "rows": [[1.0, None], [None, 2.0]], "scalar": 2.5, "count": [3, None]}

@@ -277,6 +277,31 @@ def _move_in(written: Sequence[tuple[Path, Path]]) -> None:
         raise
 
 
+def json_ready(value: Any) -> Any:
+    """`value` for JSON, which has no NaN or infinity: nested dicts, lists and tuples with
+    NumPy arrays and scalars as Python lists and numbers, every non-finite float as None."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [json_ready(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_text(value: Any, indent: int | None = 1) -> str:
+    """Strict JSON of `value` (json_ready: NaN and infinities as null), which every JSON
+    parser reads (found by a review: eval_multiview --json wrote bare NaN, which
+    JavaScript's JSON.parse refuses)."""
+    import json
+
+    return json.dumps(json_ready(value), indent=indent, allow_nan=False)
+
+
 class DamagedFileError(UserError, ValueError):
     """A file that cannot be read as what it should be (cut short, empty, overwritten): a
     user's mistake to tell in one line, and a ValueError for callers that catch those."""

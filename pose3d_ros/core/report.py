@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .output_files import json_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -423,18 +424,6 @@ def write_report(data: ReportData, path: Path | str) -> Path:
     return path
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value)}")
-
-
-def _finite_or_none(value: object) -> object:
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
 def write_evaluation(evaluation: "Evaluation | None", out_dir: Path, *, title: str,
                      images: Iterable[tuple[str, np.ndarray]] = (), notes: Sequence[str] = (),
                      per_camera: dict[str, dict[str, float]] | None = None,
@@ -453,16 +442,15 @@ def write_evaluation(evaluation: "Evaluation | None", out_dir: Path, *, title: s
         from .evaluation import latency_summary
         headline.update(latency_summary(latency_s))
     headline.update(summary or {})
-    payload: dict[str, object] = {"summary": {k: _finite_or_none(v) for k, v in headline.items()},
+    payload: dict[str, object] = {"summary": headline,
                                   "notes": list(notes)}
     if evaluation is not None:
         joint_names = list(evaluation.layout.joint_names)
         payload.update({
             "time_s": evaluation.time_s.tolist(),
-            "per_frame_m": {k: [_finite_or_none(float(x)) for x in v]
-                            for k, v in evaluation.per_frame.items()},
-            "per_joint_m": {k: dict(zip(joint_names, [_finite_or_none(float(x)) for x in v],
-                                        strict=True)) for k, v in evaluation.per_joint.items()},
+            "per_frame_m": dict(evaluation.per_frame),
+            "per_joint_m": {k: dict(zip(joint_names, v, strict=True))
+                            for k, v in evaluation.per_joint.items()},
             "latency_s": {k: v.tolist() for k, v in evaluation.latency_s.items()}})
     elif latency_s:
         payload["latency_s"] = {k: np.asarray(v, np.float64).tolist()
@@ -472,16 +460,13 @@ def write_evaluation(evaluation: "Evaluation | None", out_dir: Path, *, title: s
             "time_s": [] if stability_time_s is None else np.asarray(stability_time_s).tolist(),
             "ids": stability.ids.tolist(),
             "people_per_frame": stability.people_per_frame.tolist(),
-            "root_depth_m": [[_finite_or_none(float(x)) for x in row]
-                             for row in stability.root_depth.T],
+            "root_depth_m": stability.root_depth.T,
             # bone -> one CV per id (null: fewer than 10 frames of it)
-            "bone_cv": {name: [_finite_or_none(float(x)) for x in cv] for name, cv in zip(
-                stability.bone_names, stability.bone_cv.T, strict=True)}}
+            "bone_cv": dict(zip(stability.bone_names, stability.bone_cv.T, strict=True))}
     if per_camera:        # (they were drawn only: an audit could not read them back)
-        payload["per_camera"] = {camera: {k: _finite_or_none(float(v)) for k, v in values.items()}
-                                 for camera, values in per_camera.items()}
+        payload["per_camera"] = per_camera
     json_path = out_dir / "evaluation.json"
-    json_path.write_text(json.dumps(payload, indent=1, default=_json_default))
+    json_path.write_text(json_text(payload))
     if playback_html:
         (out_dir / "playback.html").write_text(playback_html, encoding="utf-8")
     if not snapshots and evaluation is not None and len(evaluation.time_s):

@@ -34,7 +34,6 @@ temporary name and moved in when complete.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -55,6 +54,7 @@ from pose3d_ros.core.left_right import mirror_index
 from pose3d_ros.core.output_files import (
     add_common_arguments,
     int_at_least,
+    json_text,
     progress,
     refuse_existing,
     run_cli,
@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args.frames)
     if args.json:
         with staged_output(args.json, args.overwrite) as temporary:
-            temporary.write_text(json.dumps(result, indent=2))
+            temporary.write_text(json_text(result, indent=2))
     print(to_markdown(result))
     return 0
 
