@@ -198,6 +198,13 @@ def test_an_earlier_runs_checkpoint_is_kept_unless_resumed_or_overwritten(tmp_pa
     assert len(err) == 1 and "holds an earlier run's training" in err[0], err
     assert "--resume" in err[0] and "--overwrite" in err[0]
     assert (work / "checkpoint.pt").read_bytes() == b"epoch 5"
+    # a history.json alone (a review: replaced without a word)
+    (work / "checkpoint.pt").unlink()
+    (work / "history.json").write_text("precious")
+    assert _run(tmp_path, out) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{work / 'history.json'} holds an earlier run's" in err[0], err
+    assert (work / "history.json").read_text() == "precious"
 
     def interrupted(argv):
         raise KeyboardInterrupt(f"the last finished epoch is kept in {work}: the same "

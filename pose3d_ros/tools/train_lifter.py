@@ -106,11 +106,13 @@ def check_outputs(args: argparse.Namespace) -> None:
     # its checkpoint folder too: a read-only one failed after the 2D step (audit)
     refuse_existing(work_dir(args), True, "work folder (--work-dir)", folder=True,
                     replaces=False)                  # written into, never replaced
-    checkpoint = work_dir(args) / "checkpoint.pt"
-    if checkpoint.is_file() and not args.resume and not args.overwrite:
-        # a rerun without --resume started over and replaced it at its first epoch (audit)
-        raise UserError(f"{checkpoint} holds an earlier run's training: --resume to continue "
-                        "it, or --overwrite to start over")
+    for name in ("checkpoint.pt", "history.json"):
+        earlier = work_dir(args) / name
+        if earlier.exists() and not args.resume and not args.overwrite:
+            # a rerun without --resume started over and replaced the checkpoint at its first
+            # epoch (audit); a history.json alone was replaced too (a review)
+            raise UserError(f"{earlier} holds an earlier run's training: --resume to continue "
+                            "it, or --overwrite to start over")
 
 
 def initial_checkpoint(init_from: Path | None) -> Path | None:
