@@ -153,6 +153,8 @@ def test_openpose_coco18_file(tmp_path):
     ("wrong_rt", "calibration.json: camera 'cam01' RT has 11 values"),
     ("detection_type", "cam01.txt: unknown skeleton type"),
     ("detection_short", "cam02.txt: truncated"),
+    # a review: scored on the other cameras without a word
+    ("camera_missing", r"calibration.json: no camera for the 2D files \['cam03.txt'\]"),
 ])
 def test_bad_shelf_files_name_the_file(show, tmp_path, case, message):
     root = tmp_path / "Shelf"
@@ -175,6 +177,8 @@ def test_bad_shelf_files_name_the_file(show, tmp_path, case, message):
     elif case == "detection_short":
         path = root / "detection" / "cam02.txt"
         path.write_text(" ".join(path.read_text().split()[:-5]))
+    elif case == "camera_missing":
+        del cal["cam03"]
     (root / "calibration.json").write_text(json.dumps(cal))
     with pytest.raises(ValueError, match=message):
         load_campus_shelf(root, "shelf")
