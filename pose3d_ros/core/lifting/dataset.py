@@ -142,19 +142,29 @@ def detect_video_blazepose(video_path: str | Path, max_frames: int | None = None
     import cv2
     from tqdm import tqdm
 
+    from ..video import end_of_videos
+
     cap = cv2.VideoCapture(str(video_path))
     if not cap.isOpened():
         raise ValueError(f"cannot open video {video_path}")
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    with BlazePoseSequence() as pose:
-        for _ in tqdm(range(total or 10**9), desc=Path(video_path).name, disable=not progress,
-                      total=total):
-            ok, frame = cap.read()
-            if not ok or (max_frames is not None and len(pose) >= max_frames):
-                break
-            pose.add(frame)
-        views = pose.result()
-    cap.release()
+    try:
+        with BlazePoseSequence() as pose:
+            for _ in tqdm(range(total or 10**9), desc=Path(video_path).name,
+                          disable=not progress, total=total):
+                if max_frames is not None and len(pose) >= max_frames:
+                    break
+                ok, frame = cap.read()
+                if not ok:
+                    # decoding that stops before the container's end is a damaged video, not
+                    # a shorter one (found by a review: eval_lifter scored the first 53 of
+                    # 100 frames without a word)
+                    end_of_videos([Path(video_path)], [True], len(pose), [total or 0], True)
+                    break
+                pose.add(frame)
+            views = pose.result()
+    finally:
+        cap.release()
     if not len(views.keypoints):
         raise ValueError(f"no frames read from {video_path}")
     return views

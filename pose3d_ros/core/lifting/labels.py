@@ -25,9 +25,13 @@ log = logging.getLogger(__name__)
 
 def check_recording(recording: str) -> tuple[list[Path], Path, str, list[CameraModel]]:
     """(videos, calibration path, name, cameras) of a recording, checked before any 2D
-    detection runs: the videos exist, the calibration has one camera per video, and there
-    are at least two (pseudo-labels are triangulated). ValueError / FileNotFoundError saying
-    what is wrong."""
+    detection runs: the videos exist and can be read, the calibration has one camera per
+    video whose image size is the video's (video_bag.sized_cameras, the other tools' check:
+    the calibrated image or its top-left crop within the encoder's padding), and there are
+    at least two (pseudo-labels are triangulated). ValueError / FileNotFoundError saying what
+    is wrong (found by a review: a 640x480 calibration for 1080p videos, an empty video
+    refused only after another camera's 2D had run)."""
+    from ..video_bag import sized_cameras
     from .dataset import load_cameras
 
     videos, calib, name = recording_inputs(recording)
@@ -40,6 +44,7 @@ def check_recording(recording: str) -> tuple[list[Path], Path, str, list[CameraM
     if len(cameras) < 2:
         raise ValueError(f"recording {recording} has {len(cameras)} camera: pseudo-labels are "
                          "triangulated and need two or more synchronised, calibrated cameras")
+    sized_cameras(videos, cameras, crop_padding=True, scale_option=False, crop_option=False)
     return videos, calib, name, cameras
 
 
