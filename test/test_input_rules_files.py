@@ -110,19 +110,22 @@ def test_a_damaged_bag_is_told_in_one_line_naming_it(small_bags, tmp_path, capsy
     assert len(list(bagio.read_messages(small_bags / storage))) == 1 + 2 * 4 * 2
 
 
-def test_a_sqlite_bag_damaged_after_its_header_is_told_in_one_line(small_bags, tmp_path,
-                                                                   capsys):
-    """Four pages a third of the way into the .db3 overwritten (a disk error, a copy gone
-    wrong): the bag opens, its messages do not read (found by a review: SQLite's
-    apsw.CorruptError came out as a traceback in run, evaluate and train_lifter)."""
+@pytest.mark.parametrize("storage", ["sqlite3", "mcap"])
+def test_a_bag_damaged_after_its_header_is_told_in_one_line(small_bags, tmp_path, capsys,
+                                                            storage):
+    """Four pages a third of the way into the storage file overwritten (a disk error, a copy
+    gone wrong): the bag opens, its messages do not all read. Found by a review: SQLite's
+    apsw.CorruptError came out as a traceback in run, evaluate and train_lifter; the MCAP
+    reader skipped the damaged chunk without a word (evaluate scored what was left, exit 0):
+    fewer messages than metadata.yaml lists is now damage."""
     def scramble(bag):
-        data = next(bag.glob("*.db3"))
+        data = next(f for f in bag.iterdir() if f.suffix in (".mcap", ".db3"))
         raw = bytearray(data.read_bytes())
         start = len(raw) // 3 // 4096 * 4096
         raw[start:start + 4 * 4096] = b"\x5a" * (4 * 4096)
         data.write_bytes(bytes(raw))
 
-    bag = _damaged_bag(small_bags / "sqlite3", tmp_path / "damaged", scramble)
+    bag = _damaged_bag(small_bags / storage, tmp_path / "damaged", scramble)
     with pytest.raises(bagio.CorruptBagError, match=f"bag {bag} is corrupt or truncated"):
         list(bagio.read_messages(bag))
     out = tmp_path / "out"
@@ -225,6 +228,30 @@ def test_a_video_damaged_in_the_middle_is_refused_not_cut_short(tmp_path, capsys
                                    "--max-frames", str(decoded), str(bag)]) == 0
     assert sum(1 for m in bagio.read_messages(bag, ["/cam01/image_raw/compressed"],
                                               deserialize=False)) == decoded
+
+
+def test_a_recording_for_the_lifter_checks_its_videos_as_the_other_tools_do(tmp_path):
+    """Found by a review: eval_lifter and train_lifter --recording took videos of another
+    size than their calibration, and one damaged in the middle (scored on its first frames),
+    without a word; an empty video was told only after another camera's 2D had run."""
+    from pose3d_ros.core.lifting.dataset import detect_video_blazepose
+    from pose3d_ros.core.lifting.labels import check_recording
+
+    root = tmp_path / "rec"
+    (root / "videos").mkdir(parents=True)
+    (root / "calibration").mkdir()
+    shutil.copy(calibration_path("single"), root / "calibration" / "Calib.qca.txt")
+    videos = [_video(root / "videos" / f"cam0{k + 1}.mp4") for k in range(4)]
+    with pytest.raises(ValueError, match=f"cam01: video frames are {W}x{H} but the "
+                                         "calibration says"):
+        check_recording(str(root))
+    videos[1].write_bytes(b"")
+    with pytest.raises(ValueError, match=f"{videos[1]} is not a readable video"):
+        check_recording(str(root))
+    damaged = _damaged_in_the_middle(_video(tmp_path / "intact.mp4"), tmp_path / "cam.mp4")
+    with pytest.raises(ValueError, match=f"{damaged}: decoding stops at frame"):
+        detect_video_blazepose(damaged, progress=False)
+    assert len(detect_video_blazepose(damaged, max_frames=3, progress=False).keypoints) == 3
 
 
 def test_videos_of_different_frame_rates_are_not_paired_silently(tmp_path, capsys):
