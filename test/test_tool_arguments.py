@@ -497,8 +497,9 @@ _POSITIVE, _NON_NEGATIVE, _UNIT = ("inf", "nan", "0", "-1"), ("inf", "nan", "-1"
 
 def _numeric_cases():
     """(tool, option, refused value) of every numeric option with a range of the offline
-    tools (those whose values the core checks itself, render_mocap's and eval_lifter's, are
-    in their own tests)."""
+    tools (those whose values the core checks itself, eval_lifter's, are in their own tests;
+    render_mocap's sizes and length, a review found 224 GiB asked for and a writer
+    traceback, are argparse's too)."""
     from pose3d_ros.tools import (
         convert_blazepose_onnx,
         demo_2d,
@@ -532,7 +533,10 @@ def _numeric_cases():
         (train_lifter, "--arm-mix", _UNIT), (train_lifter, "--leg-mix", _UNIT),
         (train_lifter, "--tilt", _UNIT), (train_lifter, "--clean-share", _UNIT),
         (train_lifter, "--synthetic-share", _UNIT), (train_lifter, "--epochs", ("0",)),
-        (train_lifter, "--batch-size", ("1",)), (train_lifter, "--threads", ("0",))]
+        (train_lifter, "--batch-size", ("1",)), (train_lifter, "--threads", ("0",)),
+        (render_mocap, "--seconds", ("0", "nan", "1e9")),
+        (render_mocap, "--fps", ("0", "inf", "1000")),
+        (render_mocap, "--width", ("8", "100000")), (render_mocap, "--height", ("100000",))]
     return [(tool, option, value) for tool, option, values in table for value in values]
 
 

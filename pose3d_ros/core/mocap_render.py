@@ -150,7 +150,9 @@ def _video_writer(path: Path, fps: float, width: int, height: int
 
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     if not writer.isOpened():
-        raise RuntimeError("OpenCV cannot write mp4 video here")
+        # an OSError: the tools tell it in one line (a review: a RuntimeError traceback)
+        raise OSError(f"{path}: OpenCV cannot write an mp4 video there (a full disk, a folder "
+                      "it cannot write, or a frame size its encoder refuses)")
     def write(frame: np.ndarray) -> None:
         writer.write(frame)
 

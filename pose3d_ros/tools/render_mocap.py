@@ -23,6 +23,8 @@ from pose3d_ros.core.mocap_scenes import CYCLIC_CLIPS
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
+    float_in,
+    int_in,
     progress,
     refuse_existing,
     run_cli,
@@ -37,12 +39,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "(an existing one only with --overwrite)")
     parser.add_argument("--clips", nargs="+", default=["walk", "walk"],
                         help=f"one cyclic clip per person: {', '.join(sorted(CYCLIC_CLIPS))}")
-    parser.add_argument("--seconds", type=float, default=6.0, help="video length (s)")
-    parser.add_argument("--fps", type=float, default=30.0, help="video frame rate (Hz)")
-    parser.add_argument("--width", type=int, default=1280,
-                        help="video width in pixels (even: the mp4 writer drops an odd column)")
-    parser.add_argument("--height", type=int, default=720,
-                        help="video height in pixels (even: the mp4 writer drops an odd row)")
+    # (bounded: a review's --seconds 1e9 asked for 224 GiB, --width 100000 failed in the
+    # video writer with a traceback)
+    parser.add_argument("--seconds", type=float_in(0.0, 3600.0, above_low=True), default=6.0,
+                        help="video length (s), up to an hour")
+    parser.add_argument("--fps", type=float_in(1.0, 240.0), default=30.0,
+                        help="video frame rate (Hz), 1-240")
+    parser.add_argument("--width", type=int_in(16, 8192), default=1280,
+                        help="video width in pixels (16-8192; even: the mp4 writer drops an "
+                             "odd column)")
+    parser.add_argument("--height", type=int_in(16, 8192), default=720,
+                        help="video height in pixels (16-8192; even: the mp4 writer drops an "
+                             "odd row)")
     parser.add_argument("--fov", type=float, default=50.0, help="horizontal field of view (deg)")
     parser.add_argument("--distance", type=float, default=4.0,
                         help="camera distance from the middle of the paths (m)")
