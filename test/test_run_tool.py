@@ -161,7 +161,13 @@ def test_user_mistakes_are_told_before_any_work(tmp_path, capsys):
     parameters = dict(run.node_parameters(args, {"cam01": None}, False, "world"))
     assert parameters["detector"] == "yolo_pose" and parameters["detector_model"] == str(model)
     # a lifter of one's own reaches the node; the flag is checked first
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model")
     for extra, told in ((["--lifter-model", str(tmp_path / "none.onnx")], "does not exist"),
+                        (["--lifter-model", str(tmp_path)], "is a folder, not a lifter .onnx"),
+                        # a review: told after the input bag was written
+                        (["--lifter-model", str(junk)],
+                         f"--lifter-model: lifter model {junk} is not"),
                         (["--lifter-model", str(model), "--monocular-method", "detector_3d"],
                          "is for --monocular-method lifter")):
         assert run_cli(run.main, base + extra) == 2

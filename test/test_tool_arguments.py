@@ -510,7 +510,7 @@ def _numeric_cases():
 
     table = [
         (run, "--scale", _POSITIVE), (run, "--fps", _POSITIVE), (run, "--timeout", _POSITIVE),
-        (run, "--max-frames", ("0", "-1")),
+        (run, "--max-frames", ("0", "-1")), (run, "--floor-height", ("nan", "11")),
         (evaluate, "--max-match-distance", _POSITIVE),
         (evaluate, "--tolerance", _NON_NEGATIVE), (evaluate, "--max-frames", ("0",)),
         (demo, "--scale", _POSITIVE), (demo, "--timeout", _POSITIVE),

@@ -303,7 +303,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise UserError("--prior-weight scales towards the --height prior; --height 0 has none")
     for model in args.model:
         if not model.is_file():
-            raise UserError(f"--model {model} does not exist")
+            raise UserError(f"--model {model} " + ("is a folder, not a lifter .onnx"
+                                                  if model.is_dir() else "does not exist"))
         try:
             OnnxLifter(model)
         except ValueError as err:

@@ -58,6 +58,7 @@ from pose3d_ros.core.monocular import MONOCULAR_METHODS
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
+    float_in,
     int_at_least,
     positive_float,
     progress,
@@ -106,7 +107,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--body-height", type=float, default=0.0,
                         help="people's standing height in metres for one-camera depth (0: the "
                         "3D's own size)")
-    parser.add_argument("--floor-height", type=float, default=None,
+    parser.add_argument("--floor-height", type=float_in(-10.0, 10.0), default=None,
                         help="one camera: the calibration's frame has z up and a flat floor "
                         "at this height (m); each person's distance then comes from their "
                         "ankles on it (monocular_floor; needs a camera pose)")
@@ -187,7 +188,14 @@ def check_inputs(args: argparse.Namespace) -> None:
         if args.monocular_method != "lifter":
             raise UserError("--lifter-model is for --monocular-method lifter")
         if not args.lifter_model.is_file():
-            raise UserError(f"--lifter-model {args.lifter_model} does not exist")
+            raise UserError(f"--lifter-model {args.lifter_model} "
+                            + ("is a folder, not a lifter .onnx" if args.lifter_model.is_dir()
+                               else "does not exist"))
+        from pose3d_ros.core.lifting.runtime import OnnxLifter
+        try:                  # before any work (a review: told after the input bag was written)
+            OnnxLifter(args.lifter_model)
+        except ValueError as err:
+            raise UserError(f"--lifter-model: {err}") from None
     if args.floor_height is not None and args.videos and args.calibration is None:
         raise UserError("--floor-height needs the camera's pose over the floor: give a "
                         "--calibration with extrinsics (--hfov gives no pose)")
