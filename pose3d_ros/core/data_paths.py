@@ -146,14 +146,14 @@ def _complete(root: Path) -> bool:
     return not incomplete_files(root.name, root)
 
 
-def _check_writable(folder: Path) -> None:
+def check_writable(folder: Path, what: str = "the demo data") -> None:
     """ValueError, before a download, when `folder` cannot be created or written (the nearest
-    existing folder on its way is read-only or a file)."""
+    existing folder on its way is read-only or a file); `what` is what would be written."""
     existing = next((p for p in [folder.absolute(), *folder.absolute().parents] if p.exists()),
                     None)
     if existing is not None and not (existing.is_dir()
                                      and os.access(existing, os.W_OK | os.X_OK)):
-        raise ValueError(f"the demo data cannot be written to {folder}: {existing} is "
+        raise ValueError(f"{what} cannot be written to {folder}: {existing} is "
                          + ("not a folder" if not existing.is_dir() else "read-only")
                          + "; pass --data-dir or set POSE3D_DATA to a writable folder")
 
@@ -192,7 +192,7 @@ def fetch(data_dir: Path) -> None:
     (ValueError before the download when data_dir cannot be written)."""
     if all(_complete(data_dir / "demo" / n) for n in RECORDINGS):
         return
-    _check_writable(data_dir / "demo")
+    check_writable(data_dir / "demo")
     with tempfile.TemporaryDirectory() as tmp:
         log.info("downloading %s from the package index (about 51 MB)", POSE2SIM_WHEEL)
         extract_recordings(download_wheel(POSE2SIM_WHEEL, Path(tmp)), data_dir)
@@ -228,7 +228,7 @@ def single_video_path(name: str = "sports2d", data_dir: Path | None = None) -> P
     target = (data_dir or default_data_dir()) / "videos" / f"{name}.mp4"
     if not incomplete_files(name, target.parent):
         return target
-    _check_writable(target.parent)
+    check_writable(target.parent)
     requirement, member = SINGLE_VIDEOS[name]
     with tempfile.TemporaryDirectory() as tmp:
         log.info("downloading %s from the package index", requirement)

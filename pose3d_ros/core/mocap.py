@@ -67,7 +67,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .data_paths import default_data_dir, download_wheel, open_wheel
+from .data_paths import check_writable, default_data_dir, download_wheel, open_wheel
 from .layouts import H36M17
 from .output_files import DamagedFileError, UserError, npz_file, write_atomically
 
@@ -441,6 +441,9 @@ def fetch_mocap(data_dir: Path | None = None) -> Path:
     out_dir = (data_dir or default_data_dir()) / "mocap"
     if all(_readable_clip(out_dir / f"{n}.npz") for n in CLIP_NAMES):
         return out_dir
+    # one line before any work, as fetch_demo says it (a review: a raw "[Errno 20] Not a
+    # directory")
+    check_writable(out_dir, "the motion capture")
     with tempfile.TemporaryDirectory() as tmp:
         source = installed_pybullet_data()
         if source is None:
