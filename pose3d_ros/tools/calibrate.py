@@ -66,11 +66,13 @@ def load_intrinsics(paths: list[Path], num_cameras: int) -> list[CameraModel]:
     if len(paths) == 1:
         rig = load_rig(paths[0])
         if len(rig) != num_cameras:
-            raise ValueError(f"{paths[0]} holds {len(rig)} cameras for {num_cameras} videos")
+            raise ValueError(f"{paths[0]} holds {len(rig)} cameras for {num_cameras} views (the "
+                             "videos, or the cameras of --keypoints)")
         return list(rig.cameras)
     if len(paths) != num_cameras:
-        raise ValueError(f"{len(paths)} intrinsics files for {num_cameras} videos; give one "
-                         "file with all cameras or one camera_info YAML per video")
+        raise ValueError(f"{len(paths)} intrinsics files for {num_cameras} views (the videos, "
+                         "or the cameras of --keypoints); give one file with all cameras or "
+                         "one camera_info YAML per view")
     # (a camera_info YAML names no frame: the loader gives '<name>_optical_frame')
     return [load_camera_info_yaml(p) for p in paths]
 
