@@ -18,18 +18,20 @@ REPO = Path(__file__).resolve().parents[1]
 ROSDEP_KEY_OF_MODULE = {
     "numpy": "python3-numpy", "scipy": "python3-scipy", "cv2": "python3-opencv",
     "yaml": "python3-yaml", "toml": "python3-toml",
-    "matplotlib": "python3-matplotlib", "torch": "python3-torch",
-    "onnxruntime": "python3-onnxruntime-gpu-pip", "rosbags": "python3-rosbags-pip",
+    "matplotlib": "python3-matplotlib",
+    "onnxruntime": "python3-onnxruntime-pip", "rosbags": "python3-rosbags-pip",
+    "apsw": "python3-rosbags-pip",              # rosbags' own SQLite reader, it brings it
     "rclpy": "rclpy", "builtin_interfaces": "builtin_interfaces",
     "rcl_interfaces": "rcl_interfaces", "sensor_msgs": "sensor_msgs", "std_msgs": "std_msgs",
     "geometry_msgs": "geometry_msgs", "visualization_msgs": "visualization_msgs",
     "diagnostic_msgs": "diagnostic_msgs", "lifecycle_msgs": "lifecycle_msgs",
-    "tf2_msgs": "tf2_msgs", "tf2_ros": "tf2_ros", "launch": "launch", "launch_ros": "launch_ros",
+    "tf2_msgs": "tf2_msgs", "tf2_ros": "tf2_ros_py", "launch": "launch", "launch_ros": "launch_ros",
 }
 # Imported only by offline tools or optional back-ends, or needed at a version no rosdep key
 # gives (mediapipe==0.10.14, whose wheel holds the BlazePose weights), installed with pip
 # (README says how).
 PIP_ONLY = {"mediapipe", "tqdm", "plotly", "onnx", "ai_edge_litert", "aniposelib",
+            "torch",                                     # training the lifter only
             "Pose2Sim", "tensorflow", "tf2onnx", "flatbuffers",
             "pybullet", "pybullet_data", "pybullet_utils"}   # the render tool only (setup_env.sh)
 
