@@ -214,10 +214,17 @@ class PoseNodeBase(LifecycleNode):
         if not changed:
             return SetParametersResult(successful=True)
         names = ", ".join(p.name for p in changed)
-        self._pending_parameters |= {p.name for p in changed}
+        # a value set back to the configured one waits for nothing (a review: still listed)
+        back = {p.name for p in changed if p.name in self._configured_parameters
+                and self._configured_parameters[p.name] == p.value}
+        self._pending_parameters = (self._pending_parameters | {p.name for p in changed}) - back
         if self.health is not None:     # on /diagnostics too: rqt and `ros2 param get` show
             self.health.constants[PENDING_PARAMETERS_KEY] = ", ".join(     # the new values
                 sorted(self._pending_parameters))
+        if len(back) == len(changed):
+            reason = f"stored; {names} back to the value the node was configured with"
+            self.get_logger().info(f"parameter change: {reason}")
+            return SetParametersResult(successful=True, reason=reason)
         reason = (f"stored; {names} takes effect at the next configure (deactivate, "
                   "cleanup, configure, activate)")
         broken = rules_broken(self, self.SPECS, {p.name: p.value for p in changed})
@@ -233,8 +240,13 @@ class PoseNodeBase(LifecycleNode):
         self.last_error = ""
         self._configured_values: dict[str, str] = {}   # shown on /diagnostics (pipeline)
         self._pending_parameters: set[str] = set()     # changed since (PENDING_PARAMETERS_KEY)
+        self._configured_parameters: dict[str, object] = {}
         try:
             self.config = read_parameters(self, self.SPECS)
+            # the values this configure read: a change back to one of them waits for nothing
+            self._configured_parameters = {
+                spec.name: self.get_parameter(spec.name).value for spec in self.SPECS
+                if self.has_parameter(spec.name)}
             self._configure(self.config)
         except Exception as err:  # noqa: BLE001 - rclpy would swallow it without a word
             self.last_error = str(err)
