@@ -288,3 +288,37 @@ def test_only_changes_of_the_nodes_own_parameters_are_told_to_wait_for_a_configu
             node.set_parameters([Parameter("sync.slop_s", value=0.03)])   # read at configure
             spin_until(executor, lambda: len(told("sync.slop_s")) > 2, 1.0)
             assert len(told("sync.slop_s")) == 2                 # the two above, nothing new
+
+
+def test_a_failed_configure_is_reported_on_diagnostics():
+    """Found by a review: a configure that failed left nothing on /diagnostics (the node's
+    lifecycle publishers are silent while it is not active), so a monitor saw a silent node.
+    One ERROR status now says why, and a later configure that works reports as before."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.lifecycle import TransitionCallbackReturn
+
+    from pose3d_ros.ros.nodes import FusionNode
+
+    with ros_context() as context:
+        node = FusionNode("fusion_configure_fails", context=context, parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("camera_names", value=["a", "b"]),
+            Parameter("rig_file", value="/nowhere/rig.yaml")])
+        with with_rosout(context, node) as (executor, probe, logs):
+            reports: list = []
+            probe.create_subscription(DiagnosticArray, "/diagnostics", reports.append, 10)
+            assert spin_until(executor, lambda: probe.count_publishers("/diagnostics") > 0
+                              and node.count_subscribers("/diagnostics") > 0, 10)
+            spin_until(executor, lambda: False, 0.3)        # both ends matched
+            assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+
+            def failed() -> list:
+                return [s for r in reports for s in r.status
+                        if s.name == "fusion_configure_fails: pipeline"
+                        and s.level == b"\x02" and s.message.startswith("configure failed: ")]
+
+            assert spin_until(executor, lambda: bool(failed()), 10), reports
+            assert "/nowhere/rig.yaml" in failed()[0].message
+            node.set_parameters([Parameter("rig_file", value=str(calibration_path("single"))),
+                                 Parameter("camera_names", value=["cam01", "cam02"])])
+            configure_and_activate(node)
+            wind_down(node)

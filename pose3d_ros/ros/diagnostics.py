@@ -27,6 +27,14 @@ class NodeHealth(node_health.NodeHealth):
         return DiagnosticArray(header=Header(stamp=stamp), status=[_status(s) for s in statuses])
 
 
+def configure_failed_report(stamp: Time, node_name: str, reason: str) -> DiagnosticArray:
+    """The one ERROR status a node publishes when its configure fails (its lifecycle
+    publishers do not publish then): "<node>: pipeline", "configure failed: <reason>"."""
+    status = HealthStatus(f"{node_name}: pipeline", node_health.ERROR,
+                          f"configure failed: {reason}", {}, node_name)
+    return DiagnosticArray(header=Header(stamp=stamp), status=[_status(status)])
+
+
 def _status(status: HealthStatus) -> DiagnosticStatus:
     return DiagnosticStatus(level=bytes([status.level]), name=status.name,
                             message=status.message, hardware_id=status.hardware_id,

@@ -120,6 +120,11 @@ class PoseNodeBase(LifecycleNode):
         self._input_subscriptions: dict[str, Any] = {}   # camera -> its images' / 2D's
         self._owned_timers: list = []
         self._owned_publishers: list = []
+        # /diagnostics when configure fails: a plain publisher, made here so that monitors
+        # have discovered it by then (_tell_configure_failed)
+        self._failure_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS)
+        self._pending_parameters: set[str] = set()     # changed since (PENDING_PARAMETERS_KEY)
+        self._configured_parameters: dict[str, object] = {}   # as the last configure read
         self._time_resets_logged = 0
         self._clock_jump_handle: Any = None
         self._activated_at = time.monotonic()
@@ -239,8 +244,8 @@ class PoseNodeBase(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.last_error = ""
         self._configured_values: dict[str, str] = {}   # shown on /diagnostics (pipeline)
-        self._pending_parameters: set[str] = set()     # changed since (PENDING_PARAMETERS_KEY)
-        self._configured_parameters: dict[str, object] = {}
+        self._pending_parameters = set()
+        self._configured_parameters = {}
         try:
             self.config = read_parameters(self, self.SPECS)
             # the values this configure read: a change back to one of them waits for nothing
@@ -252,6 +257,7 @@ class PoseNodeBase(LifecycleNode):
             self.last_error = str(err)
             self.get_logger().error(f"configure failed: {type(err).__name__}: {err}")
             self._release()
+            self._tell_configure_failed(f"{type(err).__name__}: {err}")
             # unconfigured again: a parameter change now takes effect at the next configure,
             # not "after deactivate, cleanup" (found by an audit: the advice read as if the
             # failed configuration were running)
@@ -632,6 +638,15 @@ class PoseNodeBase(LifecycleNode):
                 min(max(deadline - time.monotonic(), 0.0), IDLE_WAKE_S)
             self._wake.wait(timeout)
             self._wake.clear()
+
+    def _tell_configure_failed(self, reason: str) -> None:
+        """One ERROR status on /diagnostics saying why configure failed, through a plain
+        publisher (the node's lifecycle publishers are released, and silent while it is not
+        active): a monitor saw nothing of a failed configure before (found by a review)."""
+        from .diagnostics import configure_failed_report
+
+        self._failure_pub.publish(configure_failed_report(
+            self.get_clock().now().to_msg(), self.diagnostics_name, reason))
 
     def _shutting_down(self) -> bool:
         """Whether Ctrl-C or SIGTERM has shut the node's context down: rclpy's signal handler
