@@ -519,6 +519,28 @@ def test_overlay_labels_sit_above_their_person_and_skip_those_out_of_view():
     np.testing.assert_array_equal(untouched, image)
 
 
+def test_overlay_draws_the_left_and_right_limbs_apart():
+    """Found by a review: the prediction was one magenta, so a person published mirrored
+    (20 of 77 person-frames of a rendered walker) looked right in the overlay. The left
+    limbs are now blue, the right ones orange, the rest magenta."""
+    from pose3d_ros.core.layouts import H36M17
+    from pose3d_ros.core.left_right import joint_sides
+
+    image = np.zeros((200, 200, 3), np.uint8)
+    uv = np.full((1, 17, 2), np.nan)
+    names = H36M17.joint_names
+    uv[0, names.index("pelvis")] = (100, 100)
+    uv[0, names.index("left_hip")], uv[0, names.index("left_knee")] = (60, 100), (60, 180)
+    uv[0, names.index("right_hip")], uv[0, names.index("right_knee")] = (140, 100), (140, 180)
+    drawn = overlay.draw_skeletons(image, uv, H36M17.bones_array, overlay.PREDICTION_BGR, 3,
+                                   joint_sides(H36M17))
+    assert tuple(drawn[140, 60]) == overlay.PREDICTION_LEFT_BGR       # left thigh
+    assert tuple(drawn[140, 140]) == overlay.PREDICTION_RIGHT_BGR     # right thigh
+    assert tuple(drawn[100, 80]) == overlay.PREDICTION_BGR            # pelvis-hip: the body's
+    plain = overlay.draw_skeletons(image, uv, H36M17.bones_array, overlay.PREDICTION_BGR, 3)
+    assert tuple(plain[140, 60]) == tuple(plain[140, 140]) == overlay.PREDICTION_BGR
+
+
 def test_stability_of_a_long_recording_whose_ids_break_needs_no_frames_by_ids_arrays():
     """A long recording's tracking ids break at every occlusion: stability() built (frames,
     ids, joints, 3) and (frames, ids, bones) arrays, +2.9 GB at 24,000 frames with a new id

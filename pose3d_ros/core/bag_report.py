@@ -28,6 +28,7 @@ from .evaluation import (
     stability,
 )
 from .layouts import JointLayout
+from .left_right import joint_sides
 from .output_files import UserError, progress
 from .report import Snapshot, upright_snapshots, write_evaluation
 
@@ -128,7 +129,8 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
     if layout is not None and T:
         if bag is not None:
             images = list(overlay_images(bag, stamps, times, shown, truth,
-                                         layout.bones_array, [T // 2], pred_ids=shown_ids))
+                                         layout.bones_array, [T // 2], pred_ids=shown_ids,
+                                         sides=joint_sides(layout)))
         busy: np.ndarray = (np.flatnonzero([len(p) for p in shown]) if evaluation is None
                             else np.zeros(0, np.intp))
         if len(busy):                 # with a reference, write_evaluation makes them
@@ -147,7 +149,8 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
         with progress(T, "overlay video") as bar:
             write_overlay_video(bag, stamps, times, shown, truth, layout.bones_array,
                                 overlay_camera, out / overlay_video_name(overlay_camera), fps,
-                                progress=bar.update, pred_ids=shown_ids)
+                                progress=bar.update, pred_ids=shown_ids,
+                                sides=joint_sides(layout))
     return evaluation, steady
 
 

@@ -44,6 +44,17 @@ def left_right_pairs(layout: JointLayout) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
+def joint_sides(layout: JointLayout) -> np.ndarray:
+    """(J,) -1 for the layout's left_* joints of a left/right pair, +1 for the right_*, 0 for
+    the others (a layout constant: do not modify the returned array)."""
+    sides = np.zeros(layout.num_joints, np.int8)
+    pairs = left_right_pairs(layout)
+    sides[pairs[:, 0]], sides[pairs[:, 1]] = -1, 1
+    sides.flags.writeable = False
+    return sides
+
+
+@lru_cache(maxsize=16)
 def mirror_index(layout: JointLayout) -> np.ndarray:
     """(J,) index of each joint's mirror image: left_* <-> right_*, the others themselves (a
     layout constant: do not modify the returned array)."""

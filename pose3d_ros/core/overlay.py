@@ -1,7 +1,8 @@
 """Skeletons drawn over a bag's camera images: still frames for the report and a video
 (overlay_video_name: VP8 in WebM, which browsers, VLC, mpv and ffplay play).
 
-The 3D (prediction magenta, reference green) is projected with the camera models read from
+The 3D (prediction magenta with its left limbs blue and its right limbs orange, reference
+green) is projected with the camera models read from
 the bag (bag_tracks.bag_cameras: CameraInfo and /tf_static), so the skeletons must be in the
 cameras' rig frame (bag_tracks.read_track(frame_id=...) puts them there). The pose of one
 camera without /tf_static is the identity: its optical frame is then the rig frame.
@@ -21,6 +22,10 @@ from .silence import fd_silenced
 
 REFERENCE_BGR = (60, 200, 60)
 PREDICTION_BGR = (200, 60, 200)
+# the prediction's left and right limbs (a bone between two left_* or two right_* joints, and
+# those joints): a left/right swap shows (found by a review: one magenta hid mirrored people)
+PREDICTION_LEFT_BGR = (255, 150, 30)
+PREDICTION_RIGHT_BGR = (30, 150, 255)
 # The overlay video's codec by file suffix. The tools write WebM (VP8): browsers play it, and
 # this OpenCV has no H.264 encoder; MPEG-4 Part 2 (mp4v, the old format) plays in VLC but in
 # no browser. Measured on this machine, 100 frames: VP8 82 fps at 540x304 and 28 fps at
@@ -34,16 +39,26 @@ def overlay_video_name(camera: str) -> str:
 
 
 def draw_skeletons(image: np.ndarray, uv: np.ndarray, bones: np.ndarray,
-                   colour: tuple[int, int, int], thickness: int = 3) -> np.ndarray:
-    """Draw (P, J, 2) pixel skeletons onto a copy of a BGR image."""
+                   colour: tuple[int, int, int], thickness: int = 3,
+                   sides: np.ndarray | None = None) -> np.ndarray:
+    """Draw (P, J, 2) pixel skeletons onto a copy of a BGR image. sides (J,) (-1 left, +1
+    right, 0 neither: left_right.joint_sides): the left limbs in PREDICTION_LEFT_BGR, the
+    right ones in PREDICTION_RIGHT_BGR, the rest in `colour`; None: all in `colour`."""
     out = image.copy()
+    bones = np.asarray(bones, dtype=np.intp)
+    if sides is None:
+        sides = np.zeros(np.asarray(uv).shape[-2] if np.ndim(uv) == 3 else 0, np.int8)
+    palette = {-1: PREDICTION_LEFT_BGR, 0: colour, 1: PREDICTION_RIGHT_BGR}
+    bone_side = np.where(sides[bones[:, 0]] == sides[bones[:, 1]], sides[bones[:, 0]], 0) \
+        if len(bones) and len(sides) else np.zeros(len(bones), np.int8)
     for person in np.asarray(uv, dtype=np.float64):
-        for a, b in np.asarray(bones, dtype=np.intp):
+        for (a, b), side in zip(bones, bone_side, strict=True):
             if np.isfinite(person[[a, b]]).all():
                 cv2.line(out, tuple(int(v) for v in person[a]), tuple(int(v) for v in person[b]),
-                         colour, thickness, cv2.LINE_AA)
-        for point in person[np.isfinite(person).all(axis=1)]:
-            cv2.circle(out, tuple(int(v) for v in point), thickness + 1, colour, -1)
+                         palette[int(side)], thickness, cv2.LINE_AA)
+        seen = np.isfinite(person).all(axis=1)
+        for point, side in zip(person[seen], sides[seen], strict=True):
+            cv2.circle(out, tuple(int(v) for v in point), thickness + 1, palette[int(side)], -1)
     return out
 
 
@@ -76,11 +91,13 @@ def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
                    bones: np.ndarray, frame_indices: Sequence[int], max_width: int = 360,
                    camera_names: Sequence[str] | None = None,
                    progress: Callable[[int], None] | None = None,
-                   pred_ids: Sequence[np.ndarray] | None = None
+                   pred_ids: Sequence[np.ndarray] | None = None,
+                   sides: np.ndarray | None = None
                    ) -> Iterator[tuple[str, np.ndarray]]:
     """Images of the bag at some frames t (indices into stamps_ns) with pred[t] (P, J, 3)
-    (magenta) and ref[t] (Q, J, 3) (green) reprojected into every camera (or those named),
-    each downscaled to max_width pixels wide; pred_ids[t] (P,), if given, writes each
+    (magenta; with sides (J,), left_right.joint_sides, its left limbs blue and right ones
+    orange: draw_skeletons) and ref[t] (Q, J, 3) (green) reprojected into every camera (or
+    those named), each downscaled to max_width pixels wide; pred_ids[t] (P,), if given, writes each
     predicted person's track id above it ("id 3"). time_s[t] labels the images. Yielded one
     at a time in the bag's order (memory for one image: list() them for a few still frames).
     An image that cannot be used is left out, as the readers of bag_tracks leave it out
@@ -108,7 +125,7 @@ def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
         if ref is not None:
             image = draw_skeletons(image, camera.project(ref[t]), bones, REFERENCE_BGR, 5)
         uv = camera.project(pred[t])
-        image = draw_skeletons(image, uv, bones, PREDICTION_BGR, 3)
+        image = draw_skeletons(image, uv, bones, PREDICTION_BGR, 3, sides)
         scale = max_width / image.shape[1]
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         if pred_ids is not None:      # after the downscale: legible at the size shown
@@ -123,7 +140,8 @@ def write_overlay_video(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
                         ref: Sequence[np.ndarray] | np.ndarray | None,
                         bones: np.ndarray, camera: str, path: Path, fps: float,
                         max_width: int = 540, progress: Callable[[int], None] | None = None,
-                        pred_ids: Sequence[np.ndarray] | None = None) -> Path:
+                        pred_ids: Sequence[np.ndarray] | None = None,
+                        sides: np.ndarray | None = None) -> Path:
     """Video of one camera, max_width pixels wide, with pred (magenta, with its track ids
     when pred_ids is given: overlay_images) and ref (green) reprojected at every frame,
     written as each frame is drawn (the frames were all held first: 0.5-1.6 MB each, 3.9 GB
@@ -136,7 +154,7 @@ def write_overlay_video(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
     try:
         for _, image in overlay_images(bag, stamps_ns, time_s, pred, ref, bones,
                                        range(len(stamps_ns)), max_width, [camera], progress,
-                                       pred_ids):
+                                       pred_ids, sides):
             if writer is None:
                 height, width = image.shape[:2]
                 with fd_silenced(2):   # "tag 'VP80' is not supported ...", then VP8 anyway

@@ -405,7 +405,8 @@ def render_report(data: ReportData) -> str:
                      _img(plot_snapshots(data.snapshots), "skeleton snapshots"))
     if data.images:
         parts.append("<h2>Images</h2><p class='note'>the 3D reprojected into the cameras: "
-                     "prediction magenta (every person, ghosts too)" +
+                     "prediction magenta, its left limbs blue and its right limbs orange "
+                     "(every person, ghosts too)" +
                      ("; reference green" if any(s.ref is not None for s in data.snapshots)
                       or data.over_time else "") + "</p><div class='images'>")
         for caption, image in data.images:
