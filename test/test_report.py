@@ -114,3 +114,26 @@ def test_3d_playback_shows_people_when_the_first_frames_have_none(tmp_path):
     image = cv2.imread(str(shot)).astype(int)
     red = (image[..., 2] > 150) & (image[..., 1] < 90) & (image[..., 0] < 90)  # id 1: #d62728
     assert red.sum() > 200, "the person is not drawn"
+
+
+def test_snapshots_say_turned_only_when_they_were():
+    """Found by a review: the snapshots' text and axes said "turned so that the bodies stand
+    up" and "along the bodies' up" for a z-up world frame, where nothing was turned and z is
+    a height above the floor."""
+    from pose3d_ros.core.layouts import H36M17
+    from pose3d_ros.core.mocap import load_mocap
+    from pose3d_ros.core.report import upright_snapshots
+
+    walker = load_mocap(["walk"])[0].joints[:1]        # (1, 17, 3) metres, z up
+    z_up = Snapshot("t", walker, None, H36M17.bones_array)
+    # as a camera's optical frame holds it: y down
+    y_down = Snapshot("t", walker[..., [0, 2, 1]] * np.array([1.0, -1.0, 1.0]), None,
+                      H36M17.bones_array)
+    (turned,), (kept,) = (upright_snapshots([y_down], H36M17),
+                          upright_snapshots([z_up], H36M17))
+    assert turned.turned and not kept.turned
+    np.testing.assert_allclose(kept.pred, z_up.pred)
+    page = {name: render_report(ReportData(title="t", summary={}, snapshots=[snap]))
+            for name, snap in (("turned", turned), ("kept", kept))}
+    assert "turned so that the bodies stand up" in page["turned"]
+    assert "in the output frame (z up)" in page["kept"] and "turned so" not in page["kept"]

@@ -35,13 +35,15 @@ PLOT_DPI = 90
 @dataclass(frozen=True)
 class Snapshot:
     """Skeletons at one instant. pred (P, J, 3), ref (Q, J, 3) metres, same frame; bones (B, 2);
-    ids (P,): pred's person ids, which pick their colours (playback.id_colour; None: 1..P)."""
+    ids (P,): pred's person ids, which pick their colours (playback.id_colour; None: 1..P);
+    turned: turned so that the bodies stand up (upright_snapshots), not in their own frame."""
 
     label: str
     pred: np.ndarray
     ref: np.ndarray | None
     bones: np.ndarray
     ids: np.ndarray | None = None
+    turned: bool = False
 
 
 @dataclass
@@ -212,9 +214,11 @@ def plot_snapshots(snapshots: Sequence[Snapshot]) -> str:
             ax.set_ylim(centre[1] - half, centre[1] + half)
             ax.set_zlim(centre[2] - half, centre[2] + half)
         ax.set_title(snap.label, fontsize=9)
-        ax.set_xlabel("[m]", fontsize=7)
-        ax.set_ylabel("[m]", fontsize=7)
-        ax.set_zlabel("along the bodies' up [m]", fontsize=7)
+        # the frame's own axes unless turned (a review: "along the bodies' up" on a z-up
+        # world frame, where z is a height above the floor)
+        ax.set_xlabel("[m]" if snap.turned else "x [m]", fontsize=7)
+        ax.set_ylabel("[m]" if snap.turned else "y [m]", fontsize=7)
+        ax.set_zlabel("along the bodies' up [m]" if snap.turned else "z [m]", fontsize=7)
         ax.tick_params(labelsize=6)
     return _png(fig)
 
@@ -278,14 +282,20 @@ _GLOSSARY = {
     "acceleration error": "mean error of the joints' accelerations against the reference",
     "jitter (prediction)": "mean acceleration of the predicted joints (lower is smoother; "
                            "real motion counts too)",
-    "reprojection error (pipeline)": "mean distance in the images between the 3D joints "
-                                     "projected into each camera and the 2D they came from",
+    "reprojection error (pipeline)": "the triangulation's own figure: the root mean square "
+                                     "distance in the images between each triangulated "
+                                     "joint projected into the views it was made from and "
+                                     "their 2D, before smoothing (n/a with one camera: "
+                                     "nothing is triangulated); not the Per camera table's, "
+                                     "which projects the published, smoothed 3D into each "
+                                     "camera against all of its 2D joints",
     "detection rate": "share of the reference's person-frames that a predicted person matched "
                       "(higher is better)",
     "false positives": "predicted person-frames that match no reference person (lower is "
                        "better)",
     "matching": "how predicted and reference people are paired: with several cameras by 3D "
-                "position (mean joint distance up to 0.5 m); with one camera in its image "
+                "position (mean joint distance up to evaluate's --max-match-distance, 0.5 m "
+                "unless given); with one camera in its image "
                 "(both projected into it, mean keypoint distance up to half the reference "
                 "person's size there), since one camera guesses depth: a person found at the "
                 "wrong depth is detected, and the error shows in MPJPE and the root distance "
@@ -393,15 +403,17 @@ def render_report(data: ReportData) -> str:
         link = html.escape(data.playback_link)
         parts.append(f"<h2>3D playback</h2><p><a href='{link}'>{link}</a>: the skeletons over "
                      "time, interactive (play, drag to rotate, scroll to zoom), shown upright "
-                     "(the bodies' own up direction); a self-contained page that works "
-                     "offline</p>")
+                     "(a frame that is not z-up turned to the bodies' own up direction); a "
+                     "self-contained page that works offline</p>")
     if data.snapshots:
         has_ref = any(snap.ref is not None for snap in data.snapshots)
         parts.append("<h2>Skeleton snapshots</h2><p class='note'>prediction: a colour per "
                      "person id, the same in the stability plot and the 3D playback" +
                      ("; reference: grey dashes" if has_ref else "") +
-                     "; metres, turned so that the bodies stand up (the vertical axis is "
-                     "the people's own up direction, not a height above a floor)</p>" +
+                     ("; metres, turned so that the bodies stand up (the vertical axis is "
+                      "the people's own up direction, not a height above a floor)"
+                      if any(snap.turned for snap in data.snapshots)
+                      else "; metres, in the output frame (z up)") + "</p>" +
                      _img(plot_snapshots(data.snapshots), "skeleton snapshots"))
     if data.images:
         parts.append("<h2>Images</h2><p class='note'>the 3D reprojected into the cameras: "
@@ -508,5 +520,6 @@ def upright_snapshots(snapshots: Sequence[Snapshot], layout: "JointLayout") -> l
 
     rotation = display_rotation([s.pred for s in snapshots]
                                 + [s.ref for s in snapshots if s.ref is not None], layout)
+    turned = not np.allclose(rotation, np.eye(3))
     return [Snapshot(s.label, s.pred @ rotation.T, None if s.ref is None else s.ref @ rotation.T,
-                     s.bones, s.ids) for s in snapshots]
+                     s.bones, s.ids, turned) for s in snapshots]
