@@ -43,10 +43,15 @@ def test_a_misspelt_parameter_is_warned_with_the_closest_name():
         node = unposed_camera_node(context, "typo_node",
                                    Parameter("monocular_methd", value="detector_3d"),
                                    Parameter("sync.slopp_s", value=0.02),
-                                   Parameter("sync.timeout_s", value=3))
+                                   Parameter("sync.timeout_s", value=3),
+                                   # and a whole double for an integer (a review: refused
+                                   # at start-up, taken at run time)
+                                   Parameter("qos_depth", value=2.0))
         with with_rosout(context, node) as (executor, _, logs):
             value = node.get_parameter("sync.timeout_s")
             assert value.type_ == Parameter.Type.DOUBLE and value.value == 3.0
+            depth = node.get_parameter("qos_depth")
+            assert depth.type_ == Parameter.Type.INTEGER and depth.value == 2
             assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
             assert node.config.sync.timeout_s == 3.0
             assert spin_until(executor, lambda: any(TOLD_IGNORED in m.msg for m in logs), 5)

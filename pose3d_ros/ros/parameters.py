@@ -12,6 +12,7 @@ in config/ are checked against these tables by test/test_config_drift.py.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
@@ -423,8 +424,10 @@ def detector_options(config: Any) -> dict[str, Any]:
 def declare_parameters(node: Node, specs: tuple[ParamSpec, ...]) -> None:
     """Declare every parameter of `specs` on `node`; ParameterError if an override given at
     start-up (YAML, command line) has the wrong type or is out of range. An integer given for
-    a double parameter (`slop_s: 1` in a YAML file) is taken as the double it means, as
-    `ros2 param set` of an integer is at run time (rclpy refuses both as another type)."""
+    a double parameter (`slop_s: 1` in a YAML file) is taken as the double it means, and a
+    whole double for an integer one (`qos_depth:=2.0`) as that integer, as `ros2 param set`
+    of either is at run time (rclpy refuses both as another type; a review found the
+    start-up refusing what run time took)."""
     # rclpy keeps the start-up overrides (YAML, command line, parameter_overrides) here
     overrides = getattr(node, "_parameter_overrides", {})
     for spec in specs:
@@ -433,6 +436,11 @@ def declare_parameters(node: Node, specs: tuple[ParamSpec, ...]) -> None:
                 given.type_ == Parameter.Type.INTEGER:
             overrides[spec.name] = Parameter(spec.name, Parameter.Type.DOUBLE,
                                              float(given.value))
+        elif given is not None and spec.type == Parameter.Type.INTEGER and \
+                given.type_ == Parameter.Type.DOUBLE and math.isfinite(given.value) and \
+                float(given.value).is_integer():
+            overrides[spec.name] = Parameter(spec.name, Parameter.Type.INTEGER,
+                                             int(given.value))
         try:
             node.declare_parameter(spec.name, spec.default, spec.descriptor())
         except InvalidParameterValueException as err:
