@@ -248,6 +248,10 @@ def test_tf_markers_and_diagnostics_arrive(running, rig, frames):
     # cam04 silent for > stale_after_s: reported stale, the others ok.
     assert h.spin_until(lambda: (s := h.status_of("cam04")) is not None
                         and "stale" in s.message, 5)
+    # and in the log, once (a review: only its return was logged, as a rejected input)
+    assert h.spin_until(lambda: any("camera 'cam04': no frame for" in m.msg for m in h.logs), 5)
+    stale = [m for m in h.logs if "camera 'cam04': no frame for" in m.msg]
+    assert len(stale) == 1 and stale[0].level == Log.WARN, stale
 
     def pipeline_values() -> dict[str, str]:
         status = next((s for s in h.diagnostics[-1].status if s.name.endswith("pipeline")),

@@ -129,6 +129,7 @@ class PoseNodeBase(LifecycleNode):
         self._clock_jump_handle: Any = None
         self._activated_at = time.monotonic()
         self._told_no_sim_clock = False
+        self._camera_states_told: dict[str, str] = {}   # camera -> its state last told
         self._stall_since: float | None = None   # when the logged, still open stall began
         self._last_stall_log = -STALL_LOG_PERIOD_S
         # _extra_diagnostics() as the worker last computed it, after a set: the state it reads
@@ -266,6 +267,7 @@ class PoseNodeBase(LifecycleNode):
         self.health = NodeHealth(self.diagnostics_name, self.cameras,
                                  constants=self._configured_values)
         self._time_resets_logged = 0     # counted by the new synchroniser
+        self._camera_states_told = {}
         self._after_configure()
         self.diagnostics_pub = self._publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS)
         self.get_logger().info(f"configured: cameras {list(self.cameras)}")
@@ -680,11 +682,27 @@ class PoseNodeBase(LifecycleNode):
             arriving = self.sync.receiving(now) or self.health.images_arriving(
                 now, max(map(self.sync.silent_after_s, self.sync.cameras)))  # refused too
             self._tell_output_stall(now, arriving)
+            self._tell_stale_cameras(now)
             report = self.health.report(self.get_clock().now().to_msg(), now, self.sync,
                                         inputs_arriving=arriving,
                                         extra=self._worker_diagnostics,
                                         no_sim_clock=self._no_sim_clock(now))
         self.diagnostics_pub.publish(report)
+
+    def _tell_stale_cameras(self, now: float) -> None:
+        """Log a camera going stale (WARN: silent while the others go on, sets go on without
+        it) and its return (INFO), once each: /diagnostics showed it, the log did not (found
+        by a review: only its return was logged, as a rejected input)."""
+        assert self.sync is not None
+        for name, state in self.sync.camera_states(now).items():
+            before = self._camera_states_told.get(name)
+            if state == "stale" and before != "stale":
+                self.get_logger().warning(
+                    f"camera {name!r}: no frame for {self.sync.silent_after_s(name):.1f} s or "
+                    "more while the other cameras go on (stale): sets go on without it")
+            elif before == "stale" and state == "ok":
+                self.get_logger().info(f"camera {name!r}: frames again, back in the sets")
+            self._camera_states_told[name] = state
 
     def _tell_output_stall(self, now: float, arriving: bool) -> None:
         """Log images arriving STALL_LOG_AFTER_S without an output (WARN, with the inputs
