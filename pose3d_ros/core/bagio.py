@@ -66,6 +66,7 @@ from .messages import (  # noqa: F401  (the type names are part of this module's
     skeletons3d_from_message,
     stamp_to_ns,
 )
+from .output_files import error_line
 from .static_tf import StaticTransform
 from .types import Skeletons3D
 
@@ -252,8 +253,7 @@ class BagWriter:
         try:
             yield
         except _STORAGE_WRITE_ERRORS as exc:
-            said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise OSError(f"could not write bag {self.path}: {said}") from None
+            raise OSError(f"could not write bag {self.path}: {error_line(exc)}") from None
 
     def add_topic(self, topic: str, msgtype: str, latched: bool | None = None) -> Connection:
         """Declare a topic (done automatically by write)."""
@@ -315,7 +315,7 @@ _UNDECODED: tuple[type[BaseException], ...] = (*_CORRUPT, ValueError, IndexError
 
 
 def _corrupt(path: Path, exc: BaseException, where: str = "") -> CorruptBagError:
-    said = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+    said = error_line(exc).rstrip(".")
     return CorruptBagError(f"bag {path} is corrupt or truncated{where} ({said}); record or "
                            "copy it again")
 

@@ -302,6 +302,12 @@ def json_text(value: Any, indent: int | None = 1) -> str:
     return json.dumps(json_ready(value), indent=indent, allow_nan=False)
 
 
+def error_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none): a
+    library's error quoted inside one line of ours."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 class DamagedFileError(UserError, ValueError):
     """A file that cannot be read as what it should be (cut short, empty, overwritten): a
     user's mistake to tell in one line, and a ValueError for callers that catch those."""
@@ -331,7 +337,7 @@ def npz_file(path: Path | str, what: str) -> Iterator[Any]:
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         if isinstance(exc, DamagedFileError):
             raise
-        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        said = error_line(exc)
         if isinstance(exc, KeyError):
             said = f"no array {said}"
         raise DamagedFileError(f"{path} is not {what}, or one cut short ({said})") from None

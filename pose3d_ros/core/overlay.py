@@ -45,13 +45,13 @@ def draw_skeletons(image: np.ndarray, uv: np.ndarray, bones: np.ndarray,
     right, 0 neither: left_right.joint_sides): the left limbs in PREDICTION_LEFT_BGR, the
     right ones in PREDICTION_RIGHT_BGR, the rest in `colour`; None: all in `colour`."""
     out = image.copy()
-    bones = np.asarray(bones, dtype=np.intp)
-    if sides is None:
-        sides = np.zeros(np.asarray(uv).shape[-2] if np.ndim(uv) == 3 else 0, np.int8)
+    uv = np.asarray(uv, dtype=np.float64)
+    bones = np.asarray(bones, dtype=np.intp).reshape(-1, 2)
+    sides = np.zeros(uv.shape[-2], np.int8) if sides is None else np.asarray(sides)
     palette = {-1: PREDICTION_LEFT_BGR, 0: colour, 1: PREDICTION_RIGHT_BGR}
-    bone_side = np.where(sides[bones[:, 0]] == sides[bones[:, 1]], sides[bones[:, 0]], 0) \
-        if len(bones) and len(sides) else np.zeros(len(bones), np.int8)
-    for person in np.asarray(uv, dtype=np.float64):
+    # a bone takes its joints' side when both have the same, else `colour`
+    bone_side = np.where(sides[bones[:, 0]] == sides[bones[:, 1]], sides[bones[:, 0]], 0)
+    for person in uv:
         for (a, b), side in zip(bones, bone_side, strict=True):
             if np.isfinite(person[[a, b]]).all():
                 cv2.line(out, tuple(int(v) for v in person[a]), tuple(int(v) for v in person[b]),
