@@ -155,7 +155,7 @@ def test_non_human_bodies_are_refused():
         points.shape[:2]), COCO17, 0.0)
     np.testing.assert_array_equal(out.plausible, [True, False, False, False])
     assert out.scale[0] == pytest.approx(np.linalg.norm(people[2, 5] - people[2, 6])
-                                         / 0.38, rel=0.5)
+                                         / 0.38, rel=1e-6)  # not the 1.0 fallback
     with pytest.raises(ValueError, match="memory_rate"):
         CompletionParams(memory_rate=0.0)
     with pytest.raises(ValueError, match=r"\(P, 17, 3\)"):

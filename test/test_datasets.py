@@ -339,7 +339,10 @@ def test_shifted_frame_numbers_are_told_and_the_offset_pairs_them(tmp_path, capl
     for path in sparse:
         doc = json.loads(path.read_text())
         path.write_text(json.dumps([d for d in doc if d["image_id"] % 3 == 0]))
-    attach_detections(sequence, "coco", sparse)
+    kept = attach_detections(sequence, "coco", sparse)
+    for frame, seen in zip(sequence.frames, kept.detections, strict=True):
+        people = [seen[name].num_people if name in seen else 0 for name in sequence.rig.names]
+        assert (min(people) > 0) if frame % 3 == 0 else (max(people) == 0), (frame, people)
     # two cameras' files exchanged: every number matches, the 2D does not
     swapped = write_coco(tmp_path / "coco2", show, sequence.frames)
     swapped[0], swapped[1] = swapped[1], swapped[0]

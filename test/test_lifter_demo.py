@@ -82,7 +82,7 @@ def test_blazepose_baseline_is_placed_metrically_in_each_camera(demo):
         sk = to_camera_frame(rel, kp, labels.scores[v], cam.K, cam.name)
         assert np.isfinite(sk.positions[keep]).all()
         root_err = np.linalg.norm(sk.positions[keep, 0] - ref[keep, 0], axis=-1)
-        assert np.median(root_err) < 0.35, cam.name  # measured 0.05-0.14 m
+        assert np.median(root_err) < 0.22, cam.name  # measured 0.05-0.14 m
         assert _pa_mpjpe(rel[keep], (ref - ref[:, :1])[keep]) < 0.10, cam.name  # 57-68 mm
 
 
@@ -99,10 +99,11 @@ def test_shipped_lifter_on_real_2d(demo):
         idx = window_indices(FRAMES, lifter.window, causal=True)
         rel = lifter.lift(kp[idx], labels.scores[v][idx], cam.K)
         assert rel.shape == (FRAMES, 17, 3) and np.isfinite(rel).all()
-        # plausible human: total bone length within 35 % of a 1.5-1.9 m person's
+        # plausible human: total bone length within 10 % of a 1.5-1.9 m person's (measured
+        # 2026-12-06: 1.00-1.05x a 1.5 m person's to 0.84-0.85x a 1.9 m person's)
         total = bone_lengths(rel).sum(-1)
-        assert (total > 0.65 * BodySizePrior(1.5).lengths().sum()).all()
-        assert (total < 1.35 * BodySizePrior(1.9).lengths().sum()).all()
+        assert (total > 0.9 * BodySizePrior(1.5).lengths().sum()).all()
+        assert (total < 1.1 * BodySizePrior(1.9).lengths().sum()).all()
         errors.append(_pa_mpjpe(rel[keep], (ref - ref[:, :1])[keep]))
         sk = to_camera_frame(rel, kp, labels.scores[v], cam.K, cam.name, prior=prior)
         norm = pixels_to_normalised(kp, cam.K)
@@ -111,7 +112,7 @@ def test_shipped_lifter_on_real_2d(demo):
         good = labels.scores[v] > 0.7
         assert np.median(np.abs(proj - norm)[good] * cam.K[0, 0]) < 40
         depth_err = np.abs(sk.positions[keep, 0, 2] - ref[keep, 0, 2])
-        assert np.median(depth_err) < 0.8, cam.name  # measured 0.23-0.52 m
+        assert np.median(depth_err) < 0.6, cam.name  # measured 0.23-0.38 m (2026-12-06)
     # 'single' is the shipped model's training recording: these frames check the geometry
     # and plausibility; accuracy on held-out footage is the next test
     assert np.mean(errors) < 0.11, errors

@@ -120,7 +120,7 @@ def test_pck_and_auc_hand_case():
     assert metrics.pck3d(pred, ref, threshold=0.05) == 0.0
     # PCK at 0, 0.1, 0.2 m: 0, 1/3, 1 -> mean 4/9.
     assert metrics.auc(pred, ref, thresholds=np.array([0.0, 0.1, 0.2])) == pytest.approx(4 / 9)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="PCK threshold must be >= 0 m"):
         metrics.pck3d(pred, ref, threshold=-1)
 
 

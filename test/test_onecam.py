@@ -276,14 +276,15 @@ def test_one_camera_on_motion_capture_keeps_ids_steady_depth_and_publishes_no_gh
     assert steady["root-depth jitter p95 [m/frame]"] <= 0.10, steady
     # bones held to each track's median lengths: 2.8 % measured (2026-11-30), target 8 %
     assert steady["bone-length CV median"] <= 0.08, steady
-    # Depth against the truth: one camera guesses it from body size; within 1.5 m median.
+    # Depth against the truth: one camera 7 m away guesses it from body size (median 0.32 m,
+    # 90th percentile 0.85 m measured 2026-12-06); guard 0.5 m median.
     depth_true = np.linalg.norm(scene.joints[:, :, 0] - camera.center, axis=-1)   # (F, P)
     errors = []
     for t, r in enumerate(results):
         for person in r.skeletons.positions:
             gaps = np.abs(np.linalg.norm(person[0] - camera.center) - depth_true[t])
             errors.append(np.nanmin(gaps))
-    assert len(errors) and np.median(errors) < 1.5, np.median(errors)
+    assert len(errors) and np.median(errors) < 0.5, np.median(errors)
 
 
 def test_one_camera_filter_smooths_joints_but_keeps_every_bone_length():

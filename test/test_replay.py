@@ -91,7 +91,7 @@ def test_replay_rate_follows_the_recorded_timing(tmp_path):
         node.destroy_node()
     assert recorded >= 0.28          # three 0.1 s gaps, waited for
     assert fast < recorded
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="replay rate must be >= 0"):
         replayer.play(rate=-1)
 
 

@@ -12,7 +12,7 @@ from interrupt import interrupt_when
 from pose3d_ros.core import bagio
 from pose3d_ros.core.calibration import load_rig, save_camera_info_yaml
 from pose3d_ros.core.data_paths import calibration_path, video_paths
-from pose3d_ros.core.output_files import run_cli, staged_output
+from pose3d_ros.core.output_files import UserError, run_cli, staged_output
 from pose3d_ros.tools import evaluate, make_bag, run
 
 
@@ -78,7 +78,7 @@ def test_an_existing_output_is_refused_in_one_line_and_left_alone(tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "already exists" in err[0] and "--overwrite" in err[0]
     assert (out / "report.html").read_text() == "my earlier report"
-    with pytest.raises(Exception, match="already exists"):
+    with pytest.raises(UserError, match="already exists"):
         run_cli(run.main, argv + ["--debug"])
     # The same rule in evaluate, before it reads anything.
     assert run_cli(evaluate.main, ["--bag", str(tmp_path / "absent"), "--out-dir",

@@ -98,10 +98,10 @@ def test_a_pair_out_of_step_is_refused_and_a_synchronised_pair_is_not():
     for name, pair, frames in [("single", [0, 1], slice(0, 60)),
                                ("multi", [0, 1], slice(20, 70))]:
         kp, sc, cameras = _demo(name, pair)
-        try:
-            calibrate_from_detections(kp[frames], sc[frames], cameras, fps=DEMO_FPS)
-        except CalibrationRefusedError as refused:
-            assert "out of step" not in str(refused), str(refused)
+        checks = calibrate_from_detections(kp[frames], sc[frames], cameras,
+                                           fps=DEMO_FPS).calibration.checks
+        assert checks is not None and checks.sync is not None, name  # the scan ran
+        assert np.isnan(checks.sync.out_of_step(CheckLimits())).all(), name
     # a review: cam02 7 frames ahead on a 60-frame stretch, best shifts +8 / -6, was let
     # through by a one-frame mirror rule (20 degrees off; refused before the pair scan)
     kp, sc, cameras = _demo("multi", [0, 1])

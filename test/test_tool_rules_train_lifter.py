@@ -180,8 +180,9 @@ def test_a_checkpoint_that_does_not_fit_is_refused_before_any_work(tmp_path, cap
                                                           "crafted.pt", "exported.onnx",
                                                           "model.pt"]
     for extra in (["--epochs", "0"], ["--exclude-overlap", "single"]):
-        with pytest.raises(SystemExit):
+        with pytest.raises(SystemExit) as stopped:   # argparse: usage and one line, exit 2
             _run(tmp_path, out, *extra)
+        assert stopped.value.code == 2 and extra[0] in capsys.readouterr().err
 
 
 def test_an_earlier_runs_checkpoint_is_kept_unless_resumed_or_overwritten(tmp_path, capsys):
