@@ -373,7 +373,7 @@ def test_a_lone_cameras_skeleton_bag_has_the_upright_frame_the_node_gives_it(tmp
     """evaluate --out-bag of a camera with intrinsics alone (no /tf_static) wrote skeletons in
     the optical frame and nothing to stand them up in rviz2 (session 31's list); the bag
     now has <frame>_upright under it, as run's output bag (the node's broadcast)."""
-    from pose3d_ros.core.static_tf import StaticTransformTree, transforms_from_message
+    from pose3d_ros.core.static_tf import TransformTree, transforms_from_message
 
     pred, _ = _tracks(4)
     in_camera = evaluation.SkeletonTrack(pred.stamps_ns, [
@@ -392,7 +392,7 @@ def test_a_lone_cameras_skeleton_bag_has_the_upright_frame_the_node_gives_it(tmp
                for t in transforms_from_message(m)]
     assert [(t.parent, t.child) for t in written] == [("cam01", "cam01_upright")]
     # upright: the optical frame's -y (the image's up) is +z there
-    R, _ = StaticTransformTree(written).lookup("cam01_upright", "cam01")
+    R, _ = TransformTree(written).lookup("cam01_upright", "cam01")
     np.testing.assert_allclose(R @ [0.0, -1.0, 0.0], [0.0, 0.0, 1.0], atol=1e-12)
 
 

@@ -21,7 +21,7 @@ from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.camera import Rig
 from pose3d_ros.core.layouts import BLAZEPOSE33
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
-from pose3d_ros.core.static_tf import StaticTransform, StaticTransformTree
+from pose3d_ros.core.static_tf import StaticTransform, TransformTree
 from pose3d_ros.core.types import Detections2D
 from pose3d_ros.ros.conversions import (
     RCLPY,
@@ -47,7 +47,7 @@ def _quat_z(angle: float) -> np.ndarray:
 
 def test_tree_chains_and_inverts_transforms():
     # world -> base (1 m along x, turned 90 deg about z) -> camera (0.5 m up)
-    tree = StaticTransformTree([
+    tree = TransformTree([
         StaticTransform("world", "base", np.array([1.0, 0, 0]), _quat_z(np.pi / 2)),
         StaticTransform("base", "camera", np.array([0, 0, 0.5]), _quat_z(0.0))])
     R, t = tree.lookup("world", "camera")              # p_world = R p_camera + t
@@ -62,6 +62,42 @@ def test_tree_chains_and_inverts_transforms():
         tree.lookup("odom", "camera")
     with pytest.raises(ValueError, match="NaN"):
         tree.add([StaticTransform("a", "b", np.array([np.nan, 0, 0]), _quat_z(0.0))])
+
+
+def test_tree_interpolates_tf_at_a_stamp_and_refuses_to_extrapolate():
+    """/tf samples of a robot driving 1 m/s along x and turning 90 deg/s in odom, a camera
+    fixed on it: a lookup between two samples is their interpolation (linear along, turned
+    about z in between), outside them ExtrapolationError (as tf2), None the newest."""
+    from pose3d_ros.core.static_tf import ExtrapolationError
+
+    tree = TransformTree([StaticTransform("base", "camera", np.array([0, 0, 0.5]),
+                                          _quat_z(0.0))])
+    stamps = [10.0, 11.0, 12.0]
+    tree.add_timed([StaticTransform("odom", "base", np.array([s - 10.0, 0, 0]),
+                                    _quat_z(np.pi / 2 * (s - 10.0))) for s in stamps], stamps)
+    assert not tree.is_static("camera") and tree.is_static("odom")
+    R, t = tree.lookup("odom", "camera", 10.5)          # p_odom = R p_camera + t
+    np.testing.assert_allclose(t, [0.5, 0, 0.5], atol=1e-12)
+    np.testing.assert_allclose(R @ [1.0, 0, 0], [np.cos(np.pi / 4), np.sin(np.pi / 4), 0],
+                               atol=1e-12)
+    R, t = tree.lookup("odom", "camera")                # the newest: 2 m along, turned 180
+    np.testing.assert_allclose(R @ [1.0, 0, 0] + t, [1.0, 0, 0.5], atol=1e-12)
+    np.testing.assert_allclose(tree.lookup("odom", "camera", 11.0)[1], [1.0, 0, 0.5])
+    for late in (12.5, 9.5):
+        with pytest.raises(ExtrapolationError, match=rf"'odom' -> 'base' at {late:.3f} s: /tf "
+                                                      r"holds it for 10\.000\.\.12\.000 s"):
+            tree.lookup("camera", "odom", late)
+    # a sample out of order takes its place in time; the history keeps history_s (10 s)
+    tree.add_timed([StaticTransform("odom", "base", np.array([7.0, 0, 0]), _quat_z(0.0))],
+                   [11.5])
+    np.testing.assert_allclose(tree.lookup("odom", "base", 11.25)[1], [4.0, 0, 0])
+    tree.add_timed([StaticTransform("odom", "base", np.zeros(3), _quat_z(0.0))], [21.2])
+    with pytest.raises(ExtrapolationError, match=r"11\.500\.\.21\.200 s"):
+        tree.lookup("odom", "base", 10.5)
+    # the same child static again: no history, any stamp
+    tree.add([StaticTransform("odom", "base", np.zeros(3), _quat_z(0.0))])
+    assert tree.is_static("camera")
+    np.testing.assert_allclose(tree.lookup("odom", "camera", 99.0)[1], [0, 0, 0.5])
 
 
 def _renamed_rig_and_2d(prefix: str, cameras: int | None = None
@@ -155,6 +191,95 @@ def test_fusion_node_takes_camera_poses_from_tf_static():
         assert message.header.frame_id == rig.frame_id
         assert got.num_people == expected.num_people == 1
         np.testing.assert_allclose(got.positions, expected.positions, atol=1e-6)
+
+
+def _robot_pose(stamp: float) -> tuple[np.ndarray, np.ndarray]:
+    """(R, t): the pose in odom of a robot that drives 2 m/s along x and turns 60 deg/s
+    about z from stamp 300 s on (p_odom = R p_base + t)."""
+    from scipy.spatial.transform import Rotation
+
+    dt = stamp - 300.0
+    return Rotation.from_rotvec([0, 0, np.pi / 3 * dt]).as_matrix(), np.array([2.0 * dt, 0, 0])
+
+
+def test_cameras_on_a_moving_robot_are_posed_at_each_images_stamp():
+    """A review: with extrinsics_source 'tf' the pose looked up at the first camera_info was
+    kept, so on a robot moving in odom people were placed as if it had never moved. Here the
+    rig hangs from the robot's base (/tf_static) and the base drives and turns in odom (/tf,
+    100 samples a second, published before the images): each set's 3D is the rig's 3D
+    carried by the robot's pose at its stamp, interpolated between /tf samples. A set whose
+    stamp /tf does not reach yet takes the newest pose and is counted as
+    extrinsics_tf_late."""
+    rig, found = _renamed_rig_and_2d("tf_moving")
+    names, base, odom = rig.names, rig.frame_id, "tf_moving_odom"
+    stamps = [300.0 + k * 0.105 for k in range(FRAMES)]       # between /tf samples
+    with ros_context() as context:
+        namespace = "/tf_moving_test"
+        fusion = FusionNode("fusion_moving_under_test", context=context, namespace=namespace,
+                            parameter_overrides=[Parameter(k, value=v) for k, v in {
+                                "camera_names": names, "autostart": False,
+                                "extrinsics_source": "tf", "rig_file": "",
+                                "fixed_frame": odom, "sync.min_views": 2,
+                                "sync.timeout_s": 1.5, "publish_tf": False,
+                                "tracking.enabled": False, "filter.enabled": False}.items()])
+        probe = Node("tf_moving_probe", context=context, namespace=namespace)
+        executor = executor_with(context, fusion, probe)
+        try:
+            configure_and_activate(fusion)
+            infos = {c: probe.create_publisher(CameraInfo, f"{c}/camera_info", RELIABLE)
+                     for c in names}
+            skeletons = {c: probe.create_publisher(Skeleton2DArray, f"{c}/skeletons_2d",
+                                                   RELIABLE) for c in names}
+            tf = probe.create_publisher(TFMessage, "/tf", QoSProfile(depth=100))
+            outputs: list = []
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            probe.create_publisher(TFMessage, "/tf_static", LATCHED).publish(
+                rig_transforms(list(rig.cameras), base, seconds_to_stamp(1.0)))
+            assert spin_until(executor, lambda: tf.get_subscription_count() > 0, 10)
+            from geometry_msgs.msg import TransformStamped
+            from scipy.spatial.transform import Rotation
+
+            def drive(start: float, stop: float) -> None:
+                for stamp in np.arange(start, stop, 0.01):
+                    R, t = _robot_pose(float(stamp))
+                    item = TransformStamped()
+                    item.header = Header(stamp=seconds_to_stamp(float(stamp)), frame_id=odom)
+                    item.child_frame_id = base
+                    item.transform.translation.x, item.transform.translation.y, \
+                        item.transform.translation.z = (float(v) for v in t)
+                    q = Rotation.from_matrix(R).as_quat()
+                    (item.transform.rotation.x, item.transform.rotation.y,
+                     item.transform.rotation.z, item.transform.rotation.w) = map(float, q)
+                    tf.publish(TFMessage(transforms=[item]))
+
+            drive(299.9, stamps[-1] - 0.05)     # the last set's stamp: not reached yet
+            assert spin_until(executor, lambda: all(
+                c.calibrated for c in fusion.health.cameras.values()), 10,
+                tick=lambda: [infos[c.name].publish(camera_model_to_info(c))
+                              for c in rig.cameras])
+            for k, stamp in enumerate(stamps):
+                for v, camera in enumerate(rig.cameras):
+                    header = Header(stamp=seconds_to_stamp(stamp), frame_id=camera.frame_id)
+                    skeletons[camera.name].publish(detections_to_msg(found[k][names[v]],
+                                                                     header))
+                assert spin_until(executor, lambda k=k: len(outputs) > k, 20), \
+                    fusion.last_error
+            late = {c: fusion.health.cameras[c].rejected["extrinsics_tf_late"] for c in names}
+        finally:
+            executor.shutdown()
+            fusion.destroy_node()
+            probe.destroy_node()
+
+    offline = Pose3DPipeline(names, {c.name: c for c in rig.cameras}, frame_id=base,
+                             params=PipelineParams(tracking=None, filtering=None))
+    newest = _robot_pose(float(np.arange(299.9, stamps[-1] - 0.05, 0.01)[-1]))
+    for k, message in enumerate(outputs[:FRAMES]):
+        in_base = offline.process_detections(found[k], stamps[k]).skeletons.positions
+        R, t = _robot_pose(stamps[k]) if k < FRAMES - 1 else newest
+        got = skeletons3d_from_msg(message)
+        assert message.header.frame_id == odom and got.num_people == 1
+        np.testing.assert_allclose(got.positions, in_base @ R.T + t, atol=1e-5)
+    assert late == {c: 1 for c in names}, late      # the last set only
 
 
 def test_a_self_calibrated_rig_gets_an_upright_frame_for_rviz(tmp_path):

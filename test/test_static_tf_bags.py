@@ -15,7 +15,7 @@ from pose3d_ros.core.data_paths import calibration_path, video_paths
 from pose3d_ros.core.static_tf import (
     UPRIGHT_SUFFIX,
     StaticTransform,
-    StaticTransformTree,
+    TransformTree,
     camera_transforms,
     transforms_from_message,
 )
@@ -35,7 +35,7 @@ def _tf_tree(bag: Path) -> tuple[list[StaticTransform], str]:
                                                           for t in transforms]
     children = [t.child for t in transforms]
     assert len(children) == len(set(children)), children
-    tree = StaticTransformTree(transforms)
+    tree = TransformTree(transforms)
     roots = {tree.pose_in_root(frame)[0] for frame in tree.frames}     # raises on a cycle
     assert len(roots) == 1, roots
     return transforms, roots.pop()

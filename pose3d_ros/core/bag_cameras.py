@@ -22,7 +22,7 @@ import numpy as np
 from . import bagio
 from .camera import CameraModel, camera_model_from_info_msg
 from .once import first_time
-from .static_tf import StaticTransform, StaticTransformTree, transforms_from_message
+from .static_tf import StaticTransform, TransformTree, transforms_from_message
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ def cameras_from_tf(cameras: Sequence[CameraModel], transforms: Sequence[StaticT
     frame: static_tf.camera_transforms writes it no transform) is at identity. All cameras
     must reach the same root. ValueError when a frame is missing or roots differ.
     """
-    tree = StaticTransformTree(transforms)
+    tree = TransformTree(transforms)
     children = {t.child for t in transforms}
     tops = {t.parent for t in transforms} - children
     posed, roots = [], []

@@ -42,7 +42,7 @@ from .evaluation import SkeletonTrack, in_frame, pair_frames
 from .image_decode import ImageDecodeError, check_image_size
 from .layouts import convert_joints
 from .messages import detections_from_message, image_from_message, stamp_to_ns
-from .static_tf import StaticTransformTree, transforms_from_message, upright_transform
+from .static_tf import TransformTree, transforms_from_message, upright_transform
 from .sync import SyncParams, mean_stamp_ns
 from .types import Detections2D, Skeletons3D
 
@@ -57,9 +57,9 @@ TF_STATIC = "/tf_static"
 FRAME_SET_SLOP_NS = int(round(SyncParams().slop_s * 1e9))
 
 
-def static_tree(bag: Path) -> StaticTransformTree:
+def static_tree(bag: Path) -> TransformTree:
     """All /tf_static transforms of a bag (empty tree when it has none)."""
-    tree = StaticTransformTree()
+    tree = TransformTree()
     if TF_STATIC in bagio.bag_topics(bag):
         for _, _, msg in bagio.read_bag(bag, [TF_STATIC]):
             tree.add(transforms_from_message(msg))
@@ -67,7 +67,7 @@ def static_tree(bag: Path) -> StaticTransformTree:
 
 
 def read_track(bag: Path, topic: str, *, frame_id: str | None = None,
-               tree: StaticTransformTree | None = None) -> SkeletonTrack:
+               tree: TransformTree | None = None) -> SkeletonTrack:
     """A Skeleton3DArray topic of a bag as a track, in stamp order, in `frame_id` (default:
     the messages' own frame). The transform comes from `tree` (default: the bag's
     /tf_static); LookupError naming the frames when it is not there.

@@ -398,7 +398,7 @@ def identity_columns(index_of: Sequence[np.ndarray], gap: int = IDENTITY_GAP_FRA
 def in_frame(track: SkeletonTrack, frame_id: str, R: np.ndarray, t: np.ndarray
              ) -> SkeletonTrack:
     """The track with every position mapped by p' = R p + t into `frame_id` (R (3, 3), t (3,)
-    as StaticTransformTree.lookup(frame_id, track.frame_id) gives them)."""
+    as TransformTree.lookup(frame_id, track.frame_id) gives them)."""
     R, t = np.asarray(R, np.float64), np.asarray(t, np.float64)
     frames = [replace(f, positions=f.positions @ R.T + t, frame_id=frame_id)
               for f in track.frames]

@@ -1,10 +1,12 @@
-"""Fixed coordinate transforms, as /tf_static carries them, and lookups through their tree.
+"""Coordinate transforms, as /tf_static and /tf carry them, and lookups through their tree.
 
 Camera rigs publish their extrinsics as static transforms (fixed frame -> each camera's
-optical frame, possibly through intermediate frames such as a robot base). tf2_ros is the
-buffer for that on a ROS 2 install, but it cannot be installed from PyPI; the nodes use this
-tree for static transforms where tf2_ros is missing, and the offline bag reader uses it for the
-/tf_static of recorded bags. Only static transforms: no time interpolation, no /tf.
+optical frame, possibly through intermediate frames such as a robot base); a robot moving in
+its odometry or map frame publishes the base's pose there on /tf, stamped, many times a
+second. tf2_ros is the buffer for that on a ROS 2 install, but it cannot be installed from
+PyPI; the nodes use this tree where tf2_ros is missing (static transforms, and the last
+seconds of /tf with lookups at a stamp, interpolated between the two samples around it as
+tf2 does), and the offline bag reader uses it for the /tf_static of recorded bags.
 
 Convention (REP-103, tf2): a StaticTransform is the pose of `child` in `parent`: a point p
 given in the child frame is R p + translation in the parent frame, R from the quaternion
@@ -12,7 +14,8 @@ given in the child frame is R p + translation in the parent frame, R from the qu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
@@ -94,50 +97,154 @@ def upright_transform(optical_frame: str) -> StaticTransform:
                            Rotation.from_matrix(UPRIGHT_IN_OPTICAL).as_quat())
 
 
-class StaticTransformTree:
-    """The latest static transform of every child frame, and lookups between frames."""
+# How much /tf a TransformTree keeps per frame (tf2_ros.Buffer's default cache time).
+TF_HISTORY_S = 10.0
 
-    def __init__(self, transforms: Iterable[StaticTransform] = ()) -> None:
+
+class ExtrapolationError(LookupError):
+    """A lookup at a stamp outside the /tf history of a transform on the way (tf2's
+    ExtrapolationException): the transform for that time has not come yet, or is gone."""
+
+
+@dataclass
+class _TimedTransforms:
+    """One child frame's /tf: its poses in `parent` at increasing stamps (s), the last
+    history_s seconds of them (lists: samples come in order, so most are appended).
+    translations: (3,) metres each; rotations: (4,) unit quaternions (x, y, z, w) each."""
+
+    parent: str
+    child: str
+    history_s: float
+    stamps: list[float] = field(default_factory=list)
+    translations: list[np.ndarray] = field(default_factory=list)
+    rotations: list[np.ndarray] = field(default_factory=list)
+
+    def insert(self, stamp: float, translation: np.ndarray, rotation: np.ndarray) -> None:
+        """One sample, in its place in time (the same stamp again replaces it)."""
+        k = bisect.bisect_left(self.stamps, stamp)
+        if k < len(self.stamps) and self.stamps[k] == stamp:
+            self.translations[k], self.rotations[k] = translation, rotation
+            return
+        self.stamps.insert(k, stamp)
+        self.translations.insert(k, translation)
+        self.rotations.insert(k, rotation)
+        old = bisect.bisect_left(self.stamps, self.stamps[-1] - self.history_s)
+        if old:
+            del self.stamps[:old], self.translations[:old], self.rotations[:old]
+
+    def at(self, stamp: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """(R, t) of the child in the parent at `stamp` (None: the newest), interpolated
+        linearly (translation) and spherically (rotation) between the samples around it;
+        ExtrapolationError outside them (tf2 does not extrapolate either)."""
+        k = len(self.stamps) - 1 if stamp is None else \
+            bisect.bisect_right(self.stamps, stamp) - 1
+        if stamp is not None and stamp != self.stamps[k]:
+            if k < 0 or k >= len(self.stamps) - 1:
+                raise ExtrapolationError(
+                    f"transform {self.parent!r} -> {self.child!r} at {stamp:.3f} s: /tf "
+                    f"holds it for {self.stamps[0]:.3f}..{self.stamps[-1]:.3f} s")
+            weight = (stamp - self.stamps[k]) / (self.stamps[k + 1] - self.stamps[k])
+            both = Rotation.from_quat(self.rotations[k:k + 2])
+            turn = (both[0].inv() * both[1]).as_rotvec() * weight        # the shorter way
+            return ((both[0] * Rotation.from_rotvec(turn)).as_matrix(),
+                    (1 - weight) * self.translations[k] + weight * self.translations[k + 1])
+        return Rotation.from_quat(self.rotations[k]).as_matrix(), self.translations[k].copy()
+
+
+class TransformTree:
+    """The transforms between frames: each child frame's latest static transform (/tf_static)
+    or its recent /tf samples (add_timed), and lookups between frames, at a stamp or the
+    newest. A child has one parent; a static transform and /tf samples of the same child
+    replace each other (tf2 keeps one parent per child too)."""
+
+    def __init__(self, transforms: Iterable[StaticTransform] = (), *,
+                 history_s: float = TF_HISTORY_S) -> None:
         self._parent_of: dict[str, StaticTransform] = {}
+        self._timed: dict[str, _TimedTransforms] = {}
+        self.history_s = history_s
         self.add(transforms)
 
+    @staticmethod
+    def _check(transform: StaticTransform) -> None:
+        if not (np.isfinite(transform.translation).all()
+                and np.isfinite(transform.rotation).all()
+                and np.linalg.norm(transform.rotation) > 1e-9):
+            raise ValueError(f"transform {transform.parent!r} -> {transform.child!r} "
+                             "holds NaN/inf or a zero quaternion")
+
     def add(self, transforms: Iterable[StaticTransform]) -> None:
-        """Insert or replace transforms (a child has one parent; the newest wins)."""
+        """Insert or replace static transforms (a child has one parent; the newest wins)."""
         for transform in transforms:
-            if not (np.isfinite(transform.translation).all()
-                    and np.isfinite(transform.rotation).all()
-                    and np.linalg.norm(transform.rotation) > 1e-9):
-                raise ValueError(f"transform {transform.parent!r} -> {transform.child!r} "
-                                 "holds NaN/inf or a zero quaternion")
+            self._check(transform)
             self._parent_of[transform.child] = transform
+            self._timed.pop(transform.child, None)
+
+    def add_timed(self, transforms: Iterable[StaticTransform], stamps: Iterable[float]
+                  ) -> None:
+        """Insert /tf samples: transform k holds at stamps[k] (s). A sample older than the
+        child's newest is put in its place in time; one of another parent starts the child's
+        history again; the history keeps history_s seconds behind its newest sample."""
+        for transform, stamp in zip(transforms, stamps, strict=True):
+            self._check(transform)
+            child = transform.child
+            self._parent_of.pop(child, None)
+            timed = self._timed.get(child)
+            if timed is None or timed.parent != transform.parent:
+                timed = self._timed[child] = _TimedTransforms(transform.parent, child,
+                                                              self.history_s)
+            rotation = np.asarray(transform.rotation, np.float64)
+            timed.insert(float(stamp), np.asarray(transform.translation, np.float64),
+                         rotation / np.linalg.norm(rotation))
 
     @property
     def frames(self) -> set[str]:
-        return set(self._parent_of) | {t.parent for t in self._parent_of.values()}
+        return (set(self._parent_of) | {t.parent for t in self._parent_of.values()}
+                | set(self._timed) | {t.parent for t in self._timed.values()})
 
-    def pose_in_root(self, frame: str) -> tuple[str, np.ndarray, np.ndarray]:
-        """(root, R, t): the root of `frame`'s tree and the pose of `frame` in it
-        (p_root = R p_frame + t). A frame without a parent is its own root."""
-        R, t = np.eye(3), np.zeros(3)
-        for _ in range(len(self._parent_of) + 1):
+    def is_static(self, frame: str) -> bool:
+        """Whether `frame`'s way to its tree's root holds static transforms only (its pose
+        there is the same at every stamp)."""
+        for _ in range(len(self._parent_of) + len(self._timed) + 1):
+            if frame in self._timed:
+                return False
             transform = self._parent_of.get(frame)
             if transform is None:
-                return frame, R, t
-            rot, offset = transform.matrix()
-            R, t = rot @ R, rot @ t + offset
+                return True
             frame = transform.parent
-        raise ValueError(f"the static transforms contain a cycle through {frame!r}")
+        raise ValueError(f"the transforms contain a cycle through {frame!r}")
 
-    def lookup(self, target: str, source: str) -> tuple[np.ndarray, np.ndarray]:
-        """(R, t) with p_target = R p_source + t. LookupError naming both frames when they
-        are not connected."""
+    def pose_in_root(self, frame: str, stamp: float | None = None
+                     ) -> tuple[str, np.ndarray, np.ndarray]:
+        """(root, R, t): the root of `frame`'s tree and the pose of `frame` in it at `stamp`
+        (s; None: each transform's newest) (p_root = R p_frame + t). A frame without a
+        parent is its own root. ExtrapolationError when a /tf transform on the way has no
+        samples around `stamp`."""
+        R, t = np.eye(3), np.zeros(3)
+        for _ in range(len(self._parent_of) + len(self._timed) + 1):
+            timed = self._timed.get(frame)
+            if timed is not None:
+                (rot, offset), parent = timed.at(stamp), timed.parent
+            else:
+                transform = self._parent_of.get(frame)
+                if transform is None:
+                    return frame, R, t
+                (rot, offset), parent = transform.matrix(), transform.parent
+            R, t = rot @ R, rot @ t + offset
+            frame = parent
+        raise ValueError(f"the transforms contain a cycle through {frame!r}")
+
+    def lookup(self, target: str, source: str, stamp: float | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(R, t) with p_target = R p_source + t at `stamp` (s; None: the newest of each
+        transform). LookupError naming both frames when they are not connected,
+        ExtrapolationError (a LookupError) when /tf on the way does not reach `stamp`."""
         known = self.frames
         for frame in (target, source):
             if frame not in known:
-                raise LookupError(f"frame {frame!r} is not in the static transforms (known: "
+                raise LookupError(f"frame {frame!r} is not in the transforms (known: "
                                   f"{sorted(known)})")
-        root_t, r_t, t_t = self.pose_in_root(target)
-        root_s, r_s, t_s = self.pose_in_root(source)
+        root_t, r_t, t_t = self.pose_in_root(target, stamp)
+        root_s, r_s, t_s = self.pose_in_root(source, stamp)
         if root_t != root_s:
             raise LookupError(f"frames {target!r} and {source!r} are not connected (roots "
                               f"{root_t!r} and {root_s!r})")

@@ -32,7 +32,7 @@ class FusionNode(RigNodeBase):
         self._configure_rig(config, None, self._make_lifter(config))
 
     def _subscribe(self) -> None:
-        self._subscribe_tf_static()
+        self._subscribe_tf()
         qos = image_qos("sensor_data", 5)
         for camera in self.cameras:
             subscription = self.create_subscription(

@@ -428,8 +428,9 @@ class PoseNodeBase(LifecycleNode):
     def _subscribe(self) -> None:
         raise NotImplementedError
 
-    def _between_sets(self) -> None:
-        """Called by the processing thread before each set: apply handed-over changes."""
+    def _between_sets(self, frame_set: FrameSet | None) -> None:
+        """Called by the processing thread before each set (frame_set) and while it waits for
+        one (None): apply handed-over changes."""
 
     def _process(self, frame_set: FrameSet) -> None:
         raise NotImplementedError
@@ -614,7 +615,7 @@ class PoseNodeBase(LifecycleNode):
                 frame_set = self.sync.pop_latest()
                 deadline = self.sync.next_deadline()
             if frame_set is not None:
-                self._between_sets()
+                self._between_sets(frame_set)
                 self.input_gate.is_open = not self._gates_images
                 try:
                     self._process(frame_set)
@@ -635,7 +636,7 @@ class PoseNodeBase(LifecycleNode):
                         self._open_input_gate()
                     self._worker_diagnostics = self._extra_diagnostics()
                 continue
-            self._between_sets()
+            self._between_sets(None)
             timeout = IDLE_WAKE_S if deadline is None else \
                 min(max(deadline - time.monotonic(), 0.0), IDLE_WAKE_S)
             self._wake.wait(timeout)

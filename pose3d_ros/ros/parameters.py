@@ -200,8 +200,10 @@ _RIG = (
               "optical frame is used instead.", frame="name"),
     ParamSpec("extrinsics_source", "rig_file", "Where camera poses come from: 'rig_file' "
               "(rig_file parameter; also the self-calibration tool's output), 'tf' (look up "
-              "fixed_frame -> optical frame with tf2_ros; without tf2_ros from /tf_static "
-              "only) or 'none' (one camera, output in its optical frame).",
+              "fixed_frame -> optical frame at each image's stamp, so a robot moving in "
+              "fixed_frame, e.g. odom or map, carries its cameras; with tf2_ros, without it "
+              "from /tf_static and /tf kept by the node) or 'none' (one camera, output in its "
+              "optical frame).",
               choices=("rig_file", "tf", "none")),
     ParamSpec("rig_file", "", "Calibration file with the camera poses (any format "
               "pose3d_ros.core.calibration.load_rig reads); camera names must match "

@@ -52,7 +52,7 @@ class Pose3DNode(RigNodeBase):
                     Skeleton2DArray, f"{camera}/{SKELETONS_2D_TOPIC}", OUTPUT_QOS)
 
     def _subscribe(self) -> None:
-        self._subscribe_tf_static()
+        self._subscribe_tf()
         qos = image_qos(self.config.image_qos, self.config.qos_depth)
         for camera in self.cameras:
             self._subscribe_images(camera, self.on_image)

@@ -8,6 +8,7 @@ output labelled, with one calibration.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
 from functools import partial
@@ -31,7 +32,7 @@ from pose3d_ros.core.node_health import output_timings
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline, create_monocular_method
 from pose3d_ros.core.plausibility import PlausibilityParams
 from pose3d_ros.core.static_tf import (
-    StaticTransformTree,
+    TransformTree,
     transform_from_stamped,
     transforms_from_message,
 )
@@ -39,7 +40,13 @@ from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.core.tracking import ImageTrackerParams, TrackerParams
 from pose3d_ros.msg import Skeleton3DArray
 
-from .conversions import camera_model_from_info, mean_stamp, seconds_to_stamp, skeletons3d_to_msg
+from .conversions import (
+    camera_model_from_info,
+    mean_stamp,
+    seconds_to_stamp,
+    skeletons3d_to_msg,
+    stamp_to_seconds,
+)
 from .node_base import PoseNodeBase
 from .node_input import LATCHED_CAMERA_INFO_QOS, LATCHED_QOS, OUTPUT_QOS
 from .parameters import ParameterError
@@ -171,7 +178,8 @@ class RigNodeBase(PoseNodeBase):
     def _configure_rig(self, config: Any, detectors: Any, lifter: Any = None) -> None:
         self.cameras = tuple(config.camera_names)
         self.rig: Rig | None = None
-        self.tf_buffer = self.static_tf = None   # extrinsics_source 'tf' only
+        self.tf_buffer = self.tf_tree = None   # extrinsics_source 'tf' only
+        self._tf_lock = threading.Lock()         # tf_tree: filled by callbacks, read by both
         self.fixed_frame = config.fixed_frame
         if config.extrinsics_source == "rig_file":
             self._load_rig(config.rig_file)
@@ -179,12 +187,13 @@ class RigNodeBase(PoseNodeBase):
             try:
                 import tf2_ros
             except ImportError:
-                # No tf2_ros (a PyPI-only install): camera rigs are static, so listen to
-                # /tf_static ourselves and look up through those transforms.
-                self.static_tf = StaticTransformTree()   # filled on activate (/tf_static)
+                # No tf2_ros (a PyPI-only install, where it has no wheel): listen to
+                # /tf_static and /tf ourselves and look up through those transforms.
+                self.tf_tree = TransformTree()   # filled once active (_subscribe_tf)
                 self.get_logger().info(
-                    "extrinsics_source 'tf': tf2_ros is not installed, so camera poses come "
-                    f"from {TF_STATIC_TOPIC} only (static transforms, no /tf)")
+                    "extrinsics_source 'tf': tf2_ros is not installed, so this node keeps "
+                    f"{TF_STATIC_TOPIC} and the last seconds of {TF_TOPIC} itself for the "
+                    "camera poses")
             else:
                 self.tf_buffer = tf2_ros.Buffer()
                 self.tf_listener = tf2_ros.TransformListener(self.tf_buffer, self)
@@ -518,8 +527,9 @@ class RigNodeBase(PoseNodeBase):
             self.tf_static_pub.publish(upright_transforms(frame,
                                                           self.get_clock().now().to_msg()))
 
-    def _between_sets(self) -> None:
-        """Processing thread: apply the calibrations handed over by on_camera_info."""
+    def _between_sets(self, frame_set: FrameSet | None) -> None:
+        """Processing thread: apply the calibrations handed over by on_camera_info; with
+        extrinsics_source 'tf', pose the set's cameras at their images' stamps."""
         with self._lock:
             changes, self._calibration_changes = self._calibration_changes, {}
             output_frame = self._output_frame
@@ -528,32 +538,91 @@ class RigNodeBase(PoseNodeBase):
             self.health.cameras[camera].calibrated = True   # in use from the next set on
         if output_frame is not None:
             self.pipeline.frame_id = output_frame
+        if frame_set is not None and self.config.extrinsics_source == "tf":
+            self._pose_at_stamps(frame_set)
 
-    def _subscribe_tf_static(self) -> None:
-        """Without tf2_ros: collect the latched /tf_static transforms for camera poses."""
-        if self.static_tf is not None:
+    def _pose_at_stamps(self, frame_set: FrameSet) -> None:
+        """Each camera of the set posed by TF at its image's stamp: a robot moving in
+        fixed_frame (odom, map) carries its cameras, and the 3D of a set must use where they
+        were when it was taken (a review: the pose looked up at the first camera_info was kept,
+        so people were placed as if the robot had never moved). When TF does not reach the
+        stamp (late, or gone), the newest pose is used and that is counted
+        (extrinsics_tf_late). A pose that did not change leaves the pipeline as it is."""
+        for camera, frame in frame_set.frames.items():
+            model = self.pipeline.camera(camera)
+            if model is None or not model.frame_id or self._tf_is_static(model.frame_id):
+                continue
+            try:
+                R, t = self._fixed_in_optical(model.frame_id, frame.stamp)
+            except Exception as at_stamp:  # noqa: BLE001 - tf2 raises several exceptions
+                try:
+                    R, t = self._fixed_in_optical(model.frame_id, None)
+                except Exception:  # noqa: BLE001 - gone since camera_info: the last pose stays
+                    continue
+                self.reject(camera, "extrinsics_tf_late", f"camera {camera!r}: no TF from "
+                            f"{self.fixed_frame!r} to {model.frame_id!r} at its image's stamp "
+                            f"{frame.stamp:.3f} s ({at_stamp}); the newest is used", kept=True)
+            if not (np.array_equal(R, model.R) and np.array_equal(t, model.t)):
+                self.pipeline.set_camera(model.with_pose(R, t))
+
+    def _tf_is_static(self, frame: str) -> bool:
+        """Whether, without tf2_ros, `frame` and fixed_frame hang from static transforms
+        only (their poses need no lookup per set); with tf2_ros that is unknown: False."""
+        if self.tf_tree is None:
+            return False
+        with self._tf_lock:
+            return self.tf_tree.is_static(frame) and self.tf_tree.is_static(self.fixed_frame)
+
+    def _fixed_in_optical(self, frame: str, stamp: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """(R, t) with p_frame = R p_fixed + t (the fixed frame's pose in the optical frame
+        `frame`) at `stamp` (s; None: the newest), from tf2_ros or, without it, from the
+        node's own tree; tf2's exceptions or LookupError when unknown."""
+        if self.tf_buffer is not None:
+            from rclpy.time import Time
+
+            at = Time() if stamp is None else Time(nanoseconds=round(stamp * 1e9))
+            return transform_from_stamped(self.tf_buffer.lookup_transform(
+                frame, self.fixed_frame, at)).matrix()
+        with self._tf_lock:
+            return self.tf_tree.lookup(frame, self.fixed_frame, stamp)
+
+    def _subscribe_tf(self) -> None:
+        """Without tf2_ros: collect the latched /tf_static transforms and the stamped /tf
+        ones (with the QoS of tf2_ros's listener) for camera poses."""
+        if self.tf_tree is not None:
             self._owned_subscriptions.append(self.create_subscription(
                 TFMessage, TF_STATIC_TOPIC, self._on_tf_static, LATCHED_QOS))
+            self._owned_subscriptions.append(self.create_subscription(
+                TFMessage, TF_TOPIC, self._on_tf, QoSProfile(depth=100)))
 
     def _on_tf_static(self, msg: TFMessage) -> None:
         try:
-            self.static_tf.add(transforms_from_message(msg))
+            transforms = transforms_from_message(msg)
+            with self._tf_lock:
+                self.tf_tree.add(transforms)
         except ValueError as err:   # reported under the topic's name, like a camera's input
             self.reject(TF_STATIC_TOPIC, "extrinsics_tf", f"{TF_STATIC_TOPIC}: {err}")
+
+    def _on_tf(self, msg: TFMessage) -> None:
+        """/tf: kept with their stamps, except this node's own people (body_<id> frames)."""
+        own = f"{self.config.tf_prefix}body_"
+        items = [item for item in msg.transforms if not item.child_frame_id.startswith(own)]
+        if not items:
+            return
+        try:
+            transforms = [transform_from_stamped(item) for item in items]
+            stamps = [stamp_to_seconds(item.header.stamp) for item in items]
+            with self._tf_lock:
+                self.tf_tree.add_timed(transforms, stamps)
+        except ValueError as err:
+            self.reject(TF_TOPIC, "extrinsics_tf", f"{TF_TOPIC}: {err}")
 
     def _pose_from_tf(self, camera: str, model: Any) -> Any:
         """The camera posed by the transform fixed_frame -> its optical frame (x_cam = R
         x_fixed + t), from tf2_ros or, without it, from /tf_static; None (reported, retried
         with the next camera_info) while the transform is unknown."""
         try:
-            if self.tf_buffer is not None:
-                from rclpy.time import Time
-
-                # p_camera = R p_fixed + t: the fixed frame's pose in the optical frame
-                R, t = transform_from_stamped(self.tf_buffer.lookup_transform(
-                    model.frame_id, self.fixed_frame, Time())).matrix()
-            else:
-                R, t = self.static_tf.lookup(model.frame_id, self.fixed_frame)
+            R, t = self._fixed_in_optical(model.frame_id, None)
         except Exception as err:  # noqa: BLE001 - tf2 raises several lookup exceptions
             self._camera_info_seen.pop(camera, None)   # try again with the next camera_info
             self.reject_while_starting(camera, "extrinsics_tf", f"camera {camera!r}: no TF "
@@ -654,5 +723,5 @@ class RigNodeBase(PoseNodeBase):
         if self.tf_listener is not None:
             self.tf_listener.unregister()
         self.tf_listener = None
-        self.rig = self.static_tf = self.tf_buffer = None
+        self.rig = self.tf_tree = self.tf_buffer = None
         self._calibration_changes = {}
