@@ -59,6 +59,26 @@ def test_config_keys_types_and_ranges_match_the_declarations(path):
             spec.check(value)
 
 
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_a_config_reaches_its_nodes_in_any_namespace(path):
+    """A review: the configs were keyed `pose3d_node:`, which rcl matches to /pose3d_node only,
+    so a node in a namespace (docs/nodes.md suggests one per robot) silently ran on its
+    defaults. Each section now reaches its node at the root and under /robot1/cam01."""
+    for key in yaml.safe_load(path.read_text()):
+        assert key.startswith("/**/"), f"{path.name}: {key!r} matches one namespace only"
+    with ros_context() as context:
+        for node_name, values in _sections(path):
+            for namespace in ("/", "/robot1/cam01"):
+                node = NODE_CLASSES[node_name](
+                    context=context, namespace=namespace,
+                    cli_args=["--ros-args", "--params-file", str(path)])
+                try:
+                    got = {name: node.get_parameter(name).value for name in values}
+                finally:
+                    node.destroy_node()
+                assert got == values, (path.name, node_name, namespace)
+
+
 def test_nodes_declare_exactly_the_table_with_descriptions():
     with ros_context() as context:
         for node_name, node_class in NODE_CLASSES.items():

@@ -26,7 +26,7 @@ FRAMES = 4
 
 
 def _demo_parameters() -> list[Parameter]:
-    section = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())["pose3d_node"]
+    section = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())["/**/pose3d_node"]
 
     def flat(tree, prefix=""):
         for key, value in tree.items():

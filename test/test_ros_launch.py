@@ -295,6 +295,13 @@ def test_rviz_camera_display_shows_the_images_the_node_reads(tmp_path):
                 d for d in view["Visualization Manager"]["Displays"]
                 if d["Name"] == display["Name"])["Topic"]["Value"]
         assert shown == view, view_file       # nothing else changed
+        # under a namespace pushed around the launch file: markers and images in it
+        moved = yaml.safe_load(rviz_view_showing((REPO / "rviz" / view_file).read_text(),
+                                                 namespace="/robot1/"))
+        topics = {d["Class"]: d["Topic"]["Value"] for d in moved["Visualization Manager"][
+            "Displays"] if "Topic" in d}
+        assert topics["rviz_default_plugins/MarkerArray"] == "/robot1/skeleton_markers"
+        assert topics["rviz_default_plugins/Camera"].startswith("/robot1/cam"), topics
     for name in ("one_camera", "rig", "bag_replay", "distributed"):
         text = (REPO / "launch" / f"{name}.launch.py").read_text()
         assert "image_topic=" in text and "camera_image_topic(" in text, name

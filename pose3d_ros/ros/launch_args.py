@@ -192,14 +192,20 @@ def camera_image_topic(config: str, overrides: Mapping[str, Any], *, camera: str
     return f"{topic}/compressed" if compressed else topic
 
 
-def rviz_view_showing(view_text: str, image_topic: str) -> str:
-    """An rviz2 view (.rviz YAML text) with every Camera display set to `image_topic`; the
-    rest as it was."""
+def rviz_view_showing(view_text: str, image_topic: str = "", namespace: str = "") -> str:
+    """An rviz2 view (.rviz YAML text) with every Camera display set to `image_topic` (empty:
+    its own), and, under a launch `namespace` (e.g. '/robot1', from PushROSNamespace), the
+    MarkerArray and Camera topics moved into it, as the nodes' relative topics are; the rest
+    as it was."""
     import yaml
     view = yaml.safe_load(view_text)
+    prefix = "/" + namespace.strip("/") if namespace.strip("/") else ""
     for display in view["Visualization Manager"]["Displays"]:
-        if display.get("Class") == "rviz_default_plugins/Camera":
+        kind = display.get("Class")
+        if kind == "rviz_default_plugins/Camera" and image_topic:
             display["Topic"]["Value"] = image_topic
+        if kind in ("rviz_default_plugins/Camera", "rviz_default_plugins/MarkerArray"):
+            display["Topic"]["Value"] = prefix + display["Topic"]["Value"]
     return yaml.safe_dump(view, sort_keys=False)
 
 
@@ -223,14 +229,18 @@ def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False,
     view = PathJoinSubstitution([FindPackageShare("pose3d_ros"), "rviz",
                                  config]).perform(context)
     said = []
-    if image_topic:
+    # a namespace pushed around this launch file (PushROSNamespace keeps it here): the nodes'
+    # topics are in it, rviz2's view names them absolute (a review: it showed nothing)
+    namespace = context.launch_configurations.get("ros_namespace") or ""
+    if image_topic or namespace:
         copy = Path(launch_config.log_dir) / config
         try:
-            copy.write_text(rviz_view_showing(Path(view).read_text(), image_topic))
+            copy.write_text(rviz_view_showing(Path(view).read_text(), image_topic, namespace))
             view = str(copy)
         except OSError as err:     # e.g. a read-only log folder: the package's view as it is
-            said.append(LogInfo(msg=f"rviz2: the package's view as installed ({err}); its "
-                                    f"Camera display does not show {image_topic}"))
+            said.append(LogInfo(msg=f"rviz2: the package's view as installed ({err}); it "
+                                    f"does not show {image_topic or 'the topics'} under "
+                                    f"{namespace or '/'}"))
     return [*said, Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
                         arguments=["-d", view, "-f", fixed_frame],
                         parameters=[{"use_sim_time": True}] if sim_time else [])]
