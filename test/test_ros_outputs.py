@@ -374,6 +374,22 @@ def test_processing_problems_have_their_own_status():
     assert {kv.key: kv.value for kv in problems.values}["rejected_no_3d"] == "1"
     later = {s.name: s for s in health.report(seconds_to_stamp(0.0), 2.0).status}
     assert later["pose3d_node: pipeline problems"].level == DiagnosticStatus.OK
+    # A review: sets whose processing failed (logged at ERROR) were a WARN problem and the
+    # pipeline stayed OK "running", their empty answers counting as output. Now both ERROR
+    # in the report after them, and OK again once they stop.
+    for k in range(20):
+        health.record_output({"total": 0.01}, 0.05, 2.0 + k / 10)
+        health.reject("pipeline", "RuntimeError", "processing the set at 1.0 s failed: boom",
+                      level="error")
+    failing = {s.name: s for s in health.report(seconds_to_stamp(0.0), 4.0).status}
+    pipeline = failing["pose3d_node: pipeline"]
+    assert pipeline.level == DiagnosticStatus.ERROR, pipeline
+    assert pipeline.message.startswith("20 frame sets failed to process since the last report")
+    assert "boom" in pipeline.message
+    assert failing["pose3d_node: pipeline problems"].level == DiagnosticStatus.ERROR
+    recovered = {s.name: s for s in health.report(seconds_to_stamp(0.0), 5.0).status}
+    assert recovered["pose3d_node: pipeline"].level == DiagnosticStatus.OK
+    assert recovered["pose3d_node: pipeline problems"].level == DiagnosticStatus.OK
 
 
 def test_a_reason_is_logged_once_per_level():

@@ -88,6 +88,7 @@ class CameraHealth:
     rejected: Counter = field(default_factory=Counter)
     last_rejection: str = ""
     rejected_since_report: int = 0
+    errors_since_report: int = 0      # of those, processing failures (logged at ERROR)
     calibrated: bool = False
     people: Counter | None = None     # PEOPLE_KEYS reason -> person-frames; None: no 1-cam path
     # Receive times (time.monotonic(), s) of the camera's images and camera_info messages.
@@ -145,6 +146,7 @@ class NodeHealth:
             health.last_rejection = message
             if not kept:
                 health.rejected_since_report += 1
+                health.errors_since_report += level == "error"
             told = self._logged.get((camera, reason, level))
             if told is None:
                 self._logged[(camera, reason, level)] = [now, 0.0]
@@ -281,8 +283,17 @@ class NodeHealth:
             values["sets_emitted"] = str(sync.sets_emitted)
         values.update({f"dropped_sets_{k}": str(v) for k, v in sorted(drops.items())})
         values.update(extra or {})
+        with self._lock:     # processing failures since the last report (their sets were
+            # answered empty, which counts as output: the rate alone hid them; a review)
+            problems = self.cameras.get("pipeline")
+            failed = problems.errors_since_report if problems is not None else 0
+            last_failure = problems.last_rejection if problems is not None else ""
         level, message = OK, "running"
-        if no_sim_clock:
+        if failed:
+            level, message = ERROR, (f"{failed} frame set{'s' if failed > 1 else ''} failed to "
+                                     f"process since the last report (answered empty): "
+                                     f"{last_failure}")
+        elif no_sim_clock:
             level, message = WARN, ("use_sim_time is true and no /clock has come: this report "
                                     "and /tf_static are stamped 0 and latency cannot be "
                                     "measured (play the bag with --clock, or set use_sim_time "
@@ -317,7 +328,8 @@ class NodeHealth:
                 people = dict(health.people) if health.people is not None else {}
                 new_rejections, last_rejection = (health.rejected_since_report,
                                                   health.last_rejection)
-                health.rejected_since_report = 0
+                new_errors = health.errors_since_report
+                health.rejected_since_report = health.errors_since_report = 0
             values.update({f"rejected_{k}": str(v) for k, v in rejected})
             values.update({_ALL_PEOPLE_KEYS[k]: str(v) for k, v in people.items()})
             level, message = OK, "ok"
@@ -346,7 +358,7 @@ class NodeHealth:
             if name not in self._real_cameras:    # "pipeline": problems while processing
                 label = f"{name.lstrip('/')} problems"     # (or a topic's: "/tf_static")
                 values = {k: v for k, v in values.items() if k.startswith(("rejected_", "last_"))}
-                level, message = (WARN, f"problem: {last_rejection}") \
+                level, message = (ERROR if new_errors else WARN, f"problem: {last_rejection}") \
                     if level == WARN and message.startswith("rejected") else (OK, "no new problem")
             statuses.append(HealthStatus(f"{self.node_name}: {label}", level, message, values,
                                          f"{self.node_name}/{name.lstrip('/')}"))
