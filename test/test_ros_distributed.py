@@ -21,7 +21,14 @@ from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from ros_helpers import paced, ros_context, spin_until, with_rosout
+from ros_helpers import (
+    configure_and_activate,
+    executor_with,
+    paced,
+    ros_context,
+    spin_until,
+    with_rosout,
+)
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from tf2_msgs.msg import TFMessage
 
@@ -432,6 +439,42 @@ def test_detector_node_reports_images_lost_on_the_way():
             executor.shutdown()
             for node in (lossy, whole, probe):
                 node.destroy_node()
+
+
+def test_the_detector_node_answers_an_image_it_cannot_read_with_an_empty_message():
+    """A review: an image the detector node could not decode got no Skeleton2DArray, against
+    the message's promise of one per image, so the fusion node took the camera for silent
+    (waited for it, or dropped the set). Now a good image gets its people, a broken one (its
+    data cut short) an empty message with its own stamp and the size of the last good one."""
+    frame = cv2.resize(cv2.VideoCapture(str(video_paths("single")[0])).read()[1], (480, 272))
+    with ros_context() as context:
+        node = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("image_qos", value="reliable")])
+        probe = Node("empty_answer_probe", context=context)
+        executor = executor_with(context, node, probe)
+        try:
+            configure_and_activate(node)
+            images = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            answers: list = []
+            probe.create_subscription(Skeleton2DArray, "cam01/skeletons_2d", answers.append,
+                                      RELIABLE)
+            assert spin_until(executor, lambda: images.get_subscription_count() > 0, 10)
+            images.publish(image_to_msg(frame, 3000.0, "cam01_optical_frame"))
+            assert spin_until(executor, lambda: len(answers) == 1, 20), node.last_error
+            broken = image_to_msg(frame, 3000.1, "cam01_optical_frame")
+            broken.data = bytes(broken.data)[: len(broken.data) // 2]
+            images.publish(broken)
+            assert spin_until(executor, lambda: len(answers) == 2, 20), node.last_error
+            rejected = dict(node.health.cameras["cam01"].rejected)
+        finally:
+            executor.shutdown()
+            node.destroy_node()
+            probe.destroy_node()
+    good, empty = answers
+    assert len(good.skeletons) == 1 and stamp_to_seconds(good.header.stamp) == 3000.0
+    assert len(empty.skeletons) == 0 and stamp_to_seconds(empty.header.stamp) == 3000.1
+    assert (empty.image_width, empty.image_height) == (480, 272)
+    assert sum(rejected.values()) == 1, rejected
 
 
 def test_the_fusion_node_places_a_person_only_one_camera_sees_from_the_2d():

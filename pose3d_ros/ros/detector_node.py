@@ -1,6 +1,8 @@
 """DetectorNode: one camera's images in, its 2D skeletons (Skeleton2DArray) out; runs where
 the camera is, in the camera's namespace. It needs no calibration, but listens to the camera's
-camera_info to tell images lost on the way (images_lost, as the all-in-one node does)."""
+camera_info to tell images lost on the way (images_lost, as the all-in-one node does). Every
+image it processes gets one message, an empty one when the image could not be decoded or the
+detector failed (Skeleton2DArray.msg: a consumer tells "nobody seen" from "camera silent")."""
 from __future__ import annotations
 
 import time
@@ -10,6 +12,7 @@ from sensor_msgs.msg import CameraInfo
 
 from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
+from pose3d_ros.core.types import Detections2D
 from pose3d_ros.msg import Skeleton2DArray
 
 from .conversions import detections_to_msg, stamp_to_seconds
@@ -64,10 +67,11 @@ class DetectorNode(PoseNodeBase):
     def on_image(self, camera: str, msg: Any) -> None:
         self.note_arrival(camera, "image")
         try:
-            image = accept_image(camera, msg)
+            image: Any = accept_image(camera, msg)
         except ImageDecodeError as err:
+            # counted and logged now; the frame is still answered, empty (_process)
             self.reject(camera, err.reason, str(err))
-            return
+            image = err
         self.offer(camera, stamp_to_seconds(msg.header.stamp), (image, msg.header))
 
     def _decode(self, pending: Any) -> tuple[Any, int]:
@@ -89,10 +93,14 @@ class DetectorNode(PoseNodeBase):
         frame = frame_set.frames[self.cameras[0]]
         pending, header = frame.payload
         start = time.perf_counter()
+        if isinstance(pending, ImageDecodeError):     # refused on arrival (on_image)
+            self._answer_failed_set(frame_set)
+            return
         try:
             image, reduction = self._decode(pending)
         except ImageDecodeError as err:
             self.reject(self.cameras[0], err.reason, str(err))
+            self._answer_failed_set(frame_set)
             return
         found = self.detector.detect([image])[0]
         if reduction != 1 and self._full_size is not None:
@@ -103,6 +111,15 @@ class DetectorNode(PoseNodeBase):
         latency = self.get_clock().now().nanoseconds * 1e-9 - frame.stamp
         self.health.record_output({"detect": detect_s, "total": total}, latency,
                                   time.monotonic())
+
+    def _answer_failed_set(self, frame_set: FrameSet) -> None:
+        """An image not decoded, or whose detection failed: an empty Skeleton2DArray with
+        its header (the image size the last decoded frame had, 0 x 0 before any: not
+        given)."""
+        header = frame_set.frames[self.cameras[0]].payload[1]
+        if self.detector is not None and self.skeletons_pub is not None:
+            self.skeletons_pub.publish(detections_to_msg(
+                Detections2D.empty(self.detector.layout, self._full_size or (0, 0)), header))
 
     def _close_models(self) -> None:
         if self.detector is not None:
