@@ -53,17 +53,17 @@ def test_lifter_path_gives_metric_3d_close_to_triangulation():
         reference.append(convert_joints(triangulated.positions[0], triangulated.layout, H36M17))
     lifted, reference = np.array(lifted), np.array(reference)
     assert np.isfinite(lifted).all(), "every joint of a fully visible person is estimated"
-    # Pose: PA-MPJPE against the 4-view reference. This clip is the shipped weights' training
-    # recording, so this checks the node path, not accuracy (measured 2026-11-22: 18-21 mm per
-    # camera, i.e. the training motion is memorised; held-out accuracy is in test_lifter_demo
-    # and docs/lifter.md). Guard 30 mm: 1.5x the worst camera.
+    # Pose: PA-MPJPE against the 4-view reference. This clip is in the shipped weights'
+    # fine-tuning recording, so this checks the node path, not accuracy (held-out accuracy is
+    # in test_lifter_demo and docs/lifter.md). Measured 2026-12-06 on cam01: 37 mm (the
+    # 18-21 mm said here before were of earlier weights); guard 55 mm, 1.5x.
     errors = p_mpjpe(lifted, reference)
-    assert errors.mean < 0.030, errors.mean
-    # Placement: one camera guesses depth from the lifted body's size. On these (training)
-    # frames the median pelvis gap is 0.04-0.10 m per camera (2026-11-22); the node takes
-    # detector_3d's depth when the detector gives one (lifter_depth_from_detector, tested
-    # below), since the lifter's own size places people worse (results_lifter.md). Guard: 0.2 m,
-    # 2x the worst camera (a placement off by a body's depth, 0.3 m, fails).
+    assert errors.mean < 0.055, errors.mean
+    # Placement: one camera guesses depth from the lifted body's size. On these frames the
+    # median pelvis gap is 0.10 m on cam01 (2026-12-06); the node takes detector_3d's depth
+    # when the detector gives one (lifter_depth_from_detector, tested below), since the
+    # lifter's own size places people worse (results_lifter.md). Guard: 0.2 m, 2x (a
+    # placement off by a body's depth, 0.3 m, fails).
     pelvis_gap = np.linalg.norm(lifted[:, 0] - reference[:, 0], axis=-1)
     assert np.median(pelvis_gap) < 0.2, np.median(pelvis_gap)
 

@@ -284,3 +284,69 @@ def test_a_rig_publishes_a_person_only_one_camera_sees_with_lone_view_people():
     # the person stands on the rig's floor (z up, metres), about 1.5-2 m tall
     z = got.positions[0, :, 2]
     assert -0.3 < np.nanmin(z) < 0.4 and 1.3 < np.nanmax(z) - np.nanmin(z) < 2.1, z
+
+
+def test_a_centred_lifter_is_stamped_with_the_frame_it_describes(tmp_path):
+    """A review: a centred lifter (T = 27: its 3D is of the frame 13 sets back) went out
+    stamped with the newest set, so TF and the markers showed each pose 13 frame intervals
+    late. The
+    output now carries the stamp of the set it describes (the first set's while fewer came);
+    with two cameras such a model is refused (one message, one stamp, beside triangulated
+    people of the newest frame)."""
+    import torch
+    from pose3d_ros.msg import Skeleton2DArray
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.demo_2d import load_demo_2d
+    from pose3d_ros.core.layouts import BLAZEPOSE33
+    from pose3d_ros.core.lifting.model import LifterConfig, build_lifter
+    from pose3d_ros.core.lifting.training import export_onnx
+    from pose3d_ros.core.types import Detections2D
+    from pose3d_ros.ros.conversions import detections_to_msg, seconds_to_stamp
+    from pose3d_ros.ros.nodes import FusionNode
+
+    torch.manual_seed(0)
+    model = tmp_path / "centred.onnx"
+    export_onnx(build_lifter(LifterConfig(window=27, causal=False, channels=16)), model)
+    camera = load_rig(calibration_path("single"))["cam01"]
+    demo = load_demo_2d("single", frames=16)
+    stamps = [70.0 + k / 10 for k in range(16)]
+    outputs: list[Skeleton3DArray] = []
+    with ros_context() as context:
+        settings = {"camera_names": ["cam01"], "autostart": False, "extrinsics_source": "none",
+                    "sync.min_views": 1, "monocular_method": "lifter",
+                    "lifter_model": str(model), "image_tracking.min_hits": 1}
+        node = FusionNode("centred_under_test", context=context, namespace="/centred_test",
+                          parameter_overrides=[Parameter(k, value=v)
+                                               for k, v in settings.items()])
+        rig_node = FusionNode("centred_rig", context=context, namespace="/centred_rig",
+                              parameter_overrides=[Parameter(k, value=v) for k, v in {
+                                  **settings, "camera_names": ["cam01", "cam02"],
+                                  "extrinsics_source": "rig_file", "lone_view_people": True,
+                                  "output_layout": "h36m17",
+                                  "rig_file": str(calibration_path("single"))}.items()])
+        probe = Node("centred_probe", context=context, namespace="/centred_test")
+        executor = executor_with(context, node, rig_node, probe)
+        try:
+            refused_at_configure(rig_node, "is centred: its 3D describes the frame 13 sets")
+            configure_and_activate(node)
+            info = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            found = probe.create_publisher(Skeleton2DArray, "cam01/skeletons_2d", RELIABLE)
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
+                              tick=lambda: info.publish(camera_model_to_info(camera)))
+            for k, stamp in enumerate(stamps):
+                people = Detections2D(demo.keypoints[k, 0, :1], demo.scores[k, 0, :1],
+                                      np.zeros((1, 4), np.float32), np.ones(1, np.float32),
+                                      BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[0]))
+                found.publish(detections_to_msg(people, Header(
+                    stamp=seconds_to_stamp(stamp), frame_id=camera.frame_id)))
+                assert spin_until(executor, lambda k=k: len(outputs) > k, 20), node.last_error
+        finally:
+            executor.shutdown()
+            for each in (node, rig_node, probe):
+                each.destroy_node()
+    got = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in outputs]
+    np.testing.assert_allclose(got, [stamps[max(k - 13, 0)] for k in range(16)], atol=1e-9)
+    assert len(outputs) == len(stamps)     # one answer per set (the untrained model's people
+    # are not human, so they are refused: the stamps are what is checked here)

@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -205,6 +206,9 @@ class PipelineResult:
         whatever PipelineParams.plausibility, or upside down: PipelineParams.upright), counts.
     lone: camera name -> lone people of that camera published this frame (lone_views;
         cameras with none left out).
+    described_stamp: the capture stamp (s) the 3D describes: `stamp`, except with a centred
+        lifter (one camera), whose 3D is of the frame its window's middle holds: the set
+        latency_frames sets back (Pose3DPipeline.described_stamp).
     """
 
     stamp: float
@@ -215,6 +219,11 @@ class PipelineResult:
     note: str = ""
     rejected: dict[str, int] = field(default_factory=dict)
     lone: dict[str, int] = field(default_factory=dict)
+    described_stamp: float = math.nan
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.described_stamp):
+            object.__setattr__(self, "described_stamp", self.stamp)
 
 
 class Pose3DPipeline:
@@ -264,7 +273,17 @@ class Pose3DPipeline:
                 f"output_layout {self.params.output_layout!r} cannot be made from the "
                 "monocular method's H36M-17 (it lacks that layout's joints): give "
                 "output_layout '' or 'h36m17', or no monocular method")
+        lag = int(getattr(lifter, "latency_frames", 0))
+        if lag and len(names) > 1:
+            # one message, one stamp: beside triangulated people of the newest frame
+            raise ValueError(
+                f"a centred lifter describes the frame {lag} sets before the newest: with "
+                "several cameras its people would go out under the stamp of triangulated ones "
+                "of the newest frame; use a causal lifter model (the shipped one, or "
+                "train_lifter --causal)")
         self.lifter = lifter
+        # the last lag + 1 sets' stamps (s): what a centred lifter's 3D describes
+        self._set_stamps: deque[float] = deque(maxlen=lag + 1)
         self.tracker = SkeletonTracker(self.params.tracking) if self.params.tracking else None
         self.smoother = SkeletonFilter(
             self.params.filtering, monocular_params=self.params.monocular_filtering
@@ -310,6 +329,19 @@ class Pose3DPipeline:
         if self.lifter is not None:
             self.lifter.reset()
         self._last_stamp = None
+        self._set_stamps.clear()
+
+    def described_stamp(self, stamp: float) -> float:
+        """The capture stamp (s) that the 3D of the set at `stamp` describes, the set
+        counted: `stamp`, except with a centred lifter, whose window's middle frame is
+        latency_frames sets back (exact for people seen in each of those sets; a person first
+        seen fewer sets ago is lifted at their first frame, a little later), and until that
+        many sets came, the first set's (its windows are padded with their first frame)."""
+        if self._set_stamps.maxlen == 1:
+            return stamp
+        if not self._set_stamps or self._set_stamps[-1] != stamp:
+            self._set_stamps.append(stamp)
+        return self._set_stamps[0]
 
     # -- cameras ---------------------------------------------------------------------------
     def set_camera(self, camera: Any) -> None:
@@ -430,14 +462,14 @@ class Pose3DPipeline:
         timings["total"] = time.perf_counter() - started
         lone_counts = {} if lone is None else lone[2]
         return PipelineResult(stamp, skeletons, dict(detections), names, timings, note,
-                              rejected, lone_counts)
+                              rejected, lone_counts, self.described_stamp(stamp))
 
     def empty_result(self, stamp: float, note: str = "") -> PipelineResult:
         """The answer to a frame set that gave no 3D (no person, or a failure reported
         elsewhere): an empty Skeletons3D in the output layout, so every set gets one."""
         layout = get_layout(self.params.output_layout or "coco17")
         return PipelineResult(stamp, _empty(layout, self.frame_id), {}, (), {"total": 0.0},
-                              note)
+                              note, described_stamp=self.described_stamp(stamp))
 
     def close(self) -> None:
         for detector in self._detectors + ([self._shared_detector]

@@ -63,6 +63,8 @@ SKELETONS_3D_TOPIC = "skeletons"
 MARKERS_TOPIC = "skeleton_markers"
 # a camera_info publisher that keeps its message (latched) is looked for this often (s) ...
 LATCHED_LOOK_PERIOD_S = 0.25
+# sets whose exact header stamps are kept for a centred lifter's output (its lag is T // 2)
+EXACT_STAMPS_KEPT = 256
 # ... for cameras already calibrated, this long after activation (s)
 LATCHED_LOOK_AFTER_ACTIVATION_S = 2.0
 
@@ -166,11 +168,19 @@ class RigNodeBase(PoseNodeBase):
                 f"monocular method lifter: {config.lifter_model or DEFAULT_MODEL} (T="
                 f"{meta.window}, {'causal' if meta.causal else 'centred'})")
             if lag := lifter.latency_frames:
+                if len(config.camera_names) > 1:   # (the pipeline refuses it too)
+                    raise ParameterError(
+                        f"lifter_model {config.lifter_model!r} is centred: its 3D describes "
+                        f"the frame {lag} sets before the newest, so with several cameras its "
+                        "people would go out beside triangulated ones of the newest frame "
+                        "under one stamp; use a causal model (the shipped one, or "
+                        "train_lifter --causal)")
                 # found by an audit: a centred lifter ran without a word on what it costs
                 self.get_logger().info(
                     f"lifter_model {config.lifter_model!r} is centred: its 3D describes the "
-                    f"frame {lag} frames before the newest and takes no depth from the "
-                    "detector (a causal lifter describes the newest)")
+                    f"frame {lag} sets before the newest, and goes out with that frame's stamp "
+                    f"(so {lag} frame intervals later than a causal model's); it takes no "
+                    "depth from the detector")
             return lifter
         return create_monocular_method(method, body_height_m=height,
                                        refine_to_2d=config.monocular_refine_to_2d)
@@ -224,6 +234,7 @@ class RigNodeBase(PoseNodeBase):
         self._rig_children: dict[str, str] = {}   # optical frame published -> its camera
         self._markers_published_at: float | None = None     # monotonic s
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
+        self._exact_stamps: dict[float, Any] = {}   # a set's float stamp -> its header stamp
         self._published_layout = ""      # the joint layout of the people published last
         self._output_frame: str | None = None             # extrinsics 'none': camera's frame
         self._image_frames: dict[str, str] = {}   # camera -> the frame its images name
@@ -648,6 +659,14 @@ class RigNodeBase(PoseNodeBase):
         """header_stamps: the original stamps of the frames in the set; their exact mean is the
         output stamp (float seconds would shift it by up to a few hundred nanoseconds)."""
         stamp = mean_stamp(header_stamps) if header_stamps else seconds_to_stamp(result.stamp)
+        if result.described_stamp != result.stamp:
+            # a centred lifter's 3D is of an earlier set: its exact stamp, kept from then (a
+            # review: stamped with the newest set, 0.4 s late at T=27 and 30 fps)
+            self._exact_stamps[result.stamp] = stamp
+            while len(self._exact_stamps) > EXACT_STAMPS_KEPT:
+                del self._exact_stamps[next(iter(self._exact_stamps))]
+            stamp = self._exact_stamps.get(result.described_stamp,
+                                           seconds_to_stamp(result.described_stamp))
         frames = [self.pipeline.camera(c).frame_id or c for c in result.cameras]
         publish_start = time.perf_counter()
         if result.skeletons.num_people:
@@ -669,7 +688,7 @@ class RigNodeBase(PoseNodeBase):
                                                   prefix=self.config.tf_prefix))
         publish_s = time.perf_counter() - publish_start
         now = time.monotonic()
-        latency = self.get_clock().now().nanoseconds * 1e-9 - result.stamp
+        latency = self.get_clock().now().nanoseconds * 1e-9 - result.described_stamp
         timings = output_timings(result.timings, publish_s, frame_set, now, latency)
         self.health.record_output(timings, latency, time.monotonic())
         if result.rejected and len(result.cameras) == 1:   # a one-camera set's people
