@@ -116,6 +116,7 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
             # A corrupt JPEG: rejected, logged once, reported; the detector keeps running.
             bad = CompressedImage(format="jpeg", data=b"\xff\xd8\xff\xe0" + bytes(500))
             bad.header.stamp = seconds_to_stamp(499.0)    # (an unset stamp is refused first)
+            bad.header.frame_id = "cam02_optical_frame"
             compressed.publish(bad)
 
             def rejected() -> bool:
@@ -128,6 +129,12 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
             assert spin_until(executor, lambda: any(    # /rosout lags the diagnostics
                 "[corrupt_compressed]" in m.msg for m in logs), 10)
             assert len([m for m in logs if "[corrupt_compressed]" in m.msg]) == 1
+            # ... and answered, empty (one Skeleton2DArray per image)
+            assert spin_until(executor, lambda: twod, 10)
+            assert stamp_to_seconds(twod[0].header.stamp) == 499.0 and not twod[0].skeletons
+
+            def after(messages: list, stamp: float = 500.0) -> list:
+                return [m for m in messages if stamp_to_seconds(m.header.stamp) >= stamp]
 
             for k in range(FRAMES):
                 stamp = 500.0 + k / 60
@@ -136,14 +143,15 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
                 message.header.stamp = seconds_to_stamp(stamp)
                 message.header.frame_id = "cam02_optical_frame"
                 compressed.publish(message)
-                assert spin_until(executor, lambda k=k: len(outputs) > k, 60), fusion.last_error
+                assert spin_until(executor, lambda k=k: len(after(outputs)) > k, 60), \
+                    fusion.last_error
             # 2D skeletons of an image of another resolution than cam02's calibration (a
             # detector on a resized stream): refused by the fusion, reported, cam01 still used
             wrong = probe.create_publisher(Skeleton2DArray, "cam02/skeletons_2d", RELIABLE)
             # the fusion's answer can come before the probe's copy of the 2D it came from (a
             # fresh-clone run on a loaded machine: twod one short when the last 3D came)
-            assert spin_until(executor, lambda: len(twod) >= FRAMES, 10), len(twod)
-            message = copy.deepcopy(twod[FRAMES - 1])
+            assert spin_until(executor, lambda: len(after(twod)) >= FRAMES, 10), len(twod)
+            message = copy.deepcopy(after(twod)[FRAMES - 1])
             message.header.stamp = seconds_to_stamp(600.0)
             message.image_width, message.image_height = 640, 360
             assert spin_until(executor, lambda: wrong.get_subscription_count() > 0, 10)
@@ -175,6 +183,7 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
             executor.shutdown()
             for node in (det1, det2, fusion, probe):
                 node.destroy_node()
+    twod, outputs = after(twod), after(outputs)
     assert twod[0].header.frame_id == "cam02_optical_frame"
     assert len(twod[0].skeletons) == 1 and len(twod[0].skeletons[0].u) == 33
     # cam02's first JPEG is decoded whole (its size is not known before), the next ones at
