@@ -292,7 +292,8 @@ def test_a_centred_lifter_is_stamped_with_the_frame_it_describes(tmp_path):
     late. The
     output now carries the stamp of the set it describes (the first set's while fewer came);
     with two cameras such a model is refused (one message, one stamp, beside triangulated
-    people of the newest frame)."""
+    people of the newest frame), and with poses from TF (a camera that moves: its people
+    would be placed with the newest pose)."""
     import torch
     from pose3d_ros.msg import Skeleton2DArray
     from std_msgs.msg import Header
@@ -325,10 +326,15 @@ def test_a_centred_lifter_is_stamped_with_the_frame_it_describes(tmp_path):
                                   "extrinsics_source": "rig_file", "lone_view_people": True,
                                   "output_layout": "h36m17",
                                   "rig_file": str(calibration_path("single"))}.items()])
+        moving = FusionNode("centred_moving", context=context, namespace="/centred_moving",
+                            parameter_overrides=[Parameter(k, value=v) for k, v in {
+                                **settings, "extrinsics_source": "tf"}.items()])
         probe = Node("centred_probe", context=context, namespace="/centred_test")
-        executor = executor_with(context, node, rig_node, probe)
+        executor = executor_with(context, node, rig_node, moving, probe)
         try:
             refused_at_configure(rig_node, "is centred: its 3D describes the frame 13 sets")
+            # a camera that moves: placed with the newest pose, described 13 sets back
+            refused_at_configure(moving, "with extrinsics_source 'tf' (a camera that moves)")
             configure_and_activate(node)
             info = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
             found = probe.create_publisher(Skeleton2DArray, "cam01/skeletons_2d", RELIABLE)
@@ -344,7 +350,7 @@ def test_a_centred_lifter_is_stamped_with_the_frame_it_describes(tmp_path):
                 assert spin_until(executor, lambda k=k: len(outputs) > k, 20), node.last_error
         finally:
             executor.shutdown()
-            for each in (node, rig_node, probe):
+            for each in (node, rig_node, moving, probe):
                 each.destroy_node()
     got = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in outputs]
     np.testing.assert_allclose(got, [stamps[max(k - 13, 0)] for k in range(16)], atol=1e-9)

@@ -381,6 +381,7 @@ def test_processing_problems_have_their_own_status():
         health.record_output({"total": 0.01}, 0.05, 2.0 + k / 10)
         health.reject("pipeline", "RuntimeError", "processing the set at 1.0 s failed: boom",
                       level="error")
+    health.reject("pipeline", "no_3d", "only camera cam01 in the set")   # not the error
     failing = {s.name: s for s in health.report(seconds_to_stamp(0.0), 4.0).status}
     pipeline = failing["pose3d_node: pipeline"]
     assert pipeline.level == DiagnosticStatus.ERROR, pipeline

@@ -75,7 +75,7 @@ def test_tree_interpolates_tf_at_a_stamp_and_refuses_to_extrapolate():
     stamps = [10.0, 11.0, 12.0]
     tree.add_timed([StaticTransform("odom", "base", np.array([s - 10.0, 0, 0]),
                                     _quat_z(np.pi / 2 * (s - 10.0))) for s in stamps], stamps)
-    assert not tree.is_static("camera") and tree.is_static("odom")
+    assert not tree.is_static("camera", "odom") and tree.is_static("camera", "base")
     R, t = tree.lookup("odom", "camera", 10.5)          # p_odom = R p_camera + t
     np.testing.assert_allclose(t, [0.5, 0, 0.5], atol=1e-12)
     np.testing.assert_allclose(R @ [1.0, 0, 0], [np.cos(np.pi / 4), np.sin(np.pi / 4), 0],
@@ -94,10 +94,35 @@ def test_tree_interpolates_tf_at_a_stamp_and_refuses_to_extrapolate():
     tree.add_timed([StaticTransform("odom", "base", np.zeros(3), _quat_z(0.0))], [21.2])
     with pytest.raises(ExtrapolationError, match=r"11\.500\.\.21\.200 s"):
         tree.lookup("odom", "base", 10.5)
+    # time going back more than the history (a replay looped): the child starts again
+    tree.add_timed([StaticTransform("odom", "base", np.array([3.0, 0, 0]), _quat_z(0.0))],
+                   [5.0])
+    np.testing.assert_allclose(tree.lookup("odom", "base", 5.0)[1], [3.0, 0, 0])
+    # through the nearest common ancestor, as tf2: base -> camera is static whatever odom
+    # does (a review: a walk to the root asked /tf for odom at every stamp)
+    assert tree.is_static("camera", "base")
+    np.testing.assert_allclose(tree.lookup("base", "camera", 99.0)[1], [0, 0, 0.5])
+    # a child not heard of for history_s is dropped; a transform to itself is ignored (tf2:
+    # TF_SELF_TRANSFORM), a NaN one refused by name, the others of the message kept
+    with pytest.raises(ValueError, match="'odom' -> 'lidar' holds NaN"):
+        tree.add_timed([StaticTransform("odom", "odom", np.zeros(3), _quat_z(0.0)),
+                        StaticTransform("odom", "lidar", np.array([np.nan, 0, 0]),
+                                        _quat_z(0.0)),
+                        StaticTransform("odom", "arm", np.zeros(3), _quat_z(0.0)),
+                        StaticTransform("map", "odom", np.zeros(3), _quat_z(0.0))], [5.5] * 4)
+    assert "arm" in tree.frames and "lidar" not in tree.frames and tree.lookup("map", "base")
+    tree.add_timed([StaticTransform("map", "odom", np.zeros(3), _quat_z(0.0))], [17.0])
+    assert "arm" not in tree.frames                # and odom -> base, 12 s old:
+    with pytest.raises(LookupError, match="not connected"):
+        tree.lookup("odom", "camera")
     # the same child static again: no history, any stamp
     tree.add([StaticTransform("odom", "base", np.zeros(3), _quat_z(0.0))])
-    assert tree.is_static("camera")
+    assert tree.is_static("camera", "odom")
     np.testing.assert_allclose(tree.lookup("odom", "camera", 99.0)[1], [0, 0, 0.5])
+    # a cycle is a lookup error (a review: it ended the node's processing thread)
+    tree.add([StaticTransform("camera", "odom", np.zeros(3), _quat_z(0.0))])
+    with pytest.raises(LookupError, match="cycle"):
+        tree.lookup("odom", "camera", 1.0)
 
 
 def _renamed_rig_and_2d(prefix: str, cameras: int | None = None

@@ -89,6 +89,7 @@ class CameraHealth:
     last_rejection: str = ""
     rejected_since_report: int = 0
     errors_since_report: int = 0      # of those, processing failures (logged at ERROR)
+    last_error: str = ""              # the last of those
     calibrated: bool = False
     people: Counter | None = None     # PEOPLE_KEYS reason -> person-frames; None: no 1-cam path
     # Receive times (time.monotonic(), s) of the camera's images and camera_info messages.
@@ -146,7 +147,9 @@ class NodeHealth:
             health.last_rejection = message
             if not kept:
                 health.rejected_since_report += 1
-                health.errors_since_report += level == "error"
+                if level == "error":
+                    health.errors_since_report += 1
+                    health.last_error = message
             told = self._logged.get((camera, reason, level))
             if told is None:
                 self._logged[(camera, reason, level)] = [now, 0.0]
@@ -287,7 +290,7 @@ class NodeHealth:
             # answered empty, which counts as output: the rate alone hid them; a review)
             problems = self.cameras.get("pipeline")
             failed = problems.errors_since_report if problems is not None else 0
-            last_failure = problems.last_rejection if problems is not None else ""
+            last_failure = problems.last_error if problems is not None else ""
         level, message = OK, "running"
         if failed:
             level, message = ERROR, (f"{failed} frame set{'s' if failed > 1 else ''} failed to "

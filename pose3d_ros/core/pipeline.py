@@ -331,13 +331,18 @@ class Pose3DPipeline:
         self._last_stamp = None
         self._set_stamps.clear()
 
+    @property
+    def described_lag(self) -> int:
+        """How many sets back the 3D of a set is (a centred lifter's latency_frames; else 0)."""
+        return (self._set_stamps.maxlen or 1) - 1
+
     def described_stamp(self, stamp: float) -> float:
         """The capture stamp (s) that the 3D of the set at `stamp` describes, the set
         counted: `stamp`, except with a centred lifter, whose window's middle frame is
         latency_frames sets back (exact for people seen in each of those sets; a person first
         seen fewer sets ago is lifted at their first frame, a little later), and until that
         many sets came, the first set's (its windows are padded with their first frame)."""
-        if self._set_stamps.maxlen == 1:
+        if not self.described_lag:
             return stamp
         if not self._set_stamps or self._set_stamps[-1] != stamp:
             self._set_stamps.append(stamp)

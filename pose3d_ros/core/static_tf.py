@@ -15,6 +15,7 @@ given in the child frame is R p + translation in the parent frame, R from the qu
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -101,6 +102,10 @@ def upright_transform(optical_frame: str) -> StaticTransform:
 TF_HISTORY_S = 10.0
 
 
+class TransformCycleError(LookupError, ValueError):
+    """Transforms whose parents lead back to a frame already on the way."""
+
+
 class ExtrapolationError(LookupError):
     """A lookup at a stamp outside the /tf history of a transform on the way (tf2's
     ExtrapolationException): the transform for that time has not come yet, or is gone."""
@@ -154,7 +159,8 @@ class _TimedTransforms:
 class TransformTree:
     """The transforms between frames: each child frame's latest static transform (/tf_static)
     or its recent /tf samples (add_timed), and lookups between frames, at a stamp or the
-    newest. A child has one parent; a static transform and /tf samples of the same child
+    newest, through their nearest common ancestor (as tf2: transforms above it do not
+    matter). A child has one parent; a static transform and /tf samples of the same child
     replace each other (tf2 keeps one parent per child too)."""
 
     def __init__(self, transforms: Iterable[StaticTransform] = (), *,
@@ -162,91 +168,147 @@ class TransformTree:
         self._parent_of: dict[str, StaticTransform] = {}
         self._timed: dict[str, _TimedTransforms] = {}
         self.history_s = history_s
+        self._newest_stamp = -math.inf      # of all /tf samples (s)
+        self._pruned_at = -math.inf         # _newest_stamp when children were last pruned
         self.add(transforms)
 
     @staticmethod
-    def _check(transform: StaticTransform) -> None:
+    def _fault(transform: StaticTransform) -> str:
+        """Why a transform cannot be kept ('' when it can)."""
         if not (np.isfinite(transform.translation).all()
                 and np.isfinite(transform.rotation).all()
                 and np.linalg.norm(transform.rotation) > 1e-9):
-            raise ValueError(f"transform {transform.parent!r} -> {transform.child!r} "
-                             "holds NaN/inf or a zero quaternion")
+            return (f"transform {transform.parent!r} -> {transform.child!r} holds NaN/inf or "
+                    "a zero quaternion")
+        return ""
 
     def add(self, transforms: Iterable[StaticTransform]) -> None:
-        """Insert or replace static transforms (a child has one parent; the newest wins)."""
+        """Insert or replace static transforms (a child has one parent; the newest wins); one
+        from a frame to itself is ignored, as tf2 does. ValueError naming those left out
+        (NaN/inf, zero quaternion), after the others are in."""
+        faults = []
         for transform in transforms:
-            self._check(transform)
+            if transform.parent == transform.child:   # tf2 ignores it too (TF_SELF_TRANSFORM)
+                continue
+            if fault := self._fault(transform):
+                faults.append(fault)
+                continue
             self._parent_of[transform.child] = transform
             self._timed.pop(transform.child, None)
+        if faults:
+            raise ValueError("; ".join(faults))
 
     def add_timed(self, transforms: Iterable[StaticTransform], stamps: Iterable[float]
                   ) -> None:
         """Insert /tf samples: transform k holds at stamps[k] (s). A sample older than the
-        child's newest is put in its place in time; one of another parent starts the child's
-        history again; the history keeps history_s seconds behind its newest sample."""
+        child's newest is put in its place in time; one of another parent, or more than
+        history_s older than the child's newest (time went back: a replay looped, a
+        simulator restarted), starts the child's history again; each history keeps history_s
+        seconds behind its newest sample, and a child not heard of for history_s (of the
+        newest /tf stamp) is dropped; one from a frame to itself is ignored. ValueError naming
+        those left out (NaN/inf, zero quaternion), after the others."""
+        faults = []
         for transform, stamp in zip(transforms, stamps, strict=True):
-            self._check(transform)
-            child = transform.child
+            if transform.parent == transform.child:   # tf2 ignores it too (TF_SELF_TRANSFORM)
+                continue
+            if fault := self._fault(transform):
+                faults.append(fault)
+                continue
+            child, stamp = transform.child, float(stamp)
             self._parent_of.pop(child, None)
             timed = self._timed.get(child)
-            if timed is None or timed.parent != transform.parent:
+            if timed is None or timed.parent != transform.parent or \
+                    stamp < timed.stamps[-1] - self.history_s:
                 timed = self._timed[child] = _TimedTransforms(transform.parent, child,
                                                               self.history_s)
             rotation = np.asarray(transform.rotation, np.float64)
-            timed.insert(float(stamp), np.asarray(transform.translation, np.float64),
+            timed.insert(stamp, np.asarray(transform.translation, np.float64),
                          rotation / np.linalg.norm(rotation))
+            if stamp < self._newest_stamp - self.history_s:       # time went back
+                self._newest_stamp = self._pruned_at = stamp
+            self._newest_stamp = max(self._newest_stamp, stamp)
+        if self._newest_stamp > self._pruned_at + 1.0:            # about once a second
+            self._pruned_at = self._newest_stamp
+            gone = [child for child, timed in self._timed.items()
+                    if timed.stamps[-1] < self._newest_stamp - self.history_s]
+            for child in gone:
+                del self._timed[child]
+        if faults:
+            raise ValueError("; ".join(faults))
 
     @property
     def frames(self) -> set[str]:
         return (set(self._parent_of) | {t.parent for t in self._parent_of.values()}
                 | set(self._timed) | {t.parent for t in self._timed.values()})
 
-    def is_static(self, frame: str) -> bool:
-        """Whether `frame`'s way to its tree's root holds static transforms only (its pose
-        there is the same at every stamp)."""
+    def _parent(self, frame: str) -> str | None:
+        timed = self._timed.get(frame)
+        if timed is not None:
+            return timed.parent
+        transform = self._parent_of.get(frame)
+        return None if transform is None else transform.parent
+
+    def _chain(self, frame: str) -> list[str]:
+        """[frame, its parent, ..., its tree's root]; TransformCycleError on a cycle."""
+        chain = [frame]
         for _ in range(len(self._parent_of) + len(self._timed) + 1):
-            if frame in self._timed:
-                return False
-            transform = self._parent_of.get(frame)
-            if transform is None:
-                return True
-            frame = transform.parent
-        raise ValueError(f"the transforms contain a cycle through {frame!r}")
+            parent = self._parent(chain[-1])
+            if parent is None:
+                return chain
+            chain.append(parent)
+        raise TransformCycleError(f"the transforms contain a cycle through {frame!r}")
+
+    def _pose_in(self, chain: list[str], stamp: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """(R, t): the pose of chain[0] in the frame after chain's last (each frame's
+        transform to its parent, at `stamp`), p_ancestor = R p_frame + t."""
+        R, t = np.eye(3), np.zeros(3)
+        for frame in chain:
+            timed = self._timed.get(frame)
+            rot, offset = timed.at(stamp) if timed is not None else \
+                self._parent_of[frame].matrix()
+            R, t = rot @ R, rot @ t + offset
+        return R, t
+
+    def _below_common_ancestor(self, target: str, source: str) -> tuple[list[str], list[str]]:
+        """The frames from target and from source up to, not including, their nearest common
+        ancestor; LookupError naming them when they are not connected."""
+        up_t, up_s = self._chain(target), self._chain(source)
+        on_s = {frame: k for k, frame in enumerate(up_s)}
+        common = next((k for k, frame in enumerate(up_t) if frame in on_s), None)
+        if common is None:
+            known = self.frames
+            for frame in (target, source):
+                if frame not in known:
+                    raise LookupError(f"frame {frame!r} is not in the transforms (known: "
+                                      f"{sorted(known)})")
+            raise LookupError(f"frames {target!r} and {source!r} are not connected (roots "
+                              f"{up_t[-1]!r} and {up_s[-1]!r})")
+        return up_t[:common], up_s[:on_s[up_t[common]]]
+
+    def is_static(self, target: str, source: str) -> bool:
+        """Whether the transforms between the two frames (up to their nearest common
+        ancestor) are all static: the lookup is the same at every stamp. LookupError when
+        they are not connected."""
+        below_t, below_s = self._below_common_ancestor(target, source)
+        return not any(frame in self._timed for frame in below_t + below_s)
 
     def pose_in_root(self, frame: str, stamp: float | None = None
                      ) -> tuple[str, np.ndarray, np.ndarray]:
         """(root, R, t): the root of `frame`'s tree and the pose of `frame` in it at `stamp`
         (s; None: each transform's newest) (p_root = R p_frame + t). A frame without a
         parent is its own root. ExtrapolationError when a /tf transform on the way has no
-        samples around `stamp`."""
-        R, t = np.eye(3), np.zeros(3)
-        for _ in range(len(self._parent_of) + len(self._timed) + 1):
-            timed = self._timed.get(frame)
-            if timed is not None:
-                (rot, offset), parent = timed.at(stamp), timed.parent
-            else:
-                transform = self._parent_of.get(frame)
-                if transform is None:
-                    return frame, R, t
-                (rot, offset), parent = transform.matrix(), transform.parent
-            R, t = rot @ R, rot @ t + offset
-            frame = parent
-        raise ValueError(f"the transforms contain a cycle through {frame!r}")
+        samples around `stamp`; TransformCycleError (a LookupError and ValueError) on a cycle."""
+        chain = self._chain(frame)
+        return (chain[-1], *self._pose_in(chain[:-1], stamp))
 
     def lookup(self, target: str, source: str, stamp: float | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
         """(R, t) with p_target = R p_source + t at `stamp` (s; None: the newest of each
-        transform). LookupError naming both frames when they are not connected,
-        ExtrapolationError (a LookupError) when /tf on the way does not reach `stamp`."""
-        known = self.frames
-        for frame in (target, source):
-            if frame not in known:
-                raise LookupError(f"frame {frame!r} is not in the transforms (known: "
-                                  f"{sorted(known)})")
-        root_t, r_t, t_t = self.pose_in_root(target, stamp)
-        root_s, r_s, t_s = self.pose_in_root(source, stamp)
-        if root_t != root_s:
-            raise LookupError(f"frames {target!r} and {source!r} are not connected (roots "
-                              f"{root_t!r} and {root_s!r})")
-        # p_root = r_t p_target + t_t = r_s p_source + t_s
+        transform), through the frames' nearest common ancestor. LookupError naming both
+        frames when they are not connected (or on a cycle), ExtrapolationError (a
+        LookupError) when /tf between them does not reach `stamp`."""
+        below_t, below_s = self._below_common_ancestor(target, source)
+        r_t, t_t = self._pose_in(below_t, stamp)
+        r_s, t_s = self._pose_in(below_s, stamp)
+        # p_ancestor = r_t p_target + t_t = r_s p_source + t_s
         return r_t.T @ r_s, r_t.T @ (t_s - t_t)

@@ -302,7 +302,7 @@ _MONOCULAR = (
               "beside it) for monocular_method 'lifter'; empty = the model shipped with the "
               "package (trained by pose3d_ros.tools.train_lifter). A centred model's 3D, of the "
               "frame T // 2 sets back, goes out with that frame's stamp; with several cameras "
-              "it is refused (use a causal one)."),
+              "or extrinsics_source 'tf' it is refused (use a causal one)."),
     ParamSpec("lifter_flip_average", True, "monocular_method 'lifter': also lift the "
               "left/right mirrored 2D and average the two poses (test-time flip augmentation; "
               "twice the lifter's cost, about 0.3 ms per person on a CPU core)."),

@@ -168,6 +168,15 @@ class RigNodeBase(PoseNodeBase):
                 f"monocular method lifter: {config.lifter_model or DEFAULT_MODEL} (T="
                 f"{meta.window}, {'causal' if meta.causal else 'centred'})")
             if lag := lifter.latency_frames:
+                if config.extrinsics_source == "tf":
+                    # its people are placed with the camera's pose at the newest set, but
+                    # describe the one lag sets back: on a moving robot 0.4 m off at 1 m/s
+                    # (a review)
+                    raise ParameterError(
+                        f"lifter_model {config.lifter_model!r} is centred (its 3D describes "
+                        f"the frame {lag} sets before the newest): with extrinsics_source "
+                        "'tf' (a camera that moves) use a causal model (the shipped one, or "
+                        "train_lifter --causal)")
                 if len(config.camera_names) > 1:   # (the pipeline refuses it too)
                     raise ParameterError(
                         f"lifter_model {config.lifter_model!r} is centred: its 3D describes "
@@ -235,6 +244,7 @@ class RigNodeBase(PoseNodeBase):
         self._markers_published_at: float | None = None     # monotonic s
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
         self._exact_stamps: dict[float, Any] = {}   # a set's float stamp -> its header stamp
+        self._people_tf_stamp_ns = -1                 # the stamp people last went on /tf at
         self._published_layout = ""      # the joint layout of the people published last
         self._output_frame: str | None = None             # extrinsics 'none': camera's frame
         self._image_frames: dict[str, str] = {}   # camera -> the frame its images name
@@ -558,40 +568,53 @@ class RigNodeBase(PoseNodeBase):
         were when it was taken (a review: the pose looked up at the first camera_info was kept,
         so people were placed as if the robot had never moved). When TF does not reach the
         stamp (late, or gone), the newest pose is used and that is counted
-        (extrinsics_tf_late). A pose that did not change leaves the pipeline as it is."""
+        (extrinsics_tf_late); when there is none any more, the last one stays (extrinsics_tf).
+        A pose that did not change leaves the pipeline as it is."""
         for camera, frame in frame_set.frames.items():
             model = self.pipeline.camera(camera)
-            if model is None or not model.frame_id or self._tf_is_static(model.frame_id):
+            if model is None or not model.frame_id:
                 continue
             try:
-                R, t = self._fixed_in_optical(model.frame_id, frame.stamp)
-            except Exception as at_stamp:  # noqa: BLE001 - tf2 raises several exceptions
-                try:
-                    R, t = self._fixed_in_optical(model.frame_id, None)
-                except Exception:  # noqa: BLE001 - gone since camera_info: the last pose stays
+                if self._tf_is_static(model.frame_id):
                     continue
-                self.reject(camera, "extrinsics_tf_late", f"camera {camera!r}: no TF from "
-                            f"{self.fixed_frame!r} to {model.frame_id!r} at its image's stamp "
-                            f"{frame.stamp:.3f} s ({at_stamp}); the newest is used", kept=True)
+                try:
+                    R, t = self._fixed_in_optical(model.frame_id, frame.stamp,
+                                                  frame.payload[1].stamp)
+                except Exception as at_stamp:  # noqa: BLE001 - tf2 raises several exceptions
+                    R, t = self._fixed_in_optical(model.frame_id, None)
+                    self.reject(camera, "extrinsics_tf_late", f"camera {camera!r}: no TF "
+                                f"from {self.fixed_frame!r} to {model.frame_id!r} at its "
+                                f"image's stamp {frame.stamp:.3f} s ({at_stamp}); the newest "
+                                "is used", kept=True)
+            except Exception as err:  # noqa: BLE001 - gone, or a cycle: the last pose stays
+                self.reject(camera, "extrinsics_tf", f"camera {camera!r}: no TF from "
+                            f"{self.fixed_frame!r} to {model.frame_id!r} any more ({err}); its "
+                            "last pose is used")
+                continue
             if not (np.array_equal(R, model.R) and np.array_equal(t, model.t)):
                 self.pipeline.set_camera(model.with_pose(R, t))
 
     def _tf_is_static(self, frame: str) -> bool:
-        """Whether, without tf2_ros, `frame` and fixed_frame hang from static transforms
-        only (their poses need no lookup per set); with tf2_ros that is unknown: False."""
+        """Whether, without tf2_ros, `frame` and fixed_frame are joined by static transforms
+        only (their lookup needs no repeating per set; LookupError when they are not
+        joined); with tf2_ros that is unknown: False."""
         if self.tf_tree is None:
             return False
         with self._tf_lock:
-            return self.tf_tree.is_static(frame) and self.tf_tree.is_static(self.fixed_frame)
+            return self.tf_tree.is_static(frame, self.fixed_frame)
 
-    def _fixed_in_optical(self, frame: str, stamp: float | None) -> tuple[np.ndarray, np.ndarray]:
+    def _fixed_in_optical(self, frame: str, stamp: float | None, exact: Any = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
         """(R, t) with p_frame = R p_fixed + t (the fixed frame's pose in the optical frame
-        `frame`) at `stamp` (s; None: the newest), from tf2_ros or, without it, from the
-        node's own tree; tf2's exceptions or LookupError when unknown."""
+        `frame`) at `stamp` (s; None: the newest; exact: the same stamp as a
+        builtin_interfaces/Time, which tf2_ros is asked with: float seconds are up to a few
+        hundred ns off), from tf2_ros or, without it, from the node's own tree; tf2's
+        exceptions or LookupError when unknown."""
         if self.tf_buffer is not None:
             from rclpy.time import Time
 
-            at = Time() if stamp is None else Time(nanoseconds=round(stamp * 1e9))
+            at = Time() if stamp is None else Time.from_msg(exact) if exact is not None \
+                else Time(nanoseconds=round(stamp * 1e9))
             return transform_from_stamped(self.tf_buffer.lookup_transform(
                 frame, self.fixed_frame, at)).matrix()
         with self._tf_lock:
@@ -659,7 +682,7 @@ class RigNodeBase(PoseNodeBase):
         """header_stamps: the original stamps of the frames in the set; their exact mean is the
         output stamp (float seconds would shift it by up to a few hundred nanoseconds)."""
         stamp = mean_stamp(header_stamps) if header_stamps else seconds_to_stamp(result.stamp)
-        if result.described_stamp != result.stamp:
+        if self.pipeline is not None and self.pipeline.described_lag:
             # a centred lifter's 3D is of an earlier set: its exact stamp, kept from then (a
             # review: stamped with the newest set, 0.4 s late at T=27 and 30 fps)
             self._exact_stamps[result.stamp] = stamp
@@ -681,8 +704,12 @@ class RigNodeBase(PoseNodeBase):
                 lifetime_s=marker_lifetime_s(self._markers_published_at, shown_at)))
             self._markers_published_at = shown_at
         # untracked ids are a frame's order, not a person: no body_<id> frames on /tf
+        # once per stamp: a centred lifter's first sets all describe the first one, and tf2
+        # drops a transform repeated at its stamp with a TF_REPEATED_DATA warning (a review)
+        stamp_ns = stamp.sec * 1_000_000_000 + stamp.nanosec
         if self.tf_pub is not None and result.skeletons.num_people and \
-                self.config.tracking.enabled:
+                self.config.tracking.enabled and stamp_ns != self._people_tf_stamp_ns:
+            self._people_tf_stamp_ns = stamp_ns
             self.tf_pub.publish(people_transforms(result.skeletons, stamp, frames=bodies,
                                                   per_joint=self.config.tf_per_joint,
                                                   prefix=self.config.tf_prefix))
