@@ -71,6 +71,35 @@ def test_detector_decoding_weighted_nms_on_planted_output():
         decode_pose_detector(raw[:100], logits[:100])
 
 
+def test_nms_is_the_greedy_suppression_and_a_box_of_no_area_is_one_person():
+    """nms and weighted_nms read one IoU matrix (vectorised in session 50): the same kept
+    boxes as the textbook greedy loop on random boxes with tied scores; weighted_nms gave a
+    box of no area (it overlaps nothing, not even itself) max_people times."""
+    from pose3d_ros.core.detection.base import box_iou, nms
+    from pose3d_ros.core.detection.ssd_anchors import NUM_DETECTOR_KEYPOINTS, weighted_nms
+
+    def greedy(boxes, scores, threshold):
+        order, keep = list(np.argsort(-scores, kind="stable")), []
+        while order:
+            best = order.pop(0)
+            keep.append(best)
+            order = [k for k in order if box_iou(boxes[[best]], boxes[[k]])[0, 0] <= threshold]
+        return keep
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(0, 12))
+        corner = rng.uniform(0, 100, (n, 2))
+        boxes = np.concatenate([corner, corner + rng.uniform(5, 60, (n, 2))], axis=1)
+        scores = np.round(rng.uniform(0, 1, n), 1)                 # ties
+        for threshold in (0.3, 0.5):
+            assert nms(boxes, scores, threshold).tolist() == greedy(boxes, scores, threshold)
+    flat = np.array([[0.2, 0.2, 0.2, 0.5], [0.5, 0.5, 0.7, 0.9]])   # the first of no width
+    people = weighted_nms(flat, np.zeros((2, NUM_DETECTOR_KEYPOINTS, 2)), np.array([0.9, 0.8]),
+                          0.3, 4)
+    np.testing.assert_allclose(people.boxes, flat, atol=1e-7)
+
+
 def test_roi_rotation_and_crop_geometry():
     upright = np.array([[[300.0, 800.0], [300.0, 600.0], [0, 0], [0, 0]]])
     lying = np.array([[[300.0, 800.0], [500.0, 800.0], [0, 0], [0, 0]]])  # head to the right

@@ -109,15 +109,17 @@ def convert_detections(det: Detections2D, layout: JointLayout | str) -> Detectio
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
     """Greedy non-maximum suppression. boxes (N, 4) xyxy, scores (N,). Returns kept indices,
-    best first. Each step suppresses against one kept box at once for all candidates."""
+    best first. One IoU matrix; the greedy pass then only reads its rows (a box kept
+    suppresses every later box overlapping it by more than iou_threshold)."""
     order = np.argsort(-scores, kind="stable")
+    overlap = box_iou(boxes[order], boxes[order]) > iou_threshold        # (N, N)
+    suppressed = np.zeros(order.size, bool)
     keep: list[int] = []
-    while order.size:
-        best = int(order[0])
-        keep.append(best)
-        rest = order[1:]
-        order = rest[box_iou(boxes[best][None], boxes[rest])[0] <= iou_threshold]
-    return np.asarray(keep, dtype=np.intp)
+    for k in range(order.size):
+        if not suppressed[k]:
+            keep.append(k)
+            suppressed |= overlap[k]
+    return order[np.asarray(keep, dtype=np.intp)]
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

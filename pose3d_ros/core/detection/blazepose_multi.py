@@ -95,13 +95,12 @@ def distinct_rois(roi: np.ndarray, max_offset: float) -> np.ndarray:
     """Indices of ROIs (N, 4), best first, whose centre is farther than max_offset x the larger
     side from every ROI kept before it. Two views (whole image, tile) can see one body as two
     detections whose boxes barely overlap but whose body ROIs nearly coincide."""
+    offset = np.linalg.norm(roi[:, None, :2] - roi[None, :, :2], axis=-1)         # (N, N)
+    close = offset <= max_offset * np.maximum(roi[:, None, 2], roi[None, :, 2])
     kept: list[int] = []
     for i in range(len(roi)):
-        if kept:
-            offset = np.linalg.norm(roi[kept, :2] - roi[i, :2], axis=1)
-            if np.any(offset <= max_offset * np.maximum(roi[kept, 2], roi[i, 2])):
-                continue
-        kept.append(i)
+        if not close[i, kept].any():
+            kept.append(i)
     return np.asarray(kept, dtype=np.intp)
 
 

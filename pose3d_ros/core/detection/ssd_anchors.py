@@ -89,20 +89,25 @@ def decode_pose_detector(raw_boxes: np.ndarray, raw_scores: np.ndarray, *,
 def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
                  iou_threshold: float, max_people: int) -> PersonDetections:
     """MediaPipe's weighted NMS: each cluster (IoU > threshold with the best remaining box)
-    is replaced by the score-weighted mean of its boxes and keypoints, with the best score."""
+    is replaced by the score-weighted mean of its boxes and keypoints, with the best score.
+    One IoU matrix; each cluster is a row of it. A box of no area is a cluster of its own
+    (before, it overlapped nothing, not even itself, and came out max_people times)."""
     order = np.argsort(-scores, kind="stable")
+    boxes, keypoints, scores = boxes[order], keypoints[order], scores[order]
+    overlap = box_iou(boxes, boxes) > iou_threshold                         # (N, N)
+    left = np.ones(order.size, bool)
     out_boxes: list[np.ndarray] = []
     out_points: list[np.ndarray] = []
     out_scores: list[float] = []
-    while order.size and len(out_scores) < max_people:
-        overlap = box_iou(boxes[order[:1]], boxes[order])[0]
-        cluster = order[overlap > iou_threshold]
-        cluster = cluster if cluster.size else order[:1]
+    while left.any() and len(out_scores) < max_people:
+        best = int(np.argmax(left))                   # the best box not in a cluster yet
+        cluster = left & overlap[best]
+        cluster[best] = True
         weight = scores[cluster] / scores[cluster].sum()
         out_boxes.append(weight @ boxes[cluster])
         out_points.append(np.einsum("n,nkc->kc", weight, keypoints[cluster]))
-        out_scores.append(scores[order[0]])
-        order = order[overlap <= iou_threshold]
+        out_scores.append(scores[best])
+        left &= ~cluster
     if not out_scores:
         return PersonDetections(np.zeros((0, 4), np.float32),
                                 np.zeros((0, NUM_DETECTOR_KEYPOINTS, 2), np.float32),
