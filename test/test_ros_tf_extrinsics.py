@@ -141,26 +141,43 @@ def _renamed_rig_and_2d(prefix: str, cameras: int | None = None
     return rig, found
 
 
+def _tf_fusion(context, name: str, namespace: str, rig: Rig, fixed_frame: str, **extra):
+    """A fusion node of `rig`'s cameras taking their poses from TF (tracking and filtering
+    off: its 3D compares with the offline core's), a probe node, their executor, and the
+    probe's camera_info and skeletons_2d publishers per camera."""
+    fusion = FusionNode(name, context=context, namespace=namespace, parameter_overrides=[
+        Parameter(k, value=v) for k, v in {
+            "camera_names": rig.names, "autostart": False, "extrinsics_source": "tf",
+            "rig_file": "", "fixed_frame": fixed_frame, "sync.min_views": 2,
+            "sync.timeout_s": 1.5, "tracking.enabled": False, "filter.enabled": False,
+            **extra}.items()])
+    probe = Node(f"{name}_probe", context=context, namespace=namespace)
+    executor = executor_with(context, fusion, probe)
+    configure_and_activate(fusion)
+    infos = {c: probe.create_publisher(CameraInfo, f"{c}/camera_info", RELIABLE)
+             for c in rig.names}
+    skeletons = {c: probe.create_publisher(Skeleton2DArray, f"{c}/skeletons_2d", RELIABLE)
+                 for c in rig.names}
+    return fusion, probe, executor, infos, skeletons
+
+
+def _send_sets(executor, fusion, skeletons, rig: Rig, found, stamps, outputs: list) -> None:
+    """Each set's 2D (found[k], at stamps[k]) to the fusion node, waiting for its answer."""
+    for k, stamp in enumerate(stamps):
+        for camera in rig.cameras:
+            header = Header(stamp=seconds_to_stamp(stamp), frame_id=camera.frame_id)
+            skeletons[camera.name].publish(detections_to_msg(found[k][camera.name], header))
+        assert spin_until(executor, lambda k=k: len(outputs) > k, 20), fusion.last_error
+
+
 def test_fusion_node_takes_camera_poses_from_tf_static():
     rig, found = _renamed_rig_and_2d("tf_test")
     names = rig.names
     with ros_context() as context:
-        namespace = "/tf_extrinsics_test"
-        fusion = FusionNode("fusion_tf_under_test", context=context, namespace=namespace,
-                            parameter_overrides=[Parameter(k, value=v) for k, v in {
-                                "camera_names": names, "autostart": False,
-                                "extrinsics_source": "tf", "rig_file": "",
-                                "fixed_frame": rig.frame_id, "sync.min_views": 2,
-                                "sync.timeout_s": 1.5, "diagnostics_period_s": 0.3,
-                                "tracking.enabled": False, "filter.enabled": False}.items()])
-        probe = Node("tf_probe", context=context, namespace=namespace)
-        executor = executor_with(context, fusion, probe)
+        fusion, probe, executor, infos, skeletons = _tf_fusion(
+            context, "fusion_tf_under_test", "/tf_extrinsics_test", rig, rig.frame_id,
+            diagnostics_period_s=0.3)
         try:
-            configure_and_activate(fusion)
-            infos = {c: probe.create_publisher(CameraInfo, f"{c}/camera_info", RELIABLE)
-                     for c in names}
-            skeletons = {c: probe.create_publisher(Skeleton2DArray, f"{c}/skeletons_2d",
-                                                   RELIABLE) for c in names}
             outputs, diagnostics = [], []
             probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
             probe.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append,
@@ -195,14 +212,8 @@ def test_fusion_node_takes_camera_poses_from_tf_static():
                 np.testing.assert_allclose(posed.R, camera.R, atol=1e-9)
                 np.testing.assert_allclose(posed.t, camera.t, atol=1e-9)
 
-            for k in range(FRAMES):
-                stamp = 300.0 + k / 60
-                for v, camera in enumerate(rig.cameras):
-                    header = Header(stamp=seconds_to_stamp(stamp), frame_id=camera.frame_id)
-                    skeletons[camera.name].publish(detections_to_msg(found[k][names[v]],
-                                                                     header))
-                assert spin_until(executor, lambda k=k: len(outputs) > k, 20), \
-                    fusion.last_error
+            _send_sets(executor, fusion, skeletons, rig, found,
+                       [300.0 + k / 60 for k in range(FRAMES)], outputs)
         finally:
             executor.shutdown()
             fusion.destroy_node()
@@ -239,22 +250,9 @@ def test_cameras_on_a_moving_robot_are_posed_at_each_images_stamp():
     names, base, odom = rig.names, rig.frame_id, "tf_moving_odom"
     stamps = [300.0 + k * 0.105 for k in range(FRAMES)]       # between /tf samples
     with ros_context() as context:
-        namespace = "/tf_moving_test"
-        fusion = FusionNode("fusion_moving_under_test", context=context, namespace=namespace,
-                            parameter_overrides=[Parameter(k, value=v) for k, v in {
-                                "camera_names": names, "autostart": False,
-                                "extrinsics_source": "tf", "rig_file": "",
-                                "fixed_frame": odom, "sync.min_views": 2,
-                                "sync.timeout_s": 1.5, "publish_tf": False,
-                                "tracking.enabled": False, "filter.enabled": False}.items()])
-        probe = Node("tf_moving_probe", context=context, namespace=namespace)
-        executor = executor_with(context, fusion, probe)
+        fusion, probe, executor, infos, skeletons = _tf_fusion(
+            context, "fusion_moving_under_test", "/tf_moving_test", rig, odom, publish_tf=False)
         try:
-            configure_and_activate(fusion)
-            infos = {c: probe.create_publisher(CameraInfo, f"{c}/camera_info", RELIABLE)
-                     for c in names}
-            skeletons = {c: probe.create_publisher(Skeleton2DArray, f"{c}/skeletons_2d",
-                                                   RELIABLE) for c in names}
             tf = probe.create_publisher(TFMessage, "/tf", QoSProfile(depth=100))
             outputs: list = []
             probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
@@ -264,8 +262,11 @@ def test_cameras_on_a_moving_robot_are_posed_at_each_images_stamp():
             from geometry_msgs.msg import TransformStamped
             from scipy.spatial.transform import Rotation
 
+            driven: list[float] = []
+
             def drive(start: float, stop: float) -> None:
                 for stamp in np.arange(start, stop, 0.01):
+                    driven.append(float(stamp))
                     R, t = _robot_pose(float(stamp))
                     item = TransformStamped()
                     item.header = Header(stamp=seconds_to_stamp(float(stamp)), frame_id=odom)
@@ -278,17 +279,19 @@ def test_cameras_on_a_moving_robot_are_posed_at_each_images_stamp():
                     tf.publish(TFMessage(transforms=[item]))
 
             drive(299.9, stamps[-1] - 0.05)     # the last set's stamp: not reached yet
+
+            def tf_came() -> bool:   # the node has every /tf sample (they come while it spins)
+                try:
+                    return bool(fusion.tf_tree.lookup(odom, base, driven[-1]))
+                except LookupError:
+                    return False
+
+            assert spin_until(executor, tf_came, 10)
             assert spin_until(executor, lambda: all(
                 c.calibrated for c in fusion.health.cameras.values()), 10,
                 tick=lambda: [infos[c.name].publish(camera_model_to_info(c))
                               for c in rig.cameras])
-            for k, stamp in enumerate(stamps):
-                for v, camera in enumerate(rig.cameras):
-                    header = Header(stamp=seconds_to_stamp(stamp), frame_id=camera.frame_id)
-                    skeletons[camera.name].publish(detections_to_msg(found[k][names[v]],
-                                                                     header))
-                assert spin_until(executor, lambda k=k: len(outputs) > k, 20), \
-                    fusion.last_error
+            _send_sets(executor, fusion, skeletons, rig, found, stamps, outputs)
             late = {c: fusion.health.cameras[c].rejected["extrinsics_tf_late"] for c in names}
         finally:
             executor.shutdown()
@@ -297,7 +300,7 @@ def test_cameras_on_a_moving_robot_are_posed_at_each_images_stamp():
 
     offline = Pose3DPipeline(names, {c.name: c for c in rig.cameras}, frame_id=base,
                              params=PipelineParams(tracking=None, filtering=None))
-    newest = _robot_pose(float(np.arange(299.9, stamps[-1] - 0.05, 0.01)[-1]))
+    newest = _robot_pose(driven[-1])
     for k, message in enumerate(outputs[:FRAMES]):
         in_base = offline.process_detections(found[k], stamps[k]).skeletons.positions
         R, t = _robot_pose(stamps[k]) if k < FRAMES - 1 else newest
