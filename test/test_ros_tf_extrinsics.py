@@ -94,6 +94,18 @@ def test_tree_interpolates_tf_at_a_stamp_and_refuses_to_extrapolate():
     tree.add_timed([StaticTransform("odom", "base", np.zeros(3), _quat_z(0.0))], [21.2])
     with pytest.raises(ExtrapolationError, match=r"11\.500\.\.21\.200 s"):
         tree.lookup("odom", "base", 10.5)
+    # the interpolated rotation is scipy's Slerp (the tree's own, on plain floats)
+    from scipy.spatial.transform import Rotation, Slerp
+
+    from pose3d_ros.core.static_tf import quaternion_matrix, slerp
+    rng = np.random.default_rng(2)
+    for _ in range(100):
+        a, b = Rotation.random(2, random_state=int(rng.integers(1 << 30))).as_quat()
+        b = b if rng.uniform() < 0.5 else -b                       # either sign of one turn
+        weight = float(rng.uniform())
+        expected = Slerp([0, 1], Rotation.from_quat([a, b]))([weight]).as_matrix()[0]
+        np.testing.assert_allclose(quaternion_matrix(slerp(tuple(a), tuple(b), weight)),
+                                   expected, atol=1e-9)
     # time going back more than the history (a replay looped): the child starts again
     tree.add_timed([StaticTransform("odom", "base", np.array([3.0, 0, 0]), _quat_z(0.0))],
                    [5.0])

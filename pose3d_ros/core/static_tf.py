@@ -122,9 +122,10 @@ class _TimedTransforms:
     history_s: float
     stamps: list[float] = field(default_factory=list)
     translations: list[np.ndarray] = field(default_factory=list)
-    rotations: list[np.ndarray] = field(default_factory=list)
+    rotations: list[tuple[float, float, float, float]] = field(default_factory=list)
 
-    def insert(self, stamp: float, translation: np.ndarray, rotation: np.ndarray) -> None:
+    def insert(self, stamp: float, translation: np.ndarray,
+               rotation: tuple[float, float, float, float]) -> None:
         """One sample, in its place in time (the same stamp again replaces it)."""
         k = bisect.bisect_left(self.stamps, stamp)
         if k < len(self.stamps) and self.stamps[k] == stamp:
@@ -149,11 +150,34 @@ class _TimedTransforms:
                     f"transform {self.parent!r} -> {self.child!r} at {stamp:.3f} s: /tf "
                     f"holds it for {self.stamps[0]:.3f}..{self.stamps[-1]:.3f} s")
             weight = (stamp - self.stamps[k]) / (self.stamps[k + 1] - self.stamps[k])
-            both = Rotation.from_quat(self.rotations[k:k + 2])
-            turn = (both[0].inv() * both[1]).as_rotvec() * weight        # the shorter way
-            return ((both[0] * Rotation.from_rotvec(turn)).as_matrix(),
+            return (quaternion_matrix(slerp(self.rotations[k], self.rotations[k + 1], weight)),
                     (1 - weight) * self.translations[k] + weight * self.translations[k + 1])
-        return Rotation.from_quat(self.rotations[k]).as_matrix(), self.translations[k].copy()
+        return quaternion_matrix(self.rotations[k]), self.translations[k].copy()
+
+
+def slerp(a: tuple[float, float, float, float], b: tuple[float, float, float, float],
+          weight: float) -> tuple[float, float, float, float]:
+    """The unit quaternion (x, y, z, w) `weight` of the way from a to b along the shorter arc
+    (plain floats: per set and camera, scipy's Rotation objects cost ~90 us an edge)."""
+    dot = a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3]
+    if dot < 0.0:                                   # q and -q are one rotation
+        b, dot = (-b[0], -b[1], -b[2], -b[3]), -dot
+    if dot > 0.9995:                                # nearly equal: linear, renormalised
+        mixed = [x + weight * (y - x) for x, y in zip(a, b, strict=True)]
+    else:
+        angle = math.acos(dot)
+        first, second = math.sin((1 - weight) * angle), math.sin(weight * angle)
+        mixed = [first * x + second * y for x, y in zip(a, b, strict=True)]
+    norm = math.sqrt(sum(v * v for v in mixed))
+    return (mixed[0] / norm, mixed[1] / norm, mixed[2] / norm, mixed[3] / norm)
+
+
+def quaternion_matrix(q: tuple[float, float, float, float]) -> np.ndarray:
+    """(3, 3) rotation matrix of a unit quaternion (x, y, z, w)."""
+    x, y, z, w = q
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
 
 
 class TransformTree:
@@ -166,6 +190,7 @@ class TransformTree:
     def __init__(self, transforms: Iterable[StaticTransform] = (), *,
                  history_s: float = TF_HISTORY_S) -> None:
         self._parent_of: dict[str, StaticTransform] = {}
+        self._static_pose: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # child -> (R, t)
         self._timed: dict[str, _TimedTransforms] = {}
         self.history_s = history_s
         self._newest_stamp = -math.inf      # of all /tf samples (s)
@@ -194,6 +219,7 @@ class TransformTree:
                 faults.append(fault)
                 continue
             self._parent_of[transform.child] = transform
+            self._static_pose[transform.child] = transform.matrix()
             self._timed.pop(transform.child, None)
         if faults:
             raise ValueError("; ".join(faults))
@@ -216,14 +242,16 @@ class TransformTree:
                 continue
             child, stamp = transform.child, float(stamp)
             self._parent_of.pop(child, None)
+            self._static_pose.pop(child, None)
             timed = self._timed.get(child)
             if timed is None or timed.parent != transform.parent or \
                     stamp < timed.stamps[-1] - self.history_s:
                 timed = self._timed[child] = _TimedTransforms(transform.parent, child,
                                                               self.history_s)
-            rotation = np.asarray(transform.rotation, np.float64)
+            x, y, z, w = (float(v) for v in transform.rotation)
+            norm = math.sqrt(x * x + y * y + z * z + w * w)
             timed.insert(stamp, np.asarray(transform.translation, np.float64),
-                         rotation / np.linalg.norm(rotation))
+                         (x / norm, y / norm, z / norm, w / norm))
             if stamp < self._newest_stamp - self.history_s:       # time went back
                 self._newest_stamp = self._pruned_at = stamp
             self._newest_stamp = max(self._newest_stamp, stamp)
@@ -264,8 +292,7 @@ class TransformTree:
         R, t = np.eye(3), np.zeros(3)
         for frame in chain:
             timed = self._timed.get(frame)
-            rot, offset = timed.at(stamp) if timed is not None else \
-                self._parent_of[frame].matrix()
+            rot, offset = timed.at(stamp) if timed is not None else self._static_pose[frame]
             R, t = rot @ R, rot @ t + offset
         return R, t
 
