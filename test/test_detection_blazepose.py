@@ -244,6 +244,41 @@ def test_detector_views_tile_elongated_images():
     assert detector_views(np.zeros((500, 480, 3), np.uint8), tiles=True) == [(0, 0, 480, 500)]
 
 
+def test_a_camera_changing_its_image_shape_is_tracked_afresh():
+    """A review: mediapipe's graph kept its region of interest as a fraction of the image, so
+    the first frame after a switch to another aspect came back with a skeleton 53-655 px off
+    at a score of 0.9. Each camera's graph is now made anew when its images change shape:
+    the switch frame gives what a fresh detector gives. A camera index of 40 makes one graph,
+    not 41."""
+    sets = first_frames("single", 9)
+    tracked = create_detector("blazepose")
+    for images in sets[:8]:
+        tracked.detect([images[0]])
+    square = np.ascontiguousarray(sets[8][0][:1080])           # 1080 x 1080 of 1080 x 1920
+    fresh = create_detector("blazepose")
+    got, expected = tracked.detect([square])[0], fresh.detect([square])[0]
+    assert got.num_people == expected.num_people == 1
+    np.testing.assert_allclose(got.keypoints, expected.keypoints, atol=1.0)
+    tracked.detect([square], cameras=[40])
+    assert len(tracked._trackers) == 2                         # cameras 0 and 40
+    for each in (tracked, fresh):
+        each.close()
+
+
+def test_images_of_extreme_aspect_are_looked_at_within_bounds():
+    """A review: blazepose_multi's letterbox rounded a 2 x 1000 image's short side to 0 px (an
+    OpenCV assertion every frame) and tiled a 3 x 1001 image 334 times (3.6 s a frame)."""
+    from pose3d_ros.core.detection.blazepose_multi import MAX_DETECTOR_TILES, detector_views
+    from pose3d_ros.core.detection.onnx_models import letterbox
+
+    assert len(detector_views(np.zeros((3, 1001, 3), np.uint8), True)) == 1 + MAX_DETECTOR_TILES
+    assert len(detector_views(np.zeros((1920, 1080, 3), np.uint8), True)) == 1 + 2
+    found = create_detector("blazepose_multi").detect([np.full((2, 1000, 3), 128, np.uint8)])
+    assert found[0].num_people == 0
+    padded, scale, _ = letterbox(np.full((1, 2000, 3), 128, np.uint8), 640, 640)
+    assert padded.shape == (640, 640, 3) and scale == pytest.approx(0.32)
+
+
 def test_distinct_rois_merges_one_body_seen_twice():
     roi = np.array([[500, 800, 900, 0], [510, 880, 700, 0], [700, 700, 900, 0]], float)
     # 2nd: offset 80.6 <= 0.15 * 900 -> same body; 3rd: offset 223.6 > 135 -> another person

@@ -52,13 +52,24 @@ class MediapipeBlazePose:
                              smooth_landmarks=smooth_landmarks, enable_segmentation=False,
                              min_detection_confidence=min_detection_confidence,
                              min_tracking_confidence=min_tracking_confidence)
-        self._trackers: list = []
+        # camera index -> (its mediapipe graph, the image shape it tracks in)
+        self._trackers: dict[int, tuple[Any, tuple[int, ...]]] = {}
         self.name = "blazepose"
 
-    def _tracker(self, camera: int) -> Any:
-        while len(self._trackers) <= camera:
-            self._trackers.append(self._pose_class(**self._options))
-        return self._trackers[camera]
+    def _tracker(self, camera: int, shape: tuple[int, ...]) -> Any:
+        """The camera's graph, made anew when its images change shape: mediapipe keeps its
+        region of interest as a fraction of the image, which lands elsewhere in an image of
+        another aspect (a review: the first frame after a switch to 3:4 came back with a
+        skeleton 53-655 px off at a score of 0.9; blazepose_multi starts such a camera
+        afresh too). One graph per index used (a list grown up to index 40 made 41)."""
+        held = self._trackers.get(camera)
+        if held is not None and held[1] == shape:
+            return held[0]
+        if held is not None:
+            held[0].close()
+        tracker = self._pose_class(**self._options)
+        self._trackers[camera] = (tracker, shape)
+        return tracker
 
     def detect(self, images: Sequence[np.ndarray],
                cameras: Sequence[int] | None = None) -> list[Detections2D]:
@@ -68,7 +79,8 @@ class MediapipeBlazePose:
         instances would."""
         images = check_images(images, "MediapipeBlazePose.detect")
         cameras = camera_indices(cameras, len(images), "MediapipeBlazePose.detect")
-        trackers = [self._tracker(k) for k in cameras]   # made here, not in the pool's threads
+        trackers = [self._tracker(k, image.shape)           # made here, not in the pool's
+                    for k, image in zip(cameras, images, strict=True)]   # threads
         if len(images) <= 1:
             return [self._detect_one(t, image) for t, image in zip(trackers, images, strict=True)]
         return map_on_pool(self._detect_one, trackers, images)
@@ -97,6 +109,6 @@ class MediapipeBlazePose:
         self.close()
 
     def close(self) -> None:
-        for tracker in self._trackers:
+        for tracker, _ in self._trackers.values():
             tracker.close()
-        self._trackers = []
+        self._trackers = {}

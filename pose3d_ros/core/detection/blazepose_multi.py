@@ -104,6 +104,11 @@ def distinct_rois(roi: np.ndarray, max_offset: float) -> np.ndarray:
     return np.asarray(kept, dtype=np.intp)
 
 
+# Most square tiles detector_views adds along an elongated image's long side (a 16:9 image
+# takes 2, an 8:1 panorama 8).
+MAX_DETECTOR_TILES = 8
+
+
 def detector_views(image: np.ndarray, tiles: bool) -> list[tuple[int, int, int, int]]:
     """Regions (x0, y0, width, height) the person detector looks at: the whole image and, with
     `tiles` and an elongated image, squares of the short side spread along the long side.
@@ -117,7 +122,9 @@ def detector_views(image: np.ndarray, tiles: bool) -> list[tuple[int, int, int, 
     short, long = min(height, width), max(height, width)
     if not tiles or long < 1.2 * short:
         return regions
-    count = int(np.ceil(long / short))
+    # at most MAX_DETECTOR_TILES (a review: a 3 x 1001 image made 334 tiles, 3.6 s a frame);
+    # past that many the tiles leave gaps along the long side
+    count = min(int(np.ceil(long / short)), MAX_DETECTOR_TILES)
     for start in np.linspace(0, long - short, count).round().astype(int):
         regions.append((0, int(start), width, short) if height > width
                        else (int(start), 0, short, height))
@@ -169,7 +176,7 @@ def letterbox_square(image: np.ndarray, size: int) -> tuple[np.ndarray, float, n
     """
     height, width = image.shape[:2]
     scale = size / max(height, width)
-    new_w, new_h = round(width * scale), round(height * scale)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
     pad = np.array([(size - new_w) // 2, (size - new_h) // 2])
     square = np.zeros((size, size, 3), np.uint8)

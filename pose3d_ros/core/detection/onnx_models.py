@@ -48,7 +48,7 @@ def letterbox(image: np.ndarray, height: int, width: int,
     """
     h, w = image.shape[:2]
     scale = min(height / h, width / w)
-    new_w, new_h = int(round(w * scale)), int(round(h * scale))
+    new_w, new_h = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
     left = int(round((width - new_w) / 2 - 0.1))
     top = int(round((height - new_h) / 2 - 0.1))
     out = np.full((height, width, 3), fill, np.uint8)
