@@ -528,10 +528,10 @@ def test_review_of_the_dataset_tools_files_that_were_tracebacks(show, tmp_path, 
     listed = tmp_path / "coco.json"
     listed.write_text(json.dumps({"images": [{"id": [1], "file_name": "img_000001.jpg"}],
                                   "annotations": []}))
-    with pytest.raises(ValueError, match=r"image 0: id \[1\] is not a number or a string"):
+    with pytest.raises(ValueError, match=r"image 0: id \[1\] is not an integer or a string"):
         read_coco_keypoints(listed, (640, 480))
     listed.write_text(json.dumps([{"image_id": [3], "keypoints": [0] * 51}]))
-    with pytest.raises(ValueError, match=r"entry 0: image_id \[3\] is not a number"):
+    with pytest.raises(ValueError, match=r"entry 0: image_id \[3\] is not an integer"):
         read_coco_keypoints(listed, (640, 480))
     dirs = write_openpose(tmp_path / "op", show, np.arange(len(show.joints)))
     (dirs[0] / "params.json").write_text("{}")
@@ -542,3 +542,42 @@ def test_review_of_the_dataset_tools_files_that_were_tracebacks(show, tmp_path, 
                               "--out", str(tmp_path / "out")]) == 0
     printed = capsys.readouterr().out
     assert "ids per frame" not in printed and "n/a" in printed
+
+
+def test_review_of_the_loaders_against_real_files_variations(show, tmp_path):
+    """A review of the loaders against what real files hold: a UTF-8 byte-order mark (JSON
+    and gt.txt from Windows tools) was refused; COCO ids written 300.0 (pandas, numpy) were
+    'not a number'; one entry without 'score' dropped every person's score in its frame;
+    '"images": null' was a traceback; a Panoptic VGA camera named in the camera list was
+    taken (its 2D then paired with HD frame numbers); a body id given twice in a frame
+    replaced the first body."""
+    kp = np.zeros((17, 3))
+    kp[:, :2], kp[:, 2] = np.arange(34).reshape(17, 2) + 10, 0.8
+    coco = tmp_path / "coco.json"
+    coco.write_bytes(b"\xef\xbb\xbf" + json.dumps([
+        {"image_id": 300.0, "keypoints": kp.reshape(-1).tolist(), "score": 0.9},
+        {"image_id": 300, "keypoints": (kp + [50, 0, 0]).reshape(-1).tolist()}]).encode())
+    found = read_coco_keypoints(coco, (640, 480))[300]
+    np.testing.assert_allclose(np.sort(found.person_scores), [0.8, 0.9], rtol=1e-6)
+    coco.write_text(json.dumps({"images": None, "annotations": []}))
+    with pytest.raises(ValueError, match=rf"{coco}: 'images' must be a list"):
+        read_coco_keypoints(coco, (640, 480))
+    write_4da(tmp_path / "Shelf", show)
+    truth = tmp_path / "Shelf" / "gt.txt"
+    truth.write_bytes(b"\xef\xbb\xbf" + truth.read_bytes())
+    assert load_campus_shelf(tmp_path / "Shelf", "shelf").ground_truth is not None
+    seq_dir = tmp_path / "160422_ultimatum1"
+    frames = np.arange(1000, 1000 + len(show.joints))
+    write_panoptic(seq_dir, panoptic_show(show), frames)
+    calibration = next(seq_dir.glob("calibration_*.json"))
+    doc = json.loads(calibration.read_text())
+    doc["cameras"].append(dict(doc["cameras"][0], name="01_01", type="vga"))
+    calibration.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match=r"cameras \['01_01 \(vga\)'\] are not hd cameras"):
+        load_panoptic_calibration(calibration, ["01_01", doc["cameras"][1]["name"]])
+    scene = sorted(seq_dir.rglob("body3DScene_*.json"))[0]
+    bodies = json.loads(scene.read_text())
+    bodies["bodies"].append(bodies["bodies"][0])
+    scene.write_text(json.dumps(bodies))
+    with pytest.raises(ValueError, match=r"body \d+: id \d+ is given twice"):
+        load_panoptic(seq_dir)

@@ -101,13 +101,16 @@ def _read_coco(path: Path | str, image_size: tuple[int, int]
         annotations, frame_of = doc, None
     elif isinstance(doc, dict) and isinstance(doc.get("annotations"), list):
         annotations = doc["annotations"]
+        if not isinstance(doc.get("images", []), list):     # (null: a traceback, a review)
+            raise file_error(path, f"'images' must be a list, got {str(doc['images'])[:40]}")
         frame_of = {}
         image_of: dict[int, object] = {}           # frame -> the image id that is it
         for k, image in enumerate(doc.get("images", [])):
             if not isinstance(image, dict) or "id" not in image:
                 raise file_error(path, f"image {k} has no 'id'")
+            image["id"] = _whole(image["id"])
             if not isinstance(image["id"], (int, str)):     # (a list: a traceback)
-                raise file_error(path, f"image {k}: id {image['id']!r} is not a number or "
+                raise file_error(path, f"image {k}: id {image['id']!r} is not an integer or "
                                  "a string")
             try:
                 frame = (frame_number(str(image["file_name"])) if "file_name" in image
@@ -129,9 +132,9 @@ def _read_coco(path: Path | str, image_size: tuple[int, int]
             raise file_error(path, f"entry {k} lacks 'image_id' or 'keypoints'")
         points = floats(item["keypoints"], (COCO17.num_joints, 3), f"entry {k} keypoints",
                         path)
-        image = item["image_id"]
+        image = _whole(item["image_id"])
         if not isinstance(image, (int, str)):               # (a list: a traceback)
-            raise file_error(path, f"entry {k}: image_id {image!r} is not a number or a "
+            raise file_error(path, f"entry {k}: image_id {image!r} is not an integer or a "
                              "string")
         if frame_of is not None and image not in frame_of:
             raise file_error(path, f"entry {k}: image_id {image} is not in 'images'")
@@ -143,9 +146,12 @@ def _read_coco(path: Path | str, image_size: tuple[int, int]
         data = np.stack([p for p, _ in found])
         scores = np.clip(data[..., 2], 0.0, 1.0)
         given = np.array([s for _, s in found])
+        # a person without 'score': the mean of its joints' (only that one: a review found
+        # every person of the frame losing the score the file gave)
+        seen = np.maximum((scores > 0).sum(1), 1)
         out[frame] = detections_from_arrays(data[..., :2], scores, COCO17, image_size,
-                                            person_scores=None if np.isnan(given).any()
-                                            else given)
+                                            person_scores=np.where(np.isnan(given),
+                                                                   scores.sum(1) / seen, given))
     for frame in (frame_of or {}).values():
         out.setdefault(frame, Detections2D.empty(COCO17, image_size))
     return out, frame_of is not None
@@ -159,6 +165,13 @@ def _score(value: object, path: Path | str, entry: int) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise file_error(path, f"entry {entry}: score {value!r} is not a number")
     return float(value)
+
+
+def _whole(value: object) -> object:
+    """A whole-number float id (1.0, as pandas and numpy write ids) as an int; else as is."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _image_number(image_id: object, path: Path | str, where: str) -> int:

@@ -51,13 +51,21 @@ def load_panoptic_calibration(path: Path | str, cameras: Sequence[str] | None = 
     if not isinstance(entries, list):
         raise file_error(path, "'cameras' must be a list")
     by_name = {}
+    other_types = {}
     for i, entry in enumerate(entries):
         name = str(field(entry, "name", path, f"camera {i}"))
-        if entry.get("type", camera_type) == camera_type or cameras is not None:
+        if entry.get("type", camera_type) == camera_type:
             by_name[name] = entry
+        else:
+            other_types[name] = entry.get("type")
     if cameras is None:
         cameras = (DEFAULT_CAMERAS if all(c in by_name for c in DEFAULT_CAMERAS)
                    else sorted(by_name))
+    other = [f"{c} ({other_types[c]})" for c in cameras if c in other_types]
+    if other:       # a review: taken, their 2D then paired with the HD frames (VGA: 25 fps)
+        raise file_error(path, f"cameras {other} are not {camera_type} cameras: the ground "
+                         f"truth is numbered by {camera_type} frame; give {camera_type} "
+                         "cameras (e.g. 00_03)")
     missing = [c for c in cameras if c not in by_name]
     if missing or not cameras:
         raise file_error(path, f"cameras {missing or '(none)'} not found; it has "
@@ -111,6 +119,8 @@ def load_panoptic_ground_truth(directory: Path | str,
             body_id = field(body, "id", path, f"body {k}")
             if isinstance(body_id, bool) or not isinstance(body_id, int):
                 raise file_error(path, f"body {k}: id {body_id!r} is not an integer")
+            if body_id in people:       # (a review: the later one replaced the earlier)
+                raise file_error(path, f"body {k}: id {body_id} is given twice")
             people[body_id] = np.where(joints[:, 3:] > min_confidence, joints[:, :3] / 100.0,
                                        np.nan)
         per_frame.append(people)

@@ -100,12 +100,14 @@ def file_error(path: Path | str, message: str) -> ValueError:
 
 
 def read_json(path: Path | str) -> Any:
-    """Parsed JSON; ValueError naming the file when it is missing or not JSON."""
+    """Parsed JSON; ValueError naming the file when it is missing or not JSON. Read as bytes,
+    so that UTF-8 with a byte-order mark (Windows tools write one) and UTF-16 / 32 are taken
+    as JSON allows (a review: a BOM was refused as not JSON)."""
     path = Path(path)
     if not path.is_file():
         raise file_error(path, "file not found")
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise file_error(path, f"not valid JSON ({err})") from None
 
@@ -117,7 +119,7 @@ def read_numbers(path: Path | str) -> np.ndarray:
     if not path.is_file():
         raise file_error(path, "file not found")
     try:
-        numbers = np.array(path.read_text().split(), np.float64)
+        numbers = np.array(path.read_text(encoding="utf-8-sig").split(), np.float64)
     except ValueError:
         raise file_error(path, "not a file of numbers: non-numeric values") from None
     if not np.isfinite(numbers).all():
