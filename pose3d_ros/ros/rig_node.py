@@ -63,10 +63,10 @@ SKELETONS_3D_TOPIC = "skeletons"
 MARKERS_TOPIC = "skeleton_markers"
 # a camera_info publisher that keeps its message (latched) is looked for this often (s) ...
 LATCHED_LOOK_PERIOD_S = 0.25
-# sets whose exact header stamps are kept for a centred lifter's output (its lag is T // 2)
-EXACT_STAMPS_KEPT = 256
 # ... for cameras already calibrated, this long after activation (s)
 LATCHED_LOOK_AFTER_ACTIVATION_S = 2.0
+# sets whose exact header stamps are kept for a centred lifter's output (its lag is T // 2)
+EXACT_STAMPS_KEPT = 256
 
 
 def pipeline_params(config: Any) -> PipelineParams:
@@ -652,9 +652,10 @@ class RigNodeBase(PoseNodeBase):
             self.reject(TF_TOPIC, "extrinsics_tf", f"{TF_TOPIC}: {err}")
 
     def _pose_from_tf(self, camera: str, model: Any) -> Any:
-        """The camera posed by the transform fixed_frame -> its optical frame (x_cam = R
-        x_fixed + t), from tf2_ros or, without it, from /tf_static; None (reported, retried
-        with the next camera_info) while the transform is unknown."""
+        """The camera posed by the newest transform fixed_frame -> its optical frame (x_cam =
+        R x_fixed + t; _fixed_in_optical); None (reported, retried with the next camera_info)
+        while the transform is unknown. Each set then poses it at its image's stamp
+        (_pose_at_stamps)."""
         try:
             R, t = self._fixed_in_optical(model.frame_id, None)
         except Exception as err:  # noqa: BLE001 - tf2 raises several lookup exceptions
