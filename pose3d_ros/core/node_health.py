@@ -8,7 +8,8 @@ rejected input by reason with the last message; for a node with a one-camera pat
 person-frames of that camera's sets published, held back unconfirmed and refused as
 implausible, and a rig's people whom that camera alone sees published). A camera is WARN
 when it is stale, waits for its calibration, or had input rejected since the previous report;
-the pipeline is WARN when no output came in the last period while inputs arrive.
+the pipeline is ERROR when frame sets failed to process since the previous report, WARN when
+no output came in the last period while inputs arrive (or on clock faults).
 
 Nodes that take camera_info beside the images also count the arrivals of both (the executor
 thread's receive times, before any check): a camera whose camera_info keeps coming while most
@@ -266,8 +267,9 @@ class NodeHealth:
                  no_sim_clock: bool = False) -> list[HealthStatus]:
         """The pipeline's status, then every camera's (sync: the node's FrameSynchronizer;
         extra: more key/values for the pipeline status, e.g. tracking counters; no_sim_clock:
-        use_sim_time is on and no /clock has come). A rejection is told at WARN in the first
-        report after it only: this resets the cameras' rejected_since_report."""
+        use_sim_time is on and no /clock has come). A rejection is told at WARN (a processing
+        failure at ERROR) in the first report after it only: this resets the cameras'
+        rejected_since_report and errors_since_report."""
         rate = self.output_rate_hz(now)
         stalled = self.output_stalled_s(now, inputs_arriving)
         with self._lock:

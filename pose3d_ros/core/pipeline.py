@@ -34,7 +34,8 @@ the offline tools enter at process_images().
 
 Cameras are CameraModel objects (pose3d_ros.core.camera) whose R, t map the rig frame (the
 output `frame_id`) into each optical frame. A camera's model may arrive late or change
-(CameraInfo): set_camera() replaces it.
+(CameraInfo; with TF extrinsics, its pose at each set's image stamps): set_camera() replaces
+it.
 """
 from __future__ import annotations
 

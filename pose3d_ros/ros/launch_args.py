@@ -215,8 +215,9 @@ def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False,
     package's view with its fixed frame set to `fixed_frame` (output_frame): rviz/pose3d.rviz,
     or for a camera's upright frame rviz/one_camera.rviz (the grid 1.2 m below the camera, the
     view from behind it). image_topic (camera_image_topic): what its Camera display shows,
-    given in a copy of the view written to this launch's log folder. Imports launch_ros when
-    called."""
+    given in a copy of the view written to this launch's log folder; under a namespace pushed
+    around the launch file (PushROSNamespace) that copy also moves the MarkerArray and Camera
+    topics into it (rviz_view_showing). Imports launch_ros when called."""
     from launch.actions import LogInfo
     from launch.logging import launch_config
     from launch.substitutions import LaunchConfiguration, PathJoinSubstitution

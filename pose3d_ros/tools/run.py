@@ -103,7 +103,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="3D from one camera (used for sets with a single camera)")
     parser.add_argument("--lifter-model", type=Path, default=None,
                         help="--monocular-method lifter: a lifter of your own (train_lifter's "
-                        ".onnx, its .json beside it; default: the package's)")
+                        ".onnx, its .json beside it; default: the package's); a centred one "
+                        "runs only for one camera without a pose")
     parser.add_argument("--body-height", type=float, default=0.0,
                         help="people's standing height in metres for one-camera depth (0: the "
                         "3D's own size)")
