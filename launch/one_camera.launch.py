@@ -2,7 +2,8 @@
 
   ros2 launch pose3d_ros one_camera.launch.py camera:=camera
 Topics (under a namespace pushed around this file, if any): <camera>/image_raw (or
-.../compressed), <camera>/camera_info in; skeletons, skeleton_markers, /tf, /diagnostics out. Arguments left empty keep the parameter file's values.
+.../compressed), <camera>/camera_info in; skeletons, skeleton_markers, /tf, /diagnostics
+out. Arguments left empty keep the parameter file's values.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
