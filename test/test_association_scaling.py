@@ -189,3 +189,41 @@ def test_a_crowded_frame_needs_no_per_joint_matrices_of_all_pairs():
     n = sum(len(k) for k in normalized)
     assert n > 350
     assert peak < 12 * n * n * 8, f"{peak / 1e6:.0f} MB for {n} detections"
+
+
+def test_a_crowd_whose_near_pairs_all_share_a_camera_is_associated():
+    """A review (tracking in crowds): 20 people walking in a grid before 5 cameras, several
+    partly out of view; on the 31st set every near pair of clusters _rejoin could join shared
+    a camera, and an empty array reshaped to (0, -1) raised ValueError (the node lost the set
+    with an ERROR). The set is now associated and everyone placed."""
+    from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
+    from pose3d_ros.core.synthetic import canonical_pose
+    from pose3d_ros.core.types import Detections2D
+
+    rig = random_rig(5, np.random.default_rng(0), distortion_scale=0.0)
+    grid = np.stack(np.meshgrid(np.linspace(-2.5, 2.5, 5), np.linspace(-1.5, 1.5, 4)),
+                    -1).reshape(-1, 2)
+    rng = np.random.default_rng(0)
+
+    def frame(k: int) -> dict[str, Detections2D]:
+        people = np.repeat(canonical_pose(COCO17)[None], len(grid), 0)
+        people[..., :2] += (grid + [0.03 * k, 0.0])[:, None]
+        found = {}
+        for camera in rig.cameras:
+            points = camera.project(people.reshape(-1, 3)).reshape(len(grid), -1, 2)
+            points = points + rng.normal(0, 1.0, points.shape)
+            inside = np.isfinite(points).all(-1) & (points >= 0).all(-1) & \
+                (points < [camera.width, camera.height]).all(-1)
+            points = np.where(inside[..., None], points, np.nan).astype(np.float32)
+            corners = [np.nan_to_num(np.nanmin(points, 1)), np.nan_to_num(np.nanmax(points, 1))]
+            found[camera.name] = Detections2D(
+                points, np.where(inside, 0.9, 0.0).astype(np.float32),
+                np.concatenate(corners, -1).astype(np.float32),
+                np.full(len(grid), 0.9, np.float32), COCO17, (camera.width, camera.height))
+        return found
+
+    pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id,
+                              params=PipelineParams())
+    for k in range(31):
+        result = pipeline.process_detections(frame(k), 10 + k / 30)
+    assert result.skeletons.num_people >= 18, result.skeletons.num_people

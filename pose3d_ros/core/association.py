@@ -583,6 +583,8 @@ def _joinable(dist: np.ndarray, members: dict[int, list[int]], cameras_in: list[
     i, j = cluster_of[near[0]], cluster_of[near[1]]
     link = (masks[i] & masks[j]) == 0                 # other clusters, no camera in common
     pair = np.unique(np.minimum(i, j)[link] * len(keys) + np.maximum(i, j)[link])
+    if not pair.size:     # every near pair shares a camera (a review: reshape(0, -1) raised)
+        return []
     i, j = np.divmod(pair, len(keys))
     # their mean affinities, from the clusters' members padded to the largest cluster
     padded = np.full((len(keys), sizes.max()), -1)
