@@ -819,8 +819,8 @@ class Pose3DPipeline:
                 views = np.concatenate([views, np.ones(lone[1].shape, np.uint8)])
                 methods = np.full(len(positions), method, np.uint8)
                 methods[count:] = self.lifter.method
-            ids = (self.tracker.update(positions, stamp) if self.tracker is not None
-                   else untracked_ids(positions.shape[0]))
+            ids = (self.tracker.update(positions, stamp, mirror_index(out_layout))
+                   if self.tracker is not None else untracked_ids(positions.shape[0]))
         t1 = time.perf_counter()
         if self.smoother is not None and self.tracker is not None:
             # people placed by one view (a one-camera set's, a rig's lone people) are smoothed

@@ -122,7 +122,13 @@ class SkeletonTracker:
         self._next_id += count
         return fresh
 
-    def update(self, positions: np.ndarray, stamp: float) -> np.ndarray:
+    def update(self, positions: np.ndarray, stamp: float,
+               mirror: np.ndarray | None = None) -> np.ndarray:
+        """positions (P, J, 3) m at stamp (s) -> ids (P,). mirror: the layout's (J,) mirror
+        index (left_right.mirror_index): the cost to a track is then the smaller of the mean
+        joint distance and that of the left/right-mirrored skeleton, so a person whose labels
+        flipped for a frame keeps their id (a review: such a flip put the cost over the gate,
+        the person took a new id, and the two tracks then alternated on them)."""
         positions = np.asarray(positions, dtype=np.float64)
         if positions.ndim != 3 or positions.shape[-1] != 3:
             raise ValueError(f"positions must be (P, J, 3), got {positions.shape}")
@@ -155,6 +161,11 @@ class SkeletonTracker:
             valid = np.isfinite(dist)
             count = row_counts(valid)                                          # (T, P)
             mean = np.where(valid, dist, 0.0).sum(axis=-1) / np.maximum(count, 1)
+            if mirror is not None:
+                mirrored = vector_norm(predicted[:, None] - positions[None][:, :, mirror])
+                seen = np.isfinite(mirrored)
+                mean = np.minimum(mean, np.where(seen, mirrored, 0.0).sum(axis=-1)
+                                  / np.maximum(row_counts(seen), 1))
             # (a track seen at the previous update of a slow stream may be older than the
             # re-identification window: its gate stops growing there)
             gate = self.params.max_distance_m + self.params.gate_growth_mps * np.clip(
