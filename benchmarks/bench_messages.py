@@ -10,10 +10,10 @@ Usage: python benchmarks/bench_messages.py [--repeats 5] [--people 5]
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 import numpy as np
+from call_timing import per_call_us
 from rclpy.serialization import serialize_message
 
 from pose3d_ros.core import bagio
@@ -23,14 +23,6 @@ from pose3d_ros.core.types import METHOD_TRIANGULATION, Skeletons3D
 from pose3d_ros.ros.conversions import RCLPY
 
 STAMP_NS = 1_700_000_000_000_000_000
-
-
-def _per_call_us(call: Callable[[], object], calls: int) -> float:
-    call()
-    start = time.perf_counter()
-    for _ in range(calls):
-        call()
-    return (time.perf_counter() - start) / calls * 1e6
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {name: ([], []) for name, *_ in cases}
     for _ in range(args.repeats):
         for name, with_rclpy, with_rosbags, calls in cases:
-            results[name][0].append(_per_call_us(with_rclpy, calls))
-            results[name][1].append(_per_call_us(with_rosbags, calls))
+            results[name][0].append(per_call_us(with_rclpy, calls))
+            results[name][1].append(per_call_us(with_rosbags, calls))
     print(f"{'message, step':40s} {'rclpy us: median (range)':>28s} "
           f"{'rosbags us: median (range)':>28s}")
     for name, (a, b) in results.items():

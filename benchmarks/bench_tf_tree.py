@@ -17,23 +17,15 @@ import itertools
 import os
 import platform
 import time
-from collections.abc import Callable
 
 import numpy as np
+from call_timing import per_call_us
 from scipy.spatial.transform import Rotation, Slerp
 
 from pose3d_ros.core.static_tf import StaticTransform, TransformTree, quaternion_matrix, slerp
 
 RATE_HZ = 100.0          # a robot's /tf
 HISTORY_SAMPLES = 1000   # 10 s of it
-
-
-def _per_call_us(call: Callable[[], object], calls: int) -> float:
-    call()
-    start = time.perf_counter()
-    for _ in range(calls):
-        call()
-    return (time.perf_counter() - start) / calls * 1e6
 
 
 def _chain(links: int, rng: np.random.Generator) -> tuple[TransformTree, list[np.ndarray]]:
@@ -75,15 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeats):
         for n, (tree, matrices) in chains.items():
             rows.setdefault(f"lookup at a stamp, {n} /tf link(s) + 1 static", []).append(
-                _per_call_us(lambda t=tree: t.lookup("camera", "odom", stamp), 300))
+                per_call_us(lambda t=tree: t.lookup("camera", "odom", stamp), 300))
             rows.setdefault(f"floor: {n + 1} precomputed 4x4 matrices multiplied", []).append(
-                _per_call_us(lambda m=matrices: functools.reduce(np.matmul, m), 300))
+                per_call_us(lambda m=matrices: functools.reduce(np.matmul, m), 300))
         rows.setdefault("add_timed, one transform (history 10 s)", []).append(
-            _per_call_us(take_one, 2000))
+            per_call_us(take_one, 2000))
         rows.setdefault("slerp + quaternion_matrix (plain floats)", []).append(
-            _per_call_us(lambda: quaternion_matrix(slerp(a, b, 0.3)), 2000))
+            per_call_us(lambda: quaternion_matrix(slerp(a, b, 0.3)), 2000))
         rows.setdefault("peer: scipy Slerp + as_matrix", []).append(
-            _per_call_us(lambda: scipy_slerp([0.3]).as_matrix(), 2000))
+            per_call_us(lambda: scipy_slerp([0.3]).as_matrix(), 2000))
     print("\n| operation | median us / call | range over repeats |")
     print("|---|---|---|")
     for name, values in rows.items():

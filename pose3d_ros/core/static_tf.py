@@ -189,8 +189,8 @@ class TransformTree:
 
     def __init__(self, transforms: Iterable[StaticTransform] = (), *,
                  history_s: float = TF_HISTORY_S) -> None:
-        self._parent_of: dict[str, StaticTransform] = {}
-        self._static_pose: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # child -> (R, t)
+        # child -> (parent, R, t) of its static transform (the matrices made once)
+        self._static: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
         self._timed: dict[str, _TimedTransforms] = {}
         self.history_s = history_s
         self._newest_stamp = -math.inf      # of all /tf samples (s)
@@ -218,8 +218,7 @@ class TransformTree:
             if fault := self._fault(transform):
                 faults.append(fault)
                 continue
-            self._parent_of[transform.child] = transform
-            self._static_pose[transform.child] = transform.matrix()
+            self._static[transform.child] = (transform.parent, *transform.matrix())
             self._timed.pop(transform.child, None)
         if faults:
             raise ValueError("; ".join(faults))
@@ -241,8 +240,7 @@ class TransformTree:
                 faults.append(fault)
                 continue
             child, stamp = transform.child, float(stamp)
-            self._parent_of.pop(child, None)
-            self._static_pose.pop(child, None)
+            self._static.pop(child, None)
             timed = self._timed.get(child)
             if timed is None or timed.parent != transform.parent or \
                     stamp < timed.stamps[-1] - self.history_s:
@@ -266,20 +264,20 @@ class TransformTree:
 
     @property
     def frames(self) -> set[str]:
-        return (set(self._parent_of) | {t.parent for t in self._parent_of.values()}
+        return (set(self._static) | {parent for parent, _, _ in self._static.values()}
                 | set(self._timed) | {t.parent for t in self._timed.values()})
 
     def _parent(self, frame: str) -> str | None:
         timed = self._timed.get(frame)
         if timed is not None:
             return timed.parent
-        transform = self._parent_of.get(frame)
-        return None if transform is None else transform.parent
+        static = self._static.get(frame)
+        return None if static is None else static[0]
 
     def _chain(self, frame: str) -> list[str]:
         """[frame, its parent, ..., its tree's root]; TransformCycleError on a cycle."""
         chain = [frame]
-        for _ in range(len(self._parent_of) + len(self._timed) + 1):
+        for _ in range(len(self._static) + len(self._timed) + 1):
             parent = self._parent(chain[-1])
             if parent is None:
                 return chain
@@ -292,7 +290,7 @@ class TransformTree:
         R, t = np.eye(3), np.zeros(3)
         for frame in chain:
             timed = self._timed.get(frame)
-            rot, offset = timed.at(stamp) if timed is not None else self._static_pose[frame]
+            rot, offset = timed.at(stamp) if timed is not None else self._static[frame][1:]
             R, t = rot @ R, rot @ t + offset
         return R, t
 

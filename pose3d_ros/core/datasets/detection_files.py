@@ -108,21 +108,21 @@ def _read_coco(path: Path | str, image_size: tuple[int, int]
         for k, image in enumerate(doc.get("images", [])):
             if not isinstance(image, dict) or "id" not in image:
                 raise file_error(path, f"image {k} has no 'id'")
-            image["id"] = _whole(image["id"])
-            if not isinstance(image["id"], (int, str)):     # (a list: a traceback)
-                raise file_error(path, f"image {k}: id {image['id']!r} is not an integer or "
+            image_id = _whole(image["id"])
+            if not isinstance(image_id, (int, str)):        # (a list: a traceback)
+                raise file_error(path, f"image {k}: id {image_id!r} is not an integer or "
                                  "a string")
             try:
                 frame = (frame_number(str(image["file_name"])) if "file_name" in image
-                         else _image_number(image["id"], path, f"image {k}"))
+                         else _image_number(image_id, path, f"image {k}"))
             except ValueError as err:
                 raise file_error(path, f"image {k}: {err}") from None
-            if image_of.setdefault(frame, image["id"]) != image["id"]:
+            if image_of.setdefault(frame, image_id) != image_id:
                 # a data set of several cameras' images (a review: merged into every camera)
-                raise file_error(path, f"images {image_of[frame]!r} and {image['id']!r} are "
+                raise file_error(path, f"images {image_of[frame]!r} and {image_id!r} are "
                                  f"both frame {frame} (the last number in their file_name): "
                                  "give one file per camera, its images named by frame number")
-            frame_of[image["id"]] = frame
+            frame_of[image_id] = frame
     else:
         raise file_error(path, "not COCO keypoints: expected a results list or an object "
                          "with 'annotations'")
@@ -145,13 +145,10 @@ def _read_coco(path: Path | str, image_size: tuple[int, int]
     for frame, found in people.items():
         data = np.stack([p for p, _ in found])
         scores = np.clip(data[..., 2], 0.0, 1.0)
-        given = np.array([s for _, s in found])
-        # a person without 'score': the mean of its joints' (only that one: a review found
+        # a person without 'score' gets its joints' mean, only that one (a review found
         # every person of the frame losing the score the file gave)
-        seen = np.maximum((scores > 0).sum(1), 1)
         out[frame] = detections_from_arrays(data[..., :2], scores, COCO17, image_size,
-                                            person_scores=np.where(np.isnan(given),
-                                                                   scores.sum(1) / seen, given))
+                                            person_scores=np.array([s for _, s in found]))
     for frame in (frame_of or {}).values():
         out.setdefault(frame, Detections2D.empty(COCO17, image_size))
     return out, frame_of is not None

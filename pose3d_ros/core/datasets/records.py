@@ -185,7 +185,8 @@ def detections_from_arrays(keypoints: np.ndarray, scores: np.ndarray, layout: Jo
                            image_size: tuple[int, int],
                            person_scores: np.ndarray | None = None) -> Detections2D:
     """Detections2D from (P, J, 2) pixels (NaN = missing) and (P, J) scores; boxes are the
-    extent of each person's detected joints, person scores their mean score unless given."""
+    extent of each person's detected joints, person scores their mean score unless given
+    (a NaN among those given: that person's mean score)."""
     keypoints = np.asarray(keypoints, np.float32).reshape(-1, layout.num_joints, 2)
     scores = np.where(np.isfinite(keypoints).all(-1),
                       np.asarray(scores, np.float32).reshape(keypoints.shape[:2]), 0.0)
@@ -195,12 +196,12 @@ def detections_from_arrays(keypoints: np.ndarray, scores: np.ndarray, layout: Jo
     if not len(keypoints):
         return Detections2D.empty(layout, image_size)
     boxes = np.concatenate([np.nanmin(keypoints, 1), np.nanmax(keypoints, 1)], 1)
-    if person_scores is None:
-        person_scores = scores.sum(1) / np.maximum((scores > 0).sum(1), 1)
-    else:
-        person_scores = np.asarray(person_scores, np.float32).reshape(-1)[seen]
+    each = scores.sum(1) / np.maximum((scores > 0).sum(1), 1)         # their mean scores
+    if person_scores is not None:
+        given = np.asarray(person_scores, np.float32).reshape(-1)[seen]
+        each = np.where(np.isnan(given), each, given)
     return Detections2D(keypoints, scores, boxes.astype(np.float32),
-                        np.asarray(person_scores, np.float32), layout, image_size)
+                        np.asarray(each, np.float32), layout, image_size)
 
 
 def stack_people(per_frame: Sequence[dict[int, np.ndarray]], num_joints: int
