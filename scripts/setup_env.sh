@@ -71,7 +71,7 @@ PY_DEPS=(
   "$TORCH_SPEC" "numpy>=1.26,<3" "scipy>=1.11" "opencv-contrib-python>=4.9"
   "onnxruntime-gpu>=1.20" "onnx>=1.16" "mediapipe==0.10.14" "ai-edge-litert>=2.0"
   "rosbags>=0.10" "PyYAML>=6" "toml>=0.10" "tqdm>=4.66" "matplotlib>=3.8" "plotly>=5.20"
-  "pytest>=8" "pytest-timeout>=2.3" "ruff>=0.6" "flake8>=7"
+  "pytest>=8" "pytest-timeout>=2.3" "pytest-xdist>=3.5" "ruff>=0.6" "flake8>=7"
   # pybullet 3.2.7: its wheel carries the motion capture (fetch_mocap reads it from there) and
   # test_mocap.py checks the package's forward kinematics against pybullet's own.
   "pybullet==3.2.7"

@@ -32,16 +32,37 @@ fi
 # a missing model is a failure.
 export POSE3D_ONNX_REQUIRED=1
 status=0
-python -m pytest -q -p no:cacheprovider test "$@" || status=$?
-# pytest exits 5 when it collected no test: for this suite that is a failure, not a pass.
-if [[ $status -eq 5 ]]; then echo "no tests were collected" >&2; exit 1; fi
-# The DDS test modules once more, in reverse order (whole suite only): each module has its own
-# domain and nodes, so none may depend on what ran before it.
-if [[ $# -eq 0 ]]; then
-  mapfile -t ros_tests < <(printf '%s\n' test/test_ros_*.py | sort -r)
-  echo "[test] DDS test modules in reverse order: ${ros_tests[*]}"
-  reverse=0
-  python -m pytest -q -p no:cacheprovider -p no:randomly "${ros_tests[@]}" || reverse=$?
-  if [[ $status -eq 0 ]]; then status=$reverse; fi
+if [[ $# -gt 0 ]]; then
+  python -m pytest -q -p no:cacheprovider "$@" || status=$?
+  # pytest exits 5 when it collected no test: for this suite that is a failure, not a pass.
+  if [[ $status -eq 5 ]]; then echo "no tests were collected" >&2; exit 1; fi
+  exit $status
 fi
-exit $status
+# The whole suite. The modules without DDS nodes of their own run in parallel workers
+# (pytest-xdist, whole modules per worker: their module-scoped set-ups run once), one per core
+# up to POSE3D_TEST_WORKERS (default 2, CI's cores); each module has its own DDS domain
+# (conftest.py), so the few that start nodes never meet. The DDS test modules (test_ros_*),
+# whose nodes answer within deadlines, run after them in one process with the machine to
+# themselves, then once more in reverse order: none may depend on what ran before it.
+mapfile -t ros_tests < <(printf '%s\n' test/test_ros_*.py | sort)
+# the longest modules first (selfcalib_faults alone is about 40 % of these modules' time), so
+# that no worker is left running one of them alone at the end
+first=(test/test_selfcalib_faults.py test/test_run_tool.py test/test_lifter_bags.py
+       test/test_selfcalib.py test/test_selfcalib_pair.py)
+mapfile -t other_tests < <(printf '%s\n' "${first[@]}"; printf '%s\n' test/test_*.py \
+  | grep -v '^test/test_ros_' | grep -v -x -F "$(printf '%s\n' "${first[@]}")" | sort)
+workers="${POSE3D_TEST_WORKERS:-2}"
+echo "[test] ${#other_tests[@]} modules in $workers workers, then ${#ros_tests[@]} DDS modules"
+python -m pytest -q -p no:cacheprovider -n "$workers" --dist loadfile "${other_tests[@]}" \
+  || status=$?
+ros=0
+python -m pytest -q -p no:cacheprovider "${ros_tests[@]}" || ros=$?
+mapfile -t reversed_tests < <(printf '%s\n' "${ros_tests[@]}" | sort -r)
+echo "[test] DDS test modules in reverse order: ${reversed_tests[*]}"
+reverse=0
+python -m pytest -q -p no:cacheprovider "${reversed_tests[@]}" || reverse=$?
+for code in $status $ros $reverse; do
+  # 5: no test collected, a failure for this suite
+  if [[ $code -ne 0 ]]; then [[ $code -eq 5 ]] && echo "no tests were collected" >&2; exit 1; fi
+done
+exit 0
