@@ -126,7 +126,7 @@ def mediapipe_main_path(detectors: list, images: list[np.ndarray]) -> None:
     """mediapipe BlazePose as main ran it before #13: strided RGB copy, one camera after
     another (the result objects are not converted: that part did not change)."""
     for k, image in enumerate(images):
-        detectors[k]._tracker(0).process(np.ascontiguousarray(image[:, :, ::-1]))
+        detectors[k]._tracker(0, image.shape).process(np.ascontiguousarray(image[:, :, ::-1]))
 
 
 class TimedRunner:

@@ -52,7 +52,7 @@ def bench_bags(rows: list, frame_sets: int) -> Path:
             out = tmp / f"{storage}_{compressed}"
             start = time.perf_counter()
             make_bag.write_bag(out, fetch_demo.video_paths("single"), cameras, fps=60.0,
-                               start_ns=0, compressed=compressed, storage=storage,
+                               start_ns=10**9, compressed=compressed, storage=storage,
                                fixed_frame=rig, scale=0.5, max_frames=frame_sets,
                                crop_to_video=True)
             write = time.perf_counter() - start

@@ -580,13 +580,13 @@ def soak(minutes: float, fps: float, detector: str, distinct: int,
     print("| minute | outputs | rate (Hz) | dropped | latency median (ms) | p99 (ms) | "
           + " | ".join(MEMORY_COLUMNS) + " |")
     print("|---|---|---|---|---|---|" + "---|" * len(MEMORY_COLUMNS))
-    per_minute = fps * 60
     for m in range(int(np.ceil(minutes))):
-        mine = (at >= 60 * m) & (at < 60 * (m + 1))
-        upto = memory[memory[:, 0] < 60 * (m + 1)]
+        length_s = min(60.0, 60 * (minutes - m))     # the last minute may be a part of one
+        mine = (at >= 60 * m) & (at < 60 * m + length_s)
+        upto = memory[memory[:, 0] < 60 * m + length_s]
         end = upto[-1, 1:] if len(upto) else np.full(len(MEMORY_COLUMNS), np.nan)
-        print(f"| {m + 1} | {int(mine.sum())} | {mine.sum() / 60:.1f} | "
-              f"{int(per_minute - mine.sum())} | {percentile(lat[mine], 50):.0f} | "
+        print(f"| {m + 1} | {int(mine.sum())} | {mine.sum() / length_s:.1f} | "
+              f"{int(round(fps * length_s) - mine.sum())} | {percentile(lat[mine], 50):.0f} | "
               f"{percentile(lat[mine], 99):.0f} | " + " | ".join(f"{v:.1f}" for v in end)
               + " |")
     span = 5.0 if minutes >= 15 else minutes / 3
@@ -714,7 +714,7 @@ def main(argv: list[str] | None = None) -> int:
                         "its history memory policies (RMW_FASTRTPS_USE_QOS_FROM_XML=1), e.g. "
                         "config/fastdds_node.xml; the publisher keeps --dds-profile's")
     parser.add_argument("--soak-minutes", type=float, default=0.0,
-                        help="run only the soak, this long")
+                        help="run only the soak, this long (at least 1)")
     parser.add_argument("--soak-fps", type=float, default=10.0)
     parser.add_argument("--soak-detector", default=DEFAULT_DETECTOR)
     args = parser.parse_args(argv)
@@ -732,6 +732,8 @@ def main(argv: list[str] | None = None) -> int:
              f"{_publisher_environment.get(PROFILE_VARIABLE) or 'none'})"
              if _publisher_environment else "") + "; image QoS "
           f"{args.image_qos}")
+    if 0 < args.soak_minutes < 1:    # thirds shorter than 20 s hold no 10-s memory sample
+        parser.error("--soak-minutes must be at least 1")
     if args.soak_minutes > 0:
         soak(args.soak_minutes, args.soak_fps, args.soak_detector, args.distinct_frames,
              args.transport[0],

@@ -168,7 +168,9 @@ def run(out: Path, max_frames: int | None, stride: int = 1, twod: Path | None = 
         else:
             per_camera = [detect_video_set([v], detector, max_frames=max_frames)[0]
                           for v in videos]
-        frames_used = np.arange(0, min(len(d.num_people) for d in per_camera), stride)
+        available = min(len(d.num_people) for d in per_camera)
+        frames_used = np.arange(0, available if max_frames is None else
+                                min(available, max_frames), stride)
         T = len(frames_used)
         stamps = 10.0 + frames_used / FPS
         # tracked (4 views make 3D ids reliable) but unfiltered

@@ -227,10 +227,13 @@ def test_make_bag_refuses_a_calibration_that_does_not_fit_the_video(tmp_path):
     cameras = _demo_cameras()
     cameras[1].width = 1000
     with pytest.raises(ValueError, match="cam02: video frames are 1080x1920"):
-        write_bag(tmp_path / "b", video_paths("single"), cameras, fps=60, start_ns=0,
+        write_bag(tmp_path / "b", video_paths("single"), cameras, fps=60, start_ns=10**9,
                   max_frames=1)
     with pytest.raises(ValueError, match="4 videos but 3"):
-        write_bag(tmp_path / "c", video_paths("single"), cameras[:3], fps=60, start_ns=0)
+        write_bag(tmp_path / "c", video_paths("single"), cameras[:3], fps=60, start_ns=10**9)
+    with pytest.raises(ValueError, match="start_ns must be > 0"):      # its first set unread
+        write_bag(tmp_path / "d", video_paths("single"), _demo_cameras(), fps=60, start_ns=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []          # nothing half-written
 
 
 def test_decoded_images_are_bgr_whatever_the_encoding():

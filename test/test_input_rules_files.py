@@ -71,7 +71,7 @@ def small_bags(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bags")
     cameras, _ = cameras_from_calibration(calibration_path("single"))
     for storage in ("mcap", "sqlite3"):
-        write_bag(folder / storage, video_paths("single"), cameras, fps=60.0, start_ns=0,
+        write_bag(folder / storage, video_paths("single"), cameras, fps=60.0, start_ns=10**9,
                   storage=storage, scale=0.1, max_frames=2, crop_to_video=True)
     return folder
 

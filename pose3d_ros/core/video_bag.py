@@ -362,6 +362,9 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
         cam.validate()
     if not fps > 0:
         raise ValueError(f"fps must be > 0, got {fps}")
+    if start_ns <= 0:   # (a benchmark's bags lost their first frame set to the replayer)
+        raise ValueError(f"start_ns must be > 0 (a stamp of 0 is an unset one, which the "
+                         f"nodes and the replayer leave out), got {start_ns}")
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
     cameras = sized_cameras(videos, cameras, crop_to_video, scale,   # told before writing
