@@ -293,3 +293,86 @@ def test_cameras_posed_on_tf_are_refused_with_the_tf_hint(tmp_path):
     with pytest.raises(ValueError, match="different roots.*the bag has /tf: the tools read "
                        "camera poses from /tf_static only"):
         read_bag_cameras(path)
+
+
+def _info_bag(folder, stamps, storage="sqlite3", compression="none"):
+    """A bag of /cam01/camera_info messages at `stamps` (ns)."""
+    with bagio.BagWriter(folder, storage, compression) as bag:
+        for stamp in stamps:
+            bag.write("/cam01/camera_info", stamp, bagio.camera_info_message(
+                stamp, "cam01_optical_frame", 640, 480, np.diag([500.0, 500.0, 1.0]),
+                np.zeros(5)))
+    return folder
+
+
+def _stamps(path):
+    return [m.stamp_ns for m in bagio.read_messages(path)]
+
+
+@pytest.mark.parametrize("storage", ["sqlite3", "mcap"])
+def test_a_bag_named_by_one_of_its_files_is_the_whole_bag(tmp_path, storage):
+    """(a review: one file of a split recording was scored as the whole bag without a word, a
+    compressed bag named by its file was called corrupt)"""
+    suffix = ".db3" if storage == "sqlite3" else ".mcap"
+    # split: rosbag2 writes every topic into each file; metadata.yaml lists the files
+    split = _info_bag(tmp_path / "split", [10**9, 2 * 10**9], storage)
+    second = _info_bag(tmp_path / "second", [3 * 10**9, 4 * 10**9], storage)
+    (second / f"second{suffix}").rename(split / f"split_1{suffix}")
+    metadata = yaml.safe_load((split / "metadata.yaml").read_text())
+    info = metadata["rosbag2_bagfile_information"]
+    info["relative_file_paths"] = [f"split{suffix}", f"split_1{suffix}"]
+    info["files"] = [dict(info["files"][0]), dict(info["files"][0], path=f"split_1{suffix}")]
+    info["message_count"] = 4
+    info["topics_with_message_count"][0]["message_count"] = 4
+    (split / "metadata.yaml").write_text(yaml.safe_dump(metadata, sort_keys=False))
+    whole = [10**9, 2 * 10**9, 3 * 10**9, 4 * 10**9]
+    assert _stamps(split) == whole
+    for name in (f"split{suffix}", f"split_1{suffix}"):
+        assert bagio.bag_location(split / name) == split and _stamps(split / name) == whole
+    # compressed per message and per file, named by their files
+    for mode in ("messages", "file"):
+        bag = _info_bag(tmp_path / mode, [10**9, 2 * 10**9], storage, mode)
+        (stored,) = [p for p in bag.iterdir() if p.name != "metadata.yaml"]
+        assert _stamps(stored) == _stamps(bag) == [10**9, 2 * 10**9], mode
+    # a lone file (no metadata.yaml beside it) is read as itself
+    lone = tmp_path / f"lone{suffix}"
+    (_info_bag(tmp_path / "single", [5 * 10**9], storage) / f"single{suffix}").rename(lone)
+    assert bagio.bag_location(lone) == lone and _stamps(lone) == [5 * 10**9]
+
+
+def test_a_bag_folder_without_metadata_is_read_or_refused_saying_what_to_do(tmp_path):
+    """(`ros2 bag record` killed before it wrote metadata.yaml: one storage file is readable
+    as it is; several, or compressed ones, need `ros2 bag reindex`)"""
+    cut = _info_bag(tmp_path / "cut", [10**9, 2 * 10**9])
+    (cut / "metadata.yaml").unlink()
+    assert bagio.bag_location(cut) == cut / "cut.db3" and _stamps(cut) == [10**9, 2 * 10**9]
+    _info_bag(tmp_path / "more", [3 * 10**9])
+    (tmp_path / "more" / "more.db3").rename(cut / "cut_1.db3")
+    with pytest.raises(bagio.CorruptBagError, match=r"2 storage files .* `ros2 bag reindex "):
+        bagio.bag_topics(cut)
+    packed = _info_bag(tmp_path / "packed", [10**9], compression="file")
+    (packed / "metadata.yaml").unlink()
+    with pytest.raises(bagio.CorruptBagError, match="ros2 bag reindex"):
+        bagio.bag_topics(packed)
+    (zstd,) = list(packed.iterdir())
+    zstd.rename(tmp_path / zstd.name)
+    with pytest.raises(bagio.CorruptBagError, match="is compressed .* give the bag's folder"):
+        bagio.bag_topics(tmp_path / zstd.name)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(bagio.CorruptBagError, match="no metadata.yaml: not a rosbag2 folder"):
+        bagio.bag_topics(empty)
+
+
+def test_a_file_compressed_bag_that_cannot_be_unpacked_names_the_bag_and_the_folder(
+        tmp_path, monkeypatch):
+    """(a review: "[Errno 28] No space left on device" alone, with TMPDIR on a full disk)"""
+    import tempfile
+
+    bag = _info_bag(tmp_path / "packed", [10**9], compression="file")
+    blocked = tmp_path / "not_a_folder"          # where no temporary folder can be made
+    blocked.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(blocked))
+    with pytest.raises(OSError, match=r"bag .*packed: unpacking its zstd-compressed files "
+                       r"into .*not_a_folder failed .* set TMPDIR"):
+        bagio.bag_topics(bag)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import struct
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -320,22 +321,85 @@ def _corrupt(path: Path, exc: BaseException, where: str = "") -> CorruptBagError
                            "copy it again")
 
 
-@contextlib.contextmanager
-def open_bag(path: Path | str) -> Iterator[Reader]:
-    """An open rosbags Reader of a bag folder (or its .mcap/.db3 file). FileNotFoundError when
-    nothing is there; CorruptBagError (a ValueError naming the bag) when it cannot be read,
-    also for reader errors raised while its messages are read."""
+STORAGE_SUFFIXES = (".db3", ".mcap")
+
+
+def _listed_files(metadata: Path) -> list[str]:
+    """The storage files a bag's metadata.yaml lists (relative_file_paths, or files[].path in
+    metadata versions >= 5); [] when it cannot be read (the reader then says why)."""
+    try:
+        info = yaml.safe_load(metadata.read_text(encoding="utf-8"))["rosbag2_bagfile_information"]
+        listed = list(info.get("relative_file_paths") or [])
+        listed += [entry["path"] for entry in info.get("files") or []]
+        return [Path(str(name)).name for name in listed]
+    except (OSError, yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError):
+        return []
+
+
+def bag_location(path: Path | str) -> Path:
+    """What to open for a bag the user names: the folder itself (with its metadata.yaml); the
+    folder around a storage file its metadata.yaml lists (one file of a split recording is
+    a part of the bag, and a compressed file reads right only with the metadata that says
+    so: a review found both read wrongly or called corrupt); the one .db3 / .mcap of a folder
+    whose metadata.yaml is missing (a recording cut short), or a lone storage file.
+    FileNotFoundError when nothing is there; CorruptBagError (one line saying what to do) for
+    a folder without metadata.yaml holding several storage files or compressed ones, and for
+    a compressed file without its folder's metadata."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no bag at {path}")
-    if path.is_dir() and not (path / "metadata.yaml").is_file():
+    if path.is_dir():
+        if (path / "metadata.yaml").is_file():
+            return path
+        stored = sorted(p for p in path.iterdir() if p.suffix in STORAGE_SUFFIXES)
+        packed = sorted(p for p in path.iterdir() if p.suffix == ".zstd")
+        if len(stored) == 1 and not packed:
+            return stored[0]
+        if stored or packed:
+            raise CorruptBagError(
+                f"bag {path} has no metadata.yaml and {len(stored) + len(packed)} storage "
+                "files (a split or compressed recording that was cut short): rebuild it with "
+                f"`ros2 bag reindex {path}`, then give the folder")
         raise CorruptBagError(f"bag {path} has no metadata.yaml: not a rosbag2 folder, or "
                               "one whose recording was cut short")
+    metadata = path.parent / "metadata.yaml"
+    if metadata.is_file() and path.name in _listed_files(metadata):
+        return path.parent
+    if path.suffix == ".zstd":
+        raise CorruptBagError(f"bag file {path} is compressed (zstd) and its folder has no "
+                              "metadata.yaml listing it: give the bag's folder as `ros2 bag "
+                              "record` wrote it")
+    return path
+
+
+@contextlib.contextmanager
+def open_bag(path: Path | str) -> Iterator[Reader]:
+    """An open rosbags Reader of a bag (bag_location: a folder, a storage file of one, or a
+    lone .mcap/.db3 file). FileNotFoundError when nothing is there; CorruptBagError (a
+    ValueError naming the bag) when it cannot be read, also for reader errors raised while
+    its messages are read; OSError naming the bag when a file-compressed bag cannot be
+    unpacked into the temporary folder."""
+    path = bag_location(path)
     try:
-        with Reader(path) as reader:
-            yield reader
+        reader = Reader(path)
+        reader.open()
     except _CORRUPT as exc:
         raise _corrupt(path, exc) from None
+    except OSError as exc:
+        if not (path.is_dir() and any(p.suffix == ".zstd" for p in path.iterdir())):
+            raise
+        # rosbags unpacks a file-compressed bag into a temporary folder at every opening (a
+        # review: "[Errno 28] No space left on device" alone, naming neither)
+        raise OSError(exc.errno, f"bag {path}: unpacking its zstd-compressed files into "
+                      f"{tempfile.gettempdir()} failed ({exc.strerror or exc}); free space "
+                      "there or set TMPDIR to a folder with room for the unpacked bag"
+                      ) from None
+    try:
+        yield reader
+    except _CORRUPT as exc:
+        raise _corrupt(path, exc) from None
+    finally:
+        reader.close()
 
 
 def bag_topics(path: Path | str) -> dict[str, str]:

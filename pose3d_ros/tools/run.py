@@ -358,7 +358,8 @@ def main(argv: list[str] | None = None) -> int:
                     args, cameras, posed, fixed), timeout_s=args.timeout, progress=bar.update,
                 record_2d=True)
         pred = read_track(out / "output_bag", "/skeletons", frame_id=fixed)
-        shown_bag: object = bag
+        # (a bag named "." or "bags/.." titled its report "pose3d_ros on .": a review)
+        shown_bag: object = Path(bag).resolve() if Path(bag).name in ("", ".", "..") else bag
         if args.videos:
             shown_bag = args.out_dir / "input_bag" if not args.no_input_bag else (
                 ", ".join(str(v) for v in args.videos) + " (their bag not kept: --no-input-bag)")
