@@ -376,3 +376,24 @@ def test_a_file_compressed_bag_that_cannot_be_unpacked_names_the_bag_and_the_fol
     with pytest.raises(OSError, match=r"bag .*packed: unpacking its zstd-compressed files "
                        r"into .*not_a_folder failed .* set TMPDIR"):
         bagio.bag_topics(bag)
+
+
+def test_a_file_compressed_bag_is_unpacked_once_and_a_damaged_one_is_corrupt(tmp_path,
+                                                                             monkeypatch):
+    """(a review: every opening unpacked the whole bag again, 22 in one `evaluate` run)"""
+    import tempfile
+
+    made = []
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: made.append(1) or real_mkdtemp(**kw))
+    bag = _info_bag(tmp_path / "packed", [10**9, 2 * 10**9], compression="file")
+    for _ in range(3):
+        assert _stamps(bag) == [10**9, 2 * 10**9] and bagio.bag_topics(bag)
+    assert len(made) == 1
+    (packed,) = [p for p in bag.iterdir() if p.suffix == ".zstd"]
+    data = bytearray(packed.read_bytes())
+    data[len(data) // 2:] = bytes(len(data) - len(data) // 2)      # its second half zeroed
+    packed.write_bytes(bytes(data))
+    with pytest.raises(bagio.CorruptBagError, match="corrupt or truncated"):
+        _stamps(bag)                                   # a changed bag is unpacked again
+    assert len(made) == 2

@@ -16,10 +16,13 @@ it to rosbags' classes (ROSBAGS).
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
+import shutil
 import sqlite3
 import struct
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,6 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
+
+# zstd as rosbags reads it: Python 3.14's, or the backport rosbags depends on
+try:
+    from compression import zstd as _zstd  # type: ignore[import-not-found]
+except ImportError:
+    from backports import zstd as _zstd  # type: ignore[no-redef]
 
 try:
     from rosbags.interfaces import (
@@ -372,6 +381,80 @@ def bag_location(path: Path | str) -> Path:
     return path
 
 
+# A file-compressed bag's unpacked copy, made once per process (rosbags unpacks one into a
+# temporary folder at every opening, and a tool opens its bag 20-30 times: a review) and
+# removed when the process ends: (bag folder, its files' names, sizes and times) -> the copy.
+_UNPACKED: dict[tuple[Path, tuple], Path] = {}
+_UNPACKED_LOCK = threading.Lock()
+
+
+def _unpacked(path: Path) -> Path:
+    """`path`, or for a bag folder compressed per file (compression_mode file) a folder with
+    its storage files unpacked and a metadata.yaml that says so, made on the first call and
+    kept until the process ends. OSError naming the bag, the temporary folder and TMPDIR when
+    it cannot be made; CorruptBagError when a file does not unpack."""
+    metadata = path / "metadata.yaml"
+    if not path.is_dir():
+        return path
+    try:
+        document = yaml.safe_load(metadata.read_text(encoding="utf-8"))
+        info = document["rosbag2_bagfile_information"]
+        packed = str(info.get("compression_mode") or "").lower() == "file"
+    except (OSError, yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError):
+        return path                            # the reader says what is wrong with it
+    if not packed:
+        return path
+    signature = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns)
+                      for f in sorted(path.iterdir()) if f.is_file())
+    key = (path.resolve(), signature)
+    with _UNPACKED_LOCK:
+        if key in _UNPACKED and _UNPACKED[key].is_dir():
+            return _UNPACKED[key]
+        for stale in [k for k in _UNPACKED if k[0] == key[0]]:    # the bag was rewritten
+            shutil.rmtree(_UNPACKED.pop(stale), ignore_errors=True)
+        names = [Path(str(name)).name for name in info.get("relative_file_paths") or []]
+        folder: Path | None = None
+        try:
+            folder = Path(tempfile.mkdtemp(prefix="pose3d_bag_"))
+            for name in names:
+                with (path / name).open("rb") as packed_file, \
+                        _zstd.open(packed_file, "rb") as source, \
+                        (folder / name.removesuffix(".zstd")).open("wb") as target:
+                    shutil.copyfileobj(source, target, 1 << 20)
+            info["relative_file_paths"] = [name.removesuffix(".zstd") for name in names]
+            for entry in info.get("files") or []:
+                entry["path"] = Path(str(entry["path"])).name.removesuffix(".zstd")
+            info["compression_format"] = info["compression_mode"] = ""
+            (folder / "metadata.yaml").write_text(yaml.safe_dump(document, sort_keys=False),
+                                                  encoding="utf-8")
+        except _zstd.ZstdError as exc:
+            _remove(folder)
+            raise _corrupt(path, exc, ": a compressed file does not unpack") from None
+        except FileNotFoundError:
+            _remove(folder)
+            raise                   # a listed file missing: the reader names it
+        except OSError as exc:
+            _remove(folder)
+            # (a review: "[Errno 28] No space left on device" alone, naming neither)
+            raise OSError(exc.errno, f"bag {path}: unpacking its zstd-compressed files into "
+                          f"{tempfile.gettempdir()} failed ({exc.strerror or exc}); free "
+                          "space there or set TMPDIR to a folder with room for the unpacked "
+                          "bag") from None
+        _UNPACKED[key] = folder
+        return folder
+
+
+def _remove(folder: Path | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@atexit.register
+def _remove_unpacked() -> None:
+    for folder in _UNPACKED.values():
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def open_bag(path: Path | str) -> Iterator[Reader]:
     """An open rosbags Reader of a bag (bag_location: a folder, a storage file of one, or a
@@ -381,19 +464,10 @@ def open_bag(path: Path | str) -> Iterator[Reader]:
     unpacked into the temporary folder."""
     path = bag_location(path)
     try:
-        reader = Reader(path)
+        reader = Reader(_unpacked(path))
         reader.open()
     except _CORRUPT as exc:
         raise _corrupt(path, exc) from None
-    except OSError as exc:
-        if not (path.is_dir() and any(p.suffix == ".zstd" for p in path.iterdir())):
-            raise
-        # rosbags unpacks a file-compressed bag into a temporary folder at every opening (a
-        # review: "[Errno 28] No space left on device" alone, naming neither)
-        raise OSError(exc.errno, f"bag {path}: unpacking its zstd-compressed files into "
-                      f"{tempfile.gettempdir()} failed ({exc.strerror or exc}); free space "
-                      "there or set TMPDIR to a folder with room for the unpacked bag"
-                      ) from None
     try:
         yield reader
     except _CORRUPT as exc:
