@@ -67,6 +67,34 @@ def test_one_video_with_intrinsics_alone_runs_the_node_and_writes_every_output(t
     assert tf == [("cam01_optical_frame", "cam01_optical_frame_upright")]
 
 
+def test_a_centred_lifter_answers_every_set_in_lock_step_and_says_which_have_no_3d(
+        tmp_path, caplog):
+    """(a review: a centred lifter's 3D, stamped with the set 13 sets back, was waited for at
+    the newest set's stamp: --timeout at every set, about 2 hours for a 230-frame video)"""
+    import torch
+
+    from pose3d_ros.core.lifting.model import LifterConfig, build_lifter
+    from pose3d_ros.core.lifting.training import export_onnx
+
+    torch.manual_seed(0)
+    model = tmp_path / "centred.onnx"
+    export_onnx(build_lifter(LifterConfig(window=27, causal=False, channels=16)), model)
+    out = tmp_path / "out"
+    with caplog.at_level(logging.INFO):
+        assert run.main(["--videos", str(video_paths("single")[0]), "--calibration",
+                         str(_intrinsics_only(tmp_path)), "--lifter-model", str(model),
+                         "--out-dir", str(out), "--max-frames", "20", "--scale", "0.5",
+                         "--timeout", "10"]) == 0
+    summary = json.loads((out / "evaluation.json").read_text())["summary"]
+    # a window of 27 describes the set 13 sets back: the last 13 have no 3D of their own
+    assert summary["input frames"] == 20 and summary["frames without output"] == 13
+    told = caplog.text
+    assert "got no answer" not in told, told
+    assert "the last 13 frame sets have none" in (out / "report.html").read_text()
+    stamps = [m.stamp_ns for m in bagio.read_messages(out / "output_bag", ["/skeletons"])]
+    assert len(stamps) == 20                         # one answer to each set
+
+
 def test_an_existing_output_is_refused_in_one_line_and_left_alone(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
