@@ -96,7 +96,11 @@ CUT = "is corrupt or truncated"
     ("mcap", _cut(0.5), CUT), ("mcap", _cut(0.0), CUT), ("sqlite3", _cut(0.5), CUT),
     ("mcap", lambda bag: (bag / "metadata.yaml").write_text("{ [ :: not yaml"), CUT),
     ("mcap", lambda bag: (bag / "metadata.yaml").write_text("- a list\n- not metadata\n"), CUT),
-    ("sqlite3", lambda bag: (bag / "metadata.yaml").unlink(), "has no metadata.yaml")])
+    # (a folder without metadata.yaml is read through its one storage file since a review;
+    # with several, or compressed ones, it is refused: test_bagio)
+    ("sqlite3", lambda bag: ((bag / "metadata.yaml").unlink(),
+                             (bag / "other.db3").write_bytes(b"")),
+     "has no metadata.yaml and 2 storage files")])
 def test_a_damaged_bag_is_told_in_one_line_naming_it(small_bags, tmp_path, capsys, storage,
                                                     edit, told):
     bag = _damaged_bag(small_bags / storage, tmp_path / "damaged", edit)
@@ -433,6 +437,14 @@ def test_a_resized_video_is_refused_before_any_work_not_taken_as_a_crop(tmp_path
     padded = _sized_video(tmp_path / "pad" / "cam01.mp4", 1080, 1920)
     camera = cameras_from_calibration(calibration_path("single"))[0][0]
     assert sized_cameras([padded], [camera], crop_padding=True)[0].width == 1080
+    # those 1080x1920 frames resized to 540x960 are a resize, not a crop (a review: told to
+    # pass --crop-to-video, which wrote the full-size intrinsics for the half-size video)
+    (tmp_path / "small").mkdir()
+    small = _sized_video(tmp_path / "small" / "cam01.mp4", 540, 960)
+    assert run_cli(make_bag.main, ["--videos", str(small), "--calibration",
+                                   str(calibration_path("single")), str(tmp_path / "b")]) == 2
+    line = _one_line(capsys)
+    assert "give --scale 0.5" in line and "--crop-to-video" not in line, line
 
 
 def test_videos_of_different_lengths_are_told(tmp_path, caplog):

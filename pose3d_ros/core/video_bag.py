@@ -298,6 +298,23 @@ def _within_padding(camera: CameraModel, width: int, height: int, any_crop: bool
             and 0 <= camera.height - height <= ENCODER_PADDING_PX)
 
 
+def _resize_ratio(camera: CameraModel, width: int, height: int) -> float | None:
+    """The factor by which the calibrated image, with or without up to ENCODER_PADDING_PX of
+    encoder padding on each side, is resized into width x height (the same both ways, within
+    half a pixel), or None. (A review: 1080x1920 frames of a 1088x1920 calibration, resized to
+    540x960, were told to pass --crop-to-video, which wrote the full-size intrinsics.)"""
+    def factors(size: int, calibrated: int) -> tuple[float, float]:
+        return ((size - 0.5) / calibrated,
+                (size + 0.5) / max(calibrated - ENCODER_PADDING_PX, 1))
+    low_w, high_w = factors(width, camera.width)
+    low_h, high_h = factors(height, camera.height)
+    low, high = max(low_w, low_h), min(high_w, high_h)
+    if low > high:
+        return None
+    # the larger of the two sides' own factors: padding only makes a calibrated side longer
+    return max(width / camera.width, height / camera.height)
+
+
 def _size_hint(camera: CameraModel, width: int, height: int, scale_option: bool,
                crop_option: bool = True) -> str:
     """What to give for a video of another size than its calibration (sized_cameras), naming
@@ -309,8 +326,8 @@ def _size_hint(camera: CameraModel, width: int, height: int, scale_option: bool,
         return ("; the video is the calibrated picture turned a quarter (a portrait video, or "
                 "one whose rotation metadata turns it when read, as a player shows it): give "
                 f"intrinsics of the picture as it is shown ({width}x{height})")
-    ratio = width / camera.width                # the same factor both ways, and not ~1
-    if abs(height / camera.height - ratio) < 0.002 and abs(ratio - 1) > 0.01:
+    ratio = _resize_ratio(camera, width, height)
+    if ratio is not None and abs(ratio - 1) > 0.01:
         return (f"; if the video is the calibrated image resized, give --scale {ratio:.4g}"
                 if scale_option else f"; the video looks like the calibrated image resized by "
                 f"{ratio:.4g}: give intrinsics of the videos' size")
