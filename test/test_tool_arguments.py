@@ -53,17 +53,35 @@ def _refused(capsys, main, argv: list[str], *told: str) -> None:
     capsys.readouterr()
 
 
+ARGPARSE_HINT = " (--help lists the options)"
+
+
 def _refused_by_argparse(capsys, main, argv: list[str], option: str) -> str:
-    """main(argv) ends in argparse's error (exit 2, its usage, then one line `error: argument
-    <option>: ...`), with no traceback, before any work; returns that line."""
+    """main(argv) ends in argparse's error, exit 2 and ONE line `error: argument <option>:
+    ... (--help lists the options)` (a review: after a usage block of 7-30 lines), before any
+    work; returns that line without the hint."""
     with pytest.raises(SystemExit) as exited:
         run_cli(main, argv)
     assert exited.value.code == 2, argv
-    err = capsys.readouterr().err
-    errors = [line for line in err.splitlines() if "error:" in line]
-    assert len(errors) == 1 and f"error: argument {option}: " in errors[0], (argv, err)
-    assert errors[0] == err.strip().splitlines()[-1] and "Traceback" not in err, err
-    return errors[0]
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: argument {option}: "), (argv, lines)
+    assert lines[0].endswith(ARGPARSE_HINT), lines
+    return lines[0].removesuffix(ARGPARSE_HINT)
+
+
+def test_a_bag_folder_taken_for_one_of_the_videos_is_told(tmp_path, capsys):
+    """(a review: `make_bag --videos a.mp4 b.mp4 out` said only "the following arguments are
+    required: out")"""
+    from pose3d_ros.core.data_paths import video_paths
+
+    videos = [str(v) for v in video_paths("single")[:2]]
+    with pytest.raises(SystemExit) as exited:
+        run_cli(make_bag.main, ["--videos", *videos, str(tmp_path / "bag")])
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "the bag folder to create is missing" in lines[0], lines
+    assert f"{tmp_path / 'bag'}, the last of --videos, does not exist" in lines[0]
+    assert list(tmp_path.iterdir()) == []
 
 
 # ------------------------------------------------------------------------- train_lifter
@@ -582,8 +600,9 @@ def test_run_with_an_infinite_scale_ends_in_one_line_not_a_traceback(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.endswith("error: argument --scale: must be a finite number > 0, got inf"), last
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["error: argument --scale: must be a finite number > 0, got inf"
+                     + ARGPARSE_HINT], lines
     assert list(tmp_path.iterdir()) == []
 
 
@@ -680,3 +699,20 @@ def test_one_video_given_for_two_cameras_is_refused_by_every_tool(tmp_path, caps
              "given more than once")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.avi", "a.yaml", "b.yaml",
                                                             "same.mp4"]
+
+
+def test_calibrate_with_fewer_intrinsics_than_videos_says_to_give_one_per_video(tmp_path,
+                                                                                 capsys):
+    """(a review: told to "name each video after its camera to run some of them", which
+    cannot calibrate: every video needs its camera's intrinsics)"""
+    from pose3d_ros.core.calibration import save_camera_info_yaml
+    from pose3d_ros.core.camera import pinhole_from_fov
+
+    one = tmp_path / "a.yaml"
+    save_camera_info_yaml(pinhole_from_fov("a", 64, 48, 60.0), one)
+    clips = [_video(tmp_path / f"{name}.avi", 30.0) for name in ("a", "b")]
+    _refused(capsys, calibrate.main, ["--videos", *map(str, clips), "--intrinsics", str(one),
+                                      "--out", str(tmp_path / "rig.yaml")],
+             "2 videos but --intrinsics", "has 1 camera(s) (a)",
+             "one camera_info YAML per video")
+    assert not (tmp_path / "rig.yaml").exists()

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -400,8 +400,17 @@ def _interrupts_held() -> Iterator[None]:
                 os.kill(os.getpid(), first)          # as it would have: the default action
 
 
+def one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Have argparse tell a mistake in the command line in one line, as the tools tell every
+    other (`error: ...`, exit 2), not after its usage block of 7-30 lines (a review)."""
+    def error(message: str) -> NoReturn:
+        parser.exit(2, f"error: {message} (--help lists the options)\n")
+    parser.error = error      # type: ignore[method-assign]
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """--overwrite and --debug, as every tool has them."""
+    """--overwrite and --debug, as every tool has them, and one-line argument errors."""
+    one_line_errors(parser)
     parser.add_argument("--overwrite", action="store_true",
                         help="replace outputs that already exist (refused otherwise); a "
                         "folder only when it holds nothing but this package's outputs")

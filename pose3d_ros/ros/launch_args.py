@@ -225,6 +225,18 @@ def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False,
     from launch_ros.substitutions import FindPackageShare
     if LaunchConfiguration("rviz").perform(context) != "true":
         return []
+    from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+    try:
+        get_package_share_directory("rviz2")
+    except PackageNotFoundError:
+        # (a review: launch failed on "package 'rviz2' not found" after pose3d_node had
+        # started, and left it running without a parent; e.g. a robot's ros-base install)
+        from launch.logging import get_logger
+        get_logger("pose3d_ros").warning(
+            "rviz2 is not installed here: the nodes start without it (rviz:=false leaves it "
+            "out without this warning; `sudo apt install ros-${ROS_DISTRO}-rviz2`, or rviz2 "
+            "on another computer of the same ROS_DOMAIN_ID, shows the skeletons)")
+        return []
     from pose3d_ros.core.static_tf import UPRIGHT_SUFFIX
     config = "one_camera.rviz" if fixed_frame.endswith(UPRIGHT_SUFFIX) else "pose3d.rviz"
     view = PathJoinSubstitution([FindPackageShare("pose3d_ros"), "rviz",

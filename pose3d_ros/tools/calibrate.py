@@ -109,12 +109,22 @@ def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]
     video. ValueError saying what does not fit (a size: what to give)."""
     from pose3d_ros.core.video_bag import (
         cameras_for_videos,
+        cameras_from_calibration,
         refuse_repeated_videos,
         sized_cameras,
     )
 
     refuse_repeated_videos(videos)
     if len(paths) == 1:
+        calibrated = cameras_from_calibration(paths[0])[0]
+        if len(calibrated) < len(videos):
+            # (a review: told to "name each video after its camera to run some of them",
+            # which cannot calibrate anything: calibrate needs every video's camera)
+            raise ValueError(f"{len(videos)} videos but --intrinsics {paths[0]} has "
+                             f"{len(calibrated)} camera(s) "
+                             f"({', '.join(c.name for c in calibrated)}): give one camera_info "
+                             "YAML per video, in the videos' order, or one calibration file "
+                             "with every video's camera")
         cameras = cameras_for_videos(videos, paths[0])[0]
     else:
         cameras = _named_apart(load_intrinsics(paths, len(videos)), videos, paths)

@@ -16,11 +16,12 @@ import numpy as np
 
 # Demo2D and detect_videos live in the core; imported here for callers of this module's past.
 from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, detect_videos, load_demo_2d  # noqa: F401
-from pose3d_ros.core.output_files import int_at_least, run_cli
+from pose3d_ros.core.output_files import int_at_least, one_line_errors, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    one_line_errors(parser)
     # (checked below, not with choices: Python 3.11's argparse refuses an empty "*" list, and
     # a list default, against choices)
     parser.add_argument("names", nargs="*",

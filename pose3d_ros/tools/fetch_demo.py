@@ -29,7 +29,7 @@ from pose3d_ros.core.data_paths import (  # noqa: F401
     single_video_path,
     video_paths,
 )
-from pose3d_ros.core.output_files import UserError, run_cli
+from pose3d_ros.core.output_files import UserError, one_line_errors, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def fetch_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    one_line_errors(parser)
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
                         help=f"where to put demo/<name>/ (default: {DATA_DIR_RULE})")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")

@@ -18,7 +18,7 @@ from pose3d_ros.core.data_paths import DATA_DIR_RULE, default_data_dir
 
 # The fetching lives in the core; callers may import load_mocap from there or from here.
 from pose3d_ros.core.mocap import fetch_mocap, load_mocap  # noqa: F401
-from pose3d_ros.core.output_files import UserError, run_cli
+from pose3d_ros.core.output_files import UserError, one_line_errors, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def fetch_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    one_line_errors(parser)
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
                         help=f"where to put mocap/ (default: {DATA_DIR_RULE})")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")

@@ -62,8 +62,8 @@ MIN_SCALED_SIDE_PX = 16
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", type=Path, help="bag folder to create (an existing one only "
-                        "with --overwrite)")
+    parser.add_argument("out", type=Path, nargs="?", help="bag folder to create (an existing "
+                        "one only with --overwrite)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--demo", choices=["single", "multi"],
                         help="use a demo recording (fetched on first use)")
@@ -103,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="write only the first N frame sets (default: all)")
     add_common_arguments(parser)
     args = parser.parse_args(argv)
+    if args.out is None:
+        # (a review: "--videos a.mp4 b.mp4 out_bag" took out_bag for a video and said only
+        # that `out` was missing)
+        last = args.videos[-1] if args.videos else None
+        parser.error("the bag folder to create is missing" + (
+            f"; {last}, the last of --videos, does not exist: if it is the bag folder, put "
+            "it before --videos" if last is not None and not last.exists() else ""))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     # Checks that need no computation first (the numbers' ranges: their argparse types).
