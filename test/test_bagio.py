@@ -385,7 +385,10 @@ def test_a_file_compressed_bag_is_unpacked_once_and_a_damaged_one_is_corrupt(tmp
 
     made = []
     real_mkdtemp = tempfile.mkdtemp
-    monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: made.append(1) or real_mkdtemp(**kw))
+    (tmp_path / "temp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))   # this test's own
+    monkeypatch.setattr(tempfile, "mkdtemp",
+                        lambda *a, **kw: made.append(1) or real_mkdtemp(*a, **kw))
     bag = _info_bag(tmp_path / "packed", [10**9, 2 * 10**9], compression="file")
     for _ in range(3):
         assert _stamps(bag) == [10**9, 2 * 10**9] and bagio.bag_topics(bag)
@@ -397,3 +400,13 @@ def test_a_file_compressed_bag_is_unpacked_once_and_a_damaged_one_is_corrupt(tmp
     with pytest.raises(bagio.CorruptBagError, match="corrupt or truncated"):
         _stamps(bag)                                   # a changed bag is unpacked again
     assert len(made) == 2
+    packed.write_bytes(bytes(data[:len(data) * 3 // 4]))      # cut short: EOFError inside
+    with pytest.raises(bagio.CorruptBagError, match="corrupt or truncated"):
+        _stamps(bag)
+    assert len(made) == 3                              # and its partial copy removed:
+    assert [p for p in (tmp_path / "temp").iterdir()
+            if p not in bagio._UNPACKED.values()] == []
+    # a listed file missing: the reader names it, as for an uncompressed bag
+    packed.unlink()
+    with pytest.raises(bagio.CorruptBagError, match="missing"):
+        _stamps(bag)

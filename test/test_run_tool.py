@@ -93,6 +93,16 @@ def test_a_centred_lifter_answers_every_set_in_lock_step_and_says_which_have_no_
     assert "the last 13 frame sets have none" in (out / "report.html").read_text()
     stamps = [m.stamp_ns for m in bagio.read_messages(out / "output_bag", ["/skeletons"])]
     assert len(stamps) == 20                         # one answer to each set
+    # no more sets than the lag: every window centres on the first set, which has 3D (a
+    # review: the note said none had), and the run waits for every answer before writing
+    assert (run.without_3d(13, 20), run.without_3d(13, 5), run.without_3d(13, 1)) == (13, 4, 0)
+    short = tmp_path / "short"
+    assert run.main(["--videos", str(video_paths("single")[0]), "--calibration",
+                     str(_intrinsics_only(tmp_path)), "--lifter-model", str(model),
+                     "--out-dir", str(short), "--max-frames", "5", "--scale", "0.5",
+                     "--timeout", "10"]) == 0
+    assert "the last 4 frame sets have none" in (short / "report.html").read_text()
+    assert len(list(bagio.read_messages(short / "output_bag", ["/skeletons"]))) == 5
 
 
 def test_an_existing_output_is_refused_in_one_line_and_left_alone(tmp_path, capsys):

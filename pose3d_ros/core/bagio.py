@@ -23,20 +23,14 @@ import sqlite3
 import struct
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import yaml
-
-# zstd as rosbags reads it: Python 3.14's, or the backport rosbags depends on
-try:
-    from compression import zstd as _zstd  # type: ignore[import-not-found]
-except ImportError:
-    from backports import zstd as _zstd  # type: ignore[no-redef]
 
 try:
     from rosbags.interfaces import (
@@ -371,9 +365,10 @@ def bag_location(path: Path | str) -> Path:
                 f"`ros2 bag reindex {path}`, then give the folder")
         raise CorruptBagError(f"bag {path} has no metadata.yaml: not a rosbag2 folder, or "
                               "one whose recording was cut short")
-    metadata = path.parent / "metadata.yaml"
-    if metadata.is_file() and path.name in _listed_files(metadata):
-        return path.parent
+    real = path.resolve()            # a link to a storage file: the folder it is in
+    metadata = real.parent / "metadata.yaml"
+    if metadata.is_file() and real.name in _listed_files(metadata):
+        return real.parent
     if path.suffix == ".zstd":
         raise CorruptBagError(f"bag file {path} is compressed (zstd) and its folder has no "
                               "metadata.yaml listing it: give the bag's folder as `ros2 bag "
@@ -404,6 +399,11 @@ def _unpacked(path: Path) -> Path:
         return path                            # the reader says what is wrong with it
     if not packed:
         return path
+    names = [Path(str(name)).name for name in info.get("relative_file_paths") or []]
+    if not all((path / name).is_file() for name in names):
+        return path                            # the reader names the missing files
+    open_zstd, zstd_errors = _zstd_reader()
+    damaged: tuple[type[BaseException], ...] = (*zstd_errors, EOFError)
     signature = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns)
                       for f in sorted(path.iterdir()) if f.is_file())
     key = (path.resolve(), signature)
@@ -412,13 +412,12 @@ def _unpacked(path: Path) -> Path:
             return _UNPACKED[key]
         for stale in [k for k in _UNPACKED if k[0] == key[0]]:    # the bag was rewritten
             shutil.rmtree(_UNPACKED.pop(stale), ignore_errors=True)
-        names = [Path(str(name)).name for name in info.get("relative_file_paths") or []]
         folder: Path | None = None
         try:
             folder = Path(tempfile.mkdtemp(prefix="pose3d_bag_"))
             for name in names:
                 with (path / name).open("rb") as packed_file, \
-                        _zstd.open(packed_file, "rb") as source, \
+                        open_zstd(packed_file) as source, \
                         (folder / name.removesuffix(".zstd")).open("wb") as target:
                     shutil.copyfileobj(source, target, 1 << 20)
             info["relative_file_paths"] = [name.removesuffix(".zstd") for name in names]
@@ -427,12 +426,9 @@ def _unpacked(path: Path) -> Path:
             info["compression_format"] = info["compression_mode"] = ""
             (folder / "metadata.yaml").write_text(yaml.safe_dump(document, sort_keys=False),
                                                   encoding="utf-8")
-        except _zstd.ZstdError as exc:
+        except damaged as exc:                   # damaged, or cut short (a review)
             _remove(folder)
             raise _corrupt(path, exc, ": a compressed file does not unpack") from None
-        except FileNotFoundError:
-            _remove(folder)
-            raise                   # a listed file missing: the reader names it
         except OSError as exc:
             _remove(folder)
             # (a review: "[Errno 28] No space left on device" alone, naming neither)
@@ -440,8 +436,28 @@ def _unpacked(path: Path) -> Path:
                           f"{tempfile.gettempdir()} failed ({exc.strerror or exc}); free "
                           "space there or set TMPDIR to a folder with room for the unpacked "
                           "bag") from None
+        except BaseException:
+            _remove(folder)
+            raise
         _UNPACKED[key] = folder
         return folder
+
+
+def _zstd_reader() -> tuple[Callable[[BinaryIO], Any], tuple[type[BaseException], ...]]:
+    """(a function opening a binary file as its zstd-decompressed stream, the errors a damaged
+    stream raises): Python 3.14's compression.zstd, the backports.zstd that newer rosbags
+    depend on, or the zstandard that older ones do (imported here, not with the module: a
+    review found bagio unimportable with a rosbags of the older kind)."""
+    try:
+        from compression import zstd  # type: ignore[import-not-found]
+    except ImportError:
+        try:
+            from backports import zstd  # type: ignore[no-redef]
+        except ImportError:
+            import zstandard  # type: ignore[import-not-found]
+            return ((lambda file: zstandard.ZstdDecompressor().stream_reader(file)),
+                    (zstandard.ZstdError,))
+    return (lambda file: zstd.open(file, "rb")), (zstd.ZstdError,)
 
 
 def _remove(folder: Path | None) -> None:

@@ -304,8 +304,10 @@ def _resize_ratio(camera: CameraModel, width: int, height: int) -> float | None:
     half a pixel), or None. (A review: 1080x1920 frames of a 1088x1920 calibration, resized to
     540x960, were told to pass --crop-to-video, which wrote the full-size intrinsics.)"""
     def factors(size: int, calibrated: int) -> tuple[float, float]:
-        return ((size - 0.5) / calibrated,
-                (size + 0.5) / max(calibrated - ENCODER_PADDING_PX, 1))
+        # padding of at most ENCODER_PADDING_PX, and of at most 2 % of a small calibration's
+        # side (a review: a 64x48 calibration "resized" into 40x24)
+        padding = min(ENCODER_PADDING_PX, int(0.02 * calibrated))
+        return (size - 0.5) / calibrated, (size + 0.5) / max(calibrated - padding, 1)
     low_w, high_w = factors(width, camera.width)
     low_h, high_h = factors(height, camera.height)
     low, high = max(low_w, low_h), min(high_w, high_h)

@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                             f"must keep at least {MIN_SCALED_SIDE_PX} pixels")
     if not args.demo:
         log.info("videos -> cameras: %s", video_camera_pairs(videos, cameras))
-    start_ns = int((time.time() if args.start is None else args.start) * 1e9)
+    # (at least 1 ns: --start 1e-10 passed its check and became the refused stamp 0)
+    start_ns = max(int((time.time() if args.start is None else args.start) * 1e9), 1)
     total = min(video_frame_count(v) for v in videos)
     last_s = start_ns / 1e9 + (min(total, args.max_frames or total) - 1) / fps
     if last_s >= ROS_TIME_LIMIT_S:

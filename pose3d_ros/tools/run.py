@@ -321,6 +321,13 @@ def centred_lag(args: argparse.Namespace, num_cameras: int) -> int:
     return OnnxLifter(args.lifter_model).metadata.latency_frames
 
 
+def without_3d(lag: int, sets: int) -> int:
+    """How many of `sets` frame sets a lifter `lag` sets late never describes: the last
+    `lag`, or all but the first when there are no more (its windows then all centre on the
+    first set: Pose3DPipeline.described_stamp)."""
+    return min(lag, max(sets - 1, 0))
+
+
 def calibration_scale_note(args: argparse.Namespace) -> str | None:
     """What --calibration's rig says about its metric scale when that was assumed from the
     people's height (a self-calibrated rig file), for the log and the report."""
@@ -379,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         lag = centred_lag(args, len(names))
         if lag:
             notes.append(f"a centred lifter: the 3D of each frame set is published {lag} sets "
-                         f"later, so the last {min(lag, total)} frame sets have none")
+                         f"later, so the last {without_3d(lag, total)} frame sets have none")
         notes += [f"reading the videos: {told}" for told in input_warnings]
         ref = None
         if args.truth is not None:       # frame i of the videos is row i of the truth
@@ -424,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.videos and args.no_input_bag:
             shutil.rmtree(bag)                         # staged: never moved into --out-dir
     # a centred lifter never describes the last `lag` sets (told in the report's notes)
-    unanswered = steady.frames_without_output - min(lag, steady.input_frames)
+    unanswered = steady.frames_without_output - without_3d(lag, steady.input_frames)
     if unanswered > 0:
         log.warning("%d of %d frame sets got no answer from the node within --timeout %g s",
                     unanswered, steady.input_frames, args.timeout)
