@@ -21,6 +21,11 @@ ROSDEP_KEY_OF_MODULE = {
     "matplotlib": "python3-matplotlib",
     "onnxruntime": "python3-onnxruntime-pip", "rosbags": "python3-rosbags-pip",
     "apsw": "python3-rosbags-pip",              # rosbags' own SQLite reader, it brings it
+    # zstd for file-compressed bags as rosbags reads them: Python 3.14's stdlib module, else
+    # the backport newer rosbags bring, or the zstandard older ones do
+    "compression": "python3-rosbags-pip", "backports": "python3-rosbags-pip",
+    "zstandard": "python3-rosbags-pip",
+    "ament_index_python": "ament_index_python",
     "rclpy": "rclpy", "builtin_interfaces": "builtin_interfaces",
     "rcl_interfaces": "rcl_interfaces", "sensor_msgs": "sensor_msgs", "std_msgs": "std_msgs",
     "geometry_msgs": "geometry_msgs", "visualization_msgs": "visualization_msgs",
