@@ -95,7 +95,8 @@ def test_a_centred_lifter_answers_every_set_in_lock_step_and_says_which_have_no_
     assert len(stamps) == 20                         # one answer to each set
     # no more sets than the lag: every window centres on the first set, which has 3D (a
     # review: the note said none had), and the run waits for every answer before writing
-    assert (run.without_3d(13, 20), run.without_3d(13, 5), run.without_3d(13, 1)) == (13, 4, 0)
+    from pose3d_ros.core.pipeline import sets_without_3d
+    assert (sets_without_3d(13, 20), sets_without_3d(13, 5), sets_without_3d(13, 1)) == (13, 4, 0)
     short = tmp_path / "short"
     assert run.main(["--videos", str(video_paths("single")[0]), "--calibration",
                      str(_intrinsics_only(tmp_path)), "--lifter-model", str(model),

@@ -327,16 +327,29 @@ def _corrupt(path: Path, exc: BaseException, where: str = "") -> CorruptBagError
 STORAGE_SUFFIXES = (".db3", ".mcap")
 
 
+def _bag_metadata(metadata: Path) -> dict | None:
+    """A bag's metadata.yaml as read ({"rosbag2_bagfile_information": {...}}), or None when
+    it cannot be read (the reader then says why)."""
+    try:
+        document = yaml.safe_load(metadata.read_text(encoding="utf-8"))
+        return document if isinstance(document["rosbag2_bagfile_information"], dict) else None
+    except (OSError, yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+
+
 def _listed_files(metadata: Path) -> list[str]:
     """The storage files a bag's metadata.yaml lists (relative_file_paths, or files[].path in
-    metadata versions >= 5); [] when it cannot be read (the reader then says why)."""
+    metadata versions >= 5); [] when it cannot be read."""
+    document = _bag_metadata(metadata)
+    if document is None:
+        return []
+    info = document["rosbag2_bagfile_information"]
     try:
-        info = yaml.safe_load(metadata.read_text(encoding="utf-8"))["rosbag2_bagfile_information"]
         listed = list(info.get("relative_file_paths") or [])
         listed += [entry["path"] for entry in info.get("files") or []]
-        return [Path(str(name)).name for name in listed]
-    except (OSError, yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError):
+    except (KeyError, TypeError):
         return []
+    return [Path(str(name)).name for name in listed]
 
 
 def bag_location(path: Path | str) -> Path:
@@ -388,16 +401,11 @@ def _unpacked(path: Path) -> Path:
     its storage files unpacked and a metadata.yaml that says so, made on the first call and
     kept until the process ends. OSError naming the bag, the temporary folder and TMPDIR when
     it cannot be made; CorruptBagError when a file does not unpack."""
-    metadata = path / "metadata.yaml"
-    if not path.is_dir():
-        return path
-    try:
-        document = yaml.safe_load(metadata.read_text(encoding="utf-8"))
-        info = document["rosbag2_bagfile_information"]
-        packed = str(info.get("compression_mode") or "").lower() == "file"
-    except (OSError, yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError):
-        return path                            # the reader says what is wrong with it
-    if not packed:
+    document = _bag_metadata(path / "metadata.yaml") if path.is_dir() else None
+    if document is None:
+        return path                  # a storage file, or metadata the reader says is wrong
+    info = document["rosbag2_bagfile_information"]
+    if str(info.get("compression_mode") or "").lower() != "file":
         return path
     names = [Path(str(name)).name for name in info.get("relative_file_paths") or []]
     if not all((path / name).is_file() for name in names):

@@ -227,6 +227,14 @@ class PipelineResult:
             object.__setattr__(self, "described_stamp", self.stamp)
 
 
+def sets_without_3d(described_lag: int, sets: int) -> int:
+    """How many of `sets` frame sets in a row a pipeline whose 3D is `described_lag` sets late
+    (Pose3DPipeline.described_lag) never describes: the last described_lag, or all but the
+    first when there are no more (its windows then all centre on the first set:
+    Pose3DPipeline.described_stamp)."""
+    return min(described_lag, max(sets - 1, 0))
+
+
 class Pose3DPipeline:
     """Frame set -> tracked 3D skeletons (see the module docstring).
 

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -85,10 +86,23 @@ def wait_calibrated(node: Any, cameras: set[str], info_topics: Sequence[str], re
             return False
 
 
+@dataclass(frozen=True)
+class NodeRun:
+    """What run_node_on_bag gave: the output bag; the end-to-end latencies (receive minus
+    publish time, s); with record_2d, the node's 2D per frame set ({"stamp_ns": image stamp,
+    "cameras": camera -> Detections2D}, bag_tracks.per_camera_figures' input; else empty);
+    and how many sets back the node's 3D of a set describes (a centred lifter's
+    Pose3DPipeline.described_lag, else 0)."""
+    out_bag: Path
+    latencies_s: np.ndarray
+    detections: list[dict]
+    described_lag: int
+
+
 def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
                     parameters: Sequence[tuple[str, Any]] = (), rate: float = 0.0,
                     timeout_s: float = 5.0, progress: Callable[[int], None] | None = None,
-                    record_2d: bool = False) -> tuple[Path, np.ndarray, list[dict]]:
+                    record_2d: bool = False) -> NodeRun:
     """The all-in-one node (pose3d_ros.ros.nodes.Pose3DNode) in this process, fed the bag over
     DDS by the replay publisher: lock-step (rate 0: each frame set once the node answered the
     previous one) or at `rate` times recorded speed. The published Skeleton3DArray messages
@@ -97,9 +111,8 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
     the node's parameters (camera_names, image_transport and autostart are set here).
     record_2d: the node also publishes each camera's 2D (publish_2d), which is collected and
     written to out_bag too (/<camera>/skeletons_2d, as `ros2 bag record` would keep it).
-    Returns out_bag, the end-to-end latencies (receive minus publish time, s) and, with
-    record_2d, the node's 2D per frame set ({"stamp_ns": image stamp, "cameras": camera ->
-    Detections2D}, bag_tracks.per_camera_figures' input; else an empty list)."""
+    Returns what the run gave (NodeRun).
+    """
     import rclpy
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
@@ -215,11 +228,10 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
             log.info("the lifter is centred: its 3D of each frame set comes %d sets later, "
                      "and the last %d sets of the bag get none", lag, lag)
 
-        def described(stamp_ns: int) -> int:
+        def described(position: int) -> int:
             """The stamp of the set a centred lifter describes when given the set at
-            stamp_ns (the first set's until `lag` sets came: pipeline.described_stamp)."""
-            position = int(np.searchsorted(index.stamps, stamp_ns))
-            return int(index.stamps[max(position - lag, 0)]) if lag else stamp_ns
+            `position` (the first set's until `lag` sets came: pipeline.described_stamp)."""
+            return int(index.stamps[max(position - lag, 0)])
 
         answers_before = [collector.count()]      # answers when the last set was answered
 
@@ -235,14 +247,14 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
                 if done:
                     answers_before[0] = count
             else:
-                done = collector.has_stamp_at_least(described(stamp_ns))
+                done = collector.has_stamp_at_least(described(position))
             if done and progress is not None:
                 progress(1)
             return done
 
         stats = replayer.play(rate=rate, wait_for=answered if rate == 0 else None,
                               wait_timeout_s=timeout_s, frame_index=index)
-        last = described(max(stats.publish_ns))
+        last = described(int(np.searchsorted(index.stamps, max(stats.publish_ns))))
         deadline = time.monotonic() + timeout_s
 
         def all_answered() -> bool:
@@ -281,4 +293,4 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         for each in {*nodes, *([node] if node is not None else [])}:
             each.destroy_node()
         rclpy.shutdown(context=context)
-    return out_bag, latencies, detections
+    return NodeRun(out_bag, latencies, detections, lag)

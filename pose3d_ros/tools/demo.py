@@ -120,8 +120,8 @@ def run_nodes_on_bag(bag: Path, calibration: Path, out_bag: Path, *, detector: s
         log.warning("pose3d_ros.core.lifting is not installed: single-camera sets get no 3D")
         parameters.append(("monocular_method", "none"))
     with progress(frame_sets, "node over DDS") as bar:
-        _, latencies, _ = run_node_on_bag(bag, out_bag, CAMERAS, parameters=parameters, rate=rate,
-                                       timeout_s=timeout_s, progress=bar.update)
+        latencies = run_node_on_bag(bag, out_bag, CAMERAS, parameters=parameters, rate=rate,
+                                    timeout_s=timeout_s, progress=bar.update).latencies_s
     return bag_tracks.read_track(out_bag, "/skeletons"), latencies
 
 

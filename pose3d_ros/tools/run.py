@@ -69,6 +69,7 @@ from pose3d_ros.core.output_files import (
     warnings_told,
 )
 from pose3d_ros.core.overlay import overlay_video_name
+from pose3d_ros.core.pipeline import sets_without_3d
 from pose3d_ros.tools.detector_arguments import (
     add_detector_arguments,
     check_monocular_method,
@@ -312,22 +313,6 @@ def node_parameters(args: argparse.Namespace, cameras: dict, posed: bool,
     return parameters
 
 
-def centred_lag(args: argparse.Namespace, num_cameras: int) -> int:
-    """Frame sets between a set and the one its 3D describes: a centred --lifter-model's
-    latency on one camera (the node refuses it with several), else 0."""
-    if args.lifter_model is None or num_cameras != 1 or args.monocular_method != "lifter":
-        return 0
-    from pose3d_ros.core.lifting.runtime import OnnxLifter
-    return OnnxLifter(args.lifter_model).metadata.latency_frames
-
-
-def without_3d(lag: int, sets: int) -> int:
-    """How many of `sets` frame sets a lifter `lag` sets late never describes: the last
-    `lag`, or all but the first when there are no more (its windows then all centre on the
-    first set: Pose3DPipeline.described_stamp)."""
-    return min(lag, max(sets - 1, 0))
-
-
 def calibration_scale_note(args: argparse.Namespace) -> str | None:
     """What --calibration's rig says about its metric scale when that was assumed from the
     people's height (a self-calibrated rig file), for the log and the report."""
@@ -369,10 +354,12 @@ def main(argv: list[str] | None = None) -> int:
         log.info("%d camera(s) %s, %d frame sets; running pose3d_node over DDS", len(names),
                  ", ".join(names), total)
         with progress(total, "node over DDS") as bar:
-            _, latencies, found = run_node_on_bag(
+            node_run = run_node_on_bag(
                 bag, out / "output_bag", names, parameters=node_parameters(
                     args, cameras, posed, fixed), timeout_s=args.timeout, progress=bar.update,
                 record_2d=True)
+        latencies, found, lag = (node_run.latencies_s, node_run.detections,
+                                 node_run.described_lag)
         pred = read_track(out / "output_bag", "/skeletons", frame_id=fixed)
         # (a bag named "." or "bags/.." titled its report "pose3d_ros on .": a review)
         shown_bag: object = Path(bag).resolve() if Path(bag).name in ("", ".", "..") else bag
@@ -383,10 +370,9 @@ def main(argv: list[str] | None = None) -> int:
                  f"{args.monocular_method}) fed over DDS lock-step from {shown_bag}"]
         if scale_note is not None:
             notes.append(scale_note)
-        lag = centred_lag(args, len(names))
-        if lag:
+        if lag:       # a centred lifter
             notes.append(f"a centred lifter: the 3D of each frame set is published {lag} sets "
-                         f"later, so the last {without_3d(lag, total)} frame sets have none")
+                         f"later, so the last {sets_without_3d(lag, total)} frame sets have none")
         notes += [f"reading the videos: {told}" for told in input_warnings]
         ref = None
         if args.truth is not None:       # frame i of the videos is row i of the truth
@@ -431,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.videos and args.no_input_bag:
             shutil.rmtree(bag)                         # staged: never moved into --out-dir
     # a centred lifter never describes the last `lag` sets (told in the report's notes)
-    unanswered = steady.frames_without_output - without_3d(lag, steady.input_frames)
+    unanswered = steady.frames_without_output - sets_without_3d(lag, steady.input_frames)
     if unanswered > 0:
         log.warning("%d of %d frame sets got no answer from the node within --timeout %g s",
                     unanswered, steady.input_frames, args.timeout)
