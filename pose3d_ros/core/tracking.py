@@ -157,15 +157,10 @@ class SkeletonTracker:
             gap = stamp - self._last_seen                                      # (T,)
             horizon = np.minimum(gap, self.params.max_prediction_s)
             predicted = self._positions + (self._velocity * horizon[:, None])[:, None, :]
-            dist = vector_norm(predicted[:, None] - positions[None])           # (T, P, J)
-            valid = np.isfinite(dist)
-            count = row_counts(valid)                                          # (T, P)
-            mean = np.where(valid, dist, 0.0).sum(axis=-1) / np.maximum(count, 1)
+            mean, count = _mean_joint_distance(predicted[:, None], positions[None])  # (T, P)
             if mirror is not None:
-                mirrored = vector_norm(predicted[:, None] - positions[None][:, :, mirror])
-                seen = np.isfinite(mirrored)
-                mean = np.minimum(mean, np.where(seen, mirrored, 0.0).sum(axis=-1)
-                                  / np.maximum(row_counts(seen), 1))
+                mean = np.minimum(mean, _mean_joint_distance(
+                    predicted[:, None], positions[None][:, :, mirror])[0])
             # (a track seen at the previous update of a slow stream may be older than the
             # re-identification window: its gate stops growing there)
             gate = self.params.max_distance_m + self.params.gate_growth_mps * np.clip(
@@ -267,6 +262,14 @@ class CentreHistory:
         usable = spread > 1e-12
         return np.where(usable[:, None], covariance / np.where(usable, spread, 1.0)[:, None],
                         0.0)
+
+
+def _mean_joint_distance(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean distance over the joints both skeletons have (0 where none) and their count, of
+    skeletons a, b (..., J, 3) broadcast together -> (...) each."""
+    dist = vector_norm(a - b)
+    valid = np.isfinite(dist)
+    return masked_mean(dist[..., None], valid, empty=0.0)[..., 0], row_counts(valid)
 
 
 # A confirmed one-camera track matched again after a gap longer than this (s) is published
