@@ -87,7 +87,8 @@ def test_batched_shapes():
     (lambda c: setattr(c, "R", c.R * 1.1), "rotation"),
     (lambda c: setattr(c, "R", -c.R), "rotation"),
     (lambda c: setattr(c, "width", 0), "size"),
-    (lambda c: setattr(c, "dist", np.zeros(9)), "distortion"),
+    (lambda c: setattr(c, "dist", np.zeros(15)), "distortion"),
+    (lambda c: setattr(c, "dist", np.r_[np.zeros(5), 0.1]), "rational_polynomial"),
     (lambda c: setattr(c, "distortion_model", "fisheye62"), "distortion model"),
     (lambda c: setattr(c, "t", np.zeros(2)), "t length"),
 ])
@@ -262,3 +263,78 @@ def test_a_field_of_view_camera_puts_its_edge_rays_on_the_image_edges():
     assert camera.frame_id == "phone_optical_frame" and not camera.dist.any()
     with pytest.raises(ValueError, match="1-179"):
         pinhole_from_fov("phone", 1920, 1080, 180.0)
+
+
+def _wide_rational(**changes) -> CameraModel:
+    """A 120-degree lens on the rational model, 1280 x 960 (coefficients of a review's fit)."""
+    k = np.array([[611.15, 0.0, 639.5], [0.0, 611.15, 479.5], [0.0, 0.0, 1.0]])
+    dist = np.array([0.7101, 0.0827, 0, 0, 0.0008, 1.043, 0.2324, 0.0083])
+    cam = CameraModel("wide", "wide_optical_frame", 1280, 960, k, dist, "rational_polynomial")
+    return CameraModel(**{**cam.__dict__, **changes})
+
+
+def test_thin_prism_and_padded_coefficients_are_opencvs_model(points):
+    """Drivers send D padded to OpenCV's 8, 12 or 14 terms (Isaac Sim: rational_polynomial
+    with 12): taken when the padding is zero (refused before: the camera unusable), the
+    thin-prism terms s1-s4 of 12 are modelled as OpenCV does; non-zero terms the model
+    lacks are refused naming them."""
+    from pose3d_ros.core.undistortion import undistort_normalised
+
+    prism = _camera("rational_polynomial", MODELS["rational_polynomial"]
+                    + [0.002, -0.001, 0.0015, 0.0005]).validate()
+    rvec = cv2.Rodrigues(prism.R)[0]
+    ref, _ = cv2.projectPoints(points, rvec, prism.t, prism.K, prism.dist)
+    np.testing.assert_allclose(prism.project(points), ref.reshape(-1, 2), atol=1e-6)
+    pc = prism.to_camera_frame(points)
+    for xy in (prism.undistort(prism.project(points)),
+               undistort_normalised(prism, prism.project(points))):
+        np.testing.assert_allclose(xy, pc[:, :2] / pc[:, 2:], atol=1e-9)
+    for model, padded in (("plumb_bob", 8), ("rational_polynomial", 14),
+                          ("rational_polynomial", 12), ("equidistant", 5)):
+        plain = _camera(model, MODELS[model]).validate()
+        long = _camera(model, np.r_[MODELS[model], np.zeros(padded - len(MODELS[model]))])
+        uv = plain.project(points)
+        np.testing.assert_array_equal(long.validate().project(points), uv)
+        np.testing.assert_allclose(undistort_normalised(long, uv),
+                                   undistort_normalised(plain, uv), atol=1e-15)
+    # 6 or 7 rational terms (OpenCV takes 4, 5, 8, 12 or 14): every frame set failed in
+    # OpenCV before, for every camera of the rig (a review)
+    short = _camera("rational_polynomial", MODELS["rational_polynomial"][:6]).validate()
+    uv = short.project(points)
+    np.testing.assert_allclose(undistort_normalised(short, uv), short.undistort(uv), atol=1e-12)
+    tilted = _camera("rational_polynomial", np.r_[MODELS["rational_polynomial"], [0] * 4,
+                                                  [0.01, 0]])
+    with pytest.raises(ValueError, match="tilted"):
+        tilted.validate()
+
+
+def test_no_wrong_ray_at_the_edge_of_a_strongly_distorted_or_fisheye_lens():
+    """A review: OpenCV's undistortion stopped short at the corners of a 120-degree rational
+    lens (rays 0.5 degrees off at 70 degrees from the axis, without a word), and clamped a
+    fisheye's angle at 90 degrees (a stereographic lens's pixels at 80-87 degrees came back
+    at 77-79, pixels past 90 degrees on the other side of the image). Both paths now give
+    the true ray or none."""
+    from pose3d_ros.core.undistortion import undistort_normalised
+
+    wide = _wide_rational()
+    angles = np.radians(np.arange(30.0, 81.0, 5.0))
+    direction = np.array([0.8, 0.6])
+    rays = np.c_[np.tan(angles)[:, None] * direction, np.ones(len(angles))]
+    uv = wide.project(rays)
+    for xy in (wide.undistort(uv), undistort_normalised(wide, uv)):
+        np.testing.assert_allclose(xy, rays[:, :2], atol=1e-8)
+    # a stereographic fisheye (theta_d = 2 tan(theta / 2)) as a Kannala-Brandt fit, k1 > 0
+    fisheye = CameraModel("fish", "fish_optical_frame", 1920, 1080,
+                          np.array([[500.0, 0, 959.5], [0, 500.0, 539.5], [0, 0, 1]]),
+                          np.array([0.08328, 0.00851, 0.00064, 0.00017]), "equidistant")
+    angles = np.radians([60.0, 80.0, 85.0, 87.0])
+    rays = np.c_[np.tan(angles), np.zeros(len(angles)), np.ones(len(angles))]
+    uv = fisheye.project(rays)
+    assert (uv[:, 0] < 1920).all()                       # inside the image
+    for xy in (fisheye.undistort(uv), undistort_normalised(fisheye, uv)):
+        np.testing.assert_allclose(np.degrees(np.arctan(xy[:, 0])), np.degrees(angles),
+                                   atol=1e-6)
+    # a pixel 90 degrees or more off the axis has no point on the image plane: NaN
+    beyond = fisheye.normalized_to_pixels(np.array([[2.1, 0.0], [2.0, 0.5]]))
+    for xy in (fisheye.undistort(beyond), undistort_normalised(fisheye, beyond)):
+        assert np.isnan(xy).all(), xy

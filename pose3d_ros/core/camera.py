@@ -6,8 +6,12 @@ image coordinates with pixel centres at integers, as CameraInfo assumes.
 
 Distortion models (coefficient order as in CameraInfo / OpenCV):
   plumb_bob            k1 k2 p1 p2 [k3]                  (Brown-Conrady, 4 or 5 terms)
-  rational_polynomial  k1 k2 p1 p2 k3 k4 k5 k6           (OpenCV's rational model)
+  rational_polynomial  k1 k2 p1 p2 k3 k4 k5 k6 [s1 s2 s3 s4]
+                       (OpenCV's rational model, with its thin-prism terms when 12 are given)
   equidistant          k1 k2 k3 k4                       (OpenCV fisheye / Kannala-Brandt)
+Fewer coefficients than a model has are its leading ones (the rest zero); more are taken when
+the extra ones are zero (drivers pad D to OpenCV's 8, 12 or 14 terms), refused otherwise
+(OpenCV's tilted-sensor terms tau_x, tau_y, coefficients 13-14, are not supported).
 
 Everything is vectorised over arbitrary leading dimensions; NaN in gives NaN out.
 """
@@ -20,10 +24,15 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .undistortion import affine_undistortion
+from .array_ops import vector_norm
+from .undistortion import UNDISTORT_TOLERANCE, affine_undistortion
 
 DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "equidistant")
-_MAX_COEFFS = {"plumb_bob": 5, "rational_polynomial": 8, "equidistant": 4}
+# the terms each model has (its coefficients as CameraModel.coefficients gives them)
+_MODEL_COEFFS = {"plumb_bob": 5, "rational_polynomial": 12, "equidistant": 4}
+# the most a CameraInfo's D may hold, the ones past the model's terms being zero: OpenCV's
+# longest model (14: rational, thin prism, tilt)
+_MAX_PADDED_COEFFS = 14
 _UNDISTORT_ITERATIONS = 30
 
 
@@ -32,6 +41,45 @@ def _as_f64(values: ArrayLike, shape: tuple[int, ...] | None = None) -> np.ndarr
     if shape is not None:
         arr = arr.reshape(shape)
     return arr
+
+
+
+
+def _coefficient_fault(model: str, dist: np.ndarray) -> str | None:
+    """Why `dist` cannot be `model`'s coefficients (module docstring), or None."""
+    terms = _MODEL_COEFFS[model]
+    if dist.size > _MAX_PADDED_COEFFS or (dist.size > terms and dist[terms:].any()):
+        extra = {"plumb_bob": " (coefficients 6-8 are rational_polynomial's k4-k6: set "
+                              "distortion_model to rational_polynomial)",
+                 "rational_polynomial": " (coefficients 13-14 are OpenCV's tilted-sensor "
+                                        "terms, not supported)"}.get(model, "")
+        return (f"{dist.size} distortion coefficients for {model}, non-zero past its "
+                f"{terms} terms{extra}" if dist.size <= _MAX_PADDED_COEFFS else
+                f"{dist.size} distortion coefficients for {model} (expected up to {terms})")
+    if model == "plumb_bob" and 0 < dist.size < 4:
+        return f"{dist.size} distortion coefficients for plumb_bob (expected 4 or 5)"
+    return None
+
+
+def _undistort_equidistant(xd: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Distorted normalised points (..., 2) of an equidistant (fisheye) lens with
+    coefficients c (4,) -> undistorted normalised points (..., 2): Newton on theta (the angle
+    off the optical axis) from theta_d = |xd|; NaN where theta is 90 degrees or more (no
+    point of the image plane; the ray points sideways or back) or not found."""
+    theta_d = np.sqrt(np.sum(xd * xd, axis=-1))
+    theta = theta_d.copy()
+    for _ in range(_UNDISTORT_ITERATIONS):
+        t2 = theta * theta
+        f = theta * (1 + t2 * (c[0] + t2 * (c[1] + t2 * (c[2] + t2 * c[3])))) - theta_d
+        df = 1 + t2 * (3 * c[0] + t2 * (5 * c[1] + t2 * (7 * c[2] + 9 * t2 * c[3])))
+        theta = theta - f / df
+    t2 = theta * theta
+    miss = np.abs(theta * (1 + t2 * (c[0] + t2 * (c[1] + t2 * (c[2] + t2 * c[3]))))
+                  - theta_d)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        usable = (theta >= 0) & (theta < np.pi / 2 - 1e-9) & (miss <= UNDISTORT_TOLERANCE)
+        scale = np.where(theta_d > 1e-12, np.tan(theta) / theta_d, 1.0)
+    return np.where(usable[..., None], xd * scale[..., None], np.nan)
 
 
 @dataclass
@@ -80,13 +128,10 @@ class CameraModel:
         if self.distortion_model not in DISTORTION_MODELS:
             raise ValueError(f"{who}: unknown distortion model {self.distortion_model!r}; "
                              f"supported: {DISTORTION_MODELS}")
-        n_max = _MAX_COEFFS[self.distortion_model]
-        if self.dist.size > n_max or (self.distortion_model == "plumb_bob"
-                                      and 0 < self.dist.size < 4):
-            raise ValueError(f"{who}: {self.dist.size} distortion coefficients for "
-                             f"{self.distortion_model} (expected up to {n_max})")
         if not np.all(np.isfinite(self.dist)):
             raise ValueError(f"{who}: distortion coefficients contain NaN or inf")
+        if (fault := _coefficient_fault(self.distortion_model, self.dist)) is not None:
+            raise ValueError(f"{who}: {fault}")
         if self.R.shape != (3, 3) or self.t.shape != (3,):
             raise ValueError(f"{who}: R must be 3x3 and t length 3, got {self.R.shape}, "
                              f"{self.t.shape}")
@@ -114,15 +159,19 @@ class CameraModel:
         """(..., 3) rig-frame points -> (..., 3) optical-frame points, metres."""
         return np.asarray(points_rig, np.float64) @ self.R.T + self.t
 
-    def _coeffs(self) -> np.ndarray:
-        c = np.zeros(_MAX_COEFFS.get(self.distortion_model, 8))
+    @property
+    def coefficients(self) -> np.ndarray:
+        """The distortion coefficients as the model has them: (5,) plumb_bob, (12,)
+        rational_polynomial (k1 k2 p1 p2 k3 k4 k5 k6 s1 s2 s3 s4), (4,) equidistant; `dist`
+        padded with zeros or stripped of its zero padding (what OpenCV's functions take)."""
+        c = np.zeros(_MODEL_COEFFS.get(self.distortion_model, 8))
         c[: self.dist.size] = self.dist[: c.size]
         return c
 
     def distort(self, xy: np.ndarray) -> np.ndarray:
         """Normalised undistorted coordinates (..., 2) -> normalised distorted (..., 2)."""
         x, y = xy[..., 0], xy[..., 1]
-        c = self._coeffs()
+        c = self.coefficients
         r2 = x * x + y * y
         if self.distortion_model == "equidistant":
             r = np.sqrt(r2)
@@ -139,6 +188,10 @@ class CameraModel:
             radial = radial / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
         xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
         yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
+        if self.distortion_model == "rational_polynomial" and c[8:].any():
+            s1, s2, s3, s4 = c[8:12]              # thin prism
+            xd = xd + r2 * (s1 + s2 * r2)
+            yd = yd + r2 * (s3 + s4 * r2)
         return np.stack([xd, yd], axis=-1)
 
     def project(self, points_rig: np.ndarray) -> np.ndarray:
@@ -171,40 +224,58 @@ class CameraModel:
     def undistort(self, uv: np.ndarray) -> np.ndarray:
         """Raw pixels (..., 2) -> undistorted normalised image coordinates (..., 2).
 
-        Inverts the distortion iteratively (fixed point for plumb_bob/rational_polynomial,
-        Newton on theta for equidistant); exact for zero distortion.
+        Inverts the distortion iteratively (fixed point, then Newton steps where that has not
+        converged, for plumb_bob/rational_polynomial; Newton on theta for equidistant); exact
+        for zero distortion. A pixel whose ray the model cannot give is NaN rather than a
+        wrong ray: 90 degrees or more off the optical axis (a fisheye's edge), or a point
+        the inversion does not reach within 1e-9 (normalised; far below a pixel).
         """
         xd = self.pixels_to_normalized(uv)
-        c = self._coeffs()
+        c = self.coefficients
         if not np.any(c):
             return xd
         if self.distortion_model == "equidistant":
-            theta_d = np.sqrt(np.sum(xd * xd, axis=-1))
-            theta_d = np.minimum(theta_d, np.pi / 2)
-            theta = theta_d.copy()
-            for _ in range(_UNDISTORT_ITERATIONS):
-                t2 = theta * theta
-                f = theta * (1 + t2 * (c[0] + t2 * (c[1] + t2 * (c[2] + t2 * c[3])))) - theta_d
-                df = 1 + t2 * (3 * c[0] + t2 * (5 * c[1] + t2 * (7 * c[2] + 9 * t2 * c[3])))
-                theta = theta - f / df
-            with np.errstate(invalid="ignore", divide="ignore"):
-                scale = np.where(theta_d > 1e-12, np.tan(theta) / theta_d, 1.0)
-            return xd * scale[..., None]
-        k1, k2, p1, p2, k3 = c[:5]
-        k4, k5, k6 = (c[5:8] if self.distortion_model == "rational_polynomial" else (0, 0, 0))
+            return _undistort_equidistant(xd, c)
+        k1, k2, p1, p2, k3, k4, k5, k6, s1, s2, s3, s4 = np.resize(c, 12) * (np.arange(12)
+                                                                        < c.size)
         xd0, yd0 = xd[..., 0], xd[..., 1]
         px, py = xd0.copy(), yd0.copy()
         for _ in range(_UNDISTORT_ITERATIONS):
             r2 = px * px + py * py
             radial = (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
-            nx = (xd0 - 2 * p1 * px * py - p2 * (r2 + 2 * px * px)) / radial
-            ny = (yd0 - p1 * (r2 + 2 * py * py) - 2 * p2 * px * py) / radial
+            nx = (xd0 - 2 * p1 * px * py - p2 * (r2 + 2 * px * px) - r2 * (s1 + s2 * r2)) / radial
+            ny = (yd0 - p1 * (r2 + 2 * py * py) - 2 * p2 * px * py - r2 * (s3 + s4 * r2)) / radial
             step = max(np.nanmax(np.abs(nx - px), initial=0.0),
                        np.nanmax(np.abs(ny - py), initial=0.0))
             px, py = nx, ny
             if step < 1e-11:  # normalised units: far below 1e-6 px
                 break
-        return np.stack([px, py], axis=-1)
+        return self._polished(np.stack([px, py], axis=-1), xd)
+
+    def _polished(self, xy: np.ndarray, xd: np.ndarray, steps: int = 8) -> np.ndarray:
+        """Undistorted guesses xy (..., 2) of the distorted normalised points xd (..., 2):
+        where distort(xy) misses xd by more than UNDISTORT_TOLERANCE, Newton steps (the
+        fixed point creeps or oscillates near the corners of strongly distorted lenses),
+        then NaN where still missed (no ray is better than a wrong one)."""
+        miss = vector_norm(self.distort(xy) - xd) > UNDISTORT_TOLERANCE
+        if not miss.any():
+            return xy
+        guess, target = xy[miss], xd[miss]
+        h = 1e-7
+        for _ in range(steps):
+            residual = self.distort(guess) - target                                  # (M, 2)
+            jx = (self.distort(guess + [h, 0.0]) - self.distort(guess - [h, 0.0])) / (2 * h)
+            jy = (self.distort(guess + [0.0, h]) - self.distort(guess - [0.0, h])) / (2 * h)
+            det = jx[:, 0] * jy[:, 1] - jy[:, 0] * jx[:, 1]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                dx = (jy[:, 1] * residual[:, 0] - jy[:, 0] * residual[:, 1]) / det
+                dy = (jx[:, 0] * residual[:, 1] - jx[:, 1] * residual[:, 0]) / det
+            guess = guess - np.stack([dx, dy], -1)
+        still = ~(vector_norm(self.distort(guess) - target) <= UNDISTORT_TOLERANCE)
+        guess[still] = np.nan
+        out = xy.copy()
+        out[miss] = guess
+        return out
 
     def pixel_rays(self, uv: np.ndarray) -> np.ndarray:
         """Raw pixels (..., 2) -> (..., 3) unit viewing rays in the RIG frame (from `center`)."""

@@ -12,6 +12,12 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from .array_ops import vector_norm
+
+# normalised image units: how far an undistorted point, distorted again, may miss its raw
+# point (1e-6 px at a focal length of 1000 px)
+UNDISTORT_TOLERANCE = 1e-9
+
 if TYPE_CHECKING:
     from .camera import CameraArrays, CameraModel
 
@@ -28,9 +34,11 @@ def _inverse_focal(intrinsics: bytes) -> np.ndarray:
 def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
     """Raw pixels (..., 2) -> undistorted normalised coordinates (..., 2), NaN kept.
 
-    The same inversion as CameraModel.undistort (iterated to convergence, agreement ~1e-15 on
-    plumb_bob, rational_polynomial and equidistant models), done by OpenCV's C++
-    undistortPoints: about 10x faster per call, which matters on the nodes' hot path.
+    The same inversion as CameraModel.undistort, done by OpenCV's C++ undistortPoints (about
+    10x faster per call, which matters on the nodes' hot path). For a camera where OpenCV can
+    miss (_opencv_may_miss: strongly distorted corners, a fisheye past 90 degrees) its
+    result is checked by distorting it again, and the points it missed by more than
+    UNDISTORT_TOLERANCE are CameraModel.undistort's (polished, or NaN).
     """
     import cv2
 
@@ -53,17 +61,56 @@ def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
         flat = (points.reshape(-1, 2) - camera.K[:2, 2]) @ _inverse_focal(
             np.asarray(camera.K, np.float64).tobytes())
     elif camera.distortion_model == "equidistant":
-        coeffs = np.zeros(4)
-        coeffs[:camera.dist.size] = camera.dist[:4]
-        flat = cv2.fisheye.undistortPoints(points, camera.K, coeffs,
+        flat = cv2.fisheye.undistortPoints(points, camera.K, camera.coefficients,
                                            criteria=criteria).reshape(-1, 2)
     elif camera.distortion_model in ("plumb_bob", "rational_polynomial"):
-        flat = cv2.undistortPoints(points, camera.K, camera.dist,
+        flat = cv2.undistortPoints(points, camera.K, camera.coefficients,
                                    criteria=criteria).reshape(-1, 2)
     else:
         return camera.undistort(pixels)
+    if _opencv_may_miss(camera):
+        # OpenCV returns a wrong ray without a word where its inversion stops short (near
+        # the corners of strongly distorted lenses) or clamps a fisheye's angle at 90
+        # degrees: those points go through CameraModel.undistort (polished, or NaN)
+        distorted = camera.pixels_to_normalized(points.reshape(-1, 2))
+        missed = ~(vector_norm(camera.distort(flat) - distorted) <= UNDISTORT_TOLERANCE)
+        if missed.any():
+            flat[missed] = camera.undistort(points.reshape(-1, 2)[missed])
     out[seen] = flat
     return out
+
+
+def _opencv_may_miss(camera: CameraModel) -> bool:
+    """Whether OpenCV's undistortion of this camera can miss (a camera constant, cached): it
+    misses some point of a 13 x 13 grid over the image and a fifth of it beyond each edge
+    (keypoints of people partly out of view), or the lens is a fisheye (OpenCV clamps its
+    angle at 90 degrees, which a fisheye's corners can pass). Where it does not, the check
+    of each result is left out of the hot path (it would double the call's cost)."""
+    if camera.distortion_model == "equidistant":
+        return True
+    return _opencv_misses(camera.K.tobytes(), camera.coefficients.tobytes(), camera.width,
+                          camera.height)
+
+
+@lru_cache(maxsize=64)
+def _opencv_misses(intrinsics: bytes, coefficients: bytes, width: int, height: int) -> bool:
+    """_opencv_may_miss of a plumb_bob or rational_polynomial camera (K and its
+    CameraModel.coefficients as float64 bytes)."""
+    import cv2
+
+    from .camera import CameraModel
+
+    K = np.frombuffer(intrinsics, np.float64).reshape(3, 3)
+    dist = np.frombuffer(coefficients, np.float64)
+    model = CameraModel("grid", "", width, height, K, dist,
+                        "rational_polynomial" if dist.size > 5 else "plumb_bob")
+    u, v = np.meshgrid(np.linspace(-0.2, 1.2, 13) * (width - 1),
+                       np.linspace(-0.2, 1.2, 13) * (height - 1))
+    grid = np.stack([u, v], -1).reshape(-1, 1, 2)
+    flat = cv2.undistortPoints(grid, K, dist, criteria=(
+        cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-14)).reshape(-1, 2)
+    miss = vector_norm(model.distort(flat) - model.pixels_to_normalized(grid.reshape(-1, 2)))
+    return bool(~(miss <= UNDISTORT_TOLERANCE).all())
 
 
 def affine_undistortion(camera: CameraModel) -> np.ndarray:
