@@ -108,15 +108,15 @@ def with_rosout(context: Context, node) -> Iterator[tuple[SingleThreadedExecutor
         probe.destroy_node()
 
 
-def unposed_camera_node(context: Context, name: str, *parameters):
+def unposed_camera_node(context: Context, name: str, *parameters, cli_args=None):
     """The all-in-one node on camera cam01 alone with no pose (extrinsics_source 'none': its
     output in the camera's optical frame), not started (autostart false); `parameters` add to
-    or override those."""
+    or override those; cli_args: the node's own command-line arguments (remappings)."""
     from rclpy.parameter import Parameter
 
     from pose3d_ros.ros.nodes import Pose3DNode
 
-    return Pose3DNode(name, context=context, parameter_overrides=[
+    return Pose3DNode(name, context=context, cli_args=cli_args, parameter_overrides=[
         Parameter("camera_names", value=["cam01"]), Parameter("autostart", value=False),
         Parameter("extrinsics_source", value="none"), *parameters])
 

@@ -330,11 +330,12 @@ def test_one_camera_output_has_an_upright_frame_for_rviz():
     assert in_upright[2] > 0.8 * np.linalg.norm(spine)               # the person stands up
 
 
-def _one_camera_node(context, *extra_parameters):
-    """The all-in-one node on cam01 alone, unposed, detector_3d, reliable image QoS."""
+def _one_camera_node(context, *extra_parameters, cli_args=()):
+    """The all-in-one node on cam01 alone, unposed, detector_3d, reliable image QoS;
+    cli_args: the node's own command-line arguments (remappings)."""
     return unposed_camera_node(context, "pose3d_onecam", Parameter("image_qos", value="reliable"),
                                Parameter("monocular_method", value="detector_3d"),
-                               *extra_parameters)
+                               *extra_parameters, cli_args=list(cli_args))
 
 
 def _calibrated(executor, node, probe, camera) -> None:
@@ -480,25 +481,68 @@ def test_a_live_driver_beside_an_older_latched_camera_info_keeps_its_calibration
 def test_rectified_images_with_a_distorted_camera_info_are_warned_once():
     """Found by an audit of a live camera: image_rect read with a camera_info that still
     carried the lens distortion D was undistorted twice (6 px of 2D, 10 cm of 3D), silently.
-    The node warns once; image_raw with the same camera_info is not warned about."""
+    The node warns once; image_raw with the same camera_info is not warned about. A second
+    review: image_rect reached by a remapping (`-r cam01/image_raw:=cam01/image_rect`, the
+    usual ROS way) was not warned about: the topic as subscribed is what counts."""
     from rcl_interfaces.msg import Log
 
     camera = replace(_half_size_camera_and_frames(1)[0],
                      dist=np.array([-0.3, 0.1, 0.0, 0.0, 0.0]))
     told = {}
-    for topic in ("image_rect", "image_raw"):
+    remap = ["--ros-args", "-r", "cam01/image_raw:=cam01/image_rect"]
+    for case, topic, cli_args in (("image_rect", "image_rect", []),
+                                  ("remapped", "image_raw", remap),
+                                  ("image_raw", "image_raw", [])):
         with ros_context() as context:
-            node = _one_camera_node(context, Parameter("image_topic", value=topic))
+            node = _one_camera_node(context, Parameter("image_topic", value=topic),
+                                    cli_args=cli_args)
             with with_rosout(context, node) as (executor, probe, logs):
                 configure_and_activate(node)
                 _calibrated(executor, node, probe, camera)
-                if topic == "image_rect":     # wait for the line; for image_raw, a while
+                if case != "image_raw":     # wait for the line; for image_raw, a while
                     spin_until(executor, lambda: any("undistorted twice" in m.msg
                                                      for m in logs), 10)
                 spin_until(executor, lambda: False, 0.5)
-                told[topic] = [m for m in logs if "undistorted twice" in m.msg]
-    assert len(told["image_rect"]) == 1 and told["image_rect"][0].level == Log.WARN
+                told[case] = [m for m in logs if "undistorted twice" in m.msg]
+    for case in ("image_rect", "remapped"):
+        assert len(told[case]) == 1 and told[case][0].level == Log.WARN, told
+        assert "/cam01/image_rect" in told[case][0].msg
     assert told["image_raw"] == []
+
+
+def test_a_region_of_interest_moved_mid_run_is_a_new_calibration():
+    """A review: a camera_info that changed only its roi or binning (a driver cropping or
+    binning on request) was taken as the one before, so a 272 x 480 ROI moved from the
+    sensor's corner to its middle kept the corner's principal point: the middle pixel's ray
+    came out 24 degrees off the axis. The node now rebuilds the camera for it."""
+    camera = _half_size_camera_and_frames(1)[0]         # 544 x 960 sensor
+
+    def with_roi(x: int, y: int, binning: int = 1) -> CameraInfo:
+        info = camera_model_to_info(camera)
+        info.roi.x_offset, info.roi.y_offset = x, y
+        info.roi.width, info.roi.height = camera.width // 2, camera.height // 2
+        info.binning_x = info.binning_y = binning
+        return info
+
+    def newest_principal_point(node) -> np.ndarray:
+        with node._lock:
+            model = node._calibration_changes.get("cam01") or node.pipeline.camera("cam01")
+        return model.K[:2, 2]
+
+    with ros_context() as context:
+        node = _one_camera_node(context)
+        with with_rosout(context, node) as (executor, probe, _):
+            configure_and_activate(node)
+            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            cx, cy = camera.K[:2, 2]
+            for (x, y, binning), expected in (
+                    ((0, 0, 1), (cx, cy)),
+                    ((272, 480, 1), (cx - 272, cy - 480)),
+                    ((272, 480, 2), ((cx - 272) / 2, (cy - 480) / 2))):
+                message = with_roi(x, y, binning)
+                assert spin_until(executor, lambda e=expected: node.health.cameras[
+                    "cam01"].calibrated and np.allclose(newest_principal_point(node), e), 10,
+                    tick=lambda m=message: info_pub.publish(m)), (x, y, binning)
 
 
 def test_images_in_another_frame_than_their_camera_info_are_warned_once():

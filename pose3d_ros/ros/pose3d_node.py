@@ -84,7 +84,7 @@ class Pose3DNode(RigNodeBase):
         """Warn once when a camera's images name another frame than its camera_info (found
         by an audit: the output silently took the camera_info's frame)."""
         seen = self._camera_info_seen.get(camera)
-        info_frame = seen[-1] if seen else ""
+        info_frame = seen.frame_id if seen else ""
         image_frame = ros2_frame_name(image_frame)   # as the camera_info's (_take_camera_info)
         if not info_frame:
             self.output_frame_from_image(camera, image_frame)

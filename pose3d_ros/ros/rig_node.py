@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterable
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from rclpy.clock import Clock, ClockType
@@ -67,6 +67,17 @@ LATCHED_LOOK_PERIOD_S = 0.25
 LATCHED_LOOK_AFTER_ACTIVATION_S = 2.0
 # sets whose exact header stamps are kept for a centred lifter's output (its lag is T // 2)
 EXACT_STAMPS_KEPT = 256
+
+
+class CameraInfoKey(NamedTuple):
+    """What a camera model is built from in a CameraInfo: a message with the same key is the
+    calibration already taken."""
+
+    sensor: tuple[int, ...]      # width, height, binning x / y, roi x, y, width, height
+    distortion_model: str
+    k: tuple[float, ...]
+    d: tuple[float, ...]
+    frame_id: str
 
 
 def pipeline_params(config: Any) -> PipelineParams:
@@ -234,7 +245,7 @@ class RigNodeBase(PoseNodeBase):
                 "person is placed by one view and smoothed with filter.monocular.min_cutoff_hz"
                 " / filter.monocular.beta: set those")
         self.sync = self._make_sync(config.sync, self.cameras)
-        self._camera_info_seen: dict[str, tuple] = {}
+        self._camera_info_seen: dict[str, CameraInfoKey] = {}
         self._camera_info_came: set[str] = set()     # cameras with a valid camera_info
         self._info_change_told: set[str] = set()     # cameras whose camera_info changed
         self._slash_told: set[str] = set()           # cameras with a ROS 1 style frame id
@@ -398,8 +409,14 @@ class RigNodeBase(PoseNodeBase):
                     f"camera {camera!r}: camera_info frame {msg.header.frame_id!r} is a ROS 1 "
                     f"style name; taken as {frame!r}")
             msg.header.frame_id = frame
-        key = (msg.width, msg.height, msg.distortion_model, tuple(msg.k), tuple(msg.d),
-               msg.header.frame_id)
+        # everything the camera model is built from: a driver that changes its binning or
+        # region of interest mid-stream sends a new calibration (a review: ignored before,
+        # a moved 640x360 ROI's centre pixel read as a ray 24.7 degrees off the axis)
+        roi = msg.roi
+        key = CameraInfoKey((msg.width, msg.height, msg.binning_x, msg.binning_y,
+                             roi.x_offset, roi.y_offset, roi.width, roi.height),
+                            msg.distortion_model, tuple(msg.k), tuple(msg.d),
+                            msg.header.frame_id)
         previous_key = self._camera_info_seen.get(camera)
         if previous_key == key:
             return "taken"
@@ -484,7 +501,7 @@ class RigNodeBase(PoseNodeBase):
             return
         self._image_frames[camera] = image_frame
         seen = self._camera_info_seen.get(camera)
-        if seen is None or seen[-1]:          # no camera_info yet, or one that names a frame
+        if seen is None or seen.frame_id:     # no camera_info yet, or one that names a frame
             return
         with self._lock:
             self._set_output_frame(image_frame)
@@ -530,13 +547,18 @@ class RigNodeBase(PoseNodeBase):
         image_rect_color) while the camera_info still carries lens distortion: the node
         undistorts the 2D with D, so such images are undistorted twice (an audit measured
         6 px of 2D and 10 cm of 3D moved, silently)."""
-        topic = str(getattr(self.config, "image_topic", ""))
-        if "rect" not in topic.split("/")[-1] or not np.any(np.asarray(model.dist) != 0) or \
+        subscription = self._input_subscriptions.get(camera)
+        # the topic as subscribed, remappings applied (a review: `-r cam01/image_raw:=
+        # cam01/image_rect` read rectified images without a word)
+        topic = subscription.topic_name if subscription is not None else str(
+            getattr(self.config, "image_topic", ""))
+        name = topic.removesuffix("/compressed").split("/")[-1]
+        if "rect" not in name or not np.any(np.asarray(model.dist) != 0) or \
                 camera in self._rectified_told:
             return
         self._rectified_told.add(camera)
         self.get_logger().warning(
-            f"camera {camera!r}: image_topic {topic!r} is rectified by its name but its "
+            f"camera {camera!r}: images from {topic!r}, rectified by its name, but its "
             f"camera_info has lens distortion D={np.round(model.dist, 4).tolist()}: the node "
             "undistorts with D, so these images are undistorted twice; read image_raw, or give "
             "a camera_info of the rectified images (D zero, K from P)")
