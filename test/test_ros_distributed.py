@@ -641,6 +641,44 @@ def test_the_fusion_node_fuses_cameras_whose_detectors_give_different_layouts():
     assert got.num_people == 1                      # the person, once the track is confirmed
 
 
+def test_sets_of_one_camera_are_left_out_of_a_rig_without_a_monocular_path():
+    """A review of the fusion node with its defaults (sync.min_views 1, monocular_method
+    none): a camera whose frames came alone (a burst, ten times the others' rate, the others
+    late) gave sets of one camera, each published as an empty Skeleton3DArray between the
+    rig's sets (the person vanished from every other message) with a no_3d WARN each. Such a
+    node now takes sync.min_views as 2 and says so once: only the rig's sets are answered."""
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.detection.cache import detect_video_set
+
+    names = ("cam01", "cam02")
+    rig = load_rig(calibration_path("single"))
+    found = detect_video_set(video_paths("single")[:2], DEFAULT_DETECTOR)
+    started = time.time()
+    with _fusion_fed_by_hand(names, {"sync.min_views": 1, "sync.timeout_s": 0.1}) as (
+            fusion, executor, logs, twod, infos, outputs):
+        assert fusion.sync.min_views == 2
+        assert spin_until(executor, lambda: set(names) <= fusion.calibrated, 10,
+                          tick=lambda: [infos[n].publish(camera_model_to_info(rig[n]))
+                                        for n in names])
+        for k in range(8):
+            alone = k >= 3                  # cam01's frames come alone from the fourth on
+            for n, detections in zip(names, found, strict=True):
+                if n == "cam01" or not alone:
+                    twod[n].publish(detections_to_msg(detections.frame(k), Header(
+                        stamp=seconds_to_stamp(60.0 + k / 30), frame_id=rig[n].frame_id)))
+            if not alone:
+                assert spin_until(executor, lambda k=k: len(outputs) > k, 20), \
+                    fusion.last_error
+            else:
+                spin_until(executor, lambda: False, 0.25)   # past sync.timeout_s
+        spin_until(executor, lambda: False, 0.5)
+    assert len(outputs) == 3, [len(m.skeletons) for m in outputs]
+    mine = [m.msg for m in logs if m.stamp.sec + m.stamp.nanosec * 1e-9 >= started]
+    assert sum("sync.min_views 1 is taken as 2" in m for m in mine) == 1, mine
+    assert not [m for m in mine if "no_3d" in m or "gives no 3D" in m and "taken" not in m]
+
+
 @pytest.mark.parametrize("background", [True, False])
 def test_person_search_in_background_reaches_the_detectors_of_both_nodes(background):
     """The parameter sets the two-stage back-end's background search in the detector node and

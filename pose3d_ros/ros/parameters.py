@@ -213,7 +213,8 @@ _RIG = (
     ParamSpec("sync.slop_s", _SYNC.slop_s, "Largest stamp difference within one frame set (s).",
               0.0001, 1.0),
     ParamSpec("sync.min_views", _SYNC.min_views,
-              "Fewest cameras a frame set needs to be processed.", 1, MAX_CAMERAS),
+              "Fewest cameras a frame set needs to be processed (1 is taken as 2 in a rig "
+              "without a monocular path: one camera gives no 3D there).", 1, MAX_CAMERAS),
     ParamSpec("sync.timeout_s", _SYNC.timeout_s,
               "Longest a frame set waits for missing cameras (s); a camera whose frames "
               "come more than this sooner or later than the others' is on another clock "

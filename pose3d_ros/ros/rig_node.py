@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import partial
 from typing import Any, Literal, NamedTuple
 
@@ -124,6 +125,21 @@ class RigNodeBase(PoseNodeBase):
 
     tf_listener: Any = None     # tf2_ros.TransformListener (extrinsics_source 'tf' with tf2_ros)
 
+    def _sync_config(self, config: Any, lifter: Any) -> Any:
+        """The `sync.*` configuration the synchroniser is built with: sync.min_views 1 is
+        taken as 2 in a rig without a monocular path (a set of one camera can give no 3D: it
+        went out as an empty Skeleton3DArray between the rig's sets, so a camera sending
+        bursts or at ten times the others' rate made the people vanish from every other
+        message; found by a review of the fusion node, whose defaults are these), said once
+        at configure and on /diagnostics."""
+        if lifter is not None or len(config.camera_names) < 2 or config.sync.min_views > 1:
+            return config.sync
+        self.get_logger().info(
+            "sync.min_views 1 is taken as 2: without a monocular path (monocular_method "
+            f"{config.monocular_method!r}) a set of one camera gives no 3D")
+        self._configured_values |= {"sync.min_views": "2 (1 asked; no monocular path)"}
+        return replace(config.sync, min_views=2)
+
     def _make_lifter(self, config: Any) -> Any:
         """The monocular path (None without one), used for sets with a single camera and, with
         lone_view_people, for the people whom one camera of a rig alone sees. The fusion node
@@ -150,9 +166,9 @@ class RigNodeBase(PoseNodeBase):
                                                        "per track"}
         if len(config.camera_names) > 1 and config.output_layout != "h36m17":
             self.get_logger().warning(
-                "sets with a single camera give no 3D: the monocular path outputs H36M-17 and "
-                "triangulation the detector's layout; set output_layout to 'h36m17' to use "
-                "both, or sync.min_views to 2")
+                "sets with a single camera give no 3D (they are left out): the monocular path "
+                "outputs H36M-17 and triangulation the detector's layout; set output_layout to "
+                "'h36m17' to use both, or sync.min_views to 2")
             return None
         try:
             import pose3d_ros.core.lifting.runtime  # noqa: F401 - the monocular core
@@ -244,7 +260,7 @@ class RigNodeBase(PoseNodeBase):
                 f"{config.filter.beta:g} smooth triangulated people; with one camera every "
                 "person is placed by one view and smoothed with filter.monocular.min_cutoff_hz"
                 " / filter.monocular.beta: set those")
-        self.sync = self._make_sync(config.sync, self.cameras)
+        self.sync = self._make_sync(self._sync_config(config, lifter), self.cameras)
         self._camera_info_seen: dict[str, CameraInfoKey] = {}
         self._camera_info_came: set[str] = set()     # cameras with a valid camera_info
         self._info_change_told: set[str] = set()     # cameras whose camera_info changed
