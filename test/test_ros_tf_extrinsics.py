@@ -182,6 +182,56 @@ def _send_sets(executor, fusion, skeletons, rig: Rig, found, stamps, outputs: li
         assert spin_until(executor, lambda k=k: len(outputs) > k, 20), fusion.last_error
 
 
+def test_a_clock_jumping_back_forgets_the_tf_history_of_the_old_time_line():
+    """A review: a simulator reset less than 10 s back (the robot from x = 0-6 m over stamps
+    100-106 to x = 20 m at 100) was looked up halfway between the two runs (x = 10.3 at
+    100.55) and at the old run's poses later on, since the node's own /tf history (without
+    tf2_ros) started again only after a jump back of more than history_s. The node now
+    forgets it when its clock (/clock, simulated time) goes back, as tf2_ros's buffer does;
+    static transforms stay."""
+    from rosgraph_msgs.msg import Clock
+
+    from pose3d_ros.core.static_tf import ExtrapolationError
+
+    rig, _ = _renamed_rig_and_2d("tf_reset")
+    odom, base = "tf_reset_odom", rig.frame_id
+    with ros_context() as context:
+        fusion, probe, executor, _, _ = _tf_fusion(
+            context, "fusion_tf_reset", "/tf_reset_test", rig, odom, use_sim_time=True)
+        try:
+            clock = probe.create_publisher(Clock, "/clock", 10)
+            assert spin_until(executor, lambda: clock.get_subscription_count() > 0, 10)
+
+            def tick(seconds: float) -> None:
+                clock.publish(Clock(clock=seconds_to_stamp(seconds)))
+                assert spin_until(executor, lambda: abs(
+                    fusion.get_clock().now().nanoseconds - round(seconds * 1e9)) < 1000, 10)
+
+            def drive(stamps, x0: float) -> None:
+                with fusion._tf_lock:
+                    fusion.tf_tree.add_timed([StaticTransform(
+                        odom, base, np.array([x0 + s - 100.0, 0, 0]), _quat_z(0.0))
+                        for s in stamps], stamps)
+
+            fusion.tf_tree.add([StaticTransform(base, "tf_reset_mast", np.array([0, 0, 1.0]),
+                                                _quat_z(0.0))])
+            tick(106.0)
+            drive([100.0 + k for k in range(7)], 0.0)
+            np.testing.assert_allclose(fusion.tf_tree.lookup(odom, base, 103.0)[1], [3, 0, 0])
+            tick(100.0)                                    # the simulator starts again
+            drive([100.0], 20.0)
+            np.testing.assert_allclose(fusion.tf_tree.lookup(odom, base, 100.0)[1], [20, 0, 0])
+            for later in (100.55, 103.0):           # the new run has not got there yet
+                with pytest.raises(ExtrapolationError):
+                    fusion.tf_tree.lookup(odom, base, later)
+            np.testing.assert_allclose(fusion.tf_tree.lookup(base, "tf_reset_mast")[1],
+                                       [0, 0, 1.0])
+        finally:
+            executor.shutdown()
+            fusion.destroy_node()
+            probe.destroy_node()
+
+
 def test_fusion_node_takes_camera_poses_from_tf_static():
     rig, found = _renamed_rig_and_2d("tf_test")
     names = rig.names

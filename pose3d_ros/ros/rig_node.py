@@ -658,6 +658,14 @@ class RigNodeBase(PoseNodeBase):
         with self._tf_lock:
             return self.tf_tree.lookup(frame, self.fixed_frame, stamp)
 
+    def _on_clock_jump(self, jump: Any) -> None:
+        """PoseNodeBase's restart on a jump back of the clock, and the node's own /tf
+        history (without tf2_ros) forgotten, as tf2_ros's buffer forgets its own."""
+        super()._on_clock_jump(jump)
+        if self.tf_tree is not None:
+            with self._tf_lock:
+                self.tf_tree.forget_timed()
+
     def _subscribe_tf(self) -> None:
         """Without tf2_ros: collect the latched /tf_static transforms and the stamped /tf
         ones (with the QoS of tf2_ros's listener) for camera poses."""
