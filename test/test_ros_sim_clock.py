@@ -120,11 +120,15 @@ def test_a_clock_jumping_back_restarts_the_synchroniser():
                         "stamp_future" in m.msg]
             ignored = {n: fusion.health.cameras[n].rejected["before_clock_jump"]
                        for n in CAMERAS}
+            counters = fusion._extra_diagnostics()      # what /diagnostics reports
     assert len(outputs) == 4 * SETS
     np.testing.assert_allclose(stamps_of(outputs[3 * SETS:]), 99.05 + np.arange(SETS) / 30,
                                atol=1e-6)
     assert ignored == dict.fromkeys(CAMERAS, 1), ignored
     assert resets == 2                  # the stamps' restart, not the clock's a second time
+    # each restart is on /diagnostics, and the trackers' counters only grow: one person
+    # (one track) per pass, 3 passes (a review: they went back to 0 at every restart)
+    assert counters["restarts"] == "2" and counters["tracks_started"] == "3", counters
     assert len(old_pass) == len(CAMERAS) and all(level == INFO for level, _ in old_pass), \
         old_pass
     np.testing.assert_allclose(stamps_of(outputs[SETS:2 * SETS]), 99.05 + np.arange(SETS) / 30,

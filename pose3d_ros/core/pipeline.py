@@ -91,6 +91,7 @@ from .tracking import (
     ImageTrackUpdate,
     SkeletonTracker,
     TrackerParams,
+    TrackerStats,
 )
 from .triangulation import triangulate_people
 from .types import METHOD_TRIANGULATION, Detections2D, Skeletons3D, concatenated_detections
@@ -316,6 +317,16 @@ class Pose3DPipeline:
         # the last rig set's triangulated people (points (P, J, 3) in their layout, stamp):
         # the next set's `previous` (their detections claimed first, their left/right labels)
         self._last_people: tuple[np.ndarray, JointLayout, float] | None = None
+        self.restarts = 0              # restart() calls (time went back)
+        self._retired_stats = TrackerStats()   # of the trackers restart() started over
+
+    @property
+    def tracker_stats(self) -> TrackerStats:
+        """The counters of every tracker since the pipeline was made (the 3D tracker's and
+        each camera's image tracker's together), restarts included: counters that only grow
+        (they went back to zero at every restart, a review found)."""
+        trackers = [t for t in (self.tracker, *self.image_trackers.values()) if t is not None]
+        return sum((t.stats for t in trackers), self._retired_stats)
 
     def restart(self) -> None:
         """Forget everything learned over time: tracks and their ids, the smoothing and depth
@@ -323,6 +334,8 @@ class Pose3DPipeline:
         goes backwards (a looping bag, a simulated clock reset): the trackers start their ids
         over, and state kept under an old id would hold the new pass's people at the old
         pass's last pose (the smoothing filter refused every earlier stamp)."""
+        self._retired_stats = self.tracker_stats
+        self.restarts += 1
         if self.tracker is not None:
             self.tracker.reset()
         if self.smoother is not None:

@@ -92,6 +92,11 @@ class TrackerStats:
     reidentified: int = 0
     tracks_forgotten: int = 0
 
+    def __add__(self, other: "TrackerStats") -> "TrackerStats":
+        return TrackerStats(self.tracks_started + other.tracks_started,
+                            self.reidentified + other.reidentified,
+                            self.tracks_forgotten + other.tracks_forgotten)
+
 
 class SkeletonTracker:
     """Assigns stable ids to 3D skeletons: update(positions (P, J, 3) m, stamp s) -> ids (P,)."""

@@ -794,15 +794,18 @@ class RigNodeBase(PoseNodeBase):
         tracker (one-camera sets, lone views) together, so a one-camera node counts its
         people too. On the worker thread (NodeBase._extra_diagnostics)."""
         pipeline = getattr(self, "pipeline", None)
-        trackers = [t for t in [getattr(pipeline, "tracker", None),
-                                *getattr(pipeline, "image_trackers", {}).values()]
-                    if t is not None]
-        if not trackers:
+        if pipeline is None:
             return {}
-        return {"tracks_started": str(sum(t.stats.tracks_started for t in trackers)),
-                "tracks_reidentified": str(sum(t.stats.reidentified for t in trackers)),
-                "tracks_forgotten": str(sum(t.stats.tracks_forgotten for t in trackers)),
-                "people_tracked": str(sum(len(t.active_ids) for t in trackers))}
+        trackers = [t for t in [pipeline.tracker, *pipeline.image_trackers.values()]
+                    if t is not None]
+        stats = pipeline.tracker_stats
+        # restarts: time went back (a replay loop, a simulator reset) and ids started over
+        # (a review: only an INFO line said so, and the counters went back to zero)
+        return {"tracks_started": str(stats.tracks_started),
+                "tracks_reidentified": str(stats.reidentified),
+                "tracks_forgotten": str(stats.tracks_forgotten),
+                "people_tracked": str(sum(len(t.active_ids) for t in trackers)),
+                "restarts": str(pipeline.restarts)}
 
     def _close_models(self) -> None:
         pipeline = getattr(self, "pipeline", None)
