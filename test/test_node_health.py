@@ -51,6 +51,12 @@ def test_images_lost_when_fewer_than_half_the_camera_infos_come():
 
 def test_statuses_judge_the_pipeline_without_ros():
     health = NodeHealth("node", ("cam01",))
+    # 2D before its camera_info is refused before the synchroniser: not "no input" (a review
+    # of the fusion node fed 2D without camera_info)
+    health.reject("cam01", "no_camera_info", "2D skeletons before any valid camera_info")
+    pipeline = health.statuses(10.0, inputs_arriving=False)[0]
+    assert (pipeline.level, pipeline.message) == (
+        OK, "waiting for camera_info of cam01 (their input is left out until it comes)")
     health.cameras["cam01"].calibrated = True
     pipeline = health.statuses(10.0, inputs_arriving=False)[0]
     assert (pipeline.level, pipeline.message) == (OK, "no input")

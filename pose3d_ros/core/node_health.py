@@ -307,7 +307,12 @@ class NodeHealth:
         elif stalled:
             level, message = WARN, f"no output for {stalled:.1f} s while images arrive"
         elif not inputs_arriving and rate == 0.0:
-            message = "no input"
+            # images that come before their camera's camera_info are rejected before the
+            # synchroniser: "no input" misled while every camera sent (a review)
+            waiting = [name for name, health in self.camera_items()
+                       if not health.calibrated and health.rejected["no_camera_info"]]
+            message = (f"waiting for camera_info of {', '.join(waiting)} (their input is "
+                       "left out until it comes)" if waiting else "no input")
         elif not self.outputs:
             message = "waiting for the first output"
         elif median_ms > 1000 * STAMPS_FROM_ANOTHER_CLOCK_S:
