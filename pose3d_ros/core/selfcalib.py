@@ -33,6 +33,7 @@ from .crossview import (
     associate_uncalibrated,
 )
 from .layouts import BLAZEPOSE33, JointLayout
+from .lifting.root_placement import H36M17_BONE_FRACTIONS
 from .rig_comparison import compare_rigs
 from .selfcalib_checks import (
     CalibrationRefusedError,
@@ -47,13 +48,13 @@ from .triangulation import triangulate
 log = logging.getLogger(__name__)
 DEFAULT_LIMITS = CheckLimits()
 
-# Limb lengths as fractions of body height (Drillis & Contini, 1966).
+# Limb lengths as fractions of body height: the limbs' entries of the package's one table of
+# body proportions (root_placement.H36M17_BONE_FRACTIONS, Drillis & Contini, 1966; this was
+# a hand copy of it).
 LIMB_FRACTIONS: dict[tuple[str, str], float] = {
-    ("left_shoulder", "left_elbow"): 0.186, ("right_shoulder", "right_elbow"): 0.186,
-    ("left_elbow", "left_wrist"): 0.146, ("right_elbow", "right_wrist"): 0.146,
-    ("left_hip", "left_knee"): 0.245, ("right_hip", "right_knee"): 0.245,
-    ("left_knee", "left_ankle"): 0.246, ("right_knee", "right_ankle"): 0.246,
-}
+    (f"{side}_{a}", f"{side}_{b}"): H36M17_BONE_FRACTIONS[(f"{side}_{a}", f"{side}_{b}")]
+    for side in ("left", "right") for a, b in (("shoulder", "elbow"), ("elbow", "wrist"),
+                                               ("hip", "knee"), ("knee", "ankle"))}
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 # Movement": upper arm 0.186 H, forearm 0.146 H, thigh 0.245 H, shank 0.246 H, hip-to-shoulder
 # height 0.288 H (split in two by our 'spine' joint), biacromial width 0.259 H; pelvis-to-hip
 # joint and neck/head offsets are rounded estimates.
-_H36M17_BONE_FRACTIONS = {
+H36M17_BONE_FRACTIONS = {
     ("pelvis", "right_hip"): 0.060, ("right_hip", "right_knee"): 0.245,
     ("right_knee", "right_ankle"): 0.246, ("pelvis", "left_hip"): 0.060,
     ("left_hip", "left_knee"): 0.245, ("left_knee", "left_ankle"): 0.246,
@@ -78,7 +78,7 @@ class BodySizePrior:
             return np.asarray(self.bone_lengths_m, dtype=np.float64)
         names = self.layout.joint_names
         try:
-            return np.array([_H36M17_BONE_FRACTIONS[(names[a], names[b])]
+            return np.array([H36M17_BONE_FRACTIONS[(names[a], names[b])]
                              for a, b in self.layout.bones]) * self.height_m
         except KeyError as err:
             raise ValueError(f"no default bone proportions for layout {self.layout.name}; "
