@@ -32,6 +32,7 @@ import numpy as np
 from . import metrics
 from .camera import CameraModel
 from .layouts import JointLayout, convert_joints, root_positions
+from .messages import seconds_to_ns
 from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, METHOD_UNKNOWN, Skeletons3D
 
 
@@ -241,7 +242,7 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     if ref_layout is None:
         raise ValueError("the reference track holds no skeleton")
     layout = _common_layout(pred.layout or ref_layout, ref_layout)
-    pair = pair_frames(pred.stamps_ns, ref.stamps_ns, int(tolerance_s * 1e9))
+    pair = pair_frames(pred.stamps_ns, ref.stamps_ns, seconds_to_ns(tolerance_s))
 
     # An untracked reference (e.g. triangulation without tracking) is followed from frame to
     # frame so that temporal metrics and id switches compare like with like.
