@@ -33,7 +33,7 @@ from . import metrics
 from .camera import CameraModel
 from .layouts import JointLayout, convert_joints, root_positions
 from .messages import seconds_to_ns
-from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, METHOD_UNKNOWN, Skeletons3D
+from .types import METHOD_UNKNOWN, ONE_VIEW_METHODS, Skeletons3D
 
 
 @dataclass
@@ -424,9 +424,6 @@ def identity_rows(track: SkeletonTrack
     return ids, frame_index, id_index, positions
 
 
-MONOCULAR = (METHOD_LIFTER, METHOD_DETECTOR_3D)   # the methods that place people from one view
-
-
 @dataclass(frozen=True)
 class Stability:
     """No-reference figures of a track (see stability()).
@@ -552,7 +549,7 @@ def stability(track: SkeletonTrack, *, input_stamps_ns: np.ndarray | None = None
             mean = np.nanmean(np.where(count[None] > 0, own, 0.0), axis=0)
             std = np.nanstd(np.where(count[None] > 0, own, 0.0), axis=0)
         cv[u] = np.where(count >= min_frames, std / mean, np.nan)
-    one_view = sum(int(np.isin(f.methods(), MONOCULAR).sum()) for f in track.frames)
+    one_view = sum(int(np.isin(f.methods(), ONE_VIEW_METHODS).sum()) for f in track.frames)
     names = tuple(f"{layout.joint_names[i]}-{layout.joint_names[j]}" for i, j in layout.bones)
     return Stability(people, ids, present, depth, steps, cv, int((~answered).sum()), len(stamps),
                      one_view, f"camera {viewpoint_name!r}" if viewpoint_name else

@@ -23,7 +23,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from pose3d_ros.core.body_frame import BodyFrames, body_frames
 from pose3d_ros.core.messages import seconds_to_ns
-from pose3d_ros.core.types import METHOD_DETECTOR_3D, METHOD_LIFTER, Skeletons3D
+from pose3d_ros.core.types import ONE_VIEW_METHODS, Skeletons3D
 
 GOLDEN_RATIO = 0.618033988749895
 
@@ -65,7 +65,7 @@ def skeleton_markers(skeletons: Skeletons3D, stamp: Time, *, joint_radius_m: flo
     lifetime = Duration(sec=sec, nanosec=nanosec)
     markers = [Marker(header=header, action=Marker.DELETEALL)]
     bones = skeletons.layout.bones_array
-    one_view = (np.isin(skeletons.person_methods, (METHOD_LIFTER, METHOD_DETECTOR_3D))
+    one_view = (np.isin(skeletons.person_methods, ONE_VIEW_METHODS)
                 if skeletons.person_methods is not None
                 else np.zeros(skeletons.num_people, bool)).tolist()
     for k in range(skeletons.num_people):
