@@ -96,7 +96,7 @@ def load_fold(path: Path, config):
 def main(argv: list[str] | None = None) -> int:
     from pose3d_ros.core import metrics
     from pose3d_ros.core.error_model import load_error_model
-    from pose3d_ros.core.lifting.mocap_eval import evaluate_clip, score
+    from pose3d_ros.core.lifting.mocap_eval import evaluate_clip
     from pose3d_ros.core.lifting.training import train
     from pose3d_ros.core.mocap import load_mocap
 
@@ -177,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         table = []
         for r in rows:
             entry = {"clip": r["clip"], "2D": r["2D"], "frames": len(r["ref"])}
-            entry["lifter"] = score(r["pred"], r["ref"], centres)
-            entry["mean pose"] = score(r["mean_pose"], r["ref"], centres)
+            entry["lifter"] = metrics.pose_scores(r["pred"], r["ref"], centres)
+            entry["mean pose"] = metrics.pose_scores(r["mean_pose"], r["ref"], centres)
             entry["depth err m"] = {k: float(np.nanmedian(v)) for k, v in
                                     r["depth_error_m"].items()}
             table.append(entry)
@@ -190,8 +190,9 @@ def main(argv: list[str] | None = None) -> int:
             depth = {k: float(np.nanmedian(np.concatenate([r["depth_error_m"][k] for r in sel])))
                      for k in sel[0]["depth_error_m"]}
             table.append({"clip": "ALL", "2D": kind, "frames": len(ref),
-                          "lifter": score(pred, ref, centres),
-                          "mean pose": score(mean_pose, ref, centres), "depth err m": depth})
+                          "lifter": metrics.pose_scores(pred, ref, centres),
+                          "mean pose": metrics.pose_scores(mean_pose, ref, centres),
+                          "depth err m": depth})
         results[model_name] = {"rows": table, "train_and_eval_s": train_s,
                                "config": recipe(model_name, args, seed=0).to_dict()}
         print(f"\n### {model_name}: {args.folds} folds, {args.epochs} epochs x {args.samples} "

@@ -99,6 +99,7 @@ from pose3d_ros.ros.conversions import (  # noqa: E402
     image_to_msg,
     seconds_to_stamp,
     skeletons3d_to_msg,
+    stamp_to_seconds,
 )
 from pose3d_ros.ros.launch_args import (  # noqa: E402
     FASTDDS_PROFILE_VARIABLES,
@@ -342,7 +343,7 @@ def live(num_cameras: int, count: int, fps: float, detector: str = DEFAULT_DETEC
 
     def on_output(msg: Skeleton3DArray) -> None:
         now = time.time()
-        received.append(now - (msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9),
+        received.append(now - stamp_to_seconds(msg.header.stamp),
                         len(msg.skeletons), now,
                         max((max(p.num_views, default=0) for p in msg.skeletons), default=0))
 

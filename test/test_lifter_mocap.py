@@ -11,7 +11,7 @@ import torch
 from pose3d_ros.core.body_frame import body_frames
 from pose3d_ros.core.error_model import load_error_model
 from pose3d_ros.core.layouts import H36M17
-from pose3d_ros.core.lifting.mocap_eval import EvalCameras, clip_views, evaluate_clip, score
+from pose3d_ros.core.lifting.mocap_eval import EvalCameras, clip_views, evaluate_clip
 from pose3d_ros.core.lifting.mocap_training import (
     LIMBS,
     MocapAugment,
@@ -23,6 +23,7 @@ from pose3d_ros.core.lifting.mocap_training import (
 from pose3d_ros.core.lifting.model import LifterConfig
 from pose3d_ros.core.lifting.root_placement import bone_lengths
 from pose3d_ros.core.lifting.training import TrainConfig, VirtualCameras, train, virtual_views
+from pose3d_ros.core.metrics import pose_scores
 from pose3d_ros.tools.fetch_mocap import load_mocap
 
 
@@ -156,8 +157,8 @@ def test_oracle_lifter_scores_zero_and_places_the_root_exactly(clips):
 
     out = evaluate_clip(oracle, walk.joints, walk.fps, 27, True, None,
                         np.random.default_rng(0))
-    assert score(out["pred"], out["ref"], None)["MPJPE"] < 1e-6
-    assert score(out["mean_pose"], out["ref"], None)["MPJPE"] > 20  # the baseline moves
+    assert pose_scores(out["pred"], out["ref"])["MPJPE"] < 1e-6
+    assert pose_scores(out["mean_pose"], out["ref"])["MPJPE"] > 20  # the baseline moves
     assert np.median(out["depth_error_m"]["own size"]) < 1e-6
     assert np.median(out["depth_error_m"]["prior 1.70 m"]) > 0.01  # 1.62 m body, 1.70 m prior
 

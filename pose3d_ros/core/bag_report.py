@@ -29,6 +29,7 @@ from .evaluation import (
 )
 from .layouts import JointLayout
 from .left_right import joint_sides
+from .messages import seconds_to_ns
 from .output_files import UserError, progress
 from .report import Snapshot, upright_snapshots, write_evaluation
 
@@ -176,7 +177,7 @@ def reference_coverage_note(inputs_ns: np.ndarray, ref_ns: np.ndarray, tolerance
     """A note when the reference (stamps ref_ns) pairs with only some of the inputs_ns (S,)
     (a review: a 40-frame truth stopped a 90-frame run's overlay video and playback at 1.33 s
     without a word); None when it covers them all."""
-    covered = pair_frames(np.asarray(ref_ns, np.int64), inputs_ns, int(tolerance_s * 1e9)) >= 0
+    covered = pair_frames(np.asarray(ref_ns, np.int64), inputs_ns, seconds_to_ns(tolerance_s)) >= 0
     if not len(inputs_ns) or covered.all():
         return None
     seconds = (inputs_ns[covered][[0, -1]] - inputs_ns[0]) / 1e9 if covered.any() else None

@@ -41,7 +41,13 @@ from .detection import DEFAULT_DETECTOR
 from .evaluation import SkeletonTrack, in_frame, pair_frames
 from .image_decode import ImageDecodeError, check_image_size
 from .layouts import convert_joints
-from .messages import detections_from_message, image_from_message, stamp_to_ns
+from .messages import (
+    detections_from_message,
+    image_from_message,
+    ns_to_seconds,
+    seconds_to_ns,
+    stamp_to_ns,
+)
 from .static_tf import TransformTree, transforms_from_message, upright_transform
 from .sync import SyncParams, mean_stamp_ns
 from .types import Detections2D, Skeletons3D
@@ -54,7 +60,7 @@ log = logging.getLogger(__name__)
 TF_STATIC = "/tf_static"
 # Largest header stamp difference (ns) within one frame set of a bag: the node's sync.slop_s
 # default, so the tools group a recording's images as the node does.
-FRAME_SET_SLOP_NS = int(round(SyncParams().slop_s * 1e9))
+FRAME_SET_SLOP_NS = seconds_to_ns(SyncParams().slop_s)
 
 
 def static_tree(bag: Path) -> TransformTree:
@@ -436,10 +442,11 @@ def run_pipeline(bag: Path, *, detector: str = DEFAULT_DETECTOR,
         # (islice: the set after the last is not read, so its bad images are not counted)
         for stamp, data in itertools.islice(sets, max_frames):
             if detections is None:
-                result = pipeline.process_images(data, stamp / 1e9)
+                result = pipeline.process_images(data, ns_to_seconds(stamp))
             else:
                 result = pipeline.process_detections(
-                    {n: data["cameras"][n] for n in names if n in data["cameras"]}, stamp / 1e9)
+                    {n: data["cameras"][n] for n in names if n in data["cameras"]},
+                    ns_to_seconds(stamp))
             stamps.append(stamp)
             frames.append(result.skeletons)
             found.append({"stamp_ns": stamp, "cameras": result.detections})
@@ -464,7 +471,7 @@ def per_camera_figures(cameras: dict[str, CameraModel], track: SkeletonTrack,
     camera's calibration or timing (the demo's cam02 swaps legs in 29 frames: mean 35 px,
     median 7 px like the others)."""
     stamps = np.array([int(d["stamp_ns"]) for d in detections], np.int64)
-    pair = pair_frames(stamps, track.stamps_ns, int(tolerance_s * 1e9))
+    pair = pair_frames(stamps, track.stamps_ns, seconds_to_ns(tolerance_s))
     people: dict[str, int] = {}
     errors: dict[str, list[np.ndarray]] = {}
     for t, k in enumerate(pair):

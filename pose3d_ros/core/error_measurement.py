@@ -29,7 +29,8 @@ from scipy.optimize import linear_sum_assignment
 from .association import associate
 from .camera import CameraModel
 from .error_model import ErrorModel, measure_error_model, person_scale
-from .layouts import BLAZEPOSE33, H36M17, convert_joint_scores, convert_joints
+from .layouts import BLAZEPOSE33, H36M17, JointLayout, convert_joint_scores, convert_joints
+from .left_right import mirror_index
 from .triangulation import triangulate
 from .types import Detections2D
 
@@ -57,23 +58,23 @@ def reference_2d(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: 
 
 
 def match_detections(reference: np.ndarray, candidates: np.ndarray,
-                     candidate_scores: np.ndarray, max_distance: float = MATCH_DISTANCE
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     candidate_scores: np.ndarray, max_distance: float = MATCH_DISTANCE,
+                     layout: JointLayout = H36M17) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Give each reference person the detection nearest to it.
 
     reference: (F, V, T, J, 2) pixels (T people; NaN = absent); candidates: (F, V, D, J, 2)
-    detections, candidate_scores (F, V, D, J). The distance of a pair is the median over
-    joints of the smaller of the straight and the left/right-exchanged joint distance,
-    divided by the reference's person_scale; pairs are assigned one-to-one (Hungarian) and
-    kept below max_distance. Returns detected (F, V, T, J, 2), scores (F, V, T, J) (NaN / 0
-    where unmatched) and index (F, V, T) of the detection taken (-1 none).
+    detections, candidate_scores (F, V, D, J), all in `layout`. The distance of a pair is the
+    median over joints of the smaller of the straight and the left/right-exchanged
+    (left_right.mirror_index) joint distance, divided by the reference's person_scale; pairs
+    are assigned one-to-one (Hungarian) and kept below max_distance. Returns detected
+    (F, V, T, J, 2), scores (F, V, T, J) (NaN / 0 where unmatched) and index (F, V, T) of the
+    detection taken (-1 none).
     """
-    from .mocap_scenes import MIRROR_INDEX
-
+    mirror = mirror_index(layout)
     ref = reference[:, :, :, None]  # (F, V, T, 1, J, 2)
     cand = candidates[:, :, None]  # (F, V, 1, D, J, 2)
     straight = np.linalg.norm(cand - ref, axis=-1)
-    crossed = np.linalg.norm(cand[..., MIRROR_INDEX, :] - ref, axis=-1)
+    crossed = np.linalg.norm(cand[..., mirror, :] - ref, axis=-1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # absent people: all-NaN medians
         cost = np.nanmedian(np.fmin(straight, crossed), axis=-1) \

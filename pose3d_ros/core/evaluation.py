@@ -32,7 +32,8 @@ import numpy as np
 from . import metrics
 from .camera import CameraModel
 from .layouts import JointLayout, convert_joints, root_positions
-from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, METHOD_UNKNOWN, Skeletons3D
+from .messages import seconds_to_ns
+from .types import METHOD_UNKNOWN, ONE_VIEW_METHODS, Skeletons3D
 
 
 @dataclass
@@ -241,7 +242,7 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     if ref_layout is None:
         raise ValueError("the reference track holds no skeleton")
     layout = _common_layout(pred.layout or ref_layout, ref_layout)
-    pair = pair_frames(pred.stamps_ns, ref.stamps_ns, int(tolerance_s * 1e9))
+    pair = pair_frames(pred.stamps_ns, ref.stamps_ns, seconds_to_ns(tolerance_s))
 
     # An untracked reference (e.g. triangulation without tracking) is followed from frame to
     # frame so that temporal metrics and id switches compare like with like.
@@ -423,9 +424,6 @@ def identity_rows(track: SkeletonTrack
     return ids, frame_index, id_index, positions
 
 
-MONOCULAR = (METHOD_LIFTER, METHOD_DETECTOR_3D)   # the methods that place people from one view
-
-
 @dataclass(frozen=True)
 class Stability:
     """No-reference figures of a track (see stability()).
@@ -551,7 +549,7 @@ def stability(track: SkeletonTrack, *, input_stamps_ns: np.ndarray | None = None
             mean = np.nanmean(np.where(count[None] > 0, own, 0.0), axis=0)
             std = np.nanstd(np.where(count[None] > 0, own, 0.0), axis=0)
         cv[u] = np.where(count >= min_frames, std / mean, np.nan)
-    one_view = sum(int(np.isin(f.methods(), MONOCULAR).sum()) for f in track.frames)
+    one_view = sum(int(np.isin(f.methods(), ONE_VIEW_METHODS).sum()) for f in track.frames)
     names = tuple(f"{layout.joint_names[i]}-{layout.joint_names[j]}" for i, j in layout.bones)
     return Stability(people, ids, present, depth, steps, cv, int((~answered).sum()), len(stamps),
                      one_view, f"camera {viewpoint_name!r}" if viewpoint_name else

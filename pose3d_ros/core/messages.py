@@ -12,11 +12,14 @@ uint8[], ...) is a numpy array for rosbags and an array.array for rclpy (which s
 per-element checks of Python lists). Fixed-size arrays (float64[9]) are numpy arrays in both.
 Readers need no factory: they read fields by attribute, whichever library made the object.
 
-Time: stamps are integer nanoseconds since the epoch (`stamp_ns`), exact both ways.
+Time: stamps are integer nanoseconds since the epoch (`stamp_ns`), exact both ways. Where the
+pipeline wants float seconds, ns_to_seconds / seconds_to_ns are the one conversion (the nodes,
+ros.conversions, and the offline runs, core.bag_tracks, give it the same seconds for a stamp).
 """
 from __future__ import annotations
 
 import array
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -67,6 +70,21 @@ def array_sequence(values: np.ndarray) -> array.array:
 def stamp_to_ns(stamp: Any) -> int:
     """builtin_interfaces/Time (sec, nanosec), any library -> integer nanoseconds."""
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def ns_to_seconds(stamp_ns: int) -> float:
+    """Integer nanoseconds -> float seconds, correctly rounded (the float nearest the exact
+    value: integer true division; `float(ns) / 1e9` rounds twice and is 1 ulp off on about
+    27 % of epoch stamps). Equal, bit for bit, to sec + nanosec * 1e-9 of the stamp."""
+    return int(stamp_ns) / 1_000_000_000
+
+
+def seconds_to_ns(seconds: float) -> int:
+    """Float seconds -> the nearest integer nanoseconds (whole seconds and fraction apart, so
+    that an epoch stamp keeps its nanoseconds: `round(s * 1e9)` is up to 128 ns off there).
+    ns_to_seconds(seconds_to_ns(s)) == s for any s that is a stamp's seconds."""
+    whole = math.floor(seconds)
+    return int(whole) * 1_000_000_000 + int(round((seconds - whole) * 1e9))
 
 
 class MessageFactory:

@@ -273,6 +273,35 @@ def pss(pred: np.ndarray, ref: np.ndarray, *, centres: np.ndarray | None = None,
     return PoseStructureScore(float((label_p == label_r).mean()), n, len(pred) - n, centres)
 
 
+# --- root-relative pose scores (the lifter's evaluations) ----------------------------------
+MIN_SCORED_JOINTS = 12
+
+
+def scored_frames(pred: np.ndarray, ref: np.ndarray,
+                  min_joints: int = MIN_SCORED_JOINTS) -> np.ndarray:
+    """(N,) bool: the frames of (N, J, 3) poses a root-relative score counts: the reference has
+    its root (joint 0) and at least min_joints joints (its missing joints are NaN and left out
+    by the metrics; PSS only scores complete frames), the prediction every joint."""
+    if pred.shape != ref.shape:
+        raise ValueError(f"prediction {pred.shape} and reference {ref.shape} differ")
+    ref_ok = np.isfinite(ref).all(-1)
+    return ref_ok[:, 0] & (ref_ok.sum(-1) >= min_joints) & np.isfinite(pred).all((-1, -2))
+
+
+def pose_scores(pred: np.ndarray, ref: np.ndarray,
+                centres: np.ndarray | None = None) -> dict[str, float]:
+    """MPJPE, PA-MPJPE, N-MPJPE (mm) and, given a pose vocabulary (pose_clusters), PSS of
+    (N, J, 3) root-relative poses: {"MPJPE", "PA-MPJPE", "N-MPJPE"[, "PSS"]}. The lifter's
+    evaluations (tools/eval_lifter on recordings, core.lifting.mocap_eval on motion capture)
+    score with it; scored_frames picks a recording's frames first."""
+    out = {"MPJPE": 1000 * mpjpe(pred, ref).mean,
+           "PA-MPJPE": 1000 * p_mpjpe(pred, ref).mean,
+           "N-MPJPE": 1000 * n_mpjpe(pred, ref).mean}
+    if centres is not None:
+        out["PSS"] = pss(pred, ref, centres=centres).score
+    return {k: float(v) for k, v in out.items()}
+
+
 # --- temporal metrics ----------------------------------------------------------------------
 
 def _frame_times(num_frames: int, stamps: np.ndarray | None, dt: float | None) -> np.ndarray:

@@ -168,3 +168,5 @@ METHOD_UNKNOWN = 0
 METHOD_TRIANGULATION = 1
 METHOD_LIFTER = 2
 METHOD_DETECTOR_3D = 3
+# the methods that place people from one view (the rest: triangulation of several)
+ONE_VIEW_METHODS = (METHOD_LIFTER, METHOD_DETECTOR_3D)

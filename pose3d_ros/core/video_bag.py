@@ -25,6 +25,7 @@ from . import bagio
 from .bag_cameras import camera_name_problem
 from .calibration import load_rig
 from .camera import CameraModel, pinhole_from_fov
+from .messages import seconds_to_ns
 from .once import first_time
 from .static_tf import camera_transforms
 from .video import (
@@ -421,7 +422,7 @@ def write_bag(out: Path, videos: Sequence[Path], cameras: Sequence[CameraModel],
                              "own times from frame %d on",
                              off_rate(videos[0], index, times[0], fps), index)
                 if own_clock:          # strictly increasing, as a driver's stamps
-                    stamp = max(start_ns + int(round(times[0] * 1e9)) if clock.timed[0]
+                    stamp = max(start_ns + seconds_to_ns(times[0]) if clock.timed[0]
                                 else previous + int(round(period_ns)), previous + 1)
             for cam, image in zip(cameras, images, strict=True):
                 if scale != 1.0:

@@ -9,7 +9,6 @@ message classes (RCLPY), the same code that writes offline bags with rosbags' cl
 from __future__ import annotations
 
 import importlib
-import math
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +25,8 @@ from pose3d_ros.core.messages import (
     array_sequence,
     detections_from_message,
     layout_from_message,
+    ns_to_seconds,
+    seconds_to_ns,
     skeletons3d_from_message,
     stamp_to_ns,
 )
@@ -48,13 +49,20 @@ code writes the offline bags (core.bagio.ROSBAGS), so both carry the same fields
 
 
 def stamp_to_seconds(stamp: Time) -> float:
-    return stamp.sec + stamp.nanosec * 1e-9
+    """A header stamp as the pipeline's float seconds: the same conversion as the offline runs
+    (core.messages.ns_to_seconds of the stamp's integer nanoseconds), bit for bit."""
+    return ns_to_seconds(stamp_to_ns(stamp))
+
+
+def ns_to_stamp(stamp_ns: int) -> Time:
+    """builtin_interfaces/Time of a stamp in integer nanoseconds (>= 0)."""
+    return RCLPY.time(stamp_ns)
 
 
 def seconds_to_stamp(seconds: float) -> Time:
-    sec = math.floor(seconds)
-    nanosec = min(int(round((seconds - sec) * 1e9)), 999_999_999)
-    return Time(sec=int(sec), nanosec=nanosec)
+    """builtin_interfaces/Time of float seconds, at the nearest nanosecond
+    (core.messages.seconds_to_ns): stamp_to_seconds gives the same seconds back."""
+    return ns_to_stamp(seconds_to_ns(seconds))
 
 
 def mean_stamp(stamps: list[Time]) -> Time:
@@ -63,8 +71,7 @@ def mean_stamp(stamps: list[Time]) -> Time:
     is core.sync.mean_stamp_ns, which the offline bag readers stamp a bag's frame sets with."""
     if not stamps:
         raise ValueError("mean_stamp needs at least one stamp")
-    nanoseconds = mean_stamp_ns([s.sec * 1_000_000_000 + s.nanosec for s in stamps])
-    return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+    return ns_to_stamp(mean_stamp_ns([stamp_to_ns(s) for s in stamps]))
 
 
 def layout_to_msg(layout: JointLayout) -> JointLayoutMsg:

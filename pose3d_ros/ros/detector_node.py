@@ -10,6 +10,7 @@ from typing import Any
 
 from sensor_msgs.msg import CameraInfo
 
+from pose3d_ros.core.messages import ns_to_seconds
 from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.core.types import Detections2D
@@ -108,7 +109,7 @@ class DetectorNode(PoseNodeBase):
         detect_s = time.perf_counter() - start
         self.skeletons_pub.publish(detections_to_msg(found, header))
         total = time.perf_counter() - start
-        latency = self.get_clock().now().nanoseconds * 1e-9 - frame.stamp
+        latency = ns_to_seconds(self.get_clock().now().nanoseconds) - frame.stamp
         self.health.record_output({"detect": detect_s, "total": total}, latency,
                                   time.monotonic())
 

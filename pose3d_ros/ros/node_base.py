@@ -33,6 +33,7 @@ from rclpy.qos import QoSProfile
 from rclpy.task import Future
 
 from pose3d_ros.core.detection import providers_problem
+from pose3d_ros.core.messages import ns_to_seconds
 from pose3d_ros.core.sync import (
     FrameSet,
     FrameSynchronizer,
@@ -478,7 +479,7 @@ class PoseNodeBase(LifecycleNode):
     def offer(self, camera: str, stamp: float, payload: Any) -> None:
         """Give one frame to the synchroniser (bad stamps are rejected and reported)."""
         now = time.monotonic()
-        clock = self.get_clock().now().nanoseconds * 1e-9   # 0 until simulated time starts
+        clock = ns_to_seconds(self.get_clock().now().nanoseconds)   # 0 until simulated time starts
         if stamp == 0.0:     # (a review: one taken as a replay loop restarted everything)
             self.reject(camera, "stamp_zero", f"camera {camera!r}: header.stamp is 0, a stamp "
                         "the driver did not set (frame ignored; stamp images with their "
@@ -540,14 +541,15 @@ class PoseNodeBase(LifecycleNode):
         the synchroniser starts over, as it does when the stamps themselves go back; frames
         of the pass left behind that are still on their way are ignored a while
         (_of_abandoned_pass)."""
-        after, now = self.get_clock().now().nanoseconds * 1e-9, time.monotonic()
-        self._clock_jumped_back = (after - jump.delta.nanoseconds * 1e-9, after, now)
+        after, now = ns_to_seconds(self.get_clock().now().nanoseconds), time.monotonic()
+        delta = ns_to_seconds(jump.delta.nanoseconds)
+        self._clock_jumped_back = (after - delta, after, now)
         if self._stamps_restarted is not None and \
                 now - self._stamps_restarted[1] <= OLD_PASS_GRACE_S and \
                 self._stamps_restarted[0] <= after + FUTURE_TOLERANCE_S:
             # the new pass's frames came first and restarted it already: a second restart
             # would drop their open sets (a review: one set lost at such loops)
-            self.get_logger().info(f"clock went back by {-jump.delta.nanoseconds * 1e-9:.3f} "
+            self.get_logger().info(f"clock went back by {-delta:.3f} "
                                    "s; the frames of the new pass had restarted the "
                                    "synchroniser already")
             return
@@ -556,7 +558,7 @@ class PoseNodeBase(LifecycleNode):
                 return
             self.sync.restart()
             self._time_resets_logged = self.sync.time_resets
-        self.get_logger().info(f"clock went back by {-jump.delta.nanoseconds * 1e-9:.3f} s "
+        self.get_logger().info(f"clock went back by {-delta:.3f} s "
                                "(replay loop or simulator reset): synchroniser restarted")
         self._wake.set()
 

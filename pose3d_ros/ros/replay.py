@@ -31,6 +31,7 @@ from rclpy.serialization import deserialize_message
 from pose3d_ros.core import bagio
 from pose3d_ros.core.bag_tracks import FrameSetIndex, index_frame_sets
 from pose3d_ros.core.evaluation import STAMP_MATCH_NS, pair_frames
+from pose3d_ros.core.messages import ns_to_seconds
 from pose3d_ros.core.static_tf import StaticTransform
 
 # Reliable keep-last matches both reliable and best-effort subscribers; the depth is generous so
@@ -161,7 +162,7 @@ class BagReplayer:
             if first_log is None:
                 first_log = item.stamp_ns
             if rate > 0:
-                due = start_wall + (item.stamp_ns - first_log) / 1e9 / rate
+                due = start_wall + ns_to_seconds(item.stamp_ns - first_log) / rate
                 delay = due - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
@@ -264,5 +265,5 @@ class SkeletonCollector:
             received = list(self.received)
         nearest = pair_frames(stamps, np.array([r.stamp_ns for r in received], np.int64),
                               tolerance_ns)
-        return [(r.receive_ns - publish_ns[int(stamps[k])]) / 1e9
+        return [ns_to_seconds(r.receive_ns - publish_ns[int(stamps[k])])
                 for r, k in zip(received, nearest, strict=True) if k >= 0]

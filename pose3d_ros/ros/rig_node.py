@@ -29,6 +29,7 @@ from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig, ros2_frame
 from pose3d_ros.core.filtering import MONOCULAR_ONE_EURO, OneEuroParams
 from pose3d_ros.core.floor_contact import FloorParams
 from pose3d_ros.core.lone_views import LoneViewParams
+from pose3d_ros.core.messages import ns_to_seconds, seconds_to_ns, stamp_to_ns
 from pose3d_ros.core.node_health import output_timings
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline, create_monocular_method
 from pose3d_ros.core.plausibility import PlausibilityParams
@@ -652,7 +653,7 @@ class RigNodeBase(PoseNodeBase):
             from rclpy.time import Time
 
             at = Time() if stamp is None else Time.from_msg(exact) if exact is not None \
-                else Time(nanoseconds=round(stamp * 1e9))
+                else Time(nanoseconds=seconds_to_ns(stamp))
             return transform_from_stamped(self.tf_buffer.lookup_transform(
                 frame, self.fixed_frame, at)).matrix()
         with self._tf_lock:
@@ -753,7 +754,7 @@ class RigNodeBase(PoseNodeBase):
         # untracked ids are a frame's order, not a person: no body_<id> frames on /tf
         # once per stamp: a centred lifter's first sets all describe the first one, and tf2
         # drops a transform repeated at its stamp with a TF_REPEATED_DATA warning (a review)
-        stamp_ns = stamp.sec * 1_000_000_000 + stamp.nanosec
+        stamp_ns = stamp_to_ns(stamp)
         if self.tf_pub is not None and result.skeletons.num_people and \
                 self.config.tracking.enabled and stamp_ns != self._people_tf_stamp_ns:
             self._people_tf_stamp_ns = stamp_ns
@@ -762,7 +763,7 @@ class RigNodeBase(PoseNodeBase):
                                                   prefix=self.config.tf_prefix))
         publish_s = time.perf_counter() - publish_start
         now = time.monotonic()
-        latency = self.get_clock().now().nanoseconds * 1e-9 - result.described_stamp
+        latency = ns_to_seconds(self.get_clock().now().nanoseconds) - result.described_stamp
         timings = output_timings(result.timings, publish_s, frame_set, now, latency)
         self.health.record_output(timings, latency, time.monotonic())
         if result.rejected and len(result.cameras) == 1:   # a one-camera set's people

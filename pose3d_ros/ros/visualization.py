@@ -22,7 +22,8 @@ from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from pose3d_ros.core.body_frame import BodyFrames, body_frames
-from pose3d_ros.core.types import METHOD_DETECTOR_3D, METHOD_LIFTER, Skeletons3D
+from pose3d_ros.core.messages import seconds_to_ns
+from pose3d_ros.core.types import ONE_VIEW_METHODS, Skeletons3D
 
 GOLDEN_RATIO = 0.618033988749895
 
@@ -60,10 +61,11 @@ def skeleton_markers(skeletons: Skeletons3D, stamp: Time, *, joint_radius_m: flo
     if frames is None:
         frames = body_frames(skeletons.positions, skeletons.layout)
     up = frames.rotations[..., 2]         # (P, 3) the body's z axis: identity z when unknown
-    lifetime = Duration(sec=int(lifetime_s), nanosec=int((lifetime_s % 1) * 1e9))
+    sec, nanosec = divmod(seconds_to_ns(lifetime_s), 1_000_000_000)
+    lifetime = Duration(sec=sec, nanosec=nanosec)
     markers = [Marker(header=header, action=Marker.DELETEALL)]
     bones = skeletons.layout.bones_array
-    one_view = (np.isin(skeletons.person_methods, (METHOD_LIFTER, METHOD_DETECTOR_3D))
+    one_view = (np.isin(skeletons.person_methods, ONE_VIEW_METHODS)
                 if skeletons.person_methods is not None
                 else np.zeros(skeletons.num_people, bool)).tolist()
     for k in range(skeletons.num_people):

@@ -40,44 +40,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MetricFn = Callable[[np.ndarray, np.ndarray], float]
 BASELINE = "blazepose_world"   # BlazePose world landmarks (the detector_3d method)
+PSS_K = 10                     # the PSS vocabulary: k-means of all cameras' reference poses
+# core.metrics.pose_scores' figures -> this tool's columns
+COLUMNS = {"MPJPE": "MPJPE mm", "PA-MPJPE": "PA-MPJPE mm", "N-MPJPE": "N-MPJPE mm",
+           "PSS": f"PSS@{PSS_K}"}
 
 
-def default_metrics(reference_for_vocabulary: np.ndarray, k: int = 10) -> dict[str, MetricFn]:
-    """MPJPE / PA-MPJPE / N-MPJPE (mm) and PSS from pose3d_ros.core.metrics.
+def score_columns(pred: np.ndarray, ref: np.ndarray, centres: np.ndarray) -> dict[str, float]:
+    """This tool's columns for root-relative (N, J, 3) predictions vs references: the frames
+    core.metrics.scored_frames counts, scored by core.metrics.pose_scores, and their number."""
+    from pose3d_ros.core import metrics
 
-    reference_for_vocabulary: (N, J, 3) reference poses for the PSS k-means vocabulary.
-    """
-    try:
-        from pose3d_ros.core import metrics
-    except ImportError as err:
-        raise ImportError("pose3d_ros.core.metrics (issue 6) is needed for the default metrics;"
-                          " pass metric functions to evaluate_predictions instead") from err
-    centres = metrics.pose_clusters(reference_for_vocabulary, k)
-    return {
-        "MPJPE mm": lambda p, r: 1000 * metrics.mpjpe(p, r).mean,
-        "PA-MPJPE mm": lambda p, r: 1000 * metrics.p_mpjpe(p, r).mean,
-        "N-MPJPE mm": lambda p, r: 1000 * metrics.n_mpjpe(p, r).mean,
-        f"PSS@{k}": lambda p, r: metrics.pss(p, r, centres=centres).score,
-    }
-
-
-def evaluate_predictions(pred: np.ndarray, ref: np.ndarray,
-                         metric_fns: Mapping[str, MetricFn],
-                         min_joints: int = 12) -> dict[str, float]:
-    """Apply metric functions to root-relative (N, J, 3) predictions vs references.
-
-    Frames count when the reference has its root and at least min_joints joints (missing
-    reference joints are NaN and left out by the metrics; PSS only scores complete frames).
-    """
-    if pred.shape != ref.shape:
-        raise ValueError(f"prediction {pred.shape} and reference {ref.shape} differ")
-    ref_ok = np.isfinite(ref).all(-1)
-    keep = ref_ok[:, 0] & (ref_ok.sum(-1) >= min_joints) & np.isfinite(pred).all((-1, -2))
-    out = {name: float(fn(pred[keep], ref[keep])) for name, fn in metric_fns.items()}
-    out["frames"] = int(keep.sum())
-    return out
+    keep = metrics.scored_frames(pred, ref)
+    scores = metrics.pose_scores(pred[keep], ref[keep], centres)
+    return {**{COLUMNS[name]: value for name, value in scores.items()},
+            "frames": int(keep.sum())}
 
 
 def lift_sequence(lifter: OnnxLifter, keypoints_px: np.ndarray, scores: np.ndarray,
@@ -91,8 +69,7 @@ def lift_sequence(lifter: OnnxLifter, keypoints_px: np.ndarray, scores: np.ndarr
 
 
 def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, height_m: float,
-                       refine: bool, metric_fns: Mapping[str, MetricFn] | None = None,
-                       flip: bool = False, multi_person: bool = False,
+                       refine: bool, flip: bool = False, multi_person: bool = False,
                        exclude_overlap: tuple[str, ...] = (),
                        prior_weight: float = 1.0, detector_depth: bool = False,
                        multi_person_cache_dir: Path | None = None) -> list[dict]:
@@ -104,6 +81,7 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
     cache's own folder, as train_lifter's). exclude_overlap: recordings (e.g. the training
     one) whose footage a person must not share (core.lifting.labels.drop_overlapping). A
     camera is scored on the frames where it sees the person's root joint."""
+    from pose3d_ros.core import metrics
     from pose3d_ros.core.lifting.dataset import world_to_camera
     from pose3d_ros.core.lifting.labels import (
         drop_overlapping,
@@ -121,10 +99,9 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
                                       other, purpose="scored")
     else:
         people = [load_labels(recording, cache_dir)]
-    if metric_fns is None:
-        metric_fns = default_metrics(np.concatenate([
-            r - r[:, :1] for lab in people for r in
-            (world_to_camera(c, lab.points_world) for c in lab.cameras)]))
+    centres = metrics.pose_clusters(np.concatenate([
+        r - r[:, :1] for lab in people for r in
+        (world_to_camera(c, lab.points_world) for c in lab.cameras)]), PSS_K)
     prior = (BodySizePrior(height_m=height_m, weight=prior_weight) if height_m
              else None)  # 0: the 3D's own size
     baseline = BlazePoseWorldLifter()
@@ -139,20 +116,21 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
     rows = []
     for person, labels in enumerate(people):
         refs = [world_to_camera(c, labels.points_world) for c in labels.cameras]  # (F, J, 3)
-        rows += _camera_rows(labels, refs, methods, metric_fns, prior, refine,
+        rows += _camera_rows(labels, refs, methods, centres, prior, refine,
                              f"/p{person}" if multi_person else "", detector_depth)
     return rows
 
 
 def _camera_rows(labels: PseudoLabels, refs: list[np.ndarray],
                  methods: Mapping[str, Callable[..., np.ndarray]],
-                 metric_fns: Mapping[str, MetricFn], prior: BodySizePrior | None,
+                 centres: np.ndarray, prior: BodySizePrior | None,
                  refine: bool, suffix: str, detector_depth: bool = False) -> list[dict]:
     """Rows of every camera and method; detector_depth: also each lifter placed at the depth
     of the BlazePose world landmarks' placement (monocular.at_depth_of, the node's
     'lifter' method with a BlazePose back-end; each frame scaled by its own factor: the node
     also sizes the body by its track's median factor, as it keeps the track's bone lengths,
-    which this per-frame evaluation does neither of). The baseline must come first in methods."""
+    which this per-frame evaluation does neither of). The baseline must come first in methods;
+    centres: the PSS vocabulary."""
     from pose3d_ros.core.lifting.dataset import undistort_pixels
     from pose3d_ros.core.lifting.normalization import pixels_to_normalised
     from pose3d_ros.core.lifting.refine import refine_relative_to_2d
@@ -183,8 +161,7 @@ def _camera_rows(labels: PseudoLabels, refs: list[np.ndarray],
                                                                 norm, sc, prior=prior)
             for variant, p in variants.items():
                 row = {"camera": getattr(cam, "name", str(v)) + suffix, "method": variant,
-                       **evaluate_predictions(relative.get(variant, p - p[:, :1]), ref_rel,
-                                              metric_fns)}
+                       **score_columns(relative.get(variant, p - p[:, :1]), ref_rel, centres)}
                 err = np.linalg.norm(p[:, 0] - refs[v][:, 0], axis=-1)
                 row["root err m (median)"] = float(np.nanmedian(err))
                 depth_err = np.abs(p[:, 0, 2] - refs[v][:, 0, 2])

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pose3d_ros.core import bagio
 from pose3d_ros.core.data_paths import calibration_path, video_paths
+from pose3d_ros.core.messages import ns_to_seconds, seconds_to_ns
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
@@ -139,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.demo:
         log.info("videos -> cameras: %s", video_camera_pairs(videos, cameras))
     # (at least 1 ns: --start 1e-10 passed its check and became the refused stamp 0)
-    start_ns = max(int((time.time() if args.start is None else args.start) * 1e9), 1)
+    start_ns = max(seconds_to_ns(time.time() if args.start is None else args.start), 1)
     total = min(video_frame_count(v) for v in videos)
-    last_s = start_ns / 1e9 + (min(total, args.max_frames or total) - 1) / fps
+    last_s = ns_to_seconds(start_ns) + (min(total, args.max_frames or total) - 1) / fps
     if last_s >= ROS_TIME_LIMIT_S:
         raise UserError(f"the last frame would be stamped {last_s:.0f} s since the epoch, "
                         "past the range of a ROS time (below 2**31 s); give an earlier --start")
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                             crop_to_video=args.crop_to_video or bool(args.demo),
                             progress=bar.update, own_times=args.fps is None)
     log.info("wrote %s: %d frame sets, %d messages, %.2f s", args.out, summary.frames,
-             summary.messages, (summary.end_ns - summary.start_ns) / 1e9)
+             summary.messages, ns_to_seconds(summary.end_ns - summary.start_ns))
     for topic, msgtype in sorted(summary.topics.items()):
         log.info("  %-32s %s", topic, msgtype)
     return 0

@@ -286,7 +286,7 @@ def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
     with progress(frames_to_write(args, exact=True) or None, "videos -> bag") as bar:
         write_bag(bag, args.videos, cameras, fps=frame_rate(args.videos, args.fps,
                                                             frame_times=False),
-                  start_ns=int(time.time() * 1e9), storage="mcap", fixed_frame=rig_frame,
+                  start_ns=time.time_ns(), storage="mcap", fixed_frame=rig_frame,
                   scale=args.scale, max_frames=args.max_frames, crop_padding=True,
                   progress=bar.update, own_times=args.fps is None)
     return bag

@@ -42,6 +42,7 @@ from .. import bagio
 from ..bag_cameras import TF_STATIC, CameraTopics, bag_where, camera_topics
 from ..bag_tracks import FrameSetIndex, frame_sets, index_frame_sets, skipped_images
 from ..camera import CameraModel, camera_model_from_info_msg
+from ..messages import seconds_to_ns
 from ..output_files import DamagedFileError, npz_file
 from ..static_tf import StaticTransform, transforms_from_message
 from .dataset import BlazePoseSequence, ViewDetections, load_views, save_views
@@ -95,7 +96,7 @@ def default_slop_ns(stamps: Sequence[np.ndarray]) -> int:
     """Half the median frame period over all cameras (10 ms if no camera has two frames)."""
     periods = np.concatenate([np.diff(np.asarray(s, np.int64)) for s in stamps])
     periods = periods[periods > 0]
-    return int(np.median(periods) // 2) if periods.size else int(_DEFAULT_SLOP_S * 1e9)
+    return int(np.median(periods) // 2) if periods.size else seconds_to_ns(_DEFAULT_SLOP_S)
 
 
 def _intrinsics(path: Path, cams: list[CameraTopics], has_tf: bool
@@ -141,7 +142,7 @@ def _frame_index(path: Path, cams: list[CameraTopics], slop_s: float | None
         if not stamps[cam.image_topic]:
             raise ValueError(f"bag {path}: camera {cam.name!r} has no image with a header "
                              f"stamp on {cam.image_topic}")
-    slop_ns = int(slop_s * 1e9) if slop_s is not None else default_slop_ns(
+    slop_ns = seconds_to_ns(slop_s) if slop_s is not None else default_slop_ns(
         [np.sort(np.array(stamps[t], np.int64)) for t in topics])
     return index_frame_sets(path, topics=topics, slop_ns=slop_ns), slop_ns
 

@@ -5,11 +5,11 @@ cameras placed evenly around the centre of its path at `distance_m`, `height_m` 
 at the path's centre 1 m above the floor (unbounded images: every joint is in view). The 2D
 is the exact projection (perfect 2D) or that projection with the measured detector errors
 (core.error_model, following the recording in time at the clip's rate; fixed seed).
-Scores: root-relative MPJPE, PA-MPJPE, N-MPJPE (core.metrics, mm),
-PSS (vocabulary: k-means of the reference poses of all evaluated clips and cameras), and the
-metric placement of the root (core.lifting.root_placement) against the true depth; beside
-them a constant pose: each clip's mean root-relative pose in each camera (an oracle that
-knows the clip's average pose).
+Scores: root-relative MPJPE, PA-MPJPE, N-MPJPE (mm) and PSS (core.metrics.pose_scores, the
+lifter's one scoring, as tools/eval_lifter's; PSS vocabulary: k-means of the reference poses
+of all evaluated clips and cameras), and the metric placement of the root
+(core.lifting.root_placement) against the true depth; beside them a constant pose: each clip's
+mean root-relative pose in each camera (an oracle that knows the clip's average pose).
 
 Everything is WORLD z-up metres (core/mocap.py) and camera optical frames.
 """
@@ -91,15 +91,3 @@ def evaluate_clip(lift: LiftFn, joints: np.ndarray, fps: float, window: int, cau
         depth[name] = np.abs(t[:, 2] - depth_true)
     return {"pred": pred, "ref": ref, "mean_pose": mean_pose.reshape(c * f, -1, 3),
             "depth_error_m": depth, "depth_m": depth_true}
-
-
-def score(pred: np.ndarray, ref: np.ndarray, centres: np.ndarray | None) -> dict[str, float]:
-    """MPJPE, PA-MPJPE, N-MPJPE in mm and PSS of (N, J, 3) root-relative poses."""
-    from .. import metrics
-
-    out = {"MPJPE": 1000 * metrics.mpjpe(pred, ref).mean,
-           "PA-MPJPE": 1000 * metrics.p_mpjpe(pred, ref).mean,
-           "N-MPJPE": 1000 * metrics.n_mpjpe(pred, ref).mean}
-    if centres is not None:
-        out["PSS"] = metrics.pss(pred, ref, centres=centres).score
-    return {k: float(v) for k, v in out.items()}

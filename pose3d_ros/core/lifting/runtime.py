@@ -13,7 +13,7 @@ z forward), which `to_camera_frame` places with root_placement.place_in_camera.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -277,19 +277,25 @@ def to_camera_frame(points_rel: np.ndarray, keypoints_px: np.ndarray, scores: np
                        layout=H36M17, frame_id=frame_id, method=method)
 
 
-@dataclass(frozen=True)
 class PersonWindows:
     """Sliding windows of 2D per tracked person (edge frames replicated until T arrive).
 
-    window: T; num_joints: J. Tracks not updated for max_age pushes are dropped.
+    window: T; num_joints: J. Tracks not updated for max_age pushes are dropped. A plain
+    class, not a frozen dataclass: push() changes its buffers.
     """
 
-    window: int
-    num_joints: int = H36M17.num_joints
-    max_age: int = 30
-    _keypoints: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
-    _scores: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
-    _age: dict[int, int] = field(default_factory=dict, repr=False)
+    def __init__(self, window: int, num_joints: int = H36M17.num_joints,
+                 max_age: int = 30) -> None:
+        self.window = window
+        self.num_joints = num_joints
+        self.max_age = max_age
+        self._keypoints: dict[int, np.ndarray] = {}
+        self._scores: dict[int, np.ndarray] = {}
+        self._age: dict[int, int] = {}
+
+    def __repr__(self) -> str:
+        return (f"PersonWindows(window={self.window}, num_joints={self.num_joints}, "
+                f"max_age={self.max_age})")
 
     def push(self, ids: np.ndarray, keypoints: np.ndarray, scores: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:
