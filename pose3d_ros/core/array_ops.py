@@ -77,6 +77,35 @@ def masked_mean(points: np.ndarray, mask: np.ndarray, empty: float = np.nan) -> 
     return mean if empty == 0 else np.where(count > 0, mean, empty)
 
 
+def masked_extent(values: np.ndarray, mask: np.ndarray, axis: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Min and max of the masked values along axis; NaN where nothing is masked. The mask
+    selects finite values (as the callers' masks of seen keypoints do)."""
+    masked = np.where(mask, values, np.nan)         # fmin, fmax skip NaN (also no values)
+    return (np.fmin.reduce(masked, axis=axis, initial=np.nan),
+            np.fmax.reduce(masked, axis=axis, initial=np.nan))
+
+
+def box_diagonal(points: np.ndarray, mask: np.ndarray | None = None, *,
+                 empty: float) -> np.ndarray:
+    """A person's size in the image: the diagonal of the axis-aligned box of the masked
+    points, (..., J, D), mask (..., J) bool (None: the finite rows, finite_rows(points); a
+    mask must select finite points only) -> (...); 0 for a single point, `empty` (the
+    caller's choice, e.g. NaN or 0) where no point is masked. No warnings."""
+    mask = finite_rows(points) if mask is None else mask
+    return corner_diagonal(*masked_extent(points, mask[..., None], axis=-2), empty=empty)
+
+
+def corner_diagonal(low: np.ndarray, high: np.ndarray, *, empty: float) -> np.ndarray:
+    """box_diagonal() of a box given by its corners (..., D) (masked_extent's: NaN where the
+    box is empty, then `empty`), for callers that need the corners as well."""
+    size = vector_norm(high - low)
+    if empty != empty:                          # NaN (a Python test: np.isnan costs 0.5 us)
+        return size
+    # fmax(NaN, e) = e, and a size is >= 0 >= e: one call instead of isnan and where
+    return np.fmax(size, empty) if empty <= 0 else np.where(np.isnan(size), empty, size)
+
+
 def masked_centre(points: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Points (..., J, D) centred on the mean of their masked joints, with unmasked joints 0
     (weight 0 in sums over joints), and that mean (..., 1, D) (0 where no joint is masked)."""

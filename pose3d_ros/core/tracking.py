@@ -34,7 +34,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import finite_rows, masked_mean, nanmedian_axis, row_counts, vector_norm
+from .array_ops import (
+    box_diagonal,
+    finite_rows,
+    masked_mean,
+    nanmedian_axis,
+    row_counts,
+    vector_norm,
+)
 from .layouts import JointLayout
 from .left_right import exchange_pairs, left_right_pairs, limb_levels, pair_distances
 
@@ -438,7 +445,8 @@ class ImageTracker:
             # it took over a confirmed track at once and was published 40-300 m away; both
             # found by a review).
             seen = np.isfinite(dist)
-            size = np.minimum(image_size(self._keypoints)[:, None], image_size(keypoints)[None])
+            size = np.minimum(box_diagonal(self._keypoints, empty=0.0)[:, None],
+                              box_diagonal(keypoints, empty=0.0)[None])   # 0: no joint
             median = nanmedian_axis(np.where(seen, dist, np.nan), -1)               # (T, P)
             wild = seen & (dist > np.maximum(_WILD_JOINT_MEDIANS * median,
                                              p.max_distance * size)[..., None])
@@ -507,7 +515,7 @@ class ImageTracker:
         share of relabelled time (relabel_window_s) after this frame. A track back after a gap
         takes the detector's labels (its limbs have moved since: the prediction cannot
         tell)."""
-        size = np.maximum(image_size(observed), 1.0)[:, None]
+        size = np.maximum(box_diagonal(observed, empty=0.0), 1.0)[:, None]
         straight, crossed = pair_distances(observed, predicted, pairs)
         min_error = _RELABEL_MIN_SHARE * size
         with np.errstate(invalid="ignore"):
@@ -574,15 +582,6 @@ def _limb_bone_change(parents_at: np.ndarray, observed: np.ndarray, last: np.nda
                 + np.abs(np.linalg.norm(pr - right_child, axis=-1) - before_r))
 
     return change(cl, cr), change(cr, cl)
-
-
-def image_size(keypoints: np.ndarray) -> np.ndarray:
-    """(P, J, 2) pixels -> (P,) diagonal of each person's keypoint bounding box (pixels)."""
-    seen = np.isfinite(keypoints).all(-1, keepdims=True)
-    high = np.where(seen, keypoints, -np.inf).max(axis=1)
-    low = np.where(seen, keypoints, np.inf).min(axis=1)
-    extent = np.where(np.isfinite(high - low), high - low, 0.0)
-    return np.hypot(extent[:, 0], extent[:, 1])
 
 
 def smoothed_velocity(previous: np.ndarray, step: np.ndarray, dt: np.ndarray,
