@@ -85,3 +85,66 @@ def test_person_scale_keeps_its_two_joint_rule():
         scale = person_scale(kp)
     assert scale[0] == pytest.approx(np.hypot(240.0, 340.0)) and np.isnan(scale[1:]).all()
     assert person_scale(kp[0, :2]) == pytest.approx(np.hypot(240.0, 340.0))   # two joints
+
+
+def test_mean_joint_distance_empty_cases_and_count():
+    """Two people with all joints, one joint and no joint in common: the mean, and the count
+    (float, exact); `empty` (NaN by default, 0 for the tracker) where none is common; a mask
+    counts only its joints; no RuntimeWarning."""
+    from pose3d_ros.core.array_ops import mean_joint_distance
+    distance = np.array([[1.0, 2.0, 3.0, 6.0], [np.nan, 5.0, np.nan, np.nan],
+                         [np.nan] * 4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean, count = mean_joint_distance(distance)
+        assert mean[:2].tolist() == [3.0, 5.0] and np.isnan(mean[2])
+        assert count.tolist() == [4.0, 1.0, 0.0] and count.dtype == np.float64
+        mean, count = mean_joint_distance(distance, empty=0.0)
+        assert mean.tolist() == [3.0, 5.0, 0.0]
+        mask = np.isfinite(distance) & (np.arange(4) < 2)
+        mean, count = mean_joint_distance(distance, mask, empty=-1.0)
+        assert mean.tolist() == [1.5, 5.0, -1.0] and count.tolist() == [2.0, 1.0, 0.0]
+    mean, count = mean_joint_distance(np.zeros((0, 17)))
+    assert mean.shape == count.shape == (0,)
+
+
+def test_mean_joint_distance_gives_the_replaced_code_s_numbers():
+    """Bit for bit the inline means it replaced: np.where(both, d, 0).sum(-1) / count
+    (group_checks, association, evaluation), along axis 1 of (K, J, V) through np.swapaxes
+    (association._same_detections), metrics' NaN-mean over the transposed (J, P * Q)
+    distances; and masked_mean the body frame's centroid (NaN: no joint)."""
+    from pose3d_ros.core.array_ops import masked_mean, mean_joint_distance
+    rng = np.random.default_rng(9)
+    for shape in [(1, 17), (6, 17), (48, 17), (6, 8, 17)]:
+        d = rng.uniform(0, 2, shape) * 10.0 ** rng.uniform(-3, 3, shape)
+        d[rng.random(shape) < 0.3] = np.nan
+        d[0] = np.nan
+        both = np.isfinite(d)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected = np.where(both, d, 0.0).sum(-1) / both.sum(-1)
+        mean, count = mean_joint_distance(d)
+        np.testing.assert_array_equal(mean, expected)
+        np.testing.assert_array_equal(count, both.sum(-1))
+        flat = d.reshape(-1, 17).T                                   # metrics' old layout
+        valid = ~np.isnan(flat)
+        total = np.where(valid, flat, 0.0).sum(axis=0)
+        np.testing.assert_array_equal(
+            mean, np.where(valid.sum(0) > 0, total / np.maximum(valid.sum(0), 1),
+                           np.nan).reshape(shape[:-1]))
+    for k, v in [(1, 1), (5, 3), (20, 8)]:
+        d = rng.uniform(0, 2, (k, 17, v))
+        both = rng.random(d.shape) < 0.7
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected = np.where(both, d, 0.0).sum(1) / both.sum(1)
+        mean, count = mean_joint_distance(np.swapaxes(d, 1, 2), np.swapaxes(both, 1, 2))
+        np.testing.assert_array_equal(mean, expected)
+        np.testing.assert_array_equal(count, both.sum(1))
+    points = rng.normal(size=(5, 17, 3))
+    points[rng.random((5, 17)) < 0.4] = np.nan
+    points[2] = np.nan
+    visible = np.isfinite(points).all(-1)
+    with np.errstate(invalid="ignore"):
+        centroid = np.where(visible[..., None], points, 0.0).sum(1) / np.maximum(
+            visible.sum(1), 1)[:, None]
+    centroid[visible.sum(1) == 0] = np.nan
+    np.testing.assert_array_equal(masked_mean(points, visible), centroid)

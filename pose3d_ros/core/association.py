@@ -44,7 +44,14 @@ from typing import Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import box_diagonal, corner_diagonal, finite_rows, masked_extent, vector_norm
+from .array_ops import (
+    box_diagonal,
+    corner_diagonal,
+    finite_rows,
+    masked_extent,
+    mean_joint_distance,
+    vector_norm,
+)
 from .camera import CameraArrays, CameraModel
 from .group_checks import (  # noqa: F401  (public here too)
     COINCIDE_RELATIVE,
@@ -445,9 +452,7 @@ def _adopt_views(association: Association, points: np.ndarray, stacked: StackedD
         distance = vector_norm(kp - projected)                                   # (K, J)
         if mirror is not None:     # each left/right pair may be exchanged in the detection
             distance = np.fmin(distance, vector_norm(kp - projected[:, mirror]))
-        both = seen & np.isfinite(distance)
-        count = both.sum(-1)
-        mean = np.where(both, distance, 0.0).sum(-1) / count
+    mean, count = mean_joint_distance(distance, seen & np.isfinite(distance))
     limit = coincidence_limit(size[near], np.zeros(len(det)), floor[c])
     fits = (count >= min_joints) & (mean < limit)
     if not fits.any():
@@ -638,11 +643,7 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
                                     min_joints, floor)
         keep = near | coincide
         first, second, coincide = first[keep], second[keep], coincide[keep]
-    d = vector_norm(points[first] - points[second])                        # (K, J)
-    common = np.isfinite(d)
-    n_common = common.sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(common, d, 0.0).sum(-1) / n_common
+    mean, n_common = mean_joint_distance(vector_norm(points[first] - points[second]))  # (K,)
     mean = np.where(n_common >= min_joints, mean, np.inf)
     one_body = mean < merge_distance_m
     if coincide is None:
@@ -729,8 +730,7 @@ def _may_coincide(xy: np.ndarray, weight: np.ndarray, min_joints: int, floor: np
         look = box_gap(low[a, v], high[a, v], low[b, v], high[b, v]) < limit
         a, b, count, limit = a[look], b[look], count[look], limit[look]
         both = seen[a, :, v] & seen[b, :, v]                                # (L, J)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(both, vector_norm(xy[a, :, v] - xy[b, :, v]), 0.0).sum(-1) / count
+        mean = mean_joint_distance(vector_norm(xy[a, :, v] - xy[b, :, v]), both)[0]
         close.append((a * n_groups + b)[mean < limit])
     n_shared = np.bincount(np.concatenate(shared), minlength=n_groups * n_groups)
     n_close = np.bincount(np.concatenate(close), minlength=n_groups * n_groups)
@@ -766,10 +766,9 @@ def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int, a: np.
                         empty=np.nan)                          # (P, V), NaN unseen
     both = seen[a] & seen[b]                                               # (K, J, V)
     dist = vector_norm(xy[a] - xy[b])                                      # (K, J, V)
-    count = both.sum(1)                                                    # (K, V)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(both, dist, 0.0).sum(1) / count
-        close = mean < coincidence_limit(size[a], size[b], floor, max_relative)
+    # joints last as views (summed in memory order over J: the numbers of .sum(1))
+    mean, count = mean_joint_distance(np.swapaxes(dist, 1, 2), np.swapaxes(both, 1, 2))
+    close = mean < coincidence_limit(size[a], size[b], floor, max_relative)   # (K, V)
     shared = count >= min_joints
     same = (shared & close).sum(-1)
     return (((same >= 1) & (same == shared.sum(-1))) | (same >= 2)) & (a != b)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import metrics
-from .array_ops import box_diagonal
+from .array_ops import box_diagonal, mean_joint_distance
 from .camera import CameraModel
 from .layouts import JointLayout, convert_joints, root_positions
 from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, METHOD_UNKNOWN, Skeletons3D
@@ -657,10 +657,7 @@ def _root_errors(pred: np.ndarray, ref: np.ndarray, layout: JointLayout, center:
     distance = np.abs(np.linalg.norm(root_a - center, axis=-1)
                       - np.linalg.norm(root_b - center, axis=-1))
     gap = np.linalg.norm((pred - root_a[:, None]) - (ref - root_b[:, None]), axis=-1)
-    known = np.isfinite(gap)
-    with np.errstate(invalid="ignore"):
-        shape = np.where(known, gap, 0.0).sum(-1) / known.sum(-1)
-    return distance, shape
+    return distance, mean_joint_distance(gap)[0]
 
 
 def _inside(uv: np.ndarray, camera: CameraModel) -> np.ndarray:

@@ -11,7 +11,15 @@ from typing import Sequence
 
 import numpy as np
 
-from .array_ops import box_diagonal, finite_rows, masked_extent, row_counts, vector_norm
+from .array_ops import (
+    box_diagonal,
+    finite_rows,
+    masked_extent,
+    masked_mean,
+    mean_joint_distance,
+    row_counts,
+    vector_norm,
+)
 from .camera import CameraArrays
 from .ray_affinity import StackedDetections
 
@@ -63,14 +71,11 @@ def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: 
     seen = finite_rows(xy) & (stacked.score >= min_score)                # (N, J)
     size = box_diagonal(xy, seen, empty=np.nan)                                    # (N,)
     strength = detection_strength(stacked, min_score) if strength is None else strength
-    both = seen[r] & seen[c]                                                       # (K, J)
-    count = both.sum(-1)
+    mean, count = mean_joint_distance(vector_norm(xy[r] - xy[c]), seen[r] & seen[c])  # (K,)
     subset = count == seen[r].sum(-1)                    # row's joints all seen by the column
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(both, vector_norm(xy[r] - xy[c]), 0.0).sum(-1) / count
-        limit = coincidence_limit(size[r], size[c],
-                                  None if floor is None else floor[camera_of[r]], max_relative)
-        close = (count >= min_joints) & subset & (mean < limit)
+    limit = coincidence_limit(size[r], size[c],
+                              None if floor is None else floor[camera_of[r]], max_relative)
+    close = (count >= min_joints) & subset & (mean < limit)
     stronger = (strength[c] > strength[r]) | ((strength[c] == strength[r]) & (c < r))
     out[at_row, at_col] = close & stronger
     return out
@@ -146,7 +151,7 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
     assert arrays.bounds is not None
     valid = finite_rows(points)
     n_valid = row_counts(valid)
-    centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(n_valid, 1)[:, None]
+    centre = masked_mean(points, valid, 0.0)                  # 0: no joint (n_valid 0)
     cam = arrays.to_cameras(centre)                        # (P, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         xy = cam[..., :2] / cam[..., 2:3]

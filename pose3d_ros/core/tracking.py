@@ -38,8 +38,8 @@ from .array_ops import (
     box_diagonal,
     finite_rows,
     masked_mean,
+    mean_joint_distance,
     nanmedian_axis,
-    row_counts,
     vector_norm,
 )
 from .layouts import JointLayout
@@ -274,9 +274,7 @@ class CentreHistory:
 def _mean_joint_distance(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean distance over the joints both skeletons have (0 where none) and their count, of
     skeletons a, b (..., J, 3) broadcast together -> (...) each."""
-    dist = vector_norm(a - b)
-    valid = np.isfinite(dist)
-    return masked_mean(dist[..., None], valid, empty=0.0)[..., 0], row_counts(valid)
+    return mean_joint_distance(vector_norm(a - b), empty=0.0)
 
 
 # A confirmed one-camera track matched again after a gap longer than this (s) is published
@@ -451,7 +449,7 @@ class ImageTracker:
             wild = seen & (dist > np.maximum(_WILD_JOINT_MEDIANS * median,
                                              p.max_distance * size)[..., None])
             used = seen & ~wild
-            relative = masked_mean(dist[..., None], used)[..., 0] / np.maximum(size, 1.0)
+            relative = mean_joint_distance(dist, used)[0] / np.maximum(size, 1.0)
             gate = p.max_distance + p.gate_growth_per_s * np.maximum(horizon - 1e-9, 0.0)
             cost = np.where(relative <= gate[:, None], relative, _UNMATCHABLE)  # NaN: none
             rows, cols = linear_sum_assignment(cost)
