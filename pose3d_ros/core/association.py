@@ -44,7 +44,14 @@ from typing import Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import finite_rows, vector_norm
+from .array_ops import (
+    box_diagonal,
+    corner_diagonal,
+    finite_rows,
+    masked_extent,
+    mean_joint_distance,
+    vector_norm,
+)
 from .camera import CameraArrays, CameraModel
 from .group_checks import (  # noqa: F401  (public here too)
     COINCIDE_RELATIVE,
@@ -53,7 +60,6 @@ from .group_checks import (  # noqa: F401  (public here too)
     coincidence_limit,
     count_unexplained,
     detection_strength,
-    extent,
     replace_by_stronger,
     stronger_duplicates,
     unexplained_absences,
@@ -425,16 +431,16 @@ def _adopt_views(association: Association, points: np.ndarray, stacked: StackedD
     # candidates of a crowd of false detections go here, before any per-joint work
     rows, row_of = np.unique(det, return_inverse=True)          # each detection once (R,)
     seen_rows = finite_rows(stacked.xy[rows]) & (stacked.score[rows] >= min_score)  # (R, J)
-    low_rows, high_rows = extent(stacked.xy[rows], seen_rows[..., None], axis=1)  # (R, 2)
+    low_rows, high_rows = masked_extent(stacked.xy[rows], seen_rows[..., None], 1)  # (R, 2)
     det_low, det_high = low_rows[row_of], high_rows[row_of]                      # (K, 2)
     takers, taker_of = np.unique(g, return_inverse=True)
     body = arrays.to_cameras(points[takers])                   # (T, J, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         flat = np.where(body[..., 2:3] > 0, body[..., :2] / body[..., 2:3], np.nan)
     flat_seen = finite_rows(flat)[..., None]
-    body_low, body_high = extent(flat, flat_seen, axis=1)                        # (T, V, 2)
+    body_low, body_high = masked_extent(flat, flat_seen, axis=1)                 # (T, V, 2)
     gap = box_gap(det_low, det_high, body_low[taker_of, c], body_high[taker_of, c])
-    size = vector_norm(det_high - det_low)
+    size = corner_diagonal(det_low, det_high, empty=np.nan)
     near = ~(gap > SCREEN_MARGIN * coincidence_limit(size, np.zeros(len(det)), floor[c]))
     if not near.any():
         return association, points
@@ -446,9 +452,7 @@ def _adopt_views(association: Association, points: np.ndarray, stacked: StackedD
         distance = vector_norm(kp - projected)                                   # (K, J)
         if mirror is not None:     # each left/right pair may be exchanged in the detection
             distance = np.fmin(distance, vector_norm(kp - projected[:, mirror]))
-        both = seen & np.isfinite(distance)
-        count = both.sum(-1)
-        mean = np.where(both, distance, 0.0).sum(-1) / count
+    mean, count = mean_joint_distance(distance, seen & np.isfinite(distance))
     limit = coincidence_limit(size[near], np.zeros(len(det)), floor[c])
     fits = (count >= min_joints) & (mean < limit)
     if not fits.any():
@@ -639,11 +643,7 @@ def _merge(association: Association, points: np.ndarray, xy: np.ndarray, weight:
                                     min_joints, floor)
         keep = near | coincide
         first, second, coincide = first[keep], second[keep], coincide[keep]
-    d = vector_norm(points[first] - points[second])                        # (K, J)
-    common = np.isfinite(d)
-    n_common = common.sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(common, d, 0.0).sum(-1) / n_common
+    mean, n_common = mean_joint_distance(vector_norm(points[first] - points[second]))  # (K,)
     mean = np.where(n_common >= min_joints, mean, np.inf)
     one_body = mean < merge_distance_m
     if coincide is None:
@@ -691,7 +691,7 @@ def _may_merge(points: np.ndarray, xy: np.ndarray, weight: np.ndarray, first: np
     False where _same_detections is False (_may_coincide). Both with SCREEN_MARGIN over the
     rounding of the exact tests, which decide the rest. Arguments as _merge's."""
     valid = finite_rows(points)                                            # (P, J)
-    low, high = extent(points, valid[..., None], axis=1)                   # (P, 3)
+    low, high = masked_extent(points, valid[..., None], axis=1)            # (P, 3)
     gap = box_gap(low[first], high[first], low[second], high[second])      # (K,)
     near = ~(gap > SCREEN_MARGIN * merge_distance_m)      # NaN (no joint): kept
     n_groups = len(points)
@@ -713,8 +713,8 @@ def _may_coincide(xy: np.ndarray, weight: np.ndarray, min_joints: int, floor: np
     _gather_stacked gives them, floor (V,) the cameras' coincidence floor."""
     n_groups, _, n_views = weight.shape
     seen = weight > 0
-    low, high = extent(xy, seen[..., None], axis=1)                        # (P, V, 2)
-    size = vector_norm(high - low)                                         # (P, V)
+    low, high = masked_extent(xy, seen[..., None], axis=1)                 # (P, V, 2)
+    size = corner_diagonal(low, high, empty=np.nan)                        # (P, V)
     bits = np.packbits(seen, axis=1)                                       # (P, J / 8, V)
     shared, close = [], []
     for v in range(n_views):
@@ -730,8 +730,7 @@ def _may_coincide(xy: np.ndarray, weight: np.ndarray, min_joints: int, floor: np
         look = box_gap(low[a, v], high[a, v], low[b, v], high[b, v]) < limit
         a, b, count, limit = a[look], b[look], count[look], limit[look]
         both = seen[a, :, v] & seen[b, :, v]                                # (L, J)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(both, vector_norm(xy[a, :, v] - xy[b, :, v]), 0.0).sum(-1) / count
+        mean = mean_joint_distance(vector_norm(xy[a, :, v] - xy[b, :, v]), both)[0]
         close.append((a * n_groups + b)[mean < limit])
     n_shared = np.bincount(np.concatenate(shared), minlength=n_groups * n_groups)
     n_close = np.bincount(np.concatenate(close), minlength=n_groups * n_groups)
@@ -763,14 +762,13 @@ def _same_detections(xy: np.ndarray, weight: np.ndarray, min_joints: int, a: np.
     detector's duplicate box and the real one. xy (P, J, V, 2), weight (P, J, V) as
     _gather_stacked gives them."""
     seen = weight > 0
-    low, high = extent(xy, seen[..., None], axis=1)
-    size = vector_norm(high - low)                             # (P, V), NaN unseen
+    size = box_diagonal(np.swapaxes(xy, 1, 2), np.swapaxes(seen, 1, 2),
+                        empty=np.nan)                          # (P, V), NaN unseen
     both = seen[a] & seen[b]                                               # (K, J, V)
     dist = vector_norm(xy[a] - xy[b])                                      # (K, J, V)
-    count = both.sum(1)                                                    # (K, V)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(both, dist, 0.0).sum(1) / count
-        close = mean < coincidence_limit(size[a], size[b], floor, max_relative)
+    # joints last as views (summed in memory order over J: the numbers of .sum(1))
+    mean, count = mean_joint_distance(np.swapaxes(dist, 1, 2), np.swapaxes(both, 1, 2))
+    close = mean < coincidence_limit(size[a], size[b], floor, max_relative)   # (K, V)
     shared = count >= min_joints
     same = (shared & close).sum(-1)
     return (((same >= 1) & (same == shared.sum(-1))) | (same >= 2)) & (a != b)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .array_ops import cross3
+from .array_ops import cross3, masked_mean
 from .layouts import JointLayout, root_positions
 from .static_tf import StaticTransform
 from .types import Skeletons3D
@@ -38,11 +38,7 @@ def body_frames(positions: np.ndarray, layout: JointLayout) -> BodyFrames:
     positions = np.asarray(positions, np.float64)
     num_people = positions.shape[0]
     rotations = np.tile(np.eye(3), (num_people, 1, 1))
-    visible = np.isfinite(positions).all(-1)
-    with np.errstate(invalid="ignore"):
-        centroid = np.where(visible[..., None], positions, 0.0).sum(1) / np.maximum(
-            visible.sum(1), 1)[:, None]
-    centroid[visible.sum(1) == 0] = np.nan
+    centroid = masked_mean(positions, np.isfinite(positions).all(-1))   # NaN: no joint
     names = layout.joint_names
     if not all(n in names for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")):
         return BodyFrames(centroid, rotations, quaternions_xyzw(rotations))

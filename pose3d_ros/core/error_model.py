@@ -29,13 +29,13 @@ API
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from .array_ops import box_diagonal, finite_rows, row_counts
 from .layouts import H36M17
 from .left_right import crossed_pairs, exchange_pairs
 from .output_files import write_atomically
@@ -136,12 +136,9 @@ def _by_score(scores: np.ndarray, err: np.ndarray) -> dict[str, list]:
 
 def person_scale(points2d: np.ndarray) -> np.ndarray:
     """(..., J, 2) pixels -> (...,) diagonal of the 2D bounding box of the finite joints
-    (NaN when fewer than two)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN people give NaN
-        span = np.nanmax(points2d, axis=-2) - np.nanmin(points2d, axis=-2)
-    scale = np.linalg.norm(span, axis=-1)
-    return np.where(np.isfinite(points2d[..., 0]).sum(-1) >= 2, scale, np.nan)
+    (array_ops.box_diagonal; NaN when fewer than two: a scale to divide errors by)."""
+    seen = finite_rows(points2d)
+    return np.where(row_counts(seen) >= 2, box_diagonal(points2d, seen, empty=np.nan), np.nan)
 
 
 def _swap(points: np.ndarray, swapped: np.ndarray) -> np.ndarray:

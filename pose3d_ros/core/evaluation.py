@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import metrics
+from .array_ops import box_diagonal, mean_joint_distance
 from .camera import CameraModel
 from .layouts import JointLayout, convert_joints, root_positions
 from .messages import seconds_to_ns
@@ -637,12 +638,11 @@ def _image_pairs(pred: np.ndarray, ref: np.ndarray, camera: CameraModel, max_dis
     image: Hungarian on their mean keypoint distance over the reference person's size there
     (diagonal of its keypoints' box), at most max_distance. Returns pairs (K, 2) int
     (pred index, ref index)."""
-    from .tracking import image_size
     if not len(pred) or not len(ref):
         return np.zeros((0, 2), np.intp)
     r = camera.project(ref)
     return metrics.match_frame(camera.project(pred), r, max_distance=max_distance,
-                               ref_scale=np.maximum(image_size(r), 1.0))[0]
+                               ref_scale=np.maximum(box_diagonal(r, empty=0.0), 1.0))[0]
 
 
 def _root_errors(pred: np.ndarray, ref: np.ndarray, layout: JointLayout, center: np.ndarray
@@ -655,10 +655,7 @@ def _root_errors(pred: np.ndarray, ref: np.ndarray, layout: JointLayout, center:
     distance = np.abs(np.linalg.norm(root_a - center, axis=-1)
                       - np.linalg.norm(root_b - center, axis=-1))
     gap = np.linalg.norm((pred - root_a[:, None]) - (ref - root_b[:, None]), axis=-1)
-    known = np.isfinite(gap)
-    with np.errstate(invalid="ignore"):
-        shape = np.where(known, gap, 0.0).sum(-1) / known.sum(-1)
-    return distance, shape
+    return distance, mean_joint_distance(gap)[0]
 
 
 def _inside(uv: np.ndarray, camera: CameraModel) -> np.ndarray:

@@ -11,7 +11,15 @@ from typing import Sequence
 
 import numpy as np
 
-from .array_ops import finite_rows, row_counts, vector_norm
+from .array_ops import (
+    box_diagonal,
+    finite_rows,
+    masked_extent,
+    masked_mean,
+    mean_joint_distance,
+    row_counts,
+    vector_norm,
+)
 from .camera import CameraArrays
 from .ray_affinity import StackedDetections
 
@@ -61,17 +69,13 @@ def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: 
         return out
     r, c = rows[at_row], cols[at_col]
     seen = finite_rows(xy) & (stacked.score >= min_score)                # (N, J)
-    low, high = extent(xy, seen[..., None], axis=1)
-    size = vector_norm(high - low)                                                 # (N,)
+    size = box_diagonal(xy, seen, empty=np.nan)                                    # (N,)
     strength = detection_strength(stacked, min_score) if strength is None else strength
-    both = seen[r] & seen[c]                                                       # (K, J)
-    count = both.sum(-1)
+    mean, count = mean_joint_distance(vector_norm(xy[r] - xy[c]), seen[r] & seen[c])  # (K,)
     subset = count == seen[r].sum(-1)                    # row's joints all seen by the column
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(both, vector_norm(xy[r] - xy[c]), 0.0).sum(-1) / count
-        limit = coincidence_limit(size[r], size[c],
-                                  None if floor is None else floor[camera_of[r]], max_relative)
-        close = (count >= min_joints) & subset & (mean < limit)
+    limit = coincidence_limit(size[r], size[c],
+                              None if floor is None else floor[camera_of[r]], max_relative)
+    close = (count >= min_joints) & subset & (mean < limit)
     stronger = (strength[c] > strength[r]) | ((strength[c] == strength[r]) & (c < r))
     out[at_row, at_col] = close & stronger
     return out
@@ -147,7 +151,7 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
     assert arrays.bounds is not None
     valid = finite_rows(points)
     n_valid = row_counts(valid)
-    centre = np.where(valid[..., None], points, 0.0).sum(1) / np.maximum(n_valid, 1)[:, None]
+    centre = masked_mean(points, valid, 0.0)                  # 0: no joint (n_valid 0)
     cam = arrays.to_cameras(centre)                        # (P, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         xy = cam[..., :2] / cam[..., 2:3]
@@ -161,7 +165,7 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
     covered = np.zeros(inside.shape, bool)
     if camera_of.size:
         kp = stacked.xy                                                        # (N, J, 2)
-        box_low, box_high = extent(kp, np.isfinite(kp), axis=1)              # (N, 2)
+        box_low, box_high = masked_extent(kp, np.isfinite(kp), axis=1)       # (N, 2)
         grow = 0.2 * (box_high - box_low)
         at = xy[:, camera_of]                                                  # (P, N, 2)
         contains = ((at >= box_low - grow) & (at <= box_high + grow)).all(-1)
@@ -180,17 +184,11 @@ def _inner_bounds(arrays: CameraArrays) -> tuple[np.ndarray, np.ndarray]:
     return low + margin, high - margin
 
 
-def extent(values: np.ndarray, mask: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Min and max of the masked values along axis; NaN where nothing is masked. The mask
-    selects finite values (as the callers' masks of seen keypoints do)."""
-    masked = np.where(mask, values, np.nan)
-    return np.fmin.reduce(masked, axis=axis), np.fmax.reduce(masked, axis=axis)   # skip NaN
-
-
 def box_gap(low_a: np.ndarray, high_a: np.ndarray, low_b: np.ndarray, high_b: np.ndarray
             ) -> np.ndarray:
-    """Euclidean distance between axis-aligned boxes, e.g. extent()'s (corners (..., D),
-    broadcast; 0 where they overlap, NaN where a corner is): a lower bound of the distance
-    between any point of one and any point of the other, so of any mean of such distances."""
+    """Euclidean distance between axis-aligned boxes, e.g. array_ops.masked_extent()'s
+    (corners (..., D), broadcast; 0 where they overlap, NaN where a corner is): a lower bound
+    of the distance between any point of one and any point of the other, so of any mean of
+    such distances."""
     apart = np.maximum(np.maximum(low_b - high_a, low_a - high_b), 0.0)
     return vector_norm(apart)

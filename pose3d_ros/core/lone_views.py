@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .array_ops import box_diagonal
 from .camera import CameraArrays
 
 
@@ -126,7 +127,7 @@ def unexplained_detections(arrays: CameraArrays, xy: np.ndarray, score: np.ndarr
         return candidate
     rows = np.flatnonzero(candidate)
     own = np.where(confident[rows, :, None], xy[rows], np.nan)                # (C, J, 2)
-    size = np.hypot(*(np.nanmax(own, axis=1) - np.nanmin(own, axis=1)).T)   # (C,)
+    size = box_diagonal(xy[rows], confident[rows], empty=np.nan)             # (C,)
     shown = projected_normalised(arrays, published[:, torso])[camera_of[rows]]  # (C, P, T, 2)
     own_torso = np.broadcast_to(own[:, None, torso], shown.shape)
     both = np.isfinite(own_torso).all(-1) & np.isfinite(shown).all(-1)       # (C, P, T)

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.cluster.vq import kmeans2
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import masked_centre, masked_rigid_fit
+from .array_ops import masked_centre, masked_rigid_fit, mean_joint_distance
 
 PCK_THRESHOLD_M = 0.150
 AUC_THRESHOLDS_M = np.linspace(0.0, 0.150, 31)
@@ -428,7 +428,7 @@ def mean_joint_distances(pred: np.ndarray, ref: np.ndarray,
     if missing_cost is not None:
         lacking = np.isnan(pred).any(-1)[:, None, :] & np.isfinite(ref).all(-1)[None, :, :]
         d = np.where(lacking, missing_cost, d)
-    return _nanmean_axis(d.reshape(-1, d.shape[-1]).T, axis=0).reshape(d.shape[:2])
+    return mean_joint_distance(d)[0]
 
 
 def match_people(pred: Sequence[np.ndarray], ref: Sequence[np.ndarray], *,

@@ -34,7 +34,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .array_ops import finite_rows, masked_mean, nanmedian_axis, row_counts, vector_norm
+from .array_ops import (
+    box_diagonal,
+    finite_rows,
+    masked_mean,
+    mean_joint_distance,
+    nanmedian_axis,
+    vector_norm,
+)
 from .layouts import JointLayout
 from .left_right import exchange_pairs, left_right_pairs, limb_levels, pair_distances
 
@@ -272,9 +279,7 @@ class CentreHistory:
 def _mean_joint_distance(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean distance over the joints both skeletons have (0 where none) and their count, of
     skeletons a, b (..., J, 3) broadcast together -> (...) each."""
-    dist = vector_norm(a - b)
-    valid = np.isfinite(dist)
-    return masked_mean(dist[..., None], valid, empty=0.0)[..., 0], row_counts(valid)
+    return mean_joint_distance(vector_norm(a - b), empty=0.0)
 
 
 # A confirmed one-camera track matched again after a gap longer than this (s) is published
@@ -443,12 +448,13 @@ class ImageTracker:
             # it took over a confirmed track at once and was published 40-300 m away; both
             # found by a review).
             seen = np.isfinite(dist)
-            size = np.minimum(image_size(self._keypoints)[:, None], image_size(keypoints)[None])
+            size = np.minimum(box_diagonal(self._keypoints, empty=0.0)[:, None],
+                              box_diagonal(keypoints, empty=0.0)[None])   # 0: no joint
             median = nanmedian_axis(np.where(seen, dist, np.nan), -1)               # (T, P)
             wild = seen & (dist > np.maximum(_WILD_JOINT_MEDIANS * median,
                                              p.max_distance * size)[..., None])
             used = seen & ~wild
-            relative = masked_mean(dist[..., None], used)[..., 0] / np.maximum(size, 1.0)
+            relative = mean_joint_distance(dist, used)[0] / np.maximum(size, 1.0)
             gate = p.max_distance + p.gate_growth_per_s * np.maximum(horizon - 1e-9, 0.0)
             cost = np.where(relative <= gate[:, None], relative, _UNMATCHABLE)  # NaN: none
             rows, cols = linear_sum_assignment(cost)
@@ -512,7 +518,7 @@ class ImageTracker:
         share of relabelled time (relabel_window_s) after this frame. A track back after a gap
         takes the detector's labels (its limbs have moved since: the prediction cannot
         tell)."""
-        size = np.maximum(image_size(observed), 1.0)[:, None]
+        size = np.maximum(box_diagonal(observed, empty=0.0), 1.0)[:, None]
         straight, crossed = pair_distances(observed, predicted, pairs)
         min_error = _RELABEL_MIN_SHARE * size
         with np.errstate(invalid="ignore"):
@@ -579,15 +585,6 @@ def _limb_bone_change(parents_at: np.ndarray, observed: np.ndarray, last: np.nda
                 + np.abs(np.linalg.norm(pr - right_child, axis=-1) - before_r))
 
     return change(cl, cr), change(cr, cl)
-
-
-def image_size(keypoints: np.ndarray) -> np.ndarray:
-    """(P, J, 2) pixels -> (P,) diagonal of each person's keypoint bounding box (pixels)."""
-    seen = np.isfinite(keypoints).all(-1, keepdims=True)
-    high = np.where(seen, keypoints, -np.inf).max(axis=1)
-    low = np.where(seen, keypoints, np.inf).min(axis=1)
-    extent = np.where(np.isfinite(high - low), high - low, 0.0)
-    return np.hypot(extent[:, 0], extent[:, 1])
 
 
 def smoothed_velocity(previous: np.ndarray, step: np.ndarray, dt: np.ndarray,
