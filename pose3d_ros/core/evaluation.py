@@ -33,6 +33,7 @@ from . import metrics
 from .array_ops import box_diagonal, mean_joint_distance
 from .camera import CameraModel
 from .layouts import JointLayout, convert_joints, root_positions
+from .lifting.root_placement import bone_lengths, length_cv
 from .messages import seconds_to_ns
 from .types import METHOD_UNKNOWN, ONE_VIEW_METHODS, Skeletons3D
 
@@ -538,18 +539,12 @@ def stability(track: SkeletonTrack, *, input_stamps_ns: np.ndarray | None = None
                                                   axis=-1)
     steps = np.abs(np.diff(depth, axis=0)) / frames_apart[:, None]
     steps = steps[np.isfinite(steps)]
-    a, b = layout.bones_array.T
-    bones = np.linalg.norm(positions[:, a] - positions[:, b], axis=-1)   # (N, B)
+    bones = bone_lengths(positions, layout)                 # (N, B)
     by_id = np.argsort(id_index, kind="stable")          # each id's rows in frame order
     starts = np.searchsorted(id_index[by_id], np.arange(U + 1))
-    cv = np.full((U, len(a)), np.nan)
-    for u in range(U):
-        own = bones[by_id[starts[u]:starts[u + 1]]]      # (n_u, B)
-        count = np.isfinite(own).sum(0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.nanmean(np.where(count[None] > 0, own, 0.0), axis=0)
-            std = np.nanstd(np.where(count[None] > 0, own, 0.0), axis=0)
-        cv[u] = np.where(count >= min_frames, std / mean, np.nan)
+    cv = np.full((U, bones.shape[1]), np.nan)
+    for u in range(U):                                   # per person: their own frames
+        cv[u] = length_cv(bones[by_id[starts[u]:starts[u + 1]]], min_frames)
     one_view = sum(int(np.isin(f.methods(), ONE_VIEW_METHODS).sum()) for f in track.frames)
     names = tuple(f"{layout.joint_names[i]}-{layout.joint_names[j]}" for i, j in layout.bones)
     return Stability(people, ids, present, depth, steps, cv, int((~answered).sum()), len(stamps),

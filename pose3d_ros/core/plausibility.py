@@ -38,7 +38,7 @@ import numpy as np
 
 from .array_ops import finite_rows, nanmedian_axis, row_counts, vector_norm
 from .layouts import H36M17, JointLayout
-from .lifting.root_placement import BodySizePrior
+from .lifting.root_placement import BodySizePrior, bone_lengths
 from .synthetic import canonical_pose
 
 CANONICAL_HEIGHT_M = 1.75     # standing height of synthetic.canonical_pose
@@ -127,8 +127,7 @@ def bone_ratios(points: np.ndarray, layout: JointLayout) -> np.ndarray:
     """(P, B) each bone's length in points (P, J, 3) metres over the canonical body's
     (reference_body(layout).bones order); NaN where an end is unknown."""
     ref = reference_body(layout)
-    with np.errstate(invalid="ignore"):
-        return vector_norm(points[:, ref.bones[:, 0]] - points[:, ref.bones[:, 1]]) / ref.lengths
+    return bone_lengths(points, layout) / ref.lengths
 
 
 def median_scale(ratios: np.ndarray, bones: np.ndarray | None = None) -> np.ndarray:
@@ -147,8 +146,7 @@ def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
         raise ValueError(f"expected (P, {layout.num_joints}, 3) points, got {points.shape}")
     ref = reference_body(layout)
     reference = ref.lengths if p.reference == "canonical" else _proportions(layout)
-    a, b = ref.bones[:, 0], ref.bones[:, 1]
-    lengths = vector_norm(points[:, a] - points[:, b])            # (P, B)
+    lengths = bone_lengths(points, layout)                        # (P, B)
     ratio = lengths / reference
     checked_ratio = np.where(checked_bones(layout, p), ratio, np.nan)
     n_checked = np.isfinite(checked_ratio).sum(1)

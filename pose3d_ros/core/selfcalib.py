@@ -25,6 +25,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .array_ops import nanmedian_axis
 from .camera import CameraModel, Rig
 from .crossview import (
     MORE_FRAMES_HINT,
@@ -33,7 +34,7 @@ from .crossview import (
     associate_uncalibrated,
 )
 from .layouts import BLAZEPOSE33, JointLayout
-from .lifting.root_placement import H36M17_BONE_FRACTIONS
+from .lifting.root_placement import H36M17_BONE_FRACTIONS, bone_lengths
 from .rig_comparison import compare_rigs
 from .selfcalib_checks import (
     CalibrationRefusedError,
@@ -108,15 +109,14 @@ def _limb_scale(points: np.ndarray, layout: JointLayout, person_height_m: float 
                 bone_lengths_m: dict[tuple[str, str], float] | None) -> float:
     """Metres per reconstruction unit from limb lengths. points: (N, J, 3)."""
     prior = _limb_prior(person_height_m, bone_lengths_m)
-    ratios = []
-    for (a, b), length in prior.items():
-        if a not in layout.joint_names or b not in layout.joint_names:
-            continue
-        d = np.linalg.norm(points[:, layout.index(a)] - points[:, layout.index(b)], axis=-1)
-        d = d[np.isfinite(d) & (d > 0)]
-        if d.size:
-            ratios.append(length / np.median(d))
-    if not ratios:
+    limbs = [limb for limb in prior if all(j in layout.joint_names for j in limb)]
+    measured = bone_lengths(points, np.array([layout.indices(limb) for limb in limbs],
+                                             np.intp).reshape(-1, 2))            # (N, L)
+    usable = np.isfinite(measured) & (measured > 0)
+    median = nanmedian_axis(np.where(usable, measured, np.nan), axis=0)         # (L,)
+    ratios = np.array([prior[limb] for limb in limbs]) / median
+    ratios = ratios[np.isfinite(ratios)]
+    if not ratios.size:
         raise ValueError(f"layout {layout.name}: none of the prior bones {list(prior)} could be "
                          "measured; cannot fix the metric scale")
     return float(np.median(ratios))

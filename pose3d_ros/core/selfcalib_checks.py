@@ -63,6 +63,7 @@ from .array_ops import vector_norm
 from .camera import CameraModel, Rig
 from .crossview import sampson_px
 from .layouts import JointLayout
+from .lifting.root_placement import bone_lengths, length_cv
 from .triangulation import triangulate
 
 
@@ -764,16 +765,15 @@ def body_front_share(points: np.ndarray, layout: JointLayout) -> float:
 
 def limb_length_cv(points: np.ndarray, layout: JointLayout,
                    limbs: Sequence[tuple[str, str]]) -> float:
-    """Median over `limbs` of std / mean of the limb's length over the samples (N, J, 3)."""
-    cvs = []
-    for a, b in limbs:
-        if a not in layout.joint_names or b not in layout.joint_names:
-            continue
-        d = np.linalg.norm(points[:, layout.index(a)] - points[:, layout.index(b)], axis=-1)
-        d = d[np.isfinite(d)]
-        if d.size >= 5:
-            cvs.append(np.std(d) / np.mean(d))
-    return float(np.median(cvs)) if cvs else float("nan")
+    """Median over `limbs` (those of the layout, measured in >= 5 samples) of std / mean of
+    the limb's length over the samples (N, J, 3) (root_placement.length_cv)."""
+    pairs = [layout.indices((a, b)) for a, b in limbs
+             if a in layout.joint_names and b in layout.joint_names]
+    if not pairs:
+        return float("nan")
+    cvs = length_cv(bone_lengths(points, np.array(pairs)), 5)
+    cvs = cvs[np.isfinite(cvs)]
+    return float(np.median(cvs)) if cvs.size else float("nan")
 
 
 def seen_by_the_others(rig: Rig, keypoints: np.ndarray, scores: np.ndarray,

@@ -51,6 +51,7 @@ from pose3d_ros.core.data_paths import DEMO_FPS, calibration_path, video_paths
 from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, load_demo_2d
 from pose3d_ros.core.layouts import BLAZEPOSE33, JointLayout
 from pose3d_ros.core.left_right import mirror_index
+from pose3d_ros.core.lifting.root_placement import bone_lengths, length_cv
 from pose3d_ros.core.output_files import (
     add_common_arguments,
     int_at_least,
@@ -85,15 +86,12 @@ def bone_length_cv(points: np.ndarray, layout: JointLayout = BLAZEPOSE33,
                    limbs: list[tuple[str, str]] = LIMBS) -> dict[str, float]:
     """Coefficient of variation over time (std / mean) of each limb length.
 
-    points: (F, J, 3) metres. Returns {"a-b": cv} for limbs measured in >= 10 frames.
+    points: (F, J, 3) metres. Returns {"a-b": cv} for limbs measured in >= 10 frames
+    (root_placement.length_cv).
     """
-    out = {}
-    for a, b in limbs:
-        d = np.linalg.norm(points[:, layout.index(a)] - points[:, layout.index(b)], axis=-1)
-        d = d[np.isfinite(d)]
-        if d.size >= 10:
-            out[f"{a}-{b}"] = float(np.std(d) / np.mean(d))
-    return out
+    cvs = length_cv(bone_lengths(points, np.array([layout.indices(pair) for pair in limbs])), 10)
+    return {f"{a}-{b}": float(cv) for (a, b), cv in zip(limbs, cvs, strict=True)
+            if np.isfinite(cv)}
 
 
 def leave_one_camera_out(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, *,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..array_ops import vector_norm
 from ..layouts import H36M17, JointLayout
 
 if TYPE_CHECKING:
@@ -85,10 +86,25 @@ class BodySizePrior:
                              "give bone_lengths_m") from err
 
 
-def bone_lengths(points: np.ndarray, layout: JointLayout = H36M17) -> np.ndarray:
-    """(..., J, 3) -> (..., B) bone lengths (NaN where a joint is missing)."""
-    bones = layout.bones_array
-    return np.linalg.norm(points[..., bones[:, 0], :] - points[..., bones[:, 1], :], axis=-1)
+def bone_lengths(points: np.ndarray, bones: JointLayout | np.ndarray = H36M17) -> np.ndarray:
+    """(..., J, 3) -> (..., B) bone lengths in the points' units (NaN where a joint is
+    missing): the package's one bone-length computation. bones: a layout (its bones, in its
+    order) or (B, 2) joint index pairs (any subset, e.g. the limbs)."""
+    pairs = bones.bones_array if isinstance(bones, JointLayout) else np.asarray(bones, np.intp)
+    return vector_norm(points[..., pairs[:, 0], :] - points[..., pairs[:, 1], :])
+
+
+def length_cv(lengths: np.ndarray, min_samples: int) -> np.ndarray:
+    """(N, B) lengths over N samples (NaN unknown) -> (B,) each column's coefficient of
+    variation, std / mean over its finite samples (population std); NaN with fewer than
+    min_samples of them: how much a bone's length varies over time (a person's bones do not
+    change length, an estimate of them does)."""
+    lengths = np.asarray(lengths, np.float64)
+    count = np.isfinite(lengths).sum(0)
+    some = np.where(count[None] > 0, lengths, 0.0)     # (no warning for an empty column)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cv = np.nanstd(some, axis=0) / np.nanmean(some, axis=0)
+    return np.where(count >= min_samples, cv, np.nan)
 
 
 _BONES = np.array(H36M17.bones, np.intp)                     # (B, 2) parent, child
