@@ -338,3 +338,9 @@ def test_no_wrong_ray_at_the_edge_of_a_strongly_distorted_or_fisheye_lens():
     beyond = fisheye.normalized_to_pixels(np.array([[2.1, 0.0], [2.0, 0.5]]))
     for xy in (fisheye.undistort(beyond), undistort_normalised(fisheye, beyond)):
         assert np.isnan(xy).all(), xy
+    # ... and the image's rectangle is bounded by the border points that have a ray (a
+    # review: the corners' NaN made every bound NaN, which turned off the check of the
+    # people this camera should see)
+    from pose3d_ros.core.camera import CameraArrays
+    bounds = CameraArrays.from_cameras([fisheye]).bounds[0]
+    assert np.isfinite(bounds).all() and bounds[0] < -4 and bounds[2] > 4, bounds

@@ -262,3 +262,14 @@ def test_predictions_are_laid_out_per_reference_person():
     np.testing.assert_allclose(matched[0], ref[0] + 0.01)
     assert np.isnan(matched[1, 0]).all()
     np.testing.assert_allclose(matched[1, 1], ref[1, 1] + 0.02)
+
+
+def test_an_infinite_missing_cost_makes_a_pair_unmatchable():
+    """missing_cost=inf (a joint the reference has and the prediction lacks rules the pair
+    out) gave the mean of the other joints once the mean went through the shared helper,
+    which counts finite distances only (a review of that consolidation)."""
+    pred = np.array([[[0.0, 0.0, 0.0], [np.nan, np.nan, np.nan]]])
+    ref = np.array([[[0.25, 0.0, 0.0], [1.0, 0.0, 0.0]]])
+    assert metrics.mean_joint_distances(pred, ref)[0, 0] == 0.25
+    assert metrics.mean_joint_distances(pred, ref, missing_cost=1.0)[0, 0] == 0.625
+    assert metrics.mean_joint_distances(pred, ref, missing_cost=np.inf)[0, 0] == np.inf

@@ -66,16 +66,18 @@ def _undistort_equidistant(xd: np.ndarray, c: np.ndarray) -> np.ndarray:
     coefficients c (4,) -> undistorted normalised points (..., 2): Newton on theta (the angle
     off the optical axis) from theta_d = |xd|; NaN where theta is 90 degrees or more (no
     point of the image plane; the ray points sideways or back) or not found."""
+    k1, k2, k3, k4 = (float(v) for v in c)       # (Python floats: cheaper on small arrays)
     theta_d = np.sqrt(np.sum(xd * xd, axis=-1))
     theta = theta_d.copy()
     for _ in range(_UNDISTORT_ITERATIONS):
         t2 = theta * theta
-        f = theta * (1 + t2 * (c[0] + t2 * (c[1] + t2 * (c[2] + t2 * c[3])))) - theta_d
-        df = 1 + t2 * (3 * c[0] + t2 * (5 * c[1] + t2 * (7 * c[2] + 9 * t2 * c[3])))
+        f = theta * (1 + t2 * (k1 + t2 * (k2 + t2 * (k3 + t2 * k4)))) - theta_d
+        df = 1 + t2 * (3 * k1 + t2 * (5 * k2 + t2 * (7 * k3 + 9 * t2 * k4)))
         theta = theta - f / df
+        if not (np.abs(f) > 1e-11).any():     # this step's error is about f squared: done
+            break
     t2 = theta * theta
-    miss = np.abs(theta * (1 + t2 * (c[0] + t2 * (c[1] + t2 * (c[2] + t2 * c[3]))))
-                  - theta_d)
+    miss = np.abs(theta * (1 + t2 * (k1 + t2 * (k2 + t2 * (k3 + t2 * k4)))) - theta_d)
     with np.errstate(invalid="ignore", divide="ignore"):
         usable = (theta >= 0) & (theta < np.pi / 2 - 1e-9) & (miss <= UNDISTORT_TOLERANCE)
         scale = np.where(theta_d > 1e-12, np.tan(theta) / theta_d, 1.0)
@@ -250,22 +252,27 @@ class CameraModel:
             px, py = nx, ny
             if step < 1e-11:  # normalised units: far below 1e-6 px
                 break
-        return self._polished(np.stack([px, py], axis=-1), xd)
+        return self.polish_undistorted(np.stack([px, py], axis=-1), xd)
 
-    def _polished(self, xy: np.ndarray, xd: np.ndarray, steps: int = 8) -> np.ndarray:
+    def polish_undistorted(self, xy: np.ndarray, xd: np.ndarray, steps: int = 6) -> np.ndarray:
         """Undistorted guesses xy (..., 2) of the distorted normalised points xd (..., 2):
         where distort(xy) misses xd by more than UNDISTORT_TOLERANCE, Newton steps (the
         fixed point creeps or oscillates near the corners of strongly distorted lenses),
         then NaN where still missed (no ray is better than a wrong one)."""
-        miss = vector_norm(self.distort(xy) - xd) > UNDISTORT_TOLERANCE
+        miss = ~(vector_norm(self.distort(xy) - xd) <= UNDISTORT_TOLERANCE) & \
+            np.isfinite(xd).all(-1)
         if not miss.any():
             return xy
-        guess, target = xy[miss], xd[miss]
-        h = 1e-7
+        guess, target = np.nan_to_num(xy[miss]), xd[miss]     # (M, 2), from a finite start
+        h = 1e-8
         for _ in range(steps):
-            residual = self.distort(guess) - target                                  # (M, 2)
-            jx = (self.distort(guess + [h, 0.0]) - self.distort(guess - [h, 0.0])) / (2 * h)
-            jy = (self.distort(guess + [0.0, h]) - self.distort(guess - [0.0, h])) / (2 * h)
+            distorted = self.distort(guess)
+            residual = distorted - target                                            # (M, 2)
+            if (vector_norm(residual) <= UNDISTORT_TOLERANCE).all():
+                break
+            # the Jacobian by forward differences (2 calls; Newton still converges)
+            jx = (self.distort(guess + [h, 0.0]) - distorted) / h
+            jy = (self.distort(guess + [0.0, h]) - distorted) / h
             det = jx[:, 0] * jy[:, 1] - jy[:, 0] * jx[:, 1]
             with np.errstate(invalid="ignore", divide="ignore"):
                 dx = (jy[:, 1] * residual[:, 0] - jy[:, 0] * residual[:, 1]) / det
@@ -472,7 +479,12 @@ def _normalised_bounds(camera: CameraModel) -> np.ndarray:
                                         [w / 2, h], [0, h], [0, h / 2]], np.float64))
     left, top, right, bottom = border[[0, 6, 7], 0], border[[0, 1, 2], 1], \
         border[[2, 3, 4], 0], border[[4, 5, 6], 1]
-    return np.array([left.max(), top.max(), right.min(), bottom.min()])
+    # a border point with no ray (a fisheye's corner past 90 degrees) bounds nothing; a
+    # side with none reaches beyond any point (a review: NaN bounds turned the camera's
+    # check of people it should see off)
+    return np.array([np.fmax.reduce(left, initial=-np.inf), np.fmax.reduce(top, initial=-np.inf),
+                     np.fmin.reduce(right, initial=np.inf),
+                     np.fmin.reduce(bottom, initial=np.inf)])
 
 
 @dataclass(frozen=True, eq=False)

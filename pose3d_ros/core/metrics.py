@@ -428,7 +428,10 @@ def mean_joint_distances(pred: np.ndarray, ref: np.ndarray,
     if missing_cost is not None:
         lacking = np.isnan(pred).any(-1)[:, None, :] & np.isfinite(ref).all(-1)[None, :, :]
         d = np.where(lacking, missing_cost, d)
-    return mean_joint_distance(d)[0]
+    # over the joints that have a distance (not NaN): an infinite missing_cost or distance
+    # makes the pair's mean infinite, unmatchable (a review: the shared helper's default mask,
+    # finite distances only, left such joints out)
+    return mean_joint_distance(d, ~np.isnan(d))[0]
 
 
 def match_people(pred: Sequence[np.ndarray], ref: Sequence[np.ndarray], *,

@@ -266,8 +266,8 @@ class TransformTree:
         """Forget every /tf history, static transforms kept: the clock went back (a
         simulator reset, a replay looping on /clock), so the samples of the old time line
         must not meet the new one's (a review: a robot reset from x = 6 m to x = 20 m less
-        than history_s back was looked up halfway between the two runs). tf2_ros's buffer
-        clears itself on a jump back in time the same way."""
+        than history_s back was looked up halfway between the two runs). The node clears a
+        tf2_ros buffer the same way (one made without a node does not follow /clock)."""
         self._timed.clear()
         self._newest_stamp = self._pruned_at = -math.inf
 

@@ -68,16 +68,41 @@ def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
                                    criteria=criteria).reshape(-1, 2)
     else:
         return camera.undistort(pixels)
-    if _opencv_may_miss(camera):
+    if np.asarray(camera.dist).any():
         # OpenCV returns a wrong ray without a word where its inversion stops short (near
-        # the corners of strongly distorted lenses) or clamps a fisheye's angle at 90
-        # degrees: those points go through CameraModel.undistort (polished, or NaN)
-        distorted = camera.pixels_to_normalized(points.reshape(-1, 2))
-        missed = ~(vector_norm(camera.distort(flat) - distorted) <= UNDISTORT_TOLERANCE)
-        if missed.any():
-            flat[missed] = camera.undistort(points.reshape(-1, 2)[missed])
+        # the corners of strongly distorted lenses, far outside the image) or clamps a
+        # fisheye's angle at 90 degrees: the points it may have missed (every point of a
+        # camera where it can miss, else those beyond the grid _opencv_may_miss checks) are
+        # distorted again, and the missed ones polished by Newton steps from OpenCV's answer
+        # (a fisheye's by its own inversion), or NaN
+        uv = points.reshape(-1, 2)
+        maybe = np.ones(len(uv), bool) if _opencv_may_miss(camera) else _beyond_grid(
+            uv, camera.width, camera.height)
+        if maybe.any():
+            distorted = camera.pixels_to_normalized(uv[maybe])
+            missed = ~(vector_norm(camera.distort(flat[maybe]) - distorted)
+                       <= UNDISTORT_TOLERANCE)
+            if missed.any():
+                rows = np.flatnonzero(maybe)[missed]
+                # past a fisheye's 90-degree clamp OpenCV's answer is no start: its own
+                # inversion (CameraModel.undistort)
+                clamped = (vector_norm(distorted[missed]) >= np.pi / 2
+                           if camera.distortion_model == "equidistant"
+                           else np.zeros(len(rows), bool))
+                flat[rows[~clamped]] = camera.polish_undistorted(flat[rows[~clamped]],
+                                                                 distorted[missed][~clamped])
+                if clamped.any():
+                    flat[rows[clamped]] = camera.undistort(uv[rows[clamped]])
     out[seen] = flat
     return out
+
+
+def _beyond_grid(uv: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(N,) bool: pixels (N, 2) outside the region whose grid _opencv_misses checks (the
+    image and a fifth of it beyond each edge)."""
+    w, h = 0.2 * (width - 1), 0.2 * (height - 1)
+    return (uv[:, 0] < -w) | (uv[:, 0] > width - 1 + w) | (uv[:, 1] < -h) | \
+        (uv[:, 1] > height - 1 + h)
 
 
 def _opencv_may_miss(camera: CameraModel) -> bool:

@@ -660,12 +660,16 @@ class RigNodeBase(PoseNodeBase):
             return self.tf_tree.lookup(frame, self.fixed_frame, stamp)
 
     def _on_clock_jump(self, jump: Any) -> None:
-        """PoseNodeBase's restart on a jump back of the clock, and the node's own /tf
-        history (without tf2_ros) forgotten, as tf2_ros's buffer forgets its own."""
+        """PoseNodeBase's restart on a jump back of the clock, and the /tf history of the old
+        time line forgotten: the node's own tree (without tf2_ros; static transforms kept),
+        or tf2_ros's buffer, which the node makes without a node, so it follows the system
+        clock and not /clock (a review: the buffer's own jump handling never fires here)."""
         super()._on_clock_jump(jump)
         if self.tf_tree is not None:
             with self._tf_lock:
                 self.tf_tree.forget_timed()
+        if self.tf_buffer is not None:      # (not installable from PyPI: not tested here)
+            self.tf_buffer.clear()
 
     def _subscribe_tf(self) -> None:
         """Without tf2_ros: collect the latched /tf_static transforms and the stamped /tf
