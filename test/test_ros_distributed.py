@@ -679,6 +679,39 @@ def test_sets_of_one_camera_are_left_out_of_a_rig_without_a_monocular_path():
     assert not [m for m in mine if "no_3d" in m or "gives no 3D" in m and "taken" not in m]
 
 
+def test_a_camera_whose_input_waits_for_camera_info_is_not_told_silent():
+    """A review: a camera whose input came all along but waited for its camera_info (or
+    came stamped from the future) was logged "no frame for 1.0 s or more ... (stale)" and
+    read state 'stale' on /diagnostics: its frames are refused before the synchroniser,
+    which took it for silent. It now reads 'refused', told by its own rejections only."""
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.detection.cache import detect_video_set
+
+    names = ("cam01", "cam02")
+    rig = load_rig(calibration_path("single"))
+    found = detect_video_set(video_paths("single")[:2], DEFAULT_DETECTOR)
+    started = time.time()
+    with _fusion_fed_by_hand(names, {"sync.min_views": 1, "monocular_method": "lifter",
+                                     "output_layout": "h36m17"}) as (
+            fusion, executor, logs, twod, infos, outputs):
+        assert spin_until(executor, lambda: "cam01" in fusion.calibrated, 10,
+                          tick=lambda: infos["cam01"].publish(camera_model_to_info(rig["cam01"])))
+        for k in range(25):                        # 2.5 s at 10 Hz; cam02 never calibrated
+            for n, detections in zip(names, found, strict=True):
+                twod[n].publish(detections_to_msg(detections.frame(k % 5), Header(
+                    stamp=seconds_to_stamp(70.0 + k / 10), frame_id=rig[n].frame_id)))
+            spin_until(executor, lambda: False, 0.1)
+        spin_until(executor, lambda: False, 0.5)
+        report = fusion.health.report(seconds_to_stamp(0.0), time.monotonic(), fusion.sync)
+    states = {s.name: dict((v.key, v.value) for v in s.values) for s in report.status}
+    cam02 = next(v for name, v in states.items() if name.endswith("camera cam02"))
+    assert cam02["state"] == "refused" and int(cam02["rejected_no_camera_info"]) >= 20, cam02
+    mine = [m.msg for m in logs if m.stamp.sec + m.stamp.nanosec * 1e-9 >= started]
+    assert not [m for m in mine if "(stale)" in m], mine
+    assert len(outputs) >= 10                     # cam01's sets, placed by the lifter
+
+
 @pytest.mark.parametrize("background", [True, False])
 def test_person_search_in_background_reaches_the_detectors_of_both_nodes(background):
     """The parameter sets the two-stage back-end's background search in the detector node and

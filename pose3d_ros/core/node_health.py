@@ -324,8 +324,11 @@ class NodeHealth:
                                  self.node_name)]
         states = sync.camera_states(now) if sync is not None else {}
         for name, health in self.camera_items():
-            values = {"state": states.get(name, "n/a"),
-                      "calibrated": str(health.calibrated).lower()}
+            state = states.get(name, "n/a")
+            if state in ("stale", "waiting", "paused") and sync is not None and \
+                    health.image_within(now, sync.silent_after_s(name)):
+                state = "refused"      # its images come, refused before the synchroniser
+            values = {"state": state, "calibrated": str(health.calibrated).lower()}
             if sync is not None and name in sync.state:
                 cam = sync.state[name]
                 silent = states.get(name) in ("stale", "paused")
@@ -343,20 +346,23 @@ class NodeHealth:
             values.update({f"rejected_{k}": str(v) for k, v in rejected})
             values.update({_ALL_PEOPLE_KEYS[k]: str(v) for k, v in people.items()})
             level, message = OK, "ok"
-            if states.get(name) == "stale":
+            if state == "stale":
                 never = sync is not None and name in sync.state and \
                     sync.state[name].frames_in == 0
                 level, message = WARN, ("stale: no frame yet while the others send (not waited "
                                         "for)" if never else
                                         "stale: no frame within stale_after_s (or two of "
                                         "its frame intervals, when longer)")
-            elif states.get(name) == "paused":
+            elif state == "paused":
                 level, message = WARN, ("paused: no frame within stale_after_s (or two of its "
                                         "frame intervals, when longer; still waited for: not "
                                         "yet stale)")
             elif not health.calibrated and health.image_within(now, LOSS_HORIZON_S):
                 level, message = WARN, "images arrive, no valid camera_info yet"
-            elif states.get(name) == "waiting":
+            elif state == "refused":
+                level, message = WARN, ("images arrive and are refused before the frame "
+                                        f"sets: {health.last_rejection or 'see rejected_*'}")
+            elif state == "waiting":
                 level, message = WARN, "waiting for the first frame"
             elif not health.calibrated:
                 level, message = WARN, "waiting for a valid camera_info"

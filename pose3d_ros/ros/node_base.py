@@ -502,7 +502,10 @@ class PoseNodeBase(LifecycleNode):
             reason = self.sync.add(camera, stamp, payload, now)
             resets, silent_after_s = self.sync.time_resets, self.sync.silent_after_s(camera)
         clock_before, self._clock_at_frame[camera] = self._clock_at_frame.get(camera), clock
-        if reason in BAD_STAMP_REASONS:
+        if reason == "late":      # (a review: "after nan s", the camera's own last stamp)
+            self.reject(camera, reason, f"camera {camera!r}: stamp {stamp:.6f} s came after "
+                        "its instant's frame set was processed or given up (late)")
+        elif reason in BAD_STAMP_REASONS:
             self.reject(camera, reason, f"camera {camera!r}: stamp {stamp:.6f} s after "
                         f"{last if last is not None else float('nan'):.6f} s ({reason})")
         elif reason is None and last is not None and stamp - last > silent_after_s:
@@ -699,6 +702,11 @@ class PoseNodeBase(LifecycleNode):
         assert self.sync is not None
         for name, state in self.sync.camera_states(now).items():
             before = self._camera_states_told.get(name)
+            if state == "stale" and self._images_refused(name, now):
+                # its images come but are refused before the synchroniser (no camera_info
+                # yet, stamps from the future), each told by its own rejection: "no frame"
+                # was false (a review)
+                state = "refused"
             if state == "stale" and before != "stale":
                 self.get_logger().warning(
                     f"camera {name!r}: no frame for {self.sync.silent_after_s(name):.1f} s or "
@@ -706,6 +714,13 @@ class PoseNodeBase(LifecycleNode):
             elif before == "stale" and state == "ok":
                 self.get_logger().info(f"camera {name!r}: frames again, back in the sets")
             self._camera_states_told[name] = state
+
+    def _images_refused(self, camera: str, now: float) -> bool:
+        """Whether the camera's images arrive (within its silence limit) while the
+        synchroniser, which they do not reach, takes it for silent."""
+        assert self.sync is not None
+        health = self.health.cameras.get(camera) if self.health is not None else None
+        return health is not None and health.image_within(now, self.sync.silent_after_s(camera))
 
     def _tell_output_stall(self, now: float, arriving: bool) -> None:
         """Log images arriving STALL_LOG_AFTER_S without an output (WARN, with the inputs

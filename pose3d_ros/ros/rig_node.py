@@ -135,9 +135,10 @@ class RigNodeBase(PoseNodeBase):
         at configure and on /diagnostics."""
         if lifter is not None or len(config.camera_names) < 2 or config.sync.min_views > 1:
             return config.sync
-        self.get_logger().info(
-            "sync.min_views 1 is taken as 2: without a monocular path (monocular_method "
-            f"{config.monocular_method!r}) a set of one camera gives no 3D")
+        if config.monocular_method == "none":    # (else _make_lifter's warning said it)
+            self.get_logger().info(
+                "sync.min_views 1 is taken as 2: without a monocular path (monocular_method "
+                "'none') a set of one camera gives no 3D")
         self._configured_values |= {"sync.min_views": "2 (1 asked; no monocular path)"}
         return replace(config.sync, min_views=2)
 
@@ -167,9 +168,9 @@ class RigNodeBase(PoseNodeBase):
                                                        "per track"}
         if len(config.camera_names) > 1 and config.output_layout != "h36m17":
             self.get_logger().warning(
-                "sets with a single camera give no 3D (they are left out): the monocular path "
-                "outputs H36M-17 and triangulation the detector's layout; set output_layout to "
-                "'h36m17' to use both, or sync.min_views to 2")
+                "sets with a single camera give no 3D and are left out (sync.min_views taken "
+                "as 2): the monocular path outputs H36M-17 and triangulation the detector's "
+                "layout; set output_layout to 'h36m17' to place them too")
             return None
         try:
             import pose3d_ros.core.lifting.runtime  # noqa: F401 - the monocular core
