@@ -182,6 +182,13 @@ class CalibrationRefusedError(ValueError):
 # How far a camera's sync residual may rise above its value at shift 0 on the way to its best
 # shift (SyncScan.valley): 5 % of noise between neighbouring shifts.
 VALLEY_RISE = 1.05
+# How far a pair's two best shifts may be from mirroring each other, as a share of the larger
+# (SyncScan.out_of_step; at least a frame): each side's valley is flat over a frame or two
+# more as the shift grows. 0.25 until 2026-12-06, when another machine's rounding turned a
+# 60-frame stretch of the demo 7 frames out of step from +8 / -6 into +7 / -5 (2 frames
+# apart, 0.29 of 7) and a rig 20 degrees off was written; the good stretches' false alarms
+# (+3 / -5: 0.4 of 5) stay apart.
+PAIR_MIRROR_SHARE = 0.3
 # Fewest joint correspondences for which the sync scan refits a camera's pose per shift (four
 # or more cameras): with fewer it keeps the solution's pose, as six degrees of freedom fitted
 # to a handful of samples fit any shift (set after a review's scan of 5 demo samples).
@@ -233,7 +240,7 @@ class SyncScan:
     def out_of_step(self, limits: CheckLimits) -> np.ndarray:
         """(V,) ratio of the best residual to that at shift 0 for the cameras out of step
         (CheckLimits: shift far enough, residual low enough; for a pair, both cameras'
-        best shifts mirrored within a frame or a quarter of the shift), NaN for the
+        best shifts mirrored within a frame or PAIR_MIRROR_SHARE of the shift), NaN for the
         others."""
         shift, best_px, at_zero = self.best()
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -242,12 +249,13 @@ class SyncScan:
                      else limits.min_sync_shift_frames)
         off = (np.abs(shift) >= min_shift) & (ratio <= limits.max_sync_residual_ratio)
         if len(shift) == 2 and (shift[0] * shift[1] >= 0 or abs(int(shift[0] + shift[1]))
-                                > max(1.0, 0.25 * float(np.max(np.abs(shift))))):
+                                > max(1.0, PAIR_MIRROR_SHARE * float(np.max(np.abs(shift))))):
             # a pair out of step shows one shift from both sides (each camera's detections
-            # scanned against the other's samples), opposite and within a frame or a
-            # quarter of it: 17 of 17 demo pairs out of step refused over 100 frames did
-            # within a frame, faults on 60-frame stretches to 2 of 7-18 frames (a review);
-            # the false alarms on good 50-60-frame stretches did not (+3 / -5, +3 / +1)
+            # scanned against the other's samples), opposite and within a frame or
+            # PAIR_MIRROR_SHARE of it: 17 of 17 demo pairs out of step refused over 100
+            # frames did within a frame, faults on 60-frame stretches to 2 of 7-18 frames (a
+            # review); the false alarms on good 50-60-frame stretches did not (+3 / -5,
+            # +3 / +1)
             off[:] = False
         return np.where(off, ratio, np.nan)
 
