@@ -35,10 +35,12 @@ def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
     """Raw pixels (..., 2) -> undistorted normalised coordinates (..., 2), NaN kept.
 
     The same inversion as CameraModel.undistort, done by OpenCV's C++ undistortPoints (about
-    10x faster per call, which matters on the nodes' hot path). For a camera where OpenCV can
-    miss (_opencv_may_miss: strongly distorted corners, a fisheye past 90 degrees) its
-    result is checked by distorting it again, and the points it missed by more than
-    UNDISTORT_TOLERANCE are CameraModel.undistort's (polished, or NaN).
+    10x faster per call, which matters on the nodes' hot path). Its result is checked by
+    distorting it again, every point of a camera where OpenCV can miss (_opencv_may_miss:
+    strongly distorted corners, a fisheye past 90 degrees), the points beyond the grid that
+    test covers on the others; a point missed by more than UNDISTORT_TOLERANCE is polished
+    by Newton steps from OpenCV's answer (CameraModel.polish_undistorted; a fisheye's past
+    its 90-degree clamp by CameraModel.undistort), or NaN.
     """
     import cv2
 
