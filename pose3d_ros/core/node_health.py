@@ -169,6 +169,20 @@ class NodeHealth:
         with self._lock:
             return list(self.cameras.items())
 
+    def camera_states(self, now: float, sync: FrameSynchronizer) -> dict[str, str]:
+        """The synchroniser's camera states (FrameSynchronizer.camera_states), but "refused"
+        for a camera it takes for silent or waiting whose images arrive all the same (within
+        its silence limit): they are refused before the frame sets (no camera_info yet,
+        stamps from the future), each told by its own rejection (a review: such a camera was
+        logged "no frame ... (stale)")."""
+        states = sync.camera_states(now)
+        for name, state in states.items():
+            health = self.cameras.get(name)
+            if state in ("stale", "waiting", "paused") and health is not None and \
+                    health.image_within(now, sync.silent_after_s(name)):
+                states[name] = "refused"
+        return states
+
     def note_arrival(self, camera: str, kind: Literal["image", "info"], now: float) -> None:
         """Record that an image (kind 'image') or a camera_info ('info') of `camera` was
         received at monotonic time `now` (s), whatever becomes of it."""
@@ -323,11 +337,9 @@ class NodeHealth:
         statuses = [HealthStatus(f"{self.node_name}: pipeline", level, message, values,
                                  self.node_name)]
         states = sync.camera_states(now) if sync is not None else {}
+        seen = self.camera_states(now, sync) if sync is not None else {}
         for name, health in self.camera_items():
-            state = states.get(name, "n/a")
-            if state in ("stale", "waiting", "paused") and sync is not None and \
-                    health.image_within(now, sync.silent_after_s(name)):
-                state = "refused"      # its images come, refused before the synchroniser
+            state = seen.get(name, "n/a")
             values = {"state": state, "calibrated": str(health.calibrated).lower()}
             if sync is not None and name in sync.state:
                 cam = sync.state[name]

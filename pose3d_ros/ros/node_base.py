@@ -699,14 +699,9 @@ class PoseNodeBase(LifecycleNode):
         """Log a camera going stale (WARN: silent while the others go on, sets go on without
         it) and its return (INFO), once each: /diagnostics showed it, the log did not (found
         by a review: only its return was logged, as a rejected input)."""
-        assert self.sync is not None
-        for name, state in self.sync.camera_states(now).items():
+        assert self.sync is not None and self.health is not None
+        for name, state in self.health.camera_states(now, self.sync).items():
             before = self._camera_states_told.get(name)
-            if state == "stale" and self._images_refused(name, now):
-                # its images come but are refused before the synchroniser (no camera_info
-                # yet, stamps from the future), each told by its own rejection: "no frame"
-                # was false (a review)
-                state = "refused"
             if state == "stale" and before != "stale":
                 self.get_logger().warning(
                     f"camera {name!r}: no frame for {self.sync.silent_after_s(name):.1f} s or "
@@ -714,13 +709,6 @@ class PoseNodeBase(LifecycleNode):
             elif before == "stale" and state == "ok":
                 self.get_logger().info(f"camera {name!r}: frames again, back in the sets")
             self._camera_states_told[name] = state
-
-    def _images_refused(self, camera: str, now: float) -> bool:
-        """Whether the camera's images arrive (within its silence limit) while the
-        synchroniser, which they do not reach, takes it for silent."""
-        assert self.sync is not None
-        health = self.health.cameras.get(camera) if self.health is not None else None
-        return health is not None and health.image_within(now, self.sync.silent_after_s(camera))
 
     def _tell_output_stall(self, now: float, arriving: bool) -> None:
         """Log images arriving STALL_LOG_AFTER_S without an output (WARN, with the inputs
