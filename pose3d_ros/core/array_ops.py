@@ -22,6 +22,16 @@ def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[..., NEXT_AXIS] * b[..., PREV_AXIS] - a[..., PREV_AXIS] * b[..., NEXT_AXIS]
 
 
+def cross_matrix(v: np.ndarray) -> np.ndarray:
+    """(..., 3) -> (..., 3, 3) matrices [v]x with [v]x @ u == cross(v, u)."""
+    v = np.asarray(v, np.float64)
+    out = np.zeros(v.shape + (3,))
+    out[..., 0, 1], out[..., 0, 2] = -v[..., 2], v[..., 1]
+    out[..., 1, 0], out[..., 1, 2] = v[..., 2], -v[..., 0]
+    out[..., 2, 0], out[..., 2, 1] = -v[..., 1], v[..., 0]
+    return out
+
+
 def vector_norm(v: np.ndarray) -> np.ndarray:
     """Euclidean norm over the last axis, (..., D) -> (...): the same sum of squares as
     np.linalg.norm(v, axis=-1) without its dispatch, for the small arrays of the hot paths."""

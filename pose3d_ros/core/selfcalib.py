@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .array_ops import nanmedian_axis
+from .array_ops import cross_matrix, nanmedian_axis
 from .camera import CameraModel, Rig
 from .crossview import (
     MORE_FRAMES_HINT,
@@ -221,6 +221,19 @@ class _Bundle:
     focal_scale: np.ndarray
 
 
+def _so3_right_jacobian(rotvec: np.ndarray) -> np.ndarray:
+    """(..., 3) rotation vectors -> (..., 3, 3) right Jacobians J_r of SO(3):
+    R(r + d) = R(r) exp([J_r(r) d]x) to first order in d."""
+    angle = np.linalg.norm(rotvec, axis=-1)[..., None, None]
+    small = angle < 1e-4
+    safe = np.where(small, 1.0, angle)
+    # (1 - cos a) / a^2 and (a - sin a) / a^3, with their series near 0
+    first = np.where(small, 0.5 - angle ** 2 / 24.0, (1.0 - np.cos(safe)) / safe ** 2)
+    second = np.where(small, 1.0 / 6.0 - angle ** 2 / 120.0, (safe - np.sin(safe)) / safe ** 3)
+    hat = cross_matrix(rotvec)
+    return np.eye(3) - first * hat + second * (hat @ hat)
+
+
 def _bundle_adjust(rot: Sequence[np.ndarray | None], trans: Sequence[np.ndarray | None],
                    pts3d: np.ndarray, used: np.ndarray, xy: np.ndarray, w: np.ndarray,
                    focal: np.ndarray, fixed: int, *, loss_px: float, iterations: int,
@@ -233,7 +246,7 @@ def _bundle_adjust(rot: Sequence[np.ndarray | None], trans: Sequence[np.ndarray 
     coordinates; w (M, V) observation weights (residuals are scaled by their square root).
     """
     from scipy.optimize import least_squares
-    from scipy.sparse import coo_matrix
+    from scipy.sparse import coo_matrix, csr_matrix
     from scipy.spatial.transform import Rotation
 
     n_views = xy.shape[1]
@@ -266,6 +279,31 @@ def _bundle_adjust(rot: Sequence[np.ndarray | None], trans: Sequence[np.ndarray 
         projected = pc[:, :2] / z[:, None] * scale[obs_cam][:, None]
         return ((projected - obs_xy) * obs_w[:, None]).reshape(-1)
 
+    def jacobian(x: np.ndarray) -> csr_matrix:
+        """The residuals' exact derivatives, in the sparsity pattern's order: per observation
+        and image axis (rotation vector 3, translation 3, log focal factor 0-1, point 3)."""
+        rmat, tv, scale, pts = unpack(x)
+        rotvec = np.zeros((n_views, 3))
+        rotvec[free] = x[:n_pose].reshape(-1, 6)[:, :3]
+        point = pts[obs_pt]
+        pc = np.einsum("nij,nj->ni", rmat[obs_cam], point) + tv[obs_cam]
+        z = np.where(np.abs(pc[:, 2]) > 1e-9, pc[:, 2], 1e-9)
+        gain = (scale[obs_cam] * obs_w)[:, None, None]
+        # d(x/z, y/z) / d(camera point): (n_obs, 2, 3)
+        d_proj = np.zeros((n_obs, 2, 3))
+        d_proj[:, 0, 0] = d_proj[:, 1, 1] = 1.0 / z
+        d_proj[:, :, 2] = -pc[:, :2] / (z * z)[:, None]
+        d_proj *= gain
+        d_point = d_proj @ rmat[obs_cam]                                    # (n_obs, 2, 3)
+        # R(r + d) p = R p - R [p]x J_r(r) d (J_r: the right Jacobian of SO(3))
+        d_rotvec = -(d_point @ cross_matrix(point)) @ _so3_right_jacobian(rotvec)[obs_cam]
+        blocks = [d_rotvec, d_proj]
+        if free_focal:
+            blocks.append((pc[:, :2] / z[:, None] * gain[:, :, 0])[..., None])
+        blocks.append(d_point)
+        values = np.concatenate(blocks, axis=2).reshape(-1)
+        return csr_matrix((values[mask], (rows[mask], cols[mask])), shape=sparsity.shape)
+
     x0 = np.concatenate(
         [np.concatenate([Rotation.from_matrix(rot[v]).as_rotvec(), trans[v]]) for v in free]
         + [np.zeros(n_focal), pts3d[keep].reshape(-1)])
@@ -282,7 +320,7 @@ def _bundle_adjust(rot: Sequence[np.ndarray | None], trans: Sequence[np.ndarray 
                      axis=0).reshape(-1)
     sparsity = coo_matrix((np.ones(mask.sum()), (rows[mask], cols[mask])),
                           shape=(2 * n_obs, x0.size))
-    sol = least_squares(residuals, x0, jac_sparsity=sparsity, loss="soft_l1", f_scale=loss_px,
+    sol = least_squares(residuals, x0, jac=jacobian, loss="soft_l1", f_scale=loss_px,
                         x_scale="jac", method="trf", max_nfev=iterations)
     rmat, tv, focal_scale, _ = unpack(sol.x)
     err = np.linalg.norm(sol.fun.reshape(-1, 2) / np.sqrt(w[keep][obs_pt, obs_cam])[:, None],

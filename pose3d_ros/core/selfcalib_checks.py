@@ -59,7 +59,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .array_ops import vector_norm
+from .array_ops import cross_matrix, vector_norm
 from .camera import CameraModel, Rig
 from .crossview import sampson_px
 from .layouts import JointLayout
@@ -559,8 +559,7 @@ def _relative_pose(rig: Rig, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _essential_of(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
     """Essential matrix (3, 3) [t]x R of a relative pose: x_b^T E x_a = 0 (normalised)."""
-    tx, ty, tz = translation
-    return np.array([[0.0, -tz, ty], [tz, 0.0, -tx], [-ty, tx, 0.0]]) @ rotation
+    return cross_matrix(translation) @ rotation
 
 
 @dataclass(frozen=True)
