@@ -267,10 +267,11 @@ def test_a_focal_length_given_too_long_is_refused_and_named(name, subset, camera
     checks = refused.value.result.checks
     others = np.delete(checks.focal_scale, camera)
     assert np.all(others >= CheckLimits().min_focal_scale), checks.focal_scale
-    # with the check off the same input is written (the rig the refusal saved the user from)
+    # with the check off the same solution passes every check (the rig the refusal saved the
+    # user from; the focal limits act only on this last verdict, so the refused solution is
+    # the one that would be written: the calibrate tool's test writes it, --trust-intrinsics)
     loose = CheckLimits(min_focal_scale=0.0)
-    assert calibrate_from_detections(kp, sc, given, fps=DEMO_FPS,
-                                     limits=loose).calibration.checks.focal_failure(loose) is None
+    assert checks.failures(loose) == [], checks.failures(loose)
 
 
 @pytest.mark.parametrize("camera, factor", [(3, 0.6), (1, 0.5)])
