@@ -257,6 +257,15 @@ def test_blazepose_world_baseline_and_person_windows():
     assert 7 not in buf._keypoints  # aged out
     with pytest.raises(ValueError, match="expected keypoints"):
         buf.push(np.array([1]), np.zeros((1, 16, 2)), np.ones((1, 16)))
+    # stamps: a track whose last frame is more than max_gap_s old starts its window again
+    timed = PersonWindows(window=3, max_gap_s=0.25)
+    for k, stamp in enumerate([1.0, 1.1, 1.3]):              # gaps of 0.1 and 0.2 s: slide
+        w_kp, _ = timed.push(np.array([4]), kp[:1] + k, np.ones((1, 17)), stamp)
+    np.testing.assert_allclose(w_kp[0], kp[0] + np.arange(3)[:, None, None])
+    w_kp, _ = timed.push(np.array([4]), kp[:1] + 9, np.ones((1, 17)), 1.6)   # 0.3 s: again
+    np.testing.assert_allclose(w_kp[0], np.repeat(kp[:1] + 9, 3, 0))
+    with pytest.raises(ValueError, match="max_gap_s"):
+        PersonWindows(window=3, max_gap_s=0.0)
 
 
 def test_pose_variation_keeps_bones_without_scaling_and_keeps_nan():

@@ -100,6 +100,34 @@ def test_people_keep_their_own_windows():
     assert np.linalg.norm(out.positions[0, 0] - out.positions[1, 0]) > 0.3
 
 
+def test_a_person_back_after_a_stall_starts_a_new_window():
+    """A camera that stops for 4 s while its person keeps the id (the image tracker keeps a
+    track seen at its previous update): the lifter's window started again instead of lifting
+    26 frames from before the stall with the present one (a review: the man on the box 123,
+    106, 52 mm off the continuous run on the first frames back; the woman 111 mm for a stale
+    window, 26 mm for a new one). Frames a few intervals apart still slide the window."""
+    from pose3d_ros.core.lifting.runtime import MAX_WINDOW_GAP_S
+
+    rig, per_camera = _demo()
+    params = PipelineParams(tracking=None, filtering=None)
+    mono = Pose3DPipeline(["cam01"], {"cam01": rig["cam01"]}, frame_id=rig.frame_id,
+                          params=params, lifter=create_monocular_method("lifter"))
+    stamps = [10.0 + k / 60 for k in range(20)]
+    stamps += [stamps[-1] + 0.9 * MAX_WINDOW_GAP_S, stamps[-1] + 0.9 * MAX_WINDOW_GAP_S + 4.0]
+    frames = list(range(20)) + [25, 39]
+    windows = []
+    for k, stamp in zip(frames, stamps, strict=True):
+        assert mono.process_detections({"cam01": per_camera[0][k]}, stamp).skeletons.num_people
+        (window,) = mono.lifter.windows._keypoints.values()
+        windows.append(window.copy())
+    # a gap under the limit slides the window (the frame before it is still in it)
+    assert np.array_equal(windows[-2][-2], windows[-3][-1], equal_nan=True)
+    assert not np.array_equal(windows[-2][0], windows[-2][-1], equal_nan=True)
+    # after the stall every row of the window is the frame back (edge replicated, as new)
+    assert np.array_equal(windows[-1], np.repeat(windows[-1][-1:], len(windows[-1]), 0),
+                          equal_nan=True)
+
+
 def test_missing_lifter_model_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="train one with"):
         create_monocular_method("lifter", model_path=str(tmp_path / "absent.onnx"))

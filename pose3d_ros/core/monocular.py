@@ -74,8 +74,9 @@ class MonocularLift:
 
 
 class MonocularMethod(Protocol):
-    """lift(detections with .normalised set, track_ids (P,)) -> MonocularLift for those P
-    people; `method` is the types.METHOD_* value it publishes."""
+    """lift(detections with .normalised set, track_ids (P,), stamp_s: the frame's time in
+    seconds, None if unknown) -> MonocularLift for those P people; `method` is the
+    types.METHOD_* value it publishes."""
 
     method: int
 
@@ -84,7 +85,8 @@ class MonocularMethod(Protocol):
         """Frames between the newest input and the frame the output describes."""
         ...
 
-    def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift: ...
+    def lift(self, detections: Detections2D, track_ids: np.ndarray,
+             stamp_s: float | None = None) -> MonocularLift: ...
 
     def reset(self) -> None:
         """Forget every track's history (time went backwards: ids start over)."""
@@ -211,7 +213,8 @@ class BlazePoseWorld3D:
         if self.sizes is not None:
             self.sizes.reset()
 
-    def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
+    def lift(self, detections: Detections2D, track_ids: np.ndarray,
+             stamp_s: float | None = None) -> MonocularLift:
         if detections.num_people == 0:
             return MonocularLift.empty()
         relative, normalised, scores, gross = self.world_relative(detections)
@@ -290,9 +293,12 @@ class WindowedLifter3D:
         if self.body_factors is not None:
             self.body_factors = TrackMedians(self.body_factors.window, self.body_factors.max_age)
 
-    def lift(self, detections: Detections2D, track_ids: np.ndarray) -> MonocularLift:
+    def lift(self, detections: Detections2D, track_ids: np.ndarray,
+             stamp_s: float | None = None) -> MonocularLift:
         normalised, scores = _h36m_normalised(detections)
-        window_xy, window_scores = self.windows.push(np.asarray(track_ids), normalised, scores)
+        # a track back after a stall starts its window again (runtime.MAX_WINDOW_GAP_S)
+        window_xy, window_scores = self.windows.push(np.asarray(track_ids), normalised, scores,
+                                                     stamp_s)
         if detections.num_people == 0:
             return MonocularLift.empty()
         # the windows keep the detector's 2D; each frame's gross joints are found again here

@@ -739,7 +739,7 @@ class Pose3DPipeline:
         assert self.lifter is not None            # the callers chose this path for it
         lifted = self.lifter.lift(concatenated_detections(relabelled),
                                   camera_of * _CAMERA_KEY + track_ids
-                                  + np.concatenate(turned) * _TURN_KEY)
+                                  + np.concatenate(turned) * _TURN_KEY, stamp)
         t2 = time.perf_counter()
         positions = lifted.positions.copy()
         for name in placed_cameras:

@@ -277,29 +277,43 @@ def to_camera_frame(points_rel: np.ndarray, keypoints_px: np.ndarray, scores: np
                        layout=H36M17, frame_id=frame_id, method=method)
 
 
+# A track whose previous frame is more than this old starts its window again (seconds): a
+# window across a stall (a camera that stopped, a node that was busy) mixes 2D from before the
+# stall with the present, which no training window looked like (the lifter learned frame rates
+# of 15-60 fps); one from before a 4 s stall put a walking woman 111 mm off against 26 mm for a
+# fresh window (a review). Under a quarter of a second, dropped frames only stretch the window.
+MAX_WINDOW_GAP_S = 0.25
+
+
 class PersonWindows:
     """Sliding windows of 2D per tracked person (edge frames replicated until T arrive).
 
-    window: T; num_joints: J. Tracks not updated for max_age pushes are dropped. A plain
+    window: T; num_joints: J. Tracks not updated for max_age pushes are dropped; a track whose
+    last push is more than max_gap_s before the pushed stamp starts its window again. A plain
     class, not a frozen dataclass: push() changes its buffers.
     """
 
     def __init__(self, window: int, num_joints: int = H36M17.num_joints,
-                 max_age: int = 30) -> None:
+                 max_age: int = 30, max_gap_s: float = MAX_WINDOW_GAP_S) -> None:
+        if not max_gap_s > 0:
+            raise ValueError(f"max_gap_s must be > 0 seconds, got {max_gap_s}")
         self.window = window
         self.num_joints = num_joints
         self.max_age = max_age
+        self.max_gap_s = max_gap_s
         self._keypoints: dict[int, np.ndarray] = {}
         self._scores: dict[int, np.ndarray] = {}
         self._age: dict[int, int] = {}
+        self._stamp: dict[int, float] = {}
 
     def __repr__(self) -> str:
         return (f"PersonWindows(window={self.window}, num_joints={self.num_joints}, "
-                f"max_age={self.max_age})")
+                f"max_age={self.max_age}, max_gap_s={self.max_gap_s})")
 
-    def push(self, ids: np.ndarray, keypoints: np.ndarray, scores: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray]:
-        """Add one frame: ids (P,), keypoints (P, J, 2), scores (P, J).
+    def push(self, ids: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
+             stamp_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Add one frame: ids (P,), keypoints (P, J, 2), scores (P, J), taken at stamp_s
+        (seconds; None: frames are taken to follow each other without gaps).
 
         Returns the windows of these people, (P, T, J, 2) and (P, T, J), oldest first.
         """
@@ -315,8 +329,12 @@ class PersonWindows:
             self._age[track] += 1
             if self._age[track] > self.max_age:
                 del self._age[track], self._keypoints[track], self._scores[track]
+                self._stamp.pop(track, None)
         for i, track in enumerate(ids.tolist()):
-            if track not in self._keypoints:
+            last = self._stamp.get(track)
+            stale = (stamp_s is not None and last is not None
+                     and not stamp_s - last <= self.max_gap_s)
+            if track not in self._keypoints or stale:
                 self._keypoints[track] = np.repeat(keypoints[i][None], self.window, 0)
                 self._scores[track] = np.repeat(scores[i][None], self.window, 0)
             else:
@@ -324,6 +342,8 @@ class PersonWindows:
                     [self._keypoints[track][1:], keypoints[i][None]])
                 self._scores[track] = np.concatenate([self._scores[track][1:], scores[i][None]])
             self._age[track] = 0
+            if stamp_s is not None:
+                self._stamp[track] = stamp_s
         if ids.shape[0] == 0:
             return (np.zeros((0, self.window, self.num_joints, 2)),
                     np.zeros((0, self.window, self.num_joints)))
