@@ -45,7 +45,7 @@ ONE = {**RIG, "cameras": 1, "extrinsics_source": "none", "rig_file": "",
      ["and monocular_method is 'none'", "it needs output_layout 'h36m17' (now '')"]),
     # lone_view_people needs a monocular method whatever the camera count ...
     ({**ONE, "lone_view_people": True, "monocular_method": "none"},
-     ["lone_view_people places people"]),
+     ["lone_view_people places people", "one camera needs a monocular method"]),
     # ... and the H36M-17 output only beside triangulated people
     ({**ONE, "lone_view_people": True}, []),
     # rules that were in ros/parameters.py, unchanged
@@ -62,7 +62,15 @@ ONE = {**RIG, "cameras": 1, "extrinsics_source": "none", "rig_file": "",
     ({**RIG}, []), ({**RIG, "output_layout": "coco17"}, []), ({**ONE}, []),
     ({**ONE, "output_layout": "h36m17", "body_height_m": 1.75}, []),
     ({**ONE, "monocular_floor": True, "extrinsics_source": "tf"}, []),
-    ({**ONE, "monocular_method": "none", "output_layout": "coco17"}, []),
+    # one camera without a monocular method: nothing to publish but 2D (a review: configured,
+    # every message empty, diagnostics 'pipeline running'), at a node with 2D output or not
+    ({**ONE, "monocular_method": "none", "output_layout": "coco17"},
+     ["one camera needs a monocular method to give 3D: monocular_method 'none' gives none"]),
+    ({**ONE, "monocular_method": "none", "publish_2d": False},
+     ["set it to 'lifter' (or 'detector_3d' where the detector gives metric 3D), or "
+      "publish_2d true for 2D skeletons only"]),
+    ({**ONE, "monocular_method": "none", "publish_2d": True}, []),
+    ({**ONE, "monocular_method": "none", "output_layout": "coco17", "publish_2d": True}, []),
     # the camera count and extrinsics not known yet (the run tool before reading its
     # inputs): the rules on them wait, the others are told
     ({**RIG, "cameras": None, "extrinsics_source": None, "min_views": 9,

@@ -163,6 +163,11 @@ def test_the_floor_needs_a_camera_pose_and_reaches_the_one_camera_path():
                                  Parameter("rig_file", value=str(calibration_path("single")))])
             assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
             assert node.pipeline.params.floor == FloorParams(height_m=0.02)
+            # and /diagnostics says the floor places the people (a review: it named only
+            # detector_3d's depth)
+            values = {kv.key: kv.value for kv in node.health.report(
+                node.get_clock().now().to_msg(), time.monotonic()).status[0].values}
+            assert "the feet stand on the floor" in values["monocular_depth"], values
         finally:
             node.destroy_node()
 

@@ -23,6 +23,7 @@ def configuration_problems(*, cameras: int | None, monocular_method: str, output
                            lone_view_people: bool, monocular_floor: bool,
                            extrinsics_source: str | None, rig_file: str, min_views: int,
                            body_height_m: float, plausible_heights_m: tuple[float, float],
+                           publish_2d: bool | None = None,
                            names: Mapping[str, str] | None = None) -> list[str]:
     """What the nodes refuse in these settings, one line each ([] when nothing), in the order
     the checks run (the first is what a node reports).
@@ -31,9 +32,10 @@ def configuration_problems(*, cameras: int | None, monocular_method: str, output
     out); monocular_method: 'lifter', 'detector_3d' or 'none'; output_layout: '' (the
     detector's) or a layout name; extrinsics_source: 'rig_file', 'tf', 'none' (None: not known
     yet); min_views: sync.min_views; body_height_m: monocular_body_height_m (0: the 3D's own
-    size); plausible_heights_m: (plausibility.min_height_m, plausibility.max_height_m) in m.
-    names: how the caller's user sets a parameter (the run tool: {'lone_view_people':
-    '--lone-views', ...}); a parameter not in it is called by its own name."""
+    size); plausible_heights_m: (plausibility.min_height_m, plausibility.max_height_m) in m;
+    publish_2d: the node's publish_2d (None: it has no 2D output of its own). names: how
+    the caller's user sets a parameter (the run tool: {'lone_view_people': '--lone-views',
+    ...}); a parameter not in it is called by its own name."""
     def n(parameter: str) -> str:
         return (names or {}).get(parameter, parameter)
 
@@ -76,9 +78,17 @@ def configuration_problems(*, cameras: int | None, monocular_method: str, output
             f"{n('lone_view_people')} places people with the monocular method, whose layout "
             f"is H36M-17, beside triangulated ones: it needs output_layout 'h36m17' (now "
             f"{output_layout!r}); set it, or turn {n('lone_view_people')} off")
+    if cameras == 1 and monocular_method == "none" and not publish_2d:
+        # (a review: configured, the detector ran on every frame, every message was empty and
+        # the diagnostics said 'pipeline running' while rejected_no_3d counted every frame)
+        problems.append(
+            f"one camera needs a monocular method to give 3D: {n('monocular_method')} 'none' "
+            "gives none (a single camera has no other path to 3D); set it to 'lifter' (or "
+            "'detector_3d' where the detector gives metric 3D)"
+            + (", or publish_2d true for 2D skeletons only" if publish_2d is not None else ""))
     if cameras == 1 and monocular_method != "none" and output_layout not in ("", H36M17.name):
         problems.append(
             f"output_layout {output_layout!r} cannot be made from the monocular path's "
             f"H36M-17 (it lacks that layout's face joints), and a single camera has no other "
-            f"path: set output_layout to '' or 'h36m17', or {n('monocular_method')} to 'none'")
+            f"path: set output_layout to '' or 'h36m17'")
     return problems

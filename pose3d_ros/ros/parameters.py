@@ -381,7 +381,8 @@ ALL_IN_ONE_PARAMS: tuple[ParamSpec, ...] = _COMMON + _INPUT + _RIG + (
               "placement, at detector_3d's depth when the back-end gives metric 3D; H36M-17 "
               "output), 'detector_3d' (the "
               "detector's own metric 3D, BlazePose world landmarks, same placement) or "
-              "'none'.", choices=("detector_3d", "lifter", "none")),
+              "'none' (two or more cameras, or publish_2d for 2D only: one camera has no "
+              "other path to 3D).", choices=("detector_3d", "lifter", "none")),
     ParamSpec("lifter_depth_from_detector", True, "monocular_method 'lifter' with a "
               "back-end that gives metric 3D (BlazePose world landmarks): place each person's "
               "pelvis at the depth detector_3d finds (the lifter's pose, the detector's "
@@ -407,7 +408,8 @@ FUSION_PARAMS: tuple[ParamSpec, ...] = _COMMON + _RIG + (
               "and lone_view_people): 'lifter' (the temporal 2D-to-3D lifter of lifter_model "
               "on the received 2D; placed in the camera frame by root placement at the depth "
               "of its learned body size, or of the floor with monocular_floor; H36M-17 "
-              "output) or 'none'. (2D skeleton messages carry no detector 3D, so the "
+              "output) or 'none' (two or more cameras: one camera has no other path to "
+              "3D). (2D skeleton messages carry no detector 3D, so the "
               "all-in-one node's 'detector_3d' is not offered here.)",
               choices=("lifter", "none")),
 ) + _MONOCULAR
@@ -625,7 +627,8 @@ def _check_rules(values: dict[str, Any]) -> None:
                 min_views=values["sync.min_views"],
                 body_height_m=values["monocular_body_height_m"],
                 plausible_heights_m=(values["plausibility.min_height_m"],
-                                     values["plausibility.max_height_m"])):
+                                     values["plausibility.max_height_m"]),
+                publish_2d=values.get("publish_2d")):
             raise ParameterError(problems[0])
     elif "image_topic" in values:                   # a detector: relative to its namespace
         _check_topics([("image_topic", values["image_topic"])])

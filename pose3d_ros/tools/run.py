@@ -232,9 +232,6 @@ def check_inputs(args: argparse.Namespace) -> None:
             raise UserError("--truth scores a rendered video: give it with --videos and the "
                             "--calibration render_mocap wrote beside it")
         load_truth_joints(args.truth)
-    if len(names) == 1 and args.monocular_method == "none":
-        raise UserError("one camera needs a monocular method to give 3D: --monocular-method "
-                        f"{' or '.join(MONOCULAR_METHODS)}")
     if len(names) == 1 and args.lone_views:
         raise UserError("--lone-views is for several cameras (people whom one of them alone "
                         "sees); one camera's people are all placed by the monocular method")
