@@ -187,6 +187,8 @@ def test_the_runtime_warning_tells_what_configure_then_refuses_in_its_words():
          "lone_view_people places people"),
         ({"monocular_floor": True}, "monocular_floor needs a fixed frame"),
         ({"output_layout": "coco17"}, "output_layout 'coco17' cannot be made"),
+        # (a review: configured, then every message empty under 'pipeline running')
+        ({"monocular_method": "none"}, "one camera needs a monocular method to give 3D"),
     ]
     with ros_context() as context:
         node = unposed_camera_node(context, "pose3d_rules_check")

@@ -163,6 +163,10 @@ class RigNodeBase(PoseNodeBase):
                                                        False)   # (the fusion node has none)
         depth = ("the pelvis at detector_3d's depth where the 2D back-end gives metric 3D"
                  if from_detector else "from the size of the 3D")
+        if config.monocular_floor:
+            # (a review: the floor placed the people and the diagnostics named the detector)
+            depth += (", then scaled about the camera so that the feet stand on the floor "
+                      "(each track's median scale, once its feet are seen)")
         self._configured_values |= {"monocular_method": method,
                                     "monocular_depth": f"{depth}; {size}; bone lengths kept "
                                                        "per track"}
