@@ -128,6 +128,38 @@ def test_a_person_back_after_a_stall_starts_a_new_window():
                           equal_nan=True)
 
 
+def test_a_camera_that_changes_resolution_keeps_its_peoples_ids():
+    """A camera_info of another resolution (a driver switched from half to full size): the
+    image tracker's pixels are moved with the intrinsics (Pose3DPipeline.set_camera), so the
+    person keeps the id (a review: the man got a new id after 0.2 s of refused frames). The
+    tracker's pixels are those of the camera before the change without it."""
+    from dataclasses import replace
+
+    rig, per_camera = _demo()
+    full = rig["cam01"]
+    half = replace(full, K=full.K * np.array([[0.5], [0.5], [1.0]]), width=full.width // 2,
+                   height=full.height // 2)
+    params = PipelineParams(filtering=None)
+    mono = Pose3DPipeline(["cam01"], {"cam01": half}, frame_id=rig.frame_id, params=params,
+                          lifter=create_monocular_method("lifter"))
+    ids = []
+    for k in range(16):
+        found = per_camera[0][k]
+        if k < 8:                                   # the half-size image's 2D
+            found = type(found)(found.keypoints * np.float32(0.5), found.scores,
+                                found.boxes * np.float32(0.5), found.person_scores,
+                                found.layout, (full.width // 2, full.height // 2))
+        elif k == 8:
+            mono.set_camera(full)
+        # a gap of 0.2 s where the frames of the old size were refused, as the node does
+        stamp = 10.0 + k / 60 + (0.2 if k >= 8 else 0.0)
+        skeletons = mono.process_detections({"cam01": found}, stamp).skeletons
+        ids.append(skeletons.ids.tolist())
+    assert ids[2:] == [[1]] * 14, ids        # published from its third frame, always id 1
+    with pytest.raises(ValueError, match="affine"):
+        mono.image_trackers["cam01"].remap(np.eye(3))
+
+
 def test_missing_lifter_model_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="train one with"):
         create_monocular_method("lifter", model_path=str(tmp_path / "absent.onnx"))

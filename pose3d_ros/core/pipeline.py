@@ -372,9 +372,15 @@ class Pose3DPipeline:
 
     # -- cameras ---------------------------------------------------------------------------
     def set_camera(self, camera: Any) -> None:
-        """Replace the model of a known camera (e.g. from a new CameraInfo)."""
+        """Replace the model of a known camera (e.g. from a new CameraInfo). A new image
+        size (resolution, binning, region of interest) moves its image tracker's pixels by
+        K_new K_old^-1, so the people it follows keep their ids."""
         if camera.name not in self.camera_names:
             raise ValueError(f"unknown camera {camera.name!r}; known: {self.camera_names}")
+        old = self._cameras.get(camera.name)        # (None while __init__ sets them)
+        if old is not None and (old.width, old.height) != (camera.width, camera.height):
+            if (tracker := self.image_trackers.get(camera.name)) is not None:
+                tracker.remap((camera.K @ np.linalg.inv(old.K))[:2])
         self._cameras[camera.name] = camera
         self._arrays.clear()
 

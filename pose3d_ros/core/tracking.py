@@ -254,6 +254,10 @@ class CentreHistory:
         self._centres[rows, slots] = centres
         self._next[rows] = (slots + 1) % self.SLOTS
 
+    def remap(self, affine: np.ndarray) -> None:
+        """Move every recorded centre (D = 2, pixels) by affine (2, 3): A[:, :2] x + A[:, 2]."""
+        self._centres = self._centres @ affine[:, :2].T + affine[:, 2]
+
     def velocity(self, window_s: float) -> np.ndarray:
         """(T, D) per second: each track's least-squares centre slope over its observations
         of the last window_s before its latest one; 0 with fewer than two distinct stamps."""
@@ -386,6 +390,18 @@ class ImageTracker:
     def active_ids(self) -> np.ndarray:
         """Ids of the confirmed tracks held now (seen lately or within the re-id window)."""
         return self._ids[self._confirmed].copy()
+
+    def remap(self, affine: np.ndarray) -> None:
+        """The image's pixels moved (the camera changed resolution, binning or region of
+        interest): move every track's pixels, pixels/s and centres by affine (2, 3), x ->
+        A[:, :2] x + A[:, 2], so the people keep their ids (a review: a camera switched to
+        another resolution gave everyone new ids)."""
+        affine = np.asarray(affine, np.float64)
+        if affine.shape != (2, 3) or not np.isfinite(affine).all():
+            raise ValueError(f"affine must be a finite (2, 3) matrix, got {affine.shape}")
+        self._keypoints = self._keypoints @ affine[:, :2].T + affine[:, 2]
+        self._velocity = self._velocity @ affine[:, :2].T
+        self._centres.remap(affine)
 
     def update(self, keypoints: np.ndarray, stamp: float) -> tuple[np.ndarray, np.ndarray]:
         """keypoints (P, J, 2) pixels, stamp (s) -> (ids (P,), confirmed (P,))."""
