@@ -64,7 +64,6 @@ from .bone_prior import joint_information, refine_with_bones
 from .camera import CameraArrays
 from .layouts import JointLayout
 from .plausibility import (
-    CANONICAL_HEIGHT_M,
     PlausibilityParams,
     bone_ratios,
     check_bones,
@@ -72,6 +71,7 @@ from .plausibility import (
     median_scale,
     reference_body,
 )
+from .synthetic import CANONICAL_HEIGHT_M
 
 _LONG_BONE_M = 0.15
 TEMPLATE_FIT_M = 0.12

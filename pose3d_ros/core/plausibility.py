@@ -39,9 +39,8 @@ import numpy as np
 from .array_ops import finite_rows, nanmedian_axis, row_counts, vector_norm
 from .layouts import H36M17, JointLayout
 from .lifting.root_placement import BodySizePrior, bone_lengths
-from .synthetic import canonical_pose
+from .synthetic import CANONICAL_HEIGHT_M, canonical_pose
 
-CANONICAL_HEIGHT_M = 1.75     # standing height of synthetic.canonical_pose
 _FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
 
 
