@@ -25,6 +25,7 @@ person seen by at least two cameras. Identities over time are not needed for cal
 from __future__ import annotations
 
 import heapq
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Sequence
@@ -32,6 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from .camera import CameraModel
+from .detection.parallel import worker_count
 from .tracking import ImageTracker, ImageTrackerParams
 
 # What the errors of too little shared footage add (found by a review: eval_multiview
@@ -312,12 +314,14 @@ def associate_uncalibrated(keypoints: np.ndarray, scores: np.ndarray,
     xy = np.stack([cam.undistort(kp[:, v]) for v, cam in enumerate(cameras)], axis=1)
     ok = np.all(np.isfinite(xy), -1) & (sc >= params.min_score)
     focal = np.array([np.sqrt(c.K[0, 0] * c.K[1, 1]) for c in cameras])
-    pairs = []
-    for a, b in combinations(range(n_views), 2):
-        geometry = _camera_pair_geometry(xy, ok, ids, a, b, float(np.sqrt(focal[a] * focal[b])),
-                                         params)
-        if geometry is not None and geometry.explained > 0:
-            pairs.append(geometry)
+    # the camera pairs side by side, one per core (OpenCV's RANSAC and numpy release the
+    # GIL; each pair's result is its own, so the same as one after another)
+    camera_pairs = list(combinations(range(n_views), 2))
+    with ThreadPoolExecutor(max_workers=min(worker_count(), len(camera_pairs) or 1)) as pool:
+        found = list(pool.map(lambda ab: _camera_pair_geometry(
+            xy, ok, ids, ab[0], ab[1], float(np.sqrt(focal[ab[0]] * focal[ab[1]])), params),
+            camera_pairs))
+    pairs = [geometry for geometry in found if geometry is not None and geometry.explained > 0]
     if not pairs:
         raise ValueError("no camera pair shares a person: no pair of 2D tracks has "
                          f">= {params.min_shared_joints} confident joints in common"
