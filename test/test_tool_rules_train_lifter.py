@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from lifter_inputs import cache_2d, demo_2d, recording_folder
 
 from pose3d_ros.core.lifting.model import LifterConfig, build_lifter
 from pose3d_ros.core.lifting.training import export_onnx
@@ -216,49 +217,14 @@ def test_an_earlier_runs_checkpoint_is_kept_unless_resumed_or_overwritten(tmp_pa
                    f"{work}: the same command with --resume continues from it"], err
 
 
-@pytest.fixture(scope="module")
-def short_single_2d():
-    """BlazePose on the first 12 frames of each camera of the 'single' demo."""
-    from pose3d_ros.core.lifting.dataset import detect_video_blazepose
-    from pose3d_ros.tools.fetch_demo import video_paths
-
-    return [detect_video_blazepose(p, max_frames=12, progress=False)
-            for p in video_paths("single")]
-
-
-def _recording_folder(root: Path, recording: str = "single") -> Path:
-    """A recording folder of a demo's videos and calibration (symbolic links)."""
-    from pose3d_ros.core.data_paths import calibration_path, video_paths
-
-    (root / "videos").mkdir(parents=True)
-    (root / "calibration").mkdir()
-    for video in video_paths(recording):
-        (root / "videos" / video.name).symlink_to(video)
-    (root / "calibration" / "Calib.qca.txt").symlink_to(calibration_path(recording))
-    return root
-
-
-def _cache_2d(cache: Path, recording: str, views, frames: int) -> None:
-    """The 2D cache train_lifter reads for `recording`: its first `frames` frames of views."""
-    from dataclasses import replace
-
-    from pose3d_ros.core.data_paths import recording_inputs
-    from pose3d_ros.core.lifting.dataset import save_views
-
-    cache.mkdir(exist_ok=True)
-    save_views(cache / f"{recording_inputs(recording)[2]}_blazepose.npz",
-               [replace(v, keypoints=v.keypoints[:frames], scores=v.scores[:frames],
-                        world=v.world[:frames]) for v in views])
-
-
-def test_inputs_of_different_lengths_train_together(tmp_path, short_single_2d):
+def test_inputs_of_different_lengths_train_together(tmp_path):
     """A review: a recording and a bag of other lengths failed after all their 2D detection
     ("all input arrays must have the same shape": the confidences borrowed by the virtual
     views were stacked as one array). Two recordings of 12 and 7 frames (cached 2D) train."""
-    folder = _recording_folder(tmp_path / "short")
+    folder = recording_folder(tmp_path / "short")
     cache = tmp_path / "cache"
-    _cache_2d(cache, "single", short_single_2d, 12)
-    _cache_2d(cache, str(folder), short_single_2d, 7)
+    cache_2d(cache, "single", demo_2d("single", 12))
+    cache_2d(cache, str(folder), demo_2d("single", 12), 7)
     out = tmp_path / "lifter.onnx"
     assert _run(tmp_path, out, "--recording", str(folder), "--channels", "16",
                 "--batch-size", "32", "--virtual-per-epoch", "64") == 0
