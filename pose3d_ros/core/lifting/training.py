@@ -105,6 +105,20 @@ class TrainConfig:
         elevation_deg=(-15.0, 45.0), distance_m=(1.5, 9.0), half_fov_deg=(25.0, 45.0)))
     init_from: str | None = None  # checkpoint.pt to start from (fine-tuning)
 
+    def __post_init__(self) -> None:
+        # (a review: negative sample counts were taken, and written to the metadata as used)
+        counts = ("epochs", "virtual_per_epoch", "synthetic_people", "synthetic_frames",
+                  "mocap_per_epoch")
+        if bad := [f"{name} {getattr(self, name)}" for name in counts
+                   if getattr(self, name) < (1 if name in ("epochs", "synthetic_frames")
+                                             else 0)]:
+            raise ValueError(f"{', '.join(bad)}: epochs and synthetic_frames must be >= 1, "
+                             "the other sample counts >= 0")
+        shares = ("synthetic_share", "mocap_clean_share")
+        if bad := [f"{name} {getattr(self, name)}" for name in shares
+                   if not 0.0 <= getattr(self, name) <= 1.0]:
+            raise ValueError(f"{', '.join(bad)}: a share is in [0, 1]")
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["model"] = self.model.to_dict()
@@ -434,6 +448,9 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     if not labels and not (mocap and config.mocap_per_epoch > 0):
         raise ValueError("nothing to train on: give recordings (labels) or mocap clips with "
                          "mocap_per_epoch > 0")
+    if not labels and config.synthetic_people > 0:      # (a ZeroDivisionError, a review)
+        raise ValueError("synthetic people are a share (synthetic_share) of the virtual views "
+                         "of recordings: give recordings (labels) or no synthetic people")
     unlabelled = [k for k, lab in enumerate(labels)
                   if not np.isfinite(lab.points_world[:, 0, 0]).any()]
     if unlabelled:       # (it failed later as "no labelled frame to build virtual views from")
