@@ -3,6 +3,7 @@
 train_lifter and eval_lifter read, so a tool runs on a few frames without detecting again."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -28,10 +29,12 @@ def recording_folder(root: Path, recording: str = "single") -> Path:
     return root
 
 
-def cache_2d(cache: Path, recording: str, views, frames: int | None = None) -> None:
+def cache_2d(cache: Path, recording: str, views,
+             frames: int | Sequence[int | None] | None = None) -> None:
     """The 2D cache the lifter tools read for `recording`: the first `frames` frames (all:
-    None) of views."""
+    None; or one number per view) of views."""
+    cut = list(frames) if isinstance(frames, Sequence) else [frames] * len(views)
     cache.mkdir(exist_ok=True)
     save_views(cache / f"{recording_inputs(recording)[2]}_blazepose.npz",
-               [replace(v, keypoints=v.keypoints[:frames], scores=v.scores[:frames],
-                        world=v.world[:frames]) for v in views])
+               [replace(v, keypoints=v.keypoints[:n], scores=v.scores[:n], world=v.world[:n])
+                for v, n in zip(views, cut, strict=True)])
