@@ -159,7 +159,10 @@ def detect_video_blazepose(video_path: str | Path, max_frames: int | None = None
                     # decoding that stops before the container's end is a damaged video, not
                     # a shorter one (found by a review: eval_lifter scored the first 53 of
                     # 100 frames without a word)
-                    end_of_videos([Path(video_path)], [True], len(pose), [total or 0], True)
+                    # (the lifter tools read whole videos: no option keeps the first
+                    # frames, so the advice is an ffmpeg command)
+                    end_of_videos([Path(video_path)], [True], len(pose), [total or 0], True,
+                                  keep=None)
                     break
                 pose.add(frame)
             views = pose.result()
