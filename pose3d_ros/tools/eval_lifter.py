@@ -116,6 +116,7 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
                                       other, purpose="scored")
     else:
         people = [load_labels(recording, cache_dir)]
+    check_references(recording, people)
     centres = metrics.pose_clusters(np.concatenate([
         r - r[:, :1] for lab in people for r in
         (world_to_camera(c, lab.points_world) for c in lab.cameras)]), PSS_K)
@@ -136,6 +137,23 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
         rows += _camera_rows(labels, refs, methods, centres, prior, refine,
                              f"/p{person}" if multi_person else "", detector_depth)
     return rows
+
+
+def check_references(recording: str, people: list[PseudoLabels]) -> None:
+    """ValueError when the recording's triangulated people give fewer complete reference poses
+    (a frame with every joint triangulated, seen from each camera) than the PSS vocabulary's
+    PSS_K, saying so; none: that no person was triangulated (a review: it read "PSS needs
+    1 <= k <= number of complete reference poses (0)")."""
+    complete = sum(int(np.isfinite(lab.points_world).all(axis=(1, 2)).sum()) * len(lab.cameras)
+                   for lab in people)
+    if complete == 0:
+        raise ValueError(f"recording {recording}: no person was triangulated (no frame in which "
+                         "two or more cameras agree on a person's 2D), so there is no reference "
+                         "3D to score against")
+    if complete < PSS_K:
+        raise ValueError(f"recording {recording}: only {complete} complete reference poses "
+                         "(frames with every joint triangulated, times the cameras), fewer than "
+                         f"the {PSS_K} of the PSS pose vocabulary; score a longer recording")
 
 
 def _camera_rows(labels: PseudoLabels, refs: list[np.ndarray],
