@@ -274,3 +274,37 @@ def test_rig_options_are_refused_for_motion_capture_alone(tmp_path, capsys, extr
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"{extra[0]} is used only with the virtual views of a " \
         "--recording or --bag" in err[0], err
+
+
+def test_the_readme_fine_tuning_command_fits_the_shipped_weights():
+    """A review: README.md's `train_lifter --init-from shipped` was refused as given ("trained
+    as another model: causal True (asked False)"). Its command asks for the model the shipped
+    weights were trained as."""
+    import re
+    import shlex
+
+    from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
+    from pose3d_ros.tools.train_lifter import build_parser, refuse_unused_options, train_config
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    found = re.findall(r"`train_lifter ([^`]*--init-from shipped[^`]*)`", readme)
+    assert len(found) == 1, found
+    parser = build_parser()
+    args = parser.parse_args(shlex.split(found[0]))
+    refuse_unused_options(parser, args)
+    shipped = torch.load(DEFAULT_MODEL.with_suffix(".pt"), weights_only=True)["config"]
+    asked = train_config(args, None).model.used()
+    assert {k: shipped["model"][k] for k in asked} == asked
+
+
+def test_fine_tuning_compares_only_what_the_architecture_uses(tmp_path):
+    """A review: the whole model configuration was compared, so a tcn checkpoint recorded
+    with another (unused) dim or prune_after, as core.lifting.model.LifterConfig's defaults
+    give, was refused as "trained as another model". (12 frames of 'single', cached 2D.)"""
+    config = LifterConfig(window=27, channels=16, dim=64, prune_after=1)
+    checkpoint = tmp_path / "tcn.pt"
+    torch.save({"model": build_lifter(config).state_dict(),
+                "config": {"model": config.to_dict()}}, checkpoint)
+    cache_2d(tmp_path / "cache", "single", demo_2d("single", 12))
+    assert _run(tmp_path, tmp_path / "tuned.onnx", "--init-from", str(checkpoint),
+                "--channels", "16", "--batch-size", "32", "--virtual-per-epoch", "64") == 0

@@ -369,11 +369,13 @@ def main(argv: list[str] | None = None) -> int:
                             "or its checkpoint.pt") from None
         init_config = checkpoint.get("config")
         trained = (init_config or {}).get("model")
-        if trained is not None and trained != model_config.to_dict():
-            # same shapes, other model (causal vs centred): it trained on silently before
-            differ = sorted(k for k in trained if trained[k] != model_config.to_dict().get(k))
+        asked = model_config.used()
+        # same shapes, other model (causal vs centred): it trained on silently before; only
+        # what the architecture uses (a review: a tcn's unused dim or prune_after blocked it)
+        if differ := sorted(k for k in asked if trained is not None and trained.get(k)
+                            != asked[k]):
             raise UserError(f"--init-from {init} was trained as another model: "
-                            + ", ".join(f"{k} {trained[k]!r} (asked {model_config.to_dict()[k]!r})"
+                            + ", ".join(f"{k} {trained.get(k)!r} (asked {asked[k]!r})"
                                         for k in differ) + "; give the options it was "
                             "trained with")
         try:

@@ -78,6 +78,14 @@ class LifterConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def used(self) -> dict:
+        """to_dict's fields that the architecture uses (a tcn has no dim, depth, heads,
+        mlp_ratio or pruning; a stformer no channels): what weights trained as one model must
+        match to be trained on as another."""
+        unused = (("dim", "depth", "heads", "mlp_ratio", "prune_stride", "prune_after")
+                  if self.architecture == "tcn" else ("channels",))
+        return {k: v for k, v in self.to_dict().items() if k not in unused}
+
 
 class TemporalLifter(nn.Module):
     """Temporal conv net; kernel 3, receptive field 3^n frames, one output frame.
