@@ -308,3 +308,24 @@ def test_fine_tuning_compares_only_what_the_architecture_uses(tmp_path):
     cache_2d(tmp_path / "cache", "single", demo_2d("single", 12))
     assert _run(tmp_path, tmp_path / "tuned.onnx", "--init-from", str(checkpoint),
                 "--channels", "16", "--batch-size", "32", "--virtual-per-epoch", "64") == 0
+
+
+def test_an_interrupted_run_leaves_no_folder_it_made_empty(tmp_path):
+    """A review: a failed or interrupted run left an empty <out>.work/ (and the folders on
+    its way) while saying "no output was written". Ctrl-C in the first epoch (no checkpoint
+    yet) leaves none of them; the 2D cache, which holds something, stays. (12 frames of
+    'single', cached 2D; a run of its own, interrupted as a user does.)"""
+    import sys
+
+    from interrupt import interrupt_when
+
+    cache = tmp_path / "cache"
+    cache_2d(cache, "single", demo_2d("single", 12))
+    out = tmp_path / "new" / "models" / "lifter.onnx"
+    code, err = interrupt_when(
+        [sys.executable, "-m", "pose3d_ros.tools.train_lifter", "--recording", "single",
+         "--out", str(out), "--cache-dir", str(cache), "--epochs", "1", "--channels", "16",
+         "--virtual-per-epoch", "20000", "--no-progress"], "real samples",
+        tmp_path / "stderr.txt", delay_s=0.2)
+    assert code == 130 and "interrupted; no output was written" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "stderr.txt"]

@@ -63,6 +63,7 @@ from pose3d_ros.core.output_files import (
     add_common_arguments,
     float_in,
     int_at_least,
+    new_folders_removed_on_failure,
     non_negative_float,
     positive_float,
     refuse_existing,
@@ -386,45 +387,48 @@ def main(argv: list[str] | None = None) -> int:
                             "the options it was trained with") from None
     torch.set_num_threads(args.threads)
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
-    if args.multi_person:
-        labels = [lab for r in args.recording for lab in load_multi_person_labels(
-            r, args.cache_dir, progress=not args.no_progress)]
-        for held_out in args.exclude_overlap:
-            labels = drop_overlapping(labels, load_labels(held_out, cache, progress=False),
-                                      held_out)
-    else:
-        labels = [load_labels(r, cache, progress=not args.no_progress) for r in args.recording]
-    labels += [load_bag_labels(bag, cache, args.calibration, args.image_topics, args.sync_slop,
-                               use_tf=not args.self_calibrate, person_height=args.person_height,
-                               progress=not args.no_progress) for bag in args.bag]
-    mocap, errors = None, None
-    if args.mocap:
-        from pose3d_ros.core.error_model import load_error_model
-        from pose3d_ros.core.mocap import load_mocap
+    # a failed or interrupted run leaves none of the folders it made empty (a review: an empty
+    # <out>.work/ after "no output was written"); one holding a checkpoint stays
+    with new_folders_removed_on_failure([work_dir(args), args.out.parent, cache]):
+        if args.multi_person:
+            labels = [lab for r in args.recording for lab in load_multi_person_labels(
+                r, args.cache_dir, progress=not args.no_progress)]
+            for held_out in args.exclude_overlap:
+                labels = drop_overlapping(labels, load_labels(held_out, cache, progress=False),
+                                          held_out)
+        else:
+            labels = [load_labels(r, cache, progress=not args.no_progress) for r in args.recording]
+        labels += [load_bag_labels(bag, cache, args.calibration, args.image_topics, args.sync_slop,
+                                   use_tf=not args.self_calibrate, person_height=args.person_height,
+                                   progress=not args.no_progress) for bag in args.bag]
+        mocap, errors = None, None
+        if args.mocap:
+            from pose3d_ros.core.error_model import load_error_model
+            from pose3d_ros.core.mocap import load_mocap
 
-        mocap = load_mocap(args.mocap_clips)
-        errors = None if args.perfect_2d else load_error_model()
-    config = train_config(args, init)
-    work = work_dir(args)
-    try:
-        model = train(labels, config, work, resume=args.resume, progress=not args.no_progress,
-                      mocap=mocap, errors=errors)
-    except KeyboardInterrupt as err:       # (SIGTERM comes as its subclass Terminated)
-        if not (work / "checkpoint.pt").is_file():
-            raise
-        raise type(err)(f"the last finished epoch is kept in {work}: the same command with "
-                        "--resume continues from it") from err
-    meta = export_onnx(model, args.out, overwrite=args.overwrite, extra_metadata={
-        "trained_on": [str(r) for r in args.recording] + [str(b) for b in args.bag]
-        + ([f"mocap:{','.join(c.name for c in mocap)}"] if mocap else []),
-        # (found by an audit: relative names and no word on the poses behind the labels)
-        "bags": [{"path": str(b.resolve()), "extrinsics": lab.extrinsics}
-                 for b, lab in zip(args.bag, labels[len(labels) - len(args.bag):],
-                                   strict=True)],
-        "error_model": None if errors is None else errors.source,
-        "init_train_config": init_config,
-        "command": "python -m pose3d_ros.tools.train_lifter " + " ".join(
-            argv if argv is not None else sys.argv[1:])}, train_config=config.to_dict())
+            mocap = load_mocap(args.mocap_clips)
+            errors = None if args.perfect_2d else load_error_model()
+        config = train_config(args, init)
+        work = work_dir(args)
+        try:
+            model = train(labels, config, work, resume=args.resume, progress=not args.no_progress,
+                          mocap=mocap, errors=errors)
+        except KeyboardInterrupt as err:       # (SIGTERM comes as its subclass Terminated)
+            if not (work / "checkpoint.pt").is_file():
+                raise
+            raise type(err)(f"the last finished epoch is kept in {work}: the same command with "
+                            "--resume continues from it") from err
+        meta = export_onnx(model, args.out, overwrite=args.overwrite, extra_metadata={
+            "trained_on": [str(r) for r in args.recording] + [str(b) for b in args.bag]
+            + ([f"mocap:{','.join(c.name for c in mocap)}"] if mocap else []),
+            # (found by an audit: relative names and no word on the poses behind the labels)
+            "bags": [{"path": str(b.resolve()), "extrinsics": lab.extrinsics}
+                     for b, lab in zip(args.bag, labels[len(labels) - len(args.bag):],
+                                       strict=True)],
+            "error_model": None if errors is None else errors.source,
+            "init_train_config": init_config,
+            "command": "python -m pose3d_ros.tools.train_lifter " + " ".join(
+                argv if argv is not None else sys.argv[1:])}, train_config=config.to_dict())
     log.info("wrote %s (T=%d, causal=%s)", args.out, meta["window"], meta["causal"])
     return 0
 
