@@ -369,12 +369,11 @@ def main(argv: list[str] | None = None) -> int:
                             f"only ({type(err).__name__}); give a model's .pt, a .work folder "
                             "or its checkpoint.pt") from None
         init_config = checkpoint.get("config")
-        trained = (init_config or {}).get("model")
+        trained = (init_config or {}).get("model") or {}
         asked = model_config.used()
         # same shapes, other model (causal vs centred): it trained on silently before; only
         # what the architecture uses (a review: a tcn's unused dim or prune_after blocked it)
-        if differ := sorted(k for k in asked if trained is not None and trained.get(k)
-                            != asked[k]):
+        if differ := sorted(k for k in asked if trained and trained.get(k) != asked[k]):
             raise UserError(f"--init-from {init} was trained as another model: "
                             + ", ".join(f"{k} {trained.get(k)!r} (asked {asked[k]!r})"
                                         for k in differ) + "; give the options it was "
