@@ -256,8 +256,10 @@ def test_a_recording_for_the_lifter_checks_its_videos_as_the_other_tools_do(tmp_
     with pytest.raises(ValueError, match=f"{videos[1]} is not a readable video"):
         check_recording(str(root))
     damaged = _damaged_in_the_middle(_video(tmp_path / "intact.mp4"), tmp_path / "cam.mp4")
-    with pytest.raises(ValueError, match=f"{damaged}: decoding stops at frame"):
+    with pytest.raises(ValueError, match=f"{damaged}: decoding stops at frame") as caught:
         detect_video_blazepose(damaged, progress=False)
+    # the tools that read it have no --max-frames (a review: the advice named it)
+    assert "--max-frames" not in str(caught.value) and "-frames:v" in str(caught.value)
     assert len(detect_video_blazepose(damaged, max_frames=3, progress=False).keypoints) == 3
 
 

@@ -159,3 +159,22 @@ def test_recording_folders_of_one_name_do_not_share_a_2d_cache(tmp_path):
     assert len(set(names)) == 3 and all(n.startswith("multi_") for n in names)
     assert recording_inputs("multi")[2] == "multi"                      # the demo's own
     assert recording_inputs(str(tmp_path / "a" / "multi"))[2] == names[0]   # stable
+
+
+def test_videos_of_different_lengths_are_told_when_cut_to_the_shortest(tmp_path, caplog):
+    """A review: a recording whose one camera has fewer frames gave pseudo-labels of the
+    shortest's frames ("40 of 40 frames usable") without a word. Told in one WARN naming the
+    counts, from the 2D cache too (its detection of 12, 12, 12 and 7 frames)."""
+    import logging
+
+    from lifter_inputs import cache_2d, demo_2d, recording_folder
+
+    from pose3d_ros.core.lifting.labels import load_labels
+
+    folder = recording_folder(tmp_path / "rec")
+    cache_2d(tmp_path / "cache", str(folder), demo_2d("single", 12), [12, 12, 12, 7])
+    with caplog.at_level(logging.WARNING):
+        labels = load_labels(str(folder), tmp_path / "cache", progress=False)
+    assert labels.keypoints.shape[1] == 7
+    told = [r.getMessage() for r in caplog.records if "different lengths" in r.getMessage()]
+    assert len(told) == 1 and "cam04.mp4 7" in told[0] and "only the first 7 frames" in told[0]

@@ -421,3 +421,23 @@ def test_a_recording_without_any_3d_label_is_refused_before_any_folder(tmp_path)
     with pytest.raises(ValueError, match=r"recording\(s\) \[1\] .* no frame with a person"):
         train([labels, nobody], config, tmp_path / "work", progress=False)
     assert not (tmp_path / "work").exists()
+
+
+def test_configurations_that_cannot_train_are_refused_when_made(tmp_path):
+    """A review: heads 0 or channels 0 failed deep in torch (ZeroDivisionError), negative
+    sample counts were taken, and synthetic people without recordings divided by zero."""
+    from pose3d_ros.core.lifting.training import TrainConfig, train
+
+    for bad in ({"channels": 0}, {"architecture": "stformer", "heads": 0},
+                {"architecture": "stformer", "dim": 30}, {"prune_after": -1},
+                {"dropout": 1.0}):
+        with pytest.raises(ValueError):
+            LifterConfig(**bad)
+    for bad in ({"virtual_per_epoch": -1}, {"synthetic_people": -2}, {"mocap_per_epoch": -1},
+                {"epochs": 0}, {"synthetic_share": 1.5}, {"mocap_clean_share": -0.1}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            TrainConfig(**bad)
+    with pytest.raises(ValueError, match="synthetic people are a share"):
+        train([], TrainConfig(synthetic_people=2, mocap_per_epoch=10), tmp_path / "work",
+              mocap=[object()])               # (refused before the clips are looked at)
+    assert not (tmp_path / "work").exists()

@@ -105,3 +105,56 @@ def test_figures_files_are_strict_json():
                       "scalar": np.float32(2.5), "count": (np.int64(3), -np.inf)})
     assert json.loads(text, parse_constant=refuse) == {
         "nan": None, "rows": [[1.0, None], [None, 2.0]], "scalar": 2.5, "count": [3, None]}
+
+
+def test_eval_lifter_keeps_models_of_one_file_name_apart(tmp_path, capsys):
+    """A review: rows were keyed by the model's file name, so of a/m1.onnx and e/m1.onnx one
+    was dropped without a word. Each is named by as many folders as tell it apart; the same
+    file given twice is refused in one line. (12 frames of the 'single' demo, cached 2D.)"""
+    import shutil
+
+    from lifter_inputs import cache_2d, demo_2d
+
+    from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
+
+    models = []
+    for folder in ("a", "e"):
+        (tmp_path / folder).mkdir()
+        models.append(shutil.copy(DEFAULT_MODEL, tmp_path / folder / "m1.onnx"))
+    cache = tmp_path / "cache"
+    cache_2d(cache, "single", demo_2d("single", 12))
+    base = ["--recording", "single", "--cache-dir", str(cache)]
+    assert run_cli(eval_lifter.main, [*base, "--model", str(models[0]), "--model",
+                                      str(tmp_path / "e" / ".." / "a" / "m1.onnx")]) == 2
+    assert "m1.onnx is given twice" in _one_line(capsys)
+    assert run_cli(eval_lifter.main, [*base, "--model", str(models[0]), "--model",
+                                      str(models[1])]) == 0
+    means = [line.split("|")[2].strip() for line in capsys.readouterr().out.splitlines()
+             if line.startswith("| mean |")]
+    assert means == ["blazepose_world", "a/m1", "e/m1"], means
+    assert eval_lifter.model_labels([tmp_path / "blazepose_world.onnx"]) == [
+        f"{tmp_path.name}/blazepose_world"]
+
+
+def test_eval_lifter_says_when_nobody_or_too_few_poses_were_triangulated(tmp_path, capsys):
+    """A review: a recording with nobody triangulated read "PSS needs 1 <= k <= number of
+    complete reference poses (0), got k=10". (BlazePose on 12 empty frames per camera, and 2
+    frames of the 'single' demo, cached 2D.)"""
+    import numpy as np
+    from lifter_inputs import cache_2d, demo_2d, recording_folder
+
+    from pose3d_ros.core.lifting.dataset import BlazePoseSequence
+
+    empty = recording_folder(tmp_path / "empty")
+    with BlazePoseSequence() as pose:
+        for _ in range(12):
+            pose.add(np.zeros((1080, 1920, 3), np.uint8))
+        nobody = pose.result()
+    cache = tmp_path / "cache"
+    cache_2d(cache, str(empty), [nobody] * 4)
+    assert run_cli(eval_lifter.main, ["--recording", str(empty), "--cache-dir", str(cache)]) == 2
+    assert "no person was triangulated" in _one_line(capsys)
+    cache_2d(cache, "single", demo_2d("single", 12), 2)
+    assert run_cli(eval_lifter.main, ["--recording", "single", "--cache-dir", str(cache)]) == 2
+    line = _one_line(capsys)
+    assert "complete reference poses" in line and "fewer than the 10 of the PSS" in line, line

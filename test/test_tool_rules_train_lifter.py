@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from lifter_inputs import cache_2d, demo_2d, recording_folder
 
 from pose3d_ros.core.lifting.model import LifterConfig, build_lifter
 from pose3d_ros.core.lifting.training import export_onnx
@@ -214,3 +215,117 @@ def test_an_earlier_runs_checkpoint_is_kept_unless_resumed_or_overwritten(tmp_pa
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"interrupted; no output was written; the last finished epoch is kept in "
                    f"{work}: the same command with --resume continues from it"], err
+
+
+def test_inputs_of_different_lengths_train_together(tmp_path):
+    """A review: a recording and a bag of other lengths failed after all their 2D detection
+    ("all input arrays must have the same shape": the confidences borrowed by the virtual
+    views were stacked as one array). Two recordings of 12 and 7 frames (cached 2D) train."""
+    folder = recording_folder(tmp_path / "short")
+    cache = tmp_path / "cache"
+    cache_2d(cache, "single", demo_2d("single", 12))
+    cache_2d(cache, str(folder), demo_2d("single", 12), 7)
+    out = tmp_path / "lifter.onnx"
+    assert _run(tmp_path, out, "--recording", str(folder), "--channels", "16",
+                "--batch-size", "32", "--virtual-per-epoch", "64") == 0
+    assert out.is_file()
+    assert json.loads(out.with_suffix(".json").read_text())["trained_on"] == [
+        "single", str(folder)]
+
+
+@pytest.mark.parametrize("extra, told", [
+    # bad values (a review: ZeroDivisionError tracebacks, negative counts in the metadata)
+    (["--mocap", "--channels", "0"], "--channels: must be a whole number >= 1"),
+    (["--channels", "-3"], "--channels: must be a whole number >= 1"),
+    (["--architecture", "stformer", "--heads", "0"], "--heads: must be a whole number >= 1"),
+    (["--architecture", "stformer", "--dim", "30"], "dim 30 must be a multiple of heads 4"),
+    (["--architecture", "stformer", "--dim", "0"], "--dim: must be a whole number >= 1"),
+    (["--virtual-per-epoch", "-5"], "--virtual-per-epoch: must be a whole number >= 0"),
+    (["--synthetic-people", "-1"], "--synthetic-people: must be a whole number >= 0"),
+    (["--mocap", "--mocap-per-epoch", "-1"], "--mocap-per-epoch: must be a whole number >= 0"),
+    # options taken, ignored and recorded as used (a review); --calibration's rule
+    (["--mocap-clips", "walk", "--arm-mix", "0.5"], "--mocap-clips, --arm-mix are used only "
+     "with --mocap: give them with that, or leave them out"),
+    (["--perfect-2d"], "--perfect-2d is used only with --mocap"),
+    (["--sync-slop", "0.01"], "--sync-slop is used only with --bag"),
+    (["--person-height", "1.8"], "--person-height is used only with --bag"),
+    (["--synthetic-share", "0.3"], "--synthetic-share is used only with --synthetic-people"),
+    (["--dim", "64", "--prune-after", "1"], "--dim, --prune-after are used only with "
+     "--architecture stformer"),
+    (["--architecture", "stformer", "--channels", "64"], "--channels is used only with "
+     "--architecture tcn"),
+])
+def test_bad_or_unused_options_are_refused_in_one_line(tmp_path, capsys, extra, told):
+    with pytest.raises(SystemExit) as stopped:
+        _run(tmp_path, tmp_path / "lifter.onnx", *extra)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stopped.value.code == 2 and len(err) == 1 and told in err[0], err
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("extra", [["--limb-angle", "10"], ["--bone-scale", "0.2"],
+                                   ["--synthetic-people", "2"], ["--virtual-per-epoch", "10"]])
+def test_rig_options_are_refused_for_motion_capture_alone(tmp_path, capsys, extra):
+    """--mocap alone has no virtual views of a rig: --synthetic-people ended in a
+    ZeroDivisionError, the other options were ignored (a review)."""
+    with pytest.raises(SystemExit):
+        run_cli(main, ["--mocap", "--mocap-clips", "walk", "--out", str(tmp_path / "x.onnx"),
+                       *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{extra[0]} is used only with the virtual views of a " \
+        "--recording or --bag" in err[0], err
+
+
+def test_the_readme_fine_tuning_command_fits_the_shipped_weights():
+    """A review: README.md's `train_lifter --init-from shipped` was refused as given ("trained
+    as another model: causal True (asked False)"). Its command asks for the model the shipped
+    weights were trained as."""
+    import re
+    import shlex
+
+    from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
+    from pose3d_ros.tools.train_lifter import build_parser, refuse_unused_options, train_config
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    found = re.findall(r"`train_lifter ([^`]*--init-from shipped[^`]*)`", readme)
+    assert len(found) == 1, found
+    parser = build_parser()
+    args = parser.parse_args(shlex.split(found[0]))
+    refuse_unused_options(parser, args)
+    shipped = torch.load(DEFAULT_MODEL.with_suffix(".pt"), weights_only=True)["config"]
+    asked = train_config(args, None).model.used()
+    assert {k: shipped["model"][k] for k in asked} == asked
+
+
+def test_fine_tuning_compares_only_what_the_architecture_uses(tmp_path):
+    """A review: the whole model configuration was compared, so a tcn checkpoint recorded
+    with another (unused) dim or prune_after, as core.lifting.model.LifterConfig's defaults
+    give, was refused as "trained as another model". (12 frames of 'single', cached 2D.)"""
+    config = LifterConfig(window=27, channels=16, dim=64, prune_after=1)
+    checkpoint = tmp_path / "tcn.pt"
+    torch.save({"model": build_lifter(config).state_dict(),
+                "config": {"model": config.to_dict()}}, checkpoint)
+    cache_2d(tmp_path / "cache", "single", demo_2d("single", 12))
+    assert _run(tmp_path, tmp_path / "tuned.onnx", "--init-from", str(checkpoint),
+                "--channels", "16", "--batch-size", "32", "--virtual-per-epoch", "64") == 0
+
+
+def test_an_interrupted_run_leaves_no_folder_it_made_empty(tmp_path):
+    """A review: a failed or interrupted run left an empty <out>.work/ (and the folders on
+    its way) while saying "no output was written". Ctrl-C in the first epoch (no checkpoint
+    yet) leaves none of them; the 2D cache, which holds something, stays. (12 frames of
+    'single', cached 2D; a run of its own, interrupted as a user does.)"""
+    import sys
+
+    from interrupt import interrupt_when
+
+    cache = tmp_path / "cache"
+    cache_2d(cache, "single", demo_2d("single", 12))
+    out = tmp_path / "new" / "models" / "lifter.onnx"
+    code, err = interrupt_when(
+        [sys.executable, "-m", "pose3d_ros.tools.train_lifter", "--recording", "single",
+         "--out", str(out), "--cache-dir", str(cache), "--epochs", "1", "--channels", "16",
+         "--virtual-per-epoch", "20000", "--no-progress"], "real samples",
+        tmp_path / "stderr.txt", delay_s=0.2)
+    assert code == 130 and "interrupted; no output was written" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "stderr.txt"]

@@ -252,6 +252,24 @@ def staged_outputs(paths: Sequence[Path], overwrite: bool = False) -> Iterator[l
                 "delete it by hand", ", ".join(map(str, left)))
 
 
+@contextlib.contextmanager
+def new_folders_removed_on_failure(folders: Sequence[Path]) -> Iterator[None]:
+    """The folders of `folders`, and those on their way, that do not exist yet: those that a
+    failure or an interrupt within the block leaves empty are removed again (a review: a
+    failed train_lifter left an empty <out>.work/ while saying no output was written). Only
+    empty ones: a folder that holds something (a resumable checkpoint, a 2D cache) stays."""
+    new = sorted({p for f in folders for p in (Path(os.path.abspath(f)),
+                                               *Path(os.path.abspath(f)).parents)
+                  if not p.exists()}, key=lambda p: len(p.parts), reverse=True)
+    try:
+        yield
+    except BaseException:
+        for folder in new:                      # the deepest first
+            with contextlib.suppress(OSError):  # not empty, or gone
+                folder.rmdir()
+        raise
+
+
 def _move_in(written: Sequence[tuple[Path, Path]]) -> None:
     """Move each staged temporary (in its staging folder) to its path. What is at a path is
     first moved aside into the staging folder (a rename on the same file system), the new

@@ -68,6 +68,23 @@ def lift_sequence(lifter: OnnxLifter, keypoints_px: np.ndarray, scores: np.ndarr
     return lifter.lift(keypoints_px[idx], scores[idx], K, flip_average=flip_average)
 
 
+def model_labels(models: list[Path]) -> list[str]:
+    """The table's name of each model: its file name without suffix, with as many of its
+    folders as tell it apart from the other models and the baseline (a/m1 and e/m1; a
+    review: rows were keyed by the name alone and one model of two was dropped without a
+    word). The models must be different files."""
+    parts = [Path(m).resolve().with_suffix("").parts for m in models]
+    depth = [1] * len(models)
+    while True:
+        labels = ["/".join(p[-d:]) for p, d in zip(parts, depth, strict=True)]
+        clash = [i for i, label in enumerate(labels)
+                 if (labels.count(label) > 1 or label == BASELINE) and depth[i] < len(parts[i])]
+        if not clash:
+            return labels
+        for i in clash:
+            depth[i] += 1
+
+
 def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, height_m: float,
                        refine: bool, flip: bool = False, multi_person: bool = False,
                        exclude_overlap: tuple[str, ...] = (),
@@ -99,6 +116,7 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
                                       other, purpose="scored")
     else:
         people = [load_labels(recording, cache_dir)]
+    check_references(recording, people)
     centres = metrics.pose_clusters(np.concatenate([
         r - r[:, :1] for lab in people for r in
         (world_to_camera(c, lab.points_world) for c in lab.cameras)]), PSS_K)
@@ -107,11 +125,11 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
     baseline = BlazePoseWorldLifter()
     methods: dict[str, Callable] = {   # the baseline first: lifters may take its depth
         BASELINE: lambda kp, sc, K, wl: baseline.lift_world(wl, "h36m17")}
-    for path in models:
+    for path, label in zip(models, model_labels(models), strict=True):
         lifter = OnnxLifter(path)
-        methods[Path(path).stem] = lambda kp, sc, K, wl, lf=lifter: lift_sequence(lf, kp, sc, K)
+        methods[label] = lambda kp, sc, K, wl, lf=lifter: lift_sequence(lf, kp, sc, K)
         if flip:
-            methods[Path(path).stem + "+flip"] = (
+            methods[label + "+flip"] = (
                 lambda kp, sc, K, wl, lf=lifter: lift_sequence(lf, kp, sc, K, True))
     rows = []
     for person, labels in enumerate(people):
@@ -119,6 +137,23 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
         rows += _camera_rows(labels, refs, methods, centres, prior, refine,
                              f"/p{person}" if multi_person else "", detector_depth)
     return rows
+
+
+def check_references(recording: str, people: list[PseudoLabels]) -> None:
+    """ValueError when the recording's triangulated people give fewer complete reference poses
+    (a frame with every joint triangulated, seen from each camera) than the PSS vocabulary's
+    PSS_K, saying so; none: that no person was triangulated (a review: it read "PSS needs
+    1 <= k <= number of complete reference poses (0)")."""
+    complete = sum(int(np.isfinite(lab.points_world).all(axis=(1, 2)).sum()) * len(lab.cameras)
+                   for lab in people)
+    if complete == 0:
+        raise ValueError(f"recording {recording}: no person was triangulated (no frame in which "
+                         "two or more cameras agree on a person's 2D), so there is no reference "
+                         "3D to score against")
+    if complete < PSS_K:
+        raise ValueError(f"recording {recording}: only {complete} complete reference poses "
+                         "(frames with every joint triangulated, times the cameras), fewer than "
+                         f"the {PSS_K} of the PSS pose vocabulary; score a longer recording")
 
 
 def _camera_rows(labels: PseudoLabels, refs: list[np.ndarray],
@@ -206,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recording", required=True, help="demo name or recording folder")
     parser.add_argument("--model", type=Path, action="append", default=[],
-                        help="lifter .onnx (repeatable); the baseline is always evaluated")
+                        help="lifter .onnx (repeatable; its rows are named by its file name, with "
+                             "its folders where two models share one); the baseline is "
+                             "always evaluated")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="folder of the cached 2D detections (default: "
                              f"<data>/cache/lifter; <data>: {DATA_DIR_RULE}; with "
@@ -278,6 +315,9 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise UserError(f"--prior-weight: {err}") from None
     if args.height == 0 and args.prior_weight != 1.0:    # (it was taken and not used)
         raise UserError("--prior-weight scales towards the --height prior; --height 0 has none")
+    given = [model.resolve() for model in args.model]
+    if twice := sorted({str(m) for m in args.model if given.count(m.resolve()) > 1}):
+        raise UserError(f"--model {twice[0]} is given twice; give each model once")
     for model in args.model:
         if not model.is_file():
             raise UserError(f"--model {model} " + ("is a folder, not a lifter .onnx"

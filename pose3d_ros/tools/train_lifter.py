@@ -47,7 +47,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from pose3d_ros.core.data_paths import DATA_DIR_RULE, default_data_dir
 from pose3d_ros.core.lifting.labels import (
@@ -63,6 +63,7 @@ from pose3d_ros.core.output_files import (
     add_common_arguments,
     float_in,
     int_at_least,
+    new_folders_removed_on_failure,
     non_negative_float,
     positive_float,
     refuse_existing,
@@ -171,6 +172,36 @@ _SHARE = float_in(0.0, 1.0, what="a share in [0, 1]")
 _CHANCE = float_in(0.0, 1.0, what="a chance in [0, 1]")
 
 
+# Options that only some inputs or architectures use: (options, when they are used, what they
+# apply to). Given (not at their default) where they are not used, they are refused: they were
+# taken, ignored and written to the metadata as used (a review).
+_USED_ONLY: tuple[tuple[tuple[str, ...], Callable[[argparse.Namespace], bool], str], ...] = (
+    (("--mocap-clips", "--mocap-per-epoch", "--arm-mix", "--leg-mix", "--tilt", "--clean-share",
+      "--perfect-2d"), lambda a: a.mocap, "--mocap"),
+    (("--sync-slop", "--person-height"), lambda a: bool(a.bag), "--bag"),
+    (("--virtual-per-epoch", "--limb-angle", "--bone-scale", "--synthetic-people",
+      "--synthetic-share"), lambda a: bool(a.recording or a.bag),
+     "the virtual views of a --recording or --bag"),
+    (("--synthetic-share",), lambda a: a.synthetic_people > 0, "--synthetic-people"),
+    (("--dim", "--depth", "--heads", "--prune-stride", "--prune-after"),
+     lambda a: a.architecture == "stformer", "--architecture stformer"),
+    (("--channels",), lambda a: a.architecture == "tcn", "--architecture tcn"),
+)
+
+
+def refuse_unused_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A usage error naming the options given (not at their default) that this run would not
+    use (_USED_ONLY)."""
+    for options, used, applies in _USED_ONLY:
+        given = [o for o in options if getattr(args, o[2:].replace("-", "_"))
+                 != parser.get_default(o[2:].replace("-", "_"))]
+        if given and not used(args):
+            one = len(given) == 1
+            them = "it" if one else "them"
+            parser.error(f"{', '.join(given)} {'is' if one else 'are'} used only with "
+                         f"{applies}: give {them} with that, or leave {them} out")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """train_lifter's command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -214,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "through virtual cameras")
     parser.add_argument("--mocap-clips", nargs="+", default=None,
                         help="only these clips (default: all 15)")
-    parser.add_argument("--mocap-per-epoch", type=int, default=4000,
+    parser.add_argument("--mocap-per-epoch", type=int_at_least(0), default=4000,
                         help="motion-capture samples per epoch")
     parser.add_argument("--arm-mix", type=_CHANCE, default=0.0,
                         help="chance that each arm of a mocap performance moves as in another "
@@ -238,19 +269,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--architecture", default="tcn", choices=("tcn", "stformer"),
                         help="network: tcn (temporal convolutions) or stformer (spatio-temporal "
                              "transformer)")
-    parser.add_argument("--dim", type=int, default=32, help="stformer: token width")
-    parser.add_argument("--depth", type=int, default=3, help="stformer: blocks")
-    parser.add_argument("--heads", type=int, default=4, help="stformer: attention heads")
-    parser.add_argument("--prune-stride", type=int, default=9,
+    parser.add_argument("--dim", type=int_at_least(1), default=32, help="stformer: token width")
+    parser.add_argument("--depth", type=int_at_least(1), default=3, help="stformer: blocks")
+    parser.add_argument("--heads", type=int_at_least(1), default=4,
+                        help="stformer: attention heads (a divisor of --dim)")
+    parser.add_argument("--prune-stride", type=int_at_least(0), default=9,
                         help="stformer: merge the other frames in groups of this many (HoT-style "
                              "pruning; 0 keeps every frame)")
-    parser.add_argument("--prune-after", type=int, default=0,
+    parser.add_argument("--prune-after", type=int_at_least(0), default=0,
                         help="stformer: blocks before the frames are merged")
     parser.add_argument("--window", type=int, default=27,
                         help="frames T per window (tcn: 27, 81 or 243)")
     parser.add_argument("--causal", action="store_true",
                         help="predict the last frame of the window (no look-ahead)")
-    parser.add_argument("--channels", type=int, default=128,
+    parser.add_argument("--channels", type=int_at_least(1), default=128,
                         help="tcn: feature channels of each convolution")
     # --epochs 0 would write an untrained model; the training skips a batch of one sample
     # (batch norm needs two): with --batch-size 1 nothing would train
@@ -260,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="samples per optimiser step, at least 2")
     parser.add_argument("--lr", type=positive_float, default=2e-3,
                         help="learning rate of AdamW at the start (cosine decay to 0)")
-    parser.add_argument("--virtual-per-epoch", type=int, default=4000,
+    parser.add_argument("--virtual-per-epoch", type=int_at_least(0), default=4000,
                         help="virtual-camera samples drawn per epoch")
     parser.add_argument("--reprojection-weight", type=non_negative_float, default=0.5,
                         help="weight of the 2D reprojection term of the loss (mean error in "
@@ -274,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="largest random limb rotation of virtual poses, degrees")
     parser.add_argument("--bone-scale", type=non_negative_float, default=0.12,
                         help="relative range of random bone-length scaling")
-    parser.add_argument("--synthetic-people", type=int, default=0,
+    parser.add_argument("--synthetic-people", type=int_at_least(0), default=0,
                         help="also train on this many synthetic moving people "
                              "(core.synthetic.random_poses) through virtual cameras")
     parser.add_argument("--synthetic-share", type=_SHARE, default=0.5,
@@ -304,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.bag and (args.calibration or args.image_topics or args.self_calibrate):
         parser.error("--calibration, --image-topics and --self-calibrate apply to --bag "
                      "(a --recording folder brings its own calibration)")
+    refuse_unused_options(parser, args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     check_outputs(args)
     for recording in args.recording + args.exclude_overlap:
@@ -336,12 +369,13 @@ def main(argv: list[str] | None = None) -> int:
                             f"only ({type(err).__name__}); give a model's .pt, a .work folder "
                             "or its checkpoint.pt") from None
         init_config = checkpoint.get("config")
-        trained = (init_config or {}).get("model")
-        if trained is not None and trained != model_config.to_dict():
-            # same shapes, other model (causal vs centred): it trained on silently before
-            differ = sorted(k for k in trained if trained[k] != model_config.to_dict().get(k))
+        trained = (init_config or {}).get("model") or {}
+        asked = model_config.used()
+        # same shapes, other model (causal vs centred): it trained on silently before; only
+        # what the architecture uses (a review: a tcn's unused dim or prune_after blocked it)
+        if differ := sorted(k for k in asked if trained and trained.get(k) != asked[k]):
             raise UserError(f"--init-from {init} was trained as another model: "
-                            + ", ".join(f"{k} {trained[k]!r} (asked {model_config.to_dict()[k]!r})"
+                            + ", ".join(f"{k} {trained.get(k)!r} (asked {asked[k]!r})"
                                         for k in differ) + "; give the options it was "
                             "trained with")
         try:
@@ -352,45 +386,48 @@ def main(argv: list[str] | None = None) -> int:
                             "the options it was trained with") from None
     torch.set_num_threads(args.threads)
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
-    if args.multi_person:
-        labels = [lab for r in args.recording for lab in load_multi_person_labels(
-            r, args.cache_dir, progress=not args.no_progress)]
-        for held_out in args.exclude_overlap:
-            labels = drop_overlapping(labels, load_labels(held_out, cache, progress=False),
-                                      held_out)
-    else:
-        labels = [load_labels(r, cache, progress=not args.no_progress) for r in args.recording]
-    labels += [load_bag_labels(bag, cache, args.calibration, args.image_topics, args.sync_slop,
-                               use_tf=not args.self_calibrate, person_height=args.person_height,
-                               progress=not args.no_progress) for bag in args.bag]
-    mocap, errors = None, None
-    if args.mocap:
-        from pose3d_ros.core.error_model import load_error_model
-        from pose3d_ros.core.mocap import load_mocap
+    # a failed or interrupted run leaves none of the folders it made empty (a review: an empty
+    # <out>.work/ after "no output was written"); one holding a checkpoint stays
+    with new_folders_removed_on_failure([work_dir(args), args.out.parent, cache]):
+        if args.multi_person:
+            labels = [lab for r in args.recording for lab in load_multi_person_labels(
+                r, args.cache_dir, progress=not args.no_progress)]
+            for held_out in args.exclude_overlap:
+                labels = drop_overlapping(labels, load_labels(held_out, cache, progress=False),
+                                          held_out)
+        else:
+            labels = [load_labels(r, cache, progress=not args.no_progress) for r in args.recording]
+        labels += [load_bag_labels(bag, cache, args.calibration, args.image_topics, args.sync_slop,
+                                   use_tf=not args.self_calibrate, person_height=args.person_height,
+                                   progress=not args.no_progress) for bag in args.bag]
+        mocap, errors = None, None
+        if args.mocap:
+            from pose3d_ros.core.error_model import load_error_model
+            from pose3d_ros.core.mocap import load_mocap
 
-        mocap = load_mocap(args.mocap_clips)
-        errors = None if args.perfect_2d else load_error_model()
-    config = train_config(args, init)
-    work = work_dir(args)
-    try:
-        model = train(labels, config, work, resume=args.resume, progress=not args.no_progress,
-                      mocap=mocap, errors=errors)
-    except KeyboardInterrupt as err:       # (SIGTERM comes as its subclass Terminated)
-        if not (work / "checkpoint.pt").is_file():
-            raise
-        raise type(err)(f"the last finished epoch is kept in {work}: the same command with "
-                        "--resume continues from it") from err
-    meta = export_onnx(model, args.out, overwrite=args.overwrite, extra_metadata={
-        "trained_on": [str(r) for r in args.recording] + [str(b) for b in args.bag]
-        + ([f"mocap:{','.join(c.name for c in mocap)}"] if mocap else []),
-        # (found by an audit: relative names and no word on the poses behind the labels)
-        "bags": [{"path": str(b.resolve()), "extrinsics": lab.extrinsics}
-                 for b, lab in zip(args.bag, labels[len(labels) - len(args.bag):],
-                                   strict=True)],
-        "error_model": None if errors is None else errors.source,
-        "init_train_config": init_config,
-        "command": "python -m pose3d_ros.tools.train_lifter " + " ".join(
-            argv if argv is not None else sys.argv[1:])}, train_config=config.to_dict())
+            mocap = load_mocap(args.mocap_clips)
+            errors = None if args.perfect_2d else load_error_model()
+        config = train_config(args, init)
+        work = work_dir(args)
+        try:
+            model = train(labels, config, work, resume=args.resume, progress=not args.no_progress,
+                          mocap=mocap, errors=errors)
+        except KeyboardInterrupt as err:       # (SIGTERM comes as its subclass Terminated)
+            if not (work / "checkpoint.pt").is_file():
+                raise
+            raise type(err)(f"the last finished epoch is kept in {work}: the same command with "
+                            "--resume continues from it") from err
+        meta = export_onnx(model, args.out, overwrite=args.overwrite, extra_metadata={
+            "trained_on": [str(r) for r in args.recording] + [str(b) for b in args.bag]
+            + ([f"mocap:{','.join(c.name for c in mocap)}"] if mocap else []),
+            # (found by an audit: relative names and no word on the poses behind the labels)
+            "bags": [{"path": str(b.resolve()), "extrinsics": lab.extrinsics}
+                     for b, lab in zip(args.bag, labels[len(labels) - len(args.bag):],
+                                       strict=True)],
+            "error_model": None if errors is None else errors.source,
+            "init_train_config": init_config,
+            "command": "python -m pose3d_ros.tools.train_lifter " + " ".join(
+                argv if argv is not None else sys.argv[1:])}, train_config=config.to_dict())
     log.info("wrote %s (T=%d, causal=%s)", args.out, meta["window"], meta["causal"])
     return 0
 

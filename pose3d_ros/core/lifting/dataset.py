@@ -159,7 +159,10 @@ def detect_video_blazepose(video_path: str | Path, max_frames: int | None = None
                     # decoding that stops before the container's end is a damaged video, not
                     # a shorter one (found by a review: eval_lifter scored the first 53 of
                     # 100 frames without a word)
-                    end_of_videos([Path(video_path)], [True], len(pose), [total or 0], True)
+                    # (the lifter tools read whole videos: no option keeps the first
+                    # frames, so the advice is an ffmpeg command)
+                    end_of_videos([Path(video_path)], [True], len(pose), [total or 0], True,
+                                  keep=None)
                     break
                 pose.add(frame)
             views = pose.result()
@@ -192,16 +195,23 @@ def load_views(data: Mapping[str, np.ndarray]) -> list[ViewDetections]:
 
 def detect_recording(video_paths: list[Path], cache_file: Path | None = None,
                      progress: bool = True) -> list[ViewDetections]:
-    """BlazePose detections of every camera of a recording, cached in an .npz file."""
+    """BlazePose detections of every camera of a recording, cached in an .npz file. One WARN
+    when the videos are of different lengths (the pseudo-labels take the shortest's frames;
+    a review: a 40-frame camera of 100-frame ones cut them all to 40 without a word)."""
+    from ..video import warn_unequal_lengths
+
+    views = None
     if cache_file is not None and Path(cache_file).is_file():
         try:
             with npz_file(cache_file, "a detection cache file") as data:
-                return load_views(data)
+                views = load_views(data)
         except DamagedFileError as exc:     # (a disk error, a copy cut short): detect again
             log.warning("%s: detecting again", exc)
-    views = [detect_video_blazepose(p, progress=progress) for p in video_paths]
-    if cache_file is not None:
-        save_views(cache_file, views)
+    if views is None:
+        views = [detect_video_blazepose(p, progress=progress) for p in video_paths]
+        if cache_file is not None:
+            save_views(cache_file, views)
+    warn_unequal_lengths(video_paths, [len(v.keypoints) for v in views])
     return views
 
 

@@ -50,10 +50,22 @@ class LifterConfig:
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, "
                              f"got {self.architecture!r}")
+        # (a review: channels 0 or heads 0 failed deep in torch, a ZeroDivisionError for heads)
+        for name in ("num_joints", "channels", "dim", "depth", "heads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.prune_stride < 0 or self.prune_after < 0:
+            raise ValueError(f"prune_stride and prune_after must be >= 0, got "
+                             f"{self.prune_stride}, {self.prune_after}")
+        if not (0.0 <= self.dropout < 1.0 and self.mlp_ratio > 0):
+            raise ValueError(f"dropout must be in [0, 1) and mlp_ratio > 0, got "
+                             f"{self.dropout}, {self.mlp_ratio}")
         if self.architecture == "stformer":
-            if self.window < 1 or self.depth < 1:
-                raise ValueError(f"window and depth must be >= 1, got {self.window}, "
-                                 f"{self.depth}")
+            if self.window < 1:
+                raise ValueError(f"window must be >= 1, got {self.window}")
+            if self.dim % self.heads:
+                raise ValueError(f"dim {self.dim} must be a multiple of heads {self.heads} "
+                                 "(each head takes dim / heads channels)")
             return
         if self.window not in RECEPTIVE_FIELDS:
             raise ValueError(f"window must be one of {sorted(RECEPTIVE_FIELDS)}, "
@@ -65,6 +77,14 @@ class LifterConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def used(self) -> dict:
+        """to_dict's fields that the architecture uses (a tcn has no dim, depth, heads,
+        mlp_ratio or pruning; a stformer no channels): what weights trained as one model must
+        match to be trained on as another."""
+        unused = (("dim", "depth", "heads", "mlp_ratio", "prune_stride", "prune_after")
+                  if self.architecture == "tcn" else ("channels",))
+        return {k: v for k, v in self.to_dict().items() if k not in unused}
 
 
 class TemporalLifter(nn.Module):

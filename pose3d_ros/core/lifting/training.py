@@ -105,6 +105,20 @@ class TrainConfig:
         elevation_deg=(-15.0, 45.0), distance_m=(1.5, 9.0), half_fov_deg=(25.0, 45.0)))
     init_from: str | None = None  # checkpoint.pt to start from (fine-tuning)
 
+    def __post_init__(self) -> None:
+        # (a review: negative sample counts were taken, and written to the metadata as used)
+        counts = ("epochs", "virtual_per_epoch", "synthetic_people", "synthetic_frames",
+                  "mocap_per_epoch")
+        if bad := [f"{name} {getattr(self, name)}" for name in counts
+                   if getattr(self, name) < (1 if name in ("epochs", "synthetic_frames")
+                                             else 0)]:
+            raise ValueError(f"{', '.join(bad)}: epochs and synthetic_frames must be >= 1, "
+                             "the other sample counts >= 0")
+        shares = ("synthetic_share", "mocap_clean_share")
+        if bad := [f"{name} {getattr(self, name)}" for name in shares
+                   if not 0.0 <= getattr(self, name) <= 1.0]:
+            raise ValueError(f"{', '.join(bad)}: a share is in [0, 1]")
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["model"] = self.model.to_dict()
@@ -185,7 +199,33 @@ def vary_poses(seq: np.ndarray, rng: np.random.Generator, max_angle_rad: float,
     return out
 
 
-def virtual_views(points_world: np.ndarray, scores_like: np.ndarray | ErrorModel | None,
+@dataclass(frozen=True)
+class ScoreBank:
+    """Real score sequences of any lengths to borrow confidence patterns from: scores
+    (sum F, J) of every sequence one after the other, start and length (S,) of each, frames.
+    (Stacked as (S, F, J) they had to be of one length: a recording and a bag of other
+    lengths failed after all their 2D detection, a review.)"""
+
+    scores: np.ndarray
+    start: np.ndarray
+    length: np.ndarray
+
+    @classmethod
+    def of(cls, sequences: list[np.ndarray] | np.ndarray) -> "ScoreBank":
+        """The bank of (F_s, J) score sequences (a list, or an (S, F, J) array)."""
+        length = np.array([len(s) for s in sequences], np.int64)
+        start = np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64)
+        return cls(np.concatenate(list(sequences)), start, length)
+
+    def borrow(self, chosen: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """(N, T, J) scores of sequences `chosen` (N,) at frames idx (N, T), taken modulo
+        each sequence's length."""
+        c = chosen[:, None]
+        return self.scores[self.start[c] + idx % self.length[c]]
+
+
+def virtual_views(points_world: np.ndarray,
+                  scores_like: ScoreBank | np.ndarray | ErrorModel | None,
                   count: int, window: int, causal: bool, rng: np.random.Generator,
                   noise_px: float, focal_px: float, up: np.ndarray | None = None,
                   limb_angle_rad: float = 0.0, bone_scale: float = 0.0,
@@ -194,7 +234,8 @@ def virtual_views(points_world: np.ndarray, scores_like: np.ndarray | ErrorModel
     """Windows of (pseudo-)3D projected through random virtual cameras.
 
     points_world: (F, J, 3) metres (NaN missing), `up` the world's up axis (default z).
-    scores_like: (S, F, J) real score sequences to borrow confidence patterns from (with
+    scores_like: a ScoreBank (or (S, F, J)) of real score sequences to borrow confidence
+    patterns from (with
     Gaussian pixel noise of noise_px at focal_px), or a core.error_model.ErrorModel whose
     measured errors are applied to the sequence at `fps` (plus noise_px of Gaussian noise),
     or None: perfect 2D (plus noise_px).
@@ -237,12 +278,13 @@ def virtual_views(points_world: np.ndarray, scores_like: np.ndarray | ErrorModel
         aspect = rng.choice([9 / 16, 3 / 4, 4 / 3, 16 / 9], count)
         half = np.stack([half_w, half_w * aspect], -1)[:, None, None]  # (N, 1, 1, 2)
         visible &= (np.abs(np.nan_to_num(norm, nan=np.inf)) <= half).all(-1)
-    if isinstance(scores_like, np.ndarray):
+    if isinstance(scores_like, (ScoreBank, np.ndarray)):
         # each view's window of a random real sequence, taken in one indexing (the whole
         # sequences taken first held count x frames x joints: 7 GB per epoch for a
         # 12,800-frame recording, a review)
-        chosen = rng.integers(0, scores_like.shape[0], count)
-        borrowed = scores_like[chosen[:, None], idx % scores_like.shape[1]]  # (N, T, J)
+        bank = scores_like if isinstance(scores_like, ScoreBank) else ScoreBank.of(scores_like)
+        chosen = rng.integers(0, len(bank.length), count)
+        borrowed = bank.borrow(chosen, idx)  # (N, T, J)
         norm = np.where(visible[..., None], norm, np.nan)
     else:
         norm, borrowed = detector_like(norm, scores_like, rng, fps, visible)
@@ -406,6 +448,9 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     if not labels and not (mocap and config.mocap_per_epoch > 0):
         raise ValueError("nothing to train on: give recordings (labels) or mocap clips with "
                          "mocap_per_epoch > 0")
+    if not labels and config.synthetic_people > 0:      # (a ZeroDivisionError, a review)
+        raise ValueError("synthetic people are a share (synthetic_share) of the virtual views "
+                         "of recordings: give recordings (labels) or no synthetic people")
     unlabelled = [k for k, lab in enumerate(labels)
                   if not np.isfinite(lab.points_world[:, 0, 0]).any()]
     if unlabelled:       # (it failed later as "no labelled frame to build virtual views from")
@@ -420,7 +465,7 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
     seqs = [replace(s, scores=np.nan_to_num(s.scores, nan=0.0, posinf=0.0, neginf=0.0))
             for lab in labels for s in sequences_from_labels(lab)]
     real = RealWindows.of(seqs, mc.window, mc.causal) if seqs else None
-    score_bank = np.stack([s.scores for s in seqs]) if seqs else None
+    score_bank = ScoreBank.of([s.scores for s in seqs]) if seqs else None
     model = build_lifter(mc)
     if config.init_from:
         # weights only: a checkpoint from elsewhere must not run code when read (a review)
