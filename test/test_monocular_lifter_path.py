@@ -128,6 +128,30 @@ def test_a_person_back_after_a_stall_starts_a_new_window():
                           equal_nan=True)
 
 
+def test_a_centred_lifter_after_a_stall_is_stamped_with_the_first_frame_back(tmp_path):
+    """A centred lifter's 3D is of its window's middle frame (13 sets back for T = 27): after
+    a stall its windows start again from the first frame back, and so does the stamp the 3D
+    describes (a review: that frame's pose went out under the stamps of the sets before the
+    stall, up to the whole 4 s stall old)."""
+    import torch
+
+    from pose3d_ros.core.lifting.model import LifterConfig, build_lifter
+    from pose3d_ros.core.lifting.training import export_onnx
+
+    torch.manual_seed(0)
+    model = tmp_path / "centred.onnx"
+    export_onnx(build_lifter(LifterConfig(window=27, causal=False, channels=16)), model)
+    rig, per_camera = _demo()
+    mono = Pose3DPipeline(["cam01"], {"cam01": rig["cam01"]}, frame_id=rig.frame_id,
+                          params=PipelineParams(tracking=None, filtering=None),
+                          lifter=create_monocular_method("lifter", model_path=str(model)))
+    assert mono.described_lag == 13
+    stamps = [10.0 + k / 60 for k in range(18)] + [14.3 + k / 60 for k in range(4)]
+    described = [mono.process_detections({"cam01": per_camera[0][k]}, stamp).described_stamp
+                 for k, stamp in enumerate(stamps)]
+    assert described == [stamps[max(k - 13, 0)] for k in range(18)] + [stamps[18]] * 4
+
+
 def test_a_camera_that_changes_resolution_keeps_its_peoples_ids():
     """A camera_info of another resolution (a driver switched from half to full size): the
     image tracker's pixels are moved with the intrinsics (Pose3DPipeline.set_camera), so the

@@ -75,6 +75,7 @@ from .layouts import (
 )
 from .left_right import exchange_detections, left_right_pairs, mirror_index
 from .lifting.root_placement import bone_lengths, rebuilt_with_bone_lengths
+from .lifting.runtime import MAX_WINDOW_GAP_S
 from .lone_views import (
     LoneViewParams,
     kept_lone_people,
@@ -363,9 +364,14 @@ class Pose3DPipeline:
         counted: `stamp`, except with a centred lifter, whose window's middle frame is
         latency_frames sets back (exact for people seen in each of those sets; a person first
         seen fewer sets ago is lifted at their first frame, a little later), and until that
-        many sets came, the first set's (its windows are padded with their first frame)."""
+        many sets came, the first set's (its windows are padded with their first frame). A
+        set more than MAX_WINDOW_GAP_S after the one before starts the count again, as the
+        windows do (a review: after a stall the first frame back went out under the stamps of
+        the sets before the stall)."""
         if not self.described_lag:
             return stamp
+        if self._set_stamps and not stamp - self._set_stamps[-1] <= MAX_WINDOW_GAP_S:
+            self._set_stamps.clear()
         if not self._set_stamps or self._set_stamps[-1] != stamp:
             self._set_stamps.append(stamp)
         return self._set_stamps[0]
