@@ -180,8 +180,18 @@ def test_a_camera_that_changes_resolution_keeps_its_peoples_ids():
         skeletons = mono.process_detections({"cam01": found}, stamp).skeletons
         ids.append(skeletons.ids.tolist())
     assert ids[2:] == [[1]] * 14, ids        # published from its third frame, always id 1
+    tracker = mono.image_trackers["cam01"]
     with pytest.raises(ValueError, match="affine"):
-        mono.image_trackers["cam01"].remap(np.eye(3))
+        tracker.remap(np.eye(3))
+    # a region of interest moved by (200, 100) px at the same size: the camera node says the
+    # image moved (its camera_info's roi), and the pixels follow (a review: only a new size
+    # moved them); a new K of the same image (a recalibration) moves none
+    before = tracker._keypoints.copy()
+    shifted_k = full.K - np.array([[0.0, 0.0, 200.0], [0.0, 0.0, 100.0], [0.0, 0.0, 0.0]])
+    mono.set_camera(replace(full, K=shifted_k), image_moved=True)
+    np.testing.assert_allclose(tracker._keypoints, before - [200.0, 100.0], atol=1e-9)
+    mono.set_camera(replace(full, K=full.K))                       # same size: not moved
+    np.testing.assert_allclose(tracker._keypoints, before - [200.0, 100.0], atol=1e-9)
 
 
 def test_missing_lifter_model_is_a_clear_error(tmp_path):

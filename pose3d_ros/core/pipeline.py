@@ -377,14 +377,19 @@ class Pose3DPipeline:
         return self._set_stamps[0]
 
     # -- cameras ---------------------------------------------------------------------------
-    def set_camera(self, camera: Any) -> None:
-        """Replace the model of a known camera (e.g. from a new CameraInfo). A new image
-        size (resolution, binning, region of interest) moves its image tracker's pixels by
-        K_new K_old^-1, so the people it follows keep their ids."""
+    def set_camera(self, camera: Any, image_moved: bool | None = None) -> None:
+        """Replace the model of a known camera (e.g. from a new CameraInfo). When the image's
+        pixels moved (another resolution, binning or region of interest: image_moved True;
+        None: when the image size changed, as the model alone tells), its image tracker's
+        pixels move by K_new K_old^-1, so the people it follows keep their ids; a new K of
+        the same image (a recalibration) moves no pixel."""
         if camera.name not in self.camera_names:
             raise ValueError(f"unknown camera {camera.name!r}; known: {self.camera_names}")
         old = self._cameras.get(camera.name)        # (None while __init__ sets them)
-        if old is not None and (old.width, old.height) != (camera.width, camera.height):
+        if image_moved is None:
+            image_moved = old is not None and (old.width, old.height) != (camera.width,
+                                                                        camera.height)
+        if old is not None and image_moved:
             if (tracker := self.image_trackers.get(camera.name)) is not None:
                 tracker.remap((camera.K @ np.linalg.inv(old.K))[:2])
         self._cameras[camera.name] = camera

@@ -276,6 +276,9 @@ class RigNodeBase(PoseNodeBase):
         self._rig_children: dict[str, str] = {}   # optical frame published -> its camera
         self._markers_published_at: float | None = None     # monotonic s
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
+        # cameras whose image geometry (size, binning, region of interest) changed since the
+        # worker last applied their calibration: their image trackers' pixels move with it
+        self._image_moved: set[str] = set()
         self._exact_stamps: dict[float, Any] = {}   # a set's float stamp -> its header stamp
         self._people_tf_stamp_ns = -1                 # the stamp people last went on /tf at
         self._published_layout = ""      # the joint layout of the people published last
@@ -482,6 +485,8 @@ class RigNodeBase(PoseNodeBase):
             # told as a first calibration)
             pending = self._calibration_changes.get(camera)
             self._calibration_changes[camera] = model
+            if previous_key is not None and previous_key.sensor != key.sensor:
+                self._image_moved.add(camera)
             if source == "none":
                 # a camera_info without frame_id: the images' frame once one names it
                 # (output_frame_from_image), the camera's name until then (a review: the 3D
@@ -597,9 +602,10 @@ class RigNodeBase(PoseNodeBase):
         extrinsics_source 'tf', pose the set's cameras at their images' stamps."""
         with self._lock:
             changes, self._calibration_changes = self._calibration_changes, {}
+            moved, self._image_moved = self._image_moved, set()
             output_frame = self._output_frame
         for camera, model in changes.items():
-            self.pipeline.set_camera(model)
+            self.pipeline.set_camera(model, image_moved=camera in moved)
             self.health.cameras[camera].calibrated = True   # in use from the next set on
         if output_frame is not None:
             self.pipeline.frame_id = output_frame
@@ -831,3 +837,4 @@ class RigNodeBase(PoseNodeBase):
         self.tf_listener = None
         self.rig = self.tf_tree = self.tf_buffer = None
         self._calibration_changes = {}
+        self._image_moved = set()
