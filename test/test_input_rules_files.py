@@ -261,6 +261,15 @@ def test_a_recording_for_the_lifter_checks_its_videos_as_the_other_tools_do(tmp_
     # the tools that read it have no --max-frames (a review: the advice named it)
     assert "--max-frames" not in str(caught.value) and "-frames:v" in str(caught.value)
     assert len(detect_video_blazepose(damaged, max_frames=3, progress=False).keypoints) == 3
+    # the same through the multi-person 2D (train_lifter/eval_lifter --multi-person read it
+    # with keep=None; a review: that path still named --max-frames)
+    from pose3d_ros.core.detection.cache import detect_video_set
+
+    for keep, told in ((None, "-frames:v"), ("--max-frames {n}", "--max-frames")):
+        with pytest.raises(ValueError, match="decoding stops at frame") as caught:
+            detect_video_set([damaged], "blazepose_multi", cache_folder=tmp_path / "c",
+                             keep=keep)
+        assert told in str(caught.value), caught.value
 
 
 def test_videos_of_different_frame_rates_are_not_paired_silently(tmp_path, capsys):

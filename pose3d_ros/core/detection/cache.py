@@ -24,7 +24,7 @@ from ..image_decode import jpeg_round_trip
 from ..layouts import JointLayout, get_layout
 from ..output_files import DamagedFileError, npz_file, write_atomically
 from ..types import Detections2D, as_image_size
-from ..video import end_of_videos, warn_unequal_lengths
+from ..video import KEEP_FIRST_FRAMES, end_of_videos, warn_unequal_lengths
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,8 @@ def _load(source: Path) -> VideoDetections:
 def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
                      max_frames: int | None = None, use_cache: bool = True,
                      jpeg_reduction: int | None = None, cache_folder: Path | None = None,
-                     progress: bool = False, **options: Any) -> list[VideoDetections]:
+                     progress: bool = False, keep: str | None = KEEP_FIRST_FRAMES,
+                     **options: Any) -> list[VideoDetections]:
     """Detections of synchronised videos (one per camera), from the cache when present.
 
     paths: video files in camera order. detector_name, options: as create_detector.
@@ -135,8 +136,9 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
     4, 8) sends each frame through JPEG (image_decode.jpeg_round_trip, as image_transport publishes
     it) decoded at 1/R, as the node decodes compressed input, the 2D mapped back to
     full-resolution pixels. cache_folder: where the cache lives (default cache_dir()).
-    progress: a progress bar over the frames (core.output_files.progress). Returns one
-    VideoDetections per camera.
+    progress: a progress bar over the frames (core.output_files.progress). keep: how the
+    calling tool keeps a damaged video's first frames (video.end_of_videos; None: it has no
+    such option). Returns one VideoDetections per camera.
     """
     import cv2
 
@@ -182,7 +184,7 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
                 # a damaged video is refused, one that ends before the others told (a
                 # review: calibrate cut every camera at a damaged or shorter WebM silently)
                 end_of_videos(videos, [not ok for ok, _ in frames], len(per_camera[0]),
-                              counts, warned)
+                              counts, warned, keep)
                 break
             images = [image for _, image in frames]
             sizes = [(im.shape[1], im.shape[0]) for im in images]

@@ -84,8 +84,9 @@ def load_multi_person_labels(recording: str, cache_dir: Path | None = None,
     from .dataset import multi_person_pseudo_labels
 
     videos, _, _, cameras = check_recording(recording)
+    # (the lifter tools have no --max-frames: a damaged video's advice is an ffmpeg command)
     per_camera = detect_video_set(videos, "blazepose_multi", cache_folder=cache_dir,
-                                  progress=progress)
+                                  progress=progress, keep=None)
     return multi_person_pseudo_labels(cameras, per_camera, fps=video_fps(videos[0]))
 
 
