@@ -70,6 +70,9 @@ ONE = {**RIG, "cameras": 1, "extrinsics_source": "none", "rig_file": "",
      ["set it to 'lifter' (or 'detector_3d' where the detector gives metric 3D), or "
       "publish_2d true for 2D skeletons only"]),
     ({**ONE, "monocular_method": "none", "publish_2d": True}, []),
+    # the fusion node has the lifter alone (a review: told to choose 'detector_3d' it refuses)
+    ({**ONE, "monocular_method": "none", "offered": ("lifter",)},
+     ["gives none (a single camera has no other path to 3D); set it to 'lifter'"]),
     ({**ONE, "monocular_method": "none", "output_layout": "coco17", "publish_2d": True}, []),
     # the camera count and extrinsics not known yet (the run tool before reading its
     # inputs): the rules on them wait, the others are told
@@ -104,3 +107,14 @@ def test_the_run_tool_refuses_with_the_nodes_words_in_its_options(tmp_path, caps
         err = capsys.readouterr().err.strip().splitlines()
         assert err == [f"error: {node_words}"], err
     assert not (tmp_path / "o").exists()
+
+
+def test_one_camera_without_a_method_is_told_only_the_methods_the_node_has():
+    """The fusion node (2D in, no detector) offers the lifter alone: its refusal must not
+    suggest 'detector_3d', which it would refuse in turn (a review)."""
+    fusion = configuration_problems(**{**ONE, "monocular_method": "none",
+                                       "offered": ("lifter",)})
+    all_in_one = configuration_problems(**{**ONE, "monocular_method": "none",
+                                           "publish_2d": False})
+    assert len(fusion) == 1 and "detector_3d" not in fusion[0] and "publish_2d" not in fusion[0]
+    assert len(all_in_one) == 1 and "detector_3d" in all_in_one[0]

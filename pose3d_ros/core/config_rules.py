@@ -24,6 +24,7 @@ def configuration_problems(*, cameras: int | None, monocular_method: str, output
                            extrinsics_source: str | None, rig_file: str, min_views: int,
                            body_height_m: float, plausible_heights_m: tuple[float, float],
                            publish_2d: bool | None = None,
+                           offered: tuple[str, ...] = ("lifter", "detector_3d"),
                            names: Mapping[str, str] | None = None) -> list[str]:
     """What the nodes refuse in these settings, one line each ([] when nothing), in the order
     the checks run (the first is what a node reports).
@@ -33,7 +34,8 @@ def configuration_problems(*, cameras: int | None, monocular_method: str, output
     detector's) or a layout name; extrinsics_source: 'rig_file', 'tf', 'none' (None: not known
     yet); min_views: sync.min_views; body_height_m: monocular_body_height_m (0: the 3D's own
     size); plausible_heights_m: (plausibility.min_height_m, plausibility.max_height_m) in m;
-    publish_2d: the node's publish_2d (None: it has no 2D output of its own). names: how
+    publish_2d: the node's publish_2d (None: it has no 2D output of its own); offered: the
+    monocular methods the caller has (the fusion node: 'lifter' alone). names: how
     the caller's user sets a parameter (the run tool: {'lone_view_people': '--lone-views',
     ...}); a parameter not in it is called by its own name."""
     def n(parameter: str) -> str:
@@ -83,8 +85,9 @@ def configuration_problems(*, cameras: int | None, monocular_method: str, output
         # the diagnostics said 'pipeline running' while rejected_no_3d counted every frame)
         problems.append(
             f"one camera needs a monocular method to give 3D: {n('monocular_method')} 'none' "
-            "gives none (a single camera has no other path to 3D); set it to 'lifter' (or "
-            "'detector_3d' where the detector gives metric 3D)"
+            "gives none (a single camera has no other path to 3D); set it to 'lifter'"
+            + (" (or 'detector_3d' where the detector gives metric 3D)"
+               if "detector_3d" in offered else "")
             + (", or publish_2d true for 2D skeletons only" if publish_2d is not None else ""))
     if cameras == 1 and monocular_method != "none" and output_layout not in ("", H36M17.name):
         problems.append(

@@ -628,7 +628,9 @@ def _check_rules(values: dict[str, Any]) -> None:
                 body_height_m=values["monocular_body_height_m"],
                 plausible_heights_m=(values["plausibility.min_height_m"],
                                      values["plausibility.max_height_m"]),
-                publish_2d=values.get("publish_2d")):
+                publish_2d=values.get("publish_2d"),
+                # the fusion node (no detector of its own) offers the lifter alone
+                offered=("lifter", "detector_3d") if "detector" in values else ("lifter",)):
             raise ParameterError(problems[0])
     elif "image_topic" in values:                   # a detector: relative to its namespace
         _check_topics([("image_topic", values["image_topic"])])
