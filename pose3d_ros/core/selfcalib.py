@@ -263,13 +263,17 @@ def _bundle_adjust(rot: Sequence[np.ndarray | None], trans: Sequence[np.ndarray 
     n_pose = 6 * len(free)
     n_focal = n_views if free_focal else 0               # log focal factors, after the poses
 
-    def unpack(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def rotation_vectors(x: np.ndarray) -> np.ndarray:
+        """(V, 3) every camera's rotation vector (zero for the fixed one)."""
         rv = np.zeros((n_views, 3))
+        rv[free] = x[:n_pose].reshape(-1, 6)[:, :3]
+        return rv
+
+    def unpack(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         tv = np.zeros((n_views, 3))
-        cam_params = x[:n_pose].reshape(-1, 6)
-        rv[free], tv[free] = cam_params[:, :3], cam_params[:, 3:]
+        tv[free] = x[:n_pose].reshape(-1, 6)[:, 3:]
         scale = np.exp(x[n_pose:n_pose + n_focal]) if free_focal else np.ones(n_views)
-        return (Rotation.from_rotvec(rv).as_matrix(), tv, scale,
+        return (Rotation.from_rotvec(rotation_vectors(x)).as_matrix(), tv, scale,
                 x[n_pose + n_focal:].reshape(-1, 3))
 
     def residuals(x: np.ndarray) -> np.ndarray:
@@ -283,8 +287,6 @@ def _bundle_adjust(rot: Sequence[np.ndarray | None], trans: Sequence[np.ndarray 
         """The residuals' exact derivatives, in the sparsity pattern's order: per observation
         and image axis (rotation vector 3, translation 3, log focal factor 0-1, point 3)."""
         rmat, tv, scale, pts = unpack(x)
-        rotvec = np.zeros((n_views, 3))
-        rotvec[free] = x[:n_pose].reshape(-1, 6)[:, :3]
         point = pts[obs_pt]
         pc = np.einsum("nij,nj->ni", rmat[obs_cam], point) + tv[obs_cam]
         z = np.where(np.abs(pc[:, 2]) > 1e-9, pc[:, 2], 1e-9)
@@ -296,7 +298,8 @@ def _bundle_adjust(rot: Sequence[np.ndarray | None], trans: Sequence[np.ndarray 
         d_proj *= gain
         d_point = d_proj @ rmat[obs_cam]                                    # (n_obs, 2, 3)
         # R(r + d) p = R p - R [p]x J_r(r) d (J_r: the right Jacobian of SO(3))
-        d_rotvec = -(d_point @ cross_matrix(point)) @ _so3_right_jacobian(rotvec)[obs_cam]
+        right = _so3_right_jacobian(rotation_vectors(x))[obs_cam]
+        d_rotvec = -(d_point @ cross_matrix(point)) @ right
         blocks = [d_rotvec, d_proj]
         if free_focal:
             blocks.append((pc[:, :2] / z[:, None] * gain[:, :, 0])[..., None])
