@@ -32,13 +32,13 @@ import time
 
 import numpy as np
 
+from pose3d_ros.core.body_model import canonical_pose
 from pose3d_ros.core.camera import CameraArrays, Rig
 from pose3d_ros.core.completion import SkeletonCompleter
 from pose3d_ros.core.layouts import COCO17, H36M17, JointLayout
 from pose3d_ros.core.mocap import CLIP_NAMES, load_mocap
 from pose3d_ros.core.mocap_views import random_ring_rig
 from pose3d_ros.core.synthetic import (
-    canonical_pose,
     observe,
     random_poses,
     random_rig,
@@ -48,7 +48,7 @@ from pose3d_ros.core.triangulation import triangulate_normalized
 
 HIDDEN = ("left_wrist:1,2,3", "right_knee:0,1,3")
 # Everyday postures: the left upper arm's and forearm's directions (body frame of
-# synthetic.canonical_pose: -x the person's left, +y forward, +z up; the right side mirrored),
+# body_model.canonical_pose: -x the person's left, +y forward, +z up; the right side mirrored),
 # optionally the thigh's and shin's, and how far the body is lowered (m).
 POSTURES: dict[str, tuple] = {
     "arms hanging": ((0, 0, -1), (0, 0, -1)),

@@ -196,8 +196,8 @@ def test_a_crowd_whose_near_pairs_all_share_a_camera_is_associated():
     partly out of view; on the 31st set every near pair of clusters _rejoin could join shared
     a camera, and an empty array reshaped to (0, -1) raised ValueError (the node lost the set
     with an ERROR). The set is now associated and everyone placed."""
+    from pose3d_ros.core.body_model import canonical_pose
     from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
-    from pose3d_ros.core.synthetic import canonical_pose
     from pose3d_ros.core.types import Detections2D
 
     rig = random_rig(5, np.random.default_rng(0), distortion_scale=0.0)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pose3d_ros.core.body_model import canonical_pose
 from pose3d_ros.core.camera import CameraArrays
 from pose3d_ros.core.completion import CompletionParams, SkeletonCompleter, gross_joints
 from pose3d_ros.core.layouts import COCO17
 from pose3d_ros.core.plausibility import bone_ratios, median_scale
 from pose3d_ros.core.synthetic import (
-    canonical_pose,
     observe,
     random_poses,
     random_rig,
@@ -274,8 +274,8 @@ def test_the_outer_end_of_a_bone_no_human_has_is_found():
     """A 0.9 m upper arm (as two views gave when a rig's third camera dropped out) or a
     forearm three times its length: the joint at the outer end is found, nothing else; a
     body within the human range has none (any layout, any scale)."""
+    from pose3d_ros.core.body_model import canonical_pose
     from pose3d_ros.core.layouts import BLAZEPOSE33
-    from pose3d_ros.core.synthetic import canonical_pose
 
     for layout in (COCO17, BLAZEPOSE33):
         body = canonical_pose(layout)
@@ -323,17 +323,17 @@ def test_the_template_fit_is_scipys_kabsch_on_the_masked_joints():
 
 
 def test_the_canonical_body_is_a_person_not_its_mirror_image():
-    """Found in session 42: synthetic.canonical_pose had the person's left at +x with y
+    """Found in session 42: body_model.canonical_pose had the person's left at +x with y
     forward and z up, a mirror image of a person (its handedness against the face -1), so
     the template fill, a rigid fit (no reflection), placed a real person's face wrongly.
     Against real motion capture (walking, 60 frames): the template fitted to the body's
     joints puts the nose within 10 cm (median; 0.2 m mirrored), and the canonical body's
     handedness is the motion capture's."""
     from pose3d_ros.core.array_ops import masked_rigid_fit
+    from pose3d_ros.core.body_model import canonical_pose
     from pose3d_ros.core.layouts import H36M17
     from pose3d_ros.core.left_right import body_left, handedness, left_right_pairs
     from pose3d_ros.core.mocap import load_mocap
-    from pose3d_ros.core.synthetic import canonical_pose
 
     walk = load_mocap(["walk"])[0].joints[:60].astype(np.float64)
     template = canonical_pose(H36M17)

@@ -195,7 +195,7 @@ def _bodies(count: int = 6) -> np.ndarray:
     bent up, the right arm hanging, turned and placed at random; their own bone lengths."""
     from scipy.spatial.transform import Rotation
 
-    from pose3d_ros.core.synthetic import canonical_pose
+    from pose3d_ros.core.body_model import canonical_pose
 
     body = canonical_pose(H36M17).astype(np.float64)
     ls, le, lw = H36M17.indices(["left_shoulder", "left_elbow", "left_wrist"])
@@ -270,9 +270,9 @@ def test_a_parent_of_several_children_is_exchanged_once():
     the first version found that each child judging the wrists wrong exchanged them again
     (three times: once; twice: not at all). The exchange takes each pair once per level;
     a BlazePose-33 body with its hands exchanged gets the hands back, and nothing else."""
+    from pose3d_ros.core.body_model import canonical_pose
     from pose3d_ros.core.layouts import BLAZEPOSE33
     from pose3d_ros.core.left_right import _exchange
-    from pose3d_ros.core.synthetic import canonical_pose
 
     pairs = left_right_pairs(BLAZEPOSE33)
     wrist = int(np.flatnonzero(pairs[:, 0] == BLAZEPOSE33.index("left_wrist"))[0])

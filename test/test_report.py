@@ -90,9 +90,9 @@ def test_3d_playback_shows_people_when_the_first_frames_have_none(tmp_path):
     """One-camera runs publish a person from their third frame: the playback page opened
     blank (plotly draws no scene for a first frame of gaps). It now opens on the first frame
     with people, inside a scene that every frame keeps."""
+    from pose3d_ros.core.body_model import canonical_pose
     from pose3d_ros.core.layouts import H36M17
     from pose3d_ros.core.playback import playback_html
-    from pose3d_ros.core.synthetic import canonical_pose
     body = canonical_pose(H36M17)[None]                                     # (1, 17, 3)
     frames = [np.zeros((0, 17, 3))] * 2 + [body + [0.02 * k, 0, 0] for k in range(8)]
     ids = [np.zeros(0, np.int64)] * 2 + [np.ones(1, np.int64)] * 8

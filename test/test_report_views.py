@@ -16,11 +16,11 @@ import pytest
 
 from pose3d_ros.core import bag_tracks
 from pose3d_ros.core.bag_report import write_bag_report
+from pose3d_ros.core.body_model import canonical_pose
 from pose3d_ros.core.evaluation import SkeletonTrack, stability, truth_track
 from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.playback import id_colour, playback_html
 from pose3d_ros.core.report import Snapshot, plot_snapshots, plot_stability
-from pose3d_ros.core.synthetic import canonical_pose
 from pose3d_ros.tools import fetch_demo, make_bag
 
 T0 = 1_700_000_000_000_000_000

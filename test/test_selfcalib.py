@@ -20,8 +20,8 @@ def test_recovers_synthetic_rig_with_metric_scale():
     cmp = compare_rigs(result.rig, rig)
     assert np.nanmax(cmp.rotation_error_deg) < 0.5
     assert np.nanmax(cmp.translation_direction_error_deg) < 0.5
-    # the canonical body's limbs follow the anthropometric fractions to within a few percent
-    assert np.nanmax(np.abs(cmp.scale_ratio - 1)) < 0.06
+    # synthetic people are the canonical body, whose limbs the scale prior reads
+    assert np.nanmax(np.abs(cmp.scale_ratio - 1)) < 0.02       # 0.06 with a second table
     assert result.reprojection_rms_px < 2.0
     assert result.rig.cameras[0].t == pytest.approx(np.zeros(3))
     assert result.rig.scale_from_person_height_m == 1.8     # the scale's source, kept

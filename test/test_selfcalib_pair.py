@@ -108,8 +108,7 @@ def test_body_front_share_tells_a_mirror_image_body():
     from pose3d_ros.core.selfcalib_checks import body_front_share
     from pose3d_ros.core.triangulation import triangulate
 
-    # real bodies (synthetic.canonical_pose has x to the person's LEFT with y forward and z
-    # up: a mirror-image body, so it cannot serve here)
+    # real bodies: the person of the demo recording, triangulated from its four cameras
     kp, sc, cameras = _pair("single", [0, 1, 2, 3])
     bodies = triangulate(cameras, kp[:, :, 0], sc[:, :, 0]).points              # (F, J, 3)
     assert body_front_share(bodies, BLAZEPOSE33) > 0.95

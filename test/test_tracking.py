@@ -158,8 +158,8 @@ def test_a_lost_person_found_again_is_published_from_the_second_frame_in_a_row()
     75 ghost person-frames over 12 motion-capture scenes). After a gap over
     REID_HOLD_AFTER_S the id comes back at once but is published from the second match in a
     row; a track missing one frame at 30 fps is published at once."""
+    from pose3d_ros.core.body_model import canonical_pose
     from pose3d_ros.core.layouts import H36M17
-    from pose3d_ros.core.synthetic import canonical_pose
     from pose3d_ros.core.tracking import REID_HOLD_AFTER_S, ImageTracker
 
     body = canonical_pose(H36M17)[:, [0, 2]] * [400, -400] + [600, 700]   # ~700 px tall
@@ -191,9 +191,9 @@ def test_a_left_right_flip_for_a_frame_keeps_the_persons_id():
     and the two tracks then alternated on them (ids 1, 1, 1, 2, 1, 2, 1, 1). Given the
     layout's mirror index the tracker takes the mirrored distance too. Over 24 of the
     review's motion-capture scenes (3-8 cameras, 4-6 people) id switches went 18 -> 10."""
+    from pose3d_ros.core.body_model import canonical_pose
     from pose3d_ros.core.layouts import H36M17
     from pose3d_ros.core.left_right import mirror_index
-    from pose3d_ros.core.synthetic import canonical_pose
 
     body = canonical_pose(H36M17).copy()
     body[[11, 12, 13, 14, 15, 16], 1] += [0.3, 0.45, 0.6, -0.3, -0.45, -0.6]   # arms swinging

@@ -18,7 +18,7 @@ per link outwards from the known joints along the skeleton tree rooted at the le
    num_views 1, confidence = the view's score x `ray_confidence`.
 2. the track's motion: the limb keeps its last direction from the parent, at the person's bone
    length (the parent moves with the body). num_views 0, confidence `motion_confidence`.
-3. the body template: the canonical body (synthetic.canonical_pose) scaled to the person and
+3. the body template: the canonical body (body_model.canonical_pose) scaled to the person and
    fitted rigidly (Kabsch) to the known joints; face joints are fitted to the known face
    joints and shoulders, so a missing ear follows the nose and the other ear. Limb joints are
    taken from it only when the person's known joints fit the standing template within
@@ -60,6 +60,7 @@ from .array_ops import (
     squared_norm,
     vector_norm,
 )
+from .body_model import CANONICAL_HEIGHT_M
 from .bone_prior import joint_information, refine_with_bones
 from .camera import CameraArrays
 from .layouts import JointLayout
@@ -71,7 +72,6 @@ from .plausibility import (
     median_scale,
     reference_body,
 )
-from .synthetic import CANONICAL_HEIGHT_M
 
 _LONG_BONE_M = 0.15
 TEMPLATE_FIT_M = 0.12
@@ -153,7 +153,7 @@ class CompletionParams:
             min_bone_ratio=self.bone_ratio_range[0], max_bone_ratio=self.bone_ratio_range[1],
             max_bad_bone_share=self.max_bad_bone_share, max_asymmetry=np.inf, min_joints=0,
             min_measured_bones=self.min_measured_bones, scale_from="median",
-            min_canonical_bone_m=_LONG_BONE_M, check_face_bones=True, reference="canonical")
+            min_canonical_bone_m=_LONG_BONE_M, check_face_bones=True)
 
 
 @dataclass(frozen=True)

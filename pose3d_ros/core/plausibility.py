@@ -7,12 +7,9 @@ layout) call `check_bones` with their own `PlausibilityParams`.
 A monocular back-end can place a "person" into glare or a pattern (a body 0.9 m tall at the
 wrong depth, arms longer than legs, one thigh twice the other); a multi-view association error
 (two people's views mixed, a false detection matched with a real one) gives bones metres long.
-Each bone is compared with the same bone of a reference body of CANONICAL_HEIGHT_M at the
-body's own scale, estimated from the bones it has, so the checks hold at any metric scale.
-The reference: "proportions" (the default, the one-camera path's) = the anthropometric
-proportions of lifting.root_placement.BodySizePrior (H36M-17 and the layouts it has
-proportions for); "canonical" (the multi-view path's, any layout) = the layout's canonical
-body (synthetic.canonical_pose). The checks:
+Each bone is compared with the same bone of the package's one body (body_model.canonical_pose,
+CANONICAL_HEIGHT_M tall, in the checked layout) at the body's own scale, estimated from the
+bones it has, so the checks hold at any metric scale. The checks:
 
   * scale: "total" = summed known bone lengths / summed canonical lengths of those bones, or
     "median" = median of the checked bones' length ratios; as a standing height
@@ -37,9 +34,9 @@ from typing import Literal
 import numpy as np
 
 from .array_ops import finite_rows, nanmedian_axis, row_counts, vector_norm
+from .body_model import CANONICAL_HEIGHT_M, canonical_pose
 from .layouts import H36M17, JointLayout
-from .lifting.root_placement import BodySizePrior, bone_lengths
-from .synthetic import CANONICAL_HEIGHT_M, canonical_pose
+from .lifting.root_placement import bone_lengths
 
 _FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
 
@@ -59,7 +56,6 @@ class PlausibilityParams:
     scale_from: Literal["total", "median"] = "total"
     min_canonical_bone_m: float = 0.0
     check_face_bones: bool = False
-    reference: Literal["proportions", "canonical"] = "proportions"
 
     def __post_init__(self) -> None:
         if not 0 < self.min_height_m < self.max_height_m:
@@ -72,9 +68,6 @@ class PlausibilityParams:
             raise ValueError(f"max_asymmetry must be >= 1, got {self.max_asymmetry}")
         if self.scale_from not in ("total", "median"):
             raise ValueError(f"scale_from must be 'total' or 'median', got {self.scale_from!r}")
-        if self.reference not in ("proportions", "canonical"):
-            raise ValueError(f"reference must be 'proportions' or 'canonical', got "
-                             f"{self.reference!r}")
 
 
 @dataclass(frozen=True)
@@ -144,9 +137,8 @@ def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
     if points.ndim != 3 or points.shape[1:] != (layout.num_joints, 3):
         raise ValueError(f"expected (P, {layout.num_joints}, 3) points, got {points.shape}")
     ref = reference_body(layout)
-    reference = ref.lengths if p.reference == "canonical" else _proportions(layout)
     lengths = bone_lengths(points, layout)                        # (P, B)
-    ratio = lengths / reference
+    ratio = lengths / ref.lengths
     checked_ratio = np.where(checked_bones(layout, p), ratio, np.nan)
     n_checked = np.isfinite(checked_ratio).sum(1)
     if p.scale_from == "median":
@@ -155,7 +147,7 @@ def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
         known = np.isfinite(lengths)
         with np.errstate(invalid="ignore", divide="ignore"):
             scale = (np.where(known, lengths, 0).sum(-1)
-                     / np.where(known, reference, 0).sum(-1))
+                     / np.where(known, ref.lengths, 0).sum(-1))
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = checked_ratio / scale[:, None]
         pair = lengths[:, ref.left] / lengths[:, ref.right]
@@ -177,12 +169,6 @@ def checked_bones(layout: JointLayout, params: PlausibilityParams) -> np.ndarray
     ref = reference_body(layout)
     checked = ref.lengths >= params.min_canonical_bone_m
     return checked if params.check_face_bones else checked & ~ref.face_bone
-
-
-@lru_cache(maxsize=16)
-def _proportions(layout: JointLayout) -> np.ndarray:
-    """(B,) BodySizePrior bone lengths of a CANONICAL_HEIGHT_M person (m)."""
-    return BodySizePrior(height_m=CANONICAL_HEIGHT_M, layout=layout).lengths()
 
 
 def plausible_bodies(points: np.ndarray, layout: JointLayout = H36M17,

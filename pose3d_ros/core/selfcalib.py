@@ -12,8 +12,8 @@ cameras that see it. Steps:
    (scipy.optimize.least_squares, sparse Jacobian, soft-L1 loss on pixel residuals).
 5. Gauge: the reference camera sits at the rig origin (R = I, t = 0), so the rig frame is
    that camera's optical frame. Metric scale: the reconstruction is scaled so that the median
-   limb lengths match anthropometric fractions of `person_height_m` (Drillis & Contini 1966:
-   upper arm 0.186 H, forearm 0.146 H, thigh 0.245 H, shank 0.246 H), or explicit
+   limb lengths match the package's body (body_model: joint-centre proportions, upper arm
+   0.160 H, forearm 0.143 H, thigh 0.246 H, shank 0.246 H) at `person_height_m`, or explicit
    `bone_lengths_m` given by joint-name pairs.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .array_ops import cross_matrix, nanmedian_axis
+from .body_model import bone_fraction
 from .camera import CameraModel, Rig
 from .crossview import (
     MORE_FRAMES_HINT,
@@ -34,7 +35,7 @@ from .crossview import (
     associate_uncalibrated,
 )
 from .layouts import BLAZEPOSE33, JointLayout
-from .lifting.root_placement import H36M17_BONE_FRACTIONS, bone_lengths
+from .lifting.root_placement import bone_lengths
 from .rig_comparison import compare_rigs
 from .selfcalib_checks import (
     CalibrationRefusedError,
@@ -49,11 +50,10 @@ from .triangulation import triangulate
 log = logging.getLogger(__name__)
 DEFAULT_LIMITS = CheckLimits()
 
-# Limb lengths as fractions of body height: the limbs' entries of the package's one table of
-# body proportions (root_placement.H36M17_BONE_FRACTIONS, Drillis & Contini, 1966; this was
-# a hand copy of it).
+# Limb lengths as fractions of body height: the limbs of the package's one body
+# (body_model.bone_fraction).
 LIMB_FRACTIONS: dict[tuple[str, str], float] = {
-    (f"{side}_{a}", f"{side}_{b}"): H36M17_BONE_FRACTIONS[(f"{side}_{a}", f"{side}_{b}")]
+    (f"{side}_{a}", f"{side}_{b}"): bone_fraction(f"{side}_{a}", f"{side}_{b}")
     for side in ("left", "right") for a, b in (("shoulder", "elbow"), ("elbow", "wrist"),
                                                ("hip", "knee"), ("knee", "ankle"))}
 

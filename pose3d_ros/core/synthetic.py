@@ -16,41 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .body_model import CANONICAL_HEIGHT_M, canonical_pose
 from .camera import CameraModel, Rig, look_at
 from .layouts import BLAZEPOSE33, JointLayout, convert_joints
-
-# Canonical standing body for a 1.75 m person, BlazePose-33 joints, body frame:
-# x to the person's right, y forward, z up, feet on z = 0 (a right-handed frame: the person's
-# left is up x forward = -x). Until session 42 x pointed to the left: a mirror image of a
-# person, which no rotation fits to a real one (the completion's template put a real
-# person's nose 0.22 m off, median over motion-capture frames that stand like it; 0.05 m now).
-_CANONICAL = {
-    "nose": (0.0, 0.10, 1.62), "left_eye_inner": (-0.015, 0.085, 1.66),
-    "left_eye": (-0.032, 0.08, 1.662), "left_eye_outer": (-0.048, 0.075, 1.662),
-    "right_eye_inner": (0.015, 0.085, 1.66), "right_eye": (0.032, 0.08, 1.662),
-    "right_eye_outer": (0.048, 0.075, 1.662), "left_ear": (-0.075, 0.0, 1.63),
-    "right_ear": (0.075, 0.0, 1.63), "mouth_left": (-0.025, 0.085, 1.58),
-    "mouth_right": (0.025, 0.085, 1.58), "left_shoulder": (-0.19, 0.0, 1.45),
-    "right_shoulder": (0.19, 0.0, 1.45), "left_elbow": (-0.20, 0.0, 1.17),
-    "right_elbow": (0.20, 0.0, 1.17), "left_wrist": (-0.21, 0.0, 0.92),
-    "right_wrist": (0.21, 0.0, 0.92), "left_pinky": (-0.22, -0.01, 0.83),
-    "right_pinky": (0.22, -0.01, 0.83), "left_index": (-0.21, 0.02, 0.82),
-    "right_index": (0.21, 0.02, 0.82), "left_thumb": (-0.19, 0.03, 0.87),
-    "right_thumb": (0.19, 0.03, 0.87), "left_hip": (-0.10, 0.0, 0.95),
-    "right_hip": (0.10, 0.0, 0.95), "left_knee": (-0.10, 0.01, 0.52),
-    "right_knee": (0.10, 0.01, 0.52), "left_ankle": (-0.10, 0.0, 0.09),
-    "right_ankle": (0.10, 0.0, 0.09), "left_heel": (-0.10, -0.05, 0.03),
-    "right_heel": (0.10, -0.05, 0.03), "left_foot_index": (-0.10, 0.16, 0.02),
-    "right_foot_index": (0.10, 0.16, 0.02),
-}
-CANONICAL_HEIGHT_M = 1.75
-
-
-def canonical_pose(layout: JointLayout = BLAZEPOSE33) -> np.ndarray:
-    """The canonical standing body of a 1.75 m person in `layout`: (J, 3) metres, body frame
-    (x to the person's right, y forward, z up, feet on z = 0)."""
-    base = np.array([_CANONICAL[n] for n in BLAZEPOSE33.joint_names])
-    return base if layout.name == BLAZEPOSE33.name else convert_joints(base, BLAZEPOSE33, layout)
 
 
 def _idx(*names: str) -> np.ndarray:
@@ -90,7 +58,8 @@ def random_poses(num_frames: int, num_people: int, rng: np.random.Generator, *,
                  ) -> np.ndarray:
     """Moving people with rigid bones: (F, P, J, 3) metres in a z-up world frame.
 
-    Each person has a random height (uniform in `heights`, whole body scaled), position in a
+    Each person is the canonical body (body_model.canonical_pose) with a random height
+    (uniform in `heights`, whole body scaled), position in a
     disc of `area_radius`, heading, and periodic arm/leg swings (shoulder, elbow, hip, knee)
     with random amplitude, frequency and phase; the body drifts slowly and turns. Bone
     lengths stay constant over time, so the truth has zero bone-length variation.

@@ -6,7 +6,7 @@ come from the package's BlazePose back-ends (`--detector`, default the multi-per
 several people may be in view: they are associated across the uncalibrated cameras by
 epipolar consistency over time (pose3d_ros.core.crossview). The rig frame of the result is the
 optical frame of the reference camera; metric scale comes from --height (the people's height)
-via anthropometric limb fractions.
+via the limb proportions of the package's body (core/body_model.py).
 
 A solution that fails its own checks (joints behind cameras, inconsistent limb lengths, poor
 reprojection of held-out frames: pose3d_ros.core.selfcalib_checks) is refused with one line

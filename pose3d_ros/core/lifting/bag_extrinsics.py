@@ -50,9 +50,9 @@ def self_calibrated_cameras(cameras: Sequence[CameraModel], views: Sequence[View
 
     views: per camera (F, 33, ...) BlazePose detections, one person per frame; stamps_ns: (F,)
     the frames' stamps (the 2D tracker's frame rate). The rig frame is the first camera's
-    optical frame; the metric scale rests on the person_height_m prior (anthropometric limb
-    fractions): a person of another height scales every baseline and every pseudo-label by
-    the same factor.
+    optical frame; the metric scale rests on the person_height_m prior (the limb proportions
+    of core/body_model.py): a person of another height scales every baseline and every
+    pseudo-label by the same factor.
     """
     from ..selfcalib import calibrate_from_detections
 

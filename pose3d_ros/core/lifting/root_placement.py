@@ -25,35 +25,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..array_ops import vector_norm
+from ..body_model import bone_fractions
 from ..layouts import H36M17, JointLayout
 
 if TYPE_CHECKING:
     import torch
 
-# Segment lengths of the H36M-17 bones (as built by layouts.convert_joints from COCO or
-# BlazePose joints) as fractions of standing height, from the anthropometric proportions of
-# Drillis & Contini (1966) as tabulated by Winter, "Biomechanics and Motor Control of Human
-# Movement": upper arm 0.186 H, forearm 0.146 H, thigh 0.245 H, shank 0.246 H, hip-to-shoulder
-# height 0.288 H (split in two by our 'spine' joint), biacromial width 0.259 H; pelvis-to-hip
-# joint and neck/head offsets are rounded estimates.
-H36M17_BONE_FRACTIONS = {
-    ("pelvis", "right_hip"): 0.060, ("right_hip", "right_knee"): 0.245,
-    ("right_knee", "right_ankle"): 0.246, ("pelvis", "left_hip"): 0.060,
-    ("left_hip", "left_knee"): 0.245, ("left_knee", "left_ankle"): 0.246,
-    ("pelvis", "spine"): 0.144, ("spine", "thorax"): 0.144, ("thorax", "nose"): 0.105,
-    ("nose", "head"): 0.055, ("thorax", "left_shoulder"): 0.129,
-    ("left_shoulder", "left_elbow"): 0.186, ("left_elbow", "left_wrist"): 0.146,
-    ("thorax", "right_shoulder"): 0.129, ("right_shoulder", "right_elbow"): 0.186,
-    ("right_elbow", "right_wrist"): 0.146,
-}
-
-
 @dataclass(frozen=True)
 class BodySizePrior:
     """Expected bone lengths of a person (metres), H36M-17 bones in layout order.
 
-    height_m: standing height; bone lengths are height times anthropometric fractions unless
-    bone_lengths_m gives them explicitly (B,) in the order of H36M17.bones.
+    height_m: standing height; bone lengths are height times the proportions of the package's
+    one body (body_model.bone_fractions) unless bone_lengths_m gives them explicitly (B,) in
+    the order of the layout's bones.
     weight: how far the skeleton is scaled towards the prior, in log scale: 1 = the prior's
     size (as before), 0 = the skeleton's own metric size (a lifter's learned size), 0.5 =
     their geometric mean (the fusion of the two estimates of the person's size, hence depth).
@@ -77,13 +61,10 @@ class BodySizePrior:
         """(B,) expected bone lengths in metres."""
         if self.bone_lengths_m is not None:
             return np.asarray(self.bone_lengths_m, dtype=np.float64)
-        names = self.layout.joint_names
         try:
-            return np.array([H36M17_BONE_FRACTIONS[(names[a], names[b])]
-                             for a, b in self.layout.bones]) * self.height_m
-        except KeyError as err:
-            raise ValueError(f"no default bone proportions for layout {self.layout.name}; "
-                             "give bone_lengths_m") from err
+            return bone_fractions(self.layout) * self.height_m
+        except ValueError as err:
+            raise ValueError(f"{err}; give bone_lengths_m") from err
 
 
 def bone_lengths(points: np.ndarray, bones: JointLayout | np.ndarray = H36M17) -> np.ndarray:
