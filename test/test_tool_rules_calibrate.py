@@ -184,3 +184,38 @@ def test_intrinsics_files_that_share_a_camera_name_name_their_cameras_after_the_
     with pytest.raises(ValueError, match="all name camera 'narrow_stereo'.*give each file its "
                                          "own camera_name"):
         video_intrinsics(unnamable, files)
+
+
+# ---------------------------------------------------------------- found by a review (session 54)
+def test_the_keypoints_intrinsics_are_checked_before_any_work_as_the_videos_are(tmp_path,
+                                                                                capsys):
+    """With --keypoints the intrinsics were read only after the progress bar began: the
+    refusal of a camera's own optical frame as --frame-id (made for --videos and --demo) did
+    not apply, and a rig with frame 'cam01_optical_frame' was written; per-view YAMLs that
+    share a camera_name were refused as 'duplicate camera names' without saying what to do."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from pose3d_ros.core.calibration import save_camera_info_yaml
+    from pose3d_ros.core.camera import pinhole_from_fov
+
+    keypoints = tmp_path / "2d.npz"
+    np.savez(keypoints, keypoints=np.full((3, 2, 1, 33, 2), np.nan),
+             scores=np.zeros((3, 2, 1, 33)))
+    files, shared = [], []
+    for name in ("cam01", "cam02"):
+        camera = pinhole_from_fov(name, 64, 48, 60.0)
+        files.append(tmp_path / f"{name}.yaml")
+        save_camera_info_yaml(camera, files[-1])
+        shared.append(tmp_path / f"ost_{name}.yaml")
+        save_camera_info_yaml(replace(camera, name="narrow_stereo"), shared[-1])
+    out = tmp_path / "rig.yaml"
+    for intrinsics, frame_id, said in (
+            (files, "cam01_optical_frame", "--frame-id 'cam01_optical_frame' is a camera's"),
+            (shared, "rig", "all name camera 'narrow_stereo' (camera_name); give each file")):
+        assert run_cli(main, ["--keypoints", str(keypoints), "--intrinsics", *map(str, intrinsics),
+                              "--frame-id", frame_id, "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and said in err[0], err      # one line, no progress bar before
+    assert not out.exists()

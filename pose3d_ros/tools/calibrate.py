@@ -77,29 +77,30 @@ def load_intrinsics(paths: list[Path], num_cameras: int) -> list[CameraModel]:
     return [load_camera_info_yaml(p) for p in paths]
 
 
-def _named_apart(cameras: list[CameraModel], videos: list[Path], paths: list[Path]
+def _named_apart(cameras: list[CameraModel], videos: list[Path] | None, paths: list[Path]
                  ) -> list[CameraModel]:
     """The cameras of one camera_info YAML per video, named apart: files that share a
     camera_name (camera_calibration writes 'narrow_stereo' unless told otherwise) name their
     cameras after their videos, told at INFO; ValueError naming the files when the videos'
-    names cannot tell them apart either (found by a review: refused as a duplicate rig name
-    only after the whole 2D detection)."""
+    names cannot tell them apart either, or when there are no videos (--keypoints) (found by
+    a review: refused as a duplicate rig name only after the whole 2D detection)."""
     from pose3d_ros.core.bag_cameras import camera_name_problem
 
     names = [c.name for c in cameras]
     if len(set(names)) == len(names):
         return cameras
-    stems = [Path(v).stem for v in videos]
+    stems = [Path(v).stem for v in videos or []]
     shared = sorted({n for n in names if names.count(n) > 1})
-    if len(set(stems)) == len(stems) and not any(map(camera_name_problem, stems)):
+    if videos and len(set(stems)) == len(stems) and not any(map(camera_name_problem, stems)):
         log.info("the intrinsics files name cameras %s more than once (camera_name); the "
                  "cameras are named after their videos: %s", shared, stems)
         return [replace(c, name=stem, frame_id=f"{stem}_optical_frame")
                 for c, stem in zip(cameras, stems, strict=True)]
     files = [str(f) for f, n in zip(paths, names, strict=True) if n in shared]
+    instead = ", and the videos' names cannot name the cameras instead" if videos else ""
     raise ValueError(f"intrinsics files {', '.join(files)} all name camera {shared[0]!r} "
-                     "(camera_name), and the videos' names cannot name the cameras instead; "
-                     "give each file its own camera_name (e.g. cam01, cam02)")
+                     f"(camera_name){instead}; give each file its own camera_name (e.g. "
+                     "cam01, cam02)")
 
 
 def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]:
@@ -203,7 +204,8 @@ def camera_count(args: argparse.Namespace) -> int:
 def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
                     ) -> list[CameraModel] | None:
     """Everything that needs no computation, before any 2D detection; with --videos, their
-    cameras (video_intrinsics), else None."""
+    cameras (video_intrinsics), with --keypoints, the views' cameras (load_intrinsics), else
+    None."""
     sources = sum(bool(x) for x in (args.videos, args.demo, args.keypoints))
     if sources != 1:
         parser.error("give exactly one of --videos, --keypoints or --demo")
@@ -230,6 +232,14 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
         try:
             # one rate (or --fps), and frame i of each video one moment
             frame_rate(args.videos, args.fps, max_frames=args.frames)
+        except ValueError as err:
+            raise UserError(str(err)) from None
+    if args.keypoints:
+        # (a review: the --keypoints' intrinsics were read only after the progress bar began,
+        # so `--frame-id cam01_optical_frame`, refused with --videos, was written with them)
+        try:
+            video_cameras = _named_apart(load_intrinsics(args.intrinsics, camera_count(args)),
+                                         None, args.intrinsics)
         except ValueError as err:
             raise UserError(str(err)) from None
     if args.demo:
@@ -350,8 +360,8 @@ def calibrate(args: argparse.Namespace, bar: tqdm, video_cameras: list[CameraMod
               ) -> tuple[PeopleCalibration, Rig | None]:
     """The steps after check_arguments (2D; people across the views, camera poses, checks:
     `bar` advances once per step and names the one running; video_cameras: check_arguments'
-    cameras of --videos): the solution with its associated people and, for --demo, the
-    shipped rig."""
+    cameras of --videos or --keypoints): the solution with its associated people and, for
+    --demo, the shipped rig."""
     reference_rig = None
     bar.set_postfix_str("2D")
     if args.demo:
@@ -365,7 +375,8 @@ def calibrate(args: argparse.Namespace, bar: tqdm, video_cameras: list[CameraMod
     elif args.keypoints:
         kp, sc = load_keypoints_file(args.keypoints)
         kp, sc = kp[:args.frames], sc[:args.frames]
-        cameras = load_intrinsics(args.intrinsics, kp.shape[1])
+        assert video_cameras is not None         # check_arguments resolved them
+        cameras = video_cameras
         fps = args.fps or 30.0
     else:
         assert video_cameras is not None         # check_arguments resolved them
