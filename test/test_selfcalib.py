@@ -296,3 +296,20 @@ def test_the_bundle_adjustments_rotation_derivative_is_the_right_jacobian_of_so3
                             for e in np.eye(3)], axis=1)
         assert np.allclose(-rot @ cross_matrix(point) @ j, numeric, atol=1e-7), r
     assert np.allclose(cross_matrix(point) @ rotvecs[0], np.cross(point, rotvecs[0]), atol=1e-15)
+
+
+def test_a_camera_that_sees_nobody_is_named():
+    """A black or wrong video was told as 'no camera pair shares a person ... a longer
+    recording helps' (two cameras) or 'cannot register cameras' (more), as if there were too
+    few frames; the camera is named now, before any work (a review)."""
+    from pose3d_ros.core.selfcalib import calibrate_from_detections
+
+    rng = np.random.default_rng(3)
+    rig = random_rig(3, rng)
+    obs = observe(rig, random_poses(5, 1, rng), rng)
+    kp, sc = obs.keypoints[:, 0, :, None], obs.scores[:, 0, :, None]  # (F, V, P=1, J, ...)
+    kp[:, 1], sc[:, 2] = np.nan, 0.2                                 # cam 1 empty, cam 2 unsure
+    names = f"{rig.cameras[1].name}, {rig.cameras[2].name} see nobody"
+    with pytest.raises(ValueError, match=f"{names}: not one 2D joint of confidence >= 0.5 in "
+                                         "5 frames"):
+        calibrate_from_detections(kp, sc, rig.cameras, fps=30.0)

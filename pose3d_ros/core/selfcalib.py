@@ -577,13 +577,24 @@ def calibrate_from_detections(keypoints: np.ndarray, scores: np.ndarray,
     sync_scan over every detection) and for focal lengths the 2D disagrees with
     (focal_scales): given too long or too short, refused; beyond a smaller factor either
     way, warned about.
-    Raises ValueError when no camera pair shares a person, CalibrationRefusedError when the
-    solution fails its checks. Two cameras are checked with what a pair allows (selfcalib_checks
-    module docstring), which is logged as a warning (SolutionChecks.checked).
+    Raises ValueError when a camera sees nobody (not one joint of min_score: named) or no
+    camera pair shares a person, CalibrationRefusedError when the solution fails its checks.
+    Two cameras are checked with what a pair allows (selfcalib_checks module docstring),
+    which is logged as a warning (SolutionChecks.checked).
     step: called with the name of each of the three stages as it starts (a progress bar:
     on a long recording each takes minutes).
     """
     tell = step or (lambda name: None)
+    kp, sc = np.asarray(keypoints, np.float64), np.asarray(scores, np.float64)
+    if kp.ndim == 5 and kp.shape[1] == len(cameras) and sc.shape == kp.shape[:-1]:
+        # (a review: a black or wrong video was told as "no camera pair shares a person ...
+        # a longer recording helps", naming no camera)
+        seen = (np.isfinite(kp).all(-1) & (sc >= min_score)).any(axis=(0, 2, 3))
+        blind = [cameras[int(v)].name for v in np.flatnonzero(~seen)]
+        if blind:
+            raise ValueError(f"{', '.join(blind)} {'sees' if len(blind) == 1 else 'see'} "
+                             f"nobody: not one 2D joint of confidence >= {min_score:g} in "
+                             f"{kp.shape[0]} frames; check that its images show the people")
     tell("people across the views")
     people = associate_uncalibrated(keypoints, scores, cameras,
                                     CrossViewParams(min_score=min_score, fps=fps))
