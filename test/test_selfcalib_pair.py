@@ -128,3 +128,22 @@ def test_a_pair_without_noses_seen_by_both_is_not_refused_as_mirrored():
     assert "not whether the bodies are mirrored" in checks.checked()
     mirrored = SolutionChecks(1.0, np.ones(2), 0.05, 5.0, 500, ("a", "b"), None, 0.4)
     assert any("mirrored bodies" in f for f in mirrored.failures(CheckLimits()))
+
+
+def test_a_refusal_never_shows_a_value_rounded_onto_its_limit():
+    """A pair of two recordings was refused with 'mirrored bodies: only 90 % ... (need 90 %)'
+    for 89.6 % (a review): a value that rounds to its limit is shown with the decimals that
+    tell them apart; others as before."""
+    import numpy as np
+
+    from pose3d_ros.core.selfcalib_checks import CheckLimits, SolutionChecks
+
+    limits = CheckLimits()
+    close = SolutionChecks(0.9696, np.array([0.8996, 1.0]), limits.max_limb_length_cv + 0.003,
+                           limits.max_heldout_px + 0.03, 500, ("a", "b"), None, 0.896)
+    said = " | ".join(close.failures(limits))
+    for part in ("only 96.96 % of the triangulated joints", "a (89.96 %)", "vary by 30.3 %",
+                 "reproject at 30.03 px", "mirrored bodies: only 89.6 % "):
+        assert part in said, said
+    far = SolutionChecks(0.5, np.ones(2), 0.05, 5.0, 500, ("a", "b"), None, 0.4)
+    assert far.failures(limits)[0].startswith("only 50 % of the"), far.failures(limits)

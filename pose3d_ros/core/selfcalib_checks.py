@@ -562,6 +562,15 @@ def _essential_of(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
     return cross_matrix(translation) @ rotation
 
 
+def _apart(value: float, limit: float, decimals: int = 0) -> str:
+    """`value` with `decimals` decimals, or as many more (up to 3) as it takes not to read as
+    `limit` (a review: a pair was refused with "only 90 % ... (need 90 %)" for 89.6 %)."""
+    for digits in range(decimals, decimals + 3):
+        if f"{value:.{digits}f}" != f"{limit:.{digits}f}":
+            return f"{value:.{digits}f}"
+    return f"{value:.{decimals + 3}f}"
+
+
 @dataclass(frozen=True)
 class SolutionChecks:
     """What a solution implies (module docstring).
@@ -626,27 +635,31 @@ class SolutionChecks:
         """One sentence per failed check; empty when the solution passes."""
         out = []
         if not self.in_front_share >= limits.min_in_front:
-            out.append(f"only {100 * self.in_front_share:.0f} % of the triangulated joints lie "
-                       f"in front of the cameras that see them (need "
-                       f"{100 * limits.min_in_front:.0f} %)")
-        behind = [f"{name} ({100 * share:.0f} %)" for name, share
+            out.append(f"only {_apart(100 * self.in_front_share, 100 * limits.min_in_front)} % "
+                       "of the triangulated joints lie in front of the cameras that see them "
+                       f"(need {100 * limits.min_in_front:.0f} %)")
+        behind = [f"{name} ({_apart(100 * share, 100 * limits.min_camera_in_front)} %)"
+                  for name, share
                   in zip(self.camera_names, self.camera_in_front_share, strict=True)
                   if not share >= limits.min_camera_in_front]
         if behind:
             out.append("cameras behind the people: " + ", ".join(behind) + " of their joints "
                        "in front")
         if not self.limb_length_cv <= limits.max_limb_length_cv:
-            out.append(f"inconsistent scale: limb lengths vary by {100 * self.limb_length_cv:.0f}"
+            out.append("inconsistent scale: limb lengths vary by "
+                       f"{_apart(100 * self.limb_length_cv, 100 * limits.max_limb_length_cv)}"
                        f" % (limit {100 * limits.max_limb_length_cv:.0f} %)")
         if self.heldout_detections < limits.min_heldout_detections:
             out.append(f"only {self.heldout_detections} held-out detections to check the "
                        f"solution (need {limits.min_heldout_detections}): give more frames")
         elif not self.heldout_px <= limits.max_heldout_px:
-            out.append(f"held-out frames reproject at {self.heldout_px:.1f} px median "
+            out.append(f"held-out frames reproject at "
+                       f"{_apart(self.heldout_px, limits.max_heldout_px, 1)} px median "
                        f"(limit {limits.max_heldout_px:.0f} px)")
         if self.body_front_share is not None and np.isfinite(self.body_front_share) and not (
                 self.body_front_share >= limits.min_body_front_share):     # NaN: not checked
-            out.append(f"mirrored bodies: only {100 * self.body_front_share:.0f} % of the "
+            share = _apart(100 * self.body_front_share, 100 * limits.min_body_front_share)
+            out.append(f"mirrored bodies: only {share} % of the "
                        "triangulated people face the way their left and right say (need "
                        f"{100 * limits.min_body_front_share:.0f} %)")
         sync = self.sync_failure(limits)
@@ -654,7 +667,7 @@ class SolutionChecks:
         focal = self.focal_failure(limits)
         out += [focal] if focal else []
         if self.camera_heldout_px is not None:
-            off = [f"{name} ({px:.0f} px)" for name, px
+            off = [f"{name} ({_apart(px, limits.max_camera_heldout_px)} px)" for name, px
                    in zip(self.camera_names, self.camera_heldout_px, strict=True)
                    if px > limits.max_camera_heldout_px]
             if off:
