@@ -42,6 +42,12 @@ def test_mistakes_end_in_one_line_with_exit_2_and_a_traceback_only_with_debug(tm
     # an output that cannot be written, and one that would replace an input
     assert run_cli(main, ["--demo", "single", "--out", str(out / "rig.yaml")]) == 2
     assert "cannot be written" in capsys.readouterr().err
+    # intrinsics the demo would ignore (a review: it ran with its own without a word)
+    with pytest.raises(SystemExit) as exited:
+        main(["--demo", "single", "--intrinsics", str(calibration_path("multi")),
+              "--out", str(tmp_path / "demo.yaml")])
+    assert exited.value.code == 2
+    assert "--demo uses its recording's own intrinsics" in capsys.readouterr().err
     intrinsics = tmp_path / "intrinsics.yaml"
     intrinsics.write_bytes(calibration_path("single").read_bytes())
     videos = [str(v) for v in video_paths("single")[:2]]

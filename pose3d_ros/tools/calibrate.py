@@ -211,6 +211,9 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
         parser.error("give exactly one of --videos, --keypoints or --demo")
     if (args.videos or args.keypoints) and not args.intrinsics:
         parser.error("--videos and --keypoints need --intrinsics")
+    if args.demo and args.intrinsics:            # (a review: ignored without a word)
+        parser.error("--demo uses its recording's own intrinsics; --intrinsics is for --videos "
+                     "and --keypoints")
     if args.videos and len(args.videos) < 2:
         raise UserError("self-calibration needs at least 2 cameras; got 1 video")
     require_files([*args.videos, *args.intrinsics, *([args.keypoints] if args.keypoints else [])])
