@@ -225,3 +225,12 @@ def test_the_keypoints_intrinsics_are_checked_before_any_work_as_the_videos_are(
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and said in err[0], err      # one line, no progress bar before
     assert not out.exists()
+
+
+def test_the_help_shows_its_examples_as_they_are_typed(capsys):
+    """The first example's line continuation was eaten by the docstring (a backslash and a
+    newline in a Python string): --help showed 'c.mp4       --intrinsics' on one line."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = capsys.readouterr().out
+    assert "--videos a.mp4 b.mp4 c.mp4 \\\n      --intrinsics a.yaml" in shown, shown[-600:]

@@ -15,7 +15,7 @@ computation; the rig file is written to a temporary name and moved in when compl
 existing file is kept unless --overwrite. A progress bar follows the steps.
 
 Examples:
-  python -m pose3d_ros.tools.calibrate --videos a.mp4 b.mp4 c.mp4 \
+  python -m pose3d_ros.tools.calibrate --videos a.mp4 b.mp4 c.mp4 \\
       --intrinsics a.yaml b.yaml c.yaml --height 1.75 --out rig.yaml
   python -m pose3d_ros.tools.calibrate --demo multi --out demo_rig.yaml
   python -m pose3d_ros.tools.calibrate --keypoints 2d.npz --intrinsics cams.yaml --out rig.yaml
