@@ -234,3 +234,27 @@ def test_the_help_shows_its_examples_as_they_are_typed(capsys):
         main(["--help"])
     shown = capsys.readouterr().out
     assert "--videos a.mp4 b.mp4 c.mp4 \\\n      --intrinsics a.yaml" in shown, shown[-600:]
+
+
+def test_two_videos_named_after_one_camera_are_refused(tmp_path):
+    """a/front.avi and b/front.avi with per-video intrinsics front.yaml, back.yaml both took
+    camera 'front' (back.yaml unused, found only after the 2D); with one calibration file
+    the second took 'back' by order, though named after 'front' (a review)."""
+    from pose3d_ros.core.calibration import save_camera_info_yaml, save_rig_yaml
+    from pose3d_ros.core.camera import Rig, pinhole_from_fov
+    from pose3d_ros.tools.calibrate import video_intrinsics
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    videos = [_clip(tmp_path / "a" / "front.avi", 3), _clip(tmp_path / "b" / "FRONT.avi", 3)]
+    cameras = [pinhole_from_fov(name, 64, 48, 60.0) for name in ("front", "back")]
+    files = []
+    for camera in cameras:
+        files.append(tmp_path / f"{camera.name}.yaml")
+        save_camera_info_yaml(camera, files[-1])
+    rig = tmp_path / "rig.yaml"
+    save_rig_yaml(Rig("rig", cameras), rig)
+    for intrinsics in (files, [rig]):
+        with pytest.raises(ValueError, match="FRONT.avi are both named after camera front: "
+                                             "each camera needs its own video"):
+            video_intrinsics(videos, intrinsics)

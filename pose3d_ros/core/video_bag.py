@@ -100,6 +100,7 @@ def cameras_for_videos(videos: Sequence[Path], path: Path) -> tuple[list[CameraM
     cam02.mp4 given first became cam01.)"""
     refuse_repeated_videos(videos)
     cameras, rig_frame = cameras_from_calibration(path)
+    refuse_videos_sharing_a_camera(videos, cameras)
     by_name = {camera.name.lower(): camera for camera in cameras}
     stems = [Path(video).stem.lower() for video in videos]
     if all(stem in by_name for stem in stems) and len(set(stems)) == len(stems):
@@ -152,6 +153,21 @@ def video_cameras(videos: Sequence[Path], calibration: Path | None,
     for video in videos:
         readable_video_size(video)
     return cameras, rig_frame
+
+
+def refuse_videos_sharing_a_camera(videos: Sequence[Path], cameras: Sequence[CameraModel]
+                                   ) -> None:
+    """ValueError when two of `videos` (in different folders) are named after one camera
+    (`a/cam01.mp4`, `b/cam01.mp4`): either would be that camera's (a review: calibrate gave
+    both camera cam01, or one of them cam02 by the videos' order, without a word)."""
+    names = {camera.name.lower(): camera.name for camera in cameras}
+    stems = [Path(video).stem.lower() for video in videos]
+    for i, stem in enumerate(stems):
+        if stem in names and stem in stems[:i]:
+            raise ValueError(f"{videos[stems.index(stem)]} and {videos[i]} are both named after "
+                             f"camera {names[stem]}: each camera needs its own video, named "
+                             "after it (or give the videos in the cameras' order, named "
+                             "otherwise)")
 
 
 def refuse_repeated_videos(videos: Sequence[Path]) -> None:

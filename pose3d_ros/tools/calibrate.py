@@ -112,6 +112,7 @@ def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]
         cameras_for_videos,
         cameras_from_calibration,
         refuse_repeated_videos,
+        refuse_videos_sharing_a_camera,
         sized_cameras,
     )
 
@@ -129,6 +130,7 @@ def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]
         cameras = cameras_for_videos(videos, paths[0])[0]
     else:
         cameras = _named_apart(load_intrinsics(paths, len(videos)), videos, paths)
+        refuse_videos_sharing_a_camera(videos, cameras)
         # videos named after cameras take those cameras' files, in any order; a video named
         # after another file's camera is a mistake (a review: the files given in another
         # order than the videos named two cameras each after the other, 171-175 deg off)
