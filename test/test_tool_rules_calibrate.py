@@ -234,6 +234,8 @@ def test_the_help_shows_its_examples_as_they_are_typed(capsys):
         main(["--help"])
     shown = capsys.readouterr().out
     assert "--videos a.mp4 b.mp4 c.mp4 \\\n      --intrinsics a.yaml" in shown, shown[-600:]
+    # --keypoints carry no frame rate: the help says what is assumed (it did not)
+    assert "with --keypoints 30" in " ".join(shown.split()), shown
 
 
 def test_two_videos_named_after_one_camera_are_refused(tmp_path):

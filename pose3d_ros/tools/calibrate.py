@@ -284,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
                         default="blazepose_multi",
                         help="2D back-end for --videos (blazepose: one person per video)")
     parser.add_argument("--fps", type=positive_float, default=None,
-                        help="frame rate for the 2D tracker (default: read from the videos)")
+                        help="frame rate for the 2D tracker (default: read from the videos; "
+                             "with --keypoints 30: give the rate of your 2D)")
     parser.add_argument("--height", type=positive_float, default=1.7,
                         help="height of the people in metres (scale prior, default 1.7)")
     parser.add_argument("--reference", type=int, default=0,
