@@ -239,12 +239,15 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
             frame_rate(args.videos, args.fps, max_frames=args.frames)
         except ValueError as err:
             raise UserError(str(err)) from None
+    cameras = camera_count(args)
+    if cameras < 2:
+        raise UserError(f"self-calibration needs at least 2 cameras; got {cameras}")
     if args.keypoints:
         # (a review: the --keypoints' intrinsics were read only after the progress bar began,
         # so `--frame-id cam01_optical_frame`, refused with --videos, was written with them)
         try:
-            video_cameras = _named_apart(load_intrinsics(args.intrinsics, camera_count(args)),
-                                         None, args.intrinsics)
+            video_cameras = _named_apart(load_intrinsics(args.intrinsics, cameras), None,
+                                         args.intrinsics)
         except ValueError as err:
             raise UserError(str(err)) from None
     if args.demo:
@@ -253,9 +256,6 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
         check_frame_id(args.frame_id, list(load_rig(calibration_path(args.demo)).cameras))
     else:
         check_frame_id(args.frame_id, video_cameras)
-    cameras = camera_count(args)
-    if cameras < 2:
-        raise UserError(f"self-calibration needs at least 2 cameras; got {cameras}")
     if not 0 <= args.reference < cameras:
         raise UserError(f"--reference {args.reference} is not a camera index "
                         f"(0..{cameras - 1})")
