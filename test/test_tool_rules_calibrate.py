@@ -217,9 +217,15 @@ def test_the_keypoints_intrinsics_are_checked_before_any_work_as_the_videos_are(
         shared.append(tmp_path / f"ost_{name}.yaml")
         save_camera_info_yaml(replace(camera, name="narrow_stereo"), shared[-1])
     out = tmp_path / "rig.yaml"
+    dashed = []                 # names the rig's nodes cannot subscribe with (a review)
+    for name in ("left-cam", "right-cam"):
+        dashed.append(tmp_path / f"{name}.yaml")
+        save_camera_info_yaml(replace(pinhole_from_fov("x", 64, 48, 60.0), name=name,
+                                      frame_id=""), dashed[-1])
     for intrinsics, frame_id, said in (
             (files, "cam01_optical_frame", "--frame-id 'cam01_optical_frame' is a camera's"),
-            (shared, "rig", "all name camera 'narrow_stereo' (camera_name); give each file")):
+            (shared, "rig", "all name camera 'narrow_stereo' (camera_name); give each file"),
+            (dashed, "rig", "--intrinsics: camera name 'left-cam' cannot name ROS topics")):
         assert run_cli(main, ["--keypoints", str(keypoints), "--intrinsics", *map(str, intrinsics),
                               "--frame-id", frame_id, "--out", str(out)]) == 2
         err = capsys.readouterr().err.strip().splitlines()

@@ -250,6 +250,14 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
                                          args.intrinsics)
         except ValueError as err:
             raise UserError(str(err)) from None
+    from pose3d_ros.core.bag_cameras import camera_name_problem
+
+    for camera in video_cameras or []:
+        # (a review: 'left-cam' of a camera_info YAML was written, and the rig's nodes then
+        # refused the topic left-cam/image_raw)
+        if problem := camera_name_problem(camera.name):
+            raise UserError(f"--intrinsics: {problem}; the nodes read each camera of the rig "
+                            "on topics of its name: rename it in the intrinsics file")
     if args.demo:
         from pose3d_ros.core.data_paths import calibration_path
 
