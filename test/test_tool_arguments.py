@@ -624,7 +624,8 @@ def test_calibrate_refuses_unreadable_2d_files_a_folder_and_a_rig_it_cannot_writ
     base = ["--intrinsics", str(intrinsics)]
     for name, told in (("empty.npz", "is not an .npz of the arrays keypoints and scores"),
                        ("one.npy", "one NumPy array, not an .npz of named arrays"),
-                       ("bytes.npz", "is not an .npz of the arrays keypoints and scores")):
+                       ("bytes.npz", "is not an .npz of the arrays keypoints and scores, "
+                        "or one cut short (not a zip of NumPy arrays)")):
         _refused(capsys, calibrate.main, ["--keypoints", str(tmp_path / name), *base, *out],
                  name, told)
     _refused(capsys, calibrate.main, ["--keypoints", str(tmp_path), *base, *out],

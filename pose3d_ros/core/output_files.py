@@ -358,6 +358,11 @@ def npz_file(path: Path | str, what: str) -> Iterator[Any]:
         said = error_line(exc)
         if isinstance(exc, KeyError):
             said = f"no array {said}"
+        elif "allow_pickle" in said:
+            # NumPy's own advice, to load it "unsafely" with allow_pickle, is no option of a
+            # tool's (a review: a YAML given as --keypoints was told so)
+            said = ("its arrays hold Python objects, which are never read" if
+                    zipfile.is_zipfile(path) else "not a zip of NumPy arrays")
         raise DamagedFileError(f"{path} is not {what}, or one cut short ({said})") from None
 
 
