@@ -42,6 +42,11 @@ def test_mistakes_end_in_one_line_with_exit_2_and_a_traceback_only_with_debug(tm
     # an output that cannot be written, and one that would replace an input
     assert run_cli(main, ["--demo", "single", "--out", str(out / "rig.yaml")]) == 2
     assert "cannot be written" in capsys.readouterr().err
+    # a folder of videos (a review: told "needs at least 2 cameras; got 1 video")
+    assert run_cli(main, ["--videos", str(tmp_path), "--intrinsics",
+                          str(calibration_path("single")), "--out",
+                          str(tmp_path / "folder.yaml")]) == 2
+    assert f"--videos {tmp_path} is a folder: give the videos in it" in capsys.readouterr().err
     # intrinsics the demo would ignore (a review: it ran with its own without a word)
     with pytest.raises(SystemExit) as exited:
         main(["--demo", "single", "--intrinsics", str(calibration_path("multi")),

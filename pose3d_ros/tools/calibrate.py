@@ -216,6 +216,10 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
     if args.demo and args.intrinsics:            # (a review: ignored without a word)
         parser.error("--demo uses its recording's own intrinsics; --intrinsics is for --videos "
                      "and --keypoints")
+    if len(args.videos) == 1 and Path(args.videos[0]).is_dir():
+        # (a review: a folder of videos was told "needs at least 2 cameras; got 1 video")
+        raise UserError(f"--videos {args.videos[0]} is a folder: give the videos in it, one "
+                        f"per camera (e.g. --videos {Path(args.videos[0]) / '*.mp4'})")
     if args.videos and len(args.videos) < 2:
         raise UserError("self-calibration needs at least 2 cameras; got 1 video")
     require_files([*args.videos, *args.intrinsics, *([args.keypoints] if args.keypoints else [])])
