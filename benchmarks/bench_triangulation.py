@@ -23,7 +23,7 @@ error (triangulate from 3 cameras, project into the 4th) and bone-length CV, on 
 the 3D error to the truth.
 
 aniposelib and Pose2Sim are NOT package dependencies; install them only for this benchmark:
-    pip install --no-deps --target /tmp/benchpkgs aniposelib==0.8.0 numba llvmlite pandas \
+    pip install --no-deps --target /tmp/benchpkgs aniposelib==0.8.0 numba llvmlite pandas \\
         tqdm pose2sim==0.10.49 rtoml anytree c3d
     PYTHONPATH=/tmp/benchpkgs python benchmarks/bench_triangulation.py [--json out.json]
 """

@@ -2,7 +2,7 @@
 
     python benchmarks/compare_detector_outputs.py [--detector blazepose_multi] [--frames 100]
         [--reference track=False] [--candidate track=True] [--recordings single multi]
-    python benchmarks/compare_detector_outputs.py --reference-detector blazepose \
+    python benchmarks/compare_detector_outputs.py --reference-detector blazepose \\
         --reference --candidate          # mediapipe's graph against the tracked two-stage
 
 Both configurations run on the same frames of every demo camera (lock step, as

@@ -175,3 +175,37 @@ def test_setup_makes_a_half_made_venv_again_and_keeps_a_good_one(tmp_path):
     own = subprocess.run([str(seeing / "bin" / "python"), "-c", "import pip; print(pip.__file__)"],
                          capture_output=True, text=True, check=True).stdout
     assert own.startswith(str(seeing)), own
+
+
+def _docstrings_with_eaten_line_continuations(path: Path) -> list[str]:
+    """Lines of a file's docstrings that end in one backslash: in a Python string a backslash
+    before the newline joins the lines, so a shell example's continuation vanishes from the
+    text (--help showed 'c.mp4       --intrinsics' as one line)."""
+    source = path.read_text()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                 ast.AsyncFunctionDef)) or not node.body:
+            continue
+        first = node.body[0]
+        if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)):
+            continue
+        text = ast.get_source_segment(source, first.value) or ""
+        if text.lstrip().lower().startswith(("r", "br", "rb")):     # raw: kept as written
+            continue
+        for offset, line in enumerate(text.splitlines()):
+            tail = len(line) - len(line.rstrip("\\"))
+            if tail % 2:
+                found.append(f"{path.relative_to(REPO)}:{first.value.lineno + offset}")
+    return found
+
+
+def test_docstring_examples_keep_their_line_continuations():
+    """Found in session 54 (calibrate's --help, then train_lifter, eval_lifter, render_mocap
+    and two benchmarks): every tool's help and every benchmark's usage shows its shell
+    examples as they are typed."""
+    files = sorted((REPO / "pose3d_ros").rglob("*.py")) + sorted((REPO / "benchmarks").glob(
+        "*.py")) + sorted((REPO / "launch").glob("*.py")) + sorted((REPO / "test").glob("*.py"))
+    eaten = [hit for path in files for hit in _docstrings_with_eaten_line_continuations(path)]
+    assert not eaten, eaten

@@ -5,8 +5,8 @@ Root-relative metrics per camera (metres in that camera's frame, H36M-17): MPJPE
 N-MPJPE, PSS (pose vocabulary: k-means of the reference poses of all cameras), plus the error
 of the metric root placement (root_placement.place_in_camera, body-size prior of --height).
 
-    python -m pose3d_ros.tools.eval_lifter --recording multi --multi-person \
-        --exclude-overlap single --model pose3d_ros/models/lifter_t27_causal.onnx \
+    python -m pose3d_ros.tools.eval_lifter --recording multi --multi-person \\
+        --exclude-overlap single --model pose3d_ros/models/lifter_t27_causal.onnx \\
         --markdown results.md
 
 (the shipped lifter was trained on `single`: scored there it is not held out, which the tool

@@ -2,7 +2,7 @@
 
   python -m pose3d_ros.tools.render_mocap --out-dir rendered/ [--clips walk walk]
       [--seconds 6] [--fps 30] [--distance 4] [--azimuth 60] [--fov 50] [--overwrite]
-  python -m pose3d_ros.tools.run --videos rendered/camera.mp4 \
+  python -m pose3d_ros.tools.run --videos rendered/camera.mp4 \\
       --calibration rendered/calibration.yaml --out-dir run/
 
 The humanoid of the DeepMimic clips walks in front of a pinhole camera (core.mocap_render);

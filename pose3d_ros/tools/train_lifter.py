@@ -15,26 +15,26 @@ cameras that agree, then training on single-view 2D -> pseudo-3D with a reprojec
 consistency loss and virtual-camera augmentation (pose3d_ros.core.lifting.training).
 
 Reproduce the shipped default weights (pose3d_ros/models/; motion capture, then the rig):
-    python -m pose3d_ros.tools.train_lifter --mocap --window 27 --causal --epochs 240 \
-        --mocap-per-epoch 3000 --arm-mix 0.8 --leg-mix 0.6 --clean-share 0.3 \
+    python -m pose3d_ros.tools.train_lifter --mocap --window 27 --causal --epochs 240 \\
+        --mocap-per-epoch 3000 --arm-mix 0.8 --leg-mix 0.6 --clean-share 0.3 \\
         --out lifter_mocap.onnx
-    python -m pose3d_ros.tools.train_lifter --recording single --mocap \
-        --init-from lifter_mocap.work --window 27 --causal --epochs 10 --lr 5e-4 \
-        --virtual-per-epoch 2000 --mocap-per-epoch 2000 --arm-mix 0.8 --leg-mix 0.6 \
+    python -m pose3d_ros.tools.train_lifter --recording single --mocap \\
+        --init-from lifter_mocap.work --window 27 --causal --epochs 10 --lr 5e-4 \\
+        --virtual-per-epoch 2000 --mocap-per-epoch 2000 --arm-mix 0.8 --leg-mix 0.6 \\
         --clean-share 0.3 --out pose3d_ros/models/lifter_t27_causal.onnx --overwrite
 The rig alone (the weights shipped before 2026-11-30):
-    python -m pose3d_ros.tools.train_lifter --recording single --window 27 --causal \
+    python -m pose3d_ros.tools.train_lifter --recording single --window 27 --causal \\
         --epochs 80 --lr 2e-3 --virtual-per-epoch 4000 --out lifter_rig_only.onnx
 Every person of a multi-person recording (multi-person BlazePose, association, tracking),
 leaving out footage shared with a recording used for evaluation:
-    python -m pose3d_ros.tools.train_lifter --recording multi --multi-person \
+    python -m pose3d_ros.tools.train_lifter --recording multi --multi-person \\
         --exclude-overlap single --out lifter.onnx
 From a bag written by make_bag (or recorded with `ros2 bag record`):
     python -m pose3d_ros.tools.train_lifter --bag rig_bag --out lifter.onnx
 Motion capture (the DeepMimic clips, tools.fetch_mocap) through virtual cameras with the
 BlazePose 2D errors measured on the demo recordings, then fine-tuning on a rig:
     python -m pose3d_ros.tools.train_lifter --mocap --out mocap.onnx
-    python -m pose3d_ros.tools.train_lifter --recording single --init-from mocap.work \
+    python -m pose3d_ros.tools.train_lifter --recording single --init-from mocap.work \\
         --out rig.onnx
 
 The inputs and outputs are checked before any work: an existing --out (or its .json or .pt)
