@@ -74,10 +74,19 @@ class LifterMetadata:
             raise ValueError(f"{path}: metadata format {data.get('format')!r} is not a "
                              "pose3d_ros lifter's")
         try:
-            meta = cls(data["layout"], int(data["window"]), bool(data["causal"]),
-                       data["normalisation"], int(data["num_joints"]))
+            window, causal, joints = data["window"], data["causal"], data["num_joints"]
+            meta = cls(data["layout"], window, causal, data["normalisation"], joints)
         except KeyError as err:
             raise ValueError(f"{path}: lifter metadata lacks {err}") from None
+        # (a review: a hand-written "causal": "false" was read as causal, bool("false"), and
+        # "window": null ended in int()'s TypeError, which named no file)
+        for key, value in (("window", window), ("num_joints", joints)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{path}: lifter metadata {key!r} must be a whole number "
+                                 f">= 1, got {value!r}")
+        if not isinstance(causal, bool):
+            raise ValueError(f"{path}: lifter metadata 'causal' must be true or false, got "
+                             f"{causal!r}")
         if meta.layout != H36M17.name or meta.num_joints != H36M17.num_joints:
             # found by an audit: a .json saying coco17 was taken and its output read as H36M
             raise ValueError(f"{path}: a lifter of layout {meta.layout!r} with "
@@ -93,6 +102,11 @@ class LifterMetadata:
     def latency_frames(self) -> int:
         """Frames between the newest input and the frame the output describes."""
         return 0 if self.causal else self.window // 2
+
+
+# onnxruntime's input types a lifter may have -> what it is fed
+_INPUT_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16,
+                 "tensor(double)": np.float64}
 
 
 def _as_h36m(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayout | str
@@ -173,6 +187,27 @@ class OnnxLifter:
                              f"{[(i.name, i.shape) for i in inputs]}, expected 'features' "
                              f"(batch, {self.metadata.window}, {width}) "
                              "(python -m pose3d_ros.tools.train_lifter makes one)")
+        # a model exported in float16 or float64 (for a GPU box) is fed its own type
+        self._input_dtype = _INPUT_DTYPES.get(inputs[0].type)
+        if self._input_dtype is None:
+            raise ValueError(f"{model_path}: input 'features' is {inputs[0].type}, expected "
+                             f"one of {sorted(_INPUT_DTYPES)}")
+        # One window of zeros through it: a model whose output is not (batch, 17, 3) (a
+        # sequence-to-sequence lifter, a flat output) loaded and then failed at the first
+        # person with numpy's broadcasting error, or gave (P, 1, 51) to the placement (a
+        # review); onnxruntime's declared output shapes may be symbolic or missing.
+        try:
+            outputs = self.session.run(None, {"features": np.zeros(
+                (1, self.metadata.window, width), self._input_dtype)})
+        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own error types
+            raise ValueError(f"{model_path}: a window of zeros does not run through the "
+                             f"lifter ({str(err).strip().splitlines()[0]})") from None
+        expected = (1, self.metadata.num_joints, 3)
+        if len(outputs) != 1 or np.shape(outputs[0]) != expected:
+            raise ValueError(f"{model_path} is not a pose3d_ros lifter: outputs of shapes "
+                             f"{[np.shape(o) for o in outputs]} for one window, expected one "
+                             f"(batch, {expected[1]}, 3) (root-relative joints of the output "
+                             "frame)")
 
     @property
     def window(self) -> int:
@@ -205,7 +240,8 @@ class OnnxLifter:
         nan_person = np.where(evidence, 0.0, np.nan)[:, None, None]
 
         def run(windows: np.ndarray, scores: np.ndarray) -> np.ndarray:
-            (out,) = self.session.run(None, {"features": lifter_features(windows, scores)})
+            features = lifter_features(windows, scores).astype(self._input_dtype, copy=False)
+            (out,) = self.session.run(None, {"features": features})
             return out.astype(np.float64)
 
         out = lift_with_flip(run, norm, sc) if flip_average else run(norm, sc)
