@@ -53,6 +53,7 @@ from pose3d_ros.core.detection import create_detector  # noqa: E402
 from pose3d_ros.core.detection.cache import stack_detections  # noqa: E402
 from pose3d_ros.core.detection.onnx_session import (  # noqa: E402
     CUDNN_CONV_ALGO_SEARCHES,
+    PROVIDER_NAMES,
     usable_providers,
 )
 from pose3d_ros.tools.fetch_demo import video_paths  # noqa: E402
@@ -200,7 +201,11 @@ def table_row(provider: str, search: str, pad: str, cameras: int, row: dict) -> 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--providers", nargs="+", default=list(DEFAULT_PROVIDERS))
+    parser.add_argument("--providers", nargs="+", default=list(DEFAULT_PROVIDERS),
+                        type=lambda name: PROVIDER_NAMES.get(name, name),
+                        choices=list(PROVIDER_NAMES.values()),
+                        help="onnxruntime execution providers, one row each (also the nodes' "
+                        f"short names {list(PROVIDER_NAMES)})")
     parser.add_argument("--cameras", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--cudnn-search", nargs="+", default=["EXHAUSTIVE"],
                         choices=list(CUDNN_CONV_ALGO_SEARCHES),
@@ -217,6 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-s", type=float, default=420.0,
                         help="stop adding rows after this many seconds")
     args = parser.parse_args(argv)
+    if not usable_providers() & set(args.providers):
+        # (a review: on a machine without a GPU every row said 'not usable', the CPU's first
+        # calls were timed anyway, and the script ended with 0 as if it had measured a GPU)
+        print(f"bench_gpu.py: none of {args.providers} is usable on this machine (usable: "
+              f"{sorted(usable_providers())}: no GPU, or onnxruntime-gpu and its CUDA/TensorRT "
+              "libraries missing; docs/detectors.md); without a GPU run it with --providers "
+              "CPUExecutionProvider", file=sys.stderr)
+        return 2
     started = time.monotonic()
     load = os.getloadavg()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "

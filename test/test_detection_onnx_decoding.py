@@ -273,3 +273,24 @@ def test_a_padded_model_runs_only_its_sizes_from_the_start_and_returns_each_item
     assert model.padded_sizes == (1, 2, 4, 8, 16) and model.warm_up_ms == {}
     assert model.run(np.ones((3, 3, 5, 7), np.float32))[0].shape == (3, 2)
     assert model.batch_sizes_seen == {4}
+
+
+def test_the_gpu_benchmark_takes_the_nodes_provider_names_and_says_when_none_is_usable():
+    """Found by a review: benchmarks/bench_gpu.py, meant for a lent GPU machine, took
+    `--providers cuda` (the nodes' name) as a provider 'not usable on this machine' even on
+    a GPU, and on a machine without one printed such rows, timed the CPU anyway and ended
+    with 0. Now the short names are taken and no usable provider is one line and exit 2."""
+    import subprocess
+    import sys
+
+    from pose3d_ros.core.detection.onnx_session import usable_providers
+    if "CUDAExecutionProvider" in usable_providers():
+        pytest.skip("CUDA is usable here")
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gpu.py"
+    done = subprocess.run([sys.executable, str(bench), "--providers", "cuda"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    told = done.stderr.strip().splitlines()
+    assert len(told) == 1 and told[0].startswith(
+        "bench_gpu.py: none of ['CUDAExecutionProvider'] is usable on this machine"), told
+    assert not done.stdout, done.stdout
