@@ -230,6 +230,23 @@ def test_each_gpu_provider_gets_its_options(tmp_path):
                             cudnn_conv_algo_search="EXHAUSTIVE") == [{}]
 
 
+def test_a_truncated_model_for_tensorrt_is_refused_naming_the_file(tmp_path, monkeypatch):
+    """Found by a review: where TensorRT starts, the model file is parsed for its batch
+    profile before the session, and a truncated one (a copy cut short) ended in protobuf's
+    DecodeError, naming neither the model nor its file; it is the one line a file
+    onnxruntime cannot load gets elsewhere. (TensorRT's choice is made here as on a machine
+    where it starts: the session then fails on the file, whichever provider is asked.)"""
+    from pose3d_ros.core.detection import onnx_session
+    whole = constant_model(tmp_path / "m.onnx", ["B", 3, 8, 8], {"out": np.zeros((1, 2))})
+    cut = tmp_path / "cut.onnx"
+    cut.write_bytes(whole.read_bytes()[:len(whole.read_bytes()) // 2])
+    monkeypatch.setattr(onnx_session, "select_providers", lambda requested: [
+        "TensorrtExecutionProvider", "CPUExecutionProvider"])
+    with pytest.raises(ValueError, match=r"blazepose landmarks: .*cut.onnx is not an ONNX "
+                       "model onnxruntime can load"):
+        OnnxModel(cut, role="blazepose landmarks")
+
+
 def test_unknown_cudnn_search_is_refused_before_any_session(tmp_path):
     path = constant_model(tmp_path / "m.onnx", ["B", 3, 8, 8], {"out": np.zeros((1, 2))})
     model = OnnxModel(path, role="test model", cudnn_conv_algo_search="HEURISTIC")
