@@ -252,3 +252,19 @@ def test_a_users_lifter_metadata_of_the_wrong_types_is_refused_naming_the_file(t
         path = _hand_made_lifter(tmp_path / f"{key}.onnx", metadata={**shipped, key: value})
         with pytest.raises(ValueError, match=f"{key}.onnx: lifter metadata {told}"):
             OnnxLifter(path)
+
+
+def test_a_gpu_provider_that_does_not_start_is_left_out_quietly(capfd):
+    """Found by a review: OnnxLifter(providers=["CUDAExecutionProvider", ...]), as its
+    docstring suggests for a GPU machine, on one where CUDA does not start (onnxruntime-gpu
+    without its CUDA libraries) printed onnxruntime's red ERROR and a WARN for every model and
+    went on on the CPU. Now the providers are chosen as the detectors' are (probed once,
+    quietly; onnx_session.select_providers)."""
+    from pose3d_ros.core.detection.onnx_session import usable_providers
+    if "CUDAExecutionProvider" in usable_providers():
+        pytest.skip("CUDA starts here")
+    capfd.readouterr()
+    lifter = OnnxLifter(providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert lifter.session.get_providers() == ["CPUExecutionProvider"]
+    told = capfd.readouterr()
+    assert "CUDAExecutionProvider" not in told.out + told.err, told

@@ -141,12 +141,14 @@ class OnnxLifter:
 
     model_path: .onnx file with its metadata .json next to it.
     providers: onnxruntime execution providers (default: CPU; pass e.g.
-    ["CUDAExecutionProvider", "CPUExecutionProvider"] on a GPU machine).
+    ["CUDAExecutionProvider", "CPUExecutionProvider"] on a GPU machine); those that do not
+    start here are left out, as for the detectors (onnx_session.select_providers: at INFO,
+    where onnxruntime itself printed an ERROR and a WARN per model and went on on the CPU).
     """
 
     def __init__(self, model_path: str | Path = DEFAULT_MODEL,
                  providers: list[str] | None = None, threads: int = 1) -> None:
-        from ..detection.onnx_session import import_onnxruntime
+        from ..detection.onnx_session import import_onnxruntime, select_providers
         ort = import_onnxruntime()
         model_path = Path(model_path)
         if not model_path.is_file():
@@ -158,7 +160,8 @@ class OnnxLifter:
         model = model_path.read_bytes()         # read once, for the session and the check
         try:
             self.session = ort.InferenceSession(model, options,
-                                                providers=providers or ["CPUExecutionProvider"])
+                                                providers=select_providers(providers)
+                                                if providers else ["CPUExecutionProvider"])
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own error types
             raise ValueError(f"lifter model {model_path} is not an ONNX model onnxruntime "
                              f"can load ({str(err).strip().splitlines()[0]})") from None
