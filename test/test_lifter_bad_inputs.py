@@ -233,6 +233,32 @@ def test_a_users_lifter_is_checked_for_what_it_returns_and_fed_its_input_type(tm
             OnnxLifter(path)
 
 
+def test_a_users_lifter_exported_without_a_dynamic_batch_runs_or_is_refused(tmp_path):
+    """Found by a review: a lifter exported with a fixed batch (torch.onnx.export without
+    dynamic_axes) loaded and failed at the first person with onnxruntime's 'Got invalid
+    dimensions for input' (flip averaging runs two windows at once). A batch of 1 now runs a
+    window at a time, giving what the dynamic model gives (to float32's rounding); another
+    fixed batch is refused at load naming the file."""
+    import onnx
+
+    kp, sc = _people(3)
+    dynamic = OnnxLifter(_hand_made_lifter(tmp_path / "dynamic.onnx"))
+    for batch in (1, 4):
+        path = _hand_made_lifter(tmp_path / f"batch{batch}.onnx")
+        model = onnx.load(path)
+        model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = batch
+        onnx.save(model, path)
+        if batch == 4:
+            with pytest.raises(ValueError, match="batch4.onnx: input 'features' has a fixed "
+                               "batch of 4; export it with a dynamic batch axis"):
+                OnnxLifter(path)
+            continue
+        fixed = OnnxLifter(path)
+        for flip in (False, True):
+            np.testing.assert_allclose(fixed.lift(kp, sc, K, flip_average=flip),   # float32
+                                       dynamic.lift(kp, sc, K, flip_average=flip), atol=1e-6)
+
+
 def test_a_users_lifter_metadata_of_the_wrong_types_is_refused_naming_the_file(tmp_path):
     """Found by a review: a hand-written metadata's "causal": "false" was read as causal
     (bool of a non-empty string), so a centred model's 3D went out as the newest frame's;

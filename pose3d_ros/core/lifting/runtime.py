@@ -190,6 +190,15 @@ class OnnxLifter:
                              f"{[(i.name, i.shape) for i in inputs]}, expected 'features' "
                              f"(batch, {self.metadata.window}, {width}) "
                              "(python -m pose3d_ros.tools.train_lifter makes one)")
+        # A model exported without a dynamic batch axis (torch.onnx.export's default) loaded
+        # and failed at the first person (flip averaging runs 2 windows at once: a review);
+        # one of batch 1 is run a window at a time.
+        batch = inputs[0].shape[0]
+        if isinstance(batch, int) and batch != 1:
+            raise ValueError(f"{model_path}: input 'features' has a fixed batch of {batch}; "
+                             "export it with a dynamic batch axis (torch.onnx.export's "
+                             "dynamic_axes={'features': {0: 'batch'}}), or a batch of 1")
+        self._one_at_a_time = batch == 1
         # a model exported in float16 or float64 (for a GPU box) is fed its own type
         self._input_dtype = _INPUT_DTYPES.get(inputs[0].type)
         if self._input_dtype is None:
@@ -244,6 +253,9 @@ class OnnxLifter:
 
         def run(windows: np.ndarray, scores: np.ndarray) -> np.ndarray:
             features = lifter_features(windows, scores).astype(self._input_dtype, copy=False)
+            if self._one_at_a_time:
+                return np.concatenate([self.session.run(None, {"features": one[None]})[0]
+                                       for one in features]).astype(np.float64)
             (out,) = self.session.run(None, {"features": features})
             return out.astype(np.float64)
 
