@@ -56,6 +56,7 @@ from pose3d_ros.core.detection.onnx_session import (  # noqa: E402
     PROVIDER_NAMES,
     usable_providers,
 )
+from pose3d_ros.core.output_files import int_at_least  # noqa: E402
 from pose3d_ros.tools.fetch_demo import video_paths  # noqa: E402
 
 DEFAULT_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                         choices=list(PROVIDER_NAMES.values()),
                         help="onnxruntime execution providers, one row each (also the nodes' "
                         f"short names {list(PROVIDER_NAMES)})")
-    parser.add_argument("--cameras", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--cameras", type=int_at_least(1), nargs="+", default=[1, 4, 8])
     parser.add_argument("--cudnn-search", nargs="+", default=["EXHAUSTIVE"],
                         choices=list(CUDNN_CONV_ALGO_SEARCHES),
                         help="the CUDA provider's cuDNN algorithm search, one row each")
@@ -214,11 +215,13 @@ def main(argv: list[str] | None = None) -> int:
                         choices=list(PAD_CHOICES),
                         help="batches padded to a few sizes run at start (auto: on a GPU; "
                         "off: each batch as it is, the code before), one row each")
-    parser.add_argument("--repeats", type=int, default=60, help="timed frame sets per row")
-    parser.add_argument("--first-calls", type=int, nargs="*", default=[1, 2, 3, 4, 8, 16],
+    parser.add_argument("--repeats", type=int_at_least(1), default=60,
+                        help="timed frame sets per row")
+    parser.add_argument("--first-calls", type=int_at_least(1), nargs="*",
+                        default=[1, 2, 3, 4, 8, 16],
                         help="batch sizes whose first call is timed against the second, per "
                         "model on a fresh session (none: skip that table)")
-    parser.add_argument("--distinct-frames", type=int, default=20)
+    parser.add_argument("--distinct-frames", type=int_at_least(1), default=20)
     parser.add_argument("--budget-s", type=float, default=420.0,
                         help="stop adding rows after this many seconds")
     args = parser.parse_args(argv)
