@@ -278,6 +278,17 @@ def test_a_users_lifter_metadata_of_the_wrong_types_is_refused_naming_the_file(t
         path = _hand_made_lifter(tmp_path / f"{key}.onnx", metadata={**shipped, key: value})
         with pytest.raises(ValueError, match=f"{key}.onnx: lifter metadata {told}"):
             OnnxLifter(path)
+    # a model of T = 27 without metadata inside, beside a .json of another T: the refusal
+    # says whose window it expected (it read as if the model were no lifter at all)
+    import onnx
+    path = _hand_made_lifter(tmp_path / "t27.onnx")
+    model = onnx.load(path)
+    del model.metadata_props[:]
+    onnx.save(model, path)
+    (tmp_path / "t27.json").write_text(json.dumps({**shipped, "window": 81}))
+    with pytest.raises(ValueError, match=r"expected 'features' \(batch, 81, 53\), the window "
+                       "of t27.json"):
+        OnnxLifter(path)
 
 
 def test_a_gpu_provider_that_does_not_start_is_left_out_quietly(capfd):

@@ -188,7 +188,8 @@ class OnnxLifter:
                 self.metadata.window, width]:
             raise ValueError(f"{model_path} is not a pose3d_ros lifter: inputs "
                              f"{[(i.name, i.shape) for i in inputs]}, expected 'features' "
-                             f"(batch, {self.metadata.window}, {width}) "
+                             f"(batch, {self.metadata.window}, {width}), the window of "
+                             f"{sidecar.name if sidecar.is_file() else 'its metadata'} "
                              "(python -m pose3d_ros.tools.train_lifter makes one)")
         # A model exported without a dynamic batch axis (torch.onnx.export's default) loaded
         # and failed at the first person (flip averaging runs 2 windows at once: a review);
