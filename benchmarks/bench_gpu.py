@@ -53,8 +53,10 @@ from pose3d_ros.core.detection import create_detector  # noqa: E402
 from pose3d_ros.core.detection.cache import stack_detections  # noqa: E402
 from pose3d_ros.core.detection.onnx_session import (  # noqa: E402
     CUDNN_CONV_ALGO_SEARCHES,
+    PROVIDER_NAMES,
     usable_providers,
 )
+from pose3d_ros.core.output_files import int_at_least  # noqa: E402
 from pose3d_ros.tools.fetch_demo import video_paths  # noqa: E402
 
 DEFAULT_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
@@ -200,8 +202,12 @@ def table_row(provider: str, search: str, pad: str, cameras: int, row: dict) -> 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--providers", nargs="+", default=list(DEFAULT_PROVIDERS))
-    parser.add_argument("--cameras", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--providers", nargs="+", default=list(DEFAULT_PROVIDERS),
+                        type=lambda name: PROVIDER_NAMES.get(name, name),
+                        choices=list(PROVIDER_NAMES.values()),
+                        help="onnxruntime execution providers, one row each (also the nodes' "
+                        f"short names {list(PROVIDER_NAMES)})")
+    parser.add_argument("--cameras", type=int_at_least(1), nargs="+", default=[1, 4, 8])
     parser.add_argument("--cudnn-search", nargs="+", default=["EXHAUSTIVE"],
                         choices=list(CUDNN_CONV_ALGO_SEARCHES),
                         help="the CUDA provider's cuDNN algorithm search, one row each")
@@ -209,14 +215,24 @@ def main(argv: list[str] | None = None) -> int:
                         choices=list(PAD_CHOICES),
                         help="batches padded to a few sizes run at start (auto: on a GPU; "
                         "off: each batch as it is, the code before), one row each")
-    parser.add_argument("--repeats", type=int, default=60, help="timed frame sets per row")
-    parser.add_argument("--first-calls", type=int, nargs="*", default=[1, 2, 3, 4, 8, 16],
+    parser.add_argument("--repeats", type=int_at_least(1), default=60,
+                        help="timed frame sets per row")
+    parser.add_argument("--first-calls", type=int_at_least(1), nargs="*",
+                        default=[1, 2, 3, 4, 8, 16],
                         help="batch sizes whose first call is timed against the second, per "
                         "model on a fresh session (none: skip that table)")
-    parser.add_argument("--distinct-frames", type=int, default=20)
+    parser.add_argument("--distinct-frames", type=int_at_least(1), default=20)
     parser.add_argument("--budget-s", type=float, default=420.0,
                         help="stop adding rows after this many seconds")
     args = parser.parse_args(argv)
+    if not usable_providers() & set(args.providers):
+        # (a review: on a machine without a GPU every row said 'not usable', the CPU's first
+        # calls were timed anyway, and the script ended with 0 as if it had measured a GPU)
+        print(f"bench_gpu.py: none of {args.providers} is usable on this machine (usable: "
+              f"{sorted(usable_providers())}: no GPU, or onnxruntime-gpu and its CUDA/TensorRT "
+              "libraries missing; docs/detectors.md); without a GPU run it with --providers "
+              "CPUExecutionProvider", file=sys.stderr)
+        return 2
     started = time.monotonic()
     load = os.getloadavg()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "

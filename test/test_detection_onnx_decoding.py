@@ -230,6 +230,23 @@ def test_each_gpu_provider_gets_its_options(tmp_path):
                             cudnn_conv_algo_search="EXHAUSTIVE") == [{}]
 
 
+def test_a_truncated_model_for_tensorrt_is_refused_naming_the_file(tmp_path, monkeypatch):
+    """Found by a review: where TensorRT starts, the model file is parsed for its batch
+    profile before the session, and a truncated one (a copy cut short) ended in protobuf's
+    DecodeError, naming neither the model nor its file; it is the one line a file
+    onnxruntime cannot load gets elsewhere. (TensorRT's choice is made here as on a machine
+    where it starts: the session then fails on the file, whichever provider is asked.)"""
+    from pose3d_ros.core.detection import onnx_session
+    whole = constant_model(tmp_path / "m.onnx", ["B", 3, 8, 8], {"out": np.zeros((1, 2))})
+    cut = tmp_path / "cut.onnx"
+    cut.write_bytes(whole.read_bytes()[:len(whole.read_bytes()) // 2])
+    monkeypatch.setattr(onnx_session, "select_providers", lambda requested: [
+        "TensorrtExecutionProvider", "CPUExecutionProvider"])
+    with pytest.raises(ValueError, match=r"blazepose landmarks: .*cut.onnx is not an ONNX "
+                       "model onnxruntime can load"):
+        OnnxModel(cut, role="blazepose landmarks")
+
+
 def test_unknown_cudnn_search_is_refused_before_any_session(tmp_path):
     path = constant_model(tmp_path / "m.onnx", ["B", 3, 8, 8], {"out": np.zeros((1, 2))})
     model = OnnxModel(path, role="test model", cudnn_conv_algo_search="HEURISTIC")
@@ -273,3 +290,24 @@ def test_a_padded_model_runs_only_its_sizes_from_the_start_and_returns_each_item
     assert model.padded_sizes == (1, 2, 4, 8, 16) and model.warm_up_ms == {}
     assert model.run(np.ones((3, 3, 5, 7), np.float32))[0].shape == (3, 2)
     assert model.batch_sizes_seen == {4}
+
+
+def test_the_gpu_benchmark_takes_the_nodes_provider_names_and_says_when_none_is_usable():
+    """Found by a review: benchmarks/bench_gpu.py, meant for a lent GPU machine, took
+    `--providers cuda` (the nodes' name) as a provider 'not usable on this machine' even on
+    a GPU, and on a machine without one printed such rows, timed the CPU anyway and ended
+    with 0. Now the short names are taken and no usable provider is one line and exit 2."""
+    import subprocess
+    import sys
+
+    from pose3d_ros.core.detection.onnx_session import usable_providers
+    if "CUDAExecutionProvider" in usable_providers():
+        pytest.skip("CUDA is usable here")
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gpu.py"
+    done = subprocess.run([sys.executable, str(bench), "--providers", "cuda"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    told = done.stderr.strip().splitlines()
+    assert len(told) == 1 and told[0].startswith(
+        "bench_gpu.py: none of ['CUDAExecutionProvider'] is usable on this machine"), told
+    assert not done.stdout, done.stdout

@@ -178,3 +178,130 @@ def test_videos_of_different_lengths_are_told_when_cut_to_the_shortest(tmp_path,
     assert labels.keypoints.shape[1] == 7
     told = [r.getMessage() for r in caplog.records if "different lengths" in r.getMessage()]
     assert len(told) == 1 and "cam04.mp4 7" in told[0] and "only the first 7 frames" in told[0]
+
+
+
+def _hand_made_lifter(path, *, dtype="float", output=(17, 3), metadata=None):
+    """A lifter-shaped ONNX graph: features (batch, 27, 53) of `dtype` -> the window's mean
+    of the first 51 features reshaped to (batch, *output), float32; with the shipped model's
+    metadata in the file, or `metadata`."""
+    import json
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL
+    kind = {"float": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
+            "double": TensorProto.DOUBLE}[dtype]
+    consts = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+              (("time", [1]), ("start", [0]), ("stop", [51]), ("feature", [1]),
+               ("shape", [0, *output]))]
+    nodes = [helper.make_node("ReduceMean", ["features", "time"], ["mean"], keepdims=0),
+             helper.make_node("Slice", ["mean", "start", "stop", "feature"], ["first"]),
+             helper.make_node("Reshape", ["first", "shape"], ["shaped"]),
+             helper.make_node("Cast", ["shaped"], ["joints"], to=TensorProto.FLOAT)]
+    graph = helper.make_graph(
+        nodes, "hand_made", [helper.make_tensor_value_info("features", kind, ["batch", 27, 53])],
+        [helper.make_tensor_value_info("joints", TensorProto.FLOAT, None)], consts)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    shipped = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+    for key, value in (metadata or shipped).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value)
+    onnx.save(model, path)
+    return path
+
+
+def test_a_users_lifter_is_checked_for_what_it_returns_and_fed_its_input_type(tmp_path):
+    """Found by a review: a user's lifter whose output is not (batch, 17, 3) (a flat output,
+    one with a time axis) loaded, then failed at the first person with numpy's broadcasting
+    error or went on with (P, 1, 51); one exported in float16 or float64 (for a GPU box)
+    loaded, then failed at the first person with onnxruntime's 'Unexpected input data
+    type'. Now the first is refused at load naming the file, the second fed its own type."""
+    kp, sc = _people(2)
+    for dtype in ("float", "float16", "double"):
+        out = OnnxLifter(_hand_made_lifter(tmp_path / f"{dtype}.onnx", dtype=dtype)).lift(
+            kp, sc, K)
+        assert out.shape == (2, 17, 3) and np.isfinite(out).all(), dtype
+    for name, output, got in (("flat", (51,), r"\(1, 51\)"),
+                              ("with_time", (1, 17, 3), r"\(1, 1, 17, 3\)")):
+        path = _hand_made_lifter(tmp_path / f"{name}.onnx", output=output)
+        with pytest.raises(ValueError, match=f"{name}.onnx is not a pose3d_ros lifter: "
+                           rf"outputs of shapes \[{got}\] for one window, expected one "
+                           r"\(batch, 17, 3\)"):
+            OnnxLifter(path)
+
+
+def test_a_users_lifter_exported_without_a_dynamic_batch_runs_or_is_refused(tmp_path):
+    """Found by a review: a lifter exported with a fixed batch (torch.onnx.export without
+    dynamic_axes) loaded and failed at the first person with onnxruntime's 'Got invalid
+    dimensions for input' (flip averaging runs two windows at once). A batch of 1 now runs a
+    window at a time, giving what the dynamic model gives (to float32's rounding); another
+    fixed batch is refused at load naming the file."""
+    import onnx
+
+    kp, sc = _people(3)
+    dynamic = OnnxLifter(_hand_made_lifter(tmp_path / "dynamic.onnx"))
+    for batch in (1, 4):
+        path = _hand_made_lifter(tmp_path / f"batch{batch}.onnx")
+        model = onnx.load(path)
+        model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = batch
+        onnx.save(model, path)
+        if batch == 4:
+            with pytest.raises(ValueError, match="batch4.onnx: input 'features' has a fixed "
+                               "batch of 4; export it with a dynamic batch axis"):
+                OnnxLifter(path)
+            continue
+        fixed = OnnxLifter(path)
+        for flip in (False, True):
+            np.testing.assert_allclose(fixed.lift(kp, sc, K, flip_average=flip),   # float32
+                                       dynamic.lift(kp, sc, K, flip_average=flip), atol=1e-6)
+
+
+def test_a_users_lifter_metadata_of_the_wrong_types_is_refused_naming_the_file(tmp_path):
+    """Found by a review: a hand-written metadata's "causal": "false" was read as causal
+    (bool of a non-empty string), so a centred model's 3D went out as the newest frame's;
+    "window": null ended in int()'s TypeError naming no file (all the node's configure
+    said)."""
+    import json
+
+    from pose3d_ros.core.lifting.runtime import DEFAULT_MODEL, LifterMetadata
+    shipped = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+    for key, value, told in (("causal", "false", "'causal' must be true or false"),
+                             ("window", None, "'window' must be a whole number >= 1"),
+                             ("window", 0, "'window' must be a whole number >= 1"),
+                             ("num_joints", "17", "'num_joints' must be a whole number")):
+        (tmp_path / "m.json").write_text(json.dumps({**shipped, key: value}))
+        with pytest.raises(ValueError, match=f"m.json: lifter metadata {told}"):
+            LifterMetadata.from_json(tmp_path / "m.json")
+        path = _hand_made_lifter(tmp_path / f"{key}.onnx", metadata={**shipped, key: value})
+        with pytest.raises(ValueError, match=f"{key}.onnx: lifter metadata {told}"):
+            OnnxLifter(path)
+    # a model of T = 27 without metadata inside, beside a .json of another T: the refusal
+    # says whose window it expected (it read as if the model were no lifter at all)
+    import onnx
+    path = _hand_made_lifter(tmp_path / "t27.onnx")
+    model = onnx.load(path)
+    del model.metadata_props[:]
+    onnx.save(model, path)
+    (tmp_path / "t27.json").write_text(json.dumps({**shipped, "window": 81}))
+    with pytest.raises(ValueError, match=r"expected 'features' \(batch, 81, 53\), the window "
+                       "of t27.json"):
+        OnnxLifter(path)
+
+
+def test_a_gpu_provider_that_does_not_start_is_left_out_quietly(capfd):
+    """Found by a review: OnnxLifter(providers=["CUDAExecutionProvider", ...]), as its
+    docstring suggests for a GPU machine, on one where CUDA does not start (onnxruntime-gpu
+    without its CUDA libraries) printed onnxruntime's red ERROR and a WARN for every model and
+    went on on the CPU. Now the providers are chosen as the detectors' are (probed once,
+    quietly; onnx_session.select_providers)."""
+    from pose3d_ros.core.detection.onnx_session import usable_providers
+    if "CUDAExecutionProvider" in usable_providers():
+        pytest.skip("CUDA starts here")
+    capfd.readouterr()
+    lifter = OnnxLifter(providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert lifter.session.get_providers() == ["CPUExecutionProvider"]
+    told = capfd.readouterr()
+    assert "CUDAExecutionProvider" not in told.out + told.err, told

@@ -187,9 +187,12 @@ class OnnxModel:
         # Spinning worker threads steal CPU from the rest of a robot's processes.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         chosen = select_providers(providers)
-        per_provider = provider_options(chosen, path, fp16=fp16, trt_max_batch=trt_max_batch,
-                                        cudnn_conv_algo_search=cudnn_conv_algo_search)
         try:
+            # (inside: with TensorRT, tensorrt_batch_profile parses the file first, and a
+            # truncated one ended in protobuf's DecodeError naming no file; a review)
+            per_provider = provider_options(chosen, path, fp16=fp16,
+                                            trt_max_batch=trt_max_batch,
+                                            cudnn_conv_algo_search=cudnn_conv_algo_search)
             self.session = ort.InferenceSession(str(path), sess_options=options,
                                                 providers=chosen,
                                                 provider_options=per_provider)

@@ -74,10 +74,19 @@ class LifterMetadata:
             raise ValueError(f"{path}: metadata format {data.get('format')!r} is not a "
                              "pose3d_ros lifter's")
         try:
-            meta = cls(data["layout"], int(data["window"]), bool(data["causal"]),
-                       data["normalisation"], int(data["num_joints"]))
+            window, causal, joints = data["window"], data["causal"], data["num_joints"]
+            meta = cls(data["layout"], window, causal, data["normalisation"], joints)
         except KeyError as err:
             raise ValueError(f"{path}: lifter metadata lacks {err}") from None
+        # (a review: a hand-written "causal": "false" was read as causal, bool("false"), and
+        # "window": null ended in int()'s TypeError, which named no file)
+        for key, value in (("window", window), ("num_joints", joints)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{path}: lifter metadata {key!r} must be a whole number "
+                                 f">= 1, got {value!r}")
+        if not isinstance(causal, bool):
+            raise ValueError(f"{path}: lifter metadata 'causal' must be true or false, got "
+                             f"{causal!r}")
         if meta.layout != H36M17.name or meta.num_joints != H36M17.num_joints:
             # found by an audit: a .json saying coco17 was taken and its output read as H36M
             raise ValueError(f"{path}: a lifter of layout {meta.layout!r} with "
@@ -93,6 +102,11 @@ class LifterMetadata:
     def latency_frames(self) -> int:
         """Frames between the newest input and the frame the output describes."""
         return 0 if self.causal else self.window // 2
+
+
+# onnxruntime's input types a lifter may have -> what it is fed
+_INPUT_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16,
+                 "tensor(double)": np.float64}
 
 
 def _as_h36m(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayout | str
@@ -127,12 +141,14 @@ class OnnxLifter:
 
     model_path: .onnx file with its metadata .json next to it.
     providers: onnxruntime execution providers (default: CPU; pass e.g.
-    ["CUDAExecutionProvider", "CPUExecutionProvider"] on a GPU machine).
+    ["CUDAExecutionProvider", "CPUExecutionProvider"] on a GPU machine); those that do not
+    start here are left out, as for the detectors (onnx_session.select_providers: at INFO,
+    where onnxruntime itself printed an ERROR and a WARN per model and went on on the CPU).
     """
 
     def __init__(self, model_path: str | Path = DEFAULT_MODEL,
                  providers: list[str] | None = None, threads: int = 1) -> None:
-        from ..detection.onnx_session import import_onnxruntime
+        from ..detection.onnx_session import import_onnxruntime, select_providers
         ort = import_onnxruntime()
         model_path = Path(model_path)
         if not model_path.is_file():
@@ -144,7 +160,8 @@ class OnnxLifter:
         model = model_path.read_bytes()         # read once, for the session and the check
         try:
             self.session = ort.InferenceSession(model, options,
-                                                providers=providers or ["CPUExecutionProvider"])
+                                                providers=select_providers(providers)
+                                                if providers else ["CPUExecutionProvider"])
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own error types
             raise ValueError(f"lifter model {model_path} is not an ONNX model onnxruntime "
                              f"can load ({str(err).strip().splitlines()[0]})") from None
@@ -171,8 +188,39 @@ class OnnxLifter:
                 self.metadata.window, width]:
             raise ValueError(f"{model_path} is not a pose3d_ros lifter: inputs "
                              f"{[(i.name, i.shape) for i in inputs]}, expected 'features' "
-                             f"(batch, {self.metadata.window}, {width}) "
+                             f"(batch, {self.metadata.window}, {width}), the window of "
+                             f"{sidecar.name if sidecar.is_file() else 'its metadata'} "
                              "(python -m pose3d_ros.tools.train_lifter makes one)")
+        # A model exported without a dynamic batch axis (torch.onnx.export's default) loaded
+        # and failed at the first person (flip averaging runs 2 windows at once: a review);
+        # one of batch 1 is run a window at a time.
+        batch = inputs[0].shape[0]
+        if isinstance(batch, int) and batch != 1:
+            raise ValueError(f"{model_path}: input 'features' has a fixed batch of {batch}; "
+                             "export it with a dynamic batch axis (torch.onnx.export's "
+                             "dynamic_axes={'features': {0: 'batch'}}), or a batch of 1")
+        self._one_at_a_time = batch == 1
+        # a model exported in float16 or float64 (for a GPU box) is fed its own type
+        self._input_dtype = _INPUT_DTYPES.get(inputs[0].type)
+        if self._input_dtype is None:
+            raise ValueError(f"{model_path}: input 'features' is {inputs[0].type}, expected "
+                             f"one of {sorted(_INPUT_DTYPES)}")
+        # One window of zeros through it: a model whose output is not (batch, 17, 3) (a
+        # sequence-to-sequence lifter, a flat output) loaded and then failed at the first
+        # person with numpy's broadcasting error, or gave (P, 1, 51) to the placement (a
+        # review); onnxruntime's declared output shapes may be symbolic or missing.
+        try:
+            outputs = self.session.run(None, {"features": np.zeros(
+                (1, self.metadata.window, width), self._input_dtype)})
+        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own error types
+            raise ValueError(f"{model_path}: a window of zeros does not run through the "
+                             f"lifter ({str(err).strip().splitlines()[0]})") from None
+        expected = (1, self.metadata.num_joints, 3)
+        if len(outputs) != 1 or np.shape(outputs[0]) != expected:
+            raise ValueError(f"{model_path} is not a pose3d_ros lifter: outputs of shapes "
+                             f"{[np.shape(o) for o in outputs]} for one window, expected one "
+                             f"(batch, {expected[1]}, 3) (root-relative joints of the output "
+                             "frame)")
 
     @property
     def window(self) -> int:
@@ -205,7 +253,11 @@ class OnnxLifter:
         nan_person = np.where(evidence, 0.0, np.nan)[:, None, None]
 
         def run(windows: np.ndarray, scores: np.ndarray) -> np.ndarray:
-            (out,) = self.session.run(None, {"features": lifter_features(windows, scores)})
+            features = lifter_features(windows, scores).astype(self._input_dtype, copy=False)
+            if self._one_at_a_time:
+                return np.concatenate([self.session.run(None, {"features": one[None]})[0]
+                                       for one in features]).astype(np.float64)
+            (out,) = self.session.run(None, {"features": features})
             return out.astype(np.float64)
 
         out = lift_with_flip(run, norm, sc) if flip_average else run(norm, sc)
