@@ -717,3 +717,23 @@ def test_calibrate_with_fewer_intrinsics_than_videos_says_to_give_one_per_video(
              "2 videos but --intrinsics", "has 1 camera(s) (a)",
              "one camera_info YAML per video")
     assert not (tmp_path / "rig.yaml").exists()
+
+
+def test_blazepose_onnx_without_its_models_is_told_the_conversion_command(tmp_path,
+                                                                         monkeypatch):
+    """The tools' check of the converted models is the back-end's own (missing_models): the
+    same files and the same command, with the folder to write them to (the tools had their own
+    copy of the check, whose command lacked --out)."""
+    import argparse
+
+    from pose3d_ros.tools.detector_arguments import add_detector_arguments, detector_options
+
+    monkeypatch.setenv("POSE3D_DATA", str(tmp_path))
+    parser = argparse.ArgumentParser()
+    add_detector_arguments(parser)
+    with pytest.raises(UserError) as error:
+        detector_options(parser.parse_args(["--detector", "blazepose_onnx"]))
+    folder = tmp_path / "models" / "blazepose"
+    assert (f"python -m pose3d_ros.tools.convert_blazepose_onnx --out {folder}"
+            in str(error.value)), error.value
+    assert "\n" not in str(error.value)

@@ -39,16 +39,10 @@ def detector_options(args: argparse.Namespace) -> dict[str, Any]:
     if name not in DETECTOR_NAMES:
         raise UserError(f"unknown detector {name!r}; known: {list(DETECTOR_NAMES)}")
     if name == "blazepose_onnx":            # converted once from mediapipe's models
-        from pose3d_ros.core.detection.blazepose_onnx import (
-            DETECTOR_ONNX,
-            LANDMARK_ONNX,
-            default_model_dir,
-        )
-        folder = default_model_dir()
-        if not all((folder / file).is_file() for file in (DETECTOR_ONNX, LANDMARK_ONNX)):
-            raise UserError(f"--detector blazepose_onnx needs its ONNX models in {folder}; "
-                            "make them once with python -m "
-                            "pose3d_ros.tools.convert_blazepose_onnx")
+        from pose3d_ros.core.detection.blazepose_onnx import missing_models
+
+        if missing := missing_models():
+            raise UserError(f"--detector blazepose_onnx: {missing}")
     model, person = args.detector_model, args.person_detector_model
     if missing := missing_model_files(name, str(model or ""), str(person or "")):
         flags = "--detector-model" + (" and --person-detector-model"
