@@ -66,3 +66,34 @@ def test_the_body_height_rule_lives_in_the_table():
     for bad in (0.3, 2.6):
         with pytest.raises(ParameterError, match="not a human standing height"):
             spec.check(bad)
+
+
+def test_file_parameters_take_a_home_folder_as_the_launch_arguments_do():
+    """`lifter_model: ~/models/mine.onnx` in a parameter file was looked for in a folder named
+    '~' (the launch arguments expanded it, the parameter files did not): every file parameter
+    reads a leading ~ as the home folder; other strings are kept as given."""
+    import os
+
+    import rclpy
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+
+    from pose3d_ros.ros.parameters import declare_parameters, read_parameters
+
+    given = {"rig_file": "~/rigs/lab.yaml", "lifter_model": "~/models/mine.onnx",
+             "detector": "yolo_pose", "detector_model": "~/models/pose.onnx",
+             "camera_names": ["cam01", "cam02"], "fixed_frame": "rig"}
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        node = Node("file_parameters", context=context, start_parameter_services=False,
+                    parameter_overrides=[Parameter(k, value=v) for k, v in given.items()])
+        declare_parameters(node, ALL_IN_ONE_PARAMS)
+        config = read_parameters(node, ALL_IN_ONE_PARAMS)
+        node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
+    for name in ("rig_file", "lifter_model", "detector_model"):
+        assert getattr(config, name) == os.path.expanduser(given[name]), name
+        assert not getattr(config, name).startswith("~")
+    assert config.person_detector_model == "" and config.fixed_frame == "rig"

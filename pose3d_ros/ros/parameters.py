@@ -13,6 +13,7 @@ in config/ are checked against these tables by test/test_config_drift.py.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
@@ -71,6 +72,7 @@ class ParamSpec:
     excluded: tuple[float, float] | None = None   # an open interval inside [low, high] refused
     hint: str = ""               # what the range means, for the error message
     frame: str = ""              # a TF frame name ("name") or the prefix of one ("prefix")
+    path: bool = False           # a file path: a leading ~ is the user's home, as in a shell
 
     @property
     def type(self) -> Parameter.Type:
@@ -162,10 +164,10 @@ _INPUT = (
               choices=DETECTORS),
     ParamSpec("detector_model", "", "detector 'yolo_pose', 'rtmpose' or 'heatmap': path of "
               "the ONNX pose model (an Ultralytics YOLO-pose, RTMPose or HRNet/ViTPose "
-              "export, formats in docs/detectors.md). Other back-ends: ignored."),
+              "export, formats in docs/detectors.md). Other back-ends: ignored.", path=True),
     ParamSpec("person_detector_model", "", "detector 'rtmpose' or 'heatmap': path of the "
               "ONNX person detector that finds the people to crop (an Ultralytics YOLO "
-              "detection export). Other back-ends: ignored."),
+              "detection export). Other back-ends: ignored.", path=True),
     ParamSpec("detector_providers", ["auto"], "onnxruntime back-ends (blazepose_onnx, "
               "yolo_pose, rtmpose, heatmap): execution providers in preference order, from "
               "'tensorrt', 'cuda', 'cpu' (the CPU is always the last resort); ['auto'] (the "
@@ -207,7 +209,7 @@ _RIG = (
               choices=("rig_file", "tf", "none")),
     ParamSpec("rig_file", "", "Calibration file with the camera poses (any format "
               "pose3d_ros.core.calibration.load_rig reads); camera names must match "
-              "camera_names. Empty with extrinsics_source 'tf' or 'none'."),
+              "camera_names. Empty with extrinsics_source 'tf' or 'none'.", path=True),
     ParamSpec("intrinsics_from_camera_info", True, "Take K and distortion from each "
               "camera's CameraInfo (true) or from the rig file (false)."),
     ParamSpec("sync.slop_s", _SYNC.slop_s, "Largest stamp difference within one frame set (s).",
@@ -303,7 +305,7 @@ _MONOCULAR = (
               "beside it) for monocular_method 'lifter'; empty = the model shipped with the "
               "package (trained by pose3d_ros.tools.train_lifter). A centred model's 3D, of the "
               "frame T // 2 sets back, goes out with that frame's stamp; with several cameras "
-              "or extrinsics_source 'tf' it is refused (use a causal one)."),
+              "or extrinsics_source 'tf' it is refused (use a causal one).", path=True),
     ParamSpec("lifter_flip_average", True, "monocular_method 'lifter': also lift the "
               "left/right mirrored 2D and average the two poses (test-time flip augmentation; "
               "twice the lifter's cost, about 0.3 ms per person on a CPU core)."),
@@ -493,7 +495,9 @@ def read_parameters(node: Node, specs: tuple[ParamSpec, ...]) -> Any:
             raise ParameterError(f"parameter {spec.name!r} = {value!r} must be of type "
                                  f"{spec.type.name.lower()}")
         spec.check(value)
-        values[spec.name] = value
+        # a YAML's '~/models/x.onnx' is a home folder as the launch arguments' are (they are
+        # expanded by launch_args; the parameter files and `ros2 param set` were not)
+        values[spec.name] = os.path.expanduser(value) if spec.path and value else value
     _check_rules(values)
     return make_config(specs, values)
 
