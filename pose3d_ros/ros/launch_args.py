@@ -167,6 +167,24 @@ def output_frame(requested: str, *, rig_file: str = "", camera: str = "",
     return f"{camera}_optical_frame{UPRIGHT_SUFFIX}" if camera else default
 
 
+def camera_output_frame(requested: str, config: str, overrides: Mapping[str, Any],
+                        camera: str) -> str:
+    """output_frame for a one-camera node run with parameter file `config` and `overrides`,
+    by its extrinsics_source: 'none' (one_camera.yaml's), `camera`'s upright frame; 'rig_file',
+    the rig file's frame; 'tf', its fixed_frame. (A review: one_camera.launch.py gave rviz2
+    the camera's upright frame whatever the config said, and a camera posed over a floor, as
+    one_camera.yaml's monocular_floor comment invites, showed nothing: that frame is broadcast
+    for extrinsics_source 'none' only.)"""
+    source = node_parameter(config, overrides, "pose3d_node", "extrinsics_source")
+    if source == "rig_file":
+        return output_frame(requested, rig_file=str(
+            node_parameter(config, overrides, "pose3d_node", "rig_file")))
+    if source == "tf":
+        return output_frame(requested, default=str(
+            node_parameter(config, overrides, "pose3d_node", "fixed_frame")))
+    return output_frame(requested, camera=camera)
+
+
 def node_parameter(config: str, overrides: Mapping[str, Any], node: str, name: str) -> Any:
     """The value node `node` (a key of parameters.NODE_PARAMS) will read for parameter `name`:
     the launch file's override, else the parameter file's value (config_parameter), else the
