@@ -15,6 +15,7 @@ from pose3d_ros.ros.launch_args import (
     NODE_MEMORY_PROFILE_HELP,
     RVIZ_FIXED_FRAME_HELP,
     camera_image_topic,
+    camera_info_topic,
     camera_output_frame,
     config_parameter,
     existing_file,
@@ -43,6 +44,7 @@ def _nodes(context):
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
              output="screen", additional_env=environment, parameters=[config, overrides]),
         *rviz_at_launch(context, frame, image_topic=camera_image_topic(
+            config, overrides, camera=camera), info_topic=camera_info_topic(
             config, overrides, camera=camera))]
 
 

@@ -336,6 +336,43 @@ def test_rviz_camera_display_shows_the_images_the_node_reads(tmp_path):
         assert "image_topic=" in text and "camera_image_topic(" in text, name
 
 
+def test_rviz_camera_display_reads_the_camera_info_the_node_reads():
+    """A review: rviz2's Camera display (Jazzy) subscribes camera_info beside the topic it
+    shows, that topic's last name replaced (image_transport::getCameraInfoTopic). Given
+    /cam01/image_raw/compressed (image_transport 'compressed': demo.launch.py's and
+    bag_replay.launch.py's default config) it asked /cam01/image_raw/camera_info, which no
+    camera publishes, and never showed the image ("No CameraInfo received"). The launch
+    files now remap that name, for rviz2 alone, to the camera_info the node reads."""
+    from rclpy.node import Node
+    from ros_helpers import ros_context
+
+    from pose3d_ros.ros.launch_args import camera_info_topic, rviz_camera_info_remapping
+    config = REPO / "config"
+    assert camera_info_topic(str(config / "demo.yaml"), {}) == "/cam01/camera_info"
+    assert camera_info_topic(str(config / "one_camera.yaml"), {}, camera="front") == \
+        "/front/camera_info"
+    assert rviz_camera_info_remapping("/cam01/image_raw", "/cam01/camera_info") == []
+    remapping = rviz_camera_info_remapping("/cam01/image_raw/compressed", "/cam01/camera_info")
+    assert remapping == [("/cam01/image_raw/camera_info", "/cam01/camera_info")]
+    assert rviz_camera_info_remapping("/camera/color/image", "/camera/camera_info") == [
+        ("/camera/color/camera_info", "/camera/camera_info")]
+    assert rviz_camera_info_remapping("", "/camera/camera_info") == []
+    # as launch_ros passes it (-r from:=to), rcl resolves rviz2's subscription to the node's
+    with ros_context() as context:
+        (asked, given), = remapping
+        viewer = Node("rviz2_stand_in", context=context,
+                      cli_args=["--ros-args", "-r", f"{asked}:={given}"])
+        try:
+            assert viewer.resolve_topic_name(asked) == given
+        finally:
+            viewer.destroy_node()
+    for name in ("one_camera", "rig", "bag_replay", "distributed"):
+        text = (REPO / "launch" / f"{name}.launch.py").read_text()
+        assert "info_topic=" in text and "camera_info_topic(" in text, name
+    source = (REPO / "pose3d_ros" / "ros" / "launch_args.py").read_text()
+    assert "remappings=remappings" in source
+
+
 def _finish(process: subprocess.Popen, timeout_s: float) -> str:
     """The output of `process` once it has ended; killed (and the test failed) when it has
     not ended within timeout_s, so no node of it stays in the module's DDS domain."""
