@@ -73,7 +73,9 @@ receiver's monotonic clock):
     frame interval when that is longer (counting from the first frame of any camera if it
     never sent one) and missed a set that was emitted without it is "stale": it
     no longer holds sets back, is reported by camera_states(), and comes back to "ok" with
-    its next frame. (A pause of the whole rig therefore makes no camera stale.) Until then a
+    its next frame. (A pause of the whole rig therefore makes no camera stale. camera_states
+    also reports stale, still waited for, one whose others' frames leave too short for
+    min_views well after its last frame: such a rig emits no set.) Until then a
     camera that has sent nothing since the synchroniser started is given up on like one in
     its first sets (the rig's lags, below; where no consumer holds frames back): it held
     every set of the first second for timeout_s.
