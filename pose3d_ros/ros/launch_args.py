@@ -238,7 +238,7 @@ def rviz_view_showing(view_text: str, image_topic: str = "", namespace: str = ""
     as it was."""
     import yaml
     view = yaml.safe_load(view_text)
-    prefix = "/" + namespace.strip("/") if namespace.strip("/") else ""
+    prefix = _namespace_prefix(namespace)
     for display in view["Visualization Manager"]["Displays"]:
         kind = display.get("Class")
         if kind == "rviz_default_plugins/Camera" and image_topic:
@@ -246,6 +246,12 @@ def rviz_view_showing(view_text: str, image_topic: str = "", namespace: str = ""
         if kind in ("rviz_default_plugins/Camera", "rviz_default_plugins/MarkerArray"):
             display["Topic"]["Value"] = prefix + display["Topic"]["Value"]
     return yaml.safe_dump(view, sort_keys=False)
+
+
+def _namespace_prefix(namespace: str) -> str:
+    """What a launch `namespace` puts before the nodes' absolute topic names: '/robot1' for
+    '/robot1/' or 'robot1', '' for none."""
+    return "/" + namespace.strip("/") if namespace.strip("/") else ""
 
 
 def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False,
@@ -294,7 +300,7 @@ def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False,
             said.append(LogInfo(msg=f"rviz2: the package's view as installed ({err}); it "
                                     f"does not show {image_topic or 'the topics'} under "
                                     f"{namespace or '/'}"))
-    prefix = "/" + namespace.strip("/") if namespace.strip("/") else ""
+    prefix = _namespace_prefix(namespace)
     remappings = rviz_camera_info_remapping(prefix + image_topic if image_topic else "",
                                             prefix + info_topic if info_topic else "")
     return [*said, Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
