@@ -23,6 +23,7 @@ from pose3d_ros.ros.launch_args import (
     NODE_MEMORY_PROFILE_HELP,
     RVIZ_FIXED_FRAME_HELP,
     camera_image_topic,
+    camera_info_topic,
     existing_bag,
     existing_file,
     large_image_profile_environment,
@@ -50,7 +51,8 @@ def _nodes(context):
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
              output="screen", additional_env=environment, parameters=[config, overrides]),
         *rviz_at_launch(context, frame, sim_time=True,
-                        image_topic=camera_image_topic(config, overrides))]
+                        image_topic=camera_image_topic(config, overrides),
+                        info_topic=camera_info_topic(config, overrides))]
 
 
 def _bag_play(context):

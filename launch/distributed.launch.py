@@ -19,6 +19,7 @@ from pose3d_ros.ros.launch_args import (
     NODE_MEMORY_PROFILE_HELP,
     RVIZ_FIXED_FRAME_HELP,
     camera_image_topic,
+    camera_info_topic,
     existing_file,
     fusion_rig_file,
     node_memory_environment_at_launch,
@@ -55,9 +56,11 @@ def _nodes(context):
         # the images of the first camera as its detector reads them
         image_topic = camera_image_topic(config, {}, camera=cameras[0],
                                          node="pose3d_detector") if cameras else ""
+        info_topic = camera_info_topic(config, {}, camera=cameras[0],
+                                       node="pose3d_detector") if cameras else ""
         nodes += rviz_at_launch(context, output_frame(
             LaunchConfiguration("rviz_fixed_frame").perform(context), rig_file=rig_file),
-            image_topic=image_topic)
+            image_topic=image_topic, info_topic=info_topic)
     return nodes
 
 

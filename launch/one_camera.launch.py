@@ -15,10 +15,11 @@ from pose3d_ros.ros.launch_args import (
     NODE_MEMORY_PROFILE_HELP,
     RVIZ_FIXED_FRAME_HELP,
     camera_image_topic,
+    camera_info_topic,
+    camera_output_frame,
     config_parameter,
     existing_file,
     node_memory_environment_at_launch,
-    output_frame,
     overrides_given,
     rviz_at_launch,
 )
@@ -36,13 +37,14 @@ def _nodes(context):
     else:
         camera = (config_parameter(config, "pose3d_node", "camera_names") or ["camera"])[0]
     environment = node_memory_environment_at_launch(context)
-    frame = output_frame(LaunchConfiguration("rviz_fixed_frame").perform(context),
-                         camera=camera)
+    frame = camera_output_frame(LaunchConfiguration("rviz_fixed_frame").perform(context),
+                                config, overrides, camera)
     return [LogInfo(msg=f"pose3d_node with {name}={value}")
             for name, value in environment.items()] + [
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
              output="screen", additional_env=environment, parameters=[config, overrides]),
         *rviz_at_launch(context, frame, image_topic=camera_image_topic(
+            config, overrides, camera=camera), info_topic=camera_info_topic(
             config, overrides, camera=camera))]
 
 

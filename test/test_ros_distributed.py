@@ -712,6 +712,41 @@ def test_a_camera_whose_input_waits_for_camera_info_is_not_told_silent():
     assert len(outputs) >= 10                     # cam01's sets, placed by the lifter
 
 
+def test_a_camera_that_stops_in_a_two_camera_rig_is_told_stale_with_what_follows():
+    """A review: in a rig of two cameras (sync.min_views 2) whose second detector stopped,
+    that camera read "paused ... still waited for: not yet stale" on /diagnostics for as long
+    as it was away and no line named it (only "no output ... while images arrive" after
+    10 s). It is now told stale once at WARN, saying that no 3D comes until it is back."""
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.detection.cache import detect_video_set
+
+    names = ("cam01", "cam02")
+    rig = load_rig(calibration_path("single"))
+    found = detect_video_set(video_paths("single")[:2], DEFAULT_DETECTOR)
+    started = time.time()
+    with _fusion_fed_by_hand(names, {"sync.timeout_s": 0.1, "sync.stale_after_s": 0.3}) as (
+            fusion, executor, logs, twod, infos, outputs):
+        assert spin_until(executor, lambda: set(names) <= fusion.calibrated, 10,
+                          tick=lambda: [infos[n].publish(camera_model_to_info(rig[n]))
+                                        for n in names])
+        for k in range(20):                        # 2 s at 10 Hz; cam02 stops after 0.5 s
+            for n, detections in zip(names, found, strict=True):
+                if n == "cam01" or k < 5:
+                    twod[n].publish(detections_to_msg(detections.frame(k), Header(
+                        stamp=seconds_to_stamp(80.0 + k / 10), frame_id=rig[n].frame_id)))
+            spin_until(executor, lambda: False, 0.1)
+        spin_until(executor, lambda: False, 0.4)    # a diagnostics period: the last lines
+        report = fusion.health.report(seconds_to_stamp(0.0), time.monotonic(), fusion.sync)
+    cam02 = next(s for s in report.status if s.name.endswith("camera cam02"))
+    assert cam02.message.startswith("stale"), cam02.message
+    mine = [m.msg for m in logs if m.stamp.sec + m.stamp.nanosec * 1e-9 >= started]
+    told = [m for m in mine if "camera 'cam02': no frame for" in m]
+    assert len(told) == 1 and "1 camera left, below sync.min_views 2: no 3D until it is " \
+        "back" in told[0], told
+    assert 3 <= len(outputs) <= 6, len(outputs)   # the sets of both cameras only
+
+
 @pytest.mark.parametrize("background", [True, False])
 def test_person_search_in_background_reaches_the_detectors_of_both_nodes(background):
     """The parameter sets the two-stage back-end's background search in the detector node and

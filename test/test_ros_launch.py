@@ -193,6 +193,35 @@ def test_rviz_shows_the_frame_of_the_output_and_empty_arguments_keep_the_config(
                 assert _keyword(call, "default_value").value == "", (name, call.args[0].value)
 
 
+def test_one_camera_rviz_shows_the_frame_its_config_poses_the_camera_in(tmp_path):
+    """A review: one_camera.launch.py fixed rviz2 to <camera>_optical_frame_upright whatever
+    the parameter file said. That frame is broadcast for extrinsics_source 'none' only, so a
+    camera posed over a floor (one_camera.yaml's monocular_floor comment: "true with a camera
+    pose over a z-up floor (not 'none')"; docs: e.g. base_footprint) got an rviz2 whose fixed
+    frame did not exist and showed nothing. rviz2 now takes the frame the node's 3D is in."""
+    from pose3d_ros.core.calibration import load_rig, save_rig_yaml
+    from pose3d_ros.core.camera import Rig
+    from pose3d_ros.core.data_paths import calibration_path
+    from pose3d_ros.ros.launch_args import camera_output_frame
+    shipped = (REPO / "config" / "one_camera.yaml").read_text()
+    assert "extrinsics_source: none" in shipped
+    assert camera_output_frame("", str(REPO / "config" / "one_camera.yaml"), {},
+                               "front") == "front_optical_frame_upright"
+    posed = tmp_path / "floor_tf.yaml"
+    posed.write_text(shipped.replace("extrinsics_source: none", "extrinsics_source: tf\n"
+                                     "    fixed_frame: base_footprint"))
+    assert camera_output_frame("", str(posed), {}, "camera") == "base_footprint"
+    assert camera_output_frame("map", str(posed), {}, "camera") == "map"      # the argument
+    rig = tmp_path / "front.yaml"
+    save_rig_yaml(Rig("base_link", load_rig(calibration_path("single")).cameras[:1]), rig)
+    from_file = tmp_path / "floor_rig.yaml"
+    from_file.write_text(shipped.replace("extrinsics_source: none", "extrinsics_source: "
+                                         f"rig_file\n    rig_file: {rig}"))
+    assert camera_output_frame("", str(from_file), {}, "cam01") == "base_link"
+    text = (REPO / "launch" / "one_camera.launch.py").read_text()
+    assert "camera_output_frame(" in text and "config, overrides, camera)" in text
+
+
 def test_a_rig_file_whose_cameras_are_named_otherwise_runs_without_a_cameras_argument(tmp_path):
     """Found by a docs audit: `ros2 launch pose3d_ros rig.launch.py rig_file:=robot.yaml` as
     the README shows it exited at configure ("rig file ... has no camera ['cam01', ...]; it has
@@ -305,6 +334,43 @@ def test_rviz_camera_display_shows_the_images_the_node_reads(tmp_path):
     for name in ("one_camera", "rig", "bag_replay", "distributed"):
         text = (REPO / "launch" / f"{name}.launch.py").read_text()
         assert "image_topic=" in text and "camera_image_topic(" in text, name
+
+
+def test_rviz_camera_display_reads_the_camera_info_the_node_reads():
+    """A review: rviz2's Camera display (Jazzy) subscribes camera_info beside the topic it
+    shows, that topic's last name replaced (image_transport::getCameraInfoTopic). Given
+    /cam01/image_raw/compressed (image_transport 'compressed': demo.launch.py's and
+    bag_replay.launch.py's default config) it asked /cam01/image_raw/camera_info, which no
+    camera publishes, and never showed the image ("No CameraInfo received"). The launch
+    files now remap that name, for rviz2 alone, to the camera_info the node reads."""
+    from rclpy.node import Node
+    from ros_helpers import ros_context
+
+    from pose3d_ros.ros.launch_args import camera_info_topic, rviz_camera_info_remapping
+    config = REPO / "config"
+    assert camera_info_topic(str(config / "demo.yaml"), {}) == "/cam01/camera_info"
+    assert camera_info_topic(str(config / "one_camera.yaml"), {}, camera="front") == \
+        "/front/camera_info"
+    assert rviz_camera_info_remapping("/cam01/image_raw", "/cam01/camera_info") == []
+    remapping = rviz_camera_info_remapping("/cam01/image_raw/compressed", "/cam01/camera_info")
+    assert remapping == [("/cam01/image_raw/camera_info", "/cam01/camera_info")]
+    assert rviz_camera_info_remapping("/camera/color/image", "/camera/camera_info") == [
+        ("/camera/color/camera_info", "/camera/camera_info")]
+    assert rviz_camera_info_remapping("", "/camera/camera_info") == []
+    # as launch_ros passes it (-r from:=to), rcl resolves rviz2's subscription to the node's
+    with ros_context() as context:
+        (asked, given), = remapping
+        viewer = Node("rviz2_stand_in", context=context,
+                      cli_args=["--ros-args", "-r", f"{asked}:={given}"])
+        try:
+            assert viewer.resolve_topic_name(asked) == given
+        finally:
+            viewer.destroy_node()
+    for name in ("one_camera", "rig", "bag_replay", "distributed"):
+        text = (REPO / "launch" / f"{name}.launch.py").read_text()
+        assert "info_topic=" in text and "camera_info_topic(" in text, name
+    source = (REPO / "pose3d_ros" / "ros" / "launch_args.py").read_text()
+    assert "remappings=remappings" in source
 
 
 def _finish(process: subprocess.Popen, timeout_s: float) -> str:

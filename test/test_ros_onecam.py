@@ -21,6 +21,7 @@ from ros_helpers import (
     ros_context,
     spin_until,
     unposed_camera_node,
+    wind_down,
     with_rosout,
 )
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -328,6 +329,40 @@ def test_one_camera_output_has_an_upright_frame_for_rviz():
     spine = joints[names.index("thorax")] - joints[names.index("pelvis")]
     in_upright = rotation.T @ spine
     assert in_upright[2] > 0.8 * np.linalg.norm(spine)               # the person stands up
+
+
+def test_the_upright_frame_is_broadcast_with_the_people_frames_off():
+    """A review: publish_tf false (no body_<id> frames on /tf) also silenced the upright frame,
+    which publish_upright_frame (default true) promises and one_camera.launch.py gives rviz2
+    as its fixed frame: the view showed nothing. The upright frame now goes out on its own
+    parameter; /tf gets nothing from the node."""
+    from tf2_msgs.msg import TFMessage
+
+    from pose3d_ros.ros.node_input import LATCHED_QOS
+    from pose3d_ros.ros.tf import TF_STATIC_TOPIC, TF_TOPIC
+
+    camera = _half_size_camera_and_frames(1)[0]
+    static: list = []
+    with ros_context() as context:
+        node = _one_camera_node(context, Parameter("publish_tf", value=False))
+        probe = Node("probe_onecam", context=context)
+        executor = executor_with(context, node, probe)
+        try:
+            configure_and_activate(node)
+            assert node.tf_pub is None          # no people's frames
+            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
+                              tick=lambda: info_pub.publish(camera_model_to_info(camera)))
+            probe.create_subscription(TFMessage, TF_STATIC_TOPIC, static.append, LATCHED_QOS)
+            spin_until(executor, lambda: bool(static), 5)      # a viewer joining later
+            assert not node.count_publishers(TF_TOPIC)
+        finally:
+            wind_down(node)
+            executor.shutdown()
+            node.destroy_node()
+            probe.destroy_node()
+    assert [(t.header.frame_id, t.child_frame_id) for m in static for t in m.transforms] == [
+        (camera.frame_id, f"{camera.frame_id}_upright")]
 
 
 def _one_camera_node(context, *extra_parameters, cli_args=()):

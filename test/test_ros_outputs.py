@@ -365,6 +365,43 @@ def test_an_idle_node_is_not_warned_and_a_silent_rig_reads_paused():
     assert [v["input_rate_hz"] for v in values] == ["0.00", "0.00"]
 
 
+def test_a_camera_that_stops_in_a_rig_left_below_min_views_reads_stale_not_paused():
+    """A review (a two-camera fusion node over DDS, one detector stopped): a camera silent
+    while the others go on read "paused ... still waited for: not yet stale", the state of a
+    whole rig's pause, for as long as it stayed away, and no WARN line named it: only an
+    emitted set counted as one it missed, and with fewer cameras left than sync.min_views
+    every set leaves too short and none is emitted. Now it reads stale; a whole rig's pause
+    still reads paused (test_an_idle_node_is_not_warned_and_a_silent_rig_reads_paused)."""
+    sync = FrameSynchronizer(("cam01", "cam02"), min_views=2, stale_after_s=1.0, timeout_s=0.1)
+    health = NodeHealth("pose3d_fusion", ("cam01", "cam02"))
+    for camera in health.cameras.values():
+        camera.calibrated = True
+    for k in range(10):                                         # both at 10 Hz for 1 s
+        for name in ("cam01", "cam02"):
+            sync.add(name, 100.0 + k / 10, None, 10.0 + k / 10)
+        assert sync.pop_latest() is not None
+    for k in range(10, 40):                                     # cam02 stops, cam01 goes on
+        sync.add("cam01", 100.0 + k / 10, None, 10.0 + k / 10)
+        sync.poll(10.0 + k / 10 + 0.05)                       # past timeout_s: sets leave
+        assert sync.pop_latest() is None                        # too short to process
+    now = 10.0 + 39 / 10 + 0.05
+    assert sync.camera_states(now) == {"cam01": "ok", "cam02": "stale"}
+    statuses = health.report(seconds_to_stamp(0.0), now, sync,
+                             inputs_arriving=sync.receiving(now)).status
+    cam02 = next(s for s in statuses if s.name == "pose3d_fusion: camera cam02")
+    assert cam02.level == DiagnosticStatus.WARN and cam02.message.startswith("stale"), \
+        cam02.message
+    sync.add("cam02", 100.0 + 40 / 10, None, 10.0 + 40 / 10)   # back: ok with its next frame
+    assert sync.camera_states(10.0 + 40 / 10)["cam02"] == "ok"
+    # a pause of the whole rig after an instant that cam01 alone delivered (its set left
+    # short): both paused, not cam02 stale (a paused bag)
+    short = sync.set_drops["too_few_views"]
+    sync.add("cam01", 100.0 + 41 / 10, None, 10.0 + 41 / 10)
+    sync.poll(10.0 + 41 / 10 + 0.2)
+    assert sync.set_drops["too_few_views"] > short
+    assert sync.camera_states(20.0) == {"cam01": "paused", "cam02": "paused"}
+
+
 def test_processing_problems_have_their_own_status():
     health = NodeHealth("pose3d_node", ("cam01",))
     health.reject("pipeline", "no_3d", "only camera cam01 in the set and no monocular lifter")

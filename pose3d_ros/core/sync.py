@@ -73,7 +73,9 @@ receiver's monotonic clock):
     frame interval when that is longer (counting from the first frame of any camera if it
     never sent one) and missed a set that was emitted without it is "stale": it
     no longer holds sets back, is reported by camera_states(), and comes back to "ok" with
-    its next frame. (A pause of the whole rig therefore makes no camera stale.) Until then a
+    its next frame. (A pause of the whole rig therefore makes no camera stale. camera_states
+    also reports stale, still waited for, one whose others' frames leave too short for
+    min_views well after its last frame: such a rig emits no set.) Until then a
     camera that has sent nothing since the synchroniser started is given up on like one in
     its first sets (the rig's lags, below; where no consumer holds frames back): it held
     every set of the first second for timeout_s.
@@ -486,6 +488,8 @@ class FrameSynchronizer:
         self.sets_emitted = 0
         self.time_resets = 0
         self._last_emitted_stamp = -float("inf")
+        # the newest set that left with too few views to be emitted (camera_states)
+        self._last_short_stamp = -float("inf")
         self._started: float | None = None
         self._slower: set[str] = set()         # _slower_cameras, as of the latest frame
         self._left_without: deque[_LeftWithout] = deque(maxlen=LEFT_WITHOUT_KEPT)
@@ -635,7 +639,11 @@ class FrameSynchronizer:
     def camera_states(self, now: float) -> dict[str, str]:
         """camera -> "waiting" (nothing yet), "ok", "stale" (silent, silent_after_s, while
         the others go on) or "paused" (silent like the whole rig: still waited for, see
-        _is_live)."""
+        _is_live). A silent camera is stale too, though still waited for, when a set of the
+        others' frames stamped silent_after_s or more after its last frame left too short to
+        be emitted: a rig left with fewer cameras than min_views emits none (a review: such a
+        camera read "paused" for as long as it was away); a set left short just before a
+        pause of the whole rig is not that late."""
         states = {}
         for name in self.cameras:
             cam = self.state[name]
@@ -643,9 +651,12 @@ class FrameSynchronizer:
                 states[name] = "stale"
             elif cam.last_received is None:
                 states[name] = "waiting"
+            elif now - cam.last_received <= self.silent_after_s(name):
+                states[name] = "ok"
             else:
-                states[name] = "ok" if now - cam.last_received <= self.silent_after_s(name) \
-                    else "paused"
+                last = cam.last_stamp if cam.last_stamp is not None else -float("inf")
+                states[name] = "stale" if self._last_short_stamp > \
+                    last + self.silent_after_s(name) else "paused"
         return states
 
     def receiving(self, now: float) -> bool:
@@ -709,7 +720,7 @@ class FrameSynchronizer:
         self._resumed = False
         self._left_without.clear()
         self._emitted.clear()
-        self._last_emitted_stamp = -float("inf")
+        self._last_emitted_stamp = self._last_short_stamp = -float("inf")
         for cam in self.state.values():
             cam.last_stamp = cam.first_stamp = cam.rewound_to = None
             cam.waited_after = -float("inf")
@@ -1003,6 +1014,8 @@ class FrameSynchronizer:
         frames = {name: open_set.frames[name] for name in self.cameras if name in open_set.frames}
         if len(frames) < self.min_views:
             self.set_drops["too_few_views"] += 1
+            self._last_short_stamp = max(self._last_short_stamp, sum(
+                f.stamp for f in frames.values()) / max(len(frames), 1))
             for name in frames:
                 self.state[name].drops["too_few_views"] += 1
             return

@@ -167,6 +167,24 @@ def output_frame(requested: str, *, rig_file: str = "", camera: str = "",
     return f"{camera}_optical_frame{UPRIGHT_SUFFIX}" if camera else default
 
 
+def camera_output_frame(requested: str, config: str, overrides: Mapping[str, Any],
+                        camera: str) -> str:
+    """output_frame for a one-camera node run with parameter file `config` and `overrides`,
+    by its extrinsics_source: 'none' (one_camera.yaml's), `camera`'s upright frame; 'rig_file',
+    the rig file's frame; 'tf', its fixed_frame. (A review: one_camera.launch.py gave rviz2
+    the camera's upright frame whatever the config said, and a camera posed over a floor, as
+    one_camera.yaml's monocular_floor comment invites, showed nothing: that frame is broadcast
+    for extrinsics_source 'none' only.)"""
+    source = node_parameter(config, overrides, "pose3d_node", "extrinsics_source")
+    if source == "rig_file":
+        return output_frame(requested, rig_file=str(
+            node_parameter(config, overrides, "pose3d_node", "rig_file")))
+    if source == "tf":
+        return output_frame(requested, default=str(
+            node_parameter(config, overrides, "pose3d_node", "fixed_frame")))
+    return output_frame(requested, camera=camera)
+
+
 def node_parameter(config: str, overrides: Mapping[str, Any], node: str, name: str) -> Any:
     """The value node `node` (a key of parameters.NODE_PARAMS) will read for parameter `name`:
     the launch file's override, else the parameter file's value (config_parameter), else the
@@ -192,6 +210,27 @@ def camera_image_topic(config: str, overrides: Mapping[str, Any], *, camera: str
     return f"{topic}/compressed" if compressed else topic
 
 
+def camera_info_topic(config: str, overrides: Mapping[str, Any], *, camera: str = "",
+                      node: str = "pose3d_node") -> str:
+    """The camera_info topic node `node` reads for `camera` (default: its first camera name),
+    beside camera_image_topic's images: /<camera>/camera_info."""
+    camera = camera or node_parameter(config, overrides, node, "camera_names")[0]
+    return f"/{camera}/camera_info"
+
+
+def rviz_camera_info_remapping(image_topic: str, info_topic: str) -> list[tuple[str, str]]:
+    """The remapping rviz2 needs for its Camera display on `image_topic` to read `info_topic`:
+    the display (Jazzy) subscribes camera_info beside the topic it shows, that topic's last
+    name replaced (image_transport::getCameraInfoTopic), so /cam01/image_raw/compressed asks
+    for /cam01/image_raw/camera_info, which no camera publishes (a review: the launch files'
+    views with image_transport 'compressed', the demo's and bag_replay's default, never
+    showed the image). None when the two agree (/cam01/image_raw beside /cam01/camera_info)."""
+    if not image_topic or not info_topic:
+        return []
+    asked = f"{image_topic.rsplit('/', 1)[0]}/camera_info"
+    return [] if asked == info_topic else [(asked, info_topic)]
+
+
 def rviz_view_showing(view_text: str, image_topic: str = "", namespace: str = "") -> str:
     """An rviz2 view (.rviz YAML text) with every Camera display set to `image_topic` (empty:
     its own), and, under a launch `namespace` (e.g. '/robot1', from PushROSNamespace), the
@@ -199,7 +238,7 @@ def rviz_view_showing(view_text: str, image_topic: str = "", namespace: str = ""
     as it was."""
     import yaml
     view = yaml.safe_load(view_text)
-    prefix = "/" + namespace.strip("/") if namespace.strip("/") else ""
+    prefix = _namespace_prefix(namespace)
     for display in view["Visualization Manager"]["Displays"]:
         kind = display.get("Class")
         if kind == "rviz_default_plugins/Camera" and image_topic:
@@ -209,15 +248,22 @@ def rviz_view_showing(view_text: str, image_topic: str = "", namespace: str = ""
     return yaml.safe_dump(view, sort_keys=False)
 
 
+def _namespace_prefix(namespace: str) -> str:
+    """What a launch `namespace` puts before the nodes' absolute topic names: '/robot1' for
+    '/robot1/' or 'robot1', '' for none."""
+    return "/" + namespace.strip("/") if namespace.strip("/") else ""
+
+
 def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False,
-                   image_topic: str = "") -> list[Any]:
+                   image_topic: str = "", info_topic: str = "") -> list[Any]:
     """The rviz2 node of a launch file when its `rviz` argument is true (else nothing): the
     package's view with its fixed frame set to `fixed_frame` (output_frame): rviz/pose3d.rviz,
     or for a camera's upright frame rviz/one_camera.rviz (the grid 1.2 m below the camera, the
     view from behind it). image_topic (camera_image_topic): what its Camera display shows,
     given in a copy of the view written to this launch's log folder; under a namespace pushed
     around the launch file (PushROSNamespace) that copy also moves the MarkerArray and Camera
-    topics into it (rviz_view_showing). Imports launch_ros when called."""
+    topics into it (rviz_view_showing). info_topic (camera_info_topic): the camera_info the
+    Camera display reads (rviz_camera_info_remapping). Imports launch_ros when called."""
     from launch.actions import LogInfo
     from launch.logging import launch_config
     from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
@@ -254,8 +300,11 @@ def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False,
             said.append(LogInfo(msg=f"rviz2: the package's view as installed ({err}); it "
                                     f"does not show {image_topic or 'the topics'} under "
                                     f"{namespace or '/'}"))
+    prefix = _namespace_prefix(namespace)
+    remappings = rviz_camera_info_remapping(prefix + image_topic if image_topic else "",
+                                            prefix + info_topic if info_topic else "")
     return [*said, Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
-                        arguments=["-d", view, "-f", fixed_frame],
+                        arguments=["-d", view, "-f", fixed_frame], remappings=remappings,
                         parameters=[{"use_sim_time": True}] if sim_time else [])]
 
 

@@ -700,12 +700,18 @@ class PoseNodeBase(LifecycleNode):
         it) and its return (INFO), once each: /diagnostics showed it, the log did not (found
         by a review: only its return was logged, as a rejected input)."""
         assert self.sync is not None and self.health is not None
-        for name, state in self.health.camera_states(now, self.sync).items():
+        states = self.health.camera_states(now, self.sync)
+        sending = sum(state == "ok" for state in states.values())
+        for name, state in states.items():
             before = self._camera_states_told.get(name)
             if state == "stale" and before != "stale":
+                # (a rig left with fewer cameras than min_views makes no 3D at all: a review)
+                then = "sets go on without it" if sending >= self.sync.min_views else (
+                    f"{sending} camera{'s' if sending != 1 else ''} left, below sync.min_views "
+                    f"{self.sync.min_views}: no 3D until it is back")
                 self.get_logger().warning(
                     f"camera {name!r}: no frame for {self.sync.silent_after_s(name):.1f} s or "
-                    "more while the other cameras go on (stale): sets go on without it")
+                    f"more while the other cameras go on (stale): {then}")
             elif before == "stale" and state == "ok":
                 self.get_logger().info(f"camera {name!r}: frames again, back in the sets")
             self._camera_states_told[name] = state

@@ -289,7 +289,7 @@ _RIG = (
               "one camera's optical frame (a self-calibrated rig): also broadcast "
               "<frame>_upright on /tf_static, a frame at the camera with x forward, y left and "
               "z up (-y of the optical frame), which rviz2 needs as fixed frame to show people "
-              "upright (its grid and orbit view take +z as up)."),
+              "upright (its grid and orbit view take +z as up); publish_tf false leaves it on."),
     ParamSpec("tf_per_joint", False, "Also broadcast one frame per joint, "
               "body_<id>_<joint>."),
     ParamSpec("tf_prefix", "", "Prefix of the people's TF frames (<tf_prefix>body_<id>): "

@@ -291,8 +291,11 @@ class RigNodeBase(PoseNodeBase):
         if config.publish_markers:
             self.markers_pub = self._publisher(MarkerArray, MARKERS_TOPIC, OUTPUT_QOS)
         if config.publish_tf:
-            # /tf with the QoS of tf2_ros's TransformBroadcaster; /tf_static latched.
+            # /tf with the QoS of tf2_ros's TransformBroadcaster
             self.tf_pub = self._publisher(TFMessage, TF_TOPIC, QoSProfile(depth=100))
+        if config.publish_tf or config.publish_upright_frame:
+            # /tf_static latched: the rig (publish_tf), the upright frame on its own parameter
+            # (a review: publish_tf false silenced it, and rviz2's fixed frame with it)
             self.tf_static_pub = self._publisher(TFMessage, TF_STATIC_TOPIC, LATCHED_QOS)
 
     def _load_rig(self, path: str) -> None:
@@ -327,7 +330,7 @@ class RigNodeBase(PoseNodeBase):
         """The rig on /tf_static, once the (lifecycle) publisher is enabled, and a watch for
         another parent of its optical frames there."""
         if self.rig is not None and self.tf_static_pub is not None and \
-                self.config.publish_rig_tf:
+                self.config.publish_tf and self.config.publish_rig_tf:
             cameras = [self.rig.camera(c) for c in self.cameras]
             self._rig_children = {c.frame_id or c.name: c.name for c in cameras   # as
                                   if (c.frame_id or c.name) != self.fixed_frame}  # published
