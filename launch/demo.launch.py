@@ -1,7 +1,7 @@
 """The demo rig: replay the bag of the pose2sim demo recordings into the all-in-one node.
 
   python -m pose3d_ros.tools.make_bag --demo single --fixed-frame world /tmp/demo_single
-  ros2 launch pose3d_ros demo.launch.py bag:=/tmp/demo_single \
+  ros2 launch pose3d_ros demo.launch.py bag:=/tmp/demo_single \\
       rig_file:=<data>/demo/single/calibration/Calib.qca.txt
 """
 from launch import LaunchDescription

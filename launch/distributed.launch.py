@@ -2,7 +2,7 @@
 
 Run the part each computer owns:
   camera computer:  ros2 launch pose3d_ros distributed.launch.py role:=detectors cameras:=cam01
-  fusion computer:  ros2 launch pose3d_ros distributed.launch.py role:=fusion \
+  fusion computer:  ros2 launch pose3d_ros distributed.launch.py role:=fusion \\
                         cameras:=cam01,cam02,cam03,cam04 rig_file:=/path/to/rig.yaml
   one computer:     role:=all (the default; needs rig_file too)
 The fusion node needs the rig's calibration: without rig_file (or with a path that does not

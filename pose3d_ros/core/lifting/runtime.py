@@ -73,11 +73,12 @@ class LifterMetadata:
         if data.get("format", "pose3d_ros.lifter/1") != "pose3d_ros.lifter/1":
             raise ValueError(f"{path}: metadata format {data.get('format')!r} is not a "
                              "pose3d_ros lifter's")
-        try:
-            window, causal, joints = data["window"], data["causal"], data["num_joints"]
-            meta = cls(data["layout"], window, causal, data["normalisation"], joints)
-        except KeyError as err:
-            raise ValueError(f"{path}: lifter metadata lacks {err}") from None
+        fields = ("layout", "window", "causal", "normalisation", "num_joints")
+        if lacking := [name for name in fields if name not in data]:
+            raise ValueError(f"{path}: lifter metadata lacks "
+                             + ", ".join(repr(name) for name in lacking))
+        window, causal, joints = data["window"], data["causal"], data["num_joints"]
+        meta = cls(data["layout"], window, causal, data["normalisation"], joints)
         # (a review: a hand-written "causal": "false" was read as causal, bool("false"), and
         # "window": null ended in int()'s TypeError, which named no file)
         for key, value in (("window", window), ("num_joints", joints)):
