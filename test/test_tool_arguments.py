@@ -413,7 +413,8 @@ def test_eval_lifter_checks_numbers_models_and_cache_before_any_work(tmp_path, c
                         (["--prior-weight", "nan"], ["--prior-weight"]),
                         (["--height", "0", "--prior-weight", "0.5"], ["--height 0 has none"]),
                         (["--model", str(text)], ["--model", "not an ONNX model"]),
-                        (["--model", str(lacking)], ["--model", "lacks 'layout', 'causal', 'normalisation'"]),
+                        (["--model", str(lacking)],
+                         ["--model", "lacks 'layout', 'causal', 'normalisation'"]),
                         (["--cache-dir", str(a_file)], ["--cache-dir", "is a file"])):
         started = time.monotonic()
         _refused(capsys, eval_lifter.main, [*base, *extra], *told)
