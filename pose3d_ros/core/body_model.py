@@ -58,6 +58,9 @@ _CANONICAL = {
     "right_foot_index": (0.10, 0.16, 0.02),
 }
 CANONICAL_HEIGHT_M = 1.75
+# A person's standing height when nothing else is known (m): the default of every height
+# prior (self-calibration's metric scale, the one-camera body-size prior, the tools' --height)
+DEFAULT_PERSON_HEIGHT_M = 1.70
 
 
 def canonical_pose(layout: JointLayout = BLAZEPOSE33) -> np.ndarray:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .array_ops import cross_matrix, nanmedian_axis
-from .body_model import bone_fraction
+from .body_model import DEFAULT_PERSON_HEIGHT_M, bone_fraction
 from .camera import CameraModel, Rig
 from .crossview import (
     MORE_FRAMES_HINT,
@@ -361,7 +361,8 @@ def joint_noise_weights(residual_px: np.ndarray, joint: np.ndarray, num_joints: 
 
 
 def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[CameraModel], *,
-                   layout: JointLayout = BLAZEPOSE33, person_height_m: float = 1.7,
+                   layout: JointLayout = BLAZEPOSE33,
+                   person_height_m: float = DEFAULT_PERSON_HEIGHT_M,
                    bone_lengths_m: dict[tuple[str, str], float] | None = None,
                    min_score: float = 0.5, reference: int = 0, ransac_px: float = 8.0,
                    frame_id: str = "rig", max_bundle_points: int = 1000,
@@ -532,7 +533,7 @@ def _check_pair_splits(best: SelfCalibration, passed: list[SelfCalibration],
 
 def check_other_rig(rig: Rig, keypoints: np.ndarray, scores: np.ndarray,
                     result: SelfCalibration, *, layout: JointLayout = BLAZEPOSE33,
-                    person_height_m: float = 1.7, min_score: float = 0.5,
+                    person_height_m: float = DEFAULT_PERSON_HEIGHT_M, min_score: float = 0.5,
                     ransac_px: float = 8.0) -> SolutionChecks:
     """The checks of a self-calibration applied to another rig with the same cameras (e.g. a
     shipped calibration), on the same samples and held-out frames as `result`: whose geometry
@@ -560,8 +561,8 @@ class PeopleCalibration:
 
 def calibrate_from_detections(keypoints: np.ndarray, scores: np.ndarray,
                               cameras: Sequence[CameraModel], *, fps: float,
-                              person_height_m: float = 1.7, min_score: float = 0.5,
-                              reference: int = 0, frame_id: str = "rig",
+                              person_height_m: float = DEFAULT_PERSON_HEIGHT_M,
+                              min_score: float = 0.5, reference: int = 0, frame_id: str = "rig",
                               limits: CheckLimits = DEFAULT_LIMITS,
                               step: Callable[[str], None] | None = None) -> PeopleCalibration:
     """Extrinsics from the people in synchronised 2D, the way `calibrate` does it: people

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pose3d_ros.core.body_model import DEFAULT_PERSON_HEIGHT_M
 from pose3d_ros.core.calibration import load_camera_info_yaml, load_rig, save_rig_yaml
 from pose3d_ros.core.camera import CameraModel, Rig
 from pose3d_ros.core.output_files import (
@@ -298,8 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fps", type=positive_float, default=None,
                         help="frame rate for the 2D tracker (default: read from the videos; "
                              "with --keypoints 30: give the rate of your 2D)")
-    parser.add_argument("--height", type=positive_float, default=1.7,
-                        help="height of the people in metres (scale prior, default 1.7)")
+    parser.add_argument("--height", type=positive_float, default=DEFAULT_PERSON_HEIGHT_M,
+                        help="height of the people in metres (scale prior, default "
+                             f"{DEFAULT_PERSON_HEIGHT_M:g})")
     parser.add_argument("--reference", type=int, default=0,
                         help="index of the camera that defines the rig frame")
     parser.add_argument("--frame-id", default="rig", help="frame_id written to the rig file")

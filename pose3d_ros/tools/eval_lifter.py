@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
 
+from pose3d_ros.core.body_model import DEFAULT_PERSON_HEIGHT_M
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
@@ -249,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                              f"<data>/cache/lifter; <data>: {DATA_DIR_RULE}; with "
                              "--multi-person also of that back-end's 2D, else the detection "
                              "cache's own folder, as train_lifter)")
-    parser.add_argument("--height", type=float, default=1.70,
+    parser.add_argument("--height", type=float, default=DEFAULT_PERSON_HEIGHT_M,
                         help="body-size prior for root placement, metres (0: place the 3D at "
                              "its own metric size, as the nodes do by default)")
     parser.add_argument("--prior-weight", type=float, default=1.0,

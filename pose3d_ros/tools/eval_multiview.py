@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from pose3d_ros.core.association import associate_normalized, gather
+from pose3d_ros.core.body_model import DEFAULT_PERSON_HEIGHT_M
 from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.camera import CameraArrays, Rig
 from pose3d_ros.core.data_paths import DEMO_FPS, calibration_path, video_paths
@@ -142,7 +143,7 @@ def evaluate_single(demo: Demo2D, rig: Rig, threshold_px: float = 60.0,
            "plain_dlt": quality(rig, kp, sc, outlier_threshold_px=np.inf)}
     t0 = time.perf_counter()
     solved = calibrate_from_detections(demo.keypoints, demo.scores, rig.cameras, fps=DEMO_FPS,
-                                       person_height_m=1.7)
+                                       person_height_m=DEFAULT_PERSON_HEIGHT_M)
     calib = solved.calibration
     seconds = time.perf_counter() - t0
     shipped = check_other_rig(rig, solved.people.keypoints, solved.people.scores, calib)

@@ -49,6 +49,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from pose3d_ros.core.body_model import DEFAULT_PERSON_HEIGHT_M
 from pose3d_ros.core.data_paths import DATA_DIR_RULE, default_data_dir
 from pose3d_ros.core.lifting.labels import (
     check_bag,
@@ -229,8 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-calibrate", action="store_true",
                         help="ignore the bags' /tf_static and estimate the extrinsics from the "
                              "people")
-    parser.add_argument("--person-height", type=positive_float, default=1.7,
-                        help="body height prior of self-calibration, metres (sets its scale)")
+    parser.add_argument("--person-height", type=positive_float, default=DEFAULT_PERSON_HEIGHT_M,
+                        help="body height prior of self-calibration, metres (sets its scale; "
+                             f"default {DEFAULT_PERSON_HEIGHT_M:g})")
     parser.add_argument("--out", type=Path, required=True, help="output .onnx path "
                         "(its metadata goes next to it as .json, its weights for further "
                         "training as .pt); existing ones only with --overwrite")

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..bag_cameras import TF_STATIC, cameras_from_tf
+from ..body_model import DEFAULT_PERSON_HEIGHT_M
 from ..camera import CameraModel, Rig
 from .bag_dataset import BagRecording
 from .dataset import ViewDetections
@@ -41,7 +42,7 @@ def cameras_from_rig(cameras: Sequence[CameraModel], rig: Rig, where: str = "cal
 
 
 def self_calibrated_cameras(cameras: Sequence[CameraModel], views: Sequence[ViewDetections],
-                            stamps_ns: np.ndarray, person_height_m: float = 1.7
+                            stamps_ns: np.ndarray, person_height_m: float = DEFAULT_PERSON_HEIGHT_M
                             ) -> list[CameraModel]:
     """Extrinsics from the people seen by the cameras, as `calibrate` finds them
     (core.selfcalib.calibrate_from_detections: the person associated across the views by
@@ -81,7 +82,7 @@ def _frame_rate_hz(stamps_ns: np.ndarray, default_hz: float = 30.0) -> float:
 
 
 def posed_cameras(recording: BagRecording, calibration: str | Path | None = None,
-                  use_tf: bool = True, person_height_m: float = 1.7
+                  use_tf: bool = True, person_height_m: float = DEFAULT_PERSON_HEIGHT_M
                   ) -> tuple[list[CameraModel], str]:
     """Cameras with extrinsics and where they came from ("calibration", "tf_static",
     "self_calibration"): the calibration file if given, else /tf_static (unless use_tf is

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..body_model import DEFAULT_PERSON_HEIGHT_M
 from ..data_paths import DEMO_SHARED_FOOTAGE, recording_inputs
 
 if TYPE_CHECKING:
@@ -139,8 +140,8 @@ def drop_overlapping(labels: list, held_out: PseudoLabels, name: str,
 
 def load_bag_labels(bag: Path, cache_dir: Path, calibration: Path | None = None,
                     image_topics: list[str] | None = None, sync_slop: float | None = None,
-                    use_tf: bool = True, person_height: float = 1.7, progress: bool = True
-                    ) -> PseudoLabels:
+                    use_tf: bool = True, person_height: float = DEFAULT_PERSON_HEIGHT_M,
+                    progress: bool = True) -> PseudoLabels:
     """PseudoLabels of a multi-camera rosbag2 (2D detections cached in cache_dir)."""
     from .bag_dataset import read_bag_recording
     from .bag_extrinsics import posed_cameras

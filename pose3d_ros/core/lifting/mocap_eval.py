@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from ..body_model import DEFAULT_PERSON_HEIGHT_M
 from ..camera import look_at_rotation
 from .mocap_training import detector_like
 from .root_placement import BodySizePrior, place_in_camera
@@ -67,8 +68,8 @@ def observe(points_cam: np.ndarray, errors: ErrorModel | None, rng: np.random.Ge
 
 def evaluate_clip(lift: LiftFn, joints: np.ndarray, fps: float, window: int, causal: bool,
                   errors: ErrorModel | None, rng: np.random.Generator,
-                  cameras: EvalCameras = EvalCameras(), prior_height_m: float = 1.70,
-                  ) -> dict:
+                  cameras: EvalCameras = EvalCameras(),
+                  prior_height_m: float = DEFAULT_PERSON_HEIGHT_M) -> dict:
     """Lift one clip (joints (F, J, 3) WORLD at fps) in every camera (errors: an ErrorModel
     or None for perfect 2D): predictions and references (C*F, J, 3) root-relative,
     the constant-mean-pose baseline, and pelvis depth errors (m) of the placement at the

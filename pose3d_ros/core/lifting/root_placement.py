@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..array_ops import vector_norm
-from ..body_model import bone_fractions
+from ..body_model import DEFAULT_PERSON_HEIGHT_M, bone_fractions
 from ..layouts import H36M17, JointLayout
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class BodySizePrior:
     their geometric mean (the fusion of the two estimates of the person's size, hence depth).
     """
 
-    height_m: float = 1.70
+    height_m: float = DEFAULT_PERSON_HEIGHT_M
     bone_lengths_m: tuple[float, ...] | None = None
     layout: JointLayout = field(default=H36M17, compare=False)
     weight: float = 1.0
