@@ -1,6 +1,7 @@
 """The generated messages: built by colcon, and round-tripped through real rclpy over real DDS."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -146,16 +147,21 @@ def test_2d_from_another_process_is_made_safe_and_what_changed_is_said():
     """A detector computer's 2D with a keypoint at 1e30 or half NaN, and confidences of 5 or
     -1 (an audit of the distributed path: used without a word): such keypoints become missing,
     confidences are clipped to the message's [0, 1], and the change is said; clean 2D, with
-    NaN for joints not found, passes untouched."""
+    NaN for joints not found, passes untouched. A joint not found that keeps a confidence (a
+    detector's visibility) gets 0 without a word (a review: it reached the 3D confidence)."""
     from pose3d_ros.core.messages import sanitized_detections
 
     keypoints = np.full((1, 17, 2), 100.0, np.float32)
     keypoints[0, 1] = np.nan                         # a joint not found: normal
-    clean = types.Detections2D(keypoints, np.full((1, 17), 0.5, np.float32),
-                               np.zeros((1, 4), np.float32), np.ones(1, np.float32), COCO17,
-                               (640, 480))
+    clean_scores = np.full((1, 17), 0.5, np.float32)
+    clean_scores[0, 1] = 0.0
+    clean = types.Detections2D(keypoints, clean_scores, np.zeros((1, 4), np.float32),
+                               np.ones(1, np.float32), COCO17, (640, 480))
     same, told = sanitized_detections(clean)
     assert same is clean and told == ""
+    scored, told = sanitized_detections(dataclasses.replace(
+        clean, scores=np.full((1, 17), 0.5, np.float32)))
+    assert told == "" and scored.scores[0, 1] == 0 and (np.delete(scored.scores, 1) == 0.5).all()
     odd = keypoints.copy()
     odd[0, 2] = [1e30, 5.0]
     odd[0, 3] = [np.nan, 7.0]

@@ -1037,3 +1037,45 @@ def test_a_camera_whose_input_nobody_publishes_is_told_with_what_is_published(mo
     assert "/cam03/image_raw has a publisher: set image_transport 'raw'" in \
         by_camera["cam03"][0].msg
     assert not [m for m in logs if "[images_lost]" in m.msg]
+
+
+def test_a_2d_joint_that_is_nan_is_not_published_as_seen_whatever_its_confidence():
+    """A review: Skeleton2D gives a joint not detected as NaN u, v; a detector of another
+    team's that keeps its visibility score there (the message allows any) had that joint come
+    out of the fusion node's one-camera path with the score as its 3D confidence (0.98 for a
+    wrist the lifter only guessed), so a consumer could not tell it from a seen one, and
+    such joints counted as confident for lone_view_people's min_joint_share. A NaN joint is
+    now missing whatever its confidence: the 3D joint is the lifter's guess with confidence
+    0, as with a score of 0."""
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.detection.cache import detect_video_set
+    from pose3d_ros.core.layouts import H36M17
+    from pose3d_ros.core.tracking import ImageTrackerParams
+
+    rig = load_rig(calibration_path("single"))
+    found = detect_video_set(video_paths("single")[:1], DEFAULT_DETECTOR)[0]
+    sets = ImageTrackerParams().min_hits + 1
+    unseen = ("left_wrist", "right_ankle")
+    with _fusion_fed_by_hand(("cam01",), {"sync.min_views": 1, "monocular_method": "lifter",
+                                          "output_layout": "h36m17"}) as (
+            fusion, executor, logs, twod, infos, outputs):
+        assert spin_until(executor, lambda: "cam01" in fusion.calibrated, 10,
+                          tick=lambda: infos["cam01"].publish(camera_model_to_info(rig["cam01"])))
+        for k in range(sets):
+            detections = found.frame(k)
+            keypoints = detections.keypoints.copy()
+            keypoints[:, detections.layout.indices(unseen)] = np.nan   # scores kept
+            twod["cam01"].publish(detections_to_msg(
+                dataclasses.replace(detections, keypoints=keypoints),
+                Header(stamp=seconds_to_stamp(90.0 + k / 30), frame_id=rig["cam01"].frame_id)))
+            assert spin_until(executor, lambda k=k: len(outputs) > k, 20), fusion.last_error
+    people = [p for message in outputs for p in message.skeletons]
+    assert people, "nobody published"
+    for person in people:
+        positions = np.array(person.positions).reshape(-1, 3)
+        confidence = np.array(person.confidence)
+        assert list(person.layout.joint_names) == list(H36M17.joint_names)
+        assert np.isfinite(positions).all()            # the lifter places every joint
+        assert (confidence[H36M17.indices(unseen)] == 0).all(), confidence
+        assert (np.delete(confidence, H36M17.indices(unseen)) > 0).all(), confidence

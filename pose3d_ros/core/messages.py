@@ -330,15 +330,23 @@ def sanitized_detections(found: Detections2D) -> tuple[Detections2D, str]:
     """2D from another process made safe to use: keypoints that are not numbers or lie
     farther than MAX_KEYPOINT_PX from the image become missing (NaN, score 0), scores that
     are not numbers become 0 and the others are clipped to [0, 1] (the message's range).
+    A missing keypoint (NaN u and v, as Skeleton2D gives a joint not detected) gets score 0
+    without a word: the message leaves its confidence free (a detector may keep its
+    visibility there), and a score on it reached the one-camera path's 3D confidence.
     Returns the detections and what was changed, in words ("" when nothing was)."""
     if not found.num_people:
         return found, ""
     keypoints, scores = found.keypoints, found.scores
-    wild = ~(np.abs(keypoints) <= MAX_KEYPOINT_PX).all(-1) & ~np.isnan(keypoints).all(-1)
+    missing = np.isnan(keypoints).all(-1)
+    wild = ~(np.abs(keypoints) <= MAX_KEYPOINT_PX).all(-1) & ~missing
     bad_score = ~np.isfinite(scores) | (scores < 0) | (scores > 1)
     bad_person = ~np.isfinite(found.person_scores) | (found.person_scores < 0) | \
         (found.person_scores > 1)
     if not (wild.any() or bad_score.any() or bad_person.any()):
+        scored_missing = missing & (scores != 0)
+        if scored_missing.any():
+            found = replace(found, scores=np.where(scored_missing, 0.0, scores).astype(
+                np.float32))
         return found, ""
     told = []
     if wild.any():
@@ -348,7 +356,7 @@ def sanitized_detections(found: Detections2D) -> tuple[Detections2D, str]:
         told.append(f"{int(bad_score.sum() + bad_person.sum())} confidences outside [0, 1] "
                     "clipped (not a number: 0)")
     keypoints = np.where(wild[..., None], np.nan, keypoints).astype(np.float32)
-    scores = np.where(wild, 0.0, np.clip(np.nan_to_num(scores, nan=0.0), 0.0, 1.0))
+    scores = np.where(wild | missing, 0.0, np.clip(np.nan_to_num(scores, nan=0.0), 0.0, 1.0))
     person = np.clip(np.nan_to_num(found.person_scores, nan=0.0), 0.0, 1.0)
     return replace(found, keypoints=keypoints, scores=scores.astype(np.float32),
                    person_scores=person.astype(np.float32)), "; ".join(told)

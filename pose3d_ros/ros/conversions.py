@@ -92,7 +92,8 @@ def skeletons3d_to_msg(skeletons: Skeletons3D, stamp: Time, cameras: list[str],
 
 
 def skeletons3d_from_msg(msg: Skeleton3DArray) -> Skeletons3D:
-    """Skeleton3DArray -> Skeletons3D (all people must share one layout and method)."""
+    """Skeleton3DArray -> Skeletons3D (all people must share one layout; methods may differ
+    per person, as a rig's lone people's do: Skeletons3D.person_methods)."""
     return skeletons3d_from_message(msg)
 
 
