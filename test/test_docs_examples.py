@@ -14,10 +14,14 @@ where the markdown is rendered) that this test reads:
                                      the same file left.
 
 Any other comment there fails the test, and so does a block that neither runs nor is marked.
+
+The same documents' command lines of the tools (`python -m pose3d_ros.tools.<tool> --option`,
+in code blocks and inline) name only options that the tool's --help lists.
 """
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,3 +124,41 @@ def test_example_runs(block: Block, monkeypatch: pytest.MonkeyPatch):
              {"__name__": "__docs_example__"})
         return
     _namespace_after(block)
+
+
+TOOLS = sorted(p.stem for p in (REPO / "pose3d_ros" / "tools").glob("*.py")
+               if "def main(" in p.read_text())
+OPTION = re.compile(r"(?<![\w-])--[a-z][\w-]*")
+
+
+def _tool_commands() -> list[tuple[str, str, str]]:
+    """(document, tool, its arguments) of every tool command line in the documents."""
+    found = []
+    for document in DOCUMENTS:
+        text = re.sub(r"\\\n\s*", " ", document.read_text())  # shell line continuations
+        name = str(document.relative_to(REPO))
+        for match in re.finditer(r"python -m pose3d_ros\.tools\.(\w+)([^`\n]*)", text):
+            found.append((name, match.group(1), match.group(2).split("#")[0]))
+        prose = re.sub(r"```.*?```", "", text, flags=re.S)
+        for span in re.findall(r"`([^`]+)`", prose):  # inline: `train_lifter --bag B ...`
+            match = re.match(r"(?:python -m pose3d_ros\.tools\.)?(\w+)\s+(--.*)",
+                             " ".join(span.split()))
+            if match and match.group(1) in TOOLS:
+                found.append((name, match.group(1), match.group(2)))
+    return found
+
+
+def test_documented_tool_options_exist(capsys: pytest.CaptureFixture[str]):
+    commands = _tool_commands()
+    assert len(commands) >= 40, commands
+    unknown_tools = sorted({f"{d}: {t}" for d, t, _ in commands if t not in TOOLS})
+    assert not unknown_tools, unknown_tools
+    helps = {}
+    for tool in sorted({t for _, t, _ in commands}):
+        with pytest.raises(SystemExit):
+            importlib.import_module(f"pose3d_ros.tools.{tool}").main(["--help"])
+        helps[tool] = capsys.readouterr().out
+    unknown = [f"{document}: {tool} {option}" for document, tool, arguments in commands
+               for option in OPTION.findall(arguments)
+               if not re.search(re.escape(option) + r"(?![\w-])", helps[tool])]
+    assert not unknown, f"options that --help does not list: {unknown}"
