@@ -24,6 +24,7 @@ python -m pose3d_ros.tools.demo_2d)
 """
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 
@@ -189,4 +190,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # no options: --help shows the docstring instead of running the analysis
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

@@ -9,6 +9,7 @@ Usage: python benchmarks/synthetic_triangulation.py
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -62,7 +63,10 @@ def to_markdown(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # no options: --help shows the docstring instead of running the benchmark
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     t0 = time.perf_counter()
     rows = run()
     print(to_markdown(rows))

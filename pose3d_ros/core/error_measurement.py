@@ -4,7 +4,7 @@ The reference for a camera is made WITHOUT that camera (leave-one-camera-out): t
 triangulated robustly from the other cameras (shipped Qualisys calibration) and projected
 into it, so the detector is compared with geometry it did not produce. Then:
 
-  single  mediapipe BlazePose (the nodes' default back-end) on the one-person recording;
+  single  mediapipe BlazePose (`blazepose`) on the one-person recording;
           false detections: the multi-person back-end on the same recording, where every
           detection beyond one per view is false;
   multi   the multi-person back-end (blazepose_multi) on the two-person recording: in each

@@ -5,8 +5,9 @@ Measured by `python -m pose3d_ros.tools.measure_error_model` (core/error_measure
 docs/mocap.md): a detector's 2D on a 4-camera demo recording against a reference made without
 that camera: the person triangulated (robustly) from the OTHER three cameras with the shipped
 calibration and projected into it. Two models ship: ERROR_MODEL_PATH (mediapipe BlazePose,
-the nodes' default, one-person recording) and MULTI_ERROR_MODEL_PATH (the multi-person
-back-end on the two-person recording). Every person-view is one sample of H36M-17 errors:
+one-person recording; the default model) and MULTI_ERROR_MODEL_PATH (the multi-person
+back-end, the nodes' default 2D, on the two-person recording). Every person-view is one
+sample of H36M-17 errors:
   residual = (detection - reference) / person scale   (after undoing left/right swaps)
   score    = the detector's confidence for the joint
   swapped  = which left/right pairs the detector exchanged

@@ -5,8 +5,9 @@
 
 The videos are read in lock step (frame t of every camera goes to the detector as one batch,
 so trackers and batching behave as in the live pipeline). Results are stored as one .npz per
-camera under $POSE3D_DATA/cache/detections/, keyed by the video file (path, size, mtime), the
-detector name and its options; a later call with the same key loads them instead.
+camera under <data>/cache/detections/ (<data>: data_paths.default_data_dir(), $POSE3D_DATA
+if set), keyed by the video file (path, size, mtime), the detector name and its options; a
+later call with the same key loads them instead.
 """
 from __future__ import annotations
 
