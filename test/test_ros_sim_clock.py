@@ -167,3 +167,60 @@ def test_sim_time_without_clock_keeps_reporting_and_says_why(monkeypatch):
             assert spin_until(executor, lambda: any("no /clock has come" in m.msg
                                                     for m in logs), 10)
             assert len([m for m in logs if "no /clock has come" in m.msg]) == 1
+
+
+def test_marker_lifetimes_follow_the_clock_rviz_expires_them_on():
+    """rviz2 expires a marker on its ROS clock (simulated time with a replayed bag): the node
+    measured the periods its markers' lifetimes are made of on the wall clock, so a bag played
+    at rate 0.25 kept them 4x too long, and at a high rate they would blink out. Sets 1.6 s of
+    simulated time apart, published within a fraction of that in wall time: the lifetime is
+    3 periods of the node's clock (4.8 s), not the 0.5 s floor."""
+    from visualization_msgs.msg import MarkerArray
+
+    from pose3d_ros.ros.rig_node import MARKERS_TOPIC
+    from pose3d_ros.ros.visualization import MARKER_PERIODS
+
+    rig = load_rig(calibration_path("single"))
+    demo = load_demo_2d("single", frames=1)
+    found = {name: Detections2D(
+        demo.keypoints[0, v, :1], demo.scores[0, v, :1], np.zeros((1, 4), np.float32),
+        np.ones(1, np.float32), BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[v]))
+        for v, name in enumerate(CAMERAS)}
+    period_s = 1.6
+    with ros_context() as context:
+        fusion = _sim_time_fusion(context, Parameter("sync.min_views", value=3))
+        with with_rosout(context, fusion) as (executor, probe, logs):
+            clock = probe.create_publisher(Clock, "/clock", 10)
+            skeletons = {n: probe.create_publisher(Skeleton2DArray, f"{n}/skeletons_2d",
+                                                   RELIABLE) for n in CAMERAS}
+            infos = {n: probe.create_publisher(CameraInfo, f"{n}/camera_info", RELIABLE)
+                     for n in CAMERAS}
+            markers: list[MarkerArray] = []
+            probe.create_subscription(MarkerArray, MARKERS_TOPIC, markers.append, RELIABLE)
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            assert spin_until(executor, lambda: all(
+                p.get_subscription_count() for p in (*skeletons.values(), clock)), 10)
+
+            def tick(seconds: float) -> None:
+                clock.publish(Clock(clock=seconds_to_stamp(seconds)))
+                assert spin_until(executor, lambda: abs(
+                    fusion.get_clock().now().nanoseconds - round(seconds * 1e9)) < 1000, 10)
+
+            tick(200.0)
+            assert spin_until(executor, lambda: all(
+                c.calibrated for c in fusion.health.cameras.values()), 10,
+                tick=lambda: [infos[n].publish(camera_model_to_info(rig[n])) for n in CAMERAS])
+            for k in range(3):
+                stamp = 200.0 + k * period_s
+                tick(stamp)
+                for name in CAMERAS:
+                    skeletons[name].publish(detections_to_msg(
+                        found[name], Header(stamp=seconds_to_stamp(stamp))))
+                count = len(markers)
+                assert spin_until(executor, lambda c=count: len(markers) > c, 20)
+    lifetimes = [[m.lifetime.sec + m.lifetime.nanosec * 1e-9 for m in array.markers
+                  if m.action == m.ADD] for array in markers]
+    assert all(lifetimes), lifetimes
+    for later in lifetimes[1:]:
+        np.testing.assert_allclose(later, MARKER_PERIODS * period_s, atol=1e-6)

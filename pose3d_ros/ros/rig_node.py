@@ -274,7 +274,7 @@ class RigNodeBase(PoseNodeBase):
         self._rectified_told: set[str] = set()
         self._frame_mismatch_told: set[tuple[str, str]] = set()
         self._rig_children: dict[str, str] = {}   # optical frame published -> its camera
-        self._markers_published_at: float | None = None     # monotonic s
+        self._markers_published_at: float | None = None     # this node's ROS clock, s
         self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
         # cameras whose image geometry (size, binning, region of interest) changed since the
         # worker last applied their calibration: their image trackers' pixels move with it
@@ -764,7 +764,10 @@ class RigNodeBase(PoseNodeBase):
         self.skeletons_pub.publish(skeletons3d_to_msg(result.skeletons, stamp, frames, bodies))
         # Markers are for viewers: not built while nobody subscribes (about 1 ms per person).
         if self.markers_pub is not None and self.markers_pub.get_subscription_count():
-            shown_at = time.monotonic()
+            # rviz2 expires markers on its ROS clock: the periods are measured on this node's
+            # (simulated time with a bag replayed at another rate; a review: wall time kept
+            # them 4x too long at rate 0.25 and would let them blink out at rate 3)
+            shown_at = self.get_clock().now().nanoseconds * 1e-9
             self.markers_pub.publish(skeleton_markers(
                 result.skeletons, stamp, frames=bodies,
                 lifetime_s=marker_lifetime_s(self._markers_published_at, shown_at)))

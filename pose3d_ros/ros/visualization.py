@@ -47,7 +47,8 @@ MARKER_LIFETIME_BOUNDS_S = (0.5, 5.0)
 
 def marker_lifetime_s(previous: float | None, now: float) -> float:
     """The lifetime (s) of markers published at `now`, the previous ones at `previous`
-    (monotonic s; None: the first)."""
+    (s of the ROS clock rviz2 expires them on; None: the first; a clock gone back gives the
+    shortest)."""
     low, high = MARKER_LIFETIME_BOUNDS_S
     return low if previous is None else min(max(MARKER_PERIODS * (now - previous), low), high)
 
