@@ -322,3 +322,29 @@ def test_a_failed_configure_is_reported_on_diagnostics():
                                  Parameter("camera_names", value=["cam01", "cam02"])])
             configure_and_activate(node)
             wind_down(node)
+
+
+def test_a_wrong_rig_file_is_told_before_any_model_is_loaded(tmp_path, monkeypatch):
+    """The all-in-one node loaded its 2D back-end (seconds on a robot's CPU) and only then
+    read the rig file: a rig lacking a camera was told after the model load. It is read
+    first now; no detector is made for a configure the rig file refuses."""
+    from pose3d_ros.core.calibration import load_rig, save_rig_yaml
+    from pose3d_ros.core.camera import Rig
+    from pose3d_ros.ros import pose3d_node
+    from pose3d_ros.ros.nodes import Pose3DNode
+
+    made = []
+    real = pose3d_node.create_detectors
+    monkeypatch.setattr(pose3d_node, "create_detectors",
+                        lambda *args, **kwargs: made.append(args) or real(*args, **kwargs))
+    one = tmp_path / "one_camera_rig.yaml"
+    save_rig_yaml(Rig("rig", load_rig(calibration_path("single")).cameras[:1]), one)
+    with ros_context() as context:
+        node = Pose3DNode(context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01", "cam02"]),
+            Parameter("autostart", value=False), Parameter("rig_file", value=str(one))])
+        try:
+            refused_at_configure(node, "has no camera ['cam02']")
+            assert made == []
+        finally:
+            node.destroy_node()

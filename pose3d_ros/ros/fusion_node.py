@@ -29,7 +29,8 @@ class FusionNode(RigNodeBase):
         super().__init__(node_name, **kwargs)
 
     def _configure(self, config: Any) -> None:
-        self._configure_rig(config, None, self._make_lifter(config))
+        rig = self._read_rig(config) if config.extrinsics_source == "rig_file" else None
+        self._configure_rig(config, None, self._make_lifter(config), rig)
 
     def _subscribe(self) -> None:
         self._subscribe_tf()

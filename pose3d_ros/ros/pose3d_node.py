@@ -34,13 +34,14 @@ class Pose3DNode(RigNodeBase):
         super().__init__(node_name, **kwargs)
 
     def _configure(self, config: Any) -> None:
+        rig = self._read_rig(config) if config.extrinsics_source == "rig_file" else None
         detectors = create_detectors(config.detector, len(config.camera_names),
                                      per_camera=config.detector_per_camera,
                                      **detector_options(config))
         self._tell_detector_runtime(detectors, config)
         try:
             self.cameras = tuple(config.camera_names)
-            self._configure_rig(config, detectors, self._make_lifter(config))
+            self._configure_rig(config, detectors, self._make_lifter(config), rig)
         except Exception:
             for detector in detectors if isinstance(detectors, list) else [detectors]:
                 detector.close()

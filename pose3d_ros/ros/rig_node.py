@@ -24,7 +24,7 @@ from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from pose3d_ros.core.body_frame import body_frames
-from pose3d_ros.core.calibration import rig_frame_is_optical
+from pose3d_ros.core.calibration import assumed_scale_note, rig_frame_is_optical
 from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig, ros2_frame_name
 from pose3d_ros.core.filtering import MONOCULAR_ONE_EURO, OneEuroParams
 from pose3d_ros.core.floor_contact import FloorParams
@@ -227,14 +227,20 @@ class RigNodeBase(PoseNodeBase):
         return create_monocular_method(method, body_height_m=height,
                                        refine_to_2d=config.monocular_refine_to_2d)
 
-    def _configure_rig(self, config: Any, detectors: Any, lifter: Any = None) -> None:
+    def _configure_rig(self, config: Any, detectors: Any, lifter: Any = None,
+                       rig: Rig | None = None) -> None:
+        """rig: config.rig_file's, when the caller read it already (_read_rig)."""
         self.cameras = tuple(config.camera_names)
         self.rig: Rig | None = None
         self.tf_buffer = self.tf_tree = None   # extrinsics_source 'tf' only
         self._tf_lock = threading.Lock()         # tf_tree: filled by callbacks, read by both
         self.fixed_frame = config.fixed_frame
         if config.extrinsics_source == "rig_file":
-            self._load_rig(config.rig_file)
+            self.rig = rig if rig is not None else self._read_rig(config)
+            self.fixed_frame = self.rig.frame_id or self.fixed_frame
+            note = assumed_scale_note(self.rig, config.rig_file)
+            if note is not None:
+                self.get_logger().info(note)
         elif config.extrinsics_source == "tf":
             try:
                 import tf2_ros
@@ -298,26 +304,27 @@ class RigNodeBase(PoseNodeBase):
             # (a review: publish_tf false silenced it, and rviz2's fixed frame with it)
             self.tf_static_pub = self._publisher(TFMessage, TF_STATIC_TOPIC, LATCHED_QOS)
 
-    def _load_rig(self, path: str) -> None:
-        from pose3d_ros.core.calibration import assumed_scale_note, load_rig
+    def _read_rig(self, config: Any) -> Rig:
+        """The rig of config.rig_file, checked against config.camera_names; ParameterError
+        naming the fault. The all-in-one node reads it before it loads its detector (a typo
+        in the file cost a model load before its one-line error)."""
+        from pose3d_ros.core.calibration import load_rig
+        path = config.rig_file
         try:
-            self.rig = load_rig(path)
+            rig = load_rig(path)
         except ValueError as err:       # named as the other parameters' faults are (a review)
             raise ParameterError(f"rig_file: {err}") from None
-        missing = [c for c in self.cameras if c not in self.rig.names]
+        missing = [c for c in config.camera_names if c not in rig.names]
         if missing:
             raise ParameterError(f"rig file {path!r} has no camera {missing}; it has "
-                                 f"{self.rig.names}")
-        for name in self.cameras:
-            model = self.rig.camera(name)
+                                 f"{rig.names}")
+        for name in config.camera_names:
+            model = rig.camera(name)
             if not (np.isfinite(model.R).all() and np.isfinite(model.t).all()
                     and np.isfinite(model.K).all()):
                 raise ParameterError(f"rig file {path!r}: camera {name!r} has NaN/inf in its "
                                      "calibration")
-        self.fixed_frame = self.rig.frame_id or self.fixed_frame
-        note = assumed_scale_note(self.rig, path)
-        if note is not None:
-            self.get_logger().info(note)
+        return rig
 
     def _after_configure(self) -> None:
         for name in self.cameras:
