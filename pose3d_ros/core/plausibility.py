@@ -22,8 +22,9 @@ bones it has, so the checks hold at any metric scale. The checks:
   * at least min_joints joints are known.
 The defaults are the one-camera limits, wide on purpose: monocular 3D of real people
 (BlazePose world landmarks, the lifter) has forearms 0.55 of their twin and bones at 0.4-1.9
-of the proportions in ordinary frames of the demo recordings; they only stop bodies no human
-has. Vectorised over people.
+of the proportions in ordinary frames of the demo recordings (measured against the acromion
+table used before 2026-12-06, whose upper arms were 16 % longer than this body's); they only
+stop bodies no human has. Vectorised over people.
 """
 from __future__ import annotations
 
