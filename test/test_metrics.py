@@ -113,6 +113,16 @@ def test_n_mpjpe_scale_only_hand_case():
     assert metrics.n_mpjpe(ref3 @ rot.T, ref3).mean > 0.05
 
 
+def test_pose_scores_n_mpjpe_is_scale_only_about_the_root():
+    """Rhodin et al. 2018's N-MPJPE (VideoPose3D's n_mpjpe): root-relative poses scaled by the
+    least-squares s, no translation. Centring on the joints' mean (the old pose_scores) gave
+    205.1 mm here."""
+    ref = np.array([[[0.0, 0, 0], [1, 0, 0], [-1, 0, 0]]])
+    pred = np.array([[[0.0, 0, 0], [1.5, 0, 0], [-0.5, 0, 0]]])
+    # s = (1.5 + 0.5) / (2.25 + 0.25) = 0.8 -> [0, 1.2, -0.4] -> errors 0, 0.2, 0.6 m
+    assert metrics.pose_scores(pred, ref)["N-MPJPE"] == pytest.approx(800 / 3)
+
+
 def test_pck_and_auc_hand_case():
     ref = np.zeros((4, 3))
     pred = np.array([[0.1, 0, 0], [0, 0.2, 0], [0, 0, 0.15], [np.nan, 0, 0]])
