@@ -7,9 +7,11 @@ Conventions:
   sequences  time is axis 0: (T, ..., J, 3), with stamps in seconds (T,) or a frame time dt.
 
 Protocols implemented (names as in the literature):
-  mpjpe      mean per-joint position error (Human3.6M protocol #1).
+  mpjpe      mean per-joint position error (Human3.6M protocol #1 on root-relative poses, as
+             pose_scores gets them; on world-frame poses the absolute MPJPE).
   p_mpjpe    MPJPE after per-frame similarity (Procrustes) alignment with scale (protocol #2).
-  n_mpjpe    MPJPE after per-frame scale-only alignment (Rhodin et al., CVPR 2018).
+  n_mpjpe    MPJPE after per-frame scale-only alignment (Rhodin et al., CVPR 2018: of
+             root-relative poses with centre=False).
   pss        Pose Structure Score (Kocabas et al., "Self-Supervised Learning of 3D Human Pose
              using Multi-view Geometry", CVPR 2019): share of frames whose normalised prediction
              falls in the same k-means pose cluster as its normalised reference.
