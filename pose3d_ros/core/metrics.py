@@ -174,12 +174,13 @@ def n_mpjpe(pred: np.ndarray, ref: np.ndarray, *, centre: bool = True) -> JointE
 
 
 def pck3d(pred: np.ndarray, ref: np.ndarray, threshold: float = PCK_THRESHOLD_M) -> float:
-    """Share of valid joints whose 3D error is <= threshold (metres). NaN if none is valid."""
+    """Share of valid joints whose 3D error is below threshold (metres; strictly, as the
+    MPI-INF-3DHP evaluation code mpii_compute_3d_pck.m counts). NaN if none is valid."""
     if threshold < 0:
         raise ValueError(f"PCK threshold must be >= 0 m, got {threshold}")
     err = mpjpe(pred, ref).errors
     valid = ~np.isnan(err)
-    return float((err[valid] <= threshold).mean()) if valid.any() else float("nan")
+    return float((err[valid] < threshold).mean()) if valid.any() else float("nan")
 
 
 def auc(pred: np.ndarray, ref: np.ndarray,
@@ -190,7 +191,9 @@ def auc(pred: np.ndarray, ref: np.ndarray,
     if not valid.any():
         return float("nan")
     thresholds = np.asarray(thresholds, dtype=np.float64)
-    return float((err[valid][None, :] <= thresholds[:, None]).mean())
+    # strictly below each threshold (pck3d): an exact joint (a root-relative pose's root) does
+    # not count at 0 mm, where mpii_compute_3d_pck.m counts nothing (a review)
+    return float((err[valid][None, :] < thresholds[:, None]).mean())
 
 
 # --- Pose Structure Score ------------------------------------------------------------------
