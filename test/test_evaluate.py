@@ -66,6 +66,25 @@ def _tracks(num_frames: int = 30):
             evaluation.SkeletonTrack(stamps, ref_frames))
 
 
+def test_n_mpjpe_is_scale_only_about_the_root():
+    """Rhodin et al.'s N-MPJPE: both poses about their root (the hips' mean for COCO-17), the
+    least-squares scale s = <x, y> / <x, x>, no translation (centring on the joints' mean, the
+    code before a review, fitted one too: 35.3 mm instead of 27.1 here)."""
+    ref_pose = _standing_pose()
+    pred_pose = ref_pose.copy()
+    pred_pose[0, 0] += 0.3                                      # the nose 30 cm forward
+    stamps = T0 + np.arange(2) * 10**9 // 30
+    result = evaluation.evaluate_tracks(
+        evaluation.SkeletonTrack(stamps, [_frame(pred_pose[None], [1])] * 2),
+        evaluation.SkeletonTrack(stamps, [_frame(ref_pose[None], [1])] * 2))
+    root = 0.5 * (ref_pose[11] + ref_pose[12])
+    x, y = pred_pose - root, ref_pose - root
+    s = (x * y).sum() / (x * x).sum()
+    expected = np.linalg.norm(s * x - y, axis=-1).mean()
+    assert expected == pytest.approx(0.027057, abs=1e-6)
+    assert result.summary["N-MPJPE [m]"] == pytest.approx(expected, abs=1e-6)
+
+
 def test_scores_of_a_track_with_known_errors():
     pred, ref = _tracks()
     result = evaluation.evaluate_tracks(pred, ref)

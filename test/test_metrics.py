@@ -113,13 +113,28 @@ def test_n_mpjpe_scale_only_hand_case():
     assert metrics.n_mpjpe(ref3 @ rot.T, ref3).mean > 0.05
 
 
+def test_pose_scores_n_mpjpe_is_scale_only_about_the_root():
+    """Rhodin et al. 2018's N-MPJPE (VideoPose3D's n_mpjpe): root-relative poses scaled by the
+    least-squares s, no translation. Centring on the joints' mean (the old pose_scores) gave
+    205.1 mm here."""
+    ref = np.array([[[0.0, 0, 0], [1, 0, 0], [-1, 0, 0]]])
+    pred = np.array([[[0.0, 0, 0], [1.5, 0, 0], [-0.5, 0, 0]]])
+    # s = (1.5 + 0.5) / (2.25 + 0.25) = 0.8 -> [0, 1.2, -0.4] -> errors 0, 0.2, 0.6 m
+    assert metrics.pose_scores(pred, ref)["N-MPJPE"] == pytest.approx(800 / 3)
+
+
 def test_pck_and_auc_hand_case():
     ref = np.zeros((4, 3))
     pred = np.array([[0.1, 0, 0], [0, 0.2, 0], [0, 0, 0.15], [np.nan, 0, 0]])
-    assert metrics.pck3d(pred, ref) == pytest.approx(2 / 3)
+    # strictly below the threshold, as MPI-INF-3DHP's mpii_compute_3d_pck.m counts: the joint
+    # at exactly 150 mm is out (the code before a review counted it: 2/3)
+    assert metrics.pck3d(pred, ref) == pytest.approx(1 / 3)
+    assert metrics.pck3d(pred, ref, threshold=0.1501) == pytest.approx(2 / 3)
     assert metrics.pck3d(pred, ref, threshold=0.05) == 0.0
-    # PCK at 0, 0.1, 0.2 m: 0, 1/3, 1 -> mean 4/9.
-    assert metrics.auc(pred, ref, thresholds=np.array([0.0, 0.1, 0.2])) == pytest.approx(4 / 9)
+    # PCK at 0, 0.1, 0.2 m: 0, 0, 2/3 -> mean 2/9 (a joint at a threshold is not below it).
+    assert metrics.auc(pred, ref, thresholds=np.array([0.0, 0.1, 0.2])) == pytest.approx(2 / 9)
+    # an exact joint (a root-relative pose's root) is not within 0 mm: 30 of 31 thresholds
+    assert metrics.auc(np.zeros((1, 3)), np.zeros((1, 3))) == pytest.approx(30 / 31)
     with pytest.raises(ValueError, match="PCK threshold must be >= 0 m"):
         metrics.pck3d(pred, ref, threshold=-1)
 

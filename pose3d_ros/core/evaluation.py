@@ -303,7 +303,10 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
                             ref_arr[cell_t, cell_c][in_order])
     err = metrics.mpjpe(flat_p, flat_r)
     pa = metrics.p_mpjpe(flat_p, flat_r)
-    nm = metrics.n_mpjpe(flat_p, flat_r)
+    # N-MPJPE as Rhodin et al. define it: root-relative poses, the scale alone (centring on the
+    # joints' mean also fitted a translation; a review)
+    nm = metrics.n_mpjpe(flat_p - root_positions(flat_p, layout)[:, None],
+                         flat_r - root_positions(flat_r, layout)[:, None], centre=False)
     vel = metrics.velocity_error(pred_arr, ref_arr, stamps=time_s) if T > 1 else None
     acc = metrics.acceleration_error(pred_arr, ref_arr, stamps=time_s) if T > 2 else None
     jit = metrics.jitter(pred_arr, stamps=time_s) if T > 2 else None

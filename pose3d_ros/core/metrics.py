@@ -7,9 +7,11 @@ Conventions:
   sequences  time is axis 0: (T, ..., J, 3), with stamps in seconds (T,) or a frame time dt.
 
 Protocols implemented (names as in the literature):
-  mpjpe      mean per-joint position error (Human3.6M protocol #1).
+  mpjpe      mean per-joint position error (Human3.6M protocol #1 on root-relative poses, as
+             pose_scores gets them; on world-frame poses the absolute MPJPE).
   p_mpjpe    MPJPE after per-frame similarity (Procrustes) alignment with scale (protocol #2).
-  n_mpjpe    MPJPE after per-frame scale-only alignment (Rhodin et al., CVPR 2018).
+  n_mpjpe    MPJPE after per-frame scale-only alignment (Rhodin et al., CVPR 2018: of
+             root-relative poses with centre=False).
   pss        Pose Structure Score (Kocabas et al., "Self-Supervised Learning of 3D Human Pose
              using Multi-view Geometry", CVPR 2019): share of frames whose normalised prediction
              falls in the same k-means pose cluster as its normalised reference.
@@ -172,12 +174,13 @@ def n_mpjpe(pred: np.ndarray, ref: np.ndarray, *, centre: bool = True) -> JointE
 
 
 def pck3d(pred: np.ndarray, ref: np.ndarray, threshold: float = PCK_THRESHOLD_M) -> float:
-    """Share of valid joints whose 3D error is <= threshold (metres). NaN if none is valid."""
+    """Share of valid joints whose 3D error is below threshold (metres; strictly, as the
+    MPI-INF-3DHP evaluation code mpii_compute_3d_pck.m counts). NaN if none is valid."""
     if threshold < 0:
         raise ValueError(f"PCK threshold must be >= 0 m, got {threshold}")
     err = mpjpe(pred, ref).errors
     valid = ~np.isnan(err)
-    return float((err[valid] <= threshold).mean()) if valid.any() else float("nan")
+    return float((err[valid] < threshold).mean()) if valid.any() else float("nan")
 
 
 def auc(pred: np.ndarray, ref: np.ndarray,
@@ -188,7 +191,9 @@ def auc(pred: np.ndarray, ref: np.ndarray,
     if not valid.any():
         return float("nan")
     thresholds = np.asarray(thresholds, dtype=np.float64)
-    return float((err[valid][None, :] <= thresholds[:, None]).mean())
+    # strictly below each threshold (pck3d): an exact joint (a root-relative pose's root) does
+    # not count at 0 mm, where mpii_compute_3d_pck.m counts nothing (a review)
+    return float((err[valid][None, :] < thresholds[:, None]).mean())
 
 
 # --- Pose Structure Score ------------------------------------------------------------------
@@ -293,10 +298,12 @@ def pose_scores(pred: np.ndarray, ref: np.ndarray,
     """MPJPE, PA-MPJPE, N-MPJPE (mm) and, given a pose vocabulary (pose_clusters), PSS of
     (N, J, 3) root-relative poses: {"MPJPE", "PA-MPJPE", "N-MPJPE"[, "PSS"]}. The lifter's
     evaluations (tools/eval_lifter on recordings, core.lifting.mocap_eval on motion capture)
-    score with it; scored_frames picks a recording's frames first."""
+    score with it; scored_frames picks a recording's frames first. N-MPJPE is Rhodin et al.'s:
+    the scale alone, about the root (centre=False); centring on the joints' mean would also
+    fit a translation the protocol does not allow (a review: up to tens of mm lower)."""
     out = {"MPJPE": 1000 * mpjpe(pred, ref).mean,
            "PA-MPJPE": 1000 * p_mpjpe(pred, ref).mean,
-           "N-MPJPE": 1000 * n_mpjpe(pred, ref).mean}
+           "N-MPJPE": 1000 * n_mpjpe(pred, ref, centre=False).mean}
     if centres is not None:
         out["PSS"] = pss(pred, ref, centres=centres).score
     return {k: float(v) for k, v in out.items()}

@@ -272,8 +272,8 @@ _GLOSSARY = {
              "better, as for every error below)",
     "PA-MPJPE": "MPJPE after the best rotation, translation and scale of each predicted body "
                 "onto its reference (Procrustes): the error of the pose alone",
-    "N-MPJPE": "MPJPE after the best scale of each predicted body: the error without the "
-               "person's size",
+    "N-MPJPE": "MPJPE of the body about its root (pelvis) after the best scale of each "
+               "predicted body: the error without the person's size or place",
     "PCK3D@150mm": "share of joints within 150 mm of the reference (higher is better)",
     "AUC 0-150mm": "mean of PCK3D over the thresholds 0-150 mm (higher is better)",
     "PSS": "pose structure score: how often a predicted pose falls in the same cluster of "
