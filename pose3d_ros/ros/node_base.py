@@ -257,8 +257,15 @@ class PoseNodeBase(LifecycleNode):
             self._configure(self.config)
         except Exception as err:  # noqa: BLE001 - rclpy would swallow it without a word
             self.last_error = str(err)
-            self.get_logger().error(f"configure failed: {type(err).__name__}: {err}")
             self._release()
+            if self._shutting_down():
+                # Ctrl-C or SIGTERM while configure loaded the models (seconds; minutes for a
+                # first TensorRT build): the stop that was asked for, not a fault (a review:
+                # an ERROR 'configure failed: RCLError ... context is invalid' at every such
+                # stop of a starting node)
+                self.config = None
+                return TransitionCallbackReturn.FAILURE
+            self.get_logger().error(f"configure failed: {type(err).__name__}: {err}")
             self._tell_configure_failed(f"{type(err).__name__}: {err}")
             # unconfigured again: a parameter change now takes effect at the next configure,
             # not "after deactivate, cleanup" (found by an audit: the advice read as if the
@@ -303,7 +310,8 @@ class PoseNodeBase(LifecycleNode):
             # and its default on_error would drop the node to unconfigured holding all it
             # made at configure; FAILURE keeps it inactive, configured, nothing running
             self.last_error = str(err)
-            self.get_logger().error(f"activate failed: {type(err).__name__}: {err}")
+            if not self._shutting_down():     # (Ctrl-C meanwhile: no fault; see on_configure)
+                self.get_logger().error(f"activate failed: {type(err).__name__}: {err}")
             self._stop()
             super().on_deactivate(state)
             return TransitionCallbackReturn.FAILURE
