@@ -378,7 +378,14 @@ class PoseNodeBase(LifecycleNode):
         self._wake.set()
         if self._worker is not None:
             self._worker.join(timeout=WORKER_STOP_WAIT_S)
-            if self._worker.is_alive():
+            if self._worker.is_alive() and self._shutting_down():
+                # Ctrl-C or SIGTERM: the process ends; nothing waits for that set (a review:
+                # an ERROR telling activate and cleanup to wait, at a stop during a long set)
+                self.get_logger().info(
+                    f"stopping with a frame set still being processed after "
+                    f"{WORKER_STOP_WAIT_S:g} s; its output is not published")
+                self._late_worker = self._worker
+            elif self._worker.is_alive():
                 self.get_logger().error(
                     f"the processing thread did not stop within {WORKER_STOP_WAIT_S:g} s (a "
                     "frame set still being processed); it ends after that set, whose "
