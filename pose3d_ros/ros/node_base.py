@@ -257,8 +257,15 @@ class PoseNodeBase(LifecycleNode):
             self._configure(self.config)
         except Exception as err:  # noqa: BLE001 - rclpy would swallow it without a word
             self.last_error = str(err)
-            self.get_logger().error(f"configure failed: {type(err).__name__}: {err}")
             self._release()
+            if self._shutting_down():
+                # Ctrl-C or SIGTERM while configure loaded the models (seconds; minutes for a
+                # first TensorRT build): the stop that was asked for, not a fault (a review:
+                # an ERROR 'configure failed: RCLError ... context is invalid' at every such
+                # stop of a starting node)
+                self.config = None
+                return TransitionCallbackReturn.FAILURE
+            self.get_logger().error(f"configure failed: {type(err).__name__}: {err}")
             self._tell_configure_failed(f"{type(err).__name__}: {err}")
             # unconfigured again: a parameter change now takes effect at the next configure,
             # not "after deactivate, cleanup" (found by an audit: the advice read as if the
@@ -303,7 +310,8 @@ class PoseNodeBase(LifecycleNode):
             # and its default on_error would drop the node to unconfigured holding all it
             # made at configure; FAILURE keeps it inactive, configured, nothing running
             self.last_error = str(err)
-            self.get_logger().error(f"activate failed: {type(err).__name__}: {err}")
+            if not self._shutting_down():     # (Ctrl-C meanwhile: no fault; see on_configure)
+                self.get_logger().error(f"activate failed: {type(err).__name__}: {err}")
             self._stop()
             super().on_deactivate(state)
             return TransitionCallbackReturn.FAILURE
@@ -370,7 +378,14 @@ class PoseNodeBase(LifecycleNode):
         self._wake.set()
         if self._worker is not None:
             self._worker.join(timeout=WORKER_STOP_WAIT_S)
-            if self._worker.is_alive():
+            if self._worker.is_alive() and self._shutting_down():
+                # Ctrl-C or SIGTERM: the process ends; nothing waits for that set (a review:
+                # an ERROR telling activate and cleanup to wait, at a stop during a long set)
+                self.get_logger().info(
+                    f"stopping with a frame set still being processed after "
+                    f"{WORKER_STOP_WAIT_S:g} s; its output is not published")
+                self._late_worker = self._worker
+            elif self._worker.is_alive():
                 self.get_logger().error(
                     f"the processing thread did not stop within {WORKER_STOP_WAIT_S:g} s (a "
                     "frame set still being processed); it ends after that set, whose "
