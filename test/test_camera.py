@@ -308,6 +308,30 @@ def test_thin_prism_and_padded_coefficients_are_opencvs_model(points):
         tilted.validate()
 
 
+def test_a_fisheye_whose_coefficients_are_all_zero_is_still_a_fisheye():
+    """A review: an equidistant lens with D = [0, 0, 0, 0] (the ideal fisheye, r = f theta,
+    as simulators' fisheye cameras send it) was projected as a fisheye but undistorted as a
+    pinhole (every path took all-zero coefficients for no distortion): rays 2 degrees off at
+    27 degrees from the axis, 7 at 45, and a 200-degree lens's edges bounded."""
+    from pose3d_ros.core.camera import CameraArrays
+    from pose3d_ros.core.undistortion import undistort_normalised, undistort_stacked
+
+    fisheye = CameraModel("fish", "fish_optical_frame", 1280, 960,
+                          np.array([[366.7, 0, 639.5], [0, 366.7, 479.5], [0, 0, 1]]),
+                          np.zeros(4), "equidistant")
+    angles = np.radians([0.0, 27.0, 45.0, 70.0, 85.0])
+    rays = np.c_[np.tan(angles) * 0.8, np.tan(angles) * 0.6, np.ones(len(angles))]
+    uv = fisheye.project(rays)
+    np.testing.assert_allclose(np.hypot(*(uv - [639.5, 479.5]).T), 366.7 * angles)
+    arrays = CameraArrays.from_cameras([fisheye])
+    for xy in (fisheye.undistort(uv), undistort_normalised(fisheye, uv),
+               undistort_stacked([fisheye], arrays, [uv[None]])[0]):
+        np.testing.assert_allclose(xy, rays[:, :2], atol=1e-8)
+    # 200 degrees across: no ray at the left and right edges, bounded above and below
+    assert np.isinf(arrays.bounds[0, [0, 2]]).all() and np.isfinite(arrays.bounds[0, [1, 3]]).all()
+    assert fisheye.has_distortion
+
+
 def test_no_wrong_ray_at_the_edge_of_a_strongly_distorted_or_fisheye_lens():
     """A review: OpenCV's undistortion stopped short at the corners of a 120-degree rational
     lens (rays 0.5 degrees off at 70 degrees from the axis, without a word), and clamped a

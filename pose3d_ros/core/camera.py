@@ -170,6 +170,13 @@ class CameraModel:
         c[: self.dist.size] = self.dist[: c.size]
         return c
 
+    @property
+    def has_distortion(self) -> bool:
+        """Whether the lens model bends rays (pixels are not K alone): a non-zero
+        coefficient, or an equidistant (fisheye) lens, whose angle theta_d = theta
+        (1 + k1 theta^2 + ...) is no pinhole's tan(theta) with every coefficient zero too."""
+        return self.distortion_model == "equidistant" or bool(np.any(self.dist))
+
     def distort(self, xy: np.ndarray) -> np.ndarray:
         """Normalised undistorted coordinates (..., 2) -> normalised distorted (..., 2)."""
         x, y = xy[..., 0], xy[..., 1]
@@ -233,9 +240,9 @@ class CameraModel:
         the inversion does not reach within 1e-9 (normalised; far below a pixel).
         """
         xd = self.pixels_to_normalized(uv)
-        c = self.coefficients
-        if not np.any(c):
+        if not self.has_distortion:
             return xd
+        c = self.coefficients
         if self.distortion_model == "equidistant":
             return _undistort_equidistant(xd, c)
         k1, k2, p1, p2, k3, k4, k5, k6, s1, s2, s3, s4 = np.resize(c, 12) * (np.arange(12)

@@ -45,8 +45,7 @@ def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
     import cv2
 
     pixels = np.asarray(pixels, np.float64)
-    if camera.K[0, 1] == 0 and not np.asarray(camera.dist).any() \
-            and not np.isinf(pixels).any():
+    if camera.K[0, 1] == 0 and not camera.has_distortion and not np.isinf(pixels).any():
         # pinhole without skew: one affine map; a NaN coordinate makes both NaN (x 0 terms)
         flat = (pixels.reshape(-1, 2) - camera.K[:2, 2]) @ _inverse_focal(
             np.asarray(camera.K, np.float64).tobytes())
@@ -59,7 +58,7 @@ def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-14)
     if camera.K[0, 1] != 0:
         return camera.undistort(pixels)       # OpenCV's undistortPoints ignores skew
-    if not np.asarray(camera.dist).any():
+    if not camera.has_distortion:
         flat = (points.reshape(-1, 2) - camera.K[:2, 2]) @ _inverse_focal(
             np.asarray(camera.K, np.float64).tobytes())
     elif camera.distortion_model == "equidistant":
@@ -70,7 +69,7 @@ def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
                                    criteria=criteria).reshape(-1, 2)
     else:
         return camera.undistort(pixels)
-    if np.asarray(camera.dist).any():
+    if camera.has_distortion:
         # OpenCV returns a wrong ray without a word where its inversion stops short (near
         # the corners of strongly distorted lenses, far outside the image) or clamps a
         # fisheye's angle at 90 degrees: the points it may have missed (every point of a
@@ -141,11 +140,11 @@ def _opencv_misses(intrinsics: bytes, coefficients: bytes, width: int, height: i
 
 
 def affine_undistortion(camera: CameraModel) -> np.ndarray:
-    """(4,) [c_x, c_y, i_x, i_y] of a camera without distortion coefficients or skew, whose
+    """(4,) [c_x, c_y, i_x, i_y] of a camera without distortion (a pinhole) or skew, whose
     undistortion is (u - c_x) i_x, (v - c_y) i_y (i: undistort_normalised's inverse focal
     lengths, the same numbers); NaN for other cameras."""
     K = np.asarray(camera.K, np.float64)
-    if K[0, 1] != 0 or K[1, 0] != 0 or np.asarray(camera.dist).any():
+    if K[0, 1] != 0 or K[1, 0] != 0 or camera.has_distortion:
         return np.full(4, np.nan)
     inverse = _inverse_focal(K.tobytes())
     return np.array([K[0, 2], K[1, 2], inverse[0, 0], inverse[1, 1]])
