@@ -249,6 +249,34 @@ def test_a_body_other_cameras_should_see_but_do_not_is_dropped():
     assert run(True).num_people == 2                    # hidden behind someone: kept
 
 
+def test_a_fisheye_wider_than_180_degrees_still_counts_a_body_it_should_see():
+    """A review: an equidistant lens of more than 180 degrees has no ray at its left and
+    right edges, so its image's normalised bounds are infinite there; the 5 % margin of
+    the visibility check (inf - inf) made them NaN, which turned the check of the people
+    that camera should see off (and warned 'invalid value encountered in add')."""
+    import warnings
+
+    from pose3d_ros.core.camera import CameraArrays, CameraModel, look_at
+    from pose3d_ros.core.group_checks import unexplained_absences
+    rng = np.random.default_rng(3)
+    rig = random_rig(2, rng)
+    size = np.array([1280, 960])
+    focal = size[0] / 2 / np.radians(100.0)                    # 200 degrees across
+    rotation, translation = look_at(np.array([0.0, 4.0, 1.5]), np.array([0.0, 0.0, 1.0]))
+    fisheye = CameraModel("fish", "fish_optical_frame", *size,
+                          np.array([[focal, 0, 639.5], [0, focal, 479.5], [0, 0, 1]]),
+                          np.zeros(4), "equidistant", rotation, translation)
+    arrays = CameraArrays.from_cameras([*rig.cameras, fisheye])
+    assert np.isinf(arrays.bounds[2, [0, 2]]).all()
+    body = random_poses(1, 1, rng, layout=COCO17, area_radius=0.0)[0]     # (1, J, 3)
+    seen = [cam.undistort(cam.project(body)) for cam in rig.cameras]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        count = unexplained_absences(arrays, [*seen, np.zeros((0, 17, 2))],
+                                     np.array([[0, 0, -1]]), body)
+    assert count.tolist() == [1]          # the fisheye should show it and has no detection
+
+
 def test_rejoin_joins_views_complete_linkage_split():
     """With 30 px of 2D noise complete linkage leaves views of a person apart; joining groups
     whose average linkage passes the gate gives fewer groups, none of them mixed."""

@@ -177,10 +177,12 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
 @lru_cache(maxsize=16)
 def _inner_bounds(arrays: CameraArrays) -> tuple[np.ndarray, np.ndarray]:
     """(V, 2) low and high corners of each camera's image bounds less a 5 % margin (normalised
-    coordinates), once per rig."""
+    coordinates), once per rig; a side without end (a fisheye of more than 180 degrees has no
+    ray at its edges) keeps no margin (inf - inf: NaN bounds turned the camera's check off)."""
     assert arrays.bounds is not None
     low, high = arrays.bounds[:, :2], arrays.bounds[:, 2:]
     margin = 0.05 * (high - low)
+    margin = np.where(np.isfinite(margin), margin, 0.0)
     return low + margin, high - margin
 
 
