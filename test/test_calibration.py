@@ -164,6 +164,29 @@ def test_inconsistent_rig_yaml_is_rejected(rig, tmp_path, edit, message):
     assert "bad.yaml" in str(err.value)
 
 
+def test_a_rig_in_millimetres_is_refused_at_load_naming_the_file(rig, tmp_path):
+    """A review: a rig file whose translations are in millimetres (a room's cameras 5,000
+    "m" apart) loaded without a word, and every person, 1,000 times too large, was refused
+    as no human: no 3D and no reason. Every format's loader names the file; a rig of metres
+    loads."""
+    from dataclasses import replace
+
+    from pose3d_ros.core.camera import Rig
+    rig = Rig(rig.frame_id, [replace(c, dist=c.dist[:4]) for c in rig])   # Pose2Sim's terms
+    in_mm = Rig(rig.frame_id, [c.with_pose(c.R, c.t * 1000) for c in rig])
+    for name, save in (("rig.yaml", cal.save_rig_yaml), ("Calib.toml", cal.save_pose2sim_toml)):
+        path = tmp_path / name
+        save(rig, path)
+        cal.load_rig(path)
+        text = path.read_text()
+        for camera, camera_mm in zip(rig, in_mm, strict=True):     # the same file in mm
+            for value, value_mm in zip(camera.t, camera_mm.t, strict=True):
+                text = text.replace(repr(float(value)), repr(float(value_mm)))
+        path.write_text(text)
+        with pytest.raises(ValueError, match=f"{name}: .* m apart.*millimetres"):
+            cal.load_rig(path)
+
+
 def test_inconsistent_camera_info_and_qca_are_rejected(tmp_path, rig):
     path = tmp_path / "cam.yaml"
     cal.save_camera_info_yaml(rig.cameras[0], path)

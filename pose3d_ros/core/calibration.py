@@ -86,6 +86,16 @@ def _validated(cam: CameraModel, path: Path) -> CameraModel:
         raise _fail(path, str(exc)) from None
 
 
+def _validated_rig(frame_id: str, cameras: list[CameraModel], path: Path,
+                   person_height_m: float | None = None) -> Rig:
+    """Rig(...).validate() with its ValueError (duplicate names, cameras kilometres apart)
+    naming the file."""
+    try:
+        return Rig(frame_id, cameras, person_height_m).validate()
+    except ValueError as exc:
+        raise _fail(path, str(exc)) from None
+
+
 def _floats(values: object, n: int | None, what: str, path: Path) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype=np.float64).reshape(-1)
@@ -234,11 +244,8 @@ def load_rig_yaml(path: str | Path) -> Rig:
             R=_floats(entry["rotation"], 9, f"{where} rotation", path).reshape(3, 3),
             t=_floats(entry["translation"], 3, f"{where} translation", path))
         cams.append(_validated(cam, path))
-    try:
-        return Rig(str(doc.get("frame_id", "rig")), cams,
-                   _person_height(doc.get("scale_from_person_height_m"), path)).validate()
-    except ValueError as exc:
-        raise _fail(path, str(exc)) from None
+    return _validated_rig(str(doc.get("frame_id", "rig")), cams, path,
+                          _person_height(doc.get("scale_from_person_height_m"), path))
 
 
 # ------------------------------------------------------------------ Pose2Sim / Anipose TOML
@@ -288,7 +295,7 @@ def load_pose2sim_toml(path: str | Path, frame_id: str = "world") -> Rig:
         cams.append(_validated(cam, path))
     if not cams:
         raise _fail(path, "no camera tables (with a 'matrix') found")
-    return Rig(frame_id, cams).validate()
+    return _validated_rig(frame_id, cams, path)
 
 
 def save_pose2sim_toml(rig: Rig, path: str | Path) -> None:
@@ -381,7 +388,7 @@ def load_qualisys_qca(path: str | Path, frame_id: str = "world") -> Rig:
     if not cams:
         raise _fail(path, "no cameras/camera entries")
     cams.sort(key=lambda c: _natural_key(c.name))
-    return Rig(frame_id, cams).validate()
+    return _validated_rig(frame_id, cams, path)
 
 
 # ------------------------------------------------------------------ dispatch
