@@ -273,6 +273,24 @@ def test_refinement_never_leaves_a_point_behind_a_view_it_uses():
     assert np.all(depth[result.used & found[:, None, :]] > 0)
 
 
+def test_no_joint_is_placed_at_the_lens_of_two_cameras_that_share_their_centre():
+    """A review: two lenses on one body (centres 0.2 mm apart) see rays that cross half a
+    millimetre in front of them; the joint was placed there, its two views used, its
+    reprojection error and confidence NaN (the error needs a depth over a millimetre,
+    the views' check did not). A joint within a millimetre of a camera's image plane has
+    no view: missing, confidence 0."""
+    from pose3d_ros.core.camera import pinhole_from_fov
+    cameras = [pinhole_from_fov(name, 1280, 720, 70.0).with_pose(np.eye(3), [x, 0.0, 0.0])
+               for name, x in (("a", 0.0), ("b", -0.0002))]
+    normalised = np.array([[[0.2, 0.1]], [[-0.2, 0.1]]])             # cross at z = 0.5 mm
+    keypoints = np.stack([cam.normalized_to_pixels(xy)
+                          for cam, xy in zip(cameras, normalised, strict=True)])
+    for options in ({"outlier_threshold_m": 0.2}, {}, {"refine": True}):
+        result = triangulate(cameras, keypoints, np.ones((2, 1)), **options)
+        assert np.isfinite(result.confidence).all(), options
+        assert np.isnan(result.points).all() and (result.num_views == 0).all(), options
+
+
 def test_a_joint_two_disagreeing_views_see_is_left_out_for_people():
     """A person seen by five cameras whose left ankle only two of them see, one of the two with a
     confident wrong 2D ankle (shifted by a fifth of the person's height in the image):

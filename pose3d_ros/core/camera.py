@@ -34,6 +34,9 @@ _MODEL_COEFFS = {"plumb_bob": 5, "rational_polynomial": 12, "equidistant": 4}
 # longest model (14: rational, thin prism, tilt)
 _MAX_PADDED_COEFFS = 14
 _UNDISTORT_ITERATIONS = 30
+# metres: a point at or behind this depth in a camera's optical frame (its image plane, within
+# a millimetre) is not in front of the camera: no projection, no view of it
+MIN_DEPTH_M = 1e-3
 
 
 def _as_f64(values: ArrayLike, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -211,7 +214,7 @@ class CameraModel:
         pc = self.to_camera_frame(points_rig)
         z = pc[..., 2]
         with np.errstate(invalid="ignore", divide="ignore"):
-            z = np.where(z > 1e-3, z, np.nan)
+            z = np.where(z > MIN_DEPTH_M, z, np.nan)
             xy = pc[..., :2] / z[..., None]
         return self.normalized_to_pixels(self.distort(xy))
 
@@ -565,7 +568,7 @@ class CameraArrays:
         (z <= 1 mm) and for NaN points."""
         in_camera = self.to_cameras(points)
         with np.errstate(invalid="ignore", divide="ignore"):
-            depth = np.where(in_camera[..., 2] > 1e-3, in_camera[..., 2], np.nan)
+            depth = np.where(in_camera[..., 2] > MIN_DEPTH_M, in_camera[..., 2], np.nan)
             return in_camera[..., :2] / depth[..., None], depth
 
     def rays(self, normalized: np.ndarray, camera_index: np.ndarray) -> np.ndarray:

@@ -47,7 +47,7 @@ from .array_ops import (
     squared_norm,
     vector_norm,
 )
-from .camera import CameraArrays, CameraModel
+from .camera import MIN_DEPTH_M, CameraArrays, CameraModel
 from .layouts import JointLayout
 from .left_right import (
     crossed_limbs_3d,
@@ -203,11 +203,14 @@ def _errors_px(arrays: CameraArrays, points: np.ndarray, xy: np.ndarray,
     (normalised residual times the view's focal length); with metric=True the residual taken
     back to the point's depth instead (metres across the viewing ray).
 
-    Points behind a camera get +inf (cheirality). NaN where the observation is NaN.
+    Points behind a camera or within MIN_DEPTH_M of its image plane get +inf (cheirality:
+    no projection; a joint placed at the centre of two cameras that share it, where the
+    metric residuals vanish, was used with NaN errors and confidence, a review). NaN where
+    the observation is NaN.
     """
     pc = arrays.to_cameras(points)          # all cameras at once (..., V, 3)
     z = pc[..., 2]
-    front = z > 1e-6
+    front = z > MIN_DEPTH_M
     d = pc[..., :2] / np.where(front, z, 1.0)[..., None] - xy   # no division by ~0 to silence
     err = np.sqrt(squared_norm(d)) * (z if metric else arrays.focal)
     return np.where(front, err, np.inf)
@@ -324,7 +327,7 @@ def _finish_normalized(arrays: CameraArrays, solved: "_Solved", lead: tuple, n_j
     undistorted pixels (normalised residual times fx, fy)."""
     pc = arrays.to_cameras(solved.points)                  # (M, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(pc[..., 2] > 1e-3, pc[..., 2], np.nan)
+        z = np.where(pc[..., 2] > MIN_DEPTH_M, pc[..., 2], np.nan)
         residual = (pc[..., :2] / z[..., None] - solved.normalized) * arrays.focal_xy
     squared = squared_norm(residual)
     return solved.result(squared, lead, n_joints, outlier_threshold_px)
@@ -425,7 +428,7 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
         # point keeps the linear solution, in front of its views (a review: a point behind
         # a camera it counted as used, with NaN error and confidence)
         depth = arrays.rotate(refined)[..., 2] + arrays.translations[:, 2]    # (M, V)
-        behind = (used & ~(depth > 1e-6)).any(-1)
+        behind = (used & ~(depth > MIN_DEPTH_M)).any(-1)
         points = np.where(behind[:, None], points, refined)
     missing = row_counts(used) < min_views
     if refine or not robust:
