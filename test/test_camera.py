@@ -332,6 +332,25 @@ def test_a_fisheye_whose_coefficients_are_all_zero_is_still_a_fisheye():
     assert fisheye.has_distortion
 
 
+def test_a_camera_looking_straight_down_or_up_has_a_rotation():
+    """A review: look_at of a camera aimed along the world's up (a ceiling camera) gave a
+    NaN rotation (no horizon to level), refused as 'extrinsics contain NaN'."""
+    from pose3d_ros.core.camera import look_at, look_at_rotation
+    for target in ([0.0, 0.0, -1.0], [0.0, 0.0, 5.0]):
+        rotation, translation = look_at(np.array([0.0, 0.0, 3.0]), np.array(target))
+        camera = CameraModel("top", "top", 640, 480, np.array([[500.0, 0, 319.5],
+                             [0, 500.0, 239.5], [0, 0, 1]]), np.zeros(5), "plumb_bob",
+                             rotation, translation).validate()
+        np.testing.assert_allclose(rotation[2], np.sign(target[2] - 3.0) * np.array([0, 0, 1.0]))
+        np.testing.assert_allclose(camera.center, [0.0, 0.0, 3.0], atol=1e-12)
+    # batched: one camera along up beside an ordinary one (which is left as it was)
+    rotations = look_at_rotation(np.array([[0.0, 0, 3], [4, 0, 1]]),
+                                 np.array([[0.0, 0, 0], [0, 0, 1]]))
+    assert np.isfinite(rotations).all()
+    np.testing.assert_allclose(rotations[1], look_at(np.array([4.0, 0, 1]),
+                                                     np.zeros(3) + [0, 0, 1])[0])
+
+
 def test_no_wrong_ray_at_the_edge_of_a_strongly_distorted_or_fisheye_lens():
     """A review: OpenCV's undistortion stopped short at the corners of a 120-degree rational
     lens (rays 0.5 degrees off at 70 degrees from the axis, without a word), and clamped a

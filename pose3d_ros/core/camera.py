@@ -380,11 +380,18 @@ def look_at_rotation(position: np.ndarray, target: np.ndarray,
                      roll: np.ndarray | float = 0.0) -> np.ndarray:
     """(..., 3, 3) world-to-optical-frame rotations of cameras at `position` (..., 3) aiming
     at `target` (..., 3), metres, with the world's `up` (3,) drawn upward in the image (y
-    down) and a `roll` (...) radians about the view axis (0: the horizon level)."""
+    down) and a `roll` (...) radians about the view axis (0: the horizon level). A camera
+    looking along `up` (straight down or up: no horizon) takes its x square to the world
+    axis least along its view (its rotation was NaN, a review)."""
     forward = np.asarray(target, float) - np.asarray(position, float)
     forward = forward / np.linalg.norm(forward, axis=-1, keepdims=True)
     right = np.cross(forward, np.asarray(up, float))
-    right /= np.linalg.norm(right, axis=-1, keepdims=True)
+    length = np.linalg.norm(right, axis=-1, keepdims=True)
+    if (along := length < 1e-9 * np.linalg.norm(up)).any():
+        axis = np.eye(3)[np.argmin(np.abs(forward), axis=-1)]
+        right = np.where(along, np.cross(forward, axis), right)
+        length = np.linalg.norm(right, axis=-1, keepdims=True)
+    right = right / length
     down = np.cross(forward, right)
     c, s = np.cos(roll)[..., None], np.sin(roll)[..., None]
     right, down = c * right + s * down, -s * right + c * down
