@@ -351,6 +351,24 @@ def test_a_camera_looking_straight_down_or_up_has_a_rotation():
                                                      np.zeros(3) + [0, 0, 1])[0])
 
 
+def test_a_keypoint_past_a_fisheyes_reach_has_no_ray_and_no_warning():
+    """A review: an equidistant lens with k1 < 0 reaches at most theta_d = 1.38 (normalised
+    distorted radius); a detector's keypoint beyond it (in the dark corner past the image
+    circle) has no ray. Its Newton steps ran off to inf and numpy warned 'invalid value
+    encountered in subtract' from the nodes' undistortion; the answer was already NaN."""
+    import warnings
+
+    from pose3d_ros.core.undistortion import undistort_normalised
+    fisheye = CameraModel("fish", "fish_optical_frame", 1280, 960,
+                          np.array([[300.0, 0, 639.5], [0, 300.0, 479.5], [0, 0, 1]]),
+                          np.array([-0.05, 0.0, 0.0, 0.0]), "equidistant")
+    uv = np.array([[639.5 + 300 * r, 479.5] for r in (1.0, 1.5, 2.0, 10.0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for xy in (fisheye.undistort(uv), undistort_normalised(fisheye, uv)):
+            assert np.isfinite(xy[0]).all() and np.isnan(xy[1:]).all(), xy
+
+
 def test_no_wrong_ray_at_the_edge_of_a_strongly_distorted_or_fisheye_lens():
     """A review: OpenCV's undistortion stopped short at the corners of a 120-degree rational
     lens (rays 0.5 degrees off at 70 degrees from the axis, without a word), and clamped a

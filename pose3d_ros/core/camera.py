@@ -275,20 +275,22 @@ class CameraModel:
             return xy
         guess, target = np.nan_to_num(xy[miss]), xd[miss]     # (M, 2), from a finite start
         h = 1e-8
-        for _ in range(steps):
-            distorted = self.distort(guess)
-            residual = distorted - target                                            # (M, 2)
-            if (vector_norm(residual) <= UNDISTORT_TOLERANCE).all():
-                break
-            # the Jacobian by forward differences (2 calls; Newton still converges)
-            jx = (self.distort(guess + [h, 0.0]) - distorted) / h
-            jy = (self.distort(guess + [0.0, h]) - distorted) / h
-            det = jx[:, 0] * jy[:, 1] - jy[:, 0] * jx[:, 1]
-            with np.errstate(invalid="ignore", divide="ignore"):
+        # a point past what the lens reaches (a fisheye's keypoint beyond its largest angle)
+        # has no ray: its guesses run off to inf and end NaN below, without a warning
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            for _ in range(steps):
+                distorted = self.distort(guess)
+                residual = distorted - target                                        # (M, 2)
+                if (vector_norm(residual) <= UNDISTORT_TOLERANCE).all():
+                    break
+                # the Jacobian by forward differences (2 calls; Newton still converges)
+                jx = (self.distort(guess + [h, 0.0]) - distorted) / h
+                jy = (self.distort(guess + [0.0, h]) - distorted) / h
+                det = jx[:, 0] * jy[:, 1] - jy[:, 0] * jx[:, 1]
                 dx = (jy[:, 1] * residual[:, 0] - jy[:, 0] * residual[:, 1]) / det
                 dy = (jx[:, 0] * residual[:, 1] - jx[:, 1] * residual[:, 0]) / det
-            guess = guess - np.stack([dx, dy], -1)
-        still = ~(vector_norm(self.distort(guess) - target) <= UNDISTORT_TOLERANCE)
+                guess = guess - np.stack([dx, dy], -1)
+            still = ~(vector_norm(self.distort(guess) - target) <= UNDISTORT_TOLERANCE)
         guess[still] = np.nan
         out = xy.copy()
         out[miss] = guess
