@@ -3,6 +3,8 @@ the fusion node restarts its synchroniser when its clock jumps back, before the 
 new pass arrive, so not one of them is dropped as a bad stamp."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
 from rclpy.lifecycle import TransitionCallbackReturn
@@ -35,6 +37,41 @@ def _sim_time_fusion(context, *extra_parameters) -> FusionNode:
         Parameter("use_sim_time", value=True), *extra_parameters])
 
 
+def _first_frame_2d() -> dict[str, Detections2D]:
+    """The demo person's 2D of the first frame in each of CAMERAS."""
+    demo = load_demo_2d("single", frames=1)
+    return {name: Detections2D(
+        demo.keypoints[0, v, :1], demo.scores[0, v, :1], np.zeros((1, 4), np.float32),
+        np.ones(1, np.float32), BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[v]))
+        for v, name in enumerate(CAMERAS)}
+
+
+@contextmanager
+def _active_sim_time_fusion(context, *extra_parameters):
+    """The fusion node of _sim_time_fusion configured and active beside a probe that
+    publishes /clock and each camera's 2D and camera_info: yields (fusion, executor, probe,
+    logs, skeleton publishers, camera_info publishers, tick), tick(s) setting /clock to s and
+    waiting until the node's clock reads it (a fixed wait raced a loaded machine)."""
+    fusion = _sim_time_fusion(context, *extra_parameters)
+    with with_rosout(context, fusion) as (executor, probe, logs):
+        clock = probe.create_publisher(Clock, "/clock", 10)
+        skeletons = {n: probe.create_publisher(Skeleton2DArray, f"{n}/skeletons_2d", RELIABLE)
+                     for n in CAMERAS}
+        infos = {n: probe.create_publisher(CameraInfo, f"{n}/camera_info", RELIABLE)
+                 for n in CAMERAS}
+        assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        assert spin_until(executor, lambda: all(
+            p.get_subscription_count() for p in (*skeletons.values(), clock)), 10)
+
+        def tick(seconds: float) -> None:
+            clock.publish(Clock(clock=seconds_to_stamp(seconds)))
+            assert spin_until(executor, lambda: abs(
+                fusion.get_clock().now().nanoseconds - round(seconds * 1e9)) < 1000, 10)
+
+        yield fusion, executor, probe, logs, skeletons, infos, tick
+
+
 def stamps_of(messages) -> np.ndarray:
     """The header stamps (s) of messages."""
     return np.array([m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in messages])
@@ -42,31 +79,13 @@ def stamps_of(messages) -> np.ndarray:
 
 def test_a_clock_jumping_back_restarts_the_synchroniser():
     rig = load_rig(calibration_path("single"))
-    demo = load_demo_2d("single", frames=1)
-    found = {name: Detections2D(
-        demo.keypoints[0, v, :1], demo.scores[0, v, :1], np.zeros((1, 4), np.float32),
-        np.ones(1, np.float32), BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[v]))
-        for v, name in enumerate(CAMERAS)}
+    found = _first_frame_2d()
     with ros_context() as context:
-        fusion = _sim_time_fusion(context, Parameter("sync.min_views", value=3))
-        with with_rosout(context, fusion) as (executor, probe, logs):
-            clock = probe.create_publisher(Clock, "/clock", 10)
-            skeletons = {n: probe.create_publisher(Skeleton2DArray, f"{n}/skeletons_2d",
-                                                   RELIABLE) for n in CAMERAS}
-            infos = {n: probe.create_publisher(CameraInfo, f"{n}/camera_info", RELIABLE)
-                     for n in CAMERAS}
+        with _active_sim_time_fusion(context, Parameter("sync.min_views", value=3)) as (
+                fusion, executor, probe, logs, skeletons, infos, tick):
             outputs: list[Skeleton3DArray] = []
             probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
-            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
-            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
-            assert spin_until(executor, lambda: all(
-                p.get_subscription_count() for p in (*skeletons.values(), clock)), 10)
-
-            def tick(seconds: float) -> None:
-                clock.publish(Clock(clock=seconds_to_stamp(seconds)))
-                # until the node's clock reads it (a fixed wait raced a loaded machine)
-                assert spin_until(executor, lambda: abs(
-                    fusion.get_clock().now().nanoseconds - round(seconds * 1e9)) < 1000, 10)
+            assert spin_until(executor, lambda: fusion.skeletons_pub.get_subscription_count(), 10)
 
             def send_infos() -> None:
                 for name in CAMERAS:
@@ -181,31 +200,14 @@ def test_marker_lifetimes_follow_the_clock_rviz_expires_them_on():
     from pose3d_ros.ros.visualization import MARKER_PERIODS
 
     rig = load_rig(calibration_path("single"))
-    demo = load_demo_2d("single", frames=1)
-    found = {name: Detections2D(
-        demo.keypoints[0, v, :1], demo.scores[0, v, :1], np.zeros((1, 4), np.float32),
-        np.ones(1, np.float32), BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[v]))
-        for v, name in enumerate(CAMERAS)}
+    found = _first_frame_2d()
     period_s = 1.6
     with ros_context() as context:
-        fusion = _sim_time_fusion(context, Parameter("sync.min_views", value=3))
-        with with_rosout(context, fusion) as (executor, probe, logs):
-            clock = probe.create_publisher(Clock, "/clock", 10)
-            skeletons = {n: probe.create_publisher(Skeleton2DArray, f"{n}/skeletons_2d",
-                                                   RELIABLE) for n in CAMERAS}
-            infos = {n: probe.create_publisher(CameraInfo, f"{n}/camera_info", RELIABLE)
-                     for n in CAMERAS}
+        with _active_sim_time_fusion(context, Parameter("sync.min_views", value=3)) as (
+                fusion, executor, probe, logs, skeletons, infos, tick):
             markers: list[MarkerArray] = []
             probe.create_subscription(MarkerArray, MARKERS_TOPIC, markers.append, RELIABLE)
-            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
-            assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
-            assert spin_until(executor, lambda: all(
-                p.get_subscription_count() for p in (*skeletons.values(), clock)), 10)
-
-            def tick(seconds: float) -> None:
-                clock.publish(Clock(clock=seconds_to_stamp(seconds)))
-                assert spin_until(executor, lambda: abs(
-                    fusion.get_clock().now().nanoseconds - round(seconds * 1e9)) < 1000, 10)
+            assert spin_until(executor, lambda: fusion.markers_pub.get_subscription_count(), 10)
 
             tick(200.0)
             assert spin_until(executor, lambda: all(
