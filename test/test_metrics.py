@@ -108,9 +108,10 @@ def test_n_mpjpe_scale_only_hand_case():
     assert metrics.n_mpjpe(pred, ref, centre=False).mean == pytest.approx(0.5)
     # Scale and translation are removed with centring, rotation is not.
     ref3 = _pose(4)
-    assert metrics.n_mpjpe(0.5 * ref3 + 3.0, ref3).mean == pytest.approx(0.0, abs=1e-12)
+    assert metrics.n_mpjpe(0.5 * ref3 + 3.0, ref3, centre=True).mean == pytest.approx(0.0,
+                                                                           abs=1e-12)
     rot = Rotation.from_euler("z", 90, degrees=True).as_matrix()
-    assert metrics.n_mpjpe(ref3 @ rot.T, ref3).mean > 0.05
+    assert metrics.n_mpjpe(ref3 @ rot.T, ref3, centre=True).mean > 0.05
 
 
 def test_pose_scores_n_mpjpe_is_scale_only_about_the_root():

@@ -306,7 +306,7 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     # N-MPJPE as Rhodin et al. define it: root-relative poses, the scale alone (centring on the
     # joints' mean also fitted a translation; a review)
     nm = metrics.n_mpjpe(flat_p - root_positions(flat_p, layout)[:, None],
-                         flat_r - root_positions(flat_r, layout)[:, None], centre=False)
+                         flat_r - root_positions(flat_r, layout)[:, None])
     vel = metrics.velocity_error(pred_arr, ref_arr, stamps=time_s) if T > 1 else None
     acc = metrics.acceleration_error(pred_arr, ref_arr, stamps=time_s) if T > 2 else None
     jit = metrics.jitter(pred_arr, stamps=time_s) if T > 2 else None

@@ -11,7 +11,7 @@ Protocols implemented (names as in the literature):
              pose_scores gets them; on world-frame poses the absolute MPJPE).
   p_mpjpe    MPJPE after per-frame similarity (Procrustes) alignment with scale (protocol #2).
   n_mpjpe    MPJPE after per-frame scale-only alignment (Rhodin et al., CVPR 2018: of
-             root-relative poses with centre=False).
+             root-relative poses, the default).
   pss        Pose Structure Score (Kocabas et al., "Self-Supervised Learning of 3D Human Pose
              using Multi-view Geometry", CVPR 2019): share of frames whose normalised prediction
              falls in the same k-means pose cluster as its normalised reference.
@@ -168,8 +168,10 @@ def scale_align(pred: np.ndarray, ref: np.ndarray, *, centre: bool = True) -> np
     return aligned.reshape(shape)
 
 
-def n_mpjpe(pred: np.ndarray, ref: np.ndarray, *, centre: bool = True) -> JointErrors:
-    """N-MPJPE: MPJPE after per-frame scale-only alignment (see scale_align). Metres."""
+def n_mpjpe(pred: np.ndarray, ref: np.ndarray, *, centre: bool = False) -> JointErrors:
+    """N-MPJPE: MPJPE after per-frame scale-only alignment (see scale_align). Metres. The
+    default is Rhodin et al.'s protocol: root-relative poses, the scale alone (centre=True
+    also fits a translation: not the protocol)."""
     return mpjpe(scale_align(pred, ref, centre=centre), ref)
 
 
@@ -303,7 +305,7 @@ def pose_scores(pred: np.ndarray, ref: np.ndarray,
     fit a translation the protocol does not allow (a review: up to tens of mm lower)."""
     out = {"MPJPE": 1000 * mpjpe(pred, ref).mean,
            "PA-MPJPE": 1000 * p_mpjpe(pred, ref).mean,
-           "N-MPJPE": 1000 * n_mpjpe(pred, ref, centre=False).mean}
+           "N-MPJPE": 1000 * n_mpjpe(pred, ref).mean}
     if centres is not None:
         out["PSS"] = pss(pred, ref, centres=centres).score
     return {k: float(v) for k, v in out.items()}
