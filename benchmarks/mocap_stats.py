@@ -18,13 +18,13 @@ import numpy as np
 
 from pose3d_ros.core import mocap_scenes as ms
 from pose3d_ros.core import mocap_views as mv
+from pose3d_ros.core.body_model import bone_lengths
 from pose3d_ros.core.error_model import (
     ERROR_MODEL_PATH,
     MULTI_ERROR_MODEL_PATH,
     load_error_model,
 )
 from pose3d_ros.core.layouts import H36M17
-from pose3d_ros.core.lifting.root_placement import bone_lengths
 from pose3d_ros.core.mocap import HEAD_TOP_ABOVE_HEAD_M, load_mocap
 
 RIGID = [i for i, (a, b) in enumerate(H36M17.bones)

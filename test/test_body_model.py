@@ -9,10 +9,11 @@ from pose3d_ros.core.body_model import (
     CANONICAL_HEIGHT_M,
     bone_fraction,
     bone_fractions,
+    bone_lengths,
     canonical_pose,
 )
 from pose3d_ros.core.layouts import CAMPUS14, COCO17, H36M17
-from pose3d_ros.core.lifting.root_placement import BodySizePrior, bone_lengths
+from pose3d_ros.core.lifting.root_placement import BodySizePrior
 from pose3d_ros.core.mocap import load_mocap
 from pose3d_ros.core.plausibility import reference_body
 from pose3d_ros.core.selfcalib import LIMB_FRACTIONS

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pose3d_ros.core.body_model import bone_lengths
 from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.lifting.dataset import (
     detect_video_blazepose,
@@ -17,7 +18,7 @@ from pose3d_ros.core.lifting.dataset import (
     world_to_camera,
 )
 from pose3d_ros.core.lifting.normalization import pixels_to_normalised
-from pose3d_ros.core.lifting.root_placement import BodySizePrior, bone_lengths
+from pose3d_ros.core.lifting.root_placement import BodySizePrior
 from pose3d_ros.core.lifting.runtime import (
     DEFAULT_MODEL,
     BlazePoseWorldLifter,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pose3d_ros.core.body_model import bone_lengths
 from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.lifting.normalization import (
     lifter_features,
@@ -13,7 +14,6 @@ from pose3d_ros.core.lifting.normalization import (
 from pose3d_ros.core.lifting.refine import refine_relative_to_2d, refine_to_2d
 from pose3d_ros.core.lifting.root_placement import (
     BodySizePrior,
-    bone_lengths,
     place_in_camera,
     refine_root_translation,
     scale_to_prior,

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from pose3d_ros.core.body_frame import body_frames
+from pose3d_ros.core.body_model import bone_lengths
 from pose3d_ros.core.error_model import load_error_model
 from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.lifting.mocap_eval import EvalCameras, clip_views, evaluate_clip
@@ -21,7 +22,6 @@ from pose3d_ros.core.lifting.mocap_training import (
     tilt_body,
 )
 from pose3d_ros.core.lifting.model import LifterConfig
-from pose3d_ros.core.lifting.root_placement import bone_lengths
 from pose3d_ros.core.lifting.training import TrainConfig, VirtualCameras, train, virtual_views
 from pose3d_ros.core.metrics import pose_scores
 from pose3d_ros.tools.fetch_mocap import load_mocap

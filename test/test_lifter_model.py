@@ -269,7 +269,7 @@ def test_blazepose_world_baseline_and_person_windows():
 
 
 def test_pose_variation_keeps_bones_without_scaling_and_keeps_nan():
-    from pose3d_ros.core.lifting.root_placement import bone_lengths
+    from pose3d_ros.core.body_model import bone_lengths
     from pose3d_ros.core.lifting.training import vary_poses
 
     labels = _synthetic_labels(np.random.default_rng(1))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from pose3d_ros.core.body_model import bone_lengths
 from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.detection import DEFAULT_DETECTOR, convert_detections, create_detector
 from pose3d_ros.core.layouts import H36M17
-from pose3d_ros.core.lifting.root_placement import bone_lengths
 from pose3d_ros.core.mocap import (
     URDF_MEMBER,
     clip_member,

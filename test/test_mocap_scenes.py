@@ -6,8 +6,8 @@ import pytest
 
 from pose3d_ros.core import mocap_scenes as ms
 from pose3d_ros.core import mocap_views as mv
+from pose3d_ros.core.body_model import bone_lengths
 from pose3d_ros.core.layouts import H36M17
-from pose3d_ros.core.lifting.root_placement import bone_lengths
 from pose3d_ros.core.mocap import HEAD_TOP_ABOVE_HEAD_M, STATURE_M, load_mocap
 
 J = H36M17.index

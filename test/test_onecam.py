@@ -8,11 +8,11 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
+from pose3d_ros.core.body_model import bone_lengths
 from pose3d_ros.core.camera import CameraModel
 from pose3d_ros.core.evaluation import SkeletonTrack, image_identities, stability, truth_track
 from pose3d_ros.core.filtering import DepthFilterParams, RootDepthFilter
 from pose3d_ros.core.layouts import H36M17
-from pose3d_ros.core.lifting.root_placement import bone_lengths
 from pose3d_ros.core.monocular import create_monocular_method
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
 from pose3d_ros.core.plausibility import plausible_bodies

@@ -89,7 +89,8 @@ def test_monocular_path_places_the_person_in_the_rig_frame():
 def test_monocular_body_height_sets_size_and_depth():
     """With a known height the monocular 3D is scaled to it before placement: its bones sum to
     the prior's, and the depth grows in proportion (one view fixes depth through size)."""
-    from pose3d_ros.core.lifting.root_placement import BodySizePrior, bone_lengths
+    from pose3d_ros.core.body_model import bone_lengths
+    from pose3d_ros.core.lifting.root_placement import BodySizePrior
     rig, frames = _demo()
     depths = {}
     for height in (1.5, 1.9):

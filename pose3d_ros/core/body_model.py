@@ -1,5 +1,6 @@
-"""The package's one human body: a canonical standing person, and the bone proportions every
-part that needs a body's size derives from it.
+"""The package's one human body: a canonical standing person, the bone proportions every
+part that needs a body's size derives from it, and the bone lengths of any skeleton
+(bone_lengths, their variation over time length_cv; with_bone_lengths imposes them).
 
 Users: synthetic people (core/synthetic.py), the body template of the multi-view completion
 (core/completion.py), the bone-length plausibility checks of every back-end
@@ -31,6 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .array_ops import vector_norm
 from .layouts import BLAZEPOSE33, H36M17, JointLayout, convert_joints, convertible
 
 # Canonical standing body for a 1.75 m person, BlazePose-33 joints, body frame:
@@ -78,10 +80,7 @@ def bone_fractions(layout: JointLayout = H36M17) -> np.ndarray:
     if not convertible(BLAZEPOSE33, layout):
         raise ValueError(f"no body proportions for layout {layout.name} (not convertible "
                          f"from {BLAZEPOSE33.name})")
-    body = canonical_pose(layout)
-    pairs = layout.bones_array
-    fractions = np.linalg.norm(body[pairs[:, 0]] - body[pairs[:, 1]], axis=-1)
-    fractions /= CANONICAL_HEIGHT_M
+    fractions = bone_lengths(canonical_pose(layout), layout) / CANONICAL_HEIGHT_M
     fractions.flags.writeable = False
     return fractions
 
@@ -94,3 +93,65 @@ def bone_fraction(first: str, second: str, layout: JointLayout = H36M17) -> floa
     if bone is None:
         raise KeyError(f"({first!r}, {second!r}) is not a bone of {layout.name}")
     return float(bone_fractions(layout)[bone])
+
+
+def bone_lengths(points: np.ndarray, bones: JointLayout | np.ndarray = H36M17) -> np.ndarray:
+    """(..., J, 3) -> (..., B) bone lengths in the points' units (NaN where a joint is
+    missing): the package's one bone-length computation. bones: a layout (its bones, in its
+    order) or (B, 2) joint index pairs (any subset, e.g. the limbs)."""
+    pairs = bones.bones_array if isinstance(bones, JointLayout) else np.asarray(bones, np.intp)
+    return vector_norm(points[..., pairs[:, 0], :] - points[..., pairs[:, 1], :])
+
+
+def length_cv(lengths: np.ndarray, min_samples: int) -> np.ndarray:
+    """(N, B) lengths over N samples (NaN unknown) -> (B,) each column's coefficient of
+    variation, std / mean over its finite samples (population std); NaN with fewer than
+    min_samples of them: how much a bone's length varies over time (a person's bones do not
+    change length, an estimate of them does)."""
+    lengths = np.asarray(lengths, np.float64)
+    count = np.isfinite(lengths).sum(0)
+    some = np.where(count[None] > 0, lengths, 0.0)     # (no warning for an empty column)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cv = np.nanstd(some, axis=0) / np.nanmean(some, axis=0)
+    return np.where(count >= min_samples, cv, np.nan)
+
+
+_BONES = np.array(H36M17.bones, np.intp)                     # (B, 2) parent, child
+
+
+def _bone_levels() -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
+    """H36M17's bones grouped by their depth below the pelvis: per level the bone indices,
+    their parents and their children (a level's parents are all placed by the levels above)."""
+    depth = {H36M17.index("pelvis"): 0}
+    levels: dict[int, list[int]] = {}
+    for b, (parent, child) in enumerate(H36M17.bones):        # bones are listed parent first
+        depth[child] = depth[parent] + 1
+        levels.setdefault(depth[child], []).append(b)
+    return tuple((np.array(idx), _BONES[idx, 0], _BONES[idx, 1])
+                 for _, idx in sorted(levels.items()))
+
+
+_BONE_LEVELS = _bone_levels()
+
+
+def with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(..., 17, 3) joints rebuilt from the pelvis out with each bone's direction kept and its
+    length set to lengths (..., 16) (H36M17.bones order, broadcast over the leading axes).
+    A bone without a direction (a missing or coincident joint) or length leaves its child and
+    everything below it NaN. Vectorised over the bones of each level of the tree (the same
+    operations per joint as one bone at a time, so the same numbers)."""
+    d = joints[..., _BONES[:, 1], :] - joints[..., _BONES[:, 0], :]               # (..., B, 3)
+    norm = np.linalg.norm(d, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        offsets = d / norm * np.asarray(lengths)[..., None]
+    out = joints.copy()
+    for idx, parents, children in _BONE_LEVELS:
+        out[..., children, :] = out[..., parents, :] + offsets[..., idx, :]
+    return out
+
+
+def rebuilt_with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """with_bone_lengths, except that joints the rebuild cannot reach (below a missing joint,
+    or all of them with a missing pelvis) keep their place instead of becoming NaN."""
+    rebuilt = with_bone_lengths(joints, lengths)
+    return np.where(np.isfinite(rebuilt), rebuilt, joints)

@@ -60,7 +60,7 @@ from .array_ops import (
     squared_norm,
     vector_norm,
 )
-from .body_model import CANONICAL_HEIGHT_M
+from .body_model import CANONICAL_HEIGHT_M, bone_lengths
 from .bone_prior import joint_information, refine_with_bones
 from .camera import CameraArrays
 from .layouts import JointLayout
@@ -315,7 +315,7 @@ def gross_joints_2d(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayo
     xy = np.asarray(keypoints, np.float64)
     seen = finite_rows(xy) & (np.asarray(scores, np.float64) > 0)
     xy = np.where(seen[..., None], xy, np.nan)
-    length = vector_norm(xy[..., body.bones[:, 0], :] - xy[..., body.bones[:, 1], :])  # (..., B)
+    length = bone_lengths(xy, body.bones)                                  # (..., B)
     ordered = np.sort(np.where(body.checked, length / body.lengths, np.nan), axis=-1)
     count = row_counts(np.isfinite(ordered)).astype(np.intp)
     index = np.maximum(np.floor(_SCALE_QUANTILE * (count - 1)), 0).astype(np.intp)

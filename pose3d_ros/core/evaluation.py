@@ -31,9 +31,9 @@ import numpy as np
 
 from . import metrics
 from .array_ops import box_diagonal, mean_joint_distance
+from .body_model import bone_lengths, length_cv
 from .camera import CameraModel
 from .layouts import JointLayout, convert_joints, root_positions
-from .lifting.root_placement import bone_lengths, length_cv
 from .messages import seconds_to_ns
 from .types import METHOD_UNKNOWN, ONE_VIEW_METHODS, Skeletons3D
 

@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .body_model import bone_lengths, with_bone_lengths
 from .layouts import H36M17
 from .left_right import mirror_index
-from .lifting.root_placement import bone_lengths, with_bone_lengths
 from .mocap import STATURE_M, MocapClip
 
 # H36M17 joint index of each joint's mirror image (left <-> right).

@@ -40,15 +40,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from .array_ops import nanmedian_axis
+from .body_model import bone_lengths, rebuilt_with_bone_lengths
 from .completion import gross_joints_2d
 from .layouts import H36M17, convert_joint_scores, convert_joints
 from .lifting.refine import refine_relative_to_2d
-from .lifting.root_placement import (
-    BodySizePrior,
-    bone_lengths,
-    place_in_camera,
-    rebuilt_with_bone_lengths,
-)
+from .lifting.root_placement import BodySizePrior, place_in_camera, placed_confidence
 from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, Detections2D
 
 _IDENTITY_K = np.eye(3)   # normalised coordinates are the pixels of this camera
@@ -182,8 +178,7 @@ def _without_gross_joints(normalised: np.ndarray, scores: np.ndarray
 def _place(relative: np.ndarray, normalised: np.ndarray, scores: np.ndarray,
            prior: Any) -> MonocularLift:
     placed, _ = place_in_camera(relative, normalised, scores, prior=prior, refine=True)
-    confidence = np.where(np.isfinite(placed).all(-1), scores, 0.0).astype(np.float32)
-    return MonocularLift(placed, confidence)
+    return MonocularLift(placed, placed_confidence(placed, scores))
 
 
 def _unpublished(positions: np.ndarray, confidence: np.ndarray,

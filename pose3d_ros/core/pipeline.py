@@ -51,6 +51,7 @@ import numpy as np
 
 from .array_ops import finite_rows
 from .association import Association, associate_stacked, gather_stacked
+from .body_model import bone_lengths, rebuilt_with_bone_lengths
 from .camera import CameraArrays, CameraModel
 from .completion import SkeletonCompleter, gross_joints
 from .detection.base import convert_detections
@@ -74,7 +75,6 @@ from .layouts import (
     root_positions,
 )
 from .left_right import exchange_detections, left_right_pairs, mirror_index
-from .lifting.root_placement import bone_lengths, rebuilt_with_bone_lengths
 from .lifting.runtime import MAX_WINDOW_GAP_S
 from .lone_views import (
     LoneViewParams,

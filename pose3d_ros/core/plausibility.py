@@ -34,10 +34,9 @@ from typing import Literal
 
 import numpy as np
 
-from .array_ops import finite_rows, nanmedian_axis, row_counts, vector_norm
-from .body_model import CANONICAL_HEIGHT_M, canonical_pose
+from .array_ops import finite_rows, nanmedian_axis, row_counts
+from .body_model import CANONICAL_HEIGHT_M, bone_lengths, canonical_pose
 from .layouts import H36M17, JointLayout
-from .lifting.root_placement import bone_lengths
 
 _FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
 
@@ -101,7 +100,7 @@ def reference_body(layout: JointLayout) -> ReferenceBody:
     """The layout's canonical body and bone bookkeeping (cached per layout)."""
     template = canonical_pose(layout)
     bones = layout.bones_array
-    lengths = vector_norm(template[bones[:, 0]] - template[bones[:, 1]])
+    lengths = bone_lengths(template, layout)
     names = layout.joint_names
     face = np.array([any(w in name for w in _FACE_WORDS) for name in names])
     keyed = {(names[a], names[b]): k for k, (a, b) in enumerate(bones.tolist())}

@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .array_ops import cross_matrix, nanmedian_axis
-from .body_model import DEFAULT_PERSON_HEIGHT_M, bone_fraction
+from .body_model import DEFAULT_PERSON_HEIGHT_M, bone_fraction, bone_lengths
 from .camera import CameraModel, Rig
 from .crossview import (
     MORE_FRAMES_HINT,
@@ -35,7 +35,6 @@ from .crossview import (
     associate_uncalibrated,
 )
 from .layouts import BLAZEPOSE33, JointLayout
-from .lifting.root_placement import bone_lengths
 from .rig_comparison import compare_rigs
 from .selfcalib_checks import (
     CalibrationRefusedError,

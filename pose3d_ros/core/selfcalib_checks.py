@@ -60,10 +60,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .array_ops import cross_matrix, vector_norm
+from .body_model import bone_lengths, length_cv
 from .camera import CameraModel, Rig
 from .crossview import sampson_px
 from .layouts import JointLayout
-from .lifting.root_placement import bone_lengths, length_cv
 from .triangulation import triangulate
 
 
@@ -786,7 +786,7 @@ def body_front_share(points: np.ndarray, layout: JointLayout) -> float:
 def limb_length_cv(points: np.ndarray, layout: JointLayout,
                    limbs: Sequence[tuple[str, str]]) -> float:
     """Median over `limbs` (those of the layout, measured in >= 5 samples) of std / mean of
-    the limb's length over the samples (N, J, 3) (root_placement.length_cv)."""
+    the limb's length over the samples (N, J, 3) (body_model.length_cv)."""
     pairs = [layout.indices((a, b)) for a, b in limbs
              if a in layout.joint_names and b in layout.joint_names]
     if not pairs:

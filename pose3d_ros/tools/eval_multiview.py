@@ -45,14 +45,13 @@ from typing import Any
 import numpy as np
 
 from pose3d_ros.core.association import associate_normalized, gather
-from pose3d_ros.core.body_model import DEFAULT_PERSON_HEIGHT_M
+from pose3d_ros.core.body_model import DEFAULT_PERSON_HEIGHT_M, bone_lengths, length_cv
 from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.camera import CameraArrays, Rig
 from pose3d_ros.core.data_paths import DEMO_FPS, calibration_path, video_paths
 from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, load_demo_2d
 from pose3d_ros.core.layouts import BLAZEPOSE33, JointLayout
 from pose3d_ros.core.left_right import mirror_index
-from pose3d_ros.core.lifting.root_placement import bone_lengths, length_cv
 from pose3d_ros.core.output_files import (
     add_common_arguments,
     int_at_least,
@@ -88,7 +87,7 @@ def bone_length_cv(points: np.ndarray, layout: JointLayout = BLAZEPOSE33,
     """Coefficient of variation over time (std / mean) of each limb length.
 
     points: (F, J, 3) metres. Returns {"a-b": cv} for limbs measured in >= 10 frames
-    (root_placement.length_cv).
+    (body_model.length_cv).
     """
     cvs = length_cv(bone_lengths(points, np.array([layout.indices(pair) for pair in limbs])), 10)
     return {f"{a}-{b}": float(cv) for (a, b), cv in zip(limbs, cvs, strict=True)

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..body_model import bone_lengths, rebuilt_with_bone_lengths
 from ..layouts import H36M17, JointLayout
-from .root_placement import bone_lengths, place_in_camera, rebuilt_with_bone_lengths
+from .root_placement import place_in_camera
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..array_ops import vector_norm
-from ..body_model import DEFAULT_PERSON_HEIGHT_M, bone_fractions
+from ..body_model import DEFAULT_PERSON_HEIGHT_M, bone_fractions, bone_lengths
 from ..layouts import H36M17, JointLayout
 
 if TYPE_CHECKING:
@@ -65,68 +64,6 @@ class BodySizePrior:
             return bone_fractions(self.layout) * self.height_m
         except ValueError as err:
             raise ValueError(f"{err}; give bone_lengths_m") from err
-
-
-def bone_lengths(points: np.ndarray, bones: JointLayout | np.ndarray = H36M17) -> np.ndarray:
-    """(..., J, 3) -> (..., B) bone lengths in the points' units (NaN where a joint is
-    missing): the package's one bone-length computation. bones: a layout (its bones, in its
-    order) or (B, 2) joint index pairs (any subset, e.g. the limbs)."""
-    pairs = bones.bones_array if isinstance(bones, JointLayout) else np.asarray(bones, np.intp)
-    return vector_norm(points[..., pairs[:, 0], :] - points[..., pairs[:, 1], :])
-
-
-def length_cv(lengths: np.ndarray, min_samples: int) -> np.ndarray:
-    """(N, B) lengths over N samples (NaN unknown) -> (B,) each column's coefficient of
-    variation, std / mean over its finite samples (population std); NaN with fewer than
-    min_samples of them: how much a bone's length varies over time (a person's bones do not
-    change length, an estimate of them does)."""
-    lengths = np.asarray(lengths, np.float64)
-    count = np.isfinite(lengths).sum(0)
-    some = np.where(count[None] > 0, lengths, 0.0)     # (no warning for an empty column)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cv = np.nanstd(some, axis=0) / np.nanmean(some, axis=0)
-    return np.where(count >= min_samples, cv, np.nan)
-
-
-_BONES = np.array(H36M17.bones, np.intp)                     # (B, 2) parent, child
-
-
-def _bone_levels() -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
-    """H36M17's bones grouped by their depth below the pelvis: per level the bone indices,
-    their parents and their children (a level's parents are all placed by the levels above)."""
-    depth = {H36M17.index("pelvis"): 0}
-    levels: dict[int, list[int]] = {}
-    for b, (parent, child) in enumerate(H36M17.bones):        # bones are listed parent first
-        depth[child] = depth[parent] + 1
-        levels.setdefault(depth[child], []).append(b)
-    return tuple((np.array(idx), _BONES[idx, 0], _BONES[idx, 1])
-                 for _, idx in sorted(levels.items()))
-
-
-_BONE_LEVELS = _bone_levels()
-
-
-def with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """(..., 17, 3) joints rebuilt from the pelvis out with each bone's direction kept and its
-    length set to lengths (..., 16) (H36M17.bones order, broadcast over the leading axes).
-    A bone without a direction (a missing or coincident joint) or length leaves its child and
-    everything below it NaN. Vectorised over the bones of each level of the tree (the same
-    operations per joint as one bone at a time, so the same numbers)."""
-    d = joints[..., _BONES[:, 1], :] - joints[..., _BONES[:, 0], :]               # (..., B, 3)
-    norm = np.linalg.norm(d, axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        offsets = d / norm * np.asarray(lengths)[..., None]
-    out = joints.copy()
-    for idx, parents, children in _BONE_LEVELS:
-        out[..., children, :] = out[..., parents, :] + offsets[..., idx, :]
-    return out
-
-
-def rebuilt_with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """with_bone_lengths, except that joints the rebuild cannot reach (below a missing joint,
-    or all of them with a missing pelvis) keep their place instead of becoming NaN."""
-    rebuilt = with_bone_lengths(joints, lengths)
-    return np.where(np.isfinite(rebuilt), rebuilt, joints)
 
 
 def scale_to_prior(points_rel: np.ndarray, prior: BodySizePrior) -> tuple[np.ndarray, np.ndarray]:
@@ -258,6 +195,13 @@ def place_in_camera(points_rel: np.ndarray, keypoints_norm: np.ndarray, weights:
         t = refine_root_translation(points_rel, keypoints_norm, weights, t, iterations)
     return np.asarray(points_rel, np.float64) + t[..., None, :], t
 
+
+
+def placed_confidence(placed: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """(..., J) float32 confidence of one-view placed joints (..., J, 3): each joint's 2D score
+    where it was placed, 0 where it was not (a NaN score counts as 0): what the one-camera
+    methods publish, so a consumer tells seen joints from missing ones."""
+    return np.where(np.isfinite(placed).all(-1), np.nan_to_num(scores), 0.0).astype(np.float32)
 
 def solve_root_translation_torch(points_rel: torch.Tensor, keypoints_norm: torch.Tensor,
                                  weights: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,7 @@ from ..layouts import H36M17, JointLayout, convert_joint_scores, convert_joints,
 from ..left_right import mirror_index
 from ..types import METHOD_DETECTOR_3D, METHOD_LIFTER, Skeletons3D
 from .normalization import NORMALISATION_NAME, lifter_features, pixels_to_normalised
-from .root_placement import BodySizePrior, place_in_camera
+from .root_placement import BodySizePrior, place_in_camera, placed_confidence
 
 # H36M-17 joint index of each joint's mirror image (left <-> right)
 MIRROR_INDEX = mirror_index(H36M17)
@@ -323,8 +323,7 @@ def to_camera_frame(points_rel: np.ndarray, keypoints_px: np.ndarray, scores: np
     norm = pixels_to_normalised(keypoints_px, K)
     placed, _ = place_in_camera(points_rel, norm, scores, prior=prior, refine=refine)
     p = placed.shape[0]
-    conf = np.where(np.isfinite(placed).all(-1), np.nan_to_num(scores), 0.0).astype(np.float32)
-    return Skeletons3D(positions=placed, confidence=conf,
+    return Skeletons3D(positions=placed, confidence=placed_confidence(placed, scores),
                        reprojection_error=np.full((p, H36M17.num_joints), np.nan, np.float32),
                        num_views=np.isfinite(placed).all(-1).astype(np.uint8),
                        layout=H36M17, frame_id=frame_id, method=method)
