@@ -8,8 +8,9 @@ rejected input by reason with the last message; for a node with a one-camera pat
 person-frames of that camera's sets published, held back unconfirmed and refused as
 implausible, and a rig's people whom that camera alone sees published). A camera is WARN
 when it is stale, waits for its calibration, or had input rejected since the previous report;
-the pipeline is ERROR when frame sets failed to process since the previous report, WARN when
-no output came in the last period while inputs arrive (or on clock faults).
+the pipeline is ERROR when frame sets failed to process (or the processing failed between
+them) since the previous report, WARN when no output came in the last period while inputs
+arrive (or on clock faults).
 
 Nodes that take camera_info beside the images also count the arrivals of both (the executor
 thread's receive times, before any check): a camera whose camera_info keeps coming while most
@@ -309,9 +310,10 @@ class NodeHealth:
             last_failure = problems.last_error if problems is not None else ""
         level, message = OK, "running"
         if failed:
-            level, message = ERROR, (f"{failed} frame set{'s' if failed > 1 else ''} failed to "
-                                     f"process since the last report (answered empty): "
-                                     f"{last_failure}")
+            # sets that failed (answered empty) and errors of the processing thread between
+            # them, each message saying which
+            level, message = ERROR, (f"{failed} processing error{'s' if failed > 1 else ''} "
+                                     f"since the last report: {last_failure}")
         elif no_sim_clock:
             level, message = WARN, ("use_sim_time is true and no /clock has come: this report "
                                     "and /tf_static are stamped 0 and latency cannot be "
