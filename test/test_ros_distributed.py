@@ -1189,3 +1189,47 @@ def test_an_error_between_sets_is_told_and_the_sets_go_on():
     errors = [m.msg for m in logs if m.level >= Log.ERROR and "boom" in m.msg]
     assert len(errors) == 1 and "the processing thread failed applying the changes before " \
         "the set at 110.000000 s" in errors[0], errors
+
+
+class _ThreadEnd(BaseException):
+    """What no `except Exception` catches: the processing thread ends."""
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_processing_thread_that_ends_anyway_is_told_on_diagnostics_until_reactivated():
+    """Found by a review: a processing thread that had ended left /diagnostics at OK (or a
+    WARN 'no output' while inputs came), so a monitor could not tell a dead node from an idle
+    one. No input ends it any more (the test above), so it is ended here by what the thread
+    cannot catch, raised between sets; every report then reads ERROR, and the log says it
+    once, until deactivate and activate start a new thread."""
+    diagnostics: list[DiagnosticArray] = []
+    started = time.time()
+    with _fusion_fed_by_hand(("cam01", "cam02")) as (fusion, executor, logs, twod, infos,
+                                                     outputs):
+        fusion.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append,
+                                   RELIABLE)
+
+        def end_thread(frame_set) -> None:
+            raise _ThreadEnd("ended for the test")
+
+        fusion._between_sets = end_thread
+        fusion._wake.set()
+        assert spin_until(executor, lambda: not fusion._worker.is_alive(), 5)
+        del fusion._between_sets                 # the class's again, for the next thread
+        seen = len(diagnostics)
+        assert spin_until(executor, lambda: len(diagnostics) >= seen + 2, 5)
+        ended = _pipeline_statuses(diagnostics[seen:], fusion.diagnostics_name)
+        assert len(ended) >= 2 and all(
+            s.level == DiagnosticStatus.ERROR and s.message.startswith(
+                "the processing thread has ended (_ThreadEnd: ended for the test)")
+            for s in ended), [(s.level, s.message) for s in ended]
+        assert fusion.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+        assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        seen = len(diagnostics)
+        assert spin_until(executor, lambda: len(diagnostics) >= seen + 1, 5)
+        again = _pipeline_statuses(diagnostics[seen:], fusion.diagnostics_name)
+        assert again and again[-1].level != DiagnosticStatus.ERROR, again[-1].message
+        spin_until(executor, lambda: False, 0.2)
+    mine = [m.msg for m in logs if m.stamp.sec + m.stamp.nanosec * 1e-9 >= started
+            and m.level >= Log.ERROR]
+    assert sum("the processing thread has ended" in m for m in mine) == 1, mine

@@ -9,8 +9,8 @@ person-frames of that camera's sets published, held back unconfirmed and refused
 implausible, and a rig's people whom that camera alone sees published). A camera is WARN
 when it is stale, waits for its calibration, or had input rejected since the previous report;
 the pipeline is ERROR when frame sets failed to process (or the processing failed between
-them) since the previous report, WARN when no output came in the last period while inputs
-arrive (or on clock faults).
+them) since the previous report, and in every report once the processing thread has ended, WARN
+when no output came in the last period while inputs arrive (or on clock faults).
 
 Nodes that take camera_info beside the images also count the arrivals of both (the executor
 thread's receive times, before any check): a camera whose camera_info keeps coming while most
@@ -279,12 +279,13 @@ class NodeHealth:
 
     def statuses(self, now: float, sync: FrameSynchronizer | None = None,
                  inputs_arriving: bool = True, extra: dict[str, str] | None = None,
-                 no_sim_clock: bool = False) -> list[HealthStatus]:
+                 no_sim_clock: bool = False, worker_ended: str = "") -> list[HealthStatus]:
         """The pipeline's status, then every camera's (sync: the node's FrameSynchronizer;
         extra: more key/values for the pipeline status, e.g. tracking counters; no_sim_clock:
-        use_sim_time is on and no /clock has come). A rejection is told at WARN (a processing
-        failure at ERROR) in the first report after it only: this resets the cameras'
-        rejected_since_report and errors_since_report."""
+        use_sim_time is on and no /clock has come; worker_ended: why the node's processing
+        thread ended by itself, '' while it runs: ERROR in every report). A rejection is told
+        at WARN (a processing failure at ERROR) in the first report after it only: this
+        resets the cameras' rejected_since_report and errors_since_report."""
         rate = self.output_rate_hz(now)
         stalled = self.output_stalled_s(now, inputs_arriving)
         with self._lock:
@@ -309,7 +310,11 @@ class NodeHealth:
             failed = problems.errors_since_report if problems is not None else 0
             last_failure = problems.last_error if problems is not None else ""
         level, message = OK, "running"
-        if failed:
+        if worker_ended:
+            level, message = ERROR, (f"the processing thread has ended ({worker_ended}): "
+                                     "nothing is processed until the node is deactivated and "
+                                     "activated again")
+        elif failed:
             # sets that failed (answered empty) and errors of the processing thread between
             # them, each message saying which
             level, message = ERROR, (f"{failed} processing error{'s' if failed > 1 else ''} "
