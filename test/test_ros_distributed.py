@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
 from rcl_interfaces.msg import Log
 from rclpy.executors import SingleThreadedExecutor
@@ -1079,3 +1079,157 @@ def test_a_2d_joint_that_is_nan_is_not_published_as_seen_whatever_its_confidence
         assert np.isfinite(positions).all()            # the lifter places every joint
         assert (confidence[H36M17.indices(unseen)] == 0).all(), confidence
         assert (np.delete(confidence, H36M17.indices(unseen)) > 0).all(), confidence
+
+
+def _pipeline_statuses(diagnostics: list[DiagnosticArray], name: str) -> list:
+    """The '<name>: pipeline' statuses of the /diagnostics reports received."""
+    return [s for report in diagnostics for s in report.status
+            if s.name == f"{name}: pipeline"]
+
+
+def test_a_set_whose_answer_fails_too_leaves_the_processing_thread_running():
+    """Found by a review of the processing thread: 2D stamped before 1970 (header.stamp.sec
+    < 0, which the message allows and a driver with an unset clock sends) failed at publishing
+    (a ROS Time is >= 0), and so did the set's empty answer, which the thread raised again: it
+    ended with a traceback on stderr while the node stayed active, its /diagnostics back to OK
+    a report later, and nothing was published any more. Such a set is now told at ERROR, on
+    /diagnostics too, and the node goes on with the next sets."""
+    from builtin_interfaces.msg import Time
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.detection.cache import detect_video_set
+
+    names = ("cam01", "cam02")
+    rig = load_rig(calibration_path("single"))
+    found = detect_video_set(video_paths("single")[:2], DEFAULT_DETECTOR)
+    diagnostics: list[DiagnosticArray] = []
+    started = time.time()
+    with _fusion_fed_by_hand(names, {"sync.timeout_s": 0.2}) as (
+            fusion, executor, logs, twod, infos, outputs):
+        fusion.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append,
+                                   RELIABLE)
+        assert spin_until(executor, lambda: set(names) <= fusion.calibrated, 10,
+                          tick=lambda: [infos[n].publish(camera_model_to_info(rig[n]))
+                                        for n in names])
+
+        def send(k: int, stamp: Time) -> None:
+            for n, detections in zip(names, found, strict=True):
+                message = detections_to_msg(detections.frame(k), Header(
+                    frame_id=rig[n].frame_id))
+                message.header.stamp = stamp      # (the package's builders refuse < 0)
+                twod[n].publish(message)
+
+        send(0, Time(sec=-20, nanosec=0))
+        assert spin_until(executor, lambda: fusion.health.cameras.get("pipeline")
+                          is not None, 10)
+        spin_until(executor, lambda: False, 0.3)
+        for k in range(1, 4):
+            send(k, seconds_to_stamp(95.0 + k / 10))
+            assert spin_until(executor, lambda k=k: len(outputs) >= k, 10), \
+                f"no output after the failed set ({len(outputs)} of {k})"
+        assert spin_until(executor, lambda: any(
+            s.level == DiagnosticStatus.ERROR and "stamp must be >= 0" in s.message
+            for s in _pipeline_statuses(diagnostics, fusion.diagnostics_name)), 5)
+        assert fusion._worker is not None and fusion._worker.is_alive()
+    mine = [m for m in logs if m.stamp.sec + m.stamp.nanosec * 1e-9 >= started]
+    errors = [m.msg for m in mine if m.level >= Log.ERROR]
+    assert errors and all("stamp must be >= 0" in m for m in errors), errors
+
+
+def test_an_error_between_sets_is_told_and_the_sets_go_on():
+    """The processing thread's steps outside a set's processing (the synchroniser, the
+    calibration changes applied between sets) ended the thread on an error, silently (a
+    review). No input was found that makes them fail (the synchroniser fuzzed with stamps
+    going back, jumping, repeating; calibrations are checked on arrival), so the error is
+    raised here by the step itself, once before a set and once while idle: each is told at
+    ERROR and on /diagnostics, the set is processed all the same, and the sets after it are."""
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.detection.cache import detect_video_set
+
+    names = ("cam01", "cam02")
+    rig = load_rig(calibration_path("single"))
+    found = detect_video_set(video_paths("single")[:2], DEFAULT_DETECTOR)
+    diagnostics: list[DiagnosticArray] = []
+    with _fusion_fed_by_hand(names) as (fusion, executor, logs, twod, infos, outputs):
+        fusion.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append,
+                                   RELIABLE)
+        assert spin_until(executor, lambda: set(names) <= fusion.calibrated, 10,
+                          tick=lambda: [infos[n].publish(camera_model_to_info(rig[n]))
+                                        for n in names])
+        faults = ["before a set", "idle"]
+        between_sets = fusion._between_sets
+
+        def failing(frame_set) -> None:
+            if faults and (frame_set is not None) == (faults[0] == "before a set"):
+                raise RuntimeError(f"boom {faults.pop(0)}")
+            between_sets(frame_set)
+
+        fusion._between_sets = failing
+        for k in range(3):
+            for n, detections in zip(names, found, strict=True):
+                twod[n].publish(detections_to_msg(detections.frame(k), Header(
+                    stamp=seconds_to_stamp(110.0 + k / 10), frame_id=rig[n].frame_id)))
+            assert spin_until(executor, lambda k=k: len(outputs) > k, 10), \
+                f"{len(outputs)} outputs of {k + 1}"
+        assert spin_until(executor, lambda: not faults, 5)
+
+        def counted() -> bool:        # both, on the pipeline problems status (one report)
+            return any(kv.key == "rejected_RuntimeError" and kv.value == "2"
+                       for report in diagnostics for s in report.status
+                       if s.name == f"{fusion.diagnostics_name}: pipeline problems"
+                       for kv in s.values)
+
+        assert spin_until(executor, counted, 5)
+        assert any(s.level == DiagnosticStatus.ERROR and "boom" in s.message
+                   for s in _pipeline_statuses(diagnostics, fusion.diagnostics_name))
+        assert fusion._worker.is_alive()
+        spin_until(executor, lambda: False, 0.2)
+    # logged once (the second within the minute is counted: NodeHealth.reject's pace)
+    errors = [m.msg for m in logs if m.level >= Log.ERROR and "boom" in m.msg]
+    assert len(errors) == 1 and "the processing thread failed applying the changes before " \
+        "the set at 110.000000 s" in errors[0], errors
+
+
+class _ThreadEnd(BaseException):
+    """What no `except Exception` catches: the processing thread ends."""
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_processing_thread_that_ends_anyway_is_told_on_diagnostics_until_reactivated():
+    """Found by a review: a processing thread that had ended left /diagnostics at OK (or a
+    WARN 'no output' while inputs came), so a monitor could not tell a dead node from an idle
+    one. No input ends it any more (the test above), so it is ended here by what the thread
+    cannot catch, raised between sets; every report then reads ERROR, and the log says it
+    once, until deactivate and activate start a new thread."""
+    diagnostics: list[DiagnosticArray] = []
+    started = time.time()
+    with _fusion_fed_by_hand(("cam01", "cam02")) as (fusion, executor, logs, twod, infos,
+                                                     outputs):
+        fusion.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append,
+                                   RELIABLE)
+
+        def end_thread(frame_set) -> None:
+            raise _ThreadEnd("ended for the test")
+
+        fusion._between_sets = end_thread
+        fusion._wake.set()
+        assert spin_until(executor, lambda: not fusion._worker.is_alive(), 5)
+        del fusion._between_sets                 # the class's again, for the next thread
+        seen = len(diagnostics)
+        assert spin_until(executor, lambda: len(diagnostics) >= seen + 2, 5)
+        ended = _pipeline_statuses(diagnostics[seen:], fusion.diagnostics_name)
+        assert len(ended) >= 2 and all(
+            s.level == DiagnosticStatus.ERROR and s.message.startswith(
+                "the processing thread has ended (_ThreadEnd: ended for the test)")
+            for s in ended), [(s.level, s.message) for s in ended]
+        assert fusion.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+        assert fusion.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        seen = len(diagnostics)
+        assert spin_until(executor, lambda: len(diagnostics) >= seen + 1, 5)
+        again = _pipeline_statuses(diagnostics[seen:], fusion.diagnostics_name)
+        assert again and again[-1].level != DiagnosticStatus.ERROR, again[-1].message
+        spin_until(executor, lambda: False, 0.2)
+    mine = [m.msg for m in logs if m.stamp.sec + m.stamp.nanosec * 1e-9 >= started
+            and m.level >= Log.ERROR]
+    assert sum("the processing thread has ended" in m for m in mine) == 1, mine

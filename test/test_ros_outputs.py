@@ -422,7 +422,7 @@ def test_processing_problems_have_their_own_status():
     failing = {s.name: s for s in health.report(seconds_to_stamp(0.0), 4.0).status}
     pipeline = failing["pose3d_node: pipeline"]
     assert pipeline.level == DiagnosticStatus.ERROR, pipeline
-    assert pipeline.message.startswith("20 frame sets failed to process since the last report")
+    assert pipeline.message.startswith("20 processing errors since the last report")
     assert "boom" in pipeline.message
     assert failing["pose3d_node: pipeline problems"].level == DiagnosticStatus.ERROR
     recovered = {s.name: s for s in health.report(seconds_to_stamp(0.0), 5.0).status}

@@ -8,8 +8,9 @@ rejected input by reason with the last message; for a node with a one-camera pat
 person-frames of that camera's sets published, held back unconfirmed and refused as
 implausible, and a rig's people whom that camera alone sees published). A camera is WARN
 when it is stale, waits for its calibration, or had input rejected since the previous report;
-the pipeline is ERROR when frame sets failed to process since the previous report, WARN when
-no output came in the last period while inputs arrive (or on clock faults).
+the pipeline is ERROR when frame sets failed to process (or the processing failed between
+them) since the previous report, and in every report once the processing thread has ended, WARN
+when no output came in the last period while inputs arrive (or on clock faults).
 
 Nodes that take camera_info beside the images also count the arrivals of both (the executor
 thread's receive times, before any check): a camera whose camera_info keeps coming while most
@@ -278,12 +279,13 @@ class NodeHealth:
 
     def statuses(self, now: float, sync: FrameSynchronizer | None = None,
                  inputs_arriving: bool = True, extra: dict[str, str] | None = None,
-                 no_sim_clock: bool = False) -> list[HealthStatus]:
+                 no_sim_clock: bool = False, worker_ended: str = "") -> list[HealthStatus]:
         """The pipeline's status, then every camera's (sync: the node's FrameSynchronizer;
         extra: more key/values for the pipeline status, e.g. tracking counters; no_sim_clock:
-        use_sim_time is on and no /clock has come). A rejection is told at WARN (a processing
-        failure at ERROR) in the first report after it only: this resets the cameras'
-        rejected_since_report and errors_since_report."""
+        use_sim_time is on and no /clock has come; worker_ended: why the node's processing
+        thread ended by itself, '' while it runs: ERROR in every report). A rejection is told
+        at WARN (a processing failure at ERROR) in the first report after it only: this
+        resets the cameras' rejected_since_report and errors_since_report."""
         rate = self.output_rate_hz(now)
         stalled = self.output_stalled_s(now, inputs_arriving)
         with self._lock:
@@ -308,10 +310,15 @@ class NodeHealth:
             failed = problems.errors_since_report if problems is not None else 0
             last_failure = problems.last_error if problems is not None else ""
         level, message = OK, "running"
-        if failed:
-            level, message = ERROR, (f"{failed} frame set{'s' if failed > 1 else ''} failed to "
-                                     f"process since the last report (answered empty): "
-                                     f"{last_failure}")
+        if worker_ended:
+            level, message = ERROR, (f"the processing thread has ended ({worker_ended}): "
+                                     "nothing is processed until the node is deactivated and "
+                                     "activated again")
+        elif failed:
+            # sets that failed (answered empty) and errors of the processing thread between
+            # them, each message saying which
+            level, message = ERROR, (f"{failed} processing error{'s' if failed > 1 else ''} "
+                                     f"since the last report: {last_failure}")
         elif no_sim_clock:
             level, message = WARN, ("use_sim_time is true and no /clock has come: this report "
                                     "and /tf_static are stamped 0 and latency cannot be "

@@ -20,10 +20,11 @@ class NodeHealth(node_health.NodeHealth):
 
     def report(self, stamp: Time, now: float, sync: FrameSynchronizer | None = None,
                inputs_arriving: bool = True, extra: dict[str, str] | None = None,
-               no_sim_clock: bool = False) -> DiagnosticArray:
+               no_sim_clock: bool = False, worker_ended: str = "") -> DiagnosticArray:
         """DiagnosticArray stamped `stamp` (builtin_interfaces/Time) of statuses(now, ...):
         the pipeline and every camera."""
-        statuses = self.statuses(now, sync, inputs_arriving, extra, no_sim_clock)
+        statuses = self.statuses(now, sync, inputs_arriving, extra, no_sim_clock,
+                                 worker_ended)
         return DiagnosticArray(header=Header(stamp=stamp), status=[_status(s) for s in statuses])
 
 

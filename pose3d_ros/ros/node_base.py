@@ -87,6 +87,9 @@ MEMORY_TRIM_PERIOD_S = 10.0
 # The pipeline status's key naming the parameters changed since configure (not in force yet).
 PENDING_PARAMETERS_KEY = "parameters_changed_since_configure"
 WORKER_STOP_WAIT_S = 10.0     # deactivate waits this long for the set being processed
+# after an error outside a set's processing the processing thread waits this long (s) before
+# it tries again: an error that repeats is told at reject()'s pace without a busy loop
+WORKER_ERROR_PAUSE_S = 0.1
 
 
 class PoseNodeBase(LifecycleNode):
@@ -142,6 +145,9 @@ class PoseNodeBase(LifecycleNode):
         # the last restart the stamps made (a replay looping): (stamp (s), monotonic time)
         self._stamps_restarted: tuple[float, float] | None = None
         self.last_error: str = ""
+        # why this activation's processing thread ended by itself ('' while it runs or was
+        # stopped): the log says it once, /diagnostics in every report until activate
+        self._worker_ended = ""
         # Image subscriptions join this group when skip_images_while_busy: closed while a set
         # is processed; _gate_opened wakes the executor when it opens again.
         self.input_gate = InputGate()
@@ -332,6 +338,7 @@ class PoseNodeBase(LifecycleNode):
         # a fresh event per worker: one that outlived its stop (below) must not run again
         # beside the next activation's
         self._stop_worker = threading.Event()
+        self._worker_ended = ""
         self._worker = threading.Thread(target=self._work, args=(self._stop_worker,),
                                         name=f"{self.get_name()}_worker", daemon=True)
         self._worker.start()
@@ -586,14 +593,16 @@ class PoseNodeBase(LifecycleNode):
     def _open_input_gate(self) -> None:
         """Let the executor take images again, and wake it: it may be waiting without them.
         The synchroniser is told: the images held in DDS meanwhile were not late."""
-        with self._lock:
-            if self.sync is not None:
-                self.sync.input_resumed(time.monotonic())
-        self.input_gate.is_open = True
         try:
-            self._gate_opened.trigger()
-        except InvalidHandle:       # the node is being destroyed: no executor to wake
-            pass
+            with self._lock:
+                if self.sync is not None:
+                    self.sync.input_resumed(time.monotonic())
+        finally:         # open whatever happened: a gate left closed takes no image again
+            self.input_gate.is_open = True
+            try:
+                self._gate_opened.trigger()
+            except InvalidHandle:       # the node is being destroyed: no executor to wake
+                pass
 
     def _subscribe_images(self, camera: str, callback: Callable[[str, Any], None],
                           prefix: str | None = None) -> None:
@@ -622,45 +631,102 @@ class PoseNodeBase(LifecycleNode):
 
     def _work(self, stop: threading.Event) -> None:
         """The processing thread: event-driven, it sleeps until a frame is offered or the
-        oldest open set times out; ends when `stop` is set."""
+        oldest open set times out; ends when `stop` is set. An error anywhere in it (the
+        synchroniser, the changes applied between sets, a failed set's answer, the trackers'
+        counters) is counted and logged at ERROR as a failed set is (reject: once, then at most
+        once a minute) and on /diagnostics, and the thread goes on; should it end all the same,
+        the log and /diagnostics say so (_worker_ended). (A review: an error outside the
+        processing of a set ended the thread silently; the node stayed active and published
+        nothing.)"""
         trimmed = time.monotonic()
-        while not stop.is_set():
-            if time.monotonic() - trimmed >= MEMORY_TRIM_PERIOD_S:
-                release_free_memory()
-                trimmed = time.monotonic()
-            with self._lock:
-                if self.sync is None:
-                    break
-                self.sync.poll(time.monotonic())
-                frame_set = self.sync.pop_latest()
-                deadline = self.sync.next_deadline()
-            if frame_set is not None:
-                self._between_sets(frame_set)
-                self.input_gate.is_open = not self._gates_images
+        try:
+            while not stop.is_set():
+                doing = "in the synchroniser (the frame sets wait)"
                 try:
-                    self._process(frame_set)
-                except Exception as err:  # noqa: BLE001 - a bad set must not kill the thread
-                    if self._shutting_down():
+                    if time.monotonic() - trimmed >= MEMORY_TRIM_PERIOD_S:
+                        release_free_memory()
+                        trimmed = time.monotonic()
+                    with self._lock:
+                        if self.sync is None:
+                            break
+                        self.sync.poll(time.monotonic())
+                        frame_set = self.sync.pop_latest()
+                        deadline = self.sync.next_deadline()
+                    if frame_set is not None:
+                        doing = (f"applying the changes before the set at {frame_set.stamp:.6f}"
+                                 " s (calibration, camera poses; the set is processed with the "
+                                 "ones in force)")
+                        try:
+                            self._between_sets(frame_set)
+                        except Exception as err:  # noqa: BLE001 - told below; the set goes on
+                            if not self._worker_failed(stop, doing, err):
+                                break
+                        doing = f"with the set at {frame_set.stamp:.6f} s"
+                        if not self._process_set(frame_set):
+                            break
+                        continue
+                    doing = "applying the changes between sets (calibration, output frame)"
+                    self._between_sets(None)
+                    timeout = IDLE_WAKE_S if deadline is None else \
+                        min(max(deadline - time.monotonic(), 0.0), IDLE_WAKE_S)
+                    self._wake.wait(timeout)
+                    self._wake.clear()
+                except Exception as err:  # noqa: BLE001 - the thread must not end (docstring)
+                    if not self._worker_failed(stop, doing, err):
                         break
-                    self.reject("pipeline", type(err).__name__,
-                                f"processing the set at {frame_set.stamp:.6f} s failed: {err}",
-                                level="error")
-                    try:
-                        self._answer_failed_set(frame_set)
-                    except Exception:  # noqa: BLE001 - only where the context went meanwhile
-                        if not self._shutting_down():
-                            raise
-                        break
-                finally:
-                    if not self.input_gate.is_open:
-                        self._open_input_gate()
-                    self._worker_diagnostics = self._extra_diagnostics()
-                continue
-            self._between_sets(None)
-            timeout = IDLE_WAKE_S if deadline is None else \
-                min(max(deadline - time.monotonic(), 0.0), IDLE_WAKE_S)
-            self._wake.wait(timeout)
-            self._wake.clear()
+                    stop.wait(WORKER_ERROR_PAUSE_S)     # an error that repeats: not a spin
+        except BaseException as err:
+            if not stop.is_set():
+                self._worker_ended = f"{type(err).__name__}: {err}"
+            raise
+        finally:
+            # (a stop, Ctrl-C and a release, sync None, end it as asked)
+            if not (stop.is_set() or self._worker_ended or self._shutting_down()
+                    or self.sync is None):
+                self._worker_ended = "it stopped without being asked to"
+            if self._worker_ended and not stop.is_set():
+                self.get_logger().error(
+                    f"the processing thread has ended ({self._worker_ended}): nothing is "
+                    "processed or published until the node is deactivated and activated "
+                    "again")
+
+    def _process_set(self, frame_set: FrameSet) -> bool:
+        """Process one set and publish its output, or its empty answer when that fails
+        (reported); open the input gate after it and take the trackers' counters. False when
+        the node's context has gone meanwhile (Ctrl-C): the thread ends."""
+        self.input_gate.is_open = not self._gates_images
+        try:
+            self._process(frame_set)
+        except Exception as err:  # noqa: BLE001 - a bad set must not kill the thread
+            if self._shutting_down():
+                return False
+            self.reject("pipeline", type(err).__name__,
+                        f"processing the set at {frame_set.stamp:.6f} s failed: {err}",
+                        level="error")
+            try:
+                self._answer_failed_set(frame_set)
+            except Exception as answer_err:  # noqa: BLE001 - told; the thread goes on
+                if self._shutting_down():
+                    return False
+                # (the same fault, mostly: a stamp no ROS Time holds fails both)
+                self.reject("pipeline", type(answer_err).__name__,
+                            f"the set at {frame_set.stamp:.6f} s is not answered: its empty "
+                            f"answer failed too: {answer_err}", level="error")
+        finally:
+            if not self.input_gate.is_open:
+                self._open_input_gate()
+        self._worker_diagnostics = self._extra_diagnostics()
+        return True
+
+    def _worker_failed(self, stop: threading.Event, doing: str, err: Exception) -> bool:
+        """Tell an error of the processing thread outside a set's processing (`doing`: what
+        it was doing and what that affects) at ERROR and on /diagnostics, as failed sets are;
+        False when the thread is to end quietly instead (stopped, or Ctrl-C meanwhile)."""
+        if stop.is_set() or self._shutting_down():
+            return False
+        self.reject("pipeline", type(err).__name__,
+                    f"the processing thread failed {doing}: {err} (it goes on)", level="error")
+        return True
 
     def _tell_configure_failed(self, reason: str) -> None:
         """One ERROR status on /diagnostics saying why configure failed, through a plain
@@ -707,7 +773,8 @@ class PoseNodeBase(LifecycleNode):
             report = self.health.report(self.get_clock().now().to_msg(), now, self.sync,
                                         inputs_arriving=arriving,
                                         extra=self._worker_diagnostics,
-                                        no_sim_clock=self._no_sim_clock(now))
+                                        no_sim_clock=self._no_sim_clock(now),
+                                        worker_ended=self._worker_ended)
         self.diagnostics_pub.publish(report)
 
     def _tell_stale_cameras(self, now: float) -> None:
