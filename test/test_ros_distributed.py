@@ -1087,12 +1087,14 @@ def _pipeline_statuses(diagnostics: list[DiagnosticArray], name: str) -> list:
             if s.name == f"{name}: pipeline"]
 
 
-def test_a_set_whose_answer_fails_too_leaves_the_processing_thread_running():
+def test_a_frame_stamped_before_1970_is_refused_and_a_failed_answer_ends_nothing():
     """Found by a review of the processing thread: 2D stamped before 1970 (header.stamp.sec
-    < 0, which the message allows and a driver with an unset clock sends) failed at publishing
-    (a ROS Time is >= 0), and so did the set's empty answer, which the thread raised again: it
-    ended with a traceback on stderr while the node stayed active, its /diagnostics back to OK
-    a report later, and nothing was published any more. Such a set is now told at ERROR, on
+    < 0, which the message allows and a driver with an unset clock sends) was processed and
+    failed at publishing (a ROS Time is >= 0), and so did the set's empty answer, which the
+    thread raised again: it ended with a traceback on stderr while the node stayed active, its
+    /diagnostics back to OK a report later, and nothing was published any more. Such frames
+    are refused per camera now (WARN `stamp_negative`); and a set whose processing and empty
+    answer both fail (raised here: no input reaches it any more) is told at ERROR, on
     /diagnostics too, and the node goes on with the next sets."""
     from builtin_interfaces.msg import Time
     from std_msgs.msg import Header
@@ -1120,20 +1122,32 @@ def test_a_set_whose_answer_fails_too_leaves_the_processing_thread_running():
                 twod[n].publish(message)
 
         send(0, Time(sec=-20, nanosec=0))
-        assert spin_until(executor, lambda: fusion.health.cameras.get("pipeline")
-                          is not None, 10)
-        spin_until(executor, lambda: False, 0.3)
+        assert spin_until(executor, lambda: all(
+            fusion.health.cameras.get(n) is not None
+            and "stamp_negative" in fusion.health.cameras[n].rejected for n in names), 10)
+        process, answer = fusion._process, fusion._answer_failed_set
+
+        def failing(method, frame_set) -> None:
+            if frame_set.stamp < 95.15:           # the first set after the refused one
+                raise RuntimeError(f"{method.__name__} failed for the test")
+            method(frame_set)
+
+        fusion._process = lambda frame_set: failing(process, frame_set)
+        fusion._answer_failed_set = lambda frame_set: failing(answer, frame_set)
         for k in range(1, 4):
             send(k, seconds_to_stamp(95.0 + k / 10))
-            assert spin_until(executor, lambda k=k: len(outputs) >= k, 10), \
-                f"no output after the failed set ({len(outputs)} of {k})"
+            assert spin_until(executor, lambda k=k: len(outputs) >= k - 1, 10), \
+                f"no output after the failed set ({len(outputs)} of {k - 1})"
         assert spin_until(executor, lambda: any(
-            s.level == DiagnosticStatus.ERROR and "stamp must be >= 0" in s.message
+            s.level == DiagnosticStatus.ERROR and "its empty answer failed too" in s.message
             for s in _pipeline_statuses(diagnostics, fusion.diagnostics_name)), 5)
         assert fusion._worker is not None and fusion._worker.is_alive()
+        del fusion._process, fusion._answer_failed_set
     mine = [m for m in logs if m.stamp.sec + m.stamp.nanosec * 1e-9 >= started]
+    warnings = [m.msg for m in mine if m.level == Log.WARN and "stamp_negative" in m.msg]
+    assert len(warnings) == 2 and all("before 1970" in m for m in warnings), warnings
     errors = [m.msg for m in mine if m.level >= Log.ERROR]
-    assert errors and all("stamp must be >= 0" in m for m in errors), errors
+    assert errors and all("failed for the test" in m for m in errors), errors
 
 
 def test_an_error_between_sets_is_told_and_the_sets_go_on():

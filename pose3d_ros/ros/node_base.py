@@ -507,6 +507,11 @@ class PoseNodeBase(LifecycleNode):
                         "the driver did not set (frame ignored; stamp images with their "
                         "capture time)")
             return
+        if stamp < 0.0:      # (a review: processed, then its output failed to publish)
+            self.reject(camera, "stamp_negative", f"camera {camera!r}: header.stamp is "
+                        f"{stamp:.3f} s, before 1970, a time no ROS message can carry out "
+                        "(frame ignored; is the driver's clock set?)")
+            return
         if self._of_abandoned_pass(stamp, clock, now):
             self.reject(camera, "before_clock_jump", f"camera {camera!r}: stamp {stamp:.3f} s "
                         "is of the pass before this node's clock went back (a frame still on "
