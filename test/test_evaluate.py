@@ -113,6 +113,29 @@ def test_scores_of_a_track_with_known_errors():
     assert len(result.pred_all) == len(result.time_s) and len(result.pred_all[15]) == 0
 
 
+def test_id_switches_and_matches_are_clear_mot_s():
+    """A person keeps the track matched to them in the frame before while it stays within the
+    gate (CLEAR-MOT; TrackEval, MOTChallenge): a skeleton nearer for one frame than the
+    person's own track (10 cm off all along) is a false positive, not a switch to it and back
+    (2 before), and the error stays the track's. Also with the camera's image matching."""
+    from pose3d_ros.core.camera import CameraModel
+    base = _standing_pose()
+    stamps = T0 + np.arange(5) * 10**9 // 30
+    ref = evaluation.SkeletonTrack(stamps, [_frame(base[None], [1])] * 5)
+    own, ghost = base + [0.1, 0, 0], base + [0.02, 0, 0]
+    pred = evaluation.SkeletonTrack(stamps, [_frame(own[None], [3])] * 2
+                                    + [_frame(np.stack([own, ghost]), [3, 4])]
+                                    + [_frame(own[None], [3])] * 2)
+    camera = CameraModel("cam", "cam_optical_frame", 640, 480,
+                         np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]]), np.zeros(5),
+                         R=np.array([[0.0, -1, 0], [0, 0, -1], [1, 0, 0]]),
+                         t=np.array([0.0, 1.0, 6.0]))
+    for seen_by in (None, camera):
+        s = evaluation.evaluate_tracks(pred, ref, camera=seen_by).summary
+        assert (s["id switches"], s["false positives"], s["people detected"]) == (0, 1, 5)
+        assert s["MPJPE [m]"] == pytest.approx(0.1)
+
+
 def test_root_depth_is_measured_from_the_camera_it_names():
     """A rig's output is in the world frame, whose origin lies on the floor: the root's
     distance from there is about its height, not a depth (seen in the demo's report)."""

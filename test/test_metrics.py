@@ -226,6 +226,36 @@ def test_matching_detection_rate_and_id_switches():
         metrics.id_switches([[1]], [[1, 2]])
 
 
+def test_matching_takes_only_pairs_within_the_gate_and_keeps_given_pairs_first():
+    """Pairs beyond max_distance are no candidates (CLEAR-MOT): two people each within the gate
+    of their own prediction are both matched, although the least total cost pairs one of them
+    beyond it (0.673 + 0.01 < 0.49 + 0.45; one match before). keep: pairs taken first where
+    they qualify."""
+    ref = np.array([[[0.0, 0, 0]], [[0.5, 0, 0]]])
+    pred = np.array([[[0.49, 0, 0]], [[0.5, 0.45, 0]]])
+    # costs: pred 0 - ref 0 0.49, - ref 1 0.01; pred 1 - ref 0 0.673, - ref 1 0.45
+    pairs, cost = metrics.match_frame(pred, ref, max_distance=0.5)
+    assert pairs.tolist() == [[0, 0], [1, 1]]
+    np.testing.assert_allclose(cost, [0.49, 0.45])
+    # with a wider gate the least total cost (0.683 < 0.94) ...
+    assert metrics.match_frame(pred, ref, max_distance=0.7)[0].tolist() == [[0, 1], [1, 0]]
+    # ... unless a pair is kept (CLEAR-MOT's of the frame before); one beyond the gate is not
+    pairs, _ = metrics.match_frame(pred, ref, max_distance=0.7, keep=np.array([[0, 0]]))
+    assert pairs.tolist() == [[0, 0], [1, 1]]
+    pairs, _ = metrics.match_frame(pred, ref, max_distance=0.5, keep=np.array([[1, 0]]))
+    assert pairs.tolist() == [[0, 0], [1, 1]]
+    with pytest.raises(ValueError, match="one-to-one"):
+        metrics.match_frame(pred, ref, keep=np.array([[0, 0], [1, 0]]))
+    with pytest.raises(ValueError, match="one-to-one"):
+        metrics.match_frame(pred, ref, keep=np.array([[2, 0]]))
+    # CLEAR-MOT's pairs to keep: the reference people whose previous track is back
+    kept = metrics.continued_pairs({1: 10, 2: 20, 3: 30}, np.array([3, 1, 2]),
+                                   np.array([20, 40, 30]))
+    assert kept.tolist() == [[2, 0], [0, 2]]
+    with pytest.raises(ValueError, match="both"):
+        metrics.match_people([pred], [ref], pred_ids=[np.array([1, 2])])
+
+
 def test_matching_in_the_image_is_relative_to_each_reference_persons_scale():
     """match_frame on 2D keypoints with a per-reference scale (image_identities' cost: mean
     pixel distance over the reference person's size), against every assignment tried."""
@@ -253,16 +283,18 @@ def test_matching_in_the_image_is_relative_to_each_reference_persons_scale():
         scale = rng.uniform(20.0, 200.0, size=q)
         limit = float(rng.choice([0.3, 1.0, np.inf]))
         cost = metrics.mean_joint_distances(a, b) / scale                  # (P, Q)
-        # every assignment of min(P, Q) pairs: fewest pairs with no common joint, then the
-        # least total cost
+        # every assignment of min(P, Q) pairs: most pairs within the limit (a pair beyond it
+        # or with no common joint is no candidate, as in CLEAR-MOT), then their least cost
         best: tuple = (np.inf, np.inf, [])
         for order in permutations(range(max(p, q)), min(p, q)):
             pair = list(zip(range(p), order, strict=True) if p <= q
                         else zip(order, range(q), strict=True))
             c = np.array([cost[i, k] for i, k in pair])
-            best = min(best, (int(np.isnan(c).sum()), float(np.nansum(c)), pair),
+            ok = np.isfinite(c) & (c <= limit)
+            best = min(best, (-int(ok.sum()), float(c[ok].sum()),
+                              [ik for ik, good in zip(pair, ok, strict=True) if good]),
                        key=lambda item: item[:2])
-        expected = sorted((i, k) for i, k in best[2] if cost[i, k] <= limit)
+        expected = sorted(best[2])
         found = metrics.match_frame(a, b, max_distance=limit, ref_scale=scale)[0]
         assert sorted(map(tuple, found.tolist())) == expected
 
