@@ -151,7 +151,7 @@ def test_pss_hand_case_with_given_clusters():
     a, b, centres = _pss_vocabulary()
     ref = np.stack([a, a, b, b, a])
     pred = np.stack([
-        3.0 * a + 7.0,          # same cluster as its reference (PSS is scale/translation free)
+        3.0 * a,                # same cluster as its reference (PSS is scale free)
         b,                      # wrong cluster
         b + 0.01,               # same
         a,                      # wrong
@@ -161,6 +161,22 @@ def test_pss_hand_case_with_given_clusters():
     result = metrics.pss(pred, ref, centres=centres)
     assert result.num_frames == 4 and result.num_skipped == 1
     assert result.score == pytest.approx(0.5)
+
+
+def test_pss_normalises_root_relative_poses_by_their_norm_alone():
+    """Kocabas et al.'s PSS: delta(C(p / ||p||), C(q / ||q||)) of root-relative poses (the
+    code before also centred each pose on its joints' mean, which took (J-1)/J of a body's
+    offset from its root away). A body 0.5 m off its root is told from the same body on it
+    when the vocabulary holds both."""
+    a, b, centres = _pss_vocabulary()
+    np.testing.assert_allclose(metrics.normalise_poses(a[None])[0],
+                               a.ravel() / np.linalg.norm(a))
+    np.testing.assert_allclose(centres[1], b.ravel() / np.linalg.norm(b))
+    off_root = a + [0.5, 0.0, 0.0]
+    off_root[0] = 0.0                                       # the root stays at the origin
+    both = np.concatenate([centres, metrics.normalise_poses(off_root[None])])
+    assert metrics.pss(off_root[None], a[None], centres=both).score == 0.0
+    assert metrics.pss(a[None], a[None], centres=both).score == 1.0
 
 
 def test_pss_with_clusters_from_the_reference():

@@ -236,7 +236,9 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     root distance error from the camera (their monocular depth) and root-aligned MPJPE.
     tolerance_s: largest stamp difference for a prediction frame to count for a reference frame.
     pss_k: number of pose clusters for PSS, built from the reference itself (at most one per
-    ten complete reference poses; with a short reference PSS is a coarse structure check).
+    ten complete reference poses; with a short reference PSS is a coarse structure check):
+    "PSS (own clusters)", k in "PSS clusters", not the paper's PSS@50 / PSS@100 of a Human3.6M
+    vocabulary.
     latency_s: stage -> samples in seconds, shown as they are; if None and the prediction has
     log times, end-to-end latency = log time - stamp.
     """
@@ -323,8 +325,12 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     jit = metrics.jitter(pred_arr, stamps=time_s) if T > 2 else None
     complete = ~np.isnan(ordered_r).any(axis=(1, 2))
     # About ten reference poses per cluster at least: a vocabulary with more clusters than the
-    # reference can support splits near-identical poses and makes PSS noise.
-    pss = metrics.pss(ordered_p, ordered_r, k=max(1, min(pss_k, int(complete.sum()) // 10))) \
+    # reference can support splits near-identical poses and makes PSS noise. PSS scores
+    # root-relative poses, as Kocabas et al. (a review: centring on the joints' mean aligned a
+    # misplaced root away)
+    pss = metrics.pss(ordered_p - root_positions(ordered_p, layout)[:, None],
+                      ordered_r - root_positions(ordered_r, layout)[:, None],
+                      k=max(1, min(pss_k, int(complete.sum()) // 10))) \
         if complete.any() else None
     rate = metrics.detection_rate(detected, expected)
     matched = pred_id >= 0
@@ -350,7 +356,7 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
         "MPJPE [m]": m(err.mean), "PA-MPJPE [m]": m(pa.mean), "N-MPJPE [m]": m(nm.mean),
         "PCK3D@150mm": m(metrics.pck3d(flat_p, flat_r)), "AUC 0-150mm": m(metrics.auc(
             flat_p, flat_r)),
-        "PSS": m(pss.score) if pss else float("nan"),
+        "PSS (own clusters)": m(pss.score) if pss else float("nan"),
         "PSS clusters": len(pss.centres) if pss else 0,
         "velocity error [m/s]": m(vel.mean) if vel else float("nan"),
         "acceleration error [m/s^2]": m(acc.mean) if acc else float("nan"),

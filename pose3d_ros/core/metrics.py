@@ -13,8 +13,12 @@ Protocols implemented (names as in the literature):
   n_mpjpe    MPJPE after per-frame scale-only alignment (Rhodin et al., CVPR 2018: of
              root-relative poses, the default).
   pss        Pose Structure Score (Kocabas et al., "Self-Supervised Learning of 3D Human Pose
-             using Multi-view Geometry", CVPR 2019): share of frames whose normalised prediction
-             falls in the same k-means pose cluster as its normalised reference.
+             using Multi-view Geometry", CVPR 2019): share of frames whose root-relative
+             prediction scaled to unit norm, p / ||p||, falls in the same k-means pose cluster
+             as its reference q / ||q||. The paper's PSS@50 / PSS@100 cluster Human3.6M's
+             ground-truth poses (its 17 joints) into 50 / 100 clusters; the package has no
+             Human3.6M: its callers cluster their own reference poses (fewer clusters: their
+             figures, named PSS@k with k, compare with each other, not with the paper's).
   pck3d/auc  share of joints within a distance threshold (150 mm) and its area under the curve
              over thresholds 0..150 mm (MPI-INF-3DHP protocol).
   velocity / acceleration error, jitter, reprojection error, detection rate, id switches.
@@ -201,16 +205,16 @@ def auc(pred: np.ndarray, ref: np.ndarray,
 # --- Pose Structure Score ------------------------------------------------------------------
 
 def normalise_poses(poses: np.ndarray) -> np.ndarray:
-    """Scale- and translation-free poses for PSS: (N, J, 3) -> (N, J*3).
-
-    Each pose is centred on the mean of its joints and divided by its Frobenius norm. Poses with
-    a missing joint or zero norm become NaN rows.
+    """PSS's normalisation (Kocabas et al.): root-relative poses (N, J, 3) -> (N, J*3) unit
+    vectors p / ||p||_2, the scale alone. Pass poses relative to their root (the root joint at
+    the origin, as Human3.6M's protocol and pose_scores have them): no translation is fitted
+    (centring on the joints' mean, the code before a review, aligned a misplaced root away).
+    Poses with a missing joint or zero norm become NaN rows.
     """
     poses = np.asarray(poses, dtype=np.float64)
     if poses.ndim != 3 or poses.shape[-1] != 3:
         raise ValueError(f"expected poses of shape (N, J, 3), got {poses.shape}")
-    centred = poses - poses.mean(axis=1, keepdims=True)
-    flat = centred.reshape(len(poses), -1)
+    flat = poses.reshape(len(poses), -1)
     norm = np.linalg.norm(flat, axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = flat / norm
@@ -219,7 +223,9 @@ def normalise_poses(poses: np.ndarray) -> np.ndarray:
 
 
 def pose_clusters(reference: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
-    """k-means pose vocabulary from reference poses (N, J, 3): (k, J*3) normalised centres.
+    """k-means pose vocabulary from root-relative reference poses (N, J, 3): (k, J*3) centres
+    of the poses normalised by normalise_poses (Kocabas et al. cluster Human3.6M's ground truth,
+    k = 50 and 100; scipy's kmeans2, k-means++ seeding, one run).
 
     Poses with missing joints are left out. k must not exceed the number of complete poses;
     fewer than k centres come back when the reference has fewer distinct poses (duplicate
@@ -253,11 +259,13 @@ class PoseStructureScore:
 
 def pss(pred: np.ndarray, ref: np.ndarray, *, centres: np.ndarray | None = None,
         k: int = 50, seed: int = 0) -> PoseStructureScore:
-    """Pose Structure Score of pred (N, J, 3) against ref (N, J, 3).
+    """Pose Structure Score of root-relative pred (N, J, 3) against ref (N, J, 3): the share
+    of frames with delta(C(p / ||p||), C(q / ||q||)) = 1, C the nearest centre (Kocabas et al.).
 
     centres: a pose vocabulary (K, J*3) of normalised poses (from `pose_clusters` on a large
-    reference set, e.g. a training set); when None it is built from `ref` itself with
-    k = min(k, complete frames). Each normalised pose is assigned to its nearest centre.
+    reference set, e.g. a training set, as the paper's Human3.6M); when None it is built from
+    `ref` itself with k = min(k, complete frames): a vocabulary of the scored poses, PSS@k of
+    its own, not the paper's.
     """
     pred, ref = _check_pair(pred, ref)
     if pred.ndim != 3:
