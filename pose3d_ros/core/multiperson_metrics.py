@@ -239,7 +239,8 @@ def score_multiperson(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], *,
     pred[t]: (P_t, 14, 3) predicted people in Campus-14 (`to_campus14`), metres, NaN joints
         allowed; gt[t]: (Q_t, 14, 3) annotated people (a person absent in a frame is left out
         of gt[t], or is all NaN); gt_ids[t]: (Q_t,) actor ids; pred_ids[t]: (P_t,) track ids
-        (None: no id switches counted).
+        (None, e.g. an untracked output whose ids number each frame's people: each frame
+        matched on its own, no id switches counted).
     """
     if len(pred) != len(gt) or len(gt) != len(gt_ids):
         raise ValueError(f"{len(pred)} predicted frames, {len(gt)} ground-truth frames, "
