@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                                "config": recipe(model_name, args, seed=0).to_dict()}
         print(f"\n### {model_name}: {args.folds} folds, {args.epochs} epochs x {args.samples} "
               f"samples, {train_s / 60:.1f} min, load average {os.getloadavg()[0]:.2f}")
-        print("| clip | 2D | frames | MPJPE | PA-MPJPE | N-MPJPE | PSS | mean pose MPJPE | "
+        print("| clip | 2D | frames | MPJPE | PA-MPJPE | N-MPJPE | PSS@10 | mean pose MPJPE | "
               "mean pose PA-MPJPE | depth err m (own size) | depth err m (prior 1.70 m) | "
               "depth err m (fused) |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -66,6 +66,9 @@ def test_shelf_4da_release_round_trip_and_pcp(show, tmp_path):
     assert result.score.pcp >= 0.97, result.to_dict()
     assert result.score.misses == 0 and result.score.ghosts == 0
     assert result.score.mpjpe_m < 0.02
+    # untracked ids number each frame's people: not identities to match on or count (they
+    # read 10 switches here before)
+    assert result.score.id_switches == 0
 
 
 def test_each_data_set_scores_the_head_by_its_own_rule(show, tmp_path):

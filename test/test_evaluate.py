@@ -95,7 +95,7 @@ def test_scores_of_a_track_with_known_errors():
     assert s["PA-MPJPE [m]"] == pytest.approx(0.0, abs=1e-9)
     assert s["N-MPJPE [m]"] == pytest.approx(0.0, abs=1e-9)
     assert s["PCK3D@150mm"] == 1.0
-    assert s["PSS"] == 1.0
+    assert s["PSS (own clusters)"] == 1.0
     # frame 15 is missing: 2 reference person-frames unmatched; matched people miss no joint
     assert s["joints scored"] == 29 * 2 * 17 and s["reference person-frames unmatched"] == 2
     assert s["joints unestimated (matched people)"] == 0
@@ -111,6 +111,49 @@ def test_scores_of_a_track_with_known_errors():
     # what the overlays draw: every predicted person, the false positive too
     assert sum(len(p) for p in result.pred_all) == 58 + 1
     assert len(result.pred_all) == len(result.time_s) and len(result.pred_all[15]) == 0
+
+
+def test_pss_scores_poses_about_their_root():
+    """PSS (Kocabas et al.) of poses relative to their root, scaled to unit norm: a person
+    walking 2 m with the arms down or up, the prediction's arms wrong in 10 of 40 frames ->
+    0.75 with the reference's own 2 poses as clusters. Of world-frame poses the clusters
+    followed where the person was, not the pose."""
+    down = _standing_pose()
+    up = down.copy()
+    up[[7, 8, 9, 10], 2] = [1.75, 1.75, 2.05, 2.05]               # elbows and wrists raised
+    stamps = T0 + np.arange(40) * 10**9 // 30
+    arms = np.arange(40) % 20 < 10                                 # up in 20 of 40 frames
+    wrong = np.zeros(40, bool)
+    wrong[[1, 3, 5, 7, 9, 21, 23, 25, 27, 29]] = True
+    def track(up_in: np.ndarray) -> evaluation.SkeletonTrack:
+        return evaluation.SkeletonTrack(stamps, [
+            _frame((up if u else down)[None] + [0.05 * t, 0, 0], [1])
+            for t, u in enumerate(up_in)])
+    s = evaluation.evaluate_tracks(track(arms ^ wrong), track(arms)).summary
+    assert s["PSS clusters"] == 2 and s["PSS (own clusters)"] == pytest.approx(0.75)
+
+
+def test_id_switches_and_matches_are_clear_mot_s():
+    """A person keeps the track matched to them in the frame before while it stays within the
+    gate (CLEAR-MOT; TrackEval, MOTChallenge): a skeleton nearer for one frame than the
+    person's own track (10 cm off all along) is a false positive, not a switch to it and back
+    (2 before), and the error stays the track's. Also with the camera's image matching."""
+    from pose3d_ros.core.camera import CameraModel
+    base = _standing_pose()
+    stamps = T0 + np.arange(5) * 10**9 // 30
+    ref = evaluation.SkeletonTrack(stamps, [_frame(base[None], [1])] * 5)
+    own, ghost = base + [0.1, 0, 0], base + [0.02, 0, 0]
+    pred = evaluation.SkeletonTrack(stamps, [_frame(own[None], [3])] * 2
+                                    + [_frame(np.stack([own, ghost]), [3, 4])]
+                                    + [_frame(own[None], [3])] * 2)
+    camera = CameraModel("cam", "cam_optical_frame", 640, 480,
+                         np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]]), np.zeros(5),
+                         R=np.array([[0.0, -1, 0], [0, 0, -1], [1, 0, 0]]),
+                         t=np.array([0.0, 1.0, 6.0]))
+    for seen_by in (None, camera):
+        s = evaluation.evaluate_tracks(pred, ref, camera=seen_by).summary
+        assert (s["id switches"], s["false positives"], s["people detected"]) == (0, 1, 5)
+        assert s["MPJPE [m]"] == pytest.approx(0.1)
 
 
 def test_root_depth_is_measured_from_the_camera_it_names():

@@ -151,7 +151,7 @@ def test_pss_hand_case_with_given_clusters():
     a, b, centres = _pss_vocabulary()
     ref = np.stack([a, a, b, b, a])
     pred = np.stack([
-        3.0 * a + 7.0,          # same cluster as its reference (PSS is scale/translation free)
+        3.0 * a,                # same cluster as its reference (PSS is scale free)
         b,                      # wrong cluster
         b + 0.01,               # same
         a,                      # wrong
@@ -161,6 +161,22 @@ def test_pss_hand_case_with_given_clusters():
     result = metrics.pss(pred, ref, centres=centres)
     assert result.num_frames == 4 and result.num_skipped == 1
     assert result.score == pytest.approx(0.5)
+
+
+def test_pss_normalises_root_relative_poses_by_their_norm_alone():
+    """Kocabas et al.'s PSS: delta(C(p / ||p||), C(q / ||q||)) of root-relative poses (the
+    code before also centred each pose on its joints' mean, which took (J-1)/J of a body's
+    offset from its root away). A body 0.5 m off its root is told from the same body on it
+    when the vocabulary holds both."""
+    a, b, centres = _pss_vocabulary()
+    np.testing.assert_allclose(metrics.normalise_poses(a[None])[0],
+                               a.ravel() / np.linalg.norm(a))
+    np.testing.assert_allclose(centres[1], b.ravel() / np.linalg.norm(b))
+    off_root = a + [0.5, 0.0, 0.0]
+    off_root[0] = 0.0                                       # the root stays at the origin
+    both = np.concatenate([centres, metrics.normalise_poses(off_root[None])])
+    assert metrics.pss(off_root[None], a[None], centres=both).score == 0.0
+    assert metrics.pss(a[None], a[None], centres=both).score == 1.0
 
 
 def test_pss_with_clusters_from_the_reference():
@@ -226,6 +242,36 @@ def test_matching_detection_rate_and_id_switches():
         metrics.id_switches([[1]], [[1, 2]])
 
 
+def test_matching_takes_only_pairs_within_the_gate_and_keeps_given_pairs_first():
+    """Pairs beyond max_distance are no candidates (CLEAR-MOT): two people each within the gate
+    of their own prediction are both matched, although the least total cost pairs one of them
+    beyond it (0.673 + 0.01 < 0.49 + 0.45; one match before). keep: pairs taken first where
+    they qualify."""
+    ref = np.array([[[0.0, 0, 0]], [[0.5, 0, 0]]])
+    pred = np.array([[[0.49, 0, 0]], [[0.5, 0.45, 0]]])
+    # costs: pred 0 - ref 0 0.49, - ref 1 0.01; pred 1 - ref 0 0.673, - ref 1 0.45
+    pairs, cost = metrics.match_frame(pred, ref, max_distance=0.5)
+    assert pairs.tolist() == [[0, 0], [1, 1]]
+    np.testing.assert_allclose(cost, [0.49, 0.45])
+    # with a wider gate the least total cost (0.683 < 0.94) ...
+    assert metrics.match_frame(pred, ref, max_distance=0.7)[0].tolist() == [[0, 1], [1, 0]]
+    # ... unless a pair is kept (CLEAR-MOT's of the frame before); one beyond the gate is not
+    pairs, _ = metrics.match_frame(pred, ref, max_distance=0.7, keep=np.array([[0, 0]]))
+    assert pairs.tolist() == [[0, 0], [1, 1]]
+    pairs, _ = metrics.match_frame(pred, ref, max_distance=0.5, keep=np.array([[1, 0]]))
+    assert pairs.tolist() == [[0, 0], [1, 1]]
+    with pytest.raises(ValueError, match="one-to-one"):
+        metrics.match_frame(pred, ref, keep=np.array([[0, 0], [1, 0]]))
+    with pytest.raises(ValueError, match="one-to-one"):
+        metrics.match_frame(pred, ref, keep=np.array([[2, 0]]))
+    # CLEAR-MOT's pairs to keep: the reference people whose previous track is back
+    kept = metrics.continued_pairs({1: 10, 2: 20, 3: 30}, np.array([3, 1, 2]),
+                                   np.array([20, 40, 30]))
+    assert kept.tolist() == [[2, 0], [0, 2]]
+    with pytest.raises(ValueError, match="both"):
+        metrics.match_people([pred], [ref], pred_ids=[np.array([1, 2])])
+
+
 def test_matching_in_the_image_is_relative_to_each_reference_persons_scale():
     """match_frame on 2D keypoints with a per-reference scale (image_identities' cost: mean
     pixel distance over the reference person's size), against every assignment tried."""
@@ -253,16 +299,18 @@ def test_matching_in_the_image_is_relative_to_each_reference_persons_scale():
         scale = rng.uniform(20.0, 200.0, size=q)
         limit = float(rng.choice([0.3, 1.0, np.inf]))
         cost = metrics.mean_joint_distances(a, b) / scale                  # (P, Q)
-        # every assignment of min(P, Q) pairs: fewest pairs with no common joint, then the
-        # least total cost
+        # every assignment of min(P, Q) pairs: most pairs within the limit (a pair beyond it
+        # or with no common joint is no candidate, as in CLEAR-MOT), then their least cost
         best: tuple = (np.inf, np.inf, [])
         for order in permutations(range(max(p, q)), min(p, q)):
             pair = list(zip(range(p), order, strict=True) if p <= q
                         else zip(order, range(q), strict=True))
             c = np.array([cost[i, k] for i, k in pair])
-            best = min(best, (int(np.isnan(c).sum()), float(np.nansum(c)), pair),
+            ok = np.isfinite(c) & (c <= limit)
+            best = min(best, (-int(ok.sum()), float(c[ok].sum()),
+                              [ik for ik, good in zip(pair, ok, strict=True) if good]),
                        key=lambda item: item[:2])
-        expected = sorted((i, k) for i, k in best[2] if cost[i, k] <= limit)
+        expected = sorted(best[2])
         found = metrics.match_frame(a, b, max_distance=limit, ref_scale=scale)[0]
         assert sorted(map(tuple, found.tolist())) == expected
 

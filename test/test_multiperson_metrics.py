@@ -81,6 +81,67 @@ def test_sequence_score_counts_ghosts_misses_and_switches():
     assert score.ghost_rate == pytest.approx(1 / 6)
 
 
+def _clear_mot_switches(tracks: list[dict[int, float]], actors: list[dict[int, float]]) -> int:
+    """id switches of score_multiperson on a hand-made sequence: per frame, tracks {id: x} and
+    actors {id: x}, every body the same pose moved x metres along x (mean joint distance
+    between two of them: the difference of their x)."""
+    body = to_campus14(_people(1, seed=5), COCO17)[0]
+
+    def place(people: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+        return (np.array([body + [x, 0.0, 0.0] for x in people.values()]).reshape(-1, 14, 3),
+                np.array(list(people), np.int64))
+
+    pred, pred_ids = zip(*map(place, tracks), strict=True)
+    gt, gt_ids = zip(*map(place, actors), strict=True)
+    return score_multiperson(pred, gt, gt_ids=gt_ids, pred_ids=pred_ids).id_switches
+
+
+def test_id_switches_follow_clear_mot_on_hand_made_sequences():
+    """CLEAR-MOT (Bernardin & Stiefelhagen 2008; TrackEval, MOTChallenge): a person keeps the
+    track matched in the frame before while it is within the gate (0.5 m); a switch is a
+    person matched to another id than at their last match. Expected counts by hand; a
+    per-frame Hungarian matching counted 2 and 4 in the last two cases."""
+    one = {1: 0.0}
+    # a track lost for 3 frames and back under its id: 0; back under another id: 1
+    assert _clear_mot_switches([{7: 0.1}] * 2 + [{}] * 3 + [{7: 0.1}] * 2, [one] * 7) == 0
+    assert _clear_mot_switches([{7: 0.1}] * 2 + [{}] * 3 + [{8: 0.1}] * 2, [one] * 7) == 1
+    # two tracks trade two people 3 m apart and keep them: 2
+    apart = {1: 0.0, 2: 3.0}
+    assert _clear_mot_switches([{5: 0.0, 6: 3.0}] * 3 + [{5: 3.0, 6: 0.0}] * 3,
+                               [apart] * 6) == 2
+    # people 0.3 m apart whose tracks trade for 2 frames and trade back: each track stays
+    # within the gate of its person, so no switch (per frame: 2 + 2)
+    close = {1: 0.0, 2: 0.3}
+    assert _clear_mot_switches([{5: 0.0, 6: 0.3}] * 2 + [{5: 0.3, 6: 0.0}] * 2
+                               + [{5: 0.0, 6: 0.3}] * 2, [close] * 6) == 0
+    # ... and when the traded tracks then leave the gate (person 2 walks 3 m off, track 5
+    # with them): 2, in the frame they do
+    assert _clear_mot_switches([{5: 0.0, 6: 0.3}] * 2 + [{5: 0.3, 6: 0.0}] * 2
+                               + [{5: 3.0, 6: 0.0}] * 2,
+                               [close] * 4 + [{1: 0.0, 2: 3.0}] * 2) == 2
+    # a ghost 5 cm from the person for one frame, their own track 20 cm off all along: the
+    # track keeps them (per frame: to the ghost and back, 2)
+    assert _clear_mot_switches([{1: 0.2}] * 2 + [{1: 0.2, 9: 0.05}] + [{1: 0.2}] * 2,
+                               [one] * 5) == 0
+
+
+def test_clear_mot_matching_keeps_the_tracks_for_the_other_scores():
+    """The ghost of the last case is the ghost person-frame and the track's 0.2 m the error."""
+    body = to_campus14(_people(1, seed=5), COCO17)
+    pred = [body + [0.2, 0, 0]] * 2 + [np.concatenate([body + [0.2, 0, 0],
+                                                       body + [0.05, 0, 0]])]
+    score = score_multiperson(pred, [body] * 3, gt_ids=[np.array([1])] * 3,
+                              pred_ids=[np.array([1])] * 2 + [np.array([1, 9])])
+    assert (score.id_switches, score.ghosts, score.duplicates, score.misses) == (0, 1, 1, 0)
+    assert score.mpjpe_m == pytest.approx(0.2)
+    # without ids each frame is matched on its own: the nearer skeleton is scored
+    score = score_multiperson(pred, [body] * 3, gt_ids=[np.array([1])] * 3)
+    assert score.mpjpe_m == pytest.approx((0.2 + 0.2 + 0.05) / 3)
+    with pytest.raises(ValueError, match="frame 2: 2 predicted people but 1 predicted ids"):
+        score_multiperson(pred, [body] * 3, gt_ids=[np.array([1])] * 3,
+                          pred_ids=[np.array([1])] * 3)
+
+
 def test_unannotated_people_and_limbs_are_not_counted():
     people = to_campus14(_people(1, seed=4), COCO17)
     gt = people.copy()

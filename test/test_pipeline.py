@@ -282,8 +282,8 @@ def test_fast_undistortion_equals_the_camera_model(model, coeffs, skew):
 def test_two_people_keep_their_ids_on_the_multi_person_recording():
     """Multi-person BlazePose (LiteRT, shared by the 4 cameras) on the demo with two people:
     two skeletons every time, and each keeps its id (no identity switch)."""
+    from pose3d_ros.core.metrics import id_switches
     from pose3d_ros.core.pipeline import create_detectors
-    from pose3d_ros.core.tracking import count_id_switches
     rig = load_rig(calibration_path("multi"))
     captures = [cv2.VideoCapture(str(p)) for p in video_paths("multi")]
     pipeline = Pose3DPipeline(rig.names, {c.name: c for c in rig},
@@ -306,7 +306,7 @@ def test_two_people_keep_their_ids_on_the_multi_person_recording():
         predicted.append(skeletons.ids)
     pipeline.close()
     assert sorted(predicted[0].tolist()) == [1, 2]
-    assert count_id_switches(reference, predicted) == 0
+    assert id_switches(reference, predicted) == 0
 
 
 @pytest.mark.parametrize("one_camera", [False, True], ids=["four cameras", "one camera"])

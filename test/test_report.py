@@ -19,7 +19,7 @@ def _data() -> ReportData:
     t = np.arange(50) / 60
     image = np.full((120, 80, 3), 200, np.uint8)
     return ReportData(
-        title="run <1> & co", summary={"MPJPE [m]": 0.0421, "PSS": float("nan"),
+        title="run <1> & co", summary={"MPJPE [m]": 0.0421, "PSS (own clusters)": float("nan"),
                                        "id switches": 3, "latency total median [s]": 0.02},
         time_s=t, over_time={"MPJPE": 0.04 + 0.01 * np.sin(t), "PA-MPJPE": np.full(50, np.nan)},
         joint_names=COCO17.joint_names, per_joint={"MPJPE": rng.uniform(0, 0.1, 17)},
@@ -47,7 +47,7 @@ def test_report_has_every_section_with_decodable_plots(tmp_path):
     assert len(images) == 6 and all(im is not None and im.shape[0] > 50 for im in images)
     assert images[-1].shape == (120, 80, 3)
     assert "run &lt;1&gt; &amp; co" in html  # escaped
-    assert "<th>PSS</th><td>n/a</td>" in html  # NaN is shown as missing, never 0
+    assert "<th>PSS (own clusters)</th><td>n/a</td>" in html  # NaN is missing, never 0
     assert "<th>MPJPE [m]</th><td>0.0421</td>" in html
     # the figures it shows are explained, those it does not are not
     assert "What the figures mean" in html and "<dt>MPJPE</dt>" in html

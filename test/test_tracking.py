@@ -1,15 +1,11 @@
-"""Tracking: stable ids through crossings, re-identification, forgetting, id switch counting."""
+"""Tracking: stable ids through crossings, re-identification, forgetting."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pose3d_ros.core.tracking import (
-    CentreHistory,
-    SkeletonTracker,
-    TrackerParams,
-    count_id_switches,
-)
+from pose3d_ros.core.metrics import id_switches
+from pose3d_ros.core.tracking import CentreHistory, SkeletonTracker, TrackerParams
 
 
 def _person(centre, rng, joints=17):
@@ -31,7 +27,7 @@ def test_ids_are_stable_when_two_people_pass_close_and_order_shuffles():
         ids = tracker.update(people, t)
         reference.append(np.array([0, 1])[order])
         predicted.append(ids)
-    assert count_id_switches(reference, predicted) == 0
+    assert id_switches(reference, predicted) == 0
     assert tracker.stats.tracks_started == 2
 
 
@@ -104,14 +100,6 @@ def test_clock_going_back_restarts_and_bad_input_is_rejected():
         tracker.update(np.zeros((3, 3)), 2.0)
     with pytest.raises(ValueError, match="max_distance_m"):
         TrackerParams(max_distance_m=0)
-
-
-def test_count_id_switches_counts_each_change():
-    ref = [np.array([1, 2]), np.array([1, 2]), np.array([1, 2]), np.array([1])]
-    pred = [np.array([5, 6]), np.array([6, 5]), np.array([6, 5]), np.array([5])]
-    assert count_id_switches(ref, pred) == 3
-    with pytest.raises(ValueError, match="frame 0"):
-        count_id_switches([np.array([1])], [np.array([1, 2])])
 
 
 def test_centre_history_slope_over_each_tracks_last_span():

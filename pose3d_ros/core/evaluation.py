@@ -1,10 +1,12 @@
 """Scoring 3D skeleton tracks, with or without a reference.
 
 With a reference (motion capture, or multi-view triangulation trusted as one): frames pair by
-stamp, people match per frame (Hungarian on mean joint distance), each reference identity is
-followed over time, and evaluate_tracks computes the metrics of pose3d_ros.core.metrics
-(MPJPE, PA-MPJPE, N-MPJPE, PSS, PCK3D, AUC, velocity/acceleration error, jitter, detection
-rate, false positives, id switches, latency).
+stamp, people match per frame (Hungarian on mean joint distance; for a tracked prediction
+CLEAR-MOT's matching, a reference person keeping the track of the frame before while it stays
+within the gate), each reference identity is followed over time, and evaluate_tracks computes
+the metrics of pose3d_ros.core.metrics (MPJPE, PA-MPJPE, N-MPJPE, PSS, PCK3D, AUC,
+velocity/acceleration error, jitter, detection rate, false positives, id switches as
+CLEAR-MOT's IDSW, latency).
 
 Without one, stability() reports what can be judged from the output alone: people per frame,
 an id timeline, frames without output, root-depth trace and its frame-to-frame jitter, and
@@ -234,7 +236,9 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     root distance error from the camera (their monocular depth) and root-aligned MPJPE.
     tolerance_s: largest stamp difference for a prediction frame to count for a reference frame.
     pss_k: number of pose clusters for PSS, built from the reference itself (at most one per
-    ten complete reference poses; with a short reference PSS is a coarse structure check).
+    ten complete reference poses; with a short reference PSS is a coarse structure check):
+    "PSS (own clusters)", k in "PSS clusters", not the paper's PSS@50 / PSS@100 of a Human3.6M
+    vocabulary.
     latency_s: stage -> samples in seconds, shown as they are; if None and the prediction has
     log times, end-to-end latency = log time - stamp.
     """
@@ -264,6 +268,10 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     reproj = []
     pred_all: list[np.ndarray] = []
     pred_all_ids: list[np.ndarray] = []
+    # CLEAR-MOT's matching for a tracked prediction: a reference identity keeps the track it
+    # was matched to in the frame before while it stays within the gate (metrics.match_people)
+    tracked = not is_untracked([f.ids for f in pred.frames])
+    previous: dict[int, int] = {}                     # reference identity -> track id at t-1
     for t, ref_frame in enumerate(ref.frames):
         r = _in_layout(ref_frame, layout)
         cols = column_of[index_of[t]]
@@ -276,16 +284,21 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
         if pair[t] < 0:
             pred_all.append(np.zeros((0, J, 3)))
             pred_all_ids.append(np.zeros(0, np.int64))
+            previous = {}
             continue
         pred_frame = pred.frames[pair[t]]
         p = _in_layout(pred_frame, layout) if pred_frame.num_people else np.zeros((0, J, 3))
+        track_ids = np.asarray(pred_frame.ids, np.int64)
         pred_all.append(p)
-        pred_all_ids.append(np.asarray(pred_frame.ids, np.int64))
+        pred_all_ids.append(track_ids)
+        keep = metrics.continued_pairs(previous, index_of[t], track_ids) if tracked else None
         if camera is None:
-            pairs = metrics.match_people([p], [r], max_distance=max_match_distance).pairs[0]
+            pairs = metrics.match_frame(p, r, max_distance=max_match_distance, keep=keep)[0]
         else:       # a person at the edge of the view that was found counts as expected
-            pairs = _image_pairs(p, r, camera, IMAGE_MATCH_DISTANCE)
+            pairs = _image_pairs(p, r, camera, IMAGE_MATCH_DISTANCE, keep)
             expected[t] += int((~in_view[pairs[:, 1]]).sum())
+        previous = dict(zip(index_of[t][pairs[:, 1]].tolist(),
+                            track_ids[pairs[:, 0]].tolist(), strict=True))
         pred_arr[t, cols[pairs[:, 1]]] = p[pairs[:, 0]]
         pred_id[t, cols[pairs[:, 1]]] = pred_frame.ids[pairs[:, 0]]
         detected[t] = len(pairs)
@@ -312,14 +325,18 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     jit = metrics.jitter(pred_arr, stamps=time_s) if T > 2 else None
     complete = ~np.isnan(ordered_r).any(axis=(1, 2))
     # About ten reference poses per cluster at least: a vocabulary with more clusters than the
-    # reference can support splits near-identical poses and makes PSS noise.
-    pss = metrics.pss(ordered_p, ordered_r, k=max(1, min(pss_k, int(complete.sum()) // 10))) \
+    # reference can support splits near-identical poses and makes PSS noise. PSS scores
+    # root-relative poses, as Kocabas et al. (a review: centring on the joints' mean aligned a
+    # misplaced root away)
+    pss = metrics.pss(ordered_p - root_positions(ordered_p, layout)[:, None],
+                      ordered_r - root_positions(ordered_r, layout)[:, None],
+                      k=max(1, min(pss_k, int(complete.sum()) // 10))) \
         if complete.any() else None
     rate = metrics.detection_rate(detected, expected)
     matched = pred_id >= 0
     # an untracked prediction numbers each frame's people anew: its "switches" would count
     # the numbering, not the package's tracking (an audit saw 106 for two people)
-    switches: float | int = float("nan") if is_untracked([f.ids for f in pred.frames]) else \
+    switches: float | int = float("nan") if not tracked else \
         metrics.id_switches([identity[t][matched[t]] for t in range(T)],
                             [pred_id[t][matched[t]] for t in range(T)])
     reproj_px = np.concatenate(reproj) if reproj else np.zeros(0)
@@ -339,7 +356,7 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
         "MPJPE [m]": m(err.mean), "PA-MPJPE [m]": m(pa.mean), "N-MPJPE [m]": m(nm.mean),
         "PCK3D@150mm": m(metrics.pck3d(flat_p, flat_r)), "AUC 0-150mm": m(metrics.auc(
             flat_p, flat_r)),
-        "PSS": m(pss.score) if pss else float("nan"),
+        "PSS (own clusters)": m(pss.score) if pss else float("nan"),
         "PSS clusters": len(pss.centres) if pss else 0,
         "velocity error [m/s]": m(vel.mean) if vel else float("nan"),
         "acceleration error [m/s^2]": m(acc.mean) if acc else float("nan"),
@@ -630,17 +647,18 @@ def image_identities(pred: SkeletonTrack, ref: SkeletonTrack, camera: CameraMode
                            float(np.median(distance)) if distance.size else float("nan"))
 
 
-def _image_pairs(pred: np.ndarray, ref: np.ndarray, camera: CameraModel, max_distance: float
-                 ) -> np.ndarray:
+def _image_pairs(pred: np.ndarray, ref: np.ndarray, camera: CameraModel, max_distance: float,
+                 keep: np.ndarray | None = None) -> np.ndarray:
     """People pred (P, J, 3) and ref (Q, J, 3) metres in `camera`'s rig frame matched in its
     image: Hungarian on their mean keypoint distance over the reference person's size there
-    (diagonal of its keypoints' box), at most max_distance. Returns pairs (K, 2) int
-    (pred index, ref index)."""
+    (diagonal of its keypoints' box), at most max_distance; keep: pairs taken first where
+    they qualify (metrics.match_frame). Returns pairs (K, 2) int (pred index, ref index)."""
     if not len(pred) or not len(ref):
         return np.zeros((0, 2), np.intp)
     r = camera.project(ref)
     return metrics.match_frame(camera.project(pred), r, max_distance=max_distance,
-                               ref_scale=np.maximum(box_diagonal(r, empty=0.0), 1.0))[0]
+                               ref_scale=np.maximum(box_diagonal(r, empty=0.0), 1.0),
+                               keep=keep)[0]
 
 
 def _root_errors(pred: np.ndarray, ref: np.ndarray, layout: JointLayout, center: np.ndarray

@@ -13,8 +13,12 @@ Protocols implemented (names as in the literature):
   n_mpjpe    MPJPE after per-frame scale-only alignment (Rhodin et al., CVPR 2018: of
              root-relative poses, the default).
   pss        Pose Structure Score (Kocabas et al., "Self-Supervised Learning of 3D Human Pose
-             using Multi-view Geometry", CVPR 2019): share of frames whose normalised prediction
-             falls in the same k-means pose cluster as its normalised reference.
+             using Multi-view Geometry", CVPR 2019): share of frames whose root-relative
+             prediction scaled to unit norm, p / ||p||, falls in the same k-means pose cluster
+             as its reference q / ||q||. The paper's PSS@50 / PSS@100 cluster Human3.6M's
+             ground-truth poses (its 17 joints) into 50 / 100 clusters; the package has no
+             Human3.6M: its callers cluster their own reference poses (fewer clusters: their
+             figures, named PSS@k with k, compare with each other, not with the paper's).
   pck3d/auc  share of joints within a distance threshold (150 mm) and its area under the curve
              over thresholds 0..150 mm (MPI-INF-3DHP protocol).
   velocity / acceleration error, jitter, reprojection error, detection rate, id switches.
@@ -201,16 +205,16 @@ def auc(pred: np.ndarray, ref: np.ndarray,
 # --- Pose Structure Score ------------------------------------------------------------------
 
 def normalise_poses(poses: np.ndarray) -> np.ndarray:
-    """Scale- and translation-free poses for PSS: (N, J, 3) -> (N, J*3).
-
-    Each pose is centred on the mean of its joints and divided by its Frobenius norm. Poses with
-    a missing joint or zero norm become NaN rows.
+    """PSS's normalisation (Kocabas et al.): root-relative poses (N, J, 3) -> (N, J*3) unit
+    vectors p / ||p||_2, the scale alone. Pass poses relative to their root (the root joint at
+    the origin, as Human3.6M's protocol and pose_scores have them): no translation is fitted
+    (centring on the joints' mean, the code before a review, aligned a misplaced root away).
+    Poses with a missing joint or zero norm become NaN rows.
     """
     poses = np.asarray(poses, dtype=np.float64)
     if poses.ndim != 3 or poses.shape[-1] != 3:
         raise ValueError(f"expected poses of shape (N, J, 3), got {poses.shape}")
-    centred = poses - poses.mean(axis=1, keepdims=True)
-    flat = centred.reshape(len(poses), -1)
+    flat = poses.reshape(len(poses), -1)
     norm = np.linalg.norm(flat, axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = flat / norm
@@ -219,7 +223,9 @@ def normalise_poses(poses: np.ndarray) -> np.ndarray:
 
 
 def pose_clusters(reference: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
-    """k-means pose vocabulary from reference poses (N, J, 3): (k, J*3) normalised centres.
+    """k-means pose vocabulary from root-relative reference poses (N, J, 3): (k, J*3) centres
+    of the poses normalised by normalise_poses (Kocabas et al. cluster Human3.6M's ground truth,
+    k = 50 and 100; scipy's kmeans2, k-means++ seeding, one run).
 
     Poses with missing joints are left out. k must not exceed the number of complete poses;
     fewer than k centres come back when the reference has fewer distinct poses (duplicate
@@ -253,11 +259,13 @@ class PoseStructureScore:
 
 def pss(pred: np.ndarray, ref: np.ndarray, *, centres: np.ndarray | None = None,
         k: int = 50, seed: int = 0) -> PoseStructureScore:
-    """Pose Structure Score of pred (N, J, 3) against ref (N, J, 3).
+    """Pose Structure Score of root-relative pred (N, J, 3) against ref (N, J, 3): the share
+    of frames with delta(C(p / ||p||), C(q / ||q||)) = 1, C the nearest centre (Kocabas et al.).
 
     centres: a pose vocabulary (K, J*3) of normalised poses (from `pose_clusters` on a large
-    reference set, e.g. a training set); when None it is built from `ref` itself with
-    k = min(k, complete frames). Each normalised pose is assigned to its nearest centre.
+    reference set, e.g. a training set, as the paper's Human3.6M); when None it is built from
+    `ref` itself with k = min(k, complete frames): a vocabulary of the scored poses, PSS@k of
+    its own, not the paper's.
     """
     pred, ref = _check_pair(pred, ref)
     if pred.ndim != 3:
@@ -445,34 +453,82 @@ def mean_joint_distances(pred: np.ndarray, ref: np.ndarray,
 
 def match_people(pred: Sequence[np.ndarray], ref: Sequence[np.ndarray], *,
                  max_distance: float = 0.5, missing_cost: float | None = None,
-                 ref_scale: Sequence[np.ndarray] | None = None) -> Matching:
+                 ref_scale: Sequence[np.ndarray] | None = None,
+                 pred_ids: Sequence[np.ndarray] | None = None,
+                 ref_ids: Sequence[np.ndarray] | None = None) -> Matching:
     """Hungarian matching per frame (match_frame) of pred[t] (P_t, J, D) to ref[t]
     (Q_t, J, D): 3D poses in metres or 2D keypoints in pixels; ref_scale[t] (Q_t,) each
-    reference person's scale when given. See match_frame for the cost and max_distance."""
+    reference person's scale when given. See match_frame for the cost and max_distance.
+
+    With pred_ids[t] (P_t,) track ids and ref_ids[t] (Q_t,) reference identities, CLEAR-MOT's
+    correspondences (Bernardin & Stiefelhagen, "Evaluating Multiple Object Tracking
+    Performance: The CLEAR MOT Metrics", 2008; TrackEval's CLEAR): a reference person matched
+    at frame t-1 keeps that track at t while it is present and within max_distance
+    (continued_pairs); only the rest are matched by the Hungarian algorithm. Without ids each
+    frame is matched on its own."""
     if len(pred) != len(ref) or (ref_scale is not None and len(ref_scale) != len(ref)):
         raise ValueError(f"prediction has {len(pred)} frames, reference {len(ref)}"
                          + ("" if ref_scale is None else f", reference scales {len(ref_scale)}"))
+    if (pred_ids is None) != (ref_ids is None):
+        raise ValueError("give both pred_ids and ref_ids (CLEAR-MOT correspondences) or neither")
+    if pred_ids is not None and ref_ids is not None and not len(pred_ids) == len(ref_ids) \
+            == len(ref):
+        raise ValueError(f"{len(ref)} frames but {len(pred_ids)} frames of predicted ids and "
+                         f"{len(ref_ids)} of reference ids")
     pairs, dists = [], []
+    previous: dict[int, int] = {}
     for t, (p, r) in enumerate(zip(pred, ref, strict=True)):
         try:
+            keep = None
+            if pred_ids is not None and ref_ids is not None:
+                p_ids, r_ids = _frame_ids(pred_ids[t], len(p), "predicted"), \
+                    _frame_ids(ref_ids[t], len(r), "reference")
+                keep = continued_pairs(previous, r_ids, p_ids)
             found, cost = match_frame(p, r, max_distance=max_distance, missing_cost=missing_cost,
-                                      ref_scale=None if ref_scale is None else ref_scale[t])
+                                      ref_scale=None if ref_scale is None else ref_scale[t],
+                                      keep=keep)
         except ValueError as exc:
             raise ValueError(f"frame {t}: {exc}") from None
+        if keep is not None:
+            previous = dict(zip(r_ids[found[:, 1]].tolist(), p_ids[found[:, 0]].tolist(),
+                                strict=True))
         pairs.append(found)
         dists.append(cost)
     return Matching(pairs, dists)
 
 
+def _frame_ids(ids: np.ndarray, count: int, what: str) -> np.ndarray:
+    """One frame's (count,) int ids, or a ValueError naming `what` when their number differs."""
+    out = np.asarray(ids, dtype=np.int64).ravel()
+    if out.size != count:
+        raise ValueError(f"{count} {what} people but {out.size} {what} ids")
+    return out
+
+
+def continued_pairs(previous: dict[int, int], ref_ids: np.ndarray, pred_ids: np.ndarray
+                    ) -> np.ndarray:
+    """The correspondences CLEAR-MOT tries to keep in a frame: (K, 2) int (pred index, ref
+    index) of each reference person whose track at the previous frame (previous: reference
+    id -> track id, that frame's matches) is present again. ref_ids (Q,), pred_ids (P,) this
+    frame's ids; a track id present twice continues at its first."""
+    first = {int(i): k for k, i in reversed(list(enumerate(np.asarray(pred_ids).tolist())))}
+    kept = [(first[previous[r]], q) for q, r in enumerate(np.asarray(ref_ids).tolist())
+            if previous.get(r) in first]
+    return np.array(kept, np.intp).reshape(-1, 2)
+
+
 def match_frame(pred: np.ndarray, ref: np.ndarray, *, max_distance: float = 0.5,
-                missing_cost: float | None = None, ref_scale: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+                missing_cost: float | None = None, ref_scale: np.ndarray | None = None,
+                keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Hungarian matching of pred (P, J, D) to ref (Q, J, D), 3D poses in metres or 2D
     keypoints in pixels, on the mean distance of their joints (mean_joint_distances; missing_cost:
     what a joint the prediction lacks costs), divided by ref_scale (Q,) > 0 when given (e.g. each
     reference person's size in the image, for a cost relative to it). Pairs whose cost exceeds
     max_distance (the cost's unit; inf: no limit), or with no common joint, are not matched.
-    Returns the pairs (K, 2) int (pred index, ref index) and their costs (K,)."""
+    keep: (K, 2) one-to-one pairs (pred index, ref index) matched first wherever they qualify
+    (CLEAR-MOT's correspondences of the previous frame, continued_pairs); the Hungarian
+    algorithm matches the people they leave.
+    Returns the pairs (K, 2) int (pred index, ref index), by pred index, and their costs (K,)."""
     p = np.asarray(pred, dtype=np.float64)
     r = np.asarray(ref, dtype=np.float64)
     if p.ndim != 3 or r.ndim != 3 or p.shape[1:] != r.shape[1:]:
@@ -482,6 +538,12 @@ def match_frame(pred: np.ndarray, ref: np.ndarray, *, max_distance: float = 0.5,
         if ref_scale.shape != r.shape[:1] or not (ref_scale > 0).all():
             raise ValueError(f"reference scales must be {r.shape[:1]} positive numbers, got "
                              f"shape {ref_scale.shape}")
+    kept = np.zeros((0, 2), np.intp) if keep is None else np.asarray(keep, np.intp).reshape(-1, 2)
+    if len(kept) and ((kept < 0).any() or (kept[:, 0] >= len(p)).any()
+                      or (kept[:, 1] >= len(r)).any() or len(np.unique(kept[:, 0])) < len(kept)
+                      or len(np.unique(kept[:, 1])) < len(kept)):
+        raise ValueError(f"pairs to keep must be one-to-one indices into {len(p)} predicted "
+                         f"and {len(r)} reference people, got {kept.tolist()}")
     if len(p) == 0 or len(r) == 0:
         return np.zeros((0, 2), np.intp), np.zeros((0,))
     cost = mean_joint_distances(p, r, missing_cost)
@@ -493,14 +555,22 @@ def match_frame(pred: np.ndarray, ref: np.ndarray, *, max_distance: float = 0.5,
     seen_p = np.asarray(np.isfinite(p).all(axis=-1))                             # (P, J)
     seen_r = np.asarray(np.isfinite(r).all(axis=-1))                             # (Q, J)
     common = (seen_p[:, None, :] & seen_r[None]).any(axis=-1)
-    valid = np.isfinite(cost) & common
-    # a pair with no common joint costs more than any assignment of valid pairs (and at least
-    # 1e9, which decides ties as before): as few of them as possible are assigned, then the
-    # least total cost (they are never kept)
-    fill = max(1e9, 1.0 + min(cost.shape) * (cost[valid].max() if valid.any() else 0.0))
-    rows, cols = linear_sum_assignment(np.where(valid, cost, fill))
-    keep = valid[rows, cols] & (cost[rows, cols] <= max_distance)
-    return np.stack([rows[keep], cols[keep]], axis=1), cost[rows[keep], cols[keep]]
+    valid = np.isfinite(cost) & common & (cost <= max_distance)
+    kept = kept[valid[kept[:, 0], kept[:, 1]]]
+    free_p = np.setdiff1d(np.arange(len(p)), kept[:, 0])
+    free_r = np.setdiff1d(np.arange(len(r)), kept[:, 1])
+    sub, ok = cost[np.ix_(free_p, free_r)], valid[np.ix_(free_p, free_r)]
+    # a pair that cannot be matched costs more than any assignment of valid pairs (and at
+    # least 1e9, which decides ties as before): as few of them as possible are assigned, then
+    # the least total cost (they are never kept)
+    fill = max(1e9, 1.0 + min(sub.shape) * (sub[ok].max() if ok.any() else 0.0))
+    rows, cols = linear_sum_assignment(np.where(ok, sub, fill))
+    take = ok[rows, cols]
+    rows = np.concatenate([kept[:, 0], free_p[rows[take]]])
+    cols = np.concatenate([kept[:, 1], free_r[cols[take]]])
+    order = np.argsort(rows, kind="stable")
+    rows, cols = rows[order], cols[order]
+    return np.stack([rows, cols], axis=1), cost[rows, cols]
 
 
 def matched_to_reference(pred: Sequence[np.ndarray], ref: np.ndarray, present: np.ndarray, *,
@@ -546,11 +616,14 @@ def detection_rate(detected: np.ndarray, expected: np.ndarray) -> DetectionRate:
 
 
 def id_switches(ref_ids: Sequence[np.ndarray], pred_ids: Sequence[np.ndarray]) -> int:
-    """Number of identity switches (CLEAR-MOT): times a reference identity is matched to a
-    different predicted id than at its previous match.
+    """Number of identity switches (CLEAR-MOT's IDSW, Bernardin & Stiefelhagen 2008): times a
+    reference identity is matched to a different predicted id than at its previous match,
+    however many frames before.
 
-    ref_ids[t], pred_ids[t]: (K_t,) ids of the people matched in frame t, pair by pair.
-    Frames where an identity is unmatched do not count as a switch by themselves.
+    ref_ids[t], pred_ids[t]: (K_t,) ids of the people matched in frame t, pair by pair, by
+    CLEAR-MOT's matching (match_people with the ids: a per-frame Hungarian matching counts a
+    ghost nearer than a person's own track for a frame as two switches). Frames where an
+    identity is unmatched do not count as a switch by themselves.
     """
     if len(ref_ids) != len(pred_ids):
         raise ValueError(f"{len(ref_ids)} frames of reference ids, {len(pred_ids)} of predicted")

@@ -35,10 +35,16 @@ crown, core/mocap.head_ends): pass them as `head` to `to_campus14`. Without them
 truth is derived the same way as the predictions (GT_HEADS "derived"): both sides then agree
 whenever the nose agrees, and the head limb is as short as the body's nose is low.
 
-Ghosts, misses, id switches, MPJPE use a one-to-one Hungarian matching per frame on the mean
-joint distance (`metrics.match_people`), gated at `match_distance_m`: an unmatched prediction
-is a ghost person-frame (duplicates of a real person included), an unmatched ground-truth
-person a miss; id switches are CLEAR-MOT's (`metrics.id_switches`).
+Ghosts, misses, id switches, MPJPE use one one-to-one matching on the mean joint distance
+(`metrics.match_people`), gated at `match_distance_m`: an unmatched prediction is a ghost
+person-frame (duplicates of a real person included), an unmatched ground-truth person a miss.
+With track ids it is CLEAR-MOT's (Bernardin & Stiefelhagen 2008, as TrackEval's CLEAR and
+MOTChallenge): a person matched to a track in the frame before keeps it while it stays within
+the gate, and the Hungarian algorithm matches the rest; an id switch is a person matched to
+another track id than at their last match, however many frames ago (`metrics.id_switches`).
+So a track lost for some frames and back under its id is no switch, a ghost nearer for a
+frame than a person's own track is a ghost, not two switches, and two tracks trading people
+count 2 once they are more than the gate from their old people.
 """
 from __future__ import annotations
 
@@ -233,7 +239,8 @@ def score_multiperson(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], *,
     pred[t]: (P_t, 14, 3) predicted people in Campus-14 (`to_campus14`), metres, NaN joints
         allowed; gt[t]: (Q_t, 14, 3) annotated people (a person absent in a frame is left out
         of gt[t], or is all NaN); gt_ids[t]: (Q_t,) actor ids; pred_ids[t]: (P_t,) track ids
-        (None: no id switches counted).
+        (None, e.g. an untracked output whose ids number each frame's people: each frame
+        matched on its own, no id switches counted).
     """
     if len(pred) != len(gt) or len(gt) != len(gt_ids):
         raise ValueError(f"{len(pred)} predicted frames, {len(gt)} ground-truth frames, "
@@ -271,8 +278,11 @@ def score_multiperson(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], *,
     with np.errstate(invalid="ignore", divide="ignore"):
         per_actor = correct.sum(1) / counted.sum(1)
         per_limb = correct.sum(0) / counted.sum(0)
+    # with track ids, CLEAR-MOT's correspondences: a person keeps the track matched to them in
+    # the frame before while it stays within the gate (a ghost nearer for a frame is a ghost)
     matching = match_people(preds, gts, max_distance=match_distance_m,
-                            missing_cost=match_distance_m)
+                            missing_cost=match_distance_m, pred_ids=pred_ids,
+                            ref_ids=None if pred_ids is None else gids)
     errors = [np.linalg.norm(p[pair[:, 0]] - g[pair[:, 1]], axis=-1).ravel()
               for p, g, pair in zip(preds, gts, matching.pairs, strict=True)]
     errors_all = np.concatenate(errors) if errors else np.zeros(0)

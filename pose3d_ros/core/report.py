@@ -276,8 +276,11 @@ _GLOSSARY = {
                "predicted body: the error without the person's size or place",
     "PCK3D@150mm": "share of joints within 150 mm of the reference (higher is better)",
     "AUC 0-150mm": "mean of PCK3D over the thresholds 0-150 mm (higher is better)",
-    "PSS": "pose structure score: how often a predicted pose falls in the same cluster of "
-           "poses as its reference (1 = always)",
+    "PSS": "pose structure score: how often a predicted pose (about its root, scaled to unit "
+           "size) falls in the same cluster of poses as its reference (1 = always); the "
+           "clusters are k-means of this reference's own poses ('PSS clusters' of them), so "
+           "the figure compares with other runs of the same reference, not with papers' "
+           "PSS@50 / PSS@100 (clusters of Human3.6M)",
     "velocity error": "mean error of the joints' velocities against the reference",
     "acceleration error": "mean error of the joints' accelerations against the reference",
     "jitter (prediction)": "mean acceleration of the predicted joints (lower is smoother; "

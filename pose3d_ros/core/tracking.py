@@ -1,5 +1,6 @@
 """Stable person ids over time, for 3D skeletons (SkeletonTracker) and for one camera's 2D
-people (ImageTracker), and id-switch counting.
+people (ImageTracker). Identity switches against reference ids are counted by
+metrics.id_switches (CLEAR-MOT).
 
 Each track keeps its last joint positions (metres) and a constant-velocity model of its centre
 (mean of its visible joints). At every update, the predicted tracks and the new skeletons are
@@ -24,7 +25,6 @@ its recent time (`relabel_window_s`), and a track back after a gap takes the det
 labels. So a detector that takes a person seen from the front for one seen from behind for a
 few frames no longer turns the person round (and back) under the 3D that follows.
 
-count_id_switches() is the CLEAR-MOT IDSW count against reference identities, for evaluation.
 """
 from __future__ import annotations
 
@@ -628,24 +628,3 @@ _FLOAT_MAX = float(np.finfo(np.float64).max)
 def _centre(positions: np.ndarray) -> np.ndarray:
     """Mean of the visible joints: (..., J, D) -> (..., D); NaN if no joint is visible."""
     return masked_mean(positions, finite_rows(positions))
-
-
-def count_id_switches(reference_ids: list[np.ndarray], predicted_ids: list[np.ndarray]) -> int:
-    """CLEAR-MOT identity switches: per frame, reference_ids[f] and predicted_ids[f] are (P_f,)
-    arrays of matched pairs (same index = same person). A switch is counted each time a
-    reference identity is matched to a different predicted id than at its previous match."""
-    if len(reference_ids) != len(predicted_ids):
-        raise ValueError(f"{len(reference_ids)} reference frames vs {len(predicted_ids)} "
-                         "predicted frames")
-    last: dict[int, int] = {}
-    switches = 0
-    for frame, (ref, pred) in enumerate(zip(reference_ids, predicted_ids, strict=True)):
-        ref, pred = np.asarray(ref).ravel(), np.asarray(pred).ravel()
-        if ref.shape != pred.shape:
-            raise ValueError(f"frame {frame}: {ref.size} reference ids vs {pred.size} "
-                             "predicted ids")
-        for r, p in zip(ref.tolist(), pred.tolist(), strict=True):
-            if r in last and last[r] != p:
-                switches += 1
-            last[r] = p
-    return switches

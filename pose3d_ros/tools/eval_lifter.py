@@ -2,7 +2,9 @@
 held-out multi-view recording, with its multi-view triangulation as the reference.
 
 Root-relative metrics per camera (metres in that camera's frame, H36M-17): MPJPE, PA-MPJPE,
-N-MPJPE, PSS (pose vocabulary: k-means of the reference poses of all cameras), plus the error
+N-MPJPE, PSS@10 (Kocabas et al.'s score on a vocabulary of 10 k-means clusters of this
+recording's reference poses of all cameras: the paper's PSS@50 / PSS@100 cluster Human3.6M,
+so the figures compare between methods here, not with papers), plus the error
 of the metric root placement (root_placement.place_in_camera, body-size prior of --height).
 
     python -m pose3d_ros.tools.eval_lifter --recording multi --multi-person \\

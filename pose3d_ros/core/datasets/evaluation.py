@@ -206,7 +206,11 @@ def evaluate_sequence(sequence: MultiViewSequence, params: PipelineParams | None
         gt_ids.append(truth.actor_ids[present])
         if on_frame is not None:
             on_frame()
-    score = score_multiperson(preds, gts, gt_ids=gt_ids, pred_ids=pred_ids,
+    # without tracking the ids number each frame's people anew (pipeline.untracked_ids): no
+    # identities to keep from frame to frame (CLEAR-MOT's matching) nor switches to count
+    tracked = (params or SCORING_PARAMS).tracking is not None
+    score = score_multiperson(preds, gts, gt_ids=gt_ids,
+                              pred_ids=pred_ids if tracked else None,
                               match_distance_m=match_distance_m)
     ms = 1000.0 * np.asarray(times)
     return SequenceEvaluation(sequence.name, score, len(sequence.detections),

@@ -7,7 +7,8 @@ is the exact projection (perfect 2D) or that projection with the measured detect
 (core.error_model, following the recording in time at the clip's rate; fixed seed).
 Scores: root-relative MPJPE, PA-MPJPE, N-MPJPE (mm) and PSS (core.metrics.pose_scores, the
 lifter's one scoring, as tools/eval_lifter's; PSS vocabulary: k-means of the reference poses
-of all evaluated clips and cameras), and the metric placement of the root
+of all evaluated clips and cameras, not the paper's Human3.6M clusters), and the metric
+placement of the root
 (core.lifting.root_placement) against the true depth; beside them a constant pose: each clip's
 mean root-relative pose in each camera (an oracle that knows the clip's average pose).
 
