@@ -126,15 +126,16 @@ def test_id_switches_follow_clear_mot_on_hand_made_sequences():
 
 
 def test_clear_mot_matching_keeps_the_tracks_for_the_other_scores():
-    """The ghost of the last case is the ghost person-frame and the track's 0.2 m the error."""
+    """The ghost of the last case is the ghost person-frame (CLEAR-MOT's matching keeps the
+    track); MPJPE, pose accuracy, takes each frame's nearest skeleton whatever the ids."""
     body = to_campus14(_people(1, seed=5), COCO17)
     pred = [body + [0.2, 0, 0]] * 2 + [np.concatenate([body + [0.2, 0, 0],
                                                        body + [0.05, 0, 0]])]
     score = score_multiperson(pred, [body] * 3, gt_ids=[np.array([1])] * 3,
                               pred_ids=[np.array([1])] * 2 + [np.array([1, 9])])
     assert (score.id_switches, score.ghosts, score.duplicates, score.misses) == (0, 1, 1, 0)
-    assert score.mpjpe_m == pytest.approx(0.2)
-    # without ids each frame is matched on its own: the nearer skeleton is scored
+    assert score.mpjpe_m == pytest.approx((0.2 + 0.2 + 0.05) / 3)
+    # without ids each frame is matched on its own: the same MPJPE
     score = score_multiperson(pred, [body] * 3, gt_ids=[np.array([1])] * 3)
     assert score.mpjpe_m == pytest.approx((0.2 + 0.2 + 0.05) / 3)
     with pytest.raises(ValueError, match="frame 2: 2 predicted people but 1 predicted ids"):

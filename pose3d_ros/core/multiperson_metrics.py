@@ -35,7 +35,7 @@ crown, core/mocap.head_ends): pass them as `head` to `to_campus14`. Without them
 truth is derived the same way as the predictions (GT_HEADS "derived"): both sides then agree
 whenever the nose agrees, and the head limb is as short as the body's nose is low.
 
-Ghosts, misses, id switches, MPJPE use one one-to-one matching on the mean joint distance
+Ghosts, misses and id switches use one one-to-one matching on the mean joint distance
 (`metrics.match_people`), gated at `match_distance_m`: an unmatched prediction is a ghost
 person-frame (duplicates of a real person included), an unmatched ground-truth person a miss.
 With track ids it is CLEAR-MOT's (Bernardin & Stiefelhagen 2008, as TrackEval's CLEAR and
@@ -44,7 +44,8 @@ the gate, and the Hungarian algorithm matches the rest; an id switch is a person
 another track id than at their last match, however many frames ago (`metrics.id_switches`).
 So a track lost for some frames and back under its id is no switch, a ghost nearer for a
 frame than a person's own track is a ghost, not two switches, and two tracks trading people
-count 2 once they are more than the gate from their old people.
+count 2 once they are more than the gate from their old people. MPJPE is each frame's own
+best matching (pose accuracy, whatever the tracks did).
 """
 from __future__ import annotations
 
@@ -283,8 +284,12 @@ def score_multiperson(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], *,
     matching = match_people(preds, gts, max_distance=match_distance_m,
                             missing_cost=match_distance_m, pred_ids=pred_ids,
                             ref_ids=None if pred_ids is None else gids)
+    # MPJPE is pose accuracy, not tracking: each frame's own best matching (as multi-person
+    # 3D benchmarks score it), whatever track was matched to the person the frame before
+    per_frame = matching if pred_ids is None else match_people(
+        preds, gts, max_distance=match_distance_m, missing_cost=match_distance_m)
     errors = [np.linalg.norm(p[pair[:, 0]] - g[pair[:, 1]], axis=-1).ravel()
-              for p, g, pair in zip(preds, gts, matching.pairs, strict=True)]
+              for p, g, pair in zip(preds, gts, per_frame.pairs, strict=True)]
     errors_all = np.concatenate(errors) if errors else np.zeros(0)
     matched = sum(len(pair) for pair in matching.pairs)
     duplicates = 0
