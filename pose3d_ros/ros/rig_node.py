@@ -43,6 +43,7 @@ from pose3d_ros.core.tracking import ImageTrackerParams, TrackerParams
 from pose3d_ros.msg import Skeleton3DArray
 
 from .conversions import (
+    camera_info_sensor,
     camera_model_from_info,
     mean_stamp,
     seconds_to_stamp,
@@ -75,7 +76,7 @@ class CameraInfoKey(NamedTuple):
     """What a camera model is built from in a CameraInfo: a message with the same key is the
     calibration already taken."""
 
-    sensor: tuple[int, ...]      # width, height, binning x / y, roi x, y, width, height
+    sensor: tuple[int, ...]      # conversions.camera_info_sensor
     distortion_model: str
     k: tuple[float, ...]
     d: tuple[float, ...]
@@ -447,11 +448,8 @@ class RigNodeBase(PoseNodeBase):
         # everything the camera model is built from: a driver that changes its binning or
         # region of interest mid-stream sends a new calibration (a review: ignored before,
         # a moved 640x360 ROI's centre pixel read as a ray 24.7 degrees off the axis)
-        roi = msg.roi
-        key = CameraInfoKey((msg.width, msg.height, msg.binning_x, msg.binning_y,
-                             roi.x_offset, roi.y_offset, roi.width, roi.height),
-                            msg.distortion_model, tuple(msg.k), tuple(msg.d),
-                            msg.header.frame_id)
+        key = CameraInfoKey(camera_info_sensor(msg), msg.distortion_model, tuple(msg.k),
+                            tuple(msg.d), msg.header.frame_id)
         previous_key = self._camera_info_seen.get(camera)
         if previous_key == key:
             return "taken"
