@@ -455,6 +455,8 @@ class RigNodeBase(PoseNodeBase):
             return "taken"
         self._camera_info_seen[camera] = key
         if self.rig is not None and not self.config.intrinsics_from_camera_info:
+            if previous_key is not None and previous_key.sensor != key.sensor:
+                self._rig_images_moved(camera, previous_key.sensor, key.sensor)
             return "taken"
         try:
             model = camera_model_from_info(msg, camera)
@@ -527,6 +529,26 @@ class RigNodeBase(PoseNodeBase):
                 "later changes of this camera are taken without a word)")
         self._check_rectified(camera, model)
         return "taken"
+
+    def _rig_images_moved(self, camera: str, before: tuple[int, ...],
+                          now: tuple[int, ...]) -> None:
+        """A camera of the rig file whose camera_info moved its images on the sensor (roi,
+        binning, resolution): its detector forgets the people it tracks before the next set
+        (their ROIs crop the old place: a person lost, then a skeleton hundreds of pixels off),
+        and WARN once that the rig file's intrinsics describe the images before (a review:
+        taken without a word)."""
+        with self._lock:
+            self._image_moved.add(camera)
+        self._wake.set()
+        if camera in self._info_change_told:
+            return
+        self._info_change_told.add(camera)
+        self.get_logger().warning(
+            f"camera {camera!r}: its camera_info moved the images on the sensor (width, "
+            f"height, binning x / y, roi x, y, width, height {before} -> {now}), but its "
+            "intrinsics are the rig file's, made for other images: its 3D is off until the rig "
+            "file describes these images (or set intrinsics_from_camera_info); later changes "
+            "of this camera are taken without a word")
 
     def output_frame_from_image(self, camera: str, image_frame: str) -> None:
         """One camera without a pose whose camera_info names no frame: the 3D goes out in the
@@ -615,6 +637,9 @@ class RigNodeBase(PoseNodeBase):
         for camera, model in changes.items():
             self.pipeline.set_camera(model, image_moved=camera in moved)
             self.health.cameras[camera].calibrated = True   # in use from the next set on
+        for camera in moved - changes.keys():   # the rig file's intrinsics, images moved
+            if (model := self.pipeline.camera(camera)) is not None:
+                self.pipeline.set_camera(model, image_moved=True)
         if output_frame is not None:
             self.pipeline.frame_id = output_frame
         if frame_set is not None and self.config.extrinsics_source == "tf":
