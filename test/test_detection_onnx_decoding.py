@@ -311,3 +311,24 @@ def test_the_gpu_benchmark_takes_the_nodes_provider_names_and_says_when_none_is_
     assert len(told) == 1 and told[0].startswith(
         "bench_gpu.py: none of ['CUDAExecutionProvider'] is usable on this machine"), told
     assert not done.stdout, done.stdout
+
+
+def test_the_gpu_benchmark_without_the_onnx_models_says_how_to_make_them(tmp_path):
+    """A review: without the converted models bench_gpu.py printed a table row 'not run' and
+    ended with 0, as if it had measured. Now one line naming the missing files and the
+    command that makes them, nothing on stdout, exit 2."""
+    import os
+    import subprocess
+    import sys
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gpu.py"
+    done = subprocess.run([sys.executable, str(bench), "--providers", "cpu"],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "POSE3D_DATA": str(tmp_path)})
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    told = done.stderr.strip().splitlines()
+    assert len(told) == 1 and told[0].startswith("bench_gpu.py: BlazePose ONNX models "
+                                                 "missing:"), told
+    assert "pose_landmark_full.onnx" in told[0] and \
+        "python -m pose3d_ros.tools.convert_blazepose_onnx --out" in told[0], told
+    assert not done.stdout, done.stdout

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -359,6 +360,9 @@ def test_demo_files_cut_short_are_fetched_again_and_written_whole(tmp_path):
     with pytest.raises(ValueError, match="cannot be written to .*a_file is not a folder; pass "
                        "--data-dir"):
         data_paths.fetch(blocking / "data")
+    # and a folder that refuses new files whatever its permissions say (root on /proc)
+    with pytest.raises(ValueError, match="cannot be written to /proc/pose3d_data: /proc "):
+        data_paths.check_writable(Path("/proc/pose3d_data"))
     # the motion capture likewise (a review: a raw "[Errno 20] Not a directory")
     from pose3d_ros.core.mocap import fetch_mocap
     with pytest.raises(ValueError, match="the motion capture cannot be written to .*a_file is "

@@ -38,6 +38,7 @@ from pose3d_ros.core.image_decode import decode_compressed
 from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors
 from pose3d_ros.ros.conversions import (
     camera_model_to_info,
+    detections_from_msg,
     detections_to_msg,
     image_to_msg,
     seconds_to_stamp,
@@ -450,16 +451,14 @@ def test_detector_node_reports_images_lost_on_the_way():
                 node.destroy_node()
 
 
-def test_the_detector_node_answers_an_image_it_cannot_read_with_an_empty_message():
-    """A review: an image the detector node could not decode got no Skeleton2DArray, against
-    the message's promise of one per image, so the fusion node took the camera for silent
-    (waited for it, or dropped the set). Now a good image gets its people, a broken one (its
-    data cut short) an empty message with its own stamp and the size of the last good one."""
-    frame = cv2.resize(cv2.VideoCapture(str(video_paths("single")[0])).read()[1], (480, 272))
+@contextmanager
+def _detector_node_and_probe(probe_name: str):
+    """An active detector node of cam01 (reliable images) and a probe node that publishes its
+    images and keeps its answers: yields (node, probe, executor, image publisher, answers)."""
     with ros_context() as context:
         node = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
             Parameter("autostart", value=False), Parameter("image_qos", value="reliable")])
-        probe = Node("empty_answer_probe", context=context)
+        probe = Node(probe_name, context=context)
         executor = executor_with(context, node, probe)
         try:
             configure_and_activate(node)
@@ -467,18 +466,68 @@ def test_the_detector_node_answers_an_image_it_cannot_read_with_an_empty_message
             answers: list = []
             probe.create_subscription(Skeleton2DArray, "cam01/skeletons_2d", answers.append,
                                       RELIABLE)
-            assert spin_until(executor, lambda: images.get_subscription_count() > 0, 10)
-            images.publish(image_to_msg(frame, 3000.0, "cam01_optical_frame"))
-            assert spin_until(executor, lambda: len(answers) == 1, 20), node.last_error
-            broken = image_to_msg(frame, 3000.1, "cam01_optical_frame")
-            broken.data = bytes(broken.data)[: len(broken.data) // 2]
-            images.publish(broken)
-            assert spin_until(executor, lambda: len(answers) == 2, 20), node.last_error
-            rejected = dict(node.health.cameras["cam01"].rejected)
+            yield node, probe, executor, images, answers
         finally:
             executor.shutdown()
             node.destroy_node()
             probe.destroy_node()
+
+
+def test_a_detector_node_whose_camera_moves_its_region_of_interest_starts_afresh():
+    """A review: the camera's driver moves its 300x750 region of interest 200 px right, then
+    back (camera_info roi; the images keep their size). The detector node kept the ROIs it
+    tracked, in the old image's pixels: the person was lost on the first image after the move,
+    and after the move back a skeleton 64-173 px off the person came out for 3 images. Now a
+    camera_info that moves the images on the sensor makes it forget them: every image's 2D is
+    that of a detection of the image alone (its people, each within 20 px median)."""
+    capture = cv2.VideoCapture(str(video_paths("multi")[0]))
+    offsets = [0, 0, 200, 200, 0, 0]
+    crops = [np.ascontiguousarray(cv2.resize(capture.read()[1], (544, 960),
+                                             interpolation=cv2.INTER_AREA)[150:900, x:x + 300])
+             for x in offsets]
+    capture.release()
+    info = camera_model_to_info(load_rig(calibration_path("multi")).cameras[0].scaled(0.5))
+    per_frame = create_detectors(DEFAULT_DETECTOR, 1, track=False)[0]
+    expected = [per_frame.detect([crop])[0] for crop in crops]
+    per_frame.close()
+    with _detector_node_and_probe("roi_probe") as (node, probe, executor, images, answers):
+        infos = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+        assert spin_until(executor, lambda: images.get_subscription_count() > 0
+                          and infos.get_subscription_count() > 0, 10)
+        for k, (crop, x) in enumerate(zip(crops, offsets, strict=True)):
+            info.roi.x_offset, info.roi.y_offset = 2 * x, 300
+            info.roi.width, info.roi.height = 600, 1500
+            infos.publish(info)
+            assert spin_until(executor, lambda x=x: node._sensor is not None
+                              and node._sensor[4] == 2 * x, 10)
+            images.publish(image_to_msg(crop, 4000.0 + k / 30, "cam01_optical_frame"))
+            assert spin_until(executor, lambda k=k: len(answers) == k + 1, 20), \
+                node.last_error
+    for k, (answer, want) in enumerate(zip(answers, expected, strict=True)):
+        got = detections_from_msg(answer).keypoints
+        assert len(got) == want.num_people >= 1, k
+        # each person published against the nearest one of the image's own detection
+        offset = np.nanmedian(np.linalg.norm(got[:, None] - want.keypoints[None], axis=-1),
+                              axis=2).min(axis=1)
+        assert np.all(offset < 20.0), (k, offset)
+
+
+def test_the_detector_node_answers_an_image_it_cannot_read_with_an_empty_message():
+    """A review: an image the detector node could not decode got no Skeleton2DArray, against
+    the message's promise of one per image, so the fusion node took the camera for silent
+    (waited for it, or dropped the set). Now a good image gets its people, a broken one (its
+    data cut short) an empty message with its own stamp and the size of the last good one."""
+    frame = cv2.resize(cv2.VideoCapture(str(video_paths("single")[0])).read()[1], (480, 272))
+    with _detector_node_and_probe("empty_answer_probe") as (node, _, executor, images,
+                                                            answers):
+        assert spin_until(executor, lambda: images.get_subscription_count() > 0, 10)
+        images.publish(image_to_msg(frame, 3000.0, "cam01_optical_frame"))
+        assert spin_until(executor, lambda: len(answers) == 1, 20), node.last_error
+        broken = image_to_msg(frame, 3000.1, "cam01_optical_frame")
+        broken.data = bytes(broken.data)[: len(broken.data) // 2]
+        images.publish(broken)
+        assert spin_until(executor, lambda: len(answers) == 2, 20), node.last_error
+        rejected = dict(node.health.cameras["cam01"].rejected)
     good, empty = answers
     assert len(good.skeletons) == 1 and stamp_to_seconds(good.header.stamp) == 3000.0
     assert len(empty.skeletons) == 0 and stamp_to_seconds(empty.header.stamp) == 3000.1

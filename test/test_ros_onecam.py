@@ -580,6 +580,51 @@ def test_a_region_of_interest_moved_mid_run_is_a_new_calibration():
                     tick=lambda m=message: info_pub.publish(m)), (x, y, binning)
 
 
+def test_a_region_of_interest_moved_under_a_rig_files_intrinsics_clears_the_tracks_and_warns():
+    """A review: with a rig file (intrinsics_from_camera_info false) a camera_info that moved
+    its images on the sensor was taken without a word: the detector kept the people's ROIs in
+    the old pixels (a person lost, then a skeleton hundreds of pixels off) and the rig file's
+    intrinsics, made for other images, went on being used. Now the camera's tracks are
+    forgotten before the next set and a WARN says so, once."""
+    from rcl_interfaces.msg import Log
+
+    camera = load_rig(calibration_path("single"))["cam01"]
+    capture = cv2.VideoCapture(str(video_paths("single")[0]))
+    half = np.ascontiguousarray(capture.read()[1][:camera.height // 2, :camera.width // 2])
+    capture.release()
+
+    def with_roi(x: int, y: int) -> CameraInfo:
+        info = camera_model_to_info(camera)
+        info.roi.x_offset, info.roi.y_offset = x, y
+        info.roi.width, info.roi.height = camera.width // 2, camera.height // 2
+        return info
+
+    with ros_context() as context:
+        node = unposed_camera_node(context, "pose3d_rig_roi", Parameter(
+            "rig_file", value=str(calibration_path("single"))), Parameter(
+            "extrinsics_source", value="rig_file"), Parameter(
+            "intrinsics_from_camera_info", value=False))
+        with with_rosout(context, node) as (executor, probe, logs):
+            configure_and_activate(node)
+            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            assert spin_until(executor, lambda: "cam01" in node._camera_info_seen, 10,
+                              tick=lambda: info_pub.publish(with_roi(0, 0)))
+            detector = node.pipeline._shared_detector
+            assert detector.detect([half])[0].num_people >= 1 and len(detector._tracks[0].rois)
+            moved = with_roi(camera.width // 4, camera.height // 4)
+            assert spin_until(executor, lambda: not detector._tracks, 10,
+                              tick=lambda: info_pub.publish(moved))
+
+            def told() -> list[Log]:
+                return [m for m in logs if "moved the images on the sensor" in m.msg]
+
+            assert spin_until(executor, lambda: bool(told()), 10)
+            info_pub.publish(with_roi(0, 0))
+            spin_until(executor, lambda: False, 0.5)
+            assert len(told()) == 1 and told()[0].level == Log.WARN, told()
+            assert "rig file" in told()[0].msg and "'cam01'" in told()[0].msg
+
+
 def test_images_in_another_frame_than_their_camera_info_are_warned_once():
     """Found by an audit of a live camera: images in 'camera_link' with a camera_info in
     'camera_color_optical_frame' were taken silently (the output used the camera_info's)."""

@@ -2,6 +2,7 @@
 a progress bar, Ctrl-C without a traceback, the rig file staged and an existing one kept."""
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -60,6 +61,19 @@ def test_mistakes_end_in_one_line_with_exit_2_and_a_traceback_only_with_debug(tm
                           str(intrinsics), "--overwrite"]) == 2
     assert "would delete that input" in capsys.readouterr().err
     assert intrinsics.read_bytes() == calibration_path("single").read_bytes()
+
+
+def test_an_output_where_no_file_can_be_made_is_refused_before_any_work(capsys):
+    """A review, as root: /proc passes the permission check (os.access) but refuses new
+    files, so calibrate --out /proc/rig.yaml ran the whole calibration and then said
+    "[Errno 2] No such file or directory: '/proc/.rig.yaml.partial-<pid>'". Now one line naming
+    the path, before any detection (no progress bar), exit 2, and nothing left there."""
+    for out in ("/proc/pose3d_rig.yaml", "/proc/pose3d_rigs/rig.yaml", "/proc/self/rig.yaml"):
+        assert run_cli(main, ["--demo", "multi", "--out", out]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"error: rig file {out} cannot be "
+                                                   "written: /proc"), err
+    assert not [p for p in os.listdir("/proc") if "pose3d" in p or "partial" in p]
 
 
 def test_ctrl_c_shows_no_traceback_and_keeps_the_old_rig(tmp_path):

@@ -32,7 +32,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .output_files import UserError, write_atomically
+from .output_files import UserError, unwritable_folder, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -147,15 +147,11 @@ def _complete(root: Path) -> bool:
 
 
 def check_writable(folder: Path, what: str = "the demo data") -> None:
-    """ValueError, before a download, when `folder` cannot be created or written (the nearest
-    existing folder on its way is read-only or a file); `what` is what would be written."""
-    existing = next((p for p in [folder.absolute(), *folder.absolute().parents] if p.exists()),
-                    None)
-    if existing is not None and not (existing.is_dir()
-                                     and os.access(existing, os.W_OK | os.X_OK)):
-        raise ValueError(f"{what} cannot be written to {folder}: {existing} is "
-                         + ("not a folder" if not existing.is_dir() else "read-only")
-                         + "; pass --data-dir or set POSE3D_DATA to a writable folder")
+    """ValueError, before a download, when `folder` cannot be created or written
+    (output_files.unwritable_folder); `what` is what would be written."""
+    if problem := unwritable_folder(folder):
+        raise ValueError(f"{what} cannot be written to {folder}: {problem}; pass --data-dir "
+                         "or set POSE3D_DATA to a writable folder")
 
 
 def download_wheel(requirement: str, folder: Path, *pip_options: str) -> Path:

@@ -1,9 +1,9 @@
 """How the command-line tools treat the user's files and mistakes.
 
   refuse_existing   an output that exists is refused unless overwrite is given, as is one that
-                    cannot be written or whose replacement would delete an input or a file
-                    the tools did not write (foreign_entries; checked before any computation
-                    starts)
+                    cannot be written (unwritable_folder) or whose replacement would delete an
+                    input or a file the tools did not write (foreign_entries; checked before
+                    any computation starts)
   staged_output     an output is written under a temporary name beside its destination and
                     moved in only when complete; a failure leaves the destination untouched
                     (staged_outputs: several that belong together, moved in together)
@@ -30,6 +30,7 @@ import secrets
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -92,11 +93,8 @@ def refuse_existing(path: Path, overwrite: bool, what: str = "output",
         if given is not None and path.exists() and _within(Path(given), path):
             raise UserError(f"{what} {path} holds the input {given}: replacing it would "
                             "delete that input; choose another output path")
-    parent = next((p for p in path.absolute().parents if p.exists()), None)
-    if parent is not None and not (parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)):
-        raise UserError(f"{what} {path} cannot be written: {parent} is "
-                        + ("not a folder" if not parent.is_dir() else "read-only for this user")
-                        + "; choose another path")
+    if problem := unwritable_folder(path.absolute().parent):
+        raise UserError(f"{what} {path} cannot be written: {problem}; choose another path")
     if overwrite and replaces and path.is_dir() and not path.is_symlink():
         foreign = foreign_entries(path)
         if foreign:
@@ -106,6 +104,31 @@ def refuse_existing(path: Path, overwrite: bool, what: str = "output",
             raise UserError(f"{what} {path} holds {shown}, which pose3d_ros did not write: "
                             "--overwrite replaces only a folder of its outputs; move those "
                             "away, or choose another path")
+
+
+def unwritable_folder(folder: Path) -> str:
+    """Why nothing can be made in `folder` or in the folders still to be made on its way, in
+    words naming the nearest existing one ("" when it can): not a folder, read-only for this
+    user, or refusing a new entry when one is tried (a folder made and removed at once).
+    Permission bits alone do not tell: root passes os.access on /proc, /sys, an immutable
+    folder or a share that squashes root, where making a file fails (a review: calibrate
+    --out /proc/rig.yaml ran the whole calibration, then said 'No such file or directory:
+    /proc/.rig.yaml.partial-<pid>')."""
+    folder = Path(folder).absolute()
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is None:
+        return ""
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is read-only for this user"
+    try:
+        probe = tempfile.mkdtemp(prefix=".pose3d-write-check-", dir=existing)
+    except OSError as err:
+        return f"{existing} refuses new files ({err.strerror or error_line(err)})"
+    with contextlib.suppress(OSError):
+        os.rmdir(probe)
+    return ""
 
 
 # What the tools write into a folder they replace; --overwrite replaces a folder only when it

@@ -265,8 +265,6 @@ class Pose3DPipeline:
         self.camera_names = tuple(names)
         self._cameras: dict[str, CameraModel] = {}
         self._arrays: dict[tuple[str, ...], CameraArrays] = {}
-        for camera in (cameras or {}).values():
-            self.set_camera(camera)
         if detectors is None or isinstance(detectors, Sequence):
             self._detectors = list(detectors or [])
             if self._detectors and len(self._detectors) != len(names):
@@ -275,6 +273,8 @@ class Pose3DPipeline:
         else:
             self._detectors = []
             self._shared_detector = detectors
+        for camera in (cameras or {}).values():
+            self.set_camera(camera)
         self.frame_id = frame_id
         self.params = params or PipelineParams()
         if (lifter is not None and self.params.output_layout
@@ -381,8 +381,10 @@ class Pose3DPipeline:
         """Replace the model of a known camera (e.g. from a new CameraInfo). When the image's
         pixels moved (another resolution, binning or region of interest: image_moved True;
         None: when the image size changed, as the model alone tells), its image tracker's
-        pixels move by K_new K_old^-1, so the people it follows keep their ids; a new K of
-        the same image (a recalibration) moves no pixel."""
+        pixels move by K_new K_old^-1, so the people it follows keep their ids, and its
+        detector forgets the ROIs it tracks (they would crop the old pixels: a region of
+        interest moved at the same size kept them); a new K of the same image (a
+        recalibration) moves no pixel."""
         if camera.name not in self.camera_names:
             raise ValueError(f"unknown camera {camera.name!r}; known: {self.camera_names}")
         old = self._cameras.get(camera.name)        # (None while __init__ sets them)
@@ -392,6 +394,11 @@ class Pose3DPipeline:
         if old is not None and image_moved:
             if (tracker := self.image_trackers.get(camera.name)) is not None:
                 tracker.remap((camera.K @ np.linalg.inv(old.K))[:2])
+            index = self.camera_names.index(camera.name)
+            if self._shared_detector is not None:
+                self._shared_detector.reset([index])
+            elif self._detectors:
+                self._detectors[index].reset()
         self._cameras[camera.name] = camera
         self._arrays.clear()
 

@@ -114,6 +114,15 @@ def camera_model_from_info(info: CameraInfo, name: str) -> CameraModel:
     return camera_model_from_info_msg(info, name)
 
 
+def camera_info_sensor(info: CameraInfo) -> tuple[int, ...]:
+    """Where a CameraInfo's images lie on the sensor: (width, height, binning x / y, roi x, y,
+    width, height). Another value means the images' pixels moved (REP 104), even at the same
+    image size."""
+    roi = info.roi
+    return (info.width, info.height, info.binning_x, info.binning_y, roi.x_offset,
+            roi.y_offset, roi.width, roi.height)
+
+
 def image_to_msg(image: np.ndarray, stamp: float | Time, frame_id: str) -> Image:
     """BGR uint8 image (H, W, 3) -> sensor_msgs/Image, encoding bgr8 (what cv_bridge's
     cv2_to_imgmsg gives for such an array). stamp: capture time, seconds or a Time."""

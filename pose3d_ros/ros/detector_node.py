@@ -2,7 +2,9 @@
 the camera is, in the camera's namespace. It needs no calibration, but listens to the camera's
 camera_info to tell images lost on the way (images_lost, as the all-in-one node does). Every
 image it processes gets one message, an empty one when the image could not be decoded or the
-detector failed (Skeleton2DArray.msg: a consumer tells "nobody seen" from "camera silent")."""
+detector failed (Skeleton2DArray.msg: a consumer tells "nobody seen" from "camera silent").
+A camera_info whose images lie elsewhere on the sensor than the one before (region of interest,
+binning, resolution) makes the detector forget the people it tracks before the next image."""
 from __future__ import annotations
 
 import time
@@ -16,7 +18,7 @@ from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.core.types import Detections2D
 from pose3d_ros.msg import Skeleton2DArray
 
-from .conversions import detections_to_msg, stamp_to_seconds
+from .conversions import camera_info_sensor, detections_to_msg, stamp_to_seconds
 from .node_base import PoseNodeBase
 from .node_input import (
     OUTPUT_QOS,
@@ -40,12 +42,17 @@ class DetectorNode(PoseNodeBase):
         # (width, height) of the camera's last whole frame: the full size that a reduced
         # JPEG decode (compressed_decode_min_side_px) is mapped back to; None until one came.
         self._full_size: tuple[int, int] | None = None
+        # camera_info_sensor of the last camera_info, and whether it changed since the
+        # worker's last image (handed over under self._lock)
+        self._sensor: tuple[int, ...] | None = None
+        self._image_moved = False
 
     def _configure(self, config: Any) -> None:
         camera = config.camera_name or self.get_namespace().strip("/").split("/")[-1] \
             or "camera"
         self.cameras = (camera,)
         self._full_size = None
+        self._sensor, self._image_moved = None, False
         self.detector = create_detectors(
             config.detector, 1, per_camera=True, **detector_options(config))[0]
         self._tell_detector_runtime(self.detector, config)
@@ -62,8 +69,17 @@ class DetectorNode(PoseNodeBase):
             CameraInfo, "camera_info", self.on_camera_info, qos))
 
     def on_camera_info(self, msg: CameraInfo) -> None:
-        """Only counted: its arrivals against the images' tell images lost on the way."""
+        """Counted: its arrivals against the images' tell images lost on the way. One whose
+        images lie elsewhere on the sensor (camera_info_sensor) than the last one's: the
+        detector's tracks are forgotten before the next image (a region of interest moved at
+        the same size kept them, and they cropped the old place: a person lost, then a
+        skeleton hundreds of pixels off)."""
         self.note_arrival(self.cameras[0], "info")
+        sensor = camera_info_sensor(msg)
+        with self._lock:
+            if self._sensor is not None and sensor != self._sensor:
+                self._image_moved = True
+            self._sensor = sensor
 
     def on_image(self, camera: str, msg: Any) -> None:
         self.note_arrival(camera, "image")
@@ -103,6 +119,10 @@ class DetectorNode(PoseNodeBase):
             self.reject(self.cameras[0], err.reason, str(err))
             self._answer_failed_set(frame_set)
             return
+        with self._lock:
+            moved, self._image_moved = self._image_moved, False
+        if moved:
+            self.detector.reset()
         found = self.detector.detect([image])[0]
         if reduction != 1 and self._full_size is not None:
             found = found.upscaled(reduction, self._full_size)

@@ -43,6 +43,7 @@ from pose3d_ros.core.tracking import ImageTrackerParams, TrackerParams
 from pose3d_ros.msg import Skeleton3DArray
 
 from .conversions import (
+    camera_info_sensor,
     camera_model_from_info,
     mean_stamp,
     seconds_to_stamp,
@@ -75,7 +76,7 @@ class CameraInfoKey(NamedTuple):
     """What a camera model is built from in a CameraInfo: a message with the same key is the
     calibration already taken."""
 
-    sensor: tuple[int, ...]      # width, height, binning x / y, roi x, y, width, height
+    sensor: tuple[int, ...]      # conversions.camera_info_sensor
     distortion_model: str
     k: tuple[float, ...]
     d: tuple[float, ...]
@@ -447,16 +448,15 @@ class RigNodeBase(PoseNodeBase):
         # everything the camera model is built from: a driver that changes its binning or
         # region of interest mid-stream sends a new calibration (a review: ignored before,
         # a moved 640x360 ROI's centre pixel read as a ray 24.7 degrees off the axis)
-        roi = msg.roi
-        key = CameraInfoKey((msg.width, msg.height, msg.binning_x, msg.binning_y,
-                             roi.x_offset, roi.y_offset, roi.width, roi.height),
-                            msg.distortion_model, tuple(msg.k), tuple(msg.d),
-                            msg.header.frame_id)
+        key = CameraInfoKey(camera_info_sensor(msg), msg.distortion_model, tuple(msg.k),
+                            tuple(msg.d), msg.header.frame_id)
         previous_key = self._camera_info_seen.get(camera)
         if previous_key == key:
             return "taken"
         self._camera_info_seen[camera] = key
         if self.rig is not None and not self.config.intrinsics_from_camera_info:
+            if previous_key is not None and previous_key.sensor != key.sensor:
+                self._rig_images_moved(camera, previous_key.sensor, key.sensor)
             return "taken"
         try:
             model = camera_model_from_info(msg, camera)
@@ -529,6 +529,26 @@ class RigNodeBase(PoseNodeBase):
                 "later changes of this camera are taken without a word)")
         self._check_rectified(camera, model)
         return "taken"
+
+    def _rig_images_moved(self, camera: str, before: tuple[int, ...],
+                          now: tuple[int, ...]) -> None:
+        """A camera of the rig file whose camera_info moved its images on the sensor (roi,
+        binning, resolution): its detector forgets the people it tracks before the next set
+        (their ROIs crop the old place: a person lost, then a skeleton hundreds of pixels off),
+        and WARN once that the rig file's intrinsics describe the images before (a review:
+        taken without a word)."""
+        with self._lock:
+            self._image_moved.add(camera)
+        self._wake.set()
+        if camera in self._info_change_told:
+            return
+        self._info_change_told.add(camera)
+        self.get_logger().warning(
+            f"camera {camera!r}: its camera_info moved the images on the sensor (width, "
+            f"height, binning x / y, roi x, y, width, height {before} -> {now}), but its "
+            "intrinsics are the rig file's, made for other images: its 3D is off until the rig "
+            "file describes these images (or set intrinsics_from_camera_info); later changes "
+            "of this camera are taken without a word")
 
     def output_frame_from_image(self, camera: str, image_frame: str) -> None:
         """One camera without a pose whose camera_info names no frame: the 3D goes out in the
@@ -617,6 +637,9 @@ class RigNodeBase(PoseNodeBase):
         for camera, model in changes.items():
             self.pipeline.set_camera(model, image_moved=camera in moved)
             self.health.cameras[camera].calibrated = True   # in use from the next set on
+        for camera in moved - changes.keys():   # the rig file's intrinsics, images moved
+            if (model := self.pipeline.camera(camera)) is not None:
+                self.pipeline.set_camera(model, image_moved=True)
         if output_frame is not None:
             self.pipeline.frame_id = output_frame
         if frame_set is not None and self.config.extrinsics_source == "tf":

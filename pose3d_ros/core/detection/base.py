@@ -34,6 +34,12 @@ class PoseDetector(Protocol):
         0, 1, ... in the order given."""
         ...
 
+    def reset(self, cameras: Sequence[int] | None = None) -> None:
+        """Forget what is tracked in these camera indices (None: every camera): their next
+        images start afresh. For a camera whose pixels moved (its region of interest, binning
+        or resolution changed). Stateless back-ends have nothing to forget."""
+        ...
+
     def close(self) -> None:
         """Release models, sessions and trackers."""
         ...

@@ -104,9 +104,14 @@ class MediapipeBlazePose:
                             person_scores=scores.mean(axis=1), layout=self.layout,
                             image_size=(width, height), world=world)
 
-    def reset(self) -> None:
-        """Forget the tracked people (e.g. after a jump in time)."""
-        self.close()
+    def reset(self, cameras: Sequence[int] | None = None) -> None:
+        """Forget the people tracked in these camera indices (None: every camera), e.g. after
+        a jump in time, or when a camera's pixels moved with its image keeping its size (a
+        region of interest moved: the graph's ROI would land elsewhere)."""
+        for camera in list(self._trackers) if cameras is None else cameras:
+            held = self._trackers.pop(camera, None)
+            if held is not None:
+                held[0].close()
 
     def close(self) -> None:
         for tracker, _ in self._trackers.values():

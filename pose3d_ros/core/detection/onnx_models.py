@@ -146,6 +146,9 @@ class YoloPoseDetector:
                             person_scores=rows[:, 4].astype(np.float32), layout=self.layout,
                             image_size=size)
 
+    def reset(self, cameras: Sequence[int] | None = None) -> None:
+        """Nothing to forget: this back-end keeps no state between frames."""
+
     def close(self) -> None:
         self.model.close()
 
@@ -313,6 +316,9 @@ class _TopDown:
                 person_scores=people[k].scores.astype(np.float32), layout=self.layout,
                 image_size=(int(image.shape[1]), int(image.shape[0]))))
         return results
+
+    def reset(self, cameras: Sequence[int] | None = None) -> None:
+        """Nothing to forget: this back-end keeps no state between frames."""
 
     def close(self) -> None:
         self.model.close()
