@@ -25,6 +25,12 @@ Method (all steps vectorised over every joint of every person of every frame):
 4. Optional Gauss-Newton refinement of the reprojection error (normalised coordinates scaled
    by each camera's focal length, score-weighted).
 
+5. Depth the views cannot measure: a joint whose views look at it along nearly one line
+   (lenses side by side, a few centimetres apart, or cameras facing each other across it) has
+   its 2D errors amplified more than MAX_DEPTH_GAIN times along that line (depth_gain); it is
+   not a measured joint: NaN, no view used, as a joint of one view (the pipeline's completion
+   and lone views then treat it as such).
+
 Joints with fewer than `min_views` usable views are NaN with num_views 0: never invented.
 """
 from __future__ import annotations
@@ -64,6 +70,19 @@ from .left_right import (
 # (benchmarks/results_multiview.md 6z2) 0.5 gave PCP +0.4 to +1.7 on the 3-camera and demo
 # rows, 0.25 lost the demo rows, 0.75 and 1 gained less
 TWO_VIEW_AGREEMENT = 0.5
+
+# Depth that the views cannot measure (step 5): a joint's 2D error, in metres across each of its
+# viewing rays at the joint, is about JOINT_NOISE_M (core/error_model.py's measured median
+# residual: 2.7 % of the person's box diagonal for BlazePose, 3.4 % for the multi-person
+# back-end; the diagonal of a standing adult's box is about 1.8 m); depth_gain() times it is the
+# joint's error along its least certain direction, which may be at most DEPTH_TOLERANCE_M for
+# the joint to count as measured. Two views then need 8.1 degrees between their rays (or
+# between one ray and the other's opposite): 1 / sqrt(1 - cos 8.1 deg) = 10. Cameras of a ring
+# around the people see them from tens of degrees apart; the lenses of a 360-degree head 2 cm
+# apart see a person 3 m away 0.4 degrees apart (gain 200: a few pixels move the joint metres)
+JOINT_NOISE_M = 0.05
+DEPTH_TOLERANCE_M = 0.5
+MAX_DEPTH_GAIN = DEPTH_TOLERANCE_M / JOINT_NOISE_M
 
 
 @dataclass(frozen=True)
@@ -214,6 +233,45 @@ def _errors_px(arrays: CameraArrays, points: np.ndarray, xy: np.ndarray,
     d = pc[..., :2] / np.where(front, z, 1.0)[..., None] - xy   # no division by ~0 to silence
     err = np.sqrt(squared_norm(d)) * (z if metric else arrays.focal)
     return np.where(front, err, np.inf)
+
+
+def depth_gain(points: np.ndarray, centers: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """How many times a triangulated point's error along its least certain direction is its
+    views' 2D error (metres across each viewing ray at the point, the same for every view: the
+    metric outlier test's model; with pixel errors a far view's share is overstated).
+
+    points (..., 3) and centers (V, 3) the cameras' optical centres, metres in the rig frame;
+    used (..., V) bool, the views that measured each point. Returns (...,) >= 1/sqrt(V):
+    1 / sqrt(lambda_min(H)), H = sum over the used views of (I - r r^T), r the unit ray from the
+    camera to the point (the least-squares information of one unit of error across each ray:
+    the point's covariance is sigma^2 H^-1). Two views whose rays meet at angle a:
+    1 / sqrt(1 - |cos a|) (1 at right angles, 4.1 at 20 degrees, 10 at 8.1, 200 at 0.4);
+    inf where the rays are parallel or fewer than two views are used; NaN for NaN points.
+    """
+    rays = points[..., None, :] - centers                                   # (..., V, 3)
+    length2 = squared_norm(rays)
+    usable = used & (length2 > 0)          # (NaN points: no usable view, NaN below anyway)
+    inverse = np.divide(1.0, length2, out=np.zeros(length2.shape), where=usable)
+    spread = np.swapaxes(rays * inverse[..., None], -1, -2) @ rays  # sum of unit r r^T
+    # lambda_min(n I - spread) for n usable views (the trace of spread)
+    smallest = np.trace(spread, axis1=-2, axis2=-1) - _largest_eigenvalue(spread)
+    gain = np.divide(1.0, np.sqrt(np.maximum(smallest, 0.0)), out=np.full(smallest.shape, np.inf),
+                     where=smallest > 0)
+    return np.where(finite_rows(points), gain, np.nan)
+
+
+def _largest_eigenvalue(m: np.ndarray) -> np.ndarray:
+    """Largest eigenvalue (...,) of symmetric 3x3 matrices m (..., 3, 3), in closed form (the
+    trigonometric roots of the characteristic cubic; O. K. Smith, Comm. ACM 4(4), 1961): a
+    few elementwise operations, not a LAPACK call per matrix."""
+    q = (m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]) / 3.0
+    a, b, c = m[..., 0, 0] - q, m[..., 1, 1] - q, m[..., 2, 2] - q
+    x, y, z = m[..., 0, 1], m[..., 0, 2], m[..., 1, 2]
+    p = np.sqrt((a * a + b * b + c * c + 2.0 * (x * x + y * y + z * z)) / 6.0)
+    det = a * b * c + 2.0 * x * y * z - a * z * z - b * y * y - c * x * x      # det(m - q I)
+    safe = np.where(p > 0, p, 1.0)
+    half = np.clip(det / (2.0 * safe ** 3), -1.0, 1.0)
+    return q + np.where(p > 0, 2.0 * p * np.cos(np.arccos(half) / 3.0), 0.0)
 
 
 def _dlt_reweighted(arrays: CameraArrays, weights: np.ndarray, quadrics: np.ndarray,
@@ -433,6 +491,8 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     missing = row_counts(used) < min_views
     if refine or not robust:
         missing |= ~finite_rows(points)
+    # step 5: depth the views cannot measure (NaN points compare False: missing above)
+    missing |= depth_gain(points, arrays.centers, used) > MAX_DEPTH_GAIN
     points[missing] = np.nan
     used[missing] = False
     return _Solved(points=points, used=used, weights=w, normalized=xy)
