@@ -76,12 +76,7 @@ from .layouts import (
 from .left_right import exchange_detections, left_right_pairs, mirror_index
 from .lifting.root_placement import bone_lengths, rebuilt_with_bone_lengths
 from .lifting.runtime import MAX_WINDOW_GAP_S
-from .lone_views import (
-    LoneViewParams,
-    kept_lone_people,
-    unexplained_detections,
-    weak_parallax,
-)
+from .lone_views import LoneViewParams, kept_lone_people, unexplained_detections
 from .messages import sanitized_detections
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
 from .plausibility import PlausibilityParams, plausible_bodies
@@ -571,11 +566,8 @@ class Pose3DPipeline:
         error = np.where(done.filled, np.nan, result.reprojection_error)
         unexplained = {}
         if self._lone_views_on(layout):
-            assert self.params.lone_views is not None
-            # people whose views see them along one line: their depth is the lone way's
-            keep = keep & ~weak_parallax(root_positions(done.points, layout),
-                                         association.members >= 0, arrays.centers,
-                                         self.params.lone_views.min_parallax_deg)
+            # (people whose views see them along one line have no measured joint:
+            # triangulation.depth_gain; their detections are unexplained)
             unexplained = self._unexplained(names, detections, arrays, stacked, association,
                                             keep, done.points[keep])
         if keep.all():                           # most frames: everyone is published

@@ -441,7 +441,7 @@ class _Solved:
 def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
            min_score: float, outlier_threshold_px: float, refine: bool,
            outlier_threshold_m: float | None = None) -> _Solved:
-    """Steps 2-4 of the module docstring on (..., V, J, 2) normalised coordinates; with
+    """Steps 2-5 of the module docstring on (..., V, J, 2) normalised coordinates; with
     outlier_threshold_m the outlier test is metric (_errors_px(metric=True))."""
     n_views = arrays.num_cameras
     # (..., V, J, 2) -> (M, V, 2) with M = prod(lead) * J; a copy, never a view of the
