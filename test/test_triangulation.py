@@ -511,6 +511,8 @@ def test_a_joint_whose_views_look_along_one_line_is_not_triangulated():
         result = triangulate(cameras, pixels, np.full((2, 1), 0.95), **options)
         assert np.isnan(result.points).all() and (result.num_views == 0).all(), options
         assert (result.confidence == 0).all() and not result.used.any(), options
+    kept = triangulate(cameras, pixels, np.full((2, 1), 0.95), max_depth_gain=np.inf)
+    assert kept.num_views[0] == 2 and 1.3 < kept.points[0, 1] < 1.5        # as it was
     cameras, pixels = seen_from(0.0, 1.0)
     pixels[1, 0, 0] -= 4.0
     result = triangulate(cameras, pixels, np.full((2, 1), 0.95), outlier_threshold_m=0.2)

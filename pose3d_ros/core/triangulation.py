@@ -325,8 +325,8 @@ def _gauss_newton(pn: np.ndarray, focal: np.ndarray, xy: np.ndarray, weights: np
 
 def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: np.ndarray, *,
                 min_views: int = 2, min_score: float = 0.3, outlier_threshold_px: float = 40.0,
-                refine: bool = False, outlier_threshold_m: float | None = None
-                ) -> TriangulationResult:
+                refine: bool = False, outlier_threshold_m: float | None = None,
+                max_depth_gain: float = MAX_DEPTH_GAIN) -> TriangulationResult:
     """Triangulate joints seen by several calibrated cameras.
 
     cameras: V cameras sharing one rig frame.
@@ -339,13 +339,15 @@ def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: n
         quality); np.inf disables outlier rejection (plain weighted DLT).
     refine: Gauss-Newton refinement of the reprojection error after the linear solution.
     outlier_threshold_m: the outlier test in metres instead (triangulate_normalized).
+    max_depth_gain: a joint whose depth_gain is above this is not measured (NaN, no view);
+        MAX_DEPTH_GAIN by default (module docstring, step 5), np.inf: no limit.
     Returns a TriangulationResult with leading dims (...) of the input; reprojection errors
     in raw (distorted) pixels, through each camera's distortion model.
     """
     kp, sc = _check_inputs(keypoints, scores, len(cameras), min_views)
     xy = np.stack([cam.undistort(kp[..., v, :, :]) for v, cam in enumerate(cameras)], axis=-3)
     solved = _solve(CameraArrays.from_cameras(cameras), xy, sc, min_views, min_score,
-                    outlier_threshold_px, refine, outlier_threshold_m)
+                    outlier_threshold_px, refine, outlier_threshold_m, max_depth_gain)
     lead, n_joints, n_views = kp.shape[:-3], kp.shape[-2], len(cameras)
     pts_full = solved.points.reshape(lead + (n_joints, 3))
     proj = np.stack([cam.project(pts_full) for cam in cameras], axis=-3)  # (..., V, J, 2)
@@ -358,8 +360,8 @@ def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: n
 def triangulate_normalized(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray, *,
                            min_views: int = 2, min_score: float = 0.3,
                            outlier_threshold_px: float = 40.0,
-                           refine: bool = False, outlier_threshold_m: float | None = None
-                           ) -> TriangulationResult:
+                           refine: bool = False, outlier_threshold_m: float | None = None,
+                           max_depth_gain: float = MAX_DEPTH_GAIN) -> TriangulationResult:
     """triangulate() for keypoints already undistorted, with the cameras stacked.
 
     The hot path of the nodes, which undistort every camera's keypoints once and share them
@@ -374,7 +376,7 @@ def triangulate_normalized(arrays: CameraArrays, normalized: np.ndarray, scores:
     """
     xy, sc = _check_inputs(normalized, scores, arrays.num_cameras, min_views)
     solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine,
-                    outlier_threshold_m)
+                    outlier_threshold_m, max_depth_gain)
     return _finish_normalized(arrays, solved, xy.shape[:-3], xy.shape[-2],
                               outlier_threshold_px)
 
@@ -440,7 +442,8 @@ class _Solved:
 
 def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
            min_score: float, outlier_threshold_px: float, refine: bool,
-           outlier_threshold_m: float | None = None) -> _Solved:
+           outlier_threshold_m: float | None = None,
+           max_depth_gain: float = MAX_DEPTH_GAIN) -> _Solved:
     """Steps 2-5 of the module docstring on (..., V, J, 2) normalised coordinates; with
     outlier_threshold_m the outlier test is metric (_errors_px(metric=True))."""
     n_views = arrays.num_cameras
@@ -492,7 +495,8 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     if refine or not robust:
         missing |= ~finite_rows(points)
     # step 5: depth the views cannot measure (NaN points compare False: missing above)
-    missing |= depth_gain(points, arrays.centers, used) > MAX_DEPTH_GAIN
+    if np.isfinite(max_depth_gain):
+        missing |= depth_gain(points, arrays.centers, used) > max_depth_gain
     points[missing] = np.nan
     used[missing] = False
     return _Solved(points=points, used=used, weights=w, normalized=xy)
@@ -552,7 +556,8 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
                        layout: JointLayout, *, min_views: int = 2, min_score: float = 0.3,
                        outlier_threshold_px: float = 40.0, refine: bool = False,
                        outlier_threshold_m: float | None = None,
-                       previous: np.ndarray | None = None
+                       previous: np.ndarray | None = None,
+                       max_depth_gain: float = MAX_DEPTH_GAIN
                        ) -> tuple[TriangulationResult, np.ndarray, np.ndarray]:
     """triangulate_normalized() of associated people (P, V, J, 2) that also undoes the 2D
     detector's left/right swaps (unswap_left_right against the robust solution; the people
@@ -565,7 +570,8 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     person's previous joints, view by view (_follow_previous)."""
     options: dict[str, Any] = dict(min_views=min_views, min_score=min_score,
                                    outlier_threshold_px=outlier_threshold_px, refine=refine,
-                                   outlier_threshold_m=outlier_threshold_m)
+                                   outlier_threshold_m=outlier_threshold_m,
+                                   max_depth_gain=max_depth_gain)
     metric = outlier_threshold_m is not None
     unswap_threshold = float(outlier_threshold_m if outlier_threshold_m is not None
                              else outlier_threshold_px)
@@ -579,7 +585,7 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     # the flat solution (row = person * J + joint), its rows of exchanged joints solved again
     # in one batch per round, the errors and confidences computed once at the end
     solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine,
-                    outlier_threshold_m)
+                    outlier_threshold_m, max_depth_gain)
     fixed_xy, fixed_sc = xy.copy(), sc.copy()
     people = np.arange(n_people)
     points = solved.points.reshape(n_people, n_joints, 3)
@@ -651,7 +657,7 @@ def _exchange_and_solve(arrays: CameraArrays, solved: "_Solved", normalized: np.
     again = _solve(arrays, normalized[at_person, :, at_joint].swapaxes(0, 1),
                    scores[at_person, :, at_joint].T, options["min_views"],
                    options["min_score"], options["outlier_threshold_px"], options["refine"],
-                   options["outlier_threshold_m"])
+                   options["outlier_threshold_m"], options["max_depth_gain"])
     for name in ("points", "used", "weights", "normalized"):
         getattr(solved, name)[rows] = getattr(again, name)
 
