@@ -135,3 +135,20 @@ def test_frame_names_are_checked():
     for name, good in (("tf_prefix", ""), ("tf_prefix", "front/"), ("fixed_frame", "map")):
         specs[name].check(good)
     assert "no leading '/'" in specs["fixed_frame"].descriptor().additional_constraints
+
+
+@pytest.mark.parametrize("node", ["pose3d_node", "pose3d_fusion"])
+def test_the_triangulation_parameters_reach_the_pipeline(node):
+    """A declared triangulation.* value is the pipeline's (the depth gain was added with a
+    review of a 360-degree head; nothing checked that it arrives)."""
+    from pose3d_ros.ros.parameters import make_config
+    from pose3d_ros.ros.rig_node import pipeline_params
+
+    specs = NODE_PARAMS[node]
+    values = {s.name: s.default for s in specs} | {
+        "triangulation.max_depth_gain": 50.0, "triangulation.outlier_threshold_m": 0.3,
+        "triangulation.min_score": 0.4, "triangulation.min_views": 3,
+        "triangulation.outlier_threshold_px": 25.0}
+    params = pipeline_params(make_config(specs, values))
+    assert (params.max_depth_gain, params.outlier_threshold_m, params.min_score,
+            params.min_views, params.outlier_threshold_px) == (50.0, 0.3, 0.4, 3, 25.0)

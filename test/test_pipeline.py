@@ -255,6 +255,8 @@ def test_bad_use_is_refused_clearly():
         pipeline.process_images({"cam01": np.zeros((8, 8, 3), np.uint8)}, 1.0)
     with pytest.raises(ValueError, match="min_views"):
         PipelineParams(min_views=1)
+    with pytest.raises(ValueError, match="max_depth_gain"):
+        PipelineParams(max_depth_gain=0.5)
     with pytest.raises(ValueError, match="unknown monocular method"):
         create_monocular_method("guess")
 

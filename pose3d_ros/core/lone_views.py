@@ -6,9 +6,9 @@ beyond the shared volume) has no second view and used to be dropped: on a robot 
 face different ways that is most people. The pipeline gives such people to its monocular
 method (the one-camera path, per camera) when this module says they are real and new:
 
-  1. weak_parallax: a triangulated person whose views all look along nearly one line
-     (cameras side by side, or facing each other) has no usable depth from triangulation and
-     is not published as such; their views count as unexplained (step 2).
+  1. (triangulation) a person whose views all look at them along nearly one line (cameras
+     side by side, or facing each other) has no measured joint (triangulation.depth_gain) and
+     is not published as triangulated; their views count as unexplained (step 2).
   2. unexplained_detections: the detections that no published triangulated person explains,
      i.e. not a member of a published group, and not centred on the projection of a published
      person into the same camera (a partial duplicate box, a view the association missed or
@@ -53,18 +53,12 @@ class LoneViewParams:
     duplicate_distance_m: a lone person whose pelvis lies closer than this (metres) to a
         triangulated person's, or to (or, both ways, to the viewing ray of) a lone person of
         another camera seen with more confident joints, is that person and is not published.
-    min_parallax_deg: a triangulated person whose views all look at them along nearly one
-        line (the largest angle between two of its cameras' rays to the pelvis, or its
-        supplement, below this) has no usable depth from triangulation: two cameras side by
-        side on a robot, or two facing each other; each of its views goes the lone way
-        instead (weak_parallax).
     """
 
     coincide_fraction: float = 0.25
     min_joint_share: float = 0.7
     min_streak: int = 6
     duplicate_distance_m: float = 0.5
-    min_parallax_deg: float = 10.0
 
     def __post_init__(self) -> None:
         if not self.coincide_fraction > 0:
@@ -73,9 +67,6 @@ class LoneViewParams:
             raise ValueError(f"min_joint_share must be in (0, 1], got {self.min_joint_share}")
         if self.min_streak < 1:
             raise ValueError(f"min_streak must be >= 1, got {self.min_streak}")
-        if not 0 <= self.min_parallax_deg < 90:
-            raise ValueError(f"min_parallax_deg must be in [0, 90), got "
-                             f"{self.min_parallax_deg}")
         if not self.duplicate_distance_m >= 0:
             raise ValueError(f"duplicate_distance_m must be >= 0, got "
                              f"{self.duplicate_distance_m}")
@@ -85,24 +76,6 @@ def projected_normalised(arrays: CameraArrays, points: np.ndarray) -> np.ndarray
     """(P, J, 3) rig-frame points -> (V, P, J, 2) their normalised coordinates in every camera
     of `arrays`, NaN at or behind a camera's image plane (z <= 1 mm) and for NaN points."""
     return np.moveaxis(arrays.normalized_and_depth(points)[0], -2, 0)
-
-
-def weak_parallax(pelvis: np.ndarray, seen_by: np.ndarray, centers: np.ndarray,
-                  min_parallax_deg: float) -> np.ndarray:
-    """Which triangulated people no two of their cameras see from usefully different
-    directions. pelvis (P, 3) rig frame; seen_by (P, V) bool, the cameras of each person's
-    group; centers (V, 3) the cameras' optical centres. The parallax of two views is the
-    angle between their rays to the pelvis folded into [0, 90] degrees (rays from cameras
-    side by side and from cameras facing each other both fix depth poorly); a person is weak
-    when the best pair's is below min_parallax_deg. An unknown pelvis is not weak.
-    Returns (P,) bool."""
-    rays = pelvis[:, None, :] - centers[None]                               # (P, V, 3)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
-    sine = np.linalg.norm(np.cross(rays[:, :, None], rays[:, None, :]), axis=-1)  # (P, V, V)
-    pair = seen_by[:, :, None] & seen_by[:, None, :]
-    best = np.where(pair & np.isfinite(sine), sine, 0.0).max(axis=(1, 2))
-    return np.isfinite(pelvis).all(-1) & (best < np.sin(np.deg2rad(min_parallax_deg)))
 
 
 def unexplained_detections(arrays: CameraArrays, xy: np.ndarray, score: np.ndarray,

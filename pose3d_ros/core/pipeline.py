@@ -76,12 +76,7 @@ from .layouts import (
 )
 from .left_right import exchange_detections, left_right_pairs, mirror_index
 from .lifting.runtime import MAX_WINDOW_GAP_S
-from .lone_views import (
-    LoneViewParams,
-    kept_lone_people,
-    unexplained_detections,
-    weak_parallax,
-)
+from .lone_views import LoneViewParams, kept_lone_people, unexplained_detections
 from .messages import sanitized_detections
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
 from .plausibility import PlausibilityParams, plausible_bodies
@@ -94,7 +89,7 @@ from .tracking import (
     TrackerParams,
     TrackerStats,
 )
-from .triangulation import triangulate_people
+from .triangulation import MAX_DEPTH_GAIN, triangulate_people
 from .types import METHOD_TRIANGULATION, Detections2D, Skeletons3D, concatenated_detections
 from .undistortion import undistort_normalised, undistort_stacked
 from .upright import (
@@ -133,6 +128,12 @@ class PipelineParams:
         joint's depth in each camera (core.triangulation; 2D detector errors grow with the
         person's size in the image, so one pixel threshold cannot suit near and far cameras,
         large and small images); None = in pixels.
+    max_depth_gain: a joint whose views look at it along so nearly one line that its point's
+        error along that line is more than this many times their 2D error is not measured
+        (core.triangulation.depth_gain; the default MAX_DEPTH_GAIN, 10, keeps the measured
+        detector's 0.05 m 2D error under 0.5 m of depth error: two views 8.1 degrees apart);
+        higher where the 2D is more accurate or more depth error is accepted, np.inf for no
+        limit.
     max_ray_distance_m: association gate, mean distance between two views' joint rays (m).
     output_layout: joint layout of the 3D output ("" = the detector's layout).
     monocular_filtering: the One Euro cut-off and beta of the people one view places (a
@@ -164,6 +165,7 @@ class PipelineParams:
     min_score: float = 0.3
     outlier_threshold_px: float = 40.0  # the multi-view core's default
     outlier_threshold_m: float | None = 0.2
+    max_depth_gain: float = MAX_DEPTH_GAIN
     max_ray_distance_m: float = 0.15
     output_layout: str = ""
     tracking: TrackerParams | None = field(default_factory=TrackerParams)
@@ -187,6 +189,8 @@ class PipelineParams:
         if self.outlier_threshold_m is not None and not self.outlier_threshold_m > 0:
             raise ValueError(f"outlier_threshold_m must be > 0 or None, got "
                              f"{self.outlier_threshold_m}")
+        if not self.max_depth_gain >= 1:
+            raise ValueError(f"max_depth_gain must be >= 1, got {self.max_depth_gain}")
         if not self.max_ray_distance_m > 0:
             raise ValueError(f"max_ray_distance_m must be > 0, got {self.max_ray_distance_m}")
         if self.output_layout:
@@ -559,7 +563,7 @@ class Pose3DPipeline:
             min_score=self.params.min_score,
             outlier_threshold_px=self.params.outlier_threshold_px,
             outlier_threshold_m=self.params.outlier_threshold_m,
-            previous=previous)
+            max_depth_gain=self.params.max_depth_gain, previous=previous)
         # joints seen by < 2 views filled from the body, non-human bodies refused
         done = self.completer.complete(result.points, result.num_views, result.confidence,
                                        layout, stamp, normalized=normalized, scores=scores,
@@ -578,11 +582,8 @@ class Pose3DPipeline:
         error = np.where(done.filled, np.nan, result.reprojection_error)
         unexplained = {}
         if self._lone_views_on(layout):
-            assert self.params.lone_views is not None
-            # people whose views see them along one line: their depth is the lone way's
-            keep = keep & ~weak_parallax(root_positions(done.points, layout),
-                                         association.members >= 0, arrays.centers,
-                                         self.params.lone_views.min_parallax_deg)
+            # (people whose views see them along one line have no measured joint:
+            # triangulation.depth_gain; their detections are unexplained)
             unexplained = self._unexplained(names, detections, arrays, stacked, association,
                                             keep, done.points[keep])
         if keep.all():                           # most frames: everyone is published

@@ -34,6 +34,7 @@ FALSE_PER_CAMERA = 0.5      # random partial bodies per camera and frame (Poisso
 DUPLICATES_PER_CAMERA = 0.5  # duplicate boxes of real people per camera and frame
 MIN_VISIBLE_JOINTS = 6
 MIN_SCORE = 0.3
+HEAD360_CAMERAS = 6          # the "head360" rig's lenses
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,10 @@ def make_scene(rig_name: str, num_people: int, frames: int, seed: int, clips: li
     """rig_name: "3", "5", "8" (cameras on a ring), "demo" (the demo's Qualisys rig) or
     "robot" (mocap_views.outward_rig: 4 cameras on a robot looking outwards, people 1.5-5 m
     around it, most seen by one camera), "robot_wide" (the same with 120-degree lenses: two
-    neighbours 0.2 m apart share each corner, a pair that fixes depth poorly);
+    neighbours 0.2 m apart share each corner, a pair that fixes depth poorly), "head360" (a
+    360-degree camera head: HEAD360_CAMERAS 100-degree lenses 2 cm apart around a small
+    head, neighbours overlapping by 40 degrees, people 2-5 m around it: every overlap's
+    rays are nearly parallel, its depth is not measurable);
     clips: MocapClip list;
     error_scale: the measured 2D residuals times this (they are an upper bound: the
     reference they were measured against carries its own triangulation error)."""
@@ -78,6 +82,9 @@ def make_scene(rig_name: str, num_people: int, frames: int, seed: int, clips: li
         rig, radius, inner = outward_rig(4), 5.0, 1.5
     elif rig_name == "robot_wide":  # the same with 120 degrees: neighbours share the corners
         rig, radius, inner = outward_rig(4, hfov_deg=120.0), 5.0, 1.5
+    elif rig_name == "head360":     # lenses 2 cm apart: neighbours 2 r sin(180 / 6) = r
+        rig, radius, inner = outward_rig(HEAD360_CAMERAS, offset_m=0.02,
+                                         hfov_deg=100.0), 5.0, 2.0
     else:
         rig, radius = random_ring_rig(int(rig_name), rng), 2.0
     people = make_people(clips, rng, SceneConfig(num_people=num_people, fps=FPS,

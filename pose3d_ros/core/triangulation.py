@@ -25,6 +25,12 @@ Method (all steps vectorised over every joint of every person of every frame):
 4. Optional Gauss-Newton refinement of the reprojection error (normalised coordinates scaled
    by each camera's focal length, score-weighted).
 
+5. Depth the views cannot measure: a joint whose views look at it along nearly one line
+   (lenses side by side, a few centimetres apart, or cameras facing each other across it) has
+   its 2D errors amplified more than MAX_DEPTH_GAIN times along that line (depth_gain); it is
+   not a measured joint: NaN, no view used, as a joint of one view (the pipeline's completion
+   and lone views then treat it as such).
+
 Joints with fewer than `min_views` usable views are NaN with num_views 0: never invented.
 """
 from __future__ import annotations
@@ -64,6 +70,24 @@ from .left_right import (
 # (benchmarks/results_multiview.md 6z2) 0.5 gave PCP +0.4 to +1.7 on the 3-camera and demo
 # rows, 0.25 lost the demo rows, 0.75 and 1 gained less
 TWO_VIEW_AGREEMENT = 0.5
+
+# Depth that the views cannot measure (step 5): a joint's 2D error, in metres across each of its
+# viewing rays at the joint, is about JOINT_NOISE_M (core/error_model.py's measured median
+# residual: 2.7 % of the person's box diagonal for BlazePose, 3.4 % for the multi-person
+# back-end; the diagonal of a standing adult's box is about 1.8 m); depth_gain() times it is the
+# joint's error along its least certain direction, which may be at most DEPTH_TOLERANCE_M for
+# the joint to count as measured. Two views then need 8.1 degrees between their rays (or
+# between one ray and the other's opposite): 1 / sqrt(1 - cos 8.1 deg) = 10. Cameras of a ring
+# around the people see them from tens of degrees apart; the lenses of a 360-degree head 2 cm
+# apart see a person 3 m away 0.4 degrees apart (gain 200: a few pixels move the joint metres).
+# Measured on the in-house scenes (core/rig_scenes.py, the true association, no limit; 4 scenes
+# of 2 and 4 people per rig): joints of gain under 2 are 0.03-0.05 m off (median); on the demo
+# rig gain 10-20 0.33 m, over 40 1.8 m; on robot_wide 14-40 0.30-0.36 m (p90 1 m); on head360
+# 94 % are over 10, and all are 2-3 m off (a gross 2D error can make rays meet near the lenses,
+# where the gain at the point is low: the gain sees the geometry, not the error)
+JOINT_NOISE_M = 0.05
+DEPTH_TOLERANCE_M = 0.5
+MAX_DEPTH_GAIN = DEPTH_TOLERANCE_M / JOINT_NOISE_M
 
 
 @dataclass(frozen=True)
@@ -216,6 +240,46 @@ def _errors_px(arrays: CameraArrays, points: np.ndarray, xy: np.ndarray,
     return np.where(front, err, np.inf)
 
 
+def depth_gain(points: np.ndarray, centers: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """How many times a triangulated point's error along its least certain direction is its
+    views' 2D error (metres across each viewing ray at the point, the same for every view: the
+    metric outlier test's model; with pixel errors a far view's share is overstated).
+
+    points (..., 3) and centers (V, 3) the cameras' optical centres, metres in the rig frame;
+    used (..., V) bool, the views that measured each point. Returns (...,), at least
+    sqrt(3 / (2 n)) for n views (1 for two):
+    1 / sqrt(lambda_min(H)), H = sum over the used views of (I - r r^T), r the unit ray from the
+    camera to the point (the least-squares information of one unit of error across each ray:
+    the point's covariance is sigma^2 H^-1). Two views whose rays meet at angle a:
+    1 / sqrt(1 - |cos a|) (1 at right angles, 4.1 at 20 degrees, 10 at 8.1, 200 at 0.4);
+    inf where the rays are parallel or fewer than two views are used; NaN for NaN points.
+    """
+    rays = points[..., None, :] - centers                                   # (..., V, 3)
+    length2 = squared_norm(rays)
+    usable = used & (length2 > 0)          # (NaN points: no usable view, NaN below anyway)
+    inverse = np.divide(1.0, length2, out=np.zeros(length2.shape), where=usable)
+    spread = np.swapaxes(rays * inverse[..., None], -1, -2) @ rays  # sum of unit r r^T
+    # lambda_min(n I - spread) for n usable views (the trace of spread)
+    smallest = np.trace(spread, axis1=-2, axis2=-1) - _largest_eigenvalue(spread)
+    gain = np.divide(1.0, np.sqrt(np.maximum(smallest, 0.0)), out=np.full(smallest.shape, np.inf),
+                     where=smallest > 0)
+    return np.where(finite_rows(points), gain, np.nan)
+
+
+def _largest_eigenvalue(m: np.ndarray) -> np.ndarray:
+    """Largest eigenvalue (...,) of symmetric 3x3 matrices m (..., 3, 3), in closed form (the
+    trigonometric roots of the characteristic cubic; O. K. Smith, Comm. ACM 4(4), 1961): a
+    few elementwise operations, not a LAPACK call per matrix."""
+    q = (m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]) / 3.0
+    a, b, c = m[..., 0, 0] - q, m[..., 1, 1] - q, m[..., 2, 2] - q
+    x, y, z = m[..., 0, 1], m[..., 0, 2], m[..., 1, 2]
+    p = np.sqrt((a * a + b * b + c * c + 2.0 * (x * x + y * y + z * z)) / 6.0)
+    det = a * b * c + 2.0 * x * y * z - a * z * z - b * y * y - c * x * x      # det(m - q I)
+    safe = np.where(p > 0, p, 1.0)
+    half = np.clip(det / (2.0 * safe ** 3), -1.0, 1.0)
+    return q + np.where(p > 0, 2.0 * p * np.cos(np.arccos(half) / 3.0), 0.0)
+
+
 def _dlt_reweighted(arrays: CameraArrays, weights: np.ndarray, quadrics: np.ndarray,
                     metric: bool, basis: np.ndarray, enough: np.ndarray) -> np.ndarray:
     """DLT, then one re-solve with rows divided by the first estimate's depth (image-plane
@@ -267,8 +331,8 @@ def _gauss_newton(pn: np.ndarray, focal: np.ndarray, xy: np.ndarray, weights: np
 
 def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: np.ndarray, *,
                 min_views: int = 2, min_score: float = 0.3, outlier_threshold_px: float = 40.0,
-                refine: bool = False, outlier_threshold_m: float | None = None
-                ) -> TriangulationResult:
+                refine: bool = False, outlier_threshold_m: float | None = None,
+                max_depth_gain: float = MAX_DEPTH_GAIN) -> TriangulationResult:
     """Triangulate joints seen by several calibrated cameras.
 
     cameras: V cameras sharing one rig frame.
@@ -281,13 +345,15 @@ def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: n
         quality); np.inf disables outlier rejection (plain weighted DLT).
     refine: Gauss-Newton refinement of the reprojection error after the linear solution.
     outlier_threshold_m: the outlier test in metres instead (triangulate_normalized).
+    max_depth_gain: a joint whose depth_gain is above this is not measured (NaN, no view);
+        MAX_DEPTH_GAIN by default (module docstring, step 5), np.inf: no limit.
     Returns a TriangulationResult with leading dims (...) of the input; reprojection errors
     in raw (distorted) pixels, through each camera's distortion model.
     """
     kp, sc = _check_inputs(keypoints, scores, len(cameras), min_views)
     xy = np.stack([cam.undistort(kp[..., v, :, :]) for v, cam in enumerate(cameras)], axis=-3)
     solved = _solve(CameraArrays.from_cameras(cameras), xy, sc, min_views, min_score,
-                    outlier_threshold_px, refine, outlier_threshold_m)
+                    outlier_threshold_px, refine, outlier_threshold_m, max_depth_gain)
     lead, n_joints, n_views = kp.shape[:-3], kp.shape[-2], len(cameras)
     pts_full = solved.points.reshape(lead + (n_joints, 3))
     proj = np.stack([cam.project(pts_full) for cam in cameras], axis=-3)  # (..., V, J, 2)
@@ -300,8 +366,8 @@ def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: n
 def triangulate_normalized(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray, *,
                            min_views: int = 2, min_score: float = 0.3,
                            outlier_threshold_px: float = 40.0,
-                           refine: bool = False, outlier_threshold_m: float | None = None
-                           ) -> TriangulationResult:
+                           refine: bool = False, outlier_threshold_m: float | None = None,
+                           max_depth_gain: float = MAX_DEPTH_GAIN) -> TriangulationResult:
     """triangulate() for keypoints already undistorted, with the cameras stacked.
 
     The hot path of the nodes, which undistort every camera's keypoints once and share them
@@ -316,7 +382,7 @@ def triangulate_normalized(arrays: CameraArrays, normalized: np.ndarray, scores:
     """
     xy, sc = _check_inputs(normalized, scores, arrays.num_cameras, min_views)
     solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine,
-                    outlier_threshold_m)
+                    outlier_threshold_m, max_depth_gain)
     return _finish_normalized(arrays, solved, xy.shape[:-3], xy.shape[-2],
                               outlier_threshold_px)
 
@@ -382,8 +448,9 @@ class _Solved:
 
 def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
            min_score: float, outlier_threshold_px: float, refine: bool,
-           outlier_threshold_m: float | None = None) -> _Solved:
-    """Steps 2-4 of the module docstring on (..., V, J, 2) normalised coordinates; with
+           outlier_threshold_m: float | None = None,
+           max_depth_gain: float = MAX_DEPTH_GAIN) -> _Solved:
+    """Steps 2-5 of the module docstring on (..., V, J, 2) normalised coordinates; with
     outlier_threshold_m the outlier test is metric (_errors_px(metric=True))."""
     n_views = arrays.num_cameras
     # (..., V, J, 2) -> (M, V, 2) with M = prod(lead) * J; a copy, never a view of the
@@ -433,6 +500,9 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
     missing = row_counts(used) < min_views
     if refine or not robust:
         missing |= ~finite_rows(points)
+    # step 5: depth the views cannot measure (NaN points compare False: missing above)
+    if np.isfinite(max_depth_gain):
+        missing |= depth_gain(points, arrays.centers, used) > max_depth_gain
     points[missing] = np.nan
     used[missing] = False
     return _Solved(points=points, used=used, weights=w, normalized=xy)
@@ -492,7 +562,8 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
                        layout: JointLayout, *, min_views: int = 2, min_score: float = 0.3,
                        outlier_threshold_px: float = 40.0, refine: bool = False,
                        outlier_threshold_m: float | None = None,
-                       previous: np.ndarray | None = None
+                       previous: np.ndarray | None = None,
+                       max_depth_gain: float = MAX_DEPTH_GAIN
                        ) -> tuple[TriangulationResult, np.ndarray, np.ndarray]:
     """triangulate_normalized() of associated people (P, V, J, 2) that also undoes the 2D
     detector's left/right swaps (unswap_left_right against the robust solution; the people
@@ -505,7 +576,8 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     person's previous joints, view by view (_follow_previous)."""
     options: dict[str, Any] = dict(min_views=min_views, min_score=min_score,
                                    outlier_threshold_px=outlier_threshold_px, refine=refine,
-                                   outlier_threshold_m=outlier_threshold_m)
+                                   outlier_threshold_m=outlier_threshold_m,
+                                   max_depth_gain=max_depth_gain)
     metric = outlier_threshold_m is not None
     unswap_threshold = float(outlier_threshold_m if outlier_threshold_m is not None
                              else outlier_threshold_px)
@@ -519,7 +591,7 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     # the flat solution (row = person * J + joint), its rows of exchanged joints solved again
     # in one batch per round, the errors and confidences computed once at the end
     solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine,
-                    outlier_threshold_m)
+                    outlier_threshold_m, max_depth_gain)
     fixed_xy, fixed_sc = xy.copy(), sc.copy()
     people = np.arange(n_people)
     points = solved.points.reshape(n_people, n_joints, 3)
@@ -591,7 +663,7 @@ def _exchange_and_solve(arrays: CameraArrays, solved: "_Solved", normalized: np.
     again = _solve(arrays, normalized[at_person, :, at_joint].swapaxes(0, 1),
                    scores[at_person, :, at_joint].T, options["min_views"],
                    options["min_score"], options["outlier_threshold_px"], options["refine"],
-                   options["outlier_threshold_m"])
+                   options["outlier_threshold_m"], options["max_depth_gain"])
     for name in ("points", "used", "weights", "normalized"):
         getattr(solved, name)[rows] = getattr(again, name)
 

@@ -254,6 +254,13 @@ _RIG = (
     ParamSpec("triangulation.outlier_threshold_m", _3D.outlier_threshold_m or 0.0,
               "Residual at the joint's depth above which a view of a joint is rejected "
               "(metres; 0 = use outlier_threshold_px).", 0.0, 10.0),
+    ParamSpec("triangulation.max_depth_gain", _3D.max_depth_gain,
+              "A joint whose views look at it along so nearly one line that its error along "
+              "that line would be more than this many times their 2D error is not measured "
+              "(left to the skeleton completion, as a joint of one view): lenses a few "
+              "centimetres apart cannot measure a person's depth. 10: the measured 2D error "
+              "of about 0.05 m gives at most 0.5 m (two views 8.1 degrees apart); higher where "
+              "the 2D is more accurate or more depth error is accepted.", 1.0, 1000.0),
     ParamSpec("output_layout", _3D.output_layout, "Joint layout of the 3D output; empty keeps the "
               "detector's.", choices=LAYOUTS),
     ParamSpec("tracking.enabled", True, "Give people stable ids over time (false: every "

@@ -118,6 +118,7 @@ def pipeline_params(config: Any) -> PipelineParams:
         min_views=config.triangulation.min_views, min_score=config.triangulation.min_score,
         outlier_threshold_px=config.triangulation.outlier_threshold_px,
         outlier_threshold_m=config.triangulation.outlier_threshold_m or None,
+        max_depth_gain=config.triangulation.max_depth_gain,
         output_layout=config.output_layout, tracking=tracking, filtering=filtering,
         monocular_filtering=monocular_filtering)
 

@@ -255,7 +255,8 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
         solved, _, _ = triangulate_people(
             arrays, kp, sc, BLAZEPOSE33, min_views=params.min_views,
             min_score=params.min_score, outlier_threshold_px=params.outlier_threshold_px,
-            outlier_threshold_m=params.outlier_threshold_m, previous=previous)
+            outlier_threshold_m=params.outlier_threshold_m,
+            max_depth_gain=params.max_depth_gain, previous=previous)
         previous = solved.points
     out: dict[str, Any] = {"frames": n_frames}
     for name, suffix in (("alone", ""), ("previous", "_with_previous")):
