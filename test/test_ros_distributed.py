@@ -323,6 +323,33 @@ def test_out_of_range_and_wrong_type_overrides_are_refused_at_start(tmp_path):
             fusion.destroy_node()
 
 
+def test_a_rig_whose_lenses_are_too_close_to_measure_depth_is_told_at_configure(tmp_path):
+    """A review: a 360-degree head of lenses 2 cm apart published people at a fifth of their
+    distance; their joints are no longer triangulated (triangulation.max_depth_gain), so the
+    node says at configure, once at WARN, that no pair of its cameras measures people's depth
+    and what to turn on. The demo's ring says nothing of the kind (the tests above)."""
+    from pose3d_ros.core.camera import Rig
+    from pose3d_ros.core.mocap_views import outward_rig
+
+    path = tmp_path / "head.yaml"
+    head = outward_rig(4, offset_m=0.02, hfov_deg=100.0)
+    save_rig_yaml(Rig("base_link", list(head.cameras)), path)
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
+            rig_file=str(path), camera_names=["cam01", "cam02", "cam03"]))
+        with with_rosout(context, fusion) as (executor, _, logs):
+            assert fusion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+
+            def said() -> list[Log]:
+                return [m for m in logs if "far enough apart to measure the depth" in m.msg]
+
+            assert spin_until(executor, lambda: bool(said()), 10)
+            spin_until(executor, lambda: False, 0.2)
+            assert len(said()) == 1 and said()[0].level == Log.WARN, said()
+            assert said()[0].msg.startswith("no two cameras are") and \
+                "cam01-cam02 0.20 m" in said()[0].msg and "cam04" not in said()[0].msg
+
+
 def test_a_self_calibrated_rig_file_says_its_scale_is_assumed(tmp_path):
     """A rig whose metric scale the self-calibration took from the people's height: the node
     configures with it and says so once, at INFO, on /rosout."""

@@ -447,6 +447,37 @@ def test_depth_gain_is_the_two_view_formula_and_grows_as_the_rays_close():
     assert gains[3] == np.inf and np.isnan(gains[4])
 
 
+def test_a_pairs_reach_is_where_its_depth_gain_reaches_the_limit_and_short_rigs_are_named():
+    """reach_of_pair_m is the distance straight ahead of two cameras at which depth_gain meets
+    the limit (2 cm lenses: 0.14 m; 12 cm stereo: 0.85 m); short_reach_note names a rig whose
+    pairs all fall short (the 360 head: WARN) or some (INFO), and says nothing of a ring."""
+    from pose3d_ros.core.calibration import load_qualisys_qca
+    from pose3d_ros.core.data_paths import calibration_path
+    from pose3d_ros.core.mocap_views import outward_rig
+    from pose3d_ros.core.triangulation import depth_gain, reach_of_pair_m, short_reach_note
+
+    both = np.ones((1, 2), bool)
+    for baseline, gain in ((0.02, 10.0), (0.12, 10.0), (0.12, 40.0)):
+        reach = float(reach_of_pair_m(baseline, gain))
+        centers = np.array([[-baseline / 2, 0, 0], [baseline / 2, 0, 0]])
+        np.testing.assert_allclose(depth_gain(np.array([[0, 0, reach]]), centers, both), gain,
+                                   rtol=1e-9)
+    np.testing.assert_allclose(reach_of_pair_m(np.array([0.02, 0.12])), [0.141, 0.846],
+                               atol=1e-3)
+    assert reach_of_pair_m(0.02, np.inf) == np.inf
+    ring = list(load_qualisys_qca(calibration_path("single")).cameras)
+    assert short_reach_note(ring) is None
+    head = list(outward_rig(6, offset_m=0.02, hfov_deg=100.0).cameras)  # rig_scenes' head360
+    every, line = short_reach_note(head)
+    assert every and line.startswith("no two cameras are far enough apart") and \
+        "cam01-cam02 0.14 m" in line and "turn on lone_view_people" in line
+    every, line = short_reach_note(head, lone_views=True)
+    assert "placed from one view" in line
+    every, line = short_reach_note(ring + head[:2])
+    assert not every and line.startswith("1 camera pair is") and "cam01-cam02" in line
+    assert short_reach_note(head, max_depth_gain=np.inf) is None
+
+
 def test_depth_gain_times_the_2d_error_is_the_spread_of_the_triangulated_points():
     """What the gain claims: 2D errors of sigma metres across each ray (at the point) give
     triangulated points spread sigma x gain along their least certain direction."""

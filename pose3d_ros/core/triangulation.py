@@ -266,6 +266,55 @@ def depth_gain(points: np.ndarray, centers: np.ndarray, used: np.ndarray) -> np.
     return np.where(finite_rows(points), gain, np.nan)
 
 
+
+# A pair of cameras whose triangulation ends nearer than this (m) is named when a rig is loaded:
+# people stand farther from the cameras than that in any room (reach_of_pair_m)
+SHORT_REACH_M = 3.0
+
+
+def reach_of_pair_m(baseline_m: np.ndarray | float,
+                    max_depth_gain: float = MAX_DEPTH_GAIN) -> np.ndarray:
+    """How far (m) from two cameras `baseline_m` apart a point straight ahead of them can be
+    and still be measured (depth_gain at most max_depth_gain): their rays must meet at an angle
+    a with 1 / sqrt(1 - cos a) <= max_depth_gain, reached at baseline / (2 tan(a / 2)) (7.1
+    baselines for the default 10; inf without a limit)."""
+    if not np.isfinite(max_depth_gain):
+        return np.full(np.shape(baseline_m), np.inf)
+    angle = np.arccos(1.0 - 1.0 / max_depth_gain ** 2)
+    return np.asarray(baseline_m, np.float64) / (2.0 * np.tan(angle / 2.0))
+
+
+def short_reach_note(cameras: Sequence[CameraModel], max_depth_gain: float = MAX_DEPTH_GAIN,
+                     lone_views: bool = False) -> tuple[bool, str] | None:
+    """What a node says when it loads a rig whose cameras are too close together to measure
+    the depth of people (step 5 of the module docstring: their joints are NaN, as if one
+    view saw them): (every pair is short: a WARN, some are: INFO, the line), None when every
+    pair reaches SHORT_REACH_M. lone_views: whether the people of one view are placed from it
+    (the advice differs)."""
+    pairs = list(combinations(range(len(cameras)), 2))
+    if not pairs:
+        return None
+    centers = np.stack([camera.center for camera in cameras])
+    reach = reach_of_pair_m(vector_norm(centers[[a for a, _ in pairs]]
+                                        - centers[[b for _, b in pairs]]), max_depth_gain)
+    short = [(cameras[a].name, cameras[b].name, float(r))
+             for (a, b), r in zip(pairs, reach, strict=True) if r < SHORT_REACH_M]
+    if not short:
+        return None
+    listed = ", ".join(f"{a}-{b} {r:.2f} m" for a, b, r in short[:6]) + \
+        (f" and {len(short) - 6} more" if len(short) > 6 else "")
+    every = len(short) == len(pairs)
+    what = ("no two cameras are" if every else
+            f"{len(short)} camera pair{'s are' if len(short) > 1 else ' is'}")
+    outcome = ("people beyond it are placed from one view (lone_view_people)" if lone_views
+               else "nobody beyond it is published: turn on lone_view_people to place such "
+               "people from one view" if every else
+               "beyond it those pairs alone triangulate nobody")
+    return every, (f"{what} far enough apart to measure the depth of people more than "
+                   f"{SHORT_REACH_M:g} m away (how far each pair measures: {listed}; "
+                   f"triangulation.max_depth_gain {max_depth_gain:g}): {outcome}")
+
+
 def _largest_eigenvalue(m: np.ndarray) -> np.ndarray:
     """Largest eigenvalue (...,) of symmetric 3x3 matrices m (..., 3, 3), in closed form (the
     trigonometric roots of the characteristic cubic; O. K. Smith, Comm. ACM 4(4), 1961): a
