@@ -447,6 +447,28 @@ def test_depth_gain_is_the_two_view_formula_and_grows_as_the_rays_close():
     assert gains[3] == np.inf and np.isnan(gains[4])
 
 
+def test_the_hot_paths_depth_test_decides_as_the_exact_gain():
+    """beyond_depth_gain (the triangulation's test: a determinant bound, the exact gain only
+    where the bound cannot decide) says what depth_gain > limit says, on random geometry from
+    lenses 1 cm apart to cameras metres apart, any number of views, NaN points."""
+    from pose3d_ros.core.triangulation import beyond_depth_gain, depth_gain
+
+    rng = np.random.default_rng(11)
+    beyond = 0
+    for spread_m in (0.01, 0.1, 1.0, 4.0):
+        for keep in (0.2, 0.5, 0.9):
+            points = rng.normal(size=(400, 3)) * rng.uniform(0.5, 5.0)
+            points[rng.random(400) < 0.05] = np.nan
+            centers = rng.normal(size=(5, 3)) * spread_m
+            used = rng.random((400, 5)) < keep
+            for limit in (2.0, 10.0, 50.0):
+                exact = depth_gain(points, centers, used) > limit
+                np.testing.assert_array_equal(
+                    beyond_depth_gain(points, centers, used, limit), exact)
+                beyond += int(exact.sum())
+    assert 1000 < beyond < 12 * 3 * 400       # both answers are common
+
+
 def test_a_pairs_reach_is_where_its_depth_gain_reaches_the_limit_and_short_rigs_are_named():
     """reach_of_pair_m is the distance straight ahead of two cameras at which depth_gain meets
     the limit (2 cm lenses: 0.14 m; 12 cm stereo: 0.85 m); short_reach_note names a rig whose

@@ -254,16 +254,47 @@ def depth_gain(points: np.ndarray, centers: np.ndarray, used: np.ndarray) -> np.
     1 / sqrt(1 - |cos a|) (1 at right angles, 4.1 at 20 degrees, 10 at 8.1, 200 at 0.4);
     inf where the rays are parallel or fewer than two views are used; NaN for NaN points.
     """
+    return np.where(finite_rows(points), _gain_of_spread(_ray_spread(points, centers, used)),
+                    np.nan)
+
+
+def beyond_depth_gain(points: np.ndarray, centers: np.ndarray, used: np.ndarray,
+                      max_depth_gain: float) -> np.ndarray:
+    """depth_gain(points, centers, used) > max_depth_gain, (...,) bool (False for NaN points),
+    the exact gain computed only where a cheap bound cannot decide: with H of depth_gain, n
+    usable views (trace H = 2 n), lambda_min >= det H / n^2 (the other two eigenvalues' product
+    is at most (trace / 2)^2), so det H > n^2 / max_depth_gain^2 passes a point (two views:
+    rays more than about 11.5 degrees apart at the default 10; the triangulation's hot path,
+    where nearly every joint of a ring of cameras passes)."""
+    spread = _ray_spread(points, centers, used)
+    n = spread[..., 0, 0] + spread[..., 1, 1] + spread[..., 2, 2]
+    a, b, c = n - spread[..., 0, 0], n - spread[..., 1, 1], n - spread[..., 2, 2]
+    x, y, z = spread[..., 0, 1], spread[..., 0, 2], spread[..., 1, 2]      # H's are minus
+    det = a * b * c - 2.0 * x * y * z - a * z * z - b * y * y - c * x * x
+    finite = finite_rows(points)
+    beyond = finite & (n < 1.5)                  # fewer than two usable views: inf
+    undecided = finite & ~beyond & ~(det > n * n / max_depth_gain ** 2)
+    if undecided.any():
+        beyond[undecided] = _gain_of_spread(spread[undecided]) > max_depth_gain
+    return beyond
+
+
+def _ray_spread(points: np.ndarray, centers: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) the sum of r r^T over the usable views (used, not at the point) of the unit
+    rays r from centers (V, 3) to points (..., 3); its trace is their count."""
     rays = points[..., None, :] - centers                                   # (..., V, 3)
     length2 = squared_norm(rays)
     usable = used & (length2 > 0)          # (NaN points: no usable view, NaN below anyway)
     inverse = np.divide(1.0, length2, out=np.zeros(length2.shape), where=usable)
-    spread = np.swapaxes(rays * inverse[..., None], -1, -2) @ rays  # sum of unit r r^T
-    # lambda_min(n I - spread) for n usable views (the trace of spread)
+    return np.swapaxes(rays * inverse[..., None], -1, -2) @ rays
+
+
+def _gain_of_spread(spread: np.ndarray) -> np.ndarray:
+    """depth_gain from _ray_spread's (..., 3, 3): 1 / sqrt(lambda_min(n I - spread)) for n
+    usable views (the trace of spread), inf where that is not positive."""
     smallest = np.trace(spread, axis1=-2, axis2=-1) - _largest_eigenvalue(spread)
-    gain = np.divide(1.0, np.sqrt(np.maximum(smallest, 0.0)), out=np.full(smallest.shape, np.inf),
+    return np.divide(1.0, np.sqrt(np.maximum(smallest, 0.0)), out=np.full(smallest.shape, np.inf),
                      where=smallest > 0)
-    return np.where(finite_rows(points), gain, np.nan)
 
 
 
@@ -551,7 +582,7 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
         missing |= ~finite_rows(points)
     # step 5: depth the views cannot measure (NaN points compare False: missing above)
     if np.isfinite(max_depth_gain):
-        missing |= depth_gain(points, arrays.centers, used) > max_depth_gain
+        missing |= beyond_depth_gain(points, arrays.centers, used, max_depth_gain)
     points[missing] = np.nan
     used[missing] = False
     return _Solved(points=points, used=used, weights=w, normalized=xy)
