@@ -98,7 +98,7 @@ class SkeletonFilter:
             raise ValueError(f"positions must be (P, J, 3), got {positions.shape}")
         if ids.shape != (positions.shape[0],):
             raise ValueError(f"ids must be ({positions.shape[0]},), got {ids.shape}")
-        if np.unique(ids).size != ids.size:
+        if len(set(ids.tolist())) != ids.size:          # (np.unique: 5x the cost)
             raise ValueError(f"ids must be unique, got {ids.tolist()}")
         if not math.isfinite(stamp):     # (inf - inf warned; the tracker refuses it too)
             raise ValueError(f"stamp must be a finite time in seconds, got {stamp}")
@@ -279,15 +279,16 @@ class RootDepthFilter:
         misses = np.where(rejected, self._misses[rows] + 1, 0)
         # (re)start: new people, and people whose guesses the filter rejected too long
         restart = fresh | (misses >= p.reinitialise_after)
-        median = nanmedian_axis(self._history[rows], axis=1)
-        start_depth = np.where(fresh, z, median)
-        state = np.where(restart[:, None], np.stack([start_depth, np.zeros_like(z)], -1),
-                         state)
-        start_cov = np.zeros((len(z), 2, 2))
-        start_cov[:, 0, 0] = (p.measurement_sigma_fraction * start_depth) ** 2
-        start_cov[:, 1, 1] = p.initial_speed_sigma_mps ** 2
-        cov = np.where(restart[:, None, None], start_cov, cov)
-        misses = np.where(restart, 0, misses)
+        if restart.any():                                  # (most frames: nobody)
+            median = nanmedian_axis(self._history[rows], axis=1)
+            start_depth = np.where(fresh, z, median)
+            state = np.where(restart[:, None], np.stack([start_depth, np.zeros_like(z)], -1),
+                             state)
+            start_cov = np.zeros((len(z), 2, 2))
+            start_cov[:, 0, 0] = (p.measurement_sigma_fraction * start_depth) ** 2
+            start_cov[:, 1, 1] = p.initial_speed_sigma_mps ** 2
+            cov = np.where(restart[:, None, None], start_cov, cov)
+            misses = np.where(restart, 0, misses)
 
         self._state[rows], self._cov[rows], self._misses[rows] = state, cov, misses
         self._t[rows] = np.where(fresh | moving, stamp, self._t[rows])

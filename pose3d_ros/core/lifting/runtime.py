@@ -355,6 +355,7 @@ class PersonWindows:
         self.max_gap_s = max_gap_s
         self._keypoints: dict[int, np.ndarray] = {}
         self._scores: dict[int, np.ndarray] = {}
+        self._flags: dict[int, np.ndarray] = {}     # (T, J) bool, where push() was given some
         self._age: dict[int, int] = {}
         self._stamp: dict[int, float] = {}
 
@@ -363,9 +364,11 @@ class PersonWindows:
                 f"max_age={self.max_age}, max_gap_s={self.max_gap_s})")
 
     def push(self, ids: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
-             stamp_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+             stamp_s: float | None = None, flags: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
         """Add one frame: ids (P,), keypoints (P, J, 2), scores (P, J), taken at stamp_s
-        (seconds; None: frames are taken to follow each other without gaps).
+        (seconds; None: frames are taken to follow each other without gaps). flags: (P, J)
+        bool marks of this frame's joints, kept beside it (flags_at).
 
         Returns the windows of these people, (P, T, J, 2) and (P, T, J), oldest first.
         """
@@ -375,29 +378,39 @@ class PersonWindows:
                              f"got {keypoints.shape}")
         if np.shape(scores) != keypoints.shape[:2]:     # (a review: taken, windows scrambled)
             raise ValueError(f"expected scores {keypoints.shape[:2]}, got {np.shape(scores)}")
-        if np.unique(ids).size != ids.size:
-            raise ValueError(f"ids must be unique, got {ids.tolist()}")
+        tracks = ids.tolist()
+        if len(set(tracks)) != len(tracks):              # (np.unique: 5x the cost)
+            raise ValueError(f"ids must be unique, got {tracks}")
         for track in list(self._age):
             self._age[track] += 1
             if self._age[track] > self.max_age:
                 del self._age[track], self._keypoints[track], self._scores[track]
                 self._stamp.pop(track, None)
-        for i, track in enumerate(ids.tolist()):
+                self._flags.pop(track, None)
+        rings = [(self._keypoints, keypoints), (self._scores, scores)]
+        if flags is not None:
+            rings.append((self._flags, flags))
+        for i, track in enumerate(tracks):
             last = self._stamp.get(track)
             stale = (stamp_s is not None and last is not None
                      and not stamp_s - last <= self.max_gap_s)
-            if track not in self._keypoints or stale:
-                self._keypoints[track] = np.repeat(keypoints[i][None], self.window, 0)
-                self._scores[track] = np.repeat(scores[i][None], self.window, 0)
-            else:
-                self._keypoints[track] = np.concatenate(
-                    [self._keypoints[track][1:], keypoints[i][None]])
-                self._scores[track] = np.concatenate([self._scores[track][1:], scores[i][None]])
+            restart = track not in self._keypoints or stale
+            for ring, frame in rings:
+                if restart or track not in ring:
+                    ring[track] = np.repeat(frame[i][None], self.window, 0)
+                else:
+                    ring[track] = np.concatenate([ring[track][1:], frame[i][None]])
             self._age[track] = 0
             if stamp_s is not None:
                 self._stamp[track] = stamp_s
         if ids.shape[0] == 0:
             return (np.zeros((0, self.window, self.num_joints, 2)),
                     np.zeros((0, self.window, self.num_joints)))
-        return (np.stack([self._keypoints[t] for t in ids.tolist()]),
-                np.stack([self._scores[t] for t in ids.tolist()]))
+        return (np.stack([self._keypoints[t] for t in tracks]),
+                np.stack([self._scores[t] for t in tracks]))
+
+    def flags_at(self, ids: np.ndarray, frame: int) -> np.ndarray:
+        """(P, J) bool: the flags pushed with frame `frame` (0 = oldest) of these people's
+        windows (push(..., flags=...) of every frame in them)."""
+        return np.array([self._flags[t][frame] for t in np.asarray(ids).tolist()],
+                        bool).reshape(-1, self.num_joints)
