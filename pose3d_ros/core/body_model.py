@@ -99,8 +99,22 @@ def bone_lengths(points: np.ndarray, bones: JointLayout | np.ndarray = H36M17) -
     """(..., J, 3) -> (..., B) bone lengths in the points' units (NaN where a joint is
     missing): the package's one bone-length computation. bones: a layout (its bones, in its
     order) or (B, 2) joint index pairs (any subset, e.g. the limbs)."""
-    pairs = bones.bones_array if isinstance(bones, JointLayout) else np.asarray(bones, np.intp)
-    return vector_norm(points[..., pairs[:, 0], :] - points[..., pairs[:, 1], :])
+    if isinstance(bones, JointLayout):
+        first, second = _bone_ends(bones)
+    else:
+        pairs = np.asarray(bones, np.intp)
+        first, second = pairs[:, 0], pairs[:, 1]
+    return vector_norm(points[..., first, :] - points[..., second, :])
+
+
+@lru_cache(maxsize=16)
+def _bone_ends(layout: JointLayout) -> tuple[np.ndarray, np.ndarray]:
+    """The layout's bones' first and second joints (B,) each, read-only: bone_lengths' index
+    arrays, made once per layout (bones_array makes a new array at each call)."""
+    pairs = layout.bones_array
+    first, second = pairs[:, 0].copy(), pairs[:, 1].copy()
+    first.flags.writeable = second.flags.writeable = False
+    return first, second
 
 
 def length_cv(lengths: np.ndarray, min_samples: int) -> np.ndarray:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .array_ops import nanmedian_axis
+from .array_ops import finite_rows, nanmedian_axis, vector_norm
 
 
 def _alpha(cutoff_hz: np.ndarray | float, dt: np.ndarray | float) -> np.ndarray:
@@ -114,13 +114,13 @@ class SkeletonFilter:
         fresh = ~np.isfinite(dt) | (dt > self.params.reset_after_s)  # start over
         stalled = ~fresh & ~(dt > 0)                                 # duplicate / backwards
         step = np.where(fresh | stalled, 1.0, dt)[:, None, None]
-        seen = np.isfinite(positions).all(axis=-1, keepdims=True)    # (P, J, 1)
-        has_state = np.isfinite(x_prev).all(axis=-1, keepdims=True) & ~fresh[:, None, None]
+        seen = finite_rows(positions)[..., None]                      # (P, J, 1)
+        has_state = finite_rows(x_prev)[..., None] & ~fresh[:, None, None]
 
         dx = np.where(has_state, (positions - x_prev) / step, 0.0)
         a_d = _alpha(self.params.d_cutoff_hz, step)
         dx_hat = np.where(has_state, dx_prev + a_d * (dx - dx_prev), 0.0)
-        speed = np.linalg.norm(dx_hat, axis=-1, keepdims=True)
+        speed = vector_norm(dx_hat)[..., None]
         cutoff: float | np.ndarray = self.params.min_cutoff_hz
         beta: float | np.ndarray = self.params.beta
         if monocular is not None and np.any(monocular):

@@ -42,9 +42,11 @@ behind it; the optical frame's points then are those of the upright camera turne
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
+from .array_ops import finite_rows
 from .layouts import JointLayout
 from .types import Detections2D
 
@@ -122,8 +124,11 @@ def _parts(xy: np.ndarray, scores: np.ndarray, layout: JointLayout, min_score: f
     (P, 2), NaN unless all four joints are seen) and the legs (mean of each side's hip ->
     ankle, hip -> knee where the ankle is not seen, (P, 2), NaN unless both sides are)."""
     xy = np.asarray(xy, np.float64)
-    seen = (np.nan_to_num(np.asarray(scores, np.float64)) >= min_score) & np.isfinite(xy).all(-1)
-    torso, legs = layout.indices(_TORSO), layout.indices(_LEGS)
+    scores = np.asarray(scores, np.float64)
+    # a NaN score counts as 0 (np.nan_to_num's, without its cost)
+    scored = scores >= min_score if min_score > 0 else (scores >= min_score) | np.isnan(scores)
+    seen = scored & finite_rows(xy)
+    torso, legs = _torso_legs(layout)
     torso_seen = seen[:, torso].all(1)
     hips = xy[:, torso[2:]].mean(1)
     direction = np.where(torso_seen[:, None], xy[:, torso[:2]].mean(1) - hips, np.nan)
@@ -132,6 +137,14 @@ def _parts(xy: np.ndarray, scores: np.ndarray, layout: JointLayout, min_score: f
     end_seen = ankle_seen | seen[:, legs[:2]]
     leg = np.where(end_seen.all(1)[:, None], (end - xy[:, torso[2:]]).mean(1), np.nan)
     return np.where(torso_seen[:, None], hips, np.nan), direction, leg
+
+
+@lru_cache(maxsize=16)
+def _torso_legs(layout: JointLayout) -> tuple[np.ndarray, np.ndarray]:
+    """The layout's indices of _TORSO and _LEGS (4,) each, read-only, made once per layout."""
+    torso, legs = layout.indices(_TORSO), layout.indices(_LEGS)
+    torso.flags.writeable = legs.flags.writeable = False
+    return torso, legs
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
