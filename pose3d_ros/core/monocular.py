@@ -47,8 +47,6 @@ from .lifting.refine import refine_relative_to_2d
 from .lifting.root_placement import BodySizePrior, place_in_camera, placed_confidence
 from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, Detections2D
 
-_IDENTITY_K = np.eye(3)   # normalised coordinates are the pixels of this camera
-
 MONOCULAR_METHODS = ("detector_3d", "lifter")
 
 
@@ -304,21 +302,22 @@ class WindowedLifter3D:
 
     def lift(self, detections: Detections2D, track_ids: np.ndarray,
              stamp_s: float | None = None) -> MonocularLift:
-        # each frame's 2D with its gross joints as not seen, found once when the frame is new
-        # (per person-frame): the windows keep that 2D and the gross joints beside it
+        # each frame's 2D with its gross joints as not seen, and the lifter's features of it
+        # (and of its mirror image), found once when the frame is new (per person-frame): the
+        # windows keep them beside the 2D
         seen = _seen_2d(detections)
         # a track back after a stall starts its window again (runtime.MAX_WINDOW_GAP_S)
         track_ids = np.asarray(track_ids)
-        window_xy, window_scores = self.windows.push(track_ids, seen[0], seen[1], stamp_s,
-                                                     flags=seen[2])
+        window_xy, window_scores = self.windows.push(
+            track_ids, seen[0], seen[1], stamp_s,
+            extra={"gross": seen[2], "features": self._frame_features(seen[0], seen[1])})
         if detections.num_people == 0:
             return MonocularLift.empty()
-        relative = self.model.lift(window_xy, window_scores, _IDENTITY_K,
-                                   flip_average=self.flip_average)
+        relative = self._lifted(track_ids, window_xy, window_scores)
         latency = self.model.metadata.latency_frames
         frame = self.model.window - 1 - latency
         xy, xy_scores = window_xy[:, frame], window_scores[:, frame]
-        gross = seen[2] if not latency else self.windows.flags_at(track_ids, frame)
+        gross = seen[2] if not latency else self.windows.window_of("gross", track_ids)[:, frame]
         people = len(relative)
         # the detector's metric 3D describes the newest frame: only a causal lifter's output
         # (the same frame) takes its depth. Then detector_3d's people go through the same
@@ -346,6 +345,35 @@ class WindowedLifter3D:
             depth_factors(own, reference)[:, None], track_ids)[:, 0])
         positions = at_depth_of(own, reference, body)
         return _unpublished(positions, placed.confidence[:people], gross)
+
+    def _frame_features(self, xy: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """One frame's lifter features (lifting.normalization.lifter_features) per person,
+        of its normalised 2D (P, 17, 2) and scores (P, 17): (P, F), or with flip_average
+        (P, 2, F), the person's and its mirror image's (runtime.flip_batch): each frame's row
+        of the windows OnnxLifter.lift makes features of, made once."""
+        from .lifting.normalization import lifter_features
+        from .lifting.runtime import flip_batch
+        xy = np.array(xy, np.float64)[:, None]                    # (P, 1, 17, 2), C order
+        scores = np.asarray(scores, np.float64)
+        scores = np.where(np.isfinite(scores), scores, 0.0)[:, None]
+        if not self.flip_average:
+            return lifter_features(xy, scores)[:, 0]
+        features = lifter_features(*flip_batch(xy, scores))[:, 0]           # (2P, F)
+        return features.reshape(2, -1, features.shape[-1]).transpose(1, 0, 2)
+
+    def _lifted(self, track_ids: np.ndarray, window_xy: np.ndarray, window_scores: np.ndarray
+                ) -> np.ndarray:
+        """OnnxLifter.lift of these people's windows (P, T, 17, 2) normalised, scores
+        (P, T, 17), from their frames' stored features (_frame_features): (P, 17, 3)
+        root-relative metres."""
+        from .lifting.runtime import flip_averaged, without_evidence
+        features = self.windows.window_of("features", track_ids)     # (P, T, [2,] F)
+        nan_person = without_evidence(window_xy, np.asarray(window_scores, np.float64))
+        if not self.flip_average:
+            return self.model.run_features(features) + nan_person
+        people, frames, _, width = features.shape
+        batch = features.transpose(2, 0, 1, 3).reshape(2 * people, frames, width)
+        return flip_averaged(self.model.run_features(batch), people) + nan_person
 
 
 def _scaled_parts(relative: np.ndarray, parts: list[tuple[slice, TrackBodySizes | None]],

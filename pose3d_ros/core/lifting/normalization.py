@@ -21,7 +21,6 @@ import numpy as np
 
 NORMALISATION_NAME = "k_normalised_root_relative_rms_scale_v1"
 ROOT_INDEX = 0  # H36M-17 pelvis
-_IDENTITY = np.eye(3).tobytes()    # K of normalised coordinates, bit for bit
 
 
 def pixels_to_normalised(keypoints_px: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -36,8 +35,6 @@ def pixels_to_normalised(keypoints_px: np.ndarray, K: np.ndarray) -> np.ndarray:
     kp = np.asarray(keypoints_px, dtype=np.float64)
     if kp.shape[-1] != 2:
         raise ValueError(f"keypoints must have shape (..., 2), got {kp.shape}")
-    if K.shape == (3, 3) and K.tobytes() == _IDENTITY:
-        return kp.copy()       # (x - 0) / 1 is x itself: the one-camera path's normalised 2D
     if K.ndim > 2:
         K = K[..., None, :, :]  # broadcast over the joint axis
     f = np.stack([K[..., 0, 0], K[..., 1, 1]], -1)
