@@ -351,8 +351,11 @@ class WindowedLifter3D:
         of its normalised 2D (P, 17, 2) and scores (P, 17): (P, F), or with flip_average
         (P, 2, F), the person's and its mirror image's (runtime.flip_batch): each frame's row
         of the windows OnnxLifter.lift makes features of, made once."""
-        from .lifting.normalization import lifter_features
+        from .lifting.normalization import lifter_features, num_features
         from .lifting.runtime import flip_batch
+        if not len(xy):                                           # nobody: nothing to make
+            return np.zeros((0, 2, num_features(H36M17.num_joints)) if self.flip_average
+                            else (0, num_features(H36M17.num_joints)), np.float32)
         xy = np.array(xy, np.float64)[:, None]                    # (P, 1, 17, 2), C order
         scores = np.asarray(scores, np.float64)
         scores = np.where(np.isfinite(scores), scores, 0.0)[:, None]
