@@ -123,8 +123,8 @@ class SkeletonFilter:
         speed = vector_norm(dx_hat)[..., None]
         cutoff: float | np.ndarray = self.params.min_cutoff_hz
         beta: float | np.ndarray = self.params.beta
-        if monocular is not None and np.any(monocular):
-            one_view = np.asarray(monocular, bool)[:, None, None]
+        if monocular is not None and (one_view := np.asarray(monocular, bool)).any():
+            one_view = one_view[:, None, None]
             cutoff = np.where(one_view, self.monocular_params.min_cutoff_hz, cutoff)
             beta = np.where(one_view, self.monocular_params.beta, beta)
         a_x = _alpha(cutoff + beta * speed, step)
@@ -257,12 +257,15 @@ class RootDepthFilter:
         state, cov = self._state[rows], self._cov[rows]
         # predict (constant velocity, white-noise acceleration)
         step = np.where(moving, dt, 0.0)
-        transition = np.broadcast_to(np.eye(2), (len(z), 2, 2)).copy()
+        transition = np.zeros((len(z), 2, 2))
+        transition[:, 0, 0] = transition[:, 1, 1] = 1.0
         transition[:, 0, 1] = step
         state = np.einsum("nij,nj->ni", transition, state)
         q = p.acceleration_sigma_mps2 ** 2
-        noise = q * np.stack([np.stack([step ** 4 / 4, step ** 3 / 2], -1),
-                              np.stack([step ** 3 / 2, step ** 2], -1)], -2)
+        noise = np.empty((len(z), 2, 2))          # (np.stack's calls cost more than this)
+        noise[:, 0, 0], noise[:, 1, 1] = step ** 4 / 4, step ** 2
+        noise[:, 0, 1] = noise[:, 1, 0] = step ** 3 / 2
+        noise *= q
         cov = transition @ cov @ transition.transpose(0, 2, 1) + noise
         # update with the guess unless it is outside the gate
         r = (p.measurement_sigma_fraction * z) ** 2

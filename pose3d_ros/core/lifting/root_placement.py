@@ -117,7 +117,9 @@ def _solve_translation_system(w: np.ndarray, u: np.ndarray, v: np.ndarray, ru: n
     gz = -(w * (u * ru + v * rv)).sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         tz = (gz + (su * gx + sv * gy) / s) / (suv - (su * su + sv * sv) / s)
-        return np.stack([(gx + su * tz) / s, (gy + sv * tz) / s, tz], -1)
+        t = np.empty(tz.shape + (3,))              # (np.stack's call costs more than this)
+        t[..., 0], t[..., 1], t[..., 2] = (gx + su * tz) / s, (gy + sv * tz) / s, tz
+        return t
 
 
 def solve_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
