@@ -266,6 +266,17 @@ def test_blazepose_world_baseline_and_person_windows():
     np.testing.assert_allclose(w_kp[0], np.repeat(kp[:1] + 9, 3, 0))
     with pytest.raises(ValueError, match="max_gap_s"):
         PersonWindows(window=3, max_gap_s=0.0)
+    # values pushed with each frame follow it through the window, a restart included
+    flagged = PersonWindows(window=3, max_gap_s=0.25)
+    marks = rng.random((4, 2, 17)) < 0.5
+    for k, stamp in enumerate([1.0, 1.1, 1.2, 1.6]):         # the last one after a stall
+        flagged.push(np.array([4, 5]), kp, np.ones((2, 17)), stamp, extra={"marks": marks[k]})
+        if k == 2:
+            assert np.array_equal(flagged.window_of("marks", np.array([5, 4])),
+                                  marks[:3, ::-1].transpose(1, 0, 2))
+    assert np.array_equal(flagged.window_of("marks", np.array([4, 5])),
+                          np.repeat(marks[3][:, None], 3, 1))
+    assert flagged.window_of("marks", np.array([], np.int64)).shape == (0, 3)
 
 
 def test_pose_variation_keeps_bones_without_scaling_and_keeps_nan():

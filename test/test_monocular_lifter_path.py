@@ -128,6 +128,30 @@ def test_a_person_back_after_a_stall_starts_a_new_window():
                           equal_nan=True)
 
 
+@pytest.mark.parametrize("flip_average", [True, False])
+def test_a_frame_of_nobody_between_frames_of_a_person(flip_average):
+    """A frame in which the camera sees nobody (an empty 2D message) between frames of a
+    person: nobody is published for it, and the person's window goes on with the next frame
+    (the window takes no row for the empty frame). The lifter keeps each frame's features
+    beside its 2D: making them for nobody failed (found by this session's own review)."""
+    rig, per_camera = _demo()
+    mono = Pose3DPipeline(["cam01"], {"cam01": rig["cam01"]}, frame_id=rig.frame_id,
+                          params=PipelineParams(tracking=None, filtering=None),
+                          lifter=create_monocular_method("lifter", flip_average=flip_average))
+    first = per_camera[0][0]
+    nobody = type(first).empty(first.layout, first.image_size)
+    counts, windows = [], []
+    # a confirmed track (3 frames) keeps its id over a frame's miss
+    for k, found in enumerate(per_camera[0][:4] + [nobody] + per_camera[0][4:5]):
+        counts.append(mono.process_detections({"cam01": found}, 10.0 + k / 60)
+                      .skeletons.num_people)
+        windows.append([w.copy() for w in mono.lifter.windows._keypoints.values()])
+    assert counts == [1, 1, 1, 1, 0, 1]
+    assert len(windows[-1]) == 1
+    assert np.array_equal(windows[-1][0][:-1], windows[3][0][1:], equal_nan=True)
+    assert not np.array_equal(windows[-1][0][-1], windows[3][0][-1], equal_nan=True)
+
+
 def test_a_centred_lifter_after_a_stall_is_stamped_with_the_first_frame_back(tmp_path):
     """A centred lifter's 3D is of its window's middle frame (13 sets back for T = 27): after
     a stall its windows start again from the first frame back, and so does the stamp the 3D

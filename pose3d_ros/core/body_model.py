@@ -99,8 +99,22 @@ def bone_lengths(points: np.ndarray, bones: JointLayout | np.ndarray = H36M17) -
     """(..., J, 3) -> (..., B) bone lengths in the points' units (NaN where a joint is
     missing): the package's one bone-length computation. bones: a layout (its bones, in its
     order) or (B, 2) joint index pairs (any subset, e.g. the limbs)."""
-    pairs = bones.bones_array if isinstance(bones, JointLayout) else np.asarray(bones, np.intp)
-    return vector_norm(points[..., pairs[:, 0], :] - points[..., pairs[:, 1], :])
+    if isinstance(bones, JointLayout):
+        first, second = _bone_ends(bones)
+    else:
+        pairs = np.asarray(bones, np.intp)
+        first, second = pairs[:, 0], pairs[:, 1]
+    return vector_norm(points[..., first, :] - points[..., second, :])
+
+
+@lru_cache(maxsize=16)
+def _bone_ends(layout: JointLayout) -> tuple[np.ndarray, np.ndarray]:
+    """The layout's bones' first and second joints (B,) each, read-only: bone_lengths' index
+    arrays, made once per layout (bones_array makes a new array at each call)."""
+    pairs = layout.bones_array
+    first, second = pairs[:, 0].copy(), pairs[:, 1].copy()
+    first.flags.writeable = second.flags.writeable = False
+    return first, second
 
 
 def length_cv(lengths: np.ndarray, min_samples: int) -> np.ndarray:
@@ -132,6 +146,15 @@ def _bone_levels() -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
 
 
 _BONE_LEVELS = _bone_levels()
+# the bones in the order of their levels, and per level its slice of them, its parents and its
+# children: with_bone_lengths' offsets of a level are then one view instead of a gathered copy
+_LEVEL_ORDER = np.concatenate([idx for idx, _, _ in _BONE_LEVELS])
+_LEVEL_PARENTS, _LEVEL_CHILDREN = _BONES[_LEVEL_ORDER, 0], _BONES[_LEVEL_ORDER, 1]
+_LEVEL_SLICES = tuple(
+    (slice(start, start + len(idx)), parents, children)
+    for start, (idx, parents, children) in zip(
+        np.cumsum([0] + [len(idx) for idx, _, _ in _BONE_LEVELS[:-1]]).tolist(), _BONE_LEVELS,
+        strict=True))
 
 
 def with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -140,13 +163,13 @@ def with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     A bone without a direction (a missing or coincident joint) or length leaves its child and
     everything below it NaN. Vectorised over the bones of each level of the tree (the same
     operations per joint as one bone at a time, so the same numbers)."""
-    d = joints[..., _BONES[:, 1], :] - joints[..., _BONES[:, 0], :]               # (..., B, 3)
-    norm = np.linalg.norm(d, axis=-1, keepdims=True)
+    d = joints[..., _LEVEL_CHILDREN, :] - joints[..., _LEVEL_PARENTS, :]   # (..., B, 3) by level
+    norm = vector_norm(d)[..., None]
     with np.errstate(invalid="ignore", divide="ignore"):
-        offsets = d / norm * np.asarray(lengths)[..., None]
+        offsets = d / norm * np.asarray(lengths)[..., _LEVEL_ORDER, None]
     out = joints.copy()
-    for idx, parents, children in _BONE_LEVELS:
-        out[..., children, :] = out[..., parents, :] + offsets[..., idx, :]
+    for part, parents, children in _LEVEL_SLICES:
+        out[..., children, :] = out[..., parents, :] + offsets[..., part, :]
     return out
 
 

@@ -47,8 +47,6 @@ from .lifting.refine import refine_relative_to_2d
 from .lifting.root_placement import BodySizePrior, place_in_camera, placed_confidence
 from .types import METHOD_DETECTOR_3D, METHOD_LIFTER, Detections2D
 
-_IDENTITY_K = np.eye(3)   # normalised coordinates are the pixels of this camera
-
 MONOCULAR_METHODS = ("detector_3d", "lifter")
 
 
@@ -95,7 +93,8 @@ class TrackMedians:
 
     def __init__(self, window: int = 90, max_age: int = 60) -> None:
         self.window, self.max_age = window, max_age
-        # per track: (window, K) ring, NaN where not yet filled, and the next slot to write
+        # per track: (K, window) ring, NaN where not yet filled, and the next slot to write
+        # (values along the last axis: the median sorts contiguous rows)
         self._history: dict[int, np.ndarray] = {}
         self._slot: dict[int, int] = {}
         self._age: dict[int, int] = {}
@@ -110,14 +109,14 @@ class TrackMedians:
         for k, track in enumerate(tracks):
             ring = self._history.get(track)
             if ring is None:
-                ring = self._history[track] = np.full((self.window, values.shape[1]), np.nan)
+                ring = self._history[track] = np.full((values.shape[1], self.window), np.nan)
                 self._slot[track] = 0
-            ring[self._slot[track]] = values[k]
+            ring[:, self._slot[track]] = values[k]
             self._slot[track] = (self._slot[track] + 1) % self.window
             self._age[track] = 0
         if not tracks:
             return np.zeros((0, values.shape[1]))
-        return nanmedian_axis(np.stack([self._history[t] for t in tracks]), axis=1)
+        return nanmedian_axis(np.stack([self._history[t] for t in tracks]), axis=-1)
 
 
 class TrackBodySizes:
@@ -139,11 +138,14 @@ class TrackBodySizes:
         """relative (P, 17, 3) metres H36M-17, track_ids (P,) distinct -> the skeletons
         rebuilt."""
         lengths = bone_lengths(relative, H36M17)                             # (P, B)
+        wanted = self.wanted_lengths(lengths, track_ids)
+        return rebuilt_with_bone_lengths(relative, wanted) if len(lengths) else relative
+
+    def wanted_lengths(self, lengths: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
+        """The bone lengths (P, B) metres scale() rebuilds the skeletons of these lengths
+        (P, B) with (their track's median, this frame's included), recording them."""
         median = self._medians.push(lengths, track_ids)
-        if not len(lengths):
-            return relative
-        wanted = np.where(np.isfinite(median), median, lengths)   # a bone never seen: as is
-        return rebuilt_with_bone_lengths(relative, wanted)
+        return np.where(np.isfinite(median), median, lengths)   # a bone never seen: as is
 
 
 def _body_prior(body_height_m: float | None) -> BodySizePrior | None:
@@ -173,6 +175,13 @@ def _without_gross_joints(normalised: np.ndarray, scores: np.ndarray
         return normalised, scores, gross
     return (np.where(gross[..., None], np.nan, normalised), np.where(gross, 0.0, scores),
             gross)
+
+
+def _seen_2d(detections: Detections2D) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The detections' H36M-17 normalised 2D (P, 17, 2) and scores (P, 17) with their gross
+    joints as not seen, and those joints (P, 17) bool (_h36m_normalised,
+    _without_gross_joints)."""
+    return _without_gross_joints(*_h36m_normalised(detections))
 
 
 def _place(relative: np.ndarray, normalised: np.ndarray, scores: np.ndarray,
@@ -220,17 +229,20 @@ class BlazePoseWorld3D:
         placed = _place(relative, normalised, scores, self.prior)
         return _unpublished(placed.positions, placed.confidence, gross)
 
-    def world_relative(self, detections: Detections2D
+    def world_relative(self, detections: Detections2D,
+                       seen: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The detector's root-relative H36M-17 3D (P, 17, 3) metres, before refinement and
         sizes, with the normalised 2D (P, 17, 2) and scores (P, 17) it is placed with (gross
-        joints as not seen) and those gross joints (P, 17) bool (module docstring)."""
+        joints as not seen) and those gross joints (P, 17) bool (module docstring). seen:
+        that 2D, scores and gross joints where the caller has them (_seen_2d of the same
+        detections)."""
         if detections.world is None:
             raise ValueError("the detector gives no metric 3D (Detections2D.world); "
                              "monocular_method 'detector_3d' needs a BlazePose back-end")
         from .lifting.runtime import BlazePoseWorldLifter
         relative = BlazePoseWorldLifter().lift_world(detections.world, detections.layout)
-        normalised, scores, gross = _without_gross_joints(*_h36m_normalised(detections))
+        normalised, scores, gross = _seen_2d(detections) if seen is None else seen
         return relative, normalised, scores, gross
 
 
@@ -290,40 +302,39 @@ class WindowedLifter3D:
 
     def lift(self, detections: Detections2D, track_ids: np.ndarray,
              stamp_s: float | None = None) -> MonocularLift:
-        normalised, scores = _h36m_normalised(detections)
+        # each frame's 2D with its gross joints as not seen, and the lifter's features of it
+        # (and of its mirror image), found once when the frame is new (per person-frame): the
+        # windows keep them beside the 2D
+        seen = _seen_2d(detections)
         # a track back after a stall starts its window again (runtime.MAX_WINDOW_GAP_S)
-        window_xy, window_scores = self.windows.push(np.asarray(track_ids), normalised, scores,
-                                                     stamp_s)
+        track_ids = np.asarray(track_ids)
+        window_xy, window_scores = self.windows.push(
+            track_ids, seen[0], seen[1], stamp_s,
+            extra={"gross": seen[2], "features": self._frame_features(seen[0], seen[1])})
         if detections.num_people == 0:
             return MonocularLift.empty()
-        # the windows keep the detector's 2D; each frame's gross joints are found again here
-        # (per person-frame, so the same as when it was new), the output frame's included
-        window_xy, window_scores, gross = _without_gross_joints(window_xy, window_scores)
-        relative = self.model.lift(window_xy, window_scores, _IDENTITY_K,
-                                   flip_average=self.flip_average)
-        frame = self.model.window - 1 - self.model.metadata.latency_frames
-        xy, xy_scores, gross = window_xy[:, frame], window_scores[:, frame], gross[:, frame]
+        relative = self._lifted(track_ids, window_xy, window_scores)
+        latency = self.model.metadata.latency_frames
+        frame = self.model.window - 1 - latency
+        xy, xy_scores = window_xy[:, frame], window_scores[:, frame]
+        gross = seen[2] if not latency else self.windows.window_of("gross", track_ids)[:, frame]
         people = len(relative)
         # the detector's metric 3D describes the newest frame: only a causal lifter's output
         # (the same frame) takes its depth. Then detector_3d's people go through the same
         # refinement and placement calls as the lifter's (what BlazePoseWorld3D.lift does,
         # batched: each step treats every person on its own).
         detector = self.detector_3d
-        with_depth = (detector is not None and detections.world is not None
-                      and not self.model.metadata.latency_frames)
+        with_depth = detector is not None and detections.world is not None and not latency
         parts = [(slice(None, people), self.sizes)]
         if with_depth:
             assert detector is not None
-            world, normalised, scores, _ = detector.world_relative(detections)
+            world, normalised, scores, _ = detector.world_relative(detections, seen)
             relative = np.concatenate([relative, world])
             xy, xy_scores = np.concatenate([xy, normalised]), np.concatenate([xy_scores, scores])
             parts.append((slice(people, None), detector.sizes))
         if self.refine_to_2d:
             relative = refine_relative_to_2d(relative, xy, xy_scores)
-        relative = np.array(relative, np.float64)        # a copy, rebuilt in place below
-        for part, sizes in parts:
-            if sizes is not None:
-                relative[part] = sizes.scale(relative[part], track_ids)
+        relative = _scaled_parts(np.asarray(relative, np.float64), parts, track_ids)
         placed = _place(relative, xy, xy_scores, self.prior)
         if not with_depth:
             return _unpublished(placed.positions, placed.confidence, gross)
@@ -334,6 +345,60 @@ class WindowedLifter3D:
             depth_factors(own, reference)[:, None], track_ids)[:, 0])
         positions = at_depth_of(own, reference, body)
         return _unpublished(positions, placed.confidence[:people], gross)
+
+    def _frame_features(self, xy: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """One frame's lifter features (lifting.normalization.lifter_features) per person,
+        of its normalised 2D (P, 17, 2) and scores (P, 17): (P, F), or with flip_average
+        (P, 2, F), the person's and its mirror image's (runtime.flip_batch): each frame's row
+        of the windows OnnxLifter.lift makes features of, made once."""
+        from .lifting.normalization import lifter_features, num_features
+        from .lifting.runtime import flip_batch
+        if not len(xy):                                           # nobody: nothing to make
+            return np.zeros((0, 2, num_features(H36M17.num_joints)) if self.flip_average
+                            else (0, num_features(H36M17.num_joints)), np.float32)
+        xy = np.array(xy, np.float64)[:, None]                    # (P, 1, 17, 2), C order
+        scores = np.asarray(scores, np.float64)
+        scores = np.where(np.isfinite(scores), scores, 0.0)[:, None]
+        if not self.flip_average:
+            return lifter_features(xy, scores)[:, 0]
+        features = lifter_features(*flip_batch(xy, scores))[:, 0]           # (2P, F)
+        return features.reshape(2, -1, features.shape[-1]).transpose(1, 0, 2)
+
+    def _lifted(self, track_ids: np.ndarray, window_xy: np.ndarray, window_scores: np.ndarray
+                ) -> np.ndarray:
+        """OnnxLifter.lift of these people's windows (P, T, 17, 2) normalised, scores
+        (P, T, 17), from their frames' stored features (_frame_features): (P, 17, 3)
+        root-relative metres."""
+        from .lifting.runtime import flip_averaged, without_evidence
+        features = self.windows.window_of("features", track_ids)     # (P, T, [2,] F)
+        nan_person = without_evidence(window_xy, np.asarray(window_scores, np.float64))
+        if not self.flip_average:
+            return self.model.run_features(features) + nan_person
+        people, frames, _, width = features.shape
+        batch = features.transpose(2, 0, 1, 3).reshape(2 * people, frames, width)
+        return flip_averaged(self.model.run_features(batch), people) + nan_person
+
+
+def _scaled_parts(relative: np.ndarray, parts: list[tuple[slice, TrackBodySizes | None]],
+                  track_ids: np.ndarray) -> np.ndarray:
+    """Root-relative H36M-17 skeletons (N, 17, 3) metres whose rows `parts` (slices of P
+    people each, the same track_ids (P,)) are each rebuilt at their own TrackBodySizes' bone
+    lengths (TrackBodySizes.scale; None: as they are), in one rebuild for all of them."""
+    lengths = bone_lengths(relative, H36M17)                                # (N, B)
+    wanted = lengths.copy()
+    for part, sizes in parts:
+        if sizes is not None:
+            wanted[part] = sizes.wanted_lengths(lengths[part], track_ids)
+    if not len(relative) or all(sizes is None for _, sizes in parts):
+        return relative
+    rebuilt = rebuilt_with_bone_lengths(relative, wanted)
+    if all(sizes is not None for _, sizes in parts):
+        return rebuilt
+    out = relative.copy()
+    for part, sizes in parts:
+        if sizes is not None:
+            out[part] = rebuilt[part]
+    return out
 
 
 def depth_factors(placed: np.ndarray, reference: np.ndarray) -> np.ndarray:

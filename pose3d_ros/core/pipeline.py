@@ -95,6 +95,7 @@ from .undistortion import undistort_normalised, undistort_stacked
 from .upright import (
     CameraUpright,
     UprightParams,
+    body_parts,
     inverted_bodies,
     rotated_quarter_turns,
     turned_detections,
@@ -725,12 +726,14 @@ class Pose3DPipeline:
             trusted = np.where((detections.scores >= self.params.min_score)[..., None],
                                detections.keypoints, np.nan)
             update = tracker.update_labelled(trusted, stamp, detections.layout)
-            turn = 0
+            turn, voted, parts = 0, detections, None
             if upright_params is not None:   # the camera's quarter turn: confirmed people vote
                 upright = self.uprights.setdefault(name, CameraUpright(upright_params))
+                parts = body_parts(detections.keypoints, detections.scores, detections.layout,
+                                   self.params.min_score)
                 turn = upright.update(upright_votes(
                     detections.keypoints, detections.scores, detections.layout,
-                    self.params.min_score, upright_params)[update.confirmed],
+                    self.params.min_score, upright_params, parts)[update.confirmed],
                     update.ids[update.confirmed])
             wanted = update.streak >= min_streak
             if min_streak and not wanted.any():
@@ -741,9 +744,11 @@ class Pose3DPipeline:
             people = exchange_detections(detections, left_right_pairs(detections.layout),
                                          update.swapped)      # labels continue the track
             if upright_params is not None:
+                # (the voters' parts where they are these people: nobody dropped or relabelled)
                 inverted.append(inverted_bodies(people.keypoints, people.scores, people.layout,
                                                 self.params.min_score, people.image_size, turn,
-                                                upright_params))
+                                                upright_params,
+                                                parts if people is voted else None))
                 # what an upright camera sees: the monocular method's own assumption
                 people = turned_detections(people, -turn)
             relabelled.append(people)

@@ -455,7 +455,7 @@ class ImageTracker:
             # gate stop growing there
             horizon = np.minimum(gap, p.reid_window_s)
             predicted = self._keypoints + (velocity * horizon[:, None])[:, None, :]
-            dist = np.linalg.norm(predicted[:, None] - keypoints[None], axis=-1)  # (T, P, J)
+            dist = vector_norm(predicted[:, None] - keypoints[None])             # (T, P, J)
             # The mean over the joints both have, but for a joint farther than the gate by
             # itself and 4 times the median joint's distance (one wrist 1000 px off for a
             # frame was stored, failed the next frames' mean and split the track), relative
@@ -481,13 +481,14 @@ class ImageTracker:
                                               stamp)
                 keypoints[cols] = exchange_pairs(keypoints[cols], pairs, swapped[cols])
             dt = np.maximum(gap[rows], 1e-6)[:, None]
-            step = np.nan_to_num((_centre(keypoints[cols]) - _centre(self._keypoints[rows])) / dt)
+            centre = _centre(keypoints[cols])
+            step = _nan_to_zero((centre - _centre(self._keypoints[rows])) / dt)
             back = self._hits[rows] == 0       # a confirmed track seen again after a gap
             self.stats.reidentified += int(back.sum())
             returned[cols] = back & (gap[rows] > REID_HOLD_AFTER_S)
             self._velocity[rows] = np.where(back[:, None], 0.0, smoothed_velocity(
                 self._velocity[rows], step, dt, p.velocity_smoothing))
-            self._centres.push(rows, stamp, _centre(keypoints[cols]))
+            self._centres.push(rows, stamp, centre)
             self._keypoints[rows] = np.where(np.isfinite(keypoints[cols]), keypoints[cols],
                                              self._keypoints[rows])
             self._last_seen[rows] = stamp
@@ -498,7 +499,8 @@ class ImageTracker:
         # Unmatched tracks: tentative ones are dropped, confirmed ones wait for re-id.
         self._hits[~track_matched] = 0
         keep = track_matched | self._confirmed
-        self._select(keep)
+        if not keep.all():
+            self._select(keep)
         self._confirmed |= self._hits >= p.min_hits
         new = np.flatnonzero(~matched)
         if new.size:

@@ -45,7 +45,8 @@ def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
     import cv2
 
     pixels = np.asarray(pixels, np.float64)
-    if camera.K[0, 1] == 0 and not camera.has_distortion and not np.isinf(pixels).any():
+    bends = camera.has_distortion                # (a property that tests every coefficient)
+    if camera.K[0, 1] == 0 and not bends and not np.isinf(pixels).any():
         # pinhole without skew: one affine map; a NaN coordinate makes both NaN (x 0 terms)
         flat = (pixels.reshape(-1, 2) - camera.K[:2, 2]) @ _inverse_focal(
             np.asarray(camera.K, np.float64).tobytes())
@@ -58,7 +59,7 @@ def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-14)
     if camera.K[0, 1] != 0:
         return camera.undistort(pixels)       # OpenCV's undistortPoints ignores skew
-    if not camera.has_distortion:
+    if not bends:
         flat = (points.reshape(-1, 2) - camera.K[:2, 2]) @ _inverse_focal(
             np.asarray(camera.K, np.float64).tobytes())
     elif camera.distortion_model == "equidistant":
@@ -69,7 +70,7 @@ def undistort_normalised(camera: CameraModel, pixels: np.ndarray) -> np.ndarray:
                                    criteria=criteria).reshape(-1, 2)
     else:
         return camera.undistort(pixels)
-    if camera.has_distortion:
+    if bends:
         # OpenCV returns a wrong ray without a word where its inversion stops short (near
         # the corners of strongly distorted lenses, far outside the image) or clamps a
         # fisheye's angle at 90 degrees: the points it may have missed (every point of a

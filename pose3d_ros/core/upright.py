@@ -42,9 +42,11 @@ behind it; the optical frame's points then are those of the upright camera turne
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
+from .array_ops import finite_rows
 from .layouts import JointLayout
 from .types import Detections2D
 
@@ -116,14 +118,17 @@ def rotated_quarter_turns(points: np.ndarray, turns: int) -> np.ndarray:
     return out
 
 
-def _parts(xy: np.ndarray, scores: np.ndarray, layout: JointLayout, min_score: float
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def body_parts(xy: np.ndarray, scores: np.ndarray, layout: JointLayout, min_score: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per person (P,): the hips' midpoint (P, 2), the torso (hips' -> shoulders' midpoint,
     (P, 2), NaN unless all four joints are seen) and the legs (mean of each side's hip ->
     ankle, hip -> knee where the ankle is not seen, (P, 2), NaN unless both sides are)."""
     xy = np.asarray(xy, np.float64)
-    seen = (np.nan_to_num(np.asarray(scores, np.float64)) >= min_score) & np.isfinite(xy).all(-1)
-    torso, legs = layout.indices(_TORSO), layout.indices(_LEGS)
+    scores = np.asarray(scores, np.float64)
+    # a NaN score counts as 0 (np.nan_to_num's, without its cost)
+    scored = scores >= min_score if min_score > 0 else (scores >= min_score) | np.isnan(scores)
+    seen = scored & finite_rows(xy)
+    torso, legs = _torso_legs(layout)
     torso_seen = seen[:, torso].all(1)
     hips = xy[:, torso[2:]].mean(1)
     direction = np.where(torso_seen[:, None], xy[:, torso[:2]].mean(1) - hips, np.nan)
@@ -132,6 +137,14 @@ def _parts(xy: np.ndarray, scores: np.ndarray, layout: JointLayout, min_score: f
     end_seen = ankle_seen | seen[:, legs[:2]]
     leg = np.where(end_seen.all(1)[:, None], (end - xy[:, torso[2:]]).mean(1), np.nan)
     return np.where(torso_seen[:, None], hips, np.nan), direction, leg
+
+
+@lru_cache(maxsize=16)
+def _torso_legs(layout: JointLayout) -> tuple[np.ndarray, np.ndarray]:
+    """The layout's indices of _TORSO and _LEGS (4,) each, read-only, made once per layout."""
+    torso, legs = layout.indices(_TORSO), layout.indices(_LEGS)
+    torso.flags.writeable = legs.flags.writeable = False
+    return torso, legs
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -164,18 +177,20 @@ def torso_quarter_turns(xy: np.ndarray, scores: np.ndarray, layout: JointLayout,
     image coordinates, x right, y down) in quarter turns from image-up (0 up, 1 right, 2 down,
     3 left: the module docstring's sense); -1 where a shoulder or hip is not seen (score <
     min_score, or NaN)."""
-    angle = _torso_angles(_parts(xy, scores, layout, min_score)[1])
+    angle = _torso_angles(body_parts(xy, scores, layout, min_score)[1])
     return np.where(np.isfinite(angle), _quarters(angle), -1).astype(np.int8)
 
 
 def upright_votes(xy: np.ndarray, scores: np.ndarray, layout: JointLayout, min_score: float,
-                  params: UprightParams) -> np.ndarray:
+                  params: UprightParams,
+                  parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(P,) int8: each body's vote for its camera's quarter turn (torso_quarter_turns) where
     it is straight (both shoulders and hips seen, each side's ankle, or its knee where the
     ankle is not seen, and the torso and the mean hip -> ankle direction more than
     params.straight_deg apart) and its torso lies within params.vote_deg of that quarter turn;
-    -1 (no vote) elsewhere."""
-    _, torso, legs = _parts(xy, scores, layout, min_score)
+    -1 (no vote) elsewhere. parts: body_parts of the same arguments where the caller has
+    them."""
+    _, torso, legs = body_parts(xy, scores, layout, min_score) if parts is None else parts
     angle = _torso_angles(torso)
     quarter = _quarters(angle)
     off = np.abs((np.nan_to_num(angle, nan=np.pi) - quarter * np.pi / 2 + np.pi) % (2 * np.pi)
@@ -187,7 +202,8 @@ def upright_votes(xy: np.ndarray, scores: np.ndarray, layout: JointLayout, min_s
 
 def inverted_bodies(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayout,
                     min_score: float, image_size: tuple[int, int], quarter_turns: int,
-                    params: UprightParams) -> np.ndarray:
+                    params: UprightParams,
+                    parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(P,) bool: the bodies of keypoints (P, J, 2) (pixels of an image of image_size (width,
     height)) that an upright person cut off by the image edge explains: the torso within
     params.inverted_deg of the down direction of a camera of `quarter_turns`, and the room
@@ -196,8 +212,11 @@ def inverted_bodies(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayo
     and no legs seen above the hips (they would fill that room). A body upside down with room
     above it (a person touching their toes, lying with the head towards the camera, a
     handstand, away from the top edge) is not; one bent over close under the top edge of a
-    low camera is (0.5 m high, 1.5 m away: the 2D cannot tell it from a cut-off person)."""
-    hips, torso, legs = _parts(keypoints, scores, layout, min_score)
+    low camera is (0.5 m high, 1.5 m away: the 2D cannot tell it from a cut-off person).
+    parts: body_parts of the same keypoints, scores, layout and min_score where the caller
+    has them."""
+    hips, torso, legs = (body_parts(keypoints, scores, layout, min_score) if parts is None
+                         else parts)
     down = _UP[(quarter_turns + 2) % 4]
     inverted = _cosine(torso, down) > np.cos(np.radians(params.inverted_deg))
     if not inverted.any():

@@ -117,7 +117,9 @@ def _solve_translation_system(w: np.ndarray, u: np.ndarray, v: np.ndarray, ru: n
     gz = -(w * (u * ru + v * rv)).sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         tz = (gz + (su * gx + sv * gy) / s) / (suv - (su * su + sv * sv) / s)
-        return np.stack([(gx + su * tz) / s, (gy + sv * tz) / s, tz], -1)
+        t = np.empty(tz.shape + (3,))              # (np.stack's call costs more than this)
+        t[..., 0], t[..., 1], t[..., 2] = (gx + su * tz) / s, (gy + sv * tz) / s, tz
+        return t
 
 
 def solve_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
@@ -128,7 +130,11 @@ def solve_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
     normalised image coordinates; weights: (..., J) >= 0 (NaN inputs get weight 0).
     Returns (..., 3) translation t in metres; NaN where fewer than 2 joints are usable.
     """
-    X, x, w = _check(points_rel, keypoints_norm, weights)
+    return _solve_checked(*_check(points_rel, keypoints_norm, weights))
+
+
+def _solve_checked(X: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """solve_root_translation of _check's arrays."""
     # rows: [1, 0, -x_j] t = x_j Z_j - X_j ; [0, 1, -y_j] t = y_j Z_j - Y_j
     t = _solve_translation_system(w, x[..., 0], x[..., 1], x[..., 0] * X[..., 2] - X[..., 0],
                                   x[..., 1] * X[..., 2] - X[..., 1])
@@ -154,7 +160,13 @@ def refine_root_translation(points_rel: np.ndarray, keypoints_norm: np.ndarray,
     `iterations` steps; fewer once every translation's step is under tolerance_m metres
     (0 = always all of them).
     """
-    X, x, w = _check(points_rel, keypoints_norm, weights)
+    return _refine_checked(*_check(points_rel, keypoints_norm, weights), t0, iterations,
+                           tolerance_m)
+
+
+def _refine_checked(X: np.ndarray, x: np.ndarray, w: np.ndarray, t0: np.ndarray,
+                    iterations: int, tolerance_m: float) -> np.ndarray:
+    """refine_root_translation of _check's arrays."""
     t = np.array(t0, dtype=np.float64, copy=True)
     ok = np.asarray(np.isfinite(t).all(-1))
     t = np.where(ok[..., None], t, np.array([0.0, 0.0, 1.0]))
@@ -190,9 +202,10 @@ def place_in_camera(points_rel: np.ndarray, keypoints_norm: np.ndarray, weights:
     """
     if prior is not None:
         points_rel, _ = scale_to_prior(points_rel, prior)
-    t = solve_root_translation(points_rel, keypoints_norm, weights)
+    checked = _check(points_rel, keypoints_norm, weights)     # once for both steps
+    t = _solve_checked(*checked)
     if refine:
-        t = refine_root_translation(points_rel, keypoints_norm, weights, t, iterations)
+        t = _refine_checked(*checked, t, iterations, GAUSS_NEWTON_TOLERANCE_M)
     return np.asarray(points_rel, np.float64) + t[..., None, :], t
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -247,22 +247,34 @@ class OnnxLifter:
         norm = pixels_to_normalised(kp, K if K.ndim == 2 else K[:, None])
         if kp.shape[0] == 0:
             return np.zeros((0, H36M17.num_joints, 3))
-        # a person without a single frame of usable 2D (root and another joint) is NaN
-        usable = np.isfinite(norm).all(-1) & np.isfinite(sc) & (sc > 0)
-        evidence = (usable[..., 0] & (usable.sum(-1) > 1)).any(-1)
+        nan_person = without_evidence(norm, sc)
         sc = np.where(np.isfinite(sc), sc, 0.0)
-        nan_person = np.where(evidence, 0.0, np.nan)[:, None, None]
 
         def run(windows: np.ndarray, scores: np.ndarray) -> np.ndarray:
-            features = lifter_features(windows, scores).astype(self._input_dtype, copy=False)
-            if self._one_at_a_time:
-                return np.concatenate([self.session.run(None, {"features": one[None]})[0]
-                                       for one in features]).astype(np.float64)
-            (out,) = self.session.run(None, {"features": features})
-            return out.astype(np.float64)
+            return self.run_features(lifter_features(windows, scores))
 
         out = lift_with_flip(run, norm, sc) if flip_average else run(norm, sc)
         return out + nan_person
+
+    def run_features(self, features: np.ndarray) -> np.ndarray:
+        """The network alone: windows of lifter_features (N, T, 3 J + 2) -> (N, 17, 3)
+        root-relative metres (float64) of their output frames (lift's steps before and after
+        are the caller's)."""
+        features = features.astype(self._input_dtype, copy=False)
+        if self._one_at_a_time:
+            return np.concatenate([self.session.run(None, {"features": one[None]})[0]
+                                   for one in features]).astype(np.float64)
+        (out,) = self.session.run(None, {"features": features})
+        return out.astype(np.float64)
+
+
+def without_evidence(windows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """(P, 1, 1): NaN for a person without a single frame of usable 2D (the root and another
+    joint finite with a score > 0) in its window (P, T, J, 2) normalised, scores (P, T, J),
+    else 0 (added to its 3D: OnnxLifter.lift)."""
+    usable = np.isfinite(windows).all(-1) & np.isfinite(scores) & (scores > 0)
+    evidence = (usable[..., 0] & (usable.sum(-1) > 1)).any(-1)
+    return np.where(evidence, 0.0, np.nan)[:, None, None]
 
 
 def lift_with_flip(lift: Callable[[np.ndarray, np.ndarray], np.ndarray], windows: np.ndarray,
@@ -271,9 +283,19 @@ def lift_with_flip(lift: Callable[[np.ndarray, np.ndarray], np.ndarray], windows
     scores) -> (N, J, 3) root-relative metres (H36M-17, camera frame): the input and its
     left/right mirror (x negated, sides exchanged) go through `lift` in one batch, the mirrored
     output is mirrored back and the two are averaged."""
-    n = windows.shape[0]
-    out = lift(np.concatenate([windows, windows[..., MIRROR_INDEX, :] * np.array([-1.0, 1.0])]),
-               np.concatenate([scores, scores[..., MIRROR_INDEX]]))
+    return flip_averaged(lift(*flip_batch(windows, scores)), windows.shape[0])
+
+
+def flip_batch(windows: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """lift_with_flip's input: the N windows (N, ..., J, 2) normalised and scores (N, ..., J)
+    followed by their left/right mirrors (x negated, sides exchanged): (2N, ...) each."""
+    return (np.concatenate([windows, windows[..., MIRROR_INDEX, :] * np.array([-1.0, 1.0])]),
+            np.concatenate([scores, scores[..., MIRROR_INDEX]]))
+
+
+def flip_averaged(out: np.ndarray, n: int) -> np.ndarray:
+    """lift_with_flip's output: the 3D (2N, J, 3) of flip_batch's windows -> (N, J, 3), each
+    the mean of its own and its mirror's mirrored back."""
     back = out[n:][:, MIRROR_INDEX] * np.array([-1.0, 1.0, 1.0])
     return 0.5 * (out[:n] + back)
 
@@ -355,6 +377,7 @@ class PersonWindows:
         self.max_gap_s = max_gap_s
         self._keypoints: dict[int, np.ndarray] = {}
         self._scores: dict[int, np.ndarray] = {}
+        self._extra: dict[str, dict[int, np.ndarray]] = {}   # name -> per track (T, ...)
         self._age: dict[int, int] = {}
         self._stamp: dict[int, float] = {}
 
@@ -363,9 +386,11 @@ class PersonWindows:
                 f"max_age={self.max_age}, max_gap_s={self.max_gap_s})")
 
     def push(self, ids: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
-             stamp_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+             stamp_s: float | None = None, extra: Mapping[str, np.ndarray] | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
         """Add one frame: ids (P,), keypoints (P, J, 2), scores (P, J), taken at stamp_s
-        (seconds; None: frames are taken to follow each other without gaps).
+        (seconds; None: frames are taken to follow each other without gaps). extra: name ->
+        (P, ...) more values of this frame per person, kept in windows beside it (window_of).
 
         Returns the windows of these people, (P, T, J, 2) and (P, T, J), oldest first.
         """
@@ -375,29 +400,43 @@ class PersonWindows:
                              f"got {keypoints.shape}")
         if np.shape(scores) != keypoints.shape[:2]:     # (a review: taken, windows scrambled)
             raise ValueError(f"expected scores {keypoints.shape[:2]}, got {np.shape(scores)}")
-        if np.unique(ids).size != ids.size:
-            raise ValueError(f"ids must be unique, got {ids.tolist()}")
+        tracks = ids.tolist()
+        if len(set(tracks)) != len(tracks):              # (np.unique: 5x the cost)
+            raise ValueError(f"ids must be unique, got {tracks}")
         for track in list(self._age):
             self._age[track] += 1
             if self._age[track] > self.max_age:
                 del self._age[track], self._keypoints[track], self._scores[track]
                 self._stamp.pop(track, None)
-        for i, track in enumerate(ids.tolist()):
+                for ring in self._extra.values():
+                    ring.pop(track, None)
+        rings = [(self._keypoints, keypoints), (self._scores, scores)]
+        rings += [(self._extra.setdefault(name, {}), values)
+                  for name, values in (extra or {}).items()]
+        for i, track in enumerate(tracks):
             last = self._stamp.get(track)
             stale = (stamp_s is not None and last is not None
                      and not stamp_s - last <= self.max_gap_s)
-            if track not in self._keypoints or stale:
-                self._keypoints[track] = np.repeat(keypoints[i][None], self.window, 0)
-                self._scores[track] = np.repeat(scores[i][None], self.window, 0)
-            else:
-                self._keypoints[track] = np.concatenate(
-                    [self._keypoints[track][1:], keypoints[i][None]])
-                self._scores[track] = np.concatenate([self._scores[track][1:], scores[i][None]])
+            restart = track not in self._keypoints or stale
+            for ring, frame in rings:
+                if restart or track not in ring:
+                    ring[track] = np.repeat(frame[i][None], self.window, 0)
+                else:
+                    ring[track] = np.concatenate([ring[track][1:], frame[i][None]])
             self._age[track] = 0
             if stamp_s is not None:
                 self._stamp[track] = stamp_s
         if ids.shape[0] == 0:
             return (np.zeros((0, self.window, self.num_joints, 2)),
                     np.zeros((0, self.window, self.num_joints)))
-        return (np.stack([self._keypoints[t] for t in ids.tolist()]),
-                np.stack([self._scores[t] for t in ids.tolist()]))
+        return (np.stack([self._keypoints[t] for t in tracks]),
+                np.stack([self._scores[t] for t in tracks]))
+
+    def window_of(self, name: str, ids: np.ndarray) -> np.ndarray:
+        """(P, T, ...): the `name` values (push's extra) of these people's windows, oldest
+        first; every frame in them was pushed with them. No ids: (0, T)."""
+        tracks = np.asarray(ids).tolist()
+        if not tracks:
+            return np.zeros((0, self.window))
+        ring = self._extra[name]
+        return np.stack([ring[t] for t in tracks])
