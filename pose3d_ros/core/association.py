@@ -333,7 +333,7 @@ def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarr
     at = normalized[:, :, stacked.camera_of].transpose(2, 0, 1, 3)
     depth = depth[:, :, stacked.camera_of].transpose(2, 0, 1)
     known = np.isfinite(at[..., 0])                                          # (N, Q, J)
-    seen = (stacked.score >= min_score) & finite_rows(stacked.xy)             # (N, J)
+    seen = stacked.usable(min_score)                                          # (N, J)
     cost = np.full((n, n_people), np.inf)
     for labels in (slice(None),) if mirror is None else (slice(None), mirror):
         gap = vector_norm(stacked.xy[:, None] - at[:, :, labels]) * depth[:, :, labels]
@@ -360,8 +360,9 @@ def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarr
     # seen); the strongest detections first, the nearest among equally strong ones
     rows, people = np.nonzero(within)
     columns = stacked.camera_of[rows] * n_people + people
-    row_ids, row_at = np.unique(rows, return_inverse=True)
-    column_ids, column_at = np.unique(columns, return_inverse=True)
+    # np.unique(..., return_inverse=True) of both, by presence masks (rows ascend already)
+    row_ids, row_at = _present_at(rows, n)
+    column_ids, column_at = _present_at(columns, arrays.num_cameras * n_people)
     order = np.full((row_ids.size, column_ids.size), 1e6)
     order[row_at, column_at] = -strength[rows] + 1e-3 * cost[rows, people] / CLAIM_DISTANCE_M
     d, column = linear_sum_assignment(order)
@@ -374,6 +375,17 @@ def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarr
         copied = copies.any(1)
         copy_of[free[copied]] = claim[held[copies[copied].argmax(1)]]
     return claim, copy_of, near_person
+
+
+def _present_at(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_inverse=True) of non-negative ints below size: the sorted
+    distinct values and each value's position among them, by a presence mask (no sort)."""
+    present = np.zeros(size, bool)
+    present[values] = True
+    ids = np.flatnonzero(present)
+    position = np.empty(size, np.intp)
+    position[ids] = np.arange(ids.size)
+    return ids, position[values]
 
 
 def _prefer_freed(association: Association, points: np.ndarray, grouped: np.ndarray,
