@@ -328,10 +328,10 @@ def _crossed_bones(points: np.ndarray, ends: np.ndarray, starts: np.ndarray,
     to left parent), _limb_bones; expected (P, C) their lengths (m)."""
     n = expected.shape[1]
     with np.errstate(invalid="ignore"):
-        misfit = np.abs(vector_norm(points[:, ends] - points[:, starts])
-                        - np.tile(expected, 4))                                   # (P, 4C)
-        straight = misfit[:, :n] + misfit[:, n:2 * n]
-        crossed = misfit[:, 2 * n:3 * n] + misfit[:, 3 * n:]
+        misfit = np.abs(vector_norm(points[:, ends] - points[:, starts]).reshape(
+            len(points), 4, n) - expected[:, None])                             # (P, 4, C)
+        straight = misfit[:, 0] + misfit[:, 1]
+        crossed = misfit[:, 2] + misfit[:, 3]
         return ((crossed < LIMB_GAIN * straight) & (straight > LIMB_MIN_MISFIT * expected)
                 & (crossed < LIMB_MAX_FIT * expected))
 
