@@ -122,17 +122,28 @@ def count_stages(package: str, spent: dict[str, float]) -> None:
             setattr(importlib.import_module(f"{package}.core.{user}"), attr, timed)
 
 
+def own_layouts(package: str, scene) -> list:
+    """The scene's detections (frames of per-camera Detections2D) with the package's own
+    JointLayout objects: the other checkout's code tells a layout from a (B, 2) bone array by
+    its own class (body_model.bone_lengths), and this checkout's layouts are not of it."""
+    layouts = importlib.import_module(f"{package}.core.layouts").LAYOUTS
+    return [[replace(d, layout=layouts[d.layout.name]) for d in dets]
+            for dets in scene.detections]
+
+
 def full_path(package: str):
     """CPU seconds of process_detections over a scene (the --timing "after" path)."""
     pipeline = importlib.import_module(f"{package}.core.pipeline")
+    converted: dict[int, list] = {}
 
     def run(scene) -> float:
+        frames = converted.setdefault(id(scene), own_layouts(package, scene))
         pipe = pipeline.Pose3DPipeline(
             [c.name for c in scene.rig.cameras], {c.name: c for c in scene.rig.cameras},
             frame_id="rig", params=pipeline.PipelineParams(outlier_threshold_px=40.0,
                                                            filtering=None))
         start = time.process_time()
-        for f, dets in enumerate(scene.detections):
+        for f, dets in enumerate(frames):
             pipe.process_detections({c.name: d for c, d in zip(scene.rig.cameras, dets,
                                                                strict=True)}, f / scene.fps)
         return time.process_time() - start
@@ -143,12 +154,14 @@ def pre14_path(package: str):
     """CPU seconds of the pre-#14 path (bench_multiview_people.run_before) over a scene."""
     core = {name: importlib.import_module(f"{package}.core.{name}")
             for name in ("association", "camera", "triangulation", "tracking", "undistortion")}
+    converted: dict[int, list] = {}
 
     def run(scene) -> float:
         arrays = core["camera"].CameraArrays.from_cameras(scene.rig.cameras)
         tracker = core["tracking"].SkeletonTracker()
+        frames = converted.setdefault(id(scene), own_layouts(package, scene))
         start = time.process_time()
-        for f, dets in enumerate(scene.detections):
+        for f, dets in enumerate(frames):
             found = [replace(d, keypoints=core["undistortion"].undistort_normalised(c, d.keypoints))
                      for c, d in zip(scene.rig.cameras, dets, strict=True)]
             groups = core["association"].associate_normalized(

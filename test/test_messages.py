@@ -149,7 +149,7 @@ def test_2d_from_another_process_is_made_safe_and_what_changed_is_said():
     confidences are clipped to the message's [0, 1], and the change is said; clean 2D, with
     NaN for joints not found, passes untouched. A joint not found that keeps a confidence (a
     detector's visibility) gets 0 without a word (a review: it reached the 3D confidence)."""
-    from pose3d_ros.core.messages import sanitized_detections
+    from pose3d_ros.core.messages import sanitized_detections, sanitized_set
 
     keypoints = np.full((1, 17, 2), 100.0, np.float32)
     keypoints[0, 1] = np.nan                         # a joint not found: normal
@@ -172,3 +172,14 @@ def test_2d_from_another_process_is_made_safe_and_what_changed_is_said():
     assert np.isnan(fixed.keypoints[0, [1, 2, 3]]).all() and (fixed.scores[0, [2, 3]] == 0).all()
     assert fixed.scores[0, 4] == 1.0 and fixed.scores[0, 5] == 0.0
     assert "2 keypoints not finite" in told and "2 confidences outside [0, 1]" in told
+    # a frame set's cameras tested at once (sanitized_set): clean ones come back as they are,
+    # a set with anything to change as sanitized_detections changes each camera
+    nobody = dataclasses.replace(clean, keypoints=keypoints[:0], scores=clean_scores[:0],
+                                 person_scores=np.ones(0, np.float32))
+    tidy = {"a": clean, "b": nobody, "c": clean}
+    assert all(out is tidy[name] for name, out in sanitized_set(tidy, ["a", "b"]).items())
+    messy = {"a": clean, "b": dataclasses.replace(clean, keypoints=odd, scores=scores), "c": nobody}
+    mended = sanitized_set(messy, ["c", "b", "a"])
+    assert list(mended) == ["c", "b", "a"] and mended["a"] is clean and mended["c"] is nobody
+    assert np.array_equal(mended["b"].keypoints, fixed.keypoints, equal_nan=True)
+    assert np.array_equal(mended["b"].scores, fixed.scores)

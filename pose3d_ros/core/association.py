@@ -330,25 +330,28 @@ def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarr
     strength = detection_strength(stacked, min_score)                          # (N,)
     # each previous person in each detection's camera: (N, Q, J, 2) and (N, Q, J)
     normalized, depth = arrays.normalized_and_depth(previous)
-    at = normalized[:, :, stacked.camera_of].transpose(2, 0, 1, 3)
-    depth = depth[:, :, stacked.camera_of].transpose(2, 0, 1)
-    known = np.isfinite(at[..., 0])                                          # (N, Q, J)
-    seen = (stacked.score >= min_score) & finite_rows(stacked.xy)             # (N, J)
+    # the labels as given and, with mirror, mirrored: L = 1 or 2 label sets in one batch
+    n_joints = stacked.xy.shape[1]
+    labels = _label_sets(n_joints, None if mirror is None
+                         else np.asarray(mirror, np.intp).tobytes())
+    at = normalized[:, :, stacked.camera_of].transpose(2, 0, 1, 3)[:, :, labels]
+    depth = depth[:, :, stacked.camera_of].transpose(2, 0, 1)[:, :, labels]   # (N, Q, L, J)
+    mine = np.isfinite(at[..., 0])                                           # (N, Q, L, J)
+    seen = stacked.usable(min_score)                                          # (N, J)
+    gap = vector_norm(stacked.xy[:, None, None] - at) * depth
+    use = seen[:, None, None] & mine & np.isfinite(gap)
+    count, total_known = use.sum(-1), mine.sum(-1)                            # (N, Q, L)
+    # per joint of the person's: its distance, CLAIM_DISTANCE_M where the detection lacks
+    # it; the worst CLAIM_TRIM of them left out of the mean
+    joint_cost = np.where(use, gap, np.where(mine, CLAIM_DISTANCE_M, np.inf))
+    kept = total_known - (CLAIM_TRIM * total_known).astype(np.intp)
+    ordered = np.sort(joint_cost, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(np.arange(n_joints) < kept[..., None], ordered, 0.0).sum(-1) / kept
+    per_labels = np.where(count >= min_joints, mean, np.inf)                  # (N, Q, L)
     cost = np.full((n, n_people), np.inf)
-    for labels in (slice(None),) if mirror is None else (slice(None), mirror):
-        gap = vector_norm(stacked.xy[:, None] - at[:, :, labels]) * depth[:, :, labels]
-        mine = known[:, :, labels]
-        use = seen[:, None] & mine & np.isfinite(gap)
-        count, total_known = use.sum(-1), mine.sum(-1)
-        # per joint of the person's: its distance, CLAIM_DISTANCE_M where the detection
-        # lacks it; the worst CLAIM_TRIM of them left out of the mean
-        joint_cost = np.where(use, gap, np.where(mine, CLAIM_DISTANCE_M, np.inf))
-        kept = total_known - (CLAIM_TRIM * total_known).astype(np.intp)           # (N, Q)
-        ordered = np.sort(joint_cost, axis=-1)
-        rank = np.arange(ordered.shape[-1])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(rank < kept[..., None], ordered, 0.0).sum(-1) / kept
-        cost = np.fmin(cost, np.where(count >= min_joints, mean, np.inf))
+    for k in range(labels.shape[0]):            # the smaller, in the order the sets are
+        cost = np.fmin(cost, per_labels[..., k])
     copy_of = np.full(n, -1, np.intp)
     near_person = cost <= COPY_NEAR * CLAIM_DISTANCE_M
     within = cost <= CLAIM_DISTANCE_M
@@ -360,8 +363,9 @@ def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarr
     # seen); the strongest detections first, the nearest among equally strong ones
     rows, people = np.nonzero(within)
     columns = stacked.camera_of[rows] * n_people + people
-    row_ids, row_at = np.unique(rows, return_inverse=True)
-    column_ids, column_at = np.unique(columns, return_inverse=True)
+    # np.unique(..., return_inverse=True) of both, by presence masks (rows ascend already)
+    row_ids, row_at = _present_at(rows, n)
+    column_ids, column_at = _present_at(columns, arrays.num_cameras * n_people)
     order = np.full((row_ids.size, column_ids.size), 1e6)
     order[row_at, column_at] = -strength[rows] + 1e-3 * cost[rows, people] / CLAIM_DISTANCE_M
     d, column = linear_sum_assignment(order)
@@ -374,6 +378,27 @@ def _claims(arrays: CameraArrays, stacked: StackedDetections, previous: np.ndarr
         copied = copies.any(1)
         copy_of[free[copied]] = claim[held[copies[copied].argmax(1)]]
     return claim, copy_of, near_person
+
+
+@lru_cache(maxsize=16)
+def _label_sets(n_joints: int, mirror: bytes | None) -> np.ndarray:
+    """(L, J) joint orders _claims compares a detection with: the labels as given, and with
+    mirror ((J,) intp as bytes, each joint's left/right partner) mirrored (cached: do not
+    modify)."""
+    given = np.arange(n_joints)
+    return (given[None] if mirror is None
+            else np.stack([given, np.frombuffer(mirror, np.intp)]))
+
+
+def _present_at(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_inverse=True) of non-negative ints below size: the sorted
+    distinct values and each value's position among them, by a presence mask (no sort)."""
+    present = np.zeros(size, bool)
+    present[values] = True
+    ids = np.flatnonzero(present)
+    position = np.empty(size, np.intp)
+    position[ids] = np.arange(ids.size)
+    return ids, position[values]
 
 
 def _prefer_freed(association: Association, points: np.ndarray, grouped: np.ndarray,

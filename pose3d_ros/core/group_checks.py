@@ -68,8 +68,9 @@ def stronger_duplicates(stacked: StackedDetections, min_joints: int, min_score: 
     if not at_row.size:
         return out
     r, c = rows[at_row], cols[at_col]
-    seen = finite_rows(xy) & (stacked.score >= min_score)                # (N, J)
-    size = box_diagonal(xy, seen, empty=np.nan)                                    # (N,)
+    seen = stacked.usable(min_score)                                               # (N, J)
+    size = stacked.memo("size", min_score,
+                        lambda: box_diagonal(xy, seen, empty=np.nan))              # (N,)
     strength = detection_strength(stacked, min_score) if strength is None else strength
     mean, count = mean_joint_distance(vector_norm(xy[r] - xy[c]), seen[r] & seen[c])  # (K,)
     subset = count == seen[r].sum(-1)                    # row's joints all seen by the column
@@ -126,8 +127,8 @@ def replace_by_stronger(members: np.ndarray, stacked: StackedDetections, min_joi
 def detection_strength(stacked: StackedDetections, min_score: float) -> np.ndarray:
     """(N,) each detection's summed score over its usable joints (finite keypoint, score >=
     min_score): which of two coinciding detections is the stronger."""
-    usable = finite_rows(stacked.xy) & (stacked.score >= min_score)
-    return np.where(usable, stacked.score, 0.0).sum(-1)
+    return stacked.memo("strength", min_score, lambda: np.where(
+        stacked.usable(min_score), stacked.score, 0.0).sum(-1))
 
 
 def unexplained_absences(arrays: CameraArrays, normalized: Sequence[np.ndarray],

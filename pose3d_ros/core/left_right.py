@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .array_ops import vector_norm
+from .array_ops import cross3, row_counts, small_sum, vector_norm
 from .camera import CameraArrays
 from .layouts import BLAZEPOSE33, JointLayout, convertible
 from .plausibility import bone_ratios, median_scale, reference_body
@@ -104,6 +104,15 @@ def pair_distances(observed: np.ndarray, expected: np.ndarray, pairs: np.ndarray
     return _pair_sums(d, k)
 
 
+@lru_cache(maxsize=16)
+def _chain_members(chains: bytes) -> np.ndarray:
+    """(K, C) float64 one-hot: pair k is in chain c (the C distinct values of chains (K,),
+    intp as bytes, pair_chains') - with it, the exchanged pairs (..., K) bool of each chain
+    count in one matrix product."""
+    values = np.frombuffer(chains, np.intp)
+    return (values[:, None] == np.unique(values)[None]).astype(np.float64)
+
+
 def _pair_sums(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The four distances (..., 4K) of K pairs in _four_ways' order -> straight, crossed
     (..., K) sums."""
@@ -143,10 +152,11 @@ _LIMB_PARENT = {"elbow": "shoulder", "wrist": "elbow", "pinky": "wrist", "index"
 
 
 @lru_cache(maxsize=16)
+@lru_cache(maxsize=16)
 def pair_chains(layout: JointLayout) -> np.ndarray:
     """(K,) for each left/right pair of the layout the index of the pair its limb hangs from
     at the top (_LIMB_PARENT followed up: wrists -> shoulders, ankles -> hips); the pairs on
-    no limb (eyes, ears, mouth) are one chain, the head's."""
+    no limb (eyes, ears, mouth) are one chain, the head's (cached: do not modify)."""
     pairs = left_right_pairs(layout)
     names = [layout.joint_names[a][len("left_"):] for a in pairs[:, 0]]
     out = []
@@ -224,7 +234,7 @@ def body_left(points: np.ndarray, layout: JointLayout) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         up = up / vector_norm(up)[:, None]
         forward = nose - shoulders
-        left = np.cross(up, forward - (forward * up).sum(-1, keepdims=True) * up)
+        left = cross3(up, forward - small_sum(forward * up)[:, None] * up)
         return left / vector_norm(left)[:, None]
 
 
@@ -318,10 +328,10 @@ def _crossed_bones(points: np.ndarray, ends: np.ndarray, starts: np.ndarray,
     to left parent), _limb_bones; expected (P, C) their lengths (m)."""
     n = expected.shape[1]
     with np.errstate(invalid="ignore"):
-        misfit = np.abs(vector_norm(points[:, ends] - points[:, starts])
-                        - np.tile(expected, 4))                                   # (P, 4C)
-        straight = misfit[:, :n] + misfit[:, n:2 * n]
-        crossed = misfit[:, 2 * n:3 * n] + misfit[:, 3 * n:]
+        misfit = np.abs(vector_norm(points[:, ends] - points[:, starts]).reshape(
+            len(points), 4, n) - expected[:, None])                             # (P, 4, C)
+        straight = misfit[:, 0] + misfit[:, 1]
+        crossed = misfit[:, 2] + misfit[:, 3]
         return ((crossed < LIMB_GAIN * straight) & (straight > LIMB_MIN_MISFIT * expected)
                 & (crossed < LIMB_MAX_FIT * expected))
 
@@ -439,9 +449,8 @@ def swapped_against_3d(arrays: CameraArrays, normalized: np.ndarray, scores: np.
         # pair seen nearly edge-on cannot show it (the shoulders of a person side-on). Its
         # other pairs follow unless their labels fit WHOLE_VIEW_KEEP times better as they are
         # (two limbs confused alone, the rest of the body clearly right)
-        chain_ids = np.unique(chains)
-        flagged = np.stack([swapped[..., chains == c].any(-1) for c in chain_ids], -1)
-        whole = flagged.sum(-1) >= 2                                              # (P, V)
+        in_chain = _chain_members(np.asarray(chains, np.intp).tobytes())          # (K, C)
+        whole = row_counts(swapped @ in_chain > 0) >= 2                           # (P, V)
         if whole.any():
             with np.errstate(invalid="ignore"):
                 swapped |= whole[..., None] & (crossed < WHOLE_VIEW_KEEP * straight)

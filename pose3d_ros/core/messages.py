@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import array
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -360,6 +360,33 @@ def sanitized_detections(found: Detections2D) -> tuple[Detections2D, str]:
     person = np.clip(np.nan_to_num(found.person_scores, nan=0.0), 0.0, 1.0)
     return replace(found, keypoints=keypoints, scores=scores.astype(np.float32),
                    person_scores=person.astype(np.float32)), "; ".join(told)
+
+
+def sanitized_set(found: Mapping[str, Detections2D], names: Sequence[str]
+                  ) -> dict[str, Detections2D]:
+    """{name: sanitized_detections(found[name])[0]} for the cameras `names` of a frame set:
+    one test of all their keypoints and scores at once where nothing is to change (the
+    common case, e.g. 2D the fusion node already sanitized: the same objects back), camera by
+    camera otherwise."""
+    sets = [found[name] for name in names]
+    people = [d for d in sets if d.num_people]
+    if all(d.keypoints.shape[-1:] == (2,) and d.scores.shape == d.keypoints.shape[:-1]
+           and d.person_scores.shape == d.keypoints.shape[:1] for d in people):
+        if not people:
+            return dict(zip(names, sets, strict=True))
+        keypoints = np.concatenate([d.keypoints.reshape(-1, 2) for d in people])
+        scores = np.concatenate([d.scores.reshape(-1) for d in people])
+        person_scores = np.concatenate([d.person_scores for d in people])
+        missing = np.isnan(keypoints).all(-1)
+        # sanitized_detections' tests, all cameras in one: nothing wild, no bad score, no
+        # score on a missing keypoint
+        if not ((~(np.abs(keypoints) <= MAX_KEYPOINT_PX).all(-1) & ~missing).any()
+                or (~np.isfinite(scores) | (scores < 0) | (scores > 1)).any()
+                or (~np.isfinite(person_scores) | (person_scores < 0)
+                    | (person_scores > 1)).any()
+                or (missing & (scores != 0)).any()):
+            return dict(zip(names, sets, strict=True))
+    return {name: sanitized_detections(d)[0] for name, d in zip(names, sets, strict=True)}
 
 
 def image_from_message(msg: Any, source: str = "image") -> np.ndarray:

@@ -77,7 +77,7 @@ from .layouts import (
 from .left_right import exchange_detections, left_right_pairs, mirror_index
 from .lifting.runtime import MAX_WINDOW_GAP_S
 from .lone_views import LoneViewParams, kept_lone_people, unexplained_detections
-from .messages import sanitized_detections
+from .messages import sanitized_set
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
 from .plausibility import PlausibilityParams, plausible_bodies
 from .ray_affinity import StackedDetections
@@ -464,7 +464,7 @@ class Pose3DPipeline:
         # scores outside [0, 1] or not numbers, keypoints not numbers or far off the image:
         # made safe as the fusion node makes foreign 2D safe (they reached the published
         # confidence: 7.0 from a score of 7, found by a review); cheap when nothing is wrong
-        detections = {name: sanitized_detections(detections[name])[0] for name in names}
+        detections = sanitized_set(detections, names)
         if self._detection_layout is None:
             # layouts seen by cameras in different sets count too: a COCO-17 camera and a
             # H36M-17 one that see people in turn no longer swap the output's layout (and the

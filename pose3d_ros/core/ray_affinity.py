@@ -9,13 +9,13 @@ camera count as the full cap.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from .array_ops import cross3
+from .array_ops import cross3, finite_rows
 from .camera import CameraArrays, CameraModel
 from .types import Detections2D
 
@@ -70,13 +70,32 @@ def affinity_matrix(cameras: Sequence[CameraModel], detections: Sequence[Detecti
 class StackedDetections:
     """All cameras' detections of one frame, camera by camera: xy (N, J, 2) normalised
     coordinates, score (N, J), camera_of (N,) camera index, local (N,) index within the
-    camera, offset (V,) row of each camera's first detection."""
+    camera, offset (V,) row of each camera's first detection. The arrays are not modified
+    after construction: per-detection quantities several stages of a frame use (usable,
+    memo) are computed once."""
 
     xy: np.ndarray
     score: np.ndarray
     camera_of: np.ndarray
     local: np.ndarray
     offset: np.ndarray
+    _memo: dict[tuple[str, float], np.ndarray] = field(default_factory=dict, init=False,
+                                                       repr=False, compare=False)
+
+    def usable(self, min_score: float) -> np.ndarray:
+        """(N, J) bool: the keypoints that are finite and scored >= min_score (computed once
+        per min_score; do not modify)."""
+        return self.memo("usable", min_score,
+                         lambda: finite_rows(self.xy) & (self.score >= min_score))
+
+    def memo(self, name: str, min_score: float, make: Callable[[], np.ndarray]) -> np.ndarray:
+        """make()'s array, computed on the first call for (name, min_score) and kept with the
+        detections (do not modify): per-detection quantities association's stages share."""
+        key = (name, float(min_score))
+        out = self._memo.get(key)
+        if out is None:
+            out = self._memo[key] = make()
+        return out
 
     @classmethod
     def of(cls, normalized: Sequence[np.ndarray], scores: Sequence[np.ndarray]
