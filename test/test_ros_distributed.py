@@ -1202,15 +1202,20 @@ def test_a_frame_stamped_before_1970_is_refused_and_a_failed_answer_ends_nothing
             fusion.health.cameras.get(n) is not None
             and "stamp_negative" in fusion.health.cameras[n].rejected for n in names), 10)
         process, answer = fusion._process, fusion._answer_failed_set
+        failed: list[float] = []          # the stamp of the one set that fails, both ways
 
         def failing(method, frame_set) -> None:
-            if frame_set.stamp < 95.15:           # the first set after the refused one
+            if not failed and method is process:
+                failed.append(frame_set.stamp)
+            if failed and frame_set.stamp == failed[0]:
                 raise RuntimeError(f"{method.__name__} failed for the test")
             method(frame_set)
 
         fusion._process = lambda frame_set: failing(process, frame_set)
         fusion._answer_failed_set = lambda frame_set: failing(answer, frame_set)
-        for k in range(1, 4):
+        send(1, seconds_to_stamp(95.1))
+        assert spin_until(executor, lambda: bool(failed), 10)
+        for k in range(2, 4):     # (one at a time: a busy worker takes the newest set only)
             send(k, seconds_to_stamp(95.0 + k / 10))
             assert spin_until(executor, lambda k=k: len(outputs) >= k - 1, 10), \
                 f"no output after the failed set ({len(outputs)} of {k - 1})"
