@@ -129,6 +129,13 @@ def test_markers_show_joints_bones_and_ids_without_missing_joints():
     by_ns = {(m.ns, m.id): m for m in skeleton_markers(mixed, seconds_to_stamp(1.0)).markers[1:]}
     assert by_ns["ids", 4].text == "id 4" and by_ns["ids", 9].text == "id 9 (one view)"
     assert by_ns["joints", 4].color.a == 1.0 and by_ns["bones", 9].color.a == 0.5
+    # a rig's set that one camera alone made (sync.min_views 1): all its people are one view
+    # (a review: drawn as triangulated ones); a one-camera node's people are drawn plainly
+    alone = replace(_skeletons(), method=METHOD_LIFTER)
+    for rig, text, alpha in ((True, "id 9 (one view)", 0.5), (False, "id 9", 1.0)):
+        by_ns = {(m.ns, m.id): m for m in skeleton_markers(
+            alone, seconds_to_stamp(1.0), rig=rig).markers[1:]}
+        assert by_ns["ids", 9].text == text and by_ns["joints", 4].color.a == alpha
 
 
 def test_markers_last_a_few_output_periods_so_a_slow_node_does_not_blink():

@@ -820,7 +820,7 @@ class RigNodeBase(PoseNodeBase):
             # them 4x too long at rate 0.25 and would let them blink out at rate 3)
             shown_at = self.get_clock().now().nanoseconds * 1e-9
             self.markers_pub.publish(skeleton_markers(
-                result.skeletons, stamp, frames=bodies,
+                result.skeletons, stamp, frames=bodies, rig=len(self.cameras) > 1,
                 lifetime_s=marker_lifetime_s(self._markers_published_at, shown_at)))
             self._markers_published_at = shown_at
         # untracked ids are a frame's order, not a person: no body_<id> frames on /tf

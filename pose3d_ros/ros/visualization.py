@@ -6,10 +6,11 @@ label "id <n>" above the head ("ids": 0.25 m past the highest joint along the bo
 the z axis of its body frame, so that it stands above the head in any output frame, the
 camera's optical frame included, whose z is depth). Marker ids are the person ids; the colour
 is a fixed function of the person id (golden-ratio hues), so a person keeps their colour.
-Missing joints (NaN) and bones touching them are left out. In a set that mixes triangulated
-people with people placed from one camera's view (a rig's lone people,
-Skeletons3D.person_methods), the latter are drawn half transparent and labelled "id <n> (one
-view)": their depth is a monocular estimate.
+Missing joints (NaN) and bones touching them are left out. In a rig (several cameras), people
+placed from one camera's view are drawn half transparent and labelled "id <n> (one view)":
+their depth is a monocular estimate. That is a set's lone people (Skeletons3D.person_methods)
+and every person of a set that one camera alone made (sync.min_views 1: a review found them
+drawn as triangulated ones); a one-camera node's people are all one view and drawn plainly.
 """
 from __future__ import annotations
 
@@ -55,9 +56,10 @@ def marker_lifetime_s(previous: float | None, now: float) -> float:
 
 def skeleton_markers(skeletons: Skeletons3D, stamp: Time, *, joint_radius_m: float = 0.04,
                      bone_width_m: float = 0.02, lifetime_s: float = 0.5,
-                     frames: BodyFrames | None = None) -> MarkerArray:
+                     frames: BodyFrames | None = None, rig: bool = True) -> MarkerArray:
     """Skeletons3D -> MarkerArray in skeletons.frame_id. frames: the people's body_frames()
-    if already computed (the node shares them with TF and the 3D message)."""
+    if already computed (the node shares them with TF and the 3D message); rig: the node has
+    several cameras, so people placed from one view are told apart (module docstring)."""
     header = Header(stamp=stamp, frame_id=skeletons.frame_id)
     if frames is None:
         frames = body_frames(skeletons.positions, skeletons.layout)
@@ -66,8 +68,7 @@ def skeleton_markers(skeletons: Skeletons3D, stamp: Time, *, joint_radius_m: flo
     lifetime = Duration(sec=sec, nanosec=nanosec)
     markers = [Marker(header=header, action=Marker.DELETEALL)]
     bones = skeletons.layout.bones_array
-    one_view = (np.isin(skeletons.person_methods, ONE_VIEW_METHODS)
-                if skeletons.person_methods is not None
+    one_view = (np.isin(skeletons.methods(), ONE_VIEW_METHODS) if rig
                 else np.zeros(skeletons.num_people, bool)).tolist()
     for k in range(skeletons.num_people):
         person_id = int(skeletons.ids[k])
