@@ -127,3 +127,19 @@ def refused_at_configure(node, message: str) -> None:
 
     assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
     assert message in node.last_error, node.last_error
+
+
+def demo_first_frame_2d(cameras: tuple[str, ...]) -> dict:
+    """camera -> Detections2D: the demo person's 2D of the first frame of the single
+    recording (cached detections) in each of `cameras` (its cameras in order, cam01 first)."""
+    import numpy as np
+
+    from pose3d_ros.core.demo_2d import load_demo_2d
+    from pose3d_ros.core.layouts import BLAZEPOSE33
+    from pose3d_ros.core.types import Detections2D
+
+    demo = load_demo_2d("single", frames=1)
+    return {name: Detections2D(
+        demo.keypoints[0, v, :1], demo.scores[0, v, :1], np.zeros((1, 4), np.float32),
+        np.ones(1, np.float32), BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[v]))
+        for v, name in enumerate(cameras)}

@@ -18,15 +18,18 @@ from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from ros_helpers import configure_and_activate, executor_with, ros_context, spin_until
+from ros_helpers import (
+    configure_and_activate,
+    demo_first_frame_2d,
+    executor_with,
+    ros_context,
+    spin_until,
+)
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 
 from pose3d_ros.core.calibration import load_rig
-from pose3d_ros.core.demo_2d import load_demo_2d
-from pose3d_ros.core.layouts import BLAZEPOSE33
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
-from pose3d_ros.core.types import Detections2D
 from pose3d_ros.ros.conversions import (
     camera_model_to_info,
     detections_to_msg,
@@ -41,15 +44,6 @@ CAMERAS = ("cam01", "cam02", "cam03")   # >= 3 views: a person is confirmed at o
 SETS = 120
 
 
-def _demo_detections() -> dict[str, Detections2D]:
-    """The first frame's 2D of the demo recording (cached detections), one person per camera."""
-    demo = load_demo_2d("single", frames=1)
-    return {name: Detections2D(
-        demo.keypoints[0, v, :1], demo.scores[0, v, :1], np.zeros((1, 4), np.float32),
-        np.ones(1, np.float32), BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[v]))
-        for v, name in enumerate(CAMERAS)}
-
-
 def test_every_frame_set_is_processed_with_one_calibration_per_camera():
     rig = load_rig(calibration_path("single"))
     calibrations = {}   # (camera, "A"/"B") -> CameraModel
@@ -60,7 +54,7 @@ def test_every_frame_set_is_processed_with_one_calibration_per_camera():
         k[1, 2] -= 15.0
         calibrations[name, "A"] = a
         calibrations[name, "B"] = replace(a, K=k, frame_id=f"{name}_optical_frame_B")
-    found = _demo_detections()
+    found = demo_first_frame_2d(CAMERAS)
     # The offline core's 3D for each combination of calibrations, labelled by frame names.
     expected = {}
     for choice in itertools.product("AB", repeat=len(CAMERAS)):

@@ -10,15 +10,12 @@ from pose3d_ros.msg import Skeleton2DArray, Skeleton3DArray
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from ros_helpers import ros_context, spin_until, with_rosout
+from ros_helpers import demo_first_frame_2d, ros_context, spin_until, with_rosout
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 
 from pose3d_ros.core.calibration import load_rig
-from pose3d_ros.core.demo_2d import load_demo_2d
-from pose3d_ros.core.layouts import BLAZEPOSE33
-from pose3d_ros.core.types import Detections2D
 from pose3d_ros.ros.conversions import camera_model_to_info, detections_to_msg, seconds_to_stamp
 from pose3d_ros.ros.nodes import FusionNode
 from pose3d_ros.tools.fetch_demo import calibration_path
@@ -35,15 +32,6 @@ def _sim_time_fusion(context, *extra_parameters) -> FusionNode:
         Parameter("camera_names", value=list(CAMERAS)), Parameter("autostart", value=False),
         Parameter("rig_file", value=str(calibration_path("single"))),
         Parameter("use_sim_time", value=True), *extra_parameters])
-
-
-def _first_frame_2d() -> dict[str, Detections2D]:
-    """The demo person's 2D of the first frame in each of CAMERAS."""
-    demo = load_demo_2d("single", frames=1)
-    return {name: Detections2D(
-        demo.keypoints[0, v, :1], demo.scores[0, v, :1], np.zeros((1, 4), np.float32),
-        np.ones(1, np.float32), BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[v]))
-        for v, name in enumerate(CAMERAS)}
 
 
 @contextmanager
@@ -79,7 +67,7 @@ def stamps_of(messages) -> np.ndarray:
 
 def test_a_clock_jumping_back_restarts_the_synchroniser():
     rig = load_rig(calibration_path("single"))
-    found = _first_frame_2d()
+    found = demo_first_frame_2d(CAMERAS)
     with ros_context() as context:
         with _active_sim_time_fusion(context, Parameter("sync.min_views", value=3)) as (
                 fusion, executor, probe, logs, skeletons, infos, tick):
@@ -200,7 +188,7 @@ def test_marker_lifetimes_follow_the_clock_rviz_expires_them_on():
     from pose3d_ros.ros.visualization import MARKER_PERIODS
 
     rig = load_rig(calibration_path("single"))
-    found = _first_frame_2d()
+    found = demo_first_frame_2d(CAMERAS)
     period_s = 1.6
     with ros_context() as context:
         with _active_sim_time_fusion(context, Parameter("sync.min_views", value=3)) as (
