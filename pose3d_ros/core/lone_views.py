@@ -115,7 +115,8 @@ def unexplained_detections(arrays: CameraArrays, xy: np.ndarray, score: np.ndarr
 
 def kept_lone_people(lone_pelvis: np.ndarray, lone_camera: np.ndarray, quality: np.ndarray,
                      viewpoints: np.ndarray, triangulated_pelvis: np.ndarray,
-                     params: LoneViewParams) -> np.ndarray:
+                     params: LoneViewParams, published_before: np.ndarray | None = None
+                     ) -> np.ndarray:
     """Which lone people are new bodies.
 
     lone_pelvis (L, 3) rig frame (NaN: unknown, kept unless something else decides),
@@ -126,8 +127,12 @@ def kept_lone_people(lone_pelvis: np.ndarray, lone_camera: np.ndarray, quality: 
     person well sideways and poorly in depth, so two lone people of different cameras are one
     body when their pelvises are that close, or when each lies that close to the other's
     viewing ray (camera centre through pelvis: two cameras side by side see one person along
-    nearly one line, at two monocular depths); the one of lower quality goes.
-    Returns (L,) bool."""
+    nearly one line, at two monocular depths); the one of lower quality goes, unless the other
+    was not published in the last set and it was (published_before (L,) bool: the same camera's
+    image track published then): one body in an overlap of two cameras stays with the camera
+    that placed it until that camera loses it; by quality alone it went back and forth between
+    the two cameras' placements, which lie up to 1.5 m apart in depth, and between two ids
+    (benchmarks/bench_handover.py, robot_wide). Returns (L,) bool."""
     keep = np.ones(len(lone_pelvis), bool)
     if not len(lone_pelvis):
         return keep
@@ -151,7 +156,9 @@ def kept_lone_people(lone_pelvis: np.ndarray, lone_camera: np.ndarray, quality: 
     one_body = (np.nan_to_num(between, nan=np.inf) < limit) | \
         (np.nan_to_num(np.maximum(crossing, crossing.T), nan=np.inf) < limit)
     one_body &= lone_camera[:, None] != lone_camera[None]
-    for k in np.argsort(-quality, kind="stable"):              # best seen first (L is small)
+    before = (np.zeros(len(keep), bool) if published_before is None
+              else np.asarray(published_before, bool))
+    for k in np.lexsort((-quality, ~before)):   # published before, then best seen (L small)
         if keep[k]:
             keep &= ~one_body[k]
     return keep

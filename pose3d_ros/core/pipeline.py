@@ -315,6 +315,9 @@ class Pose3DPipeline:
         # id, drawn from the 3D tracker's counter (_rig_one_camera_ids)
         self._one_camera_keys = np.zeros(0, np.int64)
         self._one_camera_published = np.zeros(0, np.int64)
+        # the lone people published in the last rig set: camera index * _CAMERA_KEY + image
+        # track id (_lone_people keeps them over another camera's view of the same body)
+        self._lone_keys = np.zeros(0, np.int64)
         self._last_stamp: float | None = None
         # the layout the cameras' detections are brought to once they disagreed (in_one_layout)
         self._detection_layout: JointLayout | None = None
@@ -354,6 +357,7 @@ class Pose3DPipeline:
         self.uprights.clear()
         self._one_camera_keys = np.zeros(0, np.int64)
         self._one_camera_published = np.zeros(0, np.int64)
+        self._lone_keys = np.zeros(0, np.int64)
         if self.lifter is not None:
             self.lifter.reset()
         self._last_stamp = None
@@ -641,16 +645,21 @@ class Pose3DPipeline:
         """People whom one camera alone sees (lone_views) among `found` (camera name -> its
         unexplained detections): (positions (L, 17, 3) rig frame H36M-17, confidence
         (L, 17), camera name -> how many) of those lone for LoneViewParams.min_streak updates
-        in a row, plausible, and not a triangulated person or a better-seen lone person of
-        another camera."""
+        in a row, plausible, and not a triangulated person or a lone person of another camera
+        published in the last set or better seen (lone_views.kept_lone_people)."""
         lone = self.params.lone_views
         assert lone is not None
-        positions, confidence, _, camera, _ = self._single_views(found, stamp, timings,
-                                                                 lone.min_streak)
+        positions, confidence, ids, camera, _ = self._single_views(found, stamp, timings,
+                                                                   lone.min_streak)
         viewpoints = np.array([self._cameras[self.camera_names[c]].center
                                for c in camera.tolist()]).reshape(-1, 3)
+        # (without tracking the ids are each frame's own numbering: nothing is kept)
+        keys = camera * _CAMERA_KEY + ids
+        before = (np.isin(keys, self._lone_keys) if self.tracker is not None
+                  else np.zeros(len(keys), bool))
         keep = kept_lone_people(root_positions(positions, H36M17), camera, confidence.sum(-1),
-                                viewpoints, root_positions(triangulated, layout), lone)
+                                viewpoints, root_positions(triangulated, layout), lone, before)
+        self._lone_keys = keys[keep]
         named, count = np.unique(camera[keep], return_counts=True)
         return positions[keep], confidence[keep], {
             self.camera_names[c]: int(k) for c, k in zip(named.tolist(), count.tolist(),
