@@ -143,6 +143,23 @@ def test_people_in_the_overlap_of_two_robot_cameras_keep_their_id(clips):
     assert _id_changes(scene, _run(scene, True, floor=None)) <= 6
 
 
+def test_a_lone_person_missed_for_a_frame_is_back_at_once(clips):
+    """A missed detection restarted the image track's streak, and a lone person published for
+    seconds then waited LoneViewParams.min_streak (6) sets to be placed again; the track kept
+    its id, and now it is placed again as soon as it is confirmed (the set after)."""
+    scene = make_scene("robot", 1, 60, 0, clips)
+    seen = [v for v in range(len(scene.rig.cameras)) if (scene.sources[30][v] == 0).any()]
+    assert len(seen) == 1                                 # one camera alone sees them
+    v = seen[0]
+    keep = scene.sources[30][v] != 0
+    detections = [list(d) for d in scene.detections]
+    detections[30][v] = detections[30][v].take(keep)      # the detector missed them once
+    found = _run(replace(scene, detections=detections), True, floor=None)
+    assert all(found[f].num_people for f in range(20, 30))   # published before the miss
+    # frame 30: nobody to place; 31: the track is back but not confirmed; then placed
+    assert all(found[f].num_people for f in range(32, 40))
+
+
 def _run(scene, lone: bool | LoneViewParams, **options):
     if isinstance(lone, bool):
         lone = LoneViewParams() if lone else None

@@ -318,6 +318,11 @@ class Pose3DPipeline:
         # the lone people published in the last rig set: camera index * _CAMERA_KEY + image
         # track id (_lone_people keeps them over another camera's view of the same body)
         self._lone_keys = np.zeros(0, np.int64)
+        # every lone person's key and the stamp (s) it was last published at, for as long as
+        # its image track can be re-identified (_lone_people): such a track back after a miss
+        # needs no new LoneViewParams.min_streak
+        self._lone_seen_keys = np.zeros(0, np.int64)
+        self._lone_seen_stamps = np.zeros(0)
         self._last_stamp: float | None = None
         # the layout the cameras' detections are brought to once they disagreed (in_one_layout)
         self._detection_layout: JointLayout | None = None
@@ -358,6 +363,8 @@ class Pose3DPipeline:
         self._one_camera_keys = np.zeros(0, np.int64)
         self._one_camera_published = np.zeros(0, np.int64)
         self._lone_keys = np.zeros(0, np.int64)
+        self._lone_seen_keys = np.zeros(0, np.int64)
+        self._lone_seen_stamps = np.zeros(0)
         if self.lifter is not None:
             self.lifter.reset()
         self._last_stamp = None
@@ -649,8 +656,8 @@ class Pose3DPipeline:
         published in the last set or better seen (lone_views.kept_lone_people)."""
         lone = self.params.lone_views
         assert lone is not None
-        positions, confidence, ids, camera, _ = self._single_views(found, stamp, timings,
-                                                                   lone.min_streak)
+        positions, confidence, ids, camera, _ = self._single_views(
+            found, stamp, timings, lone.min_streak, self._lone_seen_keys)
         viewpoints = np.array([self._cameras[self.camera_names[c]].center
                                for c in camera.tolist()]).reshape(-1, 3)
         # (without tracking the ids are each frame's own numbering: nothing is kept)
@@ -660,6 +667,12 @@ class Pose3DPipeline:
         keep = kept_lone_people(root_positions(positions, H36M17), camera, confidence.sum(-1),
                                 viewpoints, root_positions(triangulated, layout), lone, before)
         self._lone_keys = keys[keep]
+        if self.tracker is not None:
+            recent = (stamp - self._lone_seen_stamps <= self.params.image_tracking.reid_window_s
+                      ) & ~np.isin(self._lone_seen_keys, self._lone_keys)
+            self._lone_seen_keys = np.concatenate([self._lone_seen_keys[recent], self._lone_keys])
+            self._lone_seen_stamps = np.concatenate([self._lone_seen_stamps[recent],
+                                                     np.full(len(self._lone_keys), stamp)])
         named, count = np.unique(camera[keep], return_counts=True)
         return positions[keep], confidence[keep], {
             self.camera_names[c]: int(k) for c, k in zip(named.tolist(), count.tolist(),
@@ -706,7 +719,8 @@ class Pose3DPipeline:
         return found.take(~duplicate) if duplicate.any() else found
 
     def _single_views(self, found: dict[str, Detections2D], stamp: float,
-                      timings: dict[str, float], min_streak: int = 0
+                      timings: dict[str, float], min_streak: int = 0,
+                      streak_kept: np.ndarray | None = None
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                  dict[str, int]]:
         """People each seen by one camera (a one-camera set, or the lone people of a rig):
@@ -718,7 +732,10 @@ class Pose3DPipeline:
         floor contact and the root-depth filter; plausibility (a body without a finite joint
         is never placed, with the check off too; upside-down bodies are not). found: camera
         name -> detections with .normalised set; min_streak: only people whose image track
-        was matched in this many updates in a row are placed (a rig's lone people).
+        was matched in this many updates in a row are placed (a rig's lone people), and those
+        whose key (camera index * _CAMERA_KEY + image track id) is in streak_kept (lone people
+        published shortly before: a missed detection restarts the streak, and cost such a
+        person the 6 sets of a new one, benchmarks/bench_handover.py).
         Returns (positions (P, 17, 3) rig frame, confidence (P, 17), ids (P,) the image
         trackers' (per camera), camera (P,) index in camera_names, rejected counts) of the
         people published this frame."""
@@ -745,6 +762,9 @@ class Pose3DPipeline:
                     self.params.min_score, upright_params, parts)[update.confirmed],
                     update.ids[update.confirmed])
             wanted = update.streak >= min_streak
+            if streak_kept is not None and len(streak_kept):
+                wanted |= np.isin(self.camera_names.index(name) * _CAMERA_KEY + update.ids,
+                                  streak_kept)
             if min_streak and not wanted.any():
                 continue                        # nobody of this camera is placed this frame
             if not wanted.all():
