@@ -2,8 +2,10 @@
 from one camera alone (a lone view, placed by the lifter) into an overlap (triangulated) and on
 into the next camera alone.
 
-The in-house robot scenes (core/rig_scenes.py "robot", "robot_wide": real motion capture, 2D
-error model, false and duplicate detections) through Pose3DPipeline with lone views, as
+The in-house robot scenes (core/rig_scenes.py "robot": 90-degree lenses back to back, no
+overlap; "robot_wide": 120 degrees, neighbours 0.2 m apart share the corners but do not measure
+their depth; "robot_large": 120 degrees 0.7 m apart, the corners triangulated; real motion
+capture, 2D error model, false and duplicate detections) through Pose3DPipeline with lone views, as
 bench_multiview_people.run_lone runs it (filtering off unless --filtering). Each frame the
 published people are matched to the true people by pelvis (Hungarian, within --gate m). Per true
 person, the published state of a frame is "tri" (triangulated), "lone" (one view; its camera:
@@ -39,7 +41,7 @@ from pose3d_ros.core.types import METHOD_TRIANGULATION  # noqa: E402
 
 def published(scene: Scene, filtering: bool) -> list:
     """Per frame (pelvis (P, 3), ids (P,), triangulated (P,) bool) of the full path with lone
-    views."""
+    views; a person without a pelvis: the centre of their joints."""
     pipe = Pose3DPipeline([c.name for c in scene.rig.cameras],
                           {c.name: c for c in scene.rig.cameras}, frame_id="rig",
                           params=PipelineParams(filtering=OneEuroParams() if filtering else None,
@@ -51,7 +53,13 @@ def published(scene: Scene, filtering: bool) -> list:
         s = pipe.process_detections({c.name: d for c, d in zip(scene.rig.cameras, dets,
                                                                strict=True)},
                                     f / scene.fps).skeletons
-        out.append((s.positions[:, 0], s.ids, s.methods() == METHOD_TRIANGULATION))
+        # the pelvis, or where it is missing (a triangulated person of a few joints) the
+        # centre of the joints there are
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            centre = np.nanmean(s.positions, axis=1)
+        out.append((np.where(np.isfinite(s.positions[:, 0]), s.positions[:, 0], centre), s.ids,
+                    s.methods() == METHOD_TRIANGULATION))
     return out
 
 
@@ -118,7 +126,7 @@ def transitions(scene: Scene, frames: list, gate: float) -> tuple[list, np.ndarr
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rigs", default="robot,robot_wide")
+    parser.add_argument("--rigs", default="robot,robot_wide,robot_large")
     parser.add_argument("--people", default="1,2,4")
     parser.add_argument("--frames", type=int, default=150)
     parser.add_argument("--seeds", type=int, default=4)

@@ -65,7 +65,9 @@ def make_scene(rig_name: str, num_people: int, frames: int, seed: int, clips: li
     """rig_name: "3", "5", "8" (cameras on a ring), "demo" (the demo's Qualisys rig) or
     "robot" (mocap_views.outward_rig: 4 cameras on a robot looking outwards, people 1.5-5 m
     around it, most seen by one camera), "robot_wide" (the same with 120-degree lenses: two
-    neighbours 0.2 m apart share each corner, a pair that fixes depth poorly), "head360" (a
+    neighbours 0.2 m apart share each corner, a pair that fixes depth poorly), "robot_large"
+    (120-degree lenses 0.5 m from the centre of a larger robot: neighbours 0.7 m apart
+    triangulate the people at the corners), "head360" (a
     360-degree camera head: HEAD360_CAMERAS 100-degree lenses 2 cm apart around a small
     head, neighbours overlapping by 40 degrees, people 2-5 m around it: every overlap's
     rays are nearly parallel, its depth is not measurable);
@@ -82,6 +84,8 @@ def make_scene(rig_name: str, num_people: int, frames: int, seed: int, clips: li
         rig, radius, inner = outward_rig(4), 5.0, 1.5
     elif rig_name == "robot_wide":  # the same with 120 degrees: neighbours share the corners
         rig, radius, inner = outward_rig(4, hfov_deg=120.0), 5.0, 1.5
+    elif rig_name == "robot_large":  # 120 degrees 0.5 m out: corners seen 0.7 m apart
+        rig, radius, inner = outward_rig(4, offset_m=0.5, hfov_deg=120.0), 5.0, 1.5
     elif rig_name == "head360":     # lenses 2 cm apart: neighbours 2 r sin(180 / 6) = r
         rig, radius, inner = outward_rig(HEAD360_CAMERAS, offset_m=0.02,
                                          hfov_deg=100.0), 5.0, 2.0
