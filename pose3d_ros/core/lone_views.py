@@ -162,3 +162,56 @@ def kept_lone_people(lone_pelvis: np.ndarray, lone_camera: np.ndarray, quality: 
         if keep[k]:
             keep &= ~one_body[k]
     return keep
+
+
+def handed_over_ids(previous_ids: np.ndarray, previous_pelvis: np.ndarray,
+                    previous_viewpoints: np.ndarray, previous_keys: np.ndarray,
+                    pelvis: np.ndarray, viewpoints: np.ndarray, keys: np.ndarray,
+                    params: LoneViewParams) -> np.ndarray:
+    """The id of a person of the last set whom each person of this set continues across a
+    change of method (a person walking out of an overlap, triangulated -> one camera's, or
+    into one), 0 for none: (P,) int64.
+
+    previous_ids (Q,), previous_pelvis (Q, 3) rig frame, previous_viewpoints (Q, 3) the
+    camera centre of a lone person (NaN for a triangulated one), previous_keys (Q,) a lone
+    person's camera and image track (-1 for a triangulated one); pelvis, viewpoints, keys:
+    the same of this set's people (P). One camera places a person right in bearing and
+    poorly in depth, so a lone person and a triangulated one of the other set are one body
+    when the triangulated pelvis lies within duplicate_distance_m of the lone person's
+    viewing ray (camera centre through pelvis, ahead of the camera). Only between a person
+    of the last set whom this set does not continue the same way (a lone one whose track is
+    not published again, a triangulated one with no triangulated person within
+    duplicate_distance_m now) and one of this set who does not continue somebody the same
+    way; the nearest pairs first, each person once. The 3D tracker's distance gate, half a
+    metre, is below the placements' disagreement: 62 % of the changes gave the person a new
+    id (benchmarks/bench_handover.py, robot_large)."""
+    claims = np.zeros(len(pelvis), np.int64)
+    if not len(previous_ids) or not len(pelvis):
+        return claims
+    limit = params.duplicate_distance_m
+    was_lone, is_lone = previous_keys >= 0, keys >= 0
+    with np.errstate(invalid="ignore"):
+        tri_gap = np.linalg.norm(previous_pelvis[:, None] - pelvis[None], axis=-1)    # (Q, P)
+        same_tri = ~was_lone[:, None] & ~is_lone[None] & (tri_gap < limit)
+    gone = np.where(was_lone, ~np.isin(previous_keys, keys), ~same_tri.any(1))       # (Q,)
+    new = np.where(is_lone, ~np.isin(keys, previous_keys), ~same_tri.any(0))         # (P,)
+    # (Q, P): the distance of the triangulated pelvis of each pair to the lone one's ray
+    origin = np.where(was_lone[:, None, None], previous_viewpoints[:, None],
+                      viewpoints[None])
+    through = np.where(was_lone[:, None, None], previous_pelvis[:, None], pelvis[None])
+    other = np.where(was_lone[:, None, None], pelvis[None], previous_pelvis[:, None])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        direction = through - origin
+        direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
+        rel = other - origin
+        ahead = (rel * direction).sum(-1) > 0
+        off = np.linalg.norm(np.cross(rel, direction), axis=-1)
+        pair = (gone[:, None] & new[None] & (was_lone[:, None] != is_lone[None]) & ahead
+                & (off < limit))
+    off = np.where(pair, off, np.inf)
+    for q, p in zip(*np.unravel_index(np.argsort(off, axis=None), off.shape), strict=True):
+        if not np.isfinite(off[q, p]):
+            break
+        if claims[p] == 0 and previous_ids[q] not in claims:
+            claims[p] = previous_ids[q]
+    return claims

@@ -135,12 +135,16 @@ class SkeletonTracker:
         return fresh
 
     def update(self, positions: np.ndarray, stamp: float,
-               mirror: np.ndarray | None = None) -> np.ndarray:
+               mirror: np.ndarray | None = None, claims: np.ndarray | None = None
+               ) -> np.ndarray:
         """positions (P, J, 3) m at stamp (s) -> ids (P,). mirror: the layout's (J,) mirror
         index (left_right.mirror_index): the cost to a track is then the smaller of the mean
         joint distance and that of the left/right-mirrored skeleton, so a person whose labels
         flipped for a frame keeps their id (a review: such a flip put the cost over the gate,
-        the person took a new id, and the two tracks then alternated on them)."""
+        the person took a new id, and the two tracks then alternated on them). claims: (P,)
+        the id of a track each person continues whatever the distance (0: none; the caller
+        knows them to be one body placed another way, lone_views.handed_over_ids), taken
+        when that track exists; its velocity starts again from zero."""
         positions = np.asarray(positions, dtype=np.float64)
         if positions.ndim != 3 or positions.shape[-1] != 3:
             raise ValueError(f"positions must be (P, J, 3), got {positions.shape}")
@@ -178,6 +182,14 @@ class SkeletonTracker:
             gate = self.params.max_distance_m + self.params.gate_growth_mps * np.clip(
                 gap - 1e-9, 0.0, self.params.reid_window_s)
             cost = np.where((count > 0) & (mean <= gate[:, None]), mean, _UNMATCHABLE)
+            claimed = np.zeros(len(self._ids), bool)
+            if claims is not None:
+                track, person = np.nonzero((self._ids[:, None] == claims[None])
+                                           & (claims[None] > 0))
+                cost[track] = _UNMATCHABLE
+                cost[:, person] = _UNMATCHABLE
+                cost[track, person] = 0.0
+                claimed[track] = True
             rows, cols = linear_sum_assignment(cost)
             ok = cost[rows, cols] < _UNMATCHABLE
             rows, cols = rows[ok], cols[ok]
@@ -188,8 +200,9 @@ class SkeletonTracker:
             # Not matched at the previous update: the person was lost and is back.
             lost_before = (self._last_seen[rows] < previous_update
                            if previous_update is not None else np.zeros(rows.size, bool))
+            restart = lost_before | claimed[rows]
             self.stats.reidentified += int(np.count_nonzero(lost_before))
-            self._velocity[rows] = np.where(lost_before[:, None], 0.0, smoothed_velocity(
+            self._velocity[rows] = np.where(restart[:, None], 0.0, smoothed_velocity(
                 self._velocity[rows], new_velocity, dt, self.params.velocity_smoothing))
             # Keep the previous position of joints the new skeleton misses.
             self._positions[rows] = np.where(np.isfinite(now), now, before)
