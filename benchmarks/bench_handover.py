@@ -120,7 +120,7 @@ def transitions(scene: Scene, frames: list, gate: float) -> tuple[list, np.ndarr
             seen = sum((scene.sources[f][v] == p).any() for f in range(a + 1, b)
                        for v in range(len(centres)))
             events.append((kind, ident[a, p] == ident[b, p], b - a - 1, seen,
-                           float(np.linalg.norm(moved))))
+                           float(np.linalg.norm(moved)), p, a, b))
     return events, twice
 
 
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 found, doubled = transitions(scene, published(scene, args.filtering),
                                              args.gate)
                 for kind, *figures in found:
-                    events[kind].append(figures)
+                    events[kind].append(figures[:4])
                 views = np.array([[(scene.sources[f][v] == p).any()
                                    for v in range(len(scene.rig.cameras))]
                                   for f in range(scene.num_frames)

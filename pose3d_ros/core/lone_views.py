@@ -167,28 +167,33 @@ def kept_lone_people(lone_pelvis: np.ndarray, lone_camera: np.ndarray, quality: 
 def handed_over_ids(previous_ids: np.ndarray, previous_pelvis: np.ndarray,
                     previous_viewpoints: np.ndarray, previous_keys: np.ndarray,
                     pelvis: np.ndarray, viewpoints: np.ndarray, keys: np.ndarray,
-                    params: LoneViewParams) -> np.ndarray:
-    """The id of a person of the last set whom each person of this set continues across a
-    change of method (a person walking out of an overlap, triangulated -> one camera's, or
-    into one), 0 for none: (P,) int64.
+                    params: LoneViewParams, previous_age: np.ndarray | None = None,
+                    growth_mps: float = 0.0) -> np.ndarray:
+    """The id of a person published shortly before whom each person of this set continues across a
+    change of method (a person walking out of an overlap, triangulated -> one camera's, or into
+    one), 0 for none: (P,) int64.
 
-    previous_ids (Q,), previous_pelvis (Q, 3) rig frame, previous_viewpoints (Q, 3) the
-    camera centre of a lone person (NaN for a triangulated one), previous_keys (Q,) a lone
-    person's camera and image track (-1 for a triangulated one); pelvis, viewpoints, keys:
-    the same of this set's people (P). One camera places a person right in bearing and
-    poorly in depth, so a lone person and a triangulated one of the other set are one body
-    when the triangulated pelvis lies within duplicate_distance_m of the lone person's
-    viewing ray (camera centre through pelvis, ahead of the camera). Only between a person
-    of the last set whom this set does not continue the same way (a lone one whose track is
-    not published again, a triangulated one with no triangulated person within
-    duplicate_distance_m now) and one of this set who does not continue somebody the same
-    way; the nearest pairs first, each person once. The 3D tracker's distance gate, half a
-    metre, is below the placements' disagreement: 62 % of the changes gave the person a new
-    id (benchmarks/bench_handover.py, robot_large)."""
+    previous_ids (Q,), previous_pelvis (Q, 3) rig frame, previous_viewpoints (Q, 3) the camera
+    centre of a lone person (NaN for a triangulated one), previous_keys (Q,) a lone person's
+    camera and image track (-1 for a triangulated one), previous_age (Q,) seconds since each was
+    last published (None: all of the last set); pelvis, viewpoints, keys: the same of this set's
+    people (P). Every distance limit below grows by growth_mps times the age (how far a person
+    unseen that long may have gone: the 3D tracker's gate_growth_mps). One camera places a
+    person right in bearing and poorly in depth, so a lone person and a triangulated one of the
+    other set are one body when the triangulated pelvis lies within duplicate_distance_m of the
+    lone person's viewing ray (camera centre through pelvis, ahead of the camera). Only between
+    a person of the last set whom this set does not continue the same way (a lone one whose
+    track is not published again, a triangulated one with no triangulated person within
+    duplicate_distance_m now) and one of this set who does not continue somebody the same way;
+    the most recently published first, then the nearest pairs, each person once. The 3D
+    tracker's distance gate, half a metre, is below the placements' disagreement: 62 % of the
+    changes from triangulated to lone gave the person a new id, 43 % the other way
+    (benchmarks/bench_handover.py, robot_large)."""
     claims = np.zeros(len(pelvis), np.int64)
     if not len(previous_ids) or not len(pelvis):
         return claims
-    limit = params.duplicate_distance_m
+    age = np.zeros(len(previous_ids)) if previous_age is None else previous_age
+    limit = (params.duplicate_distance_m + growth_mps * age)[:, None]                 # (Q, 1)
     was_lone, is_lone = previous_keys >= 0, keys >= 0
     with np.errstate(invalid="ignore"):
         tri_gap = np.linalg.norm(previous_pelvis[:, None] - pelvis[None], axis=-1)    # (Q, P)
@@ -209,9 +214,12 @@ def handed_over_ids(previous_ids: np.ndarray, previous_pelvis: np.ndarray,
         pair = (gone[:, None] & new[None] & (was_lone[:, None] != is_lone[None]) & ahead
                 & (off < limit))
     off = np.where(pair, off, np.inf)
-    for q, p in zip(*np.unravel_index(np.argsort(off, axis=None), off.shape), strict=True):
+    # the most recently published first (a person's id before an earlier loss is older),
+    # then the nearest
+    order = np.lexsort((off.ravel(), np.broadcast_to(age[:, None], off.shape).ravel()))
+    for q, p in zip(*np.unravel_index(order, off.shape), strict=True):
         if not np.isfinite(off[q, p]):
-            break
+            continue
         if claims[p] == 0 and previous_ids[q] not in claims:
             claims[p] = previous_ids[q]
     return claims

@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -328,11 +329,12 @@ class Pose3DPipeline:
         # needs no new LoneViewParams.min_streak
         self._lone_seen_keys = np.zeros(0, np.int64)
         self._lone_seen_stamps = np.zeros(0)
-        # the last rig set's published people with lone views on: (ids, pelvis (P, 3), a lone
-        # person's camera centre (P, 3) (NaN: triangulated), key (P,) (-1: triangulated),
-        # stamp), whom this set's people may continue another way (_finish)
-        self._handover: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float] | None \
-            = None
+        # the people a rig with lone views published within the 3D tracker's re-id window:
+        # (ids, pelvis (Q, 3), a lone person's camera centre (Q, 3) (NaN: triangulated), key
+        # (Q,) (-1: triangulated), stamp (Q,) each was last published at), whom this set's
+        # people may continue another way (_handed_over); and this set's, until tracked
+        self._handover: tuple[np.ndarray, ...] | None = None
+        self._handover_now: tuple[np.ndarray, ...] | None = None
         self._last_stamp: float | None = None
         # the layout the cameras' detections are brought to once they disagreed (in_one_layout)
         self._detection_layout: JointLayout | None = None
@@ -506,12 +508,11 @@ class Pose3DPipeline:
         method = METHOD_TRIANGULATION
         lone = None
         if len(names) >= 2:
-            positions, confidence, error, views, unexplained, handed = self._multi_view(
+            positions, confidence, error, views, unexplained = self._multi_view(
                 names, detections, timings, stamp)
             if unexplained:
                 assert layout is not None               # the set has cameras
-                lone = self._lone_people(unexplained, positions, layout, stamp, timings,
-                                         handed)
+                lone = self._lone_people(unexplained, positions, layout, stamp, timings)
         elif len(names) == 1 and self.lifter is not None:
             t0 = time.perf_counter()
             found = {names[0]: self._without_duplicates(
@@ -559,10 +560,9 @@ class Pose3DPipeline:
     def _multi_view(self, names: tuple[str, ...], detections: Mapping[str, Detections2D],
                     timings: dict[str, float], stamp: float
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                               dict[str, Detections2D], dict[str, np.ndarray]]:
+                               dict[str, Detections2D]]:
         """The triangulated people (points (P, J, 3) rig frame, confidence, reprojection
-        error, views (P, J)) and, with lone views, each camera's unexplained detections and
-        which of them were handed over by triangulation (_unexplained)."""
+        error, views (P, J)) and, with lone views, each camera's unexplained detections."""
         t0 = time.perf_counter()
         # Undistort every camera's keypoints ONCE (OpenCV, or one affine map for all the
         # cameras without distortion) into one stack of all cameras' detections, and hand
@@ -605,18 +605,16 @@ class Pose3DPipeline:
         if self.tracker is not None:       # a temporal prior, off with tracking off
             self._last_people = (result.points[keep], layout, stamp)
         error = np.where(done.filled, np.nan, result.reprojection_error)
-        unexplained: dict[str, Detections2D] = {}
-        handed: dict[str, np.ndarray] = {}
+        unexplained = {}
         if self._lone_views_on(layout):
             # (people whose views see them along one line have no measured joint:
             # triangulation.depth_gain; their detections are unexplained)
-            unexplained, handed = self._unexplained(names, detections, arrays, stacked,
-                                                    association, keep, done.points[keep],
-                                                    previous)
+            unexplained = self._unexplained(names, detections, arrays, stacked, association,
+                                            keep, done.points[keep])
         if keep.all():                           # most frames: everyone is published
-            return done.points, done.confidence, error, done.num_views, unexplained, handed
+            return done.points, done.confidence, error, done.num_views, unexplained
         return (done.points[keep], done.confidence[keep], error[keep], done.num_views[keep],
-                unexplained, handed)
+                unexplained)
 
     def _previous_people(self, layout: JointLayout, stamp: float) -> np.ndarray | None:
         """The last rig set's triangulated people (P, J, 3) when they are in `layout` and at
@@ -635,19 +633,14 @@ class Pose3DPipeline:
 
     def _unexplained(self, names: tuple[str, ...], detections: Mapping[str, Detections2D],
                      arrays: CameraArrays, stacked: StackedDetections,
-                     association: Association, keep: np.ndarray, published: np.ndarray,
-                     previous: np.ndarray | None
-                     ) -> tuple[dict[str, Detections2D], dict[str, np.ndarray]]:
+                     association: Association, keep: np.ndarray, published: np.ndarray
+                     ) -> dict[str, Detections2D]:
         """camera name -> its detections (normalised coordinates set) that no published
         triangulated person explains (lone_views.unexplained_detections) and that are not a
         weaker, partial second box of another detection of the camera; every camera of the
         set is named, with no detection where it has none, so each camera's image tracker
         sees every update and a lone person's streak (ImageTrackUpdate.streak) counts the
-        updates in a row in which that person was lone. And camera name -> (D,) bool over
-        those detections: handed over, i.e. a triangulated person of the last set
-        (`previous`, (P, J, 3) or None) explains it: someone who walked out of an overlap,
-        whom the rig already saw (_single_views places them without a streak; they waited
-        LoneViewParams.min_streak sets, benchmarks/bench_handover.py robot_large)."""
+        updates in a row in which that person was lone."""
         assert self.params.lone_views is not None
         members = association.members[keep]                                   # (P, V)
         used = np.zeros(stacked.camera_of.size, bool)
@@ -659,37 +652,28 @@ class Pose3DPipeline:
         # a detector's second, partial box of a person would take that person's image track
         # now and then, and a lone person is placed only while followed without a break
         left &= ~self._weaker_duplicates(stacked, arrays)
-        handed = np.zeros_like(left)
-        if previous is not None and len(previous) and left.any():
-            handed = left & ~unexplained_detections(
-                arrays, stacked.xy, stacked.score, stacked.camera_of, ~left, previous,
-                _torso(detections[names[0]].layout), self.params.lone_views,
-                self.params.min_score)
-        out, out_handed = {}, {}
+        out = {}
         for v, name in enumerate(names):
             rows = np.flatnonzero(left & (stacked.camera_of == v))
             out[name] = detections[name].take(stacked.local[rows]).with_normalised(
                 stacked.xy[rows])
-            out_handed[name] = handed[rows]
-        return out, out_handed
+        return out
 
     def _lone_people(self, found: dict[str, Detections2D], triangulated: np.ndarray,
-                     layout: JointLayout, stamp: float, timings: dict[str, float],
-                     handed: dict[str, np.ndarray] | None = None
+                     layout: JointLayout, stamp: float, timings: dict[str, float]
                      ) -> tuple[np.ndarray, np.ndarray, dict[str, int], np.ndarray,
                                 np.ndarray]:
         """People whom one camera alone sees (lone_views) among `found` (camera name -> its
         unexplained detections): (positions (L, 17, 3) rig frame H36M-17, confidence
         (L, 17), camera name -> how many, their cameras' centres (L, 3), their keys (L,):
         camera index * _CAMERA_KEY + image track id) of those lone for
-        LoneViewParams.min_streak updates in a row (or handed over by triangulation: handed,
-        camera name -> (D,) bool over found's detections, _unexplained), plausible, and not a
-        triangulated person or a lone person of another camera published in the last set or
-        better seen (lone_views.kept_lone_people)."""
+        LoneViewParams.min_streak updates in a row, plausible, and not a triangulated person or
+        a lone person of another camera published in the last set or better seen
+        (lone_views.kept_lone_people)."""
         lone = self.params.lone_views
         assert lone is not None
         positions, confidence, ids, camera, _ = self._single_views(
-            found, stamp, timings, lone.min_streak, self._lone_seen_keys, handed)
+            found, stamp, timings, lone.min_streak, self._lone_seen_keys)
         viewpoints = np.array([self._cameras[self.camera_names[c]].center
                                for c in camera.tolist()]).reshape(-1, 3)
         # (without tracking the ids are each frame's own numbering: nothing is kept)
@@ -752,8 +736,7 @@ class Pose3DPipeline:
 
     def _single_views(self, found: dict[str, Detections2D], stamp: float,
                       timings: dict[str, float], min_streak: int = 0,
-                      streak_kept: np.ndarray | None = None,
-                      handed: dict[str, np.ndarray] | None = None
+                      streak_kept: np.ndarray | None = None
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                  dict[str, int]]:
         """People each seen by one camera (a one-camera set, or the lone people of a rig):
@@ -768,9 +751,7 @@ class Pose3DPipeline:
         was matched in this many updates in a row are placed (a rig's lone people), and those
         whose key (camera index * _CAMERA_KEY + image track id) is in streak_kept (lone people
         published shortly before: a missed detection restarts the streak, and cost such a
-        person the 6 sets of a new one, benchmarks/bench_handover.py), and the detections
-        that `handed` (camera name -> (D,) bool over its detections) marks: people whom
-        triangulation published in the last set, placed at once, confirmed or not.
+        person the 6 sets of a new one, benchmarks/bench_handover.py).
         Returns (positions (P, 17, 3) rig frame, confidence (P, 17), ids (P,) the image
         trackers' (per camera), camera (P,) index in camera_names, rejected counts) of the
         people published this frame."""
@@ -797,10 +778,6 @@ class Pose3DPipeline:
                     self.params.min_score, upright_params, parts)[update.confirmed],
                     update.ids[update.confirmed])
             wanted = update.streak >= min_streak
-            vouched = np.zeros(len(wanted), bool)
-            if handed is not None and name in handed:
-                vouched = handed[name]
-                wanted |= vouched
             if streak_kept is not None and len(streak_kept):
                 wanted |= np.isin(self.camera_names.index(name) * _CAMERA_KEY + update.ids,
                                   streak_kept)
@@ -809,7 +786,6 @@ class Pose3DPipeline:
             if not wanted.all():
                 detections = detections.take(wanted)
                 update = _rows_of(update, wanted)
-                vouched = vouched[wanted]
             people = exchange_detections(detections, left_right_pairs(detections.layout),
                                          update.swapped)      # labels continue the track
             if upright_params is not None:
@@ -824,7 +800,7 @@ class Pose3DPipeline:
             turned.append(np.full(len(update.ids), turn, np.int64))
             turns[name] = turn
             ids.append(update.ids)
-            confirmed.append(update.confirmed | vouched)
+            confirmed.append(update.confirmed)
             camera.append(np.full(len(update.ids), self.camera_names.index(name)))
             placed_cameras.append(name)
         if not ids:
@@ -945,8 +921,7 @@ class Pose3DPipeline:
             claims = self._handed_over(positions, out_layout, stamp, lone)
             ids = (self.tracker.update(positions, stamp, mirror_index(out_layout), claims)
                    if self.tracker is not None else untracked_ids(positions.shape[0]))
-            if self._handover is not None:
-                self._handover = (ids, *self._handover[1:])
+            self._remember_handover(ids, stamp)
         t1 = time.perf_counter()
         if self.smoother is not None and self.tracker is not None:
             # people placed by one view (a one-camera set's, a rig's lone people) are smoothed
@@ -978,21 +953,49 @@ class Pose3DPipeline:
                                  np.ndarray] | None) -> np.ndarray | None:
         """The 3D tracker's claims (lone_views.handed_over_ids) of a rig set's people
         (positions (P, J, 3) in `layout`: the triangulated, then `lone`'s people), against
-        the last set's published people (PREVIOUS_PEOPLE_S at most before); this set becomes
-        the last (its ids set once tracked). None without lone views or tracking."""
+        the people published within the tracker's re-id window (a lone person is placed
+        LoneViewParams.min_streak sets after someone walked out of an overlap). None without
+        lone views or tracking."""
+        self._handover_now = None
         if lone is None or self.tracker is None or self.params.lone_views is None:
             self._handover = None
             return None
         count = len(positions) - len(lone[0])
+        # (a triangulated person of a few joints, at an overlap's edge, often has no pelvis:
+        # the centre of the joints there are then)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            centre = np.nanmean(positions, axis=1)
         pelvis = root_positions(positions, layout)
+        pelvis = np.where(np.isfinite(pelvis).all(-1, keepdims=True), pelvis, centre)
         viewpoints = np.concatenate([np.full((count, 3), np.nan), lone[3]])
         keys = np.concatenate([np.full(count, -1, np.int64), lone[4]])
-        claims = None
-        if self._handover is not None and 0 < stamp - self._handover[4] <= PREVIOUS_PEOPLE_S:
-            claims = handed_over_ids(*self._handover[:4], pelvis, viewpoints, keys,
-                                     self.params.lone_views)
-        self._handover = (np.zeros(len(positions), np.int64), pelvis, viewpoints, keys, stamp)
-        return claims
+        self._handover_now = (pelvis, viewpoints, keys)
+        if self._handover is None:
+            return None
+        ids, before, views, before_keys, stamps = self._handover
+        age = stamp - stamps
+        recent = (age > 0) & (age <= self.tracker.params.reid_window_s)
+        if not recent.any():
+            return None
+        return handed_over_ids(ids[recent], before[recent], views[recent],
+                               before_keys[recent], pelvis, viewpoints, keys,
+                               self.params.lone_views, age[recent],
+                               self.tracker.params.gate_growth_mps)
+
+    def _remember_handover(self, ids: np.ndarray, stamp: float) -> None:
+        """Keep this set's people (their ids now tracked) and those of the re-id window
+        whose id this set did not publish, for the next sets' _handed_over."""
+        if self._handover_now is None or self.tracker is None:
+            return
+        now = (ids.astype(np.int64), *self._handover_now, np.full(len(ids), stamp))
+        if self._handover is not None:
+            old = (~np.isin(self._handover[0], ids)
+                   & (stamp - self._handover[4] <= self.tracker.params.reid_window_s))
+            now = tuple(np.concatenate([a[old], b])
+                        for a, b in zip(self._handover, now, strict=True))
+        self._handover = now
+        self._handover_now = None
 
     def _output_layout(self, layout: JointLayout) -> JointLayout:
         """The layout published for people found in `layout`."""

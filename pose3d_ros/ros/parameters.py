@@ -351,7 +351,8 @@ _MONOCULAR = (
               "standing in front of the other views), placed by monocular_method like a "
               "one-camera set's people, with num_views 1 and their method per person; a "
               "detection becomes such a person after 6 frames in a row in which no "
-              "triangulated person explains it (core/lone_views.py). Needs monocular_method "
+              "triangulated person explains it; someone walking out of an overlap keeps the id "
+              "triangulation gave them (core/lone_views.py). Needs monocular_method "
               "'lifter' (or, at the all-in-one node, 'detector_3d') and output_layout "
               "'h36m17'; with monocular_floor "
               "their distance follows from the floor."),
