@@ -486,6 +486,7 @@ def test_detector_executable_gives_2d_under_the_node_dds_profile():
         output = _finish(process, 30)
     assert process.returncode == 0, output
     assert "XMLPARSER" not in output, output     # how Fast DDS reports a profile it refuses
+    assert output.count("first 2D output with people: 1 from ") == 1, output
     assert "Traceback" not in output and "[ERROR]" not in output, output
 
 

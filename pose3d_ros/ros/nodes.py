@@ -19,9 +19,10 @@ share one process with one executor instead.
 
 Bad input never stops a node: each rejected message is counted per camera and reason, shown
 on /diagnostics, and logged the first time per (camera, reason), then at most once a minute
-while it goes on (with the count since): WARN for input faults, INFO for what is expected while
-a system starts (images before the first camera_info), ERROR for failures of the processing
-itself.
+while it goes on (with the count since): WARN for input faults, DEBUG for what is expected
+while a system starts (images before the first camera_info: the camera's calibration line
+counts them), ERROR for failures of the processing itself. The first output with people after
+each activation is one INFO line (how long after activation it came).
 """
 from __future__ import annotations
 
