@@ -139,18 +139,26 @@ def proc_mib(pid: int, field: str) -> float:
     return float("nan")
 
 
+def node_ros_args(tree: str, setup: str, detector: str) -> list[str]:
+    """The node's --ros-args: the setup's parameter file in `tree`, its cameras, the demo's
+    calibration for the rig, the back-end if one is given."""
+    config, names, _, _, _ = SETUPS[setup]
+    ros_args = ["--ros-args", "--params-file", f"{tree}/{config}",
+                "-p", f"camera_names:={list(names)}".replace("'", "")]
+    if setup == "rig":
+        from pose3d_ros.tools.fetch_demo import calibration_path
+        ros_args += ["-p", f"rig_file:={calibration_path('single')}"]
+    if detector:
+        ros_args += ["-p", f"detector:={detector}"]
+    return ros_args
+
+
 def one_run(tree: str, setup: str, first: threading.Event, detector: str,
             after_s: float) -> Run:
     """Start the node of checkout `tree`, wait for the first skeleton (`first`), let it run
     after_s, SIGINT it, wait for its exit."""
     from pose3d_ros.ros.launch_args import node_memory_profile_environment
-    config, names, _, _, _ = SETUPS[setup]
-    params = ["-p", f"camera_names:={list(names)}".replace("'", "")]
-    if setup == "rig":
-        from pose3d_ros.tools.fetch_demo import calibration_path
-        params += ["-p", f"rig_file:={calibration_path('single')}"]
-    if detector:
-        params += ["-p", f"detector:={detector}"]
+    ros_args = node_ros_args(tree, setup, detector)
     # as the launch files start it: with the node's Fast DDS profile (node_memory_profile)
     env = dict(os.environ, **node_memory_profile_environment(
         True, str(REPO / "config" / "fastdds_node.xml"), os.environ),
@@ -161,9 +169,9 @@ def one_run(tree: str, setup: str, first: threading.Event, detector: str,
     first.clear()
     start = time.time()
     proc = subprocess.Popen(
-        [sys.executable, f"{tree}/bin/pose3d_node", "--ros-args", "--params-file",
-         f"{tree}/{config}", *params], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, cwd=tree)
+        [sys.executable, f"{tree}/bin/pose3d_node", *ros_args], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, cwd=tree,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as launch has it
 
     def read() -> None:
         assert proc.stdout is not None
@@ -229,16 +237,9 @@ node._stop(); node._release(); node.destroy_node(); rclpy.shutdown()
 
 def phases(tree: str, setup: str, detector: str) -> str:
     """The PHASES line of `tree`'s node configured and activated in a fresh process."""
-    config, names, _, _, _ = SETUPS[setup]
-    params = ["-p", f"camera_names:={list(names)}".replace("'", "")]
-    if setup == "rig":
-        from pose3d_ros.tools.fetch_demo import calibration_path
-        params += ["-p", f"rig_file:={calibration_path('single')}"]
-    if detector:
-        params += ["-p", f"detector:={detector}"]
+    ros_args = node_ros_args(tree, setup, detector)
     env = dict(os.environ, PYTHONPATH=f"{tree}:{os.environ.get('PYTHONPATH', '')}")
-    result = subprocess.run([sys.executable, "-c", PHASES_CODE, "--ros-args", "--params-file",
-                             f"{tree}/{config}", *params], env=env, cwd=tree,
+    result = subprocess.run([sys.executable, "-c", PHASES_CODE, *ros_args], env=env, cwd=tree,
                             capture_output=True, text=True, timeout=120)
     lines = [line for line in result.stdout.splitlines() if line.startswith("PHASES")]
     return lines[0] if lines else result.stderr[-2000:]
