@@ -51,3 +51,64 @@ def test_the_mediapipe_back_end_loads_mediapipe_and_no_model_tools(detector):
     loaded = _configured_modules(str(REPO / "config" / "one_camera.yaml"),
                                  f"detector:={detector}")
     assert "mediapipe" in loaded and "onnx" not in loaded and "torch" not in loaded, loaded
+
+
+def _start_executable(name: str, *ros_args: str) -> subprocess.Popen:
+    """bin/<name> as ros2 launch starts it (SIGINT at its default: a test run in the
+    background ignores it, and a child would inherit that)."""
+    import signal
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(REPO), os.environ.get("PYTHONPATH", "")]), PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, str(REPO / "bin" / name), "--ros-args", *ros_args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+@pytest.mark.parametrize("after_s", [0.3, 0.8])
+def test_ctrl_c_while_the_package_loads_ends_quietly(after_s):
+    """Ctrl-C in the first second of `ros2 launch` (a wrong argument seen): a
+    KeyboardInterrupt traceback of the import, status -2, before."""
+    import signal
+    import time
+    process = _start_executable("pose3d_node", "--params-file",
+                                str(REPO / "config" / "one_camera.yaml"))
+    time.sleep(after_s)
+    process.send_signal(signal.SIGINT)
+    output = process.communicate(timeout=60)[0]
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    assert process.returncode == 0, output
+
+
+def test_the_executable_joins_dds_before_loading_and_leaves_only_its_node():
+    """The hidden node that starts DDS discovery while the package loads (start.py) is there
+    before the node proper and gone once it is active."""
+    import signal
+
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from ros_helpers import ros_context, spin_until
+
+    from pose3d_ros.ros.start import STARTING_NODE_NAME
+    process = _start_executable("pose3d_fusion", "-p", "camera_names:=[cam01,cam02]",
+                                "-p", "extrinsics_source:=none")
+    seen: list[set[str]] = []
+    try:
+        with ros_context() as context:
+            probe = Node("startup_probe", context=context)
+            executor = SingleThreadedExecutor(context=context)
+            executor.add_node(probe)
+
+            def names() -> set[str]:
+                seen.append({name for name, _ in probe.get_node_names_and_namespaces()})
+                return seen[-1]
+
+            assert spin_until(executor, lambda: STARTING_NODE_NAME in names(), 30), seen[-1:]
+            assert "pose3d_fusion" not in seen[-1]
+            assert spin_until(executor, lambda: "pose3d_fusion" in names()
+                              and STARTING_NODE_NAME not in seen[-1], 30), seen[-1:]
+            executor.shutdown()
+            probe.destroy_node()
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=30)[0]
+    assert process.returncode == 0 and "Traceback" not in output, output
