@@ -117,3 +117,22 @@ def test_the_executable_joins_dds_before_loading_and_leaves_only_its_node():
     assert STARTING_NODE_NAME in told["AT_LOAD"], told
     assert "'pose3d_fusion'" in told["AT_CONFIGURE"], told
     assert STARTING_NODE_NAME not in told["AT_CONFIGURE"], told
+
+
+def test_an_error_of_the_context_ctrl_c_shut_down_is_a_quiet_stop():
+    """Ctrl-C 0.2 s after the start, between rclpy.init and the first node: rclpy's handler
+    shut the context down, the node's creation failed with RCLError, and a traceback ended the
+    process (-2). A fault while the context is up stays a fault."""
+    import rclpy
+
+    from pose3d_ros.ros.start import stopped_while_starting
+    rclpy.init()
+    try:
+        assert not stopped_while_starting(RuntimeError("a real fault"))
+        assert rclpy.ok()
+    finally:
+        rclpy.shutdown()                          # what rclpy's SIGINT handler does
+    with pytest.raises(Exception) as raised:
+        rclpy.create_node("after_ctrl_c")
+    assert stopped_while_starting(raised.value)
+    assert stopped_while_starting(KeyboardInterrupt())

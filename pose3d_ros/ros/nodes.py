@@ -43,6 +43,7 @@ from .node_input import SKELETONS_2D_TOPIC, image_qos
 from .parameters import ParameterError
 from .pose3d_node import Pose3DNode
 from .rig_node import MARKERS_TOPIC, SKELETONS_3D_TOPIC
+from .start import stopped_while_starting
 
 __all__ = ["DIAGNOSTICS_TOPIC", "MARKERS_TOPIC", "SKELETONS_2D_TOPIC", "SKELETONS_3D_TOPIC",
            "DetectorNode", "FusionNode", "Pose3DNode", "image_qos", "run_node"]
@@ -59,13 +60,13 @@ def run_node(node_class: type[PoseNodeBase], args: list[str] | None = None,
         rclpy.init(args=args)
     try:
         node = node_class()  # type: ignore[call-arg]  # every node class names itself
-    except (ParameterError, KeyboardInterrupt) as err:
+    except BaseException as err:  # noqa: BLE001 - told apart below
+        if stopped_while_starting(err):     # Ctrl-C while the node was made
+            return 0
         if starting is not None:
             starting.destroy_node()
-        if isinstance(err, KeyboardInterrupt):     # Ctrl-C while the node was made
-            if rclpy.ok():
-                rclpy.shutdown()
-            return 0
+        if not isinstance(err, ParameterError):
+            raise
         # under the node's name, as its other lines (a review: under the class name)
         default = inspect.signature(node_class.__init__).parameters.get("node_name")
         name = default.default if default is not None and isinstance(default.default, str) \

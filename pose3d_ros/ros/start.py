@@ -15,6 +15,7 @@ Only rclpy is imported here.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import rclpy
 from rclpy.node import Node
@@ -30,17 +31,36 @@ def run_executable(executable: str, args: list[str]) -> int:
     """main() of executable `executable` (a key of NODE_CLASSES) with its command line `args`.
     Ctrl-C while the package loads ends it quietly with status 0, as one after the start does
     (it printed a KeyboardInterrupt traceback of the import)."""
-    rclpy.init(args=args)
-    starting: Node | None = None
     try:
-        starting = rclpy.create_node(STARTING_NODE_NAME, use_global_arguments=False,
-                                     enable_rosout=False, start_parameter_services=False)
-        nodes = importlib.import_module("pose3d_ros.ros.nodes")
-        node_class = getattr(nodes, NODE_CLASSES[executable])
-    except KeyboardInterrupt:
-        if starting is not None:
-            starting.destroy_node()
-        if rclpy.ok():
+        nodes, starting = _join_and_load(args)
+    except BaseException as err:  # noqa: BLE001 - told apart by stopped_while_starting
+        if stopped_while_starting(err):
+            return 0
+        raise
+    return int(nodes.run_node(getattr(nodes, NODE_CLASSES[executable]), args,
+                              starting=starting))
+
+
+def _join_and_load(args: list[str]) -> tuple[Any, Node]:
+    """rclpy initialised from `args`, the hidden starting node made, then pose3d_ros.ros.nodes
+    imported: (that module, the starting node)."""
+    rclpy.init(args=args)
+    starting = rclpy.create_node(STARTING_NODE_NAME, use_global_arguments=False,
+                                 enable_rosout=False, start_parameter_services=False)
+    return importlib.import_module("pose3d_ros.ros.nodes"), starting
+
+
+def stopped_while_starting(err: BaseException) -> bool:
+    """Whether `err`, raised while the process started, is Ctrl-C or SIGTERM: a
+    KeyboardInterrupt, or rclpy's error of a context its signal handler shut down ('error
+    creating node: the given context is not valid', found by Ctrl-C 0.2 s after the start),
+    which the signal's own KeyboardInterrupt follows at once (taken here too). If so rclpy is
+    shut down, and the start should end quietly with status 0."""
+    try:
+        stopped = isinstance(err, KeyboardInterrupt) or (
+            isinstance(err, Exception) and not rclpy.ok())
+        if stopped and rclpy.ok():
             rclpy.shutdown()
-        return 0
-    return int(nodes.run_node(node_class, args, starting=starting))
+    except KeyboardInterrupt:           # the one that follows rclpy's error
+        return stopped_while_starting(KeyboardInterrupt())
+    return stopped
