@@ -402,7 +402,7 @@ def _nan_translation(path) -> str:
 
 
 def test_one_node_logs_rejections_at_every_severity():
-    """INFO (start-up), WARN (input faults) and ERROR (processing) from the same node: rclpy
+    """DEBUG (start-up), INFO, WARN (input faults) and ERROR (processing) from the same node: rclpy
     refuses a second severity from one logging call site, which would raise inside a
     subscription callback and stop the executor."""
     with ros_context() as context:

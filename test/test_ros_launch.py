@@ -118,13 +118,16 @@ def test_demo_launch_checks_its_files_under_its_own_name_before_the_include():
     assert checked == {("config", "demo.launch.py"), ("rig_file", "demo.launch.py")}
 
 def test_executables_start_the_node_mains():
-    for script in sorted((REPO / "bin").iterdir()):
+    from pose3d_ros.ros.start import NODE_CLASSES
+    scripts = sorted((REPO / "bin").iterdir())
+    assert sorted(NODE_CLASSES) == [script.name for script in scripts]
+    for script in scripts:
         text = script.read_text()
         assert text.startswith("#!/usr/bin/env python3") and os.access(script, os.X_OK)
         tree = ast.parse(text)
-        imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
-                    and n.module == "pose3d_ros.ros.nodes" for a in n.names]
-        assert imported and all(callable(getattr(nodes, name)) for name in imported), script
+        [call] = _calls(tree, "run_executable")
+        assert call.args[0].value == script.name, script
+        assert issubclass(getattr(nodes, NODE_CLASSES[script.name]), nodes.PoseNodeBase)
 
 
 @pytest.mark.parametrize("view_file", ["pose3d.rviz", "one_camera.rviz"])
@@ -486,6 +489,7 @@ def test_detector_executable_gives_2d_under_the_node_dds_profile():
         output = _finish(process, 30)
     assert process.returncode == 0, output
     assert "XMLPARSER" not in output, output     # how Fast DDS reports a profile it refuses
+    assert output.count("first 2D output with people: 1 from ") == 1, output
     assert "Traceback" not in output and "[ERROR]" not in output, output
 
 

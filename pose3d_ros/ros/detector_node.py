@@ -128,6 +128,7 @@ class DetectorNode(PoseNodeBase):
             found = found.upscaled(reduction, self._full_size)
         detect_s = time.perf_counter() - start
         self.skeletons_pub.publish(detections_to_msg(found, header))
+        self.tell_first_output(found.num_people, "2D", self.cameras)
         total = time.perf_counter() - start
         latency = ns_to_seconds(self.get_clock().now().nanoseconds) - frame.stamp
         self.health.record_output({"detect": detect_s, "total": total}, latency,

@@ -18,7 +18,7 @@ import gc
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -58,7 +58,9 @@ DIAGNOSTICS_TOPIC = "/diagnostics"
 BAD_STAMP_REASONS = ("duplicate_stamp", "stamp_backwards", "late")
 # A camera is reported when its rate exceeds the median of the others by this factor.
 RATE_MISMATCH_FACTOR = 3.0
-# Rejections that are expected while a system starts (logged at INFO, still counted).
+# Rejections that are expected while a system starts: counted, logged at DEBUG only (the
+# camera's calibration line says how many came first; no camera_info CAMERA_INFO_WAIT_S after
+# the first image is a WARN).
 START_UP_REASONS = ("no_camera_info",)
 IDLE_WAKE_S = 1.0   # longest the processing thread sleeps when nothing is pending
 # A stamp this far ahead of the node's clock (s) is a clock fault: rejected, so it cannot make
@@ -135,6 +137,7 @@ class PoseNodeBase(LifecycleNode):
         self._told_no_sim_clock = False
         self._camera_states_told: dict[str, str] = {}   # camera -> its state last told
         self._stall_since: float | None = None   # when the logged, still open stall began
+        self._first_output_told = False       # this activation's first people logged
         self._last_stall_log = -STALL_LOG_PERIOD_S
         # _extra_diagnostics() as the worker last computed it, after a set: the state it reads
         # (the trackers) is the worker's, changed mid-update (replaced whole, never edited)
@@ -335,6 +338,7 @@ class PoseNodeBase(LifecycleNode):
             clock=Clock(clock_type=ClockType.STEADY_TIME)))
         self._activated_at = time.monotonic()
         self._stall_since = None
+        self._first_output_told = False
         # a fresh event per worker: one that outlived its stop (below) must not run again
         # beside the next activation's
         self._stop_worker = threading.Event()
@@ -466,10 +470,10 @@ class PoseNodeBase(LifecycleNode):
                kept: bool = False) -> bool:
         """Count a bad input; log it the first time this camera shows this reason at this
         level, and again at most once a minute while it goes on (with the count since the last
-        line: NodeHealth.reject): INFO for expected start-up conditions, ERROR for processing
+        line: NodeHealth.reject): DEBUG for expected start-up conditions, ERROR for processing
         failures, else WARN. kept: a notice about an input used after all
         (NodeHealth.reject). Whether it was logged."""
-        level = level or ("info" if reason in START_UP_REASONS else "warn")
+        level = level or ("debug" if reason in START_UP_REASONS else "warn")
         told = None if self.health is None else self.health.reject(camera, reason, message,
                                                                     kept, level)
         if not told:
@@ -479,7 +483,9 @@ class PoseNodeBase(LifecycleNode):
                 f"again: {told.count} since the last line about it, counted on /diagnostics")
         text = f"rejected input [{reason}] {message} ({said})"
         # One call per severity: rclpy refuses a second severity from the same call site.
-        if level == "info":
+        if level == "debug":
+            self.get_logger().debug(text)
+        elif level == "info":
             self.get_logger().info(text)
         elif level == "error":
             self.get_logger().error(text)
@@ -802,6 +808,17 @@ class PoseNodeBase(LifecycleNode):
             elif before == "stale" and state == "ok":
                 self.get_logger().info(f"camera {name!r}: frames again, back in the sets")
             self._camera_states_told[name] = state
+
+    def tell_first_output(self, people: int, what: str, cameras: Sequence[str]) -> None:
+        """Log (INFO, once per activation) the first output holding people: the line that
+        says the node works, and how long after activation (a review of the start-up: the
+        log ended at 'active', whether skeletons ever came or not). what: '3D' or '2D'."""
+        if self._first_output_told or people <= 0:
+            return
+        self._first_output_told = True
+        self.get_logger().info(
+            f"first {what} output with people: {people} from {list(cameras)}, "
+            f"{time.monotonic() - self._activated_at:.1f} s after activation")
 
     def _tell_output_stall(self, now: float, arriving: bool) -> None:
         """Log images arriving STALL_LOG_AFTER_S without an output (WARN, with the inputs

@@ -19,9 +19,10 @@ share one process with one executor instead.
 
 Bad input never stops a node: each rejected message is counted per camera and reason, shown
 on /diagnostics, and logged the first time per (camera, reason), then at most once a minute
-while it goes on (with the count since): WARN for input faults, INFO for what is expected while
-a system starts (images before the first camera_info), ERROR for failures of the processing
-itself.
+while it goes on (with the count since): WARN for input faults, DEBUG for what is expected
+while a system starts (images before the first camera_info: the camera's calibration line
+counts them), ERROR for failures of the processing itself. The first output with people after
+each activation is one INFO line (how long after activation it came).
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy_impl
 from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.node import Node
 
 from .detector_node import DetectorNode
 from .fusion_node import FusionNode
@@ -41,21 +43,30 @@ from .node_input import SKELETONS_2D_TOPIC, image_qos
 from .parameters import ParameterError
 from .pose3d_node import Pose3DNode
 from .rig_node import MARKERS_TOPIC, SKELETONS_3D_TOPIC
+from .start import stopped_while_starting
 
 __all__ = ["DIAGNOSTICS_TOPIC", "MARKERS_TOPIC", "SKELETONS_2D_TOPIC", "SKELETONS_3D_TOPIC",
-           "DetectorNode", "FusionNode", "Pose3DNode", "image_qos", "main_all_in_one",
-           "main_detector", "main_fusion", "run_node"]
+           "DetectorNode", "FusionNode", "Pose3DNode", "image_qos", "run_node"]
 
 _RCLError = _rclpy_impl.RCLError   # rclpy's C-layer error (not re-exported by rclpy.exceptions)
 
 
-def run_node(node_class: type[PoseNodeBase], args: list[str] | None = None) -> int:
+def run_node(node_class: type[PoseNodeBase], args: list[str] | None = None,
+             starting: Node | None = None) -> int:
     """Entry point of the executables: make the node, autostart it, spin until Ctrl-C or
-    until it is shut down (lifecycle shutdown: finalized)."""
-    rclpy.init(args=args)
+    until it is shut down (lifecycle shutdown: finalized). starting: the node start.py made
+    to join DDS early (rclpy initialised already); removed once the node exists."""
+    if starting is None:
+        rclpy.init(args=args)
     try:
         node = node_class()  # type: ignore[call-arg]  # every node class names itself
-    except ParameterError as err:
+    except BaseException as err:  # noqa: BLE001 - told apart below
+        if stopped_while_starting(err):     # Ctrl-C while the node was made
+            return 0
+        if starting is not None:
+            starting.destroy_node()
+        if not isinstance(err, ParameterError):
+            raise
         # under the node's name, as its other lines (a review: under the class name)
         default = inspect.signature(node_class.__init__).parameters.get("node_name")
         name = default.default if default is not None and isinstance(default.default, str) \
@@ -63,6 +74,8 @@ def run_node(node_class: type[PoseNodeBase], args: list[str] | None = None) -> i
         rclpy.logging.get_logger(name).error(str(err))
         rclpy.shutdown()
         return 1
+    if starting is not None:
+        starting.destroy_node()
     status = 0
     try:
         if node.get_parameter("autostart").value:
@@ -95,15 +108,3 @@ def run_node(node_class: type[PoseNodeBase], args: list[str] | None = None) -> i
         if rclpy.ok():
             rclpy.shutdown()
     return status
-
-
-def main_all_in_one(args: list[str] | None = None) -> int:
-    return run_node(Pose3DNode, args)
-
-
-def main_detector(args: list[str] | None = None) -> int:
-    return run_node(DetectorNode, args)
-
-
-def main_fusion(args: list[str] | None = None) -> int:
-    return run_node(FusionNode, args)

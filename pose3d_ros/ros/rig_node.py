@@ -535,8 +535,15 @@ class RigNodeBase(PoseNodeBase):
             else None
         self.calibrated.add(camera)
         if previous is None:
-            self.get_logger().info(f"camera {camera!r}: calibration from camera_info "
-                                   f"({msg.width}x{msg.height}, {model.distortion_model})")
+            # the inputs it came after, ignored, said here rather than in a line of their own
+            # each (a review of the start-up: 'rejected input [no_camera_info]' for an image
+            # 2 ms ahead of its camera_info, on every camera of a rig at every start)
+            health = self.health.cameras.get(camera) if self.health is not None else None
+            before = health.rejected["no_camera_info"] if health is not None else 0
+            self.get_logger().info(
+                f"camera {camera!r}: calibration from camera_info ({msg.width}x{msg.height}, "
+                f"{model.distortion_model})" + (f"; {before} input{'s' if before > 1 else ''} "
+                                                "before it ignored" if before else ""))
         elif camera not in self._info_change_told:
             # found by an audit: a new K mid-run was told like the first calibration; once per
             # camera (a review: a driver alternating two K logged 15-30 lines a second)
@@ -813,6 +820,7 @@ class RigNodeBase(PoseNodeBase):
             self._tell_layout_change(result.skeletons.layout.name)
         bodies = body_frames(result.skeletons.positions, result.skeletons.layout)
         self.skeletons_pub.publish(skeletons3d_to_msg(result.skeletons, stamp, frames, bodies))
+        self.tell_first_output(result.skeletons.num_people, "3D", result.cameras)
         # Markers are for viewers: not built while nobody subscribes (about 1 ms per person).
         if self.markers_pub is not None and self.markers_pub.get_subscription_count():
             # rviz2 expires markers on its ROS clock: the periods are measured on this node's

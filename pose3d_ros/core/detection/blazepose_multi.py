@@ -25,7 +25,7 @@ arrays, each with a leading batch axis): LiteRT here, onnxruntime in blazepose_o
 """
 from __future__ import annotations
 
-import os
+import importlib.util
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -132,13 +132,14 @@ def detector_views(image: np.ndarray, tiles: bool) -> list[tuple[int, int, int, 
 
 
 def mediapipe_model_paths() -> tuple[Path, Path]:
-    """(pose_detection.tflite, pose_landmark_full.tflite) inside the installed mediapipe wheel."""
-    try:
-        import mediapipe
-    except ImportError as exc:
+    """(pose_detection.tflite, pose_landmark_full.tflite) inside the installed mediapipe wheel,
+    found without importing mediapipe (its import, with matplotlib, took 0.9-1.2 s of every
+    start of a node on this back-end, which runs on LiteRT and uses nothing else of it)."""
+    spec = importlib.util.find_spec("mediapipe")
+    if spec is None or not spec.submodule_search_locations:
         raise ImportError("the BlazePose weights come from the mediapipe==0.10.14 wheel; "
-                          "install it (pip install mediapipe==0.10.14)") from exc
-    root = Path(os.path.dirname(mediapipe.__file__)) / "modules"
+                          "install it (pip install mediapipe==0.10.14)")
+    root = Path(next(iter(spec.submodule_search_locations))) / "modules"
     paths = (root / "pose_detection" / "pose_detection.tflite",
              root / "pose_landmark" / "pose_landmark_full.tflite")
     for path in paths:

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..once import first_time
+from ..onnx_proto import PROBE_MODEL
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +55,6 @@ def usable_providers() -> frozenset[str]:
     even where their libraries (CUDA, cuDNN, TensorRT) are missing, so each is probed once
     on a one-node graph, with onnxruntime's own error log silenced during the probe."""
     ort = import_onnxruntime()
-    from onnx import TensorProto, helper
-    value = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
-    result = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
-    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "probe", [value],
-                              [result])
-    probe = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    probe.ir_version = 8
     usable = {"CPUExecutionProvider"}
     options = ort.SessionOptions()
     options.log_severity_level = 4
@@ -71,7 +65,7 @@ def usable_providers() -> frozenset[str]:
         try:
             with contextlib.redirect_stdout(io.StringIO()), \
                     contextlib.redirect_stderr(io.StringIO()):
-                session = ort.InferenceSession(probe.SerializeToString(), options,
+                session = ort.InferenceSession(PROBE_MODEL, options,
                                                providers=[provider])
             if session.get_providers()[0] == provider:
                 usable.add(provider)

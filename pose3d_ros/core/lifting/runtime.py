@@ -21,6 +21,7 @@ import numpy as np
 
 from ..layouts import H36M17, JointLayout, convert_joint_scores, convert_joints, get_layout
 from ..left_right import mirror_index
+from ..onnx_proto import nonfinite_initializers
 from ..types import METHOD_DETECTOR_3D, METHOD_LIFTER, Skeletons3D
 from .normalization import NORMALISATION_NAME, lifter_features, pixels_to_normalised
 from .root_placement import BodySizePrior, place_in_camera, placed_confidence
@@ -122,15 +123,9 @@ def _as_h36m(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayout | st
 def _check_finite_weights(model_path: Path, model: bytes) -> None:
     """ValueError naming the file when a weight of the `model` (the file's bytes) is not a
     number (a diverged training's export: the node found nobody, without a word, with such
-    a model)."""
-    import onnx
-    from onnx import numpy_helper
-
-    graph = onnx.load_from_string(model).graph
-    bad = [init.name for init in graph.initializer
-           if init.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16,
-                                 onnx.TensorProto.DOUBLE)
-           and not np.isfinite(numpy_helper.to_array(init)).all()]
+    a model). Read without the onnx package (onnx_proto: its import cost about a second of
+    each node's start)."""
+    bad = nonfinite_initializers(model)
     if bad:
         raise ValueError(f"lifter model {model_path} has weights that are not numbers "
                          f"({len(bad)} tensors, e.g. {bad[0]!r}): a diverged training; "

@@ -1,0 +1,66 @@
+"""The executables' start (bin/pose3d_node, pose3d_detector, pose3d_fusion): join DDS first,
+then load the package and run the node (nodes.run_node).
+
+Why DDS first: a new process receives an already running camera driver's messages only once
+DDS discovery has paired the two, which with Fast DDS took 0.0-2.8 s after the new process
+made its first node (plain rclpy, 8 tries; the driver's periodic announcement, every 3 s,
+often settled it). The node proper exists only after the package's imports (1-2 s on the
+2-core VM), so its first skeleton came 0.2-2.9 s after 'active' with images flowing
+(benchmarks/bench_startup.py, 8 starts). A hidden node made right after rclpy.init starts the
+discovery while the package and the models load (then 0.3-1.8 s; medians of 4 starts 3.44 ->
+2.64 s from the process start for one camera, 4.26 -> 3.04 s for the demo rig);
+run_node removes it once the node proper exists (the process keeps its DDS participant).
+Only rclpy is imported here.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import rclpy
+from rclpy.node import Node
+
+# hidden (leading underscore: `ros2 node list` leaves it out); alive only while the node loads
+STARTING_NODE_NAME = "_pose3d_starting"
+# executable -> the node class's name in pose3d_ros.ros.nodes
+NODE_CLASSES = {"pose3d_node": "Pose3DNode", "pose3d_detector": "DetectorNode",
+                "pose3d_fusion": "FusionNode"}
+
+
+def run_executable(executable: str, args: list[str]) -> int:
+    """main() of executable `executable` (a key of NODE_CLASSES) with its command line `args`.
+    Ctrl-C while the package loads ends it quietly with status 0, as one after the start does
+    (it printed a KeyboardInterrupt traceback of the import)."""
+    try:
+        nodes, starting = _join_and_load(args)
+    except BaseException as err:  # noqa: BLE001 - told apart by stopped_while_starting
+        if stopped_while_starting(err):
+            return 0
+        raise
+    return int(nodes.run_node(getattr(nodes, NODE_CLASSES[executable]), args,
+                              starting=starting))
+
+
+def _join_and_load(args: list[str]) -> tuple[Any, Node]:
+    """rclpy initialised from `args`, the hidden starting node made, then pose3d_ros.ros.nodes
+    imported: (that module, the starting node)."""
+    rclpy.init(args=args)
+    starting = rclpy.create_node(STARTING_NODE_NAME, use_global_arguments=False,
+                                 enable_rosout=False, start_parameter_services=False)
+    return importlib.import_module("pose3d_ros.ros.nodes"), starting
+
+
+def stopped_while_starting(err: BaseException) -> bool:
+    """Whether `err`, raised while the process started, is Ctrl-C or SIGTERM: a
+    KeyboardInterrupt, or rclpy's error of a context its signal handler shut down ('error
+    creating node: the given context is not valid', found by Ctrl-C 0.2 s after the start),
+    which the signal's own KeyboardInterrupt follows at once (taken here too). If so rclpy is
+    shut down, and the start should end quietly with status 0."""
+    try:
+        stopped = isinstance(err, KeyboardInterrupt) or (
+            isinstance(err, Exception) and not rclpy.ok())
+        if stopped and rclpy.ok():
+            rclpy.shutdown()
+    except KeyboardInterrupt:           # the one that follows rclpy's error
+        return stopped_while_starting(KeyboardInterrupt())
+    return stopped
