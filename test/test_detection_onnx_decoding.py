@@ -13,6 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 from pose3d_ros.core.detection import create_detector
 from pose3d_ros.core.detection.onnx_models import select_providers
 from pose3d_ros.core.detection.onnx_session import (
+    PROBE_MODEL,
     OnnxModel,
     padded_batch_sizes,
     provider_options,
@@ -332,3 +333,19 @@ def test_the_gpu_benchmark_without_the_onnx_models_says_how_to_make_them(tmp_pat
     assert "pose_landmark_full.onnx" in told[0] and \
         "python -m pose3d_ros.tools.convert_blazepose_onnx --out" in told[0], told
     assert not done.stdout, done.stdout
+
+
+def test_the_provider_probe_is_the_model_onnx_builds_and_it_runs():
+    """usable_providers' probe model is held as bytes (building it imported onnx, about a
+    second of each node's start): they must stay what onnx.helper makes, and run."""
+    import onnxruntime as ort
+
+    value = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    result = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "probe", [value],
+                              [result])
+    probe = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    probe.ir_version = 8
+    assert PROBE_MODEL == probe.SerializeToString()
+    session = ort.InferenceSession(PROBE_MODEL, providers=["CPUExecutionProvider"])
+    assert session.run(None, {"x": np.array([2.5], np.float32)})[0].tolist() == [2.5]
