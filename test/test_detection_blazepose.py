@@ -14,6 +14,7 @@ from pose3d_ros.core.detection.blazepose_multi import (
     crop_to_image_affine,
     detector_views,
     distinct_rois,
+    landmark_crops,
     letterbox_square,
     mediapipe_model_paths,
     refine_from_heatmap,
@@ -112,6 +113,37 @@ def test_roi_rotation_and_crop_geometry():
         np.testing.assert_allclose(m @ [128, 128, 1], [300, 800], atol=1e-9)
     np.testing.assert_allclose(affine[0] @ [128, 0, 1], [300, 550], atol=1e-9)
     np.testing.assert_allclose(affine[1] @ [128, 0, 1], [550, 800], atol=1e-9)
+
+
+def test_landmark_crop_past_the_image_edge_repeats_the_edge_as_mediapipe_does():
+    """MediaPipe's ImageToTensorCalculator fills the part of a rotated ROI outside the image by
+    repeating the edge (its border mode left unset: replicate), not with black."""
+    image = np.arange(300 * 200 * 3, dtype=np.uint8).reshape(300, 200, 3)
+    roi = np.array([[100.0, 250.0, 256.0, 0.0]])         # 1 crop px per image px, 78 px past
+    crops = landmark_crops([image], crop_to_image_affine(roi, 256), np.zeros(1, np.intp))
+    outside = crops[0, 180:]                             # crop rows below the image's last row
+    np.testing.assert_array_equal(outside[:, 28:228],
+                                  np.broadcast_to(image[-1], (len(outside), 200, 3)))
+    np.testing.assert_array_equal(crops[0, :172, 28:228], image[122:294])   # inside: the image
+
+
+def test_a_person_cut_at_the_chest_keeps_the_body_size():
+    """Demo cam04 with the rows below the chest removed (the person's hips 85 px below the
+    cut): with black past the edge, the landmark model squeezed the whole body into the image
+    (the person found in 1 of these 3 frames, shoulders 1.32x as wide as uncut, hips inside
+    the image at score 0.88-0.91); with the edge repeated as in MediaPipe's graph the person
+    is found in each, shoulders 0.97-1.01x, hips given score <= 0.01 (measured)."""
+    frames = [f[3] for f in first_frames("single", 3)]
+    detector = create_detector("blazepose_multi", track=False)
+    for frame in frames:
+        whole = detector.detect([frame])[0]
+        cut = detector.detect([np.ascontiguousarray(frame[:753])])[0]
+        assert whole.num_people == 1 and cut.num_people == 1
+        width = [np.linalg.norm(d.keypoints[0, 11] - d.keypoints[0, 12]) for d in (whole, cut)]
+        assert 0.9 < width[1] / width[0] < 1.1, width
+        assert whole.keypoints[0, [23, 24], 1].min() > 753             # hips below the cut
+        assert cut.scores[0, [23, 24]].max() < 0.5, cut.scores[0, [23, 24]]
+    detector.close()
 
 
 def test_letterbox_square_maps_back():

@@ -232,14 +232,21 @@ def test_a_region_of_interest_moved_at_the_same_size_starts_the_camera_afresh(na
     detectors = create_detectors(name, 1, per_camera=name == "blazepose")
     pipeline = Pose3DPipeline([camera.name], {camera.name: camera}, detectors,
                               frame_id="rig")
-    per_frame = create_detector("blazepose_multi", track=False, tiles=False)
+    # the same detector views as the pipeline's (whole crop and tiles): after the move a tile
+    # also holds the second person, half past the crop's left edge (s56: with the edge repeated
+    # as in MediaPipe's graph, the landmark model gives that half body presence 0.66)
+    per_frame = create_detector("blazepose_multi", track=False)
     for t, crop in enumerate(crops):
         if t and offsets[t] != offsets[t - 1]:
             pipeline.set_camera(camera, image_moved=True)
         got = pipeline.process_images({camera.name: crop}, t / 60).detections[camera.name]
         expected = per_frame.detect([crop])[0]
-        assert got.num_people == expected.num_people == 1, t
-        offset = np.nanmedian(np.linalg.norm(got.keypoints - expected.keypoints, axis=-1))
-        assert offset < 20.0, (t, offset)
+        assert got.num_people >= 1, t
+        if name == "blazepose_multi":           # mediapipe's graph: one person per camera
+            assert got.num_people == expected.num_people, t
+        for person in got.keypoints:           # each where a fresh detection finds one
+            offset = np.nanmedian(np.linalg.norm(expected.keypoints - person, axis=-1),
+                                  axis=1).min()
+            assert offset < 20.0, (t, offset)
     pipeline.close()
     per_frame.close()

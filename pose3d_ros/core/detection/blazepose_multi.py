@@ -7,7 +7,8 @@ pose_landmark_by_roi):
      are also seen as square tiles (an addition to MediaPipe, see detector_views);
   2. each person's ROI is a square centred on detector keypoint 0 (hip centre), side
      2 * |kp1 - kp0| * 1.25, rotated so that kp0 -> kp1 points up;
-  3. the ROI is cropped to 256x256 (values in [0, 1]) and the landmark model gives 39 points
+  3. the ROI is cropped to 256x256 (values in [0, 1]; past the image edge the edge repeats, as
+     MediaPipe's ImageToTensorCalculator) and the landmark model gives 39 points
      (33 body + 2 auxiliary + 4 unused) in crop pixels, refined with the model's 64x64
      heatmaps (refine_from_heatmap), projected back through the rotation; world landmarks
      (metres, hip-centred) are rotated by the ROI rotation as MediaPipe does.
@@ -50,6 +51,10 @@ ROI_SCALE = 1.25
 DETECTOR_NMS_IOU = 0.3  # MediaPipe's pose detector NMS threshold
 HEATMAP_KERNEL = 7               # MediaPipe's pose graph: window of the heatmap refinement
 HEATMAP_MIN_CONFIDENCE = 0.5     # refine a landmark only where its heatmap is this confident
+# MediaPipe's pose_landmark_by_roi leaves ImageToTensorCalculator's border mode unset, which
+# is replicate: the part of an ROI past the image edge repeats the edge. Black there made the
+# landmark model squeeze a person cut by the edge into the image (results_onecam.md, s56).
+LANDMARK_BORDER = cv2.BORDER_REPLICATE
 
 
 def refine_from_heatmap(points: np.ndarray, heatmaps: np.ndarray, crop_size: int,
@@ -204,6 +209,19 @@ def crop_to_image_affine(roi: np.ndarray, size: int) -> np.ndarray:
                                                                                          None]
     offset = roi[:, :2] - np.einsum("nij,j->ni", linear, np.array([size / 2, size / 2]))
     return np.concatenate([linear, offset[:, :, None]], axis=2)
+
+
+def landmark_crops(images: Sequence[np.ndarray], affine: np.ndarray,
+                   owner: np.ndarray) -> np.ndarray:
+    """The landmark model's input crops (N, 256, 256, 3) uint8: image owner[i] warped by the
+    crop -> image affine[i] (N, 2, 3), bilinear; crop pixels past the image edge repeat the
+    edge (LANDMARK_BORDER, as MediaPipe's graph)."""
+    crops = np.empty((len(affine), LANDMARK_SIZE, LANDMARK_SIZE, 3), np.uint8)
+    for i in range(len(affine)):  # warped straight into the batch: no per-crop array, no stack
+        cv2.warpAffine(images[owner[i]], affine[i], (LANDMARK_SIZE, LANDMARK_SIZE),
+                       dst=crops[i], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                       borderMode=LANDMARK_BORDER)
+    return crops
 
 
 @dataclass
@@ -428,12 +446,7 @@ class TwoStageBlazePose:
                     np.zeros((0,), np.float32), np.zeros((0, 33, 3), np.float32),
                     np.zeros((0, 4)))
         affine = crop_to_image_affine(roi, LANDMARK_SIZE)
-        crops = np.empty((n, LANDMARK_SIZE, LANDMARK_SIZE, 3), np.uint8)
-        for i in range(n):  # warped straight into the batch: no per-crop array, no stack
-            cv2.warpAffine(images[owner[i]], affine[i], (LANDMARK_SIZE, LANDMARK_SIZE),
-                           dst=crops[i], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        batch = rgb_unit_float(crops)
+        batch = rgb_unit_float(landmark_crops(images, affine, owner))
         out = self._landmarker(batch)
         marks = out[0].reshape(n, NUM_MODEL_LANDMARKS, 5)[:, :NUM_TRACKED_LANDMARKS]
         presence = out[1].reshape(n)

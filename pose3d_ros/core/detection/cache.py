@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 4  # bump when every back-end's output changes (4: blazepose_multi/onnx track ROIs)
 # Revisions of single back-ends, so a change of one leaves the others' cached 2D valid
 # (1: the two-stage back-ends refine their landmarks with the heatmaps; 2: their periodic
-# search for new people runs in the background, its people joining one frame later).
-BACKEND_REVISIONS = {"blazepose_multi": 2, "blazepose_onnx": 2}
+# search for new people runs in the background, its people joining one frame later; 3: the
+# landmark crop repeats the image edge past it, as MediaPipe's graph, instead of black).
+BACKEND_REVISIONS = {"blazepose_multi": 3, "blazepose_onnx": 3}
 
 
 @dataclass
