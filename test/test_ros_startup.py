@@ -17,6 +17,19 @@ REPO = Path(__file__).resolve().parents[1]
 HEAVY = ("mediapipe", "matplotlib", "onnx", "torch", "jax", "tensorflow", "plotly")
 
 
+def _repo_env(**extra: str) -> dict[str, str]:
+    """This environment with the checkout first on PYTHONPATH (and `extra`)."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(REPO), os.environ.get("PYTHONPATH", "")]), **extra)
+
+
+def _run_python(code: str, timeout: float) -> subprocess.CompletedProcess:
+    """`code` in a fresh interpreter from the checkout (rclpy's default context is one per
+    process, as the executables have it), its output captured."""
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, env=_repo_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def _configured_modules(params_file: str, *parameters: str) -> list[str]:
     """The HEAVY packages loaded in a fresh process once a Pose3DNode has been configured from
     `params_file` and `parameters` (name:=value)."""
@@ -31,10 +44,7 @@ def _configured_modules(params_file: str, *parameters: str) -> list[str]:
         "assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error\n"
         f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
         "node._release(); node.destroy_node(); rclpy.shutdown()\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(REPO), os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=240)
+    result = _run_python(code, timeout=240)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -57,10 +67,9 @@ def _start_executable(name: str, *ros_args: str) -> subprocess.Popen:
     """bin/<name> as ros2 launch starts it (SIGINT at its default: a test run in the
     background ignores it, and a child would inherit that)."""
     import signal
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(REPO), os.environ.get("PYTHONPATH", "")]), PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, str(REPO / "bin" / name), "--ros-args", *ros_args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=_repo_env(PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
@@ -107,10 +116,7 @@ def test_the_executable_joins_dds_before_loading_and_leaves_only_its_node():
         "importlib.import_module = spy\n"
         "sys.exit(start.run_executable('pose3d_fusion', ['x', '--ros-args', '-p', "
         "'camera_names:=[cam01,cam02]', '-p', 'extrinsics_source:=none']))\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(REPO), os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = _run_python(code, timeout=120)
     told = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in result.stdout.splitlines()
             if line.startswith("AT_")}
     assert result.returncode == 1, result.stdout + result.stderr    # configure refused above
@@ -142,8 +148,5 @@ def test_an_error_of_the_context_ctrl_c_shut_down_is_a_quiet_stop():
         "    raise AssertionError('a node was made on a context shut down')\n"
         "assert stopped_while_starting(KeyboardInterrupt())\n"
         "print('checked')\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(REPO), os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = _run_python(code, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "checked", result.stderr
