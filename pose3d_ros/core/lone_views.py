@@ -164,6 +164,48 @@ def kept_lone_people(lone_pelvis: np.ndarray, lone_camera: np.ndarray, quality: 
     return keep
 
 
+@dataclass(frozen=True)
+class PublishedPeople:
+    """A rig's people as published, kept for the hand-over (handed_over_ids): ids (Q,),
+    pelvis (Q, 3) rig frame, viewpoints (Q, 3) a lone person's camera centre (NaN for a
+    triangulated one), keys (Q,) a lone person's camera and image track (-1 for a
+    triangulated one), stamps (Q,) s each was last published at."""
+
+    ids: np.ndarray
+    pelvis: np.ndarray
+    viewpoints: np.ndarray
+    keys: np.ndarray
+    stamps: np.ndarray
+
+    def take(self, rows: np.ndarray) -> "PublishedPeople":
+        """These people at rows (index or bool mask)."""
+        return PublishedPeople(self.ids[rows], self.pelvis[rows], self.viewpoints[rows],
+                               self.keys[rows], self.stamps[rows])
+
+    def claims(self, now: "PublishedPeople", stamp: float, window_s: float,
+               params: LoneViewParams, growth_mps: float) -> np.ndarray | None:
+        """handed_over_ids of the people `now` (their ids not yet known) against those of
+        these published within window_s before stamp (s); None when there are none."""
+        age = stamp - self.stamps
+        recent = (age > 0) & (age <= window_s)
+        if not recent.any():
+            return None
+        before = self.take(recent)
+        return handed_over_ids(before.ids, before.pelvis, before.viewpoints, before.keys,
+                               now.pelvis, now.viewpoints, now.keys, params, age[recent],
+                               growth_mps)
+
+    def followed_by(self, now: "PublishedPeople", stamp: float, window_s: float
+                    ) -> "PublishedPeople":
+        """`now` (the people of the set at stamp (s), tracked) and those of these whose id it
+        did not publish, published within window_s before stamp."""
+        old = ~np.isin(self.ids, now.ids) & (stamp - self.stamps <= window_s)
+        kept = self.take(old)
+        return PublishedPeople(*(np.concatenate([a, b]) for a, b in zip(
+            (kept.ids, kept.pelvis, kept.viewpoints, kept.keys, kept.stamps),
+            (now.ids, now.pelvis, now.viewpoints, now.keys, now.stamps), strict=True)))
+
+
 def handed_over_ids(previous_ids: np.ndarray, previous_pelvis: np.ndarray,
                     previous_viewpoints: np.ndarray, previous_keys: np.ndarray,
                     pelvis: np.ndarray, viewpoints: np.ndarray, keys: np.ndarray,

@@ -45,7 +45,7 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -79,7 +79,7 @@ from .left_right import exchange_detections, left_right_pairs, mirror_index
 from .lifting.runtime import MAX_WINDOW_GAP_S
 from .lone_views import (
     LoneViewParams,
-    handed_over_ids,
+    PublishedPeople,
     kept_lone_people,
     unexplained_detections,
 )
@@ -329,12 +329,11 @@ class Pose3DPipeline:
         # needs no new LoneViewParams.min_streak
         self._lone_seen_keys = np.zeros(0, np.int64)
         self._lone_seen_stamps = np.zeros(0)
-        # the people a rig with lone views published within the 3D tracker's re-id window:
-        # (ids, pelvis (Q, 3), a lone person's camera centre (Q, 3) (NaN: triangulated), key
-        # (Q,) (-1: triangulated), stamp (Q,) each was last published at), whom this set's
-        # people may continue another way (_handed_over); and this set's, until tracked
-        self._handover: tuple[np.ndarray, ...] | None = None
-        self._handover_now: tuple[np.ndarray, ...] | None = None
+        # the people a rig with lone views published within the 3D tracker's re-id window,
+        # whom this set's people may continue another way (_handed_over); and this set's,
+        # until tracked (their ids 0 until then)
+        self._handover: PublishedPeople | None = None
+        self._handover_now: PublishedPeople | None = None
         self._last_stamp: float | None = None
         # the layout the cameras' detections are brought to once they disagreed (in_one_layout)
         self._detection_layout: JointLayout | None = None
@@ -970,31 +969,22 @@ class Pose3DPipeline:
         pelvis = np.where(np.isfinite(pelvis).all(-1, keepdims=True), pelvis, centre)
         viewpoints = np.concatenate([np.full((count, 3), np.nan), lone[3]])
         keys = np.concatenate([np.full(count, -1, np.int64), lone[4]])
-        self._handover_now = (pelvis, viewpoints, keys)
+        self._handover_now = PublishedPeople(np.zeros(len(keys), np.int64), pelvis, viewpoints,
+                                             keys, np.full(len(keys), stamp))
         if self._handover is None:
             return None
-        ids, before, views, before_keys, stamps = self._handover
-        age = stamp - stamps
-        recent = (age > 0) & (age <= self.tracker.params.reid_window_s)
-        if not recent.any():
-            return None
-        return handed_over_ids(ids[recent], before[recent], views[recent],
-                               before_keys[recent], pelvis, viewpoints, keys,
-                               self.params.lone_views, age[recent],
-                               self.tracker.params.gate_growth_mps)
+        return self._handover.claims(self._handover_now, stamp,
+                                     self.tracker.params.reid_window_s, self.params.lone_views,
+                                     self.tracker.params.gate_growth_mps)
 
     def _remember_handover(self, ids: np.ndarray, stamp: float) -> None:
         """Keep this set's people (their ids now tracked) and those of the re-id window
         whose id this set did not publish, for the next sets' _handed_over."""
         if self._handover_now is None or self.tracker is None:
             return
-        now = (ids.astype(np.int64), *self._handover_now, np.full(len(ids), stamp))
-        if self._handover is not None:
-            old = (~np.isin(self._handover[0], ids)
-                   & (stamp - self._handover[4] <= self.tracker.params.reid_window_s))
-            now = tuple(np.concatenate([a[old], b])
-                        for a, b in zip(self._handover, now, strict=True))
-        self._handover = now
+        now = replace(self._handover_now, ids=ids.astype(np.int64))
+        self._handover = (now if self._handover is None else self._handover.followed_by(
+            now, stamp, self.tracker.params.reid_window_s))
         self._handover_now = None
 
     def _output_layout(self, layout: JointLayout) -> JointLayout:
