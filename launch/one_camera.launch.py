@@ -5,6 +5,8 @@ Topics (under a namespace pushed around this file, if any): <camera>/image_raw (
 .../compressed), <camera>/camera_info in; skeletons, skeleton_markers, /tf, /diagnostics
 out. Arguments left empty keep the parameter file's values.
 """
+from typing import Any
+
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
@@ -19,6 +21,7 @@ from pose3d_ros.ros.launch_args import (
     camera_output_frame,
     config_parameter,
     existing_file,
+    float_argument,
     node_memory_environment_at_launch,
     overrides_given,
     rviz_at_launch,
@@ -30,8 +33,12 @@ def _nodes(context):
     config = existing_file(LaunchConfiguration("config").perform(context), "config",
                            "one_camera.launch.py", "the node's parameter file")
     camera = LaunchConfiguration("camera").perform(context)
-    overrides = overrides_given(
+    overrides: dict[str, Any] = overrides_given(
         {"image_transport": LaunchConfiguration("image_transport").perform(context)})
+    hfov = LaunchConfiguration("uncalibrated_hfov_deg").perform(context)
+    if hfov:
+        overrides["uncalibrated_hfov_deg"] = float_argument(
+            hfov, "uncalibrated_hfov_deg", "one_camera.launch.py")
     if camera:
         overrides["camera_names"] = [camera]
     else:
@@ -63,6 +70,12 @@ def generate_launch_description() -> LaunchDescription:
             "image_transport", default_value="", choices=["", "raw", "compressed"],
             description="Subscribe raw sensor_msgs/Image or JPEG/PNG CompressedImage; empty "
                         "keeps the config file's image_transport (the package's: raw)."),
+        DeclareLaunchArgument(
+            "uncalibrated_hfov_deg", default_value="",
+            description="Horizontal field of view (degrees) to assume for a camera whose "
+                        "camera_info K is all zero (not calibrated); empty keeps the config "
+                        "file's uncalibrated_hfov_deg (the package's: 0, such a camera is "
+                        "refused). See docs/nodes.md, 'A camera nobody calibrated'."),
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),

@@ -155,6 +155,46 @@ def test_a_binned_or_cropped_camera_info_describes_the_images_sent(model, points
         model_of(roi=(8, 16, 1280, 688))
 
 
+def test_an_all_zero_k_is_refused_or_taken_at_the_given_field_of_view(points):
+    """A camera_info with an all-zero K (an uncalibrated usb_cam / v4l2_camera) is refused
+    unless a horizontal field of view is given (the nodes' uncalibrated_hfov_deg); then it is
+    an undistorted pinhole camera of that field of view at the size of the images the
+    camera_info describes (binning applied), in its frame."""
+    from dataclasses import replace
+
+    from pose3d_ros.core import bagio
+    from pose3d_ros.core.camera import (
+        CameraInfoError,
+        camera_model_from_info_msg,
+        is_uncalibrated,
+    )
+
+    info = bagio.camera_info_message(0, "/cam_optical_frame", 1280, 720, np.zeros((3, 3)),
+                                     np.zeros(0), "")
+    assert is_uncalibrated(info)
+    with pytest.raises(CameraInfoError, match="all zero") as err:
+        camera_model_from_info_msg(info, "cam")
+    assert err.value.reason == "camera_info_zero"
+    camera = camera_model_from_info_msg(info, "cam", uncalibrated_hfov_deg=90.0)
+    assert (camera.width, camera.height, camera.frame_id) == (1280, 720, "cam_optical_frame")
+    np.testing.assert_allclose(camera.K, [[640.0, 0, 639.5], [0, 640.0, 359.5], [0, 0, 1]])
+    assert not np.any(camera.dist)
+    # a ray 45 degrees to the side reaches the image's edge
+    edge = camera.project(np.array([[1.0, 0.0, 1.0]]))
+    np.testing.assert_allclose(edge, [[1279.5, 359.5]])
+    binned = camera_model_from_info_msg(replace(info, binning_x=2, binning_y=2), "cam",
+                                        uncalibrated_hfov_deg=90.0)
+    assert (binned.width, binned.height) == (640, 360)
+    assert binned.K[0, 0] == pytest.approx(320.0)
+    calibrated = _camera("plumb_bob", MODELS["plumb_bob"])
+    given = bagio.camera_info_message(0, "cam_optical_frame", calibrated.width,
+                                      calibrated.height, calibrated.K, calibrated.dist,
+                                      "plumb_bob")
+    assert not is_uncalibrated(given)       # a calibration is taken as it is
+    np.testing.assert_array_equal(
+        camera_model_from_info_msg(given, "cam", uncalibrated_hfov_deg=90.0).K, calibrated.K)
+
+
 def test_rig_lookup_and_duplicates():
     rig = random_rig(3, np.random.default_rng(1))
     assert rig["cam02"] is rig.cameras[1] and rig[0] is rig.cameras[0]

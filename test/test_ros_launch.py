@@ -103,6 +103,19 @@ def test_launch_files_check_their_files_at_launch_time(tmp_path):
 
 
 
+def test_a_number_argument_reaches_its_double_parameter_as_a_float():
+    """one_camera.launch.py uncalibrated_hfov_deg:=65 sets a double parameter: the launch
+    argument's string would reach the node as a string parameter and fail its declaration's
+    type, so it is converted, and a word that is no number stops the launch naming it."""
+    from pose3d_ros.ros.launch_args import LaunchArgumentError, float_argument
+    assert float_argument("65", "uncalibrated_hfov_deg", "one_camera.launch.py") == 65.0
+    for bad in ("sixty", "nan", "inf"):
+        with pytest.raises(LaunchArgumentError, match=f"uncalibrated_hfov_deg:={bad} is not"):
+            float_argument(bad, "uncalibrated_hfov_deg", "one_camera.launch.py")
+    launch = (REPO / "launch" / "one_camera.launch.py").read_text()
+    assert 'float_argument(\n            hfov, "uncalibrated_hfov_deg"' in launch
+
+
 def test_demo_launch_checks_its_files_under_its_own_name_before_the_include():
     """Found with a real `ros2 launch` (docs/nodes.md): demo.launch.py config:=<missing> stopped
     with a message naming bag_replay.launch.py, a file the user did not launch. The demo now

@@ -46,13 +46,15 @@ def _half_size_camera_and_frames(count: int = 4):
 
 
 def _one_camera_answers(images, extra_parameters=(), static_tf: list | None = None,
-                        after_activation=None):
+                        after_activation=None, info: CameraInfo | None = None,
+                        statuses: list | None = None):
     """The node on cam01 alone (detector_3d, reliable QoS), fed `images` (BGR arrays, or
     Image messages sent as they are but for their stamp) in lock-step: the Skeleton3DArray
     answers, the rejected-input counts of the pipeline and of cam01, and the trackers'
     figures as /diagnostics shows them. static_tf: a list that receives the /tf_static
     messages of a subscriber joining after the images. after_activation: called with the
-    node once it is active."""
+    node once it is active. info: the camera_info sent (default: the half-size cam01's).
+    statuses: a list that receives the node's /diagnostics statuses at the end."""
     from tf2_msgs.msg import TFMessage
 
     from pose3d_ros.ros.node_input import LATCHED_QOS
@@ -75,8 +77,9 @@ def _one_camera_answers(images, extra_parameters=(), static_tf: list | None = No
             image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
             info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
             probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+            sent = camera_model_to_info(camera) if info is None else info
             assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
-                              tick=lambda: info_pub.publish(camera_model_to_info(camera)))
+                              tick=lambda: info_pub.publish(sent))
             for k, image in enumerate(images):       # lock-step: one image, one answer
                 if isinstance(image, Image):
                     image.header.stamp = seconds_to_stamp(70.0 + k / 30)
@@ -93,6 +96,8 @@ def _one_camera_answers(images, extra_parameters=(), static_tf: list | None = No
                 if "pipeline" in node.health.cameras else {}
             camera_rejected = dict(node.health.cameras["cam01"].rejected)
             trackers = dict(node._worker_diagnostics)   # what the worker left for /diagnostics
+            if statuses is not None:
+                statuses += node.health.statuses(time.monotonic(), node.sync)
         finally:
             executor.shutdown()
             node.destroy_node()
@@ -115,6 +120,45 @@ def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
     # the diagnostics count the one-camera tracker's people (they read 0: only the 3D
     # tracker's were counted)
     assert trackers["tracks_started"] == "1" and trackers["people_tracked"] == "1", trackers
+
+
+def test_a_camera_nobody_calibrated_is_taken_at_the_given_field_of_view():
+    """usb_cam and v4l2_camera without a calibration file send a camera_info whose K is all
+    zero: refused (camera_info_zero, no 3D) unless uncalibrated_hfov_deg gives the lens's
+    horizontal field of view. Then the camera is an undistorted pinhole camera of that field
+    of view at the camera_info's image size, said in /diagnostics (intrinsics_assumed), and
+    the person is placed where the calibrated camera places them: at the demo lens's own
+    field of view, within its distortion and principal point offset; 20 % further at a
+    field of view whose focal length is 1.2x (depth scales with it)."""
+    camera, person, _ = _half_size_camera_and_frames(4)
+    hfov = float(np.degrees(2 * np.arctan(camera.width / 2 / camera.K[0, 0])))
+    uncalibrated = camera_model_to_info(camera)
+    uncalibrated.k, uncalibrated.p = [0.0] * 9, [0.0] * 12
+    uncalibrated.d, uncalibrated.distortion_model = [], ""
+
+    def pelvis_depths(outputs) -> np.ndarray:
+        """The published people's mean joint depth (m, z of the optical frame), per answer
+        with a person."""
+        return np.array([np.nanmean(np.array(m.skeletons[0].positions).reshape(-1, 3)[:, 2])
+                         for m in outputs if m.skeletons])
+
+    calibrated, *_ = _one_camera_answers(person)
+    statuses: list = []
+    assumed, _, camera_rejected, _ = _one_camera_answers(
+        person, [Parameter("uncalibrated_hfov_deg", value=hfov)], info=uncalibrated,
+        statuses=statuses)
+    longer = float(np.degrees(2 * np.arctan(camera.width / 2 / (1.2 * camera.K[0, 0]))))
+    zoomed, *_ = _one_camera_answers(
+        person, [Parameter("uncalibrated_hfov_deg", value=longer)], info=uncalibrated)
+    assert camera_rejected == {}
+    reference, taken, far = (pelvis_depths(calibrated), pelvis_depths(assumed),
+                             pelvis_depths(zoomed))
+    assert len(reference) == len(taken) == len(far) >= 1
+    assert np.all(np.abs(taken / reference - 1) < 0.05), (taken, reference)
+    assert np.all(np.abs(far / taken - 1.2) < 0.03), (far, taken)
+    cam = next(s for s in statuses if s.name.endswith("camera cam01"))
+    assert cam.level == 0 and "intrinsics assumed" in cam.message
+    assert f"{hfov:g} deg horizontal field of view" in cam.values["intrinsics_assumed"]
 
 
 def test_a_fault_in_the_diagnostics_report_is_logged_and_the_node_keeps_answering():

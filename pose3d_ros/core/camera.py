@@ -424,12 +424,18 @@ def ros2_frame_name(frame_id: str) -> str:
     return frame_id.lstrip("/")
 
 
-def camera_model_from_info_msg(info: Any, name: str) -> CameraModel:
+def camera_model_from_info_msg(info: Any, name: str, uncalibrated_hfov_deg: float = 0.0
+                               ) -> CameraModel:
     """A sensor_msgs/CameraInfo object (rclpy's or rosbags', read by attribute) ->
     CameraModel of the images the camera sends, with identity extrinsics, in the frame
     ros2_frame_name(header.frame_id); CameraInfoError naming the camera and the fault (zero
     image size, NaN, all-zero K as uncalibrated drivers send, fx or fy <= 0, a region of
     interest outside the sensor).
+
+    uncalibrated_hfov_deg > 0: an all-zero K (is_uncalibrated: usb_cam and v4l2_camera send
+    one without a calibration file) is taken instead as an undistorted pinhole camera of that
+    horizontal field of view at the size of the images (pinhole_from_fov); one-camera depth
+    then scales with the true focal length.
 
     Binning and region of interest (REP 104): width, height, K and P describe the full
     sensor; a driver that bins (binning_x/y > 1) or crops (a non-zero roi, in full-sensor
@@ -446,6 +452,11 @@ def camera_model_from_info_msg(info: Any, name: str) -> CameraModel:
     if not np.isfinite(k).all() or not np.isfinite(d).all():
         raise CameraInfoError("camera_info_nan", f"{where}: CameraInfo k or d holds NaN/inf")
     if not np.any(k):
+        if uncalibrated_hfov_deg > 0:
+            width, height, _, _ = _binned_and_cropped(info, k, p, where)
+            model = pinhole_from_fov(name, width, height, uncalibrated_hfov_deg)
+            model.frame_id = ros2_frame_name(info.header.frame_id)
+            return model
         raise CameraInfoError("camera_info_zero",
                               f"{where}: CameraInfo K is all zero (camera not calibrated)")
     if k.size != 9 or k[0] <= 0 or k[4] <= 0:
@@ -459,6 +470,11 @@ def camera_model_from_info_msg(info: Any, name: str) -> CameraModel:
             name=name)
     except ValueError as err:
         raise CameraInfoError("camera_info_invalid", f"{where}: {err}") from None
+
+
+def is_uncalibrated(info: Any) -> bool:
+    """Whether a CameraInfo object carries the all-zero K of a camera nobody calibrated."""
+    return not np.any(np.asarray(info.k, np.float64))
 
 
 def _binned_and_cropped(info: Any, k: np.ndarray, p: np.ndarray, where: str

@@ -93,6 +93,9 @@ class CameraHealth:
     errors_since_report: int = 0      # of those, processing failures (logged at ERROR)
     last_error: str = ""              # the last of those
     calibrated: bool = False
+    # what the camera's intrinsics were assumed to be (uncalibrated_hfov_deg), "" when they
+    # are its calibration's
+    assumed_intrinsics: str = ""
     people: Counter | None = None     # PEOPLE_KEYS reason -> person-frames; None: no 1-cam path
     # Receive times (time.monotonic(), s) of the camera's images and camera_info messages.
     image_arrivals: deque = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
@@ -348,6 +351,8 @@ class NodeHealth:
         for name, health in self.camera_items():
             state = seen.get(name, "n/a")
             values = {"state": state, "calibrated": str(health.calibrated).lower()}
+            if health.assumed_intrinsics:
+                values["intrinsics_assumed"] = health.assumed_intrinsics
             if sync is not None and name in sync.state:
                 cam = sync.state[name]
                 silent = states.get(name) in ("stale", "paused")
@@ -385,6 +390,9 @@ class NodeHealth:
                 level, message = WARN, "waiting for the first frame"
             elif not health.calibrated:
                 level, message = WARN, "waiting for a valid camera_info"
+            if level == OK and health.assumed_intrinsics and health.calibrated:
+                message = ("ok; not calibrated: intrinsics assumed (intrinsics_assumed), "
+                           "distances scale with the true focal length")
             if new_rejections:
                 level, message = WARN, f"rejected input: {last_rejection}"
             if last_rejection:

@@ -107,11 +107,12 @@ def detections_from_msg(msg: Skeleton2DArray, default_layout: str = "coco17") ->
     return detections_from_message(msg, default_layout)
 
 
-def camera_model_from_info(info: CameraInfo, name: str) -> CameraModel:
+def camera_model_from_info(info: CameraInfo, name: str, uncalibrated_hfov_deg: float = 0.0
+                           ) -> CameraModel:
     """CameraInfo -> CameraModel (identity extrinsics); CameraInfoError with a reason key.
-    The checks live in the core (core.camera.camera_model_from_info_msg), shared with the
-    offline bag reader."""
-    return camera_model_from_info_msg(info, name)
+    The checks live in the core (core.camera.camera_model_from_info_msg, which also says what
+    uncalibrated_hfov_deg does), shared with the offline bag reader."""
+    return camera_model_from_info_msg(info, name, uncalibrated_hfov_deg)
 
 
 def camera_info_sensor(info: CameraInfo) -> tuple[int, ...]:

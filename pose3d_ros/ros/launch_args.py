@@ -4,6 +4,7 @@ and then fails (or silently ignores the argument). Plain Python: testable withou
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +37,20 @@ def existing_file(value: str, argument: str, launch_file: str, what: str) -> str
         raise LaunchArgumentError(f"{launch_file}: {argument}:={value} does not exist "
                                   f"(expected {what})")
     return str(Path(value).expanduser())
+
+
+def float_argument(value: str, argument: str, launch_file: str) -> float:
+    """A launch argument that sets a double parameter, as a float (a string would reach the
+    node as a string parameter and fail its declaration's type); LaunchArgumentError naming
+    the argument when it is not a number."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise LaunchArgumentError(f"{launch_file}: {argument}:={value} is not a number") \
+            from None
+    if not math.isfinite(number):
+        raise LaunchArgumentError(f"{launch_file}: {argument}:={value} is not a finite number")
+    return number
 
 
 def existing_bag(value: str, launch_file: str) -> str:

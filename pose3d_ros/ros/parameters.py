@@ -212,6 +212,13 @@ _RIG = (
               "camera_names. Empty with extrinsics_source 'tf' or 'none'.", path=True),
     ParamSpec("intrinsics_from_camera_info", True, "Take K and distortion from each "
               "camera's CameraInfo (true) or from the rig file (false)."),
+    ParamSpec("uncalibrated_hfov_deg", 0.0, "A camera whose CameraInfo K is all zero (not "
+              "calibrated: usb_cam and v4l2_camera without a calibration file) is refused "
+              "(0) or taken as an undistorted pinhole camera of this horizontal field of view "
+              "(degrees; webcams and phones about 60-75), with a warning: one-camera depth "
+              "then scales with the true focal length. Calibrated cameras are not affected.",
+              0.0, 179.0, excluded=(0.0, 1.0),
+              hint="0 (refuse uncalibrated cameras) or a field of view of 1-179 degrees"),
     ParamSpec("sync.slop_s", _SYNC.slop_s, "Largest stamp difference within one frame set (s).",
               0.0001, 1.0),
     ParamSpec("sync.min_views", _SYNC.min_views,

@@ -25,7 +25,13 @@ from visualization_msgs.msg import MarkerArray
 
 from pose3d_ros.core.body_frame import body_frames
 from pose3d_ros.core.calibration import assumed_scale_note, rig_frame_is_optical
-from pose3d_ros.core.camera import CameraInfoError, CameraModel, Rig, ros2_frame_name
+from pose3d_ros.core.camera import (
+    CameraInfoError,
+    CameraModel,
+    Rig,
+    is_uncalibrated,
+    ros2_frame_name,
+)
 from pose3d_ros.core.filtering import MONOCULAR_ONE_EURO, OneEuroParams
 from pose3d_ros.core.floor_contact import FloorParams
 from pose3d_ros.core.lone_views import LoneViewParams
@@ -297,6 +303,7 @@ class RigNodeBase(PoseNodeBase):
         self.sync = self._make_sync(self._sync_config(config, lifter), self.cameras)
         self._camera_info_seen: dict[str, CameraInfoKey] = {}
         self._camera_info_came: set[str] = set()     # cameras with a valid camera_info
+        self._assumed_told: set[str] = set()   # cameras told taken by uncalibrated_hfov_deg
         self._info_change_told: set[str] = set()     # cameras whose camera_info changed
         self._slash_told: set[str] = set()           # cameras with a ROS 1 style frame id
         self._rectified_told: set[str] = set()
@@ -480,7 +487,7 @@ class RigNodeBase(PoseNodeBase):
                 self._rig_images_moved(camera, previous_key.sensor, key.sensor)
             return "taken"
         try:
-            model = camera_model_from_info(msg, camera)
+            model = camera_model_from_info(msg, camera, self.config.uncalibrated_hfov_deg)
         except CameraInfoError as err:
             # not remembered: every bad message is counted (and keeps the camera WARN), not
             # only the first of a driver repeating it; the good one taken before stays the
@@ -493,6 +500,7 @@ class RigNodeBase(PoseNodeBase):
             self.reject(camera, err.reason, str(err))
             return "invalid"
         self._camera_info_came.add(camera)
+        assumed = self._assumed_intrinsics(camera, msg, model)
         source = self.config.extrinsics_source
         if source == "rig_file":
             pose = self.rig.camera(camera)
@@ -537,10 +545,11 @@ class RigNodeBase(PoseNodeBase):
         if previous is None:
             # the inputs it came after, ignored, said here rather than in a line of their own
             # each (a review of the start-up: 'rejected input [no_camera_info]' for an image
-            # 2 ms ahead of its camera_info, on every camera of a rig at every start)
+            # 2 ms ahead of its camera_info, on every camera of a rig at every start); an
+            # assumed calibration was told at WARN
             health = self.health.cameras.get(camera) if self.health is not None else None
             before = health.rejected["no_camera_info"] if health is not None else 0
-            self.get_logger().info(
+            (self.get_logger().debug if assumed else self.get_logger().info)(
                 f"camera {camera!r}: calibration from camera_info ({msg.width}x{msg.height}, "
                 f"{model.distortion_model})" + (f"; {before} input{'s' if before > 1 else ''} "
                                                 "before it ignored" if before else ""))
@@ -618,6 +627,29 @@ class RigNodeBase(PoseNodeBase):
                     f"publish_rig_tf false and publish {self.fixed_frame} -> {parent} instead")
             if self.health.reject(camera, "tf_two_parents", text, level="warn"):
                 self.get_logger().warning(text)
+
+    def _assumed_intrinsics(self, camera: str, msg: CameraInfo, model: CameraModel) -> bool:
+        """Whether the camera's model comes from uncalibrated_hfov_deg (its camera_info's K
+        all zero); told once per camera at WARN, and kept in the camera's diagnostics while
+        it lasts."""
+        health = self.health.cameras.get(camera) if self.health is not None else None
+        if not is_uncalibrated(msg):
+            if health is not None:
+                health.assumed_intrinsics = ""
+            return False
+        hfov = self.config.uncalibrated_hfov_deg
+        what = (f"pinhole, {hfov:g} deg horizontal field of view (uncalibrated_hfov_deg), "
+                f"fx = fy = {model.K[0, 0]:.1f} px at {model.width}x{model.height}")
+        if health is not None:
+            health.assumed_intrinsics = what
+        if camera not in self._assumed_told:
+            self._assumed_told.add(camera)
+            self.get_logger().warning(
+                f"camera {camera!r}: its camera_info has an all-zero K (not calibrated); "
+                f"taken as {what}, no lens distortion: people's distance from this camera "
+                "scales with its true focal length (calibrate it, e.g. with ROS's "
+                "camera_calibration, for metric placement)")
+        return True
 
     def _warn_frame_mismatch(self, camera: str, kind: str, what: str) -> None:
         """Warn once per camera and kind that two of its frame names disagree (`what` says
