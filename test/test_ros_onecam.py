@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import cv2
 import numpy as np
+import pytest
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
 from pose3d_ros.msg import Skeleton3DArray
@@ -424,20 +425,21 @@ def _calibrated(executor, node, probe, camera) -> None:
                       tick=lambda: info_pub.publish(camera_model_to_info(camera)))
 
 
-def _camera_info_case(latched: str) -> dict:
+def _camera_info_case(latched: str, hfov_deg: float = 0.0) -> dict:
     """The one-camera node (diagnostics every 2 s, longer than CAMERA_INFO_WAIT_S, which the
     caller makes 1 s) fed images of a person. Its camera_info: `latched` "valid" or "zero K"
     published once, latched, before the node is active, or "none" (a volatile publisher that
     stays silent). For "valid", afterwards: a volatile driver appears, then the node is
     deactivated, a zoomed camera_info is published latched, and the node activated again.
-    Returns what the test checks."""
+    hfov_deg: the node's uncalibrated_hfov_deg. Returns what the test checks."""
     import dataclasses
 
     from pose3d_ros.ros.node_input import LATCHED_QOS
 
     camera, person, _ = _half_size_camera_and_frames(1)
     with ros_context() as context:
-        node = _one_camera_node(context, Parameter("diagnostics_period_s", value=2.0))
+        node = _one_camera_node(context, Parameter("diagnostics_period_s", value=2.0),
+                                Parameter("uncalibrated_hfov_deg", value=hfov_deg))
         with with_rosout(context, node) as (executor, probe, logs):
             info = camera_model_to_info(camera)
             if latched == "zero K":
@@ -464,7 +466,9 @@ def _camera_info_case(latched: str) -> dict:
                 assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated,
                                   15, tick=tick)
             calibrated_after = time.monotonic() - started
-            if latched == "valid":       # the first people: the detector's search may be slow
+            if latched == "valid" or hfov_deg:   # the first people (the detector's search
+                # may be slow); an assumed calibration comes CAMERA_INFO_WAIT_S after the first
+                # image without any camera_info
                 spin_until(executor, lambda: any(a.skeletons for a in answers), 15, tick=tick)
             spin_until(executor, lambda: False, 4.5, tick=tick)    # two diagnostics reports
             case = {"calibrated_after_s": calibrated_after,
@@ -486,6 +490,9 @@ def _camera_info_case(latched: str) -> dict:
                     executor, lambda: abs(node.pipeline.camera("cam01").K[0, 0]
                                           - zoomed.K[0, 0]) < 1e-6, 10, tick=tick)
             case["warned"] = [m for m in logs if "[camera_info_missing]" in m.msg]
+            case["assumed"] = [m for m in logs if "uncalibrated_hfov_deg" in m.msg]
+            case["focal_px"] = node.pipeline.camera("cam01").K[0, 0] \
+                if node.pipeline.camera("cam01") is not None else None
             case["incompatible"] = [m for m in logs if "incompatible" in m.msg.lower()]
             return case
 
@@ -516,6 +523,28 @@ def test_a_latched_camera_info_is_taken_and_a_missing_one_told_at_warn(monkeypat
     assert not none["calibrated"] and not none["answered"] and none["incompatible"] == []
     assert len(none["warned"]) == 1 and none["warned"][0].level == Log.WARN
     assert "publish it with every image, or once latched" in none["warned"][0].msg
+    assert none["assumed"] == []
+
+
+def test_a_driver_that_sends_no_camera_info_is_taken_at_the_given_field_of_view(monkeypatch):
+    """Drivers that publish images and no camera_info (image_tools' cam2image) left the node
+    waiting with one WARN; with uncalibrated_hfov_deg, after CAMERA_INFO_WAIT_S of images the
+    camera is taken as a pinhole of that field of view at the images' size, said once at WARN
+    (not as a missing camera_info), and people are published. A latched all-zero K alike."""
+    from rcl_interfaces.msg import Log
+
+    import pose3d_ros.ros.node_base as node_base
+
+    monkeypatch.setattr(node_base, "CAMERA_INFO_WAIT_S", 1.0)
+    width = _half_size_camera_and_frames(1)[0].width
+    for latched in ("none", "zero K"):
+        case = _camera_info_case(latched, hfov_deg=90.0)
+        assert case["calibrated"] and case["answered"], (latched, case)
+        assert case["warned"] == [] and len(case["assumed"]) == 1, (latched, case)
+        assert case["assumed"][0].level == Log.WARN
+        assert ("no camera_info in 1 s of images" if latched == "none" else "all-zero K") \
+            in case["assumed"][0].msg
+        assert case["focal_px"] == pytest.approx(width / 2)     # 90 degrees
 
 
 def test_a_live_driver_beside_an_older_latched_camera_info_keeps_its_calibration():

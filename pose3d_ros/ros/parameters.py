@@ -216,7 +216,9 @@ _RIG = (
               "calibrated: usb_cam and v4l2_camera without a calibration file) is refused "
               "(0) or taken as an undistorted pinhole camera of this horizontal field of view "
               "(degrees; webcams and phones about 60-75), with a warning: one-camera depth "
-              "then scales with the true focal length. Calibrated cameras are not affected.",
+              "then scales with the true focal length. The all-in-one node also takes a camera "
+              "that sends images and no camera_info for 5 s so. Calibrated cameras and those "
+              "of a rig file (its K: intrinsics_from_camera_info false) are not affected.",
               0.0, 179.0, excluded=(0.0, 1.0),
               hint="0 (refuse uncalibrated cameras) or a field of view of 1-179 degrees"),
     ParamSpec("sync.slop_s", _SYNC.slop_s, "Largest stamp difference within one frame set (s).",

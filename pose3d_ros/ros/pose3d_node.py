@@ -12,12 +12,14 @@ from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
 
+from . import node_base
 from .conversions import detections_to_msg, stamp_to_seconds
 from .node_input import (
     OUTPUT_QOS,
     SKELETONS_2D_TOPIC,
     ImageDecodeError,
     accept_image,
+    finish_image,
     finish_images,
     image_qos,
 )
@@ -74,12 +76,37 @@ class Pose3DNode(RigNodeBase):
             # (empty if no other camera's image of it is usable): one answer per frame set
             self.reject(camera, err.reason, str(err))
             image = err
-        if camera not in self.calibrated:
+        if camera not in self.calibrated and not self._assume_calibration(camera, msg, image):
             self.reject(camera, "no_camera_info", f"camera {camera!r}: image before any valid "
                         "camera_info (frame ignored)")
             return
         self._check_frame_ids(camera, msg.header.frame_id)
         self.offer(camera, stamp_to_seconds(msg.header.stamp), (image, msg.header))
+
+    def _assume_calibration(self, camera: str, msg: Image | CompressedImage, image: Any
+                            ) -> bool:
+        """With uncalibrated_hfov_deg set, a camera whose images have come for
+        CAMERA_INFO_WAIT_S without any camera_info (drivers that publish none, e.g.
+        image_tools' cam2image) is taken as a camera_info with an all-zero K at the size of
+        its images (decoded once for compressed ones), in their frame: the uncalibrated
+        camera's path (_assumed_intrinsics tells it). Whether the camera is calibrated now."""
+        health = self.health.cameras.get(camera) if self.health is not None else None
+        if self._uncalibrated_hfov_deg() <= 0 or health is None or health.info_arrivals \
+                or health.first_image is None \
+                or time.monotonic() - health.first_image < node_base.CAMERA_INFO_WAIT_S:
+            return False
+        if isinstance(image, ImageDecodeError):
+            return False
+        try:
+            height, width = finish_image(camera, image)[0].shape[:2]
+        except ImageDecodeError:
+            return False
+        info = CameraInfo()
+        info.header.frame_id = msg.header.frame_id
+        info.header.stamp = msg.header.stamp
+        info.width, info.height = int(width), int(height)
+        self._camera_info_never_came.add(camera)
+        return self._take_camera_info(camera, info) == "taken"
 
     def _check_frame_ids(self, camera: str, image_frame: str) -> None:
         """Warn once when a camera's images name another frame than its camera_info (found

@@ -49,6 +49,7 @@ from pose3d_ros.core.tracking import ImageTrackerParams, TrackerParams
 from pose3d_ros.core.triangulation import short_reach_note
 from pose3d_ros.msg import Skeleton3DArray
 
+from . import node_base
 from .conversions import (
     camera_info_sensor,
     camera_model_from_info,
@@ -304,6 +305,8 @@ class RigNodeBase(PoseNodeBase):
         self._camera_info_seen: dict[str, CameraInfoKey] = {}
         self._camera_info_came: set[str] = set()     # cameras with a valid camera_info
         self._assumed_told: set[str] = set()   # cameras told taken by uncalibrated_hfov_deg
+        # cameras taken so without any camera_info (the all-in-one node's images' size)
+        self._camera_info_never_came: set[str] = set()
         self._info_change_told: set[str] = set()     # cameras whose camera_info changed
         self._slash_told: set[str] = set()           # cameras with a ROS 1 style frame id
         self._rectified_told: set[str] = set()
@@ -487,7 +490,7 @@ class RigNodeBase(PoseNodeBase):
                 self._rig_images_moved(camera, previous_key.sensor, key.sensor)
             return "taken"
         try:
-            model = camera_model_from_info(msg, camera, self.config.uncalibrated_hfov_deg)
+            model = camera_model_from_info(msg, camera, self._uncalibrated_hfov_deg())
         except CameraInfoError as err:
             # not remembered: every bad message is counted (and keeps the camera WARN), not
             # only the first of a driver repeating it; the good one taken before stays the
@@ -628,6 +631,12 @@ class RigNodeBase(PoseNodeBase):
             if self.health.reject(camera, "tf_two_parents", text, level="warn"):
                 self.get_logger().warning(text)
 
+    def _uncalibrated_hfov_deg(self) -> float:
+        """uncalibrated_hfov_deg where no rig file gives the cameras' intrinsics (extrinsics
+        from TF or none); 0 with a rig file, whose K of each camera is better than a guess
+        (intrinsics_from_camera_info false takes it)."""
+        return self.config.uncalibrated_hfov_deg if self.rig is None else 0.0
+
     def _assumed_intrinsics(self, camera: str, msg: CameraInfo, model: CameraModel) -> bool:
         """Whether the camera's model comes from uncalibrated_hfov_deg (its camera_info's K
         all zero); told once per camera at WARN, and kept in the camera's diagnostics while
@@ -644,8 +653,11 @@ class RigNodeBase(PoseNodeBase):
             health.assumed_intrinsics = what
         if camera not in self._assumed_told:
             self._assumed_told.add(camera)
+            why = (f"no camera_info in {node_base.CAMERA_INFO_WAIT_S:g} s of images"
+                   if camera in self._camera_info_never_came else
+                   "its camera_info has an all-zero K (not calibrated)")
             self.get_logger().warning(
-                f"camera {camera!r}: its camera_info has an all-zero K (not calibrated); "
+                f"camera {camera!r}: {why}; "
                 f"taken as {what}, no lens distortion: people's distance from this camera "
                 "scales with its true focal length (calibrate it, e.g. with ROS's "
                 "camera_calibration, for metric placement)")
