@@ -377,6 +377,59 @@ def test_one_uncalibrated_video_runs_with_its_field_of_view(tmp_path, capsys):
     assert (out / "overlay_camera.webm").exists()
 
 
+def test_a_bag_of_a_camera_nobody_calibrated_runs_with_its_field_of_view(tmp_path, capsys,
+                                                                         caplog):
+    """A bag recorded from a webcam without a calibration file (CameraInfo K all zero) was
+    refused ("K is all zero"); with --hfov its camera is the pinhole of that field of view,
+    in the node too (uncalibrated_hfov_deg), and it answers every frame with the person.
+    --hfov on a calibrated bag is not used (told); on several uncalibrated cameras refused."""
+    import numpy as np
+
+    from pose3d_ros.core.video_bag import write_bag
+
+    rig = load_rig(calibration_path("single"))
+    camera = rig["cam01"]
+    hfov = float(np.degrees(2 * np.arctan(camera.width / 2 / camera.K[0, 0])))
+
+    def bag_of(cameras: int, zero_k: bool, name: str):
+        good = write_bag(tmp_path / f"{name}_good", video_paths("single")[:cameras],
+                         list(rig)[:cameras], fps=60.0, start_ns=1_700_000_000_000_000_000,
+                         storage="mcap", fixed_frame=rig.frame_id, scale=0.5, max_frames=6,
+                         crop_to_video=True).path
+        if not zero_k:
+            return good
+        bad = tmp_path / name
+        with bagio.BagWriter(bad, storage="mcap") as out:
+            for item in bagio.read_messages(good):
+                if item.topic.endswith("/camera_info"):
+                    item.message.k, item.message.p = np.zeros(9), np.zeros(12)
+                    out.write(item.topic, item.stamp_ns, item.message)
+                elif item.topic != "/tf_static":   # a webcam on a table: no pose
+                    out.write_raw(item.topic, item.stamp_ns, item.raw, item.msgtype)
+        return bad
+
+    webcam = bag_of(1, True, "webcam")
+    assert run_cli(run.main, ["--bag", str(webcam), "--out-dir", str(tmp_path / "x")]) == 2
+    assert "K is all zero" in (err := capsys.readouterr().err) and "--hfov DEGREES" in err
+    caplog.set_level(logging.INFO)
+    out = tmp_path / "out"
+    assert run.main(["--bag", str(webcam), "--hfov", f"{hfov:.2f}", "--out-dir", str(out)]) == 0
+    summary = json.loads((out / "evaluation.json").read_text())["summary"]
+    assert summary["input frames"] == 6 and summary["frames without output"] == 0
+    assert summary["distinct ids"] == 1 and summary["person-frames"] == 4
+    told = [r.getMessage() for r in caplog.records]
+    assert any("not calibrated (CameraInfo K all zero); intrinsics assumed from --hfov" in t
+               for t in told), told
+    caplog.clear()
+    assert run.main(["--bag", str(bag_of(1, False, "calibrated")), "--hfov", "65",
+                     "--out-dir", str(tmp_path / "out2")]) == 0
+    assert any("--hfov is not used" in r.getMessage() for r in caplog.records)
+    capsys.readouterr()
+    assert run_cli(run.main, ["--bag", str(bag_of(2, True, "pair")), "--hfov", "65",
+                              "--out-dir", str(tmp_path / "o")]) == 2
+    assert "--hfov describes one camera" in capsys.readouterr().err
+
+
 def test_a_video_shorter_than_the_track_confirmation_says_why_nobody_was_published(
         tmp_path, caplog):
     """A review ran 1- and 2-frame videos: nobody published, and the warning did not say that
@@ -398,7 +451,7 @@ def test_field_of_view_mistakes_are_told_in_one_line(tmp_path, capsys):
           str(_intrinsics_only(tmp_path))], "not both"),
         (["--videos", videos[0], "--hfov", "0"], "1-179"),
         (["--videos", videos[0]], "--hfov DEGREES"),
-        (["--bag", str(tmp_path), "--hfov", "65"], "a bag carries its CameraInfo"),
+        (["--bag", str(tmp_path), "--hfov", "0"], "1-179"),
         (["--videos", videos[0], "--hfov", "65", "--floor-height", "0"],
          "--floor-height needs the camera's pose"),
     ]

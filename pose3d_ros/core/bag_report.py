@@ -63,7 +63,8 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
                      viewpoint_name: str = "",
                      max_match_distance: float = 0.5, tolerance_s: float = 0.004,
                      input_stamps_ns: np.ndarray | None = None,
-                     camera: CameraModel | None = None
+                     camera: CameraModel | None = None,
+                     cameras: Mapping[str, CameraModel] | None = None
                      ) -> tuple[Evaluation | None, Stability]:
     """Into the folder `out`: evaluation.json, report.html, playback.html and, with
     overlay_camera, its overlay video (overlay.overlay_video_name). bag: the bag whose images
@@ -75,7 +76,8 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
     which cannot show a gap). With a reference, the overlay video and the playback are of
     its frames (a note says so when it covers only some inputs). camera: the one camera a
     one-camera prediction saw: people are matched to the reference in its image
-    (evaluate_tracks)."""
+    (evaluate_tracks). cameras: the bag's cameras as the run took them, for the overlays
+    (default: bag_tracks.bag_cameras, the bag's calibrated ones)."""
     from .overlay import overlay_images, overlay_video_name, write_overlay_video
     from .playback import playback_html
 
@@ -131,7 +133,7 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
         if bag is not None:
             images = list(overlay_images(bag, stamps, times, shown, truth,
                                          layout.bones_array, [T // 2], pred_ids=shown_ids,
-                                         sides=joint_sides(layout)))
+                                         sides=joint_sides(layout), cameras=cameras))
         busy: np.ndarray = (np.flatnonzero([len(p) for p in shown]) if evaluation is None
                             else np.zeros(0, np.intp))
         if len(busy):                 # with a reference, write_evaluation makes them
@@ -151,7 +153,7 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
             write_overlay_video(bag, stamps, times, shown, truth, layout.bones_array,
                                 overlay_camera, out / overlay_video_name(overlay_camera), fps,
                                 progress=bar.update, pred_ids=shown_ids,
-                                sides=joint_sides(layout))
+                                sides=joint_sides(layout), cameras=cameras)
     return evaluation, steady
 
 

@@ -36,7 +36,7 @@ from .bag_cameras import (
     camera_topics,
     read_bag_cameras,
 )
-from .camera import CameraModel, camera_model_from_info_msg
+from .camera import CameraModel, camera_model_from_info_msg, is_uncalibrated
 from .detection import DEFAULT_DETECTOR
 from .evaluation import SkeletonTrack, in_frame, pair_frames
 from .image_decode import ImageDecodeError, check_image_size
@@ -119,11 +119,14 @@ def _known_joints(frame: Skeletons3D) -> int:
     return int(np.isfinite(frame.positions).all(axis=-1).sum())
 
 
-def bag_cameras(bag: Path) -> tuple[dict[str, CameraModel], str]:
+def bag_cameras(bag: Path, uncalibrated_hfov_deg: float = 0.0
+                ) -> tuple[dict[str, CameraModel], str]:
     """The bag's calibrated cameras, name -> CameraModel posed from /tf_static, and the fixed
     frame those poses refer to (core.bag_cameras.read_bag_cameras). A bag with one camera and
     no pose for it (a video with intrinsics alone) gives that camera with identity extrinsics:
-    its optical frame is then the fixed frame (one camera needs no rig)."""
+    its optical frame is then the fixed frame (one camera needs no rig);
+    uncalibrated_hfov_deg > 0: that camera, if its CameraInfo K is all zero, as a pinhole of
+    that horizontal field of view (camera.camera_model_from_info_msg, as the nodes take it)."""
     try:
         return read_bag_cameras(bag)
     except ValueError:
@@ -132,9 +135,20 @@ def bag_cameras(bag: Path) -> tuple[dict[str, CameraModel], str]:
             raise
     (name, topic), = infos.items()
     for _, _, msg in bagio.read_bag(bag, [topic]):
-        camera = camera_model_from_info_msg(msg, name)
+        camera = camera_model_from_info_msg(msg, name, uncalibrated_hfov_deg)
         return {camera.name: camera}, camera.frame_id
     raise ValueError(f"bag {bag}: topic {topic} holds no CameraInfo message")
+
+
+def uncalibrated_cameras(bag: Path) -> list[str]:
+    """The bag's cameras whose first CameraInfo has an all-zero K (not calibrated)."""
+    infos = camera_info_topics(bag)
+    first: dict[str, bool] = {}
+    for topic, _, msg in bagio.read_bag(bag, list(infos.values())):
+        first.setdefault(topic, is_uncalibrated(msg))
+        if len(first) == len(infos):
+            break
+    return sorted(name for name, topic in infos.items() if first.get(topic))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ camera without /tf_static is the identity: its optical frame is then the rig fra
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import cv2
@@ -17,6 +17,7 @@ import numpy as np
 
 from . import bagio
 from .bag_tracks import bag_cameras, bag_image, index_frame_sets, skipped_images
+from .camera import CameraModel
 from .evaluation import STAMP_MATCH_NS, pair_frames
 from .silence import fd_silenced
 
@@ -92,7 +93,8 @@ def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
                    camera_names: Sequence[str] | None = None,
                    progress: Callable[[int], None] | None = None,
                    pred_ids: Sequence[np.ndarray] | None = None,
-                   sides: np.ndarray | None = None
+                   sides: np.ndarray | None = None,
+                   cameras: Mapping[str, CameraModel] | None = None
                    ) -> Iterator[tuple[str, np.ndarray]]:
     """Images of the bag at some frames t (indices into stamps_ns) with pred[t] (P, J, 3)
     (magenta; with sides (J,), left_right.joint_sides, its left limbs blue and right ones
@@ -102,7 +104,8 @@ def overlay_images(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
     at a time in the bag's order (memory for one image: list() them for a few still frames).
     An image that cannot be used is left out, as the readers of bag_tracks leave it out
     (bag_image: counted in skipped_images(bag))."""
-    cameras, _ = bag_cameras(bag)
+    if cameras is None:       # (given: the run's own, e.g. an uncalibrated camera's pinhole)
+        cameras, _ = bag_cameras(bag)
     skipped = skipped_images(bag)
     index = index_frame_sets(bag)     # image -> its frame set's stamp (all cameras' sets)
     # the frame set of each wanted frame (a node stamps a set from float seconds: to 1 ms)
@@ -141,7 +144,8 @@ def write_overlay_video(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
                         bones: np.ndarray, camera: str, path: Path, fps: float,
                         max_width: int = 540, progress: Callable[[int], None] | None = None,
                         pred_ids: Sequence[np.ndarray] | None = None,
-                        sides: np.ndarray | None = None) -> Path:
+                        sides: np.ndarray | None = None,
+                        cameras: Mapping[str, CameraModel] | None = None) -> Path:
     """Video of one camera, max_width pixels wide, with pred (magenta, with its track ids
     when pred_ids is given: overlay_images) and ref (green) reprojected at every frame,
     written as each frame is drawn (the frames were all held first: 0.5-1.6 MB each, 3.9 GB
@@ -154,7 +158,7 @@ def write_overlay_video(bag: Path, stamps_ns: np.ndarray, time_s: np.ndarray,
     try:
         for _, image in overlay_images(bag, stamps_ns, time_s, pred, ref, bones,
                                        range(len(stamps_ns)), max_width, [camera], progress,
-                                       pred_ids, sides):
+                                       pred_ids, sides, cameras):
             if writer is None:
                 height, width = image.shape[:2]
                 with fd_silenced(2):   # "tag 'VP80' is not supported ...", then VP8 anyway

@@ -5,6 +5,7 @@ and the HTML report out.
   python -m pose3d_ros.tools.run --videos a.mp4 b.mp4 c.mp4 --calibration rig.toml --out-dir out/
   python -m pose3d_ros.tools.run --videos phone.mp4 --hfov 65 --out-dir out/   # no calibration
   python -m pose3d_ros.tools.run --bag my_bag --out-dir out/
+  python -m pose3d_ros.tools.run --bag webcam_bag --hfov 65 --out-dir out/   # K all zero
 
 Steps, each with a progress bar: the videos become a bag (core.video_bag: JPEG images,
 CameraInfo, /tf_static); the all-in-one node (pose3d_ros.ros.nodes.Pose3DNode) runs in this
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import cast
 
 from pose3d_ros.core import bagio
-from pose3d_ros.core.bag_cameras import image_cameras
+from pose3d_ros.core.bag_cameras import camera_info_topics, image_cameras
 from pose3d_ros.core.bag_report import (
     TRIANGULATION_NOTE,
     summary_lines,
@@ -96,7 +97,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="with one video and no --calibration: its horizontal field of view "
                         "in degrees (phones and webcams: about 60-75); an undistorted pinhole "
                         "camera at the video's size is assumed, and one-camera depth scales "
-                        "with its focal length")
+                        "with its focal length. With --bag: the same for a camera whose "
+                        "CameraInfo K is all zero (not calibrated; the node's "
+                        "uncalibrated_hfov_deg)")
     parser.add_argument("--out-dir", type=Path, required=True)
     add_detector_arguments(parser)
     parser.add_argument("--monocular-method", default="lifter",
@@ -152,8 +155,9 @@ def check_inputs(args: argparse.Namespace) -> None:
         require_files([*args.videos, *([args.calibration] if args.calibration else [])])
     elif not args.bag.exists():
         raise UserError(f"no bag at {args.bag}")
-    elif args.hfov is not None:
-        raise UserError("--hfov is for --videos; a bag carries its CameraInfo")
+    elif args.hfov is not None and not 1.0 <= args.hfov <= 179.0:
+        raise UserError(f"--hfov {args.hfov:g}: give the horizontal field of view in degrees "
+                        "(1-179)")
     elif args.no_input_bag:
         raise UserError("--no-input-bag is for --videos: the tool makes no bag of a --bag")
     elif args.fps is not None or args.scale != 1.0 or args.max_frames is not None:
@@ -307,7 +311,39 @@ def node_parameters(args: argparse.Namespace, cameras: dict, posed: bool,
     if args.floor_height is not None:
         parameters += [("monocular_floor", True),
                        ("monocular_floor_height_m", float(args.floor_height))]
+    if args.bag is not None and args.hfov is not None:   # a bag of an uncalibrated camera
+        parameters.append(("uncalibrated_hfov_deg", float(args.hfov)))
     return parameters
+
+
+def input_cameras(args: argparse.Namespace, bag: Path) -> tuple[dict, str]:
+    """bag_cameras() of the bag run; with --bag --hfov, the one camera whose CameraInfo K is
+    all zero (not calibrated) as a pinhole of that field of view, as the node takes it
+    (uncalibrated_hfov_deg), said in the log; --hfov with calibrated cameras is not used
+    (WARN), with several uncalibrated ones refused."""
+    if args.bag is None or args.hfov is None:
+        try:
+            return bag_cameras(bag)
+        except ValueError as err:
+            if "K is all zero" not in str(err) or len(camera_info_topics(bag)) != 1:
+                raise
+            raise UserError(f"{err}; for a camera nobody calibrated give its horizontal "
+                            "field of view: --hfov DEGREES") from None
+    from pose3d_ros.core.bag_tracks import uncalibrated_cameras
+    unknown = uncalibrated_cameras(bag)
+    if not unknown:
+        log.warning("--hfov is not used: the bag's cameras are calibrated (their CameraInfo "
+                    "has a K)")
+        return bag_cameras(bag)
+    if len(camera_info_topics(bag)) > 1:
+        raise UserError(f"--hfov describes one camera; the bag has several, and {unknown} "
+                        "not calibrated (CameraInfo K all zero): calibrate them")
+    cameras, fixed = bag_cameras(bag, uncalibrated_hfov_deg=args.hfov)
+    camera = next(iter(cameras.values()))
+    log.info("camera %r: not calibrated (CameraInfo K all zero); intrinsics assumed from "
+             "--hfov %g deg: %dx%d, focal length %.0f px", camera.name, args.hfov,
+             camera.width, camera.height, camera.K[0, 0])
+    return cameras, fixed
 
 
 def calibration_scale_note(args: argparse.Namespace) -> str | None:
@@ -332,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         scale_note = calibration_scale_note(args)
         if scale_note is not None:
             log.info(scale_note)
-        cameras, fixed = bag_cameras(bag)
+        cameras, fixed = input_cameras(args, bag)
         posed = "/tf_static" in bagio.bag_topics(bag) and fixed not in {
             c.frame_id for c in cameras.values()}
         if args.floor_height is not None and not posed:
@@ -410,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
             latency_s={"end to end over DDS": latencies}, overlay_camera=overlay,
             viewpoint=cameras[names[0]].center, viewpoint_name=names[0],
             input_stamps_ns=stamps, camera=cameras[names[0]] if len(names) == 1 else None,
-            per_camera=per_camera_figures(cameras, pred, found))   # the node's own 2D
+            per_camera=per_camera_figures(cameras, pred, found),   # the node's own 2D
+            cameras=cameras)
         if args.videos and args.no_input_bag:
             shutil.rmtree(bag)                         # staged: never moved into --out-dir
     # a centred lifter never describes the last `lag` sets (told in the report's notes)
