@@ -773,6 +773,40 @@ def test_camera_info_missing_counts_from_the_cameras_first_image():
             node.destroy_node()
 
 
+def test_a_refused_camera_info_is_not_told_as_one_to_publish():
+    """Found by a ros2 launch check (a webcam's all-zero K, uncalibrated_hfov_deg not set):
+    the refusal did not name the setting made for such a camera, and 5 s later the camera
+    was told, and kept on /diagnostics, as "no valid camera_info ...: publish it with every
+    image, or once latched" while its camera_info came with every image. Now the refusal
+    names uncalibrated_hfov_deg, and the missing calibration names the refusal."""
+    camera, _, _ = _half_size_camera_and_frames(1)
+    zero = camera_model_to_info(camera)
+    zero.k, zero.p = [0.0] * 9, [0.0] * 12
+    with ros_context() as context:
+        node = _one_camera_node(context)
+        try:
+            configure_and_activate(node)
+            health = node.health.cameras["cam01"]
+            now = time.monotonic()
+            node._activated_at = now - 20.0
+            node.health.note_arrival("cam01", "image", now - 6.0)
+            for _ in range(3):
+                node.health.note_arrival("cam01", "info", now - 0.1)
+                assert node._take_camera_info("cam01", zero) == "invalid"
+            assert health.rejected["camera_info_zero"] == 3
+            assert "K is all zero" in health.last_rejection
+            assert "set uncalibrated_hfov_deg" in health.last_rejection
+            node.health.note_arrival("cam01", "image", now - 0.1)
+            node._check_missing_camera_info(now)
+            assert health.rejected["camera_info_missing"] == 1
+            told = health.last_rejection
+            assert "no valid camera_info in 5 s" in told
+            assert "came but was refused (camera_info_zero)" in told, told
+            assert "set uncalibrated_hfov_deg" in told and "publish it" not in told, told
+        finally:
+            node.destroy_node()
+
+
 def test_triangulated_smoothing_settings_on_one_camera_are_told_to_act_on_nobody():
     """Found by a review (session 23): with filter.monocular.* for the people one view places,
     a one-camera user's filter.beta stopped acting without a word."""

@@ -989,15 +989,30 @@ class PoseNodeBase(LifecycleNode):
                     health.first_image is not None and \
                     now - health.first_image >= CAMERA_INFO_WAIT_S and \
                     health.image_within(now, CAMERA_INFO_WAIT_S):
+                # camera_info that comes but is refused (all-zero K, NaN): said so, not
+                # "publish it" (found by a ros2 launch check: a webcam's all-zero K was then
+                # told, and kept on /diagnostics, as a camera_info to publish or latch)
+                refused = sorted(reason for reason in list(health.rejected)
+                                 if reason.startswith("camera_info_")
+                                 and reason != "camera_info_missing")
+                advice = (f"its camera_info came but was refused ({', '.join(refused)})"
+                          + "".join(self._calibration_hint(reason) for reason in refused)
+                          if refused else
+                          "publish it with every image, or once latched (durability "
+                          "transient local, reliability reliable)")
                 self.reject(camera, "camera_info_missing",
                             f"camera {camera!r}: images arrive but no valid camera_info in "
-                            f"{CAMERA_INFO_WAIT_S:g} s: publish it with every image, or once "
-                            "latched (durability transient local, reliability reliable)")
+                            f"{CAMERA_INFO_WAIT_S:g} s: {advice}")
 
     def _has_camera_info(self, camera: str) -> bool:
         """Whether a valid camera_info of `camera` came (one still waiting for its pose, e.g.,
         is told as that, not as missing); nodes that take camera_info say."""
         return False
+
+    def _calibration_hint(self, reason: str) -> str:
+        """What would take a camera_info refused for `reason` ("; ..."), "" if nothing does;
+        nodes that take camera_info say."""
+        return ""
 
     def _check_rates(self, live: dict) -> set[str]:
         """Report a live camera whose capture rate (from its stamps; neither frames lost on

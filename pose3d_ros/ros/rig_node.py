@@ -500,7 +500,7 @@ class RigNodeBase(PoseNodeBase):
                 self._camera_info_seen.pop(camera, None)
             else:
                 self._camera_info_seen[camera] = previous_key
-            self.reject(camera, err.reason, str(err))
+            self.reject(camera, err.reason, str(err) + self._calibration_hint(err.reason))
             return "invalid"
         self._camera_info_came.add(camera)
         assumed = self._assumed_intrinsics(camera, msg, model)
@@ -636,6 +636,17 @@ class RigNodeBase(PoseNodeBase):
         from TF or none); 0 with a rig file, whose K of each camera is better than a guess
         (intrinsics_from_camera_info false takes it)."""
         return self.config.uncalibrated_hfov_deg if self.rig is None else 0.0
+
+    def _calibration_hint(self, reason: str) -> str:
+        """What takes a camera_info refused for `reason` after all: for an all-zero K,
+        uncalibrated_hfov_deg, or with a rig file its K (found by a ros2 launch check: the
+        refusal named neither, so the setting made for such a camera was not found)."""
+        if reason != "camera_info_zero":
+            return ""
+        if self.rig is not None:
+            return "; intrinsics_from_camera_info false takes the rig file's K"
+        return ("; set uncalibrated_hfov_deg to its horizontal field of view (e.g. 65) to take "
+                "it as an undistorted pinhole (docs/nodes.md, 'A camera nobody calibrated')")
 
     def _assumed_intrinsics(self, camera: str, msg: CameraInfo, model: CameraModel) -> bool:
         """Whether the camera's model comes from uncalibrated_hfov_deg (its camera_info's K
