@@ -214,3 +214,40 @@ def test_marker_lifetimes_follow_the_clock_rviz_expires_them_on():
     assert all(lifetimes), lifetimes
     for later in lifetimes[1:]:
         np.testing.assert_allclose(later, MARKER_PERIODS * period_s, atol=1e-6)
+
+
+def test_the_markers_of_people_who_left_are_deleted_by_the_next_output():
+    """A robot among many people: whoever leaves must leave rviz at the node's next output,
+    not stay until their markers expire (up to 5 s) and not pile up under ids that never come
+    back. Sets with the demo person, then sets in which every camera sees nobody: each output
+    starts with a DELETEALL, and once the person is gone it is the only marker."""
+    from visualization_msgs.msg import Marker, MarkerArray
+
+    from pose3d_ros.core.types import Detections2D
+    from pose3d_ros.ros.rig_node import MARKERS_TOPIC
+
+    rig = load_rig(calibration_path("single"))
+    found = demo_first_frame_2d(CAMERAS)
+    nobody = {n: Detections2D.empty(found[n].layout, found[n].image_size) for n in CAMERAS}
+    with ros_context() as context:
+        with _active_sim_time_fusion(context, Parameter("sync.min_views", value=3)) as (
+                fusion, executor, probe, logs, skeletons, infos, tick):
+            markers: list[MarkerArray] = []
+            probe.create_subscription(MarkerArray, MARKERS_TOPIC, markers.append, RELIABLE)
+            assert spin_until(executor, lambda: fusion.markers_pub.get_subscription_count(), 10)
+            tick(300.0)
+            assert spin_until(executor, lambda: all(
+                c.calibrated for c in fusion.health.cameras.values()), 10,
+                tick=lambda: [infos[n].publish(camera_model_to_info(rig[n])) for n in CAMERAS])
+            for k, people in enumerate([found] * 3 + [nobody] * 2):
+                stamp = 300.0 + k / 30
+                tick(stamp)
+                for name in CAMERAS:
+                    skeletons[name].publish(detections_to_msg(
+                        people[name], Header(stamp=seconds_to_stamp(stamp))))
+                count = len(markers)
+                assert spin_until(executor, lambda c=count: len(markers) > c, 20)
+    assert all(array.markers[0].action == Marker.DELETEALL for array in markers)
+    shown = [{m.id for m in array.markers if m.action == Marker.ADD} for array in markers]
+    assert shown[:3] == [{1}] * 3, shown            # the person, under their id
+    assert [len(array.markers) for array in markers[3:]] == [1, 1], shown   # gone: cleared
