@@ -657,15 +657,16 @@ def focal_scales(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, *, min_sco
     at most (evenly), iterations the most function evaluations.
 
     Views of people moving through the scene determine the focal lengths only loosely:
-    with the shipped intrinsics of the demo recordings 0.95-1.06 over all 100 frames of the
-    four cameras, 0.91-1.16 from three (the eight 3-camera subsets), but 0.74-3.9 over
-    30-80-frame stretches of three and four cameras (the people in too few places; lower
-    only with every camera low, on rigs 16-28 degrees off), 0.41-2.03 from two cameras. With
-    one of the four cameras' focal length given 2x / 0.6x / 1.3x / 0.8x / 1.5x its true
-    value, 0.56-0.65 / 1.39-1.57 / 0.74-0.86 / 1.14-1.29 / 0.65-0.70 for it over the 100
-    frames (pulled towards 1). A factor is a hint, not a measurement: below
-    CheckLimits.min_focal_scale or above max_focal_scale a refusal, beyond warn_focal_factor
-    a warning.
+    with the shipped intrinsics of the demo recordings 0.95-1.14 over all 100 frames of the
+    four cameras (multi 0.98-1.14 since session 56's landmark crop, before 0.95-1.06),
+    0.91-1.16 from three (the eight 3-camera subsets), but 0.74-3.9 over 30-80-frame
+    stretches of three and four cameras (the people in too few places; lower only with
+    every camera low, on rigs 16-28 degrees off), 0.41-2.03 from two cameras. With one of
+    the four cameras' focal length given 2x / 1.7x / 1.5x / 1.3x / 0.6x its true value,
+    0.56-0.62 / 0.58-0.76 / 0.65-0.84 / 0.74-0.91 / 1.39-1.61 for it over the 100 frames
+    (pulled towards 1; session 57, both recordings). A factor is a hint, not a
+    measurement: below CheckLimits.min_focal_scale or above max_focal_scale a refusal,
+    beyond warn_focal_factor a warning.
     """
     cameras = list(rig.cameras)
     n_views = len(cameras)
