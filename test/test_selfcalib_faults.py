@@ -257,13 +257,14 @@ def _with_focal(camera, factor: float):
 @pytest.mark.parametrize("name, subset, camera, factor", [
     ("single", None, 1, 2.0), ("single", None, 0, 1.5), ("multi", None, 3, 1.7),
     ("multi", [0, 1, 3], 2, 2.0), ("single", [1, 2, 3], 1, 1.5),
-    ("multi", None, 1, 1.7), ("multi", None, 3, 1.5), ("single", None, 0, 1.3)])
+    ("multi", None, 1, 1.7), ("single", None, 0, 1.3)])
 def test_a_focal_length_given_too_long_is_refused_and_named(name, subset, camera, factor):
     """(before session 40: written, with a warning, 4.9-17 degrees off; measured factors
-    0.61, 0.65, 0.66, 0.57, 0.64 for the camera given the wrong focal length. The last three,
+    0.61, 0.65, 0.66, 0.57, 0.64 for the camera given the wrong focal length. The last two,
     with the limit at 0.7 and the landmark crop of session 56 (multi's 2D): written 5.9 /
-    9.4 / 5.7 degrees off with the warning alone, factors 0.71 / 0.75 / 0.74; refused since
-    the limit was re-measured at 0.8: benchmarks/results_multiview.md 3n)"""
+    5.7 degrees off with the warning alone, factors 0.71 / 0.74; refused since the limit was
+    re-measured at 0.8: benchmarks/results_multiview.md 3n. multi cam04 x1.5, 0.75, alike:
+    left out for the suite's time)"""
     kp, sc, cameras = _demo(name, subset)
     given = list(cameras)
     given[camera] = _with_focal(cameras[camera], factor)
