@@ -176,39 +176,46 @@ def test_sim_time_without_clock_keeps_reporting_and_says_why(monkeypatch):
             assert len([m for m in logs if "no /clock has come" in m.msg]) == 1
 
 
-def test_marker_lifetimes_follow_the_clock_rviz_expires_them_on():
-    """rviz2 expires a marker on its ROS clock (simulated time with a replayed bag): the node
-    measured the periods its markers' lifetimes are made of on the wall clock, so a bag played
-    at rate 0.25 kept them 4x too long, and at a high rate they would blink out. Sets 1.6 s of
-    simulated time apart, published within a fraction of that in wall time: the lifetime is
-    3 periods of the node's clock (4.8 s), not the 0.5 s floor."""
+def _markers_of(sets: list) -> list:
+    """The MarkerArray messages the sim-time fusion node (3 views a set) publishes for `sets`
+    of (stamp s, camera -> Detections2D) sent one at a time, each answered before the next,
+    the cameras calibrated first (the demo rig)."""
     from visualization_msgs.msg import MarkerArray
 
     from pose3d_ros.ros.rig_node import MARKERS_TOPIC
-    from pose3d_ros.ros.visualization import MARKER_PERIODS
 
     rig = load_rig(calibration_path("single"))
-    found = demo_first_frame_2d(CAMERAS)
-    period_s = 1.6
     with ros_context() as context:
         with _active_sim_time_fusion(context, Parameter("sync.min_views", value=3)) as (
                 fusion, executor, probe, logs, skeletons, infos, tick):
             markers: list[MarkerArray] = []
             probe.create_subscription(MarkerArray, MARKERS_TOPIC, markers.append, RELIABLE)
             assert spin_until(executor, lambda: fusion.markers_pub.get_subscription_count(), 10)
-
-            tick(200.0)
+            tick(sets[0][0])
             assert spin_until(executor, lambda: all(
                 c.calibrated for c in fusion.health.cameras.values()), 10,
                 tick=lambda: [infos[n].publish(camera_model_to_info(rig[n])) for n in CAMERAS])
-            for k in range(3):
-                stamp = 200.0 + k * period_s
+            for stamp, people in sets:
                 tick(stamp)
                 for name in CAMERAS:
                     skeletons[name].publish(detections_to_msg(
-                        found[name], Header(stamp=seconds_to_stamp(stamp))))
+                        people[name], Header(stamp=seconds_to_stamp(stamp))))
                 count = len(markers)
                 assert spin_until(executor, lambda c=count: len(markers) > c, 20)
+    return markers
+
+
+def test_marker_lifetimes_follow_the_clock_rviz_expires_them_on():
+    """rviz2 expires a marker on its ROS clock (simulated time with a replayed bag): the node
+    measured the periods its markers' lifetimes are made of on the wall clock, so a bag played
+    at rate 0.25 kept them 4x too long, and at a high rate they would blink out. Sets 1.6 s of
+    simulated time apart, published within a fraction of that in wall time: the lifetime is
+    3 periods of the node's clock (4.8 s), not the 0.5 s floor."""
+    from pose3d_ros.ros.visualization import MARKER_PERIODS
+
+    found = demo_first_frame_2d(CAMERAS)
+    period_s = 1.6
+    markers = _markers_of([(200.0 + k * period_s, found) for k in range(3)])
     lifetimes = [[m.lifetime.sec + m.lifetime.nanosec * 1e-9 for m in array.markers
                   if m.action == m.ADD] for array in markers]
     assert all(lifetimes), lifetimes
@@ -221,32 +228,14 @@ def test_the_markers_of_people_who_left_are_deleted_by_the_next_output():
     not stay until their markers expire (up to 5 s) and not pile up under ids that never come
     back. Sets with the demo person, then sets in which every camera sees nobody: each output
     starts with a DELETEALL, and once the person is gone it is the only marker."""
-    from visualization_msgs.msg import Marker, MarkerArray
+    from visualization_msgs.msg import Marker
 
     from pose3d_ros.core.types import Detections2D
-    from pose3d_ros.ros.rig_node import MARKERS_TOPIC
 
-    rig = load_rig(calibration_path("single"))
     found = demo_first_frame_2d(CAMERAS)
     nobody = {n: Detections2D.empty(found[n].layout, found[n].image_size) for n in CAMERAS}
-    with ros_context() as context:
-        with _active_sim_time_fusion(context, Parameter("sync.min_views", value=3)) as (
-                fusion, executor, probe, logs, skeletons, infos, tick):
-            markers: list[MarkerArray] = []
-            probe.create_subscription(MarkerArray, MARKERS_TOPIC, markers.append, RELIABLE)
-            assert spin_until(executor, lambda: fusion.markers_pub.get_subscription_count(), 10)
-            tick(300.0)
-            assert spin_until(executor, lambda: all(
-                c.calibrated for c in fusion.health.cameras.values()), 10,
-                tick=lambda: [infos[n].publish(camera_model_to_info(rig[n])) for n in CAMERAS])
-            for k, people in enumerate([found] * 3 + [nobody] * 2):
-                stamp = 300.0 + k / 30
-                tick(stamp)
-                for name in CAMERAS:
-                    skeletons[name].publish(detections_to_msg(
-                        people[name], Header(stamp=seconds_to_stamp(stamp))))
-                count = len(markers)
-                assert spin_until(executor, lambda c=count: len(markers) > c, 20)
+    markers = _markers_of([(300.0 + k / 30, people)
+                           for k, people in enumerate([found] * 3 + [nobody] * 2)])
     assert all(array.markers[0].action == Marker.DELETEALL for array in markers)
     shown = [{m.id for m in array.markers if m.action == Marker.ADD} for array in markers]
     assert shown[:3] == [{1}] * 3, shown            # the person, under their id
