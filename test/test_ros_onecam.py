@@ -162,6 +162,40 @@ def test_a_camera_nobody_calibrated_is_taken_at_the_given_field_of_view():
     assert f"{hfov:g} deg horizontal field of view" in cam.values["intrinsics_assumed"]
 
 
+def test_a_calibration_that_comes_later_replaces_the_assumed_one():
+    """A driver that sent an all-zero K and then a calibrated camera_info (its calibration
+    file found): the camera's model is the calibrated one from the next set, told once as a
+    change mid-run at WARN, and /diagnostics no longer says the intrinsics are assumed."""
+    from rcl_interfaces.msg import Log
+
+    camera, person, _ = _half_size_camera_and_frames(2)
+    uncalibrated = camera_model_to_info(camera)
+    uncalibrated.k, uncalibrated.p = [0.0] * 9, [0.0] * 12
+    with ros_context() as context:
+        node = _one_camera_node(context, Parameter("uncalibrated_hfov_deg", value=65.0))
+        with with_rosout(context, node) as (executor, probe, logs):
+            configure_and_activate(node)
+            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            health = node.health.cameras["cam01"]
+            assert spin_until(executor, lambda: bool(health.assumed_intrinsics), 10,
+                              tick=lambda: info_pub.publish(uncalibrated))
+            image_pub.publish(image_to_msg(person[0], 70.0, camera.frame_id))
+            assert spin_until(executor, lambda: node.pipeline.camera("cam01") is not None
+                              and node.pipeline.camera("cam01").K[0, 0] != camera.K[0, 0], 20)
+            assert spin_until(executor, lambda: not health.assumed_intrinsics, 10,
+                              tick=lambda: info_pub.publish(camera_model_to_info(camera)))
+            image_pub.publish(image_to_msg(person[1], 70.1, camera.frame_id))
+            assert spin_until(executor, lambda: abs(
+                node.pipeline.camera("cam01").K[0, 0] - camera.K[0, 0]) < 1e-9, 20)
+            spin_until(executor, lambda: False, 0.3)
+            statuses = node.health.statuses(time.monotonic(), node.sync)
+    changed = [m for m in logs if "changed mid-run" in m.msg]
+    assert len(changed) == 1 and changed[0].level == Log.WARN, [m.msg for m in logs]
+    cam = next(s for s in statuses if s.name.endswith("camera cam01"))
+    assert "intrinsics_assumed" not in cam.values and "assumed" not in cam.message
+
+
 def test_a_fault_in_the_diagnostics_report_is_logged_and_the_node_keeps_answering():
     """An exception out of the diagnostics timer ended rclpy's spin and the node with it (a
     review: the trackers read from the executor thread while the worker updated them raised
