@@ -183,9 +183,11 @@ def test_calibrate_tool_refuses_a_camera_out_of_step_in_one_line(tmp_path, capsy
     assert out.is_file() and len(checked) == 1 and "in step" not in checked[0], checked
 
 
+# one way through the tool (the too-short way's refusal, its message and the warning with the
+# check off are test_a_focal_length_given_too_short_is_refused_and_named's; the tool's run
+# of it, 38 s, was left out for the suite's time)
 @pytest.mark.parametrize("camera, factor, named, way", [
-    (1, 2.0, "cam02 (0.6", "given too long"),       # e.g. a camera_info for a 2x zoom
-    (3, 0.6, "cam04 (1.4", "given too short")])     # (before session 45: written, warned)
+    (1, 2.0, "cam02 (0.6", "given too long")])      # e.g. a camera_info for a 2x zoom
 def test_calibrate_tool_refuses_a_wrong_focal_length_in_one_line(tmp_path, capsys, camera,
                                                                   factor, named, way):
     from pose3d_ros.core.calibration import load_rig, save_rig_yaml
