@@ -451,7 +451,7 @@ def camera_model_from_info_msg(info: Any, name: str, uncalibrated_hfov_deg: floa
                               f"{where}: CameraInfo image size {info.width}x{info.height}")
     if not np.isfinite(k).all() or not np.isfinite(d).all():
         raise CameraInfoError("camera_info_nan", f"{where}: CameraInfo k or d holds NaN/inf")
-    if not np.any(k):
+    if is_uncalibrated(info):
         if uncalibrated_hfov_deg > 0:
             width, height, _, _ = _binned_and_cropped(info, k, p, where)
             model = pinhole_from_fov(name, width, height, uncalibrated_hfov_deg)

@@ -88,24 +88,27 @@ class Pose3DNode(RigNodeBase):
         """With uncalibrated_hfov_deg set, a camera whose images have come for
         CAMERA_INFO_WAIT_S without any camera_info (drivers that publish none, e.g.
         image_tools' cam2image) is taken as a camera_info with an all-zero K at the size of
-        its images (decoded once for compressed ones), in their frame: the uncalibrated
-        camera's path (_assumed_intrinsics tells it). Whether the camera is calibrated now."""
+        its images (a compressed one decoded once), in their frame: the uncalibrated
+        camera's path (_assumed_intrinsics tells it); made once, offered again with each
+        image while it is not taken (no TF pose yet). Whether the camera is calibrated now."""
         health = self.health.cameras.get(camera) if self.health is not None else None
         if self._uncalibrated_hfov_deg() <= 0 or health is None or health.info_arrivals \
                 or health.first_image is None \
                 or time.monotonic() - health.first_image < node_base.CAMERA_INFO_WAIT_S:
             return False
-        if isinstance(image, ImageDecodeError):
-            return False
-        try:
-            height, width = finish_image(camera, image)[0].shape[:2]
-        except ImageDecodeError:
-            return False
-        info = CameraInfo()
-        info.header.frame_id = msg.header.frame_id
+        info = self._camera_info_made.get(camera)
+        if info is None:
+            if isinstance(image, ImageDecodeError):
+                return False
+            try:
+                height, width = finish_image(camera, image)[0].shape[:2]
+            except ImageDecodeError:
+                return False
+            info = CameraInfo()
+            info.header.frame_id = msg.header.frame_id
+            info.width, info.height = int(width), int(height)
+            self._camera_info_made[camera] = info
         info.header.stamp = msg.header.stamp
-        info.width, info.height = int(width), int(height)
-        self._camera_info_never_came.add(camera)
         return self._take_camera_info(camera, info) == "taken"
 
     def _check_frame_ids(self, camera: str, image_frame: str) -> None:

@@ -305,8 +305,9 @@ class RigNodeBase(PoseNodeBase):
         self._camera_info_seen: dict[str, CameraInfoKey] = {}
         self._camera_info_came: set[str] = set()     # cameras with a valid camera_info
         self._assumed_told: set[str] = set()   # cameras told taken by uncalibrated_hfov_deg
-        # cameras taken so without any camera_info (the all-in-one node's images' size)
-        self._camera_info_never_came: set[str] = set()
+        # cameras taken so without any camera_info: the all-zero-K camera_info made of their
+        # images' size (the all-in-one node; made once, sent again while TF is missing)
+        self._camera_info_made: dict[str, CameraInfo] = {}
         self._info_change_told: set[str] = set()     # cameras whose camera_info changed
         self._slash_told: set[str] = set()           # cameras with a ROS 1 style frame id
         self._rectified_told: set[str] = set()
@@ -665,7 +666,7 @@ class RigNodeBase(PoseNodeBase):
         if camera not in self._assumed_told:
             self._assumed_told.add(camera)
             why = (f"no camera_info in {node_base.CAMERA_INFO_WAIT_S:g} s of images"
-                   if camera in self._camera_info_never_came else
+                   if camera in self._camera_info_made else
                    "its camera_info has an all-zero K (not calibrated)")
             self.get_logger().warning(
                 f"camera {camera!r}: {why}; "

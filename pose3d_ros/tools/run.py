@@ -51,6 +51,7 @@ from pose3d_ros.core.bag_tracks import (
     read_track,
     skipped_images,
 )
+from pose3d_ros.core.camera import CameraModel
 from pose3d_ros.core.config_rules import configuration_problems
 from pose3d_ros.core.evaluation import latency_summary, truth_track
 from pose3d_ros.core.layouts import H36M17
@@ -280,9 +281,7 @@ def videos_to_bag(args: argparse.Namespace, out: Path) -> Path:
     cameras, rig_frame = video_cameras(args.videos, args.calibration, args.hfov)  # checked
     log.info("videos -> cameras: %s", video_camera_pairs(args.videos, cameras))
     if args.hfov is not None:
-        log.info("camera %r: intrinsics assumed from --hfov %g deg: %dx%d, focal length %.0f px",
-                 cameras[0].name, args.hfov, cameras[0].width, cameras[0].height,
-                 cameras[0].K[0, 0])
+        tell_assumed_intrinsics(cameras[0], args.hfov)
     bag = out / "input_bag"
     with progress(frames_to_write(args, exact=True) or None, "videos -> bag") as bar:
         write_bag(bag, args.videos, cameras, fps=frame_rate(args.videos, args.fps,
@@ -320,16 +319,19 @@ def input_cameras(args: argparse.Namespace, bag: Path) -> tuple[dict, str]:
     """bag_cameras() of the bag run; with --bag --hfov, the one camera whose CameraInfo K is
     all zero (not calibrated) as a pinhole of that field of view, as the node takes it
     (uncalibrated_hfov_deg), said in the log; --hfov with calibrated cameras is not used
-    (WARN), with several uncalibrated ones refused."""
+    (WARN), with several uncalibrated ones refused. A lone uncalibrated camera without
+    --hfov is refused naming it."""
+    from pose3d_ros.core.bag_tracks import uncalibrated_cameras
+
     if args.bag is None or args.hfov is None:
         try:
             return bag_cameras(bag)
         except ValueError as err:
-            if "K is all zero" not in str(err) or len(camera_info_topics(bag)) != 1:
+            if args.bag is None or len(camera_info_topics(bag)) != 1 \
+                    or not uncalibrated_cameras(bag):
                 raise
             raise UserError(f"{err}; for a camera nobody calibrated give its horizontal "
                             "field of view: --hfov DEGREES") from None
-    from pose3d_ros.core.bag_tracks import uncalibrated_cameras
     unknown = uncalibrated_cameras(bag)
     if not unknown:
         log.warning("--hfov is not used: the bag's cameras are calibrated (their CameraInfo "
@@ -339,11 +341,15 @@ def input_cameras(args: argparse.Namespace, bag: Path) -> tuple[dict, str]:
         raise UserError(f"--hfov describes one camera; the bag has several, and {unknown} "
                         "not calibrated (CameraInfo K all zero): calibrate them")
     cameras, fixed = bag_cameras(bag, uncalibrated_hfov_deg=args.hfov)
-    camera = next(iter(cameras.values()))
-    log.info("camera %r: not calibrated (CameraInfo K all zero); intrinsics assumed from "
-             "--hfov %g deg: %dx%d, focal length %.0f px", camera.name, args.hfov,
-             camera.width, camera.height, camera.K[0, 0])
+    tell_assumed_intrinsics(next(iter(cameras.values())), args.hfov,
+                            "not calibrated (CameraInfo K all zero); ")
     return cameras, fixed
+
+
+def tell_assumed_intrinsics(camera: CameraModel, hfov_deg: float, why: str = "") -> None:
+    """Log (INFO) the pinhole --hfov gave a camera: its size and focal length."""
+    log.info("camera %r: %sintrinsics assumed from --hfov %g deg: %dx%d, focal length %.0f px",
+             camera.name, why, hfov_deg, camera.width, camera.height, camera.K[0, 0])
 
 
 def calibration_scale_note(args: argparse.Namespace) -> str | None:
