@@ -182,6 +182,7 @@ def _docstrings_with_eaten_line_continuations(path: Path) -> list[str]:
     before the newline joins the lines, so a shell example's continuation vanishes from the
     text (--help showed 'c.mp4       --intrinsics' as one line)."""
     source = path.read_text()
+    lines = source.encode().splitlines()        # ast's column offsets count UTF-8 bytes
     found = []
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
@@ -191,7 +192,13 @@ def _docstrings_with_eaten_line_continuations(path: Path) -> list[str]:
         if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
                 and isinstance(first.value.value, str)):
             continue
-        text = ast.get_source_segment(source, first.value) or ""
+        # the docstring's own lines (ast.get_source_segment splits the whole file at every
+        # call: 15 s over the package's files)
+        start, end = first.value.lineno - 1, (first.value.end_lineno or first.value.lineno) - 1
+        segment = lines[start:end + 1]
+        segment[-1] = segment[-1][:first.value.end_col_offset]
+        segment[0] = segment[0][first.value.col_offset:]
+        text = b"\n".join(segment).decode()
         if text.lstrip().lower().startswith(("r", "br", "rb")):     # raw: kept as written
             continue
         for offset, line in enumerate(text.splitlines()):

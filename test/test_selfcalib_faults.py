@@ -36,9 +36,10 @@ def _demo(name: str, cameras: list[int] | None = None):
             demo.scores[:, pick].astype(np.float64), [rig.cameras[i] for i in pick])
 
 
+# (multi cam04 10 frames ahead is the calibrate tool's test below; cameras behind are the
+# three-camera test's: multi cam04 5 behind, 15 s, was left out for the suite's time)
 @pytest.mark.parametrize("name, camera, frames", [
-    ("multi", 3, 10), ("multi", 3, -5), ("multi", 1, 2), ("single", 1, 5), ("multi", 2, 5),
-    ("single", 2, 4), ("multi", 1, 3)])
+    ("multi", 1, 2), ("single", 1, 5), ("multi", 2, 5), ("single", 2, 4), ("multi", 1, 3)])
 def test_a_camera_out_of_step_is_refused_and_named(name, camera, frames):
     """(a review: cam02 or cam04 5-15 frames out of step gave rigs 3.4-9.4 degrees off that
     passed every check and were written; judged under the solution's own pose of the camera,
@@ -285,8 +286,10 @@ def test_a_focal_length_given_too_long_is_refused_and_named(name, subset, camera
     assert checks.failures(loose) == [], checks.failures(loose)
 
 
-@pytest.mark.parametrize("camera, factor", [(3, 0.6), (1, 0.5)])
-def test_a_focal_length_given_too_short_is_refused_and_named(camera, factor, caplog):
+# the warning with the check off is asked of one of them (its calibration runs again: 8 s)
+@pytest.mark.parametrize("camera, factor, warned_too", [(3, 0.6, True), (1, 0.5, False)])
+def test_a_focal_length_given_too_short_is_refused_and_named(camera, factor, warned_too,
+                                                            caplog):
     """(before: written with a warning, 6.7 / 5.6 degrees off; a review had found cam02's
     focal length given 0.6x its own written 5.7 degrees off without a word)"""
     import logging
@@ -303,6 +306,8 @@ def test_a_focal_length_given_too_short_is_refused_and_named(camera, factor, cap
     scale = refused.value.result.checks.focal_scale
     others = np.delete(scale, camera)
     assert np.all(np.abs(np.log(others)) < np.log(CheckLimits().warn_focal_factor)), scale
+    if not warned_too:
+        return
     # with the check off the same input is written, and its warning names the camera
     loose = CheckLimits(max_focal_scale=0.0)
     with caplog.at_level(logging.WARNING, logger="pose3d_ros.core.selfcalib"):
@@ -322,7 +327,7 @@ def test_good_short_recordings_are_not_refused_for_their_focal_factors():
     4.1 degrees off, which is refused (two reviews had seen it refused by limits of 1.12x and
     1.3x either way, before the rotation errors were measured)."""
     kp, sc, cameras = _demo("single")
-    for start in (10, 20, 40):
+    for start in (10, 40):
         result = calibrate_from_detections(kp[start:start + 60], sc[start:start + 60], cameras,
                                            fps=DEMO_FPS).calibration
         assert result.checks is not None and result.checks.focal_scale is not None
