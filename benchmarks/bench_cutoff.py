@@ -38,7 +38,6 @@ from pose3d_ros.core.detection.cache import detect_video_set  # noqa: E402
 from pose3d_ros.core.monocular import create_monocular_method  # noqa: E402
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline  # noqa: E402
 
-BORDERS = {"replicate": cv2.BORDER_REPLICATE, "zero": cv2.BORDER_CONSTANT}
 FPS = 60.0
 
 
@@ -52,14 +51,15 @@ def cut_rows(keypoints: np.ndarray, height: int) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--border", choices=sorted(BORDERS), default="replicate")
+    parser.add_argument("--border", choices=sorted(blazepose_multi.LANDMARK_BORDERS),
+                        default="replicate")
     parser.add_argument("--frames", type=int, default=98)
     args = parser.parse_args(argv)
     rig = load_rig(calibration_path("single"))
     videos = video_paths("single")
     # the uncut reference from the cache, made (and cached) by the back-end as it ships
     cached = [detect_video_set([v], "blazepose_multi")[0] for v in videos]
-    blazepose_multi.LANDMARK_BORDER = BORDERS[args.border]
+    blazepose_multi.LANDMARK_BORDER = blazepose_multi.LANDMARK_BORDERS[args.border]
     T = min([args.frames] + [len(d.num_people) for d in cached])
     stamps = 10.0 + np.arange(T) / FPS
     reference = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id,

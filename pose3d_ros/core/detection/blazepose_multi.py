@@ -55,6 +55,9 @@ HEATMAP_MIN_CONFIDENCE = 0.5     # refine a landmark only where its heatmap is t
 # is replicate: the part of an ROI past the image edge repeats the edge. Black there made the
 # landmark model squeeze a person cut by the edge into the image (results_onecam.md, s56).
 LANDMARK_BORDER = cv2.BORDER_REPLICATE
+# the fills the benchmarks compare (bench_cutoff.py, compare_detector_outputs.py): MediaPipe's,
+# and black (this back-end's before session 56)
+LANDMARK_BORDERS = {"replicate": cv2.BORDER_REPLICATE, "zero": cv2.BORDER_CONSTANT}
 
 
 def refine_from_heatmap(points: np.ndarray, heatmaps: np.ndarray, crop_size: int,
