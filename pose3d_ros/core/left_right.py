@@ -152,7 +152,6 @@ _LIMB_PARENT = {"elbow": "shoulder", "wrist": "elbow", "pinky": "wrist", "index"
 
 
 @lru_cache(maxsize=16)
-@lru_cache(maxsize=16)
 def pair_chains(layout: JointLayout) -> np.ndarray:
     """(K,) for each left/right pair of the layout the index of the pair its limb hangs from
     at the top (_LIMB_PARENT followed up: wrists -> shoulders, ankles -> hips); the pairs on

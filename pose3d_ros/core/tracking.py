@@ -15,15 +15,24 @@ one frame to the next: it matches people in the image, where they are measured, 
 mean keypoint distance relative to the person's size in pixels, and confirms a track only after
 `min_hits` consecutive matches, so a detection seen in one or two frames (a ghost in glare)
 never gets a published id. Given the joint layout (update_labelled), it also keeps each
-track's left/right labelling continuous: a pair whose exchanged labels lie at least twice as
-close to the track's predicted joints as the detector's (left_right.pair_distances) is
-exchanged; a limb pair that position cannot decide (both labellings far off, e.g. elbows that
-moved a lot) below an exchanged pair along the limb (elbow below shoulder, ankle below knee,
-left_right.limb_levels) is exchanged too when that changes its image bones from that pair at
-most half as much as keeping it. A track keeps no pair against the detector for over half of
-its recent time (`relabel_window_s`), and a track back after a gap takes the detector's
-labels. So a detector that takes a person seen from the front for one seen from behind for a
-few frames no longer turns the person round (and back) under the 3D that follows.
+track's left/right labelling continuous, against the track's keypoints at its last clearly
+labelled frame, predicted to now: summed over the pairs, labels exchanged at least twice as
+close as the detector's exchange the whole view (the detector's usual mistake: a person seen
+from behind taken as facing the camera), but for pairs whose own positions clearly keep them;
+otherwise a pair whose exchanged labels lie at least twice as close as the detector's
+(left_right.pair_distances) is exchanged, and a limb pair that position cannot decide (both
+labellings far off, e.g. elbows that moved a lot) below an exchanged pair along the limb
+(elbow below shoulder, ankle below knee, left_right.limb_levels) is exchanged too when that
+changes its image bones from that pair at most half as much as keeping it. Only a frame whose
+labelling is clear as a whole (no pair exchanged, or every pair, each pair's own positions
+agreeing) becomes the reference of the next: a frame the detector half exchanged, continued
+pair by pair, left a mixture for the rest of the run (the demo's cam02 at 60 fps: 272 pairs
+opposite to the 4-camera reference after relabelling, 175 as detected; now 1). A track keeps
+no pair against the detector for over half of its recent time (`relabel_window_s`: then the
+whole view takes the detector's labels and the next frames continue them), and a track back
+after a gap takes the detector's labels. So a detector that takes a person seen from the
+front for one seen from behind for a few frames no longer turns the person round (and back)
+under the 3D that follows.
 
 """
 from __future__ import annotations
@@ -395,6 +404,10 @@ class ImageTracker:
         self._hits = np.zeros((0,), np.int64)   # (T,) consecutive matches
         self._confirmed = np.zeros((0,), bool)  # (T,)
         self._override_share = np.zeros((0, 0))  # (T, K) recent share relabelled, 0..1
+        # (T, J, 2) pixels and (T,) s: each track's keypoints at its last update whose
+        # left/right labelling was clear as a whole (_relabel), what the next labels continue
+        self._label_keypoints = np.zeros((0, 0, 2))
+        self._label_seen = np.zeros((0,))
         self._layout_levels: tuple = ()        # left_right.limb_levels of the current layout
         self._layout: JointLayout | None = None    # of the last update
         self._last_stamp: float | None = None
@@ -413,6 +426,7 @@ class ImageTracker:
         if affine.shape != (2, 3) or not np.isfinite(affine).all():
             raise ValueError(f"affine must be a finite (2, 3) matrix, got {affine.shape}")
         self._keypoints = self._keypoints @ affine[:, :2].T + affine[:, 2]
+        self._label_keypoints = self._label_keypoints @ affine[:, :2].T + affine[:, 2]
         self._velocity = self._velocity @ affine[:, :2].T
         self._centres.remap(affine)
 
@@ -448,6 +462,7 @@ class ImageTracker:
             self.reset()
             self._last_stamp = stamp
             self._keypoints = np.zeros((0, num_joints, 2))
+            self._label_keypoints = np.zeros((0, num_joints, 2))
             self._override_share = np.zeros((0, len(pairs)))
         self._forget(stamp)
         p = self.params
@@ -490,9 +505,24 @@ class ImageTracker:
             ok = cost[rows, cols] < _UNMATCHABLE
             rows, cols = rows[ok], cols[ok]
             if len(pairs) and p.relabel_window_s > 0:
-                swapped[cols] = self._relabel(keypoints[cols], predicted[rows], rows, pairs,
-                                              stamp)
+                # the labels continue the track's last clearly labelled keypoints, moved on
+                # as its prediction moves the last ones
+                since = np.minimum(stamp - self._label_seen[rows], p.reid_window_s)
+                reference = self._label_keypoints[rows] + (
+                    velocity[rows] * since[:, None])[:, None, :]
+                swapped[cols], clear = self._relabel(keypoints[cols], reference, rows, pairs,
+                                                     stamp)
+                # a reference older than half the window no longer tells where the limbs
+                # are: the detector's labels, and the next frames continue them
+                stale = since > 0.5 * p.relabel_window_s
+                swapped[cols[stale]] = False
+                clear |= stale
                 keypoints[cols] = exchange_pairs(keypoints[cols], pairs, swapped[cols])
+                labelled = rows[clear]
+                self._label_keypoints[labelled] = np.where(
+                    np.isfinite(keypoints[cols[clear]]), keypoints[cols[clear]],
+                    self._label_keypoints[labelled])
+                self._label_seen[labelled] = stamp
             dt = np.maximum(gap[rows], 1e-6)[:, None]
             centre = _centre(keypoints[cols])
             step = _nan_to_zero((centre - _centre(self._keypoints[rows])) / dt)
@@ -523,6 +553,8 @@ class ImageTracker:
             ids[new] = fresh
             self._ids = np.concatenate([self._ids, fresh])
             self._keypoints = np.concatenate([self._keypoints, keypoints[new]])
+            self._label_keypoints = np.concatenate([self._label_keypoints, keypoints[new]])
+            self._label_seen = np.concatenate([self._label_seen, np.full(new.size, stamp)])
             self._velocity = np.concatenate([self._velocity, np.zeros((new.size, 2))])
             self._centres.add(new.size)
             self._centres.push(np.arange(len(self._ids) - new.size, len(self._ids)), stamp,
@@ -543,9 +575,11 @@ class ImageTracker:
                                 self._hits[rows].copy())
 
     def _relabel(self, observed: np.ndarray, predicted: np.ndarray, rows: np.ndarray,
-                 pairs: np.ndarray, stamp: float) -> np.ndarray:
+                 pairs: np.ndarray, stamp: float) -> tuple[np.ndarray, np.ndarray]:
         """(M, K) pairs of the matched people observed (M, J, 2) to exchange so that they
-        continue their tracks `rows` (predicted (M, J, 2) pixels), and the tracks' recent
+        continue their tracks `rows` (predicted (M, J, 2) pixels: from the tracks' last
+        clearly labelled keypoints), (M,) whether this frame's labelling is clear as a whole
+        (the next frames continue it), and the tracks' recent
         share of relabelled time (relabel_window_s) after this frame. A track back after a gap
         takes the detector's labels (its limbs have moved since: the prediction cannot
         tell)."""
@@ -571,18 +605,44 @@ class ImageTracker:
                 with np.errstate(invalid="ignore"):
                     swap[:, children] |= undecided & (bone_c < _RELABEL_GAIN * bone_s) \
                         & (bone_s > min_error)
+        # Whole views: the detector exchanges a person's left and right mostly as a whole (a
+        # person seen from behind taken as facing the camera). Summed over the pairs, the
+        # exchanged labels fitting the track clearly better exchange every pair but those
+        # whose own positions clearly keep them; otherwise the pairs' own decisions stand (a
+        # limb the detector exchanged alone).
+        both = np.isfinite(straight) & np.isfinite(crossed)
+        straight_sum = np.where(both, straight, 0.0).sum(-1)
+        crossed_sum = np.where(both, crossed, 0.0).sum(-1)
+        view_swap = crossed_sum < _RELABEL_GAIN * straight_sum
+        view_keep = straight_sum < _RELABEL_GAIN * crossed_sum
+        clear_keep = keep & (straight > min_error)
+        swap = np.where(view_swap[:, None], both & ~clear_keep, swap)
         swap &= np.isfinite(crossed) & (self._hits[rows] > 0)[:, None]   # seen last update
         # the share of recent time this track overrode the detector on each pair: over half,
         # the detector is more likely right than the track's own past (a wrong start)
         keep_share = np.exp(-np.maximum(stamp - self._last_seen[rows], 0.0)
                             / self.params.relabel_window_s)[:, None]
         share = self._override_share[rows] * keep_share
-        swap &= share + (1 - keep_share) <= 0.5
+        # a pair over it takes the detector's labels, and so does the rest of its view
+        # (a whole-view mistake at the track's start): the next frames continue them
+        reset = (swap & (share + (1 - keep_share) > 0.5)).any(-1)
+        swap &= ~reset[:, None]
         self._override_share[rows] = share + (1 - keep_share) * swap
-        return swap
+        # the next frames continue this one where its labels are one labelling as a whole
+        # (none exchanged, or all that could be, each pair's own positions agreeing or too
+        # close to tell), not a mixture; a track back after a gap starts again from the
+        # detector's labels
+        uniform = ~swap.any(-1) | (swap == both).all(-1)
+        with np.errstate(invalid="ignore"):
+            agree = np.where(view_swap[:, None], crossed <= straight, straight <= crossed) \
+                | ~both | (straight <= min_error)
+        clear = uniform & (view_swap | view_keep) & agree.all(-1)
+        return swap, clear | reset | (self._hits[rows] == 0)
 
     def _select(self, keep: np.ndarray) -> None:
         self._ids, self._keypoints = self._ids[keep], self._keypoints[keep]
+        self._label_keypoints, self._label_seen = self._label_keypoints[keep], \
+            self._label_seen[keep]
         self._centres.select(keep)
         self._velocity, self._last_seen = self._velocity[keep], self._last_seen[keep]
         self._hits, self._confirmed = self._hits[keep], self._confirmed[keep]
