@@ -29,10 +29,12 @@ agreeing) becomes the reference of the next: a frame the detector half exchanged
 pair by pair, left a mixture for the rest of the run (the demo's cam02 at 60 fps: 272 pairs
 opposite to the 4-camera reference after relabelling, 175 as detected; now 1). A track keeps
 no pair against the detector for over half of its recent time (`relabel_window_s`: then the
-whole view takes the detector's labels and the next frames continue them), and a track back
-after a gap takes the detector's labels. So a detector that takes a person seen from the
-front for one seen from behind for a few frames no longer turns the person round (and back)
-under the 3D that follows.
+whole view takes the detector's labels and the next frames continue them), a track younger
+than a quarter of that window, which has no labelling of its own yet, takes the detector's
+labels when they change (one born on frames the detector had the wrong way round held them
+for 0.7 s), and a track back after a gap takes the detector's labels. So a detector that
+takes a person seen from the front for one seen from behind for a few frames no longer turns
+the person round (and back) under the 3D that follows.
 
 """
 from __future__ import annotations
@@ -408,6 +410,7 @@ class ImageTracker:
         # left/right labelling was clear as a whole (_relabel), what the next labels continue
         self._label_keypoints = np.zeros((0, 0, 2))
         self._label_seen = np.zeros((0,))
+        self._born = np.zeros((0,))            # (T,) s: each track's first update
         self._layout_levels: tuple = ()        # left_right.limb_levels of the current layout
         self._layout: JointLayout | None = None    # of the last update
         self._last_stamp: float | None = None
@@ -555,6 +558,7 @@ class ImageTracker:
             self._keypoints = np.concatenate([self._keypoints, keypoints[new]])
             self._label_keypoints = np.concatenate([self._label_keypoints, keypoints[new]])
             self._label_seen = np.concatenate([self._label_seen, np.full(new.size, stamp)])
+            self._born = np.concatenate([self._born, np.full(new.size, stamp)])
             self._velocity = np.concatenate([self._velocity, np.zeros((new.size, 2))])
             self._centres.add(new.size)
             self._centres.push(np.arange(len(self._ids) - new.size, len(self._ids)), stamp,
@@ -624,8 +628,12 @@ class ImageTracker:
                             / self.params.relabel_window_s)[:, None]
         share = self._override_share[rows] * keep_share
         # a pair over it takes the detector's labels, and so does the rest of its view
-        # (a whole-view mistake at the track's start): the next frames continue them
-        reset = (swap & (share + (1 - keep_share) > 0.5)).any(-1)
+        # (a whole-view mistake at the track's start): the next frames continue them; so
+        # does a track younger than a quarter of the window, which has no labelling of its
+        # own yet (one born on frames the detector had the wrong way round kept them for
+        # 0.7 s after the detector was right)
+        young = stamp - self._born[rows] < 0.25 * self.params.relabel_window_s
+        reset = (swap & (share + (1 - keep_share) > 0.5)).any(-1) | (young & swap.any(-1))
         swap &= ~reset[:, None]
         self._override_share[rows] = share + (1 - keep_share) * swap
         # the next frames continue this one where its labels are one labelling as a whole
@@ -643,6 +651,7 @@ class ImageTracker:
         self._ids, self._keypoints = self._ids[keep], self._keypoints[keep]
         self._label_keypoints, self._label_seen = self._label_keypoints[keep], \
             self._label_seen[keep]
+        self._born = self._born[keep]
         self._centres.select(keep)
         self._velocity, self._last_seen = self._velocity[keep], self._last_seen[keep]
         self._hits, self._confirmed = self._hits[keep], self._confirmed[keep]
