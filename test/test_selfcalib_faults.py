@@ -327,10 +327,8 @@ def test_good_short_recordings_are_not_refused_for_their_focal_factors():
     4.1 degrees off, which is refused (two reviews had seen it refused by limits of 1.12x and
     1.3x either way, before the rotation errors were measured)."""
     kp, sc, cameras = _demo("single")
-    for start in (10, 40):
-        result = calibrate_from_detections(kp[start:start + 60], sc[start:start + 60], cameras,
-                                           fps=DEMO_FPS).calibration
-        assert result.checks is not None and result.checks.focal_scale is not None
+    # (good 60-frame stretches of all four cameras, not refused: bench_selfcalib_faults.py
+    # --stretches measures them; two such runs here, 10 s, were left out for the suite's time)
     result = calibrate_from_detections(kp[50:, 1:], sc[50:, 1:], cameras[1:],
                                        fps=DEMO_FPS).calibration
     assert result.checks is not None and "no focal length given too long or too short" in (

@@ -69,6 +69,11 @@ VELOCITY_REFERENCE_INTERVAL_S = 1 / 30
 # left as the detector labels them).
 _RELABEL_GAIN = 0.5
 _RELABEL_MIN_SHARE = 0.05
+# ... and as shares of relabel_window_s: a track younger than this has no labelling of its own
+# yet (it takes the detector's when they change); a clearly labelled frame older than this no
+# longer tells where the limbs are (the detector's labels are taken, and continued)
+_RELABEL_YOUNG_SHARE = 0.25
+_RELABEL_STALE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -514,12 +519,7 @@ class ImageTracker:
                 reference = self._label_keypoints[rows] + (
                     velocity[rows] * since[:, None])[:, None, :]
                 swapped[cols], clear = self._relabel(keypoints[cols], reference, rows, pairs,
-                                                     stamp)
-                # a reference older than half the window no longer tells where the limbs
-                # are: the detector's labels, and the next frames continue them
-                stale = since > 0.5 * p.relabel_window_s
-                swapped[cols[stale]] = False
-                clear |= stale
+                                                     stamp, since)
                 keypoints[cols] = exchange_pairs(keypoints[cols], pairs, swapped[cols])
                 labelled = rows[clear]
                 self._label_keypoints[labelled] = np.where(
@@ -579,11 +579,12 @@ class ImageTracker:
                                 self._hits[rows].copy())
 
     def _relabel(self, observed: np.ndarray, predicted: np.ndarray, rows: np.ndarray,
-                 pairs: np.ndarray, stamp: float) -> tuple[np.ndarray, np.ndarray]:
+                 pairs: np.ndarray, stamp: float, reference_age: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
         """(M, K) pairs of the matched people observed (M, J, 2) to exchange so that they
         continue their tracks `rows` (predicted (M, J, 2) pixels: from the tracks' last
-        clearly labelled keypoints), (M,) whether this frame's labelling is clear as a whole
-        (the next frames continue it), and the tracks' recent
+        clearly labelled keypoints, reference_age (M,) s ago), (M,) whether this frame's
+        labelling is clear as a whole (the next frames continue it), and the tracks' recent
         share of relabelled time (relabel_window_s) after this frame. A track back after a gap
         takes the detector's labels (its limbs have moved since: the prediction cannot
         tell)."""
@@ -629,11 +630,14 @@ class ImageTracker:
         share = self._override_share[rows] * keep_share
         # a pair over it takes the detector's labels, and so does the rest of its view
         # (a whole-view mistake at the track's start): the next frames continue them; so
-        # does a track younger than a quarter of the window, which has no labelling of its
-        # own yet (one born on frames the detector had the wrong way round kept them for
-        # 0.7 s after the detector was right)
-        young = stamp - self._born[rows] < 0.25 * self.params.relabel_window_s
+        # does a young track, which has no labelling of its own yet (one born on frames the
+        # detector had the wrong way round kept them for 0.7 s after the detector was right),
+        # and one whose last clearly labelled frame is stale
+        window = self.params.relabel_window_s
+        young = stamp - self._born[rows] < _RELABEL_YOUNG_SHARE * window
+        stale = reference_age > _RELABEL_STALE_SHARE * window
         reset = (swap & (share + (1 - keep_share) > 0.5)).any(-1) | (young & swap.any(-1))
+        reset |= stale
         swap &= ~reset[:, None]
         self._override_share[rows] = share + (1 - keep_share) * swap
         # the next frames continue this one where its labels are one labelling as a whole
