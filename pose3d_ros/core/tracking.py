@@ -347,8 +347,11 @@ class ImageTrackerParams:
     relabel_window_s: time constant (s) of the share of recent time in which a track has
         kept a left/right pair's labels against the detector's (update_labelled); while
         keeping them would take that share over one half, the detector's labels are taken
-        (from a clean history after 0.69 x this of continuous overriding), so a track that
-        started on a confused frame does not stay wrong. 0 turns the left/right continuity off.
+        for the whole view (from a clean history after 0.69 x this of continuous
+        overriding), so a track that started on a confused frame does not stay wrong; a
+        track younger than a quarter of this takes the detector's labels when they change,
+        and a clearly labelled frame older than half of it is not continued. 0 turns the
+        left/right continuity off.
     """
 
     max_distance: float = 0.5
