@@ -88,9 +88,11 @@ def ensure_convert_venv(venv: Path, packages: tuple[str, ...] = CONVERTER_PACKAG
     existed = venv.exists()
     # --no-cache-dir: the wheels (TensorFlow's alone is several hundred MB) would otherwise
     # stay in pip's cache beside the installed copy, for a conversion run once
-    # (found by CI: a run ran out of disk while installing them)
+    # (found by CI: a run ran out of disk while installing them); --no-compile: the
+    # conversion imports a small part of TensorFlow, compiled on first use (setup_env.sh)
     steps = ([sys.executable, "-m", "venv", str(venv)],
-             [str(python), "-m", "pip", "install", "--quiet", "--no-cache-dir", *packages])
+             [str(python), "-m", "pip", "install", "--quiet", "--no-cache-dir", "--no-compile",
+              *packages])
     try:
         for step in steps:
             finished = subprocess.run(step)
