@@ -5,16 +5,21 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-bash scripts/setup_env.sh
 # The HTML report test opens the report in headless Chromium (Debian's package). Install it when
-# missing and we may (CI runs as root); elsewhere the test says how to get it.
+# missing and we may (CI runs as root); elsewhere the test says how to get it. It installs in
+# the background while setup_env.sh installs the Python environment (mostly downloads beside
+# mostly unpacking), and the tests wait for it.
+chromium_install=""
 if ! command -v chromium >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-  echo "[test] installing Debian's chromium for the report rendering test"
+  echo "[test] installing Debian's chromium for the report rendering test (in the background)"
   # apt-get clean: the downloaded packages (about 100 MB) are not needed once installed
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
-     && apt-get clean) \
-    >/tmp/pose3d_apt.log 2>&1 || echo "[test] chromium install failed (see /tmp/pose3d_apt.log)"
+  ( (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+       && apt-get clean) \
+      >/tmp/pose3d_apt.log 2>&1 || echo "[test] chromium install failed (see /tmp/pose3d_apt.log)"
+  ) &
+  chromium_install=$!
 fi
+bash scripts/setup_env.sh
 # shellcheck disable=SC1091
 source scripts/env.sh
 python -m pose3d_ros.tools.fetch_demo >/dev/null
@@ -31,6 +36,7 @@ fi
 # The ONNX back-end's tests skip on a machine without the models; here they were just made, so
 # a missing model is a failure.
 export POSE3D_ONNX_REQUIRED=1
+if [[ -n "$chromium_install" ]]; then wait "$chromium_install" || true; fi
 status=0
 if [[ $# -gt 0 ]]; then
   python -m pytest -q -p no:cacheprovider "$@" || status=$?
