@@ -1,6 +1,9 @@
-"""One camera -> 3D skeletons in its optical frame, with rviz2.
+"""One camera -> 3D skeletons in its optical frame (or a frame TF poses it in), with rviz2.
 
   ros2 launch pose3d_ros one_camera.launch.py camera:=camera
+  # on a robot: the camera's pose from TF, 3D in base_footprint, distances from the floor
+  ros2 launch pose3d_ros one_camera.launch.py camera:=front fixed_frame:=base_footprint \\
+      floor_height:=0.0
 Topics (under a namespace pushed around this file, if any): <camera>/image_raw (or
 .../compressed), <camera>/camera_info in; skeletons, skeleton_markers, /tf, /diagnostics
 out. Arguments left empty keep the parameter file's values.
@@ -23,6 +26,7 @@ from pose3d_ros.ros.launch_args import (
     existing_file,
     float_argument,
     node_memory_environment_at_launch,
+    one_camera_pose,
     overrides_given,
     rviz_at_launch,
 )
@@ -39,6 +43,9 @@ def _nodes(context):
     if hfov:
         overrides["uncalibrated_hfov_deg"] = float_argument(
             hfov, "uncalibrated_hfov_deg", "one_camera.launch.py")
+    overrides.update(one_camera_pose(config, LaunchConfiguration("fixed_frame").perform(context),
+                                     LaunchConfiguration("floor_height").perform(context),
+                                     "one_camera.launch.py"))
     if camera:
         overrides["camera_names"] = [camera]
     else:
@@ -76,6 +83,19 @@ def generate_launch_description() -> LaunchDescription:
                         "camera_info K is all zero (not calibrated); empty keeps the config "
                         "file's uncalibrated_hfov_deg (the package's: 0, such a camera is "
                         "refused). See docs/nodes.md, 'A camera nobody calibrated'."),
+        DeclareLaunchArgument(
+            "fixed_frame", default_value="",
+            description="A frame with z up (e.g. base_footprint): the camera's pose is looked "
+                        "up from it in TF at each image's stamp and the 3D is published in it "
+                        "(extrinsics_source tf); empty keeps the config file's (the package's: "
+                        "none, 3D in the camera's optical frame)."),
+        DeclareLaunchArgument(
+            "floor_height", default_value="",
+            description="Height (m) of the floor in the fixed frame (0 for base_footprint): "
+                        "each person's distance then follows from their feet on the floor "
+                        "(monocular_floor), not from body size alone; needs fixed_frame or a "
+                        "config that poses the camera. Empty keeps the config file's (the "
+                        "package's: off). See docs/nodes.md."),
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),

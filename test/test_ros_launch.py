@@ -205,7 +205,7 @@ def test_rviz_shows_the_frame_of_the_output_and_empty_arguments_keep_the_config(
         tree = ast.parse(text)
         for call in _calls(tree, "DeclareLaunchArgument"):
             if call.args[0].value in ("image_transport", "detector", "fixed_frame", "camera",
-                                      "cameras", "lone_views"):
+                                      "cameras", "lone_views", "floor_height"):
                 assert _keyword(call, "default_value").value == "", (name, call.args[0].value)
 
 
@@ -236,6 +236,49 @@ def test_one_camera_rviz_shows_the_frame_its_config_poses_the_camera_in(tmp_path
     assert camera_output_frame("", str(from_file), {}, "cam01") == "base_link"
     text = (REPO / "launch" / "one_camera.launch.py").read_text()
     assert "camera_output_frame(" in text and "config, overrides, camera)" in text
+
+
+def test_one_camera_on_a_robot_takes_its_pose_from_tf_and_distances_from_the_floor(tmp_path):
+    """One camera alone (the `multi` demo's cam03) placed its people 0.87 m (median) from the
+    4-camera triangulation by body size, 0.07 m by the floor (benchmarks/results_onecam.md,
+    session 59); the floor needed a parameter file of one's own. one_camera.launch.py now
+    takes fixed_frame:= (the camera's pose from TF, the 3D in that frame) and floor_height:=
+    (monocular_floor)."""
+    from pose3d_ros.ros.launch_args import (
+        LaunchArgumentError,
+        camera_output_frame,
+        one_camera_pose,
+    )
+    config = str(REPO / "config" / "one_camera.yaml")                # extrinsics_source: none
+    launch = "one_camera.launch.py"
+    assert one_camera_pose(config, "", "", launch) == {}                 # the file's values
+    robot = one_camera_pose(config, "base_footprint", "0", launch)
+    assert robot == {"extrinsics_source": "tf", "fixed_frame": "base_footprint",
+                     "monocular_floor": True, "monocular_floor_height_m": 0.0}
+    assert type(robot["monocular_floor_height_m"]) is float    # a double parameter, not "0"
+    assert camera_output_frame("", config, robot, "front") == "base_footprint"      # rviz2
+    assert one_camera_pose(config, "odom", "", launch) == {"extrinsics_source": "tf",
+                                                           "fixed_frame": "odom"}
+    # no pose, no floor: refused at launch, saying what to give
+    with pytest.raises(LaunchArgumentError, match=r"floor_height:=0 needs the camera's pose "
+                       r"over the floor: give fixed_frame:=<a frame whose z points up"):
+        one_camera_pose(config, "", "0", launch)
+    # a parameter file that poses the camera takes the floor alone
+    posed = tmp_path / "posed.yaml"
+    posed.write_text((REPO / "config" / "one_camera.yaml").read_text().replace(
+        "extrinsics_source: none", "extrinsics_source: rig_file\n    rig_file: /robot.yaml"))
+    assert one_camera_pose(str(posed), "", "-0.05", launch) == {
+        "monocular_floor": True, "monocular_floor_height_m": -0.05}
+    for bad, told in (("low", "is not a number"), ("nan", "is not a finite number"),
+                      ("11", r"is outside \[-10, 10\] m")):
+        with pytest.raises(LaunchArgumentError, match=f"floor_height:={bad} {told}"):
+            one_camera_pose(config, "base_footprint", bad, launch)
+    text = (REPO / "launch" / launch).read_text()
+    assert "one_camera_pose(config," in text
+    declared = {call.args[0].value: call for call in
+                _calls(ast.parse(text), "DeclareLaunchArgument")}
+    assert _keyword(declared["fixed_frame"], "default_value").value == ""
+    assert _keyword(declared["floor_height"], "default_value").value == ""
 
 
 def test_a_rig_file_whose_cameras_are_named_otherwise_runs_without_a_cameras_argument(tmp_path):
