@@ -32,21 +32,28 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pose3d_ros.core.filtering import OneEuroParams  # noqa: E402
+from pose3d_ros.core.floor_contact import FloorParams  # noqa: E402
 from pose3d_ros.core.lone_views import LoneViewParams  # noqa: E402
 from pose3d_ros.core.monocular import create_monocular_method  # noqa: E402
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline  # noqa: E402
 from pose3d_ros.core.rig_scenes import Scene, make_scene  # noqa: E402
 from pose3d_ros.core.types import METHOD_TRIANGULATION  # noqa: E402
 
+# the scenes' floor: z = 0 of the motion capture's world, the rig's frame; the ankle joint of
+# the motion-capture body stands 0.055 m above it (floor_contact.FloorParams)
+SCENE_FLOOR = FloorParams(height_m=0.0, ankle_height_m=0.055)
 
-def published(scene: Scene, filtering: bool) -> list:
+
+def published(scene: Scene, filtering: bool, floor: bool = False) -> list:
     """Per frame (pelvis (P, 3), ids (P,), triangulated (P,) bool) of the full path with lone
-    views; a person without a pelvis: the centre of their joints."""
+    views; a person without a pelvis: the centre of their joints. floor: lone people's
+    distances from the floor (monocular_floor) instead of from body size alone."""
     pipe = Pose3DPipeline([c.name for c in scene.rig.cameras],
                           {c.name: c for c in scene.rig.cameras}, frame_id="rig",
                           params=PipelineParams(filtering=OneEuroParams() if filtering else None,
                                                 output_layout="h36m17",
-                                                lone_views=LoneViewParams()),
+                                                lone_views=LoneViewParams(),
+                                                floor=SCENE_FLOOR if floor else None),
                           lifter=create_monocular_method("lifter"))
     out = []
     for f, dets in enumerate(scene.detections):
@@ -69,11 +76,13 @@ def _rays(point: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return rel / np.linalg.norm(rel, axis=-1, keepdims=True)
 
 
-def transitions(scene: Scene, frames: list, gate: float) -> tuple[list, np.ndarray]:
+def transitions(scene: Scene, frames: list, gate: float
+                ) -> tuple[list, np.ndarray, np.ndarray]:
     """(kind, id kept, frames dropped, of them frames with a detection of the person, pelvis
     jump m) per transition and steady step of every
-    true person, and (F, P) how many unmatched published pelvises lie near each present person
-    (nearer to them than to anyone else present)."""
+    true person, (F, P) how many unmatched published pelvises lie near each present person
+    (nearer to them than to anyone else present), and the pelvis error (m) of every
+    person-frame published from one camera (lone)."""
     centres = np.array([c.center for c in scene.rig.cameras])                   # (V, 3)
     f_count, p_count = scene.present.shape
     state = np.full((f_count, p_count), "", object)
@@ -121,7 +130,9 @@ def transitions(scene: Scene, frames: list, gate: float) -> tuple[list, np.ndarr
                        for v in range(len(centres)))
             events.append((kind, ident[a, p] == ident[b, p], b - a - 1, seen,
                            float(np.linalg.norm(moved)), p, a, b))
-    return events, twice
+    lone = np.char.startswith(state.astype(str), "lone")
+    lone_error = np.linalg.norm(pelvis[lone] - scene.truth[:, :, 0][lone], axis=-1)
+    return events, twice, lone_error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="published pelvis within this of a true one is that person (m)")
     parser.add_argument("--filtering", action="store_true",
                         help="the default One Euro smoothing on, as the nodes publish")
+    parser.add_argument("--floor", action="store_true",
+                        help="lone people's distances from the floor (monocular_floor at the "
+                             "scenes' z = 0) instead of from body size alone")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)
     from pose3d_ros.tools.fetch_mocap import load_mocap
@@ -142,11 +156,13 @@ def main(argv: list[str] | None = None) -> int:
         events: dict[str, list] = defaultdict(list)
         twice = np.zeros(3, int)       # person-frames seen by 1 / 2+ cameras, published twice
         shown = np.zeros(3, int)
+        lone_errors = []
         for people in map(int, args.people.split(",")):
             for seed in range(args.seeds):
                 scene = make_scene(rig, people, args.frames, seed, clips)
-                found, doubled = transitions(scene, published(scene, args.filtering),
-                                             args.gate)
+                found, doubled, lone_error = transitions(
+                    scene, published(scene, args.filtering, args.floor), args.gate)
+                lone_errors.append(lone_error)
                 for kind, *figures in found:
                     events[kind].append(figures[:4])
                 views = np.array([[(scene.sources[f][v] == p).any()
@@ -159,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                     shown[k] += on.sum()
                     twice[k] += (doubled[on] > 0).sum()
         print(f"\n{rig} ({args.people} people, {args.seeds} seeds x {args.frames} frames, "
-              f"filtering {'on' if args.filtering else 'off'})")
+              f"filtering {'on' if args.filtering else 'off'}, "
+              f"{'floor' if args.floor else 'body size'})")
         print("| transition | count | id kept % | frames dropped mean / max | of them seen by a "
               "camera | pelvis jump m median / p90 / max |\n|---|---|---|---|---|---|")
         for kind in sorted(events):
@@ -169,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{np.percentile(e[:, 3], 90):.2f} / {e[:, 3].max():.2f} |")
         print(f"published twice: {twice[1]} of {shown[1]} person-frames seen by one camera, "
               f"{twice[2]} of {shown[2]} seen by two or more")
+        error = np.concatenate(lone_errors)
+        print(f"pelvis error of the {error.size} person-frames published from one camera: "
+              f"median {np.median(error):.2f} m, p90 {np.percentile(error, 90):.2f} m")
     return 0
 
 

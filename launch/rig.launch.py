@@ -6,6 +6,9 @@ the parameter file's values).
   ros2 launch pose3d_ros rig.launch.py config:=/path/to/rig_tf.yaml fixed_frame:=base_link
   # a robot whose cameras look different ways: also the people whom one camera alone sees
   ros2 launch pose3d_ros rig.launch.py rig_file:=/path/to/robot.yaml lone_views:=true
+  # ... and their distances from the floor (the rig file's frame: z up, the floor at 0)
+  ros2 launch pose3d_ros rig.launch.py rig_file:=/path/to/robot.yaml lone_views:=true \\
+      floor_height:=0.0
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
@@ -20,6 +23,7 @@ from pose3d_ros.ros.launch_args import (
     camera_image_topic,
     camera_info_topic,
     existing_file,
+    floor_overrides,
     node_memory_environment_at_launch,
     output_frame,
     overrides_given,
@@ -48,6 +52,9 @@ def _nodes(context):
                          output_layout="h36m17")
     elif lone_views == "false":       # empty: the config's lone_view_people stands
         overrides.update(lone_view_people=False)
+    overrides.update(floor_overrides(config, overrides,
+                                     LaunchConfiguration("floor_height").perform(context),
+                                     "rig.launch.py"))
     environment = node_memory_environment_at_launch(context)
     frame = output_frame(LaunchConfiguration("rviz_fixed_frame").perform(context),
                          rig_file="" if tf_frame else rig_file, default=tf_frame or "world")
@@ -99,6 +106,13 @@ def generate_launch_description() -> LaunchDescription:
                         "looking different ways, as on a robot): lone_view_people with the "
                         "lifter and output_layout h36m17 (docs/nodes.md); false: not; empty "
                         "keeps the config file's lone_view_people (the package's: false)."),
+        DeclareLaunchArgument(
+            "floor_height", default_value="",
+            description="Height (m) of the floor in the output frame (z up): the people one "
+                        "camera alone places (lone_views, a set of one camera) take their "
+                        "distance from their feet on the floor (monocular_floor), not from "
+                        "body size alone; empty keeps the config file's (the package's: off). "
+                        "See docs/nodes.md."),
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),

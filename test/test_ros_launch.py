@@ -281,6 +281,39 @@ def test_one_camera_on_a_robot_takes_its_pose_from_tf_and_distances_from_the_flo
     assert _keyword(declared["floor_height"], "default_value").value == ""
 
 
+def test_a_rigs_lone_people_take_distances_from_the_floor_of_a_floor_frame(tmp_path):
+    """rig.launch.py floor_height:= (the people one camera alone places: lone views; on the
+    robot rigs of bench_handover.py their pelvis error median 0.27-0.33 -> 0.16-0.21 m,
+    session 59). A self-calibrated rig's frame is its reference camera's optical frame (z the
+    view, y down), where no floor is level: refused at launch, saying why."""
+    from pose3d_ros.core.calibration import load_rig, save_rig_yaml
+    from pose3d_ros.core.camera import Rig
+    from pose3d_ros.core.data_paths import calibration_path
+    from pose3d_ros.ros.launch_args import LaunchArgumentError, floor_overrides
+    config = str(REPO / "config" / "rig.yaml")                  # extrinsics_source: rig_file
+    qualisys = str(calibration_path("single"))                   # frame 'world', z up
+    assert floor_overrides(config, {"rig_file": qualisys}, "0", "rig.launch.py") == {
+        "monocular_floor": True, "monocular_floor_height_m": 0.0}
+    assert floor_overrides(config, {"rig_file": qualisys}, "", "rig.launch.py") == {}
+    cameras = load_rig(qualisys).cameras
+    reference = cameras[0]
+    optical = tmp_path / "self_calibrated.yaml"                # as the calibrate tool writes
+    save_rig_yaml(Rig("rig", [c.with_pose(c.R @ reference.R.T, c.t - c.R @ reference.R.T
+                                          @ reference.t) for c in cameras]), optical)
+    with pytest.raises(LaunchArgumentError, match=r"floor_height:=0 needs a frame whose z "
+                       r"points up with the floor in it, and the frame of .*self_calibrated"
+                       r"\.yaml \('rig'\) is a camera's optical frame"):
+        floor_overrides(config, {"rig_file": str(optical)}, "0", "rig.launch.py")
+    # an unreadable rig file is the node's to report
+    assert floor_overrides(config, {"rig_file": str(tmp_path / "absent.yaml")}, "0",
+                           "rig.launch.py")["monocular_floor"] is True
+    text = (REPO / "launch" / "rig.launch.py").read_text()
+    assert "floor_overrides(config, overrides," in text
+    declared = {call.args[0].value: call for call in
+                _calls(ast.parse(text), "DeclareLaunchArgument")}
+    assert _keyword(declared["floor_height"], "default_value").value == ""
+
+
 def test_a_rig_file_whose_cameras_are_named_otherwise_runs_without_a_cameras_argument(tmp_path):
     """Found by a docs audit: `ros2 launch pose3d_ros rig.launch.py rig_file:=robot.yaml` as
     the README shows it exited at configure ("rig file ... has no camera ['cam01', ...]; it has

@@ -161,34 +161,52 @@ def rig_extrinsics(config: str, rig_file: str, fixed_frame: str, launch_file: st
 def one_camera_pose(config: str, fixed_frame: str, floor_height: str, launch_file: str, *,
                     node: str = "pose3d_node") -> dict[str, Any]:
     """The node parameters one_camera.launch.py's `fixed_frame` and `floor_height` arguments
-    set (empty: the parameter file's stand).
-
-    fixed_frame: the camera's pose from TF in that frame (extrinsics_source 'tf'), the 3D
-    published in it: e.g. a robot's base_footprint, whose z points up with the floor at 0
-    (REP-103 / REP-105). floor_height: one camera's distances from the floor at that z of
-    the fixed frame (monocular_floor, docs/nodes.md: by body size alone the `multi` demo's
-    cam03 placed its people 0.87 m (median) from the 4-camera triangulation, by the floor
-    0.07 m; benchmarks/results_onecam.md, session 59). The floor needs a pose of the camera
-    in a z-up frame: fixed_frame given, or a parameter file whose extrinsics_source is
-    'rig_file' or 'tf'; else LaunchArgumentError, as for a height that is not a number or
-    outside the parameter's range."""
+    set (empty: the parameter file's stand). fixed_frame: the camera's pose from TF in that
+    frame (extrinsics_source 'tf'), the 3D published in it: e.g. a robot's base_footprint,
+    whose z points up with the floor at 0 (REP-103 / REP-105). floor_height: floor_overrides.
+    """
     overrides: dict[str, Any] = {}
     if fixed_frame:
         overrides.update(extrinsics_source="tf", fixed_frame=fixed_frame)
-    if floor_height:
-        height = float_argument(floor_height, "floor_height", launch_file)
-        from pose3d_ros.ros.parameters import NODE_PARAMS
-        spec = next(p for p in NODE_PARAMS[node] if p.name == "monocular_floor_height_m")
-        if spec.low is not None and spec.high is not None and not spec.low <= height <= spec.high:
-            raise LaunchArgumentError(f"{launch_file}: floor_height:={floor_height} is outside "
-                                      f"[{spec.low:g}, {spec.high:g}] m")
-        if node_parameter(config, overrides, node, "extrinsics_source") == "none":
-            raise LaunchArgumentError(
-                f"{launch_file}: floor_height:={floor_height} needs the camera's pose over the "
-                "floor: give fixed_frame:=<a frame whose z points up, e.g. base_footprint> "
-                "(the pose from TF), or a config with extrinsics_source: rig_file")
-        overrides.update(monocular_floor=True, monocular_floor_height_m=height)
+    overrides.update(floor_overrides(config, overrides, floor_height, launch_file, node=node))
     return overrides
+
+
+def floor_overrides(config: str, overrides: Mapping[str, Any], floor_height: str,
+                    launch_file: str, *, node: str = "pose3d_node") -> dict[str, Any]:
+    """The node parameters a launch file's `floor_height` argument sets (empty: none): one
+    camera's distances, and a rig's lone people's, from the floor at that z of the fixed
+    frame (monocular_floor, docs/nodes.md) instead of from body size alone (the `multi`
+    demo's cam03 alone placed its people 0.87 m (median) from the 4-camera triangulation by
+    size, 0.07 m by the floor: benchmarks/results_onecam.md, session 59). The floor needs a
+    pose of the camera in a z-up frame (the node's extrinsics_source, with `overrides`, 'tf'
+    or 'rig_file'); else LaunchArgumentError, as for a height that is not a number or
+    outside the parameter's range."""
+    if not floor_height:
+        return {}
+    height = float_argument(floor_height, "floor_height", launch_file)
+    from pose3d_ros.ros.parameters import NODE_PARAMS
+    spec = next(p for p in NODE_PARAMS[node] if p.name == "monocular_floor_height_m")
+    if spec.low is not None and spec.high is not None and not spec.low <= height <= spec.high:
+        raise LaunchArgumentError(f"{launch_file}: floor_height:={floor_height} is outside "
+                                  f"[{spec.low:g}, {spec.high:g}] m")
+    source = node_parameter(config, overrides, node, "extrinsics_source")
+    if source == "none":
+        raise LaunchArgumentError(
+            f"{launch_file}: floor_height:={floor_height} needs the camera's pose over the "
+            "floor: give fixed_frame:=<a frame whose z points up, e.g. base_footprint> "
+            "(the pose from TF), or a config with extrinsics_source: rig_file")
+    if source == "rig_file":
+        from pose3d_ros.core.calibration import rig_frame_is_optical
+        rig_file = str(node_parameter(config, overrides, node, "rig_file"))
+        rig = _readable_rig(rig_file) if rig_file else None     # else the node tells
+        if rig is not None and rig_frame_is_optical(rig):
+            raise LaunchArgumentError(
+                f"{launch_file}: floor_height:={floor_height} needs a frame whose z points up "
+                f"with the floor in it, and the frame of {rig_file} ({rig.frame_id!r}) is a "
+                "camera's optical frame (a self-calibrated rig: z is that camera's view, y "
+                "down); give a calibration in a floor frame, or camera poses from TF")
+    return {"monocular_floor": True, "monocular_floor_height_m": height}
 
 
 def output_frame(requested: str, *, rig_file: str = "", camera: str = "",
