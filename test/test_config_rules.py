@@ -118,3 +118,25 @@ def test_one_camera_without_a_method_is_told_only_the_methods_the_node_has():
                                            "publish_2d": False})
     assert len(fusion) == 1 and "detector_3d" not in fusion[0] and "publish_2d" not in fusion[0]
     assert len(all_in_one) == 1 and "detector_3d" in all_in_one[0]
+
+
+def test_floor_contact_is_refused_in_a_self_calibrated_rigs_optical_frame(tmp_path):
+    """A self-calibrated rig's frame is its reference camera's optical frame (z the view, y
+    down): one-camera floor contact there took wrong scales, or none, without a word (session
+    59). The nodes, the launch files and the run tool refuse it in these words."""
+    from pose3d_ros.core.calibration import load_rig
+    from pose3d_ros.core.camera import Rig
+    from pose3d_ros.core.config_rules import floor_frame_problem
+    from pose3d_ros.core.data_paths import calibration_path
+
+    qualisys = load_rig(calibration_path("single"))               # 'world', z up, floor z = 0
+    assert floor_frame_problem(qualisys, "Calib.qca.txt") is None
+    reference = qualisys.cameras[1]
+    optical = Rig("rig", [c.with_pose(c.R @ reference.R.T, c.t - c.R @ reference.R.T
+                                      @ reference.t) for c in qualisys.cameras])
+    told = floor_frame_problem(optical, "'self.yaml'", "--floor-height")
+    assert told is not None and told.startswith(
+        "--floor-height needs a frame whose z points up with the floor in it, and the frame "
+        "of 'self.yaml' ('rig') is a camera's optical frame (a self-calibrated rig")
+    assert "camera poses from TF" in told
+    assert (floor_frame_problem(optical, "x") or "").startswith("monocular_floor needs")

@@ -350,6 +350,33 @@ def test_a_wrong_rig_file_is_told_before_any_model_is_loaded(tmp_path, monkeypat
             node.destroy_node()
 
 
+def test_floor_contact_in_a_self_calibrated_rigs_frame_is_refused_at_configure(tmp_path):
+    """monocular_floor with a rig file in a camera's optical frame (what the calibrate tool
+    writes): no floor is level there, and its scales were taken without a word (session 59).
+    Refused at configure, naming the file (a rig in a floor frame passes:
+    test_config_rules.py)."""
+    from pose3d_ros.core.calibration import load_rig, save_rig_yaml
+    from pose3d_ros.core.camera import Rig
+    from pose3d_ros.ros.nodes import Pose3DNode
+
+    cameras = load_rig(calibration_path("single")).cameras[:2]
+    reference = cameras[0]
+    optical = tmp_path / "self_calibrated.yaml"
+    save_rig_yaml(Rig("rig", [c.with_pose(c.R @ reference.R.T, c.t - c.R @ reference.R.T
+                                          @ reference.t) for c in cameras]), optical)
+    with ros_context() as context:
+        node = Pose3DNode(context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01", "cam02"]),
+            Parameter("autostart", value=False), Parameter("monocular_floor", value=True),
+            Parameter("rig_file", value=str(optical))])
+        try:
+            refused_at_configure(node, "monocular_floor needs a frame whose z points up with "
+                                 f"the floor in it, and the frame of '{optical}' ('rig') is a "
+                                 "camera's optical frame")
+        finally:
+            node.destroy_node()
+
+
 def test_ctrl_c_while_the_node_configures_at_start_is_a_quiet_stop(capfd):
     """Found by a review pressing Ctrl-C while `ros2 run` loaded the models (1-2 s here, minutes
     for a first TensorRT build): rclpy's signal handler shut the context down under configure,

@@ -610,6 +610,10 @@ def test_more_mistakes_are_told_before_any_work(tmp_path, capsys):
     save_camera_info_yaml(pinhole_from_fov("phone", 640, 360, 65.0), landscape)
     spaced = tmp_path / "spaced.yaml"
     save_camera_info_yaml(pinhole_from_fov("cam 02", 640, 360, 65.0), spaced)
+    from pose3d_ros.core.calibration import save_rig_yaml
+    from pose3d_ros.core.camera import Rig
+    self_calibrated = tmp_path / "self_calibrated.yaml"        # as the calibrate tool writes
+    save_rig_yaml(Rig("rig", [pinhole_from_fov("phone", 640, 360, 65.0)]), self_calibrated)
     portrait = _small_video(tmp_path / "portrait.avi", 360, 640)
     video = _small_video(tmp_path / "clip.avi", 640, 360)
     out = ["--out-dir", str(tmp_path / "o")]
@@ -636,6 +640,11 @@ def test_more_mistakes_are_told_before_any_work(tmp_path, capsys):
         # an intrinsics-only calibration has no pose: told before the bag is written
         (["--videos", str(video), "--calibration", str(landscape), "--floor-height", "0"],
          "has intrinsics only"),
+        # a self-calibrated rig's frame is its camera's optical frame: no level floor there
+        # (session 59: its floor scales were taken without a word)
+        (["--videos", str(video), "--calibration", str(self_calibrated), "--floor-height",
+          "0"], "--floor-height needs a frame whose z points up with the floor in it, and "
+         f"the frame of {self_calibrated} ('rig') is a camera's optical frame"),
     ]
     for argv, told in cases:
         assert run_cli(run.main, [*argv, *out]) == 2, argv

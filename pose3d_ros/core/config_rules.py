@@ -10,13 +10,36 @@ same combinations with the same words:
   - the offline `run` tool before any work (tools.run.check_inputs), with its options' names
     in place of the parameters they set (`names`).
 
+floor_frame_problem() says whether one-camera floor contact can work in a rig's frame; the
+nodes (reading their rig file), the launch files (floor_height:=) and the `run` tool
+(--floor-height) refuse with its words.
+
 Values are plain: counts, strings, booleans, metres. No ROS here.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pose3d_ros.core.layouts import H36M17
+
+if TYPE_CHECKING:
+    from pose3d_ros.core.camera import Rig
+
+
+def floor_frame_problem(rig: Rig, source: str, option: str = "monocular_floor") -> str | None:
+    """Why one-camera floor contact (monocular_floor, set by `option`) cannot work in `rig`'s
+    frame, or None: a self-calibrated rig's frame is its reference camera's optical frame (z
+    that camera's view, y down; calibration.rig_frame_is_optical), where no floor is level,
+    so the floor's scales would be wrong or refused. source: how the user named the rig (its
+    file)."""
+    from pose3d_ros.core.calibration import rig_frame_is_optical
+    if not rig_frame_is_optical(rig):
+        return None
+    return (f"{option} needs a frame whose z points up with the floor in it, and the frame of "
+            f"{source} ({rig.frame_id!r}) is a camera's optical frame (a self-calibrated rig: "
+            "z is that camera's view, y down); give a calibration in a floor frame, or camera "
+            "poses from TF")
 
 
 def configuration_problems(*, cameras: int | None, monocular_method: str, output_layout: str,

@@ -197,15 +197,13 @@ def floor_overrides(config: str, overrides: Mapping[str, Any], floor_height: str
             "floor: give fixed_frame:=<a frame whose z points up, e.g. base_footprint> "
             "(the pose from TF), or a config with extrinsics_source: rig_file")
     if source == "rig_file":
-        from pose3d_ros.core.calibration import rig_frame_is_optical
+        from pose3d_ros.core.config_rules import floor_frame_problem
         rig_file = str(node_parameter(config, overrides, node, "rig_file"))
         rig = _readable_rig(rig_file) if rig_file else None     # else the node tells
-        if rig is not None and rig_frame_is_optical(rig):
-            raise LaunchArgumentError(
-                f"{launch_file}: floor_height:={floor_height} needs a frame whose z points up "
-                f"with the floor in it, and the frame of {rig_file} ({rig.frame_id!r}) is a "
-                "camera's optical frame (a self-calibrated rig: z is that camera's view, y "
-                "down); give a calibration in a floor frame, or camera poses from TF")
+        problem = None if rig is None else floor_frame_problem(
+            rig, rig_file, f"floor_height:={floor_height}")
+        if problem is not None:
+            raise LaunchArgumentError(f"{launch_file}: {problem}")
     return {"monocular_floor": True, "monocular_floor_height_m": height}
 
 

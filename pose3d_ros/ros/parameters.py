@@ -350,7 +350,8 @@ _MONOCULAR = (
               "ankle standing on it (the median over the track's last 90 frames; frames more "
               "than 1.4x off the size-based placement, e.g. someone on a box, are left out), "
               "which one view's body size alone cannot give. Needs extrinsics "
-              "(extrinsics_source 'rig_file' or 'tf')."),
+              "(extrinsics_source 'rig_file' or 'tf') in such a frame: a self-calibrated "
+              "rig's, its reference camera's optical frame, is refused."),
     ParamSpec("monocular_floor_height_m", _FLOOR.height_m, "Height of the floor in the fixed "
               "frame (m), for monocular_floor.", -10.0, 10.0),
     ParamSpec("monocular_ankle_height_m", _FLOOR.ankle_height_m, "Height of a standing "

@@ -32,6 +32,7 @@ from pose3d_ros.core.camera import (
     is_uncalibrated,
     ros2_frame_name,
 )
+from pose3d_ros.core.config_rules import floor_frame_problem
 from pose3d_ros.core.filtering import MONOCULAR_ONE_EURO, OneEuroParams
 from pose3d_ros.core.floor_contact import FloorParams
 from pose3d_ros.core.lone_views import LoneViewParams
@@ -357,6 +358,8 @@ class RigNodeBase(PoseNodeBase):
                     and np.isfinite(model.K).all()):
                 raise ParameterError(f"rig file {path!r}: camera {name!r} has NaN/inf in its "
                                      "calibration")
+        if config.monocular_floor and (problem := floor_frame_problem(rig, repr(path))):
+            raise ParameterError(problem)
         return rig
 
     def _after_configure(self) -> None:

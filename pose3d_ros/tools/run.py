@@ -51,8 +51,8 @@ from pose3d_ros.core.bag_tracks import (
     read_track,
     skipped_images,
 )
-from pose3d_ros.core.camera import CameraModel
-from pose3d_ros.core.config_rules import configuration_problems
+from pose3d_ros.core.camera import CameraModel, Rig
+from pose3d_ros.core.config_rules import configuration_problems, floor_frame_problem
 from pose3d_ros.core.evaluation import latency_summary, truth_track
 from pose3d_ros.core.layouts import H36M17
 from pose3d_ros.core.mocap_render import load_truth_joints
@@ -220,6 +220,9 @@ def check_inputs(args: argparse.Namespace) -> None:
             if args.floor_height is not None and not posed:
                 raise UserError(f"--floor-height needs the camera's pose over the floor: "
                                 f"{args.calibration} has intrinsics only")
+            if args.floor_height is not None and (problem := floor_frame_problem(
+                    Rig(rig_frame, cameras), str(args.calibration), "--floor-height")):
+                raise UserError(problem)
             sized_cameras(args.videos, cameras, scale=args.scale, crop_padding=True,
                           crop_option=False)
             # one rate (or --fps), and frame i of each video one moment
