@@ -59,7 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     videos = video_paths("single")
     # the uncut reference from the cache, made (and cached) by the back-end as it ships
     cached = [detect_video_set([v], "blazepose_multi")[0] for v in videos]
-    blazepose_multi.LANDMARK_BORDER = blazepose_multi.LANDMARK_BORDERS[args.border]
     T = min([args.frames] + [len(d.num_people) for d in cached])
     stamps = 10.0 + np.arange(T) / FPS
     reference = Pose3DPipeline(rig.names, {c.name: c for c in rig}, frame_id=rig.frame_id,
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         uncut = cached[k].keypoints[:T, 0]
         centre = camera.center
         for cut, row in cut_rows(uncut, camera.height).items():
-            detector = create_detector("blazepose_multi")
+            detector = create_detector("blazepose_multi", landmark_border=args.border)
             cut_camera = dataclasses.replace(camera, height=row)
             pipeline = Pose3DPipeline([camera.name], {camera.name: cut_camera},
                                       frame_id=rig.frame_id,

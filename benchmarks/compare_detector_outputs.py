@@ -30,12 +30,10 @@ from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
 import os
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -55,19 +53,6 @@ from pose3d_ros.core.left_right import (  # noqa: E402
 )
 from pose3d_ros.tools.eval_multiview import leave_one_camera_out, quality  # noqa: E402
 from pose3d_ros.tools.fetch_demo import calibration_path, video_paths  # noqa: E402
-
-
-@contextlib.contextmanager
-def landmark_border(name: str | None) -> Iterator[None]:
-    """blazepose_multi's landmark crop filled past the image edge the `name` way while the
-    block runs (None: as it is)."""
-    before = blazepose_multi.LANDMARK_BORDER
-    if name is not None:
-        blazepose_multi.LANDMARK_BORDER = blazepose_multi.LANDMARK_BORDERS[name]
-    try:
-        yield
-    finally:
-        blazepose_multi.LANDMARK_BORDER = before
 
 
 def parse_options(items: list[str]) -> dict:
@@ -195,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recordings", nargs="+", default=["single", "multi"])
     args = parser.parse_args(argv)
     reference, candidate = parse_options(args.reference), parse_options(args.candidate)
+    # the fills are the two-stage back-ends' landmark_border option (a key=value as well)
+    for options, border in ((reference, args.reference_border),
+                            (candidate, args.candidate_border)):
+        if border is not None:
+            options["landmark_border"] = border
     reference_detector = args.reference_detector or args.detector
     load = os.getloadavg()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
@@ -208,14 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     for recording in args.recordings:
         paths = video_paths(recording)
-        with landmark_border(args.reference_border):
-            ref = detect_video_set(paths, reference_detector, max_frames=args.frames,
-                                   use_cache=False, jpeg_reduction=args.reference_jpeg,
-                                   **reference)
-        with landmark_border(args.candidate_border):
-            cand = detect_video_set(paths, args.detector, max_frames=args.frames,
-                                    use_cache=False, jpeg_reduction=args.candidate_jpeg,
-                                    **candidate)
+        ref = detect_video_set(paths, reference_detector, max_frames=args.frames,
+                               use_cache=False, jpeg_reduction=args.reference_jpeg, **reference)
+        cand = detect_video_set(paths, args.detector, max_frames=args.frames, use_cache=False,
+                                jpeg_reduction=args.candidate_jpeg, **candidate)
         for path, a, b in zip(paths, ref, cand, strict=True):
             diffs, only_ref, only_cand = joint_differences(a, b)
             stats = (np.median(diffs), np.percentile(diffs, 95), diffs.max()) if len(diffs) \

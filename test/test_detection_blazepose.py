@@ -11,6 +11,7 @@ import pytest
 
 from pose3d_ros.core.detection import PoseDetector, convert_detections, create_detector
 from pose3d_ros.core.detection.blazepose_multi import (
+    LANDMARK_BORDERS,
     crop_to_image_affine,
     detector_views,
     distinct_rois,
@@ -125,6 +126,15 @@ def test_landmark_crop_past_the_image_edge_repeats_the_edge_as_mediapipe_does():
     np.testing.assert_array_equal(outside[:, 28:228],
                                   np.broadcast_to(image[-1], (len(outside), 200, 3)))
     np.testing.assert_array_equal(crops[0, :172, 28:228], image[122:294])   # inside: the image
+    # black, as before session 56: the back-ends' landmark_border="zero" (the benchmarks')
+    black = landmark_crops([image], crop_to_image_affine(roi, 256), np.zeros(1, np.intp),
+                           LANDMARK_BORDERS["zero"])
+    assert not black[0, 180:, 28:228].any()
+    np.testing.assert_array_equal(black[0, :172, 28:228], image[122:294])
+    assert create_detector("blazepose_multi").landmark_border == "replicate"
+    with pytest.raises(ValueError, match=r"landmark_border must be one of \['replicate', "
+                       r"'zero'\], got 'black'"):
+        create_detector("blazepose_multi", landmark_border="black")
 
 
 def test_a_person_cut_at_the_chest_keeps_the_body_size():

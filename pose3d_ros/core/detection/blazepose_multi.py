@@ -55,8 +55,8 @@ HEATMAP_MIN_CONFIDENCE = 0.5     # refine a landmark only where its heatmap is t
 # is replicate: the part of an ROI past the image edge repeats the edge. Black there made the
 # landmark model squeeze a person cut by the edge into the image (results_onecam.md, s56).
 LANDMARK_BORDER = cv2.BORDER_REPLICATE
-# the fills the benchmarks compare (bench_cutoff.py, compare_detector_outputs.py): MediaPipe's,
-# and black (this back-end's before session 56)
+# the fills the landmark_border option names (the benchmarks compare them: bench_cutoff.py,
+# compare_detector_outputs.py): MediaPipe's, and black (this back-end's before session 56)
 LANDMARK_BORDERS = {"replicate": cv2.BORDER_REPLICATE, "zero": cv2.BORDER_CONSTANT}
 
 
@@ -215,15 +215,15 @@ def crop_to_image_affine(roi: np.ndarray, size: int) -> np.ndarray:
 
 
 def landmark_crops(images: Sequence[np.ndarray], affine: np.ndarray,
-                   owner: np.ndarray) -> np.ndarray:
+                   owner: np.ndarray, border: int = LANDMARK_BORDER) -> np.ndarray:
     """The landmark model's input crops (N, 256, 256, 3) uint8: image owner[i] warped by the
-    crop -> image affine[i] (N, 2, 3), bilinear; crop pixels past the image edge repeat the
-    edge (LANDMARK_BORDER, as MediaPipe's graph)."""
+    crop -> image affine[i] (N, 2, 3), bilinear; crop pixels past the image edge filled the
+    OpenCV `border` way (default: repeating the edge, LANDMARK_BORDER, as MediaPipe's graph)."""
     crops = np.empty((len(affine), LANDMARK_SIZE, LANDMARK_SIZE, 3), np.uint8)
     for i in range(len(affine)):  # warped straight into the batch: no per-crop array, no stack
         cv2.warpAffine(images[owner[i]], affine[i], (LANDMARK_SIZE, LANDMARK_SIZE),
                        dst=crops[i], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                       borderMode=LANDMARK_BORDER)
+                       borderMode=border)
     return crops
 
 
@@ -278,6 +278,9 @@ class TwoStageBlazePose:
         frame.
       refine_landmarks: move the landmarks (body and auxiliary) by the landmark model's
         heatmaps, as MediaPipe's pose graph does (True; False: the raw regression output).
+      landmark_border: how the landmark crop is filled past the image edge, a name of
+        LANDMARK_BORDERS ("replicate", MediaPipe's and the default; "zero": black, as before
+        session 56, for the benchmarks that compare the two).
     """
 
     layout = BLAZEPOSE33
@@ -287,9 +290,14 @@ class TwoStageBlazePose:
                  max_people: int = 10, duplicate_iou: float = 0.5,
                  duplicate_centre: float = 0.15, tiles: bool = True, track: bool = True,
                  redetect_every: int = 10, refine_landmarks: bool = True,
-                 background_search: bool = True, runtime: str = "") -> None:
+                 background_search: bool = True, runtime: str = "",
+                 landmark_border: str = "replicate") -> None:
         if redetect_every < 1:
             raise ValueError(f"redetect_every must be >= 1, got {redetect_every}")
+        if landmark_border not in LANDMARK_BORDERS:
+            raise ValueError(f"landmark_border must be one of {sorted(LANDMARK_BORDERS)}, got "
+                             f"{landmark_border!r}")
+        self.landmark_border = landmark_border
         self.name = name
         self.runtime = runtime            # where the models run, in words (for logs)
         self.duplicate_centre = duplicate_centre
@@ -449,7 +457,8 @@ class TwoStageBlazePose:
                     np.zeros((0,), np.float32), np.zeros((0, 33, 3), np.float32),
                     np.zeros((0, 4)))
         affine = crop_to_image_affine(roi, LANDMARK_SIZE)
-        batch = rgb_unit_float(landmark_crops(images, affine, owner))
+        batch = rgb_unit_float(landmark_crops(images, affine, owner,
+                                              LANDMARK_BORDERS[self.landmark_border]))
         out = self._landmarker(batch)
         marks = out[0].reshape(n, NUM_MODEL_LANDMARKS, 5)[:, :NUM_TRACKED_LANDMARKS]
         presence = out[1].reshape(n)
