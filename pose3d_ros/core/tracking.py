@@ -524,10 +524,9 @@ class ImageTracker:
                 swapped[cols], clear = self._relabel(keypoints[cols], reference, rows, pairs,
                                                      stamp, since)
                 keypoints[cols] = exchange_pairs(keypoints[cols], pairs, swapped[cols])
-                labelled = rows[clear]
-                self._label_keypoints[labelled] = np.where(
-                    np.isfinite(keypoints[cols[clear]]), keypoints[cols[clear]],
-                    self._label_keypoints[labelled])
+                labelled, now = rows[clear], keypoints[cols[clear]]
+                self._label_keypoints[labelled] = np.where(np.isfinite(now), now,
+                                                           self._label_keypoints[labelled])
                 self._label_seen[labelled] = stamp
             dt = np.maximum(gap[rows], 1e-6)[:, None]
             centre = _centre(keypoints[cols])
