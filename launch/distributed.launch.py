@@ -5,6 +5,9 @@ Run the part each computer owns:
   fusion computer:  ros2 launch pose3d_ros distributed.launch.py role:=fusion \\
                         cameras:=cam01,cam02,cam03,cam04 rig_file:=/path/to/rig.yaml
   one computer:     role:=all (the default; needs rig_file too)
+  a robot whose cameras look different ways (the fusion node also publishes the people whom
+  one camera alone sees, their distances from the floor at z = 0 of the rig file's frame):
+                    role:=fusion rig_file:=/path/to/robot.yaml lone_views:=true floor_height:=0.0
 The fusion node needs the rig's calibration: without rig_file (or with a path that does not
 exist) roles 'fusion' and 'all' stop at launch with a message that says so.
 Each detector runs in its camera's namespace: /<cam>/image_raw -> /<cam>/skeletons_2d.
@@ -16,12 +19,16 @@ from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 from pose3d_ros.ros.launch_args import (
+    FLOOR_HEIGHT_HELP,
+    LONE_VIEWS_HELP,
     NODE_MEMORY_PROFILE_HELP,
     RVIZ_FIXED_FRAME_HELP,
     camera_image_topic,
     camera_info_topic,
     existing_file,
+    floor_overrides,
     fusion_rig_file,
+    lone_view_overrides,
     node_memory_environment_at_launch,
     output_frame,
     rig_camera_names,
@@ -48,10 +55,14 @@ def _nodes(context):
                        parameters=[config, {"camera_name": camera}])
                   for camera in cameras]
     if role in ("all", "fusion"):
+        overrides = {"camera_names": cameras, "rig_file": rig_file,
+                     **lone_view_overrides(LaunchConfiguration("lone_views").perform(context))}
+        overrides.update(floor_overrides(config, overrides,
+                                         LaunchConfiguration("floor_height").perform(context),
+                                         "distributed.launch.py", node="pose3d_fusion"))
         nodes.append(Node(
             package="pose3d_ros", executable="pose3d_fusion", name="pose3d_fusion",
-            output="screen",
-            parameters=[config, {"camera_names": cameras, "rig_file": rig_file}]))
+            output="screen", parameters=[config, overrides]))
     if role in ("all", "fusion"):
         # the images of the first camera as its detector reads them
         image_topic = camera_image_topic(config, {}, camera=cameras[0],
@@ -84,6 +95,12 @@ def generate_launch_description() -> LaunchDescription:
             "rig_file", default_value="",
             description="Calibration with the camera poses: required with role 'fusion' or "
                         "'all' (the fusion node's rig)."),
+        DeclareLaunchArgument(
+            "lone_views", default_value="", choices=["", "true", "false"],
+            description=LONE_VIEWS_HELP),
+        DeclareLaunchArgument(
+            "floor_height", default_value="",
+            description=FLOOR_HEIGHT_HELP),
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 next to the fusion node."),

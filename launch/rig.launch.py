@@ -18,12 +18,15 @@ from launch_ros.substitutions import FindPackageShare
 
 from pose3d_ros.core.detection import DETECTOR_NAMES
 from pose3d_ros.ros.launch_args import (
+    FLOOR_HEIGHT_HELP,
+    LONE_VIEWS_HELP,
     NODE_MEMORY_PROFILE_HELP,
     RVIZ_FIXED_FRAME_HELP,
     camera_image_topic,
     camera_info_topic,
     existing_file,
     floor_overrides,
+    lone_view_overrides,
     node_memory_environment_at_launch,
     output_frame,
     overrides_given,
@@ -45,13 +48,7 @@ def _nodes(context):
         "rig_file": rig_file, "fixed_frame": fixed_frame,
         "image_transport": LaunchConfiguration("image_transport").perform(context),
         "detector": LaunchConfiguration("detector").perform(context)})}
-    lone_views = LaunchConfiguration("lone_views").perform(context)
-    if lone_views == "true":
-        # the people one camera alone sees go the monocular way, whose layout is H36M-17
-        overrides.update(lone_view_people=True, monocular_method="lifter",
-                         output_layout="h36m17")
-    elif lone_views == "false":       # empty: the config's lone_view_people stands
-        overrides.update(lone_view_people=False)
+    overrides.update(lone_view_overrides(LaunchConfiguration("lone_views").perform(context)))
     overrides.update(floor_overrides(config, overrides,
                                      LaunchConfiguration("floor_height").perform(context),
                                      "rig.launch.py"))
@@ -102,17 +99,10 @@ def generate_launch_description() -> LaunchDescription:
                         "package's: blazepose_multi)."),
         DeclareLaunchArgument(
             "lone_views", default_value="", choices=["", "true", "false"],
-            description="true: also publish the people whom only one camera sees (cameras "
-                        "looking different ways, as on a robot): lone_view_people with the "
-                        "lifter and output_layout h36m17 (docs/nodes.md); false: not; empty "
-                        "keeps the config file's lone_view_people (the package's: false)."),
+            description=LONE_VIEWS_HELP),
         DeclareLaunchArgument(
             "floor_height", default_value="",
-            description="Height (m) of the floor in the output frame (z up): the people one "
-                        "camera alone places (lone_views, a set of one camera) take their "
-                        "distance from their feet on the floor (monocular_floor), not from "
-                        "body size alone; empty keeps the config file's (the package's: off). "
-                        "See docs/nodes.md."),
+            description=FLOOR_HEIGHT_HELP),
         DeclareLaunchArgument(
             "rviz", default_value="true", choices=["true", "false"],
             description="Start rviz2 with the package's skeleton view."),

@@ -314,6 +314,54 @@ def test_a_rigs_lone_people_take_distances_from_the_floor_of_a_floor_frame(tmp_p
     assert _keyword(declared["floor_height"], "default_value").value == ""
 
 
+def test_the_distributed_fusion_node_takes_lone_views_and_the_floor_as_the_rig_does(tmp_path):
+    """distributed.launch.py had no lone_views:= or floor_height:= (session 59's note): a
+    robot whose detectors run on other computers needed a parameter file of its own for the
+    people one camera alone sees. Both now set the fusion node's parameters as rig.launch.py
+    sets the all-in-one node's, with the same refusals (here: a self-calibrated rig's frame)."""
+    from pose3d_ros.core.calibration import load_rig, save_rig_yaml
+    from pose3d_ros.core.camera import Rig
+    from pose3d_ros.core.data_paths import calibration_path
+    from pose3d_ros.ros.launch_args import (
+        LaunchArgumentError,
+        floor_overrides,
+        lone_view_overrides,
+    )
+    from pose3d_ros.ros.parameters import NODE_PARAMS
+    assert lone_view_overrides("") == {}
+    assert lone_view_overrides("false") == {"lone_view_people": False}
+    lone = lone_view_overrides("true")
+    assert lone == {"lone_view_people": True, "monocular_method": "lifter",
+                    "output_layout": "h36m17"}
+    fusion = {spec.name: spec for spec in NODE_PARAMS["pose3d_fusion"]}
+    for name, value in lone.items():      # parameters the fusion node declares, values it takes
+        spec = fusion[name]
+        assert type(value) is type(spec.default), name
+        assert spec.choices is None or value in spec.choices, name
+    config = str(REPO / "config" / "distributed.yaml")
+    qualisys = str(calibration_path("single"))                     # frame 'world', z up
+    launch = "distributed.launch.py"
+    assert floor_overrides(config, {"rig_file": qualisys, **lone}, "0", launch,
+                           node="pose3d_fusion") == {"monocular_floor": True,
+                                                     "monocular_floor_height_m": 0.0}
+    cameras = load_rig(qualisys).cameras
+    reference = cameras[0]
+    optical = tmp_path / "self_calibrated.yaml"
+    save_rig_yaml(Rig("rig", [c.with_pose(c.R @ reference.R.T, c.t - c.R @ reference.R.T
+                                          @ reference.t) for c in cameras]), optical)
+    with pytest.raises(LaunchArgumentError, match=r"distributed\.launch\.py: floor_height:=0 "
+                       r"needs a frame whose z points up"):
+        floor_overrides(config, {"rig_file": str(optical)}, "0", launch, node="pose3d_fusion")
+    text = (REPO / "launch" / launch).read_text()
+    assert 'lone_view_overrides(LaunchConfiguration("lone_views")' in text
+    assert 'node="pose3d_fusion"))' in text
+    declared = {call.args[0].value: call for call in
+                _calls(ast.parse(text), "DeclareLaunchArgument")}
+    assert _keyword(declared["lone_views"], "choices").elts[0].value == ""
+    for name in ("lone_views", "floor_height"):
+        assert _keyword(declared[name], "default_value").value == "", name
+
+
 def test_a_rig_file_whose_cameras_are_named_otherwise_runs_without_a_cameras_argument(tmp_path):
     """Found by a docs audit: `ros2 launch pose3d_ros rig.launch.py rig_file:=robot.yaml` as
     the README shows it exited at configure ("rig file ... has no camera ['cam01', ...]; it has

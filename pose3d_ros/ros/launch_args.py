@@ -172,6 +172,31 @@ def one_camera_pose(config: str, fixed_frame: str, floor_height: str, launch_fil
     return overrides
 
 
+def lone_view_overrides(lone_views: str) -> dict[str, Any]:
+    """The node parameters a rig launch file's `lone_views` argument sets: 'true' publishes
+    the people whom one camera alone sees too (lone_view_people, placed by the lifter, whose
+    layout is H36M-17: output_layout h36m17), 'false' does not, '' leaves the parameter
+    file's values. (rig.launch.py and distributed.launch.py's fusion node.)"""
+    if lone_views == "true":
+        return {"lone_view_people": True, "monocular_method": "lifter",
+                "output_layout": "h36m17"}
+    if lone_views == "false":
+        return {"lone_view_people": False}
+    return {}
+
+
+LONE_VIEWS_HELP = (
+    "true: also publish the people whom only one camera sees (cameras looking different "
+    "ways, as on a robot): lone_view_people with the lifter and output_layout h36m17 "
+    "(docs/nodes.md); false: not; empty keeps the config file's lone_view_people (the "
+    "package's: false).")
+FLOOR_HEIGHT_HELP = (
+    "Height (m) of the floor in the output frame (z up): the people one camera alone places "
+    "(lone_views, a set of one camera) take their distance from their feet on the floor "
+    "(monocular_floor), not from body size alone; empty keeps the config file's (the "
+    "package's: off). See docs/nodes.md.")
+
+
 def floor_overrides(config: str, overrides: Mapping[str, Any], floor_height: str,
                     launch_file: str, *, node: str = "pose3d_node") -> dict[str, Any]:
     """The node parameters a launch file's `floor_height` argument sets (empty: none): one
