@@ -71,12 +71,19 @@ class Harness:
                       for c in cameras}
         self.skeletons: list[Skeleton3DArray] = []
         self.tf: list[TFMessage] = []
+        # each message's DDS source timestamp (ns): when the node published it
+        self.skeletons_sent: list[int] = []
+        self.tf_sent: list[int] = []
         self.markers: list[MarkerArray] = []
         self.diagnostics: list[DiagnosticArray] = []
         self.logs: list[Log] = []
         sub = self.probe.create_subscription
-        sub(Skeleton3DArray, "skeletons", self.skeletons.append, RELIABLE)
-        sub(TFMessage, "/tf", self.tf.append, QoSProfile(depth=100))
+        sub(Skeleton3DArray, "skeletons", lambda msg, info: (
+            self.skeletons.append(msg), self.skeletons_sent.append(info["source_timestamp"])),
+            RELIABLE)
+        sub(TFMessage, "/tf", lambda msg, info: (
+            self.tf.append(msg), self.tf_sent.append(info["source_timestamp"])),
+            QoSProfile(depth=100))
         sub(MarkerArray, "skeleton_markers", self.markers.append, RELIABLE)
         sub(DiagnosticArray, "/diagnostics", self.diagnostics.append, RELIABLE)
         sub(Log, "/rosout", self.logs.append,
@@ -258,6 +265,13 @@ def test_tf_markers_and_diagnostics_arrive(running, rig, frames):
     assert h.spin_until(lambda: h.tf and h.markers, 5)
     children = {t.child_frame_id for m in h.tf for t in m.transforms}
     assert "body_1" in children and "body_1_left_wrist" in children
+    # the people's frames go out before the skeletons of their stamp, so that a consumer can
+    # look them up in its skeletons callback (a review: /tf came 1-7 ms after, every set)
+    tf_sent = {(t.header.stamp.sec, t.header.stamp.nanosec): sent
+               for m, sent in zip(h.tf, h.tf_sent, strict=True) for t in m.transforms}
+    pairs = [(tf_sent[key], sent) for m, sent in zip(h.skeletons, h.skeletons_sent, strict=True)
+             if m.skeletons and (key := (m.header.stamp.sec, m.header.stamp.nanosec)) in tf_sent]
+    assert len(pairs) >= NUM_FRAMES - 2 and all(tf <= skeletons for tf, skeletons in pairs), pairs
     assert {m.ns for m in h.markers[-1].markers} >= {"joints", "bones", "ids"}
     # cam04 silent for > stale_after_s: reported stale, the others ok.
     assert h.spin_until(lambda: (s := h.status_of("cam04")) is not None

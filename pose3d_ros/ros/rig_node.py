@@ -878,6 +878,19 @@ class RigNodeBase(PoseNodeBase):
         if result.skeletons.num_people:
             self._tell_layout_change(result.skeletons.layout.name)
         bodies = body_frames(result.skeletons.positions, result.skeletons.layout)
+        # /tf first: a consumer looks the people's frames up at the skeletons' stamp in its
+        # skeletons callback, and they were sent 1-7 ms after the skeletons (a review: a
+        # tf2 extrapolation error in every set). Untracked ids are a frame's order, not a
+        # person: no body_<id> frames; once per stamp: a centred lifter's first sets all
+        # describe the first one, and tf2 drops a transform repeated at its stamp with a
+        # TF_REPEATED_DATA warning (a review)
+        stamp_ns = stamp_to_ns(stamp)
+        if self.tf_pub is not None and result.skeletons.num_people and \
+                self.config.tracking.enabled and stamp_ns != self._people_tf_stamp_ns:
+            self._people_tf_stamp_ns = stamp_ns
+            self.tf_pub.publish(people_transforms(result.skeletons, stamp, frames=bodies,
+                                                  per_joint=self.config.tf_per_joint,
+                                                  prefix=self.config.tf_prefix))
         self.skeletons_pub.publish(skeletons3d_to_msg(result.skeletons, stamp, frames, bodies))
         self.tell_first_output(result.skeletons.num_people, "3D", result.cameras)
         # Markers are for viewers: not built while nobody subscribes (about 1 ms per person).
@@ -890,16 +903,6 @@ class RigNodeBase(PoseNodeBase):
                 result.skeletons, stamp, frames=bodies, rig=len(self.cameras) > 1,
                 lifetime_s=marker_lifetime_s(self._markers_published_at, shown_at)))
             self._markers_published_at = shown_at
-        # untracked ids are a frame's order, not a person: no body_<id> frames on /tf
-        # once per stamp: a centred lifter's first sets all describe the first one, and tf2
-        # drops a transform repeated at its stamp with a TF_REPEATED_DATA warning (a review)
-        stamp_ns = stamp_to_ns(stamp)
-        if self.tf_pub is not None and result.skeletons.num_people and \
-                self.config.tracking.enabled and stamp_ns != self._people_tf_stamp_ns:
-            self._people_tf_stamp_ns = stamp_ns
-            self.tf_pub.publish(people_transforms(result.skeletons, stamp, frames=bodies,
-                                                  per_joint=self.config.tf_per_joint,
-                                                  prefix=self.config.tf_prefix))
         publish_s = time.perf_counter() - publish_start
         now = time.monotonic()
         latency = ns_to_seconds(self.get_clock().now().nanoseconds) - result.described_stamp
