@@ -108,6 +108,20 @@ def test_bad_records_are_refused_the_same_way_by_both():
             factory.header(-1, "f")
 
 
+def test_each_message_has_a_layout_of_its_own():
+    """A review: every message a process built shared one joint_names list (and, written
+    offline, one bones array) per layout, which the libraries keep as given; a user renaming
+    a joint in one message before republishing renamed it in every later message."""
+    for factory in (RCLPY, bagio.ROSBAGS):
+        first, second = factory.joint_layout(COCO17), factory.joint_layout(COCO17)
+        first.joint_names[0] = "renamed"
+        first.bones[0] = 99
+        third = factory.joint_layout(COCO17)
+        for later in (second, third):
+            assert list(later.joint_names) == list(COCO17.joint_names)
+            assert list(later.bones) == COCO17.bones_array.ravel().tolist()
+
+
 def test_tf_read_back_gives_the_camera_pose_it_was_made_from():
     """camera_transforms -> TFMessage (either library) -> transform_from_stamped -> (R, t):
     the optical frame's pose in the rig, the inverse of the camera's x_cam = R x_rig + t."""

@@ -101,7 +101,7 @@ class MessageFactory:
                  sequence: Callable[[np.ndarray], Any]) -> None:
         self.msg_class = msg_class
         self.sequence = sequence
-        self._layouts: dict[str, tuple[list[str], Any]] = {}
+        self._layouts: dict[str, np.ndarray] = {}     # layout name -> its (2B,) uint16 bones
 
     # --- time and headers -------------------------------------------------------------------
     def time(self, stamp_ns: int) -> Any:
@@ -118,15 +118,17 @@ class MessageFactory:
 
     # --- skeletons --------------------------------------------------------------------------
     def joint_layout(self, layout: JointLayout) -> Any:
-        """pose3d_ros/JointLayout of a layout (a new message; its field values are made once
-        per layout and shared, read-only)."""
-        fields = self._layouts.get(layout.name)
-        if fields is None:
-            fields = (list(layout.joint_names),
-                      self.sequence(layout.bones_array.astype(np.uint16).ravel()))
-            self._layouts[layout.name] = fields
-        return self.msg_class(JOINT_LAYOUT)(name=layout.name, joint_names=fields[0],
-                                            bones=fields[1])
+        """pose3d_ros/JointLayout of a layout: a new message with fields of its own (the
+        bone array is made once per layout; each message gets copies, since the libraries
+        keep a list or array they are given, and a caller's edit of one message's layout
+        went into every later message: a review)."""
+        bones = self._layouts.get(layout.name)
+        if bones is None:
+            bones = layout.bones_array.astype(np.uint16).ravel()
+            self._layouts[layout.name] = bones
+        return self.msg_class(JOINT_LAYOUT)(name=layout.name,
+                                            joint_names=list(layout.joint_names),
+                                            bones=self.sequence(bones))
 
     def skeleton3d_array(self, skeletons: Skeletons3D, stamp_ns: int,
                          cameras: Sequence[str] = (), frames: BodyFrames | None = None) -> Any:
