@@ -155,12 +155,18 @@ def test_markers_last_a_few_output_periods_so_a_slow_node_does_not_blink():
 def test_the_id_label_stands_above_the_head_in_a_camera_optical_frame():
     """One camera publishes in its optical frame (x right, y down, z depth): the label went
     0.25 m deeper than the farthest joint (behind the person, at the feet); it now stands
-    above the head along the body's up axis, in world output as before."""
+    above the head along the body's up axis, in world output as before. Without a shoulder
+    (no body frame: identity, whose z is the depth in an optical frame) it went 0.33 m behind
+    the head (a review); it takes the person's own head-over-legs direction then."""
     world = _standing_person([0.0, 0.0, 0.0])             # facing +x, z up
     # the camera 3 m in front, looking back at the person: optical x = -world y,
     # optical y = -world z (down), optical z = 3 - world x (depth)
     optical = np.stack([-world[:, 1], 1.0 - world[:, 2], 3.0 - world[:, 0]], -1)
+    no_shoulder = optical.copy()
+    no_shoulder[COCO17.index("right_shoulder")] = np.nan
+    assert not body_frames(no_shoulder[None], COCO17).known[0]
     for positions, frame_id, up in ((optical, "camera_optical_frame", np.array([0, -1, 0])),
+                                    (no_shoulder, "camera_optical_frame", np.array([0, -1, 0])),
                                     (world, "world", np.array([0, 0, 1]))):
         people = Skeletons3D(positions=positions[None], confidence=np.ones((1, 17), np.float32),
                              reprojection_error=np.zeros((1, 17), np.float32),

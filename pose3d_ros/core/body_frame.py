@@ -9,6 +9,7 @@ the mid-hip if both hips are known, else the mean of the visible joints, else Na
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -25,12 +26,14 @@ class BodyFrames:
 
     origins: (P, 3) metres (NaN when no joint is known); rotations: (P, 3, 3), columns the body
     x, y, z axes; quaternions: (P, 4) the same rotations as (x, y, z, w), as geometry_msgs
-    wants. Computed once per frame set and shared by the 3D message and TF.
+    wants; known: (P,) bool, False where a hip or shoulder is missing and the rotation is
+    identity. Computed once per frame set and shared by the 3D message and TF.
     """
 
     origins: np.ndarray
     rotations: np.ndarray
     quaternions: np.ndarray
+    known: np.ndarray
 
 
 def body_frames(positions: np.ndarray, layout: JointLayout) -> BodyFrames:
@@ -41,7 +44,8 @@ def body_frames(positions: np.ndarray, layout: JointLayout) -> BodyFrames:
     centroid = masked_mean(positions, np.isfinite(positions).all(-1))   # NaN: no joint
     names = layout.joint_names
     if not all(n in names for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")):
-        return BodyFrames(centroid, rotations, quaternions_xyzw(rotations))
+        return BodyFrames(centroid, rotations, quaternions_xyzw(rotations),
+                          np.zeros(num_people, bool))
     lh, rh, ls, rs = (positions[:, layout.index(n)] for n in
                       ("left_hip", "right_hip", "left_shoulder", "right_shoulder"))
     mid_hip = (lh + rh) / 2
@@ -56,7 +60,7 @@ def body_frames(positions: np.ndarray, layout: JointLayout) -> BodyFrames:
     frame = np.stack([x, y, z], axis=-1)
     ok = np.isfinite(frame).all((-1, -2))
     rotations[ok] = frame[ok]
-    return BodyFrames(origins, rotations, quaternions_xyzw(rotations))
+    return BodyFrames(origins, rotations, quaternions_xyzw(rotations), ok)
 
 
 # A frame whose z lies within this of the people's median up direction is taken as z-up.
@@ -81,6 +85,30 @@ def median_body_up(points: np.ndarray, layout: JointLayout) -> np.ndarray | None
     up = np.median(trunk, axis=0)
     norm = float(np.linalg.norm(up))
     return up / norm if norm > 1e-9 else None
+
+
+_UPPER_WORDS = ("nose", "eye", "ear", "head", "neck", "thorax", "shoulder")
+_LOWER_WORDS = ("pelvis", "hip", "knee", "ankle", "heel", "foot")
+
+
+@lru_cache(maxsize=16)
+def _upper_lower(layout: JointLayout) -> tuple[np.ndarray, np.ndarray]:
+    """(J,) bool each: the layout's head-and-shoulder joints, and its pelvis-and-leg joints."""
+    names = layout.joint_names
+    return (np.array([any(w in n for w in _UPPER_WORDS) for n in names]),
+            np.array([any(w in n for w in _LOWER_WORDS) for n in names]))
+
+
+def people_up(points: np.ndarray, layout: JointLayout) -> np.ndarray:
+    """(P, 3) each person's own up direction, unit: from the mean of their visible pelvis and
+    leg joints to the mean of their visible head and shoulder joints (points (P, J, 3),
+    metres, NaN missing); NaN where either group is unseen. Cruder than the body frame, but
+    it needs no particular joint."""
+    upper, lower = _upper_lower(layout)
+    seen = np.isfinite(points).all(-1)
+    up = masked_mean(points, seen & upper) - masked_mean(points, seen & lower)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return up / np.sqrt(np.einsum("pi,pi->p", up, up))[:, None]
 
 
 def frame_up(points: np.ndarray, layout: JointLayout) -> np.ndarray:

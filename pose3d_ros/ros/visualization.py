@@ -22,7 +22,7 @@ from geometry_msgs.msg import Point, Vector3
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
-from pose3d_ros.core.body_frame import BodyFrames, body_frames
+from pose3d_ros.core.body_frame import BodyFrames, body_frames, frame_up, people_up
 from pose3d_ros.core.messages import seconds_to_ns
 from pose3d_ros.core.types import ONE_VIEW_METHODS, Skeletons3D
 
@@ -63,7 +63,16 @@ def skeleton_markers(skeletons: Skeletons3D, stamp: Time, *, joint_radius_m: flo
     header = Header(stamp=stamp, frame_id=skeletons.frame_id)
     if frames is None:
         frames = body_frames(skeletons.positions, skeletons.layout)
-    up = frames.rotations[..., 2]         # (P, 3) the body's z axis: identity z when unknown
+    # (P, 3) where each id label goes above the person: the body's z axis; where a hip or
+    # shoulder is missing (identity, whose z is the depth in a camera's optical frame: a
+    # review found the label 0.33 m behind the head there), the person's own head-over-legs
+    # direction, else the frame's up (frame_up)
+    up = frames.rotations[..., 2]
+    if not frames.known.all():
+        own = people_up(skeletons.positions, skeletons.layout)
+        own = np.where(np.isfinite(own).all(-1, keepdims=True), own,
+                       frame_up(skeletons.positions, skeletons.layout))
+        up = np.where(frames.known[:, None], up, own)
     sec, nanosec = divmod(seconds_to_ns(lifetime_s), 1_000_000_000)
     lifetime = Duration(sec=sec, nanosec=nanosec)
     markers = [Marker(header=header, action=Marker.DELETEALL)]
