@@ -306,3 +306,22 @@ def test_train_lifter_refuses_a_one_camera_bag_before_any_detection(tmp_path, ca
     assert run_cli(main, ["--recording", str(folder), "--out", str(tmp_path / "y.onnx"),
                           "--no-progress"]) == 2
     assert "1 cameras but 2 videos" in capsys.readouterr().err
+
+
+def test_train_lifter_reads_the_calibration_file_before_any_detection(tmp_path, multi_bag,
+                                                                      capsys):
+    """A review: --calibration with a typo, an unknown format or a folder was told after
+    BlazePose had run over the whole bag (11 s on 40 frame sets), its 2D cache written."""
+    from pose3d_ros.core.output_files import run_cli
+    from pose3d_ros.tools.train_lifter import main
+
+    unknown = tmp_path / "help.txt"
+    unknown.write_text("not a calibration\n")
+    for calibration, told in ((tmp_path / "absent.yaml", "calibration file not found"),
+                              (unknown, "unknown calibration format")):
+        assert run_cli(main, ["--bag", str(multi_bag), "--calibration", str(calibration),
+                              "--out", str(tmp_path / "x.onnx"), "--cache-dir",
+                              str(tmp_path / "cache"), "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and told in err[0], err
+        assert not (tmp_path / "cache").exists() and not (tmp_path / "x.onnx").exists()

@@ -508,10 +508,18 @@ def test_the_numeric_types_take_what_float_and_int_take_and_refuse_the_rest():
         int_at_least(1)("1.5")
     with pytest.raises(argparse.ArgumentTypeError, match="must be a share, got 2"):
         float_in(0, 1, what="a share")("2")
+    from pose3d_ros.core.output_files import standing_height
+    assert standing_height("1.70") == 1.7 and standing_height("2.3") == 2.3
+    with pytest.raises(argparse.ArgumentTypeError, match=r"must be a standing height in "
+                       r"metres from 1 to 2\.3 \(centimetres\? divide by 100\), got 175$"):
+        standing_height("175")
 
 
 _POSITIVE, _NON_NEGATIVE, _UNIT = ("inf", "nan", "0", "-1"), ("inf", "nan", "-1"), \
     ("inf", "nan", "1.5", "-0.1")
+# a standing height (m): a review found calibrate --height 30 wrote a rig 18x too large, and
+# 175 (centimetres) was refused after the work as cameras 707 m apart
+_HEIGHT = ("inf", "nan", "0", "-1", "0.05", "30", "175")
 
 
 def _numeric_cases():
@@ -536,14 +544,15 @@ def _numeric_cases():
         (demo, "--rate", _NON_NEGATIVE), (demo, "--max-frames", ("0",)),
         (make_bag, "--scale", _POSITIVE), (make_bag, "--fps", _POSITIVE),
         (make_bag, "--max-frames", ("0",)), (make_bag, "--start", ("inf", "nan", "-1", "0", "3e9")),
-        (calibrate, "--height", _POSITIVE), (calibrate, "--fps", _POSITIVE),
+        (calibrate, "--height", _HEIGHT), (calibrate, "--fps", _POSITIVE),
         (calibrate, "--frames", ("0",)), (calibrate, "--min-score", _UNIT),
         (convert_blazepose_onnx, "--tolerance", _POSITIVE),
         (convert_blazepose_onnx, "--frames", ("0",)),
         (convert_blazepose_onnx, "--opset", ("12", "22")),
         (eval_multiview, "--frames", ("0",)), (eval_detection, "--max-frames", ("0",)),
         (demo_2d, "--frames", ("0",)), (measure_error_model, "--threshold-px", _POSITIVE),
-        (train_lifter, "--lr", _POSITIVE), (train_lifter, "--person-height", _POSITIVE),
+        (train_lifter, "--lr", _POSITIVE), (train_lifter, "--person-height", _HEIGHT),
+        (train_lifter, "--seed", ("-1", "4294967295", "1.5")),
         (train_lifter, "--sync-slop", _NON_NEGATIVE),
         (train_lifter, "--reprojection-weight", _NON_NEGATIVE),
         (train_lifter, "--bone-weight", _NON_NEGATIVE),

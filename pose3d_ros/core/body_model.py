@@ -63,6 +63,9 @@ CANONICAL_HEIGHT_M = 1.75
 # A person's standing height when nothing else is known (m): the default of every height
 # prior (self-calibration's metric scale, the one-camera body-size prior, the tools' --height)
 DEFAULT_PERSON_HEIGHT_M = 1.70
+# The standing heights (m) the package takes for a person: plausibility's default limits of a
+# published body, and the range the tools' --height options accept
+STANDING_HEIGHTS_M = (1.0, 2.3)
 
 
 def canonical_pose(layout: JointLayout = BLAZEPOSE33) -> np.ndarray:

@@ -35,7 +35,7 @@ from typing import Literal
 import numpy as np
 
 from .array_ops import finite_rows, nanmedian_axis, row_counts
-from .body_model import CANONICAL_HEIGHT_M, bone_lengths, canonical_pose
+from .body_model import CANONICAL_HEIGHT_M, STANDING_HEIGHTS_M, bone_lengths, canonical_pose
 from .layouts import H36M17, JointLayout
 
 _FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
@@ -45,8 +45,8 @@ _FACE_WORDS = ("nose", "eye", "ear", "mouth", "head")
 class PlausibilityParams:
     """Human ranges (module docstring): heights in metres, ratios without unit."""
 
-    min_height_m: float = 1.0
-    max_height_m: float = 2.3
+    min_height_m: float = STANDING_HEIGHTS_M[0]
+    max_height_m: float = STANDING_HEIGHTS_M[1]
     min_bone_ratio: float = 0.3
     max_bone_ratio: float = 2.5
     max_bad_bone_share: float = 0.0

@@ -46,6 +46,7 @@ from pose3d_ros.core.output_files import (
     require_files,
     run_cli,
     staged_output,
+    standing_height,
 )
 from pose3d_ros.core.rig_comparison import compare_rigs
 from pose3d_ros.core.selfcalib import (
@@ -299,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fps", type=positive_float, default=None,
                         help="frame rate for the 2D tracker (default: read from the videos; "
                              "with --keypoints 30: give the rate of your 2D)")
-    parser.add_argument("--height", type=positive_float, default=DEFAULT_PERSON_HEIGHT_M,
+    parser.add_argument("--height", type=standing_height, default=DEFAULT_PERSON_HEIGHT_M,
                         help="height of the people in metres (scale prior, default "
                              f"{DEFAULT_PERSON_HEIGHT_M:g})")
     parser.add_argument("--reference", type=int, default=0,

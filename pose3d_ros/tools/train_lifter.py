@@ -64,11 +64,13 @@ from pose3d_ros.core.output_files import (
     add_common_arguments,
     float_in,
     int_at_least,
+    int_in,
     new_folders_removed_on_failure,
     non_negative_float,
     positive_float,
     refuse_existing,
     run_cli,
+    standing_height,
 )
 
 if TYPE_CHECKING:
@@ -230,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-calibrate", action="store_true",
                         help="ignore the bags' /tf_static and estimate the extrinsics from the "
                              "people")
-    parser.add_argument("--person-height", type=positive_float, default=DEFAULT_PERSON_HEIGHT_M,
+    parser.add_argument("--person-height", type=standing_height, default=DEFAULT_PERSON_HEIGHT_M,
                         help="body height prior of self-calibration, metres (sets its scale; "
                              f"default {DEFAULT_PERSON_HEIGHT_M:g})")
     parser.add_argument("--out", type=Path, required=True, help="output .onnx path "
@@ -315,7 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="share of the virtual samples taken from synthetic people")
     parser.add_argument("--threads", type=int_at_least(1), default=1,
                         help="torch threads (1 is fastest on a loaded small CPU)")
-    parser.add_argument("--seed", type=int, default=0,
+    # (numpy's generators take 0 to 2**32 - 1, and the training draws with seed + 1: a review
+    # found --seed -1 refused by numpy after the 2D, without naming the option)
+    parser.add_argument("--seed", type=int_in(0, 2**32 - 2), default=0,
                         help="random seed (samples, augmentation, initial weights)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     parser.add_argument("--no-progress", action="store_true",
@@ -345,6 +349,11 @@ def main(argv: list[str] | None = None) -> int:
         check_recording(recording)           # before any 2D detection: cameras, videos
     for bag in args.bag:
         check_bag(bag, args.image_topics)
+    if args.calibration is not None:
+        # read before any 2D detection (a review: a missing file or an unknown format was
+        # told after BlazePose had run over the whole bag); its cameras are matched later
+        from pose3d_ros.core.calibration import load_rig
+        load_rig(args.calibration)
 
     import torch
 
