@@ -280,6 +280,18 @@ def test_make_bag_refuses_stamps_beyond_a_ros_time_and_vanishing_images(tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("frame, told", [
+    ("cam01_optical_frame", "is a camera's optical frame"), ("/world", "starts with '/'"),
+    ("", "is empty"), ("a b", "holds white space")])
+def test_make_bag_refuses_a_fixed_frame_the_rig_cannot_have(tmp_path, capsys, frame, told):
+    """A review: these wrote bags that looked complete, and `run --bag` then failed at the
+    node's configure with another message (the rule calibrate --frame-id applies:
+    camera.rig_frame_problem)."""
+    _refused(capsys, make_bag.main, ["--demo", "single", "--max-frames", "1", "--fixed-frame",
+                                     frame, str(tmp_path / "bag")], told)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_make_bag_docstring_names_its_own_options():
     assert "--compressed" not in make_bag.__doc__ and "--raw" in make_bag.__doc__
 

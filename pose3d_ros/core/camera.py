@@ -424,6 +424,32 @@ def ros2_frame_name(frame_id: str) -> str:
     return frame_id.lstrip("/")
 
 
+def frame_name_problem(frame_id: str, *, empty_ok: bool = False) -> str:
+    """Why tf2 and the tools would refuse `frame_id` as a ROS 2 frame name ("" when they
+    would not): empty (unless empty_ok, for a prefix), a leading slash, or white space."""
+    if not frame_id:
+        return "" if empty_ok else "it is empty"
+    if frame_id.startswith("/"):
+        return "it starts with '/'"
+    if any(c.isspace() for c in frame_id):
+        return "it holds white space"
+    return ""
+
+
+def rig_frame_problem(frame_id: str, cameras: Sequence[CameraModel]) -> str:
+    """Why `frame_id` cannot be the frame of a rig of these cameras ("" when it can): not a
+    frame name (frame_name_problem), or one of the cameras' own optical frames (the rig's
+    tools then take it for a camera without a pose: a review's `--frame-id
+    cam01_optical_frame` gave a rig `run` could not use); another camera's frame (a robot's,
+    e.g. head_camera_optical_frame) is fine."""
+    if problem := frame_name_problem(frame_id):
+        return f"{frame_id!r} is not a ROS 2 frame name ({problem}), e.g. rig"
+    if frame_id in {c.frame_id for c in cameras} | {f"{c.name}_optical_frame" for c in cameras}:
+        return (f"{frame_id!r} is a camera's optical frame; the rig needs a frame of its own "
+                "(e.g. rig), its cameras placed in it")
+    return ""
+
+
 def camera_model_from_info_msg(info: Any, name: str, uncalibrated_hfov_deg: float = 0.0
                                ) -> CameraModel:
     """A sensor_msgs/CameraInfo object (rclpy's or rosbags', read by attribute) ->

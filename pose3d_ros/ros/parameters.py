@@ -29,6 +29,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.validate_full_topic_name import validate_full_topic_name
 
+from pose3d_ros.core.camera import frame_name_problem
 from pose3d_ros.core.config_rules import configuration_problems
 from pose3d_ros.core.detection import (
     DEFAULT_DETECTOR,
@@ -99,9 +100,8 @@ class ParamSpec:
         return desc
 
     def check(self, value: Any) -> None:
-        if self.frame and isinstance(value, str) and (
-                (self.frame == "name" and not value) or value.startswith("/")
-                or any(c.isspace() for c in value)):
+        if self.frame and isinstance(value, str) and frame_name_problem(
+                value, empty_ok=self.frame != "name"):
             # found by a review: '/front /' went out on /tf as '/front /body_1'; tf2 refuses
             # frame ids with a leading slash, and spaces break every tool that names them
             raise ParameterError(f"parameter {self.name!r} = {value!r} is not a TF frame "

@@ -33,7 +33,7 @@ import numpy as np
 
 from pose3d_ros.core.body_model import DEFAULT_PERSON_HEIGHT_M
 from pose3d_ros.core.calibration import load_camera_info_yaml, load_rig, save_rig_yaml
-from pose3d_ros.core.camera import CameraModel, Rig
+from pose3d_ros.core.camera import CameraModel, Rig, rig_frame_problem
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
@@ -154,19 +154,10 @@ def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]
 
 
 def check_frame_id(frame_id: str, cameras: list[CameraModel] | None) -> None:
-    """UserError for a --frame-id tf2 would refuse (empty, a leading slash, white space) or one
-    that is one of the rig's cameras' own optical frames (the rig's tools then take it for a
-    camera without a pose: a review's `--frame-id cam01_optical_frame` gave a rig `run` could
-    not use); another camera's frame (the robot's, e.g. head_camera_optical_frame) is fine."""
-    if not frame_id or frame_id != frame_id.strip() or any(c.isspace() for c in frame_id) \
-            or frame_id.startswith("/"):
-        raise UserError(f"--frame-id {frame_id!r} is not a ROS 2 frame name (no leading slash, "
-                        "no spaces), e.g. rig")
-    taken = {c.frame_id for c in cameras or []} | {
-        f"{c.name}_optical_frame" for c in cameras or []}
-    if frame_id in taken:
-        raise UserError(f"--frame-id {frame_id!r} is a camera's optical frame; the rig needs a "
-                        "frame of its own (e.g. rig), its reference camera placed in it")
+    """UserError for a --frame-id the rig cannot have (camera.rig_frame_problem: not a ROS 2
+    frame name, or one of the rig's cameras' own optical frames)."""
+    if problem := rig_frame_problem(frame_id, cameras or []):
+        raise UserError(f"--frame-id {problem}")
 
 
 def load_keypoints_file(path: Path) -> tuple[np.ndarray, np.ndarray]:

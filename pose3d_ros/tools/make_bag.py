@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from pose3d_ros.core import bagio
+from pose3d_ros.core.camera import rig_frame_problem
 from pose3d_ros.core.data_paths import calibration_path, video_paths
 from pose3d_ros.core.messages import ns_to_seconds, seconds_to_ns
 from pose3d_ros.core.output_files import (
@@ -131,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
                                 args.scale)
     except ValueError as err:
         raise UserError(str(err)) from None
+    if args.fixed_frame is not None and (
+            problem := rig_frame_problem(args.fixed_frame, cameras)):
+        # (a review: cam01_optical_frame, '/world' and '' wrote bags that looked complete;
+        # `run --bag` then failed at the node's configure with another message)
+        raise UserError(f"--fixed-frame {problem}")
     for cam in cameras if args.scale != 1.0 else []:
         scaled = cam.scaled(args.scale)
         if min(scaled.width, scaled.height) < MIN_SCALED_SIDE_PX:
