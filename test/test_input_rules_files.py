@@ -216,6 +216,21 @@ def test_an_unreadable_video_is_told_in_the_check_step(tmp_path, capsys):
         "OpenCV's FFmpeg cannot decode)"]
 
 
+def test_a_text_file_among_the_videos_is_refused_not_drawn_as_frames(tmp_path, capsys):
+    """FFmpeg's tty demuxer opens a text file as a 640x400 video of the text (codec "ansi"): a
+    review's calibration file given as a video became a bag of 3 frame sets and a run of the
+    node. Now it is one line, in the check step."""
+    text = calibration_path("single")                          # Calib.qca.txt, XML
+    assert video_size(text) == (0, 0)
+    assert run_cli(make_bag.main, ["--videos", str(text), "--hfov", "60", "--max-frames", "3",
+                                   str(tmp_path / "bag")]) == 2
+    assert f"{text} is a text file, not a video" in _one_line(capsys)
+    assert run_cli(run.main, ["--videos", str(text), "--hfov", "65", "--max-frames", "3",
+                              "--out-dir", str(tmp_path / "out")]) == 2
+    assert f"{text} is a text file, not a video" in _one_line(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_video_damaged_in_the_middle_is_refused_not_cut_short(tmp_path, capsys):
     intact = _video(tmp_path / "intact.mp4")
     assert sum(1 for _ in synchronised_frames([intact])) == 30

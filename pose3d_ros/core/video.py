@@ -25,8 +25,21 @@ FRAME_COUNT_SLACK = 3
 FRAME_COUNT_SLACK_FRACTION = 0.02
 
 
+# FFmpeg's "tty" demuxer opens text files (.txt, .nfo, .ans, ...) as a video of the text drawn
+# in 640x400 frames at 25 fps, decoded by its "ansi" codec: a review's calibration file given
+# among --videos became a bag and a report that looked complete
+TEXT_AS_VIDEO_FOURCC = "ansi"
+
+
+def _fourcc(capture: cv2.VideoCapture) -> str:
+    """The capture's codec as four characters (OpenCV's CAP_PROP_FOURCC)."""
+    code = int(capture.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF
+    return struct.pack("<I", code).decode("latin-1")
+
+
 def _open(video: Path) -> cv2.VideoCapture:
-    """An open capture; ValueError '<video> is not a readable video' otherwise."""
+    """An open capture; ValueError '<video> is not a readable video' otherwise (a text file,
+    which FFmpeg would draw as frames, included)."""
     capture = cv2.VideoCapture(str(video))
     if not capture.isOpened():
         capture.release()
@@ -34,6 +47,9 @@ def _open(video: Path) -> cv2.VideoCapture:
             raise ValueError(f"{video} does not exist")
         raise ValueError(f"{video} is not a readable video (truncated, damaged, or a format "
                          "OpenCV's FFmpeg cannot decode)")
+    if _fourcc(capture) == TEXT_AS_VIDEO_FOURCC:
+        capture.release()
+        raise ValueError(f"{video} is a text file, not a video")
     return capture
 
 
@@ -52,7 +68,7 @@ def video_size(video: Path) -> tuple[int, int]:
     """(width, height) of a video's frames in pixels; (0, 0) when it cannot be opened."""
     capture = cv2.VideoCapture(str(video))
     try:
-        if not capture.isOpened():
+        if not capture.isOpened() or _fourcc(capture) == TEXT_AS_VIDEO_FOURCC:
             return 0, 0
         return (max(int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), 0),
                 max(int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)), 0))
@@ -79,6 +95,8 @@ def video_frame_count(video: Path) -> int:
     possibly more than the frames, where frame_count_is_exact is False."""
     capture = cv2.VideoCapture(str(video))
     try:
+        if _fourcc(capture) == TEXT_AS_VIDEO_FOURCC:
+            return 0
         return max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
     finally:
         capture.release()
