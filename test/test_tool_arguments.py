@@ -158,6 +158,30 @@ def test_a_training_without_progress_bars_logs_each_epoch_and_a_divergence_says_
     assert not (tmp_path / "bad" / "checkpoint.pt").exists()
 
 
+def test_resume_names_the_options_that_differ_before_any_work(tmp_path, capsys, caplog):
+    """A review: --resume with another --epochs was told after the labels and the motion
+    capture were loaded, as "another configuration" without naming the option, and --resume
+    without a checkpoint trained from scratch without a word."""
+    import logging
+
+    from pose3d_ros.core.lifting.training import config_differences
+
+    base = ["--mocap", "--mocap-clips", "walk", "--mocap-per-epoch", "64", "--no-progress"]
+    out = tmp_path / "m.onnx"
+    with caplog.at_level(logging.WARNING):
+        assert run_cli(train_lifter.main, [*base, "--epochs", "1", "--resume", "--out",
+                                           str(out)]) == 0
+    assert any("holds no checkpoint; training from the first epoch" in r.getMessage()
+               for r in caplog.records)
+    capsys.readouterr()
+    _refused(capsys, train_lifter.main, [*base, "--epochs", "2", "--lr", "0.001", "--resume",
+                                         "--overwrite", "--out", str(out)],
+             "was trained with other values of --epochs, --lr; give the options it was "
+             "started with")
+    assert config_differences({"a": 1, "m": {"w": 27, "c": True}},
+                              {"a": 1, "m": {"w": 81, "c": True}, "new": 0}) == ["m.w", "new"]
+
+
 def test_history_json_is_always_of_the_checkpoints_epoch(tmp_path):
     """history.json was written only at the end (and not atomically): after an interrupted
     run it was the previous run's while checkpoint.pt was the new one. Interrupted (a real

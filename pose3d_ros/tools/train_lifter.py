@@ -47,7 +47,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pose3d_ros.core.body_model import DEFAULT_PERSON_HEIGHT_M
 from pose3d_ros.core.data_paths import DATA_DIR_RULE, default_data_dir
@@ -117,6 +117,50 @@ def check_outputs(args: argparse.Namespace) -> None:
             # epoch (audit); a history.json alone was replaced too (a review)
             raise UserError(f"{earlier} holds an earlier run's training: --resume to continue "
                             "it, or --overwrite to start over")
+
+
+# TrainConfig's keys (training.config_differences) -> the options that set them
+_CONFIG_OPTIONS = {
+    "model.window": "--window", "model.causal": "--causal", "model.channels": "--channels",
+    "model.architecture": "--architecture", "model.dim": "--dim", "model.depth": "--depth",
+    "model.heads": "--heads", "model.prune_stride": "--prune-stride",
+    "model.prune_after": "--prune-after", "epochs": "--epochs", "batch_size": "--batch-size",
+    "learning_rate": "--lr", "virtual_per_epoch": "--virtual-per-epoch",
+    "reprojection_weight": "--reprojection-weight", "limb_angle_deg": "--limb-angle",
+    "bone_scale": "--bone-scale", "synthetic_people": "--synthetic-people",
+    "synthetic_share": "--synthetic-share", "seed": "--seed",
+    "mocap_per_epoch": "--mocap/--mocap-per-epoch", "mocap_clean_share": "--clean-share",
+    "mocap_augment.arm_mix_probability": "--arm-mix",
+    "mocap_augment.leg_mix_probability": "--leg-mix",
+    "mocap_augment.tilt_probability": "--tilt", "bone_length_weight": "--bone-weight",
+    "init_from": "--init-from"}
+
+
+def check_resume(args: argparse.Namespace, config: Any) -> None:
+    """--resume: the work folder's checkpoint must have been written with the options given
+    (UserError naming those that differ, before any work: a review found it told after the
+    labels and the motion capture were loaded, naming none); without a checkpoint the
+    training starts from the first epoch, and says so."""
+    checkpoint = work_dir(args) / "checkpoint.pt"
+    if not args.resume:
+        return
+    if not checkpoint.is_file():
+        log.warning("--resume: %s holds no checkpoint; training from the first epoch",
+                    work_dir(args))
+        return
+    import torch
+
+    from pose3d_ros.core.lifting.training import config_differences
+    try:
+        saved = torch.load(checkpoint, weights_only=True, map_location="cpu")["config"]
+    except Exception as err:  # noqa: BLE001 - torch's readers raise many kinds
+        raise UserError(f"{checkpoint} cannot be read ({type(err).__name__}: damaged?); "
+                        "remove it to start over") from None
+    if differ := config_differences(saved, config.to_dict()):
+        options = sorted({_CONFIG_OPTIONS.get(key, key) for key in differ})
+        raise UserError(f"--resume: {checkpoint} was trained with other values of "
+                        f"{', '.join(options)}; give the options it was started with, or "
+                        "start over (--overwrite without --resume, or another --work-dir)")
 
 
 def initial_checkpoint(init_from: Path | None) -> Path | None:
@@ -395,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(f"--init-from {init} holds a model of another shape than "
                             "--architecture/--window/--channels/--dim/--depth ask for; give "
                             "the options it was trained with") from None
+    check_resume(args, train_config(args, init))
     torch.set_num_threads(args.threads)
     cache = args.cache_dir or default_data_dir() / "cache" / "lifter"
     # a failed or interrupted run leaves none of the folders it made empty (a review: an empty

@@ -30,7 +30,7 @@ import logging
 import random
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -424,6 +424,17 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def config_differences(saved: Any, wanted: Any, prefix: str = "") -> list[str]:
+    """The dotted keys ("epochs", "model.window") whose values differ between two
+    TrainConfig.to_dict() dictionaries (a checkpoint's and the one asked for), in order."""
+    if not isinstance(saved, dict) or not isinstance(wanted, dict):
+        return [] if saved == wanted else [prefix.rstrip(".") or "config"]
+    out = []
+    for key in [*wanted, *(k for k in saved if k not in wanted)]:
+        out += config_differences(saved.get(key), wanted.get(key), f"{prefix}{key}.")
+    return out
+
+
 def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
           resume: bool = False, progress: bool = True, mocap: list | None = None,
           errors: ErrorModel | None = None) -> torch.nn.Module:
@@ -482,9 +493,10 @@ def train(labels: list[PseudoLabels], config: TrainConfig, out_dir: Path,
         except Exception as err:  # noqa: BLE001 - torch's readers raise many kinds
             raise ValueError(f"{ckpt_path} cannot be read ({type(err).__name__}: damaged?); "
                              "remove it to start over") from None
-        if ckpt["config"] != config.to_dict():
-            raise ValueError(f"{ckpt_path} was written with another configuration; "
-                             "use a fresh output directory or the same options")
+        if differ := config_differences(ckpt["config"], config.to_dict()):
+            raise ValueError(f"{ckpt_path} was written with another configuration ("
+                             + ", ".join(differ) + " differ); start over in another work "
+                             "folder, or give the same options")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
