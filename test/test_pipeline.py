@@ -516,3 +516,25 @@ def test_a_whole_box_with_a_few_wrong_joints_keeps_its_person_from_a_partial_cop
     gaps = np.nanmean(np.linalg.norm(published[:, None] - scene.truth[57][None], axis=-1), -1)
     assert len(published) == 2 and sorted(gaps.argmin(1).tolist()) == [0, 1], gaps
     assert gaps.min(1).max() < 0.1, gaps
+
+
+def test_images_of_another_size_than_their_calibration_are_refused_and_a_rig_is_taken():
+    """A review: a half-size frame (1080x1920 calibrated) placed one person at 7.6 m instead of
+    3.6 m without a word, where the nodes refuse it (size_mismatch_calibration); and the
+    cameras of load_rig (a Rig, a list) failed as "'list' object has no attribute 'values'"."""
+    from pose3d_ros.core.image_decode import ImageDecodeError
+
+    rig = load_rig(calibration_path("single"))
+    camera = rig.cameras[0]
+    pipe = Pose3DPipeline([c.name for c in rig.cameras], rig.cameras, frame_id=rig.frame_id)
+    assert pipe.camera(camera.name) is camera
+    half = np.zeros((camera.height // 2, camera.width // 2, 3), np.uint8)
+    with pytest.raises(ImageDecodeError, match=rf"camera '{camera.name}': image is "
+                       rf"{camera.width // 2}x{camera.height // 2} but its calibration is "
+                       rf"for {camera.width}x{camera.height}"):
+        pipe.process_images({camera.name: half}, 1.0)
+    # a frame decoded at half size on purpose (reductions) passes the check
+    with pytest.raises(ValueError, match="no detector"):
+        pipe.process_images({camera.name: half}, 1.0, reductions={camera.name: 2})
+    with pytest.raises(TypeError, match="name -> CameraModel, or CameraModels"):
+        Pose3DPipeline([camera.name], [camera.name], frame_id="world")

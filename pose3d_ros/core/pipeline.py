@@ -44,7 +44,7 @@ import math
 import time
 import warnings
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -66,6 +66,7 @@ from .filtering import (
 )
 from .floor_contact import FloorParams, FloorScale
 from .group_checks import coincide_floor, stronger_duplicates
+from .image_decode import check_image_size
 from .layouts import (
     H36M17,
     JointLayout,
@@ -252,7 +253,8 @@ class Pose3DPipeline:
     """Frame set -> tracked 3D skeletons (see the module docstring).
 
     camera_names: the rig's cameras, in a fixed order. cameras: name -> CameraModel for those
-    whose calibration is known (others can be added with set_camera()). detectors: one per
+    whose calibration is known, or the CameraModels themselves (a Rig, load_rig's: keyed by
+    their names); others can be added with set_camera(). detectors: one per
     camera (stateful back-ends such as mediapipe's tracker) or a single detector shared by all
     cameras (stateless, batched back-ends); None for fusion-only use.
     frame_id: name of the rig frame the output is expressed in.
@@ -260,7 +262,8 @@ class Pose3DPipeline:
         exactly one usable view.
     """
 
-    def __init__(self, camera_names: Sequence[str], cameras: Mapping[str, Any] | None = None,
+    def __init__(self, camera_names: Sequence[str],
+                 cameras: Mapping[str, Any] | Iterable[CameraModel] | None = None,
                  detectors: Sequence[Any] | Any | None = None, *, frame_id: str,
                  params: PipelineParams | None = None,
                  lifter: MonocularMethod | None = None) -> None:
@@ -284,7 +287,11 @@ class Pose3DPipeline:
         else:
             self._detectors = []
             self._shared_detector = detectors
-        for camera in (cameras or {}).values():
+        # (a review: rig.cameras, a list, failed as "'list' object has no attribute 'values'")
+        for camera in (cameras.values() if isinstance(cameras, Mapping) else cameras or ()):
+            if not isinstance(camera, CameraModel):
+                raise TypeError("cameras: name -> CameraModel, or CameraModels; got "
+                                f"{type(camera).__name__}")
             self.set_camera(camera)
         self.frame_id = frame_id
         self.params = params or PipelineParams()
@@ -437,15 +444,22 @@ class Pose3DPipeline:
     # -- entry points ----------------------------------------------------------------------
     def process_images(self, images: Mapping[str, np.ndarray], stamp: float,
                        reductions: Mapping[str, int] | None = None) -> PipelineResult:
-        """images: camera name -> BGR uint8 (H, W, 3); stamp: capture time (s).
-        reductions: camera name -> 2, 4 or 8 for an image decoded at 1/reduction of its size
-        (compressed input, image_decode.decode_compressed); its 2D is mapped back to
-        full-resolution pixels before anything uses it."""
+        """images: camera name -> BGR uint8 (H, W, 3) of the size the camera's calibration
+        is for (image_decode.check_image_size: ImageDecodeError, a ValueError, otherwise; a
+        review found a half-size frame placed one person 2x too far without a word); stamp:
+        capture time (s). reductions: camera name -> 2, 4 or 8 for an image decoded at
+        1/reduction of its size (compressed input, image_decode.decode_compressed); its 2D is
+        mapped back to full-resolution pixels before anything uses it."""
         start = time.perf_counter()
         names = [name for name in self.camera_names if name in images]
         unknown = set(images) - set(self.camera_names)
         if unknown:
             raise ValueError(f"images of unknown cameras {sorted(unknown)}")
+        for name in names:
+            if (camera := self._cameras.get(name)) is not None:
+                check_image_size(images[name], (camera.width, camera.height),
+                                 source=f"camera {name!r}",
+                                 reduction=(reductions or {}).get(name, 1))
         index = {name: k for k, name in enumerate(self.camera_names)}
         if self._shared_detector is not None:
             found = self._shared_detector.detect([images[name] for name in names],
