@@ -144,7 +144,8 @@ _INPUT = (
               "docs/detectors.md). 0 (default): always whole (px).", 0, 8192),
     ParamSpec("image_topic", "image_raw", "Image topic name inside each camera's namespace. "
               "The node undistorts the 2D with the camera_info's D: a rectified topic "
-              "(image_rect) needs a camera_info with D zero (warned otherwise)."),
+              "(image_rect, also when reached by a remapping) needs a camera_info with D zero "
+              "(warned otherwise)."),
     ParamSpec("image_qos", "sensor_data", "QoS of image subscriptions: 'sensor_data' "
               "(best effort, keep last: drivers publish so) or 'reliable'.",
               choices=("sensor_data", "reliable")),
@@ -258,8 +259,9 @@ _RIG = (
               "2D joint score below which a view is ignored.",
               0.0, 1.0),
     ParamSpec("triangulation.outlier_threshold_px", _3D.outlier_threshold_px,
-              "Reprojection error above which a "
-              "view of a joint is rejected (pixels).", 0.5, 1000.0),
+              "Reprojection error (pixels) above which a view of a joint is rejected when "
+              "outlier_threshold_m is 0; always the scale of the published confidence "
+              "(exp(-0.5 (error / this)^2)).", 0.5, 1000.0),
     ParamSpec("triangulation.outlier_threshold_m", _3D.outlier_threshold_m or 0.0,
               "Residual at the joint's depth above which a view of a joint is rejected "
               "(metres; 0 = use outlier_threshold_px).", 0.0, 10.0),
