@@ -543,7 +543,8 @@ def test_the_detector_node_answers_an_image_it_cannot_read_with_an_empty_message
     """A review: an image the detector node could not decode got no Skeleton2DArray, against
     the message's promise of one per image, so the fusion node took the camera for silent
     (waited for it, or dropped the set). Now a good image gets its people, a broken one (its
-    data cut short) an empty message with its own stamp and the size of the last good one."""
+    data cut short) an empty message with its own stamp and size 0 x 0, which the fusion node
+    takes for a refused image (test_a_camera_whose_detector_refused_the_image_...)."""
     frame = cv2.resize(cv2.VideoCapture(str(video_paths("single")[0])).read()[1], (480, 272))
     with _detector_node_and_probe("empty_answer_probe") as (node, _, executor, images,
                                                             answers):
@@ -558,7 +559,7 @@ def test_the_detector_node_answers_an_image_it_cannot_read_with_an_empty_message
     good, empty = answers
     assert len(good.skeletons) == 1 and stamp_to_seconds(good.header.stamp) == 3000.0
     assert len(empty.skeletons) == 0 and stamp_to_seconds(empty.header.stamp) == 3000.1
-    assert (empty.image_width, empty.image_height) == (480, 272)
+    assert (empty.image_width, empty.image_height) == (0, 0)
     assert sum(rejected.values()) == 1, rejected
 
 
@@ -753,6 +754,49 @@ def test_sets_of_one_camera_are_left_out_of_a_rig_without_a_monocular_path():
     mine = [m.msg for m in logs if m.stamp.sec + m.stamp.nanosec * 1e-9 >= started]
     assert sum("sync.min_views 1 is taken as 2" in m for m in mine) == 1, mine
     assert not [m for m in mine if "no_3d" in m or "gives no 3D" in m and "taken" not in m]
+
+
+def test_a_camera_whose_detector_refused_the_image_is_left_out_of_the_set():
+    """A review: cam01's images refused by its detector node (16UC1, a depth topic by mistake)
+    were answered as "nobody seen", so the fusion node's sets held cam01 empty and the person
+    cam02 sees alone was dropped, where the all-in-one node (which leaves a refused image
+    out of its set) placed them with the monocular method. The detector's refusal (no
+    skeletons, size 0 x 0) now leaves the camera out: the same 3D as the offline core on
+    cam02 alone, and refused_upstream on /diagnostics."""
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.detection.cache import detect_video_set
+    from pose3d_ros.core.pipeline import PipelineParams, create_monocular_method
+    from pose3d_ros.core.types import Detections2D
+
+    names = ("cam01", "cam02")
+    rig = load_rig(calibration_path("single"))
+    cam02 = detect_video_set([video_paths("single")[1]], DEFAULT_DETECTOR)[0]
+    refused = Detections2D.empty(cam02.frame(0).layout, (0, 0))
+    offline = Pose3DPipeline(["cam01", "cam02"], {n: rig[n] for n in names},
+                             frame_id=rig.frame_id, params=PipelineParams(output_layout="h36m17"),
+                             lifter=create_monocular_method("lifter"))
+    with _fusion_fed_by_hand(names, {"sync.min_views": 1, "monocular_method": "lifter",
+                                     "output_layout": "h36m17"}) as (
+            fusion, executor, logs, twod, infos, outputs):
+        assert spin_until(executor, lambda: set(names) <= fusion.calibrated, 10,
+                          tick=lambda: [infos[n].publish(camera_model_to_info(rig[n]))
+                                        for n in names])
+        for k in range(6):
+            header = Header(stamp=seconds_to_stamp(80.0 + k / 30))
+            sent = {}
+            for n, detections in (("cam01", refused), ("cam02", cam02.frame(k))):
+                header.frame_id = rig[n].frame_id
+                sent[n] = detections_to_msg(detections, header)
+                twod[n].publish(sent[n])
+            assert spin_until(executor, lambda k=k: len(outputs) > k, 20), fusion.last_error
+            expected = offline.process_detections(
+                {"cam02": detections_from_msg(sent["cam02"])}, 80.0 + k / 30)
+            got = skeletons3d_from_msg(outputs[k])
+            # (a new one-camera track is confirmed by its third frame)
+            assert got.num_people == expected.skeletons.num_people == int(k >= 2), k
+            np.testing.assert_allclose(got.positions, expected.skeletons.positions, atol=1e-6)
+        assert fusion.health.cameras["cam01"].rejected["refused_upstream"] == 6
 
 
 def test_a_camera_whose_input_waits_for_camera_info_is_not_told_silent():

@@ -135,13 +135,15 @@ class DetectorNode(PoseNodeBase):
                                   time.monotonic())
 
     def _answer_failed_set(self, frame_set: FrameSet) -> None:
-        """An image not decoded, or whose detection failed: an empty Skeleton2DArray with
-        its header (the image size the last decoded frame had, 0 x 0 before any: not
-        given)."""
+        """An image refused (not decoded, or its detection failed): a Skeleton2DArray with
+        its header, no skeletons and image size 0 x 0, which the fusion node takes for a
+        refused image and leaves out of its frame set (msg/Skeleton2DArray.msg; a review: with
+        the last good image's size it read as "nobody seen", a camera in the set that changed
+        it, and the fusion node lost a person the all-in-one node published)."""
         header = frame_set.frames[self.cameras[0]].payload[1]
         if self.detector is not None and self.skeletons_pub is not None:
             self.skeletons_pub.publish(detections_to_msg(
-                Detections2D.empty(self.detector.layout, self._full_size or (0, 0)), header))
+                Detections2D.empty(self.detector.layout, (0, 0)), header))
 
     def _close_models(self) -> None:
         if self.detector is not None:
