@@ -125,6 +125,27 @@ def test_a_jpeg_of_rgb_ordered_pixels_is_given_back_in_bgr_order():
                           cv2.imencode(".png", image)[1].tobytes()), image)
 
 
+def test_a_16_bit_or_grey_png_keeps_the_bits_its_sensor_uses():
+    """compressed_image_transport sends mono16 and bgr16 as 16-bit PNG ("mono16; png
+    compressed mono16"): decoded with IMREAD_COLOR, a 12-bit frame kept only its top byte
+    (mean 6.5 of 255, no person found, no word; a review). It now keeps the 8 bits it uses,
+    as a raw mono16 image does; grey and alpha PNGs come back as BGR."""
+    from pose3d_ros.core.image_decode import decode_image
+
+    rng = np.random.default_rng(0)
+    twelve_bit = rng.integers(0, 4096, (32, 48)).astype(np.uint16)
+    expected = (twelve_bit >> 4).astype(np.uint8)
+    raw = decode_image("mono16", 48, 32, 96, twelve_bit.tobytes(), False)
+    np.testing.assert_array_equal(raw, np.stack([expected] * 3, -1))
+    for fmt, pixels in (("mono16; png compressed mono16", twelve_bit),
+                        ("bgr16; png compressed bgr16", np.stack([twelve_bit] * 3, -1)),
+                        ("mono8; png compressed mono8", expected),
+                        ("png", np.dstack([np.stack([expected] * 3, -1),
+                                           np.full(expected.shape, 255, np.uint8)]))):
+        png = cv2.imencode(".png", pixels)[1].tobytes()
+        np.testing.assert_array_equal(decode_compressed(fmt, png), raw, err_msg=fmt)
+
+
 @pytest.mark.parametrize("fmt,data,reason", [
     ("jpeg", b"\xff\xd8\xff" + bytes(range(200)), "corrupt_compressed"),
     ("png", b"", "corrupt_compressed"),
@@ -147,8 +168,10 @@ def test_a_corrupt_png_is_told_once_by_us_not_by_opencv_on_every_frame(capfd):
     broken = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4 + b"\x00" * 4 + b"IEND\xaeB`\x82"
     level = cv2.utils.logging.getLogLevel()
     for _ in range(3):
-        with pytest.raises(ImageDecodeError, match="could not decode"):
+        with pytest.raises(ImageDecodeError, match="/cam1/image_raw/compressed: PNG of 1044 "
+                           "bytes with a chunk cut short") as error:
             decode_compressed("png", broken, source="/cam1/image_raw/compressed")
+        assert error.value.reason == "corrupt_compressed"
     assert capfd.readouterr().err == ""
     # a truncated PNG made libpng print its own line per frame ("PNG input buffer is
     # incomplete", a review): refused before decoding
@@ -158,9 +181,17 @@ def test_a_corrupt_png_is_told_once_by_us_not_by_opencv_on_every_frame(capfd):
     whole = cv2.imencode(".png", cv2.resize(capture.read()[1], (320, 180)))[1]
     capture.release()
     for _ in range(3):
-        with pytest.raises(ImageDecodeError, match="without its end chunk") as error:
+        with pytest.raises(ImageDecodeError, match="cut short") as error:
             decode_compressed("png", whole[: len(whole) * 9 // 10].tobytes())
         assert error.value.reason == "corrupt_compressed"
+    assert capfd.readouterr().err == ""
+    # bytes damaged in the middle made libpng print "bad adaptive filter value" per frame (a
+    # review): the chunk's CRC tells it before decoding
+    data = whole.tobytes()
+    damaged = data[:1000] + bytes(1000) + data[2000:]
+    for _ in range(3):
+        with pytest.raises(ImageDecodeError, match="damaged 'IDAT' chunk"):
+            decode_compressed("png", damaged)
     assert capfd.readouterr().err == ""
     assert cv2.utils.logging.getLogLevel() == level            # OpenCV's level given back
 

@@ -18,7 +18,9 @@ Every rejection raises ImageDecodeError (a ValueError) with a short machine-read
 from __future__ import annotations
 
 import contextlib
+import struct
 import threading
+import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -96,11 +98,7 @@ def decode_image(encoding: str, width: int, height: int, step: int, data: ImageD
         rows16 = np.lib.stride_tricks.as_strided(
             words, shape=(height, width, channels), strides=(step, channels * 2, 2),
             writeable=False)
-        # the 8 most significant bits the frame uses: 10- and 12-bit sensors (IR, machine
-        # vision) send mono16 with the top bits 0, which the top byte made near black (a
-        # review: a 10-bit frame gave no person)
-        shift = max(int(rows16.max()).bit_length() - 8, 0)
-        rows = (rows16 >> shift).astype(np.uint8)
+        rows = _used_top_byte(rows16)
     if encoding in _BAYER or encoding in _YUV:
         plane = rows[..., 0] if encoding in _BAYER else rows
         try:
@@ -253,6 +251,14 @@ _quiet_users = 0
 _quiet_restore = 0
 
 
+def _used_top_byte(values: np.ndarray) -> np.ndarray:
+    """16-bit pixels -> uint8: the 8 most significant bits the frame uses. 10- and 12-bit
+    sensors (IR, machine vision) send 16-bit images with the top bits 0, which the top byte
+    made near black (a review: a 10-bit frame gave no person)."""
+    shift = max(int(values.max(initial=0)).bit_length() - 8, 0)
+    return (values >> shift).astype(np.uint8)
+
+
 @contextlib.contextmanager
 def _opencv_quiet() -> Iterator[None]:
     """OpenCV's own log silenced while any thread decodes: a corrupt PNG made it print two
@@ -287,12 +293,16 @@ def decode_compressed(format: str, data: ImageData, *, source: str = "image",  #
     buffer = np.frombuffer(data, dtype=np.uint8)
     if reduction not in _REDUCED_FLAG:
         raise ValueError(f"JPEG decode reduction must be one of {JPEG_REDUCTIONS}, got {reduction}")
-    if buffer[:8].tobytes() == _PNG_SIGNATURE and buffer[-8:-4].tobytes() != b"IEND":
-        # libpng prints its own line to stderr for each (60 a second at 30 fps, a review)
-        raise ImageDecodeError(
-            "corrupt_compressed", f"{source}: PNG of {buffer.size} bytes without its end "
-            "chunk (truncated)")
-    flag = _REDUCED_FLAG[reduction] if is_jpeg(format) else cv2.IMREAD_COLOR
+    if buffer[:8].tobytes() == _PNG_SIGNATURE and (problem := _png_damage(buffer)):
+        # libpng prints its own line to stderr for each, which OpenCV's log level does not
+        # silence (60 a second at 30 fps: "PNG input buffer is incomplete", "bad adaptive
+        # filter value", reviews): checked before decoding
+        raise ImageDecodeError("corrupt_compressed", f"{source}: PNG of {buffer.size} bytes "
+                               f"{problem}")
+    # a PNG as it is (16-bit and grey or alpha ones too: compressed_image_transport sends
+    # mono16 and bgr16 as 16-bit PNG, which IMREAD_COLOR cut to their top byte, near black
+    # for 10- and 12-bit sensors, a review); a JPEG at its reduction
+    flag = _REDUCED_FLAG[reduction] if is_jpeg(format) else cv2.IMREAD_UNCHANGED
     with _opencv_quiet():
         image = cv2.imdecode(buffer, flag)
     if image is None:
@@ -300,9 +310,35 @@ def decode_compressed(format: str, data: ImageData, *, source: str = "image",  #
             "corrupt_compressed",
             f"{source}: could not decode {buffer.size} bytes of {format or 'compressed'} data "
             "(corrupt or truncated)")
+    if image.dtype == np.uint16:
+        image = _used_top_byte(image)
+    if image.ndim == 2 or image.shape[2] == 1:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     if holds_rgb(format):
         return cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     return image
+
+
+def _png_damage(buffer: np.ndarray) -> str:
+    """What is wrong with a PNG's chunks ("" when nothing): one cut short, one whose CRC does
+    not match its bytes (damaged on the way), or no end chunk (truncated). About 1 ms for a
+    1080p PNG (zlib's crc32)."""
+    data = buffer.tobytes()
+    at = len(_PNG_SIGNATURE)
+    while at + 12 <= len(data):
+        length, = struct.unpack(">I", data[at:at + 4])
+        end = at + 12 + length
+        if end > len(data):
+            return "with a chunk cut short (truncated)"
+        kind = data[at + 4:at + 8]
+        if zlib.crc32(data[at + 4:end - 4]) != struct.unpack(">I", data[end - 4:end])[0]:
+            return f"with a damaged {kind.decode('latin-1')!r} chunk (its CRC does not match)"
+        if kind == b"IEND":
+            return ""
+        at = end
+    return "without its end chunk (truncated)"
 
 
 def holds_rgb(format: str) -> bool:  # noqa: A002
