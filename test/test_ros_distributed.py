@@ -799,6 +799,35 @@ def test_a_camera_whose_detector_refused_the_image_is_left_out_of_the_set():
         assert fusion.health.cameras["cam01"].rejected["refused_upstream"] == 6
 
 
+def test_one_unposed_camera_publishes_in_the_frame_its_2d_names():
+    """A review: with extrinsics_source none and a camera_info that names no frame, the
+    all-in-one node publishes in the frame its images name, the fusion node published in
+    'cam01', the camera's name and no TF frame; and it never told a 2D frame that disagrees
+    with the camera_info's. A ROS 1 style '/cam01_optical_frame' is passed on without its
+    slash, which tf2 refuses (conversions.detections_to_msg)."""
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.detection.cache import detect_video_set
+
+    camera = load_rig(calibration_path("single"))["cam01"]
+    found = detect_video_set([video_paths("single")[0]], DEFAULT_DETECTOR)[0]
+    info = camera_model_to_info(camera)
+    info.header.frame_id = ""
+    message = detections_to_msg(found.frame(0), Header(frame_id="/cam01_optical_frame"))
+    assert message.header.frame_id == "cam01_optical_frame"
+    with _fusion_fed_by_hand(("cam01",), {"extrinsics_source": "none", "rig_file": "",
+                                          "sync.min_views": 1, "monocular_method": "lifter",
+                                          "output_layout": "h36m17"}) as (
+            fusion, executor, logs, twod, infos, outputs):
+        assert spin_until(executor, lambda: "cam01" in fusion.calibrated, 10,
+                          tick=lambda: infos["cam01"].publish(info))
+        for k in range(4):
+            twod["cam01"].publish(detections_to_msg(found.frame(k), Header(
+                stamp=seconds_to_stamp(90.0 + k / 30), frame_id="/cam01_optical_frame")))
+            assert spin_until(executor, lambda k=k: len(outputs) > k, 20), fusion.last_error
+        assert {m.header.frame_id for m in outputs[1:]} == {"cam01_optical_frame"}
+
+
 def test_a_camera_whose_input_waits_for_camera_info_is_not_told_silent():
     """A review: a camera whose input came all along but waited for its camera_info (or
     came stamped from the future) was logged "no frame for 1.0 s or more ... (stale)" and

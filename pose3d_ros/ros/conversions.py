@@ -18,7 +18,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from pose3d_ros.core.body_frame import BodyFrames
-from pose3d_ros.core.camera import CameraModel, camera_model_from_info_msg
+from pose3d_ros.core.camera import CameraModel, camera_model_from_info_msg, ros2_frame_name
 from pose3d_ros.core.layouts import JointLayout
 from pose3d_ros.core.messages import (
     MessageFactory,
@@ -98,8 +98,11 @@ def skeletons3d_from_msg(msg: Skeleton3DArray) -> Skeletons3D:
 
 
 def detections_to_msg(found: Detections2D, header: Header) -> Skeleton2DArray:
-    """Detections2D of one image -> Skeleton2DArray (header: the image's)."""
-    return RCLPY.skeleton2d_array(found, stamp_to_ns(header.stamp), header.frame_id)
+    """Detections2D of one image -> Skeleton2DArray (header: the image's; its frame in ROS 2
+    spelling, camera.ros2_frame_name: a review found a ROS 1 driver's '/cam01_optical_frame'
+    passed on, which tf2 refuses)."""
+    return RCLPY.skeleton2d_array(found, stamp_to_ns(header.stamp),
+                                  ros2_frame_name(header.frame_id))
 
 
 def detections_from_msg(msg: Skeleton2DArray, default_layout: str = "coco17") -> Detections2D:

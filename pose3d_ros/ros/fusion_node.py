@@ -60,6 +60,7 @@ class FusionNode(RigNodeBase):
             self.reject(camera, "no_camera_info", f"camera {camera!r}: 2D skeletons before "
                         "any valid camera_info (ignored)")
             return
+        self.check_frame_ids(camera, msg.header.frame_id, "2D skeletons")
         self.offer(camera, stamp_to_seconds(msg.header.stamp), (found, msg.header))
 
     def _process(self, frame_set: FrameSet) -> None:

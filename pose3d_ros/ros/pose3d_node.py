@@ -7,7 +7,6 @@ from typing import Any
 
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from pose3d_ros.core.camera import ros2_frame_name
 from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
@@ -80,7 +79,7 @@ class Pose3DNode(RigNodeBase):
             self.reject(camera, "no_camera_info", f"camera {camera!r}: image before any valid "
                         "camera_info (frame ignored)")
             return
-        self._check_frame_ids(camera, msg.header.frame_id)
+        self.check_frame_ids(camera, msg.header.frame_id)
         self.offer(camera, stamp_to_seconds(msg.header.stamp), (image, msg.header))
 
     def _assume_calibration(self, camera: str, msg: Image | CompressedImage, image: Any
@@ -110,20 +109,6 @@ class Pose3DNode(RigNodeBase):
             self._camera_info_made[camera] = info
         info.header.stamp = msg.header.stamp
         return self._take_camera_info(camera, info) == "taken"
-
-    def _check_frame_ids(self, camera: str, image_frame: str) -> None:
-        """Warn once when a camera's images name another frame than its camera_info (found
-        by an audit: the output silently took the camera_info's frame)."""
-        seen = self._camera_info_seen.get(camera)
-        info_frame = seen.frame_id if seen else ""
-        image_frame = ros2_frame_name(image_frame)   # as the camera_info's (_take_camera_info)
-        if not info_frame:
-            self.output_frame_from_image(camera, image_frame)
-        if image_frame and info_frame and image_frame != info_frame:
-            self._warn_frame_mismatch(
-                camera, "image", f"its images are in frame {image_frame!r} but its camera_info in "
-                        f"{info_frame!r}; the 3D and TF use the camera_info's (a driver's "
-                        "optical frame)")
 
     def _process(self, frame_set: FrameSet) -> None:
         images = {}

@@ -594,6 +594,23 @@ class RigNodeBase(PoseNodeBase):
             "file describes these images (or set intrinsics_from_camera_info); later changes "
             "of this camera are taken without a word")
 
+    def check_frame_ids(self, camera: str, input_frame: str, what: str = "images") -> None:
+        """Warn once when a camera's input (its images, or the 2D of its images) names another
+        frame than its camera_info (found by an audit: the output silently took the
+        camera_info's frame); one unposed camera whose camera_info names none publishes in the
+        input's frame (output_frame_from_image; a review: the fusion node used the camera's
+        name, no TF frame)."""
+        seen = self._camera_info_seen.get(camera)
+        info_frame = seen.frame_id if seen else ""
+        input_frame = ros2_frame_name(input_frame)   # as the camera_info's (_take_camera_info)
+        if not info_frame:
+            self.output_frame_from_image(camera, input_frame)
+        if input_frame and info_frame and input_frame != info_frame:
+            self._warn_frame_mismatch(
+                camera, "image", f"its {what} are in frame {input_frame!r} but its camera_info "
+                f"in {info_frame!r}; the 3D and TF use the camera_info's (a driver's optical "
+                "frame)")
+
     def output_frame_from_image(self, camera: str, image_frame: str) -> None:
         """One camera without a pose whose camera_info names no frame: the 3D goes out in the
         frame its images name (ROS 2 spelling), told once by _take_camera_info."""
