@@ -123,6 +123,18 @@ def test_frames_with_nobody_are_answered_with_an_empty_array_and_no_error():
     assert trackers["tracks_started"] == "1" and trackers["people_tracked"] == "1", trackers
 
 
+def test_a_2d_only_node_answers_without_a_no_3d_warning():
+    """One camera, monocular_method 'none' and publish_2d: the documented 2D-only node. A
+    review found every set rejected as no_3d (a WARN a minute, counted on /diagnostics)
+    although it gives no 3D by design; it now says so once at configure and counts nothing."""
+    _, person, _ = _half_size_camera_and_frames()
+    outputs, rejected, camera_rejected, _ = _one_camera_answers(
+        person, [Parameter("monocular_method", value="none"),
+                 Parameter("publish_2d", value=True)])
+    assert len(outputs) == len(person) and not any(m.skeletons for m in outputs)
+    assert rejected == {} and camera_rejected == {}, (rejected, camera_rejected)
+
+
 def test_a_camera_nobody_calibrated_is_taken_at_the_given_field_of_view():
     """usb_cam and v4l2_camera without a calibration file send a camera_info whose K is all
     zero: refused (camera_info_zero, no 3D) unless uncalibrated_hfov_deg gives the lens's

@@ -287,8 +287,14 @@ class PoseNodeBase(LifecycleNode):
         self._camera_states_told = {}
         self._after_configure()
         self.diagnostics_pub = self._publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS)
-        self.get_logger().info(f"configured: cameras {list(self.cameras)}")
+        self.get_logger().info(f"configured: cameras {list(self.cameras)}" + (
+            " (2D only: publish_2d with monocular_method 'none', no 3D people)"
+            if self._two_d_only() else ""))
         return TransitionCallbackReturn.SUCCESS
+
+    def _two_d_only(self) -> bool:
+        """Whether this node publishes 2D only by design (no 3D people to expect)."""
+        return False
 
     def _late_worker_ended(self, transition: str) -> bool:
         """Whether no processing thread of an earlier activation still runs (waiting up to

@@ -930,8 +930,16 @@ class RigNodeBase(PoseNodeBase):
                 "published": result.skeletons.num_people, **result.rejected})
         for camera, count in result.lone.items():          # a rig's lone people
             self.health.record_people(camera, {"lone": count})
-        if result.note:
+        if result.note and not self._two_d_only():
             self.reject("pipeline", "no_3d", result.note)
+
+    def _two_d_only(self) -> bool:
+        """One camera, no monocular method and publish_2d: the documented 2D-only node
+        (config_rules allows it), whose sets give no 3D by design (a review: a WARN no_3d a
+        minute, and a rejection counted for every set)."""
+        config = self.config
+        return (len(self.cameras) == 1 and getattr(config, "publish_2d", False)
+                and getattr(config, "monocular_method", "") == "none")
 
     @staticmethod
     def header_stamps(frame_set: FrameSet, cameras: Iterable[str] | None = None) -> list:
