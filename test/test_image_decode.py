@@ -218,3 +218,15 @@ def test_nv21_from_a_phone_camera_is_converted():
         with pytest.raises(ImageDecodeError) as error:
             decode_image("nv21", size[0], size[1], 64, data)
         assert error.value.reason == reason
+
+
+def test_a_size_refusal_after_a_reduced_decode_gives_the_images_full_size():
+    """A review: a 1080x1920 JPEG against a 544x960 camera_info, decoded at 1/2, was told as
+    "image is 540x960 at 1/2 decode but its calibration is for 544x960", which reads like a
+    4-pixel difference the tolerance should pass."""
+    from pose3d_ros.core.image_decode import check_size
+
+    with pytest.raises(ImageDecodeError, match=r"image is about 1920x1080 \(decoded at 1/2: "
+                       r"960x540\) but its calibration is for 960x544"):
+        check_size((960, 540), (960, 544), reduction=2)
+    check_size((480, 272), (960, 544), reduction=2)            # the right size: taken

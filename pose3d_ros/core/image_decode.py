@@ -217,7 +217,11 @@ def check_size(size: tuple[int, int], calibrated: tuple[int, int], *, source: st
     expected = reduced_size(calibrated[0], calibrated[1], reduction)
     if any(abs(got - want) > SIZE_TOLERANCE * want
            for got, want in zip(size, expected, strict=True)):
-        shown = f"{size[0]}x{size[1]}" + (f" at 1/{reduction} decode" if reduction != 1 else "")
+        # (a review: "540x960 at 1/2 decode ... for 544x960" read as a 4-pixel mismatch;
+        # the image is twice that: its full size first)
+        shown = (f"{size[0]}x{size[1]}" if reduction == 1 else
+                 f"about {size[0] * reduction}x{size[1] * reduction} (decoded at 1/{reduction}: "
+                 f"{size[0]}x{size[1]})")
         raise ImageDecodeError(
             "size_mismatch_calibration",
             f"{source}: image is {shown} but its calibration is for {calibrated[0]}x"
