@@ -156,6 +156,13 @@ def _write_rig(tmp_path, rig, edit):
     (lambda c: c.__setitem__("width", -5), "size"),
     (lambda c: c.__setitem__("camera_matrix", [1, 2, 3]), "9 values"),
     (lambda c: c.pop("rotation"), "lacks"),
+    # (a review of rig files: a misspelt key made the lens undistorted without a word, YAML
+    # read an unquoted serial 00123 as the number 83, two cameras shared one frame)
+    (lambda c: c.__setitem__("distortion", c.pop("distortion_coefficients")),
+     r"unknown key\(s\) \['distortion'\]"),
+    (lambda c: c.__setitem__("name", 83), "name 83 is not text: quote it"),
+    (lambda c: c.__setitem__("frame_id", "/cam1_optical_frame"), "starts with '/'"),
+    (lambda c: c.__setitem__("frame_id", "cam01_optical_frame"), "two cameras in frame"),
 ])
 def test_inconsistent_rig_yaml_is_rejected(rig, tmp_path, edit, message):
     path = _write_rig(tmp_path, rig, edit)
@@ -204,3 +211,52 @@ def test_inconsistent_camera_info_and_qca_are_rejected(tmp_path, rig):
     with pytest.raises(ValueError, match="unknown calibration format"):
         (tmp_path / "x.json").write_text("{}")
         cal.load_rig(tmp_path / "x.json")
+
+
+def test_rig_files_as_people_write_them(rig, tmp_path):
+    """A review of rig files: a rotation written with 4 decimals (3e-5 from orthonormal) was
+    refused, a UTF-8 byte-order mark refused a TOML, a camera without frame_id was put in a
+    frame named after the camera alone (the other formats: <name>_optical_frame), a
+    Pose2Sim rotation in degrees and a table whose `matrix` was misspelt were taken without
+    a word (every camera turned; a camera dropped), fisheye = "false" read as true, and a
+    camera name with a dot or a space wrote a TOML that did not load back."""
+    from dataclasses import replace
+
+    from pose3d_ros.core.camera import Rig
+
+    path = tmp_path / "rig.yaml"
+    cal.save_rig_yaml(rig, path)
+    doc = yaml.safe_load(path.read_text())
+    doc["cameras"][0]["rotation"] = [round(v, 4) for v in doc["cameras"][0]["rotation"]]
+    del doc["cameras"][1]["frame_id"]
+    path.write_text("\ufeff" + yaml.safe_dump(doc), encoding="utf-8")
+    back = cal.load_rig(path)
+    first = back.cameras[0]
+    np.testing.assert_allclose(first.R @ first.R.T, np.eye(3), atol=1e-12)   # snapped
+    np.testing.assert_allclose(first.R, rig.cameras[0].R, atol=2e-4)
+    assert back.cameras[1].frame_id == f"{rig.cameras[1].name}_optical_frame"
+    # Pose2Sim TOML
+    named = Rig(rig.frame_id, [replace(c, name=n, frame_id=f"{n}_optical_frame",
+                                       dist=c.dist[:4])
+                               for c, n in zip(rig.cameras, ("cam.01", "kamera-2", "caméra"),
+                                               strict=True)])
+    toml = tmp_path / "Calib.toml"
+    cal.save_pose2sim_toml(named, toml)
+    assert cal.load_rig(toml).names == ["cam.01", "kamera-2", "caméra"]
+    text = toml.read_text()
+    toml.write_text("\ufeff" + text, encoding="utf-8")
+    assert cal.load_rig(toml).names == ["cam.01", "kamera-2", "caméra"]
+    bad = tmp_path / "bad.toml"
+    for edit, told in (
+            (lambda t: t.replace("matrix = ", "Matrix = ", 1), r"camera \[cam.01\] lacks 'matrix'"),
+            (lambda t: t.replace("fisheye = false", 'fisheye = "false"', 1),
+             "fisheye must be true or false"),
+            (lambda t: t.replace("rotation = [ ", "rotation = [ 120.0, ", 1).replace(
+                "rotation = [ 120.0, ", "rotation = [ 120.0, 0.0, 0.0]\n#", 1),
+             r"turns by 120 rad, more than pi.*degrees\?")):
+        bad.write_text(edit(text), encoding="utf-8")
+        with pytest.raises(ValueError, match=told):
+            cal.load_rig(bad)
+    # the rig's frame may be a camera's optical frame only where that camera sits at its origin
+    with pytest.raises(ValueError, match="is camera .*'s optical frame, but the camera is posed"):
+        Rig(rig.cameras[1].frame_id, rig.cameras).validate()

@@ -1,7 +1,9 @@
 """Calibration file I/O: ROS camera_info YAML, our rig YAML, Pose2Sim/Anipose TOML, Qualisys QCA.
 
 All loaders return validated CameraModel / Rig objects (ValueError naming the file, camera and
-fault otherwise). Extrinsics always follow x_cam = R @ x_rig + t, metres.
+fault otherwise). Extrinsics always follow x_cam = R @ x_rig + t, metres: world-to-camera, as
+OpenCV's rvec / tvec, NOT the camera's pose in the rig (the transform rig -> camera optical
+frame that TF holds and tf2_echo prints is its inverse: orientation R^T, position -R^T t).
 
 Rig YAML (this package's own format, see docs/multiview.md):
 
@@ -16,13 +18,14 @@ Rig YAML (this package's own format, see docs/multiview.md):
         camera_matrix: [fx, 0, cx, 0, fy, cy, 0, 0, 1]     # row-major, pixels
         distortion_model: plumb_bob    # plumb_bob | rational_polynomial | equidistant
         distortion_coefficients: [k1, k2, p1, p2, k3]
-        rotation: [r11, r12, r13, r21, r22, r23, r31, r32, r33]  # rig -> camera, row-major
-        translation: [tx, ty, tz]      # metres, rig -> camera
+        rotation: [r11, r12, r13, r21, r22, r23, r31, r32, r33]  # world-to-camera, row-major
+        translation: [tx, ty, tz]      # metres: x_cam = R x_rig + t (OpenCV's rvec / tvec)
     scale_from_person_height_m: 1.75   # optional: the metric scale is assumed from the
                                        # people's height (self-calibration), not measured
 """
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -50,7 +53,7 @@ def _fail(path: Path, msg: str) -> ValueError:
 def _text(path: Path) -> str:
     """A calibration file's text (UTF-8); ValueError naming the file when it is not text."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")     # (a leading BOM: Windows editors)
     except UnicodeDecodeError as exc:
         raise _fail(path, f"not UTF-8 text (byte {exc.start}: {exc.reason}); save it as "
                           "UTF-8") from None
@@ -224,6 +227,7 @@ def load_rig_yaml(path: str | Path) -> Rig:
     if _int(doc.get("version", RIG_VERSION), "version", path) > RIG_VERSION:
         raise _fail(path, f"rig file version {doc['version']} is newer than supported "
                           f"({RIG_VERSION})")
+    _known_keys(doc, _RIG_KEYS, "the file", path)
     cams = []
     for i, entry in enumerate(doc["cameras"]):
         where = f"camera #{i} ({entry.get('name', '?')})" if isinstance(entry, dict) else f"#{i}"
@@ -233,8 +237,11 @@ def load_rig_yaml(path: str | Path) -> Rig:
                                "translation") if k not in entry]
         if missing:
             raise _fail(path, f"{where} lacks {missing}")
+        _known_keys(entry, _RIG_CAMERA_KEYS, where, path)
+        name = _name(entry["name"], f"{where} name", path)
         cam = CameraModel(
-            name=str(entry["name"]), frame_id=str(entry.get("frame_id", entry["name"])),
+            name=name, frame_id=_name(entry.get("frame_id", f"{name}_optical_frame"),
+                                      f"{where} frame_id", path),
             width=_int(entry["width"], f"{where} width", path),
             height=_int(entry["height"], f"{where} height", path),
             K=_floats(entry["camera_matrix"], 9, f"{where} camera_matrix", path).reshape(3, 3),
@@ -244,8 +251,32 @@ def load_rig_yaml(path: str | Path) -> Rig:
             R=_floats(entry["rotation"], 9, f"{where} rotation", path).reshape(3, 3),
             t=_floats(entry["translation"], 3, f"{where} translation", path))
         cams.append(_validated(cam, path))
-    return _validated_rig(str(doc.get("frame_id", "rig")), cams, path,
+    return _validated_rig(_name(doc.get("frame_id", "rig"), "frame_id", path), cams, path,
                           _person_height(doc.get("scale_from_person_height_m"), path))
+
+
+# the keys of a rig YAML (a misspelt one, e.g. `distortion:` or Kalibr's `distortion_coeffs`,
+# was ignored, and the lens taken as undistorted: a review)
+_RIG_KEYS = ("format", "version", "frame_id", "cameras", "scale_from_person_height_m")
+_RIG_CAMERA_KEYS = ("name", "frame_id", "width", "height", "camera_matrix", "distortion_model",
+                    "distortion_coefficients", "rotation", "translation")
+
+
+def _known_keys(entry: dict, known: tuple[str, ...], where: str, path: Path) -> None:
+    """ValueError naming the file when `entry` has a key outside `known`."""
+    unknown = [str(k) for k in entry if k not in known]
+    if unknown:
+        raise _fail(path, f"{where}: unknown key(s) {unknown}; a rig YAML has "
+                          f"{list(known)}")
+
+
+def _name(value: Any, what: str, path: Path) -> str:
+    """A name or frame id written as YAML text; ValueError naming the file otherwise (YAML
+    reads 00123 as the number 83, on as True: a camera's serial changed on the way, a
+    review)."""
+    if not isinstance(value, str):
+        raise _fail(path, f"{what} {value!r} is not text: quote it (e.g. '{value}' in quotes)")
+    return value
 
 
 # ------------------------------------------------------------------ Pose2Sim / Anipose TOML
@@ -274,28 +305,57 @@ def load_pose2sim_toml(path: str | Path, frame_id: str = "world") -> Rig:
         raise _fail(path, f"invalid TOML: {exc}") from None
     cams = []
     for key, entry in doc.items():
-        if not isinstance(entry, dict) or "matrix" not in entry:
+        # a camera's table: any of its fields; metadata and other sections are skipped (a
+        # table with a misspelt `matrix` was skipped too, its camera dropped without a word,
+        # and a dotted name is nested tables: a review)
+        if key == "metadata" or not isinstance(entry, dict) or not _TOML_CAMERA_KEYS & set(entry):
             continue
         where = f"camera [{key}]"
-        for field_name in ("size", "rotation", "translation"):
+        for field_name in ("size", "matrix", "rotation", "translation"):
             if field_name not in entry:
                 raise _fail(path, f"{where} lacks {field_name!r}")
         size = _floats(entry["size"], 2, f"{where} size", path)
         if not np.all(np.isfinite(size)):
             raise _fail(path, f"{where} size must be finite, got {size.tolist()}")
-        fisheye = bool(entry.get("fisheye", False))
+        fisheye = entry.get("fisheye", False)
+        if not isinstance(fisheye, bool):
+            raise _fail(path, f"{where} fisheye must be true or false, got {fisheye!r}")
+        name = str(entry.get("name", key))
         cam = CameraModel(
-            name=str(entry.get("name", key)), frame_id=f"{entry.get('name', key)}_optical_frame",
+            name=name, frame_id=f"{name}_optical_frame",
             width=int(round(size[0])), height=int(round(size[1])),
             K=_floats(entry["matrix"], 9, f"{where} matrix", path).reshape(3, 3),
             dist=_floats(entry.get("distortions", []), None, f"{where} distortions", path),
             distortion_model="equidistant" if fisheye else "plumb_bob",
-            R=_rodrigues_to_matrix(_floats(entry["rotation"], 3, f"{where} rotation", path)),
+            R=_rodrigues_to_matrix(_rotation_vector(entry["rotation"], where, path)),
             t=_floats(entry["translation"], 3, f"{where} translation", path))
         cams.append(_validated(cam, path))
     if not cams:
         raise _fail(path, "no camera tables (with a 'matrix') found")
     return _validated_rig(frame_id, cams, path)
+
+
+_TOML_CAMERA_KEYS = {"name", "size", "matrix", "distortions", "rotation", "translation",
+                     "fisheye"}
+
+
+def _rotation_vector(values: object, where: str, path: Path) -> np.ndarray:
+    """A Rodrigues vector (3,) in radians, as OpenCV writes it (its angle at most pi);
+    ValueError naming the file for a longer one (degrees read as radians turned every camera:
+    a review)."""
+    rvec = _floats(values, 3, f"{where} rotation", path)
+    angle = float(np.linalg.norm(rvec))
+    if not angle <= np.pi + 1e-6:
+        raise _fail(path, f"{where} rotation {rvec.tolist()} turns by {angle:.3g} rad, more "
+                          "than pi: a Rodrigues vector in radians is expected (degrees?)")
+    return rvec
+
+
+def _toml_key(name: str) -> str:
+    """A camera name as a TOML table key: bare when it can be, else a quoted string (a dotted
+    name made nested tables, a space or an accent an invalid file: a review)."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name,
+                                                                          ensure_ascii=False)
 
 
 def save_pose2sim_toml(rig: Rig, path: str | Path) -> None:
@@ -311,7 +371,8 @@ def save_pose2sim_toml(rig: Rig, path: str | Path) -> None:
         d[: min(4, c.dist.size)] = c.dist[:4]
         k = [[repr(float(x)) for x in row] for row in c.K]
         rv = _matrix_to_rodrigues(c.R)
-        lines += [f"[{c.name}]", f'name = "{c.name}"', f"size = [ {c.width}.0, {c.height}.0]",
+        lines += [f"[{_toml_key(c.name)}]", f"name = {json.dumps(c.name, ensure_ascii=False)}",
+                  f"size = [ {c.width}.0, {c.height}.0]",
                   f"matrix = [ [ {k[0][0]}, {k[0][1]}, {k[0][2]}], "
                   f"[ 0.0, {k[1][1]}, {k[1][2]}], [ 0.0, 0.0, 1.0]]",
                   "distortions = [ " + ", ".join(repr(float(x)) for x in d) + "]",

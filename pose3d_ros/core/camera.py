@@ -116,7 +116,10 @@ class CameraModel:
 
     # ---------------------------------------------------------------- checks
     def validate(self) -> "CameraModel":
-        """Raise ValueError naming this camera and the fault; return self when sound."""
+        """Raise ValueError naming this camera and the fault; return self when sound, or the
+        camera with R made exactly orthonormal (nearest_rotation) when it is a rotation
+        rounded within ROTATION_TOLERANCE (a matrix copied with 4 decimals, 3e-5 off, was
+        refused: a review)."""
         who = f"camera {self.name!r}"
         if self.width <= 0 or self.height <= 0:
             raise ValueError(f"{who}: image size {self.width}x{self.height} must be positive")
@@ -142,11 +145,13 @@ class CameraModel:
                              f"{self.t.shape}")
         if not (np.all(np.isfinite(self.R)) and np.all(np.isfinite(self.t))):
             raise ValueError(f"{who}: extrinsics contain NaN or inf")
-        if not np.allclose(self.R @ self.R.T, np.eye(3), atol=1e-5) or np.linalg.det(self.R) < 0:
+        deviation = float(np.abs(self.R @ self.R.T - np.eye(3)).max())
+        if not deviation <= ROTATION_TOLERANCE or np.linalg.det(self.R) < 0:
             raise ValueError(f"{who}: R is not a proper rotation (orthonormal, det +1); "
-                             f"R R^T - I max deviation "
-                             f"{np.abs(self.R @ self.R.T - np.eye(3)).max():.3g}, "
+                             f"R R^T - I max deviation {deviation:.3g}, "
                              f"det {np.linalg.det(self.R):.4f}")
+        if deviation > 1e-12:           # rounded in a file: the nearest rotation
+            return replace(self, R=nearest_rotation(self.R))
         return self
 
     # ---------------------------------------------------------------- geometry
@@ -633,6 +638,19 @@ class CameraArrays:
         return np.matmul(d, self.rotations[camera_index])  # R^T d for row vectors
 
 
+# R R^T may differ from the identity by this much (a rotation written with 4 decimals: about
+# 3e-5; 1e-3 is 0.06 degrees): validate() then takes the nearest rotation
+ROTATION_TOLERANCE = 1e-3
+
+
+def nearest_rotation(matrix: np.ndarray) -> np.ndarray:
+    """The rotation (3, 3) nearest a near-rotation matrix (Frobenius norm: U V^T of its SVD,
+    det +1)."""
+    u, _, vt = np.linalg.svd(matrix)
+    fix = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
+    return u @ fix @ vt
+
+
 # The farthest two cameras of a rig may be apart, metres: beyond it the extrinsics are taken
 # for millimetres (a room's rig 2-10 m across reads 2,000-10,000 "m"), which made every person
 # 1,000 times too large and refused as no human, in silence (a review). Cameras 500 m apart
@@ -687,6 +705,7 @@ class Rig:
             raise ValueError(f"rig {self.frame_id!r} has no cameras")
         for cam in self.cameras:
             cam.validate()
+        self._validate_frames()
         centers = np.stack([cam.center for cam in self.cameras])
         apart = vector_norm(centers[:, None] - centers[None])                  # (V, V)
         a, b = np.unravel_index(np.argmax(apart), apart.shape)
@@ -696,6 +715,30 @@ class Rig:
                 f"{self.cameras[b].name!r} are {apart[a, b]:.0f} m apart; the translations "
                 "must be in metres (millimetres? divide them by 1000)")
         return self
+
+    def _validate_frames(self) -> None:
+        """ValueError for frame names TF cannot carry (frame_name_problem), two cameras in one
+        frame (their transforms on /tf_static clash), or the rig's frame being a camera's
+        optical frame while that camera is posed elsewhere in it (its transform was skipped as
+        a self-loop: its pose vanished from TF). (A review of rig files.)"""
+        if problem := frame_name_problem(self.frame_id):
+            raise ValueError(f"rig frame {self.frame_id!r} is not a ROS 2 frame name "
+                             f"({problem})")
+        frames = [cam.frame_id for cam in self.cameras]
+        for cam in self.cameras:
+            if problem := frame_name_problem(cam.frame_id):
+                raise ValueError(f"camera {cam.name!r}: frame {cam.frame_id!r} is not a ROS 2 "
+                                 f"frame name ({problem})")
+        if shared := sorted({f for f in frames if frames.count(f) > 1}):
+            raise ValueError(f"rig {self.frame_id!r}: two cameras in frame(s) {shared}; each "
+                             "camera needs an optical frame of its own")
+        for cam in self.cameras:
+            if cam.frame_id == self.frame_id and not (
+                    np.allclose(cam.R, np.eye(3), atol=1e-9)
+                    and np.allclose(cam.t, 0.0, atol=1e-9)):
+                raise ValueError(f"rig frame {self.frame_id!r} is camera {cam.name!r}'s "
+                                 "optical frame, but the camera is posed away from its origin "
+                                 "in it; give the rig a frame of its own (e.g. rig)")
 
     def project(self, points_rig: np.ndarray) -> np.ndarray:
         """(..., 3) rig points -> (..., V, 2) raw pixels in every camera (V axis inserted

@@ -208,9 +208,10 @@ _RIG = (
               "from /tf_static and /tf kept by the node) or 'none' (one camera, output in its "
               "optical frame).",
               choices=("rig_file", "tf", "none")),
-    ParamSpec("rig_file", "", "Calibration file with the camera poses (any format "
-              "pose3d_ros.core.calibration.load_rig reads); camera names must match "
-              "camera_names. Empty with extrinsics_source 'tf' or 'none'.", path=True),
+    ParamSpec("rig_file", "", "Calibration file with the cameras' extrinsics (any format "
+              "pose3d_ros.core.calibration.load_rig reads; world-to-camera, x_cam = R x_rig + "
+              "t, not TF poses: docs/multiview.md); camera names must match camera_names. "
+              "Empty with extrinsics_source 'tf' or 'none'.", path=True),
     ParamSpec("intrinsics_from_camera_info", True, "Take K and distortion from each "
               "camera's CameraInfo (true) or from the rig file (false)."),
     ParamSpec("uncalibrated_hfov_deg", 0.0, "A camera whose CameraInfo K is all zero (not "
