@@ -288,6 +288,81 @@ def test_a_recording_for_the_lifter_checks_its_videos_as_the_other_tools_do(tmp_
         assert told in str(caught.value), caught.value
 
 
+def test_a_recording_for_the_lifter_pairs_videos_of_one_rate_by_their_names(tmp_path):
+    """A review of users' videos: train_lifter --recording paired a 30 fps camera with 60 fps
+    ones frame by frame into pseudo-labels of different moments without a word (the other
+    tools refuse it), took only lowercase .mp4, and matched videos to cameras by sorted file
+    name; and the lifter tools' 2D stopped at a container's frame count, which some files
+    under-declare (an AVI whose header said 10 of its 30 frames)."""
+    import struct
+
+    from pose3d_ros.core.lifting.dataset import detect_video_blazepose
+    from pose3d_ros.core.lifting.labels import check_recording
+
+    root = tmp_path / "rec"
+    (root / "videos").mkdir(parents=True)
+    (root / "calibration").mkdir()
+    shutil.copy(calibration_path("single"), root / "calibration" / "Calib.qca.txt")
+    frame = np.full((1920, 1080, 3), 90, np.uint8)
+
+    def video(name: str, fps: float) -> Path:
+        path = root / "videos" / name
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (1080, 1920))
+        for _ in range(3):
+            writer.write(frame)
+        writer.release()
+        return path
+
+    # named after the cameras, in upper case, listed in another order than the calibration's
+    for name in ("CAM02.MP4", "cam01.mov", "Cam04.mp4"):
+        video(name, 60.0)
+    slow = video("cam03.mp4", 30.0)
+    with pytest.raises(ValueError, match=r"different frame rates .*cam03.mp4 30 fps\); frame i "
+                       r"of each is paired with frame i of the others, so re-encode them to "
+                       r"one rate$"):
+        check_recording(str(root))
+    video(slow.name, 60.0)
+    videos, _, _, cameras = check_recording(str(root))
+    assert [v.name for v in videos] == ["CAM02.MP4", "Cam04.mp4", "cam01.mov", "cam03.mp4"]
+    assert [c.name for c in cameras] == ["cam02", "cam04", "cam01", "cam03"]
+    # an AVI whose headers declare 10 of its 30 frames: all 30 read
+    avi = tmp_path / "count10.avi"
+    writer = cv2.VideoWriter(str(avi), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (W, H))
+    for i in range(30):
+        image = np.full((H, W, 3), 40, np.uint8)
+        cv2.circle(image, (5 + 4 * i, H // 2), 8, (0, 0, 255), -1)
+        writer.write(image)
+    writer.release()
+    data = bytearray(avi.read_bytes())
+    struct.pack_into("<I", data, data.find(b"avih") + 24, 10)     # dwTotalFrames
+    struct.pack_into("<I", data, data.find(b"strh") + 40, 10)     # the stream's dwLength
+    avi.write_bytes(bytes(data))
+    assert int(cv2.VideoCapture(str(avi)).get(cv2.CAP_PROP_FRAME_COUNT)) == 10
+    assert len(detect_video_blazepose(avi, progress=False).keypoints) == 30
+
+
+def test_hfov_on_a_portrait_video_says_which_side_it_is_across(tmp_path, caplog):
+    """A review: a phone's 60-75 degrees is along its long side; --hfov 65 across a portrait
+    video's width halved the focal length (people placed at 1.96 m instead of 3.6 m) without
+    a word. The angle stays across the width (as documented); a portrait video says so and
+    what the long side's angle would be across it."""
+    import logging
+
+    from pose3d_ros.core.video_bag import camera_for_fov
+
+    portrait = _sized_video(tmp_path / "phone.mp4", 90, 160)
+    with caplog.at_level(logging.WARNING):
+        [camera], _ = camera_for_fov(portrait, 65.0)
+    assert camera.K[0, 0] == pytest.approx(45 / np.tan(np.radians(32.5)))
+    told = [r.getMessage() for r in caplog.records if "portrait video" in r.getMessage()]
+    assert len(told) == 1 and "--hfov 65 is taken across its 90-px width" in told[0]
+    assert told[0].endswith("give --hfov 39"), told
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        camera_for_fov(_sized_video(tmp_path / "wide.mp4", 160, 90), 65.0)
+    assert not [r for r in caplog.records if "portrait" in r.getMessage()]
+
+
 def test_videos_of_different_frame_rates_are_not_paired_silently(tmp_path, capsys):
     fast, slow = _video(tmp_path / "cam01.mp4", fps=60.0), _video(tmp_path / "cam02.mp4", 25.0)
     calibration = _rig_yaml(tmp_path / "rig.yaml", cameras=2)

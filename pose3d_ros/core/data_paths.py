@@ -117,6 +117,9 @@ def calibration_path(name: str, data_dir: Path | None = None) -> Path:
     return recording_dir(name, data_dir) / "calibration" / "Calib.qca.txt"
 
 
+RECORDING_VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi")
+
+
 def recording_inputs(recording: str) -> tuple[list[Path], Path, str]:
     """(video paths, calibration path, cache name) of a demo name or of a recording folder
     laid out like the demos (videos/*.mp4, calibration/Calib.qca.txt). A folder's cache name
@@ -126,10 +129,13 @@ def recording_inputs(recording: str) -> tuple[list[Path], Path, str]:
     if recording in RECORDINGS:
         return video_paths(recording), calibration_path(recording), recording
     root = Path(recording)
-    videos = sorted((root / "videos").glob("*.mp4"))
+    # any case of the usual containers (cameras write .MP4, phones .MOV: a review)
+    videos = sorted(v for v in (root / "videos").glob("*")
+                    if v.suffix.lower() in RECORDING_VIDEO_SUFFIXES and v.is_file())
     calib = root / "calibration" / "Calib.qca.txt"
     if len(videos) < 2 or not calib.is_file():
-        raise ValueError(f"{root}: expected videos/*.mp4 (>= 2) and calibration/Calib.qca.txt")
+        raise ValueError(f"{root}: expected videos/*.mp4 (or .mov, .mkv, .webm, .avi; >= 2) "
+                         "and calibration/Calib.qca.txt")
     stats = [(v.name, v.stat().st_size, v.stat().st_mtime_ns) for v in videos]
     digest = hashlib.sha1(json.dumps([str(root.resolve()), stats]).encode()).hexdigest()[:12]
     return videos, calib, f"{root.name}_{digest}"

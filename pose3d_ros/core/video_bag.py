@@ -127,6 +127,15 @@ def camera_for_fov(video: Path, hfov_deg: float, name: str = "camera"
     be read or the angle is out of range."""
     width, height = readable_video_size(video)
     camera = pinhole_from_fov(name, width, height, hfov_deg)
+    if height > width and first_time("portrait fov", str(video), hfov_deg):
+        # (a review: a phone's 60-75 degrees is along its long side; taken across a portrait
+        # video's width it halved the focal length, and every distance with it)
+        along_width = math.degrees(2 * math.atan(math.tan(math.radians(hfov_deg) / 2)
+                                                 * width / height))
+        log.warning("%s: portrait video (%dx%d as it plays): --hfov %g is taken across its "
+                    "%d-px width; if %g degrees is the field of view along the long side (as "
+                    "phones state it), give --hfov %.0f", video, width, height, hfov_deg, width,
+                    hfov_deg, along_width)
     return [camera], camera.frame_id
 
 
@@ -188,17 +197,20 @@ def refuse_repeated_videos(videos: Sequence[Path]) -> None:
         seen.add(key)
 
 
-def unpaired(video: Path, index: int, time_s: float, fps: float) -> str:
+def unpaired(video: Path, index: int, time_s: float, fps: float, fps_option: bool = True
+             ) -> str:
     """Why videos cannot be paired frame by frame at `fps` (video.FrameClock found `video`'s
     frame `index` at time_s s), and what to do."""
     return (off_rate(video, index, time_s, fps) + " (a variable frame rate, or a rate other "
             "than the other videos'); a frame set pairs frame i of every video, so re-encode "
             f"them at one constant rate (e.g. ffmpeg -i {video} -fps_mode cfr -r {fps:g} "
-            "out.mp4), or pass --fps to pair them frame by frame anyway")
+            "out.mp4)" + (", or pass --fps to pair them frame by frame anyway"
+                          if fps_option else ""))
 
 
 def frame_rate(videos: Sequence[Path], fps: float | None = None, *,
-               max_frames: int | None = None, frame_times: bool = True) -> float:
+               max_frames: int | None = None, frame_times: bool = True,
+               fps_option: bool = True) -> float:
     """The rate to stamp synchronised videos at, frames per second: `fps` when given (> 0;
     videos of different rates are then paired frame by frame as asked), else the videos' own
     rate. ValueError naming the rates when they differ by more than FPS_TOLERANCE: frame i of
@@ -207,7 +219,8 @@ def frame_rate(videos: Sequence[Path], fps: float | None = None, *,
     be read or has no rate. frame_times, several videos and no `fps`: also their first
     max_frames frames' times (video.first_frame_off_rate: a variable rate, or rates within the
     tolerance that drift apart), ValueError `unpaired` for the first frame off the rate (the
-    tools check once, before any work, and pass False when they ask again)."""
+    tools check once, before any work, and pass False when they ask again). fps_option: the
+    tool has --fps, which the advice names."""
     if fps is not None:
         if not (fps > 0 and math.isfinite(fps)):
             raise ValueError(f"--fps must be a positive number of frames per second, got {fps}")
@@ -217,12 +230,13 @@ def frame_rate(videos: Sequence[Path], fps: float | None = None, *,
         said = ", ".join(f"{video} {rate:g} fps" for video, rate in
                          zip(videos, rates, strict=True))
         raise ValueError(f"the videos have different frame rates ({said}); frame i of each is "
-                         "paired with frame i of the others, so re-encode them to one rate, or "
-                         "pass --fps to pair them frame by frame anyway")
+                         "paired with frame i of the others, so re-encode them to one rate"
+                         + (", or pass --fps to pair them frame by frame anyway"
+                            if fps_option else ""))
     off = (first_frame_off_rate(videos, rates[0], max_frames)
            if frame_times and len(videos) > 1 else None)
     if off is not None:
-        raise ValueError(unpaired(*off, rates[0]))
+        raise ValueError(unpaired(*off, rates[0], fps_option))
     return rates[0]
 
 

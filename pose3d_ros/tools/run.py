@@ -96,7 +96,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "Qualisys .qca.txt); one camera needs only its intrinsics")
     parser.add_argument("--hfov", type=float, default=None,
                         help="with one video and no --calibration: its horizontal field of view "
-                        "in degrees (phones and webcams: about 60-75); an undistorted pinhole "
+                        "in degrees across the image's width as it plays (phones and webcams: "
+                        "about 60-75 along the long side, so 35-45 across a portrait video; "
+                        "said when a video is portrait); an undistorted pinhole "
                         "camera at the video's size is assumed, and one-camera depth scales "
                         "with its focal length. With --bag: the same for a camera whose "
                         "CameraInfo K is all zero (not calibrated; the node's "

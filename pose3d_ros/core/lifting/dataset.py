@@ -9,6 +9,7 @@ Qualisys files) and triangulation is pose3d_ros.core.triangulation: no second im
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
@@ -150,7 +151,10 @@ def detect_video_blazepose(video_path: str | Path, max_frames: int | None = None
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
     try:
         with BlazePoseSequence() as pose:
-            for _ in tqdm(range(total or 10**9), desc=Path(video_path).name,
+            # until the video ends, not the container's count: an estimate, fewer than the
+            # frames in some files (a review: an AVI whose header said 10 of its 30 frames was
+            # read to 10, and every camera cut to that); the count is the progress bar's
+            for _ in tqdm(itertools.count(), desc=Path(video_path).name,
                           disable=not progress, total=total):
                 if max_frames is not None and len(pose) >= max_frames:
                     break

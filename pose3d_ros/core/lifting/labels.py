@@ -32,7 +32,7 @@ def check_recording(recording: str) -> tuple[list[Path], Path, str, list[CameraM
     at least two (pseudo-labels are triangulated). ValueError / FileNotFoundError saying what
     is wrong (found by a review: a 640x480 calibration for 1080p videos, an empty video
     refused only after another camera's 2D had run)."""
-    from ..video_bag import sized_cameras
+    from ..video_bag import cameras_for_videos, frame_rate, sized_cameras
     from .dataset import load_cameras
 
     videos, calib, name = recording_inputs(recording)
@@ -45,7 +45,13 @@ def check_recording(recording: str) -> tuple[list[Path], Path, str, list[CameraM
     if len(cameras) < 2:
         raise ValueError(f"recording {recording} has {len(cameras)} camera: pseudo-labels are "
                          "triangulated and need two or more synchronised, calibrated cameras")
+    # the cameras the videos are named after, as the other tools match them (sorted names
+    # put cam10 before cam2, against the calibration's order: a review)
+    cameras = cameras_for_videos(videos, calib)[0]
     sized_cameras(videos, cameras, crop_padding=True, scale_option=False, crop_option=False)
+    # one rate, frame by frame (a 30 fps camera beside 60 fps ones was paired frame by frame
+    # into pseudo-labels of different moments without a word: a review)
+    frame_rate(videos, fps_option=False)
     return videos, calib, name, cameras
 
 
