@@ -2,6 +2,7 @@
 frames of the demo recordings with the weights shipped in the mediapipe wheel (#13)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 import cv2
@@ -225,7 +226,9 @@ def test_a_region_of_interest_moved_at_the_same_size_starts_the_camera_afresh(na
     from pose3d_ros.core.calibration import load_rig
     from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors
     from pose3d_ros.tools.fetch_demo import calibration_path
-    camera = load_rig(calibration_path("multi"))[0]
+    # the camera of the region of interest's images (the pipeline refuses images of another
+    # size than their calibration's)
+    camera = replace(load_rig(calibration_path("multi"))[0], width=600, height=1500)
     offsets = [0] * 3 + [400] * 3 + [0] * 3
     crops = [np.ascontiguousarray(image[300:1800, x:x + 600])
              for (image,), x in zip(frames("multi", len(offsets), (0,)), offsets, strict=True)]

@@ -251,8 +251,8 @@ def test_bad_use_is_refused_clearly():
     pipeline = Pose3DPipeline(rig.names, {"cam01": rig["cam01"]}, frame_id=rig.frame_id)
     with pytest.raises(ValueError, match="no calibration yet"):
         pipeline.process_detections(frames[0], 1.0)
-    with pytest.raises(ValueError, match="no detector"):
-        pipeline.process_images({"cam01": np.zeros((8, 8, 3), np.uint8)}, 1.0)
+    with pytest.raises(ValueError, match="no detector"):      # (cam02: no calibration yet)
+        pipeline.process_images({"cam02": np.zeros((8, 8, 3), np.uint8)}, 1.0)
     with pytest.raises(ValueError, match="min_views"):
         PipelineParams(min_views=1)
     with pytest.raises(ValueError, match="max_depth_gain"):
