@@ -5,6 +5,7 @@ change says when it takes effect and what the next configure will refuse; a topi
 is not one is told at configure; a failing activate leaves the node inactive and says why."""
 from __future__ import annotations
 
+import pytest
 from lifecycle_msgs.msg import State, Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 from rcl_interfaces.msg import Log, ParameterType, ParameterValue
@@ -231,6 +232,58 @@ def test_a_set_that_outlives_deactivate_holds_activate_and_cleanup_until_it_ends
             spin_until(executor, lambda: bool(answers), 1.0)
             assert answers == []                   # the stale set's answer never went out
             wind_down(node)
+
+
+@pytest.mark.parametrize("end", ["shutdown", "destroy_node"])
+def test_shutdown_and_destroy_leave_the_models_to_a_set_still_being_processed(monkeypatch, end):
+    """A review: shutdown (after a second wait) and destroy_node closed the models while a set
+    that outlived the stop's wait (a first TensorRT build, an overloaded board) still ran in
+    them: it met a closed detector. activate and cleanup wait for such a set; these two now
+    leave the models to it, and it closes them when it ends, without an error line."""
+    import threading
+
+    from std_msgs.msg import Header
+
+    from pose3d_ros.ros import node_base
+    from pose3d_ros.ros.conversions import seconds_to_stamp
+    from pose3d_ros.ros.nodes import FusionNode
+
+    monkeypatch.setattr(node_base, "WORKER_STOP_WAIT_S", 0.2)
+    events: list[str] = []
+    with ros_context() as context:
+        node = FusionNode(f"fusion_late_{end}", context=context, parameter_overrides=[
+            Parameter("camera_names", value=["cam01", "cam02"]),
+            Parameter("rig_file", value=str(calibration_path("single"))),
+            Parameter("autostart", value=False)])
+        started, finish = threading.Event(), threading.Event()
+
+        def slow_set(frame_set) -> None:
+            started.set()
+            finish.wait(10.0)
+            events.append("set ends")
+            node._answer_failed_set(frame_set)   # publishing after the end: not an error
+
+        node._process = slow_set
+        node._close_models = lambda: events.append("models closed")
+        configure_and_activate(node)
+        worker = node._worker
+        for camera in ("cam01", "cam02"):
+            node.offer(camera, 100.0, (None, Header(stamp=seconds_to_stamp(100.0))))
+        assert started.wait(5.0)
+        try:
+            if end == "shutdown":
+                assert node.trigger_shutdown() == TransitionCallbackReturn.SUCCESS
+            else:
+                node.destroy_node()
+            assert events == []                   # not under the running set
+        finally:
+            finish.set()
+        worker.join(5.0)
+        assert events == ["set ends", "models closed"], events
+        assert "pipeline" not in node.health.cameras or not dict(
+            node.health.cameras["pipeline"].rejected), node.health.cameras["pipeline"].rejected
+        if end == "shutdown":
+            node.destroy_node()
 
 
 def test_only_changes_of_the_nodes_own_parameters_are_told_to_wait_for_a_configure():

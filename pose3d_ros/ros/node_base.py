@@ -120,6 +120,8 @@ class PoseNodeBase(LifecycleNode):
         self._worker: threading.Thread | None = None
         # a processing thread that outlived deactivate's wait, still on its last set
         self._late_worker: threading.Thread | None = None
+        # set by shutdown / destroy_node when the late thread still runs: it closes them
+        self._close_models_after_set = False
         # done once the node is shut down (finalized): its executable then ends
         self.finalized = Future()
         self._owned_subscriptions: list = []
@@ -376,7 +378,7 @@ class PoseNodeBase(LifecycleNode):
         self._stop()
         if self._late_worker is not None:         # its models are released next
             self._late_worker.join(timeout=WORKER_STOP_WAIT_S)
-        self._release()
+        self._release(close_models=not self._models_closed_after_late_worker())
         self.get_logger().info("shut down (finalized)")
         self.finalized.set_result(True)
         return TransitionCallbackReturn.SUCCESS
@@ -384,8 +386,23 @@ class PoseNodeBase(LifecycleNode):
     def destroy_node(self) -> None:
         """Stop the processing thread before the node goes (it may be publishing)."""
         self._stop()
-        self._close_models()
+        if not self._models_closed_after_late_worker():
+            self._close_models()
         super().destroy_node()
+
+    def _models_closed_after_late_worker(self) -> bool:
+        """Whether a processing thread still runs a set past the stop's wait (a first
+        TensorRT build, an overloaded board): then it closes the models itself when that set
+        ends (_work), and this returns True; they were closed under it, and the set met a
+        closed detector (a review: shutdown and destroy_node did, activate and cleanup
+        wait)."""
+        late = self._late_worker
+        if late is None or not late.is_alive():
+            return False
+        self._close_models_after_set = True
+        self.get_logger().info("the models are closed when the frame set still being "
+                               "processed ends")
+        return True
 
     def _stop(self) -> None:
         if self._clock_jump_handle is not None:
@@ -423,13 +440,16 @@ class PoseNodeBase(LifecycleNode):
         self._owned_publishers.append(publisher)
         return publisher
 
-    def _release(self) -> None:
-        """Give back what configure made: publishers, models, buffered frames; then return
-        the freed heap to the system (glibc keeps freed arenas otherwise)."""
+    def _release(self, close_models: bool = True) -> None:
+        """Give back what configure made: publishers, models (unless close_models is False:
+        a late processing thread closes them, _models_closed_after_late_worker), buffered
+        frames; then return the freed heap to the system (glibc keeps freed arenas
+        otherwise)."""
         for pub in self._owned_publishers:
             self.destroy_lifecycle_publisher(pub)
         self._owned_publishers = []
-        self._close_models()
+        if close_models:
+            self._close_models()
         self._worker_diagnostics = {}
         with self._lock:
             self.sync = None
@@ -697,6 +717,10 @@ class PoseNodeBase(LifecycleNode):
                 self._worker_ended = f"{type(err).__name__}: {err}"
             raise
         finally:
+            if stop.is_set() and self._close_models_after_set:
+                # shutdown or destroy_node left the models to this late thread
+                self._close_models_after_set = False
+                self._close_models()
             # (a stop, Ctrl-C and a release, sync None, end it as asked)
             if not (stop.is_set() or self._worker_ended or self._shutting_down()
                     or self.sync is None):
@@ -715,8 +739,8 @@ class PoseNodeBase(LifecycleNode):
         try:
             self._process(frame_set)
         except Exception as err:  # noqa: BLE001 - a bad set must not kill the thread
-            if self._shutting_down():
-                return False
+            if self._shutting_down() or self._close_models_after_set:
+                return False      # (the node shut down or went under this late set)
             self.reject("pipeline", type(err).__name__,
                         f"processing the set at {frame_set.stamp:.6f} s failed: {err}",
                         level="error")
