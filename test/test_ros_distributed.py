@@ -500,6 +500,35 @@ def _detector_node_and_probe(probe_name: str):
             probe.destroy_node()
 
 
+def test_a_detector_node_whose_camera_stops_says_so_once():
+    """A review: a detector node's camera that stopped read 'paused' on /diagnostics and
+    nothing in the log (only the fusion node told 'stale'). One INFO line when it stops and
+    one when its frames come again."""
+    frame = cv2.resize(cv2.VideoCapture(str(video_paths("single")[0])).read()[1], (480, 272))
+    with ros_context() as context:
+        node = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("image_qos", value="reliable"),
+            Parameter("sync.stale_after_s", value=0.3), Parameter("diagnostics_period_s",
+                                                                   value=0.1)])
+        with with_rosout(context, node) as (executor, probe, logs):
+            configure_and_activate(node)
+            images = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            assert spin_until(executor, lambda: images.get_subscription_count() > 0, 10)
+
+            def told(text: str) -> list:
+                return [m for m in logs if "pose3d_detector" in m.name and text in m.msg]
+
+            for k in range(2):
+                images.publish(image_to_msg(frame, 4000.0 + k / 30, "cam01_optical_frame"))
+                spin_until(executor, lambda: False, 0.05)
+            assert spin_until(executor, lambda: bool(told("camera 'cam01': no frame for")), 5)
+            images.publish(image_to_msg(frame, 4001.0, "cam01_optical_frame"))
+            assert spin_until(executor, lambda: bool(told("camera 'cam01': frames again")), 5)
+            stopped = told("camera 'cam01': no frame for")
+            assert len(stopped) == 1 and stopped[0].level == Log.INFO, stopped
+            assert "the camera stopped, or a replay paused" in stopped[0].msg
+
+
 def test_a_detector_node_whose_camera_moves_its_region_of_interest_starts_afresh():
     """A review: the camera's driver moves its 300x750 region of interest 200 px right, then
     back (camera_info roi; the images keep their size). The detector node kept the ROIs it

@@ -837,6 +837,14 @@ class PoseNodeBase(LifecycleNode):
                     f"more while the other cameras go on (stale): {then}")
             elif before == "stale" and state == "ok":
                 self.get_logger().info(f"camera {name!r}: frames again, back in the sets")
+            elif state == "paused" and before == "ok" and len(states) == 1:
+                # one camera (a detector node, a one-camera node): its input stopping is
+                # 'paused', not 'stale', and nothing said so in the log (a review)
+                self.get_logger().info(
+                    f"camera {name!r}: no frame for {self.sync.silent_after_s(name):.1f} s or "
+                    "more (the camera stopped, or a replay paused)")
+            elif before == "paused" and state == "ok" and len(states) == 1:
+                self.get_logger().info(f"camera {name!r}: frames again")
             self._camera_states_told[name] = state
 
     def tell_first_output(self, people: int, what: str, cameras: Sequence[str]) -> None:
