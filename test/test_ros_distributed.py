@@ -747,6 +747,40 @@ def test_the_fusion_node_fuses_cameras_whose_detectors_give_different_layouts():
     assert got.num_people == 1                      # the person, once the track is confirmed
 
 
+def test_a_camera_whose_2d_changes_layout_mid_run_is_named_on_diagnostics():
+    """A review: cam02's detector restarted with another back-end (BlazePose-33 -> COCO-17)
+    gave one WARN naming no camera, every /diagnostics status OK, while the people's ids
+    started again. The camera is named, once, and counted on its status (layout_changed)."""
+    from std_msgs.msg import Header
+
+    from pose3d_ros.core.detection.base import convert_detections
+    from pose3d_ros.core.detection.cache import detect_video_set
+    from pose3d_ros.core.layouts import COCO17
+
+    names = ("cam01", "cam02")
+    rig = load_rig(calibration_path("single"))
+    found = detect_video_set(video_paths("single")[:2], DEFAULT_DETECTOR)
+    started = time.time()
+    with _fusion_fed_by_hand(names) as (fusion, executor, logs, twod, infos, outputs):
+        assert spin_until(executor, lambda: set(names) <= fusion.calibrated, 10,
+                          tick=lambda: [infos[n].publish(camera_model_to_info(rig[n]))
+                                        for n in names])
+        for k in range(5):
+            frame = {"cam01": found[0].frame(k), "cam02": found[1].frame(k) if k < 2
+                     else convert_detections(found[1].frame(k), COCO17)}
+            for n in names:
+                twod[n].publish(detections_to_msg(frame[n], Header(
+                    stamp=seconds_to_stamp(55.0 + k / 30), frame_id=rig[n].frame_id)))
+            assert spin_until(executor, lambda k=k: len(outputs) > k, 20), fusion.last_error
+        spin_until(executor, lambda: False, 0.3)
+        assert dict(fusion.health.cameras["cam02"].rejected) == {"layout_changed": 1}
+        assert not dict(fusion.health.cameras["cam01"].rejected)
+    mine = [m.msg for m in logs if m.stamp.sec + m.stamp.nanosec * 1e-9 >= started
+            and "layout_changed" in m.msg]
+    assert len(mine) == 1 and "camera 'cam02': its 2D came in coco17, was blazepose33" in \
+        mine[0], mine
+
+
 def test_sets_of_one_camera_are_left_out_of_a_rig_without_a_monocular_path():
     """A review of the fusion node with its defaults (sync.min_views 1, monocular_method
     none): a camera whose frames came alone (a burst, ten times the others' rate, the others

@@ -26,9 +26,11 @@ class FusionNode(RigNodeBase):
     SPECS = FUSION_PARAMS
 
     def __init__(self, node_name: str = "pose3d_fusion", **kwargs: Any) -> None:
+        self._camera_layouts: dict[str, str] = {}       # camera -> the layout of its last 2D
         super().__init__(node_name, **kwargs)
 
     def _configure(self, config: Any) -> None:
+        self._camera_layouts = {}
         rig = self._read_rig(config) if config.extrinsics_source == "rig_file" else None
         self._configure_rig(config, None, self._make_lifter(config), rig)
 
@@ -61,7 +63,22 @@ class FusionNode(RigNodeBase):
                         "any valid camera_info (ignored)")
             return
         self.check_frame_ids(camera, msg.header.frame_id, "2D skeletons")
+        if found.num_people:
+            self._note_layout(camera, found.layout.name)
         self.offer(camera, stamp_to_seconds(msg.header.stamp), (found, msg.header))
+
+    def _note_layout(self, camera: str, layout: str) -> None:
+        """Count (and say once, naming the camera) a camera whose 2D comes in another joint
+        layout than before (its detector restarted with another back-end): its status on
+        /diagnostics shows it (a review: only a WARN that named no camera, every status OK,
+        while the people's ids started again)."""
+        before = self._camera_layouts.get(camera)
+        self._camera_layouts[camera] = layout
+        if before is not None and before != layout:
+            self.reject(camera, "layout_changed", f"camera {camera!r}: its 2D came in {layout}, "
+                        f"was {before} (a detector restarted with another back-end?): the 3D "
+                        "output follows it unless output_layout is set, and ids may start again",
+                        kept=True)
 
     def _process(self, frame_set: FrameSet) -> None:
         found = {}
