@@ -584,3 +584,44 @@ def test_review_of_the_loaders_against_real_files_variations(show, tmp_path):
     scene.write_text(json.dumps(bodies))
     with pytest.raises(ValueError, match=r"body \d+: id \d+ is given twice"):
         load_panoptic(seq_dir)
+
+
+def test_review_of_2d_files_that_do_not_fit_the_sequence(tmp_path, caplog):
+    """A review of the 2D file loaders: a COCO results list run over part of the sequence
+    scored the rest as misses without a word; 2D lying wholly outside the cameras' images (of
+    another image size) was scored without a word; an empty results list (a camera that saw
+    nobody) was told as a numbering to fix; a directory given as a COCO file read "file not
+    found", a file given as an OpenPose directory "directory not found"."""
+    show = make_show(image_size=(1032, 776), seed=5)
+    write_4da(tmp_path / "Shelf", show)
+    sequence = load_campus_shelf(tmp_path / "Shelf", "shelf")
+    part = write_coco(tmp_path / "part", show, sequence.frames)
+    for path in part:                                   # frames 0..7 of 0..11 run
+        path.write_text(json.dumps([d for d in json.loads(path.read_text())
+                                    if d["image_id"] < 8]))
+    with caplog.at_level(logging.WARNING):
+        attach_detections(sequence, "coco", part)
+    assert "4 of the sequence's 12 frames lie outside the frames this results list names " \
+        "(0..7; camera" in caplog.text and "frames 8..11" in caplog.text, caplog.text
+    caplog.clear()
+    empty = write_coco(tmp_path / "empty", show, sequence.frames)
+    empty[0].write_text("[]")
+    with caplog.at_level(logging.WARNING):
+        scored = evaluate_sequence(attach_detections(sequence, "coco", empty))
+    assert "no people in it at all" in caplog.text and scored.score.misses == 0
+    caplog.clear()
+    far = write_coco(tmp_path / "far", show, sequence.frames)
+    doc = json.loads(far[1].read_text())
+    for entry in doc:                                   # 2D of a 1920-wide image, shifted
+        entry["keypoints"] = [v + 1100 if k % 3 == 0 else v
+                              for k, v in enumerate(entry["keypoints"])]
+    far[1].write_text(json.dumps(doc))
+    with caplog.at_level(logging.WARNING):
+        attach_detections(sequence, "coco", far)
+    assert f"of camera {sequence.rig.names[1]}'s 2D keypoints lie outside its 1032x776 " \
+        "image" in caplog.text, caplog.text
+    with pytest.raises(ValueError, match="a directory; COCO keypoints are one JSON file per "
+                                         "camera"):
+        attach_detections(sequence, "coco", [tmp_path / "part"] * len(sequence.rig))
+    with pytest.raises(ValueError, match="a file; OpenPose 2D is one directory of .json files"):
+        attach_detections(sequence, "openpose", part)

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,6 +68,9 @@ def read_openpose_directory(directory: Path | str, image_size: tuple[int, int]
                             ) -> dict[int, Detections2D]:
     """A directory of OpenPose files of one camera -> {frame number: Detections2D}."""
     directory = Path(directory)
+    if directory.is_file():                 # (a review: "directory not found" for a file)
+        raise ValueError(f"{directory}: a file; OpenPose 2D is one directory of .json files "
+                         "per camera (COCO keypoints: one JSON file per camera)")
     if not directory.is_dir():
         raise ValueError(f"{directory}: OpenPose directory not found")
     files = sorted(directory.glob("*.json"))
@@ -96,6 +100,9 @@ def _read_coco(path: Path | str, image_size: tuple[int, int]
                ) -> tuple[dict[int, Detections2D], bool]:
     """read_coco_keypoints, and whether the file lists every image it covers (a data set:
     a frame not in it has no 2D; a results list names only the images with people)."""
+    if Path(path).is_dir():
+        raise file_error(path, "a directory; COCO keypoints are one JSON file per camera "
+                         "(OpenPose 2D: one directory of .json files per camera)")
     doc = read_json(path)
     if isinstance(doc, list):
         annotations, frame_of = doc, None
@@ -209,8 +216,27 @@ def attach_detections(sequence: MultiViewSequence, fmt: str, paths: Sequence[Pat
             listed[cam.name] = True
         else:
             per_camera[cam.name], listed[cam.name] = _read_coco(path, (cam.width, cam.height))
+    for cam, path in zip(sequence.rig, paths, strict=True):
+        _tell_points_off_the_image(per_camera[cam.name], cam, path)
     for (name, found), path in zip(per_camera.items(), paths, strict=True):
         missing = np.array([f for f in wanted.tolist() if f not in found], np.int64)
+        if not found:
+            # an empty results list: a camera that saw nobody (a review: told as a numbering
+            # to fix with --detections-frame-offset)
+            log.warning("%s: no people in it at all: scored with nobody detected by camera %s",
+                        path, name)
+            continue
+        if not listed[name]:
+            # a results list names only images with people: a frame between two it names may
+            # have had nobody, but the frames before its first and after its last were most
+            # likely not run (a review: 100 frames scored as misses without a word)
+            outside = missing[(missing < min(found)) | (missing > max(found))]
+            if outside.size and set(found) & set(wanted.tolist()):
+                log.warning("%s: %d of the sequence's %d frames lie outside the frames this "
+                            "results list names (%s; camera %s, frames %s%s): scored with "
+                            "nobody detected by this camera", path, outside.size, wanted.size,
+                            _span(np.array(sorted(found))), name, _runs(outside),
+                            _offset_text(frame_offset))
         if listed[name] and 0 < missing.size and set(found) & set(wanted.tolist()):
             # (a review: an OpenPose run over part of a sequence scored the rest as misses,
             # without a word; the agreement check samples every 5th frame only)
@@ -228,6 +254,31 @@ def attach_detections(sequence: MultiViewSequence, fmt: str, paths: Sequence[Pat
     detections = tuple({name: found[int(f)] for name, found in per_camera.items()
                         if int(f) in found} for f in wanted)
     return replace(sequence, detections=detections)
+
+
+# 2D keypoints may lie this share of the image's size outside it (people cut by its edge)
+OFF_IMAGE_MARGIN = 0.1
+
+
+def _tell_points_off_the_image(found: dict[int, Detections2D], camera: Any, path: Any
+                               ) -> None:
+    """WARN when most of a camera's confident 2D keypoints lie outside its image (beyond
+    OFF_IMAGE_MARGIN): 2D of another image size, of resized images, or of another camera (a
+    review: 2D of 1920x1080 images for Shelf's 1032x776 cameras was scored without a word,
+    and the agreement check, with nobody annotated in view, said nothing either)."""
+    points = [d.keypoints[d.scores > 0] for d in found.values() if d.num_people]
+    if not points:
+        return
+    xy = np.concatenate(points)
+    xy = xy[np.isfinite(xy).all(-1)]
+    if not len(xy):
+        return
+    size = np.array([camera.width, camera.height], np.float64)
+    off = ((xy < -OFF_IMAGE_MARGIN * size) | (xy > (1 + OFF_IMAGE_MARGIN) * size)).any(-1)
+    if off.mean() > 0.5:
+        log.warning("%s: %.0f %% of camera %s's 2D keypoints lie outside its %dx%d image: is "
+                    "it the 2D of this camera, at this image size?", path, 100 * off.mean(),
+                    camera.name, camera.width, camera.height)
 
 
 def _runs(frames: np.ndarray, most: int = 4) -> str:

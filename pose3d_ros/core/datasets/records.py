@@ -104,6 +104,8 @@ def read_json(path: Path | str) -> Any:
     so that UTF-8 with a byte-order mark (Windows tools write one) and UTF-16 / 32 are taken
     as JSON allows (a review: a BOM was refused as not JSON)."""
     path = Path(path)
+    if path.is_dir():                       # (a review: "file not found" for a directory)
+        raise file_error(path, "a directory, not a JSON file")
     if not path.is_file():
         raise file_error(path, "file not found")
     try:
@@ -116,6 +118,8 @@ def read_numbers(path: Path | str) -> np.ndarray:
     """A whitespace-separated text file of numbers (the 4D-association files) as a flat
     float64 array; ValueError naming the file when missing, not numeric, or NaN / inf."""
     path = Path(path)
+    if path.is_dir():                       # (a review: "file not found" for a directory)
+        raise file_error(path, "a directory, not a JSON file")
     if not path.is_file():
         raise file_error(path, "file not found")
     try:
