@@ -286,6 +286,61 @@ def test_shutdown_and_destroy_leave_the_models_to_a_set_still_being_processed(mo
             node.destroy_node()
 
 
+def test_sets_buffered_at_deactivate_are_not_published_after_the_next_activate():
+    """A review of the nodes' threads: sets finished or still open in the synchroniser when
+    the node was deactivated were kept, and the next activate published one with its old
+    stamp though no new input had come. They are dropped now, counted as 'deactivated'."""
+    import threading
+    import time
+
+    from pose3d_ros.msg import Skeleton3DArray
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from std_msgs.msg import Header
+
+    from pose3d_ros.ros.conversions import seconds_to_stamp
+    from pose3d_ros.ros.nodes import FusionNode
+
+    with ros_context() as context:
+        node = FusionNode("fusion_kept_sets", context=context, namespace="/kept_sets",
+                          parameter_overrides=[
+                              Parameter("camera_names", value=["cam01", "cam02"]),
+                              Parameter("rig_file", value=str(calibration_path("single"))),
+                              Parameter("autostart", value=False)])
+        started, finish = threading.Event(), threading.Event()
+
+        def slow_set(frame_set) -> None:
+            started.set()
+            finish.wait(0.6)
+            node._answer_failed_set(frame_set)
+
+        node._process = slow_set
+        with with_rosout(context, node) as (executor, probe, logs):
+            answers: list = []
+            probe.create_subscription(Skeleton3DArray, "/kept_sets/skeletons", answers.append,
+                                      QoSProfile(depth=10,
+                                                 reliability=ReliabilityPolicy.RELIABLE))
+            configure_and_activate(node)
+
+            def offer(stamp: float) -> None:
+                for camera in ("cam01", "cam02"):
+                    node.offer(camera, stamp, (None, Header(stamp=seconds_to_stamp(stamp))))
+
+            offer(100.0)
+            assert started.wait(5.0)            # the first set is being processed ...
+            offer(100.0 + 1 / 30)               # ... while the next one waits, finished
+            assert node.sync.pending() == 1
+            assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+            assert node.sync.pending() == 0
+            assert node.sync.set_drops["deactivated"] >= 1, node.sync.set_drops
+            spin_until(executor, lambda: False, 0.5)
+            before = len(answers)
+            assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            activated = time.monotonic()
+            spin_until(executor, lambda: False, 1.0)       # no new input
+            assert len(answers) == before, (before, len(answers), activated)
+            wind_down(node)
+
+
 def test_only_changes_of_the_nodes_own_parameters_are_told_to_wait_for_a_configure():
     """A review driving the parameters from outside: use_sim_time (applied by rclpy at once)
     was told to take effect at the next configure, a `ros2 param load` of the node's own

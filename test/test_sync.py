@@ -194,6 +194,26 @@ def test_a_restart_that_does_not_go_back_to_the_first_stamp_is_confirmed_by_the_
     assert two.time_resets == 1
 
 
+def test_finished_sets_of_an_old_time_line_and_of_a_stopped_node_are_dropped():
+    """A review of the nodes' threads: a set finished but not yet taken when the clock went
+    back (a replay's loop) was taken after the new pass began, and one kept at deactivate
+    went out at the next activate. restart() drops them (time_reset), discard_pending() drops
+    open and finished sets for a stopping node."""
+    sync = FrameSynchronizer(CAMS[:2], slop_s=0.004, min_views=2)
+    for k, stamp in enumerate((50.0, 50.1)):
+        for cam in CAMS[:2]:
+            sync.add(cam, stamp, None, k * 0.1)
+    assert sync.pending() == 2
+    sync.restart()
+    assert sync.pending() == 0 and sync.set_drops["time_reset"] == 2
+    for cam in CAMS[:2]:
+        sync.add(cam, 10.0, None, 1.0)
+    sync.add("c1", 10.1, None, 1.1)                              # a set still open
+    assert sync.pending() == 1
+    assert sync.discard_pending("deactivated") == 2 and sync.pending() == 0
+    assert sync.pop_latest() is None and sync.set_drops["deactivated"] == 2
+
+
 def test_a_short_loop_restarts_without_rejections_when_a_first_frame_is_lost():
     """Found by an audit looping the 1.65 s multi demo into the node: when the first frame of a
     pass did not reach the synchroniser for one camera (lost on the way, or that camera's

@@ -715,7 +715,22 @@ class FrameSynchronizer:
         self.time_resets += 1
         self._forget_time()
 
+    def discard_pending(self, reason: str) -> int:
+        """Drop every open and finished set (counted in set_drops[reason]): the node stopped
+        (deactivate), and a set kept from before went out at the next activate, with its old
+        stamp, though no new input had come (a review). How many were dropped."""
+        dropped = len(self._open) + len(self._ready)
+        if dropped:
+            self.set_drops[reason] += dropped
+        self._open.clear()
+        self._ready.clear()
+        return dropped
+
     def _forget_time(self) -> None:
+        # the finished sets of the old time line too: they went out after the new one began
+        # (a review: a replay's loop published a set of the pass before)
+        self.set_drops["time_reset"] += len(self._ready)
+        self._ready.clear()
         self._open.clear()
         self._resumed = False
         self._left_without.clear()

@@ -120,8 +120,11 @@ class PoseNodeBase(LifecycleNode):
         self._worker: threading.Thread | None = None
         # a processing thread that outlived deactivate's wait, still on its last set
         self._late_worker: threading.Thread | None = None
-        # set by shutdown / destroy_node when the late thread still runs: it closes them
+        # set by shutdown / destroy_node when the late thread still runs: it closes them;
+        # the late thread marks its end under the same lock
         self._close_models_after_set = False
+        self._late_worker_done = False
+        self._close_lock = threading.Lock()
         # done once the node is shut down (finalized): its executable then ends
         self.finalized = Future()
         self._owned_subscriptions: list = []
@@ -396,10 +399,11 @@ class PoseNodeBase(LifecycleNode):
         ends (_work), and this returns True; they were closed under it, and the set met a
         closed detector (a review: shutdown and destroy_node did, activate and cleanup
         wait)."""
-        late = self._late_worker
-        if late is None or not late.is_alive():
-            return False
-        self._close_models_after_set = True
+        with self._close_lock:          # (the thread may be past its own look at the flag)
+            late = self._late_worker
+            if late is None or not late.is_alive() or self._late_worker_done:
+                return False
+            self._close_models_after_set = True
         self.get_logger().info("the models are closed when the frame set still being "
                                "processed ends")
         return True
@@ -418,14 +422,16 @@ class PoseNodeBase(LifecycleNode):
                 self.get_logger().info(
                     f"stopping with a frame set still being processed after "
                     f"{WORKER_STOP_WAIT_S:g} s; its output is not published")
-                self._late_worker = self._worker
+                with self._close_lock:
+                    self._late_worker, self._late_worker_done = self._worker, False
             elif self._worker.is_alive():
                 self.get_logger().error(
                     f"the processing thread did not stop within {WORKER_STOP_WAIT_S:g} s (a "
                     "frame set still being processed); it ends after that set, whose "
                     "output an inactive node does not publish; activate and cleanup wait "
                     "for it")
-                self._late_worker = self._worker
+                with self._close_lock:
+                    self._late_worker, self._late_worker_done = self._worker, False
             self._worker = None
         for timer in self._owned_timers:      # first: a timer may add subscriptions
             self.destroy_timer(timer)
@@ -433,6 +439,9 @@ class PoseNodeBase(LifecycleNode):
             self.destroy_subscription(sub)
         self._owned_subscriptions, self._owned_timers = [], []
         self._input_subscriptions = {}
+        with self._lock:                      # sets of before the stop are not published
+            if self.sync is not None:
+                self.sync.discard_pending("deactivated")
 
     def _publisher(self, msg_type: Any, topic: str, qos: QoSProfile) -> Any:
         """A lifecycle publisher (silent while inactive) that cleanup() releases."""
@@ -717,9 +726,12 @@ class PoseNodeBase(LifecycleNode):
                 self._worker_ended = f"{type(err).__name__}: {err}"
             raise
         finally:
-            if stop.is_set() and self._close_models_after_set:
-                # shutdown or destroy_node left the models to this late thread
+            with self._close_lock:
+                if threading.current_thread() is self._late_worker:
+                    self._late_worker_done = True
+                close = stop.is_set() and self._close_models_after_set
                 self._close_models_after_set = False
+            if close:                   # shutdown or destroy_node left the models to it
                 self._close_models()
             # (a stop, Ctrl-C and a release, sync None, end it as asked)
             if not (stop.is_set() or self._worker_ended or self._shutting_down()
