@@ -300,6 +300,50 @@ def _robot_pose(stamp: float) -> tuple[np.ndarray, np.ndarray]:
     return Rotation.from_rotvec([0, 0, np.pi / 3 * dt]).as_matrix(), np.array([2.0 * dt, 0, 0])
 
 
+def test_a_camera_pose_republished_on_tf_static_is_taken():
+    """A review of the nodes' threads: a camera re-posed on /tf_static (a recalibration, a
+    mount moved) while the node ran was never used without tf2_ros: its static chain was
+    looked up once. The tree's static_version now has the node look it up again."""
+    import dataclasses
+
+    from pose3d_ros.ros.tf import rig_transforms
+
+    rig, found = _renamed_rig_and_2d("repose")
+    with ros_context() as context:
+        fusion, probe, executor, infos, skeletons = _tf_fusion(context, "fusion_repose",
+                                                               "/repose", rig, rig.frame_id)
+        outputs: list = []
+        probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+        try:
+            assert spin_until(executor, lambda: all(p.get_subscription_count()
+                                                    for p in infos.values()), 10)
+            tf_static = probe.create_publisher(TFMessage, "/tf_static", LATCHED)
+            tf_static.publish(rig_transforms(list(rig.cameras), rig.frame_id,
+                                             seconds_to_stamp(1.0)))
+            assert spin_until(executor, lambda: all(
+                c.calibrated for c in fusion.health.cameras.values()), 10, tick=lambda: [
+                infos[c.name].publish(camera_model_to_info(c)) for c in rig.cameras])
+            _send_sets(executor, fusion, skeletons, rig, found, [300.0], outputs)
+            first = rig.cameras[0]
+            np.testing.assert_allclose(fusion.pipeline.camera(first.name).t, first.t,
+                                       atol=1e-9)
+            moved = [dataclasses.replace(c, t=c.t + np.array([0.5, 0.0, 0.0]))
+                     if c.name == first.name else c for c in rig.cameras]
+            tf_static.publish(rig_transforms(moved, rig.frame_id, seconds_to_stamp(2.0)))
+            version = fusion.tf_tree.static_version
+            assert spin_until(executor, lambda: fusion.tf_tree.static_version > version, 10)
+            for camera in rig.cameras:
+                skeletons[camera.name].publish(detections_to_msg(found[1][camera.name], Header(
+                    stamp=seconds_to_stamp(300.1), frame_id=camera.frame_id)))
+            assert spin_until(executor, lambda: len(outputs) > 1, 20), fusion.last_error
+            np.testing.assert_allclose(fusion.pipeline.camera(first.name).t, moved[0].t,
+                                       atol=1e-9)
+        finally:
+            executor.shutdown()
+            fusion.destroy_node()
+            probe.destroy_node()
+
+
 def test_cameras_on_a_moving_robot_are_posed_at_each_images_stamp():
     """A review: with extrinsics_source 'tf' the pose looked up at the first camera_info was
     kept, so on a robot moving in odom people were placed as if it had never moved. Here the

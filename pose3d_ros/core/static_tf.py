@@ -195,6 +195,9 @@ class TransformTree:
         self.history_s = history_s
         self._newest_stamp = -math.inf      # of all /tf samples (s)
         self._pruned_at = -math.inf         # _newest_stamp when children were last pruned
+        # counts add() calls that changed a static transform: who caches a static chain's
+        # lookup looks again when it moves (a pose re-published on /tf_static)
+        self.static_version = 0
         self.add(transforms)
 
     @staticmethod
@@ -218,7 +221,12 @@ class TransformTree:
             if fault := self._fault(transform):
                 faults.append(fault)
                 continue
-            self._static[transform.child] = (transform.parent, *transform.matrix())
+            entry = (transform.parent, *transform.matrix())
+            before = self._static.get(transform.child)
+            if before is None or before[0] != entry[0] or not (
+                    np.array_equal(before[1], entry[1]) and np.array_equal(before[2], entry[2])):
+                self.static_version += 1
+            self._static[transform.child] = entry
             self._timed.pop(transform.child, None)
         if faults:
             raise ValueError("; ".join(faults))

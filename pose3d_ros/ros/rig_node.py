@@ -263,6 +263,8 @@ class RigNodeBase(PoseNodeBase):
         self.rig: Rig | None = None
         self.tf_buffer = self.tf_tree = None   # extrinsics_source 'tf' only
         self._tf_lock = threading.Lock()         # tf_tree: filled by callbacks, read by both
+        # camera -> the tree's static_version its static pose was looked up at
+        self._static_posed: dict[str, int] = {}
         self.fixed_frame = config.fixed_frame
         if config.extrinsics_source == "rig_file":
             self.rig = rig if rig is not None else self._read_rig(config)
@@ -763,6 +765,14 @@ class RigNodeBase(PoseNodeBase):
                 continue
             try:
                 if self._tf_is_static(model.frame_id):
+                    # looked up again only when a static transform changed (a pose
+                    # re-published on /tf_static was never used: a review)
+                    if self._static_posed.get(camera) == self._static_version():
+                        continue
+                    R, t = self._fixed_in_optical(model.frame_id, None)
+                    self._static_posed[camera] = self._static_version()
+                    if not (np.array_equal(R, model.R) and np.array_equal(t, model.t)):
+                        self.pipeline.set_camera(model.with_pose(R, t))
                     continue
                 try:
                     R, t = self._fixed_in_optical(model.frame_id, frame.stamp,
@@ -780,6 +790,13 @@ class RigNodeBase(PoseNodeBase):
                 continue
             if not (np.array_equal(R, model.R) and np.array_equal(t, model.t)):
                 self.pipeline.set_camera(model.with_pose(R, t))
+
+    def _static_version(self) -> int:
+        """The TF tree's static_version (-1 without one)."""
+        if self.tf_tree is None:
+            return -1
+        with self._tf_lock:
+            return self.tf_tree.static_version
 
     def _tf_is_static(self, frame: str) -> bool:
         """Whether, without tf2_ros, `frame` and fixed_frame are joined by static transforms
