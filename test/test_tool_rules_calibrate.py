@@ -135,6 +135,51 @@ def test_a_frame_of_the_robots_camera_is_a_rig_frame():
         check_frame_id(cameras[1].frame_id, cameras)
 
 
+def test_a_z_up_frame_name_is_warned_and_a_rig_says_each_cameras_figures(tmp_path, capsys,
+                                                                        caplog):
+    """A review of the tool's output: --frame-id base_link (a robot's z-up frame) was taken
+    without a word although the rig's frame is the reference camera's optical frame, and a
+    rig that passed its checks said nothing per camera (which is doubtful, how far each is
+    from the reference: what a tape measure checks)."""
+    import logging
+
+    out = tmp_path / "rig.yaml"
+    with caplog.at_level(logging.WARNING):
+        assert run_cli(main, ["--demo", "single", "--frames", "60", "--frame-id",
+                              "base_link", "--out", str(out)]) == 0
+    assert "--frame-id base_link: the rig file's frame is the reference camera's optical " \
+        "frame" in caplog.text
+    shown = capsys.readouterr().out
+    line = next(x for x in shown.splitlines() if x.strip().startswith("per camera"))
+    assert "held-out px against the others, limit 30" in line and "distance from cam01" in line
+    for name in ("cam01", "cam02", "cam03", "cam04"):
+        assert f"{name} " in line and " px, focal x" in line
+    assert "cam01 " in line and ", 0.00 m" in line              # the reference
+
+
+def test_a_camera_the_others_cannot_check_is_named_first():
+    """A review: a video of another recording had too few people in common with the others
+    for its held-out check (NaN), and the refusal named the three good cameras only."""
+    import numpy as np
+
+    from pose3d_ros.core.selfcalib_checks import CheckLimits, SolutionChecks
+
+    checks = SolutionChecks(in_front_share=1.0, camera_in_front_share=np.ones(4),
+                            limb_length_cv=0.1, heldout_px=10.0, heldout_detections=500,
+                            camera_names=("cam01", "cam02", "cam03", "cam04"),
+                            camera_heldout_px=np.array([369.0, np.nan, 72.0, 53.0]))
+    failures = checks.failures(CheckLimits())
+    assert any("could not be checked against the others" in f and "cam02" in f
+               for f in failures), failures
+    passing = SolutionChecks(in_front_share=1.0, camera_in_front_share=np.ones(3),
+                             limb_length_cv=0.1, heldout_px=10.0, heldout_detections=500,
+                             camera_names=("cam01", "cam02", "cam03"),
+                             camera_heldout_px=np.array([9.0, np.nan, 12.0]))
+    assert passing.failures(CheckLimits()) == []
+    assert "per camera against the others (not cam02: too few people in common)" in \
+        passing.checked()
+
+
 def _clip(path, frames: int):
     import cv2
     import numpy as np
@@ -285,3 +330,17 @@ def test_two_videos_named_after_one_camera_are_refused(tmp_path):
         with pytest.raises(ValueError, match="FRONT.avi are both named after camera front: "
                                              "each camera needs its own video"):
             video_intrinsics(videos, intrinsics)
+
+
+def test_a_video_of_another_recording_is_not_told_as_one_out_of_step(tmp_path, capsys):
+    """A review: cam03's video of the other demo recording (a man alone, not the couple)
+    read as '6 frames behind' (92 px at its best shift, three times the per-camera limit),
+    and the advice to skip the check (--cameras-in-step) wrote its rig without a word."""
+    multi, single = video_paths("multi"), video_paths("single")
+    assert run_cli(main, ["--videos", str(multi[0]), str(multi[1]), str(single[2]),
+                          str(multi[3]), "--intrinsics", str(calibration_path("multi")),
+                          "--frames", "60", "--out", str(tmp_path / "rig.yaml")]) == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "agrees with the other cameras' at no shift in time" in line, line
+    assert "cam03 may be a video of another recording" in line, line
+    assert "--cameras-in-step" not in line and not (tmp_path / "rig.yaml").exists()

@@ -627,8 +627,11 @@ class SolutionChecks:
                 ("long", limits.min_focal_scale), ("short", limits.max_focal_scale)) if limit > 0)
             focal = (f"no focal length given {ways}, " if self.focal_scale is not None
                      and ways else "")
+            unchecked = self.unchecked_cameras()
+            per_camera = ("per camera against the others" + (
+                f" (not {', '.join(unchecked)}: too few people in common)" if unchecked else ""))
             return ("checked: joints in front of every camera, limb-length consistency, "
-                    "held-out frames' reprojection overall and per camera against the others, "
+                    f"held-out frames' reprojection overall and {per_camera}, "
                     f"{in_step}{focal}agreement of the held-out splits")
         mirrored = ("bodies not mirrored, " if self.body_front_share is not None
                     and np.isfinite(self.body_front_share) else "")
@@ -684,7 +687,34 @@ class SolutionChecks:
                 out.append("cameras that disagree with the others on held-out frames: "
                            + ", ".join(off) + f" median (limit "
                            f"{limits.max_camera_heldout_px:.0f} px)")
+                if unchecked := self.unchecked_cameras():
+                    # (a review: a video of another recording had too few people in common
+                    # to be checked, and the message named the three good cameras only)
+                    out.append("cameras that could not be checked against the others (too "
+                               "few people seen by them and the others together): "
+                               + ", ".join(unchecked) + ": the first suspects (a video of "
+                               "another recording or camera?); calibrate without them to "
+                               "confirm")
         return out
+
+    def unchecked_cameras(self) -> list[str]:
+        """The cameras whose held-out reprojection against the others could not be measured
+        (NaN camera_heldout_px: too few people seen by them and the others together)."""
+        if self.camera_heldout_px is None:
+            return []
+        return [name for name, px in zip(self.camera_names, self.camera_heldout_px,
+                                         strict=True) if not np.isfinite(px)]
+
+    def sync_unmatched(self, limits: CheckLimits) -> list[str]:
+        """The cameras sync_failure names whose 2D agrees with the others' at no shift (their
+        best residual above max_camera_heldout_px): not out of step but from another
+        recording or camera, or of wrong intrinsics; trimming cannot help them."""
+        if self.sync is None:
+            return []
+        ratio = self.sync.out_of_step(limits)
+        _, best_px, _ = self.sync.best()
+        return [name for name, r, px in zip(self.camera_names, ratio, best_px, strict=True)
+                if np.isfinite(r) and px > limits.max_camera_heldout_px]
 
     def sync_failure(self, limits: CheckLimits) -> str | None:
         """The sentence for cameras out of step in time (sync), None when none is."""
@@ -708,6 +738,14 @@ class SolutionChecks:
                  "moving along its epipolar lines) can make this name a camera in step with "
                  "one of the others: if moving it does not help, try the others"
                  if n_views == 3 else "")
+        if unmatched := self.sync_unmatched(limits):
+            # (a review: a video of another recording read as '6 frames behind', and the
+            # advice to skip the check wrote its rig without a word)
+            return ("cameras whose 2D agrees with the other cameras' at no shift in time: "
+                    + ", ".join(cameras) + f" (limit {limits.max_camera_heldout_px:.0f} px "
+                    "per camera): " + ", ".join(unmatched) + " may be a video of another "
+                    "recording or another camera, or have wrong intrinsics; trimming will not "
+                    "help; check the videos and calibrate again")
         return ("cameras out of step in time, their 2D agreeing with the other cameras' best "
                 "some frames away (a video N frames ahead shows at frame t what the others "
                 "show at t + N): " + ", ".join(cameras) + which + "; synchronise the videos "

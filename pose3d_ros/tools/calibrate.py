@@ -27,7 +27,7 @@ import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -153,11 +153,42 @@ def video_intrinsics(videos: list[Path], paths: list[Path]) -> list[CameraModel]
                          crop_option=False)
 
 
+def per_camera_line(rig: Rig, checks: Any, reference: int, limits: CheckLimits) -> str:
+    """One line of what a user checks camera by camera: its held-out reprojection against
+    the others (median px; the limit is CheckLimits.max_camera_heldout_px), the factor its
+    2D would change its focal length by, and its distance from the reference camera in metres
+    (a tape measure tells the scale). (A review: a rig that passed said nothing per camera.)"""
+    centre = rig.cameras[reference].center
+    parts = []
+    for k, camera in enumerate(rig.cameras):
+        held = (checks.camera_heldout_px[k] if checks.camera_heldout_px is not None
+                else float("nan"))
+        focal = checks.focal_scale[k] if checks.focal_scale is not None else float("nan")
+        parts.append(f"{camera.name} {held:.1f} px, focal x{focal:.2f}, "
+                     f"{float(np.linalg.norm(camera.center - centre)):.2f} m")
+    return ("per camera (held-out px against the others, limit "
+            f"{limits.max_camera_heldout_px:.0f}; focal factor; distance from "
+            f"{rig.cameras[reference].name}): " + "; ".join(parts))
+
+
+# names of z-up frames a robot's TF tree has: a self-calibrated rig's frame is the reference
+# camera's optical frame (z its view, y down), which none of them is
+_Z_UP_FRAMES = ("world", "map", "odom", "base_link", "base_footprint")
+
+
 def check_frame_id(frame_id: str, cameras: list[CameraModel] | None) -> None:
     """UserError for a --frame-id the rig cannot have (camera.rig_frame_problem: not a ROS 2
     frame name, or one of the rig's cameras' own optical frames)."""
     if problem := rig_frame_problem(frame_id, cameras or []):
         raise UserError(f"--frame-id {problem}")
+    if frame_id in _Z_UP_FRAMES:
+        # (a review: --frame-id base_link would hang the rig's cameras from the robot's base
+        # as if it were the reference camera's lens)
+        log.warning("--frame-id %s: the rig file's frame is the reference camera's optical "
+                    "frame (z its view, y down), and %s is usually a z-up frame of the "
+                    "robot; to hang the rig in the robot's TF tree, name the reference "
+                    "camera's optical frame there (e.g. head_camera_optical_frame)", frame_id,
+                    frame_id)
 
 
 def load_keypoints_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -296,7 +327,10 @@ def main(argv: list[str] | None = None) -> int:
                              f"{DEFAULT_PERSON_HEIGHT_M:g})")
     parser.add_argument("--reference", type=int, default=0,
                         help="index of the camera that defines the rig frame")
-    parser.add_argument("--frame-id", default="rig", help="frame_id written to the rig file")
+    parser.add_argument("--frame-id", default="rig",
+                        help="frame_id written to the rig file: the reference camera's optical "
+                        "frame (z its view, y down; on a robot, that camera's optical frame "
+                        "in its TF tree, e.g. head_camera_optical_frame)")
     parser.add_argument("--frames", type=int_at_least(1), default=None,
                         help="use the first N frames")
     parser.add_argument("--min-score", type=float_in(0.0, 1.0, what="a 2D confidence in [0, 1]"),
@@ -329,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
           f"held-out frames {heldout:.1f} px, {len(people.frames)} people-frames")
     if result.checks is not None and len(result.rig) > 2:   # two: warned by the core
         print(f"  {result.checks.checked(check_limits(args))}")
+        print(f"  {per_camera_line(result.rig, result.checks, args.reference, check_limits(args))}")
     reference_camera = result.rig.cameras[args.reference].name
     print(f"  frame {args.frame_id!r}: the optical frame of {reference_camera} (z along its "
           f"view, y down; not level); the nodes also broadcast {args.frame_id}_upright for "
@@ -412,7 +447,8 @@ def calibrate(args: argparse.Namespace, bar: tqdm, video_cameras: list[CameraMod
         checks = getattr(err.result, "checks", None)
         skips = [] if checks is None else [
             hint for failure, hint in (
-                (checks.sync_failure(limits), "videos known to be in step, cameras triggered "
+                (None if checks.sync_unmatched(limits) else checks.sync_failure(limits),
+                 "videos known to be in step, cameras triggered "
                  "together: --cameras-in-step skips the check for cameras out of step"),
                 (checks.focal_failure(limits), "intrinsics known right for these videos: "
                  "--trust-intrinsics skips the check for focal lengths given too long or too "
