@@ -26,6 +26,43 @@ from ros_helpers import (
 from pose3d_ros.core.data_paths import calibration_path
 
 
+def _fusion_with_a_slow_set(context, name: str, namespace: str | None = None,
+                            wait_s: float = 10.0, events: list | None = None):
+    """A fusion node of the single demo's cam01 / cam02 whose set processing waits on an event
+    (up to wait_s) and then publishes the set's empty answer: (node, started, finish), the
+    events set when a set starts and to let it end; events: a list that gets 'set ends'."""
+    import threading
+
+    from pose3d_ros.ros.nodes import FusionNode
+
+    extra = {} if namespace is None else {"namespace": namespace}
+    node = FusionNode(name, context=context, **extra, parameter_overrides=[
+        Parameter("camera_names", value=["cam01", "cam02"]),
+        Parameter("rig_file", value=str(calibration_path("single"))),
+        Parameter("autostart", value=False)])
+    started, finish = threading.Event(), threading.Event()
+
+    def slow_set(frame_set) -> None:           # a set that takes as long as the test says
+        started.set()
+        finish.wait(wait_s)
+        if events is not None:
+            events.append("set ends")
+        node._answer_failed_set(frame_set)     # its answer, published if it can be
+
+    node._process = slow_set
+    return node, started, finish
+
+
+def _offer_set(node, stamp: float) -> None:
+    """Both cameras' frames of one set at stamp (s), offered as the subscriptions would."""
+    from std_msgs.msg import Header
+
+    from pose3d_ros.ros.conversions import seconds_to_stamp
+
+    for camera in ("cam01", "cam02"):
+        node.offer(camera, stamp, (None, Header(stamp=seconds_to_stamp(stamp))))
+
+
 def _call(executor, client, request, timeout_s: float = 10.0):
     assert client.wait_for_service(timeout_sec=10.0)
     future = client.call_async(request)
@@ -185,39 +222,23 @@ def test_a_set_that_outlives_deactivate_holds_activate_and_cleanup_until_it_ends
     next activation's thread and published its stale answer through the re-enabled
     publisher, or met the models cleanup had closed. activate and cleanup now wait for it,
     and are refused (the node stays inactive) while it runs."""
-    import threading
 
     from pose3d_ros.msg import Skeleton3DArray
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from std_msgs.msg import Header
 
     from pose3d_ros.ros import node_base
-    from pose3d_ros.ros.conversions import seconds_to_stamp
-    from pose3d_ros.ros.nodes import FusionNode
 
     monkeypatch.setattr(node_base, "WORKER_STOP_WAIT_S", 0.3)
     with ros_context() as context:
-        node = FusionNode("fusion_late_set", context=context, namespace="/late_set",
-                          parameter_overrides=[
-                              Parameter("camera_names", value=["cam01", "cam02"]),
-                              Parameter("rig_file", value=str(calibration_path("single"))),
-                              Parameter("autostart", value=False)])
-        started, finish = threading.Event(), threading.Event()
-
-        def slow_set(frame_set) -> None:           # a set that takes as long as the test says
-            started.set()
-            finish.wait(10.0)
-            node._answer_failed_set(frame_set)     # its answer, published if it can be
-
-        node._process = slow_set
+        node, started, finish = _fusion_with_a_slow_set(context, "fusion_late_set",
+                                                        "/late_set")
         with with_rosout(context, node) as (executor, probe, logs):
             answers: list = []
             probe.create_subscription(Skeleton3DArray, "/late_set/skeletons", answers.append,
                                       QoSProfile(depth=10,
                                                  reliability=ReliabilityPolicy.RELIABLE))
             configure_and_activate(node)
-            for camera in ("cam01", "cam02"):
-                node.offer(camera, 100.0, (None, Header(stamp=seconds_to_stamp(100.0))))
+            _offer_set(node, 100.0)
             assert started.wait(5.0)
             try:
                 assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
@@ -240,35 +261,19 @@ def test_shutdown_and_destroy_leave_the_models_to_a_set_still_being_processed(mo
     that outlived the stop's wait (a first TensorRT build, an overloaded board) still ran in
     them: it met a closed detector. activate and cleanup wait for such a set; these two now
     leave the models to it, and it closes them when it ends, without an error line."""
-    import threading
 
-    from std_msgs.msg import Header
 
     from pose3d_ros.ros import node_base
-    from pose3d_ros.ros.conversions import seconds_to_stamp
-    from pose3d_ros.ros.nodes import FusionNode
 
     monkeypatch.setattr(node_base, "WORKER_STOP_WAIT_S", 0.2)
     events: list[str] = []
     with ros_context() as context:
-        node = FusionNode(f"fusion_late_{end}", context=context, parameter_overrides=[
-            Parameter("camera_names", value=["cam01", "cam02"]),
-            Parameter("rig_file", value=str(calibration_path("single"))),
-            Parameter("autostart", value=False)])
-        started, finish = threading.Event(), threading.Event()
-
-        def slow_set(frame_set) -> None:
-            started.set()
-            finish.wait(10.0)
-            events.append("set ends")
-            node._answer_failed_set(frame_set)   # publishing after the end: not an error
-
-        node._process = slow_set
+        node, started, finish = _fusion_with_a_slow_set(context, f"fusion_late_{end}",
+                                                        events=events)
         node._close_models = lambda: events.append("models closed")
         configure_and_activate(node)
         worker = node._worker
-        for camera in ("cam01", "cam02"):
-            node.offer(camera, 100.0, (None, Header(stamp=seconds_to_stamp(100.0))))
+        _offer_set(node, 100.0)                  # (its late answer is not an error)
         assert started.wait(5.0)
         try:
             if end == "shutdown":
@@ -290,44 +295,23 @@ def test_sets_buffered_at_deactivate_are_not_published_after_the_next_activate()
     """A review of the nodes' threads: sets finished or still open in the synchroniser when
     the node was deactivated were kept, and the next activate published one with its old
     stamp though no new input had come. They are dropped now, counted as 'deactivated'."""
-    import threading
     import time
 
     from pose3d_ros.msg import Skeleton3DArray
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from std_msgs.msg import Header
-
-    from pose3d_ros.ros.conversions import seconds_to_stamp
-    from pose3d_ros.ros.nodes import FusionNode
 
     with ros_context() as context:
-        node = FusionNode("fusion_kept_sets", context=context, namespace="/kept_sets",
-                          parameter_overrides=[
-                              Parameter("camera_names", value=["cam01", "cam02"]),
-                              Parameter("rig_file", value=str(calibration_path("single"))),
-                              Parameter("autostart", value=False)])
-        started, finish = threading.Event(), threading.Event()
-
-        def slow_set(frame_set) -> None:
-            started.set()
-            finish.wait(0.6)
-            node._answer_failed_set(frame_set)
-
-        node._process = slow_set
+        node, started, finish = _fusion_with_a_slow_set(context, "fusion_kept_sets",
+                                                        "/kept_sets", wait_s=0.6)
         with with_rosout(context, node) as (executor, probe, logs):
             answers: list = []
             probe.create_subscription(Skeleton3DArray, "/kept_sets/skeletons", answers.append,
                                       QoSProfile(depth=10,
                                                  reliability=ReliabilityPolicy.RELIABLE))
             configure_and_activate(node)
-
-            def offer(stamp: float) -> None:
-                for camera in ("cam01", "cam02"):
-                    node.offer(camera, stamp, (None, Header(stamp=seconds_to_stamp(stamp))))
-
-            offer(100.0)
+            _offer_set(node, 100.0)
             assert started.wait(5.0)            # the first set is being processed ...
-            offer(100.0 + 1 / 30)               # ... while the next one waits, finished
+            _offer_set(node, 100.0 + 1 / 30)    # ... while the next one waits, finished
             assert node.sync.pending() == 1
             assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
             assert node.sync.pending() == 0
