@@ -275,7 +275,8 @@ def _name(value: Any, what: str, path: Path) -> str:
     reads 00123 as the number 83, on as True: a camera's serial changed on the way, a
     review)."""
     if not isinstance(value, str):
-        raise _fail(path, f"{what} {value!r} is not text: quote it (e.g. '{value}' in quotes)")
+        raise _fail(path, f"{what} {value!r} is not text: quote it in the file (YAML reads an "
+                          "unquoted 00123 as the number 83, on as true)")
     return value
 
 
