@@ -32,6 +32,25 @@ def _keyword(call: ast.Call, name: str):
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
+def _declared(text: str) -> dict:
+    """A launch file's DeclareLaunchArgument calls by argument name."""
+    return {call.args[0].value: call for call in _calls(ast.parse(text), "DeclareLaunchArgument")}
+
+
+def _self_calibrated_rig_file(path):
+    """The single demo's rig moved into cam01's optical frame (frame 'rig'), as the calibrate
+    tool writes it, saved at path; returns path."""
+    from pose3d_ros.core.calibration import load_rig, save_rig_yaml
+    from pose3d_ros.core.camera import Rig
+    from pose3d_ros.core.data_paths import calibration_path
+
+    cameras = load_rig(calibration_path("single")).cameras
+    reference = cameras[0]
+    save_rig_yaml(Rig("rig", [c.with_pose(c.R @ reference.R.T, c.t - c.R @ reference.R.T
+                                          @ reference.t) for c in cameras]), path)
+    return path
+
+
 def test_there_is_a_launch_file_per_use_case():
     assert {p.name.removesuffix(".launch.py") for p in LAUNCH_FILES} >= {
         "one_camera", "rig", "distributed", "demo", "bag_replay"}
@@ -275,8 +294,7 @@ def test_one_camera_on_a_robot_takes_its_pose_from_tf_and_distances_from_the_flo
             one_camera_pose(config, "base_footprint", bad, launch)
     text = (REPO / "launch" / launch).read_text()
     assert "one_camera_pose(config," in text
-    declared = {call.args[0].value: call for call in
-                _calls(ast.parse(text), "DeclareLaunchArgument")}
+    declared = _declared(text)
     assert _keyword(declared["fixed_frame"], "default_value").value == ""
     assert _keyword(declared["floor_height"], "default_value").value == ""
 
@@ -286,8 +304,6 @@ def test_a_rigs_lone_people_take_distances_from_the_floor_of_a_floor_frame(tmp_p
     robot rigs of bench_handover.py their pelvis error median 0.27-0.33 -> 0.16-0.21 m,
     session 59). A self-calibrated rig's frame is its reference camera's optical frame (z the
     view, y down), where no floor is level: refused at launch, saying why."""
-    from pose3d_ros.core.calibration import load_rig, save_rig_yaml
-    from pose3d_ros.core.camera import Rig
     from pose3d_ros.core.data_paths import calibration_path
     from pose3d_ros.ros.launch_args import LaunchArgumentError, floor_overrides
     config = str(REPO / "config" / "rig.yaml")                  # extrinsics_source: rig_file
@@ -295,11 +311,7 @@ def test_a_rigs_lone_people_take_distances_from_the_floor_of_a_floor_frame(tmp_p
     assert floor_overrides(config, {"rig_file": qualisys}, "0", "rig.launch.py") == {
         "monocular_floor": True, "monocular_floor_height_m": 0.0}
     assert floor_overrides(config, {"rig_file": qualisys}, "", "rig.launch.py") == {}
-    cameras = load_rig(qualisys).cameras
-    reference = cameras[0]
-    optical = tmp_path / "self_calibrated.yaml"                # as the calibrate tool writes
-    save_rig_yaml(Rig("rig", [c.with_pose(c.R @ reference.R.T, c.t - c.R @ reference.R.T
-                                          @ reference.t) for c in cameras]), optical)
+    optical = _self_calibrated_rig_file(tmp_path / "self_calibrated.yaml")
     with pytest.raises(LaunchArgumentError, match=r"floor_height:=0 needs a frame whose z "
                        r"points up with the floor in it, and the frame of .*self_calibrated"
                        r"\.yaml \('rig'\) is a camera's optical frame"):
@@ -309,8 +321,7 @@ def test_a_rigs_lone_people_take_distances_from_the_floor_of_a_floor_frame(tmp_p
                            "rig.launch.py")["monocular_floor"] is True
     text = (REPO / "launch" / "rig.launch.py").read_text()
     assert "floor_overrides(config, overrides," in text
-    declared = {call.args[0].value: call for call in
-                _calls(ast.parse(text), "DeclareLaunchArgument")}
+    declared = _declared(text)
     assert _keyword(declared["floor_height"], "default_value").value == ""
 
 
@@ -319,8 +330,6 @@ def test_the_distributed_fusion_node_takes_lone_views_and_the_floor_as_the_rig_d
     robot whose detectors run on other computers needed a parameter file of its own for the
     people one camera alone sees. Both now set the fusion node's parameters as rig.launch.py
     sets the all-in-one node's, with the same refusals (here: a self-calibrated rig's frame)."""
-    from pose3d_ros.core.calibration import load_rig, save_rig_yaml
-    from pose3d_ros.core.camera import Rig
     from pose3d_ros.core.data_paths import calibration_path
     from pose3d_ros.ros.launch_args import (
         LaunchArgumentError,
@@ -344,19 +353,14 @@ def test_the_distributed_fusion_node_takes_lone_views_and_the_floor_as_the_rig_d
     assert floor_overrides(config, {"rig_file": qualisys, **lone}, "0", launch,
                            node="pose3d_fusion") == {"monocular_floor": True,
                                                      "monocular_floor_height_m": 0.0}
-    cameras = load_rig(qualisys).cameras
-    reference = cameras[0]
-    optical = tmp_path / "self_calibrated.yaml"
-    save_rig_yaml(Rig("rig", [c.with_pose(c.R @ reference.R.T, c.t - c.R @ reference.R.T
-                                          @ reference.t) for c in cameras]), optical)
+    optical = _self_calibrated_rig_file(tmp_path / "self_calibrated.yaml")
     with pytest.raises(LaunchArgumentError, match=r"distributed\.launch\.py: floor_height:=0 "
                        r"needs a frame whose z points up"):
         floor_overrides(config, {"rig_file": str(optical)}, "0", launch, node="pose3d_fusion")
     text = (REPO / "launch" / launch).read_text()
     assert 'lone_view_overrides(LaunchConfiguration("lone_views")' in text
     assert 'node="pose3d_fusion"))' in text
-    declared = {call.args[0].value: call for call in
-                _calls(ast.parse(text), "DeclareLaunchArgument")}
+    declared = _declared(text)
     assert _keyword(declared["lone_views"], "choices").elts[0].value == ""
     for name in ("lone_views", "floor_height"):
         assert _keyword(declared[name], "default_value").value == "", name
@@ -424,8 +428,7 @@ def test_a_rig_posed_through_tf_launches_without_a_rig_file(tmp_path):
     assert rig_camera_names("", str(posed), "") == (["cam01", "cam02", "cam03", "cam04"], "")
     text = (REPO / "launch" / "rig.launch.py").read_text()
     assert "rig_extrinsics(config," in text
-    declared = {call.args[0].value: call for call in
-                _calls(ast.parse(text), "DeclareLaunchArgument")}
+    declared = _declared(text)
     assert _keyword(declared["rig_file"], "default_value").value == ""
 
 
