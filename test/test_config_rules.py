@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rigs import in_camera_frame
 
 from pose3d_ros.core.config_rules import configuration_problems
 from pose3d_ros.core.output_files import run_cli
@@ -132,8 +133,7 @@ def test_floor_contact_is_refused_in_a_self_calibrated_rigs_optical_frame(tmp_pa
     qualisys = load_rig(calibration_path("single"))               # 'world', z up, floor z = 0
     assert floor_frame_problem(qualisys, "Calib.qca.txt") is None
     reference = qualisys.cameras[1]
-    optical = Rig("rig", [c.with_pose(c.R @ reference.R.T, c.t - c.R @ reference.R.T
-                                      @ reference.t) for c in qualisys.cameras])
+    optical = Rig("rig", in_camera_frame(qualisys.cameras, reference))
     told = floor_frame_problem(optical, "'self.yaml'", "--floor-height")
     assert told is not None and told.startswith(
         "--floor-height needs a frame whose z points up with the floor in it, and the frame "

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rigs import in_camera_frame
 
 from pose3d_ros.ros import nodes
 
@@ -46,8 +47,7 @@ def _self_calibrated_rig_file(path):
 
     cameras = load_rig(calibration_path("single")).cameras
     reference = cameras[0]
-    save_rig_yaml(Rig("rig", [c.with_pose(c.R @ reference.R.T, c.t - c.R @ reference.R.T
-                                          @ reference.t) for c in cameras]), path)
+    save_rig_yaml(Rig("rig", in_camera_frame(cameras, reference)), path)
     return path
 
 

@@ -13,6 +13,7 @@ from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.srv import DescribeParameters, SetParameters
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
+from rigs import in_camera_frame
 from ros_helpers import (
     configure_and_activate,
     refused_at_configure,
@@ -454,8 +455,7 @@ def test_floor_contact_in_a_self_calibrated_rigs_frame_is_refused_at_configure(t
     cameras = load_rig(calibration_path("single")).cameras[:2]
     reference = cameras[0]
     optical = tmp_path / "self_calibrated.yaml"
-    save_rig_yaml(Rig("rig", [c.with_pose(c.R @ reference.R.T, c.t - c.R @ reference.R.T
-                                          @ reference.t) for c in cameras]), optical)
+    save_rig_yaml(Rig("rig", in_camera_frame(cameras, reference)), optical)
     with ros_context() as context:
         node = Pose3DNode(context=context, parameter_overrides=[
             Parameter("camera_names", value=["cam01", "cam02"]),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from rigs import in_camera_frame
 
 from pose3d_ros.core import bagio
 from pose3d_ros.core.bag_tracks import bag_cameras
@@ -60,8 +61,7 @@ def test_a_rig_whose_frame_is_a_cameras_optical_frame_gives_that_camera_no_trans
     publish_rig_tf and make_bag write camera_transforms): the others hang under it."""
     rig = load_rig(calibration_path("single"))
     reference = rig[0]
-    cameras = [camera.with_pose(camera.R @ reference.R.T, camera.t - camera.R @ reference.R.T
-                                @ reference.t) for camera in rig]    # reference at identity
+    cameras = in_camera_frame(rig, reference)                  # reference at identity
     frame = reference.frame_id
     transforms = camera_transforms(cameras, frame)
     assert [t.child for t in transforms] == [c.frame_id for c in cameras[1:]]
@@ -73,8 +73,7 @@ def test_a_bag_of_a_rig_named_after_its_reference_camera_gives_every_camera_back
     left it out as unposed (a review); it is at identity in its own frame."""
     rig = load_rig(calibration_path("single"))
     reference = rig["cam01"]
-    cameras = [camera.with_pose(camera.R @ reference.R.T, camera.t - camera.R @ reference.R.T
-                                @ reference.t) for camera in (rig["cam01"], rig["cam02"])]
+    cameras = in_camera_frame((rig["cam01"], rig["cam02"]), reference)
     bag = write_bag(tmp_path / "bag", video_paths("single")[:2], cameras, fps=60.0,
                     start_ns=START_NS, storage="mcap", fixed_frame=reference.frame_id,
                     scale=0.25, max_frames=1, crop_to_video=True).path
