@@ -54,6 +54,17 @@ def _fusion_with_a_slow_set(context, name: str, namespace: str | None = None,
     return node, started, finish
 
 
+def _answers(probe, topic: str) -> list:
+    """A list that receives the Skeleton3DArray messages on topic (reliable, depth 10)."""
+    from pose3d_ros.msg import Skeleton3DArray
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    answers: list = []
+    probe.create_subscription(Skeleton3DArray, topic, answers.append,
+                              QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+    return answers
+
+
 def _offer_set(node, stamp: float) -> None:
     """Both cameras' frames of one set at stamp (s), offered as the subscriptions would."""
     from std_msgs.msg import Header
@@ -224,8 +235,6 @@ def test_a_set_that_outlives_deactivate_holds_activate_and_cleanup_until_it_ends
     publisher, or met the models cleanup had closed. activate and cleanup now wait for it,
     and are refused (the node stays inactive) while it runs."""
 
-    from pose3d_ros.msg import Skeleton3DArray
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     from pose3d_ros.ros import node_base
 
@@ -234,10 +243,7 @@ def test_a_set_that_outlives_deactivate_holds_activate_and_cleanup_until_it_ends
         node, started, finish = _fusion_with_a_slow_set(context, "fusion_late_set",
                                                         "/late_set")
         with with_rosout(context, node) as (executor, probe, logs):
-            answers: list = []
-            probe.create_subscription(Skeleton3DArray, "/late_set/skeletons", answers.append,
-                                      QoSProfile(depth=10,
-                                                 reliability=ReliabilityPolicy.RELIABLE))
+            answers = _answers(probe, "/late_set/skeletons")
             configure_and_activate(node)
             _offer_set(node, 100.0)
             assert started.wait(5.0)
@@ -298,17 +304,12 @@ def test_sets_buffered_at_deactivate_are_not_published_after_the_next_activate()
     stamp though no new input had come. They are dropped now, counted as 'deactivated'."""
     import time
 
-    from pose3d_ros.msg import Skeleton3DArray
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     with ros_context() as context:
         node, started, finish = _fusion_with_a_slow_set(context, "fusion_kept_sets",
                                                         "/kept_sets", wait_s=0.6)
         with with_rosout(context, node) as (executor, probe, logs):
-            answers: list = []
-            probe.create_subscription(Skeleton3DArray, "/kept_sets/skeletons", answers.append,
-                                      QoSProfile(depth=10,
-                                                 reliability=ReliabilityPolicy.RELIABLE))
+            answers = _answers(probe, "/kept_sets/skeletons")
             configure_and_activate(node)
             _offer_set(node, 100.0)
             assert started.wait(5.0)            # the first set is being processed ...
