@@ -759,6 +759,7 @@ class RigNodeBase(PoseNodeBase):
         stamp (late, or gone), the newest pose is used and that is counted
         (extrinsics_tf_late); when there is none any more, the last one stays (extrinsics_tf).
         A pose that did not change leaves the pipeline as it is."""
+        version = self._static_version()     # read before any lookup: none is missed
         for camera, frame in frame_set.frames.items():
             model = self.pipeline.camera(camera)
             if model is None or not model.frame_id:
@@ -767,22 +768,12 @@ class RigNodeBase(PoseNodeBase):
                 if self._tf_is_static(model.frame_id):
                     # looked up again only when a static transform changed (a pose
                     # re-published on /tf_static was never used: a review)
-                    if self._static_posed.get(camera) == self._static_version():
+                    if self._static_posed.get(camera) == version:
                         continue
                     R, t = self._fixed_in_optical(model.frame_id, None)
-                    self._static_posed[camera] = self._static_version()
-                    if not (np.array_equal(R, model.R) and np.array_equal(t, model.t)):
-                        self.pipeline.set_camera(model.with_pose(R, t))
-                    continue
-                try:
-                    R, t = self._fixed_in_optical(model.frame_id, frame.stamp,
-                                                  frame.payload[1].stamp)
-                except Exception as at_stamp:  # noqa: BLE001 - tf2 raises several exceptions
-                    R, t = self._fixed_in_optical(model.frame_id, None)
-                    self.reject(camera, "extrinsics_tf_late", f"camera {camera!r}: no TF "
-                                f"from {self.fixed_frame!r} to {model.frame_id!r} at its "
-                                f"image's stamp {frame.stamp:.3f} s ({at_stamp}); the newest "
-                                "is used", kept=True)
+                    self._static_posed[camera] = version
+                else:
+                    R, t = self._pose_at_stamp(camera, model.frame_id, frame)
             except Exception as err:  # noqa: BLE001 - gone, or a cycle: the last pose stays
                 self.reject(camera, "extrinsics_tf", f"camera {camera!r}: no TF from "
                             f"{self.fixed_frame!r} to {model.frame_id!r} any more ({err}); its "
@@ -790,6 +781,19 @@ class RigNodeBase(PoseNodeBase):
                 continue
             if not (np.array_equal(R, model.R) and np.array_equal(t, model.t)):
                 self.pipeline.set_camera(model.with_pose(R, t))
+
+    def _pose_at_stamp(self, camera: str, frame_id: str, frame: Any
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """(R, t) of fixed_frame in the camera's optical frame at its image's stamp, or the
+        newest, counted as extrinsics_tf_late, when TF does not reach that stamp."""
+        try:
+            return self._fixed_in_optical(frame_id, frame.stamp, frame.payload[1].stamp)
+        except Exception as at_stamp:  # noqa: BLE001 - tf2 raises several exceptions
+            R, t = self._fixed_in_optical(frame_id, None)
+            self.reject(camera, "extrinsics_tf_late", f"camera {camera!r}: no TF from "
+                        f"{self.fixed_frame!r} to {frame_id!r} at its image's stamp "
+                        f"{frame.stamp:.3f} s ({at_stamp}); the newest is used", kept=True)
+            return R, t
 
     def _static_version(self) -> int:
         """The TF tree's static_version (-1 without one)."""
