@@ -538,3 +538,36 @@ def test_images_of_another_size_than_their_calibration_are_refused_and_a_rig_is_
         pipe.process_images({camera.name: half}, 1.0, reductions={camera.name: 2})
     with pytest.raises(TypeError, match="name -> CameraModel, or CameraModels"):
         Pose3DPipeline([camera.name], [camera.name], frame_id="world")
+
+
+@pytest.mark.parametrize("factor, unit", [(1000.0, "millimetres"), (100.0, "centimetres")])
+def test_a_rig_in_another_unit_than_metres_is_named_when_no_person_is_made(factor, unit):
+    """A rig whose translations are in millimetres made every person `factor` times too large:
+    no person and no word (a review: a 12 cm stereo pair reads as 120 m, which the rig's 500 m
+    bound lets through). The set's note now names the unit; the same rig in metres makes the
+    people and says nothing. Three cameras on a ring, three people."""
+    import dataclasses
+
+    from pose3d_ros.core.camera import Rig
+    from pose3d_ros.core.rig_scenes import make_scene
+    from pose3d_ros.tools.fetch_mocap import load_mocap
+
+    scene = make_scene("3", 3, 12, 0, load_mocap())
+    scaled = Rig(scene.rig.frame_id, [dataclasses.replace(c, t=np.asarray(c.t) * factor)
+                                      for c in scene.rig.cameras])
+
+    def notes(rig: Rig) -> tuple[list[str], int]:
+        cameras = {c.name: c for c in rig.cameras}
+        pipeline = Pose3DPipeline(list(cameras), cameras, frame_id="rig")
+        results = [pipeline.process_detections(dict(zip(cameras, scene.detections[f],
+                                                         strict=True)), f / scene.fps)
+                   for f in range(scene.num_frames)]
+        return ([r.note for r in results],
+                sum(r.skeletons.positions.shape[0] for r in results))
+
+    told, people = notes(scaled)
+    assert people == 0
+    assert all(f"about {unit}: divide the translations by {factor:g}" in note
+               for note in told), told
+    told, people = notes(scene.rig)
+    assert people > 0 and not any(told), told

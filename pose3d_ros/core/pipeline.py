@@ -88,6 +88,7 @@ from .messages import sanitized_set
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
 from .plausibility import PlausibilityParams, plausible_bodies
 from .ray_affinity import StackedDetections
+from .rig_units import UNIT_CHECK_PERIOD_S, people_size_factor, unit_note
 from .tracking import (
     ImageTracker,
     ImageTrackerParams,
@@ -349,6 +350,8 @@ class Pose3DPipeline:
         # the last rig set's triangulated people (points (P, J, 3) in their layout, stamp):
         # the next set's `previous` (their detections claimed first, their left/right labels)
         self._last_people: tuple[np.ndarray, JointLayout, float] | None = None
+        # (stamp, note) of the last rig-unit check of a set without people (_rig_unit_note)
+        self._unit_check: tuple[float, str] | None = None
         self.restarts = 0              # restart() calls (time went back)
         self._retired_stats = TrackerStats()   # of the trackers restart() started over
 
@@ -521,7 +524,7 @@ class Pose3DPipeline:
         method = METHOD_TRIANGULATION
         lone = None
         if len(names) >= 2:
-            positions, confidence, error, views, unexplained = self._multi_view(
+            positions, confidence, error, views, unexplained, note = self._multi_view(
                 names, detections, timings, stamp)
             if unexplained:
                 assert layout is not None               # the set has cameras
@@ -573,9 +576,10 @@ class Pose3DPipeline:
     def _multi_view(self, names: tuple[str, ...], detections: Mapping[str, Detections2D],
                     timings: dict[str, float], stamp: float
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                               dict[str, Detections2D]]:
+                               dict[str, Detections2D], str]:
         """The triangulated people (points (P, J, 3) rig frame, confidence, reprojection
-        error, views (P, J)) and, with lone views, each camera's unexplained detections."""
+        error, views (P, J)), with lone views each camera's unexplained detections, and why
+        no person was made when the rig seems not to be in metres (rig_units), else ""."""
         t0 = time.perf_counter()
         # Undistort every camera's keypoints ONCE (OpenCV, or one affine map for all the
         # cameras without distortion) into one stack of all cameras' detections, and hand
@@ -624,10 +628,23 @@ class Pose3DPipeline:
             # triangulation.depth_gain; their detections are unexplained)
             unexplained = self._unexplained(names, detections, arrays, stacked, association,
                                             keep, done.points[keep])
+        note = "" if keep.any() else self._rig_unit_note(arrays, stacked, layout, stamp)
         if keep.all():                           # most frames: everyone is published
-            return done.points, done.confidence, error, done.num_views, unexplained
+            return done.points, done.confidence, error, done.num_views, unexplained, note
         return (done.points[keep], done.confidence[keep], error[keep], done.num_views[keep],
-                unexplained)
+                unexplained, note)
+
+    def _rig_unit_note(self, arrays: CameraArrays, stacked: StackedDetections,
+                       layout: JointLayout, stamp: float) -> str:
+        """rig_units.unit_note for a set that made no person: measured when two cameras see
+        people, at most every UNIT_CHECK_PERIOD_S of stamps (the last note in between)."""
+        last = self._unit_check
+        if last is not None and 0 <= stamp - last[0] < UNIT_CHECK_PERIOD_S:
+            return last[1]
+        factor = people_size_factor(arrays, stacked, layout, self.params.min_score)
+        note = "" if factor is None else unit_note(factor)
+        self._unit_check = (stamp, note)
+        return note
 
     def _previous_people(self, layout: JointLayout, stamp: float) -> np.ndarray | None:
         """The last rig set's triangulated people (P, J, 3) when they are in `layout` and at
