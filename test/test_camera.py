@@ -205,6 +205,31 @@ def test_rig_lookup_and_duplicates():
         Rig("rig", [rig.cameras[0], rig.cameras[0]])
 
 
+def test_a_measured_baseline_scales_the_rig_about_its_origin_and_keeps_the_images(points):
+    """Rig.with_baseline (calibrate --baseline): the two cameras end up that far apart,
+    every distance scales by one factor, every image point of the scaled scene stays, and the
+    scale is then measured; unknown or repeated cameras and non-distances are refused."""
+    import dataclasses
+
+    rig = dataclasses.replace(random_rig(3, np.random.default_rng(2)),
+                              scale_from_person_height_m=1.7)
+    apart = float(np.linalg.norm(rig["cam01"].center - rig["cam03"].center))
+    scaled = rig.with_baseline("cam01", "cam03", 2.5)
+    factor = 2.5 / apart
+    assert np.linalg.norm(scaled["cam01"].center - scaled["cam03"].center) == pytest.approx(2.5)
+    for before, after in zip(rig, scaled, strict=True):
+        np.testing.assert_allclose(after.center, before.center * factor)
+        np.testing.assert_allclose(after.project(points * factor), before.project(points),
+                                   atol=1e-6)
+    assert scaled.scale_from_person_height_m is None and rig.scale_from_person_height_m == 1.7
+    for args, said in ((("cam01", "cam09", 2.5), "camera 'cam09' is not in the rig"),
+                       (("cam01", "cam01", 2.5), "needs two cameras"),
+                       (("cam01", "cam02", 0.0), "distance in metres > 0"),
+                       (("cam01", "cam02", float("nan")), "distance in metres > 0")):
+        with pytest.raises(ValueError, match=said):
+            rig.with_baseline(*args)
+
+
 def test_stacked_cameras_give_the_same_rays_and_centres(points):
     """CameraArrays (the hot paths' stacked form) agrees with each CameraModel."""
     from pose3d_ros.core.array_ops import cross3

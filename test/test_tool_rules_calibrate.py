@@ -344,3 +344,41 @@ def test_a_video_of_another_recording_is_not_told_as_one_out_of_step(tmp_path, c
     assert "agrees with the other cameras' at no shift in time" in line, line
     assert "cam03 may be a video of another recording" in line, line
     assert "--cameras-in-step" not in line and not (tmp_path / "rig.yaml").exists()
+
+
+def test_a_measured_baseline_sets_the_scale_and_says_the_peoples_height(tmp_path, capsys):
+    """--baseline A B METRES (a review's open item: calibrate had no way to take a tape
+    measure's distance): the written rig has the two cameras that far apart, its scale is
+    measured (no scale_from_person_height_m), and the people's height it implies is printed;
+    mistakes end in one line before any work."""
+    import numpy as np
+
+    from pose3d_ros.core.calibration import load_rig
+
+    out = tmp_path / "rig.yaml"
+    for given, said in ((["cam01", "cam09", "3"], "--baseline: no camera 'cam09' (the cameras "
+                         "are cam01, cam02, cam03, cam04)"),
+                        (["cam01", "cam01", "3"], "--baseline names camera 'cam01' twice; give "
+                         "two cameras"),
+                        (["cam01", "cam02", "-3"], "--baseline cam01 cam02 -3: the distance "
+                         "must be a number of metres > 0"),
+                        (["cam01", "cam02", "3m"], "--baseline cam01 cam02 3m: the distance "
+                         "must be a number of metres")):
+        assert run_cli(main, ["--demo", "single", "--baseline", *given, "--out",
+                              str(out)]) == 2
+        assert capsys.readouterr().err.strip().splitlines() == [f"error: {said}"]
+    assert not out.exists()
+    shipped = load_rig(calibration_path("single"))
+    measured = round(float(np.linalg.norm(shipped.camera("cam01").center
+                                          - shipped.camera("cam02").center)), 3)
+    assert run_cli(main, ["--demo", "single", "--frames", "60", "--baseline", "cam01", "cam02",
+                          str(measured), "--out", str(out)]) == 0
+    rig = load_rig(out)
+    assert rig.scale_from_person_height_m is None
+    apart = float(np.linalg.norm(rig.camera("cam01").center - rig.camera("cam02").center))
+    assert apart == pytest.approx(measured, abs=1e-6)
+    shown = capsys.readouterr().out
+    line = next(x for x in shown.splitlines() if "metric scale" in x)
+    assert f"cam01 and cam02 {measured:.3f} m apart" in line and "they are 1." in line, line
+    ratios = [x for x in shown.splitlines() if "baseline ratio" in x]
+    assert "baseline ratio 1.000" in ratios[0]            # cam02 against the shipped rig

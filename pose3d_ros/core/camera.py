@@ -17,6 +17,7 @@ Everything is vectorised over arbitrary leading dimensions; NaN in gives NaN out
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Iterator, Sequence
@@ -715,6 +716,29 @@ class Rig:
                 f"{self.cameras[b].name!r} are {apart[a, b]:.0f} m apart; the translations "
                 "must be in metres (millimetres? divide them by 1000)")
         return self
+
+    def with_baseline(self, first: str, second: str, metres: float) -> "Rig":
+        """The rig scaled about its frame's origin so that cameras `first` and `second` are
+        `metres` apart (a measured baseline: a tape between two cameras), its scale then
+        measured (scale_from_person_height_m None). ValueError for an unknown or repeated
+        camera, a distance that is not a positive number, or two cameras at one place."""
+        names = [cam.name for cam in self.cameras]
+        for name in (first, second):
+            if name not in names:
+                raise ValueError(f"camera {name!r} is not in the rig (cameras: "
+                                 f"{', '.join(names)})")
+        if first == second:
+            raise ValueError(f"a baseline needs two cameras; got {first!r} twice")
+        if not (math.isfinite(metres) and metres > 0):
+            raise ValueError(f"a baseline is a distance in metres > 0; got {metres}")
+        apart = float(vector_norm(self.camera(first).center - self.camera(second).center))
+        if not apart > 1e-9:
+            raise ValueError(f"cameras {first!r} and {second!r} are at one place in the rig: "
+                             "no baseline between them can scale it")
+        factor = metres / apart
+        return replace(self, cameras=[cam.with_pose(cam.R, cam.t * factor)
+                                      for cam in self.cameras],
+                       scale_from_person_height_m=None)
 
     def _validate_frames(self) -> None:
         """ValueError for frame names TF cannot carry (frame_name_problem), two cameras in one

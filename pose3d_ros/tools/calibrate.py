@@ -6,7 +6,8 @@ come from the package's BlazePose back-ends (`--detector`, default the multi-per
 several people may be in view: they are associated across the uncalibrated cameras by
 epipolar consistency over time (pose3d_ros.core.crossview). The rig frame of the result is the
 optical frame of the reference camera; metric scale comes from --height (the people's height)
-via the limb proportions of the package's body (core/body_model.py).
+via the limb proportions of the package's body (core/body_model.py), or from --baseline (a
+measured distance between two cameras).
 
 A solution that fails its own checks (joints behind cameras, inconsistent limb lengths, poor
 reprojection of held-out frames: pose3d_ros.core.selfcalib_checks) is refused with one line
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +36,7 @@ import numpy as np
 from pose3d_ros.core.body_model import DEFAULT_PERSON_HEIGHT_M
 from pose3d_ros.core.calibration import load_camera_info_yaml, load_rig, save_rig_yaml
 from pose3d_ros.core.camera import CameraModel, Rig, rig_frame_problem
+from pose3d_ros.core.data_paths import calibration_path
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
@@ -223,7 +226,6 @@ def camera_count(args: argparse.Namespace) -> int:
         return len(args.videos)
     if args.keypoints:
         return load_keypoints_file(args.keypoints)[0].shape[1]
-    from pose3d_ros.core.data_paths import calibration_path
     return len(load_rig(calibration_path(args.demo)))
 
 
@@ -287,11 +289,14 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
             raise UserError(f"--intrinsics: {problem}; the nodes read each camera of the rig "
                             "on topics of its name: rename it in the intrinsics file")
     if args.demo:
-        from pose3d_ros.core.data_paths import calibration_path
-
         check_frame_id(args.frame_id, list(load_rig(calibration_path(args.demo)).cameras))
     else:
         check_frame_id(args.frame_id, video_cameras)
+    if args.baseline is not None:
+        args.baseline = measured_baseline(args.baseline, [
+            camera.name for camera in (
+                load_rig(calibration_path(args.demo)).cameras if args.demo
+                else video_cameras or [])])
     if not 0 <= args.reference < cameras:
         raise UserError(f"--reference {args.reference} is not a camera index "
                         f"(0..{cameras - 1})")
@@ -299,6 +304,54 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
     # then failed for lack of joints, --fps -5 was taken: the numbers' argparse types refuse
     # them now)
     return video_cameras
+
+
+def measured_baseline(given: list[str], names: list[str]) -> tuple[str, str, float]:
+    """--baseline CAMERA_A CAMERA_B METRES, checked against the cameras' names (UserError
+    naming the fault)."""
+    first, second, text = given
+    try:
+        metres = float(text)
+    except ValueError:
+        raise UserError(f"--baseline {first} {second} {text}: the distance must be a number "
+                        "of metres") from None
+    if not (math.isfinite(metres) and metres > 0):
+        raise UserError(f"--baseline {first} {second} {text}: the distance must be a number of "
+                        "metres > 0")
+    for name in (first, second):
+        if name not in names:
+            raise UserError(f"--baseline: no camera {name!r} (the cameras are "
+                            f"{', '.join(names)})")
+    if first == second:
+        raise UserError(f"--baseline names camera {first!r} twice; give two cameras")
+    return first, second, metres
+
+
+def scaled_to_baseline(rig: Rig, args: argparse.Namespace) -> Rig:
+    """The solved rig at the scale of --baseline when given (Rig.with_baseline), else as
+    solved (scaled from --height)."""
+    if args.baseline is None:
+        return rig
+    try:
+        return rig.with_baseline(*args.baseline)
+    except ValueError as err:                    # (cameras solved at one place)
+        raise UserError(f"--baseline: {err}") from None
+
+
+def scale_line(solved: Rig, args: argparse.Namespace) -> str:
+    """What the rig's metric scale comes from: --height, or --baseline with the people's
+    height it implies (solved: the rig as solved, scaled from --height)."""
+    if args.baseline is None:
+        return (f"metric scale from --height {args.height:.2f} m (the people's standing "
+                "height): every distance of this rig, and of the 3D it gives, scales with it; "
+                "give the people's real height (--height) or a measured distance between two "
+                "cameras (--baseline) when metres matter")
+    first, second, metres = args.baseline
+    from_height = float(np.linalg.norm(solved.camera(first).center
+                                       - solved.camera(second).center))
+    return (f"metric scale from --baseline: {first} and {second} {metres:.3f} m apart (the "
+            f"people's size gave {from_height:.3f} m for --height {args.height:.2f} m: at the "
+            f"measured scale they are {args.height * metres / from_height:.2f} m tall)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,6 +378,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=standing_height, default=DEFAULT_PERSON_HEIGHT_M,
                         help="height of the people in metres (scale prior, default "
                              f"{DEFAULT_PERSON_HEIGHT_M:g})")
+    parser.add_argument("--baseline", nargs=3, metavar=("CAMERA_A", "CAMERA_B", "METRES"),
+                        default=None,
+                        help="the measured distance between two cameras' centres (a tape "
+                             "measure), which sets the metric scale instead of --height; the "
+                             "people's height it implies is printed")
     parser.add_argument("--reference", type=int, default=0,
                         help="index of the camera that defines the rig frame")
     parser.add_argument("--frame-id", default="rig",
@@ -356,23 +414,22 @@ def main(argv: list[str] | None = None) -> int:
     with progress(4, "self-calibration", unit="step") as bar:
         solved, reference_rig = calibrate(args, bar, video_cameras)
         result, people = solved.calibration, solved.people
-        write_rig(result.rig, args.out, args.overwrite)
+        rig = scaled_to_baseline(result.rig, args)
+        write_rig(rig, args.out, args.overwrite)
     heldout = result.checks.heldout_px if result.checks is not None else float("nan")
-    print(f"wrote {args.out}: {len(result.rig)} cameras, bundle RMS "
+    print(f"wrote {args.out}: {len(rig)} cameras, bundle RMS "
           f"{result.reprojection_rms_px:.2f} px over {result.num_observations} observations, "
           f"held-out frames {heldout:.1f} px, {len(people.frames)} people-frames")
-    if result.checks is not None and len(result.rig) > 2:   # two: warned by the core
+    if result.checks is not None and len(rig) > 2:   # two: warned by the core
         print(f"  {result.checks.checked(check_limits(args))}")
-        print(f"  {per_camera_line(result.rig, result.checks, args.reference, check_limits(args))}")
-    reference_camera = result.rig.cameras[args.reference].name
+        print(f"  {per_camera_line(rig, result.checks, args.reference, check_limits(args))}")
+    reference_camera = rig.cameras[args.reference].name
     print(f"  frame {args.frame_id!r}: the optical frame of {reference_camera} (z along its "
           f"view, y down; not level); the nodes also broadcast {args.frame_id}_upright for "
           "rviz2 (docs/multiview.md)")
-    print(f"  metric scale from --height {args.height:.2f} m (the people's standing height): "
-          "every distance of this rig, and of the 3D it gives, scales with it; give the "
-          "people's real height (--height) when metres matter")
+    print(f"  {scale_line(result.rig, args)}")
     if reference_rig is not None:
-        cmp = compare_rigs(result.rig, reference_rig, args.reference)
+        cmp = compare_rigs(rig, reference_rig, args.reference)
         shipped = check_other_rig(reference_rig, people.keypoints, people.scores, result,
                                   person_height_m=args.height, min_score=args.min_score)
         print(f"  the shipped calibration reprojects the same held-out frames at "
@@ -412,7 +469,7 @@ def calibrate(args: argparse.Namespace, bar: tqdm, video_cameras: list[CameraMod
     reference_rig = None
     bar.set_postfix_str("2D")
     if args.demo:
-        from pose3d_ros.core.data_paths import DEMO_FPS, calibration_path
+        from pose3d_ros.core.data_paths import DEMO_FPS
         from pose3d_ros.core.demo_2d import load_demo_2d
 
         reference_rig = load_rig(calibration_path(args.demo))
