@@ -157,3 +157,33 @@ def test_a_rigs_one_camera_sets_do_not_take_a_3d_tracks_smoothing():
     assert smoothed.skeletons.num_people == raw.skeletons.num_people > 0
     np.testing.assert_allclose(smoothed.skeletons.positions, raw.skeletons.positions,
                                atol=1e-9)
+
+
+def test_time_gone_far_back_starts_the_people_over_instead_of_freezing_them():
+    """A stamp 100 s back (a replay's loop, the API used without the pipeline's restart):
+    both filters kept their state and froze the output until the clock passed the old stamp
+    (a review: 0.0 m moved over 1 s while the person walked 0.74 m). Now the people start
+    over; a stamp a little back (one late frame) still leaves the state as it is."""
+    from pose3d_ros.core.filtering import RootDepthFilter
+
+    smoothing, depth = SkeletonFilter(), RootDepthFilter()
+    ids = np.array([1])
+
+    def walk(start: float, frames: int) -> tuple[np.ndarray, np.ndarray]:
+        smoothed, placed = [], []
+        for k in range(frames):
+            t = start + k / 30
+            body = np.zeros((1, 3, 3))
+            body[0, :, 0] = 0.74 * k / 30          # walking sideways at 0.74 m/s
+            body[0, :, 2] = 4.0 + 1.5 * k / 30     # away from the camera at 1.5 m/s
+            smoothed.append(smoothing.filter(body, ids, t)[0, 0])
+            placed.append(depth.filter(body, ids, t)[0, 0, 2])
+        return np.array(smoothed), np.array(placed)
+
+    walk(100.0, 31)
+    smoothed, placed = walk(0.0, 31)               # 100 s back
+    assert np.ptp(smoothed[:, 0]) > 0.5 and np.ptp(placed) > 1.0, (smoothed, placed)
+    before = smoothing.filter(np.full((1, 3, 3), 9.0), ids, 1.0 - 0.5 / 30)  # one late frame
+    assert np.allclose(before[0, 0], smoothed[-1])
+    with pytest.raises(ValueError, match="ids must be unique"):
+        depth.filter(np.ones((2, 3, 3)), np.array([1, 1]), 2.0)

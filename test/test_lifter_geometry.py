@@ -241,3 +241,15 @@ def test_refining_root_relative_skeletons_places_them_first_and_keeps_the_unplac
     np.testing.assert_allclose(out[:2], expected - expected[:, :1], atol=1e-12)
     np.testing.assert_allclose(out[:, 0], 0.0, atol=1e-12)
     np.testing.assert_array_equal(out[2], lifted[2])
+
+
+def test_placed_confidence_is_the_2d_score_clipped_to_0_1_and_0_where_nothing_was_placed():
+    """A review: to_camera_frame with scores of 5 (a foreign detector's heatmap maxima)
+    published confidences of 5, documented in [0, 1]."""
+    from pose3d_ros.core.lifting.root_placement import placed_confidence
+
+    placed = np.array([[0.0, 0.0, 3.0], [np.nan, 0.0, 3.0], [0.1, 0.0, 3.0],
+                       [0.2, 0.0, 3.0], [0.3, 0.0, 3.0]])
+    scores = np.array([5.0, 0.9, np.nan, -1.0, np.inf])
+    np.testing.assert_array_equal(placed_confidence(placed, scores),
+                                  np.array([1.0, 0.0, 0.0, 0.0, 1.0], np.float32))

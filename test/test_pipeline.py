@@ -3,6 +3,7 @@ directly on the distorted cameras (the pipeline undistorts once and shares it), 
 monocular path, tracking ids, timings, and clear errors."""
 from __future__ import annotations
 
+import copy
 from functools import lru_cache
 
 import cv2
@@ -571,3 +572,41 @@ def test_a_rig_in_another_unit_than_metres_is_named_when_no_person_is_made(facto
                for note in told), told
     told, people = notes(scene.rig)
     assert people > 0 and not any(told), told
+
+
+def test_2d_of_a_resized_image_and_malformed_detections_are_refused_with_one_clear_error():
+    """A review of the Python API: 2D found in a half-size image, given with the full size's
+    calibration, placed the person twice as far without a word (process_images checked the
+    image's size, process_detections did not); Detections2D of 12 joints labelled COCO-17 or
+    scores of another shape failed as an IndexError in left_right.py. Both are ValueErrors
+    naming the fault now; 2D of the calibrated size, or of no stated size (0 x 0), pass."""
+    from pose3d_ros.core.layouts import COCO17
+    from pose3d_ros.core.rig_scenes import make_scene
+    from pose3d_ros.core.types import Detections2D
+    from pose3d_ros.tools.fetch_mocap import load_mocap
+
+    scene = make_scene("3", 1, 2, 0, load_mocap())
+    cameras = {c.name: c for c in scene.rig.cameras}
+    pipeline = Pose3DPipeline(list(cameras), cameras, frame_id="rig")
+    found = dict(zip(cameras, scene.detections[0], strict=True))
+    first = next(iter(cameras))
+    half = copy.copy(found[first])
+    half.image_size = (cameras[first].width // 2, cameras[first].height // 2)
+    with pytest.raises(ValueError, match=f"camera '{first}' \\(2D detections\\): image is "
+                                         f"{half.image_size[0]}x{half.image_size[1]} but its "
+                                         "calibration is for"):
+        pipeline.process_detections({**found, first: half}, 0.0)
+    unstated = copy.copy(found[first])
+    unstated.image_size = (0, 0)
+    assert pipeline.process_detections({**found, first: unstated}, 0.0).skeletons.num_people
+    with pytest.raises(ValueError, match=r"keypoints must be \(P, 17, 2\) for P people; got "
+                                         r"\(2, 12, 2\)"):
+        Detections2D(np.zeros((2, 12, 2)), np.zeros((2, 12)), np.zeros((2, 4)), np.zeros(2),
+                     COCO17, (640, 480))
+    with pytest.raises(ValueError, match=r"scores must be \(P, 17\) for P people \(P = 2 from "
+                                         r"keypoints\); got \(2, 16\)"):
+        Detections2D(np.zeros((2, 17, 2)), np.zeros((2, 16)), np.zeros((2, 4)), np.zeros(2),
+                     COCO17, (640, 480))
+    listed = Detections2D([[[1.0, 2.0]] * 17], [[0.5] * 17], [[0, 0, 9, 9]], [0.9], COCO17,
+                          np.array([640, 480]))
+    assert listed.keypoints.shape == (1, 17, 2) and listed.image_size == (640, 480)

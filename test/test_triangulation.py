@@ -104,6 +104,30 @@ def test_bad_shapes_are_rejected(scene):
         triangulate(rig.cameras, np.zeros((5, 17, 2)), np.ones((5, 17)), min_views=1)
 
 
+def test_settings_that_triangulate_nobody_are_refused_and_scores_over_one_are_clipped(scene):
+    """A review: outlier_threshold_px 0 or -5, min_score NaN, max_depth_gain 0 returned no
+    point without a word; scores of 5 (a foreign detector's heatmap maxima) gave confidences
+    of 5, documented in [0, 1]. Infinite thresholds stay "no limit"."""
+    from pose3d_ros.core.synthetic import observe
+
+    rig, poses = scene
+    obs = observe(rig, poses[:1], np.random.default_rng(3), noise_px=1.0)
+    for setting, said in (({"outlier_threshold_px": 0.0}, "outlier_threshold_px must be > 0"),
+                          ({"outlier_threshold_px": -5.0}, "outlier_threshold_px must be > 0"),
+                          ({"min_score": float("nan")}, r"min_score must be in \[0, 1\]"),
+                          ({"max_depth_gain": 0.0}, "max_depth_gain must be >= 1"),
+                          ({"outlier_threshold_m": 0.0}, "outlier_threshold_m must be > 0")):
+        with pytest.raises(ValueError, match=said):
+            triangulate(rig.cameras, obs.keypoints, obs.scores, **setting)
+    unlimited = triangulate(rig.cameras, obs.keypoints, obs.scores,
+                            outlier_threshold_px=np.inf, max_depth_gain=np.inf)
+    assert np.isfinite(unlimited.points).all()
+    loud = triangulate(rig.cameras, obs.keypoints, obs.scores * 5)
+    plain = triangulate(rig.cameras, obs.keypoints, np.minimum(obs.scores * 5, 1.0))
+    assert loud.confidence.max() <= 1.0
+    np.testing.assert_allclose(loud.points, plain.points)
+
+
 def test_generator_has_rigid_bones_and_triangulation_keeps_them():
     from pose3d_ros.core.layouts import BLAZEPOSE33
     from pose3d_ros.tools.eval_multiview import bone_length_cv

@@ -73,7 +73,9 @@ class SkeletonFilter:
     monocular_params' cut-off and beta, the others with params'; the state is one, so a person
     who keeps their id from one view to several is not smoothed from a stale state. NaN joints
     stay NaN in the output and do not touch that joint's state; a joint seen again after being
-    NaN continues from its last state (or starts fresh after reset_after_s).
+    NaN continues from its last state (or starts fresh after reset_after_s). A stamp at or
+    a little before an id's last one leaves its state; one more than reset_after_s back (a
+    replay's loop) starts it over.
     """
 
     def __init__(self, params: OneEuroParams | None = None, forget_after_s: float = 5.0,
@@ -111,8 +113,10 @@ class SkeletonFilter:
         rows = self._rows_for(ids, num_joints)
         x_prev, dx_prev = self._x[rows], self._dx[rows]
         dt = stamp - self._t[rows]                                   # (P,)
-        fresh = ~np.isfinite(dt) | (dt > self.params.reset_after_s)  # start over
-        stalled = ~fresh & ~(dt > 0)                                 # duplicate / backwards
+        # start over: new, long unseen, or time gone back further than that (a loop: the
+        # state froze until the clock passed the old stamp, a review)
+        fresh = ~np.isfinite(dt) | (np.abs(dt) > self.params.reset_after_s)
+        stalled = ~fresh & ~(dt > 0)                       # duplicate / a little backwards
         step = np.where(fresh | stalled, 1.0, dt)[:, None, None]
         seen = finite_rows(positions)[..., None]                      # (P, J, 1)
         has_state = finite_rows(x_prev)[..., None] & ~fresh[:, None, None]
@@ -221,7 +225,8 @@ class RootDepthFilter:
     output never holds still and then catches up in a burst (what a median plus a low-pass
     did). A guess outside the innovation gate is rejected (`rejections` counts them);
     `reinitialise_after` rejections in a row restart the person at the median of its recent
-    guesses. Stamps that do not advance leave the state as it is.
+    guesses. Stamps that do not advance leave the state as it is; one more than reset_after_s
+    back (a replay's loop) starts the person over.
     """
 
     def __init__(self, params: DepthFilterParams | None = None) -> None:
@@ -241,6 +246,8 @@ class RootDepthFilter:
         if positions.ndim != 3 or positions.shape[-1] != 3 or ids.shape != positions.shape[:1]:
             raise ValueError(f"expected positions (P, J, 3) and ids (P,), got {positions.shape}"
                              f" and {ids.shape}")
+        if len(set(ids.tolist())) != ids.size:   # (two people pulled to one depth: a review)
+            raise ValueError(f"ids must be unique, got {ids.tolist()}")
         if not math.isfinite(stamp):
             raise ValueError(f"stamp must be a finite time in seconds, got {stamp}")
         depth = positions[:, root, 2]
@@ -249,7 +256,7 @@ class RootDepthFilter:
         z = depth[mine]
         p = self.params
         dt = stamp - self._t[rows]
-        fresh = ~(dt <= p.reset_after_s)                   # new, long unseen or NaN stamp
+        fresh = ~(np.abs(dt) <= p.reset_after_s)   # new, long unseen, NaN, or time far back
         moving = ~fresh & (dt > 0)                         # a stamp that advances
         self._history[rows[fresh]] = np.nan
         self._history[rows] = np.concatenate([self._history[rows, 1:], z[:, None]], axis=1)

@@ -66,7 +66,7 @@ from .filtering import (
 )
 from .floor_contact import FloorParams, FloorScale
 from .group_checks import coincide_floor, stronger_duplicates
-from .image_decode import check_image_size
+from .image_decode import check_image_size, check_size
 from .layouts import (
     H36M17,
     JointLayout,
@@ -501,6 +501,12 @@ class Pose3DPipeline:
         uncalibrated = [name for name in names if name not in self._cameras]
         if uncalibrated:
             raise ValueError(f"cameras {uncalibrated} have no calibration yet")
+        for name in names:       # 2D of a resized image, placed with the full size's K: twice
+            size = detections[name].image_size        # as far (a review); (0, 0): not given
+            if min(size) > 0:
+                camera = self._cameras[name]
+                check_size(size, (camera.width, camera.height),
+                           source=f"camera {name!r} (2D detections)")
         # scores outside [0, 1] or not numbers, keypoints not numbers or far off the image:
         # made safe as the fusion node makes foreign 2D safe (they reached the published
         # confidence: 7.0 from a score of 7, found by a review); cheap when nothing is wrong

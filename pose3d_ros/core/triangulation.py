@@ -430,6 +430,7 @@ def triangulate(cameras: Sequence[CameraModel], keypoints: np.ndarray, scores: n
     Returns a TriangulationResult with leading dims (...) of the input; reprojection errors
     in raw (distorted) pixels, through each camera's distortion model.
     """
+    check_settings(min_score, outlier_threshold_px, outlier_threshold_m, max_depth_gain)
     kp, sc = _check_inputs(keypoints, scores, len(cameras), min_views)
     xy = np.stack([cam.undistort(kp[..., v, :, :]) for v, cam in enumerate(cameras)], axis=-3)
     solved = _solve(CameraArrays.from_cameras(cameras), xy, sc, min_views, min_score,
@@ -460,6 +461,7 @@ def triangulate_normalized(arrays: CameraArrays, normalized: np.ndarray, scores:
     small images: 2D detector errors grow with the person's size in the image, so a pixel
     threshold that suits a near camera rejects nothing in a far one).
     """
+    check_settings(min_score, outlier_threshold_px, outlier_threshold_m, max_depth_gain)
     xy, sc = _check_inputs(normalized, scores, arrays.num_cameras, min_views)
     solved = _solve(arrays, xy, sc, min_views, min_score, outlier_threshold_px, refine,
                     outlier_threshold_m, max_depth_gain)
@@ -477,6 +479,23 @@ def _finish_normalized(arrays: CameraArrays, solved: "_Solved", lead: tuple, n_j
         residual = (pc[..., :2] / z[..., None] - solved.normalized) * arrays.focal_xy
     squared = squared_norm(residual)
     return solved.result(squared, lead, n_joints, outlier_threshold_px)
+
+
+def check_settings(min_score: float, outlier_threshold_px: float,
+                   outlier_threshold_m: float | None, max_depth_gain: float) -> None:
+    """ValueError for settings under which nothing can be triangulated (a review: a negative
+    or zero outlier threshold, a NaN min_score or a depth gain of 0 returned nobody without
+    a word); infinite thresholds and gains mean "no limit"."""
+    if not 0.0 <= min_score <= 1.0:
+        raise ValueError(f"min_score must be in [0, 1], got {min_score}")
+    if not outlier_threshold_px > 0:
+        raise ValueError(f"outlier_threshold_px must be > 0 (inf: no outlier test), got "
+                         f"{outlier_threshold_px}")
+    if outlier_threshold_m is not None and not outlier_threshold_m > 0:
+        raise ValueError(f"outlier_threshold_m must be > 0 or None (the pixel test), got "
+                         f"{outlier_threshold_m}")
+    if not max_depth_gain >= 1:
+        raise ValueError(f"max_depth_gain must be >= 1 (inf: no limit), got {max_depth_gain}")
 
 
 def _check_inputs(keypoints: np.ndarray, scores: np.ndarray, n_views: int, min_views: int
@@ -542,8 +561,9 @@ def _solve(arrays: CameraArrays, xy: np.ndarray, sc: np.ndarray, min_views: int,
         xy = xy.copy()
     w = sc.swapaxes(-2, -1).reshape(-1, n_views)
     valid = finite_rows(xy) & np.isfinite(w) & (w >= min_score)
-    # usable scores are >= min_score: at least 1e-3 already unless min_score is below it
-    w = np.where(valid, w if min_score >= 1e-3 else np.maximum(w, 1e-3), 0.0)
+    # usable scores are >= min_score: at least 1e-3 already unless min_score is below it;
+    # at most 1 (scores of 5 gave confidences of 5, documented in [0, 1]: a review)
+    w = np.where(valid, np.clip(w, 1e-3, 1.0), 0.0)
     n_valid = row_counts(valid)
 
     quadrics = rig_quadrics(arrays)
@@ -664,6 +684,7 @@ def triangulate_people(arrays: CameraArrays, normalized: np.ndarray, scores: np.
     pairs = left_right_pairs(layout)
     if not pairs.size or not normalized.shape[0] or not np.isfinite(outlier_threshold_px):
         return triangulate_normalized(arrays, normalized, scores, **options), normalized, scores
+    check_settings(min_score, outlier_threshold_px, outlier_threshold_m, max_depth_gain)
     xy, sc = _check_inputs(normalized, scores, arrays.num_cameras, min_views)
     n_people, n_joints = xy.shape[0], xy.shape[-2]
     if previous is not None and (previous.ndim != 3 or previous.shape[1:] != (n_joints, 3)):

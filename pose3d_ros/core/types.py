@@ -51,6 +51,31 @@ class Detections2D:
     world: np.ndarray | None = None
     normalised: np.ndarray | None = None
 
+    def __post_init__(self) -> None:
+        """Array-likes made arrays (their dtypes kept) and every shape checked against the
+        layout: a ValueError naming the array, not an IndexError deep in association (a
+        review: 12 joints labelled COCO-17, scores of another shape)."""
+        self.keypoints, self.scores, self.boxes, self.person_scores = (
+            np.asarray(a) for a in (self.keypoints, self.scores, self.boxes,
+                                    self.person_scores))
+        joints = self.layout.num_joints
+        people = self.keypoints.shape[0] if self.keypoints.ndim else -1
+        expected = {"keypoints": (self.keypoints, (people, joints, 2)),
+                    "scores": (self.scores, (people, joints)),
+                    "boxes": (self.boxes, (people, 4)),
+                    "person_scores": (self.person_scores, (people,))}
+        if self.world is not None:
+            self.world = np.asarray(self.world)
+            expected["world"] = (self.world, (people, joints, 3))
+        for name, (array, shape) in expected.items():
+            if array.shape != shape:
+                raise ValueError(
+                    f"Detections2D in layout {self.layout.name} ({joints} joints): {name} must "
+                    f"be (P, {', '.join(map(str, shape[1:]))}) for P people"
+                    f"{'' if name == 'keypoints' else f' (P = {people} from keypoints)'}; "
+                    f"got {array.shape}")
+        self.image_size = as_image_size(self.image_size)
+
     @property
     def num_people(self) -> int:
         return int(self.keypoints.shape[0])

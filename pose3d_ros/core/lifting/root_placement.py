@@ -213,8 +213,11 @@ def place_in_camera(points_rel: np.ndarray, keypoints_norm: np.ndarray, weights:
 def placed_confidence(placed: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """(..., J) float32 confidence of one-view placed joints (..., J, 3): each joint's 2D score
     where it was placed, 0 where it was not (a NaN score counts as 0): what the one-camera
-    methods publish, so a consumer tells seen joints from missing ones."""
-    return np.where(np.isfinite(placed).all(-1), np.nan_to_num(scores), 0.0).astype(np.float32)
+    methods publish, so a consumer tells seen joints from missing ones; clipped to [0, 1] (a
+    foreign detector's heatmap maxima of 5 were published as confidence 5: a review)."""
+    return np.where(np.isfinite(placed).all(-1),
+                    np.clip(np.nan_to_num(scores, posinf=1.0, neginf=0.0), 0.0, 1.0),
+                    0.0).astype(np.float32)
 
 def solve_root_translation_torch(points_rel: torch.Tensor, keypoints_norm: torch.Tensor,
                                  weights: torch.Tensor) -> torch.Tensor:
