@@ -641,6 +641,28 @@ def test_executable_with_a_bad_parameter_exits_with_a_clear_message():
     assert "'rig_file' is empty" in output
 
 
+def test_a_params_file_rcl_cannot_read_or_a_mistyped_rclpy_parameter_exit_1_in_one_line(
+        tmp_path):
+    """A review: a params file with `ros__parameter:` (one letter short) or one that does not
+    exist ended with status 0 (launch: "process has finished cleanly") and rcl's "Failed to
+    parse global arguments" alone; use_sim_time:=1 ended in a 31-line traceback. Now one ERROR
+    line with the reason, status 1."""
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("pose3d_fusion:\n  ros__parameter:\n    camera_names: [cam01]\n")
+    for args, said in ((("--params-file", str(typo)), "Couldn't parse params file: "
+                        f"'--params-file {typo}'. Error: Sequences can only be values and not "
+                        "keys in params. Error at line 3"),
+                       (("--params-file", str(tmp_path / "missing.yaml")),
+                        "Error opening YAML file"),
+                       (("-p", "use_sim_time:=1"), "Trying to set parameter 'use_sim_time' to "
+                        "'1' of type 'INTEGER', expecting type 'BOOL'")):
+        process = _run_executable("pose3d_fusion", *args)
+        output = _finish(process, 60)
+        assert process.returncode == 1, output
+        assert said in output and "Traceback" not in output, output
+        assert "[pose3d_fusion]: " in output, output
+
+
 def test_replay_launches_give_image_publishers_the_large_image_profile_unless_set():
     """bag_replay/demo set config/fastdds_large_images.xml for the processes they start (raw
     1080p best-effort images over Fast DDS's defaults: 0-3 of 300 arrived, all with it), but

@@ -31,6 +31,7 @@ import signal
 import threading
 
 import rclpy
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy_impl
 from rclpy.lifecycle import TransitionCallbackReturn
@@ -65,7 +66,10 @@ def run_node(node_class: type[PoseNodeBase], args: list[str] | None = None,
             return 0
         if starting is not None:
             starting.destroy_node()
-        if not isinstance(err, ParameterError):
+        if not isinstance(err, ParameterError | InvalidParameterTypeException
+                          | InvalidParameterValueException):
+            # (rclpy's own parameters, use_sim_time:=1 in particular, were refused with a
+            # 31-line traceback: a review)
             raise
         # under the node's name, as its other lines (a review: under the class name)
         default = inspect.signature(node_class.__init__).parameters.get("node_name")

@@ -48,6 +48,7 @@ from pose3d_ros.core.sync import SyncParams
 from pose3d_ros.core.tracking import ImageTrackerParams, TrackerParams
 
 LAYOUTS = ("", "coco17", "h36m17", "blazepose33")
+FIXED_FRAME_DEFAULT = "world"   # fixed_frame's default (rig_node warns of another one unused)
 _SYNC, _TRACK, _FILTER, _3D = SyncParams(), TrackerParams(), OneEuroParams(), PipelineParams()
 _PLAUSIBLE = PlausibilityParams()
 _IMAGE_TRACK = ImageTrackerParams()
@@ -198,9 +199,10 @@ _INPUT = (
 _RIG = (
     ParamSpec("camera_names", ["camera"], "Camera namespaces, in rig order; topics are "
               "<name>/<image_topic>, <name>/camera_info (relative: remap or namespace them)."),
-    ParamSpec("fixed_frame", "world", "Frame of the 3D output. With extrinsics_source "
-              "'rig_file' it is the rig file's frame; with 'none' (one camera) the camera's "
-              "optical frame is used instead.", frame="name"),
+    ParamSpec("fixed_frame", FIXED_FRAME_DEFAULT, "Frame of the 3D output. With "
+              "extrinsics_source 'rig_file' it is the rig file's frame (another value is "
+              "warned about at configure); with 'none' (one camera) the camera's optical frame "
+              "is used instead.", frame="name"),
     ParamSpec("extrinsics_source", "rig_file", "Where camera poses come from: 'rig_file' "
               "(rig_file parameter; also the self-calibration tool's output), 'tf' (look up "
               "fixed_frame -> optical frame at each image's stamp, so a robot moving in "
@@ -483,17 +485,28 @@ def declare_parameters(node: Node, specs: tuple[ParamSpec, ...]) -> None:
 def unknown_overrides(node: Node) -> list[str]:
     """Lines naming each start-up override (YAML, command line) that is no parameter of
     `node`, with the declared name closest to it: rclpy ignores such a name silently, so a
-    typo (`monocular_methd`) left the default in force without a word. rclpy's own
-    `qos_overrides.*` are left out."""
+    typo (`monocular_methd`) left the default in force without a word. rclpy's
+    `qos_overrides.*` are named too: the nodes' QoS is fixed (docs/nodes.md, QoS), and a
+    review found such an override taken without effect or word. A group's name set alone
+    (`filter: false`) is named with its members, not a member's near spelling."""
     import difflib
 
     declared = list(node.list_parameters([], 0).names)
     lines = []
     for name in getattr(node, "_parameter_overrides", {}):
-        if node.has_parameter(name) or name.startswith("qos_overrides."):
+        if node.has_parameter(name):
             continue
-        close = difflib.get_close_matches(name, declared, n=1, cutoff=0.6)
-        lines.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        members = [other for other in declared if other.startswith(f"{name}.")]
+        if name.startswith("qos_overrides."):
+            hint = " (these nodes' QoS is fixed: docs/nodes.md, QoS)"
+        elif f"{name}.enabled" in members:
+            hint = f" (a group: did you mean '{name}.enabled'?)"
+        elif members:
+            hint = f" (a group of parameters: {', '.join(members)})"
+        else:
+            close = difflib.get_close_matches(name, declared, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+        lines.append(f"{name!r}{hint}")
     return lines
 
 

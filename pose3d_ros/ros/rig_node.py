@@ -61,7 +61,7 @@ from .conversions import (
 )
 from .node_base import PoseNodeBase
 from .node_input import LATCHED_CAMERA_INFO_QOS, LATCHED_QOS, OUTPUT_QOS
-from .parameters import ParameterError
+from .parameters import FIXED_FRAME_DEFAULT, ParameterError
 from .tf import (
     TF_STATIC_TOPIC,
     TF_TOPIC,
@@ -269,6 +269,15 @@ class RigNodeBase(PoseNodeBase):
         if config.extrinsics_source == "rig_file":
             self.rig = rig if rig is not None else self._read_rig(config)
             self.fixed_frame = self.rig.frame_id or self.fixed_frame
+            if config.fixed_frame not in (self.fixed_frame, FIXED_FRAME_DEFAULT):
+                # (a review: fixed_frame map read back 'map' while the output went out in
+                # the rig file's 'world', without a word; rviz set to map showed nothing)
+                self.get_logger().warning(
+                    f"fixed_frame {config.fixed_frame!r} is not used: with extrinsics_source "
+                    f"'rig_file' the 3D is in the rig file's frame {self.fixed_frame!r}; "
+                    f"publish {config.fixed_frame} -> {self.fixed_frame} on /tf_static "
+                    "(static_transform_publisher) to place it in your TF tree, or use "
+                    "extrinsics_source 'tf'")
             note = assumed_scale_note(self.rig, config.rig_file)
             if note is not None:
                 self.get_logger().info(note)

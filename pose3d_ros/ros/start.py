@@ -18,6 +18,7 @@ import importlib
 from typing import Any
 
 import rclpy
+import rclpy.logging
 from rclpy.node import Node
 
 # hidden (leading underscore: `ros2 node list` leaves it out); alive only while the node loads
@@ -30,9 +31,20 @@ NODE_CLASSES = {"pose3d_node": "Pose3DNode", "pose3d_detector": "DetectorNode",
 def run_executable(executable: str, args: list[str]) -> int:
     """main() of executable `executable` (a key of NODE_CLASSES) with its command line `args`.
     Ctrl-C while the package loads ends it quietly with status 0, as one after the start does
-    (it printed a KeyboardInterrupt traceback of the import)."""
+    (it printed a KeyboardInterrupt traceback of the import). A command line rcl refuses (a
+    params file it cannot parse or find, a bad -p) ends in one ERROR line with its reason and
+    status 1."""
     try:
-        nodes, starting = _join_and_load(args)
+        rclpy.init(args=args)
+    except KeyboardInterrupt:
+        return 0
+    except Exception as err:  # noqa: BLE001 - rcl's own argument parser, told in one line
+        # (a review: a params file with a typo, a missing one or a bad -p ended with status 0
+        # and rcl's "Failed to parse global arguments" alone: its reason was dropped)
+        rclpy.logging.get_logger(executable).error(f"cannot start: {rcl_reason(err)}")
+        return 1
+    try:
+        nodes, starting = _join_and_load()
     except BaseException as err:  # noqa: BLE001 - told apart by stopped_while_starting
         if stopped_while_starting(err):
             return 0
@@ -41,10 +53,18 @@ def run_executable(executable: str, args: list[str]) -> int:
                               starting=starting))
 
 
-def _join_and_load(args: list[str]) -> tuple[Any, Node]:
-    """rclpy initialised from `args`, the hidden starting node made, then pose3d_ros.ros.nodes
+def rcl_reason(err: Exception) -> str:
+    """rcl's reason for refusing the command line, without its source locations ("failed to
+    initialize rcl: Couldn't parse params file: '--params-file x.yaml'. Error: Cannot have a
+    value before ros__parameters at line 4, at /project/src/parse.c:806, ..." -> the part
+    between the two)."""
+    reason = str(err).removeprefix("failed to initialize rcl: ")
+    return reason.split(", at /")[0].split(", at ")[0].strip()
+
+
+def _join_and_load() -> tuple[Any, Node]:
+    """With rclpy initialised: the hidden starting node made, then pose3d_ros.ros.nodes
     imported: (that module, the starting node)."""
-    rclpy.init(args=args)
     starting = rclpy.create_node(STARTING_NODE_NAME, use_global_arguments=False,
                                  enable_rosout=False, start_parameter_services=False)
     return importlib.import_module("pose3d_ros.ros.nodes"), starting
