@@ -76,8 +76,9 @@ def test_one_camera_never_publishes_a_body_without_a_finite_joint():
     """A foreign detector's box whose every keypoint lies far off the image (made missing by
     messages.sanitized_detections): with plausibility off (and tracking off, which publishes
     people unconfirmed) the monocular method placed it as an all-NaN skeleton and it was
-    published beside the real person. A body with no finite joint is counted as implausible,
-    whatever the plausibility setting."""
+    published beside the real person. A body with no finite joint is counted as unplaced
+    (no pelvis to place it by; counted as implausible before session 61), whatever the
+    plausibility setting."""
     def nobody(found: Detections2D) -> Detections2D:
         joints = found.keypoints.shape[1]
         return _with_extra(found, np.full((joints, 2), 1e7), np.full(joints, 0.9))
@@ -88,7 +89,8 @@ def test_one_camera_never_publishes_a_body_without_a_finite_joint():
             assert skeletons.num_people == 1, params
             assert np.isfinite(skeletons.positions).all(-1).any(-1).all(), params
         if params.get("tracking", True) is None:       # no confirmation: placed, then refused
-            assert all(rejected["implausible"] == 1 for _, rejected in runs), params
+            assert all(rejected["unplaced"] == 1 and rejected["implausible"] == 0
+                       for _, rejected in runs), params
 
 
 @lru_cache(maxsize=1)
@@ -157,3 +159,56 @@ def test_a_monocular_method_with_an_output_layout_it_cannot_make_is_refused_at_c
         Pose3DPipeline([camera.name], {camera.name: camera}, frame_id=rig.frame_id,
                        lifter=create_monocular_method("lifter"),
                        params=PipelineParams(output_layout=layout))
+
+
+def test_one_hidden_hip_is_placed_from_the_other_and_no_hips_is_counted_unplaced():
+    """A review: one camera, a COCO-17 detector (which gives a hidden joint as missing),
+    a person whose left hip a desk hides: no pelvis, so no person, counted "implausible".
+    The hidden hip is now placed from the other hip and the shoulders
+    (completion.with_one_hip_filled) and the person is published near where the full 2D
+    puts them; with both hips hidden nobody is published, counted "unplaced"."""
+    from pose3d_ros.core.completion import with_one_hip_filled
+    from pose3d_ros.core.layouts import COCO17
+    from pose3d_ros.core.pipeline import create_monocular_method
+    from pose3d_ros.core.synthetic import observe, random_poses, random_rig
+    from pose3d_ros.core.types import Detections2D
+
+    rng = np.random.default_rng(3)
+    rig = random_rig(1, rng)
+    truth = random_poses(30, 1, rng, layout=COCO17)
+    seen = observe(rig, truth, rng)
+    camera = rig.cameras[0]
+    hips = list(COCO17.indices(["left_hip", "right_hip"]))
+
+    def last(hidden: list[int]) -> tuple[np.ndarray, dict[str, int]]:
+        pipeline = Pose3DPipeline([camera.name], rig.cameras, frame_id="rig",
+                                  lifter=create_monocular_method("lifter"))
+        for f in range(30):
+            keypoints = seen.keypoints[f, :, 0].copy()
+            keypoints[:, hidden] = np.nan
+            result = pipeline.process_detections({camera.name: Detections2D(
+                keypoints.astype(np.float32), seen.scores[f, :, 0].astype(np.float32),
+                np.array([[0, 0, 100, 100]], np.float32), np.ones(1, np.float32), COCO17,
+                (camera.width, camera.height))}, f / 30)
+        people = result.skeletons.positions
+        depth = (camera.to_camera_frame(people[:, 0])[:, 2] if len(people) else np.zeros(0))
+        return depth, result.rejected
+
+    true_depth = camera.to_camera_frame(truth[29, 0, hips]).mean(0)[2]
+    full, _ = last([])
+    one, _ = last(hips[:1])
+    assert len(full) == 1 and len(one) == 1
+    assert abs(one[0] - true_depth) < 0.2 * true_depth, (one, full, true_depth)
+    none, rejected = last(hips)
+    assert len(none) == 0 and rejected["unplaced"] == 1 and rejected["implausible"] == 0
+    # the fill itself: across the body from the seen hip, at the body's hip width
+    xy = np.zeros((17, 2))
+    xy[COCO17.indices(["left_shoulder", "right_shoulder", "right_hip"])] = [[1.0, 0.0],
+                                                                           [-1.0, 0.0],
+                                                                           [-0.5, 2.0]]
+    xy[hips[0]] = np.nan
+    scores = np.full(17, 0.9)
+    scores[COCO17.index("left_shoulder")] = 0.6
+    filled_xy, filled_scores, filled = with_one_hip_filled(xy, scores, COCO17)
+    np.testing.assert_allclose(filled_xy[hips[0]], [-0.5 + 2 * 0.2 / 0.38, 2.0])
+    assert filled_scores[hips[0]] == 0.6 and filled.sum() == 1 and filled[hips[0]]

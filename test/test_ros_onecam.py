@@ -349,7 +349,8 @@ def _people_on_diagnostics(context, name: str, max_height_m: float = 0.0
         info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
         probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
         probe.create_subscription(DiagnosticArray, "/diagnostics", reports.append, RELIABLE)
-        assert spin_until(executor, lambda: len(camera_values()) == 3, 10), camera_values()
+        assert spin_until(executor, lambda: len(camera_values()) == len(PEOPLE_KEYS), 10), \
+            camera_values()
         assert set(camera_values().values()) == {0}
         assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
                           tick=lambda: info_pub.publish(camera_model_to_info(camera)))
@@ -377,10 +378,11 @@ def test_diagnostics_count_people_held_for_confirmation_and_refused_as_implausib
     with ros_context() as context:
         people, counted = _people_on_diagnostics(context, "pose3d_onecam_people")
         assert people == [0, 0, 0, 1, 1], people
-        assert counted == {out: 2, held: 2, refused: 0}, counted
+        unplaced = PEOPLE_KEYS["unplaced"]
+        assert counted == {out: 2, held: 2, refused: 0, unplaced: 0}, counted
         people, counted = _people_on_diagnostics(context, "pose3d_onecam_short_range", 1.2)
         assert people == [0, 0, 0, 0, 0], people
-        assert counted == {out: 0, held: 2, refused: 2}, counted
+        assert counted == {out: 0, held: 2, refused: 2, unplaced: 0}, counted
         from rclpy.lifecycle import TransitionCallbackReturn
 
         from pose3d_ros.ros.nodes import Pose3DNode

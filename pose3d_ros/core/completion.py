@@ -665,3 +665,63 @@ def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,
     body_fit = np.where((rms <= TEMPLATE_FIT_M)[:, None, None], body_fit, np.nan)
     use_head = (head_known.sum(1) >= 3)[:, None] & body.face[None]
     return np.where(use_head[..., None], head_fit, body_fit)
+
+
+@lru_cache(maxsize=16)
+def _hip_and_shoulder_indices(layout: JointLayout) -> tuple[int, int, int, int] | None:
+    """(left hip, right hip, left shoulder, right shoulder) joint indices, None when the
+    layout lacks one."""
+    names = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
+    if not all(name in layout.joint_names for name in names):
+        return None
+    left_hip, right_hip, left_shoulder, right_shoulder = (int(i) for i in layout.indices(names))
+    return left_hip, right_hip, left_shoulder, right_shoulder
+
+
+@lru_cache(maxsize=16)
+def _hip_to_shoulder_width(layout: JointLayout) -> float:
+    """The package's one body's hip width over its shoulder width (body_model.canonical_pose:
+    0.53); in an image both are lateral, so the ratio holds in any view."""
+    from .body_model import canonical_pose
+
+    points = canonical_pose(layout)
+    indices = _hip_and_shoulder_indices(layout)
+    assert indices is not None                   # (asked only for layouts that have them)
+    left_hip, right_hip, left_shoulder, right_shoulder = indices
+    return float(np.linalg.norm(points[left_hip] - points[right_hip])
+                 / np.linalg.norm(points[left_shoulder] - points[right_shoulder]))
+
+
+def with_one_hip_filled(keypoints: np.ndarray, scores: np.ndarray, layout: JointLayout
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """2D people (..., J, 2) any image units, scores (..., J), with a hip that is not seen
+    (not finite, or score <= 0) while the other hip and both shoulders are placed from them:
+    the seen hip moved across the body by the shoulders' vector times the body's hip /
+    shoulder width ratio, scored as the least of the three. The one-camera methods place a
+    person by the pelvis, the hips' midpoint: a person whose one hip a desk or the image's
+    edge hides was lost (a review: counted "implausible"). Returns the arrays (the inputs
+    themselves when nothing is filled) and the filled joints (..., J) bool."""
+    filled = np.zeros(np.shape(scores), bool)
+    indices = _hip_and_shoulder_indices(layout)
+    if indices is None:
+        return keypoints, scores, filled
+    left_hip, right_hip, left_shoulder, right_shoulder = indices
+    xy, score = np.asarray(keypoints, np.float64), np.asarray(scores, np.float64)
+    seen = finite_rows(xy) & (score > 0)
+    shoulders = seen[..., left_shoulder] & seen[..., right_shoulder]
+    missing_left = ~seen[..., left_hip] & seen[..., right_hip] & shoulders
+    missing_right = seen[..., left_hip] & ~seen[..., right_hip] & shoulders
+    if not (missing_left.any() or missing_right.any()):
+        return keypoints, scores, filled
+    across = _hip_to_shoulder_width(layout) * (xy[..., left_shoulder, :]
+                                               - xy[..., right_shoulder, :])   # right -> left
+    xy, score = xy.copy(), score.copy()
+    least = np.minimum(score[..., left_shoulder], score[..., right_shoulder])
+    for hip, other, sign, missing in ((left_hip, right_hip, 1.0, missing_left),
+                                      (right_hip, left_hip, -1.0, missing_right)):
+        xy[..., hip, :] = np.where(missing[..., None], xy[..., other, :] + sign * across,
+                                   xy[..., hip, :])
+        score[..., hip] = np.where(missing, np.minimum(least, score[..., other]),
+                                   score[..., hip])
+        filled[..., hip] = missing
+    return xy.astype(np.asarray(keypoints).dtype), score.astype(np.asarray(scores).dtype), filled

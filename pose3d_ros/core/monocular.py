@@ -41,7 +41,7 @@ import numpy as np
 
 from .array_ops import nanmedian_axis
 from .body_model import bone_lengths, rebuilt_with_bone_lengths
-from .completion import gross_joints_2d
+from .completion import gross_joints_2d, with_one_hip_filled
 from .layouts import H36M17, convert_joint_scores, convert_joints
 from .lifting.refine import refine_relative_to_2d
 from .lifting.root_placement import BodySizePrior, place_in_camera, placed_confidence
@@ -160,8 +160,13 @@ def _h36m_normalised(detections: Detections2D) -> tuple[np.ndarray, np.ndarray]:
     if detections.normalised is None:
         raise ValueError("detections carry no normalised coordinates: undistort them first "
                          "(Detections2D.with_normalised)")
-    normalised = convert_joints(detections.normalised, detections.layout, H36M17)
-    scores = convert_joint_scores(detections.scores, detections.layout, H36M17)
+    # a hip hidden while the other and the shoulders are seen: placed from them (else no
+    # pelvis, no person: completion.with_one_hip_filled)
+    source, source_scores, _ = with_one_hip_filled(detections.normalised,
+                                                   np.nan_to_num(detections.scores),
+                                                   detections.layout)
+    normalised = convert_joints(source, detections.layout, H36M17)
+    scores = convert_joint_scores(source_scores, detections.layout, H36M17)
     return normalised, np.nan_to_num(scores)
 
 

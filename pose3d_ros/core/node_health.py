@@ -37,7 +37,8 @@ OK, WARN, ERROR = 0, 1, 2
 # one back (pipeline.PipelineResult.rejected) -> the camera status's keys.
 PEOPLE_KEYS = {"published": "person_frames_published",
                "unconfirmed": "person_frames_held_unconfirmed",
-               "implausible": "person_frames_refused_implausible"}
+               "implausible": "person_frames_refused_implausible",
+               "unplaced": "person_frames_refused_unplaced"}
 # A rig's people whom the camera alone sees (lone_view_people), published.
 LONE_KEYS = {"lone": "lone_person_frames_published"}
 _ALL_PEOPLE_KEYS = PEOPLE_KEYS | LONE_KEYS

@@ -218,8 +218,9 @@ class PipelineResult:
         absent when 2D came from elsewhere.
     note: why no 3D was made ("" when it was).
     rejected: one-camera people not published this frame: "unconfirmed" (tracks younger
-        than image_tracking.min_hits) and "implausible" (bone lengths, or no finite joint
-        whatever PipelineParams.plausibility, or upside down: PipelineParams.upright), counts.
+        than image_tracking.min_hits), "implausible" (bone lengths, or upside down:
+        PipelineParams.upright) and "unplaced" (no finite joint, whatever
+        PipelineParams.plausibility: no pelvis to place them by, both hips unseen), counts.
     lone: camera name -> lone people of that camera published this frame (lone_views;
         cameras with none left out).
     described_stamp: the capture stamp (s) the 3D describes: `stamp`, except with a centred
@@ -870,7 +871,8 @@ class Pose3DPipeline:
             positions[rows] = (placed - cam.t) @ cam.R     # optical -> rig: R^T (x - t)
         # a body with no finite joint is nobody, whatever the plausibility setting (with it
         # off such bodies were published: an all-NaN skeleton, found by a review)
-        plausible = finite_rows(positions).any(-1)
+        has_joint = finite_rows(positions).any(-1)
+        plausible = has_joint.copy()
         if self.params.plausibility:
             plausible &= plausible_bodies(positions, H36M17, self.params.plausibility)
         if inverted:                              # upside down (upright.inverted_bodies)
@@ -879,7 +881,10 @@ class Pose3DPipeline:
             confirmed_all = np.ones(len(track_ids), bool)
         keep = confirmed_all & plausible
         rejected = {"unconfirmed": int((~confirmed_all).sum()),
-                    "implausible": int((confirmed_all & ~plausible).sum())}
+                    "implausible": int((confirmed_all & has_joint & ~plausible).sum()),
+                    # no pelvis to place them by (both hips unseen; one, with a shoulder):
+                    # counted as implausible before, which told the user the wrong cause
+                    "unplaced": int((confirmed_all & ~has_joint).sum())}
         timings.update(track2d=t1 - t0, lift=t2 - t1, depth=time.perf_counter() - t2)
         kept_ids = track_ids[keep] if self.params.tracking is not None else untracked_ids(
             int(keep.sum()))
