@@ -178,6 +178,23 @@ def test_resume_names_the_options_that_differ_before_any_work(tmp_path, capsys, 
                                          "--overwrite", "--out", str(out)],
              "was trained with other values of --epochs, --lr; give the options it was "
              "started with")
+    # other data: another clip and perfect 2D (a review: the resume went on without a word,
+    # and the model's metadata named only the second run's clip)
+    _refused(capsys, train_lifter.main, ["--mocap", "--mocap-clips", "run", "--perfect-2d",
+                                         "--mocap-per-epoch", "64", "--no-progress",
+                                         "--epochs", "1", "--resume", "--overwrite", "--out",
+                                         str(out)],
+             "was trained with other values of --mocap/--mocap-clips, --perfect-2d; give the "
+             "options it was started with")
+    # a misspelt clip and a file as --cache-dir: refused before any work
+    _refused(capsys, train_lifter.main, ["--mocap", "--mocap-clips", "wlak", "--out",
+                                         str(tmp_path / "n.onnx")],
+             "--mocap-clips: unknown clip(s) wlak; the clips are ")
+    (tmp_path / "afile").write_text("")
+    _refused(capsys, train_lifter.main, ["--recording", "single", "--cache-dir",
+                                         str(tmp_path / "afile"), "--out",
+                                         str(tmp_path / "n.onnx")],
+             f"--cache-dir {tmp_path / 'afile'} is a file; give a folder")
     assert config_differences({"a": 1, "m": {"w": 27, "c": True}},
                               {"a": 1, "m": {"w": 81, "c": True}, "new": 0}) == ["m.w", "new"]
 
@@ -267,6 +284,20 @@ def test_measure_error_model_refuses_a_threshold_that_is_no_pixel_distance(tmp_p
     """--threshold-px nan wrote another model and ended 0; -5 ended with a misleading error."""
     _refused_by_argparse(capsys, measure_error_model.main, [
         "--out", str(tmp_path / "model.json"), "--threshold-px", value], "--threshold-px")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_measure_error_model_refuses_all_cameras_for_the_multi_recording_at_once(tmp_path,
+                                                                               capsys):
+    """A review: --recording multi --all-cameras ran 15 s of 2D, then ended in words that
+    named no option."""
+    with pytest.raises(SystemExit) as exited:
+        run_cli(measure_error_model.main, ["--recording", "multi", "--all-cameras", "--out",
+                                           str(tmp_path / "model.json")])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: --all-cameras applies to --recording single (the multi-person measurement is "
+        "leave-one-camera-out only) (--help lists the options)"]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -114,9 +114,15 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
     if multi_person:
         # (a review: --cache-dir was not passed here, the default folder always taken)
         people = load_multi_person_labels(recording, multi_person_cache_dir)
+        triangulated = len(people)
         for other in exclude_overlap:
             people = drop_overlapping(people, load_labels(other, cache_dir),
                                       other, purpose="scored")
+        if triangulated and not people:
+            # (a review: "no person was triangulated" when --exclude-overlap had left them out)
+            raise ValueError(f"recording {recording}: every person it triangulates "
+                             f"({triangulated}) is the same footage as --exclude-overlap "
+                             f"{', '.join(exclude_overlap)}: nobody is left to score")
     else:
         people = [load_labels(recording, cache_dir)]
     check_references(recording, people)

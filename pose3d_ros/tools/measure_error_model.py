@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
                              "(single only; default: leave-one-camera-out)")
     add_common_arguments(parser)
     args = parser.parse_args(argv)
+    if args.all_cameras and args.recording != "single":
+        # (a review: refused after 15 s of 2D, in words that named no option)
+        parser.error("--all-cameras applies to --recording single (the multi-person "
+                     "measurement is leave-one-camera-out only)")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     out = args.out or DEFAULT_OUT[args.recording]
     refuse_existing(out, args.overwrite, "error model", folder=False)

@@ -71,6 +71,7 @@ from pose3d_ros.core.output_files import (
     refuse_existing,
     run_cli,
     standing_height,
+    unwritable_folder,
 )
 
 if TYPE_CHECKING:
@@ -110,6 +111,21 @@ def check_outputs(args: argparse.Namespace) -> None:
     # its checkpoint folder too: a read-only one failed after the 2D step (audit)
     refuse_existing(work_dir(args), True, "work folder (--work-dir)", folder=True,
                     replaces=False)                  # written into, never replaced
+    if args.cache_dir is not None:
+        # (a review: a file given as --cache-dir failed after the 2D step as "[Errno 17] File
+        # exists", as eval_lifter refuses it at once)
+        if args.cache_dir.exists() and not args.cache_dir.is_dir():
+            raise UserError(f"--cache-dir {args.cache_dir} is a file; give a folder (it is "
+                            "created if missing)")
+        if problem := unwritable_folder(args.cache_dir):
+            raise UserError(f"--cache-dir {args.cache_dir} cannot be written: {problem}")
+    if args.mocap and args.mocap_clips:
+        from pose3d_ros.core.mocap import CLIP_NAMES
+
+        # (a review: a misspelt clip was refused after BlazePose had run over the videos)
+        if unknown := [name for name in args.mocap_clips if name not in CLIP_NAMES]:
+            raise UserError(f"--mocap-clips: unknown clip(s) {', '.join(unknown)}; the clips "
+                            f"are {', '.join(CLIP_NAMES)}")
     for name in ("checkpoint.pt", "history.json"):
         earlier = work_dir(args) / name
         if earlier.exists() and not args.resume and not args.overwrite:
@@ -136,6 +152,31 @@ _CONFIG_OPTIONS = {
     "init_from": "--init-from"}
 
 
+# training_data's keys -> the options that set them
+_DATA_OPTIONS = {"recordings": "--recording", "bags": "--bag", "multi_person": "--multi-person",
+                 "exclude_overlap": "--exclude-overlap", "calibration": "--calibration",
+                 "image_topics": "--image-topics", "self_calibrate": "--self-calibrate",
+                 "mocap_clips": "--mocap/--mocap-clips", "perfect_2d": "--perfect-2d"}
+DATA_FILE = "data.json"   # in the work folder: training_data of the run its checkpoint is of
+
+
+def training_data(args: argparse.Namespace) -> dict[str, Any]:
+    """What a run trains on, from its options (files by their absolute paths): kept beside
+    its checkpoint, so that --resume continues on the same data (a review: a resume on other
+    clips went on without a word, and the model's metadata named only the last run's)."""
+    from pose3d_ros.core.mocap import CLIP_NAMES
+
+    return {"recordings": [str(r) for r in args.recording],
+            "bags": [str(Path(b).resolve()) for b in args.bag],
+            "multi_person": bool(args.multi_person),
+            "exclude_overlap": [str(r) for r in args.exclude_overlap],
+            "calibration": None if args.calibration is None else str(args.calibration.resolve()),
+            "image_topics": list(args.image_topics or []),
+            "self_calibrate": bool(args.self_calibrate),
+            "mocap_clips": (list(args.mocap_clips or CLIP_NAMES) if args.mocap else None),
+            "perfect_2d": bool(args.mocap and args.perfect_2d)}
+
+
 def check_resume(args: argparse.Namespace, config: Any) -> None:
     """--resume: the work folder's checkpoint must have been written with the options given
     (UserError naming those that differ, before any work: a review found it told after the
@@ -156,11 +197,24 @@ def check_resume(args: argparse.Namespace, config: Any) -> None:
     except Exception as err:  # noqa: BLE001 - torch's readers raise many kinds
         raise UserError(f"{checkpoint} cannot be read ({type(err).__name__}: damaged?); "
                         "remove it to start over") from None
-    if differ := config_differences(saved, config.to_dict()):
-        options = sorted({_CONFIG_OPTIONS.get(key, key) for key in differ})
+    options = {_CONFIG_OPTIONS.get(key, key)
+               for key in config_differences(saved, config.to_dict())}
+    data_file = work_dir(args) / DATA_FILE
+    if data_file.is_file():           # (runs before session 61 kept none: not comparable)
+        import json
+
+        try:
+            started = json.loads(data_file.read_text())
+        except (OSError, ValueError):
+            raise UserError(f"{data_file} cannot be read (damaged?); remove it to resume "
+                            "without the check of the training data") from None
+        now = training_data(args)
+        options |= {_DATA_OPTIONS.get(key, key) for key in now if started.get(key) != now[key]}
+    if options:
         raise UserError(f"--resume: {checkpoint} was trained with other values of "
-                        f"{', '.join(options)}; give the options it was started with, or "
-                        "start over (--overwrite without --resume, or another --work-dir)")
+                        f"{', '.join(sorted(options))}; give the options it was started "
+                        "with, or start over (--overwrite without --resume, or another "
+                        "--work-dir)")
 
 
 def initial_checkpoint(init_from: Path | None) -> Path | None:
@@ -465,6 +519,11 @@ def main(argv: list[str] | None = None) -> int:
             errors = None if args.perfect_2d else load_error_model()
         config = train_config(args, init)
         work = work_dir(args)
+        if not (args.resume and (work / DATA_FILE).is_file()):
+            import json
+
+            work.mkdir(parents=True, exist_ok=True)
+            (work / DATA_FILE).write_text(json.dumps(training_data(args), indent=1) + "\n")
         try:
             model = train(labels, config, work, resume=args.resume, progress=not args.no_progress,
                           mocap=mocap, errors=errors)
