@@ -396,6 +396,20 @@ def test_pipeline_on_a_demo_bag_against_four_camera_triangulation(tmp_path):
     assert set(bagio.bag_topics(out)) == {"/tf_static", "/skeletons"}
     back = bag_tracks.read_track(out, "/skeletons")
     np.testing.assert_array_equal(back.stamps_ns, run.track.stamps_ns)
+    # A review: the recorded skeletons scored with --max-frames lost the triangulation
+    # reference (an if/elif), and outputs 2 ms from their sets were refused as another run's
+    # whatever --tolerance said. Both against the bag's own 4-camera reference now.
+    late = evaluation.SkeletonTrack(run.track.stamps_ns + 2_000_000, run.track.frames)
+    shifted = bag_tracks.write_track_bag(late, tmp_path / "late", tf_static_from=bag)
+    assert evaluate.main(["--bag", str(bag), "--pred-bag", str(shifted), "--pred-topic",
+                          "/skeletons", "--max-frames", "4", "--tolerance", "0.01",
+                          "--out-dir", str(tmp_path / "recorded")]) == 0
+    recorded = json.loads((tmp_path / "recorded" / "evaluation.json").read_text())
+    assert 0.005 < recorded["summary"]["MPJPE [m]"] < 0.15
+    assert len(recorded["per_frame_m"]["MPJPE"]) == 4
+    assert recorded["summary"]["paired frames"] == 4       # the 4th output, 2 ms late, too
+    assert any(note.startswith("reference: multi-view triangulation")
+               for note in recorded["notes"])
 
 
 def test_skeletons_in_a_camera_frame_are_brought_into_the_rig_through_tf_static(tmp_path):

@@ -24,9 +24,13 @@ def test_output_rate_counts_the_last_two_seconds():
     for k in range(1, 5):
         health.record_output({"total": 0.01}, 0.05, 10.0 + k * 0.1)
     assert health.output_rate_hz(10.4) == pytest.approx(10.0)
-    assert health.output_rate_hz(12.15) == pytest.approx(10.0)  # 10.2 .. 10.4 still in
+    assert health.output_rate_hz(10.48) == pytest.approx(10.0)  # within one spacing
+    # the output stopped at 10.4: the time since counts beyond one spacing (a review: the
+    # old rate stayed until the window emptied)
+    assert health.output_rate_hz(10.9) == pytest.approx(4 / 0.8)
+    assert health.output_rate_hz(12.15) == pytest.approx(2 / 1.85)  # 10.2 .. 10.4 still in
     assert health.output_rate_hz(12.35) == 0.0                 # only 10.4 left in 2 s
-    assert health.output_rate_hz(13.0, horizon_s=5.0) == pytest.approx(10.0)
+    assert health.output_rate_hz(13.0, horizon_s=5.0) == pytest.approx(4 / 2.9)
 
 
 def _arrivals(health: NodeHealth, camera: str, infos: int, images: int, end: float) -> None:

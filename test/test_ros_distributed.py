@@ -478,6 +478,18 @@ def test_detector_node_reports_images_lost_on_the_way():
                 node.destroy_node()
 
 
+def test_the_images_lost_advice_follows_the_nodes_own_transport_and_qos():
+    """A review: a node on compressed, reliable images was told to use image_transport
+    'compressed' and a DDS profile for large raw images."""
+    from pose3d_ros.ros.node_base import image_loss_hint
+
+    compressed = image_loss_hint("compressed", "reliable")
+    assert "takes compressed images" in compressed
+    assert "fastdds_large_images" not in compressed and "use image_transport" not in compressed
+    assert "use image_transport 'compressed'" in image_loss_hint("raw", "sensor_data")
+    assert "delayed rather than lost" in image_loss_hint("raw", "reliable")
+
+
 @contextmanager
 def _detector_node_and_probe(probe_name: str):
     """An active detector node of cam01 (reliable images) and a probe node that publishes its

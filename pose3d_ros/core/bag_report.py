@@ -88,8 +88,11 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
         evaluation = evaluate_tracks(pred, ref, max_match_distance=max_match_distance,
                                      tolerance_s=tolerance_s, latency_s=latency_s,
                                      camera=camera)
+    # pairs outputs with input sets within --tolerance too (a review: outputs 2 ms from their
+    # sets were refused as "another run" whatever --tolerance said)
     steady = stability(pred, viewpoint=viewpoint, viewpoint_name=viewpoint_name,
-                       input_stamps_ns=input_stamps_ns)
+                       input_stamps_ns=input_stamps_ns,
+                       tolerance_ns=max(STAMP_MATCH_NS, seconds_to_ns(tolerance_s)))
     notes = list(notes)
     if evaluation is not None and not evaluation.summary.get("people detected"):
         # found by an audit: empty error plots on dummy axes and "id switches 0" said nothing

@@ -240,13 +240,17 @@ class NodeHealth:
     def output_rate_hz(self, now: float, horizon_s: float = OUTPUT_RATE_HORIZON_S) -> float:
         """Outputs per second over the last horizon_s, or over output_overdue_s when that is
         longer (a node below 1 / horizon_s Hz has a rate too: found by a review); 0 with
-        fewer than two outputs in it."""
+        fewer than two outputs in it. The time since the last output counts once it is
+        longer than the outputs' mean spacing: a node whose output stopped showed its old rate
+        until the window emptied (a review: 20.00 Hz 1.9 s after the last output)."""
         horizon_s = max(horizon_s, self.output_overdue_s())
         with self._lock:
             recent = [t for t in self._published if now - t <= horizon_s]
         if len(recent) < 2:
             return 0.0
-        return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-9)
+        span = recent[-1] - recent[0]
+        spacing = span / (len(recent) - 1)
+        return (len(recent) - 1) / max(span, now - recent[0] - spacing, 1e-9)
 
     def output_overdue_s(self) -> float:
         """How long an input may wait for an output before it is "no output": OUTPUT_OVERDUE_S

@@ -924,14 +924,12 @@ class PoseNodeBase(LifecycleNode):
             if loss is None or (loss[1] == 0 and self._unpublished(camera)):
                 continue                # nothing publishes them: no_publisher tells it
             info_hz, image_hz = loss
+            hint = image_loss_hint(self.config.image_transport, self.config.image_qos)
             self.reject(camera, "images_lost",
                         f"camera {camera!r}: camera_info arrives at {info_hz:.1f} Hz but images "
                         f"at {image_hz:.1f} Hz: images are lost on the way or published "
-                        f"elsewhere. Raw images over Fast DDS's default transport are mostly "
-                        f"lost with best-effort QoS: start the camera driver with "
-                        f"FASTRTPS_DEFAULT_PROFILES_FILE=<pose3d_ros share>/config/"
-                        f"fastdds_large_images.xml, or use image_transport 'compressed'; check "
-                        f"image_topic and image_transport (docs/nodes.md, large images)")
+                        f"elsewhere. {hint}; check image_topic and image_transport "
+                        "(docs/nodes.md, large images)")
 
     def _check_clock_offsets(self, live: dict, fast: set[str]) -> None:
         """Report a live camera whose frames stamp on another clock than the others' and so
@@ -1161,3 +1159,21 @@ def heap_usage_bytes() -> tuple[int, int, int] | None:
     libc.mallinfo2.restype = _MallInfo2
     info = libc.mallinfo2()
     return int(info.uordblks), int(info.fordblks), int(info.hblkhd)
+
+
+def image_loss_hint(transport: str, qos: str) -> str:
+    """What to try for a camera's lost images (images_lost), by the node's own image_transport
+    and image_qos (a review: a node on compressed, reliable images was told to switch to
+    compressed)."""
+    if transport == "compressed":
+        return ("this node takes compressed images: check that the camera's compressed "
+                "topic carries every frame (its image_transport republisher, the link's "
+                "bandwidth)")
+    if qos == "reliable":
+        return ("raw images with reliable QoS are delayed rather than lost when the link "
+                "is full: use image_transport 'compressed', or start the camera driver "
+                "with FASTRTPS_DEFAULT_PROFILES_FILE=<pose3d_ros share>/config/"
+                "fastdds_large_images.xml")
+    return ("raw images over Fast DDS's default transport are mostly lost with best-effort "
+            "QoS: start the camera driver with FASTRTPS_DEFAULT_PROFILES_FILE=<pose3d_ros "
+            "share>/config/fastdds_large_images.xml, or use image_transport 'compressed'")

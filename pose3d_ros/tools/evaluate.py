@@ -40,6 +40,7 @@ from pose3d_ros.core.bag_tracks import (
     static_tree,
     write_track_bag,
 )
+from pose3d_ros.core.messages import seconds_to_ns
 from pose3d_ros.core.monocular import MONOCULAR_METHODS
 from pose3d_ros.core.output_files import (
     UserError,
@@ -191,8 +192,14 @@ def main(argv: list[str] | None = None) -> int:
         stamp_list = stamps if stamps is not None and len(stamps) else pred.stamps_ns
         last = stamp_list[min(args.max_frames, len(stamp_list)) - 1] if len(stamp_list) \
             else sys.maxsize
-        pred = pred.until(int(last)) if args.pred_topic else pred
-        ref = ref.until(int(last)) if ref is not None and args.ref_topic else ref
+        # (an output within --tolerance after the last set scored is that set's)
+        last = min(int(last) + seconds_to_ns(args.tolerance), sys.maxsize)
+        pred = pred.until(last) if args.pred_topic else pred
+        ref = ref.until(last) if ref is not None and args.ref_topic else ref
+    # (a review: the trimming above was an if/elif with the reference below, so --pred-topic
+    # with --max-frames lost every reference figure without a word)
+    if ref is not None:
+        pass
     elif len(cameras) >= 2:
         reuse = run.detections if run is not None and len(used) == len(cameras) else None
         ref = triangulation_reference(args.bag, detector=args.detector, detections=reuse,
