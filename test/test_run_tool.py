@@ -934,3 +934,41 @@ def test_cameras_recorded_under_one_namespace_are_each_a_camera(tmp_path, caplog
     assert shown["summary"]["frames without output"] == 0
     assert sorted(shown["per_camera"]) == ["cam01", "cam03"]
     assert "read as ONE camera" not in caplog.text
+
+
+def test_a_camera_whose_camera_info_was_not_recorded_is_named_not_dropped_in_silence(
+        tmp_path, capsys, caplog):
+    """A review: a bag whose /cam02/camera_info was not recorded ran on the other three
+    cameras without a word about cam02, the report saying "all cameras of the bag", and
+    `evaluate --cameras cam02,cam01` failed after the pipeline's progress bar as "no camera".
+    Now one WARN names it (once per bag), the report's notes say it was left out, and
+    --cameras naming it is refused before any work."""
+    from pose3d_ros.core.bag_cameras import cameras_without_info, read_bag_cameras
+    from pose3d_ros.core.bag_report import left_out_note
+
+    rig = load_rig(calibration_path("single"))
+    whole = tmp_path / "whole"
+    make_bag.write_bag(whole, video_paths("single"), list(rig.cameras), fps=30.0,
+                       start_ns=1_700_000_000 * 10**9, storage="mcap",
+                       fixed_frame=rig.frame_id, scale=0.25, max_frames=2)
+    bag = tmp_path / "noinfo"
+    with bagio.BagWriter(bag, storage="mcap") as writer:
+        for message in bagio.read_messages(whole, deserialize=False):
+            if message.topic != "/cam02/camera_info":
+                writer.write_raw(message.topic, message.stamp_ns, message.raw,
+                                 message.msgtype)
+    assert cameras_without_info(bag) == ["cam02"] and cameras_without_info(whole) == []
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            cameras, _ = read_bag_cameras(bag)
+    assert sorted(cameras) == ["cam01", "cam03", "cam04"]
+    told = [r.getMessage() for r in caplog.records if "no CameraInfo topic" in r.getMessage()]
+    assert len(told) == 1 and "camera(s) cam02 have images" in told[0], told
+    assert left_out_note(bag) == ["left out: camera(s) cam02, whose images the bag holds "
+                                  "without a CameraInfo topic (no calibration)"]
+    assert run_cli(evaluate.main, ["--bag", str(bag), "--cameras", "cam02,cam01",
+                                   "--out-dir", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: bag {bag}: camera(s) cam02 have images but no CameraInfo topic, so no "
+        "calibration; leave them out of --cameras and --overlay-video"]
+    assert not (tmp_path / "o").exists()

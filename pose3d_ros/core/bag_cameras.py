@@ -233,6 +233,17 @@ def camera_info_topics(path: Path | str) -> dict[str, str]:
     return dict(sorted(chosen.items()))
 
 
+def cameras_without_info(path: Path | str) -> list[str]:
+    """The bag's cameras that have images but no CameraInfo topic (a recording that missed
+    it): no calibration, so the tools leave them out (a review: without a word, the report
+    saying "all cameras of the bag"), sorted."""
+    try:
+        with_images = image_cameras(path)
+    except ValueError:                    # no image topic
+        return []
+    return sorted(set(with_images) - set(camera_info_topics(path)))
+
+
 def _is_depth(topic: str) -> bool:
     return any("depth" in part.lower() for part in topic.strip("/").split("/"))
 
@@ -294,6 +305,10 @@ def read_bag_cameras(path: Path | str) -> tuple[dict[str, CameraModel], str]:
             intrinsics[name] = camera_model_from_info_msg(msg, name)
         except ValueError as err:      # every message of the topic: one line (a review: 100)
             faults.setdefault(topic, str(err))
+    if (missing := cameras_without_info(path)) and first_time("no camera_info", str(path)):
+        log.warning("bag %s: camera(s) %s have images but no CameraInfo topic: no "
+                    "calibration, left out (record <camera>/camera_info with the images)",
+                    path, ", ".join(missing))
     if faults and not intrinsics:
         raise ValueError(f"bag {path}: no valid CameraInfo: " + "; ".join(
             f"{topic}: {fault}" for topic, fault in faults.items()))

@@ -33,9 +33,20 @@ from .messages import seconds_to_ns
 from .output_files import UserError, progress
 from .report import Snapshot, upright_snapshots, write_evaluation
 
-TRIANGULATION_NOTE = ("reference: multi-view triangulation from all cameras of the bag, "
-                      "without tracking or filtering (it shares the 2D detector's errors: it "
-                      "measures consistency, not ground-truth accuracy)")
+TRIANGULATION_NOTE = ("reference: multi-view triangulation from all calibrated cameras of the "
+                      "bag, without tracking or filtering (it shares the 2D detector's errors: "
+                      "it measures consistency, not ground-truth accuracy)")
+
+
+def left_out_note(bag: Path | str) -> list[str]:
+    """The report's note on the bag's cameras with images and no CameraInfo (left out of the
+    prediction and the reference: bag_cameras.cameras_without_info), none when there are
+    none."""
+    from .bag_cameras import cameras_without_info
+
+    missing = cameras_without_info(bag)
+    return ([f"left out: camera(s) {', '.join(missing)}, whose images the bag holds without "
+             "a CameraInfo topic (no calibration)"] if missing else [])
 
 
 def triangulation_reference(bag: Path, *, detector: str, detections: list[dict] | None = None,

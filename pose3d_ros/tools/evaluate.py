@@ -21,9 +21,10 @@ import sys
 from pathlib import Path
 
 from pose3d_ros.core import bagio
-from pose3d_ros.core.bag_cameras import image_cameras
+from pose3d_ros.core.bag_cameras import cameras_without_info, image_cameras
 from pose3d_ros.core.bag_report import (
     TRIANGULATION_NOTE,
+    left_out_note,
     summary_lines,
     triangulation_reference,
     write_bag_report,
@@ -130,6 +131,11 @@ def check_inputs(args: argparse.Namespace) -> dict[str, str]:
     if wanted - names:
         raise UserError(f"bag {args.bag} has no images of camera(s) {sorted(wanted - names)}; "
                         f"it has {sorted(names) or 'none'}")
+    if uncalibrated := sorted(wanted & set(cameras_without_info(args.bag))):
+        # (a review: refused only after the pipeline's progress bar, as "no camera")
+        raise UserError(f"bag {args.bag}: camera(s) {', '.join(uncalibrated)} have images but "
+                        "no CameraInfo topic, so no calibration; leave them out of --cameras "
+                        "and --overlay-video")
     if not args.pred_topic and not names:
         raise UserError(f"bag {args.bag} has no images to run the pipeline on; give "
                         "--pred-topic to score recorded skeletons")
@@ -210,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         notes.append("no reference: one camera and no --ref-topic; the figures below need "
                      "no ground truth")
     if cameras:           # images the pipeline or the reference skipped (each logged once)
-        notes += skipped_images(args.bag).notes()
+        notes += skipped_images(args.bag).notes() + left_out_note(args.bag)
     with staged_output(args.out_dir, args.overwrite) as out:
         evaluation, steady = write_bag_report(
             out, args.bag if cameras else None, pred, ref, title=args.title, notes=notes,

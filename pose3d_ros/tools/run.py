@@ -38,6 +38,7 @@ from pose3d_ros.core import bagio
 from pose3d_ros.core.bag_cameras import camera_info_topics, image_cameras
 from pose3d_ros.core.bag_report import (
     TRIANGULATION_NOTE,
+    left_out_note,
     summary_lines,
     triangulation_reference,
     write_bag_report,
@@ -448,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
                                       "them)"))
         # images the reference (or the check above) skipped (each logged once; the node
         # logs its own)
-        notes += skipped_images(bag).notes()
+        notes += skipped_images(bag).notes() + left_out_note(bag)
         overlay = args.overlay_camera or names[0]
         if overlay not in cameras:
             raise UserError(f"no camera {overlay!r}; cameras: {names}")
