@@ -182,3 +182,28 @@ def test_cameras_sharing_a_namespace_are_told_apart_by_the_one_that_differs(capl
         assert [c.name for c in camera_topics(nested, where="bag nested-test")] == ["rig"]
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warned) == 1 and "ONE camera 'rig'" in warned[0] and "/rig/cam02" in warned[0]
+
+
+def test_header_stamps_that_go_back_in_recorded_order_are_told_once(tmp_path, caplog):
+    """A review: a camera whose clock stepped back 2 s mid-recording (an NTP step) was
+    replayed in stamp order, the footage's second half first, without a word. One WARN now
+    names the cameras, how often and how far; a bag in order says nothing."""
+    images = []
+    for k in range(6):
+        t = T0 + k * PERIOD_NS - (2_000 * MS if k >= 3 else 0)     # back 2 s at the 4th
+        images.append(("/cam01/image_raw", t, T0 + k * PERIOD_NS + 5 * MS))
+        images.append(("/cam02/image_raw", T0 + k * PERIOD_NS, T0 + k * PERIOD_NS + 6 * MS))
+    bag = _bag(tmp_path / "back", images, ["/cam01/camera_info", "/cam02/camera_info"])
+    with caplog.at_level(logging.WARNING):
+        index_frame_sets(bag, ["cam01", "cam02"])
+        index_frame_sets(bag, ["cam01", "cam02"])
+    told = [r.getMessage() for r in caplog.records if "go back in recorded order" in r.getMessage()]
+    assert len(told) == 1, told
+    assert f"cam01 1 time(s), at most {(2_000 * MS - PERIOD_NS) / 1e9:.3f} s" in told[0]
+    assert "cam02" not in told[0]
+    caplog.clear()
+    in_order = _bag(tmp_path / "in_order", [row for row in images if "cam02" in row[0]],
+                    ["/cam02/camera_info"])
+    with caplog.at_level(logging.WARNING):
+        index_frame_sets(in_order, ["cam02"])
+    assert not [r for r in caplog.records if "go back" in r.getMessage()]

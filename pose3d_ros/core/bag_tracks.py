@@ -279,7 +279,31 @@ def _image_stamps(bag: Path, cameras: tuple[str, ...] | None, topics: tuple[str,
     if unreadable:
         log.warning("bag %s: %d image messages are too short to hold a header and are left "
                     "out", bag, unreadable)
+    if back := backward_stamps(images):
+        # (a review: a camera clock stepped back 2 s mid-recording was replayed in stamp
+        # order, the footage's second half first, without a word)
+        log.warning("bag %s: header stamps go back in recorded order (%s): the frames are "
+                    "taken in stamp order, not as recorded (a clock reset or an NTP step in "
+                    "the cameras' driver)", bag, ", ".join(
+                        f"{camera_of[topic]} {count} time(s), at most {largest_s:.3f} s"
+                        for topic, (count, largest_s) in back.items()))
     return chosen, camera_of, kept, {reason: n for reason, n in left_out.items() if n}
+
+
+def backward_stamps(images: list[tuple[int, str]]) -> dict[str, tuple[int, float]]:
+    """Per topic of (header stamp ns, topic) pairs in recorded order: how often its stamp
+    is below its previous one, and the largest such step (s); topics that never go back are
+    left out."""
+    by_topic: dict[str, list[int]] = {}
+    for stamp, topic in images:
+        by_topic.setdefault(topic, []).append(stamp)
+    out = {}
+    for topic, stamps in by_topic.items():
+        steps = np.diff(np.asarray(stamps, np.int64))
+        back = steps[steps < 0]
+        if back.size:
+            out[topic] = (int(back.size), float(-back.min()) / 1e9)
+    return out
 
 
 def stamp_text(stamp_ns: int) -> str:
