@@ -175,6 +175,7 @@ def test_2d_from_another_process_is_made_safe_and_what_changed_is_said():
     # a frame set's cameras tested at once (sanitized_set): clean ones come back as they are,
     # a set with anything to change as sanitized_detections changes each camera
     nobody = dataclasses.replace(clean, keypoints=keypoints[:0], scores=clean_scores[:0],
+                                 boxes=np.zeros((0, 4), np.float32),
                                  person_scores=np.ones(0, np.float32))
     tidy = {"a": clean, "b": nobody, "c": clean}
     assert all(out is tidy[name] for name, out in sanitized_set(tidy, ["a", "b"]).items())
