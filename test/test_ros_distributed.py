@@ -541,6 +541,59 @@ def test_a_detector_node_whose_camera_stops_says_so_once():
             assert "the camera stopped, or a replay paused" in stopped[0].msg
 
 
+def test_a_rig_whose_every_camera_stops_says_so_once_not_one_camera_stale():
+    """A review: at a replay's end a rig's camera was logged "no frame ... while the other
+    cameras go on (stale): 0 cameras left", and nothing said that the whole rig stopped. One
+    INFO line now when every camera is silent and one when frames come again; a camera that
+    stops while the other goes on is still a WARN."""
+    from ros_helpers import demo_first_frame_2d
+    from std_msgs.msg import Header
+
+    rig = load_rig(calibration_path("single"))
+    found = demo_first_frame_2d(("cam01", "cam02"))
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
+            **{"sync.stale_after_s": 0.3, "sync.timeout_s": 0.2,
+               "diagnostics_period_s": 0.1}))
+        with with_rosout(context, fusion) as (executor, probe, logs):
+            configure_and_activate(fusion)
+            skeletons = {c: probe.create_publisher(Skeleton2DArray, f"{c}/skeletons_2d",
+                                                   RELIABLE) for c in ("cam01", "cam02")}
+            infos = {c: probe.create_publisher(CameraInfo, f"{c}/camera_info", RELIABLE)
+                     for c in ("cam01", "cam02")}
+            assert spin_until(executor, lambda: all(
+                p.get_subscription_count() for p in (*skeletons.values(), *infos.values())),
+                10)
+            assert spin_until(executor, lambda: all(
+                c.calibrated for c in fusion.health.cameras.values()), 10, tick=lambda: [
+                    infos[c].publish(camera_model_to_info(rig[c])) for c in infos])
+
+            def told(text: str) -> list:
+                return [m for m in logs if "pose3d_fusion" in m.name and text in m.msg]
+
+            def send(start: float, cameras=("cam01", "cam02"), sets: int = 4) -> None:
+                for k in range(sets):
+                    header = Header(stamp=seconds_to_stamp(start + k / 30))
+                    for name in cameras:
+                        skeletons[name].publish(detections_to_msg(found[name], header))
+                    spin_until(executor, lambda: False, 1 / 30)
+
+            send(5000.0)
+            assert spin_until(executor, lambda: bool(told("no camera has sent a frame")), 5)
+            send(5001.0)
+            assert spin_until(executor, lambda: bool(told("frames again")), 5)
+            stopped = told("no camera has sent a frame")
+            assert len(stopped) == 1 and stopped[0].level == Log.INFO, stopped
+            assert "the cameras stopped, or a replay paused" in stopped[0].msg
+            assert not told("while the other cameras go on"), told("stale")
+            # cam01 stops while cam02 goes on: that one is stale, a WARN
+            send(5002.0, ("cam02",), 30)
+            assert spin_until(executor, lambda: bool(told("camera 'cam01': no frame for")), 5)
+            stale = told("camera 'cam01': no frame for")
+            assert len(stale) == 1 and stale[0].level == Log.WARN, stale
+            assert "while the other cameras go on" in stale[0].msg
+
+
 def test_a_detector_node_whose_camera_moves_its_region_of_interest_starts_afresh():
     """A review: the camera's driver moves its 300x750 region of interest 200 px right, then
     back (camera_info roi; the images keep their size). The detector node kept the ROIs it
@@ -1251,6 +1304,8 @@ def test_a_camera_whose_input_nobody_publishes_is_told_with_what_is_published(mo
                 return [m for m in logs if "[no_publisher]" in m.msg]
             assert spin_until(executor, lambda: len(told()) >= 3, 15)
             spin_until(executor, lambda: False, 1.0)
+            # counted once: a state, not an input rejected at every check (a review: 3, 6, 9)
+            assert fusion.health.cameras["cam01"].rejected["no_publisher"] == 1
             executor.remove_node(detector)
             detector.destroy_node()
     by_camera = {name: [m for m in told() if f"camera '{name}'" in m.msg]

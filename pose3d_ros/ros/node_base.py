@@ -94,6 +94,8 @@ WORKER_STOP_WAIT_S = 10.0     # deactivate waits this long for the set being pro
 WORKER_ERROR_PAUSE_S = 0.1
 
 
+_ALL_CAMERAS = ""        # _camera_states_told's key of the whole rig (no camera's name)
+
 class PoseNodeBase(LifecycleNode):
     """The shared lifecycle node; the concrete nodes fill in the hooks below."""
 
@@ -139,8 +141,10 @@ class PoseNodeBase(LifecycleNode):
         self._time_resets_logged = 0
         self._clock_jump_handle: Any = None
         self._activated_at = time.monotonic()
+        self._told_no_publisher: set[str] = set()  # cameras told no_publisher this activation
         self._told_no_sim_clock = False
-        self._camera_states_told: dict[str, str] = {}   # camera -> its state last told
+        # camera -> its state last told (_ALL_CAMERAS: the rig's, all stopped or not)
+        self._camera_states_told: dict[str, str] = {}
         self._stall_since: float | None = None   # when the logged, still open stall began
         self._first_output_told = False       # this activation's first people logged
         self._last_stall_log = -STALL_LOG_PERIOD_S
@@ -348,6 +352,7 @@ class PoseNodeBase(LifecycleNode):
             self.config.diagnostics_period_s, self.publish_diagnostics,
             clock=Clock(clock_type=ClockType.STEADY_TIME)))
         self._activated_at = time.monotonic()
+        self._told_no_publisher = set()
         self._stall_since = None
         self._first_output_told = False
         # a fresh event per worker: one that outlived its stop (below) must not run again
@@ -837,8 +842,23 @@ class PoseNodeBase(LifecycleNode):
         assert self.sync is not None and self.health is not None
         states = self.health.camera_states(now, self.sync)
         sending = sum(state == "ok" for state in states.values())
+        quiet = [name for name, state in states.items() if state in ("stale", "paused")]
+        if len(states) > 1:
+            # a rig whose every camera stopped (a replay's end): one INFO line, as for one
+            # camera, not a camera "stale while the others go on" with none left (a review)
+            was_quiet = self._camera_states_told.get(_ALL_CAMERAS) == "paused"
+            if not sending and len(quiet) == len(states) and not was_quiet:
+                self.get_logger().info(
+                    f"no camera has sent a frame for {self.sync.silent_after_s(quiet[0]):.1f} s "
+                    "or more (the cameras stopped, or a replay paused)")
+                self._camera_states_told[_ALL_CAMERAS] = "paused"
+            elif sending and was_quiet:
+                self.get_logger().info("frames again")
+                self._camera_states_told[_ALL_CAMERAS] = "ok"
         for name, state in states.items():
             before = self._camera_states_told.get(name)
+            if state == "stale" and not sending:
+                state = "paused"        # told with the rig above; a WARN if the others resume
             if state == "stale" and before != "stale":
                 # (a rig left with fewer cameras than min_views makes no 3D at all: a review)
                 then = "sets go on without it" if sending >= self.sync.min_views else (
@@ -1004,8 +1024,11 @@ class PoseNodeBase(LifecycleNode):
             if health is not None and health.first_image is not None:
                 continue
             topic = self._unpublished(camera)
-            if not topic:
+            if not topic or camera in self._told_no_publisher:
+                # once per activation: a state, not a rejected input counted every second
+                # (a review: rejected_no_publisher climbed 3, 6, 9, ... with no input)
                 continue
+            self._told_no_publisher.add(camera)
             kind = self._input_subscriptions[camera].msg_type
             kind_name = f"{kind.__module__.split('.')[0]}/msg/{kind.__name__}"
             other = topic.removesuffix("/compressed") if topic.endswith("/compressed") \
