@@ -110,8 +110,8 @@ class BagReplayer:
         return sent
 
     def play(self, rate: float = 1.0, wait_for: Callable[[int], bool] | None = None,
-             wait_timeout_s: float = 5.0, frame_index: FrameSetIndex | None = None
-             ) -> ReplayStats:
+             wait_timeout_s: float = 5.0, frame_index: FrameSetIndex | None = None,
+             before_set: Callable[[int], None] | None = None) -> ReplayStats:
         """Publish every message once.
 
         rate: 1 = recorded speed, 2 = twice as fast, 0 = as fast as possible.
@@ -120,6 +120,8 @@ class BagReplayer:
         images go out together in header-stamp order, so the node groups them as
         bag_tracks.index_frame_sets does (cameras a few ms apart, as recorded from drivers).
         frame_index: the bag's frame sets (default: index_frame_sets of the bag).
+        before_set: called with each frame set's stamp (ns) before its first image goes out
+        (e.g. to advance a simulated clock).
         """
         if rate < 0:
             raise ValueError(f"replay rate must be >= 0, got {rate}")
@@ -152,6 +154,8 @@ class BagReplayer:
                 deadline = time.monotonic() + wait_timeout_s
                 while not wait_for(answered_set) and time.monotonic() < deadline:
                     time.sleep(0.002)
+            if before_set is not None:
+                before_set(set_stamp)
             for item in sorted(held.pop(set_stamp, []),
                                key=lambda item: bagio.header_stamp_ns(item.raw)):
                 publish(item, set_stamp)
@@ -175,6 +179,8 @@ class BagReplayer:
                 if set_stamp is not None and set_stamp != previous_set:
                     previous_set = set_stamp
                     stats.frame_sets += 1
+                    if before_set is not None:
+                        before_set(set_stamp)
                 publish(item, set_stamp)
                 continue
             held.setdefault(set_stamp, []).append(item)

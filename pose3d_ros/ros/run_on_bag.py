@@ -99,6 +99,27 @@ class NodeRun:
     described_lag: int
 
 
+def sim_clock(helper: Any, node: Any, wait: bool) -> Callable[[int], None]:
+    """A function that publishes /clock at a stamp (ns) from `helper` and, with `wait`
+    (lock-step), waits up to 2 s until `node`'s clock has reached it, so that the set's
+    images never come before the node's time (the node refuses frames stamped from its
+    future)."""
+    from rosgraph_msgs.msg import Clock
+
+    from .conversions import seconds_to_stamp
+
+    publisher = helper.create_publisher(Clock, "/clock", 10)
+
+    def advance(stamp_ns: int) -> None:
+        publisher.publish(Clock(clock=seconds_to_stamp(stamp_ns / 1e9)))
+        deadline = time.monotonic() + 2.0
+        while wait and node.get_clock().now().nanoseconds < stamp_ns - 1_000_000 \
+                and time.monotonic() < deadline:
+            time.sleep(0.002)
+
+    return advance
+
+
 def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
                     parameters: Sequence[tuple[str, Any]] = (), rate: float = 0.0,
                     timeout_s: float = 5.0, progress: Callable[[int], None] | None = None,
@@ -124,6 +145,7 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
     from pose3d_ros.msg import Skeleton2DArray
 
     from .conversions import detections_from_msg
+    from .node_base import FUTURE_TOLERANCE_S
     from .node_input import LATCHED_QOS, OUTPUT_QOS, SKELETONS_2D_TOPIC
     from .nodes import Pose3DNode
     from .replay import BagReplayer, SkeletonCollector
@@ -138,6 +160,14 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
     try:
         index = index_frame_sets(bag, camera_names)      # one image topic per camera
         compressed, remap = node_topic_names(bag, index.topics, index.camera_of)
+        # A bag stamped after this computer's clock (a robot whose clock was ahead, a jump
+        # forward while it recorded): the node refused its frames as from the future and the
+        # run waited timeout_s for each set (a review). Such a bag runs on its own time.
+        ahead_s = (int(index.stamps.max()) - time.time_ns()) / 1e9 if len(index.stamps) else 0
+        sim_time = ahead_s > FUTURE_TOLERANCE_S
+        if sim_time:
+            log.info("the bag is stamped up to %.0f s after this computer's clock: the node "
+                     "runs on the bag's time (/clock from its frame sets' stamps)", ahead_s)
         overrides = [
             Parameter("camera_names", value=list(camera_names)),
             Parameter("image_transport", value="compressed" if compressed else "raw"),
@@ -155,7 +185,8 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
             # lock-step: every frame of a set comes, however late (a busy machine)
             Parameter("sync.give_up_late", value=rate != 0),
         ] + [Parameter(name, value=value) for name, value in parameters] + (
-            [Parameter("publish_2d", value=True)] if record_2d else [])
+            [Parameter("publish_2d", value=True)] if record_2d else []) + (
+            [Parameter("use_sim_time", value=True)] if sim_time else [])
         node = Pose3DNode("pose3d_node", context=context, parameter_overrides=overrides)
         node.trigger_configure()
         if getattr(node, "last_error", None):      # a parameter or file of the user's
@@ -163,6 +194,8 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         node.trigger_activate()
         helper = Node("pose3d_demo_replay", context=context)
         collector = SkeletonCollector(helper, "skeletons")
+        advance = (sim_clock(helper, node, wait=rate == 0) if sim_time
+                   else None)  # /clock to each set's stamp (bag's time)
         found: dict[int, dict[str, Any]] = {}        # image stamp -> camera -> Detections2D
         recorded: list[tuple[str, int, bytes, str]] = []     # the 2D as the output bag keeps it
         lock = threading.Lock()
@@ -209,6 +242,8 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         # CameraInfo for yet, and a CameraInfo whose pose is not on /tf_static yet, so the
         # CameraInfo go again until the node has taken each (fixed sleeps raced on a loaded
         # machine: a first set before its calibration gave no output).
+        if advance is not None and len(index.stamps):
+            advance(int(index.stamps[0]))
         poses = [t for t, ty in replayer.topics.items() if ty == bagio.TF_MESSAGE]
         if poses:
             replayer.publish_first(poses)
@@ -253,7 +288,7 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
             return done
 
         stats = replayer.play(rate=rate, wait_for=answered if rate == 0 else None,
-                              wait_timeout_s=timeout_s, frame_index=index)
+                              wait_timeout_s=timeout_s, frame_index=index, before_set=advance)
         last = described(int(np.searchsorted(index.stamps, max(stats.publish_ns))))
         deadline = time.monotonic() + timeout_s
 
