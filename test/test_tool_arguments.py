@@ -814,3 +814,42 @@ def test_blazepose_onnx_without_its_models_is_told_the_conversion_command(tmp_pa
     assert (f"python -m pose3d_ros.tools.convert_blazepose_onnx --out {folder}"
             in str(error.value)), error.value
     assert "\n" not in str(error.value)
+
+
+def test_eval_lifter_means_say_what_they_average():
+    """A review: with --multi-person the rows hold different frame counts (97, 90, 41 ...),
+    and the "mean" row averaged the rows and their frame counts as if the cameras shared
+    their frames. The row mean stays (each row once; "frames" is the total) and a frame-
+    weighted "frame mean" comes beside it when the counts differ."""
+    rows = [{"camera": "cam01/p1", "method": "lifter", "frames": 90, "MPJPE mm": 50.0},
+            {"camera": "cam03/p1", "method": "lifter", "frames": 30, "MPJPE mm": 90.0}]
+    mean, frame_mean = eval_lifter.summarise(rows)
+    assert mean == {"camera": "mean", "method": "lifter", "frames": 120.0, "MPJPE mm": 70.0}
+    assert frame_mean == {"camera": "frame mean", "method": "lifter", "frames": 120.0,
+                          "MPJPE mm": 60.0}
+    same = [dict(row, frames=90) for row in rows]
+    assert [r["camera"] for r in eval_lifter.summarise(same)] == ["mean"]
+
+
+def test_the_people_of_a_recording_have_one_number_in_the_logs_and_the_rows(caplog):
+    """A review: eval_lifter --multi-person logged the tracker's ids ("person 1", "person 2"),
+    then "person 0 ... not scored" (a list index), and named the rows p0 after renumbering.
+    Each person now keeps the tracker's id everywhere (PseudoLabels.person)."""
+    import logging
+
+    from pose3d_ros.core.lifting.dataset import PseudoLabels
+    from pose3d_ros.core.lifting.labels import drop_overlapping
+
+    def person(track_id, offset_m: float) -> PseudoLabels:
+        points = np.zeros((4, 17, 3)) + offset_m
+        return PseudoLabels([], np.zeros((1, 4, 17, 2)), np.zeros((1, 4, 17)), points,
+                            np.zeros((1, 4, 17, 3)), np.zeros((1, 4, 17, 3)),
+                            np.ones((1, 4), bool), np.zeros((4, 17)), person=track_id)
+
+    held_out = person(None, 0.0)
+    with caplog.at_level(logging.WARNING):
+        kept = drop_overlapping([person(1, 3.0), person(2, 0.0)], held_out, "single",
+                                purpose="scored")
+    assert [k.person for k in kept] == [1]
+    assert any(r.getMessage().startswith("person 2: same motion as the held-out recording "
+                                         "single") for r in caplog.records), caplog.text

@@ -141,8 +141,9 @@ def evaluate_recording(recording: str, models: list[Path], cache_dir: Path, heig
             methods[label + "+flip"] = (
                 lambda kp, sc, K, wl, lf=lifter: lift_sequence(lf, kp, sc, K, True))
     rows = []
-    for person, labels in enumerate(people):
+    for k, labels in enumerate(people):
         refs = [world_to_camera(c, labels.points_world) for c in labels.cameras]  # (F, J, 3)
+        person = k if labels.person is None else labels.person   # the logs' number
         rows += _camera_rows(labels, refs, methods, centres, prior, refine,
                              f"/p{person}" if multi_person else "", detector_depth)
     return rows
@@ -233,14 +234,24 @@ def to_markdown(rows: list[dict]) -> str:
 
 
 def summarise(rows: list[dict]) -> list[dict]:
-    """Mean over cameras of each method (frame-count weighted means are not used: the
-    cameras have the same frames)."""
+    """Per method: "mean", the mean over its rows (cameras, or camera-person rows), each row
+    counting once, its "frames" their total; and, where the rows hold different numbers of
+    frames (--multi-person: a person seen by one camera in 41 frames, by the others in 97),
+    "frame mean" too, each row weighted by its frames (a review: the row mean was called a
+    mean over frames the cameras did not share)."""
     out = []
     for method in dict.fromkeys(r["method"] for r in rows):
         sel = [r for r in rows if r["method"] == method]
-        keys = [k for k in sel[0] if k not in ("camera", "method")]
-        out.append({"camera": "mean", "method": method,
+        keys = [k for k in sel[0] if k not in ("camera", "method", "frames")]
+        frames = np.array([r.get("frames", 0) for r in sel], np.float64)
+        total = {"frames": float(frames.sum())} if "frames" in sel[0] else {}
+        out.append({"camera": "mean", "method": method, **total,
                     **{k: float(np.mean([r[k] for r in sel if k in r])) for k in keys}})
+        if total and np.ptp(frames) > 0:
+            out.append({"camera": "frame mean", "method": method, **total, **{
+                k: float(np.average([r[k] for r in sel if k in r],
+                                    weights=[r.get("frames", 0) for r in sel if k in r]))
+                for k in keys}})
     return out
 
 

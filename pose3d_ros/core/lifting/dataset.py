@@ -13,7 +13,7 @@ import itertools
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -247,6 +247,8 @@ class PseudoLabels:
     reprojection_px: (F, 17) RMS reprojection error over the views used, pixels.
     extrinsics: where the cameras' poses came from ("calibration <file>", "tf_static",
         "self-calibrated, people 1.7 m tall"; "" when not said), for the model's metadata.
+    person: the 2D tracker's id of the person (multi-person labels), None for a recording's
+        one person: the one number the logs and the tables give them.
     """
 
     cameras: list  # core.camera.CameraModel
@@ -258,6 +260,7 @@ class PseudoLabels:
     views_used: np.ndarray
     reprojection_px: np.ndarray
     extrinsics: str = ""
+    person: int | None = None
 
 
 def _reprojection_px(cameras: Sequence[CameraModel], points_world: np.ndarray,
@@ -393,7 +396,7 @@ def multi_person_pseudo_labels(cameras: list, per_camera: list, fps: float,
         views = [ViewDetections(track["kp"][v], track["sc"][v], track["w"][v],
                                 as_image_size(per_camera[v].image_size) or sizes)
                  for v in range(n_views)]
-        label = make_pseudo_labels(cameras, views, **gates)
+        label = replace(make_pseudo_labels(cameras, views, **gates), person=int(track_id))
         labelled = int(np.isfinite(label.points_world[:, 0, 0]).sum())
         if labelled >= min_labelled_frames:
             log.info("person %d: %d labelled frames", track_id, labelled)

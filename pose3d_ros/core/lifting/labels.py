@@ -136,9 +136,12 @@ def drop_overlapping(labels: list, held_out: PseudoLabels, name: str,
         common = np.isfinite(gap).sum()
         median = float(np.nanmedian(gap)) if common else float("inf")
         if median < max_distance_m:
+            # (a review: the list index here, the tracker's id in the log before and in
+            # eval_lifter's rows: 'person 0 not scored', then a row p0)
             log.warning("person %d: same motion as the held-out recording %s (median %.0f mm "
-                        "apart over %d joints): not %s", k, name, median * 1000, common,
-                        purpose)
+                        "apart over %d joints): not %s",
+                        k if label.person is None else label.person, name, median * 1000,
+                        common, purpose)
         else:
             kept.append(label)
     return kept
