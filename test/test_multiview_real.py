@@ -128,3 +128,16 @@ def test_demo_2d_is_computed_from_the_video_like_the_cache():
     assert np.isfinite(fresh.keypoints).all() and (fresh.scores > 0).all()
     cached = load_demo_2d("single")  # the whole recording, as the other tests use it
     np.testing.assert_allclose(fresh.keypoints, cached.keypoints[:3], atol=1.0)
+
+
+def test_a_self_calibration_refused_on_a_short_stretch_leaves_the_other_figures():
+    """A review: eval_multiview --frames 20 ended in the self-calibration's refusal (with
+    calibrate's advice to synchronise the videos), and no figure was given. The refusal is
+    now the self-calibration section's content, the triangulation figures stand."""
+    from pose3d_ros.tools.eval_multiview import evaluate_single
+
+    out = evaluate_single(load_demo_2d("single", frames=20), load_rig(calibration_path("single")),
+                          threshold_px=THRESHOLD_PX)
+    assert out["frames"] == 20 and out["robust"]["reprojection_px_median"] > 0
+    assert set(out["selfcalib"]) == {"refused"}
+    assert out["selfcalib"]["refused"].startswith("self-calibration refused")
