@@ -91,6 +91,9 @@ def test_tool_writes_video_calibration_and_truth_and_refuses_an_existing_folder(
     args = ["--out-dir", str(out), "--clips", "walk", "--seconds", "0.2", "--width", "320",
             "--height", "180"]
     assert render_mocap.main(args) == 0
+    # how much of the video shows the people whole (a review: at --seconds 60 they had walked
+    # out of view in 95 % of the frames, and nothing said so)
+    assert "% of the person-frames (they walk across it)" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == ["calibration.yaml", "camera.mp4",
                                                     "truth.npz"]
     rig = load_rig(out / "calibration.yaml")
@@ -144,3 +147,20 @@ def test_rendering_into_a_folder_keeps_no_frames_and_writes_what_save_writes(tmp
         np.testing.assert_array_equal(a, b)
         frames += 1
     assert frames == config.num_frames
+
+
+def test_whole_body_in_view_needs_every_joint_in_front_and_inside_the_image():
+    from pose3d_ros.core.camera import CameraModel
+    from pose3d_ros.core.mocap_render import whole_body_in_view
+
+    k = np.array([[100.0, 0, 50], [0, 100.0, 50], [0, 0, 1]])
+    camera = CameraModel("c", "c_optical_frame", 100, 100, k, np.zeros(5), "plumb_bob",
+                         np.eye(3), np.zeros(3))
+    body = np.zeros((1, 2, 3, 3))
+    body[..., 2] = 2.0                                   # 2 m ahead, at the image's centre
+    body[0, 1, 0, 0] = 5.0                               # one joint of the second far right
+    behind = body.copy()
+    behind[..., 2] = -2.0
+    np.testing.assert_array_equal(whole_body_in_view(camera, body), [[True, False]])
+    np.testing.assert_array_equal(whole_body_in_view(camera, behind), [[False, False]])
+    assert render_mocap._longest_run(np.array([1, 1, 0, 1, 1, 1, 0], bool)) == 3

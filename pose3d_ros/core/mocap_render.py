@@ -176,6 +176,16 @@ def render_to_folder(config: RenderConfig, folder: Path, progress: Any = None
     return scene
 
 
+def whole_body_in_view(camera: CameraModel, joints: np.ndarray) -> np.ndarray:
+    """(F, P) bool: the people whose every joint (F, P, J, 3 in the camera's world) lies in
+    front of `camera` and inside its image."""
+    pixels = camera.project(joints)                                       # (F, P, J, 2)
+    depth = camera.to_camera_frame(joints)[..., 2]
+    inside = ((pixels[..., 0] >= 0) & (pixels[..., 0] <= camera.width - 1)
+              & (pixels[..., 1] >= 0) & (pixels[..., 1] <= camera.height - 1) & (depth > 0))
+    return np.all(inside, axis=-1)
+
+
 def load_truth_joints(path: Path) -> np.ndarray:
     """The (F, P, 17, 3) H36M-17 joints (metres, the calibration's frame) of a truth.npz that
     RenderedScene.save wrote; ValueError naming the file if it is not one."""

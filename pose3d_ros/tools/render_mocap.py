@@ -15,10 +15,18 @@ you score ids and depth yourself (benchmarks/bench_rendered.py does it in proces
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
-from pose3d_ros.core.mocap_render import RENDER_CAMERA, RenderConfig, render_to_folder
+import numpy as np
+
+from pose3d_ros.core.mocap_render import (
+    RENDER_CAMERA,
+    RenderConfig,
+    render_to_folder,
+    whole_body_in_view,
+)
 from pose3d_ros.core.mocap_scenes import CYCLIC_CLIPS
 from pose3d_ros.core.output_files import (
     UserError,
@@ -30,6 +38,10 @@ from pose3d_ros.core.output_files import (
     run_cli,
     staged_output,
 )
+
+log = logging.getLogger(__name__)
+# fewer person-frames with the whole body in view are warned about (the defaults: 46 %)
+MIN_IN_VIEW_SHARE = 0.25
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -65,6 +77,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     for option, pixels in (("--width", args.width), ("--height", args.height)):
         if pixels % 2:
             # the mp4v writer drops the odd last column or row: a 320x240 video came with a
@@ -83,9 +96,25 @@ def main(argv: list[str] | None = None) -> int:
             progress(config.num_frames, "rendering") as bar:
         folder.mkdir()
         scene = render_to_folder(config, folder, progress=lambda done: bar.update(done - bar.n))
+    in_view = whole_body_in_view(scene.camera, scene.joints)                # (F, P)
     print(f"render_mocap: {len(scene.joints)} frames of {len(config.clips)} people -> "
-          f"{args.out_dir}/{RENDER_CAMERA}.mp4, calibration.yaml, truth.npz")
+          f"{args.out_dir}/{RENDER_CAMERA}.mp4, calibration.yaml, truth.npz; the whole body "
+          f"in view in {100 * in_view.mean():.0f} % of the person-frames (they walk across it)")
+    if in_view.mean() < MIN_IN_VIEW_SHARE:
+        # (a review: people walk on and leave the view; at --seconds 60, 12 of 240
+        # person-frames showed the whole body, and nothing said so)
+        log.warning("only %.0f %% of the person-frames show the whole body: the people walk "
+                    "out of the view (%.1f s of whole-body frames in a row at most); shorten "
+                    "--seconds, or widen --fov or raise --distance", 100 * in_view.mean(),
+                    _longest_run(np.asarray(in_view.any(axis=1))) / config.fps)
     return 0
+
+
+def _longest_run(flags: np.ndarray) -> int:
+    """The longest run of True in a (F,) bool array."""
+    padded = np.concatenate([[0], flags.astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(padded))
+    return int((edges[1::2] - edges[::2]).max()) if edges.size else 0
 
 
 if __name__ == "__main__":
