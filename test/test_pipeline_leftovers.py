@@ -212,3 +212,34 @@ def test_one_hidden_hip_is_placed_from_the_other_and_no_hips_is_counted_unplaced
     filled_xy, filled_scores, filled = with_one_hip_filled(xy, scores, COCO17)
     np.testing.assert_allclose(filled_xy[hips[0]], [-0.5 + 2 * 0.2 / 0.38, 2.0])
     assert filled_scores[hips[0]] == 0.6 and filled.sum() == 1 and filled[hips[0]]
+
+
+def test_one_wild_keypoint_does_not_make_a_neighbour_a_duplicate():
+    """A review: one camera, two people side by side (40 px apart on average), and the
+    detector puts one wrist of the first 800 px off at a normal score: its keypoint box grew
+    until the second person "coincided" with it and was dropped as a duplicate box, counted
+    nowhere. Joints no human pose puts there (completion.gross_joints_2d) no longer count in
+    the box: both people stay published."""
+    from pose3d_ros.core.layouts import COCO17
+    from pose3d_ros.core.pipeline import create_monocular_method
+    from pose3d_ros.core.synthetic import observe, random_poses, random_rig
+    from pose3d_ros.core.types import Detections2D
+
+    rng = np.random.default_rng(5)
+    rig = random_rig(1, rng)
+    seen = observe(rig, random_poses(80, 2, rng, layout=COCO17), rng)
+    camera = rig.cameras[0]
+    wrist = COCO17.index("left_wrist")
+    pipeline = Pose3DPipeline([camera.name], rig.cameras, frame_id="rig",
+                              lifter=create_monocular_method("lifter"))
+    published = []
+    for f in range(16):
+        keypoints = seen.keypoints[f, :, 0].copy()
+        if 12 <= f <= 14:
+            keypoints[0, wrist, 1] += 800.0
+        result = pipeline.process_detections({camera.name: Detections2D(
+            keypoints.astype(np.float32), seen.scores[f, :, 0].astype(np.float32),
+            np.zeros((2, 4), np.float32), np.ones(2, np.float32), COCO17,
+            (camera.width, camera.height))}, f / 30)
+        published.append(sorted(result.skeletons.ids.tolist()))
+    assert published[12:15] == [[1, 2]] * 3, published

@@ -54,7 +54,7 @@ from .array_ops import finite_rows
 from .association import Association, associate_stacked, gather_stacked
 from .body_model import bone_lengths, rebuilt_with_bone_lengths
 from .camera import CameraArrays, CameraModel
-from .completion import SkeletonCompleter, gross_joints
+from .completion import SkeletonCompleter, gross_joints, gross_joints_2d
 from .detection.base import convert_detections
 from .detection.parallel import detect_per_camera
 from .filtering import (
@@ -767,7 +767,12 @@ class Pose3DPipeline:
         if found.num_people < 2:
             return found
         assert found.normalised is not None
-        stacked = StackedDetections.stacked(found.normalised, found.scores, [found.num_people])
+        # a joint no human pose puts there is no part of the person's extent: one wild
+        # wrist 800 px off widened a box until a different person beside it "coincided"
+        # with it and was dropped (a review)
+        gross = gross_joints_2d(found.normalised, found.scores, found.layout)
+        scores = np.where(gross, 0.0, found.scores) if gross.any() else found.scores
+        stacked = StackedDetections.stacked(found.normalised, scores, [found.num_people])
         duplicate = self._weaker_duplicates(stacked, self._camera_arrays(names))
         return found.take(~duplicate) if duplicate.any() else found
 
