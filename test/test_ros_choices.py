@@ -47,8 +47,6 @@ def test_a_misspelt_parameter_is_warned_with_the_closest_name():
                                    # (review: "did you mean 'filter.beta'?", and nothing)
                                    Parameter("filter", value=False),
                                    Parameter("triangulation", value=False),
-                                   Parameter("qos_overrides./skeletons.publisher.depth",
-                                             value=5),
                                    Parameter("sync.timeout_s", value=3),
                                    # and a whole double for an integer (a review: refused
                                    # at start-up, taken at run time)
@@ -72,8 +70,6 @@ def test_a_misspelt_parameter_is_warned_with_the_closest_name():
     assert "'sync.slopp_s' (did you mean 'sync.slop_s'?)" in warned[0]
     assert "'filter' (a group: did you mean 'filter.enabled'?)" in warned[0]
     assert "'triangulation' (a group of parameters: triangulation." in warned[0]
-    assert ("'qos_overrides./skeletons.publisher.depth' (these nodes' QoS is fixed: "
-            "docs/nodes.md, QoS)") in warned[0]
     assert "sync.timeout_s" not in warned[0]
 
 
@@ -202,3 +198,31 @@ def test_a_fixed_frame_the_rig_file_overrides_is_warned_at_configure():
     [line] = [m for m in logs if "fixed_frame 'map'" in m.msg]
     assert line.level == Log.WARN
     assert "publish map -> world on /tf_static" in line.msg, line.msg
+
+
+def test_qos_overrides_set_the_inputs_and_outputs_qos_and_unused_ones_are_named():
+    """A review: qos_overrides.* were exempt from the unknown-parameter WARN while no
+    subscription or publisher read them (no effect, no word). The inputs' and outputs' history,
+    depth and reliability now take them (ROS 2's QoSOverridingOptions); one that no topic
+    takes is named once at activation."""
+    from rclpy.qos import ReliabilityPolicy as Reliability
+
+    with ros_context() as context:
+        node = unposed_camera_node(
+            context, "qos_node",
+            Parameter("qos_overrides./cam01/image_raw.subscription.reliability",
+                      value="reliable"),
+            Parameter("qos_overrides./skeletons.publisher.depth", value=3),
+            Parameter("qos_overrides./cam01/image_rect.subscription.depth", value=3))
+        with with_rosout(context, node) as (executor, probe, logs):
+            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
+            assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            images = node.get_subscriptions_info_by_topic("/cam01/image_raw")
+            assert [i.qos_profile.reliability for i in images] == [Reliability.RELIABLE]
+            assert node.get_parameter("qos_overrides./skeletons.publisher.depth").value == 3
+            assert spin_until(executor, lambda: any(
+                "ignored, no topic of this node takes them" in m.msg for m in logs), 5)
+    [line] = [m for m in logs if "no topic of this node takes them" in m.msg]
+    assert line.level == Log.WARN
+    assert "qos_overrides./cam01/image_rect.subscription.depth" in line.msg
+    assert "qos_overrides./skeletons.publisher.depth" not in line.msg.split(" (")[0]

@@ -22,6 +22,7 @@ from .conversions import camera_info_sensor, detections_to_msg, stamp_to_seconds
 from .node_base import PoseNodeBase
 from .node_input import (
     OUTPUT_QOS,
+    QOS_OVERRIDES,
     SKELETONS_2D_TOPIC,
     ImageDecodeError,
     accept_image,
@@ -66,7 +67,8 @@ class DetectorNode(PoseNodeBase):
         qos = image_qos(self.config.image_qos, self.config.qos_depth)
         self._subscribe_images(self.cameras[0], self.on_image, prefix="")
         self._owned_subscriptions.append(self.create_subscription(
-            CameraInfo, "camera_info", self.on_camera_info, qos))
+            CameraInfo, "camera_info", self.on_camera_info, qos,
+            qos_overriding_options=QOS_OVERRIDES))
 
     def on_camera_info(self, msg: CameraInfo) -> None:
         """Counted: its arrivals against the images' tell images lost on the way. One whose

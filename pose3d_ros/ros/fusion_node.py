@@ -15,7 +15,7 @@ from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
 
 from .conversions import detections_from_msg, stamp_to_seconds
-from .node_input import OUTPUT_QOS, image_qos
+from .node_input import OUTPUT_QOS, QOS_OVERRIDES, image_qos
 from .parameters import FUSION_PARAMS
 from .rig_node import RigNodeBase
 
@@ -40,7 +40,8 @@ class FusionNode(RigNodeBase):
         for camera in self.cameras:
             subscription = self.create_subscription(
                 Skeleton2DArray, f"{camera}/{self.config.skeletons_2d_topic}",
-                partial(self.on_skeletons, camera), OUTPUT_QOS)
+                partial(self.on_skeletons, camera), OUTPUT_QOS,
+                qos_overriding_options=QOS_OVERRIDES)
             self._owned_subscriptions.append(subscription)
             self._input_subscriptions[camera] = subscription
             self._subscribe_camera_info(camera, qos)

@@ -43,14 +43,22 @@ from pose3d_ros.core.sync import (
 )
 
 from .diagnostics import NodeHealth
-from .node_input import OUTPUT_QOS, InputGate, image_qos, image_subscription
+from .node_input import (
+    OUTPUT_QOS,
+    QOS_OVERRIDES,
+    InputGate,
+    image_qos,
+    image_subscription,
+)
 from .parameters import (
+    QOS_OVERRIDES_PREFIX,
     ParameterError,
     ParamSpec,
     declare_parameters,
     read_parameters,
     rules_broken,
     unknown_overrides,
+    unused_qos_overrides,
 )
 
 DIAGNOSTICS_TOPIC = "/diagnostics"
@@ -295,7 +303,8 @@ class PoseNodeBase(LifecycleNode):
         self._time_resets_logged = 0     # counted by the new synchroniser
         self._camera_states_told = {}
         self._after_configure()
-        self.diagnostics_pub = self._publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS)
+        self.diagnostics_pub = self._publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS,
+                                               overridable=False)
         self.get_logger().info(f"configured: cameras {list(self.cameras)}" + (
             " (2D only: publish_2d with monocular_method 'none', no 3D people)"
             if self._two_d_only() else ""))
@@ -366,6 +375,14 @@ class PoseNodeBase(LifecycleNode):
             min_forward=None, min_backward=Duration(seconds=-CLOCK_JUMP_BACK_S),
             on_clock_change=False), post_callback=self._on_clock_jump)
         self._after_activate()
+        if unused := unused_qos_overrides(self):
+            topics = sorted(name for name in self.list_parameters(
+                [QOS_OVERRIDES_PREFIX.rstrip(".")], 0).names)
+            self.get_logger().warning(
+                f"ignored, no topic of this node takes them: {', '.join(unused)} (the "
+                "overridable ones: history, depth and reliability of "
+                + (", ".join(sorted({n.rsplit(".", 1)[0] for n in topics})) or "none")
+                + "; docs/nodes.md, QoS)")
         self.get_logger().info("active")
         return result
 
@@ -448,9 +465,13 @@ class PoseNodeBase(LifecycleNode):
             if self.sync is not None:
                 self.sync.discard_pending("deactivated")
 
-    def _publisher(self, msg_type: Any, topic: str, qos: QoSProfile) -> Any:
-        """A lifecycle publisher (silent while inactive) that cleanup() releases."""
-        publisher = self.create_lifecycle_publisher(msg_type, topic, qos)
+    def _publisher(self, msg_type: Any, topic: str, qos: QoSProfile,
+                   overridable: bool = True) -> Any:
+        """A lifecycle publisher (silent while inactive) that cleanup() releases; its QoS
+        overridable with qos_overrides parameters unless told otherwise (the output topics'
+        are; /diagnostics', /tf's and /tf_static's are the conventions' own)."""
+        publisher = self.create_lifecycle_publisher(
+            msg_type, topic, qos, qos_overriding_options=QOS_OVERRIDES if overridable else None)
         self._owned_publishers.append(publisher)
         return publisher
 

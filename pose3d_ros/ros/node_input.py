@@ -24,6 +24,7 @@ from rclpy.qos import (
     ReliabilityPolicy,
     qos_profile_sensor_data,
 )
+from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CompressedImage, Image
 
 from pose3d_ros.core.detection.parallel import camera_pool
@@ -47,6 +48,11 @@ OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED_CAMERA_INFO_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                                      reliability=ReliabilityPolicy.RELIABLE)
 SKELETONS_2D_TOPIC = "skeletons_2d"   # 2D skeletons, in each camera's namespace
+# The inputs' and outputs' history, depth and reliability can be overridden at start-up with
+# ROS 2's qos_overrides.<topic>.<subscription|publisher>.<policy> parameters (a review: they
+# were taken without effect or word). Durability is not: the latched inputs and /tf_static
+# need theirs.
+QOS_OVERRIDES = QoSOverridingOptions.with_default_policies()
 
 
 def image_qos(kind: str, depth: int) -> QoSProfile:
@@ -90,9 +96,11 @@ def image_subscription(node: Any, camera: str, config: Any, qos: QoSProfile,
     if config.image_transport == "compressed":
         return node.create_subscription(CompressedImage, f"{topic}/compressed",
                                         lambda msg: callback(camera, msg), qos,
-                                        callback_group=callback_group)
+                                        callback_group=callback_group,
+                                        qos_overriding_options=QOS_OVERRIDES)
     return node.create_subscription(Image, topic, lambda msg: callback(camera, msg), qos,
-                                    callback_group=callback_group)
+                                    callback_group=callback_group,
+                                    qos_overriding_options=QOS_OVERRIDES)
 
 
 @dataclass(frozen=True)

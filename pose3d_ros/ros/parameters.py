@@ -485,21 +485,19 @@ def declare_parameters(node: Node, specs: tuple[ParamSpec, ...]) -> None:
 def unknown_overrides(node: Node) -> list[str]:
     """Lines naming each start-up override (YAML, command line) that is no parameter of
     `node`, with the declared name closest to it: rclpy ignores such a name silently, so a
-    typo (`monocular_methd`) left the default in force without a word. rclpy's
-    `qos_overrides.*` are named too: the nodes' QoS is fixed (docs/nodes.md, QoS), and a
-    review found such an override taken without effect or word. A group's name set alone
-    (`filter: false`) is named with its members, not a member's near spelling."""
+    typo (`monocular_methd`) left the default in force without a word. ROS 2's
+    `qos_overrides.*` are left out: they are declared with the topics they override, at
+    configure and activate (unused_qos_overrides). A group's name set alone (`filter: false`)
+    is named with its members, not a member's near spelling."""
     import difflib
 
     declared = list(node.list_parameters([], 0).names)
     lines = []
     for name in getattr(node, "_parameter_overrides", {}):
-        if node.has_parameter(name):
+        if node.has_parameter(name) or name.startswith(QOS_OVERRIDES_PREFIX):
             continue
         members = [other for other in declared if other.startswith(f"{name}.")]
-        if name.startswith("qos_overrides."):
-            hint = " (these nodes' QoS is fixed: docs/nodes.md, QoS)"
-        elif f"{name}.enabled" in members:
+        if f"{name}.enabled" in members:
             hint = f" (a group: did you mean '{name}.enabled'?)"
         elif members:
             hint = f" (a group of parameters: {', '.join(members)})"
@@ -508,6 +506,17 @@ def unknown_overrides(node: Node) -> list[str]:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
         lines.append(f"{name!r}{hint}")
     return lines
+
+
+QOS_OVERRIDES_PREFIX = "qos_overrides."
+
+
+def unused_qos_overrides(node: Node) -> list[str]:
+    """The start-up `qos_overrides.<topic>.<publisher|subscription>.<policy>` overrides that
+    no topic of the active node took (another topic's name, a policy that cannot be
+    overridden: durability), sorted: rclpy ignores them without a word (a review)."""
+    return sorted(name for name in getattr(node, "_parameter_overrides", {})
+                  if name.startswith(QOS_OVERRIDES_PREFIX) and not node.has_parameter(name))
 
 
 def read_parameters(node: Node, specs: tuple[ParamSpec, ...]) -> Any:

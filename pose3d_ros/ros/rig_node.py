@@ -60,7 +60,7 @@ from .conversions import (
     stamp_to_seconds,
 )
 from .node_base import PoseNodeBase
-from .node_input import LATCHED_CAMERA_INFO_QOS, LATCHED_QOS, OUTPUT_QOS
+from .node_input import LATCHED_CAMERA_INFO_QOS, LATCHED_QOS, OUTPUT_QOS, QOS_OVERRIDES
 from .parameters import FIXED_FRAME_DEFAULT, ParameterError
 from .tf import (
     TF_STATIC_TOPIC,
@@ -343,11 +343,13 @@ class RigNodeBase(PoseNodeBase):
             self.markers_pub = self._publisher(MarkerArray, MARKERS_TOPIC, OUTPUT_QOS)
         if config.publish_tf:
             # /tf with the QoS of tf2_ros's TransformBroadcaster
-            self.tf_pub = self._publisher(TFMessage, TF_TOPIC, QoSProfile(depth=100))
+            self.tf_pub = self._publisher(TFMessage, TF_TOPIC, QoSProfile(depth=100),
+                                          overridable=False)
         if config.publish_tf or config.publish_upright_frame:
             # /tf_static latched: the rig (publish_tf), the upright frame on its own parameter
             # (a review: publish_tf false silenced it, and rviz2's fixed frame with it)
-            self.tf_static_pub = self._publisher(TFMessage, TF_STATIC_TOPIC, LATCHED_QOS)
+            self.tf_static_pub = self._publisher(TFMessage, TF_STATIC_TOPIC, LATCHED_QOS,
+                                                 overridable=False)
 
     def _read_rig(self, config: Any) -> Rig:
         """The rig of config.rig_file, checked against config.camera_names; ParameterError
@@ -403,7 +405,8 @@ class RigNodeBase(PoseNodeBase):
         every image); a latched publisher of it is looked for apart
         (_look_for_latched_camera_info)."""
         self._owned_subscriptions.append(self.create_subscription(
-            CameraInfo, f"{camera}/camera_info", partial(self.on_camera_info, camera), qos))
+            CameraInfo, f"{camera}/camera_info", partial(self.on_camera_info, camera), qos,
+            qos_overriding_options=QOS_OVERRIDES))
 
     def _look_for_latched_camera_info(self) -> None:
         """On activation: look, every LATCHED_LOOK_PERIOD_S, for cameras whose camera_info has a
