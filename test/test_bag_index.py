@@ -207,3 +207,11 @@ def test_header_stamps_that_go_back_in_recorded_order_are_told_once(tmp_path, ca
     with caplog.at_level(logging.WARNING):
         index_frame_sets(in_order, ["cam02"])
     assert not [r for r in caplog.records if "go back" in r.getMessage()]
+    # an image stamped 0 is told as such, not as the clock going back 1.7e9 s (a review)
+    zero = _bag(tmp_path / "zero", [(t, 0 if k == 3 else s, log) for k, (t, s, log) in
+                                    enumerate(row for row in images if "cam02" in row[0])],
+                ["/cam02/camera_info"])
+    with caplog.at_level(logging.WARNING):
+        index_frame_sets(zero, ["cam02"])
+    assert any("have header stamp 0" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if "go back" in r.getMessage()]

@@ -572,6 +572,11 @@ def test_a_rig_in_another_unit_than_metres_is_named_when_no_person_is_made(facto
                for note in told), told
     told, people = notes(scene.rig)
     assert people > 0 and not any(told), told
+    # a metric 360-degree head (lenses 2 cm apart: their views measure no depth, so nobody is
+    # made) is not told it is in another unit (a review: "24 times larger")
+    scene = make_scene("head360", 3, 12, 0, load_mocap())
+    told, _ = notes(scene.rig)
+    assert not any(told), told
 
 
 def test_2d_of_a_resized_image_and_malformed_detections_are_refused_with_one_clear_error():

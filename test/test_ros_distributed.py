@@ -544,8 +544,9 @@ def test_a_detector_node_whose_camera_stops_says_so_once():
 def test_a_rig_whose_every_camera_stops_says_so_once_not_one_camera_stale():
     """A review: at a replay's end a rig's camera was logged "no frame ... while the other
     cameras go on (stale): 0 cameras left", and nothing said that the whole rig stopped. One
-    INFO line now when every camera is silent and one when frames come again; a camera that
-    stops while the other goes on is still a WARN."""
+    INFO line now when every camera that sent is silent (cam03 never sends here) and one when
+    frames come again; a camera that stops while another goes on is still a WARN, and its
+    return is told even when the rig stopped meanwhile (a second review)."""
     from ros_helpers import demo_first_frame_2d
     from std_msgs.msg import Header
 
@@ -553,8 +554,8 @@ def test_a_rig_whose_every_camera_stops_says_so_once_not_one_camera_stale():
     found = demo_first_frame_2d(("cam01", "cam02"))
     with ros_context() as context:
         fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
-            **{"sync.stale_after_s": 0.3, "sync.timeout_s": 0.2,
-               "diagnostics_period_s": 0.1}))
+            **{"camera_names": ["cam01", "cam02", "cam03"], "sync.stale_after_s": 0.3,
+               "sync.timeout_s": 0.2, "diagnostics_period_s": 0.1}))
         with with_rosout(context, fusion) as (executor, probe, logs):
             configure_and_activate(fusion)
             skeletons = {c: probe.create_publisher(Skeleton2DArray, f"{c}/skeletons_2d",
@@ -565,7 +566,7 @@ def test_a_rig_whose_every_camera_stops_says_so_once_not_one_camera_stale():
                 p.get_subscription_count() for p in (*skeletons.values(), *infos.values())),
                 10)
             assert spin_until(executor, lambda: all(
-                c.calibrated for c in fusion.health.cameras.values()), 10, tick=lambda: [
+                fusion.health.cameras[c].calibrated for c in infos), 10, tick=lambda: [
                     infos[c].publish(camera_model_to_info(rig[c])) for c in infos])
 
             def told(text: str) -> list:
@@ -586,12 +587,18 @@ def test_a_rig_whose_every_camera_stops_says_so_once_not_one_camera_stale():
             assert len(stopped) == 1 and stopped[0].level == Log.INFO, stopped
             assert "the cameras stopped, or a replay paused" in stopped[0].msg
             assert not told("while the other cameras go on"), told("stale")
-            # cam01 stops while cam02 goes on: that one is stale, a WARN
-            send(5002.0, ("cam02",), 30)
+            # cam01 stops while cam02 goes on: that one is stale, a WARN; then the rig stops,
+            # and when both come back cam01's return is told
+            send(5002.0, ("cam02",), 60)
             assert spin_until(executor, lambda: bool(told("camera 'cam01': no frame for")), 5)
             stale = told("camera 'cam01': no frame for")
             assert len(stale) == 1 and stale[0].level == Log.WARN, stale
             assert "while the other cameras go on" in stale[0].msg
+            assert spin_until(executor, lambda: len(told("no camera has sent a frame")) == 2,
+                              5)
+            send(5005.0)
+            assert spin_until(executor, lambda: bool(
+                told("camera 'cam01': frames again, back in the sets")), 5)
 
 
 def test_a_detector_node_whose_camera_moves_its_region_of_interest_starts_afresh():

@@ -279,7 +279,7 @@ def _image_stamps(bag: Path, cameras: tuple[str, ...] | None, topics: tuple[str,
     if unreadable:
         log.warning("bag %s: %d image messages are too short to hold a header and are left "
                     "out", bag, unreadable)
-    if back := backward_stamps(images):
+    if back := backward_stamps([(stamp, topic) for stamp, topic in images if stamp != 0]):
         # (a review: a camera clock stepped back 2 s mid-recording was replayed in stamp
         # order, the footage's second half first, without a word)
         log.warning("bag %s: header stamps go back in recorded order (%s): the frames are "

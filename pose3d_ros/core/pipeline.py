@@ -648,7 +648,8 @@ class Pose3DPipeline:
         last = self._unit_check
         if last is not None and 0 <= stamp - last[0] < UNIT_CHECK_PERIOD_S:
             return last[1]
-        factor = people_size_factor(arrays, stacked, layout, self.params.min_score)
+        factor = people_size_factor(arrays, stacked, layout, self.params.min_score,
+                                    self.params.max_depth_gain)
         note = "" if factor is None else unit_note(factor)
         self._unit_check = (stamp, note)
         return note

@@ -27,7 +27,7 @@ from .camera import CameraArrays
 from .layouts import JointLayout
 from .plausibility import bone_ratios, median_scale
 from .ray_affinity import StackedDetections
-from .triangulation import triangulate_normalized
+from .triangulation import MAX_DEPTH_GAIN, triangulate_normalized
 
 UNIT_CHECK_PERIOD_S = 5.0     # a set without people is checked at most this often (stamps)
 PEOPLE_PER_CAMERA = 3         # the most confident people of each camera that are paired
@@ -41,7 +41,8 @@ _UNIT_NAMES = ((1000.0, "millimetres"), (100.0, "centimetres"), (39.37, "inches"
 
 
 def people_size_factor(arrays: CameraArrays, stacked: StackedDetections, layout: JointLayout,
-                       min_score: float) -> float | None:
+                       min_score: float, max_depth_gain: float = MAX_DEPTH_GAIN
+                       ) -> float | None:
     """Median size (over the canonical body, CANONICAL_HEIGHT_M tall) of the people two views
     of this set triangulate with the rig's poses, or None when no pairing of two cameras'
     people fits one person (PAIRING_ERROR_PX, MIN_PAIRED_JOINTS). stacked: the set's
@@ -67,10 +68,10 @@ def people_size_factor(arrays: CameraArrays, stacked: StackedDetections, layout:
         normalized[k, first[:, side]] = np.where(seen[..., None], stacked.xy[rows[:, side]],
                                                  np.nan)
         scores[k, first[:, side]] = np.where(seen, stacked.score[rows[:, side]], 0.0)
-    # (near neighbours of a robot's ring see people along nearly parallel rays: their depth is
-    # uncertain, but their size over a few frames is still far from a unit's factor)
+    # the pipeline's depth gain limit: views along nearly one line (a 360-degree head's
+    # lenses 2 cm apart) measure no size, and gave a metric rig "24 times larger" (a review)
     result = triangulate_normalized(arrays, normalized, scores, min_score=min_score,
-                                    outlier_threshold_px=np.inf, max_depth_gain=np.inf)
+                                    outlier_threshold_px=np.inf, max_depth_gain=max_depth_gain)
     error = nanmedian_axis(result.reprojection_error, axis=1)                # (K,)
     one_person = ((row_counts(finite_rows(result.points)) >= MIN_PAIRED_JOINTS)
                   & (error <= PAIRING_ERROR_PX))

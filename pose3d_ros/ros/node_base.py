@@ -103,6 +103,9 @@ WORKER_ERROR_PAUSE_S = 0.1
 
 
 _ALL_CAMERAS = ""        # _camera_states_told's key of the whole rig (no camera's name)
+# a camera seen stale is warned about when it still is this long after (s), with another
+# camera sending then: cameras that stop together (a replay's end) are told as the rig
+STALE_CONFIRM_S = 0.5
 
 class PoseNodeBase(LifecycleNode):
     """The shared lifecycle node; the concrete nodes fill in the hooks below."""
@@ -153,6 +156,7 @@ class PoseNodeBase(LifecycleNode):
         self._told_no_sim_clock = False
         # camera -> its state last told (_ALL_CAMERAS: the rig's, all stopped or not)
         self._camera_states_told: dict[str, str] = {}
+        self._stale_since: dict[str, float] = {}   # camera -> when first seen stale, not told
         self._stall_since: float | None = None   # when the logged, still open stall began
         self._first_output_told = False       # this activation's first people logged
         self._last_stall_log = -STALL_LOG_PERIOD_S
@@ -302,6 +306,7 @@ class PoseNodeBase(LifecycleNode):
                                  constants=self._configured_values)
         self._time_resets_logged = 0     # counted by the new synchroniser
         self._camera_states_told = {}
+        self._stale_since = {}
         self._after_configure()
         self.diagnostics_pub = self._publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS,
                                                overridable=False)
@@ -864,11 +869,13 @@ class PoseNodeBase(LifecycleNode):
         states = self.health.camera_states(now, self.sync)
         sending = sum(state == "ok" for state in states.values())
         quiet = [name for name, state in states.items() if state in ("stale", "paused")]
+        # a rig whose cameras that sent have all stopped (a replay's end; one that never sent
+        # or is refused does not count): one INFO line, as for one camera, not a camera "stale
+        # while the other cameras go on" with none left (a review)
+        rig_quiet = len(states) > 1 and not sending and bool(quiet)
         if len(states) > 1:
-            # a rig whose every camera stopped (a replay's end): one INFO line, as for one
-            # camera, not a camera "stale while the others go on" with none left (a review)
             was_quiet = self._camera_states_told.get(_ALL_CAMERAS) == "paused"
-            if not sending and len(quiet) == len(states) and not was_quiet:
+            if rig_quiet and not was_quiet:
                 self.get_logger().info(
                     f"no camera has sent a frame for {self.sync.silent_after_s(quiet[0]):.1f} s "
                     "or more (the cameras stopped, or a replay paused)")
@@ -878,8 +885,20 @@ class PoseNodeBase(LifecycleNode):
                 self._camera_states_told[_ALL_CAMERAS] = "ok"
         for name, state in states.items():
             before = self._camera_states_told.get(name)
-            if state == "stale" and not sending:
-                state = "paused"        # told with the rig above; a WARN if the others resume
+            if state == "stale" and rig_quiet:
+                # told with the rig above; one warned stale before keeps that, so that its
+                # return is told (a review), and one not yet warned is, if the others resume
+                self._camera_states_told[name] = "stale" if before == "stale" else "paused"
+                continue
+            if state == "stale" and before != "stale":
+                # confirmed one check later, still with another camera sending: at a replay's
+                # end the camera whose last frame came a frame earlier was warned "stale while
+                # the others go on" (a review's test)
+                since = self._stale_since.setdefault(name, now)
+                if now - since < STALE_CONFIRM_S:
+                    continue
+            if state != "stale":
+                self._stale_since.pop(name, None)
             if state == "stale" and before != "stale":
                 # (a rig left with fewer cameras than min_views makes no 3D at all: a review)
                 then = "sets go on without it" if sending >= self.sync.min_views else (
