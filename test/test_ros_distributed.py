@@ -478,6 +478,37 @@ def test_detector_node_reports_images_lost_on_the_way():
                 node.destroy_node()
 
 
+def test_a_reliable_node_whose_camera_publishes_best_effort_is_told_its_qos():
+    """A review: image_qos 'reliable' and a driver publishing its images best effort (as
+    drivers do): DDS pairs none of them, no image ever comes, and the node advised compressed
+    images and a DDS profile. It now names the QoS to set."""
+    from rclpy.qos import qos_profile_sensor_data
+
+    frame = cv2.resize(cv2.VideoCapture(str(video_paths("single")[0])).read()[1], (480, 272))
+    info = camera_model_to_info(load_rig(calibration_path("single")).cameras[0].scaled(0.25))
+    with ros_context() as context:
+        node = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
+            Parameter("autostart", value=False), Parameter("image_qos", value="reliable"),
+            Parameter("diagnostics_period_s", value=0.3)])
+        with with_rosout(context, node) as (executor, probe, logs):
+            configure_and_activate(node)
+            image = probe.create_publisher(Image, "cam01/image_raw", qos_profile_sensor_data)
+            camera_info = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            assert spin_until(executor, lambda: camera_info.get_subscription_count(), 10)
+
+            def told() -> list:
+                return [m for m in logs if "[images_lost]" in m.msg]
+
+            for k in range(150):
+                camera_info.publish(info)
+                image.publish(image_to_msg(frame, 2000.0 + k / 30, "cam01_optical_frame"))
+                if spin_until(executor, lambda: bool(told()), 1 / 30):
+                    break
+            assert told(), "no images_lost line"
+    assert "every publisher of /cam01/image_raw is best effort" in told()[0].msg
+    assert "set image_qos 'sensor_data'" in told()[0].msg
+
+
 def test_the_images_lost_advice_follows_the_nodes_own_transport_and_qos():
     """A review: a node on compressed, reliable images was told to use image_transport
     'compressed' and a DDS profile for large raw images."""

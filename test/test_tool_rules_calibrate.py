@@ -382,3 +382,10 @@ def test_a_measured_baseline_sets_the_scale_and_says_the_peoples_height(tmp_path
     assert f"cam01 and cam02 {measured:.3f} m apart" in line and "they are 1." in line, line
     ratios = [x for x in shown.splitlines() if "baseline ratio" in x]
     assert "baseline ratio 1.000" in ratios[0]            # cam02 against the shipped rig
+    # centimetres typed (a review: people 102 m tall written, status 0): refused, no file
+    assert run_cli(main, ["--demo", "single", "--frames", "60", "--baseline", "cam01", "cam02",
+                          "285", "--out", str(tmp_path / "cm.yaml")]) == 2
+    said = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error:")]
+    assert len(said) == 1 and said[0].startswith("error: --baseline cam01 cam02 285: at that "
+                                                 "distance the people would be "), said
+    assert "centimetres? divide by 100" in said[0] and not (tmp_path / "cm.yaml").exists()

@@ -984,12 +984,30 @@ class PoseNodeBase(LifecycleNode):
             if loss is None or (loss[1] == 0 and self._unpublished(camera)):
                 continue                # nothing publishes them: no_publisher tells it
             info_hz, image_hz = loss
-            hint = image_loss_hint(self.config.image_transport, self.config.image_qos)
+            hint = (self._best_effort_images_hint(camera) if image_hz == 0 else "") or \
+                image_loss_hint(self.config.image_transport, self.config.image_qos)
             self.reject(camera, "images_lost",
                         f"camera {camera!r}: camera_info arrives at {info_hz:.1f} Hz but images "
                         f"at {image_hz:.1f} Hz: images are lost on the way or published "
                         f"elsewhere. {hint}; check image_topic and image_transport "
                         "(docs/nodes.md, large images)")
+
+    def _best_effort_images_hint(self, camera: str) -> str:
+        """The fix when this node's images are reliable and every publisher of the camera's
+        image topic best effort (DDS pairs none of them: no image ever comes; a review found
+        the node advising compressed images instead), else ""."""
+        from rclpy.qos import ReliabilityPolicy
+
+        subscription = self._input_subscriptions.get(camera)
+        if subscription is None or getattr(self.config, "image_qos", "") != "reliable":
+            return ""
+        publishers = self.get_publishers_info_by_topic(subscription.topic_name)
+        if not publishers or any(p.qos_profile.reliability == ReliabilityPolicy.RELIABLE
+                                 for p in publishers):
+            return ""
+        return (f"every publisher of {subscription.topic_name} is best effort, which this "
+                "node's reliable image subscription does not receive: set image_qos "
+                "'sensor_data'")
 
     def _check_clock_offsets(self, live: dict, fast: set[str]) -> None:
         """Report a live camera whose frames stamp on another clock than the others' and so

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pose3d_ros.core.body_model import DEFAULT_PERSON_HEIGHT_M
+from pose3d_ros.core.body_model import DEFAULT_PERSON_HEIGHT_M, STANDING_HEIGHTS_M
 from pose3d_ros.core.calibration import load_camera_info_yaml, load_rig, save_rig_yaml
 from pose3d_ros.core.camera import CameraModel, Rig, rig_frame_problem
 from pose3d_ros.core.data_paths import calibration_path
@@ -332,10 +332,27 @@ def scaled_to_baseline(rig: Rig, args: argparse.Namespace) -> Rig:
     solved (scaled from --height)."""
     if args.baseline is None:
         return rig
+    first, second, metres = args.baseline
+    height = implied_height(rig, args)
+    low, high = STANDING_HEIGHTS_M
+    if not low <= height <= high:
+        # (a review: 180 typed in centimetres wrote a rig of people 102 m tall, status 0)
+        raise UserError(f"--baseline {first} {second} {metres:g}: at that distance the people "
+                        f"would be {height:.3g} m tall (people are {low:g}-{high:g} m); give "
+                        "the distance in metres (centimetres? divide by 100)")
     try:
-        return rig.with_baseline(*args.baseline)
+        return rig.with_baseline(first, second, metres)
     except ValueError as err:                    # (cameras solved at one place)
         raise UserError(f"--baseline: {err}") from None
+
+
+def implied_height(solved: Rig, args: argparse.Namespace) -> float:
+    """The people's height in metres at --baseline's scale (solved: the rig scaled from
+    --height)."""
+    first, second, metres = args.baseline
+    from_height = float(np.linalg.norm(solved.camera(first).center
+                                       - solved.camera(second).center))
+    return args.height * metres / from_height if from_height > 0 else float("inf")
 
 
 def scale_line(solved: Rig, args: argparse.Namespace) -> str:
@@ -351,7 +368,7 @@ def scale_line(solved: Rig, args: argparse.Namespace) -> str:
                                        - solved.camera(second).center))
     return (f"metric scale from --baseline: {first} and {second} {metres:.3f} m apart (the "
             f"people's size gave {from_height:.3f} m for --height {args.height:.2f} m: at the "
-            f"measured scale they are {args.height * metres / from_height:.2f} m tall)")
+            f"measured scale they are {implied_height(solved, args):.2f} m tall)")
 
 
 def main(argv: list[str] | None = None) -> int:
