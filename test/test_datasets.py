@@ -625,3 +625,60 @@ def test_review_of_2d_files_that_do_not_fit_the_sequence(tmp_path, caplog):
         attach_detections(sequence, "coco", [tmp_path / "part"] * len(sequence.rig))
     with pytest.raises(ValueError, match="a file; OpenPose 2D is one directory of .json files"):
         attach_detections(sequence, "openpose", part)
+
+
+def test_review_of_the_dataset_tools_session_61(show, tmp_path, capsys, caplog):
+    """A review of the dataset tools (session 61):
+    - a ground truth that projects into no camera (millimetres, another sequence's
+      calibration) scored PCP 0 without a word: one WARN names it;
+    - evaluation.json did not say which frames, actors, offset or gate were scored;
+    - an actor given twice in a frame of gt.txt overwrote the first, an image id given twice
+      in a COCO data set merged two frames' people, an --actors id not in the ground truth
+      was dropped and the rest scored as if asked, --detections-frame-offset without
+      --detections was ignored: each is one line now;
+    - gt.txt saved as UTF-16 was "not a file of numbers"."""
+    write_4da(tmp_path / "Shelf", show)
+    argv = ["--format", "shelf", str(tmp_path / "Shelf")]
+    assert eval_dataset.main(argv + ["--frames", "3:8", "--actors", "0,2", "--out",
+                                     str(tmp_path / "o1")]) == 0
+    summary = json.loads((tmp_path / "o1" / "evaluation.json").read_text())
+    assert summary["frame_range"] == [3, 8] and summary["actors_requested"] == [0, 2]
+    assert summary["detections_frame_offset"] == 0 and summary["max_ray_distance_m"] > 0
+    for extra, told in ((["--actors", "0,9"], "actors [9] not in the ground truth (ids [0, 2])"),
+                        (["--detections-frame-offset", "300"],
+                         "--detections-frame-offset numbers the files of --detections")):
+        assert eval_dataset.run_cli(eval_dataset.main, argv + extra + [
+            "--out", str(tmp_path / "no")]) == 2
+        assert told in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+    # the ground truth in millimetres: nobody in any camera's view
+    from pose3d_ros.core.datasets import writers
+
+    gt = tmp_path / "Shelf" / "gt.txt"
+    mm = tmp_path / "mm"
+    write_4da(mm, show)
+    truth = load_4da_ground_truth(mm / "gt.txt")
+    writers.save_4da_ground_truth(mm / "gt.txt", truth.points * 1000.0, truth.actor_ids)
+    with caplog.at_level(logging.WARNING):
+        assert eval_dataset.main(["--format", "shelf", str(mm), "--out",
+                                  str(tmp_path / "o2")]) == 0
+    assert any("no annotated person projects into any camera's image" in r.getMessage()
+               for r in caplog.records), caplog.text
+    # an actor twice in one frame
+    twice = tmp_path / "twice"
+    write_4da(twice, show)
+    people = load_4da_ground_truth(twice / "gt.txt")
+    writers.save_4da_ground_truth(twice / "gt.txt", people.points[:, [0, 0]],
+                                  np.array([people.actor_ids[0]] * 2))
+    with pytest.raises(ValueError, match="frame 0: actor 0 is given twice"):
+        load_4da_ground_truth(twice / "gt.txt")
+    # UTF-16, as Windows' "Unicode" saves it
+    (twice / "gt.txt").write_text(gt.read_text(), encoding="utf-16")
+    assert load_4da_ground_truth(twice / "gt.txt").actor_ids.tolist() == [0, 2]
+    # a COCO data set whose image ids restart (two exports merged)
+    [first, *_] = write_coco(tmp_path / "coco", show, np.arange(12), results=False)
+    data = json.loads(first.read_text())
+    data["images"][4]["id"] = data["images"][0]["id"]
+    first.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="image 4: id .* is also the id of frame 0's image"):
+        read_coco_keypoints(first, (show.rig[0].width, show.rig[0].height))

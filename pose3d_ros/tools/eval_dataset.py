@@ -28,11 +28,12 @@ from pose3d_ros.core.datasets import (
     load_panoptic,
 )
 from pose3d_ros.core.datasets.campus_shelf import published_pcp
-from pose3d_ros.core.datasets.evaluation import LOW_AGREEMENT
+from pose3d_ros.core.datasets.evaluation import LOW_AGREEMENT, nobody_in_view_note
 from pose3d_ros.core.multiperson_metrics import PRED_HEADS
 from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
+    int_in,
     progress,
     refuse_existing,
     run_cli,
@@ -53,7 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"2D files: a format ({', '.join(DETECTION_FORMATS)}) then one "
                         "path per camera in the rig's order (OpenPose: a directory of "
                         "per-frame JSON files; COCO: one JSON file)")
-    parser.add_argument("--detections-frame-offset", type=int, default=0, metavar="N",
+    # (bounded: a review's offset of 1e20 digits ended in a numpy OverflowError traceback)
+    parser.add_argument("--detections-frame-offset", type=int_in(-10**9, 10**9), default=0,
+                        metavar="N",
                         help="the 2D files number the data set's frame F as F + N (e.g. 300 "
                         "for OpenPose run on Shelf's images img_000300... with the "
                         "4D-association release, which numbers them from 0)")
@@ -113,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cameras and args.format != "panoptic":   # (it was ignored without a word)
         raise UserError(f"--cameras chooses Panoptic cameras; {args.format} uses all of its "
                         "calibration's cameras")
+    if args.detections_frame_offset and not args.detections:
+        # (a review: ignored without a word; the data set's own 2D has no offset)
+        raise UserError("--detections-frame-offset numbers the files of --detections; the "
+                        "data set's own 2D needs none")
     frames = _frame_range(args.frames)
     if args.format == "panoptic":
         cameras = args.cameras.split(",") if args.cameras else None
@@ -135,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     with progress(len(sequence.frames), f"{args.format} {sequence.name}") as bar:
         result = evaluate_sequence(sequence, params, actors=_ids(args.actors, "actors"),
                                    head_rule=args.head, on_frame=lambda: bar.update(1))
+    if note := nobody_in_view_note(result.two_d_agreement):
+        log.warning(note)
     for camera, share in result.two_d_agreement.items():
         if share < LOW_AGREEMENT:
             log.warning("camera %s: only %.0f %% of the annotated people in its view have a "
@@ -147,7 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     summary = result.to_dict() | published | {
         "format": args.format, "directory": str(args.directory),
         "detections": args.detections or "from the data set",
-        "tracking": not args.no_tracking, "filtering": args.filtering}
+        "tracking": not args.no_tracking, "filtering": args.filtering,
+        # what else changes the score (a review: a --frames 0:8 run and a 303:311 run could
+        # not be told apart from their files)
+        "frame_range": [int(sequence.frames[0]), int(sequence.frames[-1]) + 1]
+        if len(sequence.frames) else None,
+        "actors_requested": _ids(args.actors, "actors"),
+        "detections_frame_offset": args.detections_frame_offset,
+        "max_ray_distance_m": params.max_ray_distance_m}
     if args.no_tracking:          # ids are per frame without tracking: no switches to count
         summary["id_switches"] = None
     with staged_output(args.out, args.overwrite) as out:

@@ -103,6 +103,7 @@ def load_4da_ground_truth(path: Path | str) -> GroundTruth:
                          f"{tokens[:1].tolist()}")
     n_joints, n_frames, at = SHELF15.num_joints, int(tokens[1]), 2
     frames: list[dict[int, np.ndarray]] = []
+    twice: tuple[int, int] | None = None          # (frame, actor) given twice
     try:
         for _ in range(n_frames):
             people, count, at = {}, int(tokens[at]), at + 1
@@ -110,11 +111,15 @@ def load_4da_ground_truth(path: Path | str) -> GroundTruth:
                 actor = int(tokens[at])
                 block = tokens[at + 1:at + 1 + 4 * n_joints].reshape(4, n_joints)
                 at += 1 + 4 * n_joints
+                if actor in people and twice is None:   # (a review: the second overwrote
+                    twice = (len(frames), actor)        # the first without a word)
                 people[actor] = np.where(block[3][:, None] > 0, block[:3].T, np.nan)
             frames.append(people)
     except (IndexError, ValueError):
         raise file_error(path, f"truncated or malformed at frame {len(frames)} of "
                          f"{n_frames}") from None
+    if twice is not None:
+        raise file_error(path, f"frame {twice[0]}: actor {twice[1]} is given twice")
     if at != tokens.size:
         raise file_error(path, f"{tokens.size - at} values left after {n_frames} frames")
     points, ids = stack_people(frames, n_joints)
@@ -161,6 +166,8 @@ def load_actors_gt(path: Path | str, frames: np.ndarray | None = None) -> Ground
     except (ValueError, KeyError, OSError, MatReadError) as err:
         raise file_error(path, f"not an actorsGT file with 'actor3D' ({err})") from None
     actors = np.asarray(actors, dtype=object).reshape(-1)
+    if not actors.size:          # (a review: "min() arg is an empty sequence")
+        raise file_error(path, "its 'actor3D' holds no actor")
     n_total = min(len(np.asarray(a, dtype=object).reshape(-1)) for a in actors)
     frames = np.arange(n_total) if frames is None else np.asarray(frames)
     if frames.size and (frames.min() < 0 or frames.max() >= n_total):

@@ -104,13 +104,15 @@ def _read_coco(path: Path | str, image_size: tuple[int, int]
         raise file_error(path, "a directory; COCO keypoints are one JSON file per camera "
                          "(OpenPose 2D: one directory of .json files per camera)")
     doc = read_json(path)
+    frame_of: dict[object, int] | None = None      # image id -> its frame (a data set)
     if isinstance(doc, list):
-        annotations, frame_of = doc, None
+        annotations = doc
     elif isinstance(doc, dict) and isinstance(doc.get("annotations"), list):
         annotations = doc["annotations"]
         if not isinstance(doc.get("images", []), list):     # (null: a traceback, a review)
             raise file_error(path, f"'images' must be a list, got {str(doc['images'])[:40]}")
-        frame_of = {}
+        images_frames: dict[object, int] = {}
+        frame_of = images_frames
         image_of: dict[int, object] = {}           # frame -> the image id that is it
         for k, image in enumerate(doc.get("images", [])):
             if not isinstance(image, dict) or "id" not in image:
@@ -129,7 +131,12 @@ def _read_coco(path: Path | str, image_size: tuple[int, int]
                 raise file_error(path, f"images {image_of[frame]!r} and {image_id!r} are "
                                  f"both frame {frame} (the last number in their file_name): "
                                  "give one file per camera, its images named by frame number")
-            frame_of[image_id] = frame
+            if images_frames.setdefault(image_id, frame) != frame:
+                # (a review: two exports merged, ids restarting: one image's people went to
+                # the other's frame, and the first frame read as without 2D)
+                raise file_error(path, f"image {k}: id {image_id!r} is also the id of frame "
+                                 f"{images_frames[image_id]}'s image: each image needs an id "
+                                 "of its own")
     else:
         raise file_error(path, "not COCO keypoints: expected a results list or an object "
                          "with 'annotations'")
@@ -144,7 +151,10 @@ def _read_coco(path: Path | str, image_size: tuple[int, int]
             raise file_error(path, f"entry {k}: image_id {image!r} is not an integer or a "
                              "string")
         if frame_of is not None and image not in frame_of:
-            raise file_error(path, f"entry {k}: image_id {image} is not in 'images'")
+            other = _other_spelling(image)
+            kind = ("" if other is None or other not in frame_of else
+                    f" (the images have {other!r}: the text and the number differ)")
+            raise file_error(path, f"entry {k}: image_id {image!r} is not in 'images'{kind}")
         frame = (frame_of[image] if frame_of is not None
                  else _image_number(image, path, f"entry {k}"))
         people.setdefault(frame, []).append((points, _score(item.get("score"), path, k)))
@@ -176,6 +186,15 @@ def _whole(value: object) -> object:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def _other_spelling(image_id: object) -> object:
+    """The same id the other way: 1 <-> "1" (None when there is none)."""
+    if isinstance(image_id, int) and not isinstance(image_id, bool):
+        return str(image_id)
+    if isinstance(image_id, str) and image_id.isascii() and image_id.isdigit():
+        return int(image_id)
+    return None
 
 
 def _image_number(image_id: object, path: Path | str, where: str) -> int:

@@ -112,6 +112,17 @@ def two_d_agreement(sequence: MultiViewSequence, every: int = 5,
     return out
 
 
+def nobody_in_view_note(agreement: dict[str, float]) -> str:
+    """The warning when no annotated person projects into any camera (two_d_agreement NaN
+    everywhere): the ground truth and the calibration are not of one frame and unit (a review:
+    a ground truth in millimetres scored PCP 0 without a word); "" otherwise."""
+    if agreement and all(np.isnan(share) for share in agreement.values()):
+        return ("no annotated person projects into any camera's image: the ground truth is "
+                "not in the calibration's frame and unit (millimetres? another sequence's "
+                "calibration?)")
+    return ""
+
+
 def ground_truth_campus14(truth: GroundTruth, head_rule: str = PRED_HEADS[0]) -> np.ndarray:
     """(F, P, 14, 3) the ground truth in the protocol's Campus-14 joints: as annotated for
     Campus-14 / Shelf-15; for layouts without a head top (Panoptic-19) the head derived by
@@ -174,8 +185,10 @@ def evaluate_sequence(sequence: MultiViewSequence, params: PipelineParams | None
     gt = ground_truth_campus14(truth, rule)
     keep = (np.ones(truth.actor_ids.size, bool) if actors is None
             else np.isin(truth.actor_ids, np.asarray(actors)))
-    if not keep.any():
-        raise ValueError(f"actors {list(actors or [])} not in the ground truth "
+    unknown = sorted(set(actors or ()) - set(truth.actor_ids.tolist()))
+    if unknown or not keep.any():
+        # (a review: --actors 0,9 scored actor 0 alone as if it were what was asked)
+        raise ValueError(f"actors {unknown or list(actors or [])} not in the ground truth "
                          f"(ids {truth.actor_ids.tolist()})")
     preds: list[np.ndarray] = []
     pred_ids: list[np.ndarray] = []

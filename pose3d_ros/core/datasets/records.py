@@ -122,8 +122,16 @@ def read_numbers(path: Path | str) -> np.ndarray:
         raise file_error(path, "a directory, not a JSON file")
     if not path.is_file():
         raise file_error(path, "file not found")
+    raw = path.read_bytes()
+    # UTF-16 as Windows' "Unicode" saves it, by its byte-order mark (a review: told as
+    # "non-numeric values"), as the JSON readers take it
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
     try:
-        numbers = np.array(path.read_text(encoding="utf-8-sig").split(), np.float64)
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        raise file_error(path, "not UTF-8 or UTF-16 text") from None
+    try:
+        numbers = np.array(text.split(), np.float64)
     except ValueError:
         raise file_error(path, "not a file of numbers: non-numeric values") from None
     if not np.isfinite(numbers).all():
