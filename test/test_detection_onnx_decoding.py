@@ -214,9 +214,48 @@ def test_bad_images_are_rejected(tmp_path):
 
 
 def test_providers_fall_back_to_cpu():
+    """The nodes' short names work in Python too, and a name that is neither theirs nor
+    onnxruntime's is refused (a review: providers=['cuda'] ran on the CPU, told at INFO)."""
     providers = select_providers()
     assert providers[-1] == "CPUExecutionProvider"
-    assert select_providers(["NoSuchExecutionProvider"]) == ["CPUExecutionProvider"]
+    assert select_providers(["cpu"]) == ["CPUExecutionProvider"]
+    assert select_providers(["cuda"])[-1] == "CPUExecutionProvider"
+    with pytest.raises(ValueError, match=r"\['NoSuchExecutionProvider'\] are no onnxruntime "
+                                         "provider names"):
+        select_providers(["NoSuchExecutionProvider"])
+
+
+def test_end_to_end_exports_limits_and_crowds_are_handled(tmp_path):
+    """A review of the ONNX back-ends:
+    - an end-to-end person detector export ((1, 300, 6): boxes with NMS inside) passed the
+      output check and made people of a coordinate as score: refused at load, naming the
+      export to make;
+    - max_people 0 failed as a numpy reshape (yolo_pose) or found nobody (blazepose_multi):
+      refused in one line, as thresholds outside [0, 1] are;
+    - NMS built an N x N overlap matrix of every candidate (8,400: 11-15 s, 2.3 GB): it looks
+      at the NMS_MAX_CANDIDATES best only."""
+    from pose3d_ros.core.detection.base import NMS_MAX_CANDIDATES, nms
+
+    end_to_end = constant_model(tmp_path / "e2e.onnx", [1, 3, 640, 640],
+                                {"output0": np.zeros((1, 300, 6), np.float32)})
+    person_model, _ = person_detector_model(tmp_path / "det.onnx")
+    rtm = constant_model(tmp_path / "rtm.onnx", ["B", 3, 256, 192],
+                         {"simcc_x": np.zeros((1, J, 384), np.float32),
+                          "simcc_y": np.zeros((1, J, 512), np.float32)})
+    with pytest.raises(ValueError, match=r"holds its boxes along the second axis.*nms=False"):
+        create_detector("rtmpose", model=rtm, person_detector=end_to_end)
+    with pytest.raises(ValueError, match=r"max_people must be a whole number >= 1, got 0"):
+        create_detector("rtmpose", model=rtm, person_detector=person_model, max_people=0)
+    with pytest.raises(ValueError, match=r"yolo_pose: score_threshold must be in \[0, 1\]"):
+        create_detector("yolo_pose", model=end_to_end, score_threshold=2.0)
+    rng = np.random.default_rng(0)
+    corners = rng.uniform(0, 600, (8400, 2))
+    boxes = np.concatenate([corners, corners + 20], axis=1)
+    scores = rng.uniform(0, 1, 8400)
+    kept = nms(boxes, scores, 0.65)
+    assert kept.size <= NMS_MAX_CANDIDATES
+    assert set(kept.tolist()) <= set(np.argsort(-scores)[:NMS_MAX_CANDIDATES].tolist())
+    assert kept[0] == int(np.argmax(scores))
 
 
 def test_each_gpu_provider_gets_its_options(tmp_path):
@@ -349,3 +388,23 @@ def test_the_provider_probe_is_the_model_onnx_builds_and_it_runs():
     assert PROBE_MODEL == probe.SerializeToString()
     session = ort.InferenceSession(PROBE_MODEL, providers=["CPUExecutionProvider"])
     assert session.run(None, {"x": np.array([2.5], np.float32)})[0].tolist() == [2.5]
+
+
+def test_the_detection_cache_knows_a_model_replaced_at_the_same_path(tmp_path):
+    """A review: detect_video_set's cache was keyed by the video and the options' text, so
+    a model re-exported at the same path, or a mediapipe upgrade, gave the old 2D. The key
+    holds the model files' identity (and mediapipe's version) now."""
+    import os
+
+    from pose3d_ros.core.detection.cache import cache_key
+
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"not read")
+    model = tmp_path / "pose.onnx"
+    model.write_bytes(b"model A")
+    first = cache_key(video, "yolo_pose", {"model": str(model)})
+    assert cache_key(video, "yolo_pose", {"model": str(model)}) == first
+    model.write_bytes(b"model B, longer")
+    os.utime(model, ns=(1_800_000_000 * 10**9, 1_800_000_000 * 10**9))
+    assert cache_key(video, "yolo_pose", {"model": str(model)}) != first
+    assert cache_key(video, "blazepose", {}) == cache_key(video, "blazepose", {})

@@ -57,7 +57,9 @@ def detector_options(args: argparse.Namespace) -> dict[str, Any]:
             raise UserError(f"{flag} is for the ONNX back-ends that use it, not for "
                             f"--detector {name}")
         if path is not None and not path.is_file():
-            raise UserError(f"{flag} {path} does not exist")
+            # (a review: a folder was told "does not exist")
+            raise UserError(f"{flag} {path} " + ("is a folder, not a model file"
+                                                 if path.is_dir() else "does not exist"))
     return {option: str(path) for option, path in given.items() if path is not None}
 
 

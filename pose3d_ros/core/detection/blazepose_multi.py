@@ -38,7 +38,7 @@ import numpy as np
 
 from ..layouts import BLAZEPOSE33
 from ..types import Detections2D
-from .base import camera_indices, check_images, nms, rgb_unit_float, sigmoid
+from .base import camera_indices, check_images, check_limits, nms, rgb_unit_float, sigmoid
 from .ssd_anchors import PersonDetections, decode_pose_detector, weighted_nms
 
 Runner = Callable[[np.ndarray], list[np.ndarray]]
@@ -292,6 +292,8 @@ class TwoStageBlazePose:
                  redetect_every: int = 10, refine_landmarks: bool = True,
                  background_search: bool = True, runtime: str = "",
                  landmark_border: str = "replicate") -> None:
+        check_limits(name, max_people, min_detection_score=min_detection_score,
+                     min_presence_score=min_presence_score, duplicate_iou=duplicate_iou)
         if redetect_every < 1:
             raise ValueError(f"redetect_every must be >= 1, got {redetect_every}")
         if landmark_border not in LANDMARK_BORDERS:

@@ -95,11 +95,42 @@ def cache_dir() -> Path:
     return default_data_dir() / "cache" / "detections"
 
 
+def _model_identity(value: object) -> object:
+    """A model file's identity (path, size, modification time), or the same of the model
+    files of a folder, for an option naming one; None for any other option."""
+    if not isinstance(value, (str, Path)) or not str(value):
+        return None
+    path = Path(value)
+    files = (sorted(p for p in path.iterdir() if p.suffix in (".onnx", ".tflite", ".pt"))
+             if path.is_dir() else [path] if path.is_file() else [])
+    return [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in files] or None
+
+
+def _backend_identity(detector_name: str) -> list:
+    """What a back-end's 2D depends on beyond its options: the installed mediapipe (its
+    models ship in the wheel) and the converted BlazePose ONNX models."""
+    import importlib.metadata
+
+    if detector_name in ("blazepose", "blazepose_multi"):
+        try:
+            return ["mediapipe", importlib.metadata.version("mediapipe")]
+        except importlib.metadata.PackageNotFoundError:
+            return []
+    if detector_name == "blazepose_onnx":
+        return [_model_identity(default_data_dir() / "models" / "blazepose")]
+    return []
+
+
 def cache_key(path: Path, detector_name: str, options: dict) -> str:
-    """Hash of the video file identity, the detector and its options."""
+    """Hash of the video file identity, the detector and its options, and the identity of
+    the model files it runs (a review: a model replaced at the same path, or a mediapipe
+    upgrade, gave the old cached 2D)."""
     stat = path.stat()
+    models = {k: _model_identity(v) for k, v in options.items()}
     text = json.dumps([CACHE_VERSION, str(path.resolve()), stat.st_size, int(stat.st_mtime),
-                       detector_name, sorted((k, repr(v)) for k, v in options.items())])
+                       detector_name, sorted((k, repr(v)) for k, v in options.items()),
+                       sorted((k, v) for k, v in models.items() if v is not None),
+                       _backend_identity(detector_name)])
     if detector_name in BACKEND_REVISIONS:
         text += f" revision {BACKEND_REVISIONS[detector_name]}"
     return hashlib.sha1(text.encode()).hexdigest()[:16]

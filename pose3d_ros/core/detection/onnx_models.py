@@ -26,7 +26,7 @@ import numpy as np
 
 from ..layouts import COCO17
 from ..types import Detections2D
-from .base import check_images, nms
+from .base import check_images, check_limits, nms
 from .onnx_session import OnnxModel, select_providers, usable_providers
 
 __all__ = ["OnnxModel", "select_providers", "usable_providers", "YoloPoseDetector",
@@ -97,6 +97,8 @@ class YoloPoseDetector:
                  cudnn_conv_algo_search: str = "EXHAUSTIVE",
                  pad_batches: bool | None = None) -> None:
         self.name = "yolo_pose"
+        check_limits(self.name, max_people, score_threshold=score_threshold,
+                     iou_threshold=iou_threshold, min_keypoint_score=min_keypoint_score)
         self.model = OnnxModel(model, role="yolo_pose", providers=providers, fp16=fp16,
                                intra_op_threads=intra_op_threads,
                                cudnn_conv_algo_search=cudnn_conv_algo_search,
@@ -175,6 +177,8 @@ class YoloPersonDetector:
                  fp16: bool = True, intra_op_threads: int | None = None,
                  cudnn_conv_algo_search: str = "EXHAUSTIVE",
                  pad_batches: bool | None = None) -> None:
+        check_limits("person detector", max_people, score_threshold=score_threshold,
+                     iou_threshold=iou_threshold)
         self.model = OnnxModel(model, role="person detector", providers=providers, fp16=fp16,
                                intra_op_threads=intra_op_threads,
                                cudnn_conv_algo_search=cudnn_conv_algo_search,
@@ -184,6 +188,13 @@ class YoloPersonDetector:
         if len(shape) != 3 or (shape[1] is not None and shape[1] < 5 + person_class):
             raise ValueError(f"person detector: expected output (B, 4 + classes, N) with class "
                              f"{person_class} present, got {shape}")
+        if _end_to_end(shape):
+            # (a review: an end-to-end export, (1, 300, 6) boxes x1 y1 x2 y2 score class,
+            # passed the check above and made people of 520 points "score")
+            raise ValueError(f"person detector: output {shape} holds its boxes along the "
+                             "second axis, as an end-to-end export with NMS inside does; "
+                             "export the raw head, (B, 4 + classes, N) (Ultralytics: "
+                             "export(format='onnx', nms=False, end2end=False))")
         self.person_class = person_class
         self.score_threshold = score_threshold
         self.iou_threshold = iou_threshold
@@ -192,7 +203,7 @@ class YoloPersonDetector:
     def detect(self, images: list[np.ndarray]) -> list[PersonBoxes]:
         boxed = [letterbox(im, *self.input_hw) for im in images]
         out = self.model.run(_to_nchw_rgb01([b[0] for b in boxed]))[0]
-        if out.ndim != 3 or out.shape[1] < 5 + self.person_class:
+        if out.ndim != 3 or out.shape[1] < 5 + self.person_class or _end_to_end(out.shape):
             raise ValueError(f"person detector: expected output (B, 4 + classes, N), "
                              f"got {out.shape}")
         rows = out.transpose(0, 2, 1)
@@ -207,6 +218,14 @@ class YoloPersonDetector:
             results.append(PersonBoxes(boxes.reshape(-1, 4).astype(np.float32),
                                        score[keep].astype(np.float32)))
         return results
+
+
+def _end_to_end(shape: Sequence[int | None]) -> bool:
+    """Whether a detector's (B, ., .) output is an end-to-end export's: its boxes along the
+    second axis, each x1 y1 x2 y2 score class (6 values; 7 with the batch index), not the
+    raw head's (B, 4 + classes, N)."""
+    return (len(shape) == 3 and shape[1] is not None and shape[2] in (6, 7)
+            and shape[1] > shape[2])
 
 
 # ----------------------------------------------------------------------------- top-down
@@ -255,6 +274,8 @@ class _TopDown:
                  fp16: bool = True, intra_op_threads: int | None = None,
                  cudnn_conv_algo_search: str = "EXHAUSTIVE",
                  pad_batches: bool | None = None) -> None:
+        check_limits(self.name, max_people, min_keypoint_score=min_keypoint_score,
+                     person_score_threshold=person_score_threshold)
         self.model = OnnxModel(model, role=self.name, providers=providers, fp16=fp16,
                                intra_op_threads=intra_op_threads,
                                cudnn_conv_algo_search=cudnn_conv_algo_search,

@@ -88,14 +88,19 @@ def select_providers(requested: Sequence[str] | None = None) -> list[str]:
     logged at INFO only: the caller tells the user (the nodes' one WARN comes from
     providers_problem; a second line from here said the same)."""
     available = usable_providers()
-    wanted = list(requested or PREFERRED_PROVIDERS)
+    # the nodes' short names too (detector_providers: 'cuda', 'tensorrt', 'cpu'); a name
+    # that is neither is refused (a review: providers=['cuda'] in Python ran on the CPU, told
+    # at INFO as "no onnxruntime provider names")
+    wanted = [PROVIDER_NAMES.get(p, p) for p in (requested or PREFERRED_PROVIDERS)]
+    ort = import_onnxruntime()
+    if not_known := [p for p in wanted if p not in ort.get_all_providers()]:
+        raise ValueError(f"execution providers {not_known} are no onnxruntime provider names "
+                         f"(give {', '.join(PROVIDER_NAMES)} or onnxruntime's names, e.g. "
+                         "CUDAExecutionProvider)")
     unknown = [p for p in wanted if p not in available]
     if requested and unknown and first_time("providers", tuple(wanted)):  # not per model
-        ort = import_onnxruntime()
-        not_known = [p for p in unknown if p not in ort.get_all_providers()]
-        log.info("execution providers %s are not usable here (have %s)%s", unknown,
-                    sorted(available), f"; {not_known} are no onnxruntime provider names"
-                    if not_known else "")
+        log.info("execution providers %s are not usable here (have %s)", unknown,
+                 sorted(available))
     chosen = [p for p in wanted if p in available]
     if "CPUExecutionProvider" not in chosen:
         chosen.append("CPUExecutionProvider")
