@@ -1002,11 +1002,17 @@ class RigNodeBase(PoseNodeBase):
         stats = pipeline.tracker_stats
         # restarts: time went back (a replay loop, a simulator reset) and ids started over
         # (a review: only an INFO line said so, and the counters went back to zero)
-        return {"tracks_started": str(stats.tracks_started),
-                "tracks_reidentified": str(stats.reidentified),
-                "tracks_forgotten": str(stats.tracks_forgotten),
-                "people_tracked": str(sum(len(t.active_ids) for t in trackers)),
-                "restarts": str(pipeline.restarts)}
+        values = {"tracks_started": str(stats.tracks_started),
+                  "tracks_reidentified": str(stats.reidentified),
+                  "tracks_forgotten": str(stats.tracks_forgotten),
+                  "people_tracked": str(sum(len(t.active_ids) for t in trackers)),
+                  "restarts": str(pipeline.restarts)}
+        if len(self.cameras) > 1:   # the rig sets' people left out (one camera's: per camera)
+            values |= {"rig_person_frames_refused_implausible":
+                       str(pipeline.rig_refused["implausible"]),
+                       "rig_person_frames_held_unconfirmed":
+                       str(pipeline.rig_refused["unconfirmed"])}
+        return values
 
     def _close_models(self) -> None:
         pipeline = getattr(self, "pipeline", None)
