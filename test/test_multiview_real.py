@@ -141,3 +141,43 @@ def test_a_self_calibration_refused_on_a_short_stretch_leaves_the_other_figures(
     assert out["frames"] == 20 and out["robust"]["reprojection_px_median"] > 0
     assert set(out["selfcalib"]) == {"refused"}
     assert out["selfcalib"]["refused"].startswith("self-calibration refused")
+
+
+def test_a_camera_whose_pose_is_off_or_swapped_is_told_apart():
+    """A review: a camera turned 5 degrees, or two cameras' calibrations swapped, cost people
+    and made ghosts, and nothing said so. Each camera's 2D against the rig's 3D
+    (core.camera_agreement) names the camera that does not fit; the shipped rig none. The
+    real single-person recording, its 2D cached."""
+    import dataclasses
+
+    from scipy.spatial.transform import Rotation
+
+    from pose3d_ros.core.layouts import BLAZEPOSE33
+    from pose3d_ros.core.pipeline import Pose3DPipeline
+    from pose3d_ros.core.types import Detections2D
+
+    demo = load_demo_2d("single")
+    shipped = list(load_rig(calibration_path("single")).cameras)
+
+    def told(cameras) -> list[str]:
+        pipeline = Pose3DPipeline([c.name for c in cameras], cameras, frame_id="rig")
+        for f in range(demo.keypoints.shape[0]):
+            found = {}
+            for v, name in enumerate(demo.cameras):
+                seen = np.isfinite(demo.keypoints[f, v, :, :, 0]).any(-1)
+                found[name] = Detections2D(
+                    demo.keypoints[f, v][seen], demo.scores[f, v][seen],
+                    np.zeros((seen.sum(), 4), np.float32), np.ones(seen.sum(), np.float32),
+                    BLAZEPOSE33, tuple(int(x) for x in demo.image_sizes[v]))
+            pipeline.process_detections(found, f / 30)
+        return sorted(d.camera for d in pipeline.camera_agreement.disagreements())
+
+    assert told(shipped) == []
+    turn = Rotation.from_euler("y", 5, degrees=True).as_matrix() @ shipped[0].R
+    turned = [dataclasses.replace(shipped[0], R=turn, t=-turn @ shipped[0].center),
+              *shipped[1:]]
+    assert told(turned) == ["cam01"]
+    a, b = shipped[1], shipped[2]
+    swapped = [shipped[0], dataclasses.replace(a, R=b.R, t=b.t),
+               dataclasses.replace(b, R=a.R, t=a.t), shipped[3]]
+    assert told(swapped) == ["cam02", "cam03"]

@@ -54,6 +54,7 @@ from .array_ops import finite_rows
 from .association import Association, associate_stacked, gather_stacked
 from .body_model import bone_lengths, rebuilt_with_bone_lengths
 from .camera import CameraArrays, CameraModel
+from .camera_agreement import CameraAgreement, view_agreement
 from .completion import SkeletonCompleter, gross_joints, gross_joints_2d
 from .detection.base import convert_detections
 from .detection.parallel import detect_per_camera
@@ -360,6 +361,9 @@ class Pose3DPipeline:
         # rig sets' people left out since the pipeline was made: "implausible" (bone lengths)
         # and "unconfirmed" (a new person seen by too few views, held for a second set)
         self.rig_refused: Counter[str] = Counter(implausible=0, unconfirmed=0)
+        # each camera's 2D against the others' 3D over the last sets (camera_agreement): a
+        # camera whose pose is off, or whose calibration is another's, is told apart
+        self.camera_agreement = CameraAgreement(names)
         self._rig_rejected: dict[str, int] = {}
         self._retired_stats = TrackerStats()   # of the trackers restart() started over
 
@@ -384,6 +388,7 @@ class Pose3DPipeline:
         if self.smoother is not None:
             self.smoother.reset()
         self.completer.reset()
+        self.camera_agreement.reset()
         self._last_people = None
         self.image_trackers.clear()
         self.depth_filters.clear()
@@ -639,6 +644,10 @@ class Pose3DPipeline:
         self._rig_rejected = {"implausible": int((~done.plausible).sum()),
                               "unconfirmed": int((done.plausible & ~done.confirmed).sum())}
         self.rig_refused.update(self._rig_rejected)
+        if keep.any():        # each camera's 2D against the published people's measured 3D
+            self.camera_agreement.update(names, view_agreement(
+                arrays, normalized[keep], result.points[keep], association.members[keep],
+                np.bincount(stacked.camera_of, minlength=len(names)) > 0))
         if self.tracker is not None:       # a temporal prior, off with tracking off
             self._last_people = (result.points[keep], layout, stamp)
         error = np.where(done.filled, np.nan, result.reprojection_error)

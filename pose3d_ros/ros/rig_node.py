@@ -337,6 +337,7 @@ class RigNodeBase(PoseNodeBase):
         self._image_frames: dict[str, str] = {}   # camera -> the frame its images name
         self._frame_empty_told: set[str] = set()  # cameras whose camera_info had no frame_id
         self.calibrated = {name for name in self.cameras if name in known}
+        self._disagreeing: set[str] = set()   # cameras told as disagreeing with the others
         self.skeletons_pub = self._publisher(Skeleton3DArray, SKELETONS_3D_TOPIC, OUTPUT_QOS)
         self.markers_pub = self.tf_pub = self.tf_static_pub = None
         if config.publish_markers:
@@ -965,6 +966,22 @@ class RigNodeBase(PoseNodeBase):
             self.health.record_people(camera, {"lone": count})
         if result.note and not self._two_d_only():
             self.reject("pipeline", "no_3d", result.note)
+        if len(result.cameras) > 2 and self.pipeline is not None:
+            self._tell_disagreeing_cameras()
+
+    def _tell_disagreeing_cameras(self) -> None:
+        """A camera whose 2D does not fit the other cameras' 3D (core.camera_agreement: its
+        pose off, or another camera's calibration) is told once at WARN and on its status
+        (disagrees), and its return to agreement once at INFO (a review: a camera turned
+        5 degrees or two swapped calibrations made ghosts and lost people without a word)."""
+        assert self.pipeline is not None
+        now = {d.camera: d for d in self.pipeline.camera_agreement.disagreements()}
+        for camera, found in now.items():
+            if camera not in self._disagreeing:
+                self.reject(camera, "disagrees", found.text(), kept=True)
+        for camera in self._disagreeing - set(now):
+            self.get_logger().info(f"camera {camera!r} agrees with the other cameras again")
+        self._disagreeing = set(now)
 
     def _two_d_only(self) -> bool:
         """One camera, no monocular method and publish_2d: the documented 2D-only node
