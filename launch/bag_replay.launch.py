@@ -14,7 +14,16 @@ readers free each image once taken), under the same condition.
 import os
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, LogInfo, OpaqueFunction
+from launch.actions import (
+    DeclareLaunchArgument,
+    EmitEvent,
+    ExecuteProcess,
+    LogInfo,
+    OpaqueFunction,
+    RegisterEventHandler,
+)
+from launch.event_handlers import OnProcessExit
+from launch.events import Shutdown
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
@@ -27,8 +36,10 @@ from pose3d_ros.ros.launch_args import (
     existing_bag,
     existing_file,
     large_image_profile_environment,
+    node_in_namespace,
     node_memory_environment_at_launch,
     output_frame,
+    replay_rate,
     rig_camera_names,
     rviz_at_launch,
 )
@@ -40,7 +51,8 @@ def _nodes(context):
                            "bag_replay.launch.py", "the node's parameter file")
     rig_file = existing_file(LaunchConfiguration("rig_file").perform(context), "rig_file",
                              "bag_replay.launch.py", "the calibration of the bag's rig")
-    cameras, note = rig_camera_names("", config, rig_file)
+    cameras, note = rig_camera_names("", config, rig_file,
+                                     node=node_in_namespace(context, "pose3d_node"))
     overrides = {"rig_file": rig_file, "use_sim_time": True, "camera_names": cameras}
     environment = node_memory_environment_at_launch(context)
     frame = output_frame(LaunchConfiguration("rviz_fixed_frame").perform(context),
@@ -65,12 +77,23 @@ def _bag_play(context):
     environment = large_image_profile_environment(enabled, profile, os.environ)
     loop = ["--loop"] if LaunchConfiguration("loop").perform(context) == "true" else []
     bag = existing_bag(LaunchConfiguration("bag").perform(context), "bag_replay.launch.py")
+    rate = replay_rate(LaunchConfiguration("rate").perform(context), "bag_replay.launch.py")
     play = ExecuteProcess(
-        cmd=["ros2", "bag", "play", bag, "--clock", *loop,
-             "--rate", LaunchConfiguration("rate")],
+        cmd=["ros2", "bag", "play", bag, "--clock", *loop, "--rate", rate],
         additional_env=environment, output="screen")
+
+    def player_ended(event, _context):
+        # a player that fails ends the launch with its reason (a review: the node waited
+        # for /clock for ever); one that finishes the bag leaves the node to be stopped
+        if event.returncode == 0:
+            return []
+        return [LogInfo(msg=f"ros2 bag play ended with status {event.returncode}: the "
+                            "replay stops (its output above says why)"),
+                EmitEvent(event=Shutdown(reason="ros2 bag play failed"))]
+
     return [LogInfo(msg=f"ros2 bag play with {name}={value}")
-            for name, value in environment.items()] + [play]
+            for name, value in environment.items()] + [
+        play, RegisterEventHandler(OnProcessExit(target_action=play, on_exit=player_ended))]
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -29,6 +29,7 @@ from pose3d_ros.ros.launch_args import (
     floor_overrides,
     fusion_rig_file,
     lone_view_overrides,
+    node_in_namespace,
     node_memory_environment_at_launch,
     output_frame,
     rig_camera_names,
@@ -40,9 +41,11 @@ def _nodes(context):
     role = LaunchConfiguration("role").perform(context)
     config = existing_file(LaunchConfiguration("config").perform(context), "config",
                            "distributed.launch.py", "the nodes' parameter file")
-    rig_file = fusion_rig_file(role, LaunchConfiguration("rig_file").perform(context))
+    fusion = node_in_namespace(context, "pose3d_fusion")   # the config sections rcl applies
+    rig_file = fusion_rig_file(role, LaunchConfiguration("rig_file").perform(context), config,
+                               fusion)
     cameras, note = rig_camera_names(LaunchConfiguration("cameras").perform(context),
-                                     config, rig_file, node="pose3d_fusion")
+                                     config, rig_file, node=fusion)
     nodes = [LogInfo(msg=line) for line in [note] if line]
     if role in ("all", "detectors"):
         # the detectors read the images; the fusion node reads only their 2D
@@ -59,7 +62,7 @@ def _nodes(context):
                      **lone_view_overrides(LaunchConfiguration("lone_views").perform(context))}
         overrides.update(floor_overrides(config, overrides,
                                          LaunchConfiguration("floor_height").perform(context),
-                                         "distributed.launch.py", node="pose3d_fusion"))
+                                         "distributed.launch.py", node=fusion))
         nodes.append(Node(
             package="pose3d_ros", executable="pose3d_fusion", name="pose3d_fusion",
             output="screen", parameters=[config, overrides]))

@@ -25,6 +25,7 @@ from pose3d_ros.ros.launch_args import (
     config_parameter,
     existing_file,
     float_argument,
+    node_in_namespace,
     node_memory_environment_at_launch,
     one_camera_pose,
     overrides_given,
@@ -36,7 +37,10 @@ def _nodes(context):
     # Evaluated here: a list holding a substitution would be joined into one string.
     config = existing_file(LaunchConfiguration("config").perform(context), "config",
                            "one_camera.launch.py", "the node's parameter file")
-    camera = LaunchConfiguration("camera").perform(context)
+    # a namespace relative to the node's: a leading slash is dropped (a review: camera:=/front
+    # gave rviz2 the frame /front_optical_frame_upright and the topic //front/image_raw)
+    camera = LaunchConfiguration("camera").perform(context).strip("/")
+    node = node_in_namespace(context, "pose3d_node")    # the config's sections rcl applies
     overrides: dict[str, Any] = overrides_given(
         {"image_transport": LaunchConfiguration("image_transport").perform(context)})
     hfov = LaunchConfiguration("uncalibrated_hfov_deg").perform(context)
@@ -45,21 +49,21 @@ def _nodes(context):
             hfov, "uncalibrated_hfov_deg", "one_camera.launch.py")
     overrides.update(one_camera_pose(config, LaunchConfiguration("fixed_frame").perform(context),
                                      LaunchConfiguration("floor_height").perform(context),
-                                     "one_camera.launch.py"))
+                                     "one_camera.launch.py", node=node))
     if camera:
         overrides["camera_names"] = [camera]
     else:
-        camera = (config_parameter(config, "pose3d_node", "camera_names") or ["camera"])[0]
+        camera = (config_parameter(config, node, "camera_names") or ["camera"])[0]
     environment = node_memory_environment_at_launch(context)
     frame = camera_output_frame(LaunchConfiguration("rviz_fixed_frame").perform(context),
-                                config, overrides, camera)
+                                config, overrides, camera, node=node)
     return [LogInfo(msg=f"pose3d_node with {name}={value}")
             for name, value in environment.items()] + [
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
              output="screen", additional_env=environment, parameters=[config, overrides]),
         *rviz_at_launch(context, frame, image_topic=camera_image_topic(
-            config, overrides, camera=camera), info_topic=camera_info_topic(
-            config, overrides, camera=camera))]
+            config, overrides, camera=camera, node=node), info_topic=camera_info_topic(
+            config, overrides, camera=camera, node=node))]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -70,9 +74,9 @@ def generate_launch_description() -> LaunchDescription:
             description="Parameter file of the node (see docs/nodes.md)."),
         DeclareLaunchArgument(
             "camera", default_value="",
-            description="Camera namespace: the node reads /<camera>/image_raw and "
-                        "/<camera>/camera_info; empty keeps the config file's camera_names "
-                        "(the package's: camera)."),
+            description="Camera namespace, relative to the node's (a leading / is "
+                        "dropped): the node reads <camera>/image_raw and <camera>/camera_info; "
+                        "empty keeps the config file's camera_names (the package's: camera)."),
         DeclareLaunchArgument(
             "image_transport", default_value="", choices=["", "raw", "compressed"],
             description="Subscribe raw sensor_msgs/Image or JPEG/PNG CompressedImage; empty "

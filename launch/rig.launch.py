@@ -27,6 +27,7 @@ from pose3d_ros.ros.launch_args import (
     existing_file,
     floor_overrides,
     lone_view_overrides,
+    node_in_namespace,
     node_memory_environment_at_launch,
     output_frame,
     overrides_given,
@@ -40,10 +41,11 @@ def _nodes(context):
     config = existing_file(LaunchConfiguration("config").perform(context), "config",
                            "rig.launch.py", "the node's parameter file")
     fixed_frame = LaunchConfiguration("fixed_frame").perform(context)
+    node = node_in_namespace(context, "pose3d_node")    # the config's sections rcl applies
     rig_file, tf_frame = rig_extrinsics(config, LaunchConfiguration("rig_file").perform(context),
-                                        fixed_frame, "rig.launch.py")
+                                        fixed_frame, "rig.launch.py", node=node)
     cameras, note = rig_camera_names(LaunchConfiguration("cameras").perform(context), config,
-                                     rig_file)
+                                     rig_file, node=node)
     overrides = {"camera_names": cameras, **overrides_given({
         "rig_file": rig_file, "fixed_frame": fixed_frame,
         "image_transport": LaunchConfiguration("image_transport").perform(context),
@@ -51,7 +53,7 @@ def _nodes(context):
     overrides.update(lone_view_overrides(LaunchConfiguration("lone_views").perform(context)))
     overrides.update(floor_overrides(config, overrides,
                                      LaunchConfiguration("floor_height").perform(context),
-                                     "rig.launch.py"))
+                                     "rig.launch.py", node=node))
     environment = node_memory_environment_at_launch(context)
     frame = output_frame(LaunchConfiguration("rviz_fixed_frame").perform(context),
                          rig_file="" if tf_frame else rig_file, default=tf_frame or "world")
@@ -61,8 +63,9 @@ def _nodes(context):
         Node(package="pose3d_ros", executable="pose3d_node", name="pose3d_node",
              output="screen", additional_env=environment,
              parameters=[config, overrides]),
-        *rviz_at_launch(context, frame, image_topic=camera_image_topic(config, overrides),
-                        info_topic=camera_info_topic(config, overrides))]
+        *rviz_at_launch(context, frame,
+                        image_topic=camera_image_topic(config, overrides, node=node),
+                        info_topic=camera_info_topic(config, overrides, node=node))]
 
 
 def generate_launch_description() -> LaunchDescription:

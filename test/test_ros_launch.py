@@ -254,7 +254,7 @@ def test_one_camera_rviz_shows_the_frame_its_config_poses_the_camera_in(tmp_path
                                          f"rig_file\n    rig_file: {rig}"))
     assert camera_output_frame("", str(from_file), {}, "cam01") == "base_link"
     text = (REPO / "launch" / "one_camera.launch.py").read_text()
-    assert "camera_output_frame(" in text and "config, overrides, camera)" in text
+    assert "camera_output_frame(" in text and "config, overrides, camera, node=node)" in text
 
 
 def test_one_camera_on_a_robot_takes_its_pose_from_tf_and_distances_from_the_floor(tmp_path):
@@ -359,7 +359,7 @@ def test_the_distributed_fusion_node_takes_lone_views_and_the_floor_as_the_rig_d
         floor_overrides(config, {"rig_file": str(optical)}, "0", launch, node="pose3d_fusion")
     text = (REPO / "launch" / launch).read_text()
     assert 'lone_view_overrides(LaunchConfiguration("lone_views")' in text
-    assert 'node="pose3d_fusion"))' in text
+    assert 'node=fusion))' in text and 'node_in_namespace(context, "pose3d_fusion")' in text
     declared = _declared(text)
     assert _keyword(declared["lone_views"], "choices").elts[0].value == ""
     for name in ("lone_views", "floor_height"):
@@ -404,6 +404,51 @@ def test_a_rig_file_whose_cameras_are_named_otherwise_runs_without_a_cameras_arg
     for name in ("rig", "distributed", "bag_replay"):
         text = (REPO / "launch" / f"{name}.launch.py").read_text()
         assert "rig_camera_names(" in text, name
+
+
+def test_a_parameter_file_is_read_as_rcl_applies_it_to_the_namespaced_node(tmp_path):
+    """A review of the launch files:
+    - a `ros2 param dump` of a namespaced node is keyed by its full name
+      (/robot1/pose3d_node:), which the launch files did not read: its camera_names were
+      replaced by the defaults without a word, its extrinsics_source tf ignored;
+    - a config naming rig_file (a node's own dump) was refused as "argument 'rig_file' is
+      empty";
+    - rate:=abc reached ros2 bag play."""
+    from pose3d_ros.core.data_paths import calibration_path
+    from pose3d_ros.ros.launch_args import (
+        LaunchArgumentError,
+        config_parameter,
+        replay_rate,
+        rig_camera_names,
+        rig_extrinsics,
+    )
+    qualisys = str(calibration_path("single"))
+    dump = tmp_path / "dump.yaml"
+    dump.write_text("/robot1/pose3d_node:\n  ros__parameters:\n    camera_names: [cam02, cam03]\n"
+                    f"    rig_file: {qualisys}\n"
+                    "/robot2/pose3d_node:\n  ros__parameters:\n    camera_names: [cam01, cam04]\n"
+                    "/**:\n  ros__parameters:\n    image_topic: image_rect\n"
+                    "/robot1/*:\n  ros__parameters:\n    detector: blazepose\n")
+    config = str(dump)
+    assert config_parameter(config, "robot1/pose3d_node", "camera_names") == ["cam02", "cam03"]
+    assert config_parameter(config, "robot2/pose3d_node", "camera_names") == ["cam01", "cam04"]
+    assert config_parameter(config, "pose3d_node", "camera_names") is None    # root: none
+    assert config_parameter(config, "robot1/pose3d_node", "image_topic") == "image_rect"
+    assert config_parameter(config, "robot1/pose3d_node", "detector") == "blazepose"
+    assert config_parameter(config, "robot2/pose3d_node", "detector") is None
+    assert rig_camera_names("", config, qualisys, node="robot1/pose3d_node") == (
+        ["cam02", "cam03"], "")
+    # the dump names the rig file: an empty rig_file:= keeps it
+    assert rig_extrinsics(config, "", "", "rig.launch.py", node="robot1/pose3d_node") == (
+        qualisys, "")
+    with pytest.raises(LaunchArgumentError, match="'rig_file' is empty"):
+        rig_extrinsics(config, "", "", "rig.launch.py", node="robot2/pose3d_node")
+    assert replay_rate("0.5", "bag_replay.launch.py") == "0.5"
+    for rate in ("abc", "0", "-1", "nan"):
+        with pytest.raises(LaunchArgumentError, match=f"rate:={rate} "):
+            replay_rate(rate, "bag_replay.launch.py")
+    for name in ("rig", "one_camera", "distributed", "bag_replay"):
+        assert "node_in_namespace(context, " in (REPO / "launch" / f"{name}.launch.py").read_text()
 
 
 def test_a_rig_posed_through_tf_launches_without_a_rig_file(tmp_path):
@@ -639,6 +684,23 @@ def test_executable_with_a_bad_parameter_exits_with_a_clear_message():
     output = _finish(process, 60)
     assert process.returncode == 1
     assert "'rig_file' is empty" in output
+
+
+def test_the_executables_answer_help_and_refuse_other_arguments_before_starting():
+    """A review: `pose3d_node --help` configured a node (and failed on its rig file), and
+    `pose3d_detector --help` started a detector that ran until killed."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(REPO), os.environ.get("PYTHONPATH", "")]))
+    for name in ("pose3d_node", "pose3d_detector"):
+        shown = subprocess.run([sys.executable, str(REPO / "bin" / name), "--help"], env=env,
+                               capture_output=True, text=True, timeout=60)
+        assert shown.returncode == 0 and shown.stdout.startswith(f"usage: {name} "), shown
+        assert "docs/nodes.md" in shown.stdout and "configured" not in shown.stderr
+    odd = subprocess.run([sys.executable, str(REPO / "bin" / "pose3d_fusion"), "cam01"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert odd.returncode == 2
+    assert odd.stderr.strip() == ("pose3d_fusion: unexpected argument(s) cam01; this "
+                                  "executable takes ROS arguments only (--help says which)")
 
 
 def test_a_params_file_rcl_cannot_read_or_a_mistyped_rclpy_parameter_exit_1_in_one_line(

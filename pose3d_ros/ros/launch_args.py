@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,16 @@ def float_argument(value: str, argument: str, launch_file: str) -> float:
     return number
 
 
+def replay_rate(value: str, launch_file: str) -> str:
+    """A `rate` argument of `ros2 bag play`: a number > 0, as text; LaunchArgumentError
+    naming it otherwise (a review: rate:=abc reached ros2 bag play, which died, and the node
+    waited for /clock for ever)."""
+    if float_argument(value, "rate", launch_file) <= 0:
+        raise LaunchArgumentError(f"{launch_file}: rate:={value} must be > 0 (1.0 = as "
+                                  "recorded)")
+    return value
+
+
 def existing_bag(value: str, launch_file: str) -> str:
     """The `bag` argument with `~` expanded (a launch argument is not expanded by the shell
     after `:=`) if it names an existing rosbag2 folder or file, else LaunchArgumentError."""
@@ -73,19 +84,54 @@ def overrides_given(values: Mapping[str, str]) -> dict[str, str]:
 
 
 def config_parameter(config: str, node: str, name: str) -> Any:
-    """Parameter `name` of node `node` in a ROS 2 parameter file (its `<node>:`, `/**/<node>:`
-    or `/**:` section), None when the file does not set it or cannot be read."""
+    """Parameter `name` of node `node` in a ROS 2 parameter file, None when the file does not
+    set it or cannot be read. node: the node's name, or its namespace and name
+    ("robot1/pose3d_node", as node_in_namespace gives it): the sections rcl applies to that
+    node are read, its own name's first (`/robot1/pose3d_node:`, or `pose3d_node:` in the root
+    namespace), then those of wildcards (`/**/pose3d_node:`, `/robot1/*:`, `/**:`) in the
+    file's order. (A review: a `ros2 param dump` of a namespaced node, keyed by its full
+    name, was not read: its cameras were replaced by the defaults.)"""
     import yaml
     try:
         document = yaml.safe_load(Path(config).expanduser().read_text()) or {}
     except (OSError, yaml.YAMLError):
         return None
-    for key in (node, f"/{node}", f"/**/{node}", "/**"):
-        section = document.get(key) if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        return None
+    full = "/" + node.strip("/")
+    exact = [key for key in document if isinstance(key, str) and "/" + key.strip("/") == full]
+    wild = [key for key in document if isinstance(key, str) and "*" in key
+            and _node_pattern(key).fullmatch(full)]
+    for key in (*exact, *wild):
+        section = document.get(key)
         parameters = section.get("ros__parameters") if isinstance(section, dict) else None
         if isinstance(parameters, dict) and name in parameters:
             return parameters[name]
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _node_pattern(key: str) -> Any:
+    """The regular expression of a parameter file's wildcard node key: `**` any number of
+    names, `*` one name or part of one (rcl's rules)."""
+    parts = []
+    for token in ("/" + key.strip("/")).split("/")[1:]:
+        parts.append("(/[^/]+)*" if token == "**" else
+                     "/" + ".*".join(re.escape(piece) for piece in token.split("*"))
+                     .replace(".*", "[^/]*"))
+    return re.compile("".join(parts))
+
+
+def node_in_namespace(context: Any, node: str) -> str:
+    """`node` prefixed with the namespace a launch file runs in (PushROSNamespace, a
+    GroupAction's namespace): "robot1/pose3d_node", or `node` in the root namespace."""
+    namespace = str(context.launch_configurations.get("ros_namespace", "") or "").strip("/")
+    return f"{namespace}/{node}" if namespace else node
+
+
+def _node_kind(node: str) -> str:
+    """The key of parameters.NODE_PARAMS of a node name, with or without its namespace."""
+    return node.rsplit("/", 1)[-1]
 
 
 def _readable_rig(rig_file: str) -> Any | None:
@@ -149,6 +195,9 @@ def rig_extrinsics(config: str, rig_file: str, fixed_frame: str, launch_file: st
     file's). (A review: rig.launch.py required a rig file even for a rig posed through TF,
     and rviz2 then took the file's frame.)"""
     source = node_parameter(config, {}, node, "extrinsics_source")
+    # an empty rig_file:= keeps the parameter file's (a review: a node's own `ros2 param
+    # dump`, naming its rig file, was refused as "argument 'rig_file' is empty")
+    rig_file = rig_file or str(config_parameter(config, node, "rig_file") or "")
     if source == "rig_file" or rig_file:
         rig_file = existing_file(rig_file, "rig_file", launch_file,
                                  "the rig's calibration; or extrinsics_source: tf in the "
@@ -211,7 +260,7 @@ def floor_overrides(config: str, overrides: Mapping[str, Any], floor_height: str
         return {}
     height = float_argument(floor_height, "floor_height", launch_file)
     from pose3d_ros.ros.parameters import NODE_PARAMS
-    spec = next(p for p in NODE_PARAMS[node] if p.name == "monocular_floor_height_m")
+    spec = next(p for p in NODE_PARAMS[_node_kind(node)] if p.name == "monocular_floor_height_m")
     if spec.low is not None and spec.high is not None and not spec.low <= height <= spec.high:
         raise LaunchArgumentError(f"{launch_file}: floor_height:={floor_height} is outside "
                                   f"[{spec.low:g}, {spec.high:g}] m")
@@ -257,20 +306,20 @@ def output_frame(requested: str, *, rig_file: str = "", camera: str = "",
 
 
 def camera_output_frame(requested: str, config: str, overrides: Mapping[str, Any],
-                        camera: str) -> str:
+                        camera: str, *, node: str = "pose3d_node") -> str:
     """output_frame for a one-camera node run with parameter file `config` and `overrides`,
     by its extrinsics_source: 'none' (one_camera.yaml's), `camera`'s upright frame; 'rig_file',
     the rig file's frame; 'tf', its fixed_frame. (A review: one_camera.launch.py gave rviz2
     the camera's upright frame whatever the config said, and a camera posed over a floor, as
     one_camera.yaml's monocular_floor comment invites, showed nothing: that frame is broadcast
     for extrinsics_source 'none' only.)"""
-    source = node_parameter(config, overrides, "pose3d_node", "extrinsics_source")
+    source = node_parameter(config, overrides, node, "extrinsics_source")
     if source == "rig_file":
         return output_frame(requested, rig_file=str(
-            node_parameter(config, overrides, "pose3d_node", "rig_file")))
+            node_parameter(config, overrides, node, "rig_file")))
     if source == "tf":
         return output_frame(requested, default=str(
-            node_parameter(config, overrides, "pose3d_node", "fixed_frame")))
+            node_parameter(config, overrides, node, "fixed_frame")))
     return output_frame(requested, camera=camera)
 
 
@@ -284,7 +333,7 @@ def node_parameter(config: str, overrides: Mapping[str, Any], node: str, name: s
     if value is not None:
         return value
     from pose3d_ros.ros.parameters import NODE_PARAMS
-    return next(spec.default for spec in NODE_PARAMS[node] if spec.name == name)
+    return next(spec.default for spec in NODE_PARAMS[_node_kind(node)] if spec.name == name)
 
 
 def camera_image_topic(config: str, overrides: Mapping[str, Any], *, camera: str = "",
@@ -381,7 +430,11 @@ def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False,
     # topics are in it, rviz2's view names them absolute (a review: it showed nothing)
     namespace = context.launch_configurations.get("ros_namespace") or ""
     if image_topic or namespace:
-        copy = Path(launch_config.log_dir) / config
+        # one copy per namespace and topic: two rigs in one bringup wrote one file, and both
+        # windows showed the second's topics (a review)
+        tag = re.sub(r"[^A-Za-z0-9_]+", "_", f"{namespace}_{image_topic}").strip("_")
+        copy = Path(launch_config.log_dir) / (f"{Path(config).stem}_{tag}.rviz" if tag
+                                               else config)
         try:
             copy.write_text(rviz_view_showing(Path(view).read_text(), image_topic, namespace))
             view = str(copy)
@@ -404,11 +457,15 @@ RVIZ_FIXED_FRAME_HELP = (
     "<frame>_upright, frame = the frame_id of your camera's camera_info, if it is another).")
 
 
-def fusion_rig_file(role: str, rig_file: str) -> str:
+def fusion_rig_file(role: str, rig_file: str, config: str = "",
+                    node: str = "pose3d_fusion") -> str:
     """The rig file of distributed.launch.py: required (and must exist) when this computer
-    runs the fusion node (role 'all' or 'fusion'), unused for 'detectors'."""
+    runs the fusion node (role 'all' or 'fusion'), unused for 'detectors'; an empty one is
+    the parameter file's (`config`, node `node`) when it names one."""
     if role not in ("all", "fusion"):
         return rig_file
+    if not rig_file and config:
+        rig_file = str(config_parameter(config, node, "rig_file") or "")
     return existing_file(rig_file, "rig_file", "distributed.launch.py",
                          "the rig's calibration (rig YAML, Pose2Sim TOML, Qualisys QCA or the "
                          "self-calibration tool's output) for the fusion node of role "

@@ -15,6 +15,7 @@ Only rclpy is imported here.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 import rclpy
@@ -23,6 +24,13 @@ from rclpy.node import Node
 
 # hidden (leading underscore: `ros2 node list` leaves it out); alive only while the node loads
 STARTING_NODE_NAME = "_pose3d_starting"
+USAGE = """usage: {executable} [--help] [--ros-args [-p name:=value] [--params-file file.yaml]
+                    [-r from:=to] [--log-level level] ...]
+
+A lifecycle node of pose3d_ros (configures and activates itself unless autostart is false).
+Its parameters, topics and diagnostics: docs/nodes.md; `ros2 param list` and
+`ros2 param describe` on the running node; config/*.yaml hold examples. The launch files
+(launch/*.launch.py, `ros2 launch pose3d_ros <file> --show-args`) start it with them."""
 # executable -> the node class's name in pose3d_ros.ros.nodes
 NODE_CLASSES = {"pose3d_node": "Pose3DNode", "pose3d_detector": "DetectorNode",
                 "pose3d_fusion": "FusionNode"}
@@ -34,6 +42,15 @@ def run_executable(executable: str, args: list[str]) -> int:
     (it printed a KeyboardInterrupt traceback of the import). A command line rcl refuses (a
     params file it cannot parse or find, a bad -p) ends in one ERROR line with its reason and
     status 1."""
+    own = args[1:args.index("--ros-args")] if "--ros-args" in args else args[1:]
+    if own:
+        # (a review: --help started the node, and a detector ran until killed)
+        if any(arg in ("-h", "--help") for arg in own):
+            print(USAGE.format(executable=executable))
+            return 0
+        print(f"{executable}: unexpected argument(s) {' '.join(own)}; this executable takes "
+              "ROS arguments only (--help says which)", file=sys.stderr)
+        return 2
     try:
         rclpy.init(args=args)
     except KeyboardInterrupt:
