@@ -168,6 +168,15 @@ def test_the_floor_needs_a_camera_pose_and_reaches_the_one_camera_path():
             values = {kv.key: kv.value for kv in node.health.report(
                 node.get_clock().now().to_msg(), time.monotonic()).status[0].values}
             assert "the feet stand on the floor" in values["monocular_depth"], values
+            # with a body height too: the floor sizes people once their feet are seen (a
+            # review: "bodies scaled to 1.5 m tall" while 1.33 and 1.67 m were published)
+            assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
+            node.set_parameters([Parameter("monocular_body_height_m", value=1.5)])
+            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            values = {kv.key: kv.value for kv in node.health.report(
+                node.get_clock().now().to_msg(), time.monotonic()).status[0].values}
+            assert ("bodies first scaled to 1.5 m tall, then sized by the floor"
+                    in values["monocular_depth"]), values
         finally:
             node.destroy_node()
 

@@ -178,6 +178,15 @@ class RigNodeBase(PoseNodeBase):
             # (a review: the floor placed the people and the diagnostics named the detector)
             depth += (", then scaled about the camera so that the feet stand on the floor "
                       "(each track's median scale, once its feet are seen)")
+            if height:
+                # (a review: people 1.33 and 1.67 m tall published while this said "scaled
+                # to 1.5 m"; the floor's scale comes after the prior)
+                size = (f"bodies first scaled to {height:g} m tall, then sized by the floor "
+                        "(the height is not kept once the feet are seen)")
+                self.get_logger().info(
+                    f"monocular_body_height_m {height:g} with monocular_floor: the floor sizes "
+                    "each person once their feet are seen; the height only places them "
+                    "until then")
         self._configured_values |= {"monocular_method": method,
                                     "monocular_depth": f"{depth}; {size}; bone lengths kept "
                                                        "per track"}
