@@ -30,6 +30,7 @@ ROSDEP_KEY_OF_MODULE = {
     "rcl_interfaces": "rcl_interfaces", "sensor_msgs": "sensor_msgs", "std_msgs": "std_msgs",
     "geometry_msgs": "geometry_msgs", "visualization_msgs": "visualization_msgs",
     "diagnostic_msgs": "diagnostic_msgs", "lifecycle_msgs": "lifecycle_msgs",
+    "rosgraph_msgs": "rosgraph_msgs",
     "tf2_msgs": "tf2_msgs", "tf2_ros": "tf2_ros_py", "launch": "launch", "launch_ros": "launch_ros",
 }
 # Imported only by offline tools or optional back-ends, or needed at a version no rosdep key

@@ -215,3 +215,19 @@ def test_an_upright_camera_gives_the_same_output_as_without_the_check(method):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(conf_a, conf_b)
         assert ids_a.tolist() == ids_b.tolist() and rej_a == rej_b
+
+
+def test_a_known_mount_is_taken_from_the_start_and_votes_do_not_move_it():
+    """A review: a camera mounted sideways with one or two people in view never turned (three
+    tracks must agree), its people refused as implausible, and nothing could say how it was
+    mounted. camera_quarter_turns (UprightParams.fixed_quarter_turns) sets it."""
+    from pose3d_ros.core.upright import CameraUpright, UprightParams
+
+    fixed = CameraUpright(UprightParams(fixed_quarter_turns=1))
+    assert fixed.quarter_turns == 1
+    assert fixed.update(np.zeros(300, np.int8), np.arange(300)) == 1      # votes for 0
+    learned = CameraUpright(UprightParams())
+    assert learned.update(np.ones(100, np.int8), np.arange(100) % 2) == 0  # two tracks
+    assert learned.update(np.ones(100, np.int8), np.arange(100) % 3) == 1  # three
+    with pytest.raises(ValueError, match="fixed_quarter_turns must be 0..3"):
+        UprightParams(fixed_quarter_turns=4)

@@ -76,11 +76,14 @@ class UprightParams:
     never turns the camera (a review: a fallen person turned an upright camera in 2.2 s,
     after which the helper standing beside them was refused as upside down for the minute
     the fall lasted). A camera mounted sideways turns once 60 votes of three people (or of
-    one person seen three times) are stored."""
+    one person seen three times) are stored (a review: one or two people never turned it,
+    and were refused as implausible); fixed_quarter_turns: a mount known beforehand (0..3, the
+    turn the votes would learn), taken from the start, no votes counted."""
 
     window: int = 300
     min_votes: int = 60
     min_tracks: int = 3
+    fixed_quarter_turns: int | None = None   # a known mount: this turn always, no votes
     share: float = 0.75
     straight_deg: float = 135.0
     vote_deg: float = 30.0
@@ -88,6 +91,9 @@ class UprightParams:
     fit_ratio: float = 2.5
 
     def __post_init__(self) -> None:
+        if self.fixed_quarter_turns is not None and self.fixed_quarter_turns not in range(4):
+            raise ValueError(f"fixed_quarter_turns must be 0..3 or None, got "
+                             f"{self.fixed_quarter_turns}")
         if self.min_tracks < 1:
             raise ValueError(f"min_tracks must be >= 1, got {self.min_tracks}")
         if not 1 <= self.min_votes <= self.window:
@@ -252,7 +258,7 @@ class CameraUpright:
 
     def __init__(self, params: UprightParams) -> None:
         self.params = params
-        self.quarter_turns = 0
+        self.quarter_turns = params.fixed_quarter_turns or 0
         self._votes = np.full(params.window, -1, np.int8)    # ring, -1 = empty
         self._tracks = np.zeros(params.window, np.int64)
         self._next = 0
@@ -260,6 +266,8 @@ class CameraUpright:
     def update(self, votes: np.ndarray, tracks: np.ndarray) -> int:
         """Store votes (n,) (quarter turns 0..3; others are ignored) cast by image tracks
         tracks (n,) and return the camera's quarter turn after them."""
+        if self.params.fixed_quarter_turns is not None:   # the mount is known
+            return self.quarter_turns
         votes = np.asarray(votes, np.int8)
         tracks = np.asarray(tracks, np.int64)
         cast = (votes >= 0) & (votes < 4)

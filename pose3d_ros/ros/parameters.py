@@ -335,6 +335,12 @@ _MONOCULAR = (
               "confidence says (depths and bone lengths kept; under 0.2 ms per frame on a CPU "
               "core), so the 3D agrees with the view it came from. False: the 3D as the "
               "method gives it."),
+    ParamSpec("camera_quarter_turns", -1, "One-camera sets: how the camera is rolled on its "
+              "optical axis, in quarter turns of the people it shows (1: upright people appear "
+              "turned 90 degrees clockwise, a camera rolled 90 degrees anticlockwise seen from "
+              "behind; 2: upside down; 3: turned anticlockwise); -1 learns it from the people "
+              "(three tracks of straight people must agree: one or two people never turn it). "
+              "The learned value is on /diagnostics (camera_quarter_turns).", -1, 3),
     ParamSpec("monocular_body_height_m", 0.0, "Standing height (m) of the people seen by one "
               "camera: the monocular path scales their 3D to it before placing it, since one "
               "view fixes depth only through body size. 0 keeps the 3D's own metric size "

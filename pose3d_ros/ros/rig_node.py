@@ -48,6 +48,7 @@ from pose3d_ros.core.static_tf import (
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.core.tracking import ImageTrackerParams, TrackerParams
 from pose3d_ros.core.triangulation import short_reach_note
+from pose3d_ros.core.upright import UprightParams
 from pose3d_ros.msg import Skeleton3DArray
 
 from . import node_base
@@ -121,9 +122,11 @@ def pipeline_params(config: Any) -> PipelineParams:
         floor = FloorParams(height_m=config.monocular_floor_height_m,
                             ankle_height_m=config.monocular_ankle_height_m)
     lone_views = LoneViewParams() if getattr(config, "lone_view_people", False) else None
+    turns = getattr(config, "camera_quarter_turns", -1)          # nodes with one-camera sets
+    upright = UprightParams(fixed_quarter_turns=None if turns < 0 else turns)
     return PipelineParams(
         plausibility=plausibility, image_tracking=image_tracking, floor=floor,
-        lone_views=lone_views,
+        lone_views=lone_views, upright=upright,
         min_views=config.triangulation.min_views, min_score=config.triangulation.min_score,
         outlier_threshold_px=config.triangulation.outlier_threshold_px,
         outlier_threshold_m=config.triangulation.outlier_threshold_m or None,
@@ -1029,6 +1032,13 @@ class RigNodeBase(PoseNodeBase):
         # restarts: time went back (a replay loop, a simulator reset) and ids started over
         # (a review: only an INFO line said so, and the counters went back to zero)
         values = {"tracks_started": str(stats.tracks_started),
+                  # each camera's roll its one-camera sets use (camera_quarter_turns; learned
+                  # from the people unless set: a review found a sideways camera never turned
+                  # and nothing saying so)
+                  **({"camera_quarter_turns": ", ".join(
+                      f"{name} {upright.quarter_turns}"
+                      for name, upright in sorted(pipeline.uprights.items()))}
+                     if pipeline.uprights else {}),
                   "tracks_reidentified": str(stats.reidentified),
                   "tracks_forgotten": str(stats.tracks_forgotten),
                   "people_tracked": str(sum(len(t.active_ids) for t in trackers)),
