@@ -527,8 +527,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             model = train(labels, config, work, resume=args.resume, progress=not args.no_progress,
                           mocap=mocap, errors=errors)
-        except KeyboardInterrupt as err:       # (SIGTERM comes as its subclass Terminated)
+        except BaseException as err:
             if not (work / "checkpoint.pt").is_file():
+                # nothing to resume: the data file goes too, so that the folders this run
+                # made are left empty and removed (new_folders_removed_on_failure)
+                (work / DATA_FILE).unlink(missing_ok=True)
+                raise
+            if not isinstance(err, KeyboardInterrupt):   # (SIGTERM: its subclass Terminated)
                 raise
             raise type(err)(f"the last finished epoch is kept in {work}: the same command with "
                             "--resume continues from it") from err
