@@ -222,10 +222,10 @@ def test_a_measured_baseline_scales_the_rig_about_its_origin_and_keeps_the_image
         np.testing.assert_allclose(after.project(points * factor), before.project(points),
                                    atol=1e-6)
     assert scaled.scale_from_person_height_m is None and rig.scale_from_person_height_m == 1.7
-    for args, said in ((("cam01", "cam09", 2.5), "camera 'cam09' is not in the rig"),
-                       (("cam01", "cam01", 2.5), "needs two cameras"),
-                       (("cam01", "cam02", 0.0), "distance in metres > 0"),
-                       (("cam01", "cam02", float("nan")), "distance in metres > 0")):
+    for args, said in ((("cam01", "cam09", 2.5), "no camera 'cam09'"),
+                       (("cam01", "cam01", 2.5), "named twice; give two cameras"),
+                       (("cam01", "cam02", 0.0), "a number of metres > 0"),
+                       (("cam01", "cam02", float("nan")), "a number of metres > 0")):
         with pytest.raises(ValueError, match=said):
             rig.with_baseline(*args)
 

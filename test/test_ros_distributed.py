@@ -61,6 +61,14 @@ def _rig_overrides(**extra):
     return [Parameter(k, value=v) for k, v in values.items()]
 
 
+def _quarter_demo_frame_and_info() -> tuple[np.ndarray, CameraInfo]:
+    """The single demo's cam01 first frame at a quarter of its size (480 x 272) and its
+    camera_info at that size."""
+    frame = cv2.resize(cv2.VideoCapture(str(video_paths("single")[0])).read()[1], (480, 272))
+    return frame, camera_model_to_info(load_rig(calibration_path("single")).cameras[0]
+                                       .scaled(0.25))
+
+
 def _jpeg(image: np.ndarray) -> bytes:
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
     assert ok
@@ -423,8 +431,7 @@ def test_detector_node_reports_images_lost_on_the_way():
     """On a camera computer: the camera's camera_info keeps coming, one image in five does
     (as raw best-effort images over Fast DDS's defaults): the detector node says so once, at
     WARN, with the remedy; a camera sending both is not reported."""
-    frame = cv2.resize(cv2.VideoCapture(str(video_paths("single")[0])).read()[1], (480, 272))
-    info = camera_model_to_info(load_rig(calibration_path("single")).cameras[0].scaled(0.25))
+    frame, info = _quarter_demo_frame_and_info()
     with ros_context() as context:
         lossy = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
             Parameter("autostart", value=False), Parameter("image_qos", value="reliable"),
@@ -484,8 +491,7 @@ def test_a_reliable_node_whose_camera_publishes_best_effort_is_told_its_qos():
     images and a DDS profile. It now names the QoS to set."""
     from rclpy.qos import qos_profile_sensor_data
 
-    frame = cv2.resize(cv2.VideoCapture(str(video_paths("single")[0])).read()[1], (480, 272))
-    info = camera_model_to_info(load_rig(calibration_path("single")).cameras[0].scaled(0.25))
+    frame, info = _quarter_demo_frame_and_info()
     with ros_context() as context:
         node = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
             Parameter("autostart", value=False), Parameter("image_qos", value="reliable"),
@@ -547,7 +553,7 @@ def test_a_detector_node_whose_camera_stops_says_so_once():
     """A review: a detector node's camera that stopped read 'paused' on /diagnostics and
     nothing in the log (only the fusion node told 'stale'). One INFO line when it stops and
     one when its frames come again."""
-    frame = cv2.resize(cv2.VideoCapture(str(video_paths("single")[0])).read()[1], (480, 272))
+    frame, _ = _quarter_demo_frame_and_info()
     with ros_context() as context:
         node = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
             Parameter("autostart", value=False), Parameter("image_qos", value="reliable"),
@@ -677,7 +683,7 @@ def test_the_detector_node_answers_an_image_it_cannot_read_with_an_empty_message
     (waited for it, or dropped the set). Now a good image gets its people, a broken one (its
     data cut short) an empty message with its own stamp and size 0 x 0, which the fusion node
     takes for a refused image (test_a_camera_whose_detector_refused_the_image_...)."""
-    frame = cv2.resize(cv2.VideoCapture(str(video_paths("single")[0])).read()[1], (480, 272))
+    frame, _ = _quarter_demo_frame_and_info()
     with _detector_node_and_probe("empty_answer_probe") as (node, _, executor, images,
                                                             answers):
         assert spin_until(executor, lambda: images.get_subscription_count() > 0, 10)

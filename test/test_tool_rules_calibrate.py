@@ -356,14 +356,14 @@ def test_a_measured_baseline_sets_the_scale_and_says_the_peoples_height(tmp_path
     from pose3d_ros.core.calibration import load_rig
 
     out = tmp_path / "rig.yaml"
-    for given, said in ((["cam01", "cam09", "3"], "--baseline: no camera 'cam09' (the cameras "
-                         "are cam01, cam02, cam03, cam04)"),
-                        (["cam01", "cam01", "3"], "--baseline names camera 'cam01' twice; give "
-                         "two cameras"),
+    for given, said in ((["cam01", "cam09", "3"], "--baseline cam01 cam09 3: no camera "
+                         "'cam09' (the cameras are cam01, cam02, cam03, cam04)"),
+                        (["cam01", "cam01", "3"], "--baseline cam01 cam01 3: camera 'cam01' "
+                         "named twice; give two cameras"),
                         (["cam01", "cam02", "-3"], "--baseline cam01 cam02 -3: the distance "
                          "must be a number of metres > 0"),
                         (["cam01", "cam02", "3m"], "--baseline cam01 cam02 3m: the distance "
-                         "must be a number of metres")):
+                         "must be a number of metres > 0")):
         assert run_cli(main, ["--demo", "single", "--baseline", *given, "--out",
                               str(out)]) == 2
         assert capsys.readouterr().err.strip().splitlines() == [f"error: {said}"]

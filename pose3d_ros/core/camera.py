@@ -644,6 +644,20 @@ class CameraArrays:
 ROTATION_TOLERANCE = 1e-3
 
 
+def baseline_problem(first: str, second: str, metres: float, names: Sequence[str]) -> str:
+    """Why two cameras and a distance are no baseline of a rig whose cameras are `names`
+    (an unknown or repeated camera, a distance that is not a number of metres > 0); "" when
+    they are one. The one home of the check for Rig.with_baseline and calibrate --baseline."""
+    for name in (first, second):
+        if name not in names:
+            return f"no camera {name!r} (the cameras are {', '.join(names)})"
+    if first == second:
+        return f"camera {first!r} named twice; give two cameras"
+    if not (math.isfinite(metres) and metres > 0):
+        return "the distance must be a number of metres > 0"
+    return ""
+
+
 def nearest_rotation(matrix: np.ndarray) -> np.ndarray:
     """The rotation (3, 3) nearest a near-rotation matrix (Frobenius norm: U V^T of its SVD,
     det +1)."""
@@ -722,15 +736,8 @@ class Rig:
         `metres` apart (a measured baseline: a tape between two cameras), its scale then
         measured (scale_from_person_height_m None). ValueError for an unknown or repeated
         camera, a distance that is not a positive number, or two cameras at one place."""
-        names = [cam.name for cam in self.cameras]
-        for name in (first, second):
-            if name not in names:
-                raise ValueError(f"camera {name!r} is not in the rig (cameras: "
-                                 f"{', '.join(names)})")
-        if first == second:
-            raise ValueError(f"a baseline needs two cameras; got {first!r} twice")
-        if not (math.isfinite(metres) and metres > 0):
-            raise ValueError(f"a baseline is a distance in metres > 0; got {metres}")
+        if problem := baseline_problem(first, second, metres, self.names):
+            raise ValueError(f"baseline {first} {second} {metres}: {problem}")
         apart = float(vector_norm(self.camera(first).center - self.camera(second).center))
         if not apart > 1e-9:
             raise ValueError(f"cameras {first!r} and {second!r} are at one place in the rig: "

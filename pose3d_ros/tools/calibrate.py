@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -35,7 +34,7 @@ import numpy as np
 
 from pose3d_ros.core.body_model import DEFAULT_PERSON_HEIGHT_M, STANDING_HEIGHTS_M
 from pose3d_ros.core.calibration import load_camera_info_yaml, load_rig, save_rig_yaml
-from pose3d_ros.core.camera import CameraModel, Rig, rig_frame_problem
+from pose3d_ros.core.camera import CameraModel, Rig, baseline_problem, rig_frame_problem
 from pose3d_ros.core.data_paths import calibration_path
 from pose3d_ros.core.output_files import (
     UserError,
@@ -313,17 +312,9 @@ def measured_baseline(given: list[str], names: list[str]) -> tuple[str, str, flo
     try:
         metres = float(text)
     except ValueError:
-        raise UserError(f"--baseline {first} {second} {text}: the distance must be a number "
-                        "of metres") from None
-    if not (math.isfinite(metres) and metres > 0):
-        raise UserError(f"--baseline {first} {second} {text}: the distance must be a number of "
-                        "metres > 0")
-    for name in (first, second):
-        if name not in names:
-            raise UserError(f"--baseline: no camera {name!r} (the cameras are "
-                            f"{', '.join(names)})")
-    if first == second:
-        raise UserError(f"--baseline names camera {first!r} twice; give two cameras")
+        metres = float("nan")
+    if problem := baseline_problem(first, second, metres, names):
+        raise UserError(f"--baseline {first} {second} {text}: {problem}")
     return first, second, metres
 
 
