@@ -218,13 +218,13 @@ class PipelineResult:
         "track2d", "lift" and "depth" for one camera, "track", "filter", "total"); "detect" is
         absent when 2D came from elsewhere.
     note: why no 3D was made ("" when it was).
-    rejected: people not published this frame. A rig set's (several cameras): "implausible"
-        (bone lengths) and "unconfirmed" (a new person seen by fewer views than
-        completion's min_views_new, held for a second set). A one-camera set's:
+    rejected: people not published this frame, counts. A rig set's (several cameras):
+        "implausible" (bone lengths) and "unconfirmed" (a new person seen by fewer views
+        than completion's min_views_new, held for a second set). A one-camera set's:
         "unconfirmed" (tracks younger than image_tracking.min_hits), "implausible" (bone
-        lengths, or upside down:
-        PipelineParams.upright) and "unplaced" (no finite joint, whatever
-        PipelineParams.plausibility: no pelvis to place them by, both hips unseen), counts.
+        lengths, or upside down: PipelineParams.upright) and "unplaced" (no finite joint,
+        whatever PipelineParams.plausibility: no pelvis to place them by, both hips
+        unseen).
     lone: camera name -> lone people of that camera published this frame (lone_views;
         cameras with none left out).
     described_stamp: the capture stamp (s) the 3D describes: `stamp`, except with a centred
