@@ -205,3 +205,18 @@ def test_a_topics_problems_are_named_without_a_doubled_slash():
     health.reject("/tf_static", "extrinsics_tf", "/tf_static: a NaN rotation")
     told = health.statuses(10.0)[-1]
     assert (told.name, told.hardware_id) == ("node: tf_static problems", "node/tf_static")
+
+
+def test_a_camera_that_disagrees_with_the_rig_reads_warn_while_it_does():
+    """A review: a camera told apart by camera_agreement (its pose off) kept level OK on
+    /diagnostics, the fault only a counter. Its status is WARN with the reason while it
+    lasts."""
+    health = NodeHealth("node", ("cam01", "cam02"))
+    health.cameras["cam01"].calibrated = health.cameras["cam02"].calibrated = True
+    health.cameras["cam01"].disagrees = "camera 'cam01' disagrees with the others"
+    by_name = {s.name: s for s in health.statuses(10.0)}
+    assert by_name["node: camera cam01"].level == WARN
+    assert by_name["node: camera cam01"].message == "camera 'cam01' disagrees with the others"
+    health.cameras["cam01"].disagrees = ""
+    cleared = {s.name: s for s in health.statuses(11.0)}["node: camera cam01"]
+    assert "disagrees" not in cleared.message

@@ -485,16 +485,21 @@ def test_detector_node_reports_images_lost_on_the_way():
                 node.destroy_node()
 
 
-def test_a_reliable_node_whose_camera_publishes_best_effort_is_told_its_qos():
+@pytest.mark.parametrize("reliable", [
+    Parameter("image_qos", value="reliable"),
+    Parameter("qos_overrides./cam01/image_raw.subscription.reliability", value="reliable")],
+    ids=["image_qos", "qos_overrides"])
+def test_a_reliable_node_whose_camera_publishes_best_effort_is_told_its_qos(reliable):
     """A review: image_qos 'reliable' and a driver publishing its images best effort (as
     drivers do): DDS pairs none of them, no image ever comes, and the node advised compressed
-    images and a DDS profile. It now names the QoS to set."""
+    images and a DDS profile. It now names the QoS to set, from the subscription's own QoS
+    (a second review: made reliable by a qos_overrides parameter, it was advised the same)."""
     from rclpy.qos import qos_profile_sensor_data
 
     frame, info = _quarter_demo_frame_and_info()
     with ros_context() as context:
         node = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
-            Parameter("autostart", value=False), Parameter("image_qos", value="reliable"),
+            Parameter("autostart", value=False), reliable,
             Parameter("diagnostics_period_s", value=0.3)])
         with with_rosout(context, node) as (executor, probe, logs):
             configure_and_activate(node)

@@ -443,6 +443,29 @@ def test_a_parameter_file_is_read_as_rcl_applies_it_to_the_namespaced_node(tmp_p
         qualisys, "")
     with pytest.raises(LaunchArgumentError, match="'rig_file' is empty"):
         rig_extrinsics(config, "", "", "rig.launch.py", node="robot2/pose3d_node")
+    # the order rcl applies sections in: the last one setting a parameter wins, wildcard or
+    # not (a second review: the first match was taken, /** over a later /**/pose3d_node)
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.node import Node
+
+    layered = tmp_path / "layered.yaml"
+    layered.write_text("/robot1/pose3d_node:\n  ros__parameters:\n    a: exact\n    b: exact\n"
+                       "/**:\n  ros__parameters:\n    a: all\n    c: all\n    d: all\n"
+                       "/robot1/*:\n  ros__parameters:\n    c: star\n"
+                       "/**/pose3d_node:\n  ros__parameters:\n    d: any_node\n"
+                       "/robot2/*:\n  ros__parameters:\n    e: other\n")
+    context = Context()
+    rclpy.init(args=["x", "--ros-args", "--params-file", str(layered)], context=context)
+    try:
+        node = Node("pose3d_node", namespace="robot1", context=context,
+                    automatically_declare_parameters_from_overrides=True)
+        for name in "abcde":
+            applied = node.get_parameter(name).value if node.has_parameter(name) else None
+            assert config_parameter(str(layered), "robot1/pose3d_node", name) == applied, name
+        node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
     assert replay_rate("0.5", "bag_replay.launch.py") == "0.5"
     for rate in ("abc", "0", "-1", "nan"):
         with pytest.raises(LaunchArgumentError, match=f"rate:={rate} "):

@@ -102,6 +102,9 @@ class CameraHealth:
     image_arrivals: deque = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
     info_arrivals: deque = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
     first_image: float | None = None   # receive time of the camera's first image
+    # why the camera's 2D does not fit the others' 3D (core.camera_agreement), "" when it does:
+    # WARN on its status for as long as it lasts
+    disagrees: str = ""
 
     def image_within(self, now: float, within_s: float) -> bool:
         """Whether an image of this camera (accepted or not) arrived in the last within_s."""
@@ -395,6 +398,8 @@ class NodeHealth:
                 level, message = WARN, "waiting for the first frame"
             elif not health.calibrated:
                 level, message = WARN, "waiting for a valid camera_info"
+            if level == OK and health.disagrees:
+                level, message = WARN, health.disagrees
             if level == OK and health.assumed_intrinsics and health.calibrated:
                 message = ("ok; not calibrated: intrinsics assumed (intrinsics_assumed), "
                            "distances scale with the true focal length")

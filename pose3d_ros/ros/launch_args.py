@@ -87,10 +87,11 @@ def config_parameter(config: str, node: str, name: str) -> Any:
     """Parameter `name` of node `node` in a ROS 2 parameter file, None when the file does not
     set it or cannot be read. node: the node's name, or its namespace and name
     ("robot1/pose3d_node", as node_in_namespace gives it): the sections rcl applies to that
-    node are read, its own name's first (`/robot1/pose3d_node:`, or `pose3d_node:` in the root
-    namespace), then those of wildcards (`/**/pose3d_node:`, `/robot1/*:`, `/**:`) in the
-    file's order. (A review: a `ros2 param dump` of a namespaced node, keyed by its full
-    name, was not read: its cameras were replaced by the defaults.)"""
+    node are read, its own name's (`/robot1/pose3d_node:`, or `pose3d_node:` in the root
+    namespace) and those of wildcards (`/**/pose3d_node:`, `/robot1/*:`, `/**:`), the last in
+    the file that sets `name` winning, as rcl does. (A review: a `ros2 param dump` of a
+    namespaced node, keyed by its full name, was not read: its cameras were replaced by the
+    defaults.)"""
     import yaml
     try:
         document = yaml.safe_load(Path(config).expanduser().read_text()) or {}
@@ -99,15 +100,16 @@ def config_parameter(config: str, node: str, name: str) -> Any:
     if not isinstance(document, dict):
         return None
     full = "/" + node.strip("/")
-    exact = [key for key in document if isinstance(key, str) and "/" + key.strip("/") == full]
-    wild = [key for key in document if isinstance(key, str) and "*" in key
-            and _node_pattern(key).fullmatch(full)]
-    for key in (*exact, *wild):
-        section = document.get(key)
+    value = None
+    for key, section in document.items():        # every section that applies, in order:
+        if not isinstance(key, str) or not (      # the last one setting `name` wins, as rcl
+                "/" + key.strip("/") == full       # does (checked against rclpy in the tests)
+                or ("*" in key and _node_pattern(key).fullmatch(full))):
+            continue
         parameters = section.get("ros__parameters") if isinstance(section, dict) else None
         if isinstance(parameters, dict) and name in parameters:
-            return parameters[name]
-    return None
+            value = parameters[name]
+    return value
 
 
 @functools.lru_cache(maxsize=64)

@@ -985,12 +985,28 @@ class PoseNodeBase(LifecycleNode):
                 continue                # nothing publishes them: no_publisher tells it
             info_hz, image_hz = loss
             hint = (self._best_effort_images_hint(camera) if image_hz == 0 else "") or \
-                image_loss_hint(self.config.image_transport, self.config.image_qos)
+                image_loss_hint(self.config.image_transport, self._image_reliability(camera))
             self.reject(camera, "images_lost",
                         f"camera {camera!r}: camera_info arrives at {info_hz:.1f} Hz but images "
                         f"at {image_hz:.1f} Hz: images are lost on the way or published "
                         f"elsewhere. {hint}; check image_topic and image_transport "
                         "(docs/nodes.md, large images)")
+
+    def _image_reliability(self, camera: str) -> str:
+        """'reliable' or 'sensor_data': the reliability the camera's image subscription really
+        has (image_qos, or a qos_overrides parameter over it: a review found the advice
+        following the parameter alone)."""
+        from rclpy.qos import ReliabilityPolicy
+
+        subscription = self._input_subscriptions.get(camera)
+        mine = [] if subscription is None else [
+            info.qos_profile for info in
+            self.get_subscriptions_info_by_topic(subscription.topic_name)
+            if info.node_name == self.get_name() and info.node_namespace == self.get_namespace()]
+        if not mine:
+            return str(getattr(self.config, "image_qos", "sensor_data"))
+        return ("reliable" if mine[0].reliability == ReliabilityPolicy.RELIABLE
+                else "sensor_data")
 
     def _best_effort_images_hint(self, camera: str) -> str:
         """The fix when this node's images are reliable and every publisher of the camera's
@@ -999,7 +1015,7 @@ class PoseNodeBase(LifecycleNode):
         from rclpy.qos import ReliabilityPolicy
 
         subscription = self._input_subscriptions.get(camera)
-        if subscription is None or getattr(self.config, "image_qos", "") != "reliable":
+        if subscription is None or self._image_reliability(camera) != "reliable":
             return ""
         publishers = self.get_publishers_info_by_topic(subscription.topic_name)
         if not publishers or any(p.qos_profile.reliability == ReliabilityPolicy.RELIABLE

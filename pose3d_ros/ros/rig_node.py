@@ -986,14 +986,24 @@ class RigNodeBase(PoseNodeBase):
         pose off, or another camera's calibration) is told once at WARN and on its status
         (disagrees), and its return to agreement once at INFO (a review: a camera turned
         5 degrees or two swapped calibrations made ghosts and lost people without a word)."""
-        assert self.pipeline is not None
-        now = {d.camera: d for d in self.pipeline.camera_agreement.disagreements()}
+        assert self.pipeline is not None and self.health is not None
+        agreement = self.pipeline.camera_agreement
+        now = {d.camera: d for d in agreement.disagreements()}
         for camera, found in now.items():
             if camera not in self._disagreeing:
                 self.reject(camera, "disagrees", found.text(), kept=True)
+            if camera in self.health.cameras:   # WARN on its status while it lasts (a review)
+                self.health.cameras[camera].disagrees = found.text()
+        # a camera agrees again once judged without the fault; after a restart (a looping
+        # replay) its history is gone: not judged yet is not agreeing (a review)
+        judged = agreement.judged_cameras()
         for camera in self._disagreeing - set(now):
-            self.get_logger().info(f"camera {camera!r} agrees with the other cameras again")
-        self._disagreeing = set(now)
+            if camera in judged:
+                self.get_logger().info(f"camera {camera!r} agrees with the other cameras again")
+                if camera in self.health.cameras:
+                    self.health.cameras[camera].disagrees = ""
+        self._disagreeing = set(now) | {c for c in self._disagreeing - set(now)
+                                        if c not in judged}
 
     def _two_d_only(self) -> bool:
         """One camera, no monocular method and publish_2d: the documented 2D-only node
