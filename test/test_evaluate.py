@@ -684,3 +684,38 @@ def test_reference_identities_that_never_meet_share_a_column():
     assert scored.summary["velocity error [m/s]"] == pytest.approx(0.0, abs=1e-9)
     assert scored.summary["id switches"] == 0
     assert scored.summary["people expected"] == scored.summary["people detected"] == 2 * T - 24
+
+
+def test_review_of_the_reports_figures_session_61(tmp_path):
+    """A review of the reports:
+    - PSS read 1 ("always in the same cluster") for any prediction when the reference had
+      fewer than 20 complete poses (one cluster): n/a now;
+    - the console printed "nan" where the report says "n/a";
+    - the 3D snapshots were taken at frames where the prediction had nobody (the reference
+      alone in every picture);
+    - "2D people (detector, all frames)" counted only the frames with an output."""
+    from pose3d_ros.core.bag_report import summary_lines
+    from pose3d_ros.core.camera import CameraModel
+    from pose3d_ros.core.types import Detections2D
+
+    pred, ref = _tracks(9)                      # 18 complete reference poses: one cluster
+    short = evaluation.evaluate_tracks(pred, ref).summary
+    assert np.isnan(short["PSS (own clusters)"]) and short["PSS clusters"] == 0
+    lines = summary_lines({"PSS (own clusters)": float("nan"), "MPJPE [m]": 0.0123}, {})
+    assert lines == [f"{'PSS (own clusters)':40s} n/a", f"{'MPJPE [m]':40s} 0.0123"]
+    # the prediction has people only in the second half: the snapshots are of those frames
+    late = evaluation.SkeletonTrack(pred.stamps_ns, [
+        frame if k >= 8 else _frame(np.zeros((0, 17, 3)), []) for k, frame in
+        enumerate(pred.frames)])
+    scores = evaluation.evaluate_tracks(late, ref)
+    _, html_path = write_evaluation(scores, tmp_path / "late", title="late")
+    assert "t = 0.00 s" not in html_path.read_text()
+    # per camera: people counted in every frame's 2D, errors only where there is an output
+    camera = CameraModel("cam01", "cam01_optical_frame", 640, 480,
+                         np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]]), np.zeros(5),
+                         "plumb_bob", np.eye(3), np.array([0, 0, 5.0]))
+    one = Detections2D(np.full((1, 17, 2), 100.0, np.float32), np.ones((1, 17), np.float32),
+                       np.zeros((1, 4), np.float32), np.ones(1, np.float32), COCO17, (640, 480))
+    detections = [{"stamp_ns": int(s), "cameras": {"cam01": one}} for s in ref.stamps_ns]
+    figures = bag_tracks.per_camera_figures({"cam01": camera}, late, detections)
+    assert figures["cam01"]["2D people (detector, all frames)"] == len(ref.stamps_ns)

@@ -145,8 +145,12 @@ def write_bag_report(out: Path, bag: Path | None, pred: SkeletonTrack,
     images, snapshots, playback = [], [], ""
     if layout is not None and T:
         if bag is not None:
+            # the still at the middle frame with a predicted person (a review: the middle
+            # frame had none, and the report's one picture showed no output)
+            with_people = np.flatnonzero([len(p) for p in shown])
+            still = int(with_people[len(with_people) // 2]) if len(with_people) else T // 2
             images = list(overlay_images(bag, stamps, times, shown, truth,
-                                         layout.bones_array, [T // 2], pred_ids=shown_ids,
+                                         layout.bones_array, [still], pred_ids=shown_ids,
                                          sides=joint_sides(layout), cameras=cameras))
         busy: np.ndarray = (np.flatnonzero([len(p) for p in shown]) if evaluation is None
                             else np.zeros(0, np.intp))
@@ -207,7 +211,9 @@ def summary_lines(summary: dict[str, object], outputs: dict[str, Path]) -> list[
     """What a tool prints at the end: each figure (4 significant digits, as in the report)
     and the path of each output file it wrote (outputs that do not exist, such as the overlay
     of a run that published nobody, are left out)."""
-    def shown(value: object) -> str:
-        return f"{value:.4g}" if isinstance(value, float) else str(value)
+    def shown(value: object) -> str:      # as the report shows it: n/a, not nan (a review)
+        if isinstance(value, float):
+            return f"{value:.4g}" if np.isfinite(value) else "n/a"
+        return str(value)
     return ([f"{key:40s} {shown(value)}" for key, value in summary.items()]
             + [f"{f'{name}:':15s}{path}" for name, path in outputs.items() if path.exists()])

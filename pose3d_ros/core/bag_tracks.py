@@ -512,16 +512,18 @@ def per_camera_figures(cameras: dict[str, CameraModel], track: SkeletonTrack,
     pair = pair_frames(stamps, track.stamps_ns, seconds_to_ns(tolerance_s))
     people: dict[str, int] = {}
     errors: dict[str, list[np.ndarray]] = {}
+    for found in detections:       # every frame's, as the label says (a review: only the
+        for name, dets in found["cameras"].items():    # frames with an output were counted)
+            people[name] = people.get(name, 0) + dets.num_people
+            errors.setdefault(name, [])
     for t, k in enumerate(pair):
         if k < 0:
             continue
         for name, dets in detections[k]["cameras"].items():
-            people[name] = people.get(name, 0) + dets.num_people
-            errors.setdefault(name, []).append(
-                camera_reprojection(cameras[name], track.frames[t], dets))
+            errors[name].append(camera_reprojection(cameras[name], track.frames[t], dets))
     out = {}
     for name in sorted(people):
-        err = np.concatenate(errors[name])
+        err = np.concatenate(errors[name]) if errors[name] else np.zeros(0)
         err = err[np.isfinite(err)]
         out[name] = {"2D people (detector, all frames)": float(people[name]),
                      "reprojection error [px]": float(err.mean()) if len(err) else float("nan"),

@@ -328,10 +328,12 @@ def evaluate_tracks(pred: SkeletonTrack, ref: SkeletonTrack, *, max_match_distan
     # reference can support splits near-identical poses and makes PSS noise. PSS scores
     # root-relative poses, as Kocabas et al. (a review: centring on the joints' mean aligned a
     # misplaced root away)
+    # two clusters at least: with one, every prediction is "in the same cluster" and PSS
+    # reads 1 (a review: a scrambled, upside-down pose scored 1 on 15 frames): n/a below
+    clusters = min(pss_k, int(complete.sum()) // 10)
     pss = metrics.pss(ordered_p - root_positions(ordered_p, layout)[:, None],
                       ordered_r - root_positions(ordered_r, layout)[:, None],
-                      k=max(1, min(pss_k, int(complete.sum()) // 10))) \
-        if complete.any() else None
+                      k=clusters) if clusters >= 2 else None
     rate = metrics.detection_rate(detected, expected)
     matched = pred_id >= 0
     # an untracked prediction numbers each frame's people anew: its "switches" would count

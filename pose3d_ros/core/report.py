@@ -98,11 +98,15 @@ def plot_over_time(time_s: np.ndarray, series: dict[str, np.ndarray]) -> str:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 3))
     for label, values in series.items():
-        ax.plot(time_s, 1000 * np.asarray(values, dtype=float), label=label, lw=1.2)
+        # a dot on every value: a frame between frames without output has no line to draw
+        # (a review: a run with dropped sets showed empty axes), and the legend outside the
+        # axes (it hid the worst frames)
+        ax.plot(time_s, 1000 * np.asarray(values, dtype=float), label=label, lw=1.2,
+                marker=".", ms=3)
     ax.set_xlabel("time [s]")
     ax.set_ylabel("error [mm]")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return _png(fig)
 
 
@@ -180,7 +184,7 @@ def plot_stability(time_s: np.ndarray, stability: "Stability") -> str:
         axes[1].plot(time_s[shown], np.full(int(shown.sum()), k), "|", ms=8,
                      color=id_colour(track))
         axes[2].plot(time_s, stability.root_depth[:, k], lw=1.2, label=f"id {track}",
-                     color=id_colour(track))
+                     color=id_colour(track), marker=".", ms=3)
     axes[1].set_yticks(range(len(stability.ids)))
     axes[1].set_yticklabels([f"id {i}" for i in stability.ids], fontsize=7)
     axes[1].set_ylabel("id timeline")
@@ -190,7 +194,7 @@ def plot_stability(time_s: np.ndarray, stability: "Stability") -> str:
     axes[2].set_xlabel("time [s]")
     axes[2].grid(alpha=0.3)
     if 0 < len(stability.ids) <= 10:
-        axes[2].legend(fontsize=7, loc="upper right")
+        axes[2].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _png(fig)
 
 
@@ -280,7 +284,8 @@ _GLOSSARY = {
            "size) falls in the same cluster of poses as its reference (1 = always); the "
            "clusters are k-means of this reference's own poses ('PSS clusters' of them), so "
            "the figure compares with other runs of the same reference, not with papers' "
-           "PSS@50 / PSS@100 (clusters of Human3.6M)",
+           "PSS@50 / PSS@100 (clusters of Human3.6M); n/a below 20 complete reference "
+           "poses (one cluster would score anything 1)",
     "velocity error": "mean error of the joints' velocities against the reference",
     "acceleration error": "mean error of the joints' accelerations against the reference",
     "jitter (prediction)": "mean acceleration of the predicted joints (lower is smoother; "
@@ -490,7 +495,11 @@ def write_evaluation(evaluation: "Evaluation | None", out_dir: Path, *, title: s
         # nothing); all frames when nobody is anywhere
         busy = np.flatnonzero([len(p) + len(r) for p, r in zip(evaluation.pred, evaluation.ref,
                                                                  strict=True)])
-        frames = busy if len(busy) else np.arange(len(evaluation.time_s))
+        # frames with a predicted person first (a review: every snapshot of a run showed the
+        # reference alone, the prediction missing at those instants)
+        predicted = np.flatnonzero(np.isfinite(evaluation.pred).all(-1).any((-1, -2)))
+        frames = predicted if len(predicted) else busy if len(busy) else np.arange(
+            len(evaluation.time_s))
         # every predicted person with its id (its colour in every figure), as the playback
         # and the images show them; evaluation.pred (by reference identity) has no ids
         with_ids = len(evaluation.pred_all) == len(evaluation.time_s)
