@@ -57,6 +57,8 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=301)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.out.exists():        # never replaced (a review: a FileExistsError traceback)
+        parser.error(f"--out {args.out} already exists; give a new folder")
     from pose3d_ros.tools.fetch_mocap import load_mocap
 
     scene = make_scene("5", args.people, args.frames, args.seed, load_mocap())

@@ -76,7 +76,10 @@ def main() -> None:
                 Parameter("camera_names", value=names), Parameter("autostart", value=False),
                 Parameter("rig_file", value=str(calibration_path("single"))),
                 Parameter("sync.min_views", value=min(2, len(names))),
-                Parameter("extrinsics_source", value="rig_file" if len(names) > 1 else "none")])
+                Parameter("extrinsics_source", value="rig_file" if len(names) > 1 else "none"),
+                # one camera needs a monocular method to give 3D (config_rules, 2026-12-06:
+                # --cameras 1 failed at configure); the lifter, the nodes' default
+                *([Parameter("monocular_method", value="lifter")] if len(names) == 1 else [])])
             assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, node.last_error
             assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
             return node

@@ -314,6 +314,8 @@ def score(paths: list[Path], metrics: list[str] | None = None) -> str:
     unknown = set(metrics) - set(METRICS)
     if unknown:
         raise SystemExit(f"unknown metrics {sorted(unknown)}; known: {list(METRICS)}")
+    if missing := [str(p) for p in paths if not Path(p).is_file()]:   # (a review: traceback)
+        raise SystemExit(f"error: no such file: {', '.join(missing)}")
     runs = [np.load(p) for p in paths]
     head = "| recording | camera | method | " + " | ".join(
         f"{METRICS[m]} ({p.stem})" for m in metrics for p in paths) + " |"

@@ -20,6 +20,7 @@ import os
 import sys
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from bench_multiview_cost_ab import (  # noqa: E402
     alternate,
     checkout_error,
     other_checkout,
+    own_cameras,
 )
 
 METHODS = ("lifter", "detector_3d")
@@ -65,17 +67,32 @@ def detect(recording: str, camera: str, frames: int) -> tuple[object, list]:
     return cam, found
 
 
-def one_camera_path(package: str, method: str, camera, found: list):
-    """A function running a fresh pipeline of `package` over the detections: CPU seconds."""
+def own_detections(package: str, found: list) -> list:
+    """The detections with `package`'s own JointLayout objects (its body_model tells a
+    layout by its own class, as bench_multiview_cost_ab.own_layouts says)."""
+    layouts = importlib.import_module(f"{package}.core.layouts").LAYOUTS
+    return [replace(d, layout=layouts[d.layout.name]) for d in found]
+
+
+def _pipeline(package: str, method: str, camera) -> object:
+    """A fresh one-camera pipeline of `package`, with its own CameraModel (its pipeline
+    checks the class since session 60)."""
     pipeline = importlib.import_module(f"{package}.core.pipeline")
     monocular = importlib.import_module(f"{package}.core.monocular")
+    return pipeline.Pose3DPipeline([camera.name], own_cameras(package, [camera]),
+                                   frame_id="world",
+                                   lifter=monocular.create_monocular_method(method),
+                                   params=pipeline.PipelineParams(output_layout="h36m17"))
+
+
+def one_camera_path(package: str, method: str, camera, found: list):
+    """A function running a fresh pipeline of `package` over the detections: CPU seconds."""
+    mine = own_detections(package, found)
 
     def run() -> float:
-        pipe = pipeline.Pose3DPipeline([camera.name], {camera.name: camera}, frame_id="world",
-                                       lifter=monocular.create_monocular_method(method),
-                                       params=pipeline.PipelineParams(output_layout="h36m17"))
+        pipe = _pipeline(package, method, camera)
         start = time.process_time()
-        for t, detections in enumerate(found):
+        for t, detections in enumerate(mine):
             pipe.process_detections({camera.name: detections}, 10.0 + t / 30.0)
         return time.process_time() - start
     return run
@@ -87,13 +104,9 @@ def outputs_differ(package: str, other: str, method: str, camera, found: list
     detections, and whether every frame gave the same ids in the same order."""
     published = {}
     for tree in (package, other):
-        pipeline = importlib.import_module(f"{tree}.core.pipeline")
-        monocular = importlib.import_module(f"{tree}.core.monocular")
-        pipe = pipeline.Pose3DPipeline([camera.name], {camera.name: camera}, frame_id="world",
-                                       lifter=monocular.create_monocular_method(method),
-                                       params=pipeline.PipelineParams(output_layout="h36m17"))
+        pipe = _pipeline(tree, method, camera)
         published[tree] = [pipe.process_detections({camera.name: d}, 10.0 + t / 30.0).skeletons
-                           for t, d in enumerate(found)]
+                           for t, d in enumerate(own_detections(tree, found))]
     largest, same_ids = 0.0, True
     for a, b in zip(published[package], published[other], strict=True):
         same_ids &= bool(np.array_equal(a.ids, b.ids))

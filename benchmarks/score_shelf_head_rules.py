@@ -83,7 +83,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path, help="the release's data/shelf")
     args = parser.parse_args()
-    sequence = load_campus_shelf(args.directory, "shelf")
+    try:                  # the user's folder: one line (a review: a traceback)
+        sequence = load_campus_shelf(args.directory, "shelf")
+    except (OSError, ValueError) as err:
+        parser.error(str(err))
     truth = sequence.ground_truth
     gt = ground_truth_campus14(truth)
     annotated = np.isfinite(gt).all(-1).any(-1)                              # (F, P)
