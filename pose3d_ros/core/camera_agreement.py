@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .array_ops import nanmedian_axis
+from .array_ops import box_diagonal, finite_rows, nanmedian_axis
 from .camera import CameraArrays
 
 AGREEMENT_EVERY = 2        # the pipeline compares every this many rig sets (cost: module doc)
@@ -60,26 +60,19 @@ def view_agreement(arrays: CameraArrays, normalized: np.ndarray, points: np.ndar
     normalised, NaN where it has none; members (P, V) its detection in each, -1 none) against
     their 3D (points (P, J, 3) rig frame, NaN where not measured); delivered (V,) bool: the
     camera gave 2D in this set."""
-    in_camera = (points[:, None] @ arrays.rotations.transpose(0, 2, 1)[None]
-                 + arrays.translations[None, :, None, :])                   # (P, V, J, 3)
-    depth = in_camera[..., 2]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        projected = in_camera[..., :2] / depth[..., None]
-        pixels = (normalized - projected) * arrays.focal_xy[None, :, None, :]
-    distance = np.where(depth > 0, np.hypot(pixels[..., 0], pixels[..., 1]), np.nan)
+    normalised, _ = arrays.normalized_and_depth(points)       # (P, J, V, 2), NaN behind
+    projected = normalised.transpose(0, 2, 1, 3)                  # (P, V, J, 2)
+    focal = arrays.focal_xy[None, :, None, :]
+    pixels = (normalized - projected) * focal
+    distance = np.hypot(pixels[..., 0], pixels[..., 1])          # (P, V, J), NaN: unknown
     # over the person's size in that image (the diagonal of its projected joints' box): 2D
     # errors grow with it, and a camera near the people erred 50 px where the others did
     # 16, on a correct rig (pixels alone told it apart)
-    px = projected * arrays.focal_xy[None, :, None, :]
-    unknown = np.isnan(px)
-    with np.errstate(invalid="ignore"):                         # (all-NaN people: NaN)
-        extent = (np.where(unknown, -np.inf, px).max(axis=2)
-                  - np.where(unknown, np.inf, px).min(axis=2))           # (P, V, 2)
-    size = np.hypot(extent[..., 0], extent[..., 1])
-    relative = distance / np.where(size > 0, size, np.nan)[..., None]          # (P, V, J)
+    size = box_diagonal(projected * focal, empty=np.nan)         # (P, V)
+    relative = distance / np.where(size > 0, size, np.nan)[..., None]
     per_camera = relative.transpose(1, 0, 2).reshape(arrays.num_cameras, -1)  # (V, P * J)
     measured = np.isfinite(points).all(-1)                                   # (P, J)
-    inside = (depth > 0) & np.isfinite(projected).all(-1)
+    inside = finite_rows(projected)
     if arrays.bounds is not None:
         low, high = arrays.bounds[None, :, None, :2], arrays.bounds[None, :, None, 2:]
         with np.errstate(invalid="ignore"):
