@@ -46,7 +46,7 @@ import warnings
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -255,6 +255,22 @@ def sets_without_3d(described_lag: int, sets: int) -> int:
     return min(described_lag, max(sets - 1, 0))
 
 
+class _RigPeople(NamedTuple):
+    """A rig set's people (Pose3DPipeline._multi_view): points (P, J, 3) rig frame,
+    confidence, reprojection error and views (P, J) of those published; with lone views each
+    camera's unexplained detections; note: why no person was made when the rig seems not to be
+    in metres (rig_units), else ""; rejected: the people left out by reason
+    (PipelineResult.rejected's rig keys)."""
+
+    points: np.ndarray
+    confidence: np.ndarray
+    error: np.ndarray
+    views: np.ndarray
+    unexplained: dict[str, Detections2D]
+    note: str
+    rejected: dict[str, int]
+
+
 class Pose3DPipeline:
     """Frame set -> tracked 3D skeletons (see the module docstring).
 
@@ -365,7 +381,6 @@ class Pose3DPipeline:
         # camera whose pose is off, or whose calibration is another's, is told apart
         self.camera_agreement = CameraAgreement(names)
         self._agreement_tick = 0
-        self._rig_rejected: dict[str, int] = {}
         self._retired_stats = TrackerStats()   # of the trackers restart() started over
 
     @property
@@ -544,9 +559,10 @@ class Pose3DPipeline:
         method = METHOD_TRIANGULATION
         lone = None
         if len(names) >= 2:
-            positions, confidence, error, views, unexplained, note = self._multi_view(
-                names, detections, timings, stamp)
-            rejected = dict(self._rig_rejected)
+            rig = self._multi_view(names, detections, timings, stamp)
+            positions, confidence, error, views = (rig.points, rig.confidence, rig.error,
+                                                   rig.views)
+            unexplained, note, rejected = rig.unexplained, rig.note, rig.rejected
             if unexplained:
                 assert layout is not None               # the set has cameras
                 lone = self._lone_people(unexplained, positions, layout, stamp, timings)
@@ -595,12 +611,8 @@ class Pose3DPipeline:
 
     # -- stages ----------------------------------------------------------------------------
     def _multi_view(self, names: tuple[str, ...], detections: Mapping[str, Detections2D],
-                    timings: dict[str, float], stamp: float
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                               dict[str, Detections2D], str]:
-        """The triangulated people (points (P, J, 3) rig frame, confidence, reprojection
-        error, views (P, J)), with lone views each camera's unexplained detections, and why
-        no person was made when the rig seems not to be in metres (rig_units), else ""."""
+                    timings: dict[str, float], stamp: float) -> "_RigPeople":
+        """The rig set's published people and what the set says beside them (_RigPeople)."""
         t0 = time.perf_counter()
         # Undistort every camera's keypoints ONCE (OpenCV, or one affine map for all the
         # cameras without distortion) into one stack of all cameras' detections, and hand
@@ -642,9 +654,9 @@ class Pose3DPipeline:
         keep = done.publish
         # the rig's people left out, counted as a one-camera set's are (a review: 103 of
         # 398 person-frames two cameras saw went unpublished with nothing saying why)
-        self._rig_rejected = {"implausible": int((~done.plausible).sum()),
-                              "unconfirmed": int((done.plausible & ~done.confirmed).sum())}
-        self.rig_refused.update(self._rig_rejected)
+        rejected = {"implausible": int((~done.plausible).sum()),
+                    "unconfirmed": int((done.plausible & ~done.confirmed).sum())}
+        self.rig_refused.update(rejected)
         self._agreement_tick += 1
         # each camera's 2D against the published people's measured 3D, every few sets (about
         # 0.1 ms a set at 5 cameras x 4 people; the judgement is over many sets anyway)
@@ -663,9 +675,10 @@ class Pose3DPipeline:
                                             keep, done.points[keep])
         note = "" if keep.any() else self._rig_unit_note(arrays, stacked, layout, stamp)
         if keep.all():                           # most frames: everyone is published
-            return done.points, done.confidence, error, done.num_views, unexplained, note
-        return (done.points[keep], done.confidence[keep], error[keep], done.num_views[keep],
-                unexplained, note)
+            return _RigPeople(done.points, done.confidence, error, done.num_views, unexplained,
+                              note, rejected)
+        return _RigPeople(done.points[keep], done.confidence[keep], error[keep],
+                          done.num_views[keep], unexplained, note, rejected)
 
     def _rig_unit_note(self, arrays: CameraArrays, stacked: StackedDetections,
                        layout: JointLayout, stamp: float) -> str:
