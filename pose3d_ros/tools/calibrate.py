@@ -340,10 +340,16 @@ def scaled_to_baseline(rig: Rig, args: argparse.Namespace) -> Rig:
 def implied_height(solved: Rig, args: argparse.Namespace) -> float:
     """The people's height in metres at --baseline's scale (solved: the rig scaled from
     --height)."""
-    first, second, metres = args.baseline
-    from_height = float(np.linalg.norm(solved.camera(first).center
-                                       - solved.camera(second).center))
+    metres = args.baseline[2]
+    from_height = _solved_apart(solved, args)
     return args.height * metres / from_height if from_height > 0 else float("inf")
+
+
+def _solved_apart(solved: Rig, args: argparse.Namespace) -> float:
+    """The distance in metres between --baseline's two cameras in the rig scaled from
+    --height."""
+    first, second, _ = args.baseline
+    return float(np.linalg.norm(solved.camera(first).center - solved.camera(second).center))
 
 
 def scale_line(solved: Rig, args: argparse.Namespace) -> str:
@@ -355,8 +361,7 @@ def scale_line(solved: Rig, args: argparse.Namespace) -> str:
                 "give the people's real height (--height) or a measured distance between two "
                 "cameras (--baseline) when metres matter")
     first, second, metres = args.baseline
-    from_height = float(np.linalg.norm(solved.camera(first).center
-                                       - solved.camera(second).center))
+    from_height = _solved_apart(solved, args)
     return (f"metric scale from --baseline: {first} and {second} {metres:.3f} m apart (the "
             f"people's size gave {from_height:.3f} m for --height {args.height:.2f} m: at the "
             f"measured scale they are {implied_height(solved, args):.2f} m tall)")
