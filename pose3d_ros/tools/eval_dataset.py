@@ -139,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_ray_distance is not None:
         options["max_ray_distance_m"] = args.max_ray_distance
     params = PipelineParams(**options)
+    actors = _ids(args.actors, "actors")
     with progress(len(sequence.frames), f"{args.format} {sequence.name}") as bar:
-        result = evaluate_sequence(sequence, params, actors=_ids(args.actors, "actors"),
+        result = evaluate_sequence(sequence, params, actors=actors,
                                    head_rule=args.head, on_frame=lambda: bar.update(1))
     if note := nobody_in_view_note(result.two_d_agreement):
         log.warning(note)
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         # not be told apart from their files)
         "frame_range": [int(sequence.frames[0]), int(sequence.frames[-1]) + 1]
         if len(sequence.frames) else None,
-        "actors_requested": _ids(args.actors, "actors"),
+        "actors_requested": actors,
         "detections_frame_offset": args.detections_frame_offset,
         "max_ray_distance_m": params.max_ray_distance_m}
     if args.no_tracking:          # ids are per frame without tracking: no switches to count
