@@ -209,16 +209,20 @@ def _info_topic(space: str, image_topic: str, infos: Sequence[str]) -> str:
     return (beside or [t for t in mine if not _is_depth(t)] or [""])[0]
 
 
-def image_cameras(path: Path | str) -> list[str]:
-    """The names of the bag's cameras that have images (camera_topics), sorted."""
-    return [c.name for c in camera_topics(bagio.bag_topics(path), where=bag_where(path))]
+def image_cameras(path: Path | str, topics: Mapping[str, str] | None = None) -> list[str]:
+    """The names of the bag's cameras that have images (camera_topics), sorted (topics: its
+    topic -> type map when the caller has read it, bagio.bag_topics)."""
+    topics = bagio.bag_topics(path) if topics is None else topics
+    return [c.name for c in camera_topics(topics, where=bag_where(path))]
 
 
-def camera_info_topics(path: Path | str) -> dict[str, str]:
+def camera_info_topics(path: Path | str, topics: Mapping[str, str] | None = None
+                       ) -> dict[str, str]:
     """Camera name -> the CameraInfo topic of its images (camera_topics), and of a camera
     without images its first that is not a depth camera's (a lone camera's intrinsics),
-    named by its first namespace."""
-    topics = bagio.bag_topics(path)
+    named by its first namespace (topics: the bag's topic -> type map when the caller has
+    read it)."""
+    topics = bagio.bag_topics(path) if topics is None else topics
     try:
         chosen = {c.name: c.info_topic
                   for c in camera_topics(topics, where=bag_where(path)) if c.info_topic}
@@ -233,15 +237,18 @@ def camera_info_topics(path: Path | str) -> dict[str, str]:
     return dict(sorted(chosen.items()))
 
 
-def cameras_without_info(path: Path | str) -> list[str]:
+def cameras_without_info(path: Path | str, topics: Mapping[str, str] | None = None
+                         ) -> list[str]:
     """The bag's cameras that have images but no CameraInfo topic (a recording that missed
     it): no calibration, so the tools leave them out (a review: without a word, the report
-    saying "all cameras of the bag"), sorted."""
+    saying "all cameras of the bag"), sorted (topics: the bag's topic -> type map when the
+    caller has read it)."""
+    topics = bagio.bag_topics(path) if topics is None else topics
     try:
-        with_images = image_cameras(path)
+        with_images = image_cameras(path, topics)
     except ValueError:                    # no image topic
         return []
-    return sorted(set(with_images) - set(camera_info_topics(path)))
+    return sorted(set(with_images) - set(camera_info_topics(path, topics)))
 
 
 def _is_depth(topic: str) -> bool:
@@ -287,7 +294,7 @@ def read_bag_cameras(path: Path | str) -> tuple[dict[str, CameraModel], str]:
     CameraInfo's fault, not logged apart) or the posed cameras have different roots.
     """
     topics = bagio.bag_topics(path)
-    info_topic = camera_info_topics(path)
+    info_topic = camera_info_topics(path, topics)
     infos = list(info_topic.values())
     wanted = infos + ([TF_STATIC] if TF_STATIC in topics else [])
     intrinsics: dict[str, CameraModel] = {}
@@ -305,7 +312,7 @@ def read_bag_cameras(path: Path | str) -> tuple[dict[str, CameraModel], str]:
             intrinsics[name] = camera_model_from_info_msg(msg, name)
         except ValueError as err:      # every message of the topic: one line (a review: 100)
             faults.setdefault(topic, str(err))
-    if (missing := cameras_without_info(path)) and first_time("no camera_info", str(path)):
+    if (missing := cameras_without_info(path, topics)) and first_time("no camera_info", str(path)):
         log.warning("bag %s: camera(s) %s have images but no CameraInfo topic: no "
                     "calibration, left out (record <camera>/camera_info with the images)",
                     path, ", ".join(missing))

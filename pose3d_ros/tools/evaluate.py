@@ -122,7 +122,7 @@ def check_inputs(args: argparse.Namespace) -> dict[str, str]:
         if topic and topic not in (bagio.bag_topics(bag) if bag else topics):
             raise UserError(f"bag {bag or args.bag} has no topic {topic}")
     # the bag's cameras as the pipeline reads them (a depth-only namespace is no camera)
-    names = (set(image_cameras(args.bag))
+    names = (set(image_cameras(args.bag, topics))
              if any(ty in (bagio.IMAGE, bagio.COMPRESSED_IMAGE) for ty in topics.values())
              else set())
     wanted = set(args.cameras.split(",")) if args.cameras else set()
@@ -131,7 +131,7 @@ def check_inputs(args: argparse.Namespace) -> dict[str, str]:
     if wanted - names:
         raise UserError(f"bag {args.bag} has no images of camera(s) {sorted(wanted - names)}; "
                         f"it has {sorted(names) or 'none'}")
-    if uncalibrated := sorted(wanted & set(cameras_without_info(args.bag))):
+    if uncalibrated := sorted(wanted & set(cameras_without_info(args.bag, topics))):
         # (a review: refused only after the pipeline's progress bar, as "no camera")
         raise UserError(f"bag {args.bag}: camera(s) {', '.join(uncalibrated)} have images but "
                         "no CameraInfo topic, so no calibration; leave them out of --cameras "
