@@ -34,7 +34,9 @@ canonical bone times the person's scale (median measured / canonical ratio).
 Support: a person not seen in the previous frames (no learned state) is published at once only
 when some joint was triangulated from at least `min_views_new` views; one seen by fewer waits
 for a second frame (temporal confirmation: two false detections that happen to agree in two
-cameras rarely agree again in the next frame).
+cameras rarely agree again in the next frame). Only a person seen in the previous frame
+confirms: one last seen several frames before, whom other false detections may have left
+there, does not (_continued).
 
 Plausibility (plausibility.check_bones, the package's one bone-length check, with the limits
 of `bone_check`): a person is published only when at least `min_measured_bones` of its long
@@ -421,7 +423,7 @@ class SkeletonCompleter:
                                                   normalized, scores, cameras)
             views[filled & (views != 1)] = 0
         support = np.asarray(num_views).max(1, initial=0)
-        confirmed = known_slot | (support >= p.min_views_new)
+        confirmed = self._continued(slot, stamp, gap) | (support >= p.min_views_new)
         self._remember(slot, ids, out, now_good, measured, plausible, plausible & confirmed,
                        stamp)
         return Completion(out, conf.astype(np.float32, copy=False), views, filled, plausible,
@@ -532,6 +534,19 @@ class SkeletonCompleter:
         ok = cost[rows, cols] < 1e6
         slot[rows[ok]] = cols[ok]
         return slot
+
+    def _continued(self, slot: np.ndarray, stamp: float, gap: float | None) -> np.ndarray:
+        """(P,) bool: the people whose memory slot was seen in the previous call (within 1.5
+        intervals since it, for stamps a little uneven): what confirms a person seen by fewer
+        than min_views_new views. A slot last seen several calls ago confirms nothing: with 5
+        false bodies per camera and frame on the demo rig, 2-view ghosts were confirmed by
+        slots 2-26 frames old that other ghosts had left within match_distance_m (40 %
+        ghost person-frames), while the people's own slots were all one frame old."""
+        known = slot >= 0
+        if gap is None or not known.any():
+            return known
+        age = stamp - self._stamp[np.maximum(slot, 0)]
+        return known & (age <= 1.5 * gap)
 
     def _remember(self, slot: np.ndarray, ids: np.ndarray | None, out: np.ndarray,
                   now: np.ndarray, measured: np.ndarray, plausible: np.ndarray,
