@@ -278,7 +278,8 @@ def test_a_two_view_person_is_confirmed_only_by_a_person_of_the_previous_frame()
     The person comes back with its next frame, and a person seen in the previous frame is
     confirmed at once, as before."""
     rig, poses, xy, sc = _scene(8)
-    cams4, cams2 = CameraArrays.from_cameras(rig.cameras), CameraArrays.from_cameras(rig.cameras[:2])
+    cams4 = CameraArrays.from_cameras(rig.cameras)
+    cams2 = CameraArrays.from_cameras(rig.cameras[:2])
     empty = np.full((0, COCO17.num_joints, 3), np.nan)
     none = np.zeros((0, COCO17.num_joints))
     for missed in (0, 1, 3):                    # frames with nobody between four views and two
