@@ -77,6 +77,15 @@ def finite_rows(values: np.ndarray) -> np.ndarray:
     return np.isfinite(values).all(-1) if ones is None else np.isfinite(np.abs(values) @ ones)
 
 
+def in_image(pixels: np.ndarray, size: np.ndarray | tuple[float, float]) -> np.ndarray:
+    """(...,) bool: each point of pixels (..., 2) (x, y; NaN for none) lies on its image of
+    size (width, height) ((2,) or broadcasting with pixels' leading axes: (..., 2)), pixel
+    centres at integers, so the image spans [-0.5, size - 0.5]."""
+    bound = np.asarray(size, np.float64) - 0.5
+    with np.errstate(invalid="ignore"):
+        return np.all((pixels >= -0.5) & (pixels <= bound), axis=-1)
+
+
 def masked_mean(points: np.ndarray, mask: np.ndarray, empty: float = np.nan) -> np.ndarray:
     """Mean over the joints axis of the masked points: (..., J, D), mask (..., J) -> (..., D);
     `empty` (NaN) where no joint is masked. The masked points must be finite (no division or

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .array_ops import in_image
 from .camera import CameraModel, Rig, look_at, pinhole_from_fov
 from .layouts import H36M17
 from .types import Detections2D
@@ -216,15 +217,13 @@ def project_scene(rig: Rig, joints: np.ndarray, *, occlusion: bool = True) -> Sc
     keypoints = rig.project(joints)  # (F, P, V, J, 2)
     depth = np.stack([cam.to_camera_frame(joints)[..., 2] for cam in rig], axis=2)
     size = np.array([[cam.width, cam.height] for cam in rig], float)[:, None, :]  # (V, 1, 2)
-    with np.errstate(invalid="ignore"):
-        in_image = np.all((keypoints >= -0.5) & (keypoints <= size - 0.5), axis=-1)
-    in_image &= np.isfinite(keypoints).all(axis=-1)
+    visible_in_image = in_image(keypoints, size)          # False where NaN
     if occlusion:
         focal = np.array([np.sqrt(cam.K[0, 0] * cam.K[1, 1]) for cam in rig])
         occluded = occlusion_mask(keypoints, np.where(depth > 1e-3, depth, np.nan), focal)
     else:
-        occluded = np.zeros_like(in_image)
-    return SceneViews(keypoints, depth, in_image, occluded, size[:, 0].astype(int))
+        occluded = np.zeros_like(visible_in_image)
+    return SceneViews(keypoints, depth, visible_in_image, occluded, size[:, 0].astype(int))
 
 
 @dataclass(frozen=True)

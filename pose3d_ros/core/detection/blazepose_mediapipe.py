@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from ..array_ops import in_image
 from ..layouts import BLAZEPOSE33
 from ..types import Detections2D
 from .base import boxes_from_keypoints, camera_indices, check_images
@@ -33,8 +34,9 @@ class MediapipeBlazePose:
       min_detection_confidence, min_tracking_confidence: mediapipe's thresholds in [0, 1].
       smooth_landmarks: mediapipe's own temporal filter (off by default: the package filters
         later, and raw per-frame 2D is what triangulation wants).
-    Scores are mediapipe's per-landmark visibility; person_score is their mean (the solution
-    API does not expose its pose-presence flag).
+    Scores are mediapipe's per-landmark visibility, 0 for a landmark outside the image;
+    person_score is the mean visibility (the solution API does not expose its pose-presence
+    flag).
     """
 
     layout = BLAZEPOSE33
@@ -94,14 +96,17 @@ class MediapipeBlazePose:
         marks = np.array([(m.x, m.y, m.visibility) for m in result.pose_landmarks.landmark],
                          dtype=np.float32)
         keypoints = (marks[None, :, :2] * np.array([width, height], np.float32))
-        scores = marks[None, :, 2]
+        # the solution API gives no landmark presence (blazepose_multi's scores take it), and
+        # visibility stays 0.6-0.86 for joints outside the image (a person cut at mid-thigh
+        # by the bottom edge): a joint the image does not show scores 0
+        scores = np.where(in_image(keypoints, (width, height)), marks[None, :, 2], 0.0)
         world = None
         if result.pose_world_landmarks is not None:
             world = np.array([(m.x, m.y, m.z) for m in result.pose_world_landmarks.landmark],
                              dtype=np.float32)[None]
         return Detections2D(keypoints=keypoints, scores=scores,
                             boxes=boxes_from_keypoints(keypoints),
-                            person_scores=scores.mean(axis=1), layout=self.layout,
+                            person_scores=marks[None, :, 2].mean(axis=1), layout=self.layout,
                             image_size=(width, height), world=world)
 
     def reset(self, cameras: Sequence[int] | None = None) -> None:

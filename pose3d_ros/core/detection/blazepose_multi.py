@@ -11,7 +11,11 @@ pose_landmark_by_roi):
      MediaPipe's ImageToTensorCalculator) and the landmark model gives 39 points
      (33 body + 2 auxiliary + 4 unused) in crop pixels, refined with the model's 64x64
      heatmaps (refine_from_heatmap), projected back through the rotation; world landmarks
-     (metres, hip-centred) are rotated by the ROI rotation as MediaPipe does.
+     (metres, hip-centred) are rotated by the ROI rotation as MediaPipe does. A landmark's
+     score is its visibility times its presence (both sigmoids of the model's logits, the
+     two figures MediaPipe's Tasks API gives): visibility alone stays high for a joint
+     outside the image (a person cut at mid-thigh by the image's bottom edge: knees 0.68-0.85,
+     their presence 0.2-0.3; presence 0.93-1.0 for every joint in the image).
 With `track` (the default), as in MediaPipe's video graph, each person's ROI in the next frame
 comes from the auxiliary landmarks 33 (hip centre) and 34 (body size and rotation) by the same
 rule as step 2, and the detector runs only to find people: on one view per pass, when a camera
@@ -450,9 +454,9 @@ class TwoStageBlazePose:
 
     def _landmarks(self, images: list[np.ndarray], roi: np.ndarray,
                    owner: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Run the landmark model on every ROI; returns image px (N, 33, 2), scores (N, 33),
-        presence (N,), world metres (N, 33, 3), the ROIs (N, 4) for the next frame from the
-        auxiliary landmarks."""
+        """Run the landmark model on every ROI; returns image px (N, 33, 2), landmark scores
+        (N, 33) (visibility x presence), the people's presence (N,), world metres
+        (N, 33, 3), the ROIs (N, 4) for the next frame from the auxiliary landmarks."""
         n = len(roi)
         if n == 0:
             return (np.zeros((0, 33, 2), np.float32), np.zeros((0, 33), np.float32),
@@ -475,7 +479,8 @@ class TwoStageBlazePose:
         wx = cos[:, None] * world[..., 0] - sin[:, None] * world[..., 1]
         wy = sin[:, None] * world[..., 0] + cos[:, None] * world[..., 1]
         world = np.stack([wx, wy, world[..., 2]], axis=-1)
-        return (keypoints[:, :33].astype(np.float32), sigmoid(marks[:, :33, 3]).astype(np.float32),
+        scores = sigmoid(marks[:, :33, 3]) * sigmoid(marks[:, :33, 4])  # visible x present
+        return (keypoints[:, :33].astype(np.float32), scores.astype(np.float32),
                 presence.astype(np.float32), world.astype(np.float32),
                 roi_from_detection(keypoints[:, 33:35]))
 

@@ -33,8 +33,10 @@ CACHE_VERSION = 4  # bump when every back-end's output changes (4: blazepose_mul
 # Revisions of single back-ends, so a change of one leaves the others' cached 2D valid
 # (1: the two-stage back-ends refine their landmarks with the heatmaps; 2: their periodic
 # search for new people runs in the background, its people joining one frame later; 3: the
-# landmark crop repeats the image edge past it, as MediaPipe's graph, instead of black).
-BACKEND_REVISIONS = {"blazepose_multi": 3, "blazepose_onnx": 3}
+# landmark crop repeats the image edge past it, as MediaPipe's graph, instead of black; 4, and
+# blazepose's 1: a landmark's score is low or 0 outside the image: visibility x presence, or
+# 0 where mediapipe's solution API gives no presence).
+BACKEND_REVISIONS = {"blazepose": 1, "blazepose_multi": 4, "blazepose_onnx": 4}
 
 
 @dataclass
