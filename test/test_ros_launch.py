@@ -500,6 +500,20 @@ def test_a_rig_posed_through_tf_launches_without_a_rig_file(tmp_path):
     assert _keyword(declared["rig_file"], "default_value").value == ""
 
 
+def test_rviz_view_copies_are_named_per_namespace_and_topic_without_doubled_underscores():
+    """Two rigs in one bringup get two copies of the view; a name holds no doubled
+    underscore where a namespace meets a topic (a review: "pose3d_robot1__image_raw.rviz")."""
+    from pose3d_ros.ros.launch_args import rviz_view_copy_name
+    assert rviz_view_copy_name("pose3d.rviz", "/robot1", "/image_raw") == \
+        "pose3d_robot1_image_raw.rviz"
+    assert rviz_view_copy_name("pose3d.rviz", "/robot2", "/image_raw") == \
+        "pose3d_robot2_image_raw.rviz"
+    assert rviz_view_copy_name("one_camera.rviz", "", "/front/image_raw/compressed") == \
+        "one_camera_front_image_raw_compressed.rviz"
+    assert rviz_view_copy_name("pose3d.rviz", "/robot1", "") == "pose3d_robot1.rviz"
+    assert rviz_view_copy_name("pose3d.rviz", "", "") == "pose3d.rviz"
+
+
 def test_rviz_camera_display_shows_the_images_the_node_reads(tmp_path):
     """Found in review: the views' Camera display was fixed to /cam01/image_raw and
     /camera/image_raw, so it showed nothing for a compressed bag or a camera named otherwise.

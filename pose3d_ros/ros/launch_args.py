@@ -394,6 +394,16 @@ def _namespace_prefix(namespace: str) -> str:
     return "/" + namespace.strip("/") if namespace.strip("/") else ""
 
 
+def rviz_view_copy_name(view_file: str, namespace: str, image_topic: str) -> str:
+    """The file name of a launch's copy of the package's view `view_file` set to `namespace`
+    and `image_topic`: one per namespace and topic (two rigs in one bringup wrote one file,
+    and both windows showed the second's topics: a review), each run of characters a file
+    name should not hold as one underscore ("pose3d_robot1_image_raw.rviz", not
+    "pose3d_robot1__image_raw.rviz")."""
+    tag = re.sub(r"[^A-Za-z0-9]+", "_", f"{namespace}/{image_topic}").strip("_")
+    return f"{Path(view_file).stem}_{tag}.rviz" if tag else view_file
+
+
 def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False,
                    image_topic: str = "", info_topic: str = "") -> list[Any]:
     """The rviz2 node of a launch file when its `rviz` argument is true (else nothing): the
@@ -432,11 +442,8 @@ def rviz_at_launch(context: Any, fixed_frame: str, *, sim_time: bool = False,
     # topics are in it, rviz2's view names them absolute (a review: it showed nothing)
     namespace = context.launch_configurations.get("ros_namespace") or ""
     if image_topic or namespace:
-        # one copy per namespace and topic: two rigs in one bringup wrote one file, and both
-        # windows showed the second's topics (a review)
-        tag = re.sub(r"[^A-Za-z0-9_]+", "_", f"{namespace}_{image_topic}").strip("_")
-        copy = Path(launch_config.log_dir) / (f"{Path(config).stem}_{tag}.rviz" if tag
-                                               else config)
+        copy = Path(launch_config.log_dir) / rviz_view_copy_name(config, namespace,
+                                                                 image_topic)
         try:
             copy.write_text(rviz_view_showing(Path(view).read_text(), image_topic, namespace))
             view = str(copy)
