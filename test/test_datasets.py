@@ -29,7 +29,11 @@ from pose3d_ros.core.datasets import (
 )
 from pose3d_ros.core.datasets.bottom_up import group_people
 from pose3d_ros.core.datasets.campus_shelf import load_4da_calibration, load_4da_ground_truth
-from pose3d_ros.core.datasets.detection_files import read_coco_keypoints, read_openpose_file
+from pose3d_ros.core.datasets.detection_files import (
+    read_coco_keypoints,
+    read_openpose_directory,
+    read_openpose_file,
+)
 from pose3d_ros.core.datasets.panoptic import load_panoptic_calibration
 from pose3d_ros.core.layouts import BODY25, COCO17, COCO18, PANOPTIC19, convert_joints
 from pose3d_ros.core.pipeline import PipelineParams
@@ -146,6 +150,40 @@ def test_openpose_coco18_file(tmp_path):
     assert found.layout is COCO18 and found.num_people == 1
     assert np.isnan(found.keypoints[0, COCO18.index("neck")]).all()
     np.testing.assert_allclose(found.keypoints[0, COCO18.index("left_hip")], (120, 150))
+
+
+def test_scores_outside_zero_one_are_clipped_and_told_once_per_source(tmp_path, caplog):
+    """A file's keypoint scores of 2 (COCO visibility flags written as scores) weighted its
+    joints twice, without a word (a review): clipped to 1, one WARNING per OpenPose directory
+    or COCO file, none for scores within [0, 1]."""
+    folder = tmp_path / "cam01"
+    folder.mkdir()
+    kp = np.zeros((18, 3))
+    kp[COCO18.index("nose")] = (100, 50, 2.0)
+    kp[COCO18.index("left_hip")] = (120, 150, 0.7)
+    for frame in range(3):
+        (folder / f"v_{frame:012d}_keypoints.json").write_text(
+            json.dumps({"people": [{"pose_keypoints_2d": kp.reshape(-1).tolist()}]}))
+    coco = tmp_path / "cam02.json"
+    flags = np.zeros((17, 3))
+    flags[:, :2], flags[:, 2] = (200, 100), 2
+    coco.write_text(json.dumps([{"image_id": 4, "keypoints": flags.reshape(-1).tolist(),
+                                 "score": 0.9}]))
+    with caplog.at_level(logging.WARNING, logger="pose3d_ros.core.datasets.detection_files"):
+        found = read_openpose_directory(folder, (640, 480))
+        assert (read_coco_keypoints(coco, (640, 480))[4].scores == 1).all()
+    assert {f: d.scores[0, COCO18.index("nose")] for f, d in found.items()} == \
+        {0: 1.0, 1: 1.0, 2: 1.0}
+    assert found[0].scores[0, COCO18.index("left_hip")] == pytest.approx(0.7)
+    told = [r.getMessage() for r in caplog.records if "outside [0, 1]" in r.getMessage()]
+    assert len(told) == 2 and str(folder) in told[0] and str(coco) in told[1], told
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="pose3d_ros.core.datasets.detection_files"):
+        kp[COCO18.index("nose"), 2] = 0.9
+        fine = tmp_path / "v_000000000009_keypoints.json"
+        fine.write_text(json.dumps({"people": [{"pose_keypoints_2d": kp.reshape(-1).tolist()}]}))
+        read_openpose_file(fine, (640, 480))
+    assert not caplog.records
 
 
 @pytest.mark.parametrize("case, message", [

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..layouts import BODY25, COCO17, COCO18
+from ..once import first_time
 from ..types import Detections2D
 from .records import (
     MultiViewSequence,
@@ -38,8 +39,10 @@ DETECTION_FORMATS = ("openpose", "coco")
 _OPENPOSE_LAYOUTS = {BODY25.num_joints: BODY25, COCO18.num_joints: COCO18}
 
 
-def read_openpose_file(path: Path | str, image_size: tuple[int, int]) -> Detections2D:
-    """One OpenPose JSON file -> the image's people (BODY_25 or COCO-18 layout)."""
+def read_openpose_file(path: Path | str, image_size: tuple[int, int], *,
+                       told_as: Path | str | None = None) -> Detections2D:
+    """One OpenPose JSON file -> the image's people (BODY_25 or COCO-18 layout); scores
+    outside [0, 1] are clipped, told once per `told_as` (default: the file; unit_scores)."""
     doc = read_json(path)
     people = doc.get("people") if isinstance(doc, dict) else None
     if not isinstance(people, list):
@@ -61,7 +64,22 @@ def read_openpose_file(path: Path | str, image_size: tuple[int, int]) -> Detecti
                          "or 18 (COCO-18)")
     layout = _OPENPOSE_LAYOUTS[rows[0].shape[0]]
     data = np.stack(rows)
-    return detections_from_arrays(data[..., :2], data[..., 2], layout, image_size)
+    return detections_from_arrays(data[..., :2], unit_scores(data[..., 2], told_as or path),
+                                  layout, image_size)
+
+
+def unit_scores(scores: np.ndarray, source: Path | str) -> np.ndarray:
+    """scores (any shape) clipped to [0, 1], with one WARNING per source whose scores lie
+    outside (a review: a file's scores of 2, e.g. COCO annotations' visibility flags written
+    as scores, weighted its joints twice in the triangulation, without a word)."""
+    scores = np.asarray(scores, np.float64)
+    with np.errstate(invalid="ignore"):
+        outside = (scores < 0) | (scores > 1)
+    if outside.any() and first_time("scores outside [0, 1]", str(source)):
+        log.warning("%s: keypoint scores from %.3g to %.3g, outside [0, 1] (a detector's own "
+                    "scale, or visibility flags): taken clipped to [0, 1]", source,
+                    float(np.nanmin(scores)), float(np.nanmax(scores)))
+    return np.clip(scores, 0.0, 1.0)
 
 
 def read_openpose_directory(directory: Path | str, image_size: tuple[int, int]
@@ -85,7 +103,7 @@ def read_openpose_directory(directory: Path | str, image_size: tuple[int, int]
                              "holds <name>_<frame>_keypoints.json files only") from None
         if frame in out:
             raise file_error(path, f"a second file for frame {frame}")
-        out[frame] = read_openpose_file(path, image_size)
+        out[frame] = read_openpose_file(path, image_size, told_as=directory)
     return out
 
 
@@ -161,7 +179,7 @@ def _read_coco(path: Path | str, image_size: tuple[int, int]
     out = {}
     for frame, found in people.items():
         data = np.stack([p for p, _ in found])
-        scores = np.clip(data[..., 2], 0.0, 1.0)
+        scores = unit_scores(data[..., 2], path)
         # a person without 'score' gets its joints' mean, only that one (a review found
         # every person of the frame losing the score the file gave)
         out[frame] = detections_from_arrays(data[..., :2], scores, COCO17, image_size,
