@@ -175,6 +175,13 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=0, metavar="N",
                         help="N seeded synthetic scenes instead of the demo recordings")
     args = parser.parse_args()
+    # (a review: --synthetic --stretches ran the synthetic faults and summed them up as "good
+    # stretches"; --short without --stretches ran the faults)
+    if args.synthetic and args.stretches:
+        parser.error("--synthetic runs its own cases (the true intrinsics, then a focal length "
+                     "given x0.6 and x0.5); --stretches is for the demo recordings")
+    if args.short and not args.stretches:
+        parser.error("--short chooses the length of --stretches' stretches: give both")
     logging.disable(logging.WARNING)            # the two-camera notice, once per pair
     warnings.simplefilter("ignore", RuntimeWarning)
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S %Z')} on {platform.node()} "
