@@ -286,10 +286,17 @@ _GLOSSARY = {
            "the figure compares with other runs of the same reference, not with papers' "
            "PSS@50 / PSS@100 (clusters of Human3.6M); n/a below 20 complete reference "
            "poses (one cluster would score anything 1)",
-    "velocity error": "mean error of the joints' velocities against the reference",
-    "acceleration error": "mean error of the joints' accelerations against the reference",
-    "jitter (prediction)": "mean acceleration of the predicted joints (lower is smoother; "
-                           "real motion counts too)",
+    "velocity error": "mean error of the joints' velocities against the reference, over "
+                      "pairs of consecutive reference frames that both have the person "
+                      "predicted: n/a when there is none (a node that skipped every other "
+                      "frame set)",
+    "acceleration error": "mean error of the joints' accelerations against the reference, "
+                          "over three consecutive reference frames that all have the person "
+                          "predicted: n/a when there is none (a node that skipped sets)",
+    "jitter (prediction)": "mean acceleration of the predicted joints over three consecutive "
+                           "reference frames (lower is smoother; real motion counts too): n/a "
+                           "when no three have the person predicted (a node that skipped "
+                           "sets)",
     "reprojection error (pipeline)": "the triangulation's own figure: the root mean square "
                                      "distance in the images between each triangulated "
                                      "joint projected into the views it was made from and "
