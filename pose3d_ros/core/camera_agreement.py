@@ -117,7 +117,8 @@ class CameraAgreement:
     def __init__(self, names: Sequence[str]) -> None:
         self._residuals: dict[str, deque[float]] = {}
         self._joins: dict[str, deque[tuple[int, int]]] = {}
-        self._judged: list[Disagreement] | None = None   # disagreements() until an update
+        # (disagreements, judged cameras) until the next update
+        self._verdict: tuple[list[Disagreement], set[str]] | None = None
         for name in names:
             self._track(name)
 
@@ -131,11 +132,11 @@ class CameraAgreement:
             residuals.clear()
         for joins in self._joins.values():
             joins.clear()
-        self._judged = None
+        self._verdict = None
 
     def update(self, names: Sequence[str], agreement: ViewAgreement) -> None:
         """Add one set's comparison of the cameras `names` (in its V order)."""
-        self._judged = None
+        self._verdict = None
         for k, name in enumerate(names):
             self._track(name)
             if np.isfinite(agreement.residual[k]):
@@ -166,18 +167,24 @@ class CameraAgreement:
         MAX_JOIN_SHARE of the people the others place in its image while theirs join at least
         MIN_OTHERS_JOIN_SHARE (its calibration another camera's, or its pose far off).
         Judged once per update (the nodes ask after every set: 0.2 ms at 5 cameras)."""
-        if self._judged is None:
-            self._judged = self._judge()
-        return list(self._judged)
+        return list(self._judged()[0])
 
     def judged_cameras(self) -> set[str]:
         """The cameras with enough comparisons since the last reset to be judged either
         way (a camera not among them has not been found to agree)."""
-        return set(self.median_residuals()) | set(self.join_shares())
+        return set(self._judged()[1])
 
-    def _judge(self) -> list[Disagreement]:
+    def _judged(self) -> tuple[list[Disagreement], set[str]]:
+        """(disagreements, judged cameras), computed once per update: the medians and
+        shares both need are taken once."""
+        if self._verdict is None:
+            medians, shares = self.median_residuals(), self.join_shares()
+            self._verdict = (self._judge(medians, shares), set(medians) | set(shares))
+        return self._verdict
+
+    def _judge(self, medians: dict[str, float], shares: dict[str, float]
+               ) -> list[Disagreement]:
         out: dict[str, Disagreement] = {}
-        medians = self.median_residuals()
         # only once every camera with residuals has enough: a bad camera is often left out
         # of the groups at first, and another camera whose triangulation it spoils was named
         # before it for a second (a review)
@@ -187,7 +194,6 @@ class CameraAgreement:
                 others = float(np.median([v for k, v in medians.items() if k != name]))
                 if own > max(MIN_RELATIVE_RESIDUAL, DISAGREE_RATIO * others):
                     out[name] = Disagreement(name, own, others, len(self._residuals[name]))
-        shares = self.join_shares()
         if len(shares) >= 3:
             for name, share in shares.items():
                 others = float(np.median([v for k, v in shares.items() if k != name]))
