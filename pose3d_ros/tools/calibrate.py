@@ -287,15 +287,12 @@ def check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
         if problem := camera_name_problem(camera.name):
             raise UserError(f"--intrinsics: {problem}; the nodes read each camera of the rig "
                             "on topics of its name: rename it in the intrinsics file")
-    if args.demo:
-        check_frame_id(args.frame_id, list(load_rig(calibration_path(args.demo)).cameras))
-    else:
-        check_frame_id(args.frame_id, video_cameras)
+    # the cameras the rig will have: the demo's (its rig file read once here) or the user's
+    named = list(load_rig(calibration_path(args.demo)).cameras) if args.demo else video_cameras
+    check_frame_id(args.frame_id, named)
     if args.baseline is not None:
-        args.baseline = measured_baseline(args.baseline, [
-            camera.name for camera in (
-                load_rig(calibration_path(args.demo)).cameras if args.demo
-                else video_cameras or [])])
+        args.baseline = measured_baseline(args.baseline,
+                                          [camera.name for camera in named or []])
     if not 0 <= args.reference < cameras:
         raise UserError(f"--reference {args.reference} is not a camera index "
                         f"(0..{cameras - 1})")
