@@ -253,3 +253,91 @@ def test_a_region_of_interest_moved_at_the_same_size_starts_the_camera_afresh(na
             assert offset < 20.0, (t, offset)
     pipeline.close()
     per_frame.close()
+
+
+def _search_views(detector, sets, stamps) -> list[int]:
+    """The detector views each set ran (in the frame and in the background)."""
+    views = []
+    for images, stamp in zip(sets, stamps, strict=True):
+        detector.detect(images, stamps=None if stamp is None else [stamp] * len(images))
+        views.append(detector.last_detector_views + detector.last_background_views)
+    return views
+
+
+def test_a_slow_camera_is_searched_for_new_people_every_second_not_every_tenth_frame():
+    """At 3 frames a second, every 10th frame is every 3.3 s (each of a wide image's three
+    views every 10 s); with stamps the periodic pass also runs once search_within_s (1 s) has
+    passed since the camera's last one. Above 10 Hz the frame count comes first."""
+    sets = frames("single", 12, (0, 1))
+    at_3_hz = [t / 3.0 for t in range(12)]
+    timed = create_detector("blazepose_multi")
+    assert _search_views(timed, sets, at_3_hz) == [6, 0, 0, 2, 0, 0, 2, 0, 0, 2, 0, 0]
+    # without stamps, or with search_within_s 0: every 10th frame (camera 1's a frame early)
+    frames_only = create_detector("blazepose_multi")
+    assert _search_views(frames_only, sets, [None] * 12) == [6] + [0] * 8 + [1, 1, 0]
+    untimed = create_detector("blazepose_multi", search_within_s=0.0)
+    assert _search_views(untimed, sets, at_3_hz) == [6] + [0] * 8 + [1, 1, 0]
+    # at 30 Hz the 10th frame comes before the second: as without stamps
+    fast = create_detector("blazepose_multi")
+    assert _search_views(fast, sets, [t / 30.0 for t in range(12)]) == \
+        [6] + [0] * 8 + [1, 1, 0]
+    for detector in (timed, frames_only, untimed, fast):
+        detector.close()
+
+
+def test_a_clock_that_goes_back_or_a_stamp_that_is_not_a_number_does_not_search_every_frame():
+    sets = frames("single", 12, (0,))
+    detector = create_detector("blazepose_multi")
+    # 3 Hz, then the clock goes back 100 s (a bag looping), then a NaN stamp
+    stamps = [0.0, 1 / 3, 2 / 3, -100.0, -100 + 1 / 3, -100 + 2 / 3, float("nan"),
+              -99.0 + 1 / 3, -99.0 + 2 / 3, -99.0 + 1.0, -99.0 + 4 / 3, -99.0 + 5 / 3]
+    views = _search_views(detector, sets, stamps)
+    assert views[0] == 3 and sum(views[1:]) <= 2, views
+    detector.close()
+    with pytest.raises(ValueError, match="search_within_s"):
+        create_detector("blazepose_multi", search_within_s=float("nan"))
+    with pytest.raises(ValueError, match="2 stamps for 1 images"):
+        create_detector("blazepose_multi", track=False).detect(sets[0], stamps=[0.0, 1.0])
+
+
+class _DetectorWithoutStamps:
+    """A back-end written for the interface before `stamps` (a user's own): the package's
+    real back-end behind the older signature."""
+
+    def __init__(self) -> None:
+        self.inner = create_detector("blazepose_multi", tiles=False)
+        self.name, self.layout, self.runtime = "mine", self.inner.layout, self.inner.runtime
+
+    def detect(self, images, cameras=None):
+        return self.inner.detect(images, cameras=cameras)
+
+    def reset(self, cameras=None):
+        self.inner.reset(cameras)
+
+    def close(self):
+        self.inner.close()
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_the_pipeline_gives_its_detectors_the_capture_time_and_still_runs_older_ones(shared):
+    from pose3d_ros.core.calibration import load_rig
+    from pose3d_ros.core.pipeline import Pose3DPipeline, create_detectors
+    from pose3d_ros.tools.fetch_demo import calibration_path
+    rig = load_rig(calibration_path("single"))
+    cameras = {camera.name: camera for camera in rig.cameras[:2]}
+    sets = frames("single", 5, (0, 1))
+    detectors = create_detectors("blazepose_multi", 2, per_camera=not shared)
+    pipeline = Pose3DPipeline(list(cameras), cameras, detectors, frame_id="rig")
+    searched = []
+    for t, images in enumerate(sets):                 # 2 Hz: the 3rd set is 1 s later
+        pipeline.process_images(dict(zip(cameras, images, strict=True)), 100.0 + t / 2.0)
+        searched.append(sum(d.last_detector_views + d.last_background_views for d in (
+            [detectors] if shared else detectors)))
+    assert searched == [6, 0, 2, 0, 2]
+    pipeline.close()
+    older = Pose3DPipeline([rig.cameras[0].name], {rig.cameras[0].name: rig.cameras[0]},
+                           [_DetectorWithoutStamps()] if not shared else _DetectorWithoutStamps(),
+                           frame_id="rig")
+    result = older.process_images({rig.cameras[0].name: sets[0][0]}, 100.0)
+    assert result.detections[rig.cameras[0].name].num_people == 1
+    older.close()

@@ -1075,16 +1075,19 @@ def test_a_camera_that_stops_in_a_two_camera_rig_is_told_stale_with_what_follows
 
 @pytest.mark.parametrize("background", [True, False])
 def test_person_search_in_background_reaches_the_detectors_of_both_nodes(background):
-    """The parameter sets the two-stage back-end's background search in the detector node and
-    the all-in-one node; a back-end without that option (mediapipe's graph) ignores it."""
+    """The parameters set the two-stage back-end's background search and its search interval
+    in the detector node and the all-in-one node; a back-end without those options
+    (mediapipe's graph) ignores them."""
     from pose3d_ros.ros.nodes import Pose3DNode
 
+    within = 0.5 if background else 2.5
     with ros_context() as context:
         detector = DetectorNode(context=context, namespace="cam01", parameter_overrides=[
             Parameter("autostart", value=False),
-            Parameter("person_search_in_background", value=background)])
+            Parameter("person_search_in_background", value=background),
+            Parameter("person_search_within_s", value=within)])
         rig = Pose3DNode(context=context, parameter_overrides=_rig_overrides(
-            person_search_in_background=background))
+            person_search_in_background=background, person_search_within_s=within))
         graph = DetectorNode(context=context, namespace="cam02", parameter_overrides=[
             Parameter("autostart", value=False), Parameter("detector", value="blazepose"),
             Parameter("person_search_in_background", value=background)])
@@ -1094,6 +1097,8 @@ def test_person_search_in_background_reaches_the_detectors_of_both_nodes(backgro
                     node.last_error
             assert detector.detector.background_search is background
             assert rig.pipeline._shared_detector.background_search is background
+            assert detector.detector.search_within_s == within
+            assert rig.pipeline._shared_detector.search_within_s == within
             assert not hasattr(graph.detector, "background_search")
         finally:
             for node in (detector, rig, graph):

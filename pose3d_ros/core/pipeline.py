@@ -56,7 +56,7 @@ from .body_model import bone_lengths, rebuilt_with_bone_lengths
 from .camera import CameraArrays, CameraModel
 from .camera_agreement import AGREEMENT_EVERY, CameraAgreement, view_agreement
 from .completion import SkeletonCompleter, gross_joints, gross_joints_2d
-from .detection.base import convert_detections
+from .detection.base import convert_detections, detect_images
 from .detection.parallel import detect_per_camera
 from .filtering import (
     MONOCULAR_ONE_EURO,
@@ -493,12 +493,13 @@ class Pose3DPipeline:
                                  source=f"camera {name!r}",
                                  reduction=(reductions or {}).get(name, 1))
         index = {name: k for k, name in enumerate(self.camera_names)}
+        stamps = [stamp] * len(names)        # a set's images share its capture time
         if self._shared_detector is not None:
-            found = self._shared_detector.detect([images[name] for name in names],
-                                                 cameras=[index[name] for name in names])
+            found = detect_images(self._shared_detector, [images[name] for name in names],
+                                  cameras=[index[name] for name in names], stamps=stamps)
         elif self._detectors:  # one thread per camera (detection/parallel.py)
             found = detect_per_camera([self._detectors[index[name]] for name in names],
-                                      [images[name] for name in names])
+                                      [images[name] for name in names], stamps)
         else:
             raise ValueError("this pipeline has no detector (fusion only): use "
                              "process_detections()")

@@ -12,6 +12,7 @@ from typing import Any
 
 from sensor_msgs.msg import CameraInfo
 
+from pose3d_ros.core.detection.base import detect_images
 from pose3d_ros.core.messages import ns_to_seconds
 from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
@@ -125,7 +126,7 @@ class DetectorNode(PoseNodeBase):
             moved, self._image_moved = self._image_moved, False
         if moved:
             self.detector.reset()
-        found = self.detector.detect([image])[0]
+        found = detect_images(self.detector, [image], stamps=[frame.stamp])[0]
         if reduction != 1 and self._full_size is not None:
             found = found.upscaled(reduction, self._full_size)
         detect_s = time.perf_counter() - start

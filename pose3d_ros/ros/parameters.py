@@ -189,12 +189,20 @@ _INPUT = (
               "all cameras (two-stage back-ends) or runs the cameras' mediapipe graphs side by "
               "side itself."),
     ParamSpec("person_search_in_background", True, "Two-stage back-ends (blazepose_multi, "
-              "blazepose_onnx): the periodic search for new people (every 10th frame while "
-              "every track holds) runs on a thread of its own after the frame's landmarks, "
+              "blazepose_onnx): the periodic search for new people (every 10th frame or "
+              "person_search_within_s while every track holds) runs on a thread of its own "
+              "after the frame's landmarks, "
               "and the people it finds join the tracks at the camera's next frame: those "
               "frames cost no more than the others (1 camera at 30 fps on 2 cores: 12 ms "
               "instead of 23-26 ms, see docs/detectors.md); a new person appears one frame "
               "later. false: the search runs within its frame. Other back-ends: ignored."),
+    ParamSpec("person_search_within_s", 1.0, "Two-stage back-ends (blazepose_multi, "
+              "blazepose_onnx): the periodic search for new people also runs once this many "
+              "seconds of capture time have passed since a camera's last search, when that "
+              "comes before its 10th frame: cameras below 10 frames a second (at 3 Hz every "
+              "10th frame was every 3.3 s, and each of a wide image's three search views "
+              "every 10 s). Above 10 Hz it changes nothing. 0: every 10th frame only. Other "
+              "back-ends: ignored.", 0.0, 60.0),
 )
 _RIG = (
     ParamSpec("camera_names", ["camera"], "Camera namespaces, in rig order; topics are "
@@ -453,6 +461,7 @@ def detector_options(config: Any) -> dict[str, Any]:
     person search mode and model files: core.detection.node_detector_options)."""
     return node_detector_options(config.detector,
                                  background_search=config.person_search_in_background,
+                                 search_within_s=config.person_search_within_s,
                                  model=config.detector_model,
                                  person_detector=config.person_detector_model,
                                  providers=config.detector_providers,

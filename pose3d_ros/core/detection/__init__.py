@@ -83,10 +83,11 @@ def providers_problem(name: str, providers: Sequence[str], runtime: str) -> str:
 
 def node_detector_options(name: str, *, background_search: bool, model: str = "",
                           person_detector: str = "",
-                          providers: Sequence[str] = (), max_people: int = 0
-                          ) -> dict[str, Any]:
+                          providers: Sequence[str] = (), max_people: int = 0,
+                          search_within_s: float | None = None) -> dict[str, Any]:
     """The create_detector options of back-end `name` that the nodes' parameters set:
-    person_search_in_background (two-stage back-ends), detector_model and
+    person_search_in_background and person_search_within_s (two-stage back-ends; None: the
+    back-end's own), detector_model and
     person_detector_model (the ONNX back-ends; ValueError naming what is missing),
     detector_providers (onnxruntime back-ends: short names of onnx_session.PROVIDER_NAMES in
     preference order; empty or 'auto': the best usable), detector_max_people (the most people
@@ -99,6 +100,8 @@ def node_detector_options(name: str, *, background_search: bool, model: str = ""
         from .onnx_session import PROVIDER_NAMES
         options["providers"] = [PROVIDER_NAMES[p] for p in providers]
     if name in TWO_STAGE_DETECTORS:
+        if search_within_s is not None:
+            options["search_within_s"] = search_within_s
         return {**options, "background_search": background_search}
     if name not in ONNX_MODEL_DETECTORS:
         return options

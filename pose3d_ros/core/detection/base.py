@@ -6,10 +6,12 @@ raw image, NaN for joints it did not find.
 """
 from __future__ import annotations
 
+import inspect
+import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -27,11 +29,13 @@ class PoseDetector(Protocol):
     layout: JointLayout
     runtime: str            # where the network runs, in words ("onnxruntime CUDA", "LiteRT ...")
 
-    def detect(self, images: Sequence[np.ndarray],
-               cameras: Sequence[int] | None = None) -> list[Detections2D]:
+    def detect(self, images: Sequence[np.ndarray], cameras: Sequence[int] | None = None,
+               stamps: Sequence[float] | None = None) -> list[Detections2D]:
         """One BGR uint8 (H, W, 3) image per camera -> one result each. cameras: the camera
         index of each image (back-ends that track keep their state per index); default
-        0, 1, ... in the order given."""
+        0, 1, ... in the order given. stamps: each image's capture time (s), for back-ends
+        whose person search is also timed (the two-stage BlazePose); None: frames only.
+        (A back-end written without `stamps` still runs: `detect_images` leaves it out.)"""
         ...
 
     def reset(self, cameras: Sequence[int] | None = None) -> None:
@@ -72,6 +76,39 @@ def camera_indices(cameras: Sequence[int] | None, count: int, where: str) -> lis
         raise ValueError(f"{where}: cameras must be {count} distinct indices >= 0, "
                          f"got {list(cameras)}")
     return indices
+
+
+def capture_stamps(stamps: Sequence[float] | None, count: int, where: str
+                   ) -> list[float | None]:
+    """The capture time (s) of each of `count` images: `stamps` checked (one per image), a
+    stamp that is not a finite number as None (unknown); all None without stamps."""
+    if stamps is None:
+        return [None] * count
+    values = [float(s) for s in stamps]
+    if len(values) != count:
+        raise ValueError(f"{where}: {len(values)} stamps for {count} images")
+    return [v if math.isfinite(v) else None for v in values]
+
+
+def takes_stamps(detector: Any) -> bool:
+    """Whether `detector.detect` takes `stamps` (this package's back-ends do; one written for
+    the interface before stamps, a user's own, may not)."""
+    try:
+        parameters = inspect.signature(detector.detect).parameters
+    except (TypeError, ValueError):          # a builtin or an odd callable: ask it nothing
+        return False
+    return "stamps" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD
+                                         for p in parameters.values())
+
+
+def detect_images(detector: Any, images: Sequence[np.ndarray],
+                  cameras: Sequence[int] | None = None,
+                  stamps: Sequence[float] | None = None) -> list[Detections2D]:
+    """detector.detect(images, cameras, stamps), without the stamps for a back-end that does
+    not take them."""
+    if stamps is not None and takes_stamps(detector):
+        return detector.detect(images, cameras=cameras, stamps=stamps)
+    return detector.detect(images, cameras=cameras)
 
 
 def boxes_from_keypoints(keypoints: np.ndarray) -> np.ndarray:

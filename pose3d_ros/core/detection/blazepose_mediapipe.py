@@ -73,9 +73,10 @@ class MediapipeBlazePose:
         self._trackers[camera] = (tracker, shape)
         return tracker
 
-    def detect(self, images: Sequence[np.ndarray],
-               cameras: Sequence[int] | None = None) -> list[Detections2D]:
+    def detect(self, images: Sequence[np.ndarray], cameras: Sequence[int] | None = None,
+               stamps: Sequence[float] | None = None) -> list[Detections2D]:
         """cameras: the camera index of each image (its tracker); default 0, 1, ...
+        stamps: accepted for the common interface (mediapipe's graph searches by itself).
         Several images: the cameras' graphs run side by side on the shared thread pool
         (detection/parallel.py), each tracker on one thread at a time, as per-camera
         instances would."""

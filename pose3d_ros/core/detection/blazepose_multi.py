@@ -19,7 +19,8 @@ pose_landmark_by_roi):
 With `track` (the default), as in MediaPipe's video graph, each person's ROI in the next frame
 comes from the auxiliary landmarks 33 (hip centre) and 34 (body size and rotation) by the same
 rule as step 2, and the detector runs only to find people: on one view per pass, when a camera
-has no track or lost one, and every `redetect_every` frames. That periodic search for new
+has no track or lost one, and every `redetect_every` frames or `search_within_s` seconds of
+capture time, whichever comes first. That periodic search for new
 people runs in the background (`background_search`): on a thread of its own while the caller
 goes on, its people joining the tracks at the next frame, so the frames it falls on cost no
 more than the others. `track=False` runs the detector on every view of every frame (no
@@ -31,6 +32,7 @@ arrays, each with a leading batch axis): LiteRT here, onnxruntime in blazepose_o
 from __future__ import annotations
 
 import importlib.util
+import math
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -42,7 +44,15 @@ import numpy as np
 
 from ..layouts import BLAZEPOSE33
 from ..types import Detections2D
-from .base import camera_indices, check_images, check_limits, nms, rgb_unit_float, sigmoid
+from .base import (
+    camera_indices,
+    capture_stamps,
+    check_images,
+    check_limits,
+    nms,
+    rgb_unit_float,
+    sigmoid,
+)
 from .ssd_anchors import PersonDetections, decode_pose_detector, weighted_nms
 
 Runner = Callable[[np.ndarray], list[np.ndarray]]
@@ -239,7 +249,8 @@ class CameraTracks:
     views (one per frame: at start, after a loss, while nobody is tracked); whether a track
     was lost in the last frame; the image shape the state belongs to; the periodic search
     running in the background on the last frame (its people's ROIs (N, 4), joined at the next
-    frame), if any."""
+    frame), if any; the capture time (s) the periodic search's clock counts from (None:
+    unknown, frames only)."""
 
     rois: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     since_search: int = 0
@@ -248,6 +259,7 @@ class CameraTracks:
     lost: bool = False
     shape: tuple[int, ...] = ()
     pending: Future | None = None
+    searched_at: float | None = None
 
 
 class TwoStageBlazePose:
@@ -271,6 +283,12 @@ class TwoStageBlazePose:
         sweep of all views, one per frame), or every `redetect_every` frames to look for new
         people. False: the detector runs on every view of every frame (no history).
       redetect_every: frames between two detector passes while every track holds (10).
+      search_within_s: the periodic pass also runs once this many seconds of capture time
+        (detect's `stamps`) have passed since the camera's last pass, when that comes before
+        `redetect_every` frames: below 10 frames a second (1.0 s); a camera at 3 Hz was
+        searched every 3.3 s, each of an elongated image's three views every 10 s. 0: frames
+        only (also without stamps). Above 10 Hz it changes nothing, so a loaded node's
+        search costs no more than before (it follows the frames the node keeps up with).
       background_search: the periodic pass (every `redetect_every` frames while every track
         holds) runs on a thread of its own after the frame's landmarks, and the people it
         finds join the tracks at the camera's next frame, which waits for it if it is still
@@ -293,13 +311,17 @@ class TwoStageBlazePose:
                  min_detection_score: float = 0.5, min_presence_score: float = 0.5,
                  max_people: int = 10, duplicate_iou: float = 0.5,
                  duplicate_centre: float = 0.15, tiles: bool = True, track: bool = True,
-                 redetect_every: int = 10, refine_landmarks: bool = True,
+                 redetect_every: int = 10, search_within_s: float = 1.0,
+                 refine_landmarks: bool = True,
                  background_search: bool = True, runtime: str = "",
                  landmark_border: str = "replicate") -> None:
         check_limits(name, max_people, min_detection_score=min_detection_score,
                      min_presence_score=min_presence_score, duplicate_iou=duplicate_iou)
         if redetect_every < 1:
             raise ValueError(f"redetect_every must be >= 1, got {redetect_every}")
+        if not (math.isfinite(search_within_s) and search_within_s >= 0.0):
+            raise ValueError(f"search_within_s must be a finite number of seconds >= 0 (0: "
+                             f"frames only), got {search_within_s!r}")
         if landmark_border not in LANDMARK_BORDERS:
             raise ValueError(f"landmark_border must be one of {sorted(LANDMARK_BORDERS)}, got "
                              f"{landmark_border!r}")
@@ -310,6 +332,7 @@ class TwoStageBlazePose:
         self.tiles = tiles
         self.track = track
         self.redetect_every = redetect_every
+        self.search_within_s = float(search_within_s)
         self.refine_landmarks = refine_landmarks
         self.background_search = background_search and track
         self._detector = detector
@@ -326,19 +349,21 @@ class TwoStageBlazePose:
         self.last_detector_views = 0  # detector views run by the last detect() (diagnostics)
         self.last_background_views = 0  # views it left to the background search
 
-    def detect(self, images: Sequence[np.ndarray],
-               cameras: Sequence[int] | None = None) -> list[Detections2D]:
+    def detect(self, images: Sequence[np.ndarray], cameras: Sequence[int] | None = None,
+               stamps: Sequence[float] | None = None) -> list[Detections2D]:
         """cameras: the camera index of each image (its ROI tracks); default 0, 1, ...
+        stamps: each image's capture time (s), for `search_within_s`; None: frames only.
         With background_search, an image may still be read by the background search after
         this call returns: the caller must not change it before the next call returns."""
         images = check_images(images, f"{self.name}.detect")
         cameras = camera_indices(cameras, len(images), f"{self.name}.detect")
+        times = capture_stamps(stamps, len(images), f"{self.name}.detect")
         if not images:
             return []
         searched = [self._background_result(camera, image.shape)
                     for camera, image in zip(cameras, images, strict=True)]
         due = [(k, region, periodic) for k, image in enumerate(images)
-               for region, periodic in self._views_to_search(cameras[k], image)]
+               for region, periodic in self._views_to_search(cameras[k], image, times[k])]
         later = [(k, region) for k, region, periodic in due
                  if periodic and self.background_search]
         searches = [(k, region) for k, region, periodic in due
@@ -388,18 +413,23 @@ class TwoStageBlazePose:
                                                 thread_name_prefix=f"{self.name}_search")
         return self._searcher
 
-    def _views_to_search(self, camera: int, image: np.ndarray
+    def _views_to_search(self, camera: int, image: np.ndarray, stamp: float | None = None
                          ) -> list[tuple[tuple[int, int, int, int], bool]]:
         """The detector views (x0, y0, width, height) to run on this camera's image now,
-        each with whether it is the periodic search for new people (every track holds)."""
+        each with whether it is the periodic search for new people (every track holds).
+        stamp: the image's capture time (s), None if unknown."""
         views = detector_views(image, self.tiles)
         if not self.track:
             return [(view, False) for view in views]
         state = self._tracks.get(camera)
         if state is None or state.shape != image.shape:  # first frame: every view at once
-            # Cameras start at different phases: their periodic passes fall on different frames.
-            self._tracks[camera] = CameraTracks(shape=image.shape,
-                                                since_search=camera % self.redetect_every)
+            # Cameras start at different phases: their periodic passes fall on different
+            # frames, and as far into the time interval as into the frame count.
+            phase = camera % self.redetect_every
+            self._tracks[camera] = CameraTracks(
+                shape=image.shape, since_search=phase,
+                searched_at=None if stamp is None
+                else stamp - self.search_within_s * phase / self.redetect_every)
             return [(view, False) for view in views]
         if state.lost or (not len(state.rois) and state.sweep_left <= 0):
             state.sweep_left = len(views)  # start, loss, nobody: every view, one per frame
@@ -407,13 +437,23 @@ class TwoStageBlazePose:
         periodic = state.sweep_left <= 0
         if state.sweep_left > 0:
             state.sweep_left -= 1
-        elif state.since_search + 1 < self.redetect_every:
+        elif state.since_search + 1 < self.redetect_every and not self._search_overdue(
+                state, stamp):
             state.since_search += 1
             return []
         state.since_search = 0
+        state.searched_at = stamp
         view = views[state.next_view % len(views)]
         state.next_view += 1
         return [(view, periodic)]
+
+    def _search_overdue(self, state: CameraTracks, stamp: float | None) -> bool:
+        """Whether search_within_s of capture time have passed since the camera's last
+        pass (never without both stamps; a clock that went back waits for the frame count,
+        which then restarts the time from the new stamps)."""
+        return (self.search_within_s > 0.0 and stamp is not None
+                and state.searched_at is not None
+                and stamp - state.searched_at >= self.search_within_s)
 
     def _find_people(self, images: list[np.ndarray],
                      searches: list[tuple[int, tuple[int, int, int, int]]]) -> list[np.ndarray]:

@@ -115,9 +115,10 @@ class YoloPoseDetector:
         self.max_people = max_people
         self.min_keypoint_score = min_keypoint_score
 
-    def detect(self, images: Sequence[np.ndarray],
-               cameras: Sequence[int] | None = None) -> list[Detections2D]:
-        """cameras: accepted for the common interface; this back-end keeps no state."""
+    def detect(self, images: Sequence[np.ndarray], cameras: Sequence[int] | None = None,
+               stamps: Sequence[float] | None = None) -> list[Detections2D]:
+        """cameras, stamps: accepted for the common interface; this back-end keeps no
+        state."""
         images = check_images(images, "yolo_pose.detect")
         if not images:
             return []
@@ -300,9 +301,10 @@ class _TopDown:
         """Model outputs -> keypoints in crop pixels (N, K, 2) and scores (N, K)."""
         raise NotImplementedError
 
-    def detect(self, images: Sequence[np.ndarray],
-               cameras: Sequence[int] | None = None) -> list[Detections2D]:
-        """cameras: accepted for the common interface; this back-end keeps no state."""
+    def detect(self, images: Sequence[np.ndarray], cameras: Sequence[int] | None = None,
+               stamps: Sequence[float] | None = None) -> list[Detections2D]:
+        """cameras, stamps: accepted for the common interface; this back-end keeps no
+        state."""
         images = check_images(images, f"{self.name}.detect")
         if not images:
             return []

@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence, TypeVar
 import numpy as np
 
 from ..types import Detections2D
+from .base import detect_images
 
 DETECTION_POOL_PREFIX = "pose3d_detect"   # name prefix of the pool's threads
 _Result = TypeVar("_Result")
@@ -50,14 +51,23 @@ def map_on_pool(function: Callable[..., _Result], *arguments: Sequence[Any]) -> 
     return [future.result() for future in futures]
 
 
-def detect_per_camera(detectors: Sequence[Any], images: Sequence[np.ndarray]) -> list[Detections2D]:
-    """detectors[k].detect([images[k]])[0] for every k, in parallel when there are several.
+def detect_per_camera(detectors: Sequence[Any], images: Sequence[np.ndarray],
+                      stamps: Sequence[float] | None = None) -> list[Detections2D]:
+    """detectors[k].detect([images[k]], stamps=[stamps[k]])[0] for every k, in parallel when
+    there are several (stamps: capture times in s, left out for a detector that takes none).
 
     detectors: one stateful detector per image (a detector is never used by two threads at
     once: each camera's tracker sees its own frames in order). Exceptions propagate.
     """
     if len(detectors) != len(images):
         raise ValueError(f"{len(detectors)} detectors for {len(images)} images")
+    if stamps is not None and len(stamps) != len(images):
+        raise ValueError(f"{len(stamps)} stamps for {len(images)} images")
+    each = [None] * len(images) if stamps is None else [[stamp] for stamp in stamps]
+
+    def one(detector: Any, image: np.ndarray, stamp: list[float] | None) -> Detections2D:
+        return detect_images(detector, [image], stamps=stamp)[0]
+
     if len(images) <= 1:
-        return [d.detect([im])[0] for d, im in zip(detectors, images, strict=True)]
-    return [found[0] for found in map_on_pool(lambda d, im: d.detect([im]), detectors, images)]
+        return [one(*args) for args in zip(detectors, images, each, strict=True)]
+    return map_on_pool(one, detectors, images, each)
