@@ -215,11 +215,19 @@ def test_bad_images_are_rejected(tmp_path):
 
 def test_providers_fall_back_to_cpu():
     """The nodes' short names work in Python too, and a name that is neither theirs nor
-    onnxruntime's is refused (a review: providers=['cuda'] ran on the CPU, told at INFO)."""
+    onnxruntime's is refused (a review: providers=['cuda'] ran on the CPU, told at INFO).
+    A provider asked for that does not start here is a warning a Python caller sees (it was
+    an INFO line, which logging's defaults do not show)."""
+    from pose3d_ros.core.detection.onnx_session import ProviderUnusableWarning, usable_providers
     providers = select_providers()
     assert providers[-1] == "CPUExecutionProvider"
     assert select_providers(["cpu"]) == ["CPUExecutionProvider"]
-    assert select_providers(["cuda"])[-1] == "CPUExecutionProvider"
+    if "CUDAExecutionProvider" in usable_providers():
+        assert select_providers(["cuda"])[0] == "CUDAExecutionProvider"
+    else:
+        with pytest.warns(ProviderUnusableWarning, match="not usable here .* running on "
+                                                         r"\['CPUExecutionProvider'\]"):
+            assert select_providers(["cuda"]) == ["CPUExecutionProvider"]
     with pytest.raises(ValueError, match=r"\['NoSuchExecutionProvider'\] are no onnxruntime "
                                          "provider names"):
         select_providers(["NoSuchExecutionProvider"])

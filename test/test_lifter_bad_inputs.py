@@ -296,12 +296,15 @@ def test_a_gpu_provider_that_does_not_start_is_left_out_quietly(capfd):
     docstring suggests for a GPU machine, on one where CUDA does not start (onnxruntime-gpu
     without its CUDA libraries) printed onnxruntime's red ERROR and a WARN for every model and
     went on on the CPU. Now the providers are chosen as the detectors' are (probed once,
-    quietly; onnx_session.select_providers)."""
-    from pose3d_ros.core.detection.onnx_session import usable_providers
+    quietly; onnx_session.select_providers) and told as one Python warning."""
+    from pose3d_ros.core.detection.onnx_session import ProviderUnusableWarning, usable_providers
     if "CUDAExecutionProvider" in usable_providers():
         pytest.skip("CUDA starts here")
     capfd.readouterr()
-    lifter = OnnxLifter(providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    with pytest.warns(ProviderUnusableWarning,
+                      match=r"\['CUDAExecutionProvider'\] are not usable here") as told_once:
+        lifter = OnnxLifter(providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert len(told_once) == 1
     assert lifter.session.get_providers() == ["CPUExecutionProvider"]
     told = capfd.readouterr()
     assert "CUDAExecutionProvider" not in told.out + told.err, told

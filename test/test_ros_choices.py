@@ -73,7 +73,7 @@ def test_a_misspelt_parameter_is_warned_with_the_closest_name():
     assert "sync.timeout_s" not in warned[0]
 
 
-def test_the_node_says_where_its_detector_runs(tmp_path, caplog, monkeypatch):
+def test_the_node_says_where_its_detector_runs(tmp_path, caplog, monkeypatch, recwarn):
     """At configure the node logs where the 2D network runs and /diagnostics shows it
     (detector_runtime); detector_providers chooses onnxruntime's execution providers, and a
     provider asked for that does not run here is a WARN (blazepose_onnx fell back from CUDA to
@@ -110,6 +110,9 @@ def test_the_node_says_where_its_detector_runs(tmp_path, caplog, monkeypatch):
             assert len(warned) == 1 and "CUDA is not usable here" in warned[0], warned
             again = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING
                      and "not usable here" in r.getMessage()]
+            assert not again, again
+            # nor as a Python warning on stderr (the back-end's ProviderUnusableWarning)
+            again = [str(w.message) for w in recwarn if "not usable here" in str(w.message)]
             assert not again, again
         else:                                  # a GPU machine
             assert runtime == "onnxruntime CUDA" and not warned, (runtime, warned)

@@ -14,7 +14,6 @@ from sensor_msgs.msg import CameraInfo
 
 from pose3d_ros.core.detection.base import detect_images
 from pose3d_ros.core.messages import ns_to_seconds
-from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.core.types import Detections2D
 from pose3d_ros.msg import Skeleton2DArray
@@ -30,7 +29,7 @@ from .node_input import (
     finish_image,
     image_qos,
 )
-from .parameters import DETECTOR_PARAMS, detector_options
+from .parameters import DETECTOR_PARAMS
 
 
 class DetectorNode(PoseNodeBase):
@@ -55,8 +54,7 @@ class DetectorNode(PoseNodeBase):
         self.cameras = (camera,)
         self._full_size = None
         self._sensor, self._image_moved = None, False
-        self.detector = create_detectors(
-            config.detector, 1, per_camera=True, **detector_options(config))[0]
+        self.detector = self._create_detectors(config, 1, per_camera=True)[0]
         self._tell_detector_runtime(self.detector, config)
         self.sync = self._make_sync(None, self.cameras)
         self.skeletons_pub = self._publisher(Skeleton2DArray, SKELETONS_2D_TOPIC, OUTPUT_QOS)

@@ -18,6 +18,7 @@ import gc
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -33,7 +34,9 @@ from rclpy.qos import QoSProfile
 from rclpy.task import Future
 
 from pose3d_ros.core.detection import providers_problem
+from pose3d_ros.core.detection.onnx_session import ProviderUnusableWarning
 from pose3d_ros.core.messages import ns_to_seconds
+from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import (
     FrameSet,
     FrameSynchronizer,
@@ -55,6 +58,7 @@ from .parameters import (
     ParameterError,
     ParamSpec,
     declare_parameters,
+    detector_options,
     read_parameters,
     rules_broken,
     unknown_overrides,
@@ -499,6 +503,16 @@ class PoseNodeBase(LifecycleNode):
     # -- hooks for the concrete nodes ----------------------------------------------------------
     def _configure(self, config: Any) -> None:
         raise NotImplementedError
+
+    def _create_detectors(self, config: Any, count: int, per_camera: bool) -> Any:
+        """The configured back-end for `count` cameras (core.pipeline.create_detectors).
+        Execution providers that do not start here are told once, by
+        _tell_detector_runtime's WARN: the back-end's own ProviderUnusableWarning is
+        silenced (the same news twice, once on stderr outside the node's log)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ProviderUnusableWarning)
+            return create_detectors(config.detector, count, per_camera=per_camera,
+                                    **detector_options(config))
 
     def _tell_detector_runtime(self, detectors: Any, config: Any) -> None:
         """Log (INFO) where the 2D network runs and show it on /diagnostics

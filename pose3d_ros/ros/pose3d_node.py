@@ -7,7 +7,6 @@ from typing import Any
 
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
 
@@ -22,7 +21,7 @@ from .node_input import (
     finish_images,
     image_qos,
 )
-from .parameters import ALL_IN_ONE_PARAMS, detector_options
+from .parameters import ALL_IN_ONE_PARAMS
 from .rig_node import RigNodeBase
 
 
@@ -36,9 +35,8 @@ class Pose3DNode(RigNodeBase):
 
     def _configure(self, config: Any) -> None:
         rig = self._read_rig(config) if config.extrinsics_source == "rig_file" else None
-        detectors = create_detectors(config.detector, len(config.camera_names),
-                                     per_camera=config.detector_per_camera,
-                                     **detector_options(config))
+        detectors = self._create_detectors(config, len(config.camera_names),
+                                           config.detector_per_camera)
         self._tell_detector_runtime(detectors, config)
         try:
             self.cameras = tuple(config.camera_names)

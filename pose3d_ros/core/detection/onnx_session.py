@@ -9,12 +9,11 @@ import functools
 import io
 import logging
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-
-from ..once import first_time
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +81,18 @@ def usable_providers() -> frozenset[str]:
     return frozenset(usable)
 
 
+class ProviderUnusableWarning(UserWarning):
+    """Execution providers asked for do not start on this machine: the model runs on the
+    others (the CPU at least). The nodes tell it as one WARN of their own (providers_problem)
+    and silence this one; Python callers see it as any warning (it was an INFO line, which
+    the logging defaults do not show: a model asked for on CUDA ran on the CPU unseen)."""
+
+
 def select_providers(requested: Sequence[str] | None = None) -> list[str]:
     """The execution providers to use, in order: the requested ones (default TensorRT, CUDA,
-    CPU) that start on this machine. CPU is always last. A requested provider left out is
-    logged at INFO only: the caller tells the user (the nodes' one WARN comes from
-    providers_problem; a second line from here said the same)."""
+    CPU) that start on this machine. CPU is always last. Requested providers left out are
+    told as a ProviderUnusableWarning (once per place under Python's default filter: not
+    once per model of a two-model back-end)."""
     available = usable_providers()
     # the nodes' short names too (detector_providers: 'cuda', 'tensorrt', 'cpu'); a name
     # that is neither is refused (a review: providers=['cuda'] in Python ran on the CPU, told
@@ -98,12 +104,14 @@ def select_providers(requested: Sequence[str] | None = None) -> list[str]:
                          f"(give {', '.join(PROVIDER_NAMES)} or onnxruntime's names, e.g. "
                          "CUDAExecutionProvider)")
     unknown = [p for p in wanted if p not in available]
-    if requested and unknown and first_time("providers", tuple(wanted)):  # not per model
-        log.info("execution providers %s are not usable here (have %s)", unknown,
-                 sorted(available))
     chosen = [p for p in wanted if p in available]
     if "CPUExecutionProvider" not in chosen:
         chosen.append("CPUExecutionProvider")
+    if requested and unknown:    # (Python's default filter shows it once per place)
+        warnings.warn(ProviderUnusableWarning(
+            f"execution providers {unknown} are not usable here (no GPU, or onnxruntime-gpu "
+            f"and its CUDA/TensorRT libraries missing; docs/detectors.md): running on "
+            f"{chosen}"), stacklevel=2)
     return chosen
 
 

@@ -125,8 +125,9 @@ class OnnxLifter:
     model_path: .onnx file with its metadata .json next to it.
     providers: onnxruntime execution providers (default: CPU; pass e.g.
     ["CUDAExecutionProvider", "CPUExecutionProvider"] on a GPU machine); those that do not
-    start here are left out, as for the detectors (onnx_session.select_providers: at INFO,
-    where onnxruntime itself printed an ERROR and a WARN per model and went on on the CPU).
+    start here are left out, as for the detectors (onnx_session.select_providers: one
+    ProviderUnusableWarning, where onnxruntime itself printed an ERROR and a WARN per model
+    and went on on the CPU).
     """
 
     def __init__(self, model_path: str | Path = DEFAULT_MODEL,
