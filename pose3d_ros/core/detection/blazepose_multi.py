@@ -287,10 +287,10 @@ class TwoStageBlazePose:
         (detect's `stamps`) have passed since the camera's last pass, when that comes before
         `redetect_every` frames: below 10 frames a second (1.0 s); a camera at 3 Hz was
         searched every 3.3 s, each of an elongated image's three views every 10 s. 0: frames
-        only (also without stamps). Above 10 Hz it changes nothing, so a loaded node's
-        search costs no more than before (it follows the frames the node keeps up with).
-      background_search: the periodic pass (every `redetect_every` frames while every track
-        holds) runs on a thread of its own after the frame's landmarks, and the people it
+        only (also without stamps). Above 10 Hz it changes nothing (a node that keeps up
+        with 8 sets a second searches every 8th instead of every 10th).
+      background_search: the periodic pass (every `redetect_every` frames or
+        `search_within_s`, while every track holds) runs on a thread of its own after the frame's landmarks, and the people it
         finds join the tracks at the camera's next frame, which waits for it if it is still
         running (so the output does not depend on timing). True (default): a live node's
         frames cost the same whether the pass falls on them or not (1 camera at 30 fps on 2
