@@ -290,9 +290,10 @@ class TwoStageBlazePose:
         only (also without stamps). Above 10 Hz it changes nothing (a node that keeps up
         with 8 sets a second searches every 8th instead of every 10th).
       background_search: the periodic pass (every `redetect_every` frames or
-        `search_within_s`, while every track holds) runs on a thread of its own after the frame's landmarks, and the people it
-        finds join the tracks at the camera's next frame, which waits for it if it is still
-        running (so the output does not depend on timing). True (default): a live node's
+        `search_within_s`, while every track holds) runs on a thread of its own after the
+        frame's landmarks, and the people it finds join the tracks at the camera's next
+        frame, which waits for it if it is still running (so the output does not depend on
+        timing). True (default): a live node's
         frames cost the same whether the pass falls on them or not (1 camera at 30 fps on 2
         cores: 23 ms on those frames against 10 ms, benchmarks/results_realtime.md); a new
         person appears one frame later. False: the pass runs within the frame it falls on.
