@@ -23,29 +23,17 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 if __package__ in (None, ""):  # run as a script from a checkout: use this checkout's sources
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pose3d_ros.core.detection import create_detector  # noqa: E402
+from pose3d_ros.core.video import synchronised_frames, video_fps  # noqa: E402
 from pose3d_ros.tools.fetch_demo import video_paths  # noqa: E402
 
 GIVE_UP_S = 20.0          # capture time after which a trial counts as never found
 SETTINGS = (0.0, 1.0)     # search_within_s: frames only (before), the default
-
-
-def video_frames(path: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        frames.append(image)
-    capture.release()
-    return frames
 
 
 def frame_at(frames: list[np.ndarray], index: int) -> np.ndarray:
@@ -89,9 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phases", type=int, default=10,
                         help="drop phases per camera (frames after the first)")
     args = parser.parse_args(argv)
-    paths = video_paths("multi")
-    videos = [video_frames(Path(p)) for p in paths]
-    fps = cv2.VideoCapture(str(paths[0])).get(cv2.CAP_PROP_FPS) or 60.0
+    paths = [Path(p) for p in video_paths("multi")]
+    videos = [list(frames) for frames in zip(*synchronised_frames(paths), strict=True)]
+    fps = video_fps(paths[0])
     started = time.time()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}; demo 'multi', {len(videos)} cameras x "
