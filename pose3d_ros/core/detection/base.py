@@ -6,6 +6,7 @@ raw image, NaN for joints it did not find.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import warnings
@@ -92,9 +93,18 @@ def capture_stamps(stamps: Sequence[float] | None, count: int, where: str
 
 def takes_stamps(detector: Any) -> bool:
     """Whether `detector.detect` takes `stamps` (this package's back-ends do; one written for
-    the interface before stamps, a user's own, may not)."""
+    the interface before stamps, a user's own, may not). Read once per method (inspect:
+    18 us a call, asked for every set)."""
+    method = detector.detect
+    function = getattr(method, "__func__", None)
+    return _signature_takes_stamps(function) if function is not None \
+        else _signature_takes_stamps.__wrapped__(method)
+
+
+@functools.lru_cache(maxsize=None)
+def _signature_takes_stamps(function: Any) -> bool:
     try:
-        parameters = inspect.signature(detector.detect).parameters
+        parameters = inspect.signature(function).parameters
     except (TypeError, ValueError):          # a builtin or an odd callable: ask it nothing
         return False
     return "stamps" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD
