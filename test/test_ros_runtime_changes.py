@@ -424,12 +424,12 @@ def test_a_wrong_rig_file_is_told_before_any_model_is_loaded(tmp_path, monkeypat
     first now; no detector is made for a configure the rig file refuses."""
     from pose3d_ros.core.calibration import load_rig, save_rig_yaml
     from pose3d_ros.core.camera import Rig
-    from pose3d_ros.ros import pose3d_node
+    from pose3d_ros.ros import node_base
     from pose3d_ros.ros.nodes import Pose3DNode
 
     made = []
-    real = pose3d_node.create_detectors
-    monkeypatch.setattr(pose3d_node, "create_detectors",
+    real = node_base.create_detectors    # what the nodes' _create_detectors calls
+    monkeypatch.setattr(node_base, "create_detectors",
                         lambda *args, **kwargs: made.append(args) or real(*args, **kwargs))
     one = tmp_path / "one_camera_rig.yaml"
     save_rig_yaml(Rig("rig", load_rig(calibration_path("single")).cameras[:1]), one)
