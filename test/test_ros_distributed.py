@@ -643,13 +643,17 @@ def test_a_rig_whose_every_camera_stops_says_so_once_not_one_camera_stale():
                 told("camera 'cam01': frames again, back in the sets")), 5)
 
 
-def test_a_detector_node_whose_camera_moves_its_region_of_interest_starts_afresh():
+@pytest.mark.parametrize("info_ahead", [False, True], ids=["info_first", "next_info_first"])
+def test_a_detector_node_whose_camera_moves_its_region_of_interest_starts_afresh(info_ahead):
     """A review: the camera's driver moves its 300x750 region of interest 200 px right, then
     back (camera_info roi; the images keep their size). The detector node kept the ROIs it
     tracked, in the old image's pixels: the person was lost on the first image after the move,
     and after the move back a skeleton 64-173 px off the person came out for 3 images. Now a
     camera_info that moves the images on the sensor makes it forget them: every image's 2D is
-    that of a detection of the image alone (its people, each within 20 px median)."""
+    that of a detection of the image alone (its people, each within 20 px median).
+    next_info_first: each camera_info, stamped as its image, comes before the image taken
+    before it (the reset was done on that earlier image, in the old place, and the moved image
+    met its ROIs: session 64); the reset waits for the image of its stamp."""
     capture = cv2.VideoCapture(str(video_paths("multi")[0]))
     offsets = [0, 0, 200, 200, 0, 0]
     crops = [np.ascontiguousarray(cv2.resize(capture.read()[1], (544, 960),
@@ -664,13 +668,23 @@ def test_a_detector_node_whose_camera_moves_its_region_of_interest_starts_afresh
         infos = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
         assert spin_until(executor, lambda: images.get_subscription_count() > 0
                           and infos.get_subscription_count() > 0, 10)
-        for k, (crop, x) in enumerate(zip(crops, offsets, strict=True)):
-            info.roi.x_offset, info.roi.y_offset = 2 * x, 300
-            info.roi.width, info.roi.height = 600, 1500
+        info.roi.y_offset, info.roi.width, info.roi.height = 300, 600, 1500
+
+        def send_info(k: int) -> None:
+            info.roi.x_offset = 2 * offsets[k]
+            info.header.stamp = seconds_to_stamp(4000.0 + k * 0.033)
             infos.publish(info)
-            assert spin_until(executor, lambda x=x: node._sensor is not None
-                              and node._sensor[4] == 2 * x, 10)
-            images.publish(image_to_msg(crop, 4000.0 + k / 30, "cam01_optical_frame"))
+            assert spin_until(executor, lambda: node._sensor is not None
+                              and node._sensor[4] == 2 * offsets[k], 10)
+
+        if info_ahead:
+            send_info(0)
+        for k, crop in enumerate(crops):
+            if not info_ahead:
+                send_info(k)
+            elif k + 1 < len(crops):
+                send_info(k + 1)
+            images.publish(image_to_msg(crop, 4000.0 + k * 0.033, "cam01_optical_frame"))
             assert spin_until(executor, lambda k=k: len(answers) == k + 1, 20), \
                 node.last_error
     for k, (answer, want) in enumerate(zip(answers, expected, strict=True)):

@@ -681,7 +681,9 @@ def test_a_region_of_interest_moved_mid_run_is_a_new_calibration():
 
     def newest_principal_point(node) -> np.ndarray:
         with node._lock:
-            model = node._calibration_changes.get("cam01") or node.pipeline.camera("cam01")
+            pending = [change.model for change in node._calibration_changes.pending("cam01")
+                       if change.model is not None]
+            model = pending[-1] if pending else node.pipeline.camera("cam01")
         return model.K[:2, 2]
 
     with ros_context() as context:
@@ -698,6 +700,55 @@ def test_a_region_of_interest_moved_mid_run_is_a_new_calibration():
                 assert spin_until(executor, lambda e=expected: node.health.cameras[
                     "cam01"].calibrated and np.allclose(newest_principal_point(node), e), 10,
                     tick=lambda m=message: info_pub.publish(m)), (x, y, binning)
+
+
+def test_a_camera_info_applies_to_the_images_of_its_stamp_not_to_those_before():
+    """A camera whose calibration changes mid-stream (its principal point 100 px further
+    right, as a moved region of interest or a re-calibration gives): the new camera_info,
+    stamped as the image it comes with, reached the node before the image taken before it was
+    processed, and that image was placed with the new calibration (0.4 m off sideways: the
+    change was applied to the next set processed, whatever its stamp). Now each image is
+    placed with the calibration of its stamp. The same frame each time, filtering off: the
+    person stays where they were until the image of the new calibration, then moves by the
+    100 px seen through it (100 px x depth / fx)."""
+    import dataclasses
+
+    camera, person, _ = _half_size_camera_and_frames(1)
+    shifted = dataclasses.replace(camera, K=camera.K + [[0, 0, 100], [0, 0, 0], [0, 0, 0]])
+    outputs: list[Skeleton3DArray] = []
+
+    def centre(message: Skeleton3DArray) -> np.ndarray:
+        """The person's mean joint (m, optical frame)."""
+        return np.nanmean(np.array(message.skeletons[0].positions).reshape(-1, 3), axis=0)
+
+    with ros_context() as context:
+        node = _one_camera_node(context, Parameter("filter.enabled", value=False))
+        with with_rosout(context, node) as (executor, probe, _):
+            configure_and_activate(node)
+            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            probe.create_subscription(Skeleton3DArray, "skeletons", outputs.append, RELIABLE)
+
+            def send(k: int, model) -> None:
+                info = camera_model_to_info(model)
+                info.header.stamp = seconds_to_stamp(70.0 + k / 30)
+                info_pub.publish(info)
+
+            assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
+                              tick=lambda: send(0, camera))
+            for k in range(6):        # the person is published from the third image on
+                if k == 4:            # the new camera_info ahead of the last image before it
+                    send(5, shifted)
+                    assert spin_until(executor, lambda: bool(
+                        node._calibration_changes.pending("cam01")), 10)
+                image_pub.publish(image_to_msg(person[0], 70.0 + k / 30, camera.frame_id))
+                assert spin_until(executor, lambda k=k: len(outputs) > k, 30), node.last_error
+    assert all(m.skeletons for m in outputs[3:]), outputs
+    before, last_before, after = (centre(m) for m in outputs[3:6])
+    moved = 100 * before[2] / camera.K[0, 0]                  # m, at the person's depth
+    assert moved > 0.2
+    assert np.linalg.norm(last_before - before) < 0.1 * moved, (before, last_before)
+    assert abs((before[0] - after[0]) / moved - 1) < 0.15, (before, after, moved)
 
 
 def test_a_region_of_interest_moved_under_a_rig_files_intrinsics_clears_the_tracks_and_warns():

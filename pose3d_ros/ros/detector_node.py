@@ -14,6 +14,7 @@ from sensor_msgs.msg import CameraInfo
 
 from pose3d_ros.core.detection.base import detect_images
 from pose3d_ros.core.messages import ns_to_seconds
+from pose3d_ros.core.stamped_changes import CALIBRATION_WAIT_S, StampedChanges
 from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.core.types import Detections2D
 from pose3d_ros.msg import Skeleton2DArray
@@ -43,17 +44,18 @@ class DetectorNode(PoseNodeBase):
         # (width, height) of the camera's last whole frame: the full size that a reduced
         # JPEG decode (compressed_decode_min_side_px) is mapped back to; None until one came.
         self._full_size: tuple[int, int] | None = None
-        # camera_info_sensor of the last camera_info, and whether it changed since the
-        # worker's last image (handed over under self._lock)
+        # camera_info_sensor of the last camera_info, and the changes of it under their
+        # camera_infos' stamps that the worker has not met yet (handed over under self._lock)
         self._sensor: tuple[int, ...] | None = None
-        self._image_moved = False
+        self._images_moved: StampedChanges[bool] = StampedChanges(CALIBRATION_WAIT_S)
 
     def _configure(self, config: Any) -> None:
         camera = config.camera_name or self.get_namespace().strip("/").split("/")[-1] \
             or "camera"
         self.cameras = (camera,)
         self._full_size = None
-        self._sensor, self._image_moved = None, False
+        self._sensor = None
+        self._images_moved = StampedChanges(CALIBRATION_WAIT_S)
         self.detector = self._create_detectors(config, 1, per_camera=True)[0]
         self._tell_detector_runtime(self.detector, config)
         self.sync = self._make_sync(None, self.cameras)
@@ -72,14 +74,16 @@ class DetectorNode(PoseNodeBase):
     def on_camera_info(self, msg: CameraInfo) -> None:
         """Counted: its arrivals against the images' tell images lost on the way. One whose
         images lie elsewhere on the sensor (camera_info_sensor) than the last one's: the
-        detector's tracks are forgotten before the next image (a region of interest moved at
-        the same size kept them, and they cropped the old place: a person lost, then a
-        skeleton hundreds of pixels off)."""
+        detector's tracks are forgotten before the first image stamped at or after it (a
+        region of interest moved at the same size kept them, and they cropped the old place: a
+        person lost, then a skeleton hundreds of pixels off; an image taken before the change
+        but processed after its camera_info came lost its people for nothing)."""
         self.note_arrival(self.cameras[0], "info")
         sensor = camera_info_sensor(msg)
         with self._lock:
             if self._sensor is not None and sensor != self._sensor:
-                self._image_moved = True
+                self._images_moved.add(self.cameras[0], stamp_to_seconds(msg.header.stamp),
+                                       True, time.monotonic())
             self._sensor = sensor
 
     def on_image(self, camera: str, msg: Any) -> None:
@@ -121,7 +125,7 @@ class DetectorNode(PoseNodeBase):
             self._answer_failed_set(frame_set)
             return
         with self._lock:
-            moved, self._image_moved = self._image_moved, False
+            moved = self._images_moved.take_due(self.cameras[0], frame.stamp, time.monotonic())
         if moved:
             self.detector.reset()
         found = detect_images(self.detector, [image], stamps=[frame.stamp])[0]

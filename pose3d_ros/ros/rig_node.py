@@ -2,9 +2,10 @@
 calibration (rig file, CameraInfo, TF), the Pose3DPipeline, and the 3D/marker/TF publishers.
 
 Calibration changes are handed to the processing thread: on_camera_info (executor thread)
-only validates the message and queues the new camera model; the processing thread applies
-the queued models between frame sets (_between_sets), so every set is processed, and its
-output labelled, with one calibration.
+only validates the message and queues the new camera model under the message's stamp; the
+processing thread applies the queued models between frame sets (_between_sets), each to the
+frames stamped at or after it (core.stamped_changes), so every set is processed, and its
+output labelled, with one calibration: the one its images were taken with.
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from pose3d_ros.core.messages import ns_to_seconds, seconds_to_ns, stamp_to_ns
 from pose3d_ros.core.node_health import output_timings
 from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline, create_monocular_method
 from pose3d_ros.core.plausibility import PlausibilityParams
+from pose3d_ros.core.stamped_changes import CALIBRATION_WAIT_S, StampedChanges
 from pose3d_ros.core.static_tf import (
     TransformTree,
     transform_from_stamped,
@@ -80,6 +82,14 @@ LATCHED_LOOK_PERIOD_S = 0.25
 LATCHED_LOOK_AFTER_ACTIVATION_S = 2.0
 # sets whose exact header stamps are kept for a centred lifter's output (its lag is T // 2)
 EXACT_STAMPS_KEPT = 256
+
+
+class CalibrationChange(NamedTuple):
+    """A change handed to the processing thread: the camera's new model (None: the rig
+    file's stays) and whether its images moved on the sensor (the image trackers' pixels
+    move with them; the detector's regions of interest are forgotten)."""
+    model: CameraModel | None
+    image_moved: bool
 
 
 class CameraInfoKey(NamedTuple):
@@ -338,10 +348,9 @@ class RigNodeBase(PoseNodeBase):
         self._frame_mismatch_told: set[tuple[str, str]] = set()
         self._rig_children: dict[str, str] = {}   # optical frame published -> its camera
         self._markers_published_at: float | None = None     # this node's ROS clock, s
-        self._calibration_changes: dict[str, Any] = {}   # camera -> model, for the worker
-        # cameras whose image geometry (size, binning, region of interest) changed since the
-        # worker last applied their calibration: their image trackers' pixels move with it
-        self._image_moved: set[str] = set()
+        # camera -> CalibrationChanges under their camera_infos' stamps, for the worker
+        self._calibration_changes: StampedChanges[CalibrationChange] = StampedChanges(
+            CALIBRATION_WAIT_S)
         self._exact_stamps: dict[float, Any] = {}   # a set's float stamp -> its header stamp
         self._people_tf_stamp_ns = -1                 # the stamp people last went on /tf at
         self._published_layout = ""      # the joint layout of the people published last
@@ -516,9 +525,10 @@ class RigNodeBase(PoseNodeBase):
         if previous_key == key:
             return "taken"
         self._camera_info_seen[camera] = key
+        stamp = stamp_to_seconds(msg.header.stamp)
         if self.rig is not None and not self.config.intrinsics_from_camera_info:
             if previous_key is not None and previous_key.sensor != key.sensor:
-                self._rig_images_moved(camera, previous_key.sensor, key.sensor)
+                self._rig_images_moved(camera, previous_key.sensor, key.sensor, stamp)
             return "taken"
         try:
             model = camera_model_from_info(msg, camera, self._uncalibrated_hfov_deg())
@@ -556,10 +566,11 @@ class RigNodeBase(PoseNodeBase):
             # the calibration taken last: one the worker has not applied yet, else the
             # pipeline's (found by a fresh-clone run: the worker lagging behind, a change was
             # told as a first calibration)
-            pending = self._calibration_changes.get(camera)
-            self._calibration_changes[camera] = model
-            if previous_key is not None and previous_key.sensor != key.sensor:
-                self._image_moved.add(camera)
+            pending = [change.model for change in self._calibration_changes.pending(camera)
+                       if change.model is not None]
+            moved = previous_key is not None and previous_key.sensor != key.sensor
+            self._calibration_changes.add(camera, stamp, CalibrationChange(model, moved),
+                                          time.monotonic())
             if source == "none":
                 # a camera_info without frame_id: the images' frame once one names it
                 # (output_frame_from_image), the camera's name until then (a review: the 3D
@@ -573,8 +584,8 @@ class RigNodeBase(PoseNodeBase):
                 f"in the frame its images name ({frame!r} until one does): give camera_info "
                 "the camera's optical frame")
         self._wake.set()
-        previous = (pending or self.pipeline.camera(camera)) if camera in self.calibrated \
-            else None
+        previous = (pending[-1] if pending else self.pipeline.camera(camera)) \
+            if camera in self.calibrated else None
         self.calibrated.add(camera)
         if previous is None:
             # the inputs it came after, ignored, said here rather than in a line of their own
@@ -595,21 +606,22 @@ class RigNodeBase(PoseNodeBase):
                 f"camera {camera!r}: its camera_info changed mid-run: "
                 f"{previous.width}x{previous.height} fx {previous.K[0, 0]:.1f} fy "
                 f"{previous.K[1, 1]:.1f} px -> {model.width}x{model.height} fx "
-                f"{model.K[0, 0]:.1f} fy {model.K[1, 1]:.1f} px; the 3D uses the new one from "
-                "the next set (a camera_info that changes every frame is a driver's fault; "
-                "later changes of this camera are taken without a word)")
+                f"{model.K[0, 0]:.1f} fy {model.K[1, 1]:.1f} px; the 3D uses the new one for "
+                "its images stamped from then on (later changes of this camera are taken "
+                "without a word)")
         self._check_rectified(camera, model)
         return "taken"
 
     def _rig_images_moved(self, camera: str, before: tuple[int, ...],
-                          now: tuple[int, ...]) -> None:
+                          now: tuple[int, ...], stamp: float) -> None:
         """A camera of the rig file whose camera_info moved its images on the sensor (roi,
         binning, resolution): its detector forgets the people it tracks before the next set
         (their ROIs crop the old place: a person lost, then a skeleton hundreds of pixels off),
         and WARN once that the rig file's intrinsics describe the images before (a review:
         taken without a word)."""
         with self._lock:
-            self._image_moved.add(camera)
+            self._calibration_changes.add(camera, stamp, CalibrationChange(None, True),
+                                          time.monotonic())
         self._wake.set()
         if camera in self._info_change_told:
             return
@@ -759,18 +771,31 @@ class RigNodeBase(PoseNodeBase):
                                                           self.get_clock().now().to_msg()))
 
     def _between_sets(self, frame_set: FrameSet | None) -> None:
-        """Processing thread: apply the calibrations handed over by on_camera_info; with
-        extrinsics_source 'tf', pose the set's cameras at their images' stamps."""
+        """Processing thread: apply the calibrations handed over by on_camera_info that the
+        set's images were taken with (stamped at or before each camera's frame; a camera's
+        first calibration at once; while no set waits, those that waited CALIBRATION_WAIT_S);
+        with extrinsics_source 'tf', pose the set's cameras at their images' stamps."""
+        now = time.monotonic()
+        due: dict[str, list[CalibrationChange]] = {}
         with self._lock:
-            changes, self._calibration_changes = self._calibration_changes, {}
-            moved, self._image_moved = self._image_moved, set()
+            for camera in self._calibration_changes.cameras():
+                frame = frame_set.frames.get(camera) if frame_set is not None else None
+                stamp = frame.stamp if frame is not None else \
+                    frame_set.stamp if frame_set is not None else None
+                due[camera] = self._calibration_changes.take_due(
+                    camera, stamp, now, everything=self.pipeline.camera(camera) is None)
             output_frame = self._output_frame
-        for camera, model in changes.items():
-            self.pipeline.set_camera(model, image_moved=camera in moved)
-            self.health.cameras[camera].calibrated = True   # in use from the next set on
-        for camera in moved - changes.keys():   # the rig file's intrinsics, images moved
-            if (model := self.pipeline.camera(camera)) is not None:
-                self.pipeline.set_camera(model, image_moved=True)
+        for camera, changes in due.items():
+            models = [change.model for change in changes if change.model is not None]
+            model = models[-1] if models else self.pipeline.camera(camera)
+            moved = any(change.image_moved for change in changes)
+            if model is None or not (models or moved):
+                continue
+            # the newest model that applies; the image trackers' pixels move from the model in
+            # use to it (several changes due at once move them once)
+            self.pipeline.set_camera(model, image_moved=moved)
+            if models:
+                self.health.cameras[camera].calibrated = True   # in use from this set on
         if output_frame is not None:
             self.pipeline.frame_id = output_frame
         if frame_set is not None and self.config.extrinsics_source == "tf":
@@ -1073,5 +1098,4 @@ class RigNodeBase(PoseNodeBase):
             self.tf_listener.unregister()
         self.tf_listener = None
         self.rig = self.tf_tree = self.tf_buffer = None
-        self._calibration_changes = {}
-        self._image_moved = set()
+        self._calibration_changes = StampedChanges(CALIBRATION_WAIT_S)
