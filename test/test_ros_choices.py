@@ -203,6 +203,45 @@ def test_a_fixed_frame_the_rig_file_overrides_is_warned_at_configure():
     assert "publish map -> world on /tf_static" in line.msg, line.msg
 
 
+def test_image_qos_changed_on_an_inactive_node_is_taken_at_the_next_configure():
+    """A review (session 64): the qos_overrides support declared a read-only parameter per
+    topic and policy at the first configure, with that configure's QoS as its value, and
+    rclpy took it again at every later configure: image_qos reliable and qos_depth 7, set on
+    the inactive node, left the images and camera_info best effort at depth 1-2. Policies
+    that no start-up override names now follow the configuration every time; an override
+    named at start-up stays in force. (Images are gated: their depth is always 1.)"""
+    from rclpy.qos import ReliabilityPolicy as Reliability
+
+    def input_qos(node) -> dict[str, tuple]:
+        """The reliability and depth each input subscription was made with."""
+        return {sub.topic_name: (sub.qos_profile.reliability, sub.qos_profile.depth)
+                for sub in node.subscriptions
+                if sub.topic_name in ("/cam01/image_raw", "/cam01/camera_info")}
+
+    with ros_context() as context:
+        node = unposed_camera_node(
+            context, "qos_reconfigure", Parameter("image_qos", value="sensor_data"),
+            Parameter("qos_overrides./cam01/camera_info.subscription.depth", value=4))
+        try:
+            for image_qos, depth in (("sensor_data", 1), ("reliable", 7)):
+                node.set_parameters([Parameter("image_qos", value=image_qos),
+                                     Parameter("qos_depth", value=depth)])
+                assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, \
+                    node.last_error
+                assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+                reliability = Reliability.RELIABLE if image_qos == "reliable" else \
+                    Reliability.BEST_EFFORT
+                assert input_qos(node) == {"/cam01/image_raw": (reliability, 1),
+                                           "/cam01/camera_info": (reliability, 4)}, image_qos
+                node.trigger_deactivate()
+                node.trigger_cleanup()
+            assert not node.has_parameter("qos_overrides./cam01/image_raw.subscription.depth")
+            assert not node.has_parameter(
+                "qos_overrides./cam01/camera_info.subscription.reliability")
+        finally:
+            node.destroy_node()
+
+
 def test_qos_overrides_set_the_inputs_and_outputs_qos_and_unused_ones_are_named():
     """A review: qos_overrides.* were exempt from the unknown-parameter WARN while no
     subscription or publisher read them (no effect, no word). The inputs' and outputs' history,

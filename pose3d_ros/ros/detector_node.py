@@ -23,7 +23,6 @@ from .conversions import camera_info_sensor, detections_to_msg, stamp_to_seconds
 from .node_base import PoseNodeBase
 from .node_input import (
     OUTPUT_QOS,
-    QOS_OVERRIDES,
     SKELETONS_2D_TOPIC,
     ImageDecodeError,
     accept_image,
@@ -69,7 +68,7 @@ class DetectorNode(PoseNodeBase):
         self._subscribe_images(self.cameras[0], self.on_image, prefix="")
         self._owned_subscriptions.append(self.create_subscription(
             CameraInfo, "camera_info", self.on_camera_info, qos,
-            qos_overriding_options=QOS_OVERRIDES))
+            qos_overriding_options=self.qos_overriding("camera_info", "subscription")))
 
     def on_camera_info(self, msg: CameraInfo) -> None:
         """Counted: its arrivals against the images' tell images lost on the way. One whose

@@ -15,7 +15,7 @@ from pose3d_ros.core.sync import FrameSet
 from pose3d_ros.msg import Skeleton2DArray
 
 from .conversions import detections_from_msg, stamp_to_seconds
-from .node_input import OUTPUT_QOS, QOS_OVERRIDES, image_qos
+from .node_input import OUTPUT_QOS, image_qos
 from .parameters import FUSION_PARAMS
 from .rig_node import RigNodeBase
 
@@ -38,10 +38,10 @@ class FusionNode(RigNodeBase):
         self._subscribe_tf()
         qos = image_qos("sensor_data", 5)
         for camera in self.cameras:
+            topic = f"{camera}/{self.config.skeletons_2d_topic}"
             subscription = self.create_subscription(
-                Skeleton2DArray, f"{camera}/{self.config.skeletons_2d_topic}",
-                partial(self.on_skeletons, camera), OUTPUT_QOS,
-                qos_overriding_options=QOS_OVERRIDES)
+                Skeleton2DArray, topic, partial(self.on_skeletons, camera), OUTPUT_QOS,
+                qos_overriding_options=self.qos_overriding(topic, "subscription"))
             self._owned_subscriptions.append(subscription)
             self._input_subscriptions[camera] = subscription
             self._subscribe_camera_info(camera, qos)

@@ -31,6 +31,7 @@ from rclpy.exceptions import InvalidHandle
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
+from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.task import Future
 
 from pose3d_ros.core.detection import providers_problem
@@ -129,6 +130,8 @@ class PoseNodeBase(LifecycleNode):
         self._guard_change_state_service()
         self.config: Any = None
         self.cameras: tuple[str, ...] = ()
+        # "qos_overrides.<topic>.<subscription|publisher>" of every overridable topic made
+        self._qos_overridable: set[str] = set()
         self.sync: FrameSynchronizer | None = None
         self.health: NodeHealth | None = None
         self._lock = threading.Lock()
@@ -385,12 +388,10 @@ class PoseNodeBase(LifecycleNode):
             on_clock_change=False), post_callback=self._on_clock_jump)
         self._after_activate()
         if unused := unused_qos_overrides(self):
-            topics = sorted(name for name in self.list_parameters(
-                [QOS_OVERRIDES_PREFIX.rstrip(".")], 0).names)
             self.get_logger().warning(
                 f"ignored, no topic of this node takes them: {', '.join(unused)} (the "
                 "overridable ones: history, depth and reliability of "
-                + (", ".join(sorted({n.rsplit(".", 1)[0] for n in topics})) or "none")
+                + (", ".join(sorted(self._qos_overridable)) or "none")
                 + "; docs/nodes.md, QoS)")
         self.get_logger().info("active")
         return result
@@ -480,9 +481,28 @@ class PoseNodeBase(LifecycleNode):
         overridable with qos_overrides parameters unless told otherwise (the output topics'
         are; /diagnostics', /tf's and /tf_static's are the conventions' own)."""
         publisher = self.create_lifecycle_publisher(
-            msg_type, topic, qos, qos_overriding_options=QOS_OVERRIDES if overridable else None)
+            msg_type, topic, qos, qos_overriding_options=self.qos_overriding(topic, "publisher")
+            if overridable else None)
         self._owned_publishers.append(publisher)
         return publisher
+
+    def qos_overriding(self, topic: str, kind: Literal["subscription", "publisher"]
+                       ) -> QoSOverridingOptions | None:
+        """The QoSOverridingOptions for a subscription or publisher on `topic` (relative or
+        absolute) when a start-up `qos_overrides.<topic>.<kind>.*` parameter names it, else
+        None; the topic is remembered as overridable (named when an override is unused).
+        rclpy declares each policy's parameter read-only, once, with the first QoS made as its
+        default, and takes that value at every later configure: a node reconfigured with
+        another image_qos or qos_depth kept its first QoS without a word (a review, session
+        64). So only the policies named are declared; the others, and a topic no override
+        names, follow the configuration every time."""
+        name = f"{QOS_OVERRIDES_PREFIX}{self.resolve_topic_name(topic)}.{kind}"
+        self._qos_overridable.add(name)
+        named = {key[len(name) + 1:] for key in getattr(self, "_parameter_overrides", {})
+                 if key.startswith(f"{name}.")}
+        kinds = [policy for policy in QOS_OVERRIDES.policy_kinds
+                 if policy.name.lower() in named]
+        return QoSOverridingOptions(kinds) if kinds else None
 
     def _release(self, close_models: bool = True) -> None:
         """Give back what configure made: publishers, models (unless close_models is False:

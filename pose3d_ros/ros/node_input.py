@@ -50,8 +50,8 @@ LATCHED_CAMERA_INFO_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSI
 SKELETONS_2D_TOPIC = "skeletons_2d"   # 2D skeletons, in each camera's namespace
 # The inputs' and outputs' history, depth and reliability can be overridden at start-up with
 # ROS 2's qos_overrides.<topic>.<subscription|publisher>.<policy> parameters (a review: they
-# were taken without effect or word). Durability is not: the latched inputs and /tf_static
-# need theirs.
+# were taken without effect or word; PoseNodeBase.qos_overriding). Durability is not: the
+# latched inputs and /tf_static need theirs.
 QOS_OVERRIDES = QoSOverridingOptions.with_default_policies()
 
 
@@ -94,13 +94,16 @@ def image_subscription(node: Any, camera: str, config: Any, qos: QoSProfile,
     prefix = camera if prefix is None else prefix
     topic = f"{prefix}/{config.image_topic}" if prefix else config.image_topic
     if config.image_transport == "compressed":
-        return node.create_subscription(CompressedImage, f"{topic}/compressed",
+        topic = f"{topic}/compressed"
+        return node.create_subscription(CompressedImage, topic,
                                         lambda msg: callback(camera, msg), qos,
                                         callback_group=callback_group,
-                                        qos_overriding_options=QOS_OVERRIDES)
+                                        qos_overriding_options=node.qos_overriding(
+                                            topic, "subscription"))
     return node.create_subscription(Image, topic, lambda msg: callback(camera, msg), qos,
                                     callback_group=callback_group,
-                                    qos_overriding_options=QOS_OVERRIDES)
+                                    qos_overriding_options=node.qos_overriding(
+                                        topic, "subscription"))
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ from .conversions import (
     stamp_to_seconds,
 )
 from .node_base import PoseNodeBase
-from .node_input import LATCHED_CAMERA_INFO_QOS, LATCHED_QOS, OUTPUT_QOS, QOS_OVERRIDES
+from .node_input import LATCHED_CAMERA_INFO_QOS, LATCHED_QOS, OUTPUT_QOS
 from .parameters import FIXED_FRAME_DEFAULT, ParameterError
 from .tf import (
     TF_STATIC_TOPIC,
@@ -426,9 +426,10 @@ class RigNodeBase(PoseNodeBase):
         """`camera`'s camera_info with `qos` (volatile, as the images: drivers publish it with
         every image); a latched publisher of it is looked for apart
         (_look_for_latched_camera_info)."""
+        topic = f"{camera}/camera_info"
         self._owned_subscriptions.append(self.create_subscription(
-            CameraInfo, f"{camera}/camera_info", partial(self.on_camera_info, camera), qos,
-            qos_overriding_options=QOS_OVERRIDES))
+            CameraInfo, topic, partial(self.on_camera_info, camera), qos,
+            qos_overriding_options=self.qos_overriding(topic, "subscription")))
 
     def _look_for_latched_camera_info(self) -> None:
         """On activation: look, every LATCHED_LOOK_PERIOD_S, for cameras whose camera_info has a
