@@ -270,19 +270,21 @@ def test_a_two_view_person_is_confirmed_by_its_next_frame_at_any_frame_rate(fps)
     assert first.publish.sum() == 0 and later.publish.sum() == 0
 
 
-def test_a_two_view_person_is_confirmed_only_by_a_person_of_the_previous_frame():
+def test_a_two_view_person_is_confirmed_only_by_a_person_of_the_previous_frames():
     """Two views confirm a person only through someone seen at that place in the previous
-    frame. A published person last seen three frames ago confirms nothing: under heavy false
-    detections (5 per camera and frame on the demo rig) 2-view ghosts were published through
-    the slots other ghosts had left 2-26 frames before, 41 % ghost person-frames (8 % now).
-    The person comes back with its next frame, and a person seen in the previous frame is
-    confirmed at once, as before."""
+    frame, or, for a person published there, in the one before (a missed detection on a
+    two-camera rig, where no one is ever seen by three views, cost two frames: a review,
+    session 64). A published person last seen three or four frames ago confirms nothing:
+    under heavy false detections (5 per camera and frame on the demo rig) 2-view ghosts were
+    published through the slots other ghosts had left 2-26 frames before, 41 % ghost
+    person-frames (8.4 % with the previous frame only, 10.7 % now). The person comes back with
+    its next frame."""
     rig, poses, xy, sc = _scene(8)
     cams4 = CameraArrays.from_cameras(rig.cameras)
     cams2 = CameraArrays.from_cameras(rig.cameras[:2])
     empty = np.full((0, COCO17.num_joints, 3), np.nan)
     none = np.zeros((0, COCO17.num_joints))
-    for missed in (0, 1, 3):                    # frames with nobody between four views and two
+    for missed in (0, 1, 2, 3):                 # frames with nobody between four views and two
         completer = SkeletonCompleter()
         f = 0
         for _ in range(2):                      # published from four views
@@ -300,7 +302,7 @@ def test_a_two_view_person_is_confirmed_only_by_a_person_of_the_previous_frame()
             published.append(int(completer.complete(tri.points, tri.num_views, tri.confidence,
                                                     COCO17, f / 30).publish.sum()))
             f += 1
-        assert published == ([3, 3] if missed == 0 else [0, 3]), (missed, published)
+        assert published == ([3, 3] if missed <= 1 else [0, 3]), (missed, published)
 
 
 def test_the_outer_end_of_a_bone_no_human_has_is_found():
