@@ -117,6 +117,8 @@ class CameraAgreement:
     def __init__(self, names: Sequence[str]) -> None:
         self._residuals: dict[str, deque[float]] = {}
         self._joins: dict[str, deque[tuple[int, int]]] = {}
+        self._updates = 0                        # comparisons since the last reset
+        self._last_residual: dict[str, int] = {}  # camera -> the update of its newest residual
         # (disagreements, judged cameras) until the next update
         self._verdict: tuple[list[Disagreement], set[str]] | None = None
         for name in names:
@@ -132,15 +134,19 @@ class CameraAgreement:
             residuals.clear()
         for joins in self._joins.values():
             joins.clear()
+        self._updates = 0
+        self._last_residual.clear()
         self._verdict = None
 
     def update(self, names: Sequence[str], agreement: ViewAgreement) -> None:
         """Add one set's comparison of the cameras `names` (in its V order)."""
         self._verdict = None
+        self._updates += 1
         for k, name in enumerate(names):
             self._track(name)
             if np.isfinite(agreement.residual[k]):
                 self._residuals[name].append(float(agreement.residual[k]))
+                self._last_residual[name] = self._updates
             if agreement.expected[k]:
                 self._joins[name].append((int(agreement.expected[k]),
                                           int(agreement.joined[k])))
@@ -185,10 +191,14 @@ class CameraAgreement:
     def _judge(self, medians: dict[str, float], shares: dict[str, float]
                ) -> list[Disagreement]:
         out: dict[str, Disagreement] = {}
-        # only once every camera with residuals has enough: a bad camera is often left out
-        # of the groups at first, and another camera whose triangulation it spoils was named
-        # before it for a second (a review)
-        started = sum(1 for kept in self._residuals.values() if kept)
+        # only once every camera still getting residuals has enough: a bad camera is often
+        # left out of the groups at first, and another camera whose triangulation it spoils
+        # was named before it for a second (a review); one that got a few and then none for
+        # AGREEMENT_MIN_SETS comparisons (it stopped, or sees nobody now) is not waited for,
+        # or it held every camera's judgement back for good (a review, session 64)
+        started = sum(1 for name, kept in self._residuals.items() if kept and (
+            len(kept) >= AGREEMENT_MIN_SETS
+            or self._updates - self._last_residual.get(name, 0) < AGREEMENT_MIN_SETS))
         if len(medians) >= 3 and len(medians) == started:
             for name, own in medians.items():
                 others = float(np.median([v for k, v in medians.items() if k != name]))
