@@ -308,3 +308,11 @@ def test_a_gpu_provider_that_does_not_start_is_left_out_quietly(capfd):
     assert lifter.session.get_providers() == ["CPUExecutionProvider"]
     told = capfd.readouterr()
     assert "CUDAExecutionProvider" not in told.out + told.err, told
+
+
+def test_an_unknown_provider_name_is_told_as_such_not_as_a_bad_model_file():
+    """A review (session 64): OnnxLifter(providers=["CUDA"]) said the model file 'is not an
+    ONNX model onnxruntime can load', naming the provider error inside it."""
+    with pytest.raises(ValueError, match="no onnxruntime provider names") as told:
+        OnnxLifter(providers=["CUDA"])
+    assert "is not an ONNX model" not in str(told.value)

@@ -142,10 +142,12 @@ class OnnxLifter:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         model = model_path.read_bytes()
+        # before the model's own errors: an unknown provider name is the caller's mistake, not
+        # the file's (a review: "lifter model ... is not an ONNX model onnxruntime can load
+        # (execution providers ['CUDA'] are no onnxruntime provider names ...)")
+        chosen = select_providers(providers) if providers else ["CPUExecutionProvider"]
         try:
-            self.session = ort.InferenceSession(model, options,
-                                                providers=select_providers(providers)
-                                                if providers else ["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(model, options, providers=chosen)
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own error types
             raise ValueError(f"lifter model {model_path} is not an ONNX model onnxruntime "
                              f"can load ({str(err).strip().splitlines()[0]})") from None
