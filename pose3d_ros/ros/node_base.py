@@ -375,6 +375,7 @@ class PoseNodeBase(LifecycleNode):
         self._activated_at = time.monotonic()
         self._told_no_publisher = set()
         self._stall_since = None
+        self._stale_since = {}     # a stale camera of the last activation is seen anew
         self._first_output_told = False
         # a fresh event per worker: one that outlived its stop (below) must not run again
         # beside the next activation's
