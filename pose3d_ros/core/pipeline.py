@@ -393,12 +393,19 @@ class Pose3DPipeline:
 
     def restart(self) -> None:
         """Forget everything learned over time: tracks and their ids, the smoothing and depth
-        filters, the people's bone lengths, the monocular method's windows. Called when time
-        goes backwards (a looping bag, a simulated clock reset): the trackers start their ids
-        over, and state kept under an old id would hold the new pass's people at the old
-        pass's last pose (the smoothing filter refused every earlier stamp)."""
+        filters, the people's bone lengths, the monocular method's windows, the detectors'
+        tracked regions of interest. Called when time goes backwards (a looping bag, a
+        simulated clock reset): the trackers start their ids over, and state kept under an old
+        id would hold the new pass's people at the old pass's last pose (the smoothing filter
+        refused every earlier stamp); a detector that kept the last pass's ROIs cropped its
+        first frames where the people were at the end (a review: a replay's second pass 0.12 m
+        and 19 px off the first's at its first set)."""
         self._retired_stats = self.tracker_stats
         self.restarts += 1
+        if self._shared_detector is not None:
+            self._shared_detector.reset()
+        for detector in self._detectors:
+            detector.reset()
         if self.tracker is not None:
             self.tracker.reset()
         if self.smoother is not None:
@@ -492,6 +499,8 @@ class Pose3DPipeline:
                 check_image_size(images[name], (camera.width, camera.height),
                                  source=f"camera {name!r}",
                                  reduction=(reductions or {}).get(name, 1))
+        if math.isfinite(stamp) and self._last_stamp is not None and stamp < self._last_stamp:
+            self.restart()       # before the detectors run: their tracks are the last pass's
         index = {name: k for k, name in enumerate(self.camera_names)}
         stamps = [stamp] * len(names)        # a set's images share its capture time
         if self._shared_detector is not None:

@@ -47,6 +47,7 @@ class DetectorNode(PoseNodeBase):
         # camera_infos' stamps that the worker has not met yet (handed over under self._lock)
         self._sensor: tuple[int, ...] | None = None
         self._images_moved: StampedChanges[bool] = StampedChanges(CALIBRATION_WAIT_S)
+        self._last_stamp: float | None = None    # s, of the last image detected (worker)
 
     def _configure(self, config: Any) -> None:
         camera = config.camera_name or self.get_namespace().strip("/").split("/")[-1] \
@@ -55,6 +56,7 @@ class DetectorNode(PoseNodeBase):
         self._full_size = None
         self._sensor = None
         self._images_moved = StampedChanges(CALIBRATION_WAIT_S)
+        self._last_stamp = None
         self.detector = self._create_detectors(config, 1, per_camera=True)[0]
         self._tell_detector_runtime(self.detector, config)
         self.sync = self._make_sync(None, self.cameras)
@@ -125,7 +127,11 @@ class DetectorNode(PoseNodeBase):
             return
         with self._lock:
             moved = self._images_moved.take_due(self.cameras[0], frame.stamp, time.monotonic())
-        if moved:
+        # time went back (a replay looped, a simulator reset): the tracked regions of interest
+        # are where the people were at the end of the last pass (Pose3DPipeline.restart)
+        back = self._last_stamp is not None and frame.stamp < self._last_stamp
+        self._last_stamp = frame.stamp
+        if moved or back:
             self.detector.reset()
         found = detect_images(self.detector, [image], stamps=[frame.stamp])[0]
         if reduction != 1 and self._full_size is not None:
