@@ -445,6 +445,46 @@ def test_skeletons_in_a_camera_frame_are_brought_into_the_rig_through_tf_static(
         bag_tracks.read_track(bag, "/skeletons", frame_id="elsewhere")
 
 
+def test_a_recorded_looped_replay_is_read_as_one_pass_told_in_one_line(tmp_path, caplog):
+    """A review (session 64): the skeletons recorded from a looped replay hold every stamp
+    once per pass; read_track logged one WARN per frame set ("several messages stamped ...")
+    and kept, per stamp, whichever pass had more joints. Now the pass with the most messages
+    is read (the first of equals), and each kind of repetition is one line."""
+    import logging
+
+    pred, _ = _tracks(6)
+    bag = tmp_path / "looped"
+    # a partial first pass (recording started late), two whole passes, the second of which
+    # also repeats a stamp (a partial camera set answered, then the whole set)
+    passes = [(range(3, 6), 0.0), (range(6), 1.0), (range(6), 2.0)]
+    with bagio.BagWriter(bag, storage="mcap") as writer:
+        log_ns = int(T0)
+        for frames, offset in passes:
+            for k in frames:
+                frame = pred.frames[k]
+                moved = Skeletons3D(frame.positions + offset, frame.confidence,
+                                    frame.reprojection_error, frame.num_views, frame.layout,
+                                    frame.frame_id, frame.method, frame.ids)
+                repeats = 2 if (offset == 2.0 and k == 4) else 1
+                for _ in range(repeats):
+                    log_ns += 1_000_000
+                    writer.write("/skeletons", log_ns, bagio.skeleton3d_array_message(
+                        moved, int(pred.stamps_ns[k])))
+    with caplog.at_level(logging.INFO, logger="pose3d_ros.core.bag_tracks"):
+        track = bag_tracks.read_track(bag, "/skeletons")
+    np.testing.assert_array_equal(track.stamps_ns, pred.stamps_ns)
+    for k in range(6):            # all from the second pass (offset 1), the first whole one
+        np.testing.assert_allclose(track.frames[k].positions, pred.frames[k].positions + 1.0)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "go back 2 times" in lines[0] and "pass 2 of 3" in lines[0], \
+        lines
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="pose3d_ros.core.bag_tracks"):
+        bag_tracks.read_track(bag_tracks.write_track_bag(track, tmp_path / "once"),
+                              "/skeletons")
+    assert not caplog.records
+
+
 def test_a_lone_cameras_skeleton_bag_has_the_upright_frame_the_node_gives_it(tmp_path):
     """evaluate --out-bag of a camera with intrinsics alone (no /tf_static) wrote skeletons in
     the optical frame and nothing to stand them up in rviz2 (session 31's list); the bag

@@ -79,22 +79,40 @@ def read_track(bag: Path, topic: str, *, frame_id: str | None = None,
     /tf_static); LookupError naming the frames when it is not there.
 
     Several messages with one stamp (a node that processed a partial camera set and then the
-    rest) keep the one with the most estimated joints, and say so in the log.
+    rest) keep the one with the most estimated joints, said in one log line. A recording of a
+    looped replay holds its stamps several times, each pass starting where the stamps go back
+    in log order: the pass with the most messages is read (the first of equals), said in one
+    line (a review: a WARN per frame set, and the passes mixed, message by message).
     """
-    by_stamp: dict[int, tuple[Skeletons3D, int]] = {}
+    passes: list[dict[int, tuple[Skeletons3D, int]]] = [{}]
+    repeated = [0]                             # per pass, messages repeating a stamp
     frames_seen: set[str] = set()
+    previous: int | None = None
     for item in bagio.read_messages(bag, [topic]):
         if item.msgtype != bagio.SKELETON3D_ARRAY:
             raise ValueError(f"{bag}:{topic} is {item.msgtype}, not {bagio.SKELETON3D_ARRAY}")
         stamp = bagio.stamp_to_ns(item.message.header.stamp)
+        if previous is not None and stamp < previous:
+            passes.append({})                 # the stamps went back: another pass
+            repeated.append(0)
+        previous = stamp
+        by_stamp = passes[-1]
         frame = bagio.skeletons_from_message(item.message)
         frames_seen.add(item.message.header.frame_id)
         if stamp in by_stamp:
-            log.warning("%s: several messages stamped %d; keeping the most complete", topic,
-                        stamp)
+            repeated[-1] += 1
             if _known_joints(frame) <= _known_joints(by_stamp[stamp][0]):
                 continue
         by_stamp[stamp] = (frame, item.stamp_ns)
+    chosen = max(range(len(passes)), key=lambda k: len(passes[k]))   # the first of equals
+    by_stamp = passes[chosen]
+    if len(passes) > 1:
+        log.warning("%s: its stamps go back %d times (a looped replay recorded?): pass %d of "
+                    "%d, of %d messages, is read", topic, len(passes) - 1, chosen + 1,
+                    len(passes), len(by_stamp))
+    if repeated[chosen]:
+        log.warning("%s: %d messages repeat a stamp; the most complete of each stamp is kept",
+                    topic, repeated[chosen])
     if len(frames_seen) > 1:
         raise ValueError(f"{bag}:{topic} mixes frames {sorted(frames_seen)}")
     stamps = sorted(by_stamp)
