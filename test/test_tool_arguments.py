@@ -853,3 +853,23 @@ def test_the_people_of_a_recording_have_one_number_in_the_logs_and_the_rows(capl
     assert [k.person for k in kept] == [1]
     assert any(r.getMessage().startswith("person 2: same motion as the held-out recording "
                                          "single") for r in caplog.records), caplog.text
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_interrupt_before_a_tool_handles_it_is_one_line(debug):
+    """A review (session 64): Ctrl-C during a tool's imports (`python -m
+    pose3d_ros.tools.run`, a second or two of scipy, OpenCV, onnxruntime) came before run_cli
+    and printed a traceback. A tool process (the package imported as runpy imports it for
+    `-m`, sys.argv[0] "-m") tells it in run_cli's line, the traceback only with --debug, and
+    still ends by SIGINT. Raised here where the imports would be, without a race on time."""
+    argv = ["-m", "--debug"] if debug else ["-m"]
+    code = (f"import sys; sys.argv = {argv!r}; import pose3d_ros.tools; "
+            "raise KeyboardInterrupt")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert done.returncode == -signal.SIGINT, done
+    if debug:
+        assert "Traceback" in done.stderr and "KeyboardInterrupt" in done.stderr
+    else:
+        assert done.stderr.strip().splitlines() == ["interrupted; no output was written"]
