@@ -396,7 +396,11 @@ def cameras_off_the_others(states: dict[str, CameraSyncState], slop_s: float
     clock off by more than half a frame period reads as the wrapped remainder). Cameras at
     another rate (a 30 fps camera beside 10 fps ones) or free-running at random phase do not
     reach the share; free-running cameras whose phases put one more than slop_s from every
-    other do (its frames join no set either)."""
+    other do (its frames join no set either). Frames farther from every other camera's than
+    the others' typical frame interval fell in a gap of the others' streams (a camera that
+    stopped for a while), not beside them, and are left out (a review: a two-camera rig's
+    camera back after 5 s was told "+0 ms from the other, beyond sync.slop_s": the other's
+    frames of the outage had no neighbour)."""
     recent = {name: np.asarray(state.recent_stamps, float) for name, state in states.items()}
     off = {}
     for name, stamps in recent.items():
@@ -405,11 +409,16 @@ def cameras_off_the_others(states: dict[str, CameraSyncState], slop_s: float
         if others.size < 2:
             continue
         stamps = stamps[(stamps >= others[0]) & (stamps <= others[-1])]
-        if stamps.size < CLOCK_OFFSET_MIN_FRAMES:
-            continue
         right = np.clip(np.searchsorted(others, stamps), 1, others.size - 1)
         left_gap, right_gap = stamps - others[right - 1], stamps - others[right]
         offset = np.where(np.abs(left_gap) <= np.abs(right_gap), left_gap, right_gap)
+        # (0: not known yet, nothing left out)
+        spacing = max((state.typical_interval_s for other, state in states.items()
+                       if other != name), default=0.0)
+        if spacing > 0.0:
+            offset = offset[np.abs(offset) <= max(spacing, slop_s)]
+        if offset.size < CLOCK_OFFSET_MIN_FRAMES:
+            continue
         if np.mean(np.abs(offset) > slop_s) >= CLOCK_OFFSET_SHARE:
             off[name] = float(np.median(offset))
     return off
@@ -567,6 +576,15 @@ class FrameSynchronizer:
             else:
                 cam.lagging_until = now + self.stale_after_s
             return self._drop(camera, "late")
+        if (previous_received is None
+                or now - previous_received > self.silent_after_s(camera)) \
+                and self._of_an_emitted_set(stamp):
+            # back after a silence (or its first frame) with a frame of the instant that just
+            # left without it, not waited for: a set of its own would give that instant a
+            # second output (a review: after a two-camera rig's camera came back, a second,
+            # empty message of the same stamp, the person gone from it)
+            cam.last_stamp = stamp
+            return self._drop(camera, "given_up")
         cam.steady_late = 0
         cam.last_stamp = stamp
         if cam.first_stamp is None:
@@ -1010,6 +1028,16 @@ class FrameSynchronizer:
                 lag = now - max(opened, self._input_since)
                 return lag if lag < self.timeout_s else None
         return None
+
+    def _of_an_emitted_set(self, stamp: float) -> bool:
+        """Whether `stamp` lies within slop_s of the frames of a set already emitted (the
+        newest first: an older set's frames are earlier)."""
+        for low, high, _ in reversed(self._emitted):
+            if low - self.slop_s <= stamp <= high + self.slop_s:
+                return True
+            if high + self.slop_s < stamp:
+                return False
+        return False
 
     def _set_left_without(self, camera: str, stamp: float) -> _LeftWithout | None:
         """The set that left without `camera`'s frame at `stamp` while waiting for it (given
