@@ -583,6 +583,51 @@ def test_a_detector_node_whose_camera_stops_says_so_once():
             assert "the camera stopped, or a replay paused" in stopped[0].msg
 
 
+@pytest.mark.parametrize("method", ["lifter", "none"])
+def test_a_two_camera_rig_left_with_one_camera_says_how_its_people_are_placed(method):
+    """A review (session 64): a two-camera rig (sync.min_views 1) whose second camera stopped
+    went on placing its people by the monocular method from one view, and its WARN said only
+    "sets go on without it". It now says that one camera's people are placed by that method
+    from one view until the camera is back; without a monocular method there is no 3D then,
+    as it says."""
+    from ros_helpers import demo_first_frame_2d
+    from std_msgs.msg import Header
+
+    rig = load_rig(calibration_path("single"))
+    found = demo_first_frame_2d(("cam01", "cam02"))
+    with ros_context() as context:
+        fusion = FusionNode(context=context, parameter_overrides=_rig_overrides(
+            **{"sync.min_views": 1, "sync.stale_after_s": 0.3, "sync.timeout_s": 0.2,
+               "monocular_method": method, "output_layout": "h36m17"}))
+        with with_rosout(context, fusion) as (executor, probe, logs):
+            configure_and_activate(fusion)
+            skeletons = {c: probe.create_publisher(Skeleton2DArray, f"{c}/skeletons_2d",
+                                                   RELIABLE) for c in ("cam01", "cam02")}
+            infos = {c: probe.create_publisher(CameraInfo, f"{c}/camera_info", RELIABLE)
+                     for c in ("cam01", "cam02")}
+            assert spin_until(executor, lambda: all(
+                fusion.health.cameras[c].calibrated for c in infos), 10, tick=lambda: [
+                    infos[c].publish(camera_model_to_info(rig[c])) for c in infos])
+
+            def stale() -> list:
+                return [m for m in logs if "pose3d_fusion" in m.name
+                        and "camera 'cam01': no frame for" in m.msg]
+
+            for k in range(90):                  # both cameras, then cam02 alone
+                header = Header(stamp=seconds_to_stamp(6000.0 + k / 30))
+                for name in ("cam01", "cam02") if k < 10 else ("cam02",):
+                    skeletons[name].publish(detections_to_msg(found[name], header))
+                spin_until(executor, lambda: bool(stale()), 1 / 30)
+            assert spin_until(executor, lambda: bool(stale()), 5)
+    [line] = stale()
+    assert line.level == Log.WARN, line.msg
+    if method == "lifter":
+        assert "sets go on without it" in line.msg
+        assert "placed by lifter from one view" in line.msg, line.msg
+    else:               # no monocular path: sync.min_views is taken as 2
+        assert "no 3D until it is back" in line.msg and "placed by" not in line.msg, line.msg
+
+
 def test_a_rig_whose_every_camera_stops_says_so_once_not_one_camera_stale():
     """A review: at a replay's end a rig's camera was logged "no frame ... while the other
     cameras go on (stale): 0 cameras left", and nothing said that the whole rig stopped. One

@@ -939,6 +939,12 @@ class PoseNodeBase(LifecycleNode):
                 then = "sets go on without it" if sending >= self.sync.min_views else (
                     f"{sending} camera{'s' if sending != 1 else ''} left, below sync.min_views "
                     f"{self.sync.min_views}: no 3D until it is back")
+                method = str(getattr(self.config, "monocular_method", "none"))
+                if sending == 1 >= self.sync.min_views and method != "none":
+                    # (a review: a two-camera rig went on with one view's depth, unsaid)
+                    then += (f"; with one camera left, its people are placed by {method} "
+                             "from one view (depth far less sure than triangulated) until "
+                             "it is back")
                 self.get_logger().warning(
                     f"camera {name!r}: no frame for {self.sync.silent_after_s(name):.1f} s or "
                     f"more while the other cameras go on (stale): {then}")
