@@ -3,6 +3,8 @@ known exactly (planted YOLO rows, SimCC vectors and heatmap peaks): letterbox an
 NMS, thresholds and the checks of declared input/output shapes all run through onnxruntime."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -416,3 +418,42 @@ def test_the_detection_cache_knows_a_model_replaced_at_the_same_path(tmp_path):
     os.utime(model, ns=(1_800_000_000 * 10**9, 1_800_000_000 * 10**9))
     assert cache_key(video, "yolo_pose", {"model": str(model)}) != first
     assert cache_key(video, "blazepose", {}) == cache_key(video, "blazepose", {})
+
+
+def test_providers_probed_from_several_threads_at_once_leave_the_process_as_it_was():
+    """A review (session 64): four nodes configured at once each ran the provider probe,
+    which swaps sys.stdout / sys.stderr and onnxruntime's process-wide log level: in 6 of 10
+    runs the process's stdout and stderr stayed StringIO buffers for good, and onnxruntime's
+    probe errors reached the console; the nodes' 'ignore ProviderUnusableWarning' filter
+    (catch_warnings, the whole process's) stayed installed in 2 of 5. In a fresh process
+    here: eight threads probe and select at once, the warning silenced in half of them."""
+    code = """
+import sys, threading, warnings
+from pose3d_ros.core.detection.onnx_session import (
+    provider_warnings_silenced, select_providers, usable_providers)
+start = threading.Barrier(8)
+def work(k):
+    start.wait()
+    if k % 2:
+        with provider_warnings_silenced():
+            select_providers(["cuda"])
+    else:
+        usable_providers()
+threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print("streams", sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__)
+print("filters", [f for f in warnings.filters if "Provider" in str(f[2])])
+with warnings.catch_warnings(record=True) as told:
+    warnings.simplefilter("always")
+    select_providers(["cuda"])
+print("usable", sorted(usable_providers()), "told", len(told))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "streams True" and lines[1] == "filters []", done.stdout
+    if "CUDAExecutionProvider" not in lines[2]:       # CUDA does not start here
+        assert lines[2].endswith("told 1"), done.stdout
+        assert "onnxruntime" not in done.stderr, done.stderr   # the probe's log silenced

@@ -18,7 +18,6 @@ import gc
 import os
 import threading
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -35,7 +34,7 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.task import Future
 
 from pose3d_ros.core.detection import providers_problem
-from pose3d_ros.core.detection.onnx_session import ProviderUnusableWarning
+from pose3d_ros.core.detection.onnx_session import provider_warnings_silenced
 from pose3d_ros.core.messages import ns_to_seconds
 from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import (
@@ -529,9 +528,10 @@ class PoseNodeBase(LifecycleNode):
         """The configured back-end for `count` cameras (core.pipeline.create_detectors).
         Execution providers that do not start here are told once, by
         _tell_detector_runtime's WARN: the back-end's own ProviderUnusableWarning is
-        silenced (the same news twice, once on stderr outside the node's log)."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ProviderUnusableWarning)
+        silenced (the same news twice, once on stderr outside the node's log), in this
+        thread only (a warnings filter is the whole process's: configures in several threads
+        left one installed)."""
+        with provider_warnings_silenced():
             return create_detectors(config.detector, count, per_camera=per_camera,
                                     **detector_options(config))
 

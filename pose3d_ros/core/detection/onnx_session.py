@@ -5,11 +5,14 @@ sizes that are all run once when the session starts."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import io
 import logging
+import threading
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -55,11 +58,42 @@ def import_onnxruntime() -> Any:
     return onnxruntime
 
 
-@functools.lru_cache(maxsize=None)
+# usable_providers' probe runs once, by one thread: it silences onnxruntime's process-wide
+# log and swaps sys.stdout / sys.stderr while it runs (a review: four nodes configured at
+# once left the process's stdout and stderr as StringIO buffers for good, in 6 of 10 runs,
+# and let onnxruntime's probe errors through)
+_PROBE_LOCK = threading.Lock()
+# select_providers tells unusable providers as a ProviderUnusableWarning unless the caller
+# tells them itself (provider_warnings_silenced); per thread and context, unlike a warnings
+# filter, which catch_warnings changes for the whole process (a review: concurrent
+# configures left an 'ignore' filter installed)
+_TELL_UNUSABLE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "tell_unusable_providers", default=True)
+
+
 def usable_providers() -> frozenset[str]:
     """Execution providers that really start here: onnxruntime-gpu lists TensorRT and CUDA
     even where their libraries (CUDA, cuDNN, TensorRT) are missing, so each is probed once
-    on a one-node graph, with onnxruntime's own error log silenced during the probe."""
+    on a one-node graph, with onnxruntime's own error log silenced during the probe
+    (thread-safe: the first caller probes, the others wait for its answer)."""
+    with _PROBE_LOCK:
+        return _probed_providers()
+
+
+@contextlib.contextmanager
+def provider_warnings_silenced() -> Iterator[None]:
+    """Within it, in this thread, select_providers does not warn about unusable providers
+    (a caller that tells them itself: the nodes' WARN)."""
+    token = _TELL_UNUSABLE.set(False)
+    try:
+        yield
+    finally:
+        _TELL_UNUSABLE.reset(token)
+
+
+@functools.lru_cache(maxsize=None)
+def _probed_providers() -> frozenset[str]:
+    """usable_providers' probe (call it under _PROBE_LOCK)."""
     ort = import_onnxruntime()
     usable = {"CPUExecutionProvider"}
     options = ort.SessionOptions()
@@ -107,7 +141,8 @@ def select_providers(requested: Sequence[str] | None = None) -> list[str]:
     chosen = [p for p in wanted if p in available]
     if "CPUExecutionProvider" not in chosen:
         chosen.append("CPUExecutionProvider")
-    if requested and unknown:    # (Python's default filter shows it once per place)
+    if requested and unknown and _TELL_UNUSABLE.get():   # (Python's default filter shows
+        # it once per place)
         warnings.warn(ProviderUnusableWarning(
             f"execution providers {unknown} are not usable here (no GPU, or onnxruntime-gpu "
             f"and its CUDA/TensorRT libraries missing; docs/detectors.md): running on "
