@@ -129,3 +129,29 @@ def test_collector_receives_skeletons_and_writes_a_bag(tmp_path):
         np.testing.assert_array_equal(back.ids, [4])
     latencies = collector.latencies_s(sent_ns)
     assert len(latencies) == 5 and all(0 <= lat < 10 for lat in latencies)
+
+
+def test_lock_step_asks_about_the_first_set_before_it_goes(tmp_path):
+    """A review (session 64): a second lock-step pass on one SkeletonCollector sent its first
+    set unasked; a fast node's answer came before the replay's first question, which then
+    started the new pass and forgot that answer: the replay waited its timeout. play() now
+    asks about the first set once before sending it, so the collector starts the pass
+    first; each set is still asked about before the next goes."""
+    bag = tmp_path / "lockstep"
+    write_bag(bag, video_paths("single")[:1], [_camera(0)], fps=10.0, start_ns=T0,
+              scale=0.1, max_frames=3)
+    events: list[tuple[str, int]] = []
+    with ros_context() as context:
+        node = Node("replay_ask_test", context=context)
+        replayer = BagReplayer(node, bag)
+
+        def asked(stamp_ns: int) -> bool:
+            events.append(("asked", stamp_ns))
+            return True
+
+        replayer.play(rate=0, wait_for=asked, before_set=lambda s: events.append(("sent", s)))
+        node.destroy_node()
+    stamps = [s for kind, s in events if kind == "sent"]
+    assert len(stamps) == 3
+    assert events == [("asked", stamps[0]), ("sent", stamps[0]), ("asked", stamps[0]),
+                      ("sent", stamps[1]), ("asked", stamps[1]), ("sent", stamps[2])], events

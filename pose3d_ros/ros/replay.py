@@ -116,7 +116,8 @@ class BagReplayer:
 
         rate: 1 = recorded speed, 2 = twice as fast, 0 = as fast as possible.
         wait_for: lock-step mode; before publishing the next frame set, call
-        wait_for(previous set's stamp) until it is True or wait_timeout_s passed. A set's
+        wait_for(previous set's stamp) until it is True or wait_timeout_s passed (and once
+        with the first set's stamp before it goes, its answer ignored). A set's
         images go out together in header-stamp order, so the node groups them as
         bag_tracks.index_frame_sets does (cameras a few ms apart, as recorded from drivers).
         frame_index: the bag's frame sets (default: index_frame_sets of the bag).
@@ -148,8 +149,14 @@ class BagReplayer:
 
         def release(set_stamp: int) -> None:
             """Lock-step: wait for the answer to the last set, then send this set's images
-            in header-stamp order."""
+            in header-stamp order. The first set is asked about once before it goes (the
+            answer is not waited for): a SkeletonCollector learns from that question that
+            a pass starts, before its answer can come (a review: an answer that came first
+            was taken for the last pass's and forgotten, and the replay waited its
+            timeout)."""
             nonlocal answered_set
+            if answered_set is None and wait_for is not None:
+                wait_for(set_stamp)
             if answered_set is not None and wait_for is not None:
                 deadline = time.monotonic() + wait_timeout_s
                 while not wait_for(answered_set) and time.monotonic() < deadline:
