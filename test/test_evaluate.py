@@ -11,7 +11,7 @@ from pose3d_ros.core import bag_tracks, bagio, evaluation, overlay
 from pose3d_ros.core.layouts import COCO17
 from pose3d_ros.core.output_files import UserError
 from pose3d_ros.core.report import write_evaluation
-from pose3d_ros.core.types import METHOD_TRIANGULATION, Skeletons3D
+from pose3d_ros.core.types import METHOD_TRIANGULATION, Detections2D, Skeletons3D
 from pose3d_ros.tools import evaluate
 
 T0 = 1_700_000_000_000_000_000
@@ -457,10 +457,20 @@ def test_a_recorded_looped_replay_is_read_as_one_pass_told_in_one_line(tmp_path,
     # a partial first pass (recording started late), two whole passes, the second of which
     # also repeats a stamp (a partial camera set answered, then the whole set)
     passes = [(range(3, 6), 0.0), (range(6), 1.0), (range(6), 2.0)]
+    def people_2d(count: int) -> Detections2D:
+        keypoints = np.full((count, COCO17.num_joints, 2), 10.0 * count, np.float32)
+        return Detections2D(keypoints, np.ones(keypoints.shape[:2], np.float32),
+                            np.zeros((count, 4), np.float32), np.ones(count, np.float32),
+                            COCO17, (64, 48))
+
     with bagio.BagWriter(bag, storage="mcap") as writer:
         log_ns = int(T0)
         for frames, offset in passes:
             for k in frames:
+                # the node's 2D beside it, another number of people in each pass
+                log_ns += 1_000_000
+                writer.write("/cam01/skeletons_2d", log_ns, bagio.ROSBAGS.skeleton2d_array(
+                    people_2d(int(offset) + 1), int(pred.stamps_ns[k]), "cam01"))
                 frame = pred.frames[k]
                 moved = Skeletons3D(frame.positions + offset, frame.confidence,
                                     frame.reprojection_error, frame.num_views, frame.layout,
@@ -478,6 +488,9 @@ def test_a_recorded_looped_replay_is_read_as_one_pass_told_in_one_line(tmp_path,
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1 and "go back 2 times" in lines[0] and "pass 2 of 3" in lines[0], \
         lines
+    # the 2D paired with it is its own pass's (a review: the other passes' for their stamps)
+    found, _ = bag_tracks.recorded_2d([bag], ["cam01"], track)
+    assert [entry["cameras"]["cam01"].num_people for entry in found] == [2] * 6
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="pose3d_ros.core.bag_tracks"):
         bag_tracks.read_track(bag_tracks.write_track_bag(track, tmp_path / "once"),

@@ -567,16 +567,31 @@ def recorded_2d(bags: Sequence[Path], cameras: Sequence[str], track: SkeletonTra
             break
     else:
         return [], 0
-    found: dict[str, list[tuple[int, Any]]] = {}
+    # per camera, its passes (a recorded looped replay: the stamps go back in log order at
+    # each, as read_track splits the 3D) of (stamp, log time, 2D)
+    passes: dict[str, list[list[tuple[int, int, Any]]]] = {}
     malformed = 0
-    for topic, _, msg in bagio.read_bag(bag, topics):
+    for topic, log_ns, msg in bagio.read_bag(bag, topics):
         try:
             detections = detections_from_message(msg)
         except ValueError:
             malformed += 1
             continue
-        found.setdefault(camera_name(topic), []).append((stamp_to_ns(msg.header.stamp),
-                                                         detections))
+        stamp = stamp_to_ns(msg.header.stamp)
+        of_camera = passes.setdefault(camera_name(topic), [[]])
+        if of_camera[-1] and stamp < of_camera[-1][-1][0]:
+            of_camera.append([])
+        of_camera[-1].append((stamp, log_ns, detections))
+    # the pass logged at the time of the track's (a review: the 3D of one pass was paired
+    # with another pass's 2D); one pass: it
+    middle = int(np.median(track.log_ns)) if track.log_ns is not None and \
+        len(track.log_ns) else None
+    found: dict[str, list[tuple[int, Any]]] = {}
+    for camera, of_camera in passes.items():
+        chosen = of_camera[0] if len(of_camera) == 1 or middle is None else min(
+            of_camera, key=lambda p: 0 if p[0][1] <= middle <= p[-1][1]
+            else min(abs(p[0][1] - middle), abs(p[-1][1] - middle)))
+        found[camera] = [(stamp, detections) for stamp, _, detections in chosen]
     by_frame: dict[int, dict] = {}
     for camera, items in found.items():
         items.sort(key=lambda item: item[0])
