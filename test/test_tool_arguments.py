@@ -863,8 +863,9 @@ def test_an_interrupt_before_a_tool_handles_it_is_one_line(debug):
     `-m`, sys.argv[0] "-m") tells it in run_cli's line, the traceback only with --debug, and
     still ends by SIGINT. Raised here where the imports would be, without a race on time."""
     argv = ["-m", "--debug"] if debug else ["-m"]
-    code = (f"import sys; sys.argv = {argv!r}; import pose3d_ros.tools; "
-            "raise KeyboardInterrupt")
+    code = (f"import sys; sys.argv = {argv!r}; "
+            "sys.orig_argv = [sys.executable, '-m', 'pose3d_ros.tools.run', *sys.argv[1:]]; "
+            "import pose3d_ros.tools; raise KeyboardInterrupt")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60,
                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -873,3 +874,15 @@ def test_an_interrupt_before_a_tool_handles_it_is_one_line(debug):
         assert "Traceback" in done.stderr and "KeyboardInterrupt" in done.stderr
     else:
         assert done.stderr.strip().splitlines() == ["interrupted; no output was written"]
+
+
+def test_another_program_run_with_dash_m_keeps_its_own_interrupt_traceback():
+    """A review (session 64): `python -m otherpkg` whose package imports a tool's module got
+    the tools' hook, and its Ctrl-C after writing its output said 'no output was written'."""
+    code = ("import sys; sys.argv = ['-m']; "
+            "sys.orig_argv = [sys.executable, '-m', 'otherpkg']; "
+            "import pose3d_ros.tools.detector_arguments; raise KeyboardInterrupt")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert "Traceback" in done.stderr and "no output was written" not in done.stderr, done

@@ -20,6 +20,17 @@ def _interrupted_quietly(kind: type[BaseException], value: BaseException,
     sys.__excepthook__(kind, value, traceback)
 
 
-# "-m" is sys.argv[0] while runpy imports the package of the module it runs as __main__
-if sys.argv[:1] == ["-m"] and sys.excepthook is sys.__excepthook__:
+def _run_as_a_tool() -> bool:
+    """Whether this process runs one of the tools (`python -m pose3d_ros.tools.<tool>`):
+    "-m" is sys.argv[0] while runpy imports the package of the module it runs, and the
+    interpreter's own command line names the module (another program run with -m that
+    imports a tool's module keeps its own hook: a review)."""
+    argv = list(getattr(sys, "orig_argv", ()))
+    if sys.argv[:1] != ["-m"] or "-m" not in argv:
+        return False
+    module = argv[argv.index("-m") + 1: argv.index("-m") + 2]
+    return bool(module) and module[0].startswith(f"{__name__}.")
+
+
+if _run_as_a_tool() and sys.excepthook is sys.__excepthook__:
     sys.excepthook = _interrupted_quietly
