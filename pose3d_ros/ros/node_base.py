@@ -282,6 +282,8 @@ class PoseNodeBase(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.last_error = ""
         self._configured_values: dict[str, str] = {}   # shown on /diagnostics (pipeline)
+        self._qos_overridable = set()     # this configuration's topics (a review: the last
+        # configuration's cameras were named too)
         self._pending_parameters = set()
         self._configured_parameters = {}
         try:
