@@ -583,6 +583,22 @@ def test_a_detector_node_whose_camera_stops_says_so_once():
             assert "the camera stopped, or a replay paused" in stopped[0].msg
 
 
+def _calibrated_2d_publishers(fusion, executor, probe, rig, cameras=("cam01", "cam02")):
+    """Configure and activate the fusion node, calibrate `cameras` from `rig` over their
+    camera_info topics, and return camera -> a Skeleton2DArray publisher (matched)."""
+    configure_and_activate(fusion)
+    skeletons = {c: probe.create_publisher(Skeleton2DArray, f"{c}/skeletons_2d", RELIABLE)
+                 for c in cameras}
+    infos = {c: probe.create_publisher(CameraInfo, f"{c}/camera_info", RELIABLE)
+             for c in cameras}
+    assert spin_until(executor, lambda: all(
+        p.get_subscription_count() for p in (*skeletons.values(), *infos.values())), 10)
+    assert spin_until(executor, lambda: all(
+        fusion.health.cameras[c].calibrated for c in infos), 10, tick=lambda: [
+            infos[c].publish(camera_model_to_info(rig[c])) for c in infos])
+    return skeletons
+
+
 @pytest.mark.parametrize("method", ["lifter", "none"])
 def test_a_two_camera_rig_left_with_one_camera_says_how_its_people_are_placed(method):
     """A review (session 64): a two-camera rig (sync.min_views 1) whose second camera stopped
@@ -600,14 +616,7 @@ def test_a_two_camera_rig_left_with_one_camera_says_how_its_people_are_placed(me
             **{"sync.min_views": 1, "sync.stale_after_s": 0.3, "sync.timeout_s": 0.2,
                "monocular_method": method, "output_layout": "h36m17"}))
         with with_rosout(context, fusion) as (executor, probe, logs):
-            configure_and_activate(fusion)
-            skeletons = {c: probe.create_publisher(Skeleton2DArray, f"{c}/skeletons_2d",
-                                                   RELIABLE) for c in ("cam01", "cam02")}
-            infos = {c: probe.create_publisher(CameraInfo, f"{c}/camera_info", RELIABLE)
-                     for c in ("cam01", "cam02")}
-            assert spin_until(executor, lambda: all(
-                fusion.health.cameras[c].calibrated for c in infos), 10, tick=lambda: [
-                    infos[c].publish(camera_model_to_info(rig[c])) for c in infos])
+            skeletons = _calibrated_2d_publishers(fusion, executor, probe, rig)
 
             def stale() -> list:
                 return [m for m in logs if "pose3d_fusion" in m.name
@@ -644,17 +653,7 @@ def test_a_rig_whose_every_camera_stops_says_so_once_not_one_camera_stale():
             **{"camera_names": ["cam01", "cam02", "cam03"], "sync.stale_after_s": 0.3,
                "sync.timeout_s": 0.2, "diagnostics_period_s": 0.1}))
         with with_rosout(context, fusion) as (executor, probe, logs):
-            configure_and_activate(fusion)
-            skeletons = {c: probe.create_publisher(Skeleton2DArray, f"{c}/skeletons_2d",
-                                                   RELIABLE) for c in ("cam01", "cam02")}
-            infos = {c: probe.create_publisher(CameraInfo, f"{c}/camera_info", RELIABLE)
-                     for c in ("cam01", "cam02")}
-            assert spin_until(executor, lambda: all(
-                p.get_subscription_count() for p in (*skeletons.values(), *infos.values())),
-                10)
-            assert spin_until(executor, lambda: all(
-                fusion.health.cameras[c].calibrated for c in infos), 10, tick=lambda: [
-                    infos[c].publish(camera_model_to_info(rig[c])) for c in infos])
+            skeletons = _calibrated_2d_publishers(fusion, executor, probe, rig)
 
             def told(text: str) -> list:
                 return [m for m in logs if "pose3d_fusion" in m.name and text in m.msg]
