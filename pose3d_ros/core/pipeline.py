@@ -499,8 +499,8 @@ class Pose3DPipeline:
                 check_image_size(images[name], (camera.width, camera.height),
                                  source=f"camera {name!r}",
                                  reduction=(reductions or {}).get(name, 1))
-        if math.isfinite(stamp) and self._last_stamp is not None and stamp < self._last_stamp:
-            self.restart()       # before the detectors run: their tracks are the last pass's
+        self._take_stamp(stamp)   # before the detectors run: after a restart their tracks
+        # would be the last pass's
         index = {name: k for k, name in enumerate(self.camera_names)}
         stamps = [stamp] * len(names)        # a set's images share its capture time
         if self._shared_detector is not None:
@@ -530,11 +530,7 @@ class Pose3DPipeline:
         started = time.perf_counter() if started is None else started
         # refused before any state moves (the 3D tracker refused it only after the joint
         # completion and the last stamp had taken it: a review)
-        if not math.isfinite(stamp):
-            raise ValueError(f"stamp must be finite, got {stamp}")
-        if self._last_stamp is not None and stamp < self._last_stamp:
-            self.restart()
-        self._last_stamp = stamp
+        self._take_stamp(stamp)
         timings = dict(timings or {})
         names = tuple(name for name in self.camera_names if name in detections)
         uncalibrated = [name for name in names if name not in self._cameras]
@@ -618,6 +614,15 @@ class Pose3DPipeline:
         for detector in self._detectors + ([self._shared_detector]
                                            if self._shared_detector else []):
             detector.close()
+
+    def _take_stamp(self, stamp: float) -> None:
+        """A set's capture stamp (s): refused when not finite; one before the last set's
+        restarts every temporal state (restart); then it is the last set's."""
+        if not math.isfinite(stamp):
+            raise ValueError(f"stamp must be finite, got {stamp}")
+        if self._last_stamp is not None and stamp < self._last_stamp:
+            self.restart()
+        self._last_stamp = stamp
 
     # -- stages ----------------------------------------------------------------------------
     def _multi_view(self, names: tuple[str, ...], detections: Mapping[str, Detections2D],
