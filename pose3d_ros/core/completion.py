@@ -547,9 +547,9 @@ class SkeletonCompleter:
         by slots 2-26 frames old that other ghosts had left within match_distance_m (40 %
         ghost person-frames on 1 person, seed 0; 8.4 % with the previous call only, 10.7 %
         with a published slot one missed frame old), while the people's own slots were all one
-        frame old. Without
-        the second call, a two-camera rig, whose people are never seen by three views, lost
-        every person for two frames after one missed detection (a review, session 64)."""
+        frame old. Without the second call, a two-camera rig, whose people are never seen by
+        three views, lost every person for two frames after one missed detection (a review,
+        session 64)."""
         known = slot >= 0
         if gap is None or not known.any():
             return known

@@ -789,12 +789,11 @@ class RigNodeBase(PoseNodeBase):
         for camera, changes in due.items():
             models = [change.model for change in changes if change.model is not None]
             model = models[-1] if models else self.pipeline.camera(camera)
-            moved = any(change.image_moved for change in changes)
-            if model is None or not (models or moved):
+            if not changes or model is None:       # none due yet; or moved images, no model
                 continue
             # the newest model that applies; the image trackers' pixels move from the model in
             # use to it (several changes due at once move them once)
-            self.pipeline.set_camera(model, image_moved=moved)
+            self.pipeline.set_camera(model, image_moved=any(c.image_moved for c in changes))
             if models:
                 self.health.cameras[camera].calibrated = True   # in use from this set on
         if output_frame is not None:
