@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from .pipeline import PipelineParams
 
 log = logging.getLogger(__name__)
+_Stamped = TypeVar("_Stamped", bound=tuple)    # a message as (stamp ns, ...)
 
 TF_STATIC = "/tf_static"
 # Largest header stamp difference (ns) within one frame set of a bag: the node's sync.slop_s
@@ -84,26 +85,23 @@ def read_track(bag: Path, topic: str, *, frame_id: str | None = None,
     in log order: the pass with the most messages is read (the first of equals), said in one
     line (a review: a WARN per frame set, and the passes mixed, message by message).
     """
-    passes: list[dict[int, tuple[Skeletons3D, int]]] = [{}]
-    repeated = [0]                             # per pass, messages repeating a stamp
+    items: list[tuple[int, Skeletons3D, int]] = []        # (stamp, skeletons, log time)
     frames_seen: set[str] = set()
-    previous: int | None = None
     for item in bagio.read_messages(bag, [topic]):
         if item.msgtype != bagio.SKELETON3D_ARRAY:
             raise ValueError(f"{bag}:{topic} is {item.msgtype}, not {bagio.SKELETON3D_ARRAY}")
-        stamp = bagio.stamp_to_ns(item.message.header.stamp)
-        if previous is not None and stamp < previous:
-            passes.append({})                 # the stamps went back: another pass
-            repeated.append(0)
-        previous = stamp
-        by_stamp = passes[-1]
-        frame = bagio.skeletons_from_message(item.message)
+        items.append((bagio.stamp_to_ns(item.message.header.stamp),
+                      bagio.skeletons_from_message(item.message), item.stamp_ns))
         frames_seen.add(item.message.header.frame_id)
-        if stamp in by_stamp:
-            repeated[-1] += 1
-            if _known_joints(frame) <= _known_joints(by_stamp[stamp][0]):
+    passes, repeated = [], []
+    for of_pass in replay_passes(items) or [[]]:
+        by_stamp: dict[int, tuple[Skeletons3D, int]] = {}
+        for stamp, frame, log_ns in of_pass:
+            if stamp in by_stamp and _known_joints(frame) <= _known_joints(by_stamp[stamp][0]):
                 continue
-        by_stamp[stamp] = (frame, item.stamp_ns)
+            by_stamp[stamp] = (frame, log_ns)
+        passes.append(by_stamp)
+        repeated.append(len(of_pass) - len(by_stamp))
     chosen = max(range(len(passes)), key=lambda k: len(passes[k]))   # the first of equals
     by_stamp = passes[chosen]
     if len(passes) > 1:
@@ -124,6 +122,18 @@ def read_track(bag: Path, topic: str, *, frame_id: str | None = None,
     R, t = (tree or static_tree(bag)).lookup(frame_id, source)
     log.info("%s: skeletons in %r, expressed in %r through /tf_static", topic, source, frame_id)
     return in_frame(track, frame_id, R, t)
+
+
+def replay_passes(items: Sequence[_Stamped]) -> list[list[_Stamped]]:
+    """Messages of one topic in log order, (stamp ns, ...) each, split into the passes of a
+    recorded looped replay: a pass starts where the stamp goes back (one pass otherwise;
+    none for no message)."""
+    passes: list[list[_Stamped]] = []
+    for item in items:
+        if not passes or item[0] < passes[-1][-1][0]:
+            passes.append([])
+        passes[-1].append(item)
+    return passes
 
 
 def published_frame(bag: Path, topic: str) -> str:
@@ -567,9 +577,7 @@ def recorded_2d(bags: Sequence[Path], cameras: Sequence[str], track: SkeletonTra
             break
     else:
         return [], 0
-    # per camera, its passes (a recorded looped replay: the stamps go back in log order at
-    # each, as read_track splits the 3D) of (stamp, log time, 2D)
-    passes: dict[str, list[list[tuple[int, int, Any]]]] = {}
+    logged: dict[str, list[tuple[int, int, Any]]] = {}    # camera -> (stamp, log time, 2D)
     malformed = 0
     for topic, log_ns, msg in bagio.read_bag(bag, topics):
         try:
@@ -577,19 +585,17 @@ def recorded_2d(bags: Sequence[Path], cameras: Sequence[str], track: SkeletonTra
         except ValueError:
             malformed += 1
             continue
-        stamp = stamp_to_ns(msg.header.stamp)
-        of_camera = passes.setdefault(camera_name(topic), [[]])
-        if of_camera[-1] and stamp < of_camera[-1][-1][0]:
-            of_camera.append([])
-        of_camera[-1].append((stamp, log_ns, detections))
-    # the pass logged at the time of the track's (a review: the 3D of one pass was paired
-    # with another pass's 2D); one pass: it
+        logged.setdefault(camera_name(topic), []).append(
+            (stamp_to_ns(msg.header.stamp), log_ns, detections))
+    # of a recorded looped replay, the pass logged at the time of the track's (a review: the
+    # 3D of one pass was paired with another pass's 2D)
     middle = int(np.median(track.log_ns)) if track.log_ns is not None and \
         len(track.log_ns) else None
     found: dict[str, list[tuple[int, Any]]] = {}
-    for camera, of_camera in passes.items():
-        chosen = of_camera[0] if len(of_camera) == 1 or middle is None else min(
-            of_camera, key=lambda p: 0 if p[0][1] <= middle <= p[-1][1]
+    for camera, of_camera in logged.items():
+        passes = replay_passes(of_camera)
+        chosen = passes[0] if len(passes) == 1 or middle is None else min(
+            passes, key=lambda p: 0 if p[0][1] <= middle <= p[-1][1]
             else min(abs(p[0][1] - middle), abs(p[-1][1] - middle)))
         found[camera] = [(stamp, detections) for stamp, _, detections in chosen]
     by_frame: dict[int, dict] = {}
