@@ -1667,3 +1667,50 @@ def test_a_processing_thread_that_ends_anyway_is_told_on_diagnostics_until_react
     mine = [m.msg for m in logs if m.stamp.sec + m.stamp.nanosec * 1e-9 >= started
             and m.level >= Log.ERROR]
     assert sum("the processing thread has ended" in m for m in mine) == 1, mine
+
+
+def test_a_calibration_change_keeps_off_the_frames_that_came_before_it_however_late():
+    """A review: a change waited CALIBRATION_WAIT_S of wall time to the processing, so a node
+    1 s behind (a sync timeout, a slow detector) placed the frames taken and received before a
+    new camera_info (stamped 10.0, 100 px further right) with it, and the worker's idle call
+    applied it while those frames still waited in the synchroniser. Now the wait is the
+    frame's own arrival after the change: the frames of 9.9 keep the old calibration when
+    processed 1 s later, after an idle call; a frame that came 1 s after the change takes it
+    whatever its stamp (a camera_info on another clock)."""
+    from pose3d_ros.core.stamped_changes import CALIBRATION_WAIT_S
+    from pose3d_ros.core.sync import Frame, FrameSet
+    from pose3d_ros.ros.conversions import seconds_to_stamp
+
+    names = ("cam01", "cam02")
+    rig = load_rig(calibration_path("single"))
+    old = rig["cam01"]
+    new = dataclasses.replace(old, K=old.K + [[0, 0, 100], [0, 0, 0], [0, 0, 0]])
+
+    def info(model, stamp: float) -> CameraInfo:
+        message = camera_model_to_info(model)
+        message.header.stamp = seconds_to_stamp(stamp)
+        return message
+
+    def frame_set(stamp: float, received: float) -> FrameSet:
+        return FrameSet(stamp, {n: Frame(n, stamp, received, None) for n in names}, (),
+                        received)
+
+    with ros_context() as context:
+        node = FusionNode(context=context, parameter_overrides=[
+            Parameter("camera_names", value=list(names)), Parameter("autostart", value=False),
+            Parameter("rig_file", value=str(calibration_path("single")))])
+        try:
+            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            for name in names:
+                node._take_camera_info(name, info(rig[name], 9.0))
+            node._between_sets(None)                         # the first calibrations: at once
+            came_before = time.monotonic()
+            node._take_camera_info("cam01", info(new, 10.0))
+            time.sleep(CALIBRATION_WAIT_S + 0.05)
+            node._between_sets(None)                         # idle while the 9.9 frames wait
+            node._between_sets(frame_set(9.9, came_before))
+            assert node.pipeline.camera("cam01").K[0, 2] == old.K[0, 2]
+            node._between_sets(frame_set(9.95, time.monotonic()))
+            assert node.pipeline.camera("cam01").K[0, 2] == new.K[0, 2]
+        finally:
+            node.destroy_node()

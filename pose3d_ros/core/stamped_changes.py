@@ -8,8 +8,11 @@ apply a change between the next two sets processed, whatever their stamps: the f
 were placed with the new intrinsics (and a new size refused), the first frame after it with the
 old ones. StampedChanges keeps each camera's pending changes with their stamps and hands a
 consumer those that apply to a frame of a given stamp: stamped at or before it. A change whose
-stamp frames never reach (a camera_info stamped on another clock, or no frame coming) still
-applies once it has waited `wait_s` of wall time, so no calibration is held back for good.
+stamp frames never reach (a camera_info stamped on another clock than its images) still
+applies to a frame that arrived `wait_s` of wall time or more after it, so no calibration is
+held back for good; a frame that arrived before that keeps the calibration it was taken with
+however late it is processed (a review: with the wait measured to the processing, a node 1 s
+behind placed the frames taken before a change with the new intrinsics).
 """
 from __future__ import annotations
 
@@ -22,9 +25,9 @@ T = TypeVar("T")
 # Stamps within this of each other (s) are one instant: float seconds of epoch stamps lose a
 # few hundred nanoseconds (core.messages.ns_to_seconds).
 STAMP_TOLERANCE_S = 1e-4
-# The nodes' wait_s: a calibration change that no frame's stamp has reached after this long
-# (s of wall time: a camera_info stamped on another clock than its images, or images that
-# stopped) applies to the next set anyway.
+# The nodes' wait_s: a calibration change that no frame's stamp has reached applies to the
+# frames that arrive this long (s of wall time) after it anyway (a camera_info stamped on
+# another clock than its images).
 CALIBRATION_WAIT_S = 1.0
 
 
@@ -40,8 +43,8 @@ class StampedChange(Generic[T]):
 
 class StampedChanges(Generic[T]):
     """Per camera, the changes not applied yet, in arrival order (module docstring).
-    wait_s: a change older than this (s, received to now) applies to the next frame, whatever
-    its stamp. Not thread-safe: the nodes hold their lock around every call."""
+    wait_s: a change applies to a frame that arrived this long (s) or longer after it, whatever
+    the frame's stamp. Not thread-safe: the nodes hold their lock around every call."""
 
     def __init__(self, wait_s: float = 1.0) -> None:
         if not wait_s >= 0:
@@ -62,19 +65,22 @@ class StampedChanges(Generic[T]):
         """`camera`'s pending values, oldest first (not removed)."""
         return [change.value for change in self._pending.get(camera, ())]
 
-    def take_due(self, camera: str, frame_stamp: float | None, now: float,
-                 everything: bool = False) -> list[T]:
+    def take_due(self, camera: str, frame_stamp: float | None,
+                 frame_received: float | None, everything: bool = False) -> list[T]:
         """Remove and return, oldest first, `camera`'s changes that apply to a frame stamped
-        frame_stamp (s; None: no frame, only the changes that waited wait_s): those stamped
-        at or before it, unstamped ones, those received wait_s or longer ago, and every one
-        before a change that applies (arrival order is kept). everything: all of them."""
+        frame_stamp (s) that arrived at frame_received (s, the clock of `add`'s now; both None:
+        no frame, only unstamped changes): those stamped at or before it, unstamped ones,
+        those received wait_s or longer before the frame, and every one before a change that
+        applies (arrival order is kept). everything: all of them."""
         changes = self._pending.get(camera)
         if not changes:
             return []
         due_until = len(changes) if everything else 0
         if not everything:
             for k, change in enumerate(changes):
-                if change.stamp <= 0 or now - change.received >= self.wait_s or (
+                if change.stamp <= 0 or (
+                        frame_received is not None
+                        and frame_received - change.received >= self.wait_s) or (
                         frame_stamp is not None
                         and change.stamp <= frame_stamp + STAMP_TOLERANCE_S):
                     due_until = k + 1

@@ -126,7 +126,8 @@ class DetectorNode(PoseNodeBase):
             self._answer_failed_set(frame_set)
             return
         with self._lock:
-            moved = self._images_moved.take_due(self.cameras[0], frame.stamp, time.monotonic())
+            moved = self._images_moved.take_due(self.cameras[0], frame.stamp,
+                                                 frame.received)
         # time went back (a replay looped, a simulator reset): the tracked regions of interest
         # are where the people were at the end of the last pass (Pose3DPipeline.restart)
         back = self._last_stamp is not None and frame.stamp < self._last_stamp

@@ -773,10 +773,10 @@ class RigNodeBase(PoseNodeBase):
 
     def _between_sets(self, frame_set: FrameSet | None) -> None:
         """Processing thread: apply the calibrations handed over by on_camera_info that the
-        set's images were taken with (stamped at or before each camera's frame; a camera's
-        first calibration at once; while no set waits, those that waited CALIBRATION_WAIT_S);
-        with extrinsics_source 'tf', pose the set's cameras at their images' stamps."""
-        now = time.monotonic()
+        set's images were taken with (stamped at or before each camera's frame, or come
+        CALIBRATION_WAIT_S after it: a camera_info on another clock; a camera's first
+        calibration at once); with extrinsics_source 'tf', pose the set's cameras at their
+        images' stamps."""
         due: dict[str, list[CalibrationChange]] = {}
         with self._lock:
             for camera in self._calibration_changes.cameras():
@@ -784,7 +784,8 @@ class RigNodeBase(PoseNodeBase):
                 stamp = frame.stamp if frame is not None else \
                     frame_set.stamp if frame_set is not None else None
                 due[camera] = self._calibration_changes.take_due(
-                    camera, stamp, now, everything=self.pipeline.camera(camera) is None)
+                    camera, stamp, frame.received if frame is not None else None,
+                    everything=self.pipeline.camera(camera) is None)
             output_frame = self._output_frame
         for camera, changes in due.items():
             models = [change.model for change in changes if change.model is not None]
