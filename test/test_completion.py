@@ -305,6 +305,27 @@ def test_a_two_view_person_is_confirmed_only_by_a_person_of_the_previous_frames(
         assert published == ([3, 3] if missed <= 1 else [0, 3]), (missed, published)
 
 
+def test_confirmation_counts_the_sets_seen_not_the_time_between_them():
+    """A review: the window was 2.5 x the last interval between calls, so a node that fell
+    behind and dropped sets (calls at frames 0, 1, 5, 6: published, a set with nobody, back
+    with two views) did not confirm the person whom the same calls at frames 0-3 confirmed."""
+    rig, poses, xy, sc = _scene(8)
+    cams4 = CameraArrays.from_cameras(rig.cameras)
+    cams2 = CameraArrays.from_cameras(rig.cameras[:2])
+    empty = np.full((0, COCO17.num_joints, 3), np.nan)
+    none = np.zeros((0, COCO17.num_joints))
+    for frames in ((0, 1, 2, 3), (0, 1, 5, 6), (0, 1, 2, 6)):
+        completer = SkeletonCompleter()
+        for f in frames[:2]:
+            tri = triangulate_normalized(cams4, xy[f], sc[f], outlier_threshold_px=20.0)
+            completer.complete(tri.points, tri.num_views, tri.confidence, COCO17, f / 30)
+        completer.complete(empty, none, none, COCO17, frames[2] / 30)
+        tri = triangulate_normalized(cams2, xy[3][:, :2], sc[3][:, :2], outlier_threshold_px=20.0)
+        back = completer.complete(tri.points, tri.num_views, tri.confidence, COCO17,
+                                  frames[3] / 30)
+        assert back.publish.sum() == 3, frames
+
+
 def test_the_outer_end_of_a_bone_no_human_has_is_found():
     """A 0.9 m upper arm (as two views gave when a rig's third camera dropped out) or a
     forearm three times its length: the joint at the outer end is found, nothing else; a

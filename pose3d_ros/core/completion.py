@@ -35,8 +35,9 @@ Support: a person not seen in the previous frames (no learned state) is publishe
 when some joint was triangulated from at least `min_views_new` views; one seen by fewer waits
 for a second frame (temporal confirmation: two false detections that happen to agree in two
 cameras rarely agree again in the next frame). Only a person seen in the previous frame
-confirms: one last seen several frames before, whom other false detections may have left
-there, does not (_continued).
+confirms, or a published person in the frame before that (one missed frame): one last seen
+several frames before, whom other false detections may have left there, does not
+(_continued; frames are the calls of complete).
 
 Plausibility (plausibility.check_bones, the package's one bone-length check, with the limits
 of `bone_check`): a person is published only when at least `min_measured_bones` of its long
@@ -92,9 +93,9 @@ TEMPLATE_RAY_GATE = 0.8
 # (a bone measured outside it, e.g. from a 2-view triangulation along the baseline, teaches
 # nothing)
 _MEMORY_RANGE = (0.7, 1.4)
-# A person published at a place confirms one seen there by too few views within this many
-# intervals since (one missed frame; _continued), one never published within 1.5.
-_PUBLISHED_CONFIRM_INTERVALS = 2.5
+# A person published at a place confirms one seen there by too few views when seen in one of
+# this many previous calls (one missed frame; _continued), one never published in the last.
+_PUBLISHED_CONFIRM_CALLS = 2
 
 
 @dataclass(frozen=True)
@@ -351,6 +352,8 @@ class SkeletonCompleter:
         self._seen = np.zeros((0, 0))            # (M, J) stamp each joint was last measured
         self._stamp = np.zeros(0)                # (M,) last update
         self._published = np.zeros(0, bool)      # (M,) published at least once
+        self._seen_call = np.zeros(0, np.int64)  # (M,) the call it was last seen in
+        self._calls = 0                          # calls of complete() since the reset
         self._next_key = -1                      # own keys are negative, track ids >= 1
         self._last_call: float | None = None
 
@@ -373,6 +376,7 @@ class SkeletonCompleter:
             self.reset()                            # clock went backwards: start over
         gap = None if self._last_call is None else stamp - self._last_call
         self._last_call = stamp
+        self._calls += 1
         if self._lengths.shape[1:] != body.lengths.shape:
             self.reset()
             self._last_call = stamp
@@ -426,7 +430,7 @@ class SkeletonCompleter:
                                                   normalized, scores, cameras)
             views[filled & (views != 1)] = 0
         support = np.asarray(num_views).max(1, initial=0)
-        confirmed = self._continued(slot, stamp, gap) | (support >= p.min_views_new)
+        confirmed = self._continued(slot) | (support >= p.min_views_new)
         self._remember(slot, ids, out, now_good, measured, plausible, plausible & confirmed,
                        stamp)
         return Completion(out, conf.astype(np.float32, copy=False), views, filled, plausible,
@@ -538,25 +542,26 @@ class SkeletonCompleter:
         slot[rows[ok]] = cols[ok]
         return slot
 
-    def _continued(self, slot: np.ndarray, stamp: float, gap: float | None) -> np.ndarray:
-        """(P,) bool: the people whose memory slot was seen in the previous call (within 1.5
-        intervals since it, for stamps a little uneven), or, for a slot published before, in
-        the call before that (_PUBLISHED_CONFIRM_INTERVALS): what confirms a person seen by
-        fewer than min_views_new views. A slot last seen several calls ago confirms nothing:
-        with 5 false bodies per camera and frame on the demo rig, 2-view ghosts were confirmed
-        by slots 2-26 frames old that other ghosts had left within match_distance_m (40 %
-        ghost person-frames on 1 person, seed 0; 8.4 % with the previous call only, 10.7 %
-        with a published slot one missed frame old), while the people's own slots were all one
-        frame old. Without the second call, a two-camera rig, whose people are never seen by
-        three views, lost every person for two frames after one missed detection (a review,
-        session 64)."""
+    def _continued(self, slot: np.ndarray) -> np.ndarray:
+        """(P,) bool: the people whose memory slot was seen in the previous call, or, for a
+        slot published before, in the call before that (_PUBLISHED_CONFIRM_CALLS): what
+        confirms a person seen by fewer than min_views_new views. A slot last seen several
+        calls ago confirms nothing: with 5 false bodies per camera and frame on the demo rig,
+        2-view ghosts were confirmed by slots 2-26 frames old that other ghosts had left
+        within match_distance_m (40 % ghost person-frames on 1 person, seed 0; 8.4 % with the
+        previous call only, 10.7 % with a published slot one missed frame old), while the
+        people's own slots were all one frame old. Without the second call, a two-camera rig,
+        whose people are never seen by three views, lost every person for two frames after
+        one missed detection (a review, session 64). Counted in calls, not in time since the
+        last one: with sets dropped by a node behind, the same calls confirmed or not by the
+        spacing of the last two (a review, session 65)."""
         known = slot >= 0
-        if gap is None or not known.any():
+        if not known.any():
             return known
         rows = np.maximum(slot, 0)
-        age = stamp - self._stamp[rows]
-        intervals = np.where(self._published[rows], _PUBLISHED_CONFIRM_INTERVALS, 1.5)
-        return known & (age <= intervals * gap)
+        calls_since = self._calls - self._seen_call[rows]
+        return known & (calls_since <= np.where(self._published[rows],
+                                                _PUBLISHED_CONFIRM_CALLS, 1))
 
     def _remember(self, slot: np.ndarray, ids: np.ndarray | None, out: np.ndarray,
                   now: np.ndarray, measured: np.ndarray, plausible: np.ndarray,
@@ -573,6 +578,7 @@ class SkeletonCompleter:
             self._last[rows] = out[old]
             self._seen[rows] = np.where(measured[old], stamp, self._seen[rows])
             self._stamp[rows] = stamp
+            self._seen_call[rows] = self._calls
             self._published[rows] |= publish[old]
         fresh = ~old & plausible
         if fresh.any():
@@ -588,6 +594,7 @@ class SkeletonCompleter:
             self._seen = np.concatenate([self._seen, np.where(measured[fresh], stamp, -np.inf)])
             self._stamp = np.concatenate([self._stamp, np.full(k, stamp)])
             self._published = np.concatenate([self._published, publish[fresh]])
+            self._seen_call = np.concatenate([self._seen_call, np.full(k, self._calls)])
 
     def _forget(self, stamp: float, gap: float | None = None) -> None:
         """Forget the people unseen for too long; gap: seconds since the previous call. A
@@ -602,7 +609,7 @@ class SkeletonCompleter:
             self._keys, self._lengths = self._keys[keep], self._lengths[keep]
             self._last, self._seen, self._stamp = self._last[keep], self._seen[keep], \
                 self._stamp[keep]
-            self._published = self._published[keep]
+            self._published, self._seen_call = self._published[keep], self._seen_call[keep]
 
     def _single_views(self, normalized: np.ndarray | None, scores: np.ndarray | None,
                       cameras: CameraArrays | None, measured: np.ndarray
