@@ -325,6 +325,11 @@ def test_a_recording_for_the_lifter_pairs_videos_of_one_rate_by_their_names(tmp_
     videos, _, _, cameras = check_recording(str(root))
     assert [v.name for v in videos] == ["CAM02.MP4", "Cam04.mp4", "cam01.mov", "cam03.mp4"]
     assert [c.name for c in cameras] == ["cam02", "cam04", "cam01", "cam03"]
+    # a video not named after its camera: refused, not paired by the names' sort (a review)
+    (root / "videos" / "Cam04.mp4").rename(root / "videos" / "d_cam04.mp4")
+    with pytest.raises(ValueError, match=r"^d_cam04.mp4 named after no camera of .*name each "
+                                         r"video of a recording folder after its camera"):
+        check_recording(str(root))
     # an AVI whose headers declare 10 of its 30 frames: all 30 read
     avi = tmp_path / "count10.avi"
     writer = cv2.VideoWriter(str(avi), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (W, H))
@@ -513,6 +518,39 @@ def test_videos_go_to_the_cameras_they_are_named_after_in_any_order(tmp_path):
     other = [tmp_path / f"{name}.mp4" for name in ("front", "left", "back", "right")]
     assert [c.name for c in cameras_for_videos(other, calibration_path("single"))[0]] == [
         "cam01", "cam02", "cam03", "cam04"]
+
+
+def test_one_misspelt_video_name_does_not_pair_the_others_by_place(tmp_path):
+    """A review: one video named after no camera made every video go by its place, those
+    named after other cameras too (cam02.mp4 given first became cam01). Refused now, naming
+    both; names that agree with their places still go by place; three named and one not, for
+    a four-camera rig, say which one names no camera; a recording folder (by_name_only)
+    takes names only; one folder per camera is shown by its path, and goes by the folders'
+    names where they name cameras."""
+    from pose3d_ros.core.video_bag import cameras_for_videos, video_camera_pairs
+
+    rig = calibration_path("single")
+    crossed = [tmp_path / f"{name}.mp4" for name in ("cam02", "cam01", "cam3", "cam04")]
+    with pytest.raises(ValueError, match=r"^cam3.mp4 named after no camera of .*by their "
+                                         r"places, but cam02.mp4 would be camera cam01, "
+                                         r"cam01.mp4 would be camera cam02: name every"):
+        cameras_for_videos(crossed, rig)
+    agreeing = [tmp_path / f"{name}.mp4" for name in ("cam01", "left", "cam03", "right")]
+    assert [c.name for c in cameras_for_videos(agreeing, rig)[0]] == [
+        "cam01", "cam02", "cam03", "cam04"]
+    with pytest.raises(ValueError, match=r"^cam5.mp4 named after no camera of"):
+        cameras_for_videos([tmp_path / f"{name}.mp4" for name in ("cam01", "cam5", "cam03")],
+                           rig)
+    with pytest.raises(ValueError,
+                       match=r"left.mp4, right.mp4 named after no camera.*recording folder"):
+        cameras_for_videos(agreeing, rig, by_name_only=True)
+    folders = [tmp_path / name / "video.mp4" for name in ("a", "b", "c", "d")]
+    shown = video_camera_pairs(folders, cameras_for_videos(folders, rig)[0])
+    assert shown.startswith(f"{folders[0]} -> cam01, {folders[1]} -> cam02"), shown
+    # one folder per camera, named after it: by the folders' names
+    named = [tmp_path / name / "video.mp4" for name in ("cam02", "CAM01", "cam04", "cam03")]
+    assert [c.name for c in cameras_for_videos(named, rig)[0]] == [
+        "cam02", "cam01", "cam04", "cam03"]
 
 
 def test_a_resized_video_is_refused_before_any_work_not_taken_as_a_crop(tmp_path, capsys):

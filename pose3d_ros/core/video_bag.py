@@ -90,14 +90,20 @@ def cameras_from_calibration(path: Path) -> tuple[list[CameraModel], str]:
     return cameras, rig.frame_id or DEFAULT_FIXED_FRAME
 
 
-def cameras_for_videos(videos: Sequence[Path], path: Path) -> tuple[list[CameraModel], str]:
+def cameras_for_videos(videos: Sequence[Path], path: Path, *, by_name_only: bool = False
+                       ) -> tuple[list[CameraModel], str]:
     """The calibrated cameras (cameras_from_calibration) that `videos` show, in video order,
     and the rig's frame id: the cameras the video files are named after (`cam02.mp4` ->
     camera `cam02`, case-insensitive) whenever every file is named after one, in any order
-    and any number (one camera of a rig runs alone); otherwise, with one video per camera,
-    every camera of the file in its order. ValueError saying what to do when neither fits.
-    (Videos named after cameras were once matched by position when there was one per camera:
-    cam02.mp4 given first became cam01.)"""
+    and any number (one camera of a rig runs alone), or whenever every file lies in a folder
+    named after one (`front_left/video.mp4`); otherwise, with one video per camera,
+    every camera of the file in its order, unless a video is named after another camera than
+    the one its place gives (a review: one misspelt name paired `front_left.mp4` with camera
+    `rear_right` and every video after it with the next camera, without a word).
+    by_name_only: every video must be named after its camera (a recording folder, whose
+    order is the file names' sort, not one the user chose). ValueError saying what to do when
+    none fits. (Videos named after cameras were once matched by position when there was one
+    per camera: cam02.mp4 given first became cam01.)"""
     refuse_repeated_videos(videos)
     cameras, rig_frame = cameras_from_calibration(path)
     refuse_videos_sharing_a_camera(videos, cameras)
@@ -105,18 +111,44 @@ def cameras_for_videos(videos: Sequence[Path], path: Path) -> tuple[list[CameraM
     stems = [Path(video).stem.lower() for video in videos]
     if all(stem in by_name for stem in stems) and len(set(stems)) == len(stems):
         return [by_name[stem] for stem in stems], rig_frame
-    if len(videos) == len(cameras):
-        return cameras, rig_frame
+    folders = [Path(video).parent.name.lower() for video in videos]
+    if all(folder in by_name for folder in folders) and len(set(folders)) == len(folders):
+        return [by_name[folder] for folder in folders], rig_frame     # front_left/video.mp4
     names = ", ".join(camera.name for camera in cameras)
+    unnamed = [Path(video).name for video, stem in zip(videos, stems, strict=True)
+               if stem not in by_name]
+    if by_name_only:
+        raise ValueError(f"{', '.join(unnamed)} named after no camera of {path} ({names}): "
+                         "name each video of a recording folder after its camera (e.g. "
+                         f"{cameras[0].name}.mp4)")
+    if len(videos) == len(cameras):
+        crossed = [f"{Path(video).name} would be camera {camera.name}"
+                   for video, stem, camera in zip(videos, stems, cameras, strict=True)
+                   if stem in by_name and by_name[stem] is not camera]
+        if crossed:
+            raise ValueError(f"{', '.join(unnamed)} named after no camera of {path} ({names}), "
+                             f"so the videos would go by their places, but {', '.join(crossed)}"
+                             ": name every video after its camera, or give them in the "
+                             "cameras' order")
+        return cameras, rig_frame
+    if len(unnamed) < len(videos):         # some are named after cameras: say which are not
+        raise ValueError(f"{', '.join(unnamed)} named after no camera of {path} ({names}): "
+                         "name each video after its camera to run some of them, or give one "
+                         "video per camera in that order")
     raise ValueError(f"{len(videos)} video(s) but {path} has {len(cameras)} cameras ({names}); "
                      "give one video per camera in that order, or name each video after its "
                      "camera (e.g. cam02.mp4) to run some of them")
 
 
 def video_camera_pairs(videos: Sequence[Path], cameras: Sequence[CameraModel]) -> str:
-    """'front.mp4 -> cam01, ...': which video each camera gets, for the tools to say."""
-    return ", ".join(f"{Path(video).name} -> {camera.name}"
-                     for video, camera in zip(videos, cameras, strict=True))
+    """'front.mp4 -> cam01, ...': which video each camera gets, for the tools to say (each
+    video by its file name, or by its path as given where two share one: one folder per
+    camera, `front/video.mp4`)."""
+    names = [Path(video).name for video in videos]
+    shown = [name if names.count(name) == 1 else str(video)
+             for name, video in zip(names, videos, strict=True)]
+    return ", ".join(f"{name} -> {camera.name}"
+                     for name, camera in zip(shown, cameras, strict=True))
 
 
 def camera_for_fov(video: Path, hfov_deg: float, name: str = "camera"

@@ -46,8 +46,10 @@ def check_recording(recording: str) -> tuple[list[Path], Path, str, list[CameraM
         raise ValueError(f"recording {recording} has {len(cameras)} camera: pseudo-labels are "
                          "triangulated and need two or more synchronised, calibrated cameras")
     # the cameras the videos are named after, as the other tools match them (sorted names
-    # put cam10 before cam2, against the calibration's order: a review)
-    cameras = cameras_for_videos(videos, calib)[0]
+    # put cam10 before cam2, against the calibration's order: a review); a folder's videos
+    # must be named so (paired by their sorted names, a_cam01 b_cam02 c_cam04 d_cam03 were
+    # scored as the wrong cameras without a word: a review)
+    cameras = cameras_for_videos(videos, calib, by_name_only=True)[0]
     sized_cameras(videos, cameras, crop_padding=True, scale_option=False, crop_option=False)
     # one rate, frame by frame (a 30 fps camera beside 60 fps ones was paired frame by frame
     # into pseudo-labels of different moments without a word: a review)
