@@ -312,13 +312,19 @@ def test_train_lifter_reads_the_calibration_file_before_any_detection(tmp_path, 
                                                                       capsys):
     """A review: --calibration with a typo, an unknown format or a folder was told after
     BlazePose had run over the whole bag (11 s on 40 frame sets), its 2D cache written."""
+    from pose3d_ros.core.calibration import load_rig, save_rig_yaml
     from pose3d_ros.core.output_files import run_cli
     from pose3d_ros.tools.train_lifter import main
 
     unknown = tmp_path / "help.txt"
     unknown.write_text("not a calibration\n")
+    # a rig without one of the bag's cameras (the same review, session 65)
+    rig = load_rig(fetch_demo.calibration_path("multi"))
+    short = tmp_path / "one_camera.yaml"
+    save_rig_yaml(dataclasses.replace(rig, cameras=rig.cameras[:1]), short)
     for calibration, told in ((tmp_path / "absent.yaml", "calibration file not found"),
-                              (unknown, "unknown calibration format")):
+                              (unknown, "unknown calibration format"),
+                              (short, "has no camera named 'cam02'")):
         assert run_cli(main, ["--bag", str(multi_bag), "--calibration", str(calibration),
                               "--out", str(tmp_path / "x.onnx"), "--cache-dir",
                               str(tmp_path / "cache"), "--no-progress"]) == 2

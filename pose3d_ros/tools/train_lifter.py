@@ -448,10 +448,16 @@ def main(argv: list[str] | None = None) -> int:
     for bag in args.bag:
         check_bag(bag, args.image_topics)
     if args.calibration is not None:
-        # read before any 2D detection (a review: a missing file or an unknown format was
-        # told after BlazePose had run over the whole bag); its cameras are matched later
+        # read and matched to each bag's cameras before any 2D detection (reviews: a missing
+        # file, an unknown format, a rig without one of the bag's cameras was told after
+        # BlazePose had run over the whole bag)
         from pose3d_ros.core.calibration import load_rig
-        load_rig(args.calibration)
+        from pose3d_ros.core.lifting.bag_dataset import bag_camera_models
+        from pose3d_ros.core.lifting.bag_extrinsics import rig_cameras_of
+        rig = load_rig(args.calibration)
+        for bag in args.bag:
+            rig_cameras_of(bag_camera_models(bag, args.image_topics), rig,
+                           str(args.calibration))
 
     import torch
 

@@ -92,6 +92,13 @@ def training_cameras(path: Path, image_topics: Sequence[str] | None = None
     return cams
 
 
+def bag_camera_models(path: Path, image_topics: Sequence[str] | None = None
+                      ) -> list[CameraModel]:
+    """The training cameras' models from their first valid CameraInfo (training_cameras;
+    no image is read): for checks before any 2D detection. ValueError as _intrinsics."""
+    return _intrinsics(Path(path), training_cameras(Path(path), image_topics), False)[0]
+
+
 def default_slop_ns(stamps: Sequence[np.ndarray]) -> int:
     """Half the median frame period over all cameras (10 ms if no camera has two frames)."""
     periods = np.concatenate([np.diff(np.asarray(s, np.int64)) for s in stamps])

@@ -19,18 +19,28 @@ from .dataset import ViewDetections
 log = logging.getLogger(__name__)
 
 
-def cameras_from_rig(cameras: Sequence[CameraModel], rig: Rig, where: str = "calibration"
-                     ) -> list[CameraModel]:
-    """Extrinsics of the rig's cameras matched by name, else by frame_id; intrinsics stay
-    those of CameraInfo (they describe the images in the bag). Warns where they differ."""
-    posed = []
+def rig_cameras_of(cameras: Sequence[CameraModel], rig: Rig, where: str = "calibration"
+                   ) -> list[CameraModel]:
+    """The rig's camera of each of `cameras` (a bag's, from its CameraInfo): by name, else by
+    frame_id. ValueError naming a camera the rig does not have."""
+    found = []
     for cam in cameras:
         match = [c for c in rig.cameras if c.name == cam.name] or [
             c for c in rig.cameras if c.frame_id and c.frame_id == cam.frame_id]
         if not match:
             raise ValueError(f"{where} has no camera named {cam.name!r} or with frame "
                              f"{cam.frame_id!r}; it has {rig.names}")
-        ref = match[0]
+        found.append(match[0])
+    return found
+
+
+def cameras_from_rig(cameras: Sequence[CameraModel], rig: Rig, where: str = "calibration"
+                     ) -> list[CameraModel]:
+    """Extrinsics of the rig's cameras matched by name, else by frame_id (rig_cameras_of);
+    intrinsics stay those of CameraInfo (they describe the images in the bag). Warns where
+    they differ."""
+    posed = []
+    for cam, ref in zip(cameras, rig_cameras_of(cameras, rig, where), strict=True):
         if (ref.width, ref.height) != (cam.width, cam.height) or not np.allclose(
                 ref.K, cam.K, rtol=0.01, atol=1.0):
             log.warning("camera %s: intrinsics in %s (%dx%d, fx %.1f) differ from the bag's "
