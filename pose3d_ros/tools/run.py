@@ -139,7 +139,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "evaluate --bag cannot be rerun on it then")
     parser.add_argument("--overlay-camera", default=None,
                         help="camera of the overlay video, overlay_<camera>.webm (default: "
-                        "the first)")
+                        "the first camera by name, whatever the videos' order)")
     parser.add_argument("--timeout", type=positive_float, default=30.0,
                         help="longest wait for the node's answer to one frame set (s)")
     parser.add_argument("--truth", type=Path, default=None,
