@@ -158,3 +158,48 @@ def test_lock_step_asks_about_the_first_set_before_it_goes(tmp_path):
     assert events == [("asked", stamps[0]), ("sent", stamps[0]), ("asked", stamps[0]),
                       ("sent", stamps[1]), ("asked", stamps[1]), ("sent", stamps[2]),
                       ("asked", stamps[2])], events
+
+
+def test_lock_step_sends_a_slower_cameras_next_image_with_a_set_that_has_none_of_it(tmp_path):
+    """A review (session 65): `run --bag` of a rig with two cameras at 30 fps beside one at
+    60 fps stalled 10 s on every other set: the node's synchroniser finishes a set once each
+    camera is in it or has sent a later frame, and in lock-step the 30 fps camera's next frame
+    went out only after the answer, so each set without it waited sync.timeout_s (46.8 s for
+    40 sets; 10.8 s now). A set now goes with the next image of each camera it has none of
+    (within LOOKAHEAD_SETS sets); that image is not sent again with its own set, every image
+    goes once, and its set's publish time is its own set's release."""
+    import cv2
+
+    from pose3d_ros.ros.replay import LOOKAHEAD_SETS
+
+    capture = cv2.VideoCapture(str(video_paths("single")[0]))
+    image = cv2.resize(capture.read()[1], (108, 192))
+    capture.release()
+    bag = tmp_path / "rates"
+    frames = 7
+    with bagio.BagWriter(bag, storage="mcap") as writer:
+        for k in range(frames):                     # cam01 at 60 fps, cam02 at 30 fps
+            stamp = T0 + round(k * 1e9 / 60)
+            for camera in ("cam01", "cam02")[:1 + (k % 2 == 0)]:
+                writer.write(f"/{camera}/image_raw/compressed", stamp,
+                             bagio.compressed_image_message(image, stamp,
+                                                            f"{camera}_optical_frame", 90))
+    sent: list[tuple[str, int]] = []
+    events: list[tuple[str, int]] = []
+    with ros_context() as context:
+        node = Node("replay_ahead_test", context=context)
+        replayer = BagReplayer(node, bag)
+        for topic, publisher in replayer._publishers.items():     # real, and recorded
+            publish = publisher.publish
+            publisher.publish = lambda raw, t=topic, p=publish: (
+                sent.append((t.split("/")[1], round((bagio.header_stamp_ns(raw) - T0) * 60
+                                                    / 1e9))), p(raw))
+        stats = replayer.play(rate=0, wait_for=lambda s: True,
+                              before_set=lambda s: events.append(("set", s)))
+        node.destroy_node()
+    assert LOOKAHEAD_SETS >= 1 and stats.frame_sets == frames and len(sent) == 11
+    assert len(set(sent)) == len(sent)                             # each image once
+    assert [name for name, _ in sent] == ["cam01", "cam02", "cam01", "cam02", "cam01",
+                                          "cam01", "cam02", "cam01", "cam01", "cam02", "cam01"]
+    assert [k for _, k in sent] == [0, 0, 1, 2, 2, 3, 4, 4, 5, 6, 6], sent
+    assert sorted(stats.publish_ns) == [s for _, s in events]

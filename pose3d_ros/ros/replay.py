@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,10 @@ REPLAY_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
 LATCHED_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                          reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
+# Lock-step: a set is sent with the images of the next this many sets of the cameras it has
+# none of (BagReplayer.play: a 15 fps camera beside 60 fps ones is in one set of four).
+LOOKAHEAD_SETS = 4
+LOOKAHEAD_NS = 1_000_000_000     # and at most this far ahead in stamps (node_base's future limit)
 # Nodes stamp outputs from float seconds (sub-microsecond rounding): match stamps to 1 ms.
 STAMP_TOLERANCE_NS = STAMP_MATCH_NS
 SKELETONS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
@@ -139,7 +144,12 @@ class BagReplayer:
                 members[member_of] = members.get(member_of, 0) + 1
         order = deque(stamp for stamp in index.stamps.tolist() if stamp in members)
         held: dict[int, list[bagio.BagMessage]] = {}
+        sent_ahead: dict[int, set[str]] = {}   # lock-step: a set's image topics sent earlier
         answered_set: int | None = None     # lock-step: the last set sent, to wait for
+
+        def complete(set_stamp: int) -> bool:
+            return len(held.get(set_stamp, ())) + len(sent_ahead.get(set_stamp, ())) \
+                == members[set_stamp]
 
         def publish(item: bagio.BagMessage, set_stamp: int | None) -> None:
             self._publishers[item.topic].publish(item.raw)
@@ -163,11 +173,32 @@ class BagReplayer:
                     time.sleep(0.002)
             if before_set is not None:
                 before_set(set_stamp)
-            for item in sorted(held.pop(set_stamp, []),
-                               key=lambda item: bagio.header_stamp_ns(item.raw)):
+            items = sorted(held.pop(set_stamp, []),
+                           key=lambda item: bagio.header_stamp_ns(item.raw))
+            for item in items:
                 publish(item, set_stamp)
+            gone_ahead = sent_ahead.pop(set_stamp, set())
+            if gone_ahead:                            # (all its images may have gone ahead)
+                stats.publish_ns.setdefault(set_stamp, time.time_ns())
             stats.frame_sets += 1
             answered_set = set_stamp
+            # A camera without an image in this set (a slower camera between its frames, one
+            # that starts later or stopped): its next image, of one of the next sets, goes now
+            # too. The node's synchroniser finishes a set once each camera is in it or has sent
+            # a later frame; without it, it waited its timeout (10 s in lock-step) for each
+            # such set (a review: two 30 fps cameras beside two at 60 fps, every other set).
+            # Only within LOOKAHEAD_NS of bag time: the node refuses frames stamped ahead of
+            # its (simulated) clock. Not counted as the later set's publish time (latency).
+            present = {item.topic for item in items} | gone_ahead
+            for ahead in islice(order, LOOKAHEAD_SETS):          # (this set has left it)
+                if ahead - set_stamp > LOOKAHEAD_NS:
+                    break
+                for item in [i for i in held.get(ahead, ()) if i.topic not in present]:
+                    held[ahead].remove(item)
+                    sent_ahead.setdefault(ahead, set()).add(item.topic)
+                    self._publishers[item.topic].publish(item.raw)
+                    stats.published += 1
+                    present.add(item.topic)
 
         for item in bagio.read_messages(self.bag, self.topics, deserialize=False):
             if first_log is None:
@@ -191,10 +222,14 @@ class BagReplayer:
                 publish(item, set_stamp)
                 continue
             held.setdefault(set_stamp, []).append(item)
-            while order and len(held.get(order[0], ())) == members[order[0]]:
+            # a set goes once it and the next LOOKAHEAD_SETS are read (release sends their
+            # images of the cameras it has none of)
+            while order and all(complete(ahead) for ahead in
+                                islice(order, 1 + LOOKAHEAD_SETS)):
                 release(order.popleft())
-        for incomplete in order:             # sets whose images did not all come
-            if incomplete in held:
+        while order:                         # the last sets, and those whose images did not
+            incomplete = order.popleft()     # all come
+            if incomplete in held or incomplete in sent_ahead:
                 release(incomplete)
         if answered_set is not None and wait_for is not None:
             # the last set's answer too: one that came after the next pass had started was
