@@ -133,6 +133,26 @@ def test_real_qualisys_calibration():
         assert cam.R[1, 2] < 0  # optical y (down) has a negative world-z component
 
 
+def test_a_qualisys_export_with_serial_numbers_names_its_cameras_for_ros(tmp_path):
+    """A review: Qualisys Track Manager writes each camera's serial number (serial="20451"),
+    which cannot start a ROS name: every tool refused a real export ("camera name '20451'
+    cannot name ROS topics"). Such a camera is cam20451 now, in its serials' natural order;
+    the rig is otherwise the one of the file."""
+    from pose3d_ros.core.bag_cameras import camera_name_problem
+
+    source = calibration_path("single")
+    text = source.read_text()
+    for k, serial in enumerate(("20451", "20452", "9003", "20454")):
+        text = text.replace(f'serial="cam0{k + 1}"', f'serial="{serial}"')
+    numbered = tmp_path / "Calib.qca.txt"
+    numbered.write_text(text)
+    rig, original = cal.load_rig(numbered), cal.load_rig(source)
+    assert rig.names == ["cam9003", "cam20451", "cam20452", "cam20454"]
+    assert not any(map(camera_name_problem, rig.names))
+    np.testing.assert_array_equal(rig["cam9003"].K, original["cam03"].K)
+    np.testing.assert_array_equal(rig["cam20451"].R, original["cam01"].R)
+
+
 def test_pose2sim_toml_from_qualisys_round_trip(tmp_path):
     rig = cal.load_qualisys_qca(calibration_path("single"))
     path = tmp_path / "Calib_qualisys.toml"

@@ -413,7 +413,9 @@ def load_qualisys_qca(path: str | Path, frame_id: str = "world") -> Rig:
       so the optical frame (z forward, y down) is M with its y and z axes flipped:
       R_rig->cam = diag(1, -1, -1) @ M and t = -R @ C.
     * image size from fov_video (right - left + 1, bottom - top + 1).
-    Cameras are returned in natural order of their serial (cam01, cam02, ...).
+    Cameras are named by their serial, `cam` before one that starts with a digit (QTM's
+    serial numbers: 20451 -> cam20451, a valid ROS name), and returned in natural order of
+    their names (cam01, cam02, ...).
     """
     path = Path(path)
     try:
@@ -422,7 +424,11 @@ def load_qualisys_qca(path: str | Path, frame_id: str = "world") -> Rig:
         raise _fail(path, f"invalid Qualisys XML: {exc}") from None
     cams = []
     for i, tag in enumerate(root.findall("cameras/camera")):
-        name = tag.get("serial") or f"camera{i + 1}"
+        serial = tag.get("serial") or ""
+        # Qualisys Track Manager writes the cameras' serial numbers (serial="20451"): a ROS
+        # name cannot start with a digit, so such a camera is cam20451 (its topics
+        # cam20451/image_raw; a review: a real export was refused by every tool)
+        name = f"cam{serial}" if serial[:1].isdigit() else serial or f"camera{i + 1}"
         where = f"camera {name!r}"
         fov, intr, tr = tag.find("fov_video"), tag.find("intrinsic"), tag.find("transform")
         if fov is None or intr is None or tr is None:
