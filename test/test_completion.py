@@ -69,6 +69,40 @@ def test_missing_joints_are_filled_plausibly_and_marked():
     assert (views[..., [NOSE, LEFT_EAR]] == 0).all()
 
 
+def test_the_left_hip_and_a_knee_whose_hip_is_unknown_are_filled_from_their_one_view():
+    """A review (session 65): the fill went outwards along the skeleton tree from its root,
+    the left hip, and a joint one view saw was filled only from its tree parent: the root has
+    none and was never filled from its view, nor was a joint whose parent was unknown (192
+    and about 165 failing limbs of bench_multiview_people's rows). Now such a joint is filled
+    from another known joint it shares a bone with, on its ray at that bone's length."""
+    frames = 12
+    rig, poses, xy, sc = _scene(frames)
+    left_hip, left_knee = COCO17.index("left_hip"), COCO17.index("left_knee")
+    _hide(xy, sc, left_hip, [1, 2, 3])                 # the root: one view
+    cams = CameraArrays.from_cameras(rig.cameras)
+    completer = SkeletonCompleter()
+    errors = []
+    for f in range(frames):
+        tri = triangulate_normalized(cams, xy[f], sc[f], outlier_threshold_px=20.0)
+        assert np.isnan(tri.points[:, left_hip]).all()
+        out = completer.complete(tri.points, tri.num_views, tri.confidence, COCO17, f / 30,
+                                 normalized=xy[f], scores=sc[f], cameras=cams)
+        assert (out.num_views[:, left_hip] == 1).all() and out.filled[:, left_hip].all()
+        errors.append(np.linalg.norm(out.points[:, left_hip] - poses[f][:, left_hip], axis=-1))
+    assert np.median(errors) < 0.05, np.median(errors)
+    # a knee one view sees beside a hip nobody does: from the ankle (its other bone)
+    rig, poses, xy, sc = _scene(1, seed=2)
+    _hide(xy, sc, left_hip, [0, 1, 2, 3])
+    _hide(xy, sc, left_knee, [0, 2, 3])
+    tri = triangulate_normalized(cams := CameraArrays.from_cameras(rig.cameras), xy[0], sc[0],
+                                 outlier_threshold_px=20.0)
+    out = SkeletonCompleter().complete(tri.points, tri.num_views, tri.confidence, COCO17, 0.0,
+                                       normalized=xy[0], scores=sc[0], cameras=cams)
+    assert (out.num_views[:, left_knee] == 1).all()
+    assert np.median(np.linalg.norm(out.points[:, left_knee] - poses[0][:, left_knee],
+                                    axis=-1)) < 0.08
+
+
 def test_a_wrist_one_view_sees_is_the_ray_point_that_opens_the_elbow():
     """A joint seen by one view lies on its ray at its bone's length from its parent: one of
     two points. Without recent motion a wrist (ankle) takes the one farther from the shoulder

@@ -187,7 +187,8 @@ class _Body:
     """Per-layout constants: template (J, 3), bones (B, 2), canonical lengths (B,), tree
     parent (J,) (-1 root), bone of the joint-parent edge (J,), depth (J,), face (J,)
     bool, shoulders (2,), limb_end (J,) bool: the wrists and ankles whose tree parent is
-    the elbow or knee and grandparent the shoulder or hip of their side."""
+    the elbow or knee and grandparent the shoulder or hip of their side; neighbours (J, K)
+    each joint's bone neighbours (-1 padded) and neighbour_bones (J, K) those bones."""
 
     template: np.ndarray
     bones: np.ndarray
@@ -199,6 +200,8 @@ class _Body:
     shoulders: np.ndarray
     incidence: np.ndarray
     limb_end: np.ndarray
+    neighbours: np.ndarray
+    neighbour_bones: np.ndarray
 
 
 @lru_cache(maxsize=8)
@@ -232,8 +235,17 @@ def _body(layout: JointLayout) -> _Body:
                 j = layout.index(end)
                 limb_end[j] = (parent[j] == layout.index(mid)
                                and parent[parent[j]] == layout.index(top))
+    linked: list[list[tuple[int, int]]] = [[] for _ in range(n)]   # (neighbour, bone)
+    for b, (u, v) in enumerate(bones.tolist()):
+        linked[u].append((v, b))
+        linked[v].append((u, b))
+    neighbours = np.full((n, max(map(len, linked))), -1)
+    neighbour_bones = np.zeros_like(neighbours)
+    for j, links in enumerate(linked):
+        for k, (other, bone) in enumerate(links):
+            neighbours[j, k], neighbour_bones[j, k] = other, bone
     return _Body(template, bones, lengths, parent, edge, depth, face,
-                 shoulders, incidence, limb_end)
+                 shoulders, incidence, limb_end, neighbours, neighbour_bones)
 
 
 def gross_joints(points: np.ndarray, layout: JointLayout,
@@ -460,8 +472,15 @@ class SkeletonCompleter:
         last_dir = last - last[:, parent]
         with np.errstate(invalid="ignore", divide="ignore"):
             last_dir /= vector_norm(last_dir)[..., None]
-        recent = finite_rows(last_dir) & (age <= p.motion_max_age_s)
-        fillable = (body.parent >= 0)[None] & (one_view | (recent & ~body.face[None]))
+        has_parent = body.parent >= 0
+        recent = finite_rows(last_dir) & (age <= p.motion_max_age_s) & has_parent[None]
+        # a joint one view sees is filled from its tree parent, or where that is unknown from
+        # another known joint it shares a bone with (a review: the tree's root, the left hip,
+        # has no parent and was never filled from its one view, 192 failing limbs of the
+        # bench_multiview_people rows; a knee whose hip was unknown neither)
+        fillable = one_view | (recent & ~body.face[None])
+        person = np.arange(out.shape[0])[:, None]
+        joints = np.arange(len(body.parent))[None]
         # which of a ray's two points at the bone's length: with recent motion the one nearer
         # the motion prediction; else for a wrist or ankle the one that opens the elbow or
         # knee more (nearer the upper limb's continuation); else the one nearer the standing
@@ -475,33 +494,51 @@ class SkeletonCompleter:
                                             body_scale[rows])
         prior = np.where(recent[..., None], np.nan, standing)
         while True:                       # outwards from the known joints, one link per pass
-            par = out[:, parent]                                                  # (P, J, 3)
-            at = fillable & ~finite_rows(out) & finite_rows(par)
+            known = finite_rows(out)
+            par = np.where(has_parent[None, :, None], out[:, parent], np.nan)     # (P, J, 3)
+            bone, moving, direction = length, recent, last_dir
+            # a one-view joint whose tree parent is unknown: from its first known neighbour
+            by_neighbour = one_view & fillable & ~known & ~finite_rows(par)
+            if by_neighbour.any():
+                linked = known[:, body.neighbours] & (body.neighbours >= 0)[None]  # (P, J, K)
+                first = linked.argmax(-1)                                           # (P, J)
+                other = body.neighbours[joints, first]
+                by_neighbour &= linked.any(-1)
+                par = np.where(by_neighbour[..., None], out[person, other], par)
+                bone = np.where(by_neighbour,
+                                expected[person, body.neighbour_bones[joints, first]], length)
+                other_dir = last - last[person, other]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    other_dir /= vector_norm(other_dir)[..., None]
+                moving = np.where(by_neighbour,
+                                  finite_rows(other_dir) & (age <= p.motion_max_age_s), recent)
+                direction = np.where(by_neighbour[..., None], other_dir, last_dir)
+            at = fillable & ~known & finite_rows(par)
             if not at.any():
                 break
-            motion = par + length[..., None] * last_dir
+            motion = par + bone[..., None] * direction
             use_ray = at & one_view
             if use_ray.any():             # else no joint to fill from its one view here
-                ends = _ray_at_distance(ray_c, ray_d, par, length)              # (2, P, J, 3)
+                ends = _ray_at_distance(ray_c, ray_d, par, bone)                # (2, P, J, 3)
                 # the template only where it agrees with the ray: a body can fit it as a
                 # whole while this limb is elsewhere (an arm swung back), and then its joint
                 # is near neither point and would pick the wrong one
                 near_template = (np.sqrt(squared_norm(ends - prior).min(0))
-                                 <= TEMPLATE_RAY_GATE * length)                     # (P, J)
+                                 <= TEMPLATE_RAY_GATE * bone)                       # (P, J)
                 upper = par - out[:, grandparent]                                 # (P, J, 3)
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    straight = par + (length / vector_norm(upper))[..., None] * upper
-                straight_ok = body.limb_end[None] & finite_rows(straight)   # else template
-                guess = np.where(recent[..., None], motion,
+                    straight = par + (bone / vector_norm(upper))[..., None] * upper
+                straight_ok = body.limb_end[None] & finite_rows(straight) & ~by_neighbour
+                guess = np.where(moving[..., None], motion,
                                  np.where(straight_ok[..., None], straight,
                                           np.where(near_template[..., None], prior,
                                                    centre[:, None])))
                 ray_pt = _pick_ray_point(ends, out, expected, body, guess,
-                                         np.where(recent | straight_ok | near_template,
+                                         np.where(moving | straight_ok | near_template,
                                                   1.0, 1e-3))
                 use_ray &= finite_rows(ray_pt)
                 out = np.where(use_ray[..., None], ray_pt, out)
-            use_motion = at & ~use_ray & recent & ~body.face[None]
+            use_motion = at & ~use_ray & recent & ~by_neighbour & ~body.face[None]
             fillable &= ~at
             out = np.where(use_motion[..., None], motion, out)
             views[use_ray] = 1
