@@ -194,6 +194,9 @@ def test_one_pass_colour_conversion_gives_the_same_values():
     got = rgb_unit_float(image)
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, expected)
+    # one image, and a view into a larger one (not contiguous): the same values too
+    np.testing.assert_array_equal(rgb_unit_float(image[1]), expected[1])
+    np.testing.assert_array_equal(rgb_unit_float(image[:, 4:20, 8:40]), expected[:, 4:20, 8:40])
 
 
 def test_a_background_search_of_another_image_size_is_not_joined():

@@ -204,10 +204,23 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
+# float32(x) / float32(255) for every uint8 x, as an OpenCV lookup table (rgb_unit_float)
+_UNIT_FLOAT_TABLE = (np.arange(256, dtype=np.float32) / np.float32(255)).reshape(1, 256)
+
+
 def rgb_unit_float(bgr: np.ndarray) -> np.ndarray:
-    """BGR uint8 (..., 3) -> RGB float32 in [0, 1], in one pass (the same values as
-    `bgr[..., ::-1].astype(np.float32) / 255`, without the float32 temporary)."""
-    return np.divide(bgr[..., ::-1], np.float32(255), dtype=np.float32)
+    """BGR uint8 (..., H, W, 3) -> RGB float32 in [0, 1]: the same values as
+    `bgr[..., ::-1].astype(np.float32) / 255`, by OpenCV on the images stacked as one (a
+    channel swap, then a 256-entry table): a third of the CPU of numpy's divide of the
+    channel-reversed view (0.06 against 0.15-0.31 ms per 256x256 crop; a review, session
+    65). Other shapes and types: numpy's divide."""
+    if bgr.dtype != np.uint8 or bgr.ndim < 3 or bgr.shape[-1] != 3 or not bgr.size:
+        return np.divide(bgr[..., ::-1], np.float32(255), dtype=np.float32)
+    import cv2
+
+    stacked = np.ascontiguousarray(bgr).reshape(-1, bgr.shape[-2], 3)     # (N x H, W, 3)
+    return cv2.LUT(cv2.cvtColor(stacked, cv2.COLOR_BGR2RGB),
+                   _UNIT_FLOAT_TABLE).reshape(bgr.shape)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

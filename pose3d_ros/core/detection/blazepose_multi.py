@@ -170,11 +170,19 @@ def mediapipe_model_paths() -> tuple[Path, Path]:
     return paths
 
 
+# LiteRTRunner's stand-in for an output its caller never reads
+_SKIPPED = np.empty(0, np.float32)
+
+
 class LiteRTRunner:
     """A .tflite model on the LiteRT interpreter (ai-edge-litert), one item at a time."""
 
-    def __init__(self, path: Path | str, num_threads: int | None = None) -> None:
+    def __init__(self, path: Path | str, num_threads: int | None = None,
+                 skip_outputs: tuple[int, ...] = ()) -> None:
+        """skip_outputs: the indices of outputs the caller never reads (an empty array in
+        their place: not copied out of the interpreter)."""
         from ai_edge_litert.interpreter import Interpreter
+        self._skip = frozenset(skip_outputs)
         self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]
@@ -183,12 +191,20 @@ class LiteRTRunner:
         self.input_shape = tuple(int(v) for v in self._input["shape"])
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        interpreter, skip = self._interpreter, self._skip
+        if len(batch) == 1:         # get_tensor's copy has the batch axis already: no stack
+            interpreter.set_tensor(self._input["index"], batch)
+            interpreter.invoke()
+            return [_SKIPPED if k in skip else interpreter.get_tensor(o["index"])
+                    for k, o in enumerate(self._outputs)]
         results = []
         for item in batch:
-            self._interpreter.set_tensor(self._input["index"], item[None])
-            self._interpreter.invoke()
-            results.append([self._interpreter.get_tensor(o["index"])[0] for o in self._outputs])
-        return [np.stack(parts) for parts in zip(*results, strict=True)]
+            interpreter.set_tensor(self._input["index"], item[None])
+            interpreter.invoke()
+            results.append([_SKIPPED if k in skip else interpreter.get_tensor(o["index"])[0]
+                            for k, o in enumerate(self._outputs)])
+        return [_SKIPPED if k in skip else np.stack(parts)
+                for k, parts in enumerate(zip(*results, strict=True))]
 
 
 def letterbox_square(image: np.ndarray, size: int) -> tuple[np.ndarray, float, np.ndarray]:
@@ -579,6 +595,7 @@ def create_litert_blazepose(*, num_threads: int | None = None,
     num_threads = num_threads or worker_count()
     detector_path, landmark_path = mediapipe_model_paths()
     return TwoStageBlazePose(LiteRTRunner(detector_path, num_threads),
-                             LiteRTRunner(landmark_path, num_threads),
+                             # output 2, the 256x256 segmentation mask, is never read
+                             LiteRTRunner(landmark_path, num_threads, skip_outputs=(2,)),
                              name="blazepose_multi", runtime=f"LiteRT on the CPU "
                              f"({num_threads} threads)", **options)
