@@ -778,6 +778,31 @@ def test_a_camera_that_has_not_sent_yet_holds_the_first_second_no_longer_than_a_
     assert max(popped[k] for k in range(10, 30)) < 0.05, sorted(popped.items())[:12]
 
 
+def test_a_lock_step_set_waits_for_a_camera_that_starts_later_no_longer_than_it_is_silent():
+    """A lock-step replay (give_up_late False, timeout_s 10 s: every frame of a set comes, so
+    a set waits for all) of a bag whose c1 starts 40 frames after the others. The first set
+    waited the whole timeout for c1, which had sent nothing (a review: one 10 s stall per
+    run): a camera silent since the start is stale after stale_after_s, and poll's deadline
+    says when. Once c1 sends, every set has it again."""
+    sync = FrameSynchronizer(CAMS, timeout_s=10.0, stale_after_s=2.0, give_up_late=False)
+    now, waits, views = 0.0, [], []
+    for k in range(50):
+        for camera in CAMS if k >= 40 else CAMS[1:]:
+            sync.add(camera, k * PERIOD, None, now)
+        released = now
+        while (frame_set := sync.pop_latest()) is None:
+            deadline = sync.next_deadline()
+            assert deadline is not None and deadline < now + 20.0
+            released = max(released, deadline)
+            sync.poll(released)
+        waits.append(released - now)
+        views.append(len(frame_set.frames))
+        now = released + PERIOD
+    assert 1.9 < waits[0] <= 2.0 + 1e-9, waits[:3]
+    assert max(waits[1:]) == 0.0
+    assert views[:40] == [len(CAMS) - 1] * 40 and views[41:] == [len(CAMS)] * 9
+
+
 def _gated_replay(sync, events, seconds, busy_s, rng):
     """As _replay, for a consumer that leaves frames in DDS while it is busy (busy_s +-10 %
     per set, DDS keeping each camera's newest) and takes them at the resume

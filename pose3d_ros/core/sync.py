@@ -844,13 +844,25 @@ class FrameSynchronizer:
         """False once the camera is stale: silent (silent_after_s, counting from the first
         frame of any camera if it never sent one) AND a set has been emitted without it since
         its last frame. The second condition keeps a pause of the whole rig (a paused bag, a
-        slow producer) from turning every camera stale."""
+        slow producer) from turning every camera stale; it does not hold for a camera that
+        has sent nothing since the start, which is not part of such a pause (a review: a
+        lock-step replay of a bag whose camera starts later held its first set timeout_s,
+        10 s, where silent_after_s, 2 s, tells that the camera is not there)."""
         cam = self.state[name]
-        received = cam.last_received if cam.last_received is not None else self._started
-        if received is None or now - received <= self.silent_after_s(name):
+        if cam.last_received is None:
+            return now < self._never_sent_silent_at(name)
+        if now - cam.last_received <= self.silent_after_s(name):
             return True
         last = cam.last_stamp if cam.last_stamp is not None else -float("inf")
         return not self._last_emitted_stamp > last + self.slop_s
+
+    def _never_sent_silent_at(self, name: str) -> float:
+        """When a camera that has sent nothing since the start turns stale (monotonic s,
+        _is_live); inf for one that has sent frames (it turns stale only after a set has
+        left without it)."""
+        if self.state[name].last_received is not None or self._started is None:
+            return float("inf")
+        return self._started + self.silent_after_s(name)
 
     def _matching_set(self, camera: str, stamp: float) -> _OpenSet | None:
         """The open set a frame of `camera` at `stamp` joins: of those whose frames (but this
@@ -901,7 +913,11 @@ class FrameSynchronizer:
                            timed_out=missing)
             else:
                 still_open.append(open_set)
-                deadline = min(open_set.opened + self.timeout_s, max(give_up.values()))
+                # a camera that never sent a frame stops being waited for once silent
+                # (_is_live); one that did, only after a set has left without it
+                stops = [min(give_up[name], self._never_sent_silent_at(name))
+                         for name in missing]
+                deadline = min(open_set.opened + self.timeout_s, max(stops))
                 deadlines.append(deadline)
         self._open = still_open
         self._deadline = min(deadlines, default=None)
