@@ -9,6 +9,7 @@ from pose3d_ros.msg import Skeleton3DArray
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message
 from ros_helpers import ros_context, spin_until
 from sensor_msgs.msg import CameraInfo, CompressedImage
 from tf2_msgs.msg import TFMessage
@@ -160,46 +161,85 @@ def test_lock_step_asks_about_the_first_set_before_it_goes(tmp_path):
                       ("asked", stamps[2])], events
 
 
-def test_lock_step_sends_a_slower_cameras_next_image_with_a_set_that_has_none_of_it(tmp_path):
-    """A review (session 65): `run --bag` of a rig with two cameras at 30 fps beside one at
-    60 fps stalled 10 s on every other set: the node's synchroniser finishes a set once each
-    camera is in it or has sent a later frame, and in lock-step the 30 fps camera's next frame
-    went out only after the answer, so each set without it waited sync.timeout_s (46.8 s for
-    40 sets; 10.8 s now). A set now goes with the next image of each camera it has none of
-    (within LOOKAHEAD_SETS sets); that image is not sent again with its own set, every image
-    goes once, and its set's publish time is its own set's release."""
+def _play_mixed_rates(tmp_path, every: int, frames: int, info_change_at: int | None = None):
+    """Lock-step play of a bag of cam01 at 60 fps and cam02 in every `every`-th of its frames
+    (each image after its camera_info, as write_bag logs them; cam01's K changes at frame
+    `info_change_at`), every answer at once. Returns what went out, in order: (camera,
+    'image' or the camera_info's fx, frame), the stats and the sets asked about."""
     import cv2
-
-    from pose3d_ros.ros.replay import LOOKAHEAD_SETS
 
     capture = cv2.VideoCapture(str(video_paths("single")[0]))
     image = cv2.resize(capture.read()[1], (108, 192))
     capture.release()
-    bag = tmp_path / "rates"
-    frames = 7
+    bag = tmp_path / f"rates_{every}"
     with bagio.BagWriter(bag, storage="mcap") as writer:
-        for k in range(frames):                     # cam01 at 60 fps, cam02 at 30 fps
+        for k in range(frames):                     # cam01 at 60 fps, cam02 every `every`
             stamp = T0 + round(k * 1e9 / 60)
-            for camera in ("cam01", "cam02")[:1 + (k % 2 == 0)]:
+            for camera in ("cam01", "cam02")[:1 + (k % every == 0)]:
+                fx = 200.0 if camera == "cam01" and info_change_at is not None \
+                    and k >= info_change_at else 100.0
+                K = np.array([[fx, 0, 54], [0, fx, 96], [0, 0, 1.0]])
+                writer.write(f"/{camera}/camera_info", stamp, bagio.camera_info_message(
+                    stamp, f"{camera}_optical_frame", 108, 192, K, np.zeros(5)))
                 writer.write(f"/{camera}/image_raw/compressed", stamp,
                              bagio.compressed_image_message(image, stamp,
                                                             f"{camera}_optical_frame", 90))
-    sent: list[tuple[str, int]] = []
+    sent: list[tuple[str, object, int]] = []
     events: list[tuple[str, int]] = []
     with ros_context() as context:
         node = Node("replay_ahead_test", context=context)
         replayer = BagReplayer(node, bag)
         for topic, publisher in replayer._publishers.items():     # real, and recorded
             publish = publisher.publish
-            publisher.publish = lambda raw, t=topic, p=publish: (
-                sent.append((t.split("/")[1], round((bagio.header_stamp_ns(raw) - T0) * 60
-                                                    / 1e9))), p(raw))
+
+            def record(raw, t=topic, p=publish):
+                what: object = "image"
+                if t.endswith("camera_info"):
+                    what = float(deserialize_message(raw, CameraInfo).k[0])
+                sent.append((t.split("/")[1], what, round((bagio.header_stamp_ns(raw) - T0)
+                                                          * 60 / 1e9)))
+                p(raw)
+            publisher.publish = record
         stats = replayer.play(rate=0, wait_for=lambda s: True,
                               before_set=lambda s: events.append(("set", s)))
         node.destroy_node()
-    assert LOOKAHEAD_SETS >= 1 and stats.frame_sets == frames and len(sent) == 11
-    assert len(set(sent)) == len(sent)                             # each image once
-    assert [name for name, _ in sent] == ["cam01", "cam02", "cam01", "cam02", "cam01",
-                                          "cam01", "cam02", "cam01", "cam01", "cam02", "cam01"]
-    assert [k for _, k in sent] == [0, 0, 1, 2, 2, 3, 4, 4, 5, 6, 6], sent
-    assert sorted(stats.publish_ns) == [s for _, s in events]
+    return sent, stats, events
+
+
+def test_lock_step_sends_a_slower_cameras_next_image_with_a_set_that_has_none_of_it(tmp_path):
+    """A review (session 65): `run --bag` of a rig with two cameras at 30 fps beside one at
+    60 fps stalled 10 s on every other set: the node's synchroniser finishes a set once each
+    camera is in it or has sent a later frame, and in lock-step the 30 fps camera's next frame
+    went out only after the answer, so each set without it waited sync.timeout_s (46.8 s for
+    40 sets; 10.8 s now). A set now goes with the next image of each camera it has none of,
+    however many sets ahead within LOOKAHEAD_NS (a review: a look-ahead of 4 sets missed a
+    10 fps camera beside 60 fps ones, one stall per frame of it); that image is not sent
+    again with its own set, every image goes once, and its set's publish time is its own
+    set's release."""
+    for every, frames in ((2, 7), (6, 13)):
+        sent, stats, events = _play_mixed_rates(tmp_path, every, frames)
+        images = [(name, k) for name, what, k in sent if what == "image"]
+        assert stats.frame_sets == frames and len(set(images)) == len(images)  # each once
+        slow = list(range(0, frames, every))
+        expected: list[tuple[str, int]] = []
+        for k in range(frames):       # cam01's image, then cam02's of this set or its next
+            expected.append(("cam01", k))
+            following = [j for j in slow if j >= k]
+            if following and ("cam02", following[0]) not in expected:
+                expected.append(("cam02", following[0]))
+        assert images == expected, (every, images)
+        assert sorted(stats.publish_ns) == [s for _, s in events]
+
+
+def test_lock_step_sends_a_camera_info_after_the_images_logged_before_it(tmp_path):
+    """A review (session 65): in lock-step a set's images wait until the sets of its cameras'
+    next images are read, but a camera_info went out as soon as it was read: cam01's new
+    intrinsics, logged with its frame 8, reached the node before its frames 4-7 of the sets
+    still held, which took it once they came a second after it. Every message that is not
+    an image now goes out after the images logged before it."""
+    sent, _, _ = _play_mixed_rates(tmp_path, 6, 13, info_change_at=8)
+    for camera, frames in (("cam01", range(13)), ("cam02", (0, 6, 12))):
+        own = [(what, k) for name, what, k in sent if name == camera]
+        fx = [200.0 if camera == "cam01" and k >= 8 else 100.0 for k in frames]
+        assert own == [pair for f, k in zip(fx, frames, strict=True)
+                       for pair in ((f, k), ("image", k))]

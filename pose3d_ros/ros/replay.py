@@ -21,7 +21,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.serialization import deserialize_message
 
 from pose3d_ros.core import bagio
+from pose3d_ros.core.bag_cameras import camera_info_topics
 from pose3d_ros.core.bag_tracks import FrameSetIndex, index_frame_sets
 from pose3d_ros.core.evaluation import STAMP_MATCH_NS, pair_frames
 from pose3d_ros.core.messages import ns_to_seconds
@@ -43,10 +43,9 @@ REPLAY_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
 LATCHED_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                          reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
-# Lock-step: a set is sent with the images of the next this many sets of the cameras it has
-# none of (BagReplayer.play: a 15 fps camera beside 60 fps ones is in one set of four).
-LOOKAHEAD_SETS = 4
-LOOKAHEAD_NS = 1_000_000_000     # and at most this far ahead in stamps (node_base's future limit)
+# Lock-step: a set is sent with the next image of each camera it has none of, when that lies
+# at most this far ahead in stamps (node_base's future limit; BagReplayer.play).
+LOOKAHEAD_NS = 1_000_000_000
 # Nodes stamp outputs from float seconds (sub-microsecond rounding): match stamps to 1 ms.
 STAMP_TOLERANCE_NS = STAMP_MATCH_NS
 SKELETONS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
@@ -143,8 +142,14 @@ class BagReplayer:
             if topic in self.topics:
                 members[member_of] = members.get(member_of, 0) + 1
         order = deque(stamp for stamp in index.stamps.tolist() if stamp in members)
-        held: dict[int, list[bagio.BagMessage]] = {}
+        next_images = _next_images(index, order, self.topics)
+        # lock-step: a set's images (with their place in the log) held until it goes
+        held: dict[int, list[tuple[int, bagio.BagMessage]]] = {}
         sent_ahead: dict[int, set[str]] = {}   # lock-step: a set's image topics sent earlier
+        # lock-step: messages that are not images, held (log place, message, the image topic
+        # of its camera for a camera_info, else None)
+        others: list[tuple[int, bagio.BagMessage, str | None]] = []
+        image_of_info = _image_topics_of_infos(self.bag, self.topics, index)
         answered_set: int | None = None     # lock-step: the last set sent, to wait for
 
         def complete(set_stamp: int) -> bool:
@@ -156,6 +161,27 @@ class BagReplayer:
             stats.published += 1
             if set_stamp is not None:
                 stats.publish_ns.setdefault(set_stamp, time.time_ns())
+
+        def publish_others(everything: bool = False) -> None:
+            """Lock-step: a message that is not an image (camera_info, /tf) goes once the
+            images logged before it have gone, of its camera for a camera_info, of every
+            camera else; in log order per camera. (A review: while a set's images waited for
+            the sets of its cameras' next images to be read, a camera_info went out when read,
+            and a calibration change reached the node before the camera's frames logged
+            before it, which took it once they came a second after it.)"""
+            oldest: dict[str, int] = {}               # image topic -> its first held place
+            for reads in held.values():
+                for place, item in reads:
+                    oldest[item.topic] = min(oldest.get(item.topic, place), place)
+            oldest_any = min(oldest.values(), default=None)
+            kept = []
+            for place, item, image_topic in others:
+                limit = oldest_any if image_topic is None else oldest.get(image_topic)
+                if everything or limit is None or place < limit:
+                    publish(item, None)
+                else:
+                    kept.append((place, item, image_topic))
+            others[:] = kept
 
         def release(set_stamp: int) -> None:
             """Lock-step: wait for the answer to the last set, then send this set's images
@@ -173,10 +199,13 @@ class BagReplayer:
                     time.sleep(0.002)
             if before_set is not None:
                 before_set(set_stamp)
-            items = sorted(held.pop(set_stamp, []),
-                           key=lambda item: bagio.header_stamp_ns(item.raw))
-            for item in items:
-                publish(item, set_stamp)
+            items = sorted(held.get(set_stamp, []),
+                           key=lambda read: bagio.header_stamp_ns(read[1].raw))
+            for read in items:
+                publish_others()
+                held[set_stamp].remove(read)
+                publish(read[1], set_stamp)
+            held.pop(set_stamp, None)
             gone_ahead = sent_ahead.pop(set_stamp, set())
             if gone_ahead:                            # (all its images may have gone ahead)
                 stats.publish_ns.setdefault(set_stamp, time.time_ns())
@@ -189,18 +218,18 @@ class BagReplayer:
             # such set (a review: two 30 fps cameras beside two at 60 fps, every other set).
             # Only within LOOKAHEAD_NS of bag time: the node refuses frames stamped ahead of
             # its (simulated) clock. Not counted as the later set's publish time (latency).
-            present = {item.topic for item in items} | gone_ahead
-            for ahead in islice(order, LOOKAHEAD_SETS):          # (this set has left it)
-                if ahead - set_stamp > LOOKAHEAD_NS:
-                    break
-                for item in [i for i in held.get(ahead, ()) if i.topic not in present]:
-                    held[ahead].remove(item)
-                    sent_ahead.setdefault(ahead, set()).add(item.topic)
-                    self._publishers[item.topic].publish(item.raw)
-                    stats.published += 1
-                    present.add(item.topic)
+            present = {item.topic for _, item in items} | gone_ahead
+            for ahead in next_images.get(set_stamp, ()):
+                for read in [r for r in held.get(ahead, ()) if r[1].topic not in present]:
+                    publish_others()
+                    held[ahead].remove(read)
+                    sent_ahead.setdefault(ahead, set()).add(read[1].topic)
+                    publish(read[1], None)
+                    present.add(read[1].topic)
+            publish_others()
 
-        for item in bagio.read_messages(self.bag, self.topics, deserialize=False):
+        for place, item in enumerate(bagio.read_messages(self.bag, self.topics,
+                                                         deserialize=False)):
             if first_log is None:
                 first_log = item.stamp_ns
             if rate > 0:
@@ -213,6 +242,10 @@ class BagReplayer:
                 if is_image else None
             if is_image and set_stamp is None:
                 continue                     # left out (stamped 0, a repeated stamp)
+            if wait_for is not None and set_stamp is None:
+                others.append((place, item, image_of_info.get(item.topic)))
+                publish_others()
+                continue
             if wait_for is None or set_stamp is None:
                 if set_stamp is not None and set_stamp != previous_set:
                     previous_set = set_stamp
@@ -221,16 +254,17 @@ class BagReplayer:
                         before_set(set_stamp)
                 publish(item, set_stamp)
                 continue
-            held.setdefault(set_stamp, []).append(item)
-            # a set goes once it and the next LOOKAHEAD_SETS are read (release sends their
-            # images of the cameras it has none of)
-            while order and all(complete(ahead) for ahead in
-                                islice(order, 1 + LOOKAHEAD_SETS)):
+            held.setdefault(set_stamp, []).append((place, item))
+            # a set goes once it and the sets of its cameras' next images are read (release
+            # sends those of the cameras it has none of)
+            while order and complete(order[0]) and all(
+                    complete(ahead) for ahead in next_images.get(order[0], ())):
                 release(order.popleft())
         while order:                         # the last sets, and those whose images did not
             incomplete = order.popleft()     # all come
             if incomplete in held or incomplete in sent_ahead:
                 release(incomplete)
+        publish_others(everything=True)
         if answered_set is not None and wait_for is not None:
             # the last set's answer too: one that came after the next pass had started was
             # taken for that pass's (a review: a collector played twice found its first sets
@@ -240,6 +274,36 @@ class BagReplayer:
                 time.sleep(0.002)
         stats.wall_s = time.monotonic() - start_wall
         return stats
+
+
+def _image_topics_of_infos(bag: Path, topics: dict[str, str], index: FrameSetIndex
+                           ) -> dict[str, str]:
+    """CameraInfo topic -> the image topic of its camera (bag_cameras.camera_info_topics)."""
+    image_of_camera = {camera: topic for topic, camera in index.camera_of.items()}
+    return {info: image_of_camera[camera]
+            for camera, info in camera_info_topics(bag, topics).items()
+            if camera in image_of_camera}
+
+
+def _next_images(index: FrameSetIndex, order: Iterable[int],
+                 topics: Iterable[str]) -> dict[int, tuple[int, ...]]:
+    """For each set of `order` (stamps, ns, increasing): the later sets, at most LOOKAHEAD_NS
+    ahead, that hold the next image of each of `topics` it has none of (a slower camera
+    between its frames, one that starts later or stopped), nearest first."""
+    wanted = set(topics)
+    topics_of: dict[int, set[str]] = {}
+    for (topic, _), member_of in index.set_of.items():
+        if topic in wanted:
+            topics_of.setdefault(member_of, set()).add(topic)
+    next_of: dict[str, int] = {}          # topic -> its nearest later set
+    result: dict[int, tuple[int, ...]] = {}
+    for set_stamp in reversed(list(order)):
+        own = topics_of.get(set_stamp, set())
+        ahead = {next_of[topic] for topic in next_of
+                 if topic not in own and next_of[topic] - set_stamp <= LOOKAHEAD_NS}
+        result[set_stamp] = tuple(sorted(ahead))
+        next_of.update(dict.fromkeys(own, set_stamp))
+    return result
 
 
 @dataclass(frozen=True)
