@@ -553,6 +553,44 @@ def test_one_misspelt_video_name_does_not_pair_the_others_by_place(tmp_path):
         "cam02", "cam01", "cam04", "cam03"]
 
 
+def test_a_misspelt_camera_folder_does_not_pair_the_others_by_place(tmp_path):
+    """A review (session 66): with one folder per camera, one misspelt folder made every video
+    go by its place without a word (cam02/video.mp4 given first became cam01), a folder
+    overrode the camera its video's own name gave (cam01/cam02.mp4 became cam01), and a
+    second video in one camera's folder became the next camera. A video now names a camera by
+    its file or its folder, and the rules of names hold for folders; a refusal shows the
+    videos by their paths where they share a file name."""
+    from pose3d_ros.core.video_bag import (
+        cameras_for_videos,
+        cameras_from_calibration,
+        refuse_videos_sharing_a_camera,
+    )
+
+    rig = calibration_path("single")
+    misspelt = [tmp_path / name / "video.mp4" for name in ("cam02", "cam5", "cam03", "cam04")]
+    with pytest.raises(ValueError, match=rf"^{misspelt[1]} named after no camera of .*by "
+                                         rf"their places, but {misspelt[0]} would be camera "
+                                         r"cam01: name every video \(or its folder\)"):
+        cameras_for_videos(misspelt, rig)
+    with pytest.raises(ValueError, match=r"cam02.mp4 is named after camera cam02 but lies in "
+                                         r"the folder of camera cam01"):
+        cameras_for_videos([tmp_path / "cam01" / "cam02.mp4", tmp_path / "cam02" / "f.mp4"],
+                           rig)
+    shared = [tmp_path / "cam01" / "a.mp4", tmp_path / "cam01" / "b.mp4",
+              tmp_path / "x" / "c.mp4", tmp_path / "y" / "d.mp4"]
+    with pytest.raises(ValueError, match=r"a.mp4 and .*b.mp4 are both named after camera cam01"):
+        cameras_for_videos(shared, rig)
+    with pytest.raises(ValueError, match=r"a.mp4 and .*b.mp4 are both named after camera cam01"):
+        refuse_videos_sharing_a_camera(shared, cameras_from_calibration(rig)[0])  # calibrate's
+    unnamed = [tmp_path / "a" / "video.mp4", tmp_path / "b" / "cam02.mp4",
+               tmp_path / "c" / "video.mp4"]
+    with pytest.raises(ValueError, match=rf"^{unnamed[0]}, {unnamed[2]} named after no camera"):
+        cameras_for_videos(unnamed, rig)
+    # a name and a folder, each naming its camera: by name, in any order
+    mixed = [tmp_path / "cam03.mp4", tmp_path / "cam01" / "video.mp4"]
+    assert [c.name for c in cameras_for_videos(mixed, rig)[0]] == ["cam03", "cam01"]
+
+
 def test_a_resized_video_is_refused_before_any_work_not_taken_as_a_crop(tmp_path, capsys):
     """run took a half-size video as the 'top-left crop' of the calibrated image (one warning
     line, then a wrong camera outvoted by the others), and calibrate wrote a rig 5-15 degrees

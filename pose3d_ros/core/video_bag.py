@@ -93,62 +93,85 @@ def cameras_from_calibration(path: Path) -> tuple[list[CameraModel], str]:
 def cameras_for_videos(videos: Sequence[Path], path: Path, *, by_name_only: bool = False
                        ) -> tuple[list[CameraModel], str]:
     """The calibrated cameras (cameras_from_calibration) that `videos` show, in video order,
-    and the rig's frame id: the cameras the video files are named after (`cam02.mp4` ->
-    camera `cam02`, case-insensitive) whenever every file is named after one, in any order
-    and any number (one camera of a rig runs alone), or whenever every file lies in a folder
-    named after one (`front_left/video.mp4`); otherwise, with one video per camera,
-    every camera of the file in its order, unless a video is named after another camera than
-    the one its place gives (a review: one misspelt name paired `front_left.mp4` with camera
-    `rear_right` and every video after it with the next camera, without a word).
-    by_name_only: every video must be named after its camera (a recording folder, whose
-    order is the file names' sort, not one the user chose). ValueError saying what to do when
-    none fits. (Videos named after cameras were once matched by position when there was one
-    per camera: cam02.mp4 given first became cam01.)"""
+    and the rig's frame id. A video names a camera by its file name (`cam02.mp4` -> camera
+    `cam02`, case-insensitive) or by its folder's (`front_left/video.mp4`; refused when the
+    two name different cameras). Whenever every video names a camera, each is that camera's,
+    in any order and any number (one camera of a rig runs alone); otherwise, with one video
+    per camera, every camera of the file in its order, unless a video names another camera
+    than the one its place gives (a review: one misspelt name paired `front_left.mp4` with
+    camera `rear_right` and every video after it with the next camera, without a word; the
+    same with a misspelt folder). by_name_only: every video must name its camera (a recording
+    folder, whose order is the file names' sort, not one the user chose). ValueError saying
+    what to do when none fits. (Videos named after cameras were once matched by position when
+    there was one per camera: cam02.mp4 given first became cam01.)"""
     refuse_repeated_videos(videos)
     cameras, rig_frame = cameras_from_calibration(path)
-    refuse_videos_sharing_a_camera(videos, cameras)
+    named = _named_cameras(videos, cameras)          # (refuses two naming one camera)
     by_name = {camera.name.lower(): camera for camera in cameras}
-    stems = [Path(video).stem.lower() for video in videos]
-    if all(stem in by_name for stem in stems) and len(set(stems)) == len(stems):
-        return [by_name[stem] for stem in stems], rig_frame
-    folders = [Path(video).parent.name.lower() for video in videos]
-    if all(folder in by_name for folder in folders) and len(set(folders)) == len(folders):
-        return [by_name[folder] for folder in folders], rig_frame     # front_left/video.mp4
+    if all(name is not None for name in named):
+        return [by_name[name] for name in named if name is not None], rig_frame
     names = ", ".join(camera.name for camera in cameras)
-    unnamed = [Path(video).name for video, stem in zip(videos, stems, strict=True)
-               if stem not in by_name]
+    shown = _shown_names(videos)
+    unnamed = ", ".join(video for video, name in zip(shown, named, strict=True) if name is None)
     if by_name_only:
-        raise ValueError(f"{', '.join(unnamed)} named after no camera of {path} ({names}): "
-                         "name each video of a recording folder after its camera (e.g. "
+        raise ValueError(f"{unnamed} named after no camera of {path} ({names}): name each "
+                         "video of a recording folder after its camera (e.g. "
                          f"{cameras[0].name}.mp4)")
     if len(videos) == len(cameras):
-        crossed = [f"{Path(video).name} would be camera {camera.name}"
-                   for video, stem, camera in zip(videos, stems, cameras, strict=True)
-                   if stem in by_name and by_name[stem] is not camera]
+        crossed = [f"{video} would be camera {camera.name}"
+                   for video, name, camera in zip(shown, named, cameras, strict=True)
+                   if name is not None and by_name[name] is not camera]
         if crossed:
-            raise ValueError(f"{', '.join(unnamed)} named after no camera of {path} ({names}), "
-                             f"so the videos would go by their places, but {', '.join(crossed)}"
-                             ": name every video after its camera, or give them in the "
-                             "cameras' order")
+            raise ValueError(f"{unnamed} named after no camera of {path} ({names}), so the "
+                             f"videos would go by their places, but {', '.join(crossed)}: "
+                             "name every video (or its folder) after its camera, or give "
+                             "them in the cameras' order")
         return cameras, rig_frame
-    if len(unnamed) < len(videos):         # some are named after cameras: say which are not
-        raise ValueError(f"{', '.join(unnamed)} named after no camera of {path} ({names}): "
-                         "name each video after its camera to run some of them, or give one "
-                         "video per camera in that order")
+    if any(name is not None for name in named):   # some name cameras: say which do not
+        raise ValueError(f"{unnamed} named after no camera of {path} ({names}): name each "
+                         "video after its camera to run some of them, or give one video per "
+                         "camera in that order")
     raise ValueError(f"{len(videos)} video(s) but {path} has {len(cameras)} cameras ({names}); "
                      "give one video per camera in that order, or name each video after its "
                      "camera (e.g. cam02.mp4) to run some of them")
+
+
+def _named_cameras(videos: Sequence[Path], cameras: Sequence[CameraModel]
+                   ) -> list[str | None]:
+    """The camera (lower-case name) each video names, by its file name or else its folder's,
+    None where neither is a camera's; ValueError when a video's name and folder name two
+    different cameras (`cam01/cam02.mp4`), or two videos name one camera."""
+    known = {camera.name.lower(): camera.name for camera in cameras}
+    named: list[str | None] = []
+    for video in videos:
+        stem, folder = Path(video).stem.lower(), Path(video).parent.name.lower()
+        if stem in known and folder in known and stem != folder:
+            raise ValueError(f"{video} is named after camera {known[stem]} but lies in the "
+                             f"folder of camera {known[folder]}: rename the video or move it")
+        named.append(stem if stem in known else folder if folder in known else None)
+    for i, name in enumerate(named):
+        if name is not None and name in named[:i]:
+            raise ValueError(f"{videos[named.index(name)]} and {videos[i]} are both named "
+                             f"after camera {known[name]}: each camera needs its own video, named "
+                             "after it (by its file or folder name), or give the videos in the "
+                             "cameras' order, named otherwise")
+    return named
+
+
+def _shown_names(videos: Sequence[Path]) -> list[str]:
+    """Each video by its file name, or by its path as given where two share one (one folder
+    per camera, `front/video.mp4`)."""
+    names = [Path(video).name for video in videos]
+    return [name if names.count(name) == 1 else str(video)
+            for name, video in zip(names, videos, strict=True)]
 
 
 def video_camera_pairs(videos: Sequence[Path], cameras: Sequence[CameraModel]) -> str:
     """'front.mp4 -> cam01, ...': which video each camera gets, for the tools to say (each
     video by its file name, or by its path as given where two share one: one folder per
     camera, `front/video.mp4`)."""
-    names = [Path(video).name for video in videos]
-    shown = [name if names.count(name) == 1 else str(video)
-             for name, video in zip(names, videos, strict=True)]
     return ", ".join(f"{name} -> {camera.name}"
-                     for name, camera in zip(shown, cameras, strict=True))
+                     for name, camera in zip(_shown_names(videos), cameras, strict=True))
 
 
 def camera_for_fov(video: Path, hfov_deg: float, name: str = "camera"
@@ -198,17 +221,11 @@ def video_cameras(videos: Sequence[Path], calibration: Path | None,
 
 def refuse_videos_sharing_a_camera(videos: Sequence[Path], cameras: Sequence[CameraModel]
                                    ) -> None:
-    """ValueError when two of `videos` (in different folders) are named after one camera
-    (`a/cam01.mp4`, `b/cam01.mp4`): either would be that camera's (a review: calibrate gave
-    both camera cam01, or one of them cam02 by the videos' order, without a word)."""
-    names = {camera.name.lower(): camera.name for camera in cameras}
-    stems = [Path(video).stem.lower() for video in videos]
-    for i, stem in enumerate(stems):
-        if stem in names and stem in stems[:i]:
-            raise ValueError(f"{videos[stems.index(stem)]} and {videos[i]} are both named after "
-                             f"camera {names[stem]}: each camera needs its own video, named "
-                             "after it (or give the videos in the cameras' order, named "
-                             "otherwise)")
+    """ValueError when two of `videos` name one camera (`a/cam01.mp4`, `b/cam01.mp4`, or
+    `cam01/a.mp4`, `cam01/b.mp4`): either would be that camera's (a review: calibrate gave
+    both camera cam01, or one of them cam02 by the videos' order, without a word), or when a
+    video's name and folder name two different cameras."""
+    _named_cameras(videos, cameras)
 
 
 def refuse_repeated_videos(videos: Sequence[Path]) -> None:
