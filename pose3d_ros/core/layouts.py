@@ -66,6 +66,10 @@ _LIMBS = [
     ("right_elbow", "right_wrist"), ("left_hip", "right_hip"), ("left_hip", "left_knee"),
     ("left_knee", "left_ankle"), ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
 ]
+# the arms, legs and the shoulder and hip lines, by name: every body layout's bones
+# start from them, and so do figures over a body's main bones (eval_multiview's bone-length
+# variation)
+LIMB_BONES: tuple[tuple[str, str], ...] = tuple(_LIMBS)
 COCO17 = JointLayout(
     "coco17", _COCO17_NAMES,
     _bones(_COCO17_NAMES, _LIMBS + [

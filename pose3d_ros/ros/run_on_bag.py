@@ -106,12 +106,14 @@ def sim_clock(helper: Any, node: Any, wait: bool) -> Callable[[int], None]:
     future)."""
     from rosgraph_msgs.msg import Clock
 
-    from .conversions import seconds_to_stamp
+    from .conversions import ns_to_stamp
 
     publisher = helper.create_publisher(Clock, "/clock", 10)
 
     def advance(stamp_ns: int) -> None:
-        publisher.publish(Clock(clock=seconds_to_stamp(stamp_ns / 1e9)))
+        # the stamp itself, to the nanosecond (through float seconds an epoch stamp came
+        # out up to 247 ns off)
+        publisher.publish(Clock(clock=ns_to_stamp(stamp_ns)))
         deadline = time.monotonic() + 2.0
         while wait and node.get_clock().now().nanoseconds < stamp_ns - 1_000_000 \
                 and time.monotonic() < deadline:

@@ -13,7 +13,6 @@ Writes <out>/evaluation.json (whole, or not at all).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -34,6 +33,7 @@ from pose3d_ros.core.output_files import (
     UserError,
     add_common_arguments,
     int_in,
+    json_text,
     progress,
     refuse_existing,
     run_cli,
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["id_switches"] = None
     with staged_output(args.out, args.overwrite) as out:
         out.mkdir(parents=True)
-        (out / "evaluation.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
+        (out / "evaluation.json").write_text(json_text(summary))
     for key in ("pcp", *published, "pcp_per_actor", "head_rule", "mpjpe_mm", "ghosts",
                 "duplicates", "misses", "id_switches", "ms_per_frame_median"):
         value = summary[key]

@@ -15,7 +15,6 @@ refused unless --overwrite, and it is written under a temporary name and moved i
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from ..core.output_files import (
     UserError,
     add_common_arguments,
     int_at_least,
+    json_text,
     progress,
     refuse_existing,
     run_cli,
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     print(to_markdown(report))
     if args.json:
         with staged_output(args.json, args.overwrite) as temporary:
-            temporary.write_text(json.dumps(report, indent=2))
+            temporary.write_text(json_text(report, indent=2))
     return 0
 
 

@@ -38,6 +38,7 @@ import logging
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.camera import CameraArrays, Rig
 from pose3d_ros.core.data_paths import DEMO_FPS, calibration_path, video_paths
 from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, load_demo_2d
-from pose3d_ros.core.layouts import BLAZEPOSE33, JointLayout
+from pose3d_ros.core.layouts import BLAZEPOSE33, LIMB_BONES, JointLayout
 from pose3d_ros.core.left_right import mirror_index
 from pose3d_ros.core.output_files import (
     add_common_arguments,
@@ -73,11 +74,8 @@ from pose3d_ros.core.types import Detections2D, as_image_size
 
 log = logging.getLogger(__name__)
 
-LIMBS = [("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
-         ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
-         ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
-         ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
-         ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip")]
+# the limbs whose length variation is reported: the layouts' own (one table of them)
+LIMBS = LIMB_BONES
 
 
 def _pct(values: np.ndarray, q: float) -> float:
@@ -86,7 +84,7 @@ def _pct(values: np.ndarray, q: float) -> float:
 
 
 def bone_length_cv(points: np.ndarray, layout: JointLayout = BLAZEPOSE33,
-                   limbs: list[tuple[str, str]] = LIMBS) -> dict[str, float]:
+                   limbs: Sequence[tuple[str, str]] = LIMBS) -> dict[str, float]:
     """Coefficient of variation over time (std / mean) of each limb length.
 
     points: (F, J, 3) metres. Returns {"a-b": cv} for limbs measured in >= 10 frames

@@ -29,12 +29,13 @@ from pose3d_ros.core.data_paths import (  # noqa: F401
     single_video_path,
     video_paths,
 )
-from pose3d_ros.core.output_files import UserError, one_line_errors, run_cli
+from pose3d_ros.core.output_files import one_line_errors, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command line (the console script's entry point): through run_cli, so Ctrl-C and
-    SIGTERM end it with one line after the temporary download folder is removed."""
+    """The command line (the console script's entry point): through run_cli, so a mistake is
+    one line (a traceback with --debug), and Ctrl-C and SIGTERM end it with one line after the
+    temporary download folder is removed."""
     return run_cli(fetch_main, argv)
 
 
@@ -46,14 +47,9 @@ def fetch_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        fetch(args.data_dir)
-        videos = [single_video_path(name, args.data_dir) for name in SINGLE_VIDEOS]
-    except (UserError, ValueError, OSError) as exc:
-        if args.debug:
-            raise
-        print(f"fetch_demo: error: {exc}", file=sys.stderr)
-        return 1
+    # a mistake is run_cli's one line `error: ...` and exit status 2, as every tool's
+    fetch(args.data_dir)
+    videos = [single_video_path(name, args.data_dir) for name in SINGLE_VIDEOS]
     for name in RECORDINGS:
         print(args.data_dir / "demo" / name)
     for video in videos:

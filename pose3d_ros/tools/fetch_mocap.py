@@ -18,12 +18,13 @@ from pose3d_ros.core.data_paths import DATA_DIR_RULE, default_data_dir
 
 # The fetching lives in the core; callers may import load_mocap from there or from here.
 from pose3d_ros.core.mocap import fetch_mocap, load_mocap  # noqa: F401
-from pose3d_ros.core.output_files import UserError, one_line_errors, run_cli
+from pose3d_ros.core.output_files import one_line_errors, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command line (the console script's entry point): through run_cli, so Ctrl-C and
-    SIGTERM end it with one line after the temporary download folder is removed."""
+    """The command line (the console script's entry point): through run_cli, so a mistake is
+    one line (a traceback with --debug), and Ctrl-C and SIGTERM end it with one line after the
+    temporary download folder is removed."""
     return run_cli(fetch_main, argv)
 
 
@@ -35,14 +36,9 @@ def fetch_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        out_dir = fetch_mocap(args.data_dir)
-    except (UserError, ValueError, OSError) as exc:
-        if args.debug:
-            raise
-        print(f"fetch_mocap: error: {exc}", file=sys.stderr)
-        return 1
-    print(out_dir)
+    # a mistake (a data folder that cannot be written, a download that fails) is run_cli's
+    # one line `error: ...` and exit status 2, as every tool's
+    print(fetch_mocap(args.data_dir))
     return 0
 
 
