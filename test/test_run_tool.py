@@ -153,6 +153,15 @@ def test_outputs_that_cannot_be_written_or_would_delete_an_input_are_refused_fir
                                    "--overwrite"]) == 2
     assert "would delete that input" in capsys.readouterr().err
     assert (out / "input_bag" / "metadata.yaml").read_text() == "kept"
+    # a render_mocap folder's truth.npz given as --truth (a review: removed by --overwrite)
+    rendered = tmp_path / "rendered"
+    rendered.mkdir()
+    (rendered / "truth.npz").write_bytes(b"the people's true 3D")
+    assert run_cli(run.main, ["--videos", str(video), "--calibration", str(calibration),
+                              "--truth", str(rendered / "truth.npz"), "--out-dir",
+                              str(rendered), "--overwrite"]) == 2
+    assert "would delete that input" in capsys.readouterr().err
+    assert (rendered / "truth.npz").read_bytes() == b"the people's true 3D"
     # --overwrite replaces like with like: never a folder by a file (it deleted the folder)
     from pose3d_ros.core.output_files import UserError, refuse_existing
     with pytest.raises(UserError, match="is a folder, the output is a file"):

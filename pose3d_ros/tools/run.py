@@ -153,8 +153,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def check_inputs(args: argparse.Namespace) -> None:
     """Everything that needs no computation, before any starts."""
+    # (a review: `--overwrite` of a render_mocap folder removed its --truth, the user's input)
     refuse_existing(args.out_dir, args.overwrite, "output folder", folder=True,
-                    inputs=[*(args.videos or []), args.bag, args.calibration])
+                    inputs=[*(args.videos or []), args.bag, args.calibration, args.truth,
+                            args.lifter_model, args.detector_model,
+                            args.person_detector_model])
     if args.videos:
         require_files([*args.videos, *([args.calibration] if args.calibration else [])])
     elif not args.bag.exists():
