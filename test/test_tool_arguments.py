@@ -876,6 +876,33 @@ def test_an_interrupt_before_a_tool_handles_it_is_one_line(debug):
         assert done.stderr.strip().splitlines() == ["interrupted; no output was written"]
 
 
+@pytest.mark.parametrize("signal_number, status", [(signal.SIGINT, 130),
+                                                    (signal.SIGTERM, 143)])
+def test_an_interrupt_a_library_turns_into_an_error_is_still_an_interrupt(
+        signal_number, status, capsys):
+    """A review (session 66): Ctrl-C while `run`'s node configured, inside the import of a
+    compiled module, came out as ImportError('initialization failed'): 'error: pose3d_node
+    did not configure: initialization failed', exit status 2. Once the signal has reached
+    the tool (run_cli), the error after it is the interrupt's; the node's ERROR line is quiet
+    too (Pose3DNode._shutting_down reads output_files.interrupted)."""
+    from pose3d_ros.core.output_files import interrupted, run_cli
+
+    def configuring(argv):
+        try:
+            os.kill(os.getpid(), signal_number)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            assert interrupted()
+            raise ImportError("initialization failed") from None
+        return 0
+
+    assert run_cli(configuring, []) == status
+    assert capsys.readouterr().err.strip() == "interrupted; no output was written"
+    assert not interrupted()                 # told once; the next run starts afresh
+    assert run_cli(lambda argv: (_ for _ in ()).throw(ImportError("no module x")), []) == 2
+    assert capsys.readouterr().err.strip() == "error: no module x"
+
+
 def test_another_program_run_with_dash_m_keeps_its_own_interrupt_traceback():
     """A review (session 64): `python -m otherpkg` whose package imports a tool's module got
     the tools' hook, and its Ctrl-C after writing its output said 'no output was written'."""

@@ -149,3 +149,22 @@ def test_save_views_names_its_file_as_np_savez_did(tmp_path):
     """np.savez appended '.npz' to a name without it; the cache keeps that name."""
     save_views(tmp_path / "cache", _views(2, 1.0))
     assert _leftovers(tmp_path) == ["cache.npz"]
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError])
+def test_a_staged_output_that_fails_removes_the_folders_it_made(tmp_path, failure):
+    """A review (session 66): an interrupted make_bag, run, evaluate or demo said no output
+    was written but left the new folders on the way to its output (np/x/ of np/x/bag).
+    Folders that existed, or that hold something, stay."""
+    from pose3d_ros.core.output_files import staged_output
+
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(failure), staged_output(tmp_path / "kept" / "new" / "deeper" / "bag") \
+            as temporary:
+        temporary.mkdir()
+        (temporary / "data.mcap").write_bytes(b"half")
+        raise failure()
+    assert [p.name for p in tmp_path.rglob("*")] == ["kept"]
+    with staged_output(tmp_path / "made" / "bag") as temporary:    # a success keeps them
+        temporary.write_text("whole")
+    assert (tmp_path / "made" / "bag").read_text() == "whole"

@@ -247,32 +247,36 @@ def staged_outputs(paths: Sequence[Path], overwrite: bool = False) -> Iterator[l
     paths = [Path(os.path.abspath(p)) for p in paths]   # "." and ".." have no name to stage
     for path in paths:
         refuse_existing(path, overwrite)
-    stagings = []
-    try:
-        for path in paths:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            staging = path.with_name(f".{path.name}.partial-{os.getpid()}")
-            _remove(staging)
-            staging.mkdir()
-            stagings.append(staging)
-        temporaries = [staging / path.name for staging, path in zip(stagings, paths, strict=True)]
-        yield temporaries
-        written = [(t, p) for t, p in zip(temporaries, paths, strict=True) if t.exists()]
-        for temporary, path in written:      # appeared meanwhile: still honour the rules
-            if path.exists():
-                refuse_existing(path, overwrite, folder=temporary.is_dir())
-        with _interrupts_held():
-            _move_in(written)
-    finally:
-        left = []
-        for staging in stagings:
-            shutil.rmtree(staging, ignore_errors=True)
-            if staging.exists():
-                left.append(staging)
-        if left:
-            logging.getLogger(__name__).warning(
-                "could not remove all of %s (the replaced output, or what a failure left): "
-                "delete it by hand", ", ".join(map(str, left)))
+    # the folders made for them too, when a failure or an interrupt leaves them empty (a
+    # review: an interrupted make_bag, run or demo left the new np/x/ it had made)
+    with new_folders_removed_on_failure([path.parent for path in paths]):
+        stagings = []
+        try:
+            for path in paths:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                staging = path.with_name(f".{path.name}.partial-{os.getpid()}")
+                _remove(staging)
+                staging.mkdir()
+                stagings.append(staging)
+            temporaries = [staging / path.name
+                           for staging, path in zip(stagings, paths, strict=True)]
+            yield temporaries
+            written = [(t, p) for t, p in zip(temporaries, paths, strict=True) if t.exists()]
+            for temporary, path in written:    # appeared meanwhile: still honour the rules
+                if path.exists():
+                    refuse_existing(path, overwrite, folder=temporary.is_dir())
+            with _interrupts_held():
+                _move_in(written)
+        finally:
+            left = []
+            for staging in stagings:
+                shutil.rmtree(staging, ignore_errors=True)
+                if staging.exists():
+                    left.append(staging)
+            if left:
+                logging.getLogger(__name__).warning(
+                    "could not remove all of %s (the replaced output, or what a failure "
+                    "left): delete it by hand", ", ".join(map(str, left)))
 
 
 @contextlib.contextmanager
@@ -536,8 +540,28 @@ class Terminated(KeyboardInterrupt):
     every cleanup (staged outputs removed), instead of on the spot."""
 
 
+# The signal (SIGINT or SIGTERM) that reached the tool run by run_cli, 0 while none did
+# (interrupted()).
+_received_signal = 0
+
+
+def interrupted() -> bool:
+    """Whether Ctrl-C or SIGTERM has reached the tool run_cli runs: an error that follows
+    is the interrupt's, not a fault (a library importing a compiled module when it came
+    turns the KeyboardInterrupt into ImportError('initialization failed'))."""
+    return _received_signal != 0
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
+    global _received_signal
+    _received_signal = signum
     raise Terminated()
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    global _received_signal
+    _received_signal = signum
+    raise KeyboardInterrupt()
 
 
 def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
@@ -545,14 +569,22 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
     frames, a missing optional library) print one line `error: ...` and return 2; with
     --debug they raise. Ctrl-C and SIGTERM print one line, leave no partial output and return
     130 and 143."""
+    global _received_signal
     args = sys.argv[1:] if argv is None else argv
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
+    _received_signal = 0
+    previous = (signal.signal(signal.SIGTERM, _raise_terminated),
+                signal.signal(signal.SIGINT, _raise_interrupted)) if in_main_thread else None
     try:
         return main(argv)
     except (UserError, OSError, ValueError, LookupError, ImportError) as err:
         # OSError: a file the user named cannot be read or written (missing, read-only, disk
         # full); ImportError: an optional library this run needs is not installed
+        if interrupted() and "--debug" not in args:
+            # the interrupt, changed on its way (a review: Ctrl-C while the node configured
+            # for `run` read 'error: pose3d_node did not configure: initialization failed')
+            print("interrupted; no output was written", file=sys.stderr)
+            return 128 + _received_signal
         if "--debug" in args:
             raise
         print(f"error: {err}", file=sys.stderr)
@@ -564,8 +596,10 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
         print(f"interrupted; no output was written{kept}", file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        _received_signal = 0          # (a process that goes on, e.g. tests, starts afresh)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous[0])
+            signal.signal(signal.SIGINT, previous[1])
 
 
 def progress(total: int | None, description: str, unit: str = "frame") -> tqdm:

@@ -36,6 +36,7 @@ from rclpy.task import Future
 from pose3d_ros.core.detection import providers_problem
 from pose3d_ros.core.detection.onnx_session import provider_warnings_silenced
 from pose3d_ros.core.messages import ns_to_seconds
+from pose3d_ros.core.output_files import interrupted
 from pose3d_ros.core.pipeline import create_detectors
 from pose3d_ros.core.sync import (
     FrameSet,
@@ -862,8 +863,11 @@ class PoseNodeBase(LifecycleNode):
         """Whether Ctrl-C or SIGTERM has shut the node's context down: rclpy's signal handler
         does so before the node is stopped, so a set in flight fails to publish ("publisher's
         context is invalid"); the worker then ends quietly (found by a review: an ERROR line
-        and a thread traceback in about one stop in three)."""
-        return not self.context.ok()
+        and a thread traceback in about one stop in three). In a tool's process (run_cli),
+        also once the signal reached the tool, before rclpy has shut the context down (a
+        review: Ctrl-C while configure imported a compiled module came out as an ERROR
+        'configure failed: ImportError: initialization failed')."""
+        return not self.context.ok() or interrupted()
 
     # -- diagnostics ---------------------------------------------------------------------------
     def publish_diagnostics(self) -> None:
