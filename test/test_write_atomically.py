@@ -168,3 +168,29 @@ def test_a_staged_output_that_fails_removes_the_folders_it_made(tmp_path, failur
     with staged_output(tmp_path / "made" / "bag") as temporary:    # a success keeps them
         temporary.write_text("whole")
     assert (tmp_path / "made" / "bag").read_text() == "whole"
+
+
+def test_a_cache_that_cannot_be_written_is_one_warning_and_the_work_goes_on(tmp_path, caplog):
+    """A review (session 66): a read-only 2D cache folder ended train_lifter, calibrate,
+    demo_2d and eval_detection with a bare errno after their 2D pass, and the 2D was lost.
+    A cache is a speed-up: not kept, one warning per folder, and the detections are
+    returned (here a file stands where the cache folder would be)."""
+    import cv2
+
+    from pose3d_ros.core.lifting.dataset import detect_recording
+    from pose3d_ros.core.output_files import cache_kept
+
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder would be")
+    video = tmp_path / "cam01.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48))
+    for _ in range(3):
+        writer.write(np.full((48, 64, 3), 128, np.uint8))
+    writer.release()
+    with caplog.at_level("WARNING"):
+        views = detect_recording([video], blocked / "lifter" / "single.npz", progress=False)
+        assert not cache_kept(lambda: save_views(blocked / "x.npz", views), blocked / "x.npz")
+    assert len(views) == 1 and views[0].keypoints.shape[0] == 3
+    told = [r.getMessage() for r in caplog.records if "not kept" in r.getMessage()]
+    assert len(told) == 2 and "the next run computes it again" in told[0], told
+    assert cache_kept(lambda: save_views(tmp_path / "ok.npz", views), tmp_path / "ok.npz")

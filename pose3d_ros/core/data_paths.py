@@ -156,8 +156,8 @@ def check_writable(folder: Path, what: str = "the demo data") -> None:
     """ValueError, before a download, when `folder` cannot be created or written
     (output_files.unwritable_folder); `what` is what would be written."""
     if problem := unwritable_folder(folder):
-        raise ValueError(f"{what} cannot be written to {folder}: {problem}; pass --data-dir "
-                         "or set POSE3D_DATA to a writable folder")
+        raise ValueError(f"{what} cannot be written to {folder}: {problem}; set "
+                         "POSE3D_DATA (or a fetch tool's --data-dir) to a writable folder")
 
 
 def download_wheel(requirement: str, folder: Path, *pip_options: str) -> Path:

@@ -393,6 +393,24 @@ def npz_file(path: Path | str, what: str) -> Iterator[Any]:
         raise DamagedFileError(f"{path} is not {what}, or one cut short ({said})") from None
 
 
+def cache_kept(save: Callable[[], object], where: Path, what: str = "cache") -> bool:
+    """Run `save`, which writes a cache file (a speed-up only) at `where`: an OSError (a
+    read-only or full folder) is one warning per folder and the run goes on without it
+    (a review: a read-only cache folder ended train_lifter, calibrate and eval_detection
+    with a bare errno after their 2D, and the 2D was lost). True when written."""
+    from .once import first_time
+
+    try:
+        save()
+        return True
+    except OSError as err:
+        if first_time("cache not kept", str(Path(where).parent)):
+            log.warning("%s not kept in %s (%s): the next run computes it again; give a "
+                        "writable folder (POSE3D_DATA, or the tool's cache option)", what,
+                        Path(where).parent, error_line(err))
+        return False
+
+
 def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], object]) -> None:
     """Write one file whole or not at all: `content` (bytes, or a function that writes them to
     the binary file it is given) goes to a file opened under a temporary name of its own in

@@ -34,6 +34,7 @@ from pose3d_ros.core.output_files import (
     refuse_existing,
     run_cli,
     staged_output,
+    unwritable_folder,
 )
 
 if TYPE_CHECKING:
@@ -324,6 +325,9 @@ def check_arguments(args: argparse.Namespace) -> None:
     if args.cache_dir is not None and args.cache_dir.exists() and not args.cache_dir.is_dir():
         raise UserError(f"--cache-dir {args.cache_dir} is a file; give a folder (it is "
                         "created if missing)")
+    if args.cache_dir is not None and (problem := unwritable_folder(args.cache_dir)):
+        # (a review: told as a bare errno after the 2D, where train_lifter refuses it at once)
+        raise UserError(f"--cache-dir {args.cache_dir} cannot be written: {problem}")
     try:        # the prior evaluate_recording makes (--height 0: the 3D's own size, none)
         if args.height != 0:
             BodySizePrior(height_m=args.height)

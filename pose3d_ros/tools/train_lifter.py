@@ -442,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
                      "(a --recording folder brings its own calibration)")
     refuse_unused_options(parser, args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # torch's own INFO lines (its exit hook's 'FakeTensor cache stats', printed when Ctrl-C
+    # came while it was imported: a review) are not the tool's
+    logging.getLogger("torch").setLevel(logging.WARNING)
     check_outputs(args)
     for recording in args.recording + args.exclude_overlap:
         check_recording(recording)           # before any 2D detection: cameras, videos

@@ -11,6 +11,7 @@ later call with the same key loads them instead.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -23,7 +24,7 @@ import numpy as np
 from ..data_paths import default_data_dir
 from ..image_decode import jpeg_round_trip
 from ..layouts import JointLayout, get_layout
-from ..output_files import DamagedFileError, npz_file, write_atomically
+from ..output_files import DamagedFileError, cache_kept, npz_file, write_atomically
 from ..types import Detections2D, as_image_size
 from ..video import KEEP_FIRST_FRAMES, end_of_videos, warn_unequal_lengths
 
@@ -239,5 +240,5 @@ def detect_video_set(paths: Sequence[Path | str], detector_name: str, *,
                for frames, size in zip(per_camera, sizes, strict=True)]
     if use_cache:
         for target, result in zip(targets, results, strict=True):
-            _save(target, result)
+            cache_kept(functools.partial(_save, target, result), target, "the 2D cache")
     return results

@@ -43,7 +43,7 @@ from ..bag_cameras import TF_STATIC, CameraTopics, bag_where, camera_topics
 from ..bag_tracks import FrameSetIndex, frame_sets, index_frame_sets, skipped_images
 from ..camera import CameraModel, camera_model_from_info_msg
 from ..messages import seconds_to_ns
-from ..output_files import DamagedFileError, npz_file
+from ..output_files import DamagedFileError, cache_kept, npz_file
 from ..static_tf import StaticTransform, transforms_from_message
 from .dataset import BlazePoseSequence, ViewDetections, load_views, save_views
 
@@ -270,5 +270,5 @@ def read_bag_recording(path: str | Path, image_topics: Sequence[str] | None = No
             log.warning("camera %s: no person detected in any frame", cam.name)
     rec = BagRecording(path, cameras, views, index.stamps, transforms)
     if cache_file is not None:
-        _save(cache_file, rec)
+        cache_kept(lambda: _save(cache_file, rec), cache_file, "the bag's 2D cache")
     return rec

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from ..layouts import BLAZEPOSE33, H36M17, convert_joint_scores, convert_joints
-from ..output_files import DamagedFileError, npz_file, write_atomically
+from ..output_files import DamagedFileError, cache_kept, npz_file, write_atomically
 from ..types import as_image_size
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ def detect_recording(video_paths: list[Path], cache_file: Path | None = None,
     if views is None:
         views = [detect_video_blazepose(p, progress=progress) for p in video_paths]
         if cache_file is not None:
-            save_views(cache_file, views)
+            cache_kept(lambda: save_views(cache_file, views), Path(cache_file), "the 2D cache")
     warn_unequal_lengths(video_paths, [len(v.keypoints) for v in views])
     return views
 
