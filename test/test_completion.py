@@ -360,6 +360,35 @@ def test_confirmation_counts_the_sets_seen_not_the_time_between_them():
         assert back.publish.sum() == 3, frames
 
 
+def test_sets_of_other_cameras_do_not_count_against_a_two_view_persons_confirmation():
+    """A review (session 66): in a rig of two 60 fps and two 30 fps cameras, a person whom
+    only the 30 fps cameras see, two views every other set, was never published: the 60 fps
+    sets between (nobody in them) counted as calls the person missed. A set counts against a
+    slot only when it has one of the cameras that saw it last (set_cameras, scores); without
+    them, every call counts, as before."""
+    rig, poses, xy, sc = _scene(12)
+    slow = CameraArrays.from_cameras(rig.cameras[2:])
+    empty = np.full((0, COCO17.num_joints, 3), np.nan)
+    none = np.zeros((0, COCO17.num_joints))
+    for named in (True, False):
+        completer, published = SkeletonCompleter(), []
+        for k in range(24):                              # 60 fps sets; the slow ones even
+            if k % 2:
+                completer.complete(empty, none, none, COCO17, k / 60,
+                                   scores=np.zeros((0, 2, COCO17.num_joints)),
+                                   set_cameras=["c0", "c1"] if named else None)
+                continue
+            f = k // 2
+            tri = triangulate_normalized(slow, xy[f][:, 2:], sc[f][:, 2:],
+                                         outlier_threshold_px=20.0)
+            out = completer.complete(tri.points, tri.num_views, tri.confidence, COCO17, k / 60,
+                                     scores=sc[f][:, 2:],
+                                     set_cameras=["c0", "c1", "c2", "c3"][2:] if named
+                                     else None)
+            published.append(int(out.publish.sum()))
+        assert published == ([0] + [3] * 11 if named else [0] * 12), (named, published)
+
+
 def test_the_outer_end_of_a_bone_no_human_has_is_found():
     """A 0.9 m upper arm (as two views gave when a rig's third camera dropped out) or a
     forearm three times its length: the joint at the outer end is found, nothing else; a

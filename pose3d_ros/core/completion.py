@@ -49,6 +49,7 @@ detection matched with a real one) give such bodies.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -364,21 +365,27 @@ class SkeletonCompleter:
         self._seen = np.zeros((0, 0))            # (M, J) stamp each joint was last measured
         self._stamp = np.zeros(0)                # (M,) last update
         self._published = np.zeros(0, bool)      # (M,) published at least once
-        self._seen_call = np.zeros(0, np.int64)  # (M,) the call it was last seen in
-        self._calls = 0                          # calls of complete() since the reset
+        # (M,) calls since it was last seen that could have seen it (a set with one of the
+        # cameras that saw it last, or any set when those are not known: _continued)
+        self._missed = np.zeros(0, np.int64)
+        self._seen_by = np.zeros((0, 0), bool)   # (M, C) the cameras that saw it last
+        self._camera_column: dict[str, int] = {}  # camera name -> its column C
         self._next_key = -1                      # own keys are negative, track ids >= 1
         self._last_call: float | None = None
 
     def complete(self, points: np.ndarray, num_views: np.ndarray, confidence: np.ndarray,
                  layout: JointLayout, stamp: float, *, normalized: np.ndarray | None = None,
                  scores: np.ndarray | None = None, cameras: CameraArrays | None = None,
-                 ids: np.ndarray | None = None, used: np.ndarray | None = None) -> Completion:
+                 ids: np.ndarray | None = None, used: np.ndarray | None = None,
+                 set_cameras: Sequence[str] | None = None) -> Completion:
         """points (P, J, 3) metres (NaN where not triangulated), num_views (P, J), confidence
         (P, J); stamp s. normalized (P, V, J, 2) / scores (P, V, J) / cameras: the people's
         associated views (triangulate_normalized's input), for the one-view fill; ids (P,)
         track ids (optional); used (P, V, J): the views the triangulation kept (with scores
         and cameras: triangulated joints are corrected with the person's learned bone
-        lengths, core.bone_prior)."""
+        lengths, core.bone_prior); set_cameras (V,): the names of the set's cameras, the
+        views' order (a set without any camera that saw a person last does not count
+        against its confirmation, _continued)."""
         p = self.params
         pts = np.array(points, np.float64)
         if pts.ndim != 3 or pts.shape[1:] != (layout.num_joints, 3):
@@ -388,7 +395,6 @@ class SkeletonCompleter:
             self.reset()                            # clock went backwards: start over
         gap = None if self._last_call is None else stamp - self._last_call
         self._last_call = stamp
-        self._calls += 1
         if self._lengths.shape[1:] != body.lengths.shape:
             self.reset()
             self._last_call = stamp
@@ -397,6 +403,7 @@ class SkeletonCompleter:
             self._seen = np.zeros((0, layout.num_joints))
         self._forget(stamp, gap)
         n_people = pts.shape[0]
+        sees = self._count_call(set_cameras, scores, n_people)                  # (P, C)
         measured = np.asarray(finite_rows(pts))
         bones = check_bones(pts, layout, self._bone_check)
         now, scale, plausible = bones.lengths, bones.scale, bones.plausible         # (P, B)
@@ -443,8 +450,8 @@ class SkeletonCompleter:
             views[filled & (views != 1)] = 0
         support = np.asarray(num_views).max(1, initial=0)
         confirmed = self._continued(slot) | (support >= p.min_views_new)
-        self._remember(slot, ids, out, now_good, measured, plausible, plausible & confirmed,
-                       stamp)
+        self._remember(slot, ids, sees, out, now_good, measured, plausible,
+                       plausible & confirmed, stamp)
         return Completion(out, conf.astype(np.float32, copy=False), views, filled, plausible,
                           confirmed, scale)
 
@@ -596,11 +603,37 @@ class SkeletonCompleter:
         if not known.any():
             return known
         rows = np.maximum(slot, 0)
-        calls_since = self._calls - self._seen_call[rows]
-        return known & (calls_since <= np.where(self._published[rows],
-                                                _PUBLISHED_CONFIRM_CALLS, 1))
+        return known & (self._missed[rows] <= np.where(self._published[rows],
+                                                       _PUBLISHED_CONFIRM_CALLS, 1))
 
-    def _remember(self, slot: np.ndarray, ids: np.ndarray | None, out: np.ndarray,
+    def _count_call(self, set_cameras: Sequence[str] | None, scores: np.ndarray | None,
+                    n_people: int) -> np.ndarray:
+        """Count this call as a missed chance for each slot it could have seen: a set with
+        one of the cameras that saw the slot last, or any set where those are not known
+        (set_cameras or scores not given). A set of other cameras does not count (a review:
+        in a rig of 60 and 30 fps cameras, a two-view person whom only the 30 fps cameras
+        see was never published, the 60 fps sets between counting as calls it missed).
+        Returns (P, C) bool: the cameras of the set that see each person (scores > 0)."""
+        if set_cameras is None:
+            self._missed += 1
+            return np.zeros((n_people, self._seen_by.shape[1]), bool)
+        for name in set_cameras:
+            self._camera_column.setdefault(name, len(self._camera_column))
+        n_columns = len(self._camera_column)
+        if self._seen_by.shape[1] < n_columns:
+            self._seen_by = np.pad(self._seen_by,
+                                   ((0, 0), (0, n_columns - self._seen_by.shape[1])))
+        columns = np.array([self._camera_column[name] for name in set_cameras], np.int64)
+        in_set = np.zeros(n_columns, bool)
+        in_set[columns] = True
+        self._missed += (self._seen_by & in_set).any(1) | ~self._seen_by.any(1)
+        sees = np.zeros((n_people, n_columns), bool)
+        if scores is not None and n_people and np.shape(scores)[:2] == (n_people, columns.size):
+            sees[:, columns] = (np.nan_to_num(np.asarray(scores, np.float64)) > 0).any(-1)
+        return sees
+
+    def _remember(self, slot: np.ndarray, ids: np.ndarray | None, sees: np.ndarray,
+                  out: np.ndarray,
                   now: np.ndarray, measured: np.ndarray, plausible: np.ndarray,
                   publish: np.ndarray, stamp: float) -> None:
         r = self.params.memory_rate
@@ -615,7 +648,8 @@ class SkeletonCompleter:
             self._last[rows] = out[old]
             self._seen[rows] = np.where(measured[old], stamp, self._seen[rows])
             self._stamp[rows] = stamp
-            self._seen_call[rows] = self._calls
+            self._missed[rows] = 0
+            self._seen_by[rows] = sees[old]
             self._published[rows] |= publish[old]
         fresh = ~old & plausible
         if fresh.any():
@@ -631,7 +665,8 @@ class SkeletonCompleter:
             self._seen = np.concatenate([self._seen, np.where(measured[fresh], stamp, -np.inf)])
             self._stamp = np.concatenate([self._stamp, np.full(k, stamp)])
             self._published = np.concatenate([self._published, publish[fresh]])
-            self._seen_call = np.concatenate([self._seen_call, np.full(k, self._calls)])
+            self._missed = np.concatenate([self._missed, np.zeros(k, np.int64)])
+            self._seen_by = np.concatenate([self._seen_by, sees[fresh]])
 
     def _forget(self, stamp: float, gap: float | None = None) -> None:
         """Forget the people unseen for too long; gap: seconds since the previous call. A
@@ -646,7 +681,8 @@ class SkeletonCompleter:
             self._keys, self._lengths = self._keys[keep], self._lengths[keep]
             self._last, self._seen, self._stamp = self._last[keep], self._seen[keep], \
                 self._stamp[keep]
-            self._published, self._seen_call = self._published[keep], self._seen_call[keep]
+            self._published, self._missed = self._published[keep], self._missed[keep]
+            self._seen_by = self._seen_by[keep]
 
     def _single_views(self, normalized: np.ndarray | None, scores: np.ndarray | None,
                       cameras: CameraArrays | None, measured: np.ndarray

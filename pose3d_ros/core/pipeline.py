@@ -661,7 +661,8 @@ class Pose3DPipeline:
                                        # the bone correction is a temporal prior (the
                                        # person's learned bones): off with tracking off,
                                        # whose output is frame by frame
-                                       used=result.used if self.tracker is not None else None)
+                                       used=result.used if self.tracker is not None else None,
+                                       set_cameras=names)
         t3 = time.perf_counter()
         timings["undistort"] = t1 - t0
         timings["associate"] = t2 - t1
