@@ -123,6 +123,13 @@ def test_markers_show_joints_bones_and_ids_without_missing_joints():
     assert len(by_ns["bones", 9].points) == 2 * (len(COCO17.bones) - bones_touching_3)
     assert by_ns["ids", 4].text == "id 4" and by_ns["ids", 4].header.frame_id == "world"
     assert by_ns["joints", 4].color != by_ns["joints", 9].color
+    # each id in the colour the report and the playback give it (a review: rviz2's markers
+    # had colours of their own)
+    from pose3d_ros.core.playback import id_colour
+    for person in (4, 9):
+        c = by_ns["joints", person].color
+        assert f"#{round(c.r * 255):02x}{round(c.g * 255):02x}{round(c.b * 255):02x}" == \
+            id_colour(person)
     # a rig's person placed from one camera's view (lone views) is told apart
     mixed = replace(_skeletons(), person_methods=np.array([METHOD_TRIANGULATION, METHOD_LIFTER],
                                                           np.uint8))

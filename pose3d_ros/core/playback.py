@@ -31,8 +31,16 @@ MAX_FRAMES = 300
 
 def id_colour(track_id: int) -> str:
     """The colour ("#rrggbb") of a person id in every figure: by the id's value, not its rank
-    among the ids a figure shows (ids count from 1: the first is red; they repeat every 10)."""
+    among the ids a figure shows (ids count from 1: the first is red; they repeat every 10).
+    rviz2's markers take the same (id_rgb)."""
     return _PALETTE[(int(track_id) - 1) % len(_PALETTE)]
+
+
+def id_rgb(track_id: int) -> tuple[float, float, float]:
+    """id_colour as red, green, blue in 0..1 (rviz2's ColorRGBA): one person is one colour in
+    rviz2 and in the report (a review: the markers had colours of their own)."""
+    code = id_colour(track_id)
+    return (int(code[1:3], 16) / 255.0, int(code[3:5], 16) / 255.0, int(code[5:7], 16) / 255.0)
 
 
 def display_rotation(people: Sequence[np.ndarray], layout: JointLayout) -> np.ndarray:

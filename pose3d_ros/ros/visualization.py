@@ -14,8 +14,6 @@ drawn as triangulated ones); a one-camera node's people are all one view and dra
 """
 from __future__ import annotations
 
-import colorsys
-
 import numpy as np
 from builtin_interfaces.msg import Duration, Time
 from geometry_msgs.msg import Point, Vector3
@@ -24,14 +22,13 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from pose3d_ros.core.body_frame import BodyFrames, body_frames, frame_up, people_up
 from pose3d_ros.core.messages import seconds_to_ns
+from pose3d_ros.core.playback import id_rgb
 from pose3d_ros.core.types import ONE_VIEW_METHODS, Skeletons3D
-
-GOLDEN_RATIO = 0.618033988749895
 
 
 def person_colour(person_id: int, alpha: float = 1.0) -> ColorRGBA:
-    """A distinct, stable colour per person id."""
-    r, g, b = colorsys.hsv_to_rgb((person_id * GOLDEN_RATIO) % 1.0, 0.85, 0.95)
+    """A person id's colour, the one of the report and the playback (playback.id_rgb)."""
+    r, g, b = id_rgb(person_id)
     return ColorRGBA(r=r, g=g, b=b, a=alpha)
 
 
