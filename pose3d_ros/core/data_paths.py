@@ -22,17 +22,19 @@ cut short (an interrupted fetch, a full disk) is fetched again rather than read 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-from .output_files import UserError, unwritable_folder, write_atomically
+from .output_files import Terminated, UserError, unwritable_folder, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +169,7 @@ def download_wheel(requirement: str, folder: Path, *pip_options: str) -> Path:
     name = requirement.split("=")[0].replace("-", "_")
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
            "--only-binary=:all:", *pip_options, "-d", str(folder), requirement]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    result = _run_interruptibly(cmd)
     wheels = sorted(Path(folder).glob(f"{name}-*.whl"))
     if result.returncode != 0 or not wheels:
         said = result.stderr.strip().splitlines()        # pip's last line names the cause
@@ -178,6 +180,34 @@ def download_wheel(requirement: str, folder: Path, *pip_options: str) -> Path:
                       "the network, or PIP_INDEX_URL for a local index)")
         raise UserError(f"could not download {requirement}: {cause}")
     return wheels[0]
+
+
+def _run_interruptibly(cmd: list[str], grace_s: float = 10.0
+                       ) -> subprocess.CompletedProcess[str]:
+    """subprocess.run(cmd, capture_output=True, text=True), but on an interrupt of ours the
+    child ends the way pip cleans up after, by SIGINT: Ctrl-C in a terminal reaches it too
+    (it is given 2 s to end by itself, a second SIGINT would cut its clean-up short), SIGTERM
+    reaches only this process and is passed on as SIGINT; it is killed after grace_s more
+    (a review: subprocess.run killed pip at once, which left its temporary download folders
+    in /tmp)."""
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate()
+    except BaseException as interrupt:
+        try:
+            if isinstance(interrupt, Terminated):
+                raise subprocess.TimeoutExpired(cmd, 0)
+            process.communicate(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGINT)
+            try:
+                process.communicate(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+        raise
+    return subprocess.CompletedProcess(cmd, process.returncode, out, err)
 
 
 def open_wheel(path: Path) -> zipfile.ZipFile:
