@@ -181,7 +181,9 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
             # camera is stale only once a set went out without it and it stayed silent this
             # long, which a busy node (every camera silent alike) never causes: a camera that
             # stops mid-bag then holds back one set, not every set for 30 s (it took 42 s
-            # instead of 7 for 24 sets). At a replay rate, sets time out as with live cameras.
+            # instead of 7 for 24 sets); one that has sent nothing yet (it starts later in
+            # the bag, more than the replay's look-ahead) holds the first set this long. At
+            # a replay rate, sets time out as with live cameras.
             Parameter("sync.timeout_s", value=10.0 if rate == 0 else 2.0),
             Parameter("sync.stale_after_s", value=2.0),
             # lock-step: every frame of a set comes, however late (a busy machine)
