@@ -77,6 +77,28 @@ def test_bayer_mosaics_give_the_colour_they_sample(pattern):
                                   np.tile([30, 120, 220], (24, 1)))
 
 
+@pytest.mark.parametrize("pattern", ["rggb", "bggr", "gbrg", "grbg"])
+def test_a_bayer_mosaic_sent_compressed_is_demosaiced_or_refused(pattern):
+    """A review (session 66): image_transport's compressed plugin sends a Bayer camera's
+    mosaic as it is ('bayer_rggb8; png compressed '): it was decoded as grey, a checkerboard
+    over the person (2D 17-26 px off, /diagnostics ok). A PNG is demosaiced by the format's
+    pattern (8- and 16-bit), as the raw image is; a JPEG, whose blocks blur the pattern, is
+    refused in one line."""
+    bgr = {"b": 30, "g": 120, "r": 220}
+    mosaic = np.zeros((8, 10), np.uint8)
+    for k, letter in enumerate(pattern):
+        mosaic[k // 2::2, k % 2::2] = bgr[letter]
+    expected = np.tile([30, 120, 220], (24, 1))
+    for bits, sent in ((8, mosaic), (16, mosaic.astype(np.uint16) << 4)):   # 12-bit in 16
+        png = cv2.imencode(".png", sent)[1].tobytes()
+        out = decode_compressed(f"bayer_{pattern}{bits}; png compressed ", png)
+        np.testing.assert_array_equal(out[2:-2, 2:-2].reshape(-1, 3), expected)
+    jpeg = cv2.imencode(".jpg", mosaic)[1].tobytes()
+    with pytest.raises(ImageDecodeError, match="JPEG of a raw Bayer mosaic") as told:
+        decode_compressed(f"bayer_{pattern}8; jpeg compressed ", jpeg)
+    assert told.value.reason == "unsupported_encoding"
+
+
 def test_bayer_and_yuv_are_converted_to_bgr():
     bayer = np.full((8, 8), 200, np.uint8)
     assert decode_image("bayer_rggb8", 8, 8, 8, bayer.tobytes()).shape == (8, 8, 3)

@@ -246,6 +246,13 @@ def check_compressed(format: str, data: ImageData, *,  # noqa: A002
         raise ImageDecodeError(
             "unsupported_encoding",
             f"{source}: unsupported compressed format {format!r}; supported: jpeg, png")
+    if _bayer_pattern(original) is not None and is_jpeg(fmt):
+        # (a review: image_transport compresses a Bayer camera's mosaic as it is; a JPEG's
+        # blocks blur the colour pattern away, and it was used as a grey checkerboard)
+        raise ImageDecodeError(
+            "unsupported_encoding", f"{source}: JPEG of a raw Bayer mosaic ({format!r}) "
+            "cannot be demosaiced; subscribe to a debayered image (image_proc), or send the "
+            "mosaic raw or as PNG")
     if len(data) == 0:
         raise ImageDecodeError("corrupt_compressed", f"{source}: compressed image is empty")
 
@@ -316,6 +323,13 @@ def decode_compressed(format: str, data: ImageData, *, source: str = "image",  #
             "(corrupt or truncated)")
     if image.dtype == np.uint16:
         image = _used_top_byte(image)
+    if (pattern := _bayer_pattern(format.split(";")[0].strip())) is not None:
+        # image_transport's PNG of a Bayer camera's mosaic, one channel (a review: taken as
+        # grey, blue equal to red and a checkerboard over the person, without a word)
+        if image.ndim != 2 and image.shape[2] != 1:
+            raise ImageDecodeError("corrupt_compressed", f"{source}: {format!r} should hold "
+                                   f"a one-channel Bayer mosaic, not {image.shape[2]} channels")
+        return cv2.cvtColor(image.reshape(image.shape[:2]), _BAYER[pattern])
     if image.ndim == 2 or image.shape[2] == 1:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     elif image.shape[2] == 4:
@@ -323,6 +337,14 @@ def decode_compressed(format: str, data: ImageData, *, source: str = "image",  #
     if holds_rgb(format):
         return cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     return image
+
+
+def _bayer_pattern(encoding: str) -> str | None:
+    """The 8-bit _BAYER key of a Bayer encoding, 8- or 16-bit ("bayer_rggb16" ->
+    "bayer_rggb8"), else None."""
+    name = encoding.strip().lower()
+    key = name[:-2] + "8" if name.endswith("16") else name
+    return key if key in _BAYER else None
 
 
 def _png_damage(buffer: np.ndarray) -> str:
