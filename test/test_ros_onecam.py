@@ -29,7 +29,12 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.data_paths import calibration_path, video_paths
-from pose3d_ros.ros.conversions import camera_model_to_info, image_to_msg, seconds_to_stamp
+from pose3d_ros.ros.conversions import (
+    camera_model_to_info,
+    image_to_msg,
+    seconds_to_stamp,
+    stamp_to_seconds,
+)
 
 RELIABLE = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -206,6 +211,42 @@ def test_a_calibration_that_comes_later_replaces_the_assumed_one():
     assert len(changed) == 1 and changed[0].level == Log.WARN, [m.msg for m in logs]
     cam = next(s for s in statuses if s.name.endswith("camera cam01"))
     assert "intrinsics_assumed" not in cam.values and "assumed" not in cam.message
+
+
+def test_a_refused_image_gets_an_empty_2d_answer_as_from_the_detector_node():
+    """A review (session 66): with publish_2d, the all-in-one node published nothing on
+    <camera>/skeletons_2d for a refused image (a 2D consumer cannot tell it from a lost
+    message), where the detector node answers with an empty Skeleton2DArray of image size
+    0 x 0. Now both do; the good images around it are answered as before."""
+    from pose3d_ros.msg import Skeleton2DArray
+
+    camera, person, _ = _half_size_camera_and_frames(3)
+    answers: list = []
+    with ros_context() as context:
+        node = _one_camera_node(context, Parameter("publish_2d", value=True))
+        probe = Node("probe_2d", context=context)
+        probe.create_subscription(Skeleton2DArray, "cam01/skeletons_2d", answers.append,
+                                  RELIABLE)
+        executor = executor_with(context, node, probe)
+        try:
+            configure_and_activate(node)
+            _calibrated(executor, node, probe, camera)
+            image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            assert spin_until(executor, lambda: image_pub.get_subscription_count() > 0, 10)
+            for k, image in enumerate(person):
+                msg = image_to_msg(image, 80.0 + 0.1 * k, camera.frame_id)
+                if k == 1:
+                    msg.data = bytes(msg.data)[:-1000]          # truncated: refused
+                image_pub.publish(msg)
+                assert spin_until(executor, lambda k=k: len(answers) > k, 20), k
+        finally:
+            executor.shutdown()
+            node.destroy_node()
+            probe.destroy_node()
+    sizes = [(m.image_width, m.image_height, len(m.skeletons)) for m in answers]
+    assert sizes[1] == (0, 0, 0), sizes
+    assert sizes[0][:2] == sizes[2][:2] == (camera.width, camera.height), sizes
+    assert [round(stamp_to_seconds(m.header.stamp), 3) for m in answers] == [80.0, 80.1, 80.2]
 
 
 def test_a_fault_in_the_diagnostics_report_is_logged_and_the_node_keeps_answering():

@@ -476,6 +476,11 @@ class Pose3DPipeline:
         self._cameras[camera.name] = camera
         self._arrays.clear()
 
+    def detector_layout(self) -> JointLayout | None:
+        """The 2D layout the detectors give (None for a pipeline without detectors)."""
+        detector = self._shared_detector or (self._detectors[0] if self._detectors else None)
+        return getattr(detector, "layout", None)
+
     def camera(self, name: str) -> Any | None:
         """The camera's model, None while its calibration is unknown."""
         return self._cameras.get(name)

@@ -8,6 +8,7 @@ from typing import Any
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from pose3d_ros.core.sync import FrameSet
+from pose3d_ros.core.types import Detections2D
 from pose3d_ros.msg import Skeleton2DArray
 
 from . import node_base
@@ -108,6 +109,20 @@ class Pose3DNode(RigNodeBase):
         info.header.stamp = msg.header.stamp
         return self._take_camera_info(camera, info) == "taken"
 
+    def _answer_refused_2d(self, frame_set: FrameSet, cameras: list[str]) -> None:
+        """publish_2d: a refused image's camera gets an empty Skeleton2DArray of image size
+        0 x 0, as the detector node answers one (msg/Skeleton2DArray.msg; a review: the
+        all-in-one node published nothing, which a 2D consumer cannot tell from a lost
+        message)."""
+        layout = self.pipeline.detector_layout() if cameras and self.pub_2d else None
+        if layout is None:
+            return
+        for camera in cameras:
+            pub = self.pub_2d.get(camera)
+            if pub is not None and pub.get_subscription_count():
+                pub.publish(detections_to_msg(Detections2D.empty(layout, (0, 0)),
+                                              frame_set.frames[camera].payload[1]))
+
     def _process(self, frame_set: FrameSet) -> None:
         images = {}
         decode_start = time.perf_counter()
@@ -123,6 +138,7 @@ class Pose3DNode(RigNodeBase):
                 self.reject(camera, image.reason, str(image))
             else:
                 images[camera], reductions[camera] = image
+        self._answer_refused_2d(frame_set, [c for c in frame_set.frames if c not in images])
         if not images:          # every image of the set refused: still one (empty) answer
             self._answer_failed_set(frame_set)
             return
