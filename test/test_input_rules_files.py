@@ -452,8 +452,8 @@ def test_demo_files_cut_short_are_fetched_again_and_written_whole(tmp_path):
     # a data folder that cannot be written is told before the 51 MB download
     blocking = tmp_path / "a_file"
     blocking.write_text("not a folder")
-    with pytest.raises(ValueError, match="cannot be written to .*a_file is not a folder; pass "
-                       "--data-dir"):
+    with pytest.raises(ValueError, match="cannot be written to .*a_file is not a folder; set "
+                       "POSE3D_DATA"):
         data_paths.fetch(blocking / "data")
     # and a folder that refuses new files whatever its permissions say (root on /proc)
     with pytest.raises(ValueError, match="cannot be written to /proc/pose3d_data: /proc "):

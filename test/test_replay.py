@@ -243,3 +243,57 @@ def test_lock_step_sends_a_camera_info_after_the_images_logged_before_it(tmp_pat
         fx = [200.0 if camera == "cam01" and k >= 8 else 100.0 for k in frames]
         assert own == [pair for f, k in zip(fx, frames, strict=True)
                        for pair in ((f, k), ("image", k))]
+
+
+@pytest.mark.parametrize("repeated_after", [1, 5])
+def test_lock_step_leaves_out_an_image_whose_stamp_its_camera_repeats(tmp_path, repeated_after):
+    """A review (session 66): an image logged again with its camera's stamp (a driver
+    repeating a frame; index_frame_sets leaves the repeat out) was held again in lock-step:
+    before its set went, the set never completed and every later set waited for the end of
+    the bag; after, it stayed held for good, and with it every later /tf and its camera's
+    camera_info. The repeat is left out as the index leaves it: every set goes in order,
+    /tf in its place, each camera_info just before its image."""
+    from pose3d_ros.core.static_tf import StaticTransform
+
+    image = np.zeros((64, 48, 3), np.uint8)
+    bag = tmp_path / "repeated"
+    frames = 8
+    with bagio.BagWriter(bag, storage="mcap") as writer:
+        for k in range(frames):
+            stamp = T0 + round(k * 1e9 / 30)
+            for camera in ("cam01", "cam02"):
+                K = np.array([[100.0, 0, 24], [0, 100.0, 32], [0, 0, 1]])
+                writer.write(f"/{camera}/camera_info", stamp, bagio.camera_info_message(
+                    stamp, f"{camera}_optical_frame", 48, 64, K, np.zeros(5)))
+                message = bagio.compressed_image_message(image, stamp,
+                                                         f"{camera}_optical_frame", 90)
+                writer.write(f"/{camera}/image_raw/compressed", stamp, message)
+                if camera == "cam01" and k == 1:
+                    repeated = message
+            if k == repeated_after:                 # cam01's frame 1 again, its stamp kept
+                writer.write("/cam01/image_raw/compressed", stamp + 1, repeated)
+            writer.write("/tf", stamp + 2, bagio.tf_message(
+                [StaticTransform("world", "robot", np.zeros(3), np.array([0, 0, 0, 1.0]))],
+                stamp))
+    sent: list[tuple[str, str, int | None]] = []
+    released: list[int] = []
+    with ros_context() as context:
+        node = Node("replay_repeat_test", context=context)
+        replayer = BagReplayer(node, bag)
+        for topic, publisher in replayer._publishers.items():     # real, and recorded
+            publish = publisher.publish
+
+            def record(raw, t=topic, p=publish):
+                k = None if t == "/tf" else round((bagio.header_stamp_ns(raw) - T0) * 30 / 1e9)
+                sent.append((t.split("/")[1], t.split("/")[-1], k))
+                p(raw)
+            publisher.publish = record
+        replayer.play(rate=0, wait_for=lambda s: True,
+                      before_set=lambda s: released.append(round((s - T0) * 30 / 1e9)))
+        node.destroy_node()
+    assert released == list(range(frames))
+    cam01 = [(what, k) for name, what, k in sent if name == "cam01"]
+    assert cam01 == [pair for k in range(frames)
+                     for pair in (("camera_info", k), ("compressed", k))], cam01
+    tf_places = [i for i, (name, _, _) in enumerate(sent) if name == "tf"]
+    assert tf_places == [5 * k + 4 for k in range(frames)], tf_places   # each after its set

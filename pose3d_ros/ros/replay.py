@@ -151,6 +151,7 @@ class BagReplayer:
         others: list[tuple[int, bagio.BagMessage, str | None]] = []
         image_of_info = _image_topics_of_infos(self.bag, self.topics, index)
         answered_set: int | None = None     # lock-step: the last set sent, to wait for
+        read_images: set[tuple[str, int]] = set()   # lock-step: (topic, header stamp) read
 
         def complete(set_stamp: int) -> bool:
             return len(held.get(set_stamp, ())) + len(sent_ahead.get(set_stamp, ())) \
@@ -238,10 +239,17 @@ class BagReplayer:
                 if delay > 0:
                     time.sleep(delay)
             is_image = item.topic in index.topics
-            set_stamp = index.set_of.get((item.topic, bagio.header_stamp_ns(item.raw))) \
-                if is_image else None
+            key = (item.topic, bagio.header_stamp_ns(item.raw)) if is_image else None
+            set_stamp = index.set_of.get(key) if key is not None else None
             if is_image and set_stamp is None:
                 continue                     # left out (stamped 0, a repeated stamp)
+            if wait_for is not None and key is not None:
+                if key in read_images:
+                    # a camera's stamp repeated (the index leaves the repeat out): held again,
+                    # its set was never complete or never left `held`, which held every later
+                    # set or /tf and camera_info to the end of the bag (a review)
+                    continue
+                read_images.add(key)
             if wait_for is not None and set_stamp is None:
                 others.append((place, item, image_of_info.get(item.topic)))
                 publish_others()
