@@ -44,8 +44,13 @@ LATCHED_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                          reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
 # Lock-step: a set is sent with the next image of each camera it has none of, when that lies
-# at most this far ahead in stamps (node_base's future limit; BagReplayer.play).
+# at most this far ahead in stamps (node_base's future limit; BagReplayer.play) and in sets:
+# the set that image opens in the node's synchroniser waits for the others' frames of its
+# instant, which come that many answers later, and must not reach its sync.timeout_s (10 s
+# in lock-step) first (a review: 1 s ahead at 60 fps, at 0.2 s an answer, is 12 s). 8 sets
+# cover a 7.5 fps camera beside 60 fps ones and a node at up to 1.2 s a set.
 LOOKAHEAD_NS = 1_000_000_000
+LOOKAHEAD_SETS = 8
 # Nodes stamp outputs from float seconds (sub-microsecond rounding): match stamps to 1 ms.
 STAMP_TOLERANCE_NS = STAMP_MATCH_NS
 SKELETONS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
@@ -296,8 +301,8 @@ def _image_topics_of_infos(bag: Path, topics: dict[str, str], index: FrameSetInd
 def _next_images(index: FrameSetIndex, order: Iterable[int],
                  topics: Iterable[str]) -> dict[int, tuple[int, ...]]:
     """For each set of `order` (stamps, ns, increasing): the later sets, at most LOOKAHEAD_NS
-    ahead, that hold the next image of each of `topics` it has none of (a slower camera
-    between its frames, one that starts later or stopped), nearest first."""
+    and LOOKAHEAD_SETS ahead, that hold the next image of each of `topics` it has none of (a
+    slower camera between its frames, one that starts later or stopped), nearest first."""
     wanted = set(topics)
     topics_of: dict[int, set[str]] = {}
     for (topic, _), member_of in index.set_of.items():
@@ -305,10 +310,13 @@ def _next_images(index: FrameSetIndex, order: Iterable[int],
             topics_of.setdefault(member_of, set()).add(topic)
     next_of: dict[str, int] = {}          # topic -> its nearest later set
     result: dict[int, tuple[int, ...]] = {}
-    for set_stamp in reversed(list(order)):
+    stamps = list(order)
+    place = {stamp: k for k, stamp in enumerate(stamps)}
+    for set_stamp in reversed(stamps):
         own = topics_of.get(set_stamp, set())
         ahead = {next_of[topic] for topic in next_of
-                 if topic not in own and next_of[topic] - set_stamp <= LOOKAHEAD_NS}
+                 if topic not in own and next_of[topic] - set_stamp <= LOOKAHEAD_NS
+                 and place[next_of[topic]] - place[set_stamp] <= LOOKAHEAD_SETS}
         result[set_stamp] = tuple(sorted(ahead))
         next_of.update(dict.fromkeys(own, set_stamp))
     return result
