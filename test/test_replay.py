@@ -184,26 +184,35 @@ def _play_mixed_rates(tmp_path, every: int, frames: int, info_change_at: int | N
                 writer.write(f"/{camera}/image_raw/compressed", stamp,
                              bagio.compressed_image_message(image, stamp,
                                                             f"{camera}_optical_frame", 90))
-    sent: list[tuple[str, object, int]] = []
-    events: list[tuple[str, int]] = []
+    def describe(topic: str, raw: bytes) -> tuple[str, object, int]:
+        what: object = "image"
+        if topic.endswith("camera_info"):
+            what = float(deserialize_message(raw, CameraInfo).k[0])
+        return topic.split("/")[1], what, round((bagio.header_stamp_ns(raw) - T0) * 60 / 1e9)
+
+    sent, stats, released = _play_recorded(bag, describe)
+    return sent, stats, [("set", stamp) for stamp in released]
+
+
+def _play_recorded(bag, describe):
+    """Lock-step play of `bag` over DDS, every answer at once; what went out, in order, as
+    describe(topic, raw) gives it (the real publishers, recorded), the stats and the stamps
+    of the sets released (ns)."""
+    sent: list = []
+    released: list[int] = []
     with ros_context() as context:
-        node = Node("replay_ahead_test", context=context)
+        node = Node("replay_recorded_test", context=context)
         replayer = BagReplayer(node, bag)
-        for topic, publisher in replayer._publishers.items():     # real, and recorded
+        for topic, publisher in replayer._publishers.items():
             publish = publisher.publish
 
             def record(raw, t=topic, p=publish):
-                what: object = "image"
-                if t.endswith("camera_info"):
-                    what = float(deserialize_message(raw, CameraInfo).k[0])
-                sent.append((t.split("/")[1], what, round((bagio.header_stamp_ns(raw) - T0)
-                                                          * 60 / 1e9)))
+                sent.append(describe(t, raw))
                 p(raw)
             publisher.publish = record
-        stats = replayer.play(rate=0, wait_for=lambda s: True,
-                              before_set=lambda s: events.append(("set", s)))
+        stats = replayer.play(rate=0, wait_for=lambda s: True, before_set=released.append)
         node.destroy_node()
-    return sent, stats, events
+    return sent, stats, released
 
 
 def test_lock_step_sends_a_slower_cameras_next_image_with_a_set_that_has_none_of_it(tmp_path):
@@ -279,23 +288,12 @@ def test_lock_step_leaves_out_an_image_whose_stamp_its_camera_repeats(tmp_path, 
             writer.write("/tf", stamp + 2, bagio.tf_message(
                 [StaticTransform("world", "robot", np.zeros(3), np.array([0, 0, 0, 1.0]))],
                 stamp))
-    sent: list[tuple[str, str, int | None]] = []
-    released: list[int] = []
-    with ros_context() as context:
-        node = Node("replay_repeat_test", context=context)
-        replayer = BagReplayer(node, bag)
-        for topic, publisher in replayer._publishers.items():     # real, and recorded
-            publish = publisher.publish
+    def describe(topic: str, raw: bytes) -> tuple[str, str, int | None]:
+        k = None if topic == "/tf" else round((bagio.header_stamp_ns(raw) - T0) * 30 / 1e9)
+        return topic.split("/")[1], topic.split("/")[-1], k
 
-            def record(raw, t=topic, p=publish):
-                k = None if t == "/tf" else round((bagio.header_stamp_ns(raw) - T0) * 30 / 1e9)
-                sent.append((t.split("/")[1], t.split("/")[-1], k))
-                p(raw)
-            publisher.publish = record
-        replayer.play(rate=0, wait_for=lambda s: True,
-                      before_set=lambda s: released.append(round((s - T0) * 30 / 1e9)))
-        node.destroy_node()
-    assert released == list(range(frames))
+    sent, _, released = _play_recorded(bag, describe)
+    assert [round((s - T0) * 30 / 1e9) for s in released] == list(range(frames))
     cam01 = [(what, k) for name, what, k in sent if name == "cam01"]
     assert cam01 == [pair for k in range(frames)
                      for pair in (("camera_info", k), ("compressed", k))], cam01
