@@ -568,6 +568,12 @@ def test_recorded_2d_comes_from_the_predictions_bag_nearest_first_and_bad_ones_s
     found, malformed = bag_tracks.recorded_2d([tmp_path / "bad"], ["cam01"], pred)
     assert malformed == 1 and [e["stamp_ns"] for e in found] == [stamps[1]]
     assert bag_tracks.recorded_2d([ours], ["cam02"], pred) == ([], 0)
+    # a refused image's answer (no skeletons, 0 x 0: the detector node's, and since session
+    # 66 the all-in-one node's) is no 2D of that image: left out, not "nobody seen"
+    refused = Detections2D.empty(COCO17, (0, 0))
+    answers = bag(tmp_path / "refused", [(stamps[0], people(1)), (stamps[1], refused)])
+    found, malformed = bag_tracks.recorded_2d([answers], ["cam01"], pred)
+    assert [e["stamp_ns"] for e in found] == [stamps[0]] and malformed == 0
 
 
 def test_the_report_shows_people_upright_whatever_their_frame():

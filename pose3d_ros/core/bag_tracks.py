@@ -569,7 +569,9 @@ def recorded_2d(bags: Sequence[Path], cameras: Sequence[str], track: SkeletonTra
     of the track that a camera's 2D pairs with by header stamp (the nearest within
     FRAME_SET_SLOP_NS: a set's stamp lies within its cameras' slop), {"stamp_ns": the
     track's stamp, "cameras": camera -> Detections2D}; and the number of 2D messages that
-    do not decode (skipped, as the fusion node skips them)."""
+    do not decode (skipped, as the fusion node skips them). A refused image's answer (no
+    skeletons, image size 0 x 0) is no 2D of that image and left out, as the fusion node
+    leaves it out."""
     for bag in dict.fromkeys(bags):
         topics = [topic for topic, kind in bagio.bag_topics(bag).items()
                   if kind == bagio.SKELETON2D_ARRAY and camera_name(topic) in cameras]
@@ -580,6 +582,8 @@ def recorded_2d(bags: Sequence[Path], cameras: Sequence[str], track: SkeletonTra
     logged: dict[str, list[tuple[int, int, Any]]] = {}    # camera -> (stamp, log time, 2D)
     malformed = 0
     for topic, log_ns, msg in bagio.read_bag(bag, topics):
+        if msg.image_width == 0 and msg.image_height == 0:
+            continue        # a refused image's answer (Skeleton2DArray.msg): no 2D of it
         try:
             detections = detections_from_message(msg)
         except ValueError:
