@@ -582,12 +582,12 @@ def recorded_2d(bags: Sequence[Path], cameras: Sequence[str], track: SkeletonTra
     logged: dict[str, list[tuple[int, int, Any]]] = {}    # camera -> (stamp, log time, 2D)
     malformed = 0
     for topic, log_ns, msg in bagio.read_bag(bag, topics):
-        if msg.image_width == 0 and msg.image_height == 0:
-            continue        # a refused image's answer (Skeleton2DArray.msg): no 2D of it
         try:
             detections = detections_from_message(msg)
         except ValueError:
             malformed += 1
+            continue
+        if detections.refused_image:
             continue
         logged.setdefault(camera_name(topic), []).append(
             (stamp_to_ns(msg.header.stamp), log_ns, detections))

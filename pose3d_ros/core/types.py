@@ -80,6 +80,12 @@ class Detections2D:
     def num_people(self) -> int:
         return int(self.keypoints.shape[0])
 
+    @property
+    def refused_image(self) -> bool:
+        """Whether this is a detector's answer to an image it refused: nobody, image size 0
+        (msg/Skeleton2DArray.msg), which is no 2D of that image."""
+        return not self.num_people and min(self.image_size) == 0
+
     def with_normalised(self, normalised: np.ndarray) -> "Detections2D":
         """A copy carrying the undistorted normalised coordinates (P, J, 2) of its keypoints."""
         normalised = np.asarray(normalised, np.float64)

@@ -85,7 +85,7 @@ class FusionNode(RigNodeBase):
         found = {}
         for camera, frame in frame_set.frames.items():
             detections, model = frame.payload[0], self.pipeline.camera(camera)
-            if not detections.num_people and min(detections.image_size) == 0:
+            if detections.refused_image:
                 # its detector refused the image (msg/Skeleton2DArray.msg): left out of the
                 # set, as the all-in-one node leaves out an image it refuses
                 self.reject(camera, "refused_upstream", f"camera {camera!r}: its detector "

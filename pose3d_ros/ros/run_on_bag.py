@@ -214,14 +214,15 @@ def run_node_on_bag(bag: Path, out_bag: Path, camera_names: Sequence[str], *,
         topic_of = {camera: topic for topic, camera in index.camera_of.items()}
 
         def on_2d(camera: str, msg: Any) -> None:
-            if msg.image_width == 0 and msg.image_height == 0:
-                return      # a refused image's answer (Skeleton2DArray.msg): no 2D of it
+            detections = detections_from_msg(msg)
+            if detections.refused_image:       # no 2D of that image
+                return
             # the camera's image stamp -> its frame set's (cameras stamp a set apart)
             stamp = bagio.stamp_to_ns(msg.header.stamp)
             set_stamp = index.set_of.get((topic_of.get(camera, ""), stamp), stamp)
             raw = serialize_message(msg)
             with lock:
-                found.setdefault(set_stamp, {})[camera] = detections_from_msg(msg)
+                found.setdefault(set_stamp, {})[camera] = detections
                 recorded.append((f"/{camera}/{SKELETONS_2D_TOPIC}", stamp, raw,
                                  bagio.SKELETON2D_ARRAY))
 
