@@ -142,12 +142,10 @@ class BagReplayer:
         previous_set: int | None = None     # rate mode: the set of the last image sent
         # lock-step: each set's images held until all have been read (a recorder logs the
         # cameras' images of one instant at different times, interleaved with other sets')
-        members: dict[int, int] = {}
-        for (topic, _), member_of in index.set_of.items():
-            if topic in self.topics:
-                members[member_of] = members.get(member_of, 0) + 1
+        topics_of = _image_topics_of_sets(index, self.topics)
+        members = {set_stamp: len(topics) for set_stamp, topics in topics_of.items()}
         order = deque(stamp for stamp in index.stamps.tolist() if stamp in members)
-        next_images = _next_images(index, order, self.topics)
+        next_images = _next_images(topics_of, order)
         # lock-step: a set's images (with their place in the log) held until it goes
         held: dict[int, list[tuple[int, bagio.BagMessage]]] = {}
         sent_ahead: dict[int, set[str]] = {}   # lock-step: a set's image topics sent earlier
@@ -168,6 +166,13 @@ class BagReplayer:
             if set_stamp is not None:
                 stats.publish_ns.setdefault(set_stamp, time.time_ns())
 
+        def wait_answer(set_stamp: int) -> None:
+            """Lock-step: until wait_for(set_stamp) or wait_timeout_s."""
+            assert wait_for is not None
+            deadline = time.monotonic() + wait_timeout_s
+            while not wait_for(set_stamp) and time.monotonic() < deadline:
+                time.sleep(0.002)
+
         def publish_others(everything: bool = False) -> None:
             """Lock-step: a message that is not an image (camera_info, /tf) goes once the
             images logged before it have gone, of its camera for a camera_info, of every
@@ -175,6 +180,8 @@ class BagReplayer:
             the sets of its cameras' next images to be read, a camera_info went out when read,
             and a calibration change reached the node before the camera's frames logged
             before it, which took it once they came a second after it.)"""
+            if not others:
+                return
             oldest: dict[str, int] = {}               # image topic -> its first held place
             for reads in held.values():
                 for place, item in reads:
@@ -200,9 +207,7 @@ class BagReplayer:
             if answered_set is None and wait_for is not None:
                 wait_for(set_stamp)
             if answered_set is not None and wait_for is not None:
-                deadline = time.monotonic() + wait_timeout_s
-                while not wait_for(answered_set) and time.monotonic() < deadline:
-                    time.sleep(0.002)
+                wait_answer(answered_set)
             if before_set is not None:
                 before_set(set_stamp)
             items = sorted(held.get(set_stamp, []),
@@ -282,9 +287,7 @@ class BagReplayer:
             # the last set's answer too: one that came after the next pass had started was
             # taken for that pass's (a review: a collector played twice found its first sets
             # answered by the previous pass's last output)
-            deadline = time.monotonic() + wait_timeout_s
-            while not wait_for(answered_set) and time.monotonic() < deadline:
-                time.sleep(0.002)
+            wait_answer(answered_set)
         stats.wall_s = time.monotonic() - start_wall
         return stats
 
@@ -298,16 +301,24 @@ def _image_topics_of_infos(bag: Path, topics: dict[str, str], index: FrameSetInd
             if camera in image_of_camera}
 
 
-def _next_images(index: FrameSetIndex, order: Iterable[int],
-                 topics: Iterable[str]) -> dict[int, tuple[int, ...]]:
-    """For each set of `order` (stamps, ns, increasing): the later sets, at most LOOKAHEAD_NS
-    and LOOKAHEAD_SETS ahead, that hold the next image of each of `topics` it has none of (a
-    slower camera between its frames, one that starts later or stopped), nearest first."""
+def _image_topics_of_sets(index: FrameSetIndex, topics: Iterable[str]
+                          ) -> dict[int, set[str]]:
+    """Each frame set's stamp (ns) -> its image topics among `topics` (sets with none left
+    out)."""
     wanted = set(topics)
     topics_of: dict[int, set[str]] = {}
     for (topic, _), member_of in index.set_of.items():
         if topic in wanted:
             topics_of.setdefault(member_of, set()).add(topic)
+    return topics_of
+
+
+def _next_images(topics_of: dict[int, set[str]], order: Iterable[int]
+                 ) -> dict[int, tuple[int, ...]]:
+    """For each set of `order` (stamps, ns, increasing): the later sets, at most LOOKAHEAD_NS
+    and LOOKAHEAD_SETS ahead, that hold the next image of each image topic (topics_of: set
+    -> its image topics) it has none of (a slower camera between its frames, one that starts
+    later or stopped), nearest first."""
     next_of: dict[str, int] = {}          # topic -> its nearest later set
     result: dict[int, tuple[int, ...]] = {}
     stamps = list(order)
