@@ -570,16 +570,19 @@ def interrupted() -> bool:
     return _received_signal != 0
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
+def _raise_interrupt(signum: int, frame: object) -> None:
+    """run_cli's SIGINT and SIGTERM handler: noted (interrupted()), then raised as
+    KeyboardInterrupt, or its subclass Terminated for SIGTERM."""
     global _received_signal
     _received_signal = signum
-    raise Terminated()
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
-def _raise_interrupted(signum: int, frame: object) -> None:
-    global _received_signal
-    _received_signal = signum
-    raise KeyboardInterrupt()
+def _interrupted_line(signum: int, kept: str = "") -> int:
+    """Tell an interrupt in one line (`kept`: what was kept to resume from) and return the
+    exit status of a process ended by signal `signum`."""
+    print(f"interrupted; no output was written{kept}", file=sys.stderr)
+    return 128 + signum
 
 
 def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
@@ -591,8 +594,8 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
     args = sys.argv[1:] if argv is None else argv
     in_main_thread = threading.current_thread() is threading.main_thread()
     _received_signal = 0
-    previous = (signal.signal(signal.SIGTERM, _raise_terminated),
-                signal.signal(signal.SIGINT, _raise_interrupted)) if in_main_thread else None
+    previous = (signal.signal(signal.SIGTERM, _raise_interrupt),
+                signal.signal(signal.SIGINT, _raise_interrupt)) if in_main_thread else None
     try:
         return main(argv)
     except (UserError, OSError, ValueError, LookupError, ImportError) as err:
@@ -601,8 +604,7 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
         if interrupted() and "--debug" not in args:
             # the interrupt, changed on its way (a review: Ctrl-C while the node configured
             # for `run` read 'error: pose3d_node did not configure: initialization failed')
-            print("interrupted; no output was written", file=sys.stderr)
-            return 128 + _received_signal
+            return _interrupted_line(_received_signal)
         if "--debug" in args:
             raise
         print(f"error: {err}", file=sys.stderr)
@@ -610,9 +612,8 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
     except KeyboardInterrupt as err:
         # a tool that keeps something to resume from says where (the interrupt's text), in
         # the same line
-        kept = f"; {err.args[0]}" if err.args else ""
-        print(f"interrupted; no output was written{kept}", file=sys.stderr)
-        return 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
+        return _interrupted_line(signal.SIGTERM if isinstance(err, Terminated)
+                                 else signal.SIGINT, f"; {err.args[0]}" if err.args else "")
     finally:
         _received_signal = 0          # (a process that goes on, e.g. tests, starts afresh)
         if previous is not None:
