@@ -191,19 +191,21 @@ def _run_interruptibly(cmd: list[str], grace_s: float = 10.0
     (a review: subprocess.run killed pip at once, which left its temporary download folders
     in /tmp)."""
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def ended_within(seconds: float) -> bool:
+        try:
+            process.communicate(timeout=seconds)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
     try:
         out, err = process.communicate()
     except BaseException as interrupt:
-        try:
-            if isinstance(interrupt, Terminated):
-                raise subprocess.TimeoutExpired(cmd, 0)
-            process.communicate(timeout=2.0)
-        except subprocess.TimeoutExpired:
+        if isinstance(interrupt, Terminated) or not ended_within(2.0):
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGINT)
-            try:
-                process.communicate(timeout=grace_s)
-            except subprocess.TimeoutExpired:
+            if not ended_within(grace_s):
                 process.kill()
                 process.communicate()
         raise
