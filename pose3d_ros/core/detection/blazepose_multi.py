@@ -191,20 +191,19 @@ class LiteRTRunner:
         self.input_shape = tuple(int(v) for v in self._input["shape"])
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
-        interpreter, skip = self._interpreter, self._skip
         if len(batch) == 1:         # get_tensor's copy has the batch axis already: no stack
-            interpreter.set_tensor(self._input["index"], batch)
-            interpreter.invoke()
-            return [_SKIPPED if k in skip else interpreter.get_tensor(o["index"])
-                    for k, o in enumerate(self._outputs)]
-        results = []
-        for item in batch:
-            interpreter.set_tensor(self._input["index"], item[None])
-            interpreter.invoke()
-            results.append([_SKIPPED if k in skip else interpreter.get_tensor(o["index"])[0]
-                            for k, o in enumerate(self._outputs)])
-        return [_SKIPPED if k in skip else np.stack(parts)
+            return self._invoke(batch)
+        results = [self._invoke(item[None]) for item in batch]
+        return [_SKIPPED if k in self._skip else np.concatenate(parts)
                 for k, parts in enumerate(zip(*results, strict=True))]
+
+    def _invoke(self, item: np.ndarray) -> list[np.ndarray]:
+        """The outputs of one item (1, ...) (their batch axis 1; skipped ones _SKIPPED)."""
+        interpreter = self._interpreter
+        interpreter.set_tensor(self._input["index"], item)
+        interpreter.invoke()
+        return [_SKIPPED if k in self._skip else interpreter.get_tensor(o["index"])
+                for k, o in enumerate(self._outputs)]
 
 
 def letterbox_square(image: np.ndarray, size: int) -> tuple[np.ndarray, float, np.ndarray]:
