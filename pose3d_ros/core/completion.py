@@ -249,6 +249,12 @@ def _body(layout: JointLayout) -> _Body:
                  shoulders, incidence, limb_end, neighbours, neighbour_bones)
 
 
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """(..., 3) vectors scaled to length 1 (NaN where a vector is zero or NaN)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return vectors / vector_norm(vectors)[..., None]
+
+
 def gross_joints(points: np.ndarray, layout: JointLayout,
                  params: CompletionParams | None = None) -> np.ndarray:
     """(P, J) bool: the joints at the outer end (away from the hips along the skeleton tree)
@@ -476,9 +482,7 @@ class SkeletonCompleter:
         centre = masked_mean(pts, measured)                                      # (P, 3)
         parent = np.maximum(body.parent, 0)
         # motion prediction: each limb keeps its last direction from its parent
-        last_dir = last - last[:, parent]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            last_dir /= vector_norm(last_dir)[..., None]
+        last_dir = _unit(last - last[:, parent])
         has_parent = body.parent >= 0
         recent = finite_rows(last_dir) & (age <= p.motion_max_age_s) & has_parent[None]
         # a joint one view sees is filled from its tree parent, or where that is unknown from
@@ -514,9 +518,7 @@ class SkeletonCompleter:
                 par = np.where(by_neighbour[..., None], out[person, other], par)
                 bone = np.where(by_neighbour,
                                 expected[person, body.neighbour_bones[joints, first]], length)
-                other_dir = last - last[person, other]
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    other_dir /= vector_norm(other_dir)[..., None]
+                other_dir = _unit(last - last[person, other])
                 moving = np.where(by_neighbour,
                                   finite_rows(other_dir) & (age <= p.motion_max_age_s), recent)
                 direction = np.where(by_neighbour[..., None], other_dir, last_dir)
