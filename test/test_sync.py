@@ -1019,6 +1019,33 @@ def test_a_camera_back_from_a_silence_gives_its_first_instant_no_second_set():
     assert len([s for s in stamps if s[0] > back]) == 14
 
 
+def test_a_camera_back_from_a_silence_keeps_a_first_frame_of_the_next_instant():
+    """A review (session 67): a three-camera rig at 60 fps, c2 stamping 3 ms and c3 6 ms
+    before c1 (all within slop_s: every set holds the three). c3, back from a 2 s silence,
+    sent its first frame before the others' of its instant: 11 ms after c1's frame of the
+    set before, within slop_s of that set's latest frame but not of all its frames (it could
+    not have joined it), it was dropped as of that set ("given_up"), though the next set,
+    its own instant's, took it. Only a frame that could have joined an emitted set is of it."""
+    period, phases = 1 / 60, {"c1": 0.0, "c2": 0.003, "c3": -0.006}
+    sync = FrameSynchronizer(CAMS[:3], min_views=1, timeout_s=0.1)
+    frames = []
+    for k in range(240):
+        for i, camera in enumerate(CAMS[:3]):
+            if camera == "c3" and 60 <= k < 180:        # silent 2 s: stale
+                continue
+            stamp = 100 + k * period + phases[camera]
+            frames.append((stamp + 0.003 + 0.0005 * i + (0.005 if camera == "c3" else 0.0),
+                           camera, stamp, k))
+    with_c3 = set()
+    for now, camera, stamp, k in sorted(frames):
+        sync.add(camera, stamp, k, now)
+        sync.poll(now)
+        if (frame_set := sync.pop_latest()) is not None and "c3" in frame_set.frames:
+            with_c3.add(frame_set.frames["c3"].payload)
+    assert 180 in with_c3 and dict(sync.state["c3"].drops) == {}, dict(sync.state["c3"].drops)
+    assert with_c3 == set(range(60)) | set(range(180, 240))
+
+
 def test_a_camera_back_from_a_silence_is_not_told_on_another_clock():
     """A review (session 64): a two-camera rig at 5 Hz whose second camera stopped for 5 s
     and came back in step was told "stamps its frames +0 ms from the other, beyond

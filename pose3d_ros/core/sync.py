@@ -1046,10 +1046,12 @@ class FrameSynchronizer:
         return None
 
     def _of_an_emitted_set(self, stamp: float) -> bool:
-        """Whether `stamp` lies within slop_s of the frames of a set already emitted (the
-        newest first: an older set's frames are earlier)."""
+        """Whether a frame at `stamp` could have joined a set already emitted: within slop_s
+        of each of its frames, as _matching_set asks of an open set (the newest first: an
+        older set's frames are earlier). (Within slop_s of any of its frames dropped a
+        returning camera's first frame of the next instant: a review, at 60 fps.)"""
         for low, high, _ in reversed(self._emitted):
-            if low - self.slop_s <= stamp <= high + self.slop_s:
+            if high - self.slop_s <= stamp <= low + self.slop_s:
                 return True
             if high + self.slop_s < stamp:
                 return False
