@@ -119,6 +119,28 @@ def test_a_rejection_that_goes_on_or_comes_back_is_logged_again_with_its_count()
     assert told(at=t + 7200.0) == (1, False)
     assert health.cameras["cam01"].rejected["truncated"] == 11
 
+def test_a_rejection_whose_detail_changes_is_told_at_once_without_a_flood():
+    """A review (session 67): a driver switched from one refused encoding (16UC1) to another
+    (32FC1) was told of the second only at the next minute's line. A changed detail (the
+    encoding, format or size refused: ImageDecodeError.detail) is told at once, as a first
+    line; a camera alternating between two at 30 fps is told at most twice a minute."""
+    health = NodeHealth("node", ("cam01",))
+    t = 100.0
+
+    def told(detail, at):
+        said = health.reject("cam01", "unsupported_encoding", f"encoding {detail!r}", now=at,
+                             detail=detail)
+        return (said.count, said.first) if said else 0
+
+    assert [told("16UC1", t + k / 30) for k in range(3)] == [(1, True), 0, 0]
+    assert [told("32FC1", t + (3 + k) / 30) for k in range(3)] == [(1, True), 0, 0]
+    assert told("32FC1", t + LOG_REPEAT_S + 1) == (3, False)     # going on: as before
+    start = t + 200.0
+    lines = [k for k in range(30 * 180)
+             if told(("16UC1", "32FC1")[k % 2], start + k / 30)]
+    assert 3 <= len(lines) <= 2 * 3 + 1, lines
+
+
 def test_a_problem_counted_while_a_report_is_made_is_told_in_the_next_one():
     """The worker's first processing problem adds the "pipeline" entry; landing while the
     executor's report went over the cameras, it raised 'dictionary changed size during

@@ -304,6 +304,44 @@ def test_images_refused_on_arrival_are_answered_and_the_node_survives_them():
     assert refused == {"unsupported_encoding": 1, "truncated": 1, "bad_size": 1}, refused
 
 
+def test_a_camera_switched_to_another_refused_encoding_is_logged_anew():
+    """A review (session 67): a driver sending depth images (16UC1), its settings changed to
+    32FC1, was logged for the first only: the line for each (camera, reason) is rate-limited
+    to one a minute, and the second encoding was told a minute later. Each encoding now gets
+    its line at once, one each; /diagnostics names the current one."""
+    camera = _half_size_camera_and_frames(1)[0]
+    with ros_context() as context:
+        node = unposed_camera_node(context, "encoding_switch",
+                                   Parameter("image_qos", value="reliable"))
+        with with_rosout(context, node) as (executor, probe, logs):
+            configure_and_activate(node)
+            image_pub = probe.create_publisher(Image, "cam01/image_raw", RELIABLE)
+            info_pub = probe.create_publisher(CameraInfo, "cam01/camera_info", RELIABLE)
+            assert spin_until(executor, lambda: node.health.cameras["cam01"].calibrated, 10,
+                              tick=lambda: info_pub.publish(camera_model_to_info(camera)))
+            sent = 0
+            for encoding, depth in (("16UC1", 2), ("32FC1", 4)):
+                for _ in range(3):
+                    msg = Image(encoding=encoding, width=camera.width, height=camera.height,
+                                step=depth * camera.width,
+                                data=bytes(depth * camera.width * camera.height))
+                    msg.header.stamp = seconds_to_stamp(70.0 + sent / 30)
+                    msg.header.frame_id = camera.frame_id
+                    image_pub.publish(msg)
+                    sent += 1
+                    assert spin_until(executor, lambda sent=sent: node.health.cameras[
+                        "cam01"].rejected["unsupported_encoding"] == sent, 10)
+
+            def lines() -> list[str]:
+                return [log.msg for log in logs if "[unsupported_encoding]" in log.msg]
+
+            assert spin_until(executor, lambda: len(lines()) >= 2, 10), lines()
+            spin_until(executor, lambda: False, 0.5)       # (/rosout lags: nothing more)
+            assert [("'16UC1'" in line, "'32FC1'" in line) for line in lines()] \
+                == [(True, False), (False, True)], lines()
+            assert "'32FC1'" in node.health.cameras["cam01"].last_rejection
+
+
 def test_a_set_whose_every_image_is_refused_is_answered_with_an_empty_array():
     """A corrupt JPEG passes the executor's cheap checks and is refused at decode: its set
     still gets its one (empty) answer, in order, and the refusal is counted once."""

@@ -36,11 +36,15 @@ if TYPE_CHECKING:
 
 
 class ImageDecodeError(ValueError):
-    """An image message that cannot be turned into a BGR image; `reason` is a short key."""
+    """An image message that cannot be turned into a BGR image; `reason` is a short key;
+    `detail` names what was refused where a driver's setting chose it (the encoding or
+    format, the image size; "" else), so that a change of it is logged anew
+    (node_health.NodeHealth.reject)."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.reason = reason
+        self.detail = detail
 
 
 # encoding -> (channels, bytes per channel)
@@ -132,7 +136,7 @@ def check_image(encoding: str, width: int, height: int, step: int, data: ImageDa
         raise ImageDecodeError(
             "unsupported_encoding",
             f"{source}: unsupported image encoding {encoding!r}; supported: "
-            f"{', '.join(SUPPORTED_ENCODINGS)}")
+            f"{', '.join(SUPPORTED_ENCODINGS)}", detail=encoding)
     channels, depth = _LAYOUT[encoding]
     if width <= 0 or height <= 0:
         raise ImageDecodeError("bad_size", f"{source}: image size {width}x{height} is empty")
@@ -226,7 +230,7 @@ def check_size(size: tuple[int, int], calibrated: tuple[int, int], *, source: st
             "size_mismatch_calibration",
             f"{source}: image is {shown} but its calibration is for {calibrated[0]}x"
             f"{calibrated[1]}; frame ignored (publish camera_info for this resolution or fix "
-            "the rig file)")
+            "the rig file)", detail=shown)
 
 
 def check_compressed(format: str, data: ImageData, *,  # noqa: A002
@@ -241,18 +245,19 @@ def check_compressed(format: str, data: ImageData, *,  # noqa: A002
         raise ImageDecodeError(
             "unsupported_encoding", f"{source}: compressed image of format {format!r} carries "
             "depth, not intensity; a pose network cannot use it (is this a depth camera's "
-            "topic?)")
+            "topic?)", detail=format)
     if fmt and not (is_jpeg(fmt) or "png" in fmt):
         raise ImageDecodeError(
             "unsupported_encoding",
-            f"{source}: unsupported compressed format {format!r}; supported: jpeg, png")
+            f"{source}: unsupported compressed format {format!r}; supported: jpeg, png",
+            detail=format)
     if _bayer_pattern(original) is not None and is_jpeg(fmt):
         # (a review: image_transport compresses a Bayer camera's mosaic as it is; a JPEG's
         # blocks blur the colour pattern away, and it was used as a grey checkerboard)
         raise ImageDecodeError(
             "unsupported_encoding", f"{source}: JPEG of a raw Bayer mosaic ({format!r}) "
             "cannot be demosaiced; subscribe to a debayered image (image_proc), or send the "
-            "mosaic raw or as PNG")
+            "mosaic raw or as PNG", detail=format)
     if len(data) == 0:
         raise ImageDecodeError("corrupt_compressed", f"{source}: compressed image is empty")
 

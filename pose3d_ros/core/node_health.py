@@ -56,7 +56,9 @@ OUTPUT_RATE_HORIZON_S = 2.0  # the output rate is measured over the last this ma
 # the outputs when that is longer (a slow camera, a long set), is "no output" at WARN.
 OUTPUT_OVERDUE_S = 2.0
 # a rejection logged once is logged again, with its count since, when it goes on this long
-# after its last line (a camera's fault that comes back an hour later is told again)
+# after its last line (a camera's fault that comes back an hour later is told again); one
+# whose detail changed (another encoding refused, another size) is told at once, at most this
+# often too
 LOG_REPEAT_S = 60.0
 
 
@@ -70,6 +72,18 @@ class Told:
 
     def __bool__(self) -> bool:
         return self.count > 0
+
+
+@dataclass
+class _LogLines:
+    """The log lines about one (camera, reason, level): when the last was told (monotonic s),
+    the rejections since, the detail it named and when the last line about a changed detail
+    was told (monotonic s)."""
+
+    told_at: float
+    since: int = 0
+    detail: str = ""
+    changed_at: float = -float("inf")
 
 
 @dataclass(frozen=True)
@@ -127,8 +141,7 @@ class NodeHealth:
         self._waiting_since: float | None = None   # first image noted after the last output
         self.outputs = 0
         self.dropped_sets: Counter = Counter()
-        # (camera, reason, level) -> [monotonic time of its last log line, rejections since]
-        self._logged: dict[tuple[str, str, str], list[float]] = {}
+        self._logged: dict[tuple[str, str, str], _LogLines] = {}
 
     def record_output(self, timings: dict[str, float], latency_s: float, now: float) -> None:
         with self._lock:
@@ -139,7 +152,7 @@ class NodeHealth:
             self.outputs += 1
 
     def reject(self, camera: str, reason: str, message: str, kept: bool = False,
-               level: str = "", now: float | None = None) -> Told:
+               level: str = "", now: float | None = None, detail: str = "") -> Told:
         """Count a rejected input; Told: how many rejections of this (camera, reason) at this
         log level the caller's log line should report: 1 the first time, after that 0 (no
         line) until LOG_REPEAT_S have passed since the last line, then the count since it,
@@ -148,7 +161,12 @@ class NodeHealth:
         once per process: a camera failing again an hour later said nothing in the log.
         kept: a notice about an input that was used after all (a stamp jump after a pause):
         counted, without raising the camera's status to WARN. now: monotonic s (default:
-        the clock now)."""
+        the clock now). detail: what the problem is beyond its reason (the encoding or the
+        size refused, ImageDecodeError.detail): one that differs from the last line's is told
+        at once, as a first line, unless a changed detail was told within LOG_REPEAT_S (a
+        review: a driver switched from one refused encoding to another was told of the second
+        a minute later; a camera alternating between two makes at most two lines a
+        minute)."""
         now = time.monotonic() if now is None else now
         with self._lock:
             health = self.cameras.setdefault(camera, CameraHealth())
@@ -159,14 +177,17 @@ class NodeHealth:
                 if level == "error":
                     health.errors_since_report += 1
                     health.last_error = message
-            told = self._logged.get((camera, reason, level))
-            if told is None:
-                self._logged[(camera, reason, level)] = [now, 0.0]
+            lines = self._logged.get((camera, reason, level))
+            if lines is None:
+                self._logged[(camera, reason, level)] = _LogLines(now, detail=detail)
                 return Told(1, True)
-            told[1] += 1
-            if now - told[0] < LOG_REPEAT_S:
+            lines.since += 1
+            if detail != lines.detail and now - lines.changed_at >= LOG_REPEAT_S:
+                lines.told_at, lines.since, lines.detail, lines.changed_at = now, 0, detail, now
+                return Told(1, True)
+            if now - lines.told_at < LOG_REPEAT_S:
                 return Told(0, False)
-            count, told[0], told[1] = int(told[1]), now, 0.0
+            count, lines.told_at, lines.since, lines.detail = lines.since, now, 0, detail
             return Told(count, False)
 
     def camera_items(self) -> list[tuple[str, CameraHealth]]:

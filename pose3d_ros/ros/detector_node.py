@@ -93,7 +93,7 @@ class DetectorNode(PoseNodeBase):
             image: Any = accept_image(camera, msg)
         except ImageDecodeError as err:
             # counted and logged now; the frame is still answered, empty (_process)
-            self.reject(camera, err.reason, str(err))
+            self.reject(camera, err.reason, str(err), detail=err.detail)
             image = err
         self.offer(camera, stamp_to_seconds(msg.header.stamp), (image, msg.header))
 
@@ -122,7 +122,7 @@ class DetectorNode(PoseNodeBase):
         try:
             image, reduction = self._decode(pending)
         except ImageDecodeError as err:
-            self.reject(self.cameras[0], err.reason, str(err))
+            self.reject(self.cameras[0], err.reason, str(err), detail=err.detail)
             self._answer_failed_set(frame_set)
             return
         with self._lock:

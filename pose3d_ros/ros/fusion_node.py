@@ -97,7 +97,7 @@ class FusionNode(RigNodeBase):
                     check_size(detections.image_size, (model.width, model.height),
                                source=f"camera {camera!r} (2D skeletons)")
             except ImageDecodeError as err:
-                self.reject(camera, err.reason, str(err))
+                self.reject(camera, err.reason, str(err), detail=err.detail)
                 continue
             found[camera] = detections
         if not found:           # every camera's 2D refused: still one (empty) answer

@@ -571,15 +571,15 @@ class PoseNodeBase(LifecycleNode):
 
     # -- input ---------------------------------------------------------------------------------
     def reject(self, camera: str, reason: str, message: str, level: str = "",
-               kept: bool = False) -> bool:
+               kept: bool = False, detail: str = "") -> bool:
         """Count a bad input; log it the first time this camera shows this reason at this
         level, and again at most once a minute while it goes on (with the count since the last
         line: NodeHealth.reject): DEBUG for expected start-up conditions, ERROR for processing
-        failures, else WARN. kept: a notice about an input used after all
-        (NodeHealth.reject). Whether it was logged."""
+        failures, else WARN. kept: a notice about an input used after all; detail: what was
+        refused, told anew when it changes (NodeHealth.reject). Whether it was logged."""
         level = level or ("debug" if reason in START_UP_REASONS else "warn")
         told = None if self.health is None else self.health.reject(camera, reason, message,
-                                                                    kept, level)
+                                                                    kept, level, detail=detail)
         if not told:
             return False
         said = ("counted on /diagnostics; logged again at most once a minute while it goes on"

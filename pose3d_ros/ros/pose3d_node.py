@@ -72,7 +72,7 @@ class Pose3DNode(RigNodeBase):
         except ImageDecodeError as err:
             # counted and logged now; the frame still joins its set, which is then answered
             # (empty if no other camera's image of it is usable): one answer per frame set
-            self.reject(camera, err.reason, str(err))
+            self.reject(camera, err.reason, str(err), detail=err.detail)
             image = err
         if camera not in self.calibrated and not self._assume_calibration(camera, msg, image):
             self.reject(camera, "no_camera_info", f"camera {camera!r}: image before any valid "
@@ -135,7 +135,7 @@ class Pose3DNode(RigNodeBase):
         reductions = {}
         for camera, image in finished.items():
             if isinstance(image, ImageDecodeError):
-                self.reject(camera, image.reason, str(image))
+                self.reject(camera, image.reason, str(image), detail=image.detail)
             else:
                 images[camera], reductions[camera] = image
         self._answer_refused_2d(frame_set, [c for c in frame_set.frames if c not in images])
