@@ -55,6 +55,9 @@ def test_3d_equals_the_multiview_core_on_the_distorted_cameras():
                                atol=1e-2)  # stored as float32
     assert result.skeletons.method == METHOD_TRIANGULATION
     assert {"undistort", "associate", "triangulate", "total"} <= set(result.timings)
+    # the set's groups are told (eval_multiview judges the pipeline's own association)
+    assert result.association is not None
+    np.testing.assert_array_equal(result.association.members, association.members)
 
 
 def test_partial_sets_tracking_and_timings():
@@ -70,8 +73,10 @@ def test_partial_sets_tracking_and_timings():
     assert ids == [[1], [1], [1]]
     assert result.cameras == ("cam02", "cam03")
     assert (result.skeletons.num_views[0] <= 2).all()
+    assert result.association is not None and result.association.members.shape == (1, 2)
     lone = pipeline.process_detections({"cam01": frames[0]["cam01"]}, 11.0)
     assert lone.skeletons.num_people == 0 and "no monocular lifter" in lone.note
+    assert lone.association is None
 
 
 def test_monocular_path_places_the_person_in_the_rig_frame():

@@ -230,6 +230,9 @@ class PipelineResult:
     described_stamp: the capture stamp (s) the 3D describes: `stamp`, except with a centred
         lifter (one camera), whose 3D is of the frame its window's middle holds: the set
         latency_frames sets back (Pose3DPipeline.described_stamp).
+    association: a rig set's cross-view groups (association.Association; members index the
+        people of `detections` of each of `cameras`, in that order), all of them, before the
+        plausibility and confirmation checks; None for a set of fewer than two cameras.
     """
 
     stamp: float
@@ -241,6 +244,7 @@ class PipelineResult:
     rejected: dict[str, int] = field(default_factory=dict)
     lone: dict[str, int] = field(default_factory=dict)
     described_stamp: float = math.nan
+    association: Association | None = None
 
     def __post_init__(self) -> None:
         if math.isnan(self.described_stamp):
@@ -260,7 +264,8 @@ class _RigPeople(NamedTuple):
     confidence, reprojection error and views (P, J) of those published; with lone views each
     camera's unexplained detections; note: why no person was made when the rig seems not to be
     in metres (rig_units), else ""; rejected: the people left out by reason
-    (PipelineResult.rejected's rig keys)."""
+    (PipelineResult.rejected's rig keys); association: the set's cross-view groups
+    (PipelineResult.association)."""
 
     points: np.ndarray
     confidence: np.ndarray
@@ -269,6 +274,7 @@ class _RigPeople(NamedTuple):
     unexplained: dict[str, Detections2D]
     note: str
     rejected: dict[str, int]
+    association: Association
 
 
 class Pose3DPipeline:
@@ -569,8 +575,10 @@ class Pose3DPipeline:
         rejected: dict[str, int] = {}
         method = METHOD_TRIANGULATION
         lone = None
+        association: Association | None = None
         if len(names) >= 2:
             rig = self._multi_view(names, detections, timings, stamp)
+            association = rig.association
             positions, confidence, error, views = (rig.points, rig.confidence, rig.error,
                                                    rig.views)
             unexplained, note, rejected = rig.unexplained, rig.note, rig.rejected
@@ -606,7 +614,7 @@ class Pose3DPipeline:
         timings["total"] = time.perf_counter() - started
         lone_counts = {} if lone is None else lone[2]
         return PipelineResult(stamp, skeletons, dict(detections), names, timings, note,
-                              rejected, lone_counts, self.described_stamp(stamp))
+                              rejected, lone_counts, self.described_stamp(stamp), association)
 
     def empty_result(self, stamp: float, note: str = "") -> PipelineResult:
         """The answer to a frame set that gave no 3D (no person, or a failure reported
@@ -697,9 +705,9 @@ class Pose3DPipeline:
         note = "" if keep.any() else self._rig_unit_note(arrays, stacked, layout, stamp)
         if keep.all():                           # most frames: everyone is published
             return _RigPeople(done.points, done.confidence, error, done.num_views, unexplained,
-                              note, rejected)
+                              note, rejected, association)
         return _RigPeople(done.points[keep], done.confidence[keep], error[keep],
-                          done.num_views[keep], unexplained, note, rejected)
+                          done.num_views[keep], unexplained, note, rejected, association)
 
     def _rig_unit_note(self, arrays: CameraArrays, stacked: StackedDetections,
                        layout: JointLayout, stamp: float) -> str:

@@ -18,8 +18,8 @@ single-person recording, shipped Qualisys calibration:
 multi-person recording:
   * per frame, cross-view association; the share of frames in which each of the two main
     people is associated correctly, for the frame alone (`associate`'s grouping) and for the
-    pipeline's association given the people it triangulated the frame before (the claims
-    of core.association, as Pose3DPipeline passes its last set's people). Reference
+    pipeline's own association (Pose3DPipeline over the frames: the people it published the
+    set before claim their detections, core.association). Reference
     identities come from clothing colour, not from geometry: a detection is "man" (bare
     torso: skin-coloured, saturated torso pixels; dark shorts) or "woman" (grey,
     unsaturated top; blue jeans), sampled along the torso and thighs in HSV; detections
@@ -45,14 +45,13 @@ from typing import Any
 
 import numpy as np
 
-from pose3d_ros.core.association import associate_normalized, gather
+from pose3d_ros.core.association import associate_normalized
 from pose3d_ros.core.body_model import DEFAULT_PERSON_HEIGHT_M, bone_lengths, length_cv
 from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.camera import CameraArrays, Rig
 from pose3d_ros.core.data_paths import DEMO_FPS, calibration_path, video_paths
 from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, load_demo_2d
 from pose3d_ros.core.layouts import BLAZEPOSE33, LIMB_BONES, JointLayout
-from pose3d_ros.core.left_right import mirror_index
 from pose3d_ros.core.output_files import (
     add_common_arguments,
     int_at_least,
@@ -62,14 +61,14 @@ from pose3d_ros.core.output_files import (
     run_cli,
     staged_output,
 )
-from pose3d_ros.core.pipeline import PipelineParams
+from pose3d_ros.core.pipeline import PipelineParams, Pose3DPipeline
 from pose3d_ros.core.rig_comparison import compare_rigs
 from pose3d_ros.core.selfcalib import calibrate_from_detections, check_other_rig
 from pose3d_ros.core.selfcalib_checks import (
     CalibrationRefusedError,
     leave_one_camera_out_residuals,
 )
-from pose3d_ros.core.triangulation import triangulate, triangulate_people
+from pose3d_ros.core.triangulation import triangulate
 from pose3d_ros.core.types import Detections2D, as_image_size
 
 log = logging.getLogger(__name__)
@@ -223,15 +222,17 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
                    max_ray_distance_m: float = 0.15) -> dict:
     """The association figures of the multi-person recording (module docstring): the frame
     alone (`associate`, its defaults) and, under the keys ending "_with_previous", the
-    pipeline's association (associate_normalized, its defaults) given the people it
-    triangulated the frame before (triangulate_people, as Pose3DPipeline passes them)."""
+    pipeline's own (Pose3DPipeline run over the frames at DEMO_FPS, default PipelineParams
+    but this gate: PipelineResult.association, its last set's people claiming their
+    detections)."""
     n_frames, n_views = demo.keypoints.shape[:2]
     arrays = CameraArrays.from_cameras(rig.cameras)
-    params = PipelineParams()
+    names = [camera.name for camera in rig.cameras]
+    pipeline = Pose3DPipeline(names, rig.cameras, frame_id="rig",
+                              params=PipelineParams(max_ray_distance_m=max_ray_distance_m))
     tallies = {name: _Tally() for name in ("alone", "previous")}
     t_assoc = 0.0
     people_per_frame = []
-    previous: np.ndarray | None = None
     for f in range(n_frames):
         dets, lab = [], []
         for v in range(n_views):
@@ -242,8 +243,9 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
                                      as_image_size(demo.image_sizes[v])))
             lab.append(labels[f, v, seen])
         t0 = time.perf_counter()
-        # as associate() (the frame alone: no duplicate merge), its undistortion kept for
-        # the pass below
+        # associate() (the frame alone: no duplicate merge) with the rig's arrays made once,
+        # as the nodes make them: the time is the association's (associate() makes them at
+        # every call, ~2 ms)
         normalized = [cam.undistort(np.asarray(d.keypoints, np.float64))
                       for cam, d in zip(rig.cameras, dets, strict=True)]
         assoc = associate_normalized(arrays, normalized, [d.scores for d in dets],
@@ -252,19 +254,10 @@ def evaluate_multi(demo: Demo2D, rig: Rig, labels: np.ndarray,
         t_assoc += time.perf_counter() - t0
         people_per_frame.append(assoc.num_people)
         _judge(assoc.members, lab, n_views, tallies["alone"])
-        followed = associate_normalized(arrays, normalized, [d.scores for d in dets],
-                                        max_ray_distance_m=max_ray_distance_m,
-                                        min_score=params.min_score,
-                                        mirror=mirror_index(BLAZEPOSE33), previous=previous)
+        followed = pipeline.process_detections(dict(zip(names, dets, strict=True)),
+                                               f / DEMO_FPS).association
+        assert followed is not None                    # every camera is in the set
         _judge(followed.members, lab, n_views, tallies["previous"])
-        kp, sc = gather([d.with_normalised(n) for d, n in zip(dets, normalized, strict=True)],
-                        followed, normalised=True)
-        solved, _, _ = triangulate_people(
-            arrays, kp, sc, BLAZEPOSE33, min_views=params.min_views,
-            min_score=params.min_score, outlier_threshold_px=params.outlier_threshold_px,
-            outlier_threshold_m=params.outlier_threshold_m,
-            max_depth_gain=params.max_depth_gain, previous=previous)
-        previous = solved.points
     out: dict[str, Any] = {"frames": n_frames}
     for name, suffix in (("alone", ""), ("previous", "_with_previous")):
         tally = tallies[name]
