@@ -81,3 +81,17 @@ def test_matching_pairs_each_person_with_the_nearest():
     assert dist.shape == (2, 17)
     np.testing.assert_allclose(dist[0], 10.0, atol=1e-5)
     np.testing.assert_allclose(dist[1], 5.0, atol=1e-5)
+
+
+def test_matching_is_one_to_one_as_the_cores():
+    """A review: each person of the first path took the nearest of the second, so with two
+    people found by the first path and one by the second both were matched to that one, and
+    the other person's 100 px offset counted as disagreement (and the figures depended on
+    which path came first). The core's matching (metrics.match_people) pairs one to one."""
+    base = np.arange(34, dtype=np.float32).reshape(17, 2)
+    two = stack_detections([_people([base, base + 100])], COCO17, (100, 100))
+    one = stack_detections([_people([base + [3, 4]])], COCO17, (100, 100))
+    for first, second in ((two, one), (one, two)):
+        dist = matched_joint_distances(first, second)
+        assert dist.shape == (1, 17)
+        np.testing.assert_allclose(dist, 5.0, atol=1e-5)

@@ -5,11 +5,11 @@ pixel agreement between paths.
         [--detectors blazepose blazepose_multi blazepose_onnx] [--max-frames N] [--json FILE]
 
 Detection rate: the fraction of frames where a camera reports at least one person (and the
-mean number of people). Agreement between two paths: in each frame and camera, every person of
-the first path is matched to the person of the second path with the smallest median joint
-distance; the per-joint pixel distances of matched pairs are summarised (median, 90th
-percentile) over all frames. Detections come from (and go to) the cache of
-pose3d_ros.core.detection.cache. The arguments are checked first; an existing --json is
+mean number of people). Agreement between two paths: in each frame and camera, the people of
+the first path are matched one-to-one to those of the second (core.metrics.match_people:
+Hungarian on the mean joint distance); the per-joint pixel distances of matched pairs are
+summarised (median, 90th percentile) over all frames. Detections come from (and go to) the
+cache of pose3d_ros.core.detection.cache. The arguments are checked first; an existing --json is
 refused unless --overwrite, and it is written under a temporary name and moved in when complete.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ import numpy as np
 
 from ..core.detection import DETECTOR_NAMES, ONNX_MODEL_DETECTORS
 from ..core.detection.base import ignore_all_nan_warnings
+from ..core.metrics import match_people
 from ..core.output_files import (
     UserError,
     add_common_arguments,
@@ -46,18 +47,15 @@ log = logging.getLogger(__name__)
 def matched_joint_distances(first: VideoDetections, second: VideoDetections) -> np.ndarray:
     """Per-joint pixel distances (M, J) of the people of `first` matched to `second`.
 
-    first, second: VideoDetections of one camera over the same frames and joint layout.
+    first, second: VideoDetections of one camera over the same frames and joint layout; in
+    each frame the people are matched one-to-one (metrics.match_people: Hungarian on the mean
+    joint distance, no limit), M pairs in all, by frame and then by person of `first`.
     """
-    a = first.keypoints[:, :, None]  # (T, Pa, 1, J, 2)
-    b = second.keypoints[:, None]  # (T, 1, Pb, J, 2)
-    dist = np.linalg.norm(a - b, axis=-1)  # (T, Pa, Pb, J)
-    with np.errstate(invalid="ignore"), ignore_all_nan_warnings():
-        median = np.nanmedian(dist, axis=-1)  # (T, Pa, Pb)
-    median = np.where(np.isnan(median), np.inf, median)
-    best = np.argmin(median, axis=2)  # (T, Pa)
-    found = np.isfinite(np.take_along_axis(median, best[..., None], axis=2)[..., 0])
-    chosen = np.take_along_axis(dist, best[:, :, None, None], axis=2)[:, :, 0]  # (T, Pa, J)
-    return chosen[found]
+    matching = match_people(list(first.keypoints), list(second.keypoints), max_distance=np.inf)
+    per_frame = [np.linalg.norm(a[pairs[:, 0]] - b[pairs[:, 1]], axis=-1)
+                 for a, b, pairs in zip(first.keypoints, second.keypoints, matching.pairs,
+                                        strict=True)]
+    return np.concatenate(per_frame) if per_frame else np.zeros((0, first.keypoints.shape[2]))
 
 
 def evaluate(recordings: list[str], detectors: list[str], max_frames: int | None,
