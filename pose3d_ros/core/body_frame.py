@@ -15,7 +15,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from .array_ops import cross3, masked_mean
-from .layouts import JointLayout, root_positions
+from .layouts import HIPS, SHOULDERS, JointLayout, root_positions
 from .static_tf import StaticTransform
 from .types import Skeletons3D
 
@@ -43,11 +43,10 @@ def body_frames(positions: np.ndarray, layout: JointLayout) -> BodyFrames:
     rotations = np.tile(np.eye(3), (num_people, 1, 1))
     centroid = masked_mean(positions, np.isfinite(positions).all(-1))   # NaN: no joint
     names = layout.joint_names
-    if not all(n in names for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")):
+    if not all(n in names for n in HIPS + SHOULDERS):
         return BodyFrames(centroid, rotations, quaternions_xyzw(rotations),
                           np.zeros(num_people, bool))
-    lh, rh, ls, rs = (positions[:, layout.index(n)] for n in
-                      ("left_hip", "right_hip", "left_shoulder", "right_shoulder"))
+    lh, rh, ls, rs = (positions[:, layout.index(n)] for n in HIPS + SHOULDERS)
     mid_hip = (lh + rh) / 2
     origins = np.where(np.isfinite(mid_hip).all(-1, keepdims=True), mid_hip, centroid)
     z = (ls + rs) / 2 - mid_hip

@@ -67,7 +67,7 @@ from .array_ops import (
 from .body_model import CANONICAL_HEIGHT_M, bone_lengths
 from .bone_prior import joint_information, refine_with_bones
 from .camera import CameraArrays
-from .layouts import JointLayout
+from .layouts import HIPS, SHOULDERS, JointLayout
 from .plausibility import (
     PlausibilityParams,
     bone_ratios,
@@ -223,7 +223,7 @@ def _body(layout: JointLayout) -> _Body:
                     depth[k], parent[k], edge[k] = depth[j] + 1, j, b
                     nxt.append(k)
         frontier = nxt
-    shoulders = layout.indices(["left_shoulder", "right_shoulder"])
+    shoulders = layout.indices(SHOULDERS)
     incidence = np.zeros((2, len(bones), n))           # bone b has joint j at end 0 / end 1
     incidence[0, np.arange(len(bones)), bones[:, 0]] = 1.0
     incidence[1, np.arange(len(bones)), bones[:, 1]] = 1.0
@@ -778,7 +778,7 @@ def _template_fill(points: np.ndarray, known: np.ndarray, body: _Body,
 def _hip_and_shoulder_indices(layout: JointLayout) -> tuple[int, int, int, int] | None:
     """(left hip, right hip, left shoulder, right shoulder) joint indices, None when the
     layout lacks one."""
-    names = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
+    names = HIPS + SHOULDERS
     if not all(name in layout.joint_names for name in names):
         return None
     left_hip, right_hip, left_shoulder, right_shoulder = (int(i) for i in layout.indices(names))

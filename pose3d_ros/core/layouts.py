@@ -70,6 +70,11 @@ _LIMBS = [
 # start from them, and so do figures over a body's main bones (eval_multiview's bone-length
 # variation)
 LIMB_BONES: tuple[tuple[str, str], ...] = tuple(_LIMBS)
+# the torso's corners by name, each pair left first: what body frames, torso centres, the
+# left/right and upright checks and the joints made from them (pelvis, thorax) start from
+SHOULDERS: tuple[str, str] = ("left_shoulder", "right_shoulder")
+HIPS: tuple[str, str] = ("left_hip", "right_hip")
+TORSO_JOINTS: tuple[str, ...] = SHOULDERS + HIPS
 COCO17 = JointLayout(
     "coco17", _COCO17_NAMES,
     _bones(_COCO17_NAMES, _LIMBS + [
@@ -124,7 +129,7 @@ BLAZEPOSE33 = JointLayout(
 
 # Layouts of public multi-view data sets and 2D detectors (core/datasets). Joint orders are
 # the ones their files use (docs/datasets.md).
-_TORSO = [("left_shoulder", "left_hip"), ("right_shoulder", "right_hip")]
+_TORSO_SIDES = [("left_shoulder", "left_hip"), ("right_shoulder", "right_hip")]
 _NECK_BONES = [("neck", "left_shoulder"), ("neck", "right_shoulder"), ("neck", "nose"),
                ("neck", "pelvis"), ("pelvis", "left_hip"), ("pelvis", "right_hip")]
 _FACE_BONES = [("nose", "left_eye"), ("nose", "right_eye"), ("left_eye", "left_ear"),
@@ -140,7 +145,7 @@ CAMPUS14 = JointLayout(
     "campus14", _CAMPUS14_NAMES,
     _bones(_CAMPUS14_NAMES, _LIMBS + [
         ("head_bottom", "head_top"), ("head_bottom", "left_shoulder"),
-        ("head_bottom", "right_shoulder")] + _TORSO),
+        ("head_bottom", "right_shoulder")] + _TORSO_SIDES),
 )
 # The same with the pelvis appended (the Shelf ground truth of the 4D-association code).
 _SHELF15_NAMES = _CAMPUS14_NAMES + ("pelvis",)
@@ -149,7 +154,7 @@ SHELF15 = JointLayout(
     _bones(_SHELF15_NAMES, _LIMBS + [
         ("head_bottom", "head_top"), ("head_bottom", "left_shoulder"),
         ("head_bottom", "right_shoulder"), ("pelvis", "left_hip"), ("pelvis", "right_hip")]
-        + _TORSO),
+        + _TORSO_SIDES),
 )
 # CMU Panoptic hdPose3d_stage1_coco19 (joints19): neck, nose, body centre (pelvis), ...
 _PANOPTIC19_NAMES = (
@@ -166,7 +171,7 @@ _COCO18_NAMES = (
     "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
 )
 COCO18 = JointLayout("coco18", _COCO18_NAMES, _bones(_COCO18_NAMES, _LIMBS + _FACE_BONES + [
-    ("neck", "left_shoulder"), ("neck", "right_shoulder"), ("neck", "nose")] + _TORSO))
+    ("neck", "left_shoulder"), ("neck", "right_shoulder"), ("neck", "nose")] + _TORSO_SIDES))
 # OpenPose BODY_25.
 _BODY25_NAMES = (
     "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
@@ -196,14 +201,14 @@ def get_layout(name: str) -> JointLayout:
 
 # Each target joint as a mean of source joints. Keys: (source, target).
 _MEAN_OF: dict[str, tuple[str, ...]] = {
-    "pelvis": ("left_hip", "right_hip"),
-    "thorax": ("left_shoulder", "right_shoulder"),
-    "spine": ("left_hip", "right_hip", "left_shoulder", "right_shoulder"),
+    "pelvis": HIPS,
+    "thorax": SHOULDERS,
+    "spine": HIPS + SHOULDERS,
     # H36M's head joint lies above the ears; the mean of the ears is the closest point that
     # COCO and BlazePose both observe.
     "head": ("left_ear", "right_ear"),
     # OpenPose's and Panoptic's neck: between the shoulders.
-    "neck": ("left_shoulder", "right_shoulder"),
+    "neck": SHOULDERS,
 }
 
 

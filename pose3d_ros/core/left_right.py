@@ -28,7 +28,7 @@ import numpy as np
 
 from .array_ops import cross3, row_counts, small_sum, vector_norm
 from .camera import CameraArrays
-from .layouts import BLAZEPOSE33, JointLayout, convertible
+from .layouts import BLAZEPOSE33, TORSO_JOINTS, JointLayout, convertible
 from .plausibility import bone_ratios, median_scale, reference_body
 from .types import Detections2D
 
@@ -224,7 +224,7 @@ def body_left(points: np.ndarray, layout: JointLayout) -> np.ndarray:
     (mid-shoulders to the nose, across up); NaN where a joint is unknown or the layout lacks
     shoulders, hips or nose. It needs no left/right label: both pairs enter as midpoints."""
     names = layout.joint_names
-    needed = ("left_shoulder", "right_shoulder", "left_hip", "right_hip", "nose")
+    needed = (*TORSO_JOINTS, "nose")
     if not all(n in names for n in needed):
         return np.full((points.shape[0], 3), np.nan)
     ls, rs, lh, rh, nose = (points[:, names.index(n)] for n in needed)

@@ -70,6 +70,7 @@ from .group_checks import coincide_floor, stronger_duplicates
 from .image_decode import check_image_size, check_size
 from .layouts import (
     H36M17,
+    TORSO_JOINTS,
     JointLayout,
     convert_joint_scores,
     convert_joints,
@@ -752,9 +753,10 @@ class Pose3DPipeline:
         used = np.zeros(stacked.camera_of.size, bool)
         seen = members >= 0
         used[(stacked.offset[None, :] + members)[seen]] = True
+        torso = detections[names[0]].layout.indices(TORSO_JOINTS)
         left = unexplained_detections(arrays, stacked.xy, stacked.score, stacked.camera_of,
-                                      used, published, _torso(detections[names[0]].layout),
-                                      self.params.lone_views, self.params.min_score)
+                                      used, published, torso, self.params.lone_views,
+                                      self.params.min_score)
         # a detector's second, partial box of a person would take that person's image track
         # now and then, and a lone person is placed only while followed without a break
         left &= ~self._weaker_duplicates(stacked, arrays)
@@ -1153,11 +1155,6 @@ def common_layout(layouts: Sequence[JointLayout]) -> JointLayout:
     names = sorted(layout.name for layout in layouts)
     raise ValueError(f"the cameras' detectors give joint layouts {names} and none of them can "
                      "be made from the others; use detectors of one layout family")
-
-
-def _torso(layout: JointLayout) -> np.ndarray:
-    """Indices of the layout's shoulders and hips."""
-    return layout.indices(("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
 
 
 def _rows_of(update: ImageTrackUpdate, rows: np.ndarray) -> ImageTrackUpdate:

@@ -64,7 +64,7 @@ from .array_ops import cross_matrix, vector_norm
 from .body_model import bone_lengths, length_cv
 from .camera import CameraModel, Rig
 from .crossview import sampson_px
-from .layouts import JointLayout
+from .layouts import TORSO_JOINTS, JointLayout
 from .triangulation import triangulate
 
 
@@ -826,7 +826,7 @@ def body_front_share(points: np.ndarray, layout: JointLayout) -> float:
     (left - right shoulders) x (mid-shoulder - mid-hip) as a real body's left / right labels
     define it; a mirror-image geometry (people mixed up or a flipped video with two cameras)
     turns bodies inside out. NaN when the layout lacks these joints or none is triangulated."""
-    names = ("nose", "left_shoulder", "right_shoulder", "left_hip", "right_hip")
+    names = ("nose", *TORSO_JOINTS)
     if not all(n in layout.joint_names for n in names):
         return float("nan")
     nose, ls, rs, lh, rh = (points[:, layout.index(n)] for n in names)

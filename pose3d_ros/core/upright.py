@@ -47,10 +47,9 @@ from functools import lru_cache
 import numpy as np
 
 from .array_ops import finite_rows
-from .layouts import JointLayout
+from .layouts import TORSO_JOINTS, JointLayout
 from .types import Detections2D
 
-_TORSO = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
 _LEGS = ("left_knee", "right_knee", "left_ankle", "right_ankle")
 # image-up turned q quarter turns (x right, y down)
 _UP = np.array([[0.0, -1.0], [1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
@@ -147,8 +146,9 @@ def body_parts(xy: np.ndarray, scores: np.ndarray, layout: JointLayout, min_scor
 
 @lru_cache(maxsize=16)
 def _torso_legs(layout: JointLayout) -> tuple[np.ndarray, np.ndarray]:
-    """The layout's indices of _TORSO and _LEGS (4,) each, read-only, made once per layout."""
-    torso, legs = layout.indices(_TORSO), layout.indices(_LEGS)
+    """The layout's indices of layouts.TORSO_JOINTS (shoulders, hips) and _LEGS (4,) each,
+    read-only, made once per layout."""
+    torso, legs = layout.indices(TORSO_JOINTS), layout.indices(_LEGS)
     torso.flags.writeable = legs.flags.writeable = False
     return torso, legs
 

@@ -51,7 +51,7 @@ from pose3d_ros.core.calibration import load_rig
 from pose3d_ros.core.camera import CameraArrays, Rig
 from pose3d_ros.core.data_paths import DEMO_FPS, calibration_path, video_paths
 from pose3d_ros.core.demo_2d import DEMO_DETECTORS, Demo2D, load_demo_2d
-from pose3d_ros.core.layouts import BLAZEPOSE33, LIMB_BONES, JointLayout
+from pose3d_ros.core.layouts import BLAZEPOSE33, HIPS, LIMB_BONES, SHOULDERS, JointLayout
 from pose3d_ros.core.output_files import (
     add_common_arguments,
     int_at_least,
@@ -187,8 +187,7 @@ def appearance_labels(demo: Demo2D, name: str = "multi") -> np.ndarray:
     import cv2
 
     lay = BLAZEPOSE33
-    sh = lay.indices(["left_shoulder", "right_shoulder"])
-    hp = lay.indices(["left_hip", "right_hip"])
+    sh, hp = lay.indices(SHOULDERS), lay.indices(HIPS)
     kn = lay.indices(["left_knee", "right_knee"])
     n_frames, n_views, n_people = demo.keypoints.shape[:3]
     labels = np.full((n_frames, n_views, n_people), -1, int)

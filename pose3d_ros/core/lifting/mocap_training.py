@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..layouts import H36M17
+from ..layouts import H36M17, HIPS
 from ..mocap import STATURE_M
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def tilt_body(joints: np.ndarray, axis_azimuth: float, angle: float) -> np.ndarr
 
 
 _PELVIS, _THORAX, _HEAD = H36M17.indices(("pelvis", "thorax", "head"))
-_HIPS = list(H36M17.indices(("left_hip", "right_hip")))
+_HIPS = list(H36M17.indices(HIPS))
 
 
 def redefine_joints(joints: np.ndarray, hip_width: float = 1.0, thorax_shift_m: float = 0.0,
