@@ -530,9 +530,7 @@ class Pose3DPipeline:
                 height, width = images[name].shape[:2]
                 detections[name] = detections[name].upscaled(factor, (width * factor,
                                                                       height * factor))
-        timings = {"detect": time.perf_counter() - start}
-        return self.process_detections(detections, stamp,
-                                       timings=timings, started=start)
+        return self._fuse(detections, stamp, {"detect": time.perf_counter() - start}, start)
 
     def process_detections(self, detections: Mapping[str, Detections2D], stamp: float, *,
                            timings: dict[str, float] | None = None,
@@ -543,6 +541,12 @@ class Pose3DPipeline:
         # refused before any state moves (the 3D tracker refused it only after the joint
         # completion and the last stamp had taken it: a review)
         self._take_stamp(stamp)
+        return self._fuse(detections, stamp, timings, started)
+
+    def _fuse(self, detections: Mapping[str, Detections2D], stamp: float,
+              timings: dict[str, float] | None, started: float) -> PipelineResult:
+        """process_detections once the set's stamp (s) is taken (process_images takes it
+        before its detectors run); started: time.perf_counter() at the set's start."""
         timings = dict(timings or {})
         names = tuple(name for name in self.camera_names if name in detections)
         uncalibrated = [name for name in names if name not in self._cameras]
