@@ -402,6 +402,85 @@ def test_fetch_demo_interrupted_during_the_download_leaves_no_temporary_folder(
     assert not (tmp_path / "data").exists()
 
 
+def _demo_wheel(folder: Path) -> Path:
+    """A wheel named as the pinned pose2sim one holding the real demo recordings' files (as
+    this machine has them) at the members the fetch reads, and the metadata pip checks."""
+    import zipfile
+
+    from pose3d_ros.core.data_paths import FILE_SIZES, POSE2SIM_WHEEL, RECORDINGS, recording_dir
+
+    version = POSE2SIM_WHEEL.split("==")[1]
+    wheel = folder / f"pose2sim-{version}-py3-none-any.whl"
+    info = f"pose2sim-{version}.dist-info"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, prefix in RECORDINGS.items():
+            for rel in FILE_SIZES[name]:
+                archive.write(recording_dir(name) / rel, prefix + rel)
+        archive.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: pose2sim\n"
+                                             f"Version: {version}\n")
+        archive.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
+                                          "Tag: py3-none-any\n")
+        archive.writestr(f"{info}/RECORD", "")
+    return wheel
+
+
+def test_fetch_demo_interrupted_after_the_recordings_names_the_files_it_kept(tmp_path,
+                                                                             monkeypatch):
+    """A review: Ctrl-C while fetch_demo downloaded the one-camera video, after it had written
+    the ten files of the demo recordings, said "no output was written". The package index
+    is a local one that serves a pose2sim wheel of the real recordings and never answers for
+    sports2d; the line names the files kept, which are whole."""
+    import hashlib
+    import http.server
+
+    from pose3d_ros.core.data_paths import FILE_SIZES, RECORDINGS, incomplete_files
+
+    wheel = _demo_wheel(tmp_path)
+    served = wheel.read_bytes()
+    page = (f'<html><body><a href="/files/{wheel.name}#sha256='
+            f'{hashlib.sha256(served).hexdigest()}">{wheel.name}</a></body></html>').encode()
+    finished = threading.Event()
+
+    class Index(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = {"/simple/pose2sim/": page, f"/files/{wheel.name}": served}.get(self.path)
+            if body is None:                    # sports2d: never answered
+                finished.wait(120)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html" if body is page
+                             else "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Index)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    data = tmp_path / "data"
+    try:
+        for key, value in _no_index_env(tmp_path, f"http://127.0.0.1:{server.server_port}"
+                                                  "/simple").items():
+            monkeypatch.setenv(key, value)
+        code, err = interrupt_when([sys.executable, "-m", "pose3d_ros.tools.fetch_demo",
+                                    "--data-dir", str(data)], "downloading sports2d",
+                                   tmp_path / "stderr.txt", delay_s=0.2)
+    finally:
+        finished.set()
+        server.shutdown()
+        server.server_close()
+    assert not any(incomplete_files(name, data / "demo" / name) for name in RECORDINGS)
+    assert not (data / "videos").exists()
+    names = ", ".join(f"{name}/{rel}" for name in RECORDINGS for rel in FILE_SIZES[name])
+    assert code == 130, err
+    assert err.strip().splitlines()[-1] == (
+        f"interrupted; kept the 10 whole file(s) it wrote in {data / 'demo'}: {names}; the "
+        "same command fetches the rest"), err
+
+
 @pytest.mark.parametrize("signal_number, status", [(signal.SIGINT, 130),
                                                     (signal.SIGTERM, 143)])
 def test_fetch_mocap_ends_an_interrupt_in_one_line(tmp_path, signal_number, status):

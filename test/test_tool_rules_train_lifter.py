@@ -209,8 +209,8 @@ def test_an_earlier_runs_checkpoint_is_kept_unless_resumed_or_overwritten(tmp_pa
     assert (work / "history.json").read_text() == "precious"
 
     def interrupted(argv):
-        raise KeyboardInterrupt(f"the last finished epoch is kept in {work}: the same "
-                                "command with --resume continues from it")
+        raise KeyboardInterrupt(f"no output was written; the last finished epoch is kept in "
+                                f"{work}: the same command with --resume continues from it")
     assert run_cli(interrupted, []) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"interrupted; no output was written; the last finished epoch is kept in "

@@ -194,3 +194,43 @@ def test_a_cache_that_cannot_be_written_is_one_warning_and_the_work_goes_on(tmp_
     told = [r.getMessage() for r in caplog.records if "not kept" in r.getMessage()]
     assert len(told) == 2 and "the next run computes it again" in told[0], told
     assert cache_kept(lambda: save_views(tmp_path / "ok.npz", views), tmp_path / "ok.npz")
+
+
+@pytest.mark.parametrize("kind, status", [("KeyboardInterrupt", 130), ("Terminated", 143)])
+def test_an_interrupt_after_whole_files_names_them_instead_of_no_output(tmp_path, capsys,
+                                                                        kind, status):
+    """A review: fetch_demo and fetch_mocap write file by file, and an interrupt after some of
+    them said "no output was written". kept_on_interrupt names the files the block wrote
+    whole, not one that was there before nor the one the interrupt cut off, in run_cli's
+    line; with none written the line stays as it was."""
+    from pose3d_ros.core import output_files
+    from pose3d_ros.core.output_files import kept_on_interrupt, run_cli, write_atomically
+
+    interrupt = getattr(output_files, kind, KeyboardInterrupt)
+    one, before, three, cut = (tmp_path / "a" / "one.bin", tmp_path / "b" / "two.bin",
+                               tmp_path / "b" / "three.bin", tmp_path / "b" / "four.bin")
+    write_atomically(before, b"there before")
+
+    def cut_off(file) -> None:
+        file.write(b"half")
+        raise interrupt()
+
+    def writes_two_then_is_interrupted(argv) -> int:
+        with kept_on_interrupt([one, before, three, cut], "the same command writes the rest"):
+            write_atomically(one, b"1")
+            write_atomically(three, b"3")
+            write_atomically(cut, cut_off)
+        return 0
+
+    assert run_cli(writes_two_then_is_interrupted, []) == status
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"interrupted; kept the 2 whole file(s) it wrote in {tmp_path}: a/one.bin, "
+        "b/three.bin; the same command writes the rest"]
+    assert not cut.exists() and before.read_bytes() == b"there before"
+
+    def interrupted_before_any(argv) -> int:
+        with kept_on_interrupt([one, before, three, cut], "the same command writes the rest"):
+            raise interrupt()
+
+    assert run_cli(interrupted_before_any, []) == status
+    assert capsys.readouterr().err.strip() == "interrupted; no output was written"

@@ -150,6 +150,13 @@ def incomplete_files(name: str, folder: Path) -> list[Path]:
             if not (folder / rel).is_file() or (folder / rel).stat().st_size != size]
 
 
+def demo_files(data_dir: Path) -> list[Path]:
+    """Every file of the demo data (FILE_SIZES) where the fetch writes it under data_dir: a
+    recording's in demo/<name>/, the one-camera videos in videos/."""
+    return [(data_dir / "demo" / name if name in RECORDINGS else data_dir / "videos") / rel
+            for name, files in FILE_SIZES.items() for rel in files]
+
+
 def _complete(root: Path) -> bool:
     return not incomplete_files(root.name, root)
 

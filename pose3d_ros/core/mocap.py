@@ -367,6 +367,11 @@ def load_clip(path: Path) -> MocapClip:
     return MocapClip(name, fps, joints)
 
 
+def clip_path(directory: Path, name: str) -> Path:
+    """Where clip `name` lives in a clips folder: <directory>/<name>.npz."""
+    return Path(directory) / f"{name}.npz"
+
+
 def load_clips(directory: Path, names: list[str] | tuple[str, ...] | None = None
                ) -> list[MocapClip]:
     """Clips `<directory>/<name>.npz` (all CLIP_NAMES by default), in the order of `names`.
@@ -377,11 +382,11 @@ def load_clips(directory: Path, names: list[str] | tuple[str, ...] | None = None
     unknown = [n for n in names if n not in CLIP_NAMES]
     if unknown:
         raise ValueError(f"unknown mocap clip(s) {unknown}; the clips are {list(CLIP_NAMES)}")
-    missing = [n for n in names if not (Path(directory) / f"{n}.npz").is_file()]
+    missing = [n for n in names if not clip_path(directory, n).is_file()]
     if missing:
         raise FileNotFoundError(f"mocap clips {missing} not in {directory}: run "
                                 "`python -m pose3d_ros.tools.fetch_mocap`")
-    return [load_clip(Path(directory) / f"{n}.npz") for n in names]
+    return [load_clip(clip_path(directory, n)) for n in names]
 
 
 # ---------------------------------------------------------------- fetching the clips
@@ -439,7 +444,7 @@ def fetch_mocap(data_dir: Path | None = None) -> Path:
     """Write <data_dir>/mocap/<clip>.npz for every clip (nothing to do if all exist and
     load); returns the folder. data_dir defaults to data_paths.default_data_dir()."""
     out_dir = (data_dir or default_data_dir()) / "mocap"
-    if all(_readable_clip(out_dir / f"{n}.npz") for n in CLIP_NAMES):
+    if all(_readable_clip(clip_path(out_dir, n)) for n in CLIP_NAMES):
         return out_dir
     # one line before any work, as fetch_demo says it (a review: a raw "[Errno 20] Not a
     # directory")
@@ -452,7 +457,7 @@ def fetch_mocap(data_dir: Path | None = None) -> Path:
             log.info("reading the clips of the installed pybullet %s", PYBULLET_VERSION)
         for name in CLIP_NAMES:
             save_clip(clip_from_files(source / clip_member(name), source / URDF_MEMBER, name),
-                      out_dir / f"{name}.npz")
+                      clip_path(out_dir, name))
     log.info("%d mocap clips in %s", len(CLIP_NAMES), out_dir)
     return out_dir
 

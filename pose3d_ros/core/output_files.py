@@ -9,6 +9,8 @@
                     (staged_outputs: several that belong together, moved in together)
   write_atomically  one file (a cache, a downloaded file, a data file) written whole or not at
                     all: a temporary file of its own beside it, then os.replace
+  kept_on_interrupt files written one by one: an interrupt after some names them in
+                    run_cli's line instead of "no output was written"
   positive_float, non_negative_float, float_in, int_at_least, int_in
                     argparse types of the numeric options: a value out of range, NaN or
                     infinite is refused by argparse in one line naming the option (exit 2)
@@ -29,6 +31,7 @@ import os
 import secrets
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -443,6 +446,40 @@ def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], object]) 
         raise
 
 
+def _file_identity(path: Path) -> tuple[int, int, int, int] | None:
+    """(device, inode, size, modification ns) of the regular file at `path`, None when there
+    is none (missing, a folder, a pipe): a file replaced by write_atomically is a new inode."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(found.st_mode):
+        return None
+    return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns
+
+
+@contextlib.contextmanager
+def kept_on_interrupt(paths: Sequence[Path], rest: str) -> Iterator[None]:
+    """For a block that writes some of `paths` one by one, each whole (write_atomically):
+    Ctrl-C or SIGTERM after it wrote any of them is raised again (the same class) with a
+    text naming them, which run_cli's line says instead of "no output was written" (a review:
+    an interrupted fetch_demo said so with ten demo files written). `rest`: how the rest is
+    written, e.g. "the same command fetches the rest". A file the block did not write (there
+    before, the same inode, size and time) is not named."""
+    before = [_file_identity(path) for path in paths]
+    try:
+        yield
+    except KeyboardInterrupt as err:
+        written = [Path(path) for path, was in zip(paths, before, strict=True)
+                   if (now := _file_identity(path)) is not None and now != was]
+        if not written:
+            raise
+        folder = Path(os.path.commonpath([path.parent for path in written]))
+        names = ", ".join(str(path.relative_to(folder)) for path in written)
+        raise type(err)(f"kept the {len(written)} whole file(s) it wrote in {folder}: {names}; "
+                        f"{rest}") from err
+
+
 @contextlib.contextmanager
 def _interrupts_held() -> Iterator[None]:
     """Ctrl-C and SIGTERM held back until the block ends, then handled as they would have
@@ -578,10 +615,10 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
-def _interrupted_line(signum: int, kept: str = "") -> int:
-    """Tell an interrupt in one line (`kept`: what was kept to resume from) and return the
-    exit status of a process ended by signal `signum`."""
-    print(f"interrupted; no output was written{kept}", file=sys.stderr)
+def _interrupted_line(signum: int, told: str = "no output was written") -> int:
+    """Tell an interrupt in one line (`told`: what it left, e.g. what was kept to resume
+    from) and return the exit status of a process ended by signal `signum`."""
+    print(f"interrupted; {told}", file=sys.stderr)
     return 128 + signum
 
 
@@ -589,7 +626,7 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
     """Run a tool's main(argv): user mistakes (UserError, missing files, bad values, missing
     frames, a missing optional library) print one line `error: ...` and return 2; with
     --debug they raise. Ctrl-C and SIGTERM print one line, leave no partial output and return
-    130 and 143."""
+    130 and 143; the line names the whole files a tool kept (kept_on_interrupt)."""
     global _received_signal
     args = sys.argv[1:] if argv is None else argv
     in_main_thread = threading.current_thread() is threading.main_thread()
@@ -610,10 +647,10 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = No
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
-        # a tool that keeps something to resume from says where (the interrupt's text), in
-        # the same line
+        # a tool that keeps something says what and where (the interrupt's text,
+        # kept_on_interrupt's), in the same line
         return _interrupted_line(signal.SIGTERM if isinstance(err, Terminated)
-                                 else signal.SIGINT, f"; {err.args[0]}" if err.args else "")
+                                 else signal.SIGINT, *err.args[:1])
     finally:
         _received_signal = 0          # (a process that goes on, e.g. tests, starts afresh)
         if previous is not None:

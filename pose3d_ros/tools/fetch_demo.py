@@ -5,8 +5,8 @@ where). Prints the folders and the video's path.
 
 Usage: pose3d-fetch-demo [--data-dir DIR] [--debug]   (python -m pose3d_ros.tools.fetch_demo)
 
-Ctrl-C or SIGTERM end it with one line; the temporary download folder is removed and the files
-already extracted are whole (a second run fetches the rest).
+Ctrl-C or SIGTERM end it with one line naming the files it already wrote (each whole; a second
+run fetches the rest); the temporary download folder is removed.
 """
 from __future__ import annotations
 
@@ -24,12 +24,13 @@ from pose3d_ros.core.data_paths import (  # noqa: F401
     SINGLE_VIDEOS,
     calibration_path,
     default_data_dir,
+    demo_files,
     fetch,
     recording_dir,
     single_video_path,
     video_paths,
 )
-from pose3d_ros.core.output_files import one_line_errors, run_cli
+from pose3d_ros.core.output_files import kept_on_interrupt, one_line_errors, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,8 +49,9 @@ def fetch_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # a mistake is run_cli's one line `error: ...` and exit status 2, as every tool's
-    fetch(args.data_dir)
-    videos = [single_video_path(name, args.data_dir) for name in SINGLE_VIDEOS]
+    with kept_on_interrupt(demo_files(args.data_dir), "the same command fetches the rest"):
+        fetch(args.data_dir)
+        videos = [single_video_path(name, args.data_dir) for name in SINGLE_VIDEOS]
     for name in RECORDINGS:
         print(args.data_dir / "demo" / name)
     for video in videos:

@@ -4,8 +4,8 @@ a second run finds the files and does nothing.
 
 Usage: python -m pose3d_ros.tools.fetch_mocap [--data-dir DIR] [--debug]
 
-Ctrl-C or SIGTERM end it with one line; the temporary download folder is removed and the clips
-already written are whole (a second run writes the rest).
+Ctrl-C or SIGTERM end it with one line naming the clips it already wrote (each whole; a second
+run writes the rest); the temporary download folder is removed.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from pathlib import Path
 from pose3d_ros.core.data_paths import DATA_DIR_RULE, default_data_dir
 
 # The fetching lives in the core; callers may import load_mocap from there or from here.
-from pose3d_ros.core.mocap import fetch_mocap, load_mocap  # noqa: F401
-from pose3d_ros.core.output_files import one_line_errors, run_cli
+from pose3d_ros.core.mocap import CLIP_NAMES, clip_path, fetch_mocap, load_mocap  # noqa: F401
+from pose3d_ros.core.output_files import kept_on_interrupt, one_line_errors, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +38,9 @@ def fetch_main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # a mistake (a data folder that cannot be written, a download that fails) is run_cli's
     # one line `error: ...` and exit status 2, as every tool's
-    print(fetch_mocap(args.data_dir))
+    clips = [clip_path(args.data_dir / "mocap", name) for name in CLIP_NAMES]
+    with kept_on_interrupt(clips, "the same command writes the rest"):
+        print(fetch_mocap(args.data_dir))
     return 0
 
 

@@ -544,8 +544,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             if not isinstance(err, KeyboardInterrupt):   # (SIGTERM: its subclass Terminated)
                 raise
-            raise type(err)(f"the last finished epoch is kept in {work}: the same command with "
-                            "--resume continues from it") from err
+            raise type(err)(f"no output was written; the last finished epoch is kept in "
+                            f"{work}: the same command with --resume continues from it") from err
         meta = export_onnx(model, args.out, overwrite=args.overwrite, extra_metadata={
             "trained_on": [str(r) for r in args.recording] + [str(b) for b in args.bag]
             + ([f"mocap:{','.join(c.name for c in mocap)}"] if mocap else []),
