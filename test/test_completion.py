@@ -196,6 +196,50 @@ def test_non_human_bodies_are_refused():
         SkeletonCompleter().complete(points[0], points[0, :, 0], points[0, :, 0], COCO17, 0.0)
 
 
+def _stretched(body: np.ndarray, layout, limbs: dict[str, float]) -> np.ndarray:
+    """body (J, 3) with each named limb bone (outer joint: factor) that many times longer,
+    the joints beyond it moved with its end."""
+    out = body.copy()
+    children = {"knee": ("ankle",), "elbow": ("wrist",), "ankle": (), "wrist": ()}
+    parents = {"knee": "hip", "ankle": "knee", "elbow": "shoulder", "wrist": "elbow"}
+    for joint, factor in limbs.items():
+        side, part = joint.split("_")
+        end, start = layout.index(joint), layout.index(f"{side}_{parents[part]}")
+        shift = (factor - 1.0) * (out[end] - out[start])
+        out[[end, *layout.indices([f"{side}_{c}" for c in children[part]])]] += shift
+    return out
+
+
+def test_bones_no_human_has_are_judged_in_metres_whatever_the_bodys_scale():
+    """A review: 30 m from a 6 m baseline, depth errors lengthen bones and with them the
+    body's median scale, against which each bone was judged: a 2.28 m body (scale 1.3) with
+    thighs and shins of 0.99 m and upper arms of 0.64 m passed (each 1.77x the body's scale,
+    under 1.9). Bones longer than 1.5x the tallest person's (2.36 m) are bad at any scale: six
+    of its 13 checked bones, more than the 40 % tolerated. One such thigh: its knee is a gross
+    joint where the views fix its depth poorly (loose), not where they fix it well. People of
+    2.3 m with long forearms and of 1 m pass and keep every joint."""
+    from pose3d_ros.core.layouts import H36M17
+
+    body = canonical_pose(H36M17)
+    inflated = _stretched(1.3 * body, H36M17, {j: 2.3 / 1.3 for j in (
+        "left_knee", "left_ankle", "right_knee", "right_ankle", "left_elbow", "right_elbow")})
+    one_thigh = _stretched(1.3 * body, H36M17, {"left_knee": 2.3 / 1.3})
+    tall = _stretched(2.3 / 1.75 * body, H36M17, {"left_wrist": 1.12, "right_wrist": 1.12})
+    child = body / 1.75
+    points = np.stack([inflated, one_thigh, tall, child])
+    out = SkeletonCompleter().complete(points, np.full(points.shape[:2], 3),
+                                       np.ones(points.shape[:2]), H36M17, 0.0)
+    np.testing.assert_array_equal(out.plausible, [False, True, True, True])
+    loose = np.ones(points.shape[:2], bool)
+    knee = H36M17.index("left_knee")
+    found = gross_joints(points, H36M17, loose=loose)
+    assert np.flatnonzero(found[1]).tolist() == [knee] and not found[[2, 3]].any()
+    assert not gross_joints(points, H36M17, loose=~loose)[1:].any()
+    assert not gross_joints(points, H36M17)[1:].any()
+    with pytest.raises(ValueError, match="max_tallest_bone_ratio"):
+        SkeletonCompleter(CompletionParams(max_tallest_bone_ratio=0.9))
+
+
 def _learned_on_a_ring(poses, layout, rng, centre, height_m, noise_px):
     """A ring of four 1280x720 cameras 4 m from `centre` at `height_m`, the poses (F, J, 3)
     seen by all with noise_px of 2D noise, and a completer that learned the person's bones on

@@ -44,8 +44,10 @@ of `bone_check`): a person is published only when at least `min_measured_bones` 
 bones (>= 0.15 m on the canonical body: limbs, torso sides, shoulder and hip widths) were
 measured with both ends triangulated, its scale (median measured / canonical ratio) is within
 `scale_range`, and at most `max_bad_bone_share` of those bones are outside `bone_ratio_range`
-of the canonical bone at that scale. Association errors (two people's views mixed, a false
-detection matched with a real one) give such bodies.
+of the canonical bone at that scale or longer than `max_tallest_bone_ratio` x the tallest
+person's bone (a scale that depth errors inflate with the bones passes bones no human has).
+Association errors (two people's views mixed, a false detection matched with a real one) give
+such bodies.
 """
 from __future__ import annotations
 
@@ -75,6 +77,7 @@ from .plausibility import (
     checked_bones,
     median_scale,
     reference_body,
+    tallest_bone_ratio,
 )
 
 _LONG_BONE_M = 0.15
@@ -94,6 +97,24 @@ TEMPLATE_RAY_GATE = 0.8
 # (a bone measured outside it, e.g. from a 2-view triangulation along the baseline, teaches
 # nothing)
 _MEMORY_RANGE = (0.7, 1.4)
+# CompletionParams.max_tallest_bone_ratio: how much longer than the same bone of the tallest
+# person (scale_range's upper end, 2.36 m) a measured bone may be. Human bones over the
+# canonical body's at the same height: the real motion capture's 0.85-1.12 (forearm 1.12,
+# thigh 1.06; data/mocap, H36M-17's checked bones); published checked bones over their true
+# length on the in-house scenes (rig_scenes, 1-6 people, 99th percentile): 1.19, 1.37, 1.50
+# with rings of 8, 5, 3 cameras, 1.56 on the demo rig. 1.5 passes a 2.3 m person's forearm
+# measured 1.37x too long, and a thigh of 0.87 m at most (30 m from a 6 m baseline a review
+# found thighs of 1.13 m published)
+TALLEST_BONE_MARGIN = 1.5
+# gross_joints' loose joints: triangulated joints of depth_gain (core.triangulation) over this.
+# Published joints' gains on the in-house scenes (rig_scenes, 2 and 4 people): 99th
+# percentile 0.73, 1.19, 2.10 on rings of 8, 5, 3 cameras, 4.72 on the demo rig (1.5 % over
+# 4); 30 m from a 6 m baseline 6.95-7.55, 15 m 3.5-3.9. A bone over the tallest person's by
+# the margin above, at well-placed joints, is a 2D error the relative limits judge: with the
+# absolute limit on every bone, or at gains over 3, or on joints filled from one view, PCP of
+# bench_multiview_people's 3-camera and demo rows fell 0.03-0.6 points (it counts limbs
+# twice their length correct); at 4 no row changed
+LOOSE_DEPTH_GAIN = 4.0
 # A person published at a place confirms one seen there by too few views when seen in one of
 # this many previous calls (one missed frame; _continued), one never published in the last.
 _PUBLISHED_CONFIRM_CALLS = 2
@@ -123,6 +144,10 @@ class CompletionParams:
         along their rays; the correction pulls them back within what the views allow).
     gross_bone_ratio: gross_joints' limit: a checked bone longer than this x the canonical
         bone at the body's scale is no human bone, whatever the rest of the body.
+    max_tallest_bone_ratio: a checked bone longer than this x the same bone of the tallest
+        person (scale_range's upper end; plausibility.tallest_bone_ratio) is no human bone
+        whatever the body's scale, which a rig's depth errors inflate with the bones: a bad
+        bone of the check, and a gross joint.
     """
 
     min_score: float = 0.3
@@ -143,6 +168,7 @@ class CompletionParams:
     bone_weight: float = 1.0
     check_refined: bool = True
     gross_bone_ratio: float = 2.5
+    max_tallest_bone_ratio: float = TALLEST_BONE_MARGIN
 
     def __post_init__(self) -> None:
         if not 0 < self.memory_rate <= 1:
@@ -160,7 +186,8 @@ class CompletionParams:
             min_bone_ratio=self.bone_ratio_range[0], max_bone_ratio=self.bone_ratio_range[1],
             max_bad_bone_share=self.max_bad_bone_share, max_asymmetry=np.inf, min_joints=0,
             min_measured_bones=self.min_measured_bones, scale_from="median",
-            min_canonical_bone_m=_LONG_BONE_M, check_face_bones=True)
+            min_canonical_bone_m=_LONG_BONE_M, check_face_bones=True,
+            max_tallest_bone_ratio=self.max_tallest_bone_ratio)
 
 
 @dataclass(frozen=True)
@@ -256,13 +283,18 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def gross_joints(points: np.ndarray, layout: JointLayout,
-                 params: CompletionParams | None = None) -> np.ndarray:
+                 params: CompletionParams | None = None,
+                 loose: np.ndarray | None = None) -> np.ndarray:
     """(P, J) bool: the joints at the outer end (away from the hips along the skeleton tree)
     of a checked bone (plausibility: long bones) longer than params.gross_bone_ratio x its
     canonical length at the body's scale (the median of its checked bones' ratios); points
     (P, J, 3) metres. A body may pass the bone check with such a bone (it tolerates a share of
     bad bones): a 0.9 m upper arm from two views of a person whose third view was missing, a
-    forearm of 3.7x on the multi demo. The pipeline does not publish these joints."""
+    forearm of 3.7x on the multi demo. The pipeline does not publish these joints.
+    loose (P, J) bool: joints whose depth the views fix poorly (LOOSE_DEPTH_GAIN; None: none):
+    a bone with a loose end is also gross when longer than the tallest person's bone by
+    params.max_tallest_bone_ratio, whatever the body's scale (depth errors inflate the
+    scale with the bones: a review's thighs of 1.13 m, 30 m from a 6 m baseline)."""
     p = params or CompletionParams()
     body = _body(layout)
     checked = checked_bones(layout, p.bone_check)                                  # (B,)
@@ -271,6 +303,9 @@ def gross_joints(points: np.ndarray, layout: JointLayout,
     scale = median_scale(ratio, checked)                                           # (P,)
     with np.errstate(invalid="ignore"):
         too_long = checked & (ratio > p.gross_bone_ratio * scale[:, None])        # (P, B)
+        if loose is not None:
+            loose_bone = loose[:, body.bones[:, 0]] | loose[:, body.bones[:, 1]]
+            too_long |= checked & loose_bone & (ratio > tallest_bone_ratio(p.bone_check))
     return too_long[:, np.maximum(body.edge, 0)] & (body.edge >= 0)
 
 

@@ -55,7 +55,7 @@ from .association import Association, associate_stacked, gather_stacked
 from .body_model import bone_lengths, rebuilt_with_bone_lengths
 from .camera import CameraArrays, CameraModel
 from .camera_agreement import AGREEMENT_EVERY, CameraAgreement, view_agreement
-from .completion import SkeletonCompleter, gross_joints, gross_joints_2d
+from .completion import LOOSE_DEPTH_GAIN, SkeletonCompleter, gross_joints, gross_joints_2d
 from .detection.base import convert_detections, detect_images
 from .detection.parallel import detect_per_camera
 from .filtering import (
@@ -99,7 +99,11 @@ from .tracking import (
     TrackerParams,
     TrackerStats,
 )
-from .triangulation import MAX_DEPTH_GAIN, triangulate_people
+from .triangulation import (
+    MAX_DEPTH_GAIN,
+    beyond_depth_gain,
+    triangulate_people,
+)
 from .types import METHOD_TRIANGULATION, Detections2D, Skeletons3D, concatenated_detections
 from .undistortion import undistort_normalised, undistort_stacked
 from .upright import (
@@ -266,7 +270,8 @@ class _RigPeople(NamedTuple):
     camera's unexplained detections; note: why no person was made when the rig seems not to be
     in metres (rig_units), else ""; rejected: the people left out by reason
     (PipelineResult.rejected's rig keys); association: the set's cross-view groups
-    (PipelineResult.association)."""
+    (PipelineResult.association); loose (P, J): joints whose depth the views fix poorly
+    (completion.gross_joints)."""
 
     points: np.ndarray
     confidence: np.ndarray
@@ -276,6 +281,7 @@ class _RigPeople(NamedTuple):
     note: str
     rejected: dict[str, int]
     association: Association
+    loose: np.ndarray
 
 
 class Pose3DPipeline:
@@ -576,7 +582,7 @@ class Pose3DPipeline:
                                                            self._detection_layout)
         layout = detections[names[0]].layout if names else None
         note = ""
-        positions = confidence = error = views = ids = one_camera_keys = None
+        positions = confidence = error = views = ids = one_camera_keys = loose = None
         rejected: dict[str, int] = {}
         method = METHOD_TRIANGULATION
         lone = None
@@ -586,7 +592,8 @@ class Pose3DPipeline:
             association = rig.association
             positions, confidence, error, views = (rig.points, rig.confidence, rig.error,
                                                    rig.views)
-            unexplained, note, rejected = rig.unexplained, rig.note, rig.rejected
+            unexplained, note, rejected, loose = (rig.unexplained, rig.note, rig.rejected,
+                                                  rig.loose)
             if unexplained:
                 assert layout is not None               # the set has cameras
                 lone = self._lone_people(unexplained, positions, layout, stamp, timings)
@@ -615,7 +622,7 @@ class Pose3DPipeline:
             assert confidence is not None and error is not None and views is not None
             assert layout is not None
             skeletons = self._finish(positions, confidence, error, views, layout, method,
-                                     stamp, timings, ids, lone, one_camera_keys)
+                                     stamp, timings, ids, lone, one_camera_keys, loose)
         timings["total"] = time.perf_counter() - started
         lone_counts = {} if lone is None else lone[2]
         return PipelineResult(stamp, skeletons, dict(detections), names, timings, note,
@@ -708,11 +715,16 @@ class Pose3DPipeline:
             unexplained = self._unexplained(names, detections, arrays, stacked, association,
                                             keep, done.points[keep])
         note = "" if keep.any() else self._rig_unit_note(arrays, stacked, layout, stamp)
+        # triangulated joints whose depth the views fix poorly (gross_joints: their bones are
+        # judged in metres too)
+        loose = beyond_depth_gain(result.points, arrays.centers, result.used.swapaxes(-1, -2),
+                                  LOOSE_DEPTH_GAIN)
         if keep.all():                           # most frames: everyone is published
             return _RigPeople(done.points, done.confidence, error, done.num_views, unexplained,
-                              note, rejected, association)
+                              note, rejected, association, loose)
         return _RigPeople(done.points[keep], done.confidence[keep], error[keep],
-                          done.num_views[keep], unexplained, note, rejected, association)
+                          done.num_views[keep], unexplained, note, rejected, association,
+                          loose[keep])
 
     def _rig_unit_note(self, arrays: CameraArrays, stacked: StackedDetections,
                        layout: JointLayout, stamp: float) -> str:
@@ -1000,7 +1012,8 @@ class Pose3DPipeline:
                 timings: dict[str, float], ids: np.ndarray | None = None,
                 lone: tuple[np.ndarray, np.ndarray, dict[str, int], np.ndarray, np.ndarray]
                 | None = None,
-                filter_keys: np.ndarray | None = None) -> Skeletons3D:
+                filter_keys: np.ndarray | None = None,
+                loose: np.ndarray | None = None) -> Skeletons3D:
         """Tracking (unless `ids` come from the image tracker), One Euro filtering and layout
         conversion. Triangulated people are converted first (tracking and filtering work in
         the output layout) and lose their gross joints (completion.gross_joints) before
@@ -1012,7 +1025,8 @@ class Pose3DPipeline:
         by 20-30 % although the monocular method holds every track's bones at their median
         (monocular.TrackBodySizes; benchmarks/results_onecam.md, session 11). filter_keys:
         the smoothing state's keys of a one-camera set's people, apart from the 3D tracks'
-        (default: ids)."""
+        (default: ids); loose (P, J): triangulated joints whose depth the views fix poorly
+        (_RigPeople.loose, in `layout`), for gross_joints."""
         one_camera = ids is not None
         methods = None
         if one_camera:
@@ -1028,7 +1042,11 @@ class Pose3DPipeline:
                 # tracker and the smoothing filter see them, so they neither cost the
                 # person their id for a frame nor drag the joint's smoothing, and are not
                 # published; the rig's lone people, joined below, are not subject to it
-                gross = gross_joints(positions, out_layout, self.completer.params)
+                if loose is not None and out_layout.name != layout.name:
+                    # a joint made from others is loose when one of them is
+                    loose = convert_joint_scores((~loose).astype(np.float32), layout,
+                                                 out_layout) == 0
+                gross = gross_joints(positions, out_layout, self.completer.params, loose)
                 positions = np.where(gross[..., None], np.nan, positions)
             if lone is not None and len(lone[0]):
                 assert self.lifter is not None

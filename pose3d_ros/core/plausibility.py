@@ -56,6 +56,7 @@ class PlausibilityParams:
     scale_from: Literal["total", "median"] = "total"
     min_canonical_bone_m: float = 0.0
     check_face_bones: bool = False
+    max_tallest_bone_ratio: float = np.inf
 
     def __post_init__(self) -> None:
         if not 0 < self.min_height_m < self.max_height_m:
@@ -64,6 +65,9 @@ class PlausibilityParams:
         if not 0 < self.min_bone_ratio < 1 < self.max_bone_ratio:
             raise ValueError(f"need 0 < min_bone_ratio < 1 < max_bone_ratio, got "
                              f"{self.min_bone_ratio}, {self.max_bone_ratio}")
+        if not self.max_tallest_bone_ratio >= 1:
+            raise ValueError(f"max_tallest_bone_ratio must be >= 1 (inf: off), got "
+                             f"{self.max_tallest_bone_ratio}")
         if not self.max_asymmetry >= 1:
             raise ValueError(f"max_asymmetry must be >= 1, got {self.max_asymmetry}")
         if self.scale_from not in ("total", "median"):
@@ -151,7 +155,8 @@ def check_bones(points: np.ndarray, layout: JointLayout = H36M17,
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = checked_ratio / scale[:, None]
         pair = lengths[:, ref.left] / lengths[:, ref.right]
-    bad = row_counts((rel < p.min_bone_ratio) | (rel > p.max_bone_ratio))
+    bad = row_counts((rel < p.min_bone_ratio) | (rel > p.max_bone_ratio)
+                     | (checked_ratio > tallest_bone_ratio(p)))
     symmetric = np.where(np.isfinite(pair), (pair <= p.max_asymmetry)
                          & (pair >= 1 / p.max_asymmetry), True).all(-1)
     height = np.where(np.isnan(scale), 0.0, scale) * CANONICAL_HEIGHT_M
@@ -169,6 +174,13 @@ def checked_bones(layout: JointLayout, params: PlausibilityParams) -> np.ndarray
     ref = reference_body(layout)
     checked = ref.lengths >= params.min_canonical_bone_m
     return checked if params.check_face_bones else checked & ~ref.face_bone
+
+
+def tallest_bone_ratio(params: PlausibilityParams) -> float:
+    """The longest a checked bone may be over its canonical length, whatever the body's scale
+    (check_bones): max_tallest_bone_ratio x the canonical bone of a max_height_m person
+    (inf when off)."""
+    return params.max_tallest_bone_ratio * params.max_height_m / CANONICAL_HEIGHT_M
 
 
 def plausible_bodies(points: np.ndarray, layout: JointLayout = H36M17,
