@@ -670,7 +670,7 @@ def test_a_rigs_people_left_out_are_counted_by_reason():
     pair = [scene.rig.cameras[1], scene.rig.cameras[3]]
     cameras = {c.name: c for c in pair}
     pipeline = Pose3DPipeline(list(cameras), cameras, frame_id="rig")
-    totals: dict[str, int] = {"implausible": 0, "unconfirmed": 0}
+    totals: dict[str, int] = {"implausible": 0, "unconfirmed": 0, "beyond_reach": 0}
     for f in range(scene.num_frames):
         found = {c.name: scene.detections[f][k] for k, c in enumerate(scene.rig.cameras)
                  if c.name in cameras}
@@ -751,3 +751,17 @@ def test_people_far_from_a_wide_rig_are_published_with_human_bones_only():
         present += int(np.isfinite(truth).all((-1, -2)).sum())
     assert published >= 0.7 * present, (published, present)
 
+
+def test_people_beyond_a_rigs_reach_are_counted_as_such_not_as_implausible():
+    """A review: people 50-80 m from a 6 m baseline, or 10 m from a stereo pair 0.2 m wide,
+    whose depth the views cannot measure (triangulation.max_depth_gain), were counted as
+    refused for their bone lengths. They are counted "beyond_reach"; people the rig reaches
+    never are."""
+    for baseline_m, distance_m in ((6.0, 50.0), (0.2, 10.0)):
+        results, _ = _people_far_from_a_pair(baseline_m, distance_m, 0, num_people=1)
+        counts = {reason: sum(r.rejected[reason] for r in results)
+                  for reason in ("implausible", "unconfirmed", "beyond_reach")}
+        assert not any(r.skeletons.num_people for r in results)
+        assert counts["implausible"] == 0 and counts["beyond_reach"] >= 50, counts
+    results, _ = _people_far_from_a_pair(6.0, 30.0, 0, num_people=1)
+    assert sum(r.rejected["beyond_reach"] for r in results) == 0

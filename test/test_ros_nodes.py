@@ -291,6 +291,9 @@ def test_tf_markers_and_diagnostics_arrive(running, rig, frames):
     assert {"stage_detect_ms", "stage_associate_ms", "stage_triangulate_ms", "stage_track_ms",
             "stage_filter_ms", "latency_ms_mean"} <= set(values)
     assert values["tracks_started"] == "1" and values["people_tracked"] == "1"
+    # the rig's people left out, by reason (the new one beside the names users rely on)
+    assert {"rig_person_frames_refused_implausible", "rig_person_frames_held_unconfirmed",
+            "rig_person_frames_refused_beyond_reach"} <= set(values), values
 
 
 def _bad_image(kind: str, image: np.ndarray, stamp: float) -> Image:

@@ -524,6 +524,39 @@ def test_a_pairs_reach_is_where_its_depth_gain_reaches_the_limit_and_short_rigs_
     assert short_reach_note(head, max_depth_gain=np.inf) is None
 
 
+def test_beyond_reach_from_the_rays_is_depth_gain_over_the_limit_at_the_points():
+    """beyond_reach judges joints from their views' 2D alone (the ones step 5 left NaN too):
+    on points seen without error it says what depth_gain(point) > limit says, over random
+    rigs from lenses 1 cm apart to cameras metres apart; a joint fewer than two views saw with
+    a score >= min_score is never beyond; no limit: none is."""
+    from pose3d_ros.core.camera import CameraArrays, look_at, pinhole_from_fov
+    from pose3d_ros.core.triangulation import beyond_reach, depth_gain
+
+    rng = np.random.default_rng(5)
+    beyond = 0
+    for spread_m in (0.01, 0.3, 3.0):
+        cameras = []
+        for v in range(3):
+            centre = rng.normal(size=3) * spread_m
+            rotation, translation = look_at(centre, np.array([0.0, 8.0, 0.0]))
+            cameras.append(pinhole_from_fov(f"c{v}", 640, 480, 60.0).with_pose(rotation,
+                                                                               translation))
+        arrays = CameraArrays.from_cameras(cameras)
+        points = np.array([0.0, 8.0, 0.0]) + rng.normal(size=(4, 17, 3)) * 3.0   # (P, J, 3)
+        normalized, _ = arrays.normalized_and_depth(points)                      # (P, J, V, 2)
+        normalized = normalized.swapaxes(1, 2)                                   # (P, V, J, 2)
+        scores = rng.uniform(0.0, 1.0, normalized.shape[:-1])
+        seen = np.isfinite(normalized).all(-1) & (scores >= 0.3)                 # (P, V, J)
+        for limit in (2.0, 10.0):
+            found = beyond_reach(arrays, normalized, scores, 0.3, limit)
+            gain = depth_gain(points, arrays.centers, seen.swapaxes(1, 2))
+            expected = (seen.sum(1) >= 2) & (gain > limit)
+            np.testing.assert_array_equal(found, expected)
+            beyond += int(found.sum())
+    assert 20 < beyond < 3 * 2 * 4 * 17                       # both answers are common
+    assert not beyond_reach(arrays, normalized, scores, 0.3, np.inf).any()
+
+
 def test_depth_gain_times_the_2d_error_is_the_spread_of_the_triangulated_points():
     """What the gain claims: 2D errors of sigma metres across each ray (at the point) give
     triangulated points spread sigma x gain along their least certain direction."""

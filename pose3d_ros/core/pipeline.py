@@ -50,7 +50,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .array_ops import finite_rows
+from .array_ops import finite_rows, row_counts
 from .association import Association, associate_stacked, gather_stacked
 from .body_model import bone_lengths, rebuilt_with_bone_lengths
 from .camera import CameraArrays, CameraModel
@@ -102,6 +102,7 @@ from .tracking import (
 from .triangulation import (
     MAX_DEPTH_GAIN,
     beyond_depth_gain,
+    beyond_reach,
     triangulate_people,
 )
 from .types import METHOD_TRIANGULATION, Detections2D, Skeletons3D, concatenated_detections
@@ -224,8 +225,11 @@ class PipelineResult:
         absent when 2D came from elsewhere.
     note: why no 3D was made ("" when it was).
     rejected: people not published this frame, counts. A rig set's (several cameras):
-        "implausible" (bone lengths) and "unconfirmed" (a new person seen by fewer views
-        than completion's min_views_new, held for a second set). A one-camera set's:
+        "implausible" (bone lengths), "unconfirmed" (a new person seen by fewer views
+        than completion's min_views_new, held for a second set) and "beyond_reach" (refused,
+        with more joints whose views meet too nearly along one line to measure their depth
+        than joints measured: triangulation.beyond_reach; a person too far for the cameras'
+        baselines). A one-camera set's:
         "unconfirmed" (tracks younger than image_tracking.min_hits), "implausible" (bone
         lengths, or upside down: PipelineParams.upright) and "unplaced" (no finite joint,
         whatever PipelineParams.plausibility: no pelvis to place them by, both hips
@@ -387,9 +391,10 @@ class Pose3DPipeline:
         # (stamp, note) of the last rig-unit check of a set without people (_rig_unit_note)
         self._unit_check: tuple[float, str] | None = None
         self.restarts = 0              # restart() calls (time went back)
-        # rig sets' people left out since the pipeline was made: "implausible" (bone lengths)
-        # and "unconfirmed" (a new person seen by too few views, held for a second set)
-        self.rig_refused: Counter[str] = Counter(implausible=0, unconfirmed=0)
+        # rig sets' people left out since the pipeline was made: "implausible" (bone lengths),
+        # "unconfirmed" (a new person seen by too few views, held for a second set) and
+        # "beyond_reach" (too far for the cameras' baselines to measure their depth)
+        self.rig_refused: Counter[str] = Counter(implausible=0, unconfirmed=0, beyond_reach=0)
         # each camera's 2D against the others' 3D over the last sets (camera_agreement): a
         # camera whose pose is off, or whose calibration is another's, is told apart
         self.camera_agreement = CameraAgreement(names)
@@ -695,8 +700,19 @@ class Pose3DPipeline:
         keep = done.publish
         # the rig's people left out, counted as a one-camera set's are (a review: 103 of
         # 398 person-frames two cameras saw went unpublished with nothing saying why)
-        rejected = {"implausible": int((~done.plausible).sum()),
-                    "unconfirmed": int((done.plausible & ~done.confirmed).sum())}
+        refused = ~done.plausible
+        beyond = np.zeros(refused.shape, bool)
+        if refused.any():
+            # refused people the rig cannot place: more of their joints seen by two views
+            # lie beyond its reach than were measured (a review: people 50-80 m from a 6 m
+            # baseline, or 10 m from a stereo pair, were counted as bodies no human has)
+            unreachable = beyond_reach(arrays, normalized[refused], scores[refused],
+                                       self.params.min_score, self.params.max_depth_gain)
+            beyond[refused] = (row_counts(unreachable)
+                               > row_counts(finite_rows(result.points[refused])))
+        rejected = {"implausible": int((refused & ~beyond).sum()),
+                    "unconfirmed": int((done.plausible & ~done.confirmed).sum()),
+                    "beyond_reach": int(beyond.sum())}
         self.rig_refused.update(rejected)
         self._agreement_tick += 1
         # each camera's 2D against the published people's measured 3D, every few sets (about

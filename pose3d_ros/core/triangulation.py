@@ -279,6 +279,24 @@ def beyond_depth_gain(points: np.ndarray, centers: np.ndarray, used: np.ndarray,
     return beyond
 
 
+def beyond_reach(arrays: CameraArrays, normalized: np.ndarray, scores: np.ndarray,
+                 min_score: float, max_depth_gain: float) -> np.ndarray:
+    """(..., J) bool: joints that at least two views saw with a score >= min_score along rays
+    so nearly one line that their depth_gain is over max_depth_gain (step 5: the rig cannot
+    measure their depth, a person too far for its cameras' baselines, or between cameras that
+    face each other). From the rays' directions alone, so also for the joints step 5 left
+    NaN: normalized (..., V, J, 2) undistorted normalised coordinates, scores (..., V, J)."""
+    if not np.isfinite(max_depth_gain):
+        return np.zeros(scores.shape[:-2] + scores.shape[-1:], bool)
+    usable = finite_rows(normalized) & (scores >= min_score)                 # (..., V, J)
+    rays = np.concatenate([np.where(usable[..., None], normalized, 0.0),
+                           np.ones(usable.shape + (1,))], axis=-1)
+    rays = np.einsum("...vjk,vkl->...vjl", rays, arrays.rotations)   # R^T d, rig frame
+    weight = usable / squared_norm(rays)                             # unit rays' r r^T
+    spread = np.einsum("...vj,...vjk,...vjl->...jkl", weight, rays, rays)
+    return (row_counts(usable.swapaxes(-1, -2)) >= 2) & (_gain_of_spread(spread) > max_depth_gain)
+
+
 def _ray_spread(points: np.ndarray, centers: np.ndarray, used: np.ndarray) -> np.ndarray:
     """(..., 3, 3) the sum of r r^T over the usable views (used, not at the point) of the unit
     rays r from centers (V, 3) to points (..., 3); its trace is their count."""

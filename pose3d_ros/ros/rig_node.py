@@ -1083,7 +1083,9 @@ class RigNodeBase(PoseNodeBase):
             values |= {"rig_person_frames_refused_implausible":
                        str(pipeline.rig_refused["implausible"]),
                        "rig_person_frames_held_unconfirmed":
-                       str(pipeline.rig_refused["unconfirmed"])}
+                       str(pipeline.rig_refused["unconfirmed"]),
+                       "rig_person_frames_refused_beyond_reach":
+                       str(pipeline.rig_refused["beyond_reach"])}
         return values
 
     def _close_models(self) -> None:
