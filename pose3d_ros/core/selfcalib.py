@@ -505,8 +505,19 @@ def self_calibrate_best_split(keypoints: np.ndarray, scores: np.ndarray,
             f"self-calibration refused, the solution is not reproducible: {len(passed)} of "
             f"{limits.holdout_every} held-out splits pass their checks and "
             f"{len(agreeing) + 1} agree within {limits.max_split_disagreement_deg:.0f} degrees "
-            f"(need {limits.min_agreeing_splits})", best)
+            f"(need {limits.min_agreeing_splits}){_refused_splits(refusals, limits)}", best)
     return best
+
+
+def _refused_splits(refusals: list[CalibrationRefusedError], limits: CheckLimits) -> str:
+    """"; N refused, the first for: ..." with the checks the first refused held-out split
+    fails ("" when none was refused or it holds no checks): a camera out of step in time or
+    with wrong intrinsics is named there (a review: "not reproducible" alone named none)."""
+    checks = getattr(refusals[0].result, "checks", None) if refusals else None
+    failures = checks.failures(limits) if isinstance(checks, SolutionChecks) else []
+    if not failures:
+        return ""
+    return f"; {len(refusals)} refused, the first for: " + "; ".join(failures)
 
 
 def _check_pair_splits(best: SelfCalibration, passed: list[SelfCalibration],
