@@ -100,23 +100,32 @@ def test_a_pair_out_of_step_is_refused_and_a_synchronised_pair_is_not():
     # solutions of 11 of 76 good demo stretches it found 4-7 frames too: not told.)
     kp, sc, cameras = _demo("multi", [0, 2])
     kp, sc = camera_out_of_step(kp, sc, 1, 5)
+    # (a pair's shift is named from either camera: with the body's joints only, from cam01)
     with pytest.raises(CalibrationRefusedError,
-                       match="cam03 4 frames ahead of cam01 |mirrored bodies: only 89"):
+                       match="cam03 4 frames ahead of cam01 |cam01 4 frames behind cam03 "
+                             "|mirrored bodies: only 89"):
         calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS)
     # good 50-60-frame stretches the refitted pair scans called out of step, one camera's
     # best shift not mirrored by the other's (+3 / -5, +3 / +1): not refused for it
-    for name, pair, frames in [("single", [0, 1], slice(0, 60)),
-                               ("multi", [0, 1], slice(20, 70))]:
-        kp, sc, cameras = _demo(name, pair)
-        checks = calibrate_from_detections(kp[frames], sc[frames], cameras,
-                                           fps=DEMO_FPS).calibration.checks
-        assert checks is not None and checks.sync is not None, name  # the scan ran
-        assert np.isnan(checks.sync.out_of_step(CheckLimits())).all(), name
+    kp, sc, cameras = _demo("multi", [0, 1])
+    checks = calibrate_from_detections(kp[20:70], sc[20:70], cameras,
+                                       fps=DEMO_FPS).calibration.checks
+    assert checks is not None and checks.sync is not None        # the scan ran
+    assert np.isnan(checks.sync.out_of_step(CheckLimits())).all()
+    # `single` cam01-cam02 over frames 0-60 was written 8.7 degrees off when the face joints
+    # were fitted; on the body's joints its held-out splits disagree (7.1 degrees; the one
+    # chosen 11.2 off): refused, and not for the synchronisation
+    kp, sc, cameras = _demo("single", [0, 1])
+    with pytest.raises(CalibrationRefusedError, match="must agree within 5 degrees") as refused:
+        calibrate_from_detections(kp[:60], sc[:60], cameras, fps=DEMO_FPS)
+    assert "out of step" not in str(refused.value)
     # a review: cam02 7 frames ahead on a 60-frame stretch, best shifts +8 / -6, was let
-    # through by a one-frame mirror rule (20 degrees off; refused before the pair scan)
+    # through by a one-frame mirror rule (20 degrees off; refused before the pair scan; on
+    # the body's joints 3 of its 4 held-out splits fail the scale check first, at its limit)
     kp, sc, cameras = _demo("multi", [0, 1])
     kp, sc = camera_out_of_step(kp[:60], sc[:60], 1, 7)
-    with pytest.raises(CalibrationRefusedError, match="out of step in time"):
+    with pytest.raises(CalibrationRefusedError,
+                       match="out of step in time|inconsistent scale: limb lengths vary by 30"):
         calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS)
     kp, sc, cameras = _demo("single", [2, 3])
     checks = calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS).calibration.checks
@@ -126,17 +135,28 @@ def test_a_pair_out_of_step_is_refused_and_a_synchronised_pair_is_not():
     assert checks.focal_scale is None
 
 
-@pytest.mark.parametrize("name, subset, camera, frames", [
-    ("multi", [0, 1, 2], 2, 5), ("single", [1, 2, 3], 1, -5), ("multi", [0, 2, 3], 1, -5)])
-def test_three_cameras_one_out_of_step_is_refused_and_named(name, subset, camera, frames):
+@pytest.mark.parametrize("name, subset, camera, frames, scanned", [
+    ("multi", [0, 1, 2], 2, 5, True), ("single", [1, 2, 3], 1, -5, False),
+    ("multi", [0, 2, 3], 1, -5, True)])
+def test_three_cameras_one_out_of_step_is_refused_and_named(name, subset, camera, frames,
+                                                            scanned):
     """(written 3.7 / 7.2 / 3.2 degrees off before: the three-camera scan judged each camera
     under the solution's geometry, which bends to fit the camera out of step; now each
-    camera pair's geometry is refitted per shift)"""
+    camera pair's geometry is refitted per shift). scanned False: refused before the scan,
+    which runs on a reproducible solution only; the camera is named by the held-out check
+    (`single` cam03 5 frames behind, fitted on the body's joints: 31-33 px in 3 of the 4
+    held-out splits against the others)."""
     kp, sc, cameras = _demo(name, subset)
     kp, sc = camera_out_of_step(kp, sc, camera, frames)
-    with pytest.raises(CalibrationRefusedError, match="out of step in time") as refused:
+    with pytest.raises(CalibrationRefusedError) as refused:
         calibrate_from_detections(kp, sc, cameras, fps=DEMO_FPS)
     message = str(refused.value)
+    if not scanned:
+        assert "not reproducible" in message, message
+        named = message.split("disagree with the others on held-out frames: ")[1]
+        assert named.startswith(f"{cameras[camera].name} ("), message
+        return
+    assert "out of step in time" in message, message
     named = message.split("show at t + N): ")[1]
     assert named.startswith(cameras[camera].name), message      # the one camera named
     shift = refused.value.result.checks.sync.best()[0][camera]
@@ -188,7 +208,7 @@ def test_calibrate_tool_refuses_a_camera_out_of_step_in_one_line(tmp_path, capsy
 # check off are test_a_focal_length_given_too_short_is_refused_and_named's; the tool's run
 # of it, 38 s, was left out for the suite's time)
 @pytest.mark.parametrize("camera, factor, named, way", [
-    (1, 2.0, "cam02 (0.6", "given too long")])      # e.g. a camera_info for a 2x zoom
+    (1, 2.0, "cam02 (0.", "given too long")])      # e.g. a camera_info for a 2x zoom
 def test_calibrate_tool_refuses_a_wrong_focal_length_in_one_line(tmp_path, capsys, camera,
                                                                   factor, named, way):
     from pose3d_ros.core.calibration import load_rig, save_rig_yaml

@@ -35,6 +35,7 @@ from .crossview import (
     associate_uncalibrated,
 )
 from .layouts import BLAZEPOSE33, JointLayout
+from .plausibility import reference_body
 from .rig_comparison import compare_rigs
 from .selfcalib_checks import (
     CalibrationRefusedError,
@@ -332,6 +333,26 @@ def _bundle_adjust(rot: Sequence[np.ndarray | None], trans: Sequence[np.ndarray 
     return _Bundle(rmat, tv, rms, int(inlier.sum()), err, keep[obs_pt], focal_scale)
 
 
+def body_joint_scores(scores: np.ndarray, layout: JointLayout) -> np.ndarray:
+    """scores (..., J) with the face joints' (nose, eyes, ears, mouth: plausibility's
+    reference_body(layout).face) set to 0, so that they are neither fitted nor checked
+    (but for the nose of the two-camera mirrored-bodies check: check_solution's front_scores).
+
+    A 2D network places the face of a head it sees from behind where a face would be: on the
+    one-person demo 10-15 px off the geometry the arms and legs agree on within 3 px, and
+    with one short walk that systematic pattern turned cam03 3.2 degrees (session 66, 6z16 of
+    results_multiview.md; without the face joints 0.6 / 1.5 / 0.4 degrees). The face spans a
+    few centimetres: the body's joints carry the geometry.
+    """
+    sc = np.array(scores, np.float64)
+    face = reference_body(layout).face
+    if sc.shape[-1] != face.size:
+        raise ValueError(f"scores have {sc.shape[-1]} joints, layout {layout.name!r} has "
+                         f"{face.size}")
+    sc[..., face] = 0.0
+    return sc
+
+
 def joint_noise_weights(residual_px: np.ndarray, joint: np.ndarray, num_joints: int, *,
                         floor: float = 0.05) -> np.ndarray:
     """Relative weights (num_joints,) of joint types from how well the cameras agree on them.
@@ -367,7 +388,7 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
                    frame_id: str = "rig", max_bundle_points: int = 1000,
                    bundle_loss_px: float | None = None, bundle_iterations: int = 60,
                    bundle_rounds: int = 2, weigh_joints: bool = False,
-                   sample_frames: np.ndarray | None = None,
+                   face_joints: bool = False, sample_frames: np.ndarray | None = None,
                    limits: CheckLimits | None = DEFAULT_LIMITS) -> SelfCalibration:
     """Estimate camera extrinsics from people (module docstring), then check the solution.
 
@@ -384,6 +405,8 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
         how often it is repeated, each round re-selecting the inlier observations (robust
         triangulation) with the poses of the round before. weigh_joints: after each round,
         weigh the joint types by how well the cameras agree on them (joint_noise_weights).
+    face_joints: fit and check the face joints too (default: the body's only,
+        body_joint_scores says why).
     sample_frames: (N,) frame index of each sample (default 0..N-1); the held-out samples are
         whole blocks of frames (checks.heldout_mask), never used for fitting.
     limits: the checks a solution must pass (selfcalib_checks); None fits on all samples and
@@ -399,6 +422,9 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
                          f"{kp.shape} and {sc.shape}")
     if n_views < 2:
         raise ValueError("self-calibration needs at least 2 cameras")
+    front_scores = sc                     # the mirrored-bodies check needs the nose
+    if not face_joints:
+        sc = body_joint_scores(sc, layout)
     if bundle_rounds < 1:
         raise ValueError(f"bundle_rounds must be >= 1, got {bundle_rounds}")
     frames = np.arange(kp.shape[0]) if sample_frames is None else np.asarray(sample_frames)
@@ -452,7 +478,8 @@ def self_calibrate(keypoints: np.ndarray, scores: np.ndarray, cameras: Sequence[
         return result
     checks = check_solution(rig, kp, sc, heldout, layout=layout, min_score=min_score,
                             outlier_threshold_px=3 * ransac_px,
-                            limb_lengths_m=_limb_prior(person_height_m, bone_lengths_m))
+                            limb_lengths_m=_limb_prior(person_height_m, bone_lengths_m),
+                            front_scores=front_scores)
     result = SelfCalibration(rig, rms, n_inliers, scale, pair_inliers, checks, heldout)
     failures = checks.failures(limits)
     if failures:
@@ -544,16 +571,18 @@ def _check_pair_splits(best: SelfCalibration, passed: list[SelfCalibration],
 def check_other_rig(rig: Rig, keypoints: np.ndarray, scores: np.ndarray,
                     result: SelfCalibration, *, layout: JointLayout = BLAZEPOSE33,
                     person_height_m: float = DEFAULT_PERSON_HEIGHT_M, min_score: float = 0.5,
-                    ransac_px: float = 8.0) -> SolutionChecks:
+                    ransac_px: float = 8.0, face_joints: bool = False) -> SolutionChecks:
     """The checks of a self-calibration applied to another rig with the same cameras (e.g. a
     shipped calibration), on the same samples and held-out frames as `result`: whose geometry
     the 2D agrees with. Arguments as self_calibrate (keypoints, scores: its input)."""
     if result.heldout_samples is None:
         raise ValueError("the self-calibration result has no held-out samples")
-    return check_solution(rig, np.asarray(keypoints, np.float64), np.asarray(scores, np.float64),
+    sc = np.asarray(scores, np.float64)
+    return check_solution(rig, np.asarray(keypoints, np.float64),
+                          sc if face_joints else body_joint_scores(sc, layout),
                           result.heldout_samples, layout=layout, min_score=min_score,
                           outlier_threshold_px=3 * ransac_px,
-                          limb_lengths_m=_limb_prior(person_height_m, None))
+                          limb_lengths_m=_limb_prior(person_height_m, None), front_scores=sc)
 
 
 @dataclass(frozen=True)

@@ -888,10 +888,14 @@ def leave_one_camera_out_residuals(rig: Rig, keypoints: np.ndarray, scores: np.n
 
 def check_solution(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, heldout: np.ndarray, *,
                    layout: JointLayout, min_score: float, outlier_threshold_px: float,
-                   limb_lengths_m: dict[tuple[str, str], float]) -> SolutionChecks:
+                   limb_lengths_m: dict[tuple[str, str], float],
+                   front_scores: np.ndarray | None = None) -> SolutionChecks:
     """Checks of a solution on its samples: keypoints (N, V, J, 2) raw pixels, scores
     (N, V, J), heldout (N,) samples never used for fitting (module docstring). The
-    synchronisation scan needs every detection, not only the samples: sync_scan."""
+    synchronisation scan needs every detection, not only the samples: sync_scan.
+    front_scores (N, V, J): the scores the mirrored-bodies check (two cameras) triangulates
+    the nose with when `scores` leave the face out (selfcalib.body_joint_scores); None:
+    `scores`."""
     res = triangulate(rig.cameras, keypoints, scores, min_score=min_score,
                       outlier_threshold_px=outlier_threshold_px)
     n_views = len(rig)
@@ -912,7 +916,12 @@ def check_solution(rig: Rig, keypoints: np.ndarray, scores: np.ndarray, heldout:
             warnings.simplefilter("ignore", RuntimeWarning)
             per_camera_heldout = np.nanmedian(
                 np.moveaxis(residual, 1, 0).reshape(n_views, -1), axis=1)
+    front = None
+    if n_views == 2:
+        front_points = res.points if front_scores is None else triangulate(
+            rig.cameras, keypoints, front_scores, min_score=min_score,
+            outlier_threshold_px=outlier_threshold_px).points
+        front = body_front_share(front_points, layout)
     return SolutionChecks(overall, per_camera, cv,
                           float(np.median(dist)) if dist.size else float("nan"), int(dist.size),
-                          tuple(rig.names), per_camera_heldout,
-                          body_front_share(res.points, layout) if n_views == 2 else None)
+                          tuple(rig.names), per_camera_heldout, front)
