@@ -7,7 +7,8 @@ Rows per recording:
   equal joints people associated across the uncalibrated views (core/crossview.py), two
                bundle-adjustment rounds with every joint type weighted alike, held-out
                frames and the checks of core/selfcalib_checks.py (the #14 version,
-               `weigh_joints=False`);
+               `weigh_joints=False`; since session 67 the body's joints only, not the
+               face's: selfcalib.body_joint_scores);
   weighted     the same, the second round weighing the joint types by how well the cameras
                agree on them (selfcalib.joint_noise_weights; the default);
 per held-out phase (which block of every 4 is held out: how much the choice of fitting frames
@@ -111,7 +112,8 @@ def main() -> None:
         kp, sc = demo.keypoints.astype(np.float64), demo.scores.astype(np.float64)
         t0 = time.process_time()
         old = self_calibrate(kp[:, :, 0], sc[:, :, 0], reference.cameras, limits=None,
-                             bundle_rounds=1, max_bundle_points=4000, weigh_joints=False)
+                             bundle_rounds=1, max_bundle_points=4000, weigh_joints=False,
+                             face_joints=True)
         print(_row(name, "before", old, reference, np.nan, time.process_time() - t0, "none"))
         people = associate_uncalibrated(kp, sc, reference.cameras, CrossViewParams(fps=DEMO_FPS))
         pk, ps, frames = people.keypoints, people.scores, people.frames
