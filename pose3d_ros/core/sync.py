@@ -1040,7 +1040,7 @@ class FrameSynchronizer:
                 or now - previous_received < 0.5 * interval:
             return None
         for low, high, opened in self._emitted:
-            if low - self.slop_s <= stamp <= high + self.slop_s:
+            if high - self.slop_s <= stamp <= low + self.slop_s:     # could have joined it
                 lag = now - max(opened, self._input_since)
                 return lag if lag < self.timeout_s else None
         return None
@@ -1059,10 +1059,12 @@ class FrameSynchronizer:
 
     def _set_left_without(self, camera: str, stamp: float) -> _LeftWithout | None:
         """The set that left without `camera`'s frame at `stamp` while waiting for it (given
-        up on or timed out; None: none)."""
+        up on or timed out; None: none): one the frame could have joined (within slop_s of
+        each of its frames: _of_an_emitted_set; within slop_s of any dropped a camera's frame
+        of the next instant after one lost on the way, a review)."""
         for left in self._left_without:
             if (camera in left.given_up or camera in left.timed_out) and \
-                    left.low - self.slop_s <= stamp <= left.high + self.slop_s:
+                    left.high - self.slop_s <= stamp <= left.low + self.slop_s:
                 return left
         return None
 
