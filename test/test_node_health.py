@@ -122,8 +122,9 @@ def test_a_rejection_that_goes_on_or_comes_back_is_logged_again_with_its_count()
 def test_a_rejection_whose_detail_changes_is_told_at_once_without_a_flood():
     """A review (session 67): a driver switched from one refused encoding (16UC1) to another
     (32FC1) was told of the second only at the next minute's line. A changed detail (the
-    encoding, format or size refused: ImageDecodeError.detail) is told at once, as a first
-    line; a camera alternating between two at 30 fps is told at most twice a minute."""
+    encoding, format or size refused: ImageDecodeError.detail) is told at once, with the
+    count since the last line; a camera alternating between two at 30 fps is told at most
+    twice a minute."""
     health = NodeHealth("node", ("cam01",))
     t = 100.0
 
@@ -133,7 +134,8 @@ def test_a_rejection_whose_detail_changes_is_told_at_once_without_a_flood():
         return (said.count, said.first) if said else 0
 
     assert [told("16UC1", t + k / 30) for k in range(3)] == [(1, True), 0, 0]
-    assert [told("32FC1", t + (3 + k) / 30) for k in range(3)] == [(1, True), 0, 0]
+    # the new encoding's line counts the rejections since the last line: 16UC1's two and it
+    assert [told("32FC1", t + (3 + k) / 30) for k in range(3)] == [(3, False), 0, 0]
     assert told("32FC1", t + LOG_REPEAT_S + 1) == (3, False)     # going on: as before
     start = t + 200.0
     lines = [k for k in range(30 * 180)

@@ -163,10 +163,10 @@ class NodeHealth:
         counted, without raising the camera's status to WARN. now: monotonic s (default:
         the clock now). detail: what the problem is beyond its reason (the encoding or the
         size refused, ImageDecodeError.detail): one that differs from the last line's is told
-        at once, as a first line, unless a changed detail was told within LOG_REPEAT_S (a
-        review: a driver switched from one refused encoding to another was told of the second
-        a minute later; a camera alternating between two makes at most two lines a
-        minute)."""
+        at once with the count since the last line, unless a changed detail was told within
+        LOG_REPEAT_S (a review: a driver switched from one refused encoding to another was
+        told of the second a minute later; a camera alternating between two makes at most two
+        lines a minute)."""
         now = time.monotonic() if now is None else now
         with self._lock:
             health = self.cameras.setdefault(camera, CameraHealth())
@@ -183,8 +183,11 @@ class NodeHealth:
                 return Told(1, True)
             lines.since += 1
             if detail != lines.detail and now - lines.changed_at >= LOG_REPEAT_S:
+                # the new detail's line carries the count since the last line (a review: the
+                # old detail's rejections since were told in no line)
+                count = lines.since
                 lines.told_at, lines.since, lines.detail, lines.changed_at = now, 0, detail, now
-                return Told(1, True)
+                return Told(count, False)
             if now - lines.told_at < LOG_REPEAT_S:
                 return Told(0, False)
             count, lines.told_at, lines.since, lines.detail = lines.since, now, 0, detail
