@@ -1,5 +1,6 @@
-"""Why self-calibration from people stays ~3 degrees off the shipped Qualisys calibration on
-cam03: where the demo's 2D disagrees with the shipped rig, and what does and does not explain it.
+"""Why self-calibration from people stayed ~3 degrees off the shipped Qualisys calibration on
+cam03 (1.5 since session 67 fits the body's joints only, not the face's): where the demo's 2D
+disagrees with the shipped rig, and what does and does not explain it.
 
 Printed per recording (people associated across views as the tool does, core/crossview.py):
 1. leave-one-camera-out residual of the shipped rig (2D detection minus the projection of

@@ -1,8 +1,8 @@
 """Camera self-calibration from people: relative poses of cameras with known intrinsics, from
 synchronised 2D skeletons, with metric scale from a body-size prior.
 
-Every joint of every person in every synchronised frame is a point correspondence between the
-cameras that see it. Steps:
+Every body joint of every person in every synchronised frame is a point correspondence between
+the cameras that see it (not the face's: body_joint_scores). Steps:
 1. Undistort all keypoints (intrinsics known); keep those with score >= min_score.
 2. Essential matrix with RANSAC (OpenCV) for every camera pair with enough common joints; the
    pair with the most inliers starts the reconstruction (relative pose by cv2.recoverPose).
@@ -335,8 +335,10 @@ def _bundle_adjust(rot: Sequence[np.ndarray | None], trans: Sequence[np.ndarray 
 
 def body_joint_scores(scores: np.ndarray, layout: JointLayout) -> np.ndarray:
     """scores (..., J) with the face joints' (nose, eyes, ears, mouth: plausibility's
-    reference_body(layout).face) set to 0, so that they are neither fitted nor checked
-    (but for the nose of the two-camera mirrored-bodies check: check_solution's front_scores).
+    reference_body(layout).face) set to 0, so that they are neither fitted nor checked (but
+    for the nose of the two-camera mirrored-bodies check, check_solution's front_scores; the
+    synchronisation scan and the focal factors of calibrate_from_detections keep every
+    joint: their limits were set on them).
 
     A 2D network places the face of a head it sees from behind where a face would be: on the
     one-person demo 10-15 px off the geometry the arms and legs agree on within 3 px, and
