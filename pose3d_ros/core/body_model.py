@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .array_ops import vector_norm
+from .array_ops import nanmedian_axis, vector_norm
 from .layouts import BLAZEPOSE33, H36M17, JointLayout, convert_joints, convertible
 
 # Canonical standing body for a 1.75 m person, BlazePose-33 joints, body frame:
@@ -131,6 +131,20 @@ def length_cv(lengths: np.ndarray, min_samples: int) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         cv = np.nanstd(some, axis=0) / np.nanmean(some, axis=0)
     return np.where(count >= min_samples, cv, np.nan)
+
+
+def body_size_difference(lengths: np.ndarray, reference: np.ndarray,
+                         min_bones: int = 3) -> np.ndarray:
+    """How much a body's size differs from another's: bone lengths (..., B) against reference
+    lengths (..., B) of the same bones (broadcast; metres, NaN unknown) -> (...) the absolute
+    median over the bones both have of log(length / reference), about the fraction by which
+    the body is larger or smaller (a few wrong bones move it little); NaN with fewer than
+    min_bones such bones."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(lengths) - np.log(reference)
+    log_ratio = np.where(np.isfinite(log_ratio), log_ratio, np.nan)
+    shared = (~np.isnan(log_ratio)).sum(-1)
+    return np.where(shared >= min_bones, np.abs(nanmedian_axis(log_ratio, -1)), np.nan)
 
 
 _BONES = np.array(H36M17.bones, np.intp)                     # (B, 2) parent, child

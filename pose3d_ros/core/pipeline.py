@@ -88,7 +88,7 @@ from .lone_views import (
 )
 from .messages import sanitized_set
 from .monocular import MONOCULAR_METHODS, MonocularMethod, create_monocular_method
-from .plausibility import PlausibilityParams, plausible_bodies
+from .plausibility import PlausibilityParams, checked_bone_pairs, plausible_bodies
 from .ray_affinity import StackedDetections
 from .rig_units import UNIT_CHECK_PERIOD_S, people_size_factor, unit_note
 from .tracking import (
@@ -1074,7 +1074,9 @@ class Pose3DPipeline:
                 methods = np.full(len(positions), method, np.uint8)
                 methods[count:] = self.lifter.method
             claims = self._handed_over(positions, out_layout, stamp, lone)
-            ids = (self.tracker.update(positions, stamp, mirror_index(out_layout), claims)
+            ids = (self.tracker.update(positions, stamp, mirror_index(out_layout), claims,
+                                       self._measured_body_lengths(positions, out_layout,
+                                                                   methods, method))
                    if self.tracker is not None else untracked_ids(positions.shape[0]))
             self._remember_handover(ids, stamp)
         t1 = time.perf_counter()
@@ -1102,6 +1104,18 @@ class Pose3DPipeline:
             num_views=np.where(missing, 0, views).astype(np.uint8),
             layout=out_layout, frame_id=self.frame_id, method=int(method), ids=ids,
             person_methods=methods)
+
+    def _measured_body_lengths(self, positions: np.ndarray, layout: JointLayout,
+                               methods: np.ndarray | None, method: int) -> np.ndarray:
+        """(P, B) the long-bone lengths (m) of the people (P, J, 3) in `layout` whose body
+        was measured (placed by `method`, the set's triangulation), NaN for the rig's lone
+        people (methods (P,) other than it: the lifter's guess of a size, which differs from
+        camera to camera): the 3D tracker's re-identification compares them."""
+        lengths = bone_lengths(positions, checked_bone_pairs(layout,
+                                                             self.completer.params.bone_check))
+        if methods is not None:
+            lengths[methods != method] = np.nan
+        return lengths
 
     def _handed_over(self, positions: np.ndarray, layout: JointLayout, stamp: float,
                      lone: tuple[np.ndarray, np.ndarray, dict[str, int], np.ndarray,

@@ -183,6 +183,15 @@ def tallest_bone_ratio(params: PlausibilityParams) -> float:
     return params.max_tallest_bone_ratio * params.max_height_m / CANONICAL_HEIGHT_M
 
 
+@lru_cache(maxsize=16)
+def checked_bone_pairs(layout: JointLayout, params: PlausibilityParams) -> np.ndarray:
+    """(B', 2) joint index pairs of the bones check_bones judges (checked_bones), read-only:
+    a body's long bones, whose lengths tell people apart (tracking's re-identification)."""
+    pairs = reference_body(layout).bones[checked_bones(layout, params)]
+    pairs.flags.writeable = False
+    return pairs
+
+
 def plausible_bodies(points: np.ndarray, layout: JointLayout = H36M17,
                      params: PlausibilityParams | None = None) -> np.ndarray:
     """(P, J, 3) metres (any frame) -> (P,) bool: True where the skeleton is a human body."""

@@ -8,7 +8,13 @@ matched one-to-one by the Hungarian method (scipy.optimize.linear_sum_assignment
 3D distance over the joints both have; pairs farther than a gate are not matched. The gate of a
 track grows with the time since it was last seen (`gate_growth_mps`), so a person who leaves
 and comes back within `reid_window_s` gets their old id back (re-identification); tracks older
-than that are forgotten. Unmatched skeletons start new tracks with fresh ids (>= 1).
+than that are forgotten. Unmatched skeletons start new tracks with fresh ids (>= 1). Given
+the people's measured long-bone lengths (update's `body_lengths`), each track also learns its
+body's, and a lost track found beyond the gate of a frame-to-frame match, later than its motion
+prediction reaches, takes only a person whose body size agrees with its own
+(`reid_size_tolerance`): in a crowd, position alone gave departed people's ids to others who
+stepped in near them (20 people on 8 cameras, each leaving twice: 100 such ids in 12 scenes of
+10 s, 50 with the size; benchmarks/bench_reidentification.py).
 
 ImageTracker serves the one-camera path, whose depth is a guess that can jump by a metre from
 one frame to the next: it matches people in the image, where they are measured, gating the
@@ -53,6 +59,7 @@ from .array_ops import (
     nanmedian_axis,
     vector_norm,
 )
+from .body_model import body_size_difference
 from .layouts import JointLayout
 from .left_right import exchange_pairs, left_right_pairs, limb_levels, pair_distances
 
@@ -74,6 +81,13 @@ _RELABEL_MIN_SHARE = 0.05
 # longer tells where the limbs are (the detector's labels are taken, and continued)
 _RELABEL_YOUNG_SHARE = 0.25
 _RELABEL_STALE_SHARE = 0.5
+# A 3D track's body size is the median of each bone's length over its last this many matches
+# (about a second at 30 fps); one learned from fewer than _SIZE_MIN_MATCHES matches, or compared
+# over fewer than _SIZE_MIN_BONES bones, decides no re-identification (too noisy: returning
+# people of 2-6 matches or 4 bones measured 0.05-0.15 off their own size)
+BODY_SIZE_SLOTS = 32
+_SIZE_MIN_MATCHES = 8
+_SIZE_MIN_BONES = 6
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,13 @@ class TrackerParams:
     velocity_smoothing: weight of the newest velocity in the track's velocity estimate (0..1],
         for an update at least VELOCITY_REFERENCE_INTERVAL_S after the previous one
         (smoothed_velocity).
+    reid_size_tolerance: a lost track found farther than max_distance_m from a person and
+        lost for longer than max_prediction_s takes that person only when their body sizes
+        differ by at most this fraction (body_model.body_size_difference of the person's bone
+        lengths and the track's median ones); None: position alone. Two people of the
+        motion-capture scenes (statures 1.50-1.95 m) measured by 8 cameras differ by more in
+        two pairs of three; a returning person's first frame is measured less well than their
+        track (up to 0.07 off on a 3-camera ring, bench_reidentification.py).
     """
 
     max_distance_m: float = 0.5
@@ -92,6 +113,7 @@ class TrackerParams:
     reid_window_s: float = 2.0
     max_prediction_s: float = 0.3
     velocity_smoothing: float = 0.5
+    reid_size_tolerance: float | None = 0.05
 
     def __post_init__(self) -> None:
         if not self.max_distance_m > 0:
@@ -105,6 +127,9 @@ class TrackerParams:
         if not 0 < self.velocity_smoothing <= 1:
             raise ValueError(f"velocity_smoothing must be in (0, 1], got "
                              f"{self.velocity_smoothing}")
+        if self.reid_size_tolerance is not None and not self.reid_size_tolerance > 0:
+            raise ValueError(f"reid_size_tolerance must be > 0 or None, got "
+                             f"{self.reid_size_tolerance}")
 
 
 @dataclass
@@ -136,6 +161,8 @@ class SkeletonTracker:
         self._positions = np.zeros((0, 0, 3))   # (T, J, 3) last seen joints
         self._velocity = np.zeros((0, 3))       # (T, 3) centre velocity m/s
         self._last_seen = np.zeros((0,))        # (T,) s
+        self._lengths = np.zeros((0, BODY_SIZE_SLOTS, 0))  # (T, K, B) m, last K matches' bones
+        self._length_slot = np.zeros((0,), np.intp)        # (T,) the slot written next
         self._last_stamp: float | None = None
 
     @property
@@ -151,8 +178,8 @@ class SkeletonTracker:
         return fresh
 
     def update(self, positions: np.ndarray, stamp: float,
-               mirror: np.ndarray | None = None, claims: np.ndarray | None = None
-               ) -> np.ndarray:
+               mirror: np.ndarray | None = None, claims: np.ndarray | None = None,
+               body_lengths: np.ndarray | None = None) -> np.ndarray:
         """positions (P, J, 3) m at stamp (s) -> ids (P,). mirror: the layout's (J,) mirror
         index (left_right.mirror_index): the cost to a track is then the smaller of the mean
         joint distance and that of the left/right-mirrored skeleton, so a person whose labels
@@ -160,7 +187,11 @@ class SkeletonTracker:
         the person took a new id, and the two tracks then alternated on them). claims: (P,)
         the id of a track each person continues whatever the distance (0: none; the caller
         knows them to be one body placed another way, lone_views.handed_over_ids), taken
-        when that track exists; its velocity starts again from zero."""
+        when that track exists; its velocity starts again from zero. body_lengths: (P, B)
+        the people's long-bone lengths (m; the pipeline: plausibility.checked_bone_pairs'),
+        NaN where not measured (a one-view person's size is the lifter's guess): each track
+        learns them, and a lost track far from its loss takes only a person whose size agrees
+        (TrackerParams.reid_size_tolerance); None: position alone."""
         positions = np.asarray(positions, dtype=np.float64)
         if positions.ndim != 3 or positions.shape[-1] != 3:
             raise ValueError(f"positions must be (P, J, 3), got {positions.shape}")
@@ -181,6 +212,15 @@ class SkeletonTracker:
             self._positions = np.zeros((0, num_joints, 3))
             self._velocity = np.zeros((0, 3))
             self._last_seen = np.zeros((0,))
+        sized = body_lengths is not None and self.params.reid_size_tolerance is not None
+        lengths = (np.asarray(body_lengths, np.float64) if sized
+                   else np.zeros((num_people, 0)))                            # (P, B) m
+        if lengths.ndim != 2 or len(lengths) != num_people:
+            raise ValueError(f"body_lengths must be ({num_people}, B), got {lengths.shape}")
+        if self._lengths.shape[0] != len(self._ids) or \
+                self._lengths.shape[2] != lengths.shape[1]:
+            self._lengths = np.full((len(self._ids), BODY_SIZE_SLOTS, lengths.shape[1]), np.nan)
+            self._length_slot = np.zeros(len(self._ids), np.intp)
         self._forget(stamp, previous_update)
 
         ids = np.zeros((num_people,), np.int64)
@@ -198,6 +238,8 @@ class SkeletonTracker:
             gate = self.params.max_distance_m + self.params.gate_growth_mps * np.clip(
                 gap - 1e-9, 0.0, self.params.reid_window_s)
             cost = np.where((count > 0) & (mean <= gate[:, None]), mean, _UNMATCHABLE)
+            if lengths.shape[1] and previous_update is not None:
+                cost = self._refuse_other_bodies(cost, mean, gap, lengths, previous_update)
             claimed = np.zeros(len(self._ids), bool)
             if claims is not None:
                 track, person = np.nonzero((self._ids[:, None] == claims[None])
@@ -223,6 +265,7 @@ class SkeletonTracker:
             # Keep the previous position of joints the new skeleton misses.
             self._positions[rows] = np.where(np.isfinite(now), now, before)
             self._last_seen[rows] = stamp
+            self._remember_lengths(rows, lengths[cols])
             ids[cols] = self._ids[rows]
             matched_people[cols] = True
         new = (~matched_people).nonzero()[0]
@@ -234,7 +277,48 @@ class SkeletonTracker:
             self._positions = np.concatenate([self._positions, positions[new]])
             self._velocity = np.concatenate([self._velocity, np.zeros((new.size, 3))])
             self._last_seen = np.concatenate([self._last_seen, np.full((new.size,), stamp)])
+            self._lengths = np.concatenate([self._lengths, np.full(
+                (new.size, BODY_SIZE_SLOTS, lengths.shape[1]), np.nan)])
+            self._length_slot = np.concatenate([self._length_slot, np.zeros(new.size, np.intp)])
+            self._remember_lengths(np.arange(len(self._ids) - new.size, len(self._ids)),
+                                   lengths[new])
         return ids
+
+    def _refuse_other_bodies(self, cost: np.ndarray, mean: np.ndarray, gap: np.ndarray,
+                             lengths: np.ndarray, previous_update: float) -> np.ndarray:
+        """cost (T, P) with the pairs of a lost track (not matched at previous_update) and a
+        person whose body is not its own made unmatchable, where the person is farther than
+        max_distance_m (mean (T, P) m) and the track lost for longer than max_prediction_s
+        (gap (T,) s): within either, the track's prediction places the person as from frame
+        to frame; beyond both, the grown gate alone did, and gave departed people's ids to
+        others stepping in near them in a crowd. lengths (P, B) m: the people's bones."""
+        p = self.params
+        lost = np.flatnonzero((self._last_seen < previous_update) & (gap > p.max_prediction_s))
+        if p.reid_size_tolerance is None:
+            return cost
+        beyond = (mean[lost] > p.max_distance_m) & (cost[lost] < _UNMATCHABLE)    # (L, P)
+        lost, beyond = lost[beyond.any(1)], beyond[beyond.any(1)]
+        if not lost.size:
+            return cost
+        rings = self._lengths[lost]                                                # (L, K, B)
+        learned = nanmedian_axis(rings, axis=1)                                    # (L, B)
+        learned[(~np.isnan(rings)).any(-1).sum(-1) < _SIZE_MIN_MATCHES] = np.nan
+        other_body = body_size_difference(lengths[None], learned[:, None],
+                                          _SIZE_MIN_BONES) > p.reid_size_tolerance  # (L, P)
+        out = cost.copy()
+        out[lost] = np.where(other_body & beyond, _UNMATCHABLE, cost[lost])
+        return out
+
+    def _remember_lengths(self, rows: np.ndarray, lengths: np.ndarray) -> None:
+        """Record the bone lengths (M, B) m matched to the tracks `rows` (M,) in their rings;
+        a person without any (no bone's two ends) is not recorded."""
+        if not lengths.shape[1]:
+            return
+        known = ~np.isnan(lengths).all(-1)
+        rows, lengths = rows[known], lengths[known]
+        slots = self._length_slot[rows]
+        self._lengths[rows, slots] = lengths
+        self._length_slot[rows] = (slots + 1) % BODY_SIZE_SLOTS
 
     def _forget(self, stamp: float, previous_update: float | None) -> None:
         """Drop the tracks lost for longer than reid_window_s; a track seen at the previous
@@ -247,6 +331,7 @@ class SkeletonTracker:
             self.stats.tracks_forgotten += int((~keep).sum())
             self._ids, self._positions = self._ids[keep], self._positions[keep]
             self._velocity, self._last_seen = self._velocity[keep], self._last_seen[keep]
+            self._lengths, self._length_slot = self._lengths[keep], self._length_slot[keep]
 
 
 class CentreHistory:
