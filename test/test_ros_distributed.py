@@ -114,6 +114,11 @@ def test_detector_nodes_and_fusion_node_give_the_offline_3d():
             assert spin_until(executor, lambda: raw.get_subscription_count()
                               and compressed.get_subscription_count()
                               and all(p.get_subscription_count() for p in infos), 10)
+            # each detector's 2D publisher matched to the fusion node (and cam02's to the
+            # probe): the test sends a frame only after the last 3D, and a first 2D published
+            # before the match was lost with no 3D ever after (1 run in 3 on a 2-core VM)
+            assert spin_until(executor, lambda: det1.skeletons_pub.get_subscription_count() >= 1
+                              and det2.skeletons_pub.get_subscription_count() >= 2, 10)
 
             def send_infos():
                 for pub, camera in zip(infos, rig.cameras[:2], strict=True):
