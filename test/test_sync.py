@@ -1019,19 +1019,17 @@ def test_a_camera_back_from_a_silence_gives_its_first_instant_no_second_set():
     assert len([s for s in stamps if s[0] > back]) == 14
 
 
-def test_a_camera_back_from_a_silence_keeps_a_first_frame_of_the_next_instant():
-    """A review (session 67): a three-camera rig at 60 fps, c2 stamping 3 ms and c3 6 ms
-    before c1 (all within slop_s: every set holds the three). c3, back from a 2 s silence,
-    sent its first frame before the others' of its instant: 11 ms after c1's frame of the
-    set before, within slop_s of that set's latest frame but not of all its frames (it could
-    not have joined it), it was dropped as of that set ("given_up"), though the next set,
-    its own instant's, took it. Only a frame that could have joined an emitted set is of it."""
+def _c3_frames_in_sets(missing_c3: set[int]) -> tuple[set[int], FrameSynchronizer]:
+    """The three-camera rig of the two tests below: 240 instants at 60 fps, c2 stamping 3 ms
+    and c3 6 ms before c1 (all within slop_s), c3 arriving 5 ms after the others; c3's
+    frames of the instants `missing_c3` never come. Returns the instants whose c3 frame a
+    popped set held, and the synchroniser."""
     period, phases = 1 / 60, {"c1": 0.0, "c2": 0.003, "c3": -0.006}
     sync = FrameSynchronizer(CAMS[:3], min_views=1, timeout_s=0.1)
     frames = []
     for k in range(240):
         for i, camera in enumerate(CAMS[:3]):
-            if camera == "c3" and 60 <= k < 180:        # silent 2 s: stale
+            if camera == "c3" and k in missing_c3:
                 continue
             stamp = 100 + k * period + phases[camera]
             frames.append((stamp + 0.003 + 0.0005 * i + (0.005 if camera == "c3" else 0.0),
@@ -1042,31 +1040,26 @@ def test_a_camera_back_from_a_silence_keeps_a_first_frame_of_the_next_instant():
         sync.poll(now)
         if (frame_set := sync.pop_latest()) is not None and "c3" in frame_set.frames:
             with_c3.add(frame_set.frames["c3"].payload)
+    return with_c3, sync
+
+
+def test_a_camera_back_from_a_silence_keeps_a_first_frame_of_the_next_instant():
+    """A review (session 67): c3, back from a 2 s silence, sent its first frame before the
+    others' of its instant: 11 ms after c1's frame of the set before, within slop_s of that
+    set's latest frame but not of all its frames (it could not have joined it), it was
+    dropped as of that set ("given_up"), though the next set, its own instant's, took it.
+    Only a frame that could have joined an emitted set is of it."""
+    with_c3, sync = _c3_frames_in_sets(set(range(60, 180)))      # silent 2 s: stale
     assert 180 in with_c3 and dict(sync.state["c3"].drops) == {}, dict(sync.state["c3"].drops)
     assert with_c3 == set(range(60)) | set(range(180, 240))
 
 
 def test_a_frame_lost_on_the_way_does_not_cost_the_cameras_next_one():
-    """A review (session 67), the rig above: c3's frames 100, 150 and 200 lost on the way
-    (no silence). The set that gave up on c3's frame 100 then also took its frame 101, of
-    the next instant, as of that set (within slop_s of any of its frames) and dropped it
-    as given up; only a frame that could have joined a set that left without it is of it."""
-    period, phases = 1 / 60, {"c1": 0.0, "c2": 0.003, "c3": -0.006}
-    sync = FrameSynchronizer(CAMS[:3], min_views=1, timeout_s=0.1)
-    frames = []
-    for k in range(240):
-        for i, camera in enumerate(CAMS[:3]):
-            if camera == "c3" and k in (100, 150, 200):
-                continue
-            stamp = 100 + k * period + phases[camera]
-            frames.append((stamp + 0.003 + 0.0005 * i + (0.005 if camera == "c3" else 0.0),
-                           camera, stamp, k))
-    with_c3 = set()
-    for now, camera, stamp, k in sorted(frames):
-        sync.add(camera, stamp, k, now)
-        sync.poll(now)
-        if (frame_set := sync.pop_latest()) is not None and "c3" in frame_set.frames:
-            with_c3.add(frame_set.frames["c3"].payload)
+    """A review (session 67): c3's frames 100, 150 and 200 lost on the way (no silence). The
+    set that gave up on c3's frame 100 then also took its frame 101, of the next instant, as
+    of that set (within slop_s of any of its frames) and dropped it as given up; only a frame
+    that could have joined a set that left without it is of it."""
+    with_c3, _ = _c3_frames_in_sets({100, 150, 200})
     assert with_c3 == set(range(240)) - {100, 150, 200}, sorted(
         set(range(240)) - {100, 150, 200} - with_c3)
 
