@@ -293,9 +293,9 @@ class SkeletonTracker:
         to frame; beyond both, the grown gate alone did, and gave departed people's ids to
         others stepping in near them in a crowd. lengths (P, B) m: the people's bones."""
         p = self.params
-        lost = np.flatnonzero((self._last_seen < previous_update) & (gap > p.max_prediction_s))
         if p.reid_size_tolerance is None:
             return cost
+        lost = np.flatnonzero((self._last_seen < previous_update) & (gap > p.max_prediction_s))
         beyond = (mean[lost] > p.max_distance_m) & (cost[lost] < _UNMATCHABLE)    # (L, P)
         lost, beyond = lost[beyond.any(1)], beyond[beyond.any(1)]
         if not lost.size:
