@@ -778,6 +778,39 @@ def test_a_camera_that_has_not_sent_yet_holds_the_first_second_no_longer_than_a_
     assert max(popped[k] for k in range(10, 30)) < 0.05, sorted(popped.items())[:12]
 
 
+def test_a_short_set_waits_for_a_camera_that_starts_late_until_its_cameras_move_on():
+    """A two-camera rig that needs both views (a fusion node's rig without a monocular path):
+    c2's first frame comes at 0 s, c1's first 1.23 s later, 33 ms after c2's frame of the
+    same instant. c1, silent since the start, was not live, so c2's set of that instant
+    left at once with one view and was dropped, and c1's frame 33 ms later made a set of
+    its own, dropped too: the instant both cameras sent gave nothing (over DDS, a lock-step
+    test's first answer never came, 1 run in 3). A set short of views now waits for every
+    camera until its own cameras send later frames."""
+    sync = FrameSynchronizer(("c1", "c2"), min_views=2, timeout_s=1.5, stale_after_s=1.0)
+    assert _feed(sync, [("c2", 499.0, 0.0), ("c2", 500.0, 1.2)]) == []
+    assert sync.set_drops["too_few_views"] == 1          # 499: c1 had nothing of it
+    (both,) = _feed(sync, [("c1", 500.0, 1.233)])
+    assert both.stamp == 500.0 and set(both.frames) == {"c1", "c2"} and not both.missing
+
+
+def test_a_short_set_waits_for_a_dead_camera_no_longer_than_its_cameras_next_frame():
+    """The same rig with c1 dead: once c1 is stale (a second after c2's first frame; until
+    then every set waits for it, as before), each of c2's sets waits for c1 only until c2's
+    next frame, not timeout_s: one set open at a time, the deadline never in the past (which
+    would make the node's thread spin); every set is dropped, nothing emitted."""
+    sync = FrameSynchronizer(("c1", "c2"), min_views=2, timeout_s=1.5, stale_after_s=1.0)
+    for k in range(90):
+        now = k * PERIOD + 0.01
+        assert _feed(sync, [("c2", k * PERIOD, now)]) == []
+        deadline = sync.next_deadline()
+        assert deadline is not None and deadline > now
+        assert k * PERIOD < 1.0 or len(sync._open) == 1
+        sync.poll(now + 0.5 * PERIOD)
+        assert sync.pop_latest() is None
+    assert sync.sets_emitted == 0 and sum(sync.set_drops.values()) == 89
+    assert sync.camera_states(90 * PERIOD)["c1"] == "stale"
+
+
 def test_a_lock_step_set_waits_for_a_camera_that_starts_later_no_longer_than_it_is_silent():
     """A lock-step replay (give_up_late False, timeout_s 10 s: every frame of a set comes, so
     a set waits for all) of a bag whose c1 starts 40 frames after the others. The first set

@@ -78,7 +78,9 @@ receiver's monotonic clock):
     min_views well after its last frame: such a rig emits no set.) Until then a
     camera that has sent nothing since the synchroniser started is given up on like one in
     its first sets (the rig's lags, below; where no consumer holds frames back): it held
-    every set of the first second for timeout_s.
+    every set of the first second for timeout_s. A set short of min_views waits for the
+    cameras not live too, until each of its own cameras has sent a later frame (it would
+    be dropped, publishing nothing sooner; a camera starting late completes it).
   * Robust to bad stamps: a stamp equal to the camera's previous one is dropped
     ("duplicate_stamp"); one that goes backwards is dropped ("stamp_backwards") unless the
     stream restarted (a bag loop, a simulated clock reset), which resets the synchroniser
@@ -877,18 +879,21 @@ class FrameSynchronizer:
         return self._open[min(candidates)[2]] if candidates else None
 
     def _finish(self, now: float) -> None:
-        live = [name for name in self.cameras
-                if self._is_live(name, now) and now >= self.state[name].lagging_until
-                and not self._on_another_clock(name)]
+        on_this_clock = [name for name in self.cameras if not self._on_another_clock(name)]
+        live = [name for name in on_this_clock
+                if self._is_live(name, now) and now >= self.state[name].lagging_until]
         waited_for = [name for name in live
                       if self.state[name].missed_sets < MISSED_SETS_NOT_WAITED]
         still_open, deadlines = [], []
         for open_set in self._open:
             limit = open_set.bounds_without(None)[0] + self.slop_s   # the latest that joins
             # a set that cannot reach min_views without them still waits for all (found
-            # by a review: two of three cameras delivering in batches lost their sets)
+            # by a review: two of three cameras delivering in batches lost their sets);
+            # until its own cameras have sent later frames, for those not live too
+            # (_short_set_waits_for_all)
             enough = len(open_set.frames) >= self.min_views
-            candidates = waited_for if enough else live
+            candidates = waited_for if enough else on_this_clock \
+                if self._short_set_waits_for_all(open_set, limit) else live
             waiting = [name for name in candidates if name not in open_set.frames
                        and (self.state[name].last_stamp or -float("inf")) <= limit
                        and not (name in self._slower
@@ -914,13 +919,29 @@ class FrameSynchronizer:
             else:
                 still_open.append(open_set)
                 # a camera that never sent a frame stops being waited for once silent
-                # (_is_live); one that did, only after a set has left without it
+                # (_is_live); one that did, only after a set has left without it; one not
+                # live that a short set waits for, at timeout_s or when the set's cameras
+                # send later frames (add)
                 stops = [min(give_up[name], self._never_sent_silent_at(name))
+                         if name in live else open_set.opened + self.timeout_s
                          for name in missing]
                 deadline = min(open_set.opened + self.timeout_s, max(stops))
                 deadlines.append(deadline)
         self._open = still_open
         self._deadline = min(deadlines, default=None)
+
+    def _short_set_waits_for_all(self, open_set: _OpenSet, limit: float) -> bool:
+        """Whether `open_set`, short of min_views, waits for every camera (but those on
+        another clock), live or not: while one of its cameras has sent no frame past `limit`
+        (its latest joining stamp, s). Left without the cameras not live, it is dropped
+        ("too_few_views") and nothing is published earlier; a camera that starts late or
+        comes back from a silence completes it with its first frame (found over DDS: a
+        two-camera fusion node whose second camera's first 2D came 1.2 s after the first
+        camera's first dropped the first set the two had in common, 33 ms before its
+        frame came: a lock-step test waited for its answer for good, 1 run in 3). Bounded:
+        its cameras' next frames, or timeout_s, end the wait."""
+        return any(self.state[name].last_stamp is None or self.state[name].last_stamp <= limit
+                   for name in open_set.frames)
 
     def _superseded_after_resume(self, open_set: _OpenSet, candidates: Sequence[str],
                                  limit: float) -> bool:
