@@ -22,20 +22,25 @@ os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("ROS_LOCALHOST_ONLY", "1")  # honoured by Humble; Jazzy uses the line above
 
 _BASE_DOMAIN = int(os.environ["ROS_DOMAIN_ID"])
-_DOMAINS = 101  # ROS domain ids 1..101: those every DDS implementation supports on Linux
+# ROS domain ids whose DDS ports stay clear of Linux's ephemeral ports (32768-60999): 1..101 and
+# 215..232 (ROS 2's "About Domain ID"; 0 left to users' own nodes; ids near 232 take fewer
+# participants, about 60, far more than a test module starts). (The suite outgrew 101.)
+_DOMAINS = tuple(range(1, 102)) + tuple(range(215, 233))
 _MODULES = sorted(path.name for path in Path(__file__).parent.glob("test_*.py"))
-if len(_MODULES) > _DOMAINS:
-    raise RuntimeError(f"{len(_MODULES)} test modules but {_DOMAINS} DDS domains: two modules "
-                       "running in parallel workers could share one; give conftest.py a rule")
+if len(_MODULES) > len(_DOMAINS):
+    raise RuntimeError(f"{len(_MODULES)} test modules but {len(_DOMAINS)} DDS domains: two "
+                       "modules running in parallel workers could share one; give conftest.py "
+                       "a rule")
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _dds_domain_per_module(request: pytest.FixtureRequest):
-    """ROS_DOMAIN_ID of this test module: the run's base domain + the module's place among the
-    suite's modules, kept in 1..101."""
+    """ROS_DOMAIN_ID of this test module: the module's place among the suite's modules, counted
+    from the run's base domain along _DOMAINS (and round)."""
     name = Path(str(request.module.__file__)).name
     index = _MODULES.index(name) if name in _MODULES else len(_MODULES)
-    domain = 1 + (_BASE_DOMAIN - 1 + index) % _DOMAINS
+    start = _DOMAINS.index(_BASE_DOMAIN) if _BASE_DOMAIN in _DOMAINS else 0
+    domain = _DOMAINS[(start + index) % len(_DOMAINS)]
     os.environ["ROS_DOMAIN_ID"] = str(domain)
     yield domain
     os.environ["ROS_DOMAIN_ID"] = str(_BASE_DOMAIN)
