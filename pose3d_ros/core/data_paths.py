@@ -22,6 +22,7 @@ cut short (an interrupted fetch, a full disk) is fetched again rather than read 
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import json
@@ -34,7 +35,13 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .output_files import Terminated, UserError, unwritable_folder, write_atomically
+from .output_files import (
+    Terminated,
+    UserError,
+    one_line_errors,
+    unwritable_folder,
+    write_atomically,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +103,20 @@ def default_data_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME", "")
     base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
     return base / "pose3d_ros"
+
+
+def fetch_arguments(doc: str, puts: str, argv: list[str] | None) -> argparse.Namespace:
+    """The command line of a tool that fetches data into the data folder (fetch_demo,
+    fetch_mocap): --data-dir (`puts`: what it puts there) and --debug, one-line argument
+    errors; INFO logging to the console as plain lines. doc: the tool's module docstring."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    one_line_errors(parser)
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
+                        help=f"where to put {puts} (default: {DATA_DIR_RULE})")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return args
 
 
 def recording_dir(name: str, data_dir: Path | None = None) -> Path:

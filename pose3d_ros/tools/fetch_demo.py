@@ -10,10 +10,7 @@ run fetches the rest); the temporary download folder is removed.
 """
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
-from pathlib import Path
 
 # The demo paths live in the core; tests, benchmarks and tools import them from there or here.
 from pose3d_ros.core.data_paths import (  # noqa: F401
@@ -26,11 +23,12 @@ from pose3d_ros.core.data_paths import (  # noqa: F401
     default_data_dir,
     demo_files,
     fetch,
+    fetch_arguments,
     recording_dir,
     single_video_path,
     video_paths,
 )
-from pose3d_ros.core.output_files import kept_on_interrupt, one_line_errors, run_cli
+from pose3d_ros.core.output_files import kept_on_interrupt, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,13 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def fetch_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    one_line_errors(parser)
-    parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
-                        help=f"where to put demo/<name>/ (default: {DATA_DIR_RULE})")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = fetch_arguments(__doc__ or "", "demo/<name>/", argv)
     # a mistake is run_cli's one line `error: ...` and exit status 2, as every tool's
     with kept_on_interrupt(demo_files(args.data_dir), "the same command fetches the rest"):
         fetch(args.data_dir)

@@ -9,16 +9,13 @@ run writes the rest); the temporary download folder is removed.
 """
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
-from pathlib import Path
 
-from pose3d_ros.core.data_paths import DATA_DIR_RULE, default_data_dir
+from pose3d_ros.core.data_paths import fetch_arguments
 
 # The fetching lives in the core; callers may import load_mocap from there or from here.
 from pose3d_ros.core.mocap import CLIP_NAMES, clip_path, fetch_mocap, load_mocap  # noqa: F401
-from pose3d_ros.core.output_files import kept_on_interrupt, one_line_errors, run_cli
+from pose3d_ros.core.output_files import kept_on_interrupt, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,13 +26,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def fetch_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    one_line_errors(parser)
-    parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
-                        help=f"where to put mocap/ (default: {DATA_DIR_RULE})")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = fetch_arguments(__doc__ or "", "mocap/", argv)
     # a mistake (a data folder that cannot be written, a download that fails) is run_cli's
     # one line `error: ...` and exit status 2, as every tool's
     clips = [clip_path(args.data_dir / "mocap", name) for name in CLIP_NAMES]
