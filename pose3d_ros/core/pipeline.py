@@ -543,22 +543,21 @@ class Pose3DPipeline:
                                                                       height * factor))
         return self._fuse(detections, stamp, {"detect": time.perf_counter() - start}, start)
 
-    def process_detections(self, detections: Mapping[str, Detections2D], stamp: float, *,
-                           timings: dict[str, float] | None = None,
-                           started: float | None = None) -> PipelineResult:
+    def process_detections(self, detections: Mapping[str, Detections2D], stamp: float
+                           ) -> PipelineResult:
         """detections: camera name -> 2D people of that camera's image at `stamp` (s). A
         stamp before the previous one restarts every temporal state (restart)."""
-        started = time.perf_counter() if started is None else started
+        started = time.perf_counter()
         # refused before any state moves (the 3D tracker refused it only after the joint
         # completion and the last stamp had taken it: a review)
         self._take_stamp(stamp)
-        return self._fuse(detections, stamp, timings, started)
+        return self._fuse(detections, stamp, {}, started)
 
     def _fuse(self, detections: Mapping[str, Detections2D], stamp: float,
-              timings: dict[str, float] | None, started: float) -> PipelineResult:
+              timings: dict[str, float], started: float) -> PipelineResult:
         """process_detections once the set's stamp (s) is taken (process_images takes it
-        before its detectors run); started: time.perf_counter() at the set's start."""
-        timings = dict(timings or {})
+        before its detectors run); timings: the stages' seconds so far (this dict is filled
+        in); started: time.perf_counter() at the set's start."""
         names = tuple(name for name in self.camera_names if name in detections)
         uncalibrated = [name for name in names if name not in self._cameras]
         if uncalibrated:
