@@ -47,7 +47,14 @@ measured with both ends triangulated, its scale (median measured / canonical rat
 of the canonical bone at that scale or longer than `max_tallest_bone_ratio` x the tallest
 person's bone (a scale that depth errors inflate with the bones passes bones no human has).
 Association errors (two people's views mixed, a false detection matched with a real one) give
-such bodies.
+such bodies. A body with fewer than `min_measured_bones` long bones measured is too little to
+judge alone (its scale is one bone's or none); it is published when it is the person published
+at its place a frame before (its slot continued, _continued) seen in part, with each bone it
+has within `bone_ratio_range` of that person's learned bone, and its views share few joints
+(no more joints seen by two views were left unmeasured than were measured: not a body beyond
+the rig's reach): a person walking out of one of two views, or half behind another person in
+it (31 of the 89 missed person-frames two cameras saw on bench_multiview_people's 3-camera
+and demo rows, seeds 0-1).
 """
 from __future__ import annotations
 
@@ -481,6 +488,20 @@ class SkeletonCompleter:
             if again.size:
                 plausible = plausible.copy()
                 plausible[again] = check_bones(out[again], layout, self._bone_check).plausible
+        # a body with too few bones measured to judge it alone because its views share few
+        # joints (at an image's edge in one of two views, half behind another person in the
+        # other) is judged against the person published at its place the frame before
+        # (_seen_in_part); not one whose shared joints the views could not measure (mostly
+        # left out: beyond the rig's reach, triangulation.depth_gain)
+        checked = checked_bones(layout, self._bone_check)
+        unjudged = ~plausible & (row_counts(np.isfinite(now[:, checked]))
+                                 < p.min_measured_bones)
+        if unjudged.any() and scores is not None:
+            shared = (np.nan_to_num(np.asarray(scores, np.float64)) >= p.min_score).sum(1) >= 2
+            unjudged &= row_counts(shared & ~measured) <= row_counts(measured)
+            # (its own scale, from one bone or none, says nothing)
+            own = np.where(np.isfinite(learned), learned, body.lengths)
+            plausible = plausible | (unjudged & self._seen_in_part(slot, now / own, checked))
         views = np.asarray(num_views).astype(np.uint8)                       # a copy
         conf = np.array(confidence, np.float32)
         filled = np.zeros(measured.shape, bool)
@@ -622,6 +643,21 @@ class SkeletonCompleter:
         ok = cost[rows, cols] < 1e6
         slot[rows[ok]] = cols[ok]
         return slot
+
+    def _seen_in_part(self, slot: np.ndarray, ratio: np.ndarray, checked: np.ndarray
+                      ) -> np.ndarray:
+        """(P,) bool: people who are the person of their memory slot seen in part: the slot
+        was published and is continued (_continued), and each of their measured checked
+        bones (checked (B,)) is within bone_ratio_range of the person's own (ratio (P, B):
+        measured / learned length, or the canonical bone's where none is learned; NaN where
+        not measured)."""
+        out = self._continued(slot)
+        if not out.any():
+            return out
+        with np.errstate(invalid="ignore"):
+            low, high = self.params.bone_ratio_range
+            bad = ((ratio < low) | (ratio > high))[:, checked].any(1)
+        return out & self._published[np.maximum(slot, 0)] & ~bad
 
     def _continued(self, slot: np.ndarray) -> np.ndarray:
         """(P,) bool: the people whose memory slot was seen in the previous call, or, for a
