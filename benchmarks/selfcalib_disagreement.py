@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+from pathlib import Path
 
 import numpy as np
 
@@ -141,32 +142,40 @@ def _floor_flatness_mm(rig: Rig, kp: np.ndarray, sc: np.ndarray, scale: float = 
     return float(1000 * np.median(np.abs(centred @ normal)))
 
 
-def _video_transforms() -> None:
+def footage_affine(single: Path, multi: Path) -> tuple[np.ndarray, int, int, tuple, tuple]:
+    """The image transform from one camera's `single` video to its `multi` video: ORB features
+    of the first frames, affine RANSAC at 1 px. Returns (affine (2, 3), multi px from single
+    px; inliers; matches; single frame shape; multi frame shape)."""
     import cv2
 
     orb = cv2.ORB_create(4000)
+    frames = []
+    for path in (single, multi):
+        capture = cv2.VideoCapture(str(path))
+        ok, image = capture.read()
+        capture.release()
+        if not ok:
+            raise OSError(f"cannot read {path}")
+        frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    (ka, da), (kb, db) = (orb.detectAndCompute(f, None) for f in frames)
+    matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(da, db)
+    pa = np.float32([ka[m.queryIdx].pt for m in matches])
+    pb = np.float32([kb[m.trainIdx].pt for m in matches])
+    affine, inliers = cv2.estimateAffine2D(pa, pb, ransacReprojThreshold=1.0)
+    return affine, int(inliers.sum()), len(matches), frames[0].shape, frames[1].shape
+
+
+def _video_transforms() -> None:
     print("| camera | single size | multi size | affine single -> multi (row 1; row 2) | "
           "inliers |")
     print("|---|---|---|---|---|")
     for single, multi in zip(video_paths("single"), video_paths("multi"), strict=True):
-        frames = []
-        for path in (single, multi):
-            capture = cv2.VideoCapture(str(path))
-            ok, image = capture.read()
-            capture.release()
-            if not ok:
-                raise OSError(f"cannot read {path}")
-            frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
-        (ka, da), (kb, db) = (orb.detectAndCompute(f, None) for f in frames)
-        matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(da, db)
-        pa = np.float32([ka[m.queryIdx].pt for m in matches])
-        pb = np.float32([kb[m.trainIdx].pt for m in matches])
-        affine, inliers = cv2.estimateAffine2D(pa, pb, ransacReprojThreshold=1.0)
+        affine, inliers, matches, shape_a, shape_b = footage_affine(single, multi)
         rows = "; ".join(" ".join(f"{x:+.4f}" if i < 2 else f"{x:+.1f}"
                                   for i, x in enumerate(row)) for row in affine)
-        print(f"| {single.stem} | {frames[0].shape[1]}x{frames[0].shape[0]} | "
-              f"{frames[1].shape[1]}x{frames[1].shape[0]} | {rows} | "
-              f"{int(inliers.sum())} of {len(matches)} |")
+        print(f"| {single.stem} | {shape_a[1]}x{shape_a[0]} | "
+              f"{shape_b[1]}x{shape_b[0]} | {rows} | "
+              f"{inliers} of {matches} |")
 
 
 def main() -> None:
