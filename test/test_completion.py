@@ -442,17 +442,31 @@ def test_a_published_person_seen_in_part_is_not_refused_as_too_little_to_judge()
                                   normalized=xy[2][:, :2], scores=sc[2][:, :2],
                                   cameras=cams2).publish.any()
     # too little to judge, after the person was published: refused where its one bone is
-    # not the person's (the upper arm 2.5 times as long), or 0.8 m above (nobody there)
+    # not the person's (the upper arm 2.5 times as long), 0.8 m above (nobody there), where
+    # no bone is measured at all (a review: the bone test passed by default, and the nose, a
+    # wrist and a knee 5 cm apart near the person's centre were published whole), or where a
+    # joint lies 0.6 m from the same joint of the person's last pose
     tri, _ = frame(SkeletonCompleter(), 2, cams2, partial_xy[:, :, :2], partial_sc[:, :, :2])
     shoulder, elbow = COCO17.indices(["left_shoulder", "left_elbow"])
     stretched = tri.points.copy()
     stretched[:, elbow] += 1.5 * (tri.points[:, elbow] - tri.points[:, shoulder])
-    for body in (stretched, tri.points + np.array([0.0, 0.0, 0.8])):
+    huddled = np.full_like(tri.points, np.nan)
+    centre = np.nanmean(poses[1], axis=1)                                   # (P, 3)
+    for k, name in enumerate(["nose", "left_wrist", "right_knee"]):
+        huddled[:, COCO17.index(name)] = centre + 0.05 * np.eye(3)[k]
+    jumped = tri.points.copy()                  # the centre of its 3 joints 0.2 m away
+    jumped[:, COCO17.index("right_hip")] += np.array([0.6, 0.0, 0.0])
+    for body, why in ((tri.points, "the person seen in part"), (stretched, "stretched"),
+                      (tri.points + np.array([0.0, 0.0, 0.8]), "0.8 m above"),
+                      (huddled, "no bone measured"), (jumped, "a joint 0.6 m off")):
         completer = SkeletonCompleter()
         for f in range(2):
             frame(completer, f, cams4, xy, sc)
-        assert not completer.complete(body, tri.num_views, tri.confidence, COCO17,
-                                      2 / 30).publish.any()
+        out = completer.complete(body, tri.num_views, tri.confidence, COCO17, 2 / 30,
+                                 normalized=partial_xy[2][:, :2],
+                                 scores=partial_sc[2][:, :2], cameras=cams2)
+        assert out.publish.all() if why == "the person seen in part" else \
+            not out.publish.any(), why
 
 
 def test_confirmation_counts_the_sets_seen_not_the_time_between_them():

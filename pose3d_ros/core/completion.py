@@ -501,7 +501,8 @@ class SkeletonCompleter:
             unjudged &= row_counts(shared & ~measured) <= row_counts(measured)
             # (its own scale, from one bone or none, says nothing)
             own = np.where(np.isfinite(learned), learned, body.lengths)
-            plausible = plausible | (unjudged & self._seen_in_part(slot, now / own, checked))
+            plausible = plausible | (unjudged & self._seen_in_part(slot, now / own, checked,
+                                                                   pts, measured))
         views = np.asarray(num_views).astype(np.uint8)                       # a copy
         conf = np.array(confidence, np.float32)
         filled = np.zeros(measured.shape, bool)
@@ -644,20 +645,28 @@ class SkeletonCompleter:
         slot[rows[ok]] = cols[ok]
         return slot
 
-    def _seen_in_part(self, slot: np.ndarray, ratio: np.ndarray, checked: np.ndarray
-                      ) -> np.ndarray:
+    def _seen_in_part(self, slot: np.ndarray, ratio: np.ndarray, checked: np.ndarray,
+                      points: np.ndarray, measured: np.ndarray) -> np.ndarray:
         """(P,) bool: people who are the person of their memory slot seen in part: the slot
-        was published and is continued (_continued), and each of their measured checked
-        bones (checked (B,)) is within bone_ratio_range of the person's own (ratio (P, B):
-        measured / learned length, or the canonical bone's where none is learned; NaN where
-        not measured)."""
+        was published and is continued (_continued), at least one checked bone (checked
+        (B,)) is measured and each is within bone_ratio_range of the person's own (ratio
+        (P, B): measured / learned length, or the canonical bone's where none is learned;
+        NaN where not measured), and each measured joint (points (P, J, 3) m, measured
+        (P, J)) lies within match_distance_m of the same joint of the person's last pose.
+        (A review: with no bone measured the bone test passed by default, and only the
+        joints' centre was matched: three joints 5 cm apart, or one hip moving 0.3 m a frame,
+        were published as a whole person.)"""
         out = self._continued(slot)
         if not out.any():
             return out
+        rows = np.maximum(slot, 0)
         with np.errstate(invalid="ignore"):
             low, high = self.params.bone_ratio_range
             bad = ((ratio < low) | (ratio > high))[:, checked].any(1)
-        return out & self._published[np.maximum(slot, 0)] & ~bad
+            moved = vector_norm(points - self._last[rows]) > self.params.match_distance_m
+        has_bone = np.isfinite(ratio[:, checked]).any(1)
+        far = (measured & (moved | ~finite_rows(self._last[rows]))).any(1)
+        return out & self._published[rows] & has_bone & ~bad & ~far
 
     def _continued(self, slot: np.ndarray) -> np.ndarray:
         """(P,) bool: the people whose memory slot was seen in the previous call, or, for a
