@@ -491,8 +491,9 @@ class SkeletonCompleter:
         # a body with too few bones measured to judge it alone because its views share few
         # joints (at an image's edge in one of two views, half behind another person in the
         # other) is judged against the person published at its place the frame before
-        # (_seen_in_part); not one whose shared joints the views could not measure (mostly
-        # left out: beyond the rig's reach, triangulation.depth_gain)
+        # (_seen_in_part); not one with more joints its views share left unmeasured than
+        # measured (the triangulation left them out: beyond the rig's reach, as
+        # triangulation.beyond_reach tells by depth gain, or outliers): not seen in part
         checked = checked_bones(layout, self._bone_check)
         unjudged = ~plausible & (row_counts(np.isfinite(now[:, checked]))
                                  < p.min_measured_bones)
