@@ -940,8 +940,8 @@ class FrameSynchronizer:
         camera's first dropped the first set the two had in common, 33 ms before its
         frame came: a lock-step test waited for its answer for good, 1 run in 3). Bounded:
         its cameras' next frames, or timeout_s, end the wait."""
-        return any(self.state[name].last_stamp is None or self.state[name].last_stamp <= limit
-                   for name in open_set.frames)
+        lasts = (self.state[name].last_stamp for name in open_set.frames)
+        return any(last is None or last <= limit for last in lasts)
 
     def _superseded_after_resume(self, open_set: _OpenSet, candidates: Sequence[str],
                                  limit: float) -> bool:
