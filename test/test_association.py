@@ -249,6 +249,40 @@ def test_a_body_other_cameras_should_see_but_do_not_is_dropped():
     assert run(True).num_people == 2                    # hidden behind someone: kept
 
 
+def test_a_two_view_body_as_many_other_cameras_should_see_but_do_not_is_dropped():
+    """Two lone views of different people whose rays meet make a body that, in a 4-camera
+    rig, the two other cameras should see (in-house demo rig x 4, seed 0: 6 ghost
+    person-frames): as many unexplained absences as views drop it, as more do; one camera
+    whose occluder's box covers the body leaves one absence, and the group is kept."""
+    from pose3d_ros.core.association import associate_normalized
+    from pose3d_ros.core.camera import CameraArrays
+    rng = np.random.default_rng(3)
+    rig = random_rig(4, rng)
+    poses = random_poses(1, 2, rng, layout=COCO17, area_radius=0.0)[0]
+    poses[1] = poses[0] + np.array([-1.2, 0.0, 0.0])    # apart: 2 cameras show it alone
+    obs = observe(rig, poses, rng, noise_px=1.0)
+    arrays = CameraArrays.from_cameras(rig.cameras)
+
+    def run(occluded_in: tuple[int, ...]) -> int:
+        kps, scs = [], []
+        for v in range(4):
+            views = [0, 1] if v < 2 else [0]            # person 1 only in cameras 0 and 1
+            k = [obs.keypoints[p, v] for p in views]
+            s = [obs.scores[p, v] for p in views]
+            if v in occluded_in:                        # a box covering person 1 there
+                box = np.full((17, 2), np.nan)
+                box[:2] = [np.nanmin(obs.keypoints[1, v], 0), np.nanmax(obs.keypoints[1, v], 0)]
+                k.append(box)
+                s.append(np.r_[0.9, 0.9, np.zeros(15)])
+            kps.append(rig.cameras[v].undistort(np.array(k)))
+            scs.append(np.array(s))
+        return associate_normalized(arrays, kps, scs).num_people
+
+    assert run(()) == 1                                 # 2 views, 2 absences: dropped
+    assert run((2,)) == 2                               # 1 absence unexplained: kept
+    assert run((2, 3)) == 2                             # hidden in both: kept
+
+
 def test_a_fisheye_wider_than_180_degrees_still_counts_a_body_it_should_see():
     """A review: an equidistant lens of more than 180 degrees has no ray at its left and
     right edges, so its image's normalised bounds are infinite there; the 5 % margin of

@@ -152,8 +152,10 @@ def associate_normalized(arrays: CameraArrays, normalized: Sequence[np.ndarray],
     complete-linkage pass (rejoin: one person's views that disagree pairwise through 2D noise
     or a wrong joint, and views complete linkage left alone), duplicates are merged by default
     (merge_distance_m, None to keep them), and,
-    when the cameras know their image bounds, a group is dropped when more cameras should see
-    it and show nobody there than cameras see it (visibility_check; unexplained_absences).
+    when the cameras know their image bounds, a group is dropped when at least as many cameras
+    should see it and show nobody there as cameras see it (visibility_check;
+    unexplained_absences: two lone views of different people whose rays meet make a body that
+    the other cameras of a 4-camera rig should show).
     prefer_stronger: a group's member is replaced by a stronger detection of the same camera
     that coincides with it and is in no group (stronger_duplicates: a detector's second,
     partial box can win the cross-view match and leave the person's real detection alone),
@@ -286,7 +288,7 @@ def associate_stacked(arrays: CameraArrays, stacked: StackedDetections, *,
                                            min_joints, min_score, floor, mirror)
         if check_views:
             unexplained = count_unexplained(arrays, stacked, out.members, points)
-            keep = unexplained <= (out.members >= 0).sum(1)
+            keep = unexplained < (out.members >= 0).sum(1)
             out = Association(out.members[keep], out.cost[keep])
     return _sorted(out)
 
