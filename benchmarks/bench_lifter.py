@@ -6,9 +6,9 @@ feature normalisation (numpy) + network, the same with test-time flip averaging 
 default: the mirrored input in the same batch), and root placement (linear + 5 Gauss-Newton
 steps).
 Weights are random (latency does not depend on them). Models: the temporal conv net (tcn,
-128 channels) and the spatio-temporal transformer (stformer, see core/lifting/transformer.py)
-with and without token pruning (prune<s>@<k>: after k blocks the frames other than the output
-frame are merged in groups of s).
+128 channels; tcn-c256: 256) and the spatio-temporal transformer (stformer, see
+core/lifting/transformer.py) with and without token pruning (prune<s>@<k>: after k blocks the
+frames other than the output frame are merged in groups of s).
 
     python benchmarks/bench_lifter.py [--people 1 8] [--repeats 50] [--threads 1] [--no-torch]
 """
@@ -27,6 +27,7 @@ import torch
 # (name, LifterConfig keyword arguments); the window T and causal flag are added per row
 MODELS = {
     "tcn": dict(architecture="tcn", channels=128),
+    "tcn-c256": dict(architecture="tcn", channels=256),
     "stformer-d32x3": dict(architecture="stformer", dim=32, depth=3, heads=4),
     "stformer-d32x3-prune3@1": dict(architecture="stformer", dim=32, depth=3, heads=4,
                                     prune_stride=3, prune_after=1),

@@ -64,11 +64,15 @@ def recipe(model_name: str, args: argparse.Namespace, seed: int):
     from pose3d_ros.core.lifting.model import LifterConfig
     from pose3d_ros.core.lifting.training import TrainConfig
 
-    return TrainConfig(model=LifterConfig(**MODELS[model_name]), epochs=args.epochs,
+    widths = {k: v for k, v in (("channels", args.channels), ("dropout", args.dropout))
+              if v is not None}
+    return TrainConfig(model=LifterConfig(**{**MODELS[model_name], **widths}),
+                       epochs=args.epochs,
                        mocap_per_epoch=args.samples, seed=seed,
                        mocap_clean_share=args.clean_share,
                        bone_length_weight=args.bone_weight,
-                       mocap_augment=MocapAugment(arm_mix_probability=args.arm_mix,
+                       mocap_augment=MocapAugment(performances=args.performances,
+                                                  arm_mix_probability=args.arm_mix,
                                                   leg_mix_probability=args.leg_mix,
                                                   tilt_probability=args.tilt,
                                                   definition_probability=args.definitions))
@@ -93,12 +97,10 @@ def load_fold(path: Path, config):
     return model.eval()
 
 
-def main(argv: list[str] | None = None) -> int:
-    from pose3d_ros.core import metrics
-    from pose3d_ros.core.error_model import load_error_model
-    from pose3d_ros.core.lifting.mocap_eval import evaluate_clip
-    from pose3d_ros.core.lifting.training import train
-    from pose3d_ros.core.mocap import load_mocap
+def arguments() -> argparse.ArgumentParser:
+    """The benchmark's command line (the recipe's options; diagnose_lifter_mocap.py reads
+    the same folds with it)."""
+    from pose3d_ros.core.lifting.mocap_training import MocapAugment
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["tcn-t27-causal"], choices=list(MODELS))
@@ -107,6 +109,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="run these folds only (fold k holds out clips k, k+folds, ...)")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--samples", type=int, default=3000, help="mocap samples per epoch")
+    parser.add_argument("--performances", type=int, default=MocapAugment().performances,
+                        help="MocapAugment.performances: fresh performances per epoch (the "
+                             "samples are shared among them)")
+    parser.add_argument("--channels", type=int, default=None,
+                        help="LifterConfig.channels of a TCN (default: the model's)")
+    parser.add_argument("--dropout", type=float, default=None,
+                        help="LifterConfig.dropout (default: the model's)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--arm-mix", type=float, default=0.0,
                         help="MocapAugment.arm_mix_probability (limb mixing)")
@@ -132,7 +141,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="score with the node's test-time refinement to the 2D too "
                              "(monocular_refine_to_2d; with --flip: on the flip average)")
     parser.add_argument("--json", type=Path, default=None, help="write all figures here")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pose3d_ros.core import metrics
+    from pose3d_ros.core.error_model import load_error_model
+    from pose3d_ros.core.lifting.mocap_eval import evaluate_clip
+    from pose3d_ros.core.lifting.training import train
+    from pose3d_ros.core.mocap import load_mocap
+
+    args = arguments().parse_args(argv)
     torch.set_num_threads(args.threads)
     clips = load_mocap()
     bank = load_error_model()
