@@ -151,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     from pose3d_ros.core.lifting.training import train
     from pose3d_ros.core.mocap import load_mocap
 
-    args = arguments().parse_args(argv)
+    parser = arguments()
+    args = parser.parse_args(argv)
+    if args.channels is not None and any(not name.startswith("tcn") for name in args.models):
+        parser.error("--channels: TCN models only (a transformer has no channels setting)")
     torch.set_num_threads(args.threads)
     clips = load_mocap()
     bank = load_error_model()

@@ -16,8 +16,9 @@ each unmatched published person-frame (a ghost) is described by:
               in front: group_checks.count_unexplained's test) and what it shows there: a
               detection box (grown 20 %, the check's) or none, and a true person whose body
               covers that point nearer the camera (an occluder) or none;
-  unexplained the association's own count of absences no box explains, against its views
-              (a group is dropped when unexplained >= views);
+  unexplained absences no box explains, by the visibility check's test applied to the
+              published (completed) body, not the association's DLT points, against its
+              views (the association drops a group when unexplained >= views);
   floor       its lowest joint's height above the scenes' floor (z = 0), over 0.4 m or not;
   track       a new id, the id of a ghost the frame before, or of a real person.
 

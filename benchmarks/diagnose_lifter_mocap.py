@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.load_dir is None:
         parser.error("--load-dir: the folds that bench_lifter_mocap.py --save-dir wrote")
+    if len(args.models) != 1:
+        parser.error("--models: one model (its folds are decomposed)")
     model_name = args.models[0]
     torch.set_num_threads(1)
     clips = load_mocap()
