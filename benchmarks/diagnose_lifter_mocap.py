@@ -1,4 +1,4 @@
-"""Where the lifter's held-out motion-capture error comes from: a decomposition of the fold
+r"""Where the lifter's held-out motion-capture error comes from: a decomposition of the fold
 models that `bench_lifter_mocap.py --save-dir` wrote (no training).
 
 The same folds, seeds and virtual cameras as the benchmark, perfect 2D, the node's lift (flip
