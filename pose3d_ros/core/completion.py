@@ -49,12 +49,13 @@ person's bone (a scale that depth errors inflate with the bones passes bones no 
 Association errors (two people's views mixed, a false detection matched with a real one) give
 such bodies. A body with fewer than `min_measured_bones` long bones measured is too little to
 judge alone (its scale is one bone's or none); it is published when it is the person published
-at its place a frame before (its slot continued, _continued) seen in part, with each bone it
-has within `bone_ratio_range` of that person's learned bone, and its views share few joints
-(no more joints seen by two views were left unmeasured than were measured: not a body beyond
-the rig's reach): a person walking out of one of two views, or half behind another person in
-it (31 of the 89 missed person-frames two cameras saw on bench_multiview_people's 3-camera
-and demo rows, seeds 0-1).
+at its place a frame before (its slot continued, _continued) seen in part: at least one long
+bone measured and each within `bone_ratio_range` of that person's learned bone, each measured
+joint within `match_distance_m` of the same joint of that person's last pose, and its views
+share few joints (no more joints seen by two views were left unmeasured than were measured:
+not a body beyond the rig's reach): a person walking out of one of two views, or half behind
+another person in it (31 of the 89 missed person-frames two cameras saw on
+bench_multiview_people's 3-camera and demo rows, seeds 0-1).
 """
 from __future__ import annotations
 
