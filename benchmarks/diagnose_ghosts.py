@@ -41,7 +41,7 @@ from bench_multiview_people import THRESHOLD_PX  # noqa: E402
 
 from pose3d_ros.core.array_ops import masked_extent  # noqa: E402
 from pose3d_ros.core.camera import CameraArrays  # noqa: E402
-from pose3d_ros.core.group_checks import _inner_bounds  # noqa: E402
+from pose3d_ros.core.group_checks import ABSENCE_BOX_GROWTH, inner_bounds  # noqa: E402
 from pose3d_ros.core.metrics import match_people  # noqa: E402
 from pose3d_ros.core.multiperson_metrics import (  # noqa: E402
     DEFAULT_GT_HEAD,
@@ -54,7 +54,6 @@ from pose3d_ros.core.rig_scenes import Scene, make_scene  # noqa: E402
 from pose3d_ros.core.undistortion import undistort_normalised  # noqa: E402
 
 FLOATING_M = 0.4        # a lowest joint this high above the floor: a floating body
-BOX_GROWTH = 0.2        # count_unexplained's growth of a detection's keypoint box
 
 
 def run_with_groups(scene: Scene) -> tuple[list, list, list]:
@@ -109,7 +108,7 @@ def describe(scene: Scene, label: str, each: bool) -> Counter:
     each: also print one line per ghost."""
     preds, ids, groups = run_with_groups(scene)
     arrays = CameraArrays.from_cameras(scene.rig.cameras)
-    low, high = _inner_bounds(arrays)
+    low, high = inner_bounds(arrays)
     n_views = arrays.num_cameras
     out: Counter = Counter()
     ghost_ids_before: set = set()
@@ -148,7 +147,7 @@ def describe(scene: Scene, label: str, each: bool) -> Counter:
                 box = False
                 if len(kp):
                     box_low, box_high = masked_extent(kp, np.isfinite(kp), axis=1)
-                    grow = BOX_GROWTH * (box_high - box_low)
+                    grow = ABSENCE_BOX_GROWTH * (box_high - box_low)
                     box = bool(((xy[v] >= box_low - grow) & (xy[v] <= box_high + grow))
                                .all(-1).any())
                 occluder = False
@@ -159,7 +158,7 @@ def describe(scene: Scene, label: str, each: bool) -> Counter:
                         continue
                     body_xy = body[front, :2] / body[front, 2:3]
                     lo, hi = body_xy.min(0), body_xy.max(0)
-                    grow = BOX_GROWTH * (hi - lo)
+                    grow = ABSENCE_BOX_GROWTH * (hi - lo)
                     occluder |= bool(((xy[v] >= lo - grow) & (xy[v] <= hi + grow)).all()
                                      and np.median(body[front, 2]) < centre[v, 2])
                 unexplained += not box

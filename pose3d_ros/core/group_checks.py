@@ -31,6 +31,10 @@ from .ray_affinity import StackedDetections
 # are not this close in every camera they share, nor in two of them while 3D apart.
 COINCIDE_RELATIVE = 0.1
 COINCIDE_FLOOR_PX = 10.0
+# count_unexplained: a detection's keypoint box, grown by this share of its size, explains an
+# absence (an occluder); an image's bounds less this share are where a body should be seen
+ABSENCE_BOX_GROWTH = 0.2
+IMAGE_MARGIN = 0.05
 
 
 def coincide_floor(arrays: CameraArrays) -> np.ndarray:
@@ -156,7 +160,7 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
     cam = arrays.to_cameras(centre)                        # (P, V, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
         xy = cam[..., :2] / cam[..., 2:3]
-    low, high = _inner_bounds(arrays)
+    low, high = inner_bounds(arrays)
     inside = ((cam[..., 2] > 0.1) & (xy > low).all(-1) & (xy < high).all(-1)
               & (n_valid > 0)[:, None])
     absent = inside & (members < 0)
@@ -167,7 +171,7 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
     if camera_of.size:
         kp = stacked.xy                                                        # (N, J, 2)
         box_low, box_high = masked_extent(kp, np.isfinite(kp), axis=1)       # (N, 2)
-        grow = 0.2 * (box_high - box_low)
+        grow = ABSENCE_BOX_GROWTH * (box_high - box_low)
         at = xy[:, camera_of]                                                  # (P, N, 2)
         contains = ((at >= box_low - grow) & (at <= box_high + grow)).all(-1)
         covered = contains.astype(float) @ (camera_of[:, None] == np.arange(len(stacked.offset)))
@@ -176,13 +180,13 @@ def count_unexplained(arrays: CameraArrays, stacked: StackedDetections, members:
 
 
 @lru_cache(maxsize=16)
-def _inner_bounds(arrays: CameraArrays) -> tuple[np.ndarray, np.ndarray]:
+def inner_bounds(arrays: CameraArrays) -> tuple[np.ndarray, np.ndarray]:
     """(V, 2) low and high corners of each camera's image bounds less a 5 % margin (normalised
     coordinates), once per rig; a side without end (a fisheye of more than 180 degrees has no
     ray at its edges) keeps no margin (inf - inf: NaN bounds turned the camera's check off)."""
     assert arrays.bounds is not None
     low, high = arrays.bounds[:, :2], arrays.bounds[:, 2:]
-    margin = 0.05 * (high - low)
+    margin = IMAGE_MARGIN * (high - low)
     margin = np.where(np.isfinite(margin), margin, 0.0)
     return low + margin, high - margin
 
