@@ -892,8 +892,12 @@ class FrameSynchronizer:
             # until its own cameras have sent later frames, for those not live too
             # (_short_set_waits_for_all)
             enough = len(open_set.frames) >= self.min_views
-            candidates = waited_for if enough else on_this_clock \
-                if self._short_set_waits_for_all(open_set, limit) else live
+            if enough:
+                candidates = waited_for
+            elif self._short_set_waits_for_all(open_set, limit):
+                candidates = on_this_clock
+            else:
+                candidates = live
             waiting = [name for name in candidates if name not in open_set.frames
                        and (self.state[name].last_stamp or -float("inf")) <= limit
                        and not (name in self._slower
